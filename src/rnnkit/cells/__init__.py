@@ -1,0 +1,14 @@
+"""Single-direction, single-layer sequence kernels for the three recurrent cells.
+
+Each module has ``forward(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes=None)`` returning
+``(out, stateT, cache)`` and ``backward(dout, dstateT, cache, tbptt=None, dh_norms=None)`` returning
+``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.  They are the hot loops: one input GEMM before the
+time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient GEMMs after it.
+
+``batch_sizes`` (T,) is the number of sequences still running at each step, with the batch sorted by
+length, longest first (PyTorch's packed layout); ``None`` means every sequence runs for all T steps.
+Stacking, directions, masks and sorting are handled by :mod:`rnnkit.recurrent`.
+"""
+from rnnkit.cells import elman, gru, lstm
+
+__all__ = ["elman", "gru", "lstm"]

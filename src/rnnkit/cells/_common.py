@@ -1,0 +1,30 @@
+"""Small helpers shared by the cell kernels."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def active(batch_sizes: np.ndarray | None, t: int, B: int) -> int:
+    """Number of sequences running at step t (all B when there is no padding)."""
+    return B if batch_sizes is None else int(batch_sizes[t])
+
+
+def cut_here(t: int, tbptt: int | None) -> bool:
+    """True when the gradient into h_{t-1} is cut: t starts a new truncation window of length tbptt."""
+    return tbptt is not None and t > 0 and t % tbptt == 0
+
+
+def sigmoid_via_tanh_(a: np.ndarray) -> None:
+    """In place: a <- 0.5 * a + 0.5, turning tanh(z/2) into sigmoid(z) = (1 + tanh(z/2)) / 2.
+
+    Computing sigmoid through tanh lets one np.tanh call serve all gates of a cell: the rows of the
+    weights that feed sigmoid gates are pre-scaled by 1/2 once per forward pass.
+    """
+    a *= 0.5
+    a += 0.5
+
+
+def record_norm(dh_norms: np.ndarray | None, t: int, dh: np.ndarray) -> None:
+    """Store ||dL/dh_t|| (Frobenius norm over the batch) when a diagnostic buffer is given."""
+    if dh_norms is not None:
+        dh_norms[t] = float(np.sqrt(np.vdot(dh, dh)))

@@ -1,0 +1,112 @@
+r"""Elman (simple) recurrent network, one layer, one direction.
+
+Equations (PyTorch's ``nn.RNN``), for t = 1..T::
+
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          # (B, H)
+    h_t = f(a_t),   f = tanh or relu
+
+Backward, with g_t = dL/dh_t (from the output at t and from step t+1)::
+
+    da_t      = g_t * f'(a_t)        # tanh: 1 - h_t^2 ; relu: [h_t > 0]
+    dh_{t-1} += da_t W_hh
+    dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},  db_ih = db_hh = sum_t da_t
+
+Parameters use PyTorch's layout: ``w_ih`` (H, D), ``w_hh`` (H, H), ``b_ih`` (H,), ``b_hh`` (H,).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.cells._common import active, cut_here, record_norm
+
+
+class ElmanCache(NamedTuple):
+    x: np.ndarray  # (T, B, D)
+    hs: np.ndarray  # (T+1, B, H): h_0 .. h_T, rows of finished sequences left at zero
+    w_ih: np.ndarray  # (H, D)
+    w_hh: np.ndarray  # (H, H)
+    batch_sizes: np.ndarray | None
+    nonlinearity: str
+
+
+def forward(
+    x: np.ndarray,
+    h0: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    batch_sizes: np.ndarray | None = None,
+    nonlinearity: str = "tanh",
+) -> tuple[np.ndarray, np.ndarray, ElmanCache]:
+    """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache)."""
+    T, B, D = x.shape
+    H = w_hh.shape[0]
+    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    hs[0] = h0
+    # one GEMM for the input projection of every step, both biases folded in
+    a_all = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, H)  # (T, B, H)
+    a_all += b_ih + b_hh
+    w_hh_t = w_hh.T
+    relu = nonlinearity == "relu"
+    for t in range(T):
+        n = active(batch_sizes, t, B)
+        a = a_all[t, :n]  # (n, H)
+        a += hs[t, :n] @ w_hh_t
+        if relu:
+            np.maximum(a, 0, out=hs[t + 1, :n])
+        else:
+            np.tanh(a, out=hs[t + 1, :n])
+    hT = _final_state(hs, batch_sizes, T)
+    cache = ElmanCache(x, hs, w_ih, w_hh, batch_sizes, nonlinearity)
+    return hs[1:], hT, cache
+
+
+def _final_state(hs: np.ndarray, batch_sizes: np.ndarray | None, T: int) -> np.ndarray:
+    """h at each sequence's last real step; with lengths sorted longest first."""
+    if batch_sizes is None:
+        return hs[T].copy()
+    B = hs.shape[1]
+    lengths = (batch_sizes[:, None] > np.arange(B)[None, :]).sum(axis=0)  # (B,)
+    return hs[lengths, np.arange(B)]
+
+
+def backward(
+    dout: np.ndarray,
+    dhT: np.ndarray | None,
+    cache: ElmanCache,
+    tbptt: int | None = None,
+    dh_norms: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """Backpropagation through time; returns (dx, dh0, (dw_ih, dw_hh, db_ih, db_hh))."""
+    x, hs, w_ih, w_hh, batch_sizes, nonlinearity = cache
+    T, B, D = x.shape
+    H = w_hh.shape[0]
+    da_all = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H): rows of finished sequences stay 0
+    dh = np.zeros((B, H), dtype=x.dtype) if dhT is None else dhT.astype(x.dtype, copy=True)
+    relu = nonlinearity == "relu"
+    for t in range(T - 1, -1, -1):
+        n = active(batch_sizes, t, B)
+        g = dh[:n]  # (n, H) = dL/dh_t
+        g += dout[t, :n]
+        record_norm(dh_norms, t, g)
+        da = da_all[t, :n]
+        h = hs[t + 1, :n]
+        if relu:
+            np.multiply(g, h > 0, out=da)
+        else:
+            np.multiply(h, h, out=da)
+            np.subtract(1, da, out=da)
+            da *= g
+        if cut_here(t, tbptt):
+            g[...] = 0
+        else:
+            np.matmul(da, w_hh, out=g)
+    da2 = da_all.reshape(T * B, H)
+    dx = (da2 @ w_ih).reshape(T, B, D)
+    dw_ih = da2.T @ x.reshape(T * B, D)
+    dw_hh = da2.T @ hs[:-1].reshape(T * B, H)
+    db = da2.sum(axis=0)
+    return dx, dh, (dw_ih, dw_hh, db, db.copy())

@@ -1,0 +1,164 @@
+r"""Long short-term memory, one layer, one direction.
+
+Equations (PyTorch's ``nn.LSTM``, gate order i, f, g, o in blocks of H rows), for t = 1..T::
+
+    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      # input gate   (B, H)
+    f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      # forget gate
+    g_t = tanh   (W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)      # candidate
+    o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)      # output gate
+    c_t = f_t * c_{t-1} + i_t * g_t
+    h_t = o_t * tanh(c_t)
+
+Backward, with dh = dL/dh_t and dc = dL/dc_t flowing in from the output at t and from step t+1::
+
+    dc   += dh * o_t * (1 - tanh(c_t)^2)
+    do    = dh * tanh(c_t)       dz_o = do * o_t (1 - o_t)
+    di    = dc * g_t             dz_i = di * i_t (1 - i_t)
+    df    = dc * c_{t-1}         dz_f = df * f_t (1 - f_t)
+    dg    = dc * i_t             dz_g = dg * (1 - g_t^2)
+    dc_{t-1} = dc * f_t ;  dh_{t-1} = dz W_hh
+
+Inside the kernel the gate blocks are reordered to (i, f, o, g) so the three sigmoid gates are one
+contiguous slice, and their weight rows are pre-scaled by 1/2 so a single ``np.tanh`` call over all
+4H columns yields tanh(z_g) and tanh(z/2) for the others (sigmoid(z) = (1 + tanh(z/2)) / 2).
+Parameters and gradients keep PyTorch's order.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.cells._common import active, cut_here, record_norm, sigmoid_via_tanh_
+
+
+def _perm(H: int) -> np.ndarray:
+    """Row index taking PyTorch's (i, f, g, o) blocks to the kernel's (i, f, o, g); its own inverse."""
+    return np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
+
+
+class LSTMCache(NamedTuple):
+    x: np.ndarray  # (T, B, D)
+    gates: np.ndarray  # (T, B, 4H) activated gates in kernel order (i, f, o, g)
+    hs: np.ndarray  # (T+1, B, H): h_0 .. h_T
+    cs: np.ndarray  # (T+1, B, H): c_0 .. c_T
+    tanh_c: np.ndarray  # (T, B, H): tanh(c_t), kept so backward need not recompute it
+    w_ih_k: np.ndarray  # (4H, D) kernel order, unscaled
+    w_hh_k: np.ndarray  # (4H, H) kernel order, unscaled
+    batch_sizes: np.ndarray | None
+
+
+def forward(
+    x: np.ndarray,
+    state0: tuple[np.ndarray, np.ndarray],
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    batch_sizes: np.ndarray | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache]:
+    """Run the cell over x (T, B, D) from (h0, c0) (B, H); returns (out (T, B, H), (h_T, c_T), cache)."""
+    T, B, D = x.shape
+    H = w_hh.shape[1]
+    perm = _perm(H)
+    w_ih_k = w_ih[perm]  # (4H, D)
+    w_hh_k = w_hh[perm]  # (4H, H)
+    scale = np.ones(4 * H, dtype=x.dtype)
+    scale[: 3 * H] = 0.5  # sigmoid(z) through tanh(z / 2)
+    w_ih_s = w_ih_k * scale[:, None]
+    w_hh_sT = np.ascontiguousarray((w_hh_k * scale[:, None]).T)  # (H, 4H)
+    bias_s = (b_ih + b_hh)[perm] * scale  # (4H,)
+
+    gates = (x.reshape(T * B, D) @ w_ih_s.T).reshape(T, B, 4 * H)  # (T, B, 4H)
+    gates += bias_s
+    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    cs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    tanh_c = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H)
+    hs[0], cs[0] = state0
+    rec = np.empty((B, 4 * H), dtype=x.dtype)  # recurrent projection buffer
+    ig = np.empty((B, H), dtype=x.dtype)  # i * g buffer
+    H3 = 3 * H
+    for t in range(T):
+        n = active(batch_sizes, t, B)
+        g = gates[t, :n]  # (n, 4H)
+        np.matmul(hs[t, :n], w_hh_sT, out=rec[:n])
+        g += rec[:n]
+        np.tanh(g, out=g)
+        sigmoid_via_tanh_(g[:, :H3])
+        c = cs[t + 1, :n]
+        np.multiply(g[:, H : 2 * H], cs[t, :n], out=c)  # f * c_{t-1}
+        np.multiply(g[:, :H], g[:, H3:], out=ig[:n])  # i * g
+        c += ig[:n]
+        tc = tanh_c[t, :n]
+        np.tanh(c, out=tc)
+        np.multiply(g[:, 2 * H : H3], tc, out=hs[t + 1, :n])  # o * tanh(c)
+    if batch_sizes is None:
+        final = (hs[T].copy(), cs[T].copy())
+    else:
+        lengths = (batch_sizes[:, None] > np.arange(B)[None, :]).sum(axis=0)  # (B,)
+        cols = np.arange(B)
+        final = (hs[lengths, cols], cs[lengths, cols])
+    cache = LSTMCache(x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes)
+    return hs[1:], final, cache
+
+
+def backward(
+    dout: np.ndarray,
+    dstateT: tuple[np.ndarray | None, np.ndarray | None] | None,
+    cache: LSTMCache,
+    tbptt: int | None = None,
+    dh_norms: np.ndarray | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]:
+    """Backpropagation through time; returns (dx, (dh0, dc0), (dw_ih, dw_hh, db_ih, db_hh))."""
+    x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes = cache
+    T, B, D = x.shape
+    H = w_hh_k.shape[1]
+    H3 = 3 * H
+    dtype = x.dtype
+    dhT, dcT = (None, None) if dstateT is None else dstateT
+    dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
+    dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
+    dz_all = np.zeros((T, B, 4 * H), dtype)  # (T, B, 4H) pre-activation grads, kernel order
+    tmp = np.empty((B, H), dtype)
+    tmp3 = np.empty((B, H3), dtype)
+    for t in range(T - 1, -1, -1):
+        n = active(batch_sizes, t, B)
+        g = gates[t, :n]  # (n, 4H) activated i, f, o, g
+        dz = dz_all[t, :n]  # (n, 4H)
+        dh_n = dh[:n]
+        dc_n = dc[:n]
+        dh_n += dout[t, :n]
+        record_norm(dh_norms, t, dh_n)
+        tc = tanh_c[t, :n]
+        t1 = tmp[:n]
+        # dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(tc, tc, out=t1)
+        np.subtract(1, t1, out=t1)
+        t1 *= g[:, 2 * H : H3]
+        t1 *= dh_n
+        dc_n += t1
+        np.multiply(dc_n, g[:, H3:], out=dz[:, :H])  # dL/di
+        np.multiply(dc_n, cs[t, :n], out=dz[:, H : 2 * H])  # dL/df
+        np.multiply(dh_n, tc, out=dz[:, 2 * H : H3])  # dL/do
+        np.multiply(dc_n, g[:, :H], out=dz[:, H3:])  # dL/dg
+        s = g[:, :H3]
+        t3 = tmp3[:n]
+        np.multiply(s, s, out=t3)
+        np.subtract(s, t3, out=t3)  # sigmoid' = s (1 - s)
+        dz[:, :H3] *= t3
+        np.multiply(g[:, H3:], g[:, H3:], out=t1)
+        np.subtract(1, t1, out=t1)  # tanh' = 1 - g^2
+        dz[:, H3:] *= t1
+        dc_n *= g[:, H : 2 * H]  # dc_{t-1} = dc * f
+        if cut_here(t, tbptt):
+            dh_n[...] = 0
+            dc_n[...] = 0
+        else:
+            np.matmul(dz, w_hh_k, out=dh_n)
+    dz2 = dz_all.reshape(T * B, 4 * H)
+    dx = (dz2 @ w_ih_k).reshape(T, B, D)
+    perm = _perm(H)
+    dw_ih = (dz2.T @ x.reshape(T * B, D))[perm]
+    dw_hh = (dz2.T @ hs[:-1].reshape(T * B, H))[perm]
+    db = dz2.sum(axis=0)[perm]
+    return dx, (dh, dc), (dw_ih, dw_hh, db, db.copy())

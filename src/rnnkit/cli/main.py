@@ -1,0 +1,86 @@
+"""Entry point of the ``rnnkit`` command.
+
+Each subcommand lives in its own module of this package and exposes ``register(groups)``, where
+``groups`` is a :class:`CommandGroups` holding the top-level subparsers and the ``train`` and
+``demo`` groups.  A module sets its parser's ``func`` to a function ``(args) -> int``.  Every
+user-facing error becomes one line on stderr and exit code 2 (1 for a diverged run).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+
+from rnnkit._version import __version__
+from rnnkit.errors import RnnkitError, TrainingDivergedError
+
+# Subcommand modules, in the order their commands appear in --help.
+COMMAND_MODULES: list[str] = [
+]
+
+
+@dataclass
+class CommandGroups:
+    """The places a subcommand module can add parsers to."""
+
+    commands: argparse._SubParsersAction
+    train: argparse._SubParsersAction
+    demo: argparse._SubParsersAction
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rnnkit",
+        description="Recurrent neural networks in numpy: train, evaluate and inspect RNN, LSTM and GRU models.",
+    )
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    train = commands.add_parser("train", help="train a model (see 'rnnkit train --help')")
+    train_groups = train.add_subparsers(title="models", metavar="MODEL", parser_class=_Parser)
+    train.set_defaults(func=lambda args: _missing(train))
+    demo = commands.add_parser("demo", help="run a built-in demonstration (see 'rnnkit demo --help')")
+    demo_groups = demo.add_subparsers(title="demos", metavar="DEMO", parser_class=_Parser)
+    groups = CommandGroups(commands=commands, train=train_groups, demo=demo_groups)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(groups)
+    return parser
+
+
+def _missing(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args) or 0)
+    except TrainingDivergedError as exc:
+        print(f"rnnkit: error: {exc}", file=sys.stderr)
+        return 1
+    except (RnnkitError, ValueError, TypeError, OSError) as exc:
+        if os.environ.get("RNNKIT_DEBUG"):
+            raise
+        print(f"rnnkit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Variable-length batches: lengths and masks, sorting, and per-sequence time reversal.
+
+A padded batch is time-major, (T, B, ...), with each sequence's real tokens first and padding at the
+end.  Internally the batch is sorted longest first so that at step t the running sequences are a
+prefix of the batch, ``batch_sizes[t]`` of them: the same layout as PyTorch's packed sequences.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | None:
+    """Validate ``lengths`` (B,) or a (T, B) prefix ``mask``; return int64 lengths, or None if all are T."""
+    if lengths is not None and mask is not None:
+        raise ValueError("Expected either lengths or mask, got both")
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != (T, B):
+            raise ValueError(f"Expected mask of shape (T, B) = {(T, B)}, got {mask.shape}")
+        m = mask.astype(bool)
+        lengths = m.sum(axis=0)
+        prefix = np.arange(T)[:, None] < lengths[None, :]
+        if not np.array_equal(m, prefix):
+            bad = int(np.nonzero((m != prefix).any(axis=0))[0][0])
+            raise ValueError(
+                f"Expected mask to mark a prefix of each sequence (real tokens first, padding at the end), "
+                f"got a gap in sequence {bad}"
+            )
+    if lengths is None:
+        return None
+    lengths = np.asarray(lengths)
+    if lengths.shape != (B,):
+        raise ValueError(f"Expected lengths of shape (B,) = ({B},), got {lengths.shape}")
+    if not np.issubdtype(lengths.dtype, np.integer):
+        if not np.all(np.equal(np.mod(lengths, 1), 0)):
+            raise TypeError(f"Expected integer lengths, got dtype {lengths.dtype}")
+    lengths = lengths.astype(np.int64)
+    if B and (lengths.min() < 1 or lengths.max() > T):
+        raise ValueError(
+            f"Expected every length between 1 and T={T}, got min {lengths.min()} and max {lengths.max()}"
+        )
+    if np.all(lengths == T):
+        return None
+    return lengths
+
+
+def sort_by_length(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (order, inverse): ``lengths[order]`` is non-increasing and ``order[inverse]`` is the identity."""
+    order = np.argsort(-lengths, kind="stable")
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    return order, inverse
+
+
+def batch_sizes(sorted_lengths: np.ndarray, T: int) -> np.ndarray:
+    """(T,) number of sequences still running at each step, for lengths sorted longest first."""
+    return (sorted_lengths[None, :] > np.arange(T)[:, None]).sum(axis=1)
+
+
+def reverse_index(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray | None:
+    """(T, B) time index that reverses each sequence's real tokens and leaves its padding in place.
+
+    ``idx[t, b] = lengths[b] - 1 - t`` for ``t < lengths[b]``, else ``t``; it is its own inverse.
+    Returns None when every sequence has length T (then plain ``x[::-1]`` reverses).
+    """
+    if lengths is None:
+        return None
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def reverse_time(x: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    """Reverse each sequence of x (T, B, ...) along time, padding kept at the end (see reverse_index)."""
+    if idx is None:
+        return np.ascontiguousarray(x[::-1])
+    idx = idx.reshape(idx.shape + (1,) * (x.ndim - 2))
+    return np.take_along_axis(x, idx, axis=0)

@@ -1,0 +1,373 @@
+r"""Stacked, optionally bidirectional recurrent layers: :class:`RNN`, :class:`LSTM` and :class:`GRU`.
+
+Shapes, fixed for the whole module (as in PyTorch's ``nn.RNN`` docs): T time steps, B batch,
+D input size, H hidden size, L layers, dirs = 2 if bidirectional else 1.
+
+- input ``x``: (T, B, D), time-major;
+- ``out``: (T, B, dirs*H), the last layer's hidden states (forward and reverse concatenated), zero at
+  padded steps;
+- ``state``: (L*dirs, B, H), index ``layer * dirs + direction``; for LSTM a tuple ``(h, c)``.  The
+  final state is each sequence's state at its last real step, as PyTorch's packed sequences give.
+
+Parameters live in ``self.params`` under PyTorch's names and layouts (``weight_ih_l{k}``,
+``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, suffix ``_reverse``), so weights move to and
+from ``torch.nn.RNN/LSTM/GRU`` by name.  With ``learn_init=True`` the initial state is learned too:
+``h0_l{k}`` (H,) and, for LSTM, ``c0_l{k}`` (H,), shared across the batch.
+
+``forward`` returns ``(out, state, cache)``; ``backward(dout, dstate, cache)`` returns
+``(dx, dstate0, grads)``, with ``grads`` keyed like ``params``.  Nothing is stored on ``self`` between
+the two calls.  ``out`` may share memory with the cache: do not modify it in place.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rnnkit import packing
+from rnnkit.cells import elman, gru, lstm
+
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    cell: str  # "rnn", "lstm" or "gru"
+    input_size: int  # D
+    hidden_size: int  # H
+    num_layers: int = 1  # L
+    bidirectional: bool = False
+    dropout: float = 0.0  # on the input of every layer but the first, in training only
+    nonlinearity: str = "tanh"  # Elman only: "tanh" or "relu"
+    learn_init: bool = False  # learn the initial state as a parameter
+    tbptt: int | None = None  # cut the gradient every tbptt steps; None = full BPTT
+    dtype: str = "float32"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LayerCache(NamedTuple):
+    drop_mask: np.ndarray | None  # (T, B, D_l) scaled dropout mask on this layer's input
+    directions: list  # one kernel cache per direction
+
+
+class RecurrentCache(NamedTuple):
+    layers: list[LayerCache]
+    order: np.ndarray | None  # batch permutation sorting by length, None without padding
+    inverse: np.ndarray | None
+    rev_index: np.ndarray | None  # (T, B) per-sequence time reversal, sorted order
+    used_learned_init: bool
+    shape: tuple[int, int]  # (T, B)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"Expected {name} to be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class Recurrent:
+    """Base of :class:`RNN`, :class:`LSTM` and :class:`GRU`; use those."""
+
+    cell = ""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        nonlinearity: str = "tanh",
+        learn_init: bool = False,
+        tbptt: int | None = None,
+        dtype: Any = np.float32,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        name = np.dtype(dtype).name
+        if name not in _DTYPES:
+            raise TypeError(f"Expected dtype float32 or float64, got {name}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"Expected dropout in [0, 1), got {dropout!r}")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+        if nonlinearity != "tanh" and self.cell != "rnn":
+            raise ValueError(f"Expected nonlinearity 'tanh' for {self.cell.upper()}, got {nonlinearity!r}")
+        if tbptt is not None:
+            _check_int("tbptt", tbptt, 1)
+        self.config = RecurrentConfig(
+            cell=self.cell,
+            input_size=_check_int("input_size", input_size, 1),
+            hidden_size=_check_int("hidden_size", hidden_size, 1),
+            num_layers=_check_int("num_layers", num_layers, 1),
+            bidirectional=bool(bidirectional),
+            dropout=float(dropout),
+            nonlinearity=nonlinearity,
+            learn_init=bool(learn_init),
+            tbptt=None if tbptt is None else int(tbptt),
+            dtype=name,
+        )
+        if rng is None:
+            rng = np.random.default_rng(0)  # deterministic default; pass a Generator to choose
+        self.params: dict[str, np.ndarray] = {}
+        self.reset_parameters(rng)
+
+    # ----------------------------------------------------------------- parameters
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.config.bidirectional else 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.config.dtype)
+
+    def _suffixes(self) -> list[tuple[int, int, str]]:
+        """(layer, direction, name suffix) for every layer and direction, in state order."""
+        out = []
+        for layer in range(self.config.num_layers):
+            for d in range(self.num_directions):
+                out.append((layer, d, f"_l{layer}" + ("_reverse" if d else "")))
+        return out
+
+    def reset_parameters(self, rng: np.random.Generator) -> None:
+        """PyTorch's default: every weight and bias from U(-1/sqrt(H), 1/sqrt(H)); learned states 0."""
+        cfg = self.config
+        H = cfg.hidden_size
+        G = _GATES[cfg.cell] * H
+        bound = 1.0 / np.sqrt(H)
+        for layer, _, sfx in self._suffixes():
+            D = cfg.input_size if layer == 0 else H * self.num_directions
+            shapes = {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
+            for name, shape in shapes.items():
+                self.params[name + sfx] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+            if cfg.learn_init:
+                self.params["h0" + sfx] = np.zeros(H, self.dtype)
+                if cfg.cell == "lstm":
+                    self.params["c0" + sfx] = np.zeros(H, self.dtype)
+
+    def _weights(self, sfx: str) -> tuple[np.ndarray, ...]:
+        p = self.params
+        ws = tuple(p[n + sfx] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        for w in ws:
+            if w.dtype != self.dtype:
+                raise TypeError(f"Expected parameters of dtype {self.dtype}, got {w.dtype}")
+        return ws
+
+    # ----------------------------------------------------------------- checks
+    def _check_input(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Expected x to be a numpy array, got {type(x).__name__}")
+        if x.ndim != 3 or x.shape[2] != self.config.input_size:
+            raise ValueError(f"Expected x of shape (T, B, D={self.config.input_size}), got {x.shape}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"Expected x of dtype {self.dtype}, got {x.dtype}")
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError("Expected finite values in x, got NaN or inf")
+        return np.ascontiguousarray(x)
+
+    def _check_state_array(self, name: str, a: Any, B: int) -> np.ndarray:
+        expected = (self.config.num_layers * self.num_directions, B, self.config.hidden_size)
+        if not isinstance(a, np.ndarray) or a.shape != expected:
+            got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
+            raise ValueError(f"Expected {name} of shape (L*dirs, B, H) = {expected}, got {got}")
+        if a.dtype != self.dtype:
+            raise TypeError(f"Expected {name} of dtype {self.dtype}, got {a.dtype}")
+        return a
+
+    def _split_state(self, state: Any, B: int, what: str) -> list[np.ndarray] | None:
+        """Validate a state-like argument; return one list of (L*dirs, B, H) arrays (h, or h and c)."""
+        if state is None:
+            return None
+        if self.config.cell == "lstm":
+            if not isinstance(state, tuple) or len(state) != 2:
+                raise ValueError(f"Expected {what} as a tuple (h, c) for LSTM, got {type(state).__name__}")
+            return [self._check_state_array(f"{what}[{i}]", s, B) for i, s in enumerate(state)]
+        return [self._check_state_array(what, state, B)]
+
+    # ----------------------------------------------------------------- forward
+    def forward(
+        self,
+        x: np.ndarray,
+        state: Any = None,
+        lengths: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, Any, RecurrentCache]:
+        """Run every layer and direction over x (T, B, D); returns (out, final state, cache)."""
+        cfg = self.config
+        x = self._check_input(x)
+        T, B, _ = x.shape
+        lengths = packing.resolve_lengths(T, B, lengths, mask)
+        states0 = self._split_state(state, B, "state")
+        if training and cfg.dropout > 0 and cfg.num_layers > 1 and rng is None:
+            raise ValueError("Expected rng (a numpy Generator) for dropout in training, got None")
+        order = inverse = bsizes = rev = None
+        if lengths is not None:
+            order, inverse = packing.sort_by_length(lengths)
+            x = x[:, order]
+            sorted_lengths = lengths[order]
+            bsizes = packing.batch_sizes(sorted_lengths, T)
+            rev = packing.reverse_index(sorted_lengths, T, B)
+            if states0 is not None:
+                states0 = [s[:, order] for s in states0]
+        kernel = _KERNELS[cfg.cell]
+        H = cfg.hidden_size
+        layer_in = x
+        layer_caches = []
+        finals = []
+        for layer in range(cfg.num_layers):
+            drop_mask = None
+            if layer > 0 and training and cfg.dropout > 0:
+                keep = rng.random(layer_in.shape) >= cfg.dropout
+                drop_mask = keep.astype(self.dtype) / self.dtype.type(1.0 - cfg.dropout)
+                layer_in = layer_in * drop_mask
+            outs, dir_caches = [], []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                s0 = self._initial(states0, k, sfx, B)
+                xin = layer_in if d == 0 else packing.reverse_time(layer_in, rev)
+                extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
+                out, fin, c = kernel.forward(xin, s0, *self._weights(sfx), batch_sizes=bsizes, **extra)
+                if d == 1:
+                    out = packing.reverse_time(out, rev)
+                outs.append(out)
+                finals.append(fin)
+                dir_caches.append(c)
+            layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)  # (T, B, dirs*H)
+            layer_caches.append(LayerCache(drop_mask, dir_caches))
+        out = layer_in if inverse is None else layer_in[:, inverse]
+        final = self._stack_states(finals, inverse)
+        used_learned = cfg.learn_init and state is None
+        cache = RecurrentCache(layer_caches, order, inverse, rev, used_learned, (T, B))
+        return out, final, cache
+
+    def _initial(self, states0: list[np.ndarray] | None, k: int, sfx: str, B: int) -> Any:
+        """Initial state of layer/direction k: the caller's, the learned one, or zeros."""
+        cfg = self.config
+        H = cfg.hidden_size
+        if states0 is not None:
+            parts = [np.ascontiguousarray(s[k]) for s in states0]
+        elif cfg.learn_init:
+            names = ["h0", "c0"] if cfg.cell == "lstm" else ["h0"]
+            parts = [np.broadcast_to(self.params[n + sfx], (B, H)).copy() for n in names]
+        else:
+            parts = [np.zeros((B, H), self.dtype) for _ in range(2 if cfg.cell == "lstm" else 1)]
+        return tuple(parts) if cfg.cell == "lstm" else parts[0]
+
+    def _stack_states(self, finals: list, inverse: np.ndarray | None) -> Any:
+        if self.config.cell == "lstm":
+            h = np.stack([f[0] for f in finals])  # (L*dirs, B, H)
+            c = np.stack([f[1] for f in finals])
+            if inverse is not None:
+                h, c = h[:, inverse], c[:, inverse]
+            return h, c
+        h = np.stack(finals)
+        return h if inverse is None else h[:, inverse]
+
+    # ----------------------------------------------------------------- backward
+    def backward(
+        self, dout: np.ndarray | None, dstate: Any, cache: RecurrentCache
+    ) -> tuple[np.ndarray, Any, dict[str, np.ndarray]]:
+        """Gradients of the loss given dL/dout (T, B, dirs*H) and dL/dstate (like state, or None).
+
+        Returns (dx (T, B, D), dstate0 (like state), grads keyed like params).  With
+        ``tbptt=k`` in the config, the gradient is cut every k steps, as if the sequence were run
+        in windows of k with the state detached between windows.
+        """
+        cfg = self.config
+        T, B = cache.shape
+        H = cfg.hidden_size
+        dirs = self.num_directions
+        if dout is None:
+            dout = np.zeros((T, B, dirs * H), self.dtype)
+        if not isinstance(dout, np.ndarray) or dout.shape != (T, B, dirs * H):
+            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+            raise ValueError(f"Expected dout of shape (T, B, dirs*H) = {(T, B, dirs * H)}, got {got}")
+        dout = dout.astype(self.dtype, copy=False)
+        dstates = self._split_state(dstate, B, "dstate")
+        order = cache.order
+        if order is not None:
+            dout = dout[:, order]
+            if dstates is not None:
+                dstates = [s[:, order] for s in dstates]
+        kernel = _KERNELS[cfg.cell]
+        grads: dict[str, np.ndarray] = {}
+        dstate0: list = [None] * (cfg.num_layers * dirs)
+        d_layer_out = dout
+        for layer in range(cfg.num_layers - 1, -1, -1):
+            lc = cache.layers[layer]
+            dx_sum = None
+            for d in range(dirs):
+                k = layer * dirs + d
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                part = d_layer_out[..., d * H : (d + 1) * H]
+                part = packing.reverse_time(part, cache.rev_index) if d == 1 else np.ascontiguousarray(part)
+                dT = None
+                if dstates is not None:
+                    dT = tuple(s[k] for s in dstates) if cfg.cell == "lstm" else dstates[0][k]
+                dx, ds0, wg = kernel.backward(part, dT, lc.directions[d], tbptt=cfg.tbptt)
+                if d == 1:
+                    dx = packing.reverse_time(dx, cache.rev_index)
+                dx_sum = dx if dx_sum is None else dx_sum + dx
+                for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), wg):
+                    grads[name + sfx] = g
+                dstate0[k] = ds0
+                if cfg.learn_init:
+                    parts = ds0 if cfg.cell == "lstm" else (ds0,)
+                    for name, g in zip(("h0", "c0"), parts):
+                        if cache.used_learned_init:
+                            grads[name + sfx] = g.sum(axis=0)
+                        else:
+                            grads[name + sfx] = np.zeros(H, self.dtype)
+            if lc.drop_mask is not None:
+                dx_sum *= lc.drop_mask
+            d_layer_out = dx_sum
+        dx = d_layer_out if cache.inverse is None else d_layer_out[:, cache.inverse]
+        return dx, self._stack_states(dstate0, cache.inverse), grads
+
+
+class RNN(Recurrent):
+    """Elman RNN stack: h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), f = tanh or relu.
+
+    See :mod:`rnnkit.cells.elman` for the equations of the backward pass.
+    """
+
+    cell = "rnn"
+
+
+class LSTM(Recurrent):
+    """LSTM stack (gate order i, f, g, o); equations in :mod:`rnnkit.cells.lstm`."""
+
+    cell = "lstm"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs: Any) -> None:
+        if kwargs.get("nonlinearity", "tanh") != "tanh":
+            raise ValueError(f"Expected no nonlinearity for LSTM, got {kwargs['nonlinearity']!r}")
+        super().__init__(input_size, hidden_size, num_layers, **kwargs)
+
+
+class GRU(Recurrent):
+    """GRU stack (gate order r, z, n; b_hn inside r * (...)); equations in :mod:`rnnkit.cells.gru`."""
+
+    cell = "gru"
+
+
+def make_recurrent(config: RecurrentConfig | dict, rng: np.random.Generator | None = None) -> Recurrent:
+    """Build a layer from a config (or its dict form, as stored in checkpoints)."""
+    cfg = config if isinstance(config, RecurrentConfig) else RecurrentConfig(**config)
+    classes = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+    if cfg.cell not in classes:
+        raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
+    kwargs = {k: v for k, v in cfg.to_dict().items() if k not in ("cell", "input_size", "hidden_size", "num_layers")}
+    if cfg.cell != "rnn":
+        kwargs.pop("nonlinearity")
+    return classes[cfg.cell](cfg.input_size, cfg.hidden_size, cfg.num_layers, rng=rng, **kwargs)

@@ -1,0 +1,104 @@
+"""Bad arguments raise ValueError / TypeError naming the argument, what was expected and what came."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.recurrent import GRU, LSTM, RNN, make_recurrent
+
+
+@pytest.fixture
+def lstm():
+    return LSTM(3, 4, 2, rng=np.random.default_rng(0))
+
+
+def x_of(shape, dtype=np.float32):
+    return np.zeros(shape, dtype)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,words",
+    [
+        ({"x": x_of((5, 2, 4))}, ValueError, "Expected x of shape (T, B, D=3), got (5, 2, 4)"),
+        ({"x": x_of((5, 3))}, ValueError, "Expected x of shape"),
+        ({"x": x_of((5, 2, 3), np.float64)}, TypeError, "Expected x of dtype float32, got float64"),
+        ({"x": [[[0.0] * 3]]}, TypeError, "numpy array"),
+        ({"x": x_of((5, 2, 3)), "lengths": np.array([6, 2])}, ValueError, "between 1 and T=5"),
+        ({"x": x_of((5, 2, 3)), "lengths": np.array([0, 2])}, ValueError, "between 1 and T=5"),
+        ({"x": x_of((5, 2, 3)), "lengths": np.array([1, 2, 3])}, ValueError, "lengths of shape (B,)"),
+        ({"x": x_of((5, 2, 3)), "lengths": np.array([1.5, 2])}, TypeError, "integer lengths"),
+        ({"x": x_of((5, 2, 3)), "mask": np.ones((4, 2), bool)}, ValueError, "mask of shape (T, B)"),
+        ({"x": x_of((3, 1, 3)), "mask": np.array([[1], [0], [1]], bool)}, ValueError, "prefix"),
+        ({"x": x_of((5, 2, 3)), "state": np.zeros((2, 2, 4), np.float32)}, ValueError, "tuple (h, c)"),
+        (
+            {"x": x_of((5, 2, 3)), "state": (np.zeros((1, 2, 4), np.float32),) * 2},
+            ValueError,
+            "(L*dirs, B, H) = (2, 2, 4), got (1, 2, 4)",
+        ),
+    ],
+)
+def test_forward_rejects(lstm, kwargs, exc, words):
+    with pytest.raises(exc) as info:
+        lstm.forward(**kwargs)
+    assert words in str(info.value)
+
+
+def test_nan_input_rejected(lstm):
+    x = x_of((4, 2, 3))
+    x[2, 1, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        lstm.forward(x)
+
+
+def test_backward_shape_checked(lstm):
+    _, _, cache = lstm.forward(x_of((4, 2, 3)))
+    with pytest.raises(ValueError, match=r"dout of shape \(T, B, dirs\*H\) = \(4, 2, 4\)"):
+        lstm.backward(np.zeros((4, 2, 3), np.float32), None, cache)
+
+
+@pytest.mark.parametrize(
+    "build,words",
+    [
+        (lambda: RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity 'tanh' or 'relu'"),
+        (lambda: GRU(3, 4, nonlinearity="relu"), "Expected nonlinearity 'tanh' for GRU"),
+        (lambda: LSTM(3, 0), "hidden_size to be an integer >= 1"),
+        (lambda: LSTM(3, 4, 0), "num_layers to be an integer >= 1"),
+        (lambda: LSTM(3, 4, dropout=1.0), "dropout in [0, 1)"),
+        (lambda: LSTM(3, 4, tbptt=0), "tbptt to be an integer >= 1"),
+        (lambda: LSTM(3, 4, dtype=np.int32), "dtype float32 or float64"),
+        (lambda: make_recurrent({"cell": "tree", "input_size": 2, "hidden_size": 2}), "cell 'rnn', 'lstm' or 'gru'"),
+    ],
+)
+def test_constructor_rejects(build, words):
+    with pytest.raises((ValueError, TypeError)) as info:
+        build()
+    assert words in str(info.value)
+
+
+def test_dropout_needs_rng_and_is_reproducible():
+    layer = GRU(3, 4, 3, dropout=0.5, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((5, 2, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="rng"):
+        layer.forward(x, training=True)
+    a = layer.forward(x, training=True, rng=np.random.default_rng(9))[0]
+    b = layer.forward(x, training=True, rng=np.random.default_rng(9))[0]
+    c = layer.forward(x)[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_same_seed_same_parameters():
+    a = LSTM(3, 4, 2, bidirectional=True, rng=np.random.default_rng(5)).params
+    b = LSTM(3, 4, 2, bidirectional=True, rng=np.random.default_rng(5)).params
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert a["weight_ih_l1"].shape == (16, 8)
+    assert np.abs(a["weight_hh_l0"]).max() <= 0.5
+
+
+def test_config_round_trip():
+    layer = RNN(3, 4, 2, bidirectional=True, nonlinearity="relu", learn_init=True, tbptt=5)
+    again = make_recurrent(layer.config.to_dict())
+    assert again.config == layer.config
+    assert again.params.keys() == layer.params.keys()
