@@ -156,3 +156,25 @@ def test_truncation_changes_gradient_and_window_T_is_full(cell, cls, kw):
         results[k] = g["weight_hh_l0"]
     assert not np.allclose(results[None], results[2])
     np.testing.assert_array_equal(results[None], results[8])
+
+
+@pytest.mark.parametrize("cell,cls,kw", CELLS[1:], ids=IDS[1:])
+def test_dropout_between_layers_gradient(cell, cls, kw):
+    """With the dropout mask fixed by the rng, the backward pass equals finite differences."""
+    rng = np.random.default_rng(21)
+    layer = cls(2, 3, 3, bidirectional=True, dropout=0.4, dtype=np.float64, rng=rng, **kw)
+    _randomise(layer, rng)
+    x = rng.standard_normal((5, 2, 2))
+    lengths = np.array([5, 3])
+    out, _, cache = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(99))
+    assert any(lc.drop_mask is not None and (lc.drop_mask == 0).any() for lc in cache.layers)
+    dout = rng.standard_normal(out.shape)
+    dx, _, grads = layer.backward(dout, None, cache)
+
+    def fun():
+        o, _, _ = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(99))
+        return float(np.sum(o * dout))
+
+    for name in ("weight_ih_l1", "weight_hh_l2_reverse", "bias_hh_l0"):
+        _assert_close(name, grads[name], _numeric(fun, layer.params[name]))
+    _assert_close("x", dx, _numeric(fun, x))

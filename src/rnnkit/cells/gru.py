@@ -53,7 +53,7 @@ def forward(
     H2 = 2 * H
     scale = np.ones(3 * H, dtype=x.dtype)
     scale[:H2] = 0.5  # sigmoid(z) through tanh(z / 2)
-    w_hh_sT = np.ascontiguousarray((w_hh * scale[:, None]).T)  # (H, 3H)
+    w_hh_sT = (w_hh * scale[:, None]).T  # (H, 3H) view: BLAS reads the transpose, no copy
     bias_x = b_ih.copy()
     bias_x[:H2] += b_hh[:H2]  # b_hr, b_hz fold into the input projection; b_hn cannot
     bias_x *= scale
@@ -92,6 +92,11 @@ def forward(
     return hs[1:], hT, GRUCache(x, gates, q, hs, w_ih, w_hh, batch_sizes)
 
 
+def _x_order(H: int) -> np.ndarray:
+    """Rows (n, r, z) of W_ih: the order of the input-side block of the backward buffer."""
+    return np.r_[2 * H : 3 * H, 0 : 2 * H]
+
+
 def backward(
     dout: np.ndarray,
     dhT: np.ndarray | None,
@@ -99,15 +104,21 @@ def backward(
     tbptt: int | None = None,
     dh_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """Backpropagation through time; returns (dx, dh0, (dw_ih, dw_hh, db_ih, db_hh))."""
+    """Backpropagation through time; returns (dx, dh0, (dw_ih, dw_hh, db_ih, db_hh)).
+
+    One buffer holds, per step, the columns [dz_n | dz_r | dz_z | dq]: its first 3H columns are the
+    input-side pre-activation gradients (in the order n, r, z) and its last 3H columns the
+    recurrent-side ones (r, z, q, PyTorch's row order of W_hh), so both weight-gradient GEMMs and
+    the per-step GEMM read strided views of it and the r, z columns are never copied.
+    """
     x, gates, q, hs, w_ih, w_hh, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh.shape[1]
     H2 = 2 * H
+    H3 = 3 * H
     dtype = x.dtype
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
-    dzx_all = np.zeros((T, B, 3 * H), dtype)  # (T, B, 3H) grads of the input-side pre-activations
-    dzh_all = np.zeros((T, B, 3 * H), dtype)  # (T, B, 3H) grads of W_hh h_{t-1} + b_hh
+    dz_all = np.zeros((T, B, 4 * H), dtype)  # (T, B, 4H): [dz_n | dz_r | dz_z | dq]
     tmp = np.empty((B, H), dtype)
     tmp2 = np.empty((B, H2), dtype)
     for t in range(T - 1, -1, -1):
@@ -120,36 +131,36 @@ def backward(
         dh_n = dh[:n]
         dh_n += dout[t, :n]
         record_norm(dh_norms, t, dh_n)
-        dzx = dzx_all[t, :n]
-        dzh = dzh_all[t, :n]
+        dz = dz_all[t, :n]  # (n, 4H)
+        dzn = dz[:, :H]
         t1 = tmp[:n]
         # dz_n = dh * (1 - z) * (1 - n^2)
-        dzn = dzx[:, H2:]
         np.multiply(dh_n, z, out=dzn)
         np.subtract(dh_n, dzn, out=dzn)
         np.multiply(cand, cand, out=t1)
         np.subtract(1, t1, out=t1)
         dzn *= t1
-        # dL/dz = dh * (h_{t-1} - n);  dL/dr = dz_n * q
-        np.subtract(hp, cand, out=dzx[:, H:H2])
-        dzx[:, H:H2] *= dh_n
-        np.multiply(dzn, q[t, :n], out=dzx[:, :H])
-        s = g[:, :H2]
+        # dL/dr = dz_n * q ;  dL/dz = dh * (h_{t-1} - n) ; then sigmoid' = s (1 - s) on both
+        np.multiply(dzn, q[t, :n], out=dz[:, H:H2])
+        np.subtract(hp, cand, out=dz[:, H2:H3])
+        dz[:, H2:H3] *= dh_n
         t2 = tmp2[:n]
-        np.multiply(s, s, out=t2)
-        np.subtract(s, t2, out=t2)  # sigmoid' = s (1 - s)
-        dzx[:, :H2] *= t2
-        dzh[:, :H2] = dzx[:, :H2]
-        np.multiply(dzn, r, out=dzh[:, H2:])  # dL/dq
+        np.multiply(g[:, :H2], g[:, :H2], out=t2)
+        np.subtract(g[:, :H2], t2, out=t2)
+        dz[:, H:H3] *= t2
+        np.multiply(dzn, r, out=dz[:, H3:])  # dL/dq
         dh_n *= z  # direct path h_{t-1} -> h_t
         if cut_here(t, tbptt):
             dh_n[...] = 0
         else:
-            np.matmul(dzh, w_hh, out=t1)
+            np.matmul(dz[:, H:], w_hh, out=t1)
             dh_n += t1
-    dzx2 = dzx_all.reshape(T * B, 3 * H)
-    dzh2 = dzh_all.reshape(T * B, 3 * H)
-    dx = (dzx2 @ w_ih).reshape(T, B, D)
-    dw_ih = dzx2.T @ x.reshape(T * B, D)
-    dw_hh = dzh2.T @ hs[:-1].reshape(T * B, H)
-    return dx, dh, (dw_ih, dw_hh, dzx2.sum(axis=0), dzh2.sum(axis=0))
+    dz2 = dz_all.reshape(T * B, 4 * H)
+    dzx = dz2[:, :H3]  # (T*B, 3H) input side, order n, r, z
+    dzh = dz2[:, H:]  # (T*B, 3H) recurrent side, order r, z, n
+    xo = _x_order(H)
+    back = np.argsort(xo)  # from (n, r, z) back to PyTorch's (r, z, n)
+    dx = (dzx @ w_ih[xo]).reshape(T, B, D)
+    dw_ih = (dzx.T @ x.reshape(T * B, D))[back]
+    dw_hh = dzh.T @ hs[:-1].reshape(T * B, H)
+    return dx, dh, (dw_ih, dw_hh, dzx.sum(axis=0)[back], dzh.sum(axis=0))

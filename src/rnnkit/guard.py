@@ -1,0 +1,35 @@
+"""Divergence detection: a NaN or inf loss or gradient is named, with its step, as soon as it appears."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from rnnkit.errors import TrainingDivergedError
+
+
+def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None = None,
+                 explode_threshold: float | None = None) -> None:
+    """Raise :class:`TrainingDivergedError` if the loss or any gradient is NaN/inf (or the loss explodes).
+
+    ``explode_threshold``: also fail when the loss exceeds it (e.g. 10x the initial loss), which
+    catches a run that blows up before it overflows.  The message names the step and the first
+    offending gradient, and suggests the usual cures.
+    """
+    hint = "lower the learning rate or clip gradients (e.g. --clip 5)"
+    if not math.isfinite(loss):
+        raise TrainingDivergedError(f"loss became {loss} at step {step}: {hint}")
+    if explode_threshold is not None and loss > explode_threshold:
+        raise TrainingDivergedError(
+            f"loss exploded to {loss:.4g} at step {step} (threshold {explode_threshold:.4g}): {hint}"
+        )
+    if grads is None:
+        return
+    for name, g in grads.items():
+        # one reduction per array: a sum is NaN/inf iff some element is (or it overflows, which is
+        # just as fatal), and costs far less than np.isfinite(g).all() on big arrays
+        total = float(np.sum(g, dtype=np.float64))
+        if not math.isfinite(total):
+            kind = "NaN" if np.isnan(g).any() else "inf"
+            raise TrainingDivergedError(f"gradient of {name} has {kind} values at step {step}: {hint}")

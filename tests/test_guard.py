@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from rnnkit.errors import TrainingDivergedError
+from rnnkit.guard import check_finite
+
+
+def test_finite_passes():
+    check_finite(3, 1.5, {"w": np.ones((2, 2), np.float32)})
+
+
+@pytest.mark.parametrize("loss,words", [(float("nan"), "loss became nan at step 7"), (float("inf"), "loss became inf")])
+def test_bad_loss_named_with_step(loss, words):
+    with pytest.raises(TrainingDivergedError, match=words):
+        check_finite(7, loss)
+
+
+def test_bad_gradient_named():
+    g = {"ok": np.zeros(3), "weight_hh_l0": np.array([[1.0, np.nan]])}
+    with pytest.raises(TrainingDivergedError, match="gradient of weight_hh_l0 has NaN values at step 2"):
+        check_finite(2, 0.1, g)
+    g["weight_hh_l0"] = np.array([np.inf, 1.0], np.float32)
+    with pytest.raises(TrainingDivergedError, match="has inf values"):
+        check_finite(2, 0.1, g)
+
+
+def test_explosion_threshold():
+    with pytest.raises(TrainingDivergedError, match="exploded"):
+        check_finite(9, 100.0, explode_threshold=50.0)
