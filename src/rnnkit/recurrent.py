@@ -41,6 +41,7 @@ class RecurrentConfig:
     num_layers: int = 1  # L
     bidirectional: bool = False
     dropout: float = 0.0  # on the input of every layer but the first, in training only
+    variational_dropout: bool = False  # one dropout mask per sequence, shared by all time steps
     nonlinearity: str = "tanh"  # Elman only: "tanh" or "relu"
     learn_init: bool = False  # learn the initial state as a parameter
     tbptt: int | None = None  # cut the gradient every tbptt steps; None = full BPTT
@@ -83,6 +84,7 @@ class Recurrent:
         *,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        variational_dropout: bool = False,
         nonlinearity: str = "tanh",
         learn_init: bool = False,
         tbptt: int | None = None,
@@ -107,6 +109,7 @@ class Recurrent:
             num_layers=_check_int("num_layers", num_layers, 1),
             bidirectional=bool(bidirectional),
             dropout=float(dropout),
+            variational_dropout=bool(variational_dropout),
             nonlinearity=nonlinearity,
             learn_init=bool(learn_init),
             tbptt=None if tbptt is None else int(tbptt),
@@ -226,7 +229,8 @@ class Recurrent:
         for layer in range(cfg.num_layers):
             drop_mask = None
             if layer > 0 and training and cfg.dropout > 0:
-                keep = rng.random(layer_in.shape) >= cfg.dropout
+                T_mask = 1 if cfg.variational_dropout else T  # variational: one mask per sequence
+                keep = rng.random((T_mask,) + layer_in.shape[1:]) >= cfg.dropout
                 drop_mask = keep.astype(self.dtype) / self.dtype.type(1.0 - cfg.dropout)
                 layer_in = layer_in * drop_mask
             outs, dir_caches = [], []

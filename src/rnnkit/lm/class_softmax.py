@@ -1,0 +1,145 @@
+r"""Class-based (frequency-binned) factorised softmax, as in Mikolov's RNNLM.
+
+Every word w belongs to one class c(w).  The output distribution factorises exactly::
+
+    P(w | h) = P(c(w) | h) * P(w | c(w), h)
+    P(c | h)          = softmax_c(U h + a)                     # over the C classes
+    P(w | c, h)       = softmax_{w' in c}(W_{w'} h + b_{w'})   # over the words of class c only
+
+so training costs H (C + |c|) per token instead of H V, while the probabilities stay normalised over
+the whole vocabulary (they sum to 1 by construction), so perplexity is exact.
+
+Classes come from frequency binning (Mikolov et al. 2011): words sorted by frequency are cut into C
+bins of about equal total frequency (``power=1``) or equal total sqrt-frequency (``power=0.5``).
+
+Parameters: ``class_weight`` (C, H), ``class_bias`` (C,), ``weight`` (V, H), ``bias`` (V,); the word
+matrix has the layout of an ordinary output layer, so it can be tied to an embedding (V, H).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+def frequency_classes(counts: np.ndarray, num_classes: int, power: float = 1.0) -> np.ndarray:
+    """(V,) class id of every word: frequency bins of about equal mass of counts**power."""
+    counts = np.asarray(counts, dtype=np.float64)
+    V = counts.size
+    if not 1 <= num_classes <= V:
+        raise ValueError(f"Expected num_classes between 1 and the vocabulary size {V}, got {num_classes}")
+    order = np.argsort(-counts, kind="stable")
+    mass = np.maximum(counts[order], 0.0) ** power
+    total = mass.sum()
+    cum = np.cumsum(mass) / total if total > 0 else np.arange(1, V + 1) / V
+    # word k of the sorted list goes to bin floor(C * mass before it); bins never exceed C-1
+    before = np.concatenate([[0.0], cum[:-1]])
+    bins = np.minimum((before * num_classes).astype(np.int64), num_classes - 1)
+    # renumber so the used bins are 0..C'-1 with no gaps (a very frequent word can span several bins)
+    _, bins = np.unique(bins, return_inverse=True)
+    classes = np.empty(V, dtype=np.int64)
+    classes[order] = bins
+    return classes
+
+
+class ClassSoftmaxCache(NamedTuple):
+    h: np.ndarray  # (N, H)
+    targets: np.ndarray  # (N,)
+    weight_mask: np.ndarray  # (N,) 0/1 loss weights
+    class_prob: np.ndarray  # (N, C) softmax over classes
+    groups: list  # per class present: (class id, positions (n_c,), word ids (|c|,), probs (n_c, |c|), local targets)
+
+
+class ClassSoftmax:
+    """Factorised output layer over a vocabulary of V words in C frequency classes."""
+
+    def __init__(self, word_classes: np.ndarray) -> None:
+        word_classes = np.asarray(word_classes, dtype=np.int64)
+        self.word_classes = word_classes  # (V,)
+        self.num_classes = int(word_classes.max()) + 1
+        # members[c]: the word ids of class c, and each word's index inside its class
+        order = np.argsort(word_classes, kind="stable")
+        bounds = np.searchsorted(word_classes[order], np.arange(self.num_classes + 1))
+        self.members = [order[bounds[c] : bounds[c + 1]] for c in range(self.num_classes)]
+        self.index_in_class = np.empty_like(word_classes)
+        for m in self.members:
+            self.index_in_class[m] = np.arange(m.size)
+
+    @staticmethod
+    def init_params(V: int, C: int, H: int, rng: np.random.Generator, scale: float | None = None,
+                    dtype=np.float32) -> dict[str, np.ndarray]:
+        """U(-s, s) weights (s = 1/sqrt(H) unless given) and zero biases."""
+        s = 1.0 / np.sqrt(H) if scale is None else scale
+        return {
+            "class_weight": rng.uniform(-s, s, (C, H)).astype(dtype),
+            "class_bias": np.zeros(C, dtype),
+            "weight": rng.uniform(-s, s, (V, H)).astype(dtype),
+            "bias": np.zeros(V, dtype),
+        }
+
+    def loss(self, params: dict[str, np.ndarray], h: np.ndarray, targets: np.ndarray,
+             mask: np.ndarray | None = None) -> tuple[float, ClassSoftmaxCache]:
+        """Summed negative log-likelihood of targets (N,) given hidden states h (N, H)."""
+        N = h.shape[0]
+        w = np.ones(N, h.dtype) if mask is None else mask.astype(h.dtype)
+        cls = self.word_classes[targets]  # (N,)
+        logits = h @ params["class_weight"].T + params["class_bias"]  # (N, C)
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        class_prob = logits
+        nll = -np.log(class_prob[np.arange(N), cls]) * w
+        total = float(nll.sum(dtype=np.float64))
+        groups = []
+        order = np.argsort(cls, kind="stable")
+        present, starts = np.unique(cls[order], return_index=True)
+        ends = np.append(starts[1:], N)
+        for c, s, e in zip(present, starts, ends):
+            pos = order[s:e]  # (n_c,)
+            words = self.members[c]
+            z = h[pos] @ params["weight"][words].T + params["bias"][words]  # (n_c, |c|)
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
+            local = self.index_in_class[targets[pos]]
+            total -= float(np.sum(np.log(z[np.arange(pos.size), local]) * w[pos], dtype=np.float64))
+            groups.append((c, pos, words, z, local))
+        return total, ClassSoftmaxCache(h, targets, w, class_prob, groups)
+
+    def loss_backward(self, params: dict[str, np.ndarray], dloss: float,
+                      cache: ClassSoftmaxCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Gradients of dloss * loss: returns dh (N, H) and grads keyed like params."""
+        h, targets, w, class_prob, groups = cache
+        N = h.shape[0]
+        scale = (w * dloss)[:, None].astype(h.dtype)  # (N, 1)
+        dcls = class_prob.copy()  # (N, C): softmax - onehot
+        dcls[np.arange(N), self.word_classes[targets]] -= 1.0
+        dcls *= scale
+        dh = dcls @ params["class_weight"]  # (N, H)
+        grads = {
+            "class_weight": dcls.T @ h,
+            "class_bias": dcls.sum(axis=0),
+            "weight": np.zeros_like(params["weight"]),
+            "bias": np.zeros_like(params["bias"]),
+        }
+        for c, pos, words, probs, local in groups:
+            dz = probs.copy()  # (n_c, |c|)
+            dz[np.arange(pos.size), local] -= 1.0
+            dz *= scale[pos]
+            dh[pos] += dz @ params["weight"][words]
+            grads["weight"][words] += dz.T @ h[pos]
+            grads["bias"][words] += dz.sum(axis=0)
+        return dh, grads
+
+    def log_probs(self, params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarray:
+        """(N, V) exact log P(w | h) for every word: log P(class) + log P(word | class)."""
+        cl = h @ params["class_weight"].T + params["class_bias"]  # (N, C)
+        cl -= cl.max(axis=1, keepdims=True)
+        cl -= np.log(np.exp(cl).sum(axis=1, keepdims=True))
+        out = h @ params["weight"].T + params["bias"]  # (N, V)
+        for c, words in enumerate(self.members):
+            z = out[:, words]
+            z -= z.max(axis=1, keepdims=True)
+            z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+            out[:, words] = z + cl[:, c : c + 1]
+        return out

@@ -1,0 +1,194 @@
+r"""Recurrent language model: embedding -> stacked RNN/LSTM/GRU -> output layer -> softmax.
+
+For token ids x_1..x_T (T, B) and next tokens y_t = x_{t+1}::
+
+    e_t = E[x_t]                       # (B, E)  embedding, dropout p_in
+    h_t = RNN(e_t, h_{t-1})            # (B, H)  stacked cells, dropout p_hid between layers
+    P(y_t | x_<=t) = softmax(W h_t + b)   (full)  or  class-factorised (see class_softmax)
+    loss = - sum_t sum_b log P(y_t | ...)           # summed; callers scale it
+
+Parameters form one flat dict with dotted names: ``embedding.weight`` (V, E), ``rnn.weight_ih_l0``
+... (PyTorch's names), ``decoder.weight`` (V, H) and ``decoder.bias`` (V,), or for the class-based
+output ``decoder.class_weight`` (C, H), ``decoder.class_bias`` (C,), ``decoder.weight``,
+``decoder.bias``.  With ``tie_weights`` the decoder reuses ``embedding.weight`` (needs E = H) and
+has no ``decoder.weight`` of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rnnkit.lm.class_softmax import ClassSoftmax
+from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
+from rnnkit.nn.embedding import embedding_backward, embedding_forward
+from rnnkit.nn.linear import linear_backward, linear_forward
+from rnnkit.nn.softmax import softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.recurrent import make_recurrent
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    vocab_size: int  # V
+    cell: str = "lstm"  # rnn, lstm or gru
+    embedding_dim: int = 200  # E
+    hidden_size: int = 200  # H
+    num_layers: int = 2
+    dropout_input: float = 0.0  # on the embeddings
+    dropout_hidden: float = 0.0  # between recurrent layers
+    dropout_output: float = 0.0  # on the last layer's outputs, before the softmax
+    variational: bool = False  # one dropout mask per sequence, shared across time
+    tie_weights: bool = False  # decoder.weight is embedding.weight (needs E == H)
+    softmax: str = "full"  # "full" or "class" (Mikolov's frequency classes)
+    num_classes: int = 0  # C for the class softmax; 0 = about sqrt(V)
+    init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
+    dtype: str = "float32"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LMCache(NamedTuple):
+    emb: Any
+    drop_in: Any
+    rnn: Any
+    drop_out: Any
+    out: Any  # decoder cache (linear + cross-entropy, or class softmax)
+    shape: tuple[int, int]
+
+
+class LanguageModel:
+    """A word- or character-level recurrent language model; see the module docstring."""
+
+    def __init__(self, config: LMConfig, rng: np.random.Generator,
+                 word_classes: np.ndarray | None = None) -> None:
+        cfg = config
+        if cfg.softmax not in ("full", "class"):
+            raise ValueError(f"Expected softmax 'full' or 'class', got {cfg.softmax!r}")
+        if cfg.tie_weights and cfg.embedding_dim != cfg.hidden_size:
+            raise ValueError(
+                f"Expected embedding_dim == hidden_size to tie weights, got {cfg.embedding_dim} and {cfg.hidden_size}"
+            )
+        if cfg.softmax == "class" and word_classes is None:
+            raise ValueError("Expected word_classes (V,) for the class-based softmax, got None")
+        self.config = cfg
+        dtype = np.dtype(cfg.dtype)
+        self.rnn = make_recurrent(
+            {
+                "cell": cfg.cell,
+                "input_size": cfg.embedding_dim,
+                "hidden_size": cfg.hidden_size,
+                "num_layers": cfg.num_layers,
+                "dropout": cfg.dropout_hidden,
+                "variational_dropout": cfg.variational,
+                "dtype": cfg.dtype,
+            },
+            rng=rng,
+        )
+        V, E, H = cfg.vocab_size, cfg.embedding_dim, cfg.hidden_size
+        self.params: dict[str, np.ndarray] = {"embedding.weight": rng.standard_normal((V, E)).astype(dtype)}
+        for k, v in self.rnn.params.items():
+            self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
+        self.classes = None
+        bound = 1.0 / np.sqrt(H)
+        if cfg.softmax == "class":
+            self.classes = ClassSoftmax(word_classes)
+            self.word_classes = np.asarray(word_classes, dtype=np.int64)
+            dec = ClassSoftmax.init_params(V, self.classes.num_classes, H, rng, dtype=dtype)
+            for k, v in dec.items():
+                self.params["decoder." + k] = v
+        else:
+            self.params["decoder.weight"] = rng.uniform(-bound, bound, (V, H)).astype(dtype)
+            self.params["decoder.bias"] = np.zeros(V, dtype)
+        if cfg.tie_weights:
+            del self.params["decoder.weight"]
+        if cfg.init_scale is not None:
+            for k, v in self.params.items():
+                v[...] = rng.uniform(-cfg.init_scale, cfg.init_scale, v.shape)
+
+    # ------------------------------------------------------------------ helpers
+    def _decoder(self) -> dict[str, np.ndarray]:
+        """The decoder's parameters under the names its functions use (tying resolved)."""
+        p = {k[len("decoder."):]: v for k, v in self.params.items() if k.startswith("decoder.")}
+        if self.config.tie_weights:
+            p["weight"] = self.params["embedding.weight"]
+        return p
+
+    def initial_state(self, batch_size: int) -> Any:
+        cfg = self.config
+        shape = (cfg.num_layers, batch_size, cfg.hidden_size)
+        z = np.zeros(shape, np.dtype(cfg.dtype))
+        return (z, z.copy()) if cfg.cell == "lstm" else z
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters in place, checking names and shapes."""
+        missing = sorted(set(self.params) - set(arrays))
+        unexpected = sorted(set(arrays) - set(self.params))
+        if missing or unexpected:
+            raise ValueError(f"Expected parameters {sorted(self.params)}, missing {missing}, unexpected {unexpected}")
+        for k, v in arrays.items():
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
+            self.params[k][...] = v
+
+    # ------------------------------------------------------------------ training
+    def forward(self, ids: np.ndarray, targets: np.ndarray, state: Any = None, mask: np.ndarray | None = None,
+                training: bool = False, rng: np.random.Generator | None = None) -> tuple[float, Any, LMCache]:
+        """Summed NLL of targets (T, B) after reading ids (T, B) from state; returns (loss, state, cache)."""
+        cfg = self.config
+        T, B = ids.shape
+        emb, c_emb = embedding_forward(ids, self.params["embedding.weight"])  # (T, B, E)
+        drop = variational_dropout_forward if cfg.variational else dropout_forward
+        emb, c_in = drop(emb, cfg.dropout_input, rng, training)
+        out, state, c_rnn = self.rnn.forward(emb, state=state, training=training, rng=rng)  # (T, B, H)
+        out, c_out = drop(out, cfg.dropout_output, rng, training)
+        dec = self._decoder()
+        if self.classes is not None:
+            loss, c_dec = self.classes.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
+                                            None if mask is None else mask.reshape(-1))
+        else:
+            logits, c_lin = linear_forward(out, dec["weight"], dec["bias"])  # (T, B, V)
+            loss, c_ce = softmax_cross_entropy(logits, targets, mask, reduction="sum")
+            c_dec = (c_lin, c_ce)
+        return loss, state, LMCache(c_emb, c_in, c_rnn, c_out, c_dec, (T, B))
+
+    def backward(self, dloss: float, cache: LMCache) -> dict[str, np.ndarray]:
+        """Gradients of dloss * loss for every parameter (the state entering the window is detached)."""
+        T, B = cache.shape
+        dec = self._decoder()
+        grads: dict[str, np.ndarray] = {}
+        if self.classes is not None:
+            dh, gdec = self.classes.loss_backward(dec, dloss, cache.out)
+            dh = dh.reshape(T, B, -1)
+        else:
+            c_lin, c_ce = cache.out
+            dlogits = softmax_cross_entropy_backward(dloss, c_ce)
+            dh, gdec = linear_backward(dlogits, c_lin)
+        dh, _ = dropout_backward(dh, cache.drop_out)
+        demb, _, grnn = self.rnn.backward(dh, None, cache.rnn)
+        demb, _ = dropout_backward(demb, cache.drop_in)
+        _, gemb = embedding_backward(demb, cache.emb)
+        grads["embedding.weight"] = gemb["weight"]
+        for k, v in gdec.items():
+            if k == "weight" and self.config.tie_weights:
+                grads["embedding.weight"] += v
+            else:
+                grads["decoder." + k] = v
+        for k, v in grnn.items():
+            grads["rnn." + k] = v
+        return grads
+
+    # ------------------------------------------------------------------ inference
+    def step_log_probs(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        """Read ids (T, B) from state; return log P(next | ...) after the last step (B, V) and the state."""
+        emb, _ = embedding_forward(ids, self.params["embedding.weight"])
+        out, state, _ = self.rnn.forward(emb, state=state)
+        h = out[-1]  # (B, H)
+        dec = self._decoder()
+        if self.classes is not None:
+            return self.classes.log_probs(dec, h), state
+        z = h @ dec["weight"].T + dec["bias"]  # (B, V)
+        z -= z.max(axis=1, keepdims=True)
+        z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return z, state

@@ -1,0 +1,69 @@
+"""Class-based factorised softmax: exact normalisation, loss = -log P, hand-derived gradients."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.lm.class_softmax import ClassSoftmax, frequency_classes
+
+
+def _setup(seed=0, V=40, H=5, N=16, C=7):
+    rng = np.random.default_rng(seed)
+    counts = rng.zipf(1.3, V).astype(float)
+    cs = ClassSoftmax(frequency_classes(counts, C))
+    params = {k: rng.uniform(-0.7, 0.7, v.shape) for k, v in
+              ClassSoftmax.init_params(V, cs.num_classes, H, rng, dtype=np.float64).items()}
+    h = rng.standard_normal((N, H))
+    targets = rng.integers(0, V, N)
+    mask = (rng.random(N) > 0.25).astype(float)
+    return rng, cs, params, h, targets, mask
+
+
+def test_frequency_bins_are_balanced_and_ordered():
+    counts = np.array([100, 50, 25, 12, 6, 3, 2, 1, 1])
+    cl = frequency_classes(counts, 3)
+    assert cl[0] == 0 and np.all(np.diff(cl[np.argsort(-counts, kind="stable")]) >= 0)
+    assert set(cl) == set(range(cl.max() + 1))
+    with pytest.raises(ValueError, match="num_classes"):
+        frequency_classes(counts, 10)
+
+
+def test_distribution_sums_to_one_and_loss_is_its_nll():
+    _, cs, params, h, targets, mask = _setup()
+    logp = cs.log_probs(params, h)
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-12)
+    loss, _ = cs.loss(params, h, targets, mask)
+    np.testing.assert_allclose(loss, -np.sum(logp[np.arange(len(targets)), targets] * mask), rtol=1e-12)
+
+
+def test_gradients_match_finite_differences():
+    rng, cs, params, h, targets, mask = _setup(seed=3)
+    dloss = 1.7
+    _, cache = cs.loss(params, h, targets, mask)
+    dh, grads = cs.loss_backward(params, dloss, cache)
+    eps = 1e-6
+    for name, arr in list(params.items()) + [("h", h)]:
+        num = np.zeros_like(arr)
+        flat = arr.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            up = cs.loss(params, h, targets, mask)[0]
+            flat[i] = old - eps
+            down = cs.loss(params, h, targets, mask)[0]
+            flat[i] = old
+            num.reshape(-1)[i] = dloss * (up - down) / (2 * eps)
+        mine = dh if name == "h" else grads[name]
+        err = np.max(np.abs(mine - num))
+        assert err < 1e-6, f"{name}: max difference {err:.3e}"
+
+
+def test_one_class_equals_full_softmax():
+    rng = np.random.default_rng(1)
+    V, H = 12, 4
+    cs = ClassSoftmax(np.zeros(V, dtype=np.int64))
+    p = {k: rng.standard_normal(v.shape) for k, v in ClassSoftmax.init_params(V, 1, H, rng, dtype=np.float64).items()}
+    h = rng.standard_normal((5, H))
+    z = h @ p["weight"].T + p["bias"]
+    ref = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(cs.log_probs(p, h), ref, atol=1e-12)

@@ -1,0 +1,87 @@
+"""The recurrent language model: whole-model gradients, tying, class softmax, dropout, overfitting."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.lm.class_softmax import frequency_classes
+from rnnkit.lm.model import LanguageModel, LMConfig
+
+
+def _model(seed=0, **kw):
+    V = kw.pop("vocab_size", 13)
+    cfg = LMConfig(vocab_size=V, embedding_dim=kw.pop("embedding_dim", 4), hidden_size=kw.pop("hidden_size", 4),
+                   num_layers=2, dtype="float64", **kw)
+    rng = np.random.default_rng(seed)
+    classes = frequency_classes(rng.integers(1, 50, V), 4) if cfg.softmax == "class" else None
+    m = LanguageModel(cfg, rng, word_classes=classes)
+    for k, v in m.params.items():
+        v[...] = rng.uniform(-0.5, 0.5, v.shape)
+    return m
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"cell": "lstm"},
+        {"cell": "gru", "tie_weights": True},
+        {"cell": "rnn", "softmax": "class"},
+        {"cell": "lstm", "softmax": "class", "tie_weights": True},
+        {"cell": "lstm", "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_output": 0.3},
+        {"cell": "gru", "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_output": 0.3, "variational": True},
+    ],
+    ids=["lstm", "gru-tied", "rnn-class", "lstm-class-tied", "dropout", "variational"],
+)
+def test_model_gradient_matches_finite_differences(kw):
+    m = _model(**kw)
+    rng = np.random.default_rng(5)
+    T, B = 5, 3
+    ids = rng.integers(0, 13, (T, B))
+    targets = rng.integers(0, 13, (T, B))
+    mask = rng.random((T, B)) > 0.2
+    state = m.initial_state(B)
+    state = tuple(rng.standard_normal(s.shape) for s in state) if isinstance(state, tuple) else rng.standard_normal(state.shape)
+    training = "dropout_input" in kw
+
+    def loss():
+        return m.forward(ids, targets, state, mask, training=training, rng=np.random.default_rng(77))[0]
+
+    _, _, cache = m.forward(ids, targets, state, mask, training=training, rng=np.random.default_rng(77))
+    grads = m.backward(0.7, cache)
+    assert set(grads) == set(m.params)
+    eps = 1e-6
+    for name, p in m.params.items():
+        flat = p.reshape(-1)
+        idx = rng.choice(flat.size, size=min(flat.size, 25), replace=False)
+        for i in idx:
+            old = flat[i]
+            flat[i] = old + eps
+            up = loss()
+            flat[i] = old - eps
+            down = loss()
+            flat[i] = old
+            num = 0.7 * (up - down) / (2 * eps)
+            mine = grads[name].reshape(-1)[i]
+            assert abs(mine - num) < 1e-6 * max(1, abs(num)), f"{name}[{i}]: {mine} vs {num}"
+
+
+def test_tied_model_has_one_matrix():
+    m = _model(tie_weights=True)
+    assert "decoder.weight" not in m.params
+    with pytest.raises(ValueError, match="embedding_dim == hidden_size"):
+        LanguageModel(LMConfig(vocab_size=5, embedding_dim=3, hidden_size=4, tie_weights=True), np.random.default_rng(0))
+
+
+def test_step_log_probs_normalised_and_consistent_with_loss():
+    for kw in ({"softmax": "full"}, {"softmax": "class"}):
+        m = _model(**kw)
+        rng = np.random.default_rng(2)
+        ids = rng.integers(0, 13, (4, 2))
+        targets = rng.integers(0, 13, (4, 2))
+        logp, _ = m.step_log_probs(ids, None)
+        np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-12)
+        # the loss of the last step alone equals -log P from step_log_probs
+        mask = np.zeros((4, 2), bool)
+        mask[-1] = True
+        loss, _, _ = m.forward(ids, targets, None, mask)
+        np.testing.assert_allclose(loss, -logp[np.arange(2), targets[-1]].sum(), rtol=1e-10)
