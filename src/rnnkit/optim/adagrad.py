@@ -1,0 +1,53 @@
+"""Adagrad (Duchi, Hazan and Singer, 2011), as in torch.optim.Adagrad."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from rnnkit.optim.base import DecayFilter, Optimizer, check_number
+
+
+class Adagrad(Optimizer):
+    r"""Per-coordinate step sizes that shrink with the sum of squared gradients.
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda\,\theta_{t-1} \quad\text{(weight decay, decayed parameters only)} \\
+        \tilde\gamma_t &= \gamma / (1 + (t - 1)\,\eta) \quad\text{(lr\_decay } \eta) \\
+        s_t &= s_{t-1} + g_t^2, \qquad s_0 = \text{initial\_accumulator\_value} \\
+        \theta_t &= \theta_{t-1} - \tilde\gamma_t\, g_t / (\sqrt{s_t} + \epsilon)
+
+    State: ``sum`` (:math:`s`).
+    """
+
+    buffer_names = ("sum",)
+    hyper_names = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
+    def __init__(self, params: Mapping[str, np.ndarray], lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 *, decay_filter: DecayFilter | None = None) -> None:
+        super().__init__(params, decay_filter)
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.weight_decay = weight_decay
+        self.initial_accumulator_value = initial_accumulator_value
+        self.eps = eps
+        self._check_hyper()
+
+    def _check_hyper(self) -> None:
+        super()._check_hyper()
+        self.lr_decay = check_number("lr_decay", self.lr_decay, low=0.0)
+        self.initial_accumulator_value = check_number("initial_accumulator_value",
+                                                      self.initial_accumulator_value, low=0.0)
+        self.eps = check_number("eps", self.eps, low=0.0)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, wd: float) -> None:
+        if wd != 0.0:
+            g = g + wd * p
+        clr = self.lr / (1.0 + (t - 1) * self.lr_decay)
+        total = self._buffer(state, "sum", p, self.initial_accumulator_value)
+        total += g * g
+        std = np.sqrt(total)
+        std += self.eps
+        p -= clr * (g / std)

@@ -1,0 +1,256 @@
+"""What every optimizer shares: a flat dict of parameters updated in place, and per-parameter state.
+
+An optimizer holds the *same* arrays as the model (``opt.params[name] is model.params[name]``), so an
+update written in place is seen by the model without copying anything back.  Each subclass only says
+how one parameter moves given its gradient::
+
+    p <- update(p, g, state[p], t)            t = how many steps this parameter has taken
+
+Weight decay follows nanoGPT: by default only parameters with ``arr.ndim >= 2`` (weight matrices and
+embeddings) are decayed; biases, gains and learned initial states are not, because shrinking them
+towards zero is not a useful prior.  ``decay_filter(name, arr) -> bool`` overrides the rule.  Note
+that torch.optim decays every parameter it is given; put the same split into its param groups when
+comparing.
+
+``state_dict()`` returns ``{"arrays": {...}, "meta": {...}}``: the arrays are flat and named
+``<buffer>.<parameter>`` (``exp_avg.encoder.weight_ih_l0``), ready for safetensors; the meta dict is
+JSON-serialisable (class name, hyperparameters, step counts).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+DecayFilter = Callable[[str, np.ndarray], bool]
+
+
+def matrices_only(name: str, arr: np.ndarray) -> bool:
+    """The default weight-decay rule: decay a parameter only if it has two or more dimensions."""
+    return arr.ndim >= 2
+
+
+def check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a Python float after checking it is a finite number in the given range.
+
+    Python floats keep float32 arrays float32 under NumPy 2's promotion rules, whereas a stray
+    ``np.float64`` hyperparameter would silently promote every update to float64.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Expected {name} to be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Expected {name} to be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        bound = ">" if low_open else ">="
+        raise ValueError(f"Expected {name} {bound} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        bound = "<" if high_open else "<="
+        raise ValueError(f"Expected {name} {bound} {high}, got {value}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool, refusing anything that is not one (``momentum="yes"``)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Expected {name} to be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _check_params(params: Any) -> dict[str, np.ndarray]:
+    if not isinstance(params, Mapping):
+        raise TypeError(f"Expected params to be a dict of name -> numpy array, got {type(params).__name__}")
+    if len(params) == 0:
+        raise ValueError("Expected params to hold at least one array, got an empty dict")
+    seen: dict[int, str] = {}
+    for name, arr in params.items():
+        if not isinstance(name, str):
+            raise TypeError(f"Expected parameter names to be str, got {type(name).__name__} {name!r}")
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"Expected params[{name!r}] to be a numpy array, got {type(arr).__name__}")
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise TypeError(f"Expected params[{name!r}] to be a floating-point array, got dtype {arr.dtype}")
+        if not arr.flags.writeable:
+            raise ValueError(f"Expected params[{name!r}] to be writeable: the optimizer updates it in place")
+        # The same array under two names would be updated twice per step with two separate states.
+        if id(arr) in seen:
+            raise ValueError(f"Expected each array once in params, got the same array as "
+                             f"{seen[id(arr)]!r} and {name!r}")
+        seen[id(arr)] = name
+    # A shallow copy: the arrays are shared with the caller, the set of names is fixed from here on.
+    return dict(params)
+
+
+class Optimizer:
+    """Base class.  Subclasses set ``buffer_names``, ``hyper_names`` and implement ``_update``."""
+
+    #: every per-parameter state array a subclass may keep, e.g. ("exp_avg", "exp_avg_sq")
+    buffer_names: tuple[str, ...] = ()
+    #: constructor arguments saved in ``state_dict()["meta"]["hyperparameters"]``
+    hyper_names: tuple[str, ...] = ("lr", "weight_decay")
+
+    def __init__(self, params: Mapping[str, np.ndarray], decay_filter: DecayFilter | None = None) -> None:
+        self.params = _check_params(params)
+        if decay_filter is not None and not callable(decay_filter):
+            raise TypeError(f"Expected decay_filter to be callable (name, array) -> bool or None, "
+                            f"got {type(decay_filter).__name__}")
+        self.decay_filter = decay_filter
+        rule = matrices_only if decay_filter is None else decay_filter
+        #: which parameters receive weight decay, decided once so that every step agrees
+        self.decays = {name: bool(rule(name, arr)) for name, arr in self.params.items()}
+        self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
+        #: per-parameter step counts: a parameter skipped in some steps has its own bias correction
+        self.param_steps = {name: 0 for name in self.params}
+        #: number of ``step()`` calls
+        self.step_count = 0
+
+    @property
+    def lr(self) -> float:
+        """Learning rate; schedules set it between epochs."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = check_number("lr", value, low=0.0)
+
+    def _check_hyper(self) -> None:
+        """Validate and normalise the hyperparameter attributes; subclasses extend it."""
+        self.lr = self.lr
+        self.weight_decay = check_number("weight_decay", self.weight_decay, low=0.0)
+
+    def _required_buffers(self) -> tuple[str, ...]:
+        """The buffers a parameter that has taken a step must have under the current settings."""
+        return self.buffer_names
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, wd: float) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _buffer(state: dict[str, np.ndarray], key: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Return ``state[key]``, creating it on first use in the parameter's shape and dtype."""
+        buf = state.get(key)
+        if buf is None:
+            buf = np.full_like(like, fill)
+            state[key] = buf
+        return buf
+
+    def step(self, grads: Mapping[str, np.ndarray | None]) -> None:
+        """Update every parameter that has a gradient in ``grads``, in place.
+
+        A parameter missing from ``grads`` (or mapped to None) is left alone and its state does not
+        advance.  Gradients are cast to the parameter's dtype, so float32 models stay float32.
+        """
+        if not isinstance(grads, Mapping):
+            raise TypeError(f"Expected grads to be a dict of name -> numpy array, got {type(grads).__name__}")
+        unknown = [key for key in grads if key not in self.params]
+        if unknown:
+            known = ", ".join(list(self.params)[:6])
+            raise ValueError(f"Expected grads keyed like params ({known}, ...), "
+                             f"got unknown name(s) {unknown[:6]}")
+        # Check every gradient before touching any parameter so that a bad one leaves the model intact.
+        todo: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for name, param in self.params.items():
+            grad = grads.get(name)
+            if grad is None:
+                continue
+            if not isinstance(grad, np.ndarray):
+                raise TypeError(f"Expected grads[{name!r}] to be a numpy array, got {type(grad).__name__}")
+            if grad.shape != param.shape:
+                raise ValueError(f"Expected grads[{name!r}] of shape {param.shape}, got {grad.shape}")
+            todo.append((name, param, np.asarray(grad, dtype=param.dtype)))
+        self.step_count += 1
+        for name, param, grad in todo:
+            self.param_steps[name] += 1
+            wd = self.weight_decay if self.decays[name] else 0.0
+            self._update(param, grad, self.state[name], self.param_steps[name], wd)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters as JSON-friendly values (tuples become lists)."""
+        out: dict[str, Any] = {}
+        for key in self.hyper_names:
+            value = getattr(self, key)
+            out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"arrays": {"<buffer>.<param>": array}, "meta": {...}}``; arrays are copies."""
+        arrays = {}
+        for name, buffers in self.state.items():
+            for key, buf in buffers.items():
+                arrays[f"{key}.{name}"] = buf.copy()
+        meta = {
+            "class": type(self).__name__,
+            "hyperparameters": self.hyperparameters(),
+            "step": self.step_count,
+            "param_steps": dict(self.param_steps),
+            "no_decay": [name for name, decays in self.decays.items() if not decays],
+        }
+        return {"arrays": arrays, "meta": meta}
+
+    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        """Restore hyperparameters (including lr), step counts and state arrays from ``state_dict()``.
+
+        Everything is checked before anything changes; a mismatch raises ValueError saying what.
+        """
+        cls = type(self).__name__
+        if not isinstance(sd, Mapping) or set(sd) != {"arrays", "meta"}:
+            got = sorted(sd) if isinstance(sd, Mapping) else type(sd).__name__
+            raise ValueError(f"Expected an optimizer state_dict with keys ['arrays', 'meta'], got {got}")
+        meta = sd["meta"]
+        needed = {"class", "hyperparameters", "step", "param_steps", "no_decay"}
+        if not isinstance(meta, Mapping) or not needed <= set(meta):
+            raise ValueError(f"Expected state_dict['meta'] with keys {sorted(needed)}, got {meta!r:.200}")
+        if meta["class"] != cls:
+            raise ValueError(f"Expected a state_dict saved by {cls}, got one saved by {meta['class']}")
+        hyper = meta["hyperparameters"]
+        if not isinstance(hyper, Mapping) or set(hyper) != set(self.hyper_names):
+            got = sorted(hyper) if isinstance(hyper, Mapping) else hyper
+            raise ValueError(f"Expected {cls} hyperparameters {sorted(self.hyper_names)}, got {got}")
+        steps = meta["param_steps"]
+        if not isinstance(steps, Mapping) or set(steps) != set(self.params):
+            missing = sorted(set(self.params) - set(steps))
+            extra = sorted(set(steps) - set(self.params))
+            raise ValueError(f"state_dict parameters do not match: missing {missing}, unexpected {extra}")
+        counts = [meta["step"], *steps.values()]
+        if not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts):
+            raise ValueError(f"Expected non-negative integer step counts in state_dict, got {counts[:6]}")
+        no_decay = [name for name, decays in self.decays.items() if not decays]
+        if sorted(meta["no_decay"]) != sorted(no_decay):
+            raise ValueError(f"state_dict was saved with no weight decay on {sorted(meta['no_decay'])}, "
+                             f"this optimizer skips {sorted(no_decay)}: use the same decay_filter")
+        state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
+        for key, arr in sd["arrays"].items():
+            buf, _, name = key.partition(".")
+            if buf not in self.buffer_names or name not in self.params:
+                raise ValueError(f"Unexpected state array {key!r} for {cls}: expected '<buffer>.<param>' "
+                                 f"with buffer in {list(self.buffer_names)} and a known parameter")
+            param = self.params[name]
+            if not isinstance(arr, np.ndarray) or arr.shape != param.shape or arr.dtype != param.dtype:
+                got = f"{arr.dtype} {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__
+                raise ValueError(f"Expected state array {key!r} of dtype {param.dtype} and shape "
+                                 f"{param.shape}, got {got}")
+            state[name][buf] = arr.copy()
+        old = {key: getattr(self, key) for key in self.hyper_names}
+        try:
+            for key, value in hyper.items():
+                setattr(self, key, tuple(value) if isinstance(value, list) else value)
+            self._check_hyper()
+            for name, count in steps.items():
+                lacking = [buf for buf in self._required_buffers() if buf not in state[name]]
+                if count > 0 and lacking:
+                    raise ValueError(f"state_dict lacks {lacking} for {name!r}, "
+                                     f"which has taken {count} steps")
+        except (TypeError, ValueError):
+            for key, value in old.items():
+                setattr(self, key, value)
+            raise
+        self.state = state
+        self.param_steps = {name: steps[name] for name in self.params}
+        self.step_count = meta["step"]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters().items())
+        return f"{type(self).__name__}({len(self.params)} arrays, {args})"

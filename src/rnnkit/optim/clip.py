@@ -1,0 +1,77 @@
+"""Gradient clipping as plain functions over a flat dict of gradients, modified in place.
+
+Exploding gradients are the classic failure of BPTT (Pascanu, Mikolov and Bengio, 2013); rescaling
+the whole gradient to a maximum global norm keeps its direction, clipping each value does not.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from rnnkit.optim.base import check_number
+
+# Added to the norm before dividing, as torch.nn.utils.clip_grad_norm_ does, so that the clipped
+# norm lands just under max_norm and an all-zero gradient never divides by zero.
+_EPS = 1e-6
+
+
+def _check_grads(grads: Mapping[str, np.ndarray | None]) -> list[np.ndarray]:
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"Expected grads to be a dict of name -> numpy array, got {type(grads).__name__}")
+    arrays = []
+    for name, grad in grads.items():
+        if grad is None:
+            continue
+        if not isinstance(grad, np.ndarray) or not np.issubdtype(grad.dtype, np.floating):
+            got = grad.dtype if isinstance(grad, np.ndarray) else type(grad).__name__
+            raise TypeError(f"Expected grads[{name!r}] to be a floating-point numpy array, got {got}")
+        if not grad.flags.writeable:
+            raise ValueError(f"Expected grads[{name!r}] to be writeable: clipping works in place")
+        arrays.append(grad)
+    return arrays
+
+
+def clip_grad_norm(grads: Mapping[str, np.ndarray | None], max_norm: float, norm_type: float = 2.0) -> float:
+    r"""Rescale all gradients together so that their global norm is at most ``max_norm``.
+
+    .. math::
+
+        n = \Big(\sum_k \lVert g_k \rVert_p^p\Big)^{1/p} \ (\max_k \lVert g_k \rVert_\infty
+            \text{ for } p = \infty), \qquad
+        g_k \leftarrow g_k \cdot \min\!\Big(1, \frac{\text{max\_norm}}{n + 10^{-6}}\Big)
+
+    as torch.nn.utils.clip_grad_norm_ does.  Returns :math:`n`, the norm *before* clipping, as a
+    Python float.  If :math:`n` is NaN or infinite the gradients are left untouched (scaling them
+    would only turn them into NaN) and :math:`n` is returned so the caller can detect divergence.
+    The norm is accumulated in float64 so that float32 gradients do not overflow it.
+    """
+    max_norm = check_number("max_norm", max_norm, low=0.0, low_open=True)
+    if isinstance(norm_type, str) and norm_type == "inf":
+        norm_type = math.inf
+    if not (isinstance(norm_type, (int, float)) and norm_type == math.inf):
+        norm_type = check_number("norm_type", norm_type, low=0.0, low_open=True)
+    arrays = _check_grads(grads)
+    if not arrays:
+        return 0.0
+    norms = np.array([np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type)
+                      for g in arrays])  # (number of arrays,)
+    total = float(np.linalg.norm(norms, ord=norm_type))
+    if not math.isfinite(total):
+        return total
+    coef = max_norm / (total + _EPS)
+    if coef < 1.0:
+        for g in arrays:
+            g *= coef
+    return total
+
+
+def clip_grad_value(grads: Mapping[str, np.ndarray | None], clip_value: float) -> None:
+    r"""Clip every gradient entry into :math:`[-c, c]` in place, as torch.nn.utils.clip_grad_value_.
+
+    NaN entries stay NaN so that divergence remains visible.
+    """
+    clip_value = check_number("clip_value", clip_value, low=0.0, low_open=True)
+    for g in _check_grads(grads):
+        np.clip(g, -clip_value, clip_value, out=g)

@@ -1,0 +1,74 @@
+"""Stochastic gradient descent with optional (Nesterov) momentum, as in torch.optim.SGD."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from rnnkit.optim.base import DecayFilter, Optimizer, check_bool, check_number
+
+
+class SGD(Optimizer):
+    r"""SGD with momentum, dampening and L2 weight decay; the same update as torch.optim.SGD.
+
+    For a parameter :math:`\theta` with gradient :math:`g_t` at its step :math:`t`:
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda\,\theta_{t-1}
+            \quad\text{(weight decay } \lambda \text{, decayed parameters only)} \\
+        b_t &= g_t \ \text{if } t = 1, \text{ else } \mu\,b_{t-1} + (1 - \tau)\,g_t
+            \quad\text{(momentum } \mu \ne 0 \text{, dampening } \tau) \\
+        g_t &\leftarrow g_t + \mu\,b_t \ \text{(nesterov)} \quad\text{or}\quad g_t \leftarrow b_t \\
+        \theta_t &= \theta_{t-1} - \gamma\,g_t
+
+    ``lr`` (:math:`\gamma`) defaults to torch's 1e-3.  The other hyperparameters are keyword-only
+    because torch orders them differently (``momentum, dampening, weight_decay, nesterov``): a
+    positional call ported from torch would otherwise mean something else silently.
+    State: ``momentum_buffer`` (only with momentum).
+    """
+
+    buffer_names = ("momentum_buffer",)
+    hyper_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+
+    def __init__(self, params: Mapping[str, np.ndarray], lr: float = 1e-3, *, momentum: float = 0.0,
+                 nesterov: bool = False, dampening: float = 0.0, weight_decay: float = 0.0,
+                 decay_filter: DecayFilter | None = None) -> None:
+        super().__init__(params, decay_filter)
+        self.lr = lr
+        self.momentum = momentum
+        self.dampening = dampening
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self._check_hyper()
+
+    def _check_hyper(self) -> None:
+        super()._check_hyper()
+        self.momentum = check_number("momentum", self.momentum, low=0.0)
+        self.dampening = check_number("dampening", self.dampening)
+        self.nesterov = check_bool("nesterov", self.nesterov)
+        if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
+            raise ValueError(f"Expected momentum > 0 and dampening = 0 with nesterov=True, "
+                             f"got momentum={self.momentum}, dampening={self.dampening}")
+
+    def _required_buffers(self) -> tuple[str, ...]:
+        return ("momentum_buffer",) if self.momentum != 0.0 else ()
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, wd: float) -> None:
+        # g may be the caller's gradient array: build new arrays from it, never write into it.
+        if wd != 0.0:
+            g = g + wd * p
+        if self.momentum != 0.0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                # torch starts the buffer at the first gradient, not at zero (no dampening on step 1)
+                buf = g.copy()
+                state["momentum_buffer"] = buf
+            else:
+                buf *= self.momentum
+                buf += (1.0 - self.dampening) * g
+            if self.nesterov:
+                g = g + self.momentum * buf
+            else:
+                g = buf
+        p -= self.lr * g
