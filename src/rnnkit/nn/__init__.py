@@ -1,0 +1,38 @@
+"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses.
+
+Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
+``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters.
+``Embedding`` and ``Linear`` are thin holders of a ``params`` dict around those functions.
+"""
+from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, variational_dropout_forward
+from rnnkit.nn.embedding import Embedding, EmbeddingCache, embedding_backward, embedding_forward
+from rnnkit.nn.linear import Linear, LinearCache, add_tied_grad, linear_backward, linear_forward, tie_weights
+from rnnkit.nn.softmax import (
+    CrossEntropyCache,
+    log_softmax,
+    softmax,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+)
+
+__all__ = [
+    "CrossEntropyCache",
+    "DropoutCache",
+    "Embedding",
+    "EmbeddingCache",
+    "Linear",
+    "LinearCache",
+    "add_tied_grad",
+    "dropout_backward",
+    "dropout_forward",
+    "embedding_backward",
+    "embedding_forward",
+    "linear_backward",
+    "linear_forward",
+    "log_softmax",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_backward",
+    "tie_weights",
+    "variational_dropout_forward",
+]

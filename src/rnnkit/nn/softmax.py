@@ -1,0 +1,150 @@
+"""Softmax, log-softmax and the softmax cross-entropy loss, numerically stable and dtype-preserving.
+
+    softmax(x)_v     = exp(x_v - m) / sum_u exp(x_u - m),        m = max_u x_u
+    log_softmax(x)_v = x_v - m - log sum_u exp(x_u - m)
+
+Subtracting the row maximum ``m`` changes nothing mathematically but keeps every exponent <= 0,
+so logits of magnitude 1e4 neither overflow nor turn into nan.  Float32 stays float32: these run
+on (T*B, V) arrays with V ~ 10^4 in language models, where a float64 copy would double memory.
+
+Cross-entropy over N = T*B tokens with targets t_n and weights w_n:
+
+    loss = sum_n w_n * (log sum_v exp z_nv - z_{n,t_n})
+    dloss/dz_nv = w_n * (softmax(z_n)_v - [v == t_n])
+
+with ``w_n = mask_n`` for ``reduction="sum"`` and ``w_n = mask_n / sum_k mask_k`` for "mean" (the
+mean over unmasked tokens only; 0 if every token is masked, with zero gradient).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum")
+
+
+def _check_float(x: object, name: str) -> None:
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
+        raise TypeError(f"Expected {name} to be a float numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Stable ``log_softmax`` along ``axis``; same shape and dtype as ``x``."""
+    _check_float(x, "x")
+    out = x - x.max(axis=axis, keepdims=True)  # every entry <= 0
+    lse = np.log(np.exp(out).sum(axis=axis, keepdims=True))  # log sum exp of the shifted values
+    out -= lse
+    return out
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Stable ``softmax`` along ``axis``; same shape and dtype as ``x``."""
+    _check_float(x, "x")
+    out = x - x.max(axis=axis, keepdims=True)
+    np.exp(out, out=out)  # in place: one (.., V) buffer in total
+    out /= out.sum(axis=axis, keepdims=True)
+    return out
+
+
+@dataclass(eq=False)
+class CrossEntropyCache:
+    """What the backward needs.  ``exp`` is overwritten by an ``overwrite=True`` backward."""
+
+    exp: np.ndarray | None  # (N, V) exp(z - m), unnormalised: normalising is folded into backward
+    sumexp: np.ndarray  # (N,)
+    targets: np.ndarray  # (N,) with masked positions replaced by 0, safe to index with
+    weights: np.ndarray  # (N,) w_n as in the module docstring
+    shape: tuple[int, ...]  # the logits' shape
+
+
+def _check_targets_mask(logits: np.ndarray, targets: object, mask: object) -> tuple[np.ndarray, np.ndarray | None]:
+    lead = logits.shape[:-1]
+    if not (isinstance(targets, np.ndarray) and targets.dtype.kind in "iu"):
+        got = getattr(targets, "dtype", type(targets).__name__)
+        raise TypeError(f"Expected targets to be an integer numpy array, got {got}")
+    if targets.shape != lead:
+        raise ValueError(f"Expected targets of shape {lead} (the logits' without V), got {targets.shape}")
+    if mask is None:
+        return targets.reshape(-1), None
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"Expected mask to be a numpy array or None, got {type(mask).__name__}")
+    if mask.shape != lead:
+        raise ValueError(f"Expected mask of shape {lead} (the targets'), got {mask.shape}")
+    if mask.dtype != np.bool_:
+        if mask.dtype.kind not in "iuf" or not np.all((mask == 0) | (mask == 1)):
+            raise ValueError("Expected mask to be bool or hold only 0 and 1")
+        mask = mask != 0
+    return targets.reshape(-1), mask.reshape(-1)
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None,
+                          reduction: str = "mean") -> tuple[float, CrossEntropyCache]:
+    """Cross-entropy of ``softmax(logits)`` against integer targets; returns ``(loss, cache)``.
+
+    logits: (T, B, V) or (N, V), float32 or float64.  targets: (T, B) or (N,), ints in [0, V).
+    mask: same shape as targets, bool or 0/1; masked-out positions count for nothing and may hold
+    any integer target (e.g. -1 padding).  reduction: "mean" over unmasked tokens, or "sum".
+    ``loss`` is a Python float.
+    """
+    _check_float(logits, "logits")
+    if logits.ndim not in (2, 3):
+        raise ValueError(f"Expected logits of shape (T, B, V) or (N, V), got {logits.shape}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"Expected reduction in {REDUCTIONS}, got {reduction!r}")
+    t, keep = _check_targets_mask(logits, targets, mask)  # (N,), (N,) bool or None
+    V = logits.shape[-1]
+    dtype = logits.dtype
+
+    checked = t if keep is None else t[keep]
+    if checked.size and (checked.min() < 0 or checked.max() >= V):
+        bad = checked[(checked < 0) | (checked >= V)][0]
+        raise ValueError(f"Expected targets in [0, {V}) at unmasked positions, got {bad}")
+    if keep is None:
+        weights = np.ones(t.shape, dtype=dtype)  # (N,)
+    else:
+        t = np.where(keep, t, 0)  # masked targets may be out of range; any valid index will do
+        weights = keep.astype(dtype)  # (N,)
+    if reduction == "mean":
+        count = weights.sum()
+        if count > 0:
+            weights /= count
+
+    z = logits.reshape(-1, V)  # (N, V), a view when logits are contiguous
+    rows = np.arange(z.shape[0])
+    shifted = z - z.max(axis=1, keepdims=True)  # (N, V), the only (N, V) allocation
+    target_shifted = shifted[rows, t]  # (N,) z_{n,t_n} - m_n, taken before exp overwrites it
+    exp = np.exp(shifted, out=shifted)  # (N, V) in place
+    sumexp = exp.sum(axis=1)  # (N,)
+    nll = np.log(sumexp) - target_shifted  # (N,) per-token -log p(t_n)
+    used = weights != 0
+    # accumulate in float64: N terms of float32 would lose digits in the total
+    loss = float(np.dot(nll[used].astype(np.float64), weights[used].astype(np.float64)))
+    return loss, CrossEntropyCache(exp, sumexp, t, weights, logits.shape)
+
+
+def softmax_cross_entropy_backward(dloss: float, cache: CrossEntropyCache,
+                                   overwrite: bool = True) -> np.ndarray:
+    """``dlogits = dloss * w_n * (softmax(z_n) - onehot(t_n))``, shaped like the logits.
+
+    With ``overwrite=True`` (default) the result is written into the cached (N, V) buffer, which
+    saves allocating and filling another array of that size; the cache is then spent and a second
+    backward on it raises ``ValueError``.  Pass ``overwrite=False`` to keep the cache reusable.
+    """
+    if not np.ndim(dloss) == 0:
+        raise ValueError(f"Expected dloss to be a scalar, got shape {np.shape(dloss)}")
+    if cache.exp is None:
+        raise ValueError("Expected a fresh cache, got one already spent by a backward with overwrite=True; "
+                         "pass overwrite=False to backpropagate through a cache more than once")
+    exp = cache.exp  # (N, V)
+    dtype = exp.dtype
+    coef = (dtype.type(dloss) * cache.weights / cache.sumexp).astype(dtype, copy=False)  # (N,)
+    if overwrite:
+        dz = exp
+        cache.exp = None
+    else:
+        dz = np.empty_like(exp)
+    np.multiply(exp, coef[:, None], out=dz)  # (N, V) dloss * w_n * softmax(z_n)
+    rows = np.arange(dz.shape[0])
+    dz[rows, cache.targets] -= dtype.type(dloss) * cache.weights  # minus the one-hot part
+    return dz.reshape(cache.shape)
