@@ -1,0 +1,63 @@
+"""``rnnkit train ngram``: an n-gram language-model baseline, with its perplexity on each file.
+
+The perplexity is the one the RNN language model reports (every token predicted, ``<eos>`` included,
+natural log), so the two columns compare.  See :mod:`rnnkit.lm.ngram` for the conventions.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
+from rnnkit.data.vocab import oov_rate
+from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
+
+
+def register(groups) -> None:
+    p = groups.train.add_parser(
+        "ngram",
+        help="n-gram language model baseline (Kneser-Ney, Katz or add-delta)",
+        description="Train an n-gram language model on --train and print the vocabulary size, the OOV "
+        "rate and the perplexity of every file given.",
+    )
+    p.add_argument("--train", required=True, metavar="FILE", help="training text, UTF-8, .xz allowed (required)")
+    p.add_argument("--valid", metavar="FILE", help="validation text to evaluate (default: none)")
+    p.add_argument("--test", metavar="FILE", help="test text to evaluate (default: none)")
+    p.add_argument("--order", type=int, default=5, help="n, the n-gram order, >= 1 (default: 5)")
+    p.add_argument("--smoothing", choices=SMOOTHINGS, default="kneser_ney",
+                   help="interpolated modified Kneser-Ney, Katz backoff or add-delta (default: kneser_ney)")
+    p.add_argument("--delta", type=float, default=1.0,
+                   help="the delta of add-delta smoothing; 1 is Laplace (default: 1.0)")
+    p.add_argument("--level", choices=LEVELS, default="word",
+                   help="word: whitespace tokens plus <eos> per line; char: every character (default: word)")
+    p.add_argument("--max-vocab", type=int, default=None, metavar="N",
+                   help="keep at most N tokens, <unk> and <eos> included (default: no limit)")
+    p.add_argument("--min-count", type=int, default=1, metavar="N",
+                   help="map training tokens seen fewer than N times to <unk> (default: 1)")
+    p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a "
+                   "safetensors file (default: not saved)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # build the model first: a bad --order or --delta fails before any file is read
+    model = NGramLM(args.order, args.smoothing, args.delta)
+    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
+    files = [("train", args.train, train_tokens)]
+    for name, path in (("valid", args.valid), ("test", args.test)):
+        if path is not None:
+            files.append((name, path, read_tokens(path, args.level)))
+    print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens)} training tokens")
+    start = time.perf_counter()
+    model.fit(vocab.encode(train_tokens), len(vocab), eos_id=vocab.eos_id)
+    seconds = time.perf_counter() - start
+    print(f"{args.order}-gram {args.smoothing} fitted in {seconds:.1f} s")
+    for name, path, tokens in files:
+        oov = oov_rate(tokens, vocab)
+        ppl = model.perplexity(vocab.encode(tokens))
+        print(f"{name}: {path}: {oov.total} tokens, OOV {oov.count} ({100 * oov.fraction:.2f}%), "
+              f"perplexity {ppl:.2f}")
+    if args.save:
+        model.save(args.save, vocab=vocab)
+        print(f"model saved: {args.save}")
+    return 0

@@ -1,0 +1,116 @@
+"""Plain-text corpora for language models, at character or word level.
+
+Character level: every Unicode character is a token (Chinese included), newline too (``"\\n"``);
+Windows line ends ``\\r\\n`` are read as ``\\n`` and a leading byte-order mark is dropped.
+
+Word level (PTB convention): tokens are the whitespace-separated words of a line, and ``<eos>`` is
+appended to each line.  Blank lines are skipped, as PTB readers do: an empty sentence would only add a
+second ``<eos>`` in a row, a token no model can usefully predict.  Lines are split on ``\\n`` only.
+
+Files ending in ``.xz`` are decompressed on the fly (the PTB train file is shipped that way).  Every
+problem with a file is a one-line :class:`rnnkit.errors.DataError` naming the file.
+"""
+from __future__ import annotations
+
+import lzma
+import os
+from pathlib import Path
+
+from rnnkit.data.vocab import EOS, OOVStats, Vocabulary, oov_rate
+from rnnkit.errors import DataError
+
+LEVELS = ("word", "char")
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The whole file as a str, decoded as strict UTF-8 (``.xz`` files are decompressed first)."""
+    path = Path(path)
+    try:
+        if path.suffix == ".xz":
+            with lzma.open(path, "rb") as f:
+                data = f.read()
+        else:
+            data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a text file") from None
+    except lzma.LZMAError as exc:
+        raise DataError(f"{path}: not a valid .xz file ({exc}); decompress it or check the download") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied; check the file's permissions") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start]
+        raise DataError(
+            f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid UTF-8; the file uses "
+            f"another encoding: convert it, e.g. iconv -f cp1252 -t utf-8 {path.name} > {path.stem}.utf8.txt"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n")
+
+
+def tokenize(text: str, level: str = "word") -> list[str]:
+    """Tokens of ``text``: characters (``level="char"``) or words plus ``<eos>`` per non-blank line."""
+    if level == "char":
+        return list(text)
+    if level != "word":
+        raise ValueError(f"Expected level to be one of {LEVELS}, got {level!r}")
+    tokens: list[str] = []
+    for line in text.split("\n"):
+        words = line.split()
+        if words:
+            tokens.extend(words)
+            tokens.append(EOS)
+    return tokens
+
+
+def read_tokens(path: str | os.PathLike, level: str = "word") -> list[str]:
+    """Tokens of a UTF-8 file (see :func:`tokenize`); a file without any token is a DataError."""
+    if level not in LEVELS:
+        raise ValueError(f"Expected level to be one of {LEVELS}, got {level!r}")
+    tokens = tokenize(read_text(path), level)
+    if not tokens:
+        what = "only whitespace" if level == "word" else "nothing"
+        raise DataError(f"{path}: the file is empty (it holds {what}, no {level} token); give a file with text")
+    return tokens
+
+
+def build_vocabulary(
+    path: str | os.PathLike, level: str = "word", max_size: int | None = None, min_count: int = 1
+) -> tuple[Vocabulary, list[str]]:
+    """Vocabulary built on a training file, and that file's tokens (so it is read only once)."""
+    tokens = read_tokens(path, level)
+    eos = EOS if level == "word" else None
+    return Vocabulary.build(tokens, max_size=max_size, min_count=min_count, eos_token=eos), tokens
+
+
+def file_oov_rate(path: str | os.PathLike, vocab: Vocabulary, level: str = "word") -> OOVStats:
+    """Number and fraction of the file's tokens missing from ``vocab`` (see :func:`vocab.oov_rate`)."""
+    return oov_rate(read_tokens(path, level), vocab)
+
+
+def require_tokens(
+    n_tokens: int,
+    needed: int,
+    path: str | os.PathLike,
+    *,
+    batch_size: int | None = None,
+    bptt: int | None = None,
+) -> None:
+    """Raise DataError when a file of ``n_tokens`` tokens is too short for one batch of ``needed``.
+
+    Give ``batch_size`` (B) and ``bptt`` (T) to have the message spell out B x (T+1).
+    """
+    if n_tokens >= needed:
+        return
+    if batch_size is not None and bptt is not None:
+        batch = f"one batch of {batch_size} x ({bptt}+1)"
+    else:
+        batch = "one batch"
+    raise DataError(
+        f"file {path} has {n_tokens} tokens; {batch} needs {needed}: use a smaller --batch-size/--bptt"
+    )

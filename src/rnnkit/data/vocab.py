@@ -1,0 +1,168 @@
+"""Token vocabularies: a fixed, deterministic mapping between tokens and integer ids.
+
+Ids are assigned once, on the training tokens: the specials first (``<unk>`` = 0, then ``<eos>`` = 1
+at word level), then the other tokens by frequency, most frequent first, ties broken by the token's
+code points.  The same training file therefore always gives the same ids, on any machine, which is
+what lets a checkpoint store the vocabulary as a plain list (:meth:`Vocabulary.to_json`).
+
+A token of the training text that *is* a special (PTB writes its rare words as ``<unk>``) takes the
+special's id: it is never added a second time.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+UNK = "<unk>"
+EOS = "<eos>"
+
+
+class OOVStats(NamedTuple):
+    """How many tokens of a text are missing from a vocabulary (and so become ``<unk>``)."""
+
+    count: int
+    total: int
+    fraction: float
+
+
+class Vocabulary:
+    """A list of tokens; a token's id is its position.
+
+    Build one from training tokens with :meth:`build`; rebuild a saved one with :meth:`from_json`.
+    ``unk_token`` must be in ``tokens``; ``eos_token`` (word level) too when given.
+    """
+
+    def __init__(self, tokens: Sequence[str], unk_token: str = UNK, eos_token: str | None = EOS) -> None:
+        tokens = list(tokens)
+        for i, tok in enumerate(tokens):
+            if not isinstance(tok, str):
+                raise TypeError(f"Expected every token to be a str, got {type(tok).__name__} at position {i}")
+        index = {tok: i for i, tok in enumerate(tokens)}
+        if len(index) != len(tokens):
+            dup = next(tok for tok, n in Counter(tokens).items() if n > 1)
+            raise ValueError(f"Expected distinct tokens, got {dup!r} more than once")
+        if unk_token not in index:
+            raise ValueError(f"Expected unk_token {unk_token!r} among the tokens, got a vocabulary without it")
+        if eos_token is not None and eos_token not in index:
+            raise ValueError(f"Expected eos_token {eos_token!r} among the tokens, got a vocabulary without it")
+        self._tokens = tokens
+        self._index = index
+        self.unk_token = unk_token
+        self.eos_token = eos_token
+
+    @classmethod
+    def build(
+        cls,
+        tokens: Iterable[str],
+        max_size: int | None = None,
+        min_count: int = 1,
+        unk_token: str = UNK,
+        eos_token: str | None = EOS,
+    ) -> Vocabulary:
+        """Vocabulary of the training ``tokens``: specials, then tokens by (count desc, token).
+
+        ``max_size`` caps the total size, specials included (PTB: 10000); ``min_count`` drops tokens
+        seen fewer times.  ``eos_token=None`` for character level, where newline is an ordinary token.
+        """
+        specials = [unk_token] if eos_token is None else [unk_token, eos_token]
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)):
+            raise TypeError(f"Expected max_size to be an int or None, got {type(max_size).__name__}")
+        if max_size is not None and max_size < len(specials):
+            raise ValueError(f"Expected max_size >= {len(specials)} (room for {specials}), got {max_size}")
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise ValueError(f"Expected min_count to be an int >= 1, got {min_count!r}")
+        counts = Counter(tokens)
+        for special in specials:
+            counts.pop(special, None)
+        kept = [tok for tok, n in counts.items() if n >= min_count]
+        # count descending, then the token itself: the order never depends on hashing or file order
+        kept.sort(key=lambda tok: (-counts[tok], tok))
+        if max_size is not None:
+            kept = kept[: max_size - len(specials)]
+        return cls(specials + kept, unk_token=unk_token, eos_token=eos_token)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._index
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return (self._tokens, self.unk_token, self.eos_token) == (other._tokens, other.unk_token, other.eos_token)
+
+    def __repr__(self) -> str:
+        return f"Vocabulary(size={len(self)}, unk_token={self.unk_token!r}, eos_token={self.eos_token!r})"
+
+    @property
+    def tokens(self) -> list[str]:
+        """The tokens in id order (a copy)."""
+        return list(self._tokens)
+
+    @property
+    def unk_id(self) -> int:
+        return self._index[self.unk_token]
+
+    @property
+    def eos_id(self) -> int | None:
+        """Id of the end-of-sentence token, or None at character level."""
+        return None if self.eos_token is None else self._index[self.eos_token]
+
+    def token_id(self, token: str) -> int:
+        """Id of ``token``; ``unk_id`` when it is not in the vocabulary."""
+        return self._index.get(token, self.unk_id)
+
+    def encode(self, tokens: Iterable[str]) -> np.ndarray:
+        """Ids (N,) int64 of ``tokens``, unknown tokens mapped to ``unk_id``."""
+        get = self._index.get
+        unk = self.unk_id
+        return np.fromiter((get(tok, unk) for tok in tokens), dtype=np.int64)
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Tokens of ``ids``; raises ValueError on an id outside [0, len)."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if not 0 <= i < len(self._tokens):
+                raise ValueError(f"Expected ids in [0, {len(self._tokens)}), got {i}")
+            out.append(self._tokens[i])
+        return out
+
+    def to_json(self) -> str:
+        """The vocabulary as a JSON string (stored inside checkpoints)."""
+        return json.dumps(
+            {"tokens": self._tokens, "unk_token": self.unk_token, "eos_token": self.eos_token},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Vocabulary:
+        """Inverse of :meth:`to_json`."""
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"Expected a vocabulary in JSON, got invalid JSON: {exc}") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("tokens"), list):
+            raise ValueError("Expected a JSON object with a 'tokens' list, got something else")
+        return cls(obj["tokens"], unk_token=obj.get("unk_token", UNK), eos_token=obj.get("eos_token"))
+
+
+def oov_rate(tokens: Iterable[str], vocab: Vocabulary) -> OOVStats:
+    """Count of ``tokens`` not in ``vocab`` (those that become ``<unk>``), and their fraction.
+
+    A literal ``<unk>`` in the text is a vocabulary token, not an OOV: it was already unknown when the
+    corpus was made (PTB), and counting it would make PTB's valid/test OOV rate differ from the usual 0.
+    """
+    total = 0
+    missing = 0
+    for tok in tokens:
+        total += 1
+        if tok not in vocab:
+            missing += 1
+    fraction = missing / total if total else 0.0
+    return OOVStats(missing, total, fraction)

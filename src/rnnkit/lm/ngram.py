@@ -1,0 +1,300 @@
+r"""N-gram language models of any order over integer token ids.
+
+The model scores the same token stream as the RNN language model: every token of the evaluation ids
+is predicted, ``<eos>`` included, ``<unk>`` being an ordinary token, and
+
+    perplexity = exp(-(1/N) sum_i log p(w_i | history_i))       (natural log, N = number of tokens)
+
+Sentence boundaries follow SRILM (so Mikolov's PTB numbers compare): with ``eos_id`` given, each
+sentence -- the first one and every one after an ``eos_id`` -- is preceded by a start symbol ``<s>``
+that is context only.  ``<eos>`` plays SRILM's ``</s>`` (predicted), ``<s>`` its ``<s>`` (never
+predicted), and no history crosses a sentence boundary.  Without ``eos_id`` (character level, where
+newline is an ordinary token) only the start of each whole sequence gets ``<s>``.  For the RNN LM
+this means: predict every token of the file, the first one from an ``<eos>`` input.
+
+A history passed to :meth:`NGramLM.logprob` or :meth:`NGramLM.distribution` is the full history of
+the sequence so far: the model keeps what follows its last ``eos_id``, puts ``<s>`` in front and uses
+the last order-1 tokens; so ``()`` is the start of a sequence.
+
+Smoothing: ``"kneser_ney"`` (interpolated modified Kneser-Ney), ``"katz"`` (Katz backoff with
+Good-Turing discounts) and ``"add_delta"``; see their modules for the equations.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.errors import CheckpointError
+from rnnkit.lm.add_delta import add_delta
+from rnnkit.lm.katz import katz
+from rnnkit.lm.kneser_ney import kneser_ney
+from rnnkit.lm.ngram_counts import count_ngrams, find, lookup_nodes, pad_sequences
+
+SMOOTHINGS = ("kneser_ney", "katz", "add_delta")
+# how the order-k term combines with p_{k-1}: added to it, replacing it, or (add-delta) top order only
+_MODES = {"kneser_ney": "interpolate", "katz": "backoff", "add_delta": "top"}
+_FORMAT = "rnnkit.ngram/1"
+
+
+class NGramLM:
+    """An n-gram language model: ``NGramLM(5).fit(ids, V, eos_id=eos).perplexity(test_ids)``.
+
+    ``discounts`` (Kneser-Ney only) fixes (D_1, D_2, D_3+), as (3,) or (order, 3), instead of
+    estimating them.  Learned state ends in ``_``.
+    """
+
+    def __init__(
+        self,
+        order: int = 3,
+        smoothing: str = "kneser_ney",
+        delta: float = 1.0,
+        discounts: Sequence[float] | np.ndarray | None = None,
+    ) -> None:
+        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+            raise ValueError(f"Expected order to be an int >= 1, got {order!r}")
+        if smoothing not in SMOOTHINGS:
+            raise ValueError(f"Expected smoothing to be one of {SMOOTHINGS}, got {smoothing!r}")
+        if not np.isfinite(delta) or delta <= 0:
+            raise ValueError(f"Expected delta > 0, got {delta!r}")
+        if discounts is not None:
+            shape = np.shape(discounts)
+            if shape not in ((3,), (int(order), 3)):
+                raise ValueError(f"Expected discounts of shape (3,) or ({order}, 3), got {shape}")
+        self.order = int(order)
+        self.smoothing = smoothing
+        self.delta = float(delta)
+        self.discounts = discounts
+
+    def fit(self, data: Iterable, vocab_size: int, eos_id: int | None = None) -> NGramLM:
+        """Count and smooth ``data``: one id stream (N,) or a list of sequences, each starting afresh."""
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
+            raise ValueError(f"Expected vocab_size to be an int >= 1, got {vocab_size!r}")
+        V = int(vocab_size)
+        if eos_id is not None and not 0 <= int(eos_id) < V:
+            raise ValueError(f"Expected eos_id in [0, {V}) or None, got {eos_id!r}")
+        eos = None if eos_id is None else int(eos_id)
+        seqs = self._sequences(data, "data", V)
+        if sum(s.size for s in seqs) == 0:
+            raise ValueError("Expected data with at least one token, got none")
+        seq, depth = pad_sequences(seqs, eos, start_id=V)
+        ng = count_ngrams(seq, depth, self.order, V + 1)
+        if self.smoothing == "kneser_ney":
+            probs, bows, disc = kneser_ney(ng, self.discounts)
+        elif self.smoothing == "katz":
+            probs, bows, disc = katz(ng)
+        else:
+            probs, bows = add_delta(ng, self.delta)
+            disc = np.zeros((self.order, 0))
+        self.vocab_size_ = V
+        self.eos_id_ = eos
+        self.keys_ = ng.keys
+        self.counts_ = ng.counts
+        self.probs_ = probs
+        self.bows_ = bows
+        self.discounts_ = disc  # KN: (order, 3) D_1, D_2, D_3+; Katz: (order, 6) d_r; add-delta: empty
+        return self
+
+    # ---- scoring -------------------------------------------------------------------------------
+
+    def token_logprobs(self, ids: Iterable) -> np.ndarray:
+        """log p(w_i | history_i) (N,) of every token of a stream or list of sequences (natural log)."""
+        self._check_fitted()
+        seqs = self._sequences(ids, "ids")
+        seq, depth = pad_sequences(seqs, self.eos_id_, start_id=self.vocab_size_)
+        return _log(self._score_positions(seq, depth))
+
+    def perplexity(self, ids: Iterable) -> float:
+        """exp of the mean negative log-likelihood over every token of ``ids``."""
+        logp = self.token_logprobs(ids)
+        if logp.size == 0:
+            raise ValueError("Expected ids with at least one token, got none")
+        return float(np.exp(-logp.mean()))
+
+    def logprob(self, context: Sequence[int], token_id: int) -> float:
+        """log p(token_id | context), natural log; ``context`` is the history so far (see module doc)."""
+        self._check_fitted()
+        token = self._ids([token_id], "token_id")
+        hist = self._history(context)
+        seq = np.concatenate([hist, token])  # (L+1,)
+        depth = np.arange(1, seq.size + 1)
+        return float(_log(self._score_positions(seq, depth, only_last=True))[0])
+
+    def distribution(self, context: Sequence[int]) -> np.ndarray:
+        """p(. | context) (V,) float64, summing to 1."""
+        self._check_fitted()
+        hist = self._history(context)
+        S = self.vocab_size_ + 1
+        words = np.arange(self.vocab_size_)  # (V,)
+        L = hist.size
+        ctx_nodes = []
+        gram_nodes = []
+        for k in range(1, self.order + 1):
+            if k == 1:
+                ctx = np.zeros(1, dtype=np.int64)
+                gram = words
+            elif k - 1 <= L:
+                # the history of order k is the last k-1 tokens of hist, a (k-1)-gram ending at L-1
+                ctx = _suffix_node(self.keys_, hist, k - 1)
+                gram = find(self.keys_[k - 1], np.where(ctx >= 0, ctx * S + words, -1))
+            else:
+                ctx = np.full(1, -1, dtype=np.int64)
+                gram = np.full(words.size, -1, dtype=np.int64)
+            ctx_nodes.append(np.broadcast_to(ctx, words.shape))
+            gram_nodes.append(gram)
+        top = np.full(words.size, min(self.order, L + 1))
+        return self._score(ctx_nodes, gram_nodes, top)
+
+    def _score_positions(self, seq: np.ndarray, depth: np.ndarray, only_last: bool = False) -> np.ndarray:
+        """p of each predicted token of a padded stream (the last one only if ``only_last``)."""
+        nodes = lookup_nodes(self.keys_, seq, depth)
+        if only_last:
+            pos = np.array([seq.size - 1])
+        else:
+            pos = np.flatnonzero(seq != self.vocab_size_)  # every position but the <s>
+        d = depth[pos]  # (P,)
+        ctx_nodes = [np.zeros(pos.size, dtype=np.int64)]
+        gram_nodes = [nodes[0][pos]]
+        for k in range(2, self.order + 1):
+            has = d >= k
+            ctx_nodes.append(np.where(has, nodes[k - 2][np.maximum(pos - 1, 0)], -1))
+            gram_nodes.append(np.where(has, nodes[k - 1][pos], -1))
+        return self._score(ctx_nodes, gram_nodes, np.minimum(d, self.order))
+
+    def _score(self, ctx_nodes: list[np.ndarray], gram_nodes: list[np.ndarray], top: np.ndarray) -> np.ndarray:
+        """Combine the orders bottom-up; ``ctx_nodes[k-1]``/``gram_nodes[k-1]`` (P,) index tables k-1/k."""
+        mode = _MODES[self.smoothing]
+        uniform = 1.0 / self.vocab_size_
+        p = np.full(top.shape, uniform)  # (P,) p_0
+        for k in range(1, self.order + 1):
+            ctx = ctx_nodes[k - 1]
+            gram = gram_nodes[k - 1]
+            active = ctx >= 0
+            if mode == "top":
+                active = active & (top == k)
+            bow = np.where(active, self.bows_[k - 1][np.maximum(ctx, 0)], 1.0)
+            explicit = np.where(gram >= 0, self.probs_[k - 1][np.maximum(gram, 0)], 0.0)
+            lower = uniform if mode == "top" else p
+            if mode == "backoff":
+                new = np.where(gram >= 0, explicit, bow * lower)
+            else:
+                new = explicit + bow * lower
+            p = np.where(active, new, p)
+        return p
+
+    # ---- inputs --------------------------------------------------------------------------------
+
+    def _history(self, context: Sequence[int]) -> np.ndarray:
+        """<s> + the context after its last eos, cut to the last order-1 tokens (L,) int64."""
+        ids = self._ids(context, "context")
+        if self.eos_id_ is not None:
+            ends = np.flatnonzero(ids == self.eos_id_)
+            if ends.size:
+                ids = ids[ends[-1] + 1 :]
+        hist = np.concatenate([[self.vocab_size_], ids]).astype(np.int64)  # (L,)
+        keep = self.order - 1  # the longest history the model conditions on
+        return hist[hist.size - keep :] if keep > 0 else hist[:0]
+
+    def _ids(self, values: Iterable, name: str, V: int | None = None) -> np.ndarray:
+        """Validated int64 ids (N,) in [0, V), V being the fitted vocabulary size unless given."""
+        V = self.vocab_size_ if V is None else V
+        if isinstance(values, (int, np.integer)):
+            values = [values]
+        arr = np.asarray(values)
+        if arr.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"Expected {name} to be a 1-D sequence of int ids, got {arr.dtype} of shape {arr.shape}")
+        bad = (arr < 0) | (arr >= V)
+        if bad.any():
+            raise ValueError(f"Expected {name} in [0, {V}), got {int(arr[bad][0])}")
+        return arr.astype(np.int64)
+
+    def _sequences(self, data: Iterable, name: str, V: int | None = None) -> list[np.ndarray]:
+        """One stream (an array or a list of ints) or several sequences, as a list of id arrays."""
+        if isinstance(data, np.ndarray):
+            return [self._ids(data, name, V)]
+        data = list(data)
+        if all(isinstance(x, (int, np.integer)) for x in data):
+            return [self._ids(data, name, V)]
+        return [self._ids(s, name, V) for s in data]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "probs_"):
+            raise ValueError("Expected a fitted model, got one without counts: call fit() or load() first")
+
+    # ---- files ---------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, vocab: Vocabulary | None = None) -> None:
+        """Write the model (and ``vocab``, if given) to one safetensors file; no pickle."""
+        from safetensors.numpy import save_file
+
+        self._check_fitted()
+        tensors = {"discounts": np.ascontiguousarray(self.discounts_, dtype=np.float64)}
+        for k in range(1, self.order + 1):
+            tensors[f"keys.{k}"] = self.keys_[k - 1]
+            tensors[f"counts.{k}"] = self.counts_[k - 1]
+            tensors[f"probs.{k}"] = self.probs_[k - 1]
+            tensors[f"bows.{k}"] = self.bows_[k - 1]
+        config = {"order": self.order, "smoothing": self.smoothing, "delta": self.delta,
+                  "vocab_size": self.vocab_size_, "eos_id": self.eos_id_}
+        meta = {"format": _FORMAT, "config": json.dumps(config)}
+        if vocab is not None:
+            meta["vocab"] = vocab.to_json()
+        save_file({name: np.ascontiguousarray(t) for name, t in tensors.items()}, str(path), metadata=meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> NGramLM:
+        """Read a model written by :meth:`save`."""
+        meta, tensors = _read(path)
+        try:
+            config = json.loads(meta["config"])
+            model = cls(config["order"], config["smoothing"], config["delta"])
+            n = model.order
+            model.vocab_size_ = int(config["vocab_size"])
+            model.eos_id_ = config["eos_id"]
+            model.keys_ = [tensors[f"keys.{k}"] for k in range(1, n + 1)]
+            model.counts_ = [tensors[f"counts.{k}"] for k in range(1, n + 1)]
+            model.probs_ = [tensors[f"probs.{k}"] for k in range(1, n + 1)]
+            model.bows_ = [tensors[f"bows.{k}"] for k in range(1, n + 1)]
+            model.discounts_ = tensors["discounts"]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
+        return model
+
+    @staticmethod
+    def load_vocabulary(path: str | os.PathLike) -> Vocabulary | None:
+        """The vocabulary saved with the model, or None."""
+        meta, _ = _read(path)
+        return Vocabulary.from_json(meta["vocab"]) if "vocab" in meta else None
+
+
+def _read(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file; check the path") from None
+    except Exception as exc:  # safetensors raises its own error types for a damaged header
+        raise CheckpointError(f"{path}: not a safetensors file ({exc}); save the model again") from None
+    if meta.get("format") != _FORMAT:
+        raise CheckpointError(f"{path}: not an rnnkit n-gram model (format {meta.get('format')!r})")
+    return meta, tensors
+
+
+def _suffix_node(keys: list[np.ndarray], hist: np.ndarray, length: int) -> np.ndarray:
+    """Node (1,) in table ``length`` of the last ``length`` tokens of ``hist``, -1 if unseen."""
+    gram = hist[hist.size - length :]
+    nodes = lookup_nodes(keys, gram, np.arange(1, length + 1))
+    return nodes[length - 1][-1:]
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p)
