@@ -52,7 +52,8 @@ def linear_forward(x: np.ndarray, weight: np.ndarray,
             raise ValueError(f"Expected bias of shape ({out_features},), got {got}")
         if bias.dtype != weight.dtype:
             raise TypeError(f"Expected bias of dtype {weight.dtype} (the weight's), got {bias.dtype}")
-    y = x @ weight.T  # (..., out): matmul broadcasts leading axes into one GEMM
+    # flatten the leading axes: numpy's matmul on (T, B, in) would run T small GEMMs, not one big one
+    y = (x.reshape(-1, in_features) @ weight.T).reshape(x.shape[:-1] + (out_features,))  # (..., out)
     if bias is not None:
         y += bias
     return y, LinearCache(x, weight, bias is not None)
@@ -73,10 +74,10 @@ def linear_backward(dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, d
         raise ValueError(f"Expected dout of shape {expected}, got {getattr(dout, 'shape', type(dout).__name__)}")
     if dout.dtype != weight.dtype:
         raise TypeError(f"Expected dout of dtype {weight.dtype} (the weight's), got {dout.dtype}")
-    dx = dout @ weight  # (..., in)
-    # flatten leading axes so dW is one GEMM, not a batched matmul and a sum
+    # flatten leading axes so each product is one GEMM, not a batched matmul (and a sum)
     dy2 = dout.reshape(-1, out_features)  # (N, out)
     x2 = x.reshape(-1, in_features)  # (N, in)
+    dx = (dy2 @ weight).reshape(x.shape)  # (..., in)
     grads = {"weight": dy2.T @ x2}  # (out, in)
     if has_bias:
         grads["bias"] = dy2.sum(axis=0)  # (out,)

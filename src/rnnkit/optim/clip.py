@@ -33,6 +33,17 @@ def _check_grads(grads: Mapping[str, np.ndarray | None]) -> list[np.ndarray]:
     return arrays
 
 
+def _norm(g: np.ndarray, norm_type: float) -> float:
+    """||g||_p; the common p = 2 as one BLAS dot in g's own dtype (no float64 copy of a big array),
+    redone in float64 only if float32 squares overflowed."""
+    v = g.ravel()
+    if norm_type == 2.0:
+        sq = float(np.dot(v, v))
+        if math.isfinite(sq):
+            return math.sqrt(sq)
+    return float(np.linalg.norm(v.astype(np.float64, copy=False), ord=norm_type))
+
+
 def clip_grad_norm(grads: Mapping[str, np.ndarray | None], max_norm: float, norm_type: float = 2.0) -> float:
     r"""Rescale all gradients together so that their global norm is at most ``max_norm``.
 
@@ -55,8 +66,7 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray | None], max_norm: float, norm
     arrays = _check_grads(grads)
     if not arrays:
         return 0.0
-    norms = np.array([np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type)
-                      for g in arrays])  # (number of arrays,)
+    norms = np.array([_norm(g, norm_type) for g in arrays])  # (number of arrays,)
     total = float(np.linalg.norm(norms, ord=norm_type))
     if not math.isfinite(total):
         return total

@@ -1,0 +1,97 @@
+"""Sentence classification data: ``label<TAB>text`` files and one-class-per-file sets (rt-polarity).
+
+TSV: one example a line, the label before the first tab and the text after it (later tabs belong
+to the text).  Label and text are stripped of surrounding whitespace and must not be empty.  A
+blank line is an error, not a skipped line: in a labelled file it is most often a broken export.
+
+One-class-per-file (Pang & Lee's ``rt-polarity.pos`` / ``rt-polarity.neg``): one sentence a line,
+every line of a file has that file's label.  Those two files are Windows-1252, not UTF-8: read them
+with ``encoding="cp1252"``; with the default UTF-8 their first accented byte raises a DataError
+naming the line and hinting ``--encoding cp1252``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from rnnkit.data.conll import read_text_file, text_lines, write_text_file
+from rnnkit.errors import DataError
+
+
+class LabeledText(NamedTuple):
+    """One example: its class label and its text."""
+
+    label: str
+    text: str
+
+
+def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = False) -> list[LabeledText]:
+    """Examples of a ``label<TAB>text`` file; ``header=True`` skips the first line."""
+    examples: list[LabeledText] = []
+    lines = text_lines(read_text_file(path, encoding))
+    for number, line in enumerate(lines, start=1):
+        if header and number == 1:
+            continue
+        where = f"{path}:{number}"
+        if "\t" not in line:
+            got = "an empty line" if not line.strip() else f"{line[:40]!r} without a tab"
+            raise DataError(f"{where}: expected label<TAB>text, got {got}")
+        label, text = line.split("\t", 1)
+        label = label.strip()
+        text = text.strip()
+        if not label:
+            raise DataError(f"{where}: expected a label before the tab, got an empty label")
+        if not text:
+            raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r})")
+        examples.append(LabeledText(label, text))
+    if not examples:
+        raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
+    return examples
+
+
+def format_tsv(examples: Sequence[tuple[str, str]]) -> str:
+    """``label<TAB>text`` lines of the examples; raises ValueError for a label or text that would not read back."""
+    out: list[str] = []
+    for k, (label, text) in enumerate(examples):
+        if not label.strip() or "\t" in label or "\n" in label or not text.strip() or "\n" in text:
+            raise ValueError(f"Expected a non-empty label without tab or newline and a non-empty one-line text, "
+                             f"got ({label!r}, {text[:40]!r}) at example {k}")
+        out.append(f"{label}\t{text}\n")
+    return "".join(out)
+
+
+def write_tsv(path: str | os.PathLike, examples: Sequence[tuple[str, str]], encoding: str = "utf-8") -> None:
+    """Write examples as a ``label<TAB>text`` file (see format_tsv)."""
+    write_text_file(path, format_tsv(examples), encoding)
+
+
+def read_class_files(paths: Mapping[str, str | os.PathLike], encoding: str = "utf-8") -> list[LabeledText]:
+    """Examples of one-class-per-file data: ``{label: path}``, files read in the mapping's order.
+
+    Every line is one example; a blank line raises DataError (nothing is dropped without a word).
+    """
+    if not paths:
+        raise ValueError("Expected paths to map at least one label to a file, got an empty mapping")
+    examples: list[LabeledText] = []
+    for label, path in paths.items():
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"Expected every label to be a non-empty str, got {label!r}")
+        lines = text_lines(read_text_file(path, encoding))
+        for number, line in enumerate(lines, start=1):
+            text = line.strip()
+            if not text:
+                raise DataError(f"{path}:{number}: expected a sentence (one a line), got an empty line; remove it")
+            examples.append(LabeledText(label, text))
+        if not lines:
+            raise DataError(f"{path}: expected one sentence a line, got an empty file")
+    return examples
+
+
+def read_polarity(pos_path: str | os.PathLike, neg_path: str | os.PathLike,
+                  encoding: str = "utf-8") -> list[LabeledText]:
+    """rt-polarity style data: positive sentences labelled "pos", then negative ones labelled "neg".
+
+    The published rt-polarity files need ``encoding="cp1252"``.
+    """
+    return read_class_files({"pos": pos_path, "neg": neg_path}, encoding)

@@ -1,0 +1,325 @@
+"""CoNLL-U treebanks and CoNLL-2000-style column files, read and written back.
+
+CoNLL-U (Universal Dependencies): one word a line with 10 tab-separated columns
+``ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC``, comment lines (``# sent_id = ...``) before
+the words, a blank line after each sentence.  A sentence here is its syntactic words: multiword-token
+ranges (ID ``3-4``) and empty nodes (ID ``5.1``) are kept in the raw lines but are not words, because
+UD tags the words, not the surface token ``don't`` nor the copy nodes of enhanced graphs.  Each
+sentence keeps its raw lines, line ends included, so :func:`format_conllu` can give back the same
+bytes with only the UPOS or XPOS column replaced by predictions.
+
+Column files (CoNLL-2000 ``word POS chunk``): whitespace-separated columns, a blank line between
+sentences; the word and tag columns are chosen by index.  ``-DOCSTART-`` lines (CoNLL-2003) mark
+documents, not sentences: they are skipped when ``skip_docstart`` is true.
+
+Every file may be ``.gz`` or ``.xz`` compressed (by its name).  A malformed line raises
+:class:`rnnkit.errors.DataError` naming the file and line, what was expected and what came.
+"""
+from __future__ import annotations
+
+import gzip
+import lzma
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rnnkit.errors import DataError
+
+CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
+_TAG_COLUMN = {"upos": 3, "xpos": 4}
+_WORD_ID = re.compile(r"[1-9][0-9]*")
+_RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
+_EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
+
+
+def _opener(path: Path):
+    """The open function for a file name: gzip or lzma by suffix, else the builtin."""
+    if path.suffix == ".gz":
+        return gzip.open
+    if path.suffix == ".xz":
+        return lzma.open
+    return open
+
+
+def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The whole file decoded as ``encoding``, byte for byte (line ends and byte-order mark kept).
+
+    A byte that does not decode raises DataError with its line number and a hint to try
+    ``--encoding cp1252`` (Windows / Latin-1 text such as rt-polarity).
+    """
+    path = Path(path)
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise ValueError(f"Expected encoding to be a codec name like 'utf-8' or 'cp1252', got {encoding!r}") from None
+    try:
+        with _opener(path)(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a text file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied; check the file's permissions") from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise DataError(f"{path}: cannot be decompressed ({exc}); check the download or decompress it") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        # Windows-1252 is what non-UTF-8 English corpora (rt-polarity) most often are
+        is_utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        hint = "pass --encoding cp1252 (encoding='cp1252')" if is_utf8 else "pass the file's real --encoding"
+        raise DataError(
+            f"{path}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; the file uses another "
+            f"encoding: {hint}"
+        ) from None
+
+
+def text_lines(text: str) -> list[str]:
+    """Lines of a decoded text without their line ends (``\\n`` or ``\\r\\n``) and without a BOM.
+
+    Splits on ``\\n`` only: ``str.splitlines`` would also split on form feeds and U+2028, which may
+    sit inside a sentence.  A final line end does not make an extra empty line.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz."""
+    path = Path(path)
+    with _opener(path)(path, "wb") as f:
+        f.write(text.encode(encoding))
+
+
+@dataclass
+class ConlluSentence:
+    """One CoNLL-U sentence: its words, the chosen tag column, and everything needed to write it back."""
+
+    words: list[str]  # FORM of each syntactic word
+    tags: list[str]  # UPOS or XPOS of each word, as chosen when reading
+    comments: list[str]  # comment lines without line end, e.g. "# sent_id = 1"
+    line_number: int  # 1-based line of the sentence's first comment or word line
+    raw_lines: list[str] = field(repr=False)  # every line read for it, line ends included
+    word_lines: list[int] = field(repr=False)  # index into raw_lines of each word's line
+
+
+def _tag_index(column: str) -> int:
+    if column not in _TAG_COLUMN:
+        raise ValueError(f"Expected column to be one of {tuple(_TAG_COLUMN)}, got {column!r}")
+    return _TAG_COLUMN[column]
+
+
+def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> list[ConlluSentence]:
+    """Sentences of a CoNLL-U text; ``column`` ("upos" or "xpos") gives the tags; ``name`` is for errors.
+
+    Blank lines before the first sentence and after each sentence are kept in the raw lines of the
+    sentence before them (of the first sentence for leading ones), so the sentences' raw lines
+    joined give the text back.
+    """
+    tag_index = _tag_index(column)
+    pieces = text.split("\n")
+    raw = [p + "\n" for p in pieces[:-1]]
+    if pieces[-1]:
+        raw.append(pieces[-1])  # last line without a line end
+    sentences: list[ConlluSentence] = []
+    leading: list[str] = []
+    current: ConlluSentence | None = None
+    closed = True  # the current sentence has met its blank line
+    seen_token = False  # the current sentence has had a token line (comments must come before)
+    for i, raw_line in enumerate(raw):
+        number = i + 1
+        line = raw_line.rstrip("\n").rstrip("\r")
+        if i == 0:
+            line = line.lstrip("\ufeff")
+        where = f"{name}:{number}"
+        if not line.strip():
+            if current is None:
+                leading.append(raw_line)
+            else:
+                current.raw_lines.append(raw_line)
+                closed = True
+            continue
+        if closed:
+            current = ConlluSentence([], [], [], number, leading, [])
+            leading = []
+            sentences.append(current)
+            closed = False
+            seen_token = False
+        if line.startswith("#"):
+            if seen_token:
+                raise DataError(f"{where}: comment line after the word lines of a sentence; comments go before "
+                                f"the first word line of their sentence (is a blank line missing?)")
+            current.comments.append(line)
+            current.raw_lines.append(raw_line)
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10:
+            hint = " (columns must be separated by tabs, not spaces)" if len(fields) < 10 and " " in line else ""
+            raise DataError(f"{where}: expected 10 tab-separated columns ({' '.join(CONLLU_COLUMNS)}), "
+                            f"got {len(fields)}{hint}")
+        token_id = fields[0]
+        current.raw_lines.append(raw_line)
+        seen_token = True
+        if _RANGE_ID.fullmatch(token_id) or _EMPTY_ID.fullmatch(token_id):
+            continue  # multiword token or empty node: not a syntactic word
+        if not _WORD_ID.fullmatch(token_id):
+            raise DataError(f"{where}: expected an ID that is an integer (3), a range (3-4) or a decimal (5.1), "
+                            f"got {token_id!r}")
+        if int(token_id) != len(current.words) + 1:
+            raise DataError(f"{where}: expected word ID {len(current.words) + 1} (IDs count 1, 2, ... in each "
+                            f"sentence), got {token_id}; is a blank line missing between sentences?")
+        form, tag = fields[1], fields[tag_index]
+        if form == "":
+            raise DataError(f"{where}: expected a FORM in column 2, got an empty column")
+        if tag == "":
+            raise DataError(f"{where}: expected a {column.upper()} in column {tag_index + 1}, got an empty "
+                            f"column (write _ for an unknown tag)")
+        current.words.append(form)
+        current.tags.append(tag)
+        current.word_lines.append(len(current.raw_lines) - 1)
+    for sentence in sentences:
+        if not sentence.words:
+            raise DataError(f"{name}:{sentence.line_number}: expected word lines after the comments, got a "
+                            f"sentence without any word")
+    if not sentences:
+        raise DataError(f"{name}: expected CoNLL-U sentences, got an empty file")
+    return sentences
+
+
+def read_conllu(path: str | os.PathLike, column: str = "upos", encoding: str = "utf-8") -> list[ConlluSentence]:
+    """Sentences of a CoNLL-U file (``.gz``/``.xz`` too) with the UPOS or XPOS tags (see parse_conllu)."""
+    _tag_index(column)
+    return parse_conllu(read_text_file(path, encoding), column, name=str(path))
+
+
+def _check_predictions(words: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> None:
+    if len(predictions) != len(words):
+        raise ValueError(f"Expected predictions for {len(words)} sentences, got {len(predictions)}")
+    for k, (sent, pred) in enumerate(zip(words, predictions)):
+        if len(pred) != len(sent):
+            raise ValueError(f"Expected {len(sent)} predicted tags for sentence {k}, got {len(pred)}")
+        for tag in pred:
+            if not isinstance(tag, str) or tag == "" or any(c.isspace() for c in tag):
+                raise ValueError(f"Expected every predicted tag to be a non-empty str without whitespace, "
+                                 f"got {tag!r} in sentence {k}")
+
+
+def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Sequence[str]],
+                  column: str = "upos") -> str:
+    """The sentences' text with ``column`` of each word replaced by its prediction; all else unchanged."""
+    tag_index = _tag_index(column)
+    _check_predictions([s.words for s in sentences], predictions)
+    out: list[str] = []
+    for sentence, pred in zip(sentences, predictions):
+        lines = list(sentence.raw_lines)
+        for line_index, tag in zip(sentence.word_lines, pred):
+            fields = lines[line_index].split("\t")
+            # the line end stays in the last column (MISC), so replacing UPOS/XPOS keeps it
+            fields[tag_index] = tag
+            lines[line_index] = "\t".join(fields)
+        out.extend(lines)
+    return "".join(out)
+
+
+def write_conllu(path: str | os.PathLike, sentences: Sequence[ConlluSentence],
+                 predictions: Sequence[Sequence[str]], column: str = "upos", encoding: str = "utf-8") -> None:
+    """Write the sentences back with ``column`` ("upos" or "xpos") filled with ``predictions``."""
+    write_text_file(path, format_conllu(sentences, predictions, column), encoding)
+
+
+@dataclass
+class ColumnSentence:
+    """One sentence of a column file: the chosen word and tag columns and all its rows."""
+
+    words: list[str]
+    tags: list[str] | None  # None when read with tag_column=None (unlabelled text)
+    rows: list[list[str]] = field(repr=False)  # every column of every token line
+    line_number: int = 0  # 1-based line of the sentence's first token
+
+
+def _check_column(index: int, n_columns: int, argument: str, where: str) -> None:
+    if not -n_columns <= index < n_columns:
+        raise DataError(f"{where}: {argument}={index} but the line has {n_columns} columns; choose an index "
+                        f"from {-n_columns} to {n_columns - 1}")
+
+
+def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int | None = -1,
+                 encoding: str = "utf-8", skip_docstart: bool = True) -> list[ColumnSentence]:
+    """Sentences of a whitespace-separated column file (CoNLL-2000 ``word POS chunk``).
+
+    Every token line must have as many columns as the file's first token line.  ``tag_column`` may
+    be None for a file without tags.  Column indices may be negative (-1 is the last column).
+    """
+    for argument, value in (("word_column", word_column), ("tag_column", tag_column)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise TypeError(f"Expected {argument} to be an int, got {type(value).__name__}")
+    name = str(path)
+    sentences: list[ColumnSentence] = []
+    rows: list[list[str]] = []
+    first_line = 0
+    n_columns = 0
+    lines = text_lines(read_text_file(path, encoding)) + [""]  # the sentinel closes the last sentence
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if fields and skip_docstart and fields[0] == "-DOCSTART-":
+            continue
+        if fields:
+            where = f"{name}:{number}"
+            if n_columns == 0:
+                n_columns = len(fields)
+                _check_column(word_column, n_columns, "word_column", where)
+                if tag_column is not None:
+                    _check_column(tag_column, n_columns, "tag_column", where)
+            elif len(fields) != n_columns:
+                raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
+                                f"token line, got {len(fields)}")
+            if not rows:
+                first_line = number
+            rows.append(fields)
+            continue
+        if rows:
+            words = [row[word_column] for row in rows]
+            tags = None if tag_column is None else [row[tag_column] for row in rows]
+            sentences.append(ColumnSentence(words, tags, rows, first_line))
+            rows = []
+    if not sentences:
+        raise DataError(f"{name}: expected sentences of whitespace-separated columns, got an empty file")
+    return sentences
+
+
+def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Sequence[str]],
+                   column: int | None = None, sep: str = " ") -> str:
+    """Column text of the sentences with ``predictions`` appended (column None) or replacing ``column``.
+
+    Appending gives ``word POS gold predicted``, the input the conlleval script reads.
+    """
+    _check_predictions([s.words for s in sentences], predictions)
+    out: list[str] = []
+    for k, (sentence, pred) in enumerate(zip(sentences, predictions)):
+        for row, tag in zip(sentence.rows, pred):
+            row = list(row)
+            if column is None:
+                row.append(tag)
+            elif -len(row) <= column < len(row):
+                row[column] = tag
+            else:
+                raise ValueError(f"Expected column from {-len(row)} to {len(row) - 1} (or None to append), "
+                                 f"got {column} for sentence {k}")
+            out.append(sep.join(row) + "\n")
+        out.append("\n")
+    return "".join(out)
+
+
+def write_columns(path: str | os.PathLike, sentences: Sequence[ColumnSentence],
+                  predictions: Sequence[Sequence[str]], column: int | None = None, sep: str = " ",
+                  encoding: str = "utf-8") -> None:
+    """Write a column file with the predictions appended or in place of ``column`` (see format_columns)."""
+    write_text_file(path, format_columns(sentences, predictions, column, sep), encoding)

@@ -1,0 +1,14 @@
+"""Evaluation metrics for tagging, span labelling, word segmentation and classification."""
+from rnnkit.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_prf
+from rnnkit.metrics.segmentation import segmentation_prf
+from rnnkit.metrics.tagging import span_prf, token_accuracy
+
+__all__ = [
+    "accuracy",
+    "confusion_matrix",
+    "macro_f1",
+    "per_class_prf",
+    "segmentation_prf",
+    "span_prf",
+    "token_accuracy",
+]

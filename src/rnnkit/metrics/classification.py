@@ -1,0 +1,76 @@
+"""Classification metrics: accuracy, confusion matrix, per-class and macro-averaged F1.
+
+For class k with ``tp`` true positives, ``fp`` false positives and ``fn`` false negatives::
+
+    precision_k = tp / (tp + fp)    recall_k = tp / (tp + fn)    F1_k = 2 tp / (2 tp + fp + fn)
+
+(``F1_k`` is 0 when ``tp`` is 0.)  Macro-F1 is the plain mean of ``F1_k`` over the classes present
+in gold or in pred, each class weighing the same whatever its size; a class that appears in
+neither is left out, as scikit-learn does by default, since it says nothing about this set.
+"""
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+
+def _check(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"Expected as many predictions as gold labels ({len(gold)}), got {len(pred)}")
+    if len(gold) == 0:
+        raise ValueError("Expected at least one example to score, got none")
+
+
+def accuracy(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> float:
+    """Fraction of examples whose predicted label equals the gold label."""
+    _check(gold, pred)
+    return sum(int(g == p) for g, p in zip(gold, pred)) / len(gold)
+
+
+def confusion_matrix(gold: Sequence[Hashable], pred: Sequence[Hashable],
+                     labels: Sequence[Hashable] | None = None) -> tuple[np.ndarray, list]:
+    """``(matrix, labels)``: ``matrix[i, j]`` (K, K) counts examples of gold ``labels[i]`` predicted ``labels[j]``.
+
+    ``labels`` fixes the order; by default the sorted labels present in gold or pred.  A label of
+    gold or pred missing from ``labels`` raises ValueError.
+    """
+    _check(gold, pred)
+    if labels is None:
+        labels = sorted(set(gold) | set(pred))
+    labels = list(labels)
+    index = {label: i for i, label in enumerate(labels)}
+    if len(index) != len(labels):
+        raise ValueError(f"Expected distinct labels, got {labels}")
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)  # (K, K)
+    for name, values in (("gold", gold), ("pred", pred)):
+        for k, value in enumerate(values):
+            if value not in index:
+                raise ValueError(f"Expected every {name} label among labels {labels}, got {value!r} at example {k}")
+    for g, p in zip(gold, pred):
+        matrix[index[g], index[p]] += 1
+    return matrix, labels
+
+
+def per_class_prf(gold: Sequence[Hashable], pred: Sequence[Hashable],
+                  labels: Sequence[Hashable] | None = None) -> dict:
+    """``{label: {"precision", "recall", "f1", "support"}}`` for each label (default: present in gold or pred)."""
+    matrix, labels = confusion_matrix(gold, pred, labels)
+    tp = np.diag(matrix)  # (K,)
+    predicted = matrix.sum(axis=0)  # (K,) examples predicted as each class
+    support = matrix.sum(axis=1)  # (K,) gold examples of each class
+    result = {}
+    for k, label in enumerate(labels):
+        precision = tp[k] / predicted[k] if predicted[k] else 0.0
+        recall = tp[k] / support[k] if support[k] else 0.0
+        denominator = predicted[k] + support[k]  # = 2 tp + fp + fn
+        f1 = 2 * tp[k] / denominator if denominator else 0.0
+        result[label] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
+                         "support": int(support[k])}
+    return result
+
+
+def macro_f1(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> float:
+    """Mean per-class F1 over the classes present in gold or pred (see the module docstring)."""
+    scores = per_class_prf(gold, pred)
+    return float(np.mean([s["f1"] for s in scores.values()]))

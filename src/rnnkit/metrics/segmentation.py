@@ -1,0 +1,78 @@
+"""Word segmentation scores as the SIGHAN bakeoff scorer reports them.
+
+A word is identified by its character span ``[start, end)`` in the sentence, so a predicted word
+is correct only when the gold segmentation has a word with exactly the same start and end (the
+same characters at the same place).  With ``c`` correct words, ``p`` predicted and ``g`` gold::
+
+    precision = c / p      recall = c / g      F1 = 2 * precision * recall / (precision + recall)
+
+OOV recall is recall over the gold words missing from the training word list:
+``correct OOV gold words / OOV gold words``, and IV recall the same over the words in it.  The
+OOV rate is the fraction of gold words that are OOV.  A score whose denominator is 0 is 0 for
+precision, recall and F1 (nothing to find or nothing found) and ``nan`` for OOV/IV recall (there
+is no such word to recall).
+
+The bakeoff's ``score`` script finds the matches by running ``diff`` on the two files written one
+word a line.  That usually gives the same count, but when a sentence repeats a string, diff can
+pair two equal words at different places (gold ``a|aa`` vs predicted ``aa|a``: diff finds 1 match,
+spans 0).  Spans are the definition the scorer stands for, so they are used here.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+
+def word_spans(words: Sequence[str]) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` (end exclusive) of consecutive words."""
+    result = []
+    start = 0
+    for word in words:
+        result.append((start, start + len(word)))
+        start += len(word)
+    return result
+
+
+def _ratio(numerator: int, denominator: int, empty: float) -> float:
+    return numerator / denominator if denominator else empty
+
+
+def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[Sequence[str]],
+                     train_vocab: Iterable[str] | None = None) -> dict:
+    """Word precision, recall, F1 and (with ``train_vocab``) OOV/IV recall and OOV rate.
+
+    Returns ``{"precision", "recall", "f1", "oov_recall", "iv_recall", "oov_rate", "gold_words",
+    "pred_words", "correct"}``; the three OOV entries are None without ``train_vocab``.  Gold and
+    predicted sentences must hold the same characters (ValueError naming the sentence otherwise).
+    """
+    if len(gold_words) != len(pred_words):
+        raise ValueError(f"Expected as many predicted sentences as gold ones ({len(gold_words)}), "
+                         f"got {len(pred_words)}")
+    vocab = None if train_vocab is None else set(train_vocab)
+    n_gold = n_pred = n_correct = 0
+    n_oov = n_oov_correct = 0
+    for k, (gold, pred) in enumerate(zip(gold_words, pred_words)):
+        if isinstance(gold, str) or isinstance(pred, str):
+            raise TypeError(f"Expected each sentence to be a list of words, got a str in sentence {k}")
+        if "".join(gold) != "".join(pred):
+            raise ValueError(f"Expected the same characters in gold and predicted sentence {k}, got "
+                             f"{''.join(gold)[:30]!r} and {''.join(pred)[:30]!r}")
+        pred_spans = set(word_spans(pred))
+        n_gold += len(gold)
+        n_pred += len(pred)
+        for word, span in zip(gold, word_spans(gold)):
+            hit = span in pred_spans
+            n_correct += hit
+            if vocab is not None and word not in vocab:
+                n_oov += 1
+                n_oov_correct += hit
+    precision = _ratio(n_correct, n_pred, 0.0)
+    recall = _ratio(n_correct, n_gold, 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    result = {"precision": precision, "recall": recall, "f1": f1, "oov_recall": None, "iv_recall": None,
+              "oov_rate": None, "gold_words": n_gold, "pred_words": n_pred, "correct": n_correct}
+    if vocab is not None:
+        result["oov_recall"] = _ratio(n_oov_correct, n_oov, math.nan)
+        result["iv_recall"] = _ratio(n_correct - n_oov_correct, n_gold - n_oov, math.nan)
+        result["oov_rate"] = _ratio(n_oov, n_gold, 0.0)
+    return result

@@ -1,0 +1,86 @@
+"""Tagging metrics: token accuracy, and span precision / recall / F1 as the conlleval script scores them.
+
+Span scores come from ``seqeval`` in its default mode, a port of conlleval's chunk rules (see
+:mod:`rnnkit.data.spans`): a predicted span counts only when its type, start and end all equal a
+gold span's.  With ``c`` correct, ``p`` predicted and ``g`` gold spans::
+
+    precision = c / p      recall = c / g      F1 = 2 * precision * recall / (precision + recall)
+
+each 0 when its denominator is 0, as conlleval prints them.  Scores are fractions in [0, 1]
+(conlleval prints percentages).  Sentences are scored as one stream with a sentence end closing
+every span, as conlleval does at a blank line.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnnkit.data.spans import check_tags
+
+
+def _check_pairs(gold: Sequence[Sequence], pred: Sequence[Sequence]) -> None:
+    if len(gold) != len(pred):
+        raise ValueError(f"Expected as many predicted sentences as gold ones ({len(gold)}), got {len(pred)}")
+    for k, (g, p) in enumerate(zip(gold, pred)):
+        if len(g) != len(p):
+            raise ValueError(f"Expected {len(g)} predicted tags for sentence {k} (its gold length), got {len(p)}")
+
+
+def token_accuracy(gold, pred, mask=None) -> float:
+    """Fraction of tokens whose predicted tag equals the gold tag.
+
+    ``gold`` and ``pred`` are lists of sentences (lists of tags), or arrays of tag ids of the same
+    shape, e.g. (B, T), with ``mask`` (same shape, true for real tokens) leaving out the padding.
+    """
+    if isinstance(gold, np.ndarray) or isinstance(pred, np.ndarray) or mask is not None:
+        gold = np.asarray(gold)
+        pred = np.asarray(pred)
+        if gold.shape != pred.shape:
+            raise ValueError(f"Expected pred of shape {gold.shape} (the shape of gold), got {pred.shape}")
+        keep = np.ones(gold.shape, dtype=bool) if mask is None else np.asarray(mask)
+        if keep.shape != gold.shape:
+            raise ValueError(f"Expected mask of shape {gold.shape} (the shape of gold), got {keep.shape}")
+        if keep.dtype != bool:
+            raise TypeError(f"Expected mask of dtype bool, got {keep.dtype}")
+        total = int(keep.sum())
+        correct = int(((gold == pred) & keep).sum())
+    else:
+        _check_pairs(gold, pred)
+        total = sum(len(g) for g in gold)
+        correct = sum(int(a == b) for g, p in zip(gold, pred) for a, b in zip(g, p))
+    if total == 0:
+        raise ValueError("Expected at least one token to score, got none")
+    return correct / total
+
+
+def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str = "iob2") -> dict:
+    """conlleval span scores: ``{"precision", "recall", "f1", "per_type": {type: {...}}}``.
+
+    ``scheme`` ("iob1", "iob2" or "bioes") decides which tag prefixes are accepted; the chunk rules
+    are conlleval's for every scheme.  Each ``per_type`` entry holds precision, recall, f1 and
+    ``support`` (number of gold spans), for every type found in gold or pred, in sorted order.
+    Needs the ``seqeval`` package (``pip install rnnkit[tagging]``).
+    """
+    try:
+        from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
+    except ImportError:
+        raise ImportError("span_prf needs seqeval: pip install seqeval (or rnnkit[tagging])") from None
+    _check_pairs(gold, pred)
+    gold = [list(s) for s in gold]
+    pred = [list(s) for s in pred]
+    for name, sentences in (("gold", gold), ("pred", pred)):
+        for k, tags in enumerate(sentences):
+            try:
+                check_tags(tags, scheme)
+            except ValueError as exc:
+                raise ValueError(f"{exc} in {name} sentence {k}") from None
+    types = sorted({t for s in (gold, pred) for t, _, _ in get_entities(s)})
+    # zero_division=0 is conlleval's convention and keeps seqeval from warning
+    p, r, f, _ = precision_recall_fscore_support(gold, pred, average="micro", zero_division=0)
+    per_type = {}
+    if types:
+        ps, rs, fs, supports = precision_recall_fscore_support(gold, pred, average=None, zero_division=0)
+        for t, pt, rt, ft, st in zip(types, ps, rs, fs, supports):
+            per_type[t] = {"precision": float(pt), "recall": float(rt), "f1": float(ft), "support": int(st)}
+    return {"precision": float(p), "recall": float(r), "f1": float(f), "per_type": per_type}
