@@ -18,6 +18,10 @@ from rnnkit.errors import RnnkitError, TrainingDivergedError
 
 # Subcommand modules, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
+    "rnnkit.cli.charlm_demo",
+    "rnnkit.cli.lm",
+    "rnnkit.cli.evaluate",
+    "rnnkit.cli.ngram",
 ]
 
 
@@ -28,6 +32,7 @@ class CommandGroups:
     commands: argparse._SubParsersAction
     train: argparse._SubParsersAction
     demo: argparse._SubParsersAction
+    demo_parser: argparse.ArgumentParser  # ``rnnkit demo`` itself: its default runs the main demo
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=lambda args: _missing(train))
     demo = commands.add_parser("demo", help="run a built-in demonstration (see 'rnnkit demo --help')")
     demo_groups = demo.add_subparsers(title="demos", metavar="DEMO", parser_class=_Parser)
-    groups = CommandGroups(commands=commands, train=train_groups, demo=demo_groups)
+    groups = CommandGroups(commands=commands, train=train_groups, demo=demo_groups, demo_parser=demo)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(groups)
     return parser

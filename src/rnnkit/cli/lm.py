@@ -1,0 +1,151 @@
+"""``rnnkit train lm`` and ``rnnkit generate``: a thin layer over :mod:`rnnkit.lm`."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.lm.class_softmax import frequency_classes
+from rnnkit.lm.evaluate import evaluate_stream
+from rnnkit.lm.generate import sample_ids, stream_text
+from rnnkit.lm.io import lm_meta, load_lm
+from rnnkit.lm.model import LanguageModel, LMConfig
+from rnnkit.lm.task import LMTask
+from rnnkit.train.loop import BEST, LAST, Trainer
+
+
+def register(groups) -> None:
+    p = groups.train.add_parser(
+        "lm", help="train a character- or word-level RNN language model",
+        description="Train a recurrent language model on a UTF-8 text file with stateful truncated BPTT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    d = p.add_argument_group("data")
+    d.add_argument("--train", required=True, help="training text file (UTF-8; .xz read directly)")
+    d.add_argument("--valid", help="validation file, for perplexity each epoch, early stopping and the best checkpoint")
+    d.add_argument("--test", help="test file, evaluated with the best model at the end")
+    d.add_argument("--level", choices=["char", "word"], default="word",
+                   help="tokens: characters (every Unicode character, newline included) or whitespace words "
+                        "with <eos> at each line end (PTB convention)")
+    d.add_argument("--max-vocab", type=int, default=None, help="keep at most this many tokens (others become <unk>)")
+    d.add_argument("--min-count", type=int, default=1, help="tokens rarer than this in training become <unk>")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
+    m.add_argument("--layers", type=int, default=2, help="stacked recurrent layers")
+    m.add_argument("--hidden", type=int, default=200, help="hidden units per layer")
+    m.add_argument("--embed", type=int, default=None, help="embedding size (default: --hidden)")
+    m.add_argument("--dropout", type=float, default=0.0, help="dropout on input, between layers and on output")
+    m.add_argument("--variational", action="store_true", help="one dropout mask per sequence, shared across time")
+    m.add_argument("--tie", action="store_true", help="tie the output layer to the embedding (needs --embed = --hidden)")
+    m.add_argument("--softmax", choices=["full", "class"], default="full",
+                   help="full softmax, or Mikolov's class-based factorised softmax (much faster for large vocabularies)")
+    m.add_argument("--classes", type=int, default=0, help="classes for --softmax class (0: about sqrt(V))")
+    m.add_argument("--init-scale", type=float, default=None,
+                   help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
+    b = p.add_argument_group("batching")
+    b.add_argument("--batch-size", type=int, default=20, help="parallel streams B")
+    b.add_argument("--bptt", type=int, default=35, help="truncated BPTT window T (the state carries across windows)")
+    b.add_argument("--jitter", action="store_true", help="randomly vary the window length (AWD-LSTM recipe)")
+    b.add_argument("--loss-scale", choices=["token", "batch"], default="token",
+                   help="gradient of the mean loss per token, or summed over time and averaged over the batch (Zaremba)")
+    b.add_argument("--eval-batch-size", type=int, default=10, help="streams for validation and test perplexity")
+    add_train_options(p, lr=1.0, clip=5.0, optimizer="sgd")
+    p.set_defaults(func=train_lm)
+
+    g = groups.commands.add_parser(
+        "generate", help="sample text from a trained language model",
+        description="Sample text from a language model checkpoint; the text streams to stdout.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
+    g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
+    g.add_argument("--length", type=int, default=300, help="tokens to generate")
+    g.add_argument("--temperature", type=float, default=1.0, help="divide log-probabilities by this (lower: safer)")
+    g.add_argument("--top-k", type=int, default=0, help="sample only among the k most likely tokens (0: all)")
+    g.add_argument("--top-p", type=float, default=1.0, help="sample from the smallest set with this much probability")
+    g.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same text")
+    g.set_defaults(func=generate)
+
+
+def build_model(args, vocab, counts: np.ndarray, rng: np.random.Generator) -> LanguageModel:
+    V = len(vocab)
+    embed = args.embed or args.hidden
+    classes = None
+    if args.softmax == "class":
+        C = args.classes or max(1, int(round(math.sqrt(V))))
+        classes = frequency_classes(counts, min(C, V))
+    cfg = LMConfig(vocab_size=V, cell=args.cell, embedding_dim=embed, hidden_size=args.hidden,
+                   num_layers=args.layers, dropout_input=args.dropout, dropout_hidden=args.dropout,
+                   dropout_output=args.dropout, variational=args.variational, tie_weights=args.tie,
+                   softmax=args.softmax, num_classes=args.classes, init_scale=args.init_scale)
+    return LanguageModel(cfg, rng, word_classes=classes)
+
+
+def train_lm(args) -> int:
+    from rnnkit.data.text import build_vocabulary, read_tokens
+    from rnnkit.data.vocab import oov_rate
+
+    cfg = train_config_from_args(args)
+    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
+    train_ids = vocab.encode(train_tokens)
+    counts = np.bincount(train_ids, minlength=len(vocab))
+    print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
+    valid_ids = None
+    if args.valid:
+        vt = read_tokens(args.valid, args.level)
+        st = oov_rate(vt, vocab)
+        print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
+        valid_ids = vocab.encode(vt)
+    model = build_model(args, vocab, counts, np.random.default_rng(cfg.seed))
+    task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
+                  args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
+    trainer = Trainer(task, cfg, args.run_dir)
+    state = trainer.fit(resume=args.resume)
+    run = Path(args.run_dir)
+    best = run / BEST if (run / BEST).exists() else run / LAST
+    print(f"model saved: {best}", file=sys.stderr)
+    if args.test:
+        model, vocab, level, _ = load_lm(best)
+        tt = read_tokens(args.test, args.level)
+        st = oov_rate(tt, vocab)
+        m = evaluate_stream(model, vocab.encode(tt), args.eval_batch_size, args.bptt, vocab.eos_id)
+        unit = "bits/char" if args.level == "char" else "perplexity"
+        value = m["bits"] if args.level == "char" else m["ppl"]
+        print(f"test: {unit} {value:.4f} (NLL {m['loss']:.4f} nats over {m['tokens']:,} tokens, "
+              f"OOV {100 * st.fraction:.2f}%)")
+    print(f"sample more with: rnnkit generate {best} --prime 'text'", file=sys.stderr)
+    return 0
+
+
+def generate(args) -> int:
+    model, vocab, level, _ = load_lm(args.model)
+    if args.prime is None:
+        prime_tokens = ["\n"] if level == "char" else ["<eos>"]
+        if level == "char" and "\n" not in vocab:
+            prime_tokens = [vocab.tokens[len(vocab) - 1]]
+    else:
+        from rnnkit.data.text import tokenize
+
+        prime_tokens = tokenize(args.prime, level)
+        if level == "word" and prime_tokens and prime_tokens[-1] == "<eos>" and not args.prime.endswith("\n"):
+            prime_tokens = prime_tokens[:-1]  # a prime is a line being continued, not a finished one
+        if not prime_tokens:
+            raise ValueError("Expected --prime with at least one token, got only whitespace")
+    rng = np.random.default_rng(args.seed)
+    ids = vocab.encode(prime_tokens)
+    out = sys.stdout
+    if args.prime is not None:
+        out.write(args.prime)
+        if level == "word":
+            out.write(" ")
+    banned = np.array([vocab.unk_id]) if level == "word" else None
+    tokens = (vocab.tokens[i] for i in sample_ids(model, ids, args.length, rng, args.temperature, args.top_k,
+                                                  args.top_p, args.greedy, banned))
+    stream_text(tokens, level, lambda s: (out.write(s), out.flush()))
+    out.write("\n")
+    return 0

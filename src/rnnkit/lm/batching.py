@@ -1,0 +1,50 @@
+"""Batching one long token stream for stateful training with truncated BPTT.
+
+The corpus, ids of N tokens, becomes B parallel streams of N // B tokens each (the tail that does
+not fill a stream is dropped), time-major::
+
+    data = ids[: (N // B) * B].reshape(B, N // B).T        # (N // B, B)
+
+Window i covers inputs ``data[i : i + T]`` and targets ``data[i + 1 : i + 1 + T]``; the hidden state
+carries from one window to the next, detached (truncated BPTT at window boundaries).  With
+``jitter`` the window length varies: T with probability 0.95, else T / 2, then drawn from
+N(length, 5) and clipped to [5, 2T] (the AWD-LSTM recipe); the draws come from the rng passed in.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from rnnkit.errors import DataError
+
+
+def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpus") -> np.ndarray:
+    """(N // B, B) time-major streams; each stream needs at least 2 tokens (one input, one target)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    n = ids.size // batch_size
+    if n < 2:
+        need = batch_size * 2
+        raise DataError(
+            f"{name} has {ids.size} tokens; {batch_size} streams need at least {need}: "
+            f"use a smaller --batch-size or a longer file"
+        )
+    return np.ascontiguousarray(ids[: n * batch_size].reshape(batch_size, n).T)
+
+
+def window_length(bptt: int, jitter: bool, rng: np.random.Generator | None) -> int:
+    if not jitter:
+        return bptt
+    base = bptt if rng.random() < 0.95 else bptt / 2
+    return int(np.clip(round(rng.normal(base, 5)), 5, 2 * bptt))
+
+
+def windows(data: np.ndarray, bptt: int, start: int = 0, jitter: bool = False,
+            rng: np.random.Generator | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield (next_start, inputs (T', B), targets (T', B)) from time index ``start`` to the end."""
+    i = start
+    n = data.shape[0]
+    while i < n - 1:
+        T = min(window_length(bptt, jitter, rng), n - 1 - i)
+        yield i + T, data[i : i + T], data[i + 1 : i + 1 + T]
+        i += T

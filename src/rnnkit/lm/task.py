@@ -1,0 +1,70 @@
+"""Language modelling as a :class:`rnnkit.train.Task`: stateful truncated BPTT over B streams."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from rnnkit.lm.batching import batchify, windows
+from rnnkit.lm.evaluate import evaluate_stream
+from rnnkit.lm.model import LanguageModel
+from rnnkit.train.loop import StepResult
+
+
+class LMTask:
+    """Train ``model`` on ``train_ids``; validate on ``valid_ids`` (perplexity).
+
+    ``loss_scale``: "token" divides the summed NLL of a window by its T*B tokens (PyTorch's
+    word_language_model); "batch" divides by B only, i.e. sums over time (Zaremba et al. 2014).
+    """
+
+    def __init__(self, model: LanguageModel, train_ids: np.ndarray, valid_ids: np.ndarray | None,
+                 batch_size: int = 20, bptt: int = 35, jitter: bool = False, loss_scale: str = "token",
+                 eval_batch_size: int = 10, meta: dict[str, Any] | None = None,
+                 start_id: int | None = None) -> None:
+        if loss_scale not in ("token", "batch"):
+            raise ValueError(f"Expected loss_scale 'token' or 'batch', got {loss_scale!r}")
+        self.model = model
+        self.params = model.params
+        self.data = batchify(train_ids, batch_size, bptt, name="training data")  # (N // B, B)
+        self.valid_ids = valid_ids
+        self.bptt = bptt
+        self.jitter = jitter
+        self.loss_scale = loss_scale
+        self.eval_batch_size = eval_batch_size
+        self._meta = meta or {}
+        self.start_id = start_id  # read before the validation text (<eos> at word level)
+
+    def epoch_units(self) -> int:
+        return (self.data.shape[0] - 1) * self.data.shape[1]
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        for nxt, x, y in windows(self.data, self.bptt, start=cursor, jitter=self.jitter, rng=rng):
+            yield nxt, (x, y)
+
+    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        x, y = batch
+        T, B = x.shape
+        loss, state, cache = self.model.forward(x, y, carry, training=True, rng=rng)
+        scale = 1.0 / (T * B) if self.loss_scale == "token" else 1.0 / B
+        grads = self.model.backward(scale, cache)
+        return StepResult(loss=loss / (T * B), units=T * B, grads=grads, carry=state)
+
+    def evaluate(self) -> dict[str, float]:
+        if self.valid_ids is None:
+            return {"loss": float("nan")}
+        m = evaluate_stream(self.model, self.valid_ids, self.eval_batch_size, self.bptt, self.start_id)
+        return {"loss": m["loss"], "ppl": m["ppl"], "bits": m["bits"]}
+
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        if isinstance(carry, tuple):
+            return {"h": carry[0], "c": carry[1]}
+        return {"h": carry}
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        if "c" in arrays:
+            return arrays["h"], arrays["c"]
+        return arrays["h"]
+
+    def meta(self) -> dict[str, Any]:
+        return self._meta

@@ -1,0 +1,52 @@
+"""Training configuration: one dataclass that the CLI fills and the loop reads."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from rnnkit.optim import OPTIMIZERS
+
+SCHEDULES = ("none", "step", "exp", "plateau", "decay_after")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10  # passes over the training data
+    optimizer: str = "sgd"  # sgd, adagrad, rmsprop, adadelta, adam, adamw
+    lr: float = 1.0  # initial learning rate
+    momentum: float = 0.0  # SGD / RMSprop momentum
+    weight_decay: float = 0.0  # L2 on matrices only (biases and embeddings' 1-D params skipped)
+    clip: float | None = 5.0  # clip the global gradient norm to this; None = no clipping
+    schedule: str = "none"  # none, step, exp, plateau (halve on plateau), decay_after (Zaremba)
+    lr_decay: float = 0.5  # the factor every schedule multiplies the lr by
+    decay_start: int = 4  # decay_after: epochs at the initial lr before decaying every epoch
+    step_size: int = 1  # step: decay every step_size epochs
+    patience: int | None = None  # early stopping: stop after this many epochs without improvement
+    checkpoint_steps: int | None = None  # write last.safetensors every N steps
+    checkpoint_minutes: float | None = 5.0  # ... and every M minutes
+    log_every: int = 50  # a metrics line (and a plain progress line) every N steps
+    seed: int = 0  # every random draw (init, dropout, jitter) flows from this seed
+    max_steps: int | None = None  # stop after this many steps in total (for quick runs)
+    progress: str = "auto"  # auto (a bar on a terminal, lines otherwise), bar, lines, none
+
+    def __post_init__(self) -> None:
+        if self.optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"Expected optimizer one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Expected schedule one of {SCHEDULES}, got {self.schedule!r}")
+        if self.progress not in ("auto", "bar", "lines", "none"):
+            raise ValueError(f"Expected progress auto, bar, lines or none, got {self.progress!r}")
+        if self.epochs < 1:
+            raise ValueError(f"Expected epochs >= 1, got {self.epochs}")
+        if self.lr <= 0:
+            raise ValueError(f"Expected lr > 0, got {self.lr}")
+        if self.clip is not None and self.clip <= 0:
+            raise ValueError(f"Expected clip > 0 or None, got {self.clip}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

@@ -1,0 +1,267 @@
+"""The training loop, shared by language models, taggers, classifiers and translators.
+
+A task supplies the model's parameters and four things the loop cannot know:
+
+- ``train_batches(epoch, cursor, rng)``: yields ``(cursor_after, batch)`` from position ``cursor``
+  of the epoch on; the cursor is an int that makes the position resumable (the LM's stream offset,
+  a shuffled-batch index...).  Randomness (window jitter, shuffling) comes from ``rng`` only.
+- ``train_step(batch, carry, rng) -> StepResult``: loss and gradients of one batch; ``carry`` is
+  what flows between batches (an LM's hidden state, detached), or None.
+- ``evaluate() -> dict``: validation metrics with at least ``"loss"`` (lower is better).
+- ``epoch_units()``: tokens (or sentences) per epoch, for the ETA; ``carry_arrays`` /
+  ``carry_from_arrays`` to store the carry in checkpoints; ``meta()`` for what the checkpoint must
+  hold to rebuild the model (config, vocabulary).
+
+Checkpoints (``last.safetensors`` every N steps / minutes and at every epoch end, ``best`` on
+validation) hold the parameters, the optimizer and schedule state, the random generator's state, the
+position in the epoch and the carry, so a run killed at any moment and resumed with ``resume=True``
+ends with exactly the parameters, bit for bit, of a run that was never interrupted.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.errors import CheckpointError
+from rnnkit.guard import check_finite
+from rnnkit.optim import DecayAfter, ExponentialLR, HalveOnPlateau, StepLR, clip_grad_norm, make_optimizer
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.progress import Progress
+
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+METRICS = "metrics.jsonl"
+
+
+@dataclass
+class StepResult:
+    loss: float  # loss of the batch, in the unit the progress display shows (e.g. mean NLL per token)
+    units: int  # tokens or sentences in the batch
+    grads: dict[str, np.ndarray]
+    carry: Any = None
+
+
+class Task(Protocol):
+    params: dict[str, np.ndarray]
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]: ...
+    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult: ...
+    def evaluate(self) -> dict[str, float]: ...
+    def epoch_units(self) -> int: ...
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]: ...
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any: ...
+    def meta(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class LoopState:
+    epoch: int = 0  # completed epochs
+    cursor: int = 0  # position inside the current epoch
+    step: int = 0  # optimizer steps taken
+    best: float = math.inf  # best validation loss
+    bad_epochs: int = 0  # epochs since the best one
+    stopped_early: bool = False
+    epoch_loss: float = 0.0  # sum of loss * units so far in this epoch
+    epoch_units: int = 0
+    history: list = field(default_factory=list)  # per-epoch validation metrics
+
+
+class Trainer:
+    """Runs a :class:`Task` under a :class:`TrainConfig`, writing into ``run_dir``."""
+
+    def __init__(self, task: Task, config: TrainConfig, run_dir: str | os.PathLike, progress: Progress | None = None,
+                 unit: str = "tok", show_ppl: bool = True) -> None:
+        self.task = task
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.progress = progress or Progress(config.progress, unit=unit, every=config.log_every, show_ppl=show_ppl)
+        kw: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
+        if config.optimizer.lower() in ("sgd", "rmsprop"):
+            kw["momentum"] = config.momentum
+        self.optimizer = make_optimizer(config.optimizer, task.params, **kw)
+        self.schedule = self._make_schedule()
+        self.rng = np.random.default_rng(config.seed)
+        self.state = LoopState()
+        self.carry: Any = None
+
+    def _make_schedule(self) -> Any:
+        c = self.config
+        if c.schedule == "step":
+            return StepLR(self.optimizer, c.step_size, c.lr_decay)
+        if c.schedule == "exp":
+            return ExponentialLR(self.optimizer, c.lr_decay)
+        if c.schedule == "decay_after":
+            return DecayAfter(self.optimizer, c.decay_start, c.lr_decay)
+        if c.schedule == "plateau":
+            return HalveOnPlateau(self.optimizer, factor=c.lr_decay)
+        return None
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save(self, name: str) -> Path:
+        st = self.state
+        opt = self.optimizer.state_dict()
+        arrays = {"model/" + k: v for k, v in self.task.params.items()}
+        arrays.update({"optim/" + k: v for k, v in opt["arrays"].items()})
+        if self.carry is not None:
+            arrays.update({"carry/" + k: v for k, v in self.task.carry_arrays(self.carry).items()})
+        meta = {
+            "kind": "training-run",
+            "task": self.task.meta(),
+            "train_config": self.config.to_dict(),
+            "optimizer": opt["meta"],
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "rng": ckpt.rng_state(self.rng),
+            "loop": {
+                "epoch": st.epoch, "cursor": st.cursor, "step": st.step, "best": st.best if math.isfinite(st.best) else None,
+                "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "history": st.history,
+                "epoch_loss": st.epoch_loss, "epoch_units": st.epoch_units,
+                "has_carry": self.carry is not None,
+            },
+        }
+        path = self.run_dir / name
+        ckpt.save_checkpoint(path, arrays, meta)
+        return path
+
+    def _resume(self) -> None:
+        path = self.run_dir / LAST
+        if not path.exists():
+            raise CheckpointError(f"{path}: no checkpoint to resume from; start the run without --resume")
+        arrays, meta = ckpt.load_checkpoint(path)
+        if meta.get("kind") != "training-run":
+            raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
+        model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+        if set(model) != set(self.task.params):
+            raise CheckpointError(f"{path}: its parameters do not match this model; resume with the same options")
+        for k, v in model.items():
+            if v.shape != self.task.params[k].shape:
+                raise CheckpointError(f"{path}: {k} has shape {v.shape}, this model {self.task.params[k].shape}")
+            self.task.params[k][...] = v
+        self.optimizer.load_state_dict(
+            {"arrays": {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}, "meta": meta["optimizer"]}
+        )
+        if self.schedule is not None and meta.get("schedule") is not None:
+            self.schedule.load_state_dict(meta["schedule"])
+        self.rng = ckpt.restore_rng(meta["rng"])
+        lp = meta["loop"]
+        self.state = LoopState(lp["epoch"], lp["cursor"], lp["step"], math.inf if lp["best"] is None else lp["best"],
+                               lp["bad_epochs"], lp["stopped_early"], lp["epoch_loss"], lp["epoch_units"],
+                               lp["history"])
+        carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
+        self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
+        self._truncate_metrics()
+
+    def _truncate_metrics(self) -> None:
+        """Drop metric lines written after the checkpoint, so the log equals an uninterrupted run's."""
+        path = self.run_dir / METRICS
+        if not path.exists():
+            return
+        keep = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by the kill
+            if rec.get("type") == "epoch":
+                if rec["epoch"] <= self.state.epoch:
+                    keep.append(line)
+            elif rec.get("step", 0) <= self.state.step:
+                keep.append(line)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.run_dir / METRICS, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self, resume: bool = False) -> LoopState:
+        """Train until the configured epochs (or early stopping, or max_steps); returns the loop state."""
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self._resume()
+            self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, step {self.state.step}")
+        elif (self.run_dir / METRICS).exists():
+            (self.run_dir / METRICS).unlink()
+        st = self.state
+        last_save = time.monotonic()
+        total = self.task.epoch_units()
+        while st.epoch < cfg.epochs and not st.stopped_early:
+            if cfg.max_steps is not None and st.step >= cfg.max_steps:
+                break
+            epoch = st.epoch + 1  # 1-based for people
+            self.progress.start_epoch(epoch, total, done=0)
+            for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
+                res = self.task.train_step(batch, self.carry, self.rng)
+                norm = clip_grad_norm(res.grads, cfg.clip) if cfg.clip else None
+                check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None)
+                self.optimizer.step(res.grads)
+                st.step += 1
+                st.cursor = cursor
+                self.carry = res.carry
+                st.epoch_loss += res.loss * res.units
+                st.epoch_units += res.units
+                self.progress.update(res.units, res.loss, self.optimizer.lr)
+                if st.step % cfg.log_every == 0:
+                    self._log({"type": "train", "epoch": epoch, "step": st.step, "loss": res.loss,
+                               "lr": self.optimizer.lr, "grad_norm": norm})
+                due = (cfg.checkpoint_steps and st.step % cfg.checkpoint_steps == 0) or (
+                    cfg.checkpoint_minutes and time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes)
+                if due:
+                    self._save(LAST)
+                    last_save = time.monotonic()
+                if cfg.max_steps is not None and st.step >= cfg.max_steps:
+                    break
+            else:
+                self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units))
+                self._save(LAST)
+                last_save = time.monotonic()
+                continue
+            break  # max_steps reached inside the epoch
+        if cfg.max_steps is not None and st.step >= cfg.max_steps:
+            self._save(LAST)
+        return st
+
+    def _end_epoch(self, epoch: int, train_loss: float) -> None:
+        st = self.state
+        metrics = self.task.evaluate()
+        lr = self.optimizer.lr
+        val = float(metrics["loss"])
+        improved = val < st.best
+        if improved:
+            st.best = val
+            st.bad_epochs = 0
+        elif not math.isnan(val):  # NaN: no validation data, so nothing to stop early on
+            st.bad_epochs += 1
+        record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss, "lr": lr,
+                  **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved}
+        st.history.append(record)
+        self._log(record)
+        shown = " | ".join(f"valid {k} {v:.4g}" for k, v in metrics.items())
+        self.progress.end_epoch(f"epoch {epoch} done | train loss {train_loss:.4f} | {shown} | lr {lr:.4g}"
+                                + (" | best so far" if improved else ""))
+        st.epoch += 1
+        st.cursor = 0
+        st.epoch_loss = 0.0
+        st.epoch_units = 0
+        self.carry = None
+        if self.schedule is not None:
+            if isinstance(self.schedule, HalveOnPlateau):
+                if not math.isnan(val):
+                    self.schedule.step(val)
+            else:
+                self.schedule.step()
+        if self.config.patience is not None and st.bad_epochs > self.config.patience:
+            st.stopped_early = True
+            self.progress.message(f"early stopping: no improvement for {st.bad_epochs} epochs")
+        if improved:
+            self._save(BEST)

@@ -1,0 +1,79 @@
+"""Progress display: a tqdm bar on a terminal, plain log lines otherwise (files, CI, pipes)."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TextIO
+
+
+def _fmt_time(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+class Progress:
+    """Shows units/s (tokens, sentences), loss, perplexity and ETA for one epoch at a time.
+
+    ``mode``: "bar" (tqdm), "lines" (one plain line per ``every`` updates), "none", or "auto"
+    (a bar when ``stream`` is a terminal, lines otherwise).
+    """
+
+    def __init__(self, mode: str = "auto", unit: str = "tok", every: int = 50, stream: TextIO | None = None,
+                 show_ppl: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
+        self.mode = mode
+        self.unit = unit
+        self.every = max(1, every)
+        self.show_ppl = show_ppl
+        self._bar = None
+
+    def start_epoch(self, epoch: int, total: int, done: int = 0) -> None:
+        self.epoch = epoch
+        self.total = total
+        self.done = done
+        self.updates = 0
+        self.units_since = 0
+        self.t0 = time.perf_counter()
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
+                             desc=f"epoch {epoch}", dynamic_ncols=True, leave=True)
+
+    def update(self, units: int, loss: float, lr: float) -> None:
+        self.done += units
+        self.units_since += units
+        self.updates += 1
+        elapsed = time.perf_counter() - self.t0
+        rate = self.units_since / elapsed if elapsed > 0 else float("nan")
+        info = {"loss": f"{loss:.3f}"}
+        if self.show_ppl:
+            info["ppl"] = f"{math.exp(min(loss, 700)):.1f}"
+        info["lr"] = f"{lr:.3g}"
+        if self.mode == "bar" and self._bar is not None:
+            self._bar.update(units)
+            self._bar.set_postfix(info, refresh=False)
+        elif self.mode == "lines" and self.updates % self.every == 0:
+            eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+            pct = 100.0 * self.done / max(1, self.total)
+            parts = " | ".join(f"{k} {v}" for k, v in info.items())
+            print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
+                  file=self.stream, flush=True)
+
+    def end_epoch(self, summary: str) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self.mode != "none":
+            print(summary, file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        if self.mode != "none":
+            print(text, file=self.stream, flush=True)
