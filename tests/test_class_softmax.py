@@ -67,3 +67,28 @@ def test_one_class_equals_full_softmax():
     z = h @ p["weight"].T + p["bias"]
     ref = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     np.testing.assert_allclose(cs.log_probs(p, h), ref, atol=1e-12)
+
+
+def test_contiguous_classes_use_slices_and_agree_with_gathered():
+    rng = np.random.default_rng(4)
+    V, H, N = 25, 4, 30
+    classes = frequency_classes(rng.zipf(1.5, V).astype(float), 5)
+    from rnnkit.lm.class_softmax import class_ordered_ids
+
+    order, new_id = class_ordered_ids(classes)
+    assert np.array_equal(order[new_id], np.arange(V))
+    gathered = ClassSoftmax(classes)
+    sliced = ClassSoftmax(classes[order])
+    assert sliced.slices is not None
+    p = {k: rng.standard_normal(v.shape) for k, v in ClassSoftmax.init_params(V, gathered.num_classes, H, rng, dtype=np.float64).items()}
+    q = dict(p, weight=p["weight"][order], bias=p["bias"][order])  # the same model, renumbered
+    h = rng.standard_normal((N, H))
+    t = rng.integers(0, V, N)
+    la, ca = gathered.loss(p, h, t)
+    lb, cb = sliced.loss(q, h, new_id[t])
+    np.testing.assert_allclose(la, lb, rtol=1e-12)
+    np.testing.assert_allclose(gathered.log_probs(p, h)[:, order], sliced.log_probs(q, h), atol=1e-12)
+    dha, ga = gathered.loss_backward(p, 1.0, ca)
+    dhb, gb = sliced.loss_backward(q, 1.0, cb)
+    np.testing.assert_allclose(dha, dhb, atol=1e-12)
+    np.testing.assert_allclose(ga["weight"][order], gb["weight"], atol=1e-12)

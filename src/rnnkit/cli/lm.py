@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.cli.common import add_train_options, train_config_from_args
-from rnnkit.lm.class_softmax import frequency_classes
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids, stream_text
 from rnnkit.lm.io import lm_meta, load_lm
@@ -72,13 +73,9 @@ def register(groups) -> None:
     g.set_defaults(func=generate)
 
 
-def build_model(args, vocab, counts: np.ndarray, rng: np.random.Generator) -> LanguageModel:
+def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generator) -> LanguageModel:
     V = len(vocab)
     embed = args.embed or args.hidden
-    classes = None
-    if args.softmax == "class":
-        C = args.classes or max(1, int(round(math.sqrt(V))))
-        classes = frequency_classes(counts, min(C, V))
     cfg = LMConfig(vocab_size=V, cell=args.cell, embedding_dim=embed, hidden_size=args.hidden,
                    num_layers=args.layers, dropout_input=args.dropout, dropout_hidden=args.dropout,
                    dropout_output=args.dropout, variational=args.variational, tie_weights=args.tie,
@@ -94,6 +91,15 @@ def train_lm(args) -> int:
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
     train_ids = vocab.encode(train_tokens)
     counts = np.bincount(train_ids, minlength=len(vocab))
+    classes = None
+    if args.softmax == "class":
+        V = len(vocab)
+        classes = frequency_classes(counts, min(args.classes or max(1, int(round(math.sqrt(V)))), V))
+        # renumber the vocabulary so each class is a run of ids: the class softmax then slices
+        order, new_id = class_ordered_ids(classes)
+        vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
+        train_ids = new_id[train_ids]
+        classes = classes[order]
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
     valid_ids = None
     if args.valid:
@@ -101,7 +107,7 @@ def train_lm(args) -> int:
         st = oov_rate(vt, vocab)
         print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
         valid_ids = vocab.encode(vt)
-    model = build_model(args, vocab, counts, np.random.default_rng(cfg.seed))
+    model = build_model(args, vocab, classes, np.random.default_rng(cfg.seed))
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
     trainer = Trainer(task, cfg, args.run_dir)
