@@ -84,11 +84,13 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
 
 
 def train_lm(args) -> int:
-    from rnnkit.data.text import build_vocabulary, read_tokens
+    from rnnkit.data.text import build_vocabulary, read_tokens, require_tokens
     from rnnkit.data.vocab import oov_rate
 
     cfg = train_config_from_args(args)
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
+    require_tokens(len(train_tokens), args.batch_size * (args.bptt + 1), args.train,
+                   batch_size=args.batch_size, bptt=args.bptt)
     train_ids = vocab.encode(train_tokens)
     counts = np.bincount(train_ids, minlength=len(vocab))
     classes = None
@@ -104,6 +106,7 @@ def train_lm(args) -> int:
     valid_ids = None
     if args.valid:
         vt = read_tokens(args.valid, args.level)
+        require_tokens(len(vt) + 1, 2 * args.eval_batch_size, args.valid)
         st = oov_rate(vt, vocab)
         print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
         valid_ids = vocab.encode(vt)

@@ -1,0 +1,105 @@
+"""The language-model commands end to end on tiny files, and their one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnnkit.cli.main import main
+
+ZH = "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n" * 40
+EN = "the cat sat on the mat .\nthe dog sat on the log .\n" * 40
+
+
+def _write(tmp_path, name, text, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return str(p)
+
+
+def _train(tmp_path, text, level, run="run", extra=()):
+    train = _write(tmp_path, "train.txt", text)
+    valid = _write(tmp_path, "valid.txt", text[: len(text) // 4])
+    args = ["train", "lm", "--train", train, "--valid", valid, "--test", valid, "--level", level,
+            "--hidden", "16", "--layers", "1", "--batch-size", "2", "--bptt", "8", "--epochs", "2",
+            "--optimizer", "adam", "--lr", "0.01", "--progress", "none", "--run-dir", str(tmp_path / run), *extra]
+    return main(args), train, valid
+
+
+def test_chinese_characters_train_evaluate_generate(tmp_path, capsys):
+    code, train, valid = _train(tmp_path, ZH, "char")
+    assert code == 0
+    out = capsys.readouterr()
+    assert "test: bits/char" in out.out
+    model = str(tmp_path / "run" / "best.safetensors")
+    assert main(["evaluate", model, valid, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["tokens"] > 0 and m["bits"] > 0
+    assert main(["generate", model, "--prime", "床前", "--length", "30", "--seed", "3"]) == 0
+    a = capsys.readouterr().out
+    assert main(["generate", model, "--prime", "床前", "--length", "30", "--seed", "3"]) == 0
+    b = capsys.readouterr().out
+    assert a == b and a.startswith("床前") and len(a.strip()) >= 30
+    assert set(a.strip()) <= set(ZH)
+
+
+def test_word_level_with_class_softmax_and_top_k(tmp_path, capsys):
+    code, train, valid = _train(tmp_path, EN, "word", extra=["--softmax", "class", "--classes", "3"])
+    assert code == 0
+    assert "test: perplexity" in capsys.readouterr().out
+    model = str(tmp_path / "run" / "best.safetensors")
+    assert main(["evaluate", model, valid]) == 0
+    assert "perplexity" in capsys.readouterr().out
+    assert main(["generate", model, "--prime", "the", "--length", "20", "--top-k", "2", "--seed", "1"]) == 0
+    words = capsys.readouterr().out.split()
+    assert words[0] == "the" and len(words) >= 10
+
+
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b"caf\xe9 au lait\n", "not valid UTF-8"),
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"a b\n", "tokens"),  # too short for one batch of 2 streams
+    ],
+    ids=["cp1252", "empty", "blank", "too-short"],
+)
+def test_bad_training_files_give_one_line(tmp_path, capsys, content, words):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    code = main(["train", "lm", "--train", str(path), "--level", "word", "--batch-size", "2",
+                 "--progress", "none", "--run-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    errors = [line for line in err if line.startswith("rnnkit: error:")]
+    assert len(errors) == 1 and err[-1] == errors[0] and words in errors[0], err
+    if words != "empty":
+        assert str(path) in errors[0]
+
+
+def test_missing_and_corrupt_model_give_one_line(tmp_path, capsys):
+    assert main(["generate", str(tmp_path / "nope.safetensors")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"garbage" * 10)
+    assert main(["evaluate", str(bad), str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(bad) in err
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
+    train = _write(tmp_path, "t.txt", EN)
+    code = main(["train", "lm", "--train", train, "--resume", "--batch-size", "2", "--progress", "none",
+                 "--run-dir", str(tmp_path / "r")])
+    assert code == 2
+    assert "no checkpoint to resume from" in capsys.readouterr().err
+
+
+def test_train_lm_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "lm", "--help"])
+    text = capsys.readouterr().out
+    for opt in ("--bptt", "--softmax", "--tie", "--schedule", "--resume", "--jitter", "--init-scale"):
+        assert opt in text
+    assert "(default: 35)" in text
