@@ -102,3 +102,19 @@ def test_config_round_trip():
     again = make_recurrent(layer.config.to_dict())
     assert again.config == layer.config
     assert again.params.keys() == layer.params.keys()
+
+
+def test_initialisation_options():
+    rng = np.random.default_rng(0)
+    lstm = LSTM(3, 4, 2, init="orthogonal", forget_bias=1.0, rng=rng)
+    w = lstm.params["weight_hh_l1"].astype(np.float64)
+    for g in range(4):
+        block = w[4 * g : 4 * g + 4]
+        np.testing.assert_allclose(block @ block.T, np.eye(4), atol=1e-5)
+    np.testing.assert_allclose(lstm.params["bias_ih_l0"][4:8] + lstm.params["bias_hh_l0"][4:8], 1.0)
+    gru = GRU(3, 4, init="uniform", init_scale=0.05, rng=rng)
+    assert max(np.abs(v).max() for v in gru.params.values()) <= 0.05
+    with pytest.raises(ValueError, match="forget_bias only for LSTM"):
+        GRU(3, 4, forget_bias=1.0)
+    again = make_recurrent(lstm.config.to_dict(), rng=np.random.default_rng(0))
+    assert again.config == lstm.config

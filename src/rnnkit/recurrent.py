@@ -46,6 +46,9 @@ class RecurrentConfig:
     learn_init: bool = False  # learn the initial state as a parameter
     tbptt: int | None = None  # cut the gradient every tbptt steps; None = full BPTT
     dtype: str = "float32"
+    init: str = "pytorch"  # pytorch, uniform (with init_scale), orthogonal or xavier: see rnnkit.init
+    init_scale: float | None = None  # the bound of init="uniform"
+    forget_bias: float | None = None  # LSTM only: total forget-gate bias b_if + b_hf
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,6 +92,9 @@ class Recurrent:
         learn_init: bool = False,
         tbptt: int | None = None,
         dtype: Any = np.float32,
+        init: str = "pytorch",
+        init_scale: float | None = None,
+        forget_bias: float | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
         name = np.dtype(dtype).name
@@ -114,7 +120,12 @@ class Recurrent:
             learn_init=bool(learn_init),
             tbptt=None if tbptt is None else int(tbptt),
             dtype=name,
+            init=init,
+            init_scale=None if init_scale is None else float(init_scale),
+            forget_bias=None if forget_bias is None else float(forget_bias),
         )
+        if forget_bias is not None and self.cell != "lstm":
+            raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
         if rng is None:
             rng = np.random.default_rng(0)  # deterministic default; pass a Generator to choose
         self.params: dict[str, np.ndarray] = {}
@@ -138,7 +149,7 @@ class Recurrent:
         return out
 
     def reset_parameters(self, rng: np.random.Generator) -> None:
-        """PyTorch's default: every weight and bias from U(-1/sqrt(H), 1/sqrt(H)); learned states 0."""
+        """Initialise as the config says (default PyTorch's: U(-1/sqrt(H), 1/sqrt(H))); learned states 0."""
         cfg = self.config
         H = cfg.hidden_size
         G = _GATES[cfg.cell] * H
@@ -152,6 +163,11 @@ class Recurrent:
                 self.params["h0" + sfx] = np.zeros(H, self.dtype)
                 if cfg.cell == "lstm":
                     self.params["c0" + sfx] = np.zeros(H, self.dtype)
+        if cfg.init != "pytorch" or cfg.forget_bias is not None:
+            from rnnkit.init import init_recurrent_params
+
+            init_recurrent_params(self.params, H, rng, scheme=cfg.init, scale=cfg.init_scale,
+                                  forget_bias=cfg.forget_bias)
 
     def _weights(self, sfx: str) -> tuple[np.ndarray, ...]:
         p = self.params
@@ -374,4 +390,6 @@ def make_recurrent(config: RecurrentConfig | dict, rng: np.random.Generator | No
     kwargs = {k: v for k, v in cfg.to_dict().items() if k not in ("cell", "input_size", "hidden_size", "num_layers")}
     if cfg.cell != "rnn":
         kwargs.pop("nonlinearity")
+    if cfg.cell != "lstm":
+        kwargs.pop("forget_bias")
     return classes[cfg.cell](cfg.input_size, cfg.hidden_size, cfg.num_layers, rng=rng, **kwargs)
