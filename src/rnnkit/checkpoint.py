@@ -1,65 +1,97 @@
 """Checkpoints: arrays in one safetensors file, everything else as JSON in its header; never pickle.
 
-A checkpoint is a single ``.safetensors`` file.  Its tensors are the arrays (parameters, optimizer
-state, carried hidden state...) under flat names such as ``model/weight_ih_l0``; its header's
-``__metadata__`` holds ``{"rnnkit": "<JSON>"}`` with the format tag ``rnnkit-checkpoint/1`` and the
-caller's metadata (configs, step, random-generator state, vocabulary...).
+A checkpoint is a single ``.safetensors`` file (any safetensors reader can open its arrays)::
 
-Writes are atomic: the file is written to a temporary name in the same directory, flushed and
-fsync'ed, then renamed over the target with ``os.replace``, so a crash at any moment leaves either
-the old complete file or the new complete one.  Every way a load can fail (missing, truncated,
-corrupt, not an rnnkit checkpoint, a newer format) raises :class:`~rnnkit.errors.CheckpointError`
-with one line naming the file.
+    tensors               the arrays under flat names such as "model/weight_ih_l0"
+    header.__metadata__   {"rnnkit": json.dumps({
+                              "format": "rnnkit-checkpoint/1",
+                              "meta":   the caller's meta (configs, step, optimizer, rng state, kind...),
+                              "keys":   the caller's array order (safetensors sorts by name),
+                              "sha256": digest of every array's name, dtype, shape and bytes})}
+
+The digest catches flipped bits in the data, which safetensors' own header checks cannot see.  Files
+of the same format written before ``keys`` and ``sha256`` existed still load, unchecked.
+
+Writes are atomic: the bytes go to a temporary file in the target's directory, which is flushed and
+``fsync``-ed, then ``os.replace``-d onto the target (one rename), and the directory is ``fsync``-ed
+where the platform allows; a crash at any moment leaves either the old complete file or the new one.
+Every way a load can fail (missing, truncated, corrupt, not an rnnkit checkpoint, another format
+version) raises :class:`~rnnkit.errors.CheckpointError` with one line naming the file.
+
+Nested state is flattened to ``"optim/m/weight_ih_l0"``-style names by :func:`flatten` and rebuilt by
+:func:`unflatten`; :func:`rng_state` / :func:`restore_rng` carry a ``numpy.random.Generator`` through
+JSON so a resumed run draws exactly the numbers the uninterrupted run would have drawn.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
+import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save as _st_save
 
 from rnnkit.errors import CheckpointError
 
 FORMAT = "rnnkit-checkpoint/1"
+SEP = "/"
+_CHUNK = 1 << 20  # write in 1 MiB pieces
+_DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+     "float16", "float32", "float64"]
+)
+# an explicit list rather than getattr(np.random, name): a file must not pick what we call
+_BIT_GENERATORS = {
+    "PCG64": np.random.PCG64,
+    "PCG64DXSM": np.random.PCG64DXSM,
+    "MT19937": np.random.MT19937,
+    "Philox": np.random.Philox,
+    "SFC64": np.random.SFC64,
+}
 
 
-def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write ``arrays`` and JSON-serialisable ``meta`` to ``path`` atomically."""
-    from safetensors.numpy import save
+# ---------------------------------------------------------------------------------------- saving
+def _check_arrays(arrays: Any) -> dict[str, np.ndarray]:
+    """C-ordered little-endian versions of the arrays, in the caller's order."""
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"Expected arrays as a dict of str -> numpy array, got {type(arrays).__name__}")
+    out: dict[str, np.ndarray] = {}
+    for key, value in arrays.items():
+        if not isinstance(key, str) or not key or key == "__metadata__":
+            raise ValueError(f"Expected array names to be non-empty strings other than '__metadata__', got {key!r}")
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"Expected arrays[{key!r}] to be a numpy array, got {type(value).__name__}")
+        if value.dtype.name not in _DTYPES:
+            raise TypeError(f"Expected arrays[{key!r}] of a bool, integer or float16/32/64 dtype, got {value.dtype}")
+        # np.asarray(order="C"), not np.ascontiguousarray, which turns 0-d arrays into 1-d ones
+        out[key] = np.asarray(value, dtype=value.dtype.newbyteorder("<"), order="C")
+    return out
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        header = json.dumps({"format": FORMAT, "meta": meta}, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"Expected JSON-serialisable checkpoint metadata, got {exc}") from None
-    tensors = {}
-    for name, arr in arrays.items():
-        if not isinstance(arr, np.ndarray):
-            raise TypeError(f"Expected numpy arrays in a checkpoint, got {type(arr).__name__} for {name!r}")
-        tensors[name] = np.ascontiguousarray(arr)
-    data = save(tensors, metadata={"rnnkit": header})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over every array's name, dtype, shape and little-endian bytes, in name order."""
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.asarray(arrays[key], dtype=arrays[key].dtype.newbyteorder("<"), order="C")
+        h.update(json.dumps([key, a.dtype.name, list(a.shape)]).encode())
+        h.update(a.reshape(-1).view(np.uint8))
+    return h.hexdigest()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view[:_CHUNK])
+        view = view[written:]
 
 
 def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
+    """Make the rename itself durable; Windows cannot open a directory, and needs not."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -72,48 +104,181 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read ``(arrays, meta)`` back; any problem is a CheckpointError naming the file."""
-    from safetensors import safe_open
+def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
+    """Write ``arrays`` and the JSON-serialisable ``meta`` to ``path`` atomically; returns the path.
 
+    Missing parent directories are created.  ``meta`` goes through ``json.dumps``: tuples come back
+    as lists and non-string keys as strings; NaN and infinities are kept.
+    """
+    path = Path(path)
+    checked = _check_arrays(arrays)
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"Expected meta as a dict, got {type(meta).__name__}")
+    doc = {"format": FORMAT, "meta": dict(meta), "keys": list(checked), "sha256": _digest(checked)}
+    try:
+        header = json.dumps(doc)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Expected JSON-serialisable meta, got {exc}") from None
+    data = _st_save(checked, metadata={"rnnkit": header})
+    # same directory as the target: os.replace is atomic only within one file system
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: never write through an existing file; 0o666 lets the umask decide the permissions
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise CheckpointError(
+            f"{path}: cannot write checkpoint ({exc.strerror or exc}); check that its directory is writable"
+        ) from exc
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        # whatever stopped us (disk full, Ctrl-C), the old checkpoint stays and the temporary file goes
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise CheckpointError(
+                f"{path}: cannot write checkpoint ({exc.strerror or exc}); the previous file, if any, is unchanged"
+            ) from exc
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+# --------------------------------------------------------------------------------------- loading
+def _damaged(path: Path, what: str) -> CheckpointError:
+    return CheckpointError(f"{path}: damaged rnnkit metadata ({what}); use another checkpoint")
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(arrays, meta)`` from a file written by :func:`save_checkpoint`; the arrays are writable copies."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint; check the path (runs write best.safetensors and last.safetensors)")
+        raise CheckpointError(
+            f"{path}: no such checkpoint; check the path (runs write best.safetensors and last.safetensors)"
+        )
     if path.is_dir():
         raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it")
     try:
-        with safe_open(str(path), framework="numpy") as f:
+        with safe_open(str(path), framework="np") as f:
             header = (f.metadata() or {}).get("rnnkit")
-            if header is None:
-                raise CheckpointError(f"{path}: a safetensors file, but not an rnnkit checkpoint (no rnnkit metadata)")
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except CheckpointError:
-        raise
-    except Exception as exc:  # safetensors raises its own error types for every kind of damage
+            # np.array copies out of the memory map, so the file may be replaced afterwards
+            raw = {key: np.array(f.get_tensor(key)) for key in f.keys()}
+    except SafetensorError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({exc.strerror or exc}); check its permissions") from None
+    if header is None:
+        raise CheckpointError(
+            f"{path}: a safetensors file, but not an rnnkit checkpoint (no rnnkit metadata); "
+            "for PyTorch weights use rnnkit.torch_io"
+        )
     try:
         doc = json.loads(header)
-        fmt = doc["format"]
-        meta = doc["meta"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise CheckpointError(f"{path}: damaged rnnkit metadata; use another checkpoint") from None
-    if fmt != FORMAT:
-        raise CheckpointError(f"{path}: format {fmt!r}, this rnnkit reads {FORMAT!r}; upgrade rnnkit")
-    return arrays, meta
+    except ValueError:
+        raise _damaged(path, "header is not JSON") from None
+    if not isinstance(doc, dict) or "format" not in doc or not isinstance(doc.get("meta"), dict):
+        raise _damaged(path, "no format or meta")
+    if doc["format"] != FORMAT:
+        raise CheckpointError(f"{path}: format {doc['format']!r}, this rnnkit reads {FORMAT!r}; upgrade rnnkit")
+    keys = doc.get("keys", sorted(raw))
+    if not isinstance(keys, list) or sorted(keys) != sorted(raw):
+        raise _damaged(path, "its list of arrays does not match the arrays stored")
+    if "sha256" in doc and doc["sha256"] != _digest(raw):
+        raise CheckpointError(f"{path}: array data does not match its checksum (corrupt file); use another checkpoint")
+    return {key: raw[key] for key in keys}, doc["meta"]
 
 
-def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    """The generator's full state as JSON-able data (PCG64's 128-bit integers are plain ints)."""
-    return rng.bit_generator.state
+# ------------------------------------------------------------------------------- nested state
+def flatten(nested: Mapping[str, Any], sep: str = SEP) -> dict[str, np.ndarray]:
+    """``{"model": {"w": a}, "optim": {"m": {"w": b}}}`` -> ``{"model/w": a, "optim/m/w": b}``.
+
+    Leaves must be numpy arrays (numpy scalars become 0-d arrays); plain numbers belong in ``meta``.
+    Empty sub-dicts hold no array and vanish, so :func:`unflatten` cannot bring them back.
+    """
+    if not isinstance(nested, Mapping):
+        raise TypeError(f"Expected nested as a dict, got {type(nested).__name__}")
+    flat: dict[str, np.ndarray] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            if not isinstance(key, str) or not key or sep in key:
+                raise ValueError(f"Expected keys to be non-empty strings without {sep!r}, got {prefix + str(key)!r}")
+            name = prefix + key
+            if isinstance(value, Mapping):
+                walk(value, name + sep)
+            elif isinstance(value, (np.ndarray, np.generic)):
+                flat[name] = np.asarray(value)
+            else:
+                raise TypeError(f"Expected {name!r} to be a numpy array or a dict, got {type(value).__name__}")
+
+    walk(nested, "")
+    return flat
 
 
-def restore_rng(state: dict[str, Any]) -> np.random.Generator:
-    """A generator that continues exactly the stream whose state :func:`rng_state` took."""
-    name = state.get("bit_generator")
-    bit_generator_cls = getattr(np.random, str(name), None)
-    if bit_generator_cls is None:
-        raise CheckpointError(f"unknown random bit generator {name!r} in checkpoint")
-    bg = bit_generator_cls()
-    bg.state = state
-    return np.random.Generator(bg)
+def unflatten(flat: Mapping[str, np.ndarray], sep: str = SEP) -> dict[str, Any]:
+    """Inverse of :func:`flatten`: ``{"model/w": a}`` -> ``{"model": {"w": a}}``."""
+    nested: dict[str, Any] = {}
+    for name, value in flat.items():
+        parts = name.split(sep)
+        if not all(parts):
+            raise ValueError(f"Expected names without empty parts, got {name!r}")
+        node = nested
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"Expected {part!r} to be an array or a group, got both (with {name!r})")
+            node = child
+        if parts[-1] in node:
+            raise ValueError(f"Expected {name!r} to be an array or a group, got both")
+        node[parts[-1]] = value
+    return nested
+
+
+# ------------------------------------------------------------------------------------- rng state
+def _jsonable(value: Any) -> Any:
+    """Bit-generator states hold numpy arrays (MT19937, SFC64, Philox) and big ints (PCG64's are 128-bit)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _arrays_back(value: Any, template: Any) -> Any:
+    """Give lists back the dtype of the matching array in a fresh generator's state."""
+    if isinstance(template, dict) and isinstance(value, dict):
+        return {k: _arrays_back(v, template.get(k)) for k, v in value.items()}
+    if isinstance(template, np.ndarray):
+        return np.asarray(value, dtype=template.dtype)
+    return value
+
+
+def rng_state(generator: np.random.Generator) -> dict[str, Any]:
+    """A JSON-serialisable snapshot of ``generator``'s bit generator."""
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"Expected generator to be a numpy.random.Generator, got {type(generator).__name__}")
+    return _jsonable(generator.bit_generator.state)
+
+
+def restore_rng(state: Mapping[str, Any]) -> np.random.Generator:
+    """A new Generator that continues exactly the stream whose state :func:`rng_state` took."""
+    name = state.get("bit_generator") if isinstance(state, Mapping) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"Expected state from rng_state() with bit_generator in {sorted(_BIT_GENERATORS)}, got {name!r}")
+    bit_gen = _BIT_GENERATORS[name]()
+    try:
+        bit_gen.state = _arrays_back(dict(state), bit_gen.state)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ValueError(f"Expected a valid {name} state from rng_state(), got one numpy rejects ({exc})") from None
+    return np.random.Generator(bit_gen)

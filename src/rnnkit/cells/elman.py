@@ -51,10 +51,12 @@ def forward(
     a_all += b_ih + b_hh
     w_hh_t = w_hh.T
     relu = nonlinearity == "relu"
+    rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
     for t in range(T):
         n = active(batch_sizes, t, B)
         a = a_all[t, :n]  # (n, H)
-        a += hs[t, :n] @ w_hh_t
+        np.matmul(hs[t, :n], w_hh_t, out=rec[:n])
+        a += rec[:n]
         if relu:
             np.maximum(a, 0, out=hs[t + 1, :n])
         else:
@@ -84,22 +86,23 @@ def backward(
     x, hs, w_ih, w_hh, batch_sizes, nonlinearity = cache
     T, B, D = x.shape
     H = w_hh.shape[0]
-    da_all = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H): rows of finished sequences stay 0
+    # f'(a_t) for every step at once, then scaled in place by dL/dh_t inside the loop
+    if nonlinearity == "relu":
+        da_all = (hs[1:] > 0).astype(x.dtype)  # (T, B, H)
+    else:
+        da_all = np.multiply(hs[1:], hs[1:])  # (T, B, H)
+        np.subtract(1, da_all, out=da_all)  # 1 - h^2
+    if batch_sizes is not None:  # finished sequences contribute no gradient
+        for t, n in enumerate(batch_sizes):
+            da_all[t, n:] = 0
     dh = np.zeros((B, H), dtype=x.dtype) if dhT is None else dhT.astype(x.dtype, copy=True)
-    relu = nonlinearity == "relu"
     for t in range(T - 1, -1, -1):
         n = active(batch_sizes, t, B)
         g = dh[:n]  # (n, H) = dL/dh_t
         g += dout[t, :n]
         record_norm(dh_norms, t, g)
         da = da_all[t, :n]
-        h = hs[t + 1, :n]
-        if relu:
-            np.multiply(g, h > 0, out=da)
-        else:
-            np.multiply(h, h, out=da)
-            np.subtract(1, da, out=da)
-            da *= g
+        da *= g
         if cut_here(t, tbptt):
             g[...] = 0
         else:

@@ -97,6 +97,44 @@ def _x_order(H: int) -> np.ndarray:
     return np.r_[2 * H : 3 * H, 0 : 2 * H]
 
 
+def _factors(cache: GRUCache) -> np.ndarray:
+    """The backward's recurrence-free factors for all steps at once: P (T, B, 4H), blocks
+    [n | r | z | q] with
+
+        P_n = (1 - z)(1 - n^2),  P_r = P_n q r (1 - r),  P_z = (h_{t-1} - n) z (1 - z),  P_q = P_n r
+
+    so that per step the four gradient blocks are one product, dz = dh * P (dh broadcast over blocks).
+    """
+    gates, q, hs = cache.gates, cache.q, cache.hs
+    T, B, G = gates.shape
+    H = G // 3
+    r = gates[..., :H]
+    z = gates[..., H : 2 * H]
+    cand = gates[..., 2 * H :]
+    P = np.empty((T, B, 4 * H), dtype=gates.dtype)
+    Pn, Pr, Pz, Pq = (P[..., k * H : (k + 1) * H] for k in range(4))
+    np.multiply(cand, cand, out=Pn)
+    np.subtract(1, Pn, out=Pn)  # 1 - n^2
+    np.subtract(1, z, out=Pz)
+    Pn *= Pz  # (1 - z)(1 - n^2)
+    Pz *= z  # z (1 - z)
+    np.subtract(hs[:-1], cand, out=Pq)
+    Pz *= Pq  # (h_{t-1} - n) z (1 - z)
+    np.multiply(Pn, r, out=Pq)  # P_n r
+    np.subtract(1, r, out=Pr)
+    Pr *= Pq  # P_n r (1 - r)
+    Pr *= q
+    if cache.batch_sizes is not None:  # finished sequences contribute no gradient
+        for t, n in enumerate(cache.batch_sizes):
+            P[t, n:] = 0
+    return P
+
+
+def _x_order(H: int) -> np.ndarray:
+    """Rows (n, r, z) of W_ih: the order of the input-side block of the backward buffer."""
+    return np.r_[2 * H : 3 * H, 0 : 2 * H]
+
+
 def backward(
     dout: np.ndarray,
     dhT: np.ndarray | None,
@@ -109,54 +147,31 @@ def backward(
     One buffer holds, per step, the columns [dz_n | dz_r | dz_z | dq]: its first 3H columns are the
     input-side pre-activation gradients (in the order n, r, z) and its last 3H columns the
     recurrent-side ones (r, z, q, PyTorch's row order of W_hh), so both weight-gradient GEMMs and
-    the per-step GEMM read strided views of it and the r, z columns are never copied.
+    the per-step GEMM read strided views of it.  It starts as the factors P (see ``_factors``) and
+    is scaled in place by dh at each step.
     """
     x, gates, q, hs, w_ih, w_hh, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh.shape[1]
-    H2 = 2 * H
-    H3 = 3 * H
     dtype = x.dtype
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
-    dz_all = np.zeros((T, B, 4 * H), dtype)  # (T, B, 4H): [dz_n | dz_r | dz_z | dq]
+    dz_all = _factors(cache)  # (T, B, 4H): [dz_n | dz_r | dz_z | dq] once scaled by dh
+    dz4_all = dz_all.reshape(T, B, 4, H)
     tmp = np.empty((B, H), dtype)
-    tmp2 = np.empty((B, H2), dtype)
     for t in range(T - 1, -1, -1):
         n = active(batch_sizes, t, B)
-        g = gates[t, :n]
-        r = g[:, :H]
-        z = g[:, H:H2]
-        cand = g[:, H2:]
-        hp = hs[t, :n]
         dh_n = dh[:n]
         dh_n += dout[t, :n]
         record_norm(dh_norms, t, dh_n)
-        dz = dz_all[t, :n]  # (n, 4H)
-        dzn = dz[:, :H]
-        t1 = tmp[:n]
-        # dz_n = dh * (1 - z) * (1 - n^2)
-        np.multiply(dh_n, z, out=dzn)
-        np.subtract(dh_n, dzn, out=dzn)
-        np.multiply(cand, cand, out=t1)
-        np.subtract(1, t1, out=t1)
-        dzn *= t1
-        # dL/dr = dz_n * q ;  dL/dz = dh * (h_{t-1} - n) ; then sigmoid' = s (1 - s) on both
-        np.multiply(dzn, q[t, :n], out=dz[:, H:H2])
-        np.subtract(hp, cand, out=dz[:, H2:H3])
-        dz[:, H2:H3] *= dh_n
-        t2 = tmp2[:n]
-        np.multiply(g[:, :H2], g[:, :H2], out=t2)
-        np.subtract(g[:, :H2], t2, out=t2)
-        dz[:, H:H3] *= t2
-        np.multiply(dzn, r, out=dz[:, H3:])  # dL/dq
-        dh_n *= z  # direct path h_{t-1} -> h_t
+        dz4_all[t, :n] *= dh_n[:, None, :]
         if cut_here(t, tbptt):
             dh_n[...] = 0
         else:
-            np.matmul(dz[:, H:], w_hh, out=t1)
-            dh_n += t1
+            np.matmul(dz_all[t, :n, H:], w_hh, out=tmp[:n])
+            dh_n *= gates[t, :n, H : 2 * H]  # direct path h_{t-1} -> h_t through z
+            dh_n += tmp[:n]
     dz2 = dz_all.reshape(T * B, 4 * H)
-    dzx = dz2[:, :H3]  # (T*B, 3H) input side, order n, r, z
+    dzx = dz2[:, : 3 * H]  # (T*B, 3H) input side, order n, r, z
     dzh = dz2[:, H:]  # (T*B, 3H) recurrent side, order r, z, n
     xo = _x_order(H)
     back = np.argsort(xo)  # from (n, r, z) back to PyTorch's (r, z, n)

@@ -18,10 +18,13 @@ Backward, with dh = dL/dh_t and dc = dL/dc_t flowing in from the output at t and
     dg    = dc * i_t             dz_g = dg * (1 - g_t^2)
     dc_{t-1} = dc * f_t ;  dh_{t-1} = dz W_hh
 
-Inside the kernel the gate blocks are reordered to (i, f, o, g) so the three sigmoid gates are one
-contiguous slice, and their weight rows are pre-scaled by 1/2 so a single ``np.tanh`` call over all
+Inside the kernel the gate blocks are reordered to (o, i, f, g): the three sigmoid gates form one
+contiguous slice and their weight rows are pre-scaled by 1/2, so a single ``np.tanh`` call over all
 4H columns yields tanh(z_g) and tanh(z/2) for the others (sigmoid(z) = (1 + tanh(z/2)) / 2).
-Parameters and gradients keep PyTorch's order.
+The backward pass first computes, for all steps at once, every factor that does not depend on the
+recurrence (``P``: tanh(c) o', g i', c_{t-1} f', i g'; and ``A = o (1 - tanh(c)^2)``); the time
+loop is then one GEMM and five in-place products per step.  Parameters and gradients keep PyTorch's
+order.
 """
 from __future__ import annotations
 
@@ -33,13 +36,13 @@ from rnnkit.cells._common import active, cut_here, record_norm, sigmoid_via_tanh
 
 
 def _perm(H: int) -> np.ndarray:
-    """Row index taking PyTorch's (i, f, g, o) blocks to the kernel's (i, f, o, g); its own inverse."""
-    return np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
+    """Row index taking PyTorch's (i, f, g, o) blocks to the kernel's (o, i, f, g)."""
+    return np.r_[3 * H : 4 * H, 0 : 2 * H, 2 * H : 3 * H]
 
 
 class LSTMCache(NamedTuple):
     x: np.ndarray  # (T, B, D)
-    gates: np.ndarray  # (T, B, 4H) activated gates in kernel order (i, f, o, g)
+    gates: np.ndarray  # (T, B, 4H) activated gates in kernel order (o, i, f, g)
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T
     cs: np.ndarray  # (T+1, B, H): c_0 .. c_T
     tanh_c: np.ndarray  # (T, B, H): tanh(c_t), kept so backward need not recompute it
@@ -80,18 +83,18 @@ def forward(
     H3 = 3 * H
     for t in range(T):
         n = active(batch_sizes, t, B)
-        g = gates[t, :n]  # (n, 4H)
+        g = gates[t, :n]  # (n, 4H): o, i, f, g
         np.matmul(hs[t, :n], w_hh_sT, out=rec[:n])
         g += rec[:n]
         np.tanh(g, out=g)
         sigmoid_via_tanh_(g[:, :H3])
         c = cs[t + 1, :n]
-        np.multiply(g[:, H : 2 * H], cs[t, :n], out=c)  # f * c_{t-1}
-        np.multiply(g[:, :H], g[:, H3:], out=ig[:n])  # i * g
+        np.multiply(g[:, 2 * H : H3], cs[t, :n], out=c)  # f * c_{t-1}
+        np.multiply(g[:, H : 2 * H], g[:, H3:], out=ig[:n])  # i * g
         c += ig[:n]
         tc = tanh_c[t, :n]
         np.tanh(c, out=tc)
-        np.multiply(g[:, 2 * H : H3], tc, out=hs[t + 1, :n])  # o * tanh(c)
+        np.multiply(g[:, :H], tc, out=hs[t + 1, :n])  # o * tanh(c)
     if batch_sizes is None:
         final = (hs[T].copy(), cs[T].copy())
     else:
@@ -100,6 +103,37 @@ def forward(
         final = (hs[lengths, cols], cs[lengths, cols])
     cache = LSTMCache(x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes)
     return hs[1:], final, cache
+
+
+def _factors(cache: LSTMCache) -> tuple[np.ndarray, np.ndarray]:
+    """Everything in the backward pass that does not depend on the recurrence, for all steps at once.
+
+    P (T, B, 4H), kernel order (o, i, f, g):  [tanh(c) o(1-o), g i(1-i), c_{t-1} f(1-f), i (1-g^2)]
+    A (T, B, H):  o (1 - tanh(c)^2)
+    so that per step dz_o = dh * P_o, dz_{i,f,g} = dc * P_{i,f,g} and dc += dh * A.
+    """
+    gates, cs, tanh_c = cache.gates, cache.cs, cache.tanh_c
+    T, B, G = gates.shape
+    H = G // 4
+    o = gates[..., :H]
+    i = gates[..., H : 2 * H]
+    g = gates[..., 3 * H :]
+    P = np.empty_like(gates)  # (T, B, 4H)
+    np.subtract(1, gates[..., : 3 * H], out=P[..., : 3 * H])
+    P[..., : 3 * H] *= gates[..., : 3 * H]  # sigmoid' = s (1 - s) for o, i, f
+    P[..., :H] *= tanh_c
+    P[..., H : 2 * H] *= g
+    P[..., 2 * H : 3 * H] *= cs[:-1]
+    np.multiply(g, g, out=P[..., 3 * H :])
+    np.subtract(1, P[..., 3 * H :], out=P[..., 3 * H :])
+    P[..., 3 * H :] *= i  # i (1 - g^2)
+    A = np.multiply(tanh_c, tanh_c)  # (T, B, H)
+    np.subtract(1, A, out=A)
+    A *= o
+    if cache.batch_sizes is not None:  # finished sequences contribute no gradient
+        for t, n in enumerate(cache.batch_sizes):
+            P[t, n:] = 0
+    return P, A
 
 
 def backward(
@@ -113,52 +147,34 @@ def backward(
     x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh_k.shape[1]
-    H3 = 3 * H
     dtype = x.dtype
     dhT, dcT = (None, None) if dstateT is None else dstateT
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
-    dz_all = np.zeros((T, B, 4 * H), dtype)  # (T, B, 4H) pre-activation grads, kernel order
+    dz_all, A = _factors(cache)  # (T, B, 4H) becomes dL/dz in place, step by step
+    dz4_all = dz_all.reshape(T, B, 4, H)
     tmp = np.empty((B, H), dtype)
-    tmp3 = np.empty((B, H3), dtype)
     for t in range(T - 1, -1, -1):
         n = active(batch_sizes, t, B)
-        g = gates[t, :n]  # (n, 4H) activated i, f, o, g
-        dz = dz_all[t, :n]  # (n, 4H)
         dh_n = dh[:n]
         dc_n = dc[:n]
         dh_n += dout[t, :n]
         record_norm(dh_norms, t, dh_n)
-        tc = tanh_c[t, :n]
-        t1 = tmp[:n]
-        # dc += dh * o * (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=t1)
-        np.subtract(1, t1, out=t1)
-        t1 *= g[:, 2 * H : H3]
-        t1 *= dh_n
-        dc_n += t1
-        np.multiply(dc_n, g[:, H3:], out=dz[:, :H])  # dL/di
-        np.multiply(dc_n, cs[t, :n], out=dz[:, H : 2 * H])  # dL/df
-        np.multiply(dh_n, tc, out=dz[:, 2 * H : H3])  # dL/do
-        np.multiply(dc_n, g[:, :H], out=dz[:, H3:])  # dL/dg
-        s = g[:, :H3]
-        t3 = tmp3[:n]
-        np.multiply(s, s, out=t3)
-        np.subtract(s, t3, out=t3)  # sigmoid' = s (1 - s)
-        dz[:, :H3] *= t3
-        np.multiply(g[:, H3:], g[:, H3:], out=t1)
-        np.subtract(1, t1, out=t1)  # tanh' = 1 - g^2
-        dz[:, H3:] *= t1
-        dc_n *= g[:, H : 2 * H]  # dc_{t-1} = dc * f
+        np.multiply(dh_n, A[t, :n], out=tmp[:n])
+        dc_n += tmp[:n]  # dc += dh * o * (1 - tanh(c)^2)
+        dz4 = dz4_all[t, :n]  # (n, 4, H)
+        dz4[:, 0] *= dh_n  # dz_o
+        dz4[:, 1:] *= dc_n[:, None, :]  # dz_i, dz_f, dz_g
+        dc_n *= gates[t, :n, 2 * H : 3 * H]  # dc_{t-1} = dc * f
         if cut_here(t, tbptt):
             dh_n[...] = 0
             dc_n[...] = 0
         else:
-            np.matmul(dz, w_hh_k, out=dh_n)
+            np.matmul(dz_all[t, :n], w_hh_k, out=dh_n)
     dz2 = dz_all.reshape(T * B, 4 * H)
     dx = (dz2 @ w_ih_k).reshape(T, B, D)
-    perm = _perm(H)
-    dw_ih = (dz2.T @ x.reshape(T * B, D))[perm]
-    dw_hh = (dz2.T @ hs[:-1].reshape(T * B, H))[perm]
-    db = dz2.sum(axis=0)[perm]
+    back = np.argsort(_perm(H))  # kernel order back to PyTorch's
+    dw_ih = (dz2.T @ x.reshape(T * B, D))[back]
+    dw_hh = (dz2.T @ hs[:-1].reshape(T * B, H))[back]
+    db = dz2.sum(axis=0)[back]
     return dx, (dh, dc), (dw_ih, dw_hh, db, db.copy())

@@ -22,6 +22,10 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.lm",
     "rnnkit.cli.evaluate",
     "rnnkit.cli.ngram",
+    "rnnkit.cli.demo",
+    "rnnkit.cli.gradflow",
+    "rnnkit.cli.tagging",
+    "rnnkit.cli.classify",
 ]
 
 

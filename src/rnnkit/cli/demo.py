@@ -1,0 +1,37 @@
+"""``rnnkit demo addition``: an Elman RNN learns binary addition and adds numbers longer than it saw."""
+from __future__ import annotations
+
+from rnnkit.demos.addition import run_addition_demo
+
+
+def register(groups) -> None:
+    p = groups.demo.add_parser(
+        "addition",
+        help="an Elman RNN learns binary addition on 8-bit numbers, then adds 16-, 32- and 64-bit ones",
+        description=("Train a small Elman RNN (Adam) to add two numbers fed one bit pair per step, least "
+                     "significant bit first, outputting one sum bit per step.  It trains on numbers of up to "
+                     "--train-bits bits, then is tested by exact match on longer numbers (--test-bits): it can "
+                     "only succeed if it has learned to carry.  Takes a few seconds."),
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed for weights, training and test numbers (default 0)")
+    p.add_argument("--train-bits", type=int, default=8, help="bits of the training numbers (default 8)")
+    p.add_argument("--test-bits", type=int, nargs="+", default=[16, 32, 64], metavar="N",
+                   help="bit lengths to test on, longer than --train-bits (default 16 32 64)")
+    p.add_argument("--steps", type=int, default=1500, help="Adam steps of 32 additions each (default 1500)")
+    p.add_argument("--hidden", type=int, default=16, help="hidden units (default 16)")
+    p.add_argument("--eval-pairs", type=int, default=1000, help="test additions per length (default 1000)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    for name in ("train_bits", "steps", "hidden", "eval_pairs"):
+        value = getattr(args, name)
+        if value < 1:
+            raise ValueError(f"Expected --{name.replace('_', '-')} >= 1, got {value}")
+    if min(args.test_bits) < 1:
+        raise ValueError(f"Expected --test-bits >= 1, got {min(args.test_bits)}")
+    print(f"Binary addition, Elman RNN with {args.hidden} units: training on {args.train_bits}-bit numbers "
+          f"for {args.steps} steps (seed {args.seed})")
+    run_addition_demo(seed=args.seed, train_bits=args.train_bits, test_bits=args.test_bits,
+                               steps=args.steps, hidden=args.hidden, eval_pairs=args.eval_pairs, log=print)
+    return 0

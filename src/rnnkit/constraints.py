@@ -1,0 +1,129 @@
+"""Which tag may follow which: allowed-transition matrices for span and segmentation tag sets.
+
+For a tag list of K tags, :func:`allowed_transitions` returns
+
+* ``allowed`` (K, K) bool, ``allowed[i, j]``: tag j may directly follow tag i;
+* ``allowed_start`` (K,) bool: the tag may open a sentence;
+* ``allowed_end`` (K,) bool: the tag may close a sentence.
+
+A decoder gives every forbidden move a score of -inf, so it can only return a well-formed sequence
+(constrained Viterbi, for the CRF layer and the HMM tagger alike).  The rules, with X, Y types:
+
+* ``bio`` (alias ``iob2``): ``I-X`` only after ``B-X`` or ``I-X``, hence never first; ``O`` and
+  ``B-X`` anywhere; any tag may end.
+* ``iob1``: a span starts with ``I-X``; ``B-X`` only directly after ``B-X`` or ``I-X`` (it
+  separates two adjacent spans of one type), hence never first; ``I-X`` and ``O`` anywhere.
+* ``bioes``: ``I-X`` and ``E-X`` only after ``B-X`` or ``I-X``; ``B-Y``, ``S-Y`` and ``O`` only
+  after ``O``, ``E-X`` or ``S-X`` or first; the last tag is ``O``, ``E-X`` or ``S-X``.
+* ``bmes`` (word segmentation as character tagging, Begin / Middle / End / Single): ``M`` and ``E``
+  only after ``B`` or ``M``; ``B`` and ``S`` only after ``E`` or ``S`` or first; the last tag is ``E``
+  or ``S``.  Tags may be bare (``B``) or typed (``B-NN``, joint segmentation and tagging), in which
+  case ``M-X``/``E-X`` must continue a word of the same type X.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnnkit.data.spans import split_tag
+
+SCHEMES = ("bio", "iob2", "iob1", "bioes", "bmes")
+
+
+def _split_bmes(tag: str) -> tuple[str, str]:
+    """``"B"`` -> ``("B", "")``, ``"E-NN"`` -> ``("E", "NN")``; ValueError for anything else."""
+    if isinstance(tag, str) and len(tag) >= 1 and tag[0] in "BMES":
+        if len(tag) == 1:
+            return tag, ""
+        if len(tag) >= 3 and tag[1] == "-":
+            return tag[0], tag[2:]
+    raise ValueError(f"Expected a BMES tag (B, M, E, S, or B-TYPE, M-TYPE, E-TYPE, S-TYPE), got {tag!r}")
+
+
+def _parse(tags: Sequence[str], scheme: str) -> list[tuple[str, str]]:
+    """(prefix, type) for every tag, with ``scheme``'s prefixes; ValueError names the bad tag."""
+    parsed = []
+    for position, tag in enumerate(tags):
+        try:
+            if scheme == "bmes":
+                parsed.append(_split_bmes(tag))
+            else:
+                parsed.append(split_tag(tag, "iob2" if scheme == "bio" else scheme))
+        except ValueError as exc:
+            raise ValueError(f"{exc} (tags[{position}])") from None
+    return parsed
+
+
+def _follows(prev: tuple[str, str], cur: tuple[str, str], scheme: str) -> bool:
+    """True when tag ``cur`` may directly follow tag ``prev`` under ``scheme``."""
+    p_prefix, p_type = prev
+    c_prefix, c_type = cur
+    if scheme in ("bio", "iob2"):
+        if c_prefix == "I":
+            return p_prefix in ("B", "I") and p_type == c_type
+        return True
+    if scheme == "iob1":
+        if c_prefix == "B":
+            return p_prefix in ("B", "I") and p_type == c_type
+        return True
+    if scheme == "bioes":
+        if c_prefix in ("I", "E"):
+            return p_prefix in ("B", "I") and p_type == c_type
+        return p_prefix in ("O", "E", "S")
+    # bmes
+    if c_prefix in ("M", "E"):
+        return p_prefix in ("B", "M") and p_type == c_type
+    return p_prefix in ("E", "S")
+
+
+def _may_start(tag: tuple[str, str], scheme: str) -> bool:
+    prefix = tag[0]
+    if scheme in ("bio", "iob2"):
+        return prefix != "I"
+    if scheme == "iob1":
+        return prefix != "B"
+    if scheme == "bioes":
+        return prefix in ("O", "B", "S")
+    return prefix in ("B", "S")
+
+
+def _may_end(tag: tuple[str, str], scheme: str) -> bool:
+    prefix = tag[0]
+    if scheme == "bioes":
+        return prefix in ("O", "E", "S")
+    if scheme == "bmes":
+        return prefix in ("E", "S")
+    return True
+
+
+def allowed_transitions(tags: Sequence[str], scheme: str = "bio") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(allowed (K, K), allowed_start (K,), allowed_end (K,))`` boolean arrays for ``tags``.
+
+    ``allowed[i, j]`` is true when ``tags[j]`` may directly follow ``tags[i]`` under ``scheme``
+    (one of ``bio``/``iob2``, ``iob1``, ``bioes``, ``bmes``; rules in the module docstring).
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"Expected scheme to be one of {SCHEMES}, got {scheme!r}")
+    if isinstance(tags, str) or not isinstance(tags, Sequence):
+        raise TypeError(f"Expected tags to be a list of tag strings, got {type(tags).__name__}")
+    if len(set(tags)) != len(tags):
+        raise ValueError(f"Expected tags without repeats, got {list(tags)!r}")
+    parsed = _parse(tags, scheme)
+    K = len(parsed)
+    allowed = np.zeros((K, K), dtype=bool)  # (K, K) [from, to]
+    for i, prev in enumerate(parsed):
+        for j, cur in enumerate(parsed):
+            allowed[i, j] = _follows(prev, cur, scheme)
+    allowed_start = np.array([_may_start(tag, scheme) for tag in parsed], dtype=bool)  # (K,)
+    allowed_end = np.array([_may_end(tag, scheme) for tag in parsed], dtype=bool)  # (K,)
+    return allowed, allowed_start, allowed_end
+
+
+def is_allowed(path: Sequence[int], allowed: np.ndarray, allowed_start: np.ndarray, allowed_end: np.ndarray) -> bool:
+    """True when the tag-index sequence ``path`` breaks none of the three constraint arrays."""
+    if len(path) == 0:
+        return True
+    if not allowed_start[path[0]] or not allowed_end[path[-1]]:
+        return False
+    return all(allowed[a, b] for a, b in zip(path[:-1], path[1:]))

@@ -1,0 +1,197 @@
+r"""Gradient-flow diagnostics: how large is dL/dh_t at every step of backpropagation through time?
+
+With the loss at the last step only, the gradient reaching h_t is a product of T - t Jacobians::
+
+    dL/dh_t = dL/dh_T  prod_{s=t+1..T} dh_s/dh_{s-1}
+
+For an Elman network dh_s/dh_{s-1} = diag(f'(a_s)) W_hh, whose norm is below 1 for a typical
+initialisation, so ||dL/dh_t|| shrinks geometrically with the distance T - t: the vanishing
+gradient (Hochreiter 1991; Bengio, Simard and Frasconi 1994).  An LSTM carries the gradient through
+its cell, dL/dc_{t-1} = dL/dc_t * f_t, which decays only as fast as the forget gates close.
+
+:func:`grad_norms_per_step` measures ||dL/dh_t|| (Frobenius norm over the batch) for a given layer,
+input and upstream gradient; :func:`gradient_flow` builds a random network and puts the loss at the
+last step, which is the experiment ``rnnkit gradflow`` prints.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rnnkit.cells import elman, gru, lstm
+from rnnkit.init import init_recurrent_params
+from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
+
+CELLS = ("rnn", "lstm", "gru")
+INIT_SCHEMES = ("pytorch", "orthogonal", "xavier")
+_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
+_CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+def _layer_state(name: str, value: Any, cell: str, shape: tuple[int, int, int], dtype: np.dtype) -> list:
+    """Validate a state-like argument; return it as a list of (L, B, H) arrays (h, or h and c)."""
+    parts = value if cell == "lstm" else (value,)
+    if cell == "lstm" and not (isinstance(value, tuple) and len(value) == 2):
+        raise ValueError(f"Expected {name} as a tuple (h, c) for LSTM, got {type(value).__name__}")
+    out = []
+    for i, a in enumerate(parts):
+        label = f"{name}[{i}]" if cell == "lstm" else name
+        if not isinstance(a, np.ndarray) or a.shape != shape:
+            got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
+            raise ValueError(f"Expected {label} of shape (L, B, H) = {shape}, got {got}")
+        out.append(a.astype(dtype, copy=False))
+    return out
+
+
+def grad_norms_per_step(
+    layer: Recurrent,
+    x: np.ndarray,
+    dout: np.ndarray | None = None,
+    dstate: Any = None,
+    state: Any = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    r"""||dL/dh_t|| for every step t of a unidirectional layer, from its BPTT.
+
+    The loss is L = <out, dout> + <h_T, dstate> (+ <c_T, dc_T> for an LSTM), so ``dout`` (T, B, H)
+    and ``dstate`` (like the layer's state, (L, B, H) or a tuple (h, c)) are its upstream
+    gradients.  With both None the loss sits at the last step only: ``dstate`` gets a
+    standard-normal dL/dh_T for the top layer, drawn from ``rng``.
+
+    Entry t (0-based) is the Frobenius norm over the batch of the total gradient reaching the
+    hidden state produced at step t, i.e. of ``out[t]``: the part from the output at t plus the
+    part from step t+1.  The layer runs in evaluation mode (no dropout); its ``tbptt`` applies,
+    as in training.  Returns float64 (T,) for one layer and (L, T) for L stacked layers, row l for
+    layer l.  For an LSTM only the h path is measured; the c path is not included.
+    """
+    if not isinstance(layer, Recurrent):
+        raise TypeError(f"Expected layer to be an RNN, LSTM or GRU from rnnkit.recurrent, got {type(layer).__name__}")
+    cfg = layer.config
+    if cfg.bidirectional:
+        raise ValueError("Expected a unidirectional layer, got bidirectional=True")
+    dtype = layer.dtype
+    if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != cfg.input_size:
+        got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"Expected x of shape (T, B, D={cfg.input_size}), got {got}")
+    if x.dtype != dtype:
+        raise TypeError(f"Expected x of dtype {dtype} (the layer's), got {x.dtype}")
+    T, B, _ = x.shape
+    L, H = cfg.num_layers, cfg.hidden_size
+    if T < 1 or B < 1:
+        raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
+    if dout is not None and (not isinstance(dout, np.ndarray) or dout.shape != (T, B, H)):
+        got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+        raise ValueError(f"Expected dout of shape (T, B, H) = {(T, B, H)}, got {got}")
+    n_parts = 2 if cfg.cell == "lstm" else 1
+    if dout is None and dstate is None:
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("Expected rng (a numpy Generator) to draw dL/dh_T, or an explicit dout or dstate; "
+                             "got none")
+        top = np.zeros((L, B, H), dtype)
+        top[-1] = rng.standard_normal((B, H))
+        dstate = (top, np.zeros_like(top)) if cfg.cell == "lstm" else top
+    dstates = None if dstate is None else _layer_state("dstate", dstate, cfg.cell, (L, B, H), dtype)
+    states0 = None if state is None else _layer_state("state", state, cfg.cell, (L, B, H), dtype)
+
+    kernel = _KERNELS[cfg.cell]
+    extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
+    caches = []
+    layer_in = np.ascontiguousarray(x)
+    for k in range(L):
+        sfx = f"_l{k}"
+        if states0 is not None:
+            parts = [np.ascontiguousarray(s[k]) for s in states0]
+        elif cfg.learn_init:
+            names = ("h0", "c0")[:n_parts]
+            parts = [np.broadcast_to(layer.params[n + sfx], (B, H)).copy() for n in names]
+        else:
+            parts = [np.zeros((B, H), dtype) for _ in range(n_parts)]
+        s0 = tuple(parts) if cfg.cell == "lstm" else parts[0]
+        weights = [layer.params[n + sfx] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        layer_in, _, cache = kernel.forward(layer_in, s0, *weights, **extra)  # (T, B, H)
+        caches.append(cache)
+
+    norms = np.zeros((L, T), np.float64)
+    d = np.zeros((T, B, H), dtype) if dout is None else dout.astype(dtype, copy=False)  # (T, B, H)
+    for k in range(L - 1, -1, -1):
+        dT = None
+        if dstates is not None:
+            dT = tuple(s[k] for s in dstates) if cfg.cell == "lstm" else dstates[0][k]
+        # the kernel writes ||dL/dh_t|| into row k as it walks back through time
+        d, _, _ = kernel.backward(d, dT, caches[k], tbptt=cfg.tbptt, dh_norms=norms[k])
+    return norms[0] if L == 1 else norms
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Expected {name} to be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def gradient_flow(
+    cell: str = "rnn",
+    steps: int = 100,
+    hidden: int = 50,
+    batch: int = 16,
+    seed: int = 0,
+    init: str | float = "pytorch",
+    forget_bias: float | None = 1.0,
+    input_size: int = 10,
+    num_layers: int = 1,
+) -> np.ndarray:
+    r"""||dL/dh_t|| for t = 1..T in a random network with the loss at the last step only.
+
+    Builds a float64 ``cell`` layer ("rnn" = Elman with tanh, "lstm", "gru") with ``hidden`` units,
+    feeds it standard-normal inputs (T=steps, B=batch, D=input_size) from the zero state, draws a
+    standard-normal upstream gradient dL/dh_T on the top layer's final hidden state and nothing
+    anywhere else, and returns :func:`grad_norms_per_step`: (steps,) float64, or (num_layers, steps).
+    Entry t-1 belongs to h_t, so the last entry is ||dL/dh_T|| itself.
+
+    ``init``: "pytorch" (every array U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default), "orthogonal"
+    (orthogonal recurrent gate blocks), "xavier", or a number s for U(-s, s) everywhere.
+
+    ``forget_bias`` (LSTM only; ignored for rnn and gru): the total forget-gate bias
+    b_if + b_hf, default 1.  With PyTorch's default init the forget gates sit near sigmoid(0) = 1/2,
+    so the cell path halves the gradient at every step and an LSTM's gradient vanishes about as fast
+    as an Elman network's.  A forget bias of 1 (Gers, Schmidhuber and Cummins 2000; Jozefowicz,
+    Zaremba and Sutskever 2015 recommend it, and it is a common default) opens the gates to about
+    sigmoid(1) = 0.73 at the start of training, which is the regime in which the LSTM keeps its
+    gradient far longer.  Pass ``forget_bias=None`` to see PyTorch's plain default.
+    All float64, so even 1e-300 does not underflow.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"Expected cell to be one of {CELLS}, got {cell!r}")
+    steps = _check_positive_int("steps", steps)
+    hidden = _check_positive_int("hidden", hidden)
+    batch = _check_positive_int("batch", batch)
+    input_size = _check_positive_int("input_size", input_size)
+    num_layers = _check_positive_int("num_layers", num_layers)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"Expected seed to be an integer, got {type(seed).__name__}")
+    scheme, scale = _parse_init(init)
+    if forget_bias is not None and not (isinstance(forget_bias, (int, float)) and math.isfinite(forget_bias)):
+        raise ValueError(f"Expected forget_bias to be a finite number or None, got {forget_bias!r}")
+
+    rng = np.random.default_rng(seed)
+    layer = _CLASSES[cell](input_size, hidden, num_layers, dtype=np.float64, rng=rng)
+    fb = forget_bias if cell == "lstm" else None
+    if scheme != "pytorch" or fb is not None:
+        init_recurrent_params(layer.params, hidden, rng, scheme=scheme, scale=scale, forget_bias=fb)
+    x = rng.standard_normal((steps, batch, input_size))  # (T, B, D)
+    return grad_norms_per_step(layer, x, rng=rng)
+
+
+def _parse_init(init: str | float) -> tuple[str, float | None]:
+    """``init`` as (scheme, scale) for :func:`rnnkit.init.init_recurrent_params`."""
+    if isinstance(init, str):
+        if init in INIT_SCHEMES:
+            return init, None
+        try:
+            init = float(init)
+        except ValueError:
+            raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number, got {init!r}") from None
+    if isinstance(init, bool) or not isinstance(init, (int, float)) or not (init > 0 and math.isfinite(init)):
+        raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number, got {init!r}")
+    return "uniform", float(init)

@@ -1,0 +1,363 @@
+"""Supervised HMM tagger, first order (bigram) or second order (trigram, as TnT), decoded by Viterbi.
+
+The same code tags words with parts of speech and characters with BMES segmentation tags (give
+``scheme="bmes"`` so decoding only returns well-formed words; see :mod:`rnnkit.constraints`).
+
+Model.  With tags t_1..t_n of words w_1..w_n, boundary tags t_{-1} = t_0 = BOS and t_{n+1} = EOS,
+
+    order 3:  P(w, t) = prod_i P(t_i | t_{i-2}, t_{i-1}) P(w_i | t_i) * P(EOS | t_{n-1}, t_n)
+    order 2:  P(w, t) = prod_i P(t_i | t_{i-1}) P(w_i | t_i) * P(EOS | t_n)
+
+Transitions (Brants 2000) interpolate relative frequencies P^ of unigrams, bigrams and trigrams,
+
+    P(t3 | t1, t2) = l1 P^(t3) + l2 P^(t3 | t2) + l3 P^(t3 | t1, t2),    l1 + l2 + l3 = 1,
+
+with the weights from deleted interpolation: every trigram (t1, t2, t3) seen f times votes with
+weight f for the order whose estimate, with that trigram taken out of the counts, is largest:
+(f(t1,t2,t3) - 1) / (f(t1,t2) - 1), (f(t2,t3) - 1) / (f(t2) - 1) or (f(t3) - 1) / (N - 1) (0 where
+the denominator is 0; a tie goes to the lower order).  Order 2 does the same with l1 and l2 only.
+A context never seen falls back to the next lower estimate, so every row sums to 1.
+
+Emissions of known words: ``"ml"`` relative frequency c(w, t) / c(t) (TnT's choice);
+``"add_k"`` (c(w, t) + k) / (c(t) + k (V + 1)); ``"witten_bell"``
+(c(w, t) + T(t) P_b(w)) / (c(t) + T(t)), T(t) the number of word types seen with t and P_b the
+add-one word unigram.  Unknown words: :class:`rnnkit.suffix_model.SuffixModel`.
+
+Viterbi runs in log space, vectorised over tags (over tag pairs for order 3); it loops over words
+only.  Models save to JSON: the counts of a trained model, or the tables of a hand-built one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnnkit.constraints import allowed_transitions
+from rnnkit.errors import DataError
+from rnnkit.suffix_model import SuffixModel
+
+EMISSIONS = ("ml", "add_k", "witten_bell")
+FORMAT = "rnnkit-hmm-tagger"
+IMPOSSIBLE = -1e6  # stand-in log probability of an emission never seen, for the fallback decode
+CONFIG = ("order", "emission", "k", "suffix_length", "rare_threshold", "scheme")
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def viterbi_first_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[list[int], float]:
+    """Best path of a bigram HMM and its log score.
+
+    ``log_trans`` (K+1, K+1): row K is BOS (start), column K is EOS (end); ``log_emit`` (n, K).
+    delta_i[j] = max_k(delta_{i-1}[k] + log P(j | k)) + log P(w_i | j).
+    """
+    n, K = log_emit.shape
+    if n == 0:
+        return [], float(log_trans[K, K])
+    A = log_trans[:K, :K]  # (K, K)
+    delta = log_trans[K, :K] + log_emit[0]  # (K,)
+    backpointers = np.zeros((n, K), dtype=np.int64)  # (n, K)
+    for i in range(1, n):
+        cand = delta[:, None] + A  # (K, K) [previous, current]
+        backpointers[i] = np.argmax(cand, axis=0)
+        delta = cand[backpointers[i], np.arange(K)] + log_emit[i]
+    final = delta + log_trans[:K, K]  # (K,)
+    path = [int(np.argmax(final))]
+    score = float(final[path[0]])
+    for i in range(n - 1, 0, -1):
+        path.append(int(backpointers[i, path[-1]]))
+    return path[::-1], score
+
+
+def viterbi_second_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[list[int], float]:
+    """Best path of a trigram HMM and its log score, over states (previous tag, tag).
+
+    ``log_trans`` (K+1, K+1, K+1) [t1, t2, t3]: index K is BOS in t1 and t2, EOS in t3.
+    delta_i[t2, t3] = max_t1(delta_{i-1}[t1, t2] + log P(t3 | t1, t2)) + log P(w_i | t3).
+    """
+    n, K = log_emit.shape
+    if n == 0:
+        return [], float(log_trans[K, K, K])
+    delta = np.full((K + 1, K), -np.inf)  # (K+1, K) [previous tag or BOS, tag]
+    delta[K] = log_trans[K, K, :K] + log_emit[0]
+    inner = log_trans[:, :K, :K]  # (K+1, K, K)
+    backpointers = np.zeros((n, K, K), dtype=np.int64)  # (n, K, K) best t1 for (t2, t3) at i
+    for i in range(1, n):
+        cand = delta[:, :, None] + inner  # (K+1, K, K) [t1, t2, t3]
+        backpointers[i] = np.argmax(cand, axis=0)
+        best = np.take_along_axis(cand, backpointers[i][None], axis=0)[0]  # (K, K)
+        delta = np.full((K + 1, K), -np.inf)
+        delta[:K] = best + log_emit[i][None, :]
+    final = delta + log_trans[:, :K, K]  # (K+1, K)
+    t1, t2 = np.unravel_index(int(np.argmax(final)), final.shape)
+    score = float(final[t1, t2])
+    path = [int(t2)] if n == 1 else [int(t2), int(t1)]
+    for i in range(n - 1, 1, -1):
+        path.append(int(backpointers[i, path[-1], path[-2]]))
+    return path[::-1], score
+
+
+def deleted_interpolation(counts: Sequence[np.ndarray]) -> np.ndarray:
+    """Weights (l1, ..., lN) from n-gram outcome counts ``counts[k]`` of order k+1 (last axis: outcome)."""
+    N = counts[0].sum()
+    top = counts[-1]
+    lambdas = np.zeros(len(counts))
+    for gram in zip(*np.nonzero(top)):
+        estimates = []
+        for k, table in enumerate(counts):
+            sub = gram[len(gram) - k - 1:]  # the last k+1 tags
+            f = table[sub]
+            context = table[sub[:-1]].sum() if k > 0 else N
+            estimates.append((f - 1) / (context - 1) if context > 1 else 0.0)
+        lambdas[int(np.argmax(estimates))] += top[gram]
+    return lambdas / lambdas.sum()
+
+
+def _conditional(table: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Relative frequencies along the last axis; unseen contexts take ``fallback``'s row."""
+    context = table.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probs = table / context
+    return np.where(context > 0, probs, np.broadcast_to(fallback, table.shape))
+
+
+class HMMTagger:
+    """HMM tagger: ``HMMTagger(order=3).fit(sentences, tags).predict(sentences)``.
+
+    ``order`` 2 (bigram) or 3 (trigram, TnT); ``emission`` one of ``"ml"``, ``"add_k"`` (with
+    ``k``), ``"witten_bell"``; ``suffix_length``/``rare_threshold`` configure the unknown-word suffix
+    model; ``scheme`` (``"bio"``, ``"iob1"``, ``"bioes"``, ``"bmes"`` or None) constrains decoding.
+    """
+
+    def __init__(self, order: int = 3, emission: str = "ml", k: float = 0.1, suffix_length: int = 10,
+                 rare_threshold: int = 10, scheme: str | None = None) -> None:
+        self.order = order
+        self.emission = emission
+        self.k = k
+        self.suffix_length = suffix_length
+        self.rare_threshold = rare_threshold
+        self.scheme = scheme
+
+    def _check_config(self) -> None:
+        if self.order not in (2, 3):
+            raise ValueError(f"Expected order 2 (bigram) or 3 (trigram), got {self.order!r}")
+        if self.emission not in EMISSIONS:
+            raise ValueError(f"Expected emission to be one of {EMISSIONS}, got {self.emission!r}")
+        if not self.k > 0:
+            raise ValueError(f"Expected k > 0, got {self.k!r}")
+
+    def fit(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> HMMTagger:
+        """Count words, tags and tag n-grams of a tagged corpus and build the model."""
+        self._check_config()
+        _check_corpus(sentences, tags)
+        self.tags_ = sorted({t for sentence in tags for t in sentence})
+        if not self.tags_:
+            raise ValueError("Expected at least one tagged word, got an empty corpus")
+        K = len(self.tags_)
+        index = {t: i for i, t in enumerate(self.tags_)}
+        self.word_tag_counts_: dict[str, np.ndarray] = {}
+        padded = []
+        for words, sentence_tags in zip(sentences, tags):
+            ids = [index[t] for t in sentence_tags]
+            for word, i in zip(words, ids):
+                if word not in self.word_tag_counts_:
+                    self.word_tag_counts_[word] = np.zeros(K, dtype=np.int64)
+                self.word_tag_counts_[word][i] += 1
+            padded.append(np.array([K, K] + ids + [K]))  # index K: BOS as context, EOS as outcome
+        t1 = np.concatenate([p[:-2] for p in padded])
+        t2 = np.concatenate([p[1:-1] for p in padded])
+        t3 = np.concatenate([p[2:] for p in padded])
+        self.ngram_counts_ = [np.zeros((K + 1,) * n, dtype=np.int64) for n in (1, 2, 3)]
+        np.add.at(self.ngram_counts_[0], t3, 1)
+        np.add.at(self.ngram_counts_[1], (t2, t3), 1)
+        np.add.at(self.ngram_counts_[2], (t1, t2, t3), 1)
+        self._build()
+        return self
+
+    def _build(self) -> None:
+        """Derived tables (log transitions, log emissions, suffix model) from the counts."""
+        K = len(self.tags_)
+        uni, bi, tri = (c.astype(np.float64) for c in self.ngram_counts_)
+        p1 = uni / uni.sum()  # (K+1,)
+        p2 = _conditional(bi, p1)  # (K+1, K+1)
+        if self.order == 2:
+            l1, l2 = deleted_interpolation([uni, bi])
+            trans = l1 * p1[None, :] + l2 * p2
+        else:
+            l1, l2, l3 = deleted_interpolation([uni, bi, tri])
+            trans = l1 * p1 + l2 * p2[None, :, :] + l3 * _conditional(tri, p2[None, :, :])
+        self.log_trans_ = _log(trans)
+        self.vocab_ = {w: i for i, w in enumerate(self.word_tag_counts_)}
+        counts = np.array(list(self.word_tag_counts_.values()), dtype=np.float64)  # (V, K)
+        tag_totals = counts.sum(axis=0)  # (K,)
+        V = counts.shape[0]
+        if self.emission == "ml":
+            emit = counts / tag_totals
+        elif self.emission == "add_k":
+            emit = (counts + self.k) / (tag_totals + self.k * (V + 1))
+        else:
+            types = (counts > 0).sum(axis=0)  # (K,) T(t)
+            backoff = (counts.sum(axis=1) + 1.0) / (tag_totals.sum() + V + 1.0)  # (V,) P_b(w)
+            emit = (counts + types * backoff[:, None]) / (tag_totals + types)
+        self.log_emit_ = _log(emit)  # (V, K)
+        self.log_prior_ = _log(tag_totals / tag_totals.sum())  # (K,)
+        self.suffix_model_ = SuffixModel(self.suffix_length, self.rare_threshold).fit(self.word_tag_counts_, K)
+        self._constrain()
+
+    def _constrain(self) -> None:
+        """Forbidden moves of ``scheme`` get log probability -inf."""
+        if self.scheme is None:
+            return
+        K = len(self.tags_)
+        ok, ok_start, ok_end = allowed_transitions(self.tags_, self.scheme)
+        if self.order == 2:
+            self.log_trans_[:K, :K][~ok] = -np.inf
+            self.log_trans_[K, :K][~ok_start] = -np.inf
+            self.log_trans_[:K, K][~ok_end] = -np.inf
+        else:
+            self.log_trans_[:, :K, :K][:, ~ok] = -np.inf
+            self.log_trans_[K, K, :K][~ok_start] = -np.inf
+            self.log_trans_[:, :K, K][:, ~ok_end] = -np.inf
+
+    @classmethod
+    def from_probabilities(cls, tags: Sequence[str], start: np.ndarray, transitions: np.ndarray,
+                           words: Sequence[str], emissions: np.ndarray, end: np.ndarray | None = None,
+                           scheme: str | None = None) -> HMMTagger:
+        """A first-order HMM with fixed tables: ``start[j] = P(t_1 = j)``, ``transitions[i, j] =
+        P(j | i)``, ``emissions[v, j] = P(words[v] | j)``, ``end[i] = P(EOS | i)`` (None: no end
+        factor).  It cannot tag words outside ``words``."""
+        K = len(tags)
+        V = len(words)
+        if len(set(tags)) != K or len(set(words)) != V:
+            raise ValueError("Expected tags and words without repeats, got a repeated entry")
+        tables = {"start": (start, (K,)), "transitions": (transitions, (K, K)), "emissions": (emissions, (V, K))}
+        if end is not None:
+            tables["end"] = (end, (K,))
+        for name, (array, shape) in tables.items():
+            array = np.asarray(array, dtype=np.float64)
+            if array.shape != shape or not np.all(np.isfinite(array)) or np.any(array < 0):
+                raise ValueError(f"Expected {name} as probabilities of shape {shape}, got {array.shape}")
+        model = cls(order=2, scheme=scheme)
+        model.tags_ = list(tags)
+        model.tables_ = {name: np.asarray(a, dtype=np.float64) for name, (a, _) in tables.items()}
+        model.vocab_ = {w: i for i, w in enumerate(words)}
+        model._build_from_tables()
+        return model
+
+    def _build_from_tables(self) -> None:
+        K = len(self.tags_)
+        trans = np.zeros((K + 1, K + 1))
+        trans[K, :K] = self.tables_["start"]
+        trans[:K, :K] = self.tables_["transitions"]
+        trans[:K, K] = self.tables_.get("end", np.ones(K))
+        self.log_trans_ = _log(trans)
+        self.log_emit_ = _log(self.tables_["emissions"])
+        self.suffix_model_ = None
+        self._constrain()
+
+    def _emission_scores(self, words: Sequence[str], memo: dict[str, np.ndarray]) -> np.ndarray:
+        """(n, K) log P(w_i | t), unknown words through the suffix model (up to a per-word constant)."""
+        rows = np.empty((len(words), len(self.tags_)))
+        for i, word in enumerate(words):
+            v = self.vocab_.get(word)
+            if v is not None:
+                rows[i] = self.log_emit_[v]
+                continue
+            if self.suffix_model_ is None:
+                raise ValueError(f"Expected words the hand-built model knows, got unknown word {word!r}")
+            if word not in memo:
+                memo[word] = _log(self.suffix_model_.distribution(word)) - self.log_prior_
+            rows[i] = memo[word]
+        return rows
+
+    def tag_with_score(self, sentence: Sequence[str], memo: dict | None = None) -> tuple[list[str], float]:
+        """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant)."""
+        if not hasattr(self, "log_trans_"):
+            raise ValueError("Expected a fitted tagger: call fit, from_probabilities or load first")
+        log_emit = self._emission_scores(sentence, {} if memo is None else memo)
+        decode = viterbi_first_order if self.order == 2 else viterbi_second_order
+        path, score = decode(self.log_trans_, log_emit)
+        if score == -np.inf and len(sentence) > 0:
+            # No path has non-zero probability (with "ml", a known word seen only with tags the
+            # constraints rule out here).  Floor impossible emissions so the path with the fewest
+            # of them wins while forbidden transitions stay -inf; its probability is still 0.
+            path, floored = decode(self.log_trans_, np.maximum(log_emit, IMPOSSIBLE))
+            if floored == -np.inf:
+                raise ValueError(f"Expected a tag set that allows some path of length {len(sentence)}, got none")
+        return [self.tags_[i] for i in path], score
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Tags of every sentence (a list of words or characters)."""
+        if isinstance(sentences, str) or not all(isinstance(s, Sequence) and not isinstance(s, str) for s in sentences):
+            raise TypeError("Expected sentences as a list of lists of words")
+        memo: dict[str, np.ndarray] = {}
+        return [self.tag_with_score(sentence, memo)[0] for sentence in sentences]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model as JSON: the counts of a trained model (the tables are rebuilt from them
+        on load, so predictions are identical), or the probability tables of a hand-built one."""
+        if not hasattr(self, "log_trans_"):
+            raise ValueError("Expected a fitted tagger to save, got one never fitted")
+        config = {name: getattr(self, name) for name in CONFIG}
+        data = {"format": FORMAT, "version": 1, "config": config, "tags": self.tags_}
+        if hasattr(self, "tables_"):
+            data["tables"] = {name: array.tolist() for name, array in self.tables_.items()}
+            data["tables"]["words"] = list(self.vocab_)
+        else:
+            # sparse (tag index, count) pairs: most words are seen with one or two tags
+            data["words"] = {w: [[int(i), int(c[i])] for i in np.nonzero(c)[0]]
+                             for w, c in self.word_tag_counts_.items()}
+            data["ngrams"] = [c.tolist() for c in self.ngram_counts_]
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HMMTagger:
+        """Read a model written by :meth:`save`; DataError (with file and line) for anything else."""
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        hint = "expected a JSON file written by HMMTagger.save"
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}); {hint}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DataError(f"{path}, line 1: no \"format\": \"{FORMAT}\" field; {hint}")
+        try:
+            config = {name: data["config"][name] for name in CONFIG}
+            if "tables" in data:
+                tables = data["tables"]
+                return cls.from_probabilities(data["tags"], tables["start"], tables["transitions"], tables["words"],
+                                              tables["emissions"], tables.get("end"), config["scheme"])
+            model = cls(**config)
+            model._check_config()
+            model.tags_ = list(data["tags"])
+            K = len(model.tags_)
+            model.word_tag_counts_ = {}
+            for word, pairs in data["words"].items():
+                counts = np.zeros(K, dtype=np.int64)
+                for i, c in pairs:
+                    counts[i] = c
+                model.word_tag_counts_[word] = counts
+            model.ngram_counts_ = [np.array(c, dtype=np.int64) for c in data["ngrams"]]
+            if [c.shape for c in model.ngram_counts_] != [(K + 1,) * n for n in (1, 2, 3)]:
+                raise ValueError(f"n-gram count tables do not match {K} tags")
+            model._build()
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise DataError(f"{path}: a damaged or foreign model ({type(exc).__name__}: {exc}); {hint}") from None
+        return model
+
+
+def _check_corpus(sentences, tags) -> None:
+    if len(sentences) != len(tags):
+        raise ValueError(f"Expected as many tag lists as sentences ({len(sentences)}), got {len(tags)}")
+    for i, (words, sentence_tags) in enumerate(zip(sentences, tags)):
+        if isinstance(words, str) or isinstance(sentence_tags, str):
+            raise TypeError(f"Expected sentence {i} and its tags as lists of strings, got a plain string")
+        if len(words) != len(sentence_tags):
+            raise ValueError(f"Expected sentence {i} to have as many tags as words ({len(words)}), "
+                             f"got {len(sentence_tags)}")

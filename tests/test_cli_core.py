@@ -1,0 +1,86 @@
+"""The ``rnnkit`` command itself: version, help, and one-line errors with exit code 2."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rnnkit import __version__
+from rnnkit.cli.main import main
+
+
+def _exit_code(argv):
+    """Run main; argparse's --version, --help and usage errors end in SystemExit."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def _one_line(text):
+    assert text.count("\n") == 1 and text.endswith("\n"), f"expected one line, got {text!r}"
+    return text
+
+
+def test_version(capsys):
+    assert _exit_code(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"rnnkit {__version__}"
+
+
+def test_version_in_a_real_process():
+    proc = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"rnnkit {__version__}"
+
+
+def test_help_lists_the_subcommands(capsys):
+    assert _exit_code(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("train", "demo", "evaluate", "gradflow"):
+        assert f"    {command} " in out, f"{command} missing from --help:\n{out}"
+
+
+def test_demo_help_lists_addition(capsys):
+    assert _exit_code(["demo", "--help"]) == 0
+    assert "addition" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert _exit_code([]) == 2
+    assert "gradflow" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--bogus"], "--bogus"),
+    (["gradflow", "--no-such-option"], "--no-such-option"),
+    (["gradflow", "--steps", "many"], "--steps"),
+    (["gradflow", "--cell", "foo"], "foo"),
+    (["gradflow", "--forget-bias", "x"], "--forget-bias"),
+    (["nosuchcommand"], "nosuchcommand"),
+])
+def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
+    assert _exit_code(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = _one_line(captured.err)
+    assert "error" in err and needle in err
+
+
+def test_gradflow_unknown_cell_names_the_choices(capsys):
+    assert _exit_code(["gradflow", "--cell", "foo"]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "--cell" in err and "rnn" in err and "lstm" in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["gradflow", "--steps", "0"], "--steps"),
+    (["gradflow", "--every", "-3"], "--every"),
+    (["gradflow", "--init", "bogus"], "init"),
+])
+def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = _one_line(captured.err)
+    assert err.startswith("rnnkit: error:") and needle in err
