@@ -1,0 +1,170 @@
+r"""Attention of a decoder state over encoder states: additive (Bahdanau) and multiplicative (Luong).
+
+Shapes: B batch, S source length, H the query (decoder hidden) size, Hk the size of an encoder state
+s_j (dirs * H_enc), A the additive attention size.  Encoder states are stored batch-major,
+``values`` (B, S, Hk), because every decoder step reads all of them.
+
+Scores e_j for query q (the decoder's top hidden state h_t) and encoder state s_j::
+
+    dot       e_j = q . s_j                            (needs H == Hk)
+    general   e_j = q . (W s_j)                        W: (H, Hk)
+    additive  e_j = v . tanh(W_q q + W_k s_j)          W_q: (A, H), W_k: (A, Hk), v: (A,)
+
+then, over the real (unmasked) source positions only,
+
+    a_j = exp(e_j) / sum_{i real} exp(e_i)             a_j = 0 exactly at padded positions
+    c   = sum_j a_j s_j                                # context (B, Hk)
+
+The key projection k_j = W s_j (general), W_k s_j (additive) or s_j (dot) does not depend on the
+query, so :func:`project_keys` computes it once per source sentence and every decoder step reuses
+it; :func:`attention_forward` is one decoder step.  The additive score uses the *current* decoder
+state as the query (Luong's placement, as OpenNMT's "mlp" attention), not Bahdanau's s_{t-1}.
+
+Backward of one step, given dc = dL/dc (B, Hk)::
+
+    ds_j += a_j dc                          (through the weighted sum)
+    da_j  = dc . s_j
+    de_j  = a_j (da_j - sum_i a_i da_i)     (softmax Jacobian; 0 where a_j = 0)
+    dot / general:  dq = sum_j de_j k_j ;   dk_j = de_j q
+    additive:       u_j = tanh(W_q q + k_j)
+                    dv += sum_j de_j u_j ;  dp_j = de_j v * (1 - u_j^2)
+                    dk_j = dp_j ;  dW_q += (sum_j dp_j)^T q ;  dq = (sum_j dp_j) W_q
+
+and of the key projection, once per sentence after all steps: general dW = sum_j dk_j^T s_j,
+ds_j += dk_j W; additive dW_k = sum_j dk_j^T s_j, ds_j += dk_j W_k; dot ds_j += dk_j.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+KINDS = ("none", "additive", "dot", "general")
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"Expected attention one of {KINDS}, got {kind!r}")
+    return kind
+
+
+def init_attention_params(kind: str, query_size: int, memory_size: int, attention_size: int,
+                          rng: np.random.Generator, dtype: object = np.float32) -> dict[str, np.ndarray]:
+    """Parameters of one attention kind, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` like ``nn.Linear``.
+
+    additive: ``W_q`` (A, H), ``W_k`` (A, Hk), ``v`` (A,); general: ``W`` (H, Hk); dot and none: {}.
+    """
+    check_kind(kind)
+    H, Hk, A = query_size, memory_size, attention_size
+    if kind == "dot" and H != Hk:
+        raise ValueError(f"Expected decoder hidden size == encoder state size for dot attention, got {H} and {Hk}")
+
+    def u(shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+        bound = 1.0 / np.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+    if kind == "additive":
+        return {"W_q": u((A, H), H), "W_k": u((A, Hk), Hk), "v": u((A,), A)}
+    if kind == "general":
+        return {"W": u((H, Hk), Hk)}
+    return {}
+
+
+class KeysCache(NamedTuple):
+    kind: str
+    values: np.ndarray  # (B, S, Hk)
+
+
+def project_keys(kind: str, params: dict[str, np.ndarray], values: np.ndarray) -> tuple[np.ndarray, KeysCache]:
+    """Keys k_j for every source position: values (B, S, Hk) -> keys (B, S, K), K = Hk, H or A."""
+    check_kind(kind)
+    if not (isinstance(values, np.ndarray) and values.ndim == 3):
+        raise ValueError(f"Expected values of shape (B, S, Hk), got {getattr(values, 'shape', type(values).__name__)}")
+    if kind == "general":
+        keys = values @ params["W"].T  # (B, S, H)
+    elif kind == "additive":
+        keys = values @ params["W_k"].T  # (B, S, A)
+    else:
+        keys = values  # dot: the states themselves
+    return keys, KeysCache(kind, values)
+
+
+def project_keys_backward(dkeys: np.ndarray, cache: KeysCache,
+                          params: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Returns (dvalues (B, S, Hk), grads of the projection's weight); dkeys summed over all steps."""
+    kind, values = cache
+    Hk = values.shape[2]
+    if kind == "dot":
+        return dkeys, {}
+    name = "W" if kind == "general" else "W_k"
+    w = params[name]  # (K, Hk)
+    dvalues = dkeys @ w  # (B, S, Hk)
+    # one GEMM over every (b, j): dW = sum_{b,j} dk_bj^T s_bj
+    dw = dkeys.reshape(-1, w.shape[0]).T @ values.reshape(-1, Hk)  # (K, Hk)
+    return dvalues, {name: dw}
+
+
+class AttentionCache(NamedTuple):
+    kind: str
+    query: np.ndarray  # (B, H)
+    values: np.ndarray  # (B, S, Hk)
+    keys: np.ndarray  # (B, S, K)
+    weights: np.ndarray  # (B, S)
+    u: np.ndarray | None  # (B, S, A) tanh(W_q q + k), additive only
+
+
+def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarray, values: np.ndarray,
+                      keys: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, AttentionCache]:
+    """One step: query (B, H) over values (B, S, Hk) with keys (B, S, K) and mask (B, S) bool.
+
+    Returns (context (B, Hk), weights (B, S), cache).  Every row of ``mask`` needs a True.
+    """
+    check_kind(kind)
+    if kind == "none":
+        raise ValueError("Expected an attention kind other than 'none' for attention_forward, got 'none'")
+    B, S, _ = values.shape
+    if query.ndim != 2 or query.shape[0] != B:
+        raise ValueError(f"Expected query of shape (B={B}, H), got {query.shape}")
+    if mask.shape != (B, S):
+        raise ValueError(f"Expected mask of shape (B, S) = {(B, S)}, got {mask.shape}")
+    u = None
+    if kind == "additive":
+        qp = query @ params["W_q"].T  # (B, A)
+        u = np.tanh(keys + qp[:, None, :])  # (B, S, A)
+        scores = u @ params["v"]  # (B, S)
+    else:
+        scores = (keys @ query[:, :, None])[:, :, 0]  # (B, S): batched dot products
+    # mask before the softmax: exp(-inf) = 0, so padded positions get weight exactly 0
+    scores = np.where(mask, scores, -np.inf)
+    scores -= scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)  # (B, S)
+    weights /= weights.sum(axis=1, keepdims=True)
+    context = (weights[:, None, :] @ values)[:, 0, :]  # (B, Hk)
+    return context, weights, AttentionCache(kind, query, values, keys, weights, u)
+
+
+def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Gradients of one step given dcontext (B, Hk).
+
+    Returns (dquery (B, H), dvalues (B, S, Hk), dkeys (B, S, K), grads of W_q and v for additive).
+    ``dvalues`` covers only the weighted sum; the keys' dependence on the values is
+    :func:`project_keys_backward`'s part.
+    """
+    kind, query, values, keys, a, u = cache
+    dvalues = a[:, :, None] * dcontext[:, None, :]  # (B, S, Hk)
+    da = (values @ dcontext[:, :, None])[:, :, 0]  # (B, S)
+    de = a * (da - (a * da).sum(axis=1, keepdims=True))  # (B, S)
+    grads: dict[str, np.ndarray] = {}
+    if kind == "additive":
+        v = params["v"]  # (A,)
+        grads["v"] = np.einsum("bs,bsa->a", de, u)  # (A,)
+        dp = de[:, :, None] * v * (1.0 - u * u)  # (B, S, A)
+        dqp = dp.sum(axis=1)  # (B, A): the query projection is broadcast over S
+        grads["W_q"] = dqp.T @ query  # (A, H)
+        dquery = dqp @ params["W_q"]  # (B, H)
+        dkeys = dp
+    else:
+        dquery = (de[:, None, :] @ keys)[:, 0, :]  # (B, H)
+        dkeys = de[:, :, None] * query[:, None, :]  # (B, S, H)
+    return dquery, dvalues, dkeys, grads

@@ -1,0 +1,282 @@
+r"""The attentional decoder, one step at a time, shared by :class:`Seq2Seq` and :class:`VectorDecoder`.
+
+One step t, for previous tokens y_{t-1} (B,), stacked cells of L layers and hidden size H::
+
+    x_t  = [E y_{t-1} ; h~_{t-1}]          # (B, E + H) with input feeding, else E y_{t-1} (B, E)
+    h_t  = cells(x_t, state_{t-1})         # (B, H), the top layer's output
+    c_t  = attention(h_t, encoder states)  # (B, Hk), see :mod:`rnnkit.seq2seq.attention`
+    h~_t = tanh(W_c [c_t ; h_t] + b_c)     # (B, H), Luong's attentional hidden state
+    P(y_t | y_<t, x) = softmax(W_o h~_t + b_o)
+
+With attention "none" there is no c_t and h~_t = tanh(W_c h_t + b_c), so input feeding still has a
+meaning.  h~_{-1} = 0.  Dropout (training only) acts on the embeddings, between layers and on h~_t
+(the dropped h~_t is both the output layer's input and the next step's feed).
+
+The cells are the single-direction kernels of :mod:`rnnkit.cells` called with T = 1, so the decoder
+shares their verified backward; each step keeps the kernels' caches and the backward walks them in
+reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V, E),
+``decoder.weight_ih_l{k}`` (G*H, D_k), ``decoder.weight_hh_l{k}`` (G*H, H), ``decoder.bias_ih_l{k}``,
+``decoder.bias_hh_l{k}``, ``attention.*``, ``combine.weight`` (H, Hk + H), ``combine.bias`` (H,),
+``output.weight`` (V, H), ``output.bias`` (V,).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rnnkit.cells import elman, gru, lstm
+from rnnkit.nn.dropout import dropout_backward, dropout_forward
+from rnnkit.nn.embedding import embedding_backward, embedding_forward
+from rnnkit.nn.linear import linear_backward, linear_forward
+from rnnkit.nn.softmax import log_softmax, softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.seq2seq import attention as att
+
+KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+_W = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+@dataclass(frozen=True)
+class DecoderSpec:
+    cell: str  # rnn, lstm or gru
+    vocab_size: int  # V
+    embedding_dim: int  # E
+    hidden_size: int  # H
+    num_layers: int  # L
+    attention: str  # none, additive, dot or general
+    memory_size: int  # Hk, the size of one encoder state (0 without attention)
+    attention_size: int  # A, additive only
+    input_feeding: bool
+    dropout: float
+
+
+class Memory(NamedTuple):
+    values: np.ndarray  # (B, S, Hk) encoder states, batch-major
+    keys: np.ndarray  # (B, S, K) projected once per sentence
+    mask: np.ndarray  # (B, S) bool, True at real source tokens
+
+
+class Carry(NamedTuple):
+    state: tuple  # per layer: h (B, H), or (h, c) for LSTM
+    feed: np.ndarray  # (B, H) h~_{t-1}
+    memory: Memory | None
+
+
+def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any) -> dict[str, np.ndarray]:
+    """Embedding N(0, 1) like ``nn.Embedding``; everything else U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    V, E, H, L = spec.vocab_size, spec.embedding_dim, spec.hidden_size, spec.num_layers
+    G = GATES[spec.cell] * H
+    p = {"tgt_embedding.weight": rng.standard_normal((V, E)).astype(dtype)}
+    b = 1.0 / np.sqrt(H)
+    for k in range(L):
+        D = E + (H if spec.input_feeding else 0) if k == 0 else H
+        for name, shape in zip(_W, ((G, D), (G, H), (G,), (G,))):
+            p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)
+    for k, v in att.init_attention_params(spec.attention, H, spec.memory_size, spec.attention_size,
+                                          rng, dtype).items():
+        p["attention." + k] = v
+    Dc = H + (spec.memory_size if spec.attention != "none" else 0)
+    p["combine.weight"] = rng.uniform(-1 / np.sqrt(Dc), 1 / np.sqrt(Dc), (H, Dc)).astype(dtype)
+    p["combine.bias"] = rng.uniform(-1 / np.sqrt(Dc), 1 / np.sqrt(Dc), (H,)).astype(dtype)
+    p["output.weight"] = rng.uniform(-b, b, (V, H)).astype(dtype)
+    p["output.bias"] = rng.uniform(-b, b, (V,)).astype(dtype)
+    return p
+
+
+def _attn(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k[len("attention."):]: v for k, v in params.items() if k.startswith("attention.")}
+
+
+def make_memory(params: dict[str, np.ndarray], spec: DecoderSpec, enc_out: np.ndarray,
+                lengths: np.ndarray) -> tuple[Memory, att.KeysCache]:
+    """Encoder outputs (S, B, Hk) and lengths (B,) -> the memory every decoder step attends over."""
+    S, B, _ = enc_out.shape
+    values = np.ascontiguousarray(enc_out.transpose(1, 0, 2))  # (B, S, Hk)
+    keys, kcache = att.project_keys(spec.attention, _attn(params), values)
+    mask = np.arange(S)[None, :] < np.asarray(lengths)[:, None]  # (B, S)
+    return Memory(values, keys, mask), kcache
+
+
+def memory_backward(params: dict[str, np.ndarray], dvalues: np.ndarray, dkeys: np.ndarray,
+                    kcache: att.KeysCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Sum of both paths into the encoder states; returns (denc_out (S, B, Hk), attention grads)."""
+    dv_keys, g = att.project_keys_backward(dkeys, kcache, _attn(params))
+    denc = (dvalues + dv_keys).transpose(1, 0, 2)  # (S, B, Hk)
+    return np.ascontiguousarray(denc), {"attention." + k: v for k, v in g.items()}
+
+
+class StepCache(NamedTuple):
+    emb_drop: Any
+    cells: list  # per layer: (input dropout cache or None, kernel cache)
+    attn: att.AttentionCache | None
+    comb_in: np.ndarray  # (B, Hk + H) or (B, H)
+    h_tilde: np.ndarray  # (B, H) before dropout
+    out_drop: Any
+
+
+def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarray, carry: Carry,
+                 training: bool = False, rng: np.random.Generator | None = None
+                 ) -> tuple[np.ndarray, np.ndarray | None, Carry, StepCache]:
+    """One decoder step from ids (B,); returns (h~_t after dropout (B, H), attention weights (B, S)
+    or None, the next carry, cache)."""
+    p = params
+    e = np.take(p["tgt_embedding.weight"], ids, axis=0)  # (B, E)
+    e, emb_drop = dropout_forward(e, spec.dropout, rng, training)
+    x = np.concatenate([e, carry.feed], axis=1) if spec.input_feeding else e  # (B, D_0)
+    kernel = KERNELS[spec.cell]
+    state, cells = [], []
+    for k in range(spec.num_layers):
+        drop = None
+        if k > 0:
+            x, drop = dropout_forward(x, spec.dropout, rng, training)
+        w = [p[f"decoder.{n}_l{k}"] for n in _W]
+        out, st, kc = kernel.forward(x[None], carry.state[k], *w)  # out (1, B, H)
+        state.append(st)
+        cells.append((drop, kc))
+        x = out[0]
+    h = x  # (B, H)
+    acache = weights = None
+    if spec.attention != "none":
+        mem = carry.memory
+        context, weights, acache = att.attention_forward(spec.attention, _attn(p), h, mem.values, mem.keys,
+                                                         mem.mask)
+        comb_in = np.concatenate([context, h], axis=1)  # (B, Hk + H)
+    else:
+        comb_in = h
+    z, _ = linear_forward(comb_in, p["combine.weight"], p["combine.bias"])  # (B, H)
+    h_tilde = np.tanh(z)
+    out, out_drop = dropout_forward(h_tilde, spec.dropout, rng, training)
+    nxt = Carry(tuple(state), out, carry.memory)
+    return out, weights, nxt, StepCache(emb_drop, cells, acache, comb_in, h_tilde, out_drop)
+
+
+def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.ndarray, dstate: list,
+                  cache: StepCache, grads: dict[str, np.ndarray], dmem: list[np.ndarray] | None
+                  ) -> tuple[np.ndarray | None, list, np.ndarray]:
+    """Backward of one step.  dout (B, H) is dL/d(output of the step), dstate dL/d(state_t) per layer
+    (None entries for zero).  Adds parameter gradients into ``grads`` and the encoder-state gradients
+    into ``dmem = [dvalues, dkeys]``.  Returns (dfeed_{t-1} or None, dstate_{t-1}, demb (B, E))."""
+    p = params
+    dh_t, _ = dropout_backward(dout, cache.out_drop)
+    dz = dh_t * (1.0 - cache.h_tilde * cache.h_tilde)  # tanh'
+    grads["combine.weight"] += dz.T @ cache.comb_in
+    grads["combine.bias"] += dz.sum(axis=0)
+    dcomb = dz @ p["combine.weight"]  # (B, Hk + H) or (B, H)
+    if cache.attn is not None:
+        Hk = spec.memory_size
+        dh = dcomb[:, Hk:]
+        dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p))
+        dh = dh + dq
+        dmem[0] += dvalues
+        dmem[1] += dkeys
+        for k, v in ga.items():
+            grads["attention." + k] += v
+    else:
+        dh = dcomb
+    kernel = KERNELS[spec.cell]
+    dprev = [None] * spec.num_layers
+    for k in range(spec.num_layers - 1, -1, -1):
+        drop, kc = cache.cells[k]
+        dx, ds0, wg = kernel.backward(dh[None], dstate[k], kc)
+        dprev[k] = ds0
+        for n, g in zip(_W, wg):
+            grads[f"decoder.{n}_l{k}"] += g
+        dh = dx[0]
+        if drop is not None:
+            dh, _ = dropout_backward(dh, drop)
+    E = spec.embedding_dim
+    demb, _ = dropout_backward(np.ascontiguousarray(dh[:, :E]), cache.emb_drop)
+    dfeed = dh[:, E:] if spec.input_feeding else None
+    return dfeed, dprev, demb
+
+
+def log_probs(params: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
+    """log P(y_t | ...) (B, V) from the step's output h~_t (B, H)."""
+    return log_softmax(out @ params["output.weight"].T + params["output.bias"])
+
+
+class TeacherCache(NamedTuple):
+    steps: list[StepCache]
+    emb: Any  # embedding cache of the ids actually fed (gold, or sampled)
+    lin: Any
+    ce: Any
+    shape: tuple[int, int]  # (T, B)
+    has_memory: bool
+    memory_shape: tuple | None  # (values shape, keys shape)
+
+
+def _sample(params: dict[str, np.ndarray], out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One token per row drawn from the model's own softmax (B,), by inverting the CDF."""
+    probs = softmax(out @ params["output.weight"].T + params["output.bias"])  # (B, V)
+    cdf = np.cumsum(probs, axis=1)
+    r = rng.random((probs.shape[0], 1))
+    return np.minimum((cdf < r).sum(axis=1), probs.shape[1] - 1)
+
+
+def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, carry: Carry, tgt_in: np.ndarray,
+                           tgt_out: np.ndarray, tgt_mask: np.ndarray, training: bool = False,
+                           rng: np.random.Generator | None = None, sampling_rate: float = 0.0
+                           ) -> tuple[float, TeacherCache]:
+    """Summed NLL of tgt_out (T, B) over tgt_mask, reading tgt_in (T, B) from ``carry``.
+
+    Scheduled sampling (Bengio et al. 2015): for t >= 1 each sequence's input is, with probability
+    ``sampling_rate``, a token drawn from the model's own distribution at t-1 instead of tgt_in[t];
+    the draw is treated as a constant (no gradient flows through it).
+    """
+    T, B = tgt_in.shape
+    if sampling_rate > 0 and rng is None:
+        raise ValueError("Expected rng (a numpy Generator) for scheduled sampling, got None")
+    fed = np.array(tgt_in, dtype=np.int64, copy=True)  # (T, B) the ids actually read
+    outs = np.empty((T, B, spec.hidden_size), dtype=params["output.weight"].dtype)  # (T, B, H)
+    steps = []
+    for t in range(T):
+        if sampling_rate > 0 and t > 0:
+            use = rng.random(B) < sampling_rate
+            fed[t] = np.where(use, _sample(params, outs[t - 1], rng), fed[t])
+        out, _, carry, c = step_forward(params, spec, fed[t], carry, training, rng)
+        outs[t] = out
+        steps.append(c)
+    _, emb = embedding_forward(fed, params["tgt_embedding.weight"])  # only its cache: ids for the scatter
+    logits, lin = linear_forward(outs, params["output.weight"], params["output.bias"])  # (T, B, V): one GEMM
+    loss, ce = softmax_cross_entropy(logits, tgt_out, tgt_mask, reduction="sum")
+    mshape = None if carry.memory is None else (carry.memory.values.shape, carry.memory.keys.shape)
+    return loss, TeacherCache(steps, emb, lin, ce, (T, B), carry.memory is not None, mshape)
+
+
+def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dloss: float, cache: TeacherCache
+                            ) -> tuple[list, list[np.ndarray] | None, dict[str, np.ndarray]]:
+    """Returns (dL/d initial state per layer, [dvalues, dkeys] or None, grads of the decoder's params)."""
+    T, B = cache.shape
+    dtype = params["output.weight"].dtype
+    names = ["tgt_embedding.weight", "combine.weight", "combine.bias"]
+    names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _W]
+    names += [k for k in params if k.startswith("attention.")]
+    grads = {k: np.zeros_like(params[k]) for k in names}
+    dlogits = softmax_cross_entropy_backward(dloss, cache.ce)
+    douts, g = linear_backward(dlogits, cache.lin)  # (T, B, H)
+    grads["output.weight"] = g["weight"]
+    grads["output.bias"] = g["bias"]
+    dmem = None
+    if cache.has_memory:
+        vshape, kshape = cache.memory_shape
+        dmem = [np.zeros(vshape, dtype), np.zeros(kshape, dtype)]
+    demb = np.zeros((T, B, spec.embedding_dim), dtype)  # (T, B, E)
+    dstate = [None] * spec.num_layers
+    dfeed = None
+    for t in range(T - 1, -1, -1):
+        dout = douts[t] if dfeed is None else douts[t] + dfeed
+        dfeed, dstate, demb[t] = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem)
+    _, ge = embedding_backward(demb, cache.emb)
+    grads["tgt_embedding.weight"] = ge["weight"]
+    return dstate, dmem, grads
+
+
+def take(carry: Carry, idx: np.ndarray) -> Carry:
+    """The carry of the batch rows ``idx`` (for beam search: expand, reorder, prune)."""
+    state = tuple(tuple(s[idx] for s in st) if isinstance(st, tuple) else st[idx] for st in carry.state)
+    mem = carry.memory
+    if mem is not None:
+        mem = Memory(mem.values[idx], mem.keys[idx], mem.mask[idx])
+    return Carry(state, carry.feed[idx], mem)
