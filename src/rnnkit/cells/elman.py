@@ -49,7 +49,7 @@ def forward(
     # one GEMM for the input projection of every step, both biases folded in
     a_all = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, H)  # (T, B, H)
     a_all += b_ih + b_hh
-    w_hh_t = w_hh.T
+    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, H): faster per-step GEMM than a transposed view
     relu = nonlinearity == "relu"
     rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
     for t in range(T):
