@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recurrent neural networks in numpy: train, evaluate and inspect RNN, LSTM and GRU models.",
     )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads for numpy's matrix products (default: the BLAS default, all cores); "
+                             "1 is often faster for small models or when other programs keep the cores busy")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     train = commands.add_parser("train", help="train a model (see 'rnnkit train --help')")
     train_groups = train.add_subparsers(title="models", metavar="MODEL", parser_class=_Parser)
@@ -77,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.threads is not None:
+            if args.threads < 1:
+                raise ValueError(f"Expected --threads >= 1, got {args.threads}")
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=args.threads, user_api="blas"):
+                return int(func(args) or 0)
         return int(func(args) or 0)
     except TrainingDivergedError as exc:
         print(f"rnnkit: error: {exc}", file=sys.stderr)
