@@ -238,7 +238,6 @@ class Recurrent:
             if states0 is not None:
                 states0 = [s[:, order] for s in states0]
         kernel = _KERNELS[cfg.cell]
-        H = cfg.hidden_size
         layer_in = x
         layer_caches = []
         finals = []

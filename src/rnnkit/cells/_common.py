@@ -28,3 +28,19 @@ def record_norm(dh_norms: np.ndarray | None, t: int, dh: np.ndarray) -> None:
     """Store ||dL/dh_t|| (Frobenius norm over the batch) when a diagnostic buffer is given."""
     if dh_norms is not None:
         dh_norms[t] = float(np.sqrt(np.vdot(dh, dh)))
+
+
+def final_state(hs: np.ndarray, batch_sizes: np.ndarray | None) -> np.ndarray:
+    """(B, H) state at each sequence's last real step from hs (T+1, B, H), lengths sorted longest first."""
+    if batch_sizes is None:
+        return hs[-1].copy()
+    B = hs.shape[1]
+    lengths = (batch_sizes[:, None] > np.arange(B)[None, :]).sum(axis=0)  # (B,)
+    return hs[lengths, np.arange(B)]
+
+
+def zero_finished(buf: np.ndarray, batch_sizes: np.ndarray | None) -> None:
+    """Zero the rows of (T, B, ...) buf that belong to sequences already finished at each step."""
+    if batch_sizes is not None:
+        for t, n in enumerate(batch_sizes):
+            buf[t, n:] = 0

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import active, cut_here, record_norm
+from rnnkit.cells._common import active, cut_here, final_state, record_norm, zero_finished
 
 
 class ElmanCache(NamedTuple):
@@ -61,18 +61,9 @@ def forward(
             np.maximum(a, 0, out=hs[t + 1, :n])
         else:
             np.tanh(a, out=hs[t + 1, :n])
-    hT = _final_state(hs, batch_sizes, T)
+    hT = final_state(hs, batch_sizes)
     cache = ElmanCache(x, hs, w_ih, w_hh, batch_sizes, nonlinearity)
     return hs[1:], hT, cache
-
-
-def _final_state(hs: np.ndarray, batch_sizes: np.ndarray | None, T: int) -> np.ndarray:
-    """h at each sequence's last real step; with lengths sorted longest first."""
-    if batch_sizes is None:
-        return hs[T].copy()
-    B = hs.shape[1]
-    lengths = (batch_sizes[:, None] > np.arange(B)[None, :]).sum(axis=0)  # (B,)
-    return hs[lengths, np.arange(B)]
 
 
 def backward(
@@ -92,9 +83,7 @@ def backward(
     else:
         da_all = np.multiply(hs[1:], hs[1:])  # (T, B, H)
         np.subtract(1, da_all, out=da_all)  # 1 - h^2
-    if batch_sizes is not None:  # finished sequences contribute no gradient
-        for t, n in enumerate(batch_sizes):
-            da_all[t, n:] = 0
+    zero_finished(da_all, batch_sizes)  # finished sequences contribute no gradient
     dh = np.zeros((B, H), dtype=x.dtype) if dhT is None else dhT.astype(x.dtype, copy=True)
     for t in range(T - 1, -1, -1):
         n = active(batch_sizes, t, B)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import active, cut_here, record_norm, sigmoid_via_tanh_
+from rnnkit.cells._common import active, cut_here, final_state, record_norm, sigmoid_via_tanh_, zero_finished
 
 
 class GRUCache(NamedTuple):
@@ -85,12 +85,7 @@ def forward(
         np.subtract(hp, cand, out=h)  # h_t = n + z * (h_{t-1} - n)
         h *= g[:, H:H2]
         h += cand
-    if batch_sizes is None:
-        hT = hs[T].copy()
-    else:
-        lengths = (batch_sizes[:, None] > np.arange(B)[None, :]).sum(axis=0)  # (B,)
-        hT = hs[lengths, np.arange(B)]
-    return hs[1:], hT, GRUCache(x, gates, q, hs, w_ih, w_hh, batch_sizes)
+    return hs[1:], final_state(hs, batch_sizes), GRUCache(x, gates, q, hs, w_ih, w_hh, batch_sizes)
 
 
 def _x_order(H: int) -> np.ndarray:
@@ -125,15 +120,8 @@ def _factors(cache: GRUCache) -> np.ndarray:
     np.subtract(1, r, out=Pr)
     Pr *= Pq  # P_n r (1 - r)
     Pr *= q
-    if cache.batch_sizes is not None:  # finished sequences contribute no gradient
-        for t, n in enumerate(cache.batch_sizes):
-            P[t, n:] = 0
+    zero_finished(P, cache.batch_sizes)  # finished sequences contribute no gradient
     return P
-
-
-def _x_order(H: int) -> np.ndarray:
-    """Rows (n, r, z) of W_ih: the order of the input-side block of the backward buffer."""
-    return np.r_[2 * H : 3 * H, 0 : 2 * H]
 
 
 def backward(

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import active, cut_here, record_norm, sigmoid_via_tanh_
+from rnnkit.cells._common import active, cut_here, final_state, record_norm, sigmoid_via_tanh_, zero_finished
 
 
 def _perm(H: int) -> np.ndarray:
@@ -96,12 +96,7 @@ def forward(
         tc = tanh_c[t, :n]
         np.tanh(c, out=tc)
         np.multiply(g[:, :H], tc, out=hs[t + 1, :n])  # o * tanh(c)
-    if batch_sizes is None:
-        final = (hs[T].copy(), cs[T].copy())
-    else:
-        lengths = (batch_sizes[:, None] > np.arange(B)[None, :]).sum(axis=0)  # (B,)
-        cols = np.arange(B)
-        final = (hs[lengths, cols], cs[lengths, cols])
+    final = (final_state(hs, batch_sizes), final_state(cs, batch_sizes))
     cache = LSTMCache(x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes)
     return hs[1:], final, cache
 
@@ -131,9 +126,7 @@ def _factors(cache: LSTMCache) -> tuple[np.ndarray, np.ndarray]:
     A = np.multiply(tanh_c, tanh_c)  # (T, B, H)
     np.subtract(1, A, out=A)
     A *= o
-    if cache.batch_sizes is not None:  # finished sequences contribute no gradient
-        for t, n in enumerate(cache.batch_sizes):
-            P[t, n:] = 0
+    zero_finished(P, cache.batch_sizes)  # finished sequences contribute no gradient
     return P, A
 
 

@@ -115,6 +115,8 @@ def train_lm(args) -> int:
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
     trainer = Trainer(task, cfg, args.run_dir)
     state = trainer.fit(resume=args.resume)
+    if state.stopped_early:
+        print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs", file=sys.stderr)
     run = Path(args.run_dir)
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)

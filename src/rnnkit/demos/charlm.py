@@ -55,7 +55,7 @@ def stdlib_corpus(max_chars: int = 400_000) -> str:
 
 @dataclass
 class DemoConfig:
-    steps: int = 1500  # optimizer steps (about 2 minutes here); the demo is deterministic in steps
+    steps: int = 1000  # optimizer steps (about 2 minutes here); the demo is deterministic in steps
     hidden: int = 256
     layers: int = 2
     batch_size: int = 32
