@@ -91,6 +91,7 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.state = LoopState()
         self.carry: Any = None
+        self.first_loss: float | None = None  # for detecting an exploding loss
 
     def _make_schedule(self) -> Any:
         c = self.config
@@ -203,7 +204,12 @@ class Trainer:
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 res = self.task.train_step(batch, self.carry, self.rng)
                 norm = clip_grad_norm(res.grads, cfg.clip) if cfg.clip else None
-                check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None)
+                if self.first_loss is None and math.isfinite(res.loss):
+                    self.first_loss = res.loss
+                # 20x the first loss: far above anything a healthy run shows, so only a blow-up trips it
+                limit = None if not self.first_loss else 20.0 * max(abs(self.first_loss), 1.0)
+                check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None,
+                             explode_threshold=limit)
                 self.optimizer.step(res.grads)
                 st.step += 1
                 st.cursor = cursor

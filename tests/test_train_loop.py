@@ -1,0 +1,98 @@
+"""The shared training loop on a small synthetic task: divergence, early stopping, schedules, max_steps."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.errors import TrainingDivergedError
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.loop import StepResult, Trainer
+
+
+class Quadratic:
+    """Least squares on a fixed batch; ``poison`` makes the loss NaN (or huge) from a given step on."""
+
+    def __init__(self, poison_at=None, value=float("nan"), valid=None):
+        rng = np.random.default_rng(0)
+        self.params = {"w": rng.standard_normal((3, 2))}
+        self.x = rng.standard_normal((8, 3))
+        self.y = rng.standard_normal((8, 2))
+        self.poison_at = poison_at
+        self.value = value
+        self.valid = valid or []
+        self.steps = 0
+        self.epochs = 0
+
+    def epoch_units(self):
+        return 4
+
+    def train_batches(self, epoch, cursor, rng):
+        for i in range(cursor, 4):
+            yield i + 1, i
+
+    def train_step(self, batch, carry, rng):
+        self.steps += 1
+        err = self.x @ self.params["w"] - self.y
+        loss = float(np.mean(err**2))
+        if self.poison_at is not None and self.steps >= self.poison_at:
+            loss = self.value
+        return StepResult(loss, 1, {"w": 2 * self.x.T @ err / err.size})
+
+    def evaluate(self):
+        self.epochs += 1
+        if self.valid:
+            return {"loss": self.valid[min(self.epochs, len(self.valid)) - 1]}
+        return {"loss": float(np.mean((self.x @ self.params["w"] - self.y) ** 2))}
+
+    def carry_arrays(self, carry):
+        return {}
+
+    def carry_from_arrays(self, arrays):
+        return None
+
+    def meta(self):
+        return {"model": "quadratic"}
+
+
+def _cfg(**kw):
+    base = dict(epochs=5, optimizer="sgd", lr=0.05, clip=None, progress="none", log_every=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_nan_loss_is_named_with_its_step(tmp_path):
+    with pytest.raises(TrainingDivergedError, match="loss became nan at step 3"):
+        Trainer(Quadratic(poison_at=3), _cfg(), tmp_path).fit()
+
+
+def test_exploding_loss_is_caught_before_it_overflows(tmp_path):
+    with pytest.raises(TrainingDivergedError, match="exploded .* at step 5"):
+        Trainer(Quadratic(poison_at=5, value=1e6), _cfg(), tmp_path).fit()
+
+
+def test_loss_falls_and_metrics_log_is_json_lines(tmp_path):
+    task = Quadratic()
+    state = Trainer(task, _cfg(), tmp_path).fit()
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in lines if r["type"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2, 3, 4, 5]
+    assert epochs[-1]["valid_loss"] < epochs[0]["valid_loss"]
+    assert state.step == 20 and sum(r["type"] == "train" for r in lines) == 20
+
+
+def test_early_stopping_and_plateau_halving(tmp_path):
+    task = Quadratic(valid=[5.0, 4.0, 4.5, 4.6, 4.7, 4.8])
+    trainer = Trainer(task, _cfg(epochs=6, schedule="plateau", patience=1), tmp_path)
+    state = trainer.fit()
+    assert state.stopped_early and state.epoch == 4  # epochs 3 and 4 did not improve on 4.0
+    lrs = [r["lr"] for r in state.history]
+    assert lrs[:3] == [0.05, 0.05, 0.05] and lrs[3] == pytest.approx(0.025)
+    assert (tmp_path / "best.safetensors").exists()
+
+
+def test_max_steps_stops_mid_epoch_and_checkpoints(tmp_path):
+    state = Trainer(Quadratic(), _cfg(max_steps=6), tmp_path).fit()
+    assert state.step == 6 and state.epoch == 1 and state.cursor == 2
+    assert (tmp_path / "last.safetensors").exists()
