@@ -1,0 +1,362 @@
+"""Parallel corpora for translation: reading sentence pairs, tokenising, vocabularies, padded batches.
+
+Two layouts are read: two files parallel by line (``train.de.gz`` / ``train.en.gz``, as Multi30k is
+published) and one TSV file of ``source<TAB>target`` lines.  Files may be ``.gz`` or ``.xz``; CRLF line
+ends and a byte-order mark are accepted.  An empty line, or files of different lengths, raise
+:class:`rnnkit.errors.DataError` naming the file(s) and line: silently dropping a line from one side
+would shift every later pair out of alignment.
+
+Each side has its own :class:`Tokenizer`: ``word`` (whitespace split), ``punct`` (words and punctuation
+apart, for raw text such as Multi30k: ``"bushes."`` -> ``bushes .``) or ``char`` (one token per
+character, spaces included), optionally lowercased.  Every pair also keeps its raw, untokenised line:
+BLEU is computed on detokenised output against that raw reference (see :mod:`rnnkit.metrics.translation`),
+so the tokeniser's choices never change the score's reference.
+
+Vocabularies put the specials first, ``<pad>`` = 0, ``<bos>`` = 1, ``<eos>`` = 2, ``<unk>`` = 3 (the
+same PAD/BOS/EOS ids as :mod:`rnnkit.seq2seq.toy`), then tokens by count.  A batch is time-major::
+
+    src (S, B)       x_1 .. x_n, then PAD          src_lengths (B,) = n
+    tgt_in (T, B)    BOS y_1 .. y_m, then PAD      tgt_out (T, B) = y_1 .. y_m EOS, then PAD
+    tgt_mask (T, B)  True on the m + 1 real target positions       T = longest m + 1
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, TypeVar
+
+import numpy as np
+
+from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.data.vocab import EOS, UNK, Vocabulary
+from rnnkit.errors import DataError
+
+PAD = "<pad>"
+BOS = "<bos>"
+SPECIALS = (PAD, BOS, EOS, UNK)
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+LEVELS = ("word", "punct", "char")
+MULTI30K_SPLITS = ("train", "val", "test_2016_flickr")
+MULTI30K_LANGUAGES = ("en", "de", "fr")
+
+# a word may hold inner hyphens, apostrophes and number separators ("t-shirt", "man's", "3.5", "1,000")
+# and end in a hyphen before a space (German "Zwei- und vierbeinige")
+_PUNCT_TOKEN = re.compile(r"\w+(?:[-'’.,]\w+)*(?:-(?=\s))?|[^\w\s]")
+_NO_SPACE_BEFORE = frozenset(".,!?;:%)]}…“”»›")  # “ closes in German, which opens with „
+_NO_SPACE_AFTER = frozenset("([{¿¡„«‹#$")
+_QUOTES = frozenset("\"'")  # the same mark opens and closes: alternate
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """How one side of the corpus becomes tokens, and how tokens become text again.
+
+    ``detokenize(tokenize(s))`` gives back ``s`` with runs of whitespace collapsed (lowercased if
+    ``lowercase``) for ``word`` and ``char``, and for ``punct`` on ordinary text; ``punct`` guesses
+    the spacing of quote marks, so a quote next to other punctuation may come back spaced differently.
+    On Multi30k train all but 42 (en), 100 (de) and 77 (fr) of the 29,000 sentences come back exactly;
+    the rest have spaced French punctuation (``cyclable ;``), ``&amp;`` or ``„BBQ“-Banner`` in the source.
+    """
+
+    level: str = "word"  # "word", "punct" or "char"
+    lowercase: bool = False
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"Expected level to be one of {LEVELS}, got {self.level!r}")
+
+    def tokenize(self, text: str) -> list[str]:
+        text = " ".join(text.split())
+        if self.lowercase:
+            text = text.lower()
+        if self.level == "word":
+            return text.split()
+        if self.level == "char":
+            return list(text)
+        return _PUNCT_TOKEN.findall(text)
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        if self.level == "word":
+            return " ".join(tokens)
+        if self.level == "char":
+            return "".join(tokens)
+        return _join_punct(tokens)
+
+
+def _join_punct(tokens: Sequence[str]) -> str:
+    """Tokens joined by spaces except before closing and after opening punctuation."""
+    pieces: list[str] = []
+    glue = True  # no space before the next token (start of text, or after an opening mark)
+    is_open = {q: False for q in _QUOTES}
+    for tok in tokens:
+        if tok in _QUOTES:
+            is_open[tok] = not is_open[tok]
+            space = is_open[tok] and not glue  # an opening quote is spaced from the word before it
+            glue = is_open[tok]
+        elif tok in _NO_SPACE_BEFORE:
+            space = False
+            glue = False
+        else:
+            space = not glue
+            glue = tok in _NO_SPACE_AFTER
+        if space:
+            pieces.append(" ")
+        pieces.append(tok)
+    return "".join(pieces)
+
+
+class SentencePair(NamedTuple):
+    source: list[str]  # tokens
+    target: list[str]  # tokens
+    source_text: str  # the raw line, outer whitespace stripped
+    target_text: str  # the raw line: the reference for detokenised BLEU
+    line: int  # 1-based line number in the file(s)
+
+
+def _lines(path: str | os.PathLike, encoding: str) -> list[str]:
+    return text_lines(read_text_file(path, encoding))
+
+
+def _pair(src: str, tgt: str, line: int, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer) -> SentencePair:
+    src = src.strip()
+    tgt = tgt.strip()
+    return SentencePair(source_tokenizer.tokenize(src), target_tokenizer.tokenize(tgt), src, tgt, line)
+
+
+def _tokenizers(source: Tokenizer | None, target: Tokenizer | None, default: Tokenizer) -> tuple[Tokenizer, Tokenizer]:
+    for name, tok in (("source_tokenizer", source), ("target_tokenizer", target)):
+        if tok is not None and not isinstance(tok, Tokenizer):
+            raise TypeError(f"Expected {name} to be a Tokenizer or None, got {type(tok).__name__}")
+    return source or default, target or default
+
+
+def read_parallel(
+    source_path: str | os.PathLike,
+    target_path: str | os.PathLike,
+    source_tokenizer: Tokenizer | None = None,
+    target_tokenizer: Tokenizer | None = None,
+    encoding: str = "utf-8",
+) -> list[SentencePair]:
+    """Pairs from two files parallel by line (``.gz``/``.xz`` too); tokenisers default to ``word``."""
+    source_tokenizer, target_tokenizer = _tokenizers(source_tokenizer, target_tokenizer, Tokenizer())
+    src_lines = _lines(source_path, encoding)
+    tgt_lines = _lines(target_path, encoding)
+    if len(src_lines) != len(tgt_lines):
+        raise DataError(
+            f"{source_path} has {len(src_lines)} lines but {target_path} has {len(tgt_lines)}; the files must "
+            f"be parallel line by line (line {min(len(src_lines), len(tgt_lines)) + 1} has no partner): "
+            f"check that they are the two sides of the same corpus and split"
+        )
+    pairs = []
+    for number, (src, tgt) in enumerate(zip(src_lines, tgt_lines), start=1):
+        for path, text in ((source_path, src), (target_path, tgt)):
+            if not text.strip():
+                raise DataError(f"{path}:{number}: empty line; every line needs a sentence: delete line "
+                                f"{number} from both {source_path} and {target_path}, or fill it in")
+        pairs.append(_pair(src, tgt, number, source_tokenizer, target_tokenizer))
+    return pairs
+
+
+def read_tsv_pairs(
+    path: str | os.PathLike,
+    source_tokenizer: Tokenizer | None = None,
+    target_tokenizer: Tokenizer | None = None,
+    encoding: str = "utf-8",
+    columns: tuple[int, int] = (0, 1),
+) -> list[SentencePair]:
+    """Pairs from ``source<TAB>target`` lines; ``columns`` picks them when a line has more fields.
+
+    Every line must have as many tab-separated fields as the first one: a stray tab inside a sentence
+    would otherwise silently move words to the wrong side.
+    """
+    source_tokenizer, target_tokenizer = _tokenizers(source_tokenizer, target_tokenizer, Tokenizer())
+    if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) for c in columns):
+        raise ValueError(f"Expected columns to be two ints (source, target), got {columns!r}")
+    src_col, tgt_col = columns
+    pairs = []
+    n_fields = 0
+    for number, line in enumerate(_lines(path, encoding), start=1):
+        where = f"{path}:{number}"
+        if not line.strip():
+            raise DataError(f"{where}: empty line; expected source<TAB>target: delete the line")
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise DataError(f"{where}: expected source<TAB>target, got a line without a tab "
+                            f"(are the columns separated by spaces?)")
+        if n_fields == 0:
+            n_fields = len(fields)
+            if not (-n_fields <= src_col < n_fields and -n_fields <= tgt_col < n_fields):
+                raise DataError(f"{where}: columns={columns} but the line has {n_fields} fields; choose "
+                                f"indices from 0 to {n_fields - 1}")
+        elif len(fields) != n_fields:
+            raise DataError(f"{where}: expected {n_fields} tab-separated fields like line 1, got "
+                            f"{len(fields)}; is there a tab inside a sentence?")
+        for side, col in (("source", src_col), ("target", tgt_col)):
+            if not fields[col].strip():
+                raise DataError(f"{where}: the {side} (field {col % n_fields + 1}) is empty; "
+                                f"every pair needs both sentences")
+        pairs.append(_pair(fields[src_col], fields[tgt_col], number, source_tokenizer, target_tokenizer))
+    return pairs
+
+
+def multi30k_files(root: str | os.PathLike, split: str = "train", source_lang: str = "de",
+                   target_lang: str = "en") -> tuple[Path, Path]:
+    """Paths ``root/{split}.{lang}.gz`` of a Multi30k task-1 split (or under ``root/task1_raw``)."""
+    if split not in MULTI30K_SPLITS:
+        raise ValueError(f"Expected split to be one of {MULTI30K_SPLITS}, got {split!r}")
+    for name, lang in (("source_lang", source_lang), ("target_lang", target_lang)):
+        if lang not in MULTI30K_LANGUAGES:
+            raise ValueError(f"Expected {name} to be one of {MULTI30K_LANGUAGES}, got {lang!r}")
+    if source_lang == target_lang:
+        raise ValueError(f"Expected two different languages, got {source_lang!r} twice")
+    root = Path(root)
+    folder = root / "task1_raw" if (root / "task1_raw").is_dir() else root
+    paths = (folder / f"{split}.{source_lang}.gz", folder / f"{split}.{target_lang}.gz")
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; give the folder holding Multi30k's "
+                            f"{{train,val,test_2016_flickr}}.{{en,de,fr}}.gz")
+    return paths
+
+
+def read_multi30k(root: str | os.PathLike, split: str = "train", source_lang: str = "de", target_lang: str = "en",
+                  source_tokenizer: Tokenizer | None = None,
+                  target_tokenizer: Tokenizer | None = None) -> list[SentencePair]:
+    """Pairs of a Multi30k split; the raw text is untokenised, so tokenisers default to ``punct``."""
+    source_tokenizer, target_tokenizer = _tokenizers(source_tokenizer, target_tokenizer, Tokenizer("punct"))
+    src, tgt = multi30k_files(root, split, source_lang, target_lang)
+    return read_parallel(src, tgt, source_tokenizer, target_tokenizer)
+
+
+def build_vocab(sentences: Iterable[Sequence[str]], max_size: int | None = None, min_count: int = 1) -> Vocabulary:
+    """Vocabulary of one side: ``<pad> <bos> <eos> <unk>``, then tokens by (count desc, token).
+
+    ``max_size`` counts the four specials.  A literal ``<pad>`` or ``<bos>`` in the text is read as the
+    special, like a literal ``<unk>`` or ``<eos>`` in :class:`Vocabulary`.
+    """
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)):
+        raise TypeError(f"Expected max_size to be an int or None, got {type(max_size).__name__}")
+    if max_size is not None and max_size < len(SPECIALS):
+        raise ValueError(f"Expected max_size >= {len(SPECIALS)} (room for {SPECIALS}), got {max_size}")
+    tokens = (tok for sent in sentences for tok in sent if tok != PAD and tok != BOS)
+    inner_size = None if max_size is None else max_size - 2  # Vocabulary.build adds <unk>, <eos> itself
+    inner = Vocabulary.build(tokens, max_size=inner_size, min_count=min_count)
+    return Vocabulary(list(SPECIALS) + inner.tokens[2:], unk_token=UNK, eos_token=EOS)
+
+
+def _check_vocab(vocab: Vocabulary, name: str) -> None:
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"Expected {name} to be a Vocabulary, got {type(vocab).__name__}")
+    # decode, not .tokens: that property copies the whole list, and decode_ids runs once per sentence
+    first = tuple(vocab.decode(range(min(len(vocab), len(SPECIALS)))))
+    if first != SPECIALS:
+        raise ValueError(f"Expected {name} to start with {SPECIALS} (made by build_vocab), got {first}")
+
+
+def encode_pairs(pairs: Sequence[SentencePair], source_vocab: Vocabulary,
+                 target_vocab: Vocabulary) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(source ids (n,), target ids (m,)) int64 per pair, without BOS/EOS (batching adds them)."""
+    _check_vocab(source_vocab, "source_vocab")
+    _check_vocab(target_vocab, "target_vocab")
+    return [(source_vocab.encode(p[0]), target_vocab.encode(p[1])) for p in pairs]
+
+
+def decode_ids(ids: Iterable[int], vocab: Vocabulary, tokenizer: Tokenizer) -> str:
+    """Detokenised text of decoder output ids: cut at the first EOS, PAD and BOS dropped."""
+    _check_vocab(vocab, "vocab")
+    kept = []
+    for i in ids:
+        if int(i) == EOS_ID:
+            break
+        if int(i) not in (PAD_ID, BOS_ID):
+            kept.append(int(i))
+    return tokenizer.detokenize(vocab.decode(kept))
+
+
+Item = TypeVar("Item", bound=Sequence)
+
+
+def filter_by_length(items: Sequence[Item], max_source_length: int | None = None,
+                     max_target_length: int | None = None) -> list[Item]:
+    """The pairs (token or id pairs) whose source and target have at most the given lengths (training)."""
+    for name, value in (("max_source_length", max_source_length), ("max_target_length", max_target_length)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"Expected {name} to be a positive int or None, got {value!r}")
+    return [item for item in items
+            if (max_source_length is None or len(item[0]) <= max_source_length)
+            and (max_target_length is None or len(item[1]) <= max_target_length)]
+
+
+class ParallelBatch(NamedTuple):
+    src: np.ndarray  # (S, B) int64, PAD after each sentence
+    src_lengths: np.ndarray  # (B,) int64
+    tgt_in: np.ndarray  # (T, B) int64: BOS y_1 .. y_m, then PAD
+    tgt_out: np.ndarray  # (T, B) int64: y_1 .. y_m EOS, then PAD
+    tgt_mask: np.ndarray  # (T, B) bool
+    index: np.ndarray  # (B,) position of each pair in the list given: maps outputs back to references
+
+
+def make_batch(encoded: Sequence[tuple[np.ndarray, np.ndarray]], index: Sequence[int] | None = None) -> ParallelBatch:
+    """Pad id pairs (from :func:`encode_pairs`) into one time-major :class:`ParallelBatch`."""
+    if len(encoded) == 0:
+        raise ValueError("Expected at least one pair, got none")
+    src_lengths = np.array([len(s) for s, _ in encoded], dtype=np.int64)  # (B,)
+    tgt_lengths = np.array([len(t) for _, t in encoded], dtype=np.int64)  # (B,)
+    if src_lengths.min() < 1:
+        raise ValueError("Expected every source sentence to have at least one token, got an empty one")
+    B = len(encoded)
+    S = int(src_lengths.max())
+    T = int(tgt_lengths.max()) + 1  # room for BOS in tgt_in and EOS in tgt_out
+    src = np.full((S, B), PAD_ID, dtype=np.int64)  # (S, B)
+    tgt_in = np.full((T, B), PAD_ID, dtype=np.int64)  # (T, B)
+    tgt_out = np.full((T, B), PAD_ID, dtype=np.int64)  # (T, B)
+    for b, (s, t) in enumerate(encoded):
+        m = len(t)
+        src[: len(s), b] = s
+        tgt_in[0, b] = BOS_ID
+        tgt_in[1 : m + 1, b] = t
+        tgt_out[:m, b] = t
+        tgt_out[m, b] = EOS_ID
+    tgt_mask = np.arange(T)[:, None] <= tgt_lengths[None, :]  # (T, B)
+    index = np.arange(B) if index is None else np.asarray(index, dtype=np.int64)
+    return ParallelBatch(src, src_lengths, tgt_in, tgt_out, tgt_mask, index)
+
+
+def make_batches(encoded: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: int,
+                 rng: np.random.Generator | None = None, sort: bool = True,
+                 pool_size: int | None = 100) -> list[ParallelBatch]:
+    """Batches of pairs of similar length, so little of each batch is padding.
+
+    Without ``rng`` (evaluation): pairs sorted by (source length, target length), ties in file order.
+    With ``rng`` (training): the pairs are shuffled, cut into pools of ``pool_size`` batches, sorted by
+    length inside each pool, cut into batches, and the batches shuffled: every epoch draws new batch
+    companions but padding stays low.  ``pool_size=None`` sorts the whole corpus at once.
+    ``sort=False`` keeps the (shuffled) order.  ``batch.index`` says which pair went where.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Expected batch_size to be a positive int, got {batch_size!r}")
+    if pool_size is not None and (isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1):
+        raise ValueError(f"Expected pool_size to be a positive int or None, got {pool_size!r}")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"Expected rng to be a numpy.random.Generator or None, got {type(rng).__name__}")
+    if len(encoded) == 0:
+        raise ValueError("Expected at least one pair to batch, got none")
+    N = len(encoded)
+    src_len = np.array([len(s) for s, _ in encoded])  # (N,)
+    tgt_len = np.array([len(t) for _, t in encoded])  # (N,)
+    order = np.arange(N) if rng is None else rng.permutation(N)
+    if sort:
+        pool = N if (rng is None or pool_size is None) else pool_size * batch_size
+        pieces = []
+        for start in range(0, N, pool):
+            chunk = order[start : start + pool]
+            # lexsort is stable: equal lengths keep their (shuffled or file) order
+            pieces.append(chunk[np.lexsort((tgt_len[chunk], src_len[chunk]))])
+        order = np.concatenate(pieces)
+    groups = [order[i : i + batch_size] for i in range(0, N, batch_size)]
+    if rng is not None:
+        groups = [groups[k] for k in rng.permutation(len(groups))]
+    return [make_batch([encoded[i] for i in group], group) for group in groups]

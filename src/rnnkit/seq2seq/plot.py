@@ -1,0 +1,151 @@
+"""Attention heatmaps: which source tokens each target token looked at.
+
+Row t of ``weights`` (T, S) is the attention distribution a_t over the S source positions while the
+decoder produced target token t (``Hypothesis.attention`` of greedy decoding); each row sums to 1.
+
+Drawn with matplotlib's object-oriented API on an Agg canvas: no pyplot, no GUI, and the user's
+global backend is left alone.  Tokens are UTF-8 (German umlauts render with the default DejaVu Sans).
+For characters DejaVu lacks (Chinese, Japanese) a system font that has them is added as a fallback;
+when none is installed the plot is still written with those characters spelled as code points
+(``我`` -> ``U+6211``, which a reader can look up, where a glyph box would say nothing) and one
+warning says which font package to install.
+
+matplotlib is an optional dependency: ``pip install 'rnnkit[plot]'``.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_INSTALL_HINT = "plot_attention needs matplotlib: pip install 'rnnkit[plot]' (or pip install matplotlib)"
+_BASE_FONT = "DejaVu Sans"
+# matplotlib's own last-resort font "covers" every code point with a box: it is not a real fallback
+_NOT_FALLBACKS = ("Last Resort",)
+
+
+def _matplotlib() -> tuple[Any, Any, Any]:
+    """(Figure, FigureCanvasAgg, font_manager), imported only when a plot is asked for."""
+    try:
+        from matplotlib import font_manager
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    return Figure, FigureCanvasAgg, font_manager
+
+
+@lru_cache(maxsize=64)
+def _charmap(font_path: str) -> frozenset[int]:
+    """Code points a font file has glyphs for (cached: reading a CJK font's table takes milliseconds)."""
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_path).get_charmap())
+
+
+def _font_families(text: str) -> tuple[list[str], str]:
+    """Font families that cover ``text`` (DejaVu Sans first), and the characters none of them has."""
+    _, _, font_manager = _matplotlib()
+    needed = {ord(ch) for ch in text if not ch.isspace()}
+    base = font_manager.findfont(font_manager.FontProperties(family=_BASE_FONT), fallback_to_default=True)
+    missing = needed - _charmap(base)
+    families = [_BASE_FONT]
+    if not missing:
+        return families, ""
+    for entry in font_manager.fontManager.ttflist:
+        if not missing or entry.name in families or entry.name.startswith(_NOT_FALLBACKS):
+            continue
+        try:
+            covered = missing & _charmap(entry.fname)
+        except (OSError, RuntimeError):
+            continue  # an unreadable font file is simply not a candidate
+        if covered:
+            families.append(entry.name)
+            missing -= covered
+    return families, "".join(sorted(chr(c) for c in missing))
+
+
+def _spell_missing(token: str, missing: str) -> str:
+    """``token`` with each character of ``missing`` written as its code point, e.g. U+6211."""
+    if not missing:
+        return token
+    return "".join(f" U+{ord(ch):04X} " if ch in missing else ch for ch in token).strip()
+
+
+def _check(weights: Any, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> np.ndarray:
+    for name, tokens in (("source_tokens", source_tokens), ("target_tokens", target_tokens)):
+        if isinstance(tokens, str):
+            raise TypeError(f"Expected {name} to be a list of tokens, got a single str")
+        for i, tok in enumerate(tokens):
+            if not isinstance(tok, str):
+                raise TypeError(f"Expected {name} to hold str tokens, got {type(tok).__name__} at position {i}")
+    w = np.asarray(weights, dtype=np.float64)
+    expected = (len(target_tokens), len(source_tokens))
+    if w.ndim != 2 or w.shape != expected:
+        raise ValueError(f"Expected weights of shape (T, S) = {expected} (T target tokens, S source tokens), "
+                         f"got {w.shape}")
+    if w.size == 0:
+        raise ValueError(f"Expected at least one source and one target token, got weights of shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("Expected finite attention weights, got NaN or inf")
+    return w
+
+
+def plot_attention(
+    weights: Any,
+    source_tokens: Sequence[str],
+    target_tokens: Sequence[str],
+    path: str | os.PathLike,
+    title: str | None = None,
+    dpi: int = 100,
+) -> Path:
+    """Write the heatmap of ``weights`` (T, S) to ``path`` (PNG; format by suffix) and return the path.
+
+    Source tokens label the columns (top, rotated), target tokens the rows; darker is more attention.
+    The colour scale is [0, 1] when the weights are probabilities, else their own range.
+    """
+    w = _check(weights, source_tokens, target_tokens)  # (T, S)
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 1:
+        raise ValueError(f"Expected dpi to be a positive int, got {dpi!r}")
+    Figure, FigureCanvasAgg, _ = _matplotlib()
+    families, missing = _font_families("".join(source_tokens) + "".join(target_tokens) + (title or ""))
+    if missing:
+        warnings.warn(f"no installed font has the characters {missing[:20]!r}: they are labelled by code "
+                      f"point (U+XXXX); install a font with them (e.g. apt-get install fonts-noto-cjk)",
+                      stacklevel=2)
+    source_labels = [_spell_missing(tok, missing) for tok in source_tokens]
+    target_labels = [_spell_missing(tok, missing) for tok in target_tokens]
+    title = _spell_missing(title, missing) if title else title
+    T, S = w.shape
+    # about a third of an inch per token keeps labels legible; the margins hold the labels themselves
+    longest = max(len(tok) for tok in [*source_labels, *target_labels])
+    margin = 0.6 + 0.09 * min(longest, 30)
+    fig = Figure(figsize=(min(margin + 1.4 + 0.34 * S, 40), min(margin + 0.8 + 0.34 * T, 40)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    probabilities = w.min() >= 0.0 and w.max() <= 1.0
+    vmin, vmax = (0.0, 1.0) if probabilities else (float(w.min()), float(w.max()))
+    image = ax.imshow(w, cmap="Greys", vmin=vmin, vmax=vmax, aspect="equal", interpolation="nearest")
+    font = {"family": families}
+    ax.set_xticks(np.arange(S))
+    ax.set_yticks(np.arange(T))
+    ax.set_xticklabels(source_labels, rotation=90, fontdict=font)
+    ax.set_yticklabels(target_labels, fontdict=font)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("source", fontdict=font)
+    ax.set_ylabel("target", fontdict=font)
+    if title:
+        ax.set_title(title, fontdict=font, pad=12)
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.03, label="attention weight")
+    path = Path(path)
+    with warnings.catch_warnings():
+        # the one warning above replaces matplotlib's warning per missing glyph
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
