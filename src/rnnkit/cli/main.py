@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.gradflow",
     "rnnkit.cli.tagging",
     "rnnkit.cli.classify",
+    "rnnkit.cli.seq2seq",
 ]
 
 

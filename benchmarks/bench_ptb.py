@@ -1,0 +1,239 @@
+"""Zaremba et al. (2014) "small" LSTM language model on Penn Treebank, trained with the rnnkit CLI.
+
+Configuration (the paper's non-regularised small model; test perplexity 114.5): 2 x 200 LSTM,
+embeddings 200, unrolled 20 steps, 20 streams, 13 epochs of SGD at lr 1 halved after each epoch from
+epoch 5 on, gradient norm clipped at 5, every parameter from U(-0.1, 0.1), no dropout, loss summed over
+time and averaged over the batch; full softmax, and Mikolov's class-based softmax (about 100 classes).
+
+Each run is ``rnnkit train lm ...`` in a child process (what a user runs), followed by
+``rnnkit evaluate best.safetensors ptb.test.txt`` (one stream read from <eos>, so every one of the
+82,430 test tokens is predicted).  Results go into benchmarks/RESULTS.md.
+
+    python benchmarks/bench_ptb.py --softmax class            # one full 13-epoch run
+    python benchmarks/bench_ptb.py --softmax both --max-steps 200   # smoke run, not recorded
+    python benchmarks/bench_ptb.py --speed-ratio 300 --rounds 2     # rnnkit vs PyTorch, A B A B
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lm_common import (  # noqa: E402
+    DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
+    run_logged, shell_join, shown_cmd, user_env, utc_date, write_subsection,
+)
+
+SECTION = "PTB word-level LSTM (Zaremba small)"
+INTRO = """\
+Zaremba, Sutskever & Vinyals (2014), small non-regularised model: 2 x 200 LSTM, embedding 200, 20 steps
+unrolled, B = 20, 13 epochs, SGD lr 1 halved every epoch after epoch 4, gradient norm clipped at 5,
+U(-0.1, 0.1) init, no dropout, loss summed over time and averaged over the batch. Paper: test
+perplexity 114.5 (valid 120.7). Test perplexity here is over all 82,430 test tokens (`rnnkit evaluate`,
+one stream started from `<eos>`). Valid perplexity per epoch is the training run's own (10 streams)."""
+PAPER_TEST = 114.5
+
+
+def train_args(softmax: str, ptb: Path, run_dir: Path, epochs: int, max_steps: int | None, classes: int,
+               seed: int, valid: bool = True, log_every: int = 100) -> list[str]:
+    args = ["train", "lm", "--train", str(ptb / "ptb.train.txt.xz")]
+    if valid:
+        args += ["--valid", str(ptb / "ptb.valid.txt")]
+    args += [
+        "--level", "word", "--cell", "lstm", "--layers", "2", "--hidden", "200", "--embed", "200",
+        "--bptt", "20", "--batch-size", "20", "--epochs", str(epochs),
+        "--optimizer", "sgd", "--lr", "1", "--schedule", "decay_after", "--decay-start", "4", "--lr-decay", "0.5",
+        "--clip", "5", "--init-scale", "0.1", "--loss-scale", "batch", "--dropout", "0",
+        "--softmax", softmax, "--seed", str(seed), "--run-dir", str(run_dir),
+        "--progress", "lines", "--log-every", str(log_every),
+    ]
+    if softmax == "class" and classes:
+        args += ["--classes", str(classes)]
+    if max_steps is not None:
+        args += ["--max-steps", str(max_steps)]
+    return rnnkit_cmd(*args)
+
+
+def env_prefix(args: argparse.Namespace) -> str:
+    """How the BLAS thread cap shows in a command line (nothing when not capped)."""
+    return "" if args.blas_threads is None else f"OPENBLAS_NUM_THREADS={args.blas_threads} "
+
+
+def versions() -> str:
+    return f"Python {platform.python_version()}, numpy {np.__version__}, {platform.processor() or platform.machine()}"
+
+
+def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
+    ptb = args.data / "ptb"
+    run_dir = args.run_root / f"ptb_{softmax}"
+    log = args.run_root / f"ptb_{softmax}.log"
+    env = user_env(args.blas_threads)
+    cmd = train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed)
+    date, load0 = utc_date(), machine_load()
+    rates = ProgressRates()
+    rc, train_wall = run_logged(cmd, log, env, rates)
+    if rc != 0:
+        raise SystemExit(f"training failed (exit code {rc}); see {log}")
+    model = run_dir / "best.safetensors"
+    if not model.exists():
+        model = run_dir / "last.safetensors"
+    test, eval_cmd, eval_wall = evaluate_json(model, ptb / "ptb.test.txt", log, env)
+    load1 = machine_load()
+    epochs = read_epochs(run_dir)
+    res = {"softmax": softmax, "cmd": env_prefix(args) + shown_cmd(cmd), "eval_cmd": env_prefix(args) + eval_cmd, "date": date, "load0": load0,
+           "load1": load1, "train_wall": train_wall, "eval_wall": eval_wall, "test": test, "epochs": epochs,
+           "rates": rates.rate, "done_at": rates.epoch_done_at, "log": str(log)}
+    print(f"[bench_ptb] {softmax} softmax: test perplexity {test['ppl']:.2f} over {test['tokens']:,} tokens; "
+          f"training {fmt_time(train_wall)}, evaluation {fmt_time(eval_wall)}", flush=True)
+    if record:
+        write_subsection(SECTION, INTRO, f"rnnkit, {softmax} softmax", report(res, args))
+    return res
+
+
+def report(res: dict, args: argparse.Namespace) -> str:
+    """The RESULTS.md text of one run."""
+    threads = "library default" if args.blas_threads is None else str(args.blas_threads)
+    lines = [
+        f"{res['date']}; {versions()}; BLAS threads: {threads}; from /work/main:",
+        "",
+        f"    nice python benchmarks/bench_ptb.py {shell_join(sys.argv[1:])}",
+        "",
+        "which ran, one after the other:",
+        "",
+        f"    {res['cmd']}",
+        f"    {res['eval_cmd']}",
+        "",
+        f"Load at start: {res['load0']}; at end: {res['load1']}.",
+        "",
+        "| epoch | lr | train ppl | valid ppl | train tok/s | epoch ends at |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in res["epochs"]:
+        n = e["epoch"]
+        rate = res["rates"].get(n, float("nan"))
+        at = res["done_at"].get(n)
+        lines.append(f"| {n} | {e['lr']:.4g} | {math.exp(e['train_loss']):.2f} | {e.get('valid_ppl', float('nan')):.2f} "
+                     f"| {rate:,.0f} | {fmt_time(at) if at is not None else '?'} |")
+    t = res["test"]
+    rates = [r for r in res["rates"].values() if r > 0]
+    mean_rate = len(rates) / sum(1.0 / r for r in rates) if rates else float("nan")
+    gap = t["ppl"] - PAPER_TEST
+    verdict = "target met" if gap <= 0 else f"target missed by {gap:.2f} ({100 * gap / PAPER_TEST:.1f}%)"
+    lines += [
+        "",
+        f"**Test perplexity {t['ppl']:.2f}** over {t['tokens']:,} tokens (paper 114.5: {verdict}). "
+        f"Training {fmt_time(res['train_wall'])} wall (validation included), mean training speed "
+        f"{mean_rate:,.0f} tok/s (harmonic mean of the epochs' rates); test evaluation {res['eval_wall']:.0f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def speed_ratio(args: argparse.Namespace) -> None:
+    """rnnkit (full and class softmax) and PyTorch, alternating, each in its own process, same steps."""
+    ptb = args.data / "ptb"
+    env = user_env(args.blas_threads)
+    torch_script = Path(__file__).resolve().parent / "bench_ptb_torch.py"
+    rows = []
+    for r in range(1, args.rounds + 1):
+        jobs = [("rnnkit full", "full"), ("PyTorch full", None)]
+        if args.with_class:
+            jobs.append(("rnnkit class", "class"))
+        for name, softmax in jobs:
+            log = args.run_root / "speed_ratio.log"
+            load = machine_load()
+            if softmax is None:
+                cmd = [sys.executable, str(torch_script), "--data", str(args.data), "--epochs", "1",
+                       "--max-steps", str(args.speed_ratio), "--no-record", "--no-test"]
+                if args.torch_threads is not None:
+                    cmd += ["--threads", str(args.torch_threads)]
+                out: list[str] = []
+                rc, wall = run_logged(cmd, log, env, lambda line, _: out.append(line))
+                found = [json.loads(x[len("RESULT "):]) for x in out if x.startswith("RESULT ")]
+                rate = found[-1]["train_tok_per_s"] if found else float("nan")
+            else:
+                cmd = train_args(softmax, ptb, args.run_root / f"speed_{softmax}", 1, args.speed_ratio, args.classes,
+                                 args.seed, valid=False, log_every=50)
+                rates = ProgressRates()
+                rc, wall = run_logged(cmd, log, env, rates)
+                rate = rates.last_rate()
+            if rc != 0:
+                raise SystemExit(f"{name} failed (exit code {rc}); see {log}")
+            rows.append((r, name, rate, wall, load, (env_prefix(args) if softmax else "") + shown_cmd(cmd)))
+            print(f"[speed] round {r} {name}: {rate:,.0f} tok/s ({wall:.0f} s wall; {load})", flush=True)
+    by = {}
+    for _, name, rate, *_ in rows:
+        by.setdefault(name, []).append(rate)
+    mean = {k: float(np.mean(v)) for k, v in by.items()}
+    ratio = mean["rnnkit full"] / mean["PyTorch full"]
+    threads = "library default" if args.blas_threads is None else str(args.blas_threads)
+    tthreads = f"os.cpu_count() = {os.cpu_count()}" if args.torch_threads is None else str(args.torch_threads)
+    body = [
+        f"{utc_date()}; {versions()}; BLAS threads for rnnkit: {threads}; PyTorch torch.set_num_threads({tthreads}).",
+        "",
+        f"    nice python benchmarks/bench_ptb.py {shell_join(sys.argv[1:])}",
+        "",
+        f"{args.speed_ratio} training steps (T = 20, B = 20) per process, processes run one at a time in the order "
+        "below; tokens/s is over those steps (start-up and vocabulary building excluded).",
+        "",
+        "| round | run | train tok/s | process wall | load before |",
+        "|---|---|---|---|---|",
+    ]
+    for r, name, rate, wall, load, _ in rows:
+        body.append(f"| {r} | {name} | {rate:,.0f} | {wall:.0f} s | {load.replace('load average: ', '')} |")
+    body += ["", "Commands (one round):", ""]
+    seen = set()
+    for _, name, _, _, _, cmd in rows:
+        if name not in seen:
+            seen.add(name)
+            body.append(f"    {cmd}")
+    body += ["", f"**rnnkit / PyTorch tokens/s, full softmax: {ratio:.2f}** (mean rates: "
+             + ", ".join(f"{k} {v:,.0f}" for k, v in mean.items()) + ")."]
+    print(f"[speed] rnnkit/PyTorch (full softmax) = {ratio:.2f}", flush=True)
+    if not args.no_record:
+        title = f"Speed side by side: rnnkit vs PyTorch (rnnkit BLAS threads {threads}, torch threads {tthreads})"
+        write_subsection(SECTION, INTRO, title, "\n".join(body))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding ptb/ (default: %(default)s)")
+    p.add_argument("--softmax", choices=["full", "class", "both"], default="both",
+                   help="output layer; both = class then full, one after the other (default: both)")
+    p.add_argument("--epochs", type=int, default=13, help="epochs (default: 13, as the paper)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
+    p.add_argument("--classes", type=int, default=0, help="classes for the class softmax (0: about sqrt(V) = 100)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="cap BLAS threads in the child processes (default: leave the library default)")
+    p.add_argument("--run-root", type=Path, default=RUNS, help="checkpoints and logs go here (default: %(default)s)")
+    p.add_argument("--speed-ratio", type=int, default=None, metavar="STEPS",
+                   help="instead of training: time STEPS steps of rnnkit and of PyTorch, alternating")
+    p.add_argument("--rounds", type=int, default=2, help="--speed-ratio: rounds of A B (default: 2)")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="--speed-ratio: torch.set_num_threads for PyTorch (default: os.cpu_count())")
+    p.add_argument("--with-class", action="store_true", help="--speed-ratio: also time rnnkit's class softmax")
+    p.add_argument("--record", action="store_true", help="write a --max-steps run into RESULTS.md anyway")
+    p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    args = p.parse_args(argv)
+    args.run_root.mkdir(parents=True, exist_ok=True)
+    if args.speed_ratio is not None:
+        speed_ratio(args)
+        return 0
+    record = not args.no_record and (args.max_steps is None or args.record)
+    t0 = time.perf_counter()
+    for softmax in (["class", "full"] if args.softmax == "both" else [args.softmax]):
+        run_one(softmax, args, record)
+    print(f"[bench_ptb] total wall time {fmt_time(time.perf_counter() - t0)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Character-level LSTM language model on Tiny Shakespeare, trained with the rnnkit CLI.
+
+Split as char-rnn (``-train_frac 0.95 -val_frac 0.05``): the first 95% of input.txt's characters
+train, the last 5% validate, in order.  The two parts are written to a temporary folder (not the
+repository) and ``rnnkit train lm --level char`` trains on them with Adam; then
+``rnnkit evaluate best.safetensors valid.txt`` scores every validation character in one stream.
+Target: validation loss <= 1.45 nats/char (char-rnn's example reaches about 1.40).  Results go into
+benchmarks/RESULTS.md.
+
+    python benchmarks/bench_shakespeare.py [--hidden 256] [--epochs 6] [--max-steps N]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lm_common import (  # noqa: E402
+    DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
+    run_logged, shell_join, shown_cmd, user_env, utc_date, write_subsection,
+)
+from bench_ptb import env_prefix, versions  # noqa: E402
+
+SECTION = "Tiny Shakespeare character-level LSTM"
+INTRO = """\
+Karpathy's char-rnn data (1,115,394 characters, 65 distinct), split as char-rnn: first 95% train,
+last 5% validation, in order. Target: validation loss <= 1.45 nats/char (char-rnn's example: about
+1.40). The final figure is `rnnkit evaluate` over every validation character (one stream); the
+per-epoch validation loss is the training run's own (10 streams)."""
+TARGET = 1.45
+TRAIN_FRAC = 0.95
+
+
+def split(text: str, folder: Path) -> tuple[Path, Path, int, int]:
+    """Write the first 95% of text to train.txt and the rest to valid.txt (newline='' keeps the bytes)."""
+    n_train = int(len(text) * TRAIN_FRAC)
+    train, valid = folder / "train.txt", folder / "valid.txt"
+    with open(train, "w", encoding="utf-8", newline="") as f:
+        f.write(text[:n_train])
+    with open(valid, "w", encoding="utf-8", newline="") as f:
+        f.write(text[n_train:])
+    return train, valid, n_train, len(text) - n_train
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding tinyshakespeare/ (default: %(default)s)")
+    p.add_argument("--layers", type=int, default=2, help="LSTM layers (default: 2)")
+    p.add_argument("--hidden", type=int, default=256, help="hidden units per layer (default: 256)")
+    p.add_argument("--embed", type=int, default=64, help="character embedding size (default: 64)")
+    p.add_argument("--bptt", type=int, default=64, help="window length (default: 64)")
+    p.add_argument("--batch-size", type=int, default=32, help="parallel streams (default: 32)")
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default: 2e-3)")
+    p.add_argument("--lr-decay", type=float, default=0.7, help="multiply the lr by this each epoch (default: 0.7)")
+    p.add_argument("--dropout", type=float, default=0.2, help="dropout (default: 0.2)")
+    p.add_argument("--epochs", type=int, default=6, help="epochs (default: 6)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="cap BLAS threads in the child processes (default: leave the library default)")
+    p.add_argument("--run-root", type=Path, default=RUNS, help="checkpoints and logs go here (default: %(default)s)")
+    p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    args = p.parse_args(argv)
+    args.run_root.mkdir(parents=True, exist_ok=True)
+    text = (args.data / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
+    name = f"{args.layers}x{args.hidden} LSTM"
+    run_dir = args.run_root / f"shakespeare_{args.layers}x{args.hidden}"
+    log = args.run_root / f"shakespeare_{args.layers}x{args.hidden}.log"
+    env = user_env(args.blas_threads)
+    date, load0 = utc_date(), machine_load()
+    with tempfile.TemporaryDirectory(prefix="rnnkit-shakespeare-") as tmp:
+        train, valid, n_train, n_valid = split(text, Path(tmp))
+        cmd = rnnkit_cmd(
+            "train", "lm", "--train", str(train), "--valid", str(valid), "--level", "char",
+            "--cell", "lstm", "--layers", str(args.layers), "--hidden", str(args.hidden), "--embed", str(args.embed),
+            "--bptt", str(args.bptt), "--batch-size", str(args.batch_size), "--dropout", str(args.dropout),
+            "--optimizer", "adam", "--lr", str(args.lr), "--schedule", "exp", "--lr-decay", str(args.lr_decay),
+            "--clip", "5", "--epochs", str(args.epochs), "--seed", str(args.seed), "--run-dir", str(run_dir),
+            "--progress", "lines", "--log-every", "100",
+            *(["--max-steps", str(args.max_steps)] if args.max_steps is not None else []),
+        )
+        rates = ProgressRates()
+        rc, train_wall = run_logged(cmd, log, env, rates)
+        if rc != 0:
+            raise SystemExit(f"training failed (exit code {rc}); see {log}")
+        model = run_dir / "best.safetensors"
+        if not model.exists():
+            model = run_dir / "last.safetensors"
+        m, eval_cmd, eval_wall = evaluate_json(model, valid, log, env)
+    load1 = machine_load()
+    verdict = "target met" if m["loss"] <= TARGET else f"target missed by {m['loss'] - TARGET:.3f} nats/char"
+    print(f"[bench_shakespeare] {name}: validation {m['loss']:.4f} nats/char ({m['bits']:.4f} bits/char) over "
+          f"{m['tokens']:,} characters; {verdict}; training {fmt_time(train_wall)}", flush=True)
+    if args.no_record or args.max_steps is not None:
+        return 0
+    tmp_note = "(TMP: the temporary folder holding the split)"
+    lines = [
+        f"{date}; {versions()}; BLAS threads: {'library default' if args.blas_threads is None else args.blas_threads}; "
+        "from /work/main:",
+        "",
+        f"    nice python benchmarks/bench_shakespeare.py {shell_join(sys.argv[1:])}",
+        "",
+        f"Split: {n_train:,} training and {n_valid:,} validation characters. It ran {tmp_note}:",
+        "",
+        f"    {env_prefix(args)}{shown_cmd(cmd).replace(tmp, 'TMP')}",
+        f"    {env_prefix(args)}{eval_cmd.replace(tmp, 'TMP')}",
+        "",
+        f"Load at start: {load0}; at end: {load1}.",
+        "",
+        "| epoch | lr | train loss | valid loss (nats/char) | valid bits/char | train char/s | epoch ends at |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in read_epochs(run_dir):
+        n = e["epoch"]
+        at = rates.epoch_done_at.get(n)
+        lines.append(f"| {n} | {e['lr']:.3g} | {e['train_loss']:.4f} | {e['valid_loss']:.4f} | {e['valid_bits']:.4f} "
+                     f"| {rates.rate.get(n, math.nan):,.0f} | {fmt_time(at) if at is not None else '?'} |")
+    lines += ["", f"**Validation loss {m['loss']:.4f} nats/char** ({m['bits']:.4f} bits/char) over {m['tokens']:,} "
+              f"characters, best checkpoint ({verdict}; char-rnn about 1.40). Training {fmt_time(train_wall)} wall "
+              f"(validation included); evaluation {eval_wall:.0f} s."]
+    write_subsection(SECTION, INTRO, f"rnnkit, {name}", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    code = main()
+    print(f"[bench_shakespeare] total wall time {fmt_time(time.perf_counter() - t0)}", flush=True)
+    sys.exit(code)

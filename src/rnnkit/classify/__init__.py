@@ -1,0 +1,17 @@
+"""Sentence classification: embedding -> (Bi)RNN -> pooling -> softmax, and k-fold cross-validation."""
+from rnnkit.classify.crossval import CrossValResult, cross_validate, holdout_split, kfold_indices
+from rnnkit.classify.model import Classifier, ClassifierConfig
+from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, load_classifier, predict_proba
+
+__all__ = [
+    "Classifier",
+    "ClassifierConfig",
+    "ClassifierEncoder",
+    "ClassifierTask",
+    "CrossValResult",
+    "cross_validate",
+    "holdout_split",
+    "kfold_indices",
+    "load_classifier",
+    "predict_proba",
+]

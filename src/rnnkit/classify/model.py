@@ -1,0 +1,187 @@
+r"""Recurrent sentence classifier: embedding -> (Bi)RNN -> pooling -> linear -> softmax.
+
+For a sentence of L real tokens in a padded time-major batch (T, B)::
+
+    e_t = dropout(W[x_t])                        # (E,)
+    h_t = RNN(e_1..e_L)_t                        # (dirs*H,) stacked, lengths respected
+    pooled:  last  u = [h_fwd at step L ; h_bwd at step 1]   (each direction's final state)
+             mean  u = (1/L) sum_{t<=L} h_t
+             max   u_k = max_{t<=L} h_{t,k}
+    z = U dropout(u) + b                         # (K,) class scores
+    p(y | x) = softmax(z);   loss = - sum_b log p(y_b | x_b)
+
+Padded steps never enter the pooling: the RNN's final state is taken at each sentence's last real
+step, the mean divides by L, the max runs over real steps only.  The max's gradient goes to the
+step that won (the first one on ties, as ``argmax`` picks).
+
+Parameters: ``embedding.weight`` (V, E), ``rnn.*`` (PyTorch's names), ``output.weight`` (K, dirs*H)
+and ``output.bias`` (K,).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rnnkit.init import uniform_
+from rnnkit.nn.dropout import dropout_backward, dropout_forward
+from rnnkit.nn.embedding import embedding_backward, embedding_forward
+from rnnkit.nn.linear import linear_backward, linear_forward
+from rnnkit.nn.softmax import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.recurrent import make_recurrent
+
+POOLINGS = ("last", "mean", "max")
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    vocab_size: int  # V
+    num_classes: int  # K
+    cell: str = "lstm"  # rnn, lstm or gru
+    embedding_dim: int = 100  # E
+    hidden_size: int = 100  # H per direction
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "max"  # last, mean or max over the real tokens
+    dropout: float = 0.5  # on the embeddings, between layers and on the pooled vector
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"Expected pooling one of {POOLINGS}, got {self.pooling!r}")
+        if self.cell not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {self.cell!r}")
+        for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Expected {name} >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"Expected dropout in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ClassifierCache(NamedTuple):
+    emb: Any
+    drop_in: Any
+    rnn: Any
+    pool: Any  # what the pooling's backward needs
+    drop_out: Any
+    linear: Any
+    loss: Any
+    lengths: np.ndarray  # (B,)
+    shape: tuple[int, int]  # (T, B)
+
+
+class Classifier:
+    """The classifier; ``params`` is one flat dict of named arrays (see the module docstring)."""
+
+    def __init__(self, config: ClassifierConfig, rng: np.random.Generator) -> None:
+        cfg = config
+        self.config = cfg
+        dtype = np.dtype(cfg.dtype)
+        self.params: dict[str, np.ndarray] = {}
+        bound = float(np.sqrt(3.0 / cfg.embedding_dim))  # unit-norm rows on average
+        self.params["embedding.weight"] = uniform_((cfg.vocab_size, cfg.embedding_dim), bound, rng, dtype)
+        self.rnn = make_recurrent({"cell": cfg.cell, "input_size": cfg.embedding_dim, "hidden_size": cfg.hidden_size,
+                                   "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
+                                   "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0, "dtype": cfg.dtype}, rng)
+        for k, v in self.rnn.params.items():
+            self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
+        width = self.rnn.num_directions * cfg.hidden_size
+        b = 1.0 / np.sqrt(width)
+        self.params["output.weight"] = uniform_((cfg.num_classes, width), b, rng, dtype)
+        self.params["output.bias"] = uniform_((cfg.num_classes,), b, rng, dtype)
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters in place, checking names and shapes."""
+        missing = sorted(set(self.params) - set(arrays))
+        unexpected = sorted(set(arrays) - set(self.params))
+        if missing or unexpected:
+            raise ValueError(f"Expected the classifier's parameters, missing {missing}, unexpected {unexpected}")
+        for k, v in arrays.items():
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
+            self.params[k][...] = v
+
+    # ------------------------------------------------------------------ pooling
+    def _pool(self, out: np.ndarray, state: Any, lengths: np.ndarray) -> tuple[np.ndarray, Any]:
+        pooling = self.config.pooling
+        if pooling == "last":
+            h = state[0] if isinstance(state, tuple) else state  # (L*dirs, B, H)
+            dirs = self.rnn.num_directions
+            return np.concatenate(list(h[-dirs:]), axis=1), None  # (B, dirs*H)
+        if pooling == "mean":
+            # out is zero at padded steps, so the sum over T is the sum over the real steps
+            return out.sum(axis=0) / lengths[:, None].astype(out.dtype), None  # (B, dirs*H)
+        T = out.shape[0]
+        pad = np.arange(T)[:, None] >= lengths[None, :]  # (T, B)
+        masked = np.where(pad[:, :, None], -np.inf, out)  # (T, B, dirs*H)
+        arg = masked.argmax(axis=0)  # (B, dirs*H) the winning step
+        return np.take_along_axis(out, arg[None], axis=0)[0], arg
+
+    def _pool_backward(self, du: np.ndarray, cache: ClassifierCache) -> tuple[np.ndarray | None, Any]:
+        """(dout (T, B, dirs*H) or None, dstate or None) from dL/du (B, dirs*H)."""
+        T, B = cache.shape
+        cfg = self.config
+        if cfg.pooling == "last":
+            dirs = self.rnn.num_directions
+            H = cfg.hidden_size
+            dh = np.zeros((cfg.num_layers * dirs, B, H), du.dtype)  # (L*dirs, B, H)
+            for d in range(dirs):
+                dh[-dirs + d] = du[:, d * H : (d + 1) * H]
+            return None, ((dh, np.zeros_like(dh)) if cfg.cell == "lstm" else dh)
+        if cfg.pooling == "mean":
+            mask = (np.arange(T)[:, None] < cache.lengths[None, :]).astype(du.dtype)  # (T, B)
+            scaled = du / cache.lengths[:, None].astype(du.dtype)  # (B, dirs*H)
+            return mask[:, :, None] * scaled[None], None
+        dout = np.zeros((T,) + du.shape, du.dtype)  # (T, B, dirs*H)
+        np.put_along_axis(dout, cache.pool[None], du[None], axis=0)
+        return dout, None
+
+    # ------------------------------------------------------------------ forward / backward
+    def logits(self, ids: np.ndarray, lengths: np.ndarray, training: bool = False,
+               rng: np.random.Generator | None = None) -> tuple[np.ndarray, ClassifierCache]:
+        """Class scores (B, K) of padded token ids (T, B) with ``lengths`` (B,)."""
+        if not (isinstance(ids, np.ndarray) and ids.ndim == 2):
+            raise ValueError(f"Expected ids of shape (T, B), got {getattr(ids, 'shape', type(ids).__name__)}")
+        T, B = ids.shape
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.shape != (B,) or (B and (lengths.min() < 1 or lengths.max() > T)):
+            raise ValueError(f"Expected lengths of shape ({B},) between 1 and T={T}, got {lengths}")
+        P = self.params
+        cfg = self.config
+        e, c_emb = embedding_forward(ids, P["embedding.weight"])  # (T, B, E)
+        e, c_in = dropout_forward(e, cfg.dropout, rng, training)
+        out, state, c_rnn = self.rnn.forward(e, lengths=lengths, training=training, rng=rng)  # (T, B, dirs*H)
+        u, c_pool = self._pool(out, state, lengths)  # (B, dirs*H)
+        u, c_out = dropout_forward(u, cfg.dropout, rng, training)
+        z, c_lin = linear_forward(u, P["output.weight"], P["output.bias"])  # (B, K)
+        return z, ClassifierCache(c_emb, c_in, c_rnn, c_pool, c_out, c_lin, None, lengths, (T, B))
+
+    def loss(self, ids: np.ndarray, lengths: np.ndarray, labels: np.ndarray, training: bool = False,
+             rng: np.random.Generator | None = None) -> tuple[float, ClassifierCache]:
+        """Summed negative log-likelihood of ``labels`` (B,) and the cache."""
+        z, cache = self.logits(ids, lengths, training, rng)
+        loss, c = softmax_cross_entropy(z, np.asarray(labels), reduction="sum")
+        return loss, cache._replace(loss=c)
+
+    def backward(self, dloss: float, cache: ClassifierCache) -> dict[str, np.ndarray]:
+        """Gradients of ``dloss * loss`` for every parameter, keyed like ``params``."""
+        dz = softmax_cross_entropy_backward(dloss, cache.loss)  # (B, K)
+        du, g = linear_backward(dz, cache.linear)  # (B, dirs*H)
+        grads = {"output.weight": g["weight"], "output.bias": g["bias"]}
+        du, _ = dropout_backward(du, cache.drop_out)
+        dout, dstate = self._pool_backward(du, cache)
+        de, _, g = self.rnn.backward(dout, dstate, cache.rnn)  # (T, B, E)
+        grads.update({"rnn." + k: v for k, v in g.items()})
+        de, _ = dropout_backward(de, cache.drop_in)
+        _, g = embedding_backward(de, cache.emb)
+        grads["embedding.weight"] = g["weight"]
+        return grads
+
+    def predict_proba(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Class probabilities (B, K)."""
+        z, _ = self.logits(ids, lengths)
+        return softmax(z)

@@ -1,0 +1,168 @@
+"""Sentence classification as a :class:`rnnkit.train.Task`, plus vocabularies and saving / loading.
+
+Texts are split on whitespace (rt-polarity and most sentiment sets come tokenised) and optionally
+lowercased.  Batches group sentences of similar length (sorted by length plus a random jitter,
+then shuffled), drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees the same
+batches.  Validation reports accuracy and macro-F1 with ``loss = 1 - accuracy``, so the best
+checkpoint is the most accurate one.
+
+A classifier checkpoint holds the parameters under ``model/`` and the task metadata
+``{"model": "classifier", "classifier_config", "vocab", "labels", "lowercase", "format"}``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.classify.model import Classifier, ClassifierConfig
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.errors import CheckpointError
+from rnnkit.metrics.classification import accuracy, macro_f1
+from rnnkit.train.loop import StepResult
+
+
+class ClassifierEncoder:
+    """Word vocabulary and label list of a classifier."""
+
+    def __init__(self, vocab: Vocabulary, labels: Sequence[str], lowercase: bool = False, max_length: int = 0) -> None:
+        self.vocab = vocab
+        self.labels = list(labels)
+        self.label_index = {label: i for i, label in enumerate(self.labels)}
+        self.lowercase = bool(lowercase)
+        self.max_length = int(max_length)  # 0: keep every token
+
+    @classmethod
+    def build(cls, texts: Sequence[str], labels: Sequence[str], lowercase: bool = False, min_count: int = 1,
+              max_length: int = 0) -> ClassifierEncoder:
+        """Vocabulary of the training texts; labels in sorted order."""
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(labels)), lowercase, max_length)
+        tokens = [tok for text in texts for tok in enc.tokenize(text)]
+        enc.vocab = Vocabulary.build(tokens, min_count=min_count, eos_token=None)
+        return enc
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = (text.lower() if self.lowercase else text).split()
+        if self.max_length:
+            tokens = tokens[: self.max_length]
+        return tokens or ["<unk>"]  # an empty text still gets one step: the RNN needs L >= 1
+
+    def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return [self.vocab.encode(self.tokenize(t)) for t in texts]
+
+    def encode_labels(self, labels: Sequence[str], where: str = "data") -> np.ndarray:
+        unknown = sorted(set(labels) - set(self.label_index))
+        if unknown:
+            raise ValueError(f"Expected labels among {self.labels} in {where}, got {unknown[:5]}")
+        return np.array([self.label_index[label] for label in labels], dtype=np.int64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_json(), "labels": self.labels, "lowercase": self.lowercase,
+                "max_length": self.max_length}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClassifierEncoder:
+        return cls(Vocabulary.from_json(d["vocab"]), d["labels"], d["lowercase"], d.get("max_length", 0))
+
+
+def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Time-major ids (T, B) padded with 0, and lengths (B,)."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    ids = np.zeros((int(lengths.max()), len(seqs)), dtype=np.int64)
+    for b, s in enumerate(seqs):
+        ids[: len(s), b] = s
+    return ids, lengths
+
+
+def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches."""
+    out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        ids, lengths = pad_batch([seqs[i] for i in idx])
+        out[idx] = model.predict_proba(ids, lengths)
+    return out
+
+
+class ClassifierTask:
+    """Train a :class:`Classifier` on encoded sentences ``seqs`` with label ids ``labels``."""
+
+    def __init__(self, model: Classifier, seqs: Sequence[np.ndarray], labels: np.ndarray,
+                 valid_seqs: Sequence[np.ndarray] | None = None, valid_labels: np.ndarray | None = None,
+                 batch_size: int = 32, seed: int = 0, meta: dict[str, Any] | None = None) -> None:
+        if len(seqs) != len(labels) or not len(seqs):
+            raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
+        self.model = model
+        self.params = model.params
+        self.seqs = list(seqs)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.valid_seqs = valid_seqs
+        self.valid_labels = valid_labels
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.lengths = np.array([len(s) for s in self.seqs], dtype=np.int64)
+        self._meta = meta or {}
+
+    def epoch_units(self) -> int:
+        return len(self.seqs)
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        order_rng = np.random.default_rng([self.seed, epoch])
+        key = self.lengths + order_rng.uniform(0.0, 3.0, self.lengths.size)
+        ordered = np.argsort(key, kind="stable")
+        batches = [ordered[i : i + self.batch_size] for i in range(0, ordered.size, self.batch_size)]
+        perm = order_rng.permutation(len(batches))
+        for i in range(cursor, len(batches)):
+            yield i + 1, batches[perm[i]]
+
+    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        ids, lengths = pad_batch([self.seqs[i] for i in batch])
+        B = len(batch)
+        loss, cache = self.model.loss(ids, lengths, self.labels[batch], training=True, rng=rng)
+        grads = self.model.backward(1.0 / B, cache)
+        return StepResult(loss=loss / B, units=B, grads=grads)
+
+    def evaluate(self) -> dict[str, float]:
+        if self.valid_seqs is None or self.valid_labels is None:
+            return {"loss": float("nan")}
+        pred = predict_proba(self.model, self.valid_seqs).argmax(axis=1)
+        acc = accuracy(list(self.valid_labels), list(pred))
+        return {"loss": 1.0 - acc, "accuracy": acc, "macro_f1": macro_f1(list(self.valid_labels), list(pred))}
+
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        return {}
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        return self._meta
+
+
+def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the classifier and its vocabulary."""
+    return {"model": "classifier", "classifier_config": model.config.to_dict(), "encoder": encoder.to_json(),
+            "format": fmt}
+
+
+def load_classifier(path: str | os.PathLike) -> tuple[Classifier, ClassifierEncoder, dict[str, Any]]:
+    """``(model, encoder, task meta)`` from a classifier checkpoint."""
+    arrays, meta = ckpt.load_checkpoint(path)
+    task = meta.get("task") or {}
+    if task.get("model") != "classifier":
+        raise CheckpointError(f"{path}: not a classifier checkpoint (model {task.get('model')!r}); "
+                              f"pass a checkpoint written by 'rnnkit train classifier'")
+    try:
+        cfg = ClassifierConfig(**task["classifier_config"])
+        encoder = ClassifierEncoder.from_json(task["encoder"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged classifier metadata ({exc}); retrain or use another checkpoint") from None
+    model = Classifier(cfg, np.random.default_rng(0))
+    try:
+        model.load_arrays({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    return model, encoder, task

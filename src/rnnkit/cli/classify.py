@@ -1,0 +1,185 @@
+"""``rnnkit train classifier`` (with k-fold cross-validation) and ``rnnkit classify``; the evaluator.
+
+A thin layer over :mod:`rnnkit.classify`.  Data: ``label<TAB>text`` files (``--format tsv``) or one
+file per class (``--format polarity --pos F --neg F``, rt-polarity; add ``--encoding cp1252``).
+Without ``--valid`` a fraction of the training data is held out to pick the best epoch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.train.loop import BEST, LAST, Trainer
+
+
+def register(groups) -> None:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = groups.train.add_parser("classifier", help="train a recurrent sentence classifier",
+                                description="Train an embedding -> (Bi)RNN -> pooling -> softmax sentence classifier; "
+                                            "--folds K runs K-fold cross-validation instead.", formatter_class=fmt)
+    d = p.add_argument_group("data")
+    d.add_argument("--train", help="training file (label<TAB>text; --format tsv)")
+    d.add_argument("--valid", help="validation file (default: hold out --valid-fraction of the training data)")
+    d.add_argument("--test", help="test file, scored with the best model at the end")
+    d.add_argument("--format", choices=["tsv", "polarity"], default="tsv",
+                   help="tsv: label<TAB>text lines; polarity: one file per class (--pos, --neg)")
+    d.add_argument("--pos", help="polarity: file of positive sentences, one a line")
+    d.add_argument("--neg", help="polarity: file of negative sentences, one a line")
+    d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
+    d.add_argument("--header", action="store_true", help="tsv: skip the first line")
+    d.add_argument("--valid-fraction", type=float, default=0.1, help="held out for validation without --valid")
+    d.add_argument("--folds", type=int, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
+    d.add_argument("--fold-seed", type=int, default=0, help="seed of the fold assignment")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
+    m.add_argument("--embed", type=int, default=100, help="embedding size")
+    m.add_argument("--hidden", type=int, default=100, help="hidden units per direction")
+    m.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
+    m.add_argument("--pooling", choices=["last", "mean", "max"], default="max", help="sentence vector from the states")
+    m.add_argument("--dropout", type=float, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
+    m.add_argument("--lowercase", action="store_true", help="lowercase the text")
+    m.add_argument("--min-count", type=int, default=1, help="words rarer than this become <unk>")
+    m.add_argument("--max-length", type=int, default=0, help="keep at most this many tokens per text (0: all)")
+    m.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
+    add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier")
+    p.set_defaults(func=train_classifier)
+
+    c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
+                                   description="Read one text a line; write label<TAB>text lines.", formatter_class=fmt)
+    c.add_argument("model", help="classifier checkpoint")
+    c.add_argument("input", nargs="?", help="input file, one text a line (default: stdin)")
+    c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
+    c.add_argument("--encoding", default="utf-8", help="text encoding of the input")
+    c.set_defaults(func=classify)
+
+
+def _read(args: argparse.Namespace, path: str | None = None) -> list:
+    from rnnkit.data.classification import read_polarity, read_tsv
+
+    if path is not None:
+        return read_tsv(path, args.encoding, args.header)
+    if args.format == "polarity":
+        if not (args.pos and args.neg):
+            raise ValueError("Expected --pos and --neg files with --format polarity, got "
+                             f"{'--pos' if args.pos else 'no --pos'} and {'--neg' if args.neg else 'no --neg'}")
+        return read_polarity(args.pos, args.neg, args.encoding)
+    if not args.train:
+        raise ValueError("Expected --train FILE with --format tsv, got none")
+    return read_tsv(args.train, args.encoding, args.header)
+
+
+def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path) -> tuple[Any, Any]:
+    """Train one model; returns (model, encoder) of the best checkpoint."""
+    from rnnkit.classify.crossval import holdout_split
+    from rnnkit.classify.model import Classifier, ClassifierConfig
+    from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier
+
+    cfg = train_config_from_args(args)
+    if valid is None and args.valid_fraction > 0:
+        rest, held = holdout_split(np.arange(len(train)), args.valid_fraction, cfg.seed)
+        train, valid = [train[i] for i in rest], [train[i] for i in held]
+    enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
+                                  args.min_count, args.max_length)
+    mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, args.embed, args.hidden, args.layers,
+                            not args.unidirectional, args.pooling, args.dropout)
+    model = Classifier(mcfg, np.random.default_rng(cfg.seed))
+    vs = vl = None
+    if valid:
+        vs = enc.encode([e.text for e in valid])
+        vl = enc.encode_labels([e.label for e in valid], "the validation data")
+    task = ClassifierTask(model, enc.encode([e.text for e in train]), enc.encode_labels([e.label for e in train]),
+                          vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format))
+    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False).fit(resume=args.resume)
+    best = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    model, enc, _ = load_classifier(best)
+    return model, enc
+
+
+def scores(model: Any, enc: Any, examples: list) -> dict[str, Any]:
+    """Accuracy, macro-F1 and the confusion matrix of a model on labelled examples."""
+    from rnnkit.classify.task import predict_proba
+    from rnnkit.metrics.classification import accuracy, confusion_matrix, macro_f1
+
+    probs = predict_proba(model, enc.encode([e.text for e in examples]))
+    pred = [enc.labels[i] for i in probs.argmax(axis=1)]
+    gold = [e.label for e in examples]
+    matrix, labels = confusion_matrix(gold, pred)
+    return {"accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred), "labels": labels,
+            "confusion": matrix.tolist(), "examples": len(gold)}
+
+
+def describe(m: dict[str, Any]) -> str:
+    lines = [f"accuracy {100 * m['accuracy']:.2f}%, macro-F1 {100 * m['macro_f1']:.2f} over {m['examples']:,} texts",
+             "confusion matrix (rows gold, columns predicted):"]
+    width = max(8, *(len(str(label)) for label in m["labels"]))
+    lines.append(" " * width + "".join(f"{str(label):>{width + 1}}" for label in m["labels"]))
+    for label, row in zip(m["labels"], m["confusion"]):
+        lines.append(f"{str(label):>{width}}" + "".join(f"{n:>{width + 1}}" for n in row))
+    return "\n".join(lines)
+
+
+def train_classifier(args: argparse.Namespace) -> int:
+    examples = _read(args)
+    run = Path(args.run_dir)
+    print(f"data: {len(examples):,} texts", file=sys.stderr)
+    if args.folds:
+        from rnnkit.classify.crossval import cross_validate
+
+        def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
+            model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}")
+            m = scores(model, enc, [examples[i] for i in test_idx])
+            print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
+            return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+
+        res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
+        print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
+              f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
+        return 0
+    valid = _read(args, args.valid) if args.valid else None
+    model, enc = _fit(args, examples, valid, run)
+    print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
+    if args.test:
+        print("test: " + describe(scores(model, enc, _read(args, args.test))))
+    return 0
+
+
+def classify(args: argparse.Namespace) -> int:
+    from rnnkit.classify.task import load_classifier, predict_proba
+    from rnnkit.data.conll import read_text_file, text_lines
+
+    model, enc, _ = load_classifier(args.model)
+    text = read_text_file(args.input, args.encoding) if args.input else sys.stdin.read()
+    lines = [line for line in text_lines(text) if line.strip()]
+    probs = predict_proba(model, enc.encode(lines)) if lines else np.zeros((0, len(enc.labels)))
+    out = []
+    for line, p in zip(lines, probs):
+        label = enc.labels[int(p.argmax())]
+        if args.probs:
+            shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(enc.labels, p))
+            out.append(f"{label}\t{shown}\t{line.strip()}\n")
+        else:
+            out.append(f"{label}\t{line.strip()}\n")
+    sys.stdout.write("".join(out))
+    sys.stdout.flush()
+    return 0
+
+
+def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    from rnnkit.classify.task import load_classifier
+    from rnnkit.data.classification import read_tsv
+
+    model, enc, _ = load_classifier(model_path)
+    m = scores(model, enc, read_tsv(data_path))
+    print(json.dumps(m) if args.json else f"{data_path}: {describe(m)}")
+    return 0
+
+
+evaluate_cli.EVALUATORS["classifier"] = evaluate_classifier

@@ -1,0 +1,319 @@
+"""``rnnkit train seq2seq``, ``rnnkit translate``, ``rnnkit demo reverse`` and the evaluator for
+``rnnkit evaluate MODEL SRC --ref REF``: a thin layer over :mod:`rnnkit.seq2seq`.
+
+Data come as two files parallel by line (``--train train.de.gz train.en.gz``) or one TSV file of
+``source<TAB>target`` lines (``--train pairs.tsv``).  BLAS runs on one thread unless the user passes
+``rnnkit --threads N``: the decoder multiplies a (B, H) batch by small matrices once per step, and on
+the shared 2-core machine the default two threads made training 11x slower (110 vs 1,232 target
+tokens/s on Multi30k, GRU 256, batch 64).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.data.parallel import (
+    SentencePair,
+    Tokenizer,
+    build_vocab,
+    decode_ids,
+    encode_pairs,
+    filter_by_length,
+    read_parallel,
+    read_tsv_pairs,
+)
+from rnnkit.errors import DataError
+from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
+from rnnkit.train.loop import BEST, LAST, Trainer
+
+
+@contextlib.contextmanager
+def blas_threads(args: argparse.Namespace) -> Iterator[None]:
+    """One BLAS thread unless ``rnnkit --threads N`` chose (main.py then has set the limit)."""
+    if getattr(args, "threads", None) is not None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _files(option: str, files: list[str] | None) -> list[str] | None:
+    if files is not None and len(files) not in (1, 2):
+        raise ValueError(f"Expected {option} SRC TGT (parallel files) or {option} PAIRS.tsv, got {len(files)} files")
+    return files
+
+
+def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
+               encoding: str = "utf-8") -> list[SentencePair]:
+    """Pairs of two parallel files, or of one TSV file."""
+    if len(files) == 2:
+        return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
+    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding)
+
+
+def register(groups) -> None:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = groups.train.add_parser(
+        "seq2seq", help="train an attentional encoder-decoder (translation, any sequence pairs)",
+        description="Train an encoder-decoder with attention on sentence pairs: two files parallel by line "
+                    "(.gz/.xz read directly) or one TSV file of source<TAB>target lines.",
+        formatter_class=fmt)
+    d = p.add_argument_group("data")
+    d.add_argument("--train", nargs="+", required=True, metavar="FILE", help="SRC TGT files, or one TSV file")
+    d.add_argument("--valid", nargs="+", metavar="FILE",
+                   help="validation SRC TGT or TSV: NLL and greedy BLEU each epoch, best checkpoint, early stopping")
+    d.add_argument("--test", nargs="+", metavar="FILE", help="test SRC TGT or TSV, scored with the best model")
+    d.add_argument("--level", choices=["word", "punct", "char"], default="word",
+                   help="tokens: whitespace words, words with punctuation split off (raw text), or characters")
+    d.add_argument("--lowercase", action="store_true", help="lowercase both sides (BLEU is then case-insensitive)")
+    d.add_argument("--max-vocab", type=int, default=None, help="tokens kept per side, specials included")
+    d.add_argument("--min-count", type=int, default=1, help="tokens rarer than this in training become <unk>")
+    d.add_argument("--max-length", type=int, default=None, help="drop training pairs with a side longer than this")
+    d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
+    m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",
+                   help="additive (Bahdanau), dot or general (Luong), or none")
+    m.add_argument("--no-input-feeding", action="store_true", help="do not feed h~_{t-1} to the decoder")
+    m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
+    m.add_argument("--layers", type=int, default=1, help="stacked layers in encoder and decoder")
+    m.add_argument("--embed", type=int, default=128, help="embedding size (both sides)")
+    m.add_argument("--hidden", type=int, default=256, help="decoder hidden units")
+    m.add_argument("--encoder-hidden", type=int, default=None,
+                   help="encoder units per direction (default: --hidden / directions, so dot attention works)")
+    m.add_argument("--attention-size", type=int, default=None, help="additive attention units (default --hidden)")
+    m.add_argument("--dropout", type=float, default=0.2, help="dropout on embeddings, between layers and on h~")
+    m.add_argument("--sampling-rate", type=float, default=0.0,
+                   help="scheduled sampling: feed the model's own previous token with this probability")
+    b = p.add_argument_group("batching and validation")
+    b.add_argument("--batch-size", type=int, default=64, help="sentence pairs per batch (bucketed by length)")
+    b.add_argument("--eval-batch-size", type=int, default=128, help="sentences per validation / test batch")
+    b.add_argument("--bleu-sentences", type=int, default=500,
+                   help="validation sentences decoded greedily each epoch for BLEU and exact match (0: none)")
+    b.add_argument("--select-by", choices=["loss", "bleu"], default="loss",
+                   help="keep the checkpoint (and stop early) by validation NLL or by greedy BLEU")
+    b.add_argument("--max-decode-len", type=int, default=200, help="longest output when decoding")
+    b.add_argument("--beam", type=int, default=1, help="beam size for the test set (1: greedy)")
+    b.add_argument("--length-norm", type=float, default=0.0, help="GNMT length-penalty alpha for the test beam")
+    add_train_options(p, lr=1e-3, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/seq2seq")
+    p.set_defaults(func=train_seq2seq)
+
+    t = groups.commands.add_parser(
+        "translate", help="translate sentences with a trained seq2seq model",
+        description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line "
+                    "(with --nbest K: 'index ||| translation ||| score' lines, K per sentence, index 0-based).",
+        formatter_class=fmt)
+    t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
+    t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
+    _add_decoding_options(t)
+    t.add_argument("--nbest", type=int, default=1, help="translations per sentence (at most --beam)")
+    t.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+    t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
+    t.add_argument("--plot-attention", type=int, default=None, metavar="N",
+                   help="write the attention heatmap of sentence N (1-based) as a PNG")
+    t.add_argument("--plot-dir", default=".", help="folder for --plot-attention images")
+    t.set_defaults(func=translate_cli)
+
+    e = groups.commands.choices.get("evaluate")
+    if e is not None:  # rnnkit.cli.evaluate registers first; seq2seq models need a few more options
+        e.add_argument("--ref", default=None,
+                       help="seq2seq: reference file parallel to the DATA source file (without it DATA is a TSV)")
+        _add_decoding_options(e, prefix="seq2seq: ")
+
+    from rnnkit.demos.reverse import DEFAULTS
+
+    r = groups.demo.add_parser(
+        "reverse", help="an attentional GRU learns to reverse letter strings (under a minute)",
+        description="Train a small GRU encoder-decoder with attention to reverse strings of letters, then show "
+                    "examples and the exact match on held-out strings it never saw.",
+        formatter_class=fmt)
+    r.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed")
+    r.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="passes over the training strings")
+    r.add_argument("--train-size", type=int, default=DEFAULTS.train_size, help="training strings")
+    r.add_argument("--max-len", type=int, default=DEFAULTS.max_len, help="longest training string")
+    r.add_argument("--run-dir", default="runs/reverse", help="where the model and checkpoints go")
+    r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="none", help="progress display")
+    r.set_defaults(func=demo_reverse)
+
+
+def _add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    p.add_argument("--beam", type=int, default=1, help=prefix + "beam size (1: greedy decoding)")
+    p.add_argument("--length-norm", type=float, default=0.0,
+                   help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
+    p.add_argument("--max-len", type=int, default=200, help=prefix + "longest output (also <= 2 * source + 10)")
+
+
+def _tokenizer_from(args: argparse.Namespace) -> Tokenizer:
+    return Tokenizer(args.level, args.lowercase)
+
+
+def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.random.Generator) -> Seq2Seq:
+    dirs = 1 if args.unidirectional else 2
+    enc_hidden = args.encoder_hidden or max(1, args.hidden // dirs)
+    cfg = Seq2SeqConfig(src_vocab_size=src_size, tgt_vocab_size=tgt_size, cell=args.cell,
+                        src_embedding_dim=args.embed, tgt_embedding_dim=args.embed, encoder_hidden_size=enc_hidden,
+                        decoder_hidden_size=args.hidden, encoder_layers=args.layers, decoder_layers=args.layers,
+                        bidirectional=not args.unidirectional, attention=args.attention,
+                        attention_size=args.attention_size or args.hidden,
+                        input_feeding=not args.no_input_feeding, dropout=args.dropout)
+    return Seq2Seq(cfg, rng)
+
+
+def _unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
+    tokens = [tok for p in pairs for tok in p[side]]
+    return sum(tok not in vocab for tok in tokens) / max(1, len(tokens))
+
+
+def train_seq2seq(args: argparse.Namespace) -> int:
+    from rnnkit.seq2seq.io import seq2seq_meta
+    from rnnkit.seq2seq.task import Seq2SeqTask
+
+    cfg = train_config_from_args(args)
+    if args.select_by == "bleu" and (not args.valid or args.bleu_sentences < 1):
+        raise ValueError("Expected --valid and --bleu-sentences >= 1 with --select-by bleu, got "
+                         + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
+    tok = _tokenizer_from(args)
+    train = read_pairs(_files("--train", args.train), tok, tok, args.encoding)
+    valid = read_pairs(_files("--valid", args.valid), tok, tok, args.encoding) if args.valid else None
+    kept = filter_by_length(train, args.max_length, args.max_length)
+    if not kept:
+        raise ValueError(f"Expected training pairs of at most --max-length {args.max_length} tokens, got none")
+    src_vocab = build_vocab((p.source for p in kept), args.max_vocab, args.min_count)
+    tgt_vocab = build_vocab((p.target for p in kept), args.max_vocab, args.min_count)
+    print(f"train: {len(kept):,} pairs ({len(train) - len(kept):,} longer than --max-length dropped); vocabulary "
+          f"{len(src_vocab):,} source / {len(tgt_vocab):,} target {args.level} types", file=sys.stderr)
+    if valid is not None:
+        print(f"valid: {len(valid):,} pairs, unknown tokens {100 * _unk_rate(valid, 0, src_vocab):.2f}% source / "
+              f"{100 * _unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
+    with blas_threads(args):
+        model = build_model(args, len(src_vocab), len(tgt_vocab), np.random.default_rng(cfg.seed))
+        task = Seq2SeqTask(
+            model, encode_pairs(kept, src_vocab, tgt_vocab),
+            None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab),
+            batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
+            seed=cfg.seed, bleu_sentences=args.bleu_sentences,
+            valid_references=None if valid is None else [_reference(p.target_text, tok) for p in valid],
+            detokenize=lambda ids: decode_ids(ids, tgt_vocab, tok), select_by=args.select_by,
+            max_decode_len=args.max_decode_len, meta=seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok))
+        state = Trainer(task, cfg, args.run_dir, unit="tok").fit(resume=args.resume)
+        if state.stopped_early:
+            print(f"stopped early after epoch {state.epoch}", file=sys.stderr)
+        run = Path(args.run_dir)
+        best = run / BEST if (run / BEST).exists() else run / LAST
+        print(f"model saved: {best}", file=sys.stderr)
+        if args.test:
+            scores = score_files(str(best), _files("--test", args.test), args.beam, args.length_norm,
+                                 args.max_decode_len, args.eval_batch_size, args.encoding)
+            print(f"test: {describe(scores)}")
+    print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
+    return 0
+
+
+def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int = 200,
+                batch_size: int = 64, encoding: str = "utf-8") -> dict[str, Any]:
+    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV."""
+    from rnnkit.metrics.translation import corpus_bleu, corpus_chrf, exact_match
+    from rnnkit.seq2seq.io import load_translator
+    from rnnkit.seq2seq.translate import translate
+
+    translator = load_translator(model_path)
+    pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
+    out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size)
+    hyps = [t[0].text for t in out]
+    lowercase = translator.target_tokenizer.lowercase
+    refs = [_reference(p.target_text, translator.target_tokenizer) for p in pairs]
+    bleu = corpus_bleu(hyps, refs, lowercase=lowercase)  # the signature then says case:lc
+    chrf = corpus_chrf(hyps, refs)
+    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
+            "beam": beam, "bleu_signature": bleu.signature, "chrf_signature": chrf.signature}
+
+
+def _reference(text: str, tokenizer: Tokenizer) -> str:
+    """The raw reference, lowercased when the model's targets are: its output has no case to match."""
+    return text.lower() if tokenizer.lowercase else text
+
+
+def describe(s: dict[str, Any]) -> str:
+    how = "greedy" if s["beam"] == 1 else f"beam {s['beam']}"
+    return (f"BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact match {100 * s['exact_match']:.2f}% "
+            f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']})")
+
+
+def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
+    with blas_threads(args):
+        s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
+                        getattr(args, "max_len", 200), 64)
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print(f"{data_path}: {describe(s)}")
+    return 0
+
+
+evaluate_cli.EVALUATORS["seq2seq"] = evaluate_seq2seq
+
+
+def _input_lines(args: argparse.Namespace) -> tuple[list[str], str]:
+    if args.input is None:
+        return text_lines(sys.stdin.read()), "<stdin>"
+    return text_lines(read_text_file(args.input, args.encoding)), args.input
+
+
+def translate_cli(args: argparse.Namespace) -> int:
+    from rnnkit.seq2seq.io import load_translator
+    from rnnkit.seq2seq.translate import translate
+
+    if args.nbest > args.beam:
+        raise ValueError(f"Expected --nbest <= --beam ({args.beam}), got {args.nbest}")
+    translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
+    lines, name = _input_lines(args)
+    for number, line in enumerate(lines, start=1):
+        if not translator.source_tokenizer.tokenize(line):
+            raise DataError(f"{name}:{number}: empty line; give one sentence a line (delete the line)")
+    if args.plot_attention is not None and not 1 <= args.plot_attention <= len(lines):
+        raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the sentences read), "
+                         f"got {args.plot_attention}")
+    with blas_threads(args):
+        out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm, args.batch_size)
+        for i, nbest in enumerate(out):
+            if args.nbest == 1:
+                sys.stdout.write(nbest[0].text + "\n")
+            else:
+                for t in nbest:
+                    sys.stdout.write(f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n")
+        sys.stdout.flush()
+        if args.plot_attention is not None:
+            path = _plot(translator, lines, out, args.plot_attention, Path(args.plot_dir))
+            print(f"attention of sentence {args.plot_attention}: {path}", file=sys.stderr)
+    return 0
+
+
+def _plot(translator: Any, lines: list[str], out: list, n: int, folder: Path) -> Path:
+    from rnnkit.seq2seq.plot import plot_attention
+    from rnnkit.seq2seq.translate import attention_matrix
+
+    weights, src, tgt = attention_matrix(translator, lines[n - 1], out[n - 1][0])
+    folder.mkdir(parents=True, exist_ok=True)
+    return plot_attention(weights, src, tgt, folder / f"attention_{n}.png", title=f"sentence {n}")
+
+
+def demo_reverse(args: argparse.Namespace) -> int:
+    from rnnkit.demos.reverse import ReverseDemoConfig, run_reverse_demo
+
+    cfg = ReverseDemoConfig(seed=args.seed, epochs=args.epochs, train_size=args.train_size, max_len=args.max_len)
+    with blas_threads(args):
+        run_reverse_demo(cfg, args.run_dir, progress=args.progress, log=print)
+    return 0

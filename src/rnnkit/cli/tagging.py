@@ -1,0 +1,280 @@
+"""``rnnkit train tagger``, ``rnnkit train hmm``, ``rnnkit tag`` and ``rnnkit segment``; evaluators.
+
+A thin layer over :mod:`rnnkit.tagging` and :mod:`rnnkit.hmm`.  Both kinds of model are single
+checkpoint files whose metadata records how their data was read (:class:`DataSpec`), so ``tag``,
+``segment`` and ``evaluate`` read new files the way training did (see :mod:`rnnkit.tagging.io`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.errors import DataError
+from rnnkit.tagging.io import (
+    DataSpec,
+    LoadedTagger,
+    TaggingData,
+    format_predictions,
+    raw_sentences,
+    read_tagged,
+    save_hmm,
+    tagger_meta,
+)
+from rnnkit.train.loop import BEST, LAST, Trainer
+
+
+def _add_data_options(p: argparse.ArgumentParser, need_valid: bool = False) -> None:
+    d = p.add_argument_group("data")
+    d.add_argument("--train", required=True, help="training file")
+    d.add_argument("--valid", required=need_valid, help="validation file (best checkpoint and early stopping)")
+    d.add_argument("--test", help="test file, scored with the best model at the end")
+    d.add_argument("--format", choices=["conllu", "columns", "segmented"], default="conllu",
+                   help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
+                        "words separated by spaces: word segmentation as BMES character tagging)")
+    d.add_argument("--tag-column", default=None,
+                   help="conllu: upos or xpos (default upos); columns: column index (default -1, the last)")
+    d.add_argument("--word-column", type=int, default=0, help="columns: index of the word column")
+    d.add_argument("--scheme", choices=["none", "bio", "iob1", "bioes", "bmes"], default=None,
+                   help="tag scheme: span schemes give span F1 and legal-sequence decoding; bmes word F1 "
+                        "(default: bmes for segmented, else none = token accuracy)")
+    d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
+
+
+def _spec(args: argparse.Namespace) -> DataSpec:
+    fmt = args.format
+    scheme = args.scheme or ("bmes" if fmt == "segmented" else "none")
+    if fmt == "columns":
+        try:
+            tag_column: str | int = -1 if args.tag_column is None else int(args.tag_column)
+        except ValueError:
+            raise ValueError(f"Expected --tag-column to be a column index for --format columns, "
+                             f"got {args.tag_column!r}") from None
+    else:
+        tag_column = args.tag_column or "upos"
+    features = tuple(getattr(args, "feature_columns", None) or ())
+    return DataSpec(fmt, tag_column, args.word_column, features, scheme, args.encoding)
+
+
+def register(groups) -> None:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = groups.train.add_parser("tagger", help="train a BiLSTM(-CRF) sequence tagger (POS, chunks, NER, segmentation)",
+                                description="Train a BiLSTM tagger with a softmax or CRF output on tagged sentences.",
+                                formatter_class=fmt)
+    _add_data_options(p)
+    p.add_argument("--feature-columns", type=int, nargs="*", default=[],
+                   help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000)")
+    m = p.add_argument_group("model")
+    m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
+    m.add_argument("--char-features", action="store_true", help="character BiLSTM features for every word")
+    m.add_argument("--bigrams", action="store_true", help="character-bigram embeddings (word segmentation)")
+    m.add_argument("--embed", type=int, default=100, help="word (or character) embedding size")
+    m.add_argument("--char-embed", type=int, default=25, help="character embedding size of the char BiLSTM")
+    m.add_argument("--char-hidden", type=int, default=25, help="hidden units per direction of the char BiLSTM")
+    m.add_argument("--bigram-embed", type=int, default=50, help="bigram embedding size")
+    m.add_argument("--feature-embed", type=int, default=20, help="embedding size of each feature column")
+    m.add_argument("--hidden", type=int, default=100, help="hidden units per direction of the word BiLSTM")
+    m.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
+    m.add_argument("--dropout", type=float, default=0.5, help="dropout on the inputs, between layers and on the output")
+    m.add_argument("--lowercase", action="store_true", help="lowercase words for the word embedding (chars keep case)")
+    m.add_argument("--min-count", type=int, default=1, help="words (and bigrams) rarer than this become <unk>")
+    m.add_argument("--singleton-unk", type=float, default=0.0,
+                   help="replace words seen once in training by <unk> with this probability (word dropout)")
+    m.add_argument("--max-chars", type=int, default=30, help="characters kept per word for the char BiLSTM")
+    m.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
+    add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=20, run_dir="runs/tagger")
+    p.set_defaults(func=train_tagger)
+
+    h = groups.train.add_parser("hmm", help="train an HMM tagger (TnT-style trigram or bigram)",
+                                description="Train a supervised HMM tagger; evaluate, tag and segment accept it.",
+                                formatter_class=fmt)
+    _add_data_options(h)
+    h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
+    h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml", help="known-word emissions")
+    h.add_argument("--output", default="runs/hmm/model.safetensors", help="where to save the model")
+    h.set_defaults(func=train_hmm)
+
+    t = groups.commands.add_parser("tag", help="tag text with a trained tagger or HMM",
+                                   description="Tag sentences; the output has the input's format plus predictions.",
+                                   formatter_class=fmt)
+    t.add_argument("model", help="tagger or HMM checkpoint")
+    t.add_argument("input", nargs="?", help="input file (default: stdin)")
+    t.add_argument("--format", choices=["raw", "conllu", "columns"], default="raw",
+                   help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
+                        "columns: predictions appended as a last column")
+    t.add_argument("--output", help="output file (default: stdout)")
+    t.add_argument("--encoding", default="utf-8", help="text encoding of input and output")
+    t.set_defaults(func=tag)
+
+    s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
+                                   description="Segment raw text (one sentence a line) with a BMES tagger or HMM; "
+                                               "words come out separated by spaces.  Existing spaces stay word "
+                                               "boundaries.", formatter_class=fmt)
+    s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
+    s.add_argument("input", nargs="?", help="input file (default: stdin)")
+    s.add_argument("--output", help="output file (default: stdout)")
+    s.add_argument("--encoding", default="utf-8", help="text encoding of input and output")
+    s.set_defaults(func=segment)
+
+
+def describe(metric: str, m: dict[str, Any]) -> str:
+    """One line of the headline metrics."""
+    if metric == "accuracy":
+        return f"token accuracy {100 * m['accuracy']:.2f}%"
+    if metric == "span_f1":
+        return (f"spans precision {100 * m['precision']:.2f}% recall {100 * m['recall']:.2f}% "
+                f"F1 {100 * m['f1']:.2f} (token accuracy {100 * m['accuracy']:.2f}%)")
+    line = (f"words precision {100 * m['precision']:.2f}% recall {100 * m['recall']:.2f}% F1 {100 * m['f1']:.2f} "
+            f"({m['gold_words']:,} gold words)")
+    if m.get("oov_recall") is not None:
+        line += f", OOV rate {100 * m['oov_rate']:.2f}% OOV recall {100 * m['oov_recall']:.2f}%"
+    return line
+
+
+def _train_words(spec: DataSpec, data: TaggingData) -> list[str] | None:
+    return sorted({w for s in data.source for w in s}) if spec.format == "segmented" else None
+
+
+# ---------------------------------------------------------------------- commands
+def train_tagger(args: argparse.Namespace) -> int:
+    from rnnkit.tagging.model import Tagger, TaggerConfig
+    from rnnkit.tagging.task import TaggerEncoder, TaggerTask, decoding_constraints, metric_for
+
+    cfg = train_config_from_args(args)
+    spec = _spec(args)
+    train = read_tagged(args.train, spec)
+    valid = read_tagged(args.valid, spec) if args.valid else None
+    enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
+                              bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars)
+    try:
+        decoding_constraints(enc.tags, spec.scheme)
+    except ValueError as exc:
+        raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
+    print(f"train: {len(train.words):,} sentences, {sum(map(len, train.words)):,} tokens, {len(enc.words):,} "
+          f"word types, {len(enc.tags)} tags", file=sys.stderr)
+    mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags), embedding_dim=args.embed,
+                        char_vocab_size=len(enc.chars) if enc.chars else 0, char_embedding_dim=args.char_embed,
+                        char_hidden=args.char_hidden, bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
+                        bigram_embedding_dim=args.bigram_embed, feature_vocab_sizes=[len(v) for v in enc.features],
+                        feature_embedding_dim=args.feature_embed, hidden_size=args.hidden, num_layers=args.layers,
+                        output="crf" if args.crf else "softmax", dropout=args.dropout)
+    model = Tagger(mcfg, np.random.default_rng(cfg.seed))
+    metric = metric_for(spec.scheme, spec.format)
+    train_words = _train_words(spec, train)
+    task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,
+                      spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
+                      meta=tagger_meta(model, enc, spec, metric, train_words))
+    Trainer(task, cfg, args.run_dir, unit="tok", show_ppl=False).fit(resume=args.resume)
+    run = Path(args.run_dir)
+    best = run / BEST if (run / BEST).exists() else run / LAST
+    print(f"model saved: {best}", file=sys.stderr)
+    if args.test:
+        loaded = LoadedTagger(str(best))
+        print(f"test: {describe(metric, loaded.score(read_tagged(args.test, spec)))}")
+    return 0
+
+
+def train_hmm(args: argparse.Namespace) -> int:
+    from rnnkit.hmm import HMMTagger
+    from rnnkit.tagging.task import metric_for
+
+    spec = _spec(args)
+    train = read_tagged(args.train, spec)
+    keep = [i for i, s in enumerate(train.words) if s]
+    start = time.perf_counter()
+    hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
+    hmm.fit([train.words[i] for i in keep], [train.tags[i] for i in keep])
+    print(f"trained on {len(keep):,} sentences in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    metric = metric_for(spec.scheme, spec.format)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    save_hmm(args.output, hmm, spec, metric, _train_words(spec, train))
+    print(f"model saved: {args.output}", file=sys.stderr)
+    loaded = LoadedTagger(args.output)
+    for name, path in (("valid", args.valid), ("test", args.test)):
+        if path:
+            print(f"{name}: {describe(metric, loaded.score(read_tagged(path, spec)))}")
+    return 0
+
+
+def _read_input(args: argparse.Namespace) -> str:
+    if args.input:
+        from rnnkit.data.conll import read_text_file
+
+        return read_text_file(args.input, args.encoding)
+    return sys.stdin.read()
+
+
+def _write_output(args: argparse.Namespace, text: str) -> None:
+    if args.output:
+        Path(args.output).write_text(text, encoding=args.encoding)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def tag(args: argparse.Namespace) -> int:
+    from rnnkit.data.conll import text_lines
+
+    loaded = LoadedTagger(args.model)
+    if loaded.spec.scheme == "bmes":
+        raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
+    if args.format == "raw":
+        data = raw_sentences(text_lines(_read_input(args)))
+        spec = None
+    else:
+        spec = loaded.spec if loaded.spec.format == args.format else DataSpec(args.format, "upos" if args.format == "conllu" else -1)
+        spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.input
+            if path is None:
+                path = os.path.join(tmp, "stdin.txt")
+                Path(path).write_text(sys.stdin.read(), encoding=args.encoding)
+            data = read_tagged(path, spec, labelled=args.format == "conllu")
+    _write_output(args, format_predictions(data, loaded.predict(data), spec))
+    return 0
+
+
+def segment(args: argparse.Namespace) -> int:
+    from rnnkit.data.conll import text_lines
+    from rnnkit.data.segmentation import tags_to_words
+
+    loaded = LoadedTagger(args.model)
+    if loaded.spec.scheme != "bmes":
+        raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
+    lines = text_lines(_read_input(args))
+    # every whitespace-separated chunk is segmented on its own: a space is already a boundary
+    chunks = [chunk for line in lines for chunk in line.split()]
+    data = TaggingData([list(c) for c in chunks], None, None, None)
+    words = iter([tags_to_words(c, t) for c, t in zip(data.words, loaded.predict(data))])
+    out = []
+    for line in lines:
+        out.append(" ".join(w for _ in line.split() for w in next(words)) + "\n")
+    _write_output(args, "".join(out))
+    return 0
+
+
+def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    loaded = LoadedTagger(model_path)
+    m = loaded.score(read_tagged(data_path, loaded.spec))
+    metric = loaded.task["metric"]
+    if args.json:
+        print(json.dumps({k: v for k, v in m.items() if k != "main"}))
+    else:
+        print(f"{data_path}: {describe(metric, m)}")
+        for kind, s in (m.get("per_type") or {}).items():
+            print(f"  {kind:>10}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
+                  f"F1 {100 * s['f1']:6.2f} ({s['support']} gold)")
+    return 0
+
+
+evaluate_cli.EVALUATORS["tagger"] = evaluate_tagger
+evaluate_cli.EVALUATORS["hmm"] = evaluate_tagger

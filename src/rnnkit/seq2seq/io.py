@@ -1,0 +1,98 @@
+"""Saving and loading trained translators: the model, both vocabularies and both tokenisers.
+
+A translator checkpoint is either a training run's ``best.safetensors`` / ``last.safetensors`` or a
+file written by :func:`save_translator`.  Both hold the parameters under ``model/`` and, as their task
+metadata::
+
+    {"model": "seq2seq", "seq2seq_config": {...}, "source_vocab": "<json>", "target_vocab": "<json>",
+     "source_tokenizer": {"level": "punct", "lowercase": false}, "target_tokenizer": {...}}
+
+so new text is tokenised exactly as the training text was, and output ids become text again with the
+target side's vocabulary and detokeniser.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.data.parallel import Tokenizer
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.errors import CheckpointError
+from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
+
+KIND = "seq2seq"
+
+
+@dataclass
+class Translator:
+    """A trained model with what turns text into its ids and its ids back into text."""
+
+    model: Seq2Seq
+    source_vocab: Vocabulary
+    target_vocab: Vocabulary
+    source_tokenizer: Tokenizer
+    target_tokenizer: Tokenizer
+
+    def meta(self) -> dict[str, Any]:
+        """The task metadata a checkpoint needs to rebuild this translator."""
+        return seq2seq_meta(self.model, self.source_vocab, self.target_vocab, self.source_tokenizer,
+                            self.target_tokenizer)
+
+
+def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabulary, source_tokenizer: Tokenizer,
+                 target_tokenizer: Tokenizer) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild ``model``, its vocabularies and its tokenisers."""
+    cfg = model.config
+    for name, vocab, size in (("source_vocab", source_vocab, cfg.src_vocab_size),
+                              ("target_vocab", target_vocab, cfg.tgt_vocab_size)):
+        if not isinstance(vocab, Vocabulary):
+            raise TypeError(f"Expected {name} to be a Vocabulary, got {type(vocab).__name__}")
+        if len(vocab) != size:
+            raise ValueError(f"Expected {name} of the model's size {size}, got {len(vocab)} tokens")
+    for name, tok in (("source_tokenizer", source_tokenizer), ("target_tokenizer", target_tokenizer)):
+        if not isinstance(tok, Tokenizer):
+            raise TypeError(f"Expected {name} to be a Tokenizer, got {type(tok).__name__}")
+    return {
+        "model": KIND,
+        "seq2seq_config": cfg.to_dict(),
+        "source_vocab": source_vocab.to_json(),
+        "target_vocab": target_vocab.to_json(),
+        "source_tokenizer": asdict(source_tokenizer),
+        "target_tokenizer": asdict(target_tokenizer),
+    }
+
+
+def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
+    """Write ``translator`` as one checkpoint file (parameters and metadata); returns the path."""
+    arrays = {"model/" + k: v for k, v in translator.model.params.items()}
+    return ckpt.save_checkpoint(path, arrays, {"kind": "seq2seq-model", "task": translator.meta()})
+
+
+def load_translator(path: str | os.PathLike) -> Translator:
+    """The :class:`Translator` of a checkpoint from training or from :func:`save_translator`."""
+    arrays, meta = ckpt.load_checkpoint(path)
+    task = meta.get("task") or {}
+    if task.get("model") != KIND:
+        raise CheckpointError(f"{path}: not a translation model (model {task.get('model')!r}); pass a "
+                              f"checkpoint written by 'rnnkit train seq2seq'")
+    try:
+        cfg = Seq2SeqConfig(**task["seq2seq_config"])
+        source_vocab = Vocabulary.from_json(task["source_vocab"])
+        target_vocab = Vocabulary.from_json(task["target_vocab"])
+        source_tokenizer = Tokenizer(**task["source_tokenizer"])
+        target_tokenizer = Tokenizer(**task["target_tokenizer"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged translation-model metadata ({exc}); retrain or use another "
+                              f"checkpoint") from None
+    # the generator only fills arrays that load_arrays overwrites next
+    model = Seq2Seq(cfg, np.random.default_rng(0))
+    try:
+        model.load_arrays({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer)

@@ -1,0 +1,183 @@
+r"""Translation as a :class:`rnnkit.train.Task`: length-bucketed batches, loss per target token,
+validation NLL and greedy BLEU.
+
+Training pairs are id pairs (source ids (n,), target ids (m,), no BOS/EOS), as
+:func:`rnnkit.data.parallel.encode_pairs` makes them.  Each epoch shuffles them, sorts them by length
+inside pools of ``pool_size`` batches and shuffles the batches (:func:`rnnkit.data.parallel.make_batches`),
+so a batch holds sentences of similar length and little time goes into padding.  The epoch's order
+is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's generator: a run
+resumed in the middle of an epoch then sees exactly the batches the uninterrupted run saw.
+
+The loss of a batch is the mean NLL per target token, EOS included::
+
+    loss = - (1 / N) sum_{t,b} mask_tb log P(y_tb | y_<t, x),     N = sum_{t,b} mask_tb
+
+Validation (``evaluate``) reports the same mean NLL per token over the whole validation set
+(teacher forcing, no dropout) and, on its first ``bleu_sentences`` pairs, greedy decoding scored by
+exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
+installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
+the checkpoint with the best greedy BLEU (it reads ``loss = 100 - BLEU``; the NLL is then ``nll``).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Iterator
+
+import numpy as np
+
+from rnnkit.data.parallel import BOS_ID, EOS_ID, ParallelBatch, make_batches
+from rnnkit.seq2seq.decode import greedy_decode
+from rnnkit.train.loop import StepResult
+
+IdPair = tuple[np.ndarray, np.ndarray]
+SELECT_BY = ("loss", "bleu")
+
+
+def decode_length(src_len: int, cap: int) -> int:
+    """Steps allowed when decoding a source of ``src_len`` tokens: 2 * src_len + 10, at most ``cap``.
+
+    Generous for translation and copying tasks (targets rarely exceed twice the source), and it
+    stops an untrained model that never says EOS from running to ``cap`` on every short sentence.
+    """
+    return max(1, min(cap, 2 * src_len + 10))
+
+
+def _check_pairs(name: str, pairs: Any, allow_none: bool) -> None:
+    if pairs is None and allow_none:
+        return
+    if not isinstance(pairs, Sequence) or isinstance(pairs, str) or len(pairs) == 0:
+        raise ValueError(f"Expected {name} as a non-empty list of (source ids, target ids) pairs, got {pairs!r:.60}")
+    first = pairs[0]
+    if not (isinstance(first, (tuple, list)) and len(first) == 2):
+        raise ValueError(f"Expected {name} items to be (source ids, target ids) pairs, got {first!r:.60}")
+
+
+class Seq2SeqTask:
+    """Train ``model`` (a :class:`rnnkit.seq2seq.Seq2Seq`) on ``train`` id pairs; validate on ``valid``."""
+
+    def __init__(self, model: Any, train: Sequence[IdPair], valid: Sequence[IdPair] | None = None, *,
+                 batch_size: int = 64, eval_batch_size: int = 128, pool_size: int = 100,
+                 sampling_rate: float = 0.0, seed: int = 0, bleu_sentences: int = 500,
+                 valid_references: Sequence[str] | None = None,
+                 detokenize: Callable[[Sequence[int]], str] | None = None, select_by: str = "loss",
+                 max_decode_len: int = 200, meta: dict[str, Any] | None = None) -> None:
+        _check_pairs("train", train, allow_none=False)
+        _check_pairs("valid", valid, allow_none=True)
+        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
+                            ("pool_size", pool_size), ("max_decode_len", max_decode_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
+        if isinstance(bleu_sentences, bool) or not isinstance(bleu_sentences, int) or bleu_sentences < 0:
+            raise ValueError(f"Expected bleu_sentences to be an int >= 0, got {bleu_sentences!r}")
+        if not 0.0 <= sampling_rate <= 1.0:
+            raise ValueError(f"Expected sampling_rate in [0, 1], got {sampling_rate!r}")
+        if select_by not in SELECT_BY:
+            raise ValueError(f"Expected select_by one of {SELECT_BY}, got {select_by!r}")
+        if valid_references is not None and (valid is None or len(valid_references) != len(valid)):
+            raise ValueError(f"Expected one valid reference per valid pair ({0 if valid is None else len(valid)}), "
+                             f"got {len(valid_references)}")
+        if select_by == "bleu" and (valid_references is None or detokenize is None or bleu_sentences == 0):
+            raise ValueError("Expected valid_references, detokenize and bleu_sentences > 0 for select_by='bleu'")
+        self.model = model
+        self.params = model.params
+        self.train = list(train)
+        self.valid = None if valid is None else list(valid)
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.pool_size = pool_size
+        self.sampling_rate = float(sampling_rate)
+        self.seed = int(seed)
+        self.bleu_sentences = bleu_sentences
+        self.valid_references = None if valid_references is None else list(valid_references)
+        self.detokenize = detokenize
+        self.select_by = select_by
+        self.max_decode_len = max_decode_len
+        self._meta = meta or {}
+        self._units = int(sum(len(t) + 1 for _, t in self.train))  # target tokens + one EOS each
+        # validation batches never change: build them once
+        self._valid_batches = None if self.valid is None else make_batches(self.valid, eval_batch_size)
+
+    # ------------------------------------------------------------------ training
+    def epoch_units(self) -> int:
+        return self._units
+
+    def epoch_batches(self, epoch: int) -> list[ParallelBatch]:
+        """The batches of 0-based ``epoch``, in training order (the same on every call)."""
+        rng = np.random.default_rng([self.seed, epoch])
+        return make_batches(self.train, self.batch_size, rng=rng, pool_size=self.pool_size)
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        batches = self.epoch_batches(epoch)
+        for i in range(cursor, len(batches)):
+            yield i + 1, batches[i]
+
+    def train_step(self, batch: ParallelBatch, carry: Any, rng: np.random.Generator) -> StepResult:
+        n = int(batch.tgt_mask.sum())
+        loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
+                                         training=True, rng=rng, sampling_rate=self.sampling_rate)
+        grads = self.model.backward(1.0 / n, cache)
+        return StepResult(loss=loss / n, units=n, grads=grads)
+
+    # ------------------------------------------------------------------ validation
+    def valid_nll(self) -> tuple[float, int]:
+        """(mean NLL per target token, tokens) over the validation set, teacher-forced, no dropout."""
+        total = 0.0
+        count = 0
+        for b in self._valid_batches or []:
+            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)
+            total += loss
+            count += int(b.tgt_mask.sum())
+        return total / max(count, 1), count
+
+    def greedy_ids(self, pairs: Sequence[IdPair]) -> list[list[int]]:
+        """Greedy output ids (no BOS/EOS) for the sources of ``pairs``, in their order."""
+        out: list[list[int]] = [[] for _ in pairs]
+        for b in make_batches(pairs, self.eval_batch_size):
+            max_len = decode_length(int(b.src_lengths.max()), self.max_decode_len)
+            hyps = greedy_decode(self.model, b.src, b.src_lengths, max_len, BOS_ID, EOS_ID)
+            for i, h in zip(b.index, hyps):
+                out[int(i)] = list(h.tokens)
+        return out
+
+    def evaluate(self) -> dict[str, float]:
+        if self.valid is None:
+            return {"loss": float("nan")}
+        nll, _ = self.valid_nll()
+        metrics: dict[str, float] = {"loss": nll, "ppl": math.exp(min(nll, 700.0))}
+        n = min(self.bleu_sentences, len(self.valid))
+        if n == 0:
+            return metrics
+        subset = self.valid[:n]
+        hyps = self.greedy_ids(subset)
+        metrics["exact"] = sum(h == [int(i) for i in t] for h, (_, t) in zip(hyps, subset)) / n
+        if self.valid_references is not None and self.detokenize is not None:
+            bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n])
+            if bleu is not None:
+                metrics["bleu"] = bleu
+        if self.select_by == "bleu":
+            if "bleu" not in metrics:
+                raise ImportError("select_by='bleu' needs sacrebleu: pip install 'rnnkit[translate]'")
+            metrics["nll"] = nll
+            metrics["loss"] = 100.0 - metrics["bleu"]
+        return metrics
+
+    # ------------------------------------------------------------------ checkpoints
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        return {}  # sentences are independent: nothing flows between batches
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        return self._meta
+
+
+def _bleu(hypotheses: list[str], references: list[str]) -> float | None:
+    """Corpus BLEU, or None without sacrebleu (validation then shows NLL and exact match only)."""
+    try:
+        from rnnkit.metrics.translation import corpus_bleu
+
+        return corpus_bleu(hypotheses, references).score
+    except ImportError:
+        return None

@@ -1,0 +1,26 @@
+"""Sequence labelling: BiLSTM taggers with softmax or CRF output, character features and bigrams.
+
+POS tagging, chunking, named entities and Chinese word segmentation (BMES character tagging) all
+use :class:`Tagger`; :class:`TaggerEncoder` turns sentences into ids and :class:`TaggerTask`
+trains a tagger with :class:`rnnkit.train.Trainer`.
+"""
+from rnnkit.tagging.io import DataSpec, TaggingData, format_predictions, load_tagger, read_tagged, tagger_meta
+from rnnkit.tagging.model import Tagger, TaggerBatch, TaggerConfig
+from rnnkit.tagging.task import TaggerEncoder, TaggerTask, make_batch, predict_ids, score
+
+__all__ = [
+    "DataSpec",
+    "Tagger",
+    "TaggerBatch",
+    "TaggerConfig",
+    "TaggerEncoder",
+    "TaggerTask",
+    "TaggingData",
+    "format_predictions",
+    "load_tagger",
+    "make_batch",
+    "predict_ids",
+    "read_tagged",
+    "score",
+    "tagger_meta",
+]

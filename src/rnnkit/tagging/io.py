@@ -1,0 +1,232 @@
+"""Tagging files in and out, and saving / loading trained taggers.
+
+A :class:`DataSpec` says how to read a file: CoNLL-U (UPOS or XPOS column), CoNLL-2000-style
+columns (word column, tag column, extra feature columns such as POS for chunking), or segmented
+text (one sentence a line, words separated by spaces: Chinese word segmentation, where the tokens
+become the characters and the tags their BMES labels).  The spec is stored in the model's
+checkpoint so that ``rnnkit tag`` and ``rnnkit evaluate`` read new files the way training did.
+
+A tagger checkpoint (``best.safetensors`` of a training run) holds the parameters under
+``model/`` and, as its task metadata, ``{"model": "tagger", "tagger_config", "encoder", "data",
+"metric", "train_words"}``.  An HMM tagger (:mod:`rnnkit.hmm`) is saved as a checkpoint too, with
+no arrays and its JSON in the metadata (``{"model": "hmm", "hmm": ..., "data", "metric"}``), so
+:class:`LoadedTagger` (and the command line) take either kind.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.data.conll import format_columns, format_conllu, read_columns, read_conllu
+from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
+from rnnkit.errors import CheckpointError, DataError
+
+FORMATS = ("conllu", "columns", "segmented")
+HMM_KIND = "hmm"
+SCHEMES = ("none", "bio", "iob1", "bioes", "bmes")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    format: str = "conllu"  # conllu, columns or segmented
+    tag_column: str | int = "upos"  # conllu: "upos" or "xpos"; columns: an index (-1 = last)
+    word_column: int = 0  # columns only
+    feature_columns: tuple = field(default_factory=tuple)  # columns only: extra inputs, e.g. (1,) = POS
+    scheme: str = "none"  # tag scheme, for constrained decoding and span scores
+    encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "feature_columns", tuple(int(c) for c in self.feature_columns))
+        if self.format not in FORMATS:
+            raise ValueError(f"Expected format one of {FORMATS}, got {self.format!r}")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"Expected scheme one of {SCHEMES}, got {self.scheme!r}")
+        if self.format == "conllu" and self.tag_column not in ("upos", "xpos"):
+            raise ValueError(f"Expected tag_column 'upos' or 'xpos' for CoNLL-U, got {self.tag_column!r}")
+        if self.format == "columns" and not isinstance(self.tag_column, int):
+            raise ValueError(f"Expected an integer tag_column for column files, got {self.tag_column!r}")
+        if self.format == "segmented" and self.scheme != "bmes":
+            raise ValueError(f"Expected scheme 'bmes' for segmented text, got {self.scheme!r}")
+        if self.feature_columns and self.format != "columns":
+            raise ValueError(f"Expected feature_columns only with format 'columns', got format {self.format!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["feature_columns"] = list(self.feature_columns)
+        return d
+
+
+@dataclass
+class TaggingData:
+    """Sentences of tokens, their tags (None when unlabelled), extra feature columns, and the source."""
+
+    words: list[list[str]]  # tokens (characters for segmented text)
+    tags: list[list[str]] | None
+    features: list[list[list[str]]] | None  # [sentence][token][column]
+    source: Any = None  # what the reader returned, to write predictions back in the same format
+
+
+def read_tagged(path: str | os.PathLike, spec: DataSpec, labelled: bool = True) -> TaggingData:
+    """Read a file as ``spec`` says; ``labelled=False`` reads column files without a tag column."""
+    if spec.format == "conllu":
+        sents = read_conllu(path, spec.tag_column, spec.encoding)
+        return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, None, sents)
+    if spec.format == "columns":
+        sents = read_columns(path, spec.word_column, spec.tag_column if labelled else None, spec.encoding)
+        feats = None
+        if spec.feature_columns:
+            where = f"{path}:{sents[0].line_number}"
+            width = len(sents[0].rows[0])
+            for c in spec.feature_columns:
+                if not -width <= c < width:
+                    raise DataError(f"{where}: feature column {c} but the line has {width} columns")
+            feats = [[[row[c] for c in spec.feature_columns] for row in s.rows] for s in sents]
+        return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, feats, sents)
+    sentences = read_segmented(path, spec.encoding)
+    chars, tags = [], []
+    for words in sentences:
+        c, t = words_to_tags(words)
+        chars.append(c)
+        tags.append(t)
+    return TaggingData(chars, tags if labelled else None, None, sentences)
+
+
+def raw_sentences(lines: list[str]) -> TaggingData:
+    """Whitespace-tokenised raw text, one sentence a line (blank lines are empty sentences)."""
+    words = [line.split() for line in lines]
+    return TaggingData(words, None, None, None)
+
+
+def format_predictions(data: TaggingData, predictions: list[list[str]], spec: DataSpec | None) -> str:
+    """Text of the predictions in the input's own format.
+
+    CoNLL-U: the input with the tag column replaced; columns: the input with the predicted tags
+    appended as a last column (what conlleval reads); segmented: the words; raw text (``spec``
+    None): ``word/TAG`` tokens, one sentence a line.
+    """
+    if spec is None or data.source is None:
+        return "".join(" ".join(f"{w}/{t}" for w, t in zip(ws, ts)) + "\n" for ws, ts in zip(data.words, predictions))
+    if spec.format == "conllu":
+        return format_conllu(data.source, predictions, spec.tag_column)
+    if spec.format == "columns":
+        return format_columns(data.source, predictions)
+    return format_segmented([tags_to_words(c, t) for c, t in zip(data.words, predictions)], " ")
+
+
+# ---------------------------------------------------------------------- checkpoints
+def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
+                train_words: list[str] | None = None) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the tagger, its vocabularies and its data format."""
+    return {
+        "model": "tagger",
+        "tagger_config": model.config.to_dict(),
+        "encoder": encoder.to_json(),
+        "data": spec.to_dict(),
+        "metric": metric,
+        "train_words": train_words,  # segmentation: the training word list, for OOV recall
+    }
+
+
+def load_tagger(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
+    """``(model, encoder, task meta)`` from a tagger checkpoint."""
+    from rnnkit.tagging.model import Tagger, TaggerConfig
+    from rnnkit.tagging.task import TaggerEncoder
+
+    arrays, meta = ckpt.load_checkpoint(path)
+    task = meta.get("task") or {}
+    if task.get("model") != "tagger":
+        raise CheckpointError(f"{path}: not a tagger checkpoint (model {task.get('model')!r}); "
+                              f"pass a checkpoint written by 'rnnkit train tagger'")
+    try:
+        cfg = TaggerConfig(**task["tagger_config"])
+        encoder = TaggerEncoder.from_json(task["encoder"])
+        DataSpec(**task["data"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged tagger metadata ({exc}); retrain or use another checkpoint") from None
+    model = Tagger(cfg, np.random.default_rng(0))
+    try:
+        model.load_arrays({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    return model, encoder, task
+
+
+def spec_from_meta(task: dict[str, Any]) -> DataSpec:
+    """The DataSpec stored in a tagger or HMM checkpoint's task metadata."""
+    return DataSpec(**task["data"])
+
+
+# ---------------------------------------------------------------------- HMM taggers
+def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
+             train_words: list[str] | None = None) -> None:
+    """An :class:`rnnkit.hmm.HMMTagger` as a checkpoint: its JSON (what ``HMMTagger.save`` writes)
+    inside the metadata, so ``rnnkit evaluate``, ``tag`` and ``segment`` take it like a tagger."""
+    with tempfile.TemporaryDirectory() as tmp:
+        json_path = Path(tmp) / "hmm.json"
+        hmm.save(json_path)
+        text = json_path.read_text(encoding="utf-8")
+    task = {"model": HMM_KIND, "hmm": text, "data": spec.to_dict(), "metric": metric, "train_words": train_words}
+    ckpt.save_checkpoint(path, {}, {"kind": "hmm-tagger", "task": task})
+
+
+def _load_hmm(path: str | os.PathLike, task: dict[str, Any]) -> Any:
+    from rnnkit.hmm import HMMTagger
+
+    with tempfile.TemporaryDirectory() as tmp:
+        json_path = Path(tmp) / "hmm.json"
+        json_path.write_text(task.get("hmm") or "", encoding="utf-8")
+        try:
+            return HMMTagger.load(json_path)
+        except DataError as exc:
+            raise CheckpointError(f"{path}: damaged HMM inside the checkpoint ({exc})") from None
+
+
+class LoadedTagger:
+    """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        _, meta = ckpt.load_checkpoint(path)
+        task = meta.get("task") or {}
+        self.kind = task.get("model")
+        if self.kind == "tagger":
+            from rnnkit.tagging.task import decoding_constraints
+
+            self.model, self.encoder, task = load_tagger(path)
+            self.allowed = decoding_constraints(self.encoder.tags, task["data"]["scheme"])
+        elif self.kind == HMM_KIND:
+            self.model = _load_hmm(path, task)
+        else:
+            raise CheckpointError(f"{path}: not a tagger or HMM checkpoint (model {self.kind!r})")
+        self.task = task
+        self.spec = DataSpec(**task["data"])
+
+    def predict(self, data: TaggingData) -> list[list[str]]:
+        """Predicted tags of every sentence (empty sentences get [])."""
+        keep = [i for i, s in enumerate(data.words) if s]
+        out: list[list[str]] = [[] for _ in data.words]
+        if self.kind == HMM_KIND:
+            pred = self.model.predict([data.words[i] for i in keep])
+        else:
+            from rnnkit.tagging.task import predict_ids
+
+            if self.encoder.features and data.features is None:
+                raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}: "
+                                 f"tag a column file with --format columns")
+            ids = predict_ids(self.model, self.encoder.encode(data), self.allowed)
+            pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]
+        for i, p in zip(keep, pred):
+            out[i] = p
+        return out
+
+    def score(self, data: TaggingData) -> dict[str, Any]:
+        """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`)."""
+        from rnnkit.tagging.task import score
+
+        return score(self.task["metric"], data.tags, self.predict(data), data.words, self.spec.scheme,
+                     self.task.get("train_words"))

@@ -1,0 +1,269 @@
+r"""BiLSTM sequence tagger with a softmax or linear-chain CRF output (Huang et al. 2015; Lample et al. 2016).
+
+For a sentence of T tokens (a batch is time-major, (T, B), padded at the end)::
+
+    x_t = [ W[w_t] ; charBiLSTM(w_t) ; G[c_t c_{t+1}] ; G[c_{t-1} c_t] ; F_1[f1_t] ; ... ]   # (D,)
+    h_t = BiLSTM(dropout(x))_t                                  # (2H,) stacked, lengths respected
+    s_t = U dropout(h_t) + b                                     # (K,) emission scores
+    softmax output:  loss = - sum_t log softmax(s_t)[y_t]
+    CRF output:      loss = log Z(s) - score(y; s, A, start, end)      (see :mod:`rnnkit.crf`)
+
+Every input part is optional but the word embedding: character features (see
+:mod:`rnnkit.tagging.char_features`) give unknown words a vector from their spelling; character
+bigram embeddings (one table, the right and the left bigram of each character) serve Chinese word
+segmentation as BMES character tagging; feature columns (e.g. the POS column of CoNLL-2000)
+each get an embedding table.  Prediction is argmax (softmax) or Viterbi (CRF); given the
+``allowed`` triple of :func:`rnnkit.constraints.allowed_transitions`, both decode with Viterbi
+over legal tag sequences only (for softmax: over the log-probabilities with zero transition scores).
+
+Parameters: ``embedding.weight`` (V, E); ``char_embedding.weight`` (C, Ec) and ``char_rnn.*``;
+``bigram_embedding.weight`` (Vb, Eb); ``feature_embedding.{i}.weight`` (Vf_i, Ef); ``rnn.*``
+(PyTorch's LSTM names); ``output.weight`` (K, 2H), ``output.bias`` (K,); with the CRF
+``crf.transitions`` (K, K), ``crf.start_transitions`` (K,), ``crf.end_transitions`` (K,).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
+from rnnkit.init import uniform_
+from rnnkit.nn.dropout import dropout_backward, dropout_forward
+from rnnkit.nn.embedding import embedding_backward, embedding_forward
+from rnnkit.nn.linear import linear_backward, linear_forward
+from rnnkit.nn.softmax import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.recurrent import LSTM
+from rnnkit.tagging.char_features import CharBatch, char_features_backward, char_features_forward, make_char_lstm
+
+OUTPUTS = ("softmax", "crf")
+
+
+@dataclass(frozen=True)
+class TaggerConfig:
+    vocab_size: int  # V words (characters when segmenting)
+    num_tags: int  # K
+    embedding_dim: int = 100  # E
+    char_vocab_size: int = 0  # C; 0 = no character features
+    char_embedding_dim: int = 25  # Ec
+    char_hidden: int = 25  # Hc per direction
+    bigram_vocab_size: int = 0  # Vb; 0 = no character bigrams
+    bigram_embedding_dim: int = 50  # Eb, used twice (right and left bigram)
+    feature_vocab_sizes: tuple = field(default_factory=tuple)  # one table per extra input column
+    feature_embedding_dim: int = 20  # Ef
+    hidden_size: int = 100  # H per direction
+    num_layers: int = 1
+    output: str = "crf"  # "softmax" or "crf"
+    dropout: float = 0.5  # on the joined inputs, between layers, and on the BiLSTM output
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "feature_vocab_sizes", tuple(int(v) for v in self.feature_vocab_sizes))
+        if self.output not in OUTPUTS:
+            raise ValueError(f"Expected output one of {OUTPUTS}, got {self.output!r}")
+        for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Expected {name} >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"Expected dropout in [0, 1), got {self.dropout}")
+
+    @property
+    def input_size(self) -> int:
+        """D, the width of the joined input x_t."""
+        d = self.embedding_dim
+        d += 2 * self.char_hidden if self.char_vocab_size else 0
+        d += 2 * self.bigram_embedding_dim if self.bigram_vocab_size else 0
+        return d + self.feature_embedding_dim * len(self.feature_vocab_sizes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["feature_vocab_sizes"] = list(self.feature_vocab_sizes)
+        return d
+
+
+class TaggerBatch(NamedTuple):
+    """One padded batch of B sentences, time-major."""
+
+    words: np.ndarray  # (T, B) word ids
+    lengths: np.ndarray  # (B,) real tokens per sentence
+    chars: CharBatch | None = None  # distinct words' characters, with char features
+    bigrams: np.ndarray | None = None  # (T, B, 2) ids of the right and left character bigram
+    features: np.ndarray | None = None  # (T, B, F) ids of the extra input columns
+    tags: np.ndarray | None = None  # (T, B) gold tag ids, any value at padding
+
+
+class TaggerCache(NamedTuple):
+    parts: list  # (name, width, cache) of every input part
+    drop_in: Any
+    rnn: Any
+    drop_out: Any
+    linear: Any
+    loss: Any
+    mask: np.ndarray  # (T, B)
+
+
+class Tagger:
+    """The tagger; ``params`` is one flat dict of named arrays (see the module docstring)."""
+
+    def __init__(self, config: TaggerConfig, rng: np.random.Generator) -> None:
+        cfg = config
+        self.config = cfg
+        dtype = np.dtype(cfg.dtype)
+        self.params: dict[str, np.ndarray] = {}
+
+        def table(name: str, rows: int, dim: int) -> None:
+            # U(-sqrt(3/dim), sqrt(3/dim)): unit-variance rows' norm ~1 (Lample et al. 2016)
+            self.params[name] = uniform_((rows, dim), float(np.sqrt(3.0 / dim)), rng, dtype)
+
+        table("embedding.weight", cfg.vocab_size, cfg.embedding_dim)
+        self.char_rnn: LSTM | None = None
+        if cfg.char_vocab_size:
+            table("char_embedding.weight", cfg.char_vocab_size, cfg.char_embedding_dim)
+            self.char_rnn = make_char_lstm(cfg.char_embedding_dim, cfg.char_hidden, cfg.dtype, rng)
+            for k, v in self.char_rnn.params.items():
+                self.params["char_rnn." + k] = v  # the same arrays: updates reach the layer
+        if cfg.bigram_vocab_size:
+            table("bigram_embedding.weight", cfg.bigram_vocab_size, cfg.bigram_embedding_dim)
+        for i, size in enumerate(cfg.feature_vocab_sizes):
+            table(f"feature_embedding.{i}.weight", size, cfg.feature_embedding_dim)
+        self.rnn = LSTM(cfg.input_size, cfg.hidden_size, cfg.num_layers, bidirectional=True,
+                        dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, dtype=dtype, rng=rng)
+        for k, v in self.rnn.params.items():
+            self.params["rnn." + k] = v
+        bound = 1.0 / np.sqrt(2 * cfg.hidden_size)
+        self.params["output.weight"] = uniform_((cfg.num_tags, 2 * cfg.hidden_size), bound, rng, dtype)
+        self.params["output.bias"] = uniform_((cfg.num_tags,), bound, rng, dtype)
+        if cfg.output == "crf":
+            for k, v in init_crf_params(cfg.num_tags, rng, dtype=dtype).items():
+                self.params["crf." + k] = v
+
+    # ------------------------------------------------------------------ helpers
+    def _crf(self) -> dict[str, np.ndarray]:
+        return {k[4:]: v for k, v in self.params.items() if k.startswith("crf.")}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters in place, checking names and shapes."""
+        missing = sorted(set(self.params) - set(arrays))
+        unexpected = sorted(set(arrays) - set(self.params))
+        if missing or unexpected:
+            raise ValueError(f"Expected the tagger's parameters, missing {missing}, unexpected {unexpected}")
+        for k, v in arrays.items():
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
+            self.params[k][...] = v
+
+    def _check_batch(self, batch: TaggerBatch) -> tuple[int, int]:
+        cfg = self.config
+        words = batch.words
+        if not (isinstance(words, np.ndarray) and words.ndim == 2):
+            raise ValueError(f"Expected words of shape (T, B), got {getattr(words, 'shape', type(words).__name__)}")
+        T, B = words.shape
+        checks = [("chars", batch.chars is not None, cfg.char_vocab_size > 0),
+                  ("bigrams", batch.bigrams is not None, cfg.bigram_vocab_size > 0),
+                  ("features", batch.features is not None, len(cfg.feature_vocab_sizes) > 0)]
+        for name, given, needed in checks:
+            if given != needed:
+                raise ValueError(f"Expected batch.{name} {'given' if needed else 'None'} for this model, "
+                                 f"got {'an array' if given else 'None'}")
+        if batch.bigrams is not None and batch.bigrams.shape != (T, B, 2):
+            raise ValueError(f"Expected bigrams of shape (T, B, 2) = {(T, B, 2)}, got {batch.bigrams.shape}")
+        F = len(cfg.feature_vocab_sizes)
+        if batch.features is not None and batch.features.shape != (T, B, F):
+            raise ValueError(f"Expected features of shape (T, B, F) = {(T, B, F)}, got {batch.features.shape}")
+        return T, B
+
+    # ------------------------------------------------------------------ forward / backward
+    def scores(self, batch: TaggerBatch, training: bool = False,
+               rng: np.random.Generator | None = None) -> tuple[np.ndarray, TaggerCache]:
+        """Emission scores (T, B, K) of a batch and the cache for :meth:`scores_backward`."""
+        cfg = self.config
+        P = self.params
+        T, B = self._check_batch(batch)
+        mask = np.arange(T)[:, None] < batch.lengths[None, :]  # (T, B)
+        parts = []
+        x, c = embedding_forward(batch.words, P["embedding.weight"])  # (T, B, E)
+        parts.append(("word", x, c))
+        if cfg.char_vocab_size:
+            x, c = char_features_forward(batch.chars, mask, P["char_embedding.weight"], self.char_rnn)
+            parts.append(("char", x, c))  # (T, B, 2 Hc)
+        if cfg.bigram_vocab_size:
+            x, c = embedding_forward(batch.bigrams, P["bigram_embedding.weight"])  # (T, B, 2, Eb)
+            parts.append(("bigram", x.reshape(T, B, -1), c))
+        for i in range(len(cfg.feature_vocab_sizes)):
+            x, c = embedding_forward(batch.features[:, :, i], P[f"feature_embedding.{i}.weight"])  # (T, B, Ef)
+            parts.append((f"feature_embedding.{i}", x, c))
+        x = np.concatenate([p[1] for p in parts], axis=-1)  # (T, B, D)
+        x, c_in = dropout_forward(x, cfg.dropout, rng, training)
+        h, _, c_rnn = self.rnn.forward(x, lengths=batch.lengths, training=training, rng=rng)  # (T, B, 2H)
+        h, c_out = dropout_forward(h, cfg.dropout, rng, training)
+        s, c_lin = linear_forward(h, P["output.weight"], P["output.bias"])  # (T, B, K)
+        part_info = [(name, x.shape[-1], c) for name, x, c in parts]
+        return s, TaggerCache(part_info, c_in, c_rnn, c_out, c_lin, None, mask)
+
+    def scores_backward(self, ds: np.ndarray, cache: TaggerCache) -> dict[str, np.ndarray]:
+        """Gradients of every parameter given dL/d(emission scores) (T, B, K)."""
+        grads: dict[str, np.ndarray] = {}
+        dh, g = linear_backward(ds, cache.linear)  # (T, B, 2H)
+        grads["output.weight"] = g["weight"]
+        grads["output.bias"] = g["bias"]
+        dh, _ = dropout_backward(dh, cache.drop_out)
+        dx, _, g = self.rnn.backward(dh, None, cache.rnn)  # (T, B, D)
+        grads.update({"rnn." + k: v for k, v in g.items()})
+        dx, _ = dropout_backward(dx, cache.drop_in)
+        start = 0
+        for name, width, c in cache.parts:
+            dpart = dx[:, :, start : start + width]  # (T, B, width)
+            start += width
+            if name == "char":
+                g = char_features_backward(dpart, c, self.char_rnn)
+                grads["char_embedding.weight"] = g.pop("weight")
+                grads.update({"char_rnn." + k: v for k, v in g.items()})
+            elif name == "bigram":
+                _, g = embedding_backward(dpart.reshape(dpart.shape[:2] + (2, -1)), c)
+                grads["bigram_embedding.weight"] = g["weight"]
+            else:
+                _, g = embedding_backward(np.ascontiguousarray(dpart), c)
+                grads["embedding.weight" if name == "word" else name + ".weight"] = g["weight"]
+        return grads
+
+    def loss(self, batch: TaggerBatch, training: bool = False,
+             rng: np.random.Generator | None = None) -> tuple[float, TaggerCache]:
+        """Summed loss of the batch's gold tags: token NLL (softmax) or sentence NLL (CRF)."""
+        if batch.tags is None:
+            raise ValueError("Expected batch.tags (T, B) to compute a loss, got None")
+        s, cache = self.scores(batch, training, rng)
+        if self.config.output == "crf":
+            loss, c = crf_nll(s, batch.tags, batch.lengths, self._crf(), reduction="sum")
+        else:
+            loss, c = softmax_cross_entropy(s, batch.tags, cache.mask, reduction="sum")
+        return float(loss), cache._replace(loss=c)
+
+    def backward(self, dloss: float, cache: TaggerCache) -> dict[str, np.ndarray]:
+        """Gradients of ``dloss * loss`` for every parameter, keyed like ``params``."""
+        if self.config.output == "crf":
+            ds, g = crf_nll_backward(dloss, cache.loss)
+            crf_grads = {"crf." + k: v for k, v in g.items()}
+        else:
+            ds = softmax_cross_entropy_backward(dloss, cache.loss)
+            crf_grads = {}
+        grads = self.scores_backward(ds, cache)
+        grads.update(crf_grads)
+        return grads
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, batch: TaggerBatch, allowed: tuple | None = None) -> list[list[int]]:
+        """Best tag ids of every sentence: argmax or Viterbi; legal sequences only with ``allowed``."""
+        s, _ = self.scores(batch)  # (T, B, K)
+        lengths = batch.lengths
+        if self.config.output == "crf":
+            paths, _ = viterbi_decode(s, lengths, self._crf(), allowed)
+            return paths
+        if allowed is None:
+            best = s.argmax(axis=-1)  # (T, B)
+            return [best[: lengths[b], b].tolist() for b in range(s.shape[1])]
+        K = s.shape[-1]
+        zero = {"transitions": np.zeros((K, K), s.dtype), "start_transitions": np.zeros(K, s.dtype),
+                "end_transitions": np.zeros(K, s.dtype)}
+        paths, _ = viterbi_decode(log_softmax(s), lengths, zero, allowed)
+        return paths

@@ -1,0 +1,292 @@
+"""Tagging as a :class:`rnnkit.train.Task`: vocabularies, length-sorted batches, scoring.
+
+:class:`TaggerEncoder` turns sentences into ids once, before training: word ids (lowercased when
+asked; characters keep their case for the character features), a table of the distinct word
+types with their characters, character-bigram ids and feature-column ids.  Batches group
+sentences of similar length, so little time is spent on padding: each epoch sorts the sentences
+by length plus a random jitter of up to two tokens (so batches differ from epoch to epoch), cuts
+the order into batches and shuffles the batches.  The epoch's order is drawn from a generator
+seeded by ``(seed, epoch)``, so a run resumed in the middle of an epoch sees the same batches.
+
+Validation scores the task's own metric, and ``loss = 1 - metric`` so the best checkpoint follows
+it: token accuracy (POS), span F1 (chunking, NER; conlleval's rules via seqeval) or word F1
+(segmentation).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, NamedTuple
+
+import numpy as np
+
+from rnnkit.constraints import allowed_transitions
+from rnnkit.data.segmentation import tags_to_words
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.metrics.segmentation import segmentation_prf
+from rnnkit.metrics.tagging import span_prf, token_accuracy
+from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_batch
+from rnnkit.tagging.io import TaggingData
+from rnnkit.tagging.model import Tagger, TaggerBatch
+from rnnkit.train.loop import StepResult
+
+METRICS = ("accuracy", "span_f1", "word_f1")
+_SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}
+
+
+def _bigrams(tokens: list[str]) -> list[str]:
+    """The n + 1 bigrams of a sentence with boundary marks; token i's left one is [i], its right one [i+1]."""
+    ext = ["<s>"] + tokens + ["</s>"]
+    return [ext[j] + " " + ext[j + 1] for j in range(len(ext) - 1)]
+
+
+class Encoded(NamedTuple):
+    """A dataset as id arrays, one entry per sentence (empty sentences included, of length 0)."""
+
+    words: list[np.ndarray]  # (n,) word ids
+    types: list[np.ndarray] | None  # (n,) rows of type_chars
+    type_chars: np.ndarray | None  # (N, Lmax) character ids of the N distinct word types
+    type_lengths: np.ndarray | None  # (N,)
+    bigrams: list[np.ndarray] | None  # (n, 2) right and left bigram ids
+    features: list[np.ndarray] | None  # (n, F)
+    tags: list[np.ndarray] | None  # (n,) tag ids, -1 for a tag unseen in training
+    lengths: np.ndarray  # (num_sentences,)
+
+
+class TaggerEncoder:
+    """Vocabularies of a tagger: words, tags, and optionally characters, bigrams, feature columns."""
+
+    def __init__(self, words: Vocabulary, tags: list[str], chars: Vocabulary | None = None,
+                 bigrams: Vocabulary | None = None, features: list[Vocabulary] | None = None,
+                 lowercase: bool = False, max_chars: int = 30) -> None:
+        self.words = words
+        self.tags = list(tags)
+        self.tag_index = {t: i for i, t in enumerate(self.tags)}
+        self.chars = chars
+        self.bigrams = bigrams
+        self.features = list(features or [])
+        self.lowercase = bool(lowercase)
+        self.max_chars = int(max_chars)
+
+    @classmethod
+    def build(cls, data: TaggingData, *, lowercase: bool = False, char_features: bool = False,
+              bigrams: bool = False, min_count: int = 1, max_chars: int = 30) -> TaggerEncoder:
+        """Vocabularies of the training data (``data.tags`` needed); tags in sorted order."""
+        if data.tags is None:
+            raise ValueError("Expected labelled training data (tags), got none")
+        norm = [w.lower() if lowercase else w for s in data.words for w in s]
+        words = Vocabulary.build(norm, min_count=min_count, eos_token=None)
+        tags = sorted({t for s in data.tags for t in s})
+        chars = Vocabulary.build((c for s in data.words for w in s for c in w), eos_token=None) if char_features else None
+        bi = None
+        if bigrams:
+            bi = Vocabulary.build((b for s in data.words for b in _bigrams([cls._norm(w, lowercase) for w in s])),
+                                  min_count=min_count, eos_token=None)
+        feats = []
+        if data.features is not None and data.features and data.features[0]:
+            F = len(data.features[0][0])
+            feats = [Vocabulary.build((tok[f] for s in data.features for tok in s), eos_token=None) for f in range(F)]
+        return cls(words, tags, chars, bi, feats, lowercase, max_chars)
+
+    @staticmethod
+    def _norm(word: str, lowercase: bool) -> str:
+        return word.lower() if lowercase else word
+
+    def encode(self, data: TaggingData) -> Encoded:
+        """Ids of every sentence; tags are encoded when ``data.tags`` is given."""
+        lower = self.lowercase
+        words = [self.words.encode([self._norm(w, lower) for w in s]) for s in data.words]
+        types = type_chars = type_lengths = None
+        if self.chars is not None:
+            table: dict[str, int] = {}
+            types = [np.array([table.setdefault(w, len(table)) for w in s], dtype=np.int64) for s in data.words]
+            index = {c: i for i, c in enumerate(self.chars.tokens)}
+            type_chars, type_lengths = char_matrix(list(table), index, self.chars.unk_id, self.max_chars)
+        bigrams = None
+        if self.bigrams is not None:
+            bigrams = []
+            for s in data.words:
+                ids = self.bigrams.encode(_bigrams([self._norm(w, lower) for w in s]))  # (n + 1,)
+                bigrams.append(np.stack([ids[1:], ids[:-1]], axis=1))  # (n, 2) right, left
+        features = None
+        if self.features:
+            if data.features is None:
+                raise ValueError(f"Expected {len(self.features)} feature columns in the data, got none")
+            features = [np.array([[v.token_id(tok[f]) for f, v in enumerate(self.features)] for tok in s],
+                                 dtype=np.int64).reshape(len(s), len(self.features)) for s in data.features]
+        tags = None
+        if data.tags is not None:
+            tags = [np.array([self.tag_index.get(t, -1) for t in s], dtype=np.int64) for s in data.tags]
+        lengths = np.array([len(s) for s in data.words], dtype=np.int64)
+        return Encoded(words, types, type_chars, type_lengths, bigrams, features, tags, lengths)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"words": self.words.to_json(), "tags": self.tags,
+                "chars": None if self.chars is None else self.chars.to_json(),
+                "bigrams": None if self.bigrams is None else self.bigrams.to_json(),
+                "features": [v.to_json() for v in self.features],
+                "lowercase": self.lowercase, "max_chars": self.max_chars}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TaggerEncoder:
+        def vocab(x):
+            return None if x is None else Vocabulary.from_json(x)
+
+        return cls(Vocabulary.from_json(d["words"]), d["tags"], vocab(d["chars"]), vocab(d["bigrams"]),
+                   [Vocabulary.from_json(v) for v in d["features"]], d["lowercase"], d["max_chars"])
+
+
+def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | None = None) -> TaggerBatch:
+    """A padded time-major batch of the sentences ``indices`` (all of length >= 1).
+
+    ``word_ids`` replaces ``enc.words`` (the task passes word ids after word dropout).
+    """
+    source = enc.words if word_ids is None else word_ids
+    lengths = enc.lengths[indices]  # (B,)
+    T, B = int(lengths.max()), len(indices)
+    mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
+
+    def pad(seqs: list[np.ndarray], tail: tuple = ()) -> np.ndarray:
+        out = np.zeros((T, B) + tail, dtype=np.int64)
+        for b, i in enumerate(indices):
+            out[: len(seqs[i]), b] = seqs[i]
+        return out
+
+    chars: CharBatch | None = None
+    if enc.types is not None:
+        chars = gather_char_batch(pad(enc.types), mask, enc.type_chars, enc.type_lengths)
+    bigrams = None if enc.bigrams is None else pad(enc.bigrams, (2,))
+    features = None
+    if enc.features is not None:
+        features = pad(enc.features, (enc.features[indices[0]].shape[1],))
+    tags = None if enc.tags is None else pad(enc.tags)
+    return TaggerBatch(pad(source), lengths, chars, bigrams, features, tags)
+
+
+def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128) -> list[list[int]]:
+    """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches."""
+    out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
+    order = [i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0]
+    for start in range(0, len(order), batch_size):
+        idx = np.array(order[start : start + batch_size])
+        for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed)):
+            out[i] = path
+    return out
+
+
+def decoding_constraints(tags: list[str], scheme: str) -> tuple | None:
+    """The allowed triple for ``scheme`` (None for "none", or when a tag does not fit the scheme)."""
+    if scheme == "none":
+        return None
+    return allowed_transitions(tags, scheme)
+
+
+def metric_for(scheme: str, fmt: str) -> str:
+    """The validation metric of a task: word F1 for BMES, span F1 for span schemes, else accuracy."""
+    if scheme == "bmes":
+        return "word_f1"
+    return "span_f1" if scheme in _SPAN_SCHEME else "accuracy"
+
+
+def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None = None,
+          scheme: str = "none", train_words: list[str] | None = None) -> dict[str, Any]:
+    """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number."""
+    if metric == "accuracy":
+        acc = token_accuracy(gold, pred)
+        return {"main": acc, "accuracy": acc}
+    if metric == "span_f1":
+        m = span_prf(gold, pred, _SPAN_SCHEME[scheme])
+        return {"main": m["f1"], "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
+                "accuracy": token_accuracy(gold, pred), "per_type": m["per_type"]}
+    gw = [tags_to_words(c, t) for c, t in zip(words, gold)]
+    pw = [tags_to_words(c, t) for c, t in zip(words, pred)]
+    m = segmentation_prf(gw, pw, train_words)
+    return {"main": m["f1"], **m}
+
+
+class TaggerTask:
+    """Train a :class:`Tagger` on encoded sentences; validate with the task's metric.
+
+    ``singleton_unk``: each training token whose word occurs once in training is replaced by
+    ``<unk>`` with this probability (Lample et al. 2016: 0.5), so ``<unk>`` learns a vector that
+    works together with the character features for unseen words.
+    """
+
+    def __init__(self, model: Tagger, encoder: TaggerEncoder, train: Encoded, valid: Encoded | None = None,
+                 valid_data: TaggingData | None = None, metric: str = "accuracy", scheme: str = "none",
+                 batch_size: int = 32, singleton_unk: float = 0.0, seed: int = 0,
+                 train_words: list[str] | None = None, meta: dict[str, Any] | None = None) -> None:
+        if train.tags is None:
+            raise ValueError("Expected labelled training data, got none")
+        if metric not in METRICS:
+            raise ValueError(f"Expected metric one of {METRICS}, got {metric!r}")
+        self.model = model
+        self.params = model.params
+        self.encoder = encoder
+        self.train = train
+        self.valid = valid
+        self.valid_data = valid_data
+        self.metric = metric
+        self.scheme = scheme
+        self.batch_size = int(batch_size)
+        self.singleton_unk = float(singleton_unk)
+        self.seed = int(seed)
+        self.train_words = train_words
+        self._meta = meta or {}
+        self.allowed = decoding_constraints(encoder.tags, scheme)
+        self.nonempty = np.flatnonzero(train.lengths > 0)
+        counts = np.bincount(np.concatenate(train.words), minlength=len(encoder.words))
+        self.singleton = [counts[w] == 1 for w in train.words]  # per sentence (n,) bool
+
+    def epoch_units(self) -> int:
+        return int(self.train.lengths.sum())
+
+    def _epoch_batches(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        idx = self.nonempty
+        key = self.train.lengths[idx] + rng.uniform(0.0, 2.0, idx.size)
+        ordered = idx[np.argsort(key, kind="stable")]
+        batches = [ordered[i : i + self.batch_size] for i in range(0, ordered.size, self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        batches = self._epoch_batches(epoch)
+        for i in range(cursor, len(batches)):
+            yield i + 1, batches[i]
+
+    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        idx = batch
+        word_ids = self.train.words
+        if self.singleton_unk > 0:
+            word_ids = list(word_ids)
+            unk = self.encoder.words.unk_id
+            for i in idx:
+                drop = self.singleton[i] & (rng.random(len(word_ids[i])) < self.singleton_unk)
+                word_ids[i] = np.where(drop, unk, word_ids[i])
+        tb = make_batch(self.train, idx, word_ids)
+        n = int(tb.lengths.sum())
+        loss, cache = self.model.loss(tb, training=True, rng=rng)
+        grads = self.model.backward(1.0 / n, cache)
+        return StepResult(loss=loss / n, units=n, grads=grads)
+
+    def evaluate(self) -> dict[str, float]:
+        if self.valid is None or self.valid_data is None:
+            return {"loss": float("nan")}
+        m = self.scores(self.valid, self.valid_data)
+        shown = {k: float(v) for k, v in m.items() if k in ("accuracy", "f1", "oov_recall") and v is not None}
+        return {"loss": 1.0 - float(m["main"]), **shown}
+
+    def scores(self, enc: Encoded, data: TaggingData) -> dict[str, Any]:
+        """The task's metrics on an encoded labelled dataset."""
+        pred = predict_ids(self.model, enc, self.allowed)
+        tags = self.encoder.tags
+        pred_tags = [[tags[i] for i in p] for p in pred]
+        return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words)
+
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        return {}
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        return self._meta
+

@@ -1,0 +1,198 @@
+"""Sentence classifier: finite differences and PyTorch parity per pooling, training, folds, save/load."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.classify.crossval import cross_validate, holdout_split, kfold_indices
+from rnnkit.classify.model import Classifier, ClassifierConfig
+from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier, predict_proba
+from rnnkit.optim import Adam
+from rnnkit.train import TrainConfig, Trainer
+
+T, B, V, K = 7, 4, 11, 3
+LENGTHS = np.array([7, 2, 5, 1])
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, V, (T, B)), rng.integers(0, K, B)
+
+
+def _model(pooling, cell="lstm", layers=2, bidirectional=True, seed=1, dropout=0.2):
+    cfg = ClassifierConfig(V, K, cell=cell, embedding_dim=4, hidden_size=3, num_layers=layers,
+                           bidirectional=bidirectional, pooling=pooling, dropout=dropout, dtype="float64")
+    return Classifier(cfg, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_gradients_match_finite_differences(pooling, cell):
+    ids, y = _data()
+    model = _model(pooling, cell)
+    dloss = -1.37  # random-looking upstream scalar
+
+    def f():
+        return dloss * model.loss(ids, LENGTHS, y, training=True, rng=np.random.default_rng(9))[0]
+
+    _, cache = model.loss(ids, LENGTHS, y, training=True, rng=np.random.default_rng(9))
+    grads = model.backward(dloss, cache)
+    assert set(grads) == set(model.params)
+    rng = np.random.default_rng(2)
+    worst = {}
+    for name, p in model.params.items():
+        assert np.all(p != 0), f"{name} has zero entries"
+        flat = p.reshape(-1)
+        for i in rng.choice(flat.size, min(8, flat.size), replace=False):
+            old = flat[i]
+            flat[i] = old + 1e-6
+            up = f()
+            flat[i] = old - 1e-6
+            down = f()
+            flat[i] = old
+            worst[name] = max(worst.get(name, 0.0), abs((up - down) / 2e-6 - grads[name].reshape(-1)[i]))
+    name = max(worst, key=worst.get)
+    assert worst[name] < 1e-7, f"{name}: max |numeric - analytic| = {worst[name]:.3e}"
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_padding_is_ignored_by_pooling(pooling):
+    ids, _ = _data(1)
+    model = _model(pooling, layers=1)
+    z, _ = model.logits(ids, LENGTHS)
+    ids2 = ids.copy()
+    ids2[LENGTHS[2]:, 2] = (ids2[LENGTHS[2]:, 2] + 3) % V
+    z2, _ = model.logits(ids2, LENGTHS)
+    np.testing.assert_allclose(z, z2, atol=1e-12, err_msg="logits changed with the padding")
+    p = model.predict_proba(ids, LENGTHS)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_torch_parity(pooling):
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    ids, y = _data(2)
+    model = _model(pooling, dropout=0.0)
+    loss, cache = model.loss(ids, LENGTHS, y)
+    grads = model.backward(1.0, cache)
+
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
+    lstm = torch.nn.LSTM(4, 3, 2, bidirectional=True).double()
+    for name, _ in list(lstm.named_parameters()):
+        delattr(lstm, name)
+        setattr(lstm, name, P["rnn." + name])
+    lstm._flat_weights = [getattr(lstm, n) for n in lstm._flat_weights_names]
+    x = P["embedding.weight"][torch.tensor(ids)]  # (T, B, E)
+    out, (h, _) = lstm(pack_padded_sequence(x, torch.tensor(LENGTHS), enforce_sorted=False))
+    out = pad_packed_sequence(out, total_length=T)[0]  # (T, B, 6)
+    mask = torch.tensor(np.arange(T)[:, None] < LENGTHS[None, :])[:, :, None]
+    if pooling == "last":
+        u = torch.cat([h[-2], h[-1]], dim=1)
+    elif pooling == "mean":
+        u = out.sum(0) / torch.tensor(LENGTHS, dtype=torch.float64)[:, None]
+    else:
+        u = out.masked_fill(~mask, -torch.inf).max(0).values
+    z = u @ P["output.weight"].T + P["output.bias"]
+    ref = torch.nn.functional.cross_entropy(z, torch.tensor(y), reduction="sum")
+    ref.backward()
+    assert abs(ref.item() - loss) < 1e-10, f"loss: {ref.item()} vs {loss}"
+    for k, v in P.items():
+        diff = np.abs(v.grad.numpy() - grads[k]).max()
+        assert diff < 1e-10, f"{k}: max difference {diff:.3e}"
+
+
+def test_overfits_one_batch():
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, V, (T, 8))
+    lengths = rng.integers(1, T + 1, 8)
+    y = rng.integers(0, K, 8)
+    model = Classifier(ClassifierConfig(V, K, cell="gru", embedding_dim=8, hidden_size=8, dropout=0.0),
+                       np.random.default_rng(0))
+    opt = Adam(model.params, lr=0.05)
+    for _ in range(80):
+        loss, cache = model.loss(ids, lengths, y)
+        opt.step(model.backward(1.0 / 8, cache))
+    assert loss / 8 < 0.05, f"mean loss after 80 steps: {loss / 8:.4f}"
+    assert model.predict_proba(ids, lengths).argmax(axis=1).tolist() == y.tolist()
+
+
+def _sentiment(rng, n):
+    """Texts whose label is decided by which cue word they contain, among filler words."""
+    filler = "the a movie film plot actors story scene it was is and of".split()
+    texts, labels = [], []
+    for _ in range(n):
+        label = ["pos", "neg"][int(rng.integers(2))]
+        cue = {"pos": ["great", "wonderful", "fun"], "neg": ["boring", "awful", "dull"]}[label]
+        words = list(rng.choice(filler, int(rng.integers(3, 9))))
+        words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(cue)))
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, labels
+
+
+def test_short_training_run_and_save_load(tmp_path):
+    rng = np.random.default_rng(4)
+    texts, labels = _sentiment(rng, 200)
+    vtexts, vlabels = _sentiment(rng, 60)
+    enc = ClassifierEncoder.build(texts, labels, lowercase=True)
+    model = Classifier(ClassifierConfig(len(enc.vocab), 2, embedding_dim=8, hidden_size=8, dropout=0.1),
+                       np.random.default_rng(0))
+    task = ClassifierTask(model, enc.encode(texts), enc.encode_labels(labels), enc.encode(vtexts),
+                          enc.encode_labels(vlabels), batch_size=16, meta=classifier_meta(model, enc))
+    before = task.evaluate()
+    state = Trainer(task, TrainConfig(epochs=4, optimizer="adam", lr=0.02, progress="none"), tmp_path).fit()
+    losses = [h["train_loss"] for h in state.history]
+    assert losses[-1] < 0.5 * losses[0], f"train loss per epoch {losses}"
+    after = task.evaluate()
+    assert after["accuracy"] > 0.9 and after["accuracy"] > before["accuracy"] + 0.2, (before, after)
+    loaded, enc2, meta = load_classifier(tmp_path / "best.safetensors")
+    assert meta["model"] == "classifier" and enc2.labels == ["neg", "pos"]
+    model.load_arrays({k: v.copy() for k, v in loaded.params.items()})
+    np.testing.assert_array_equal(predict_proba(loaded, enc2.encode(vtexts)), predict_proba(model, enc.encode(vtexts)))
+
+
+def test_kfold_partitions_deterministically():
+    labels = ["a"] * 23 + ["b"] * 7
+    folds = kfold_indices(30, 10, seed=3, labels=labels)
+    tests = np.concatenate([te for _, te in folds])
+    assert sorted(tests.tolist()) == list(range(30)), "every example in exactly one test fold"
+    for tr, te in folds:
+        assert not set(tr) & set(te) and len(tr) + len(te) == 30
+        assert len(te) == 3
+    b_per_fold = [sum(labels[i] == "b" for i in te) for _, te in folds]
+    assert max(b_per_fold) - min(b_per_fold) <= 1, f"class b per fold {b_per_fold}"
+    again = kfold_indices(30, 10, seed=3, labels=labels)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))
+    other = kfold_indices(30, 10, seed=4, labels=labels)
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other))
+    plain = kfold_indices(31, 4, seed=0)
+    assert sorted(len(te) for _, te in plain) == [7, 8, 8, 8]
+
+
+def test_cross_validate_and_holdout():
+    seen = []
+
+    def run_fold(fold, train, test):
+        seen.append(fold)
+        return {"accuracy": len(test) / 10}
+
+    res = cross_validate(20, 4, run_fold, seed=1)
+    assert seen == [0, 1, 2, 3] and res.mean["accuracy"] == pytest.approx(0.5) and res.std["accuracy"] == 0
+    rest, held = holdout_split(np.arange(50, 100), 0.2, seed=0)
+    assert len(held) == 10 and sorted(np.concatenate([rest, held]).tolist()) == list(range(50, 100))
+    with pytest.raises(ValueError, match="k"):
+        kfold_indices(10, 1)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="pooling"):
+        ClassifierConfig(5, 2, pooling="attention")
+    model = _model("max", layers=1)
+    ids, _ = _data()
+    with pytest.raises(ValueError, match="lengths"):
+        model.logits(ids, np.array([8, 1, 1, 1]))
+    enc = ClassifierEncoder.build(["a b"], ["x"])
+    with pytest.raises(ValueError, match="labels"):
+        enc.encode_labels(["y"])

@@ -1,0 +1,184 @@
+"""``rnnkit train seq2seq``, ``rnnkit translate``, ``rnnkit evaluate`` (seq2seq) and ``rnnkit demo reverse``
+end to end through ``rnnkit.cli.main.main``."""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from rnnkit.cli.main import main
+from rnnkit.cli.seq2seq import blas_threads
+from rnnkit.seq2seq.io import load_translator
+from rnnkit.seq2seq.translate import translate
+
+sacrebleu = pytest.importorskip("sacrebleu")
+
+WORDS = {"ein": "a", "rot": "red", "hund": "dog", "katze": "cat", "groß": "big", "läuft": "runs", "blau": "blue",
+         "haus": "house", "klein": "small", "sieht": "sees"}
+
+
+def corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """A toy 'translation': every word looked up, the order reversed, a full stop at the end."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(WORDS)
+    src, tgt = [], []
+    for _ in range(n):
+        words = [keys[i] for i in rng.integers(0, len(keys), size=rng.integers(2, 6))]
+        src.append(" ".join(words) + " .")
+        tgt.append(" ".join(WORDS[w] for w in reversed(words)).capitalize() + ".")
+    return src, tgt
+
+
+def write(path, lines) -> str:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("parallel")
+    out = {}
+    for split, n, seed in (("train", 240, 0), ("valid", 20, 1), ("test", 12, 2)):
+        src, tgt = corpus(n, seed)
+        out[split] = (write(d / f"{split}.de", src), write(d / f"{split}.en", tgt))
+        out[split + "_tsv"] = write(d / f"{split}.tsv", [f"{s}\t{t}" for s, t in zip(src, tgt)])
+    out["dir"] = d
+    return out
+
+
+SMALL = ["--level", "punct", "--embed", "16", "--hidden", "32", "--progress", "none", "--checkpoint-minutes", "0"]
+
+
+@pytest.fixture(scope="module")
+def model(files):
+    run = files["dir"] / "run"
+    code = main(["train", "seq2seq", "--train", *files["train"], "--valid", *files["valid"], "--epochs", "3",
+                 "--lr", "0.01", "--bleu-sentences", "10", "--run-dir", str(run), *SMALL])
+    assert code == 0
+    return str(run / "best.safetensors")
+
+
+def one_error_line(capsys, code: int, *fragments: str) -> str:
+    out = capsys.readouterr()
+    err = out.err.strip()
+    assert code == 2, f"exit code {code}, stderr {err!r}"
+    assert err.startswith("rnnkit: error:") and "\n" not in err, f"expected one error line, got {err!r}"
+    for f in fragments:
+        assert f in err, f"{f!r} not in {err!r}"
+    return err
+
+
+def test_train_with_test_set_prints_bleu(files, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = main(["train", "seq2seq", "--train", *files["train"], "--valid", *files["valid"], "--test",
+                 *files["test"], "--epochs", "1", "--beam", "2", "--cell", "lstm", "--attention", "additive",
+                 "--no-input-feeding", "--layers", "2", "--dropout", "0.1", "--sampling-rate", "0.2",
+                 "--lowercase", "--run-dir", str(run), *SMALL])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert out.out.startswith("test: BLEU ") and "chrF" in out.out and "beam 2" in out.out, out.out
+    assert "case:lc" in out.out, f"a lowercased model must be scored case-insensitively: {out.out}"
+    cfg = load_translator(run / "best.safetensors").model.config
+    assert (cfg.cell, cfg.attention, cfg.input_feeding, cfg.encoder_layers) == ("lstm", "additive", False, 2)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any(m.get("type") == "epoch" and "valid_bleu" in m for m in metrics), metrics
+
+
+def test_translate_greedy_beam_and_nbest(files, model, capsys, monkeypatch):
+    src = [line for line in open(files["test"][0], encoding="utf-8").read().splitlines()]
+    expected = [t[0].text for t in translate(load_translator(model), src)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(s + "\n" for s in src)))
+    assert main(["translate", model]) == 0
+    assert capsys.readouterr().out.splitlines() == expected
+    assert main(["translate", model, files["test"][0], "--beam", "3", "--nbest", "2", "--length-norm", "0.6"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * len(src), lines
+    for i, line in enumerate(lines):
+        index, text, score = line.split(" ||| ")
+        assert int(index) == i // 2 and float(score) <= 0.0, line
+    beam = [t[0].text for t in translate(load_translator(model), src, beam_size=3, length_norm=0.6)]
+    assert [line.split(" ||| ")[1] for line in lines[::2]] == beam
+
+
+def test_translate_plots_attention(files, model, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["translate", model, files["test"][0], "--plot-attention", "2", "--plot-dir", str(tmp_path)]) == 0
+    png = tmp_path / "attention_2.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(png) in capsys.readouterr().err
+
+
+def test_evaluate_prints_bleu_chrf_and_exact_match(files, model, capsys):
+    src_path, ref_path = files["test"]
+    hyps = [t[0].text for t in translate(load_translator(model), open(src_path, encoding="utf-8").read().splitlines())]
+    refs = open(ref_path, encoding="utf-8").read().splitlines()
+    bleu = sacrebleu.corpus_bleu(hyps, [refs]).score  # sacrebleu directly, as the oracle
+    chrf = sacrebleu.corpus_chrf(hyps, [refs]).score
+    assert main(["evaluate", model, src_path, "--ref", ref_path]) == 0
+    out = capsys.readouterr().out
+    assert f"BLEU {bleu:.2f}" in out and f"chrF {chrf:.2f}" in out and "exact match" in out, out
+    assert main(["evaluate", model, files["test_tsv"], "--json"]) == 0  # the data argument as a TSV
+    m = json.loads(capsys.readouterr().out)
+    assert abs(m["bleu"] - bleu) < 1e-9 and abs(m["chrf"] - chrf) < 1e-9 and m["sentences"] == len(refs)
+    assert m["exact_match"] == np.mean([h == r for h, r in zip(hyps, refs)])
+
+
+def test_tsv_training_and_resume(files, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    common = ["train", "seq2seq", "--train", files["train_tsv"], "--valid", files["valid_tsv"], "--epochs", "2",
+              "--batch-size", "32", "--bleu-sentences", "0", "--run-dir", run, *SMALL]
+    assert main(common + ["--max-steps", "3"]) == 0
+    assert main(common + ["--resume"]) == 0
+    epochs = [json.loads(x) for x in open(f"{run}/metrics.jsonl") if '"epoch"' in x and '"type": "epoch"' in x]
+    assert [e["epoch"] for e in epochs] == [1, 2] and epochs[-1]["step"] == 16, epochs  # 240 pairs / 32 = 8 a epoch
+    capsys.readouterr()
+
+
+def test_bad_inputs_give_one_line_and_exit_2(files, model, tmp_path, capsys, monkeypatch):
+    d = tmp_path
+    src, tgt = corpus(6, 5)
+    short = write(d / "short.en", tgt[:5])
+    s6 = write(d / "six.de", src)
+    run = ["--epochs", "1", "--run-dir", str(d / "r"), *SMALL]
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, short, *run]), "six.de", "short.en", "line 6")
+    holed = write(d / "holed.en", tgt[:2] + [""] + tgt[3:])
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, holed, *run]), "holed.en:3", "empty line")
+    no_tab = write(d / "bad.tsv", [f"{src[0]}\t{tgt[0]}", src[1]])
+    one_error_line(capsys, main(["train", "seq2seq", "--train", no_tab, *run]), "bad.tsv:2")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, s6, *run]), "--train", "3 files")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, "--select-by", "bleu", *run]), "--valid")
+    missing = str(d / "nothing.safetensors")
+    one_error_line(capsys, main(["translate", missing, s6]), "nothing.safetensors")
+    one_error_line(capsys, main(["evaluate", missing, s6, "--ref", short]), "nothing.safetensors")
+    one_error_line(capsys, main(["evaluate", model, s6, "--ref", short]), "six.de", "short.en")
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{src[0]}\n   \n"))
+    one_error_line(capsys, main(["translate", model]), "<stdin>:2", "empty line")
+    one_error_line(capsys, main(["translate", model, s6, "--beam", "2", "--nbest", "3"]), "--nbest")
+    one_error_line(capsys, main(["translate", model, s6, "--plot-attention", "7"]), "--plot-attention")
+    one_error_line(capsys, main(["translate", files["train"][0], s6]), "train.de")  # not a checkpoint
+
+
+def test_demo_reverse_runs_and_reports_exact_match(tmp_path, capsys):
+    code = main(["demo", "reverse", "--epochs", "1", "--train-size", "300", "--run-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "held-out exact match:" in out and "examples (held-out):" in out, out
+    assert (tmp_path / "best.safetensors").exists()
+
+
+def test_blas_threads_default_to_one_unless_asked():
+    def blas_limits() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    if not blas_limits():
+        pytest.skip("no BLAS library found by threadpoolctl")
+    before = blas_limits()
+    with blas_threads(argparse.Namespace(threads=None)):
+        assert set(blas_limits()) == {1}
+    with blas_threads(argparse.Namespace(threads=2)):
+        assert blas_limits() == before  # main() has applied --threads itself
+    assert blas_limits() == before

@@ -1,0 +1,206 @@
+"""End to end through ``rnnkit.cli.main.main``: train tagger / hmm / classifier, tag, segment, classify, evaluate."""
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+
+SMALL = ["--embed", "8", "--hidden", "8", "--batch-size", "4", "--dropout", "0.1", "--progress", "none", "--checkpoint-minutes", "0"]
+LEXICON = {"DET": ["the", "a", "this"], "ADJ": ["big", "red", "old"], "NOUN": ["cat", "dog", "house", "car"],
+           "VERB": ["sees", "likes", "has"]}
+
+
+def _pos_sentences(rng, n):
+    out = []
+    for _ in range(n):
+        pattern = ["DET"] + ["ADJ"] * int(rng.integers(0, 2)) + ["NOUN", "VERB", "DET", "NOUN"]
+        out.append([(LEXICON[t][int(rng.integers(len(LEXICON[t])))], t) for t in pattern])
+    return out
+
+
+def _write_conllu(path, sentences):
+    lines = []
+    for k, sent in enumerate(sentences):
+        lines.append(f"# sent_id = {k + 1}\n")
+        for i, (w, t) in enumerate(sent, start=1):
+            lines.append(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
+        lines.append("\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def _chunk_sentences(rng, n):
+    """word POS chunk lines: NP = DET (ADJ) NOUN, VP = VERB."""
+    out = []
+    for _ in range(n):
+        sent = []
+        for chunk in ["NP", "VP", "NP"]:
+            pattern = (["DET"] + ["ADJ"] * int(rng.integers(0, 2)) + ["NOUN"]) if chunk == "NP" else ["VERB"]
+            for i, t in enumerate(pattern):
+                sent.append((LEXICON[t][int(rng.integers(len(LEXICON[t])))], t, ("B-" if i == 0 else "I-") + chunk))
+        out.append(sent)
+    return out
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def pos_files(tmp_path):
+    rng = np.random.default_rng(0)
+    train, valid = tmp_path / "train.conllu", tmp_path / "dev.conllu"
+    _write_conllu(train, _pos_sentences(rng, 60))
+    _write_conllu(valid, _pos_sentences(rng, 15))
+    return train, valid
+
+
+def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files):
+    train, valid = pos_files
+    run = tmp_path / "run"
+    code, out, err = _run(capsys, ["train", "tagger", "--train", str(train), "--valid", str(valid), "--test", str(valid),
+                                   "--crf", "--char-features", "--char-embed", "4", "--char-hidden", "4",
+                                   "--epochs", "3", "--lr", "0.03", "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    acc = float(re.search(r"test: token accuracy ([\d.]+)%", out).group(1))
+    assert acc > 90, out
+    model = str(run / "best.safetensors")
+    code, out, _ = _run(capsys, ["evaluate", model, str(valid)])
+    assert code == 0 and f"token accuracy {acc:.2f}%" in out, out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("the big dog sees a cat\n\nthis car has a house\n"))
+    code, out, _ = _run(capsys, ["tag", model])
+    lines = out.split("\n")
+    assert code == 0 and lines[0].split(" ")[2] == "dog/NOUN" and lines[1] == "", out
+    assert [t.rsplit("/", 1)[0] for t in lines[2].split()] == "this car has a house".split()
+
+    pred = tmp_path / "pred.conllu"
+    code, _, _ = _run(capsys, ["tag", model, str(valid), "--format", "conllu", "--output", str(pred)])
+    gold_lines = valid.read_text().splitlines()
+    pred_lines = pred.read_text().splitlines()
+    assert code == 0 and len(gold_lines) == len(pred_lines)
+    for g, p in zip(gold_lines, pred_lines):
+        g_cols, p_cols = g.split("\t"), p.split("\t")
+        assert g_cols[:3] == p_cols[:3] and g_cols[4:] == p_cols[4:], "only UPOS may change"
+
+
+def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    files = {}
+    for name, n in (("train", 60), ("test", 15)):
+        files[name] = tmp_path / f"{name}.txt"
+        files[name].write_text("".join(" ".join(r) + "\n" for s in _chunk_sentences(rng, n) for r in s + [()])
+                               .replace("\n\n\n", "\n\n"), encoding="utf-8")
+    run = tmp_path / "run"
+    code, out, err = _run(capsys, ["train", "tagger", "--train", str(files["train"]), "--valid", str(files["test"]),
+                                   "--format", "columns", "--scheme", "bio", "--feature-columns", "1",
+                                   "--epochs", "3", "--lr", "0.03", "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    code, out, _ = _run(capsys, ["evaluate", str(run / "best.safetensors"), str(files["test"])])
+    assert code == 0 and re.search(r"spans precision [\d.]+% recall [\d.]+% F1 [\d.]+", out) and "NP:" in out, out
+    f1 = float(re.search(r"F1 ([\d.]+)", out).group(1))
+    assert f1 > 80, out
+    code, out, _ = _run(capsys, ["tag", str(run / "best.safetensors"), str(files["test"]), "--format", "columns"])
+    first = out.splitlines()[0].split()
+    assert code == 0 and len(first) == 4 and first[3] in ("B-NP", "I-NP", "B-VP", "I-VP", "O"), out
+
+
+WORDS = ["我們", "喜歡", "北京", "大學", "學生", "的", "是", "老師", "在", "工作"]
+
+
+def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(2)
+    for name, n in (("train", 80), ("dev", 20)):
+        lines = ["  ".join(str(w) for w in rng.choice(WORDS, int(rng.integers(3, 8)))) for _ in range(n)]
+        (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    train, dev = str(tmp_path / "train.txt"), str(tmp_path / "dev.txt")
+    run = tmp_path / "seg"
+    code, out, err = _run(capsys, ["train", "tagger", "--train", train, "--valid", dev, "--format", "segmented",
+                                   "--bigrams", "--bigram-embed", "8", "--crf", "--epochs", "4", "--lr", "0.03",
+                                   "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    model = str(run / "best.safetensors")
+    code, out, _ = _run(capsys, ["evaluate", model, dev])
+    assert code == 0 and "words precision" in out and "OOV rate 0.00%" in out, out  # dev uses the train words
+    assert float(re.search(r"F1 ([\d.]+)", out).group(1)) > 80, out
+    monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n\n老師在大學工作 學生\n"))
+    code, out, _ = _run(capsys, ["segment", model])
+    lines = out.split("\n")
+    assert code == 0 and lines[0].replace(" ", "") == "我們喜歡北京" and lines[1] == ""
+    assert lines[2].replace(" ", "") == "老師在大學工作學生" and lines[2].endswith(" 學生"), out
+
+    hmm = str(tmp_path / "hmm.safetensors")
+    code, out, err = _run(capsys, ["train", "hmm", "--train", train, "--test", dev, "--format", "segmented",
+                                   "--order", "2", "--output", hmm])
+    assert code == 0 and "test: words precision" in out, err
+    code, out, _ = _run(capsys, ["evaluate", hmm, dev])
+    assert code == 0 and float(re.search(r"F1 ([\d.]+)", out).group(1)) > 80, out
+    code, out, err = _run(capsys, ["tag", hmm])
+    assert code == 2 and "rnnkit segment" in err
+
+
+def test_hmm_pos_tagger(tmp_path, capsys, pos_files):
+    train, valid = pos_files
+    hmm = str(tmp_path / "hmm.safetensors")
+    code, out, err = _run(capsys, ["train", "hmm", "--train", str(train), "--valid", str(valid), "--output", hmm])
+    assert code == 0 and "valid: token accuracy" in out, err
+    code, out, _ = _run(capsys, ["evaluate", hmm, str(valid), "--json"])
+    assert code == 0 and '"accuracy"' in out
+
+
+def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(3)
+    filler = "the a movie plot it was is and".split()
+    rows = []
+    for _ in range(120):
+        label = ["pos", "neg"][int(rng.integers(2))]
+        cue = "great" if label == "pos" else "dull"
+        words = list(rng.choice(filler, 4))
+        words.insert(int(rng.integers(5)), cue)
+        rows.append(f"{label}\t{' '.join(words)}\n")
+    (tmp_path / "train.tsv").write_text("".join(rows[:90]), encoding="utf-8")
+    (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
+    run = tmp_path / "cls"
+    code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"),
+                                   "--test", str(tmp_path / "test.tsv"), "--epochs", "4", "--lr", "0.03",
+                                   "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    assert re.search(r"test: accuracy [\d.]+%, macro-F1", out) and "confusion matrix" in out, out
+    model = str(run / "best.safetensors")
+    code, out, _ = _run(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])
+    assert code == 0 and float(re.search(r"accuracy ([\d.]+)%", out).group(1)) > 90, out
+    monkeypatch.setattr("sys.stdin", io.StringIO("the movie was great\nit was dull\n"))
+    code, out, _ = _run(capsys, ["classify", model, "--probs"])
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("pos\t") and lines[1].startswith("neg\t"), out
+    probs = [float(x.split(":")[1]) for x in lines[0].split("\t")[1].split()]
+    assert abs(sum(probs) - 1) < 1e-3
+
+    pos, neg = tmp_path / "p.txt", tmp_path / "n.txt"
+    pos.write_bytes("".join(r.split("\t")[1] for r in rows if r.startswith("pos")).encode("cp1252"))
+    neg.write_bytes("".join(r.split("\t")[1] for r in rows if r.startswith("neg")).replace("dull", "dull caf\u00e9")
+                    .encode("cp1252"))
+    argv = ["train", "classifier", "--format", "polarity", "--pos", str(pos), "--neg", str(neg), "--folds", "2",
+            "--epochs", "2", "--lr", "0.03", "--run-dir", str(tmp_path / "cv"), *SMALL]
+    code, out, err = _run(capsys, argv)
+    assert code == 2 and re.search(r"n\.txt:\d+: .*cp1252", err) and len(err.strip().splitlines()) == 1, err
+    code, out, err = _run(capsys, argv + ["--encoding", "cp1252"])
+    assert code == 0 and re.search(r"2-fold cross-validation: accuracy [\d.]+% \(std [\d.]+\)", out), err
+    assert out.count("fold ") >= 2
+
+
+def test_bad_data_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.conllu"
+    bad.write_text("1\tthe\tthe\tDET\n", encoding="utf-8")
+    code, out, err = _run(capsys, ["train", "tagger", "--train", str(bad), "--run-dir", str(tmp_path / "r"), *SMALL])
+    assert code == 2 and "bad.conllu:1:" in err and len(err.strip().splitlines()) == 1, err
+    good = tmp_path / "good.txt"
+    good.write_text("the DET\ncat NOUN\n\n", encoding="utf-8")
+    code, _, err = _run(capsys, ["train", "tagger", "--train", str(good), "--format", "columns", "--scheme", "bio",
+                                 "--run-dir", str(tmp_path / "r"), *SMALL])
+    assert code == 2 and "--scheme bio" in err and len(err.strip().splitlines()) == 1, err
