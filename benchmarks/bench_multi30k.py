@@ -51,12 +51,13 @@ def train_command(data: Path, src: str, tgt: str, run: Path) -> list[str]:
             "--run-dir", str(run)]
 
 
-def train_with_budget(argv: list[str], run: Path, epochs: int, budget: float) -> dict:
-    """Train one epoch per call until ``epochs``, early stopping, or the next epoch would pass ``budget`` s."""
+def train_with_budget(argv: list[str], run: Path, epochs: int, budget: float, resume: bool = False) -> dict:
+    """Train one epoch per call until ``epochs``, early stopping, or the next epoch would pass ``budget`` s;
+    ``resume`` continues the run in ``run`` after its last finished epoch."""
     t0 = time.monotonic()
     epoch_times = []
-    done = 0
-    for epoch in range(1, epochs + 1):
+    done = ckpt.load_checkpoint(run / LAST)[1]["loop"]["epoch"] if resume else 0
+    for epoch in range(done + 1, epochs + 1):
         start = time.monotonic()
         code = rnnkit_main(argv + ["--epochs", str(epoch)] + (["--resume"] if epoch > 1 else []))
         if code != 0:
@@ -97,6 +98,7 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=30, help="most epochs")
     p.add_argument("--budget-minutes", type=float, default=115.0, help="wall-clock budget for training")
     p.add_argument("--skip-training", action="store_true", help="score the existing run's best checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the existing run (with a larger --epochs)")
     args = p.parse_args()
     run = args.work / f"{args.src}-{args.tgt}"
     argv = train_command(args.data, args.src, args.tgt, run)
@@ -105,7 +107,7 @@ def main() -> int:
     result: dict = {"pair": f"{args.src}-{args.tgt}", "command": "rnnkit " + shlex.join(argv),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if not args.skip_training:
-        result["training"] = train_with_budget(argv, run, args.epochs, 60 * args.budget_minutes)
+        result["training"] = train_with_budget(argv, run, args.epochs, 60 * args.budget_minutes, args.resume)
     with threadpool_limits(limits=1, user_api="blas"):
         translator = load_translator(run / BEST)
         valid = read_parallel(*multi30k_files(args.data, "val", args.src, args.tgt),

@@ -127,9 +127,11 @@ def report(res: dict, args: argparse.Namespace) -> str:
     mean_rate = len(rates) / sum(1.0 / r for r in rates) if rates else float("nan")
     gap = t["ppl"] - PAPER_TEST
     verdict = "target met" if gap <= 0 else f"target missed by {gap:.2f} ({100 * gap / PAPER_TEST:.1f}%)"
+    best = min(res["epochs"], key=lambda e: e.get("valid_loss", math.inf), default=None)
+    chosen = f"best checkpoint: epoch {best['epoch']}, valid {best['valid_ppl']:.2f}; " if best else ""
     lines += [
         "",
-        f"**Test perplexity {t['ppl']:.2f}** over {t['tokens']:,} tokens (paper 114.5: {verdict}). "
+        f"**Test perplexity {t['ppl']:.2f}** over {t['tokens']:,} tokens ({chosen}paper 114.5: {verdict}). "
         f"Training {fmt_time(res['train_wall'])} wall (validation included), mean training speed "
         f"{mean_rate:,.0f} tok/s (harmonic mean of the epochs' rates); test evaluation {res['eval_wall']:.0f} s.",
     ]

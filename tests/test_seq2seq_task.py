@@ -6,7 +6,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.data.parallel import SentencePair, Tokenizer, build_vocab, decode_ids, encode_pairs
+from rnnkit.data.parallel import BOS_ID, EOS_ID, SentencePair, Tokenizer, build_vocab, decode_ids, encode_pairs
 from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_decode, toy
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator, seq2seq_meta
@@ -142,8 +142,8 @@ def test_evaluate_reports_nll_exact_and_bleu(data):
     count = 0
     for s, t in encode_pairs(valid[:30], vocab, vocab):  # one sentence at a time: batching must not matter
         src = np.asarray(s)[:, None]
-        tgt_in = np.array([toy.BOS, *t])[:, None]
-        tgt_out = np.array([*t, toy.EOS])[:, None]
+        tgt_in = np.array([BOS_ID, *t])[:, None]
+        tgt_out = np.array([*t, EOS_ID])[:, None]
         loss, _ = model.forward(src, np.array([len(s)]), tgt_in, tgt_out, np.ones_like(tgt_in, dtype=bool))
         total += loss
         count += len(t) + 1
@@ -202,7 +202,7 @@ def test_translate_matches_greedy_decode_and_keeps_order(trained):
     out = translate(tr, sentences, batch_size=4)  # length-sorted batches of 4, returned in input order
     for s, ts in zip(sentences, out):
         src = vocab.encode(list(s))[:, None]
-        h = greedy_decode(tr.model, src, np.array([len(s)]), decode_length(len(s), 200), toy.BOS, toy.EOS)[0]
+        h = greedy_decode(tr.model, src, np.array([len(s)]), decode_length(len(s), 200), BOS_ID, EOS_ID)[0]
         assert ts[0].ids == h.tokens and ts[0].text == "".join(vocab.decode(h.tokens)), f"sentence {s!r}"
         assert abs(ts[0].score - h.score) < 1e-4
 
