@@ -4,7 +4,8 @@ Training goes through the command line (``rnnkit train seq2seq``) one epoch per 
 ``--resume``, so a wall-clock budget can stop the run between epochs; the resumed run is bit for bit
 the uninterrupted ``--epochs N`` run (the trainer's checkpoints are exact).  The best checkpoint is
 chosen by greedy BLEU on the whole validation set.  Then the test set is decoded greedily and with
-a beam of 5, its length-penalty alpha chosen on the validation set, and scored with sacrebleu:
+a beam of 5, its length-penalty alpha (and whether to replace each output <unk> by the most attended
+source word) chosen on the validation set, and scored with sacrebleu:
 corpus BLEU, cased, detokenised output against the raw references (13a tokenisation), and chrF.
 
     nice python benchmarks/bench_multi30k.py --src de --tgt en [--budget-minutes 115] [--work runs/bench_multi30k]
@@ -32,7 +33,7 @@ from rnnkit.cli.main import main as rnnkit_main
 from rnnkit.data.parallel import multi30k_files, read_parallel
 from rnnkit.metrics.translation import corpus_bleu, corpus_chrf
 from rnnkit.seq2seq.io import load_translator
-from rnnkit.seq2seq.translate import translate
+from rnnkit.seq2seq.translate import replace_unknowns, translate
 from rnnkit.train.loop import BEST, LAST
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "multi30k"
@@ -51,13 +52,21 @@ def train_command(data: Path, src: str, tgt: str, run: Path) -> list[str]:
             "--run-dir", str(run)]
 
 
-def train_with_budget(argv: list[str], run: Path, epochs: int, budget: float, resume: bool = False) -> dict:
-    """Train one epoch per call until ``epochs``, early stopping, or the next epoch would pass ``budget`` s;
+def train_with_budget(argv: list[str], run: Path, epochs: int, budget: float, resume: bool = False,
+                      epoch_estimate: float | None = None) -> dict:
+    """Train one epoch per call until ``epochs``, early stopping, or until the next epoch would end past
+    ``budget`` seconds (judged by the last epoch's time, or ``epoch_estimate`` before the first one);
     ``resume`` continues the run in ``run`` after its last finished epoch."""
     t0 = time.monotonic()
-    epoch_times = []
+    epoch_times: list[float] = []
     done = ckpt.load_checkpoint(run / LAST)[1]["loop"]["epoch"] if resume else 0
     for epoch in range(done + 1, epochs + 1):
+        elapsed = time.monotonic() - t0
+        expected = epoch_times[-1] if epoch_times else (epoch_estimate or 0.0)
+        if elapsed + expected > budget:
+            print(f"budget: stopping after epoch {done} ({elapsed / 60:.1f} of {budget / 60:.0f} minutes)",
+                  file=sys.stderr)
+            break
         start = time.monotonic()
         code = rnnkit_main(argv + ["--epochs", str(epoch)] + (["--resume"] if epoch > 1 else []))
         if code != 0:
@@ -67,26 +76,31 @@ def train_with_budget(argv: list[str], run: Path, epochs: int, budget: float, re
         done = meta["loop"]["epoch"]
         if meta["loop"]["stopped_early"]:
             break
-        elapsed = time.monotonic() - t0
-        if elapsed + max(epoch_times) > budget:
-            print(f"budget: stopping after epoch {done} ({elapsed / 60:.1f} of {budget / 60:.0f} minutes)",
-                  file=sys.stderr)
-            break
     _, meta = ckpt.load_checkpoint(run / LAST)
     history = meta["loop"]["history"]
     return {"epochs": done, "seconds": time.monotonic() - t0, "epoch_seconds": epoch_times,
             "stopped_early": meta["loop"]["stopped_early"], "history": history}
 
 
-def score(translator, pairs, beam: int, alpha: float) -> dict:
+def decode(translator, pairs, beam: int, alpha: float) -> dict:
+    """Translations of the sources (best of the beam), plain and with <unk> replaced, and decoding time."""
+    sources = [p.source_text for p in pairs]
     t0 = time.perf_counter()
-    out = translate(translator, [p.source_text for p in pairs], beam_size=beam, length_norm=alpha, batch_size=64)
+    out = [t[0] for t in translate(translator, sources, beam_size=beam, length_norm=alpha, batch_size=64)]
     seconds = time.perf_counter() - t0
-    hyps = [t[0].text for t in out]
+    replaced = [replace_unknowns(translator, s, t).text for s, t in zip(sources, out)]
+    return {"beam": beam, "alpha": alpha, "seconds": seconds, "plain": [t.text for t in out], "replaced": replaced}
+
+
+def scores(d: dict, pairs) -> dict:
+    """BLEU and chrF of both versions of a decoding (``d`` from :func:`decode`)."""
     refs = [p.target_text for p in pairs]
-    bleu = corpus_bleu(hyps, refs)
-    return {"beam": beam, "alpha": alpha, "bleu": bleu.score, "chrf": corpus_chrf(hyps, refs).score,
-            "signature": bleu.signature, "seconds": seconds, "hypotheses": hyps}
+    out = {"beam": d["beam"], "alpha": d["alpha"], "seconds": d["seconds"]}
+    for version in ("plain", "replaced"):
+        bleu = corpus_bleu(d[version], refs)
+        out[version] = {"bleu": bleu.score, "chrf": corpus_chrf(d[version], refs).score}
+        out["signature"] = bleu.signature
+    return out
 
 
 def main() -> int:
@@ -99,6 +113,8 @@ def main() -> int:
     p.add_argument("--budget-minutes", type=float, default=115.0, help="wall-clock budget for training")
     p.add_argument("--skip-training", action="store_true", help="score the existing run's best checkpoint")
     p.add_argument("--resume", action="store_true", help="continue the existing run (with a larger --epochs)")
+    p.add_argument("--epoch-minutes", type=float, default=None,
+                   help="with --resume: expected minutes of one epoch, to respect the budget from the start")
     args = p.parse_args()
     run = args.work / f"{args.src}-{args.tgt}"
     argv = train_command(args.data, args.src, args.tgt, run)
@@ -106,8 +122,13 @@ def main() -> int:
           + shlex.join(argv) + " --epochs N", file=sys.stderr)
     result: dict = {"pair": f"{args.src}-{args.tgt}", "command": "rnnkit " + shlex.join(argv),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    if not args.skip_training:
-        result["training"] = train_with_budget(argv, run, args.epochs, 60 * args.budget_minutes, args.resume)
+    if args.skip_training:
+        loop = ckpt.load_checkpoint(run / LAST)[1]["loop"]
+        result["training"] = {"epochs": loop["epoch"], "history": loop["history"]}
+    else:
+        estimate = None if args.epoch_minutes is None else 60 * args.epoch_minutes
+        result["training"] = train_with_budget(argv, run, args.epochs, 60 * args.budget_minutes, args.resume,
+                                               estimate)
     with threadpool_limits(limits=1, user_api="blas"):
         translator = load_translator(run / BEST)
         valid = read_parallel(*multi30k_files(args.data, "val", args.src, args.tgt),
@@ -115,24 +136,27 @@ def main() -> int:
         test = read_parallel(*multi30k_files(args.data, "test_2016_flickr", args.src, args.tgt),
                              translator.source_tokenizer, translator.target_tokenizer)
         result["target_tokens_test"] = sum(len(p.target) + 1 for p in test)
-        valid_beam = [score(translator, valid, 5, a) for a in ALPHAS]
-        for s in valid_beam:
-            print(f"valid beam 5 alpha {s['alpha']}: BLEU {s['bleu']:.2f} ({s['seconds']:.0f} s)", file=sys.stderr)
-        alpha = max(valid_beam, key=lambda s: s["bleu"])["alpha"]
-        test_greedy = score(translator, test, 1, 0.0)
-        test_beam = [score(translator, test, 5, a) for a in ALPHAS]
-    result["valid_beam"] = [{k: v for k, v in s.items() if k != "hypotheses"} for s in valid_beam]
-    result["alpha"] = alpha
-    result["test_greedy"] = {k: v for k, v in test_greedy.items() if k != "hypotheses"}
-    result["test_beam"] = [{k: v for k, v in s.items() if k != "hypotheses"} for s in test_beam]
-    chosen = next(s for s in test_beam if s["alpha"] == alpha)
-    (run / "test_greedy.txt").write_text("".join(h + "\n" for h in test_greedy["hypotheses"]), encoding="utf-8")
-    (run / "test_beam5.txt").write_text("".join(h + "\n" for h in chosen["hypotheses"]), encoding="utf-8")
+        # the beam's length penalty and <unk> replacement are chosen on the validation set
+        valid_runs = [scores(decode(translator, valid, 5, a), valid) for a in ALPHAS]
+        options = [(s[v]["bleu"], s["alpha"], v) for s in valid_runs for v in ("plain", "replaced")]
+        _, alpha, version = max(options)
+        for s in valid_runs:
+            print(f"valid beam 5 alpha {s['alpha']}: BLEU {s['plain']['bleu']:.2f}, <unk> replaced "
+                  f"{s['replaced']['bleu']:.2f} ({s['seconds']:.0f} s)", file=sys.stderr)
+        greedy = decode(translator, test, 1, 0.0)
+        beam = decode(translator, test, 5, alpha)
+    result["valid_beam"] = valid_runs
+    result["chosen"] = {"alpha": alpha, "version": version}
+    result["test_greedy"] = scores(greedy, test)
+    result["test_beam"] = scores(beam, test)
+    for name, d in (("greedy", greedy), ("beam5", beam)):
+        (run / f"test_{name}.txt").write_text("".join(h + "\n" for h in d[version]), encoding="utf-8")
     (run / "results.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    print(f"{args.src}->{args.tgt} test_2016_flickr: greedy BLEU {test_greedy['bleu']:.2f} "
-          f"(chrF {test_greedy['chrf']:.2f}, {test_greedy['seconds']:.0f} s); beam 5 alpha {alpha} "
-          f"(chosen on valid) BLEU {chosen['bleu']:.2f} (chrF {chosen['chrf']:.2f}, {chosen['seconds']:.0f} s); "
-          f"{chosen['signature']}")
+    g, b = result["test_greedy"], result["test_beam"]
+    print(f"{args.src}->{args.tgt} test_2016_flickr ({version}): greedy BLEU {g[version]['bleu']:.2f} "
+          f"(chrF {g[version]['chrf']:.2f}, {g['seconds']:.0f} s); beam 5 alpha {alpha} BLEU "
+          f"{b[version]['bleu']:.2f} (chrF {b[version]['chrf']:.2f}, {b['seconds']:.0f} s); {b['signature']}")
+    print(json.dumps({k: v for k, v in result.items() if k not in ("training",)}, indent=1))
     return 0
 
 

@@ -88,9 +88,10 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
     test, eval_cmd, eval_wall = evaluate_json(model, ptb / "ptb.test.txt", log, env)
     load1 = machine_load()
     epochs = read_epochs(run_dir)
-    res = {"softmax": softmax, "cmd": env_prefix(args) + shown_cmd(cmd), "eval_cmd": env_prefix(args) + eval_cmd, "date": date, "load0": load0,
-           "load1": load1, "train_wall": train_wall, "eval_wall": eval_wall, "test": test, "epochs": epochs,
-           "rates": rates.rate, "done_at": rates.epoch_done_at, "log": str(log)}
+    prefix = env_prefix(args)
+    res = {"softmax": softmax, "cmd": prefix + shown_cmd(cmd), "eval_cmd": prefix + eval_cmd, "date": date,
+           "load0": load0, "load1": load1, "train_wall": train_wall, "eval_wall": eval_wall, "test": test,
+           "epochs": epochs, "rates": rates.rate, "done_at": rates.epoch_done_at, "log": str(log)}
     print(f"[bench_ptb] {softmax} softmax: test perplexity {test['ppl']:.2f} over {test['tokens']:,} tokens; "
           f"training {fmt_time(train_wall)}, evaluation {fmt_time(eval_wall)}", flush=True)
     if record:
@@ -120,7 +121,8 @@ def report(res: dict, args: argparse.Namespace) -> str:
         n = e["epoch"]
         rate = res["rates"].get(n, float("nan"))
         at = res["done_at"].get(n)
-        lines.append(f"| {n} | {e['lr']:.4g} | {math.exp(e['train_loss']):.2f} | {e.get('valid_ppl', float('nan')):.2f} "
+        valid = e.get("valid_ppl", math.nan)
+        lines.append(f"| {n} | {e['lr']:.4g} | {math.exp(e['train_loss']):.2f} | {valid:.2f} "
                      f"| {rate:,.0f} | {fmt_time(at) if at is not None else '?'} |")
     t = res["test"]
     rates = [r for r in res["rates"].values() if r > 0]

@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                 best, best_state = v["loss"], copy.deepcopy(model.state_dict())
         row["ends_at"] = time.perf_counter() - t_start
         history.append(row)
-        print(f"epoch {epoch} done | train ppl {row['train_ppl']:.2f} | valid ppl {row.get('valid_ppl', float('nan')):.2f}"
+        valid = row.get("valid_ppl", math.nan)
+        print(f"epoch {epoch} done | train ppl {row['train_ppl']:.2f} | valid ppl {valid:.2f}"
               f" | {row['tok_per_s']:,.0f} tok/s | lr {lr:g}", flush=True)
         if args.max_steps is not None and step >= args.max_steps:
             break

@@ -7,7 +7,7 @@ repository) and ``rnnkit train lm --level char`` trains on them with Adam; then
 Target: validation loss <= 1.45 nats/char (char-rnn's example reaches about 1.40).  Results go into
 benchmarks/RESULTS.md.
 
-    python benchmarks/bench_shakespeare.py [--hidden 256] [--epochs 6] [--max-steps N]
+    python benchmarks/bench_shakespeare.py [--hidden 384] [--epochs 10] [--max-steps N]
 """
 from __future__ import annotations
 
@@ -48,16 +48,17 @@ def split(text: str, folder: Path) -> tuple[Path, Path, int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding tinyshakespeare/ (default: %(default)s)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                   help="folder holding tinyshakespeare/ (default: %(default)s)")
     p.add_argument("--layers", type=int, default=2, help="LSTM layers (default: 2)")
-    p.add_argument("--hidden", type=int, default=256, help="hidden units per layer (default: 256)")
+    p.add_argument("--hidden", type=int, default=384, help="hidden units per layer (default: 384)")
     p.add_argument("--embed", type=int, default=64, help="character embedding size (default: 64)")
     p.add_argument("--bptt", type=int, default=64, help="window length (default: 64)")
     p.add_argument("--batch-size", type=int, default=32, help="parallel streams (default: 32)")
     p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default: 2e-3)")
-    p.add_argument("--lr-decay", type=float, default=0.7, help="multiply the lr by this each epoch (default: 0.7)")
+    p.add_argument("--lr-decay", type=float, default=0.85, help="multiply the lr by this each epoch (default: 0.85)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout (default: 0.2)")
-    p.add_argument("--epochs", type=int, default=6, help="epochs (default: 6)")
+    p.add_argument("--epochs", type=int, default=10, help="epochs (default: 10)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--blas-threads", type=int, default=None,

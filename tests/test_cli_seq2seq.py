@@ -94,6 +94,8 @@ def test_translate_greedy_beam_and_nbest(files, model, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("".join(s + "\n" for s in src)))
     assert main(["translate", model]) == 0
     assert capsys.readouterr().out.splitlines() == expected
+    assert main(["translate", model, files["test"][0], "--replace-unk"]) == 0  # no <unk> here: the same output
+    assert capsys.readouterr().out.splitlines() == expected
     assert main(["translate", model, files["test"][0], "--beam", "3", "--nbest", "2", "--length-norm", "0.6"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 * len(src), lines

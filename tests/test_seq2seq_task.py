@@ -219,6 +219,32 @@ def test_attention_matrix_rows_are_distributions(trained):
     assert int(np.argmax(w[0])) == len(src) - 1, f"attention of the first output {np.round(w[0], 2)}"
 
 
+def test_unknown_target_tokens_are_copied_from_the_attended_source(data, tmp_path):
+    train, valid, src_vocab = data
+    # the target vocabulary lacks the rarest letter: the model can only say <unk> for it
+    tgt_vocab = build_vocab((p.target for p in train), max_size=len(src_vocab) - 1)
+    lost = next(tok for tok in src_vocab.tokens if tok not in tgt_vocab)
+    model = small_model(len(src_vocab), hidden=48)
+    model = Seq2Seq(Seq2SeqConfig(**{**model.config.to_dict(), "tgt_vocab_size": len(tgt_vocab)}),
+                    np.random.default_rng(0))
+    task = Seq2SeqTask(model, encode_pairs(train, src_vocab, tgt_vocab), batch_size=32)
+    cfg = TrainConfig(epochs=8, optimizer="adam", lr=1e-2, schedule="exp", lr_decay=0.7, progress="none",
+                      checkpoint_minutes=None)
+    Trainer(task, cfg, tmp_path).fit()
+    tr = Translator(model, src_vocab, tgt_vocab, CHAR, CHAR)
+    with_lost = [p for p in valid if lost in p.source_text]
+    assert len(with_lost) >= 20, f"only {len(with_lost)} held-out strings hold {lost!r}"
+    sentences = [p.source_text for p in with_lost]
+    plain = [t[0] for t in translate(tr, sentences)]
+    copied = [t[0] for t in translate(tr, sentences, replace_unk=True)]
+    assert all("<unk>" in t.tokens for t in plain), f"expected <unk> for {lost!r}: {[t.text for t in plain[:5]]}"
+    exact = np.mean([t.text == p.target_text for t, p in zip(copied, with_lost)])
+    assert exact >= 0.9, f"exact match with <unk> replaced {exact:.3f}: {[t.text for t in copied[:5]]}"
+    for a, b in zip(plain, copied):  # only the <unk> tokens change; ids and scores stay
+        assert a.ids == b.ids and a.score == b.score and "<unk>" not in b.tokens
+        assert all(x == y for x, y in zip(a.tokens, b.tokens) if x != "<unk>"), (a.tokens, b.tokens)
+
+
 def test_errors_name_the_argument(data, tmp_path):
     train, valid, vocab = data
     model = small_model(len(vocab))

@@ -107,6 +107,8 @@ def register(groups) -> None:
     b.add_argument("--max-decode-len", type=int, default=200, help="longest output when decoding")
     b.add_argument("--beam", type=int, default=1, help="beam size for the test set (1: greedy)")
     b.add_argument("--length-norm", type=float, default=0.0, help="GNMT length-penalty alpha for the test beam")
+    b.add_argument("--replace-unk", action="store_true",
+                   help="test set: replace each output <unk> by the source token it attended to most")
     add_train_options(p, lr=1e-3, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/seq2seq")
     p.set_defaults(func=train_seq2seq)
 
@@ -153,6 +155,8 @@ def _add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--length-norm", type=float, default=0.0,
                    help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
     p.add_argument("--max-len", type=int, default=200, help=prefix + "longest output (also <= 2 * source + 10)")
+    p.add_argument("--replace-unk", action="store_true",
+                   help=prefix + "replace each output <unk> by the source token it attended to most")
 
 
 def _tokenizer_from(args: argparse.Namespace) -> Tokenizer:
@@ -215,14 +219,14 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         print(f"model saved: {best}", file=sys.stderr)
         if args.test:
             scores = score_files(str(best), _files("--test", args.test), args.beam, args.length_norm,
-                                 args.max_decode_len, args.eval_batch_size, args.encoding)
+                                 args.max_decode_len, args.eval_batch_size, args.encoding, args.replace_unk)
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
 
 
 def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int = 200,
-                batch_size: int = 64, encoding: str = "utf-8") -> dict[str, Any]:
+                batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False) -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV."""
     from rnnkit.metrics.translation import corpus_bleu, corpus_chrf, exact_match
     from rnnkit.seq2seq.io import load_translator
@@ -230,7 +234,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
 
     translator = load_translator(model_path)
     pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
-    out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size)
+    out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
+                    replace_unk)
     hyps = [t[0].text for t in out]
     lowercase = translator.target_tokenizer.lowercase
     refs = [_reference(p.target_text, translator.target_tokenizer) for p in pairs]
@@ -255,7 +260,7 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
-                        getattr(args, "max_len", 200), 64)
+                        getattr(args, "max_len", 200), 64, replace_unk=getattr(args, "replace_unk", False))
     if args.json:
         print(json.dumps(s))
     else:
@@ -287,7 +292,8 @@ def translate_cli(args: argparse.Namespace) -> int:
         raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the sentences read), "
                          f"got {args.plot_attention}")
     with blas_threads(args):
-        out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm, args.batch_size)
+        out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm, args.batch_size,
+                        args.replace_unk)
         for i, nbest in enumerate(out):
             if args.nbest == 1:
                 sys.stdout.write(nbest[0].text + "\n")

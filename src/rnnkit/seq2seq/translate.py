@@ -6,11 +6,15 @@ Sentences are tokenised with the model's source tokeniser, sorted by length and 
 output ids are detokenised with the target tokeniser.  Results come back in the input order.
 ``beam_size=1`` is greedy decoding (:func:`~rnnkit.seq2seq.decode.greedy_decode`).  Each sentence may
 take ``decode_length(n, max_len)`` = min(2 n + 10, ``max_len``) steps for a source of n tokens.
+
+``replace_unk=True`` replaces every ``<unk>`` of an output by the source token the decoder attended to
+most while producing it (Luong et al. 2015, "Addressing the rare word problem"): names, numbers and
+rare words are then copied from the source instead of printed as ``<unk>``.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,7 +60,8 @@ def _translation(translator: Translator, h: Hypothesis) -> Translation:
 
 
 def translate(translator: Translator, sentences: Sequence[str], beam_size: int = 1, nbest: int = 1,
-              max_len: int = 200, length_norm: float = 0.0, batch_size: int = 64) -> list[list[Translation]]:
+              max_len: int = 200, length_norm: float = 0.0, batch_size: int = 64,
+              replace_unk: bool = False) -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``)."""
     for name, value in (("beam_size", beam_size), ("nbest", nbest), ("max_len", max_len), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -79,7 +84,20 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
             hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest)
         for i, hs in zip(b.index, hyps):
             out[int(i)] = [_translation(translator, h) for h in hs]
+    if replace_unk:
+        out = [[replace_unknowns(translator, s, t) for t in ts] for s, ts in zip(sentences, out)]
     return out
+
+
+def replace_unknowns(translator: Translator, sentence: str, translation: Translation) -> Translation:
+    """``translation`` with each ``<unk>`` replaced by the most attended source token (ids and scores kept)."""
+    unk = translator.target_vocab.unk_id
+    if unk not in translation.ids or translator.model.config.attention == "none":
+        return translation
+    weights, src_tokens, _ = attention_matrix(translator, sentence, translation)  # (T, S)
+    tokens = tuple(src_tokens[int(np.argmax(weights[t]))] if i == unk else tok
+                   for t, (i, tok) in enumerate(zip(translation.ids, translation.tokens)))
+    return replace(translation, text=translator.target_tokenizer.detokenize(list(tokens)), tokens=tokens)
 
 
 def attention_matrix(translator: Translator, sentence: str, translation: Translation
