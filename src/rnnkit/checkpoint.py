@@ -197,6 +197,18 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     return {key: raw[key] for key in keys}, doc["meta"]
 
 
+def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], what: str = "the model's") -> None:
+    """Copy ``arrays`` into ``params`` in place (views of them stay valid), checking names and shapes."""
+    missing = sorted(set(params) - set(arrays))
+    unexpected = sorted(set(arrays) - set(params))
+    if missing or unexpected:
+        raise ValueError(f"Expected {what} parameters, missing {missing}, unexpected {unexpected}")
+    for k, v in arrays.items():
+        if v.shape != params[k].shape:
+            raise ValueError(f"Expected {k} of shape {params[k].shape}, got {v.shape}")
+        params[k][...] = v
+
+
 # ------------------------------------------------------------------------------- nested state
 def flatten(nested: Mapping[str, Any], sep: str = SEP) -> dict[str, np.ndarray]:
     """``{"model": {"w": a}, "optim": {"m": {"w": b}}}`` -> ``{"model/w": a, "optim/m/w": b}``.

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit import checkpoint as ckpt
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -96,14 +97,7 @@ class Classifier:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        missing = sorted(set(self.params) - set(arrays))
-        unexpected = sorted(set(arrays) - set(self.params))
-        if missing or unexpected:
-            raise ValueError(f"Expected the classifier's parameters, missing {missing}, unexpected {unexpected}")
-        for k, v in arrays.items():
-            if v.shape != self.params[k].shape:
-                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
-            self.params[k][...] = v
+        ckpt.copy_into(self.params, arrays, "the classifier's")
 
     # ------------------------------------------------------------------ pooling
     def _pool(self, out: np.ndarray, state: Any, lengths: np.ndarray) -> tuple[np.ndarray, Any]:

@@ -21,7 +21,7 @@ from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError
 from rnnkit.metrics.classification import accuracy, macro_f1
-from rnnkit.train.loop import StepResult
+from rnnkit.train.loop import IndependentBatches, StepResult
 
 
 class ClassifierEncoder:
@@ -87,7 +87,7 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
     return out
 
 
-class ClassifierTask:
+class ClassifierTask(IndependentBatches):
     """Train a :class:`Classifier` on encoded sentences ``seqs`` with label ids ``labels``."""
 
     def __init__(self, model: Classifier, seqs: Sequence[np.ndarray], labels: np.ndarray,
@@ -131,12 +131,6 @@ class ClassifierTask:
         pred = predict_proba(self.model, self.valid_seqs).argmax(axis=1)
         acc = accuracy(list(self.valid_labels), list(pred))
         return {"loss": 1.0 - acc, "accuracy": acc, "macro_f1": macro_f1(list(self.valid_labels), list(pred))}
-
-    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
-        return {}
-
-    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
-        return None
 
     def meta(self) -> dict[str, Any]:
         return self._meta

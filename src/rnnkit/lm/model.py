@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit import checkpoint as ckpt
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -123,14 +124,7 @@ class LanguageModel:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        missing = sorted(set(self.params) - set(arrays))
-        unexpected = sorted(set(arrays) - set(self.params))
-        if missing or unexpected:
-            raise ValueError(f"Expected parameters {sorted(self.params)}, missing {missing}, unexpected {unexpected}")
-        for k, v in arrays.items():
-            if v.shape != self.params[k].shape:
-                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
-            self.params[k][...] = v
+        ckpt.copy_into(self.params, arrays, "the language model's")
 
     # ------------------------------------------------------------------ training
     def forward(self, ids: np.ndarray, targets: np.ndarray, state: Any = None, mask: np.ndarray | None = None,

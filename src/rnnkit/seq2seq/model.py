@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit import checkpoint as ckpt
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.recurrent import make_recurrent
@@ -181,14 +182,7 @@ class _DecoderModel:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        missing = sorted(set(self.params) - set(arrays))
-        unexpected = sorted(set(arrays) - set(self.params))
-        if missing or unexpected:
-            raise ValueError(f"Expected parameters {sorted(self.params)}, missing {missing}, unexpected {unexpected}")
-        for k, v in arrays.items():
-            if v.shape != self.params[k].shape:
-                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
-            self.params[k][...] = v
+        ckpt.copy_into(self.params, arrays, "the encoder-decoder's")
 
     def _carry(self, state: tuple, B: int, memory: ds.Memory | None) -> ds.Carry:
         return ds.Carry(state, np.zeros((B, self.spec.hidden_size), np.dtype(self.config.dtype)), memory)

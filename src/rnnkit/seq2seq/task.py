@@ -28,7 +28,7 @@ import numpy as np
 
 from rnnkit.data.parallel import BOS_ID, EOS_ID, ParallelBatch, make_batches
 from rnnkit.seq2seq.decode import greedy_decode
-from rnnkit.train.loop import StepResult
+from rnnkit.train.loop import IndependentBatches, StepResult
 
 IdPair = tuple[np.ndarray, np.ndarray]
 SELECT_BY = ("loss", "bleu")
@@ -53,7 +53,7 @@ def _check_pairs(name: str, pairs: Any, allow_none: bool) -> None:
         raise ValueError(f"Expected {name} items to be (source ids, target ids) pairs, got {first!r:.60}")
 
 
-class Seq2SeqTask:
+class Seq2SeqTask(IndependentBatches):
     """Train ``model`` (a :class:`rnnkit.seq2seq.Seq2Seq`) on ``train`` id pairs; validate on ``valid``."""
 
     def __init__(self, model: Any, train: Sequence[IdPair], valid: Sequence[IdPair] | None = None, *,
@@ -163,12 +163,6 @@ class Seq2SeqTask:
         return metrics
 
     # ------------------------------------------------------------------ checkpoints
-    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
-        return {}  # sentences are independent: nothing flows between batches
-
-    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
-        return None
-
     def meta(self) -> dict[str, Any]:
         return self._meta
 

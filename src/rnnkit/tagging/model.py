@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit import checkpoint as ckpt
 from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
@@ -144,14 +145,7 @@ class Tagger:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        missing = sorted(set(self.params) - set(arrays))
-        unexpected = sorted(set(arrays) - set(self.params))
-        if missing or unexpected:
-            raise ValueError(f"Expected the tagger's parameters, missing {missing}, unexpected {unexpected}")
-        for k, v in arrays.items():
-            if v.shape != self.params[k].shape:
-                raise ValueError(f"Expected {k} of shape {self.params[k].shape}, got {v.shape}")
-            self.params[k][...] = v
+        ckpt.copy_into(self.params, arrays, "the tagger's")
 
     def _check_batch(self, batch: TaggerBatch) -> tuple[int, int]:
         cfg = self.config

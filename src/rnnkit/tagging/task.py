@@ -26,7 +26,7 @@ from rnnkit.metrics.tagging import span_prf, token_accuracy
 from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_batch
 from rnnkit.tagging.io import TaggingData
 from rnnkit.tagging.model import Tagger, TaggerBatch
-from rnnkit.train.loop import StepResult
+from rnnkit.train.loop import IndependentBatches, StepResult
 
 METRICS = ("accuracy", "span_f1", "word_f1")
 _SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}
@@ -202,7 +202,7 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
     return {"main": m["f1"], **m}
 
 
-class TaggerTask:
+class TaggerTask(IndependentBatches):
     """Train a :class:`Tagger` on encoded sentences; validate with the task's metric.
 
     ``singleton_unk``: each training token whose word occurs once in training is replaced by
@@ -280,12 +280,6 @@ class TaggerTask:
         tags = self.encoder.tags
         pred_tags = [[tags[i] for i in p] for p in pred]
         return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words)
-
-    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
-        return {}
-
-    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
-        return None
 
     def meta(self) -> dict[str, Any]:
         return self._meta

@@ -61,6 +61,16 @@ class Task(Protocol):
     def meta(self) -> dict[str, Any]: ...
 
 
+class IndependentBatches:
+    """Mixin for tasks whose batches are independent (sentences, pairs): no carry to checkpoint."""
+
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        return {}
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        return None
+
+
 @dataclass
 class LoopState:
     epoch: int = 0  # completed epochs
