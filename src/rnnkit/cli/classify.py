@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
 def register(groups) -> None:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     p = groups.train.add_parser("classifier", help="train a recurrent sentence classifier",
                                 description="Train an embedding -> (Bi)RNN -> pooling -> softmax sentence classifier; "
                                             "--folds K runs K-fold cross-validation instead.", formatter_class=fmt)

@@ -7,6 +7,16 @@ from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: ...)" to an option's help unless the help already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default:" in text or "default " in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
                       epochs: int = 10, run_dir: str = "runs/lm") -> None:
     t = p.add_argument_group("training")

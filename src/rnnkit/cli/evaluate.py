@@ -10,6 +10,7 @@ import json
 import sys
 from typing import Callable
 
+from rnnkit.cli.common import HelpFormatter
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
 
@@ -21,7 +22,7 @@ def register(groups) -> None:
         "evaluate", help="evaluate a trained model on a file",
         description="Evaluate a checkpoint on a data file: perplexity / bits per character for language models, "
                     "and the task's own metrics for other models.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors)")
     p.add_argument("data", help="file to evaluate on, in the format the model was trained on")

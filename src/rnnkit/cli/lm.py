@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
@@ -23,7 +23,7 @@ def register(groups) -> None:
     p = groups.train.add_parser(
         "lm", help="train a character- or word-level RNN language model",
         description="Train a recurrent language model on a UTF-8 text file with stateful truncated BPTT.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training text file (UTF-8; .xz read directly)")
@@ -60,7 +60,7 @@ def register(groups) -> None:
     g = groups.commands.add_parser(
         "generate", help="sample text from a trained language model",
         description="Sample text from a language model checkpoint; the text streams to stdout.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
 from rnnkit.data.conll import read_text_file, text_lines
 from rnnkit.data.parallel import (
     SentencePair,
@@ -64,7 +64,7 @@ def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: 
 
 
 def register(groups) -> None:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     p = groups.train.add_parser(
         "seq2seq", help="train an attentional encoder-decoder (translation, any sequence pairs)",
         description="Train an encoder-decoder with attention on sentence pairs: two files parallel by line "

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
 from rnnkit.errors import DataError
 from rnnkit.tagging.io import (
     DataSpec,
@@ -66,7 +66,7 @@ def _spec(args: argparse.Namespace) -> DataSpec:
 
 
 def register(groups) -> None:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
     p = groups.train.add_parser("tagger", help="train a BiLSTM(-CRF) sequence tagger (POS, chunks, NER, segmentation)",
                                 description="Train a BiLSTM tagger with a softmax or CRF output on tagged sentences.",
                                 formatter_class=fmt)
