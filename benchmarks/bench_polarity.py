@@ -23,10 +23,19 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from rnnkit.cli.main import main as rnnkit_main
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lm_common import fmt_time, machine_load, utc_date, write_subsection  # noqa: E402
+
+from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TARGET = 77.0
+SECTION = "Sentence polarity v1.0, 10-fold cross-validation (bench_polarity.py)"
+INTRO = """\
+rt-polarity (Pang & Lee 2005): 5,331 positive and 5,331 negative snippets, no official split, so
+10-fold cross-validation (stratified folds; in each fold 10% of the training part is held out to
+pick the best epoch).  Embeddings learn from the training folds alone.  Target: >= 77% (Kim 2014,
+CNN with random embeddings: 76.1%; with word2vec: 81.5%)."""
 
 
 class _Tee(io.TextIOBase):
@@ -48,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("runs/bench_polarity"), help="run directories")
     parser.add_argument("--epochs", type=int, default=8, help="epochs per fold (the best one on validation is kept)")
     parser.add_argument("--folds", type=int, default=10, help="cross-validation folds")
+    parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args, model_options = parser.parse_known_args(argv)
     rt = args.data / "rt_polarity"
     options = model_options or ["--cell", "lstm", "--embed", "128", "--hidden", "128", "--pooling", "max",
@@ -57,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
            "--epochs", str(args.epochs), "--run-dir", str(args.work), "--progress", "none", *options]
     print(f"$ rnnkit {shlex.join(cmd)}", flush=True)
     tee = _Tee(sys.stdout)
+    date, load0 = utc_date(), machine_load()
     t0 = time.perf_counter()
     with threadpool_limits(1), contextlib.redirect_stdout(tee):
         code = rnnkit_main(cmd)
@@ -68,6 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     gap = acc - TARGET
     print(f"polarity {args.folds}-fold CV accuracy {acc:.2f}% (std {std:.2f}); wall time {wall / 60:.1f} min; "
           f"target {TARGET}: {'met' if gap >= 0 else 'MISSED'} ({gap:+.2f})")
+    if not args.no_record:
+        folds = re.findall(r"fold (\d+)/\d+: accuracy ([\d.]+)%", tee.copy.getvalue())
+        body = "\n".join([
+            f"{date}; from {Path.cwd()}; wall time {fmt_time(wall)}:", "",
+            f"    python {shlex.join(sys.argv)}", "", "which ran:", "", f"    rnnkit {shlex.join(cmd)}", "",
+            f"Load before: {load0}; after: {machine_load()}.", "",
+            "| fold | " + " | ".join(f for f, _ in folds) + " |", "|---|" + "---|" * len(folds),
+            "| accuracy % | " + " | ".join(a for _, a in folds) + " |", "",
+            f"**Mean accuracy {acc:.2f}%** (std {std:.2f} over folds); target {TARGET}: "
+            f"**{'met' if gap >= 0 else 'missed'}** ({gap:+.2f})."])
+        write_subsection(SECTION, INTRO, f"{args.folds} folds, {args.epochs} epochs per fold", body)
     return 0
 
 

@@ -21,6 +21,7 @@ contend for the two shared cores.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -28,11 +29,14 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from rnnkit.cli.main import main as rnnkit_main
-from rnnkit.cli.tagging import LoadedTagger, describe
-from rnnkit.data.conll import read_conllu, read_text_file, write_text_file
-from rnnkit.data.segmentation import write_segmented
-from rnnkit.tagging.io import read_tagged
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lm_common import fmt_time, machine_load, utc_date, write_subsection  # noqa: E402
+
+from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
+from rnnkit.cli.tagging import LoadedTagger, describe  # noqa: E402
+from rnnkit.data.conll import read_conllu, read_text_file, write_text_file  # noqa: E402
+from rnnkit.data.segmentation import write_segmented  # noqa: E402
+from rnnkit.tagging.io import read_tagged  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TASKS = ("ewt-upos", "ewt-hmm", "chunking", "zh-seg", "zh-upos")
@@ -88,28 +92,78 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None) -> tuple[list
     return _neural(train, valid, run, extra, epochs or 20), run / "best.safetensors", valid, test
 
 
-def run_task(task: str, data: Path, work: Path, epochs: int | None) -> str:
+TITLES = {"ewt-upos": "UD English EWT UPOS, BiLSTM-CRF with character features",
+          "ewt-hmm": "UD English EWT UPOS, TnT-style trigram HMM",
+          "chunking": "CoNLL-2000 chunking, BiLSTM-CRF with character and POS features",
+          "zh-seg": "UD Chinese GSD v1.4 word segmentation, character BMES BiLSTM-CRF with bigrams",
+          "zh-upos": "UD Chinese GSD v1.4 UPOS on gold words, BiLSTM-CRF with character features"}
+SECTION = "Sequence labelling (bench_tagging.py)"
+INTRO = """\
+Every model learns from the training split alone (no pretrained embeddings); the best epoch on the
+validation set is scored on the test set.  Accuracy is token accuracy; span F1 follows conlleval
+(seqeval); segmentation F1 and OOV recall follow the SIGHAN scorer.  BLAS on one thread."""
+
+
+def _percent(m: dict) -> str:
+    return ", ".join(f"{k} {100 * v:.2f}" for k, v in m.items() if isinstance(v, float) and k != "main")
+
+
+def report(res: dict) -> str:
+    """The RESULTS.md text of one task's run."""
+    lines = [f"{res['date']}; from {res['cwd']}; wall time {fmt_time(res['wall'])} (training "
+             f"{fmt_time(res['train_wall'])}, scoring valid and test {res['eval_wall']:.1f} s):", "",
+             f"    {res['bench_command']}", "", "which ran:", "", f"    rnnkit {res['command']}", "",
+             f"Load before: {res['load0']}; after: {res['load1']}.", ""]
+    if res["epochs"]:
+        lines += ["| epoch | lr | train loss | valid | train s | valid s |", "|---|---|---|---|---|---|"]
+        for e in res["epochs"]:
+            valid = e.get(f"valid_{res['metric']}", float("nan"))
+            lines.append(f"| {e['epoch']} | {e['lr']:.3g} | {e['train_loss']:.4f} | {100 * valid:.2f}"
+                         f"{' (best)' if e['best'] else ''} | {e.get('train_seconds', float('nan')):.0f} "
+                         f"| {e.get('valid_seconds', float('nan')):.1f} |")
+        lines.append("")
+    lines += [f"- valid: {res['valid_line']}", f"- **test: {res['test_line']}**"]
+    if res.get("target") is not None:
+        lines.append(f"- target {res['target']}: **{res['verdict']}** ({res['gap']:+.2f})")
+    return "\n".join(lines)
+
+
+def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool) -> str:
     argv, model, valid, test = prepare(task, data, work, epochs)
     print(f"$ rnnkit {shlex.join(argv)}", flush=True)
+    res = {"task": task, "command": shlex.join(argv), "date": utc_date(), "load0": machine_load(),
+           "cwd": str(Path.cwd()), "bench_command": "python " + shlex.join(sys.argv)}
     t0 = time.perf_counter()
     code = rnnkit_main(argv)
     if code != 0:
         raise SystemExit(f"{task}: training failed with exit code {code}")
-    t_train = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    res["train_wall"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
     tagger = LoadedTagger(str(model))
     dev = tagger.score(read_tagged(valid, tagger.spec))
     tst = tagger.score(read_tagged(test, tagger.spec))
-    t_eval = time.perf_counter() - t0
+    res["eval_wall"] = time.perf_counter() - t1
+    res["wall"] = time.perf_counter() - t0
+    res["load1"] = machine_load()
     metric = tagger.task["metric"]
-    print(f"{task} valid: {describe(metric, dev)}")
-    print(f"{task} test: {describe(metric, tst)}")
-    line = f"{task}: test {100 * tst['main']:.2f} (valid {100 * dev['main']:.2f}); train {t_train / 60:.1f} min, " \
-           f"scoring valid+test {t_eval:.1f} s"
+    res.update(metric=tagger.task["metric"], valid=dev, test=tst, valid_line=describe(metric, dev),
+               test_line=describe(metric, tst))
+    metrics_file = model.parent / "metrics.jsonl"
+    res["epochs"] = [r for r in map(json.loads, metrics_file.read_text().splitlines()) if r["type"] == "epoch"] \
+        if metrics_file.exists() and model.name == "best.safetensors" else []
+    print(f"{task} valid: {res['valid_line']}")
+    print(f"{task} test: {res['test_line']}")
+    line = f"{task}: test {100 * tst['main']:.2f} (valid {100 * dev['main']:.2f}); train {res['train_wall'] / 60:.1f} min, " \
+           f"scoring valid+test {res['eval_wall']:.1f} s"
     if task in TARGETS:
         gap = 100 * tst["main"] - TARGETS[task]
+        res.update(target=TARGETS[task], gap=gap, verdict="met" if gap >= 0 else "missed")
         line += f"; target {TARGETS[task]}: {'met' if gap >= 0 else 'MISSED'} ({gap:+.2f})"
     print(line, flush=True)
+    (work / task).mkdir(parents=True, exist_ok=True)
+    (work / task / "results.json").write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
+    if record:
+        write_subsection(SECTION, INTRO, TITLES[task], report(res))
     return line
 
 
@@ -119,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", choices=TASKS, nargs="+", default=list(TASKS), help="tasks to run")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_tagging"), help="run directories")
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs of the neural runs")
+    parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = parser.parse_args(argv)
     lines = []
     with threadpool_limits(1):
         for task in args.task:
-            lines.append(run_task(task, args.data, args.work, args.epochs))
+            lines.append(run_task(task, args.data, args.work, args.epochs, not args.no_record))
     print("\n".join(lines))
     return 0
 

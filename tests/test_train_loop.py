@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -80,6 +81,10 @@ def test_loss_falls_and_metrics_log_is_json_lines(tmp_path):
     assert [r["epoch"] for r in epochs] == [1, 2, 3, 4, 5]
     assert epochs[-1]["valid_loss"] < epochs[0]["valid_loss"]
     assert state.step == 20 and sum(r["type"] == "train" for r in lines) == 20
+    # each epoch record carries its wall-clock times and the UTC moment it ended, in order
+    stamps = [datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%SZ") for r in epochs]
+    assert stamps == sorted(stamps) and abs((datetime.now(timezone.utc).replace(tzinfo=None) - stamps[-1]).total_seconds()) < 600
+    assert all(r["train_seconds"] >= 0 and r["valid_seconds"] >= 0 for r in epochs)
 
 
 def test_early_stopping_and_plateau_halving(tmp_path):

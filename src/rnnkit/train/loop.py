@@ -39,6 +39,11 @@ from rnnkit.train.progress import Progress
 LAST = "last.safetensors"
 BEST = "best.safetensors"
 METRICS = "metrics.jsonl"
+# Keys of an epoch record that hold wall-clock measurements.  ``train_seconds`` is the epoch's training
+# time in the process that finished it (after a resume mid-epoch, only the resumed part),
+# ``valid_seconds`` its evaluation, ``time`` the UTC end.  A resumed run equals an uninterrupted one
+# in every other key.
+TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
 
 
 @dataclass
@@ -211,6 +216,7 @@ class Trainer:
                 break
             epoch = st.epoch + 1  # 1-based for people
             self.progress.start_epoch(epoch, total, done=0)
+            epoch_start = time.monotonic()
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 res = self.task.train_step(batch, self.carry, self.rng)
                 norm = clip_grad_norm(res.grads, cfg.clip) if cfg.clip else None
@@ -238,7 +244,7 @@ class Trainer:
                 if cfg.max_steps is not None and st.step >= cfg.max_steps:
                     break
             else:
-                self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units))
+                self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units), time.monotonic() - epoch_start)
                 self._save(LAST)
                 last_save = time.monotonic()
                 continue
@@ -247,9 +253,11 @@ class Trainer:
             self._save(LAST)
         return st
 
-    def _end_epoch(self, epoch: int, train_loss: float) -> None:
+    def _end_epoch(self, epoch: int, train_loss: float, train_seconds: float) -> None:
         st = self.state
+        t0 = time.monotonic()
         metrics = self.task.evaluate()
+        valid_seconds = time.monotonic() - t0
         lr = self.optimizer.lr
         val = float(metrics["loss"])
         improved = val < st.best
@@ -259,7 +267,10 @@ class Trainer:
         elif not math.isnan(val):  # NaN: no validation data, so nothing to stop early on
             st.bad_epochs += 1
         record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss, "lr": lr,
-                  **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved}
+                  **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,
+                  # wall clock: not part of the exact-resume guarantee (see TIMING_KEYS)
+                  "train_seconds": round(train_seconds, 3), "valid_seconds": round(valid_seconds, 3),
+                  "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         st.history.append(record)
         self._log(record)
         shown = " | ".join(f"valid {k} {v:.4g}" for k, v in metrics.items())
