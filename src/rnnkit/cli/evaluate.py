@@ -5,7 +5,6 @@ Each kind of model registers an evaluator in ``EVALUATORS`` (keyed by the checkp
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import Callable

@@ -1,7 +1,6 @@
 """``rnnkit train lm`` and ``rnnkit generate``: a thin layer over :mod:`rnnkit.lm`."""
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path

@@ -27,12 +27,7 @@ def add_delta(ng: NGramCounts, delta: float) -> tuple[list[np.ndarray], list[np.
     bows = []
     for k in range(1, ng.order + 1):
         c = ng.counts[k - 1].astype(np.float64)  # (N_k,)
-        if k == 1:
-            parent = np.zeros(c.size, dtype=np.int64)
-            n_hist = 1
-        else:
-            parent = ng.keys[k - 1] // S
-            n_hist = ng.keys[k - 2].size
+        parent, n_hist = ng.histories(k)  # (N_k,), N_{k-1}
         denom = np.bincount(parent, weights=c, minlength=n_hist) + delta * V  # (N_{k-1},)
         probs.append(c / denom[parent])
         bows.append(delta * V / denom)

@@ -78,8 +78,7 @@ def katz(ng: NGramCounts, max_count: int = 5) -> tuple[list[np.ndarray], list[np
             probs.append(_unigram(c, disc, V))
             bows.append(np.zeros(1))
             continue
-        parent = ng.keys[k - 1] // S  # (N_k,) history node in table k-1
-        n_hist = ng.keys[k - 2].size
+        parent, n_hist = ng.histories(k)  # (N_k,) history node in table k-1, N_{k-1}
         total = np.bincount(parent, weights=c, minlength=n_hist)  # (N_{k-1},) c(h.)
         seen = total > 0
         p = disc * c / np.where(seen, total, 1.0)[parent]  # (N_k,)

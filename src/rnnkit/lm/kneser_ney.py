@@ -56,7 +56,6 @@ def kneser_ney(
     given as (3,) or (order, 3) replaces the estimates.
     """
     n = ng.order
-    S = ng.n_symbols
     fixed = None
     if discounts is not None:
         fixed = np.broadcast_to(np.asarray(discounts, dtype=np.float64), (n, 3))
@@ -77,12 +76,7 @@ def kneser_ney(
         d[c >= 3] = d3[2]
         # never take away more than the count: keeps every term >= 0 whatever the discounts
         d = np.minimum(d, c)
-        if k == 1:
-            parent = np.zeros(c.size, dtype=np.int64)
-            n_hist = 1
-        else:
-            parent = ng.keys[k - 1] // S
-            n_hist = ng.keys[k - 2].size
+        parent, n_hist = ng.histories(k)  # (N_k,), N_{k-1}
         total = np.bincount(parent, weights=c, minlength=n_hist)  # (N_{k-1},) c_k(h.)
         removed = np.bincount(parent, weights=d, minlength=n_hist)  # (N_{k-1},) gamma_k * c_k(h.)
         seen = total > 0

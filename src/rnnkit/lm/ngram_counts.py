@@ -35,6 +35,13 @@ class NGramCounts:
     suffix: list[np.ndarray | None]  # (N_k,) index in table k-1 of the n-gram minus its first token
     continuation: list[np.ndarray | None]  # (N_k,) distinct left extensions, N1+(. g); None at k = n
 
+    def histories(self, k: int) -> tuple[np.ndarray, int]:
+        """``(parent, n_hist)``: for each n-gram of table k its history's index in table k-1 (N_k,), and
+        the number of histories N_{k-1}; at k = 1 the single empty history 0."""
+        if k == 1:
+            return np.zeros(self.keys[0].size, dtype=np.int64), 1
+        return self.keys[k - 1] // self.n_symbols, self.keys[k - 2].size
+
 
 def pad_sequences(
     sequences: Sequence[np.ndarray], eos_id: int | None, start_id: int
