@@ -43,7 +43,7 @@ PAPER_TEST = 114.5
 
 
 def train_args(softmax: str, ptb: Path, run_dir: Path, epochs: int, max_steps: int | None, classes: int,
-               seed: int, valid: bool = True, log_every: int = 100) -> list[str]:
+               seed: int, valid: bool = True, log_every: int = 100, class_power: float = 0.5) -> list[str]:
     args = ["train", "lm", "--train", str(ptb / "ptb.train.txt.xz")]
     if valid:
         args += ["--valid", str(ptb / "ptb.valid.txt")]
@@ -55,8 +55,8 @@ def train_args(softmax: str, ptb: Path, run_dir: Path, epochs: int, max_steps: i
         "--softmax", softmax, "--seed", str(seed), "--run-dir", str(run_dir),
         "--progress", "lines", "--log-every", str(log_every),
     ]
-    if softmax == "class" and classes:
-        args += ["--classes", str(classes)]
+    if softmax == "class":
+        args += ["--class-power", f"{class_power:g}"] + (["--classes", str(classes)] if classes else [])
     if max_steps is not None:
         args += ["--max-steps", str(max_steps)]
     return rnnkit_cmd(*args)
@@ -76,7 +76,8 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
     run_dir = args.run_root / f"ptb_{softmax}"
     log = args.run_root / f"ptb_{softmax}.log"
     env = user_env(args.blas_threads)
-    cmd = train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed)
+    cmd = train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed,
+                     class_power=args.class_power)
     date, load0 = utc_date(), machine_load()
     rates = ProgressRates()
     rc, train_wall = run_logged(cmd, log, env, rates)
@@ -95,7 +96,8 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
     print(f"[bench_ptb] {softmax} softmax: test perplexity {test['ppl']:.2f} over {test['tokens']:,} tokens; "
           f"training {fmt_time(train_wall)}, evaluation {fmt_time(eval_wall)}", flush=True)
     if record:
-        write_subsection(SECTION, INTRO, f"rnnkit, {softmax} softmax", report(res, args))
+        title = f"rnnkit, {softmax} softmax" + (f" (bins of equal count^{args.class_power:g})" if softmax == "class" else "")
+        write_subsection(SECTION, INTRO, title, report(res, args))
     return res
 
 
@@ -164,7 +166,7 @@ def speed_ratio(args: argparse.Namespace) -> None:
                 rate = found[-1]["train_tok_per_s"] if found else float("nan")
             else:
                 cmd = train_args(softmax, ptb, args.run_root / f"speed_{softmax}", 1, args.speed_ratio, args.classes,
-                                 args.seed, valid=False, log_every=50)
+                                 args.seed, valid=False, log_every=50, class_power=args.class_power)
                 rates = ProgressRates()
                 rc, wall = run_logged(cmd, log, env, rates)
                 rate = rates.last_rate()
@@ -214,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=13, help="epochs (default: 13, as the paper)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
     p.add_argument("--classes", type=int, default=0, help="classes for the class softmax (0: about sqrt(V) = 100)")
+    p.add_argument("--class-power", type=float, default=0.5,
+                   help="class softmax bins of equal count**power (0.5: RNNLM's default; 1: its old classes)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="cap BLAS threads in the child processes (default: leave the library default)")

@@ -28,6 +28,17 @@ def test_frequency_bins_are_balanced_and_ordered():
         frequency_classes(counts, 10)
 
 
+def test_sqrt_binning_gives_rare_words_more_classes():
+    # counts 64, 16, 4, 4, 4, 4 (total 96): word k goes to bin floor(3 * mass before it / total mass).
+    # Count mass before: 0, 64, 80, 84, 88, 92 -> bins 0, 2, 2, 2, 2, 2 -> renumbered 0, 1, 1, 1, 1, 1.
+    # Sqrt mass (8, 4, 2, 2, 2, 2; total 20) before: 0, 8, 12, 14, 16, 18 -> bins 0, 1, 1, 2, 2, 2.
+    counts = np.array([64, 16, 4, 4, 4, 4])
+    assert frequency_classes(counts, 3, power=1.0).tolist() == [0, 1, 1, 1, 1, 1]
+    assert frequency_classes(counts, 3, power=0.5).tolist() == [0, 1, 1, 2, 2, 2]
+    with pytest.raises(ValueError, match="power"):
+        frequency_classes(counts, 3, power=-1.0)
+
+
 def test_distribution_sums_to_one_and_loss_is_its_nll():
     _, cs, params, h, targets, mask = _setup()
     logp = cs.log_probs(params, h)

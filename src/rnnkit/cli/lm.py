@@ -44,6 +44,9 @@ def register(groups) -> None:
     m.add_argument("--softmax", choices=["full", "class"], default="full",
                    help="full softmax, or Mikolov's class-based factorised softmax (much faster for large vocabularies)")
     m.add_argument("--classes", type=int, default=0, help="classes for --softmax class (0: about sqrt(V))")
+    m.add_argument("--class-power", type=float, default=0.5,
+                   help="--softmax class: bins of equal total count**power; 0.5 (sqrt) is RNNLM's default, "
+                        "1 its 'old classes' (equal frequency mass)")
     m.add_argument("--init-scale", type=float, default=None,
                    help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
     b = p.add_argument_group("batching")
@@ -95,7 +98,8 @@ def train_lm(args) -> int:
     classes = None
     if args.softmax == "class":
         V = len(vocab)
-        classes = frequency_classes(counts, min(args.classes or max(1, int(round(math.sqrt(V)))), V))
+        classes = frequency_classes(counts, min(args.classes or max(1, int(round(math.sqrt(V)))), V),
+                                    args.class_power)
         # renumber the vocabulary so each class is a run of ids: the class softmax then slices
         order, new_id = class_ordered_ids(classes)
         vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)

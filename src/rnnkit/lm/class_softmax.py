@@ -41,6 +41,8 @@ def frequency_classes(counts: np.ndarray, num_classes: int, power: float = 1.0) 
     V = counts.size
     if not 1 <= num_classes <= V:
         raise ValueError(f"Expected num_classes between 1 and the vocabulary size {V}, got {num_classes}")
+    if not (np.isfinite(power) and power >= 0):
+        raise ValueError(f"Expected power >= 0 (1: equal frequency mass, 0.5: equal sqrt mass), got {power}")
     order = np.argsort(-counts, kind="stable")
     mass = np.maximum(counts[order], 0.0) ** power
     total = mass.sum()
