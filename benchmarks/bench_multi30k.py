@@ -137,14 +137,19 @@ def report(result: dict, log: Path | None = None) -> str:
     chosen = result["chosen"]
     version = chosen["version"]
     g, b = result["test_greedy"], result["test_beam"]
-    lines = [f"{result['date']}; training wall time {fmt_time(tr.get('seconds', float('nan')))} over "
+    seconds = tr.get("seconds")
+    if seconds is None and history and all("train_seconds" in h for h in history):
+        # scored with --skip-training: the epochs' own times (training and validation, start-up excluded)
+        seconds = sum(h["train_seconds"] + h["valid_seconds"] for h in history)
+    lines = [f"{result['date']}; training wall time {fmt_time(seconds) if seconds is not None else '?'} over "
              f"{tr['epochs']} epochs{' (stopped early)' if tr.get('stopped_early') else ''}; from {result.get('cwd', '?')}:",
              "", f"    {result.get('bench_command', 'python benchmarks/bench_multi30k.py')}", "",
              "which trains, one epoch per call (``--epochs N --resume``):", "", f"    {result['command']} --epochs N", ""]
     if result.get("load0"):
         lines += [f"Load before: {result['load0']}; after: {result.get('load1', '?')}.", ""]
     lines += ["| epoch | lr | train loss | valid ppl | valid BLEU (greedy) | epoch wall s |", "|---|---|---|---|---|---|"]
-    secs = tr.get("epoch_seconds", [])
+    secs = tr.get("epoch_seconds") or [h.get("train_seconds", float("nan")) + h.get("valid_seconds", float("nan"))
+                                       for h in history]
     for i, h in enumerate(history):
         wall = secs[i] if i < len(secs) else float("nan")
         lines.append(f"| {h['epoch']} | {h['lr']:.3g} | {h['train_loss']:.3f} | {h.get('valid_ppl', float('nan')):.2f} "
