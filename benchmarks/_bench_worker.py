@@ -14,8 +14,9 @@ the median of each.  The input size D equals H.
 - rnnkit: forward = ``layer.forward(x)``; forward+backward = forward then
   ``layer.backward(dout, None, cache)``.
 - torch: forward = ``module(x)`` under ``torch.no_grad()`` (no autograd graph is recorded, as in
-  inference); forward+backward = ``module(x)`` then ``out.backward(dout)``, with x not requiring a
-  gradient, the parameters requiring one and their ``.grad`` set to None before each call.
+  inference); forward+backward = ``module(x)`` then ``out.backward(dout)``, with x and the parameters
+  requiring gradients and their ``.grad`` set to None before each call.  Both libraries thus compute
+  the same things: dL/dx (as for any layer fed by an embedding or another layer), dL/dW and dL/db.
 
 With ``--profile`` it instead splits rnnkit's forward+backward time for one shape (see
 :func:`profile`).
@@ -116,9 +117,9 @@ def torch_fns(cell: str, T: int, B: int, H: int) -> tuple[Callable, Callable]:
     classes = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
     module = classes[cell](H, H, num_layers=1, dtype=torch.float32)
     xn, doutn = make_inputs(T, B, H)
-    x = torch.from_numpy(xn)  # requires_grad False: only the parameters need gradients
+    x = torch.from_numpy(xn).requires_grad_(True)  # dL/dx too, as rnnkit's backward returns it
     dout = torch.from_numpy(doutn)
-    params = list(module.parameters())
+    params = [x, *module.parameters()]
 
     def fwd() -> None:
         with torch.no_grad():

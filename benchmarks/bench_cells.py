@@ -14,8 +14,9 @@ shows the median over rounds of those per-round medians.
 - forward: rnnkit ``layer.forward(x)``; torch ``module(x)`` under ``torch.no_grad()``, so torch
   records no autograd graph (inference mode, its fastest forward);
 - forward+backward: rnnkit forward then ``layer.backward(dout, None, cache)``; torch ``module(x)``
-  then ``out.backward(dout)``, x without gradient, parameter gradients reset each call.  ``dout``
-  is a fixed random array.
+  then ``out.backward(dout)`` with x requiring a gradient, gradients reset each call: both compute
+  dL/dx, dL/dW and dL/db, as a layer fed by an embedding or another layer must.  ``dout`` is a fixed
+  random array.
 
 GEMM flops of one forward: 2*T*B*G*H*(D+H) with G = 1, 4, 3 gates (RNN, LSTM, GRU); backward
 counts twice that.  ratio = torch time / rnnkit time (> 1: rnnkit faster).
@@ -171,7 +172,8 @@ def cpu_name() -> str:
 INTRO = ("One layer, one direction, float32, D = H; each library in its own process with the same "
          "thread count, runs alternating rnnkit/torch over rounds, forward and forward+backward calls "
          "alternating inside a worker.  Torch's forward runs under `torch.no_grad()` (no autograd "
-         "graph); its fwd+bwd is `module(x)` + `out.backward(dout)`.  GFLOP/s counts the GEMM flops "
+         "graph); its fwd+bwd is `module(x)` + `out.backward(dout)` with x requiring a gradient, so both "
+         "libraries compute dL/dx, dL/dW and dL/db.  GFLOP/s counts the GEMM flops "
          "(forward 2*T*B*G*H*(D+H), backward twice that); tokens/s = T*B / fwd+bwd time; ± rounds = "
          "half the range of fwd+bwd over rounds, relative to the median; ratio = torch time / rnnkit "
          "time (> 1: rnnkit faster).  One subsection per thread count, the latest run of each.\n")
