@@ -9,8 +9,8 @@ import json
 import sys
 from typing import Callable
 
-from rnnkit.cli.common import HelpFormatter
 from rnnkit import checkpoint as ckpt
+from rnnkit.cli.common import HelpFormatter
 from rnnkit.errors import CheckpointError
 
 EVALUATORS: dict[str, Callable] = {}
