@@ -372,3 +372,43 @@ def test_restore_rng_rejects_bad_state():
         ckpt.restore_rng({"bit_generator": "PCG64", "state": {"state": "x", "inc": 1}, "has_uint32": 0, "uinteger": 0})
     with pytest.raises(TypeError, match="Generator"):
         ckpt.rng_state(np.random.RandomState(0))
+
+
+# ------------------------------------------------------------------ task checkpoints (model loaders)
+def _lm_checkpoint(tmp_path, **task_changes):
+    from rnnkit.data.vocab import Vocabulary
+    from rnnkit.lm.io import lm_meta
+    from rnnkit.lm.model import LanguageModel, LMConfig
+
+    vocab = Vocabulary(["<unk>", "a", "b"], eos_token=None)
+    model = LanguageModel(LMConfig(vocab_size=len(vocab), hidden_size=4, embedding_dim=3, num_layers=1), np.random.default_rng(0))
+    task = {**lm_meta(model, vocab, "char"), **task_changes}
+    arrays = {f"model/{k}": v for k, v in model.params.items()}
+    return ckpt.save_checkpoint(tmp_path / "lm.safetensors", arrays, {"task": task}), model
+
+
+def test_task_loaders_name_the_wrong_kind_and_the_command(tmp_path):
+    from rnnkit.classify.task import load_classifier
+    from rnnkit.lm.io import load_lm
+
+    path, model = _lm_checkpoint(tmp_path)
+    loaded, vocab, level, _ = load_lm(path)
+    assert level == "char" and len(vocab) == model.config.vocab_size
+    for k, v in model.params.items():
+        assert np.array_equal(loaded.params[k], v)
+    with pytest.raises(CheckpointError, match=r"not a classifier checkpoint \(model 'lm'\).*rnnkit train classifier"):
+        load_classifier(path)
+
+
+def test_task_loaders_report_damaged_metadata_and_wrong_shapes(tmp_path):
+    from rnnkit.lm.io import load_lm
+
+    path, _ = _lm_checkpoint(tmp_path, lm_config={"vocab_size": 3, "hidden": "x"})
+    with pytest.raises(CheckpointError, match="damaged language-model metadata"):
+        load_lm(path)
+    path, model = _lm_checkpoint(tmp_path)
+    arrays, meta = ckpt.load_checkpoint(path)
+    arrays["model/embedding.weight"] = np.zeros((9, 3), np.float32)
+    ckpt.save_checkpoint(path, arrays, meta)
+    with pytest.raises(CheckpointError, match=r"embedding.weight of shape \(3, 3\), got \(9, 3\)"):
+        load_lm(path)

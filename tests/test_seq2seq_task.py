@@ -265,7 +265,7 @@ def test_errors_name_the_argument(data, tmp_path):
         seq2seq_meta(model, build_vocab([["x"]]), vocab, CHAR, CHAR)
     other = tmp_path / "other.safetensors"
     ckpt.save_checkpoint(other, {"model/w": np.zeros(2, np.float32)}, {"task": {"model": "lm"}})
-    with pytest.raises(CheckpointError, match="not a translation model"):
+    with pytest.raises(CheckpointError, match="not a translation-model checkpoint"):
         load_translator(other)
     with pytest.raises(CheckpointError, match="missing.safetensors"):
         load_translator(tmp_path / "missing.safetensors")

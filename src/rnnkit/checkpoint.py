@@ -28,7 +28,8 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,38 @@ def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], w
         if v.shape != params[k].shape:
             raise ValueError(f"Expected {k} of shape {params[k].shape}, got {v.shape}")
         params[k][...] = v
+
+
+def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str
+                         ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(model arrays, task metadata)`` of a checkpoint that a ``kind`` task wrote (``meta["task"]["model"]``).
+
+    The arrays are those saved under ``model/``, with the prefix removed.  Another kind of checkpoint
+    raises :class:`CheckpointError` naming ``what`` it should be and the ``command`` that writes one.
+    """
+    arrays, meta = load_checkpoint(path)
+    task = meta.get("task") or {}
+    if task.get("model") != kind:
+        raise CheckpointError(f"{path}: not a {what} checkpoint (model {task.get('model')!r}); "
+                              f"pass a checkpoint written by '{command}'")
+    return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}, task
+
+
+@contextmanager
+def reading_metadata(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Turn a missing or malformed metadata field (KeyError, TypeError, ValueError) into one clear error."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged {what} metadata ({exc}); retrain or use another checkpoint") from None
+
+
+def restore_params(model: Any, arrays: Mapping[str, np.ndarray], path: str | os.PathLike) -> None:
+    """``model.load_arrays(arrays)``, with a wrong name or shape reported as a damaged checkpoint."""
+    try:
+        model.load_arrays(arrays)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------- nested state

@@ -19,7 +19,6 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.errors import CheckpointError
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.train.loop import IndependentBatches, StepResult
 
@@ -144,19 +143,10 @@ def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "t
 
 def load_classifier(path: str | os.PathLike) -> tuple[Classifier, ClassifierEncoder, dict[str, Any]]:
     """``(model, encoder, task meta)`` from a classifier checkpoint."""
-    arrays, meta = ckpt.load_checkpoint(path)
-    task = meta.get("task") or {}
-    if task.get("model") != "classifier":
-        raise CheckpointError(f"{path}: not a classifier checkpoint (model {task.get('model')!r}); "
-                              f"pass a checkpoint written by 'rnnkit train classifier'")
-    try:
+    params, task = ckpt.load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier")
+    with ckpt.reading_metadata(path, "classifier"):
         cfg = ClassifierConfig(**task["classifier_config"])
         encoder = ClassifierEncoder.from_json(task["encoder"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged classifier metadata ({exc}); retrain or use another checkpoint") from None
     model = Classifier(cfg, np.random.default_rng(0))
-    try:
-        model.load_arrays({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    ckpt.restore_params(model, params, path)
     return model, encoder, task

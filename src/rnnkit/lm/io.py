@@ -13,7 +13,6 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.errors import CheckpointError
 from rnnkit.lm.model import LanguageModel, LMConfig
 
 
@@ -31,20 +30,12 @@ def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str) -> dict[str, An
 
 def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
     """(model, vocab, level, task meta) from a language-model checkpoint."""
-    arrays, meta = ckpt.load_checkpoint(path)
-    task = meta.get("task") or {}
-    if task.get("model") != "lm":
-        raise CheckpointError(f"{path}: not a language-model checkpoint (model {task.get('model')!r})")
-    try:
+    params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm")
+    with ckpt.reading_metadata(path, "language-model"):
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged language-model metadata ({exc}); retrain or use another checkpoint") from None
+        level = task["level"]
     model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
-    params = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    try:
-        model.load_arrays(params)
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
-    return model, vocab, task["level"], task
+    ckpt.restore_params(model, params, path)
+    return model, vocab, level, task

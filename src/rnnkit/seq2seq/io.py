@@ -22,7 +22,6 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.parallel import Tokenizer
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 
 KIND = "seq2seq"
@@ -75,24 +74,14 @@ def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
 
 def load_translator(path: str | os.PathLike) -> Translator:
     """The :class:`Translator` of a checkpoint from training or from :func:`save_translator`."""
-    arrays, meta = ckpt.load_checkpoint(path)
-    task = meta.get("task") or {}
-    if task.get("model") != KIND:
-        raise CheckpointError(f"{path}: not a translation model (model {task.get('model')!r}); pass a "
-                              f"checkpoint written by 'rnnkit train seq2seq'")
-    try:
+    params, task = ckpt.load_task_checkpoint(path, KIND, "translation-model", "rnnkit train seq2seq")
+    with ckpt.reading_metadata(path, "translation-model"):
         cfg = Seq2SeqConfig(**task["seq2seq_config"])
         source_vocab = Vocabulary.from_json(task["source_vocab"])
         target_vocab = Vocabulary.from_json(task["target_vocab"])
         source_tokenizer = Tokenizer(**task["source_tokenizer"])
         target_tokenizer = Tokenizer(**task["target_tokenizer"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged translation-model metadata ({exc}); retrain or use another "
-                              f"checkpoint") from None
-    # the generator only fills arrays that load_arrays overwrites next
+    # the generator only fills arrays that restore_params overwrites next
     model = Seq2Seq(cfg, np.random.default_rng(0))
-    try:
-        model.load_arrays({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    ckpt.restore_params(model, params, path)
     return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer)

@@ -138,22 +138,13 @@ def load_tagger(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     from rnnkit.tagging.model import Tagger, TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder
 
-    arrays, meta = ckpt.load_checkpoint(path)
-    task = meta.get("task") or {}
-    if task.get("model") != "tagger":
-        raise CheckpointError(f"{path}: not a tagger checkpoint (model {task.get('model')!r}); "
-                              f"pass a checkpoint written by 'rnnkit train tagger'")
-    try:
+    params, task = ckpt.load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger")
+    with ckpt.reading_metadata(path, "tagger"):
         cfg = TaggerConfig(**task["tagger_config"])
         encoder = TaggerEncoder.from_json(task["encoder"])
         DataSpec(**task["data"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged tagger metadata ({exc}); retrain or use another checkpoint") from None
     model = Tagger(cfg, np.random.default_rng(0))
-    try:
-        model.load_arrays({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    ckpt.restore_params(model, params, path)
     return model, encoder, task
 
 
