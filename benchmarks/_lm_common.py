@@ -137,6 +137,17 @@ def evaluate_json(model: Path, data: Path, log_path: Path, env: dict[str, str]) 
     return json.loads(found[-1]), shown_cmd(cmd), wall
 
 
+def train_logged(cmd: list[str], log: Path, env: dict[str, str], rates: "ProgressRates", run_dir: Path
+                 ) -> tuple[float, Path]:
+    """Run a training command (see :func:`run_logged`); returns its wall time and the checkpoint to
+    evaluate: best.safetensors, or last.safetensors when the run had no validation data."""
+    rc, wall = run_logged(cmd, log, env, rates)
+    if rc != 0:
+        raise SystemExit(f"training failed (exit code {rc}); see {log}")
+    model = run_dir / "best.safetensors"
+    return wall, model if model.exists() else run_dir / "last.safetensors"
+
+
 def fmt_time(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)

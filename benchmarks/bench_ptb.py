@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lm_common import (  # noqa: E402
     DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
-    run_logged, shell_join, shown_cmd, user_env, utc_date, write_subsection,
+    run_logged, shell_join, train_logged, shown_cmd, user_env, utc_date, write_subsection,
 )
 
 SECTION = "PTB word-level LSTM (Zaremba small)"
@@ -80,12 +80,7 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
                      class_power=args.class_power)
     date, load0 = utc_date(), machine_load()
     rates = ProgressRates()
-    rc, train_wall = run_logged(cmd, log, env, rates)
-    if rc != 0:
-        raise SystemExit(f"training failed (exit code {rc}); see {log}")
-    model = run_dir / "best.safetensors"
-    if not model.exists():
-        model = run_dir / "last.safetensors"
+    train_wall, model = train_logged(cmd, log, env, rates, run_dir)
     test, eval_cmd, eval_wall = evaluate_json(model, ptb / "ptb.test.txt", log, env)
     load1 = machine_load()
     epochs = read_epochs(run_dir)

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lm_common import (  # noqa: E402
     DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
-    run_logged, shell_join, shown_cmd, user_env, utc_date, write_subsection,
+    shell_join, train_logged, shown_cmd, user_env, utc_date, write_subsection,
 )
 from bench_ptb import env_prefix, versions  # noqa: E402
 
@@ -85,12 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             *(["--max-steps", str(args.max_steps)] if args.max_steps is not None else []),
         )
         rates = ProgressRates()
-        rc, train_wall = run_logged(cmd, log, env, rates)
-        if rc != 0:
-            raise SystemExit(f"training failed (exit code {rc}); see {log}")
-        model = run_dir / "best.safetensors"
-        if not model.exists():
-            model = run_dir / "last.safetensors"
+        train_wall, model = train_logged(cmd, log, env, rates, run_dir)
         m, eval_cmd, eval_wall = evaluate_json(model, valid, log, env)
     load1 = machine_load()
     verdict = "target met" if m["loss"] <= TARGET else f"target missed by {m['loss'] - TARGET:.3f} nats/char"
