@@ -145,6 +145,8 @@ def report(result: dict, log: Path | None = None) -> str:
              f"{tr['epochs']} epochs{' (stopped early)' if tr.get('stopped_early') else ''}; from {result.get('cwd', '?')}:",
              "", f"    {result.get('bench_command', 'python benchmarks/bench_multi30k.py')}", "",
              "which trains, one epoch per call (``--epochs N --resume``):", "", f"    {result['command']} --epochs N", ""]
+    if result.get("note"):
+        lines += [result["note"], ""]
     if result.get("load0"):
         lines += [f"Load before: {result['load0']}; after: {result.get('load1', '?')}.", ""]
     lines += ["| epoch | lr | train loss | valid ppl | valid BLEU (greedy) | epoch wall s |", "|---|---|---|---|---|---|"]
