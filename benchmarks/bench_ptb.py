@@ -43,7 +43,7 @@ PAPER_TEST = 114.5
 
 
 def train_args(softmax: str, ptb: Path, run_dir: Path, epochs: int, max_steps: int | None, classes: int,
-               seed: int, valid: bool = True, log_every: int = 100, class_power: float = 0.5) -> list[str]:
+               seed: int, valid: bool = True, log_every: int = 100, class_power: float = 1.0) -> list[str]:
     args = ["train", "lm", "--train", str(ptb / "ptb.train.txt.xz")]
     if valid:
         args += ["--valid", str(ptb / "ptb.valid.txt")]
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=13, help="epochs (default: 13, as the paper)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
     p.add_argument("--classes", type=int, default=0, help="classes for the class softmax (0: about sqrt(V) = 100)")
-    p.add_argument("--class-power", type=float, default=0.5,
-                   help="class softmax bins of equal count**power (0.5: RNNLM's default; 1: its old classes)")
+    p.add_argument("--class-power", type=float, default=1.0,
+                   help="class softmax bins of equal count**power (1: RNNLM's old classes; 0.5: its default)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="cap BLAS threads in the child processes (default: leave the library default)")

@@ -44,9 +44,9 @@ def register(groups) -> None:
     m.add_argument("--softmax", choices=["full", "class"], default="full",
                    help="full softmax, or Mikolov's class-based factorised softmax (much faster for large vocabularies)")
     m.add_argument("--classes", type=int, default=0, help="classes for --softmax class (0: about sqrt(V))")
-    m.add_argument("--class-power", type=float, default=0.5,
-                   help="--softmax class: bins of equal total count**power; 0.5 (sqrt) is RNNLM's default, "
-                        "1 its 'old classes' (equal frequency mass)")
+    m.add_argument("--class-power", type=float, default=1.0,
+                   help="--softmax class: frequency bins of equal total count**power; 1: equal frequency mass "
+                        "(RNNLM's 'old classes', the better one on PTB here), 0.5: sqrt (RNNLM's default)")
     m.add_argument("--init-scale", type=float, default=None,
                    help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
     b = p.add_argument_group("batching")
