@@ -222,7 +222,9 @@ def main() -> int:
         result["target_tokens_test"] = sum(len(p.target) + 1 for p in test)
         train = read_parallel(*multi30k_files(args.data, "train", args.src, args.tgt),
                               translator.source_tokenizer, translator.target_tokenizer)
-        result["train_target_tokens"] = sum(len(p.target) + 1 for p in train if len(p.source) <= 50 and len(p.target) <= 50)
+        max_len = int(MODEL_OPTIONS[MODEL_OPTIONS.index("--max-length") + 1])  # longer pairs are not trained on
+        result["train_target_tokens"] = sum(len(p.target) + 1 for p in train
+                                            if len(p.source) <= max_len and len(p.target) <= max_len)
         # the beam's length penalty and <unk> replacement are chosen on the validation set
         valid_runs = [scores(decode(translator, valid, 5, a), valid) for a in ALPHAS]
         options = [(s[v]["bleu"], s["alpha"], v) for s in valid_runs for v in ("plain", "replaced")]

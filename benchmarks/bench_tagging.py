@@ -44,8 +44,9 @@ TARGETS = {"ewt-upos": 95.0, "chunking": 94.0, "chunking-wide": 94.0, "chunking-
 
 
 def _neural(train, valid, run: Path, extra: list[str], epochs: int) -> list[str]:
-    return ["train", "tagger", "--train", str(train), "--valid", str(valid), "--run-dir", str(run),
-            "--epochs", str(epochs), "--progress", "lines", "--log-every", "200", *extra]
+    """``rnnkit train tagger`` arguments; ``valid=None`` trains without validation (the last epoch is the model)."""
+    return ["train", "tagger", "--train", str(train), *(["--valid", str(valid)] if valid is not None else []),
+            "--run-dir", str(run), "--epochs", str(epochs), "--progress", "lines", "--log-every", "200", *extra]
 
 
 def prepare(task: str, data: Path, work: Path, epochs: int | None) -> tuple[list[str], Path, Path, Path]:
@@ -74,7 +75,7 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None) -> tuple[list
                  "--lowercase", "--dropout", "0.4", "--singleton-unk", "0.5", "--lr", "0.002", "--batch-size", "32",
                  "--schedule", "plateau", "--lr-decay", "0.5", "--patience", "5"]
         if task != "chunking":  # wider LSTM, smaller batches, a gentler exponential decay, more epochs
-            extra = [x for x in extra[: extra.index("--embed")]] + [
+            extra = extra[: extra.index("--embed")] + [
                 "--embed", "100", "--hidden", "200", "--layers", "2", "--lowercase", "--dropout", "0.5",
                 "--singleton-unk", "0.5", "--lr", "0.002", "--batch-size", "16", "--schedule", "exp", "--lr-decay", "0.9"]
         test = data / "conll2000_chunking" / "test.txt"
@@ -83,9 +84,7 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None) -> tuple[list
             # 8,936 training sentences without validation; the last epoch is the model.  Its "valid"
             # score is on sentences it trained on.
             full = data / "conll2000_chunking" / "train.txt"
-            argv = _neural(full, valid, run, extra, epochs or 21)
-            i = argv.index("--valid")
-            return argv[:i] + argv[i + 2 :], run / "last.safetensors", valid, test
+            return _neural(full, None, run, extra, epochs or 21), run / "last.safetensors", valid, test
         return (_neural(train, valid, run, extra, epochs or (25 if task == "chunking-wide" else 20)),
                 run / "best.safetensors", valid, test)
     if task == "zh-seg":
@@ -117,10 +116,6 @@ INTRO = """\
 Every model learns from the training split alone (no pretrained embeddings); the best epoch on the
 validation set is scored on the test set.  Accuracy is token accuracy; span F1 follows conlleval
 (seqeval); segmentation F1 and OOV recall follow the SIGHAN scorer.  BLAS on one thread."""
-
-
-def _percent(m: dict) -> str:
-    return ", ".join(f"{k} {100 * v:.2f}" for k, v in m.items() if isinstance(v, float) and k != "main")
 
 
 def report(res: dict) -> str:
@@ -161,7 +156,7 @@ def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool
     res["wall"] = time.perf_counter() - t0
     res["load1"] = machine_load()
     metric = tagger.task["metric"]
-    res.update(metric=tagger.task["metric"], valid=dev, test=tst, valid_line=describe(metric, dev),
+    res.update(metric=metric, valid=dev, test=tst, valid_line=describe(metric, dev),
                test_line=describe(metric, tst))
     metrics_file = model.parent / "metrics.jsonl"
     res["epochs"] = [r for r in map(json.loads, metrics_file.read_text().splitlines()) if r["type"] == "epoch"] \
