@@ -257,6 +257,28 @@ def gemm_floor(cell: str, T: int, B: int, H: int, repeat: int) -> float:
     return median_time(gemms, 1, repeat, 0.5)[0]
 
 
+def step_gemm_rates(cell: str, T: int, B: int, H: int, repeat: int) -> dict[str, float]:
+    """GFLOP/s of the forward's T recurrent products (B, H) @ (H, GH), one per step as the loop must
+    run them, against the same flops as one (T*B, H) @ (H, GH) product: the price of a short M.
+    Every call re-reads (and OpenBLAS re-packs) the whole (H, GH) weight for only B rows."""
+    G = GATES[cell]
+    rng = np.random.default_rng(SEED)
+    w = rng.standard_normal((H, G * H)).astype(np.float32)  # (H, GH), the kernel's contiguous layout
+    hs = rng.standard_normal((T, B, H)).astype(np.float32)
+    out = np.empty((T, B, G * H), np.float32)
+
+    def per_step() -> None:
+        for t in range(T):
+            np.matmul(hs[t], w, out=out[t])
+
+    def one_gemm() -> None:
+        np.matmul(hs.reshape(T * B, H), w, out=out.reshape(T * B, G * H))
+
+    flops = 2.0 * T * B * H * G * H
+    (t_steps, t_one), _ = median_times([per_step, one_gemm], 2, repeat, 0.5)  # alternating calls
+    return {"per_step_gflops": flops / t_steps / 1e9, "one_gemm_gflops": flops / t_one / 1e9}
+
+
 def profile(cell: str, T: int, B: int, H: int, repeat: int) -> dict[str, Any]:
     """Split rnnkit's forward+backward time at (T, B, H) into GEMM, elementwise and overhead.
 
@@ -287,7 +309,7 @@ def profile(cell: str, T: int, B: int, H: int, repeat: int) -> dict[str, Any]:
             "gemm_ms": ms["gemm"], "elementwise_ms": ms["elementwise"], "overhead_ms": 1e3 * tiny,
             "residual_ms": 1e3 * total - ms["gemm"] - ms["elementwise"] - 1e3 * tiny,
             "traced_ms": 1e3 * sum(big_lines.values()), "gemm_floor_ms": 1e3 * gemm_floor(cell, T, B, H, repeat),
-            "lines": lines[:15]}
+            **step_gemm_rates(cell, T, B, H, repeat), "lines": lines[:15]}
 
 
 # -------------------------------------------------------------------------------------- main

@@ -56,6 +56,16 @@ def shell_join(cmd: list[str]) -> str:
     return " ".join(shlex.quote(str(c)) for c in cmd)
 
 
+def this_command() -> str:
+    """The command that started this benchmark, as run from the repository root.
+
+    ``nice`` is prefixed only when the process really runs at a lowered priority.
+    """
+    script = f"benchmarks/{Path(sys.argv[0]).name}"
+    prefix = "nice python" if os.nice(0) > 0 else "python"
+    return f"{prefix} {shell_join([script, *sys.argv[1:]])}"
+
+
 def rnnkit_cmd(*args: str) -> list[str]:
     """The ``rnnkit`` command run with this Python (the entry point module, no PATH lookup)."""
     return [sys.executable, "-m", "rnnkit.cli.main", *args]

@@ -222,6 +222,8 @@ def print_profile(res: dict[str, Any]) -> None:
             print(f"  {name:12s} {p[name + '_ms']:9.2f} ms  {100 * p[name + '_ms'] / total:5.1f}%")
         print(f"  GEMMs alone, same shapes in a bare loop: {p['gemm_floor_ms']:.2f} ms; "
               f"traced run: {p['traced_ms']:.2f} ms")
+        print(f"  recurrent products, forward: {p['per_step_gflops']:.0f} GFLOP/s as {p['T']} per-step GEMMs of "
+              f"{p['B']} rows, {p['one_gemm_gflops']:.0f} GFLOP/s as one GEMM of {p['T'] * p['B']} rows")
         print("  slowest lines (traced ms per call; tiny-shape ms = overhead):")
         for line in p["lines"]:
             print(f"    {line['ms']:8.2f} {line['tiny_ms']:7.3f}  {line['kind']:11s} {line['where']:26s} {line['code']}")

@@ -29,7 +29,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import PROGRESS_RE, fmt_time, machine_load, write_subsection  # noqa: E402
+from _lm_common import PROGRESS_RE, fmt_time, machine_load, this_command, write_subsection  # noqa: E402
 
 from rnnkit import checkpoint as ckpt  # noqa: E402
 from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
@@ -205,7 +205,7 @@ def main() -> int:
           + shlex.join(argv) + " --epochs N", file=sys.stderr)
     result: dict = {"pair": f"{args.src}-{args.tgt}", "command": "rnnkit " + shlex.join(argv),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cwd": str(Path.cwd()),
-                    "bench_command": "python " + shlex.join(sys.argv), "load0": machine_load()}
+                    "bench_command": this_command(), "load0": machine_load()}
     if args.skip_training:
         loop = ckpt.load_checkpoint(run / LAST)[1]["loop"]
         result["training"] = {"epochs": loop["epoch"], "history": loop["history"]}

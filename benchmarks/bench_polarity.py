@@ -25,7 +25,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import fmt_time, machine_load, utc_date, write_subsection  # noqa: E402
+from _lm_common import fmt_time, machine_load, this_command, utc_date, write_subsection  # noqa: E402
 
 from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         folds = re.findall(r"fold (\d+)/\d+: accuracy ([\d.]+)%", tee.copy.getvalue())
         body = "\n".join([
             f"{date}; from {Path.cwd()}; wall time {fmt_time(wall)}:", "",
-            f"    python {shlex.join(sys.argv)}", "", "which ran:", "", f"    rnnkit {shlex.join(cmd)}", "",
+            f"    {this_command()}", "", "which ran:", "", f"    rnnkit {shlex.join(cmd)}", "",
             f"Load before: {load0}; after: {machine_load()}.", "",
             "| fold | " + " | ".join(f for f, _ in folds) + " |", "|---|" + "---|" * len(folds),
             "| accuracy % | " + " | ".join(a for _, a in folds) + " |", "",

@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lm_common import (  # noqa: E402
     DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
-    run_logged, shell_join, train_logged, shown_cmd, user_env, utc_date, write_subsection,
+    run_logged, this_command, train_logged, shown_cmd, user_env, utc_date, write_subsection,
 )
 
 SECTION = "PTB word-level LSTM (Zaremba small)"
@@ -102,7 +102,7 @@ def report(res: dict, args: argparse.Namespace) -> str:
     lines = [
         f"{res['date']}; {versions()}; BLAS threads: {threads}; from /work/main:",
         "",
-        f"    nice python benchmarks/bench_ptb.py {shell_join(sys.argv[1:])}",
+        f"    {this_command()}",
         "",
         "which ran, one after the other:",
         "",
@@ -179,7 +179,7 @@ def speed_ratio(args: argparse.Namespace) -> None:
     body = [
         f"{utc_date()}; {versions()}; BLAS threads for rnnkit: {threads}; PyTorch torch.set_num_threads({tthreads}).",
         "",
-        f"    nice python benchmarks/bench_ptb.py {shell_join(sys.argv[1:])}",
+        f"    {this_command()}",
         "",
         f"{args.speed_ratio} training steps (T = 20, B = 20) per process, processes run one at a time in the order "
         "below; tokens/s is over those steps (start-up and vocabulary building excluded).",

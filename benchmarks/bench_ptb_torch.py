@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import DEFAULT_DATA, fmt_time, machine_load, shell_join, utc_date, write_subsection  # noqa: E402
+from _lm_common import DEFAULT_DATA, fmt_time, machine_load, this_command, utc_date, write_subsection  # noqa: E402
 from bench_ptb import INTRO, PAPER_TEST, SECTION  # noqa: E402
 
 from rnnkit.data import build_vocabulary, read_tokens  # noqa: E402
@@ -171,7 +171,7 @@ def report(args: argparse.Namespace, res: dict, date: str, load0: str, load1: st
         f"{date}; Python {platform.python_version()}, torch {torch.__version__} (CPU, {args.threads} threads); "
         "from /work/main:",
         "",
-        f"    nice python benchmarks/bench_ptb_torch.py {shell_join(sys.argv[1:])}",
+        f"    {this_command()}",
         "",
         f"Load at start: {load0}; at end: {load1}.",
         "",

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lm_common import (  # noqa: E402
     DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
-    shell_join, train_logged, shown_cmd, user_env, utc_date, write_subsection,
+    this_command, train_logged, shown_cmd, user_env, utc_date, write_subsection,
 )
 from bench_ptb import env_prefix, versions  # noqa: E402
 
@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr-decay", type=float, default=0.85, help="multiply the lr by this each epoch (default: 0.85)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout (default: 0.2)")
     p.add_argument("--epochs", type=int, default=10, help="epochs (default: 10)")
+    p.add_argument("--average", type=float, default=None,
+                   help="validate and keep a moving average of the weights with this decay (default: none)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--blas-threads", type=int, default=None,
@@ -69,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     args.run_root.mkdir(parents=True, exist_ok=True)
     text = (args.data / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
     name = f"{args.layers}x{args.hidden} LSTM"
-    run_dir = args.run_root / f"shakespeare_{args.layers}x{args.hidden}"
-    log = args.run_root / f"shakespeare_{args.layers}x{args.hidden}.log"
+    tag = f"shakespeare_{args.layers}x{args.hidden}"
+    if args.dropout != 0.2 or args.average is not None:  # the first recorded run's title stays as it was
+        name += f", dropout {args.dropout:g}" + ("" if args.average is None else f", weight average {args.average:g}")
+        tag += f"_d{args.dropout:g}" + ("" if args.average is None else f"_avg{args.average:g}")
+    run_dir = args.run_root / tag
+    log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
     date, load0 = utc_date(), machine_load()
     with tempfile.TemporaryDirectory(prefix="rnnkit-shakespeare-") as tmp:
@@ -83,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             "--clip", "5", "--epochs", str(args.epochs), "--seed", str(args.seed), "--run-dir", str(run_dir),
             "--progress", "lines", "--log-every", "100",
             *(["--max-steps", str(args.max_steps)] if args.max_steps is not None else []),
+            *(["--average", str(args.average)] if args.average is not None else []),
         )
         rates = ProgressRates()
         train_wall, model = train_logged(cmd, log, env, rates, run_dir)
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{date}; {versions()}; BLAS threads: {'library default' if args.blas_threads is None else args.blas_threads}; "
         "from /work/main:",
         "",
-        f"    nice python benchmarks/bench_shakespeare.py {shell_join(sys.argv[1:])}",
+        f"    {this_command()}",
         "",
         f"Split: {n_train:,} training and {n_valid:,} validation characters. It ran {tmp_note}:",
         "",

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from rnnkit.checkpoint import load_checkpoint
 from rnnkit.cli.main import main
 
 SMALL = ["--embed", "8", "--hidden", "8", "--batch-size", "4", "--dropout", "0.1", "--progress", "none", "--checkpoint-minutes", "0"]
@@ -153,16 +154,22 @@ def test_hmm_pos_tagger(tmp_path, capsys, pos_files):
     assert code == 0 and '"accuracy"' in out
 
 
-def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypatch):
-    rng = np.random.default_rng(3)
+def _cue_rows(n=120, seed=3):
+    """label<TAB>text lines whose label is given away by one cue word among filler."""
+    rng = np.random.default_rng(seed)
     filler = "the a movie plot it was is and".split()
     rows = []
-    for _ in range(120):
+    for _ in range(n):
         label = ["pos", "neg"][int(rng.integers(2))]
         cue = "great" if label == "pos" else "dull"
         words = list(rng.choice(filler, 4))
         words.insert(int(rng.integers(5)), cue)
         rows.append(f"{label}\t{' '.join(words)}\n")
+    return rows
+
+
+def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypatch):
+    rows = _cue_rows()
     (tmp_path / "train.tsv").write_text("".join(rows[:90]), encoding="utf-8")
     (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
     run = tmp_path / "cls"
@@ -192,6 +199,27 @@ def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypa
     code, out, err = _run(capsys, argv + ["--encoding", "cp1252"])
     assert code == 0 and re.search(r"2-fold cross-validation: accuracy [\d.]+% \(std [\d.]+\)", out), err
     assert out.count("fold ") >= 2
+
+
+def test_train_with_weight_average_saves_the_averaged_model(tmp_path, capsys):
+    rows = _cue_rows()
+    (tmp_path / "train.tsv").write_text("".join(rows[:90]), encoding="utf-8")
+    (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
+    run = tmp_path / "avg"
+    code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "4",
+                                   "--lr", "0.03", "--average", "0.9", "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    arrays, meta = load_checkpoint(run / "best.safetensors")
+    assert meta["train_config"]["average"] == 0.9
+    raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}
+    model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+    assert raw.keys() == model.keys() and any(not np.array_equal(raw[k], model[k]) for k in raw)
+    code, out, _ = _run(capsys, ["evaluate", str(run / "best.safetensors"), str(tmp_path / "test.tsv")])
+    assert code == 0 and float(re.search(r"accuracy ([\d.]+)%", out).group(1)) > 90, out
+    code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"),
+                                   "--average", "1.5", "--run-dir", str(run), *SMALL])
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1 and "average" in errors[0] and "got 1.5" in errors[0], err
 
 
 def test_bad_data_is_one_clear_line(tmp_path, capsys):

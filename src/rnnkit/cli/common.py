@@ -32,6 +32,9 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--lr-decay", type=float, default=0.5, help="factor the schedule multiplies the lr by")
     t.add_argument("--decay-start", type=int, default=4, help="decay_after: epochs before the decay starts")
     t.add_argument("--step-size", type=int, default=1, help="step: epochs between decays")
+    t.add_argument("--average", type=float, default=None, metavar="DECAY",
+                   help="validate and save an exponential moving average of the weights with this decay per step "
+                        "(e.g. 0.999: about the last 1,000 steps); default: the weights as trained")
     t.add_argument("--patience", type=int, default=None, help="stop after this many epochs without validation improvement")
     t.add_argument("--seed", type=int, default=0, help="random seed for initialisation, dropout and jitter")
     t.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
@@ -50,7 +53,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule, lr_decay=args.lr_decay,
-        decay_start=args.decay_start, step_size=args.step_size, patience=args.patience,
+        decay_start=args.decay_start, step_size=args.step_size, patience=args.patience, average=args.average,
         checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes,
         log_every=args.log_every, seed=args.seed, max_steps=args.max_steps, progress=args.progress,
     )

@@ -15,6 +15,7 @@ import numpy as np
 from rnnkit.optim.adadelta import Adadelta
 from rnnkit.optim.adagrad import Adagrad
 from rnnkit.optim.adam import Adam, AdamW
+from rnnkit.optim.average import ParameterAverage
 from rnnkit.optim.base import Optimizer, matrices_only
 from rnnkit.optim.clip import clip_grad_norm, clip_grad_value
 from rnnkit.optim.rmsprop import RMSprop
@@ -48,6 +49,7 @@ __all__ = [
     "HalveOnPlateau",
     "OPTIMIZERS",
     "Optimizer",
+    "ParameterAverage",
     "RMSprop",
     "SGD",
     "StepLR",

@@ -21,6 +21,7 @@ class TrainConfig:
     lr_decay: float = 0.5  # the factor every schedule multiplies the lr by
     decay_start: int = 4  # decay_after: epochs at the initial lr before decaying every epoch
     step_size: int = 1  # step: decay every step_size epochs
+    average: float | None = None  # keep an exponential moving average of the weights with this decay
     patience: int | None = None  # early stopping: stop after this many epochs without improvement
     checkpoint_steps: int | None = None  # write last.safetensors every N steps
     checkpoint_minutes: float | None = 5.0  # ... and every M minutes
@@ -40,6 +41,8 @@ class TrainConfig:
             raise ValueError(f"Expected epochs >= 1, got {self.epochs}")
         if self.lr <= 0:
             raise ValueError(f"Expected lr > 0, got {self.lr}")
+        if self.average is not None and not 0.0 < self.average < 1.0:
+            raise ValueError(f"Expected average (the decay of the weight average) in (0, 1), got {self.average}")
         if self.clip is not None and self.clip <= 0:
             raise ValueError(f"Expected clip > 0 or None, got {self.clip}")
 

@@ -12,6 +12,11 @@ A task supplies the model's parameters and four things the loop cannot know:
   ``carry_from_arrays`` to store the carry in checkpoints; ``meta()`` for what the checkpoint must
   hold to rebuild the model (config, vocabulary).
 
+With ``TrainConfig.average`` set, a :class:`~rnnkit.optim.average.ParameterAverage` of the weights
+is kept after every step; validation scores the average, and the checkpoints' ``model/`` arrays hold
+it (the training weights themselves go under ``raw/``), so every command that loads a checkpoint uses
+the averaged model.
+
 Checkpoints (``last.safetensors`` every N steps / minutes and at every epoch end, ``best`` on
 validation) hold the parameters, the optimizer and schedule state, the random generator's state, the
 position in the epoch and the carry, so a run killed at any moment and resumed with ``resume=True``
@@ -19,6 +24,7 @@ ends with exactly the parameters, bit for bit, of a run that was never interrupt
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -32,7 +38,8 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
 from rnnkit.guard import check_finite
-from rnnkit.optim import DecayAfter, ExponentialLR, HalveOnPlateau, StepLR, clip_grad_norm, make_optimizer
+from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_grad_norm,
+                          make_optimizer)
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import Progress
 
@@ -103,6 +110,7 @@ class Trainer:
             kw["momentum"] = config.momentum
         self.optimizer = make_optimizer(config.optimizer, task.params, **kw)
         self.schedule = self._make_schedule()
+        self.average = None if config.average is None else ParameterAverage(task.params, config.average)
         self.rng = np.random.default_rng(config.seed)
         self.state = LoopState()
         self.carry: Any = None
@@ -124,7 +132,11 @@ class Trainer:
     def _save(self, name: str) -> Path:
         st = self.state
         opt = self.optimizer.state_dict()
-        arrays = {"model/" + k: v for k, v in self.task.params.items()}
+        if self.average is None:
+            arrays = {"model/" + k: v for k, v in self.task.params.items()}
+        else:  # the model to use is the average; the training weights are kept for resuming
+            arrays = {"model/" + k: v for k, v in self.average.average.items()}
+            arrays.update({"raw/" + k: v for k, v in self.task.params.items()})
         arrays.update({"optim/" + k: v for k, v in opt["arrays"].items()})
         if self.carry is not None:
             arrays.update({"carry/" + k: v for k, v in self.task.carry_arrays(self.carry).items()})
@@ -154,12 +166,24 @@ class Trainer:
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+        averaged = None
+        if self.average is not None:
+            if not any(k.startswith("raw/") for k in arrays):
+                raise CheckpointError(f"{path}: this run was not averaging its weights; resume without --average")
+            averaged, model = model, {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}
+        elif any(k.startswith("raw/") for k in arrays):
+            raise CheckpointError(f"{path}: this run was averaging its weights; resume with the same --average")
         if set(model) != set(self.task.params):
             raise CheckpointError(f"{path}: its parameters do not match this model; resume with the same options")
         for k, v in model.items():
             if v.shape != self.task.params[k].shape:
                 raise CheckpointError(f"{path}: {k} has shape {v.shape}, this model {self.task.params[k].shape}")
             self.task.params[k][...] = v
+        if averaged is not None:
+            try:
+                self.average.load(averaged)
+            except ValueError as e:
+                raise CheckpointError(f"{path}: {e}") from None
         self.optimizer.load_state_dict(
             {"arrays": {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}, "meta": meta["optimizer"]}
         )
@@ -228,6 +252,8 @@ class Trainer:
                              explode_threshold=limit)
                 self.optimizer.step(res.grads)
                 st.step += 1
+                if self.average is not None:
+                    self.average.update(st.step)
                 st.cursor = cursor
                 self.carry = res.carry
                 st.epoch_loss += res.loss * res.units
@@ -256,7 +282,8 @@ class Trainer:
     def _end_epoch(self, epoch: int, train_loss: float, train_seconds: float) -> None:
         st = self.state
         t0 = time.monotonic()
-        metrics = self.task.evaluate()
+        with contextlib.nullcontext() if self.average is None else self.average.swapped():
+            metrics = self.task.evaluate()
         valid_seconds = time.monotonic() - t0
         lr = self.optimizer.lr
         val = float(metrics["loss"])
