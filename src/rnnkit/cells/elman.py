@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import active, cut_here, final_state, record_norm, zero_finished
+from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, step_views, zero_finished
 
 
 class ElmanCache(NamedTuple):
@@ -52,15 +52,17 @@ def forward(
     w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, H): faster per-step GEMM than a transposed view
     relu = nonlinearity == "relu"
     rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
+    # per-step views, made once (see step_views)
+    A, h_prev, h_next = (step_views(a, batch_sizes) for a in (a_all, hs[:-1], hs[1:]))
+    REC = rows_views(rec, batch_sizes, T)
     for t in range(T):
-        n = active(batch_sizes, t, B)
-        a = a_all[t, :n]  # (n, H)
-        np.matmul(hs[t, :n], w_hh_t, out=rec[:n])
-        a += rec[:n]
+        a = A[t]  # (n, H)
+        np.matmul(h_prev[t], w_hh_t, out=REC[t])
+        np.add(a, REC[t], out=a)
         if relu:
-            np.maximum(a, 0, out=hs[t + 1, :n])
+            np.maximum(a, 0, out=h_next[t])
         else:
-            np.tanh(a, out=hs[t + 1, :n])
+            np.tanh(a, out=h_next[t])
     hT = final_state(hs, batch_sizes)
     cache = ElmanCache(x, hs, w_ih, w_hh, batch_sizes, nonlinearity)
     return hs[1:], hT, cache
@@ -85,13 +87,14 @@ def backward(
         np.subtract(1, da_all, out=da_all)  # 1 - h^2
     zero_finished(da_all, batch_sizes)  # finished sequences contribute no gradient
     dh = np.zeros((B, H), dtype=x.dtype) if dhT is None else dhT.astype(x.dtype, copy=True)
+    DA, DOUT = step_views(da_all, batch_sizes), step_views(dout, batch_sizes)
+    DH = rows_views(dh, batch_sizes, T)
     for t in range(T - 1, -1, -1):
-        n = active(batch_sizes, t, B)
-        g = dh[:n]  # (n, H) = dL/dh_t
-        g += dout[t, :n]
+        g = DH[t]  # (n, H) = dL/dh_t
+        np.add(g, DOUT[t], out=g)
         record_norm(dh_norms, t, g)
-        da = da_all[t, :n]
-        da *= g
+        da = DA[t]
+        np.multiply(da, g, out=da)
         if cut_here(t, tbptt):
             g[...] = 0
         else:

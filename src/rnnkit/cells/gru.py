@@ -25,7 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import active, cut_here, final_state, record_norm, sigmoid_via_tanh_, zero_finished
+from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
+                                  zero_finished)
 
 
 class GRUCache(NamedTuple):
@@ -66,25 +67,28 @@ def forward(
     hs[0] = h0
     rec = np.empty((B, 3 * H), dtype=x.dtype)
     tmp = np.empty((B, H), dtype=x.dtype)
+    # per-step views, made once (see step_views): the r, z block, r, z, the candidate n
+    RZ, R, Z, N = (step_views(gates[..., a:b], batch_sizes) for a, b in ((0, H2), (0, H), (H, H2), (H2, 3 * H)))
+    h_prev, h_next, Q = (step_views(a, batch_sizes) for a in (hs[:-1], hs[1:], q))
+    REC, TMP = rows_views(rec, batch_sizes, T), rows_views(tmp, batch_sizes, T)
+    REC_RZ, REC_N = rows_views(rec[:, :H2], batch_sizes, T), rows_views(rec[:, H2:], batch_sizes, T)
     for t in range(T):
-        n = active(batch_sizes, t, B)
-        g = gates[t, :n]  # (n, 3H)
-        hp = hs[t, :n]
-        np.matmul(hp, w_hh_sT, out=rec[:n])
-        rz = g[:, :H2]
-        rz += rec[:n, :H2]
+        hp = h_prev[t]
+        np.matmul(hp, w_hh_sT, out=REC[t])
+        rz = RZ[t]
+        np.add(rz, REC_RZ[t], out=rz)
         np.tanh(rz, out=rz)
         sigmoid_via_tanh_(rz)
-        qt = q[t, :n]
-        np.add(rec[:n, H2:], b_hn, out=qt)
-        cand = g[:, H2:]
-        np.multiply(g[:, :H], qt, out=tmp[:n])  # r * (W_hn h + b_hn)
-        cand += tmp[:n]
+        qt = Q[t]
+        np.add(REC_N[t], b_hn, out=qt)
+        cand = N[t]
+        np.multiply(R[t], qt, out=TMP[t])  # r * (W_hn h + b_hn)
+        np.add(cand, TMP[t], out=cand)
         np.tanh(cand, out=cand)
-        h = hs[t + 1, :n]
+        h = h_next[t]
         np.subtract(hp, cand, out=h)  # h_t = n + z * (h_{t-1} - n)
-        h *= g[:, H:H2]
-        h += cand
+        np.multiply(h, Z[t], out=h)
+        np.add(h, cand, out=h)
     return hs[1:], final_state(hs, batch_sizes), GRUCache(x, gates, q, hs, w_ih, w_hh, batch_sizes)
 
 
@@ -147,18 +151,21 @@ def backward(
     dz_all = _factors(cache)  # (T, B, 4H): [dz_n | dz_r | dz_z | dq] once scaled by dh
     dz4_all = dz_all.reshape(T, B, 4, H)
     tmp = np.empty((B, H), dtype)
+    # per-step views, made once (see step_views)
+    DZ4, DZH, DOUT, Z = (step_views(a, batch_sizes) for a in (dz4_all, dz_all[..., H:], dout, gates[..., H : 2 * H]))
+    DH, TMP = rows_views(dh, batch_sizes, T), rows_views(tmp, batch_sizes, T)
+    DH3 = rows_views(dh[:, None, :], batch_sizes, T)  # dh as (n, 1, H), to scale the four blocks at once
     for t in range(T - 1, -1, -1):
-        n = active(batch_sizes, t, B)
-        dh_n = dh[:n]
-        dh_n += dout[t, :n]
+        dh_n = DH[t]
+        np.add(dh_n, DOUT[t], out=dh_n)
         record_norm(dh_norms, t, dh_n)
-        dz4_all[t, :n] *= dh_n[:, None, :]
+        np.multiply(DZ4[t], DH3[t], out=DZ4[t])
         if cut_here(t, tbptt):
             dh_n[...] = 0
         else:
-            np.matmul(dz_all[t, :n, H:], w_hh, out=tmp[:n])
-            dh_n *= gates[t, :n, H : 2 * H]  # direct path h_{t-1} -> h_t through z
-            dh_n += tmp[:n]
+            np.matmul(DZH[t], w_hh, out=TMP[t])
+            np.multiply(dh_n, Z[t], out=dh_n)  # direct path h_{t-1} -> h_t through z
+            np.add(dh_n, TMP[t], out=dh_n)
     dz2 = dz_all.reshape(T * B, 4 * H)
     dzx = dz2[:, : 3 * H]  # (T*B, 3H) input side, order n, r, z
     dzh = dz2[:, H:]  # (T*B, 3H) recurrent side, order r, z, n

@@ -32,7 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import active, cut_here, final_state, record_norm, sigmoid_via_tanh_, zero_finished
+from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
+                                  zero_finished)
 
 
 def _perm(H: int) -> np.ndarray:
@@ -82,20 +83,26 @@ def forward(
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # recurrent projection buffer
     ig = np.empty((B, H), dtype=x.dtype)  # i * g buffer
     H3 = 3 * H
+    # per-step views, made once (see step_views): z (all gates), the sigmoid block, o, i, f, g
+    Z = step_views(gates, batch_sizes)
+    S, O, I, F, Gc = (step_views(gates[..., a:b], batch_sizes)
+                      for a, b in ((0, H3), (0, H), (H, 2 * H), (2 * H, H3), (H3, 4 * H)))
+    h_prev, h_next = step_views(hs[:-1], batch_sizes), step_views(hs[1:], batch_sizes)
+    c_prev, c_next = step_views(cs[:-1], batch_sizes), step_views(cs[1:], batch_sizes)
+    TC = step_views(tanh_c, batch_sizes)
+    REC, IG = rows_views(rec, batch_sizes, T), rows_views(ig, batch_sizes, T)
     for t in range(T):
-        n = active(batch_sizes, t, B)
-        g = gates[t, :n]  # (n, 4H): o, i, f, g
-        np.matmul(hs[t, :n], w_hh_sT, out=rec[:n])
-        g += rec[:n]
-        np.tanh(g, out=g)
-        sigmoid_via_tanh_(g[:, :H3])
-        c = cs[t + 1, :n]
-        np.multiply(g[:, 2 * H : H3], cs[t, :n], out=c)  # f * c_{t-1}
-        np.multiply(g[:, H : 2 * H], g[:, H3:], out=ig[:n])  # i * g
-        c += ig[:n]
-        tc = tanh_c[t, :n]
-        np.tanh(c, out=tc)
-        np.multiply(g[:, :H], tc, out=hs[t + 1, :n])  # o * tanh(c)
+        z = Z[t]  # (n, 4H): o, i, f, g
+        np.matmul(h_prev[t], w_hh_sT, out=REC[t])
+        np.add(z, REC[t], out=z)
+        np.tanh(z, out=z)
+        sigmoid_via_tanh_(S[t])
+        c = c_next[t]
+        np.multiply(F[t], c_prev[t], out=c)  # f * c_{t-1}
+        np.multiply(I[t], Gc[t], out=IG[t])  # i * g
+        np.add(c, IG[t], out=c)
+        np.tanh(c, out=TC[t])
+        np.multiply(O[t], TC[t], out=h_next[t])  # o * tanh(c)
     final = (final_state(hs, batch_sizes), final_state(cs, batch_sizes))
     cache = LSTMCache(x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes)
     return hs[1:], final, cache
@@ -148,23 +155,25 @@ def backward(
     dz_all, A = _factors(cache)  # (T, B, 4H) becomes dL/dz in place, step by step
     dz4_all = dz_all.reshape(T, B, 4, H)
     tmp = np.empty((B, H), dtype)
+    # per-step views, made once (see step_views)
+    DZ, DZO, DZIFG = (step_views(a, batch_sizes) for a in (dz_all, dz4_all[:, :, 0], dz4_all[:, :, 1:]))
+    DOUT, AA, F = (step_views(a, batch_sizes) for a in (dout, A, gates[..., 2 * H : 3 * H]))
+    DH, DC, TMP = (rows_views(a, batch_sizes, T) for a in (dh, dc, tmp))
+    DC3 = rows_views(dc[:, None, :], batch_sizes, T)  # dc as (n, 1, H), to scale the i, f, g blocks at once
     for t in range(T - 1, -1, -1):
-        n = active(batch_sizes, t, B)
-        dh_n = dh[:n]
-        dc_n = dc[:n]
-        dh_n += dout[t, :n]
+        dh_n, dc_n = DH[t], DC[t]
+        np.add(dh_n, DOUT[t], out=dh_n)
         record_norm(dh_norms, t, dh_n)
-        np.multiply(dh_n, A[t, :n], out=tmp[:n])
-        dc_n += tmp[:n]  # dc += dh * o * (1 - tanh(c)^2)
-        dz4 = dz4_all[t, :n]  # (n, 4, H)
-        dz4[:, 0] *= dh_n  # dz_o
-        dz4[:, 1:] *= dc_n[:, None, :]  # dz_i, dz_f, dz_g
-        dc_n *= gates[t, :n, 2 * H : 3 * H]  # dc_{t-1} = dc * f
+        np.multiply(dh_n, AA[t], out=TMP[t])
+        np.add(dc_n, TMP[t], out=dc_n)  # dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(DZO[t], dh_n, out=DZO[t])  # dz_o
+        np.multiply(DZIFG[t], DC3[t], out=DZIFG[t])  # dz_i, dz_f, dz_g
+        np.multiply(dc_n, F[t], out=dc_n)  # dc_{t-1} = dc * f
         if cut_here(t, tbptt):
             dh_n[...] = 0
             dc_n[...] = 0
         else:
-            np.matmul(dz_all[t, :n], w_hh_k, out=dh_n)
+            np.matmul(DZ[t], w_hh_k, out=dh_n)
     dz2 = dz_all.reshape(T * B, 4 * H)
     dx = (dz2 @ w_ih_k).reshape(T, B, D)
     back = np.argsort(_perm(H))  # kernel order back to PyTorch's
