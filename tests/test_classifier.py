@@ -153,6 +153,39 @@ def test_short_training_run_and_save_load(tmp_path):
     np.testing.assert_array_equal(predict_proba(loaded, enc2.encode(vtexts)), predict_proba(model, enc.encode(vtexts)))
 
 
+@pytest.mark.parametrize("p", [0.0, 0.3])
+def test_word_dropout_replaces_tokens_by_unk_and_trains_its_vector(tmp_path, p):
+    rng = np.random.default_rng(4)
+    texts, labels = _sentiment(rng, 200)
+    enc = ClassifierEncoder.build(texts, labels, lowercase=True)  # min_count 1: no training token is <unk>
+    seqs = enc.encode(texts)
+    unk = enc.vocab.unk_id
+    assert all((s != unk).all() for s in seqs)
+    model = Classifier(ClassifierConfig(len(enc.vocab), 2, embedding_dim=8, hidden_size=8, dropout=0.1),
+                       np.random.default_rng(0))
+    task = ClassifierTask(model, seqs, enc.encode_labels(labels), batch_size=16, word_dropout=p, unk_id=unk)
+    seen = []
+    real_loss = model.loss
+
+    def spy(ids, lengths, *a, **kw):
+        real = np.arange(ids.shape[0])[:, None] < lengths[None, :]  # (T, B) non-padding positions
+        seen.append((int((ids[real] == unk).sum()), int(real.sum())))
+        return real_loss(ids, lengths, *a, **kw)
+
+    model.loss = spy
+    before = model.params["embedding.weight"][unk].copy()
+    Trainer(task, TrainConfig(epochs=1, optimizer="adam", lr=0.01, progress="none"), tmp_path).fit()
+    replaced, total = map(sum, zip(*seen))
+    moved = not np.array_equal(model.params["embedding.weight"][unk], before)
+    if p == 0:
+        assert replaced == 0 and not moved  # <unk> never seen in training: its vector stays random
+    else:
+        assert abs(replaced / total - p) < 0.05, (replaced, total)
+        assert moved
+    with pytest.raises(ValueError, match="word_dropout"):
+        ClassifierTask(model, seqs, enc.encode_labels(labels), word_dropout=1.0)
+
+
 def test_kfold_partitions_deterministically():
     labels = ["a"] * 23 + ["b"] * 7
     folds = kfold_indices(30, 10, seed=3, labels=labels)

@@ -201,13 +201,14 @@ def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypa
     assert out.count("fold ") >= 2
 
 
-def test_train_with_weight_average_saves_the_averaged_model(tmp_path, capsys):
+def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
     rows = _cue_rows()
     (tmp_path / "train.tsv").write_text("".join(rows[:90]), encoding="utf-8")
     (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
     run = tmp_path / "avg"
     code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "4",
-                                   "--lr", "0.03", "--average", "0.9", "--run-dir", str(run), *SMALL])
+                                   "--lr", "0.03", "--average", "0.9", "--word-dropout", "0.1",
+                                   "--run-dir", str(run), *SMALL])
     assert code == 0, err
     arrays, meta = load_checkpoint(run / "best.safetensors")
     assert meta["train_config"]["average"] == 0.9

@@ -87,13 +87,22 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
 
 
 class ClassifierTask(IndependentBatches):
-    """Train a :class:`Classifier` on encoded sentences ``seqs`` with label ids ``labels``."""
+    """Train a :class:`Classifier` on encoded sentences ``seqs`` with label ids ``labels``.
+
+    ``word_dropout`` p: each training token is replaced by ``unk_id`` with probability p, drawn
+    afresh at every step from the trainer's generator.  Besides regularising, it trains the
+    ``<unk>`` embedding, which every word unseen in training gets at test time; with
+    ``--min-count 1`` no training token would be ``<unk>`` otherwise.
+    """
 
     def __init__(self, model: Classifier, seqs: Sequence[np.ndarray], labels: np.ndarray,
                  valid_seqs: Sequence[np.ndarray] | None = None, valid_labels: np.ndarray | None = None,
-                 batch_size: int = 32, seed: int = 0, meta: dict[str, Any] | None = None) -> None:
+                 batch_size: int = 32, seed: int = 0, meta: dict[str, Any] | None = None,
+                 word_dropout: float = 0.0, unk_id: int = 0) -> None:
         if len(seqs) != len(labels) or not len(seqs):
             raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(f"Expected word_dropout in [0, 1), got {word_dropout}")
         self.model = model
         self.params = model.params
         self.seqs = list(seqs)
@@ -104,6 +113,8 @@ class ClassifierTask(IndependentBatches):
         self.seed = int(seed)
         self.lengths = np.array([len(s) for s in self.seqs], dtype=np.int64)
         self._meta = meta or {}
+        self.word_dropout = float(word_dropout)
+        self.unk_id = int(unk_id)
 
     def epoch_units(self) -> int:
         return len(self.seqs)
@@ -118,8 +129,10 @@ class ClassifierTask(IndependentBatches):
             yield i + 1, batches[perm[i]]
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
-        ids, lengths = pad_batch([self.seqs[i] for i in batch])
+        ids, lengths = pad_batch([self.seqs[i] for i in batch])  # (T, B), (B,)
         B = len(batch)
+        if self.word_dropout > 0:
+            ids[rng.random(ids.shape) < self.word_dropout] = self.unk_id  # padding is masked anyway
         loss, cache = self.model.loss(ids, lengths, self.labels[batch], training=True, rng=rng)
         grads = self.model.backward(1.0 / B, cache)
         return StepResult(loss=loss / B, units=B, grads=grads)

@@ -45,6 +45,9 @@ def register(groups) -> None:
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max"], default="max", help="sentence vector from the states")
     m.add_argument("--dropout", type=float, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
+    m.add_argument("--word-dropout", type=float, default=0.0,
+                   help="replace each training token by <unk> with this probability (regularises, and trains the "
+                        "<unk> vector that words unseen in training get)")
     m.add_argument("--lowercase", action="store_true", help="lowercase the text")
     m.add_argument("--min-count", type=int, default=1, help="words rarer than this become <unk>")
     m.add_argument("--max-length", type=int, default=0, help="keep at most this many tokens per text (0: all)")
@@ -96,7 +99,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         vs = enc.encode([e.text for e in valid])
         vl = enc.encode_labels([e.label for e in valid], "the validation data")
     task = ClassifierTask(model, enc.encode([e.text for e in train]), enc.encode_labels([e.label for e in train]),
-                          vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format))
+                          vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format),
+                          word_dropout=args.word_dropout, unk_id=enc.vocab.unk_id)
     Trainer(task, cfg, run_dir, unit="sent", show_ppl=False).fit(resume=args.resume)
     best = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model, enc, _ = load_classifier(best)
