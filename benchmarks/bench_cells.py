@@ -176,7 +176,7 @@ INTRO = ("One layer, one direction, float32, D = H; each library in its own proc
          "libraries compute dL/dx, dL/dW and dL/db.  GFLOP/s counts the GEMM flops "
          "(forward 2*T*B*G*H*(D+H), backward twice that); tokens/s = T*B / fwd+bwd time; ± rounds = "
          "half the range of fwd+bwd over rounds, relative to the median; ratio = torch time / rnnkit "
-         "time (> 1: rnnkit faster).  One subsection per thread count, the latest run of each.\n")
+         "time (> 1: rnnkit faster).  One subsection per thread count and machine, the latest run of each.\n")
 
 
 def write_section(title: str, body: str) -> None:
