@@ -166,13 +166,14 @@ class Trainer:
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
-        averaged = None
-        if self.average is not None:
-            if not any(k.startswith("raw/") for k in arrays):
-                raise CheckpointError(f"{path}: this run was not averaging its weights; resume without --average")
-            averaged, model = model, {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}
-        elif any(k.startswith("raw/") for k in arrays):
+        raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
+        if raw and self.average is None:
             raise CheckpointError(f"{path}: this run was averaging its weights; resume with the same --average")
+        if not raw and self.average is not None:
+            raise CheckpointError(f"{path}: this run was not averaging its weights; resume without --average")
+        averaged = None
+        if raw:
+            averaged, model = model, raw
         if set(model) != set(self.task.params):
             raise CheckpointError(f"{path}: its parameters do not match this model; resume with the same options")
         for k, v in model.items():
