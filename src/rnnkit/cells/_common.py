@@ -34,8 +34,9 @@ def sigmoid_via_tanh_(a: np.ndarray) -> None:
     Computing sigmoid through tanh lets one np.tanh call serve all gates of a cell: the rows of the
     weights that feed sigmoid gates are pre-scaled by 1/2 once per forward pass.
     """
-    a *= 0.5
-    a += 0.5
+    half = a.dtype.type(0.5)  # a float32 scalar: a Python float costs a cast per call on strided views
+    a *= half
+    a += half
 
 
 def record_norm(dh_norms: np.ndarray | None, t: int, dh: np.ndarray) -> None:

@@ -24,8 +24,8 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
-from rnnkit.nn.linear import linear_backward, linear_forward
-from rnnkit.nn.softmax import softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.nn.linear_softmax import LinearCrossEntropy
+from rnnkit.nn.softmax import log_softmax
 from rnnkit.recurrent import make_recurrent
 
 
@@ -92,6 +92,7 @@ class LanguageModel:
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
         self.classes = None
+        self._output = LinearCrossEntropy()  # the full softmax's decoder and loss
         bound = 1.0 / np.sqrt(H)
         if cfg.softmax == "class":
             self.classes = ClassSoftmax(word_classes)
@@ -142,9 +143,8 @@ class LanguageModel:
             loss, c_dec = self.classes.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
                                             None if mask is None else mask.reshape(-1))
         else:
-            logits, c_lin = linear_forward(out, dec["weight"], dec["bias"])  # (T, B, V)
-            loss, c_ce = softmax_cross_entropy(logits, targets, mask, reduction="sum")
-            c_dec = (c_lin, c_ce)
+            # fused output layer and loss: one (T*B, V) buffer kept between steps
+            loss, c_dec = self._output.forward(out, dec["weight"], dec["bias"], targets, mask)
         return loss, state, LMCache(c_emb, c_in, c_rnn, c_out, c_dec, (T, B))
 
     def backward(self, dloss: float, cache: LMCache) -> dict[str, np.ndarray]:
@@ -156,9 +156,8 @@ class LanguageModel:
             dh, gdec = self.classes.loss_backward(dec, dloss, cache.out)
             dh = dh.reshape(T, B, -1)
         else:
-            c_lin, c_ce = cache.out
-            dlogits = softmax_cross_entropy_backward(dloss, c_ce)
-            dh, gdec = linear_backward(dlogits, c_lin)
+            dh, gdec = self._output.backward(dloss, cache.out)
+            dh = dh.reshape(T, B, -1)
         dh, _ = dropout_backward(dh, cache.drop_out)
         demb, _, grnn = self.rnn.backward(dh, None, cache.rnn)
         demb, _ = dropout_backward(demb, cache.drop_in)
@@ -182,7 +181,4 @@ class LanguageModel:
         dec = self._decoder()
         if self.classes is not None:
             return self.classes.log_probs(dec, h), state
-        z = h @ dec["weight"].T + dec["bias"]  # (B, V)
-        z -= z.max(axis=1, keepdims=True)
-        z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return z, state
+        return log_softmax(h @ dec["weight"].T + dec["bias"]), state  # (B, V)

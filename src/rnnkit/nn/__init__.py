@@ -1,4 +1,5 @@
-"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses.
+"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses, and
+the output layer fused with its loss (``LinearCrossEntropy``) that language models and decoders use.
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 ``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters.
@@ -7,6 +8,7 @@ Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import Embedding, EmbeddingCache, embedding_backward, embedding_forward
 from rnnkit.nn.linear import Linear, LinearCache, add_tied_grad, linear_backward, linear_forward, tie_weights
+from rnnkit.nn.linear_softmax import LinearCrossEntropy, LinearCrossEntropyCache
 from rnnkit.nn.softmax import (
     CrossEntropyCache,
     log_softmax,
@@ -22,6 +24,8 @@ __all__ = [
     "EmbeddingCache",
     "Linear",
     "LinearCache",
+    "LinearCrossEntropy",
+    "LinearCrossEntropyCache",
     "add_tied_grad",
     "dropout_backward",
     "dropout_forward",

@@ -78,24 +78,15 @@ def _check_targets_mask(logits: np.ndarray, targets: object, mask: object) -> tu
     return targets.reshape(-1), mask.reshape(-1)
 
 
-def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None,
-                          reduction: str = "mean") -> tuple[float, CrossEntropyCache]:
-    """Cross-entropy of ``softmax(logits)`` against integer targets; returns ``(loss, cache)``.
-
-    logits: (T, B, V) or (N, V), float32 or float64.  targets: (T, B) or (N,), ints in [0, V).
-    mask: same shape as targets, bool or 0/1; masked-out positions count for nothing and may hold
-    any integer target (e.g. -1 padding).  reduction: "mean" over unmasked tokens, or "sum".
-    ``loss`` is a Python float.
-    """
-    _check_float(logits, "logits")
-    if logits.ndim not in (2, 3):
-        raise ValueError(f"Expected logits of shape (T, B, V) or (N, V), got {logits.shape}")
+def token_weights(logits: np.ndarray, targets: object, mask: object,
+                  reduction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Checked flat targets (N,) (masked ones replaced by 0) and the loss weights w_n (N,) in the
+    logits' dtype, as in the module docstring; raises on a bad shape, dtype, target or reduction."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"Expected reduction in {REDUCTIONS}, got {reduction!r}")
     t, keep = _check_targets_mask(logits, targets, mask)  # (N,), (N,) bool or None
     V = logits.shape[-1]
     dtype = logits.dtype
-
     checked = t if keep is None else t[keep]
     if checked.size and (checked.min() < 0 or checked.max() >= V):
         bad = checked[(checked < 0) | (checked >= V)][0]
@@ -109,6 +100,29 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
         count = weights.sum()
         if count > 0:
             weights /= count
+    return t, weights
+
+
+def weighted_total(nll: np.ndarray, weights: np.ndarray) -> float:
+    """sum_n w_n nll_n as a Python float, accumulated in float64 (N float32 terms would lose digits)."""
+    used = weights != 0
+    return float(np.dot(nll[used].astype(np.float64), weights[used].astype(np.float64)))
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None,
+                          reduction: str = "mean") -> tuple[float, CrossEntropyCache]:
+    """Cross-entropy of ``softmax(logits)`` against integer targets; returns ``(loss, cache)``.
+
+    logits: (T, B, V) or (N, V), float32 or float64.  targets: (T, B) or (N,), ints in [0, V).
+    mask: same shape as targets, bool or 0/1; masked-out positions count for nothing and may hold
+    any integer target (e.g. -1 padding).  reduction: "mean" over unmasked tokens, or "sum".
+    ``loss`` is a Python float.
+    """
+    _check_float(logits, "logits")
+    if logits.ndim not in (2, 3):
+        raise ValueError(f"Expected logits of shape (T, B, V) or (N, V), got {logits.shape}")
+    t, weights = token_weights(logits, targets, mask, reduction)  # (N,), (N,)
+    V = logits.shape[-1]
 
     z = logits.reshape(-1, V)  # (N, V), a view when logits are contiguous
     rows = np.arange(z.shape[0])
@@ -117,9 +131,7 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
     exp = np.exp(shifted, out=shifted)  # (N, V) in place
     sumexp = exp.sum(axis=1)  # (N,)
     nll = np.log(sumexp) - target_shifted  # (N,) per-token -log p(t_n)
-    used = weights != 0
-    # accumulate in float64: N terms of float32 would lose digits in the total
-    loss = float(np.dot(nll[used].astype(np.float64), weights[used].astype(np.float64)))
+    loss = weighted_total(nll, weights)
     return loss, CrossEntropyCache(exp, sumexp, t, weights, logits.shape)
 
 

@@ -68,22 +68,28 @@ class Adam(Optimizer):
                 g = g + wd * p
         exp_avg = self._buffer(state, "exp_avg", p)
         exp_avg_sq = self._buffer(state, "exp_avg_sq", p)
+        t1, t2 = self._scratch.like(p, 0), self._scratch.like(p, 1)  # work arrays: no allocation per step
         # torch writes the first moment as lerp(m, g, 1 - beta1); same value up to rounding
-        exp_avg += (1.0 - beta1) * (g - exp_avg)
+        np.subtract(g, exp_avg, out=t1)
+        t1 *= 1.0 - beta1
+        exp_avg += t1
+        np.multiply(g, 1.0 - beta2, out=t1)
+        t1 *= g
         exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * g * g
+        exp_avg_sq += t1
         step_size = self.lr / (1.0 - beta1**t)
         correction2_sqrt = (1.0 - beta2**t) ** 0.5
         if self.amsgrad:
             max_sq = self._buffer(state, "max_exp_avg_sq", p)
             np.maximum(max_sq, exp_avg_sq, out=max_sq)
-            denom = np.sqrt(max_sq)
+            np.sqrt(max_sq, out=t2)
         else:
-            denom = np.sqrt(exp_avg_sq)
-        denom /= correction2_sqrt
-        denom += self.eps
-        p -= step_size * (exp_avg / denom)
-
+            np.sqrt(exp_avg_sq, out=t2)
+        t2 /= correction2_sqrt  # denominator sqrt(v_hat) + eps
+        t2 += self.eps
+        np.divide(exp_avg, t2, out=t1)
+        t1 *= step_size
+        p -= t1
 
 class AdamW(Adam):
     r"""Adam with decoupled weight decay: the parameter shrinks directly, not through the gradient.

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rnnkit.optim.base import check_number
+from rnnkit.optim.base import Scratch, check_number
 
 
 class ParameterAverage:
@@ -33,18 +33,14 @@ class ParameterAverage:
         self.decay = check_number("decay", decay, 0.0, 1.0, low_open=True, high_open=True)
         self.params = params
         self.average = {k: np.array(v, copy=True) for k, v in params.items()}
-        # one flat work buffer per dtype, as large as the largest parameter: no allocation per step
-        self._scratch: dict[np.dtype, np.ndarray] = {}
-        for v in params.values():
-            if v.size > self._scratch.get(v.dtype, np.empty(0)).size:
-                self._scratch[v.dtype] = np.empty(v.size, dtype=v.dtype)
+        self._scratch = Scratch()  # one work buffer for all parameters: no allocation per step
 
     def update(self, step: int) -> None:
         """Fold in the parameters as they are after optimizer step ``step`` (1-based)."""
         beta = min(self.decay, (1.0 + step) / (10.0 + step))
         for k, p in self.params.items():
             a = self.average[k]
-            t = self._scratch[p.dtype][: p.size].reshape(p.shape)
+            t = self._scratch.like(p)
             np.multiply(p, 1.0 - beta, out=t)
             a *= beta  # in place: avg = beta avg + (1 - beta) theta
             a += t

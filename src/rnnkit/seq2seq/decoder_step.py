@@ -29,8 +29,9 @@ import numpy as np
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
-from rnnkit.nn.linear import linear_backward, linear_forward
-from rnnkit.nn.softmax import log_softmax, softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.nn.linear import linear_forward
+from rnnkit.nn.linear_softmax import LinearCrossEntropy
+from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
 
 KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
@@ -200,8 +201,8 @@ def log_probs(params: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
 class TeacherCache(NamedTuple):
     steps: list[StepCache]
     emb: Any  # embedding cache of the ids actually fed (gold, or sampled)
-    lin: Any
-    ce: Any
+    output: LinearCrossEntropy  # the fused output layer and loss that made ``out``
+    out: Any  # its cache
     shape: tuple[int, int]  # (T, B)
     has_memory: bool
     memory_shape: tuple | None  # (values shape, keys shape)
@@ -217,8 +218,8 @@ def _sample(params: dict[str, np.ndarray], out: np.ndarray, rng: np.random.Gener
 
 def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, carry: Carry, tgt_in: np.ndarray,
                            tgt_out: np.ndarray, tgt_mask: np.ndarray, training: bool = False,
-                           rng: np.random.Generator | None = None, sampling_rate: float = 0.0
-                           ) -> tuple[float, TeacherCache]:
+                           rng: np.random.Generator | None = None, sampling_rate: float = 0.0,
+                           output: LinearCrossEntropy | None = None) -> tuple[float, TeacherCache]:
     """Summed NLL of tgt_out (T, B) over tgt_mask, reading tgt_in (T, B) from ``carry``.
 
     Scheduled sampling (Bengio et al. 2015): for t >= 1 each sequence's input is, with probability
@@ -239,10 +240,11 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
         outs[t] = out
         steps.append(c)
     _, emb = embedding_forward(fed, params["tgt_embedding.weight"])  # only its cache: ids for the scatter
-    logits, lin = linear_forward(outs, params["output.weight"], params["output.bias"])  # (T, B, V): one GEMM
-    loss, ce = softmax_cross_entropy(logits, tgt_out, tgt_mask, reduction="sum")
+    output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
+    # (T, B, V) logits in one GEMM, fused with the loss
+    loss, c_out = output.forward(outs, params["output.weight"], params["output.bias"], tgt_out, tgt_mask)
     mshape = None if carry.memory is None else (carry.memory.values.shape, carry.memory.keys.shape)
-    return loss, TeacherCache(steps, emb, lin, ce, (T, B), carry.memory is not None, mshape)
+    return loss, TeacherCache(steps, emb, output, c_out, (T, B), carry.memory is not None, mshape)
 
 
 def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dloss: float, cache: TeacherCache
@@ -254,8 +256,8 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _W]
     names += [k for k in params if k.startswith("attention.")]
     grads = {k: np.zeros_like(params[k]) for k in names}
-    dlogits = softmax_cross_entropy_backward(dloss, cache.ce)
-    douts, g = linear_backward(dlogits, cache.lin)  # (T, B, H)
+    douts, g = cache.output.backward(dloss, cache.out)
+    douts = douts.reshape(T, B, -1)  # (T, B, H)
     grads["output.weight"] = g["weight"]
     grads["output.bias"] = g["bias"]
     dmem = None

@@ -27,6 +27,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
+from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.recurrent import make_recurrent
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.attention import KINDS
@@ -194,6 +195,7 @@ class Seq2Seq(_DecoderModel):
     def __init__(self, config: Seq2SeqConfig, rng: np.random.Generator) -> None:
         cfg = config
         self.config = cfg
+        self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
         dtype = np.dtype(cfg.dtype)
         self.encoder = make_recurrent({"cell": cfg.cell, "input_size": cfg.src_embedding_dim,
                                        "hidden_size": cfg.encoder_hidden_size, "num_layers": cfg.encoder_layers,
@@ -238,7 +240,7 @@ class Seq2Seq(_DecoderModel):
         _check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng)
         loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
-                                                training, rng, sampling_rate)
+                                                training, rng, sampling_rate, self._output)
         return loss, (enc, c_dec)
 
     def backward(self, dloss: float, cache: tuple) -> dict[str, np.ndarray]:
@@ -290,6 +292,7 @@ class VectorDecoder(_DecoderModel):
     def __init__(self, config: VectorDecoderConfig, rng: np.random.Generator) -> None:
         cfg = config
         self.config = cfg
+        self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
         dtype = np.dtype(cfg.dtype)
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.embedding_dim, cfg.hidden_size,
                                    cfg.num_layers, "none", 0, 1, cfg.input_feeding, cfg.dropout)
@@ -323,7 +326,8 @@ class VectorDecoder(_DecoderModel):
         _check_targets(tgt_in, tgt_out, tgt_mask, f.shape[0], self.config.tgt_vocab_size)
         state, c_bridge = _bridge_forward(self.params, self.config.cell, self.config.num_layers, f, f)
         loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, self._carry(state, f.shape[0], None),
-                                                tgt_in, tgt_out, tgt_mask, training, rng, sampling_rate)
+                                                tgt_in, tgt_out, tgt_mask, training, rng, sampling_rate,
+                                                self._output)
         return loss, (c_bridge, c_dec)
 
     def backward(self, dloss: float, cache: tuple) -> dict[str, np.ndarray]:

@@ -1,0 +1,65 @@
+"""Elementwise numpy work split over row blocks and run on as many threads as BLAS uses.
+
+numpy releases the GIL inside its ufunc and reduction loops, so two threads each running ``np.exp``
+over half the rows of a (400, 10000) array take about half the time of one; a single core rarely
+saturates memory bandwidth on its own.  Only large, independent row-wise work is worth it (a thread
+hand-off costs tens of microseconds): the full softmax's exponent and row sums, for one.
+
+The thread count follows BLAS (threadpoolctl), read once per :class:`RowThreads`, so
+``OPENBLAS_NUM_THREADS=1`` or ``rnnkit --threads 1`` keeps everything on one thread.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+_POOL: ThreadPoolExecutor | None = None  # shared by every RowThreads in the process
+_POOL_SIZE = 0
+
+
+def blas_threads() -> int:
+    """The number of threads BLAS will use right now (1 if threadpoolctl finds no BLAS)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(1, min(counts)) if counts else 1
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE < workers:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnkit-rows")
+        _POOL_SIZE = workers
+    return _POOL
+
+
+class RowThreads:
+    """``run(fn, n_rows)`` calls ``fn(lo, hi)`` on contiguous row blocks covering ``range(n_rows)``,
+    one block per thread, the first on the calling thread; it returns when all are done and re-raises
+    the first exception.  ``fn`` must only touch its own rows."""
+
+    def __init__(self, min_elements: int = 1 << 18, workers: int | None = None) -> None:
+        self.min_elements = min_elements  # below this many elements in all, one thread does it
+        self._workers = workers  # None: BLAS's thread count, read at the first run
+
+    @property
+    def workers(self) -> int:
+        if self._workers is None:
+            self._workers = blas_threads()
+        return self._workers
+
+    def run(self, fn: Callable[[int, int], None], n_rows: int, row_size: int) -> None:
+        k = min(self.workers, n_rows)
+        if k <= 1 or n_rows * row_size < self.min_elements:
+            fn(0, n_rows)
+            return
+        bounds = [n_rows * i // k for i in range(k + 1)]
+        pool = _pool(k - 1)
+        futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
+        try:
+            fn(bounds[0], bounds[1])
+        finally:
+            for f in futures:
+                f.result()

@@ -1,0 +1,66 @@
+"""RowThreads: row blocks cover every row once, errors surface, and threaded results equal one thread's."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from rnnkit.nn.linear_softmax import LinearCrossEntropy
+from rnnkit.nn.row_threads import RowThreads, blas_threads
+
+
+@pytest.mark.parametrize("workers,n_rows", [(1, 7), (2, 7), (3, 10), (4, 3), (2, 1)])
+def test_blocks_cover_every_row_once(workers, n_rows):
+    seen = []
+    lock = threading.Lock()
+
+    def fn(lo, hi):
+        with lock:
+            seen.append((lo, hi, threading.get_ident()))
+
+    RowThreads(min_elements=0, workers=workers).run(fn, n_rows, row_size=5)
+    rows = sorted(r for lo, hi, _ in seen for r in range(lo, hi))
+    assert rows == list(range(n_rows))
+    assert len(seen) == min(workers, n_rows)
+    assert any(ident == threading.get_ident() for *_, ident in seen)  # the caller does a block itself
+
+
+def test_small_work_stays_on_the_calling_thread():
+    seen = []
+    RowThreads(min_elements=1000, workers=4).run(lambda lo, hi: seen.append((lo, hi)), 10, row_size=10)
+    assert seen == [(0, 10)]
+
+
+def test_an_exception_in_a_worker_reaches_the_caller():
+    def fn(lo, hi):
+        if lo > 0:
+            raise RuntimeError("worker failed")
+
+    with pytest.raises(RuntimeError, match="worker failed"):
+        RowThreads(min_elements=0, workers=2).run(fn, 4, row_size=1)
+
+
+def test_blas_threads_is_a_positive_count():
+    assert blas_threads() >= 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_loss_is_identical_on_one_or_three_threads(dtype):
+    rng = np.random.default_rng(0)
+    N, H, V = 37, 8, 300
+    x = rng.standard_normal((N, H)).astype(dtype)
+    w = rng.standard_normal((V, H)).astype(dtype)
+    b = rng.standard_normal(V).astype(dtype)
+    t = rng.integers(0, V, N)
+    results = []
+    for workers in (1, 3):
+        layer = LinearCrossEntropy()
+        layer._rows = RowThreads(min_elements=0, workers=workers)
+        loss, cache = layer.forward(x, w, b, t)
+        dx, g = layer.backward(0.5, cache)
+        results.append((loss, dx, g["weight"], g["bias"]))
+    (l1, *a1), (l3, *a3) = results
+    assert l1 == l3  # each row's exponent and sum are computed the same way whichever thread runs them
+    for u, v in zip(a1, a3):
+        np.testing.assert_array_equal(u, v)
