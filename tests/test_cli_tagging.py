@@ -212,6 +212,7 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
     assert code == 0, err
     arrays, meta = load_checkpoint(run / "best.safetensors")
     assert meta["train_config"]["average"] == 0.9
+    assert meta["task"]["word_dropout"] == 0.1  # the checkpoint says how it was trained
     raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}
     model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
     assert raw.keys() == model.keys() and any(not np.array_equal(raw[k], model[k]) for k in raw)

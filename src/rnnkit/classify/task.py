@@ -112,8 +112,9 @@ class ClassifierTask(IndependentBatches):
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.lengths = np.array([len(s) for s in self.seqs], dtype=np.int64)
-        self._meta = meta or {}
         self.word_dropout = float(word_dropout)
+        # saved with every checkpoint, so a model says how it was trained
+        self._meta = {**(meta or {}), "word_dropout": self.word_dropout}
         self.unk_id = int(unk_id)
 
     def epoch_units(self) -> int:
