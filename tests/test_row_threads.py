@@ -64,3 +64,20 @@ def test_fused_loss_is_identical_on_one_or_three_threads(dtype):
     assert l1 == l3  # each row's exponent and sum are computed the same way whichever thread runs them
     for u, v in zip(a1, a3):
         np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_pool_instead_of_hanging():
+    import os
+    import signal
+
+    rows = RowThreads(min_elements=0, workers=2)
+    rows.run(lambda lo, hi: None, 4, row_size=1)  # the parent's pool now has a thread
+    pid = os.fork()
+    if pid == 0:  # child: the inherited pool has no threads; were it used, the run would never return
+        signal.alarm(20)  # so a hang kills the child, and the test fails instead of hanging
+        seen = []
+        rows.run(lambda lo, hi: seen.append(lo), 4, row_size=1)
+        os._exit(0 if sorted(seen) == [0, 2] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

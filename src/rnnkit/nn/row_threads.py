@@ -10,11 +10,13 @@ The thread count follows BLAS (threadpoolctl), read once per :class:`RowThreads`
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 _POOL: ThreadPoolExecutor | None = None  # shared by every RowThreads in the process
 _POOL_SIZE = 0
+_POOL_PID = 0  # a forked child inherits the pool object but not its threads: it makes its own
 
 
 def blas_threads() -> int:
@@ -26,12 +28,13 @@ def blas_threads() -> int:
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE < workers:
-        if _POOL is not None:
+    global _POOL, _POOL_SIZE, _POOL_PID
+    if _POOL is None or _POOL_SIZE < workers or _POOL_PID != os.getpid():
+        if _POOL is not None and _POOL_PID == os.getpid():
             _POOL.shutdown(wait=False)
         _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnkit-rows")
         _POOL_SIZE = workers
+        _POOL_PID = os.getpid()
     return _POOL
 
 
