@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
-from rnnkit.nn.row_threads import RowThreads, blas_threads
+from rnnkit.row_threads import RowThreads, blas_threads
 
 
 @pytest.mark.parametrize("workers,n_rows", [(1, 7), (2, 7), (3, 10), (4, 3), (2, 1)])

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.nn.row_threads import RowThreads
+from rnnkit.row_threads import RowThreads
 from rnnkit.nn.softmax import _check_float, token_weights, weighted_total
 
 

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from rnnkit.optim.base import check_number
+from rnnkit.row_threads import RowThreads
 
 # Added to the norm before dividing, as torch.nn.utils.clip_grad_norm_ does, so that the clipped
 # norm lands just under max_norm and an all-zero gradient never divides by zero.
 _EPS = 1e-6
+_ROWS = RowThreads()
 
 
 def _check_grads(grads: Mapping[str, np.ndarray | None]) -> list[np.ndarray]:
@@ -73,8 +75,21 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray | None], max_norm: float, norm
     coef = max_norm / (total + _EPS)
     if coef < 1.0:
         for g in arrays:
-            g *= coef
+            _scale_(g, coef)
     return total
+
+
+def _scale_(g: np.ndarray, c: float) -> None:
+    """g *= c in place; a large contiguous array is split between BLAS's thread count."""
+    if not g.flags.c_contiguous:
+        g *= c
+        return
+    flat = g.reshape(-1)
+
+    def scale(lo: int, hi: int) -> None:
+        flat[lo:hi] *= c
+
+    _ROWS.run(scale, flat.size, 1)
 
 
 def clip_grad_value(grads: Mapping[str, np.ndarray | None], clip_value: float) -> None:
