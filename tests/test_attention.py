@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numeric_grad as _numeric
 
 from rnnkit.seq2seq.attention import (
     attention_backward,
@@ -12,7 +13,6 @@ from rnnkit.seq2seq.attention import (
     project_keys_backward,
 )
 
-EPS = 1e-6
 B, S, H, HK, A = 4, 6, 5, 7, 3
 LENGTHS = np.array([6, 2, 4, 1])
 
@@ -34,20 +34,6 @@ def _objective(kind, params, query, values, mask, dcontext):
     keys, _ = project_keys(kind, params, values)
     context, _, _ = attention_forward(kind, params, query, values, keys, mask)
     return float(np.sum(context * dcontext))
-
-
-def _numeric(fun, arr):
-    grad = np.zeros_like(arr)
-    flat = arr.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + EPS
-        up = fun()
-        flat[i] = old - EPS
-        down = fun()
-        flat[i] = old
-        grad.reshape(-1)[i] = (up - down) / (2 * EPS)
-    return grad
 
 
 def _assert_close(name, mine, numeric, tol=1e-7):

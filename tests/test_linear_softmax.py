@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numeric_grad
 
-from rnnkit.nn import linear_backward, linear_forward, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.nn import (
+    linear_backward,
+    linear_forward,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+)
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 
 
@@ -40,17 +46,8 @@ def test_finite_differences_float64(reduction):
     def f():
         return dloss * layer.forward(x, w, b, targets, mask, reduction)[0]
 
-    eps = 1e-6
     for name, arr, analytic in (("x", x, dx), ("weight", w, grads["weight"]), ("bias", b, grads["bias"])):
-        numeric = np.zeros_like(arr)
-        for i in np.ndindex(arr.shape):
-            old = arr[i]
-            arr[i] = old + eps
-            up = f()
-            arr[i] = old - eps
-            down = f()
-            arr[i] = old
-            numeric[i] = (up - down) / (2 * eps)
+        numeric = numeric_grad(f, arr)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8, err_msg=name)
     # padded positions get no gradient at all
     assert np.all(dx[~mask] == 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numeric_grad as numgrad
 
 from rnnkit.nn import (
     Embedding,
@@ -27,7 +28,6 @@ from rnnkit.nn import (
     variational_dropout_forward,
 )
 
-EPS = 1e-6
 TOL = 1e-6
 
 
@@ -42,20 +42,6 @@ def assert_close(name, actual, expected, tol=TOL):
     assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
     diff = float(np.max(np.abs(actual - expected))) if actual.size else 0.0
     assert diff <= tol, f"{name}: max abs difference {diff:.3e} > {tol:.0e}"
-
-
-def numgrad(f, arr):
-    """Central differences of the scalar f() with respect to every entry of arr (perturbed in place)."""
-    grad = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        old = arr[i]
-        arr[i] = old + EPS
-        up = f()
-        arr[i] = old - EPS
-        down = f()
-        arr[i] = old
-        grad[i] = (up - down) / (2 * EPS)
-    return grad
 
 
 # ---------------------------------------------------------------- finite differences

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
+from gradcheck import numeric_grad as _numeric
 from naive import unroll
+
 from rnnkit.recurrent import GRU, LSTM, RNN
 
 CELLS = [
@@ -18,7 +19,6 @@ CELLS = [
     ("gru", GRU, {}),
 ]
 IDS = ["rnn-tanh", "rnn-relu", "lstm", "gru"]
-EPS = 1e-6
 
 
 def _randomise(layer, rng, scale=0.6):
@@ -33,21 +33,6 @@ def _objective(layer, x, lengths, state, dout, dstate):
     finals = final if isinstance(final, tuple) else (final,)
     dstates = dstate if isinstance(dstate, tuple) else (dstate,)
     return f + sum(float(np.sum(a * b)) for a, b in zip(finals, dstates))
-
-
-def _numeric(fun, arr):
-    grad = np.zeros_like(arr)
-    flat = arr.reshape(-1)
-    gflat = grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + EPS
-        fp = fun()
-        flat[i] = old - EPS
-        fm = fun()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * EPS)
-    return grad
 
 
 def _assert_close(name, analytic, numeric, tol=1e-7):
