@@ -81,3 +81,22 @@ def test_a_forked_child_gets_its_own_pool_instead_of_hanging():
         os._exit(0 if sorted(seen) == [0, 2] else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_sgd_and_clipping_on_a_large_parameter_equal_the_plain_formulas():
+    """Above RowThreads' threshold the SGD update and the clipping rescale run in blocks on threads;
+    the result must be exactly the one-line numpy formula's (each element is computed the same way)."""
+    from rnnkit.optim import SGD, clip_grad_norm
+
+    rng = np.random.default_rng(1)
+    n = (1 << 18) + 12345  # above the threshold, and not a multiple of the block size
+    p = rng.standard_normal(n).astype(np.float32)
+    g = rng.standard_normal(n).astype(np.float32)
+    p0, g0 = p.copy(), g.copy()
+    norm = clip_grad_norm({"w": g}, 1.0)
+    coef = 1.0 / (norm + 1e-6)
+    np.testing.assert_array_equal(g, g0 * np.float32(coef))
+    g1 = g.copy()
+    SGD({"w": p}, lr=0.3).step({"w": g})
+    np.testing.assert_array_equal(p, p0 - np.float32(0.3) * g1)
+    np.testing.assert_array_equal(g, g1)  # the caller's gradient is left alone

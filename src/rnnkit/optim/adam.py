@@ -91,6 +91,7 @@ class Adam(Optimizer):
         t1 *= step_size
         p -= t1
 
+
 class AdamW(Adam):
     r"""Adam with decoupled weight decay: the parameter shrinks directly, not through the gradient.
 
