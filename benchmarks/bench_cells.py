@@ -176,7 +176,18 @@ INTRO = ("One layer, one direction, float32, D = H; each library in its own proc
          "libraries compute dL/dx, dL/dW and dL/db.  GFLOP/s counts the GEMM flops "
          "(forward 2*T*B*G*H*(D+H), backward twice that); tokens/s = T*B / fwd+bwd time; ± rounds = "
          "half the range of fwd+bwd over rounds, relative to the median; ratio = torch time / rnnkit "
-         "time (> 1: rnnkit faster).  One subsection per thread count and machine, the latest run of each.\n")
+         "time (> 1: rnnkit faster).  One subsection per thread count, CPU and BLAS kernel set, the "
+         "latest run of each: the VMs this project runs on change from session to session, and their "
+         "timings do not compare.\n")
+
+
+def blas_kernels(results: list[dict]) -> str:
+    """'openblas SkylakeX kernels' (what threadpoolctl reports for rnnkit's BLAS): with the CPU's name,
+    the subsection title keeps different machines apart, since their timings do not compare."""
+    first = next((r for r in results if r["impl"] == "rnnkit"), None)
+    pools = first["info"]["threadpoolctl"] if first else []
+    blas = next((p for p in pools if p.get("user_api") == "blas"), {})
+    return f"{blas.get('internal_api', 'unknown BLAS')} {blas.get('architecture') or 'unknown'} kernels"
 
 
 def write_section(title: str, body: str) -> None:
@@ -286,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.rounds} rounds, each a median of >= {args.repeat} calls after {args.warmup} warm-up "
                 f"calls.  `uptime` before: `{load_before}`; after: `{load_after}`.\n\n"
                 f"{load_warning([load_before, load_after])}{table(rows)}\n\n{describe_info(results, gemm)}\n")
-        write_section(f"{args.threads} thread(s) per library", body)
+        write_section(f"{args.threads} thread(s) per library, {cpu_name()}, {blas_kernels(results)}", body)
         print(f"wrote the section '{SECTION}' of {RESULTS}", file=sys.stderr)
     return 0
 
