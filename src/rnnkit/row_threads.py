@@ -40,9 +40,10 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 class RowThreads:
-    """``run(fn, n_rows)`` calls ``fn(lo, hi)`` on contiguous row blocks covering ``range(n_rows)``,
-    one block per thread, the first on the calling thread; it returns when all are done and re-raises
-    the first exception.  ``fn`` must only touch its own rows."""
+    """``run(fn, n_rows, row_size)`` calls ``fn(lo, hi)`` on contiguous row blocks covering
+    ``range(n_rows)``, one block per thread, the first on the calling thread; it returns when all are
+    done and re-raises the first exception.  ``fn`` must only touch its own rows.  Work of fewer than
+    ``min_elements`` elements (``n_rows * row_size``) runs as one call on the calling thread."""
 
     def __init__(self, min_elements: int = 1 << 18, workers: int | None = None) -> None:
         self.min_elements = min_elements  # below this many elements in all, one thread does it
