@@ -126,7 +126,7 @@ def test_buffer_is_reused_and_grows_with_the_batch():
         assert loss == pytest.approx(loss0, rel=1e-12)
         np.testing.assert_allclose(dx.reshape(x.shape), dx0, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(g["weight"], g0["weight"], rtol=1e-12, atol=1e-12)
-    assert layer._buffer.size == 7 * 3 * 7  # the largest T*B*V seen, kept
+    assert layer._work._buffers[(np.dtype(np.float64), 0)].size == 7 * 3 * 7  # the largest T*B*V seen, kept
 
 
 def test_without_bias_and_bad_shapes():

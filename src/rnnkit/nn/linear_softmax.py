@@ -33,8 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.row_threads import RowThreads
 from rnnkit.nn.softmax import _check_float, token_weights, weighted_total
+from rnnkit.row_threads import RowThreads
+from rnnkit.workspace import Scratch
 
 
 @dataclass(eq=False)
@@ -61,21 +62,9 @@ class LinearCrossEntropy:
     """
 
     def __init__(self) -> None:
-        self._buffer: np.ndarray | None = None  # flat, as large as the largest (N, V) seen
-        self._one: np.ndarray | None = None  # ones, to sum columns by gemv
+        self._work = Scratch()  # slot 0: the (N, V) buffer, as large as the largest seen; slot 1: ones
         self._rows = RowThreads()  # the exponent, row sums and scaling on BLAS's thread count
         self._generation = 0
-
-    def _work(self, N: int, V: int, dtype: np.dtype) -> np.ndarray:
-        size = N * V
-        if self._buffer is None or self._buffer.dtype != dtype or self._buffer.size < size:
-            self._buffer = np.empty(size, dtype)
-        return self._buffer[:size].reshape(N, V)
-
-    def _ones(self, n: int, dtype: np.dtype) -> np.ndarray:
-        if self._one is None or self._one.dtype != dtype or self._one.size < n:
-            self._one = np.ones(n, dtype)
-        return self._one[:n]
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, targets: np.ndarray,
                 mask: np.ndarray | None = None, reduction: str = "sum") -> tuple[float, LinearCrossEntropyCache]:
@@ -92,7 +81,7 @@ class LinearCrossEntropy:
         N = x2.shape[0]
         dtype = np.result_type(x, weight)
         self._generation += 1
-        z = self._work(N, V, dtype)  # (N, V)
+        z = self._work.array((N, V), dtype)  # (N, V)
         t, weights = token_weights(z.reshape(lead + (V,)), targets, mask, reduction)  # (N,), (N,)
         np.matmul(x2, weight.T, out=z)
         if bias is not None:
@@ -150,6 +139,8 @@ class LinearCrossEntropy:
         dz[np.arange(dz.shape[0]), cache.targets] -= w  # minus the one-hot part
         grads = {"weight": dz.T @ cache.x}  # (V, H)
         if cache.has_bias:
-            grads["bias"] = self._ones(dz.shape[0], dtype) @ dz  # (V,) column sums, a gemv
+            ones = self._work.array((dz.shape[0],), dtype, slot=1)
+            ones.fill(1)
+            grads["bias"] = ones @ dz  # (V,) column sums, a gemv
         dx = dz @ cache.weight  # (N, H)
         return dx, grads

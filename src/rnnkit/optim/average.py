@@ -23,7 +23,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rnnkit.optim.base import Scratch, check_number
+from rnnkit.optim.base import check_number
+from rnnkit.workspace import Scratch
 
 
 class ParameterAverage:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.workspace import Scratch
+
 DecayFilter = Callable[[str, np.ndarray], bool]
 
 
@@ -82,25 +84,6 @@ def _check_params(params: Any) -> dict[str, np.ndarray]:
         seen[id(arr)] = name
     # A shallow copy: the arrays are shared with the caller, the set of names is fixed from here on.
     return dict(params)
-
-
-class Scratch:
-    """Flat work buffers, one per (dtype, slot), as large as the largest array seen: an update rule
-    writes its temporaries into ``like(p)`` views instead of allocating (and page-faulting) fresh
-    arrays of a big embedding's size at every step."""
-
-    def __init__(self) -> None:
-        self._buffers: dict[tuple[np.dtype, int], np.ndarray] = {}
-
-    def like(self, p: np.ndarray, slot: int = 0) -> np.ndarray:
-        """A work array of p's shape and dtype; contents undefined; valid until the next call with
-        the same slot."""
-        key = (p.dtype, slot)
-        buf = self._buffers.get(key)
-        if buf is None or buf.size < p.size:
-            buf = np.empty(p.size, dtype=p.dtype)
-            self._buffers[key] = buf
-        return buf[: p.size].reshape(p.shape)
 
 
 class Optimizer:
