@@ -27,6 +27,7 @@ def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None 
     if grads is None:
         return
     for name, g in grads.items():
+        g = getattr(g, "values", g)  # a RowSparseGrad's numbers
         # one reduction per array: a sum is NaN/inf iff some element is (or it overflows, which is
         # just as fatal), and costs far less than np.isfinite(g).all() on big arrays
         total = float(np.sum(g, dtype=np.float64))

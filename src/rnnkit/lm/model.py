@@ -147,8 +147,14 @@ class LanguageModel:
             loss, c_dec = self._output.forward(out, dec["weight"], dec["bias"], targets, mask)
         return loss, state, LMCache(c_emb, c_in, c_rnn, c_out, c_dec, (T, B))
 
-    def backward(self, dloss: float, cache: LMCache) -> dict[str, np.ndarray]:
-        """Gradients of dloss * loss for every parameter (the state entering the window is detached)."""
+    def backward(self, dloss: float, cache: LMCache, sparse_embedding: bool = False) -> dict[str, Any]:
+        """Gradients of dloss * loss for every parameter (the state entering the window is detached).
+
+        ``sparse_embedding``: return ``embedding.weight``'s gradient as a
+        :class:`~rnnkit.row_sparse.RowSparseGrad` of the rows the window read (the optimizers and
+        clipping accept it; plain SGD then updates only those rows).  Ignored with tied weights,
+        whose decoder gradient fills every row.
+        """
         T, B = cache.shape
         dec = self._decoder()
         grads: dict[str, np.ndarray] = {}
@@ -161,7 +167,7 @@ class LanguageModel:
         dh, _ = dropout_backward(dh, cache.drop_out)
         demb, _, grnn = self.rnn.backward(dh, None, cache.rnn)
         demb, _ = dropout_backward(demb, cache.drop_in)
-        _, gemb = embedding_backward(demb, cache.emb)
+        _, gemb = embedding_backward(demb, cache.emb, sparse=sparse_embedding and not self.config.tie_weights)
         grads["embedding.weight"] = gemb["weight"]
         for k, v in gdec.items():
             if k == "weight" and self.config.tie_weights:

@@ -47,7 +47,8 @@ class LMTask:
         T, B = x.shape
         loss, state, cache = self.model.forward(x, y, carry, training=True, rng=rng)
         scale = 1.0 / (T * B) if self.loss_scale == "token" else 1.0 / B
-        grads = self.model.backward(scale, cache)
+        # the embedding's gradient as its rows: <= T*B of V rows are non-zero
+        grads = self.model.backward(scale, cache, sparse_embedding=True)
         return StepResult(loss=loss / (T * B), units=T * B, grads=grads, carry=state)
 
     def evaluate(self) -> dict[str, float]:

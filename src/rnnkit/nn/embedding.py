@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.row_sparse import RowSparseGrad
+
 
 class EmbeddingCache(NamedTuple):
     ids: np.ndarray  # (N,) flattened ids
@@ -64,25 +66,36 @@ def embedding_forward(ids: np.ndarray, weight: np.ndarray,
     return out, EmbeddingCache(ids.reshape(-1), ids.shape, V, weight.shape[1], padding_idx, weight.dtype)
 
 
-def embedding_backward(dout: np.ndarray, cache: EmbeddingCache) -> tuple[None, dict[str, np.ndarray]]:
-    """Scatter-add ``dout`` (S + (E,)) into ``dW`` (V, E); ids have no gradient, so dinput is None."""
+def embedding_backward(dout: np.ndarray, cache: EmbeddingCache,
+                       sparse: bool = False) -> tuple[None, dict[str, np.ndarray | RowSparseGrad]]:
+    """Scatter-add ``dout`` (S + (E,)) into ``dW`` (V, E); ids have no gradient, so dinput is None.
+
+    With ``sparse=True`` ``dW`` comes as a :class:`~rnnkit.row_sparse.RowSparseGrad` holding only the
+    rows of the ids seen (the same numbers, without the (V, E) array of zeros).
+    """
     ids, shape, V, E, padding_idx, dtype = cache
     N = ids.shape[0]
     if not (isinstance(dout, np.ndarray) and dout.shape == shape + (E,)):
         raise ValueError(f"Expected dout of shape {shape + (E,)}, got {getattr(dout, 'shape', type(dout).__name__)}")
     if dout.dtype != dtype:
         raise TypeError(f"Expected dout of dtype {dtype} (the weight's), got {dout.dtype}")
-    dW = np.zeros((V, E), dtype=dtype)  # (V, E)
     if N == 0:
-        return None, {"weight": dW}
-    rows = dout.reshape(N, E)  # (N, E)
-    order = np.argsort(ids, kind="stable")  # (N,)
-    sorted_ids = ids[order]  # (N,)
-    # start of every run of equal ids in the sorted order
-    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))  # (U,)
-    dW[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)  # (U, E)
+        unique, sums = np.zeros(0, np.int64), np.zeros((0, E), dtype)
+    else:
+        rows = dout.reshape(N, E)  # (N, E)
+        order = np.argsort(ids, kind="stable")  # (N,)
+        sorted_ids = ids[order]  # (N,)
+        # start of every run of equal ids in the sorted order
+        starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))  # (U,)
+        unique = sorted_ids[starts]  # (U,) sorted, unique
+        sums = np.add.reduceat(rows[order], starts, axis=0)  # (U, E)
     if padding_idx is not None:
-        dW[padding_idx] = 0
+        keep = unique != padding_idx
+        unique, sums = unique[keep], sums[keep]
+    if sparse:
+        return None, {"weight": RowSparseGrad(unique, sums, (V, E))}
+    dW = np.zeros((V, E), dtype=dtype)  # (V, E)
+    dW[unique] = sums
     return None, {"weight": dW}
 
 
@@ -90,11 +103,12 @@ class Embedding:
     """A lookup table ``weight`` (V, E), initialised ``N(0, 1)`` like ``torch.nn.Embedding``.
 
     ``params = {"weight": (V, E)}``; ``padding_idx`` (if given) starts as a zero row and never
-    receives gradient.
+    receives gradient.  ``sparse=True`` makes ``backward`` return the gradient as a
+    :class:`~rnnkit.row_sparse.RowSparseGrad`, as ``torch.nn.Embedding(sparse=True)`` does.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, rng: np.random.Generator,
-                 padding_idx: int | None = None, dtype: object = np.float32) -> None:
+                 padding_idx: int | None = None, dtype: object = np.float32, sparse: bool = False) -> None:
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
@@ -106,6 +120,7 @@ class Embedding:
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         self.padding_idx = _check_padding_idx(padding_idx, self.num_embeddings)
+        self.sparse = bool(sparse)
         weight = rng.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype)  # (V, E)
         if self.padding_idx is not None:
             weight[self.padding_idx] = 0
@@ -115,6 +130,6 @@ class Embedding:
         """``ids`` (any int shape S) -> vectors ``S + (E,)`` and the cache."""
         return embedding_forward(ids, self.params["weight"], self.padding_idx)
 
-    def backward(self, dout: np.ndarray, cache: EmbeddingCache) -> tuple[None, dict[str, np.ndarray]]:
+    def backward(self, dout: np.ndarray, cache: EmbeddingCache) -> tuple[None, dict[str, np.ndarray | RowSparseGrad]]:
         """Returns ``(None, {"weight": dW})``."""
-        return embedding_backward(dout, cache)
+        return embedding_backward(dout, cache, self.sparse)

@@ -2,8 +2,12 @@
 
     opt = make_optimizer("adam", model.params, lr=1e-3)
     grads = ...                                  # dict keyed like model.params
-    norm = clip_grad_norm(grads, max_norm=5.0)
+    norm = clip_grad_norm(grads, max_norm=5.0)   # rescales grads in place
     opt.step(grads)                              # updates model.params in place
+
+or, the same step with the clipping folded into plain SGD's learning rate (one pass fewer)::
+
+    opt.step(grads, grad_scale=clip_coefficient(grad_norm(grads), max_norm=5.0))
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from rnnkit.optim.adagrad import Adagrad
 from rnnkit.optim.adam import Adam, AdamW
 from rnnkit.optim.average import ParameterAverage
 from rnnkit.optim.base import Optimizer, matrices_only
-from rnnkit.optim.clip import clip_grad_norm, clip_grad_value
+from rnnkit.optim.clip import clip_coefficient, clip_grad_norm, clip_grad_value, grad_norm
 from rnnkit.optim.rmsprop import RMSprop
 from rnnkit.optim.schedules import DecayAfter, ExponentialLR, HalveOnPlateau, StepLR
 from rnnkit.optim.sgd import SGD
@@ -53,8 +57,10 @@ __all__ = [
     "RMSprop",
     "SGD",
     "StepLR",
+    "clip_coefficient",
     "clip_grad_norm",
     "clip_grad_value",
+    "grad_norm",
     "make_optimizer",
     "matrices_only",
 ]

@@ -24,9 +24,26 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.row_sparse import RowSparseGrad
+from rnnkit.row_threads import RowThreads
 from rnnkit.workspace import Scratch
 
 DecayFilter = Callable[[str, np.ndarray], bool]
+Grad = np.ndarray | RowSparseGrad
+_ROWS = RowThreads()
+
+
+def scale_(g: np.ndarray, c: float) -> None:
+    """g *= c in place; a large contiguous array is split between BLAS's thread count."""
+    if not g.flags.c_contiguous:
+        g *= c
+        return
+    flat = g.reshape(-1)
+
+    def scale(lo: int, hi: int) -> None:
+        flat[lo:hi] *= c
+
+    _ROWS.run(scale, flat.size, 1)
 
 
 def matrices_only(name: str, arr: np.ndarray) -> bool:
@@ -131,6 +148,20 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, wd: float) -> None:
         raise NotImplementedError
 
+    def _update_scaled(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, wd: float,
+                       scale: float) -> None:
+        """The update for the gradient ``scale * g``.  This default scales ``g`` in place first (as
+        clipping would have); an optimizer that can fold the factor into its arithmetic overrides it."""
+        if scale != 1.0:
+            scale_(g, scale)
+        self._update(p, g, state, t, wd)
+
+    def _update_rows(self, p: np.ndarray, g: RowSparseGrad, state: dict[str, np.ndarray], t: int, wd: float,
+                     scale: float) -> None:
+        """The update for a row-sparse gradient.  This default makes it dense, which gives exactly the
+        dense update; SGD without momentum or weight decay overrides it to touch only the rows."""
+        self._update_scaled(p, g.to_dense(), state, t, wd, scale)
+
     @staticmethod
     def _buffer(state: dict[str, np.ndarray], key: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """Return ``state[key]``, creating it on first use in the parameter's shape and dtype."""
@@ -140,12 +171,19 @@ class Optimizer:
             state[key] = buf
         return buf
 
-    def step(self, grads: Mapping[str, np.ndarray | None]) -> None:
+    def step(self, grads: Mapping[str, Grad | None], grad_scale: float = 1.0) -> None:
         """Update every parameter that has a gradient in ``grads``, in place.
 
         A parameter missing from ``grads`` (or mapped to None) is left alone and its state does not
-        advance.  Gradients are cast to the parameter's dtype, so float32 models stay float32.
+        advance.  Gradients are cast to the parameter's dtype, so float32 models stay float32.  A
+        gradient may be a :class:`~rnnkit.row_sparse.RowSparseGrad` (an embedding's).
+
+        ``grad_scale``: the step uses ``grad_scale * g`` for every gradient; it is how the training
+        loop applies gradient clipping's coefficient (:func:`~rnnkit.optim.clip.clip_coefficient`).
+        Plain SGD folds it into the learning rate, saving a pass over the gradients; the others
+        multiply the gradients by it in place first, as :func:`~rnnkit.optim.clip.clip_grad_norm` does.
         """
+        grad_scale = check_number("grad_scale", grad_scale, low=0.0, low_open=True)
         if not isinstance(grads, Mapping):
             raise TypeError(f"Expected grads to be a dict of name -> numpy array, got {type(grads).__name__}")
         unknown = [key for key in grads if key not in self.params]
@@ -154,21 +192,32 @@ class Optimizer:
             raise ValueError(f"Expected grads keyed like params ({known}, ...), "
                              f"got unknown name(s) {unknown[:6]}")
         # Check every gradient before touching any parameter so that a bad one leaves the model intact.
-        todo: list[tuple[str, np.ndarray, np.ndarray]] = []
+        todo: list[tuple[str, np.ndarray, Grad]] = []
         for name, param in self.params.items():
             grad = grads.get(name)
             if grad is None:
                 continue
-            if not isinstance(grad, np.ndarray):
+            if not isinstance(grad, (np.ndarray, RowSparseGrad)):
                 raise TypeError(f"Expected grads[{name!r}] to be a numpy array, got {type(grad).__name__}")
             if grad.shape != param.shape:
                 raise ValueError(f"Expected grads[{name!r}] of shape {param.shape}, got {grad.shape}")
-            todo.append((name, param, np.asarray(grad, dtype=param.dtype)))
+            if isinstance(grad, RowSparseGrad):
+                if grad.dtype != param.dtype:
+                    grad = RowSparseGrad(grad.indices, grad.values.astype(param.dtype), grad.shape)
+            else:
+                grad = np.asarray(grad, dtype=param.dtype)
+            todo.append((name, param, grad))
         self.step_count += 1
         for name, param, grad in todo:
             self.param_steps[name] += 1
             wd = self.weight_decay if self.decays[name] else 0.0
-            self._update(param, grad, self.state[name], self.param_steps[name], wd)
+            state, t = self.state[name], self.param_steps[name]
+            if isinstance(grad, RowSparseGrad):
+                self._update_rows(param, grad, state, t, wd, grad_scale)
+            elif grad_scale != 1.0:
+                self._update_scaled(param, grad, state, t, wd, grad_scale)
+            else:
+                self._update(param, grad, state, t, wd)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The hyperparameters as JSON-friendly values (tuples become lists)."""

@@ -10,26 +10,28 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rnnkit.optim.base import check_number
-from rnnkit.row_threads import RowThreads
+from rnnkit.optim.base import check_number, scale_
+from rnnkit.row_sparse import RowSparseGrad
 
 # Added to the norm before dividing, as torch.nn.utils.clip_grad_norm_ does, so that the clipped
 # norm lands just under max_norm and an all-zero gradient never divides by zero.
 _EPS = 1e-6
-_ROWS = RowThreads()
 
 
-def _check_grads(grads: Mapping[str, np.ndarray | None]) -> list[np.ndarray]:
+def _check_grads(grads: Mapping[str, np.ndarray | RowSparseGrad | None], writeable: bool = True) -> list[np.ndarray]:
+    """The arrays holding the gradients' numbers (a row-sparse gradient's values)."""
     if not isinstance(grads, Mapping):
         raise TypeError(f"Expected grads to be a dict of name -> numpy array, got {type(grads).__name__}")
     arrays = []
     for name, grad in grads.items():
         if grad is None:
             continue
+        if isinstance(grad, RowSparseGrad):
+            grad = grad.values  # the zero rows add nothing to a norm and stay zero when scaled
         if not isinstance(grad, np.ndarray) or not np.issubdtype(grad.dtype, np.floating):
             got = grad.dtype if isinstance(grad, np.ndarray) else type(grad).__name__
             raise TypeError(f"Expected grads[{name!r}] to be a floating-point numpy array, got {got}")
-        if not grad.flags.writeable:
+        if writeable and not grad.flags.writeable:
             raise ValueError(f"Expected grads[{name!r}] to be writeable: clipping works in place")
         arrays.append(grad)
     return arrays
@@ -46,53 +48,72 @@ def _norm(g: np.ndarray, norm_type: float) -> float:
     return float(np.linalg.norm(v.astype(np.float64, copy=False), ord=norm_type))
 
 
-def clip_grad_norm(grads: Mapping[str, np.ndarray | None], max_norm: float, norm_type: float = 2.0) -> float:
-    r"""Rescale all gradients together so that their global norm is at most ``max_norm``.
+def _check_norm_type(norm_type: float | str) -> float:
+    if isinstance(norm_type, str) and norm_type == "inf":
+        return math.inf
+    if isinstance(norm_type, (int, float)) and norm_type == math.inf:
+        return math.inf
+    return check_number("norm_type", norm_type, low=0.0, low_open=True)
+
+
+def grad_norm(grads: Mapping[str, np.ndarray | RowSparseGrad | None], norm_type: float | str = 2.0) -> float:
+    r"""The global norm of all gradients together, as a Python float:
 
     .. math::
 
         n = \Big(\sum_k \lVert g_k \rVert_p^p\Big)^{1/p} \ (\max_k \lVert g_k \rVert_\infty
-            \text{ for } p = \infty), \qquad
-        g_k \leftarrow g_k \cdot \min\!\Big(1, \frac{\text{max\_norm}}{n + 10^{-6}}\Big)
+            \text{ for } p = \infty)
 
-    as torch.nn.utils.clip_grad_norm_ does.  Returns :math:`n`, the norm *before* clipping, as a
-    Python float.  If :math:`n` is NaN or infinite the gradients are left untouched (scaling them
-    would only turn them into NaN) and :math:`n` is returned so the caller can detect divergence.
-    The norm is accumulated in float64 so that float32 gradients do not overflow it.
+    Each array's 2-norm is one BLAS dot in its own dtype (redone in float64 if the squares
+    overflow); the per-array norms are combined in float64.
     """
-    max_norm = check_number("max_norm", max_norm, low=0.0, low_open=True)
-    if isinstance(norm_type, str) and norm_type == "inf":
-        norm_type = math.inf
-    if not (isinstance(norm_type, (int, float)) and norm_type == math.inf):
-        norm_type = check_number("norm_type", norm_type, low=0.0, low_open=True)
-    arrays = _check_grads(grads)
+    norm_type = _check_norm_type(norm_type)
+    arrays = _check_grads(grads, writeable=False)
     if not arrays:
         return 0.0
     norms = np.array([_norm(g, norm_type) for g in arrays])  # (number of arrays,)
-    total = float(np.linalg.norm(norms, ord=norm_type))
+    return float(np.linalg.norm(norms, ord=norm_type))
+
+
+def clip_coefficient(total: float, max_norm: float) -> float:
+    r""":math:`\min(1, \text{max\_norm} / (n + 10^{-6}))` for a global norm :math:`n`, as
+    torch.nn.utils.clip_grad_norm_ computes it; 1.0 when :math:`n` is NaN or infinite (scaling would
+    only spread the NaN, and the caller should stop on it instead).
+
+    ``optimizer.step(grads, grad_scale=clip_coefficient(grad_norm(grads), max_norm))`` takes the
+    step :func:`clip_grad_norm` followed by ``optimizer.step(grads)`` takes, and plain SGD saves the
+    pass that rescales the gradients.
+    """
+    max_norm = check_number("max_norm", max_norm, low=0.0, low_open=True)
     if not math.isfinite(total):
-        return total
-    coef = max_norm / (total + _EPS)
+        return 1.0
+    return min(1.0, max_norm / (total + _EPS))
+
+
+def clip_grad_norm(grads: Mapping[str, np.ndarray | RowSparseGrad | None], max_norm: float,
+                   norm_type: float | str = 2.0) -> float:
+    r"""Rescale all gradients together so that their global norm is at most ``max_norm``:
+
+    .. math::
+
+        g_k \leftarrow g_k \cdot \min\!\Big(1, \frac{\text{max\_norm}}{n + 10^{-6}}\Big)
+
+    with :math:`n` the :func:`grad_norm`, as torch.nn.utils.clip_grad_norm_ does.  Returns :math:`n`,
+    the norm *before* clipping.  If :math:`n` is NaN or infinite the gradients are left untouched
+    (scaling them would only turn them into NaN) and :math:`n` is returned so the caller can detect
+    divergence.
+    """
+    max_norm = check_number("max_norm", max_norm, low=0.0, low_open=True)
+    arrays = _check_grads(grads)
+    total = grad_norm(grads, norm_type)
+    coef = clip_coefficient(total, max_norm)
     if coef < 1.0:
         for g in arrays:
-            _scale_(g, coef)
+            scale_(g, coef)
     return total
 
 
-def _scale_(g: np.ndarray, c: float) -> None:
-    """g *= c in place; a large contiguous array is split between BLAS's thread count."""
-    if not g.flags.c_contiguous:
-        g *= c
-        return
-    flat = g.reshape(-1)
-
-    def scale(lo: int, hi: int) -> None:
-        flat[lo:hi] *= c
-
-    _ROWS.run(scale, flat.size, 1)
-
-
-def clip_grad_value(grads: Mapping[str, np.ndarray | None], clip_value: float) -> None:
+def clip_grad_value(grads: Mapping[str, np.ndarray | RowSparseGrad | None], clip_value: float) -> None:
     r"""Clip every gradient entry into :math:`[-c, c]` in place, as torch.nn.utils.clip_grad_value_.
 
     NaN entries stay NaN so that divergence remains visible.

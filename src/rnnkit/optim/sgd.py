@@ -6,6 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rnnkit.optim.base import DecayFilter, Optimizer, check_bool, check_number
+from rnnkit.row_sparse import RowSparseGrad
 from rnnkit.row_threads import RowThreads
 
 _CHUNK = 16384  # elements per block: 64 KB of float32, so the temporary stays in the L2 cache
@@ -50,6 +51,11 @@ class SGD(Optimizer):
     because torch orders them differently (``momentum, dampening, weight_decay, nesterov``): a
     positional call ported from torch would otherwise mean something else silently.
     State: ``momentum_buffer`` (only with momentum).
+
+    Without momentum and weight decay the step is :math:`\theta \leftarrow \theta - (\gamma s)\,g`
+    for a gradient scale :math:`s` (clipping's coefficient, ``step(grads, grad_scale=s)``), one pass
+    over :math:`g`; a row-sparse gradient (an embedding's) updates only its rows.  With momentum or
+    weight decay the buffer needs :math:`s g` itself, so it is formed first.
     """
 
     buffer_names = ("momentum_buffer",)
@@ -96,3 +102,18 @@ class SGD(Optimizer):
             else:
                 g = buf
         _sub_scaled_(p, self.lr, g)
+
+    def _update_scaled(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, wd: float,
+                       scale: float) -> None:
+        if self.momentum == 0.0 and wd == 0.0:
+            _sub_scaled_(p, self.lr * scale, g)  # theta -= (lr s) g: the scale costs no pass of its own
+        else:
+            super()._update_scaled(p, g, state, t, wd, scale)
+
+    def _update_rows(self, p: np.ndarray, g: RowSparseGrad, state: dict[str, np.ndarray], t: int, wd: float,
+                     scale: float) -> None:
+        if self.momentum == 0.0 and wd == 0.0:
+            # the rows are unique, so this is the dense update restricted to the rows that change
+            p[g.indices] -= (self.lr * scale) * g.values  # (U, E)
+        else:
+            super()._update_rows(p, g, state, t, wd, scale)

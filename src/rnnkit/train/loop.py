@@ -38,8 +38,8 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
 from rnnkit.guard import check_finite
-from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_grad_norm,
-                          make_optimizer)
+from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
+                          grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import Progress
 
@@ -244,14 +244,15 @@ class Trainer:
             epoch_start = time.monotonic()
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 res = self.task.train_step(batch, self.carry, self.rng)
-                norm = clip_grad_norm(res.grads, cfg.clip) if cfg.clip else None
+                norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss
                 # 20x the first loss: far above anything a healthy run shows, so only a blow-up trips it
                 limit = None if not self.first_loss else 20.0 * max(abs(self.first_loss), 1.0)
                 check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None,
                              explode_threshold=limit)
-                self.optimizer.step(res.grads)
+                # clipping by global norm, applied by the step (plain SGD folds it into its learning rate)
+                self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0)
                 st.step += 1
                 if self.average is not None:
                     self.average.update(st.step)
