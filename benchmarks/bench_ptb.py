@@ -11,7 +11,7 @@ Each run is ``rnnkit train lm ...`` in a child process (what a user runs), follo
 
     python benchmarks/bench_ptb.py --softmax class            # one full 13-epoch run
     python benchmarks/bench_ptb.py --softmax both --max-steps 200   # smoke run, not recorded
-    python benchmarks/bench_ptb.py --speed-ratio 300 --rounds 2     # rnnkit vs PyTorch, A B A B
+    python benchmarks/bench_ptb.py --speed-ratio 1500 --rounds 4    # rnnkit vs PyTorch, A B A B ...
 """
 from __future__ import annotations
 
@@ -182,7 +182,8 @@ def speed_ratio(args: argparse.Namespace) -> None:
         f"    {this_command()}",
         "",
         f"{args.speed_ratio} training steps (T = 20, B = 20) per process, processes run one at a time in the order "
-        "below; tokens/s is over those steps (start-up and vocabulary building excluded).",
+        "below; tokens/s is over those steps (start-up and vocabulary building excluded).  PyTorch's first few "
+        "hundred steps run slower than its steady state, so a short run (300 steps) understates its speed.",
         "",
         "| round | run | train tok/s | process wall | load before |",
         "|---|---|---|---|---|",
@@ -218,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="cap BLAS threads in the child processes (default: leave the library default)")
     p.add_argument("--run-root", type=Path, default=RUNS, help="checkpoints and logs go here (default: %(default)s)")
     p.add_argument("--speed-ratio", type=int, default=None, metavar="STEPS",
-                   help="instead of training: time STEPS steps of rnnkit and of PyTorch, alternating")
+                   help="instead of training: time STEPS steps of rnnkit and of PyTorch, alternating "
+                        "(1500 or more: PyTorch's first few hundred steps are slower than its steady state)")
     p.add_argument("--rounds", type=int, default=2, help="--speed-ratio: rounds of A B (default: 2)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="--speed-ratio: torch.set_num_threads for PyTorch (default: os.cpu_count())")
