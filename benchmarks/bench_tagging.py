@@ -12,7 +12,8 @@ validation set).  Tasks and references:
   Variants: ``chunking-wide`` (200 units, batches of 16, exponential decay), ``chunking-avg``
   (chunking-wide validating and saving a moving average of the weights, ``--average 0.999``),
   ``chunking-full`` and ``chunking-avg-full`` (chunking-wide / chunking-avg retrained on all training
-  sentences for the best epoch count on the held-out set).
+  sentences for the best epoch count on the held-out set), ``chunking-avg-h300`` and ``chunking-avg-e200``
+  (chunking-avg with 300 hidden units per direction, or with 200-dimensional word embeddings).
 * ``zh-seg``: UD Chinese GSD v1.4 word segmentation from raw characters, BMES tagging with
   character-bigram embeddings and a CRF; test word F1 (target >= 93) and OOV recall.
 * ``zh-upos``: the same treebank's UPOS on gold words (report only).
@@ -43,7 +44,8 @@ from rnnkit.data.segmentation import write_segmented  # noqa: E402
 from rnnkit.tagging.io import read_tagged  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CHUNKING = ("chunking", "chunking-wide", "chunking-avg", "chunking-full", "chunking-avg-full")
+CHUNKING = ("chunking", "chunking-wide", "chunking-avg", "chunking-full", "chunking-avg-full", "chunking-avg-h300",
+            "chunking-avg-e200")
 # epochs of the retraining on all training sentences: the best epoch of the setting on the held-out 1,000
 FULL_EPOCHS = {"chunking-full": 21, "chunking-avg-full": 13}
 TASKS = ("ewt-upos", "ewt-hmm", *CHUNKING, "zh-seg", "zh-upos")
@@ -87,6 +89,10 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None) -> tuple[list
                 "--singleton-unk", "0.5", "--lr", "0.002", "--batch-size", "16", "--schedule", "exp", "--lr-decay", "0.9"]
         if task.startswith("chunking-avg"):  # validate and keep a moving average of the weights (~ the last 2 epochs)
             extra += ["--average", "0.999"]
+        if task == "chunking-avg-h300":  # chunking-avg with 300 units per direction
+            extra[extra.index("--hidden") + 1] = "300"
+        if task == "chunking-avg-e200":  # chunking-avg with 200-dimensional word embeddings
+            extra[extra.index("--embed") + 1] = "200"
         test = data / "conll2000_chunking" / "test.txt"
         if task in FULL_EPOCHS:
             # a setting and its best epoch on the held-out 1,000 (chunking-wide: 21 of 25; chunking-avg: 13
@@ -120,6 +126,8 @@ TITLES = {"ewt-upos": "UD English EWT UPOS, BiLSTM-CRF with character features",
           "chunking-avg": "CoNLL-2000 chunking, chunking-wide's settings with a moving average of the weights (0.999)",
           "chunking-avg-full": "CoNLL-2000 chunking, chunking-avg's settings and epochs retrained on all training data",
           "chunking-full": "CoNLL-2000 chunking, chunking-wide's settings and epochs retrained on all training data",
+          "chunking-avg-h300": "CoNLL-2000 chunking, chunking-avg's settings with 300 hidden units per direction",
+          "chunking-avg-e200": "CoNLL-2000 chunking, chunking-avg's settings with 200-dimensional word embeddings",
           "zh-seg": "UD Chinese GSD v1.4 word segmentation, character BMES BiLSTM-CRF with bigrams",
           "zh-upos": "UD Chinese GSD v1.4 UPOS on gold words, BiLSTM-CRF with character features"}
 SECTION = "Sequence labelling (bench_tagging.py)"
