@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default: 2e-3)")
     p.add_argument("--lr-decay", type=float, default=0.85, help="multiply the lr by this each epoch (default: 0.85)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout (default: 0.2)")
+    p.add_argument("--dropout-input", type=float, default=None,
+                   help="dropout on the character embeddings only (default: --dropout; char-rnn uses 0)")
     p.add_argument("--epochs", type=int, default=10, help="epochs (default: 10)")
     p.add_argument("--average", type=float, default=None,
                    help="validate and keep a moving average of the weights with this decay (default: none)")
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dropout != 0.2 or args.average is not None:  # the first recorded run's title stays as it was
         name += f", dropout {args.dropout:g}" + ("" if args.average is None else f", weight average {args.average:g}")
         tag += f"_d{args.dropout:g}" + ("" if args.average is None else f"_avg{args.average:g}")
+    if args.dropout_input is not None:
+        name += f", input dropout {args.dropout_input:g}"
+        tag += f"_in{args.dropout_input:g}"
     run_dir = args.run_root / tag
     log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             "--progress", "lines", "--log-every", "100",
             *(["--max-steps", str(args.max_steps)] if args.max_steps is not None else []),
             *(["--average", str(args.average)] if args.average is not None else []),
+            *(["--dropout-input", str(args.dropout_input)] if args.dropout_input is not None else []),
         )
         rates = ProgressRates()
         train_wall, model = train_logged(cmd, log, env, rates, run_dir)

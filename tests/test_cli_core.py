@@ -59,6 +59,12 @@ def test_no_command_prints_help_and_fails(capsys):
     (["gradflow", "--cell", "foo"], "foo"),
     (["gradflow", "--forget-bias", "x"], "--forget-bias"),
     (["nosuchcommand"], "nosuchcommand"),
+    (["train", "lm", "--dropout", "1.5"], "--dropout"),
+    (["train", "lm", "--dropout-input", "-0.1"], "--dropout-input"),
+    (["train", "lm", "--dropout-output", "half"], "--dropout-output"),
+    (["train", "classifier", "--word-dropout", "1"], "--word-dropout"),
+    (["train", "tagger", "--dropout", "2"], "--dropout"),
+    (["train", "seq2seq", "--dropout", "-1"], "--dropout"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
     assert _exit_code(argv) == 2

@@ -55,6 +55,23 @@ def test_word_level_with_class_softmax_and_top_k(tmp_path, capsys):
     assert words[0] == "the" and len(words) >= 10
 
 
+def test_dropout_per_location_overrides_dropout(tmp_path, capsys):
+    from rnnkit.checkpoint import load_checkpoint
+
+    code, _, _ = _train(tmp_path, EN, "word", extra=["--dropout", "0.3", "--dropout-input", "0",
+                                                      "--dropout-output", "0.1"])
+    assert code == 0
+    capsys.readouterr()
+    _, meta = load_checkpoint(tmp_path / "run" / "best.safetensors")
+    cfg = meta["task"]["lm_config"]
+    assert (cfg["dropout_input"], cfg["dropout_hidden"], cfg["dropout_output"]) == (0.0, 0.3, 0.1)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "lm", "--train", str(tmp_path / "train.txt"), "--dropout-hidden", "1.5",
+              "--run-dir", str(tmp_path / "bad")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "--dropout-hidden" in err[0] and "1.5" in err[0], err
+
+
 @pytest.mark.parametrize(
     "content,words",
     [

@@ -28,6 +28,7 @@ order.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -36,9 +37,25 @@ from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views
                                   zero_finished)
 
 
+@functools.lru_cache(maxsize=64)
 def _perm(H: int) -> np.ndarray:
-    """Row index taking PyTorch's (i, f, g, o) blocks to the kernel's (o, i, f, g)."""
-    return np.r_[3 * H : 4 * H, 0 : 2 * H, 2 * H : 3 * H]
+    """Row index taking PyTorch's (i, f, g, o) blocks to the kernel's (o, i, f, g) (read-only, cached)."""
+    perm = np.r_[3 * H : 4 * H, 0 : 3 * H]
+    perm.flags.writeable = False
+    return perm
+
+
+def _torch_rows_matmul(dz: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``(dz.T @ m)`` with its rows taken from kernel order (o, i, f, g) back to PyTorch's (i, f, g, o).
+
+    dz (N, 4H), m (N, K) -> (4H, K).  Two GEMMs write straight into the PyTorch-ordered blocks, so no
+    permuted copy of the product is made.
+    """
+    H = dz.shape[1] // 4
+    out = np.empty((4 * H, m.shape[1]), dtype=np.result_type(dz, m))
+    np.matmul(dz[:, H:].T, m, out=out[: 3 * H])  # i, f, g
+    np.matmul(dz[:, :H].T, m, out=out[3 * H :])  # o
+    return out
 
 
 class LSTMCache(NamedTuple):
@@ -65,24 +82,31 @@ def forward(
     T, B, D = x.shape
     H = w_hh.shape[1]
     perm = _perm(H)
+    H3 = 3 * H
+    half = x.dtype.type(0.5)  # sigmoid(z) through tanh(z / 2): the o, i, f rows are scaled by 1/2
     w_ih_k = w_ih[perm]  # (4H, D)
     w_hh_k = w_hh[perm]  # (4H, H)
-    scale = np.ones(4 * H, dtype=x.dtype)
-    scale[: 3 * H] = 0.5  # sigmoid(z) through tanh(z / 2)
-    w_ih_s = w_ih_k * scale[:, None]
-    # a contiguous (H, 4H) copy: the per-step GEMM runs ~25% faster on it than on a transposed view
-    w_hh_sT = np.ascontiguousarray((w_hh_k * scale[:, None]).T)  # (H, 4H)
-    bias_s = (b_ih + b_hh)[perm] * scale  # (4H,)
+    w_ih_s = w_ih_k.copy()  # (4H, D)
+    w_ih_s[:H3] *= half
+    # a contiguous (H, 4H) copy: the per-step GEMM runs ~25% faster on it than on a transposed view;
+    # written block by block, scaling as it goes (half the time of permute, scale, then transpose)
+    w_hh_sT = np.empty((H, 4 * H), dtype=w_hh.dtype)  # (H, 4H): columns o, i, f, g
+    np.multiply(w_hh[H3:].T, half, out=w_hh_sT[:, :H])  # o
+    np.multiply(w_hh[: 2 * H].T, half, out=w_hh_sT[:, H:H3])  # i, f
+    w_hh_sT[:, H3:] = w_hh[2 * H : H3].T  # g
+    bias_s = (b_ih + b_hh)[perm]  # (4H,)
+    bias_s[:H3] *= half
 
     gates = (x.reshape(T * B, D) @ w_ih_s.T).reshape(T, B, 4 * H)  # (T, B, 4H)
     gates += bias_s
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
-    cs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
-    tanh_c = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H)
+    # padded batches leave finished rows unwritten, and those must read as zeros
+    alloc = np.empty if batch_sizes is None else np.zeros
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    cs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    tanh_c = alloc((T, B, H), dtype=x.dtype)  # (T, B, H)
     hs[0], cs[0] = state0
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # recurrent projection buffer
     ig = np.empty((B, H), dtype=x.dtype)  # i * g buffer
-    H3 = 3 * H
     # per-step views, made once (see step_views): z (all gates), the sigmoid block, o, i, f, g
     Z = step_views(gates, batch_sizes)
     S, O, I, F, Gc = (step_views(gates[..., a:b], batch_sizes)
@@ -177,8 +201,8 @@ def backward(
             np.matmul(DZ[t], w_hh_k, out=dh_n)
     dz2 = dz_all.reshape(T * B, 4 * H)
     dx = (dz2 @ w_ih_k).reshape(T, B, D)
-    back = np.argsort(_perm(H))  # kernel order back to PyTorch's
-    dw_ih = (dz2.T @ x.reshape(T * B, D))[back]
-    dw_hh = (dz2.T @ hs[:-1].reshape(T * B, H))[back]
-    db = dz2.sum(axis=0)[back]
+    dw_ih = _torch_rows_matmul(dz2, x.reshape(T * B, D))  # (4H, D)
+    dw_hh = _torch_rows_matmul(dz2, hs[:-1].reshape(T * B, H))  # (4H, H)
+    db_k = dz2.sum(axis=0)  # (4H,) kernel order
+    db = np.concatenate((db_k[H:], db_k[:H]))  # PyTorch order
     return dx, (dh, dc), (dw_ih, dw_hh, db, db.copy())

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -44,8 +44,8 @@ def register(groups) -> None:
     m.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max"], default="max", help="sentence vector from the states")
-    m.add_argument("--dropout", type=float, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
-    m.add_argument("--word-dropout", type=float, default=0.0,
+    m.add_argument("--dropout", type=probability, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
+    m.add_argument("--word-dropout", type=probability, default=0.0,
                    help="replace each training token by <unk> with this probability (regularises, and trains the "
                         "<unk> vector that words unseen in training get)")
     m.add_argument("--lowercase", action="store_true", help="lowercase the text")

@@ -17,6 +17,17 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def probability(text: str) -> float:
+    """argparse type for a dropout rate: a float in [0, 1)."""
+    try:
+        p = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= p < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
+    return p
+
+
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
                       epochs: int = 10, run_dir: str = "runs/lm") -> None:
     t = p.add_argument_group("training")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
@@ -38,7 +38,13 @@ def register(groups) -> None:
     m.add_argument("--layers", type=int, default=2, help="stacked recurrent layers")
     m.add_argument("--hidden", type=int, default=200, help="hidden units per layer")
     m.add_argument("--embed", type=int, default=None, help="embedding size (default: --hidden)")
-    m.add_argument("--dropout", type=float, default=0.0, help="dropout on input, between layers and on output")
+    m.add_argument("--dropout", type=probability, default=0.0, help="dropout on input, between layers and on output")
+    m.add_argument("--dropout-input", type=probability, default=None, metavar="P",
+                   help="dropout on the embeddings only (default: --dropout; char-rnn uses 0)")
+    m.add_argument("--dropout-hidden", type=probability, default=None, metavar="P",
+                   help="dropout between recurrent layers only (default: --dropout)")
+    m.add_argument("--dropout-output", type=probability, default=None, metavar="P",
+                   help="dropout on the last layer's outputs only (default: --dropout)")
     m.add_argument("--variational", action="store_true", help="one dropout mask per sequence, shared across time")
     m.add_argument("--tie", action="store_true", help="tie the output layer to the embedding (needs --embed = --hidden)")
     m.add_argument("--softmax", choices=["full", "class"], default="full",
@@ -78,9 +84,13 @@ def register(groups) -> None:
 def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generator) -> LanguageModel:
     V = len(vocab)
     embed = args.embed or args.hidden
+    def drop(p: float | None) -> float:
+        return args.dropout if p is None else p
+
     cfg = LMConfig(vocab_size=V, cell=args.cell, embedding_dim=embed, hidden_size=args.hidden,
-                   num_layers=args.layers, dropout_input=args.dropout, dropout_hidden=args.dropout,
-                   dropout_output=args.dropout, variational=args.variational, tie_weights=args.tie,
+                   num_layers=args.layers, dropout_input=drop(args.dropout_input),
+                   dropout_hidden=drop(args.dropout_hidden), dropout_output=drop(args.dropout_output),
+                   variational=args.variational, tie_weights=args.tie,
                    softmax=args.softmax, num_classes=args.classes, init_scale=args.init_scale)
     return LanguageModel(cfg, rng, word_classes=classes)
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
 from rnnkit.data.conll import read_text_file, text_lines
 from rnnkit.data.parallel import (
     SentencePair,
@@ -94,7 +94,7 @@ def register(groups) -> None:
     m.add_argument("--encoder-hidden", type=int, default=None,
                    help="encoder units per direction (default: --hidden / directions, so dot attention works)")
     m.add_argument("--attention-size", type=int, default=None, help="additive attention units (default --hidden)")
-    m.add_argument("--dropout", type=float, default=0.2, help="dropout on embeddings, between layers and on h~")
+    m.add_argument("--dropout", type=probability, default=0.2, help="dropout on embeddings, between layers and on h~")
     m.add_argument("--sampling-rate", type=float, default=0.0,
                    help="scheduled sampling: feed the model's own previous token with this probability")
     b = p.add_argument_group("batching and validation")

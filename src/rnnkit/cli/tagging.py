@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
 from rnnkit.errors import DataError
 from rnnkit.tagging.io import (
     DataSpec,
@@ -84,7 +84,7 @@ def register(groups) -> None:
     m.add_argument("--feature-embed", type=int, default=20, help="embedding size of each feature column")
     m.add_argument("--hidden", type=int, default=100, help="hidden units per direction of the word BiLSTM")
     m.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
-    m.add_argument("--dropout", type=float, default=0.5, help="dropout on the inputs, between layers and on the output")
+    m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the inputs, between layers and on the output")
     m.add_argument("--lowercase", action="store_true", help="lowercase words for the word embedding (chars keep case)")
     m.add_argument("--min-count", type=int, default=1, help="words (and bigrams) rarer than this become <unk>")
     m.add_argument("--singleton-unk", type=float, default=0.0,
