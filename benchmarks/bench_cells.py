@@ -160,10 +160,17 @@ def shell(cmd: list[str]) -> str:
 
 
 def cpu_name() -> str:
+    """'AMD EPYC (family 25, model 17)': VMs report bare names, which the family and model tell apart."""
     try:
+        fields = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "cpu family", "model") and key.strip() not in fields:
+                fields[key.strip()] = value.strip()
+        if "model name" in fields:
+            extra = (f" (family {fields['cpu family']}, model {fields['model']})"
+                     if "cpu family" in fields and "model" in fields else "")
+            return fields["model name"] + extra
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
