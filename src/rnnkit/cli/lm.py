@@ -84,7 +84,8 @@ def register(groups) -> None:
 def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generator) -> LanguageModel:
     V = len(vocab)
     embed = args.embed or args.hidden
-    def drop(p: float | None) -> float:
+
+    def drop(p: float | None) -> float:  # a site's own option, else --dropout
         return args.dropout if p is None else p
 
     cfg = LMConfig(vocab_size=V, cell=args.cell, embedding_dim=embed, hidden_size=args.hidden,
