@@ -3,13 +3,15 @@
 Configuration (the paper's non-regularised small model; test perplexity 114.5): 2 x 200 LSTM,
 embeddings 200, unrolled 20 steps, 20 streams, 13 epochs of SGD at lr 1 halved after each epoch from
 epoch 5 on, gradient norm clipped at 5, every parameter from U(-0.1, 0.1), no dropout, loss summed over
-time and averaged over the batch; full softmax, and Mikolov's class-based softmax (about 100 classes).
+time and averaged over the batch; full softmax, Mikolov's class-based softmax (about 100 classes), or
+Grave et al.'s adaptive softmax (a 2,000-word shortlist and one tail cluster by default).
 
 Each run is ``rnnkit train lm ...`` in a child process (what a user runs), followed by
 ``rnnkit evaluate best.safetensors ptb.test.txt`` (one stream read from <eos>, so every one of the
 82,430 test tokens is predicted).  Results go into benchmarks/RESULTS.md.
 
     python benchmarks/bench_ptb.py --softmax class            # one full 13-epoch run
+    python benchmarks/bench_ptb.py --softmax adaptive --div-value 1
     python benchmarks/bench_ptb.py --softmax both --max-steps 200   # smoke run, not recorded
     python benchmarks/bench_ptb.py --speed-ratio 1500 --rounds 4    # rnnkit vs PyTorch, A B A B ...
 """
@@ -43,7 +45,8 @@ PAPER_TEST = 114.5
 
 
 def train_args(softmax: str, ptb: Path, run_dir: Path, epochs: int, max_steps: int | None, classes: int,
-               seed: int, valid: bool = True, log_every: int = 100, class_power: float = 1.0) -> list[str]:
+               seed: int, valid: bool = True, log_every: int = 100, class_power: float = 1.0,
+               cutoffs: str | None = None, div_value: float = 4.0) -> list[str]:
     args = ["train", "lm", "--train", str(ptb / "ptb.train.txt.xz")]
     if valid:
         args += ["--valid", str(ptb / "ptb.valid.txt")]
@@ -57,6 +60,8 @@ def train_args(softmax: str, ptb: Path, run_dir: Path, epochs: int, max_steps: i
     ]
     if softmax == "class":
         args += ["--class-power", f"{class_power:g}"] + (["--classes", str(classes)] if classes else [])
+    if softmax == "adaptive":
+        args += ["--div-value", f"{div_value:g}"] + (["--cutoffs", cutoffs] if cutoffs else [])
     if max_steps is not None:
         args += ["--max-steps", str(max_steps)]
     return rnnkit_cmd(*args)
@@ -77,7 +82,7 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
     log = args.run_root / f"ptb_{softmax}.log"
     env = user_env(args.blas_threads)
     cmd = train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed,
-                     class_power=args.class_power)
+                     class_power=args.class_power, cutoffs=args.cutoffs, div_value=args.div_value)
     date, load0 = utc_date(), machine_load()
     rates = ProgressRates()
     train_wall, model = train_logged(cmd, log, env, rates, run_dir)
@@ -92,6 +97,8 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
           f"training {fmt_time(train_wall)}, evaluation {fmt_time(eval_wall)}", flush=True)
     if record:
         title = f"rnnkit, {softmax} softmax" + (f" (bins of equal count^{args.class_power:g})" if softmax == "class" else "")
+        if softmax == "adaptive":
+            title += f" (cutoffs {args.cutoffs or 'default'}, div_value {args.div_value:g})"
         write_subsection(SECTION, INTRO, title, report(res, args))
     return res
 
@@ -147,6 +154,8 @@ def speed_ratio(args: argparse.Namespace) -> None:
         jobs = [("rnnkit full", "full"), ("PyTorch full", None)]
         if args.with_class:
             jobs.append(("rnnkit class", "class"))
+        if args.with_adaptive:
+            jobs.append(("rnnkit adaptive", "adaptive"))
         for name, softmax in jobs:
             log = args.run_root / "speed_ratio.log"
             load = machine_load()
@@ -161,7 +170,8 @@ def speed_ratio(args: argparse.Namespace) -> None:
                 rate = found[-1]["train_tok_per_s"] if found else float("nan")
             else:
                 cmd = train_args(softmax, ptb, args.run_root / f"speed_{softmax}", 1, args.speed_ratio, args.classes,
-                                 args.seed, valid=False, log_every=50, class_power=args.class_power)
+                                 args.seed, valid=False, log_every=50, class_power=args.class_power,
+                                 cutoffs=args.cutoffs, div_value=args.div_value)
                 rates = ProgressRates()
                 rc, wall = run_logged(cmd, log, env, rates)
                 rate = rates.last_rate()
@@ -207,13 +217,15 @@ def speed_ratio(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding ptb/ (default: %(default)s)")
-    p.add_argument("--softmax", choices=["full", "class", "both"], default="both",
+    p.add_argument("--softmax", choices=["full", "class", "adaptive", "both"], default="both",
                    help="output layer; both = class then full, one after the other (default: both)")
     p.add_argument("--epochs", type=int, default=13, help="epochs (default: 13, as the paper)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke run, not recorded)")
     p.add_argument("--classes", type=int, default=0, help="classes for the class softmax (0: about sqrt(V) = 100)")
     p.add_argument("--class-power", type=float, default=1.0,
                    help="class softmax bins of equal count**power (1: RNNLM's old classes; 0.5: its default)")
+    p.add_argument("--cutoffs", default=None, help="adaptive softmax cutoffs, e.g. 2000 (default: rnnkit's)")
+    p.add_argument("--div-value", type=float, default=4.0, help="adaptive softmax div_value (default: 4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="cap BLAS threads in the child processes (default: leave the library default)")
@@ -225,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--torch-threads", type=int, default=None,
                    help="--speed-ratio: torch.set_num_threads for PyTorch (default: os.cpu_count())")
     p.add_argument("--with-class", action="store_true", help="--speed-ratio: also time rnnkit's class softmax")
+    p.add_argument("--with-adaptive", action="store_true", help="--speed-ratio: also time rnnkit's adaptive softmax")
     p.add_argument("--record", action="store_true", help="write a --max-steps run into RESULTS.md anyway")
     p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = p.parse_args(argv)

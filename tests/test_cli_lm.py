@@ -55,6 +55,38 @@ def test_word_level_with_class_softmax_and_top_k(tmp_path, capsys):
     assert words[0] == "the" and len(words) >= 10
 
 
+def test_word_level_with_adaptive_softmax(tmp_path, capsys):
+    from rnnkit.lm.io import load_lm
+
+    code, train, valid = _train(tmp_path, EN, "word", extra=["--softmax", "adaptive", "--cutoffs", "3,6",
+                                                              "--div-value", "2"])
+    assert code == 0
+    test_line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("test: perplexity"))
+    model = str(tmp_path / "run" / "best.safetensors")
+    m, vocab, _, _ = load_lm(model)
+    assert m.config.cutoffs == (3, 6) and m.adaptive is not None
+    assert m.params["decoder.tail.0.0.weight"].shape == (8, 16)  # 16 / 2
+    # ids sorted by falling training frequency: the shortlist is the three most frequent tokens
+    counts = [(EN.split() + ["<eos>"] * EN.count("\n")).count(vocab.tokens[i]) for i in range(len(vocab))]
+    assert vocab.tokens[0] == "the" and counts == sorted(counts, reverse=True), counts
+    assert main(["evaluate", model, valid, "--json", "--batch-size", "10", "--bptt", "8"]) == 0
+    ppl = json.loads(capsys.readouterr().out)["ppl"]
+    assert f"perplexity {ppl:.4f}" in test_line, (ppl, test_line)
+    assert main(["generate", model, "--prime", "the", "--length", "20", "--seed", "1"]) == 0
+    words = capsys.readouterr().out.split()
+    assert words[0] == "the" and len(words) >= 10 and set(words) <= set(EN.split())
+    for bad, what in [("5,3", "increasing"), ("0", "increasing"), ("2,x", "increasing")]:
+        with pytest.raises(SystemExit) as exit_:
+            main(["train", "lm", "--train", train, "--softmax", "adaptive", "--cutoffs", bad,
+                  "--run-dir", str(tmp_path / "bad")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_.value.code == 2 and len(err) == 1 and "--cutoffs" in err[0] and what in err[0], err
+    code = main(["train", "lm", "--train", train, "--softmax", "adaptive", "--cutoffs", "3,50", "--bptt", "8",
+                 "--run-dir", str(tmp_path / "bad")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and "cutoffs" in err[-1] and "vocabulary size 10" in err[-1], err
+
+
 def test_dropout_per_location_overrides_dropout(tmp_path, capsys):
     from rnnkit.checkpoint import load_checkpoint
 

@@ -1,4 +1,4 @@
-"""The recurrent language model: whole-model gradients, tying, class softmax, dropout, overfitting."""
+"""The recurrent language model: whole-model gradients, tying, class and adaptive softmax, dropout, overfitting."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +30,9 @@ def _model(seed=0, **kw):
         {"cell": "lstm", "softmax": "class", "tie_weights": True},
         {"cell": "lstm", "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_output": 0.3},
         {"cell": "gru", "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_output": 0.3, "variational": True},
+        {"cell": "lstm", "softmax": "adaptive", "cutoffs": (4, 8), "div_value": 2.0},
     ],
-    ids=["lstm", "gru-tied", "rnn-class", "lstm-class-tied", "dropout", "variational"],
+    ids=["lstm", "gru-tied", "rnn-class", "lstm-class-tied", "dropout", "variational", "lstm-adaptive"],
 )
 def test_model_gradient_matches_finite_differences(kw):
     m = _model(**kw)
@@ -63,10 +64,12 @@ def test_tied_model_has_one_matrix():
     assert "decoder.weight" not in m.params
     with pytest.raises(ValueError, match="embedding_dim == hidden_size"):
         LanguageModel(LMConfig(vocab_size=5, embedding_dim=3, hidden_size=4, tie_weights=True), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="full or class softmax to tie"):
+        _model(tie_weights=True, softmax="adaptive", cutoffs=(4,))
 
 
 def test_step_log_probs_normalised_and_consistent_with_loss():
-    for kw in ({"softmax": "full"}, {"softmax": "class"}):
+    for kw in ({"softmax": "full"}, {"softmax": "class"}, {"softmax": "adaptive", "cutoffs": [5], "div_value": 2}):
         m = _model(**kw)
         rng = np.random.default_rng(2)
         ids = rng.integers(0, 13, (4, 2))

@@ -1,6 +1,7 @@
 """``rnnkit train lm`` and ``rnnkit generate``: a thin layer over :mod:`rnnkit.lm`."""
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import numpy as np
 
 from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids, stream_text
@@ -47,12 +49,18 @@ def register(groups) -> None:
                    help="dropout on the last layer's outputs only (default: --dropout)")
     m.add_argument("--variational", action="store_true", help="one dropout mask per sequence, shared across time")
     m.add_argument("--tie", action="store_true", help="tie the output layer to the embedding (needs --embed = --hidden)")
-    m.add_argument("--softmax", choices=["full", "class"], default="full",
-                   help="full softmax, or Mikolov's class-based factorised softmax (much faster for large vocabularies)")
+    m.add_argument("--softmax", choices=["full", "class", "adaptive"], default="full",
+                   help="full softmax, Mikolov's class-based factorised softmax, or Grave et al.'s adaptive softmax "
+                        "(both exact and much faster for large vocabularies; adaptive loses less perplexity)")
     m.add_argument("--classes", type=int, default=0, help="classes for --softmax class (0: about sqrt(V))")
     m.add_argument("--class-power", type=float, default=1.0,
                    help="--softmax class: frequency bins of equal total count**power; 1: equal frequency mass "
                         "(RNNLM's 'old classes', the better one on PTB here), 0.5: sqrt (RNNLM's default)")
+    m.add_argument("--cutoffs", type=cutoff_list, default=None, metavar="C0,C1,...",
+                   help="--softmax adaptive: the shortlist size and the tail clusters' bounds, in words sorted by "
+                        "frequency (default: 2000, then 10000 and 50000 where below the vocabulary size)")
+    m.add_argument("--div-value", type=float, default=4.0,
+                   help="--softmax adaptive: tail cluster i projects to hidden / div_value**(i+1) units")
     m.add_argument("--init-scale", type=float, default=None,
                    help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
     b = p.add_argument_group("batching")
@@ -81,6 +89,18 @@ def register(groups) -> None:
     g.set_defaults(func=generate)
 
 
+def cutoff_list(text: str) -> tuple[int, ...]:
+    """argparse type: comma-separated positive integers, strictly increasing."""
+    try:
+        cut = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        cut = ()
+    if not cut or min(cut) < 1 or any(b <= a for a, b in zip(cut, cut[1:])):
+        raise argparse.ArgumentTypeError(f"expected comma-separated increasing positive integers "
+                                         f"such as 2000,10000, got {text!r}")
+    return cut
+
+
 def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generator) -> LanguageModel:
     V = len(vocab)
     embed = args.embed or args.hidden
@@ -92,7 +112,8 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
                    num_layers=args.layers, dropout_input=drop(args.dropout_input),
                    dropout_hidden=drop(args.dropout_hidden), dropout_output=drop(args.dropout_output),
                    variational=args.variational, tie_weights=args.tie,
-                   softmax=args.softmax, num_classes=args.classes, init_scale=args.init_scale)
+                   softmax=args.softmax, num_classes=args.classes, cutoffs=args.cutoffs or (),
+                   div_value=args.div_value, init_scale=args.init_scale)
     return LanguageModel(cfg, rng, word_classes=classes)
 
 
@@ -116,6 +137,15 @@ def train_lm(args) -> int:
         vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
         train_ids = new_id[train_ids]
         classes = classes[order]
+    elif args.softmax == "adaptive":
+        # ids by falling training frequency: the shortlist is then ids [0, cutoffs[0])
+        order = np.argsort(-counts, kind="stable")
+        new_id = np.empty_like(order)
+        new_id[order] = np.arange(order.size)
+        vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
+        train_ids = new_id[train_ids]
+        if args.cutoffs:
+            check_cutoffs(args.cutoffs, len(vocab))
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
     valid_ids = None
     if args.valid:

@@ -4,13 +4,14 @@ For token ids x_1..x_T (T, B) and next tokens y_t = x_{t+1}::
 
     e_t = E[x_t]                       # (B, E)  embedding, dropout p_in
     h_t = RNN(e_t, h_{t-1})            # (B, H)  stacked cells, dropout p_hid between layers
-    P(y_t | x_<=t) = softmax(W h_t + b)   (full)  or  class-factorised (see class_softmax)
+    P(y_t | x_<=t) = softmax(W h_t + b)   (full), class-factorised (class_softmax) or adaptive (adaptive_softmax)
     loss = - sum_t sum_b log P(y_t | ...)           # summed; callers scale it
 
 Parameters form one flat dict with dotted names: ``embedding.weight`` (V, E), ``rnn.weight_ih_l0``
 ... (PyTorch's names), ``decoder.weight`` (V, H) and ``decoder.bias`` (V,), or for the class-based
 output ``decoder.class_weight`` (C, H), ``decoder.class_bias`` (C,), ``decoder.weight``,
-``decoder.bias``.  With ``tie_weights`` the decoder reuses ``embedding.weight`` (needs E = H) and
+``decoder.bias``, or for the adaptive one ``decoder.head.weight``, ``decoder.head.bias`` and
+``decoder.tail.{i}.{0,1}.weight`` (torch.nn.AdaptiveLogSoftmaxWithLoss's names).  With ``tie_weights`` the decoder reuses ``embedding.weight`` (needs E = H) and
 has no ``decoder.weight`` of its own.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -41,10 +43,15 @@ class LMConfig:
     dropout_output: float = 0.0  # on the last layer's outputs, before the softmax
     variational: bool = False  # one dropout mask per sequence, shared across time
     tie_weights: bool = False  # decoder.weight is embedding.weight (needs E == H)
-    softmax: str = "full"  # "full" or "class" (Mikolov's frequency classes)
+    softmax: str = "full"  # "full", "class" (Mikolov's frequency classes) or "adaptive" (Grave et al.)
     num_classes: int = 0  # C for the class softmax; 0 = about sqrt(V)
+    cutoffs: tuple[int, ...] = ()  # adaptive softmax: shortlist size and tail cluster bounds (ids by frequency)
+    div_value: float = 4.0  # adaptive softmax: inner size of tail cluster i is H / div_value**(i+1)
     init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
     dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cutoffs", tuple(self.cutoffs))  # a JSON list after a checkpoint
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,8 +72,10 @@ class LanguageModel:
     def __init__(self, config: LMConfig, rng: np.random.Generator,
                  word_classes: np.ndarray | None = None) -> None:
         cfg = config
-        if cfg.softmax not in ("full", "class"):
-            raise ValueError(f"Expected softmax 'full' or 'class', got {cfg.softmax!r}")
+        if cfg.softmax not in ("full", "class", "adaptive"):
+            raise ValueError(f"Expected softmax 'full', 'class' or 'adaptive', got {cfg.softmax!r}")
+        if cfg.tie_weights and cfg.softmax == "adaptive":
+            raise ValueError("Expected the full or class softmax to tie weights, got softmax 'adaptive'")
         if cfg.tie_weights and cfg.embedding_dim != cfg.hidden_size:
             raise ValueError(
                 f"Expected embedding_dim == hidden_size to tie weights, got {cfg.embedding_dim} and {cfg.hidden_size}"
@@ -92,6 +101,7 @@ class LanguageModel:
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
         self.classes = None
+        self.adaptive = None
         self._output = LinearCrossEntropy()  # the full softmax's decoder and loss
         bound = 1.0 / np.sqrt(H)
         if cfg.softmax == "class":
@@ -99,6 +109,10 @@ class LanguageModel:
             self.word_classes = np.asarray(word_classes, dtype=np.int64)
             dec = ClassSoftmax.init_params(V, self.classes.num_classes, H, rng, dtype=dtype)
             for k, v in dec.items():
+                self.params["decoder." + k] = v
+        elif cfg.softmax == "adaptive":
+            self.adaptive = AdaptiveSoftmax(V, H, cfg.cutoffs or default_cutoffs(V), cfg.div_value)
+            for k, v in self.adaptive.init_params(rng, dtype=dtype).items():
                 self.params["decoder." + k] = v
         else:
             self.params["decoder.weight"] = rng.uniform(-bound, bound, (V, H)).astype(dtype)
@@ -142,6 +156,9 @@ class LanguageModel:
         if self.classes is not None:
             loss, c_dec = self.classes.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
                                             None if mask is None else mask.reshape(-1))
+        elif self.adaptive is not None:
+            loss, c_dec = self.adaptive.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
+                                             None if mask is None else mask.reshape(-1))
         else:
             # fused output layer and loss: one (T*B, V) buffer kept between steps
             loss, c_dec = self._output.forward(out, dec["weight"], dec["bias"], targets, mask)
@@ -160,6 +177,9 @@ class LanguageModel:
         grads: dict[str, np.ndarray] = {}
         if self.classes is not None:
             dh, gdec = self.classes.loss_backward(dec, dloss, cache.out)
+            dh = dh.reshape(T, B, -1)
+        elif self.adaptive is not None:
+            dh, gdec = self.adaptive.loss_backward(dec, dloss, cache.out)
             dh = dh.reshape(T, B, -1)
         else:
             dh, gdec = self._output.backward(dloss, cache.out)
@@ -187,4 +207,6 @@ class LanguageModel:
         dec = self._decoder()
         if self.classes is not None:
             return self.classes.log_probs(dec, h), state
+        if self.adaptive is not None:
+            return self.adaptive.log_probs(dec, h), state
         return log_softmax(h @ dec["weight"].T + dec["bias"]), state  # (B, V)

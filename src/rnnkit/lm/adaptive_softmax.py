@@ -1,0 +1,191 @@
+r"""Adaptive softmax (Grave et al. 2017, "Efficient softmax approximation for GPUs"), exact and normalised.
+
+Word ids are sorted by falling frequency and cut at ``cutoffs`` c_0 < c_1 < ... < c_K = V.  The
+c_0 most frequent words (the *shortlist*) sit in the head beside one token per tail cluster; the
+words of cluster i, ids [c_i, c_{i+1}), are scored by a small two-layer map whose inner size
+shrinks by ``div_value`` from one cluster to the next::
+
+    head(h)   = W_head h + b_head                          # (c_0 + K,)  shortlist, then K cluster tokens
+    P(w | h)  = softmax(head(h))_w                          for w < c_0
+    P(w | h)  = softmax(head(h))_{c_0 + i}                  for w in cluster i
+                * softmax(O_i P_i h)_{w - c_i}              # P_i (d_i, H), O_i (c_{i+1} - c_i, d_i)
+    d_i       = floor(H / div_value**(i + 1))
+
+The probabilities sum to 1 over the vocabulary by construction, so perplexity is exact.  Training
+costs H (c_0 + K) per token for the head plus, for the few tokens in cluster i only,
+d_i (H + c_{i+1} - c_i): on PTB the 2,000 most frequent words cover 87% of the tokens, and the
+output layer does about a third of the full softmax's work.  Unlike Mikolov's frequency classes
+(:mod:`rnnkit.lm.class_softmax`), every frequent word keeps its own row of a full softmax.
+
+Parameter names and layouts are those of ``torch.nn.AdaptiveLogSoftmaxWithLoss``:
+``head.weight`` (c_0 + K, H), ``head.bias`` (c_0 + K,) when ``head_bias``, ``tail.{i}.0.weight``
+(d_i, H) and ``tail.{i}.1.weight`` (c_{i+1} - c_i, d_i); the tails have no biases.  The head runs
+through :class:`~rnnkit.nn.linear_softmax.LinearCrossEntropy` (fused, one buffer kept between steps).
+
+Gradients, with weights w_n (the mask) and upstream scalar g, for token n in cluster i, with
+p_n = P_i h_n and q_n = softmax(O_i p_n)::
+
+    dz_n     = g w_n (q_n - onehot(w - c_i))     # (c_{i+1} - c_i,)
+    dO_i    += dz_n p_n^T ;   dp_n = O_i^T dz_n
+    dP_i    += dp_n h_n^T ;   dh_n += P_i^T dp_n   (plus the head's  W_head^T dhead_n)
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from rnnkit.nn.linear_softmax import LinearCrossEntropy, LinearCrossEntropyCache
+
+
+def default_cutoffs(vocab_size: int) -> tuple[int, ...]:
+    """Cutoffs for a frequency-sorted vocabulary: a 2,000-word shortlist, tails cut at 10k and 50k."""
+    cut = tuple(c for c in (2000, 10000, 50000) if c < vocab_size)
+    if not cut:
+        raise ValueError(f"Expected a vocabulary of more than 2000 words for the default adaptive-softmax cutoffs, "
+                         f"got {vocab_size}; give the cutoffs (e.g. --cutoffs {max(1, vocab_size // 4)})")
+    return cut
+
+
+def check_cutoffs(cutoffs: Sequence[int], vocab_size: int) -> tuple[int, ...]:
+    """The cutoffs as a tuple of ints, strictly increasing, each in [1, V - 1]; ValueError otherwise."""
+    cut = tuple(int(c) for c in cutoffs)
+    if (not cut or any(c != float(o) for c, o in zip(cut, cutoffs)) or any(c < 1 for c in cut)
+            or any(b <= a for a, b in zip(cut, cut[1:])) or cut[-1] >= vocab_size):
+        raise ValueError(f"Expected adaptive-softmax cutoffs strictly increasing between 1 and the vocabulary "
+                         f"size {vocab_size} (exclusive), got {list(cutoffs)}")
+    return cut
+
+
+class AdaptiveSoftmaxCache(NamedTuple):
+    h: np.ndarray  # (N, H)
+    weights: np.ndarray  # (N,) loss weights (the mask)
+    head: LinearCrossEntropyCache
+    tails: list  # per cluster: (positions (n_i,), p (n_i, d_i), q (n_i, osz_i) softmax, local targets (n_i,))
+
+
+class AdaptiveSoftmax:
+    """Adaptive softmax output layer over V frequency-sorted words; see the module docstring."""
+
+    def __init__(self, vocab_size: int, hidden_size: int, cutoffs: Sequence[int], div_value: float = 4.0,
+                 head_bias: bool = True) -> None:
+        if not (np.isfinite(div_value) and div_value >= 1.0):
+            raise ValueError(f"Expected div_value >= 1 (each tail cluster's inner size is H / div_value**(i+1)), "
+                             f"got {div_value}")
+        cut = check_cutoffs(cutoffs, vocab_size)
+        self.vocab_size = V = int(vocab_size)
+        self.hidden_size = H = int(hidden_size)
+        self.bounds = np.array(cut + (V,), dtype=np.int64)  # c_0 .. c_K
+        self.shortlist = cut[0]
+        self.num_clusters = len(cut)
+        self.head_size = self.shortlist + self.num_clusters
+        self.head_bias = head_bias
+        self.inner_sizes = []
+        for i in range(self.num_clusters):
+            d = int(H // (div_value ** (i + 1)))  # as torch computes it
+            if d < 1:
+                raise ValueError(f"Expected hidden size / div_value**{i + 1} >= 1 for tail cluster {i}, got "
+                                 f"{H} / {div_value}**{i + 1} < 1; lower div_value or use fewer cutoffs")
+            self.inner_sizes.append(d)
+        self._head = LinearCrossEntropy()
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {"head.weight": (self.head_size, self.hidden_size)}
+        if self.head_bias:
+            shapes["head.bias"] = (self.head_size,)
+        for i, d in enumerate(self.inner_sizes):
+            shapes[f"tail.{i}.0.weight"] = (d, self.hidden_size)
+            shapes[f"tail.{i}.1.weight"] = (int(self.bounds[i + 1] - self.bounds[i]), d)
+        return shapes
+
+    def init_params(self, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
+        """Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's Linear), head bias zero."""
+        params = {}
+        for name, shape in self.param_shapes().items():
+            if name == "head.bias":
+                params[name] = np.zeros(shape, dtype)
+            else:
+                s = 1.0 / np.sqrt(shape[1])
+                params[name] = rng.uniform(-s, s, shape).astype(dtype)
+        return params
+
+    def _split(self, targets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(head targets (N,), cluster of every target (N,), -1 for the shortlist and masked positions)."""
+        V = self.vocab_size
+        t = np.where(keep, targets, 0)
+        if t.size and (t.min() < 0 or t.max() >= V):
+            bad = t[(t < 0) | (t >= V)][0]
+            raise ValueError(f"Expected targets in [0, {V}) at unmasked positions, got {bad}")
+        cluster = np.searchsorted(self.bounds, t, side="right") - 1  # (N,) -1 in the shortlist
+        head_t = np.where(cluster < 0, t, self.shortlist + cluster)
+        cluster[~keep] = -1
+        return head_t, cluster
+
+    def loss(self, params: dict[str, np.ndarray], h: np.ndarray, targets: np.ndarray,
+             mask: np.ndarray | None = None) -> tuple[float, AdaptiveSoftmaxCache]:
+        """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) 0/1."""
+        N = h.shape[0]
+        targets = np.asarray(targets)
+        if targets.shape != (N,) or (mask is not None and np.shape(mask) != (N,)):
+            raise ValueError(f"Expected targets{'' if mask is None else ' and mask'} of shape ({N},) for h of shape "
+                             f"{h.shape}, got {targets.shape}{'' if mask is None else f' and {np.shape(mask)}'}")
+        keep = np.ones(N, bool) if mask is None else np.asarray(mask) != 0  # (N,)
+        w = keep.astype(h.dtype)  # (N,) 0/1 loss weights
+        head_t, cluster = self._split(targets, keep)
+        total, c_head = self._head.forward(h, params["head.weight"], params.get("head.bias"), head_t,
+                                           None if mask is None else keep)
+        tails = []
+        for i in range(self.num_clusters):
+            pos = np.flatnonzero(cluster == i)  # (n_i,)
+            if pos.size == 0:
+                tails.append(None)
+                continue
+            p = h[pos] @ params[f"tail.{i}.0.weight"].T  # (n_i, d_i)
+            z = p @ params[f"tail.{i}.1.weight"].T  # (n_i, osz_i)
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
+            local = targets[pos] - self.bounds[i]
+            total -= float(np.sum(np.log(z[np.arange(pos.size), local]) * w[pos], dtype=np.float64))
+            tails.append((pos, p, z, local))
+        return total, AdaptiveSoftmaxCache(h, w, c_head, tails)
+
+    def loss_backward(self, params: dict[str, np.ndarray], dloss: float,
+                      cache: AdaptiveSoftmaxCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Gradients of dloss * loss: returns dh (N, H) and grads keyed like params.  Once per cache."""
+        h, w, c_head, tails = cache
+        dh, g_head = self._head.backward(dloss, c_head)  # (N, H)
+        grads = {"head.weight": g_head["weight"]}
+        if self.head_bias:
+            grads["head.bias"] = g_head["bias"]
+        for i, tail in enumerate(tails):
+            P = params[f"tail.{i}.0.weight"]  # (d_i, H)
+            O = params[f"tail.{i}.1.weight"]  # (osz_i, d_i)
+            if tail is None:
+                grads[f"tail.{i}.0.weight"] = np.zeros_like(P)
+                grads[f"tail.{i}.1.weight"] = np.zeros_like(O)
+                continue
+            pos, p, dz, local = tail
+            dz[np.arange(pos.size), local] -= 1.0  # softmax - onehot, in the cached buffer
+            dz *= (dloss * w[pos]).astype(dz.dtype)[:, None]
+            grads[f"tail.{i}.1.weight"] = dz.T @ p  # (osz_i, d_i)
+            dp = dz @ O  # (n_i, d_i)
+            grads[f"tail.{i}.0.weight"] = dp.T @ h[pos]  # (d_i, H)
+            dh[pos] += dp @ P
+        return dh, grads
+
+    def log_probs(self, params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarray:
+        """(N, V) exact log P(w | h) for every word."""
+        z = h @ params["head.weight"].T  # (N, c_0 + K)
+        if self.head_bias:
+            z += params["head.bias"]
+        z -= z.max(axis=1, keepdims=True)
+        z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+        out = np.empty((h.shape[0], self.vocab_size), dtype=z.dtype)
+        out[:, : self.shortlist] = z[:, : self.shortlist]
+        for i in range(self.num_clusters):
+            t = (h @ params[f"tail.{i}.0.weight"].T) @ params[f"tail.{i}.1.weight"].T  # (N, osz_i)
+            t -= t.max(axis=1, keepdims=True)
+            t -= np.log(np.exp(t).sum(axis=1, keepdims=True))
+            out[:, self.bounds[i] : self.bounds[i + 1]] = t + z[:, self.shortlist + i : self.shortlist + i + 1]
+        return out

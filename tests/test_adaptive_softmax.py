@@ -1,0 +1,118 @@
+"""Adaptive softmax: exact normalisation, finite differences, and parity with torch.nn.AdaptiveLogSoftmaxWithLoss."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
+
+
+def _setup(seed=0, V=30, H=8, N=24, cutoffs=(5, 12, 20), div=2.0, head_bias=True, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    layer = AdaptiveSoftmax(V, H, cutoffs, div, head_bias)
+    params = {k: rng.uniform(-0.8, 0.8, v.shape).astype(dtype) for k, v in layer.init_params(rng).items()}
+    h = rng.standard_normal((N, H)).astype(dtype)
+    # every region gets targets: shortlist, and each cluster
+    targets = rng.integers(0, V, N)
+    targets[:4] = [0, 7, 15, 29]
+    mask = rng.random(N) > 0.25
+    mask[:4] = True
+    return rng, layer, params, h, targets, mask
+
+
+def test_shapes_follow_torch_layout():
+    layer = AdaptiveSoftmax(100, 16, [10, 40], div_value=4.0)
+    assert layer.param_shapes() == {"head.weight": (12, 16), "head.bias": (12,), "tail.0.0.weight": (4, 16),
+                                    "tail.0.1.weight": (30, 4), "tail.1.0.weight": (1, 16),
+                                    "tail.1.1.weight": (60, 1)}
+    assert "head.bias" not in AdaptiveSoftmax(100, 16, [10], head_bias=False).param_shapes()
+
+
+def test_distribution_sums_to_one_and_loss_is_its_nll():
+    _, layer, params, h, targets, mask = _setup()
+    logp = layer.log_probs(params, h)
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-12)
+    loss, _ = layer.loss(params, h, targets, mask)
+    np.testing.assert_allclose(loss, -np.sum(logp[np.arange(len(targets)), targets] * mask), rtol=1e-12)
+    loss_all, _ = layer.loss(params, h, targets)
+    np.testing.assert_allclose(loss_all, -np.sum(logp[np.arange(len(targets)), targets]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("head_bias", [True, False], ids=["bias", "no-bias"])
+def test_gradients_match_finite_differences(head_bias):
+    rng, layer, params, h, targets, mask = _setup(seed=3, head_bias=head_bias)
+    targets[~mask] = 10**6  # masked targets may be anything
+    dloss = 1.7
+
+    def f():
+        return layer.loss(params, h, targets, mask)[0] * dloss
+
+    _, cache = layer.loss(params, h, targets, mask)
+    dh, grads = layer.loss_backward(params, dloss, cache)
+    assert set(grads) == set(params)
+    eps = 1e-6
+    for name, arr, got in [(k, params[k], grads[k]) for k in params] + [("h", h, dh)]:
+        num = np.zeros_like(arr)
+        flat, nflat = arr.reshape(-1), num.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            up = f()
+            flat[i] = old - eps
+            down = f()
+            flat[i] = old
+            nflat[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-8, err_msg=name)
+        assert np.abs(got).max() > 0, name
+
+
+def test_empty_cluster_gets_zero_gradient():
+    _, layer, params, h, _, _ = _setup()
+    targets = np.zeros(h.shape[0], np.int64)  # shortlist only
+    loss, cache = layer.loss(params, h, targets)
+    _, grads = layer.loss_backward(params, 1.0, cache)
+    assert not grads["tail.1.0.weight"].any() and not grads["tail.1.1.weight"].any()
+    assert grads["head.weight"].any()
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="cutoffs"):
+        check_cutoffs([5, 5], 10)
+    with pytest.raises(ValueError, match="cutoffs"):
+        check_cutoffs([3, 10], 10)
+    with pytest.raises(ValueError, match="cutoffs"):
+        check_cutoffs([0], 10)
+    with pytest.raises(ValueError, match="div_value"):
+        AdaptiveSoftmax(10, 4, [3], div_value=0.5)
+    with pytest.raises(ValueError, match="tail cluster 1"):
+        AdaptiveSoftmax(100, 4, [10, 20], div_value=4.0)  # 4 / 16 < 1
+    with pytest.raises(ValueError, match="--cutoffs"):
+        default_cutoffs(500)
+    assert default_cutoffs(10000) == (2000,)
+    assert default_cutoffs(33278) == (2000, 10000)
+    _, layer, params, h, targets, _ = _setup()
+    with pytest.raises(ValueError, match="targets in"):
+        layer.loss(params, h, np.full(h.shape[0], 30))
+    with pytest.raises(ValueError, match="shape"):
+        layer.loss(params, h, targets[:-1])
+
+
+def test_matches_torch_adaptive_log_softmax():
+    torch = pytest.importorskip("torch")
+    for head_bias, dtype, tol in [(True, np.float64, 1e-10), (False, np.float64, 1e-10), (True, np.float32, 1e-4)]:
+        rng, layer, params, h, targets, _ = _setup(seed=5, head_bias=head_bias, dtype=dtype)
+        ref = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 30, [5, 12, 20], div_value=2.0, head_bias=head_bias)
+        ref = ref.to(torch.float64 if dtype == np.float64 else torch.float32)
+        ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in params.items()})
+        ht = torch.from_numpy(h.copy()).requires_grad_(True)
+        out = ref(ht, torch.from_numpy(targets))
+        out.loss.backward()  # mean NLL
+        N = h.shape[0]
+        loss, cache = layer.loss(params, h, targets)
+        np.testing.assert_allclose(loss / N, out.loss.item(), rtol=tol)
+        dh, grads = layer.loss_backward(params, 1.0 / N, cache)
+        np.testing.assert_allclose(dh, ht.grad.numpy(), atol=tol)
+        for k, v in ref.named_parameters():
+            np.testing.assert_allclose(grads[k], v.grad.numpy(), atol=tol, err_msg=k)
+        with torch.no_grad():
+            np.testing.assert_allclose(layer.log_probs(params, h), ref.log_prob(ht).numpy(), atol=tol)
