@@ -145,23 +145,25 @@ def report(res: dict, args: argparse.Namespace) -> str:
 
 
 def speed_ratio(args: argparse.Namespace) -> None:
-    """rnnkit (full and class softmax) and PyTorch, alternating, each in its own process, same steps."""
+    """rnnkit and PyTorch (full softmax; optionally class / adaptive), alternating, each in its own process."""
     ptb = args.data / "ptb"
     env = user_env(args.blas_threads)
     torch_script = Path(__file__).resolve().parent / "bench_ptb_torch.py"
     rows = []
     for r in range(1, args.rounds + 1):
-        jobs = [("rnnkit full", "full"), ("PyTorch full", None)]
+        jobs = [("rnnkit full", "rnnkit", "full"), ("PyTorch full", "torch", "full")]
         if args.with_class:
-            jobs.append(("rnnkit class", "class"))
+            jobs.append(("rnnkit class", "rnnkit", "class"))
         if args.with_adaptive:
-            jobs.append(("rnnkit adaptive", "adaptive"))
-        for name, softmax in jobs:
+            jobs += [("rnnkit adaptive", "rnnkit", "adaptive"), ("PyTorch adaptive", "torch", "adaptive")]
+        for name, lib, softmax in jobs:
             log = args.run_root / "speed_ratio.log"
             load = machine_load()
-            if softmax is None:
+            if lib == "torch":
                 cmd = [sys.executable, str(torch_script), "--data", str(args.data), "--epochs", "1",
-                       "--max-steps", str(args.speed_ratio), "--no-record", "--no-test"]
+                       "--max-steps", str(args.speed_ratio), "--no-record", "--no-test", "--softmax", softmax]
+                if softmax == "adaptive":
+                    cmd += ["--cutoffs", args.cutoffs or "2000", "--div-value", f"{args.div_value:g}"]
                 if args.torch_threads is not None:
                     cmd += ["--threads", str(args.torch_threads)]
                 out: list[str] = []
@@ -177,13 +179,14 @@ def speed_ratio(args: argparse.Namespace) -> None:
                 rate = rates.last_rate()
             if rc != 0:
                 raise SystemExit(f"{name} failed (exit code {rc}); see {log}")
-            rows.append((r, name, rate, wall, load, (env_prefix(args) if softmax else "") + shown_cmd(cmd)))
+            rows.append((r, name, rate, wall, load, (env_prefix(args) if lib == "rnnkit" else "") + shown_cmd(cmd)))
             print(f"[speed] round {r} {name}: {rate:,.0f} tok/s ({wall:.0f} s wall; {load})", flush=True)
     by = {}
     for _, name, rate, *_ in rows:
         by.setdefault(name, []).append(rate)
     mean = {k: float(np.mean(v)) for k, v in by.items()}
     ratio = mean["rnnkit full"] / mean["PyTorch full"]
+    ratio_ad = mean["rnnkit adaptive"] / mean["PyTorch adaptive"] if args.with_adaptive else None
     threads = "library default" if args.blas_threads is None else str(args.blas_threads)
     tthreads = f"os.cpu_count() = {os.cpu_count()}" if args.torch_threads is None else str(args.torch_threads)
     body = [
@@ -208,6 +211,9 @@ def speed_ratio(args: argparse.Namespace) -> None:
             body.append(f"    {cmd}")
     body += ["", f"**rnnkit / PyTorch tokens/s, full softmax: {ratio:.2f}** (mean rates: "
              + ", ".join(f"{k} {v:,.0f}" for k, v in mean.items()) + ")."]
+    if ratio_ad is not None:
+        body += ["", f"**rnnkit / PyTorch tokens/s, adaptive softmax: {ratio_ad:.2f}**."]
+        print(f"[speed] rnnkit/PyTorch (adaptive softmax) = {ratio_ad:.2f}", flush=True)
     print(f"[speed] rnnkit/PyTorch (full softmax) = {ratio:.2f}", flush=True)
     if not args.no_record:
         title = f"Speed side by side: rnnkit vs PyTorch (rnnkit BLAS threads {threads}, torch threads {tthreads})"
@@ -237,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--torch-threads", type=int, default=None,
                    help="--speed-ratio: torch.set_num_threads for PyTorch (default: os.cpu_count())")
     p.add_argument("--with-class", action="store_true", help="--speed-ratio: also time rnnkit's class softmax")
-    p.add_argument("--with-adaptive", action="store_true", help="--speed-ratio: also time rnnkit's adaptive softmax")
+    p.add_argument("--with-adaptive", action="store_true",
+                   help="--speed-ratio: also time the adaptive softmax, rnnkit's and PyTorch's")
     p.add_argument("--record", action="store_true", help="write a --max-steps run into RESULTS.md anyway")
     p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = p.parse_args(argv)

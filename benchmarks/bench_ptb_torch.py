@@ -8,7 +8,11 @@ U(-0.1, 0.1); 13 epochs.  Validation perplexity after each epoch (10 streams, re
 rnnkit's trainer); test perplexity with the best model over one stream started from <eos>, so every
 one of the 82,430 test tokens is predicted (as ``rnnkit evaluate``).
 
+With ``--softmax adaptive`` the output layer is nn.AdaptiveLogSoftmaxWithLoss (head bias on) over
+a vocabulary sorted by training frequency, the peer of ``bench_ptb.py --softmax adaptive``.
+
     python benchmarks/bench_ptb_torch.py [--epochs 13] [--max-steps N] [--threads N]
+    python benchmarks/bench_ptb_torch.py --softmax adaptive --cutoffs 2000 --div-value 1
 """
 from __future__ import annotations
 
@@ -31,23 +35,32 @@ from _lm_common import DEFAULT_DATA, fmt_time, machine_load, this_command, utc_d
 from bench_ptb import INTRO, PAPER_TEST, SECTION  # noqa: E402
 
 from rnnkit.data import build_vocabulary, read_tokens  # noqa: E402
+from rnnkit.data.vocab import Vocabulary  # noqa: E402
 from rnnkit.lm.batching import batchify, windows  # noqa: E402
 
 
 class SmallLSTM(nn.Module):
-    """Embedding (V, 200) -> 2-layer LSTM (200) -> Linear (200, V)."""
+    """Embedding (V, 200) -> 2-layer LSTM (200) -> Linear (200, V), or an adaptive softmax."""
 
-    def __init__(self, V: int, E: int = 200, H: int = 200, layers: int = 2, init_scale: float = 0.1) -> None:
+    def __init__(self, V: int, E: int = 200, H: int = 200, layers: int = 2, init_scale: float = 0.1,
+                 cutoffs: list[int] | None = None, div_value: float = 4.0) -> None:
         super().__init__()
         self.embedding = nn.Embedding(V, E)
         self.rnn = nn.LSTM(E, H, layers)
-        self.decoder = nn.Linear(H, V)
+        if cutoffs:
+            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(H, V, cutoffs, div_value=div_value, head_bias=True)
+        else:
+            self.decoder = nn.Linear(H, V)
         for p in self.parameters():
             nn.init.uniform_(p, -init_scale, init_scale)
 
-    def forward(self, x: torch.Tensor, state):
+    def forward(self, x: torch.Tensor, y: torch.Tensor, state):
+        """Mean NLL over the window's tokens, and the state."""
         out, state = self.rnn(self.embedding(x), state)  # (T, B, H)
-        return self.decoder(out), state  # (T, B, V)
+        out, y = out.reshape(-1, out.shape[-1]), y.reshape(-1)
+        if isinstance(self.decoder, nn.AdaptiveLogSoftmaxWithLoss):
+            return self.decoder(out, y).loss, state
+        return nn.functional.cross_entropy(self.decoder(out), y), state
 
 
 def to_tensor(a: np.ndarray) -> torch.Tensor:
@@ -63,9 +76,8 @@ def evaluate(model: SmallLSTM, ids: np.ndarray, batch_size: int, bptt: int, star
     total = 0.0
     count = 0
     for _, x, y in windows(data, bptt):
-        logits, state = model(to_tensor(x), state)
-        total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), to_tensor(y).reshape(-1),
-                                             reduction="sum").item()
+        loss, state = model(to_tensor(x), to_tensor(y), state)
+        total += loss.item() * y.size
         count += y.size
     model.train()
     nll = total / count
@@ -79,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (timing / smoke run)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed (default: 0)")
+    p.add_argument("--softmax", choices=["full", "adaptive"], default="full", help="output layer (default: full)")
+    p.add_argument("--cutoffs", default="2000", help="--softmax adaptive: cutoffs (default: 2000)")
+    p.add_argument("--div-value", type=float, default=4.0, help="--softmax adaptive: div_value (default: 4)")
     p.add_argument("--no-test", action="store_true", help="skip the final test evaluation")
     p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = p.parse_args(argv)
@@ -89,13 +104,18 @@ def main(argv: list[str] | None = None) -> int:
 
     ptb = args.data / "ptb"
     vocab, train_tokens = build_vocabulary(ptb / "ptb.train.txt.xz", "word")
+    cutoffs = None
+    if args.softmax == "adaptive":  # ids by falling training frequency, as rnnkit train lm does
+        counts = np.bincount(vocab.encode(train_tokens), minlength=len(vocab))
+        order = np.argsort(-counts, kind="stable")
+        vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
+        cutoffs = [int(c) for c in args.cutoffs.split(",")]
     train = batchify(vocab.encode(train_tokens), 20)  # (N // 20, 20)
     valid_ids = vocab.encode(read_tokens(ptb / "ptb.valid.txt", "word"))
     test_ids = vocab.encode(read_tokens(ptb / "ptb.test.txt", "word"))
     V = len(vocab)
-    model = SmallLSTM(V)
+    model = SmallLSTM(V, cutoffs=cutoffs, div_value=args.div_value)
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    ce = nn.CrossEntropyLoss()  # mean over the T * B tokens of a window
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; vocabulary {V}; "
           f"{train.size:,} training tokens in 20 streams", flush=True)
 
@@ -115,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             T = x.shape[0]
             if state is not None:
                 state = tuple(s.detach() for s in state)  # truncated BPTT: carry, do not backpropagate
-            logits, state = model(to_tensor(x), state)
-            loss = ce(logits.reshape(-1, V), to_tensor(y).reshape(-1))
+            loss, state = model(to_tensor(x), to_tensor(y), state)  # mean over the T * B tokens
             opt.zero_grad()
             (loss * T).backward()  # summed over time, averaged over the batch (Zaremba's scaling)
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -162,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
               "test": test, "epochs": history}
     print("RESULT " + json.dumps(result), flush=True)
     if not args.no_record and args.max_steps is None:
-        write_subsection(SECTION, INTRO, "PyTorch, full softmax", report(args, result, date, load0, load1))
+        title = "PyTorch, full softmax" if args.softmax == "full" else \
+            f"PyTorch, adaptive softmax (cutoffs {args.cutoffs}, div_value {args.div_value:g})"
+        write_subsection(SECTION, INTRO, title, report(args, result, date, load0, load1))
     return 0
 
 

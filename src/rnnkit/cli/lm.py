@@ -51,7 +51,7 @@ def register(groups) -> None:
     m.add_argument("--tie", action="store_true", help="tie the output layer to the embedding (needs --embed = --hidden)")
     m.add_argument("--softmax", choices=["full", "class", "adaptive"], default="full",
                    help="full softmax, Mikolov's class-based factorised softmax, or Grave et al.'s adaptive softmax "
-                        "(both exact and much faster for large vocabularies; adaptive loses less perplexity)")
+                        "(both exact and much faster for large vocabularies)")
     m.add_argument("--classes", type=int, default=0, help="classes for --softmax class (0: about sqrt(V))")
     m.add_argument("--class-power", type=float, default=1.0,
                    help="--softmax class: frequency bins of equal total count**power; 1: equal frequency mass "
@@ -117,6 +117,11 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
     return LanguageModel(cfg, rng, word_classes=classes)
 
 
+def _renumbered(vocab: Vocabulary, order: np.ndarray) -> Vocabulary:
+    """The vocabulary whose new id k is the old id order[k]."""
+    return Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
+
+
 def train_lm(args) -> int:
     from rnnkit.data.text import build_vocabulary, read_tokens, require_tokens
     from rnnkit.data.vocab import oov_rate
@@ -134,16 +139,12 @@ def train_lm(args) -> int:
                                     args.class_power)
         # renumber the vocabulary so each class is a run of ids: the class softmax then slices
         order, new_id = class_ordered_ids(classes)
-        vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
-        train_ids = new_id[train_ids]
+        vocab, train_ids = _renumbered(vocab, order), new_id[train_ids]
         classes = classes[order]
     elif args.softmax == "adaptive":
         # ids by falling training frequency: the shortlist is then ids [0, cutoffs[0])
-        order = np.argsort(-counts, kind="stable")
-        new_id = np.empty_like(order)
-        new_id[order] = np.arange(order.size)
-        vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
-        train_ids = new_id[train_ids]
+        order, new_id = class_ordered_ids(-counts)
+        vocab, train_ids = _renumbered(vocab, order), new_id[train_ids]
         if args.cutoffs:
             check_cutoffs(args.cutoffs, len(vocab))
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)

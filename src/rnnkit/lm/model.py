@@ -11,8 +11,9 @@ Parameters form one flat dict with dotted names: ``embedding.weight`` (V, E), ``
 ... (PyTorch's names), ``decoder.weight`` (V, H) and ``decoder.bias`` (V,), or for the class-based
 output ``decoder.class_weight`` (C, H), ``decoder.class_bias`` (C,), ``decoder.weight``,
 ``decoder.bias``, or for the adaptive one ``decoder.head.weight``, ``decoder.head.bias`` and
-``decoder.tail.{i}.{0,1}.weight`` (torch.nn.AdaptiveLogSoftmaxWithLoss's names).  With ``tie_weights`` the decoder reuses ``embedding.weight`` (needs E = H) and
-has no ``decoder.weight`` of its own.
+``decoder.tail.{i}.{0,1}.weight`` (torch.nn.AdaptiveLogSoftmaxWithLoss's names).  With
+``tie_weights`` the decoder reuses ``embedding.weight`` (needs E = H) and has no ``decoder.weight``
+of its own.
 """
 from __future__ import annotations
 
