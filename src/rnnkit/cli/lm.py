@@ -119,7 +119,7 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
 
 def _renumbered(vocab: Vocabulary, order: np.ndarray) -> Vocabulary:
     """The vocabulary whose new id k is the old id order[k]."""
-    return Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
+    return Vocabulary(vocab.decode(order), unk_token=vocab.unk_token, eos_token=vocab.eos_token)
 
 
 def train_lm(args) -> int:
@@ -200,8 +200,9 @@ def generate(args) -> int:
         if level == "word":
             out.write(" ")
     banned = np.array([vocab.unk_id]) if level == "word" else None
-    tokens = (vocab.tokens[i] for i in sample_ids(model, ids, args.length, rng, args.temperature, args.top_k,
-                                                  args.top_p, args.greedy, banned))
+    names = vocab.tokens  # a copy: take it once, not per sampled token
+    tokens = (names[i] for i in sample_ids(model, ids, args.length, rng, args.temperature, args.top_k,
+                                           args.top_p, args.greedy, banned))
     stream_text(tokens, level, lambda s: (out.write(s), out.flush()))
     out.write("\n")
     return 0

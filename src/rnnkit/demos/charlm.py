@@ -106,8 +106,9 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO = s
     out.write(prime)
     gen = sample_ids(model, vocab.encode(list(prime)), cfg.sample_chars, np.random.default_rng(cfg.seed),
                      temperature=cfg.temperature)
+    names = vocab.tokens  # a copy: take it once, not per character
     for i in gen:
-        out.write(vocab.tokens[i])
+        out.write(names[i])
     out.write("\n---\n")
     print(f"model saved: {model_path}", file=out)
     print(f"sample more: rnnkit generate {model_path} --prime 'class ' --length 500 --temperature 0.8", file=out)
