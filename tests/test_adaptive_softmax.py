@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gradcheck import numeric_grad
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 
@@ -106,3 +108,31 @@ def test_matches_torch_adaptive_log_softmax():
             np.testing.assert_allclose(grads[k], v.grad.numpy(), atol=tol, err_msg=k)
         with torch.no_grad():
             np.testing.assert_allclose(layer.log_probs(params, h), ref.log_prob(ht).numpy(), atol=tol)
+
+
+@st.composite
+def _layers(draw):
+    V = draw(st.integers(2, 40))
+    cut = sorted(draw(st.sets(st.integers(1, V - 1), min_size=1, max_size=min(4, V - 1))))
+    H = draw(st.integers(1, 9))
+    div = draw(st.sampled_from([1.0, 1.5, 2.0]))
+    if any(H // div ** (i + 1) < 1 for i in range(len(cut))):
+        div = 1.0
+    return V, H, cut, div, draw(st.integers(1, 12)), draw(st.booleans()), draw(st.integers(0, 2**31))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_layers())
+def test_any_cutoffs_give_a_distribution_and_its_nll(c):
+    V, H, cut, div, N, head_bias, seed = c
+    rng = np.random.default_rng(seed)
+    layer = AdaptiveSoftmax(V, H, cut, div, head_bias)
+    params = {k: rng.normal(0, 2, v.shape) for k, v in layer.init_params(rng, np.float64).items()}
+    h = rng.standard_normal((N, H))
+    targets = rng.integers(0, V, N)
+    logp = layer.log_probs(params, h)
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-10)
+    loss, cache = layer.loss(params, h, targets)
+    np.testing.assert_allclose(loss, -logp[np.arange(N), targets].sum(), rtol=1e-9, atol=1e-9)
+    dh, grads = layer.loss_backward(params, 1.0, cache)
+    assert dh.shape == h.shape and all(grads[k].shape == v.shape for k, v in params.items())

@@ -76,7 +76,8 @@ class LanguageModel:
         if cfg.softmax not in ("full", "class", "adaptive"):
             raise ValueError(f"Expected softmax 'full', 'class' or 'adaptive', got {cfg.softmax!r}")
         if cfg.tie_weights and cfg.softmax == "adaptive":
-            raise ValueError("Expected the full or class softmax to tie weights, got softmax 'adaptive'")
+            raise ValueError("Expected softmax 'full' or 'class' to tie weights (the adaptive softmax has no (V, H) "
+                             "output matrix to share), got 'adaptive': drop --tie or change --softmax")
         if cfg.tie_weights and cfg.embedding_dim != cfg.hidden_size:
             raise ValueError(
                 f"Expected embedding_dim == hidden_size to tie weights, got {cfg.embedding_dim} and {cfg.hidden_size}"
