@@ -58,11 +58,16 @@ def _neural(train, valid, run: Path, extra: list[str], epochs: int) -> list[str]
             "--run-dir", str(run), "--epochs", str(epochs), "--progress", "lines", "--log-every", "200", *extra]
 
 
-def prepare(task: str, data: Path, work: Path, epochs: int | None) -> tuple[list[str], Path, Path, Path]:
+def run_name(task: str, seed: int) -> str:
+    """A task's run folder and results name: the task, with ``-seedN`` for a seed other than 0."""
+    return task if seed == 0 else f"{task}-seed{seed}"
+
+
+def prepare(task: str, data: Path, work: Path, epochs: int | None, seed: int = 0) -> tuple[list[str], Path, Path, Path]:
     """(argv of the training command, model path, valid file, test file) of a task."""
     ewt = data / "ud_english_ewt"
     gsd = data / "ud_chinese_gsd_v1.4"
-    run = work / task
+    run = work / run_name(task, seed)
     if task in ("ewt-upos", "ewt-hmm"):
         train, valid, test = ewt / "en_ewt-ud-train.conllu.xz", ewt / "en_ewt-ud-dev.conllu", ewt / "en_ewt-ud-test.conllu"
         if task == "ewt-hmm":
@@ -157,8 +162,11 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
-def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool) -> str:
-    argv, model, valid, test = prepare(task, data, work, epochs)
+def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool, seed: int = 0) -> str:
+    argv, model, valid, test = prepare(task, data, work, epochs, seed)
+    if seed != 0 and argv[:2] == ["train", "tagger"]:
+        argv += ["--seed", str(seed)]
+    name = run_name(task, seed)
     print(f"$ rnnkit {shlex.join(argv)}", flush=True)
     res = {"task": task, "command": shlex.join(argv), "date": utc_date(), "load0": machine_load(),
            "cwd": str(Path.cwd()), "bench_command": this_command()}
@@ -180,19 +188,19 @@ def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool
     metrics_file = model.parent / "metrics.jsonl"
     res["epochs"] = [r for r in map(json.loads, metrics_file.read_text().splitlines()) if r["type"] == "epoch"] \
         if metrics_file.exists() else []
-    print(f"{task} valid: {res['valid_line']}")
-    print(f"{task} test: {res['test_line']}")
-    line = f"{task}: test {100 * tst['main']:.2f} (valid {100 * dev['main']:.2f}); train {res['train_wall'] / 60:.1f} min, " \
+    print(f"{name} valid: {res['valid_line']}")
+    print(f"{name} test: {res['test_line']}")
+    line = f"{name}: test {100 * tst['main']:.2f} (valid {100 * dev['main']:.2f}); train {res['train_wall'] / 60:.1f} min, " \
            f"scoring valid+test {res['eval_wall']:.1f} s"
     if task in TARGETS:
         gap = 100 * tst["main"] - TARGETS[task]
         res.update(target=TARGETS[task], gap=gap, verdict="met" if gap >= 0 else "missed")
         line += f"; target {TARGETS[task]}: {'met' if gap >= 0 else 'MISSED'} ({gap:+.2f})"
     print(line, flush=True)
-    (work / task).mkdir(parents=True, exist_ok=True)
-    (work / task / "results.json").write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
+    (work / name).mkdir(parents=True, exist_ok=True)
+    (work / name / "results.json").write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
     if record:
-        write_subsection(SECTION, INTRO, TITLES[task], report(res))
+        write_subsection(SECTION, INTRO, TITLES[task] + (f" (seed {seed})" if seed else ""), report(res))
     return line
 
 
@@ -202,19 +210,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", choices=TASKS, nargs="+", default=list(TASKS), help="tasks to run")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_tagging"), help="run directories")
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs of the neural runs")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="training seed of the neural taggers (default 0); another seed runs in TASK-seedN")
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the RESULTS.md subsections of --task from their runs' results.json")
     args = parser.parse_args(argv)
     if args.report_only:
         for task in args.task:
-            res = json.loads((args.work / task / "results.json").read_text(encoding="utf-8"))
-            write_subsection(SECTION, INTRO, TITLES[task], report(res))
+            res = json.loads((args.work / run_name(task, args.seed) / "results.json").read_text(encoding="utf-8"))
+            write_subsection(SECTION, INTRO, TITLES[task] + (f" (seed {args.seed})" if args.seed else ""), report(res))
         return 0
     lines = []
     with threadpool_limits(1):
         for task in args.task:
-            lines.append(run_task(task, args.data, args.work, args.epochs, not args.no_record))
+            lines.append(run_task(task, args.data, args.work, args.epochs, not args.no_record, args.seed))
     print("\n".join(lines))
     return 0
 
