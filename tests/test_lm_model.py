@@ -1,6 +1,8 @@
 """The recurrent language model: whole-model gradients, tying, class and adaptive softmax, dropout, overfitting."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from gradcheck import numeric_grad_at
@@ -81,3 +83,11 @@ def test_step_log_probs_normalised_and_consistent_with_loss():
         mask[-1] = True
         loss, _, _ = m.forward(ids, targets, None, mask)
         np.testing.assert_allclose(loss, -logp[np.arange(2), targets[-1]].sum(), rtol=1e-10)
+
+
+def test_adaptive_default_cutoffs_are_recorded_in_the_config():
+    cfg = LMConfig(vocab_size=2500, embedding_dim=4, hidden_size=4, num_layers=1, softmax="adaptive")
+    m = LanguageModel(cfg, np.random.default_rng(0))
+    assert m.config.cutoffs == (2000,) and m.params["decoder.head.weight"].shape == (2001, 4)
+    stored = json.loads(json.dumps(m.config.to_dict()))  # as a checkpoint's metadata holds it
+    assert LMConfig(**stored) == m.config

@@ -17,7 +17,7 @@ of its own.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -84,6 +84,9 @@ class LanguageModel:
             )
         if cfg.softmax == "class" and word_classes is None:
             raise ValueError("Expected word_classes (V,) for the class-based softmax, got None")
+        if cfg.softmax == "adaptive" and not cfg.cutoffs:
+            # record the default's values, so a checkpoint does not depend on a later version's default
+            cfg = replace(cfg, cutoffs=default_cutoffs(cfg.vocab_size))
         self.config = cfg
         dtype = np.dtype(cfg.dtype)
         self.rnn = make_recurrent(
@@ -113,7 +116,7 @@ class LanguageModel:
             for k, v in dec.items():
                 self.params["decoder." + k] = v
         elif cfg.softmax == "adaptive":
-            self.adaptive = AdaptiveSoftmax(V, H, cfg.cutoffs or default_cutoffs(V), cfg.div_value)
+            self.adaptive = AdaptiveSoftmax(V, H, cfg.cutoffs, cfg.div_value)
             for k, v in self.adaptive.init_params(rng, dtype=dtype).items():
                 self.params["decoder." + k] = v
         else:
