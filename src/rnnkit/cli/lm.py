@@ -143,8 +143,8 @@ def train_lm(args) -> int:
         classes = classes[order]
     elif args.softmax == "adaptive":
         # ids by falling training frequency: the shortlist is then ids [0, cutoffs[0])
-        order, new_id = class_ordered_ids(-counts)
-        vocab, train_ids = _renumbered(vocab, order), new_id[train_ids]
+        order = np.argsort(-counts, kind="stable")  # order[new] = old
+        vocab, train_ids = _renumbered(vocab, order), np.argsort(order)[train_ids]  # argsort: old -> new
         if args.cutoffs:
             check_cutoffs(args.cutoffs, len(vocab))
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
