@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.softmax == "adaptive":  # ids by falling training frequency, as rnnkit train lm does
         counts = np.bincount(vocab.encode(train_tokens), minlength=len(vocab))
         order = np.argsort(-counts, kind="stable")
-        vocab = Vocabulary([vocab.tokens[i] for i in order], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
+        vocab = Vocabulary(vocab.decode(order), unk_token=vocab.unk_token, eos_token=vocab.eos_token)
         cutoffs = [int(c) for c in args.cutoffs.split(",")]
     train = batchify(vocab.encode(train_tokens), 20)  # (N // 20, 20)
     valid_ids = vocab.encode(read_tokens(ptb / "ptb.valid.txt", "word"))

@@ -56,6 +56,7 @@ def test_word_level_with_class_softmax_and_top_k(tmp_path, capsys):
 
 
 def test_word_level_with_adaptive_softmax(tmp_path, capsys):
+    from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax
     from rnnkit.lm.io import load_lm
 
     code, train, valid = _train(tmp_path, EN, "word", extra=["--softmax", "adaptive", "--cutoffs", "3,6",
@@ -64,7 +65,7 @@ def test_word_level_with_adaptive_softmax(tmp_path, capsys):
     test_line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("test: perplexity"))
     model = str(tmp_path / "run" / "best.safetensors")
     m, vocab, _, _ = load_lm(model)
-    assert m.config.cutoffs == (3, 6) and m.adaptive is not None
+    assert m.config.cutoffs == (3, 6) and isinstance(m.factored, AdaptiveSoftmax)
     assert m.params["decoder.tail.0.0.weight"].shape == (8, 16)  # 16 / 2
     # ids sorted by falling training frequency: the shortlist is the three most frequent tokens
     counts = [(EN.split() + ["<eos>"] * EN.count("\n")).count(vocab.tokens[i]) for i in range(len(vocab))]

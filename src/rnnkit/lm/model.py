@@ -105,19 +105,19 @@ class LanguageModel:
         self.params: dict[str, np.ndarray] = {"embedding.weight": rng.standard_normal((V, E)).astype(dtype)}
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
-        self.classes = None
-        self.adaptive = None
+        # a factorised output (class or adaptive softmax: loss, loss_backward, log_probs), or None
+        self.factored: ClassSoftmax | AdaptiveSoftmax | None = None
         self._output = LinearCrossEntropy()  # the full softmax's decoder and loss
         bound = 1.0 / np.sqrt(H)
         if cfg.softmax == "class":
-            self.classes = ClassSoftmax(word_classes)
+            self.factored = ClassSoftmax(word_classes)
             self.word_classes = np.asarray(word_classes, dtype=np.int64)
-            dec = ClassSoftmax.init_params(V, self.classes.num_classes, H, rng, dtype=dtype)
+            dec = ClassSoftmax.init_params(V, self.factored.num_classes, H, rng, dtype=dtype)
             for k, v in dec.items():
                 self.params["decoder." + k] = v
         elif cfg.softmax == "adaptive":
-            self.adaptive = AdaptiveSoftmax(V, H, cfg.cutoffs, cfg.div_value)
-            for k, v in self.adaptive.init_params(rng, dtype=dtype).items():
+            self.factored = AdaptiveSoftmax(V, H, cfg.cutoffs, cfg.div_value)
+            for k, v in self.factored.init_params(rng, dtype=dtype).items():
                 self.params["decoder." + k] = v
         else:
             self.params["decoder.weight"] = rng.uniform(-bound, bound, (V, H)).astype(dtype)
@@ -158,11 +158,8 @@ class LanguageModel:
         out, state, c_rnn = self.rnn.forward(emb, state=state, training=training, rng=rng)  # (T, B, H)
         out, c_out = drop(out, cfg.dropout_output, rng, training)
         dec = self._decoder()
-        if self.classes is not None:
-            loss, c_dec = self.classes.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
-                                            None if mask is None else mask.reshape(-1))
-        elif self.adaptive is not None:
-            loss, c_dec = self.adaptive.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
+        if self.factored is not None:
+            loss, c_dec = self.factored.loss(dec, out.reshape(T * B, -1), targets.reshape(-1),
                                              None if mask is None else mask.reshape(-1))
         else:
             # fused output layer and loss: one (T*B, V) buffer kept between steps
@@ -180,16 +177,11 @@ class LanguageModel:
         T, B = cache.shape
         dec = self._decoder()
         grads: dict[str, np.ndarray] = {}
-        if self.classes is not None:
-            dh, gdec = self.classes.loss_backward(dec, dloss, cache.out)
-            dh = dh.reshape(T, B, -1)
-        elif self.adaptive is not None:
-            dh, gdec = self.adaptive.loss_backward(dec, dloss, cache.out)
-            dh = dh.reshape(T, B, -1)
+        if self.factored is not None:
+            dh, gdec = self.factored.loss_backward(dec, dloss, cache.out)
         else:
             dh, gdec = self._output.backward(dloss, cache.out)
-            dh = dh.reshape(T, B, -1)
-        dh, _ = dropout_backward(dh, cache.drop_out)
+        dh, _ = dropout_backward(dh.reshape(T, B, -1), cache.drop_out)
         demb, _, grnn = self.rnn.backward(dh, None, cache.rnn)
         demb, _ = dropout_backward(demb, cache.drop_in)
         _, gemb = embedding_backward(demb, cache.emb, sparse=sparse_embedding and not self.config.tie_weights)
@@ -210,8 +202,6 @@ class LanguageModel:
         out, state, _ = self.rnn.forward(emb, state=state)
         h = out[-1]  # (B, H)
         dec = self._decoder()
-        if self.classes is not None:
-            return self.classes.log_probs(dec, h), state
-        if self.adaptive is not None:
-            return self.adaptive.log_probs(dec, h), state
+        if self.factored is not None:
+            return self.factored.log_probs(dec, h), state
         return log_softmax(h @ dec["weight"].T + dec["bias"]), state  # (B, V)
