@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from rnnkit.constraints import allowed_transitions, is_allowed
 from rnnkit.data.segmentation import tags_to_words, words_to_tags
 from rnnkit.errors import DataError
-from rnnkit.hmm import HMMTagger, viterbi_first_order, viterbi_second_order
+from rnnkit.hmm import HMMTagger
+from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
 TAGS = ["D", "N", "V"]

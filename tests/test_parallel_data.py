@@ -15,7 +15,6 @@ from rnnkit.data.parallel import (
     SPECIALS,
     UNK_ID,
     SentencePair,
-    Tokenizer,
     build_vocab,
     decode_ids,
     encode_pairs,
@@ -27,6 +26,7 @@ from rnnkit.data.parallel import (
     read_parallel,
     read_tsv_pairs,
 )
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import DataError, RnnkitError
 

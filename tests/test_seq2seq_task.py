@@ -6,7 +6,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.data.parallel import BOS_ID, EOS_ID, SentencePair, Tokenizer, build_vocab, decode_ids, encode_pairs
+from rnnkit.data.parallel import BOS_ID, EOS_ID, SentencePair, build_vocab, decode_ids, encode_pairs
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_decode, toy
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator, seq2seq_meta

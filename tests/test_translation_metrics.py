@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnnkit.data.parallel import Tokenizer
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.metrics.translation import CorpusScore, corpus_bleu, corpus_chrf, exact_match
 
 sacrebleu = pytest.importorskip("sacrebleu")

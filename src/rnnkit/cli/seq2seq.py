@@ -24,7 +24,6 @@ from rnnkit.cli.common import HelpFormatter, add_train_options, probability, tra
 from rnnkit.data.conll import read_text_file, text_lines
 from rnnkit.data.parallel import (
     SentencePair,
-    Tokenizer,
     build_vocab,
     decode_ids,
     encode_pairs,
@@ -32,6 +31,7 @@ from rnnkit.data.parallel import (
     read_parallel,
     read_tsv_pairs,
 )
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import DataError
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.train.loop import BEST, LAST, Trainer

@@ -6,9 +6,8 @@ ends and a byte-order mark are accepted.  An empty line, or files of different l
 :class:`rnnkit.errors.DataError` naming the file(s) and line: silently dropping a line from one side
 would shift every later pair out of alignment.
 
-Each side has its own :class:`Tokenizer`: ``word`` (whitespace split), ``punct`` (words and punctuation
-apart, for raw text such as Multi30k: ``"bushes."`` -> ``bushes .``) or ``char`` (one token per
-character, spaces included), optionally lowercased.  Every pair also keeps its raw, untokenised line:
+Each side has its own :class:`rnnkit.data.tokenizer.Tokenizer` (``word``, ``punct`` or ``char``,
+optionally lowercased).  Every pair also keeps its raw, untokenised line:
 BLEU is computed on detokenised output against that raw reference (see :mod:`rnnkit.metrics.translation`),
 so the tokeniser's choices never change the score's reference.
 
@@ -22,15 +21,14 @@ same PAD/BOS/EOS ids as :mod:`rnnkit.seq2seq.toy`), then tokens by count.  A bat
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 import numpy as np
 
 from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
 from rnnkit.errors import DataError
 
@@ -38,75 +36,8 @@ PAD = "<pad>"
 BOS = "<bos>"
 SPECIALS = (PAD, BOS, EOS, UNK)
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
-LEVELS = ("word", "punct", "char")
 MULTI30K_SPLITS = ("train", "val", "test_2016_flickr")
 MULTI30K_LANGUAGES = ("en", "de", "fr")
-
-# a word may hold inner hyphens, apostrophes and number separators ("t-shirt", "man's", "3.5", "1,000")
-# and end in a hyphen before a space (German "Zwei- und vierbeinige")
-_PUNCT_TOKEN = re.compile(r"\w+(?:[-'’.,]\w+)*(?:-(?=\s))?|[^\w\s]")
-_NO_SPACE_BEFORE = frozenset(".,!?;:%)]}…“”»›")  # “ closes in German, which opens with „
-_NO_SPACE_AFTER = frozenset("([{¿¡„«‹#$")
-_QUOTES = frozenset("\"'")  # the same mark opens and closes: alternate
-
-
-@dataclass(frozen=True)
-class Tokenizer:
-    """How one side of the corpus becomes tokens, and how tokens become text again.
-
-    ``detokenize(tokenize(s))`` gives back ``s`` with runs of whitespace collapsed (lowercased if
-    ``lowercase``) for ``word`` and ``char``, and for ``punct`` on ordinary text; ``punct`` guesses
-    the spacing of quote marks, so a quote next to other punctuation may come back spaced differently.
-    On Multi30k train all but 42 (en), 100 (de) and 77 (fr) of the 29,000 sentences come back exactly;
-    the rest have spaced French punctuation (``cyclable ;``), ``&amp;`` or ``„BBQ“-Banner`` in the source.
-    """
-
-    level: str = "word"  # "word", "punct" or "char"
-    lowercase: bool = False
-
-    def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise ValueError(f"Expected level to be one of {LEVELS}, got {self.level!r}")
-
-    def tokenize(self, text: str) -> list[str]:
-        text = " ".join(text.split())
-        if self.lowercase:
-            text = text.lower()
-        if self.level == "word":
-            return text.split()
-        if self.level == "char":
-            return list(text)
-        return _PUNCT_TOKEN.findall(text)
-
-    def detokenize(self, tokens: Sequence[str]) -> str:
-        if self.level == "word":
-            return " ".join(tokens)
-        if self.level == "char":
-            return "".join(tokens)
-        return _join_punct(tokens)
-
-
-def _join_punct(tokens: Sequence[str]) -> str:
-    """Tokens joined by spaces except before closing and after opening punctuation."""
-    pieces: list[str] = []
-    glue = True  # no space before the next token (start of text, or after an opening mark)
-    is_open = {q: False for q in _QUOTES}
-    for tok in tokens:
-        if tok in _QUOTES:
-            is_open[tok] = not is_open[tok]
-            space = is_open[tok] and not glue  # an opening quote is spaced from the word before it
-            glue = is_open[tok]
-        elif tok in _NO_SPACE_BEFORE:
-            space = False
-            glue = False
-        else:
-            space = not glue
-            glue = tok in _NO_SPACE_AFTER
-        if space:
-            pieces.append(" ")
-        pieces.append(tok)
-    return "".join(pieces)
-
 
 class SentencePair(NamedTuple):
     source: list[str]  # tokens

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.parallel import SentencePair, Tokenizer, build_vocab, decode_ids, encode_pairs
+from rnnkit.data.parallel import SentencePair, build_vocab, decode_ids, encode_pairs
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq import toy
 from rnnkit.seq2seq.io import Translator, load_translator, seq2seq_meta
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig

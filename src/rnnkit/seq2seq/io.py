@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.data.parallel import Tokenizer
+from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 

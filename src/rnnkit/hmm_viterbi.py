@@ -1,0 +1,61 @@
+"""Viterbi decoding of first-order (bigram) and second-order (trigram) HMMs, in log space.
+
+The recursion is vectorised over tags (over tag pairs for the second order) and loops over words only.
+Both take the transition table with an extra index for the sentence boundary, so the start and end
+transitions are scored like any other; :class:`rnnkit.hmm.HMMTagger` builds those tables.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def viterbi_first_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[list[int], float]:
+    """Best path of a bigram HMM and its log score.
+
+    ``log_trans`` (K+1, K+1): row K is BOS (start), column K is EOS (end); ``log_emit`` (n, K).
+    delta_i[j] = max_k(delta_{i-1}[k] + log P(j | k)) + log P(w_i | j).
+    """
+    n, K = log_emit.shape
+    if n == 0:
+        return [], float(log_trans[K, K])
+    A = log_trans[:K, :K]  # (K, K)
+    delta = log_trans[K, :K] + log_emit[0]  # (K,)
+    backpointers = np.zeros((n, K), dtype=np.int64)  # (n, K)
+    for i in range(1, n):
+        cand = delta[:, None] + A  # (K, K) [previous, current]
+        backpointers[i] = np.argmax(cand, axis=0)
+        delta = cand[backpointers[i], np.arange(K)] + log_emit[i]
+    final = delta + log_trans[:K, K]  # (K,)
+    path = [int(np.argmax(final))]
+    score = float(final[path[0]])
+    for i in range(n - 1, 0, -1):
+        path.append(int(backpointers[i, path[-1]]))
+    return path[::-1], score
+
+
+def viterbi_second_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[list[int], float]:
+    """Best path of a trigram HMM and its log score, over states (previous tag, tag).
+
+    ``log_trans`` (K+1, K+1, K+1) [t1, t2, t3]: index K is BOS in t1 and t2, EOS in t3.
+    delta_i[t2, t3] = max_t1(delta_{i-1}[t1, t2] + log P(t3 | t1, t2)) + log P(w_i | t3).
+    """
+    n, K = log_emit.shape
+    if n == 0:
+        return [], float(log_trans[K, K, K])
+    delta = np.full((K + 1, K), -np.inf)  # (K+1, K) [previous tag or BOS, tag]
+    delta[K] = log_trans[K, K, :K] + log_emit[0]
+    inner = log_trans[:, :K, :K]  # (K+1, K, K)
+    backpointers = np.zeros((n, K, K), dtype=np.int64)  # (n, K, K) best t1 for (t2, t3) at i
+    for i in range(1, n):
+        cand = delta[:, :, None] + inner  # (K+1, K, K) [t1, t2, t3]
+        backpointers[i] = np.argmax(cand, axis=0)
+        best = np.take_along_axis(cand, backpointers[i][None], axis=0)[0]  # (K, K)
+        delta = np.full((K + 1, K), -np.inf)
+        delta[:K] = best + log_emit[i][None, :]
+    final = delta + log_trans[:, :K, K]  # (K+1, K)
+    t1, t2 = np.unravel_index(int(np.argmax(final)), final.shape)
+    score = float(final[t1, t2])
+    path = [int(t2)] if n == 1 else [int(t2), int(t1)]
+    for i in range(n - 1, 1, -1):
+        path.append(int(backpointers[i, path[-1], path[-2]]))
+    return path[::-1], score
