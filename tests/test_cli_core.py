@@ -65,6 +65,12 @@ def test_no_command_prints_help_and_fails(capsys):
     (["train", "classifier", "--word-dropout", "1"], "--word-dropout"),
     (["train", "tagger", "--dropout", "2"], "--dropout"),
     (["train", "seq2seq", "--dropout", "-1"], "--dropout"),
+    (["generate", "m.safetensors", "--length", "-3"], "--length"),
+    (["generate", "m.safetensors", "--top-k", "-1"], "--top-k"),
+    (["generate", "m.safetensors", "--top-p", "1.5"], "--top-p"),
+    (["generate", "m.safetensors", "--top-p", "0"], "--top-p"),
+    (["generate", "m.safetensors", "--temperature", "nan"], "--temperature"),
+    (["generate", "m.safetensors", "--temperature", "0"], "--temperature"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
     assert _exit_code(argv) == 2

@@ -95,6 +95,24 @@ def test_sampling_reproducible_and_top_k_respected():
     assert choose(logp, None, greedy=True) == int(np.argmax(logp))
 
 
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"length": -1}, "length"),
+    ({"temperature": 0.0}, "temperature"),
+    ({"temperature": float("nan")}, "temperature"),
+    ({"temperature": float("inf")}, "temperature"),
+    ({"top_k": -2}, "top_k"),
+    ({"top_p": 0.0}, "top_p"),
+    ({"top_p": 1.01}, "top_p"),
+])
+def test_sampling_options_out_of_range_raise_before_any_token(kwargs, needle):
+    model = LanguageModel(LMConfig(vocab_size=12, embedding_dim=4, hidden_size=4, num_layers=1),
+                          np.random.default_rng(0))
+    args = {"length": 5, **kwargs}
+    tokens = sample_ids(model, np.array([1]), args.pop("length"), np.random.default_rng(1), **args)
+    with pytest.raises(ValueError, match=needle):
+        next(tokens)
+
+
 def _cli(args, **kw):
     env = dict(os.environ, PYTHONHASHSEED="0")
     return subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", *args], env=env,

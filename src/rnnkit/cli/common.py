@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
@@ -26,6 +27,48 @@ def probability(text: str) -> float:
     if not 0.0 <= p < 1.0:
         raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
     return p
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, minimum: int) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+    if n < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
+    return n
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(x) and x > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return x
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in (0, 1], such as top-p's probability mass."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < x <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return x
 
 
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,

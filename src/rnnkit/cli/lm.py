@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
+from rnnkit.cli.common import (HelpFormatter, add_train_options, fraction, nonnegative_int, positive_float, positive_int,
+                               probability, train_config_from_args)
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
@@ -80,10 +81,13 @@ def register(groups) -> None:
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
-    g.add_argument("--length", type=int, default=300, help="tokens to generate")
-    g.add_argument("--temperature", type=float, default=1.0, help="divide log-probabilities by this (lower: safer)")
-    g.add_argument("--top-k", type=int, default=0, help="sample only among the k most likely tokens (0: all)")
-    g.add_argument("--top-p", type=float, default=1.0, help="sample from the smallest set with this much probability")
+    g.add_argument("--length", type=positive_int, default=300, help="tokens to generate")
+    g.add_argument("--temperature", type=positive_float, default=1.0,
+                   help="divide log-probabilities by this (lower: safer)")
+    g.add_argument("--top-k", type=nonnegative_int, default=0,
+                   help="sample only among the k most likely tokens (0: all)")
+    g.add_argument("--top-p", type=fraction, default=1.0,
+                   help="sample from the smallest set with this much probability, in (0, 1] (1: all)")
     g.add_argument("--greedy", action="store_true", help="always take the most likely token")
     g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same text")
     g.set_defaults(func=generate)

@@ -9,9 +9,20 @@ p (top-p), or is the argmax (greedy).  Every draw comes from the Generator passe
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterator
 
 import numpy as np
+
+
+def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
+    """Raise ValueError naming the first sampling option out of range."""
+    if not (isinstance(temperature, (int, float, np.floating)) and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"Expected temperature to be a finite number > 0 (use greedy for 0), got {temperature!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 0:
+        raise ValueError(f"Expected top_k to be an int >= 0 (0: no limit), got {top_k!r}")
+    if not (isinstance(top_p, (int, float, np.floating)) and 0.0 < top_p <= 1.0):
+        raise ValueError(f"Expected top_p in (0, 1] (1: no limit), got {top_p!r}")
 
 
 def choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float = 1.0, top_k: int = 0,
@@ -23,8 +34,7 @@ def choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float
         z[banned] = -np.inf
     if greedy:
         return int(np.argmax(z))
-    if temperature <= 0:
-        raise ValueError(f"Expected temperature > 0 (use greedy for 0), got {temperature}")
+    check_sampling(temperature, top_k, top_p)
     z = z / temperature
     if top_k and top_k < z.size:
         kth = np.partition(z, -top_k)[-top_k]
@@ -55,6 +65,10 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
     prime_ids = np.asarray(prime_ids, dtype=np.int64)
     if prime_ids.size == 0:
         raise ValueError("Expected at least one prime token, got none")
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ValueError(f"Expected length to be an int >= 0, got {length!r}")
+    if not greedy:
+        check_sampling(temperature, top_k, top_p)
     if not greedy and rng is None:
         raise ValueError("Expected rng (a numpy Generator) for sampling, got None")
     logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
