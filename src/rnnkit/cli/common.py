@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
@@ -18,15 +19,30 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _number(text: str, ok: Callable[[float], bool], expected: str) -> float:
+    """``float(text)`` if it passes ``ok``; otherwise argparse's error "expected <expected>, got <text>"."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not ok(x):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+    return x
+
+
 def probability(text: str) -> float:
     """argparse type for a dropout rate: a float in [0, 1)."""
-    try:
-        p = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= p < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
-    return p
+    return _number(text, lambda p: 0.0 <= p < 1.0, "a probability in [0, 1)")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    return _number(text, lambda x: math.isfinite(x) and x > 0, "a finite number > 0")
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in (0, 1], such as top-p's probability mass."""
+    return _number(text, lambda x: 0.0 < x <= 1.0, "a number in (0, 1]")
 
 
 def positive_int(text: str) -> int:
@@ -47,28 +63,6 @@ def _int_at_least(text: str, minimum: int) -> int:
     if n < minimum:
         raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
     return n
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (math.isfinite(x) and x > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return x
-
-
-def fraction(text: str) -> float:
-    """argparse type: a number in (0, 1], such as top-p's probability mass."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0.0 < x <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
-    return x
 
 
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
