@@ -87,6 +87,8 @@ def test_cli_demo_addition(capsys):
 
 
 def test_cli_demo_addition_bad_value(capsys):
-    assert main(["demo", "addition", "--train-bits", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:  # a usage error, reported by argparse
+        main(["demo", "addition", "--train-bits", "0"])
+    assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--train-bits" in err

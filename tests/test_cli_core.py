@@ -1,13 +1,14 @@
 """The ``rnnkit`` command itself: version, help, and one-line errors with exit code 2."""
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
 import pytest
 
 from rnnkit import __version__
-from rnnkit.cli.main import main
+from rnnkit.cli.main import build_parser, main
 
 
 def _exit_code(argv):
@@ -71,6 +72,25 @@ def test_no_command_prints_help_and_fails(capsys):
     (["generate", "m.safetensors", "--top-p", "0"], "--top-p"),
     (["generate", "m.safetensors", "--temperature", "nan"], "--temperature"),
     (["generate", "m.safetensors", "--temperature", "0"], "--temperature"),
+    (["train", "lm", "--batch-size", "0"], "--batch-size"),
+    (["train", "lm", "--bptt", "0"], "--bptt"),
+    (["train", "lm", "--log-every", "0"], "--log-every"),
+    (["train", "lm", "--lr-decay", "0"], "--lr-decay"),
+    (["train", "lm", "--checkpoint-steps", "0"], "--checkpoint-steps"),
+    (["train", "lm", "--init-scale", "-1"], "--init-scale"),
+    (["train", "lm", "--average", "1"], "--average"),
+    (["train", "lm", "--seed", "-1"], "--seed"),
+    (["train", "classifier", "--batch-size", "-1"], "--batch-size"),
+    (["train", "classifier", "--patience", "0"], "--patience"),
+    (["train", "tagger", "--batch-size", "-1"], "--batch-size"),
+    (["train", "tagger", "--singleton-unk", "-0.5"], "--singleton-unk"),
+    (["train", "seq2seq", "--beam", "0"], "--beam"),
+    (["train", "seq2seq", "--sampling-rate", "1.5"], "--sampling-rate"),
+    (["train", "ngram", "--delta", "0"], "--delta"),
+    (["evaluate", "m.safetensors", "data.txt", "--batch-size", "0"], "--batch-size"),
+    (["--threads", "0", "gradflow"], "--threads"),
+    (["gradflow", "--steps", "0"], "--steps"),
+    (["gradflow", "--every", "-3"], "--every"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
     assert _exit_code(argv) == 2
@@ -87,12 +107,32 @@ def test_gradflow_unknown_cell_names_the_choices(capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["gradflow", "--steps", "0"], "--steps"),
-    (["gradflow", "--every", "-3"], "--every"),
     (["gradflow", "--init", "bogus"], "init"),
+    (["train", "lm", "--train", "missing.txt"], "missing.txt"),
 ])
 def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     assert main(argv) == 2
     captured = capsys.readouterr()
     err = _one_line(captured.err)
     assert err.startswith("rnnkit: error:") and needle in err
+
+
+def _numeric_options(parser, path=()):
+    """(command, option, type) of every option of every subcommand."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _numeric_options(sub, (*path, name))
+        elif action.option_strings:
+            yield " ".join(path), action.option_strings[-1], action.type
+
+
+def test_every_numeric_option_checks_its_range():
+    """A bare int or float type lets --batch-size 0 or --lr-decay 0 through to a traceback or a silent
+    no-op; every numeric option must use a range-checked type from rnnkit.cli.common instead."""
+    # column indices may be negative (counted from the end, as in Python); hmm's --order has choices
+    allowed = {("train tagger", "--word-column"), ("train tagger", "--feature-columns"),
+               ("train hmm", "--word-column"), ("train hmm", "--order")}
+    bare = [(cmd, opt) for cmd, opt, typ in _numeric_options(build_parser())
+            if typ in (int, float) and (cmd, opt) not in allowed]
+    assert bare == []

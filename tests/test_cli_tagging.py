@@ -47,7 +47,10 @@ def _chunk_sentences(rng, n):
 
 
 def _run(capsys, argv):
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's usage errors (a value out of an option's range)
+        code = exc.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

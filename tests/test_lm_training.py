@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from rnnkit.lm.batching import batchify
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import choose, sample_ids
 from rnnkit.lm.model import LanguageModel, LMConfig
@@ -171,3 +172,9 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path):
             assert np.array_equal(a[k], b[k]), f"{k} differs after kill at attempt {attempt}"
         assert _metrics(tmp_path / "full") == _metrics(tmp_path / run)
     assert kills >= 1, "the run finished before it could be killed: make it longer"
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5, True])
+def test_batchify_rejects_a_batch_size_that_is_not_a_positive_int(batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        batchify(np.arange(100), batch_size)

@@ -327,7 +327,10 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         (["--train", str(train), "--order", "0"], "order"),
     ]
     for extra, needle in cases:
-        code = main(["train", "ngram", *extra])
+        try:
+            code = main(["train", "ngram", *extra])
+        except SystemExit as e:  # argparse's own usage errors
+            code = e.code
         err = capsys.readouterr().err
         assert code == 2, f"{extra}: exit code {code}"
         assert err.count("\n") == 1 and needle in err, f"{extra}: stderr {err!r}"

@@ -101,3 +101,18 @@ def test_max_steps_stops_mid_epoch_and_checkpoints(tmp_path):
     state = Trainer(Quadratic(), _cfg(max_steps=6), tmp_path).fit()
     assert state.step == 6 and state.epoch == 1 and state.cursor == 2
     assert (tmp_path / "last.safetensors").exists()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("lr_decay", 0.0), ("lr_decay", 1.5), ("momentum", -0.1), ("weight_decay", -1.0), ("decay_start", -1),
+    ("step_size", 0), ("log_every", 0), ("patience", 0), ("checkpoint_steps", 0), ("max_steps", 0),
+    ("checkpoint_minutes", 0.0), ("checkpoint_minutes", float("nan")),
+])
+def test_train_config_rejects_values_out_of_range(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_train_config_accepts_the_edges():
+    TrainConfig(lr_decay=1.0, momentum=0.0, decay_start=0, step_size=1, log_every=1, patience=1,
+                checkpoint_steps=1, max_steps=1, checkpoint_minutes=None)

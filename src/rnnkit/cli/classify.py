@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
+from rnnkit.cli.common import (
+    HelpFormatter,
+    add_train_options,
+    nonnegative_int,
+    positive_int,
+    probability,
+    train_config_from_args,
+)
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -34,14 +41,14 @@ def register(groups) -> None:
     d.add_argument("--neg", help="polarity: file of negative sentences, one a line")
     d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
     d.add_argument("--header", action="store_true", help="tsv: skip the first line")
-    d.add_argument("--valid-fraction", type=float, default=0.1, help="held out for validation without --valid")
-    d.add_argument("--folds", type=int, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
-    d.add_argument("--fold-seed", type=int, default=0, help="seed of the fold assignment")
+    d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid")
+    d.add_argument("--folds", type=nonnegative_int, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
+    d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
-    m.add_argument("--embed", type=int, default=100, help="embedding size")
-    m.add_argument("--hidden", type=int, default=100, help="hidden units per direction")
-    m.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    m.add_argument("--embed", type=positive_int, default=100, help="embedding size")
+    m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
+    m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max"], default="max", help="sentence vector from the states")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
@@ -49,9 +56,9 @@ def register(groups) -> None:
                    help="replace each training token by <unk> with this probability (regularises, and trains the "
                         "<unk> vector that words unseen in training get)")
     m.add_argument("--lowercase", action="store_true", help="lowercase the text")
-    m.add_argument("--min-count", type=int, default=1, help="words rarer than this become <unk>")
-    m.add_argument("--max-length", type=int, default=0, help="keep at most this many tokens per text (0: all)")
-    m.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
+    m.add_argument("--min-count", type=positive_int, default=1, help="words rarer than this become <unk>")
+    m.add_argument("--max-length", type=nonnegative_int, default=0, help="keep at most this many tokens per text (0: all)")
+    m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier")
     p.set_defaults(func=train_classifier)
 

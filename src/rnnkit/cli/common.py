@@ -40,6 +40,21 @@ def positive_float(text: str) -> float:
     return _number(text, lambda x: math.isfinite(x) and x > 0, "a finite number > 0")
 
 
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _number(text, lambda x: math.isfinite(x) and x >= 0, "a finite number >= 0")
+
+
+def rate(text: str) -> float:
+    """argparse type: a probability in [0, 1], such as scheduled sampling's rate."""
+    return _number(text, lambda x: 0.0 <= x <= 1.0, "a number in [0, 1]")
+
+
+def decay(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1, such as a moving average's decay."""
+    return _number(text, lambda x: 0.0 < x < 1.0, "a number in (0, 1)")
+
+
 def fraction(text: str) -> float:
     """argparse type: a number in (0, 1], such as top-p's probability mass."""
     return _number(text, lambda x: 0.0 < x <= 1.0, "a number in (0, 1]")
@@ -68,31 +83,32 @@ def _int_at_least(text: str, minimum: int) -> int:
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
                       epochs: int = 10, run_dir: str = "runs/lm") -> None:
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=epochs, help="passes over the training data")
+    t.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=optimizer, help="optimizer")
-    t.add_argument("--lr", type=float, default=lr, help="initial learning rate")
-    t.add_argument("--momentum", type=float, default=0.0, help="momentum (sgd, rmsprop)")
-    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay on weight matrices (not biases)")
-    t.add_argument("--clip", type=float, default=clip, help="clip the global gradient norm (0: no clipping)")
+    t.add_argument("--lr", type=positive_float, default=lr, help="initial learning rate")
+    t.add_argument("--momentum", type=nonnegative_float, default=0.0, help="momentum (sgd, rmsprop)")
+    t.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 weight decay on weight matrices (not biases)")
+    t.add_argument("--clip", type=nonnegative_float, default=clip, help="clip the global gradient norm (0: no clipping)")
     t.add_argument("--schedule", choices=SCHEDULES, default="none",
                    help="learning-rate schedule: step, exp, plateau (multiply by --lr-decay when validation stops "
                         "improving: Mikolov's rule), decay_after (constant for --decay-start epochs, then decay every epoch)")
-    t.add_argument("--lr-decay", type=float, default=0.5, help="factor the schedule multiplies the lr by")
-    t.add_argument("--decay-start", type=int, default=4, help="decay_after: epochs before the decay starts")
-    t.add_argument("--step-size", type=int, default=1, help="step: epochs between decays")
-    t.add_argument("--average", type=float, default=None, metavar="DECAY",
+    t.add_argument("--lr-decay", type=fraction, default=0.5, help="factor the schedule multiplies the lr by")
+    t.add_argument("--decay-start", type=nonnegative_int, default=4, help="decay_after: epochs before the decay starts")
+    t.add_argument("--step-size", type=positive_int, default=1, help="step: epochs between decays")
+    t.add_argument("--average", type=decay, default=None, metavar="DECAY",
                    help="validate and save an exponential moving average of the weights with this decay per step "
                         "(e.g. 0.999: about the last 1,000 steps); default: the weights as trained")
-    t.add_argument("--patience", type=int, default=None, help="stop after this many epochs without validation improvement")
-    t.add_argument("--seed", type=int, default=0, help="random seed for initialisation, dropout and jitter")
-    t.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    t.add_argument("--patience", type=positive_int, default=None, help="stop after this many epochs without validation improvement")
+    t.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for initialisation, dropout and jitter")
+    t.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many optimizer steps")
     r = p.add_argument_group("run")
     r.add_argument("--run-dir", default=run_dir,
                    help="directory for checkpoints (last.safetensors, best.safetensors) and metrics.jsonl")
     r.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
-    r.add_argument("--checkpoint-steps", type=int, default=None, help="also checkpoint every N steps")
-    r.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint every M minutes")
-    r.add_argument("--log-every", type=int, default=50, help="metrics line every N steps")
+    r.add_argument("--checkpoint-steps", type=positive_int, default=None, help="also checkpoint every N steps")
+    r.add_argument("--checkpoint-minutes", type=nonnegative_float, default=5.0,
+                   help="checkpoint every M minutes (0: only at the end of each epoch)")
+    r.add_argument("--log-every", type=positive_int, default=50, help="metrics line every N steps")
     r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
                    help="progress display: a bar on a terminal, plain lines otherwise")
 
@@ -102,6 +118,6 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule, lr_decay=args.lr_decay,
         decay_start=args.decay_start, step_size=args.step_size, patience=args.patience, average=args.average,
-        checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes,
+        checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes or None,
         log_every=args.log_every, seed=args.seed, max_steps=args.max_steps, progress=args.progress,
     )

@@ -1,6 +1,7 @@
 """``rnnkit demo addition``: an Elman RNN learns binary addition and adds numbers longer than it saw."""
 from __future__ import annotations
 
+from rnnkit.cli.common import nonnegative_int, positive_int
 from rnnkit.demos.addition import run_addition_demo
 
 
@@ -13,13 +14,13 @@ def register(groups) -> None:
                      "--train-bits bits, then is tested by exact match on longer numbers (--test-bits): it can "
                      "only succeed if it has learned to carry.  Takes a few seconds."),
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed for weights, training and test numbers (default 0)")
-    p.add_argument("--train-bits", type=int, default=8, help="bits of the training numbers (default 8)")
-    p.add_argument("--test-bits", type=int, nargs="+", default=[16, 32, 64], metavar="N",
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for weights, training and test numbers (default 0)")
+    p.add_argument("--train-bits", type=positive_int, default=8, help="bits of the training numbers (default 8)")
+    p.add_argument("--test-bits", type=positive_int, nargs="+", default=[16, 32, 64], metavar="N",
                    help="bit lengths to test on, longer than --train-bits (default 16 32 64)")
-    p.add_argument("--steps", type=int, default=1500, help="Adam steps of 32 additions each (default 1500)")
-    p.add_argument("--hidden", type=int, default=16, help="hidden units (default 16)")
-    p.add_argument("--eval-pairs", type=int, default=1000, help="test additions per length (default 1000)")
+    p.add_argument("--steps", type=positive_int, default=1500, help="Adam steps of 32 additions each (default 1500)")
+    p.add_argument("--hidden", type=positive_int, default=16, help="hidden units (default 16)")
+    p.add_argument("--eval-pairs", type=positive_int, default=1000, help="test additions per length (default 1000)")
     p.set_defaults(func=run)
 
 

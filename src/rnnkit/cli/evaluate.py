@@ -10,7 +10,7 @@ import sys
 from typing import Callable
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.cli.common import HelpFormatter
+from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.errors import CheckpointError
 
 EVALUATORS: dict[str, Callable] = {}
@@ -25,9 +25,9 @@ def register(groups) -> None:
     )
     p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors)")
     p.add_argument("data", help="file to evaluate on, in the format the model was trained on")
-    p.add_argument("--batch-size", type=int, default=1,
+    p.add_argument("--batch-size", type=positive_int, default=1,
                    help="language models: parallel streams (1 scores every token exactly; more is faster)")
-    p.add_argument("--bptt", type=int, default=100, help="language models: window length while carrying the state")
+    p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=evaluate)
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from rnnkit.cli.common import nonnegative_int, positive_int
 from rnnkit.diagnostics import CELLS, INIT_SCHEMES, gradient_flow
 
 
@@ -20,16 +21,16 @@ def register(groups) -> None:
     )
     p.add_argument("--cell", choices=CELLS, default="rnn", help="recurrent cell (default rnn)")
     p.add_argument("--all-cells", action="store_true", help="run rnn, lstm and gru and print them side by side")
-    p.add_argument("--steps", type=int, default=100, help="sequence length T (default 100)")
-    p.add_argument("--hidden", type=int, default=50, help="hidden units H (default 50)")
-    p.add_argument("--batch", type=int, default=16, help="sequences in the batch (default 16)")
-    p.add_argument("--input-size", type=int, default=10, help="input features D (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for weights, inputs and the gradient (default 0)")
+    p.add_argument("--steps", type=positive_int, default=100, help="sequence length T (default 100)")
+    p.add_argument("--hidden", type=positive_int, default=50, help="hidden units H (default 50)")
+    p.add_argument("--batch", type=positive_int, default=16, help="sequences in the batch (default 16)")
+    p.add_argument("--input-size", type=positive_int, default=10, help="input features D (default 10)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for weights, inputs and the gradient (default 0)")
     p.add_argument("--init", default="pytorch",
                    help=f"weight init: one of {', '.join(INIT_SCHEMES)}, or a number s for U(-s, s) (default pytorch)")
     p.add_argument("--forget-bias", type=number_or_none, default=1.0,
                    help="LSTM forget-gate bias b_if + b_hf (default 1; 'none' keeps PyTorch's random init)")
-    p.add_argument("--every", type=int, default=10,
+    p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
     p.set_defaults(func=run)
 

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.cli.common import (HelpFormatter, add_train_options, fraction, nonnegative_int, positive_float, positive_int,
-                               probability, train_config_from_args)
+from rnnkit.cli.common import (
+    HelpFormatter,
+    add_train_options,
+    fraction,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    probability,
+    train_config_from_args,
+)
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
@@ -34,13 +43,13 @@ def register(groups) -> None:
     d.add_argument("--level", choices=["char", "word"], default="word",
                    help="tokens: characters (every Unicode character, newline included) or whitespace words "
                         "with <eos> at each line end (PTB convention)")
-    d.add_argument("--max-vocab", type=int, default=None, help="keep at most this many tokens (others become <unk>)")
-    d.add_argument("--min-count", type=int, default=1, help="tokens rarer than this in training become <unk>")
+    d.add_argument("--max-vocab", type=positive_int, default=None, help="keep at most this many tokens (others become <unk>)")
+    d.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this in training become <unk>")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
-    m.add_argument("--layers", type=int, default=2, help="stacked recurrent layers")
-    m.add_argument("--hidden", type=int, default=200, help="hidden units per layer")
-    m.add_argument("--embed", type=int, default=None, help="embedding size (default: --hidden)")
+    m.add_argument("--layers", type=positive_int, default=2, help="stacked recurrent layers")
+    m.add_argument("--hidden", type=positive_int, default=200, help="hidden units per layer")
+    m.add_argument("--embed", type=positive_int, default=None, help="embedding size (default: --hidden)")
     m.add_argument("--dropout", type=probability, default=0.0, help="dropout on input, between layers and on output")
     m.add_argument("--dropout-input", type=probability, default=None, metavar="P",
                    help="dropout on the embeddings only (default: --dropout; char-rnn uses 0)")
@@ -53,24 +62,24 @@ def register(groups) -> None:
     m.add_argument("--softmax", choices=["full", "class", "adaptive"], default="full",
                    help="full softmax, Mikolov's class-based factorised softmax, or Grave et al.'s adaptive softmax "
                         "(both exact and much faster for large vocabularies)")
-    m.add_argument("--classes", type=int, default=0, help="classes for --softmax class (0: about sqrt(V))")
-    m.add_argument("--class-power", type=float, default=1.0,
+    m.add_argument("--classes", type=nonnegative_int, default=0, help="classes for --softmax class (0: about sqrt(V))")
+    m.add_argument("--class-power", type=nonnegative_float, default=1.0,
                    help="--softmax class: frequency bins of equal total count**power; 1: equal frequency mass "
                         "(RNNLM's 'old classes', the better one on PTB here), 0.5: sqrt (RNNLM's default)")
     m.add_argument("--cutoffs", type=cutoff_list, default=None, metavar="C0,C1,...",
                    help="--softmax adaptive: the shortlist size and the tail clusters' bounds, in words sorted by "
                         "frequency (default: 2000, then 10000 and 50000 where below the vocabulary size)")
-    m.add_argument("--div-value", type=float, default=4.0,
+    m.add_argument("--div-value", type=positive_float, default=4.0,
                    help="--softmax adaptive: tail cluster i projects to hidden / div_value**(i+1) units")
-    m.add_argument("--init-scale", type=float, default=None,
+    m.add_argument("--init-scale", type=positive_float, default=None,
                    help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
     b = p.add_argument_group("batching")
-    b.add_argument("--batch-size", type=int, default=20, help="parallel streams B")
-    b.add_argument("--bptt", type=int, default=35, help="truncated BPTT window T (the state carries across windows)")
+    b.add_argument("--batch-size", type=positive_int, default=20, help="parallel streams B")
+    b.add_argument("--bptt", type=positive_int, default=35, help="truncated BPTT window T (the state carries across windows)")
     b.add_argument("--jitter", action="store_true", help="randomly vary the window length (AWD-LSTM recipe)")
     b.add_argument("--loss-scale", choices=["token", "batch"], default="token",
                    help="gradient of the mean loss per token, or summed over time and averaged over the batch (Zaremba)")
-    b.add_argument("--eval-batch-size", type=int, default=10, help="streams for validation and test perplexity")
+    b.add_argument("--eval-batch-size", type=positive_int, default=10, help="streams for validation and test perplexity")
     add_train_options(p, lr=1.0, clip=5.0, optimizer="sgd")
     p.set_defaults(func=train_lm)
 
@@ -89,7 +98,7 @@ def register(groups) -> None:
     g.add_argument("--top-p", type=fraction, default=1.0,
                    help="sample from the smallest set with this much probability, in (0, 1] (1: all)")
     g.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same text")
+    g.add_argument("--seed", type=nonnegative_int, default=0, help="random seed: the same seed gives the same text")
     g.set_defaults(func=generate)
 
 

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 
 from rnnkit._version import __version__
+from rnnkit.cli.common import positive_int
 from rnnkit.errors import RnnkitError, TrainingDivergedError
 
 # Subcommand modules, in the order their commands appear in --help.
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recurrent neural networks in numpy: train, evaluate and inspect RNN, LSTM and GRU models.",
     )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="BLAS threads for numpy's matrix products (default: the BLAS default, all cores); "
                              "1 is often faster for small models or when other programs keep the cores busy")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
@@ -82,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"Expected --threads >= 1, got {args.threads}")
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(limits=args.threads, user_api="blas"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from rnnkit.cli.common import positive_float, positive_int
 from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
 from rnnkit.data.vocab import oov_rate
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
@@ -23,16 +24,16 @@ def register(groups) -> None:
     p.add_argument("--train", required=True, metavar="FILE", help="training text, UTF-8, .xz allowed (required)")
     p.add_argument("--valid", metavar="FILE", help="validation text to evaluate (default: none)")
     p.add_argument("--test", metavar="FILE", help="test text to evaluate (default: none)")
-    p.add_argument("--order", type=int, default=5, help="n, the n-gram order, >= 1 (default: 5)")
+    p.add_argument("--order", type=positive_int, default=5, help="n, the n-gram order, >= 1 (default: 5)")
     p.add_argument("--smoothing", choices=SMOOTHINGS, default="kneser_ney",
                    help="interpolated modified Kneser-Ney, Katz backoff or add-delta (default: kneser_ney)")
-    p.add_argument("--delta", type=float, default=1.0,
+    p.add_argument("--delta", type=positive_float, default=1.0,
                    help="the delta of add-delta smoothing; 1 is Laplace (default: 1.0)")
     p.add_argument("--level", choices=LEVELS, default="word",
                    help="word: whitespace tokens plus <eos> per line; char: every character (default: word)")
-    p.add_argument("--max-vocab", type=int, default=None, metavar="N",
+    p.add_argument("--max-vocab", type=positive_int, default=None, metavar="N",
                    help="keep at most N tokens, <unk> and <eos> included (default: no limit)")
-    p.add_argument("--min-count", type=int, default=1, metavar="N",
+    p.add_argument("--min-count", type=positive_int, default=1, metavar="N",
                    help="map training tokens seen fewer than N times to <unk> (default: 1)")
     p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a "
                    "safetensors file (default: not saved)")

@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
+from rnnkit.cli.common import (
+    HelpFormatter,
+    add_train_options,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+    probability,
+    rate,
+    train_config_from_args,
+)
 from rnnkit.data.conll import read_text_file, text_lines
 from rnnkit.data.parallel import (
     SentencePair,
@@ -78,9 +87,9 @@ def register(groups) -> None:
     d.add_argument("--level", choices=["word", "punct", "char"], default="word",
                    help="tokens: whitespace words, words with punctuation split off (raw text), or characters")
     d.add_argument("--lowercase", action="store_true", help="lowercase both sides (BLEU is then case-insensitive)")
-    d.add_argument("--max-vocab", type=int, default=None, help="tokens kept per side, specials included")
-    d.add_argument("--min-count", type=int, default=1, help="tokens rarer than this in training become <unk>")
-    d.add_argument("--max-length", type=int, default=None, help="drop training pairs with a side longer than this")
+    d.add_argument("--max-vocab", type=positive_int, default=None, help="tokens kept per side, specials included")
+    d.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this in training become <unk>")
+    d.add_argument("--max-length", type=positive_int, default=None, help="drop training pairs with a side longer than this")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
@@ -88,25 +97,25 @@ def register(groups) -> None:
                    help="additive (Bahdanau), dot or general (Luong), or none")
     m.add_argument("--no-input-feeding", action="store_true", help="do not feed h~_{t-1} to the decoder")
     m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
-    m.add_argument("--layers", type=int, default=1, help="stacked layers in encoder and decoder")
-    m.add_argument("--embed", type=int, default=128, help="embedding size (both sides)")
-    m.add_argument("--hidden", type=int, default=256, help="decoder hidden units")
-    m.add_argument("--encoder-hidden", type=int, default=None,
+    m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
+    m.add_argument("--embed", type=positive_int, default=128, help="embedding size (both sides)")
+    m.add_argument("--hidden", type=positive_int, default=256, help="decoder hidden units")
+    m.add_argument("--encoder-hidden", type=positive_int, default=None,
                    help="encoder units per direction (default: --hidden / directions, so dot attention works)")
-    m.add_argument("--attention-size", type=int, default=None, help="additive attention units (default --hidden)")
+    m.add_argument("--attention-size", type=positive_int, default=None, help="additive attention units (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.2, help="dropout on embeddings, between layers and on h~")
-    m.add_argument("--sampling-rate", type=float, default=0.0,
+    m.add_argument("--sampling-rate", type=rate, default=0.0,
                    help="scheduled sampling: feed the model's own previous token with this probability")
     b = p.add_argument_group("batching and validation")
-    b.add_argument("--batch-size", type=int, default=64, help="sentence pairs per batch (bucketed by length)")
-    b.add_argument("--eval-batch-size", type=int, default=128, help="sentences per validation / test batch")
-    b.add_argument("--bleu-sentences", type=int, default=500,
+    b.add_argument("--batch-size", type=positive_int, default=64, help="sentence pairs per batch (bucketed by length)")
+    b.add_argument("--eval-batch-size", type=positive_int, default=128, help="sentences per validation / test batch")
+    b.add_argument("--bleu-sentences", type=nonnegative_int, default=500,
                    help="validation sentences decoded greedily each epoch for BLEU and exact match (0: none)")
     b.add_argument("--select-by", choices=["loss", "bleu"], default="loss",
                    help="keep the checkpoint (and stop early) by validation NLL or by greedy BLEU")
-    b.add_argument("--max-decode-len", type=int, default=200, help="longest output when decoding")
-    b.add_argument("--beam", type=int, default=1, help="beam size for the test set (1: greedy)")
-    b.add_argument("--length-norm", type=float, default=0.0, help="GNMT length-penalty alpha for the test beam")
+    b.add_argument("--max-decode-len", type=positive_int, default=200, help="longest output when decoding")
+    b.add_argument("--beam", type=positive_int, default=1, help="beam size for the test set (1: greedy)")
+    b.add_argument("--length-norm", type=nonnegative_float, default=0.0, help="GNMT length-penalty alpha for the test beam")
     b.add_argument("--replace-unk", action="store_true",
                    help="test set: replace each output <unk> by the source token it attended to most")
     add_train_options(p, lr=1e-3, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/seq2seq")
@@ -120,10 +129,10 @@ def register(groups) -> None:
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
     _add_decoding_options(t)
-    t.add_argument("--nbest", type=int, default=1, help="translations per sentence (at most --beam)")
-    t.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+    t.add_argument("--nbest", type=positive_int, default=1, help="translations per sentence (at most --beam)")
+    t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
-    t.add_argument("--plot-attention", type=int, default=None, metavar="N",
+    t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
                    help="write the attention heatmap of sentence N (1-based) as a PNG")
     t.add_argument("--plot-dir", default=".", help="folder for --plot-attention images")
     t.set_defaults(func=translate_cli)
@@ -141,20 +150,20 @@ def register(groups) -> None:
         description="Train a small GRU encoder-decoder with attention to reverse strings of letters, then show "
                     "examples and the exact match on held-out strings it never saw.",
         formatter_class=fmt)
-    r.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed")
-    r.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="passes over the training strings")
-    r.add_argument("--train-size", type=int, default=DEFAULTS.train_size, help="training strings")
-    r.add_argument("--max-len", type=int, default=DEFAULTS.max_len, help="longest training string")
+    r.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed, help="random seed")
+    r.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs, help="passes over the training strings")
+    r.add_argument("--train-size", type=positive_int, default=DEFAULTS.train_size, help="training strings")
+    r.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, help="longest training string")
     r.add_argument("--run-dir", default="runs/reverse", help="where the model and checkpoints go")
     r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="none", help="progress display")
     r.set_defaults(func=demo_reverse)
 
 
 def _add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    p.add_argument("--beam", type=int, default=1, help=prefix + "beam size (1: greedy decoding)")
-    p.add_argument("--length-norm", type=float, default=0.0,
+    p.add_argument("--beam", type=positive_int, default=1, help=prefix + "beam size (1: greedy decoding)")
+    p.add_argument("--length-norm", type=nonnegative_float, default=0.0,
                    help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
-    p.add_argument("--max-len", type=int, default=200, help=prefix + "longest output (also <= 2 * source + 10)")
+    p.add_argument("--max-len", type=positive_int, default=200, help=prefix + "longest output (also <= 2 * source + 10)")
     p.add_argument("--replace-unk", action="store_true",
                    help=prefix + "replace each output <unk> by the source token it attended to most")
 

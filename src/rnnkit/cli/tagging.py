@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, probability, train_config_from_args
+from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
 from rnnkit.errors import DataError
 from rnnkit.tagging.io import (
     DataSpec,
@@ -77,20 +77,20 @@ def register(groups) -> None:
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
     m.add_argument("--char-features", action="store_true", help="character BiLSTM features for every word")
     m.add_argument("--bigrams", action="store_true", help="character-bigram embeddings (word segmentation)")
-    m.add_argument("--embed", type=int, default=100, help="word (or character) embedding size")
-    m.add_argument("--char-embed", type=int, default=25, help="character embedding size of the char BiLSTM")
-    m.add_argument("--char-hidden", type=int, default=25, help="hidden units per direction of the char BiLSTM")
-    m.add_argument("--bigram-embed", type=int, default=50, help="bigram embedding size")
-    m.add_argument("--feature-embed", type=int, default=20, help="embedding size of each feature column")
-    m.add_argument("--hidden", type=int, default=100, help="hidden units per direction of the word BiLSTM")
-    m.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
+    m.add_argument("--embed", type=positive_int, default=100, help="word (or character) embedding size")
+    m.add_argument("--char-embed", type=positive_int, default=25, help="character embedding size of the char BiLSTM")
+    m.add_argument("--char-hidden", type=positive_int, default=25, help="hidden units per direction of the char BiLSTM")
+    m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
+    m.add_argument("--feature-embed", type=positive_int, default=20, help="embedding size of each feature column")
+    m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction of the word BiLSTM")
+    m.add_argument("--layers", type=positive_int, default=1, help="stacked BiLSTM layers")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the inputs, between layers and on the output")
     m.add_argument("--lowercase", action="store_true", help="lowercase words for the word embedding (chars keep case)")
-    m.add_argument("--min-count", type=int, default=1, help="words (and bigrams) rarer than this become <unk>")
-    m.add_argument("--singleton-unk", type=float, default=0.0,
+    m.add_argument("--min-count", type=positive_int, default=1, help="words (and bigrams) rarer than this become <unk>")
+    m.add_argument("--singleton-unk", type=probability, default=0.0,
                    help="replace words seen once in training by <unk> with this probability (word dropout)")
-    m.add_argument("--max-chars", type=int, default=30, help="characters kept per word for the char BiLSTM")
-    m.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
+    m.add_argument("--max-chars", type=positive_int, default=30, help="characters kept per word for the char BiLSTM")
+    m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=20, run_dir="runs/tagger")
     p.set_defaults(func=train_tagger)
 

@@ -45,6 +45,18 @@ class TrainConfig:
             raise ValueError(f"Expected average (the decay of the weight average) in (0, 1), got {self.average}")
         if self.clip is not None and self.clip <= 0:
             raise ValueError(f"Expected clip > 0 or None, got {self.clip}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ValueError(f"Expected lr_decay (the schedules' factor) in (0, 1], got {self.lr_decay}")
+        for name, minimum in (("momentum", 0), ("weight_decay", 0), ("decay_start", 0), ("step_size", 1),
+                              ("log_every", 1)):
+            if not getattr(self, name) >= minimum:
+                raise ValueError(f"Expected {name} >= {minimum}, got {getattr(self, name)}")
+        for name in ("patience", "checkpoint_steps", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"Expected {name} >= 1 or None, got {value}")
+        if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
+            raise ValueError(f"Expected checkpoint_minutes > 0 or None, got {self.checkpoint_minutes}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
