@@ -214,12 +214,26 @@ def report(res: dict, args: argparse.Namespace) -> str:
                 f"training speed {mean_rate:,.0f} tok/s (harmonic mean of the epochs' rates)")
         if args.resume:
             wall += f"; all epochs' recorded training and validation time {fmt_time(recorded)}"
+    starts = training_starts(Path(res["log"])) if args.resume or args.report else []
+    if len(starts) > 1:
+        wall += (f"; the training process was started {len(starts)} times, each after the first resuming from "
+                 f"the last checkpoint: {', '.join(starts)}")
     lines += [
         "",
         f"**Test perplexity {t['ppl']:.2f}** over {t['tokens']:,} tokens ({chosen}paper "
         f"{config.paper_test}: {verdict}). {wall}; test evaluation {res['eval_wall']:.0f} s.",
     ]
     return "\n".join(lines)
+
+
+def training_starts(log: Path) -> list[str]:
+    """UTC start of every ``rnnkit train lm`` process logged in ``log`` (run_logged writes a date line,
+    then the command, for each process it starts)."""
+    if not log.exists():
+        return []
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [prev[2:].split(" | ")[0] for prev, line in zip(lines, lines[1:])
+            if line.startswith("# ") and " train lm " in line and prev.startswith("# ")]
 
 
 def speed_ratio(args: argparse.Namespace) -> None:
