@@ -82,6 +82,7 @@ def test_no_command_prints_help_and_fails(capsys):
     (["train", "lm", "--seed", "-1"], "--seed"),
     (["train", "classifier", "--batch-size", "-1"], "--batch-size"),
     (["train", "classifier", "--patience", "0"], "--patience"),
+    (["train", "classifier", "--folds", "1"], "--folds"),
     (["train", "tagger", "--batch-size", "-1"], "--batch-size"),
     (["train", "tagger", "--singleton-unk", "-0.5"], "--singleton-unk"),
     (["train", "seq2seq", "--beam", "0"], "--beam"),

@@ -26,6 +26,14 @@ from rnnkit.cli.common import (
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
+
+def fold_count(text: str) -> int:
+    """argparse type for --folds: 0 (no cross-validation) or an integer >= 2."""
+    k = nonnegative_int(text)
+    if k == 1:
+        raise argparse.ArgumentTypeError("expected 0 (off) or at least 2 folds, got 1")
+    return k
+
 def register(groups) -> None:
     fmt = HelpFormatter
     p = groups.train.add_parser("classifier", help="train a recurrent sentence classifier",
@@ -42,7 +50,7 @@ def register(groups) -> None:
     d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
     d.add_argument("--header", action="store_true", help="tsv: skip the first line")
     d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid")
-    d.add_argument("--folds", type=nonnegative_int, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
+    d.add_argument("--folds", type=fold_count, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
     d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
