@@ -45,6 +45,19 @@ def test_blas_threads_is_a_positive_count():
     assert blas_threads() >= 1
 
 
+def test_thread_count_follows_limits_set_after_construction():
+    from threadpoolctl import threadpool_limits
+
+    rows = RowThreads(min_elements=0)
+    before = rows.workers  # the default count, read before the limit (it was once cached here)
+    seen = set()
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert blas_threads() == 1 and rows.workers == 1
+        rows.run(lambda lo, hi: seen.add(threading.get_ident()), 8, row_size=1)
+    assert rows.workers == before
+    assert seen == {threading.get_ident()}  # one block, on the calling thread
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_loss_is_identical_on_one_or_three_threads(dtype):
     rng = np.random.default_rng(0)

@@ -6,8 +6,9 @@ saturates memory bandwidth on its own.  Only large, independent row-wise work is
 hand-off costs tens of microseconds): the full softmax's exponent and row sums, and SGD's update of
 a large parameter such as a 10^4 x 200 embedding.
 
-The thread count follows BLAS (threadpoolctl), read once per :class:`RowThreads`, so
-``OPENBLAS_NUM_THREADS=1`` or ``rnnkit --threads 1`` keeps everything on one thread.
+The thread count follows BLAS (threadpoolctl), read at every call (about a microsecond), so
+``OPENBLAS_NUM_THREADS=1``, ``rnnkit --threads 1`` or a ``threadpool_limits`` block entered after the
+object was made keeps everything on one thread.
 """
 from __future__ import annotations
 
@@ -20,11 +21,21 @@ _POOL_SIZE = 0
 _POOL_PID = 0  # a forked child inherits the pool object but not its threads: it makes its own
 
 
-def blas_threads() -> int:
-    """The number of threads BLAS will use right now (1 if threadpoolctl finds no BLAS)."""
-    from threadpoolctl import threadpool_info
+_BLAS: list | None = None  # threadpoolctl's controllers of the loaded BLAS libraries, found once
 
-    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+
+def blas_threads() -> int:
+    """The number of threads BLAS will use right now (1 if threadpoolctl finds no BLAS).
+
+    Finding the libraries takes milliseconds and is done once; asking each its thread count is a
+    direct call into the library, so limits set later (``threadpool_limits``) are seen.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
+    counts = [int(c.num_threads) for c in _BLAS]
     return max(1, min(counts)) if counts else 1
 
 
@@ -47,13 +58,11 @@ class RowThreads:
 
     def __init__(self, min_elements: int = 1 << 18, workers: int | None = None) -> None:
         self.min_elements = min_elements  # below this many elements in all, one thread does it
-        self._workers = workers  # None: BLAS's thread count, read at the first run
+        self._workers = workers  # None: BLAS's thread count at each run
 
     @property
     def workers(self) -> int:
-        if self._workers is None:
-            self._workers = blas_threads()
-        return self._workers
+        return blas_threads() if self._workers is None else self._workers
 
     def run(self, fn: Callable[[int, int], None], n_rows: int, row_size: int) -> None:
         k = min(self.workers, n_rows)
