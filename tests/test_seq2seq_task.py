@@ -12,7 +12,7 @@ from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_decode, toy
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator, seq2seq_meta
 from rnnkit.seq2seq.task import Seq2SeqTask, decode_length
-from rnnkit.seq2seq.translate import attention_matrix, translate
+from rnnkit.seq2seq.translate import attention_matrix, replace_unknowns, translate
 from rnnkit.train import TrainConfig, Trainer
 from rnnkit.train.loop import BEST, LAST
 
@@ -244,6 +244,11 @@ def test_unknown_target_tokens_are_copied_from_the_attended_source(data, tmp_pat
     for a, b in zip(plain, copied):  # only the <unk> tokens change; ids and scores stay
         assert a.ids == b.ids and a.score == b.score and "<unk>" not in b.tokens
         assert all(x == y for x, y in zip(a.tokens, b.tokens) if x != "<unk>"), (a.tokens, b.tokens)
+    # the attention passes run in padded batches; one sentence at a time gives the same copies
+    one_by_one = [replace_unknowns(tr, s, t) for s, t in zip(sentences, plain)]
+    assert [t.tokens for t in one_by_one] == [t.tokens for t in copied]
+    small_batches = [t[0] for t in translate(tr, sentences, batch_size=3, replace_unk=True)]
+    assert [t.tokens for t in small_batches] == [t.tokens for t in copied]
 
 
 def test_errors_name_the_argument(data, tmp_path):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rnnkit.data.parallel import BOS_ID, EOS_ID, SentencePair, encode_pairs, make_batches
+from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator
 from rnnkit.seq2seq.task import decode_length
@@ -85,19 +85,53 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
         for i, hs in zip(b.index, hyps):
             out[int(i)] = [_translation(translator, h) for h in hs]
     if replace_unk:
-        out = [[replace_unknowns(translator, s, t) for t in ts] for s, ts in zip(sentences, out)]
+        flat = [(i, j) for i, ts in enumerate(out) for j in range(len(ts))]
+        fixed = _replace_unknowns(translator, [tokens[i] for i, _ in flat], [out[i][j] for i, j in flat],
+                                  batch_size)
+        for (i, j), t in zip(flat, fixed):
+            out[i][j] = t
     return out
 
 
 def replace_unknowns(translator: Translator, sentence: str, translation: Translation) -> Translation:
     """``translation`` with each ``<unk>`` replaced by the most attended source token (ids and scores kept)."""
+    return _replace_unknowns(translator, tokenize_sources(translator, [sentence]), [translation], 1)[0]
+
+
+def _replace_unknowns(translator: Translator, sources: list[list[str]], translations: list[Translation],
+                      batch_size: int) -> list[Translation]:
+    """:func:`replace_unknowns` for many (source tokens, translation) pairs: the teacher-forced passes that
+    give the attention weights run in batches of ``batch_size``, over the translations holding ``<unk>`` only."""
     unk = translator.target_vocab.unk_id
-    if unk not in translation.ids or translator.model.config.attention == "none":
-        return translation
-    weights, src_tokens, _ = attention_matrix(translator, sentence, translation)  # (T, S)
-    tokens = tuple(src_tokens[int(np.argmax(weights[t]))] if i == unk else tok
-                   for t, (i, tok) in enumerate(zip(translation.ids, translation.tokens)))
-    return replace(translation, text=translator.target_tokenizer.detokenize(list(tokens)), tokens=tokens)
+    if translator.model.config.attention == "none":
+        return list(translations)
+    out = list(translations)
+    todo = [k for k, t in enumerate(translations) if unk in t.ids]
+    for start in range(0, len(todo), batch_size):
+        group = todo[start : start + batch_size]
+        src, src_lengths, tgt_in = _teacher_batch(translator, [sources[k] for k in group],
+                                                  [translations[k] for k in group])
+        weights = translator.model.attention_weights(src, src_lengths, tgt_in)  # (T, B, S)
+        for b, k in enumerate(group):
+            t = translations[k]
+            tokens = tuple(sources[k][int(np.argmax(weights[step, b, : src_lengths[b]]))] if i == unk else tok
+                           for step, (i, tok) in enumerate(zip(t.ids, t.tokens)))
+            out[k] = replace(t, text=translator.target_tokenizer.detokenize(list(tokens)), tokens=tokens)
+    return out
+
+
+def _teacher_batch(translator: Translator, sources: list[list[str]], translations: list[Translation]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded src (S, B), src_lengths (B,) and decoder inputs tgt_in (T, B) = BOS then each translation's
+    ids (without the last one when it was cut at the length limit: no EOS follows it)."""
+    src_ids = [translator.source_vocab.encode(s) for s in sources]
+    tgt_ids = [[BOS_ID, *(t.ids if t.finished else t.ids[:-1])] for t in translations]
+    src = np.full((max(map(len, src_ids)), len(sources)), PAD_ID, dtype=np.int64)  # (S, B)
+    tgt_in = np.full((max(map(len, tgt_ids)), len(sources)), PAD_ID, dtype=np.int64)  # (T, B)
+    for b, (s, t) in enumerate(zip(src_ids, tgt_ids)):
+        src[: len(s), b] = s
+        tgt_in[: len(t), b] = t
+    return src, np.array([len(s) for s in src_ids]), tgt_in
 
 
 def attention_matrix(translator: Translator, sentence: str, translation: Translation
@@ -106,13 +140,7 @@ def attention_matrix(translator: Translator, sentence: str, translation: Transla
     target tokens plus ``<eos>`` when it finished (T): the model is run teacher-forced on its own output,
     so the weights are those the decoder had while producing it (greedy or beam alike)."""
     src_tokens = tokenize_sources(translator, [sentence])[0]
-    src = translator.source_vocab.encode(src_tokens)[:, None]  # (S, 1)
-    ids = list(translation.ids)
-    tgt_tokens = list(translation.tokens)
-    if translation.finished:
-        tgt_tokens.append("<eos>")
-    else:
-        ids = ids[:-1]  # cut at the limit: the last token was produced, no EOS after it
-    tgt_in = np.array([BOS_ID, *ids], dtype=np.int64)[:, None]  # (T, 1)
-    weights = translator.model.attention_weights(src, np.array([len(src_tokens)]), tgt_in)  # (T, 1, S)
+    tgt_tokens = list(translation.tokens) + (["<eos>"] if translation.finished else [])
+    src, src_lengths, tgt_in = _teacher_batch(translator, [src_tokens], [translation])  # (S, 1), (T, 1)
+    weights = translator.model.attention_weights(src, src_lengths, tgt_in)  # (T, 1, S)
     return weights[:, 0, :], src_tokens, tgt_tokens
