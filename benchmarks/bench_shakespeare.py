@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dropout", type=float, default=0.2, help="dropout (default: 0.2)")
     p.add_argument("--dropout-input", type=float, default=None,
                    help="dropout on the character embeddings only (default: --dropout; char-rnn uses 0)")
+    p.add_argument("--variational", action="store_true",
+                   help="one dropout mask per window, shared across its time steps (default: a new mask per step)")
     p.add_argument("--epochs", type=int, default=10, help="epochs (default: 10)")
     p.add_argument("--average", type=float, default=None,
                    help="validate and keep a moving average of the weights with this decay (default: none)")
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dropout_input is not None:
         name += f", input dropout {args.dropout_input:g}"
         tag += f"_in{args.dropout_input:g}"
+    if args.variational:
+        name += ", variational dropout"
+        tag += "_var"
     run_dir = args.run_root / tag
     log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
@@ -96,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             *(["--max-steps", str(args.max_steps)] if args.max_steps is not None else []),
             *(["--average", str(args.average)] if args.average is not None else []),
             *(["--dropout-input", str(args.dropout_input)] if args.dropout_input is not None else []),
+            *(["--variational"] if args.variational else []),
         )
         rates = ProgressRates()
         train_wall, model = train_logged(cmd, log, env, rates, run_dir)
