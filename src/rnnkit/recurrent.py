@@ -27,6 +27,7 @@ import numpy as np
 
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
+from rnnkit.checks import check_int
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
@@ -68,12 +69,6 @@ class RecurrentCache(NamedTuple):
     shape: tuple[int, int]  # (T, B)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected {name} to be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 class Recurrent:
     """Base of :class:`RNN`, :class:`LSTM` and :class:`GRU`; use those."""
 
@@ -107,12 +102,12 @@ class Recurrent:
         if nonlinearity != "tanh" and self.cell != "rnn":
             raise ValueError(f"Expected nonlinearity 'tanh' for {self.cell.upper()}, got {nonlinearity!r}")
         if tbptt is not None:
-            _check_int("tbptt", tbptt, 1)
+            check_int("tbptt", tbptt, 1)
         self.config = RecurrentConfig(
             cell=self.cell,
-            input_size=_check_int("input_size", input_size, 1),
-            hidden_size=_check_int("hidden_size", hidden_size, 1),
-            num_layers=_check_int("num_layers", num_layers, 1),
+            input_size=check_int("input_size", input_size, 1),
+            hidden_size=check_int("hidden_size", hidden_size, 1),
+            num_layers=check_int("num_layers", num_layers, 1),
             bidirectional=bool(bidirectional),
             dropout=float(dropout),
             variational_dropout=bool(variational_dropout),

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.nn import Linear, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.recurrent import RNN
@@ -118,12 +119,6 @@ def worked_examples(model: AdditionModel, rng: np.random.Generator, n_bits: int,
     return shown
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected {name} to be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def run_addition_demo(
     seed: int = 0,
     train_bits: int = 8,
@@ -147,14 +142,14 @@ def run_addition_demo(
     correct, n_bits on the longest test length), ``final_loss``, ``seconds``, ``steps`` and
     ``params`` (the trained arrays).
     """
-    train_bits = _check_int("train_bits", train_bits, 1)
-    steps = _check_int("steps", steps, 1)
-    hidden = _check_int("hidden", hidden, 1)
-    batch = _check_int("batch", batch, 1)
-    eval_pairs = _check_int("eval_pairs", eval_pairs, 1)
-    examples = _check_int("examples", examples, 0)
-    log_every = _check_int("log_every", log_every, 1)
-    test_bits = [_check_int("test_bits", n, 1) for n in test_bits]
+    train_bits = check_int("train_bits", train_bits, 1)
+    steps = check_int("steps", steps, 1)
+    hidden = check_int("hidden", hidden, 1)
+    batch = check_int("batch", batch, 1)
+    eval_pairs = check_int("eval_pairs", eval_pairs, 1)
+    examples = check_int("examples", examples, 0)
+    log_every = check_int("log_every", log_every, 1)
+    test_bits = [check_int("test_bits", n, 1) for n in test_bits]
     if not test_bits:
         raise ValueError("Expected at least one length in test_bits, got none")
     if not lr > 0:

@@ -16,15 +16,14 @@ from typing import Iterator
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.errors import DataError
 
 
 def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpus") -> np.ndarray:
     """(N // B, B) time-major streams; each stream needs at least 2 tokens (one input, one target)."""
     ids = np.asarray(ids, dtype=np.int64)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"Expected batch_size to be an int >= 1, got {batch_size!r}")
-    n = ids.size // batch_size
+    n = ids.size // check_int("batch_size", batch_size, 1)
     if n < 2:
         need = batch_size * 2
         raise DataError(

@@ -1,0 +1,14 @@
+"""Argument checks shared across the library: a bad argument raises ValueError naming it, saying what
+was expected and what came (see :mod:`rnnkit.errors`)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """``int(value)`` if value is an integer (not a bool) >= minimum; otherwise ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"Expected {name} to be an integer >= {minimum}, got {value!r}")
+    return int(value)
