@@ -14,13 +14,14 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from rnnkit.checks import check_int
+
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
     """Raise ValueError naming the first sampling option out of range."""
     if not (isinstance(temperature, (int, float, np.floating)) and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"Expected temperature to be a finite number > 0 (use greedy for 0), got {temperature!r}")
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 0:
-        raise ValueError(f"Expected top_k to be an int >= 0 (0: no limit), got {top_k!r}")
+    check_int("top_k", top_k, 0)  # 0: no limit
     if not (isinstance(top_p, (int, float, np.floating)) and 0.0 < top_p <= 1.0):
         raise ValueError(f"Expected top_p in (0, 1] (1: no limit), got {top_p!r}")
 
@@ -28,13 +29,20 @@ def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
 def choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, greedy: bool = False, banned: np.ndarray | None = None) -> int:
     """Pick one token id from log-probabilities logp (V,)."""
+    if not greedy:
+        check_sampling(temperature, top_k, top_p)
+    return _choose(logp, rng, temperature, top_k, top_p, greedy, banned)
+
+
+def _choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float, top_k: int, top_p: float,
+            greedy: bool, banned: np.ndarray | None) -> int:
+    """:func:`choose` with its options already checked (sample_ids checks them once, not per token)."""
     z = logp.astype(np.float64)
     if banned is not None:
         z = z.copy()
         z[banned] = -np.inf
     if greedy:
         return int(np.argmax(z))
-    check_sampling(temperature, top_k, top_p)
     z = z / temperature
     if top_k and top_k < z.size:
         kth = np.partition(z, -top_k)[-top_k]
@@ -65,15 +73,14 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
     prime_ids = np.asarray(prime_ids, dtype=np.int64)
     if prime_ids.size == 0:
         raise ValueError("Expected at least one prime token, got none")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(f"Expected length to be an int >= 0, got {length!r}")
+    check_int("length", length, 0)
     if not greedy:
         check_sampling(temperature, top_k, top_p)
     if not greedy and rng is None:
         raise ValueError("Expected rng (a numpy Generator) for sampling, got None")
     logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
     for _ in range(length):
-        nxt = choose(logp[0], rng, temperature, top_k, top_p, greedy, banned)
+        nxt = _choose(logp[0], rng, temperature, top_k, top_p, greedy, banned)
         yield nxt
         logp, state = model.step_log_probs(np.array([[nxt]]), state)
 
