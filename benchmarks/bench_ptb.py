@@ -137,8 +137,8 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
     """Train (or, with --report, only look at the run so far), evaluate on the test set, record."""
     config = args.config
     ptb = args.data / "ptb"
-    run_dir = args.run_root / run_name(softmax, config)
-    log = args.run_root / f"{run_name(softmax, config)}.log"
+    name = run_name(softmax, config)
+    run_dir, log = args.run_root / name, args.run_root / f"{name}.log"
     env = user_env(args.blas_threads)
     cmd = train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed,
                      class_power=args.class_power, cutoffs=args.cutoffs, div_value=args.div_value,

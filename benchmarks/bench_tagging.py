@@ -63,6 +63,11 @@ def run_name(task: str, seed: int) -> str:
     return task if seed == 0 else f"{task}-seed{seed}"
 
 
+def title(task: str, seed: int) -> str:
+    """A task's RESULTS.md subsection title, with `` (seed N)`` for a seed other than 0."""
+    return TITLES[task] + (f" (seed {seed})" if seed else "")
+
+
 def prepare(task: str, data: Path, work: Path, epochs: int | None, seed: int = 0) -> tuple[list[str], Path, Path, Path]:
     """(argv of the training command, model path, valid file, test file) of a task."""
     ewt = data / "ud_english_ewt"
@@ -200,7 +205,7 @@ def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool
     (work / name).mkdir(parents=True, exist_ok=True)
     (work / name / "results.json").write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
     if record:
-        write_subsection(SECTION, INTRO, TITLES[task] + (f" (seed {seed})" if seed else ""), report(res))
+        write_subsection(SECTION, INTRO, title(task, seed), report(res))
     return line
 
 
@@ -219,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         for task in args.task:
             res = json.loads((args.work / run_name(task, args.seed) / "results.json").read_text(encoding="utf-8"))
-            write_subsection(SECTION, INTRO, TITLES[task] + (f" (seed {args.seed})" if args.seed else ""), report(res))
+            write_subsection(SECTION, INTRO, title(task, args.seed), report(res))
         return 0
     lines = []
     with threadpool_limits(1):
