@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="dropout on the character embeddings only (default: --dropout; char-rnn uses 0)")
     p.add_argument("--variational", action="store_true",
                    help="one dropout mask per window, shared across its time steps (default: a new mask per step)")
+    p.add_argument("--weight-drop", type=float, default=0.0,
+                   help="DropConnect on the recurrent weights W_hh, one mask per window (default: 0)")
     p.add_argument("--epochs", type=int, default=10, help="epochs (default: 10)")
     p.add_argument("--average", type=float, default=None,
                    help="validate and keep a moving average of the weights with this decay (default: none)")
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.variational:
         name += ", variational dropout"
         tag += "_var"
+    if args.weight_drop:
+        name += f", weight drop {args.weight_drop:g}"
+        tag += f"_wd{args.weight_drop:g}"
     run_dir = args.run_root / tag
     log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             *(["--average", str(args.average)] if args.average is not None else []),
             *(["--dropout-input", str(args.dropout_input)] if args.dropout_input is not None else []),
             *(["--variational"] if args.variational else []),
+            *(["--weight-drop", str(args.weight_drop)] if args.weight_drop else []),
         )
         rates = ProgressRates()
         train_wall, model = train_logged(cmd, log, env, rates, run_dir)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rnnkit.cli.main import main
@@ -103,6 +104,20 @@ def test_dropout_per_location_overrides_dropout(tmp_path, capsys):
               "--run-dir", str(tmp_path / "bad")])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(err) == 1 and "--dropout-hidden" in err[0] and "1.5" in err[0], err
+
+
+def test_weight_drop_is_recorded_and_training_differs(tmp_path, capsys):
+    from rnnkit.checkpoint import load_checkpoint
+
+    runs = {}
+    for wd in ("0", "0.4"):
+        code, _, _ = _train(tmp_path, EN, "word", run=f"wd{wd}", extra=["--weight-drop", wd, "--layers", "2"])
+        assert code == 0
+        arrays, meta = load_checkpoint(tmp_path / f"wd{wd}" / "last.safetensors")
+        assert meta["task"]["lm_config"]["weight_drop"] == float(wd)
+        runs[wd] = arrays["model/rnn.weight_hh_l1"]
+    assert not np.allclose(runs["0"], runs["0.4"])  # the masks changed the updates
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize(

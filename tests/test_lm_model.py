@@ -33,8 +33,10 @@ def _model(seed=0, **kw):
         {"cell": "lstm", "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_output": 0.3},
         {"cell": "gru", "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_output": 0.3, "variational": True},
         {"cell": "lstm", "softmax": "adaptive", "cutoffs": (4, 8), "div_value": 2.0},
+        {"cell": "lstm", "dropout_input": 0.0, "dropout_hidden": 0.2, "weight_drop": 0.4},
     ],
-    ids=["lstm", "gru-tied", "rnn-class", "lstm-class-tied", "dropout", "variational", "lstm-adaptive"],
+    ids=["lstm", "gru-tied", "rnn-class", "lstm-class-tied", "dropout", "variational", "lstm-adaptive",
+         "weight-drop"],
 )
 def test_model_gradient_matches_finite_differences(kw):
     m = _model(**kw)

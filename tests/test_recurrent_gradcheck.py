@@ -163,3 +163,42 @@ def test_dropout_between_layers_gradient(cell, cls, kw):
     for name in ("weight_ih_l1", "weight_hh_l2_reverse", "bias_hh_l0"):
         _assert_close(name, grads[name], _numeric(fun, layer.params[name]))
     _assert_close("x", dx, _numeric(fun, x))
+
+
+@pytest.mark.parametrize("cell,cls,kw", CELLS, ids=IDS)
+def test_weight_drop_gradient(cell, cls, kw):
+    """DropConnect on weight_hh: with the masks fixed by the rng, backward equals finite differences."""
+    rng = np.random.default_rng(31)
+    layer = cls(2, 3, 2, bidirectional=True, weight_drop=0.5, dtype=np.float64, rng=rng, **kw)
+    _randomise(layer, rng)
+    x = rng.standard_normal((6, 3, 2))
+    lengths = np.array([6, 2, 4])
+    out, _, cache = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(5))
+    masks = [m for lc in cache.layers for m in lc.hh_masks]
+    assert len(masks) == 4 and all(m is not None and (m == 0).any() and (m == 2.0).any() for m in masks)
+    dout = rng.standard_normal(out.shape)
+    dx, _, grads = layer.backward(dout, None, cache)
+    # a dropped weight gets no gradient
+    assert np.all(grads["weight_hh_l1_reverse"][cache.layers[1].hh_masks[1] == 0] == 0)
+
+    def fun():
+        o, _, _ = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(5))
+        return float(np.sum(o * dout))
+
+    for name, p in layer.params.items():
+        _assert_close(name, grads[name], _numeric(fun, p))
+    _assert_close("x", dx, _numeric(fun, x))
+    # evaluation runs the full matrices; training with the masks differs
+    ev, _, _ = layer.forward(x, lengths=lengths)
+    plain = cls(2, 3, 2, bidirectional=True, dtype=np.float64, rng=rng, **kw)
+    plain.params.update(layer.params)
+    np.testing.assert_array_equal(ev, plain.forward(x, lengths=lengths)[0])
+    assert not np.allclose(ev, out)
+
+
+def test_weight_drop_is_checked_and_needs_rng():
+    with pytest.raises(ValueError, match="weight_drop"):
+        LSTM(2, 3, weight_drop=1.0)
+    layer = GRU(2, 3, weight_drop=0.3)
+    with pytest.raises(ValueError, match="rng"):
+        layer.forward(np.zeros((2, 1, 2), np.float32), training=True)

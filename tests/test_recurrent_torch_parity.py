@@ -98,3 +98,39 @@ def test_mask_equals_lengths():
     a = layer.forward(x, lengths=lengths)[0]
     b = layer.forward(x, mask=mask)[0]
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls,tname,kw", CASES, ids=IDS)
+def test_weight_drop_matches_torch_functional_call(cls, tname, kw):
+    """DropConnect on weight_hh (AWD-LSTM's WeightDrop) against torch running W_hh * M by functional_call.
+
+    The masks are the ones rnnkit drew (read from its cache); torch differentiates through W * M.
+    """
+    rng = np.random.default_rng(11)
+    T, B, D, H, L = 6, 4, 3, 5, 2
+    layer = cls(D, H, L, bidirectional=True, weight_drop=0.4, dtype=np.float64, rng=rng, **kw)
+    for k, v in layer.params.items():
+        layer.params[k] = rng.uniform(-0.5, 0.5, v.shape)
+    module = getattr(torch.nn, tname)(D, H, L, bidirectional=True, **kw).double()
+    x = rng.standard_normal((T, B, D))
+    lengths = np.array([6, 2, 5, 4])
+    out, _, cache = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(8))
+    dout = rng.standard_normal(out.shape)
+    dx, _, grads = layer.backward(dout, None, cache)
+
+    params = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in layer.params.items()}
+    effective = dict(params)
+    for layer_i, lc in enumerate(cache.layers):
+        for d, m in enumerate(lc.hh_masks):
+            name = f"weight_hh_l{layer_i}" + ("_reverse" if d else "")
+            effective[name] = params[name] * torch.from_numpy(m)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.from_numpy(lengths), enforce_sorted=False)
+    tout, _ = torch.func.functional_call(module, effective, (packed,))
+    tout, _ = torch.nn.utils.rnn.pad_packed_sequence(tout, total_length=T)
+    (tout * torch.from_numpy(dout)).sum().backward()
+
+    assert _max_diff(out, tout.detach().numpy()) < 1e-10
+    assert _max_diff(dx, xt.grad.numpy()) < 1e-10
+    for k, p in params.items():
+        assert _max_diff(grads[k], p.grad.numpy()) < 1e-10, k

@@ -14,6 +14,11 @@ Parameters live in ``self.params`` under PyTorch's names and layouts (``weight_i
 from ``torch.nn.RNN/LSTM/GRU`` by name.  With ``learn_init=True`` the initial state is learned too:
 ``h0_l{k}`` (H,) and, for LSTM, ``c0_l{k}`` (H,), shared across the batch.
 
+With ``weight_drop=p`` training applies DropConnect (Wan et al. 2013) to every recurrent matrix, as
+AWD-LSTM does (Merity et al. 2018): each forward call draws one mask M ~ Bernoulli(1-p) per
+``weight_hh`` and runs with W_hh * M / (1-p) at every time step; the gradient of W_hh is the
+gradient of the masked matrix times M / (1-p).  Evaluation uses W_hh itself.
+
 ``forward`` returns ``(out, state, cache)``; ``backward(dout, dstate, cache)`` returns
 ``(dx, dstate0, grads)``, with ``grads`` keyed like ``params``.  Nothing is stored on ``self`` between
 the two calls.  ``out`` may share memory with the cache: do not modify it in place.
@@ -43,6 +48,7 @@ class RecurrentConfig:
     bidirectional: bool = False
     dropout: float = 0.0  # on the input of every layer but the first, in training only
     variational_dropout: bool = False  # one dropout mask per sequence, shared by all time steps
+    weight_drop: float = 0.0  # DropConnect on every weight_hh, one mask per forward call, in training only
     nonlinearity: str = "tanh"  # Elman only: "tanh" or "relu"
     learn_init: bool = False  # learn the initial state as a parameter
     tbptt: int | None = None  # cut the gradient every tbptt steps; None = full BPTT
@@ -58,6 +64,7 @@ class RecurrentConfig:
 class LayerCache(NamedTuple):
     drop_mask: np.ndarray | None  # (T, B, D_l) scaled dropout mask on this layer's input
     directions: list  # one kernel cache per direction
+    hh_masks: list  # per direction: (G, H) scaled DropConnect mask on weight_hh, or None
 
 
 class RecurrentCache(NamedTuple):
@@ -83,6 +90,7 @@ class Recurrent:
         bidirectional: bool = False,
         dropout: float = 0.0,
         variational_dropout: bool = False,
+        weight_drop: float = 0.0,
         nonlinearity: str = "tanh",
         learn_init: bool = False,
         tbptt: int | None = None,
@@ -97,6 +105,8 @@ class Recurrent:
             raise TypeError(f"Expected dtype float32 or float64, got {name}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"Expected dropout in [0, 1), got {dropout!r}")
+        if not 0.0 <= float(weight_drop) < 1.0:
+            raise ValueError(f"Expected weight_drop in [0, 1), got {weight_drop!r}")
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
         if nonlinearity != "tanh" and self.cell != "rnn":
@@ -111,6 +121,7 @@ class Recurrent:
             bidirectional=bool(bidirectional),
             dropout=float(dropout),
             variational_dropout=bool(variational_dropout),
+            weight_drop=float(weight_drop),
             nonlinearity=nonlinearity,
             learn_init=bool(learn_init),
             tbptt=None if tbptt is None else int(tbptt),
@@ -221,7 +232,7 @@ class Recurrent:
         T, B, _ = x.shape
         lengths = packing.resolve_lengths(T, B, lengths, mask)
         states0 = self._split_state(state, B, "state")
-        if training and cfg.dropout > 0 and cfg.num_layers > 1 and rng is None:
+        if training and ((cfg.dropout > 0 and cfg.num_layers > 1) or cfg.weight_drop > 0) and rng is None:
             raise ValueError("Expected rng (a numpy Generator) for dropout in training, got None")
         order = inverse = bsizes = rev = None
         if lengths is not None:
@@ -243,21 +254,28 @@ class Recurrent:
                 keep = rng.random((T_mask,) + layer_in.shape[1:]) >= cfg.dropout
                 drop_mask = keep.astype(self.dtype) / self.dtype.type(1.0 - cfg.dropout)
                 layer_in = layer_in * drop_mask
-            outs, dir_caches = [], []
+            outs, dir_caches, hh_masks = [], [], []
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 s0 = self._initial(states0, k, sfx, B)
                 xin = layer_in if d == 0 else packing.reverse_time(layer_in, rev)
                 extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
-                out, fin, c = kernel.forward(xin, s0, *self._weights(sfx), batch_sizes=bsizes, **extra)
+                w_ih, w_hh, b_ih, b_hh = self._weights(sfx)
+                hh_mask = None
+                if training and cfg.weight_drop > 0:
+                    keep = rng.random(w_hh.shape) >= cfg.weight_drop
+                    hh_mask = keep.astype(self.dtype) / self.dtype.type(1.0 - cfg.weight_drop)  # (G, H)
+                    w_hh = w_hh * hh_mask
+                hh_masks.append(hh_mask)
+                out, fin, c = kernel.forward(xin, s0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bsizes, **extra)
                 if d == 1:
                     out = packing.reverse_time(out, rev)
                 outs.append(out)
                 finals.append(fin)
                 dir_caches.append(c)
             layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)  # (T, B, dirs*H)
-            layer_caches.append(LayerCache(drop_mask, dir_caches))
+            layer_caches.append(LayerCache(drop_mask, dir_caches, hh_masks))
         out = layer_in if inverse is None else layer_in[:, inverse]
         final = self._stack_states(finals, inverse)
         used_learned = cfg.learn_init and state is None
@@ -329,6 +347,8 @@ class Recurrent:
                 if dstates is not None:
                     dT = tuple(s[k] for s in dstates) if cfg.cell == "lstm" else dstates[0][k]
                 dx, ds0, wg = kernel.backward(part, dT, lc.directions[d], tbptt=cfg.tbptt)
+                if lc.hh_masks[d] is not None:
+                    wg = (wg[0], wg[1] * lc.hh_masks[d], wg[2], wg[3])  # W_hh entered as W_hh * M
                 if d == 1:
                     dx = packing.reverse_time(dx, cache.rev_index)
                 dx_sum = dx if dx_sum is None else dx_sum + dx

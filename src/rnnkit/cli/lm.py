@@ -58,6 +58,8 @@ def register(groups) -> None:
     m.add_argument("--dropout-output", type=probability, default=None, metavar="P",
                    help="dropout on the last layer's outputs only (default: --dropout)")
     m.add_argument("--variational", action="store_true", help="one dropout mask per sequence, shared across time")
+    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
+                   help="DropConnect on the recurrent weights W_hh, one mask per window (AWD-LSTM; default: 0)")
     m.add_argument("--tie", action="store_true", help="tie the output layer to the embedding (needs --embed = --hidden)")
     m.add_argument("--softmax", choices=["full", "class", "adaptive"], default="full",
                    help="full softmax, Mikolov's class-based factorised softmax, or Grave et al.'s adaptive softmax "
@@ -124,7 +126,7 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
     cfg = LMConfig(vocab_size=V, cell=args.cell, embedding_dim=embed, hidden_size=args.hidden,
                    num_layers=args.layers, dropout_input=drop(args.dropout_input),
                    dropout_hidden=drop(args.dropout_hidden), dropout_output=drop(args.dropout_output),
-                   variational=args.variational, tie_weights=args.tie,
+                   variational=args.variational, weight_drop=args.weight_drop, tie_weights=args.tie,
                    softmax=args.softmax, num_classes=args.classes, cutoffs=args.cutoffs or (),
                    div_value=args.div_value, init_scale=args.init_scale)
     return LanguageModel(cfg, rng, word_classes=classes)

@@ -3,7 +3,8 @@ r"""Recurrent language model: embedding -> stacked RNN/LSTM/GRU -> output layer 
 For token ids x_1..x_T (T, B) and next tokens y_t = x_{t+1}::
 
     e_t = E[x_t]                       # (B, E)  embedding, dropout p_in
-    h_t = RNN(e_t, h_{t-1})            # (B, H)  stacked cells, dropout p_hid between layers
+    h_t = RNN(e_t, h_{t-1})            # (B, H)  stacked cells, dropout p_hid between layers,
+                                       #         optional DropConnect on W_hh (weight_drop)
     P(y_t | x_<=t) = softmax(W h_t + b)   (full), class-factorised (class_softmax) or adaptive (adaptive_softmax)
     loss = - sum_t sum_b log P(y_t | ...)           # summed; callers scale it
 
@@ -43,6 +44,7 @@ class LMConfig:
     dropout_hidden: float = 0.0  # between recurrent layers
     dropout_output: float = 0.0  # on the last layer's outputs, before the softmax
     variational: bool = False  # one dropout mask per sequence, shared across time
+    weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh (AWD-LSTM), one mask per window
     tie_weights: bool = False  # decoder.weight is embedding.weight (needs E == H)
     softmax: str = "full"  # "full", "class" (Mikolov's frequency classes) or "adaptive" (Grave et al.)
     num_classes: int = 0  # C for the class softmax; 0 = about sqrt(V)
@@ -97,6 +99,7 @@ class LanguageModel:
                 "num_layers": cfg.num_layers,
                 "dropout": cfg.dropout_hidden,
                 "variational_dropout": cfg.variational,
+                "weight_drop": cfg.weight_drop,
                 "dtype": cfg.dtype,
             },
             rng=rng,
