@@ -19,17 +19,19 @@ def _data(seed=0):
     return rng.integers(0, V, (T, B)), rng.integers(0, K, B)
 
 
-def _model(pooling, cell="lstm", layers=2, bidirectional=True, seed=1, dropout=0.2):
+def _model(pooling, cell="lstm", layers=2, bidirectional=True, seed=1, dropout=0.2, weight_drop=0.0):
     cfg = ClassifierConfig(V, K, cell=cell, embedding_dim=4, hidden_size=3, num_layers=layers,
-                           bidirectional=bidirectional, pooling=pooling, dropout=dropout, dtype="float64")
+                           bidirectional=bidirectional, pooling=pooling, dropout=dropout, weight_drop=weight_drop,
+                           dtype="float64")
     return Classifier(cfg, np.random.default_rng(seed))
 
 
+@pytest.mark.parametrize("weight_drop", [0.0, 0.4], ids=["", "weight-drop"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
-def test_gradients_match_finite_differences(pooling, cell):
+def test_gradients_match_finite_differences(pooling, cell, weight_drop):
     ids, y = _data()
-    model = _model(pooling, cell)
+    model = _model(pooling, cell, weight_drop=weight_drop)
     dloss = -1.37  # random-looking upstream scalar
 
     def f():

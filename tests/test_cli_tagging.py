@@ -69,8 +69,9 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     run = tmp_path / "run"
     code, out, err = _run(capsys, ["train", "tagger", "--train", str(train), "--valid", str(valid), "--test", str(valid),
                                    "--crf", "--char-features", "--char-embed", "4", "--char-hidden", "4",
-                                   "--epochs", "3", "--lr", "0.03", "--run-dir", str(run), *SMALL])
+                                   "--epochs", "3", "--lr", "0.03", "--weight-drop", "0.2", "--run-dir", str(run), *SMALL])
     assert code == 0, err
+    assert load_checkpoint(run / "best.safetensors")[1]["task"]["tagger_config"]["weight_drop"] == 0.2
     acc = float(re.search(r"test: token accuracy ([\d.]+)%", out).group(1))
     assert acc > 90, out
     model = str(run / "best.safetensors")
@@ -210,11 +211,12 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
     (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
     run = tmp_path / "avg"
     code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "4",
-                                   "--lr", "0.03", "--average", "0.9", "--word-dropout", "0.1",
+                                   "--lr", "0.03", "--average", "0.9", "--word-dropout", "0.1", "--weight-drop", "0.2",
                                    "--run-dir", str(run), *SMALL])
     assert code == 0, err
     arrays, meta = load_checkpoint(run / "best.safetensors")
     assert meta["train_config"]["average"] == 0.9
+    assert meta["task"]["classifier_config"]["weight_drop"] == 0.2
     assert meta["task"]["word_dropout"] == 0.1  # the checkpoint says how it was trained
     raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}
     model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}

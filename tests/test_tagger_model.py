@@ -32,11 +32,12 @@ def _batch(rng, chars=True, bigrams=True, features=True):
     )
 
 
-def _model(output, chars=True, bigrams=True, features=True, layers=2, dtype="float64", seed=1):
+def _model(output, chars=True, bigrams=True, features=True, layers=2, dtype="float64", seed=1, weight_drop=0.0):
     cfg = TaggerConfig(vocab_size=V, num_tags=K, embedding_dim=5, char_vocab_size=6 if chars else 0,
                        char_embedding_dim=3, char_hidden=4, bigram_vocab_size=7 if bigrams else 0,
                        bigram_embedding_dim=3, feature_vocab_sizes=(5,) if features else (), feature_embedding_dim=2,
-                       hidden_size=4, num_layers=layers, output=output, dropout=0.3, dtype=dtype)
+                       hidden_size=4, num_layers=layers, output=output, dropout=0.3, weight_drop=weight_drop,
+                       dtype=dtype)
     return Tagger(cfg, np.random.default_rng(seed))
 
 
@@ -53,11 +54,12 @@ def _check_grads(model, f, grads, rng, per_array=6, eps=1e-6, tol=1e-7):
     assert worst[name] < tol, f"{name}: max |numeric - analytic| = {worst[name]:.3e}"
 
 
+@pytest.mark.parametrize("weight_drop", [0.0, 0.4], ids=["", "weight-drop"])
 @pytest.mark.parametrize("output", ["softmax", "crf"])
-def test_loss_gradients_match_finite_differences(output):
+def test_loss_gradients_match_finite_differences(output, weight_drop):
     """Whole tagger (chars, bigrams, a feature column, 2 layers, dropout with a fixed mask stream)."""
     rng = np.random.default_rng(0)
-    model = _model(output)
+    model = _model(output, weight_drop=weight_drop)
     batch = _batch(rng)
     dloss = 0.73  # a random-looking upstream scalar, not 1
 

@@ -46,6 +46,7 @@ class ClassifierConfig:
     bidirectional: bool = True
     pooling: str = "max"  # last, mean or max over the real tokens
     dropout: float = 0.5  # on the embeddings, between layers and on the pooled vector
+    weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch (AWD-LSTM)
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
@@ -56,8 +57,9 @@ class ClassifierConfig:
         for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Expected {name} >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"Expected dropout in [0, 1), got {self.dropout}")
+        for name in ("dropout", "weight_drop"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"Expected {name} in [0, 1), got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +89,8 @@ class Classifier:
         self.params["embedding.weight"] = uniform_((cfg.vocab_size, cfg.embedding_dim), bound, rng, dtype)
         self.rnn = make_recurrent({"cell": cfg.cell, "input_size": cfg.embedding_dim, "hidden_size": cfg.hidden_size,
                                    "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
-                                   "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0, "dtype": cfg.dtype}, rng)
+                                   "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
+                                   "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
         width = self.rnn.num_directions * cfg.hidden_size

@@ -60,6 +60,8 @@ def register(groups) -> None:
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max"], default="max", help="sentence vector from the states")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
+    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
+                   help="DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
     m.add_argument("--word-dropout", type=probability, default=0.0,
                    help="replace each training token by <unk> with this probability (regularises, and trains the "
                         "<unk> vector that words unseen in training get)")
@@ -107,7 +109,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length)
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, args.embed, args.hidden, args.layers,
-                            not args.unidirectional, args.pooling, args.dropout)
+                            not args.unidirectional, args.pooling, args.dropout, args.weight_drop)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
     vs = vl = None
     if valid:

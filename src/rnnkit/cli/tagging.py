@@ -85,6 +85,8 @@ def register(groups) -> None:
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction of the word BiLSTM")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked BiLSTM layers")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the inputs, between layers and on the output")
+    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
+                   help="DropConnect on the BiLSTM's recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
     m.add_argument("--lowercase", action="store_true", help="lowercase words for the word embedding (chars keep case)")
     m.add_argument("--min-count", type=positive_int, default=1, help="words (and bigrams) rarer than this become <unk>")
     m.add_argument("--singleton-unk", type=probability, default=0.0,
@@ -166,7 +168,8 @@ def train_tagger(args: argparse.Namespace) -> int:
                         char_hidden=args.char_hidden, bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
                         bigram_embedding_dim=args.bigram_embed, feature_vocab_sizes=[len(v) for v in enc.features],
                         feature_embedding_dim=args.feature_embed, hidden_size=args.hidden, num_layers=args.layers,
-                        output="crf" if args.crf else "softmax", dropout=args.dropout)
+                        output="crf" if args.crf else "softmax", dropout=args.dropout,
+                        weight_drop=args.weight_drop)
     model = Tagger(mcfg, np.random.default_rng(cfg.seed))
     metric = metric_for(spec.scheme, spec.format)
     train_words = _train_words(spec, train)

@@ -57,6 +57,7 @@ class TaggerConfig:
     num_layers: int = 1
     output: str = "crf"  # "softmax" or "crf"
     dropout: float = 0.5  # on the joined inputs, between layers, and on the BiLSTM output
+    weight_drop: float = 0.0  # DropConnect on the BiLSTM's recurrent matrices W_hh, one mask per batch
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
@@ -66,8 +67,9 @@ class TaggerConfig:
         for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Expected {name} >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"Expected dropout in [0, 1), got {self.dropout}")
+        for name in ("dropout", "weight_drop"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"Expected {name} in [0, 1), got {getattr(self, name)}")
 
     @property
     def input_size(self) -> int:
@@ -129,7 +131,8 @@ class Tagger:
         for i, size in enumerate(cfg.feature_vocab_sizes):
             table(f"feature_embedding.{i}.weight", size, cfg.feature_embedding_dim)
         self.rnn = LSTM(cfg.input_size, cfg.hidden_size, cfg.num_layers, bidirectional=True,
-                        dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, dtype=dtype, rng=rng)
+                        dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, weight_drop=cfg.weight_drop,
+                        dtype=dtype, rng=rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v
         bound = 1.0 / np.sqrt(2 * cfg.hidden_size)
