@@ -8,6 +8,9 @@ Target: validation loss <= 1.45 nats/char (char-rnn's example reaches about 1.40
 benchmarks/RESULTS.md.
 
     python benchmarks/bench_shakespeare.py [--hidden 384] [--epochs 10] [--max-steps N]
+
+The run checkpoints every 10 minutes; the same command with ``--resume`` continues a stopped run
+(long runs outlast a session on a 2-core VM), and its record then says so.
 """
 from __future__ import annotations
 
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--blas-threads", type=int, default=None,
                    help="cap BLAS threads in the child processes (default: leave the library default)")
     p.add_argument("--run-root", type=Path, default=RUNS, help="checkpoints and logs go here (default: %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run from its last checkpoint (same options as the run that stopped)")
     p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = p.parse_args(argv)
     args.run_root.mkdir(parents=True, exist_ok=True)
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             "--bptt", str(args.bptt), "--batch-size", str(args.batch_size), "--dropout", str(args.dropout),
             "--optimizer", "adam", "--lr", str(args.lr), "--schedule", "exp", "--lr-decay", str(args.lr_decay),
             "--clip", "5", "--epochs", str(args.epochs), "--seed", str(args.seed), "--run-dir", str(run_dir),
-            "--progress", "lines", "--log-every", "100",
+            "--progress", "lines", "--log-every", "100", "--checkpoint-minutes", "10",
+            *(["--resume"] if args.resume else []),
             *(["--max-steps", str(args.max_steps)] if args.max_steps is not None else []),
             *(["--average", str(args.average)] if args.average is not None else []),
             *(["--dropout-input", str(args.dropout_input)] if args.dropout_input is not None else []),
@@ -142,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"| {rates.rate.get(n, math.nan):,.0f} | {fmt_time(at) if at is not None else '?'} |")
     lines += ["", f"**Validation loss {m['loss']:.4f} nats/char** ({m['bits']:.4f} bits/char) over {m['tokens']:,} "
               f"characters, best checkpoint ({verdict}; char-rnn about 1.40). Training {fmt_time(train_wall)} wall "
-              f"(validation included); evaluation {eval_wall:.0f} s."]
+              f"(validation included{'; only the last, resumed process' if args.resume else ''}); "
+              f"evaluation {eval_wall:.0f} s."]
     write_subsection(SECTION, INTRO, f"rnnkit, {name}", "\n".join(lines))
     return 0
 
