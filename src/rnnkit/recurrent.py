@@ -33,6 +33,7 @@ import numpy as np
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int
+from rnnkit.recurrent_checks import check_input, split_state
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
@@ -183,38 +184,11 @@ class Recurrent:
                 raise TypeError(f"Expected parameters of dtype {self.dtype}, got {w.dtype}")
         return ws
 
-    # ----------------------------------------------------------------- checks
-    def _check_input(self, x: np.ndarray) -> np.ndarray:
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Expected x to be a numpy array, got {type(x).__name__}")
-        if x.ndim != 3 or x.shape[2] != self.config.input_size:
-            raise ValueError(f"Expected x of shape (T, B, D={self.config.input_size}), got {x.shape}")
-        if x.dtype != self.dtype:
-            raise TypeError(f"Expected x of dtype {self.dtype}, got {x.dtype}")
-        if x.shape[0] < 1 or x.shape[1] < 1:
-            raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
-        if not np.isfinite(x).all():
-            raise ValueError("Expected finite values in x, got NaN or inf")
-        return np.ascontiguousarray(x)
-
-    def _check_state_array(self, name: str, a: Any, B: int) -> np.ndarray:
-        expected = (self.config.num_layers * self.num_directions, B, self.config.hidden_size)
-        if not isinstance(a, np.ndarray) or a.shape != expected:
-            got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
-            raise ValueError(f"Expected {name} of shape (L*dirs, B, H) = {expected}, got {got}")
-        if a.dtype != self.dtype:
-            raise TypeError(f"Expected {name} of dtype {self.dtype}, got {a.dtype}")
-        return a
-
     def _split_state(self, state: Any, B: int, what: str) -> list[np.ndarray] | None:
-        """Validate a state-like argument; return one list of (L*dirs, B, H) arrays (h, or h and c)."""
-        if state is None:
-            return None
-        if self.config.cell == "lstm":
-            if not isinstance(state, tuple) or len(state) != 2:
-                raise ValueError(f"Expected {what} as a tuple (h, c) for LSTM, got {type(state).__name__}")
-            return [self._check_state_array(f"{what}[{i}]", s, B) for i, s in enumerate(state)]
-        return [self._check_state_array(what, state, B)]
+        """Validate a state-like argument (see :func:`rnnkit.recurrent_checks.split_state`)."""
+        cfg = self.config
+        expected = (cfg.num_layers * self.num_directions, B, cfg.hidden_size)
+        return split_state(state, what, cfg.cell == "lstm", expected, self.dtype)
 
     # ----------------------------------------------------------------- forward
     def forward(
@@ -228,7 +202,7 @@ class Recurrent:
     ) -> tuple[np.ndarray, Any, RecurrentCache]:
         """Run every layer and direction over x (T, B, D); returns (out, final state, cache)."""
         cfg = self.config
-        x = self._check_input(x)
+        x = check_input(x, cfg.input_size, self.dtype)
         T, B, _ = x.shape
         lengths = packing.resolve_lengths(T, B, lengths, mask)
         states0 = self._split_state(state, B, "state")

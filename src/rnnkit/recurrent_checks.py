@@ -1,0 +1,45 @@
+"""Argument checks of the recurrent layers (:mod:`rnnkit.recurrent`): the input sequence and the
+state-like arguments (an initial state, or the gradient of a final state).  Each bad argument raises
+ValueError or TypeError naming it, saying what was expected and what came."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
+    """x must be a finite (T, B, D) array of the layer's dtype with T, B >= 1; returns it contiguous."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"Expected x to be a numpy array, got {type(x).__name__}")
+    if x.ndim != 3 or x.shape[2] != input_size:
+        raise ValueError(f"Expected x of shape (T, B, D={input_size}), got {x.shape}")
+    if x.dtype != dtype:
+        raise TypeError(f"Expected x of dtype {dtype}, got {x.dtype}")
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("Expected finite values in x, got NaN or inf")
+    return np.ascontiguousarray(x)
+
+
+def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:
+    if not isinstance(a, np.ndarray) or a.shape != expected:
+        got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
+        raise ValueError(f"Expected {name} of shape (L*dirs, B, H) = {expected}, got {got}")
+    if a.dtype != dtype:
+        raise TypeError(f"Expected {name} of dtype {dtype}, got {a.dtype}")
+    return a
+
+
+def split_state(state: Any, what: str, lstm: bool, expected: tuple[int, int, int],
+                dtype: np.dtype) -> list[np.ndarray] | None:
+    """Validate a state-like argument of shape ``expected`` = (L*dirs, B, H) (a tuple (h, c) for LSTM);
+    return it as one list of arrays (h, or h and c), or None for None."""
+    if state is None:
+        return None
+    if lstm:
+        if not isinstance(state, tuple) or len(state) != 2:
+            raise ValueError(f"Expected {what} as a tuple (h, c) for LSTM, got {type(state).__name__}")
+        return [_check_state_array(f"{what}[{i}]", s, expected, dtype) for i, s in enumerate(state)]
+    return [_check_state_array(what, state, expected, dtype)]
