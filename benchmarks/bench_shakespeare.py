@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.weight_drop:
         name += f", weight drop {args.weight_drop:g}"
         tag += f"_wd{args.weight_drop:g}"
+    if args.lr_decay not in (0.85, 0.9):  # every run recorded before used one of these; their titles stay
+        name += f", lr decay {args.lr_decay:g} over {args.epochs} epochs"
+        tag += f"_decay{args.lr_decay:g}_e{args.epochs}"
     run_dir = args.run_root / tag
     log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
