@@ -140,6 +140,25 @@ def test_tsv_training_and_resume(files, tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_weight_drop_is_recorded_and_training_differs(files, tmp_path, capsys):
+    from rnnkit.checkpoint import load_checkpoint
+
+    runs = {}
+    for wd in ("0", "0.4"):
+        run = tmp_path / f"wd{wd}"
+        code = main(["train", "seq2seq", "--train", files["train_tsv"], "--valid", files["valid_tsv"], "--epochs", "1",
+                     "--max-steps", "3", "--bleu-sentences", "0", "--dropout", "0", "--weight-drop", wd,
+                     "--run-dir", str(run), *SMALL])
+        assert code == 0
+        arrays, meta = load_checkpoint(run / "last.safetensors")
+        assert meta["task"]["seq2seq_config"]["weight_drop"] == float(wd)
+        runs[wd] = arrays
+    for name in ("model/encoder.weight_hh_l0", "model/encoder.weight_hh_l0_reverse", "model/decoder.weight_hh_l0"):
+        assert not np.allclose(runs["0"][name], runs["0.4"][name]), name  # the masks changed the updates
+    assert load_translator(tmp_path / "wd0.4" / "last.safetensors").model.config.weight_drop == 0.4
+    capsys.readouterr()
+
+
 def test_bad_inputs_give_one_line_and_exit_2(files, model, tmp_path, capsys, monkeypatch):
     d = tmp_path
     src, tgt = corpus(6, 5)

@@ -69,6 +69,9 @@ GRAD_CASES += [
     dict(cell="gru", attention="general", input_feeding=False, bidirectional=False, encoder_layers=1),
     dict(cell="lstm", attention="dot", decoder_layers=1, dropout=0.3),
     dict(cell="gru", attention="additive", sampling_rate=0.5),
+    dict(cell="lstm", attention="general", weight_drop=0.4),
+    dict(cell="gru", attention="additive", weight_drop=0.3, dropout=0.2),
+    dict(cell="rnn", attention="none", weight_drop=0.5),
 ]
 
 
@@ -80,7 +83,7 @@ def test_seq2seq_gradient_matches_finite_differences(case):
     model = Seq2Seq(_config(**case), rng)
     _randomise(model, rng)
     batch = _batch(rng)
-    training = model.config.dropout > 0 or rate > 0
+    training = model.config.dropout > 0 or model.config.weight_drop > 0 or rate > 0
 
     def loss():  # a fixed seed: the same dropout masks and sampled tokens at every call
         return model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate)[0]
@@ -90,18 +93,63 @@ def test_seq2seq_gradient_matches_finite_differences(case):
     _check_gradients(loss, model.params, model.backward(dloss, cache), rng, dloss)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_vector_decoder_gradient_matches_finite_differences(cell):
+@pytest.mark.parametrize("cell,weight_drop", [("lstm", 0.0), ("gru", 0.0), ("lstm", 0.4), ("gru", 0.4)])
+def test_vector_decoder_gradient_matches_finite_differences(cell, weight_drop):
     rng = np.random.default_rng(1)
     model = VectorDecoder(VectorDecoderConfig(6, V_TGT, cell=cell, embedding_dim=3, hidden_size=4, num_layers=2,
-                                              input_feeding=True, dtype="float64"), rng)
+                                              input_feeding=True, dtype="float64", weight_drop=weight_drop), rng)
     _randomise(model, rng)
     feats = rng.standard_normal((3, 6))
     _, _, tgt_in, tgt_out, tgt_mask = _batch(rng)
-    _, cache = model.forward(feats, tgt_in, tgt_out, tgt_mask)
+    training = weight_drop > 0
+
+    def loss():  # a fixed seed: the same masks at every call
+        return model.forward(feats, tgt_in, tgt_out, tgt_mask, training=training, rng=np.random.default_rng(7))[0]
+
+    _, cache = model.forward(feats, tgt_in, tgt_out, tgt_mask, training=training, rng=np.random.default_rng(7))
     dloss = float(rng.uniform(0.5, 1.5))
     grads = model.backward(dloss, cache)
-    _check_gradients(lambda: model.forward(feats, tgt_in, tgt_out, tgt_mask)[0], model.params, grads, rng, dloss)
+    _check_gradients(loss, model.params, grads, rng, dloss)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_weight_drop_equals_a_plain_model_with_masked_recurrent_weights(cell):
+    """A training pass with weight drop is the plain model (whose gradients test_matches_pytorch checks
+    against torch) run with W_hh * M / (1-p) for the masks it drew, in the encoder (both directions, both
+    layers) and the decoder; W_hh's gradient is that model's times M / (1-p), so a dropped weight gets
+    exactly zero, and every other gradient is the same.  Evaluation ignores the masks."""
+    p = 0.4
+    rng = np.random.default_rng(4)
+    model = Seq2Seq(_config(cell=cell, attention="additive", weight_drop=p), rng)
+    _randomise(model, rng)
+    plain = Seq2Seq(_config(cell=cell, attention="additive"), rng)
+    batch = _batch(rng)
+    loss, cache = model.forward(*batch, training=True, rng=np.random.default_rng(3))
+    grads = model.backward(1.0, cache)
+    (_, _, c_enc, _, _), c_dec = cache
+    masks = {f"decoder.weight_hh_l{k}": m for k, m in enumerate(c_dec.hh_masks)}
+    for layer, lc in enumerate(c_enc.layers):
+        for d, m in enumerate(lc.hh_masks):
+            masks[f"encoder.weight_hh_l{layer}" + ("_reverse" if d else "")] = m
+    assert len(masks) == 6 and all(m is not None for m in masks.values())
+    for name, m in masks.items():
+        assert set(np.unique(m)) == {0.0, 1.0 / (1.0 - p)}, name
+        assert 0.25 < np.mean(m == 0) < 0.55, f"{name}: {np.mean(m == 0):.2f} of the weights dropped"
+    for name, v in model.params.items():
+        plain.params[name][...] = v * masks[name] if name in masks else v
+    p_loss, p_cache = plain.forward(*batch)
+    p_grads = plain.backward(1.0, p_cache)
+    assert abs(loss - p_loss) < 1e-12 * abs(loss), f"loss {loss} vs masked plain model {p_loss}"
+    for name, g in grads.items():
+        want = p_grads[name] * masks[name] if name in masks else p_grads[name]
+        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14, err_msg=name)
+        if name in masks:
+            assert np.all(g[masks[name] == 0] == 0.0), name
+    with pytest.raises(ValueError, match="rng"):
+        model.forward(*batch, training=True)
+    for name, v in model.params.items():  # evaluation: the unmasked weights
+        plain.params[name][...] = v
+    assert model.forward(*batch)[0] == plain.forward(*batch)[0]
 
 
 def test_padding_changes_nothing():
@@ -148,6 +196,10 @@ def test_config_and_input_errors():
         Seq2SeqConfig(5, 5, encoder_hidden_size=3, decoder_hidden_size=4, attention="dot")
     with pytest.raises(ValueError, match="cell"):
         _config(cell="transformer")
+    with pytest.raises(ValueError, match=r"weight_drop in \[0, 1\)"):
+        _config(weight_drop=1.0)
+    with pytest.raises(ValueError, match=r"weight_drop in \[0, 1\)"):
+        VectorDecoderConfig(4, 5, weight_drop=-0.1)
     rng = np.random.default_rng(0)
     model = Seq2Seq(_config(), rng)
     src, lengths, tgt_in, tgt_out, tgt_mask = _batch(rng)

@@ -33,6 +33,7 @@ import numpy as np
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int
+from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_checks import check_input, split_state
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -225,8 +226,7 @@ class Recurrent:
             drop_mask = None
             if layer > 0 and training and cfg.dropout > 0:
                 T_mask = 1 if cfg.variational_dropout else T  # variational: one mask per sequence
-                keep = rng.random((T_mask,) + layer_in.shape[1:]) >= cfg.dropout
-                drop_mask = keep.astype(self.dtype) / self.dtype.type(1.0 - cfg.dropout)
+                drop_mask = scaled_keep_mask((T_mask,) + layer_in.shape[1:], cfg.dropout, rng, self.dtype)
                 layer_in = layer_in * drop_mask
             outs, dir_caches, hh_masks = [], [], []
             for d in range(self.num_directions):
@@ -238,8 +238,7 @@ class Recurrent:
                 w_ih, w_hh, b_ih, b_hh = self._weights(sfx)
                 hh_mask = None
                 if training and cfg.weight_drop > 0:
-                    keep = rng.random(w_hh.shape) >= cfg.weight_drop
-                    hh_mask = keep.astype(self.dtype) / self.dtype.type(1.0 - cfg.weight_drop)  # (G, H)
+                    hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)  # (G, H)
                     w_hh = w_hh * hh_mask
                 hh_masks.append(hh_mask)
                 out, fin, c = kernel.forward(xin, s0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bsizes, **extra)

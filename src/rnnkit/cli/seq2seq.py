@@ -104,6 +104,9 @@ def register(groups) -> None:
                    help="encoder units per direction (default: --hidden / directions, so dot attention works)")
     m.add_argument("--attention-size", type=positive_int, default=None, help="additive attention units (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.2, help="dropout on embeddings, between layers and on h~")
+    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
+                   help="DropConnect on the encoder's and the decoder's recurrent weights W_hh, one mask per batch "
+                        "(AWD-LSTM; default: 0)")
     m.add_argument("--sampling-rate", type=rate, default=0.0,
                    help="scheduled sampling: feed the model's own previous token with this probability")
     b = p.add_argument_group("batching and validation")
@@ -180,7 +183,7 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
                         decoder_hidden_size=args.hidden, encoder_layers=args.layers, decoder_layers=args.layers,
                         bidirectional=not args.unidirectional, attention=args.attention,
                         attention_size=args.attention_size or args.hidden,
-                        input_feeding=not args.no_input_feeding, dropout=args.dropout)
+                        input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop)
     return Seq2Seq(cfg, rng)
 
 

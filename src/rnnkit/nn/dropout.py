@@ -80,3 +80,16 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> tuple[np.ndarray,
     dx = dout * mask  # same broadcast as the forward
     dx *= dout.dtype.type(scale)
     return dx, {}
+
+
+def scaled_keep_mask(shape: tuple[int, ...], p: float, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+    """M / (1 - p) with M ~ Bernoulli(1 - p) of the given shape, as an array of ``dtype``.
+
+    The multiplier the recurrent layers and the attentional decoder keep in their caches: for the
+    dropout between stacked layers and for DropConnect on W_hh (``weight_drop``).  It is drawn from
+    float64 uniforms whatever ``dtype`` is (the stream every recorded run with these options used),
+    where :func:`dropout_forward` draws float32 ones for float32 inputs and keeps a bool mask.
+    """
+    keep = rng.random(shape) >= p  # float64 uniforms
+    dt = np.dtype(dtype)
+    return keep.astype(dt) / dt.type(1.0 - p)

@@ -10,7 +10,10 @@ One step t, for previous tokens y_{t-1} (B,), stacked cells of L layers and hidd
 
 With attention "none" there is no c_t and h~_t = tanh(W_c h_t + b_c), so input feeding still has a
 meaning.  h~_{-1} = 0.  Dropout (training only) acts on the embeddings, between layers and on h~_t
-(the dropped h~_t is both the output layer's input and the next step's feed).
+(the dropped h~_t is both the output layer's input and the next step's feed).  With
+``weight_drop = p`` a teacher-forced training pass draws one DropConnect mask M ~ Bernoulli(1-p) per
+``decoder.weight_hh_l{k}`` and runs every step with W_hh * M / (1-p); W_hh's gradient is the masked
+matrix's gradient times M / (1-p) (as in :mod:`rnnkit.recurrent`).
 
 The cells are the single-direction kernels of :mod:`rnnkit.cells` called with T = 1, so the decoder
 shares their verified backward; each step keeps the kernels' caches and the backward walks them in
@@ -27,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.cells import elman, gru, lstm
-from rnnkit.nn.dropout import dropout_backward, dropout_forward
+from rnnkit.nn.dropout import dropout_backward, dropout_forward, scaled_keep_mask
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
@@ -51,6 +54,7 @@ class DecoderSpec:
     attention_size: int  # A, additive only
     input_feeding: bool
     dropout: float
+    weight_drop: float = 0.0  # DropConnect on every decoder.weight_hh_l{k}, one mask per teacher-forced pass
 
 
 class Memory(NamedTuple):
@@ -206,6 +210,7 @@ class TeacherCache(NamedTuple):
     shape: tuple[int, int]  # (T, B)
     has_memory: bool
     memory_shape: tuple | None  # (values shape, keys shape)
+    hh_masks: list | None  # per layer: (G*H, H) scaled DropConnect mask on weight_hh, or None without weight drop
 
 
 def _sample(params: dict[str, np.ndarray], out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -229,6 +234,16 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
     T, B = tgt_in.shape
     if sampling_rate > 0 and rng is None:
         raise ValueError("Expected rng (a numpy Generator) for scheduled sampling, got None")
+    hh_masks = None
+    if training and spec.weight_drop > 0:
+        if rng is None:
+            raise ValueError("Expected rng (a numpy Generator) for weight drop in training, got None")
+        params = dict(params)  # the same arrays, but for the masked recurrent matrices
+        hh_masks = []
+        for k in range(spec.num_layers):
+            name = f"decoder.weight_hh_l{k}"
+            hh_masks.append(scaled_keep_mask(params[name].shape, spec.weight_drop, rng, params[name].dtype))
+            params[name] = params[name] * hh_masks[k]  # (G*H, H)
     fed = np.array(tgt_in, dtype=np.int64, copy=True)  # (T, B) the ids actually read
     outs = np.empty((T, B, spec.hidden_size), dtype=params["output.weight"].dtype)  # (T, B, H)
     steps = []
@@ -244,7 +259,7 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
     # (T, B, V) logits in one GEMM, fused with the loss
     loss, c_out = output.forward(outs, params["output.weight"], params["output.bias"], tgt_out, tgt_mask)
     mshape = None if carry.memory is None else (carry.memory.values.shape, carry.memory.keys.shape)
-    return loss, TeacherCache(steps, emb, output, c_out, (T, B), carry.memory is not None, mshape)
+    return loss, TeacherCache(steps, emb, output, c_out, (T, B), carry.memory is not None, mshape, hh_masks)
 
 
 def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dloss: float, cache: TeacherCache
@@ -272,6 +287,8 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
         dfeed, dstate, demb[t] = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem)
     _, ge = embedding_backward(demb, cache.emb)
     grads["tgt_embedding.weight"] = ge["weight"]
+    for k, mask in enumerate(cache.hh_masks or ()):
+        grads[f"decoder.weight_hh_l{k}"] *= mask  # W_hh entered as W_hh * M
     return dstate, dmem, grads
 
 

@@ -15,6 +15,9 @@ f (B, F): h_0 = tanh(W_b f + b_b) (and c_0 = tanh(W_bc f + b_bc)), without atten
 Parameters are one flat dict: ``src_embedding.weight`` (V_src, E_src), ``encoder.*`` (PyTorch's
 ``nn.LSTM`` names), ``bridge.weight`` (L*H, Hk), ``bridge.bias``, ``bridge_c.*`` (LSTM), and the
 decoder's (``tgt_embedding.weight``, ``decoder.*``, ``attention.*``, ``combine.*``, ``output.*``).
+With ``weight_drop = p`` training applies DropConnect to every recurrent matrix, the encoder's (see
+:mod:`rnnkit.recurrent`) and the decoder's (see :mod:`rnnkit.seq2seq.decoder_step`): one mask per
+forward call, W_hh * M / (1-p) at every step.
 ``forward`` returns (summed loss, cache); ``backward(dloss, cache)`` the gradients of dloss * loss.
 """
 from __future__ import annotations
@@ -43,8 +46,9 @@ def _check_common(cfg: Any, ints: tuple[str, ...]) -> None:
         _positive(name, getattr(cfg, name))
     if cfg.cell not in ds.KERNELS:
         raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
-    if not 0.0 <= cfg.dropout < 1.0:
-        raise ValueError(f"Expected dropout in [0, 1), got {cfg.dropout!r}")
+    for name in ("dropout", "weight_drop"):
+        if not 0.0 <= getattr(cfg, name) < 1.0:
+            raise ValueError(f"Expected {name} in [0, 1), got {getattr(cfg, name)!r}")
     if cfg.dtype not in ("float32", "float64"):
         raise ValueError(f"Expected dtype 'float32' or 'float64', got {cfg.dtype!r}")
 
@@ -66,6 +70,7 @@ class Seq2SeqConfig:
     input_feeding: bool = True  # feed h~_{t-1} into the decoder's first layer
     dropout: float = 0.0  # embeddings, between layers, on h~
     dtype: str = "float32"
+    weight_drop: float = 0.0  # DropConnect on the encoder's and the decoder's W_hh, one mask per batch
 
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
@@ -93,6 +98,7 @@ class VectorDecoderConfig:
     input_feeding: bool = False
     dropout: float = 0.0
     dtype: str = "float32"
+    weight_drop: float = 0.0  # DropConnect on the decoder's W_hh, one mask per batch
 
     def __post_init__(self) -> None:
         _check_common(self, ("feature_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"))
@@ -200,12 +206,12 @@ class Seq2Seq(_DecoderModel):
         self.encoder = make_recurrent({"cell": cfg.cell, "input_size": cfg.src_embedding_dim,
                                        "hidden_size": cfg.encoder_hidden_size, "num_layers": cfg.encoder_layers,
                                        "bidirectional": cfg.bidirectional, "dropout": cfg.dropout,
-                                       "dtype": cfg.dtype}, rng=rng)
+                                       "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng=rng)
         self.dirs = 2 if cfg.bidirectional else 1
         hk = self.dirs * cfg.encoder_hidden_size
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, cfg.decoder_hidden_size,
                                    cfg.decoder_layers, cfg.attention, hk if cfg.attention != "none" else 0,
-                                   cfg.attention_size, cfg.input_feeding, cfg.dropout)
+                                   cfg.attention_size, cfg.input_feeding, cfg.dropout, cfg.weight_drop)
         p = {"src_embedding.weight": rng.standard_normal((cfg.src_vocab_size, cfg.src_embedding_dim)).astype(dtype)}
         for k, v in self.encoder.params.items():
             p["encoder." + k] = v  # the same arrays: in-place updates reach the layer
@@ -295,7 +301,7 @@ class VectorDecoder(_DecoderModel):
         self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
         dtype = np.dtype(cfg.dtype)
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.embedding_dim, cfg.hidden_size,
-                                   cfg.num_layers, "none", 0, 1, cfg.input_feeding, cfg.dropout)
+                                   cfg.num_layers, "none", 0, 1, cfg.input_feeding, cfg.dropout, cfg.weight_drop)
         p: dict[str, np.ndarray] = {}
         _init_bridge(p, cfg.cell, cfg.num_layers * cfg.hidden_size, cfg.feature_size, rng, dtype)
         p.update(ds.init_decoder_params(self.spec, rng, dtype))
