@@ -306,9 +306,12 @@ def test_filter_by_length_and_argument_errors(tmp_path):
     assert 0 < len(kept) < len(encoded)
     pairs = read_parallel(write(tmp_path / "a.de", DE), write(tmp_path / "a.en", EN))
     assert filter_by_length(pairs, max_target_length=7) == [p for p in pairs if len(p.target) <= 7]
-    with pytest.raises(ValueError, match="max_source_length"):
+    with pytest.raises(ValueError, match=r"max_source_length to be an integer >= 1 or None, got 0"):
         filter_by_length(encoded, max_source_length=0)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"batch_size to be an integer >= 1, got 0$"):
         make_batches(encoded, 0)
+    with pytest.raises(ValueError, match=r"pool_size to be an integer >= 1 or None, got True"):
+        make_batches(encoded, 4, pool_size=True)
+    assert len(make_batches(encoded, 4, pool_size=np.int64(2))) == len(make_batches(encoded, 4, pool_size=None))
     with pytest.raises(TypeError, match="Generator"):
         make_batches(encoded, 4, rng=3)

@@ -7,8 +7,14 @@ from typing import Any
 import numpy as np
 
 
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """``int(value)`` if value is an integer (not a bool) >= minimum; otherwise ValueError naming ``name``."""
+def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:
+    """``int(value)`` if value is an integer (not a bool) >= minimum; otherwise ValueError naming ``name``.
+
+    With ``allow_none=True`` None is accepted too (and returned), and the message says so.
+    """
+    if allow_none and value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected {name} to be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"Expected {name} to be an integer >= {minimum}{' or None' if allow_none else ''}, "
+                         f"got {value!r}")
     return int(value)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cells import elman, gru, lstm
+from rnnkit.checks import check_int
 from rnnkit.init import init_recurrent_params
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
@@ -124,12 +125,6 @@ def grad_norms_per_step(
     return norms[0] if L == 1 else norms
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Expected {name} to be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 def gradient_flow(
     cell: str = "rnn",
     steps: int = 100,
@@ -163,11 +158,11 @@ def gradient_flow(
     """
     if cell not in CELLS:
         raise ValueError(f"Expected cell to be one of {CELLS}, got {cell!r}")
-    steps = _check_positive_int("steps", steps)
-    hidden = _check_positive_int("hidden", hidden)
-    batch = _check_positive_int("batch", batch)
-    input_size = _check_positive_int("input_size", input_size)
-    num_layers = _check_positive_int("num_layers", num_layers)
+    steps = check_int("steps", steps, 1)
+    hidden = check_int("hidden", hidden, 1)
+    batch = check_int("batch", batch, 1)
+    input_size = check_int("input_size", input_size, 1)
+    num_layers = check_int("num_layers", num_layers, 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"Expected seed to be an integer, got {type(seed).__name__}")
     scheme, scale = _parse_init(init)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
 if TYPE_CHECKING:  # only for the annotations; importing torch here would make it a dependency
@@ -197,8 +198,7 @@ def learned_initial_state(layer: Recurrent, batch_size: int) -> Any:
     """The layer's learned initial state in PyTorch's layout: h0 (L*dirs, B, H) for RNN/GRU, (h0, c0)
     for LSTM, as numpy arrays; None when the layer has no learned initial state."""
     cfg = _check_layer(layer).config
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"Expected batch_size to be an integer >= 1, got {batch_size!r}")
+    check_int("batch_size", batch_size, 1)
     if not cfg.learn_init:
         return None
     dirs = layer.num_directions

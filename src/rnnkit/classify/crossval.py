@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.checks import check_int
+
 
 def kfold_indices(n: int, k: int, seed: int = 0,
                   labels: Sequence[Any] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -22,8 +24,7 @@ def kfold_indices(n: int, k: int, seed: int = 0,
 
     With ``labels`` (length n) the folds are stratified: every fold gets about 1/k of each class.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
-        raise ValueError(f"Expected k to be an int >= 2, got {k!r}")
+    check_int("k", k, 2)
     if n < k:
         raise ValueError(f"Expected at least k={k} examples for {k} folds, got {n}")
     rng = np.random.default_rng(seed)

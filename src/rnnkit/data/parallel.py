@@ -27,6 +27,7 @@ from typing import NamedTuple, TypeVar
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.data.conll import read_text_file, text_lines
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
@@ -214,8 +215,7 @@ def filter_by_length(items: Sequence[Item], max_source_length: int | None = None
                      max_target_length: int | None = None) -> list[Item]:
     """The pairs (token or id pairs) whose source and target have at most the given lengths (training)."""
     for name, value in (("max_source_length", max_source_length), ("max_target_length", max_target_length)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"Expected {name} to be a positive int or None, got {value!r}")
+        check_int(name, value, 1, allow_none=True)
     return [item for item in items
             if (max_source_length is None or len(item[0]) <= max_source_length)
             and (max_target_length is None or len(item[1]) <= max_target_length)]
@@ -267,10 +267,8 @@ def make_batches(encoded: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: i
     companions but padding stays low.  ``pool_size=None`` sorts the whole corpus at once.
     ``sort=False`` keeps the (shuffled) order.  ``batch.index`` says which pair went where.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"Expected batch_size to be a positive int, got {batch_size!r}")
-    if pool_size is not None and (isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1):
-        raise ValueError(f"Expected pool_size to be a positive int or None, got {pool_size!r}")
+    check_int("batch_size", batch_size, 1)
+    check_int("pool_size", pool_size, 1, allow_none=True)
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"Expected rng to be a numpy.random.Generator or None, got {type(rng).__name__}")
     if len(encoded) == 0:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.data.parallel import SentencePair, build_vocab, decode_ids, encode_pairs
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq import toy
@@ -47,9 +48,7 @@ class ReverseDemoConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "train_size", "test_size", "hidden", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
+            check_int(name, getattr(self, name), 1)
         if not 1 <= self.min_len <= self.max_len:
             raise ValueError(f"Expected 1 <= min_len <= max_len, got {self.min_len} and {self.max_len}")
 

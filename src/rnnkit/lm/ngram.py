@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError
 from rnnkit.lm.add_delta import add_delta
@@ -54,8 +55,7 @@ class NGramLM:
         delta: float = 1.0,
         discounts: Sequence[float] | np.ndarray | None = None,
     ) -> None:
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"Expected order to be an int >= 1, got {order!r}")
+        check_int("order", order, 1)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"Expected smoothing to be one of {SMOOTHINGS}, got {smoothing!r}")
         if not np.isfinite(delta) or delta <= 0:
@@ -71,9 +71,7 @@ class NGramLM:
 
     def fit(self, data: Iterable, vocab_size: int, eos_id: int | None = None) -> NGramLM:
         """Count and smooth ``data``: one id stream (N,) or a list of sequences, each starting afresh."""
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-            raise ValueError(f"Expected vocab_size to be an int >= 1, got {vocab_size!r}")
-        V = int(vocab_size)
+        V = check_int("vocab_size", vocab_size, 1)
         if eos_id is not None and not 0 <= int(eos_id) < V:
             raise ValueError(f"Expected eos_id in [0, {V}) or None, got {eos_id!r}")
         eos = None if eos_id is None else int(eos_id)

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_int
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
@@ -36,14 +37,9 @@ from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.attention import KINDS
 
 
-def _positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
-
-
 def _check_common(cfg: Any, ints: tuple[str, ...]) -> None:
     for name in ints:
-        _positive(name, getattr(cfg, name))
+        check_int(name, getattr(cfg, name), 1)
     if cfg.cell not in ds.KERNELS:
         raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
     for name in ("dropout", "weight_drop"):

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.checks import check_int
+
 _INSTALL_HINT = "plot_attention needs matplotlib: pip install 'rnnkit[plot]' (or pip install matplotlib)"
 _BASE_FONT = "DejaVu Sans"
 # matplotlib's own last-resort font "covers" every code point with a box: it is not a real fallback
@@ -110,8 +112,7 @@ def plot_attention(
     The colour scale is [0, 1] when the weights are probabilities, else their own range.
     """
     w = _check(weights, source_tokens, target_tokens)  # (T, S)
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 1:
-        raise ValueError(f"Expected dpi to be a positive int, got {dpi!r}")
+    check_int("dpi", dpi, 1)
     Figure, FigureCanvasAgg, _ = _matplotlib()
     families, missing = _font_families("".join(source_tokens) + "".join(target_tokens) + (title or ""))
     if missing:

@@ -26,6 +26,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, ParallelBatch, make_batches
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.train.loop import IndependentBatches, StepResult
@@ -66,10 +67,8 @@ class Seq2SeqTask(IndependentBatches):
         _check_pairs("valid", valid, allow_none=True)
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
                             ("pool_size", pool_size), ("max_decode_len", max_decode_len)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
-        if isinstance(bleu_sentences, bool) or not isinstance(bleu_sentences, int) or bleu_sentences < 0:
-            raise ValueError(f"Expected bleu_sentences to be an int >= 0, got {bleu_sentences!r}")
+            check_int(name, value, 1)
+        check_int("bleu_sentences", bleu_sentences, 0)
         if not 0.0 <= sampling_rate <= 1.0:
             raise ValueError(f"Expected sampling_rate in [0, 1], got {sampling_rate!r}")
         if select_by not in SELECT_BY:

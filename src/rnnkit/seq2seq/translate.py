@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator
@@ -64,8 +65,7 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
               replace_unk: bool = False) -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``)."""
     for name, value in (("beam_size", beam_size), ("nbest", nbest), ("max_len", max_len), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
+        check_int(name, value, 1)
     if nbest > beam_size:
         raise ValueError(f"Expected nbest <= beam_size ({beam_size}), got {nbest}")
     tokens = tokenize_sources(translator, sentences)
