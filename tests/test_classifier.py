@@ -224,6 +224,10 @@ def test_cross_validate_and_holdout():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="pooling"):
         ClassifierConfig(5, 2, pooling="attention")
+    with pytest.raises(ValueError, match=r"weight_drop in \[0, 1\), got 1.0"):
+        ClassifierConfig(5, 2, weight_drop=1.0)
+    with pytest.raises(ValueError, match=r"num_classes to be an integer >= 1, got 0"):
+        ClassifierConfig(5, 0)
     model = _model("max", layers=1)
     ids, _ = _data()
     with pytest.raises(ValueError, match="lengths"):

@@ -72,6 +72,20 @@ def test_tied_model_has_one_matrix():
         _model(tie_weights=True, softmax="adaptive", cutoffs=(4,))
 
 
+@pytest.mark.parametrize("field,value,message", [
+    ("dropout_input", 1.2, r"dropout_input in \[0, 1\), got 1.2"),
+    ("dropout_output", -0.1, r"dropout_output in \[0, 1\)"),
+    ("dropout_hidden", float("nan"), r"dropout_hidden in \[0, 1\), got nan"),
+    ("weight_drop", True, r"weight_drop in \[0, 1\), got True"),
+    ("embedding_dim", 0, r"embedding_dim to be an integer >= 1, got 0"),
+    ("vocab_size", 2.0, r"vocab_size to be an integer >= 1, got 2.0"),
+])
+def test_config_names_the_bad_field(field, value, message):
+    """A bad rate or size fails when the config is made, naming its field, not at the first training step."""
+    with pytest.raises(ValueError, match=message):
+        LMConfig(**{"vocab_size": 5, field: value})
+
+
 def test_step_log_probs_normalised_and_consistent_with_loss():
     for kw in ({"softmax": "full"}, {"softmax": "class"}, {"softmax": "adaptive", "cutoffs": [5], "div_value": 2}):
         m = _model(**kw)

@@ -247,3 +247,7 @@ def test_bad_batches_raise_clear_errors():
         model.loss(batch._replace(tags=None))
     with pytest.raises(ValueError, match="output"):
         TaggerConfig(vocab_size=3, num_tags=2, output="hinge")
+    with pytest.raises(ValueError, match=r"dropout in \[0, 1\), got 'a'"):
+        TaggerConfig(vocab_size=3, num_tags=2, dropout="a")
+    with pytest.raises(ValueError, match=r"num_layers to be an integer >= 1, got 1.5"):
+        TaggerConfig(vocab_size=3, num_tags=2, num_layers=1.5)

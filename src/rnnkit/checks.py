@@ -18,3 +18,12 @@ def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> 
         raise ValueError(f"Expected {name} to be an integer >= {minimum}{' or None' if allow_none else ''}, "
                          f"got {value!r}")
     return int(value)
+
+
+def check_rate(name: str, value: Any) -> float:
+    """``float(value)`` if value is a real number (not a bool) in [0, 1), as every dropout rate must be;
+    otherwise ValueError naming ``name``."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not 0.0 <= value < 1.0):
+        raise ValueError(f"Expected {name} in [0, 1), got {value!r}")
+    return float(value)

@@ -32,7 +32,7 @@ import numpy as np
 
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, check_rate
 from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_checks import check_input, split_state
 
@@ -105,10 +105,8 @@ class Recurrent:
         name = np.dtype(dtype).name
         if name not in _DTYPES:
             raise TypeError(f"Expected dtype float32 or float64, got {name}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"Expected dropout in [0, 1), got {dropout!r}")
-        if not 0.0 <= float(weight_drop) < 1.0:
-            raise ValueError(f"Expected weight_drop in [0, 1), got {weight_drop!r}")
+        check_rate("dropout", dropout)
+        check_rate("weight_drop", weight_drop)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
         if nonlinearity != "tanh" and self.cell != "rnn":

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_int, check_rate
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -55,11 +56,9 @@ class ClassifierConfig:
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {self.cell!r}")
         for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Expected {name} >= 1, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), 1)
         for name in ("dropout", "weight_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"Expected {name} in [0, 1), got {getattr(self, name)}")
+            check_rate(name, getattr(self, name))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

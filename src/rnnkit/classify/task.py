@@ -17,6 +17,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_rate
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
@@ -101,8 +102,7 @@ class ClassifierTask(IndependentBatches):
                  word_dropout: float = 0.0, unk_id: int = 0) -> None:
         if len(seqs) != len(labels) or not len(seqs):
             raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
-        if not 0.0 <= word_dropout < 1.0:
-            raise ValueError(f"Expected word_dropout in [0, 1), got {word_dropout}")
+        check_rate("word_dropout", word_dropout)
         self.model = model
         self.params = model.params
         self.seqs = list(seqs)

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_int, check_rate
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
@@ -55,6 +56,10 @@ class LMConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cutoffs", tuple(self.cutoffs))  # a JSON list after a checkpoint
+        for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
+            check_int(name, getattr(self, name), 1)
+        for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
+            check_rate(name, getattr(self, name))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, check_rate
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
@@ -43,8 +43,7 @@ def _check_common(cfg: Any, ints: tuple[str, ...]) -> None:
     if cfg.cell not in ds.KERNELS:
         raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
     for name in ("dropout", "weight_drop"):
-        if not 0.0 <= getattr(cfg, name) < 1.0:
-            raise ValueError(f"Expected {name} in [0, 1), got {getattr(cfg, name)!r}")
+        check_rate(name, getattr(cfg, name))
     if cfg.dtype not in ("float32", "float64"):
         raise ValueError(f"Expected dtype 'float32' or 'float64', got {cfg.dtype!r}")
 

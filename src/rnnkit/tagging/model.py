@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_int, check_rate
 from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
@@ -65,11 +66,9 @@ class TaggerConfig:
         if self.output not in OUTPUTS:
             raise ValueError(f"Expected output one of {OUTPUTS}, got {self.output!r}")
         for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Expected {name} >= 1, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), 1)
         for name in ("dropout", "weight_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"Expected {name} in [0, 1), got {getattr(self, name)}")
+            check_rate(name, getattr(self, name))
 
     @property
     def input_size(self) -> int:
