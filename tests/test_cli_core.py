@@ -131,9 +131,10 @@ def _numeric_options(parser, path=()):
 def test_every_numeric_option_checks_its_range():
     """A bare int or float type lets --batch-size 0 or --lr-decay 0 through to a traceback or a silent
     no-op; every numeric option must use a range-checked type from rnnkit.cli.common instead."""
-    # column indices may be negative (counted from the end, as in Python); hmm's --order has choices
+    # column indices may be negative (counted from the end, as in Python); hmm's --order and tree's --classes
+    # have choices
     allowed = {("train tagger", "--word-column"), ("train tagger", "--feature-columns"),
-               ("train hmm", "--word-column"), ("train hmm", "--order")}
+               ("train hmm", "--word-column"), ("train hmm", "--order"), ("train tree", "--classes")}
     bare = [(cmd, opt) for cmd, opt, typ in _numeric_options(build_parser())
             if typ in (int, float) and (cmd, opt) not in allowed]
     assert bare == []

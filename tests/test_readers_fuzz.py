@@ -2,7 +2,7 @@
 DataError naming the file, never another exception (which the CLI would show as a traceback).
 
 The generated files are biased towards the characters the formats give meaning to (tabs, newlines,
-comment marks, CoNLL-U's ranges and empty-node ids, underscores, a byte-order mark, CR) and include
+comment marks, brackets, CoNLL-U's ranges and empty-node ids, underscores, a byte-order mark, CR) and include
 bytes that are not UTF-8.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from rnnkit.data.conll import read_columns, read_conllu
 from rnnkit.data.parallel import read_tsv_pairs
 from rnnkit.data.segmentation import read_segmented
 from rnnkit.data.text import read_tokens
+from rnnkit.data.trees import read_trees
 from rnnkit.errors import DataError
 
 _PIECES = ["\t", "\n", "\r\n", " ", "#", "_", "-", ".", "1", "2", "10", "1-2", "1.1", "a", "The", "NN", "B-NP",
@@ -49,7 +50,24 @@ def _conllu(draw) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\r\n"]))
 
 
+_LEAF_WORDS = st.sampled_from(["a", "good", "8\u00a01", "我们", "", "(", ")"])
+
+
+@st.composite
+def _tree(draw, depth: int = 0) -> str:
+    """A bracketed tree, well formed or not: now and then a missing label, a third child, a word where
+    a node should be, or a parenthesis too many or too few."""
+    label = draw(st.sampled_from(["0", "2", "4", "x", ""]))
+    if depth > 3 or draw(st.booleans()):
+        return f"({label} {draw(_LEAF_WORDS)})"
+    kids = [draw(_tree(depth + 1)) for _ in range(draw(st.sampled_from([2, 2, 2, 1, 3])))]
+    return f"({label} {' '.join(kids)}{draw(st.sampled_from([')', ')', ')', '', '))']))}"
+
+
+_TREES = st.lists(_tree(), min_size=1, max_size=3).map(lambda ts: "\n".join(ts) + "\n")
+
 _BYTES = st.one_of(_TEXT.map(lambda s: s.encode("utf-8")),
+                   _TREES.map(lambda s: s.encode("utf-8")),
                    _ROWS.map(lambda s: s.encode("utf-8")),
                    _conllu().map(lambda s: s.encode("utf-8")),
                    st.tuples(_TEXT, st.binary(max_size=4), _TEXT).map(lambda t: t[0].encode() + t[1] + t[2].encode()))
@@ -66,6 +84,7 @@ _READERS = {
     "segmented": lambda p: read_segmented(p),
     "tokens-word": lambda p: read_tokens(p, "word"),
     "tokens-char": lambda p: read_tokens(p, "char"),
+    "trees": lambda p: read_trees(p),
 }
 
 

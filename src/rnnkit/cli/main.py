@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.tagging",
     "rnnkit.cli.classify",
     "rnnkit.cli.seq2seq",
+    "rnnkit.cli.trees",
 ]
 
 

@@ -1,0 +1,86 @@
+"""``rnnkit train tree``: a Tree-LSTM or Tree-RNN over bracketed sentiment trees; its evaluator.
+
+A thin layer over :mod:`rnnkit.treenet`.  Data: one bracketed tree a line with a label on every
+node (the Stanford Sentiment Treebank's ``train.txt`` / ``dev.txt`` / ``test.txt``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
+from rnnkit.train.loop import BEST, LAST, Trainer
+
+
+def register(groups) -> None:
+    p = groups.train.add_parser(
+        "tree", help="train a recursive network (Tree-LSTM, Tree-RNN) on labelled trees",
+        description="Train embedding -> Tree-LSTM or Tree-RNN -> softmax at every node on bracketed trees with a "
+                    "label on every node (the Stanford Sentiment Treebank); validation and test report the root "
+                    "accuracy and the accuracy over all labelled nodes.", formatter_class=HelpFormatter)
+    d = p.add_argument_group("data")
+    d.add_argument("--train", required=True, help="training trees, one bracketed tree a line")
+    d.add_argument("--valid", help="validation trees (picks the best epoch)")
+    d.add_argument("--test", help="test trees, scored with the best model at the end")
+    d.add_argument("--classes", type=int, choices=[5, 2], default=5,
+                   help="5: fine-grained labels 0-4; 2: SST-2 (0-1 negative, 3-4 positive, neutral trees left out)")
+    d.add_argument("--lowercase", action="store_true", help="lowercase the words")
+    d.add_argument("--min-count", type=positive_int, default=1, help="words rarer than this become <unk>")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", choices=["lstm", "rnn"], default="lstm",
+                   help="lstm: binary Tree-LSTM (Tai et al. 2015); rnn: Tree-RNN (Socher et al. 2011)")
+    m.add_argument("--embed", type=positive_int, default=100, help="word vector size")
+    m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
+    m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the word vectors and the node states")
+    m.add_argument("--batch-size", type=positive_int, default=25, help="trees per batch")
+    add_train_options(p, lr=0.002, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/tree")
+    p.set_defaults(func=train_tree)
+
+
+def _describe(s: dict) -> str:
+    return (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} trees, "
+            f"all-node accuracy {100 * s['node_accuracy']:.2f}% over {s['nodes']:,} labelled nodes")
+
+
+def train_tree(args: argparse.Namespace) -> int:
+    from rnnkit.data.trees import read_trees
+    from rnnkit.treenet.model import TreeNet, TreeNetConfig
+    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, select_trees, tree_scores
+
+    cfg = train_config_from_args(args)
+    train = select_trees(read_trees(args.train), args.classes)
+    valid = select_trees(read_trees(args.valid), args.classes) if args.valid else None
+    test = select_trees(read_trees(args.test), args.classes) if args.test else None
+    enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
+    print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
+          + (f", {len(valid):,} validation trees" if valid else ""), file=sys.stderr)
+    model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, args.embed, args.hidden, args.dropout),
+                    np.random.default_rng(cfg.seed))
+    task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed)
+    run = Path(args.run_dir)
+    Trainer(task, cfg, run, unit="tree", show_ppl=False).fit(resume=args.resume)
+    best = run / BEST if (run / BEST).exists() else run / LAST
+    print(f"model saved: {best}", file=sys.stderr)
+    if test:
+        model, enc = load_treenet(best)
+        print("test: " + _describe(tree_scores(model, enc, test)))
+    return 0
+
+
+def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    from rnnkit.data.trees import read_trees
+    from rnnkit.treenet.task import load_treenet, select_trees, tree_scores
+
+    model, enc = load_treenet(model_path)
+    s = tree_scores(model, enc, select_trees(read_trees(data_path), enc.classes))
+    del s["predictions"]
+    print(json.dumps(s) if args.json else f"{data_path}: {_describe(s)}")
+    return 0
+
+
+evaluate_cli.EVALUATORS["treenet"] = evaluate_tree

@@ -1,0 +1,126 @@
+r"""Labelled binary trees in the bracketed (Penn Treebank) format of the Stanford Sentiment Treebank.
+
+One tree a line, a label on every node, words at the leaves::
+
+    (3 (2 (2 The) (2 Rock)) (4 (2 is) (3 good)))
+
+A leaf is ``(label word)``; an internal node is ``(label left right)``: exactly two children, as in
+SST's binarised trees.  Labels are integers >= 0 (SST: 0 very negative ... 4 very positive).
+
+A :class:`Tree` keeps its nodes in post-order (children before parents, the root last), the order
+a recursive network computes them in::
+
+    tokens    list of n words, left to right
+    labels    (N,) int64  label of every node, N = 2n - 1
+    children  (N, 2) int64  left and right child's node index, -1 -1 at leaves
+    leaf      (N,) int64  the word position of a leaf, -1 at internal nodes
+
+A malformed line raises :class:`rnnkit.errors.DataError` naming the file, the line and the problem.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.errors import DataError
+
+# words are separated by ASCII white space only: SST has words holding a no-break space ("8\u00a01\/2")
+_TOKEN = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
+
+
+class Tree(NamedTuple):
+    tokens: list[str]  # n words
+    labels: np.ndarray  # (N,) int64, post-order
+    children: np.ndarray  # (N, 2) int64, -1 at leaves
+    leaf: np.ndarray  # (N,) int64 word position, -1 at internal nodes
+
+    @property
+    def root_label(self) -> int:
+        return int(self.labels[-1])
+
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+def _label(tok: str) -> int:
+    if not tok.isdigit():
+        raise ValueError(f"expected a label (an integer >= 0) after '(', got {tok!r}")
+    return int(tok)
+
+
+def parse_tree(line: str) -> Tree:
+    """One bracketed tree; ValueError saying what is wrong (the reader adds file and line)."""
+    toks = _TOKEN.findall(line)
+    if not toks:
+        raise ValueError("expected a tree, got an empty line")
+    tokens: list[str] = []
+    labels: list[int] = []
+    children: list[tuple[int, int]] = []
+    leaf: list[int] = []
+    stack: list[tuple[int, list[int]]] = []  # open nodes: (label, indices of finished children)
+    i, done = 0, False
+    while i < len(toks):
+        tok = toks[i]
+        if done:
+            raise ValueError(f"expected the line to end after the root's ')', got {tok!r}")
+        if tok == "(":
+            if i + 1 >= len(toks):
+                raise ValueError("expected a label after the last '(', got the end of the line")
+            label = _label(toks[i + 1])
+            if i + 2 < len(toks) and toks[i + 2] not in ("(", ")"):  # a leaf: ( label word )
+                if i + 3 >= len(toks) or toks[i + 3] != ")":
+                    got = toks[i + 3] if i + 3 < len(toks) else "the end of the line"
+                    raise ValueError(f"expected ')' after the word {toks[i + 2]!r}, got {got!r}")
+                labels.append(label)
+                children.append((-1, -1))
+                leaf.append(len(tokens))
+                tokens.append(toks[i + 2])
+                node = len(labels) - 1
+                i += 4
+                if not stack:
+                    done = True
+                else:
+                    stack[-1][1].append(node)
+                continue
+            stack.append((label, []))
+            i += 2
+        elif tok == ")":
+            if not stack:
+                raise ValueError("expected '(' to open a node, got an unmatched ')'")
+            label, kids = stack.pop()
+            if len(kids) != 2:
+                raise ValueError(f"expected exactly 2 children at an internal node (binarised trees), got {len(kids)}")
+            labels.append(label)
+            children.append((kids[0], kids[1]))
+            leaf.append(-1)
+            node = len(labels) - 1
+            i += 1
+            if not stack:
+                done = True
+            else:
+                stack[-1][1].append(node)
+        else:
+            raise ValueError(f"expected '(' or ')', got the word {tok!r} outside a leaf")
+    if stack:
+        raise ValueError(f"expected {len(stack)} more ')' at the end of the line")
+    return Tree(tokens, np.array(labels, dtype=np.int64), np.array(children, dtype=np.int64).reshape(-1, 2),
+                np.array(leaf, dtype=np.int64))
+
+
+def read_trees(path: str | os.PathLike, encoding: str = "utf-8") -> list[Tree]:
+    """Every tree of a file, one a line (blank lines skipped); DataError names the file and line."""
+    trees = []
+    for n, line in enumerate(text_lines(read_text_file(path, encoding)), start=1):
+        if not line.strip():
+            continue
+        try:
+            trees.append(parse_tree(line))
+        except ValueError as e:
+            raise DataError(f"{path}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
+    if not trees:
+        raise DataError(f"{path}: no trees (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')")
+    return trees

@@ -1,0 +1,10 @@
+"""Recursive networks over binary trees: the Tree-RNN and the binary Tree-LSTM, with a softmax at
+every node (the Stanford Sentiment Treebank's task).
+
+    from rnnkit.data.trees import read_trees
+    from rnnkit.treenet import TreeNet, TreeNetConfig, make_batch
+"""
+from rnnkit.treenet.batch import Level, TreeBatch, make_batch
+from rnnkit.treenet.model import TreeNet, TreeNetCache, TreeNetConfig
+
+__all__ = ["Level", "TreeBatch", "TreeNet", "TreeNetCache", "TreeNetConfig", "make_batch"]

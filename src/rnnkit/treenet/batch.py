@@ -1,0 +1,70 @@
+"""A batch of trees flattened for level-by-level computation.
+
+The B trees' nodes are laid end to end (each tree in post-order), N nodes in all.  A node's height
+is 0 at a leaf and 1 + max(children's heights) above; all nodes of one height depend only on lower
+ones, so a recursive network computes every leaf in one call and then each height of every tree in
+the batch at once (one GEMM per height, not one per node).  Within a height every node has its own
+two children, and every child has one parent, so scattering gradients back with ``a[idx] += g`` is
+exact (no index repeats).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.data.trees import Tree
+
+
+class Level(NamedTuple):
+    nodes: np.ndarray  # (m,) node indices of this height
+    left: np.ndarray  # (m,) their left children
+    right: np.ndarray  # (m,) their right children
+
+
+class TreeBatch(NamedTuple):
+    num_nodes: int  # N
+    leaves: np.ndarray  # (n,) node index of every leaf
+    words: np.ndarray  # (n,) word id of every leaf
+    levels: list[Level]  # heights 1, 2, ... in order
+    labels: np.ndarray  # (N,) int64 label per node, -1 where a node has no label to learn
+    roots: np.ndarray  # (B,) node index of every root
+
+
+def _heights(children: np.ndarray) -> np.ndarray:
+    """(N,) height of every node of one post-ordered tree."""
+    h = np.zeros(len(children), dtype=np.int64)
+    for k, (left, right) in enumerate(children.tolist()):
+        if left >= 0:
+            h[k] = 1 + max(h[left], h[right])
+    return h
+
+
+def make_batch(trees: Sequence[Tree], word_ids: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None = None
+               ) -> TreeBatch:
+    """Flatten trees with their leaves' word ids (one (n_b,) array a tree) and, optionally, node labels
+    to learn (one (N_b,) array a tree, -1 for none; default: the trees' own labels)."""
+    if len(trees) == 0:
+        raise ValueError("Expected at least one tree in a batch, got none")
+    if len(word_ids) != len(trees) or (labels is not None and len(labels) != len(trees)):
+        raise ValueError(f"Expected word ids (and labels) for each of the {len(trees)} trees, got {len(word_ids)}")
+    offsets = np.cumsum([0] + [len(t.labels) for t in trees])
+    N = int(offsets[-1])
+    children = np.concatenate([np.where(t.children >= 0, t.children + o, -1) for t, o in zip(trees, offsets)])
+    heights = np.concatenate([_heights(t.children) for t in trees])
+    leaf_pos = np.concatenate([t.leaf for t in trees])
+    is_leaf = leaf_pos >= 0
+    leaves = np.flatnonzero(is_leaf)
+    for t, w in zip(trees, word_ids):
+        if len(w) != len(t.tokens):
+            raise ValueError(f"Expected one word id per leaf ({len(t.tokens)}), got {len(w)}")
+    words = np.concatenate([np.asarray(w, dtype=np.int64)[t.leaf[t.leaf >= 0]] for t, w in zip(trees, word_ids)])
+    levels = []
+    for height in range(1, int(heights.max()) + 1):
+        nodes = np.flatnonzero(heights == height)
+        levels.append(Level(nodes, children[nodes, 0], children[nodes, 1]))
+    lab = np.concatenate([t.labels for t in trees] if labels is None else [np.asarray(x) for x in labels])
+    if lab.shape != (N,):
+        raise ValueError(f"Expected one label per node ({N}), got {lab.shape[0]}")
+    return TreeBatch(N, leaves, words, levels, lab.astype(np.int64), offsets[1:] - 1)

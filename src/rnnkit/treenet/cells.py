@@ -1,0 +1,169 @@
+r"""Composition functions of recursive networks over binary trees, forward and backward by hand.
+
+Tree-RNN (Socher et al. 2011, "Parsing natural scenes and natural language with recursive neural
+networks"; here with a leaf layer, so the word vectors may differ in size from the node states)::
+
+    leaf:      h = tanh(W_leaf x + b_leaf)                         # x the word's embedding (E,)
+    internal:  h = tanh(W [h_l ; h_r] + b)                         # (H,) from the two children
+
+Binary Tree-LSTM (Tai, Socher & Manning 2015, the N-ary Tree-LSTM with N = 2; constituency trees,
+words at the leaves only).  Gate blocks of H rows in the order given::
+
+    leaf (i, o, u):        i = sigmoid(W_i x + b_i)   o = sigmoid(W_o x + b_o)   u = tanh(W_u x + b_u)
+                           c = i * u                 h = o * tanh(c)
+    internal (i, f_l, f_r, o, u), z = W [h_l ; h_r] + b:
+                           i, f_l, f_r, o = sigmoid(z_i), sigmoid(z_fl), sigmoid(z_fr), sigmoid(z_o)
+                           u = tanh(z_u)
+                           c = i * u + f_l * c_l + f_r * c_r          h = o * tanh(c)
+
+Each child has its own forget gate, which reads both children (Tai et al.'s U^{(f)}_{kl}).
+Backward, with dh = dL/dh and dc = dL/dc flowing down from the node's parent and its own output::
+
+    dc += dh * o * (1 - tanh(c)^2)
+    dz_o = dh * tanh(c) * o (1 - o)     dz_i = dc * u * i (1 - i)     dz_u = dc * i * (1 - u^2)
+    dz_fl = dc * c_l * f_l (1 - f_l)    dz_fr = dc * c_r * f_r (1 - f_r)
+    dc_l += dc * f_l ;  dc_r += dc * f_r ;  [dh_l ; dh_r] += dz W
+
+Parameters: ``leaf.weight`` (G_leaf*H, E), ``leaf.bias`` (G_leaf*H,), ``compose.weight`` (G*H, 2H),
+``compose.bias`` (G*H,), with (G_leaf, G) = (1, 1) for the Tree-RNN and (3, 5) for the Tree-LSTM.
+All nodes of one height are computed together (see :mod:`rnnkit.treenet.batch`).
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rnnkit.treenet.batch import TreeBatch
+
+GATES = {"rnn": (1, 1), "lstm": (3, 5)}  # (leaf, internal) gate blocks
+
+
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In place: a <- sigmoid(a) = (1 + tanh(a / 2)) / 2, which never overflows."""
+    half = a.dtype.type(0.5)
+    a *= half
+    np.tanh(a, out=a)
+    a *= half
+    a += half
+    return a
+
+
+class TreeCache(NamedTuple):
+    cell: str
+    x: np.ndarray  # (n, E) leaf inputs
+    batch: TreeBatch
+    h: np.ndarray  # (N, H)
+    c: np.ndarray | None  # (N, H), Tree-LSTM only
+    leaf_gates: np.ndarray  # (n, G_leaf*H) activated
+    leaf_tc: np.ndarray | None  # (n, H) tanh(c) at leaves, Tree-LSTM only
+    inputs: list  # per level: (m, 2H) [h_l ; h_r]
+    gates: list  # per level: (m, G*H) activated
+    tcs: list  # per level: (m, H) tanh(c), Tree-LSTM only
+    params: dict
+
+
+def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.ndarray]) -> tuple[np.ndarray, TreeCache]:
+    """Node states h (N, H) of every tree in the batch from the leaves' inputs x (n, E)."""
+    if cell not in GATES:
+        raise ValueError(f"Expected cell 'rnn' or 'lstm', got {cell!r}")
+    w_leaf, b_leaf = params["leaf.weight"], params["leaf.bias"]
+    w, b = params["compose.weight"], params["compose.bias"]
+    H = w.shape[1] // 2
+    if x.shape != (batch.leaves.size, w_leaf.shape[1]):
+        raise ValueError(f"Expected x of shape ({batch.leaves.size}, {w_leaf.shape[1]}), got {x.shape}")
+    lstm = cell == "lstm"
+    h = np.zeros((batch.num_nodes, H), dtype=x.dtype)  # (N, H)
+    c = np.zeros((batch.num_nodes, H), dtype=x.dtype) if lstm else None  # (N, H)
+    zl = x @ w_leaf.T + b_leaf  # (n, G_leaf*H)
+    leaf_tc = None
+    if lstm:
+        _sigmoid_(zl[:, : 2 * H])  # i, o
+        np.tanh(zl[:, 2 * H :], out=zl[:, 2 * H :])  # u
+        cl = zl[:, :H] * zl[:, 2 * H :]  # i * u
+        leaf_tc = np.tanh(cl)
+        c[batch.leaves] = cl
+        h[batch.leaves] = zl[:, H : 2 * H] * leaf_tc
+    else:
+        np.tanh(zl, out=zl)
+        h[batch.leaves] = zl
+    inputs, gates, tcs = [], [], []
+    for lv in batch.levels:
+        hin = np.concatenate([h[lv.left], h[lv.right]], axis=1)  # (m, 2H)
+        z = hin @ w.T + b  # (m, G*H)
+        if lstm:
+            _sigmoid_(z[:, : 4 * H])  # i, f_l, f_r, o
+            np.tanh(z[:, 4 * H :], out=z[:, 4 * H :])  # u
+            cn = z[:, :H] * z[:, 4 * H :]
+            cn += z[:, H : 2 * H] * c[lv.left]
+            cn += z[:, 2 * H : 3 * H] * c[lv.right]
+            tc = np.tanh(cn)
+            c[lv.nodes] = cn
+            h[lv.nodes] = z[:, 3 * H : 4 * H] * tc
+            tcs.append(tc)
+        else:
+            np.tanh(z, out=z)
+            h[lv.nodes] = z
+        inputs.append(hin)
+        gates.append(z)
+    return h, TreeCache(cell, x, batch, h, c, zl, leaf_tc, inputs, gates, tcs, params)
+
+
+def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """From dL/dh (N, H) at every node (the output layer's), return dL/dx (n, E) and the parameter
+    gradients.  ``dh`` is used as a work buffer and overwritten."""
+    p, batch = cache.params, cache.batch
+    w, w_leaf = p["compose.weight"], p["leaf.weight"]
+    H = w.shape[1] // 2
+    one = dh.dtype.type(1)
+    lstm = cache.cell == "lstm"
+    dc = np.zeros_like(dh) if lstm else None  # (N, H)
+    dw = np.zeros_like(w)
+    db = np.zeros_like(p["compose.bias"])
+    for k in range(len(batch.levels) - 1, -1, -1):
+        lv, hin, g = batch.levels[k], cache.inputs[k], cache.gates[k]
+        dh_n = dh[lv.nodes]  # (m, H)
+        dz = np.empty_like(g)  # (m, G*H)
+        if lstm:
+            tc = cache.tcs[k]
+            i, fl, fr, o, u = (g[:, j * H : (j + 1) * H] for j in range(5))
+            dc_n = dc[lv.nodes] + dh_n * o * (one - tc * tc)  # (m, H)
+            dz[:, :H] = dc_n * u * i * (one - i)
+            dz[:, H : 2 * H] = dc_n * cache.c[lv.left] * fl * (one - fl)
+            dz[:, 2 * H : 3 * H] = dc_n * cache.c[lv.right] * fr * (one - fr)
+            dz[:, 3 * H : 4 * H] = dh_n * tc * o * (one - o)
+            dz[:, 4 * H :] = dc_n * i * (one - u * u)
+            dc[lv.left] += dc_n * fl
+            dc[lv.right] += dc_n * fr
+        else:
+            np.multiply(dh_n, one - g * g, out=dz)
+        dw += dz.T @ hin
+        db += dz.sum(axis=0)
+        dhin = dz @ w  # (m, 2H)
+        dh[lv.left] += dhin[:, :H]
+        dh[lv.right] += dhin[:, H:]
+    g = cache.leaf_gates
+    dh_l = dh[batch.leaves]  # (n, H)
+    if lstm:
+        i, o, u = (g[:, j * H : (j + 1) * H] for j in range(3))
+        tc = cache.leaf_tc
+        dc_l = dc[batch.leaves] + dh_l * o * (one - tc * tc)
+        dzl = np.concatenate([dc_l * u * i * (one - i), dh_l * tc * o * (one - o), dc_l * i * (one - u * u)], axis=1)
+    else:
+        dzl = dh_l * (one - g * g)
+    dx = dzl @ w_leaf  # (n, E)
+    grads = {"leaf.weight": dzl.T @ cache.x, "leaf.bias": dzl.sum(axis=0), "compose.weight": dw, "compose.bias": db}
+    return dx, grads
+
+
+def init_params(cell: str, embedding_dim: int, hidden_size: int, rng: np.random.Generator,
+                dtype: Any = np.float32) -> dict[str, np.ndarray]:
+    """U(-1/sqrt(H), 1/sqrt(H)) for every parameter, PyTorch's recurrent-layer default."""
+    if cell not in GATES:
+        raise ValueError(f"Expected cell 'rnn' or 'lstm', got {cell!r}")
+    gl, g = GATES[cell]
+    H, E = hidden_size, embedding_dim
+    bound = 1.0 / np.sqrt(H)
+    shapes = {"leaf.weight": (gl * H, E), "leaf.bias": (gl * H,), "compose.weight": (g * H, 2 * H),
+              "compose.bias": (g * H,)}
+    return {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}

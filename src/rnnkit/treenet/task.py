@@ -1,0 +1,144 @@
+"""Sentiment over trees as a :class:`rnnkit.train.Task`: the Stanford Sentiment Treebank's two tasks.
+
+- ``classes=5`` (fine-grained, SST-5): every node's label 0-4 as it is.
+- ``classes=2`` (binary, SST-2): labels 0, 1 become 0 (negative) and 3, 4 become 1 (positive);
+  neutral nodes (2) get no loss, and trees whose root is neutral are left out, as in Socher et al.
+  (2013) and Tai et al. (2015): 6,920 / 872 / 1,821 trees in train / dev / test.
+
+Validation reports the root accuracy (the figure the papers give) and the accuracy over all
+labelled nodes, with ``loss = 1 - root accuracy``, so the best checkpoint is the one with the most
+roots right.  Batches are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees
+the same batches.  A checkpoint holds the parameters under ``model/`` and the metadata
+``{"model": "treenet", "treenet_config", "vocab", "classes", "lowercase"}``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.data.trees import Tree
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.treenet.batch import TreeBatch, make_batch
+from rnnkit.treenet.model import TreeNet, TreeNetConfig
+
+BINARY = np.array([0, 0, -1, 1, 1], dtype=np.int64)  # SST's 0-4 -> negative / none / positive
+
+
+def task_labels(tree: Tree, classes: int) -> np.ndarray:
+    """(N,) labels to learn: the tree's own (classes=5) or SST-2's (classes=2; -1 at neutral nodes)."""
+    if classes == 5:
+        if tree.labels.max() > 4:
+            raise ValueError(f"Expected SST labels 0-4 for 5 classes, got {int(tree.labels.max())}")
+        return tree.labels
+    if classes == 2:
+        if tree.labels.max() > 4:
+            raise ValueError(f"Expected SST labels 0-4 to make the binary task, got {int(tree.labels.max())}")
+        return BINARY[tree.labels]
+    raise ValueError(f"Expected classes 5 (fine-grained) or 2 (binary), got {classes!r}")
+
+
+def select_trees(trees: Sequence[Tree], classes: int) -> list[Tree]:
+    """The trees of a task: all of them for 5 classes, those with a non-neutral root for 2."""
+    return list(trees) if classes == 5 else [t for t in trees if t.root_label != 2]
+
+
+class TreeEncoder:
+    """The word vocabulary (built on the training trees) and the task's label mapping."""
+
+    def __init__(self, vocab: Vocabulary, classes: int, lowercase: bool = False) -> None:
+        self.vocab = vocab
+        self.classes = int(classes)
+        self.lowercase = bool(lowercase)
+
+    @classmethod
+    def build(cls, trees: Sequence[Tree], classes: int, lowercase: bool = False, min_count: int = 1) -> TreeEncoder:
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), classes, lowercase)
+        enc.vocab = Vocabulary.build((w for t in trees for w in enc._words(t)), min_count=min_count, eos_token=None)
+        return enc
+
+    def _words(self, tree: Tree) -> list[str]:
+        return [w.lower() for w in tree.tokens] if self.lowercase else tree.tokens
+
+    def batch(self, trees: Sequence[Tree]) -> TreeBatch:
+        return make_batch(trees, [self.vocab.encode(self._words(t)) for t in trees],
+                          [task_labels(t, self.classes) for t in trees])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_json(), "classes": self.classes, "lowercase": self.lowercase}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TreeEncoder:
+        return cls(Vocabulary.from_json(d["vocab"]), d["classes"], d["lowercase"])
+
+
+def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
+    """Root accuracy, all-node accuracy (labelled nodes) and the predicted root labels."""
+    root_right = node_right = nodes = 0
+    preds = []
+    for s in range(0, len(trees), batch_size):
+        b = encoder.batch(trees[s : s + batch_size])
+        pred = model.predict_proba(b).argmax(axis=1)  # (N,)
+        mask = b.labels >= 0
+        node_right += int((pred[mask] == b.labels[mask]).sum())
+        nodes += int(mask.sum())
+        root_right += int((pred[b.roots] == b.labels[b.roots]).sum())
+        preds.extend(pred[b.roots].tolist())
+    return {"root_accuracy": root_right / max(1, len(trees)), "node_accuracy": node_right / max(1, nodes),
+            "trees": len(trees), "nodes": nodes, "predictions": preds}
+
+
+class TreeTask(IndependentBatches):
+    """Train a :class:`TreeNet` on ``trees``; the loss of a batch is the mean NLL over its labelled nodes."""
+
+    def __init__(self, model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree],
+                 valid: Sequence[Tree] | None = None, batch_size: int = 25, seed: int = 0) -> None:
+        if not trees:
+            raise ValueError("Expected at least one training tree, got none")
+        self.model = model
+        self.params = model.params
+        self.encoder = encoder
+        self.trees = list(trees)
+        self.valid = list(valid) if valid else None
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+
+    def epoch_units(self) -> int:
+        return len(self.trees)
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.trees))
+        batches = [order[i : i + self.batch_size] for i in range(0, order.size, self.batch_size)]
+        for i in range(cursor, len(batches)):
+            yield i + 1, batches[i]
+
+    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        trees = [self.trees[i] for i in batch]
+        loss, n, cache = self.model.loss(self.encoder.batch(trees), training=True, rng=rng)
+        grads = self.model.backward(1.0 / max(1, n), cache)
+        return StepResult(loss=loss / max(1, n), units=len(trees), grads=grads)
+
+    def evaluate(self) -> dict[str, float]:
+        if not self.valid:
+            return {"loss": float("nan")}
+        s = tree_scores(self.model, self.encoder, self.valid)
+        return {"loss": 1.0 - s["root_accuracy"], "root_accuracy": s["root_accuracy"],
+                "node_accuracy": s["node_accuracy"]}
+
+    def meta(self) -> dict[str, Any]:
+        return {"model": "treenet", "treenet_config": self.model.config.to_dict(), **self.encoder.to_json()}
+
+
+def load_treenet(path: str | os.PathLike) -> tuple[TreeNet, TreeEncoder]:
+    """``(model, encoder)`` from a checkpoint of ``rnnkit train tree``."""
+    params, task = ckpt.load_task_checkpoint(path, "treenet", "tree model", "rnnkit train tree")
+    with ckpt.reading_metadata(path, "tree model"):
+        cfg = TreeNetConfig(**task["treenet_config"])
+        encoder = TreeEncoder.from_json(task)
+    model = TreeNet(cfg, np.random.default_rng(0))
+    ckpt.restore_params(model, params, path)
+    return model, encoder

@@ -1,0 +1,105 @@
+"""``rnnkit train tree`` and ``rnnkit evaluate`` on a tree model, end to end through the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.treenet.task import load_treenet
+
+POS, NEG, NEUTRAL = ["good", "great", "fine"], ["bad", "awful", "dull"], ["the", "film", "is", "a"]
+
+
+def tree_line(rng: np.random.Generator) -> str:
+    """A right-branching tree of neutral words and one sentiment word: every node above the sentiment
+    word carries its polarity (4 or 0), the others are neutral (2)."""
+    words = [str(w) for w in rng.choice(NEUTRAL, size=int(rng.integers(1, 4)))]
+    positive = bool(rng.integers(0, 2))
+    words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(POS if positive else NEG)))
+    pol = "4" if positive else "0"
+
+    def build(ws: list[str]) -> tuple[str, bool]:
+        if len(ws) == 1:
+            has = ws[0] in POS + NEG
+            return f"({pol if has else 2} {ws[0]})", has
+        left, lh = build(ws[:1])
+        right, rh = build(ws[1:])
+        return f"({pol if lh or rh else 2} {left} {right})", lh or rh
+
+    return build(words)[0]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("trees")
+    rng = np.random.default_rng(0)
+    out = {}
+    for split, n in (("train", 200), ("dev", 40), ("test", 40)):
+        path = d / f"{split}.txt"
+        path.write_text("".join(tree_line(rng) + "\n" for _ in range(n)), encoding="utf-8")
+        out[split] = str(path)
+    out["dir"] = d
+    return out
+
+
+COMMON = ["--embed", "8", "--hidden", "12", "--dropout", "0", "--progress", "none", "--checkpoint-minutes", "0",
+          "--lr", "0.02", "--batch-size", "10"]
+
+
+@pytest.mark.parametrize("cell,classes", [("lstm", "5"), ("rnn", "2")])
+def test_train_evaluate_and_resume(files, tmp_path, capsys, cell, classes):
+    run = tmp_path / "run"
+    args = ["train", "tree", "--train", files["train"], "--valid", files["dev"], "--test", files["test"],
+            "--cell", cell, "--classes", classes, "--epochs", "6", "--run-dir", str(run), *COMMON]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "test: root accuracy" in out
+    test_acc = float(out.split("root accuracy ")[1].split("%")[0])
+    assert test_acc >= 90.0, out  # one sentiment word decides the root: the model must find it
+    model, enc = load_treenet(run / "best.safetensors")
+    assert model.config.cell == cell and enc.classes == int(classes)
+    assert main(["evaluate", str(run / "best.safetensors"), files["test"], "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["trees"] == 40 and m["root_accuracy"] == pytest.approx(test_acc / 100, abs=5e-5)
+    # a run stopped after 7 steps and resumed ends where the uninterrupted one did
+    assert main(args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON, "--max-steps", "7"]) == 0
+    assert main(args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON, "--resume"]) == 0
+    capsys.readouterr()
+    full, _ = load_treenet(run / "last.safetensors")
+    resumed, _ = load_treenet(tmp_path / "cut" / "last.safetensors")
+    for k, v in full.params.items():
+        np.testing.assert_array_equal(resumed.params[k], v, err_msg=k)
+
+
+def test_binary_task_drops_neutral_roots_and_ignores_neutral_nodes(tmp_path):
+    from rnnkit.data.trees import parse_tree
+    from rnnkit.treenet.task import TreeEncoder, select_trees, task_labels
+
+    trees = [parse_tree("(3 (2 a) (4 good))"), parse_tree("(2 (2 a) (1 meh))"), parse_tree("(0 bad)")]
+    kept = select_trees(trees, 2)
+    assert [t.root_label for t in kept] == [3, 0]
+    assert task_labels(trees[0], 2).tolist() == [-1, 1, 1]
+    enc = TreeEncoder.build(kept, 2)
+    b = enc.batch(kept)
+    assert b.labels.tolist() == [-1, 1, 1, 0]
+    with pytest.raises(ValueError, match="classes 5"):
+        task_labels(trees[0], 3)
+
+
+def test_bad_inputs_give_one_line_and_exit_2(files, tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("(3 (2 a) (2 b)\n", encoding="utf-8")
+    code = main(["train", "tree", "--train", str(bad), "--run-dir", str(tmp_path / "r"), *COMMON])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("rnnkit: error:") and "\n" not in err and f"{bad}:1:" in err, err
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "tree", "--train", files["train"], "--classes", "3", "--run-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "--classes" in err and "\n" not in err, err
+    lm_like = tmp_path / "x.safetensors"
+    from rnnkit.checkpoint import save_checkpoint
+    save_checkpoint(lm_like, {"model/w": np.zeros(2, np.float32)}, {"task": {"model": "classifier"}})
+    with pytest.raises(Exception, match="not a tree model checkpoint"):
+        load_treenet(lm_like)

@@ -1,0 +1,210 @@
+"""Recursive networks over trees: the bracketed-tree reader, batching by height, finite differences
+for both cells, PyTorch parity (a node-by-node recursion under autograd), and a task learned."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradcheck import numeric_grad
+
+from rnnkit.data.trees import Tree, parse_tree, read_trees
+from rnnkit.errors import DataError
+from rnnkit.treenet import TreeNet, TreeNetConfig, make_batch
+
+SST_LINE = "(3 (2 (2 The) (2 Rock)) (4 (2 is) (4 (3 very) (4 good))))"
+
+
+def random_tree(rng: np.random.Generator, n: int, V: int, K: int) -> tuple[Tree, np.ndarray]:
+    """A random binary tree over n leaves (random split points), random labels, random word ids."""
+    def build(lo: int, hi: int) -> str:
+        lab = int(rng.integers(0, K))
+        if hi - lo == 1:
+            return f"({lab} w{lo})"
+        cut = int(rng.integers(lo + 1, hi))
+        return f"({lab} {build(lo, cut)} {build(cut, hi)})"
+
+    return parse_tree(build(0, n)), rng.integers(0, V, n)
+
+
+def test_parse_keeps_post_order_words_and_labels():
+    t = parse_tree(SST_LINE)
+    assert t.tokens == ["The", "Rock", "is", "very", "good"]
+    assert t.labels.tolist() == [2, 2, 2, 2, 3, 4, 4, 4, 3] and t.root_label == 3
+    assert t.children.tolist() == [[-1, -1], [-1, -1], [0, 1], [-1, -1], [-1, -1], [-1, -1], [4, 5], [3, 6], [2, 7]]
+    assert t.leaf.tolist() == [0, 1, -1, 2, 3, 4, -1, -1, -1]
+    one = parse_tree("(1 alone)")
+    assert one.tokens == ["alone"] and one.children.tolist() == [[-1, -1]]
+    nbsp = parse_tree("(2 (2 8\u00a01\\/2) (2 .))")  # SST has a word holding a no-break space
+    assert nbsp.tokens == ["8\u00a01\\/2", "."]
+
+
+@pytest.mark.parametrize("line,message", [
+    ("(3 (2 a) (2 b)", "1 more ')'"),
+    ("(3 (2 a) (2 b)))", "end after the root"),
+    ("(3 (2 a) (2 b) (2 c))", "exactly 2 children"),
+    ("(3 (2 a))", "exactly 2 children"),
+    ("(x (2 a) (2 b))", "a label"),
+    ("((2 a) (2 b))", "a label"),
+    ("(3 (2 a b) (2 c))", "')' after the word 'a'"),
+    ("a b c", "outside a leaf"),
+    (")", "unmatched ')'"),
+])
+def test_malformed_trees_raise_one_line_naming_file_and_line(tmp_path, line, message):
+    path = tmp_path / "trees.txt"
+    path.write_text(SST_LINE + "\n\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_trees(path)
+    text = str(e.value)
+    assert f"{path}:3:" in text and message in text and "\n" not in text, text
+    path.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(DataError, match="no trees"):
+        read_trees(path)
+
+
+def test_batch_levels_cover_every_internal_node_once_and_children_come_first():
+    rng = np.random.default_rng(0)
+    trees = [random_tree(rng, n, 9, 5) for n in (1, 2, 7, 4)]
+    b = make_batch([t for t, _ in trees], [w for _, w in trees])
+    assert b.num_nodes == sum(2 * n - 1 for n in (1, 2, 7, 4)) and b.leaves.size == 14
+    done = np.zeros(b.num_nodes, bool)
+    done[b.leaves] = True
+    for lv in b.levels:
+        assert done[lv.left].all() and done[lv.right].all() and not done[lv.nodes].any()
+        done[lv.nodes] = True
+    assert done.all()
+    assert b.roots.tolist() == np.cumsum([1, 3, 13, 7]).__sub__(1).tolist()
+    assert b.words.tolist() == np.concatenate([w for _, w in trees]).tolist()
+
+
+def _model(cell, rng, dropout=0.0, V=9, K=5, E=4, H=3):
+    m = TreeNet(TreeNetConfig(V, K, cell=cell, embedding_dim=E, hidden_size=H, dropout=dropout, dtype="float64"), rng)
+    for v in m.params.values():  # every parameter random and non-zero, biases included
+        v[...] = rng.uniform(-0.8, 0.8, v.shape)
+    return m
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_gradients_match_finite_differences(cell, dropout):
+    rng = np.random.default_rng(1)
+    model = _model(cell, rng, dropout)
+    trees = [random_tree(rng, n, 9, 5) for n in (6, 1, 3, 8)]
+    labels = [np.where(rng.random(len(t.labels)) < 0.3, -1, t.labels) for t, _ in trees]  # some unlabelled
+    batch = make_batch([t for t, _ in trees], [w for _, w in trees], labels)
+    dloss = float(rng.uniform(0.5, 1.5))
+    training = dropout > 0
+
+    def loss():
+        return model.loss(batch, training, np.random.default_rng(3))[0]
+
+    _, _, cache = model.loss(batch, training, np.random.default_rng(3))
+    grads = model.backward(dloss, cache)
+    assert set(grads) == set(model.params)
+    for name, p in model.params.items():
+        num = dloss * numeric_grad(loss, p)
+        # central differences of a summed loss ~ 30 carry ~1e-8 of rounding noise; a wrong term is ~1e-3
+        np.testing.assert_allclose(grads[name], num, rtol=1e-5, atol=1e-7, err_msg=name)
+        assert np.abs(grads[name]).max() > 1e-4, f"{name}: no gradient reached it"
+
+
+def _torch_loss(torch, cell, params, trees, words):
+    """The same model written node by node with torch tensors, differentiated by autograd."""
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    H = P["compose.weight"].shape[1] // 2
+    total = 0.0
+    for t, w in zip(trees, words):
+        h, c = [None] * len(t.labels), [None] * len(t.labels)
+        for k, (left, right) in enumerate(t.children.tolist()):
+            if left < 0:
+                x = P["embedding.weight"][int(w[t.leaf[k]])]
+                z = P["leaf.weight"] @ x + P["leaf.bias"]
+                if cell == "lstm":
+                    i, o, u = torch.sigmoid(z[:H]), torch.sigmoid(z[H:2 * H]), torch.tanh(z[2 * H:])
+                    c[k] = i * u
+                    h[k] = o * torch.tanh(c[k])
+                else:
+                    h[k] = torch.tanh(z)
+            else:
+                z = P["compose.weight"] @ torch.cat([h[left], h[right]]) + P["compose.bias"]
+                if cell == "lstm":
+                    i, fl, fr, o = (torch.sigmoid(z[j * H:(j + 1) * H]) for j in range(4))
+                    c[k] = i * torch.tanh(z[4 * H:]) + fl * c[left] + fr * c[right]
+                    h[k] = o * torch.tanh(c[k])
+                else:
+                    h[k] = torch.tanh(z)
+        logits = torch.stack(h) @ P["output.weight"].T + P["output.bias"]
+        total = total + torch.nn.functional.cross_entropy(logits, torch.from_numpy(t.labels), reduction="sum")
+    return total, P
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_matches_pytorch(cell):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    model = _model(cell, rng, H=4)
+    trees = [random_tree(rng, n, 9, 5) for n in (5, 2, 9)]
+    batch = make_batch([t for t, _ in trees], [w for _, w in trees])
+    loss, count, cache = model.loss(batch)
+    grads = model.backward(1.0, cache)
+    t_loss, P = _torch_loss(torch, cell, model.params, [t for t, _ in trees], [w for _, w in trees])
+    t_loss.backward()
+    assert count == batch.num_nodes
+    assert abs(loss - t_loss.item()) < 1e-10 * abs(loss), (loss, t_loss.item())
+    for name, p in P.items():
+        np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_float32_model_agrees_with_float64():
+    rng = np.random.default_rng(5)
+    m64 = _model("lstm", rng, H=6)
+    cfg32 = TreeNetConfig(9, 5, cell="lstm", embedding_dim=4, hidden_size=6, dropout=0.0, dtype="float32")
+    m32 = TreeNet(cfg32, rng)
+    for k, v in m64.params.items():
+        m32.params[k][...] = v
+    trees = [random_tree(rng, n, 9, 5) for n in (7, 3)]
+    batch = make_batch([t for t, _ in trees], [w for _, w in trees])
+    l64, _, c64 = m64.loss(batch)
+    l32, _, c32 = m32.loss(batch)
+    g64, g32 = m64.backward(1.0, c64), m32.backward(1.0, c32)
+    assert abs(l32 - l64) < 1e-5 * abs(l64)
+    for k in g64:
+        assert g32[k].dtype == np.float32
+        np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4, err_msg=k)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_learns_a_compositional_task(cell):
+    """Label of a node = parity of the number of 'not' leaves below it: only composition can get the roots
+    right; the training loss must fall and held-out roots must be mostly right."""
+    from rnnkit.optim import make_optimizer
+
+    rng = np.random.default_rng(0)
+
+    def make(n_trees):
+        out = []
+        for _ in range(n_trees):
+            t, w = random_tree(rng, int(rng.integers(2, 6)), 2, 2)  # word 1 = 'not', 0 = 'fine'
+            count = np.zeros(len(t.labels), np.int64)
+            for k, (left, right) in enumerate(t.children.tolist()):
+                count[k] = w[t.leaf[k]] if left < 0 else count[left] + count[right]
+            out.append((t._replace(labels=count % 2), w))
+        return out
+
+    train, test = make(400), make(100)
+    model = TreeNet(TreeNetConfig(2, 2, cell=cell, embedding_dim=8, hidden_size=16, dropout=0.0, dtype="float64"),
+                    np.random.default_rng(1))
+    opt = make_optimizer("adam", model.params, lr=0.02)
+    losses = []
+    for epoch in range(12):
+        total = 0.0
+        for s in range(0, len(train), 20):
+            chunk = train[s:s + 20]
+            batch = make_batch([t for t, _ in chunk], [w for _, w in chunk])
+            loss, n, cache = model.loss(batch)
+            opt.step(model.backward(1.0 / n, cache))
+            total += loss
+        losses.append(total)
+    batch = make_batch([t for t, _ in test], [w for _, w in test])
+    pred = model.predict_proba(batch)[batch.roots].argmax(axis=1)
+    acc = np.mean(pred == batch.labels[batch.roots])
+    assert losses[-1] < 0.3 * losses[0], losses
+    assert acc > 0.9, acc
