@@ -35,9 +35,9 @@ INTRO = """\
 Recursive networks over SST's binarised parse trees (Socher et al. 2013): every phrase is labelled
 0-4, the model is trained on every node, validated on the dev set's root accuracy (the best epoch is
 kept) and scored once on the test set.  Test root accuracy, published: fine-grained (5 classes)
-RNN 43.2, RNTN 45.7 (Socher et al. 2013, word vectors learned from scratch), binary Tree-LSTM 51.0
-with GloVe 300d vectors (Tai et al. 2015); binary (SST-2, neutral trees left out) RNN 82.4, RNTN
-85.4, Tree-LSTM 88.0.  rnnkit's word vectors are learned from scratch here."""
+RNN 43.2, RNTN 45.7 (Socher et al. 2013, word vectors learned from scratch), constituency
+Tree-LSTM 51.0 with GloVe 300d vectors (Tai et al. 2015); binary (SST-2, neutral trees left out)
+RNN 82.4, RNTN 85.4, Tree-LSTM 88.0.  rnnkit's word vectors are learned from scratch here."""
 
 
 class _Tee(io.TextIOBase):
