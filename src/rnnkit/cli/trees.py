@@ -42,20 +42,35 @@ def register(groups) -> None:
     p.set_defaults(func=train_tree)
 
 
+def _read(path: str, classes: int) -> list:
+    """The trees of ``path`` that the task keeps; DataError if a label is outside SST's 0-4."""
+    from rnnkit.data.trees import read_trees
+    from rnnkit.errors import DataError
+    from rnnkit.treenet.task import select_trees
+
+    trees = read_trees(path)
+    for n, t in enumerate(trees, start=1):
+        if t.labels.max() > 4:
+            raise DataError(f"{path}: tree {n} has the label {int(t.labels.max())}; --classes {classes} reads SST's "
+                            "labels 0 (very negative) to 4 (very positive)")
+    return select_trees(trees, classes)
+
+
 def _describe(s: dict) -> str:
     return (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} trees, "
             f"all-node accuracy {100 * s['node_accuracy']:.2f}% over {s['nodes']:,} labelled nodes")
 
 
 def train_tree(args: argparse.Namespace) -> int:
-    from rnnkit.data.trees import read_trees
     from rnnkit.treenet.model import TreeNet, TreeNetConfig
-    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, select_trees, tree_scores
+    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
 
     cfg = train_config_from_args(args)
-    train = select_trees(read_trees(args.train), args.classes)
-    valid = select_trees(read_trees(args.valid), args.classes) if args.valid else None
-    test = select_trees(read_trees(args.test), args.classes) if args.test else None
+    train = _read(args.train, args.classes)
+    valid = _read(args.valid, args.classes) if args.valid else None
+    test = _read(args.test, args.classes) if args.test else None
+    if not train:
+        raise ValueError(f"Expected trees with a non-neutral root in {args.train} for --classes 2, got none")
     enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
     print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
           + (f", {len(valid):,} validation trees" if valid else ""), file=sys.stderr)
@@ -73,11 +88,10 @@ def train_tree(args: argparse.Namespace) -> int:
 
 
 def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> int:
-    from rnnkit.data.trees import read_trees
-    from rnnkit.treenet.task import load_treenet, select_trees, tree_scores
+    from rnnkit.treenet.task import load_treenet, tree_scores
 
     model, enc = load_treenet(model_path)
-    s = tree_scores(model, enc, select_trees(read_trees(data_path), enc.classes))
+    s = tree_scores(model, enc, _read(data_path, enc.classes))
     del s["predictions"]
     print(json.dumps(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0
