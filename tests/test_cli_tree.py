@@ -48,7 +48,7 @@ COMMON = ["--embed", "8", "--hidden", "12", "--dropout", "0", "--progress", "non
           "--lr", "0.02", "--batch-size", "10"]
 
 
-@pytest.mark.parametrize("cell,classes", [("lstm", "5"), ("rnn", "2")])
+@pytest.mark.parametrize("cell,classes", [("lstm", "5"), ("rnn", "2"), ("rntn", "5")])
 def test_train_evaluate_and_resume(files, tmp_path, capsys, cell, classes):
     run = tmp_path / "run"
     args = ["train", "tree", "--train", files["train"], "--valid", files["dev"], "--test", files["test"],

@@ -82,7 +82,7 @@ def _model(cell, rng, dropout=0.0, V=9, K=5, E=4, H=3):
     return m
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_gradients_match_finite_differences(cell, dropout):
     rng = np.random.default_rng(1)
@@ -124,7 +124,10 @@ def _torch_loss(torch, cell, params, trees, words):
                 else:
                     h[k] = torch.tanh(z)
             else:
-                z = P["compose.weight"] @ torch.cat([h[left], h[right]]) + P["compose.bias"]
+                a = torch.cat([h[left], h[right]])
+                z = P["compose.weight"] @ a + P["compose.bias"]
+                if cell == "rntn":
+                    z = z + torch.einsum("i,kij,j->k", a, P["compose.tensor"], a)
                 if cell == "lstm":
                     i, fl, fr, o = (torch.sigmoid(z[j * H:(j + 1) * H]) for j in range(4))
                     c[k] = i * torch.tanh(z[4 * H:]) + fl * c[left] + fr * c[right]
@@ -136,7 +139,7 @@ def _torch_loss(torch, cell, params, trees, words):
     return total, P
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
 def test_matches_pytorch(cell):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
@@ -171,7 +174,7 @@ def test_float32_model_agrees_with_float64():
         np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4, err_msg=k)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
 def test_learns_a_compositional_task(cell):
     """Label of a node = parity of the number of 'not' leaves below it: only composition can get the roots
     right; the training loss must fall and held-out roots must be mostly right."""

@@ -19,8 +19,8 @@ from rnnkit.train.loop import BEST, LAST, Trainer
 
 def register(groups) -> None:
     p = groups.train.add_parser(
-        "tree", help="train a recursive network (Tree-LSTM, Tree-RNN) on labelled trees",
-        description="Train embedding -> Tree-LSTM or Tree-RNN -> softmax at every node on bracketed trees with a "
+        "tree", help="train a recursive network (Tree-LSTM, Tree-RNN, RNTN) on labelled trees",
+        description="Train embedding -> Tree-LSTM, Tree-RNN or RNTN -> softmax at every node on bracketed trees with a "
                     "label on every node (the Stanford Sentiment Treebank); validation and test report the root "
                     "accuracy and the accuracy over all labelled nodes.", formatter_class=HelpFormatter)
     d = p.add_argument_group("data")
@@ -32,8 +32,10 @@ def register(groups) -> None:
     d.add_argument("--lowercase", action="store_true", help="lowercase the words")
     d.add_argument("--min-count", type=positive_int, default=1, help="words rarer than this become <unk>")
     m = p.add_argument_group("model")
-    m.add_argument("--cell", choices=["lstm", "rnn"], default="lstm",
-                   help="lstm: binary Tree-LSTM (Tai et al. 2015); rnn: Tree-RNN (Socher et al. 2011)")
+    m.add_argument("--cell", choices=["lstm", "rnn", "rntn"], default="lstm",
+                   help="lstm: binary Tree-LSTM (Tai et al. 2015); rnn: Tree-RNN (Socher et al. 2011); rntn: recursive "
+                        "neural tensor network (Socher et al. 2013; its tensor has H*2H*2H entries: use a small "
+                        "--hidden, e.g. 30-50)")
     m.add_argument("--embed", type=positive_int, default=100, help="word vector size")
     m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the word vectors and the node states")

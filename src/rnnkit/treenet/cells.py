@@ -6,6 +6,13 @@ networks"; here with a leaf layer, so the word vectors may differ in size from t
     leaf:      h = tanh(W_leaf x + b_leaf)                         # x the word's embedding (E,)
     internal:  h = tanh(W [h_l ; h_r] + b)                         # (H,) from the two children
 
+Recursive neural tensor network, RNTN (Socher et al. 2013, "Recursive deep models for semantic
+compositionality over a sentiment treebank"): the Tree-RNN plus a bilinear term, one (2H, 2H) slice
+V_k of the tensor V (H, 2H, 2H) per output unit::
+
+    internal:  h_k = tanh([h_l ; h_r]^T V_k [h_l ; h_r] + (W [h_l ; h_r] + b)_k)
+    backward:  dV_k = dz_k a a^T,   da = W^T dz + sum_k dz_k (V_k + V_k^T) a      (a = [h_l ; h_r])
+
 Binary Tree-LSTM (Tai, Socher & Manning 2015, the N-ary Tree-LSTM with N = 2; constituency trees,
 words at the leaves only).  Gate blocks of H rows in the order given::
 
@@ -25,7 +32,8 @@ Backward, with dh = dL/dh and dc = dL/dc flowing down from the node's parent and
     dc_l += dc * f_l ;  dc_r += dc * f_r ;  [dh_l ; dh_r] += dz W
 
 Parameters: ``leaf.weight`` (G_leaf*H, E), ``leaf.bias`` (G_leaf*H,), ``compose.weight`` (G*H, 2H),
-``compose.bias`` (G*H,), with (G_leaf, G) = (1, 1) for the Tree-RNN and (3, 5) for the Tree-LSTM.
+``compose.bias`` (G*H,), with (G_leaf, G) = (1, 1) for the Tree-RNN and the RNTN and (3, 5) for the
+Tree-LSTM; the RNTN adds ``compose.tensor`` (H, 2H, 2H).
 All nodes of one height are computed together (see :mod:`rnnkit.treenet.batch`).
 """
 from __future__ import annotations
@@ -36,7 +44,8 @@ import numpy as np
 
 from rnnkit.treenet.batch import TreeBatch
 
-GATES = {"rnn": (1, 1), "lstm": (3, 5)}  # (leaf, internal) gate blocks
+GATES = {"rnn": (1, 1), "rntn": (1, 1), "lstm": (3, 5)}  # (leaf, internal) gate blocks
+CELLS = tuple(GATES)
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -59,14 +68,14 @@ class TreeCache(NamedTuple):
     leaf_tc: np.ndarray | None  # (n, H) tanh(c) at leaves, Tree-LSTM only
     inputs: list  # per level: (m, 2H) [h_l ; h_r]
     gates: list  # per level: (m, G*H) activated
-    tcs: list  # per level: (m, H) tanh(c), Tree-LSTM only
+    tcs: list  # per level: (m, H) tanh(c) for the Tree-LSTM; (m, H, 2H) a^T V for the RNTN
     params: dict
 
 
 def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.ndarray]) -> tuple[np.ndarray, TreeCache]:
     """Node states h (N, H) of every tree in the batch from the leaves' inputs x (n, E)."""
     if cell not in GATES:
-        raise ValueError(f"Expected cell 'rnn' or 'lstm', got {cell!r}")
+        raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}")
     w_leaf, b_leaf = params["leaf.weight"], params["leaf.bias"]
     w, b = params["compose.weight"], params["compose.bias"]
     H = w.shape[1] // 2
@@ -102,6 +111,11 @@ def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.nda
             h[lv.nodes] = z[:, 3 * H : 4 * H] * tc
             tcs.append(tc)
         else:
+            if cell == "rntn":
+                m = hin.shape[0]
+                u = (hin @ _tensor_rows(params["compose.tensor"])).reshape(m, H, 2 * H)  # u[m,k,j] = (a^T V_k)_j
+                z += np.einsum("mkj,mj->mk", u, hin)  # a^T V_k a
+                tcs.append(u)
             np.tanh(z, out=z)
             h[lv.nodes] = z
         inputs.append(hin)
@@ -120,6 +134,7 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
     dc = np.zeros_like(dh) if lstm else None  # (N, H)
     dw = np.zeros_like(w)
     db = np.zeros_like(p["compose.bias"])
+    dtensor = np.zeros_like(p["compose.tensor"]) if cache.cell == "rntn" else None
     for k in range(len(batch.levels) - 1, -1, -1):
         lv, hin, g = batch.levels[k], cache.inputs[k], cache.gates[k]
         dh_n = dh[lv.nodes]  # (m, H)
@@ -140,6 +155,12 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
         dw += dz.T @ hin
         db += dz.sum(axis=0)
         dhin = dz @ w  # (m, 2H)
+        if cache.cell == "rntn":
+            m = hin.shape[0]
+            gk = (dz[:, :, None] * hin[:, None, :]).reshape(m, 2 * H * H)  # gk[m,(k,j)] = dz_k a_j
+            dtensor += (hin.T @ gk).reshape(2 * H, H, 2 * H).transpose(1, 0, 2)  # dV_kij = sum_m dz_k a_i a_j
+            dhin += np.einsum("mk,mkj->mj", dz, cache.tcs[k])  # sum_k dz_k (a^T V_k)_j
+            dhin += gk @ _tensor_rows(p["compose.tensor"]).T  # sum_k dz_k (V_k a)_i
         dh[lv.left] += dhin[:, :H]
         dh[lv.right] += dhin[:, H:]
     g = cache.leaf_gates
@@ -153,17 +174,29 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
         dzl = dh_l * (one - g * g)
     dx = dzl @ w_leaf  # (n, E)
     grads = {"leaf.weight": dzl.T @ cache.x, "leaf.bias": dzl.sum(axis=0), "compose.weight": dw, "compose.bias": db}
+    if dtensor is not None:
+        grads["compose.tensor"] = dtensor
     return dx, grads
+
+
+def _tensor_rows(v: np.ndarray) -> np.ndarray:
+    """V (H, 2H, 2H) as the (2H, H*2H) matrix whose row i holds V_kij for every (k, j)."""
+    H = v.shape[0]
+    return v.transpose(1, 0, 2).reshape(2 * H, 2 * H * H)
 
 
 def init_params(cell: str, embedding_dim: int, hidden_size: int, rng: np.random.Generator,
                 dtype: Any = np.float32) -> dict[str, np.ndarray]:
-    """U(-1/sqrt(H), 1/sqrt(H)) for every parameter, PyTorch's recurrent-layer default."""
+    """U(-1/sqrt(H), 1/sqrt(H)) for every parameter, PyTorch's recurrent-layer default; the RNTN's
+    tensor U(-1/(2H), 1/(2H)), so that at the start the bilinear term is small beside W a."""
     if cell not in GATES:
-        raise ValueError(f"Expected cell 'rnn' or 'lstm', got {cell!r}")
+        raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}")
     gl, g = GATES[cell]
     H, E = hidden_size, embedding_dim
     bound = 1.0 / np.sqrt(H)
     shapes = {"leaf.weight": (gl * H, E), "leaf.bias": (gl * H,), "compose.weight": (g * H, 2 * H),
               "compose.bias": (g * H,)}
-    return {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
+    params = {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
+    if cell == "rntn":
+        params["compose.tensor"] = rng.uniform(-0.5 / H, 0.5 / H, (H, 2 * H, 2 * H)).astype(dtype)
+    return params

@@ -11,7 +11,7 @@ Every labelled node contributes (SST labels every phrase); nodes with label -1 d
 phrases of the binary task).  Prediction reads the root's scores.
 
 Parameters: ``embedding.weight`` (V, E) ~ N(0, 1) like ``nn.Embedding``, ``leaf.*`` and ``compose.*``
-(the cell's), ``output.weight`` (K, H) and ``output.bias`` (K,).
+(and the RNTN's ``compose.tensor``: the cell's), ``output.weight`` (K, H) and ``output.bias`` (K,).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from rnnkit.treenet.batch import TreeBatch
 class TreeNetConfig:
     vocab_size: int  # V
     num_classes: int  # K
-    cell: str = "lstm"  # "lstm" (binary Tree-LSTM) or "rnn" (Tree-RNN)
+    cell: str = "lstm"  # "lstm" (binary Tree-LSTM), "rnn" (Tree-RNN) or "rntn" (recursive neural tensor network)
     embedding_dim: int = 100  # E
     hidden_size: int = 150  # H
     dropout: float = 0.5  # on the word vectors and on the node states before the output layer
@@ -40,7 +40,7 @@ class TreeNetConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in cells.GATES:
-            raise ValueError(f"Expected cell 'rnn' or 'lstm', got {self.cell!r}")
+            raise ValueError(f"Expected cell one of {cells.CELLS}, got {self.cell!r}")
         for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size"):
             check_int(name, getattr(self, name), 1)
         check_rate("dropout", self.dropout)
