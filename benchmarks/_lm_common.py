@@ -7,6 +7,7 @@ section (owned by other benchmarks) byte for byte as it was.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -156,6 +157,39 @@ def train_logged(cmd: list[str], log: Path, env: dict[str, str], rates: "Progres
         raise SystemExit(f"training failed (exit code {rc}); see {log}")
     model = run_dir / "best.safetensors"
     return wall, model if model.exists() else run_dir / "last.safetensors"
+
+
+class Tee(io.TextIOBase):
+    """Write to a stream (the real stdout) and keep a copy, so a benchmark can read its run's output back."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.copy = io.StringIO()
+
+    def write(self, s: str) -> int:
+        self.stream.write(s)
+        self.stream.flush()
+        return self.copy.write(s)
+
+
+def run_cli_one_thread(cmd: list[str]) -> tuple[int, str, str, str, float]:
+    """Run ``rnnkit CMD`` in this process on one BLAS thread, echoing its stdout.
+
+    Returns (exit code, the stdout it printed, the UTC date and machine load at the start, wall seconds).
+    """
+    import contextlib
+
+    from threadpoolctl import threadpool_limits
+
+    from rnnkit.cli.main import main as rnnkit_main
+
+    print(f"$ rnnkit {shlex.join(cmd)}", flush=True)
+    tee = Tee(sys.stdout)
+    date, load0 = utc_date(), machine_load()
+    t0 = time.perf_counter()
+    with threadpool_limits(1), contextlib.redirect_stdout(tee):
+        code = rnnkit_main(cmd)
+    return code, tee.copy.getvalue(), date, load0, time.perf_counter() - t0
 
 
 def fmt_time(seconds: float) -> str:

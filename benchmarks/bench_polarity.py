@@ -13,21 +13,15 @@ contend for the two shared cores.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import re
 import shlex
 import sys
-import time
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import fmt_time, machine_load, this_command, utc_date, write_subsection  # noqa: E402
+from _lm_common import fmt_time, machine_load, run_cli_one_thread, this_command, write_subsection  # noqa: E402,E501
 
-from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TARGET = 77.0
@@ -37,19 +31,6 @@ rt-polarity (Pang & Lee 2005): 5,331 positive and 5,331 negative snippets, no of
 10-fold cross-validation (stratified folds; in each fold 10% of the training part is held out to
 pick the best epoch).  Embeddings learn from the training folds alone.  Target: >= 77% (Kim 2014,
 CNN with random embeddings: 76.1%; with word2vec: 81.5%)."""
-
-
-class _Tee(io.TextIOBase):
-    """Write to the real stdout and keep a copy, to read the final line back."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.copy = io.StringIO()
-
-    def write(self, s: str) -> int:
-        self.stream.write(s)
-        self.stream.flush()
-        return self.copy.write(s)
 
 
 def inner_validation(work: Path, folds: int) -> float:
@@ -76,16 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     cmd = ["train", "classifier", "--format", "polarity", "--pos", str(rt / "rt-polarity.pos"),
            "--neg", str(rt / "rt-polarity.neg"), "--encoding", "cp1252", "--folds", str(args.folds),
            "--epochs", str(args.epochs), "--run-dir", str(args.work), "--progress", "none", *options]
-    print(f"$ rnnkit {shlex.join(cmd)}", flush=True)
-    tee = _Tee(sys.stdout)
-    date, load0 = utc_date(), machine_load()
-    t0 = time.perf_counter()
-    with threadpool_limits(1), contextlib.redirect_stdout(tee):
-        code = rnnkit_main(cmd)
-    wall = time.perf_counter() - t0
+    code, output, date, load0, wall = run_cli_one_thread(cmd)
     if code != 0:
         return code
-    found = re.search(r"cross-validation: accuracy ([\d.]+)% \(std ([\d.]+)\)", tee.copy.getvalue())
+    found = re.search(r"cross-validation: accuracy ([\d.]+)% \(std ([\d.]+)\)", output)
     acc, std = float(found.group(1)), float(found.group(2))
     gap = acc - TARGET
     print(f"polarity {args.folds}-fold CV accuracy {acc:.2f}% (std {std:.2f}); wall time {wall / 60:.1f} min; "
@@ -93,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     inner = inner_validation(args.work, args.folds)
     print(f"mean best inner-validation accuracy {inner:.2f}% (the criterion for choosing between settings)")
     if not args.no_record:
-        folds = re.findall(r"fold (\d+)/\d+: accuracy ([\d.]+)%", tee.copy.getvalue())
+        folds = re.findall(r"fold (\d+)/\d+: accuracy ([\d.]+)%", output)
         body = "\n".join([
             f"{date}; from {Path.cwd()}; wall time {fmt_time(wall)}:", "",
             f"    {this_command()}", "", "which ran:", "", f"    rnnkit {shlex.join(cmd)}", "",

@@ -10,21 +10,15 @@ kept, then the test set scored once.  Runs ``rnnkit train tree`` in this process
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import re
 import shlex
 import sys
-import time
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import fmt_time, machine_load, this_command, utc_date, write_subsection  # noqa: E402
+from _lm_common import fmt_time, machine_load, run_cli_one_thread, this_command, write_subsection  # noqa: E402,E501
 
-from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # test root accuracy (%), Socher et al. 2013 (RNN, RNTN; word vectors learned from scratch) and
@@ -40,19 +34,6 @@ Tree-LSTM 51.0 with GloVe 300d vectors (Tai et al. 2015); binary (SST-2, neutral
 RNN 82.4, RNTN 85.4, Tree-LSTM 88.0.  rnnkit's word vectors are learned from scratch here."""
 
 
-class _Tee(io.TextIOBase):
-    """Write to the real stdout and keep a copy, to read the test line back."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.copy = io.StringIO()
-
-    def write(self, s: str) -> int:
-        self.stream.write(s)
-        self.stream.flush()
-        return self.copy.write(s)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data folder (default: {DEFAULT_DATA})")
@@ -66,17 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd = ["train", "tree", "--train", str(sst / "train.txt"), "--valid", str(sst / "dev.txt"),
            "--test", str(sst / "test.txt"), "--classes", str(args.classes), "--epochs", str(args.epochs),
            "--run-dir", str(args.work), "--progress", "lines", "--log-every", "1000", *model_options]
-    print(f"$ rnnkit {shlex.join(cmd)}", flush=True)
-    tee = _Tee(sys.stdout)
-    date, load0 = utc_date(), machine_load()
-    t0 = time.perf_counter()
-    with threadpool_limits(1), contextlib.redirect_stdout(tee):
-        code = rnnkit_main(cmd)
-    wall = time.perf_counter() - t0
+    code, output, date, load0, wall = run_cli_one_thread(cmd)
     if code != 0:
         return code
     found = re.search(r"test: root accuracy ([\d.]+)% over ([\d,]+) trees, all-node accuracy ([\d.]+)%",
-                      tee.copy.getvalue())
+                      output)
     root, n_trees, nodes = float(found.group(1)), found.group(2), float(found.group(3))
     rows = [json.loads(line) for line in (args.work / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in rows if r["type"] == "epoch"]

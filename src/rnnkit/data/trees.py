@@ -62,6 +62,18 @@ def parse_tree(line: str) -> Tree:
     children: list[tuple[int, int]] = []
     leaf: list[int] = []
     stack: list[tuple[int, list[int]]] = []  # open nodes: (label, indices of finished children)
+
+    def add(label: int, kids: tuple[int, int], word: str | None) -> bool:
+        """Append a finished node and hand it to its parent; True when it is the root."""
+        labels.append(label)
+        children.append(kids)
+        leaf.append(-1 if word is None else len(tokens))
+        if word is not None:
+            tokens.append(word)
+        if stack:
+            stack[-1][1].append(len(labels) - 1)
+        return not stack
+
     i, done = 0, False
     while i < len(toks):
         tok = toks[i]
@@ -75,16 +87,8 @@ def parse_tree(line: str) -> Tree:
                 if i + 3 >= len(toks) or toks[i + 3] != ")":
                     got = toks[i + 3] if i + 3 < len(toks) else "the end of the line"
                     raise ValueError(f"expected ')' after the word {toks[i + 2]!r}, got {got!r}")
-                labels.append(label)
-                children.append((-1, -1))
-                leaf.append(len(tokens))
-                tokens.append(toks[i + 2])
-                node = len(labels) - 1
+                done = add(label, (-1, -1), toks[i + 2])
                 i += 4
-                if not stack:
-                    done = True
-                else:
-                    stack[-1][1].append(node)
                 continue
             stack.append((label, []))
             i += 2
@@ -94,15 +98,8 @@ def parse_tree(line: str) -> Tree:
             label, kids = stack.pop()
             if len(kids) != 2:
                 raise ValueError(f"expected exactly 2 children at an internal node (binarised trees), got {len(kids)}")
-            labels.append(label)
-            children.append((kids[0], kids[1]))
-            leaf.append(-1)
-            node = len(labels) - 1
+            done = add(label, (kids[0], kids[1]), None)
             i += 1
-            if not stack:
-                done = True
-            else:
-                stack[-1][1].append(node)
         else:
             raise ValueError(f"expected '(' or ')', got the word {tok!r} outside a leaf")
     if stack:
