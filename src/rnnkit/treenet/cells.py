@@ -68,7 +68,7 @@ class TreeCache(NamedTuple):
     leaf_tc: np.ndarray | None  # (n, H) tanh(c) at leaves, Tree-LSTM only
     inputs: list  # per level: (m, 2H) [h_l ; h_r]
     gates: list  # per level: (m, G*H) activated
-    tcs: list  # per level: (m, H) tanh(c) for the Tree-LSTM; (m, H, 2H) a^T V for the RNTN
+    aux: list  # per level: (m, H) tanh(c) for the Tree-LSTM; (m, H, 2H) a^T V_k for the RNTN; empty else
     params: dict
 
 
@@ -96,7 +96,7 @@ def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.nda
     else:
         np.tanh(zl, out=zl)
         h[batch.leaves] = zl
-    inputs, gates, tcs = [], [], []
+    inputs, gates, aux = [], [], []
     for lv in batch.levels:
         hin = np.concatenate([h[lv.left], h[lv.right]], axis=1)  # (m, 2H)
         z = hin @ w.T + b  # (m, G*H)
@@ -109,18 +109,18 @@ def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.nda
             tc = np.tanh(cn)
             c[lv.nodes] = cn
             h[lv.nodes] = z[:, 3 * H : 4 * H] * tc
-            tcs.append(tc)
+            aux.append(tc)
         else:
             if cell == "rntn":
                 m = hin.shape[0]
                 u = (hin @ _tensor_rows(params["compose.tensor"])).reshape(m, H, 2 * H)  # u[m,k,j] = (a^T V_k)_j
                 z += np.einsum("mkj,mj->mk", u, hin)  # a^T V_k a
-                tcs.append(u)
+                aux.append(u)
             np.tanh(z, out=z)
             h[lv.nodes] = z
         inputs.append(hin)
         gates.append(z)
-    return h, TreeCache(cell, x, batch, h, c, zl, leaf_tc, inputs, gates, tcs, params)
+    return h, TreeCache(cell, x, batch, h, c, zl, leaf_tc, inputs, gates, aux, params)
 
 
 def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -140,7 +140,7 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
         dh_n = dh[lv.nodes]  # (m, H)
         dz = np.empty_like(g)  # (m, G*H)
         if lstm:
-            tc = cache.tcs[k]
+            tc = cache.aux[k]
             i, fl, fr, o, u = (g[:, j * H : (j + 1) * H] for j in range(5))
             dc_n = dc[lv.nodes] + dh_n * o * (one - tc * tc)  # (m, H)
             dz[:, :H] = dc_n * u * i * (one - i)
@@ -159,7 +159,7 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
             m = hin.shape[0]
             gk = (dz[:, :, None] * hin[:, None, :]).reshape(m, 2 * H * H)  # gk[m,(k,j)] = dz_k a_j
             dtensor += (hin.T @ gk).reshape(2 * H, H, 2 * H).transpose(1, 0, 2)  # dV_kij = sum_m dz_k a_i a_j
-            dhin += np.einsum("mk,mkj->mj", dz, cache.tcs[k])  # sum_k dz_k (a^T V_k)_j
+            dhin += np.einsum("mk,mkj->mj", dz, cache.aux[k])  # sum_k dz_k (a^T V_k)_j
             dhin += gk @ _tensor_rows(p["compose.tensor"]).T  # sum_k dz_k (V_k a)_i
         dh[lv.left] += dhin[:, :H]
         dh[lv.right] += dhin[:, H:]
