@@ -127,7 +127,7 @@ def _torch_loss(torch, cell, params, trees, words):
                 a = torch.cat([h[left], h[right]])
                 z = P["compose.weight"] @ a + P["compose.bias"]
                 if cell == "rntn":
-                    z = z + torch.einsum("i,kij,j->k", a, P["compose.tensor"], a)
+                    z = z + torch.einsum("i,kij,j->k", a, P["compose.tensor"], a) / (2 * H)  # stored times 2H
                 if cell == "lstm":
                     i, fl, fr, o = (torch.sigmoid(z[j * H:(j + 1) * H]) for j in range(4))
                     c[k] = i * torch.tanh(z[4 * H:]) + fl * c[left] + fr * c[right]

@@ -8,10 +8,16 @@ networks"; here with a leaf layer, so the word vectors may differ in size from t
 
 Recursive neural tensor network, RNTN (Socher et al. 2013, "Recursive deep models for semantic
 compositionality over a sentiment treebank"): the Tree-RNN plus a bilinear term, one (2H, 2H) slice
-V_k of the tensor V (H, 2H, 2H) per output unit::
+V_k of the tensor V (H, 2H, 2H) per output unit, with a = [h_l ; h_r] and s = 1 / (2H)::
 
-    internal:  h_k = tanh([h_l ; h_r]^T V_k [h_l ; h_r] + (W [h_l ; h_r] + b)_k)
-    backward:  dV_k = dz_k a a^T,   da = W^T dz + sum_k dz_k (V_k + V_k^T) a      (a = [h_l ; h_r])
+    internal:  h_k = tanh(s a^T V_k a + (W a + b)_k)
+    backward:  dV_k = s dz_k a a^T,   da = W^T dz + s sum_k dz_k (V_k + V_k^T) a
+
+The paper's tensor is s V: rnnkit stores it multiplied by 2H.  The function is the same, but an
+optimizer that moves every entry by about its learning rate (Adam, AdaGrad, RMSprop) then moves the
+bilinear term about as fast as W a; unscaled, one Adam step of size lr changes a^T V_k a by up to
+lr (sum_i |a_i|)^2, and on SST every such run saturated the tanh within an epoch and stayed at chance
+(benchmarks/RESULTS.md).  V starts at zero, so the RNTN starts as the Tree-RNN.
 
 Binary Tree-LSTM (Tai, Socher & Manning 2015, the N-ary Tree-LSTM with N = 2; constituency trees,
 words at the leaves only).  Gate blocks of H rows in the order given::
@@ -114,7 +120,7 @@ def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.nda
             if cell == "rntn":
                 m = hin.shape[0]
                 u = (hin @ _tensor_rows(params["compose.tensor"])).reshape(m, H, 2 * H)  # u[m,k,j] = (a^T V_k)_j
-                z += np.einsum("mkj,mj->mk", u, hin)  # a^T V_k a
+                z += np.einsum("mkj,mj->mk", u, hin) * z.dtype.type(1 / (2 * H))  # s a^T V_k a
                 aux.append(u)
             np.tanh(z, out=z)
             h[lv.nodes] = z
@@ -157,10 +163,11 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
         dhin = dz @ w  # (m, 2H)
         if cache.cell == "rntn":
             m = hin.shape[0]
-            gk = (dz[:, :, None] * hin[:, None, :]).reshape(m, 2 * H * H)  # gk[m,(k,j)] = dz_k a_j
-            dtensor += (hin.T @ gk).reshape(2 * H, H, 2 * H).transpose(1, 0, 2)  # dV_kij = sum_m dz_k a_i a_j
-            dhin += np.einsum("mk,mkj->mj", dz, cache.aux[k])  # sum_k dz_k (a^T V_k)_j
-            dhin += gk @ _tensor_rows(p["compose.tensor"]).T  # sum_k dz_k (V_k a)_i
+            dzs = dz * dz.dtype.type(1 / (2 * H))  # s dz
+            gk = (dzs[:, :, None] * hin[:, None, :]).reshape(m, 2 * H * H)  # gk[m,(k,j)] = s dz_k a_j
+            dtensor += (hin.T @ gk).reshape(2 * H, H, 2 * H).transpose(1, 0, 2)  # dV_kij = s sum_m dz_k a_i a_j
+            dhin += np.einsum("mk,mkj->mj", dzs, cache.aux[k])  # s sum_k dz_k (a^T V_k)_j
+            dhin += gk @ _tensor_rows(p["compose.tensor"]).T  # s sum_k dz_k (V_k a)_i
         dh[lv.left] += dhin[:, :H]
         dh[lv.right] += dhin[:, H:]
     g = cache.leaf_gates
@@ -188,7 +195,7 @@ def _tensor_rows(v: np.ndarray) -> np.ndarray:
 def init_params(cell: str, embedding_dim: int, hidden_size: int, rng: np.random.Generator,
                 dtype: Any = np.float32) -> dict[str, np.ndarray]:
     """U(-1/sqrt(H), 1/sqrt(H)) for every parameter, PyTorch's recurrent-layer default; the RNTN's
-    tensor U(-1/(2H), 1/(2H)), so that at the start the bilinear term is small beside W a."""
+    tensor starts at zero (the Tree-RNN)."""
     if cell not in GATES:
         raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}")
     gl, g = GATES[cell]
@@ -198,5 +205,5 @@ def init_params(cell: str, embedding_dim: int, hidden_size: int, rng: np.random.
               "compose.bias": (g * H,)}
     params = {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
     if cell == "rntn":
-        params["compose.tensor"] = rng.uniform(-0.5 / H, 0.5 / H, (H, 2 * H, 2 * H)).astype(dtype)
+        params["compose.tensor"] = np.zeros((H, 2 * H, 2 * H), dtype=dtype)
     return params
