@@ -35,8 +35,7 @@ def register(groups) -> None:
     m.add_argument("--cell", choices=["lstm", "rnn", "rntn"], default="lstm",
                    help="lstm: binary Tree-LSTM (Tai et al. 2015); rnn: Tree-RNN (Socher et al. 2011); rntn: recursive "
                         "neural tensor network (Socher et al. 2013; its tensor has H*2H*2H entries: use a small "
-                        "--hidden, e.g. 30-50; on SST it has not yet been trained to its published accuracy here, "
-                        "see benchmarks/RESULTS.md)")
+                        "--hidden, e.g. 30-50)")
     m.add_argument("--embed", type=positive_int, default=100, help="word vector size")
     m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the word vectors and the node states")
