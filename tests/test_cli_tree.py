@@ -1,12 +1,14 @@
 """``rnnkit train tree`` and ``rnnkit evaluate`` on a tree model, end to end through the CLI."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
 
 from rnnkit.cli.main import main
+from rnnkit.data.trees import parse_tree
 from rnnkit.treenet.task import load_treenet
 
 POS, NEG, NEUTRAL = ["good", "great", "fine"], ["bad", "awful", "dull"], ["the", "film", "is", "a"]
@@ -49,7 +51,7 @@ COMMON = ["--embed", "8", "--hidden", "12", "--dropout", "0", "--progress", "non
 
 
 @pytest.mark.parametrize("cell,classes", [("lstm", "5"), ("rnn", "2"), ("rntn", "5")])
-def test_train_evaluate_and_resume(files, tmp_path, capsys, cell, classes):
+def test_train_evaluate_and_resume(files, tmp_path, capsys, monkeypatch, cell, classes):
     run = tmp_path / "run"
     args = ["train", "tree", "--train", files["train"], "--valid", files["dev"], "--test", files["test"],
             "--cell", cell, "--classes", classes, "--epochs", "6", "--run-dir", str(run), *COMMON]
@@ -63,6 +65,16 @@ def test_train_evaluate_and_resume(files, tmp_path, capsys, cell, classes):
     assert main(["evaluate", str(run / "best.safetensors"), files["test"], "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert m["trees"] == 40 and m["root_accuracy"] == pytest.approx(test_acc / 100, abs=5e-5)
+    assert main(["classify", str(run / "best.safetensors"), files["test"], "--probs"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 40
+    label, probs, text = rows[0].split("\t")
+    assert label in [str(k) for k in range(int(classes))] and len(probs.split()) == int(classes)
+    assert text == " ".join(parse_tree(open(files["test"]).readline()).tokens)
+    monkeypatch.setattr("sys.stdin", io.StringIO("(3 (2 a) (4 good))\n(3 (2 a) (4 good)\n"))
+    assert main(["classify", str(run / "best.safetensors")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "stdin:2: expected 1 more ')'" in err and "\n" not in err, err
     # a run stopped after 7 steps and resumed ends where the uninterrupted one did
     assert main(args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON, "--max-steps", "7"]) == 0
     assert main(args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON, "--resume"]) == 0

@@ -73,9 +73,11 @@ def register(groups) -> None:
     p.set_defaults(func=train_classifier)
 
     c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
-                                   description="Read one text a line; write label<TAB>text lines.", formatter_class=fmt)
-    c.add_argument("model", help="classifier checkpoint")
-    c.add_argument("input", nargs="?", help="input file, one text a line (default: stdin)")
+                                   description="Read one text a line (for a tree model, from 'rnnkit train tree': one "
+                                               "bracketed tree a line); write label<TAB>text lines.",
+                                   formatter_class=fmt)
+    c.add_argument("model", help="classifier or tree-model checkpoint")
+    c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
     c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
     c.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     c.set_defaults(func=classify)
@@ -173,9 +175,14 @@ def train_classifier(args: argparse.Namespace) -> int:
 
 
 def classify(args: argparse.Namespace) -> int:
+    from rnnkit import checkpoint as ckpt
     from rnnkit.classify.task import load_classifier, predict_proba
     from rnnkit.data.conll import read_text_file, text_lines
 
+    if (ckpt.load_checkpoint(args.model)[1].get("task") or {}).get("model") == "treenet":
+        from rnnkit.cli.trees import classify_trees
+
+        return classify_trees(args)
     model, enc, _ = load_classifier(args.model)
     text = read_text_file(args.input, args.encoding) if args.input else sys.stdin.read()
     lines = [line for line in text_lines(text) if line.strip()]

@@ -89,6 +89,31 @@ def train_tree(args: argparse.Namespace) -> int:
     return 0
 
 
+def classify_trees(args: argparse.Namespace) -> int:
+    """``rnnkit classify`` with a tree model: each input tree's root class, then its words.
+
+    The input is bracketed trees (their labels are read but not used); classes are SST's 0-4, or 0
+    (negative) and 1 (positive) for a binary model.
+    """
+    from rnnkit.data.conll import text_lines
+    from rnnkit.data.trees import parse_trees, read_trees
+    from rnnkit.treenet.task import load_treenet
+
+    model, enc = load_treenet(args.model)
+    trees = read_trees(args.input, args.encoding) if args.input else parse_trees(text_lines(sys.stdin.read()), "stdin")
+    out = []
+    for s in range(0, len(trees), 256):
+        chunk = trees[s : s + 256]
+        b = enc.batch(chunk, labelled=False)
+        probs = model.predict_proba(b)[b.roots]  # (B, K)
+        for t, p in zip(chunk, probs):
+            shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in enumerate(p)) if args.probs else ""
+            out.append(f"{int(p.argmax())}{shown}\t{t.text()}\n")
+    sys.stdout.write("".join(out))
+    sys.stdout.flush()
+    return 0
+
+
 def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     from rnnkit.treenet.task import load_treenet, tree_scores
 

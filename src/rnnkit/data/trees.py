@@ -108,16 +108,21 @@ def parse_tree(line: str) -> Tree:
                 np.array(leaf, dtype=np.int64))
 
 
-def read_trees(path: str | os.PathLike, encoding: str = "utf-8") -> list[Tree]:
-    """Every tree of a file, one a line (blank lines skipped); DataError names the file and line."""
+def parse_trees(lines: list[str], where: str) -> list[Tree]:
+    """One tree per non-blank line; DataError names ``where`` (a file name, or "stdin") and the line."""
     trees = []
-    for n, line in enumerate(text_lines(read_text_file(path, encoding)), start=1):
+    for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             trees.append(parse_tree(line))
         except ValueError as e:
-            raise DataError(f"{path}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
+            raise DataError(f"{where}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
     if not trees:
-        raise DataError(f"{path}: no trees (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')")
+        raise DataError(f"{where}: no trees (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')")
     return trees
+
+
+def read_trees(path: str | os.PathLike, encoding: str = "utf-8") -> list[Tree]:
+    """Every tree of a file, one a line (blank lines skipped); DataError names the file and line."""
+    return parse_trees(text_lines(read_text_file(path, encoding)), str(path))

@@ -64,9 +64,10 @@ class TreeEncoder:
     def _words(self, tree: Tree) -> list[str]:
         return [w.lower() for w in tree.tokens] if self.lowercase else tree.tokens
 
-    def batch(self, trees: Sequence[Tree]) -> TreeBatch:
-        return make_batch(trees, [self.vocab.encode(self._words(t)) for t in trees],
-                          [task_labels(t, self.classes) for t in trees])
+    def batch(self, trees: Sequence[Tree], labelled: bool = True) -> TreeBatch:
+        """The trees' batch with the task's labels, or with none (-1 everywhere) for prediction."""
+        labels = [task_labels(t, self.classes) if labelled else np.full(len(t.labels), -1) for t in trees]
+        return make_batch(trees, [self.vocab.encode(self._words(t)) for t in trees], labels)
 
     def to_json(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_json(), "classes": self.classes, "lowercase": self.lowercase}
