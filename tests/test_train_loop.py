@@ -116,3 +116,38 @@ def test_train_config_rejects_values_out_of_range(field, value):
 def test_train_config_accepts_the_edges():
     TrainConfig(lr_decay=1.0, momentum=0.0, decay_start=0, step_size=1, log_every=1, patience=1,
                 checkpoint_steps=1, max_steps=1, checkpoint_minutes=None)
+
+
+class TwoParams(Quadratic):
+    """Quadratic with a bias ``b`` as well, to freeze one of two parameters."""
+
+    def __init__(self):
+        super().__init__()
+        self.params["b"] = np.full(2, 0.5)
+
+    def train_step(self, batch, carry, rng):
+        err = self.x @ self.params["w"] + self.params["b"] - self.y
+        g = 2 * err / err.size
+        return StepResult(float(np.mean(err**2)), 1, {"w": self.x.T @ g, "b": g.sum(axis=0)})
+
+
+def test_frozen_parameters_keep_their_values_and_stay_out_of_the_clipping_norm(tmp_path):
+    task = TwoParams()
+    w0, b0 = task.params["w"].copy(), task.params["b"].copy()
+    first = task.train_step(None, None, None).grads
+    Trainer(task, _cfg(epochs=2, clip=100.0, weight_decay=0.1, frozen=("b",)), tmp_path).fit()
+    assert np.array_equal(task.params["b"], b0) and not np.allclose(task.params["w"], w0)
+    logged = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[0])
+    assert logged["grad_norm"] == pytest.approx(float(np.linalg.norm(first["w"])))  # b's gradient left out
+    # unfrozen, the same run moves b too
+    task = TwoParams()
+    Trainer(task, _cfg(epochs=2), tmp_path / "free").fit()
+    assert not np.allclose(task.params["b"], b0)
+
+
+def test_frozen_names_are_checked(tmp_path):
+    with pytest.raises(ValueError, match=r"frozen parameters among the model's \(w, b.*got \['embedding.weight'\]"):
+        Trainer(TwoParams(), _cfg(frozen=("embedding.weight",)), tmp_path)
+    with pytest.raises(TypeError, match="frozen to be a sequence of parameter names"):
+        _cfg(frozen="b")
+    assert TrainConfig.from_dict(_cfg(frozen=["b"]).to_dict()).frozen == ("b",)  # a checkpoint's JSON list

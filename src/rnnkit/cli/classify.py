@@ -23,6 +23,7 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
+from rnnkit.cli.pretrained import add_embedding_options, apply_pretrained, embedding_size, read_pretrained
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -54,7 +55,7 @@ def register(groups) -> None:
     d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
-    m.add_argument("--embed", type=positive_int, default=100, help="embedding size")
+    add_embedding_options(m, 100)
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
@@ -110,9 +111,12 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         train, valid = [train[i] for i in rest], [train[i] for i in held]
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length)
-    mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, args.embed, args.hidden, args.layers,
-                            not args.unidirectional, args.pooling, args.dropout, args.weight_drop)
+    vectors = read_pretrained(args, enc.vocab.tokens)
+    mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
+                            args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
+                            args.weight_drop)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
+    cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
     if valid:
         vs = enc.encode([e.text for e in valid])
@@ -155,6 +159,12 @@ def train_classifier(args: argparse.Namespace) -> int:
     print(f"data: {len(examples):,} texts", file=sys.stderr)
     if args.folds:
         from rnnkit.classify.crossval import cross_validate
+        from rnnkit.classify.task import ClassifierEncoder
+
+        if args.embeddings:  # read once, for every word of every fold
+            every = ClassifierEncoder.build([e.text for e in examples], [e.label for e in examples], args.lowercase,
+                                            1, args.max_length)
+            read_pretrained(args, every.vocab.tokens)
 
         def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
             model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
+from rnnkit.cli.pretrained import add_embedding_options, apply_pretrained, embedding_size, read_pretrained
 from rnnkit.errors import DataError
 from rnnkit.tagging.io import (
     DataSpec,
@@ -77,7 +78,7 @@ def register(groups) -> None:
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
     m.add_argument("--char-features", action="store_true", help="character BiLSTM features for every word")
     m.add_argument("--bigrams", action="store_true", help="character-bigram embeddings (word segmentation)")
-    m.add_argument("--embed", type=positive_int, default=100, help="word (or character) embedding size")
+    add_embedding_options(m, 100, what="word (or character)")
     m.add_argument("--char-embed", type=positive_int, default=25, help="character embedding size of the char BiLSTM")
     m.add_argument("--char-hidden", type=positive_int, default=25, help="hidden units per direction of the char BiLSTM")
     m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
@@ -163,7 +164,9 @@ def train_tagger(args: argparse.Namespace) -> int:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     print(f"train: {len(train.words):,} sentences, {sum(map(len, train.words)):,} tokens, {len(enc.words):,} "
           f"word types, {len(enc.tags)} tags", file=sys.stderr)
-    mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags), embedding_dim=args.embed,
+    vectors = read_pretrained(args, enc.words.tokens)
+    mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags),
+                        embedding_dim=embedding_size(args, vectors, 100),
                         char_vocab_size=len(enc.chars) if enc.chars else 0, char_embedding_dim=args.char_embed,
                         char_hidden=args.char_hidden, bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
                         bigram_embedding_dim=args.bigram_embed, feature_vocab_sizes=[len(v) for v in enc.features],
@@ -171,6 +174,7 @@ def train_tagger(args: argparse.Namespace) -> int:
                         output="crf" if args.crf else "softmax", dropout=args.dropout,
                         weight_drop=args.weight_drop)
     model = Tagger(mcfg, np.random.default_rng(cfg.seed))
+    cfg = apply_pretrained(args, model.params, enc.words.tokens, vectors, cfg)
     metric = metric_for(spec.scheme, spec.format)
     train_words = _train_words(spec, train)
     task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,

@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
+from rnnkit.cli.pretrained import add_embedding_options, apply_pretrained, embedding_size, read_pretrained
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -36,7 +37,7 @@ def register(groups) -> None:
                    help="lstm: binary Tree-LSTM (Tai et al. 2015); rnn: Tree-RNN (Socher et al. 2011); rntn: recursive "
                         "neural tensor network (Socher et al. 2013; its tensor has H*2H*2H entries: use a small "
                         "--hidden, e.g. 30-50)")
-    m.add_argument("--embed", type=positive_int, default=100, help="word vector size")
+    add_embedding_options(m, 100)
     m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the word vectors and the node states")
     m.add_argument("--batch-size", type=positive_int, default=25, help="trees per batch")
@@ -76,8 +77,10 @@ def train_tree(args: argparse.Namespace) -> int:
     enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
     print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
           + (f", {len(valid):,} validation trees" if valid else ""), file=sys.stderr)
-    model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, args.embed, args.hidden, args.dropout),
-                    np.random.default_rng(cfg.seed))
+    vectors = read_pretrained(args, enc.vocab.tokens)
+    model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, embedding_size(args, vectors, 100),
+                                  args.hidden, args.dropout), np.random.default_rng(cfg.seed))
+    cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed)
     run = Path(args.run_dir)
     Trainer(task, cfg, run, unit="tree", show_ppl=False).fit(resume=args.resume)

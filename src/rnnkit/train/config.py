@@ -29,8 +29,12 @@ class TrainConfig:
     seed: int = 0  # every random draw (init, dropout, jitter) flows from this seed
     max_steps: int | None = None  # stop after this many steps in total (for quick runs)
     progress: str = "auto"  # auto (a bar on a terminal, lines otherwise), bar, lines, none
+    frozen: tuple[str, ...] = ()  # parameters kept as they are (e.g. pretrained "embedding.weight")
 
     def __post_init__(self) -> None:
+        if isinstance(self.frozen, str) or not all(isinstance(n, str) for n in self.frozen):
+            raise TypeError(f"Expected frozen to be a sequence of parameter names, got {self.frozen!r}")
+        self.frozen = tuple(self.frozen)
         if self.optimizer.lower() not in OPTIMIZERS:
             raise ValueError(f"Expected optimizer one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:

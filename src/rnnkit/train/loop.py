@@ -108,6 +108,10 @@ class Trainer:
         kw: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
         if config.optimizer.lower() in ("sgd", "rmsprop"):
             kw["momentum"] = config.momentum
+        unknown = [n for n in config.frozen if n not in task.params]
+        if unknown:
+            raise ValueError(f"Expected frozen parameters among the model's ({', '.join(list(task.params)[:6])}, ...), "
+                             f"got {unknown}")
         self.optimizer = make_optimizer(config.optimizer, task.params, **kw)
         self.schedule = self._make_schedule()
         self.average = None if config.average is None else ParameterAverage(task.params, config.average)
@@ -244,6 +248,8 @@ class Trainer:
             epoch_start = time.monotonic()
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 res = self.task.train_step(batch, self.carry, self.rng)
+                if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
+                    res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
                 norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss

@@ -1,0 +1,87 @@
+"""``--embeddings FILE`` and ``--freeze-embeddings``: start a word embedding from pretrained vectors.
+
+Shared by ``rnnkit train classifier``, ``train tagger`` and ``train tree``.  The vectors' size sets
+the embedding size (``--embed`` may be left out, or must agree); every vocabulary word found in the
+file (as it is, else lowercased) starts from its vector, the rest from the model's random
+initialisation.  With ``--freeze-embeddings`` the table is not trained at all, so words missing from
+the file keep their random vectors: ``--word-dropout`` (classifier) still trains nothing there.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnnkit.cli.common import positive_int
+from rnnkit.data.vectors import WordVectors, fill_embedding, read_vectors, wanted_words
+from rnnkit.train.config import TrainConfig
+
+EMBEDDING = "embedding.weight"  # the word table's name in every model that takes pretrained vectors
+
+# the last file read and the words kept from it: cross-validation's folds reuse one read
+_LAST: tuple[tuple, frozenset[str], WordVectors] | None = None
+
+
+def add_embedding_options(group: argparse._ArgumentGroup, default_size: int, what: str = "word") -> None:
+    """Add ``--embed`` (default None, meaning ``default_size`` or the vectors' size), ``--embeddings``
+    and ``--freeze-embeddings`` to an argument group."""
+    group.add_argument("--embed", type=positive_int, default=None,
+                       help=f"{what} embedding size (default: {default_size}, or the size of --embeddings' vectors)")
+    group.add_argument("--embeddings", metavar="FILE", default=None,
+                       help=f"start the {what} embedding from pretrained vectors: GloVe, word2vec or fastText text "
+                            "('word v1 ... vd' lines, .txt or .vec) or word2vec binary (.bin); .gz or .xz allowed "
+                            "(default: random initialisation)")
+    group.add_argument("--freeze-embeddings", action="store_true",
+                       help="keep the pretrained vectors fixed during training (needs --embeddings)")
+
+
+def read_pretrained(args: argparse.Namespace, tokens: Sequence[str]) -> WordVectors | None:
+    """Read ``--embeddings`` for these vocabulary tokens (None without it); checks the options first."""
+    if args.freeze_embeddings and not args.embeddings:
+        raise ValueError("--freeze-embeddings needs --embeddings FILE (there is nothing pretrained to freeze)")
+    if not args.embeddings:
+        return None
+    global _LAST
+    wanted = wanted_words(tokens)
+    try:
+        st = os.stat(args.embeddings)
+        key: tuple = (os.path.abspath(args.embeddings), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = ()  # read_vectors names the problem
+    if key and _LAST is not None and _LAST[0] == key and wanted <= _LAST[1]:
+        vectors = _LAST[2]
+    else:
+        vectors = read_vectors(args.embeddings, wanted)
+        _LAST = (key, frozenset(wanted), vectors)
+    if args.embed is not None and args.embed != vectors.dim:
+        raise ValueError(f"--embed {args.embed} does not match the {vectors.dim}-dimensional vectors in "
+                         f"{args.embeddings}; leave --embed out or set it to {vectors.dim}")
+    return vectors
+
+
+def embedding_size(args: argparse.Namespace, vectors: WordVectors | None, default_size: int) -> int:
+    """The embedding size: the vectors', else ``--embed``, else the command's default."""
+    if vectors is not None:
+        return vectors.dim
+    return args.embed if args.embed is not None else default_size
+
+
+def apply_pretrained(args: argparse.Namespace, params: dict[str, np.ndarray], tokens: Sequence[str],
+                     vectors: WordVectors | None, cfg: TrainConfig) -> TrainConfig:
+    """Fill the model's word table from the vectors, say how many words were found, and return the
+    training configuration (with the table frozen under ``--freeze-embeddings``)."""
+    if vectors is None:
+        return cfg
+    cov = fill_embedding(params[EMBEDDING], tokens, vectors)
+    skipped = f"; {vectors.skipped:,} entries with a word that is not UTF-8 skipped" if vectors.skipped else ""
+    print(f"embeddings: {cov.found:,} of {cov.total:,} vocabulary words have a vector in {args.embeddings} "
+          f"({100 * cov.found / max(1, cov.total):.1f}%, {cov.lowercased:,} of them lowercased; {vectors.entries:,} "
+          f"vectors of size {vectors.dim} in the file{skipped}); the others start random"
+          + (", and the table is frozen" if args.freeze_embeddings else ""), file=sys.stderr)
+    if args.freeze_embeddings:
+        return dataclasses.replace(cfg, frozen=tuple(cfg.frozen) + (EMBEDDING,))
+    return cfg

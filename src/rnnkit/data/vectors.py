@@ -1,0 +1,206 @@
+"""Pretrained word vectors (GloVe, word2vec, fastText) and filling an embedding table from them.
+
+Formats, told apart by the file name (``.gz`` / ``.xz`` compressed files too):
+
+* text (GloVe ``.txt``, word2vec and fastText ``.vec``): one ``word v_1 ... v_d`` line per word,
+  separated by spaces; an optional first line ``count d`` (word2vec, fastText) is skipped.  The last
+  d fields are the vector and everything before them the word, so GloVe 840B's few words that hold a
+  space are read whole.
+* word2vec binary (``.bin``, e.g. GoogleNews-vectors-negative300.bin): a ``count d`` line, then per
+  word its UTF-8 bytes, a space and d little-endian float32 values (an optional newline between).
+
+Only the words asked for are kept (a vocabulary's words and their lowercased forms), so a 5 GB file
+costs the memory of the vocabulary's vectors, not of the file.  A word that is not valid UTF-8
+(GoogleNews holds a few thousand) cannot be one of ours: it is skipped and counted.  A word given
+twice keeps its first vector.
+
+:func:`fill_embedding` copies vectors into the rows of an embedding table (V, E) in place: each
+vocabulary token takes the vector of the same word, else of its lowercased form (GloVe 6B is
+lowercase); the other rows keep their random initialisation.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.data.conll import _opener
+from rnnkit.errors import DataError
+
+
+class WordVectors(NamedTuple):
+    words: list[str]  # N words, in file order
+    vectors: np.ndarray  # (N, d) float32
+    dim: int  # d
+    entries: int  # words in the file (read, kept or not)
+    skipped: int  # entries whose word is not valid UTF-8
+
+
+class Coverage(NamedTuple):
+    exact: int  # vocabulary tokens that found their own word
+    lowercased: int  # ... that found only their lowercased form
+    total: int  # vocabulary size
+
+    @property
+    def found(self) -> int:
+        return self.exact + self.lowercased
+
+
+def _header(line: bytes) -> tuple[int, int] | None:
+    """(count, d) when the line is word2vec's header: two integers, else None."""
+    parts = line.split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    dim = entries = skipped = 0
+    for number, raw in enumerate(f, start=1):
+        if number == 1 and _header(raw) is not None:
+            dim = _header(raw)[1]
+            continue
+        parts = raw.rstrip().split(b" ")  # rstrip: "\n", "\r\n" and word2vec's trailing space
+        if parts == [b""]:
+            continue
+        if not dim:  # GloVe has no header: the first line says d
+            dim = len(parts) - 1
+            if dim < 1:
+                raise DataError(f"{path}: line {number}: expected a word and its vector (numbers separated by "
+                                f"spaces), got {len(parts)} field; is this a word-vector file?")
+        if len(parts) <= dim:
+            raise DataError(f"{path}: line {number}: expected a word and {dim} numbers, got {len(parts)} fields; "
+                            "the file is truncated or not in the text format (a word2vec binary file must end in .bin)")
+        entries += 1
+        try:
+            word = b" ".join(parts[:-dim]).decode("utf-8")
+        except UnicodeDecodeError:
+            skipped += 1
+            continue
+        if (wanted is not None and word not in wanted) or word in seen:
+            continue
+        try:
+            vec = np.array(parts[-dim:], dtype=np.float32)
+        except ValueError:
+            bad = next(p for p in parts[-dim:] if not _is_number(p))
+            raise DataError(f"{path}: line {number}: expected {dim} numbers after the word {word!r}, got "
+                            f"{bad[:20].decode('utf-8', 'replace')!r}") from None
+        seen.add(word)
+        words.append(word)
+        rows.append(vec)
+    if not entries:
+        raise DataError(f"{path}: no word vectors in the file; expected 'word v1 ... vd' lines")
+    return _result(words, rows, dim, entries, skipped)
+
+
+def _is_number(b: bytes) -> bool:
+    try:
+        float(b)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_binary(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
+    head = f.readline()
+    hd = _header(head)
+    if hd is None:
+        raise DataError(f"{path}: expected word2vec's binary header 'count dim' on line 1, got "
+                        f"{head[:40].decode('utf-8', 'replace')!r}; a text file must not end in .bin")
+    count, dim = hd
+    size = 4 * dim
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    skipped = 0
+    buf = b""
+    pos = 0
+    for entry in range(1, count + 1):
+        while True:  # the word: bytes up to the next space, after an optional newline
+            end = buf.find(b" ", pos)
+            if end >= 0 and len(buf) - end - 1 >= size:
+                break
+            more = f.read(1 << 20)
+            if not more:
+                raise DataError(f"{path}: ends inside entry {entry:,} of {count:,}; the file is truncated")
+            buf = buf[pos:] + more
+            pos = 0
+        raw = buf[pos:end].lstrip(b"\n")
+        vec_bytes = buf[end + 1 : end + 1 + size]
+        pos = end + 1 + size
+        try:
+            word = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            skipped += 1
+            continue
+        if (wanted is not None and word not in wanted) or word in seen:
+            continue
+        seen.add(word)
+        words.append(word)
+        rows.append(np.frombuffer(vec_bytes, dtype="<f4"))
+    return _result(words, rows, dim, count, skipped)
+
+
+def _result(words: list[str], rows: list[np.ndarray], dim: int, entries: int, skipped: int) -> WordVectors:
+    vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)  # (N, d)
+    return WordVectors(words, vectors, dim, entries, skipped)
+
+
+def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> WordVectors:
+    """Read a word-vector file (format by name: ``.bin`` is word2vec binary, anything else text).
+
+    ``wanted``: keep only these words (None: all).  A missing, unreadable, truncated or malformed
+    file raises :class:`DataError` naming the file and the line or entry.
+    """
+    path = Path(path)
+    binary = path.name.endswith((".bin", ".bin.gz", ".bin.xz"))
+    try:
+        with _opener(path)(path, "rb") as f:
+            vectors = (_read_binary if binary else _read_text)(f, path, wanted)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; check the path of the word vectors") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a word-vector file") from None
+    except (OSError, EOFError, struct.error) as exc:
+        raise DataError(f"{path}: cannot be read ({exc}); check the download or decompress it") from None
+    if not np.isfinite(vectors.vectors).all():
+        n = int(np.flatnonzero(~np.isfinite(vectors.vectors).all(axis=1))[0])
+        raise DataError(f"{path}: the vector of {vectors.words[n]!r} holds NaN or inf")
+    return vectors
+
+
+def wanted_words(tokens: Sequence[str]) -> set[str]:
+    """The words to keep from a vector file for these vocabulary tokens: each token and its lowercase."""
+    return set(tokens) | {t.lower() for t in tokens}
+
+
+def fill_embedding(weight: np.ndarray, tokens: Sequence[str], vectors: WordVectors) -> Coverage:
+    """Copy the vectors of ``tokens`` (row i is token i) into ``weight`` (V, E) in place.
+
+    A token takes its own word's vector, else its lowercased form's; other rows are left as they are.
+    """
+    if not (isinstance(weight, np.ndarray) and weight.ndim == 2):
+        raise TypeError(f"Expected weight to be a 2-D numpy array, got {type(weight).__name__}")
+    if weight.shape[0] != len(tokens):
+        raise ValueError(f"Expected one token per row of weight ({weight.shape[0]}), got {len(tokens)} tokens")
+    if weight.shape[1] != vectors.dim:
+        raise ValueError(f"Expected vectors of the embedding size {weight.shape[1]}, got {vectors.dim}-dimensional ones")
+    index = {w: i for i, w in enumerate(vectors.words)}
+    exact = lowered = 0
+    for row, tok in enumerate(tokens):
+        i = index.get(tok)
+        if i is not None:
+            exact += 1
+        else:
+            i = index.get(tok.lower())
+            if i is None:
+                continue
+            lowered += 1
+        weight[row] = vectors.vectors[i]
+    return Coverage(exact, lowered, len(tokens))

@@ -1,0 +1,239 @@
+"""Pretrained word vectors: the readers (text and word2vec binary), filling a table, and --embeddings."""
+from __future__ import annotations
+
+import gzip
+import re
+import struct
+
+import numpy as np
+import pytest
+
+from rnnkit.checkpoint import load_checkpoint
+from rnnkit.cli.main import main
+from rnnkit.data.vectors import fill_embedding, read_vectors, wanted_words
+from rnnkit.errors import DataError
+
+WORDS = ["the", "good", "bad", "Movie", "plot twist", "caf\u00e9", "\u7535\u5f71"]
+
+
+def _table(dim=4, seed=0):
+    return np.random.default_rng(seed).standard_normal((len(WORDS), dim)).astype(np.float32)
+
+
+def _text(vecs, header=False, trailing=""):
+    lines = [f"{len(WORDS)} {vecs.shape[1]}\n"] if header else []
+    lines += [w + " " + " ".join(repr(float(x)) for x in v) + trailing + "\n" for w, v in zip(WORDS, vecs)]
+    return "".join(lines)
+
+
+BIN_WORDS = [w.replace(" ", "_") for w in WORDS]  # word2vec's binary format ends a word at a space
+
+
+def _binary(vecs, newline=True):
+    out = [f"{len(WORDS)} {vecs.shape[1]}\n".encode()]
+    for w, v in zip(BIN_WORDS, vecs):
+        out.append(w.encode() + b" " + struct.pack(f"<{len(v)}f", *v) + (b"\n" if newline else b""))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("name,header,trailing", [("glove.txt", False, ""), ("w2v.vec", True, " "),
+                                                  ("crlf.txt", True, "\r")])
+def test_text_formats_read_every_word_whole(tmp_path, name, header, trailing):
+    vecs = _table()
+    path = tmp_path / name
+    path.write_bytes(_text(vecs, header, trailing).encode("utf-8"))
+    wv = read_vectors(path)
+    # "plot twist" holds a space (as GloVe 840B's few such words): the last d fields are the vector
+    assert wv.words == WORDS and wv.dim == 4 and wv.entries == len(WORDS) and wv.skipped == 0
+    assert wv.vectors.dtype == np.float32 and np.array_equal(wv.vectors, vecs)
+
+
+@pytest.mark.parametrize("newline", [True, False])
+def test_word2vec_binary_and_gzip(tmp_path, newline):
+    vecs = _table(dim=5)
+    path = tmp_path / "vectors.bin"
+    path.write_bytes(_binary(vecs, newline))
+    wv = read_vectors(path)
+    assert wv.words == BIN_WORDS and np.array_equal(wv.vectors, vecs)
+    gz = tmp_path / "vectors.bin.gz"
+    gz.write_bytes(gzip.compress(_binary(vecs, newline)))
+    wv = read_vectors(gz, wanted={"bad", "\u7535\u5f71", "absent"})
+    assert wv.words == ["bad", "\u7535\u5f71"] and np.array_equal(wv.vectors, vecs[[2, 6]])
+    assert wv.entries == len(WORDS)
+
+
+def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_path):
+    vecs = _table()
+    body = _text(vecs).encode("utf-8") + b"good 9 9 9 9\n" + b"caf\xe9 1 2 3 4\n"  # a duplicate, a Latin-1 word
+    path = tmp_path / "v.txt.gz"
+    path.write_bytes(gzip.compress(body))
+    wv = read_vectors(path, wanted={"good", "the"})
+    assert wv.words == ["the", "good"] and np.array_equal(wv.vectors, vecs[:2])
+    assert wv.entries == len(WORDS) + 2 and wv.skipped == 1
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("v.txt", b"the 0.1 0.2\ngood 0.3 abc\n", r"v\.txt: line 2: expected 2 numbers after the word 'good', got 'abc'"),
+    ("v.txt", b"the 0.1 0.2 0.3\ngood 0.3\n", r"v\.txt: line 2: expected a word and 3 numbers, got 2 fields"),
+    ("v.txt", b"\n\n", r"v\.txt: no word vectors in the file"),
+    ("v.txt", b"lonely\n", r"v\.txt: line 1: expected a word and its vector"),
+    ("v.txt", b"the nan 0.2\n", r"v\.txt: the vector of 'the' holds NaN or inf"),
+    ("v.bin", b"the 0.1 0.2\n", r"v\.bin: expected word2vec's binary header 'count dim' on line 1"),
+    ("v.bin", b"3 2\nthe " + struct.pack("<2f", 1, 2) + b"\ngood " + b"\x00\x00", r"v\.bin: ends inside entry 2 of 3"),
+    ("v.txt.gz", b"not gzip at all", r"v\.txt\.gz: cannot be read"),
+])
+def test_bad_files_raise_one_clear_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        read_vectors(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_vectors(tmp_path / "none.txt")
+
+
+def test_fill_embedding_exact_then_lowercase_and_leaves_the_rest(tmp_path):
+    vecs = _table()
+    path = tmp_path / "v.txt"
+    path.write_text(_text(vecs), encoding="utf-8")
+    tokens = ["<unk>", "good", "Good", "MOVIE", "Movie", "the", "\u7535\u5f71", "zebra"]
+    wv = read_vectors(path, wanted_words(tokens))
+    weight = np.full((len(tokens), 4), 7.0, dtype=np.float32)
+    cov = fill_embedding(weight, tokens, wv)
+    # "Good" -> "good" by lowercasing; "MOVIE" lowercases to "movie", which the file (holding "Movie") lacks
+    assert (cov.exact, cov.lowercased, cov.found, cov.total) == (4, 1, 5, 8)
+    expect = {"good": 1, "Good": 1, "Movie": 3, "the": 0, "\u7535\u5f71": 6}
+    for row, tok in enumerate(tokens):
+        if tok in expect:
+            assert np.array_equal(weight[row], vecs[expect[tok]]), tok
+        else:
+            assert (weight[row] == 7.0).all(), tok
+    with pytest.raises(ValueError, match="embedding size 5, got 4-dimensional"):
+        fill_embedding(np.zeros((len(tokens), 5), np.float32), tokens, wv)
+    with pytest.raises(ValueError, match="one token per row"):
+        fill_embedding(weight[:3], tokens, wv)
+
+
+# ---------------------------------------------------------------------- the CLI's --embeddings
+SMALL = ["--hidden", "8", "--batch-size", "8", "--dropout", "0.1", "--progress", "none", "--checkpoint-minutes", "0",
+         "--lr", "0.03"]
+CUES = {"pos": "great", "neg": "dull"}
+FILLER = "the a movie plot it was is and".split()
+
+
+def _run(capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def cls_files(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = []
+    for _ in range(80):
+        label = ["pos", "neg"][int(rng.integers(2))]
+        words = [str(w) for w in rng.choice(FILLER, 4)]
+        words.insert(int(rng.integers(5)), CUES[label])
+        rows.append(f"{label}\t{' '.join(words)}\n")
+    (tmp_path / "train.tsv").write_text("".join(rows), encoding="utf-8")
+    known = ["The", "great", "dull", "movie", "plot", "absent"]  # "The" reaches "the" only by lowercasing
+    vecs = np.random.default_rng(2).standard_normal((len(known), 6)).astype(np.float32)
+    lines = [f"{len(known)} 6\n"] + [w + " " + " ".join(f"{x:.6f}" for x in v) + "\n" for w, v in zip(known, vecs)]
+    (tmp_path / "vec.vec").write_text("".join(lines), encoding="utf-8")
+    file_vecs = dict(zip(known, read_vectors(tmp_path / "vec.vec").vectors))
+    return tmp_path / "train.tsv", tmp_path / "vec.vec", file_vecs
+
+
+def test_classifier_frozen_embeddings_stay_the_files_vectors(tmp_path, capsys, cls_files):
+    from rnnkit.classify.task import load_classifier
+
+    train, vec, file_vecs = cls_files
+    run = tmp_path / "frozen"
+    code, out, err = _run(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec),
+                                   "--freeze-embeddings", "--epochs", "2", "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    assert re.search(r"embeddings: 4 of \d+ vocabulary words have a vector in .*vec\.vec \([\d.]+%, 0 of them "
+                     r"lowercased; 6 vectors of size 6 in the file\); the others start random, and the table is "
+                     r"frozen", err), err
+    model, enc, _ = load_classifier(run / "last.safetensors")
+    table = model.params["embedding.weight"]
+    assert model.config.embedding_dim == 6  # the vectors' size, without --embed
+    tokens = enc.vocab.tokens
+    for w in ("great", "dull", "movie", "plot"):
+        assert np.array_equal(table[tokens.index(w)], file_vecs[w]), w
+    assert load_checkpoint(run / "last.safetensors")[1]["train_config"]["frozen"] == ["embedding.weight"]
+
+    run = tmp_path / "tuned"  # without --freeze-embeddings the vectors are a starting point and move
+    code, _, err = _run(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec), "--lowercase",
+                                 "--epochs", "2", "--run-dir", str(run), *SMALL])
+    assert code == 0 and "embeddings: 4 of" in err, err  # vocabulary "the" lowercases to itself: "The" is not it
+    model, enc, _ = load_classifier(run / "last.safetensors")
+    row = model.params["embedding.weight"][enc.vocab.tokens.index("great")]
+    assert not np.array_equal(row, file_vecs["great"]) and np.abs(row - file_vecs["great"]).max() < 1.0
+
+
+def test_classifier_folds_read_the_vectors_once(tmp_path, capsys, cls_files, monkeypatch):
+    import rnnkit.cli.pretrained as pretrained
+
+    train, vec, _ = cls_files
+    calls = []
+    real = pretrained.read_vectors
+    monkeypatch.setattr(pretrained, "read_vectors", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(pretrained, "_LAST", None)
+    code, out, err = _run(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec), "--folds", "3",
+                                   "--epochs", "1", "--run-dir", str(tmp_path / "cv"), *SMALL])
+    assert code == 0 and "3-fold cross-validation" in out, err
+    assert len(calls) == 1 and err.count("embeddings: ") == 3
+
+
+def test_tagger_and_tree_take_embeddings(tmp_path, capsys):
+    from rnnkit.tagging.io import load_tagger
+    from rnnkit.treenet.task import load_treenet
+
+    vecs = {"the": [0.5, -1.0, 2.0], "dog": [1.5, 0.25, -0.75], "good": [-2.0, 1.0, 0.5]}
+    vec = tmp_path / "glove.txt"
+    vec.write_text("".join(w + " " + " ".join(map(str, v)) + "\n" for w, v in vecs.items()), encoding="utf-8")
+    conllu = tmp_path / "t.conllu"
+    conllu.write_text("".join(f"1\tthe\tthe\tDET\t_\t_\t0\tdep\t_\t_\n2\t{n}\t{n}\tNOUN\t_\t_\t0\tdep\t_\t_\n\n"
+                              for n in ["dog", "cat", "Dog"] * 5), encoding="utf-8")
+    run = tmp_path / "tag"
+    code, _, err = _run(capsys, ["train", "tagger", "--train", str(conllu), "--embeddings", str(vec), "--freeze-embeddings",
+                                 "--epochs", "1", "--run-dir", str(run), *SMALL])
+    assert code == 0 and "embeddings: 3 of 5 vocabulary words" in err and "1 of them lowercased" in err, err
+    model, encoder, _ = load_tagger(run / "last.safetensors")
+    table, tokens = model.params["embedding.weight"], encoder.words.tokens
+    assert table.shape[1] == 3 and np.allclose(table[tokens.index("Dog")], vecs["dog"])
+    assert np.allclose(table[tokens.index("the")], vecs["the"])
+
+    trees = tmp_path / "trees.txt"
+    trees.write_text("(3 (2 the) (4 good))\n(1 (2 the) (0 bad))\n" * 5, encoding="utf-8")
+    run = tmp_path / "tree"
+    code, _, err = _run(capsys, ["train", "tree", "--train", str(trees), "--embeddings", str(vec), "--freeze-embeddings",
+                                 "--epochs", "1", "--run-dir", str(run), *SMALL])
+    assert code == 0 and re.search(r"embeddings: 2 of \d+ vocabulary words", err), err
+    model, enc = load_treenet(run / "last.safetensors")
+    for w in ("the", "good"):
+        assert np.allclose(model.params["embedding.weight"][enc.vocab.tokens.index(w)], vecs[w])
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--embed", "10"], r"--embed 10 does not match the 6-dimensional vectors in .*vec\.vec; leave --embed out or set it to 6"),
+    (["--freeze-embeddings", "--embeddings", None], r"--freeze-embeddings needs --embeddings FILE"),
+    (["--embeddings", "MISSING"], r"MISSING: no such file; check the path of the word vectors"),
+])
+def test_embedding_option_errors_are_one_line(tmp_path, capsys, cls_files, extra, message):
+    train, vec, _ = cls_files
+    args = ["train", "classifier", "--train", str(train), "--epochs", "1", "--run-dir", str(tmp_path / "r"), *SMALL]
+    if "--embeddings" not in extra:
+        args += ["--embeddings", str(vec)]
+    extra = [x for x in extra if x is not None]
+    if extra[-1:] == ["--embeddings"]:
+        extra = extra[:-1]
+    code, _, err = _run(capsys, args + extra)
+    assert code == 2 and re.search(message, err) and len(err.strip().splitlines()) == 2, err  # "data: ..." + the error
