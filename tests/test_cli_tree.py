@@ -125,3 +125,12 @@ def test_bad_inputs_give_one_line_and_exit_2(files, tmp_path, capsys):
     save_checkpoint(lm_like, {"model/w": np.zeros(2, np.float32)}, {"task": {"model": "classifier"}})
     with pytest.raises(Exception, match="not a tree model checkpoint"):
         load_treenet(lm_like)
+
+
+def test_word_dropout_option_is_recorded(files, tmp_path):
+    from rnnkit.checkpoint import load_checkpoint
+
+    run = tmp_path / "run"
+    assert main(["train", "tree", "--train", files["train"], "--epochs", "1", "--word-dropout", "0.2",
+                 "--run-dir", str(run), *COMMON]) == 0
+    assert load_checkpoint(run / "last.safetensors")[1]["task"]["word_dropout"] == 0.2

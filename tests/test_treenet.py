@@ -211,3 +211,28 @@ def test_learns_a_compositional_task(cell):
     acc = np.mean(pred == batch.labels[batch.roots])
     assert losses[-1] < 0.3 * losses[0], losses
     assert acc > 0.9, acc
+
+
+def test_word_dropout_trains_the_unk_vector_and_is_recorded():
+    from rnnkit.treenet.task import TreeEncoder, TreeTask
+
+    trees = [parse_tree(line) for line in ["(3 (2 the) (4 good))", "(1 (2 the) (0 bad))"] * 10]
+    enc = TreeEncoder.build(trees, 5, min_count=1)
+    unk = enc.vocab.unk_id
+
+    def unk_grad(p):
+        model = TreeNet(TreeNetConfig(len(enc.vocab), 5, "lstm", 4, 3, 0.0), np.random.default_rng(0))
+        task = TreeTask(model, enc, trees, batch_size=20, word_dropout=p)
+        seen = []
+        real = model.loss
+        model.loss = lambda b, **kw: seen.append(b.words.copy()) or real(b, **kw)
+        g = task.train_step(np.arange(20), None, np.random.default_rng(1)).grads["embedding.weight"]
+        g = g.to_dense() if hasattr(g, "to_dense") else g
+        return np.abs(g[unk]).sum(), seen[0], task.meta()["word_dropout"]
+
+    g0, words0, p0 = unk_grad(0.0)
+    g5, words5, p5 = unk_grad(0.5)
+    assert g0 == 0 and not (words0 == unk).any() and p0 == 0.0  # min count 1: no training word is <unk>
+    assert g5 > 0 and 0.3 < (words5 == unk).mean() < 0.7 and p5 == 0.5
+    with pytest.raises(ValueError, match="word_dropout"):
+        TreeTask(TreeNet(TreeNetConfig(len(enc.vocab), 5), np.random.default_rng(0)), enc, trees, word_dropout=1.0)

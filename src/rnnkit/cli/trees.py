@@ -40,6 +40,9 @@ def register(groups) -> None:
     add_embedding_options(m, 100)
     m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the word vectors and the node states")
+    m.add_argument("--word-dropout", type=probability, default=0.0,
+                   help="replace each training leaf's word by <unk> with this probability (regularises, and trains "
+                        "the <unk> vector that words unseen in training get)")
     m.add_argument("--batch-size", type=positive_int, default=25, help="trees per batch")
     add_train_options(p, lr=0.002, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/tree")
     p.set_defaults(func=train_tree)
@@ -81,7 +84,7 @@ def train_tree(args: argparse.Namespace) -> int:
     model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, embedding_size(args, vectors, 100),
                                   args.hidden, args.dropout), np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
-    task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed)
+    task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
     run = Path(args.run_dir)
     Trainer(task, cfg, run, unit="tree", show_ppl=False).fit(resume=args.resume)
     best = run / BEST if (run / BEST).exists() else run / LAST

@@ -9,7 +9,7 @@ Validation reports the root accuracy (the figure the papers give) and the accura
 labelled nodes, with ``loss = 1 - root accuracy``, so the best checkpoint is the one with the most
 roots right.  Batches are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees
 the same batches.  A checkpoint holds the parameters under ``model/`` and the metadata
-``{"model": "treenet", "treenet_config", "vocab", "classes", "lowercase"}``.
+``{"model": "treenet", "treenet_config", "vocab", "classes", "lowercase", "word_dropout"}``.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.loop import IndependentBatches, StepResult
@@ -94,12 +95,20 @@ def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], bat
 
 
 class TreeTask(IndependentBatches):
-    """Train a :class:`TreeNet` on ``trees``; the loss of a batch is the mean NLL over its labelled nodes."""
+    """Train a :class:`TreeNet` on ``trees``; the loss of a batch is the mean NLL over its labelled nodes.
+
+    ``word_dropout`` p: each training leaf's word becomes ``<unk>`` with probability p, drawn afresh at
+    every step from the trainer's generator, which also trains the ``<unk>`` vector that words unseen
+    in training get (with ``min_count`` 1 no training word is ``<unk>`` otherwise).
+    """
 
     def __init__(self, model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree],
-                 valid: Sequence[Tree] | None = None, batch_size: int = 25, seed: int = 0) -> None:
+                 valid: Sequence[Tree] | None = None, batch_size: int = 25, seed: int = 0,
+                 word_dropout: float = 0.0) -> None:
         if not trees:
             raise ValueError("Expected at least one training tree, got none")
+        check_rate("word_dropout", word_dropout)
+        self.word_dropout = float(word_dropout)
         self.model = model
         self.params = model.params
         self.encoder = encoder
@@ -119,7 +128,10 @@ class TreeTask(IndependentBatches):
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
         trees = [self.trees[i] for i in batch]
-        loss, n, cache = self.model.loss(self.encoder.batch(trees), training=True, rng=rng)
+        b = self.encoder.batch(trees)
+        if self.word_dropout > 0:
+            b.words[rng.random(b.words.shape) < self.word_dropout] = self.encoder.vocab.unk_id  # (n,) leaves
+        loss, n, cache = self.model.loss(b, training=True, rng=rng)
         grads = self.model.backward(1.0 / max(1, n), cache)
         return StepResult(loss=loss / max(1, n), units=len(trees), grads=grads)
 
@@ -131,7 +143,8 @@ class TreeTask(IndependentBatches):
                 "node_accuracy": s["node_accuracy"]}
 
     def meta(self) -> dict[str, Any]:
-        return {"model": "treenet", "treenet_config": self.model.config.to_dict(), **self.encoder.to_json()}
+        return {"model": "treenet", "treenet_config": self.model.config.to_dict(), **self.encoder.to_json(),
+                "word_dropout": self.word_dropout}
 
 
 def load_treenet(path: str | os.PathLike) -> tuple[TreeNet, TreeEncoder]:
