@@ -6,9 +6,9 @@ import re
 
 import numpy as np
 import pytest
+from clirun import run_cli
 
 from rnnkit.checkpoint import load_checkpoint
-from rnnkit.cli.main import main
 
 SMALL = ["--embed", "8", "--hidden", "8", "--batch-size", "4", "--dropout", "0.1", "--progress", "none", "--checkpoint-minutes", "0"]
 LEXICON = {"DET": ["the", "a", "this"], "ADJ": ["big", "red", "old"], "NOUN": ["cat", "dog", "house", "car"],
@@ -46,13 +46,6 @@ def _chunk_sentences(rng, n):
     return out
 
 
-def _run(capsys, argv):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's usage errors (a value out of an option's range)
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture()
@@ -67,7 +60,7 @@ def pos_files(tmp_path):
 def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files):
     train, valid = pos_files
     run = tmp_path / "run"
-    code, out, err = _run(capsys, ["train", "tagger", "--train", str(train), "--valid", str(valid), "--test", str(valid),
+    code, out, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--valid", str(valid), "--test", str(valid),
                                    "--crf", "--char-features", "--char-embed", "4", "--char-hidden", "4",
                                    "--epochs", "3", "--lr", "0.03", "--weight-drop", "0.2", "--run-dir", str(run), *SMALL])
     assert code == 0, err
@@ -75,17 +68,17 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     acc = float(re.search(r"test: token accuracy ([\d.]+)%", out).group(1))
     assert acc > 90, out
     model = str(run / "best.safetensors")
-    code, out, _ = _run(capsys, ["evaluate", model, str(valid)])
+    code, out, _ = run_cli(capsys, ["evaluate", model, str(valid)])
     assert code == 0 and f"token accuracy {acc:.2f}%" in out, out
 
     monkeypatch.setattr("sys.stdin", io.StringIO("the big dog sees a cat\n\nthis car has a house\n"))
-    code, out, _ = _run(capsys, ["tag", model])
+    code, out, _ = run_cli(capsys, ["tag", model])
     lines = out.split("\n")
     assert code == 0 and lines[0].split(" ")[2] == "dog/NOUN" and lines[1] == "", out
     assert [t.rsplit("/", 1)[0] for t in lines[2].split()] == "this car has a house".split()
 
     pred = tmp_path / "pred.conllu"
-    code, _, _ = _run(capsys, ["tag", model, str(valid), "--format", "conllu", "--output", str(pred)])
+    code, _, _ = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu", "--output", str(pred)])
     gold_lines = valid.read_text().splitlines()
     pred_lines = pred.read_text().splitlines()
     assert code == 0 and len(gold_lines) == len(pred_lines)
@@ -102,15 +95,15 @@ def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):
         files[name].write_text("".join(" ".join(r) + "\n" for s in _chunk_sentences(rng, n) for r in s + [()])
                                .replace("\n\n\n", "\n\n"), encoding="utf-8")
     run = tmp_path / "run"
-    code, out, err = _run(capsys, ["train", "tagger", "--train", str(files["train"]), "--valid", str(files["test"]),
+    code, out, err = run_cli(capsys, ["train", "tagger", "--train", str(files["train"]), "--valid", str(files["test"]),
                                    "--format", "columns", "--scheme", "bio", "--feature-columns", "1",
                                    "--epochs", "3", "--lr", "0.03", "--run-dir", str(run), *SMALL])
     assert code == 0, err
-    code, out, _ = _run(capsys, ["evaluate", str(run / "best.safetensors"), str(files["test"])])
+    code, out, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(files["test"])])
     assert code == 0 and re.search(r"spans precision [\d.]+% recall [\d.]+% F1 [\d.]+", out) and "NP:" in out, out
     f1 = float(re.search(r"F1 ([\d.]+)", out).group(1))
     assert f1 > 80, out
-    code, out, _ = _run(capsys, ["tag", str(run / "best.safetensors"), str(files["test"]), "--format", "columns"])
+    code, out, _ = run_cli(capsys, ["tag", str(run / "best.safetensors"), str(files["test"]), "--format", "columns"])
     first = out.splitlines()[0].split()
     assert code == 0 and len(first) == 4 and first[3] in ("B-NP", "I-NP", "B-VP", "I-VP", "O"), out
 
@@ -125,36 +118,36 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
         (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     train, dev = str(tmp_path / "train.txt"), str(tmp_path / "dev.txt")
     run = tmp_path / "seg"
-    code, out, err = _run(capsys, ["train", "tagger", "--train", train, "--valid", dev, "--format", "segmented",
+    code, out, err = run_cli(capsys, ["train", "tagger", "--train", train, "--valid", dev, "--format", "segmented",
                                    "--bigrams", "--bigram-embed", "8", "--crf", "--epochs", "4", "--lr", "0.03",
                                    "--run-dir", str(run), *SMALL])
     assert code == 0, err
     model = str(run / "best.safetensors")
-    code, out, _ = _run(capsys, ["evaluate", model, dev])
+    code, out, _ = run_cli(capsys, ["evaluate", model, dev])
     assert code == 0 and "words precision" in out and "OOV rate 0.00%" in out, out  # dev uses the train words
     assert float(re.search(r"F1 ([\d.]+)", out).group(1)) > 80, out
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n\n老師在大學工作 學生\n"))
-    code, out, _ = _run(capsys, ["segment", model])
+    code, out, _ = run_cli(capsys, ["segment", model])
     lines = out.split("\n")
     assert code == 0 and lines[0].replace(" ", "") == "我們喜歡北京" and lines[1] == ""
     assert lines[2].replace(" ", "") == "老師在大學工作學生" and lines[2].endswith(" 學生"), out
 
     hmm = str(tmp_path / "hmm.safetensors")
-    code, out, err = _run(capsys, ["train", "hmm", "--train", train, "--test", dev, "--format", "segmented",
+    code, out, err = run_cli(capsys, ["train", "hmm", "--train", train, "--test", dev, "--format", "segmented",
                                    "--order", "2", "--output", hmm])
     assert code == 0 and "test: words precision" in out, err
-    code, out, _ = _run(capsys, ["evaluate", hmm, dev])
+    code, out, _ = run_cli(capsys, ["evaluate", hmm, dev])
     assert code == 0 and float(re.search(r"F1 ([\d.]+)", out).group(1)) > 80, out
-    code, out, err = _run(capsys, ["tag", hmm])
+    code, out, err = run_cli(capsys, ["tag", hmm])
     assert code == 2 and "rnnkit segment" in err
 
 
 def test_hmm_pos_tagger(tmp_path, capsys, pos_files):
     train, valid = pos_files
     hmm = str(tmp_path / "hmm.safetensors")
-    code, out, err = _run(capsys, ["train", "hmm", "--train", str(train), "--valid", str(valid), "--output", hmm])
+    code, out, err = run_cli(capsys, ["train", "hmm", "--train", str(train), "--valid", str(valid), "--output", hmm])
     assert code == 0 and "valid: token accuracy" in out, err
-    code, out, _ = _run(capsys, ["evaluate", hmm, str(valid), "--json"])
+    code, out, _ = run_cli(capsys, ["evaluate", hmm, str(valid), "--json"])
     assert code == 0 and '"accuracy"' in out
 
 
@@ -177,16 +170,16 @@ def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypa
     (tmp_path / "train.tsv").write_text("".join(rows[:90]), encoding="utf-8")
     (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
     run = tmp_path / "cls"
-    code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"),
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"),
                                    "--test", str(tmp_path / "test.tsv"), "--epochs", "4", "--lr", "0.03",
                                    "--run-dir", str(run), *SMALL])
     assert code == 0, err
     assert re.search(r"test: accuracy [\d.]+%, macro-F1", out) and "confusion matrix" in out, out
     model = str(run / "best.safetensors")
-    code, out, _ = _run(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])
+    code, out, _ = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])
     assert code == 0 and float(re.search(r"accuracy ([\d.]+)%", out).group(1)) > 90, out
     monkeypatch.setattr("sys.stdin", io.StringIO("the movie was great\nit was dull\n"))
-    code, out, _ = _run(capsys, ["classify", model, "--probs"])
+    code, out, _ = run_cli(capsys, ["classify", model, "--probs"])
     lines = out.splitlines()
     assert code == 0 and lines[0].startswith("pos\t") and lines[1].startswith("neg\t"), out
     probs = [float(x.split(":")[1]) for x in lines[0].split("\t")[1].split()]
@@ -198,9 +191,9 @@ def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypa
                     .encode("cp1252"))
     argv = ["train", "classifier", "--format", "polarity", "--pos", str(pos), "--neg", str(neg), "--folds", "2",
             "--epochs", "2", "--lr", "0.03", "--run-dir", str(tmp_path / "cv"), *SMALL]
-    code, out, err = _run(capsys, argv)
+    code, out, err = run_cli(capsys, argv)
     assert code == 2 and re.search(r"n\.txt:\d+: .*cp1252", err) and len(err.strip().splitlines()) == 1, err
-    code, out, err = _run(capsys, argv + ["--encoding", "cp1252"])
+    code, out, err = run_cli(capsys, argv + ["--encoding", "cp1252"])
     assert code == 0 and re.search(r"2-fold cross-validation: accuracy [\d.]+% \(std [\d.]+\)", out), err
     assert out.count("fold ") >= 2
 
@@ -210,7 +203,7 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
     (tmp_path / "train.tsv").write_text("".join(rows[:90]), encoding="utf-8")
     (tmp_path / "test.tsv").write_text("".join(rows[90:]), encoding="utf-8")
     run = tmp_path / "avg"
-    code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "4",
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "4",
                                    "--lr", "0.03", "--average", "0.9", "--word-dropout", "0.1", "--weight-drop", "0.2",
                                    "--run-dir", str(run), *SMALL])
     assert code == 0, err
@@ -221,9 +214,9 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
     raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}
     model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
     assert raw.keys() == model.keys() and any(not np.array_equal(raw[k], model[k]) for k in raw)
-    code, out, _ = _run(capsys, ["evaluate", str(run / "best.safetensors"), str(tmp_path / "test.tsv")])
+    code, out, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(tmp_path / "test.tsv")])
     assert code == 0 and float(re.search(r"accuracy ([\d.]+)%", out).group(1)) > 90, out
-    code, out, err = _run(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"),
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"),
                                    "--average", "1.5", "--run-dir", str(run), *SMALL])
     errors = [line for line in err.splitlines() if "error" in line]
     assert code == 2 and len(errors) == 1 and "average" in errors[0] and "got 1.5" in errors[0], err
@@ -232,10 +225,10 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
 def test_bad_data_is_one_clear_line(tmp_path, capsys):
     bad = tmp_path / "bad.conllu"
     bad.write_text("1\tthe\tthe\tDET\n", encoding="utf-8")
-    code, out, err = _run(capsys, ["train", "tagger", "--train", str(bad), "--run-dir", str(tmp_path / "r"), *SMALL])
+    code, out, err = run_cli(capsys, ["train", "tagger", "--train", str(bad), "--run-dir", str(tmp_path / "r"), *SMALL])
     assert code == 2 and "bad.conllu:1:" in err and len(err.strip().splitlines()) == 1, err
     good = tmp_path / "good.txt"
     good.write_text("the DET\ncat NOUN\n\n", encoding="utf-8")
-    code, _, err = _run(capsys, ["train", "tagger", "--train", str(good), "--format", "columns", "--scheme", "bio",
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(good), "--format", "columns", "--scheme", "bio",
                                  "--run-dir", str(tmp_path / "r"), *SMALL])
     assert code == 2 and "--scheme bio" in err and len(err.strip().splitlines()) == 1, err

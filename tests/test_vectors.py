@@ -7,9 +7,9 @@ import struct
 
 import numpy as np
 import pytest
+from clirun import run_cli
 
 from rnnkit.checkpoint import load_checkpoint
-from rnnkit.cli.main import main
 from rnnkit.data.vectors import fill_embedding, read_vectors, wanted_words
 from rnnkit.errors import DataError
 
@@ -80,7 +80,7 @@ def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_pat
     ("v.txt", b"the nan 0.2\n", r"v\.txt: the vector of 'the' holds NaN or inf"),
     ("v.bin", b"the 0.1 0.2\n", r"v\.bin: expected word2vec's binary header 'count dim' on line 1"),
     ("v.bin", b"3 2\nthe " + struct.pack("<2f", 1, 2) + b"\ngood " + b"\x00\x00", r"v\.bin: ends inside entry 2 of 3"),
-    ("v.txt.gz", b"not gzip at all", r"v\.txt\.gz: cannot be read"),
+    ("v.txt.gz", b"not gzip at all", r"v\.txt\.gz: cannot be decompressed"),
 ])
 def test_bad_files_raise_one_clear_line(tmp_path, name, content, message):
     path = tmp_path / name
@@ -92,6 +92,8 @@ def test_bad_files_raise_one_clear_line(tmp_path, name, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_vectors(tmp_path / "none.txt")
+    with pytest.raises(DataError, match="is a directory, expected a word-vector file"):
+        read_vectors(tmp_path)
 
 
 def test_fill_embedding_exact_then_lowercase_and_leaves_the_rest(tmp_path):
@@ -123,13 +125,6 @@ CUES = {"pos": "great", "neg": "dull"}
 FILLER = "the a movie plot it was is and".split()
 
 
-def _run(capsys, argv):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture()
@@ -155,7 +150,7 @@ def test_classifier_frozen_embeddings_stay_the_files_vectors(tmp_path, capsys, c
 
     train, vec, file_vecs = cls_files
     run = tmp_path / "frozen"
-    code, out, err = _run(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec),
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec),
                                    "--freeze-embeddings", "--epochs", "2", "--run-dir", str(run), *SMALL])
     assert code == 0, err
     assert re.search(r"embeddings: 4 of \d+ vocabulary words have a vector in .*vec\.vec \([\d.]+%, 0 of them "
@@ -170,7 +165,7 @@ def test_classifier_frozen_embeddings_stay_the_files_vectors(tmp_path, capsys, c
     assert load_checkpoint(run / "last.safetensors")[1]["train_config"]["frozen"] == ["embedding.weight"]
 
     run = tmp_path / "tuned"  # without --freeze-embeddings the vectors are a starting point and move
-    code, _, err = _run(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec), "--lowercase",
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec), "--lowercase",
                                  "--epochs", "2", "--run-dir", str(run), *SMALL])
     assert code == 0 and "embeddings: 4 of" in err, err  # vocabulary "the" lowercases to itself: "The" is not it
     model, enc, _ = load_classifier(run / "last.safetensors")
@@ -186,7 +181,7 @@ def test_classifier_folds_read_the_vectors_once(tmp_path, capsys, cls_files, mon
     real = pretrained.read_vectors
     monkeypatch.setattr(pretrained, "read_vectors", lambda *a, **k: calls.append(a) or real(*a, **k))
     monkeypatch.setattr(pretrained, "_LAST", None)
-    code, out, err = _run(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec), "--folds", "3",
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--embeddings", str(vec), "--folds", "3",
                                    "--epochs", "1", "--run-dir", str(tmp_path / "cv"), *SMALL])
     assert code == 0 and "3-fold cross-validation" in out, err
     assert len(calls) == 1 and err.count("embeddings: ") == 3
@@ -203,7 +198,7 @@ def test_tagger_and_tree_take_embeddings(tmp_path, capsys):
     conllu.write_text("".join(f"1\tthe\tthe\tDET\t_\t_\t0\tdep\t_\t_\n2\t{n}\t{n}\tNOUN\t_\t_\t0\tdep\t_\t_\n\n"
                               for n in ["dog", "cat", "Dog"] * 5), encoding="utf-8")
     run = tmp_path / "tag"
-    code, _, err = _run(capsys, ["train", "tagger", "--train", str(conllu), "--embeddings", str(vec), "--freeze-embeddings",
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--embeddings", str(vec), "--freeze-embeddings",
                                  "--epochs", "1", "--run-dir", str(run), *SMALL])
     assert code == 0 and "embeddings: 3 of 5 vocabulary words" in err and "1 of them lowercased" in err, err
     model, encoder, _ = load_tagger(run / "last.safetensors")
@@ -214,7 +209,7 @@ def test_tagger_and_tree_take_embeddings(tmp_path, capsys):
     trees = tmp_path / "trees.txt"
     trees.write_text("(3 (2 the) (4 good))\n(1 (2 the) (0 bad))\n" * 5, encoding="utf-8")
     run = tmp_path / "tree"
-    code, _, err = _run(capsys, ["train", "tree", "--train", str(trees), "--embeddings", str(vec), "--freeze-embeddings",
+    code, _, err = run_cli(capsys, ["train", "tree", "--train", str(trees), "--embeddings", str(vec), "--freeze-embeddings",
                                  "--epochs", "1", "--run-dir", str(run), *SMALL])
     assert code == 0 and re.search(r"embeddings: 2 of \d+ vocabulary words", err), err
     model, enc = load_treenet(run / "last.safetensors")
@@ -225,7 +220,7 @@ def test_tagger_and_tree_take_embeddings(tmp_path, capsys):
 @pytest.mark.parametrize("extra,message", [
     (["--embed", "10"], r"--embed 10 does not match the 6-dimensional vectors in .*vec\.vec; leave --embed out or set it to 6"),
     (["--freeze-embeddings", "--embeddings", None], r"--freeze-embeddings needs --embeddings FILE"),
-    (["--embeddings", "MISSING"], r"MISSING: no such file; check the path of the word vectors"),
+    (["--embeddings", "MISSING"], r"MISSING: no such file; check the path"),
 ])
 def test_embedding_option_errors_are_one_line(tmp_path, capsys, cls_files, extra, message):
     train, vec, _ = cls_files
@@ -235,5 +230,5 @@ def test_embedding_option_errors_are_one_line(tmp_path, capsys, cls_files, extra
     extra = [x for x in extra if x is not None]
     if extra[-1:] == ["--embeddings"]:
         extra = extra[:-1]
-    code, _, err = _run(capsys, args + extra)
+    code, _, err = run_cli(capsys, args + extra)
     assert code == 2 and re.search(message, err) and len(err.strip().splitlines()) == 2, err  # "data: ..." + the error

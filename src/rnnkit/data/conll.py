@@ -17,13 +17,15 @@ Every file may be ``.gz`` or ``.xz`` compressed (by its name).  A malformed line
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import lzma
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from rnnkit.errors import DataError
 
@@ -43,6 +45,24 @@ def _opener(path: Path):
     return open
 
 
+@contextlib.contextmanager
+def open_data(path: Path, kind: str = "a text file") -> Iterator[BinaryIO]:
+    """The file opened for reading bytes (``.gz`` / ``.xz`` decompressed).  A missing file, a folder,
+    a permission problem or a broken archive, met on opening or while reading inside the block,
+    raises one DataError naming the file and what to do."""
+    try:
+        with _opener(path)(path, "rb") as f:
+            yield f
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected {kind}") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied; check the file's permissions") from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise DataError(f"{path}: cannot be decompressed ({exc}); check the download or decompress it") from None
+
+
 def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     """The whole file decoded as ``encoding``, byte for byte (line ends and byte-order mark kept).
 
@@ -54,17 +74,8 @@ def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         "".encode(encoding)
     except LookupError:
         raise ValueError(f"Expected encoding to be a codec name like 'utf-8' or 'cp1252', got {encoding!r}") from None
-    try:
-        with _opener(path)(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a text file") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied; check the file's permissions") from None
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise DataError(f"{path}: cannot be decompressed ({exc}); check the download or decompress it") from None
+    with open_data(path) as f:
+        data = f.read()
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -20,14 +20,13 @@ lowercase); the other rows keep their random initialisation.
 """
 from __future__ import annotations
 
-import struct
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.data.conll import _opener
+from rnnkit.data.conll import open_data
 from rnnkit.errors import DataError
 
 
@@ -160,15 +159,8 @@ def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Wor
     """
     path = Path(path)
     binary = path.name.endswith((".bin", ".bin.gz", ".bin.xz"))
-    try:
-        with _opener(path)(path, "rb") as f:
-            vectors = (_read_binary if binary else _read_text)(f, path, wanted)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file; check the path of the word vectors") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a word-vector file") from None
-    except (OSError, EOFError, struct.error) as exc:
-        raise DataError(f"{path}: cannot be read ({exc}); check the download or decompress it") from None
+    with open_data(path, "a word-vector file") as f:
+        vectors = (_read_binary if binary else _read_text)(f, path, wanted)
     if not np.isfinite(vectors.vectors).all():
         n = int(np.flatnonzero(~np.isfinite(vectors.vectors).all(axis=1))[0])
         raise DataError(f"{path}: the vector of {vectors.words[n]!r} holds NaN or inf")
