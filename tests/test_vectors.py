@@ -62,13 +62,17 @@ def test_word2vec_binary_and_gzip(tmp_path, newline):
     assert wv.entries == len(WORDS)
 
 
-def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_path):
+@pytest.mark.parametrize("spaced", [set(), {"plot twist"}])  # a wanted word with a space: no quick skipping
+def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_path, spaced):
     vecs = _table()
     body = _text(vecs).encode("utf-8") + b"good 9 9 9 9\n" + b"caf\xe9 1 2 3 4\n"  # a duplicate, a Latin-1 word
     path = tmp_path / "v.txt.gz"
     path.write_bytes(gzip.compress(body))
-    wv = read_vectors(path, wanted={"good", "the"})
-    assert wv.words == ["the", "good"] and np.array_equal(wv.vectors, vecs[:2])
+    wv = read_vectors(path, wanted={"good", "the"} | spaced)
+    if spaced:
+        assert wv.words == ["the", "good", "plot twist"] and np.array_equal(wv.vectors, vecs[[0, 1, 4]])
+    else:  # a set without such words skips lines by their first field
+        assert wv.words == ["the", "good"] and np.array_equal(wv.vectors, vecs[:2])
     assert wv.entries == len(WORDS) + 2 and wv.skipped == 1
 
 
