@@ -62,7 +62,7 @@ def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
     seen: set[str] = set()
     dim = entries = skipped = 0
     # A vocabulary's words hold no space, so a line whose first field is not one of them is passed over
-    # without splitting its d numbers: most lines of a big file, read 4-5x faster.
+    # without splitting its d numbers: most lines of a big file (100k x 300 lines, 2% wanted: 0.47 s against 1.26 s).
     quick = None if wanted is None or any(" " in w for w in wanted) else {w.encode("utf-8") for w in wanted}
     for number, raw in enumerate(f, start=1):
         if number == 1 and _header(raw) is not None:
