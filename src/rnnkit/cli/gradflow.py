@@ -32,6 +32,9 @@ def register(groups) -> None:
                    help="LSTM forget-gate bias b_if + b_hf (default 1; 'none' keeps PyTorch's random init)")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="also draw the norms against the distance to the loss, log scale, into FILE (.png, .pdf, "
+                        ".svg; needs matplotlib: pip install 'rnnkit[plot]')")
     p.set_defaults(func=run)
 
 
@@ -83,6 +86,10 @@ def run(args) -> int:
         for t in rows:
             cols = " ".join(f"{norms[c][t - 1] / norms[c][-1]:>11.3e}" for c in cells)
             print(f"{t:>6} {T - t:>6} {cols}")
+    if args.plot:
+        from rnnkit.diagnostics_plot import plot_gradient_flow
+
+        print(f"plot written: {plot_gradient_flow(norms, args.plot, title=setting)}")
     return 0
 
 

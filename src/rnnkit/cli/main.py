@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.ngram",
     "rnnkit.cli.demo",
     "rnnkit.cli.gradflow",
+    "rnnkit.cli.curves",
     "rnnkit.cli.tagging",
     "rnnkit.cli.classify",
     "rnnkit.cli.seq2seq",
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as exc:
         print(f"rnnkit: error: {exc}", file=sys.stderr)
         return 1
-    except (RnnkitError, ValueError, TypeError, OSError) as exc:
+    except (RnnkitError, ValueError, TypeError, OSError, ImportError) as exc:  # ImportError: an optional extra
         if os.environ.get("RNNKIT_DEBUG"):
             raise
         print(f"rnnkit: error: {exc}", file=sys.stderr)

@@ -3,12 +3,11 @@
 Row t of ``weights`` (T, S) is the attention distribution a_t over the S source positions while the
 decoder produced target token t (``Hypothesis.attention`` of greedy decoding); each row sums to 1.
 
-Drawn with matplotlib's object-oriented API on an Agg canvas: no pyplot, no GUI, and the user's
-global backend is left alone.  Tokens are UTF-8 (German umlauts render with the default DejaVu Sans).
-For characters DejaVu lacks (Chinese, Japanese) a system font that has them is added as a fallback;
-when none is installed the plot is still written with those characters spelled as code points
-(``我`` -> ``U+6211``, which a reader can look up, where a glyph box would say nothing) and one
-warning says which font package to install.
+Drawn on an Agg canvas (:mod:`rnnkit.plotting`). Tokens are UTF-8 (German umlauts render with the
+default DejaVu Sans). For characters DejaVu lacks (Chinese, Japanese) a system font that has them is
+added as a fallback; when none is installed the plot is still written with those characters spelled
+as code points (``我`` -> ``U+6211``, which a reader can look up, where a glyph box would say
+nothing) and one warning says which font package to install.
 
 matplotlib is an optional dependency: ``pip install 'rnnkit[plot]'``.
 """
@@ -24,22 +23,11 @@ from typing import Any
 import numpy as np
 
 from rnnkit.checks import check_int
+from rnnkit.plotting import matplotlib_parts, new_figure, save_figure
 
-_INSTALL_HINT = "plot_attention needs matplotlib: pip install 'rnnkit[plot]' (or pip install matplotlib)"
 _BASE_FONT = "DejaVu Sans"
 # matplotlib's own last-resort font "covers" every code point with a box: it is not a real fallback
 _NOT_FALLBACKS = ("Last Resort",)
-
-
-def _matplotlib() -> tuple[Any, Any, Any]:
-    """(Figure, FigureCanvasAgg, font_manager), imported only when a plot is asked for."""
-    try:
-        from matplotlib import font_manager
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise ImportError(_INSTALL_HINT) from exc
-    return Figure, FigureCanvasAgg, font_manager
 
 
 @lru_cache(maxsize=64)
@@ -52,7 +40,7 @@ def _charmap(font_path: str) -> frozenset[int]:
 
 def _font_families(text: str) -> tuple[list[str], str]:
     """Font families that cover ``text`` (DejaVu Sans first), and the characters none of them has."""
-    _, _, font_manager = _matplotlib()
+    _, _, font_manager = matplotlib_parts()
     needed = {ord(ch) for ch in text if not ch.isspace()}
     base = font_manager.findfont(font_manager.FontProperties(family=_BASE_FONT), fallback_to_default=True)
     missing = needed - _charmap(base)
@@ -113,7 +101,7 @@ def plot_attention(
     """
     w = _check(weights, source_tokens, target_tokens)  # (T, S)
     check_int("dpi", dpi, 1)
-    Figure, FigureCanvasAgg, _ = _matplotlib()
+    matplotlib_parts()  # the install hint before any work
     families, missing = _font_families("".join(source_tokens) + "".join(target_tokens) + (title or ""))
     if missing:
         warnings.warn(f"no installed font has the characters {missing[:20]!r}: they are labelled by code "
@@ -126,8 +114,7 @@ def plot_attention(
     # about a third of an inch per token keeps labels legible; the margins hold the labels themselves
     longest = max(len(tok) for tok in [*source_labels, *target_labels])
     margin = 0.6 + 0.09 * min(longest, 30)
-    fig = Figure(figsize=(min(margin + 1.4 + 0.34 * S, 40), min(margin + 0.8 + 0.34 * T, 40)))
-    FigureCanvasAgg(fig)
+    fig = new_figure(min(margin + 1.4 + 0.34 * S, 40), min(margin + 0.8 + 0.34 * T, 40))
     ax = fig.add_subplot()
     probabilities = w.min() >= 0.0 and w.max() <= 1.0
     vmin, vmax = (0.0, 1.0) if probabilities else (float(w.min()), float(w.max()))
@@ -148,5 +135,4 @@ def plot_attention(
     with warnings.catch_warnings():
         # the one warning above replaces matplotlib's warning per missing glyph
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+        return save_figure(fig, path, dpi)

@@ -1,0 +1,41 @@
+"""``rnnkit curves``: compare training runs from their metrics logs, as a table and optionally a plot."""
+from __future__ import annotations
+
+import argparse
+
+from rnnkit.cli.common import HelpFormatter, positive_int
+
+
+def register(groups) -> None:
+    p = groups.commands.add_parser(
+        "curves", help="learning curves of training runs: a summary table, and a plot with --output",
+        description="Read the metrics.jsonl of one or more runs of 'rnnkit train ...' and print, per run, its "
+                    "epochs, last training loss and the validation metric at its best checkpoint and at its last "
+                    "epoch.  With --output, also draw the training loss against the step and the validation "
+                    "metric against the epoch, the runs overlaid (needs matplotlib: pip install 'rnnkit[plot]').",
+        formatter_class=HelpFormatter)
+    p.add_argument("runs", nargs="+", metavar="RUN", help="a run folder (its --run-dir) or a metrics.jsonl file")
+    p.add_argument("--metric", default="loss",
+                   help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...)")
+    p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
+    p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
+    p.add_argument("--dpi", type=positive_int, default=100, help="resolution of a .png plot")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.train.curves import plot_curves, read_run, summary_lines, valid_metrics
+
+    labels = args.labels.split(",") if args.labels else [None] * len(args.runs)
+    if len(labels) != len(args.runs):
+        raise ValueError(f"Expected one --labels name per run ({len(args.runs)}), got {len(labels)}")
+    runs = [read_run(r, name) for r, name in zip(args.runs, labels)]
+    available = valid_metrics(runs)
+    if args.metric not in available:
+        raise ValueError(f"Expected --metric to be one the runs' epochs all report ({', '.join(available) or 'none'}), "
+                         f"got {args.metric!r}")
+    print("\n".join(summary_lines(runs, args.metric)))
+    if args.output:
+        path = plot_curves(runs, args.output, args.metric, args.dpi)
+        print(f"plot written: {path}")
+    return 0

@@ -1,0 +1,51 @@
+"""matplotlib for rnnkit's plots, imported only when a plot is asked for.
+
+Every plot is drawn with matplotlib's object-oriented API on an Agg canvas: no pyplot, no GUI, and
+the user's global backend is left alone.  matplotlib is an optional dependency:
+``pip install 'rnnkit[plot]'``; without it a plot raises ImportError with that hint, which the
+command line prints as one line.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+INSTALL_HINT = "plots need matplotlib: pip install 'rnnkit[plot]' (or pip install matplotlib)"
+
+
+def matplotlib_parts() -> tuple[Any, Any, Any]:
+    """(Figure, FigureCanvasAgg, font_manager)."""
+    try:
+        from matplotlib import font_manager
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+    return Figure, FigureCanvasAgg, font_manager
+
+
+def new_figure(width: float, height: float) -> Any:
+    """A Figure of this size in inches, attached to an Agg canvas."""
+    Figure, FigureCanvasAgg, _ = matplotlib_parts()
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Write the figure to ``path`` (format by suffix: .png, .pdf, .svg) atomically and return the path:
+    the image appears whole or not at all, even if the process is killed while it is written."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,137 @@
+"""Learning curves from training runs' metrics logs (``metrics.jsonl``): read, summarise, plot.
+
+Every run of ``rnnkit train ...`` writes one JSON object a line: ``{"type": "train", "step", "loss",
+...}`` every ``--log-every`` steps and ``{"type": "epoch", "epoch", "step", "train_loss",
+"valid_<metric>", "best", ...}`` at each epoch's end (``valid_loss`` always; ``valid_ppl`` /
+``valid_bits`` for language models, ``valid_accuracy``, ``valid_f1``, ``valid_root_accuracy``, BLEU
+and others by task).  :func:`plot_curves` draws the training loss against the step and one
+validation metric against the epoch, several runs overlaid, so settings can be compared by eye.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.errors import DataError
+from rnnkit.plotting import new_figure, save_figure
+from rnnkit.train.loop import METRICS
+
+
+class RunCurves(NamedTuple):
+    name: str  # how the run is labelled
+    steps: np.ndarray  # (n,) optimizer steps of the logged training losses
+    losses: np.ndarray  # (n,) the training loss at each
+    epochs: list[dict]  # the epoch records, in order
+
+
+def metrics_path(run: str | os.PathLike) -> Path:
+    """The metrics log of a run: ``run`` itself when it is a file, else ``run/metrics.jsonl``."""
+    run = Path(run)
+    return run / METRICS if run.is_dir() else run
+
+
+def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
+    """A run's logged curves; a missing, empty or malformed log raises DataError naming file and line."""
+    path = metrics_path(run)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; give a run folder (holding {METRICS}) or a {METRICS} file") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text file; expected rnnkit's {METRICS}") from None
+    steps, losses, epochs = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            kind = record["type"]
+            if kind == "train":
+                steps.append(int(record["step"]))
+                losses.append(float(record["loss"]))
+            elif kind == "epoch":
+                record["epoch"], record["step"] = int(record["epoch"]), int(record["step"])
+                epochs.append(record)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{path}: line {number}: not a metrics record of rnnkit ({type(exc).__name__}: "
+                            f"{exc}); expected the {METRICS} a training run writes") from None
+    if not steps and not epochs:
+        raise DataError(f"{path}: no training or epoch records; has the run taken a step yet?")
+    label = name or (path.parent.name if path.name == METRICS else path.stem)
+    return RunCurves(label, np.array(steps, dtype=np.int64), np.array(losses), epochs)
+
+
+def valid_metrics(runs: list[RunCurves]) -> list[str]:
+    """The validation metrics (``valid_`` dropped) that every run's epochs report, ``loss`` first."""
+    names = None
+    for r in runs:
+        have = {k[len("valid_"):] for e in r.epochs for k in e if k.startswith("valid_") and k != "valid_seconds"}
+        names = have if names is None else names & have
+    return sorted(names or (), key=lambda k: (k != "loss", k))
+
+
+def best_epoch(run: RunCurves) -> dict | None:
+    """The epoch record of the run's best checkpoint (the last epoch marked best), if any."""
+    marked = [e for e in run.epochs if e.get("best")]
+    return marked[-1] if marked else None
+
+
+def summary_lines(runs: list[RunCurves], metric: str = "loss") -> list[str]:
+    """A table: per run its epochs, last training loss and the validation ``metric`` at its best epoch
+    (the epoch of best.safetensors) and at its last."""
+    width = max(4, *(len(r.name) for r in runs))
+    key = "valid_" + metric
+    lines = [f"{'run':<{width}} {'epochs':>6} {'last train loss':>15} {'best epoch':>10} "
+             f"{'valid ' + metric + ' (best)':>22} {'valid ' + metric + ' (last)':>22}"]
+    for r in runs:
+        last_train = r.epochs[-1].get("train_loss") if r.epochs else (r.losses[-1] if r.losses.size else None)
+        best = best_epoch(r)
+        lines.append(f"{r.name:<{width}} {len(r.epochs):>6} {_fmt(last_train):>15} "
+                     f"{(best['epoch'] if best else '-'):>10} {_fmt(best.get(key) if best else None):>22} "
+                     f"{_fmt(r.epochs[-1].get(key) if r.epochs else None):>22}")
+    return lines
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
+
+
+def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "loss", dpi: int = 100) -> Path:
+    """Two panels: the logged training loss against the step, and validation ``metric`` against the
+    epoch (the best epoch of each run marked), every run in its own colour; written to ``path``."""
+    if not runs:
+        raise ValueError("Expected at least one run to plot, got none")
+    fig = new_figure(11.0, 4.2)
+    left, right = fig.subplots(1, 2)
+    key = "valid_" + metric
+    for i, r in enumerate(runs):
+        colour = f"C{i % 10}"
+        if r.steps.size:
+            left.plot(r.steps, r.losses, color=colour, linewidth=1.0, alpha=0.85, label=r.name)
+        points = [(e["epoch"], e[key]) for e in r.epochs if isinstance(e.get(key), (int, float))
+                  and math.isfinite(e[key])]
+        if points:
+            xs, ys = zip(*points)
+            right.plot(xs, ys, color=colour, marker="o", markersize=3, linewidth=1.5, label=r.name)
+            best = best_epoch(r)
+            if best is not None and isinstance(best.get(key), (int, float)):
+                right.plot([best["epoch"]], [best[key]], color=colour, marker="*", markersize=12)
+    left.set_xlabel("optimizer step")
+    left.set_ylabel("training loss (logged batches)")
+    left.set_title("training")
+    right.set_xlabel("epoch")
+    right.xaxis.get_major_locator().set_params(integer=True)  # whole epochs
+    right.set_ylabel(f"validation {metric}")
+    right.set_title("validation (star: best checkpoint)")
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+        if len(runs) > 1 and ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small")
+    return save_figure(fig, path, dpi)

@@ -1,0 +1,111 @@
+"""``rnnkit curves`` (learning curves from metrics logs) and ``rnnkit gradflow --plot``."""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from clirun import run_cli
+
+from rnnkit.diagnostics_plot import plot_gradient_flow
+from rnnkit.errors import DataError
+from rnnkit.train.curves import best_epoch, read_run, summary_lines, valid_metrics
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _log(path, valid, accuracy=True, train_every=5, steps_per_epoch=10):
+    """A metrics.jsonl as the training loop writes it: train records, then an epoch record per epoch."""
+    lines, best = [], float("inf")
+    for e, v in enumerate(valid, start=1):
+        for s in range((e - 1) * steps_per_epoch + train_every, e * steps_per_epoch + 1, train_every):
+            lines.append({"type": "train", "epoch": e, "step": s, "loss": 2.0 / s, "lr": 0.1, "grad_norm": 1.0})
+        rec = {"type": "epoch", "epoch": e, "step": e * steps_per_epoch, "train_loss": 1.0 / e, "lr": 0.1,
+               "valid_loss": v, "best": v < best, "train_seconds": 1.0, "valid_seconds": 0.1, "time": "x"}
+        if accuracy:
+            rec["valid_accuracy"] = 1.0 - v
+        best = min(best, v)
+        lines.append(rec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    return path
+
+
+def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
+    _log(tmp_path / "a" / "metrics.jsonl", [0.9, 0.5, 0.6, 0.4, 0.45])
+    _log(tmp_path / "b.jsonl", [0.8, 0.7], accuracy=False)
+    a, b = read_run(tmp_path / "a"), read_run(tmp_path / "b.jsonl", name="second")
+    assert a.name == "a" and b.name == "second"
+    assert a.steps.tolist() == list(range(5, 51, 5)) and np.allclose(a.losses, 2.0 / a.steps)
+    assert best_epoch(a)["epoch"] == 4 and best_epoch(b)["epoch"] == 2
+    assert valid_metrics([a]) == ["loss", "accuracy"] and valid_metrics([a, b]) == ["loss"]
+    header, row_a, row_b = summary_lines([a, b])
+    assert row_a.split() == ["a", "5", "0.2000", "4", "0.4000", "0.4500"], row_a
+    assert row_b.split() == ["second", "2", "0.5000", "2", "0.7000", "0.7000"], row_b
+    assert summary_lines([a], "accuracy")[1].split()[-2:] == ["0.6000", "0.5500"]
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"type": "train", "step": 1, "loss": 2.0}\n{"type": "epoch", "epoch": 1}\n', r"line 2: not a metrics record"),
+    ("not json\n", r"line 1: not a metrics record"),
+    ("\n", r"no training or epoch records"),
+])
+def test_bad_logs_are_one_clear_line(tmp_path, content, message):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        read_run(tmp_path)
+    with pytest.raises(DataError, match="no such file; give a run folder"):
+        read_run(tmp_path / "missing")
+
+
+def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    _log(tmp_path / "r1" / "metrics.jsonl", [0.9, 0.5, 0.6])
+    _log(tmp_path / "r2" / "metrics.jsonl", [0.8, 0.7, 0.65, 0.6])
+    out_png = tmp_path / "curves.png"
+    code, out, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), str(tmp_path / "r2"), "--metric", "accuracy",
+                                      "--labels", "small,large", "-o", str(out_png)])
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1].split()[:4] == ["small", "3", "0.3333", "2"] and lines[2].split()[:4] == ["large", "4", "0.2500", "4"]
+    assert out_png.read_bytes()[:8] == PNG and out_png.stat().st_size > 5000
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
+
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "--metric", "bleu"])
+    assert code == 2 and "Expected --metric to be one the runs' epochs all report (loss, accuracy), got 'bleu'" in err
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "--labels", "a,b"])
+    assert code == 2 and "one --labels name per run (1), got 2" in err
+
+
+def test_curves_of_a_real_training_run(tmp_path, capsys):
+    rows = "".join(f"{'pos' if i % 2 else 'neg'}\t{'great' if i % 2 else 'dull'} movie {i % 7}\n" for i in range(60))
+    (tmp_path / "t.tsv").write_text(rows, encoding="utf-8")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "t.tsv"), "--epochs", "3",
+                                    "--embed", "8", "--hidden", "8", "--batch-size", "8", "--log-every", "2",
+                                    "--progress", "none", "--run-dir", str(run)])
+    assert code == 0, err
+    code, out, err = run_cli(capsys, ["curves", str(run), "--metric", "accuracy"])
+    assert code == 0 and out.splitlines()[1].split()[:2] == ["run", "3"], out + err
+
+
+def test_gradflow_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "flow.png"
+    code, out, err = run_cli(capsys, ["gradflow", "--all-cells", "--steps", "20", "--plot", str(path)])
+    assert code == 0 and f"plot written: {path}" in out, err
+    assert path.read_bytes()[:8] == PNG
+    with pytest.raises(ValueError, match=r"norms\['rnn'\] to be a 1-D array"):
+        plot_gradient_flow({"rnn": np.ones((2, 3))}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="last \\(at the loss\\) > 0"):
+        plot_gradient_flow({"rnn": np.array([1.0, 0.0])}, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_matplotlib_is_one_line_with_the_install_hint(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes "import matplotlib" fail
+    code, out, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path / "f.png")])
+    assert code == 2 and err.strip() == ("rnnkit: error: plots need matplotlib: pip install 'rnnkit[plot]' "
+                                         "(or pip install matplotlib)"), err
