@@ -3,8 +3,9 @@
 Shared by ``rnnkit train classifier``, ``train tagger`` and ``train tree``.  The vectors' size sets
 the embedding size (``--embed`` may be left out, or must agree); every vocabulary word found in the
 file (as it is, else lowercased) starts from its vector, the rest from the model's random
-initialisation.  With ``--freeze-embeddings`` the table is not trained at all, so words missing from
-the file keep their random vectors: ``--word-dropout`` (classifier) still trains nothing there.
+initialisation.  With ``--freeze-embeddings`` the whole table stays as it starts, the random rows
+of words missing from the file (and ``<unk>``) included; ``--word-dropout`` then still regularises,
+but trains no vector.
 """
 from __future__ import annotations
 
