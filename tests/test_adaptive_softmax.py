@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rnnkit.gradcheck import numeric_grad
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad as _numeric
 
+from rnnkit.gradcheck import numeric_grad as _numeric
 from rnnkit.seq2seq.attention import (
     attention_backward,
     attention_forward,

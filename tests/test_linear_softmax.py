@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad
 
+from rnnkit.gradcheck import numeric_grad
 from rnnkit.nn import (
     linear_backward,
     linear_forward,

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad_at
 
+from rnnkit.gradcheck import numeric_grad_at
 from rnnkit.lm.class_softmax import frequency_classes
 from rnnkit.lm.model import LanguageModel, LMConfig
 

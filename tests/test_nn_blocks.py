@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad as numgrad
 
+from rnnkit.gradcheck import numeric_grad as numgrad
 from rnnkit.nn import (
     Embedding,
     Linear,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad as _numeric
 from naive import unroll
 
+from rnnkit.gradcheck import numeric_grad as _numeric
 from rnnkit.recurrent import GRU, LSTM, RNN
 
 CELLS = [

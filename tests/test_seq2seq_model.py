@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad_at
 from threadpoolctl import threadpool_limits
 
+from rnnkit.gradcheck import numeric_grad_at
 from rnnkit.optim import clip_grad_norm, make_optimizer
 from rnnkit.seq2seq import toy
 from rnnkit.seq2seq.decode import greedy_decode
-from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig, VectorDecoder, VectorDecoderConfig
+from rnnkit.seq2seq.model import (
+    Seq2Seq,
+    Seq2SeqConfig,
+    VectorDecoder,
+    VectorDecoderConfig,
+)
 
 EPS = 1e-6
 V_SRC, V_TGT = 7, 6

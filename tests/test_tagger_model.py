@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad_at
 
 from rnnkit.constraints import allowed_transitions, is_allowed
+from rnnkit.gradcheck import numeric_grad_at
 from rnnkit.optim import Adam
 from rnnkit.tagging.char_features import char_matrix, gather_char_batch
 from rnnkit.tagging.io import DataSpec, TaggingData, load_tagger, tagger_meta

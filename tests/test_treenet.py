@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numeric_grad
 
 from rnnkit.data.trees import Tree, parse_tree, read_trees
 from rnnkit.errors import DataError
+from rnnkit.gradcheck import numeric_grad
 from rnnkit.treenet import TreeNet, TreeNetConfig, make_batch
 
 SST_LINE = "(3 (2 (2 The) (2 Rock)) (4 (2 is) (4 (3 very) (4 good))))"

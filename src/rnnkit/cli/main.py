@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.ngram",
     "rnnkit.cli.demo",
     "rnnkit.cli.gradflow",
+    "rnnkit.cli.gradcheck",
     "rnnkit.cli.curves",
     "rnnkit.cli.tagging",
     "rnnkit.cli.classify",

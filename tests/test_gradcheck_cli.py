@@ -1,0 +1,52 @@
+"""``rnnkit gradcheck`` and :func:`rnnkit.gradcheck.check_recurrent`: they pass on the real backward
+passes and catch a wrong one."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from clirun import run_cli
+
+import rnnkit.cells.gru as gru_kernel
+from rnnkit.gradcheck import check_recurrent
+
+
+@pytest.mark.parametrize("argv,rows", [
+    (["--cell", "lstm"], 7 + 6),  # 4 parameters, x, h0, c0; then RTRL: 4 parameters, h0, c0
+    (["--cell", "gru", "--layers", "2", "--bidirectional"], 16 + 2),
+    (["--cell", "rnn", "--nonlinearity", "relu", "--steps", "7", "--seed", "3"], 6 + 5),
+])
+def test_every_gradient_agrees(capsys, argv, rows):
+    code, out, err = run_cli(capsys, ["gradcheck", *argv])
+    assert code == 0, out + err
+    assert re.search(rf"OK: all {rows} gradients \([\d,]+ entries\) agree within 1e-06", out), out
+    assert "MISMATCH" not in out
+
+
+def test_a_wrong_backward_pass_is_caught(capsys, monkeypatch):
+    real = gru_kernel.backward
+
+    def off_by_one_percent(*args, **kwargs):
+        dx, dh0, (dw_ih, dw_hh, db_ih, db_hh) = real(*args, **kwargs)
+        return dx, dh0, (dw_ih, dw_hh * 1.01, db_ih, db_hh)
+
+    monkeypatch.setattr(gru_kernel, "backward", off_by_one_percent)
+    code, out, _ = run_cli(capsys, ["gradcheck", "--cell", "gru"])
+    assert code == 1
+    flagged = [line.split()[:2] for line in out.splitlines() if line.endswith("<-- MISMATCH")]
+    assert flagged == [["weight_hh_l0", "finite"], ["weight_hh_l0", "RTRL"]], out
+    assert "MISMATCH: 2 of 11 gradients exceed 1e-06 (worst: weight_hh_l0" in out
+
+
+def test_check_recurrent_rows():
+    checks = check_recurrent("lstm", num_layers=2, hidden=3, steps=5, seed=1)
+    names = [c.name for c in checks]
+    assert names[:8] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                         "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"]
+    assert names[8:] == ["input x", "initial h", "initial c"]  # two layers: no RTRL rows
+    assert all(c.reference == "finite differences" and c.max_error < 1e-7 and c.max_grad > 0 for c in checks)
+    assert checks[0].entries == 4 * 3 * 3 and checks[8].entries == 5 * 3 * 3
+    with pytest.raises(ValueError, match="steps"):
+        check_recurrent("gru", steps=0)
+    assert np.isfinite([c.max_error for c in checks]).all()
