@@ -236,3 +236,22 @@ def test_embedding_option_errors_are_one_line(tmp_path, capsys, cls_files, extra
         extra = extra[:-1]
     code, _, err = run_cli(capsys, args + extra)
     assert code == 2 and re.search(message, err) and len(err.strip().splitlines()) == 2, err  # "data: ..." + the error
+
+
+def test_language_model_takes_embeddings(tmp_path, capsys):
+    from rnnkit.lm.io import load_lm
+
+    (tmp_path / "t.txt").write_text("the cat sat on the mat\nthe dog sat on the log\n" * 30, encoding="utf-8")
+    vecs = {w: np.random.default_rng(len(w)).standard_normal(6).round(4) for w in ["the", "cat", "sat", "<eos>"]}
+    vec = tmp_path / "v.txt"
+    vec.write_text("".join(w + " " + " ".join(map(str, v)) + "\n" for w, v in vecs.items()), encoding="utf-8")
+    common = ["train", "lm", "--train", str(tmp_path / "t.txt"), "--level", "word", "--embeddings", str(vec),
+              "--epochs", "1", "--bptt", "5", "--batch-size", "4", "--progress", "none"]
+    code, _, err = run_cli(capsys, [*common, "--hidden", "6", "--tie", "--freeze-embeddings",
+                                    "--run-dir", str(tmp_path / "lm")])
+    assert code == 0 and "embeddings: 4 of 9 vocabulary words" in err and "output layer" in err, err
+    model, vocab, _, _ = load_lm(tmp_path / "lm" / "last.safetensors")
+    for w, v in vecs.items():
+        assert np.allclose(model.params["embedding.weight"][vocab.token_id(w)], v), w
+    code, _, err = run_cli(capsys, [*common, "--hidden", "8", "--tie", "--run-dir", str(tmp_path / "lm2")])
+    assert code == 2 and "--tie needs the embedding size to equal --hidden (8), got 6 (the --embeddings vectors' size)" in err

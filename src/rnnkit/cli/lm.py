@@ -19,6 +19,7 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
+from rnnkit.cli.pretrained import add_pretrained_options, apply_pretrained, embedding_size, read_pretrained
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
@@ -49,7 +50,9 @@ def register(groups) -> None:
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
     m.add_argument("--layers", type=positive_int, default=2, help="stacked recurrent layers")
     m.add_argument("--hidden", type=positive_int, default=200, help="hidden units per layer")
-    m.add_argument("--embed", type=positive_int, default=None, help="embedding size (default: --hidden)")
+    m.add_argument("--embed", type=positive_int, default=None,
+                   help="embedding size (default: --hidden, or the size of --embeddings' vectors)")
+    add_pretrained_options(m, "token (word or character)")
     m.add_argument("--dropout", type=probability, default=0.0, help="dropout on input, between layers and on output")
     m.add_argument("--dropout-input", type=probability, default=None, metavar="P",
                    help="dropout on the embeddings only (default: --dropout; char-rnn uses 0)")
@@ -116,9 +119,12 @@ def cutoff_list(text: str) -> tuple[int, ...]:
     return cut
 
 
-def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generator) -> LanguageModel:
+def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generator, vectors=None) -> LanguageModel:
     V = len(vocab)
-    embed = args.embed or args.hidden
+    embed = embedding_size(args, vectors, args.hidden)
+    if args.tie and embed != args.hidden:
+        source = "the --embeddings vectors'" if vectors is not None else "--embed"
+        raise ValueError(f"--tie needs the embedding size to equal --hidden ({args.hidden}), got {embed} ({source} size)")
 
     def drop(p: float | None) -> float:  # a site's own option, else --dropout
         return args.dropout if p is None else p
@@ -170,7 +176,11 @@ def train_lm(args) -> int:
         st = oov_rate(vt, vocab)
         print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
         valid_ids = vocab.encode(vt)
-    model = build_model(args, vocab, classes, np.random.default_rng(cfg.seed))
+    vectors = read_pretrained(args, vocab.tokens)
+    model = build_model(args, vocab, classes, np.random.default_rng(cfg.seed), vectors)
+    cfg = apply_pretrained(args, model.params, vocab.tokens, vectors, cfg)
+    if args.tie and args.freeze_embeddings:
+        print("embeddings: --tie makes the output layer the same table, so it is frozen too", file=sys.stderr)
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
     trainer = Trainer(task, cfg, args.run_dir)

@@ -1,6 +1,6 @@
 """``--embeddings FILE`` and ``--freeze-embeddings``: start a word embedding from pretrained vectors.
 
-Shared by ``rnnkit train classifier``, ``train tagger`` and ``train tree``.  The vectors' size sets
+Shared by ``rnnkit train classifier``, ``train tagger``, ``train tree`` and ``train lm``.  The vectors' size sets
 the embedding size (``--embed`` may be left out, or must agree); every vocabulary word found in the
 file (as it is, else lowercased) starts from its vector, the rest from the model's random
 initialisation.  With ``--freeze-embeddings`` the whole table stays as it starts, the random rows
@@ -32,6 +32,11 @@ def add_embedding_options(group: argparse._ArgumentGroup, default_size: int, wha
     and ``--freeze-embeddings`` to an argument group."""
     group.add_argument("--embed", type=positive_int, default=None,
                        help=f"{what} embedding size (default: {default_size}, or the size of --embeddings' vectors)")
+    add_pretrained_options(group, what)
+
+
+def add_pretrained_options(group: argparse._ArgumentGroup, what: str = "word") -> None:
+    """Add ``--embeddings`` and ``--freeze-embeddings`` (for a command that defines ``--embed`` itself)."""
     group.add_argument("--embeddings", metavar="FILE", default=None,
                        help=f"start the {what} embedding from pretrained vectors: GloVe, word2vec or fastText text "
                             "('word v1 ... vd' lines, .txt or .vec) or word2vec binary (.bin); .gz or .xz allowed "
