@@ -255,3 +255,48 @@ def test_language_model_takes_embeddings(tmp_path, capsys):
         assert np.allclose(model.params["embedding.weight"][vocab.token_id(w)], v), w
     code, _, err = run_cli(capsys, [*common, "--hidden", "8", "--tie", "--run-dir", str(tmp_path / "lm2")])
     assert code == 2 and "--tie needs the embedding size to equal --hidden (8), got 6 (the --embeddings vectors' size)" in err
+
+
+def test_extend_vocab_adds_evaluation_words_that_have_vectors(tmp_path, capsys, cls_files):
+    from rnnkit.classify.task import load_classifier
+    from rnnkit.tagging.io import load_tagger
+    from rnnkit.treenet.task import load_treenet
+
+    train, vec, file_vecs = cls_files  # vectors for The, great, dull, movie, plot, absent
+    test = tmp_path / "test.tsv"
+    test.write_text("pos\tabsent great\nneg\tunseen dull\n", encoding="utf-8")  # "unseen" has no vector
+    run = tmp_path / "ext"
+    args = ["train", "classifier", "--train", str(train), "--test", str(test), "--embeddings", str(vec),
+            "--freeze-embeddings", "--epochs", "1", *SMALL]
+    code, _, err = run_cli(capsys, [*args, "--extend-vocab", "--run-dir", str(run)])
+    assert code == 0 and "vocabulary: 1 of the 2 words of the evaluation data missing from the training data" in err, err
+    model, enc, _ = load_classifier(run / "last.safetensors")
+    tokens = enc.vocab.tokens
+    assert tokens[-1] == "absent" and "unseen" not in tokens
+    assert np.array_equal(model.params["embedding.weight"][tokens.index("absent")], file_vecs["absent"])
+    code, _, err = run_cli(capsys, [*args, "--run-dir", str(tmp_path / "plain")])
+    assert code == 0 and "absent" not in load_classifier(tmp_path / "plain" / "last.safetensors")[1].vocab.tokens
+
+    conllu = tmp_path / "t.conllu"
+    conllu.write_text("1\tthe\tthe\tDET\t_\t_\t0\tdep\t_\t_\n2\tmovie\tmovie\tNOUN\t_\t_\t0\tdep\t_\t_\n\n" * 8,
+                      encoding="utf-8")
+    dev = tmp_path / "d.conllu"
+    dev.write_text("1\tThe\tthe\tDET\t_\t_\t0\tdep\t_\t_\n2\tplot\tplot\tNOUN\t_\t_\t0\tdep\t_\t_\n\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--valid", str(dev), "--embeddings",
+                                    str(vec), "--extend-vocab", "--epochs", "1", "--run-dir", str(tmp_path / "tag"),
+                                    *SMALL])
+    assert code == 0, err
+    assert load_tagger(tmp_path / "tag" / "last.safetensors")[1].words.tokens[-2:] == ["The", "plot"]
+
+    trees = tmp_path / "trees.txt"
+    trees.write_text("(3 (2 the) (4 great))\n(1 (2 the) (0 dull))\n" * 4, encoding="utf-8")
+    dev_trees = tmp_path / "dev.txt"
+    dev_trees.write_text("(3 (2 movie) (4 great))\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tree", "--train", str(trees), "--valid", str(dev_trees), "--embeddings",
+                                    str(vec), "--extend-vocab", "--epochs", "1", "--run-dir", str(tmp_path / "tree"),
+                                    *SMALL])
+    assert code == 0 and load_treenet(tmp_path / "tree" / "last.safetensors")[1].vocab.tokens[-1] == "movie", err
+
+    code, _, err = run_cli(capsys, ["train", "tree", "--train", str(trees), "--extend-vocab", "--epochs", "1",
+                                    "--run-dir", str(tmp_path / "tree2"), *SMALL])
+    assert code == 2 and "--extend-vocab needs --embeddings FILE" in err

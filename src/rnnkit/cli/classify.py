@@ -23,7 +23,14 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
-from rnnkit.cli.pretrained import add_embedding_options, apply_pretrained, embedding_size, read_pretrained
+from rnnkit.cli.pretrained import (
+    add_embedding_options,
+    add_extend_option,
+    apply_pretrained,
+    embedding_size,
+    extend_vocab,
+    read_pretrained,
+)
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -56,6 +63,7 @@ def register(groups) -> None:
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
     add_embedding_options(m, 100)
+    add_extend_option(m, "--valid and --test (with --folds: of every fold)")
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
@@ -99,8 +107,10 @@ def _read(args: argparse.Namespace, path: str | None = None) -> list:
     return read_tsv(args.train, args.encoding, args.header)
 
 
-def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path) -> tuple[Any, Any]:
-    """Train one model; returns (model, encoder) of the best checkpoint."""
+def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path,
+         evaluation: list | None = None) -> tuple[Any, Any]:
+    """Train one model; returns (model, encoder) of the best checkpoint.  ``evaluation``: the texts
+    whose words ``--extend-vocab`` may add (validation and test data)."""
     from rnnkit.classify.crossval import holdout_split
     from rnnkit.classify.model import Classifier, ClassifierConfig
     from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier
@@ -111,6 +121,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         train, valid = [train[i] for i in rest], [train[i] for i in held]
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length)
+    enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
+                                               for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
@@ -167,7 +179,8 @@ def train_classifier(args: argparse.Namespace) -> int:
             read_pretrained(args, every.vocab.tokens)
 
         def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
-            model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}")
+            model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",
+                              [examples[i] for i in test_idx])
             m = scores(model, enc, [examples[i] for i in test_idx])
             print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
             return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
@@ -177,10 +190,11 @@ def train_classifier(args: argparse.Namespace) -> int:
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
         return 0
     valid = _read(args, args.valid) if args.valid else None
-    model, enc = _fit(args, examples, valid, run)
+    test = _read(args, args.test) if args.test else None
+    model, enc = _fit(args, examples, valid, run, test)
     print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
     if args.test:
-        print("test: " + describe(scores(model, enc, _read(args, args.test))))
+        print("test: " + describe(scores(model, enc, test)))
     return 0
 
 

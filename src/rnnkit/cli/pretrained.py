@@ -13,12 +13,13 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from rnnkit.cli.common import positive_int
 from rnnkit.data.vectors import WordVectors, fill_embedding, read_vectors, wanted_words
+from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.config import TrainConfig
 
 EMBEDDING = "embedding.weight"  # the word table's name in every model that takes pretrained vectors
@@ -45,6 +46,14 @@ def add_pretrained_options(group: argparse._ArgumentGroup, what: str = "word") -
                        help="keep the pretrained vectors fixed during training (needs --embeddings)")
 
 
+def add_extend_option(group: argparse._ArgumentGroup, files: str = "--valid and --test") -> None:
+    """Add ``--extend-vocab`` (for a command that reads validation or test data before training)."""
+    group.add_argument("--extend-vocab", action="store_true",
+                       help=f"add to the vocabulary the words of {files} that are not in the training data but "
+                            "have a vector in --embeddings, so they keep that vector instead of becoming <unk> "
+                            "(as Lample et al. 2016 do; the labels are not read)")
+
+
 def read_pretrained(args: argparse.Namespace, tokens: Sequence[str]) -> WordVectors | None:
     """Read ``--embeddings`` for these vocabulary tokens (None without it); checks the options first."""
     if args.freeze_embeddings and not args.embeddings:
@@ -67,6 +76,24 @@ def read_pretrained(args: argparse.Namespace, tokens: Sequence[str]) -> WordVect
         raise ValueError(f"--embed {args.embed} does not match the {vectors.dim}-dimensional vectors in "
                          f"{args.embeddings}; leave --embed out or set it to {vectors.dim}")
     return vectors
+
+
+def extend_vocab(args: argparse.Namespace, vocab: Vocabulary, candidates: Iterable[str]) -> Vocabulary:
+    """With ``--extend-vocab``: ``vocab`` plus the candidate words (from validation and test data) that
+    it lacks and that have a vector in ``--embeddings`` (as they are or lowercased), in sorted order
+    after the training words.  Without the option, ``vocab`` itself."""
+    if not getattr(args, "extend_vocab", False):
+        return vocab
+    if not args.embeddings:
+        raise ValueError("--extend-vocab needs --embeddings FILE (it adds the words that have a vector there)")
+    known = set(vocab.tokens)
+    new = sorted(set(candidates) - known)
+    vectors = read_pretrained(args, [*vocab.tokens, *new])  # one read serves the extended vocabulary too
+    have = set(vectors.words)
+    added = [w for w in new if w in have or w.lower() in have]
+    print(f"vocabulary: {len(added):,} of the {len(new):,} words of the evaluation data missing from the training "
+          f"data have a vector and are added ({len(vocab):,} -> {len(vocab) + len(added):,})", file=sys.stderr)
+    return Vocabulary([*vocab.tokens, *added], unk_token=vocab.unk_token, eos_token=vocab.eos_token)
 
 
 def embedding_size(args: argparse.Namespace, vectors: WordVectors | None, default_size: int) -> int:

@@ -19,7 +19,14 @@ import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
-from rnnkit.cli.pretrained import add_embedding_options, apply_pretrained, embedding_size, read_pretrained
+from rnnkit.cli.pretrained import (
+    add_embedding_options,
+    add_extend_option,
+    apply_pretrained,
+    embedding_size,
+    extend_vocab,
+    read_pretrained,
+)
 from rnnkit.errors import DataError
 from rnnkit.tagging.io import (
     DataSpec,
@@ -79,6 +86,7 @@ def register(groups) -> None:
     m.add_argument("--char-features", action="store_true", help="character BiLSTM features for every word")
     m.add_argument("--bigrams", action="store_true", help="character-bigram embeddings (word segmentation)")
     add_embedding_options(m, 100, what="word (or character)")
+    add_extend_option(m)
     m.add_argument("--char-embed", type=positive_int, default=25, help="character embedding size of the char BiLSTM")
     m.add_argument("--char-hidden", type=positive_int, default=25, help="hidden units per direction of the char BiLSTM")
     m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
@@ -164,6 +172,10 @@ def train_tagger(args: argparse.Namespace) -> int:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     print(f"train: {len(train.words):,} sentences, {sum(map(len, train.words)):,} tokens, {len(enc.words):,} "
           f"word types, {len(enc.tags)} tags", file=sys.stderr)
+    if args.extend_vocab:
+        evaluation = [d for d in (valid, read_tagged(args.test, spec) if args.test else None) if d is not None]
+        enc.words = extend_vocab(args, enc.words, (TaggerEncoder._norm(w, args.lowercase)
+                                                   for d in evaluation for s in d.words for w in s))
     vectors = read_pretrained(args, enc.words.tokens)
     mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags),
                         embedding_dim=embedding_size(args, vectors, 100),

@@ -14,7 +14,14 @@ import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
-from rnnkit.cli.pretrained import add_embedding_options, apply_pretrained, embedding_size, read_pretrained
+from rnnkit.cli.pretrained import (
+    add_embedding_options,
+    add_extend_option,
+    apply_pretrained,
+    embedding_size,
+    extend_vocab,
+    read_pretrained,
+)
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -38,6 +45,7 @@ def register(groups) -> None:
                         "neural tensor network (Socher et al. 2013; its tensor has H*2H*2H entries: use a small "
                         "--hidden, e.g. 30-50)")
     add_embedding_options(m, 100)
+    add_extend_option(m)
     m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the word vectors and the node states")
     m.add_argument("--word-dropout", type=probability, default=0.0,
@@ -80,6 +88,7 @@ def train_tree(args: argparse.Namespace) -> int:
     enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
     print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
           + (f", {len(valid):,} validation trees" if valid else ""), file=sys.stderr)
+    enc.vocab = extend_vocab(args, enc.vocab, (w for t in (valid or []) + (test or []) for w in enc._words(t)))
     vectors = read_pretrained(args, enc.vocab.tokens)
     model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, embedding_size(args, vectors, 100),
                                   args.hidden, args.dropout), np.random.default_rng(cfg.seed))
