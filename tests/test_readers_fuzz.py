@@ -2,8 +2,8 @@
 DataError naming the file, never another exception (which the CLI would show as a traceback).
 
 The generated files are biased towards the characters the formats give meaning to (tabs, newlines,
-comment marks, brackets, CoNLL-U's ranges and empty-node ids, underscores, a byte-order mark, CR) and include
-bytes that are not UTF-8.
+comment marks, brackets, word vectors' numbers, CoNLL-U's ranges and empty-node ids, underscores, a
+byte-order mark, CR) and include bytes that are not UTF-8.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from rnnkit.data.parallel import read_tsv_pairs
 from rnnkit.data.segmentation import read_segmented
 from rnnkit.data.text import read_tokens
 from rnnkit.data.trees import read_trees
+from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError
 
 _PIECES = ["\t", "\n", "\r\n", " ", "#", "_", "-", ".", "1", "2", "10", "1-2", "1.1", "a", "The", "NN", "B-NP",
@@ -66,7 +67,16 @@ def _tree(draw, depth: int = 0) -> str:
 
 _TREES = st.lists(_tree(), min_size=1, max_size=3).map(lambda ts: "\n".join(ts) + "\n")
 
+_NUMBER = st.sampled_from(["0.1", "-2", "3e-1", "1e999", "nan", "x", "", "1.5.2"])
+_VECTOR_ROWS = st.lists(st.tuples(st.sampled_from(["the", "我们", "a b", "", "\u00e9"]),
+                                  st.lists(_NUMBER, min_size=0, max_size=3)).map(lambda t: " ".join([t[0], *t[1]])),
+                        max_size=5).map(lambda rows: "\n".join(rows) + "\n")
+_VECTORS = st.one_of(st.tuples(st.sampled_from(["", "2 2\n", "3 1\n", "x y\n"]), _VECTOR_ROWS).map(lambda t: "".join(t)),
+                     st.tuples(st.sampled_from(["2 2\n", "1 1\n", "0 3\n"]),
+                               st.binary(max_size=24)).map(lambda t: t[0] + t[1].decode("latin-1")))
+
 _BYTES = st.one_of(_TEXT.map(lambda s: s.encode("utf-8")),
+                   _VECTORS.map(lambda s: s.encode("utf-8")),
                    _TREES.map(lambda s: s.encode("utf-8")),
                    _ROWS.map(lambda s: s.encode("utf-8")),
                    _conllu().map(lambda s: s.encode("utf-8")),
@@ -85,6 +95,9 @@ _READERS = {
     "tokens-word": lambda p: read_tokens(p, "word"),
     "tokens-char": lambda p: read_tokens(p, "char"),
     "trees": lambda p: read_trees(p),
+    "vectors-text": lambda p: read_vectors(p),
+    "vectors-wanted": lambda p: read_vectors(p, wanted={"the", "a"}),
+    "vectors-binary": lambda p: read_vectors(p.rename(p.with_name("input.txt.bin"))),
 }
 
 
