@@ -49,6 +49,7 @@ def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
 @pytest.mark.parametrize("content,message", [
     ('{"type": "train", "step": 1, "loss": 2.0}\n{"type": "epoch", "epoch": 1}\n', r"line 2: not a metrics record"),
     ("not json\n", r"line 1: not a metrics record"),
+    ('{"type": "epoch", "epoch": 1, "step": 2, "valid_loss": "low"}\n', r"line 1: not a metrics record"),
     ("\n", r"no training or epoch records"),
 ])
 def test_bad_logs_are_one_clear_line(tmp_path, content, message):

@@ -7,6 +7,7 @@ byte-order mark, CR) and include bytes that are not UTF-8.
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rnnkit.data.text import read_tokens
 from rnnkit.data.trees import read_trees
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError
+from rnnkit.train.curves import read_run
 
 _PIECES = ["\t", "\n", "\r\n", " ", "#", "_", "-", ".", "1", "2", "10", "1-2", "1.1", "a", "The", "NN", "B-NP",
            "I-NP", "O", "pos", "neg", "我们", "北京", "\ufeff", "=", "|", ":", "# text = x"]
@@ -75,7 +77,16 @@ _VECTORS = st.one_of(st.tuples(st.sampled_from(["", "2 2\n", "3 1\n", "x y\n"]),
                      st.tuples(st.sampled_from(["2 2\n", "1 1\n", "0 3\n"]),
                                st.binary(max_size=24)).map(lambda t: t[0] + t[1].decode("latin-1")))
 
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+                         st.sampled_from(["type", "step", "loss", "epoch", "valid_loss", "best"]), kids, max_size=4),
+                     max_leaves=8)
+_METRICS = st.lists(st.one_of(_JSON.map(json.dumps), st.sampled_from(['{"type": "train", "step": 1, "loss": 2}',
+                                                                      '{"type": "epoch", "epoch": 1, "step": 3}'])),
+                    max_size=4).map(lambda rows: "\n".join(rows) + "\n")
+
 _BYTES = st.one_of(_TEXT.map(lambda s: s.encode("utf-8")),
+                   _METRICS.map(lambda s: s.encode("utf-8")),
                    _VECTORS.map(lambda s: s.encode("utf-8")),
                    _TREES.map(lambda s: s.encode("utf-8")),
                    _ROWS.map(lambda s: s.encode("utf-8")),
@@ -98,6 +109,7 @@ _READERS = {
     "vectors-text": lambda p: read_vectors(p),
     "vectors-wanted": lambda p: read_vectors(p, wanted={"the", "a"}),
     "vectors-binary": lambda p: read_vectors(p.rename(p.with_name("input.txt.bin"))),
+    "metrics-log": lambda p: read_run(p),
 }
 
 

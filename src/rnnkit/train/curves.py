@@ -56,6 +56,8 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
                 losses.append(float(record["loss"]))
             elif kind == "epoch":
                 record["epoch"], record["step"] = int(record["epoch"]), int(record["step"])
+                for key in [k for k in record if k.startswith("valid_") or k == "train_loss"]:
+                    record[key] = float(record[key])  # a number (NaN without validation data)
                 epochs.append(record)
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f"{path}: line {number}: not a metrics record of rnnkit ({type(exc).__name__}: "
