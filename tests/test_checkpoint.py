@@ -412,3 +412,25 @@ def test_task_loaders_report_damaged_metadata_and_wrong_shapes(tmp_path):
     ckpt.save_checkpoint(path, arrays, meta)
     with pytest.raises(CheckpointError, match=r"embedding.weight of shape \(3, 3\), got \(9, 3\)"):
         load_lm(path)
+
+
+def test_load_meta_reads_the_header_alone_with_the_same_errors(tmp_path):
+    path = tmp_path / "m.safetensors"
+    ckpt.save_checkpoint(path, {"w": np.arange(6.0)}, {"task": {"model": "lm"}, "step": 3})
+    assert ckpt.load_meta(path) == ckpt.load_checkpoint(path)[1] == {"task": {"model": "lm"}, "step": 3}
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x10  # damaged array data: load_meta does not read the arrays, load_checkpoint does
+    path.write_bytes(bytes(data))
+    assert ckpt.load_meta(path)["step"] == 3
+    _assert_checkpoint_error(path, "checksum")
+    for header, needle in ((None, "not an rnnkit checkpoint"), (_doc(format="rnnkit-checkpoint/2"), "checkpoint/2"),
+                           ({"rnnkit": "{not json"}, "damaged")):
+        _raw(path, header)
+        with pytest.raises(CheckpointError, match=needle):
+            ckpt.load_meta(path)
+    for bad, needle in ((tmp_path / "nope.safetensors", "no such checkpoint"), (tmp_path, "directory")):
+        with pytest.raises(CheckpointError, match=needle):
+            ckpt.load_meta(bad)
+    path.write_bytes(b"this is a text file\n" * 10)
+    with pytest.raises(CheckpointError, match="unreadable"):
+        ckpt.load_meta(path)

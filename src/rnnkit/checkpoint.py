@@ -158,25 +158,32 @@ def _damaged(path: Path, what: str) -> CheckpointError:
     return CheckpointError(f"{path}: damaged rnnkit metadata ({what}); use another checkpoint")
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``(arrays, meta)`` from a file written by :func:`save_checkpoint`; the arrays are writable copies."""
-    path = Path(path)
+def _open_checks(path: Path) -> None:
     if not path.exists():
         raise CheckpointError(
             f"{path}: no such checkpoint; check the path (runs write best.safetensors and last.safetensors)"
         )
     if path.is_dir():
         raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it")
+
+
+def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
+    """The file's rnnkit header (None without one) and, if ``arrays``, copies of its arrays."""
     try:
         with safe_open(str(path), framework="np") as f:
             header = (f.metadata() or {}).get("rnnkit")
             # np.array copies out of the memory map, so the file may be replaced afterwards
-            raw = {key: np.array(f.get_tensor(key)) for key in f.keys()}
+            raw = {key: np.array(f.get_tensor(key)) for key in f.keys()} if arrays else {}
     except SafetensorError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read checkpoint ({exc.strerror or exc}); check its permissions") from None
+    return header, raw
+
+
+def _document(path: Path, header: str | None) -> dict[str, Any]:
+    """The parsed rnnkit header, its format and meta checked."""
     if header is None:
         raise CheckpointError(
             f"{path}: a safetensors file, but not an rnnkit checkpoint (no rnnkit metadata); "
@@ -190,12 +197,29 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         raise _damaged(path, "no format or meta")
     if doc["format"] != FORMAT:
         raise CheckpointError(f"{path}: format {doc['format']!r}, this rnnkit reads {FORMAT!r}; upgrade rnnkit")
+    return doc
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(arrays, meta)`` from a file written by :func:`save_checkpoint`; the arrays are writable copies."""
+    path = Path(path)
+    _open_checks(path)
+    header, raw = _read(path, arrays=True)
+    doc = _document(path, header)
     keys = doc.get("keys", sorted(raw))
     if not isinstance(keys, list) or sorted(keys) != sorted(raw):
         raise _damaged(path, "its list of arrays does not match the arrays stored")
     if "sha256" in doc and doc["sha256"] != _digest(raw):
         raise CheckpointError(f"{path}: array data does not match its checksum (corrupt file); use another checkpoint")
     return {key: raw[key] for key in keys}, doc["meta"]
+
+
+def load_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's ``meta`` alone, without reading (or checking) its arrays: to learn what it holds."""
+    path = Path(path)
+    _open_checks(path)
+    header, _ = _read(path, arrays=False)
+    return _document(path, header)["meta"]
 
 
 def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], what: str = "the model's") -> None:

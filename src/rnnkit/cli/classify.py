@@ -203,7 +203,7 @@ def classify(args: argparse.Namespace) -> int:
     from rnnkit.classify.task import load_classifier, predict_proba
     from rnnkit.data.conll import read_text_file, text_lines
 
-    if (ckpt.load_checkpoint(args.model)[1].get("task") or {}).get("model") == "treenet":
+    if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
         from rnnkit.cli.trees import classify_trees
 
         return classify_trees(args)

@@ -19,8 +19,9 @@ EVALUATORS: dict[str, Callable] = {}
 def register(groups) -> None:
     p = groups.commands.add_parser(
         "evaluate", help="evaluate a trained model on a file",
-        description="Evaluate a checkpoint on a data file: perplexity / bits per character for language models, "
-                    "and the task's own metrics for other models.",
+        description="Evaluate a checkpoint on a data file: perplexity / bits per character for language models "
+                    "(recurrent, or n-gram from 'rnnkit train ngram --save'), and the task's own metrics for other "
+                    "models.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors)")
@@ -33,23 +34,30 @@ def register(groups) -> None:
 
 
 def evaluate(args) -> int:
-    _, meta = ckpt.load_checkpoint(args.model)
-    kind = (meta.get("task") or {}).get("model")
+    from rnnkit.lm.io import NGRAM_KIND, is_ngram
+
+    kind = NGRAM_KIND if is_ngram(args.model) else (ckpt.load_meta(args.model).get("task") or {}).get("model")
     if kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
     return EVALUATORS[kind](args.model, args.data, args)
 
 
 def _evaluate_lm(model_path: str, data_path: str, args) -> int:
+    """Perplexity (bits per character) of a recurrent or n-gram language model: every token predicted."""
     from rnnkit.data.text import read_tokens
     from rnnkit.data.vocab import oov_rate
-    from rnnkit.lm.evaluate import evaluate_stream
-    from rnnkit.lm.io import load_lm
+    from rnnkit.lm.evaluate import evaluate_stream, metrics_from_nll
+    from rnnkit.lm.io import load_language_model
+    from rnnkit.lm.ngram import NGramLM
 
-    model, vocab, level, _ = load_lm(model_path)
+    model, vocab, level = load_language_model(model_path)
     tokens = read_tokens(data_path, level)
     st = oov_rate(tokens, vocab)
-    m = evaluate_stream(model, vocab.encode(tokens), args.batch_size, args.bptt, vocab.eos_id)
+    if isinstance(model, NGramLM):  # the same count: every token, <eos> included
+        logp = model.token_logprobs(vocab.encode(tokens))
+        m = metrics_from_nll(-float(logp.sum()), logp.size)
+    else:
+        m = evaluate_stream(model, vocab.encode(tokens), args.batch_size, args.bptt, vocab.eos_id)
     m["oov_rate"] = st.fraction
     if args.json:
         print(json.dumps(m))
@@ -64,3 +72,4 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
 
 
 EVALUATORS["lm"] = _evaluate_lm
+EVALUATORS["ngram"] = _evaluate_lm

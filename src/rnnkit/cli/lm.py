@@ -25,7 +25,7 @@ from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids, stream_text
-from rnnkit.lm.io import lm_meta, load_lm
+from rnnkit.lm.io import lm_meta, load_language_model, load_lm
 from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.task import LMTask
 from rnnkit.train.loop import BEST, LAST, Trainer
@@ -90,7 +90,8 @@ def register(groups) -> None:
 
     g = groups.commands.add_parser(
         "generate", help="sample text from a trained language model",
-        description="Sample text from a language model checkpoint; the text streams to stdout.",
+        description="Sample text from a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
+                    "--save'); the text streams to stdout.",
         formatter_class=HelpFormatter,
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
@@ -204,7 +205,7 @@ def train_lm(args) -> int:
 
 
 def generate(args) -> int:
-    model, vocab, level, _ = load_lm(args.model)
+    model, vocab, level = load_language_model(args.model)
     if args.prime is None:
         prime_tokens = ["\n"] if level == "char" else ["<eos>"]
         if level == "char" and "\n" not in vocab:
@@ -224,7 +225,7 @@ def generate(args) -> int:
         out.write(args.prime)
         if level == "word":
             out.write(" ")
-    banned = np.array([vocab.unk_id]) if level == "word" else None
+    banned = np.array([vocab.unk_id])  # '<unk>' in the text says nothing (an n-gram model gives it mass)
     names = vocab.tokens  # a copy: take it once, not per sampled token
     tokens = (names[i] for i in sample_ids(model, ids, args.length, rng, args.temperature, args.top_k,
                                            args.top_p, args.greedy, banned))

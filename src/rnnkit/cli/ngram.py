@@ -35,8 +35,8 @@ def register(groups) -> None:
                    help="keep at most N tokens, <unk> and <eos> included (default: no limit)")
     p.add_argument("--min-count", type=positive_int, default=1, metavar="N",
                    help="map training tokens seen fewer than N times to <unk> (default: 1)")
-    p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a "
-                   "safetensors file (default: not saved)")
+    p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a checkpoint "
+                   "(safetensors) that 'rnnkit evaluate' and 'rnnkit generate' take (default: not saved)")
     p.set_defaults(func=run)
 
 
@@ -59,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {path}: {oov.total} tokens, OOV {oov.count} ({100 * oov.fraction:.2f}%), "
               f"perplexity {ppl:.2f}")
     if args.save:
-        model.save(args.save, vocab=vocab)
+        model.save(args.save, vocab=vocab, level=args.level)
         print(f"model saved: {args.save}")
     return 0

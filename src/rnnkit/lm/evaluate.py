@@ -29,5 +29,12 @@ def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int
         loss, state, _ = model.forward(x, y, state)
         total += loss
         count += y.size
+    return metrics_from_nll(total, count)
+
+
+def metrics_from_nll(total: float, count: int) -> dict[str, float]:
+    """Mean NLL (nats), perplexity and bits per token from a summed NLL over ``count`` tokens."""
+    if count < 1:
+        raise ValueError(f"Expected at least one predicted token, got {count}")
     nll = total / count
     return {"loss": nll, "ppl": math.exp(min(nll, 700.0)), "bits": nll / math.log(2), "tokens": count}

@@ -1,11 +1,20 @@
 """Saving and loading trained language models: a checkpoint's ``task`` metadata rebuilds the model.
 
-A language-model checkpoint (``best.safetensors`` or ``last.safetensors`` of a training run) holds
-the parameters under ``model/`` and, in its metadata, ``{"model": "lm", "lm_config": ..., "vocab":
-..., "level": "char"|"word", "word_classes": [...] | None}``.
+A recurrent language-model checkpoint (``best.safetensors`` or ``last.safetensors`` of a training
+run) holds the parameters under ``model/`` and, in its metadata, ``{"model": "lm", "lm_config": ...,
+"vocab": ..., "level": "char"|"word", "word_classes": [...] | None}``.
+
+An n-gram model (``rnnkit train ngram --save FILE``) is the same kind of checkpoint, written as
+atomically: its tables under ``model/`` (``keys.k``, ``counts.k``, ``probs.k``, ``bows.k``,
+``discounts``) and ``{"model": "ngram", "config": ..., "vocab": ... | None, "level": ... | None}``.
+Files in the earlier n-gram format (metadata ``format: rnnkit.ngram/1``) still load.
+
+:func:`load_language_model` takes either kind: both score and sample through the same calls
+(``step_log_probs`` for :func:`rnnkit.lm.generate.sample_ids`).
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -13,7 +22,12 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.errors import CheckpointError
 from rnnkit.lm.model import LanguageModel, LMConfig
+from rnnkit.lm.ngram import NGramLM
+
+NGRAM_KIND = "ngram"
+_LEGACY_NGRAM = "rnnkit.ngram/1"  # n-gram files written before they became checkpoints
 
 
 def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str) -> dict[str, Any]:
@@ -39,3 +53,72 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
     model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
     ckpt.restore_params(model, params, path)
     return model, vocab, level, task
+
+
+def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None = None,
+               level: str | None = None) -> None:
+    """Write a fitted n-gram model (with its vocabulary and token level, if given) as a checkpoint."""
+    if level not in (None, "word", "char"):
+        raise ValueError(f"Expected level 'word', 'char' or None, got {level!r}")
+    arrays = {"model/" + k: v for k, v in model.arrays().items()}
+    task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
+            "level": level}
+    ckpt.save_checkpoint(path, arrays, {"kind": "ngram-lm", "task": task})
+
+
+def _legacy_metadata(path: str | os.PathLike) -> dict[str, str] | None:
+    """The metadata of an n-gram file in the earlier format, else None (any other file, or none)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+    except Exception:  # missing or not safetensors: load_checkpoint names the problem
+        return None
+    return meta if meta.get("format") == _LEGACY_NGRAM else None
+
+
+def is_ngram(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds an n-gram model in the earlier format (which has no checkpoint header)."""
+    return _legacy_metadata(path) is not None
+
+
+def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None]:
+    """(model, vocabulary or None, level or None) from a file written by :func:`save_ngram`."""
+    legacy = _legacy_metadata(path)
+    if legacy is not None:
+        from safetensors.numpy import load_file
+
+        arrays = load_file(str(path))
+        with ckpt.reading_metadata(path, "n-gram model"):
+            config = json.loads(legacy["config"])
+            vocab_json, level = legacy.get("vocab"), None
+    else:
+        arrays, task = ckpt.load_task_checkpoint(path, NGRAM_KIND, "language-model (n-gram)",
+                                                 "rnnkit train ngram --save FILE")
+        with ckpt.reading_metadata(path, "n-gram model"):
+            config, vocab_json, level = task["config"], task.get("vocab"), task.get("level")
+    try:
+        model = NGramLM.from_arrays(config, arrays)
+        vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
+    if level is None and vocab is not None:  # earlier files: word level is the one with <eos>
+        level = "word" if vocab.eos_token is not None else "char"
+    return model, vocab, level
+
+
+def load_language_model(path: str | os.PathLike) -> tuple[LanguageModel | NGramLM, Vocabulary, str]:
+    """(model, vocab, level) of a recurrent or n-gram language model; either scores and samples the same way."""
+    if is_ngram(path):
+        kind = NGRAM_KIND
+    else:
+        kind = (ckpt.load_meta(path).get("task") or {}).get("model")
+    if kind != NGRAM_KIND:
+        model, vocab, level, _ = load_lm(path)
+        return model, vocab, level
+    model, vocab, level = load_ngram(path)
+    if vocab is None:
+        raise CheckpointError(f"{path}: an n-gram model saved without its vocabulary; save it with "
+                              "'rnnkit train ngram --save FILE' (or NGramLM.save(path, vocab=...))")
+    return model, vocab, level

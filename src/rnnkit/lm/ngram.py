@@ -21,15 +21,14 @@ Good-Turing discounts) and ``"add_delta"``; see their modules for the equations.
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.errors import CheckpointError
 from rnnkit.lm.add_delta import add_delta
 from rnnkit.lm.katz import katz
 from rnnkit.lm.kneser_ney import kneser_ney
@@ -38,7 +37,6 @@ from rnnkit.lm.ngram_counts import count_ngrams, find, lookup_nodes, pad_sequenc
 SMOOTHINGS = ("kneser_ney", "katz", "add_delta")
 # how the order-k term combines with p_{k-1}: added to it, replacing it, or (add-delta) top order only
 _MODES = {"kneser_ney": "interpolate", "katz": "backoff", "add_delta": "top"}
-_FORMAT = "rnnkit.ngram/1"
 
 
 class NGramLM:
@@ -224,66 +222,76 @@ class NGramLM:
         if not hasattr(self, "probs_"):
             raise ValueError("Expected a fitted model, got one without counts: call fit() or load() first")
 
+    # ---- generation ----------------------------------------------------------------------------
+
+    def step_log_probs(self, ids: np.ndarray, state: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Read ids (T, 1) after the history ``state``; return log p(next | ...) (1, V) and the new state.
+
+        The same protocol as :meth:`rnnkit.lm.model.LanguageModel.step_log_probs`, so
+        :func:`rnnkit.lm.generate.sample_ids` samples from an n-gram model too.  The state is the last
+        order - 1 ids read (None: the start of a sequence), all the model conditions on.
+        """
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[1] != 1:
+            raise ValueError(f"Expected ids of shape (T, 1), got {ids.shape}")
+        hist = ids[:, 0] if state is None else np.concatenate([state, ids[:, 0]])
+        keep = self.order - 1
+        hist = hist[hist.size - keep :] if keep > 0 else hist[:0]
+        return _log(self.distribution(hist))[None, :], hist
+
     # ---- files ---------------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike, vocab: Vocabulary | None = None) -> None:
-        """Write the model (and ``vocab``, if given) to one safetensors file; no pickle."""
-        from safetensors.numpy import save_file
+    def save(self, path: str | os.PathLike, vocab: Vocabulary | None = None, level: str | None = None) -> None:
+        """Write the model (and ``vocab`` and the token ``level``, if given) atomically to one
+        checkpoint file; see :func:`rnnkit.lm.io.save_ngram`."""
+        from rnnkit.lm.io import save_ngram
 
-        self._check_fitted()
-        tensors = {"discounts": np.ascontiguousarray(self.discounts_, dtype=np.float64)}
-        for k in range(1, self.order + 1):
-            tensors[f"keys.{k}"] = self.keys_[k - 1]
-            tensors[f"counts.{k}"] = self.counts_[k - 1]
-            tensors[f"probs.{k}"] = self.probs_[k - 1]
-            tensors[f"bows.{k}"] = self.bows_[k - 1]
-        config = {"order": self.order, "smoothing": self.smoothing, "delta": self.delta,
-                  "vocab_size": self.vocab_size_, "eos_id": self.eos_id_}
-        meta = {"format": _FORMAT, "config": json.dumps(config)}
-        if vocab is not None:
-            meta["vocab"] = vocab.to_json()
-        save_file({name: np.ascontiguousarray(t) for name, t in tensors.items()}, str(path), metadata=meta)
+        save_ngram(path, self, vocab, level)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NGramLM:
         """Read a model written by :meth:`save`."""
-        meta, tensors = _read(path)
-        try:
-            config = json.loads(meta["config"])
-            model = cls(config["order"], config["smoothing"], config["delta"])
-            n = model.order
-            model.vocab_size_ = int(config["vocab_size"])
-            model.eos_id_ = config["eos_id"]
-            model.keys_ = [tensors[f"keys.{k}"] for k in range(1, n + 1)]
-            model.counts_ = [tensors[f"counts.{k}"] for k in range(1, n + 1)]
-            model.probs_ = [tensors[f"probs.{k}"] for k in range(1, n + 1)]
-            model.bows_ = [tensors[f"bows.{k}"] for k in range(1, n + 1)]
-            model.discounts_ = tensors["discounts"]
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
-        return model
+        from rnnkit.lm.io import load_ngram
+
+        return load_ngram(path)[0]
 
     @staticmethod
     def load_vocabulary(path: str | os.PathLike) -> Vocabulary | None:
         """The vocabulary saved with the model, or None."""
-        meta, _ = _read(path)
-        return Vocabulary.from_json(meta["vocab"]) if "vocab" in meta else None
+        from rnnkit.lm.io import load_ngram
 
+        return load_ngram(path)[1]
 
-def _read(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, np.ndarray]]:
-    from safetensors import safe_open
+    def config(self) -> dict[str, Any]:
+        """What rebuilds the fitted model from its arrays (with :meth:`from_arrays`)."""
+        self._check_fitted()
+        return {"order": self.order, "smoothing": self.smoothing, "delta": self.delta,
+                "vocab_size": self.vocab_size_, "eos_id": self.eos_id_}
 
-    try:
-        with safe_open(str(path), framework="np") as f:
-            meta = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file; check the path") from None
-    except Exception as exc:  # safetensors raises its own error types for a damaged header
-        raise CheckpointError(f"{path}: not a safetensors file ({exc}); save the model again") from None
-    if meta.get("format") != _FORMAT:
-        raise CheckpointError(f"{path}: not an rnnkit n-gram model (format {meta.get('format')!r})")
-    return meta, tensors
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The fitted tables under flat names (``keys.k``, ``counts.k``, ``probs.k``, ``bows.k``, ``discounts``)."""
+        self._check_fitted()
+        out = {"discounts": np.ascontiguousarray(self.discounts_, dtype=np.float64)}
+        for k in range(1, self.order + 1):
+            for name, tables in (("keys", self.keys_), ("counts", self.counts_), ("probs", self.probs_),
+                                 ("bows", self.bows_)):
+                out[f"{name}.{k}"] = np.ascontiguousarray(tables[k - 1])
+        return out
+
+    @classmethod
+    def from_arrays(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> NGramLM:
+        """Inverse of :meth:`config` and :meth:`arrays`; KeyError, TypeError or ValueError when one is damaged."""
+        model = cls(config["order"], config["smoothing"], config["delta"])
+        n = model.order
+        model.vocab_size_ = check_int("vocab_size", config["vocab_size"], 1)
+        eos = config["eos_id"]
+        model.eos_id_ = None if eos is None else check_int("eos_id", eos, 0)
+        model.keys_ = [arrays[f"keys.{k}"] for k in range(1, n + 1)]
+        model.counts_ = [arrays[f"counts.{k}"] for k in range(1, n + 1)]
+        model.probs_ = [arrays[f"probs.{k}"] for k in range(1, n + 1)]
+        model.bows_ = [arrays[f"bows.{k}"] for k in range(1, n + 1)]
+        model.discounts_ = arrays["discounts"]
+        return model
 
 
 def _suffix_node(keys: list[np.ndarray], hist: np.ndarray, length: int) -> np.ndarray:
