@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.charlm_demo",
     "rnnkit.cli.lm",
     "rnnkit.cli.evaluate",
+    "rnnkit.cli.score",
     "rnnkit.cli.ngram",
     "rnnkit.cli.demo",
     "rnnkit.cli.gradflow",

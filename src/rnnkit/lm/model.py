@@ -213,3 +213,28 @@ class LanguageModel:
         if self.factored is not None:
             return self.factored.log_probs(dec, h), state
         return log_softmax(h @ dec["weight"].T + dec["bias"]), state  # (B, V)
+
+    def token_log_probs(self, ids: np.ndarray, targets: np.ndarray, state: Any = None,
+                        rows: int = 1024) -> tuple[np.ndarray, Any]:
+        """log P(targets[t, b] | ids[:t+1, b]) (T, B) after reading ids (T, B) from state; and the state.
+
+        Exact for every output layer (the factorised ones through their full ``log_probs``); the
+        (N, V) log-probabilities are formed ``rows`` positions at a time.
+        """
+        T, B = ids.shape
+        if targets.shape != (T, B):
+            raise ValueError(f"Expected targets of shape {(T, B)} like ids, got {targets.shape}")
+        emb, _ = embedding_forward(ids, self.params["embedding.weight"])  # (T, B, E)
+        out, state, _ = self.rnn.forward(emb, state=state)  # (T, B, H)
+        h = out.reshape(T * B, -1)  # (N, H)
+        flat = targets.reshape(-1)  # (N,)
+        dec = self._decoder()
+        result = np.empty(T * B, dtype=np.float64)
+        for a in range(0, T * B, rows):
+            hb = h[a : a + rows]
+            if self.factored is not None:
+                logp = self.factored.log_probs(dec, hb)
+            else:
+                logp = log_softmax(hb @ dec["weight"].T + dec["bias"])  # (n, V)
+            result[a : a + hb.shape[0]] = logp[np.arange(hb.shape[0]), flat[a : a + rows]]
+        return result.reshape(T, B), state

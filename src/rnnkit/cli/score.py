@@ -1,0 +1,56 @@
+"""``rnnkit score MODEL FILE``: the log-probability and perplexity of every line, by a recurrent or n-gram model."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from rnnkit.cli.common import HelpFormatter, positive_int
+
+
+def register(groups) -> None:
+    p = groups.commands.add_parser(
+        "score", help="score each line of a file with a language model (log-probability, perplexity)",
+        description="Score every line of a UTF-8 file as a sentence on its own, with a language model checkpoint "
+                    "(recurrent, or n-gram from 'rnnkit train ngram --save'): each line is scored from the start "
+                    "of a sentence and its end (<eos>, or the newline at character level) counts as a token.  "
+                    "Prints one tab-separated line per input line: natural-log probability, tokens scored, "
+                    "perplexity, tokens not in the vocabulary, and the text; a blank line at word level has no "
+                    "token (perplexity nan).  A summary goes to stderr.",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
+    p.add_argument("data", help="UTF-8 text, one sentence a line (.xz read directly)")
+    p.add_argument("--batch-size", type=positive_int, default=32,
+                   help="lines a recurrent model scores at once (the scores do not depend on it)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.data.text import read_text
+    from rnnkit.lm.io import load_language_model
+    from rnnkit.lm.score import score_lines
+
+    model, vocab, level = load_language_model(args.model)
+    text = read_text(args.data)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the file's final newline ends the last line; it does not start another
+    scores = score_lines(model, vocab, level, lines, args.batch_size)
+    out = sys.stdout
+    for number, (line, s) in enumerate(zip(lines, scores), start=1):
+        if args.json:
+            ppl = None if math.isnan(s.ppl) else s.ppl
+            out.write(json.dumps({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": ppl,
+                                  "oov": s.oov}) + "\n")
+        else:
+            out.write(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")
+    tokens = sum(s.tokens for s in scores)
+    total = sum(s.logprob for s in scores)
+    ppl = f"perplexity {math.exp(min(-total / tokens, 700.0)):.2f}" if tokens else "no token"
+    print(f"{args.data}: {len(lines):,} lines, {tokens:,} tokens ({sum(s.oov for s in scores):,} not in the "
+          f"vocabulary), {ppl}, each line scored from the start of a sentence", file=sys.stderr)
+    return 0

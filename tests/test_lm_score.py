@@ -1,0 +1,127 @@
+"""Per-line scores of language models (`rnnkit score`): against step-by-step log-probabilities, the
+whole-file evaluation and the n-gram model's own figures, whatever the batch."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.data import Vocabulary
+from rnnkit.lm import NGramLM
+from rnnkit.lm.model import LanguageModel, LMConfig
+from rnnkit.lm.score import line_tokens, score_lines, start_token
+
+LINES = ["the cat sat", "", "a dog ran far away from the cat", "zebra the", "the"]
+WORDS = "the cat sat on a mat dog ran far away from".split()
+
+
+def word_vocab():
+    return Vocabulary(["<unk>", "<eos>", *WORDS], eos_token="<eos>")
+
+
+def make_model(V, softmax, seed=0):
+    kw = {}
+    if softmax == "class":
+        kw["word_classes"] = np.arange(V) % 3
+    cfg = LMConfig(vocab_size=V, cell="lstm", embedding_dim=6, hidden_size=8, num_layers=2, softmax=softmax,
+                   num_classes=3 if softmax == "class" else 0, cutoffs=(4,) if softmax == "adaptive" else (),
+                   div_value=2.0, dtype="float64")
+    model = LanguageModel(cfg, np.random.default_rng(seed), **kw)
+    rng = np.random.default_rng(seed + 1)
+    for v in model.params.values():
+        v[...] = rng.uniform(-0.5, 0.5, v.shape)  # biases too: nothing at its zero start
+    return model
+
+
+def stepwise(model, vocab, level, line):
+    """log P(line) one token at a time through step_log_probs (an independent path)."""
+    ids = vocab.encode(line_tokens(line, level))
+    prev = vocab.token_id(start_token(vocab, level))
+    state, total = None, 0.0
+    for tok in ids:
+        logp, state = model.step_log_probs(np.array([[prev]]), state)
+        total += float(logp[0, tok])
+        prev = tok
+    return total
+
+
+@pytest.mark.parametrize("softmax", ["full", "class", "adaptive"])
+def test_rnn_line_scores_equal_step_by_step_for_any_batch(softmax):
+    vocab = word_vocab()
+    model = make_model(len(vocab), softmax)
+    want = [stepwise(model, vocab, "word", line) for line in LINES]
+    for batch in (1, 2, 32):
+        got = score_lines(model, vocab, "word", LINES, batch_size=batch)
+        np.testing.assert_allclose([s.logprob for s in got], want, rtol=1e-10, atol=1e-10)
+    got = score_lines(model, vocab, "word", LINES)
+    assert [s.tokens for s in got] == [4, 0, 9, 3, 2]
+    assert [s.oov for s in got] == [0, 0, 0, 1, 0]  # "zebra"
+    assert got[0].ppl == pytest.approx(math.exp(-want[0] / 4)) and math.isnan(got[1].ppl)
+
+
+def test_character_level_scores_every_character_and_the_newline():
+    text = "床前明月光\n疑是地上霜\n"
+    vocab = Vocabulary(["<unk>", *sorted(set(text))], eos_token=None)
+    model = make_model(len(vocab), "full", seed=3)
+    lines = ["床前明月光", "", "月光x"]
+    got = score_lines(model, vocab, "char", lines, batch_size=2)
+    assert [s.tokens for s in got] == [6, 1, 4] and [s.oov for s in got] == [0, 0, 1]
+    np.testing.assert_allclose([s.logprob for s in got], [stepwise(model, vocab, "char", x) for x in lines],
+                               rtol=1e-10)
+
+
+def test_ngram_line_scores_are_its_sentence_log_probabilities():
+    vocab = word_vocab()
+    rng = np.random.default_rng(2)
+    train = [vocab.encode(line_tokens(" ".join(rng.choice(WORDS, size=6)), "word")) for _ in range(80)]
+    model = NGramLM(3, "katz").fit(train, len(vocab), eos_id=vocab.eos_id)
+    got = score_lines(model, vocab, "word", LINES)
+    for line, s in zip(LINES, got):
+        ids = vocab.encode(line_tokens(line, "word"))
+        want = sum(model.logprob(ids[:t], ids[t]) for t in range(len(ids)))  # from <s>, token by token
+        assert s.logprob == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_cli_single_line_matches_evaluate_and_lines_stay_aligned(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(" ".join(rng.choice(WORDS, size=7)) for _ in range(150)) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--train", str(train), "--hidden", "12", "--embed", "8", "--layers", "1",
+                 "--batch-size", "4", "--bptt", "8", "--epochs", "1", "--progress", "none", "--run-dir", str(run),
+                 "--optimizer", "adam", "--lr", "0.01"]) == 0
+    model = str(run / "last.safetensors")
+    one = tmp_path / "one.txt"
+    one.write_text("the cat sat on a mat\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["evaluate", model, str(one), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert main(["score", model, str(one), "--json"]) == 0
+    sc = json.loads(capsys.readouterr().out)
+    assert sc["tokens"] == ev["tokens"] == 7
+    assert -sc["logprob"] / sc["tokens"] == pytest.approx(ev["loss"], rel=1e-5)
+    many = tmp_path / "many.txt"
+    many.write_text("\n".join(LINES), encoding="utf-8")  # no final newline: the last line still counts
+    assert main(["score", model, str(many)]) == 0
+    cap = capsys.readouterr()
+    rows = cap.out.split("\n")[:-1]
+    assert len(rows) == len(LINES) and [r.split("\t")[4] for r in rows] == LINES
+    assert rows[1].split("\t")[:3] == ["0.0000", "0", "nan"]
+    assert "5 lines, 18 tokens (1 not in the vocabulary)" in cap.err
+
+
+def test_cli_bad_input_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"caf\xe9\n")
+    model = NGramLM(2).fit([[2, 3, 1]], 4, eos_id=1)
+    path = tmp_path / "ng.safetensors"
+    model.save(path, Vocabulary(["<unk>", "<eos>", "a", "b"], eos_token="<eos>"), level="word")
+    for argv, needle in ((["score", str(path), str(bad)], "UTF-8"),
+                         (["score", str(tmp_path / "gone.safetensors"), str(bad)], "no such checkpoint"),
+                         (["score", str(path), str(tmp_path / "gone.txt")], "no such file")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
