@@ -26,6 +26,7 @@ from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids, stream_text
 from rnnkit.lm.io import lm_meta, load_language_model, load_lm
+from rnnkit.lm.score import start_token
 from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.task import LMTask
 from rnnkit.train.loop import BEST, LAST, Trainer
@@ -207,9 +208,7 @@ def train_lm(args) -> int:
 def generate(args) -> int:
     model, vocab, level = load_language_model(args.model)
     if args.prime is None:
-        prime_tokens = ["\n"] if level == "char" else ["<eos>"]
-        if level == "char" and "\n" not in vocab:
-            prime_tokens = [vocab.tokens[len(vocab) - 1]]
+        prime_tokens = [start_token(vocab, level)]  # what a sentence starts from: <eos>, or a newline
     else:
         from rnnkit.data.text import tokenize
 
