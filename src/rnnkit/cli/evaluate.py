@@ -5,9 +5,12 @@ Each kind of model registers an evaluator in ``EVALUATORS`` (keyed by the checkp
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Callable
+
+import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.cli.common import HelpFormatter, positive_int
@@ -30,13 +33,39 @@ def register(groups) -> None:
                    help="language models: parallel streams (1 scores every token exactly; more is faster)")
     p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    m = p.add_argument_group("interpolating two language models (e.g. an RNN with a Kneser-Ney n-gram)")
+    m.add_argument("--interpolate", metavar="MODEL2", default=None,
+                   help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "
+                        "level): p = w p_MODEL + (1 - w) p_MODEL2; both are scored as one exact stream "
+                        "(--batch-size is ignored) and all three perplexities are printed")
+    m.add_argument("--weight", type=unit_interval, default=None, metavar="W",
+                   help="the weight w of MODEL, in [0, 1] (default: fitted by EM on --tune-on, else 0.5)")
+    m.add_argument("--tune-on", metavar="FILE", default=None,
+                   help="held-out text (e.g. the validation file) on which to fit w by EM, maximising its likelihood")
     p.set_defaults(func=evaluate)
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
 
 
 def evaluate(args) -> int:
     from rnnkit.lm.io import NGRAM_KIND, is_ngram
 
     kind = NGRAM_KIND if is_ngram(args.model) else (ckpt.load_meta(args.model).get("task") or {}).get("model")
+    if args.interpolate is None and (args.weight is not None or args.tune_on is not None):
+        raise ValueError("--weight and --tune-on need --interpolate MODEL2 (the model to mix with)")
+    if args.weight is not None and args.tune_on is not None:
+        raise ValueError("give --weight W or --tune-on FILE, not both (--tune-on fits the weight)")
+    if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
+        raise ValueError(f"--interpolate mixes language models; {args.model} is a {kind!r} model")
     if kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
     return EVALUATORS[kind](args.model, args.data, args)
@@ -50,6 +79,8 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.ngram import NGramLM
 
+    if args.interpolate is not None:
+        return _evaluate_mixture(model_path, data_path, args)
     model, vocab, level = load_language_model(model_path)
     tokens = read_tokens(data_path, level)
     st = oov_rate(tokens, vocab)
@@ -68,6 +99,52 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         print(f"{data_path}: perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} nats/token over {m['tokens']:,} "
               f"tokens, OOV {100 * st.fraction:.2f}%")
     sys.stdout.flush()
+    return 0
+
+
+def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
+    """Perplexity of MODEL, of --interpolate MODEL2 and of their linear interpolation over DATA."""
+    from rnnkit.data.text import read_tokens
+    from rnnkit.lm.evaluate import metrics_from_nll
+    from rnnkit.lm.interpolate import fit_weight, mix, stream_log_probs
+    from rnnkit.lm.io import load_language_model
+    from rnnkit.lm.score import start_token
+
+    models = [load_language_model(path) for path in (model_path, args.interpolate)]
+    (_, vocab_a, level), (_, vocab_b, level_b) = models
+    if level != level_b:
+        raise ValueError(f"{model_path} is a {level}-level model and {args.interpolate} a {level_b}-level one; "
+                         "interpolate two models of the same level")
+    if set(vocab_a.tokens) != set(vocab_b.tokens) or vocab_a.unk_token != vocab_b.unk_token:
+        only = sorted(set(vocab_a.tokens) ^ set(vocab_b.tokens))
+        raise ValueError(f"{model_path} and {args.interpolate} have different vocabularies ({len(vocab_a):,} and "
+                         f"{len(vocab_b):,} tokens; e.g. {only[:3]} in one only); train both on the same file with "
+                         "the same --max-vocab and --min-count")
+
+    def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
+        tokens = read_tokens(path, level)
+        return tuple(stream_log_probs(model, vocab.encode(tokens), vocab.token_id(start_token(vocab, level)),
+                                      args.bptt) for model, vocab, _ in models)
+
+    weight, tuned = args.weight, None
+    if weight is None and args.tune_on is not None:
+        weight, iterations = fit_weight(*log_probs(args.tune_on))
+        tuned = {"file": args.tune_on, "iterations": iterations}
+    weight = 0.5 if weight is None else weight
+    a, b = log_probs(data_path)
+    m = metrics_from_nll(-float(mix(a, b, weight).sum()), a.size)
+    m.update(weight=weight, tuned_on=None if tuned is None else tuned["file"],
+             model=metrics_from_nll(-float(a.sum()), a.size), interpolate=metrics_from_nll(-float(b.sum()), b.size))
+    if args.json:
+        print(json.dumps(m))
+        return 0
+    how = f"fitted by EM on {args.tune_on} in {tuned['iterations']} iterations" if tuned else "given"
+
+    def figure(x: dict) -> str:
+        return f"{x['bits']:.4f} bits/char" if level == "char" else f"perplexity {x['ppl']:.2f}"
+
+    print(f"{data_path}: {model_path}: {figure(m['model'])}; {args.interpolate}: {figure(m['interpolate'])}; "
+          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {m['tokens']:,} tokens")
     return 0
 
 

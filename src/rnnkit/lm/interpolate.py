@@ -1,0 +1,80 @@
+r"""Linear interpolation of two language models, token by token (Mikolov et al. 2011: RNN + KN5).
+
+For two models over the same vocabulary, with per-token probabilities p_A(w_t | h_t) and
+p_B(w_t | h_t) of one token stream::
+
+    p(w_t | h_t) = lambda * p_A(w_t | h_t) + (1 - lambda) * p_B(w_t | h_t)
+    log p        = logaddexp(log lambda + log p_A, log(1 - lambda) + log p_B)
+
+The mixture is a distribution whenever both are, so its perplexity compares with theirs.  The weight
+lambda that maximises the likelihood of held-out data is found by EM (Jelinek & Mercer 1980), which
+raises the likelihood at every iteration and converges to the global maximum (the log-likelihood is
+concave in lambda)::
+
+    r_t       = lambda p_A(w_t) / (lambda p_A(w_t) + (1 - lambda) p_B(w_t))     # responsibility of A
+    lambda   <- mean_t r_t
+
+:func:`stream_log_probs` gives a model's per-token log-probabilities over a whole stream: a
+recurrent model carries its state across the stream (one stream, so every token is scored exactly)
+after reading ``start``; an n-gram model follows its own sentence conventions (see
+:mod:`rnnkit.lm.ngram`).  Both score every token of ``ids``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnkit.checks import check_int
+from rnnkit.lm.ngram import NGramLM
+
+
+def stream_log_probs(model: Any, ids: np.ndarray, start_id: int, bptt: int = 100) -> np.ndarray:
+    """log p(ids[t] | start, ids[:t]) (N,) float64, for a recurrent or n-gram model."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if isinstance(model, NGramLM):
+        return model.token_logprobs(ids)
+    check_int("bptt", bptt, 1)
+    inputs = np.concatenate([[start_id], ids[:-1]])  # (N,)
+    out = np.empty(ids.size, dtype=np.float64)
+    state = None
+    for a in range(0, ids.size, bptt):
+        b = min(a + bptt, ids.size)
+        logp, state = model.token_log_probs(inputs[a:b, None], ids[a:b, None], state)  # (T, 1)
+        out[a:b] = logp[:, 0]
+    return out
+
+
+def mix(logp_a: np.ndarray, logp_b: np.ndarray, weight: float) -> np.ndarray:
+    """log(weight p_A + (1 - weight) p_B) per token; weight in [0, 1]."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"Expected an interpolation weight in [0, 1], got {weight!r}")
+    a, b = np.asarray(logp_a, np.float64), np.asarray(logp_b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"Expected log-probabilities of the same tokens, got shapes {a.shape} and {b.shape}")
+    if weight == 1.0:
+        return a.copy()
+    if weight == 0.0:
+        return b.copy()
+    return np.logaddexp(np.log(weight) + a, np.log1p(-weight) + b)
+
+
+def fit_weight(logp_a: np.ndarray, logp_b: np.ndarray, start: float = 0.5, tol: float = 1e-7,
+               max_iter: int = 1000) -> tuple[float, int]:
+    """The weight of model A that maximises the mean log-likelihood, by EM; returns (weight, iterations)."""
+    a, b = np.asarray(logp_a, np.float64), np.asarray(logp_b, np.float64)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"Expected log-probabilities of the same tokens (at least one), got shapes {a.shape} "
+                         f"and {b.shape}")
+    if not 0.0 < start < 1.0:
+        raise ValueError(f"Expected a start weight in (0, 1), got {start!r}")
+    lam = float(start)
+    for it in range(1, max_iter + 1):
+        # r_t = 1 / (1 + (1 - lam) p_B / (lam p_A)), computed in log space
+        r = 0.5 * (1.0 + np.tanh(0.5 * (np.log(lam) + a - np.log1p(-lam) - b)))  # sigmoid of the log-odds
+        new = float(r.mean())
+        new = min(max(new, 1e-12), 1.0 - 1e-12)  # an end point is a limit EM only approaches
+        if abs(new - lam) < tol:
+            return new, it
+        lam = new
+    return lam, max_iter

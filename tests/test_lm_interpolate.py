@@ -1,0 +1,114 @@
+"""Interpolating two language models (`rnnkit evaluate MODEL DATA --interpolate MODEL2`): the mixture's
+formula, EM's weight against a grid search, whole-stream scores against the evaluation, and the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.lm.evaluate import evaluate_stream
+from rnnkit.lm.interpolate import fit_weight, mix, stream_log_probs
+from rnnkit.lm.model import LanguageModel, LMConfig
+
+WORDS = "the cat sat on a mat dog ran far away".split()
+
+
+def test_mix_is_the_log_of_the_weighted_sum():
+    rng = np.random.default_rng(0)
+    a, b = np.log(rng.uniform(1e-6, 1, 50)), np.log(rng.uniform(1e-6, 1, 50))
+    for w in (0.0, 0.2, 0.5, 0.93, 1.0):
+        np.testing.assert_allclose(mix(a, b, w), np.log(w * np.exp(a) + (1 - w) * np.exp(b)), rtol=1e-12)
+    with pytest.raises(ValueError, match="weight"):
+        mix(a, b, 1.5)
+    with pytest.raises(ValueError, match="same tokens"):
+        mix(a, b[:3], 0.5)
+
+
+def test_em_finds_the_maximum_likelihood_weight():
+    rng = np.random.default_rng(1)
+    V, N, true_w = 20, 20000, 0.3
+    p_a, p_b = rng.dirichlet(np.ones(V) * 0.3), rng.dirichlet(np.ones(V) * 0.3)
+    tokens = rng.choice(V, size=N, p=true_w * p_a + (1 - true_w) * p_b)
+    a, b = np.log(p_a[tokens]), np.log(p_b[tokens])
+    w, iterations = fit_weight(a, b)
+    grid = np.linspace(1e-4, 1 - 1e-4, 9999)
+    ll = [mix(a, b, g).mean() for g in grid]
+    best = grid[int(np.argmax(ll))]
+    assert abs(w - best) < 2e-4 and iterations > 1
+    assert mix(a, b, w).mean() >= max(ll) - 1e-9
+    assert abs(w - true_w) < 0.03  # and the data's own mixing weight, from 20,000 tokens
+    w_a, _ = fit_weight(a + 0.0, a - 5.0)  # B is worse on every token: the weight goes to A
+    assert w_a > 1 - 1e-6
+
+
+def random_lm(V, seed):
+    model = LanguageModel(LMConfig(vocab_size=V, embedding_dim=6, hidden_size=8, num_layers=2, dtype="float64"),
+                          np.random.default_rng(seed))
+    rng = np.random.default_rng(seed + 1)
+    for v in model.params.values():
+        v[...] = rng.uniform(-0.5, 0.5, v.shape)
+    return model
+
+
+def test_stream_scores_carry_the_state_and_equal_the_evaluation():
+    V = 9
+    model = random_lm(V, 4)
+    ids = np.random.default_rng(5).integers(0, V, size=57)
+    full = stream_log_probs(model, ids, start_id=1, bptt=100)
+    np.testing.assert_allclose(stream_log_probs(model, ids, start_id=1, bptt=4), full, rtol=1e-12)
+    m = evaluate_stream(model, ids, batch_size=1, bptt=7, start_id=1)
+    assert m["tokens"] == ids.size
+    assert -full.mean() == pytest.approx(m["loss"], rel=1e-12)
+
+
+def write(tmp_path, name, n_lines, seed):
+    rng = np.random.default_rng(seed)
+    path = tmp_path / name
+    path.write_text("\n".join(" ".join(rng.choice(WORDS, size=rng.integers(3, 9))) for _ in range(n_lines)) + "\n",
+                    encoding="utf-8")
+    return str(path)
+
+
+def test_cli_tuned_mixture_is_no_worse_than_either_model_on_its_tuning_file(tmp_path, capsys):
+    train, valid = write(tmp_path, "train.txt", 200, 0), write(tmp_path, "valid.txt", 30, 1)
+    rnn, kn = str(tmp_path / "run" / "last.safetensors"), str(tmp_path / "kn.safetensors")
+    assert main(["train", "lm", "--train", train, "--hidden", "12", "--embed", "8", "--layers", "1", "--batch-size", "4",
+                 "--bptt", "8", "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run"),
+                 "--optimizer", "adam", "--lr", "0.01"]) == 0
+    assert main(["train", "ngram", "--train", train, "--order", "3", "--save", kn]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", rnn, valid, "--interpolate", kn, "--tune-on", valid, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert 0 < m["weight"] < 1 and m["tuned_on"] == valid
+    assert m["ppl"] <= min(m["model"]["ppl"], m["interpolate"]["ppl"]) + 1e-9
+    assert main(["evaluate", rnn, valid, "--json"]) == 0  # the RNN alone, as evaluate scores it
+    assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(m["model"]["ppl"], rel=1e-5)
+    assert main(["evaluate", kn, valid, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(m["interpolate"]["ppl"], rel=1e-12)
+    assert main(["evaluate", rnn, valid, "--interpolate", kn, "--weight", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(m["model"]["ppl"], rel=1e-12)
+    assert main(["evaluate", rnn, valid, "--interpolate", kn, "--weight", "0.25"]) == 0
+    assert "interpolated with weight 0.2500 on the first (given)" in capsys.readouterr().out
+
+
+def test_cli_mixture_errors_are_one_line(tmp_path, capsys):
+    train = write(tmp_path, "train.txt", 50, 0)
+    kn, small = str(tmp_path / "kn.safetensors"), str(tmp_path / "small.safetensors")
+    assert main(["train", "ngram", "--train", train, "--order", "2", "--save", kn]) == 0
+    assert main(["train", "ngram", "--train", train, "--order", "2", "--max-vocab", "5", "--save", small]) == 0
+    capsys.readouterr()
+    cases = [
+        (["evaluate", kn, train, "--interpolate", small], "different vocabularies"),
+        (["evaluate", kn, train, "--weight", "0.5"], "need --interpolate"),
+        (["evaluate", kn, train, "--interpolate", kn, "--weight", "0.5", "--tune-on", train], "not both"),
+        (["evaluate", kn, train, "--interpolate", kn, "--weight", "2"], "[0, 1]"),
+    ]
+    for argv, needle in cases:
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and needle in err, (argv, err)
