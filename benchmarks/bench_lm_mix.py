@@ -4,8 +4,8 @@
     python benchmarks/bench_lm_mix.py --corpus shakespeare --rnn RUN/best.safetensors [--order 7]
 
 It fits the n-gram on the corpus's training file with ``rnnkit train ngram --save`` and runs
-``rnnkit evaluate RNN DATA --interpolate KN --tune-on HELD_OUT --json``: the mixing weight is fitted
-by EM on held-out text the figures are not reported on.  PTB: tuned on valid, reported on test.
+``rnnkit evaluate RNN DATA --interpolate KN --tune-on HELD_OUT --json``: the mixing weight is the
+maximum-likelihood weight on held-out text the figures are not reported on.  PTB: tuned on valid, reported on test.
 Tiny Shakespeare has no test file: the weight is tuned on the first half of the validation text (cut
 at a line end) and the figures are given on the second half, and, for comparison with the
 whole-validation figures of its own section, on the whole validation text (half of which tuned one
@@ -26,8 +26,8 @@ SECTION = "RNN + n-gram interpolation (bench_lm_mix.py)"
 INTRO = """\
 Mikolov et al. (2011) combine an RNN language model with a Kneser-Ney 5-gram by linear interpolation
 of their per-token probabilities.  Here `rnnkit evaluate RNN DATA --interpolate KN --tune-on HELD_OUT`
-does it: both models score one exact stream (every token), and the weight of the RNN is fitted by EM on
-held-out text that the reported figures do not include (see each subsection)."""
+does it: both models score one exact stream (every token), and the weight of the RNN maximises the
+likelihood of held-out text that the reported figures do not include (see each subsection)."""
 
 
 def evaluate_mixture(rnn: Path, kn: Path, data: Path, tune: Path, log: Path, env: dict[str, str]
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         f"    {this_command()}", "",
         "It ran (TMP: the temporary folder holding the split):", "",
         *[f"    {c.replace(str(tmp), 'TMP')}" for c in commands], "",
-        f"RNN checkpoint: `{args.rnn}`.  Weight fitted by EM on {tuned}.  n-gram fitted in {fmt_time(fit_wall)}; "
+        f"RNN checkpoint: `{args.rnn}`.  Weight: the maximum-likelihood weight on {tuned}.  n-gram fitted in {fmt_time(fit_wall)}; "
         f"whole benchmark {fmt_time(total)}.", "",
         *table,
     ])

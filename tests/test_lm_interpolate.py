@@ -1,11 +1,13 @@
 """Interpolating two language models (`rnnkit evaluate MODEL DATA --interpolate MODEL2`): the mixture's
-formula, EM's weight against a grid search, whole-stream scores against the evaluation, and the CLI."""
+formula, the fitted weight against a grid search, whole-stream scores against the evaluation, and the CLI."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnkit.cli.main import main
 from rnnkit.lm.evaluate import evaluate_stream
@@ -26,7 +28,7 @@ def test_mix_is_the_log_of_the_weighted_sum():
         mix(a, b[:3], 0.5)
 
 
-def test_em_finds_the_maximum_likelihood_weight():
+def test_fit_weight_finds_the_maximum_likelihood_weight():
     rng = np.random.default_rng(1)
     V, N, true_w = 20, 20000, 0.3
     p_a, p_b = rng.dirichlet(np.ones(V) * 0.3), rng.dirichlet(np.ones(V) * 0.3)
@@ -112,3 +114,15 @@ def test_cli_mixture_errors_are_one_line(tmp_path, capsys):
             code = exc.code
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and needle in err, (argv, err)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 2**32 - 1), st.floats(0.01, 5.0))
+def test_fitted_weight_is_never_worse_than_either_model_or_an_even_mix(n, seed, spread):
+    rng = np.random.default_rng(seed)
+    a = -rng.exponential(spread, n)  # log-probabilities of n tokens under two models
+    b = -rng.exponential(spread, n)
+    w, _ = fit_weight(a, b)
+    best = mix(a, b, w).mean()
+    for other in (a.mean(), b.mean(), mix(a, b, 0.5).mean(), mix(a, b, 0.1).mean(), mix(a, b, 0.9).mean()):
+        assert best >= other - 1e-6

@@ -39,9 +39,9 @@ def register(groups) -> None:
                         "level): p = w p_MODEL + (1 - w) p_MODEL2; both are scored as one exact stream "
                         "(--batch-size is ignored) and all three perplexities are printed")
     m.add_argument("--weight", type=unit_interval, default=None, metavar="W",
-                   help="the weight w of MODEL, in [0, 1] (default: fitted by EM on --tune-on, else 0.5)")
+                   help="the weight w of MODEL, in [0, 1] (default: the maximum-likelihood weight on --tune-on, else 0.5)")
     m.add_argument("--tune-on", metavar="FILE", default=None,
-                   help="held-out text (e.g. the validation file) on which to fit w by EM, maximising its likelihood")
+                   help="held-out text (e.g. the validation file): w is set to maximise its likelihood")
     p.set_defaults(func=evaluate)
 
 
@@ -138,7 +138,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     if args.json:
         print(json.dumps(m))
         return 0
-    how = f"fitted by EM on {args.tune_on} in {tuned['iterations']} iterations" if tuned else "given"
+    how = f"fitted on {args.tune_on}" if tuned else "given"
 
     def figure(x: dict) -> str:
         return f"{x['bits']:.4f} bits/char" if level == "char" else f"perplexity {x['ppl']:.2f}"

@@ -7,12 +7,15 @@ p_B(w_t | h_t) of one token stream::
     log p        = logaddexp(log lambda + log p_A, log(1 - lambda) + log p_B)
 
 The mixture is a distribution whenever both are, so its perplexity compares with theirs.  The weight
-lambda that maximises the likelihood of held-out data is found by EM (Jelinek & Mercer 1980), which
-raises the likelihood at every iteration and converges to the global maximum (the log-likelihood is
-concave in lambda)::
+that maximises the mean log-likelihood L(lambda) of held-out tokens is found exactly: L is concave in
+lambda, with derivative::
 
-    r_t       = lambda p_A(w_t) / (lambda p_A(w_t) + (1 - lambda) p_B(w_t))     # responsibility of A
-    lambda   <- mean_t r_t
+    L'(lambda) = mean_t (p_A(w_t) - p_B(w_t)) / (lambda p_A(w_t) + (1 - lambda) p_B(w_t))
+
+decreasing from L'(0) to L'(1); the maximiser is 0 when L'(0) <= 0, 1 when L'(1) >= 0, and else the
+root of L', found by bisection.  (The classic EM update of Jelinek & Mercer, lambda <- mean_t of
+lambda p_A / (lambda p_A + (1 - lambda) p_B), climbs to the same point, but crawls when the two
+models agree, and stops short of an end point.)
 
 :func:`stream_log_probs` gives a model's per-token log-probabilities over a whole stream: a
 recurrent model carries its state across the stream (one stream, so every token is scored exactly)
@@ -59,22 +62,27 @@ def mix(logp_a: np.ndarray, logp_b: np.ndarray, weight: float) -> np.ndarray:
     return np.logaddexp(np.log(weight) + a, np.log1p(-weight) + b)
 
 
-def fit_weight(logp_a: np.ndarray, logp_b: np.ndarray, start: float = 0.5, tol: float = 1e-7,
-               max_iter: int = 1000) -> tuple[float, int]:
-    """The weight of model A that maximises the mean log-likelihood, by EM; returns (weight, iterations)."""
+def fit_weight(logp_a: np.ndarray, logp_b: np.ndarray, tol: float = 1e-12, max_iter: int = 100
+               ) -> tuple[float, int]:
+    """The weight of model A that maximises the mean log-likelihood; returns (weight, bisection steps)."""
     a, b = np.asarray(logp_a, np.float64), np.asarray(logp_b, np.float64)
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"Expected log-probabilities of the same tokens (at least one), got shapes {a.shape} "
                          f"and {b.shape}")
-    if not 0.0 < start < 1.0:
-        raise ValueError(f"Expected a start weight in (0, 1), got {start!r}")
-    lam = float(start)
-    for it in range(1, max_iter + 1):
-        # r_t = 1 / (1 + (1 - lam) p_B / (lam p_A)), computed in log space
-        r = 0.5 * (1.0 + np.tanh(0.5 * (np.log(lam) + a - np.log1p(-lam) - b)))  # sigmoid of the log-odds
-        new = float(r.mean())
-        new = min(max(new, 1e-12), 1.0 - 1e-12)  # an end point is a limit EM only approaches
-        if abs(new - lam) < tol:
-            return new, it
-        lam = new
-    return lam, max_iter
+    top = np.maximum(a, b)
+    pa, pb = np.exp(a - top), np.exp(b - top)  # (N,) scaled so that the larger of each pair is 1
+
+    def slope(w: float) -> float:  # L'(w); +inf or -inf at an end point where a token has p = 0
+        with np.errstate(divide="ignore"):
+            return float(np.mean((pa - pb) / (w * pa + (1.0 - w) * pb)))
+
+    if slope(0.0) <= 0.0:
+        return 0.0, 0
+    if slope(1.0) >= 0.0:
+        return 1.0, 0
+    lo, hi, steps = 0.0, 1.0, 0
+    while hi - lo > tol and steps < max_iter:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if slope(mid) > 0.0 else (lo, mid)
+        steps += 1
+    return 0.5 * (lo + hi), steps
