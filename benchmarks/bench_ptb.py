@@ -165,6 +165,8 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
         title = f"rnnkit, {softmax} softmax" + (f" (bins of equal count^{args.class_power:g})" if softmax == "class" else "")
         if softmax == "adaptive":
             title += f" (cutoffs {args.cutoffs or 'default'}, div_value {args.div_value:g})"
+        if args.title:
+            title = args.title
         if len(epochs) < args.epochs:
             title += f" ({len(epochs)} of {args.epochs} epochs so far)"
         write_subsection(config.section, config.intro, title, report(res, args))
@@ -346,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="--speed-ratio: also time the adaptive softmax, rnnkit's and PyTorch's")
     p.add_argument("--record", action="store_true", help="write a --max-steps run into RESULTS.md anyway")
     p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    p.add_argument("--title", default=None,
+                   help="subsection title in RESULTS.md (default: from the output layer; a new title keeps an "
+                        "earlier record of the same setting)")
     args = p.parse_args(argv)
     args.config = CONFIGS[args.config]
     args.softmax = args.softmax or args.config.default_softmax
