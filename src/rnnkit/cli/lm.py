@@ -26,8 +26,8 @@ from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids, stream_text
 from rnnkit.lm.io import lm_meta, load_language_model, load_lm
-from rnnkit.lm.score import start_token
 from rnnkit.lm.model import LanguageModel, LMConfig
+from rnnkit.lm.score import start_token
 from rnnkit.lm.task import LMTask
 from rnnkit.train.loop import BEST, LAST, Trainer
 
