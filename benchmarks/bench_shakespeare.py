@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true",
                    help="continue the run from its last checkpoint (same options as the run that stopped)")
     p.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    p.add_argument("--title", default=None,
+                   help="subsection title in RESULTS.md (default: from the options; a new title keeps an earlier "
+                        "record of the same setting)")
     args = p.parse_args(argv)
     args.run_root.mkdir(parents=True, exist_ok=True)
     text = (args.data / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lr_decay not in (0.85, 0.9):  # every run recorded before used one of these; their titles stay
         name += f", lr decay {args.lr_decay:g} over {args.epochs} epochs"
         tag += f"_decay{args.lr_decay:g}_e{args.epochs}"
+    name = args.title or name
     run_dir = args.run_root / tag
     log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
