@@ -101,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.lr_decay not in (0.85, 0.9):  # every run recorded before used one of these; their titles stay
         name += f", lr decay {args.lr_decay:g} over {args.epochs} epochs"
         tag += f"_decay{args.lr_decay:g}_e{args.epochs}"
-    name = args.title or name
     run_dir = args.run_root / tag
     log = args.run_root / f"{tag}.log"
     env = user_env(args.blas_threads)
@@ -157,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
               f"characters, best checkpoint ({verdict}; char-rnn about 1.40). Training {fmt_time(train_wall)} wall "
               f"(validation included{'; only the last, resumed process' if args.resume else ''}); "
               f"evaluation {eval_wall:.0f} s."]
-    write_subsection(SECTION, INTRO, f"rnnkit, {name}", "\n".join(lines))
+    write_subsection(SECTION, INTRO, args.title or f"rnnkit, {name}", "\n".join(lines))
     return 0
 
 
