@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     body = "\n".join([
         f"{date}; machine load at start: {load0}; from the repository root:", "",
         f"    {this_command()}", "",
-        "It ran (TMP: the temporary folder holding the split):", "",
+        "It ran (TMP: the temporary folder holding the split):" if args.corpus != "ptb" else "It ran:", "",
         *[f"    {c.replace(str(tmp), 'TMP')}" for c in commands], "",
         f"RNN checkpoint: `{args.rnn}`.  Weight: the maximum-likelihood weight on {tuned}.  n-gram fitted in {fmt_time(fit_wall)}; "
         f"whole benchmark {fmt_time(total)}.", "",
