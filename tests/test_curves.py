@@ -75,9 +75,23 @@ def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
 
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "--metric", "bleu"])
-    assert code == 2 and "Expected --metric to be one the runs' epochs all report (loss, accuracy), got 'bleu'" in err
+    assert code == 2 and "one of the validation metrics every run reports (loss, accuracy), got 'bleu'" in err
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "--labels", "a,b"])
     assert code == 2 and "one --labels name per run (1), got 2" in err
+
+
+def test_a_run_still_in_its_first_epoch_sits_beside_finished_ones(tmp_path, capsys):
+    _log(tmp_path / "done" / "metrics.jsonl", [0.9, 0.5])
+    young = tmp_path / "young" / "metrics.jsonl"
+    young.parent.mkdir()
+    young.write_text('{"type": "train", "epoch": 1, "step": 5, "loss": 3.0}\n', encoding="utf-8")
+    runs = [read_run(tmp_path / "done"), read_run(young.parent)]
+    assert valid_metrics(runs) == ["loss", "accuracy"]  # the young run does not narrow them
+    code, out, err = run_cli(capsys, ["curves", str(tmp_path / "done"), str(young.parent), "--metric", "accuracy"])
+    assert code == 0, err
+    assert out.splitlines()[2].split() == ["young", "0", "3.0000", "-", "-", "-"]
+    code, out, err = run_cli(capsys, ["curves", str(young.parent)])  # no epoch anywhere yet: the table still
+    assert code == 0 and out.splitlines()[1].split()[:3] == ["young", "0", "3.0000"], err
 
 
 def test_curves_of_a_real_training_run(tmp_path, capsys):

@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"Expected one --labels name per run ({len(args.runs)}), got {len(labels)}")
     runs = [read_run(r, name) for r, name in zip(args.runs, labels)]
     available = valid_metrics(runs)
-    if args.metric not in available:
-        raise ValueError(f"Expected --metric to be one the runs' epochs all report ({', '.join(available) or 'none'}), "
-                         f"got {args.metric!r}")
+    if available and args.metric not in available:  # none yet: only training curves, the table shows '-'
+        raise ValueError(f"Expected --metric to be one of the validation metrics every run reports "
+                         f"({', '.join(available)}), got {args.metric!r}")
     print("\n".join(summary_lines(runs, args.metric)))
     if args.output:
         path = plot_curves(runs, args.output, args.metric, args.dpi)

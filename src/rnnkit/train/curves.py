@@ -69,9 +69,12 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
 
 
 def valid_metrics(runs: list[RunCurves]) -> list[str]:
-    """The validation metrics (``valid_`` dropped) that every run's epochs report, ``loss`` first."""
+    """The validation metrics (``valid_`` dropped) that every run with a finished epoch reports, ``loss`` first
+    (a run still in its first epoch does not narrow them)."""
     names = None
     for r in runs:
+        if not r.epochs:
+            continue
         have = {k[len("valid_"):] for e in r.epochs for k in e if k.startswith("valid_") and k != "valid_seconds"}
         names = have if names is None else names & have
     return sorted(names or (), key=lambda k: (k != "loss", k))
