@@ -135,9 +135,11 @@ def read_epochs(run_dir: Path) -> list[dict]:
     return [r for r in rows if r.get("type") == "epoch"]
 
 
-def evaluate_json(model: Path, data: Path, log_path: Path, env: dict[str, str]) -> tuple[dict, str, float]:
-    """``rnnkit evaluate MODEL DATA --json`` (one stream: every token predicted); (metrics, command, seconds)."""
-    cmd = rnnkit_cmd("evaluate", str(model), str(data), "--json")
+def evaluate_json(model: Path, data: Path, log_path: Path, env: dict[str, str], *extra: str
+                  ) -> tuple[dict, str, float]:
+    """``rnnkit evaluate MODEL DATA --json [extra ...]`` (by default one stream: every token predicted);
+    (metrics, command, seconds)."""
+    cmd = rnnkit_cmd("evaluate", str(model), str(data), "--json", *extra)
     lines: list[str] = []
     rc, wall = run_logged(cmd, log_path, env, lambda line, _: lines.append(line))
     if rc != 0:
