@@ -36,6 +36,16 @@ def test_version_in_a_real_process():
     assert proc.stdout.strip() == f"rnnkit {__version__}"
 
 
+def test_a_closed_pipe_ends_quietly():
+    """`rnnkit ... | head`: when the reader has gone, no 'Broken pipe' error and no traceback; exit 141
+    (128 + SIGPIPE), as Unix tools report it."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", "gradflow", "--cell", "rnn", "--steps", "200"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before anything is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == b"", err.decode()
+
+
 def test_help_lists_the_subcommands(capsys):
     assert _exit_code(["--help"]) == 0
     out = capsys.readouterr().out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -220,6 +221,28 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
                                    "--average", "1.5", "--run-dir", str(run), *SMALL])
     errors = [line for line in err.splitlines() if "error" in line]
     assert code == 2 and len(errors) == 1 and "average" in errors[0] and "got 1.5" in errors[0], err
+
+
+def test_missing_seqeval_is_said_before_training(tmp_path, capsys, monkeypatch):
+    """Span F1 needs seqeval: without it, train tagger / train hmm stop at once with the install hint
+    (before, the tagger trained a whole epoch and then failed); without a file to score they train."""
+    rng = np.random.default_rng(4)
+    data = tmp_path / "chunks.txt"
+    data.write_text("".join(" ".join(r) + "\n" for s in _chunk_sentences(rng, 8) for r in s + [()])
+                    .replace("\n\n\n", "\n\n"), encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "seqeval", None)  # makes "import seqeval" fail
+    hint = "rnnkit: error: span F1 needs seqeval: pip install 'rnnkit[tagging]' (or pip install seqeval)"
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--valid", str(data), "--format", "columns",
+                                    "--scheme", "bio", "--epochs", "1", "--run-dir", str(run), *SMALL])
+    assert code == 2 and err.strip() == hint, err
+    assert not (run / "metrics.jsonl").exists()  # nothing was trained
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(data), "--test", str(data), "--format", "columns",
+                                    "--scheme", "bio", "--output", str(tmp_path / "hmm.safetensors")])
+    assert code == 2 and err.strip() == hint and not (tmp_path / "hmm.safetensors").exists(), err
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--format", "columns", "--scheme", "bio",
+                                    "--epochs", "1", "--run-dir", str(run), *SMALL])
+    assert code == 0, err
 
 
 def test_bad_data_is_one_clear_line(tmp_path, capsys):

@@ -7,6 +7,7 @@ byte-order mark, CR) and include bytes that are not UTF-8.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import tempfile
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnkit.data.classification import read_polarity, read_tsv
+from rnnkit.data.classification import read_class_files, read_polarity, read_tsv
 from rnnkit.data.conll import read_columns, read_conllu
-from rnnkit.data.parallel import read_tsv_pairs
+from rnnkit.data.parallel import read_multi30k, read_parallel, read_tsv_pairs
 from rnnkit.data.segmentation import read_segmented
 from rnnkit.data.text import read_tokens
 from rnnkit.data.trees import read_trees
@@ -110,10 +111,32 @@ _READERS = {
     "vectors-wanted": lambda p: read_vectors(p, wanted={"the", "a"}),
     "vectors-binary": lambda p: read_vectors(p.rename(p.with_name("input.txt.bin"))),
     "metrics-log": lambda p: read_run(p),
+    "class-files": lambda p: read_class_files({"pos": p, "neg": p}),
+    "parallel": lambda p: read_parallel(p, p),
+    "parallel-other-side": lambda p: read_parallel(_good_side(p), p),
+    "parallel-gz": lambda p: read_parallel(*[p.rename(p.with_name("input.txt.gz"))] * 2),
+    "multi30k": lambda p: read_multi30k(_multi30k_folder(p)),
 }
+# what a reader's error must name: the file it was given (multi30k: the folder's gzipped files)
+_NAMED = {"multi30k": "train."}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _good_side(p: Path) -> Path:
+    """A well-formed two-line file beside p, for the other side of a parallel corpus."""
+    other = p.with_name("other.txt")
+    other.write_text("ein Hund\nzwei Katzen\n", encoding="utf-8")
+    return other
+
+
+def _multi30k_folder(p: Path) -> Path:
+    """p's bytes gzipped as both sides of Multi30k's train split, in p's folder."""
+    data = gzip.compress(p.read_bytes())
+    for lang in ("de", "en"):
+        p.with_name(f"train.{lang}.gz").write_bytes(data)
+    return p.parent
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(reader=st.sampled_from(sorted(_READERS)), data=_BYTES)
 def test_a_reader_returns_or_raises_data_error_naming_the_file(reader, data):
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,5 +146,5 @@ def test_a_reader_returns_or_raises_data_error_naming_the_file(reader, data):
             _READERS[reader](path)
         except DataError as exc:
             message = str(exc)
-            assert "input.txt" in message, f"{reader}: {message!r} does not name the file"
+            assert _NAMED.get(reader, "input.txt") in message, f"{reader}: {message!r} does not name the file"
             assert "\n" not in message.strip(), f"{reader}: {message!r} is not one line"

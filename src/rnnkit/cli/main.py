@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -78,6 +79,20 @@ def _missing(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _run(func, args: argparse.Namespace) -> int:
+    code = int(func(args) or 0)
+    sys.stdout.flush()  # a closed pipe shows here, inside main, not as a message at interpreter exit
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no real file behind stdout
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -90,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(limits=args.threads, user_api="blas"):
-                return int(func(args) or 0)
-        return int(func(args) or 0)
+                return _run(func, args)
+        return _run(func, args)
+    except BrokenPipeError:  # the reader of our output has gone (`rnnkit tag ... | head`): stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
     except TrainingDivergedError as exc:
         print(f"rnnkit: error: {exc}", file=sys.stderr)
         return 1

@@ -28,6 +28,7 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.errors import DataError
+from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
@@ -155,6 +156,14 @@ def _train_words(spec: DataSpec, data: TaggingData) -> list[str] | None:
     return sorted({w for s in data.source for w in s}) if spec.format == "segmented" else None
 
 
+def _check_metric_available(spec: DataSpec, *scored: str | None) -> None:
+    """Span F1 needs seqeval: say so before training when a --valid or --test file will be scored."""
+    from rnnkit.tagging.task import metric_for
+
+    if any(scored) and metric_for(spec.scheme, spec.format) == "span_f1":
+        require_seqeval()
+
+
 # ---------------------------------------------------------------------- commands
 def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
@@ -162,6 +171,7 @@ def train_tagger(args: argparse.Namespace) -> int:
 
     cfg = train_config_from_args(args)
     spec = _spec(args)
+    _check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
     train = read_tagged(args.train, spec)
     valid = read_tagged(args.valid, spec) if args.valid else None
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
@@ -210,6 +220,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     train = read_tagged(args.train, spec)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
+    _check_metric_available(spec, args.valid, args.test)
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
     hmm.fit([train.words[i] for i in keep], [train.tags[i] for i in keep])
     print(f"trained on {len(keep):,} sentences in {time.perf_counter() - start:.1f} s", file=sys.stderr)

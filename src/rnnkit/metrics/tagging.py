@@ -54,6 +54,17 @@ def token_accuracy(gold, pred, mask=None) -> float:
     return correct / total
 
 
+SEQEVAL_HINT = "span F1 needs seqeval: pip install 'rnnkit[tagging]' (or pip install seqeval)"
+
+
+def require_seqeval() -> None:
+    """Raise the install hint at once when span F1 will be needed: before training, not after it."""
+    try:
+        import seqeval  # noqa: F401
+    except ImportError:
+        raise ImportError(SEQEVAL_HINT) from None
+
+
 def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str = "iob2") -> dict:
     """conlleval span scores: ``{"precision", "recall", "f1", "per_type": {type: {...}}}``.
 
@@ -65,7 +76,7 @@ def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], schem
     try:
         from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
     except ImportError:
-        raise ImportError("span_prf needs seqeval: pip install seqeval (or rnnkit[tagging])") from None
+        raise ImportError(SEQEVAL_HINT) from None
     _check_pairs(gold, pred)
     gold = [list(s) for s in gold]
     pred = [list(s) for s in pred]
