@@ -201,14 +201,14 @@ def train_classifier(args: argparse.Namespace) -> int:
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
     from rnnkit.classify.task import load_classifier, predict_proba
-    from rnnkit.data.conll import read_text_file, text_lines
+    from rnnkit.data.conll import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
         from rnnkit.cli.trees import classify_trees
 
         return classify_trees(args)
     model, enc, _ = load_classifier(args.model)
-    text = read_text_file(args.input, args.encoding) if args.input else sys.stdin.read()
+    text, _ = read_input(args.input, args.encoding)
     lines = [line for line in text_lines(text) if line.strip()]
     probs = predict_proba(model, enc.encode(lines)) if lines else np.zeros((0, len(enc.labels)))
     out = []

@@ -30,7 +30,7 @@ from rnnkit.cli.common import (
     rate,
     train_config_from_args,
 )
-from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.data.conll import read_input, text_lines
 from rnnkit.data.parallel import (
     SentencePair,
     build_vocab,
@@ -284,9 +284,8 @@ evaluate_cli.EVALUATORS["seq2seq"] = evaluate_seq2seq
 
 
 def _input_lines(args: argparse.Namespace) -> tuple[list[str], str]:
-    if args.input is None:
-        return text_lines(sys.stdin.read()), "<stdin>"
-    return text_lines(read_text_file(args.input, args.encoding)), args.input
+    text, name = read_input(args.input, args.encoding)
+    return text_lines(text), name
 
 
 def translate_cli(args: argparse.Namespace) -> int:

@@ -236,11 +236,9 @@ def train_hmm(args: argparse.Namespace) -> int:
 
 
 def _read_input(args: argparse.Namespace) -> str:
-    if args.input:
-        from rnnkit.data.conll import read_text_file
+    from rnnkit.data.conll import read_input
 
-        return read_text_file(args.input, args.encoding)
-    return sys.stdin.read()
+    return read_input(args.input, args.encoding)[0]
 
 
 def _write_output(args: argparse.Namespace, text: str) -> None:
@@ -267,7 +265,7 @@ def tag(args: argparse.Namespace) -> int:
             path = args.input
             if path is None:
                 path = os.path.join(tmp, "stdin.txt")
-                Path(path).write_text(sys.stdin.read(), encoding=args.encoding)
+                Path(path).write_text(_read_input(args), encoding=args.encoding)
             data = read_tagged(path, spec, labelled=args.format == "conllu")
     _write_output(args, format_predictions(data, loaded.predict(data), spec))
     return 0

@@ -110,12 +110,13 @@ def classify_trees(args: argparse.Namespace) -> int:
     The input is bracketed trees (their labels are read but not used); classes are SST's 0-4, or 0
     (negative) and 1 (positive) for a binary model.
     """
-    from rnnkit.data.conll import text_lines
+    from rnnkit.data.conll import read_input, text_lines
     from rnnkit.data.trees import parse_trees, read_trees
     from rnnkit.treenet.task import load_treenet
 
     model, enc = load_treenet(args.model)
-    trees = read_trees(args.input, args.encoding) if args.input else parse_trees(text_lines(sys.stdin.read()), "stdin")
+    trees = read_trees(args.input, args.encoding) if args.input else parse_trees(
+        text_lines(read_input(None, args.encoding)[0]), "<stdin>")
     out = []
     for s in range(0, len(trees), 256):
         chunk = trees[s : s + 256]

@@ -22,6 +22,7 @@ import gzip
 import lzma
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +71,35 @@ def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     ``--encoding cp1252`` (Windows / Latin-1 text such as rt-polarity).
     """
     path = Path(path)
+    _check_encoding(encoding)
+    with open_data(path) as f:
+        data = f.read()
+    return decode_text(data, encoding, str(path))
+
+
+def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple[str, str]:
+    """(text, name) of a command's input: the file ``path``, or standard input when it is None.
+
+    Standard input is read as bytes and decoded as ``encoding`` exactly as a file is (a byte that
+    does not decode is a DataError naming ``<stdin>`` and its line, never a silent U+FFFD).
+    """
+    if path is not None:
+        return read_text_file(path, encoding), str(path)
+    _check_encoding(encoding)
+    stream = getattr(sys.stdin, "buffer", None)
+    data = stream.read() if stream is not None else sys.stdin.read().encode(encoding)  # (a test's StringIO)
+    return decode_text(data, encoding, "<stdin>"), "<stdin>"
+
+
+def _check_encoding(encoding: str) -> None:
     try:
         "".encode(encoding)
     except LookupError:
         raise ValueError(f"Expected encoding to be a codec name like 'utf-8' or 'cp1252', got {encoding!r}") from None
-    with open_data(path) as f:
-        data = f.read()
+
+
+def decode_text(data: bytes, encoding: str, name: str) -> str:
+    """``data`` decoded as ``encoding``; a byte that does not decode is a DataError naming ``name``:line."""
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -84,7 +108,7 @@ def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         is_utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
         hint = "pass --encoding cp1252 (encoding='cp1252')" if is_utf8 else "pass the file's real --encoding"
         raise DataError(
-            f"{path}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; the file uses another "
+            f"{name}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; the input uses another "
             f"encoding: {hint}"
         ) from None
 
