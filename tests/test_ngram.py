@@ -74,6 +74,23 @@ def test_every_context_sums_to_one(corpus, smoothing, order):
 
 
 @pytest.mark.parametrize("smoothing", SMOOTHINGS)
+def test_an_order_longer_than_every_sentence(smoothing):
+    """Sentences of at most 2 words (+ <eos>, after <s>) have no 5-grams: an order-6 model fits, its
+    distributions sum to 1, and Kneser-Ney and Katz give what order 4 gives (it used to raise
+    IndexError on the empty tables: the default --order 5 on a file of short lines)."""
+    ids = np.array([A, B, EOS, C, EOS, A, C, EOS, B, EOS])
+    long = NGramLM(6, smoothing, delta=0.3).fit(ids, V_SMALL, eos_id=EOS)
+    test = np.array([A, B, EOS, B, A, C, EOS, UNK, EOS])
+    logp = long.token_logprobs(test)
+    assert logp.shape == test.shape and np.all(np.isfinite(logp))
+    for i in range(test.size):
+        assert_close(f"sum after {test[:i].tolist()}", long.distribution(test[:i]).sum(), 1.0, 1e-9)
+    if smoothing != "add_delta":  # add-delta's top order decides alone, so its unseen contexts differ
+        four = NGramLM(4, smoothing, delta=0.3).fit(ids, V_SMALL, eos_id=EOS)
+        assert_close("order 6 against order 4", logp, four.token_logprobs(test), 1e-12)
+
+
+@pytest.mark.parametrize("smoothing", SMOOTHINGS)
 def test_char_level_stream_without_eos_sums_to_one(smoothing):
     rng = np.random.default_rng(11)
     ids = rng.integers(0, 6, size=120)

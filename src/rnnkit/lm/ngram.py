@@ -171,8 +171,8 @@ class NGramLM:
             active = ctx >= 0
             if mode == "top":
                 active = active & (top == k)
-            bow = np.where(active, self.bows_[k - 1][np.maximum(ctx, 0)], 1.0)
-            explicit = np.where(gram >= 0, self.probs_[k - 1][np.maximum(gram, 0)], 0.0)
+            bow = _take(self.bows_[k - 1], np.where(active, ctx, -1), 1.0)
+            explicit = _take(self.probs_[k - 1], gram, 0.0)
             lower = uniform if mode == "top" else p
             if mode == "backoff":
                 new = np.where(gram >= 0, explicit, bow * lower)
@@ -304,3 +304,11 @@ def _suffix_node(keys: list[np.ndarray], hist: np.ndarray, length: int) -> np.nd
 def _log(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(p)
+
+
+def _take(table: np.ndarray, idx: np.ndarray, fill: float) -> np.ndarray:
+    """table[idx] where idx >= 0, else fill; an empty table (an order no training sentence reaches,
+    e.g. 5-grams of two-word lines) has only -1 entries pointing into it."""
+    if table.size == 0:
+        return np.full(idx.shape, fill)
+    return np.where(idx >= 0, table[np.maximum(idx, 0)], fill)
