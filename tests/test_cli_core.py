@@ -102,6 +102,10 @@ def test_no_command_prints_help_and_fails(capsys):
     (["--threads", "0", "gradflow"], "--threads"),
     (["gradflow", "--steps", "0"], "--steps"),
     (["gradflow", "--every", "-3"], "--every"),
+    (["gradflow", "--init", "bogus"], "--init"),
+    (["gradflow", "--init", "-1"], "--init"),
+    (["gradflow", "--init", "1e308"], "--init"),  # was an OverflowError traceback from numpy's sampler
+    (["curves", "run", "--dpi", "100000"], "--dpi"),  # was a MemoryError traceback from matplotlib
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
     assert _exit_code(argv) == 2
@@ -118,7 +122,6 @@ def test_gradflow_unknown_cell_names_the_choices(capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["gradflow", "--init", "bogus"], "init"),
     (["train", "lm", "--train", "missing.txt"], "missing.txt"),
 ])
 def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):

@@ -178,6 +178,9 @@ def gradient_flow(
     return grad_norms_per_step(layer, x, rng=rng)
 
 
+MAX_INIT_SCALE = 1e6  # far past saturation already; near 1e308, U(-s, s) overflows numpy's sampler
+
+
 def _parse_init(init: str | float) -> tuple[str, float | None]:
     """``init`` as (scheme, scale) for :func:`rnnkit.init.init_recurrent_params`."""
     if isinstance(init, str):
@@ -187,6 +190,7 @@ def _parse_init(init: str | float) -> tuple[str, float | None]:
             init = float(init)
         except ValueError:
             raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number, got {init!r}") from None
-    if isinstance(init, bool) or not isinstance(init, (int, float)) or not (init > 0 and math.isfinite(init)):
-        raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number, got {init!r}")
+    if isinstance(init, bool) or not isinstance(init, (int, float)) or not 0 < init <= MAX_INIT_SCALE:
+        raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number up to {MAX_INIT_SCALE:g} "
+                         f"(the scale s of U(-s, s)), got {init!r}")
     return "uniform", float(init)

@@ -19,8 +19,19 @@ def register(groups) -> None:
                    help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...)")
     p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
     p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
-    p.add_argument("--dpi", type=positive_int, default=100, help="resolution of a .png plot")
+    p.add_argument("--dpi", type=dpi, default=100, help=f"resolution of a .png plot, dots per inch (1 to {MAX_DPI})")
     p.set_defaults(func=run)
+
+
+MAX_DPI = 1200  # a 6 x 4 inch figure at 1200 dpi is 35 megapixels; far beyond, the renderer runs out of memory
+
+
+def dpi(text: str) -> int:
+    """argparse type: a resolution from 1 to MAX_DPI."""
+    value = positive_int(text)
+    if value > MAX_DPI:
+        raise argparse.ArgumentTypeError(f"expected a resolution of at most {MAX_DPI} dpi, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ def register(groups) -> None:
     p.add_argument("--batch", type=positive_int, default=16, help="sequences in the batch (default 16)")
     p.add_argument("--input-size", type=positive_int, default=10, help="input features D (default 10)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for weights, inputs and the gradient (default 0)")
-    p.add_argument("--init", default="pytorch",
+    p.add_argument("--init", type=init_scheme, default="pytorch",
                    help=f"weight init: one of {', '.join(INIT_SCHEMES)}, or a number s for U(-s, s) (default pytorch)")
     p.add_argument("--forget-bias", type=number_or_none, default=1.0,
                    help="LSTM forget-gate bias b_if + b_hf (default 1; 'none' keeps PyTorch's random init)")
@@ -36,6 +36,17 @@ def register(groups) -> None:
                    help="also draw the norms against the distance to the loss, log scale, into FILE (.png, .pdf, "
                         ".svg; needs matplotlib: pip install 'rnnkit[plot]')")
     p.set_defaults(func=run)
+
+
+def init_scheme(text: str) -> str:
+    """--init value: a scheme's name or a scale, checked as rnnkit.diagnostics checks it."""
+    from rnnkit.diagnostics import _parse_init
+
+    try:
+        _parse_init(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("Expected init to be", "expected")) from None
+    return text
 
 
 def number_or_none(text: str) -> float | None:
