@@ -168,3 +168,43 @@ def test_train_lm_help_explains_every_option(capsys):
     for opt in ("--bptt", "--softmax", "--tie", "--schedule", "--resume", "--jitter", "--init-scale"):
         assert opt in text
     assert "(default: 35)" in text
+
+
+def test_a_new_run_in_a_used_folder_never_reports_the_old_model(tmp_path, capsys):
+    """Retraining into a run folder without --valid used to keep the earlier run's best.safetensors,
+    announce it as the saved model and score --test with it; a new run removes it (and the old last)."""
+    code, train, valid = _train(tmp_path, EN, "word")
+    assert code == 0 and (tmp_path / "run" / "best.safetensors").exists()
+    capsys.readouterr()
+    args = ["train", "lm", "--train", train, "--test", valid, "--hidden", "12", "--layers", "1", "--batch-size", "2",
+            "--bptt", "8", "--epochs", "1", "--progress", "lines", "--run-dir", str(tmp_path / "run")]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    run = tmp_path / "run"
+    assert not (run / "best.safetensors").exists()
+    assert "removed the earlier run's best.safetensors and last.safetensors" in err, err
+    assert f"model saved: {run / 'last.safetensors'}" in err, err
+    assert main(["evaluate", str(run / "last.safetensors"), valid, "--batch-size", "10", "--bptt", "35", "--json"]) == 0
+    ppl = json.loads(capsys.readouterr().out)["ppl"]
+    assert f"test: perplexity {ppl:.4f} " in out, (out, ppl)  # --test was scored with this run's model
+
+
+def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
+    """--resume rebuilt the vocabulary from whatever --train said and loaded the trained rows into it, so
+    a changed file (even one with as many word types) silently gave words each other's embeddings."""
+    code, train, valid = _train(tmp_path, EN, "word", extra=("--checkpoint-minutes", "0"))
+    assert code == 0
+    capsys.readouterr()
+    base = ["train", "lm", "--valid", valid, "--level", "word", "--layers", "1", "--batch-size", "2", "--bptt", "8",
+            "--epochs", "3", "--optimizer", "adam", "--lr", "0.01", "--progress", "none", "--run-dir",
+            str(tmp_path / "run"), "--resume"]
+    same_size = EN.replace("cat", "chat").replace("dog", "chien").replace("mat", "tapis")  # as many types, other words
+    other = _write(tmp_path, "other.txt", same_size)
+    assert main([*base, "--train", other, "--hidden", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "this run was started with other data or options" in err and "vocab differs" in err, err
+    assert len([line for line in err.splitlines() if "error" in line]) == 1
+    assert main([*base, "--train", train, "--hidden", "12"]) == 2
+    err = capsys.readouterr().err
+    assert "lm_config.hidden_size: 16 then, 12 now" in err, err
+    assert main([*base, "--train", train, "--hidden", "16"]) == 0  # the same data and options resume

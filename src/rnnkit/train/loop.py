@@ -169,6 +169,10 @@ class Trainer:
         arrays, meta = ckpt.load_checkpoint(path)
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
+        changed = _task_changes(meta.get("task") or {}, json.loads(json.dumps(self.task.meta())))
+        if changed:
+            raise CheckpointError(f"{path}: this run was started with other data or options ({'; '.join(changed)}); "
+                                  "resume with the same files and options, or start a new run without --resume")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
         raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
         if raw and self.average is None:
@@ -203,6 +207,17 @@ class Trainer:
         self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
         self._truncate_metrics()
 
+    def _start_afresh(self) -> None:
+        """A new run in a folder an earlier run used: remove its metrics log and checkpoints, so that
+        neither its best model (which a run without validation never replaces) nor its last checkpoint
+        (which --resume would read) can pass for this run's."""
+        old = [self.run_dir / name for name in (METRICS, BEST, LAST) if (self.run_dir / name).exists()]
+        for path in old:
+            path.unlink()
+        if any(path.name != METRICS for path in old):
+            self.progress.message(f"new run in {self.run_dir}: removed the earlier run's "
+                                  + " and ".join(path.name for path in old if path.name != METRICS))
+
     def _truncate_metrics(self) -> None:
         """Drop metric lines written after the checkpoint, so the log equals an uninterrupted run's."""
         path = self.run_dir / METRICS
@@ -235,8 +250,8 @@ class Trainer:
         if resume:
             self._resume()
             self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, step {self.state.step}")
-        elif (self.run_dir / METRICS).exists():
-            (self.run_dir / METRICS).unlink()
+        else:
+            self._start_afresh()
         st = self.state
         last_save = time.monotonic()
         total = self.task.epoch_units()
@@ -327,3 +342,26 @@ class Trainer:
             self.progress.message(f"early stopping: no improvement for {st.bad_epochs} epochs")
         if improved:
             self._save(BEST)
+
+
+def _task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What differs between a checkpoint's task description and this run's: the vocabulary a changed
+    training file builds (its rows would silently belong to other words), a model option.  Keys only
+    one side has are skipped: checkpoints of earlier versions lack options added since."""
+    out = []
+    for key in sorted(set(saved) & set(now)):
+        a, b = saved[key], now[key]
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}: {_short(a[k])} then, {_short(b[k])} now"
+                    for k in sorted(set(a) & set(b)) if a[k] != b[k]]
+        else:
+            out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
+                       else f"its {key} differs (another training file?)")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
