@@ -85,6 +85,14 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     code, out, err = run_cli(capsys, ["tag", model, "--encoding", "cp1252"])
     assert code == 0 and out.split()[1].startswith("caf\u00e9/"), out
 
+    # the input file after an option (argparse used to say "unrecognized arguments: FILE")
+    code, between, err = run_cli(capsys, ["tag", model, "--format", "conllu", str(valid)])
+    assert code == 0, err
+    code, after, _ = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu"])
+    assert code == 0 and between == after and between.strip()
+    code, _, err = run_cli(capsys, ["tag", model, "--format", "conllu", str(valid), "extra.txt"])
+    assert code == 2 and "unrecognized arguments: extra.txt" in err, err
+
     pred = tmp_path / "pred.conllu"
     code, _, _ = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu", "--output", str(pred)])
     gold_lines = valid.read_text().splitlines()

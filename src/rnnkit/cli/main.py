@@ -95,7 +95,14 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # argparse fills an optional positional (tag/segment/classify/translate's input file) in the same
+        # pass as the one before it, so `rnnkit tag MODEL --format columns FILE` left FILE unmatched
+        if not extras[0].startswith("-") and getattr(args, "input", False) is None:
+            args.input = extras.pop(0)
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
