@@ -183,6 +183,30 @@ def test_bad_inputs_give_one_line_and_exit_2(files, model, tmp_path, capsys, mon
     one_error_line(capsys, main(["translate", files["train"][0], s6]), "train.de")  # not a checkpoint
 
 
+def test_dot_attention_size_mismatch_names_the_options(files, tmp_path, capsys):
+    """Dot attention needs --hidden == directions x --encoder-hidden: said with the options a user typed,
+    in one line, before the data are read (no 'train: ...' line first)."""
+    run = ["--train", *files["train"], "--epochs", "1", "--run-dir", str(tmp_path / "r"), *SMALL]  # --hidden 32
+    err = one_error_line(capsys, main(["train", "seq2seq", "--attention", "dot", "--encoder-hidden", "3", *run]),
+                         "--attention dot", "--hidden", "2 x --encoder-hidden", "= 6", "got --hidden 32",
+                         "--attention general", "set --hidden 6")
+    assert "decoder_hidden_size" not in err and "dirs" not in err, err
+    one_error_line(capsys, main(["train", "seq2seq", "--attention", "dot", "--encoder-hidden", "3", "--unidirectional",
+                                 *run]), "--encoder-hidden (--unidirectional encoder) = 3", "set --hidden 3")
+    one_error_line(capsys, main(["train", "seq2seq", "--attention", "dot", *run, "--hidden", "7"]),
+                   "even --hidden", "got --hidden 7", "--hidden 6 or 8", "--unidirectional")
+    assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_empty_file_names_it(model, tmp_path, capsys):
+    empty = write(tmp_path / "empty.de", [])
+    ref = write(tmp_path / "empty.en", [])
+    err = one_error_line(capsys, main(["evaluate", model, empty, "--ref", ref]), empty, "empty file", ref)
+    assert "hypothesis" not in err, err
+    one_error_line(capsys, main(["evaluate", model, empty, "--ref", ref, "--json"]), empty, "empty file")
+    one_error_line(capsys, main(["evaluate", model, empty]), empty, "empty file", "source<TAB>reference")
+
+
 def test_demo_reverse_runs_and_reports_exact_match(tmp_path, capsys):
     code = main(["demo", "reverse", "--epochs", "1", "--train-size", "300", "--run-dir", str(tmp_path)])
     out = capsys.readouterr().out

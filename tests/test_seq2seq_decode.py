@@ -5,6 +5,8 @@ general (test_a_wider_beam_can_score_lower builds a case), so the tests check wh
 beam 1 == greedy; an exhaustive beam returns exactly the brute-force ranking (so no narrower beam
 ever beats it); and, over many random models with length_norm = 0, beam k+1's best sum of
 log-probs is below beam k's only rarely (the rate is bounded, and the mean never decreases).
+PAD and BOS are never generated (tests/test_seq2seq_specials.py pushes models to them): the
+references here enumerate the other tokens only.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from rnnkit.seq2seq import toy
 from rnnkit.seq2seq.decode import beam_search, greedy_decode, length_penalty
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig, VectorDecoder, VectorDecoderConfig
 
-BOS, EOS = 1, 2
+PAD, BOS, EOS = 0, 1, 2
+NEVER = (PAD, BOS)  # never generated
 
 
 @pytest.fixture(autouse=True)
@@ -96,13 +99,14 @@ def test_greedy_score_is_the_teacher_forced_log_prob():
 
 
 def _naive_beam(logp_of, V, k, max_len, alpha):
-    """The documented algorithm written plainly: every prefix re-run from scratch, Python sorting."""
+    """The documented algorithm written plainly: every prefix re-run from scratch, Python sorting,
+    extensions by every token but PAD and BOS."""
     live, finished = [((), 0.0)], []
     for _ in range(max_len):
         cands = []
         for i, (toks, score) in enumerate(live):
             lp = logp_of(toks)
-            cands += [(score + lp[v], i * V + v, toks, v) for v in range(V)]
+            cands += [(score + lp[v], i * V + v, toks, v) for v in range(V) if v not in NEVER]
         cands = sorted(cands, key=lambda c: (-c[0], c[1]))[:2 * k]
         new = []
         for rank, (score, _, toks, v) in enumerate(cands):
@@ -139,12 +143,14 @@ def test_beam_matches_a_naive_reference(k):
 
 @pytest.mark.parametrize("alpha", [0.0, 0.8])
 def test_exhaustive_beam_equals_brute_force(alpha):
-    """V = 5, at most 3 tokens before EOS: a beam of 400 keeps every prefix, so the search is
-    exhaustive and its n-best list must equal the ranking of all 85 finished sequences."""
-    V, max_len, nbest = 5, 4, 12
+    """V = 7 (4 symbols besides PAD, BOS and EOS), at most 3 tokens before EOS: a beam of 400 keeps
+    every prefix, so the search is exhaustive and its n-best list must equal the ranking of all
+    1 + 4 + 16 + 64 = 85 finished sequences of symbols."""
+    V, max_len, nbest = 7, 4, 12
     model, src, lengths = _seq2seq(3, V=V, attention="additive", scale=1.5)
     beams = beam_search(model, src, lengths, 400, max_len, BOS, EOS, length_norm=alpha, nbest=nbest)
-    seqs = [s for n in range(max_len) for s in itertools.product([t for t in range(V) if t != EOS], repeat=n)]
+    symbols = [t for t in range(V) if t not in (*NEVER, EOS)]
+    seqs = [s for n in range(max_len) for s in itertools.product(symbols, repeat=n)]
     for b, hyps in enumerate(beams):
         scores = _teacher_forced_scores(model, src[:, b:b + 1], lengths[b:b + 1], seqs, [True] * len(seqs))
         norm = np.array([s / length_penalty(len(q) + 1, alpha) for s, q in zip(scores, seqs)])
@@ -156,11 +162,11 @@ def test_exhaustive_beam_equals_brute_force(alpha):
 
 
 def test_wider_beams_find_higher_scores():
-    exhaustive_k = 400  # every prefix fits (V = 5, max_len = 4; see above)
+    exhaustive_k = 400  # every prefix fits (V = 7, 4 symbols, max_len = 4; see above)
     pairs = violations = 0
     best = []  # (instances, widths): best finished sum of log-probs
     for seed in range(24):
-        model, src, lengths = _seq2seq(100 + seed, V=5, attention="general", scale=1.5)
+        model, src, lengths = _seq2seq(100 + seed, V=7, attention="general", scale=1.5)
         row = []
         for k in (1, 2, 3, 4, exhaustive_k):
             res = beam_search(model, src, lengths, k, 4, BOS, EOS, length_norm=0.0)

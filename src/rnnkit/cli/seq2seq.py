@@ -175,7 +175,32 @@ def _tokenizer_from(args: argparse.Namespace) -> Tokenizer:
     return Tokenizer(args.level, args.lowercase)
 
 
+def check_model_options(args: argparse.Namespace) -> None:
+    """The option combinations Seq2SeqConfig would reject, said in the options' own names (before any
+    data is read).  Dot attention scores s_j . h_t, so the decoder's --hidden must equal the encoder
+    state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions)."""
+    if args.attention != "dot":
+        return
+    dirs = 1 if args.unidirectional else 2
+    if args.encoder_hidden is None:
+        if args.hidden % dirs or args.hidden < dirs:  # the default --hidden // 2 cannot match an odd --hidden
+            ok = max(2, args.hidden - 1)
+            raise ValueError(f"--attention dot needs an even --hidden with a bidirectional encoder (each direction "
+                             f"gets --hidden / 2 units), got --hidden {args.hidden}; use --attention general, set "
+                             f"--hidden {ok}{f' or {args.hidden + 1}' if ok != args.hidden + 1 else ''}, "
+                             f"or add --unidirectional")
+        return
+    need = dirs * args.encoder_hidden
+    if args.hidden != need:
+        enc = ("2 x --encoder-hidden (bidirectional encoder)" if dirs == 2
+               else "--encoder-hidden (--unidirectional encoder)")
+        raise ValueError(f"--attention dot needs --hidden equal to {enc} = {need}, got --hidden {args.hidden}; "
+                         f"use --attention general, set --hidden {need}, or leave out --encoder-hidden (it then "
+                         f"defaults to --hidden{' / 2' if dirs == 2 else ''})")
+
+
 def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.random.Generator) -> Seq2Seq:
+    check_model_options(args)
     dirs = 1 if args.unidirectional else 2
     enc_hidden = args.encoder_hidden or max(1, args.hidden // dirs)
     cfg = Seq2SeqConfig(src_vocab_size=src_size, tgt_vocab_size=tgt_size, cell=args.cell,
@@ -197,6 +222,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.task import Seq2SeqTask
 
     cfg = train_config_from_args(args)
+    check_model_options(args)  # before the data are read: a wrong combination fails at once
     if args.select_by == "bleu" and (not args.valid or args.bleu_sentences < 1):
         raise ValueError("Expected --valid and --bleu-sentences >= 1 with --select-by bleu, got "
                          + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
@@ -239,13 +265,18 @@ def train_seq2seq(args: argparse.Namespace) -> int:
 
 def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int = 200,
                 batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False) -> dict[str, Any]:
-    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV."""
+    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
+    an empty file is a DataError naming it (BLEU of nothing is undefined)."""
     from rnnkit.metrics.translation import corpus_bleu, corpus_chrf, exact_match
     from rnnkit.seq2seq.io import load_translator
     from rnnkit.seq2seq.translate import translate
 
     translator = load_translator(model_path)
     pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
+    if not pairs:  # read_parallel has rejected two files of different lengths: with two, both are empty
+        raise DataError(f"{files[0]}: empty file, no sentences to score; expected "
+                        + (f"one source sentence a line, parallel to the references in {files[1]} (also empty)"
+                           if len(files) == 2 else "source<TAB>reference lines"))
     out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
                     replace_unk)
     hyps = [t[0].text for t in out]

@@ -14,13 +14,25 @@ ended with one::
 with |Y| the number of scored tokens (EOS counted) and alpha = ``length_norm``; alpha = 0 ranks by
 the plain sum.  Hypotheses are ranked by ``norm_score``.
 
+Tokens that are never generated: ``bos`` and ``pad`` (pass ``pad=None`` for a vocabulary without
+one; ``<unk>`` stays allowed, and ``eos``, which must differ from both, ends a hypothesis).  Every
+step's log-probabilities go through one function, :func:`_masked_step`, which sets theirs to -inf
+before greedy's argmax or the beam's top-k, so no search path can choose them, whatever the model
+gives them.  The scores are *not* renormalised over the allowed tokens: log P(y_t | ...) stays the
+model's own softmax over the whole vocabulary, so ``score`` is exactly the log-probability the model
+assigns the sequence (what a teacher-forced ``model.forward`` on it gives, negated), comparable
+across hypotheses and models; the mass the model puts on the banned tokens simply never enters a
+hypothesis.  (Renormalising would add log(1 / (1 - P(pad) - P(bos))) per step and rank hypotheses
+by a distribution the model was never trained to give.)
+
 Beam search (one source sentence at a time, its k beams batched): at each step the 2k best
 one-token extensions of the k live beams are taken by score (the normaliser is the same for all of
 them at a given step, so this order is also the normalised order).  Walking them best first, an
 EOS extension among the first k joins the finished list; other extensions become the next beams
-until there are k.  The search stops once k hypotheses have finished, or at ``max_len`` steps, when
-the live beams are returned as unfinished hypotheses (ranked after every finished one).  With
-k = 1 this is exactly greedy decoding.
+until there are k; banned extensions (score -inf) are never taken, so a step with fewer than k
+allowed extensions keeps fewer beams.  The search stops once k hypotheses have finished, or at
+``max_len`` steps, when the live beams are returned as unfinished hypotheses (ranked after every
+finished one).  With k = 1 this is exactly greedy decoding.
 """
 from __future__ import annotations
 
@@ -52,18 +64,38 @@ def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
     return int(value)
 
 
-def _check(model: Any, max_len: Any, bos: Any, eos: Any) -> None:
+PAD = 0  # the padding id of every vocabulary rnnkit builds (rnnkit.data.parallel, rnnkit.seq2seq.toy)
+
+
+def _check(model: Any, max_len: Any, bos: Any, eos: Any, pad: Any) -> np.ndarray:
+    """Validates the arguments; returns the ids never generated (bos, and pad unless None)."""
     V = model.spec.vocab_size
     _int("max_len", max_len, 1)
-    _int("bos", bos, 0, V)
-    _int("eos", eos, 0, V)
+    banned = [_int("bos", bos, 0, V)]
+    if pad is not None:
+        banned.append(_int("pad", pad, 0, V))
+    eos = _int("eos", eos, 0, V)
+    if eos in banned:
+        never = f"bos ({bos})" + ("" if pad is None else f" and pad ({pad})")
+        raise ValueError(f"Expected eos to differ from {never}, which are never generated, got eos={eos}")
+    return np.array(sorted(set(banned)), dtype=np.int64)
+
+
+def _masked_step(model: Any, ids: np.ndarray, carry: Any, banned: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None, Any]:
+    """``model.decode_step`` with the log-probabilities of the ``banned`` ids set to -inf, in place
+    ((B, len(banned)) writes: no copy of the (B, V) array).  The only place decoding reads them."""
+    logp, weights, carry = model.decode_step(ids, carry)  # (B, V)
+    logp[:, banned] = -np.inf
+    return logp, weights, carry
 
 
 def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, max_len: int, bos: int,
-                  eos: int) -> list[Hypothesis]:
-    """The most probable next token at every step, for the whole batch at once; one hypothesis per
-    sentence (norm_score == score)."""
-    _check(model, max_len, bos, eos)
+                  eos: int, pad: int | None = PAD) -> list[Hypothesis]:
+    """The most probable next token other than ``bos`` and ``pad`` at every step, for the whole batch
+    at once; one hypothesis per sentence (norm_score == score, not renormalised: see the module
+    docstring)."""
+    banned = _check(model, max_len, bos, eos, pad)
     carry = model.encode(src, src_lengths)
     B = carry.feed.shape[0]
     ids = np.full(B, bos, dtype=np.int64)
@@ -72,8 +104,8 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
     tokens: list[list[int]] = [[] for _ in range(B)]
     attn: list[list[np.ndarray]] = [[] for _ in range(B)]
     for _ in range(max_len):
-        logp, weights, carry = model.decode_step(ids, carry)  # (B, V)
-        nxt = np.argmax(logp, axis=1)  # (B,)
+        logp, weights, carry = _masked_step(model, ids, carry, banned)  # (B, V)
+        nxt = np.argmax(logp, axis=1)  # (B,) never a banned id: an allowed one (at least eos) is finite
         for b in np.flatnonzero(~done):
             scores[b] = scores[b] + logp[b, nxt[b]]
             if weights is not None:
@@ -89,15 +121,15 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
                        np.stack(attn[b]) if attn[b] else None) for b in range(B)]
 
 
-def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int,
-              alpha: float) -> list[Hypothesis]:
+def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int, alpha: float,
+              banned: np.ndarray) -> list[Hypothesis]:
     """Beam search for one sentence (carry of batch 1); returns every hypothesis it ended with."""
     beams: list[tuple[int, ...]] = [()]
     scores = np.zeros(1)  # (n,) float64
     ids = np.array([bos], dtype=np.int64)
     finished: list[Hypothesis] = []
     for _ in range(max_len):
-        logp, _, carry = model.decode_step(ids, carry)  # (n, V)
+        logp, _, carry = _masked_step(model, ids, carry, banned)  # (n, V)
         V = logp.shape[1]
         flat = (scores[:, None] + logp).ravel()  # (n*V,) float64
         m = min(2 * k, flat.size)
@@ -105,6 +137,8 @@ def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int,
         top = top[np.lexsort((top, -flat[top]))]  # best first, ties to the lower index like argmax
         rows, toks, new_scores = [], [], []
         for rank, idx in enumerate(top):
+            if flat[idx] == -np.inf:  # a banned token; every later one is too (best first)
+                break
             row, tok = divmod(int(idx), V)
             if tok == eos:
                 if rank < k:
@@ -128,10 +162,12 @@ def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int,
 
 
 def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int, max_len: int,
-                bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1) -> list[list[Hypothesis]]:
+                bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
+                pad: int | None = PAD) -> list[list[Hypothesis]]:
     """Beam search (see the module docstring); for each sentence its ``nbest`` best hypotheses,
-    finished ones first, each group by ``norm_score`` best first."""
-    _check(model, max_len, bos, eos)
+    finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are never
+    generated; scores are the model's log-probabilities, not renormalised over the allowed tokens."""
+    banned = _check(model, max_len, bos, eos, pad)
     k = _int("beam_size", beam_size, 1)
     _int("nbest", nbest, 1, k + 1)
     if not (isinstance(length_norm, (int, float)) and 0.0 <= length_norm):
@@ -139,7 +175,8 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     carry = model.encode(src, src_lengths)
     out = []
     for b in range(carry.feed.shape[0]):
-        hyps = _beam_one(model, model.select(carry, np.array([b])), k, max_len, bos, eos, float(length_norm))
+        hyps = _beam_one(model, model.select(carry, np.array([b])), k, max_len, bos, eos, float(length_norm),
+                          banned)
         # stable sort: equal keys keep the order they were found in
         hyps.sort(key=lambda h: (not h.finished, -h.norm_score))
         out.append(hyps[:nbest])

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnkit.checks import check_int
-from rnnkit.data.parallel import BOS_ID, EOS_ID, ParallelBatch, make_batches
+from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelBatch, make_batches
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.train.loop import IndependentBatches, StepResult
 
@@ -134,7 +134,7 @@ class Seq2SeqTask(IndependentBatches):
         out: list[list[int]] = [[] for _ in pairs]
         for b in make_batches(pairs, self.eval_batch_size):
             max_len = decode_length(int(b.src_lengths.max()), self.max_decode_len)
-            hyps = greedy_decode(self.model, b.src, b.src_lengths, max_len, BOS_ID, EOS_ID)
+            hyps = greedy_decode(self.model, b.src, b.src_lengths, max_len, BOS_ID, EOS_ID, PAD_ID)
             for i, h in zip(b.index, hyps):
                 out[int(i)] = list(h.tokens)
         return out

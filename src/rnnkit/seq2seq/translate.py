@@ -6,6 +6,9 @@ Sentences are tokenised with the model's source tokeniser, sorted by length and 
 output ids are detokenised with the target tokeniser.  Results come back in the input order.
 ``beam_size=1`` is greedy decoding (:func:`~rnnkit.seq2seq.decode.greedy_decode`).  Each sentence may
 take ``decode_length(n, max_len)`` = min(2 n + 10, ``max_len``) steps for a source of n tokens.
+Outputs never hold ``<pad>`` or ``<bos>``: every search masks them (see :mod:`rnnkit.seq2seq.decode`),
+and a translation's ``score`` is the model's log-probability of its ids, not renormalised over the
+tokens that may be generated.
 
 ``replace_unk=True`` replaces every ``<unk>`` of an output by the source token the decoder attended to
 most while producing it (Luong et al. 2015, "Addressing the rare word problem"): names, numbers and
@@ -79,9 +82,10 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     for b in make_batches(encoded, batch_size):
         steps = decode_length(int(b.src_lengths.max()), max_len)
         if beam_size == 1:
-            hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID)]
+            hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID)]
         else:
-            hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest)
+            hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest,
+                               PAD_ID)
         for i, hs in zip(b.index, hyps):
             out[int(i)] = [_translation(translator, h) for h in hs]
     if replace_unk:
