@@ -71,6 +71,12 @@ def test_train_evaluate_and_resume(files, tmp_path, capsys, monkeypatch, cell, c
     label, probs, text = rows[0].split("\t")
     assert label in [str(k) for k in range(int(classes))] and len(probs.split()) == int(classes)
     assert text == " ".join(parse_tree(open(files["test"]).readline()).tokens)
+    # a blank input line gives an empty output line: output line k answers input line k
+    monkeypatch.setattr("sys.stdin", io.StringIO("(3 (2 a) (4 good))\n\n  \n(1 (2 a) (0 bad))\n"))
+    assert main(["classify", str(run / "best.safetensors")]) == 0
+    rows = capsys.readouterr().out.split("\n")
+    assert len(rows) == 5 and rows[1:3] == ["", ""] and rows[4] == "", rows
+    assert rows[0].endswith("\ta good") and rows[3].endswith("\ta bad"), rows
     monkeypatch.setattr("sys.stdin", io.StringIO("(3 (2 a) (4 good))\n(3 (2 a) (4 good)\n"))
     assert main(["classify", str(run / "best.safetensors")]) == 2
     err = capsys.readouterr().err.strip()

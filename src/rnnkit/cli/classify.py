@@ -31,6 +31,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.errors import DataError
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -83,7 +84,9 @@ def register(groups) -> None:
 
     c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
                                    description="Read one text a line (for a tree model, from 'rnnkit train tree': one "
-                                               "bracketed tree a line); write label<TAB>text lines.",
+                                               "bracketed tree a line); write label<TAB>text lines, one for every "
+                                               "input line: a blank input line gives an empty output line, so output "
+                                               "line k is the class of input line k.",
                                    formatter_class=fmt)
     c.add_argument("model", help="classifier or tree-model checkpoint")
     c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
@@ -107,18 +110,53 @@ def _read(args: argparse.Namespace, path: str | None = None) -> list:
     return read_tsv(args.train, args.encoding, args.header)
 
 
-def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path,
-         evaluation: list | None = None) -> tuple[Any, Any]:
-    """Train one model; returns (model, encoder) of the best checkpoint.  ``evaluation``: the texts
-    whose words ``--extend-vocab`` may add (validation and test data)."""
+def _source(args: argparse.Namespace) -> str:
+    """The training data as the user named it, for messages."""
+    return f"--pos {args.pos} / --neg {args.neg}" if args.format == "polarity" else str(args.train)
+
+
+def _check_labels(args: argparse.Namespace, examples: list) -> None:
+    """A classifier needs texts of two labels at least: with one it learns nothing and scores 100%."""
+    labels = sorted({e.label for e in examples})
+    if len(examples) == 1:
+        raise DataError(f"only 1 text in {_source(args)}: a classifier needs texts of at least two labels "
+                        f"(and, without --valid, some to hold out for validation); add more")
+    if len(labels) == 1:
+        raise DataError(f"only one label ({labels[0]!r}) in {_source(args)}: a classifier needs at least two; "
+                        f"add texts of another label")
+
+
+def _holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tuple[list, list]:
+    """``(rest, held)``: --valid-fraction of ``train`` held out for validation.  DataError when a
+    label would then have no training text (the held-out texts are taken from ``part``)."""
     from rnnkit.classify.crossval import holdout_split
+
+    rest, held = holdout_split(np.arange(len(train)), args.valid_fraction, seed)
+    rest, held = [train[i] for i in rest], [train[i] for i in held]
+    missing = sorted({e.label for e in held} - {e.label for e in rest})
+    if missing:
+        shown = ", ".join(repr(label) for label in missing)
+        raise DataError(f"without --valid, {len(held)} of the {len(train)} texts of {part} are held out for "
+                        f"validation (--valid-fraction {args.valid_fraction:g}), and that leaves no training text "
+                        f"labelled {shown}; give a --valid file, more texts of every label, or --valid-fraction 0 "
+                        f"to train without validation")
+    return rest, held
+
+
+def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path,
+         evaluation: list | None = None, part: str | None = None) -> tuple[Any, Any]:
+    """Train one model; returns (model, encoder) of the best checkpoint.  ``evaluation``: the texts
+    whose words ``--extend-vocab`` may add (validation and test data); ``part``: what ``train`` is,
+    for messages (default: the training files)."""
     from rnnkit.classify.model import Classifier, ClassifierConfig
     from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier
 
     cfg = train_config_from_args(args)
+    where = "the validation data"
     if valid is None and args.valid_fraction > 0:
-        rest, held = holdout_split(np.arange(len(train)), args.valid_fraction, cfg.seed)
-        train, valid = [train[i] for i in rest], [train[i] for i in held]
+        train, valid = _holdout(args, train, cfg.seed, part or _source(args))
+    elif valid is not None and args.valid:
+        where = f"--valid {args.valid}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length)
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
@@ -132,7 +170,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     vs = vl = None
     if valid:
         vs = enc.encode([e.text for e in valid])
-        vl = enc.encode_labels([e.label for e in valid], "the validation data")
+        vl = enc.encode_labels([e.label for e in valid], where)
     task = ClassifierTask(model, enc.encode([e.text for e in train]), enc.encode_labels([e.label for e in train]),
                           vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format),
                           word_dropout=args.word_dropout, unk_id=enc.vocab.unk_id)
@@ -167,6 +205,7 @@ def describe(m: dict[str, Any]) -> str:
 
 def train_classifier(args: argparse.Namespace) -> int:
     examples = _read(args)
+    _check_labels(args, examples)
     run = Path(args.run_dir)
     print(f"data: {len(examples):,} texts", file=sys.stderr)
     if args.folds:
@@ -180,7 +219,7 @@ def train_classifier(args: argparse.Namespace) -> int:
 
         def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
             model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",
-                              [examples[i] for i in test_idx])
+                              [examples[i] for i in test_idx], f"fold {fold + 1}'s training part")
             m = scores(model, enc, [examples[i] for i in test_idx])
             print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
             return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
@@ -209,10 +248,15 @@ def classify(args: argparse.Namespace) -> int:
         return classify_trees(args)
     model, enc, _ = load_classifier(args.model)
     text, _ = read_input(args.input, args.encoding)
-    lines = [line for line in text_lines(text) if line.strip()]
-    probs = predict_proba(model, enc.encode(lines)) if lines else np.zeros((0, len(enc.labels)))
+    lines = text_lines(text)
+    texts = [line for line in lines if line.strip()]
+    probs = iter(predict_proba(model, enc.encode(texts)) if texts else np.zeros((0, len(enc.labels))))
     out = []
-    for line, p in zip(lines, probs):
+    for line in lines:
+        if not line.strip():
+            out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
+            continue
+        p = next(probs)
         label = enc.labels[int(p.argmax())]
         if args.probs:
             shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(enc.labels, p))

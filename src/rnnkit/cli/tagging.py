@@ -164,6 +164,52 @@ def _check_metric_available(spec: DataSpec, *scored: str | None) -> None:
         require_seqeval()
 
 
+def _looks_like_conllu(path: str, encoding: str) -> str | None:
+    """Why a file given with --format columns looks like CoNLL-U (None when it does not)."""
+    from rnnkit.data.conll import read_text_file, text_lines
+
+    try:
+        lines = [line for line in text_lines(read_text_file(path, encoding)) if line.strip()]
+    except (DataError, ValueError):
+        return None
+    if not lines:
+        return None
+    ten_columns = any(len(line.split("\t")) == 10 for line in lines[:20] if not line.startswith("#"))
+    # "# sent_id = 1", "# text = ..." (a CoNLL-2000 token line "# # B-NP", the pound sign, has no " = ")
+    if lines[0].startswith("#") and (" = " in lines[0] or ten_columns):
+        return f"its first line {lines[0][:30]!r} is a comment"
+    if ten_columns:
+        return "its lines have 10 tab-separated columns"
+    return None
+
+
+def _read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False) -> TaggingData:
+    """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
+    that is really CoNLL-U gets the hint to read it with --format conllu."""
+    from rnnkit.tagging.checks import TrainingDataError, check_training_data
+
+    try:
+        data = read_tagged(path, spec, labelled=labelled)
+        if training:
+            check_training_data(spec, data, path)
+        return data
+    except DataError as exc:
+        why = _looks_like_conllu(path, spec.encoding) if spec.format == "columns" else None
+        if why is None:
+            raise
+        # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
+        problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
+        raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+
+
+def _read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
+    """--valid and --test read now, before training: a missing or malformed file stops the run at once
+    (it used to fail only after training, after 'model saved:')."""
+    valid = _read_data(args.valid, spec) if args.valid else None
+    test = _read_data(args.test, spec) if args.test else None
+    return valid, test
+
+
 # ---------------------------------------------------------------------- commands
 def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
@@ -172,8 +218,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     cfg = train_config_from_args(args)
     spec = _spec(args)
     _check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
-    train = read_tagged(args.train, spec)
-    valid = read_tagged(args.valid, spec) if args.valid else None
+    train = _read_data(args.train, spec, training=True)
+    valid, test = _read_evaluation(args, spec)
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
                               bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars)
     try:
@@ -183,7 +229,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     print(f"train: {len(train.words):,} sentences, {sum(map(len, train.words)):,} tokens, {len(enc.words):,} "
           f"word types, {len(enc.tags)} tags", file=sys.stderr)
     if args.extend_vocab:
-        evaluation = [d for d in (valid, read_tagged(args.test, spec) if args.test else None) if d is not None]
+        evaluation = [d for d in (valid, test) if d is not None]
         enc.words = extend_vocab(args, enc.words, (TaggerEncoder._norm(w, args.lowercase)
                                                    for d in evaluation for s in d.words for w in s))
     vectors = read_pretrained(args, enc.words.tokens)
@@ -206,9 +252,9 @@ def train_tagger(args: argparse.Namespace) -> int:
     run = Path(args.run_dir)
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)
-    if args.test:
+    if test is not None:
         loaded = LoadedTagger(str(best))
-        print(f"test: {describe(metric, loaded.score(read_tagged(args.test, spec)))}")
+        print(f"test: {describe(metric, loaded.score(test))}")
     return 0
 
 
@@ -217,10 +263,11 @@ def train_hmm(args: argparse.Namespace) -> int:
     from rnnkit.tagging.task import metric_for
 
     spec = _spec(args)
-    train = read_tagged(args.train, spec)
+    _check_metric_available(spec, args.valid, args.test)
+    train = _read_data(args.train, spec, training=True)
+    valid, test = _read_evaluation(args, spec)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
-    _check_metric_available(spec, args.valid, args.test)
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
     hmm.fit([train.words[i] for i in keep], [train.tags[i] for i in keep])
     print(f"trained on {len(keep):,} sentences in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -229,9 +276,9 @@ def train_hmm(args: argparse.Namespace) -> int:
     save_hmm(args.output, hmm, spec, metric, _train_words(spec, train))
     print(f"model saved: {args.output}", file=sys.stderr)
     loaded = LoadedTagger(args.output)
-    for name, path in (("valid", args.valid), ("test", args.test)):
-        if path:
-            print(f"{name}: {describe(metric, loaded.score(read_tagged(path, spec)))}")
+    for name, data in (("valid", valid), ("test", test)):
+        if data is not None:
+            print(f"{name}: {describe(metric, loaded.score(data))}")
     return 0
 
 
@@ -266,7 +313,7 @@ def tag(args: argparse.Namespace) -> int:
             if path is None:
                 path = os.path.join(tmp, "stdin.txt")
                 Path(path).write_text(_read_input(args), encoding=args.encoding)
-            data = read_tagged(path, spec, labelled=args.format == "conllu")
+            data = _read_data(path, spec, labelled=args.format == "conllu")
     _write_output(args, format_predictions(data, loaded.predict(data), spec))
     return 0
 

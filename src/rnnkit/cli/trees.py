@@ -111,21 +111,23 @@ def classify_trees(args: argparse.Namespace) -> int:
     (negative) and 1 (positive) for a binary model.
     """
     from rnnkit.data.conll import read_input, text_lines
-    from rnnkit.data.trees import parse_trees, read_trees
+    from rnnkit.data.trees import parse_trees
     from rnnkit.treenet.task import load_treenet
 
     model, enc = load_treenet(args.model)
-    trees = read_trees(args.input, args.encoding) if args.input else parse_trees(
-        text_lines(read_input(None, args.encoding)[0]), "<stdin>")
-    out = []
+    text, name = read_input(args.input, args.encoding)
+    lines = text_lines(text)
+    trees = parse_trees(lines, name)  # one per non-blank line
+    rows = []
     for s in range(0, len(trees), 256):
         chunk = trees[s : s + 256]
         b = enc.batch(chunk, labelled=False)
         probs = model.predict_proba(b)[b.roots]  # (B, K)
         for t, p in zip(chunk, probs):
             shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in enumerate(p)) if args.probs else ""
-            out.append(f"{int(p.argmax())}{shown}\t{t.text()}\n")
-    sys.stdout.write("".join(out))
+            rows.append(f"{int(p.argmax())}{shown}\t{t.text()}")
+    found = iter(rows)  # a blank input line gives an empty output line, so line k answers line k
+    sys.stdout.write("".join((next(found) if line.strip() else "") + "\n" for line in lines))
     sys.stdout.flush()
     return 0
 

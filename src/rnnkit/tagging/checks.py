@@ -1,0 +1,184 @@
+"""Checks of tagging training data before anything is trained.
+
+Each check raises one :class:`rnnkit.errors.DataError` line that names the file, where in it the
+problem is, and what to pass instead.  They catch data that would otherwise train a silently
+useless model:
+
+* :func:`check_columns`: the word column or a ``--feature-columns`` entry is the tag column (the
+  model would read the answer it must predict); negative indices are resolved first, so ``-1`` and
+  the explicit last index are the same column.
+* :func:`check_tag_variety`: every token has the same tag (``--tag-column xpos`` on a treebank
+  whose XPOS is ``_`` everywhere): a one-tag model learns nothing.
+* :func:`check_scheme`: a sentence whose tags break ``--scheme`` (``B-NP O`` under BIOES, where a
+  one-token chunk is ``S-NP``; ``O I-NP`` under BIO, which IOB1 allows): constrained decoding would
+  then never output the missing moves.  The message says which scheme the tags do fit.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from rnnkit.constraints import allowed_transitions
+from rnnkit.errors import DataError
+from rnnkit.tagging.io import DataSpec, TaggingData
+
+SPAN_SCHEMES = ("bio", "iob1", "bioes", "bmes")  # the order in which fitting schemes are suggested
+_NAMES = {"bio": "BIO", "iob1": "IOB1", "bioes": "BIOES", "bmes": "BMES"}
+class TrainingDataError(DataError):
+    """A check's one line, kept in two parts so a caller can replace the fix with a better one."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
+        self.fix = fix
+
+
+_FORMS = {"bio": "O, B-TYPE, I-TYPE", "iob1": "O, I-TYPE, B-TYPE", "bioes": "O, B-TYPE, I-TYPE, E-TYPE, S-TYPE",
+          "bmes": "B, M, E, S or B-TYPE, M-TYPE, E-TYPE, S-TYPE"}
+
+
+# ---------------------------------------------------------------------- where a token is
+def token_line(data: TaggingData, sentence: int, token: int) -> int | None:
+    """1-based line of token ``token`` of sentence ``sentence`` in the file ``data`` was read from (None if unknown)."""
+    source = data.source
+    if not isinstance(source, list) or sentence >= len(source):
+        return None
+    s = source[sentence]
+    if hasattr(s, "word_lines"):  # CoNLL-U: raw_lines may start with the file's leading blank lines
+        leading = next((i for i, line in enumerate(s.raw_lines) if line.strip()), 0)
+        return s.line_number + s.word_lines[token] - leading
+    if hasattr(s, "rows"):  # column file: one token a line
+        return s.line_number + token
+    return None
+
+
+def _where(path: str | os.PathLike, data: TaggingData, sentence: int, token: int) -> str:
+    line = token_line(data, sentence, token)
+    return f"{path}:{line}: sentence {sentence + 1}" if line else f"{path}: sentence {sentence + 1}"
+
+
+# ---------------------------------------------------------------------- label leakage
+def _resolve(index: int, width: int) -> int:
+    return index + width if index < 0 else index
+
+
+def check_columns(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
+    """A column file's word column and feature columns must not be its tag column."""
+    if spec.format != "columns" or not data.source:
+        return
+    width = len(data.source[0].rows[0])
+    tag = _resolve(int(spec.tag_column), width)
+    where = f"{path}:{data.source[0].line_number}"
+    shown = f"--tag-column {spec.tag_column}" + ("" if spec.tag_column == tag else f" = column {tag} of {width}")
+    if _resolve(spec.word_column, width) == tag:
+        raise TrainingDataError(f"{where}: --word-column {spec.word_column} is the tag column ({shown}): the model "
+                                f"would read the tags it must predict", "choose another --word-column or --tag-column")
+    for c in spec.feature_columns:
+        if _resolve(c, width) == tag:
+            raise TrainingDataError(f"{where}: --feature-columns {c} is the tag column ({shown}): the model would be "
+                                    f"given the tags it must predict", f"leave column {c} out of --feature-columns")
+
+
+# ---------------------------------------------------------------------- one tag only
+def _varied_columns(data: TaggingData, spec: DataSpec) -> list[int]:
+    """Column indices (not the word nor the tag column) whose values differ somewhere, of a column file."""
+    width = len(data.source[0].rows[0])
+    skip = {_resolve(spec.word_column, width), _resolve(int(spec.tag_column), width)}
+    varied = []
+    for c in range(width):
+        if c in skip:
+            continue
+        values = {row[c] for s in data.source for row in s.rows}
+        if len(values) > 1:
+            varied.append(c)
+    return varied
+
+
+def check_tag_variety(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
+    """At least two different tags in the training data: one tag leaves nothing to learn."""
+    tags = {t for s in data.tags or [] for t in s}
+    if len(tags) != 1:
+        return
+    (only,) = tags
+    if spec.format == "segmented":
+        raise TrainingDataError(f"{path}: every character's tag is {only!r} (every word is one character): nothing "
+                                f"to learn", "a segmenter needs words of more than one character")
+    if spec.format == "conllu":
+        from rnnkit.data.conll import read_conllu
+
+        other = "upos" if spec.tag_column == "xpos" else "xpos"
+        try:
+            other_tags = {t for s in read_conllu(path, other, spec.encoding) for t in s.tags}
+        except DataError:
+            other_tags = set()
+        fix = f"use --tag-column {other}" if len(other_tags) > 1 else f"its {other} column has no two tags either"
+        raise TrainingDataError(f"{path}: every token's tag (column {spec.tag_column}) is {only!r}: nothing to learn",
+                                fix)
+    varied = _varied_columns(data, spec)
+    fix = (f"use --tag-column {varied[-1]}" if varied else
+           "no other column has two values either; a tagger needs at least two tags")
+    raise TrainingDataError(f"{path}: every token's tag (column {spec.tag_column}) is {only!r}: nothing to learn", fix)
+
+
+# ---------------------------------------------------------------------- tag scheme
+def scheme_violation(sentences: Sequence[Sequence[str]], scheme: str) -> tuple[int, int, str] | None:
+    """``(sentence, token, what)`` of the first place where the tags break ``scheme``, or None.
+
+    ``what`` says it in words: a tag with no prefix of the scheme, a tag that may not start or end
+    a sentence, or a pair of tags that may not follow each other.
+    """
+    name = _NAMES[scheme]
+    tagset = sorted({t for s in sentences for t in s})
+    try:
+        allowed, allowed_start, allowed_end = allowed_transitions(tagset, scheme)
+    except ValueError:
+        for k, tags in enumerate(sentences):
+            for i, tag in enumerate(tags):
+                try:
+                    allowed_transitions([tag], scheme)
+                except ValueError:
+                    return k, i, f"tag {tag!r} is not a {name} tag ({_FORMS[scheme]}) as --scheme {scheme} needs"
+        raise  # a tag set that fails as a whole always has a tag that fails alone
+    index = {t: j for j, t in enumerate(tagset)}
+    for k, tags in enumerate(sentences):
+        if not tags:
+            continue
+        ids = [index[t] for t in tags]
+        if not allowed_start[ids[0]]:
+            return k, 0, f"{tags[0]} at the start of a sentence is not legal {name} (--scheme {scheme})"
+        for i in range(1, len(ids)):
+            if not allowed[ids[i - 1], ids[i]]:
+                return k, i, f"{tags[i - 1]} followed by {tags[i]} is not legal {name} (--scheme {scheme})"
+        if not allowed_end[ids[-1]]:
+            return k, len(ids) - 1, f"{tags[-1]} at the end of a sentence is not legal {name} (--scheme {scheme})"
+    return None
+
+
+def fitting_schemes(sentences: Sequence[Sequence[str]], exclude: str | None = None) -> list[str]:
+    """The schemes (of bio, iob1, bioes, bmes) that every sentence's tags follow."""
+    return [s for s in SPAN_SCHEMES if s != exclude and scheme_violation(sentences, s) is None]
+
+
+def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
+    """Every training sentence's tags must follow ``spec.scheme``; the error suggests the scheme they fit."""
+    if spec.scheme == "none" or data.tags is None:
+        return
+    found = scheme_violation(data.tags, spec.scheme)
+    if found is None:
+        return
+    k, i, what = found
+    fits = fitting_schemes(data.tags, exclude=spec.scheme)
+    if fits:
+        names = " or ".join(_NAMES[s] for s in fits)
+        fix = f"the tags look like {names}: use --scheme {fits[0]}"
+    else:
+        fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them, or use --scheme none "
+               f"(token accuracy, no span decoding)")
+    raise TrainingDataError(f"{_where(path, data, k, i)}: {what}", fix)
+
+
+def check_training_data(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
+    """Every check above, in the order that gives the most useful message first."""
+    check_columns(spec, data, path)
+    check_tag_variety(spec, data, path)
+    check_scheme(spec, data, path)

@@ -1,0 +1,90 @@
+"""train classifier refuses data it cannot learn from with one clear line; classify keeps blank lines.
+
+Before: one label trained a model that reported accuracy 1; one text failed with 'Expected
+num_classes to be an integer >= 1, got 0'; two texts without --valid failed with 'Expected labels
+among ['neg'] in the validation data, got ['pos']' (the automatic hold-out); classify dropped blank
+input lines, so its output no longer lined up with the input.
+"""
+from __future__ import annotations
+
+import io
+
+from clirun import run_cli
+
+TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "1", "--progress", "none",
+        "--checkpoint-minutes", "0"]
+
+
+def _tsv(path, rows):
+    path.write_text("".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
+    return path
+
+
+def _error(code, err):
+    assert code == 2, err
+    errors = [line for line in err.strip().splitlines() if line.startswith("rnnkit: error: ")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    return errors[0]
+
+
+def test_a_single_label_is_refused(tmp_path, capsys):
+    train = _tsv(tmp_path / "train.tsv", [("pos", "a good film"), ("pos", "great fun"), ("pos", "fine acting")])
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--run-dir", str(run), *TINY])
+    assert _error(code, err) == (f"rnnkit: error: only one label ('pos') in {train}: a classifier needs at least two; "
+                                 "add texts of another label")
+    assert not (run / "metrics.jsonl").exists()
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--folds", "2",
+                                    "--run-dir", str(run), *TINY])
+    assert "only one label ('pos')" in _error(code, err)
+
+
+def test_one_text_is_one_clear_line(tmp_path, capsys):
+    train = _tsv(tmp_path / "one.tsv", [("pos", "a good film")])
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--run-dir", str(tmp_path / "r"), *TINY])
+    line = _error(code, err)
+    assert line.startswith(f"rnnkit: error: only 1 text in {train}: a classifier needs texts of at least two labels"), err
+    assert "num_classes" not in err
+
+
+def test_hold_out_that_takes_a_whole_label_says_to_give_valid(tmp_path, capsys):
+    train = _tsv(tmp_path / "two.tsv", [("pos", "a good film"), ("neg", "a dull film")])
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--run-dir", str(run), *TINY])
+    line = _error(code, err)
+    assert line.startswith(f"rnnkit: error: without --valid, 1 of the 2 texts of {train} are held out for "
+                           "validation (--valid-fraction 0.1), and that leaves no training text labelled "), err
+    assert line.endswith("give a --valid file, more texts of every label, or --valid-fraction 0 to train "
+                         "without validation"), err
+    assert "Expected labels among" not in err and not (run / "metrics.jsonl").exists()
+    # the ways out it names work
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid", str(train),
+                                    "--run-dir", str(run), *TINY])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid-fraction", "0",
+                                    "--run-dir", str(tmp_path / "r0"), *TINY])
+    assert code == 0, err
+
+
+def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeypatch):
+    train = _tsv(tmp_path / "train.tsv", [("pos", "a good film"), ("neg", "a dull film")] * 3)
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid", str(train),
+                                    "--run-dir", str(run), *TINY])
+    assert code == 0, err
+    model = str(run / "best.safetensors")
+    text = "a good film\n\n   \na dull film\n\n"
+    for probs in ([], ["--probs"]):
+        monkeypatch.setattr("sys.stdin", io.StringIO(text))
+        code, out, err = run_cli(capsys, ["classify", model, *probs])
+        lines = out.split("\n")
+        assert code == 0 and out.endswith("\n") and len(lines) - 1 == len(text.split("\n")) - 1, out
+        assert lines[1] == lines[2] == lines[4] == "", out
+        assert lines[0].endswith("\ta good film") and lines[3].endswith("\ta dull film"), out
+        assert lines[0].split("\t")[0] in ("pos", "neg") and len(lines[0].split("\t")) == 2 + len(probs), out
+    infile = tmp_path / "in.txt"
+    infile.write_text(text, encoding="utf-8")
+    code, out, err = run_cli(capsys, ["classify", model, str(infile)])
+    assert code == 0 and out.count("\n") == 5 and out.split("\n")[1:3] == ["", ""], out
+    code, out, _ = run_cli(capsys, ["classify", "--help"])
+    assert "blank input line gives an empty output line" in " ".join(out.split())

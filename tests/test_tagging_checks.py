@@ -1,0 +1,194 @@
+"""Bad tagging training data is refused before training with one clear line (rnnkit.tagging.checks).
+
+Each case used to train a silently useless model, or to fail only after training: tags that break
+--scheme (decoding then outputs only O), the tag column used as the word or a feature column (label
+leakage), one tag everywhere (nothing to learn), a missing --valid/--test file found after 'model
+saved:', and a CoNLL-U file read with --format columns.
+"""
+from __future__ import annotations
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.tagging.checks import fitting_schemes, scheme_violation
+
+TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "1", "--progress", "none",
+        "--checkpoint-minutes", "0"]
+
+
+def _columns(path, sentences):
+    """Write ``[[(word, pos, tag), ...], ...]`` as a space-separated column file."""
+    path.write_text("".join("".join(" ".join(row) + "\n" for row in s) + "\n" for s in sentences), encoding="utf-8")
+    return path
+
+
+def _conllu(path, sentences, xpos=None):
+    """Write ``[[(word, upos), ...], ...]`` as CoNLL-U with a comment line per sentence; XPOS ``xpos`` or _."""
+    lines = []
+    for k, s in enumerate(sentences):
+        lines.append(f"# sent_id = {k}\n")
+        for i, (w, t) in enumerate(s, start=1):
+            lines.append(f"{i}\t{w}\t{w}\t{t}\t{xpos or '_'}\t_\t0\tdep\t_\t_\n")
+        lines.append("\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+# BIO (IOB2): the one-token chunk "it" is B-NP followed by O, which BIOES writes S-NP
+BIO = [[("the", "DT", "B-NP"), ("cat", "NN", "I-NP"), ("sees", "VBZ", "B-VP"), ("it", "PRP", "B-NP"), (".", ".", "O")],
+       [("dogs", "NNS", "B-NP"), ("bark", "VBP", "B-VP"), (".", ".", "O")]]
+# the same chunks in IOB1: a chunk starts with I-, B- only between two adjacent chunks of one type
+IOB1 = [[("the", "DT", "I-NP"), ("cat", "NN", "I-NP"), ("sees", "VBZ", "I-VP"), ("it", "PRP", "I-NP"), (".", ".", "O")],
+        [("dogs", "NNS", "I-NP"), ("cats", "NNS", "B-NP"), ("bark", "VBP", "I-VP"), (".", ".", "O")]]
+POS = [[("the", "DET"), ("cat", "NOUN"), ("sees", "VERB")], [("a", "DET"), ("dog", "NOUN"), ("barks", "VERB")]]
+
+
+def _one_error_line(code, err):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnkit: error: "), err
+    return lines[0]
+
+
+def _train(kind, tmp_path, *args):
+    if kind == "tagger":
+        return ["train", "tagger", *args, "--run-dir", str(tmp_path / "run"), *TINY]
+    return ["train", "hmm", *args, "--output", str(tmp_path / "hmm.safetensors")]
+
+
+def _nothing_trained(tmp_path):
+    return not (tmp_path / "run" / "metrics.jsonl").exists() and not (tmp_path / "hmm.safetensors").exists()
+
+
+# ---------------------------------------------------------------------- 1. tags against --scheme
+def test_scheme_violation_names_the_first_illegal_move():
+    bio = [[t for _, _, t in s] for s in BIO]
+    iob1 = [[t for _, _, t in s] for s in IOB1]
+    assert scheme_violation(bio, "bio") is None and scheme_violation(iob1, "iob1") is None
+    assert scheme_violation(bio, "bioes") == (0, 2, "I-NP followed by B-VP is not legal BIOES (--scheme bioes)")
+    assert scheme_violation([["B-NP", "O"]], "bioes") == (0, 1, "B-NP followed by O is not legal BIOES (--scheme bioes)")
+    assert scheme_violation([["O", "B-NP"]], "bioes")[2] == "B-NP at the end of a sentence is not legal BIOES (--scheme bioes)"
+    assert scheme_violation(iob1, "bio")[:2] == (0, 0)  # I- may start a chunk in IOB1, not in BIO
+    assert scheme_violation(bio, "iob1")[:2] == (0, 0)  # B- may not start a sentence in IOB1
+    assert fitting_schemes(bio) == ["bio"] and fitting_schemes(iob1) == ["iob1"]
+    assert fitting_schemes([["S-NP", "O", "B-VP", "E-VP"]]) == ["bioes"]
+    assert scheme_violation([["DET", "NOUN"]], "bmes")[2].startswith("tag 'DET' is not a BMES tag")
+
+
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_bio_tags_with_scheme_bioes_are_refused_and_bio_suggested(tmp_path, capsys, kind):
+    data = _columns(tmp_path / "train.txt", [[("it", "PRP", "B-NP"), (".", ".", "O")]] + BIO)
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "columns",
+                                          "--scheme", "bioes"))
+    line = _one_error_line(code, err)
+    assert line == ("rnnkit: error: " f"{data}:2: sentence 1: B-NP followed by O is not legal BIOES (--scheme bioes); "
+                    "the tags look like BIO: use --scheme bio"), err
+    assert _nothing_trained(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_iob1_and_bio_are_told_apart(tmp_path, capsys, kind):
+    iob1 = _columns(tmp_path / "iob1.txt", IOB1)
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(iob1), "--format", "columns", "--scheme", "bio"))
+    line = _one_error_line(code, err)
+    assert f"{iob1}:1: sentence 1: I-NP at the start of a sentence is not legal BIO" in line, err
+    assert line.endswith("the tags look like IOB1: use --scheme iob1"), err
+    bio = _columns(tmp_path / "bio.txt", BIO)
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(bio), "--format", "columns", "--scheme", "iob1"))
+    line = _one_error_line(code, err)
+    assert f"{bio}:1: sentence 1: B-NP at the start" in line and line.endswith("use --scheme bio"), err
+    assert _nothing_trained(tmp_path)
+    # tags that fit the scheme train as before
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(iob1), "--format", "columns", "--scheme", "iob1"))
+    assert code == 0, err
+
+
+def test_tags_that_fit_no_scheme_say_scheme_none(tmp_path, capsys):
+    data = _conllu(tmp_path / "train.conllu", POS)
+    code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--scheme", "bio"))
+    line = _one_error_line(code, err)
+    assert f"{data}:2: sentence 1: tag 'DET' is not a BIO tag" in line and "use --scheme none" in line, err
+
+
+# ---------------------------------------------------------------------- 2. label leakage
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+@pytest.mark.parametrize("columns", [["--word-column", "2", "--tag-column", "2"],
+                                     ["--word-column", "2"],  # the default --tag-column -1 is column 2 of 3
+                                     ["--word-column", "-1", "--tag-column", "2"]])
+def test_word_column_that_is_the_tag_column_is_refused(tmp_path, capsys, kind, columns):
+    data = _columns(tmp_path / "train.txt", BIO)
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "columns", *columns))
+    line = _one_error_line(code, err)
+    assert f"{data}:1: --word-column" in line and "is the tag column" in line, err
+    assert _nothing_trained(tmp_path)
+
+
+@pytest.mark.parametrize("columns", [["--feature-columns", "1", "2"],
+                                     ["--feature-columns", "-1"],
+                                     ["--feature-columns", "-1", "--tag-column", "2"],
+                                     ["--feature-columns", "0", "2", "--tag-column", "-1"]])
+def test_feature_column_that_is_the_tag_column_is_refused(tmp_path, capsys, columns):
+    data = _columns(tmp_path / "train.txt", BIO)
+    code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--format", "columns", *columns))
+    line = _one_error_line(code, err)
+    assert "--feature-columns" in line and "is the tag column" in line and "leave column" in line, err
+    assert _nothing_trained(tmp_path)
+
+
+# ---------------------------------------------------------------------- 3. one tag only
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_a_tag_column_with_one_tag_is_refused(tmp_path, capsys, kind):
+    data = _conllu(tmp_path / "train.conllu", POS)  # XPOS is _ everywhere
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--tag-column", "xpos"))
+    line = _one_error_line(code, err)
+    assert line == f"rnnkit: error: {data}: every token's tag (column xpos) is '_': nothing to learn; use --tag-column upos"
+    cols = _columns(tmp_path / "train.txt", [[(w, p, "O") for w, p, _ in s] for s in BIO])
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(cols), "--format", "columns"))
+    line = _one_error_line(code, err)
+    assert line.endswith("every token's tag (column -1) is 'O': nothing to learn; use --tag-column 1"), err
+    assert _nothing_trained(tmp_path)
+
+
+# ---------------------------------------------------------------------- 6. --valid / --test before training
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+@pytest.mark.parametrize("option", ["--valid", "--test"])
+def test_a_missing_valid_or_test_file_stops_before_training(tmp_path, capsys, kind, option):
+    data = _conllu(tmp_path / "train.conllu", POS)
+    missing = tmp_path / "nonexistent.conllu"
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), option, str(missing)))
+    line = _one_error_line(code, err)
+    assert line == f"rnnkit: error: {missing}: no such file; check the path", err
+    assert "model saved" not in err and _nothing_trained(tmp_path)
+
+
+def test_hmm_scheme_error_names_the_file(tmp_path, capsys):
+    data = _conllu(tmp_path / "train.conllu", POS)
+    code, _, err = run_cli(capsys, _train("hmm", tmp_path, "--train", str(data), "--scheme", "bmes"))
+    line = _one_error_line(code, err)
+    assert f"{data}:2: sentence 1: tag 'DET' is not a BMES tag" in line and "--scheme" in line, err
+    assert _nothing_trained(tmp_path)
+
+
+# ---------------------------------------------------------------------- 7. CoNLL-U read as columns
+def test_conllu_read_as_columns_suggests_format_conllu(tmp_path, capsys):
+    data = _conllu(tmp_path / "train.conllu", POS)
+    code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--format", "columns"))
+    line = _one_error_line(code, err)
+    assert f"{data}:2: expected 4 whitespace-separated columns" in line, err
+    assert line.endswith("looks like CoNLL-U (its first line '# sent_id = 0' is a comment): use --format conllu"), err
+    # without comment lines every row has 10 columns: the MISC column (-1) is _ everywhere, and the
+    # fix is --format conllu, not another --tag-column (column 0 would be read as the words)
+    bare = tmp_path / "bare.conllu"
+    bare.write_text("".join(line for line in data.read_text(encoding="utf-8").splitlines(keepends=True)
+                            if not line.startswith("#")), encoding="utf-8")
+    code, _, err = run_cli(capsys, _train("hmm", tmp_path, "--train", str(bare), "--format", "columns"))
+    line = _one_error_line(code, err)
+    assert line.endswith("nothing to learn; "
+                         f"{bare} looks like CoNLL-U (its lines have 10 tab-separated columns): use --format conllu"), err
+    assert _nothing_trained(tmp_path)
+    # a column file whose first token is the pound sign "#" (WSJ) is not taken for CoNLL-U
+    pound = tmp_path / "pound.txt"
+    pound.write_text("# # B-NP\n200 CD I-NP\n\nit PRP\n\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, _train("hmm", tmp_path, "--train", str(pound), "--format", "columns"))
+    line = _one_error_line(code, err)
+    assert f"{pound}:4: expected 3 whitespace-separated columns" in line and "CoNLL-U" not in line, err
