@@ -52,8 +52,12 @@ def test_word_level_with_class_softmax_and_top_k(tmp_path, capsys):
     assert main(["evaluate", model, valid]) == 0
     assert "perplexity" in capsys.readouterr().out
     assert main(["generate", model, "--prime", "the", "--length", "20", "--top-k", "2", "--seed", "1"]) == 0
-    words = capsys.readouterr().out.split()
-    assert words[0] == "the" and len(words) >= 10
+    captured = capsys.readouterr()
+    words = captured.out.split()
+    assert words[0] == "the" and len(words) >= 10 and "note:" not in captured.err
+    assert main(["generate", model, "--prime", "the zebra quux zebra", "--length", "5", "--seed", "1"]) == 0
+    err = capsys.readouterr().err  # an unknown prime word is said, not silently read as <unk>
+    assert "2 --prime token type(s) not in the model's vocabulary, read as <unk>: 'zebra', 'quux'" in err, err
 
 
 def test_word_level_with_adaptive_softmax(tmp_path, capsys):
@@ -208,3 +212,27 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "lm_config.hidden_size: 16 then, 12 now" in err, err
     assert main([*base, "--train", train, "--hidden", "16"]) == 0  # the same data and options resume
+
+
+def test_a_short_valid_file_names_the_option_that_fixes_it(tmp_path, capsys):
+    """The hint used to say --batch-size/--bptt, which do not change validation batches."""
+    train = _write(tmp_path, "train.txt", EN)
+    valid = _write(tmp_path, "valid.txt", "the cat\n")
+    args = ["train", "lm", "--train", train, "--valid", valid, "--hidden", "8", "--batch-size", "2", "--bptt", "4",
+            "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "valid.txt has 4 tokens" in err and "use a smaller --eval-batch-size" in err, err
+    assert main([*args, "--eval-batch-size", "1"]) == 0
+
+
+def test_run_dir_that_is_a_file_or_cannot_be_made(tmp_path, capsys):
+    train = _write(tmp_path, "train.txt", EN)
+    args = ["train", "lm", "--train", train, "--hidden", "8", "--batch-size", "2", "--bptt", "4", "--epochs", "1",
+            "--progress", "none", "--run-dir"]
+    assert main([*args, train]) == 2  # was "[Errno 17] File exists"
+    err = capsys.readouterr().err
+    assert "train.txt is a file, not a run folder; give --run-dir a folder" in err, err
+    assert main([*args, str(tmp_path / "train.txt" / "sub")]) == 2  # a folder under a file
+    err = capsys.readouterr().err
+    assert "cannot create the run folder" in err and "choose another --run-dir" in err, err

@@ -124,3 +124,11 @@ def test_missing_matplotlib_is_one_line_with_the_install_hint(tmp_path, capsys, 
     code, out, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path / "f.png")])
     assert code == 2 and err.strip() == ("rnnkit: error: plots need matplotlib: pip install 'rnnkit[plot]' "
                                          "(or pip install matplotlib)"), err
+
+
+def test_a_plot_path_that_cannot_be_written_names_it(tmp_path, capsys):
+    """Not the temporary file the atomic write uses, and a folder is said to be one."""
+    code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path / "no" / "such" / "f.png")])
+    assert code == 2 and f"cannot write {tmp_path / 'no' / 'such' / 'f.png'}" in err and ".tmp" not in err, err
+    code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path)])
+    assert code == 2 and "is a folder; give a file name for the plot" in err, err

@@ -39,7 +39,13 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     the image appears whole or not at all, even if the process is killed while it is written."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name for the plot, e.g. {path / 'plot.png'}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(f"cannot write {path}: {exc.strerror or exc} (folder {folder}); choose another output file") from None
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")

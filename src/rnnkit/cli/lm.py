@@ -174,7 +174,9 @@ def train_lm(args) -> int:
     valid_ids = None
     if args.valid:
         vt = read_tokens(args.valid, args.level)
-        require_tokens(len(vt) + 1, 2 * args.eval_batch_size, args.valid)
+        require_tokens(len(vt) + 1, 2 * args.eval_batch_size, args.valid,
+                       fix=f"{args.eval_batch_size} validation streams of 2 tokens at least; use a smaller "
+                           "--eval-batch-size or a longer file")
         st = oov_rate(vt, vocab)
         print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
         valid_ids = vocab.encode(vt)
@@ -217,6 +219,11 @@ def generate(args) -> int:
             prime_tokens = prime_tokens[:-1]  # a prime is a line being continued, not a finished one
         if not prime_tokens:
             raise ValueError("Expected --prime with at least one token, got only whitespace")
+        unknown = list(dict.fromkeys(t for t in prime_tokens if t not in vocab))
+        if unknown:
+            shown = ", ".join(repr(t) for t in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            print(f"note: {len(unknown)} --prime token type(s) not in the model's vocabulary, read as "
+                  f"{vocab.unk_token}: {shown}", file=sys.stderr)
     rng = np.random.default_rng(args.seed)
     ids = vocab.encode(prime_tokens)
     out = sys.stdout

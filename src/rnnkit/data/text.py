@@ -100,10 +100,12 @@ def require_tokens(
     *,
     batch_size: int | None = None,
     bptt: int | None = None,
+    fix: str = "use a smaller --batch-size/--bptt",
 ) -> None:
     """Raise DataError when a file of ``n_tokens`` tokens is too short for one batch of ``needed``.
 
-    Give ``batch_size`` (B) and ``bptt`` (T) to have the message spell out B x (T+1).
+    Give ``batch_size`` (B) and ``bptt`` (T) to have the message spell out B x (T+1); ``fix`` says
+    which options make the batch smaller for this file.
     """
     if n_tokens >= needed:
         return
@@ -112,5 +114,5 @@ def require_tokens(
     else:
         batch = "one batch"
     raise DataError(
-        f"file {path} has {n_tokens} tokens; {batch} needs {needed}: use a smaller --batch-size/--bptt"
+        f"file {path} has {n_tokens} tokens; {batch} needs {needed}: {fix}"
     )

@@ -246,7 +246,14 @@ class Trainer:
     def fit(self, resume: bool = False) -> LoopState:
         """Train until the configured epochs (or early stopping, or max_steps); returns the loop state."""
         cfg = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ValueError(f"{self.run_dir} is a file, not a run folder; give --run-dir a folder for the run's "
+                             "checkpoints and metrics log")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}; choose another "
+                          "--run-dir") from None
         if resume:
             self._resume()
             self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, step {self.state.step}")
