@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -236,3 +237,14 @@ def test_run_dir_that_is_a_file_or_cannot_be_made(tmp_path, capsys):
     assert main([*args, str(tmp_path / "train.txt" / "sub")]) == 2  # a folder under a file
     err = capsys.readouterr().err
     assert "cannot create the run folder" in err and "choose another --run-dir" in err, err
+
+
+def test_a_blow_up_is_one_line_without_numpy_warnings(tmp_path, capsys):
+    train = _write(tmp_path, "train.txt", EN)
+    args = ["train", "lm", "--train", train, "--hidden", "8", "--batch-size", "2", "--bptt", "4", "--epochs", "1",
+            "--lr", "1e30", "--clip", "0", "--progress", "none", "--run-dir", str(tmp_path / "run")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "overflow encountered in matmul" used to print before the error
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "loss exploded" in err and "RuntimeWarning" not in err, err

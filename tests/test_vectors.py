@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import re
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -82,6 +83,7 @@ def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_pat
     ("v.txt", b"\n\n", r"v\.txt: no word vectors in the file"),
     ("v.txt", b"lonely\n", r"v\.txt: line 1: expected a word and its vector"),
     ("v.txt", b"the nan 0.2\n", r"v\.txt: the vector of 'the' holds NaN or inf"),
+    ("v.txt", b"the 1e308 0.2\n", r"v\.txt: the vector of 'the' holds NaN or inf \(or a number beyond float32"),
     ("v.bin", b"the 0.1 0.2\n", r"v\.bin: expected word2vec's binary header 'count dim' on line 1"),
     ("v.bin", b"3 2\nthe " + struct.pack("<2f", 1, 2) + b"\ngood " + b"\x00\x00", r"v\.bin: ends inside entry 2 of 3"),
     ("v.txt.gz", b"not gzip at all", r"v\.txt\.gz: cannot be decompressed"),
@@ -300,3 +302,12 @@ def test_extend_vocab_adds_evaluation_words_that_have_vectors(tmp_path, capsys, 
     code, _, err = run_cli(capsys, ["train", "tree", "--train", str(trees), "--extend-vocab", "--epochs", "1",
                                     "--run-dir", str(tmp_path / "tree2"), *SMALL])
     assert code == 2 and "--extend-vocab needs --embeddings FILE" in err
+
+
+def test_a_value_beyond_float32_is_named_without_a_numpy_warning(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"the 1e308 0.2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in cast" used to come first
+        with pytest.raises(DataError, match="beyond float32's range"):
+            read_vectors(path)

@@ -95,7 +95,8 @@ def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
         if (wanted is not None and word not in wanted) or word in seen:
             continue
         try:
-            vec = np.array(parts[-dim:], dtype=np.float32)
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, which the check below names
+                vec = np.array(parts[-dim:], dtype=np.float32)
         except ValueError:
             bad = next(p for p in parts[-dim:] if not _is_number(p))
             raise DataError(f"{path}: line {number}: expected {dim} numbers after the word {word!r}, got "
@@ -181,7 +182,7 @@ def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Wor
         vectors = (_read_binary if binary else _read_text)(f, path, wanted)
     if not np.isfinite(vectors.vectors).all():
         n = int(np.flatnonzero(~np.isfinite(vectors.vectors).all(axis=1))[0])
-        raise DataError(f"{path}: the vector of {vectors.words[n]!r} holds NaN or inf")
+        raise DataError(f"{path}: the vector of {vectors.words[n]!r} holds NaN or inf (or a number beyond float32's range, about 3.4e38)")
     return vectors
 
 

@@ -269,7 +269,8 @@ class Trainer:
             self.progress.start_epoch(epoch, total, done=0)
             epoch_start = time.monotonic()
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
-                res = self.task.train_step(batch, self.carry, self.rng)
+                with np.errstate(over="ignore", invalid="ignore"):  # check_finite below names a blow-up, once
+                    res = self.task.train_step(batch, self.carry, self.rng)
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
                 norm = grad_norm(res.grads) if cfg.clip else None
