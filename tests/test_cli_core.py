@@ -131,6 +131,24 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     assert err.startswith("rnnkit: error:") and needle in err
 
 
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "lm", "--train", "t.txt", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to"),
+    (["train", "lm", "--train", "t.txt", "--schedule", "plateau"], "--schedule plateau acts on the validation"),
+    (["train", "lm", "--train", "t.txt", "--patience", "2"], "--patience acts on the validation loss"),
+    (["train", "lm", "--train", "t.txt", "--cutoffs", "5"], "--cutoffs shape the adaptive softmax"),
+    (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
+    (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shape sampling) would be ignored"),
+    (["generate", "m.safetensors", "--greedy", "--temperature", "0.5"], "--temperature"),
+    (["train", "ngram", "--train", "t.txt", "--delta", "0.5"], "--delta is add-delta smoothing's"),
+    (["train", "classifier", "--train", "t.tsv", "--folds", "3", "--valid", "v.tsv"], "--valid and --test would be"),
+])
+def test_options_that_would_be_ignored_are_refused(capsys, argv, needle):
+    """Each of these used to be accepted and then silently had no effect."""
+    assert main(argv) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert err.startswith("rnnkit: error:") and needle in err, err
+
+
 def _numeric_options(parser, path=()):
     """(command, option, type) of every option of every subcommand."""
     for action in parser._actions:

@@ -204,6 +204,9 @@ def describe(m: dict[str, Any]) -> str:
 
 
 def train_classifier(args: argparse.Namespace) -> int:
+    if args.folds and (args.valid or args.test):
+        raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
+                         "--test would be ignored: leave them out, or drop --folds to use them")
     examples = _read(args)
     _check_labels(args, examples)
     run = Path(args.run_dir)

@@ -114,6 +114,15 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The training options as a TrainConfig; options that would be silently ignored are refused."""
+    if args.momentum and args.optimizer not in ("sgd", "rmsprop"):
+        raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, not {args.optimizer} (Adam's and "
+                         "AdaDelta's running averages take its place): leave --momentum out or change --optimizer")
+    validated = getattr(args, "valid", None) or getattr(args, "valid_fraction", 0) or getattr(args, "folds", 0)
+    if not validated and "valid" in vars(args):
+        for name, given in (("--schedule plateau", args.schedule == "plateau"), ("--patience", args.patience)):
+            if given:
+                raise ValueError(f"{name} acts on the validation loss, and this run has none: give --valid FILE")
     return TrainConfig(
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule, lr_decay=args.lr_decay,

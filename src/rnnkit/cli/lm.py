@@ -146,6 +146,12 @@ def _renumbered(vocab: Vocabulary, order: np.ndarray) -> Vocabulary:
 
 
 def train_lm(args) -> int:
+    if args.cutoffs and args.softmax != "adaptive":
+        raise ValueError(f"--cutoffs shape the adaptive softmax; with --softmax {args.softmax} they would be ignored: "
+                         "add --softmax adaptive or leave --cutoffs out")
+    if args.classes and args.softmax != "class":
+        raise ValueError(f"--classes sets the class-based softmax's classes; with --softmax {args.softmax} it would "
+                         "be ignored: add --softmax class or leave --classes out")
     from rnnkit.data.text import build_vocabulary, read_tokens, require_tokens
     from rnnkit.data.vocab import oov_rate
 
@@ -208,6 +214,12 @@ def train_lm(args) -> int:
 
 
 def generate(args) -> int:
+    if args.greedy:
+        shaped = [name for name, on in (("--temperature", args.temperature != 1.0), ("--top-k", args.top_k),
+                                        ("--top-p", args.top_p != 1.0)) if on]
+        if shaped:
+            raise ValueError(f"--greedy always takes the most likely token, so {' and '.join(shaped)} (which shape "
+                             "sampling) would be ignored: give one or the other")
     model, vocab, level = load_language_model(args.model)
     if args.prime is None:
         prime_tokens = [start_token(vocab, level)]  # what a sentence starts from: <eos>, or a newline

@@ -42,6 +42,9 @@ def register(groups) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # build the model first: a bad --order or --delta fails before any file is read
+    if args.delta != 1.0 and args.smoothing != "add_delta":
+        raise ValueError(f"--delta is add-delta smoothing's; with --smoothing {args.smoothing} it would be ignored: "
+                         "add --smoothing add_delta or leave --delta out")
     model = NGramLM(args.order, args.smoothing, args.delta)
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
     files = [("train", args.train, train_tokens)]
