@@ -168,3 +168,18 @@ def test_translate_and_the_command_line_print_no_pad_or_bos(tmp_path, capsys):
         out = capsys.readouterr().out
         assert "<pad>" not in out and "<bos>" not in out, out
         assert len(out.splitlines()) == len(sentences) * (2 if "--nbest" in extra else 1), out
+
+
+def test_scheduled_sampling_never_feeds_pad_or_bos():
+    """The decoder input drawn for scheduled sampling skips <pad> and <bos> too (renormalised), even
+    when the model puts nearly all its mass on them."""
+    from rnnkit.seq2seq.decoder_step import _sample
+
+    rng = np.random.default_rng(0)
+    V, H = 7, 3
+    params = {"output.weight": np.zeros((V, H)), "output.bias": np.array([9.0, 8.0, 0.0, 0.0, 1.0, 0.0, 0.0])}
+    draws = np.concatenate([_sample(params, rng.standard_normal((50, H)), rng) for _ in range(40)])
+    assert draws.min() >= 2 and set(draws.tolist()) <= set(range(2, V))
+    counts = np.bincount(draws, minlength=V)[2:] / draws.size  # the other tokens in their model proportions
+    want = np.exp([0.0, 0.0, 1.0, 0.0, 0.0]) / np.exp([0.0, 0.0, 1.0, 0.0, 0.0]).sum()
+    assert np.allclose(counts, want, atol=0.04), counts

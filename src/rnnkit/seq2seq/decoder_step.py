@@ -213,9 +213,16 @@ class TeacherCache(NamedTuple):
     hh_masks: list | None  # per layer: (G*H, H) scaled DropConnect mask on weight_hh, or None without weight drop
 
 
+NEVER_FED = (0, 1)  # <pad> and <bos>: ids 0 and 1 in every vocabulary rnnkit builds (data.parallel, seq2seq.toy)
+
+
 def _sample(params: dict[str, np.ndarray], out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One token per row drawn from the model's own softmax (B,), by inverting the CDF."""
+    """One token per row drawn from the model's own softmax (B,), by inverting the CDF; <pad> and <bos>,
+    which decoding never generates (rnnkit.seq2seq.decode), are not drawn either: the softmax is
+    renormalised over the other tokens."""
     probs = softmax(out @ params["output.weight"].T + params["output.bias"])  # (B, V)
+    probs[:, NEVER_FED] = 0.0
+    probs /= probs.sum(axis=1, keepdims=True)
     cdf = np.cumsum(probs, axis=1)
     r = rng.random((probs.shape[0], 1))
     return np.minimum((cdf < r).sum(axis=1), probs.shape[1] - 1)
