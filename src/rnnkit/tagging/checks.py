@@ -24,6 +24,8 @@ from rnnkit.tagging.io import DataSpec, TaggingData
 
 SPAN_SCHEMES = ("bio", "iob1", "bioes", "bmes")  # the order in which fitting schemes are suggested
 _NAMES = {"bio": "BIO", "iob1": "IOB1", "bioes": "BIOES", "bmes": "BMES"}
+
+
 class TrainingDataError(DataError):
     """A check's one line, kept in two parts so a caller can replace the fix with a better one."""
 
