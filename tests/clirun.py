@@ -13,3 +13,16 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
         code = exc.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def write_conllu(path, sentences, xpos=None):
+    """Write ``[[(word, upos), ...], ...]`` as CoNLL-U, a ``# sent_id = k`` comment (from 1) before each
+    sentence, XPOS ``xpos`` or ``_``; returns the path."""
+    lines = []
+    for k, sent in enumerate(sentences, start=1):
+        lines.append(f"# sent_id = {k}\n")
+        for i, (w, t) in enumerate(sent, start=1):
+            lines.append(f"{i}\t{w}\t{w}\t{t}\t{xpos or '_'}\t_\t0\tdep\t_\t_\n")
+        lines.append("\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path

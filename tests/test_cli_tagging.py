@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write_conllu
 
 from rnnkit.checkpoint import load_checkpoint
 
@@ -22,16 +22,6 @@ def _pos_sentences(rng, n):
         pattern = ["DET"] + ["ADJ"] * int(rng.integers(0, 2)) + ["NOUN", "VERB", "DET", "NOUN"]
         out.append([(LEXICON[t][int(rng.integers(len(LEXICON[t])))], t) for t in pattern])
     return out
-
-
-def _write_conllu(path, sentences):
-    lines = []
-    for k, sent in enumerate(sentences):
-        lines.append(f"# sent_id = {k + 1}\n")
-        for i, (w, t) in enumerate(sent, start=1):
-            lines.append(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
-        lines.append("\n")
-    path.write_text("".join(lines), encoding="utf-8")
 
 
 def _chunk_sentences(rng, n):
@@ -53,8 +43,8 @@ def _chunk_sentences(rng, n):
 def pos_files(tmp_path):
     rng = np.random.default_rng(0)
     train, valid = tmp_path / "train.conllu", tmp_path / "dev.conllu"
-    _write_conllu(train, _pos_sentences(rng, 60))
-    _write_conllu(valid, _pos_sentences(rng, 15))
+    write_conllu(train, _pos_sentences(rng, 60))
+    write_conllu(valid, _pos_sentences(rng, 15))
     return train, valid
 
 

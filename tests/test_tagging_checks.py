@@ -8,7 +8,7 @@ saved:', and a CoNLL-U file read with --format columns.
 from __future__ import annotations
 
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write_conllu
 
 from rnnkit.tagging.checks import fitting_schemes, scheme_violation
 
@@ -19,18 +19,6 @@ TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "1", "
 def _columns(path, sentences):
     """Write ``[[(word, pos, tag), ...], ...]`` as a space-separated column file."""
     path.write_text("".join("".join(" ".join(row) + "\n" for row in s) + "\n" for s in sentences), encoding="utf-8")
-    return path
-
-
-def _conllu(path, sentences, xpos=None):
-    """Write ``[[(word, upos), ...], ...]`` as CoNLL-U with a comment line per sentence; XPOS ``xpos`` or _."""
-    lines = []
-    for k, s in enumerate(sentences):
-        lines.append(f"# sent_id = {k}\n")
-        for i, (w, t) in enumerate(s, start=1):
-            lines.append(f"{i}\t{w}\t{w}\t{t}\t{xpos or '_'}\t_\t0\tdep\t_\t_\n")
-        lines.append("\n")
-    path.write_text("".join(lines), encoding="utf-8")
     return path
 
 
@@ -104,7 +92,7 @@ def test_iob1_and_bio_are_told_apart(tmp_path, capsys, kind):
 
 
 def test_tags_that_fit_no_scheme_say_scheme_none(tmp_path, capsys):
-    data = _conllu(tmp_path / "train.conllu", POS)
+    data = write_conllu(tmp_path / "train.conllu", POS)
     code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--scheme", "bio"))
     line = _one_error_line(code, err)
     assert f"{data}:2: sentence 1: tag 'DET' is not a BIO tag" in line and "use --scheme none" in line, err
@@ -138,7 +126,7 @@ def test_feature_column_that_is_the_tag_column_is_refused(tmp_path, capsys, colu
 # ---------------------------------------------------------------------- 3. one tag only
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])
 def test_a_tag_column_with_one_tag_is_refused(tmp_path, capsys, kind):
-    data = _conllu(tmp_path / "train.conllu", POS)  # XPOS is _ everywhere
+    data = write_conllu(tmp_path / "train.conllu", POS)  # XPOS is _ everywhere
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--tag-column", "xpos"))
     line = _one_error_line(code, err)
     assert line == f"rnnkit: error: {data}: every token's tag (column xpos) is '_': nothing to learn; use --tag-column upos"
@@ -153,7 +141,7 @@ def test_a_tag_column_with_one_tag_is_refused(tmp_path, capsys, kind):
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])
 @pytest.mark.parametrize("option", ["--valid", "--test"])
 def test_a_missing_valid_or_test_file_stops_before_training(tmp_path, capsys, kind, option):
-    data = _conllu(tmp_path / "train.conllu", POS)
+    data = write_conllu(tmp_path / "train.conllu", POS)
     missing = tmp_path / "nonexistent.conllu"
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), option, str(missing)))
     line = _one_error_line(code, err)
@@ -162,7 +150,7 @@ def test_a_missing_valid_or_test_file_stops_before_training(tmp_path, capsys, ki
 
 
 def test_hmm_scheme_error_names_the_file(tmp_path, capsys):
-    data = _conllu(tmp_path / "train.conllu", POS)
+    data = write_conllu(tmp_path / "train.conllu", POS)
     code, _, err = run_cli(capsys, _train("hmm", tmp_path, "--train", str(data), "--scheme", "bmes"))
     line = _one_error_line(code, err)
     assert f"{data}:2: sentence 1: tag 'DET' is not a BMES tag" in line and "--scheme" in line, err
@@ -171,11 +159,11 @@ def test_hmm_scheme_error_names_the_file(tmp_path, capsys):
 
 # ---------------------------------------------------------------------- 7. CoNLL-U read as columns
 def test_conllu_read_as_columns_suggests_format_conllu(tmp_path, capsys):
-    data = _conllu(tmp_path / "train.conllu", POS)
+    data = write_conllu(tmp_path / "train.conllu", POS)
     code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--format", "columns"))
     line = _one_error_line(code, err)
     assert f"{data}:2: expected 4 whitespace-separated columns" in line, err
-    assert line.endswith("looks like CoNLL-U (its first line '# sent_id = 0' is a comment): use --format conllu"), err
+    assert line.endswith("looks like CoNLL-U (its first line '# sent_id = 1' is a comment): use --format conllu"), err
     # without comment lines every row has 10 columns: the MISC column (-1) is _ everywhere, and the
     # fix is --format conllu, not another --tag-column (column 0 would be read as the words)
     bare = tmp_path / "bare.conllu"
