@@ -141,6 +141,8 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["generate", "m.safetensors", "--greedy", "--temperature", "0.5"], "--temperature"),
     (["train", "ngram", "--train", "t.txt", "--delta", "0.5"], "--delta is add-delta smoothing's"),
     (["train", "classifier", "--train", "t.tsv", "--folds", "3", "--valid", "v.tsv"], "--valid and --test would be"),
+    (["train", "lm", "--train", "t.txt", "--lr-decay", "0.9"], "--lr-decay is the factor of a learning-rate schedule"),
+    (["gradcheck", "--cell", "lstm", "--nonlinearity", "relu"], "--nonlinearity is the Elman RNN's"),
 ])
 def test_options_that_would_be_ignored_are_refused(capsys, argv, needle):
     """Each of these used to be accepted and then silently had no effect."""

@@ -92,7 +92,8 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--schedule", choices=SCHEDULES, default="none",
                    help="learning-rate schedule: step, exp, plateau (multiply by --lr-decay when validation stops "
                         "improving: Mikolov's rule), decay_after (constant for --decay-start epochs, then decay every epoch)")
-    t.add_argument("--lr-decay", type=fraction, default=0.5, help="factor the schedule multiplies the lr by")
+    t.add_argument("--lr-decay", type=fraction, default=None,
+                   help="factor the schedule multiplies the lr by (default 0.5; needs --schedule)")
     t.add_argument("--decay-start", type=nonnegative_int, default=4, help="decay_after: epochs before the decay starts")
     t.add_argument("--step-size", type=positive_int, default=1, help="step: epochs between decays")
     t.add_argument("--average", type=decay, default=None, metavar="DECAY",
@@ -118,6 +119,9 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.momentum and args.optimizer not in ("sgd", "rmsprop"):
         raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, not {args.optimizer} (Adam's and "
                          "AdaDelta's running averages take its place): leave --momentum out or change --optimizer")
+    if args.lr_decay is not None and args.schedule == "none":
+        raise ValueError("--lr-decay is the factor of a learning-rate schedule, and --schedule is none: add "
+                         "--schedule exp, step, plateau or decay_after, or leave --lr-decay out")
     validated = getattr(args, "valid", None) or getattr(args, "valid_fraction", 0) or getattr(args, "folds", 0)
     if not validated and "valid" in vars(args):
         for name, given in (("--schedule plateau", args.schedule == "plateau"), ("--patience", args.patience)):
@@ -125,7 +129,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
                 raise ValueError(f"{name} acts on the validation loss, and this run has none: give --valid FILE")
     return TrainConfig(
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule, lr_decay=args.lr_decay,
+        weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule,
+        lr_decay=0.5 if args.lr_decay is None else args.lr_decay,
         decay_start=args.decay_start, step_size=args.step_size, patience=args.patience, average=args.average,
         checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes or None,
         log_every=args.log_every, seed=args.seed, max_steps=args.max_steps, progress=args.progress,

@@ -17,7 +17,8 @@ def register(groups) -> None:
                     "learning (RTRL).  Exits 1 if any error exceeds --tolerance.",
         formatter_class=HelpFormatter)
     p.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell")
-    p.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh", help="Elman RNN's nonlinearity")
+    p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
+                   help="Elman RNN's nonlinearity (--cell rnn only; default tanh)")
     p.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     p.add_argument("--bidirectional", action="store_true", help="both directions (RTRL is then not compared)")
     p.add_argument("--steps", type=positive_int, default=6, help="sequence length T")
@@ -33,6 +34,10 @@ def register(groups) -> None:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.gradcheck import check_recurrent
 
+    if args.nonlinearity is not None and args.cell != "rnn":
+        raise ValueError(f"--nonlinearity is the Elman RNN's; an {args.cell.upper()} has fixed gates: leave it out or "
+                         "use --cell rnn")
+    args.nonlinearity = args.nonlinearity or "tanh"
     checks = check_recurrent(args.cell, args.nonlinearity, args.layers, args.bidirectional, args.steps, args.batch,
                              args.input_size, args.hidden, args.seed)
     name = args.cell if args.cell != "rnn" else f"rnn ({args.nonlinearity})"
