@@ -61,12 +61,16 @@ CHAR_RNN_SEQ = 50
 def split(text: str, folder: Path) -> tuple[Path, Path, int, int]:
     """Write the first 95% of text to train.txt and the rest to valid.txt (newline='' keeps the bytes)."""
     n_train = int(len(text) * TRAIN_FRAC)
-    train, valid = folder / "train.txt", folder / "valid.txt"
-    with open(train, "w", encoding="utf-8", newline="") as f:
-        f.write(text[:n_train])
-    with open(valid, "w", encoding="utf-8", newline="") as f:
-        f.write(text[n_train:])
-    return train, valid, n_train, len(text) - n_train
+    return (*_write_parts(folder, text[:n_train], text[n_train:]), n_train, len(text) - n_train)
+
+
+def _write_parts(folder: Path, train_text: str, valid_text: str) -> tuple[Path, Path]:
+    """folder/train.txt and folder/valid.txt, byte for byte (newline='' keeps the line ends)."""
+    paths = folder / "train.txt", folder / "valid.txt"
+    for path, part in zip(paths, (train_text, valid_text)):
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(part)
+    return paths
 
 
 def char_rnn_parts(text: str, batch_size: int = CHAR_RNN_BATCH, seq_length: int = CHAR_RNN_SEQ,
@@ -98,12 +102,7 @@ def split_char_rnn(text: str, folder: Path) -> tuple[Path, Path, int, int]:
     """Write char-rnn's split (:func:`char_rnn_parts`): train.txt, and valid.txt as the 50 validation
     streams one after another (equal lengths, so ``--batch-size 50`` reads each as one stream)."""
     train_text, streams = char_rnn_parts(text)
-    train, valid = folder / "train.txt", folder / "valid.txt"
-    with open(train, "w", encoding="utf-8", newline="") as f:
-        f.write(train_text)
-    with open(valid, "w", encoding="utf-8", newline="") as f:
-        f.write("".join(streams))
-    return train, valid, len(train_text), sum(len(s) - 1 for s in streams)
+    return (*_write_parts(folder, train_text, "".join(streams)), len(train_text), sum(len(s) - 1 for s in streams))
 
 
 def main(argv: list[str] | None = None) -> int:

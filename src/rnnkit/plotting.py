@@ -45,7 +45,8 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:  # name the file asked for, not the temporary one
-        raise OSError(f"cannot write {path}: {exc.strerror or exc} (folder {folder}); choose another output file") from None
+        raise OSError(f"cannot write {path}: {exc.strerror or exc} (folder {folder}); "
+                      "choose another output file") from None
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")

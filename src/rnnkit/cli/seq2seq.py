@@ -200,7 +200,6 @@ def check_model_options(args: argparse.Namespace) -> None:
 
 
 def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.random.Generator) -> Seq2Seq:
-    check_model_options(args)
     dirs = 1 if args.unidirectional else 2
     enc_hidden = args.encoder_hidden or max(1, args.hidden // dirs)
     cfg = Seq2SeqConfig(src_vocab_size=src_size, tgt_vocab_size=tgt_size, cell=args.cell,

@@ -182,7 +182,8 @@ def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Wor
         vectors = (_read_binary if binary else _read_text)(f, path, wanted)
     if not np.isfinite(vectors.vectors).all():
         n = int(np.flatnonzero(~np.isfinite(vectors.vectors).all(axis=1))[0])
-        raise DataError(f"{path}: the vector of {vectors.words[n]!r} holds NaN or inf (or a number beyond float32's range, about 3.4e38)")
+        raise DataError(f"{path}: the vector of {vectors.words[n]!r} holds NaN or inf (or a number beyond "
+                        "float32's range, about 3.4e38)")
     return vectors
 
 

@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.data.parallel import PAD_ID
+
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing the attention arrays with == would raise
 class Hypothesis:
@@ -64,7 +66,7 @@ def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
     return int(value)
 
 
-PAD = 0  # the padding id of every vocabulary rnnkit builds (rnnkit.data.parallel, rnnkit.seq2seq.toy)
+PAD = PAD_ID  # the padding id of every vocabulary rnnkit builds (rnnkit.data.parallel, rnnkit.seq2seq.toy)
 
 
 def _check(model: Any, max_len: Any, bos: Any, eos: Any, pad: Any) -> np.ndarray:

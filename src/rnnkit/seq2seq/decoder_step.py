@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.cells import elman, gru, lstm
+from rnnkit.data.parallel import BOS_ID, PAD_ID
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, scaled_keep_mask
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_forward
@@ -213,7 +214,7 @@ class TeacherCache(NamedTuple):
     hh_masks: list | None  # per layer: (G*H, H) scaled DropConnect mask on weight_hh, or None without weight drop
 
 
-NEVER_FED = (0, 1)  # <pad> and <bos>: ids 0 and 1 in every vocabulary rnnkit builds (data.parallel, seq2seq.toy)
+NEVER_FED = (PAD_ID, BOS_ID)  # the same ids in every vocabulary rnnkit builds (data.parallel, seq2seq.toy)
 
 
 def _sample(params: dict[str, np.ndarray], out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
