@@ -76,7 +76,7 @@ def test_word_level_with_adaptive_softmax(tmp_path, capsys):
     # ids sorted by falling training frequency: the shortlist is the three most frequent tokens
     counts = [(EN.split() + ["<eos>"] * EN.count("\n")).count(vocab.tokens[i]) for i in range(len(vocab))]
     assert vocab.tokens[0] == "the" and counts == sorted(counts, reverse=True), counts
-    assert main(["evaluate", model, valid, "--json", "--batch-size", "10", "--bptt", "8"]) == 0
+    assert main(["evaluate", model, valid, "--json", "--bptt", "8"]) == 0
     ppl = json.loads(capsys.readouterr().out)["ppl"]
     assert f"perplexity {ppl:.4f}" in test_line, (ppl, test_line)
     assert main(["generate", model, "--prime", "the", "--length", "20", "--seed", "1"]) == 0
@@ -189,7 +189,7 @@ def test_a_new_run_in_a_used_folder_never_reports_the_old_model(tmp_path, capsys
     assert not (run / "best.safetensors").exists()
     assert "removed the earlier run's best.safetensors and last.safetensors" in err, err
     assert f"model saved: {run / 'last.safetensors'}" in err, err
-    assert main(["evaluate", str(run / "last.safetensors"), valid, "--batch-size", "10", "--bptt", "35", "--json"]) == 0
+    assert main(["evaluate", str(run / "last.safetensors"), valid, "--json"]) == 0
     ppl = json.loads(capsys.readouterr().out)["ppl"]
     assert f"test: perplexity {ppl:.4f} " in out, (out, ppl)  # --test was scored with this run's model
 
@@ -248,3 +248,36 @@ def test_a_blow_up_is_one_line_without_numpy_warnings(tmp_path, capsys):
         assert main(args) == 1
     err = capsys.readouterr().err
     assert "loss exploded" in err and "RuntimeWarning" not in err, err
+
+
+def test_train_test_scores_every_token_like_evaluate(tmp_path, capsys):
+    """--test used the validation streams (--eval-batch-size), which leave each stream's first token and the
+    tail unpredicted; it now scores one stream from <eos>, every token, the figure 'rnnkit evaluate' gives."""
+    code, train, valid = _train(tmp_path, EN, "word", extra=("--eval-batch-size", "3"))
+    assert code == 0
+    out = capsys.readouterr().out
+    n_tokens = len(EN[: len(EN) // 4].split()) + EN[: len(EN) // 4].count("\n")  # words and <eos>
+    assert f"over {n_tokens:,} tokens" in out, (out, n_tokens)
+    assert main(["evaluate", str(tmp_path / "run" / "best.safetensors"), valid, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["tokens"] == n_tokens and f"test: perplexity {m['ppl']:.4f} " in out, (out, m)
+
+
+def test_bad_test_file_fails_before_training(tmp_path, capsys):
+    train = _write(tmp_path, "train.txt", EN)
+    bad = _write(tmp_path, "test.txt", "caf\xe9 au lait\n", encoding="latin-1")
+    args = ["train", "lm", "--train", train, "--test", bad, "--hidden", "8", "--layers", "1", "--batch-size", "2",
+            "--bptt", "4", "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run")]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "test.txt" in err and "UTF-8" in err and "Traceback" not in err, err
+    assert not (tmp_path / "run" / "last.safetensors").exists()  # nothing was trained
+
+
+def test_more_classes_than_word_types_is_refused(tmp_path, capsys):
+    train = _write(tmp_path, "train.txt", EN)
+    args = ["train", "lm", "--train", train, "--softmax", "class", "--classes", "50", "--hidden", "8", "--layers", "1",
+            "--batch-size", "2", "--bptt", "4", "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "r")]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "--classes 50 is more than the 10 token types" in err, err

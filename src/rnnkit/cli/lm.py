@@ -41,7 +41,7 @@ def register(groups) -> None:
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training text file (UTF-8; .xz read directly)")
     d.add_argument("--valid", help="validation file, for perplexity each epoch, early stopping and the best checkpoint")
-    d.add_argument("--test", help="test file, evaluated with the best model at the end")
+    d.add_argument("--test", help="test file, read before training and scored with the best model at the end")
     d.add_argument("--level", choices=["char", "word"], default="word",
                    help="tokens: characters (every Unicode character, newline included) or whitespace words "
                         "with <eos> at each line end (PTB convention)")
@@ -85,7 +85,11 @@ def register(groups) -> None:
     b.add_argument("--jitter", action="store_true", help="randomly vary the window length (AWD-LSTM recipe)")
     b.add_argument("--loss-scale", choices=["token", "batch"], default="token",
                    help="gradient of the mean loss per token, or summed over time and averaged over the batch (Zaremba)")
-    b.add_argument("--eval-batch-size", type=positive_int, default=10, help="streams for validation and test perplexity")
+    b.add_argument("--eval-batch-size", type=positive_int, default=10,
+                   help="streams for validation perplexity (each stream's first token and the tail of up to B-1 "
+                        "tokens are not predicted)")
+    b.add_argument("--test-batch-size", type=positive_int, default=1,
+                   help="streams for --test; 1 predicts every token, as 'rnnkit evaluate' does")
     add_train_options(p, lr=1.0, clip=5.0, optimizer="sgd")
     p.set_defaults(func=train_lm)
 
@@ -164,8 +168,10 @@ def train_lm(args) -> int:
     classes = None
     if args.softmax == "class":
         V = len(vocab)
-        classes = frequency_classes(counts, min(args.classes or max(1, int(round(math.sqrt(V)))), V),
-                                    args.class_power)
+        if args.classes > V:
+            raise ValueError(f"--classes {args.classes} is more than the {V} token types of {args.train}: "
+                             f"give at most {V}, or 0 for about sqrt(V) = {max(1, int(round(math.sqrt(V))))}")
+        classes = frequency_classes(counts, args.classes or max(1, int(round(math.sqrt(V)))), args.class_power)
         # renumber the vocabulary so each class is a run of ids: the class softmax then slices
         order, new_id = class_ordered_ids(classes)
         vocab, train_ids = _renumbered(vocab, order), new_id[train_ids]
@@ -186,6 +192,13 @@ def train_lm(args) -> int:
         st = oov_rate(vt, vocab)
         print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
         valid_ids = vocab.encode(vt)
+    test_ids = test_oov = None
+    if args.test:  # read now: a bad test file should fail before training, not after it
+        tt = read_tokens(args.test, args.level)
+        require_tokens(len(tt) + 1, 2 * args.test_batch_size, args.test,
+                       fix=f"{args.test_batch_size} test streams of 2 tokens at least; use a smaller "
+                           "--test-batch-size or a longer file")
+        test_oov, test_ids = oov_rate(tt, vocab), vocab.encode(tt)
     vectors = read_pretrained(args, vocab.tokens)
     model = build_model(args, vocab, classes, np.random.default_rng(cfg.seed), vectors)
     cfg = apply_pretrained(args, model.params, vocab.tokens, vectors, cfg)
@@ -200,15 +213,13 @@ def train_lm(args) -> int:
     run = Path(args.run_dir)
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)
-    if args.test:
+    if test_ids is not None:
         model, vocab, level, _ = load_lm(best)
-        tt = read_tokens(args.test, args.level)
-        st = oov_rate(tt, vocab)
-        m = evaluate_stream(model, vocab.encode(tt), args.eval_batch_size, args.bptt, vocab.eos_id)
+        m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id)
         unit = "bits/char" if args.level == "char" else "perplexity"
         value = m["bits"] if args.level == "char" else m["ppl"]
         print(f"test: {unit} {value:.4f} (NLL {m['loss']:.4f} nats over {m['tokens']:,} tokens, "
-              f"OOV {100 * st.fraction:.2f}%)")
+              f"OOV {100 * test_oov.fraction:.2f}%)")
     print(f"sample more with: rnnkit generate {best} --prime 'text'", file=sys.stderr)
     return 0
 
