@@ -281,3 +281,23 @@ def test_more_classes_than_word_types_is_refused(tmp_path, capsys):
     assert main(args) != 0
     err = capsys.readouterr().err
     assert "--classes 50 is more than the 10 token types" in err, err
+
+
+def test_evaluate_refuses_options_a_language_model_does_not_read(tmp_path, capsys):
+    code, train, valid = _train(tmp_path, EN, "word")
+    assert code == 0
+    model = str(tmp_path / "run" / "best.safetensors")
+    capsys.readouterr()
+    assert main(["evaluate", model, valid, "--beam", "4"]) != 0
+    err = capsys.readouterr().err
+    assert "--beam does not apply to" in err and "a 'lm' model; leave it out" in err, err
+    assert main(["evaluate", model, valid, "--ref", valid, "--replace-unk"]) != 0
+    assert "--ref, --replace-unk do not apply" in capsys.readouterr().err
+    kn = str(tmp_path / "kn.safetensors")
+    assert main(["train", "ngram", "--train", train, "--order", "2", "--save", kn]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", kn, valid, "--batch-size", "5"]) != 0  # an n-gram model reads no streams
+    assert "--batch-size does not apply to" in capsys.readouterr().err
+    assert main(["evaluate", model, valid, "--interpolate", kn, "--batch-size", "5"]) != 0
+    assert "--batch-size does not apply with --interpolate" in capsys.readouterr().err
+    assert main(["evaluate", model, valid, "--interpolate", kn, "--bptt", "20"]) == 0  # the RNN reads --bptt

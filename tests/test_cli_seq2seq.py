@@ -227,3 +227,16 @@ def test_blas_threads_default_to_one_unless_asked():
     with blas_threads(argparse.Namespace(threads=2)):
         assert blas_limits() == before  # main() has applied --threads itself
     assert blas_limits() == before
+
+
+def test_options_that_would_be_ignored_are_refused(files, model, tmp_path, capsys):
+    """--attention-size without additive attention, and evaluate's language-model options for a translation
+    model, were accepted and silently ignored."""
+    run = ["--train", *files["train"], "--epochs", "1", "--run-dir", str(tmp_path / "r"), *SMALL]
+    one_error_line(capsys, main(["train", "seq2seq", "--attention", "none", "--attention-size", "8", *run]),
+                   "--attention-size", "--attention none", "--attention additive")
+    one_error_line(capsys, main(["train", "seq2seq", "--attention-size", "8", *run]), "--attention general")
+    assert not (tmp_path / "r").exists()
+    src_path, ref_path = files["test"]
+    one_error_line(capsys, main(["evaluate", model, src_path, "--ref", ref_path, "--bptt", "20", "--batch-size", "4"]),
+                   "--batch-size, --bptt do not apply to", "a 'seq2seq' model", "leave them out")

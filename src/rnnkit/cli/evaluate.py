@@ -37,12 +37,35 @@ def register(groups) -> None:
     m.add_argument("--interpolate", metavar="MODEL2", default=None,
                    help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "
                         "level): p = w p_MODEL + (1 - w) p_MODEL2; both are scored as one exact stream "
-                        "(--batch-size is ignored) and all three perplexities are printed")
+                        "(no --batch-size) and all three perplexities are printed")
     m.add_argument("--weight", type=unit_interval, default=None, metavar="W",
                    help="the weight w of MODEL, in [0, 1] (default: the maximum-likelihood weight on --tune-on, else 0.5)")
     m.add_argument("--tune-on", metavar="FILE", default=None,
                    help="held-out text (e.g. the validation file): w is set to maximise its likelihood")
     p.set_defaults(func=evaluate)
+    global _PARSER
+    _PARSER = p
+
+
+_PARSER: argparse.ArgumentParser | None = None
+# options that only some kinds of model read (dest -> flag); the seq2seq ones are added by rnnkit.cli.seq2seq
+_KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
+                 "length_norm": "--length-norm", "max_len": "--max-len", "replace_unk": "--replace-unk"}
+_READS = {"lm": {"batch_size", "bptt"}, "seq2seq": {"ref", "beam", "length_norm", "max_len", "replace_unk"}}
+
+
+def refuse_foreign_options(args: argparse.Namespace, kind: str | None) -> None:
+    """A kind-specific option given for a model of another kind would be ignored: say so instead."""
+    reads = set(_READS.get(kind, ()))
+    if args.interpolate is not None:  # one exact stream for both models; the RNN side (either one) reads --bptt
+        reads = {"bptt"}
+    given = [flag for dest, flag in _KIND_OPTIONS.items()
+             if dest not in reads and hasattr(args, dest) and getattr(args, dest) != _PARSER.get_default(dest)]
+    if given:
+        what = "with --interpolate (both models are scored as one exact stream)" if args.interpolate is not None \
+            else f"to {args.model}, a {kind!r} model"
+        raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {what}; leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
 
 
 def unit_interval(text: str) -> float:
@@ -68,6 +91,7 @@ def evaluate(args) -> int:
         raise ValueError(f"--interpolate mixes language models; {args.model} is a {kind!r} model")
     if kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
+    refuse_foreign_options(args, kind)
     return EVALUATORS[kind](args.model, args.data, args)
 
 

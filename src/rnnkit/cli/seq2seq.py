@@ -179,6 +179,9 @@ def check_model_options(args: argparse.Namespace) -> None:
     """The option combinations Seq2SeqConfig would reject, said in the options' own names (before any
     data is read).  Dot attention scores s_j . h_t, so the decoder's --hidden must equal the encoder
     state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions)."""
+    if args.attention_size is not None and args.attention != "additive":
+        raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
+                         "it would be ignored: add --attention additive or leave --attention-size out")
     if args.attention != "dot":
         return
     dirs = 1 if args.unidirectional else 2
