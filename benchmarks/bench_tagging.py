@@ -147,6 +147,16 @@ validation set is scored on the test set.  Accuracy is token accuracy; span F1 f
 (seqeval); segmentation F1 and OOV recall follow the SIGHAN scorer.  BLAS on one thread."""
 
 
+def main_valid_metric(epoch: dict) -> float:
+    """The epoch's validation score that picks the best checkpoint: F1 for span and segmentation tasks,
+    else accuracy (logs written before Dec 4 held it only as valid_loss = 1 - score)."""
+    if "valid_f1" in epoch:
+        return epoch["valid_f1"]
+    if "valid_accuracy" in epoch and "valid_loss" not in epoch:
+        return epoch["valid_accuracy"]
+    return 1.0 - epoch["valid_loss"]
+
+
 def report(res: dict) -> str:
     """The RESULTS.md text of one task's run."""
     lines = [f"{res['date']}; from {res['cwd']}; wall time {fmt_time(res['wall'])} (training "
@@ -156,7 +166,7 @@ def report(res: dict) -> str:
     if res["epochs"]:
         lines += ["| epoch | lr | train loss | valid | train s | valid s |", "|---|---|---|---|---|---|"]
         for e in res["epochs"]:
-            valid = 1.0 - e["valid_loss"]  # the task's validation loss is 1 - its main metric
+            valid = main_valid_metric(e)
             lines.append(f"| {e['epoch']} | {e['lr']:.3g} | {e['train_loss']:.4f} | {100 * valid:.2f}"
                          f"{' (best)' if e['best'] else ''} | {e.get('train_seconds', float('nan')):.0f} "
                          f"| {e.get('valid_seconds', float('nan')):.1f} |")

@@ -235,3 +235,26 @@ def test_bad_arguments():
     enc = ClassifierEncoder.build(["a b"], ["x"])
     with pytest.raises(ValueError, match="labels"):
         enc.encode_labels(["y"])
+
+
+def test_validation_loss_is_the_cross_entropy_and_the_best_epoch_the_accuracy(tmp_path):
+    """The epoch's valid loss was 1 - accuracy beside a cross-entropy training loss; it is now the mean
+    cross-entropy per validation sentence (no dropout), and accuracy alone picks best.safetensors."""
+    from rnnkit.classify.task import pad_batch
+
+    rng = np.random.default_rng(6)
+    texts, labels = _sentiment(rng, 80)
+    vtexts, vlabels = _sentiment(rng, 30)
+    enc = ClassifierEncoder.build(texts, labels)
+    model = Classifier(ClassifierConfig(len(enc.vocab), 2, embedding_dim=6, hidden_size=6, dropout=0.3),
+                       np.random.default_rng(1))
+    vseqs, vy = enc.encode(vtexts), enc.encode_labels(vlabels)
+    task = ClassifierTask(model, enc.encode(texts), enc.encode_labels(labels), vseqs, vy, batch_size=16)
+    m = task.evaluate()
+    total = sum(model.loss(*pad_batch([s]), y[None])[0] for s, y in zip(vseqs, vy))  # one sentence at a time
+    assert m["loss"] == pytest.approx(total / len(vy), rel=1e-5) and 0 < m["accuracy"] < 1, m
+    assert task.criterion(m) == 1.0 - m["accuracy"]
+    state = Trainer(task, TrainConfig(epochs=3, optimizer="adam", lr=0.02, progress="none"), tmp_path).fit()
+    accs = [h["valid_accuracy"] for h in state.history]
+    best = [h for h in state.history if h["best"]][-1]
+    assert best["valid_accuracy"] == max(accs) and all(h["valid_loss"] > 0 for h in state.history)

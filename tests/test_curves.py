@@ -132,3 +132,17 @@ def test_a_plot_path_that_cannot_be_written_names_it(tmp_path, capsys):
     assert code == 2 and f"cannot write {tmp_path / 'no' / 'such' / 'f.png'}" in err and ".tmp" not in err, err
     code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path)])
     assert code == 2 and "is a folder; give a file name for the plot" in err, err
+
+
+def test_default_metric_is_loss_where_reported_else_the_first_shared_one(tmp_path, capsys):
+    """A tagger logs accuracy / F1 and no validation loss; curves without --metric shows its accuracy."""
+    path = _log(tmp_path / "tagger" / "metrics.jsonl", [0.3, 0.2])
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        r.pop("valid_loss", None)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = run_cli(capsys, ["curves", str(path.parent)])
+    assert code == 0 and "valid accuracy (best)" in out and out.splitlines()[1].split()[-1] == "0.8000", out + err
+    _log(tmp_path / "lm" / "metrics.jsonl", [0.3, 0.2])
+    code, out, err = run_cli(capsys, ["curves", str(tmp_path / "lm")])
+    assert code == 0 and "valid loss (best)" in out, out + err

@@ -236,3 +236,15 @@ def test_word_dropout_trains_the_unk_vector_and_is_recorded():
     assert g5 > 0 and 0.3 < (words5 == unk).mean() < 0.7 and p5 == 0.5
     with pytest.raises(ValueError, match="word_dropout"):
         TreeTask(TreeNet(TreeNetConfig(len(enc.vocab), 5), np.random.default_rng(0)), enc, trees, word_dropout=1.0)
+
+
+def test_tree_validation_loss_is_the_mean_node_nll():
+    from rnnkit.treenet.task import TreeEncoder, TreeTask
+
+    trees = [parse_tree(line) for line in ["(3 (2 the) (4 good))", "(1 (2 the) (0 (1 very) (0 bad)))"] * 4]
+    enc = TreeEncoder.build(trees, 5, min_count=1)
+    model = TreeNet(TreeNetConfig(len(enc.vocab), 5, "lstm", 4, 3, 0.2), np.random.default_rng(2))
+    task = TreeTask(model, enc, trees, trees[:3], batch_size=4)
+    m = task.evaluate()
+    loss, n, _ = model.loss(enc.batch(trees[:3]))  # summed NLL over labelled nodes, no dropout
+    assert m["loss"] == pytest.approx(loss / n, rel=1e-6) and task.criterion(m) == 1.0 - m["root_accuracy"]

@@ -140,10 +140,19 @@ class ClassifierTask(IndependentBatches):
 
     def evaluate(self) -> dict[str, float]:
         if self.valid_seqs is None or self.valid_labels is None:
-            return {"loss": float("nan")}
-        pred = predict_proba(self.model, self.valid_seqs).argmax(axis=1)
-        acc = accuracy(list(self.valid_labels), list(pred))
-        return {"loss": 1.0 - acc, "accuracy": acc, "macro_f1": macro_f1(list(self.valid_labels), list(pred))}
+            return {}
+        probs = predict_proba(self.model, self.valid_seqs)  # (N, K)
+        pred = probs.argmax(axis=1)
+        labels = np.asarray(self.valid_labels)
+        acc = accuracy(list(labels), list(pred))
+        # mean cross-entropy per sentence, the training loss's units
+        nll = float(-np.log(np.maximum(probs[np.arange(labels.size), labels], 1e-300)).mean())
+        return {"loss": nll, "accuracy": acc, "macro_f1": macro_f1(list(labels), list(pred))}
+
+    @staticmethod
+    def criterion(metrics: dict[str, float]) -> float:
+        """The best checkpoint has the highest validation accuracy."""
+        return 1.0 - metrics.get("accuracy", float("nan"))
 
     def meta(self) -> dict[str, Any]:
         return self._meta

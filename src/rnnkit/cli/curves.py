@@ -15,8 +15,10 @@ def register(groups) -> None:
                     "metric against the epoch, the runs overlaid (needs matplotlib: pip install 'rnnkit[plot]').",
         formatter_class=HelpFormatter)
     p.add_argument("runs", nargs="+", metavar="RUN", help="a run folder (its --run-dir) or a metrics.jsonl file")
-    p.add_argument("--metric", default="loss",
-                   help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...)")
+    p.add_argument("--metric", default=None,
+                   help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...) "
+                        "(default: loss where every run reports it, as language models and translators do; "
+                        "else the first metric all runs share, e.g. a tagger's accuracy)")
     p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
     p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
     p.add_argument("--dpi", type=dpi, default=100, help=f"resolution of a .png plot, dots per inch (1 to {MAX_DPI})")
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"Expected one --labels name per run ({len(args.runs)}), got {len(labels)}")
     runs = [read_run(r, name) for r, name in zip(args.runs, labels)]
     available = valid_metrics(runs)
-    if available and args.metric not in available:  # none yet: only training curves, the table shows '-'
+    if args.metric is None:
+        args.metric = available[0] if available else "loss"
+    elif available and args.metric not in available:  # none yet: only training curves, the table shows '-'
         raise ValueError(f"Expected --metric to be one of the validation metrics every run reports "
                          f"({', '.join(available)}), got {args.metric!r}")
     print("\n".join(summary_lines(runs, args.metric)))

@@ -154,12 +154,15 @@ class Seq2SeqTask(IndependentBatches):
             bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n])
             if bleu is not None:
                 metrics["bleu"] = bleu
-        if self.select_by == "bleu":
-            if "bleu" not in metrics:
-                raise ImportError("select_by='bleu' needs sacrebleu: pip install 'rnnkit[translate]'")
-            metrics["nll"] = nll
-            metrics["loss"] = 100.0 - metrics["bleu"]
+        if self.select_by == "bleu" and "bleu" not in metrics:
+            raise ImportError("select_by='bleu' needs sacrebleu: pip install 'rnnkit[translate]'")
         return metrics
+
+    def criterion(self, metrics: dict[str, float]) -> float:
+        """The best checkpoint has the lowest validation loss, or with select_by='bleu' the highest BLEU."""
+        if self.select_by == "bleu":
+            return 100.0 - metrics.get("bleu", float("nan"))
+        return metrics.get("loss", float("nan"))
 
     # ------------------------------------------------------------------ checkpoints
     def meta(self) -> dict[str, Any]:

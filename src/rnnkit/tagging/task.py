@@ -29,6 +29,7 @@ from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.train.loop import IndependentBatches, StepResult
 
 METRICS = ("accuracy", "span_f1", "word_f1")
+METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1"}  # where evaluate() reports each
 _SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}
 
 
@@ -269,10 +270,14 @@ class TaggerTask(IndependentBatches):
 
     def evaluate(self) -> dict[str, float]:
         if self.valid is None or self.valid_data is None:
-            return {"loss": float("nan")}
+            return {}
         m = self.scores(self.valid, self.valid_data)
         shown = {k: float(v) for k, v in m.items() if k in ("accuracy", "f1", "oov_recall") and v is not None}
-        return {"loss": 1.0 - float(m["main"]), **shown}
+        return shown
+
+    def criterion(self, metrics: dict[str, float]) -> float:
+        """The best checkpoint has the highest validation score: accuracy, span F1 or word F1."""
+        return 1.0 - metrics.get(METRIC_KEYS[self.metric], float("nan"))
 
     def scores(self, enc: Encoded, data: TaggingData) -> dict[str, Any]:
         """The task's metrics on an encoded labelled dataset."""

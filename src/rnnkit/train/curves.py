@@ -2,9 +2,9 @@
 
 Every run of ``rnnkit train ...`` writes one JSON object a line: ``{"type": "train", "step", "loss",
 ...}`` every ``--log-every`` steps and ``{"type": "epoch", "epoch", "step", "train_loss",
-"valid_<metric>", "best", ...}`` at each epoch's end (``valid_loss`` always; ``valid_ppl`` /
-``valid_bits`` for language models, ``valid_accuracy``, ``valid_f1``, ``valid_root_accuracy``, BLEU
-and others by task).  :func:`plot_curves` draws the training loss against the step and one
+"valid_<metric>", "best", ...}`` at each epoch's end (``valid_loss``, in the training loss's units, for
+language models, translators, classifiers and tree models; ``valid_ppl`` / ``valid_bits`` for language
+models, ``valid_accuracy``, ``valid_f1``, ``valid_root_accuracy``, BLEU and others by task).  :func:`plot_curves` draws the training loss against the step and one
 validation metric against the epoch, several runs overlaid, so settings can be compared by eye.
 """
 from __future__ import annotations

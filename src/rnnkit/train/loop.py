@@ -7,7 +7,10 @@ A task supplies the model's parameters and four things the loop cannot know:
   a shuffled-batch index...).  Randomness (window jitter, shuffling) comes from ``rng`` only.
 - ``train_step(batch, carry, rng) -> StepResult``: loss and gradients of one batch; ``carry`` is
   what flows between batches (an LM's hidden state, detached), or None.
-- ``evaluate() -> dict``: validation metrics with at least ``"loss"`` (lower is better).
+- ``evaluate() -> dict``: validation metrics (``"loss"``, when given, is the validation loss in the
+  training loss's units).  The best checkpoint, early stopping and the plateau schedule follow
+  ``criterion(metrics) -> float`` (lower is better; NaN: no validation data), which defaults to
+  ``metrics["loss"]``; a task that selects by accuracy, F1 or BLEU defines it (e.g. 1 - accuracy).
 - ``epoch_units()``: tokens (or sentences) per epoch, for the ETA; ``carry_arrays`` /
   ``carry_from_arrays`` to store the carry in checkpoints; ``meta()`` for what the checkpoint must
   hold to rebuild the model (config, vocabulary).
@@ -317,7 +320,7 @@ class Trainer:
             metrics = self.task.evaluate()
         valid_seconds = time.monotonic() - t0
         lr = self.optimizer.lr
-        val = float(metrics["loss"])
+        val = float(criterion(self.task, metrics))
         improved = val < st.best
         if improved:
             st.best = val
@@ -331,9 +334,9 @@ class Trainer:
                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         st.history.append(record)
         self._log(record)
-        shown = " | ".join(f"valid {k} {v:.4g}" for k, v in metrics.items())
-        self.progress.end_epoch(f"epoch {epoch} done | train loss {train_loss:.4f} | {shown} | lr {lr:.4g}"
-                                + (" | best so far" if improved else ""))
+        parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
+                 *(f"valid {k} {v:.4g}" for k, v in metrics.items()), f"lr {lr:.4g}"]
+        self.progress.end_epoch(" | ".join(parts) + (" | best so far" if improved else ""))
         st.epoch += 1
         st.cursor = 0
         st.epoch_loss = 0.0
@@ -350,6 +353,14 @@ class Trainer:
             self.progress.message(f"early stopping: no improvement for {st.bad_epochs} epochs")
         if improved:
             self._save(BEST)
+
+
+def criterion(task: Any, metrics: dict[str, float]) -> float:
+    """The number the best checkpoint is chosen by (lower is better): the task's own ``criterion``, else
+    the validation loss; NaN when there is none."""
+    if hasattr(task, "criterion"):
+        return task.criterion(metrics)
+    return metrics.get("loss", math.nan)
 
 
 def _task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:

@@ -81,17 +81,21 @@ class TreeEncoder:
 def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
     """Root accuracy, all-node accuracy (labelled nodes) and the predicted root labels."""
     root_right = node_right = nodes = 0
+    nll = 0.0
     preds = []
     for s in range(0, len(trees), batch_size):
         b = encoder.batch(trees[s : s + batch_size])
-        pred = model.predict_proba(b).argmax(axis=1)  # (N,)
+        probs = model.predict_proba(b)  # (N, K)
+        pred = probs.argmax(axis=1)  # (N,)
         mask = b.labels >= 0
         node_right += int((pred[mask] == b.labels[mask]).sum())
         nodes += int(mask.sum())
+        nll -= float(np.log(np.maximum(probs[mask, b.labels[mask]], 1e-300)).sum())
         root_right += int((pred[b.roots] == b.labels[b.roots]).sum())
         preds.extend(pred[b.roots].tolist())
     return {"root_accuracy": root_right / max(1, len(trees)), "node_accuracy": node_right / max(1, nodes),
-            "trees": len(trees), "nodes": nodes, "predictions": preds}
+            "loss": nll / nodes if nodes else float("nan"), "trees": len(trees), "nodes": nodes,
+            "predictions": preds}
 
 
 class TreeTask(IndependentBatches):
@@ -137,10 +141,15 @@ class TreeTask(IndependentBatches):
 
     def evaluate(self) -> dict[str, float]:
         if not self.valid:
-            return {"loss": float("nan")}
+            return {}
         s = tree_scores(self.model, self.encoder, self.valid)
-        return {"loss": 1.0 - s["root_accuracy"], "root_accuracy": s["root_accuracy"],
-                "node_accuracy": s["node_accuracy"]}
+        # loss: mean NLL per labelled node, the training loss's units
+        return {"loss": s["loss"], "root_accuracy": s["root_accuracy"], "node_accuracy": s["node_accuracy"]}
+
+    @staticmethod
+    def criterion(metrics: dict[str, float]) -> float:
+        """The best checkpoint has the highest root (sentence) accuracy."""
+        return 1.0 - metrics.get("root_accuracy", float("nan"))
 
     def meta(self) -> dict[str, Any]:
         return {"model": "treenet", "treenet_config": self.model.config.to_dict(), **self.encoder.to_json(),
