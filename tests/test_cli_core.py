@@ -139,6 +139,9 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
     (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shape sampling) would be ignored"),
     (["generate", "m.safetensors", "--greedy", "--temperature", "0.5"], "--temperature"),
+    (["generate", "m.safetensors", "--greedy", "--temperature", "1"], "--temperature"),  # given, even at its default
+    (["generate", "m.safetensors", "--greedy", "--top-p", "1"], "--top-p"),
+    (["train", "ngram", "--train", "t.txt", "--delta", "1"], "--delta is add-delta smoothing's"),
     (["train", "ngram", "--train", "t.txt", "--delta", "0.5"], "--delta is add-delta smoothing's"),
     (["train", "classifier", "--train", "t.tsv", "--folds", "3", "--valid", "v.tsv"], "--valid and --test would be"),
     (["train", "lm", "--train", "t.txt", "--lr-decay", "0.9"], "--lr-decay is the factor of a learning-rate schedule"),

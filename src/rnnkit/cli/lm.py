@@ -102,12 +102,12 @@ def register(groups) -> None:
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate")
-    g.add_argument("--temperature", type=positive_float, default=1.0,
-                   help="divide log-probabilities by this (lower: safer)")
+    g.add_argument("--temperature", type=positive_float, default=None,
+                   help="divide log-probabilities by this (lower: safer; default: 1)")
     g.add_argument("--top-k", type=nonnegative_int, default=0,
                    help="sample only among the k most likely tokens (0: all)")
-    g.add_argument("--top-p", type=fraction, default=1.0,
-                   help="sample from the smallest set with this much probability, in (0, 1] (1: all)")
+    g.add_argument("--top-p", type=fraction, default=None,
+                   help="sample from the smallest set with this much probability, in (0, 1] (default: 1, all)")
     g.add_argument("--greedy", action="store_true", help="always take the most likely token")
     g.add_argument("--seed", type=nonnegative_int, default=0, help="random seed: the same seed gives the same text")
     g.set_defaults(func=generate)
@@ -226,11 +226,13 @@ def train_lm(args) -> int:
 
 def generate(args) -> int:
     if args.greedy:
-        shaped = [name for name, on in (("--temperature", args.temperature != 1.0), ("--top-k", args.top_k),
-                                        ("--top-p", args.top_p != 1.0)) if on]
+        shaped = [name for name, on in (("--temperature", args.temperature is not None), ("--top-k", args.top_k),
+                                        ("--top-p", args.top_p is not None)) if on]
         if shaped:
             raise ValueError(f"--greedy always takes the most likely token, so {' and '.join(shaped)} (which shape "
                              "sampling) would be ignored: give one or the other")
+    args.temperature = 1.0 if args.temperature is None else args.temperature
+    args.top_p = 1.0 if args.top_p is None else args.top_p
     model, vocab, level = load_language_model(args.model)
     if args.prime is None:
         prime_tokens = [start_token(vocab, level)]  # what a sentence starts from: <eos>, or a newline

@@ -27,7 +27,7 @@ def register(groups) -> None:
     p.add_argument("--order", type=positive_int, default=5, help="n, the n-gram order, >= 1 (default: 5)")
     p.add_argument("--smoothing", choices=SMOOTHINGS, default="kneser_ney",
                    help="interpolated modified Kneser-Ney, Katz backoff or add-delta (default: kneser_ney)")
-    p.add_argument("--delta", type=positive_float, default=1.0,
+    p.add_argument("--delta", type=positive_float, default=None,
                    help="the delta of add-delta smoothing; 1 is Laplace (default: 1.0)")
     p.add_argument("--level", choices=LEVELS, default="word",
                    help="word: whitespace tokens plus <eos> per line; char: every character (default: word)")
@@ -42,9 +42,10 @@ def register(groups) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # build the model first: a bad --order or --delta fails before any file is read
-    if args.delta != 1.0 and args.smoothing != "add_delta":
+    if args.delta is not None and args.smoothing != "add_delta":
         raise ValueError(f"--delta is add-delta smoothing's; with --smoothing {args.smoothing} it would be ignored: "
                          "add --smoothing add_delta or leave --delta out")
+    args.delta = 1.0 if args.delta is None else args.delta
     model = NGramLM(args.order, args.smoothing, args.delta)
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
     files = [("train", args.train, train_tokens)]
