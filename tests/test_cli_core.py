@@ -134,7 +134,7 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
 @pytest.mark.parametrize("argv, needle", [
     (["train", "lm", "--train", "t.txt", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to"),
     (["train", "lm", "--train", "t.txt", "--schedule", "plateau"], "--schedule plateau acts on the validation"),
-    (["train", "lm", "--train", "t.txt", "--patience", "2"], "--patience acts on the validation loss"),
+    (["train", "lm", "--train", "t.txt", "--patience", "2"], "--patience acts on the validation score"),
     (["train", "lm", "--train", "t.txt", "--cutoffs", "5"], "--cutoffs shape the adaptive softmax"),
     (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
     (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shape sampling) would be ignored"),

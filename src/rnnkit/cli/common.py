@@ -126,7 +126,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     if not validated and "valid" in vars(args):
         for name, given in (("--schedule plateau", args.schedule == "plateau"), ("--patience", args.patience)):
             if given:
-                raise ValueError(f"{name} acts on the validation loss, and this run has none: give --valid FILE")
+                raise ValueError(f"{name} acts on the validation score (the loss, or the task's accuracy, F1 or "
+                                 "BLEU), and this run has no validation set: give --valid FILE")
     return TrainConfig(
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule,

@@ -19,7 +19,12 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
-from rnnkit.cli.pretrained import add_pretrained_options, apply_pretrained, embedding_size, read_pretrained
+from rnnkit.cli.pretrained import (
+    add_pretrained_options,
+    apply_pretrained,
+    embedding_size,
+    read_pretrained,
+)
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes

@@ -91,7 +91,7 @@ class LoopState:
     epoch: int = 0  # completed epochs
     cursor: int = 0  # position inside the current epoch
     step: int = 0  # optimizer steps taken
-    best: float = math.inf  # best validation loss
+    best: float = math.inf  # best validation criterion (lower is better; see criterion())
     bad_epochs: int = 0  # epochs since the best one
     stopped_early: bool = False
     epoch_loss: float = 0.0  # sum of loss * units so far in this epoch
