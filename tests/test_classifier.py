@@ -6,7 +6,13 @@ import pytest
 
 from rnnkit.classify.crossval import cross_validate, holdout_split, kfold_indices
 from rnnkit.classify.model import Classifier, ClassifierConfig
-from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier, predict_proba
+from rnnkit.classify.task import (
+    ClassifierEncoder,
+    ClassifierTask,
+    classifier_meta,
+    load_classifier,
+    predict_proba,
+)
 from rnnkit.optim import Adam
 from rnnkit.train import TrainConfig, Trainer
 
@@ -27,7 +33,7 @@ def _model(pooling, cell="lstm", layers=2, bidirectional=True, seed=1, dropout=0
 
 
 @pytest.mark.parametrize("weight_drop", [0.0, 0.4], ids=["", "weight-drop"])
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_gradients_match_finite_differences(pooling, cell, weight_drop):
     ids, y = _data()
@@ -70,35 +76,45 @@ def test_padding_is_ignored_by_pooling(pooling):
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
 
 
+@pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "one-direction"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
-def test_torch_parity(pooling):
+def test_torch_parity(pooling, cell, bidirectional):
+    """Loss and every gradient (dloss != 1) equal torch autograd's for each cell, pooling and direction count."""
     torch = pytest.importorskip("torch")
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     ids, y = _data(2)
-    model = _model(pooling, dropout=0.0)
+    model = _model(pooling, cell, bidirectional=bidirectional, dropout=0.0)
+    dloss = -1.37  # random-looking upstream scalar
     loss, cache = model.loss(ids, LENGTHS, y)
-    grads = model.backward(1.0, cache)
+    grads = model.backward(dloss, cache)
+    assert set(grads) == set(model.params)
 
+    assert all(np.all(v != 0) for v in model.params.values())
     P = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
-    lstm = torch.nn.LSTM(4, 3, 2, bidirectional=True).double()
-    for name, _ in list(lstm.named_parameters()):
-        delattr(lstm, name)
-        setattr(lstm, name, P["rnn." + name])
-    lstm._flat_weights = [getattr(lstm, n) for n in lstm._flat_weights_names]
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](
+        4, 3, 2, bidirectional=bidirectional).double()
+    for name, _ in list(rnn.named_parameters()):
+        delattr(rnn, name)
+        setattr(rnn, name, P["rnn." + name])
+    rnn._flat_weights = [getattr(rnn, n) for n in rnn._flat_weights_names]
+    torch_names = {"rnn." + n for n in rnn._flat_weights_names} | {"embedding.weight", "output.weight", "output.bias"}
+    assert torch_names == set(P), f"names differ: {torch_names ^ set(P)}"
     x = P["embedding.weight"][torch.tensor(ids)]  # (T, B, E)
-    out, (h, _) = lstm(pack_padded_sequence(x, torch.tensor(LENGTHS), enforce_sorted=False))
-    out = pad_packed_sequence(out, total_length=T)[0]  # (T, B, 6)
+    out, state = rnn(pack_padded_sequence(x, torch.tensor(LENGTHS), enforce_sorted=False))
+    h = state[0] if cell == "lstm" else state  # (2*dirs, B, 3)
+    out = pad_packed_sequence(out, total_length=T)[0]  # (T, B, dirs*3)
     mask = torch.tensor(np.arange(T)[:, None] < LENGTHS[None, :])[:, :, None]
     if pooling == "last":
-        u = torch.cat([h[-2], h[-1]], dim=1)
+        u = torch.cat(list(h[-2:] if bidirectional else h[-1:]), dim=1)
     elif pooling == "mean":
         u = out.sum(0) / torch.tensor(LENGTHS, dtype=torch.float64)[:, None]
     else:
         u = out.masked_fill(~mask, -torch.inf).max(0).values
     z = u @ P["output.weight"].T + P["output.bias"]
     ref = torch.nn.functional.cross_entropy(z, torch.tensor(y), reduction="sum")
-    ref.backward()
+    (dloss * ref).backward()
     assert abs(ref.item() - loss) < 1e-10, f"loss: {ref.item()} vs {loss}"
     for k, v in P.items():
         diff = np.abs(v.grad.numpy() - grads[k]).max()

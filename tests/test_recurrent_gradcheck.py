@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from naive import unroll
 
+from rnnkit import packing
 from rnnkit.gradcheck import numeric_grad as _numeric
 from rnnkit.recurrent import GRU, LSTM, RNN
 
@@ -128,6 +129,37 @@ def test_truncated_bptt_matches_detached_reference(cell, cls, kw, window):
 
 
 @pytest.mark.parametrize("cell,cls,kw", CELLS, ids=IDS)
+def test_reverse_direction_truncates_in_its_own_reading_order(cell, cls, kw):
+    """In a bidirectional layer with tbptt=k, the reverse direction's gradients are those of a forward
+    layer with its weights, run with tbptt=k over each sequence reversed (padding left at the end):
+    its windows are counted from each sequence's last real token."""
+    rng = np.random.default_rng(8)
+    T, B, D, H, k = 7, 3, 2, 3, 3
+    lengths = np.array([7, 4, 6])
+    bi = cls(D, H, 1, bidirectional=True, tbptt=k, dtype=np.float64, rng=rng, **kw)
+    _randomise(bi, rng)
+    one = cls(D, H, 1, tbptt=k, dtype=np.float64, rng=rng, **kw)
+    for name in one.params:
+        one.params[name] = bi.params[name + "_reverse"].copy()
+    x = rng.standard_normal((T, B, D))
+    dout = rng.standard_normal((T, B, 2 * H))
+    out, _, cache = bi.forward(x, lengths=lengths)
+    _, _, grads = bi.backward(dout, None, cache)
+    rev = packing.reverse_index(lengths, T, B)
+    out1, _, cache1 = one.forward(packing.reverse_time(x, rev), lengths=lengths)
+    np.testing.assert_allclose(packing.reverse_time(out1, rev), out[..., H:], rtol=1e-12, atol=1e-14)
+    _, _, grads1 = one.backward(packing.reverse_time(dout[..., H:], rev), None, cache1)
+    for name in one.params:
+        np.testing.assert_allclose(grads[name + "_reverse"], grads1[name], rtol=1e-10, atol=1e-12, err_msg=name)
+    # and the truncation is real in the reverse direction: full BPTT gives another gradient
+    full = cls(D, H, 1, bidirectional=True, dtype=np.float64, rng=rng, **kw)
+    full.params = {name: v.copy() for name, v in bi.params.items()}
+    _, _, cache_full = full.forward(x, lengths=lengths)
+    _, _, grads_full = full.backward(dout, None, cache_full)
+    assert not np.allclose(grads_full["weight_hh_l0_reverse"], grads["weight_hh_l0_reverse"])
+
+
+@pytest.mark.parametrize("cell,cls,kw", CELLS, ids=IDS)
 def test_truncation_changes_gradient_and_window_T_is_full(cell, cls, kw):
     """Guard the test above: truncation must actually differ from full BPTT, and k >= T must not."""
     rng = np.random.default_rng(5)
@@ -143,26 +175,39 @@ def test_truncation_changes_gradient_and_window_T_is_full(cell, cls, kw):
     np.testing.assert_array_equal(results[None], results[8])
 
 
-@pytest.mark.parametrize("cell,cls,kw", CELLS[1:], ids=IDS[1:])
+@pytest.mark.parametrize("cell,cls,kw", CELLS, ids=IDS)
 def test_dropout_between_layers_gradient(cell, cls, kw):
-    """With the dropout mask fixed by the rng, the backward pass equals finite differences."""
+    """With the dropout masks fixed by the rng, every parameter's, x's and the initial state's gradient
+    equals finite differences of <out, dout> + <final state, dstate> (3 bidirectional layers)."""
     rng = np.random.default_rng(21)
     layer = cls(2, 3, 3, bidirectional=True, dropout=0.4, dtype=np.float64, rng=rng, **kw)
     _randomise(layer, rng)
-    x = rng.standard_normal((5, 2, 2))
-    lengths = np.array([5, 3])
-    out, _, cache = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(99))
-    assert any(lc.drop_mask is not None and (lc.drop_mask == 0).any() for lc in cache.layers)
+    T, B, S, H = 5, 3, 6, 3
+    x = rng.standard_normal((T, B, 2))
+    lengths = np.array([5, 3, 4])
+    parts = 2 if cell == "lstm" else 1
+    state = tuple(rng.standard_normal((S, B, H)) for _ in range(parts))
+    dstate = tuple(rng.standard_normal((S, B, H)) for _ in range(parts))
+    if cell != "lstm":
+        state, dstate = state[0], dstate[0]
+    out, _, cache = layer.forward(x, state=state, lengths=lengths, training=True, rng=np.random.default_rng(99))
+    assert all(lc.drop_mask is not None and (lc.drop_mask == 0).any() for lc in cache.layers[1:])
     dout = rng.standard_normal(out.shape)
-    dx, _, grads = layer.backward(dout, None, cache)
+    dx, dstate0, grads = layer.backward(dout, dstate, cache)
 
     def fun():
-        o, _, _ = layer.forward(x, lengths=lengths, training=True, rng=np.random.default_rng(99))
-        return float(np.sum(o * dout))
+        o, fin, _ = layer.forward(x, state=state, lengths=lengths, training=True, rng=np.random.default_rng(99))
+        fins, ds = (fin, dstate) if cell == "lstm" else ((fin,), (dstate,))
+        return float(np.sum(o * dout)) + sum(float(np.sum(a * b)) for a, b in zip(fins, ds))
 
-    for name in ("weight_ih_l1", "weight_hh_l2_reverse", "bias_hh_l0"):
-        _assert_close(name, grads[name], _numeric(fun, layer.params[name]))
+    assert set(grads) == set(layer.params)
+    for name, p in layer.params.items():
+        _assert_close(name, grads[name], _numeric(fun, p))
     _assert_close("x", dx, _numeric(fun, x))
+    states = state if cell == "lstm" else (state,)
+    dstates0 = dstate0 if cell == "lstm" else (dstate0,)
+    for i, (s, ds) in enumerate(zip(states, dstates0)):
+        _assert_close(f"state0[{i}]", ds, _numeric(fun, s))
 
 
 @pytest.mark.parametrize("cell,cls,kw", CELLS, ids=IDS)

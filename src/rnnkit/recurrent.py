@@ -53,7 +53,7 @@ class RecurrentConfig:
     weight_drop: float = 0.0  # DropConnect on every weight_hh, one mask per forward call, in training only
     nonlinearity: str = "tanh"  # Elman only: "tanh" or "relu"
     learn_init: bool = False  # learn the initial state as a parameter
-    tbptt: int | None = None  # cut the gradient every tbptt steps; None = full BPTT
+    tbptt: int | None = None  # cut the gradient every tbptt steps (each direction in its reading order); None = full BPTT
     dtype: str = "float32"
     init: str = "pytorch"  # pytorch, uniform (with init_scale), orthogonal or xavier: see rnnkit.init
     init_scale: float | None = None  # the bound of init="uniform"
@@ -284,7 +284,9 @@ class Recurrent:
 
         Returns (dx (T, B, D), dstate0 (like state), grads keyed like params).  With
         ``tbptt=k`` in the config, the gradient is cut every k steps, as if the sequence were run
-        in windows of k with the state detached between windows.
+        in windows of k with the state detached between windows.  Each direction counts its windows
+        in its own reading order: the forward one from the first step, the reverse one from each
+        sequence's last real token (so its windows end at t = length - 1 - j k, not at multiples of k).
         """
         cfg = self.config
         T, B = cache.shape
