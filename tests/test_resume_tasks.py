@@ -1,0 +1,68 @@
+"""A tagger's and a classifier's training stopped mid-epoch and resumed with ``--resume`` end exactly
+where the uninterrupted run ends: every array of last.safetensors (parameters, optimizer state, the
+weight average, the random generator's state) bit for bit.  The language model's, the translator's
+and the tree model's runs have the same test in their own files; these two tasks add their own
+randomness (singleton <unk> replacement, word dropout, shuffled batches) that must resume too."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from clirun import run_cli, write_conllu
+
+from rnnkit.checkpoint import load_checkpoint
+
+COMMON = ["--embed", "8", "--hidden", "8", "--batch-size", "4", "--dropout", "0.2", "--weight-drop", "0.2",
+          "--average", "0.9", "--progress", "none", "--checkpoint-minutes", "0", "--seed", "3"]
+WORDS = {"DET": ["the", "a", "this"], "ADJ": ["big", "red", "old"], "NOUN": ["cat", "dog", "house", "car"],
+         "VERB": ["sees", "likes", "has"]}
+
+
+def _sentences(rng: np.random.Generator, n: int) -> list[list[tuple[str, str]]]:
+    out = []
+    for _ in range(n):
+        tags = ["DET"] + ["ADJ"] * int(rng.integers(0, 2)) + ["NOUN", "VERB", "DET", "NOUN"]
+        out.append([(WORDS[t][int(rng.integers(len(WORDS[t])))], t) for t in tags])
+    return out
+
+
+def _assert_same_run(capsys, argv: list[str], whole, cut, stop_after: int) -> None:
+    """Train argv into `whole`; train it into `cut` for stop_after steps, then resume it there; compare."""
+    code, _, err = run_cli(capsys, argv + ["--run-dir", str(whole)])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, argv + ["--run-dir", str(cut), "--max-steps", str(stop_after)])
+    assert code == 0, err
+    stopped, _ = load_checkpoint(cut / "last.safetensors")
+    code, _, err = run_cli(capsys, argv + ["--run-dir", str(cut), "--resume"])
+    assert code == 0, err
+    a, meta_a = load_checkpoint(whole / "last.safetensors")
+    b, meta_b = load_checkpoint(cut / "last.safetensors")
+    assert sorted(a) == sorted(b)
+    assert any(not np.array_equal(stopped[k], a[k]) for k in a), "the cut run must have stopped short"
+    for k in a:
+        np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+
+
+@pytest.mark.parametrize("crf", [True, False], ids=["crf", "softmax"])
+def test_tagger_resumed_mid_epoch_equals_uninterrupted(tmp_path, capsys, crf):
+    rng = np.random.default_rng(0)
+    train = write_conllu(tmp_path / "train.conllu", _sentences(rng, 40))
+    valid = write_conllu(tmp_path / "dev.conllu", _sentences(rng, 10))
+    argv = ["train", "tagger", "--train", str(train), "--valid", str(valid), "--epochs", "3", "--lr", "0.03",
+            "--char-features", "--char-embed", "4", "--char-hidden", "4", "--singleton-unk", "0.5", *COMMON]
+    argv += ["--crf"] if crf else []
+    _assert_same_run(capsys, argv, tmp_path / "whole", tmp_path / "cut", stop_after=14)  # 10 batches an epoch
+
+
+def test_classifier_resumed_mid_epoch_equals_uninterrupted(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    filler = "the a movie plot it was is and".split()
+    rows = []
+    for _ in range(60):
+        label = ["pos", "neg"][int(rng.integers(2))]
+        words = [str(w) for w in rng.choice(filler, 4)]
+        words.insert(int(rng.integers(5)), "great" if label == "pos" else "dull")
+        rows.append(f"{label}\t{' '.join(words)}\n")
+    (tmp_path / "train.tsv").write_text("".join(rows), encoding="utf-8")
+    argv = ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--valid-fraction", "0.2",
+            "--epochs", "3", "--lr", "0.03", "--word-dropout", "0.2", *COMMON]
+    _assert_same_run(capsys, argv, tmp_path / "whole", tmp_path / "cut", stop_after=17)  # 12 batches an epoch
