@@ -110,6 +110,33 @@ def test_matches_torch_adaptive_log_softmax():
             np.testing.assert_allclose(layer.log_probs(params, h), ref.log_prob(ht).numpy(), atol=tol)
 
 
+@pytest.mark.parametrize("head_bias", [True, False], ids=["bias", "no-bias"])
+def test_masked_loss_matches_torch_with_random_dloss(head_bias):
+    """Masked positions (targets out of range here) drop out of the summed NLL; against torch's per-token
+    log-probabilities times the mask, scaled by a random upstream gradient, in float64."""
+    torch = pytest.importorskip("torch")
+    rng, layer, params, h, targets, mask = _setup(seed=6, head_bias=head_bias)
+    assert 0 < mask.sum() < len(mask)
+    dloss = float(rng.uniform(-2.0, -0.5))
+    ref = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 30, [5, 12, 20], div_value=2.0, head_bias=head_bias).double()
+    ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in params.items()})
+    ht = torch.from_numpy(h.copy()).requires_grad_(True)
+    out = ref(ht, torch.from_numpy(targets))  # out.output: log p(target) of every row
+    keep = torch.from_numpy(mask.astype(np.float64))
+    t_loss = -(out.output * keep).sum()
+    (dloss * t_loss).backward()
+    junk = np.where(mask, targets, 10**6)  # masked targets may be anything
+    loss, cache = layer.loss(params, h, junk, mask)
+    dh, grads = layer.loss_backward(params, dloss, cache)
+    np.testing.assert_allclose(loss, t_loss.item(), rtol=1e-12)
+    np.testing.assert_allclose(dh, ht.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert np.all(dh[~mask] == 0)
+    assert set(grads) == set(params) == {k for k, _ in ref.named_parameters()}
+    for k, v in ref.named_parameters():
+        np.testing.assert_allclose(grads[k], v.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+        assert np.abs(grads[k]).max() > 1e-3, f"{k}: no gradient reached it"
+
+
 @st.composite
 def _layers(draw):
     V = draw(st.integers(2, 40))

@@ -159,9 +159,9 @@ def test_finite_differences(reduction, constrained):
         assert_close(name, analytic[name], numeric, tol=1e-6)
 
 
-def torch_nll(torch, E, params, lengths, tags):
-    """The forward algorithm written plainly in torch, one sequence at a time, summed over the batch."""
-    total = 0.0
+def torch_nll_each(torch, E, params, lengths, tags):
+    """The forward algorithm written plainly in torch, one sequence at a time: (B,) losses log Z - score(gold)."""
+    losses = []
     for b in range(E.shape[1]):
         L = int(lengths[b])
         alpha = params["start_transitions"] + E[0, b]
@@ -171,25 +171,64 @@ def torch_nll(torch, E, params, lengths, tags):
             gold = gold + params["transitions"][tags[t - 1, b], tags[t, b]] + E[t, b, tags[t, b]]
         log_z = torch.logsumexp(alpha + params["end_transitions"], dim=0)
         gold = gold + params["end_transitions"][tags[L - 1, b]]
-        total = total + log_z - gold
-    return total
+        losses.append(log_z - gold)
+    return torch.stack(losses)
 
 
-def test_parity_with_torch_autograd():
+def torch_nll(torch, E, params, lengths, tags):
+    """The torch forward algorithm summed over the batch (reduction="sum")."""
+    return torch_nll_each(torch, E, params, lengths, tags).sum()
+
+
+def legal_tags(rng, allowed, lengths, T):
+    """Random (T, B) gold tags, each sequence a legal path under ``allowed`` (padding: tag 0)."""
+    ok, ok_start, ok_end = allowed
+    tags = np.zeros((T, len(lengths)), dtype=np.int64)
+    for b, L in enumerate(lengths):
+        prev = None
+        for t in range(L):
+            choice = ok_start.copy() if prev is None else ok[prev].copy()
+            if t == L - 1:
+                choice &= ok_end
+            prev = tags[t, b] = rng.choice(np.flatnonzero(choice))
+    return tags
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+@pytest.mark.parametrize("constrained", [False, True], ids=["free", "bmes"])
+def test_parity_with_torch_autograd(reduction, constrained):
+    """Loss and every gradient against torch autograd, each reduction with a random upstream gradient;
+    constrained: forbidden moves are -inf in the torch reference (legal gold paths, BMES start/end rules)."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     E, params, lengths, tags = random_problem(rng, T=7, B=5, K=4)
-    up = rng.normal()
-    loss, cache = crf_nll(E, tags, lengths, params, reduction="sum")
+    up = rng.normal(size=5) if reduction == "none" else rng.normal()
+    allowed = None
+    if constrained:
+        allowed = allowed_transitions(["B", "M", "E", "S"], "bmes")
+        tags = legal_tags(rng, allowed, lengths, 7)
+    loss, cache = crf_nll(E, tags, lengths, params, reduction=reduction, allowed=allowed)
+    if constrained:  # the rules bite: Z over legal paths only is smaller for every sequence
+        free = crf_nll(E, tags, lengths, params, reduction="none")[0]
+        assert np.all(crf_nll(E, tags, lengths, params, reduction="none", allowed=allowed)[0] < free - 1e-3)
     dE, grads = crf_nll_backward(up, cache)
     tE = torch.tensor(E, requires_grad=True)
     tparams = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    tloss = torch_nll(torch, tE, tparams, lengths, tags)
-    (tloss * up).backward()
-    assert_close("loss", loss, tloss.item(), tol=1e-10)
+    scored = tparams
+    if constrained:
+        scored = {k: torch.where(torch.from_numpy(ok), tparams[k], -torch.inf)
+                  for k, ok in zip(NAMES, allowed)}
+    each = torch_nll_each(torch, tE, scored, lengths, tags)
+    tloss = {"sum": each.sum(), "mean": each.mean(), "none": each}[reduction]
+    (tloss * torch.as_tensor(up, dtype=torch.float64)).sum().backward()
+    assert_close("loss", loss, tloss.detach().numpy(), tol=1e-10)
     assert_close("demissions", dE, tE.grad.numpy(), tol=1e-10)
     for name in NAMES:
         assert_close(name, grads[name], tparams[name].grad.numpy(), tol=1e-10)
+        assert np.abs(grads[name]).max() > 1e-3, f"{name}: no gradient reached it"
+    if constrained:
+        assert np.all(grads["transitions"][~allowed[0]] == 0.0), "forbidden moves must get no gradient"
+        assert np.all(tparams["transitions"].grad.numpy()[~allowed[0]] == 0.0)
 
 
 def best_by_enumeration(E, params, b, L, legal=None):

@@ -160,3 +160,65 @@ def test_matches_torch_float64():
     np.testing.assert_allclose(dx.reshape(x.shape), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(g["weight"], wt.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(g["bias"], bt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_matches_torch_float64_sum_with_mask_and_random_dloss():
+    """reduction="sum" over the unmasked tokens, times a random upstream gradient; padding targets are -1."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x, w, b, targets, mask = _problem(rng, T=6, B=3, H=5, V=9)
+    dloss = float(rng.uniform(-2.0, -0.5))
+    layer = LinearCrossEntropy()
+    loss, cache = layer.forward(x, w, b, targets, mask, "sum")
+    dx, g = layer.backward(dloss, cache)
+    xt, wt, bt = (torch.from_numpy(a.copy()).requires_grad_(True) for a in (x, w, b))
+    keep = torch.from_numpy(mask.reshape(-1))
+    z = torch.nn.functional.linear(xt, wt, bt).reshape(-1, 9)
+    ref = torch.nn.functional.cross_entropy(z[keep], torch.from_numpy(targets.reshape(-1))[keep], reduction="sum")
+    (dloss * ref).backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(dx.reshape(x.shape), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g["weight"], wt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g["bias"], bt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert np.all(dx.reshape(x.shape)[~mask] == 0)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_fallback_rows_match_torch_log_softmax(reduction):
+    """float64 rows whose logits reach ~1e3 (exp overflows) or all lie below -1e3 (every exp underflows) take
+    the shifted fallback; loss and gradients against torch's log_softmax, with a mask and a random dloss."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    N, H, V = 9, 4, 10
+    x = rng.standard_normal((N, H))
+    w = rng.standard_normal((V, H))
+    b = rng.standard_normal(V)
+    w[:, -1] = rng.uniform(0.9, 1.1, V)  # the last input column shifts a whole row of logits
+    x[1] *= 1e3 / np.abs(x[1] @ w.T).max()  # spread logits up to +-1e3
+    x[4, -1] = 900.0  # every logit of row 4 near +900
+    x[6, -1] = -1500.0  # every logit of row 6 below -1e3
+    x[7, -1] = 1200.0  # an overflowing row that is masked out
+    targets = rng.integers(0, V, N)
+    mask = np.ones(N, bool)
+    mask[[2, 7]] = False
+    targets[2] = -1
+    z = x @ w.T + b
+    with np.errstate(over="ignore", under="ignore"):
+        s = np.exp(z).sum(axis=1)
+    fallback = ~np.isfinite(s) | (s < 1e-100)
+    assert np.flatnonzero(fallback).tolist() == [1, 4, 6, 7], "rows 1, 4, 6, 7 must take the fallback path"
+    dloss = float(rng.uniform(0.5, 2.0))
+    layer = LinearCrossEntropy()
+    loss, cache = layer.forward(x, w, b, targets, mask, reduction)
+    dx, g = layer.backward(dloss, cache)
+    xt, wt, bt = (torch.from_numpy(a.copy()).requires_grad_(True) for a in (x, w, b))
+    logp = torch.log_softmax(torch.nn.functional.linear(xt, wt, bt), dim=-1)
+    keep = torch.from_numpy(mask.astype(np.float64))
+    nll = -(logp.gather(1, torch.from_numpy(np.where(mask, targets, 0))[:, None])[:, 0] * keep).sum()
+    ref = nll / keep.sum() if reduction == "mean" else nll
+    (dloss * ref).backward()
+    assert np.isfinite(loss) and loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(g["weight"], wt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(g["bias"], bt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert np.all(dx[~mask] == 0)

@@ -326,6 +326,32 @@ def test_dropout_same_seed_same_mask_and_identity_without_rng(forward):
     assert forward(x, 0.0, None)[0] is x  # no rng needed when nothing is dropped
 
 
+@pytest.mark.parametrize("forward", [dropout_forward, variational_dropout_forward])
+def test_dropout_gradcheck_and_torch_parity_with_the_same_mask(torch, forward):
+    """Float64 central differences with the mask fixed by the rng's seed, then torch autograd of
+    x * mask / (1 - p) with rnnkit's own mask; tanh after the dropout so the upstream gradient varies."""
+    rng = np.random.default_rng(15)
+    T, B, D, p = 6, 3, 5, 0.4
+    x = rng.standard_normal((T, B, D))
+    dout = rng.standard_normal((T, B, D))  # random upstream gradient
+
+    def loss():
+        return float(np.sum(np.tanh(forward(x, p, np.random.default_rng(16))[0]) * dout))
+
+    out, cache = forward(x, p, np.random.default_rng(16))
+    assert 0 < np.mean(out == 0) < 1, "the mask must drop some units and keep others"
+    dx, grads = dropout_backward(dout * (1 - np.tanh(out) ** 2), cache)
+    assert grads == {}
+    assert_close("dropout dx vs finite differences", dx, numgrad(loss, x))
+
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    keep = torch.from_numpy(np.broadcast_to(cache.mask, x.shape).astype(np.float64))
+    tout = torch.tanh(xt * keep / (1 - p))
+    tout.backward(torch.from_numpy(dout))
+    assert_close("dropout out vs torch", np.tanh(out), tout.detach().numpy(), 1e-14)
+    assert_close("dropout dx vs torch", dx, xt.grad.numpy(), 1e-14)
+
+
 # ---------------------------------------------------------------- errors
 
 def test_errors_name_the_problem():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_crf import torch_nll
 
 from rnnkit.constraints import allowed_transitions, is_allowed
 from rnnkit.gradcheck import numeric_grad_at
@@ -98,17 +99,9 @@ def test_padding_does_not_change_scores():
         np.testing.assert_allclose(s[:n, b], s2[:n, b], atol=1e-12, err_msg=f"sentence {b} scores")
 
 
-def test_torch_parity_softmax_tagger_with_char_features():
-    torch = pytest.importorskip("torch")
+def _torch_scores(torch, P, batch, layers):
+    """Emission scores (T, B, K) of the tagger rebuilt from torch modules, parameters P swapped in."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
-    rng = np.random.default_rng(3)
-    model = _model("softmax", bigrams=False, features=False, layers=2)
-    batch = _batch(rng, bigrams=False, features=False)
-    loss, cache = model.loss(batch)
-    grads = model.backward(1.0, cache)
-
-    P = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
 
     def lstm(prefix, x, lengths, D, H, layers):
         m = torch.nn.LSTM(D, H, layers, bidirectional=True).double()
@@ -120,15 +113,34 @@ def test_torch_parity_softmax_tagger_with_char_features():
         out, (h, _) = m(packed)
         return pad_packed_sequence(out, total_length=x.shape[0])[0], h
 
-    cb = batch.chars
-    xc = P["char_embedding.weight"][torch.tensor(cb.char_ids)]  # (Lc, U, Ec)
-    _, h = lstm("char_rnn.", xc, cb.lengths, 3, 4, 1)
-    feat = torch.cat([h[0], h[1]], dim=1)[torch.tensor(cb.index)]  # (T, B, 8)
     mask = torch.tensor(np.arange(T)[:, None] < LENGTHS[None, :])
-    feat = feat * mask[:, :, None]
-    x = torch.cat([P["embedding.weight"][torch.tensor(batch.words)], feat], dim=-1)
-    out, _ = lstm("rnn.", x, LENGTHS, x.shape[-1], 4, 2)
-    s = out @ P["output.weight"].T + P["output.bias"]
+    parts = [P["embedding.weight"][torch.tensor(batch.words)]]
+    if batch.chars is not None:
+        cb = batch.chars
+        xc = P["char_embedding.weight"][torch.tensor(cb.char_ids)]  # (Lc, U, Ec)
+        _, h = lstm("char_rnn.", xc, cb.lengths, 3, 4, 1)
+        feat = torch.cat([h[0], h[1]], dim=1)[torch.tensor(cb.index)]  # (T, B, 8)
+        parts.append(feat * mask[:, :, None])
+    if batch.bigrams is not None:  # right then left bigram, one table
+        parts.append(P["bigram_embedding.weight"][torch.tensor(batch.bigrams)].reshape(T, B, -1))
+    if batch.features is not None:
+        parts += [P[f"feature_embedding.{i}.weight"][torch.tensor(batch.features[:, :, i])]
+                  for i in range(batch.features.shape[2])]
+    x = torch.cat(parts, dim=-1)
+    out, _ = lstm("rnn.", x, LENGTHS, x.shape[-1], 4, layers)
+    return out @ P["output.weight"].T + P["output.bias"], mask
+
+
+def test_torch_parity_softmax_tagger_with_char_features():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    model = _model("softmax", bigrams=False, features=False, layers=2)
+    batch = _batch(rng, bigrams=False, features=False)
+    loss, cache = model.loss(batch)
+    grads = model.backward(1.0, cache)
+
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
+    s, mask = _torch_scores(torch, P, batch, 2)
     logp = torch.log_softmax(s, dim=-1)
     nll = -(logp.gather(2, torch.tensor(batch.tags)[:, :, None])[:, :, 0] * mask).sum()
     nll.backward()
@@ -136,6 +148,34 @@ def test_torch_parity_softmax_tagger_with_char_features():
     for k, v in P.items():
         diff = np.abs(v.grad.numpy() - grads[k]).max()
         assert diff < 1e-10, f"{k}: max difference {diff:.3e}"
+
+
+def test_torch_parity_crf_tagger_with_chars_bigrams_and_features():
+    """CRF output over chars + bigrams + a feature column, 2 layers, lengths 6/3/5, random dloss: the loss
+    and every parameter's gradient against torch autograd (LSTMs, embeddings, the CRF forward algorithm)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    model = _model("crf", layers=2)
+    for k in ("crf.transitions", "crf.start_transitions", "crf.end_transitions"):
+        p = model.params[k]
+        p[...] = rng.uniform(0.2, 1.5, p.shape) * rng.choice([-1.0, 1.0], p.shape)  # larger than the init
+    batch = _batch(rng)
+    dloss = float(rng.uniform(-2.0, -0.5))  # random, negative, not 1
+    loss, cache = model.loss(batch)
+    grads = model.backward(dloss, cache)
+    assert set(grads) == set(model.params), sorted(set(grads) ^ set(model.params))
+
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
+    s, _ = _torch_scores(torch, P, batch, 2)
+    crf = {k[4:]: v for k, v in P.items() if k.startswith("crf.")}
+    nll = torch_nll(torch, s, crf, LENGTHS, batch.tags)
+    (dloss * nll).backward()
+    assert abs(nll.item() - loss) < 1e-10 * abs(loss), f"loss: {nll.item()} vs {loss}"
+    for k, v in P.items():
+        assert np.all(model.params[k] != 0), f"{k} has zero entries"
+        diff = np.abs(v.grad.numpy() - grads[k]).max()
+        assert diff < 1e-10, f"{k}: max difference {diff:.3e}"
+        assert np.abs(grads[k]).max() > 1e-6, f"{k}: no gradient reached it"
 
 
 def _toy_corpus(rng, n):

@@ -106,16 +106,24 @@ def test_gradients_match_finite_differences(cell, dropout):
         assert np.abs(grads[name]).max() > 1e-4, f"{name}: no gradient reached it"
 
 
-def _torch_loss(torch, cell, params, trees, words):
-    """The same model written node by node with torch tensors, differentiated by autograd."""
+def _torch_loss(torch, cell, params, trees, words, labels=None, drops=None):
+    """The same model written node by node with torch tensors, differentiated by autograd.
+
+    labels: one (N_b,) array a tree, -1 unlabelled (default: the trees' own); drops: rnnkit's
+    scaled dropout multipliers in batch order, (n, E) on the leaves' vectors and (N, H) on the states."""
     P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     H = P["compose.weight"].shape[1] // 2
+    labels = [t.labels for t in trees] if labels is None else labels
     total = 0.0
-    for t, w in zip(trees, words):
+    n_seen = N_seen = 0  # leaves and nodes of the earlier trees: the offsets into the batch-order masks
+    for t, w, lab in zip(trees, words, labels):
         h, c = [None] * len(t.labels), [None] * len(t.labels)
         for k, (left, right) in enumerate(t.children.tolist()):
             if left < 0:
                 x = P["embedding.weight"][int(w[t.leaf[k]])]
+                if drops is not None:
+                    x = x * drops[0][n_seen]
+                n_seen += 1
                 z = P["leaf.weight"] @ x + P["leaf.bias"]
                 if cell == "lstm":
                     i, o, u = torch.sigmoid(z[:H]), torch.sigmoid(z[H:2 * H]), torch.tanh(z[2 * H:])
@@ -134,8 +142,13 @@ def _torch_loss(torch, cell, params, trees, words):
                     h[k] = o * torch.tanh(c[k])
                 else:
                     h[k] = torch.tanh(z)
-        logits = torch.stack(h) @ P["output.weight"].T + P["output.bias"]
-        total = total + torch.nn.functional.cross_entropy(logits, torch.from_numpy(t.labels), reduction="sum")
+        hs = torch.stack(h)
+        if drops is not None:
+            hs = hs * drops[1][N_seen:N_seen + len(h)]
+        N_seen += len(h)
+        logits = hs @ P["output.weight"].T + P["output.bias"]
+        total = total + torch.nn.functional.cross_entropy(logits, torch.from_numpy(np.asarray(lab)), ignore_index=-1,
+                                                          reduction="sum")
     return total, P
 
 
@@ -154,6 +167,32 @@ def test_matches_pytorch(cell):
     assert abs(loss - t_loss.item()) < 1e-10 * abs(loss), (loss, t_loss.item())
     for name, p in P.items():
         np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
+def test_matches_pytorch_with_unlabelled_nodes_dropout_and_random_dloss(cell):
+    """Some nodes (a root too) unlabelled, dropout on the word vectors and the states with rnnkit's own
+    masks carried into the torch rebuild, and a random upstream gradient: loss, count, every gradient."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    model = _model(cell, rng, dropout=0.3, H=4)
+    trees = [random_tree(rng, n, 9, 5) for n in (5, 1, 8)]
+    labels = [np.where(rng.random(len(t.labels)) < 0.35, -1, t.labels) for t, _ in trees]
+    labels[0][-1] = -1  # the first tree's root
+    batch = make_batch([t for t, _ in trees], [w for _, w in trees], labels)
+    dloss = float(rng.uniform(-2.0, -0.5))
+    loss, count, cache = model.loss(batch, training=True, rng=np.random.default_rng(7))
+    grads = model.backward(dloss, cache)
+    drops = [torch.from_numpy(d.mask * d.scale) for d in (cache.emb_drop, cache.out_drop)]
+    assert all(0 < (d == 0).float().mean() < 1 for d in drops), "dropout must drop some units and keep others"
+    t_loss, P = _torch_loss(torch, cell, model.params, [t for t, _ in trees], [w for _, w in trees], labels, drops)
+    (dloss * t_loss).backward()
+    assert 0 < count == sum(int((lab >= 0).sum()) for lab in labels) < batch.num_nodes
+    assert abs(loss - t_loss.item()) < 1e-10 * abs(loss), (loss, t_loss.item())
+    assert set(grads) == set(P)
+    for name, p in P.items():
+        np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+        assert np.abs(grads[name]).max() > 1e-4, f"{name}: no gradient reached it"
 
 
 def test_float32_model_agrees_with_float64():
