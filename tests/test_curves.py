@@ -46,6 +46,19 @@ def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
     assert summary_lines([a], "accuracy")[1].split()[-2:] == ["0.6000", "0.5500"]
 
 
+def test_summary_columns_line_up_with_chinese_run_names(tmp_path):
+    """Run names are padded by display width (a Chinese character takes two columns), so every line
+    of the table is equally wide and each column starts at the same place."""
+    from rnnkit.textwidth import display_width
+
+    _log(tmp_path / "中文模型" / "metrics.jsonl", [0.9, 0.5])
+    _log(tmp_path / "charlm" / "metrics.jsonl", [0.8, 0.7])
+    lines = summary_lines([read_run(tmp_path / "中文模型"), read_run(tmp_path / "charlm")])
+    assert len({display_width(line) for line in lines}) == 1, lines
+    assert display_width(lines[1][:lines[1].index(" 2 ")]) == display_width(lines[2][:lines[2].index(" 2 ")])
+    assert display_width("中文") == 4 and display_width("e\u0301") == 1 and display_width("😀") == 2
+
+
 @pytest.mark.parametrize("content,message", [
     ('{"type": "train", "step": 1, "loss": 2.0}\n{"type": "epoch", "epoch": 1}\n', r"line 2: not a metrics record"),
     ("not json\n", r"line 1: not a metrics record"),

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from rnnkit.data.encodings import guess_encodings, not_utf8_advice
 from rnnkit.errors import DataError
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
@@ -67,8 +68,8 @@ def open_data(path: Path, kind: str = "a text file") -> Iterator[BinaryIO]:
 def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     """The whole file decoded as ``encoding``, byte for byte (line ends and byte-order mark kept).
 
-    A byte that does not decode raises DataError with its line number and a hint to try
-    ``--encoding cp1252`` (Windows / Latin-1 text such as rt-polarity).
+    A byte that does not decode raises DataError with its line number and the encodings the file
+    probably is (:mod:`rnnkit.data.encodings`: cp1252 for rt-polarity, gb18030 for GBK Chinese, ...).
     """
     path = Path(path)
     _check_encoding(encoding)
@@ -104,12 +105,13 @@ def decode_text(data: bytes, encoding: str, name: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        # Windows-1252 is what non-UTF-8 English corpora (rt-polarity) most often are
-        is_utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
-        hint = "pass --encoding cp1252 (encoding='cp1252')" if is_utf8 else "pass the file's real --encoding"
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            hint = not_utf8_advice(data, name if name != "<stdin>" else "FILE", option=True)
+        else:
+            found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != encoding.lower().replace("_", "-")]
+            hint = "pass the file's real --encoding" + (f" (it may be {', '.join(found)})" if found else "")
         raise DataError(
-            f"{name}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; the input uses another "
-            f"encoding: {hint}"
+            f"{name}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; {hint}"
         ) from None
 
 

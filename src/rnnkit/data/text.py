@@ -16,6 +16,7 @@ import lzma
 import os
 from pathlib import Path
 
+from rnnkit.data.encodings import not_utf8_advice
 from rnnkit.data.vocab import EOS, OOVStats, Vocabulary, oov_rate
 from rnnkit.errors import DataError
 
@@ -45,8 +46,8 @@ def read_text(path: str | os.PathLike) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start]
         raise DataError(
-            f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid UTF-8; the file uses "
-            f"another encoding: convert it, e.g. iconv -f cp1252 -t utf-8 {path.name} > {path.stem}.utf8.txt"
+            f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid UTF-8; "
+            f"{not_utf8_advice(data, path.name, option=False)}"
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -19,6 +19,7 @@ import numpy as np
 
 from rnnkit.errors import DataError
 from rnnkit.plotting import new_figure, save_figure
+from rnnkit.textwidth import display_width, ljust
 from rnnkit.train.loop import METRICS
 
 
@@ -89,14 +90,14 @@ def best_epoch(run: RunCurves) -> dict | None:
 def summary_lines(runs: list[RunCurves], metric: str = "loss") -> list[str]:
     """A table: per run its epochs, last training loss and the validation ``metric`` at its best epoch
     (the epoch of best.safetensors) and at its last."""
-    width = max(4, *(len(r.name) for r in runs))
+    width = max(4, *(display_width(r.name) for r in runs))  # a Chinese run name takes two columns a character
     key = "valid_" + metric
-    lines = [f"{'run':<{width}} {'epochs':>6} {'last train loss':>15} {'best epoch':>10} "
+    lines = [f"{ljust('run', width)} {'epochs':>6} {'last train loss':>15} {'best epoch':>10} "
              f"{'valid ' + metric + ' (best)':>22} {'valid ' + metric + ' (last)':>22}"]
     for r in runs:
         last_train = r.epochs[-1].get("train_loss") if r.epochs else (r.losses[-1] if r.losses.size else None)
         best = best_epoch(r)
-        lines.append(f"{r.name:<{width}} {len(r.epochs):>6} {_fmt(last_train):>15} "
+        lines.append(f"{ljust(r.name, width)} {len(r.epochs):>6} {_fmt(last_train):>15} "
                      f"{(best['epoch'] if best else '-'):>10} {_fmt(best.get(key) if best else None):>22} "
                      f"{_fmt(r.epochs[-1].get(key) if r.epochs else None):>22}")
     return lines

@@ -1,0 +1,68 @@
+"""A file that is not UTF-8 gets an error naming what it probably is, and following the advice works.
+
+Before, every such file was told to try cp1252, which decodes GBK, Big5 or Shift JIS text without an
+error into mojibake (``ÎÒÃÇ½ñÌì``): a silent wrong result one step after the error."""
+from __future__ import annotations
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.data.conll import read_text_file
+from rnnkit.data.encodings import guess_encodings, not_utf8_advice
+from rnnkit.errors import DataError
+
+ZH = "我们今天去公园散步，天气很好。这是一个测试句子，看看编码能不能被正确地猜出来。\n" * 3
+TW = "我們今天去公園散步，天氣很好。這是一個測試句子，看看編碼能不能被正確地猜出來。臺灣的夜市很有名。\n" * 3
+JA = "今日は公園を散歩しました。天気がとても良かったです。これはテストの文章です。\n" * 3
+KO = "오늘은 공원에서 산책을 했습니다. 날씨가 아주 좋았습니다. 이것은 시험 문장입니다.\n" * 3
+FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop cher, à mon avis.\n" * 3
+
+
+@pytest.mark.parametrize("text,codec", [(ZH, "gb18030"), (TW, "big5"), (JA, "shift_jis"), (KO, "euc_kr"),
+                                        (FR, "cp1252"), ("the film is dull.\n", "utf-16")],
+                         ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16"])
+def test_the_likely_encoding_comes_first_and_decodes_the_text(text, codec):
+    data = text.encode("gbk" if codec == "gb18030" else codec)
+    found, why = guess_encodings(data)
+    assert found[0] == codec, (found, why)
+    assert data.decode(found[0]) == text
+
+
+def test_utf16_without_a_byte_order_mark_and_damaged_utf8():
+    assert guess_encodings("plain words".encode("utf-16-le"))[0] == ["utf-16-le"]
+    assert guess_encodings("plain words".encode("utf-16-be"))[0] == ["utf-16-be"]
+    damaged = ("中文句子 " * 20).encode() + "café".encode("cp1252")
+    found, why = guess_encodings(damaged)
+    assert found == ["utf-8"] and "mostly valid UTF-8" in why
+    assert "re-save the file as UTF-8" in not_utf8_advice(damaged, "x.txt", option=True)
+
+
+def test_advice_names_the_option_only_where_there_is_one():
+    data = ZH.encode("gbk")
+    with_option = not_utf8_advice(data, "in.txt", option=True)
+    without = not_utf8_advice(data, "in.txt", option=False)
+    assert "--encoding gb18030" in with_option and "iconv -f gb18030 -t utf-8 in.txt" in with_option
+    assert "--encoding" not in without and "iconv -f gb18030 -t utf-8 in.txt" in without
+    assert "cp1252" not in with_option + without
+
+
+def test_reader_error_names_gb18030_and_the_named_encoding_reads_it(tmp_path):
+    path = tmp_path / "zh.txt"
+    path.write_bytes(ZH.encode("gbk"))
+    with pytest.raises(DataError, match=r"zh\.txt:1: byte 0x\w\w is not valid utf-8; .*--encoding gb18030"):
+        read_text_file(path)
+    assert read_text_file(path, "gb18030") == ZH
+    with pytest.raises(DataError, match=r"not valid big5; pass the file's real --encoding \(it may be gb18030"):
+        read_text_file(path, "big5")
+
+
+def test_cli_messages_for_a_gbk_file(tmp_path, capsys):
+    path = tmp_path / "zh.txt"
+    path.write_bytes(ZH.encode("gbk"))
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--level", "char",
+                                    "--run-dir", str(tmp_path / "lm")])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "simplified Chinese" in err and "iconv -f gb18030 -t utf-8" in err and "--encoding" not in err, err
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
+                                    "--run-dir", str(tmp_path / "seg")])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--encoding gb18030" in err, err
