@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from rnnkit.cli.pretrained import (
     embedding_size,
     read_pretrained,
 )
-from rnnkit.data.vocab import Vocabulary
+from rnnkit.data.vocab import EOS, Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
@@ -225,8 +226,18 @@ def train_lm(args) -> int:
         value = m["bits"] if args.level == "char" else m["ppl"]
         print(f"test: {unit} {value:.4f} (NLL {m['loss']:.4f} nats over {m['tokens']:,} tokens, "
               f"OOV {100 * test_oov.fraction:.2f}%)")
-    print(f"sample more with: rnnkit generate {best} --prime 'text'", file=sys.stderr)
+    print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level))}",
+          file=sys.stderr)
     return 0
+
+
+def _prime_example(tokens: list[str], level: str) -> str:
+    """A prime the model knows, for the closing hint: the training text's first characters (up to 4, not
+    crossing a line) or its first word; a Chinese model's hint is then in Chinese."""
+    if level == "char":
+        text = "".join(tokens[:200]).strip().split("\n")[0].strip()
+        return text[:4] or "a"
+    return next((t for t in tokens if t != EOS), "the")
 
 
 def generate(args) -> int:

@@ -12,6 +12,7 @@ import importlib
 import io
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 
 from rnnkit._version import __version__
@@ -79,8 +80,15 @@ def _missing(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning on the command line: one line, without Python's file name and source line."""
+    print(f"rnnkit: warning: {message}", file=sys.stderr)
+
+
 def _run(func, args: argparse.Namespace) -> int:
-    code = int(func(args) or 0)
+    with warnings.catch_warnings():  # restores Python's own display when the command ends
+        warnings.showwarning = _one_line_warning
+        code = int(func(args) or 0)
     sys.stdout.flush()  # a closed pipe shows here, inside main, not as a message at interpreter exit
     return code
 

@@ -42,10 +42,11 @@ from rnnkit.tagging.io import (
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
-def _add_data_options(p: argparse.ArgumentParser, need_valid: bool = False) -> None:
+def _add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
+                      valid_help: str = "validation file (best checkpoint and early stopping)") -> None:
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training file")
-    d.add_argument("--valid", required=need_valid, help="validation file (best checkpoint and early stopping)")
+    d.add_argument("--valid", required=need_valid, help=valid_help)
     d.add_argument("--test", help="test file, scored with the best model at the end")
     d.add_argument("--format", choices=["conllu", "columns", "segmented"], default="conllu",
                    help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
@@ -109,7 +110,8 @@ def register(groups) -> None:
     h = groups.train.add_parser("hmm", help="train an HMM tagger (TnT-style trigram or bigram)",
                                 description="Train a supervised HMM tagger; evaluate, tag and segment accept it.",
                                 formatter_class=fmt)
-    _add_data_options(h)
+    _add_data_options(h, valid_help="validation file, scored after training (an HMM is estimated in one pass: "
+                                    "no epochs, no checkpoint to choose)")
     h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
     h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml", help="known-word emissions")
     h.add_argument("--output", default="runs/hmm/model.safetensors", help="where to save the model")
@@ -124,7 +126,9 @@ def register(groups) -> None:
                    help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
                         "columns: predictions appended as a last column")
     t.add_argument("--output", help="output file (default: stdout)")
-    t.add_argument("--encoding", default="utf-8", help="text encoding of input and output")
+    t.add_argument("--encoding", default="utf-8",
+                   help="text encoding of the input and of --output (standard output uses the locale's encoding; "
+                        "PYTHONIOENCODING changes it)")
     t.set_defaults(func=tag)
 
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
@@ -134,7 +138,9 @@ def register(groups) -> None:
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
     s.add_argument("--output", help="output file (default: stdout)")
-    s.add_argument("--encoding", default="utf-8", help="text encoding of input and output")
+    s.add_argument("--encoding", default="utf-8",
+                   help="text encoding of the input and of --output (standard output uses the locale's encoding; "
+                        "PYTHONIOENCODING changes it)")
     s.set_defaults(func=segment)
 
 
@@ -210,6 +216,16 @@ def _read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingD
     return valid, test
 
 
+def _warn_if_unsegmented(data: TaggingData, name: str) -> None:
+    """Say so when a --format segmented training file looks like raw text: Chinese words average about
+    1.5 characters, so words of 6 characters on average mean the spaces between words are missing."""
+    chars = sum(map(len, data.tags))
+    words = sum(t in ("B", "S") for tags in data.tags for t in tags)
+    if words and chars / words >= 6:
+        print(f"warning: {name}: its words average {chars / words:.1f} characters; --format segmented expects "
+              "words separated by spaces (is the file raw, unsegmented text?)", file=sys.stderr)
+
+
 # ---------------------------------------------------------------------- commands
 def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
@@ -226,8 +242,13 @@ def train_tagger(args: argparse.Namespace) -> int:
         decoding_constraints(enc.tags, spec.scheme)
     except ValueError as exc:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
-    print(f"train: {len(train.words):,} sentences, {sum(map(len, train.words)):,} tokens, {len(enc.words):,} "
-          f"word types, {len(enc.tags)} tags", file=sys.stderr)
+    unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
+    if spec.format == "segmented":
+        _warn_if_unsegmented(train, args.train)
+    blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
+    print(f"train: {len(train.words) - blank:,} sentences{f' ({blank:,} blank lines skipped)' if blank else ''}, "
+          f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
+          file=sys.stderr)
     if args.extend_vocab:
         evaluation = [d for d in (valid, test) if d is not None]
         enc.words = extend_vocab(args, enc.words, (TaggerEncoder._norm(w, args.lowercase)

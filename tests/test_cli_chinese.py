@@ -1,0 +1,62 @@
+"""What the command line says about Chinese data: character counts for segmented text, a warning for
+raw text given as segmented, a closing hint the model can use, and library warnings as one line."""
+from __future__ import annotations
+
+import warnings
+
+from clirun import run_cli
+
+SEGMENTED = "我们 今天 去 公园\n\n天气 很 好\n\n这 是 测试\n"
+RAW = "我们今天去公园散步天气很好\n这是一个测试句子看看\n"
+SMALL = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+
+
+def test_segmented_training_counts_characters_and_skips_blank_lines(tmp_path, capsys):
+    path = tmp_path / "seg.txt"
+    path.write_text(SEGMENTED, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
+                                    "--run-dir", str(tmp_path / "run"), *SMALL])
+    assert code == 0, err
+    assert "train: 3 sentences (2 blank lines skipped), 15 characters, 15 character types" in err, err
+    assert "warning" not in err, err
+
+
+def test_raw_text_given_as_segmented_is_warned_about(tmp_path, capsys):
+    path = tmp_path / "raw.txt"
+    path.write_text(RAW, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
+                                    "--run-dir", str(tmp_path / "run"), *SMALL])
+    assert code == 0, err
+    warning = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "average 11.5 characters" in warning[0] and "unsegmented" in warning[0], err
+
+
+def test_language_model_hint_primes_with_the_training_texts_own_characters(tmp_path, capsys):
+    path = tmp_path / "poem.txt"
+    path.write_text("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n" * 40, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--level", "char", "--bptt", "8",
+                                    "--batch-size", "4", "--run-dir", str(tmp_path / "lm"), *SMALL])
+    assert code == 0, err
+    hint = [line for line in err.splitlines() if line.startswith("sample more with:")]
+    assert hint and hint[0].endswith("--prime '春眠不觉'"), err
+    model = hint[0].split("generate ")[1].split(" --prime")[0]
+    code, out, err = run_cli(capsys, ["generate", model, "--prime", "春眠不觉", "--length", "5"])
+    assert code == 0 and out.startswith("春眠不觉") and "not in the vocabulary" not in err, (out, err)
+
+
+def test_hmm_help_does_not_promise_checkpoints_or_early_stopping(capsys):
+    code, out, _ = run_cli(capsys, ["train", "hmm", "--help"])
+    assert code == 0
+    start = out.index("  --valid VALID")  # the option's entry, not the usage line
+    valid = out[start:out.index("  --test", start)]
+    assert "early stopping" not in valid and "one pass" in valid, valid
+
+
+def test_a_library_warning_is_one_line_on_the_command_line(tmp_path, capsys, monkeypatch):
+    def warn_and_succeed(args):
+        warnings.warn("no installed font has the characters ['我']", stacklevel=2)
+        return 0
+
+    monkeypatch.setattr("rnnkit.cli.ngram.run", warn_and_succeed)
+    code, _, err = run_cli(capsys, ["train", "ngram", "--train", "unused.txt"])
+    assert code == 0 and err == "rnnkit: warning: no installed font has the characters ['我']\n", err
