@@ -277,3 +277,48 @@ def test_errors_name_the_argument(data, tmp_path):
         load_translator(other)
     with pytest.raises(CheckpointError, match="missing.safetensors"):
         load_translator(tmp_path / "missing.safetensors")
+
+
+CHINESE = ["两个年轻的白人男子在户外。", "几个男人正在操作一个巨大的滑轮系统。", "一个小女孩爬进木制的游戏屋。",
+           "一个男人站在梯子上擦窗户。"]
+
+
+def test_valid_bleu_of_exact_chinese_output_is_100(data):
+    """Validation BLEU (and so select_by='bleu') was 0 for exact Chinese output: 13a left each line one token."""
+    train, valid, vocab = data
+    model = small_model(len(vocab), seed=3)
+    refs = [CHINESE[i % len(CHINESE)] + str(i) for i in range(12)]
+
+    def task(**kw) -> Seq2SeqTask:
+        answers = iter(refs)  # stands in for a perfect model: each detokenised output is its reference
+        return Seq2SeqTask(model, encode_pairs(train[:40], vocab, vocab), encode_pairs(valid[:12], vocab, vocab),
+                           valid_references=refs, detokenize=lambda ids: next(answers), bleu_sentences=12,
+                           select_by="bleu", **kw)
+
+    auto = task()
+    m = auto.evaluate()
+    assert m["bleu"] == pytest.approx(100.0) and auto.criterion(m) == pytest.approx(0.0), m
+    assert auto.bleu_tokenize == "zh"
+    assert task(bleu_tokenize="char").evaluate()["bleu"] == pytest.approx(100.0)
+    assert task(bleu_tokenize="13a").evaluate()["bleu"] == 0.0  # the old behaviour, when asked for
+    with pytest.raises(ValueError, match="bleu_tokenize"):
+        task(bleu_tokenize="spaces")
+
+
+def test_checkpoint_keeps_the_bleu_tokenizer_and_old_ones_load(data, tmp_path):
+    vocab = data[2]
+    model = small_model(len(vocab))
+    meta = seq2seq_meta(model, vocab, vocab, CHAR, CHAR, bleu_tokenize="char")
+    assert meta["bleu_tokenize"] == "char"
+    path = save_translator(tmp_path / "t.safetensors", Translator(model, vocab, vocab, CHAR, CHAR, "char"))
+    assert load_translator(path).bleu_tokenize == "char"
+    old = tmp_path / "old.safetensors"  # written before the option existed: no "bleu_tokenize" in its metadata
+    task_meta = {k: v for k, v in seq2seq_meta(model, vocab, vocab, CHAR, CHAR).items() if k != "bleu_tokenize"}
+    ckpt.save_checkpoint(old, {"model/" + k: v for k, v in model.params.items()},
+                         {"kind": "seq2seq-model", "task": task_meta})
+    assert load_translator(old).bleu_tokenize == "auto"
+    bad = tmp_path / "bad.safetensors"
+    ckpt.save_checkpoint(bad, {"model/" + k: v for k, v in model.params.items()},
+                         {"kind": "seq2seq-model", "task": {**task_meta, "bleu_tokenize": "spaces"}})
+    with pytest.raises(CheckpointError, match="bad.safetensors.*bleu_tokenize"):
+        load_translator(bad)

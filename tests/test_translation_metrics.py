@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from rnnkit.data.tokenizer import Tokenizer
-from rnnkit.metrics.translation import CorpusScore, corpus_bleu, corpus_chrf, exact_match
+from rnnkit.metrics.translation import (
+    BLEU_TOKENIZERS,
+    CorpusScore,
+    auto_bleu_tokenize,
+    check_bleu_tokenize,
+    corpus_bleu,
+    corpus_chrf,
+    exact_match,
+)
 
 sacrebleu = pytest.importorskip("sacrebleu")
 
@@ -94,3 +102,75 @@ def test_exact_match_on_strings_token_lists_and_id_arrays():
     assert exact_match(["abc", "cab", "ab"], ["abc", "abc", "ab"]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="2 hypotheses and 1 references"):
         exact_match([[1], [2]], [[1]])
+
+
+# Chinese is written without spaces: under 13a a whole line is one token, so it has no 4-grams.
+CHINESE = [
+    "两个年轻的白人男子在灌木丛附近的户外。",
+    "几个戴安全帽的男人正在操作一个巨大的滑轮系统。",
+    "一个小女孩爬进一个木制的游戏屋。",
+    "一个穿蓝色衬衫的男人站在梯子上擦窗户。",
+]
+CHINESE_HYPOTHESES = [
+    "两个年轻的白人男子在灌木附近的户外。",
+    "几个戴头盔的男人操作一个巨大的滑轮系统。",
+    "一个女孩爬进木制的游戏屋。",
+    "一个穿蓝衬衫的男人站在梯子上擦窗户。",
+]
+
+
+def test_exact_chinese_translations_score_100_with_the_zh_tokenizer():
+    """The audit: BLEU 0.00 (tok:13a) next to chrF 100 and exact match 100% for a Chinese target."""
+    exact = corpus_bleu(CHINESE, CHINESE)
+    assert exact.score == pytest.approx(100.0), f"BLEU {exact.score} ({exact.signature})"
+    assert "tok:zh" in exact.signature, exact.signature
+    ours = corpus_bleu(CHINESE_HYPOTHESES, CHINESE)
+    theirs = sacrebleu.corpus_bleu(CHINESE_HYPOTHESES, [CHINESE], tokenize="zh")
+    assert ours.score == pytest.approx(theirs.score, abs=1e-12) and 0.0 < ours.score < 100.0
+    assert corpus_bleu(CHINESE_HYPOTHESES, CHINESE, tokenize="auto") == ours
+
+
+def test_english_references_score_exactly_as_before_with_13a():
+    for tokenize in ("auto", "13a"):
+        ours = corpus_bleu(HYPOTHESES, REFERENCES, tokenize=tokenize)
+        theirs = sacrebleu.corpus_bleu(HYPOTHESES, [REFERENCES])  # sacrebleu's default: 13a
+        assert ours.score == theirs.score and "tok:13a" in ours.signature, (tokenize, ours)
+    # a few Chinese names in an English test set do not make it Chinese
+    named = REFERENCES[:3] + ["Li Wei (李伟) is standing on a ladder cleaning windows."]
+    assert auto_bleu_tokenize(named) == "13a"
+    assert corpus_bleu(named, named).signature == corpus_bleu(REFERENCES, REFERENCES).signature
+
+
+def test_auto_tokenizer_by_script():
+    assert auto_bleu_tokenize(CHINESE) == "zh"
+    assert auto_bleu_tokenize(["Zwei junge weiße Männer sind im Freien.", "Двое мужчин стоят у стены."]) == "13a"
+    # Japanese mixes kanji with kana and has no spaces: character BLEU (ja-mecab needs MeCab)
+    japanese = ["二人の若い男性が外にいる。", "女の子が木の家に登っている。", "東京都知事選挙"]
+    assert auto_bleu_tokenize(japanese) == "char"
+    assert corpus_bleu(japanese, japanese).score == pytest.approx(100.0)
+    # Korean is written with spaces between words: 13a gives word tokens
+    assert auto_bleu_tokenize(["두 명의 젊은 남자가 밖에 있다.", "작은 소녀가 나무 집에 올라간다."]) == "13a"
+    assert auto_bleu_tokenize(["", "  "]) == "13a"
+
+
+def test_explicit_tokenizer_overrides_auto():
+    for tokenize in ("13a", "zh", "intl", "char", "none"):
+        ours = corpus_bleu(CHINESE_HYPOTHESES, CHINESE, tokenize=tokenize)
+        theirs = sacrebleu.corpus_bleu(CHINESE_HYPOTHESES, [CHINESE], tokenize=tokenize)
+        assert ours.score == pytest.approx(theirs.score, abs=1e-12), tokenize
+        assert f"tok:{tokenize}" in ours.signature, ours.signature
+    assert corpus_bleu(CHINESE, CHINESE, tokenize="13a").score == 0.0  # the old behaviour, now asked for
+    with pytest.raises(ValueError, match=r"tokenize.*'auto'.*got 'moses'"):
+        corpus_bleu(CHINESE, CHINESE, tokenize="moses")
+    assert set(BLEU_TOKENIZERS) >= {"auto", "13a", "zh", "intl", "char", "none", "ja-mecab", "ko-mecab"}
+
+
+def test_mecab_tokenizers_without_their_package_say_what_to_install(monkeypatch):
+    from sacrebleu.tokenizers import tokenizer_ja_mecab, tokenizer_ko_mecab
+
+    monkeypatch.setattr(tokenizer_ja_mecab, "MeCab", None)
+    monkeypatch.setattr(tokenizer_ko_mecab, "MeCab", None)
+    with pytest.raises(ImportError, match=r"ja-mecab.*pip install 'sacrebleu\[ja\]'"):
+        corpus_bleu(["東京"], ["東京"], tokenize="ja-mecab")
+    with pytest.raises(ImportError, match=r"ko-mecab.*pip install 'sacrebleu\[ko\]'"):
+        check_bleu_tokenize("ko-mecab")

@@ -50,8 +50,10 @@ def register(groups) -> None:
 _PARSER: argparse.ArgumentParser | None = None
 # options that only some kinds of model read (dest -> flag); the seq2seq ones are added by rnnkit.cli.seq2seq
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
-                 "length_norm": "--length-norm", "max_len": "--max-len", "replace_unk": "--replace-unk"}
-_READS = {"lm": {"batch_size", "bptt"}, "seq2seq": {"ref", "beam", "length_norm", "max_len", "replace_unk"}}
+                 "length_norm": "--length-norm", "max_len": "--max-len", "replace_unk": "--replace-unk",
+                 "bleu_tokenize": "--bleu-tokenize"}
+_READS = {"lm": {"batch_size", "bptt"},
+          "seq2seq": {"ref", "beam", "length_norm", "max_len", "replace_unk", "bleu_tokenize"}}
 
 
 def refuse_foreign_options(args: argparse.Namespace, kind: str | None) -> None:

@@ -6,6 +6,11 @@ Data come as two files parallel by line (``--train train.de.gz train.en.gz``) or
 ``rnnkit --threads N``: the decoder multiplies a (B, H) batch by small matrices once per step, and on
 the shared 2-core machine the default two threads made training 11x slower (110 vs 1,232 target
 tokens/s on Multi30k, GRU 256, batch 64).
+
+BLEU's tokenizer (``--bleu-tokenize``, see :mod:`rnnkit.metrics.translation`) is ``auto`` unless asked:
+``zh`` for Chinese references, ``char`` for Japanese, else 13a.  ``train seq2seq`` stores the choice in
+the checkpoint and ``evaluate`` uses the stored one unless given another, so test and validation BLEU
+are the same measure.  ``translate`` keeps blank input lines: output line k answers input line k.
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ from rnnkit.data.parallel import (
 )
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import DataError
+from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.train.loop import BEST, LAST, Trainer
 
@@ -116,6 +122,10 @@ def register(groups) -> None:
                    help="validation sentences decoded greedily each epoch for BLEU and exact match (0: none)")
     b.add_argument("--select-by", choices=["loss", "bleu"], default="loss",
                    help="keep the checkpoint (and stop early) by validation NLL or by greedy BLEU")
+    b.add_argument("--bleu-tokenize", choices=BLEU_TOKENIZERS, default="auto",
+                   help="sacrebleu's BLEU tokenizer for validation and test, stored with the model for 'rnnkit "
+                        "evaluate': auto = zh for Chinese references, char for Japanese, else 13a (ja-mecab / "
+                        "ko-mecab need sacrebleu[ja] / sacrebleu[ko])")
     b.add_argument("--max-decode-len", type=positive_int, default=200, help="longest output when decoding")
     b.add_argument("--beam", type=positive_int, default=1, help="beam size for the test set (1: greedy)")
     b.add_argument("--length-norm", type=nonnegative_float, default=0.0, help="GNMT length-penalty alpha for the test beam")
@@ -126,8 +136,10 @@ def register(groups) -> None:
 
     t = groups.commands.add_parser(
         "translate", help="translate sentences with a trained seq2seq model",
-        description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line "
-                    "(with --nbest K: 'index ||| translation ||| score' lines, K per sentence, index 0-based).",
+        description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line: "
+                    "a blank input line gives a blank output line, so output line k translates input line k. With "
+                    "--nbest K: 'index ||| translation ||| score' lines, K per sentence, index the 0-based input "
+                    "line; a blank line gets one line, an empty translation with score 0.",
         formatter_class=fmt)
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
@@ -136,7 +148,7 @@ def register(groups) -> None:
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
-                   help="write the attention heatmap of sentence N (1-based) as a PNG")
+                   help="write the attention heatmap of the sentence on input line N (1-based) as a PNG")
     t.add_argument("--plot-dir", default=".", help="folder for --plot-attention images")
     t.set_defaults(func=translate_cli)
 
@@ -145,6 +157,9 @@ def register(groups) -> None:
         e.add_argument("--ref", default=None,
                        help="seq2seq: reference file parallel to the DATA source file (without it DATA is a TSV)")
         _add_decoding_options(e, prefix="seq2seq: ")
+        e.add_argument("--bleu-tokenize", choices=BLEU_TOKENIZERS, default=None,
+                       help="seq2seq: sacrebleu's BLEU tokenizer (default: the model's, from train seq2seq "
+                            "--bleu-tokenize; auto = zh for Chinese references, char for Japanese, else 13a)")
 
     from rnnkit.demos.reverse import DEFAULTS
 
@@ -250,7 +265,11 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             seed=cfg.seed, bleu_sentences=args.bleu_sentences,
             valid_references=None if valid is None else [_reference(p.target_text, tok) for p in valid],
             detokenize=lambda ids: decode_ids(ids, tgt_vocab, tok), select_by=args.select_by,
-            max_decode_len=args.max_decode_len, meta=seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok))
+            max_decode_len=args.max_decode_len, bleu_tokenize=args.bleu_tokenize,
+            meta=seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize))
+        if valid is not None and args.bleu_sentences > 0:
+            how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
+            print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
         state = Trainer(task, cfg, args.run_dir, unit="tok").fit(resume=args.resume)
         if state.stopped_early:
             print(f"stopped early after epoch {state.epoch}", file=sys.stderr)
@@ -266,14 +285,24 @@ def train_seq2seq(args: argparse.Namespace) -> int:
 
 
 def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int = 200,
-                batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False) -> dict[str, Any]:
+                batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False,
+                bleu_tokenize: str | None = None) -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
-    an empty file is a DataError naming it (BLEU of nothing is undefined)."""
-    from rnnkit.metrics.translation import corpus_bleu, corpus_chrf, exact_match
+    an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
+    ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references."""
+    from rnnkit.metrics.translation import (
+        auto_bleu_tokenize,
+        check_bleu_tokenize,
+        corpus_bleu,
+        corpus_chrf,
+        exact_match,
+    )
     from rnnkit.seq2seq.io import load_translator
     from rnnkit.seq2seq.translate import translate
 
     translator = load_translator(model_path)
+    choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
+    check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
     pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
     if not pairs:  # read_parallel has rejected two files of different lengths: with two, both are empty
         raise DataError(f"{files[0]}: empty file, no sentences to score; expected "
@@ -284,10 +313,12 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     hyps = [t[0].text for t in out]
     lowercase = translator.target_tokenizer.lowercase
     refs = [_reference(p.target_text, translator.target_tokenizer) for p in pairs]
-    bleu = corpus_bleu(hyps, refs, lowercase=lowercase)  # the signature then says case:lc
+    tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
+    bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
     chrf = corpus_chrf(hyps, refs)
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
-            "beam": beam, "bleu_signature": bleu.signature, "chrf_signature": chrf.signature}
+            "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
+            "chrf_signature": chrf.signature}
 
 
 def _reference(text: str, tokenizer: Tokenizer) -> str:
@@ -305,7 +336,8 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
-                        getattr(args, "max_len", 200), 64, replace_unk=getattr(args, "replace_unk", False))
+                        getattr(args, "max_len", 200), 64, replace_unk=getattr(args, "replace_unk", False),
+                        bleu_tokenize=getattr(args, "bleu_tokenize", None))
     if args.json:
         print(json.dumps(s))
     else:
@@ -329,29 +361,38 @@ def translate_cli(args: argparse.Namespace) -> int:
         raise ValueError(f"Expected --nbest <= --beam ({args.beam}), got {args.nbest}")
     translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
     lines, name = _input_lines(args)
-    for number, line in enumerate(lines, start=1):
-        if not translator.source_tokenizer.tokenize(line):
-            raise DataError(f"{name}:{number}: empty line; give one sentence a line (delete the line)")
-    if args.plot_attention is not None and not 1 <= args.plot_attention <= len(lines):
-        raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the sentences read), "
-                         f"got {args.plot_attention}")
+    # a blank line (no source token) has nothing to translate: it stays blank, as in segment, tag and classify
+    kept = [k for k, line in enumerate(lines) if translator.source_tokenizer.tokenize(line)]
+    n = args.plot_attention
+    if n is not None and not 1 <= n <= len(lines):
+        raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the lines read), got {n}")
+    if n is not None and n - 1 not in kept:
+        raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
+                         "give the number of a line with a sentence")
     with blas_threads(args):
-        out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm, args.batch_size,
-                        args.replace_unk)
+        found = translate(translator, [lines[k] for k in kept], args.beam, args.nbest, args.max_len,
+                          args.length_norm, args.batch_size, args.replace_unk)
+        out: list[list[Any]] = [[] for _ in lines]  # [] for a blank line
+        for k, nbest in zip(kept, found):
+            out[k] = nbest
+        rows = []
         for i, nbest in enumerate(out):
             if args.nbest == 1:
-                sys.stdout.write(nbest[0].text + "\n")
+                rows.append((nbest[0].text if nbest else "") + "\n")
+            elif not nbest:  # the one translation of nothing: nothing, with probability 1
+                rows.append(f"{i} |||  ||| {0.0:.4f}\n")
             else:
-                for t in nbest:
-                    sys.stdout.write(f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n")
+                rows.extend(f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n" for t in nbest)
+        sys.stdout.write("".join(rows))
         sys.stdout.flush()
-        if args.plot_attention is not None:
-            path = _plot(translator, lines, out, args.plot_attention, Path(args.plot_dir))
-            print(f"attention of sentence {args.plot_attention}: {path}", file=sys.stderr)
+        if n is not None:
+            path = _plot(translator, lines, out, n, Path(args.plot_dir))
+            print(f"attention of sentence {n}: {path}", file=sys.stderr)
     return 0
 
 
 def _plot(translator: Any, lines: list[str], out: list, n: int, folder: Path) -> Path:
+    """The attention heatmap of input line ``n`` (1-based, not blank) as attention_N.png in ``folder``."""
     from rnnkit.seq2seq.plot import plot_attention
     from rnnkit.seq2seq.translate import attention_matrix
 

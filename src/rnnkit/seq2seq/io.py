@@ -5,10 +5,13 @@ file written by :func:`save_translator`.  Both hold the parameters under ``model
 metadata::
 
     {"model": "seq2seq", "seq2seq_config": {...}, "source_vocab": "<json>", "target_vocab": "<json>",
-     "source_tokenizer": {"level": "punct", "lowercase": false}, "target_tokenizer": {...}}
+     "source_tokenizer": {"level": "punct", "lowercase": false}, "target_tokenizer": {...},
+     "bleu_tokenize": "auto"}
 
 so new text is tokenised exactly as the training text was, and output ids become text again with the
-target side's vocabulary and detokeniser.
+target side's vocabulary and detokeniser.  ``bleu_tokenize`` is the BLEU tokenizer chosen for training
+(``rnnkit train seq2seq --bleu-tokenize``), which ``rnnkit evaluate`` uses unless told otherwise, so a
+model is scored the way its validation scored it; checkpoints written before it existed read as ``"auto"``.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 
 KIND = "seq2seq"
@@ -36,16 +40,18 @@ class Translator:
     target_vocab: Vocabulary
     source_tokenizer: Tokenizer
     target_tokenizer: Tokenizer
+    bleu_tokenize: str = "auto"  # how BLEU is scored by default (rnnkit.metrics.translation.BLEU_TOKENIZERS)
 
     def meta(self) -> dict[str, Any]:
         """The task metadata a checkpoint needs to rebuild this translator."""
         return seq2seq_meta(self.model, self.source_vocab, self.target_vocab, self.source_tokenizer,
-                            self.target_tokenizer)
+                            self.target_tokenizer, self.bleu_tokenize)
 
 
 def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabulary, source_tokenizer: Tokenizer,
-                 target_tokenizer: Tokenizer) -> dict[str, Any]:
-    """What a checkpoint needs to rebuild ``model``, its vocabularies and its tokenisers."""
+                 target_tokenizer: Tokenizer, bleu_tokenize: str = "auto") -> dict[str, Any]:
+    """What a checkpoint needs to rebuild ``model``, its vocabularies and its tokenisers, and the BLEU
+    tokenizer it is scored with by default."""
     cfg = model.config
     for name, vocab, size in (("source_vocab", source_vocab, cfg.src_vocab_size),
                               ("target_vocab", target_vocab, cfg.tgt_vocab_size)):
@@ -56,6 +62,7 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
     for name, tok in (("source_tokenizer", source_tokenizer), ("target_tokenizer", target_tokenizer)):
         if not isinstance(tok, Tokenizer):
             raise TypeError(f"Expected {name} to be a Tokenizer, got {type(tok).__name__}")
+    _check_bleu_tokenize(bleu_tokenize)
     return {
         "model": KIND,
         "seq2seq_config": cfg.to_dict(),
@@ -63,7 +70,13 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
         "target_vocab": target_vocab.to_json(),
         "source_tokenizer": asdict(source_tokenizer),
         "target_tokenizer": asdict(target_tokenizer),
+        "bleu_tokenize": bleu_tokenize,
     }
+
+
+def _check_bleu_tokenize(name: Any) -> None:
+    if name not in BLEU_TOKENIZERS:
+        raise ValueError(f"Expected bleu_tokenize one of {BLEU_TOKENIZERS}, got {name!r}")
 
 
 def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
@@ -81,7 +94,9 @@ def load_translator(path: str | os.PathLike) -> Translator:
         target_vocab = Vocabulary.from_json(task["target_vocab"])
         source_tokenizer = Tokenizer(**task["source_tokenizer"])
         target_tokenizer = Tokenizer(**task["target_tokenizer"])
+        bleu_tokenize = task.get("bleu_tokenize", "auto")  # absent before the option existed
+        _check_bleu_tokenize(bleu_tokenize)
     # the generator only fills arrays that restore_params overwrites next
     model = Seq2Seq(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
-    return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer)
+    return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer, bleu_tokenize)

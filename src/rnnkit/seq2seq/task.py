@@ -17,6 +17,9 @@ Validation (``evaluate``) reports the same mean NLL per token over the whole val
 exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
 the checkpoint with the best greedy BLEU (it reads ``loss = 100 - BLEU``; the NLL is then ``nll``).
+BLEU's tokenizer is ``bleu_tokenize`` (:data:`rnnkit.metrics.translation.BLEU_TOKENIZERS`); ``"auto"``
+is resolved once, on the references BLEU is computed on (``zh`` for Chinese, ``char`` for Japanese,
+else 13a), so every epoch's BLEU is the same measure and the resolved name is ``self.bleu_tokenize``.
 """
 from __future__ import annotations
 
@@ -28,6 +31,12 @@ import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelBatch, make_batches
+from rnnkit.metrics.translation import (
+    BLEU_TOKENIZERS,
+    auto_bleu_tokenize,
+    check_bleu_tokenize,
+    corpus_bleu,
+)
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.train.loop import IndependentBatches, StepResult
 
@@ -62,7 +71,8 @@ class Seq2SeqTask(IndependentBatches):
                  sampling_rate: float = 0.0, seed: int = 0, bleu_sentences: int = 500,
                  valid_references: Sequence[str] | None = None,
                  detokenize: Callable[[Sequence[int]], str] | None = None, select_by: str = "loss",
-                 max_decode_len: int = 200, meta: dict[str, Any] | None = None) -> None:
+                 max_decode_len: int = 200, meta: dict[str, Any] | None = None,
+                 bleu_tokenize: str = "auto") -> None:
         _check_pairs("train", train, allow_none=False)
         _check_pairs("valid", valid, allow_none=True)
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
@@ -78,6 +88,8 @@ class Seq2SeqTask(IndependentBatches):
                              f"got {len(valid_references)}")
         if select_by == "bleu" and (valid_references is None or detokenize is None or bleu_sentences == 0):
             raise ValueError("Expected valid_references, detokenize and bleu_sentences > 0 for select_by='bleu'")
+        if bleu_tokenize not in BLEU_TOKENIZERS:
+            raise ValueError(f"Expected bleu_tokenize one of {BLEU_TOKENIZERS}, got {bleu_tokenize!r}")
         self.model = model
         self.params = model.params
         self.train = list(train)
@@ -93,6 +105,10 @@ class Seq2SeqTask(IndependentBatches):
         self.select_by = select_by
         self.max_decode_len = max_decode_len
         self._meta = meta or {}
+        scored = [] if valid_references is None else list(valid_references)[:bleu_sentences]
+        self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
+        if bleu_tokenize != "auto" and scored and detokenize is not None:
+            check_bleu_tokenize(bleu_tokenize)  # asked for by name: a missing package is said now, not skipped
         self._units = int(sum(len(t) + 1 for _, t in self.train))  # target tokens + one EOS each
         # validation batches never change: build them once
         self._valid_batches = None if self.valid is None else make_batches(self.valid, eval_batch_size)
@@ -151,7 +167,7 @@ class Seq2SeqTask(IndependentBatches):
         hyps = self.greedy_ids(subset)
         metrics["exact"] = sum(h == [int(i) for i in t] for h, (_, t) in zip(hyps, subset)) / n
         if self.valid_references is not None and self.detokenize is not None:
-            bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n])
+            bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n], self.bleu_tokenize)
             if bleu is not None:
                 metrics["bleu"] = bleu
         if self.select_by == "bleu" and "bleu" not in metrics:
@@ -169,11 +185,9 @@ class Seq2SeqTask(IndependentBatches):
         return self._meta
 
 
-def _bleu(hypotheses: list[str], references: list[str]) -> float | None:
+def _bleu(hypotheses: list[str], references: list[str], tokenize: str) -> float | None:
     """Corpus BLEU, or None without sacrebleu (validation then shows NLL and exact match only)."""
     try:
-        from rnnkit.metrics.translation import corpus_bleu
-
-        return corpus_bleu(hypotheses, references).score
+        return corpus_bleu(hypotheses, references, tokenize=tokenize).score
     except ImportError:
         return None
