@@ -60,3 +60,34 @@ def test_a_library_warning_is_one_line_on_the_command_line(tmp_path, capsys, mon
     monkeypatch.setattr("rnnkit.cli.ngram.run", warn_and_succeed)
     code, _, err = run_cli(capsys, ["train", "ngram", "--train", "unused.txt"])
     assert code == 0 and err == "rnnkit: warning: no installed font has the characters ['我']\n", err
+
+
+def test_word_level_language_model_on_raw_chinese_is_warned_about(tmp_path, capsys):
+    raw, seg = tmp_path / "raw.txt", tmp_path / "seg.txt"
+    raw.write_text(RAW * 40, encoding="utf-8")
+    seg.write_text(SEGMENTED.replace("\n\n", "\n") * 40, encoding="utf-8")
+    for path, warned in ((raw, True), (seg, False)):
+        code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--bptt", "4", "--batch-size", "2",
+                                        "--run-dir", str(tmp_path / path.stem), *SMALL])
+        assert code == 0, err
+        lines = [line for line in err.splitlines() if line.startswith("warning:")]
+        assert len(lines) == int(warned) and (not warned or "--level char" in lines[0]), err
+
+
+def test_tagging_raw_chinese_with_a_word_tagger_is_warned_about(tmp_path, capsys):
+    from clirun import write_conllu
+
+    sentences = [[("我们", "PRON"), ("今天", "NOUN"), ("去", "VERB"), ("公园", "NOUN")],
+                 [("天气", "NOUN"), ("很", "ADV"), ("好", "ADJ")]] * 5
+    train = write_conllu(tmp_path / "train.conllu", sentences)
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--run-dir", str(tmp_path / "pos"),
+                                    *SMALL])
+    assert code == 0, err
+    model = str(tmp_path / "pos" / "last.safetensors")
+    for text, warned in ((RAW, True), ("我们 今天 去 公园\n天气 很 好\n", False)):
+        path = tmp_path / "input.txt"
+        path.write_text(text, encoding="utf-8")
+        code, out, err = run_cli(capsys, ["tag", model, str(path)])
+        assert code == 0 and len(out.splitlines()) == 2, (out, err)
+        lines = [line for line in err.splitlines() if line.startswith("warning:")]
+        assert len(lines) == int(warned) and (not warned or "rnnkit segment" in lines[0]), err

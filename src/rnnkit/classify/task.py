@@ -1,13 +1,18 @@
 """Sentence classification as a :class:`rnnkit.train.Task`, plus vocabularies and saving / loading.
 
-Texts are split on whitespace (rt-polarity and most sentiment sets come tokenised) and optionally
-lowercased.  Batches group sentences of similar length (sorted by length plus a random jitter,
-then shuffled), drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees the same
-batches.  Validation reports accuracy and macro-F1 with ``loss = 1 - accuracy``, so the best
-checkpoint is the most accurate one.
+Texts become tokens at one of two levels, optionally lowercased: ``word`` splits on whitespace
+(rt-polarity and most sentiment sets come tokenised); ``char`` makes every non-space character a
+token (:func:`rnnkit.data.classification.char_tokens`), for Chinese or Japanese written without
+spaces between words, where a whitespace split makes each sentence one token that no new sentence
+repeats.  Batches group sentences of similar length (sorted by length plus a random jitter, then
+shuffled), drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees the same
+batches.  Validation reports the cross-entropy, accuracy and macro-F1; the best checkpoint is the
+most accurate one.
 
 A classifier checkpoint holds the parameters under ``model/`` and the task metadata
-``{"model": "classifier", "classifier_config", "vocab", "labels", "lowercase", "format"}``.
+``{"model": "classifier", "classifier_config", "encoder", "format", "word_dropout"}``, ``encoder``
+being ``{"vocab", "labels", "lowercase", "max_length", "level"}``: everything that turns a new text
+into the training tokens.  A checkpoint without ``level`` (written before it existed) is word level.
 """
 from __future__ import annotations
 
@@ -19,32 +24,45 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_rate
 from rnnkit.classify.model import Classifier, ClassifierConfig
+from rnnkit.data.classification import char_tokens
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.train.loop import IndependentBatches, StepResult
 
+LEVELS = ("word", "char")
+
 
 class ClassifierEncoder:
-    """Word vocabulary and label list of a classifier."""
+    """Token vocabulary, label list and tokenisation (level, lowercasing, length cap) of a classifier.
 
-    def __init__(self, vocab: Vocabulary, labels: Sequence[str], lowercase: bool = False, max_length: int = 0) -> None:
+    ``level`` ``"word"``: whitespace-separated words; ``"char"``: every non-space character (see
+    :func:`rnnkit.data.classification.char_tokens`).  ``max_length`` caps the tokens of a text
+    (characters at char level); 0 keeps them all.
+    """
+
+    def __init__(self, vocab: Vocabulary, labels: Sequence[str], lowercase: bool = False, max_length: int = 0,
+                 level: str = "word") -> None:
+        if level not in LEVELS:
+            raise ValueError(f"Expected level to be one of {LEVELS}, got {level!r}")
         self.vocab = vocab
         self.labels = list(labels)
         self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.lowercase = bool(lowercase)
         self.max_length = int(max_length)  # 0: keep every token
+        self.level = level
 
     @classmethod
     def build(cls, texts: Sequence[str], labels: Sequence[str], lowercase: bool = False, min_count: int = 1,
-              max_length: int = 0) -> ClassifierEncoder:
+              max_length: int = 0, level: str = "word") -> ClassifierEncoder:
         """Vocabulary of the training texts; labels in sorted order."""
-        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(labels)), lowercase, max_length)
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(labels)), lowercase, max_length, level)
         tokens = [tok for text in texts for tok in enc.tokenize(text)]
         enc.vocab = Vocabulary.build(tokens, min_count=min_count, eos_token=None)
         return enc
 
     def tokenize(self, text: str) -> list[str]:
-        tokens = (text.lower() if self.lowercase else text).split()
+        text = text.lower() if self.lowercase else text
+        tokens = char_tokens(text) if self.level == "char" else text.split()
         if self.max_length:
             tokens = tokens[: self.max_length]
         return tokens or ["<unk>"]  # an empty text still gets one step: the RNN needs L >= 1
@@ -60,11 +78,13 @@ class ClassifierEncoder:
 
     def to_json(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_json(), "labels": self.labels, "lowercase": self.lowercase,
-                "max_length": self.max_length}
+                "max_length": self.max_length, "level": self.level}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ClassifierEncoder:
-        return cls(Vocabulary.from_json(d["vocab"]), d["labels"], d["lowercase"], d.get("max_length", 0))
+        """The encoder of :meth:`to_json`; older checkpoints lack ``max_length`` (0) and ``level`` (word)."""
+        return cls(Vocabulary.from_json(d["vocab"]), d["labels"], d["lowercase"], d.get("max_length", 0),
+                   d.get("level", "word"))
 
 
 def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

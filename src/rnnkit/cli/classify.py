@@ -3,6 +3,10 @@
 A thin layer over :mod:`rnnkit.classify`.  Data: ``label<TAB>text`` files (``--format tsv``) or one
 file per class (``--format polarity --pos F --neg F``, rt-polarity; add ``--encoding cp1252``).
 Without ``--valid`` a fraction of the training data is held out to pick the best epoch.
+
+``--level char`` makes every non-space character a token, for Chinese or Japanese written without
+spaces; training at word level on such text is warned about (each sentence would be one token), and
+so is classifying or evaluating it with a word-level model.  The level is saved in the checkpoint.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.errors import DataError
+from rnnkit.textwidth import display_width, rjust
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -58,6 +63,10 @@ def register(groups) -> None:
     d.add_argument("--neg", help="polarity: file of negative sentences, one a line")
     d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
     d.add_argument("--header", action="store_true", help="tsv: skip the first line")
+    d.add_argument("--level", choices=["word", "char"], default="word",
+                   help="tokens: words split at whitespace, or characters: every non-space character is one "
+                        "token and spaces are dropped (Chinese or Japanese written without spaces; Latin words "
+                        "are then split into letters too); saved with the model")
     d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid")
     d.add_argument("--folds", type=fold_count, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
     d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
@@ -76,8 +85,9 @@ def register(groups) -> None:
                    help="replace each training token by <unk> with this probability (regularises, and trains the "
                         "<unk> vector that words unseen in training get)")
     m.add_argument("--lowercase", action="store_true", help="lowercase the text")
-    m.add_argument("--min-count", type=positive_int, default=1, help="words rarer than this become <unk>")
-    m.add_argument("--max-length", type=nonnegative_int, default=0, help="keep at most this many tokens per text (0: all)")
+    m.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this become <unk>")
+    m.add_argument("--max-length", type=nonnegative_int, default=0,
+                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier")
     p.set_defaults(func=train_classifier)
@@ -158,7 +168,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     elif valid is not None and args.valid:
         where = f"--valid {args.valid}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
-                                  args.min_count, args.max_length)
+                                  args.min_count, args.max_length, args.level)
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
@@ -194,13 +204,57 @@ def scores(model: Any, enc: Any, examples: list) -> dict[str, Any]:
 
 
 def describe(m: dict[str, Any]) -> str:
+    """Accuracy, macro-F1 and the confusion matrix as text; the matrix is padded by display width, so
+    columns headed by Chinese labels (two terminal columns a character) line up."""
     lines = [f"accuracy {100 * m['accuracy']:.2f}%, macro-F1 {100 * m['macro_f1']:.2f} over {m['examples']:,} texts",
              "confusion matrix (rows gold, columns predicted):"]
-    width = max(8, *(len(str(label)) for label in m["labels"]))
-    lines.append(" " * width + "".join(f"{str(label):>{width + 1}}" for label in m["labels"]))
+    width = max(8, *(display_width(str(label)) for label in m["labels"]))
+    lines.append(" " * width + "".join(rjust(str(label), width + 1) for label in m["labels"]))
     for label, row in zip(m["labels"], m["confusion"]):
-        lines.append(f"{str(label):>{width}}" + "".join(f"{n:>{width + 1}}" for n in row))
+        lines.append(rjust(str(label), width) + "".join(f"{n:>{width + 1}}" for n in row))
     return "\n".join(lines)
+
+
+def _summary(args: argparse.Namespace, examples: list) -> str:
+    """The 'data:' line: texts, tokens and token types at the chosen level (after --lowercase and
+    --max-length), and how many types --min-count keeps when it drops some."""
+    from collections import Counter
+
+    from rnnkit.classify.task import ClassifierEncoder
+    from rnnkit.data.vocab import Vocabulary
+
+    tokenizer = ClassifierEncoder(Vocabulary(["<unk>"], eos_token=None), [], args.lowercase, args.max_length,
+                                  args.level)
+    counts = Counter(tok for e in examples for tok in tokenizer.tokenize(e.text))
+    unit = "character" if args.level == "char" else "word"
+    line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
+    if args.min_count > 1:
+        kept = sum(n >= args.min_count for n in counts.values())
+        line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
+    return line
+
+
+def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> None:
+    """One 'warning:' line on stderr when word-level tokens would be whole Chinese or Japanese phrases
+    (text written without spaces): each would be one token that new texts rarely repeat, so a model
+    learns little and gives most new texts the same class.  ``enc``/``model``: the word-level
+    classifier that is to read ``texts`` (classify, evaluate); without them, training data."""
+    from rnnkit.data.segmentation import unsegmented_cjk
+
+    average = unsegmented_cjk(texts)
+    if average is None:
+        return
+    looks = (f"its Chinese/Japanese words average {average:.1f} characters: the text looks unsegmented "
+             "(no spaces between words)")
+    if enc is None:
+        print(f"warning: {where}: {looks}, so at --level word each space-free run is one token that new texts "
+              "rarely repeat; train with --level char, or segment the text first ('rnnkit segment')", file=sys.stderr)
+        return
+    seqs = enc.encode(texts)
+    unknown = sum(int((s == enc.vocab.unk_id).sum()) for s in seqs) / max(1, sum(len(s) for s in seqs))
+    print(f"warning: {where}: {looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the "
+          "tokens are unknown to it (<unk>); retrain with --level char (or, if its training text was segmented, "
+          "segment this text too: 'rnnkit segment')", file=sys.stderr)
 
 
 def train_classifier(args: argparse.Namespace) -> int:
@@ -210,14 +264,16 @@ def train_classifier(args: argparse.Namespace) -> int:
     examples = _read(args)
     _check_labels(args, examples)
     run = Path(args.run_dir)
-    print(f"data: {len(examples):,} texts", file=sys.stderr)
+    print(_summary(args, examples), file=sys.stderr)
+    if args.level == "word":
+        _warn_if_unsegmented([e.text for e in examples], _source(args))
     if args.folds:
         from rnnkit.classify.crossval import cross_validate
         from rnnkit.classify.task import ClassifierEncoder
 
         if args.embeddings:  # read once, for every word of every fold
             every = ClassifierEncoder.build([e.text for e in examples], [e.label for e in examples], args.lowercase,
-                                            1, args.max_length)
+                                            1, args.max_length, args.level)
             read_pretrained(args, every.vocab.tokens)
 
         def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
@@ -253,6 +309,8 @@ def classify(args: argparse.Namespace) -> int:
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
     texts = [line for line in lines if line.strip()]
+    if enc.level == "word":
+        _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
     probs = iter(predict_proba(model, enc.encode(texts)) if texts else np.zeros((0, len(enc.labels))))
     out = []
     for line in lines:
@@ -276,7 +334,10 @@ def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespac
     from rnnkit.data.classification import read_tsv
 
     model, enc, _ = load_classifier(model_path)
-    m = scores(model, enc, read_tsv(data_path))
+    examples = read_tsv(data_path)
+    if enc.level == "word":
+        _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
+    m = scores(model, enc, examples)
     print(json.dumps(m) if args.json else f"{data_path}: {describe(m)}")
     return 0
 

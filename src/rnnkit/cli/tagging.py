@@ -226,6 +226,18 @@ def _warn_if_unsegmented(data: TaggingData, name: str) -> None:
               "words separated by spaces (is the file raw, unsegmented text?)", file=sys.stderr)
 
 
+def _warn_if_raw_chinese(lines: list[str], where: str) -> None:
+    """A tagger reads words: say so when the input looks like Chinese or Japanese without spaces between
+    words, which it would tag a whole phrase at a time."""
+    from rnnkit.data.segmentation import unsegmented_cjk
+
+    average = unsegmented_cjk(lines)
+    if average is not None:
+        print(f"warning: {where}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
+              "unsegmented, and a tagger reads words separated by spaces; segment it first "
+              "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')", file=sys.stderr)
+
+
 # ---------------------------------------------------------------------- commands
 def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
@@ -324,7 +336,9 @@ def tag(args: argparse.Namespace) -> int:
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
     if args.format == "raw":
-        data = raw_sentences(text_lines(_read_input(args)))
+        lines = text_lines(_read_input(args))
+        _warn_if_raw_chinese(lines, args.input or "standard input")
+        data = raw_sentences(lines)
         spec = None
     else:
         spec = loaded.spec if loaded.spec.format == args.format else DataSpec(args.format, "upos" if args.format == "conllu" else -1)

@@ -8,10 +8,16 @@ One-class-per-file (Pang & Lee's ``rt-polarity.pos`` / ``rt-polarity.neg``): one
 every line of a file has that file's label.  Those two files are Windows-1252, not UTF-8: read them
 with ``encoding="cp1252"``; with the default UTF-8 their first accented byte raises a DataError
 naming the line and hinting ``--encoding cp1252``.
+
+Chinese and Japanese are written without spaces between words, so a whitespace split makes a whole
+sentence one token, which no new sentence repeats.  :func:`char_tokens` splits text into characters
+instead, and :func:`rnnkit.data.segmentation.unsegmented_cjk` tells when texts look like that (to
+warn before training on them).
 """
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -95,3 +101,23 @@ def read_polarity(pos_path: str | os.PathLike, neg_path: str | os.PathLike,
     The published rt-polarity files need ``encoding="cp1252"``.
     """
     return read_class_files({"pos": pos_path, "neg": neg_path}, encoding)
+
+
+def char_tokens(text: str) -> list[str]:
+    """The characters of ``text`` as tokens, whitespace dropped: ``"這家 餐廳ok"`` -> ``這 家 餐 廳 o k``.
+
+    Whitespace is dropped rather than kept as a token, so a text reads the same whether or not its
+    words were separated by spaces (segmented or raw Chinese, a stray space).  A combining mark
+    (accent, Thai or Devanagari vowel sign) stays with the character before it, so a decomposed
+    e + U+0301 is one token, not two (the text is not normalised: it is another token than
+    the composed U+00E9).
+    """
+    tokens: list[str] = []
+    for ch in text:
+        if ch.isspace():
+            continue
+        if tokens and unicodedata.category(ch).startswith("M"):
+            tokens[-1] += ch
+        else:
+            tokens.append(ch)
+    return tokens

@@ -8,11 +8,14 @@ U+00A0).  A blank line is kept as an empty sentence, so line k of the output is 
 Each character of a word gets a tag: ``S`` a single-character word, else ``B`` on the first, ``E``
 on the last and ``M`` on those between.  Example: ``["我们", "爱", "北京大学"]`` ->
 ``我 们 爱 北 京 大 学`` tagged ``B E S B M M E``.
+
+:func:`unsegmented_cjk` tells when texts are Chinese or Japanese written without spaces between words,
+for the commands that read words and should warn before treating a whole sentence as one.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rnnkit.data.conll import read_text_file, text_lines, write_text_file
 
@@ -77,3 +80,40 @@ def write_segmented(path: str | os.PathLike, sentences: Sequence[Sequence[str]],
                     encoding: str = "utf-8") -> None:
     """Write segmented sentences, one a line (see format_segmented)."""
     write_text_file(path, format_segmented(sentences, separator), encoding)
+
+
+# Han ideographs (with 々 〆 〇) and kana: the scripts written without spaces between words.  Hangul is
+# left out: Korean puts spaces between its phrases.
+_CJK_RANGES = ((0x3005, 0x3007), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+               (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x323AF))
+UNSEGMENTED_TOKEN_LENGTH = 4.0  # Chinese words average about 1.5 characters; a token of 4+ is a phrase
+
+
+def is_cjk(ch: str) -> bool:
+    """Whether the character is a Han ideograph or kana (Chinese or Japanese script)."""
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
+
+
+def unsegmented_cjk(texts: Iterable[str]) -> float | None:
+    """The average length, in characters, of the whitespace tokens that hold Chinese or Japanese
+    characters, when the texts look written without spaces between words; None when they do not.
+
+    They look so when such characters are at least a third of the non-space characters and their
+    tokens average :data:`UNSEGMENTED_TOKEN_LENGTH` characters or more: Chinese words average about
+    1.5, so segmented text stays well below, while an unsegmented sentence is one token of 10 or
+    more.  English with a few Chinese names, and Korean (spaced), give None.
+    """
+    chars = cjk = cjk_tokens = cjk_token_chars = 0
+    for text in texts:
+        for token in text.split():
+            n = sum(map(is_cjk, token))
+            chars += len(token)
+            if n:
+                cjk += n
+                cjk_tokens += 1
+                cjk_token_chars += len(token)
+    if not cjk_tokens or 3 * cjk < chars:
+        return None
+    average = cjk_token_chars / cjk_tokens
+    return average if average >= UNSEGMENTED_TOKEN_LENGTH else None
