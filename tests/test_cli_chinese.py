@@ -11,22 +11,24 @@ RAW = "我们今天去公园散步天气很好\n这是一个测试句子看看\n
 SMALL = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
 
 
-def test_segmented_training_counts_characters_and_skips_blank_lines(tmp_path, capsys):
-    path = tmp_path / "seg.txt"
-    path.write_text(SEGMENTED, encoding="utf-8")
+def _train_segmented(tmp_path, capsys, text: str) -> str:
+    """stderr of train tagger --format segmented on ``text``."""
+    path = tmp_path / "data.txt"
+    path.write_text(text, encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
                                     "--run-dir", str(tmp_path / "run"), *SMALL])
     assert code == 0, err
+    return err
+
+
+def test_segmented_training_counts_characters_and_skips_blank_lines(tmp_path, capsys):
+    err = _train_segmented(tmp_path, capsys, SEGMENTED)
     assert "train: 3 sentences (2 blank lines skipped), 15 characters, 15 character types" in err, err
     assert "warning" not in err, err
 
 
 def test_raw_text_given_as_segmented_is_warned_about(tmp_path, capsys):
-    path = tmp_path / "raw.txt"
-    path.write_text(RAW, encoding="utf-8")
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
-                                    "--run-dir", str(tmp_path / "run"), *SMALL])
-    assert code == 0, err
+    err = _train_segmented(tmp_path, capsys, RAW)
     warning = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and "average 11.5 characters" in warning[0] and "unsegmented" in warning[0], err
 

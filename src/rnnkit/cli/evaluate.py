@@ -48,7 +48,8 @@ def register(groups) -> None:
 
 
 _PARSER: argparse.ArgumentParser | None = None
-# options that only some kinds of model read (dest -> flag); the seq2seq ones are added by rnnkit.cli.seq2seq
+# options that only some kinds of model read (dest -> flag); the parser entries of the seq2seq ones are
+# registered by rnnkit.cli.seq2seq, the tables below say which kind reads which
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
                  "length_norm": "--length-norm", "max_len": "--max-len", "replace_unk": "--replace-unk",
                  "bleu_tokenize": "--bleu-tokenize"}
