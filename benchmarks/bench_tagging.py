@@ -15,7 +15,10 @@ validation set).  Tasks and references:
   sentences for the best epoch count on the held-out set), ``chunking-avg-h300`` and ``chunking-avg-e200``
   (chunking-avg with 300 hidden units per direction, or with 200-dimensional word embeddings).
 * ``zh-seg``: UD Chinese GSD v1.4 word segmentation from raw characters, BMES tagging with
-  character-bigram embeddings and a CRF; test word F1 (target >= 93) and OOV recall.
+  character-bigram embeddings and a CRF; test word F1 (target >= 93) and OOV recall.  GSD writes its
+  punctuation in ASCII (, . : ( )), most Chinese text in full-width forms (，。：（）), so the test set is
+  also scored with its one-character punctuation words written full-width.  ``zh-seg-fold``: the
+  same with ``--fold-width``, which reads full-width forms as half-width.
 * ``zh-upos``: the same treebank's UPOS on gold words (report only).
 
     nice python benchmarks/bench_tagging.py --task ewt-upos [--data ../shared/data] [--work runs/bench_tagging]
@@ -48,8 +51,19 @@ CHUNKING = ("chunking", "chunking-wide", "chunking-avg", "chunking-full", "chunk
             "chunking-avg-e200")
 # epochs of the retraining on all training sentences: the best epoch of the setting on the held-out 1,000
 FULL_EPOCHS = {"chunking-full": 21, "chunking-avg-full": 13}
-TASKS = ("ewt-upos", "ewt-hmm", *CHUNKING, "zh-seg", "zh-upos")
-TARGETS = {"ewt-upos": 95.0, **{task: 94.0 for task in CHUNKING}, "zh-seg": 93.0}
+TASKS = ("ewt-upos", "ewt-hmm", *CHUNKING, "zh-seg", "zh-seg-fold", "zh-upos")
+TARGETS = {"ewt-upos": 95.0, **{task: 94.0 for task in CHUNKING}, "zh-seg": 93.0, "zh-seg-fold": 93.0}
+# GSD's ASCII punctuation and the full-width forms Chinese text usually has instead
+FULL_WIDTH = {",": "，", ".": "。", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
+
+
+def full_width_copy(path: Path) -> Path:
+    """The segmented file with every one-character punctuation word of FULL_WIDTH written full-width
+    (only whole words: the dot of "3.5" stays), beside it as NAME-fullwidth.txt."""
+    out = path.with_name(path.stem + "-fullwidth.txt")
+    lines = read_text_file(path).splitlines()
+    write_text_file(out, "".join(" ".join(FULL_WIDTH.get(w, w) for w in line.split()) + "\n" for line in lines))
+    return out
 
 
 def _neural(train, valid, run: Path, extra: list[str], epochs: int) -> list[str]:
@@ -112,7 +126,7 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None, seed: int = 0
             return _neural(full, None, run, extra, epochs or FULL_EPOCHS[task]), run / "last.safetensors", valid, test
         return (_neural(train, valid, run, extra, epochs or (20 if task == "chunking" else 25)),
                 run / "best.safetensors", valid, test)
-    if task == "zh-seg":
+    if task in ("zh-seg", "zh-seg-fold"):
         run.mkdir(parents=True, exist_ok=True)
         files = {}
         for split in ("train", "dev", "test"):
@@ -121,6 +135,7 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None, seed: int = 0
         extra = ["--format", "segmented", "--bigrams", "--crf", "--embed", "100", "--bigram-embed", "100",
                  "--hidden", "128", "--dropout", "0.33", "--singleton-unk", "0.3", "--lr", "0.002", "--batch-size", "16",
                  "--schedule", "plateau", "--lr-decay", "0.5", "--patience", "4"]
+        extra += ["--fold-width"] if task == "zh-seg-fold" else []
         return _neural(files["train"], files["dev"], run, extra, epochs or 20), run / "best.safetensors", files["dev"], files["test"]
     train, valid, test = gsd / "zh-ud-train.conllu", gsd / "zh-ud-dev.conllu", gsd / "zh-ud-test.conllu"
     extra = ["--crf", "--char-features", "--char-embed", "50", "--char-hidden", "50", "--embed", "100",
@@ -139,6 +154,7 @@ TITLES = {"ewt-upos": "UD English EWT UPOS, BiLSTM-CRF with character features",
           "chunking-avg-h300": "CoNLL-2000 chunking, chunking-avg's settings with 300 hidden units per direction",
           "chunking-avg-e200": "CoNLL-2000 chunking, chunking-avg's settings with 200-dimensional word embeddings",
           "zh-seg": "UD Chinese GSD v1.4 word segmentation, character BMES BiLSTM-CRF with bigrams",
+          "zh-seg-fold": "UD Chinese GSD v1.4 word segmentation, zh-seg's settings with --fold-width",
           "zh-upos": "UD Chinese GSD v1.4 UPOS on gold words, BiLSTM-CRF with character features"}
 SECTION = "Sequence labelling (bench_tagging.py)"
 INTRO = """\
@@ -172,6 +188,8 @@ def report(res: dict) -> str:
                          f"| {e.get('valid_seconds', float('nan')):.1f} |")
         lines.append("")
     lines += [f"- valid: {res['valid_line']}", f"- **test: {res['test_line']}**"]
+    if res.get("test_full_width_line"):
+        lines.append(f"- test with its punctuation full-width (，。：；？！（）): {res['test_full_width_line']}")
     if res.get("target") is not None:
         lines.append(f"- target {res['target']}: **{res['verdict']}** ({res['gap']:+.2f})")
     return "\n".join(lines)
@@ -194,6 +212,10 @@ def run_task(task: str, data: Path, work: Path, epochs: int | None, record: bool
     tagger = LoadedTagger(str(model))
     dev = tagger.score(read_tagged(valid, tagger.spec))
     tst = tagger.score(read_tagged(test, tagger.spec))
+    if task.startswith("zh-seg"):
+        wide = tagger.score(read_tagged(full_width_copy(test), tagger.spec))
+        res["test_full_width_line"] = describe(tagger.task["metric"], wide)
+        print(f"{run_name(task, seed)} test, punctuation full-width: {res['test_full_width_line']}")
     res["eval_wall"] = time.perf_counter() - t1
     res["wall"] = time.perf_counter() - t0
     res["load1"] = machine_load()

@@ -99,6 +99,12 @@ def register(groups) -> None:
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
                    help="DropConnect on the BiLSTM's recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
     m.add_argument("--lowercase", action="store_true", help="lowercase words for the word embedding (chars keep case)")
+    m.add_argument("--fold-width", action="store_true",
+                   help="read full-width letters, digits and punctuation (Ａ１，：（) as their ASCII forms and the "
+                        "ideographic full stop 。 as '.' (NFKC, one character to one), in everything the model reads; "
+                        "output keeps the input's characters.  For Chinese text written with full-width punctuation "
+                        "and a corpus written with half-width (UD Chinese GSD), or the other way round; saved with "
+                        "the model")
     m.add_argument("--min-count", type=positive_int, default=1, help="words (and bigrams) rarer than this become <unk>")
     m.add_argument("--singleton-unk", type=probability, default=0.0,
                    help="replace words seen once in training by <unk> with this probability (word dropout)")
@@ -249,7 +255,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     train = _read_data(args.train, spec, training=True)
     valid, test = _read_evaluation(args, spec)
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
-                              bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars)
+                              bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars,
+                              fold_width=args.fold_width)
     try:
         decoding_constraints(enc.tags, spec.scheme)
     except ValueError as exc:
@@ -263,8 +270,8 @@ def train_tagger(args: argparse.Namespace) -> int:
           file=sys.stderr)
     if args.extend_vocab:
         evaluation = [d for d in (valid, test) if d is not None]
-        enc.words = extend_vocab(args, enc.words, (TaggerEncoder._norm(w, args.lowercase)
-                                                   for d in evaluation for s in d.words for w in s))
+        enc.words = extend_vocab(args, enc.words, (enc.norm(w) for d in evaluation for s in enc._folded(d.words)
+                                                   for w in s))
     vectors = read_pretrained(args, enc.words.tokens)
     mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags),
                         embedding_dim=embedding_size(args, vectors, 100),

@@ -11,11 +11,17 @@ on the last and ``M`` on those between.  Example: ``["我们", "爱", "北京大
 
 :func:`unsegmented_cjk` tells when texts are Chinese or Japanese written without spaces between words,
 for the commands that read words and should warn before treating a whole sentence as one.
+
+:func:`fold_width` maps full-width characters to their half-width forms, one character to one: Chinese
+text is usually written with full-width punctuation (，。：（）) and digits, while some corpora (UD
+Chinese GSD) use the ASCII forms, so a model trained on one sees the other's punctuation as unknown.
 """
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from rnnkit.data.conll import read_text_file, text_lines, write_text_file
 
@@ -117,3 +123,21 @@ def unsegmented_cjk(texts: Iterable[str]) -> float | None:
         return None
     average = cjk_token_chars / cjk_tokens
     return average if average >= UNSEGMENTED_TOKEN_LENGTH else None
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    if ch in "\u3002\uff61":  # ideographic full stop, and its half-width form (which NFKC maps to it)
+        return "."
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if len(folded) == 1 else ch  # 1:1 only: a segmenter's output keeps the input's characters
+
+
+def fold_width(text: str) -> str:
+    """``text`` with each character folded to its compatibility form where that is one character
+    (Unicode NFKC, character by character): full-width ASCII to ASCII (``Ａ１，：（`` -> ``A1,:(``),
+    half-width katakana to full-width, compatibility ideographs to unified ones; and the ideographic
+    full stop ``。`` to ``.``.  The length never changes, so positions in the folded text are
+    positions in the original (``ﬁ``, which NFKC makes two letters, stays as it is).
+    """
+    return "".join(map(_fold_char, text))

@@ -19,6 +19,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from rnnkit.constraints import allowed_transitions
+from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.segmentation import tags_to_words
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.segmentation import segmentation_prf
@@ -57,7 +58,7 @@ class TaggerEncoder:
 
     def __init__(self, words: Vocabulary, tags: list[str], chars: Vocabulary | None = None,
                  bigrams: Vocabulary | None = None, features: list[Vocabulary] | None = None,
-                 lowercase: bool = False, max_chars: int = 30) -> None:
+                 lowercase: bool = False, max_chars: int = 30, fold_width: bool = False) -> None:
         self.words = words
         self.tags = list(tags)
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
@@ -66,46 +67,56 @@ class TaggerEncoder:
         self.features = list(features or [])
         self.lowercase = bool(lowercase)
         self.max_chars = int(max_chars)
+        self.fold_width = bool(fold_width)  # full-width forms read as half-width (rnnkit.data.segmentation.fold_width)
 
     @classmethod
     def build(cls, data: TaggingData, *, lowercase: bool = False, char_features: bool = False,
-              bigrams: bool = False, min_count: int = 1, max_chars: int = 30) -> TaggerEncoder:
+              bigrams: bool = False, min_count: int = 1, max_chars: int = 30,
+              fold_width: bool = False) -> TaggerEncoder:
         """Vocabularies of the training data (``data.tags`` needed); tags in sorted order."""
         if data.tags is None:
             raise ValueError("Expected labelled training data (tags), got none")
-        norm = [w.lower() if lowercase else w for s in data.words for w in s]
-        words = Vocabulary.build(norm, min_count=min_count, eos_token=None)
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), [], lowercase=lowercase, max_chars=max_chars,
+                  fold_width=fold_width)
+        folded = enc._folded(data.words)
+        words = Vocabulary.build((enc.norm(w) for s in folded for w in s), min_count=min_count, eos_token=None)
         tags = sorted({t for s in data.tags for t in s})
-        chars = Vocabulary.build((c for s in data.words for w in s for c in w), eos_token=None) if char_features else None
+        chars = Vocabulary.build((c for s in folded for w in s for c in w), eos_token=None) if char_features else None
         bi = None
         if bigrams:
-            bi = Vocabulary.build((b for s in data.words for b in _bigrams([cls._norm(w, lowercase) for w in s])),
+            bi = Vocabulary.build((b for s in folded for b in _bigrams([enc.norm(w) for w in s])),
                                   min_count=min_count, eos_token=None)
         feats = []
         if data.features is not None and data.features and data.features[0]:
             F = len(data.features[0][0])
             feats = [Vocabulary.build((tok[f] for s in data.features for tok in s), eos_token=None) for f in range(F)]
-        return cls(words, tags, chars, bi, feats, lowercase, max_chars)
+        return cls(words, tags, chars, bi, feats, lowercase, max_chars, fold_width)
 
-    @staticmethod
-    def _norm(word: str, lowercase: bool) -> str:
-        return word.lower() if lowercase else word
+    def _folded(self, sentences: list[list[str]]) -> list[list[str]]:
+        """The sentences as the model reads them: width-folded when ``fold_width`` (same lengths)."""
+        if not self.fold_width:
+            return sentences
+        return [[fold_text(w) for w in s] for s in sentences]
+
+    def norm(self, word: str) -> str:
+        """A (folded) word as the word vocabulary holds it: lowercased when ``lowercase``."""
+        return word.lower() if self.lowercase else word
 
     def encode(self, data: TaggingData) -> Encoded:
         """Ids of every sentence; tags are encoded when ``data.tags`` is given."""
-        lower = self.lowercase
-        words = [self.words.encode([self._norm(w, lower) for w in s]) for s in data.words]
+        folded = self._folded(data.words)
+        words = [self.words.encode([self.norm(w) for w in s]) for s in folded]
         types = type_chars = type_lengths = None
         if self.chars is not None:
             table: dict[str, int] = {}
-            types = [np.array([table.setdefault(w, len(table)) for w in s], dtype=np.int64) for s in data.words]
+            types = [np.array([table.setdefault(w, len(table)) for w in s], dtype=np.int64) for s in folded]
             index = {c: i for i, c in enumerate(self.chars.tokens)}
             type_chars, type_lengths = char_matrix(list(table), index, self.chars.unk_id, self.max_chars)
         bigrams = None
         if self.bigrams is not None:
             bigrams = []
-            for s in data.words:
-                ids = self.bigrams.encode(_bigrams([self._norm(w, lower) for w in s]))  # (n + 1,)
+            for s in folded:
+                ids = self.bigrams.encode(_bigrams([self.norm(w) for w in s]))  # (n + 1,)
                 bigrams.append(np.stack([ids[1:], ids[:-1]], axis=1))  # (n, 2) right, left
         features = None
         if self.features:
@@ -124,7 +135,7 @@ class TaggerEncoder:
                 "chars": None if self.chars is None else self.chars.to_json(),
                 "bigrams": None if self.bigrams is None else self.bigrams.to_json(),
                 "features": [v.to_json() for v in self.features],
-                "lowercase": self.lowercase, "max_chars": self.max_chars}
+                "lowercase": self.lowercase, "max_chars": self.max_chars, "fold_width": self.fold_width}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TaggerEncoder:
@@ -132,7 +143,8 @@ class TaggerEncoder:
             return None if x is None else Vocabulary.from_json(x)
 
         return cls(Vocabulary.from_json(d["words"]), d["tags"], vocab(d["chars"]), vocab(d["bigrams"]),
-                   [Vocabulary.from_json(v) for v in d["features"]], d["lowercase"], d["max_chars"])
+                   [Vocabulary.from_json(v) for v in d["features"]], d["lowercase"], d["max_chars"],
+                   d.get("fold_width", False))  # checkpoints before fold_width: off
 
 
 def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | None = None) -> TaggerBatch:

@@ -1,0 +1,59 @@
+"""--fold-width: a tagger reads full-width characters as their half-width forms, one to one, and writes
+the input's own characters back.  Chinese text is usually written with full-width punctuation (，。：)
+while UD Chinese GSD uses ASCII (, . :), so without folding every such mark is unknown to the model."""
+from __future__ import annotations
+
+from clirun import run_cli
+
+from rnnkit.checkpoint import load_checkpoint
+from rnnkit.data.segmentation import fold_width
+from rnnkit.tagging.io import TaggingData
+from rnnkit.tagging.task import TaggerEncoder
+
+HALF = ["我们 今天 去 公园 , 天气 很 好 .", "这 是 测试 : 看看 ( 一 ) 吧 .", "他们 说 , 明天 下雨 ."]
+
+
+def test_fold_width_maps_one_character_to_one():
+    assert fold_width("Ａｂｃ１２３，：；？！（）。") == "Abc123,:;?!().", fold_width("Ａｂｃ１２３，：；？！（）。")
+    assert fold_width("ｶﾀｶﾅ") == "カタカナ"  # half-width katakana to full-width
+    assert fold_width("我们、「北京」《书》") == "我们、「北京」《书》"  # CJK and its own punctuation stay
+    assert fold_width("ﬁ½") == "ﬁ½"  # NFKC would make two or three characters: kept, so lengths match
+    text = "混合 Ｔｅｘｔ，ｗｉｔｈ　全角"
+    assert len(fold_width(text)) == len(text)
+
+
+def test_encoder_reads_folded_text_and_saves_the_choice():
+    train = TaggingData([list("公园,好.")], [["B", "E", "S", "S", "S"]], None)
+    enc = TaggerEncoder.build(train, bigrams=True, char_features=True, fold_width=True)
+    full = enc.encode(TaggingData([list("公园，好。")], None, None))
+    half = enc.encode(TaggingData([list("公园,好.")], None, None))
+    assert full.words[0].tolist() == half.words[0].tolist() and enc.words.unk_id not in full.words[0].tolist()
+    assert full.bigrams[0].tolist() == half.bigrams[0].tolist()
+    assert full.type_chars.tolist() == half.type_chars.tolist()
+    plain = TaggerEncoder.build(train)
+    assert plain.encode(TaggingData([list("公园，好。")], None, None)).words[0].tolist().count(plain.words.unk_id) == 2
+    again = TaggerEncoder.from_json(enc.to_json())
+    assert again.fold_width and not TaggerEncoder.from_json(plain.to_json()).fold_width
+    old = enc.to_json()
+    del old["fold_width"]  # a checkpoint written before the option existed
+    assert not TaggerEncoder.from_json(old).fold_width
+
+
+def test_segmenter_with_fold_width_treats_full_width_punctuation_as_half_width(tmp_path, capsys):
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(HALF * 20) + "\n", encoding="utf-8")
+    run = tmp_path / "seg"
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--bigrams",
+                                    "--fold-width", "--epochs", "3", "--embed", "8", "--hidden", "8",
+                                    "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(run)])
+    assert code == 0, err
+    model = str(run / "last.safetensors")
+    assert load_checkpoint(model)[1]["task"]["encoder"]["fold_width"] is True
+    raw_half = tmp_path / "half.txt"
+    raw_full = tmp_path / "full.txt"
+    raw_half.write_text("他们说,明天去公园.\n这是测试:看看(一)吧.\n", encoding="utf-8")
+    raw_full.write_text("他们说，明天去公园。\n这是测试：看看（一）吧。\n", encoding="utf-8")
+    _, out_half, _ = run_cli(capsys, ["segment", model, str(raw_half)])
+    _, out_full, _ = run_cli(capsys, ["segment", model, str(raw_full)])
+    assert fold_width(out_full) == out_half, (out_full, out_half)  # the same boundaries
+    assert "，" in out_full and "。" in out_full and "," not in out_full  # the input's own characters come back
