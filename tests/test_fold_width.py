@@ -57,3 +57,28 @@ def test_segmenter_with_fold_width_treats_full_width_punctuation_as_half_width(t
     _, out_full, _ = run_cli(capsys, ["segment", model, str(raw_full)])
     assert fold_width(out_full) == out_half, (out_full, out_half)  # the same boundaries
     assert "，" in out_full and "。" in out_full and "," not in out_full  # the input's own characters come back
+
+
+def test_segment_never_splits_inside_a_character_on_screen(tmp_path, capsys):
+    """A family emoji (parts joined by U+200D), a skin-tone modifier and a combining accent stay inside
+    one word whatever the model predicts; every character of the input comes back, in order."""
+    from rnnkit.data.segmentation import join_clusters
+
+    assert join_clusters(["家👨", "\u200d👩", "\u200d👧", "好"]) == ["家👨\u200d👩\u200d👧", "好"]
+    assert join_clusters(["👍", "\U0001F3FD", "好"]) == ["👍\U0001F3FD", "好"]
+    assert join_clusters(["cafe", "\u0301", "好"]) == ["cafe\u0301", "好"]
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
+    run = tmp_path / "seg"
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
+                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
+                                    "--run-dir", str(run)])
+    assert code == 0, err
+    text = "我们家👨\u200d👩\u200d👧很好👍\U0001F3FD去公园\n"
+    raw = tmp_path / "raw.txt"
+    raw.write_text(text, encoding="utf-8")
+    code, out, err = run_cli(capsys, ["segment", str(run / "last.safetensors"), str(raw)])
+    assert code == 0, err
+    words = out.split()
+    assert "".join(words) == text.strip()
+    assert not any(w.startswith(("\u200d", "\U0001F3FD")) or w.endswith("\u200d") for w in words), words

@@ -362,7 +362,7 @@ def tag(args: argparse.Namespace) -> int:
 
 def segment(args: argparse.Namespace) -> int:
     from rnnkit.data.conll import text_lines
-    from rnnkit.data.segmentation import tags_to_words
+    from rnnkit.data.segmentation import join_clusters, tags_to_words
 
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
@@ -371,7 +371,7 @@ def segment(args: argparse.Namespace) -> int:
     # every whitespace-separated chunk is segmented on its own: a space is already a boundary
     chunks = [chunk for line in lines for chunk in line.split()]
     data = TaggingData([list(c) for c in chunks], None, None, None)
-    words = iter([tags_to_words(c, t) for c, t in zip(data.words, loaded.predict(data))])
+    words = iter([join_clusters(tags_to_words(c, t)) for c, t in zip(data.words, loaded.predict(data))])
     out = []
     for line in lines:
         out.append(" ".join(w for _ in line.split() for w in next(words)) + "\n")

@@ -141,3 +141,25 @@ def fold_width(text: str) -> str:
     positions in the original (``ﬁ``, which NFKC makes two letters, stays as it is).
     """
     return "".join(map(_fold_char, text))
+
+
+def _glues(ch: str) -> bool:
+    """A character that belongs to the one before it: a combining mark, a zero-width joiner, a variation
+    selector or an emoji skin-tone modifier."""
+    o = ord(ch)
+    return (unicodedata.category(ch) in ("Mn", "Mc", "Me") or o == 0x200D or 0xFE00 <= o <= 0xFE0F
+            or 0xE0100 <= o <= 0xE01EF or 0x1F3FB <= o <= 0x1F3FF)
+
+
+def join_clusters(words: Sequence[str]) -> list[str]:
+    """Words with no boundary inside a user-perceived character: a word that starts with a combining
+    mark, joiner, variation selector or skin-tone modifier, or follows a word that ends in a joiner,
+    is joined to the word before (a family emoji is one character on screen, and U+200D between two
+    of its parts must not become a word boundary).  The characters are unchanged."""
+    out: list[str] = []
+    for w in words:
+        if out and w and (_glues(w[0]) or out[-1].endswith("\u200d")):
+            out[-1] += w
+        else:
+            out.append(w)
+    return out
