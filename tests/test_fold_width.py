@@ -54,9 +54,19 @@ def test_segmenter_with_fold_width_treats_full_width_punctuation_as_half_width(t
     raw_half.write_text("他们说,明天去公园.\n这是测试:看看(一)吧.\n", encoding="utf-8")
     raw_full.write_text("他们说，明天去公园。\n这是测试：看看（一）吧。\n", encoding="utf-8")
     _, out_half, _ = run_cli(capsys, ["segment", model, str(raw_half)])
-    _, out_full, _ = run_cli(capsys, ["segment", model, str(raw_full)])
+    _, out_full, err = run_cli(capsys, ["segment", model, str(raw_full)])
     assert fold_width(out_full) == out_half, (out_full, out_half)  # the same boundaries
     assert "，" in out_full and "。" in out_full and "," not in out_full  # the input's own characters come back
+    assert "warning" not in err, err
+    # a segmenter trained without the option says what it is missing
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
+                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
+                                    "--run-dir", str(tmp_path / "plain")])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["segment", str(tmp_path / "plain" / "last.safetensors"), str(raw_full)])
+    assert code == 0 and err.count("warning") == 1 and "--fold-width" in err and "，" in err, err
+    code, _, err = run_cli(capsys, ["segment", str(tmp_path / "plain" / "last.safetensors"), str(raw_half)])
+    assert code == 0 and "warning" not in err, err
 
 
 def test_segment_never_splits_inside_a_character_on_screen(tmp_path, capsys):

@@ -232,6 +232,22 @@ def _warn_if_unsegmented(data: TaggingData, name: str) -> None:
               "words separated by spaces (is the file raw, unsegmented text?)", file=sys.stderr)
 
 
+def _hint_fold_width(loaded: LoadedTagger, text: str, where: str) -> None:
+    """Say so when characters the segmenter never saw would be known to it folded to half-width: a model
+    trained on ASCII punctuation (UD Chinese GSD) reading text with full-width punctuation (，。)."""
+    from rnnkit.data.segmentation import fold_width
+
+    enc = getattr(loaded, "encoder", None)  # an HMM has none
+    if enc is None or enc.fold_width:
+        return
+    known = set(enc.words.tokens)
+    helped = [ch for ch in text if ch not in known and fold_width(ch) in known]
+    if len(helped) >= max(3, len(text) // 200):
+        common = "".join(sorted(set(helped), key=helped.count, reverse=True)[:6])
+        print(f"warning: {where}: {len(helped):,} characters ({common}) are unknown to the model but known in their "
+              "half-width form; a segmenter trained with --fold-width reads them as such", file=sys.stderr)
+
+
 def _warn_if_raw_chinese(lines: list[str], where: str) -> None:
     """A tagger reads words: say so when the input looks like Chinese or Japanese without spaces between
     words, which it would tag a whole phrase at a time."""
@@ -371,6 +387,7 @@ def segment(args: argparse.Namespace) -> int:
     # every whitespace-separated chunk is segmented on its own: a space is already a boundary
     chunks = [chunk for line in lines for chunk in line.split()]
     data = TaggingData([list(c) for c in chunks], None, None, None)
+    _hint_fold_width(loaded, "".join(chunks), args.input or "standard input")
     words = iter([join_clusters(tags_to_words(c, t)) for c, t in zip(data.words, loaded.predict(data))])
     out = []
     for line in lines:
