@@ -138,6 +138,16 @@ def test_tsv_training_and_resume(files, tmp_path, capsys):
     epochs = [json.loads(x) for x in open(f"{run}/metrics.jsonl") if '"epoch"' in x and '"type": "epoch"' in x]
     assert [e["epoch"] for e in epochs] == [1, 2] and epochs[-1]["step"] == 16, epochs  # 240 pairs / 32 = 8 a epoch
     capsys.readouterr()
+    # another --select-by would compare BLEU with the NLL the best checkpoint was chosen by: refused
+    cut = str(tmp_path / "cut")
+    again = common[: common.index("--run-dir")] + ["--run-dir", cut, *SMALL]
+    assert main(again + ["--max-steps", "3"]) == 0
+    capsys.readouterr()
+    bleu = [a if a != "0" or again[i - 1] != "--bleu-sentences" else "10" for i, a in enumerate(again)]
+    assert main(bleu + ["--select-by", "bleu", "--resume"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("rnnkit: error")]
+    assert len(errors) == 1 and "select_by: 'loss' then, 'bleu' now" in errors[0], err
 
 
 def test_weight_drop_is_recorded_and_training_differs(files, tmp_path, capsys):

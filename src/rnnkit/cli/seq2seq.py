@@ -266,7 +266,10 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             valid_references=None if valid is None else [_reference(p.target_text, tok) for p in valid],
             detokenize=lambda ids: decode_ids(ids, tgt_vocab, tok), select_by=args.select_by,
             max_decode_len=args.max_decode_len, bleu_tokenize=args.bleu_tokenize,
-            meta=seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize))
+            # select_by rides along so that --resume refuses a change of it: the best so far was measured
+            # by the other criterion (NLL against 100 - BLEU)
+            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize),
+                  "select_by": args.select_by})
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
