@@ -92,3 +92,30 @@ def test_segment_never_splits_inside_a_character_on_screen(tmp_path, capsys):
     words = out.split()
     assert "".join(words) == text.strip()
     assert not any(w.startswith(("\u200d", "\U0001F3FD")) or w.endswith("\u200d") for w in words), words
+
+
+def test_classifier_fold_width_reads_both_forms_alike(tmp_path, capsys):
+    """A classifier trained with --fold-width on half-width text reads full-width text as the same tokens
+    (same probabilities); the option is saved with the model; without it those characters are <unk>."""
+    from rnnkit.classify.task import ClassifierEncoder, load_classifier
+
+    enc = ClassifierEncoder.build(["好,很好!"], ["pos"], level="char", fold_width=True)
+    assert enc.tokenize("好，很好！") == enc.tokenize("好,很好!") == ["好", ",", "很", "好", "!"]
+    assert ClassifierEncoder.from_json(enc.to_json()).fold_width
+    old = enc.to_json()
+    del old["fold_width"]
+    assert not ClassifierEncoder.from_json(old).fold_width
+    rows = [("pos", "这家餐厅真好,很满意!"), ("neg", "服务太差了,很失望!")] * 30
+    (tmp_path / "train.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in rows), encoding="utf-8")
+    run = tmp_path / "clf"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--level", "char",
+                                    "--fold-width", "--epochs", "2", "--embed", "8", "--hidden", "8", "--progress",
+                                    "none", "--checkpoint-minutes", "0", "--run-dir", str(run)])
+    assert code == 0, err
+    model = run / "best.safetensors"
+    assert load_classifier(model)[1].fold_width
+    (tmp_path / "half.txt").write_text("真好,满意!\n", encoding="utf-8")
+    (tmp_path / "full.txt").write_text("真好，满意！\n", encoding="utf-8")
+    _, half, _ = run_cli(capsys, ["classify", str(model), str(tmp_path / "half.txt"), "--probs"])
+    _, full, _ = run_cli(capsys, ["classify", str(model), str(tmp_path / "full.txt"), "--probs"])
+    assert half.split("\t")[:2] == full.split("\t")[:2], (half, full)  # label and probabilities

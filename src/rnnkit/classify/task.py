@@ -11,8 +11,9 @@ most accurate one.
 
 A classifier checkpoint holds the parameters under ``model/`` and the task metadata
 ``{"model": "classifier", "classifier_config", "encoder", "format", "word_dropout"}``, ``encoder``
-being ``{"vocab", "labels", "lowercase", "max_length", "level"}``: everything that turns a new text
-into the training tokens.  A checkpoint without ``level`` (written before it existed) is word level.
+being ``{"vocab", "labels", "lowercase", "max_length", "level", "fold_width"}``: everything that turns
+a new text into the training tokens.  A checkpoint without ``level`` (written before it existed) is
+word level, one without ``fold_width`` does not fold.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_rate
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
+from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.train.loop import IndependentBatches, StepResult
@@ -41,7 +43,7 @@ class ClassifierEncoder:
     """
 
     def __init__(self, vocab: Vocabulary, labels: Sequence[str], lowercase: bool = False, max_length: int = 0,
-                 level: str = "word") -> None:
+                 level: str = "word", fold_width: bool = False) -> None:
         if level not in LEVELS:
             raise ValueError(f"Expected level to be one of {LEVELS}, got {level!r}")
         self.vocab = vocab
@@ -50,18 +52,21 @@ class ClassifierEncoder:
         self.lowercase = bool(lowercase)
         self.max_length = int(max_length)  # 0: keep every token
         self.level = level
+        self.fold_width = bool(fold_width)  # full-width forms read as half-width (rnnkit.data.segmentation)
 
     @classmethod
     def build(cls, texts: Sequence[str], labels: Sequence[str], lowercase: bool = False, min_count: int = 1,
-              max_length: int = 0, level: str = "word") -> ClassifierEncoder:
+              max_length: int = 0, level: str = "word", fold_width: bool = False) -> ClassifierEncoder:
         """Vocabulary of the training texts; labels in sorted order."""
-        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(labels)), lowercase, max_length, level)
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(labels)), lowercase, max_length, level, fold_width)
         tokens = [tok for text in texts for tok in enc.tokenize(text)]
         enc.vocab = Vocabulary.build(tokens, min_count=min_count, eos_token=None)
         return enc
 
     def tokenize(self, text: str) -> list[str]:
         text = text.lower() if self.lowercase else text
+        if self.fold_width:
+            text = fold_text(text)
         tokens = char_tokens(text) if self.level == "char" else text.split()
         if self.max_length:
             tokens = tokens[: self.max_length]
@@ -78,13 +83,13 @@ class ClassifierEncoder:
 
     def to_json(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_json(), "labels": self.labels, "lowercase": self.lowercase,
-                "max_length": self.max_length, "level": self.level}
+                "max_length": self.max_length, "level": self.level, "fold_width": self.fold_width}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ClassifierEncoder:
         """The encoder of :meth:`to_json`; older checkpoints lack ``max_length`` (0) and ``level`` (word)."""
         return cls(Vocabulary.from_json(d["vocab"]), d["labels"], d["lowercase"], d.get("max_length", 0),
-                   d.get("level", "word"))
+                   d.get("level", "word"), d.get("fold_width", False))
 
 
 def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -85,6 +85,10 @@ def register(groups) -> None:
                    help="replace each training token by <unk> with this probability (regularises, and trains the "
                         "<unk> vector that words unseen in training get)")
     m.add_argument("--lowercase", action="store_true", help="lowercase the text")
+    m.add_argument("--fold-width", action="store_true",
+                   help="read full-width letters, digits and punctuation (Ａ１，：) as their ASCII forms and 。 as '.' "
+                        "(NFKC, one character to one), so text mixing the two forms gives one token per character; "
+                        "saved with the model")
     m.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this become <unk>")
     m.add_argument("--max-length", type=nonnegative_int, default=0,
                    help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
@@ -168,7 +172,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     elif valid is not None and args.valid:
         where = f"--valid {args.valid}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
-                                  args.min_count, args.max_length, args.level)
+                                  args.min_count, args.max_length, args.level, args.fold_width)
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
@@ -224,7 +228,7 @@ def _summary(args: argparse.Namespace, examples: list) -> str:
     from rnnkit.data.vocab import Vocabulary
 
     tokenizer = ClassifierEncoder(Vocabulary(["<unk>"], eos_token=None), [], args.lowercase, args.max_length,
-                                  args.level)
+                                  args.level, args.fold_width)
     counts = Counter(tok for e in examples for tok in tokenizer.tokenize(e.text))
     unit = "character" if args.level == "char" else "word"
     line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
@@ -273,7 +277,7 @@ def train_classifier(args: argparse.Namespace) -> int:
 
         if args.embeddings:  # read once, for every word of every fold
             every = ClassifierEncoder.build([e.text for e in examples], [e.label for e in examples], args.lowercase,
-                                            1, args.max_length, args.level)
+                                            1, args.max_length, args.level, args.fold_width)
             read_pretrained(args, every.vocab.tokens)
 
         def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
