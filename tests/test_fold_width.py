@@ -119,3 +119,29 @@ def test_classifier_fold_width_reads_both_forms_alike(tmp_path, capsys):
     _, half, _ = run_cli(capsys, ["classify", str(model), str(tmp_path / "half.txt"), "--probs"])
     _, full, _ = run_cli(capsys, ["classify", str(model), str(tmp_path / "full.txt"), "--probs"])
     assert half.split("\t")[:2] == full.split("\t")[:2], (half, full)  # label and probabilities
+
+
+def test_segment_keeps_latin_words_numbers_and_web_addresses_whole(tmp_path, capsys):
+    from rnnkit.data.segmentation import keep_whole
+
+    assert keep_whole(["我", "买", "了", "Mac", "Book", "。"]) == ["我", "买", "了", "MacBook", "。"]
+    assert keep_whole(["访问", "https", ":", "/", "/ex", "ample", ".com", "/", "，", "然后"]) == [
+        "访问", "https://example.com/", "，", "然后"]
+    assert keep_whole(["价格", "3", ".", "5", "元", "."]) == ["价格", "3.5", "元", "."]
+    assert keep_whole(["ＭａｃＢ", "ｏｏｋ", "好"]) == ["ＭａｃＢｏｏｋ", "好"]  # full-width Latin too
+    assert keep_whole(["他", "说", "iPhone", "."]) == ["他", "说", "iPhone", "."]  # the full stop stays apart
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
+    run = tmp_path / "seg"
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
+                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
+                                    "--run-dir", str(run)])
+    assert code == 0, err
+    raw = tmp_path / "raw.txt"
+    raw.write_text("我买了MacBook2,访问https://example.com/看看\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["segment", str(run / "last.safetensors"), str(raw)])
+    assert code == 0, err
+    words = out.split()
+    # no boundary inside them (where they meet Chinese characters is the model's call: GSD has 第1, 20萬)
+    assert any("MacBook2" in w for w in words) and any("https://example.com/" in w for w in words), words
+    assert "".join(words) == raw.read_text(encoding="utf-8").strip()

@@ -140,7 +140,9 @@ def register(groups) -> None:
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
                                    description="Segment raw text (one sentence a line) with a BMES tagger or HMM; "
                                                "words come out separated by spaces.  Existing spaces stay word "
-                                               "boundaries.", formatter_class=fmt)
+                                               "boundaries; a web address, a Latin word or number (MacBook, 3.5) "
+                                               "and a character on screen (an emoji with its joiners) are never "
+                                               "split.", formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
     s.add_argument("--output", help="output file (default: stdout)")
@@ -378,7 +380,7 @@ def tag(args: argparse.Namespace) -> int:
 
 def segment(args: argparse.Namespace) -> int:
     from rnnkit.data.conll import text_lines
-    from rnnkit.data.segmentation import join_clusters, tags_to_words
+    from rnnkit.data.segmentation import join_clusters, keep_whole, tags_to_words
 
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
@@ -388,7 +390,7 @@ def segment(args: argparse.Namespace) -> int:
     chunks = [chunk for line in lines for chunk in line.split()]
     data = TaggingData([list(c) for c in chunks], None, None, None)
     _hint_fold_width(loaded, "".join(chunks), args.input or "standard input")
-    words = iter([join_clusters(tags_to_words(c, t)) for c, t in zip(data.words, loaded.predict(data))])
+    words = iter([keep_whole(join_clusters(tags_to_words(c, t))) for c, t in zip(data.words, loaded.predict(data))])
     out = []
     for line in lines:
         out.append(" ".join(w for _ in line.split() for w in next(words)) + "\n")

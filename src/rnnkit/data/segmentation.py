@@ -19,7 +19,9 @@ Chinese GSD) use the ASCII forms, so a model trained on one sees the other's pun
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
+from itertools import accumulate
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -163,3 +165,25 @@ def join_clusters(words: Sequence[str]) -> list[str]:
         else:
             out.append(w)
     return out
+
+
+# what segment keeps whole in raw text: a web address, or a run of ASCII letters and digits with inner
+# . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does a hyphen
+# (UD Chinese GSD splits ranges, 1688 - 1697)
+_WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~:/?#@!$&*+;=%-]*[A-Za-z0-9/#=_-]"
+                    r"|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
+
+
+def keep_whole(words: Sequence[str]) -> list[str]:
+    """The words of one space-free chunk with no boundary inside a web address or a Latin word or
+    number (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts): a segmenter trained on
+    Chinese splits ``MacBook`` or ``https://example.com`` wherever its characters suggest.  Only
+    boundaries are removed; the characters are unchanged."""
+    if len(words) < 2:
+        return list(words)
+    text = "".join(words)
+    cuts = set(accumulate(len(w) for w in words[:-1]))
+    for m in _WHOLE.finditer(fold_width(text)):
+        cuts.difference_update(range(m.start() + 1, m.end()))
+    bounds = [0, *sorted(cuts), len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
