@@ -62,7 +62,49 @@ def test_cli_messages_for_a_gbk_file(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--level", "char",
                                     "--run-dir", str(tmp_path / "lm")])
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "simplified Chinese" in err and "iconv -f gb18030 -t utf-8" in err and "--encoding" not in err, err
+    assert "simplified Chinese" in err and "--encoding gb18030" in err and "iconv -f gb18030 -t utf-8" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
                                     "--run-dir", str(tmp_path / "seg")])
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--encoding gb18030" in err, err
+
+
+def test_language_model_commands_read_the_named_encoding(tmp_path, capsys):
+    """train lm, train ngram, evaluate and score take --encoding: a GBK file reads as its UTF-8 twin does."""
+    gbk, utf8 = tmp_path / "zh-gbk.txt", tmp_path / "zh.txt"
+    gbk.write_bytes((ZH * 20).encode("gbk"))
+    utf8.write_text(ZH * 20, encoding="utf-8")
+    small = ["--level", "char", "--epochs", "1", "--embed", "4", "--hidden", "4", "--bptt", "8", "--batch-size", "4",
+             "--progress", "none", "--checkpoint-minutes", "0"]
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(gbk), "--valid", str(gbk), "--encoding", "gb18030",
+                                    "--run-dir", str(tmp_path / "lm"), *small])
+    assert code == 0, err
+    model = str(tmp_path / "lm" / "last.safetensors")
+    outs = []
+    for path, enc in ((gbk, ["--encoding", "gb18030"]), (utf8, [])):
+        code, out, err = run_cli(capsys, ["evaluate", model, str(path), "--json", *enc])
+        assert code == 0, err
+        outs.append(out)
+        code, out, err = run_cli(capsys, ["score", model, str(path), *enc])
+        assert code == 0, err
+        outs.append(out.split("\t")[0])
+    assert outs[0] == outs[2] and outs[1] == outs[3], outs  # the same numbers either way
+    code, out, err = run_cli(capsys, ["train", "ngram", "--train", str(gbk), "--level", "char", "--order", "2",
+                                      "--encoding", "gb18030"])
+    assert code == 0 and "vocabulary:" in out, err
+    code, _, err = run_cli(capsys, ["evaluate", model, str(gbk), "--encoding", "big5"])
+    assert code == 2 and "not valid big5" in err and "gb18030" in err, err
+
+
+def test_evaluate_reads_a_classifiers_data_in_the_named_encoding(tmp_path, capsys):
+    rows = "".join(f"{'pos' if i % 2 else 'neg'}\t{'好' if i % 2 else '差'} 的 电影\n" for i in range(40))
+    (tmp_path / "train.tsv").write_text(rows, encoding="utf-8")
+    (tmp_path / "test-gbk.tsv").write_bytes(rows.encode("gbk"))
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "1",
+                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
+                                    "--run-dir", str(tmp_path / "clf")])
+    assert code == 0, err
+    model = str(tmp_path / "clf" / "best.safetensors")
+    code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test-gbk.tsv")])
+    assert code == 2 and "--encoding gb18030" in err, err
+    code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test-gbk.tsv"), "--encoding", "gb18030"])
+    assert code == 0 and "over 40 texts" in out, (out, err)

@@ -338,7 +338,7 @@ def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespac
     from rnnkit.data.classification import read_tsv
 
     model, enc, _ = load_classifier(model_path)
-    examples = read_tsv(data_path)
+    examples = read_tsv(data_path, args.encoding or "utf-8")
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     m = scores(model, enc, examples)

@@ -33,6 +33,9 @@ def register(groups) -> None:
                    help="language models: parallel streams (1 scores every token exactly; more is faster)")
     p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8; for a tagger, the "
+                        "encoding it was trained with)")
     m = p.add_argument_group("interpolating two language models (e.g. an RNN with a Kneser-Ney n-gram)")
     m.add_argument("--interpolate", metavar="MODEL2", default=None,
                    help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "
@@ -109,7 +112,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
     model, vocab, level = load_language_model(model_path)
-    tokens = read_tokens(data_path, level)
+    tokens = read_tokens(data_path, level, args.encoding or "utf-8")
     st = oov_rate(tokens, vocab)
     if isinstance(model, NGramLM):  # the same count: every token, <eos> included
         logp = model.token_logprobs(vocab.encode(tokens))
@@ -149,7 +152,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
                          "the same --max-vocab and --min-count")
 
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
-        tokens = read_tokens(path, level)
+        tokens = read_tokens(path, level, args.encoding or "utf-8")
         return tuple(stream_log_probs(model, vocab.encode(tokens), vocab.token_id(start_token(vocab, level)),
                                       args.bptt) for model, vocab, _ in models)
 

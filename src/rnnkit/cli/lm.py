@@ -48,6 +48,9 @@ def register(groups) -> None:
     d.add_argument("--train", required=True, help="training text file (UTF-8; .xz read directly)")
     d.add_argument("--valid", help="validation file, for perplexity each epoch, early stopping and the best checkpoint")
     d.add_argument("--test", help="test file, read before training and scored with the best model at the end")
+    d.add_argument("--encoding", default="utf-8",
+                   help="text encoding of --train, --valid and --test (e.g. gb18030 or big5 for Chinese text; a file "
+                        "that does not decode is named with what it probably is)")
     d.add_argument("--level", choices=["char", "word"], default="word",
                    help="tokens: characters (every Unicode character, newline included) or whitespace words "
                         "with <eos> at each line end (PTB convention)")
@@ -166,7 +169,7 @@ def train_lm(args) -> int:
     from rnnkit.data.vocab import oov_rate
 
     cfg = train_config_from_args(args)
-    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
+    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
     require_tokens(len(train_tokens), args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
     train_ids = vocab.encode(train_tokens)
@@ -193,7 +196,7 @@ def train_lm(args) -> int:
         _warn_if_unsegmented(train_tokens, args.train)
     valid_ids = None
     if args.valid:
-        vt = read_tokens(args.valid, args.level)
+        vt = read_tokens(args.valid, args.level, args.encoding)
         require_tokens(len(vt) + 1, 2 * args.eval_batch_size, args.valid,
                        fix=f"{args.eval_batch_size} validation streams of 2 tokens at least; use a smaller "
                            "--eval-batch-size or a longer file")
@@ -202,7 +205,7 @@ def train_lm(args) -> int:
         valid_ids = vocab.encode(vt)
     test_ids = test_oov = None
     if args.test:  # read now: a bad test file should fail before training, not after it
-        tt = read_tokens(args.test, args.level)
+        tt = read_tokens(args.test, args.level, args.encoding)
         require_tokens(len(tt) + 1, 2 * args.test_batch_size, args.test,
                        fix=f"{args.test_batch_size} test streams of 2 tokens at least; use a smaller "
                            "--test-batch-size or a longer file")

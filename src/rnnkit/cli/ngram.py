@@ -21,7 +21,7 @@ def register(groups) -> None:
         description="Train an n-gram language model on --train and print the vocabulary size, the OOV "
         "rate and the perplexity of every file given.",
     )
-    p.add_argument("--train", required=True, metavar="FILE", help="training text, UTF-8, .xz allowed (required)")
+    p.add_argument("--train", required=True, metavar="FILE", help="training text (UTF-8 unless --encoding), .xz allowed (required)")
     p.add_argument("--valid", metavar="FILE", help="validation text to evaluate (default: none)")
     p.add_argument("--test", metavar="FILE", help="test text to evaluate (default: none)")
     p.add_argument("--order", type=positive_int, default=5, help="n, the n-gram order, >= 1 (default: 5)")
@@ -35,6 +35,8 @@ def register(groups) -> None:
                    help="keep at most N tokens, <unk> and <eos> included (default: no limit)")
     p.add_argument("--min-count", type=positive_int, default=1, metavar="N",
                    help="map training tokens seen fewer than N times to <unk> (default: 1)")
+    p.add_argument("--encoding", default="utf-8",
+                   help="text encoding of the files (e.g. gb18030 or big5 for Chinese text) (default: utf-8)")
     p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a checkpoint "
                    "(safetensors) that 'rnnkit evaluate' and 'rnnkit generate' take (default: not saved)")
     p.set_defaults(func=run)
@@ -47,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
                          "add --smoothing add_delta or leave --delta out")
     args.delta = 1.0 if args.delta is None else args.delta
     model = NGramLM(args.order, args.smoothing, args.delta)
-    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count)
+    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
     files = [("train", args.train, train_tokens)]
     for name, path in (("valid", args.valid), ("test", args.test)):
         if path is not None:
-            files.append((name, path, read_tokens(path, args.level)))
+            files.append((name, path, read_tokens(path, args.level, args.encoding)))
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens)} training tokens")
     start = time.perf_counter()
     model.fit(vocab.encode(train_tokens), len(vocab), eos_id=vocab.eos_id)

@@ -21,7 +21,8 @@ def register(groups) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
-    p.add_argument("data", help="UTF-8 text, one sentence a line (.xz read directly)")
+    p.add_argument("data", help="text, one sentence a line (.xz read directly)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     p.add_argument("--batch-size", type=positive_int, default=32,
                    help="lines a recurrent model scores at once (the scores do not depend on it)")
     p.add_argument("--json", action="store_true",
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.lm.score import score_lines
 
     model, vocab, level = load_language_model(args.model)
-    text = read_text(args.data)
+    text = read_text(args.data, args.encoding)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's final newline ends the last line; it does not start another

@@ -339,7 +339,8 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
-                        getattr(args, "max_len", 200), 64, replace_unk=getattr(args, "replace_unk", False),
+                        getattr(args, "max_len", 200), 64, getattr(args, "encoding", None) or "utf-8",
+                        replace_unk=getattr(args, "replace_unk", False),
                         bleu_tokenize=getattr(args, "bleu_tokenize", None))
     if args.json:
         print(json.dumps(s))

@@ -400,7 +400,8 @@ def segment(args: argparse.Namespace) -> int:
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     loaded = LoadedTagger(model_path)
-    m = loaded.score(read_tagged(data_path, loaded.spec))
+    spec = loaded.spec if args.encoding is None else DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding})
+    m = loaded.score(read_tagged(data_path, spec))
     metric = loaded.task["metric"]
     if args.json:
         print(json.dumps({k: v for k, v in m.items() if k != "main"}))

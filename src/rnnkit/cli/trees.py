@@ -35,6 +35,7 @@ def register(groups) -> None:
     d.add_argument("--train", required=True, help="training trees, one bracketed tree a line")
     d.add_argument("--valid", help="validation trees (picks the best epoch)")
     d.add_argument("--test", help="test trees, scored with the best model at the end")
+    d.add_argument("--encoding", default="utf-8", help="text encoding of the tree files")
     d.add_argument("--classes", type=int, choices=[5, 2], default=5,
                    help="5: fine-grained labels 0-4; 2: SST-2 (0-1 negative, 3-4 positive, neutral trees left out)")
     d.add_argument("--lowercase", action="store_true", help="lowercase the words")
@@ -56,13 +57,13 @@ def register(groups) -> None:
     p.set_defaults(func=train_tree)
 
 
-def _read(path: str, classes: int) -> list:
+def _read(path: str, classes: int, encoding: str = "utf-8") -> list:
     """The trees of ``path`` that the task keeps; DataError if a label is outside SST's 0-4."""
     from rnnkit.data.trees import read_trees
     from rnnkit.errors import DataError
     from rnnkit.treenet.task import select_trees
 
-    trees = read_trees(path)
+    trees = read_trees(path, encoding)
     for n, t in enumerate(trees, start=1):
         if t.labels.max() > 4:
             raise DataError(f"{path}: tree {n} has the label {int(t.labels.max())}; --classes {classes} reads SST's "
@@ -80,9 +81,9 @@ def train_tree(args: argparse.Namespace) -> int:
     from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
 
     cfg = train_config_from_args(args)
-    train = _read(args.train, args.classes)
-    valid = _read(args.valid, args.classes) if args.valid else None
-    test = _read(args.test, args.classes) if args.test else None
+    train = _read(args.train, args.classes, args.encoding)
+    valid = _read(args.valid, args.classes, args.encoding) if args.valid else None
+    test = _read(args.test, args.classes, args.encoding) if args.test else None
     if not train:
         raise ValueError(f"Expected trees with a non-neutral root in {args.train} for --classes 2, got none")
     enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
@@ -136,7 +137,7 @@ def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> 
     from rnnkit.treenet.task import load_treenet, tree_scores
 
     model, enc = load_treenet(model_path)
-    s = tree_scores(model, enc, _read(data_path, enc.classes))
+    s = tree_scores(model, enc, _read(data_path, enc.classes, args.encoding or "utf-8"))
     del s["predictions"]
     print(json.dumps(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0

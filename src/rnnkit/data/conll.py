@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from rnnkit.data.encodings import guess_encodings, not_utf8_advice
+from rnnkit.data.encodings import decode_advice
 from rnnkit.errors import DataError
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
@@ -105,11 +105,7 @@ def decode_text(data: bytes, encoding: str, name: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-            hint = not_utf8_advice(data, name if name != "<stdin>" else "FILE", option=True)
-        else:
-            found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != encoding.lower().replace("_", "-")]
-            hint = "pass the file's real --encoding" + (f" (it may be {', '.join(found)})" if found else "")
+        hint = decode_advice(data, encoding, name if name != "<stdin>" else "FILE")
         raise DataError(
             f"{name}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; {hint}"
         ) from None

@@ -117,3 +117,13 @@ def not_utf8_advice(data: bytes, name: str, option: bool) -> str:
     if option:
         return f"it looks like {what} ({why}): pass --encoding {first}{others}, or convert it: {convert}"
     return f"it looks like {what} ({why}): convert it{others}: {convert}"
+
+
+def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) -> str:
+    """What to tell about ``data`` that did not decode as ``encoding``: for UTF-8, what the file
+    probably is (:func:`not_utf8_advice`); for another encoding asked for, the likelier ones."""
+    asked = encoding.lower().replace("_", "-")
+    if asked in ("utf-8", "utf8"):
+        return not_utf8_advice(data, name, option)
+    found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
+    return "pass the file's real --encoding" + (f" (it may be {', '.join(found)})" if found else "")

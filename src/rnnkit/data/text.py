@@ -16,15 +16,16 @@ import lzma
 import os
 from pathlib import Path
 
-from rnnkit.data.encodings import not_utf8_advice
+from rnnkit.data.encodings import decode_advice
 from rnnkit.data.vocab import EOS, OOVStats, Vocabulary, oov_rate
 from rnnkit.errors import DataError
 
 LEVELS = ("word", "char")
 
 
-def read_text(path: str | os.PathLike) -> str:
-    """The whole file as a str, decoded as strict UTF-8 (``.xz`` files are decompressed first)."""
+def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.xz`` files are
+    decompressed first); a byte that does not decode is a DataError saying what the file probably is."""
     path = Path(path)
     try:
         if path.suffix == ".xz":
@@ -41,13 +42,16 @@ def read_text(path: str | os.PathLike) -> str:
     except PermissionError:
         raise DataError(f"{path}: permission denied; check the file's permissions") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
+    except LookupError:
+        raise ValueError(f"Expected encoding to be a codec name like 'utf-8' or 'gb18030', got {encoding!r}") from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start]
+        shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         raise DataError(
-            f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid UTF-8; "
-            f"{not_utf8_advice(data, path.name, option=False)}"
+            f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid {shown}; "
+            f"{decode_advice(data, encoding, path.name)}"
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -69,11 +73,11 @@ def tokenize(text: str, level: str = "word") -> list[str]:
     return tokens
 
 
-def read_tokens(path: str | os.PathLike, level: str = "word") -> list[str]:
-    """Tokens of a UTF-8 file (see :func:`tokenize`); a file without any token is a DataError."""
+def read_tokens(path: str | os.PathLike, level: str = "word", encoding: str = "utf-8") -> list[str]:
+    """Tokens of a text file (see :func:`tokenize`); a file without any token is a DataError."""
     if level not in LEVELS:
         raise ValueError(f"Expected level to be one of {LEVELS}, got {level!r}")
-    tokens = tokenize(read_text(path), level)
+    tokens = tokenize(read_text(path, encoding), level)
     if not tokens:
         what = "only whitespace" if level == "word" else "nothing"
         raise DataError(f"{path}: the file is empty (it holds {what}, no {level} token); give a file with text")
@@ -81,17 +85,19 @@ def read_tokens(path: str | os.PathLike, level: str = "word") -> list[str]:
 
 
 def build_vocabulary(
-    path: str | os.PathLike, level: str = "word", max_size: int | None = None, min_count: int = 1
+    path: str | os.PathLike, level: str = "word", max_size: int | None = None, min_count: int = 1,
+    encoding: str = "utf-8",
 ) -> tuple[Vocabulary, list[str]]:
     """Vocabulary built on a training file, and that file's tokens (so it is read only once)."""
-    tokens = read_tokens(path, level)
+    tokens = read_tokens(path, level, encoding)
     eos = EOS if level == "word" else None
     return Vocabulary.build(tokens, max_size=max_size, min_count=min_count, eos_token=eos), tokens
 
 
-def file_oov_rate(path: str | os.PathLike, vocab: Vocabulary, level: str = "word") -> OOVStats:
+def file_oov_rate(path: str | os.PathLike, vocab: Vocabulary, level: str = "word",
+                  encoding: str = "utf-8") -> OOVStats:
     """Number and fraction of the file's tokens missing from ``vocab`` (see :func:`vocab.oov_rate`)."""
-    return oov_rate(read_tokens(path, level), vocab)
+    return oov_rate(read_tokens(path, level, encoding), vocab)
 
 
 def require_tokens(
