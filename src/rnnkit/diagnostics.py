@@ -1,13 +1,16 @@
 r"""Gradient-flow diagnostics: how large is dL/dh_t at every step of backpropagation through time?
 
-With the loss at the last step only, the gradient reaching h_t is a product of T - t Jacobians::
+With the loss at the last step only, the gradient reaching h_t is a product of T - t Jacobians,
+taken from the last step back (row vectors, so each Jacobian multiplies on the right)::
 
-    dL/dh_t = dL/dh_T  prod_{s=t+1..T} dh_s/dh_{s-1}
+    dL/dh_t = dL/dh_T  (dh_T/dh_{T-1}) (dh_{T-1}/dh_{T-2}) ... (dh_{t+1}/dh_t)
 
 For an Elman network dh_s/dh_{s-1} = diag(f'(a_s)) W_hh, whose norm is below 1 for a typical
 initialisation, so ||dL/dh_t|| shrinks geometrically with the distance T - t: the vanishing
 gradient (Hochreiter 1991; Bengio, Simard and Frasconi 1994).  An LSTM carries the gradient through
-its cell, dL/dc_{t-1} = dL/dc_t * f_t, which decays only as fast as the forget gates close.
+its cell: the direct path from c_t to c_{t-1} is dL/dc_{t-1} = dL/dc_t * f_t + ... (the rest flows
+through h_{t-1} and the gates, see :mod:`rnnkit.cells.lstm`), a product of forget gates that decays
+only as fast as they close.
 
 :func:`grad_norms_per_step` measures ||dL/dh_t|| (Frobenius norm over the batch) for a given layer,
 input and upstream gradient; :func:`gradient_flow` builds a random network and puts the loss at the

@@ -282,6 +282,14 @@ class Recurrent:
     ) -> tuple[np.ndarray, Any, dict[str, np.ndarray]]:
         """Gradients of the loss given dL/dout (T, B, dirs*H) and dL/dstate (like state, or None).
 
+        Layer by layer from the top: each direction's kernel backward takes its half of dL/dout (the
+        reverse direction's time-reversed per sequence, so it runs in its own reading order) and gives
+        its dx; the layer's dx is the forward direction's dx plus the reverse direction's reversed
+        back, times the dropout mask applied to the layer's input (dL/dx = dL/d(x * m) * m), and is
+        the dL/dout of the layer below.  A learned initial state h0 (H,) is broadcast over the batch,
+        so its gradient is the sum over the batch of dL/dh_0; with weight drop, W_hh entered as
+        W_hh * M, so dW_hh is the kernel's gradient times M.
+
         Returns (dx (T, B, D), dstate0 (like state), grads keyed like params).  With
         ``tbptt=k`` in the config, the gradient is cut every k steps, as if the sequence were run
         in windows of k with the state detached between windows.  Each direction counts its windows

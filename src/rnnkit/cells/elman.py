@@ -8,7 +8,7 @@ Equations (PyTorch's ``nn.RNN``), for t = 1..T::
 Backward, with g_t = dL/dh_t (from the output at t and from step t+1)::
 
     da_t      = g_t * f'(a_t)        # tanh: 1 - h_t^2 ; relu: [h_t > 0]
-    dh_{t-1} += da_t W_hh
+    dh_{t-1} += da_t W_hh ;   dx_t = da_t W_ih
     dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},  db_ih = db_hh = sum_t da_t
 
 Parameters use PyTorch's layout: ``w_ih`` (H, D), ``w_hh`` (H, H), ``b_ih`` (H,), ``b_hh`` (H,).

@@ -14,7 +14,12 @@ Backward, with dh = dL/dh_t and q_t = W_hn h_{t-1} + b_hn::
     dz_r = dz_n * q_t * r_t (1 - r_t)
     dq   = dz_n * r_t
     dh_{t-1} = dh * z_t + [dz_r, dz_z, dq] W_hh
+    dx_t  = [dz_r, dz_z, dz_n] W_ih
     dW_ih += [dz_r, dz_z, dz_n]^T x_t ;  dW_hh += [dz_r, dz_z, dq]^T h_{t-1}
+    db_ih += sum_b [dz_r, dz_z, dz_n] ;  db_hh += sum_b [dz_r, dz_z, dq]
+
+The n blocks of the two bias gradients differ: b_in sits outside the reset gate (its gradient is
+dz_n), b_hn inside r_t * (...) (its gradient is dq = dz_n * r_t), as W_hn's is.
 
 The r and z rows of the weights are pre-scaled by 1/2 inside the kernel so one ``np.tanh`` call
 gives both sigmoids (sigmoid(z) = (1 + tanh(z/2)) / 2).  Parameters keep PyTorch's layout.

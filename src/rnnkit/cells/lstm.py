@@ -16,7 +16,8 @@ Backward, with dh = dL/dh_t and dc = dL/dc_t flowing in from the output at t and
     di    = dc * g_t             dz_i = di * i_t (1 - i_t)
     df    = dc * c_{t-1}         dz_f = df * f_t (1 - f_t)
     dg    = dc * i_t             dz_g = dg * (1 - g_t^2)
-    dc_{t-1} = dc * f_t ;  dh_{t-1} = dz W_hh
+    dc_{t-1} = dc * f_t ;  dh_{t-1} = dz W_hh ;  dx_t = dz W_ih        (dz = [dz_i, dz_f, dz_g, dz_o])
+    dW_ih += dz^T x_t ;  dW_hh += dz^T h_{t-1} ;  db_ih = db_hh = sum_t sum_b dz
 
 Inside the kernel the gate blocks are reordered to (o, i, f, g): the three sigmoid gates form one
 contiguous slice and their weight rows are pre-scaled by 1/2, so a single ``np.tanh`` call over all

@@ -9,6 +9,16 @@ Every word w belongs to one class c(w).  The output distribution factorises exac
 so training costs H (C + |c|) per token instead of H V, while the probabilities stay normalised over
 the whole vocabulary (they sum to 1 by construction), so perplexity is exact.
 
+Backward, for a token with target w in class c = c(w), loss -log P(w | h) and upstream weight g
+(the mask times dloss, over the batch as the reduction says)::
+
+    du = g (softmax(U h + a) - onehot(c))            # (C,)  class logits
+    dv = g (softmax_c(W_c h + b_c) - onehot(w))      # (|c|,) logits of the words of class c only
+    dh = du U + dv W_c ;  dU += du^T h ;  da += du ;  dW_c += dv^T h ;  db_c += dv
+
+where W_c, b_c are the rows of the words of class c: the other words' rows get no gradient from
+this token.
+
 Classes come from frequency binning (Mikolov et al. 2011): words sorted by frequency are cut into C
 bins of about equal total frequency (``power=1``) or equal total sqrt-frequency (``power=0.5``).
 

@@ -12,7 +12,9 @@ Good-Turing discount ratios for counts r <= K (K = 5), from the count-of-counts 
     d_r = (r*/r - (K+1) n_{K+1} / n_1) / (1 - (K+1) n_{K+1} / n_1),   d_r = 1 for r > K
 
 Unigrams are discounted the same way; the mass they free goes uniformly to the vocabulary tokens never
-seen in training.  alpha makes every distribution sum to 1.  Corner cases follow SRILM's rules:
+seen in training.  When every vocabulary token was seen (the usual case: the vocabulary is built on
+the training file) there is nobody to give it to, and the discounted unigrams are renormalised,
+p_1(w) = d_r r / sum_v d_{r_v} r_v, which is not d_r r / c.  alpha makes every distribution sum to 1.  Corner cases follow SRILM's rules:
 
 * K is lowered while n_{K+1} = 0 (no discounting at all when n_1 = 0); d_r = 1 when n_r = 0, when
   r*/r > 1 or when d_r is outside (1e-12, 1];

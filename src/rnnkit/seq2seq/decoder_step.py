@@ -71,7 +71,9 @@ class Carry(NamedTuple):
 
 
 def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any) -> dict[str, np.ndarray]:
-    """Embedding N(0, 1) like ``nn.Embedding``; everything else U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    """Embedding N(0, 1) like ``nn.Embedding``; the recurrent weights and biases U(-1/sqrt(H), 1/sqrt(H))
+    like ``nn.RNN/LSTM/GRU`` (H, not the fan-in: weight_ih_l0 reads E (+ H with input feeding) inputs);
+    the attention's and the output layer's parameters as their own initialisers say."""
     V, E, H, L = spec.vocab_size, spec.embedding_dim, spec.hidden_size, spec.num_layers
     G = GATES[spec.cell] * H
     p = {"tgt_embedding.weight": rng.standard_normal((V, E)).astype(dtype)}

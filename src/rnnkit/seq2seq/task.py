@@ -16,7 +16,7 @@ Validation (``evaluate``) reports the same mean NLL per token over the whole val
 (teacher forcing, no dropout) and, on its first ``bleu_sentences`` pairs, greedy decoding scored by
 exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
-the checkpoint with the best greedy BLEU (it reads ``loss = 100 - BLEU``; the NLL is then ``nll``).
+the checkpoint with the best greedy BLEU (its ``criterion`` is 100 - BLEU); ``loss`` stays the NLL.
 BLEU's tokenizer is ``bleu_tokenize`` (:data:`rnnkit.metrics.translation.BLEU_TOKENIZERS`); ``"auto"``
 is resolved once, on the references BLEU is computed on (``zh`` for Chinese, ``char`` for Japanese,
 else 13a), so every epoch's BLEU is the same measure and the resolved name is ``self.bleu_tokenize``.

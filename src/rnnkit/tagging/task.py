@@ -8,9 +8,9 @@ by length plus a random jitter of up to two tokens (so batches differ from epoch
 the order into batches and shuffles the batches.  The epoch's order is drawn from a generator
 seeded by ``(seed, epoch)``, so a run resumed in the middle of an epoch sees the same batches.
 
-Validation scores the task's own metric, and ``loss = 1 - metric`` so the best checkpoint follows
-it: token accuracy (POS), span F1 (chunking, NER; conlleval's rules via seqeval) or word F1
-(segmentation).
+Validation scores the task's own metric, token accuracy (POS), span F1 (chunking, NER; conlleval's
+rules via seqeval) or word F1 (segmentation), and reports no loss (tags unseen in training have no
+score); the best checkpoint follows the metric (``criterion`` = 1 - metric).
 """
 from __future__ import annotations
 

@@ -5,9 +5,9 @@
   neutral nodes (2) get no loss, and trees whose root is neutral are left out, as in Socher et al.
   (2013) and Tai et al. (2015): 6,920 / 872 / 1,821 trees in train / dev / test.
 
-Validation reports the root accuracy (the figure the papers give) and the accuracy over all
-labelled nodes, with ``loss = 1 - root accuracy``, so the best checkpoint is the one with the most
-roots right.  Batches are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees
+Validation reports the root accuracy (the figure the papers give), the accuracy over all labelled
+nodes and the loss (mean NLL per labelled node, the training loss's units); the best checkpoint is
+the one with the most roots right (``criterion`` = 1 - root accuracy).  Batches are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees
 the same batches.  A checkpoint holds the parameters under ``model/`` and the metadata
 ``{"model": "treenet", "treenet_config", "vocab", "classes", "lowercase", "word_dropout"}``.
 """
