@@ -15,6 +15,17 @@ meaning.  h~_{-1} = 0.  Dropout (training only) acts on the embeddings, between 
 ``decoder.weight_hh_l{k}`` and runs every step with W_hh * M / (1-p); W_hh's gradient is the masked
 matrix's gradient times M / (1-p) (as in :mod:`rnnkit.recurrent`).
 
+Backward of a step, from g = dL/dh~_t (the output layer's dh~ plus, with input feeding, the next
+step's dfeed; dropout masks left out)::
+
+    dz = g * (1 - h~_t^2)                     # through the tanh
+    dW_c += dz^T [c_t ; h_t] ;  db_c += sum_b dz
+    [dc_t ; dh_t] = dz W_c                    # split at Hk
+    dh_t += dq                                # attention's query gradient, from dc_t
+                                              # (dc_t also gives the encoder states' and attention's)
+    dx_t = cells' backward of (dh_t, dstate_t)
+    [dE y_{t-1} ; dfeed_{t-1}] = dx_t         # dfeed_{t-1} is added to step t-1's g
+
 The cells are the single-direction kernels of :mod:`rnnkit.cells` called with T = 1, so the decoder
 shares their verified backward; each step keeps the kernels' caches and the backward walks them in
 reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V, E),

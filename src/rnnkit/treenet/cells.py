@@ -5,6 +5,8 @@ networks"; here with a leaf layer, so the word vectors may differ in size from t
 
     leaf:      h = tanh(W_leaf x + b_leaf)                         # x the word's embedding (E,)
     internal:  h = tanh(W [h_l ; h_r] + b)                         # (H,) from the two children
+    backward:  dz = dh * (1 - h^2) ;  dW += dz [h_l ; h_r]^T ;  db += dz ;  [dh_l ; dh_r] += W^T dz
+               (a leaf: dW_leaf += dz x^T, db_leaf += dz, dx = W_leaf^T dz)
 
 Recursive neural tensor network, RNTN (Socher et al. 2013, "Recursive deep models for semantic
 compositionality over a sentiment treebank"): the Tree-RNN plus a bilinear term, one (2H, 2H) slice
@@ -35,7 +37,8 @@ Backward, with dh = dL/dh and dc = dL/dc flowing down from the node's parent and
     dc += dh * o * (1 - tanh(c)^2)
     dz_o = dh * tanh(c) * o (1 - o)     dz_i = dc * u * i (1 - i)     dz_u = dc * i * (1 - u^2)
     dz_fl = dc * c_l * f_l (1 - f_l)    dz_fr = dc * c_r * f_r (1 - f_r)
-    dc_l += dc * f_l ;  dc_r += dc * f_r ;  [dh_l ; dh_r] += dz W
+    dc_l += dc * f_l ;  dc_r += dc * f_r ;  [dh_l ; dh_r] += dz W ;  dW += dz^T [h_l ; h_r] ;  db += dz
+    leaf: the same without the children and their forget gates (dz_i, dz_o, dz_u), and dx = dz W_leaf
 
 Parameters: ``leaf.weight`` (G_leaf*H, E), ``leaf.bias`` (G_leaf*H,), ``compose.weight`` (G*H, 2H),
 ``compose.bias`` (G*H,), with (G_leaf, G) = (1, 1) for the Tree-RNN and the RNTN and (3, 5) for the
