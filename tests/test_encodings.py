@@ -108,3 +108,26 @@ def test_evaluate_reads_a_classifiers_data_in_the_named_encoding(tmp_path, capsy
     assert code == 2 and "--encoding gb18030" in err, err
     code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test-gbk.tsv"), "--encoding", "gb18030"])
     assert code == 0 and "over 40 texts" in out, (out, err)
+
+
+def test_any_bytes_get_advice_and_no_exception():
+    """Whatever the bytes, the guess is a non-empty list of codec names Python knows, and the advice
+    is one line; the East Asian and Western guesses decode the bytes they were made from."""
+    import codecs
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.binary(min_size=1, max_size=400))
+    def check(data):
+        found, why = guess_encodings(data)
+        assert found and why
+        for codec in found:
+            codecs.lookup(codec)
+        if found[0] not in ("utf-8", "utf-16", "utf-16-le", "utf-16-be"):
+            codecs.getincrementaldecoder(found[0])().decode(data, final=False)
+        advice = not_utf8_advice(data, "f.txt", option=True)
+        assert "\n" not in advice
+
+    check()
