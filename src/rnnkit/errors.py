@@ -21,3 +21,7 @@ class CheckpointError(RnnkitError):
 
 class TrainingDivergedError(RnnkitError):
     """The loss or a gradient became NaN or infinite; says at which step."""
+
+
+class RunInUseError(RnnkitError):
+    """The run folder is being trained into by another process (see rnnkit.train.run_lock)."""

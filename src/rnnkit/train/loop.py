@@ -45,6 +45,7 @@ from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAv
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import Progress
+from rnnkit.train.run_lock import run_lock
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
@@ -247,8 +248,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def fit(self, resume: bool = False) -> LoopState:
-        """Train until the configured epochs (or early stopping, or max_steps); returns the loop state."""
-        cfg = self.config
+        """Train until the configured epochs (or early stopping, or max_steps); returns the loop state.
+
+        The run folder is locked meanwhile (:mod:`rnnkit.train.run_lock`): a second run into it stops
+        with RunInUseError instead of overwriting this one's checkpoints."""
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise ValueError(f"{self.run_dir} is a file, not a run folder; give --run-dir a folder for the run's "
                              "checkpoints and metrics log")
@@ -257,6 +260,11 @@ class Trainer:
         except OSError as exc:
             raise OSError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}; choose another "
                           "--run-dir") from None
+        with run_lock(self.run_dir):  # one process per run folder, until this run ends
+            return self._train(resume)
+
+    def _train(self, resume: bool) -> LoopState:
+        cfg = self.config
         if resume:
             self._resume()
             self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, step {self.state.step}")

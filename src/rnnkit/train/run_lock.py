@@ -1,0 +1,49 @@
+"""One training process per run folder.
+
+Two runs started with the same ``--run-dir`` would overwrite each other's checkpoints and interleave
+their metrics logs, and a new run removes the earlier run's checkpoints first, so the second could
+delete the first's while it trains.  :func:`run_lock` holds an exclusive ``flock`` on
+``RUN/.lock`` for as long as a run trains; a second run into the folder stops at once with a
+one-line :class:`~rnnkit.errors.RunInUseError` naming the process that holds it.  The kernel drops the
+lock when its process ends, however it ends (SIGKILL included), so a killed run never leaves the
+folder locked and ``--resume`` works straight away.  Where ``fcntl`` does not exist (Windows) there is
+no lock.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rnnkit.errors import RunInUseError
+
+LOCK = ".lock"
+
+
+@contextmanager
+def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
+    """Hold the run folder's lock for the ``with`` block (the folder must exist)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        yield
+        return
+    path = Path(run_dir) / LOCK
+    f = open(path, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: held by another open file, i.e. another run
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise RunInUseError(f"{run_dir} is in use by another training run ({holder}); wait for it to end, "
+                                "or give another --run-dir") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        yield
+    finally:
+        f.close()  # closing the file releases the lock

@@ -1,0 +1,57 @@
+"""One training process per run folder: a second run into a folder in use stops with one line, and a
+killed run leaves nothing locked."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.errors import RunInUseError
+from rnnkit.train.run_lock import run_lock
+
+pytest.importorskip("fcntl")  # no lock where there is no flock (Windows)
+
+
+def _train(capsys, tmp_path, run):
+    data = tmp_path / "train.txt"
+    data.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 30, encoding="utf-8")
+    return run_cli(capsys, ["train", "lm", "--train", str(data), "--epochs", "1", "--embed", "4", "--hidden", "4",
+                            "--bptt", "4", "--batch-size", "2", "--progress", "none", "--run-dir", str(run)])
+
+
+def test_second_run_into_a_folder_in_use_stops_with_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    with run_lock(run):
+        code, _, err = _train(capsys, tmp_path, run)
+        errors = [line for line in err.splitlines() if line.startswith("rnnkit: error:")]
+        assert code == 2 and len(errors) == 1, err
+        assert "in use by another training run (pid" in errors[0] and "--run-dir" in errors[0], err
+        assert not (run / "last.safetensors").exists()  # it did not start
+        with pytest.raises(RunInUseError):
+            with run_lock(run):
+                pass
+    code, _, err = _train(capsys, tmp_path, run)  # released: the folder trains again
+    assert code == 0 and (run / "last.safetensors").exists(), err
+
+
+def test_a_killed_run_leaves_the_folder_unlocked(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom rnnkit.train.run_lock import run_lock\n"
+         f"with run_lock({str(run)!r}):\n    print('locked', flush=True)\n    time.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunInUseError, match=rf"pid {holder.pid}"):
+            with run_lock(run):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    with run_lock(run):  # the kernel dropped the lock with the process
+        pass
