@@ -15,15 +15,19 @@ for the commands that read words and should warn before treating a whole sentenc
 :func:`fold_width` maps full-width characters to their half-width forms, one character to one: Chinese
 text is usually written with full-width punctuation (，。：（）) and digits, while some corpora (UD
 Chinese GSD) use the ASCII forms, so a model trained on one sees the other's punctuation as unknown.
+
+:func:`join_clusters` and :func:`keep_whole` take boundaries out of a segmenter's output where no
+word boundary can be: inside a character on screen (an emoji with its joiners, a letter with its
+combining accent) and inside a web address or a run of Latin letters and digits.
 """
 from __future__ import annotations
 
 import os
 import re
 import unicodedata
-from itertools import accumulate
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate
 
 from rnnkit.data.conll import read_text_file, text_lines, write_text_file
 
