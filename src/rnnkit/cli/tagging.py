@@ -288,7 +288,7 @@ def train_tagger(args: argparse.Namespace) -> int:
           file=sys.stderr)
     if args.extend_vocab:
         evaluation = [d for d in (valid, test) if d is not None]
-        enc.words = extend_vocab(args, enc.words, (enc.norm(w) for d in evaluation for s in enc._folded(d.words)
+        enc.words = extend_vocab(args, enc.words, (enc.norm(w) for d in evaluation for s in enc.folded(d.words)
                                                    for w in s))
     vectors = read_pretrained(args, enc.words.tokens)
     mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags),

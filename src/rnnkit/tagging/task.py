@@ -78,7 +78,7 @@ class TaggerEncoder:
             raise ValueError("Expected labelled training data (tags), got none")
         enc = cls(Vocabulary(["<unk>"], eos_token=None), [], lowercase=lowercase, max_chars=max_chars,
                   fold_width=fold_width)
-        folded = enc._folded(data.words)
+        folded = enc.folded(data.words)
         words = Vocabulary.build((enc.norm(w) for s in folded for w in s), min_count=min_count, eos_token=None)
         tags = sorted({t for s in data.tags for t in s})
         chars = Vocabulary.build((c for s in folded for w in s for c in w), eos_token=None) if char_features else None
@@ -92,7 +92,7 @@ class TaggerEncoder:
             feats = [Vocabulary.build((tok[f] for s in data.features for tok in s), eos_token=None) for f in range(F)]
         return cls(words, tags, chars, bi, feats, lowercase, max_chars, fold_width)
 
-    def _folded(self, sentences: list[list[str]]) -> list[list[str]]:
+    def folded(self, sentences: list[list[str]]) -> list[list[str]]:
         """The sentences as the model reads them: width-folded when ``fold_width`` (same lengths)."""
         if not self.fold_width:
             return sentences
@@ -104,7 +104,7 @@ class TaggerEncoder:
 
     def encode(self, data: TaggingData) -> Encoded:
         """Ids of every sentence; tags are encoded when ``data.tags`` is given."""
-        folded = self._folded(data.words)
+        folded = self.folded(data.words)
         words = [self.words.encode([self.norm(w) for w in s]) for s in folded]
         types = type_chars = type_lengths = None
         if self.chars is not None:
