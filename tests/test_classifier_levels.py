@@ -53,7 +53,7 @@ def zh_files(tmp_path):
 
 
 def _warnings(err):
-    return [line for line in err.splitlines() if line.startswith("warning:")]
+    return [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
 
 
 def _accuracy(out):
@@ -138,7 +138,7 @@ def test_word_level_on_unspaced_chinese_is_warned_about(tmp_path, capsys, monkey
     assert code == 0, err
     assert "data: 120 texts, 120 words, 120 word types" in err, err  # one "word" a text: nothing to learn
     (warning,) = _warnings(err)
-    assert warning.startswith(f"warning: {train}: its Chinese/Japanese words average 6.1 characters"), err
+    assert warning.startswith(f"rnnkit: warning: {train}: its Chinese/Japanese words average 6.1 characters"), err
     assert "--level char" in warning and "rnnkit segment" in warning, warning
     # the model is word level: evaluate and classify of unspaced text say why nearly everything is one class
     model = str(run / "best.safetensors")
@@ -148,7 +148,7 @@ def test_word_level_on_unspaced_chinese_is_warned_about(tmp_path, capsys, monkey
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(NEW) + "\n"))
     code, out, err = run_cli(capsys, ["classify", model, "--probs"])
     (warning,) = _warnings(err)
-    assert code == 0 and warning.startswith("warning: standard input: "), err
+    assert code == 0 and warning.startswith("rnnkit: warning: standard input: "), err
     first, second = (line.split("\t")[:2] for line in out.splitlines())
     assert first == second, out  # the reported symptom, now explained: both sentences are one <unk>
     # segmented Chinese at word level is what word level is for: no warning

@@ -29,7 +29,7 @@ def test_segmented_training_counts_characters_and_skips_blank_lines(tmp_path, ca
 
 def test_raw_text_given_as_segmented_is_warned_about(tmp_path, capsys):
     err = _train_segmented(tmp_path, capsys, RAW)
-    warning = [line for line in err.splitlines() if line.startswith("warning:")]
+    warning = [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
     assert len(warning) == 1 and "average 11.5 characters" in warning[0] and "unsegmented" in warning[0], err
 
 
@@ -72,7 +72,7 @@ def test_word_level_language_model_on_raw_chinese_is_warned_about(tmp_path, caps
         code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--bptt", "4", "--batch-size", "2",
                                         "--run-dir", str(tmp_path / path.stem), *SMALL])
         assert code == 0, err
-        lines = [line for line in err.splitlines() if line.startswith("warning:")]
+        lines = [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
         assert len(lines) == int(warned) and (not warned or "--level char" in lines[0]), err
 
 
@@ -91,5 +91,5 @@ def test_tagging_raw_chinese_with_a_word_tagger_is_warned_about(tmp_path, capsys
         path.write_text(text, encoding="utf-8")
         code, out, err = run_cli(capsys, ["tag", model, str(path)])
         assert code == 0 and len(out.splitlines()) == 2, (out, err)
-        lines = [line for line in err.splitlines() if line.startswith("warning:")]
+        lines = [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
         assert len(lines) == int(warned) and (not warned or "rnnkit segment" in lines[0]), err

@@ -251,12 +251,12 @@ def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: s
     looks = (f"its Chinese/Japanese words average {average:.1f} characters: the text looks unsegmented "
              "(no spaces between words)")
     if enc is None:
-        print(f"warning: {where}: {looks}, so at --level word each space-free run is one token that new texts "
+        print(f"rnnkit: warning: {where}: {looks}, so at --level word each space-free run is one token that new texts "
               "rarely repeat; train with --level char, or segment the text first ('rnnkit segment')", file=sys.stderr)
         return
     seqs = enc.encode(texts)
     unknown = sum(int((s == enc.vocab.unk_id).sum()) for s in seqs) / max(1, sum(len(s) for s in seqs))
-    print(f"warning: {where}: {looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the "
+    print(f"rnnkit: warning: {where}: {looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the "
           "tokens are unknown to it (<unk>); retrain with --level char (or, if its training text was segmented, "
           "segment this text too: 'rnnkit segment')", file=sys.stderr)
 

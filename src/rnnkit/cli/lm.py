@@ -243,7 +243,7 @@ def _warn_if_unsegmented(tokens: list[str], name: str) -> None:
 
     average = unsegmented_cjk([" ".join(tokens[:200_000])])  # the first 200,000 tokens tell
     if average is not None:
-        print(f"warning: {name}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
+        print(f"rnnkit: warning: {name}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
               "unsegmented (no spaces between words); train with --level char, or segment it first "
               "('rnnkit segment')", file=sys.stderr)
 

@@ -230,7 +230,7 @@ def _warn_if_unsegmented(data: TaggingData, name: str) -> None:
     chars = sum(map(len, data.tags))
     words = sum(t in ("B", "S") for tags in data.tags for t in tags)
     if words and chars / words >= 6:
-        print(f"warning: {name}: its words average {chars / words:.1f} characters; --format segmented expects "
+        print(f"rnnkit: warning: {name}: its words average {chars / words:.1f} characters; --format segmented expects "
               "words separated by spaces (is the file raw, unsegmented text?)", file=sys.stderr)
 
 
@@ -246,7 +246,7 @@ def _hint_fold_width(loaded: LoadedTagger, text: str, where: str) -> None:
     helped = [ch for ch in text if ch not in known and fold_width(ch) in known]
     if len(helped) >= max(3, len(text) // 200):
         common = "".join(sorted(set(helped), key=helped.count, reverse=True)[:6])
-        print(f"warning: {where}: {len(helped):,} characters ({common}) are unknown to the model but known in their "
+        print(f"rnnkit: warning: {where}: {len(helped):,} characters ({common}) are unknown to the model but known in their "
               "half-width form; a segmenter trained with --fold-width reads them as such", file=sys.stderr)
 
 
@@ -257,7 +257,7 @@ def _warn_if_raw_chinese(lines: list[str], where: str) -> None:
 
     average = unsegmented_cjk(lines)
     if average is not None:
-        print(f"warning: {where}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
+        print(f"rnnkit: warning: {where}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
               "unsegmented, and a tagger reads words separated by spaces; segment it first "
               "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')", file=sys.stderr)
 
