@@ -145,3 +145,24 @@ def test_segment_keeps_latin_words_numbers_and_web_addresses_whole(tmp_path, cap
     # no boundary inside them (where they meet Chinese characters is the model's call: GSD has 第1, 20萬)
     assert any("MacBook2" in w for w in words) and any("https://example.com/" in w for w in words), words
     assert "".join(words) == raw.read_text(encoding="utf-8").strip()
+
+
+def test_hmm_segmenter_with_fold_width(tmp_path, capsys):
+    """train hmm --fold-width: the HMM reads full-width punctuation as the ASCII it was trained on."""
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(HALF * 20) + "\n", encoding="utf-8")
+    outs = {}
+    for fold in (True, False):
+        model = tmp_path / f"hmm{fold}.safetensors"
+        code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "segmented",
+                                        "--output", str(model), *(["--fold-width"] if fold else [])])
+        assert code == 0, err
+        assert load_checkpoint(model)[1]["task"]["fold_width"] is fold
+        for name, text in (("half", "他们说,明天去公园.\n"), ("full", "他们说，明天去公园。\n")):
+            path = tmp_path / f"{name}.txt"
+            path.write_text(text, encoding="utf-8")
+            code, out, err = run_cli(capsys, ["segment", str(model), str(path)])
+            assert code == 0, err
+            outs[fold, name] = out
+    assert fold_width(outs[True, "full"]) == outs[True, "half"], outs
+    assert "，" in outs[True, "full"] and "。" in outs[True, "full"]  # the input's own characters come back

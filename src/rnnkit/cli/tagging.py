@@ -120,6 +120,9 @@ def register(groups) -> None:
                                     "no epochs, no checkpoint to choose)")
     h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
     h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml", help="known-word emissions")
+    h.add_argument("--fold-width", action="store_true",
+                   help="read full-width letters, digits and punctuation as their ASCII forms and 。 as '.', as "
+                        "train tagger --fold-width does; saved with the model")
     h.add_argument("--output", default="runs/hmm/model.safetensors", help="where to save the model")
     h.set_defaults(func=train_hmm)
 
@@ -327,11 +330,16 @@ def train_hmm(args: argparse.Namespace) -> int:
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
-    hmm.fit([train.words[i] for i in keep], [train.tags[i] for i in keep])
+    words = [train.words[i] for i in keep]
+    if args.fold_width:
+        from rnnkit.data.segmentation import fold_width
+
+        words = [[fold_width(w) for w in s] for s in words]
+    hmm.fit(words, [train.tags[i] for i in keep])
     print(f"trained on {len(keep):,} sentences in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     metric = metric_for(spec.scheme, spec.format)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    save_hmm(args.output, hmm, spec, metric, _train_words(spec, train))
+    save_hmm(args.output, hmm, spec, metric, _train_words(spec, train), fold_width=args.fold_width)
     print(f"model saved: {args.output}", file=sys.stderr)
     loaded = LoadedTagger(args.output)
     for name, data in (("valid", valid), ("test", test)):

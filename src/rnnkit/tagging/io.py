@@ -155,14 +155,16 @@ def spec_from_meta(task: dict[str, Any]) -> DataSpec:
 
 # ---------------------------------------------------------------------- HMM taggers
 def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
-             train_words: list[str] | None = None) -> None:
+             train_words: list[str] | None = None, fold_width: bool = False) -> None:
     """An :class:`rnnkit.hmm.HMMTagger` as a checkpoint: its JSON (what ``HMMTagger.save`` writes)
-    inside the metadata, so ``rnnkit evaluate``, ``tag`` and ``segment`` take it like a tagger."""
+    inside the metadata, so ``rnnkit evaluate``, ``tag`` and ``segment`` take it like a tagger.
+    ``fold_width``: the HMM was trained on width-folded words, and reads new text folded too."""
     with tempfile.TemporaryDirectory() as tmp:
         json_path = Path(tmp) / "hmm.json"
         hmm.save(json_path)
         text = json_path.read_text(encoding="utf-8")
-    task = {"model": HMM_KIND, "hmm": text, "data": spec.to_dict(), "metric": metric, "train_words": train_words}
+    task = {"model": HMM_KIND, "hmm": text, "data": spec.to_dict(), "metric": metric, "train_words": train_words,
+            "fold_width": bool(fold_width)}
     ckpt.save_checkpoint(path, {}, {"kind": "hmm-tagger", "task": task})
 
 
@@ -202,7 +204,12 @@ class LoadedTagger:
         keep = [i for i, s in enumerate(data.words) if s]
         out: list[list[str]] = [[] for _ in data.words]
         if self.kind == HMM_KIND:
-            pred = self.model.predict([data.words[i] for i in keep])
+            sentences = [data.words[i] for i in keep]
+            if self.task.get("fold_width"):  # absent from checkpoints before the option: off
+                from rnnkit.data.segmentation import fold_width
+
+                sentences = [[fold_width(w) for w in s] for s in sentences]
+            pred = self.model.predict(sentences)
         else:
             from rnnkit.tagging.task import predict_ids
 
