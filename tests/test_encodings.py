@@ -18,11 +18,18 @@ KO = "오늘은 공원에서 산책을 했습니다. 날씨가 아주 좋았습�
 FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop cher, à mon avis.\n" * 3
 
 
-@pytest.mark.parametrize("text,codec", [(ZH, "gb18030"), (TW, "big5"), (JA, "shift_jis"), (KO, "euc_kr"),
-                                        (FR, "cp1252"), ("the film is dull.\n", "utf-16")],
-                         ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16"])
-def test_the_likely_encoding_comes_first_and_decodes_the_text(text, codec):
-    data = text.encode("gbk" if codec == "gb18030" else codec)
+@pytest.mark.parametrize("text,written,codec", [
+    (ZH, "gbk", "gb18030"), (TW, "big5", "cp950"), (JA, "shift_jis", "cp932"), (KO, "euc_kr", "cp949"),
+    (FR, "cp1252", "cp1252"), ("the film is dull.\n", "utf-16", "utf-16"),
+    # Windows code pages with a vendor character plain Big5 / Shift JIS / EUC-KR lack
+    (TW + "碁\n", "cp950", "cp950"), (JA + "①㈱\n", "cp932", "cp932"), (KO + "똠\n", "cp949", "cp949"),
+    # short lines, whose GBK or Big5 trail bytes are often ASCII; UTF-16 without a byte-order mark
+    ("這是一個測試。\n", "cp950", "cp950"), ("我们今天去公园。\n", "gbk", "gb18030"),
+    (ZH, "utf-16-le", "utf-16-le"), (ZH, "utf-16-be", "utf-16-be")],
+    ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16", "cp950", "cp932", "cp949", "short-big5",
+         "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese"])
+def test_the_likely_encoding_comes_first_and_decodes_the_text(text, written, codec):
+    data = text.encode(written)
     found, why = guess_encodings(data)
     assert found[0] == codec, (found, why)
     assert data.decode(found[0]) == text
@@ -41,8 +48,11 @@ def test_advice_names_the_option_only_where_there_is_one():
     data = ZH.encode("gbk")
     with_option = not_utf8_advice(data, "in.txt", option=True)
     without = not_utf8_advice(data, "in.txt", option=False)
-    assert "--encoding gb18030" in with_option and "iconv -f gb18030 -t utf-8 in.txt" in with_option
-    assert "--encoding" not in without and "iconv -f gb18030 -t utf-8 in.txt" in without
+    assert "--encoding gb18030" in with_option and "iconv -f GB18030 -t UTF-8 in.txt" in with_option
+    assert "--encoding" not in without and "iconv -f GB18030 -t UTF-8 in.txt" in without
+    # GNU iconv's names, which it accepts (it refuses euc_kr, utf-16-le and latin-1)
+    assert "iconv -f CP949 " in not_utf8_advice(KO.encode("euc_kr"), "k.txt", option=True)
+    assert "iconv -f UTF-16LE " in not_utf8_advice(ZH.encode("utf-16-le"), "u.txt", option=True)
     assert "cp1252" not in with_option + without
 
 
@@ -62,7 +72,7 @@ def test_cli_messages_for_a_gbk_file(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--level", "char",
                                     "--run-dir", str(tmp_path / "lm")])
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "simplified Chinese" in err and "--encoding gb18030" in err and "iconv -f gb18030 -t utf-8" in err, err
+    assert "simplified Chinese" in err and "--encoding gb18030" in err and "iconv -f GB18030 -t UTF-8" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
                                     "--run-dir", str(tmp_path / "seg")])
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--encoding gb18030" in err, err
@@ -131,3 +141,39 @@ def test_any_bytes_get_advice_and_no_exception():
         assert "\n" not in advice
 
     check()
+
+
+def test_utf16_ascii_text_without_a_byte_order_mark_is_refused_not_read_as_nul_tokens(tmp_path):
+    """UTF-16 ASCII text decodes as valid UTF-8 with a NUL after every letter: refused, with the fix."""
+    from rnnkit.data.text import read_text
+
+    path = tmp_path / "u16.txt"
+    path.write_bytes("hello world\nthe cat\n".encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"u16\.txt:1: holds a NUL character.*--encoding utf-16-le"):
+        read_text(path)
+    with pytest.raises(DataError, match=r"holds a NUL character"):
+        read_text_file(path)
+    assert read_text(path, "utf-16-le") == "hello world\nthe cat\n"
+
+
+def test_a_file_in_another_encoding_than_its_siblings_is_told_to_convert(tmp_path):
+    """--encoding covers every file of a command: a UTF-8 file beside GBK ones cannot be read by it."""
+    path = tmp_path / "src.txt"
+    path.write_text(ZH, encoding="utf-8")
+    with pytest.raises(DataError, match=r"not valid gb18030; pass the file's real --encoding \(it may be "
+                                        r"utf-8\), or, when the command's other files need --encoding gb18030"):
+        read_text_file(path, "gb18030")
+
+
+def test_evaluate_reads_utf8_unless_told_even_for_a_tagger_trained_on_gbk(tmp_path, capsys):
+    """A segmenter trained from a GBK file evaluates a UTF-8 file as UTF-8 (as tag and segment read
+    it); before, evaluate reused the training encoding and scored mojibake as F1 0 without an error."""
+    seg = "我们 今天 去 公园 。\n天气 很 好 。\n" * 20
+    (tmp_path / "train.txt").write_bytes(seg.encode("gbk"))
+    (tmp_path / "dev.txt").write_text(seg, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(tmp_path / "train.txt"), "--format", "segmented",
+                                    "--encoding", "gb18030", "--epochs", "3", "--embed", "8", "--hidden", "8",
+                                    "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "s")])
+    assert code == 0, err
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "s" / "last.safetensors"), str(tmp_path / "dev.txt")])
+    assert code == 0 and "OOV rate 0.00%" in out, (out, err)

@@ -1,7 +1,7 @@
 """``rnnkit demo`` with no further argument: the character-level LSTM on Python's standard library."""
 from __future__ import annotations
 
-from rnnkit.cli.common import nonnegative_int, positive_float, positive_int
+from rnnkit.cli.common import nonnegative_int, positive_float, positive_int, run_folder
 from rnnkit.demos.charlm import DemoConfig, run_charlm_demo
 
 
@@ -12,7 +12,7 @@ def register(groups) -> None:
     defaults = DemoConfig()
     p.add_argument("--steps", type=positive_int, default=defaults.steps, help=f"training steps (default {defaults.steps})")
     p.add_argument("--seed", type=nonnegative_int, default=defaults.seed, help=f"random seed (default {defaults.seed})")
-    p.add_argument("--run-dir", default="runs/demo", help="where the model and checkpoints go (default runs/demo)")
+    p.add_argument("--run-dir", type=run_folder, default="runs/demo", help="where the model and checkpoints go (default runs/demo)")
     p.add_argument("--temperature", type=positive_float, default=defaults.temperature,
                    help=f"sampling temperature (default {defaults.temperature})")
     p.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",

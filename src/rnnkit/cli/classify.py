@@ -287,7 +287,11 @@ def train_classifier(args: argparse.Namespace) -> int:
             print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
             return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
 
-        res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
+        from rnnkit.train.run_lock import run_lock
+
+        run.mkdir(parents=True, exist_ok=True)
+        with run_lock(run):  # the whole cross-validation: a second one would overwrite its finished folds
+            res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
         print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
         return 0

@@ -65,6 +65,14 @@ def positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
 
+def run_folder(text: str) -> str:
+    """argparse type: a run folder's path, not empty (an empty one would be the current folder, whose
+    best.safetensors and last.safetensors a new run removes)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder for the run's checkpoints, got an empty path")
+    return text
+
+
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     return _int_at_least(text, 0)
@@ -103,7 +111,7 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for initialisation, dropout and jitter")
     t.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many optimizer steps")
     r = p.add_argument_group("run")
-    r.add_argument("--run-dir", default=run_dir,
+    r.add_argument("--run-dir", type=run_folder, default=run_dir,
                    help="directory for checkpoints (last.safetensors, best.safetensors) and metrics.jsonl")
     r.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
     r.add_argument("--checkpoint-steps", type=positive_int, default=None, help="also checkpoint every N steps")

@@ -34,8 +34,7 @@ def register(groups) -> None:
     p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--encoding", default=None,
-                   help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8; for a tagger, the "
-                        "encoding it was trained with)")
+                   help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     m = p.add_argument_group("interpolating two language models (e.g. an RNN with a Kneser-Ney n-gram)")
     m.add_argument("--interpolate", metavar="MODEL2", default=None,
                    help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "

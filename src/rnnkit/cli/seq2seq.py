@@ -33,6 +33,7 @@ from rnnkit.cli.common import (
     positive_int,
     probability,
     rate,
+    run_folder,
     train_config_from_args,
 )
 from rnnkit.data.conll import read_input, text_lines
@@ -172,7 +173,7 @@ def register(groups) -> None:
     r.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs, help="passes over the training strings")
     r.add_argument("--train-size", type=positive_int, default=DEFAULTS.train_size, help="training strings")
     r.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, help="longest training string")
-    r.add_argument("--run-dir", default="runs/reverse", help="where the model and checkpoints go")
+    r.add_argument("--run-dir", type=run_folder, default="runs/reverse", help="where the model and checkpoints go")
     r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="none", help="progress display")
     r.set_defaults(func=demo_reverse)
 

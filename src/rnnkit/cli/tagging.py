@@ -248,7 +248,7 @@ def _hint_fold_width(loaded: LoadedTagger, text: str, where: str) -> None:
     known = set(enc.words.tokens)
     helped = [ch for ch in text if ch not in known and fold_width(ch) in known]
     if len(helped) >= max(3, len(text) // 200):
-        common = "".join(sorted(set(helped), key=helped.count, reverse=True)[:6])
+        common = "".join(sorted(set(helped), key=lambda ch: (-helped.count(ch), ch))[:6])
         print(f"rnnkit: warning: {where}: {len(helped):,} characters ({common}) are unknown to the model but known in their "
               "half-width form; a segmenter trained with --fold-width reads them as such", file=sys.stderr)
 
@@ -408,7 +408,7 @@ def segment(args: argparse.Namespace) -> int:
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     loaded = LoadedTagger(model_path)
-    spec = loaded.spec if args.encoding is None else DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding})
+    spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
     m = loaded.score(read_tagged(data_path, spec))
     metric = loaded.task["metric"]
     if args.json:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from rnnkit.data.encodings import decode_advice
+from rnnkit.data.encodings import check_no_nul, decode_advice
 from rnnkit.errors import DataError
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
@@ -96,13 +96,15 @@ def _check_encoding(encoding: str) -> None:
     try:
         "".encode(encoding)
     except LookupError:
-        raise ValueError(f"Expected encoding to be a codec name like 'utf-8' or 'cp1252', got {encoding!r}") from None
+        raise ValueError(f"Expected --encoding to be a codec name like 'utf-8' or 'cp1252', got {encoding!r}") from None
 
 
 def decode_text(data: bytes, encoding: str, name: str) -> str:
     """``data`` decoded as ``encoding``; a byte that does not decode is a DataError naming ``name``:line."""
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
+        check_no_nul(text, data, name)
+        return text
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         hint = decode_advice(data, encoding, name if name != "<stdin>" else "FILE")

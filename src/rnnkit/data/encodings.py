@@ -31,16 +31,17 @@ def _decodes(data: bytes, codec: str) -> str | None:
 
 
 def _common_gb(ch: str) -> bool:
+    """In GB 2312 (simplified Chinese), or a frequent traditional character (GBK writes those too)."""
     try:
         ch.encode("gb2312")
         return True
     except UnicodeEncodeError:
-        return False
+        return 0x4E00 <= ord(ch) <= 0x9FFF and _common_big5(ch)
 
 
 def _common_big5(ch: str) -> bool:
     try:
-        lead = ch.encode("big5")[0]
+        lead = ch.encode("cp950")[0]
     except UnicodeEncodeError:
         return False
     return 0xA1 <= lead <= 0xC6  # punctuation and the frequent characters
@@ -48,22 +49,35 @@ def _common_big5(ch: str) -> bool:
 
 def _common_japanese(ch: str) -> bool:
     try:
-        lead = ch.encode("shift_jis")[0]
+        lead = ch.encode("cp932")[0]
     except UnicodeEncodeError:
         return False
     return 0x81 <= lead <= 0x9F  # punctuation, kana and the level-1 kanji (not half-width kana)
+
+
+def _plain_or_cjk(ch: str) -> bool:
+    """Printable ASCII, whitespace, CJK ideographs, kana, CJK punctuation or full-width forms: what
+    UTF-16 text is made of (GBK or Big5 bytes read as UTF-16 land mostly on Hangul and private use)."""
+    o = ord(ch)
+    return (32 <= o < 127 or ch in "\t\n\r" or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x30FF
+            or 0xFF00 <= o <= 0xFFEF)
 
 
 def _common_korean(ch: str) -> bool:
     return 0xAC00 <= ord(ch) <= 0xD7A3 or 0x3000 <= ord(ch) <= 0x303F
 
 
-_EAST_ASIAN = (("gb18030", _common_gb), ("big5", _common_big5), ("shift_jis", _common_japanese),
-               ("euc_kr", _common_korean))
+# the Windows code pages: supersets of Big5, Shift JIS and EUC-KR (as gb18030 is of GBK), so a file
+# with one vendor character (碁, ①, 똠) still decodes
+_EAST_ASIAN = (("gb18030", _common_gb), ("cp950", _common_big5), ("cp932", _common_japanese),
+               ("cp949", _common_korean))
 NAMES = {"utf-16": "UTF-16", "utf-16-le": "UTF-16 little-endian", "utf-16-be": "UTF-16 big-endian",
-         "gb18030": "simplified Chinese (GBK/GB18030)", "big5": "traditional Chinese (Big5)",
-         "shift_jis": "Japanese (Shift JIS)", "euc_kr": "Korean (EUC-KR)",
+         "gb18030": "simplified Chinese (GBK/GB18030)", "cp950": "traditional Chinese (Big5/cp950)",
+         "cp932": "Japanese (Shift JIS/cp932)", "cp949": "Korean (EUC-KR/cp949)",
          "cp1252": "Windows Western European (cp1252)", "latin-1": "ISO-8859-1"}
+# what GNU iconv calls them (it refuses euc_kr, utf-16-le, latin-1)
+ICONV = {"utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "gb18030": "GB18030",
+         "cp950": "CP950", "cp932": "CP932", "cp949": "CP949", "cp1252": "CP1252", "latin-1": "LATIN1"}
 
 
 def guess_encodings(data: bytes) -> tuple[list[str], str]:
@@ -77,6 +91,10 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
         if max(even, odd) > len(sample) // 4:
             codec = "utf-16-be" if even > odd else "utf-16-le"
             return [codec], "every other byte is 0, as in UTF-16"
+    for codec in ("utf-16-le", "utf-16-be"):
+        text = _decodes(sample[: len(sample) // 2 * 2], codec)
+        if text and len(text) >= 2 and sum(map(_plain_or_cjk, text)) >= 0.95 * len(text):
+            return [codec], "its bytes read as UTF-16 give ordinary text"
     damaged = sample.decode("utf-8", errors="replace")
     valid = sum(1 for c in damaged if ord(c) > 127 and c != "\ufffd")
     if valid > 2 * damaged.count("\ufffd"):  # (other encodings' bytes form a valid sequence only now and then)
@@ -86,8 +104,10 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
     n = len(sample)
     paired = sum(1 for i in high if (i > 0 and sample[i - 1] >= 0x80) or (i + 1 < n and sample[i + 1] >= 0x80))
     alone = "bytes >= 0x80 stand alone, as accented letters do in Western single-byte encodings"
-    if high and paired >= 0.6 * len(high):
-        alone = "bytes >= 0x80 come in pairs, but no East Asian double-byte encoding fits them"
+    pairs = bool(high) and paired >= 0.6 * len(high)
+    if high:
+        if pairs:
+            alone = "bytes >= 0x80 come in pairs, but no East Asian double-byte encoding fits them"
         scored = []
         for codec, common in _EAST_ASIAN:
             text = _decodes(sample, codec)
@@ -96,10 +116,13 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
             wide = [c for c in text if ord(c) > 127]
             scored.append((sum(map(common, wide)) / max(1, len(wide)), codec))
         # ties (Korean decodes as GB 2312 characters too): the fixed order below breaks them
-        order = {"euc_kr": 0, "shift_jis": 1, "big5": 2, "gb18030": 3}
-        ranked = [c for s, c in sorted(scored, key=lambda sc: (-round(sc[0], 2), order[sc[1]])) if s >= 0.5]
+        order = {"cp949": 0, "cp932": 1, "cp950": 2, "gb18030": 3}
+        # bytes in pairs: any candidate most of whose characters are common; else (Big5 and GBK trail
+        # bytes can be ASCII, so short text pairs badly) only one whose characters nearly all are
+        floor = 0.5 if pairs else 0.9
+        ranked = [c for s, c in sorted(scored, key=lambda sc: (-round(sc[0], 2), order[sc[1]])) if s >= floor]
         if ranked:
-            return ranked, "bytes >= 0x80 come in pairs, as in East Asian double-byte encodings"
+            return ranked, "its bytes >= 0x80 read as common characters of East Asian double-byte encodings"
     return (["cp1252"] if _decodes(sample, "cp1252") is not None else ["latin-1"]), alone
 
 
@@ -113,10 +136,22 @@ def not_utf8_advice(data: bytes, name: str, option: bool) -> str:
     first = found[0]
     what = " or ".join(f"{NAMES.get(c, c)}" for c in found)
     others = f" (if the text then looks wrong, try {', '.join(found[1:])})" if len(found) > 1 else ""
-    convert = f"iconv -f {first} -t utf-8 {name} > {name}.utf8"
+    convert = f"iconv -f {ICONV.get(first, first)} -t UTF-8 {name} > {name}.utf8"
     if option:
         return f"it looks like {what} ({why}): pass --encoding {first}{others}, or convert it: {convert}"
     return f"it looks like {what} ({why}): convert it{others}: {convert}"
+
+
+def check_no_nul(text: str, data: bytes, name: str) -> None:
+    """Raise DataError when decoded ``text`` holds a NUL character: no text file does, and UTF-16 text
+    of ASCII characters decodes as valid UTF-8 with a NUL after every letter."""
+    at = text.find("\x00")
+    if at >= 0:
+        from rnnkit.errors import DataError
+
+        line = text.count("\n", 0, at) + 1
+        raise DataError(f"{name}:{line}: holds a NUL character, which no text file has; "
+                        f"{not_utf8_advice(data, name, option=True)}")
 
 
 def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) -> str:
@@ -126,4 +161,8 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) ->
     if asked in ("utf-8", "utf8"):
         return not_utf8_advice(data, name, option)
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
-    return "pass the file's real --encoding" + (f" (it may be {', '.join(found)})" if found else "")
+    if not found:
+        return "pass the file's real --encoding"
+    convert = f"iconv -f {ICONV.get(found[0], found[0])} -t UTF-8 {name} > {name}.utf8"
+    return (f"pass the file's real --encoding (it may be {', '.join(found)}), or, when the command's other "
+            f"files need --encoding {encoding} (it applies to them all), convert this one: {convert}")

@@ -16,7 +16,7 @@ import lzma
 import os
 from pathlib import Path
 
-from rnnkit.data.encodings import decode_advice
+from rnnkit.data.encodings import check_no_nul, decode_advice
 from rnnkit.data.vocab import EOS, OOVStats, Vocabulary, oov_rate
 from rnnkit.errors import DataError
 
@@ -44,7 +44,7 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     try:
         text = data.decode(encoding)
     except LookupError:
-        raise ValueError(f"Expected encoding to be a codec name like 'utf-8' or 'gb18030', got {encoding!r}") from None
+        raise ValueError(f"Expected --encoding to be a codec name like 'utf-8' or 'gb18030', got {encoding!r}") from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start]
@@ -53,6 +53,7 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
             f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid {shown}; "
             f"{decode_advice(data, encoding, path.name)}"
         ) from None
+    check_no_nul(text, data, str(path))
     if text.startswith("\ufeff"):
         text = text[1:]
     return text.replace("\r\n", "\n")

@@ -31,7 +31,11 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
         yield
         return
     path = Path(run_dir) / LOCK
-    f = open(path, "a+", encoding="utf-8")
+    try:
+        f = open(path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise OSError(f"cannot write in the run folder {run_dir} ({exc.strerror or exc}); choose another "
+                      "--run-dir") from None
     try:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
