@@ -55,3 +55,18 @@ def test_a_killed_run_leaves_the_folder_unlocked(tmp_path):
         holder.wait(timeout=30)
     with run_lock(run):  # the kernel dropped the lock with the process
         pass
+
+
+def test_cross_validation_locks_its_whole_folder_and_an_empty_run_dir_is_refused(tmp_path, capsys):
+    rows = "".join(f"{'pos' if i % 2 else 'neg'}\t{'great' if i % 2 else 'dull'} film\n" for i in range(40))
+    (tmp_path / "train.tsv").write_text(rows, encoding="utf-8")
+    run = tmp_path / "cv"
+    run.mkdir()
+    argv = ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--folds", "2", "--epochs", "1",
+            "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+    with run_lock(run):
+        code, out, err = run_cli(capsys, argv + ["--run-dir", str(run)])
+    assert code == 2 and "in use by another training run" in err and "fold 1/2" not in out, (out, err)
+    assert not (run / "fold1").exists()  # refused before any fold trained
+    code, _, err = run_cli(capsys, argv + ["--run-dir", ""])
+    assert code == 2 and "--run-dir" in err and "empty path" in err, err
