@@ -77,6 +77,10 @@ def test_segment_never_splits_inside_a_character_on_screen(tmp_path, capsys):
     assert join_clusters(["家👨", "\u200d👩", "\u200d👧", "好"]) == ["家👨\u200d👩\u200d👧", "好"]
     assert join_clusters(["👍", "\U0001F3FD", "好"]) == ["👍\U0001F3FD", "好"]
     assert join_clusters(["cafe", "\u0301", "好"]) == ["cafe\u0301", "好"]
+    assert join_clusters(["灣🇹", "🇼和"]) == ["灣🇹🇼和"]  # a flag is two regional indicators
+    assert join_clusters(["🇹🇼", "🇯🇵"]) == ["🇹🇼", "🇯🇵"]  # two flags may be two words
+    scotland = ["🏴", "\U000E0067\U000E0062", "\U000E0073\U000E0063\U000E0074\U000E007F"]
+    assert join_clusters([*scotland, "好"]) == ["".join(scotland), "好"]  # a subdivision flag's tag characters
     train = tmp_path / "train.txt"
     train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
     run = tmp_path / "seg"
@@ -130,6 +134,12 @@ def test_segment_keeps_latin_words_numbers_and_web_addresses_whole(tmp_path, cap
     assert keep_whole(["价格", "3", ".", "5", "元", "."]) == ["价格", "3.5", "元", "."]
     assert keep_whole(["ＭａｃＢ", "ｏｏｋ", "好"]) == ["ＭａｃＢｏｏｋ", "好"]  # full-width Latin too
     assert keep_whole(["他", "说", "iPhone", "."]) == ["他", "说", "iPhone", "."]  # the full stop stays apart
+    # an address is a word of its own, parentheses it opened included, one it did not left out
+    assert keep_whole(["問https", "://en.wikipedia.org/wiki/Python_(", "programming_language", ")查"]) == [
+        "問", "https://en.wikipedia.org/wiki/Python_(programming_language)", "查"]
+    assert keep_whole(["(見", "https://example.com", ")。"]) == ["(見", "https://example.com", ")。"]
+    assert keep_whole(["寄", "test", "@example.com", "給我"]) == ["寄", "test@example.com", "給我"]
+    assert keep_whole(["花了", "6", ",", "000", "元"]) == ["花了", "6,000", "元"]  # as GSD writes numbers
     train = tmp_path / "train.txt"
     train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
     run = tmp_path / "seg"

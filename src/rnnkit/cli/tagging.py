@@ -143,9 +143,10 @@ def register(groups) -> None:
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
                                    description="Segment raw text (one sentence a line) with a BMES tagger or HMM; "
                                                "words come out separated by spaces.  Existing spaces stay word "
-                                               "boundaries; a web address, a Latin word or number (MacBook, 3.5) "
-                                               "and a character on screen (an emoji with its joiners) are never "
-                                               "split.", formatter_class=fmt)
+                                               "boundaries; a web or e-mail address (a word of its own), a Latin "
+                                               "word or number (MacBook, 3.5, 6,000) and a character on screen (an "
+                                               "emoji with its joiners, a flag) are never split.",
+                                   formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
     s.add_argument("--output", help="output file (default: stdout)")

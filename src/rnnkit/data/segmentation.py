@@ -151,10 +151,14 @@ def fold_width(text: str) -> str:
 
 def _glues(ch: str) -> bool:
     """A character that belongs to the one before it: a combining mark, a zero-width joiner, a variation
-    selector or an emoji skin-tone modifier."""
+    selector, an emoji skin-tone modifier or a tag character (the subdivision flags')."""
     o = ord(ch)
     return (unicodedata.category(ch) in ("Mn", "Mc", "Me") or o == 0x200D or 0xFE00 <= o <= 0xFE0F
-            or 0xE0100 <= o <= 0xE01EF or 0x1F3FB <= o <= 0x1F3FF)
+            or 0xE0100 <= o <= 0xE01EF or 0x1F3FB <= o <= 0x1F3FF or 0xE0020 <= o <= 0xE007F)
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF  # regional indicators: a flag is a pair of them
 
 
 def join_clusters(words: Sequence[str]) -> list[str]:
@@ -164,30 +168,61 @@ def join_clusters(words: Sequence[str]) -> list[str]:
     of its parts must not become a word boundary).  The characters are unchanged."""
     out: list[str] = []
     for w in words:
-        if out and w and (_glues(w[0]) or out[-1].endswith("\u200d")):
+        if out and w and (_glues(w[0]) or out[-1].endswith("\u200d") or _half_flag(out[-1], w)):
             out[-1] += w
         else:
             out.append(w)
     return out
 
 
-# what segment keeps whole in raw text: a web address, or a run of ASCII letters and digits with inner
-# . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does a hyphen
-# (UD Chinese GSD splits ranges, 1688 - 1697)
-_WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~:/?#@!$&*+;=%-]*[A-Za-z0-9/#=_-]"
-                    r"|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
+def _half_flag(left: str, right: str) -> bool:
+    """Whether ``left`` ends with the first regional indicator of a flag and ``right`` starts with its
+    second (indicators pair up from the start of their run)."""
+    if not (_regional(right[0]) and _regional(left[-1])):
+        return False
+    run = len(left) - len(left.rstrip("".join(map(chr, range(0x1F1E6, 0x1F200)))))
+    return run % 2 == 1
+
+
+# what segment keeps whole in raw text: a web address or an e-mail address (a word of its own), a number
+# with thousands separators (6,000, as UD Chinese GSD writes it), or a run of ASCII letters and digits
+# with inner . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does
+# a hyphen (GSD splits ranges, 1688 - 1697)
+_ADDRESS = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]*[A-Za-z0-9/#=_)\]-]"
+                      r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
+_WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
+
+
+def _address_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the web and e-mail addresses of ``text``; a closing parenthesis the address did
+    not open is left outside ("(see https://example.com)")."""
+    spans = []
+    for m in _ADDRESS.finditer(text):
+        end = m.end()
+        while text[end - 1] == ")" and text.count(")", m.start(), end) > text.count("(", m.start(), end):
+            end -= 1
+        spans.append((m.start(), end))
+    return spans
 
 
 def keep_whole(words: Sequence[str]) -> list[str]:
-    """The words of one space-free chunk with no boundary inside a web address or a Latin word or
-    number (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts): a segmenter trained on
-    Chinese splits ``MacBook`` or ``https://example.com`` wherever its characters suggest.  Only
-    boundaries are removed; the characters are unchanged."""
+    """The words of one space-free chunk with no boundary inside a web or e-mail address (which
+    becomes a word of its own), a number with thousands separators, or a Latin word or number
+    (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts): a segmenter trained on
+    Chinese splits ``MacBook`` or ``https://example.com`` wherever its characters suggest.  The
+    characters are unchanged."""
     if len(words) < 2:
         return list(words)
     text = "".join(words)
+    folded = fold_width(text)
     cuts = set(accumulate(len(w) for w in words[:-1]))
-    for m in _WHOLE.finditer(fold_width(text)):
-        cuts.difference_update(range(m.start() + 1, m.end()))
+    taken = [0] * (len(text) + 1)
+    for a, b in _address_spans(folded):  # an address is a word of its own: boundaries at its ends
+        cuts.difference_update(range(a + 1, b))
+        cuts.update(c for c in (a, b) if 0 < c < len(text))
+        taken[a:b] = [1] * (b - a)
+    for m in _WHOLE.finditer(folded):
+        if not any(taken[m.start():m.end()]):
+            cuts.difference_update(range(m.start() + 1, m.end()))
     bounds = [0, *sorted(cuts), len(text)]
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
