@@ -175,4 +175,7 @@ def test_hmm_segmenter_with_fold_width(tmp_path, capsys):
             assert code == 0, err
             outs[fold, name] = out
     assert fold_width(outs[True, "full"]) == outs[True, "half"], outs
+    (tmp_path / "full3.txt").write_text("他们说，明天去公园。\n这是测试：看看（一）吧。\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["segment", str(tmp_path / "hmmFalse.safetensors"), str(tmp_path / "full3.txt")])
+    assert code == 0 and "--fold-width" in err, err  # the HMM trained without it says what it misses
     assert "，" in outs[True, "full"] and "。" in outs[True, "full"]  # the input's own characters come back

@@ -243,10 +243,10 @@ def _hint_fold_width(loaded: LoadedTagger, text: str, where: str) -> None:
     trained on ASCII punctuation (UD Chinese GSD) reading text with full-width punctuation (，。)."""
     from rnnkit.data.segmentation import fold_width
 
-    enc = getattr(loaded, "encoder", None)  # an HMM has none
-    if enc is None or enc.fold_width:
+    enc = getattr(loaded, "encoder", None)  # an HMM has none: its own word list
+    if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
         return
-    known = set(enc.words.tokens)
+    known = set(enc.words.tokens) if enc is not None else set(getattr(loaded.model, "vocab_", ()))
     helped = [ch for ch in text if ch not in known and fold_width(ch) in known]
     if len(helped) >= max(3, len(text) // 200):
         common = "".join(sorted(set(helped), key=lambda ch: (-helped.count(ch), ch))[:6])
