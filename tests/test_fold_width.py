@@ -13,6 +13,18 @@ from rnnkit.tagging.task import TaggerEncoder
 HALF = ["我们 今天 去 公园 , 天气 很 好 .", "这 是 测试 : 看看 ( 一 ) 吧 .", "他们 说 , 明天 下雨 ."]
 
 
+def _tiny_segmenter(tmp_path, capsys, folder: str = "seg"):
+    """A one-epoch segmenter trained on HALF, without --fold-width; returns its run folder."""
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
+    run = tmp_path / folder
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
+                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
+                                    "--run-dir", str(run)])
+    assert code == 0, err
+    return run
+
+
 def test_fold_width_maps_one_character_to_one():
     assert fold_width("Ａｂｃ１２３，：；？！（）。") == "Abc123,:;?!().", fold_width("Ａｂｃ１２３，：；？！（）。")
     assert fold_width("ｶﾀｶﾅ") == "カタカナ"  # half-width katakana to full-width
@@ -59,13 +71,10 @@ def test_segmenter_with_fold_width_treats_full_width_punctuation_as_half_width(t
     assert "，" in out_full and "。" in out_full and "," not in out_full  # the input's own characters come back
     assert "warning" not in err, err
     # a segmenter trained without the option says what it is missing
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
-                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
-                                    "--run-dir", str(tmp_path / "plain")])
-    assert code == 0, err
-    code, _, err = run_cli(capsys, ["segment", str(tmp_path / "plain" / "last.safetensors"), str(raw_full)])
+    plain = _tiny_segmenter(tmp_path, capsys, "plain")
+    code, _, err = run_cli(capsys, ["segment", str(plain / "last.safetensors"), str(raw_full)])
     assert code == 0 and err.count("warning") == 1 and "--fold-width" in err and "，" in err, err
-    code, _, err = run_cli(capsys, ["segment", str(tmp_path / "plain" / "last.safetensors"), str(raw_half)])
+    code, _, err = run_cli(capsys, ["segment", str(plain / "last.safetensors"), str(raw_half)])
     assert code == 0 and "warning" not in err, err
 
 
@@ -81,13 +90,7 @@ def test_segment_never_splits_inside_a_character_on_screen(tmp_path, capsys):
     assert join_clusters(["🇹🇼", "🇯🇵"]) == ["🇹🇼", "🇯🇵"]  # two flags may be two words
     scotland = ["🏴", "\U000E0067\U000E0062", "\U000E0073\U000E0063\U000E0074\U000E007F"]
     assert join_clusters([*scotland, "好"]) == ["".join(scotland), "好"]  # a subdivision flag's tag characters
-    train = tmp_path / "train.txt"
-    train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
-    run = tmp_path / "seg"
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
-                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
-                                    "--run-dir", str(run)])
-    assert code == 0, err
+    run = _tiny_segmenter(tmp_path, capsys)
     text = "我们家👨\u200d👩\u200d👧很好👍\U0001F3FD去公园\n"
     raw = tmp_path / "raw.txt"
     raw.write_text(text, encoding="utf-8")
@@ -140,13 +143,7 @@ def test_segment_keeps_latin_words_numbers_and_web_addresses_whole(tmp_path, cap
     assert keep_whole(["(見", "https://example.com", ")。"]) == ["(見", "https://example.com", ")。"]
     assert keep_whole(["寄", "test", "@example.com", "給我"]) == ["寄", "test@example.com", "給我"]
     assert keep_whole(["花了", "6", ",", "000", "元"]) == ["花了", "6,000", "元"]  # as GSD writes numbers
-    train = tmp_path / "train.txt"
-    train.write_text("\n".join(HALF * 10) + "\n", encoding="utf-8")
-    run = tmp_path / "seg"
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs", "1",
-                                    "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
-                                    "--run-dir", str(run)])
-    assert code == 0, err
+    run = _tiny_segmenter(tmp_path, capsys)
     raw = tmp_path / "raw.txt"
     raw.write_text("我买了MacBook2,访问https://example.com/看看\n", encoding="utf-8")
     code, out, err = run_cli(capsys, ["segment", str(run / "last.safetensors"), str(raw)])
