@@ -93,3 +93,23 @@ def test_tagging_raw_chinese_with_a_word_tagger_is_warned_about(tmp_path, capsys
         assert code == 0 and len(out.splitlines()) == 2, (out, err)
         lines = [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
         assert len(lines) == int(warned) and (not warned or "rnnkit segment" in lines[0]), err
+
+
+def test_dash_reads_standard_input_and_evaluate_and_valid_get_the_chinese_warnings(tmp_path, capsys, monkeypatch):
+    import io
+
+    train = tmp_path / "seg.txt"
+    train.write_text("我们 今天 , 去 公园 .\n天气 很 好 !\n这 是 测试 :\n" * 5, encoding="utf-8")  # ASCII punctuation
+    raw_valid = tmp_path / "raw-valid.txt"
+    raw_valid.write_text(RAW, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--valid", str(raw_valid), "--format",
+                                    "segmented", "--run-dir", str(tmp_path / "run"), *SMALL])
+    assert code == 0 and f"rnnkit: warning: {raw_valid}: its words average" in err, err  # a raw --valid file
+    model = str(tmp_path / "run" / "last.safetensors")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("我们今天去公园\n".encode())))
+    code, out, err = run_cli(capsys, ["segment", model, "-"])
+    assert code == 0 and out.replace(" ", "") == "我们今天去公园\n", (out, err)
+    full = tmp_path / "full.txt"
+    full.write_text("我们 今天 ， 去 公园 。\n天气 很 好 ！\n这 是 测试 ：\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["evaluate", model, str(full)])
+    assert code == 0 and "--fold-width" in err, err  # evaluate says what the model cannot read, too

@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             args.input = extras.pop(0)
         if extras:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if getattr(args, "input", None) == "-":  # the usual name for standard input (tag, segment, classify, ...)
+        args.input = None
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

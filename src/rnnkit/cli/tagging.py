@@ -286,6 +286,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
     if spec.format == "segmented":
         _warn_if_unsegmented(train, args.train)
+        if valid is not None:
+            _warn_if_unsegmented(valid, args.valid)
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
     print(f"train: {len(train.words) - blank:,} sentences{f' ({blank:,} blank lines skipped)' if blank else ''}, "
           f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
@@ -410,7 +412,10 @@ def segment(args: argparse.Namespace) -> int:
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     loaded = LoadedTagger(model_path)
     spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
-    m = loaded.score(read_tagged(data_path, spec))
+    data = read_tagged(data_path, spec)
+    if spec.format == "segmented":
+        _hint_fold_width(loaded, "".join(c for s in data.words for c in s), data_path)
+    m = loaded.score(data)
     metric = loaded.task["metric"]
     if args.json:
         print(json.dumps({k: v for k, v in m.items() if k != "main"}))
