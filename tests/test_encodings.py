@@ -15,6 +15,7 @@ ZH = "我们今天去公园散步，天气很好。这是一个测试句子，�
 TW = "我們今天去公園散步，天氣很好。這是一個測試句子，看看編碼能不能被正確地猜出來。臺灣的夜市很有名。\n" * 3
 JA = "今日は公園を散歩しました。天気がとても良かったです。これはテストの文章です。\n" * 3
 KO = "오늘은 공원에서 산책을 했습니다. 날씨가 아주 좋았습니다. 이것은 시험 문장입니다.\n" * 3
+RU = "Привет, мир! Это простой тест кодировки для русского текста.\n" * 3
 FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop cher, à mon avis.\n" * 3
 
 
@@ -25,9 +26,13 @@ FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop ch
     (TW + "碁\n", "cp950", "cp950"), (JA + "①㈱\n", "cp932", "cp932"), (KO + "똠\n", "cp949", "cp949"),
     # short lines, whose GBK or Big5 trail bytes are often ASCII; UTF-16 without a byte-order mark
     ("這是一個測試。\n", "cp950", "cp950"), ("我们今天去公园。\n", "gbk", "gb18030"),
-    (ZH, "utf-16-le", "utf-16-le"), (ZH, "utf-16-be", "utf-16-be")],
+    (ZH, "utf-16-le", "utf-16-le"), (ZH, "utf-16-be", "utf-16-be"),
+    # Japanese in EUC-JP (its kana tell it from GB 2312), Russian in cp1251 and KOI8-R, and Western
+    # accents inside Latin words, which read as Cyrillic letters in cp1251 too
+    (JA, "euc_jp", "euc_jp"), (RU, "cp1251", "cp1251"), (RU, "koi8_r", "koi8_r"),
+    ("Grüße aus München, schöne Größe.\n", "cp1252", "cp1252"), ("¿Dónde está el niño? Mañana.\n", "cp1252", "cp1252")],
     ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16", "cp950", "cp932", "cp949", "short-big5",
-         "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese"])
+         "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese", "euc-jp", "cp1251", "koi8-r", "german", "spanish"])
 def test_the_likely_encoding_comes_first_and_decodes_the_text(text, written, codec):
     data = text.encode(written)
     found, why = guess_encodings(data)

@@ -9,15 +9,19 @@ codecs that fit, most likely first, and the message names all of them:
 - valid UTF-8 multi-byte sequences beside the bad bytes: a UTF-8 file with damaged or mixed-in bytes;
 - bytes >= 0x80 that mostly come in pairs: a double-byte East Asian encoding.  Every candidate that
   decodes the bytes is kept, ranked by the share of its characters that are common in its language
-  (GB 2312's characters for gb18030, Big5's frequent block for big5, kana and level-1 kanji for
-  shift_jis, Hangul syllables for euc_kr): GBK text read as Big5, or Big5 read as GBK, decodes into rare
+  (GB 2312's characters or frequent traditional ones for gb18030, Big5's frequent block for cp950,
+  kana and level-1 kanji for cp932 and euc_jp (which must read a tenth or more as kana), Hangul
+  syllables for cp949): GBK text read as Big5, or Big5 read as GBK, decodes into rare
   characters;
+- bytes >= 0x80 in pairs that read as words of Cyrillic letters in cp1251: cp1251, or KOI8-R first
+  when those letters come out mostly in upper case (KOI8-R's lower case sits where cp1251's upper is);
 - otherwise, isolated bytes >= 0x80 in ASCII text: a Western single-byte encoding, cp1252 (a superset
   of ISO-8859-1's printable characters), or latin-1 when cp1252 leaves a byte undefined.
 """
 from __future__ import annotations
 
 import codecs
+import re
 
 _SAMPLE = 1 << 18  # bytes looked at: enough to tell, quick on any file
 
@@ -63,6 +67,26 @@ def _plain_or_cjk(ch: str) -> bool:
             or 0xFF00 <= o <= 0xFFEF)
 
 
+def _common_japanese_euc(ch: str) -> bool:
+    try:
+        lead = ch.encode("euc_jp")[0]
+    except UnicodeEncodeError:
+        return False
+    return 0xA1 <= lead <= 0xA5 or 0xB0 <= lead <= 0xCF  # punctuation, kana, the level-1 kanji
+
+
+def _kana_share(text: str) -> float:
+    wide = [c for c in text if ord(c) > 127]
+    return sum(0x3040 <= ord(c) <= 0x30FF for c in wide) / max(1, len(wide))
+
+
+def _cyrillic(text: str) -> tuple[float, float]:
+    """(share of the non-ASCII characters that are Cyrillic letters, share of those in upper case)."""
+    wide = [c for c in text if ord(c) > 127]
+    letters = [c for c in wide if 0x0400 <= ord(c) <= 0x04FF and c.isalpha()]
+    return len(letters) / max(1, len(wide)), sum(c.isupper() for c in letters) / max(1, len(letters))
+
+
 def _common_korean(ch: str) -> bool:
     return 0xAC00 <= ord(ch) <= 0xD7A3 or 0x3000 <= ord(ch) <= 0x303F
 
@@ -70,14 +94,16 @@ def _common_korean(ch: str) -> bool:
 # the Windows code pages: supersets of Big5, Shift JIS and EUC-KR (as gb18030 is of GBK), so a file
 # with one vendor character (碁, ①, 똠) still decodes
 _EAST_ASIAN = (("gb18030", _common_gb), ("cp950", _common_big5), ("cp932", _common_japanese),
-               ("cp949", _common_korean))
+               ("euc_jp", _common_japanese_euc), ("cp949", _common_korean))
 NAMES = {"utf-16": "UTF-16", "utf-16-le": "UTF-16 little-endian", "utf-16-be": "UTF-16 big-endian",
          "gb18030": "simplified Chinese (GBK/GB18030)", "cp950": "traditional Chinese (Big5/cp950)",
-         "cp932": "Japanese (Shift JIS/cp932)", "cp949": "Korean (EUC-KR/cp949)",
+         "cp932": "Japanese (Shift JIS/cp932)", "euc_jp": "Japanese (EUC-JP)", "cp949": "Korean (EUC-KR/cp949)",
+         "cp1251": "Windows Cyrillic (cp1251)", "koi8_r": "Russian (KOI8-R)",
          "cp1252": "Windows Western European (cp1252)", "latin-1": "ISO-8859-1"}
 # what GNU iconv calls them (it refuses euc_kr, utf-16-le, latin-1)
 ICONV = {"utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "gb18030": "GB18030",
-         "cp950": "CP950", "cp932": "CP932", "cp949": "CP949", "cp1252": "CP1252", "latin-1": "LATIN1"}
+         "cp950": "CP950", "cp932": "CP932", "euc_jp": "EUC-JP", "cp949": "CP949", "cp1251": "CP1251",
+         "koi8_r": "KOI8-R", "cp1252": "CP1252", "latin-1": "LATIN1"}
 
 
 def guess_encodings(data: bytes) -> tuple[list[str], str]:
@@ -105,6 +131,15 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
     paired = sum(1 for i in high if (i > 0 and sample[i - 1] >= 0x80) or (i + 1 < n and sample[i + 1] >= 0x80))
     alone = "bytes >= 0x80 stand alone, as accented letters do in Western single-byte encodings"
     pairs = bool(high) and paired >= 0.6 * len(high)
+    words = [w for w in re.findall(rb"[A-Za-z\x80-\xff]+", sample) if max(w) >= 0x80]
+    whole = sum(1 for w in words if not re.search(rb"[A-Za-z]", w)) >= 0.8 * len(words) if words else False
+    # whole words of bytes >= 0x80 (Russian), not accented letters inside Latin words (Grüße)
+    cyr = _decodes(sample, "cp1251") if pairs and whole else None
+    if cyr is not None:
+        share, upper = _cyrillic(cyr)
+        if share >= 0.95:  # Cyrillic letters in cp1251 or KOI8-R; KOI8-R read as cp1251 comes out in upper case
+            found = ["koi8_r", "cp1251"] if upper > 0.5 else ["cp1251", "koi8_r"]
+            return found, "its bytes >= 0x80 read as words of Cyrillic letters"
     if high:
         if pairs:
             alone = "bytes >= 0x80 come in pairs, but no East Asian double-byte encoding fits them"
@@ -114,9 +149,11 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
             if text is None:
                 continue
             wide = [c for c in text if ord(c) > 127]
+            if codec == "euc_jp" and _kana_share(text) < 0.1:
+                continue  # Japanese is a third kana or more; GB 2312 and EUC-KR text read as EUC-JP is not
             scored.append((sum(map(common, wide)) / max(1, len(wide)), codec))
         # ties (Korean decodes as GB 2312 characters too): the fixed order below breaks them
-        order = {"cp949": 0, "cp932": 1, "cp950": 2, "gb18030": 3}
+        order = {"cp949": 0, "cp932": 1, "euc_jp": 2, "cp950": 3, "gb18030": 4}
         # bytes in pairs: any candidate most of whose characters are common; else (Big5 and GBK trail
         # bytes can be ASCII, so short text pairs badly) only one whose characters nearly all are
         floor = 0.5 if pairs else 0.9
