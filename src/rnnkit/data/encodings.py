@@ -134,7 +134,7 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
     words = [w for w in re.findall(rb"[A-Za-z\x80-\xff]+", sample) if max(w) >= 0x80]
     whole = sum(1 for w in words if not re.search(rb"[A-Za-z]", w)) >= 0.8 * len(words) if words else False
     # whole words of bytes >= 0x80 (Russian), not accented letters inside Latin words (Grüße)
-    cyr = _decodes(sample, "cp1251") if pairs and whole else None
+    cyr = _decodes(sample, "cp1251") if pairs and whole and len(high) >= 8 else None  # a few bytes tell nothing
     if cyr is not None:
         share, upper = _cyrillic(cyr)
         if share >= 0.95:  # Cyrillic letters in cp1251 or KOI8-R; KOI8-R read as cp1251 comes out in upper case
