@@ -176,3 +176,13 @@ def test_hmm_segmenter_with_fold_width(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["segment", str(tmp_path / "hmmFalse.safetensors"), str(tmp_path / "full3.txt")])
     assert code == 0 and "--fold-width" in err, err  # the HMM trained without it says what it misses
     assert "，" in outs[True, "full"] and "。" in outs[True, "full"]  # the input's own characters come back
+
+
+def test_oov_counts_a_word_by_what_a_fold_width_model_reads():
+    """For a --fold-width model, a full-width word whose folded form was in training is not unseen."""
+    from rnnkit.metrics.segmentation import segmentation_prf
+
+    gold = [["他们", "，", "公园", "。"]]
+    plain = segmentation_prf(gold, gold, ["他们", ",", "公园", "."])
+    folded = segmentation_prf(gold, gold, ["他们", ",", "公园", "."], fold_width)
+    assert plain["oov_rate"] == 0.5 and folded["oov_rate"] == 0.0

@@ -20,7 +20,7 @@ spans 0).  Spans are the definition the scorer stands for, so they are used here
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 
 def word_spans(words: Sequence[str]) -> list[tuple[int, int]]:
@@ -38,8 +38,11 @@ def _ratio(numerator: int, denominator: int, empty: float) -> float:
 
 
 def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[Sequence[str]],
-                     train_vocab: Iterable[str] | None = None) -> dict:
+                     train_vocab: Iterable[str] | None = None, oov_key: Callable[[str], str] | None = None) -> dict:
     """Word precision, recall, F1 and (with ``train_vocab``) OOV/IV recall and OOV rate.
+
+    ``oov_key`` maps a word to what the model reads of it (e.g. its width-folded form) before the OOV
+    test, so that a word the model knows under another form does not count as unseen.
 
     Returns ``{"precision", "recall", "f1", "oov_recall", "iv_recall", "oov_rate", "gold_words",
     "pred_words", "correct"}``; the three OOV entries are None without ``train_vocab``.  Gold and
@@ -48,7 +51,8 @@ def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[S
     if len(gold_words) != len(pred_words):
         raise ValueError(f"Expected as many predicted sentences as gold ones ({len(gold_words)}), "
                          f"got {len(pred_words)}")
-    vocab = None if train_vocab is None else set(train_vocab)
+    key = oov_key or (lambda w: w)
+    vocab = None if train_vocab is None else {key(w) for w in train_vocab}
     n_gold = n_pred = n_correct = 0
     n_oov = n_oov_correct = 0
     for k, (gold, pred) in enumerate(zip(gold_words, pred_words)):
@@ -63,7 +67,7 @@ def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[S
         for word, span in zip(gold, word_spans(gold)):
             hit = span in pred_spans
             n_correct += hit
-            if vocab is not None and word not in vocab:
+            if vocab is not None and key(word) not in vocab:
                 n_oov += 1
                 n_oov_correct += hit
     precision = _ratio(n_correct, n_pred, 0.0)

@@ -226,5 +226,6 @@ class LoadedTagger:
         """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`)."""
         from rnnkit.tagging.task import score
 
+        fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
         return score(self.task["metric"], data.tags, self.predict(data), data.words, self.spec.scheme,
-                     self.task.get("train_words"))
+                     self.task.get("train_words"), fold)

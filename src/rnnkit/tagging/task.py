@@ -200,8 +200,9 @@ def metric_for(scheme: str, fmt: str) -> str:
 
 
 def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None = None,
-          scheme: str = "none", train_words: list[str] | None = None) -> dict[str, Any]:
-    """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number."""
+          scheme: str = "none", train_words: list[str] | None = None, fold: bool = False) -> dict[str, Any]:
+    """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number.  ``fold``:
+    the model reads width-folded text, so a word is unseen (OOV) when its folded form is."""
     if metric == "accuracy":
         acc = token_accuracy(gold, pred)
         return {"main": acc, "accuracy": acc}
@@ -211,7 +212,7 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
                 "accuracy": token_accuracy(gold, pred), "per_type": m["per_type"]}
     gw = [tags_to_words(c, t) for c, t in zip(words, gold)]
     pw = [tags_to_words(c, t) for c, t in zip(words, pred)]
-    m = segmentation_prf(gw, pw, train_words)
+    m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
     return {"main": m["f1"], **m}
 
 
@@ -296,7 +297,8 @@ class TaggerTask(IndependentBatches):
         pred = predict_ids(self.model, enc, self.allowed)
         tags = self.encoder.tags
         pred_tags = [[tags[i] for i in p] for p in pred]
-        return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words)
+        return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words,
+                     self.encoder.fold_width)
 
     def meta(self) -> dict[str, Any]:
         return self._meta
