@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 from clirun import run_cli
@@ -22,14 +23,31 @@ def _train(capsys, tmp_path, run):
                             "--bptt", "4", "--batch-size", "2", "--progress", "none", "--run-dir", str(run)])
 
 
+@contextmanager
+def _held_elsewhere(run):
+    """The run folder's lock held by another process for the ``with`` block (the lock is re-entrant
+    within one process, so a second run must be another process to be refused)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom rnnkit.train.run_lock import run_lock\n"
+         f"with run_lock({str(run)!r}):\n    print('locked', flush=True)\n    time.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder.pid
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+
+
 def test_second_run_into_a_folder_in_use_stops_with_one_line(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    with run_lock(run):
+    with _held_elsewhere(run) as pid:
         code, _, err = _train(capsys, tmp_path, run)
         errors = [line for line in err.splitlines() if line.startswith("rnnkit: error:")]
         assert code == 2 and len(errors) == 1, err
-        assert "in use by another training run (pid" in errors[0] and "--run-dir" in errors[0], err
+        assert f"in use by another training run (pid {pid}" in errors[0] and "--run-dir" in errors[0], err
+        assert "vocabulary" not in err  # refused before it read its data
         assert not (run / "last.safetensors").exists()  # it did not start
         with pytest.raises(RunInUseError):
             with run_lock(run):
@@ -41,19 +59,11 @@ def test_second_run_into_a_folder_in_use_stops_with_one_line(tmp_path, capsys):
 def test_a_killed_run_leaves_the_folder_unlocked(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom rnnkit.train.run_lock import run_lock\n"
-         f"with run_lock({str(run)!r}):\n    print('locked', flush=True)\n    time.sleep(120)\n"],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(RunInUseError, match=rf"pid {holder.pid}"):
+    with _held_elsewhere(run) as pid:
+        with pytest.raises(RunInUseError, match=rf"pid {pid}"):
             with run_lock(run):
                 pass
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait(timeout=30)
-    with run_lock(run):  # the kernel dropped the lock with the process
+    with run_lock(run):  # the holder was killed (SIGKILL): the kernel dropped the lock with the process
         pass
 
 
@@ -64,9 +74,21 @@ def test_cross_validation_locks_its_whole_folder_and_an_empty_run_dir_is_refused
     run.mkdir()
     argv = ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--folds", "2", "--epochs", "1",
             "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
-    with run_lock(run):
+    with _held_elsewhere(run):
         code, out, err = run_cli(capsys, argv + ["--run-dir", str(run)])
     assert code == 2 and "in use by another training run" in err and "fold 1/2" not in out, (out, err)
     assert not (run / "fold1").exists()  # refused before any fold trained
     code, _, err = run_cli(capsys, argv + ["--run-dir", ""])
     assert code == 2 and "--run-dir" in err and "empty path" in err, err
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with run_lock(run):
+        with run_lock(run):  # the command line's, then the training loop's
+            pass
+        with run_lock(str(run) + "/"):  # the same folder, spelled otherwise
+            pass
+    with run_lock(run):  # released by the outermost one
+        pass

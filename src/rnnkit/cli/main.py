@@ -8,12 +8,14 @@ user-facing error becomes one line on stderr and exit code 2 (1 for a diverged r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import os
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from rnnkit._version import __version__
 from rnnkit.cli.common import positive_int
@@ -80,13 +82,25 @@ def _missing(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _early_lock(func, args: argparse.Namespace):
+    """A training command into an existing run folder takes the folder's lock before it reads any data,
+    so a second run into a folder in use stops at once (the training loop takes it again, re-entrantly;
+    a folder that does not exist yet is locked when the loop creates it)."""
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir and getattr(func, "__name__", "").startswith("train") and Path(run_dir).is_dir():
+        from rnnkit.train.run_lock import run_lock
+
+        return run_lock(run_dir)
+    return contextlib.nullcontext()
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A library warning on the command line: one line, without Python's file name and source line."""
     print(f"rnnkit: warning: {message}", file=sys.stderr)
 
 
 def _run(func, args: argparse.Namespace) -> int:
-    with warnings.catch_warnings():  # restores Python's own display when the command ends
+    with warnings.catch_warnings(), _early_lock(func, args):  # restores Python's own warning display after
         warnings.showwarning = _one_line_warning
         code = int(func(args) or 0)
     sys.stdout.flush()  # a closed pipe shows here, inside main, not as a message at interpreter exit

@@ -20,15 +20,25 @@ from pathlib import Path
 from rnnkit.errors import RunInUseError
 
 LOCK = ".lock"
+_HELD: dict[Path, int] = {}  # folders this process holds, and how deep: a nested run_lock is a no-op
 
 
 @contextmanager
 def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
-    """Hold the run folder's lock for the ``with`` block (the folder must exist)."""
+    """Hold the run folder's lock for the ``with`` block (the folder must exist).  Re-entrant within a
+    process: the command line takes it before reading data, the training loop again inside."""
     try:
         import fcntl
     except ImportError:  # Windows: no flock
         yield
+        return
+    key = Path(run_dir).resolve()
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
         return
     path = Path(run_dir) / LOCK
     try:
@@ -48,6 +58,10 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
         f.truncate()
         f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         f.flush()
-        yield
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
     finally:
         f.close()  # closing the file releases the lock
