@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -247,10 +248,10 @@ def _hint_fold_width(loaded: LoadedTagger, text: str, where: str) -> None:
     if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
         return
     known = set(enc.words.tokens) if enc is not None else set(getattr(loaded.model, "vocab_", ()))
-    helped = [ch for ch in text if ch not in known and fold_width(ch) in known]
-    if len(helped) >= max(3, len(text) // 200):
-        common = "".join(sorted(set(helped), key=lambda ch: (-helped.count(ch), ch))[:6])
-        print(f"rnnkit: warning: {where}: {len(helped):,} characters ({common}) are unknown to the model but known in their "
+    helped = Counter(ch for ch in text if ch not in known and fold_width(ch) in known)
+    if helped.total() >= max(3, len(text) // 200):
+        common = "".join(sorted(helped, key=lambda ch: (-helped[ch], ch))[:6])
+        print(f"rnnkit: warning: {where}: {helped.total():,} characters ({common}) are unknown to the model but known in their "
               "half-width form; a segmenter trained with --fold-width reads them as such", file=sys.stderr)
 
 
@@ -335,9 +336,9 @@ def train_hmm(args: argparse.Namespace) -> int:
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
     words = [train.words[i] for i in keep]
     if args.fold_width:
-        from rnnkit.data.segmentation import fold_width
+        from rnnkit.data.segmentation import fold_sentences
 
-        words = [[fold_width(w) for w in s] for s in words]
+        words = fold_sentences(words)
     hmm.fit(words, [train.tags[i] for i in keep])
     print(f"trained on {len(keep):,} sentences in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     metric = metric_for(spec.scheme, spec.format)

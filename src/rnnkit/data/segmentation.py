@@ -149,6 +149,12 @@ def fold_width(text: str) -> str:
     return "".join(map(_fold_char, text))
 
 
+def fold_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Every word of every sentence width-folded (:func:`fold_width`): what a ``--fold-width`` tagger,
+    segmenter or HMM reads."""
+    return [[fold_width(w) for w in s] for s in sentences]
+
+
 def _glues(ch: str) -> bool:
     """A character that belongs to the one before it: a combining mark, a zero-width joiner, a variation
     selector, an emoji skin-tone modifier or a tag character (the subdivision flags')."""
@@ -157,8 +163,11 @@ def _glues(ch: str) -> bool:
             or 0xE0100 <= o <= 0xE01EF or 0x1F3FB <= o <= 0x1F3FF or 0xE0020 <= o <= 0xE007F)
 
 
+_REGIONAL = "".join(map(chr, range(0x1F1E6, 0x1F200)))  # regional indicators: a flag is a pair of them
+
+
 def _regional(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF  # regional indicators: a flag is a pair of them
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
 
 
 def join_clusters(words: Sequence[str]) -> list[str]:
@@ -180,7 +189,7 @@ def _half_flag(left: str, right: str) -> bool:
     second (indicators pair up from the start of their run)."""
     if not (_regional(right[0]) and _regional(left[-1])):
         return False
-    run = len(left) - len(left.rstrip("".join(map(chr, range(0x1F1E6, 0x1F200)))))
+    run = len(left) - len(left.rstrip(_REGIONAL))
     return run % 2 == 1
 
 

@@ -206,9 +206,9 @@ class LoadedTagger:
         if self.kind == HMM_KIND:
             sentences = [data.words[i] for i in keep]
             if self.task.get("fold_width"):  # absent from checkpoints before the option: off
-                from rnnkit.data.segmentation import fold_width
+                from rnnkit.data.segmentation import fold_sentences
 
-                sentences = [[fold_width(w) for w in s] for s in sentences]
+                sentences = fold_sentences(sentences)
             pred = self.model.predict(sentences)
         else:
             from rnnkit.tagging.task import predict_ids

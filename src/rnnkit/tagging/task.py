@@ -19,6 +19,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from rnnkit.constraints import allowed_transitions
+from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.segmentation import tags_to_words
 from rnnkit.data.vocab import Vocabulary
@@ -96,7 +97,7 @@ class TaggerEncoder:
         """The sentences as the model reads them: width-folded when ``fold_width`` (same lengths)."""
         if not self.fold_width:
             return sentences
-        return [[fold_text(w) for w in s] for s in sentences]
+        return fold_sentences(sentences)
 
     def norm(self, word: str) -> str:
         """A (folded) word as the word vocabulary holds it: lowercased when ``lowercase``."""
