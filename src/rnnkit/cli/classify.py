@@ -35,6 +35,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.textwidth import display_width, rjust
 from rnnkit.train.loop import BEST, LAST, Trainer
@@ -239,26 +240,22 @@ def _summary(args: argparse.Namespace, examples: list) -> str:
 
 
 def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> None:
-    """One 'warning:' line on stderr when word-level tokens would be whole Chinese or Japanese phrases
-    (text written without spaces): each would be one token that new texts rarely repeat, so a model
-    learns little and gives most new texts the same class.  ``enc``/``model``: the word-level
-    classifier that is to read ``texts`` (classify, evaluate); without them, training data."""
-    from rnnkit.data.segmentation import unsegmented_cjk
-
-    average = unsegmented_cjk(texts)
-    if average is None:
+    """Warn when word-level tokens would be whole Chinese or Japanese phrases (text written without
+    spaces): each would be one token that new texts rarely repeat, so a model learns little and gives
+    most new texts the same class.  ``enc``/``model``: the word-level classifier that is to read
+    ``texts`` (classify, evaluate); without them, training data."""
+    looks = unsegmented(texts, where)
+    if looks is None:
         return
-    looks = (f"its Chinese/Japanese words average {average:.1f} characters: the text looks unsegmented "
-             "(no spaces between words)")
     if enc is None:
-        print(f"rnnkit: warning: {where}: {looks}, so at --level word each space-free run is one token that new texts "
-              "rarely repeat; train with --level char, or segment the text first ('rnnkit segment')", file=sys.stderr)
+        warn(f"{looks}, so at --level word each space-free run is one token that new texts rarely repeat; train "
+             "with --level char, or segment the text first ('rnnkit segment')")
         return
     seqs = enc.encode(texts)
     unknown = sum(int((s == enc.vocab.unk_id).sum()) for s in seqs) / max(1, sum(len(s) for s in seqs))
-    print(f"rnnkit: warning: {where}: {looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the "
-          "tokens are unknown to it (<unk>); retrain with --level char (or, if its training text was segmented, "
-          "segment this text too: 'rnnkit segment')", file=sys.stderr)
+    warn(f"{looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the tokens are unknown to it "
+         "(<unk>); retrain with --level char (or, if its training text was segmented, segment this text too: "
+         "'rnnkit segment')")
 
 
 def train_classifier(args: argparse.Namespace) -> int:

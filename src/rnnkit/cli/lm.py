@@ -26,6 +26,7 @@ from rnnkit.cli.pretrained import (
     embedding_size,
     read_pretrained,
 )
+from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.data.vocab import EOS, Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
@@ -192,8 +193,8 @@ def train_lm(args) -> int:
         if args.cutoffs:
             check_cutoffs(args.cutoffs, len(vocab))
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
-    if args.level == "word":
-        _warn_if_unsegmented(train_tokens, args.train)
+    if args.level == "word" and (looks := unsegmented([" ".join(train_tokens[:200_000])], args.train)):
+        warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")
     valid_ids = None
     if args.valid:
         vt = read_tokens(args.valid, args.level, args.encoding)
@@ -234,18 +235,6 @@ def train_lm(args) -> int:
     print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level))}",
           file=sys.stderr)
     return 0
-
-
-def _warn_if_unsegmented(tokens: list[str], name: str) -> None:
-    """Word level splits at spaces: say so when the text is Chinese or Japanese written without them,
-    where every sentence (or clause) would be one 'word' that the rest of the text never repeats."""
-    from rnnkit.data.segmentation import unsegmented_cjk
-
-    average = unsegmented_cjk([" ".join(tokens[:200_000])])  # the first 200,000 tokens tell
-    if average is not None:
-        print(f"rnnkit: warning: {name}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
-              "unsegmented (no spaces between words); train with --level char, or segment it first "
-              "('rnnkit segment')", file=sys.stderr)
 
 
 def _prime_example(tokens: list[str], level: str) -> str:

@@ -96,7 +96,9 @@ def _early_lock(func, args: argparse.Namespace):
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A library warning on the command line: one line, without Python's file name and source line."""
-    print(f"rnnkit: warning: {message}", file=sys.stderr)
+    from rnnkit.cli.text_warnings import warn
+
+    warn(str(message))
 
 
 def _run(func, args: argparse.Namespace) -> int:

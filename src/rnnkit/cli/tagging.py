@@ -12,7 +12,6 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import (
@@ -229,44 +229,6 @@ def _read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingD
     return valid, test
 
 
-def _warn_if_unsegmented(data: TaggingData, name: str) -> None:
-    """Say so when a --format segmented training file looks like raw text: Chinese words average about
-    1.5 characters, so words of 6 characters on average mean the spaces between words are missing."""
-    chars = sum(map(len, data.tags))
-    words = sum(t in ("B", "S") for tags in data.tags for t in tags)
-    if words and chars / words >= 6:
-        print(f"rnnkit: warning: {name}: its words average {chars / words:.1f} characters; --format segmented expects "
-              "words separated by spaces (is the file raw, unsegmented text?)", file=sys.stderr)
-
-
-def _hint_fold_width(loaded: LoadedTagger, text: str, where: str) -> None:
-    """Say so when characters the segmenter never saw would be known to it folded to half-width: a model
-    trained on ASCII punctuation (UD Chinese GSD) reading text with full-width punctuation (，。)."""
-    from rnnkit.data.segmentation import fold_width
-
-    enc = getattr(loaded, "encoder", None)  # an HMM has none: its own word list
-    if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
-        return
-    known = set(enc.words.tokens) if enc is not None else set(getattr(loaded.model, "vocab_", ()))
-    helped = Counter(ch for ch in text if ch not in known and fold_width(ch) in known)
-    if helped.total() >= max(3, len(text) // 200):
-        common = "".join(sorted(helped, key=lambda ch: (-helped[ch], ch))[:6])
-        print(f"rnnkit: warning: {where}: {helped.total():,} characters ({common}) are unknown to the model but known in their "
-              "half-width form; a segmenter trained with --fold-width reads them as such", file=sys.stderr)
-
-
-def _warn_if_raw_chinese(lines: list[str], where: str) -> None:
-    """A tagger reads words: say so when the input looks like Chinese or Japanese without spaces between
-    words, which it would tag a whole phrase at a time."""
-    from rnnkit.data.segmentation import unsegmented_cjk
-
-    average = unsegmented_cjk(lines)
-    if average is not None:
-        print(f"rnnkit: warning: {where}: its Chinese/Japanese 'words' average {average:.1f} characters: the text looks "
-              "unsegmented, and a tagger reads words separated by spaces; segment it first "
-              "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')", file=sys.stderr)
-
-
 # ---------------------------------------------------------------------- commands
 def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
@@ -286,9 +248,9 @@ def train_tagger(args: argparse.Namespace) -> int:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
     if spec.format == "segmented":
-        _warn_if_unsegmented(train, args.train)
+        raw_segmented_file(train, args.train)
         if valid is not None:
-            _warn_if_unsegmented(valid, args.valid)
+            raw_segmented_file(valid, args.valid)
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
     print(f"train: {len(train.words) - blank:,} sentences{f' ({blank:,} blank lines skipped)' if blank else ''}, "
           f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
@@ -374,7 +336,10 @@ def tag(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
     if args.format == "raw":
         lines = text_lines(_read_input(args))
-        _warn_if_raw_chinese(lines, args.input or "standard input")
+        looks = unsegmented(lines, args.input or "standard input")
+        if looks:
+            warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
+                 "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         data = raw_sentences(lines)
         spec = None
     else:
@@ -401,7 +366,7 @@ def segment(args: argparse.Namespace) -> int:
     # every whitespace-separated chunk is segmented on its own: a space is already a boundary
     chunks = [chunk for line in lines for chunk in line.split()]
     data = TaggingData([list(c) for c in chunks], None, None, None)
-    _hint_fold_width(loaded, "".join(chunks), args.input or "standard input")
+    fold_width_hint(loaded, "".join(chunks), args.input or "standard input")
     words = iter([keep_whole(join_clusters(tags_to_words(c, t))) for c, t in zip(data.words, loaded.predict(data))])
     out = []
     for line in lines:
@@ -415,7 +380,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
     data = read_tagged(data_path, spec)
     if spec.format == "segmented":
-        _hint_fold_width(loaded, "".join(c for s in data.words for c in s), data_path)
+        fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
     m = loaded.score(data)
     metric = loaded.task["metric"]
     if args.json:
