@@ -35,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.tagging",
     "rnnkit.cli.classify",
     "rnnkit.cli.seq2seq",
+    "rnnkit.cli.translate",
     "rnnkit.cli.trees",
 ]
 

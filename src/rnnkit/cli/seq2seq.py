@@ -1,4 +1,4 @@
-"""``rnnkit train seq2seq``, ``rnnkit translate``, ``rnnkit demo reverse`` and the evaluator for
+"""``rnnkit train seq2seq``, ``rnnkit demo reverse`` and the evaluator for
 ``rnnkit evaluate MODEL SRC --ref REF``: a thin layer over :mod:`rnnkit.seq2seq`.
 
 Data come as two files parallel by line (``--train train.de.gz train.en.gz``) or one TSV file of
@@ -10,7 +10,7 @@ tokens/s on Multi30k, GRU 256, batch 64).
 BLEU's tokenizer (``--bleu-tokenize``, see :mod:`rnnkit.metrics.translation`) is ``auto`` unless asked:
 ``zh`` for Chinese references, ``char`` for Japanese, else 13a.  ``train seq2seq`` stores the choice in
 the checkpoint and ``evaluate`` uses the stored one unless given another, so test and validation BLEU
-are the same measure.  ``translate`` keeps blank input lines: output line k answers input line k.
+are the same measure.  ``rnnkit translate`` is in :mod:`rnnkit.cli.translate`.
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
-from rnnkit.data.conll import read_input, text_lines
 from rnnkit.data.parallel import (
     SentencePair,
     build_vocab,
@@ -135,29 +134,11 @@ def register(groups) -> None:
     add_train_options(p, lr=1e-3, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/seq2seq")
     p.set_defaults(func=train_seq2seq)
 
-    t = groups.commands.add_parser(
-        "translate", help="translate sentences with a trained seq2seq model",
-        description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line: "
-                    "a blank input line gives a blank output line, so output line k translates input line k. With "
-                    "--nbest K: 'index ||| translation ||| score' lines, K per sentence, index the 0-based input "
-                    "line; a blank line gets one line, an empty translation with score 0.",
-        formatter_class=fmt)
-    t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
-    t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
-    _add_decoding_options(t)
-    t.add_argument("--nbest", type=positive_int, default=1, help="translations per sentence (at most --beam)")
-    t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
-    t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
-    t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
-                   help="write the attention heatmap of the sentence on input line N (1-based) as a PNG")
-    t.add_argument("--plot-dir", default=".", help="folder for --plot-attention images")
-    t.set_defaults(func=translate_cli)
-
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first; seq2seq models need a few more options
         e.add_argument("--ref", default=None,
                        help="seq2seq: reference file parallel to the DATA source file (without it DATA is a TSV)")
-        _add_decoding_options(e, prefix="seq2seq: ")
+        add_decoding_options(e, prefix="seq2seq: ")
         e.add_argument("--bleu-tokenize", choices=BLEU_TOKENIZERS, default=None,
                        help="seq2seq: sacrebleu's BLEU tokenizer (default: the model's, from train seq2seq "
                             "--bleu-tokenize; auto = zh for Chinese references, char for Japanese, else 13a)")
@@ -178,7 +159,7 @@ def register(groups) -> None:
     r.set_defaults(func=demo_reverse)
 
 
-def _add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--beam", type=positive_int, default=1, help=prefix + "beam size (1: greedy decoding)")
     p.add_argument("--length-norm", type=nonnegative_float, default=0.0,
                    help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
@@ -351,59 +332,6 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
 
 
 evaluate_cli.EVALUATORS["seq2seq"] = evaluate_seq2seq
-
-
-def _input_lines(args: argparse.Namespace) -> tuple[list[str], str]:
-    text, name = read_input(args.input, args.encoding)
-    return text_lines(text), name
-
-
-def translate_cli(args: argparse.Namespace) -> int:
-    from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import translate
-
-    if args.nbest > args.beam:
-        raise ValueError(f"Expected --nbest <= --beam ({args.beam}), got {args.nbest}")
-    translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
-    lines, name = _input_lines(args)
-    # a blank line (no source token) has nothing to translate: it stays blank, as in segment, tag and classify
-    kept = [k for k, line in enumerate(lines) if translator.source_tokenizer.tokenize(line)]
-    n = args.plot_attention
-    if n is not None and not 1 <= n <= len(lines):
-        raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the lines read), got {n}")
-    if n is not None and n - 1 not in kept:
-        raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
-                         "give the number of a line with a sentence")
-    with blas_threads(args):
-        found = translate(translator, [lines[k] for k in kept], args.beam, args.nbest, args.max_len,
-                          args.length_norm, args.batch_size, args.replace_unk)
-        out: list[list[Any]] = [[] for _ in lines]  # [] for a blank line
-        for k, nbest in zip(kept, found):
-            out[k] = nbest
-        rows = []
-        for i, nbest in enumerate(out):
-            if args.nbest == 1:
-                rows.append((nbest[0].text if nbest else "") + "\n")
-            elif not nbest:  # the one translation of nothing: nothing, with probability 1
-                rows.append(f"{i} |||  ||| {0.0:.4f}\n")
-            else:
-                rows.extend(f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n" for t in nbest)
-        sys.stdout.write("".join(rows))
-        sys.stdout.flush()
-        if n is not None:
-            path = _plot(translator, lines, out, n, Path(args.plot_dir))
-            print(f"attention of sentence {n}: {path}", file=sys.stderr)
-    return 0
-
-
-def _plot(translator: Any, lines: list[str], out: list, n: int, folder: Path) -> Path:
-    """The attention heatmap of input line ``n`` (1-based, not blank) as attention_N.png in ``folder``."""
-    from rnnkit.seq2seq.plot import plot_attention
-    from rnnkit.seq2seq.translate import attention_matrix
-
-    weights, src, tgt = attention_matrix(translator, lines[n - 1], out[n - 1][0])
-    folder.mkdir(parents=True, exist_ok=True)
-    return plot_attention(weights, src, tgt, folder / f"attention_{n}.png", title=f"sentence {n}")
 
 
 def demo_reverse(args: argparse.Namespace) -> int:
