@@ -140,6 +140,20 @@ def _assert_close(name, mine, theirs):
     np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+def _backward_and_compare(tout, tfinal, dout, dfin, xt, P, out, finals, dx, grads):
+    """Backpropagate <tout, dout> + <tfinal, dfin> through torch, then compare rnnkit's out, final
+    state, dx and every parameter gradient (the key sets equal) with torch's."""
+    loss = (tout * torch.from_numpy(dout)).sum() + sum((f * torch.from_numpy(g)).sum() for f, g in zip(tfinal, dfin))
+    loss.backward()
+    _assert_close("out", out, tout.detach().numpy())
+    for i, (mine, theirs) in enumerate(zip(finals, tfinal)):
+        _assert_close(f"final state [{i}]", mine, theirs.detach().numpy())
+    _assert_close("dx", dx, xt.grad.numpy())
+    assert set(grads) == set(P)
+    for k, p in P.items():
+        _assert_close("grad " + k, grads[k], p.grad.numpy())
+
+
 @pytest.mark.parametrize("variational", [False, True], ids=["elementwise", "variational"])
 @pytest.mark.parametrize("cls,tname,kw", CASES, ids=IDS)
 def test_learn_init_dropout_weight_drop_match_torch(cls, tname, kw, variational):
@@ -189,16 +203,7 @@ def test_learn_init_dropout_weight_drop_match_torch(cls, tname, kw, variational)
         h, _ = torch.nn.utils.rnn.pad_packed_sequence(o, total_length=T)
         tfinals.append(fin if lstm else (fin,))
     tfinal = [torch.cat([f[i] for f in tfinals]) for i in range(len(dfin))]
-    loss = (h * torch.from_numpy(dout)).sum() + sum((f * torch.from_numpy(g)).sum() for f, g in zip(tfinal, dfin))
-    loss.backward()
-
-    _assert_close("out", out, h.detach().numpy())
-    for i, (mine, theirs) in enumerate(zip(finals, tfinal)):
-        _assert_close(f"final state [{i}]", mine, theirs.detach().numpy())
-    _assert_close("dx", dx, xt.grad.numpy())
-    assert set(grads) == set(layer.params)
-    for k, p in P.items():
-        _assert_close("grad " + k, grads[k], p.grad.numpy())
+    _backward_and_compare(h, tfinal, dout, dfin, xt, P, out, finals, dx, grads)
 
 
 def _windowed_torch(module, params, x, lengths, state0, k):
@@ -254,15 +259,6 @@ def test_truncated_bptt_matches_windowed_torch(cls, tname, kw, window):
     xt = torch.tensor(x, requires_grad=True)
     S0 = tuple(torch.tensor(s, requires_grad=True) for s in st)
     tout, tfinal = _windowed_torch(module, P, xt, lengths, S0, window)
-    loss = (tout * torch.from_numpy(dout)).sum() + sum((f * torch.from_numpy(g)).sum() for f, g in zip(tfinal, dfin))
-    loss.backward()
-
-    _assert_close("out", out, tout.detach().numpy())
-    for i, (mine, theirs) in enumerate(zip(finals, tfinal)):
-        _assert_close(f"final state [{i}]", mine, theirs.detach().numpy())
-    _assert_close("dx", dx, xt.grad.numpy())
+    _backward_and_compare(tout, tfinal, dout, dfin, xt, P, out, finals, dx, grads)
     for i, (mine, s) in enumerate(zip(dstate0 if lstm else (dstate0,), S0)):
         _assert_close(f"dstate0 [{i}]", mine, s.grad.numpy())
-    assert set(grads) == set(layer.params)
-    for n, p in P.items():
-        _assert_close("grad " + n, grads[n], p.grad.numpy())
