@@ -92,3 +92,41 @@ def test_the_lock_is_reentrant_within_a_process(tmp_path):
             pass
     with run_lock(run):  # released by the outermost one
         pass
+
+
+def _locked_by_another_process(run) -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom rnnkit.errors import RunInUseError\n"
+         "from rnnkit.train.run_lock import run_lock\ntry:\n"
+         f"    with run_lock({str(run)!r}):\n        pass\nexcept RunInUseError:\n    sys.exit(3)\n"],
+        capture_output=True, text=True, timeout=60)
+    assert probe.returncode in (0, 3), probe.stderr
+    return probe.returncode == 3
+
+
+def test_a_new_run_folder_is_made_and_locked_before_the_data_is_read(tmp_path):
+    import argparse
+
+    from rnnkit.cli.main import _early_lock
+
+    def train_lm(args):  # the early lock applies to training commands, known by their function's name
+        return 0
+
+    run = tmp_path / "a" / "b" / "run"
+    with _early_lock(train_lm, argparse.Namespace(run_dir=str(run))):
+        assert run.is_dir() and _locked_by_another_process(run)  # a second run started now is refused
+        (run / "metrics.jsonl").write_text("{}\n", encoding="utf-8")  # the run wrote something: it stays
+    assert run.is_dir() and not _locked_by_another_process(run)
+
+
+def test_a_command_that_fails_leaves_no_new_run_folder(tmp_path, capsys):
+    run = tmp_path / "a" / "b" / "run"
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(tmp_path / "missing.txt"), "--run-dir", str(run)])
+    assert code == 2 and "missing.txt" in err, err
+    assert not (tmp_path / "a").exists()  # the folders it made for the lock are gone again
+    data = tmp_path / "short.txt"
+    data.write_text("a b c\n", encoding="utf-8")
+    (tmp_path / "a").mkdir()
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data), "--run-dir", str(run)])
+    assert code == 2 and "batch" in err, err  # too short for one batch
+    assert (tmp_path / "a").is_dir() and not (tmp_path / "a" / "b").exists()  # only what it made is removed

@@ -83,16 +83,42 @@ def _missing(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+@contextlib.contextmanager
 def _early_lock(func, args: argparse.Namespace):
-    """A training command into an existing run folder takes the folder's lock before it reads any data,
-    so a second run into a folder in use stops at once (the training loop takes it again, re-entrantly;
-    a folder that does not exist yet is locked when the loop creates it)."""
+    """A training command takes its run folder's lock before it reads any data, so a second run into a
+    folder in use stops at once (the training loop takes it again, re-entrantly).  A folder that does
+    not exist yet is created here, so two runs started together into a new folder cannot both read
+    their data; if the command ends (it failed, most likely) with nothing in it but the lock, the folder is
+    removed again, so a mistyped data file does not leave an empty run folder behind."""
     run_dir = getattr(args, "run_dir", None)
-    if run_dir and getattr(func, "__name__", "").startswith("train") and Path(run_dir).is_dir():
-        from rnnkit.train.run_lock import run_lock
+    if not run_dir or not getattr(func, "__name__", "").startswith("train"):
+        yield
+        return
+    from rnnkit.train.run_lock import LOCK, run_lock
 
-        return run_lock(run_dir)
-    return contextlib.nullcontext()
+    folder = Path(run_dir).absolute()
+    created = []  # the folders made here, innermost first
+    if not folder.exists():
+        missing = [folder, *(p for p in folder.parents if not p.exists())]
+        try:
+            folder.mkdir(parents=True)
+        except OSError:  # unwritable parent and the like: the training loop names the problem
+            yield
+            return
+        created = missing
+    if not folder.is_dir():  # a file: the training loop names the problem
+        yield
+        return
+    try:
+        with run_lock(folder):
+            yield
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                if [p.name for p in folder.iterdir()] in ([], [LOCK]):
+                    (folder / LOCK).unlink(missing_ok=True)
+                    for made in created:
+                        made.rmdir()  # OSError when not empty: something else was written there
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
