@@ -12,7 +12,7 @@ from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_decode, toy
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator, seq2seq_meta
 from rnnkit.seq2seq.task import Seq2SeqTask, decode_length
-from rnnkit.seq2seq.translate import attention_matrix, replace_unknowns, translate
+from rnnkit.seq2seq.translate import EMPTY, attention_matrix, replace_unknowns, translate
 from rnnkit.train import TrainConfig, Trainer
 from rnnkit.train.loop import BEST, LAST
 
@@ -210,6 +210,24 @@ def test_translate_matches_greedy_decode_and_keeps_order(trained):
         assert abs(ts[0].score - h.score) < 1e-4
 
 
+def test_an_empty_sentence_gets_the_empty_translation_in_place(trained):
+    run, _, _, valid = trained
+    tr = load_translator(run / BEST)
+    sentences = [valid[0].source_text, "", valid[1].source_text, "   "]
+    def fields(ts):
+        return [(t.text, t.tokens, t.ids, t.score, t.norm_score, t.finished) for t in ts]
+
+    for beam, nbest in ((1, 1), (3, 2)):
+        out = translate(tr, sentences, beam_size=beam, nbest=nbest, replace_unk=True)
+        alone = translate(tr, [sentences[0], sentences[2]], beam_size=beam, nbest=nbest, replace_unk=True)
+        assert len(out) == 4 and len(out[0]) == nbest
+        assert fields(out[0]) == fields(alone[0]) and fields(out[2]) == fields(alone[1])  # as if alone
+        for empty in (out[1], out[3]):  # one translation: nothing, with log-probability 0
+            assert fields(empty) == [("", (), (), 0.0, 0.0, True)]
+    assert translate(tr, [""]) == [[EMPTY]] and translate(tr, []) == []
+    assert replace_unknowns(tr, "", EMPTY) is EMPTY
+
+
 def test_attention_matrix_rows_are_distributions(trained):
     run, _, _, valid = trained
     tr = load_translator(run / BEST)
@@ -263,8 +281,8 @@ def test_errors_name_the_argument(data, tmp_path):
     with pytest.raises(ValueError, match="train"):
         Seq2SeqTask(model, [])
     tr = Translator(model, vocab, vocab, CHAR, CHAR)
-    with pytest.raises(ValueError, match="empty sentence at position 1"):
-        translate(tr, ["abc", ""])
+    with pytest.raises(ValueError, match="empty sentence at position 0"):
+        attention_matrix(tr, " ", translate(tr, ["abc"])[0][0])  # no source token, no attention to show
     with pytest.raises(ValueError, match="nbest"):
         translate(tr, ["abc"], beam_size=2, nbest=3)
     with pytest.raises(TypeError, match="list of str"):

@@ -49,28 +49,21 @@ def translate_cli(args: argparse.Namespace) -> int:
         raise ValueError(f"Expected --nbest <= --beam ({args.beam}), got {args.nbest}")
     translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
     lines, name = _input_lines(args)
-    # a blank line (no source token) has nothing to translate: it stays blank, as in segment, tag and classify
-    kept = [k for k, line in enumerate(lines) if translator.source_tokenizer.tokenize(line)]
     n = args.plot_attention
     if n is not None and not 1 <= n <= len(lines):
         raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the lines read), got {n}")
-    if n is not None and n - 1 not in kept:
+    if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
         raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
                          "give the number of a line with a sentence")
     with blas_threads(args):
-        found = translate(translator, [lines[k] for k in kept], args.beam, args.nbest, args.max_len,
-                          args.length_norm, args.batch_size, args.replace_unk)
-        out: list[list[Any]] = [[] for _ in lines]  # [] for a blank line
-        for k, nbest in zip(kept, found):
-            out[k] = nbest
-        rows = []
-        for i, nbest in enumerate(out):
-            if args.nbest == 1:
-                rows.append((nbest[0].text if nbest else "") + "\n")
-            elif not nbest:  # the one translation of nothing: nothing, with probability 1
-                rows.append(f"{i} |||  ||| {0.0:.4f}\n")
-            else:
-                rows.extend(f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n" for t in nbest)
+        # a blank line (no source token) has one translation, an empty one: it stays blank, as in segment,
+        # tag and classify
+        out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm,
+                        args.batch_size, args.replace_unk)
+        if args.nbest == 1:
+            rows = [nbest[0].text + "\n" for nbest in out]
+        else:
+            rows = [f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(out) for t in nbest]
         sys.stdout.write("".join(rows))
         sys.stdout.flush()
         if n is not None:

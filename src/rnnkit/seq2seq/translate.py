@@ -63,15 +63,34 @@ def _translation(translator: Translator, h: Hypothesis) -> Translation:
     return Translation(text, tokens, tuple(int(i) for i in h.tokens), h.score, h.norm_score, h.finished)
 
 
+EMPTY = Translation("", (), (), 0.0, 0.0, True)  # the one translation of an empty sentence: nothing, probability 1
+
+
 def translate(translator: Translator, sentences: Sequence[str], beam_size: int = 1, nbest: int = 1,
               max_len: int = 200, length_norm: float = 0.0, batch_size: int = 64,
               replace_unk: bool = False) -> list[list[Translation]]:
-    """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``)."""
+    """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``).
+
+    A sentence without a source token (empty or blank) is not run through the model: its list holds
+    the single translation ``EMPTY`` (no tokens, score 0), so the output keeps one entry per input.
+    """
     for name, value in (("beam_size", beam_size), ("nbest", nbest), ("max_len", max_len), ("batch_size", batch_size)):
         check_int(name, value, 1)
     if nbest > beam_size:
         raise ValueError(f"Expected nbest <= beam_size ({beam_size}), got {nbest}")
-    tokens = tokenize_sources(translator, sentences)
+    _check_sentences(sentences)
+    every = [translator.source_tokenizer.tokenize(s) for s in sentences]
+    kept = [i for i, t in enumerate(every) if t]
+    done: list[list[Translation]] = [[EMPTY] for _ in every]
+    for i, found in zip(kept, _translate([every[i] for i in kept], translator, beam_size, nbest, max_len,
+                                         length_norm, batch_size, replace_unk)):
+        done[i] = found
+    return done
+
+
+def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int,
+               length_norm: float, batch_size: int, replace_unk: bool) -> list[list[Translation]]:
+    """translate() of sentences already tokenised, none of them empty."""
     if not tokens:
         return []
     # the target side is a placeholder: batching wants pairs, decoding reads only the sources
@@ -98,8 +117,13 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
 
 
 def replace_unknowns(translator: Translator, sentence: str, translation: Translation) -> Translation:
-    """``translation`` with each ``<unk>`` replaced by the most attended source token (ids and scores kept)."""
-    return _replace_unknowns(translator, tokenize_sources(translator, [sentence]), [translation], 1)[0]
+    """``translation`` with each ``<unk>`` replaced by the most attended source token (ids and scores kept);
+    unchanged when the sentence has no source token (there is nothing to copy)."""
+    _check_sentences([sentence])
+    tokens = translator.source_tokenizer.tokenize(sentence)
+    if not tokens or not translation.ids:
+        return translation
+    return _replace_unknowns(translator, [tokens], [translation], 1)[0]
 
 
 def _replace_unknowns(translator: Translator, sources: list[list[str]], translations: list[Translation],
