@@ -70,7 +70,7 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     # standard input is decoded with --encoding like a file (it used to become U+FFFD silently)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("the caf\u00e9 sees a cat\n".encode("cp1252"))))
     code, out, err = run_cli(capsys, ["tag", model])
-    assert code == 2 and err.startswith("rnnkit: error: <stdin>:1: byte 0xe9 is not valid utf-8"), err
+    assert code == 2 and err.startswith("rnnkit: error: <stdin>:1: byte 0xe9 at offset 7 is not valid UTF-8"), err
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("the caf\u00e9 sees a cat\n".encode("cp1252"))))
     code, out, err = run_cli(capsys, ["tag", model, "--encoding", "cp1252"])
     assert code == 0 and out.split()[1].startswith("caf\u00e9/"), out

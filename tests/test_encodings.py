@@ -64,7 +64,7 @@ def test_advice_names_the_option_only_where_there_is_one():
 def test_reader_error_names_gb18030_and_the_named_encoding_reads_it(tmp_path):
     path = tmp_path / "zh.txt"
     path.write_bytes(ZH.encode("gbk"))
-    with pytest.raises(DataError, match=r"zh\.txt:1: byte 0x\w\w is not valid utf-8; .*--encoding gb18030"):
+    with pytest.raises(DataError, match=r"zh\.txt:1: byte 0x\w\w at offset 0 is not valid UTF-8; .*--encoding gb18030"):
         read_text_file(path)
     assert read_text_file(path, "gb18030") == ZH
     with pytest.raises(DataError, match=r"not valid big5; pass the file's real --encoding \(it may be gb18030"):

@@ -303,7 +303,7 @@ def test_segmented_file_separators_include_full_width_space(tmp_path):
     write_segmented(out, read_segmented(path))
     assert read_segmented(out) == read_segmented(path)
     bad = write(tmp_path, "gbk.txt", "我们".encode("gb18030"))
-    with expect_data_error(bad, 1, "not valid utf-8", "encoding"):
+    with expect_data_error(bad, 1, "at offset 0 is not valid UTF-8", "encoding"):
         read_segmented(bad)
 
 

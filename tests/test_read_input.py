@@ -24,7 +24,7 @@ def test_stdin_is_decoded_with_the_encoding(monkeypatch):
 
 def test_undecodable_stdin_names_stdin_and_the_line(monkeypatch):
     _stdin(monkeypatch, b"fine\nthe cat \xff\xfe sat\n")
-    with pytest.raises(DataError, match=r"^<stdin>:2: byte 0xff is not valid utf-8; .*--encoding cp1252"):
+    with pytest.raises(DataError, match=r"^<stdin>:2: byte 0xff at offset 13 is not valid UTF-8; .*--encoding cp1252"):
         read_input(None, "utf-8")
 
 

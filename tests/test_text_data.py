@@ -128,13 +128,20 @@ def test_bad_vocabulary_arguments():
         Vocabulary([UNK, "a", "a"], eos_token=None)
 
 
-def test_xz_files_are_read_transparently(tmp_path):
+def test_xz_and_gz_files_are_read_transparently(tmp_path):
+    import gzip
+
     text = "one two\nthree\n"
     plain = write(tmp_path, "c.txt", text)
-    packed = tmp_path / "c.txt.xz"
-    with lzma.open(packed, "wb") as f:
-        f.write(text.encode("utf-8"))
-    assert read_tokens(packed) == read_tokens(plain)
+    for suffix, opener in ((".xz", lzma.open), (".gz", gzip.open)):
+        packed = tmp_path / ("c.txt" + suffix)
+        with opener(packed, "wb") as f:
+            f.write(text.encode("utf-8"))
+        assert read_tokens(packed) == read_tokens(plain)
+        broken = tmp_path / ("broken.txt" + suffix)
+        broken.write_bytes(b"plain text, not compressed\n")
+        with pytest.raises(DataError, match=rf"broken\.txt\{suffix}: cannot be decompressed .*check the download"):
+            read_tokens(broken)
 
 
 def assert_one_line(exc: Exception, *parts: str) -> None:

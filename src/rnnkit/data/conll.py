@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from rnnkit.data.encodings import check_no_nul, decode_advice
+from rnnkit.data.encodings import check_encoding, decode_bytes
 from rnnkit.errors import DataError
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
@@ -72,10 +72,10 @@ def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     probably is (:mod:`rnnkit.data.encodings`: cp1252 for rt-polarity, gb18030 for GBK Chinese, ...).
     """
     path = Path(path)
-    _check_encoding(encoding)
+    check_encoding(encoding)
     with open_data(path) as f:
         data = f.read()
-    return decode_text(data, encoding, str(path))
+    return decode_bytes(data, encoding, str(path))
 
 
 def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple[str, str]:
@@ -86,31 +86,10 @@ def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple
     """
     if path is not None:
         return read_text_file(path, encoding), str(path)
-    _check_encoding(encoding)
+    check_encoding(encoding)
     stream = getattr(sys.stdin, "buffer", None)
     data = stream.read() if stream is not None else sys.stdin.read().encode(encoding)  # (a test's StringIO)
-    return decode_text(data, encoding, "<stdin>"), "<stdin>"
-
-
-def _check_encoding(encoding: str) -> None:
-    try:
-        "".encode(encoding)
-    except LookupError:
-        raise ValueError(f"Expected --encoding to be a codec name like 'utf-8' or 'cp1252', got {encoding!r}") from None
-
-
-def decode_text(data: bytes, encoding: str, name: str) -> str:
-    """``data`` decoded as ``encoding``; a byte that does not decode is a DataError naming ``name``:line."""
-    try:
-        text = data.decode(encoding)
-        check_no_nul(text, data, name)
-        return text
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        hint = decode_advice(data, encoding, name if name != "<stdin>" else "FILE")
-        raise DataError(
-            f"{name}:{line}: byte 0x{data[exc.start]:02x} is not valid {encoding}; {hint}"
-        ) from None
+    return decode_bytes(data, encoding, "<stdin>"), "<stdin>"
 
 
 def text_lines(text: str) -> list[str]:

@@ -203,3 +203,32 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) ->
     convert = f"iconv -f {ICONV.get(found[0], found[0])} -t UTF-8 {name} > {name}.utf8"
     return (f"pass the file's real --encoding (it may be {', '.join(found)}), or, when the command's other "
             f"files need --encoding {encoding} (it applies to them all), convert this one: {convert}")
+
+
+def check_encoding(encoding: str) -> None:
+    """ValueError naming --encoding when ``encoding`` is not a codec Python knows."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"Expected --encoding to be a codec name like 'utf-8', 'gb18030' or 'cp1252', "
+                         f"got {encoding!r}") from None
+
+
+def decode_bytes(data: bytes, encoding: str, name: str) -> str:
+    """``data`` decoded strictly as ``encoding``; every reader of text files and of standard input
+    decodes through here, so they all fail alike.  A byte that does not decode, or a NUL character, is a
+    DataError naming ``name``:line, the byte and its offset, and what the file probably is
+    (:func:`decode_advice`)."""
+    from rnnkit.errors import DataError
+
+    check_encoding(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        hint = decode_advice(data, encoding, name if name != "<stdin>" else "FILE")
+        raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
+                        f"{shown}; {hint}") from None
+    check_no_nul(text, data, name)
+    return text

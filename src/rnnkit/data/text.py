@@ -7,16 +7,16 @@ Word level (PTB convention): tokens are the whitespace-separated words of a line
 appended to each line.  Blank lines are skipped, as PTB readers do: an empty sentence would only add a
 second ``<eos>`` in a row, a token no model can usefully predict.  Lines are split on ``\\n`` only.
 
-Files ending in ``.xz`` are decompressed on the fly (the PTB train file is shipped that way).  Every
+Files ending in ``.xz`` or ``.gz`` are decompressed on the fly (the PTB train file is shipped as .xz).  Every
 problem with a file is a one-line :class:`rnnkit.errors.DataError` naming the file.
 """
 from __future__ import annotations
 
-import lzma
 import os
 from pathlib import Path
 
-from rnnkit.data.encodings import check_no_nul, decode_advice
+from rnnkit.data.conll import open_data
+from rnnkit.data.encodings import check_encoding, decode_bytes
 from rnnkit.data.vocab import EOS, OOVStats, Vocabulary, oov_rate
 from rnnkit.errors import DataError
 
@@ -24,36 +24,15 @@ LEVELS = ("word", "char")
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    """The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.xz`` files are
-    decompressed first); a byte that does not decode is a DataError saying what the file probably is."""
+    """The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.xz`` and ``.gz``
+    files are decompressed first), without a leading byte-order mark and with ``\r\n`` read as ``\n``.
+    File problems and bytes that do not decode are the same one-line DataErrors as every reader's
+    (:func:`rnnkit.data.conll.open_data`, :func:`rnnkit.data.encodings.decode_bytes`)."""
     path = Path(path)
-    try:
-        if path.suffix == ".xz":
-            with lzma.open(path, "rb") as f:
-                data = f.read()
-        else:
-            data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a text file") from None
-    except lzma.LZMAError as exc:
-        raise DataError(f"{path}: not a valid .xz file ({exc}); decompress it or check the download") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied; check the file's permissions") from None
-    try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise ValueError(f"Expected --encoding to be a codec name like 'utf-8' or 'gb18030', got {encoding!r}") from None
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start]
-        shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-        raise DataError(
-            f"{path}:{line}: byte 0x{bad:02x} at offset {exc.start} is not valid {shown}; "
-            f"{decode_advice(data, encoding, path.name)}"
-        ) from None
-    check_no_nul(text, data, str(path))
+    check_encoding(encoding)
+    with open_data(path) as f:
+        data = f.read()
+    text = decode_bytes(data, encoding, str(path))
     if text.startswith("\ufeff"):
         text = text[1:]
     return text.replace("\r\n", "\n")
