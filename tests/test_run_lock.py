@@ -130,3 +130,13 @@ def test_a_command_that_fails_leaves_no_new_run_folder(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data), "--run-dir", str(run)])
     assert code == 2 and "batch" in err, err  # too short for one batch
     assert (tmp_path / "a").is_dir() and not (tmp_path / "a" / "b").exists()  # only what it made is removed
+
+
+def test_a_model_too_large_for_memory_is_one_line(tmp_path, capsys):
+    data = tmp_path / "train.txt"
+    data.write_text("the cat sat on the mat\n" * 40, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data), "--hidden", "100000000", "--bptt", "4",
+                                    "--batch-size", "2", "--progress", "none", "--run-dir", str(tmp_path / "r")])
+    errors = [line for line in err.splitlines() if line.startswith("rnnkit: error:")]
+    assert code == 2 and len(errors) == 1 and "out of memory" in errors[0] and "--hidden" in errors[0], err
+    assert "Traceback" not in err

@@ -178,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rnnkit: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # numpy's names the array: "Unable to allocate 284. PiB for an array ..."
+        if os.environ.get("RNNKIT_DEBUG"):
+            raise
+        print(f"rnnkit: error: out of memory ({exc or 'an allocation failed'}); choose smaller sizes "
+              "(--hidden, --embed, --batch-size, --max-vocab)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
