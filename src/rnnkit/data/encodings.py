@@ -218,10 +218,10 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
     """``data`` decoded strictly as ``encoding``; every reader of text files and of standard input
     decodes through here, so they all fail alike.  A byte that does not decode, or a NUL character, is a
     DataError naming ``name``:line, the byte and its offset, and what the file probably is
-    (:func:`decode_advice`)."""
+    (:func:`decode_advice`).  ``encoding`` is already checked (:func:`check_encoding`): the readers do
+    that before they read, so a misspelt --encoding is reported before a large file or stdin is read."""
     from rnnkit.errors import DataError
 
-    check_encoding(encoding)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
