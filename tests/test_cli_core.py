@@ -174,3 +174,15 @@ def test_every_numeric_option_checks_its_range():
     bare = [(cmd, opt) for cmd, opt, typ in _numeric_options(build_parser())
             if typ in (int, float) and (cmd, opt) not in allowed]
     assert bare == []
+
+
+def test_json_line_writes_strict_json():
+    import json
+    import math
+
+    from rnnkit.cli.common import json_line
+
+    line = json_line({"f1": 0.5, "oov_recall": math.nan, "ppl": math.inf, "rows": [1, -math.inf, (2.0, math.nan)]})
+    assert "\n" not in line
+    assert json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in {line}")) == {
+        "f1": 0.5, "oov_recall": None, "ppl": None, "rows": [1, None, [2.0, None]]}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
 
@@ -131,7 +132,11 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     model = str(run / "best.safetensors")
     code, out, _ = run_cli(capsys, ["evaluate", model, dev])
     assert code == 0 and "words precision" in out and "OOV rate 0.00%" in out, out  # dev uses the train words
+    assert "OOV recall n/a (no OOV words)" in out and "nan" not in out, out
     assert float(re.search(r"F1 ([\d.]+)", out).group(1)) > 80, out
+    code, out, _ = run_cli(capsys, ["evaluate", model, dev, "--json"])
+    scores = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON: {out}"))
+    assert code == 0 and scores["oov_recall"] is None and scores["oov_rate"] == 0.0, out
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n\n老師在大學工作 學生\n"))
     code, out, _ = run_cli(capsys, ["segment", model])
     lines = out.split("\n")

@@ -1,7 +1,6 @@
 """Metrics: token accuracy, conlleval span scores (via seqeval), SIGHAN segmentation scores, classification."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -240,7 +239,10 @@ def test_segmentation_prf_hand_computed():
     assert (got["oov_recall"], got["iv_recall"], got["oov_rate"]) == pytest.approx((0.0, 0.5, 1 / 3))
     assert (got["gold_words"], got["pred_words"], got["correct"]) == (3, 5, 1)
     assert segmentation_prf(gold, pred)["oov_recall"] is None
-    assert math.isnan(segmentation_prf(gold, pred, train_vocab=["我们", "爱", "北京大学"])["oov_recall"])
+    no_oov = segmentation_prf(gold, pred, train_vocab=["我们", "爱", "北京大学"])
+    # no OOV gold word: OOV recall is undefined, None (JSON null), never nan (not valid JSON)
+    assert no_oov["oov_recall"] is None and no_oov["iv_recall"] == pytest.approx(1 / 3)
+    assert no_oov["oov_rate"] == 0.0
     # the same string at another place is not a match (diff-based scoring would count one here)
     assert segmentation_prf([["a", "aa"]], [["aa", "a"]])["correct"] == 0
     with pytest.raises(ValueError, match="same characters.*sentence 0"):

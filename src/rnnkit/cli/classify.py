@@ -11,7 +11,6 @@ so is classifying or evaluating it with a word-level model.  The level is saved 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (
+from rnnkit.cli.common import (json_line, 
     HelpFormatter,
     add_train_options,
     nonnegative_int,
@@ -343,7 +342,7 @@ def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespac
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     m = scores(model, enc, examples)
-    print(json.dumps(m) if args.json else f"{data_path}: {describe(m)}")
+    print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
     return 0
 
 

@@ -6,14 +6,13 @@ Each kind of model registers an evaluator in ``EVALUATORS`` (keyed by the checkp
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Callable
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.cli.common import HelpFormatter, positive_int
+from rnnkit.cli.common import HelpFormatter, json_line, positive_int
 from rnnkit.errors import CheckpointError
 
 EVALUATORS: dict[str, Callable] = {}
@@ -120,7 +119,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         m = evaluate_stream(model, vocab.encode(tokens), args.batch_size, args.bptt, vocab.eos_id)
     m["oov_rate"] = st.fraction
     if args.json:
-        print(json.dumps(m))
+        print(json_line(m))
     elif level == "char":
         print(f"{data_path}: {m['bits']:.4f} bits/char, loss {m['loss']:.4f} nats/char over {m['tokens']:,} "
               f"characters, OOV {100 * st.fraction:.2f}%")
@@ -165,7 +164,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     m.update(weight=weight, tuned_on=None if tuned is None else tuned["file"],
              model=metrics_from_nll(-float(a.sum()), a.size), interpolate=metrics_from_nll(-float(b.sum()), b.size))
     if args.json:
-        print(json.dumps(m))
+        print(json_line(m))
         return 0
     how = f"fitted on {args.tune_on}" if tuned else "given"
 

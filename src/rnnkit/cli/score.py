@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
-from rnnkit.cli.common import HelpFormatter, positive_int
+from rnnkit.cli.common import HelpFormatter, json_line, positive_int
 
 
 def register(groups) -> None:
@@ -44,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for number, (line, s) in enumerate(zip(lines, scores), start=1):
         if args.json:
-            ppl = None if math.isnan(s.ppl) else s.ppl
-            out.write(json.dumps({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": ppl,
+            out.write(json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl,
                                   "oov": s.oov}) + "\n")
         else:
             out.write(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (
+from rnnkit.cli.common import (json_line, 
     HelpFormatter,
     add_train_options,
     nonnegative_float,
@@ -325,7 +324,7 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
                         replace_unk=getattr(args, "replace_unk", False),
                         bleu_tokenize=getattr(args, "bleu_tokenize", None))
     if args.json:
-        print(json.dumps(s))
+        print(json_line(s))
     else:
         print(f"{data_path}: {describe(s)}")
     return 0

@@ -7,7 +7,6 @@ checkpoint files whose metadata records how their data was read (:class:`DataSpe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -18,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
+from rnnkit.cli.common import (HelpFormatter, add_train_options, json_line, positive_int, probability,
+                               train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -166,8 +166,9 @@ def describe(metric: str, m: dict[str, Any]) -> str:
                 f"F1 {100 * m['f1']:.2f} (token accuracy {100 * m['accuracy']:.2f}%)")
     line = (f"words precision {100 * m['precision']:.2f}% recall {100 * m['recall']:.2f}% F1 {100 * m['f1']:.2f} "
             f"({m['gold_words']:,} gold words)")
-    if m.get("oov_recall") is not None:
-        line += f", OOV rate {100 * m['oov_rate']:.2f}% OOV recall {100 * m['oov_recall']:.2f}%"
+    if m.get("oov_rate") is not None:  # scored against the training word list
+        recall = "n/a (no OOV words)" if m["oov_recall"] is None else f"{100 * m['oov_recall']:.2f}%"
+        line += f", OOV rate {100 * m['oov_rate']:.2f}% OOV recall {recall}"
     return line
 
 
@@ -384,7 +385,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     m = loaded.score(data)
     metric = loaded.task["metric"]
     if args.json:
-        print(json.dumps({k: v for k, v in m.items() if k != "main"}))
+        print(json_line({k: v for k, v in m.items() if k != "main"}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
         for kind, s in (m.get("per_type") or {}).items():

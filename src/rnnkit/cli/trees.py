@@ -6,14 +6,14 @@ node (the Stanford Sentiment Treebank's ``train.txt`` / ``dev.txt`` / ``test.txt
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import HelpFormatter, add_train_options, positive_int, probability, train_config_from_args
+from rnnkit.cli.common import (HelpFormatter, add_train_options, json_line, positive_int, probability,
+                               train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -139,7 +139,7 @@ def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> 
     model, enc = load_treenet(model_path)
     s = tree_scores(model, enc, _read(data_path, enc.classes, args.encoding or "utf-8"))
     del s["predictions"]
-    print(json.dumps(s) if args.json else f"{data_path}: {_describe(s)}")
+    print(json_line(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0
 
 

@@ -9,8 +9,9 @@ same characters at the same place).  With ``c`` correct words, ``p`` predicted a
 OOV recall is recall over the gold words missing from the training word list:
 ``correct OOV gold words / OOV gold words``, and IV recall the same over the words in it.  The
 OOV rate is the fraction of gold words that are OOV.  A score whose denominator is 0 is 0 for
-precision, recall and F1 (nothing to find or nothing found) and ``nan`` for OOV/IV recall (there
-is no such word to recall).
+precision, recall and F1 (nothing to find or nothing found) and ``None`` for OOV/IV recall (there
+is no such word to recall, so the score is undefined; ``None`` is ``null`` in JSON, where ``nan`` is
+not valid).
 
 The bakeoff's ``score`` script finds the matches by running ``diff`` on the two files written one
 word a line.  That usually gives the same count, but when a sentence repeats a string, diff can
@@ -19,7 +20,6 @@ spans 0).  Spans are the definition the scorer stands for, so they are used here
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 
 
@@ -33,7 +33,7 @@ def word_spans(words: Sequence[str]) -> list[tuple[int, int]]:
     return result
 
 
-def _ratio(numerator: int, denominator: int, empty: float) -> float:
+def _ratio(numerator: int, denominator: int, empty: float | None) -> float | None:
     return numerator / denominator if denominator else empty
 
 
@@ -45,7 +45,8 @@ def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[S
     test, so that a word the model knows under another form does not count as unseen.
 
     Returns ``{"precision", "recall", "f1", "oov_recall", "iv_recall", "oov_rate", "gold_words",
-    "pred_words", "correct"}``; the three OOV entries are None without ``train_vocab``.  Gold and
+    "pred_words", "correct"}``; the three OOV entries are None without ``train_vocab``, and OOV (IV)
+    recall is None when no gold word is OOV (IV).  Gold and
     predicted sentences must hold the same characters (ValueError naming the sentence otherwise).
     """
     if len(gold_words) != len(pred_words):
@@ -76,7 +77,7 @@ def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[S
     result = {"precision": precision, "recall": recall, "f1": f1, "oov_recall": None, "iv_recall": None,
               "oov_rate": None, "gold_words": n_gold, "pred_words": n_pred, "correct": n_correct}
     if vocab is not None:
-        result["oov_recall"] = _ratio(n_oov_correct, n_oov, math.nan)
-        result["iv_recall"] = _ratio(n_correct - n_oov_correct, n_gold - n_oov, math.nan)
+        result["oov_recall"] = _ratio(n_oov_correct, n_oov, None)
+        result["iv_recall"] = _ratio(n_correct - n_oov_correct, n_gold - n_oov, None)
         result["oov_rate"] = _ratio(n_oov, n_gold, 0.0)
     return result
