@@ -182,6 +182,20 @@ def test_bad_inputs_give_one_line_and_exit_2(files, model, tmp_path, capsys, mon
     one_error_line(capsys, main(["train", "seq2seq", "--train", no_tab, *run]), "bad.tsv:2")
     one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, s6, *run]), "--train", "3 files")
     one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, "--select-by", "bleu", *run]), "--valid")
+    # empty files are named with what they should have held; --test is read before any training
+    empty = write(d / "empty.tsv", [])
+    one_error_line(capsys, main(["train", "seq2seq", "--train", empty, *run]), "empty.tsv", "no training pairs",
+                   "source<TAB>target")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", empty, empty, *run]), "no training pairs",
+                   "parallel to the target sentences")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, "--valid", empty, *run]), "empty.tsv",
+                   "no validation pairs")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, "--test", empty, *run]), "no test pairs")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, "--test", str(d / "none.tsv"), *run]),
+                   "none.tsv", "no such file")
+    one_error_line(capsys, main(["train", "seq2seq", "--train", s6, s6, "--max-length", "1", *run]),
+                   "All 6 training pairs", "raise --max-length")
+    assert not (d / "r").exists()  # nothing trained, and no run folder left behind
     missing = str(d / "nothing.safetensors")
     one_error_line(capsys, main(["translate", missing, s6]), "nothing.safetensors")
     one_error_line(capsys, main(["evaluate", missing, s6, "--ref", short]), "nothing.safetensors")

@@ -137,6 +137,9 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(capsys, ["evaluate", model, dev, "--json"])
     scores = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON: {out}"))
     assert code == 0 and scores["oov_recall"] is None and scores["oov_rate"] == 0.0, out
+    (tmp_path / "blank.txt").write_text("\n\n", encoding="utf-8")  # nothing to score: an error, not F1 0.00
+    code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "blank.txt")])
+    assert code == 2 and "blank.txt: expected segmented sentences" in err and "only 2 blank lines" in err, err
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n\n老師在大學工作 學生\n"))
     code, out, _ = run_cli(capsys, ["segment", model])
     lines = out.split("\n")

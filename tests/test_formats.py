@@ -305,6 +305,11 @@ def test_segmented_file_separators_include_full_width_space(tmp_path):
     bad = write(tmp_path, "gbk.txt", "我们".encode("gb18030"))
     with expect_data_error(bad, 1, "at offset 0 is not valid UTF-8", "encoding"):
         read_segmented(bad)
+    for name, text in (("empty.txt", ""), ("blank.txt", "\n \n\u3000\n")):
+        got = "an empty file" if not text else "only 3 blank lines"
+        with pytest.raises(DataError, match=f"^{re.escape(str(write(tmp_path, name, text)))}: expected segmented "
+                                             f"sentences .*, got {got}$"):
+            read_segmented(tmp_path / name)
 
 
 # ---------------------------------------------------------------- classification

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (json_line, 
+from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
+    json_line,
     nonnegative_int,
     positive_int,
     probability,

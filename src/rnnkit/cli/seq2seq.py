@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (json_line, 
+from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
+    json_line,
     nonnegative_float,
     nonnegative_int,
     positive_int,
@@ -225,11 +226,18 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         raise ValueError("Expected --valid and --bleu-sentences >= 1 with --select-by bleu, got "
                          + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
     tok = _tokenizer_from(args)
-    train = read_pairs(_files("--train", args.train), tok, tok, args.encoding)
-    valid = read_pairs(_files("--valid", args.valid), tok, tok, args.encoding) if args.valid else None
+    train = _read_nonempty("--train", args.train, tok, args.encoding)
+    valid = _read_nonempty("--valid", args.valid, tok, args.encoding) if args.valid else None
+    # the test files are read (and sacrebleu looked for) before training: a wrong path fails at once
+    test = _read_nonempty("--test", args.test, tok, args.encoding) if args.test else None
+    if test is not None:
+        from rnnkit.metrics.translation import check_bleu_tokenize
+
+        check_bleu_tokenize(args.bleu_tokenize)
     kept = filter_by_length(train, args.max_length, args.max_length)
     if not kept:
-        raise ValueError(f"Expected training pairs of at most --max-length {args.max_length} tokens, got none")
+        raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
+                         f"{args.max_length} tokens; raise --max-length or leave it out")
     src_vocab = build_vocab((p.source for p in kept), args.max_vocab, args.min_count)
     tgt_vocab = build_vocab((p.target for p in kept), args.max_vocab, args.min_count)
     print(f"train: {len(kept):,} pairs ({len(train) - len(kept):,} longer than --max-length dropped); vocabulary "
@@ -260,20 +268,39 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         run = Path(args.run_dir)
         best = run / BEST if (run / BEST).exists() else run / LAST
         print(f"model saved: {best}", file=sys.stderr)
-        if args.test:
-            scores = score_files(str(best), _files("--test", args.test), args.beam, args.length_norm,
-                                 args.max_decode_len, args.eval_batch_size, args.encoding, args.replace_unk)
+        if test is not None:
+            scores = score_files(str(best), args.test, args.beam, args.length_norm, args.max_decode_len,
+                                 args.eval_batch_size, args.encoding, args.replace_unk, pairs=test)
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
 
 
+def _read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str) -> list[SentencePair]:
+    """The pairs of ``option``'s files; an empty file is a DataError naming it and the option."""
+    files = _files(option, files)
+    pairs = read_pairs(files, tok, tok, encoding)
+    if not pairs:
+        _empty(files, f"no {dict(train='training', valid='validation').get(option[2:], option[2:])} pairs")
+    return pairs
+
+
+def _empty(files: list[str], what: str, target: str = "target") -> None:
+    """Raise the DataError for empty pair files (read_parallel has rejected two files of different
+    lengths: with two, both are empty)."""
+    raise DataError(f"{files[0]}: empty file, {what}; expected "
+                    + (f"one source sentence a line, parallel to the {target} sentences in {files[1]} (also empty)"
+                       if len(files) == 2 else f"source<TAB>{target} lines"))
+
+
 def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int = 200,
                 batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False,
-                bleu_tokenize: str | None = None) -> dict[str, Any]:
+                bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None) -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
-    ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references."""
+    ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
+    ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
+    before training)."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
         check_bleu_tokenize,
@@ -287,11 +314,10 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     translator = load_translator(model_path)
     choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
     check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
-    pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
-    if not pairs:  # read_parallel has rejected two files of different lengths: with two, both are empty
-        raise DataError(f"{files[0]}: empty file, no sentences to score; expected "
-                        + (f"one source sentence a line, parallel to the references in {files[1]} (also empty)"
-                           if len(files) == 2 else "source<TAB>reference lines"))
+    if pairs is None:
+        pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
+    if not pairs:
+        _empty(files, "no sentences to score", "reference")
     out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
                     replace_unk)
     hyps = [t[0].text for t in out]

@@ -30,6 +30,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from rnnkit.data.conll import read_text_file, text_lines, write_text_file
+from rnnkit.errors import DataError
 
 TAGS = ("B", "M", "E", "S")
 
@@ -79,8 +80,15 @@ def tags_to_words(chars: Sequence[str], tags: Sequence[str]) -> list[str]:
 
 
 def read_segmented(path: str | os.PathLike, encoding: str = "utf-8") -> list[list[str]]:
-    """Sentences of a segmented file, each a list of words (an empty list for a blank line)."""
-    return [split_words(line) for line in text_lines(read_text_file(path, encoding))]
+    """Sentences of a segmented file, each a list of words (an empty list for a blank line).
+
+    A file with no word (empty, or blank lines only) is a DataError: it has nothing to train on or
+    score."""
+    sentences = [split_words(line) for line in text_lines(read_text_file(path, encoding))]
+    if not any(sentences):
+        got = f"only {len(sentences):,} blank lines" if sentences else "an empty file"
+        raise DataError(f"{path}: expected segmented sentences (one a line, words separated by spaces), got {got}")
+    return sentences
 
 
 def format_segmented(sentences: Sequence[Sequence[str]], separator: str = "  ") -> str:
