@@ -186,3 +186,23 @@ def test_json_line_writes_strict_json():
     assert "\n" not in line
     assert json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in {line}")) == {
         "f1": 0.5, "oov_recall": None, "ppl": None, "rows": [1, None, [2.0, None]]}
+
+
+def test_raw_operating_system_errors_are_said_in_plain_words(tmp_path, capsys, monkeypatch):
+    """An OSError that reaches the command line unwrapped ("[Errno 20] Not a directory: 'f/x'") is
+    described: what the path is, and what to do."""
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    cases = [(lambda: open(tmp_path / "f" / "x", "w"), f"{tmp_path / 'f'} is a file, not a folder; check the path"),
+             (lambda: open(tmp_path, "w"), f"{tmp_path} is a folder, not a file; check the path"),
+             (lambda: (tmp_path / "f").mkdir(), f"{tmp_path / 'f'} is a file, not a folder; check the path"),
+             (lambda: open(tmp_path / "no" / "x", "w"), f"the folder {tmp_path / 'no'} does not exist; check the path"),
+             (lambda: open(tmp_path / "none.txt"), f"{tmp_path / 'none.txt'} does not exist; check the path")]
+    for fail, said in cases:
+        def command(args, fail=fail):
+            fail()
+            return 0
+
+        monkeypatch.setattr("rnnkit.cli.ngram.run", command)
+        code = main(["train", "ngram", "--train", "unused.txt"])
+        err = capsys.readouterr().err
+        assert code == 2 and err == f"rnnkit: error: {said}\n", err

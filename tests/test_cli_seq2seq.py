@@ -387,3 +387,32 @@ def test_bleu_tokenize_is_refused_for_other_models(tmp_path, capsys):
     capsys.readouterr()
     one_error_line(capsys, main(["evaluate", kn, text, "--bleu-tokenize", "zh"]),
                    "--bleu-tokenize does not apply to", "'ngram' model", "leave it out")
+
+
+def test_attention_options_on_a_model_without_attention_fail_before_translating(files, model, tmp_path, capsys):
+    """--plot-attention and --replace-unk read the attention: a model without it is refused before any
+    sentence is translated (the plot used to fail after the whole file had been translated)."""
+    run = ["--train", *files["valid"], "--epochs", "1", "--run-dir", str(tmp_path / "r"), *SMALL]
+    one_error_line(capsys, main(["train", "seq2seq", "--attention", "none", "--replace-unk", *run]),
+                   "--replace-unk", "--attention none", "--attention general")
+    assert main(["train", "seq2seq", "--attention", "none", *run]) == 0
+    plain = str(tmp_path / "r" / "last.safetensors")
+    capsys.readouterr()
+    src = files["test"][0]
+    for option in (["--plot-attention", "1"], ["--replace-unk"]):
+        code = main(["translate", plain, src, *option])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "", out  # nothing translated
+        assert err == (f"rnnkit: error: {option[0]} reads the decoder's attention, and {plain} was trained with "
+                       f"--attention none; leave {option[0]} out or use a model trained with attention\n")
+    one_error_line(capsys, main(["evaluate", plain, src, "--ref", files["test"][1], "--replace-unk"]),
+                   "--replace-unk reads the decoder's attention")
+    # a --plot-dir that cannot be a folder, and an empty input, are said before translating too
+    pytest.importorskip("matplotlib")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x", encoding="utf-8")
+    code = main(["translate", model, src, "--plot-attention", "1", "--plot-dir", str(blocker)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and f"--plot-dir {blocker}: cannot make the folder ({blocker} is a file" in err
+    empty = write(tmp_path / "empty.de", [])
+    one_error_line(capsys, main(["translate", model, empty, "--plot-attention", "1"]), "empty.de has no lines")

@@ -92,6 +92,14 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     for g, p in zip(gold_lines, pred_lines):
         g_cols, p_cols = g.split("\t"), p.split("\t")
         assert g_cols[:3] == p_cols[:3] and g_cols[4:] == p_cols[4:], "only UPOS may change"
+    # an --output that cannot be written is refused before tagging, naming the option and the fix
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    for output, said in ((tmp_path, f"--output {tmp_path} is a folder; give a file name"),
+                         (tmp_path / "afile" / "x.txt", f"{tmp_path / 'afile'} is a file, not a folder"),
+                         (tmp_path / "none" / "x.txt", f"the folder {tmp_path / 'none'} does not exist")):
+        code, out, err = run_cli(capsys, ["tag", model, str(valid), "--output", str(output)])
+        assert code == 2 and out == "" and err.startswith("rnnkit: error: ") and said in err, err
+        assert "Errno" not in err and err.count("\n") == 1, err
 
 
 def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):
@@ -144,6 +152,12 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(capsys, ["segment", model])
     lines = out.split("\n")
     assert code == 0 and lines[0].replace(" ", "") == "我們喜歡北京" and lines[1] == ""
+    # a terminal that cannot show Chinese: one line saying how to get UTF-8, not a codec traceback
+    monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n"))
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
+    code, _, err = run_cli(capsys, ["segment", model])
+    assert code == 2 and "in the ascii encoding" in err and "PYTHONIOENCODING=utf-8" in err, err
+    monkeypatch.undo()
     assert lines[2].replace(" ", "") == "老師在大學工作學生" and lines[2].endswith(" 學生"), out
 
     hmm = str(tmp_path / "hmm.safetensors")

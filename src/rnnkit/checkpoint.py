@@ -37,7 +37,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, os_problem
 
 FORMAT = "rnnkit-checkpoint/1"
 SEP = "/"
@@ -125,6 +125,12 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, no permission: named in plain words
+        raise CheckpointError(f"{path}: cannot write checkpoint ({os_problem(exc)}); choose another path") from exc
+    if path.is_dir():
+        raise CheckpointError(f"{path}: cannot write checkpoint ({path} is a folder); give a file name, e.g. "
+                              f"{path / 'model.safetensors'}")
+    try:
         # O_EXCL: never write through an existing file; 0o666 lets the umask decide the permissions
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:

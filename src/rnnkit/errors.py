@@ -6,6 +6,9 @@ each of them into one line on stderr and a non-zero exit, never a traceback.
 """
 from __future__ import annotations
 
+import errno
+import os
+
 
 class RnnkitError(Exception):
     """A problem with the user's data, files or run, reported as one line: what, where, how to fix."""
@@ -25,3 +28,53 @@ class TrainingDivergedError(RnnkitError):
 
 class RunInUseError(RnnkitError):
     """The run folder is being trained into by another process (see rnnkit.train.run_lock)."""
+
+
+def os_problem(exc: OSError) -> str:
+    """What an operating-system error means for the path it names, in plain words (``"out is a file,
+    not a folder"``) instead of ``[Errno 20] Not a directory: 'out/x'``."""
+    if exc.filename is None:
+        return exc.strerror or str(exc)
+    name = os.fsdecode(exc.filename)
+    code = exc.errno
+    if code == errno.ENOENT:
+        parent = os.path.dirname(name)
+        if parent and os.path.isfile(parent):
+            return f"{parent} is a file, not a folder"
+        if parent and not os.path.isdir(parent):
+            return f"the folder {parent} does not exist"
+        return f"{name} does not exist"
+    if code == errno.EISDIR:
+        return f"{name} is a folder, not a file"
+    if code == errno.ENOTDIR:
+        part = os.path.dirname(name)
+        while part and not os.path.isfile(part) and os.path.dirname(part) != part:
+            part = os.path.dirname(part)
+        return f"{part} is a file, not a folder" if os.path.isfile(part) else f"a part of {name} is not a folder"
+    if code == errno.EEXIST:
+        return f"{name} is a file, not a folder" if os.path.isfile(name) else f"{name} already exists"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"no permission for {name}"
+    if code == errno.ENOSPC:
+        return f"no space left on the device of {name}"
+    if code == errno.EROFS:
+        return f"{name} is on a read-only file system"
+    return f"{name}: {exc.strerror or exc}"
+
+
+def describe_os_error(exc: OSError) -> str:
+    """:func:`os_problem` and what to do about it, as one line."""
+    if exc.errno == errno.ENOSPC:
+        fix = "free some space or choose another disk"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "choose a place you may write to, or change the permissions"
+    else:
+        fix = "check the path"
+    return f"{os_problem(exc)}; {fix}"
+
+
+def describe_encode_error(exc: UnicodeEncodeError) -> str:
+    """Text that the output's encoding cannot hold (an ASCII terminal, ``--encoding gbk`` and an emoji)."""
+    chars = exc.object[exc.start:exc.end][:10]
+    return (f"cannot write {chars!r} in the {exc.encoding} encoding; for standard output set PYTHONIOENCODING=utf-8 "
+            "(or a UTF-8 locale, e.g. LANG=C.UTF-8), for a file choose --encoding utf-8")

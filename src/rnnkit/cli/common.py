@@ -1,11 +1,13 @@
 """Options shared by every ``rnnkit train ...`` command, and their conversion to a TrainConfig; the
-JSON line every ``--json`` option prints."""
+JSON line every ``--json`` option prints; the check of an output file before the work that writes it."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rnnkit.optim import OPTIMIZERS
@@ -26,6 +28,25 @@ def json_line(obj: Any) -> str:
         return value
 
     return json.dumps(finite(obj), allow_nan=False)
+
+
+def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt") -> None:
+    """ValueError naming ``option`` when ``path`` cannot be written as a file: a folder, a missing
+    folder (unless ``make_folders``: the command makes them), a file where a folder should be, no
+    permission.  Checked before the work that ends in writing it, so the mistake costs nothing.
+    ``suffix``: of the file name the message suggests for a folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name, e.g. {p / ('model' + suffix)}")
+    parent = p.parent
+    while make_folders and not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # the nearest folder that exists: the rest will be made
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
+    if not parent.exists():
+        raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"{option} {path}: no permission to write there; choose another path")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rnnkit._version import __version__
 from rnnkit.cli.common import positive_int
-from rnnkit.errors import RnnkitError, TrainingDivergedError
+from rnnkit.errors import RnnkitError, TrainingDivergedError, describe_encode_error, describe_os_error
 
 # Subcommand modules, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
@@ -176,7 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     except (RnnkitError, ValueError, TypeError, OSError, ImportError) as exc:  # ImportError: an optional extra
         if os.environ.get("RNNKIT_DEBUG"):
             raise
-        print(f"rnnkit: error: {exc}", file=sys.stderr)
+        if isinstance(exc, UnicodeEncodeError):
+            message = describe_encode_error(exc)
+        elif isinstance(exc, OSError) and exc.filename is not None:  # the raw "[Errno 21] Is a directory: 'x'"
+            message = describe_os_error(exc)
+        else:
+            message = str(exc)
+        print(f"rnnkit: error: {message}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # numpy's names the array: "Unable to allocate 284. PiB for an array ..."
         if os.environ.get("RNNKIT_DEBUG"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from rnnkit.cli.common import positive_float, positive_int
+from rnnkit.cli.common import check_output_path, positive_float, positive_int
 from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
 from rnnkit.data.vocab import oov_rate
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
                          "add --smoothing add_delta or leave --delta out")
     args.delta = 1.0 if args.delta is None else args.delta
     model = NGramLM(args.order, args.smoothing, args.delta)
+    if args.save:
+        check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors")
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
     files = [("train", args.train, train_tokens)]
     for name, path in (("valid", args.valid), ("test", args.test)):

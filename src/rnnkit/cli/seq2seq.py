@@ -179,6 +179,9 @@ def check_model_options(args: argparse.Namespace) -> None:
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
                          "it would be ignored: add --attention additive or leave --attention-size out")
+    if args.replace_unk and args.attention == "none":
+        raise ValueError("--replace-unk copies the source word the decoder attends to, and --attention none has "
+                         "no attention; choose --attention general (or dot, additive) or leave --replace-unk out")
     if args.attention != "dot":
         return
     dirs = 1 if args.unidirectional else 2
@@ -312,6 +315,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     from rnnkit.seq2seq.translate import translate
 
     translator = load_translator(model_path)
+    if replace_unk:
+        require_attention(translator, model_path, "--replace-unk")
     choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
     check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
     if pairs is None:
@@ -329,6 +334,14 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
             "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature}
+
+
+def require_attention(translator: Any, model_path: str, option: str) -> None:
+    """``option`` (--replace-unk, --plot-attention) reads the decoder's attention: refuse a model
+    without it before anything is decoded."""
+    if translator.model.config.attention == "none":
+        raise ValueError(f"{option} reads the decoder's attention, and {model_path} was trained with --attention "
+                         f"none; leave {option} out or use a model trained with attention")
 
 
 def _reference(text: str, tokenizer: Tokenizer) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, json_line, positive_int, probability,
+from rnnkit.cli.common import (HelpFormatter, add_train_options, check_output_path, json_line, positive_int, probability,
                                train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -28,7 +28,7 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unsegmented, warn
-from rnnkit.errors import DataError
+from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import (
     DataSpec,
@@ -292,6 +292,7 @@ def train_hmm(args: argparse.Namespace) -> int:
 
     spec = _spec(args)
     _check_metric_available(spec, args.valid, args.test)
+    check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors")
     train = _read_data(args.train, spec, training=True)
     valid, test = _read_evaluation(args, spec)
     keep = [i for i, s in enumerate(train.words) if s]
@@ -321,9 +322,23 @@ def _read_input(args: argparse.Namespace) -> str:
     return read_input(args.input, args.encoding)[0]
 
 
+def _check_output(args: argparse.Namespace) -> None:
+    """Refuse an --output that cannot be written before any tagging (the file itself is written at the
+    end, so that it may be the input)."""
+    if args.output:
+        check_output_path(args.output, "--output")
+
+
 def _write_output(args: argparse.Namespace, text: str) -> None:
     if args.output:
-        Path(args.output).write_text(text, encoding=args.encoding)
+        try:
+            data = text.encode(args.encoding)  # before the file is opened: no half-written output
+        except UnicodeEncodeError as exc:
+            raise DataError(f"--output {args.output}: {describe_encode_error(exc)}") from None
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise OSError(f"--output {args.output}: cannot write ({os_problem(exc)}); choose another file") from None
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -335,6 +350,7 @@ def tag(args: argparse.Namespace) -> int:
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
+    _check_output(args)
     if args.format == "raw":
         lines = text_lines(_read_input(args))
         looks = unsegmented(lines, args.input or "standard input")
@@ -363,6 +379,7 @@ def segment(args: argparse.Namespace) -> int:
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
+    _check_output(args)
     lines = text_lines(_read_input(args))
     # every whitespace-separated chunk is segmented on its own: a space is already a boundary
     chunks = [chunk for line in lines for chunk in line.split()]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.cli.common import HelpFormatter, positive_int
-from rnnkit.cli.seq2seq import add_decoding_options, blas_threads
+from rnnkit.cli.seq2seq import add_decoding_options, blas_threads, require_attention
 from rnnkit.data.conll import read_input, text_lines
 
 
@@ -48,8 +48,15 @@ def translate_cli(args: argparse.Namespace) -> int:
     if args.nbest > args.beam:
         raise ValueError(f"Expected --nbest <= --beam ({args.beam}), got {args.nbest}")
     translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
-    lines, name = _input_lines(args)
     n = args.plot_attention
+    if args.replace_unk:
+        require_attention(translator, args.model, "--replace-unk")
+    if n is not None:  # everything the plot needs is checked before the translating, which may take long
+        require_attention(translator, args.model, "--plot-attention")
+        _plot_folder(Path(args.plot_dir))
+    lines, name = _input_lines(args)
+    if n is not None and not lines:
+        raise ValueError(f"--plot-attention {n}: {name} has no lines, so no sentence to plot")
     if n is not None and not 1 <= n <= len(lines):
         raise ValueError(f"Expected --plot-attention between 1 and {len(lines)} (the lines read), got {n}")
     if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
@@ -72,11 +79,24 @@ def translate_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_folder(folder: Path) -> None:
+    """Make --plot-dir (and check matplotlib is there) before translating; a path that cannot be a
+    folder is one line."""
+    from rnnkit.errors import os_problem
+    from rnnkit.plotting import matplotlib_parts
+
+    matplotlib_parts()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"--plot-dir {folder}: cannot make the folder ({os_problem(exc)}); choose another "
+                      "--plot-dir") from None
+
+
 def _plot(translator: Any, lines: list[str], out: list, n: int, folder: Path) -> Path:
     """The attention heatmap of input line ``n`` (1-based, not blank) as attention_N.png in ``folder``."""
     from rnnkit.seq2seq.plot import plot_attention
     from rnnkit.seq2seq.translate import attention_matrix
 
     weights, src, tgt = attention_matrix(translator, lines[n - 1], out[n - 1][0])
-    folder.mkdir(parents=True, exist_ok=True)
     return plot_attention(weights, src, tgt, folder / f"attention_{n}.png", title=f"sentence {n}")

@@ -101,7 +101,7 @@ NAMES = {"utf-16": "UTF-16", "utf-16-le": "UTF-16 little-endian", "utf-16-be": "
          "cp1251": "Windows Cyrillic (cp1251)", "koi8_r": "Russian (KOI8-R)",
          "cp1252": "Windows Western European (cp1252)", "latin-1": "ISO-8859-1"}
 # what GNU iconv calls them (it refuses euc_kr, utf-16-le, latin-1)
-ICONV = {"utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "gb18030": "GB18030",
+ICONV = {"utf-8": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "gb18030": "GB18030",
          "cp950": "CP950", "cp932": "CP932", "euc_jp": "EUC-JP", "cp949": "CP949", "cp1251": "CP1251",
          "koi8_r": "KOI8-R", "cp1252": "CP1252", "latin-1": "LATIN1"}
 
@@ -200,7 +200,10 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) ->
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
         return "pass the file's real --encoding"
-    convert = f"iconv -f {ICONV.get(found[0], found[0])} -t UTF-8 {name} > {name}.utf8"
+    # to the encoding the other files need, since --encoding will read this one as that too
+    target = codecs.lookup(encoding).name
+    convert = (f"iconv -f {ICONV.get(found[0], found[0])} -t {ICONV.get(target, target.upper())} {name} > "
+               f"{name}.{target}")
     return (f"pass the file's real --encoding (it may be {', '.join(found)}), or, when the command's other "
             f"files need --encoding {encoding} (it applies to them all), convert this one: {convert}")
 
