@@ -182,11 +182,12 @@ def test_a_new_run_in_a_used_folder_never_reports_the_old_model(tmp_path, capsys
     assert code == 0 and (tmp_path / "run" / "best.safetensors").exists()
     capsys.readouterr()
     args = ["train", "lm", "--train", train, "--test", valid, "--hidden", "12", "--layers", "1", "--batch-size", "2",
-            "--bptt", "8", "--epochs", "1", "--progress", "lines", "--run-dir", str(tmp_path / "run")]
+            "--bptt", "8", "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run")]
     assert main(args) == 0
     out, err = capsys.readouterr()
     run = tmp_path / "run"
     assert not (run / "best.safetensors").exists()
+    # said even with --progress none: files were deleted
     assert "removed the earlier run's best.safetensors and last.safetensors" in err, err
     assert f"model saved: {run / 'last.safetensors'}" in err, err
     assert main(["evaluate", str(run / "last.safetensors"), valid, "--json"]) == 0

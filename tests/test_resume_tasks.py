@@ -66,3 +66,28 @@ def test_classifier_resumed_mid_epoch_equals_uninterrupted(tmp_path, capsys):
     argv = ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--valid-fraction", "0.2",
             "--epochs", "3", "--lr", "0.03", "--word-dropout", "0.2", *COMMON]
     _assert_same_run(capsys, argv, tmp_path / "whole", tmp_path / "cut", stop_after=17)  # 12 batches an epoch
+
+
+def test_cross_validation_resumed_before_its_last_fold_finishes_it_and_equals_uninterrupted(tmp_path, capsys):
+    """A cross-validation killed before fold 3 began: --resume used to stop at fold 3 with "no checkpoint
+    to resume from"; now the folds it had not reached start afresh, and the result is the same."""
+    rows = "".join(f"{'pos' if i % 2 else 'neg'}\t{'great' if i % 2 else 'dull'} film {i % 7}\n" for i in range(60))
+    (tmp_path / "train.tsv").write_text(rows, encoding="utf-8")
+    argv = ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--epochs", "2", "--embed", "4",
+            "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+    code, whole, err = run_cli(capsys, argv + ["--folds", "3", "--run-dir", str(tmp_path / "a")])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, argv + ["--folds", "3", "--run-dir", str(tmp_path / "b")])
+    assert code == 0, err
+    for name in ("fold3/best.safetensors", "fold3/last.safetensors", "fold3/metrics.jsonl"):
+        (tmp_path / "b" / name).unlink()
+    code, resumed, err = run_cli(capsys, argv + ["--folds", "3", "--run-dir", str(tmp_path / "b"), "--resume"])
+    assert code == 0 and resumed == whole, (resumed, whole, err)
+    # a new run with fewer folds removes the earlier run's fold3; one without folds removes them all
+    code, _, err = run_cli(capsys, argv + ["--folds", "2", "--run-dir", str(tmp_path / "b")])
+    assert code == 0 and "removed the earlier cross-validation's fold3" in err, err
+    assert sorted(p.name for p in (tmp_path / "b").iterdir() if p.name.startswith("fold")) == ["fold1", "fold2"]
+    (tmp_path / "b" / "fold2" / "notes.txt").write_text("mine", encoding="utf-8")  # not rnnkit's: kept
+    code, _, err = run_cli(capsys, argv + ["--run-dir", str(tmp_path / "b")])
+    assert code == 0 and "removed the earlier cross-validation's fold1\n" in err, err
+    assert sorted(p.name for p in (tmp_path / "b").iterdir() if p.name.startswith("fold")) == ["fold2"]

@@ -151,3 +151,20 @@ def test_frozen_names_are_checked(tmp_path):
     with pytest.raises(TypeError, match="frozen to be a sequence of parameter names"):
         _cfg(frozen="b")
     assert TrainConfig.from_dict(_cfg(frozen=["b"]).to_dict()).frozen == ("b",)  # a checkpoint's JSON list
+
+
+def test_progress_notices_show_even_without_progress_lines():
+    import io
+
+    from rnnkit.train.progress import Progress
+
+    for mode in ("none", "lines", "bar"):
+        stream = io.StringIO()
+        p = Progress(mode, stream=stream)
+        p.start_epoch(1, 100)
+        p.message("early stopping: no improvement for 3 epochs")
+        p.message("new run in r: removed the earlier run's best.safetensors", always=True)
+        p.end_epoch("epoch 1 done")
+        text = stream.getvalue()
+        assert "removed the earlier run's best.safetensors\n" in text, (mode, text)
+        assert ("early stopping" in text) == (mode != "none"), (mode, text)

@@ -189,7 +189,9 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     task = ClassifierTask(model, enc.encode([e.text for e in train]), enc.encode_labels([e.label for e in train]),
                           vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format),
                           word_dropout=args.word_dropout, unk_id=enc.vocab.unk_id)
-    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False).fit(resume=args.resume)
+    # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
+    resume = args.resume and (not args.folds or (run_dir / LAST).exists())
+    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False).fit(resume=resume)
     best = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model, enc, _ = load_classifier(best)
     return model, enc
@@ -288,6 +290,8 @@ def train_classifier(args: argparse.Namespace) -> int:
 
         run.mkdir(parents=True, exist_ok=True)
         with run_lock(run):  # the whole cross-validation: a second one would overwrite its finished folds
+            if not args.resume:
+                _remove_stale_folds(run, args.folds)
             res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
         print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
@@ -295,10 +299,34 @@ def train_classifier(args: argparse.Namespace) -> int:
     valid = _read(args, args.valid) if args.valid else None
     test = _read(args, args.test) if args.test else None
     model, enc = _fit(args, examples, valid, run, test)
+    if not args.resume:
+        _remove_stale_folds(run, 0)
     print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
     if args.test:
         print("test: " + describe(scores(model, enc, test)))
     return 0
+
+
+def _remove_stale_folds(run: Path, folds: int) -> None:
+    """A new run removes the fold folders an earlier cross-validation left in ``run`` that it will not
+    itself overwrite (``foldK`` for K > ``folds``), so that no earlier fold's model can pass for this
+    run's.  A folder holding anything but a run's own files (checkpoints, metrics log, lock) is kept."""
+    import re
+    import shutil
+
+    from rnnkit.train.loop import METRICS
+    from rnnkit.train.run_lock import LOCK
+
+    removed = []
+    for folder in sorted(run.glob("fold*"), key=lambda p: (len(p.name), p.name)):
+        number = re.fullmatch(r"fold(\d+)", folder.name)
+        if not number or int(number.group(1)) <= folds or not folder.is_dir():
+            continue
+        if {p.name for p in folder.iterdir()} <= {BEST, LAST, METRICS, LOCK}:
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    if removed:
+        print(f"new run in {run}: removed the earlier cross-validation's {', '.join(removed)}", file=sys.stderr)
 
 
 def classify(args: argparse.Namespace) -> int:

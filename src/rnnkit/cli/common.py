@@ -159,7 +159,9 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
                    help="checkpoint every M minutes (0: only at the end of each epoch)")
     r.add_argument("--log-every", type=positive_int, default=50, help="metrics line every N steps")
     r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
-                   help="progress display: a bar on a terminal, plain lines otherwise")
+                   help="progress display: auto is a bar on a terminal, plain lines otherwise; none shows no "
+                        "progress, but still says when a new run removes an earlier run's checkpoints or a run "
+                        "resumes")
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:

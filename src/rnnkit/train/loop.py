@@ -220,7 +220,7 @@ class Trainer:
             path.unlink()
         if any(path.name != METRICS for path in old):
             self.progress.message(f"new run in {self.run_dir}: removed the earlier run's "
-                                  + " and ".join(path.name for path in old if path.name != METRICS))
+                                  + " and ".join(path.name for path in old if path.name != METRICS), always=True)
 
     def _truncate_metrics(self) -> None:
         """Drop metric lines written after the checkpoint, so the log equals an uninterrupted run's."""
@@ -267,7 +267,8 @@ class Trainer:
         cfg = self.config
         if resume:
             self._resume()
-            self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, step {self.state.step}")
+            self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, "
+                                  f"step {self.state.step}", always=True)
         else:
             self._start_afresh()
         st = self.state

@@ -74,6 +74,11 @@ class Progress:
         if self.mode != "none":
             print(summary, file=self.stream, flush=True)
 
-    def message(self, text: str) -> None:
-        if self.mode != "none":
-            print(text, file=self.stream, flush=True)
+    def message(self, text: str, always: bool = False) -> None:
+        """Print a line of the run's story; ``always``: even in mode "none" (a notice the user must see,
+        such as checkpoints removed or a resume)."""
+        if self.mode != "none" or always:
+            if self._bar is not None:
+                self._bar.write(text, file=self.stream)
+            else:
+                print(text, file=self.stream, flush=True)
