@@ -88,3 +88,33 @@ def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeyp
     assert code == 0 and out.count("\n") == 5 and out.split("\n")[1:3] == ["", ""], out
     code, out, _ = run_cli(capsys, ["classify", "--help"])
     assert "blank input line gives an empty output line" in " ".join(out.split())
+
+
+def test_training_data_options_that_would_be_ignored_are_refused(tmp_path, capsys):
+    """--train with --format polarity, and --pos/--neg without it, were silently ignored."""
+    train = _tsv(tmp_path / "train.tsv", [("pos", "a good film"), ("neg", "a dull film")] * 4)
+    pos, neg = tmp_path / "p.txt", tmp_path / "n.txt"
+    pos.write_text("a good film\n", encoding="utf-8")
+    neg.write_text("a dull film\n", encoding="utf-8")
+    run = ["--run-dir", str(tmp_path / "r"), *TINY]
+    cases = [(["--train", str(train), "--format", "polarity", "--pos", str(pos), "--neg", str(neg)],
+              f"--train {train} would be ignored"),
+             (["--train", str(train), "--pos", str(pos)], "--pos and --neg are read with --format polarity"),
+             (["--format", "polarity", "--neg", str(neg)], "--pos is missing"),
+             (["--format", "polarity"], "--pos and --neg are missing"),
+             ([], "no training data: give --train FILE")]
+    for argv, said in cases:
+        code, _, err = run_cli(capsys, ["train", "classifier", *argv, *run])
+        assert said in _error(code, err), (argv, err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_tsv_with_more_columns_is_read_with_a_warning(tmp_path, capsys):
+    """label<TAB>text<TAB>extra: the extra column joins the text, as documented, and now says so."""
+    train = tmp_path / "train.tsv"
+    train.write_text("pos\ta good film\t7\nneg\ta dull film\nneg\tdull\t8\npos\tgood\n" * 3, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid-fraction", "0",
+                                    "--run-dir", str(tmp_path / "r"), *TINY])
+    assert code == 0, err
+    assert (f"rnnkit: warning: {train}:1: 6 of 12 lines have more than two tab-separated columns; the text is "
+            "everything after the first tab") in err, err

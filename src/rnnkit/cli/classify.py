@@ -116,12 +116,22 @@ def _read(args: argparse.Namespace, path: str | None = None) -> list:
     if path is not None:
         return read_tsv(path, args.encoding, args.header)
     if args.format == "polarity":
-        if not (args.pos and args.neg):
-            raise ValueError("Expected --pos and --neg files with --format polarity, got "
-                             f"{'--pos' if args.pos else 'no --pos'} and {'--neg' if args.neg else 'no --neg'}")
+        if args.train:
+            raise ValueError(f"--format polarity reads its training data from --pos and --neg, so --train "
+                             f"{args.train} would be ignored; leave it out, or drop --format polarity to read it "
+                             "as label<TAB>text lines")
+        missing = [option for option, value in (("--pos", args.pos), ("--neg", args.neg)) if not value]
+        if missing:
+            raise ValueError(f"--format polarity needs --pos FILE (positive sentences, one a line) and --neg FILE "
+                             f"(negative ones); {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                             "missing")
         return read_polarity(args.pos, args.neg, args.encoding)
+    if args.pos or args.neg:
+        raise ValueError("--pos and --neg are read with --format polarity; add --format polarity, or leave them out "
+                         "and give --train FILE of label<TAB>text lines")
     if not args.train:
-        raise ValueError("Expected --train FILE with --format tsv, got none")
+        raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
+                         "--pos FILE and --neg FILE")
     return read_tsv(args.train, args.encoding, args.header)
 
 

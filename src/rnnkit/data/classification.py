@@ -1,7 +1,8 @@
 """Sentence classification data: ``label<TAB>text`` files and one-class-per-file sets (rt-polarity).
 
 TSV: one example a line, the label before the first tab and the text after it (later tabs belong
-to the text).  Label and text are stripped of surrounding whitespace and must not be empty.  A
+to the text, with a warning: more columns are more often an id or a misplaced label than a text
+with tabs).  Label and text are stripped of surrounding whitespace and must not be empty.  A
 blank line is an error, not a skipped line: in a labelled file it is most often a broken export.
 
 One-class-per-file (Pang & Lee's ``rt-polarity.pos`` / ``rt-polarity.neg``): one sentence a line,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -36,10 +38,13 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
     """Examples of a ``label<TAB>text`` file; ``header=True`` skips the first line."""
     examples: list[LabeledText] = []
     lines = text_lines(read_text_file(path, encoding))
+    wide: list[int] = []  # lines with more than two tab-separated columns
     for number, line in enumerate(lines, start=1):
         if header and number == 1:
             continue
         where = f"{path}:{number}"
+        if line.count("\t") > 1:
+            wide.append(number)
         if "\t" not in line:
             got = "an empty line" if not line.strip() else f"{line[:40]!r} without a tab"
             raise DataError(f"{where}: expected label<TAB>text, got {got}")
@@ -53,6 +58,10 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         examples.append(LabeledText(label, text))
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
+    if wide:
+        warnings.warn(f"{path}:{wide[0]}: {len(wide):,} of {len(examples):,} lines have more than two tab-separated "
+                      "columns; the text is everything after the first tab, later columns included (if a column "
+                      "is an id or the file is text<TAB>label, write it as label<TAB>text)", stacklevel=2)
     return examples
 
 
