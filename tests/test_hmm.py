@@ -273,3 +273,14 @@ def test_bad_files_and_arguments(tmp_path):
         hand_model().predict([["the", "cat"]])
     with pytest.raises(ValueError, match="emissions"):
         HMMTagger.from_probabilities(TAGS, START, TRANS, WORDS, EMIT[:2])
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_a_tag_sequence_never_seen_in_a_tiny_corpus_is_still_tagged(order):
+    """Every training sentence is DET NOUN VERB, so deleted interpolation gives the unigram weight 0
+    and NOUN -> end has probability 0: "the cat" had no path and tagging raised ValueError."""
+    hmm = HMMTagger(order=order).fit([["the", "cat", "sees"], ["a", "dog", "barks"]],
+                                     [["DET", "NOUN", "VERB"], ["DET", "NOUN", "VERB"]])
+    tags, score = hmm.tag_with_score(["the", "cat"])
+    assert tags == ["DET", "NOUN"] and score == -np.inf  # the best of the impossible paths
+    assert hmm.predict([["a", "dog", "sees"]]) == [["DET", "NOUN", "VERB"]]

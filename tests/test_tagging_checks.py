@@ -180,3 +180,37 @@ def test_conllu_read_as_columns_suggests_format_conllu(tmp_path, capsys):
     code, _, err = run_cli(capsys, _train("hmm", tmp_path, "--train", str(pound), "--format", "columns"))
     line = _one_error_line(code, err)
     assert f"{pound}:4: expected 3 whitespace-separated columns" in line and "CoNLL-U" not in line, err
+
+
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_conllu_read_as_segmented_text_is_refused(tmp_path, capsys, kind):
+    """Segmented text reads any file without error: CoNLL-U became sentences of column 'words'."""
+    data = write_conllu(tmp_path / "train.conllu", POS)
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "segmented"))
+    assert _one_error_line(code, err) == (f"rnnkit: error: {data} looks like CoNLL-U (its first line '# sent_id = 1' "
+                                          "is a comment), not segmented text (one sentence a line, words separated "
+                                          "by spaces): use --format conllu")
+    assert _nothing_trained(tmp_path)
+    seg = tmp_path / "seg.txt"
+    seg.write_text("我們 喜歡 北京\n老師 在 大學 工作\n" * 4, encoding="utf-8")
+    model = str(tmp_path / "seg.safetensors")
+    assert run_cli(capsys, ["train", "hmm", "--train", str(seg), "--format", "segmented", "--output", model])[0] == 0
+    code, _, err = run_cli(capsys, ["evaluate", model, str(data)])
+    assert "a segmentation model (--format segmented) reads segmented text only" in _one_error_line(code, err)
+
+
+def test_evaluating_a_column_file_without_a_gold_column_is_refused(tmp_path, capsys):
+    """A one-column file against a model trained on word/tag columns: the tag column -1 was the word
+    column, and evaluate reported 'token accuracy 0.00%' as a result."""
+    train = _columns(tmp_path / "train.txt", [[(w, t) for w, t in s] for s in POS])
+    model = str(tmp_path / "hmm.safetensors")
+    assert run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "columns", "--output", model])[0] == 0
+    words = tmp_path / "words.txt"
+    words.write_text("the\ncat\n\na\ndog\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["evaluate", model, str(words)])
+    assert _one_error_line(code, err) == (f"rnnkit: error: {words}:1: a line of 1 column, and the model reads words "
+                                          "from column 0 and gold tags from column -1, the same one here; give the "
+                                          "file with its gold tags in a column of their own (as in the training "
+                                          "data)")
+    code, out, err = run_cli(capsys, ["tag", model, str(words), "--format", "columns"])  # tagging it is fine
+    assert code == 0 and out.splitlines()[0] == "the DET", err

@@ -157,19 +157,22 @@ class HMMTagger:
         self._constrain()
 
     def _constrain(self) -> None:
-        """Forbidden moves of ``scheme`` get log probability -inf."""
+        """Forbidden moves of ``scheme`` get log probability -inf (``forbidden_`` marks them)."""
+        self.forbidden_ = np.zeros(self.log_trans_.shape, dtype=bool)
         if self.scheme is None:
             return
         K = len(self.tags_)
         ok, ok_start, ok_end = allowed_transitions(self.tags_, self.scheme)
+        f = self.forbidden_
         if self.order == 2:
-            self.log_trans_[:K, :K][~ok] = -np.inf
-            self.log_trans_[K, :K][~ok_start] = -np.inf
-            self.log_trans_[:K, K][~ok_end] = -np.inf
+            f[:K, :K][~ok] = True
+            f[K, :K][~ok_start] = True
+            f[:K, K][~ok_end] = True
         else:
-            self.log_trans_[:, :K, :K][:, ~ok] = -np.inf
-            self.log_trans_[K, K, :K][~ok_start] = -np.inf
-            self.log_trans_[:, :K, K][:, ~ok_end] = -np.inf
+            f[:, :K, :K][:, ~ok] = True
+            f[K, K, :K][~ok_start] = True
+            f[:, :K, K][:, ~ok_end] = True
+        self.log_trans_[f] = -np.inf
 
     @classmethod
     def from_probabilities(cls, tags: Sequence[str], start: np.ndarray, transitions: np.ndarray,
@@ -230,10 +233,14 @@ class HMMTagger:
         decode = viterbi_first_order if self.order == 2 else viterbi_second_order
         path, score = decode(self.log_trans_, log_emit)
         if score == -np.inf and len(sentence) > 0:
-            # No path has non-zero probability (with "ml", a known word seen only with tags the
-            # constraints rule out here).  Floor impossible emissions so the path with the fewest
-            # of them wins while forbidden transitions stay -inf; its probability is still 0.
-            path, floored = decode(self.log_trans_, np.maximum(log_emit, IMPOSSIBLE))
+            # No path has non-zero probability: with "ml", a known word seen only with tags the
+            # constraints rule out here; or, on a small corpus whose deleted interpolation gives
+            # the unigram weight 0, a tag sequence never seen (every training sentence DET NOUN
+            # VERB, and "the cat" must end after NOUN).  Floor impossible emissions and unseen
+            # transitions so the path with the fewest of them wins, while the scheme's forbidden
+            # moves stay -inf; its probability is still 0.
+            trans = np.where(self.forbidden_, -np.inf, np.maximum(self.log_trans_, IMPOSSIBLE))
+            path, floored = decode(trans, np.maximum(log_emit, IMPOSSIBLE))
             if floored == -np.inf:
                 raise ValueError(f"Expected a tag set that allows some path of length {len(sentence)}, got none")
         return [self.tags_[i] for i in path], score

@@ -205,13 +205,23 @@ def _looks_like_conllu(path: str, encoding: str) -> str | None:
 
 def _read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False) -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
-    that is really CoNLL-U gets the hint to read it with --format conllu."""
+    that is really CoNLL-U gets the hint to read it with --format conllu, and so does a CoNLL-U file
+    read as segmented text (which reads without error, every line a "sentence" of column "words")."""
     from rnnkit.tagging.checks import TrainingDataError, check_training_data
 
+    if spec.format == "segmented":
+        why = _looks_like_conllu(path, spec.encoding)
+        if why is not None:
+            fix = ("use --format conllu" if training else
+                   "a segmentation model (--format segmented) reads segmented text only; give this file in that form")
+            raise DataError(f"{path} looks like CoNLL-U ({why}), not segmented text (one sentence a line, words "
+                            f"separated by spaces): {fix}")
     try:
         data = read_tagged(path, spec, labelled=labelled)
         if training:
             check_training_data(spec, data, path)
+        elif labelled:
+            _check_gold_column(spec, data, path)
         return data
     except DataError as exc:
         why = _looks_like_conllu(path, spec.encoding) if spec.format == "columns" else None
@@ -220,6 +230,21 @@ def _read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool 
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
         raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+
+
+def _check_gold_column(spec: DataSpec, data: TaggingData, path: str) -> None:
+    """A column file scored against its gold tags must have them in a column of their own: in a file
+    narrower than the training data, --tag-column -1 can fall on the word column, and every word
+    then 'is' its own gold tag (accuracy 0, said as if it were a result)."""
+    if spec.format != "columns" or not data.source:
+        return
+    width = len(data.source[0].rows[0])
+    word, tag = (c + width if c < 0 else c for c in (spec.word_column, int(spec.tag_column)))
+    if word == tag:
+        raise DataError(f"{path}:{data.source[0].line_number}: a line of {width} column{'s' * (width != 1)}, and "
+                        f"the model reads words from column {spec.word_column} and gold tags from column "
+                        f"{spec.tag_column}, the same one here; give the file with its gold tags in a column of "
+                        "their own (as in the training data)")
 
 
 def _read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
@@ -396,7 +421,7 @@ def segment(args: argparse.Namespace) -> int:
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     loaded = LoadedTagger(model_path)
     spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
-    data = read_tagged(data_path, spec)
+    data = _read_data(data_path, spec)
     if spec.format == "segmented":
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
     m = loaded.score(data)
