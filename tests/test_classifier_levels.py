@@ -196,3 +196,12 @@ def test_evaluate_prints_an_aligned_matrix_for_chinese_labels(tmp_path, capsys, 
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(dev)])
     header, *rows = out.splitlines()[2:]
     assert code == 0 and len(rows) == 2 and all(_cell_ends(r)[1:] == _cell_ends(header) for r in rows), out
+    # a gold label the model never saw is scored (as wrong) with a warning naming it and its first line
+    other = tmp_path / "other.tsv"
+    other.write_text(dev.read_text(encoding="utf-8") + "中立\t還可以吧\n", encoding="utf-8")
+    n = len(dev.read_text(encoding="utf-8").splitlines()) + 1
+    code, out, err = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(other)])
+    assert code == 0 and f"over {n} texts" in out, out
+    assert err.startswith(f"rnnkit: warning: {other}:{n}: 1 of {n} texts have a label the model was not trained on "
+                          "('中立'; it knows "), err
+    assert err.endswith("they are counted as wrong\n"), err

@@ -87,12 +87,24 @@ def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_pat
     ("v.bin", b"the 0.1 0.2\n", r"v\.bin: expected word2vec's binary header 'count dim' on line 1"),
     ("v.bin", b"3 2\nthe " + struct.pack("<2f", 1, 2) + b"\ngood " + b"\x00\x00", r"v\.bin: ends inside entry 2 of 3"),
     ("v.txt.gz", b"not gzip at all", r"v\.txt\.gz: cannot be decompressed"),
+    # a binary file without the .bin name: its "words" are not UTF-8 (they were all skipped, silently)
+    ("v.dat", b"".join(b"\xe0\x09\xd5" + bytes([k]) + b" 0.5 0.25\n" for k in range(0xa0, 0xa6)),
+     r"v\.dat: 6 of its 6 words are not UTF-8 text; is it a binary file\? A word2vec binary file must end in \.bin"),
+    ("v.vec", b"3 2\nthe 0.1 0.2\n", r"v\.vec: line 1 says 3 vectors, but the file holds 1; it is truncated"),
+    ("v.vec", b"1 2\nthe 0.1 0.2\na 0.3 0.4\n", r"v\.vec: line 1 says 1 vectors, but the file holds 2; correct"),
 ])
 def test_bad_files_raise_one_clear_line(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(DataError, match=message):
         read_vectors(path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    for header in (b"", b"2 2\n"):
+        path = tmp_path / "bom.txt"
+        path.write_bytes(b"\xef\xbb\xbf" + header + b"the 0.1 0.2\ngood 0.3 0.4\n")
+        assert read_vectors(path, wanted={"the", "good"}).words == ["the", "good"]
 
 
 def test_missing_file(tmp_path):
@@ -257,6 +269,13 @@ def test_language_model_takes_embeddings(tmp_path, capsys):
         assert np.allclose(model.params["embedding.weight"][vocab.token_id(w)], v), w
     code, _, err = run_cli(capsys, [*common, "--hidden", "8", "--tie", "--run-dir", str(tmp_path / "lm2")])
     assert code == 2 and "--tie needs the embedding size to equal --hidden (8), got 6 (the --embeddings vectors' size)" in err
+    # vectors of other words only (another language): trained all the same, with a warning
+    other = tmp_path / "fr.txt"
+    other.write_text("le 0.1 0.2 0.3 0.4 0.5 0.6\nchat 0.1 0.2 0.3 0.4 0.5 0.6\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, [*common[:7], str(other), *common[8:], "--hidden", "6",
+                                    "--run-dir", str(tmp_path / "lm3")])
+    assert code == 0 and f"rnnkit: warning: no vocabulary word has a vector in {other}, so the embeddings are " \
+                         "all random" in err, err
 
 
 def test_extend_vocab_adds_evaluation_words_that_have_vectors(tmp_path, capsys, cls_files):

@@ -313,6 +313,7 @@ def train_classifier(args: argparse.Namespace) -> int:
         _remove_stale_folds(run, 0)
     print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
     if args.test:
+        _warn_unknown_labels(test, enc, args.test, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))
     return 0
 
@@ -380,9 +381,22 @@ def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespac
     examples = read_tsv(data_path, args.encoding or "utf-8")
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
+    _warn_unknown_labels(examples, enc, data_path)
     m = scores(model, enc, examples)
     print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
     return 0
+
+
+def _warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int = 1) -> None:
+    """Gold labels the model was not trained on can only be counted wrong: say so, with the first line
+    (``first_line``: the line of the first example, 2 after a header)."""
+    known = set(enc.labels)
+    unknown = [(k, e.label) for k, e in enumerate(examples, start=first_line) if e.label not in known]
+    if unknown:
+        names = sorted({label for _, label in unknown})
+        warn(f"{path}:{unknown[0][0]}: {len(unknown):,} of {len(examples):,} texts have a label the model was not "
+             f"trained on ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}; it knows "
+             f"{', '.join(map(repr, enc.labels[:10]))}): they are counted as wrong")
 
 
 evaluate_cli.EVALUATORS["classifier"] = evaluate_classifier

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from rnnkit.cli.common import positive_int
+from rnnkit.cli.text_warnings import warn
 from rnnkit.data.vectors import WordVectors, fill_embedding, read_vectors, wanted_words
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.config import TrainConfig
@@ -115,6 +116,9 @@ def apply_pretrained(args: argparse.Namespace, params: dict[str, np.ndarray], to
           f"({100 * cov.found / max(1, cov.total):.1f}%, {cov.lowercased:,} of them lowercased; {vectors.entries:,} "
           f"vectors of size {vectors.dim} in the file{skipped}); the others start random"
           + (", and the table is frozen" if args.freeze_embeddings else ""), file=sys.stderr)
+    if cov.found == 0:
+        warn(f"no vocabulary word has a vector in {args.embeddings}, so the embeddings are all random: are the "
+             "vectors of another language, or of another tokenisation (a vocabulary of characters, --level char)?")
     if args.freeze_embeddings:
         return dataclasses.replace(cfg, frozen=tuple(cfg.frozen) + (EMBEDDING,))
     return cfg
