@@ -90,6 +90,7 @@ def test_no_command_prints_help_and_fails(capsys):
     (["train", "lm", "--init-scale", "-1"], "--init-scale"),
     (["train", "lm", "--average", "1"], "--average"),
     (["train", "lm", "--seed", "-1"], "--seed"),
+    (["train", "lm", "--momentum", "1"], "expected a momentum in [0, 1)"),  # trained on, diverging, before
     (["train", "classifier", "--batch-size", "-1"], "--batch-size"),
     (["train", "classifier", "--patience", "0"], "--patience"),
     (["train", "classifier", "--folds", "1"], "--folds"),

@@ -78,7 +78,12 @@ def test_conllu_writer_round_trip_is_byte_identical(tmp_path, variant):
         assert sentences[0].words[-1] == "."
         out = tmp_path / "out.conllu"
         write_conllu(out, sentences, [s.tags for s in sentences], column=column)
-        assert out.read_bytes() == text.encode("utf-8"), f"{variant}/{column}: written file differs from input"
+        # a file whose last sentence lacks its blank line (and line end) is written as CoNLL-U requires
+        expected = text + "\n\n" if variant == "no_final_newline" else text
+        assert out.read_bytes() == expected.encode("utf-8"), f"{variant}/{column}: written file differs from input"
+        if variant == "no_final_newline":
+            again = read_conllu(out, column=column)
+            assert [(a.words, a.tags) for a in again] == [(b.words, b.tags) for b in sentences]
 
 
 def test_conllu_writer_replaces_only_the_chosen_column():
@@ -155,6 +160,22 @@ def test_conllu_rejects_comment_inside_sentence_non_utf8_and_empty_file(tmp_path
         read_conllu(tmp_path / "missing.conllu")
     with pytest.raises(ValueError, match="column.*'lemma'"):
         read_conllu(tmp_path / "x.conllu", column="lemma")
+
+
+@pytest.mark.parametrize("ranges, words", [
+    ("2-1", ["multiword range from word 1", "got 2-1"]),
+    ("1-1", ["got 1-1"]),
+    ("2-3", ["from word 1 (the next word's ID)", "such as 1-2, got 2-3"]),
+    ("1-3", ["multiword range 1-3 goes beyond the sentence's last word, 2"]),
+])
+def test_conllu_rejects_a_multiword_range_that_does_not_cover_the_next_words(tmp_path, ranges, words):
+    """French "du" = "de le" is 1-2 before words 1 and 2; a range backwards, not at the next word or
+    past the sentence's end was read without a word."""
+    text = (f"{ranges}\tdu\t_\t_\t_\t_\t_\t_\t_\t_\n" "1\tde\tde\tADP\tP\t_\t0\troot\t_\t_\n"
+            "2\tle\tle\tDET\tD\t_\t1\tdet\t_\t_\n\n")
+    with expect_data_error(write(tmp_path, "r.conllu", text), 1, *words):
+        read_conllu(tmp_path / "r.conllu")
+    assert read_conllu(write(tmp_path, "ok.conllu", text.replace(ranges, "1-2", 1)))[0].words == ["de", "le"]
 
 
 # ---------------------------------------------------------------- column files

@@ -75,6 +75,12 @@ def probability(text: str) -> float:
     return _number(text, lambda p: 0.0 <= p < 1.0, "a probability in [0, 1)")
 
 
+def momentum(text: str) -> float:
+    """argparse type for momentum: a number in [0, 1) (at 1 or more the velocity never decays and the
+    updates grow without bound)."""
+    return _number(text, lambda x: 0.0 <= x < 1.0, "a momentum in [0, 1), such as 0.9")
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
     return _number(text, lambda x: math.isfinite(x) and x > 0, "a finite number > 0")
@@ -134,7 +140,7 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=optimizer, help="optimizer")
     t.add_argument("--lr", type=positive_float, default=lr, help="initial learning rate")
-    t.add_argument("--momentum", type=nonnegative_float, default=0.0, help="momentum (sgd, rmsprop)")
+    t.add_argument("--momentum", type=momentum, default=0.0, help="momentum in [0, 1) (sgd, rmsprop)")
     t.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 weight decay on weight matrices (not biases)")
     t.add_argument("--clip", type=nonnegative_float, default=clip, help="clip the global gradient norm (0: no clipping)")
     t.add_argument("--schedule", choices=SCHEDULES, default="none",

@@ -148,6 +148,7 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
     current: ConlluSentence | None = None
     closed = True  # the current sentence has met its blank line
     seen_token = False  # the current sentence has had a token line (comments must come before)
+    ranges: list[tuple[str, str, int, ConlluSentence]] = []  # multiword tokens: where, ID, last word, sentence
     for i, raw_line in enumerate(raw):
         number = i + 1
         line = raw_line.rstrip("\n").rstrip("\r")
@@ -182,8 +183,16 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
         token_id = fields[0]
         current.raw_lines.append(raw_line)
         seen_token = True
-        if _RANGE_ID.fullmatch(token_id) or _EMPTY_ID.fullmatch(token_id):
-            continue  # multiword token or empty node: not a syntactic word
+        if _RANGE_ID.fullmatch(token_id):  # a multiword token (du = de le): not a syntactic word
+            first, last = (int(x) for x in token_id.split("-"))
+            if not first < last or first != len(current.words) + 1:
+                raise DataError(f"{where}: expected a multiword range from word {len(current.words) + 1} (the "
+                                f"next word's ID) to a later one, such as {len(current.words) + 1}-"
+                                f"{len(current.words) + 2}, got {token_id}")
+            ranges.append((where, token_id, last, current))
+            continue
+        if _EMPTY_ID.fullmatch(token_id):
+            continue  # an empty node (enhanced dependencies): not a syntactic word
         if not _WORD_ID.fullmatch(token_id):
             raise DataError(f"{where}: expected an ID that is an integer (3), a range (3-4) or a decimal (5.1), "
                             f"got {token_id!r}")
@@ -203,6 +212,10 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
         if not sentence.words:
             raise DataError(f"{name}:{sentence.line_number}: expected word lines after the comments, got a "
                             f"sentence without any word")
+    for where, token_id, last, sentence in ranges:
+        if last > len(sentence.words):
+            raise DataError(f"{where}: multiword range {token_id} goes beyond the sentence's last word, "
+                            f"{len(sentence.words)}; correct the range or add its words")
     if not sentences:
         raise DataError(f"{name}: expected CoNLL-U sentences, got an empty file")
     return sentences
@@ -228,7 +241,9 @@ def _check_predictions(words: Sequence[Sequence[str]], predictions: Sequence[Seq
 
 def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Sequence[str]],
                   column: str = "upos") -> str:
-    """The sentences' text with ``column`` of each word replaced by its prediction; all else unchanged."""
+    """The sentences' text with ``column`` of each word replaced by its prediction; all else unchanged,
+    except that a sentence missing its closing blank line (the last of a file) gets one, as CoNLL-U
+    requires."""
     tag_index = _tag_index(column)
     _check_predictions([s.words for s in sentences], predictions)
     out: list[str] = []
@@ -239,6 +254,9 @@ def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Seq
             # the line end stays in the last column (MISC), so replacing UPOS/XPOS keeps it
             fields[tag_index] = tag
             lines[line_index] = "\t".join(fields)
+        if lines[-1].strip():  # the file's last sentence without its blank line: CoNLL-U requires one
+            lines[-1] = lines[-1] if lines[-1].endswith("\n") else lines[-1] + "\n"
+            lines.append("\n")
         out.extend(lines)
     return "".join(out)
 
