@@ -396,8 +396,14 @@ def test_task_loaders_name_the_wrong_kind_and_the_command(tmp_path):
     assert level == "char" and len(vocab) == model.config.vocab_size
     for k, v in model.params.items():
         assert np.array_equal(loaded.params[k], v)
-    with pytest.raises(CheckpointError, match=r"not a classifier checkpoint \(model 'lm'\).*rnnkit train classifier"):
+    with pytest.raises(CheckpointError, match=r"not a classifier checkpoint; it is a language model: use it with "
+                                              r"rnnkit generate, evaluate or score, or pass a checkpoint written by "
+                                              r"'rnnkit train classifier'$"):
         load_classifier(path)
+    from rnnkit.tagging.io import LoadedTagger
+
+    with pytest.raises(CheckpointError, match=r"not a tagger or HMM checkpoint; it is a language model: use it with"):
+        LoadedTagger(path)
 
 
 def test_task_loaders_report_damaged_metadata_and_wrong_shapes(tmp_path):

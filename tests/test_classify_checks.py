@@ -118,3 +118,11 @@ def test_a_tsv_with_more_columns_is_read_with_a_warning(tmp_path, capsys):
     assert code == 0, err
     assert (f"rnnkit: warning: {train}:1: 6 of 12 lines have more than two tab-separated columns; the text is "
             "everything after the first tab") in err, err
+
+
+def test_more_folds_than_texts_names_the_option(tmp_path, capsys):
+    train = _tsv(tmp_path / "train.tsv", [("pos", "a good film"), ("neg", "a dull film")] * 2)
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--folds", "5",
+                                    "--run-dir", str(tmp_path / "r"), *TINY])
+    assert _error(code, err) == (f"rnnkit: error: --folds 5 needs at least 5 texts (each fold holds some out to test "
+                                 f"on), and {train} has 4; give --folds 4 or fewer")

@@ -207,3 +207,31 @@ def test_raw_operating_system_errors_are_said_in_plain_words(tmp_path, capsys, m
         code = main(["train", "ngram", "--train", "unused.txt"])
         err = capsys.readouterr().err
         assert code == 2 and err == f"rnnkit: error: {said}\n", err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["train", "lm", "--train", "t.txt", "--max-vocab", "2"],
+     "--max-vocab 2 leaves no room for a word: the vocabulary counts <unk>, <eos> too; give at least 3"),
+    (["train", "lm", "--train", "t.txt", "--level", "char", "--max-vocab", "1"], "counts <unk> too; give at least 2"),
+    (["train", "seq2seq", "--train", "t.tsv", "--max-vocab", "4"], "counts <pad>, <bos>, <eos>, <unk> too"),
+    (["train", "tagger", "--train", "t.conllu", "--tag-column", "3"],
+     "--tag-column 3: a CoNLL-U file's tags are upos or xpos (a column index is for --format columns)"),
+    (["train", "tagger", "--train", "t.txt", "--format", "columns", "--tag-column", "upos"],
+     "--tag-column upos: --format columns takes a column index"),
+    (["train", "tagger", "--train", "t.txt", "--format", "segmented", "--scheme", "bio"],
+     "--scheme bio: segmented text is tagged B, M, E, S"),
+    (["train", "hmm", "--train", "t.txt", "--format", "segmented", "--tag-column", "1"],
+     "--tag-column: segmented text has no tag column"),
+    (["train", "tagger", "--train", "t.conllu", "--feature-columns", "1"],
+     "--feature-columns reads extra columns of a column file (--format columns); with --format conllu leave it out"),
+])
+def test_option_errors_are_said_in_the_options_own_names(capsys, argv, said):
+    """These named internal arguments (max_size, tag_column, scheme, feature_columns)."""
+    assert main(argv) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert said in err and "_" not in err.split(":", 2)[-1].replace("<", "").replace(">", ""), err
+
+
+def test_max_chars_needs_two(capsys):
+    assert _exit_code(["train", "tagger", "--char-features", "--max-chars", "1"]) == 2
+    assert "--max-chars: expected an integer >= 2, got 1" in capsys.readouterr().err

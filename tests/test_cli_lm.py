@@ -72,6 +72,13 @@ def test_word_level_with_adaptive_softmax(tmp_path, capsys):
     model = str(tmp_path / "run" / "best.safetensors")
     m, vocab, _, _ = load_lm(model)
     assert m.config.cutoffs == (3, 6) and isinstance(m.factored, AdaptiveSoftmax)
+    # a tail projection of less than one unit is said in the options' names, before training
+    code, _, _ = _train(tmp_path, EN, "word", run="tiny", extra=["--softmax", "adaptive", "--cutoffs", "3,6",
+                                                               "--div-value", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and ("rnnkit: error: --softmax adaptive: tail cluster 2 projects to --hidden / --div-value^2 = "
+                          "16 / 5^2, less than 1 unit; lower --div-value (to 4 or less)") in err, err
+    assert "div_value" not in err and not (tmp_path / "tiny" / "metrics.jsonl").exists()
     assert m.params["decoder.tail.0.0.weight"].shape == (8, 16)  # 16 / 2
     # ids sorted by falling training frequency: the shortlist is the three most frequent tokens
     counts = [(EN.split() + ["<eos>"] * EN.count("\n")).count(vocab.tokens[i]) for i in range(len(vocab))]

@@ -200,7 +200,7 @@ def test_bad_inputs_give_one_line_and_exit_2(files, model, tmp_path, capsys, mon
     one_error_line(capsys, main(["translate", missing, s6]), "nothing.safetensors")
     one_error_line(capsys, main(["evaluate", missing, s6, "--ref", short]), "nothing.safetensors")
     one_error_line(capsys, main(["evaluate", model, s6, "--ref", short]), "six.de", "short.en")
-    one_error_line(capsys, main(["translate", model, s6, "--beam", "2", "--nbest", "3"]), "--nbest")
+    one_error_line(capsys, main(["translate", model, s6, "--beam", "2", "--nbest", "3"]), "--nbest 3 lists more translations than the beam keeps (--beam 2); add --beam 3")
     one_error_line(capsys, main(["translate", model, s6, "--plot-attention", "7"]), "--plot-attention")
     one_error_line(capsys, main(["translate", files["train"][0], s6]), "train.de")  # not a checkpoint
 

@@ -208,7 +208,7 @@ def test_columns_reader_rejects_malformed_lines(tmp_path):
     with expect_data_error(path, 2, "3 whitespace-separated columns", "got 2"):
         read_columns(path)
     path = write(tmp_path, "d.txt", "\nHe PRP\n")
-    with expect_data_error(path, 2, "tag_column=5", "2 columns"):
+    with expect_data_error(path, 2, "tag column 5 asked for", "2 columns", "from 0 to 1"):
         read_columns(path, tag_column=5)
     with pytest.raises(TypeError, match="word_column"):
         read_columns(path, word_column="0")

@@ -27,3 +27,13 @@ def test_bad_gradient_named():
 def test_explosion_threshold():
     with pytest.raises(TrainingDivergedError, match="exploded"):
         check_finite(9, 100.0, explode_threshold=50.0)
+
+
+def test_the_cure_suggested_follows_the_settings_in_use():
+    from rnnkit.guard import divergence_hint
+
+    assert divergence_hint(1.0, 5.0) == ("lower the learning rate (--lr 1 now, e.g. --lr 0.1), or clip gradients "
+                                         "harder (--clip 5 now, e.g. --clip 1)")  # not "--clip 5" when it is 5
+    assert divergence_hint(0.01, None).endswith("or clip gradients (e.g. --clip 5)")
+    with pytest.raises(TrainingDivergedError, match=r"at step 3: lower the learning rate \(--lr 2 now"):
+        check_finite(3, float("nan"), hint=divergence_hint(2.0, 0.5))

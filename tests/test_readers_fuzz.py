@@ -12,6 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,6 +137,7 @@ def _multi30k_folder(p: Path) -> Path:
     return p.parent
 
 
+@pytest.mark.filterwarnings("ignore:.*more than two tab-separated columns:UserWarning")  # a warning is not a failure
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(reader=st.sampled_from(sorted(_READERS)), data=_BYTES)
 def test_a_reader_returns_or_raises_data_error_naming_the_file(reader, data):

@@ -240,6 +240,27 @@ def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], w
         params[k][...] = v
 
 
+# what each task's checkpoint is (meta["task"]["model"]) and the commands that take it, for the message
+# that a checkpoint of another kind was given
+MODEL_KINDS = {
+    "lm": ("a language model", "rnnkit generate, evaluate or score"),
+    "ngram": ("an n-gram language model", "rnnkit generate, evaluate or score"),
+    "tagger": ("a tagger", "rnnkit tag (segment for a segmenter) or evaluate"),
+    "hmm": ("an HMM tagger", "rnnkit tag (segment for a segmenter) or evaluate"),
+    "classifier": ("a text classifier", "rnnkit classify or evaluate"),
+    "treenet": ("a tree model", "rnnkit classify or evaluate"),
+    "seq2seq": ("a translation model", "rnnkit translate or evaluate"),
+}
+
+
+def other_kind(kind: Any) -> str:
+    """What a checkpoint of ``kind`` is and where it is used ("it is a language model: use it with ...")."""
+    if kind in MODEL_KINDS:
+        what, commands = MODEL_KINDS[kind]
+        return f"it is {what}: use it with {commands}"
+    return f"its model kind is {kind!r}" if kind else "it holds no model (a file rnnkit did not train?)"
+
+
 def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str
                          ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(model arrays, task metadata)`` of a checkpoint that a ``kind`` task wrote (``meta["task"]["model"]``).
@@ -250,8 +271,8 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
     arrays, meta = load_checkpoint(path)
     task = meta.get("task") or {}
     if task.get("model") != kind:
-        raise CheckpointError(f"{path}: not a {what} checkpoint (model {task.get('model')!r}); "
-                              f"pass a checkpoint written by '{command}'")
+        raise CheckpointError(f"{path}: not a {what} checkpoint; {other_kind(task.get('model'))}, or pass a "
+                              f"checkpoint written by '{command}'")
     return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}, task
 
 

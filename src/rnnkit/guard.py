@@ -9,15 +9,23 @@ import numpy as np
 from rnnkit.errors import TrainingDivergedError
 
 
+def divergence_hint(lr: float | None = None, clip: float | None = None) -> str:
+    """The usual cures, for the settings in use: a lower learning rate, and clipping (harder, if on)."""
+    lower = f"lower the learning rate (--lr {lr:g} now, e.g. --lr {lr / 10:g})" if lr else "lower the learning rate"
+    if clip:
+        return f"{lower}, or clip gradients harder (--clip {clip:g} now, e.g. --clip {clip / 5:g})"
+    return f"{lower}, or clip gradients (e.g. --clip 5)"
+
+
 def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None = None,
-                 explode_threshold: float | None = None) -> None:
+                 explode_threshold: float | None = None, hint: str | None = None) -> None:
     """Raise :class:`TrainingDivergedError` if the loss or any gradient is NaN/inf (or the loss explodes).
 
     ``explode_threshold``: also fail when the loss exceeds it (e.g. 10x the initial loss), which
     catches a run that blows up before it overflows.  The message names the step and the first
-    offending gradient, and suggests the usual cures.
+    offending gradient, and suggests the usual cures (``hint``; default :func:`divergence_hint`).
     """
-    hint = "lower the learning rate or clip gradients (e.g. --clip 5)"
+    hint = hint or divergence_hint()
     if not math.isfinite(loss):
         raise TrainingDivergedError(f"loss became {loss} at step {step}: {hint}")
     if explode_threshold is not None and loss > explode_threshold:

@@ -274,8 +274,14 @@ class HMMTagger:
     def load(cls, path: str | os.PathLike) -> HMMTagger:
         """Read a model written by :meth:`save`; DataError (with file and line) for anything else."""
         with open(path, encoding="utf-8") as f:
-            text = f.read()
+            return cls.loads(f.read(), str(path))
+
+    @classmethod
+    def loads(cls, text: str, name: str = "the HMM's JSON") -> HMMTagger:
+        """:meth:`load` of the JSON text itself (a checkpoint holds it in its metadata); ``name`` is
+        what a DataError calls it."""
         hint = "expected a JSON file written by HMMTagger.save"
+        path = name
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -276,6 +276,9 @@ def train_classifier(args: argparse.Namespace) -> int:
                          "--test would be ignored: leave them out, or drop --folds to use them")
     examples = _read(args)
     _check_labels(args, examples)
+    if args.folds > len(examples):
+        raise DataError(f"--folds {args.folds} needs at least {args.folds} texts (each fold holds some out to test "
+                        f"on), and {_source(args)} has {len(examples)}; give --folds {len(examples)} or fewer")
     run = Path(args.run_dir)
     print(_summary(args, examples), file=sys.stderr)
     if args.level == "word":

@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,13 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
         raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
     if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"{option} {path}: no permission to write there; choose another path")
+
+
+def check_max_vocab(value: int | None, specials: Sequence[str]) -> None:
+    """--max-vocab counts the special tokens: refuse a size that leaves no room for a word."""
+    if value is not None and value <= len(specials):
+        raise ValueError(f"--max-vocab {value} leaves no room for a word: the vocabulary counts {', '.join(specials)} "
+                         f"too; give at least {len(specials) + 1}")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -117,6 +124,11 @@ def run_folder(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a folder for the run's checkpoints, got an empty path")
     return text
+
+
+def at_least_two(text: str) -> int:
+    """argparse type: an integer >= 2 (a word's first and last character)."""
+    return _int_at_least(text, 2)
 
 
 def nonnegative_int(text: str) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
+    check_max_vocab,
     fraction,
     nonnegative_float,
     nonnegative_int,
@@ -28,7 +29,7 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.data.vocab import EOS, Vocabulary
-from rnnkit.lm.adaptive_softmax import check_cutoffs
+from rnnkit.lm.adaptive_softmax import check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids, stream_text
@@ -170,6 +171,7 @@ def train_lm(args) -> int:
     from rnnkit.data.vocab import oov_rate
 
     cfg = train_config_from_args(args)
+    check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
     require_tokens(len(train_tokens), args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
@@ -190,8 +192,12 @@ def train_lm(args) -> int:
         # ids by falling training frequency: the shortlist is then ids [0, cutoffs[0])
         order = np.argsort(-counts, kind="stable")  # order[new] = old
         vocab, train_ids = _renumbered(vocab, order), np.argsort(order)[train_ids]  # argsort: old -> new
-        if args.cutoffs:
-            check_cutoffs(args.cutoffs, len(vocab))
+        cut = check_cutoffs(args.cutoffs, len(vocab)) if args.cutoffs else default_cutoffs(len(vocab))
+        if args.hidden // args.div_value ** len(cut) < 1:  # the last tail cluster's projection, as torch sizes it
+            raise ValueError(f"--softmax adaptive: tail cluster {len(cut)} projects to --hidden / --div-value^"
+                             f"{len(cut)} = {args.hidden} / {args.div_value:g}^{len(cut)}, less than 1 unit; lower "
+                             f"--div-value (to {args.hidden ** (1 / len(cut)):.3g} or less), raise --hidden, or give "
+                             "fewer --cutoffs")
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
     if args.level == "word" and (looks := unsegmented([" ".join(train_tokens[:200_000])], args.train)):
         warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")

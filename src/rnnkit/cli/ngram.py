@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from rnnkit.cli.common import check_output_path, positive_float, positive_int
+from rnnkit.cli.common import check_max_vocab, check_output_path, positive_float, positive_int
 from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
 from rnnkit.data.vocab import oov_rate
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     model = NGramLM(args.order, args.smoothing, args.delta)
     if args.save:
         check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors")
+    check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
     files = [("train", args.train, train_tokens)]
     for name, path in (("valid", args.valid), ("test", args.test)):

@@ -27,6 +27,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
+    check_max_vocab,
     json_line,
     nonnegative_float,
     nonnegative_int,
@@ -37,6 +38,7 @@ from rnnkit.cli.common import (
     train_config_from_args,
 )
 from rnnkit.data.parallel import (
+    SPECIALS,
     SentencePair,
     build_vocab,
     decode_ids,
@@ -228,6 +230,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     if args.select_by == "bleu" and (not args.valid or args.bleu_sentences < 1):
         raise ValueError("Expected --valid and --bleu-sentences >= 1 with --select-by bleu, got "
                          + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
+    check_max_vocab(args.max_vocab, SPECIALS)
     tok = _tokenizer_from(args)
     train = _read_nonempty("--train", args.train, tok, args.encoding)
     valid = _read_nonempty("--valid", args.valid, tok, args.encoding) if args.valid else None

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, check_output_path, json_line, positive_int, probability,
-                               train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_output_path, json_line,
+                               positive_int, probability, train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -62,17 +62,31 @@ def _add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
 
 
 def _spec(args: argparse.Namespace) -> DataSpec:
+    """The DataSpec of the data options, each combination DataSpec would refuse said in the options'
+    own names."""
     fmt = args.format
     scheme = args.scheme or ("bmes" if fmt == "segmented" else "none")
     if fmt == "columns":
         try:
             tag_column: str | int = -1 if args.tag_column is None else int(args.tag_column)
         except ValueError:
-            raise ValueError(f"Expected --tag-column to be a column index for --format columns, "
-                             f"got {args.tag_column!r}") from None
+            raise ValueError(f"--tag-column {args.tag_column}: --format columns takes a column index (0 the first, "
+                             "-1 the last)") from None
     else:
         tag_column = args.tag_column or "upos"
+    if fmt == "conllu" and tag_column not in ("upos", "xpos"):
+        raise ValueError(f"--tag-column {tag_column}: a CoNLL-U file's tags are upos or xpos (a column index is "
+                         "for --format columns)")
+    if fmt == "segmented" and scheme != "bmes":
+        raise ValueError(f"--scheme {scheme}: segmented text is tagged B, M, E, S (--scheme bmes, the default for "
+                         "--format segmented); leave --scheme out")
+    if fmt == "segmented" and args.tag_column is not None:
+        raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
+                         "words); leave it out")
     features = tuple(getattr(args, "feature_columns", None) or ())
+    if features and fmt != "columns":
+        raise ValueError(f"--feature-columns reads extra columns of a column file (--format columns); with --format "
+                         f"{fmt} leave it out")
     return DataSpec(fmt, tag_column, args.word_column, features, scheme, args.encoding)
 
 
@@ -109,7 +123,9 @@ def register(groups) -> None:
     m.add_argument("--min-count", type=positive_int, default=1, help="words (and bigrams) rarer than this become <unk>")
     m.add_argument("--singleton-unk", type=probability, default=0.0,
                    help="replace words seen once in training by <unk> with this probability (word dropout)")
-    m.add_argument("--max-chars", type=positive_int, default=30, help="characters kept per word for the char BiLSTM")
+    m.add_argument("--max-chars", type=at_least_two, default=30,
+                   help="characters kept per word for the char BiLSTM (a longer word keeps its first and last "
+                        "ones, half each)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=20, run_dir="runs/tagger")
     p.set_defaults(func=train_tagger)

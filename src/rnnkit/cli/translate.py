@@ -46,7 +46,8 @@ def translate_cli(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.translate import translate
 
     if args.nbest > args.beam:
-        raise ValueError(f"Expected --nbest <= --beam ({args.beam}), got {args.nbest}")
+        raise ValueError(f"--nbest {args.nbest} lists more translations than the beam keeps (--beam {args.beam}); "
+                         f"add --beam {args.nbest} or more")
     translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
     n = args.plot_attention
     if args.replace_unk:

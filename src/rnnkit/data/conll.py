@@ -177,7 +177,14 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
             continue
         fields = line.split("\t")
         if len(fields) != 10:
-            hint = " (columns must be separated by tabs, not spaces)" if len(fields) < 10 and " " in line else ""
+            n_words = len(line.split())
+            if len(fields) < 10 and n_words == 10:
+                hint = " (columns must be separated by tabs, not spaces)"
+            elif len(fields) < 10 and n_words > 1:  # text, or a column file: not CoNLL-U at all
+                hint = (f"; the line has {n_words} whitespace-separated fields: is the file not CoNLL-U? A column "
+                        "file (word POS chunk) reads with --format columns, segmented text with --format segmented")
+            else:
+                hint = ""
             raise DataError(f"{where}: expected 10 tab-separated columns ({' '.join(CONLLU_COLUMNS)}), "
                             f"got {len(fields)}{hint}")
         token_id = fields[0]
@@ -277,10 +284,12 @@ class ColumnSentence:
     line_number: int = 0  # 1-based line of the sentence's first token
 
 
-def _check_column(index: int, n_columns: int, argument: str, where: str) -> None:
+def check_column(index: int, n_columns: int, what: str, where: str) -> None:
+    """DataError when column ``index`` (negative: from the end) is not in a line of ``n_columns``;
+    ``what`` names it for the message ("tag column", the --tag-column option's)."""
     if not -n_columns <= index < n_columns:
-        raise DataError(f"{where}: {argument}={index} but the line has {n_columns} columns; choose an index "
-                        f"from {-n_columns} to {n_columns - 1}")
+        raise DataError(f"{where}: {what} {index} asked for, but the line has {n_columns} column"
+                        f"{'s' * (n_columns != 1)}; choose one from 0 to {n_columns - 1} (or -1 for the last)")
 
 
 def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int | None = -1,
@@ -307,9 +316,9 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
             where = f"{name}:{number}"
             if n_columns == 0:
                 n_columns = len(fields)
-                _check_column(word_column, n_columns, "word_column", where)
+                check_column(word_column, n_columns, "word column", where)
                 if tag_column is not None:
-                    _check_column(tag_column, n_columns, "tag_column", where)
+                    check_column(tag_column, n_columns, "tag column", where)
             elif len(fields) != n_columns:
                 raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
                                 f"token line, got {len(fields)}")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.data.conll import format_columns, format_conllu, read_columns, read_conllu
+from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
 from rnnkit.errors import CheckpointError, DataError
 
@@ -84,8 +84,7 @@ def read_tagged(path: str | os.PathLike, spec: DataSpec, labelled: bool = True) 
             where = f"{path}:{sents[0].line_number}"
             width = len(sents[0].rows[0])
             for c in spec.feature_columns:
-                if not -width <= c < width:
-                    raise DataError(f"{where}: feature column {c} but the line has {width} columns")
+                check_column(c, width, "feature column", where)
             feats = [[[row[c] for c in spec.feature_columns] for row in s.rows] for s in sents]
         return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, feats, sents)
     sentences = read_segmented(path, spec.encoding)
@@ -171,13 +170,10 @@ def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
 def _load_hmm(path: str | os.PathLike, task: dict[str, Any]) -> Any:
     from rnnkit.hmm import HMMTagger
 
-    with tempfile.TemporaryDirectory() as tmp:
-        json_path = Path(tmp) / "hmm.json"
-        json_path.write_text(task.get("hmm") or "", encoding="utf-8")
-        try:
-            return HMMTagger.load(json_path)
-        except DataError as exc:
-            raise CheckpointError(f"{path}: damaged HMM inside the checkpoint ({exc})") from None
+    try:
+        return HMMTagger.loads(task.get("hmm") or "", "its HMM")
+    except DataError as exc:
+        raise CheckpointError(f"{path}: damaged HMM inside the checkpoint ({exc}); train it again") from None
 
 
 class LoadedTagger:
@@ -195,7 +191,7 @@ class LoadedTagger:
         elif self.kind == HMM_KIND:
             self.model = _load_hmm(path, task)
         else:
-            raise CheckpointError(f"{path}: not a tagger or HMM checkpoint (model {self.kind!r})")
+            raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {ckpt.other_kind(self.kind)}")
         self.task = task
         self.spec = DataSpec(**task["data"])
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
-from rnnkit.guard import check_finite
+from rnnkit.guard import check_finite, divergence_hint
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
@@ -280,6 +280,7 @@ class Trainer:
             epoch = st.epoch + 1  # 1-based for people
             self.progress.start_epoch(epoch, total, done=0)
             epoch_start = time.monotonic()
+            hint = divergence_hint(self.optimizer.lr, cfg.clip)  # what a blow-up's message suggests
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 with np.errstate(over="ignore", invalid="ignore"):  # check_finite below names a blow-up, once
                     res = self.task.train_step(batch, self.carry, self.rng)
@@ -291,7 +292,7 @@ class Trainer:
                 # 20x the first loss: far above anything a healthy run shows, so only a blow-up trips it
                 limit = None if not self.first_loss else 20.0 * max(abs(self.first_loss), 1.0)
                 check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None,
-                             explode_threshold=limit)
+                             explode_threshold=limit, hint=hint)
                 # clipping by global norm, applied by the step (plain SGD folds it into its learning rate)
                 self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0)
                 st.step += 1
