@@ -42,7 +42,8 @@ from _lm_common import fmt_time, machine_load, this_command, utc_date, write_sub
 
 from rnnkit.cli.main import main as rnnkit_main  # noqa: E402
 from rnnkit.cli.tagging import LoadedTagger, describe  # noqa: E402
-from rnnkit.data.conll import read_conllu, read_text_file, write_text_file  # noqa: E402
+from rnnkit.data.conll import read_conllu  # noqa: E402
+from rnnkit.data.files import read_text_file, write_text_file  # noqa: E402
 from rnnkit.data.segmentation import write_segmented  # noqa: E402
 from rnnkit.tagging.io import read_tagged  # noqa: E402
 

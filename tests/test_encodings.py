@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from clirun import run_cli
 
-from rnnkit.data.conll import read_text_file
+from rnnkit.data.files import read_text_file
 from rnnkit.data.encodings import guess_encodings, not_utf8_advice
 from rnnkit.errors import DataError
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rnnkit.data.conll import read_input
+from rnnkit.data.files import read_input
 from rnnkit.errors import DataError
 
 

@@ -346,7 +346,7 @@ def _remove_stale_folds(run: Path, folds: int) -> None:
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
     from rnnkit.classify.task import load_classifier, predict_proba
-    from rnnkit.data.conll import read_input, text_lines
+    from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
         from rnnkit.cli.trees import classify_trees

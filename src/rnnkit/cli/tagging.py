@@ -202,7 +202,7 @@ def _check_metric_available(spec: DataSpec, *scored: str | None) -> None:
 
 def _looks_like_conllu(path: str, encoding: str) -> str | None:
     """Why a file given with --format columns looks like CoNLL-U (None when it does not)."""
-    from rnnkit.data.conll import read_text_file, text_lines
+    from rnnkit.data.files import read_text_file, text_lines
 
     try:
         lines = [line for line in text_lines(read_text_file(path, encoding)) if line.strip()]
@@ -358,7 +358,7 @@ def train_hmm(args: argparse.Namespace) -> int:
 
 
 def _read_input(args: argparse.Namespace) -> str:
-    from rnnkit.data.conll import read_input
+    from rnnkit.data.files import read_input
 
     return read_input(args.input, args.encoding)[0]
 
@@ -386,7 +386,7 @@ def _write_output(args: argparse.Namespace, text: str) -> None:
 
 
 def tag(args: argparse.Namespace) -> int:
-    from rnnkit.data.conll import text_lines
+    from rnnkit.data.files import text_lines
 
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme == "bmes":
@@ -414,7 +414,7 @@ def tag(args: argparse.Namespace) -> int:
 
 
 def segment(args: argparse.Namespace) -> int:
-    from rnnkit.data.conll import text_lines
+    from rnnkit.data.files import text_lines
     from rnnkit.data.segmentation import join_clusters, keep_whole, tags_to_words
 
     loaded = LoadedTagger(args.model)

@@ -13,7 +13,7 @@ from typing import Any
 
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.seq2seq import add_decoding_options, blas_threads, require_attention
-from rnnkit.data.conll import read_input, text_lines
+from rnnkit.data.files import read_input, text_lines
 
 
 def register(groups) -> None:

@@ -111,7 +111,7 @@ def classify_trees(args: argparse.Namespace) -> int:
     The input is bracketed trees (their labels are read but not used); classes are SST's 0-4, or 0
     (negative) and 1 (positive) for a binary model.
     """
-    from rnnkit.data.conll import read_input, text_lines
+    from rnnkit.data.files import read_input, text_lines
     from rnnkit.data.trees import parse_trees
     from rnnkit.treenet.task import load_treenet
 

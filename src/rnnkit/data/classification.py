@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from rnnkit.data.conll import read_text_file, text_lines, write_text_file
+from rnnkit.data.files import read_text_file, text_lines, write_text_file
 from rnnkit.errors import DataError
 
 

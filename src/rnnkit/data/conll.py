@@ -12,23 +12,17 @@ Column files (CoNLL-2000 ``word POS chunk``): whitespace-separated columns, a bl
 sentences; the word and tag columns are chosen by index.  ``-DOCSTART-`` lines (CoNLL-2003) mark
 documents, not sentences: they are skipped when ``skip_docstart`` is true.
 
-Every file may be ``.gz`` or ``.xz`` compressed (by its name).  A malformed line raises
+Every file may be ``.gz`` or ``.xz`` compressed (by its name; :mod:`rnnkit.data.files`).  A malformed line raises
 :class:`rnnkit.errors.DataError` naming the file and line, what was expected and what came.
 """
 from __future__ import annotations
 
-import contextlib
-import gzip
-import lzma
 import os
 import re
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import BinaryIO
 
-from rnnkit.data.encodings import check_encoding, decode_bytes
+from rnnkit.data.files import read_text_file, text_lines, write_text_file
 from rnnkit.errors import DataError
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
@@ -36,81 +30,6 @@ _TAG_COLUMN = {"upos": 3, "xpos": 4}
 _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 _EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
-
-
-def _opener(path: Path):
-    """The open function for a file name: gzip or lzma by suffix, else the builtin."""
-    if path.suffix == ".gz":
-        return gzip.open
-    if path.suffix == ".xz":
-        return lzma.open
-    return open
-
-
-@contextlib.contextmanager
-def open_data(path: Path, kind: str = "a text file") -> Iterator[BinaryIO]:
-    """The file opened for reading bytes (``.gz`` / ``.xz`` decompressed).  A missing file, a folder,
-    a permission problem or a broken archive, met on opening or while reading inside the block,
-    raises one DataError naming the file and what to do."""
-    try:
-        with _opener(path)(path, "rb") as f:
-            yield f
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected {kind}") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied; check the file's permissions") from None
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise DataError(f"{path}: cannot be decompressed ({exc}); check the download or decompress it") from None
-
-
-def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    """The whole file decoded as ``encoding``, byte for byte (line ends and byte-order mark kept).
-
-    A byte that does not decode raises DataError with its line number and the encodings the file
-    probably is (:mod:`rnnkit.data.encodings`: cp1252 for rt-polarity, gb18030 for GBK Chinese, ...).
-    """
-    path = Path(path)
-    check_encoding(encoding)
-    with open_data(path) as f:
-        data = f.read()
-    return decode_bytes(data, encoding, str(path))
-
-
-def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple[str, str]:
-    """(text, name) of a command's input: the file ``path``, or standard input when it is None.
-
-    Standard input is read as bytes and decoded as ``encoding`` exactly as a file is (a byte that
-    does not decode is a DataError naming ``<stdin>`` and its line, never a silent U+FFFD).
-    """
-    if path is not None:
-        return read_text_file(path, encoding), str(path)
-    check_encoding(encoding)
-    stream = getattr(sys.stdin, "buffer", None)
-    data = stream.read() if stream is not None else sys.stdin.read().encode(encoding)  # (a test's StringIO)
-    return decode_bytes(data, encoding, "<stdin>"), "<stdin>"
-
-
-def text_lines(text: str) -> list[str]:
-    """Lines of a decoded text without their line ends (``\\n`` or ``\\r\\n``) and without a BOM.
-
-    Splits on ``\\n`` only: ``str.splitlines`` would also split on form feeds and U+2028, which may
-    sit inside a sentence.  A final line end does not make an extra empty line.
-    """
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz."""
-    path = Path(path)
-    with _opener(path)(path, "wb") as f:
-        f.write(text.encode(encoding))
 
 
 @dataclass

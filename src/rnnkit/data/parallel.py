@@ -28,7 +28,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 
 from rnnkit.checks import check_int
-from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.data.files import read_text_file, text_lines
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
 from rnnkit.errors import DataError

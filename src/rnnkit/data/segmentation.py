@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 
-from rnnkit.data.conll import read_text_file, text_lines, write_text_file
+from rnnkit.data.files import read_text_file, text_lines, write_text_file
 from rnnkit.errors import DataError
 
 TAGS = ("B", "M", "E", "S")

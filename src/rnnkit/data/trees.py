@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.data.conll import read_text_file, text_lines
+from rnnkit.data.files import read_text_file, text_lines
 from rnnkit.errors import DataError
 
 # words are separated by ASCII white space only: SST has words holding a no-break space ("8\u00a01\/2")

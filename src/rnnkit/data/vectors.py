@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.data.conll import open_data
+from rnnkit.data.files import open_data
 from rnnkit.errors import DataError
 
 
