@@ -220,6 +220,12 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     assert main([*base, "--train", train, "--hidden", "12"]) == 2
     err = capsys.readouterr().err
     assert "lm_config.hidden_size: 16 then, 12 now" in err, err
+    # the same words in another order: the vocabulary matches, the data does not (it resumed silently)
+    lines = EN.splitlines(keepends=True)
+    shuffled = _write(tmp_path, "shuffled.txt", "".join(lines[1:] + lines[:1]))
+    assert main([*base, "--train", shuffled, "--hidden", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "the training data has changed since this run started" in err and "without --resume" in err, err
     assert main([*base, "--train", train, "--hidden", "16"]) == 0  # the same data and options resume
 
 

@@ -168,3 +168,20 @@ def test_progress_notices_show_even_without_progress_lines():
         text = stream.getvalue()
         assert "removed the earlier run's best.safetensors\n" in text, (mode, text)
         assert ("early stopping" in text) == (mode != "none"), (mode, text)
+
+
+def test_file_digest_tells_changed_training_files_apart(tmp_path):
+    import gzip
+
+    from rnnkit.train.digest import file_digest
+
+    a, b, z = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "a.txt.gz"
+    a.write_bytes(b"ab")
+    b.write_bytes(b"c")
+    z.write_bytes(gzip.compress(b"ab"))
+    assert file_digest([a]) == file_digest([z])  # the data, not its compression
+    assert file_digest([a, b]) != file_digest([b, a])
+    (tmp_path / "a2.txt").write_bytes(b"a")
+    (tmp_path / "b2.txt").write_bytes(b"bc")
+    assert file_digest([a, b]) != file_digest([tmp_path / "a2.txt", tmp_path / "b2.txt"])  # the boundary counts
+    assert file_digest([a, None]) is None and file_digest([tmp_path]) is None  # stdin, not a regular file

@@ -38,6 +38,7 @@ from rnnkit.cli.pretrained import (
 from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.textwidth import display_width, rjust
+from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -201,7 +202,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
                           word_dropout=args.word_dropout, unk_id=enc.vocab.unk_id)
     # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
     resume = args.resume and (not args.folds or (run_dir / LAST).exists())
-    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False).fit(resume=resume)
+    files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
+    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False, data_digest=file_digest(files)).fit(resume=resume)
     best = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model, enc, _ = load_classifier(best)
     return model, enc

@@ -37,6 +37,7 @@ from rnnkit.lm.io import lm_meta, load_language_model, load_lm
 from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.score import start_token
 from rnnkit.lm.task import LMTask
+from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -224,7 +225,7 @@ def train_lm(args) -> int:
         print("embeddings: --tie makes the output layer the same table, so it is frozen too", file=sys.stderr)
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
-    trainer = Trainer(task, cfg, args.run_dir)
+    trainer = Trainer(task, cfg, args.run_dir, data_digest=file_digest([args.train]))
     state = trainer.fit(resume=args.resume)
     if state.stopped_early:
         print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs", file=sys.stderr)

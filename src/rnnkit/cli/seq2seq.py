@@ -51,6 +51,7 @@ from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import DataError
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
+from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -268,7 +269,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
-        state = Trainer(task, cfg, args.run_dir, unit="tok").fit(resume=args.resume)
+        trainer = Trainer(task, cfg, args.run_dir, unit="tok", data_digest=file_digest(args.train))
+        state = trainer.fit(resume=args.resume)
         if state.stopped_early:
             print(f"stopped early after epoch {state.epoch}", file=sys.stderr)
         run = Path(args.run_dir)

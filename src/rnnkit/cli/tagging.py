@@ -40,6 +40,7 @@ from rnnkit.tagging.io import (
     save_hmm,
     tagger_meta,
 )
+from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -317,7 +318,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
                       meta=tagger_meta(model, enc, spec, metric, train_words))
-    Trainer(task, cfg, args.run_dir, unit="tok", show_ppl=False).fit(resume=args.resume)
+    Trainer(task, cfg, args.run_dir, unit="tok", show_ppl=False,
+            data_digest=file_digest([args.train])).fit(resume=args.resume)
     run = Path(args.run_dir)
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)

@@ -22,6 +22,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
@@ -96,7 +97,8 @@ def train_tree(args: argparse.Namespace) -> int:
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
     run = Path(args.run_dir)
-    Trainer(task, cfg, run, unit="tree", show_ppl=False).fit(resume=args.resume)
+    trainer = Trainer(task, cfg, run, unit="tree", show_ppl=False, data_digest=file_digest([args.train]))
+    trainer.fit(resume=args.resume)
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)
     if test:

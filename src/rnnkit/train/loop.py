@@ -104,8 +104,11 @@ class Trainer:
     """Runs a :class:`Task` under a :class:`TrainConfig`, writing into ``run_dir``."""
 
     def __init__(self, task: Task, config: TrainConfig, run_dir: str | os.PathLike, progress: Progress | None = None,
-                 unit: str = "tok", show_ppl: bool = True) -> None:
+                 unit: str = "tok", show_ppl: bool = True, data_digest: str | None = None) -> None:
+        """``data_digest``: a fingerprint of the training data (:func:`rnnkit.train.digest.file_digest`),
+        kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one."""
         self.task = task
+        self.data_digest = data_digest
         self.config = config
         self.run_dir = Path(run_dir)
         self.progress = progress or Progress(config.progress, unit=unit, every=config.log_every, show_ppl=show_ppl)
@@ -151,6 +154,7 @@ class Trainer:
         meta = {
             "kind": "training-run",
             "task": self.task.meta(),
+            "data_digest": self.data_digest,
             "train_config": self.config.to_dict(),
             "optimizer": opt["meta"],
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
@@ -177,6 +181,11 @@ class Trainer:
         if changed:
             raise CheckpointError(f"{path}: this run was started with other data or options ({'; '.join(changed)}); "
                                   "resume with the same files and options, or start a new run without --resume")
+        saved = meta.get("data_digest")
+        if saved and self.data_digest and saved != self.data_digest:
+            raise CheckpointError(f"{path}: the training data has changed since this run started (its fingerprint was "
+                                  f"{saved[:12]}, it is {self.data_digest[:12]} now); resume with the same training "
+                                  "files, or start a new run without --resume")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
         raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
         if raw and self.average is None:
