@@ -30,6 +30,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from rnnkit.data.files import read_text_file, text_lines, write_text_file
+from rnnkit.data.scripts import is_cjk
 from rnnkit.errors import DataError
 
 TAGS = ("B", "M", "E", "S")
@@ -102,17 +103,7 @@ def write_segmented(path: str | os.PathLike, sentences: Sequence[Sequence[str]],
     write_text_file(path, format_segmented(sentences, separator), encoding)
 
 
-# Han ideographs (with 々 〆 〇) and kana: the scripts written without spaces between words.  Hangul is
-# left out: Korean puts spaces between its phrases.
-_CJK_RANGES = ((0x3005, 0x3007), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
-               (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x323AF))
 UNSEGMENTED_TOKEN_LENGTH = 4.0  # Chinese words average about 1.5 characters; a token of 4+ is a phrase
-
-
-def is_cjk(ch: str) -> bool:
-    """Whether the character is a Han ideograph or kana (Chinese or Japanese script)."""
-    code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
 
 
 def unsegmented_cjk(texts: Iterable[str]) -> float | None:

@@ -38,6 +38,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from rnnkit.data.scripts import script
+
 _INSTALL_HINT = "BLEU and chrF need sacrebleu: pip install 'rnnkit[translate]' (or pip install sacrebleu)"
 
 # "auto" first, then sacrebleu's tokenizers that need no model download (spm / flores do)
@@ -76,21 +78,6 @@ def _check_texts(hypotheses: Sequence[str], references: Sequence[str]) -> None:
         raise ValueError("Expected at least one hypothesis, got none")
 
 
-def _script(text: str) -> str | None:
-    """"kana" if ``text`` holds hiragana or katakana (Japanese, whose kanji are ideographs too), else
-    "hangul" if it holds Korean letters, else "han" if it holds CJK ideographs, else None."""
-    han = False
-    for ch in text:
-        o = ord(ch)
-        if 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF or 0xFF66 <= o <= 0xFF9D:  # kana, halfwidth katakana
-            return "kana"
-        if 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:  # hangul syllables, jamo
-            return "hangul"
-        # CJK unified ideographs, extension A, compatibility ideographs, extensions B and later
-        han = han or 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF
-    return "han" if han else None
-
-
 def auto_bleu_tokenize(references: Iterable[str]) -> str:
     """The sacrebleu tokenizer ``tokenize="auto"`` uses for ``references``: ``zh``, ``char`` or ``13a``.
 
@@ -99,7 +86,7 @@ def auto_bleu_tokenize(references: Iterable[str]) -> str:
     common of them decides; otherwise 13a, so a few names in Chinese characters leave an English test
     set at 13a.  Blank or no references give 13a too.
     """
-    counts = Counter(_script(text) for text in references if text.strip())
+    counts = Counter(script(text) for text in references if text.strip())
     cjk = sum(n for script, n in counts.items() if script is not None)
     if 2 * cjk <= sum(counts.values()):
         return _AUTO[None]

@@ -1,0 +1,54 @@
+"""Which East Asian script a character is written in: Han ideographs, kana, Hangul.
+
+One table serves every place that asks: the check for Chinese or Japanese text written without
+spaces (:func:`rnnkit.data.segmentation.unsegmented_cjk`), and the choice of sacrebleu's BLEU
+tokenizer from the references' script (:func:`rnnkit.metrics.translation.auto_bleu_tokenize`).
+"""
+from __future__ import annotations
+
+# CJK unified ideographs with extension A, compatibility ideographs, extensions B to H; and the
+# ideographic iteration and closing marks that behave as ideographs (々 〆 〇)
+HAN = ((0x3005, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
+# hiragana, katakana, katakana phonetic extensions, halfwidth katakana
+KANA = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
+# Hangul syllables, jamo, compatibility jamo
+HANGUL = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F))
+
+
+def _in(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+def is_han(ch: str) -> bool:
+    """Whether the character is a Han ideograph (Chinese, or the kanji of Japanese)."""
+    return _in(ch, HAN)
+
+
+def is_kana(ch: str) -> bool:
+    """Whether the character is hiragana or katakana (Japanese)."""
+    return _in(ch, KANA)
+
+
+def is_hangul(ch: str) -> bool:
+    """Whether the character is a Korean letter or syllable."""
+    return _in(ch, HANGUL)
+
+
+def is_cjk(ch: str) -> bool:
+    """Whether the character is a Han ideograph or kana: the scripts written without spaces between
+    words.  Hangul is left out: Korean puts spaces between its phrases."""
+    return is_han(ch) or is_kana(ch)
+
+
+def script(text: str) -> str | None:
+    """"kana" if ``text`` holds hiragana or katakana (Japanese, whose kanji are ideographs too), else
+    "hangul" if it holds Korean letters, else "han" if it holds CJK ideographs, else None."""
+    han = False
+    for ch in text:
+        if is_kana(ch):
+            return "kana"
+        if is_hangul(ch):
+            return "hangul"
+        han = han or is_han(ch)
+    return "han" if han else None
