@@ -2,7 +2,9 @@
 
 Library code raises ``ValueError`` / ``TypeError`` for bad arguments (naming the argument, what was
 expected and what came) and :class:`RnnkitError` for bad files and bad runs.  The command line turns
-each of them into one line on stderr and a non-zero exit, never a traceback.
+each of them into one line on stderr and a non-zero exit, never a traceback; :func:`describe_os_error`
+and :func:`describe_encode_error` give that line for an operating system's error and for text an
+output encoding cannot hold.
 """
 from __future__ import annotations
 

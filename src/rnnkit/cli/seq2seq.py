@@ -19,7 +19,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -293,7 +293,7 @@ def _read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str)
     return pairs
 
 
-def _empty(files: list[str], what: str, target: str = "target") -> None:
+def _empty(files: list[str], what: str, target: str = "target") -> NoReturn:
     """Raise the DataError for empty pair files (read_parallel has rejected two files of different
     lengths: with two, both are empty)."""
     raise DataError(f"{files[0]}: empty file, {what}; expected "

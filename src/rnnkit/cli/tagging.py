@@ -202,7 +202,7 @@ def _check_metric_available(spec: DataSpec, *scored: str | None) -> None:
 
 
 def _looks_like_conllu(path: str, encoding: str) -> str | None:
-    """Why a file given with --format columns looks like CoNLL-U (None when it does not)."""
+    """Why a file given with --format columns or segmented looks like CoNLL-U (None when it does not)."""
     from rnnkit.data.files import read_text_file, text_lines
 
     try:
