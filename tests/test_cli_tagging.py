@@ -1,6 +1,7 @@
 """End to end through ``rnnkit.cli.main.main``: train tagger / hmm / classifier, tag, segment, classify, evaluate."""
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -152,6 +153,11 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(capsys, ["segment", model])
     lines = out.split("\n")
     assert code == 0 and lines[0].replace(" ", "") == "我們喜歡北京" and lines[1] == ""
+    # --output compressed by its name, as inputs are read
+    monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n"))
+    code, _, err = run_cli(capsys, ["segment", model, "--output", str(tmp_path / "out.txt.gz")])
+    assert code == 0 and gzip.decompress((tmp_path / "out.txt.gz").read_bytes()).decode().replace(" ", "") == \
+        "我們喜歡北京\n", err
     # a terminal that cannot show Chinese: one line saying how to get UTF-8, not a codec traceback
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n"))
     monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))

@@ -152,7 +152,7 @@ def register(groups) -> None:
     t.add_argument("--format", choices=["raw", "conllu", "columns"], default="raw",
                    help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
                         "columns: predictions appended as a last column")
-    t.add_argument("--output", help="output file (default: stdout)")
+    t.add_argument("--output", help="output file, gzip- or xz-compressed when its name ends in .gz or .xz (default: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -167,7 +167,7 @@ def register(groups) -> None:
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
-    s.add_argument("--output", help="output file (default: stdout)")
+    s.add_argument("--output", help="output file, gzip- or xz-compressed when its name ends in .gz or .xz (default: stdout)")
     s.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -374,12 +374,12 @@ def _check_output(args: argparse.Namespace) -> None:
 
 def _write_output(args: argparse.Namespace, text: str) -> None:
     if args.output:
+        from rnnkit.data.files import write_text_file
+
         try:
-            data = text.encode(args.encoding)  # before the file is opened: no half-written output
+            write_text_file(args.output, text, args.encoding)  # .gz/.xz compressed by name, as inputs are read
         except UnicodeEncodeError as exc:
             raise DataError(f"--output {args.output}: {describe_encode_error(exc)}") from None
-        try:
-            Path(args.output).write_bytes(data)
         except OSError as exc:
             raise OSError(f"--output {args.output}: cannot write ({os_problem(exc)}); choose another file") from None
     else:

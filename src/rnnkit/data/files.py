@@ -86,7 +86,10 @@ def text_lines(text: str) -> list[str]:
 
 
 def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz."""
+    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz.  The
+    text is encoded before the file is opened: a character ``encoding`` cannot hold raises
+    UnicodeEncodeError without creating or emptying the file."""
     path = Path(path)
+    data = text.encode(encoding)
     with _opener(path)(path, "wb") as f:
-        f.write(text.encode(encoding))
+        f.write(data)
