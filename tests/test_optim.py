@@ -246,11 +246,17 @@ def test_bad_params_raise():
         SGD({}, lr=0.1)
     with pytest.raises(TypeError, match="numpy array"):
         SGD({"w": [[1.0]]}, lr=0.1)
-    with pytest.raises(TypeError, match="floating"):
+    with pytest.raises(TypeError, match="float32 or float64"):
         SGD({"w": np.ones((2, 2), dtype=np.int64)}, lr=0.1)
     shared = np.ones((2, 2))
     with pytest.raises(ValueError, match="same array"):
         SGD({"a": shared, "b": shared}, lr=0.1)
+    buf = np.zeros(4)
+    with pytest.raises(ValueError, match="'a' and 'b' overlapping"):  # views sharing entries
+        SGD({"a": buf[:3], "b": buf[1:]}, lr=0.1)
+    SGD({"a": buf[:2], "b": buf[2:]}, lr=0.1)  # disjoint views of one buffer are fine
+    with pytest.raises(TypeError, match="float32 or float64"):  # float16: Adam's eps underflows, 0/0 = NaN
+        Adam({"w": np.ones(3, np.float16)})
 
 
 def test_load_state_dict_rejects_mismatches():

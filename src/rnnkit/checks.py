@@ -27,3 +27,12 @@ def check_rate(name: str, value: Any) -> float:
             or not 0.0 <= value < 1.0):
         raise ValueError(f"Expected {name} in [0, 1), got {value!r}")
     return float(value)
+
+
+def check_rng(rng: Any, name: str = "rng", allow_none: bool = False) -> np.random.Generator | None:
+    """``rng`` if it is a ``numpy.random.Generator`` (or None when allowed); TypeError otherwise, with
+    the fix for the usual mistake of passing a seed."""
+    if (allow_none and rng is None) or isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(f"Expected {name} to be a numpy.random.Generator{' or None' if allow_none else ''}, got "
+                    f"{type(rng).__name__} (for a seed s, pass np.random.default_rng(s))")

@@ -160,6 +160,9 @@ def init_recurrent_params(params: dict[str, np.ndarray], hidden_size: int, rng: 
             raise ValueError(f"Expected scale > 0 for scheme='uniform' (e.g. 0.1), got {scale!r}")
     elif scale is not None:
         raise ValueError(f"Expected scale=None for scheme={scheme!r} (scale is only used by 'uniform'), got {scale!r}")
+    if forget_bias is not None and (isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float))
+                                    or not math.isfinite(forget_bias) or abs(forget_bias) > 1e3):
+        raise ValueError(f"Expected forget_bias to be a finite number (1.0 is usual), got {forget_bias!r}")
 
     H = hidden_size
     matched = []

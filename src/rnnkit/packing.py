@@ -31,9 +31,10 @@ def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | Non
     lengths = np.asarray(lengths)
     if lengths.shape != (B,):
         raise ValueError(f"Expected lengths of shape (B,) = ({B},), got {lengths.shape}")
-    if not np.issubdtype(lengths.dtype, np.integer):
-        if not np.all(np.equal(np.mod(lengths, 1), 0)):
-            raise TypeError(f"Expected integer lengths, got dtype {lengths.dtype}")
+    # ints, or floats that hold whole numbers; not bools (a mask row), strings or None
+    if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not np.all(np.mod(lengths, 1) == 0)):
+        raise TypeError(f"Expected integer lengths, got dtype {lengths.dtype}"
+                        + (" (a mask? pass it as mask=, of shape (T, B))" if lengths.dtype == np.bool_ else ""))
     lengths = lengths.astype(np.int64)
     if B and (lengths.min() < 1 or lengths.max() > T):
         raise ValueError(

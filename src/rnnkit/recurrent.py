@@ -32,7 +32,7 @@ import numpy as np
 
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_int, check_rate, check_rng
 from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_checks import check_input, split_state
 
@@ -102,9 +102,19 @@ class Recurrent:
         forget_bias: float | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
-        name = np.dtype(dtype).name
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = repr(dtype)
         if name not in _DTYPES:
             raise TypeError(f"Expected dtype float32 or float64, got {name}")
+        for flag, value in (("bidirectional", bidirectional), ("variational_dropout", variational_dropout),
+                            ("learn_init", learn_init)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
+        check_rng(rng, allow_none=True)
+        if init_scale is not None and init != "uniform":
+            raise ValueError(f"Expected init_scale only with init='uniform' (it is U(-s, s)'s s), got init={init!r}")
         check_rate("dropout", dropout)
         check_rate("weight_drop", weight_drop)
         if nonlinearity not in ("tanh", "relu"):
@@ -169,19 +179,28 @@ class Recurrent:
                 self.params["h0" + sfx] = np.zeros(H, self.dtype)
                 if cfg.cell == "lstm":
                     self.params["c0" + sfx] = np.zeros(H, self.dtype)
-        if cfg.init != "pytorch" or cfg.forget_bias is not None:
+        if cfg.init != "pytorch" or cfg.forget_bias is not None or cfg.init_scale is not None:
             from rnnkit.init import init_recurrent_params
 
             init_recurrent_params(self.params, H, rng, scheme=cfg.init, scale=cfg.init_scale,
                                   forget_bias=cfg.forget_bias)
 
-    def _weights(self, sfx: str) -> tuple[np.ndarray, ...]:
-        p = self.params
-        ws = tuple(p[n + sfx] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        for w in ws:
+    def _weights(self, sfx: str, layer: int) -> tuple[np.ndarray, ...]:
+        """The four arrays of one layer and direction, checked: a user may have replaced entries of
+        ``params`` (loading weights by hand) with arrays of another shape or dtype."""
+        cfg = self.config
+        G, H = _GATES[cfg.cell] * cfg.hidden_size, cfg.hidden_size
+        D = cfg.input_size if layer == 0 else H * self.num_directions
+        ws = []
+        for n, shape in (("weight_ih", (G, D)), ("weight_hh", (G, H)), ("bias_ih", (G,)), ("bias_hh", (G,))):
+            w = self.params.get(n + sfx)
+            if not isinstance(w, np.ndarray) or w.shape != shape:
+                got = "nothing" if w is None else getattr(w, "shape", type(w).__name__)
+                raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
             if w.dtype != self.dtype:
-                raise TypeError(f"Expected parameters of dtype {self.dtype}, got {w.dtype}")
-        return ws
+                raise TypeError(f"Expected params[{n + sfx!r}] of dtype {self.dtype}, got {w.dtype}")
+            ws.append(w)
+        return tuple(ws)
 
     def _split_state(self, state: Any, B: int, what: str) -> list[np.ndarray] | None:
         """Validate a state-like argument (see :func:`rnnkit.recurrent_checks.split_state`)."""
@@ -202,6 +221,9 @@ class Recurrent:
         """Run every layer and direction over x (T, B, D); returns (out, final state, cache)."""
         cfg = self.config
         x = check_input(x, cfg.input_size, self.dtype)
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"Expected training to be True or False, got {training!r}")
+        check_rng(rng, allow_none=True)
         T, B, _ = x.shape
         lengths = packing.resolve_lengths(T, B, lengths, mask)
         states0 = self._split_state(state, B, "state")
@@ -233,7 +255,7 @@ class Recurrent:
                 s0 = self._initial(states0, k, sfx, B)
                 xin = layer_in if d == 0 else packing.reverse_time(layer_in, rev)
                 extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
-                w_ih, w_hh, b_ih, b_hh = self._weights(sfx)
+                w_ih, w_hh, b_ih, b_hh = self._weights(sfx, layer)
                 hh_mask = None
                 if training and cfg.weight_drop > 0:
                     hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)  # (G, H)
@@ -383,8 +405,13 @@ def make_recurrent(config: RecurrentConfig | dict, rng: np.random.Generator | No
     if cfg.cell not in classes:
         raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
     kwargs = {k: v for k, v in cfg.to_dict().items() if k not in ("cell", "input_size", "hidden_size", "num_layers")}
+    # an option of another cell is refused, as the classes refuse it, not dropped: only its default passes
     if cfg.cell != "rnn":
-        kwargs.pop("nonlinearity")
+        if kwargs.pop("nonlinearity") != "tanh":
+            raise ValueError(f"Expected no nonlinearity for {cfg.cell.upper()} (it is the Elman RNN's), got "
+                             f"{cfg.nonlinearity!r}")
     if cfg.cell != "lstm":
-        kwargs.pop("forget_bias")
+        if kwargs.pop("forget_bias") is not None:
+            raise ValueError(f"Expected no forget_bias for {cfg.cell.upper()} (it is the LSTM's), got "
+                             f"{cfg.forget_bias!r}")
     return classes[cfg.cell](cfg.input_size, cfg.hidden_size, cfg.num_layers, rng=rng, **kwargs)

@@ -29,6 +29,8 @@ def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype:
         raise ValueError(f"Expected {name} of shape (L*dirs, B, H) = {expected}, got {got}")
     if a.dtype != dtype:
         raise TypeError(f"Expected {name} of dtype {dtype}, got {a.dtype}")
+    if not np.isfinite(a).all():  # as x: a NaN would reach every output and gradient unnoticed
+        raise ValueError(f"Expected finite values in {name}, got NaN or inf")
     return a
 
 

@@ -118,7 +118,11 @@ class Vocabulary:
         return self._index.get(token, self.unk_id)
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
-        """Ids (N,) int64 of ``tokens``, unknown tokens mapped to ``unk_id``."""
+        """Ids (N,) int64 of ``tokens``, unknown tokens mapped to ``unk_id``.  A str is refused: it
+        would be read as its characters (pass ``list(text)`` for those, ``text.split()`` for words)."""
+        if isinstance(tokens, str):
+            raise TypeError("Expected a sequence of tokens, got a str (list(text) for its characters, "
+                            "text.split() for its words)")
         get = self._index.get
         unk = self.unk_id
         return np.fromiter((get(tok, unk) for tok in tokens), dtype=np.int64)
@@ -127,6 +131,8 @@ class Vocabulary:
         """Tokens of ``ids``; raises ValueError on an id outside [0, len)."""
         out = []
         for i in ids:
+            if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+                raise TypeError(f"Expected integer ids, got {i!r}")
             i = int(i)
             if not 0 <= i < len(self._tokens):
                 raise ValueError(f"Expected ids in [0, {len(self._tokens)}), got {i}")

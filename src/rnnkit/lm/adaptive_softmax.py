@@ -36,6 +36,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from rnnkit.nn.linear_softmax import LinearCrossEntropy, LinearCrossEntropyCache
+from rnnkit.nn.softmax import check_targets
 
 
 def default_cutoffs(vocab_size: int) -> tuple[int, ...]:
@@ -111,11 +112,7 @@ class AdaptiveSoftmax:
 
     def _split(self, targets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(head targets (N,), cluster of every target (N,), -1 for the shortlist and masked positions)."""
-        V = self.vocab_size
-        t = np.where(keep, targets, 0)
-        if t.size and (t.min() < 0 or t.max() >= V):
-            bad = t[(t < 0) | (t >= V)][0]
-            raise ValueError(f"Expected targets in [0, {V}) at unmasked positions, got {bad}")
+        t = np.where(keep, targets, 0)  # checked by loss: in [0, V) where kept
         cluster = np.searchsorted(self.bounds, t, side="right") - 1  # (N,) -1 in the shortlist
         head_t = np.where(cluster < 0, t, self.shortlist + cluster)
         cluster[~keep] = -1
@@ -123,13 +120,12 @@ class AdaptiveSoftmax:
 
     def loss(self, params: dict[str, np.ndarray], h: np.ndarray, targets: np.ndarray,
              mask: np.ndarray | None = None) -> tuple[float, AdaptiveSoftmaxCache]:
-        """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) 0/1."""
+        """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) bool or 0/1."""
         N = h.shape[0]
-        targets = np.asarray(targets)
-        if targets.shape != (N,) or (mask is not None and np.shape(mask) != (N,)):
-            raise ValueError(f"Expected targets{'' if mask is None else ' and mask'} of shape ({N},) for h of shape "
-                             f"{h.shape}, got {targets.shape}{'' if mask is None else f' and {np.shape(mask)}'}")
-        keep = np.ones(N, bool) if mask is None else np.asarray(mask) != 0  # (N,)
+        targets, keep = check_targets(targets, mask, (N,), self.vocab_size, "one per row of h")
+        if keep is not None:
+            targets = np.where(keep, targets, 0)  # a masked target may be any integer (-1 padding)
+        keep = np.ones(N, bool) if keep is None else keep  # (N,)
         w = keep.astype(h.dtype)  # (N,) 0/1 loss weights
         head_t, cluster = self._split(targets, keep)
         total, c_head = self._head.forward(h, params["head.weight"], params.get("head.bias"), head_t,

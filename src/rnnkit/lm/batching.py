@@ -16,13 +16,16 @@ from typing import Iterator
 
 import numpy as np
 
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, check_rng
 from rnnkit.errors import DataError
 
 
 def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpus") -> np.ndarray:
     """(N // B, B) time-major streams; each stream needs at least 2 tokens (one input, one target)."""
-    ids = np.asarray(ids, dtype=np.int64)
+    given = np.asarray(ids)
+    if given.size and given.dtype.kind not in "iu":  # a float id would be truncated silently
+        raise TypeError(f"Expected integer token ids, got {given.dtype}")
+    ids = given.astype(np.int64, copy=False)
     n = ids.size // check_int("batch_size", batch_size, 1)
     if n < 2:
         need = batch_size * 2
@@ -43,6 +46,9 @@ def window_length(bptt: int, jitter: bool, rng: np.random.Generator | None) -> i
 def windows(data: np.ndarray, bptt: int, start: int = 0, jitter: bool = False,
             rng: np.random.Generator | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Yield (next_start, inputs (T', B), targets (T', B)) from time index ``start`` to the end."""
+    check_int("bptt", bptt, 1)  # 0 would yield empty windows forever
+    if jitter:
+        check_rng(rng, "rng (for jitter)")
     i = start
     n = data.shape[0]
     while i < n - 1:

@@ -31,6 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.nn.softmax import check_targets
+
 
 def class_ordered_ids(word_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(order, new_id): renumbering words so that each class is a contiguous run of ids.
@@ -78,8 +80,21 @@ class ClassSoftmaxCache(NamedTuple):
 class ClassSoftmax:
     """Factorised output layer over a vocabulary of V words in C frequency classes."""
 
-    def __init__(self, word_classes: np.ndarray) -> None:
-        word_classes = np.asarray(word_classes, dtype=np.int64)
+    def __init__(self, word_classes: np.ndarray, vocab_size: int | None = None) -> None:
+        """``word_classes`` (V,): the class of every word, 0 .. C-1, every class with a word (as
+        :func:`frequency_classes` gives); ``vocab_size``, when given, must be V."""
+        given = np.asarray(word_classes)
+        if given.ndim != 1 or given.size == 0 or given.dtype.kind not in "iu":
+            raise ValueError(f"Expected word_classes as a non-empty 1-D integer array (the class of each word), got "
+                             f"{given.dtype} of shape {given.shape}")
+        if vocab_size is not None and given.size != vocab_size:
+            raise ValueError(f"Expected word_classes for all {vocab_size} words, got {given.size}")
+        word_classes = given.astype(np.int64)
+        present = np.unique(word_classes)
+        if present[0] < 0 or present.size != present[-1] + 1:
+            missing = sorted(set(range(int(present[-1]) + 1)) - set(present.tolist()))[:5]
+            raise ValueError("Expected word classes numbered 0 .. C-1 with a word in each, got "
+                             + (f"class {int(present[0])}" if present[0] < 0 else f"no word in class(es) {missing}"))
         self.word_classes = word_classes  # (V,)
         self.num_classes = int(word_classes.max()) + 1
         # members[c]: the word ids of class c, and each word's index inside its class
@@ -113,9 +128,12 @@ class ClassSoftmax:
 
     def loss(self, params: dict[str, np.ndarray], h: np.ndarray, targets: np.ndarray,
              mask: np.ndarray | None = None) -> tuple[float, ClassSoftmaxCache]:
-        """Summed negative log-likelihood of targets (N,) given hidden states h (N, H)."""
+        """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) bool or 0/1."""
         N = h.shape[0]
-        w = np.ones(N, h.dtype) if mask is None else mask.astype(h.dtype)
+        targets, keep = check_targets(targets, mask, (N,), len(self.word_classes), "one per row of h")
+        if keep is not None:
+            targets = np.where(keep, targets, 0)  # a masked target may be any integer (-1 padding)
+        w = np.ones(N, h.dtype) if keep is None else keep.astype(h.dtype)
         cls = self.word_classes[targets]  # (N,)
         logits = h @ params["class_weight"].T + params["class_bias"]  # (N, C)
         logits -= logits.max(axis=1, keepdims=True)

@@ -18,13 +18,14 @@ of its own.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_int, check_rate, check_rng
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
@@ -60,6 +61,9 @@ class LMConfig:
             check_int(name, getattr(self, name), 1)
         for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
             check_rate(name, getattr(self, name))
+        s = self.init_scale
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0):
+            raise ValueError(f"Expected init_scale to be a finite number > 0 (Zaremba: 0.1) or None, got {s!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +84,7 @@ class LanguageModel:
     def __init__(self, config: LMConfig, rng: np.random.Generator,
                  word_classes: np.ndarray | None = None) -> None:
         cfg = config
+        check_rng(rng)
         if cfg.softmax not in ("full", "class", "adaptive"):
             raise ValueError(f"Expected softmax 'full', 'class' or 'adaptive', got {cfg.softmax!r}")
         if cfg.tie_weights and cfg.softmax == "adaptive":
@@ -118,7 +123,7 @@ class LanguageModel:
         self._output = LinearCrossEntropy()  # the full softmax's decoder and loss
         bound = 1.0 / np.sqrt(H)
         if cfg.softmax == "class":
-            self.factored = ClassSoftmax(word_classes)
+            self.factored = ClassSoftmax(word_classes, cfg.vocab_size)
             self.word_classes = np.asarray(word_classes, dtype=np.int64)
             dec = ClassSoftmax.init_params(V, self.factored.num_classes, H, rng, dtype=dtype)
             for k, v in dec.items():
@@ -159,7 +164,13 @@ class LanguageModel:
                 training: bool = False, rng: np.random.Generator | None = None) -> tuple[float, Any, LMCache]:
         """Summed NLL of targets (T, B) after reading ids (T, B) from state; returns (loss, state, cache)."""
         cfg = self.config
+        if not isinstance(ids, np.ndarray) or ids.ndim != 2:
+            raise ValueError(f"Expected ids of shape (T, B), got {getattr(ids, 'shape', type(ids).__name__)}")
         T, B = ids.shape
+        for name, a in (("targets", targets), ("mask", mask)):
+            # the factored outputs see them flattened, where (B, T) would pass for (T, B)
+            if a is not None and np.shape(a) != (T, B):
+                raise ValueError(f"Expected {name} of shape ({T}, {B}) (the ids'), got {np.shape(a)}")
         emb, c_emb = embedding_forward(ids, self.params["embedding.weight"])  # (T, B, E)
         drop = variational_dropout_forward if cfg.variational else dropout_forward
         emb, c_in = drop(emb, cfg.dropout_input, rng, training)

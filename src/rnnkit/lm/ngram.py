@@ -56,12 +56,21 @@ class NGramLM:
         check_int("order", order, 1)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"Expected smoothing to be one of {SMOOTHINGS}, got {smoothing!r}")
-        if not np.isfinite(delta) or delta <= 0:
-            raise ValueError(f"Expected delta > 0, got {delta!r}")
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.number)) or not np.isfinite(delta) \
+                or delta <= 0:
+            raise ValueError(f"Expected delta to be a finite number > 0, got {delta!r}")
         if discounts is not None:
+            if smoothing != "kneser_ney":
+                raise ValueError(f"Expected discounts only with smoothing 'kneser_ney' (they are its D1, D2, D3+), "
+                                 f"got smoothing {smoothing!r}")
             shape = np.shape(discounts)
             if shape not in ((3,), (int(order), 3)):
                 raise ValueError(f"Expected discounts of shape (3,) or ({order}, 3), got {shape}")
+            d = np.asarray(discounts, dtype=np.float64).reshape(-1, 3)
+            # D_k takes at most k from an n-gram seen k times: more would leave it a negative probability
+            if not np.all(np.isfinite(d)) or np.any(d < 0) or np.any(d > np.array([1.0, 2.0, 3.0])):
+                raise ValueError(f"Expected discounts D1 in [0, 1], D2 in [0, 2], D3+ in [0, 3], got "
+                                 f"{np.asarray(discounts).tolist()}")
         self.order = int(order)
         self.smoothing = smoothing
         self.delta = float(delta)
@@ -70,9 +79,9 @@ class NGramLM:
     def fit(self, data: Iterable, vocab_size: int, eos_id: int | None = None) -> NGramLM:
         """Count and smooth ``data``: one id stream (N,) or a list of sequences, each starting afresh."""
         V = check_int("vocab_size", vocab_size, 1)
-        if eos_id is not None and not 0 <= int(eos_id) < V:
+        eos = check_int("eos_id", eos_id, 0, allow_none=True)
+        if eos is not None and eos >= V:
             raise ValueError(f"Expected eos_id in [0, {V}) or None, got {eos_id!r}")
-        eos = None if eos_id is None else int(eos_id)
         seqs = self._sequences(data, "data", V)
         if sum(s.size for s in seqs) == 0:
             raise ValueError("Expected data with at least one token, got none")

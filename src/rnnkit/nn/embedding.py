@@ -40,7 +40,7 @@ def _check_ids(ids: object, num_embeddings: int) -> np.ndarray:
 def _check_padding_idx(padding_idx: int | None, num_embeddings: int) -> int | None:
     if padding_idx is None:
         return None
-    if not isinstance(padding_idx, (int, np.integer)):
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
         raise TypeError(f"Expected padding_idx to be an int or None, got {type(padding_idx).__name__}")
     if padding_idx < 0:
         padding_idx += num_embeddings  # torch counts negative indices from the end
@@ -110,7 +110,7 @@ class Embedding:
     def __init__(self, num_embeddings: int, embedding_dim: int, rng: np.random.Generator,
                  padding_idx: int | None = None, dtype: object = np.float32, sparse: bool = False) -> None:
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not (isinstance(value, (int, np.integer)) and value > 0):
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"Expected rng to be a numpy.random.Generator, got {type(rng).__name__}")

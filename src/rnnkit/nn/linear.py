@@ -93,7 +93,7 @@ class Linear:
     def __init__(self, in_features: int, out_features: int, rng: np.random.Generator,
                  bias: bool = True, dtype: object = np.float32) -> None:
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not (isinstance(value, (int, np.integer)) and value > 0):
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)

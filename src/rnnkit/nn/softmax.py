@@ -58,13 +58,14 @@ class CrossEntropyCache:
     shape: tuple[int, ...]  # the logits' shape
 
 
-def _check_targets_mask(logits: np.ndarray, targets: object, mask: object) -> tuple[np.ndarray, np.ndarray | None]:
-    lead = logits.shape[:-1]
+def _targets_and_mask(targets: object, mask: object, lead: tuple[int, ...],
+                      whose: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flat targets (N,) and the mask as bool (N,) or None, with their type and shapes checked."""
     if not (isinstance(targets, np.ndarray) and targets.dtype.kind in "iu"):
         got = getattr(targets, "dtype", type(targets).__name__)
         raise TypeError(f"Expected targets to be an integer numpy array, got {got}")
     if targets.shape != lead:
-        raise ValueError(f"Expected targets of shape {lead} (the logits' without V), got {targets.shape}")
+        raise ValueError(f"Expected targets of shape {lead} ({whose}), got {targets.shape}")
     if mask is None:
         return targets.reshape(-1), None
     if not isinstance(mask, np.ndarray):
@@ -78,19 +79,29 @@ def _check_targets_mask(logits: np.ndarray, targets: object, mask: object) -> tu
     return targets.reshape(-1), mask.reshape(-1)
 
 
+def check_targets(targets: object, mask: object, shape: tuple[int, ...], vocab_size: int,
+                  whose: str = "one per position") -> tuple[np.ndarray, np.ndarray | None]:
+    """Flat targets (N,) and the mask as bool (N,) or None, for an output layer that computes its own
+    loss (the class-based and adaptive softmaxes): integer targets of ``shape``, a mask of the same
+    shape that is bool or 0/1, and every unmasked target in [0, vocab_size).  ValueError or TypeError
+    otherwise, as :func:`softmax_cross_entropy` gives."""
+    t, keep = _targets_and_mask(targets, mask, tuple(shape), whose)
+    checked = t if keep is None else t[keep]
+    if checked.size and (checked.min() < 0 or checked.max() >= vocab_size):
+        bad = checked[(checked < 0) | (checked >= vocab_size)][0]
+        raise ValueError(f"Expected targets in [0, {vocab_size}) at unmasked positions, got {bad}")
+    return t, keep
+
+
 def token_weights(logits: np.ndarray, targets: object, mask: object,
                   reduction: str) -> tuple[np.ndarray, np.ndarray]:
     """Checked flat targets (N,) (masked ones replaced by 0) and the loss weights w_n (N,) in the
     logits' dtype, as in the module docstring; raises on a bad shape, dtype, target or reduction."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"Expected reduction in {REDUCTIONS}, got {reduction!r}")
-    t, keep = _check_targets_mask(logits, targets, mask)  # (N,), (N,) bool or None
     V = logits.shape[-1]
+    t, keep = check_targets(targets, mask, logits.shape[:-1], V, "the logits' without V")  # (N,), (N,) or None
     dtype = logits.dtype
-    checked = t if keep is None else t[keep]
-    if checked.size and (checked.min() < 0 or checked.max() >= V):
-        bad = checked[(checked < 0) | (checked >= V)][0]
-        raise ValueError(f"Expected targets in [0, {V}) at unmasked positions, got {bad}")
     if keep is None:
         weights = np.ones(t.shape, dtype=dtype)  # (N,)
     else:

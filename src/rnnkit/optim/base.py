@@ -90,8 +90,9 @@ def _check_params(params: Any) -> dict[str, np.ndarray]:
             raise TypeError(f"Expected parameter names to be str, got {type(name).__name__} {name!r}")
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"Expected params[{name!r}] to be a numpy array, got {type(arr).__name__}")
-        if not np.issubdtype(arr.dtype, np.floating):
-            raise TypeError(f"Expected params[{name!r}] to be a floating-point array, got dtype {arr.dtype}")
+        if arr.dtype not in (np.float32, np.float64):
+            # float16 too: its eps (1e-8) underflows to 0, and an entry with a zero gradient becomes 0/0 = NaN
+            raise TypeError(f"Expected params[{name!r}] to be a float32 or float64 array, got dtype {arr.dtype}")
         if not arr.flags.writeable:
             raise ValueError(f"Expected params[{name!r}] to be writeable: the optimizer updates it in place")
         # The same array under two names would be updated twice per step with two separate states.
@@ -99,6 +100,13 @@ def _check_params(params: Any) -> dict[str, np.ndarray]:
             raise ValueError(f"Expected each array once in params, got the same array as "
                              f"{seen[id(arr)]!r} and {name!r}")
         seen[id(arr)] = name
+    # Two views of one buffer that overlap: the shared entries would be updated twice per step.
+    arrays = list(params.items())
+    for i, (name, arr) in enumerate(arrays):
+        for other, arr2 in arrays[:i]:
+            if np.may_share_memory(arr, arr2) and np.shares_memory(arr, arr2):
+                raise ValueError(f"Expected params that share no memory, got {other!r} and {name!r} overlapping "
+                                 "(views of one buffer): each shared entry would be updated twice per step")
     # A shallow copy: the arrays are shared with the caller, the set of names is fixed from here on.
     return dict(params)
 

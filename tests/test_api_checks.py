@@ -1,0 +1,139 @@
+"""Library arguments that used to give a wrong result, hang, or an obscure error: each is now one
+ValueError or TypeError naming the argument (audit of the Python API, Dec 5)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.data import Vocabulary
+from rnnkit.lm import NGramLM
+from rnnkit.lm.batching import batchify, windows
+from rnnkit.lm.class_softmax import frequency_classes
+from rnnkit.lm.model import LanguageModel, LMConfig
+from rnnkit.nn import Embedding, Linear
+from rnnkit.recurrent import GRU, LSTM, RNN, make_recurrent
+
+IDS = np.random.default_rng(0).integers(0, 10, (5, 3))
+
+
+def _lm(softmax: str) -> LanguageModel:
+    extra = {"word_classes": frequency_classes(np.arange(10, 0, -1), 3)} if softmax == "class" else {}
+    cutoffs = (3,) if softmax == "adaptive" else ()
+    return LanguageModel(LMConfig(10, embedding_dim=4, hidden_size=4, softmax=softmax, cutoffs=cutoffs),
+                         np.random.default_rng(0), **extra)
+
+
+@pytest.mark.parametrize("softmax", ["full", "class", "adaptive"])
+def test_every_output_layer_checks_targets_and_mask_alike(softmax):
+    """The class and adaptive softmaxes took a -1 target as the last word, (B, T) targets for (T, B),
+    and a mask of 0.5 as a weight (class) or as 1 (adaptive)."""
+    lm = _lm(softmax)
+    bad = IDS.copy()
+    bad[0, 0] = -1
+    with pytest.raises(ValueError, match=r"targets in \[0, 10\) at unmasked positions, got -1"):
+        lm.forward(IDS, bad)
+    with pytest.raises(ValueError, match=r"targets of shape \(5, 3\)"):
+        lm.forward(IDS, IDS.T)
+    with pytest.raises(ValueError, match=r"mask of shape \(5, 3\)"):
+        lm.forward(IDS, IDS, mask=np.ones((3, 5)))
+    with pytest.raises(ValueError, match="mask to be bool or hold only 0 and 1"):
+        lm.forward(IDS, IDS, mask=np.full((5, 3), 0.5))
+    with pytest.raises(ValueError, match=r"ids of shape \(T, B\)"):
+        lm.forward(IDS[0], IDS[0])
+    mask = np.ones((5, 3), bool)
+    mask[0, 0] = False  # a masked position may hold any target (padding -1)
+    loss, _, _ = lm.forward(IDS, bad, mask=mask)
+    assert loss == pytest.approx(lm.forward(IDS, np.where(mask, IDS, 0), mask=mask)[0])
+
+
+@pytest.mark.parametrize("classes, said", [
+    ([-1, 0, 1, 1, 1, 1, 1, 1, 1, 1], "got class -1"),  # probabilities summed to 2.006
+    ([0, 0, 5, 5, 5, 5, 5, 5, 5, 5], r"no word in class\(es\) \[1, 2, 3, 4\]"),
+    ([0, 0, 1, 1, 1], "word_classes for all 10 words, got 5"),
+    ([0.0] * 10, "integer array"),
+])
+def test_word_classes_are_checked(classes, said):
+    with pytest.raises(ValueError, match=said):
+        LanguageModel(LMConfig(10, embedding_dim=4, hidden_size=4, softmax="class"), np.random.default_rng(0),
+                      word_classes=np.array(classes))
+
+
+def test_kneser_ney_discounts_must_leave_probabilities_positive():
+    with pytest.raises(ValueError, match=r"D1 in \[0, 1\], D2 in \[0, 2\], D3\+ in \[0, 3\]"):
+        NGramLM(3, "kneser_ney", discounts=[-1, -1, -1])  # gave negative probabilities
+    with pytest.raises(ValueError, match="D1 in"):
+        NGramLM(3, "kneser_ney", discounts=[np.nan] * 3)
+    with pytest.raises(ValueError, match="discounts only with smoothing 'kneser_ney'"):
+        NGramLM(3, "katz", discounts=[0.5, 1.0, 1.5])  # was ignored
+    with pytest.raises(ValueError, match="delta to be a finite number"):
+        NGramLM(3, "add_delta", delta="1")
+    data = np.random.default_rng(0).integers(0, 6, 50)
+    for eos in ("0", 2.5, True):
+        with pytest.raises(ValueError, match="eos_id to be an integer"):
+            NGramLM(2).fit(data, 6, eos_id=eos)
+    NGramLM(3, "kneser_ney", discounts=[0.5, 1.0, 1.5]).fit(data, 6, eos_id=0)
+
+
+def test_layer_options_of_another_cell_are_refused_not_dropped():
+    with pytest.raises(ValueError, match="no nonlinearity for LSTM"):
+        make_recurrent({"cell": "lstm", "input_size": 3, "hidden_size": 4, "nonlinearity": "relu"})
+    with pytest.raises(ValueError, match="no forget_bias for GRU"):
+        make_recurrent({"cell": "gru", "input_size": 3, "hidden_size": 4, "forget_bias": 1.0})
+    assert make_recurrent({"cell": "rnn", "input_size": 3, "hidden_size": 4, "nonlinearity": "relu"}
+                          ).config.nonlinearity == "relu"
+
+
+def test_layer_construction_checks():
+    with pytest.raises(ValueError, match="forget_bias to be a finite number"):
+        LSTM(3, 4, forget_bias=np.nan)
+    with pytest.raises(ValueError, match="init_scale only with init='uniform'"):
+        LSTM(3, 4, init_scale=0.1)  # was ignored
+    assert np.abs(LSTM(3, 4, init="uniform", init_scale=0.1).params["weight_hh_l0"]).max() <= 0.1
+    with pytest.raises(TypeError, match="bidirectional to be True or False"):
+        LSTM(3, 4, bidirectional="no")  # was bidirectional
+    with pytest.raises(TypeError, match="numpy.random.Generator or None, got int .*default_rng"):
+        GRU(3, 4, rng=0)
+    with pytest.raises(TypeError, match="Expected dtype float32 or float64, got 'foo'"):
+        RNN(3, 4, dtype="foo")
+    with pytest.raises(ValueError, match="in_features to be a positive int"):
+        Linear(True, 3, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="padding_idx to be an int"):
+        Embedding(5, 3, np.random.default_rng(0), padding_idx=True)
+
+
+def test_layer_forward_checks():
+    layer = GRU(4, 5, num_layers=2, dropout=0.5)
+    x = np.zeros((6, 3, 4), np.float32)
+    h0 = np.zeros((2, 3, 5), np.float32)
+    h0[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="finite values in state"):  # was NaN in every output
+        layer.forward(x, h0)
+    with pytest.raises(TypeError, match="training to be True or False"):
+        layer.forward(x, training="no")  # applied dropout
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        layer.forward(x, training=True, rng=3)
+    with pytest.raises(TypeError, match="integer lengths.*a mask"):
+        layer.forward(x, lengths=np.array([True, True, True]))  # was lengths 1, 1, 1
+    layer.params["bias_ih_l1"] = np.zeros(16, np.float32)
+    with pytest.raises(ValueError, match=r"params\['bias_ih_l1'\] of shape \(15,\), got \(16,\)"):
+        layer.forward(x)
+    del layer.params["bias_ih_l1"]
+    with pytest.raises(ValueError, match=r"params\['bias_ih_l1'\] of shape \(15,\), got nothing"):
+        layer.forward(x)
+
+
+def test_language_model_data_checks():
+    with pytest.raises(ValueError, match="bptt to be an integer >= 1"):
+        next(windows(np.zeros((10, 2), np.int64), 0))  # yielded empty windows forever
+    with pytest.raises(TypeError, match="rng .for jitter."):
+        next(windows(np.zeros((10, 2), np.int64), 3, jitter=True))
+    with pytest.raises(TypeError, match="integer token ids"):
+        batchify(np.array([1.7, 2.2, 3.9, 4.1]), 2)  # was truncated to 1, 2, 3, 4
+    with pytest.raises(ValueError, match="init_scale to be a finite number > 0"):
+        LMConfig(10, init_scale=-1.0)
+    vocab = Vocabulary(["<unk>", "<eos>", "a", "b", "c"])
+    with pytest.raises(TypeError, match=r"got a str \(list\(text\)"):
+        vocab.encode("abc")
+    with pytest.raises(TypeError, match="integer ids, got 1.7"):
+        vocab.decode([1.7])
+    assert vocab.decode(np.array([2, 3])) == ["a", "b"]
