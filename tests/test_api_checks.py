@@ -137,3 +137,58 @@ def test_language_model_data_checks():
     with pytest.raises(TypeError, match="integer ids, got 1.7"):
         vocab.decode([1.7])
     assert vocab.decode(np.array([2, 3])) == ["a", "b"]
+
+
+def test_sampling_checks_rng_and_banned_ids():
+    from rnnkit.lm.generate import choose
+
+    logp = np.log(np.full(10, 0.1))
+    with pytest.raises(TypeError, match=r"rng \(for sampling\) to be a numpy.random.Generator"):
+        choose(logp, None)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"banned token ids in \[0, 10\), got \[12\]"):
+        choose(logp, rng, banned=[12])  # was an IndexError
+    with pytest.raises(ValueError, match="leave some of the 10 tokens"):
+        choose(logp, rng, banned=np.arange(10))  # was 'Probabilities contain NaN'
+    assert choose(logp, rng, banned=np.arange(9)) == 9
+    assert choose(logp, None, greedy=True, banned=[0]) == 1  # greedy needs no rng
+
+
+def test_state_loading_names_what_is_malformed():
+    from rnnkit.checkpoint import copy_into
+    from rnnkit.optim import Adam, ParameterAverage
+
+    params = {"w": np.ones(3, np.float32)}
+    opt = Adam(params)
+    opt.step({"w": np.ones(3, np.float32)})
+    sd = opt.state_dict()
+    for change, said in ((("arrays", []), "state_dict\\['arrays'\\] to map names"),
+                         (("no_decay", None), "'no_decay'\\] as a list of parameter names"),
+                         (("param_steps", ["w"]), "'param_steps'\\] to map parameter names")):
+        key, value = change
+        bad = {"arrays": value, "meta": sd["meta"]} if key == "arrays" else \
+            {"arrays": sd["arrays"], "meta": {**sd["meta"], key: value}}
+        with pytest.raises(ValueError, match=said):
+            Adam({"w": np.ones(3, np.float32)}).load_state_dict(bad)
+    with pytest.raises(TypeError, match="Expected w as a numpy array, got list"):
+        copy_into({"w": np.ones(3)}, {"w": [1.0, 2.0, 3.0]})
+    with pytest.raises(TypeError, match="average of w as a numpy array"):
+        ParameterAverage(params, 0.9).load({"w": [1.0, 2.0, 3.0]})
+
+
+def test_metrics_and_output_layers_name_their_arguments():
+    from rnnkit.data.spans import spans
+    from rnnkit.metrics import token_accuracy
+    from rnnkit.nn import LinearCrossEntropy
+
+    with pytest.raises(TypeError, match="sentence 0 as a list of tags, got a str"):
+        token_accuracy([["A", "B"]], ["AB"])  # scored 1.0
+    with pytest.raises(ValueError, match=r"BIO is 'iob2' here\), got 'bio'$"):
+        spans(["B-NP", "I-NP"], scheme="bio")
+    x = np.zeros((2, 4), np.float32)
+    with pytest.raises(ValueError, match=r"weight of shape \(V, H\)"):
+        LinearCrossEntropy().forward(x, np.zeros(4, np.float32), None, np.zeros(2, np.int64))
+    with pytest.raises(TypeError, match="bias to be a float numpy array"):
+        LinearCrossEntropy().forward(x, np.zeros((5, 4), np.float32), [0.0] * 5, np.zeros(2, np.int64))
+    with pytest.raises(ValueError, match="batch_size to be an integer >= 1"):
+        _lm("full").initial_state(-1)

@@ -235,6 +235,8 @@ def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], w
     if missing or unexpected:
         raise ValueError(f"Expected {what} parameters, missing {missing}, unexpected {unexpected}")
     for k, v in arrays.items():
+        if not isinstance(v, np.ndarray):
+            raise TypeError(f"Expected {k} as a numpy array, got {type(v).__name__}")
         if v.shape != params[k].shape:
             raise ValueError(f"Expected {k} of shape {params[k].shape}, got {v.shape}")
         params[k][...] = v

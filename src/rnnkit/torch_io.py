@@ -107,6 +107,8 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], layer: Recurrent, prefi
     wrong_shape = []
     values = {}
     for k in expected.keys() & given.keys():
+        if not hasattr(given[k], "shape"):  # a list, a number: not a tensor or an array
+            raise TypeError(f"Expected {prefix + k} as a torch tensor or numpy array, got {type(given[k]).__name__}")
         shape = tuple(given[k].shape)
         if shape != expected[k].shape:
             wrong_shape.append(f"{prefix + k} expected {expected[k].shape}, got {shape}")

@@ -33,7 +33,8 @@ _PREFIXES = {"iob1": "BI", "iob2": "BI", "bioes": "BIES"}
 
 def _check_scheme(scheme: str) -> None:
     if scheme not in _PREFIXES:
-        raise ValueError(f"Expected scheme to be one of {SCHEMES}, got {scheme!r}")
+        hint = " (BIO is 'iob2' here)" if str(scheme).lower() == "bio" else ""
+        raise ValueError(f"Expected scheme to be one of {SCHEMES}{hint}, got {scheme!r}")
 
 
 def split_tag(tag: str, scheme: str = "iob2") -> tuple[str, str]:
@@ -53,6 +54,7 @@ def split_tag(tag: str, scheme: str = "iob2") -> tuple[str, str]:
 
 def check_tags(tags: Sequence[str], scheme: str = "iob2") -> None:
     """Raise ValueError naming the position of the first tag that is not valid in ``scheme``."""
+    _check_scheme(scheme)  # before the loop: a bad scheme is not a tag "at position 0"
     for i, tag in enumerate(tags):
         try:
             split_tag(tag, scheme)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, check_rng
 
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
@@ -31,7 +31,23 @@ def choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float
     """Pick one token id from log-probabilities logp (V,)."""
     if not greedy:
         check_sampling(temperature, top_k, top_p)
+        check_rng(rng, "rng (for sampling)")
+    banned = _check_banned(banned, np.shape(logp)[-1])
     return _choose(logp, rng, temperature, top_k, top_p, greedy, banned)
+
+
+def _check_banned(banned: Any, V: int) -> np.ndarray | None:
+    """``banned`` as an int array of ids in [0, V) that leaves at least one id to choose."""
+    if banned is None:
+        return None
+    ids = np.asarray(banned)
+    if ids.size == 0:
+        return None
+    if ids.dtype.kind not in "iu" or ids.min() < 0 or ids.max() >= V:
+        raise ValueError(f"Expected banned token ids in [0, {V}), got {ids.tolist()[:10]}")
+    if np.unique(ids).size >= V:
+        raise ValueError(f"Expected banned to leave some of the {V} tokens to choose, got all of them")
+    return ids
 
 
 def _choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float, top_k: int, top_p: float,
@@ -76,9 +92,10 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
     check_int("length", length, 0)
     if not greedy:
         check_sampling(temperature, top_k, top_p)
-    if not greedy and rng is None:
-        raise ValueError("Expected rng (a numpy Generator) for sampling, got None")
+    if not greedy:
+        check_rng(rng, "rng (for sampling)")
     logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
+    banned = _check_banned(banned, logp.shape[-1])
     for _ in range(length):
         nxt = _choose(logp[0], rng, temperature, top_k, top_p, greedy, banned)
         yield nxt

@@ -150,7 +150,9 @@ class LanguageModel:
         return p
 
     def initial_state(self, batch_size: int) -> Any:
+        """Zero state for ``batch_size`` streams: (L, B, H), a pair (h, c) for an LSTM."""
         cfg = self.config
+        batch_size = check_int("batch_size", batch_size, 1)
         shape = (cfg.num_layers, batch_size, cfg.hidden_size)
         z = np.zeros(shape, np.dtype(cfg.dtype))
         return (z, z.copy()) if cfg.cell == "lstm" else z

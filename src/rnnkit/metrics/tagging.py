@@ -23,6 +23,8 @@ def _check_pairs(gold: Sequence[Sequence], pred: Sequence[Sequence]) -> None:
     if len(gold) != len(pred):
         raise ValueError(f"Expected as many predicted sentences as gold ones ({len(gold)}), got {len(pred)}")
     for k, (g, p) in enumerate(zip(gold, pred)):
+        if isinstance(g, str) or isinstance(p, str):  # "AB" would count as the tags "A", "B"
+            raise TypeError(f"Expected sentence {k} as a list of tags, got a str")
         if len(g) != len(p):
             raise ValueError(f"Expected {len(g)} predicted tags for sentence {k} (its gold length), got {len(p)}")
 

@@ -71,11 +71,15 @@ class LinearCrossEntropy:
         """Loss of ``softmax(x W^T + b)`` against targets; x (..., H), targets and mask x's leading shape."""
         _check_float(x, "x")
         _check_float(weight, "weight")
+        if weight.ndim != 2:
+            raise ValueError(f"Expected weight of shape (V, H), got {weight.shape}")
         V, H = weight.shape
         if x.shape[-1] != H:
             raise ValueError(f"Expected x with last axis {H} (the weight's in_features), got {x.shape}")
-        if bias is not None and bias.shape != (V,):
-            raise ValueError(f"Expected bias of shape ({V},), got {bias.shape}")
+        if bias is not None and np.shape(bias) != (V,):
+            raise ValueError(f"Expected bias of shape ({V},), got {np.shape(bias)}")
+        if bias is not None:
+            _check_float(bias, "bias")
         lead = x.shape[:-1]
         x2 = x.reshape(-1, H)  # (N, H)
         N = x2.shape[0]

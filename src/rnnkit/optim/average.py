@@ -64,6 +64,8 @@ class ParameterAverage:
             missing = sorted(set(self.average) - set(arrays))
             raise ValueError(f"Expected averaged values for every parameter; missing {missing[:3]}")
         for k, v in arrays.items():
+            if not isinstance(v, np.ndarray):
+                raise TypeError(f"Expected the average of {k} as a numpy array, got {type(v).__name__}")
             if v.shape != self.average[k].shape:
                 raise ValueError(f"Expected the average of {k} with shape {self.average[k].shape}, got {v.shape}")
             self.average[k][...] = v

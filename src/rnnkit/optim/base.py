@@ -270,7 +270,10 @@ class Optimizer:
             got = sorted(hyper) if isinstance(hyper, Mapping) else hyper
             raise ValueError(f"Expected {cls} hyperparameters {sorted(self.hyper_names)}, got {got}")
         steps = meta["param_steps"]
-        if not isinstance(steps, Mapping) or set(steps) != set(self.params):
+        if not isinstance(steps, Mapping):
+            raise ValueError(f"Expected state_dict['meta']['param_steps'] to map parameter names to step counts, "
+                             f"got {type(steps).__name__}")
+        if set(steps) != set(self.params):
             missing = sorted(set(self.params) - set(steps))
             extra = sorted(set(steps) - set(self.params))
             raise ValueError(f"state_dict parameters do not match: missing {missing}, unexpected {extra}")
@@ -278,10 +281,15 @@ class Optimizer:
         if not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts):
             raise ValueError(f"Expected non-negative integer step counts in state_dict, got {counts[:6]}")
         no_decay = [name for name, decays in self.decays.items() if not decays]
+        if not isinstance(meta["no_decay"], (list, tuple)) or not all(isinstance(n, str) for n in meta["no_decay"]):
+            raise ValueError(f"Expected state_dict['meta']['no_decay'] as a list of parameter names, got "
+                             f"{meta['no_decay']!r:.100}")
         if sorted(meta["no_decay"]) != sorted(no_decay):
             raise ValueError(f"state_dict was saved with no weight decay on {sorted(meta['no_decay'])}, "
                              f"this optimizer skips {sorted(no_decay)}: use the same decay_filter")
         state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
+        if not isinstance(sd["arrays"], Mapping):
+            raise ValueError(f"Expected state_dict['arrays'] to map names to arrays, got {type(sd['arrays']).__name__}")
         for key, arr in sd["arrays"].items():
             buf, _, name = key.partition(".")
             if buf not in self.buffer_names or name not in self.params:
