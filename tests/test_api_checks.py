@@ -192,3 +192,18 @@ def test_metrics_and_output_layers_name_their_arguments():
         LinearCrossEntropy().forward(x, np.zeros((5, 4), np.float32), [0.0] * 5, np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="batch_size to be an integer >= 1"):
         _lm("full").initial_state(-1)
+
+
+def test_accuracy_refuses_what_it_would_compare_wrongly():
+    from rnnkit.checkpoint import restore_rng, rng_state
+    from rnnkit.metrics import accuracy
+
+    with pytest.raises(ValueError, match=r"gold as a 1-D sequence of labels, got an array of shape \(2, 1\)"):
+        accuracy(np.zeros((2, 1)), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="got a str"):
+        accuracy("ab", "ab")
+    assert accuracy([("a", 1), ("b", 2)], [("a", 1), ("b", 3)]) == 0.5  # tuples are labels too
+    state = rng_state(np.random.Generator(np.random.MT19937(0)))
+    state["state"]["key"] = state["state"]["key"][:2]  # a damaged checkpoint's rng state (was an IndexError)
+    with pytest.raises(ValueError, match="valid .* state from rng_state"):
+        restore_rng(state)

@@ -377,6 +377,6 @@ def restore_rng(state: Mapping[str, Any]) -> np.random.Generator:
     bit_gen = _BIT_GENERATORS[name]()
     try:
         bit_gen.state = _arrays_back(dict(state), bit_gen.state)
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
         raise ValueError(f"Expected a valid {name} state from rng_state(), got one numpy rejects ({exc})") from None
     return np.random.Generator(bit_gen)

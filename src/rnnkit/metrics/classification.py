@@ -16,6 +16,11 @@ import numpy as np
 
 
 def _check(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> None:
+    for name, labels in (("gold", gold), ("pred", pred)):
+        # a (N, 1) array would compare rows, a str its characters (a list may hold tuples as labels)
+        if isinstance(labels, str) or (isinstance(labels, np.ndarray) and labels.ndim != 1):
+            got = "a str" if isinstance(labels, str) else f"an array of shape {labels.shape}"
+            raise ValueError(f"Expected {name} as a 1-D sequence of labels, got {got}")
     if len(gold) != len(pred):
         raise ValueError(f"Expected as many predictions as gold labels ({len(gold)}), got {len(pred)}")
     if len(gold) == 0:
