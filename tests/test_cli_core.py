@@ -235,3 +235,20 @@ def test_option_errors_are_said_in_the_options_own_names(capsys, argv, said):
 def test_max_chars_needs_two(capsys):
     assert _exit_code(["train", "tagger", "--char-features", "--max-chars", "1"]) == 2
     assert "--max-chars: expected an integer >= 2, got 1" in capsys.readouterr().err
+
+
+def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path, capsys):
+    """`rnnkit demo --run-dir X reverse` ran the reverse demo in runs/reverse (removing an earlier run's
+    checkpoints there) and ignored X: options before a demo's name are the default demo's."""
+    code = main(["demo", "--steps", "3", "--run-dir", str(tmp_path / "main"), "--progress", "none"])
+    out = capsys.readouterr()
+    assert code == 0 and (tmp_path / "main" / "model.safetensors").exists(), out.err
+    for argv, option in ((["demo", "--run-dir", str(tmp_path / "x"), "reverse", "--epochs", "1"], "--run-dir"),
+                         (["demo", "--steps", "7", "addition"], "--steps"),
+                         (["demo", "--progress", "none", "reverse"], "--progress")):
+        assert main(argv) == 2
+        err = _one_line(capsys.readouterr().err)
+        demo = argv[3]
+        assert err.rstrip("\n") == (f"rnnkit: error: {option} before '{demo}' is an option of the default demo (rnnkit demo); "
+                       f"give the options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ..."), err
+    assert not (tmp_path / "x").exists()

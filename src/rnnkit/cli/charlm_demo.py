@@ -10,19 +10,34 @@ def register(groups) -> None:
     p.description = ("Built-in demonstrations. With no DEMO, train a character-level LSTM for about two minutes "
                      "on this Python's own standard-library source, then sample from it.")
     defaults = DemoConfig()
-    p.add_argument("--steps", type=positive_int, default=defaults.steps, help=f"training steps (default {defaults.steps})")
-    p.add_argument("--seed", type=nonnegative_int, default=defaults.seed, help=f"random seed (default {defaults.seed})")
-    p.add_argument("--run-dir", type=run_folder, default="runs/demo", help="where the model and checkpoints go (default runs/demo)")
-    p.add_argument("--temperature", type=positive_float, default=defaults.temperature,
-                   help=f"sampling temperature (default {defaults.temperature})")
-    p.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
+    # dests of their own: a demo named after them (demo reverse) has options of the same names, whose
+    # defaults would silently replace these (argparse lets a subcommand's defaults win)
+    p.add_argument("--steps", dest="main_steps", metavar="N", type=positive_int, default=defaults.steps,
+                   help=f"training steps (default {defaults.steps})")
+    p.add_argument("--seed", dest="main_seed", metavar="N", type=nonnegative_int, default=defaults.seed,
+                   help=f"random seed (default {defaults.seed})")
+    p.add_argument("--run-dir", dest="main_run_dir", metavar="DIR", type=run_folder, default="runs/demo",
+                   help="where the model and checkpoints go (default runs/demo)")
+    p.add_argument("--temperature", dest="main_temperature", metavar="T", type=positive_float,
+                   default=defaults.temperature, help=f"sampling temperature (default {defaults.temperature})")
+    p.add_argument("--progress", dest="main_progress", choices=["auto", "bar", "lines", "none"], default="auto",
                    help="progress display (default auto: a bar on a terminal, lines otherwise)")
     p.set_defaults(func=run)
 
 
+def refuse_main_demo_options(args, demo: str) -> None:
+    """``rnnkit demo --run-dir X reverse``: options before a demo's name belong to the default demo and
+    would be ignored (and --run-dir X would not keep the demo out of its default folder): refuse them."""
+    parser_defaults = {"main_steps": DemoConfig().steps, "main_seed": DemoConfig().seed, "main_run_dir": "runs/demo",
+                       "main_temperature": DemoConfig().temperature, "main_progress": "auto"}
+    given = [dest for dest, default in parser_defaults.items() if getattr(args, dest, default) != default]
+    if given:
+        option = "--" + given[0][len("main_"):].replace("_", "-")
+        raise ValueError(f"{option} before '{demo}' is an option of the default demo (rnnkit demo); give the "
+                         f"options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ...")
+
+
 def run(args) -> int:
-    if args.steps < 1:
-        raise ValueError(f"Expected --steps >= 1, got {args.steps}")
-    cfg = DemoConfig(steps=args.steps, seed=args.seed, temperature=args.temperature)
-    run_charlm_demo(cfg, args.run_dir, progress=args.progress)
+    cfg = DemoConfig(steps=args.main_steps, seed=args.main_seed, temperature=args.main_temperature)
+    run_charlm_demo(cfg, args.main_run_dir, progress=args.main_progress)
     return 0

@@ -1,6 +1,7 @@
 """``rnnkit demo addition``: an Elman RNN learns binary addition and adds numbers longer than it saw."""
 from __future__ import annotations
 
+from rnnkit.cli.charlm_demo import refuse_main_demo_options
 from rnnkit.cli.common import nonnegative_int, positive_int
 from rnnkit.demos.addition import run_addition_demo
 
@@ -25,6 +26,7 @@ def register(groups) -> None:
 
 
 def run(args) -> int:
+    refuse_main_demo_options(args, "addition")
     for name in ("train_bits", "steps", "hidden", "eval_pairs"):
         value = getattr(args, name)
         if value < 1:

@@ -378,8 +378,10 @@ evaluate_cli.EVALUATORS["seq2seq"] = evaluate_seq2seq
 
 
 def demo_reverse(args: argparse.Namespace) -> int:
+    from rnnkit.cli.charlm_demo import refuse_main_demo_options
     from rnnkit.demos.reverse import ReverseDemoConfig, run_reverse_demo
 
+    refuse_main_demo_options(args, "reverse")
     cfg = ReverseDemoConfig(seed=args.seed, epochs=args.epochs, train_size=args.train_size, max_len=args.max_len)
     with blas_threads(args):
         run_reverse_demo(cfg, args.run_dir, progress=args.progress, log=print)
