@@ -181,7 +181,7 @@ def test_json_line_writes_strict_json():
     import json
     import math
 
-    from rnnkit.cli.common import json_line
+    from rnnkit.jsonline import json_line
 
     line = json_line({"f1": 0.5, "oov_recall": math.nan, "ppl": math.inf, "rows": [1, -math.inf, (2.0, math.nan)]})
     assert "\n" not in line

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -196,6 +197,13 @@ def test_a_new_run_in_a_used_folder_never_reports_the_old_model(tmp_path, capsys
     assert not (run / "best.safetensors").exists()
     # said even with --progress none: files were deleted
     assert "removed the earlier run's best.safetensors and last.safetensors" in err, err
+    # the metrics log is strict JSON even without validation data (valid_loss null, not NaN)
+    for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in {line}"))
+        assert record.get("valid_loss", None) is None, line
+    from rnnkit.train.curves import read_run
+
+    assert math.isnan(read_run(run).epochs[0]["valid_loss"])  # read back as NaN, as before
     assert f"model saved: {run / 'last.safetensors'}" in err, err
     assert main(["evaluate", str(run / "last.safetensors"), valid, "--json"]) == 0
     ppl = json.loads(capsys.readouterr().out)["ppl"]

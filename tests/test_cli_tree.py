@@ -117,15 +117,23 @@ def test_bad_inputs_give_one_line_and_exit_2(files, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and "--classes" in err and "\n" not in err, err
     seven = tmp_path / "seven.txt"
-    seven.write_text("(3 (2 a) (4 b))\n(7 (2 a) (2 b))\n", encoding="utf-8")
+    seven.write_text("(3 (2 a) (4 b))\n\n(3 (2 a) (7 b))\n", encoding="utf-8")
     code = main(["train", "tree", "--train", str(seven), "--run-dir", str(tmp_path / "r"), *COMMON])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and f"{seven}: tree 2 has the label 7" in err and "\n" not in err, err
+    assert code == 2 and f"{seven}:3: a node has the label 7; a tree model reads SST's labels" in err, err
+    assert "\n" not in err and "--classes" not in err, err
     neutral = tmp_path / "neutral.txt"
     neutral.write_text("(2 (2 a) (4 b))\n", encoding="utf-8")
     code = main(["train", "tree", "--train", str(neutral), "--classes", "2", "--run-dir", str(tmp_path / "r"), *COMMON])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "non-neutral root" in err and "\n" not in err, err
+    assert code == 2 and f"{neutral}: all 1 trees have a neutral root" in err and "train on" in err, err
+    # a neutral --valid or --test was dropped without a word: no validation, no test line, exit 0
+    for option, use in (("--valid", "validate on"), ("--test", "test on")):
+        code = main(["train", "tree", "--train", files["train"], option, str(neutral), "--classes", "2",
+                     "--run-dir", str(tmp_path / "r2"), *COMMON])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and f"{neutral}: all 1 trees have a neutral root" in err and use in err, err
+    assert not (tmp_path / "r2").exists()
     lm_like = tmp_path / "x.safetensors"
     from rnnkit.checkpoint import save_checkpoint
     save_checkpoint(lm_like, {"model/w": np.zeros(2, np.float32)}, {"task": {"model": "classifier"}})

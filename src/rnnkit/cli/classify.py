@@ -21,7 +21,6 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
-    json_line,
     nonnegative_int,
     positive_int,
     probability,
@@ -37,6 +36,7 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
+from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
 from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer

@@ -1,33 +1,15 @@
 """Options shared by every ``rnnkit train ...`` command, and their conversion to a TrainConfig; the
-JSON line every ``--json`` option prints; the check of an output file before the work that writes it."""
+checks of an output file and of --max-vocab before the work."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
-
-
-def json_line(obj: Any) -> str:
-    """``obj`` as one line of strict JSON: a float that is not finite (an undefined score, nan, or an
-    overflowed perplexity, inf) becomes ``null``, since ``NaN`` and ``Infinity`` are not JSON and
-    break other readers (``jq``, JavaScript)."""
-    def finite(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [finite(v) for v in value]
-        return value
-
-    return json.dumps(finite(obj), allow_nan=False)
 
 
 def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt") -> None:

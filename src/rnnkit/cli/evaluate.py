@@ -12,8 +12,9 @@ from typing import Callable
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.cli.common import HelpFormatter, json_line, positive_int
+from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.errors import CheckpointError
+from rnnkit.jsonline import json_line
 
 EVALUATORS: dict[str, Callable] = {}
 

@@ -5,7 +5,8 @@ import argparse
 import math
 import sys
 
-from rnnkit.cli.common import HelpFormatter, json_line, positive_int
+from rnnkit.cli.common import HelpFormatter, positive_int
+from rnnkit.jsonline import json_line
 
 
 def register(groups) -> None:

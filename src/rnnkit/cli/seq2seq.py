@@ -28,7 +28,6 @@ from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
     check_max_vocab,
-    json_line,
     nonnegative_float,
     nonnegative_int,
     positive_int,
@@ -49,6 +48,7 @@ from rnnkit.data.parallel import (
 )
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import DataError
+from rnnkit.jsonline import json_line
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.train.digest import file_digest

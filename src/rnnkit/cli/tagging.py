@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_output_path, json_line,
-                               positive_int, probability, train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_output_path, positive_int, probability, train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -29,6 +28,7 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unsegmented, warn
 from rnnkit.errors import DataError, describe_encode_error, os_problem
+from rnnkit.jsonline import json_line
 from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import (
     DataSpec,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, json_line, positive_int, probability,
+from rnnkit.cli.common import (HelpFormatter, add_train_options, positive_int, probability,
                                train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -22,6 +22,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.jsonline import json_line
 from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
@@ -58,18 +59,26 @@ def register(groups) -> None:
     p.set_defaults(func=train_tree)
 
 
-def _read(path: str, classes: int, encoding: str = "utf-8") -> list:
-    """The trees of ``path`` that the task keeps; DataError if a label is outside SST's 0-4."""
-    from rnnkit.data.trees import read_trees
+def _read(path: str, classes: int, encoding: str = "utf-8", use: str = "train on") -> list:
+    """The trees of ``path`` that the task keeps; DataError if a label is outside SST's 0-4 (naming its
+    line), or if --classes 2 keeps none (every root neutral), which leaves nothing to ``use``."""
+    from rnnkit.data.files import read_text_file, text_lines
+    from rnnkit.data.trees import parse_trees
     from rnnkit.errors import DataError
     from rnnkit.treenet.task import select_trees
 
-    trees = read_trees(path, encoding)
-    for n, t in enumerate(trees, start=1):
+    lines = text_lines(read_text_file(path, encoding))
+    trees = parse_trees(lines, path)
+    numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
+    for n, t in zip(numbers, trees):
         if t.labels.max() > 4:
-            raise DataError(f"{path}: tree {n} has the label {int(t.labels.max())}; --classes {classes} reads SST's "
-                            "labels 0 (very negative) to 4 (very positive)")
-    return select_trees(trees, classes)
+            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's labels "
+                            "0 (very negative) to 4 (very positive)")
+    kept = select_trees(trees, classes)
+    if not kept:
+        raise DataError(f"{path}: all {len(trees):,} trees have a neutral root (label 2), which a binary task "
+                        f"(--classes 2, SST-2) leaves out, so there is nothing to {use}")
+    return kept
 
 
 def _describe(s: dict) -> str:
@@ -83,13 +92,12 @@ def train_tree(args: argparse.Namespace) -> int:
 
     cfg = train_config_from_args(args)
     train = _read(args.train, args.classes, args.encoding)
-    valid = _read(args.valid, args.classes, args.encoding) if args.valid else None
-    test = _read(args.test, args.classes, args.encoding) if args.test else None
-    if not train:
-        raise ValueError(f"Expected trees with a non-neutral root in {args.train} for --classes 2, got none")
+    valid = _read(args.valid, args.classes, args.encoding, "validate on") if args.valid else None
+    test = _read(args.test, args.classes, args.encoding, "test on") if args.test else None
     enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
     print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
-          + (f", {len(valid):,} validation trees" if valid else ""), file=sys.stderr)
+          + (f", {len(valid):,} validation trees" if valid else "")
+          + (" (neutral roots left out: --classes 2)" if args.classes == 2 else ""), file=sys.stderr)
     enc.vocab = extend_vocab(args, enc.vocab, (w for t in (valid or []) + (test or []) for w in enc._words(t)))
     vectors = read_pretrained(args, enc.vocab.tokens)
     model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, embedding_size(args, vectors, 100),
@@ -139,7 +147,7 @@ def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> 
     from rnnkit.treenet.task import load_treenet, tree_scores
 
     model, enc = load_treenet(model_path)
-    s = tree_scores(model, enc, _read(data_path, enc.classes, args.encoding or "utf-8"))
+    s = tree_scores(model, enc, _read(data_path, enc.classes, args.encoding or "utf-8", "score"))
     del s["predictions"]
     print(json_line(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0

@@ -67,9 +67,11 @@ class DemoConfig:
     temperature: float = 0.7
 
 
-def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO = sys.stdout,
+def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | None = None,
                     progress: str = "auto") -> dict:
-    """Train, evaluate and sample; returns a dict with the numbers it printed."""
+    """Train, evaluate and sample; returns a dict with the numbers it printed (to ``out``, default the
+    standard output of the moment of the call)."""
+    out = sys.stdout if out is None else out
     text = stdlib_corpus(cfg.max_chars)
     split = int(len(text) * 0.95)
     train_text, valid_text = text[:split], text[split:]

@@ -58,7 +58,8 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
             elif kind == "epoch":
                 record["epoch"], record["step"] = int(record["epoch"]), int(record["step"])
                 for key in [k for k in record if k.startswith("valid_") or k == "train_loss"]:
-                    record[key] = float(record[key])  # a number (NaN without validation data)
+                    # a number; null (NaN in logs of earlier versions) without validation data
+                    record[key] = math.nan if record[key] is None else float(record[key])
                 epochs.append(record)
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f"{path}: line {number}: not a metrics record of rnnkit ({type(exc).__name__}: "

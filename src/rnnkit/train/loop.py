@@ -41,6 +41,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
 from rnnkit.guard import check_finite, divergence_hint
+from rnnkit.jsonline import json_line
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
@@ -253,7 +254,7 @@ class Trainer:
 
     def _log(self, record: dict[str, Any]) -> None:
         with open(self.run_dir / METRICS, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json_line(record) + "\n")  # strict JSON: no validation loss is null, not NaN
 
     # ------------------------------------------------------------------ the loop
     def fit(self, resume: bool = False) -> LoopState:
