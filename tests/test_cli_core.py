@@ -138,7 +138,10 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["train", "lm", "--train", "t.txt", "--patience", "2"], "--patience acts on the validation score"),
     (["train", "lm", "--train", "t.txt", "--cutoffs", "5"], "--cutoffs shape the adaptive softmax"),
     (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
-    (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shape sampling) would be ignored"),
+    (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shape the sampling) would be ignored"),
+    (["generate", "m.safetensors", "--greedy", "--seed", "3"], "--seed (which shape the sampling)"),
+    (["gradflow", "--cell", "gru", "--forget-bias", "3"], "--forget-bias is the LSTM's forget-gate bias"),
+    (["gradflow", "--all-cells", "--cell", "gru"], "--all-cells runs every cell, so --cell gru would be ignored"),
     (["generate", "m.safetensors", "--greedy", "--temperature", "0.5"], "--temperature"),
     (["generate", "m.safetensors", "--greedy", "--temperature", "1"], "--temperature"),  # given, even at its default
     (["generate", "m.safetensors", "--greedy", "--top-p", "1"], "--top-p"),

@@ -312,7 +312,7 @@ def test_evaluate_refuses_options_a_language_model_does_not_read(tmp_path, capsy
     capsys.readouterr()
     assert main(["evaluate", model, valid, "--beam", "4"]) != 0
     err = capsys.readouterr().err
-    assert "--beam does not apply to" in err and "a 'lm' model; leave it out" in err, err
+    assert "--beam does not apply to" in err and "a language model; leave it out" in err, err
     assert main(["evaluate", model, valid, "--ref", valid, "--replace-unk"]) != 0
     assert "--ref, --replace-unk do not apply" in capsys.readouterr().err
     kn = str(tmp_path / "kn.safetensors")

@@ -261,7 +261,7 @@ def test_options_that_would_be_ignored_are_refused(files, model, tmp_path, capsy
     assert not (tmp_path / "r").exists()
     src_path, ref_path = files["test"]
     one_error_line(capsys, main(["evaluate", model, src_path, "--ref", ref_path, "--bptt", "20", "--batch-size", "4"]),
-                   "--batch-size, --bptt do not apply to", "a 'seq2seq' model", "leave them out")
+                   "--batch-size, --bptt do not apply to", "a translation model", "leave them out")
 
 
 def test_translate_keeps_blank_lines_so_output_line_k_answers_input_line_k(files, model, tmp_path, capsys,
@@ -386,7 +386,7 @@ def test_bleu_tokenize_is_refused_for_other_models(tmp_path, capsys):
     assert main(["train", "ngram", "--train", text, "--order", "2", "--save", kn]) == 0
     capsys.readouterr()
     one_error_line(capsys, main(["evaluate", kn, text, "--bleu-tokenize", "zh"]),
-                   "--bleu-tokenize does not apply to", "'ngram' model", "leave it out")
+                   "--bleu-tokenize does not apply to", "an n-gram language model", "leave it out")
 
 
 def test_attention_options_on_a_model_without_attention_fail_before_translating(files, model, tmp_path, capsys):

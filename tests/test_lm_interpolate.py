@@ -106,6 +106,8 @@ def test_cli_mixture_errors_are_one_line(tmp_path, capsys):
         (["evaluate", kn, train, "--weight", "0.5"], "need --interpolate"),
         (["evaluate", kn, train, "--interpolate", kn, "--weight", "0.5", "--tune-on", train], "not both"),
         (["evaluate", kn, train, "--interpolate", kn, "--weight", "2"], "[0, 1]"),
+        # two n-gram models: nothing reads --bptt (it ran, ignoring it)
+        (["evaluate", kn, train, "--interpolate", kn, "--bptt", "7"], "and neither is a recurrent one"),
     ]
     for argv, needle in cases:
         try:

@@ -121,7 +121,9 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     model.save(path, Vocabulary(["<unk>", "<eos>", "a", "b"], eos_token="<eos>"), level="word")
     for argv, needle in ((["score", str(path), str(bad)], "UTF-8"),
                          (["score", str(tmp_path / "gone.safetensors"), str(bad)], "no such checkpoint"),
-                         (["score", str(path), str(tmp_path / "gone.txt")], "no such file")):
+                         (["score", str(path), str(tmp_path / "gone.txt")], "no such file"),
+                         (["score", str(path), str(bad), "--batch-size", "5"],  # was accepted and ignored
+                          "--batch-size does not apply to")):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, err

@@ -255,6 +255,11 @@ MODEL_KINDS = {
 }
 
 
+def kind_name(kind: Any) -> str:
+    """What a checkpoint of ``kind`` is, for messages: "a language model", "a tree model"."""
+    return MODEL_KINDS[kind][0] if kind in MODEL_KINDS else f"a model of kind {kind!r}"
+
+
 def other_kind(kind: Any) -> str:
     """What a checkpoint of ``kind`` is and where it is used ("it is a language model: use it with ...")."""
     if kind in MODEL_KINDS:

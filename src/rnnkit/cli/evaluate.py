@@ -59,16 +59,18 @@ _READS = {"lm": {"batch_size", "bptt"},
           "seq2seq": {"ref", "beam", "length_norm", "max_len", "replace_unk", "bleu_tokenize"}}
 
 
-def refuse_foreign_options(args: argparse.Namespace, kind: str | None) -> None:
-    """A kind-specific option given for a model of another kind would be ignored: say so instead."""
+def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: str | None = None) -> None:
+    """A kind-specific option given for a model of another kind would be ignored: say so instead.
+    ``kind2``: the kind of the --interpolate model."""
     reads = set(_READS.get(kind, ()))
-    if args.interpolate is not None:  # one exact stream for both models; the RNN side (either one) reads --bptt
-        reads = {"bptt"}
+    if args.interpolate is not None:  # one exact stream for both models; an RNN side (either one) reads --bptt
+        reads = {"bptt"} if "lm" in (kind, kind2) else set()
     given = [flag for dest, flag in _KIND_OPTIONS.items()
              if dest not in reads and hasattr(args, dest) and getattr(args, dest) != _PARSER.get_default(dest)]
     if given:
-        what = "with --interpolate (both models are scored as one exact stream)" if args.interpolate is not None \
-            else f"to {args.model}, a {kind!r} model"
+        what = ("with --interpolate (both models are scored as one exact stream"
+                + ("" if reads else ", and neither is a recurrent one") + ")") if args.interpolate is not None \
+            else f"to {args.model}, {ckpt.kind_name(kind)}"
         raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {what}; leave "
                          f"{'it' if len(given) == 1 else 'them'} out")
 
@@ -93,10 +95,14 @@ def evaluate(args) -> int:
     if args.weight is not None and args.tune_on is not None:
         raise ValueError("give --weight W or --tune-on FILE, not both (--tune-on fits the weight)")
     if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
-        raise ValueError(f"--interpolate mixes language models; {args.model} is a {kind!r} model")
+        raise ValueError(f"--interpolate mixes language models; {args.model} is {ckpt.kind_name(kind)}")
     if kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
-    refuse_foreign_options(args, kind)
+    kind2 = None
+    if args.interpolate is not None:
+        kind2 = NGRAM_KIND if is_ngram(args.interpolate) else \
+            (ckpt.load_meta(args.interpolate).get("task") or {}).get("model")
+    refuse_foreign_options(args, kind, kind2)
     return EVALUATORS[kind](args.model, args.data, args)
 
 

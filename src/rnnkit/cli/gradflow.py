@@ -19,7 +19,7 @@ def register(groups) -> None:
                      "before it.  An Elman RNN's gradient shrinks geometrically with the distance to the loss; an "
                      "LSTM's (forget-gate bias 1) decays far more slowly."),
     )
-    p.add_argument("--cell", choices=CELLS, default="rnn", help="recurrent cell (default rnn)")
+    p.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default rnn)")
     p.add_argument("--all-cells", action="store_true", help="run rnn, lstm and gru and print them side by side")
     p.add_argument("--steps", type=positive_int, default=100, help="sequence length T (default 100)")
     p.add_argument("--hidden", type=positive_int, default=50, help="hidden units H (default 50)")
@@ -28,7 +28,7 @@ def register(groups) -> None:
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for weights, inputs and the gradient (default 0)")
     p.add_argument("--init", type=init_scheme, default="pytorch",
                    help=f"weight init: one of {', '.join(INIT_SCHEMES)}, or a number s for U(-s, s) (default pytorch)")
-    p.add_argument("--forget-bias", type=number_or_none, default=1.0,
+    p.add_argument("--forget-bias", type=number_or_none, default=None,
                    help="LSTM forget-gate bias b_if + b_hf (default 1; 'none' keeps PyTorch's random init)")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
@@ -49,10 +49,11 @@ def init_scheme(text: str) -> str:
     return text
 
 
-def number_or_none(text: str) -> float | None:
-    """--forget-bias value: a finite number, or 'none'."""
+def number_or_none(text: str) -> float | str:
+    """--forget-bias value: a finite number, or 'none' (kept as the str, so that None can mean "not
+    given")."""
     if text.lower() == "none":
-        return None
+        return "none"
     try:
         value = float(text)
     except ValueError:
@@ -74,15 +75,21 @@ def run(args) -> int:
         value = getattr(args, name)
         if value < 1:
             raise ValueError(f"Expected --{name.replace('_', '-')} >= 1, got {value}")
-    cells = list(CELLS) if args.all_cells else [args.cell]
+    if args.all_cells and args.cell is not None:
+        raise ValueError(f"--all-cells runs every cell, so --cell {args.cell} would be ignored; give one of them")
+    cells = list(CELLS) if args.all_cells else [args.cell or "rnn"]
+    if args.forget_bias is not None and "lstm" not in cells:
+        raise ValueError(f"--forget-bias is the LSTM's forget-gate bias; with --cell {cells[0]} it would be ignored: "
+                         "add --cell lstm (or --all-cells) or leave --forget-bias out")
+    forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
     norms = {}
     for cell in cells:
         norms[cell] = gradient_flow(cell, steps=args.steps, hidden=args.hidden, batch=args.batch, seed=args.seed,
-                                    init=args.init, forget_bias=args.forget_bias, input_size=args.input_size)
+                                    init=args.init, forget_bias=forget_bias, input_size=args.input_size)
     T = args.steps
     setting = f"T={T}, H={args.hidden}, B={args.batch}, D={args.input_size}, init={args.init}, seed={args.seed}"
     if "lstm" in cells:
-        setting += f", LSTM forget bias={args.forget_bias}"
+        setting += f", LSTM forget bias={forget_bias}"
     print(f"||dL/dh_t|| with the loss on h_T only ({setting})")
     rows = _rows(T, args.every)
     if len(cells) == 1:

@@ -121,7 +121,8 @@ def register(groups) -> None:
     g.add_argument("--top-p", type=fraction, default=None,
                    help="sample from the smallest set with this much probability, in (0, 1] (default: 1, all)")
     g.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    g.add_argument("--seed", type=nonnegative_int, default=0, help="random seed: the same seed gives the same text")
+    g.add_argument("--seed", type=nonnegative_int, default=None,
+                   help="random seed of the sampling: the same seed gives the same text (default 0)")
     g.set_defaults(func=generate)
 
 
@@ -256,10 +257,10 @@ def _prime_example(tokens: list[str], level: str) -> str:
 def generate(args) -> int:
     if args.greedy:
         shaped = [name for name, on in (("--temperature", args.temperature is not None), ("--top-k", args.top_k),
-                                        ("--top-p", args.top_p is not None)) if on]
+                                        ("--top-p", args.top_p is not None), ("--seed", args.seed is not None)) if on]
         if shaped:
             raise ValueError(f"--greedy always takes the most likely token, so {' and '.join(shaped)} (which shape "
-                             "sampling) would be ignored: give one or the other")
+                             "the sampling) would be ignored: give one or the other")
     args.temperature = 1.0 if args.temperature is None else args.temperature
     args.top_p = 1.0 if args.top_p is None else args.top_p
     model, vocab, level = load_language_model(args.model)
@@ -278,7 +279,7 @@ def generate(args) -> int:
             shown = ", ".join(repr(t) for t in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             print(f"note: {len(unknown)} --prime token type(s) not in the model's vocabulary, read as "
                   f"{vocab.unk_token}: {shown}", file=sys.stderr)
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(0 if args.seed is None else args.seed)
     ids = vocab.encode(prime_tokens)
     out = sys.stdout
     if args.prime is not None:

@@ -23,8 +23,8 @@ def register(groups) -> None:
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
     p.add_argument("data", help="text, one sentence a line (.xz read directly)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
-    p.add_argument("--batch-size", type=positive_int, default=32,
-                   help="lines a recurrent model scores at once (the scores do not depend on it)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="lines a recurrent model scores at once (the scores do not depend on it; default 32)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov")
     p.set_defaults(func=run)
@@ -35,12 +35,18 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.score import score_lines
 
+    from rnnkit.lm.ngram import NGramLM
+
     model, vocab, level = load_language_model(args.model)
+    if isinstance(model, NGramLM) and args.batch_size is not None:
+        raise ValueError(f"--batch-size does not apply to {args.model}, an n-gram language model (it scores "
+                         "each line on its own, without batches); leave it out")
+    batch_size = 32 if args.batch_size is None else args.batch_size
     text = read_text(args.data, args.encoding)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's final newline ends the last line; it does not start another
-    scores = score_lines(model, vocab, level, lines, args.batch_size)
+    scores = score_lines(model, vocab, level, lines, batch_size)
     out = sys.stdout
     for number, (line, s) in enumerate(zip(lines, scores), start=1):
         if args.json:
