@@ -92,3 +92,10 @@ def test_cli_demo_addition_bad_value(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--train-bits" in err
+    # test lengths must be longer than the training ones: that is what the demo shows
+    assert main(["demo", "addition", "--test-bits", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--test-bits 4 is not longer than --train-bits 8" in err, err
+    assert main(["demo", "reverse", "--max-len", "2"]) == 2  # was 'Expected 1 <= min_len <= max_len'
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--max-len 2 is below the demo's shortest strings (3 letters)" in err, err

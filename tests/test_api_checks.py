@@ -207,3 +207,11 @@ def test_accuracy_refuses_what_it_would_compare_wrongly():
     state["state"]["key"] = state["state"]["key"][:2]  # a damaged checkpoint's rng state (was an IndexError)
     with pytest.raises(ValueError, match="valid .* state from rng_state"):
         restore_rng(state)
+
+
+def test_a_tiny_temperature_samples_the_best_token_not_nan():
+    from rnnkit.lm.generate import choose
+
+    logp = np.log(np.array([0.1, 0.5, 0.4]))
+    for extra in ({}, {"top_k": 2}, {"top_p": 0.5}):
+        assert choose(logp, np.random.default_rng(0), temperature=1e-308, **extra) == 1, extra

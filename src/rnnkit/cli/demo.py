@@ -33,6 +33,9 @@ def run(args) -> int:
             raise ValueError(f"Expected --{name.replace('_', '-')} >= 1, got {value}")
     if min(args.test_bits) < 1:
         raise ValueError(f"Expected --test-bits >= 1, got {min(args.test_bits)}")
+    if min(args.test_bits) <= args.train_bits:  # the point of the test: lengths it never saw
+        raise ValueError(f"--test-bits {min(args.test_bits)} is not longer than --train-bits {args.train_bits}: the "
+                         "test shows the network adds numbers longer than any it trained on; give longer ones")
     print(f"Binary addition, Elman RNN with {args.hidden} units: training on {args.train_bits}-bit numbers "
           f"for {args.steps} steps (seed {args.seed})")
     run_addition_demo(seed=args.seed, train_bits=args.train_bits, test_bits=args.test_bits,

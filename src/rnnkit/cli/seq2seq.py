@@ -382,6 +382,10 @@ def demo_reverse(args: argparse.Namespace) -> int:
     from rnnkit.demos.reverse import ReverseDemoConfig, run_reverse_demo
 
     refuse_main_demo_options(args, "reverse")
+    shortest = ReverseDemoConfig.min_len
+    if args.max_len < shortest:
+        raise ValueError(f"--max-len {args.max_len} is below the demo's shortest strings ({shortest} letters); give "
+                         f"--max-len {shortest} or more")
     cfg = ReverseDemoConfig(seed=args.seed, epochs=args.epochs, train_size=args.train_size, max_len=args.max_len)
     with blas_threads(args):
         run_reverse_demo(cfg, args.run_dir, progress=args.progress, log=print)

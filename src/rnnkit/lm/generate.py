@@ -59,7 +59,10 @@ def _choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: floa
         z[banned] = -np.inf
     if greedy:
         return int(np.argmax(z))
-    z = z / temperature
+    # shift before dividing: (z - max) / T is 0 for the best token and <= 0 elsewhere, so a tiny
+    # temperature (1e-308) gives -inf, not inf - inf = NaN
+    with np.errstate(over="ignore"):
+        z = (z - z.max()) / temperature
     if top_k and top_k < z.size:
         kth = np.partition(z, -top_k)[-top_k]
         z = np.where(z >= kth, z, -np.inf)
