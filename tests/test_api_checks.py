@@ -215,3 +215,11 @@ def test_a_tiny_temperature_samples_the_best_token_not_nan():
     logp = np.log(np.array([0.1, 0.5, 0.4]))
     for extra in ({}, {"top_k": 2}, {"top_p": 0.5}):
         assert choose(logp, np.random.default_rng(0), temperature=1e-308, **extra) == 1, extra
+
+
+def test_a_stream_too_short_for_one_prediction_is_named():
+    from rnnkit.errors import DataError
+
+    with pytest.raises(DataError, match=r"^one.txt has 1 token; at least 2 are needed \(one to read, one to "
+                                        r"predict\): use a longer file$"):
+        batchify(np.array([5]), 1, name="one.txt")  # advised a smaller --batch-size than 1

@@ -255,3 +255,27 @@ def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path,
         assert err.rstrip("\n") == (f"rnnkit: error: {option} before '{demo}' is an option of the default demo (rnnkit demo); "
                        f"give the options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ..."), err
     assert not (tmp_path / "x").exists()
+
+
+def test_stream_errors_threads_position_and_standard_input_are_said_plainly(tmp_path, capsys, monkeypatch):
+    import errno
+
+    assert _exit_code(["gradflow", "--threads", "1"]) == 2  # was "unrecognized arguments: --threads 1"
+    assert "--threads goes before the command" in capsys.readouterr().err
+
+    def full_disk(args):
+        raise OSError(errno.ENOSPC, "No space left on device")  # what writing to /dev/full raises
+
+    monkeypatch.setattr("rnnkit.cli.ngram.run", full_disk)
+    assert main(["train", "ngram", "--train", "unused.txt"]) == 2
+    assert capsys.readouterr().err == ("rnnkit: error: no space left on device (writing to standard output or another "
+                                       "stream); free some space or choose another disk\n")
+    monkeypatch.undo()
+    assert main(["train", "ngram", "--train", "-"]) == 2
+    assert "-: this command reads files, not standard input" in capsys.readouterr().err
+    (tmp_path / "a.txt").write_text("the cat sat\n" * 20, encoding="utf-8")
+    model = str(tmp_path / "kn.safetensors")
+    assert main(["train", "ngram", "--train", str(tmp_path / "a.txt"), "--save", model]) == 0
+    capsys.readouterr()
+    assert main(["score", model, "-"]) == 2  # was "-: no such file"
+    assert "/dev/stdin" in capsys.readouterr().err

@@ -35,8 +35,9 @@ class RunInUseError(RnnkitError):
 def os_problem(exc: OSError) -> str:
     """What an operating-system error means for the path it names, in plain words (``"out is a file,
     not a folder"``) instead of ``[Errno 20] Not a directory: 'out/x'``."""
-    if exc.filename is None:
-        return exc.strerror or str(exc)
+    if exc.filename is None:  # a stream (standard output into a full disk, a closed pipe)
+        what = (exc.strerror or str(exc)).lower()
+        return f"{what} (writing to standard output or another stream)" if exc.errno == errno.ENOSPC else what
     name = os.fsdecode(exc.filename)
     code = exc.errno
     if code == errno.ENOENT:
@@ -75,8 +76,9 @@ def describe_os_error(exc: OSError) -> str:
     return f"{os_problem(exc)}; {fix}"
 
 
-def describe_encode_error(exc: UnicodeEncodeError) -> str:
-    """Text that the output's encoding cannot hold (an ASCII terminal, ``--encoding gbk`` and an emoji)."""
+def describe_encode_error(exc: UnicodeEncodeError, file_option: bool = True) -> str:
+    """Text that the output's encoding cannot hold (an ASCII terminal, ``--encoding gbk`` and an emoji);
+    ``file_option``: the command has ``--encoding`` for the files it writes."""
     chars = exc.object[exc.start:exc.end][:10]
     return (f"cannot write {chars!r} in the {exc.encoding} encoding; for standard output set PYTHONIOENCODING=utf-8 "
-            "(or a UTF-8 locale, e.g. LANG=C.UTF-8), for a file choose --encoding utf-8")
+            "(or a UTF-8 locale, e.g. LANG=C.UTF-8)" + (", for a file choose --encoding utf-8" if file_option else ""))

@@ -123,7 +123,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         logp = model.token_logprobs(vocab.encode(tokens))
         m = metrics_from_nll(-float(logp.sum()), logp.size)
     else:
-        m = evaluate_stream(model, vocab.encode(tokens), args.batch_size, args.bptt, vocab.eos_id)
+        m = evaluate_stream(model, vocab.encode(tokens), args.batch_size, args.bptt, vocab.eos_id, name=data_path)
     m["oov_rate"] = st.fraction
     if args.json:
         print(json_line(m))

@@ -235,7 +235,7 @@ def train_lm(args) -> int:
     print(f"model saved: {best}", file=sys.stderr)
     if test_ids is not None:
         model, vocab, level, _ = load_lm(best)
-        m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id)
+        m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
         unit = "bits/char" if args.level == "char" else "perplexity"
         value = m["bits"] if args.level == "char" else m["ppl"]
         print(f"test: {unit} {value:.4f} (NLL {m['loss']:.4f} nats over {m['tokens']:,} tokens, "

@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         # pass as the one before it, so `rnnkit tag MODEL --format columns FILE` left FILE unmatched
         if not extras[0].startswith("-") and getattr(args, "input", False) is None:
             args.input = extras.pop(0)
+        if extras and any(e == "--threads" or e.startswith("--threads=") for e in extras):
+            parser.error("--threads goes before the command, as an option of rnnkit itself: "
+                         "rnnkit --threads N COMMAND ...")
         if extras:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if getattr(args, "input", None) == "-":  # the usual name for standard input (tag, segment, classify, ...)
@@ -177,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("RNNKIT_DEBUG"):
             raise
         if isinstance(exc, UnicodeEncodeError):
-            message = describe_encode_error(exc)
-        elif isinstance(exc, OSError) and exc.filename is not None:  # the raw "[Errno 21] Is a directory: 'x'"
+            message = describe_encode_error(exc, file_option=hasattr(args, "encoding"))
+        elif isinstance(exc, OSError) and str(exc).startswith("[Errno"):  # raw: "[Errno 21] Is a directory: 'x'"
             message = describe_os_error(exc)
         else:
             message = str(exc)
@@ -187,8 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError as exc:  # numpy's names the array: "Unable to allocate 284. PiB for an array ..."
         if os.environ.get("RNNKIT_DEBUG"):
             raise
-        print(f"rnnkit: error: out of memory ({exc or 'an allocation failed'}); choose smaller sizes "
-              "(--hidden, --embed, --batch-size, --max-vocab)", file=sys.stderr)
+        sizes = [flag for dest, flag in (("hidden", "--hidden"), ("embed", "--embed"), ("batch_size", "--batch-size"),
+                                         ("batch", "--batch"), ("steps", "--steps"), ("max_vocab", "--max-vocab"))
+                 if getattr(args, dest, None) is not None]  # the size options this command has
+        print(f"rnnkit: error: out of memory ({exc or 'an allocation failed'}); choose smaller sizes"
+              + (f" ({', '.join(sizes)})" if sizes else ""), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)

@@ -28,6 +28,9 @@ def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpu
     ids = given.astype(np.int64, copy=False)
     n = ids.size // check_int("batch_size", batch_size, 1)
     if n < 2:
+        if batch_size == 1:
+            raise DataError(f"{name} has {ids.size} token{'s' * (ids.size != 1)}; at least 2 are needed (one to read, "
+                            "one to predict): use a longer file")
         need = batch_size * 2
         raise DataError(
             f"{name} has {ids.size} tokens; {batch_size} streams need at least {need}: "

@@ -17,11 +17,12 @@ from rnnkit.lm.batching import batchify, windows
 
 
 def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int = 35,
-                    start_id: int | None = None) -> dict[str, float]:
-    """Mean NLL per predicted token (nats), perplexity and bits per token over ``ids``."""
+                    start_id: int | None = None, name: str = "evaluation data") -> dict[str, float]:
+    """Mean NLL per predicted token (nats), perplexity and bits per token over ``ids``; ``name`` is
+    what a DataError calls the data (too short for the batch)."""
     if start_id is not None:
         ids = np.concatenate([[start_id], np.asarray(ids, dtype=np.int64)])
-    data = batchify(ids, batch_size, name="evaluation data")
+    data = batchify(ids, batch_size, name=name)
     state = None
     total = 0.0
     count = 0
