@@ -183,3 +183,17 @@ def test_evaluate_reads_utf8_unless_told_even_for_a_tagger_trained_on_gbk(tmp_pa
     assert code == 0, err
     code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "s" / "last.safetensors"), str(tmp_path / "dev.txt")])
     assert code == 0 and "OOV rate 0.00%" in out, (out, err)
+
+
+def test_a_compressed_file_without_its_suffix_is_named_not_taken_for_cp1252(tmp_path):
+    """gzip data named .txt was 'probably cp1252', and with --encoding cp1252 'holds a NUL; pass
+    --encoding cp1252' again: advice that looped."""
+    import gzip
+
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(gzip.compress("hello world\n".encode() * 20))
+    for encoding in ("utf-8", "cp1252"):
+        with pytest.raises(DataError, match="it is gzip-compressed data, not text: name it .gz"):
+            read_text_file(path, encoding)
+    (tmp_path / "corpus.txt.gz").write_bytes(path.read_bytes())
+    assert read_text_file(tmp_path / "corpus.txt.gz").startswith("hello world")

@@ -187,8 +187,8 @@ def check_no_nul(text: str, data: bytes, name: str) -> None:
         from rnnkit.errors import DataError
 
         line = text.count("\n", 0, at) + 1
-        raise DataError(f"{name}:{line}: holds a NUL character, which no text file has; "
-                        f"{not_utf8_advice(data, name, option=True)}")
+        advice = binary_signature(data) or not_utf8_advice(data, name, option=True)
+        raise DataError(f"{name}:{line}: holds a NUL character, which no text file has; {advice}")
 
 
 def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) -> str:
@@ -217,6 +217,26 @@ def check_encoding(encoding: str) -> None:
                          f"got {encoding!r}") from None
 
 
+# the first bytes of files that are not text at all, whatever the encoding
+_SIGNATURES = ((b"\x1f\x8b", "gzip-compressed data", "name it .gz (rnnkit decompresses .gz and .xz files) or "
+                "decompress it (gunzip -c)"),
+               (b"\xfd7zXZ\x00", "xz-compressed data", "name it .xz (rnnkit decompresses .gz and .xz files) or "
+                "decompress it (xz -dc)"),
+               (b"BZh", "bzip2-compressed data", "decompress it (bunzip2 -c)"),
+               (b"PK\x03\x04", "a zip archive", "extract the text file from it (unzip)"),
+               (b"\x89PNG", "a PNG image", "give the text file"),
+               (b"%PDF", "a PDF document", "give the text file"))
+
+
+def binary_signature(data: bytes) -> str | None:
+    """"it is gzip-compressed data, not text: name it .gz ..." when ``data`` starts with the signature
+    of a compressed file, an archive or an image; None otherwise."""
+    for magic, what, fix in _SIGNATURES:
+        if data.startswith(magic):
+            return f"it is {what}, not text: {fix}"
+    return None
+
+
 def decode_bytes(data: bytes, encoding: str, name: str) -> str:
     """``data`` decoded strictly as ``encoding``; every reader of text files and of standard input
     decodes through here, so they all fail alike.  A byte that does not decode, or a NUL character, is a
@@ -230,7 +250,7 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-        hint = decode_advice(data, encoding, name if name != "<stdin>" else "FILE")
+        hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE")
         raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
                         f"{shown}; {hint}") from None
     check_no_nul(text, data, name)
