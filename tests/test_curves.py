@@ -91,6 +91,13 @@ def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     assert code == 2 and "one of the validation metrics every run reports (loss, accuracy), got 'bleu'" in err
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "--labels", "a,b"])
     assert code == 2 and "one --labels name per run (1), got 2" in err
+    # a plot file that cannot be written is refused before the table (it came after, or not at all)
+    for target, said in (("", "--output needs a file name"), ("c.txt", "matplotlib does not write .txt files"),
+                         (str(tmp_path / "none" / "c.png"), "the folder")):
+        code, out, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "-o", target])
+        assert code == 2 and out == "" and said in err, (target, err)
+    code, out, err = run_cli(capsys, ["gradflow", "--steps", "3", "--plot", "flow.txt"])
+    assert code == 2 and out == "" and "--plot flow.txt: matplotlib does not write .txt" in err, err
 
 
 def test_a_run_still_in_its_first_epoch_sits_beside_finished_ones(tmp_path, capsys):
@@ -142,9 +149,9 @@ def test_missing_matplotlib_is_one_line_with_the_install_hint(tmp_path, capsys, 
 def test_a_plot_path_that_cannot_be_written_names_it(tmp_path, capsys):
     """Not the temporary file the atomic write uses, and a folder is said to be one."""
     code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path / "no" / "such" / "f.png")])
-    assert code == 2 and f"cannot write {tmp_path / 'no' / 'such' / 'f.png'}" in err and ".tmp" not in err, err
+    assert code == 2 and f"--plot {tmp_path / 'no' / 'such' / 'f.png'}: the folder" in err and ".tmp" not in err, err
     code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path)])
-    assert code == 2 and "is a folder; give a file name for the plot" in err, err
+    assert code == 2 and f"--plot {tmp_path} is a folder; give a file name, e.g." in err, err
 
 
 def test_default_metric_is_loss_where_reported_else_the_first_shared_one(tmp_path, capsys):

@@ -291,6 +291,9 @@ def test_extend_vocab_adds_evaluation_words_that_have_vectors(tmp_path, capsys, 
             "--freeze-embeddings", "--epochs", "1", *SMALL]
     code, _, err = run_cli(capsys, [*args, "--extend-vocab", "--run-dir", str(run)])
     assert code == 0 and "vocabulary: 1 of the 2 words of the evaluation data missing from the training data" in err, err
+    no_eval = [a for a in args if a not in ("--test", str(test))]  # nothing to take words from: it did nothing
+    code, _, err = run_cli(capsys, [*no_eval, "--extend-vocab", "--valid-fraction", "0", "--run-dir", str(run)])
+    assert code == 2 and "--extend-vocab adds the words of the evaluation data" in err, err
     model, enc, _ = load_classifier(run / "last.safetensors")
     tokens = enc.vocab.tokens
     assert tokens[-1] == "absent" and "unseen" not in tokens

@@ -26,6 +26,22 @@ def matplotlib_parts() -> tuple[Any, Any, Any]:
     return Figure, FigureCanvasAgg, font_manager
 
 
+def check_plot_file(path: str, option: str) -> None:
+    """ValueError naming ``option`` for a plot file that cannot be written, before the work that draws
+    it: no name, a format matplotlib does not write (by the suffix), or a path
+    :func:`rnnkit.cli.common.check_output_path` refuses; ImportError without matplotlib."""
+    if not str(path).strip():
+        raise ValueError(f"{option} needs a file name (e.g. plot.png), got an empty one")
+    Figure, FigureCanvasAgg, _ = matplotlib_parts()
+    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    if fmt not in formats:
+        raise ValueError(f"{option} {path}: matplotlib does not write .{fmt} files; use .png, .pdf or .svg")
+    from rnnkit.cli.common import check_output_path
+
+    check_output_path(str(path), option, suffix=".png")
+
+
 def new_figure(width: float, height: float) -> Any:
     """A Figure of this size in inches, attached to an Agg canvas."""
     Figure, FigureCanvasAgg, _ = matplotlib_parts()

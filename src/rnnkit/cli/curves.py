@@ -39,6 +39,10 @@ def dpi(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.train.curves import plot_curves, read_run, summary_lines, valid_metrics
 
+    if args.output is not None:
+        from rnnkit.plotting import check_plot_file
+
+        check_plot_file(args.output, "--output")  # before the runs are read and the table printed
     labels = args.labels.split(",") if args.labels else [None] * len(args.runs)
     if len(labels) != len(args.runs):
         raise ValueError(f"Expected one --labels name per run ({len(args.runs)}), got {len(labels)}")
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"Expected --metric to be one of the validation metrics every run reports "
                          f"({', '.join(available)}), got {args.metric!r}")
     print("\n".join(summary_lines(runs, args.metric)))
-    if args.output:
+    if args.output is not None:
         path = plot_curves(runs, args.output, args.metric, args.dpi)
         print(f"plot written: {path}")
     return 0

@@ -75,6 +75,10 @@ def run(args) -> int:
         value = getattr(args, name)
         if value < 1:
             raise ValueError(f"Expected --{name.replace('_', '-')} >= 1, got {value}")
+    if args.plot is not None:
+        from rnnkit.plotting import check_plot_file
+
+        check_plot_file(args.plot, "--plot")  # before the backward passes and the table
     if args.all_cells and args.cell is not None:
         raise ValueError(f"--all-cells runs every cell, so --cell {args.cell} would be ignored; give one of them")
     cells = list(CELLS) if args.all_cells else [args.cell or "rnn"]
@@ -104,7 +108,7 @@ def run(args) -> int:
         for t in rows:
             cols = " ".join(f"{norms[c][t - 1] / norms[c][-1]:>11.3e}" for c in cells)
             print(f"{t:>6} {T - t:>6} {cols}")
-    if args.plot:
+    if args.plot is not None:
         from rnnkit.diagnostics_plot import plot_gradient_flow
 
         print(f"plot written: {plot_gradient_flow(norms, args.plot, title=setting)}")

@@ -87,8 +87,12 @@ def extend_vocab(args: argparse.Namespace, vocab: Vocabulary, candidates: Iterab
         return vocab
     if not args.embeddings:
         raise ValueError("--extend-vocab needs --embeddings FILE (it adds the words that have a vector there)")
+    candidates = set(candidates)
+    if not candidates:
+        raise ValueError("--extend-vocab adds the words of the evaluation data (--valid, --test), and there is "
+                         "none; give --valid or --test, or leave --extend-vocab out")
     known = set(vocab.tokens)
-    new = sorted(set(candidates) - known)
+    new = sorted(candidates - known)
     vectors = read_pretrained(args, [*vocab.tokens, *new])  # one read serves the extended vocabulary too
     have = set(vectors.words)
     added = [w for w in new if w in have or w.lower() in have]
