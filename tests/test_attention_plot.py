@@ -10,7 +10,7 @@ import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
 
-from rnnkit.seq2seq import plot  # noqa: E402  (after the skip: the module itself needs no matplotlib)
+from rnnkit import plotting  # noqa: E402  (after the skip: the module itself needs no matplotlib)
 from rnnkit.seq2seq.plot import plot_attention  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -60,7 +60,7 @@ def test_chinese_tokens_still_give_a_png(tmp_path):
         warnings.simplefilter("always")
         out = plot_attention(attention(rng, len(target), len(source)), source, target, tmp_path / "zh.png")
     png_size(out)
-    families, missing = plot._font_families("".join(source))
+    families, missing = plotting.font_families("".join(source))
     messages = [str(w.message) for w in caught]
     if missing:  # no CJK font here: one warning that says what to install, and no per-glyph warnings
         assert len(messages) == 1 and "fonts-noto-cjk" in messages[0], messages
@@ -69,20 +69,20 @@ def test_chinese_tokens_still_give_a_png(tmp_path):
 
 
 def test_a_character_missing_from_dejavu_is_spelled_or_found_in_another_font():
-    assert plot._spell_missing("我们", "我") == "U+6211 们"
-    assert plot._spell_missing("Nähe", "") == "Nähe"
-    families, missing = plot._font_families("Männer")
+    assert plotting.spell_missing("我们", "我") == "U+6211 们"
+    assert plotting.spell_missing("Nähe", "") == "Nähe"
+    families, missing = plotting.font_families("Männer")
     assert families == ["DejaVu Sans"] and missing == ""
     # any installed font with a character DejaVu Sans lacks must be picked up as a fallback
     from matplotlib import font_manager
 
-    base = plot._charmap(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans")))
+    base = plotting._charmap(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans")))
     for entry in font_manager.fontManager.ttflist:
-        if entry.name.startswith("DejaVu Sans") or entry.name.startswith(plot._NOT_FALLBACKS):
+        if entry.name.startswith("DejaVu Sans") or entry.name.startswith(plotting._NOT_FALLBACKS):
             continue
-        extra = sorted(c for c in plot._charmap(entry.fname) - base if chr(c).isprintable())
+        extra = sorted(c for c in plotting._charmap(entry.fname) - base if chr(c).isprintable())
         if extra:
-            families, missing = plot._font_families(chr(extra[0]))
+            families, missing = plotting.font_families(chr(extra[0]))
             assert missing == "" and len(families) == 2, (entry.name, hex(extra[0]), families, missing)
             return
     pytest.skip("no installed font has a character DejaVu Sans lacks")

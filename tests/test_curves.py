@@ -166,3 +166,16 @@ def test_default_metric_is_loss_where_reported_else_the_first_shared_one(tmp_pat
     _log(tmp_path / "lm" / "metrics.jsonl", [0.3, 0.2])
     code, out, err = run_cli(capsys, ["curves", str(tmp_path / "lm")])
     assert code == 0 and "valid loss (best)" in out, out + err
+
+
+def test_chinese_run_names_get_one_warning_at_most_and_a_plot(tmp_path, capsys):
+    """matplotlib warned once per missing glyph and drew boxes; now a font that has them is used, or
+    one warning says which characters are spelled as code points."""
+    pytest.importorskip("matplotlib")
+    _log(tmp_path / "运行" / "metrics.jsonl", [0.9, 0.5])
+    _log(tmp_path / "en" / "metrics.jsonl", [0.8, 0.6], train_every=100)  # no step logged: epoch losses drawn
+    out_png = tmp_path / "zh.png"
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "运行"), str(tmp_path / "en"), "--labels", "中文,英文",
+                                    "-o", str(out_png)])
+    assert code == 0 and out_png.read_bytes()[:8] == PNG, err
+    assert "Glyph" not in err and err.count("warning") <= 1, err

@@ -1,4 +1,6 @@
-"""matplotlib for rnnkit's plots, imported only when a plot is asked for.
+"""matplotlib for rnnkit's plots, imported only when a plot is asked for; the fonts for text
+DejaVu Sans lacks (Chinese, Japanese): a system font that has them is added as a fallback, and
+characters no installed font has are spelled as code points with one warning.
 
 Every plot is drawn with matplotlib's object-oriented API on an Agg canvas: no pyplot, no GUI, and
 the user's global backend is left alone.  matplotlib is an optional dependency:
@@ -7,8 +9,12 @@ command line prints as one line.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import warnings
+from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,65 @@ def matplotlib_parts() -> tuple[Any, Any, Any]:
     except ImportError as exc:
         raise ImportError(INSTALL_HINT) from exc
     return Figure, FigureCanvasAgg, font_manager
+
+
+_BASE_FONT = "DejaVu Sans"
+# matplotlib's own last-resort font "covers" every code point with a box: it is not a real fallback
+_NOT_FALLBACKS = ("Last Resort",)
+
+
+@lru_cache(maxsize=64)
+def _charmap(font_path: str) -> frozenset[int]:
+    """Code points a font file has glyphs for (cached: reading a CJK font's table takes milliseconds)."""
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_path).get_charmap())
+
+
+def font_families(text: str) -> tuple[list[str], str]:
+    """Font families that cover ``text`` (DejaVu Sans first), and the characters none of them has."""
+    _, _, font_manager = matplotlib_parts()
+    needed = {ord(ch) for ch in text if not ch.isspace()}
+    base = font_manager.findfont(font_manager.FontProperties(family=_BASE_FONT), fallback_to_default=True)
+    missing = needed - _charmap(base)
+    families = [_BASE_FONT]
+    if not missing:
+        return families, ""
+    for entry in font_manager.fontManager.ttflist:
+        if not missing or entry.name in families or entry.name.startswith(_NOT_FALLBACKS):
+            continue
+        try:
+            covered = missing & _charmap(entry.fname)
+        except (OSError, RuntimeError):
+            continue  # an unreadable font file is simply not a candidate
+        if covered:
+            families.append(entry.name)
+            missing -= covered
+    return families, "".join(sorted(chr(c) for c in missing))
+
+
+def spell_missing(token: str, missing: str) -> str:
+    """``token`` with each character of ``missing`` written as its code point, e.g. U+6211."""
+    if not missing:
+        return token
+    return "".join(f" U+{ord(ch):04X} " if ch in missing else ch for ch in token).strip()
+
+
+def warn_missing_glyphs(missing: str) -> None:
+    """One warning for the characters no installed font has (see :func:`spell_missing`)."""
+    if missing:
+        warnings.warn(f"no installed font has the characters {missing[:20]!r}: they are labelled by code "
+                      f"point (U+XXXX); install a font with them (e.g. apt-get install fonts-noto-cjk)",
+                      stacklevel=3)
+
+
+@contextlib.contextmanager
+def quiet_glyph_warnings() -> Iterator[None]:
+    """Silence matplotlib's warning per missing glyph (one per character and text), which
+    :func:`warn_missing_glyphs` has said once."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        yield
 
 
 def check_plot_file(path: str, option: str) -> None:

@@ -14,58 +14,15 @@ matplotlib is an optional dependency: ``pip install 'rnnkit[plot]'``.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rnnkit.checks import check_int
-from rnnkit.plotting import matplotlib_parts, new_figure, save_figure
-
-_BASE_FONT = "DejaVu Sans"
-# matplotlib's own last-resort font "covers" every code point with a box: it is not a real fallback
-_NOT_FALLBACKS = ("Last Resort",)
-
-
-@lru_cache(maxsize=64)
-def _charmap(font_path: str) -> frozenset[int]:
-    """Code points a font file has glyphs for (cached: reading a CJK font's table takes milliseconds)."""
-    from matplotlib.ft2font import FT2Font
-
-    return frozenset(FT2Font(font_path).get_charmap())
-
-
-def _font_families(text: str) -> tuple[list[str], str]:
-    """Font families that cover ``text`` (DejaVu Sans first), and the characters none of them has."""
-    _, _, font_manager = matplotlib_parts()
-    needed = {ord(ch) for ch in text if not ch.isspace()}
-    base = font_manager.findfont(font_manager.FontProperties(family=_BASE_FONT), fallback_to_default=True)
-    missing = needed - _charmap(base)
-    families = [_BASE_FONT]
-    if not missing:
-        return families, ""
-    for entry in font_manager.fontManager.ttflist:
-        if not missing or entry.name in families or entry.name.startswith(_NOT_FALLBACKS):
-            continue
-        try:
-            covered = missing & _charmap(entry.fname)
-        except (OSError, RuntimeError):
-            continue  # an unreadable font file is simply not a candidate
-        if covered:
-            families.append(entry.name)
-            missing -= covered
-    return families, "".join(sorted(chr(c) for c in missing))
-
-
-def _spell_missing(token: str, missing: str) -> str:
-    """``token`` with each character of ``missing`` written as its code point, e.g. U+6211."""
-    if not missing:
-        return token
-    return "".join(f" U+{ord(ch):04X} " if ch in missing else ch for ch in token).strip()
-
+from rnnkit.plotting import (font_families, matplotlib_parts, new_figure, quiet_glyph_warnings, save_figure,
+                             spell_missing, warn_missing_glyphs)
 
 def _check(weights: Any, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> np.ndarray:
     for name, tokens in (("source_tokens", source_tokens), ("target_tokens", target_tokens)):
@@ -102,14 +59,11 @@ def plot_attention(
     w = _check(weights, source_tokens, target_tokens)  # (T, S)
     check_int("dpi", dpi, 1)
     matplotlib_parts()  # the install hint before any work
-    families, missing = _font_families("".join(source_tokens) + "".join(target_tokens) + (title or ""))
-    if missing:
-        warnings.warn(f"no installed font has the characters {missing[:20]!r}: they are labelled by code "
-                      f"point (U+XXXX); install a font with them (e.g. apt-get install fonts-noto-cjk)",
-                      stacklevel=2)
-    source_labels = [_spell_missing(tok, missing) for tok in source_tokens]
-    target_labels = [_spell_missing(tok, missing) for tok in target_tokens]
-    title = _spell_missing(title, missing) if title else title
+    families, missing = font_families("".join(source_tokens) + "".join(target_tokens) + (title or ""))
+    warn_missing_glyphs(missing)
+    source_labels = [spell_missing(tok, missing) for tok in source_tokens]
+    target_labels = [spell_missing(tok, missing) for tok in target_tokens]
+    title = spell_missing(title, missing) if title else title
     T, S = w.shape
     # about a third of an inch per token keeps labels legible; the margins hold the labels themselves
     longest = max(len(tok) for tok in [*source_labels, *target_labels])
@@ -131,8 +85,5 @@ def plot_attention(
     if title:
         ax.set_title(title, fontdict=font, pad=12)
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.03, label="attention weight")
-    path = Path(path)
-    with warnings.catch_warnings():
-        # the one warning above replaces matplotlib's warning per missing glyph
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        return save_figure(fig, path, dpi)
+    with quiet_glyph_warnings():  # the one warning above replaces matplotlib's warning per missing glyph
+        return save_figure(fig, Path(path), dpi)

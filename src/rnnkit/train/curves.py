@@ -18,7 +18,8 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnkit.errors import DataError
-from rnnkit.plotting import new_figure, save_figure
+from rnnkit.plotting import (font_families, new_figure, quiet_glyph_warnings, save_figure, spell_missing,
+                             warn_missing_glyphs)
 from rnnkit.textwidth import display_width, ljust
 from rnnkit.train.loop import METRICS
 
@@ -115,18 +116,27 @@ def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "l
     epoch (the best epoch of each run marked), every run in its own colour; written to ``path``."""
     if not runs:
         raise ValueError("Expected at least one run to plot, got none")
+    # run names may be Chinese (a folder 运行, --labels 中文): a font that has them, or their code points
+    families, missing = font_families("".join(r.name for r in runs))
+    warn_missing_glyphs(missing)
+    names = [spell_missing(r.name, missing) for r in runs]
     fig = new_figure(11.0, 4.2)
     left, right = fig.subplots(1, 2)
     key = "valid_" + metric
-    for i, r in enumerate(runs):
+    for i, (r, name) in enumerate(zip(runs, names)):
         colour = f"C{i % 10}"
         if r.steps.size:
-            left.plot(r.steps, r.losses, color=colour, linewidth=1.0, alpha=0.85, label=r.name)
+            left.plot(r.steps, r.losses, color=colour, linewidth=1.0, alpha=0.85, label=name)
+        else:  # fewer steps than --log-every: the epochs' training losses are all there is
+            ends = [(e["step"], e["train_loss"]) for e in r.epochs if math.isfinite(e.get("train_loss", math.nan))]
+            if ends:
+                xs, ys = zip(*ends)
+                left.plot(xs, ys, color=colour, marker="o", markersize=3, linewidth=1.0, label=name)
         points = [(e["epoch"], e[key]) for e in r.epochs if isinstance(e.get(key), (int, float))
                   and math.isfinite(e[key])]
         if points:
             xs, ys = zip(*points)
-            right.plot(xs, ys, color=colour, marker="o", markersize=3, linewidth=1.5, label=r.name)
+            right.plot(xs, ys, color=colour, marker="o", markersize=3, linewidth=1.5, label=name)
             best = best_epoch(r)
             if best is not None and isinstance(best.get(key), (int, float)):
                 right.plot([best["epoch"]], [best[key]], color=colour, marker="*", markersize=12)
@@ -140,5 +150,6 @@ def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "l
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
         if len(runs) > 1 and ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small")
-    return save_figure(fig, path, dpi)
+            ax.legend(prop={"family": families, "size": "small"})
+    with quiet_glyph_warnings():
+        return save_figure(fig, path, dpi)
