@@ -77,6 +77,9 @@ def test_train_evaluate_and_resume(files, tmp_path, capsys, monkeypatch, cell, c
     rows = capsys.readouterr().out.split("\n")
     assert len(rows) == 5 and rows[1:3] == ["", ""] and rows[4] == "", rows
     assert rows[0].endswith("\ta good") and rows[3].endswith("\ta bad"), rows
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n \n"))  # blank lines only: blank answers, as a text classifier
+    assert main(["classify", str(run / "best.safetensors")]) == 0
+    assert capsys.readouterr().out == "\n\n"
     monkeypatch.setattr("sys.stdin", io.StringIO("(3 (2 a) (4 good))\n(3 (2 a) (4 good)\n"))
     assert main(["classify", str(run / "best.safetensors")]) == 2
     err = capsys.readouterr().err.strip()

@@ -179,3 +179,10 @@ def test_chinese_run_names_get_one_warning_at_most_and_a_plot(tmp_path, capsys):
                                     "-o", str(out_png)])
     assert code == 0 and out_png.read_bytes()[:8] == PNG, err
     assert "Glyph" not in err and err.count("warning") <= 1, err
+
+
+def test_a_cross_validation_folder_points_to_its_folds(tmp_path):
+    for k in (1, 2, 10):
+        _log(tmp_path / "cv" / f"fold{k}" / "metrics.jsonl", [0.9, 0.5])
+    with pytest.raises(DataError, match=r"cv: a cross-validation's folder.*e.g. \S+fold1 \S+fold2 \S+fold10$"):
+        read_run(tmp_path / "cv")

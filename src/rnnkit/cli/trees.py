@@ -128,7 +128,9 @@ def classify_trees(args: argparse.Namespace) -> int:
     model, enc = load_treenet(args.model)
     text, name = read_input(args.input, args.encoding)
     lines = text_lines(text)
-    trees = parse_trees(lines, name)  # one per non-blank line
+    # one per non-blank line; blank lines only: nothing to classify, each answered by a blank line, as
+    # a text classifier answers them
+    trees = parse_trees(lines, name) if any(line.strip() for line in lines) else []
     rows = []
     for s in range(0, len(trees), 256):
         chunk = trees[s : s + 256]

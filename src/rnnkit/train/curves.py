@@ -43,6 +43,11 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        folds = sorted((p for p in path.parent.glob("fold*") if (p / METRICS).exists()),
+                       key=lambda p: (len(p.name), p.name))
+        if folds:  # a cross-validation's folder: each fold is a run of its own
+            raise DataError(f"{path.parent}: a cross-validation's folder, each fold a run of its own; give them, "
+                            f"e.g. {' '.join(str(p) for p in folds[:3])}{' ...' if len(folds) > 3 else ''}") from None
         raise DataError(f"{path}: no such file; give a run folder (holding {METRICS}) or a {METRICS} file") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file; expected rnnkit's {METRICS}") from None
