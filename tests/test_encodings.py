@@ -30,9 +30,12 @@ FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop ch
     # Japanese in EUC-JP (its kana tell it from GB 2312), Russian in cp1251 and KOI8-R, and Western
     # accents inside Latin words, which read as Cyrillic letters in cp1251 too
     (JA, "euc_jp", "euc_jp"), (RU, "cp1251", "cp1251"), (RU, "koi8_r", "koi8_r"),
-    ("Grüße aus München, schöne Größe.\n", "cp1252", "cp1252"), ("¿Dónde está el niño? Mañana.\n", "cp1252", "cp1252")],
+    ("Grüße aus München, schöne Größe.\n", "cp1252", "cp1252"), ("¿Dónde está el niño? Mañana.\n", "cp1252", "cp1252"),
+    # four GBK characters read as cp1251 are 8 Cyrillic letters ('ОТГЗЅсМм'), not a Russian word; capitals
+    ("我们今天", "gbk", "gb18030"), ("ООН и НАТО", "cp1251", "cp1251")],
     ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16", "cp950", "cp932", "cp949", "short-big5",
-         "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese", "euc-jp", "cp1251", "koi8-r", "german", "spanish"])
+         "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese", "euc-jp", "cp1251", "koi8-r", "german", "spanish",
+         "four-gbk", "cp1251-capitals"])
 def test_the_likely_encoding_comes_first_and_decodes_the_text(text, written, codec):
     data = text.encode(written)
     found, why = guess_encodings(data)

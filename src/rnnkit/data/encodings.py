@@ -87,6 +87,25 @@ def _cyrillic(text: str) -> tuple[float, float]:
     return len(letters) / max(1, len(wide)), sum(c.isupper() for c in letters) / max(1, len(letters))
 
 
+_RUSSIAN = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+_VOWELS = set("аеёиоуыэюя")
+
+
+def _reads_as_russian(text: str) -> bool:
+    """Whether the non-ASCII words of ``text`` look like Russian: Russian letters only, each word in
+    lower case after its first letter (or all capitals), and a fair share of vowels.  Short Chinese
+    GBK text read as cp1251 passes a plain "Cyrillic letters" test ('我们今天' -> 'ОТГЗЅсМм'), not this."""
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if any(ord(c) > 127 for c in w)]
+    if not words:
+        return False
+    letters = "".join(words).lower()
+    if any(c not in _RUSSIAN for c in letters):
+        return False
+    cased = sum(1 for w in words if w[1:].islower() or w.isupper() or len(w) == 1)
+    vowels = sum(c in _VOWELS for c in letters) / len(letters)
+    return cased >= 0.8 * len(words) and vowels >= 0.25
+
+
 def _common_korean(ch: str) -> bool:
     return 0xAC00 <= ord(ch) <= 0xD7A3 or 0x3000 <= ord(ch) <= 0x303F
 
@@ -139,7 +158,9 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
         share, upper = _cyrillic(cyr)
         if share >= 0.95:  # Cyrillic letters in cp1251 or KOI8-R; KOI8-R read as cp1251 comes out in upper case
             found = ["koi8_r", "cp1251"] if upper > 0.5 else ["cp1251", "koi8_r"]
-            return found, "its bytes >= 0x80 read as words of Cyrillic letters"
+            for first, second in (found, found[::-1]):  # an all-capitals cp1251 text looks like KOI8-R above
+                if _reads_as_russian(_decodes(sample, first) or ""):
+                    return [first, second], "its bytes >= 0x80 read as words of Cyrillic letters"
     if high:
         if pairs:
             alone = "bytes >= 0x80 come in pairs, but no East Asian double-byte encoding fits them"
