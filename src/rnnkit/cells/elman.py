@@ -50,6 +50,8 @@ def forward(
     a_all = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, H)  # (T, B, H)
     a_all += b_ih + b_hh
     w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, H): faster per-step GEMM than a transposed view
+    if nonlinearity not in ("tanh", "relu"):  # anything else ran as tanh
+        raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
     relu = nonlinearity == "relu"
     rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
     # per-step views, made once (see step_views)
