@@ -67,6 +67,9 @@ def test_kneser_ney_discounts_must_leave_probabilities_positive():
         NGramLM(3, "katz", discounts=[0.5, 1.0, 1.5])  # was ignored
     with pytest.raises(ValueError, match="delta to be a finite number"):
         NGramLM(3, "add_delta", delta="1")
+    with pytest.raises(ValueError, match="delta only with smoothing 'add_delta'"):
+        NGramLM(3, "kneser_ney", delta=0.5)  # was ignored
+    assert NGramLM(3, "add_delta").delta == 1.0  # add-one unless given
     data = np.random.default_rng(0).integers(0, 6, 50)
     for eos in ("0", 2.5, True):
         with pytest.raises(ValueError, match="eos_id to be an integer"):

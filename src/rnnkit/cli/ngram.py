@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.delta is not None and args.smoothing != "add_delta":
         raise ValueError(f"--delta is add-delta smoothing's; with --smoothing {args.smoothing} it would be ignored: "
                          "add --smoothing add_delta or leave --delta out")
-    args.delta = 1.0 if args.delta is None else args.delta
-    model = NGramLM(args.order, args.smoothing, args.delta)
+    model = NGramLM(args.order, args.smoothing, args.delta)  # delta None: add-one for add_delta
     if args.save:
         check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors")
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])

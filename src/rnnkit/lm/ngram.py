@@ -43,19 +43,24 @@ class NGramLM:
     """An n-gram language model: ``NGramLM(5).fit(ids, V, eos_id=eos).perplexity(test_ids)``.
 
     ``discounts`` (Kneser-Ney only) fixes (D_1, D_2, D_3+), as (3,) or (order, 3), instead of
-    estimating them.  Learned state ends in ``_``.
+    estimating them; ``delta`` (add-delta only, default 1: Laplace) is the count added to every
+    n-gram.  Either given for another smoothing is a ValueError.  Learned state ends in ``_``.
     """
 
     def __init__(
         self,
         order: int = 3,
         smoothing: str = "kneser_ney",
-        delta: float = 1.0,
+        delta: float | None = None,
         discounts: Sequence[float] | np.ndarray | None = None,
     ) -> None:
         check_int("order", order, 1)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"Expected smoothing to be one of {SMOOTHINGS}, got {smoothing!r}")
+        if delta is not None and smoothing != "add_delta":
+            raise ValueError(f"Expected delta only with smoothing 'add_delta' (it is its delta), got smoothing "
+                             f"{smoothing!r}")
+        delta = 1.0 if delta is None else delta  # add-one (Laplace) unless given
         if isinstance(delta, bool) or not isinstance(delta, (int, float, np.number)) or not np.isfinite(delta) \
                 or delta <= 0:
             raise ValueError(f"Expected delta to be a finite number > 0, got {delta!r}")
@@ -290,7 +295,8 @@ class NGramLM:
     @classmethod
     def from_arrays(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> NGramLM:
         """Inverse of :meth:`config` and :meth:`arrays`; KeyError, TypeError or ValueError when one is damaged."""
-        model = cls(config["order"], config["smoothing"], config["delta"])
+        model = cls(config["order"], config["smoothing"],
+                    config["delta"] if config["smoothing"] == "add_delta" else None)
         n = model.order
         model.vocab_size_ = check_int("vocab_size", config["vocab_size"], 1)
         eos = config["eos_id"]
