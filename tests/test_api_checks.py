@@ -226,3 +226,8 @@ def test_a_stream_too_short_for_one_prediction_is_named():
     with pytest.raises(DataError, match=r"^one.txt has 1 token; at least 2 are needed \(one to read, one to "
                                         r"predict\): use a longer file$"):
         batchify(np.array([5]), 1, name="one.txt")  # advised a smaller --batch-size than 1
+
+
+def test_backward_names_a_cache_that_is_not_one():
+    with pytest.raises(TypeError, match="the cache this layer's forward returned, got str"):
+        GRU(2, 3).backward(None, None, "junk")  # was an AttributeError

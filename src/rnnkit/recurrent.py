@@ -318,6 +318,8 @@ class Recurrent:
         in its own reading order: the forward one from the first step, the reverse one from each
         sequence's last real token (so its windows end at t = length - 1 - j k, not at multiples of k).
         """
+        if not isinstance(cache, RecurrentCache):
+            raise TypeError(f"Expected the cache this layer's forward returned, got {type(cache).__name__}")
         cfg = self.config
         T, B = cache.shape
         H = cfg.hidden_size
