@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnkit.checks import check_rng
+
 SCHEMES = ("pytorch", "uniform", "orthogonal", "xavier")
 
 # "encoder.weight_hh_l1_reverse" -> kind "weight_hh", layer "1", suffix "_reverse".  Only the part
@@ -36,9 +38,6 @@ def _check_shape(shape: Sequence[int], ndim: int | None = None) -> tuple[int, ..
     return shape
 
 
-def _check_rng(rng: object) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"Expected rng to be a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def _check_dtype(dtype: object) -> np.dtype:
@@ -52,7 +51,7 @@ def uniform_(shape: Sequence[int], bound: float, rng: np.random.Generator,
              dtype: object = np.float32) -> np.ndarray:
     """Draw ``w ~ U(-bound, bound)`` of the given shape (a new array, despite torch's ``_`` name)."""
     shape = _check_shape(shape)
-    _check_rng(rng)
+    check_rng(rng)
     dtype = _check_dtype(dtype)
     if not (bound >= 0 and math.isfinite(bound)):
         raise ValueError(f"Expected bound to be a finite number >= 0, got {bound}")
@@ -81,7 +80,7 @@ def orthogonal(shape: Sequence[int], rng: np.random.Generator, gain: float = 1.0
     recurrent weights" means for a gated cell (the whole ``(4H, H)`` matrix cannot be).
     """
     shape = _check_shape(shape, ndim=2)
-    _check_rng(rng)
+    check_rng(rng)
     dtype = _check_dtype(dtype)
     if not (isinstance(blocks, (int, np.integer)) and blocks > 0 and shape[0] % blocks == 0):
         raise ValueError(f"Expected blocks to be a positive int dividing {shape[0]} rows, got {blocks!r}")
@@ -120,7 +119,7 @@ def xavier_normal(shape: Sequence[int], rng: np.random.Generator, gain: float = 
                   dtype: object = np.float32) -> np.ndarray:
     """Glorot normal: ``w ~ N(0, s^2)``, ``s = gain * sqrt(2 / (fan_in + fan_out))``."""
     shape = _check_shape(shape, ndim=2)
-    _check_rng(rng)
+    check_rng(rng)
     dtype = _check_dtype(dtype)
     std = gain * math.sqrt(_two_over_fans(shape))
     return (std * rng.standard_normal(shape)).astype(dtype, copy=False)
@@ -152,7 +151,7 @@ def init_recurrent_params(params: dict[str, np.ndarray], hidden_size: int, rng: 
         raise TypeError(f"Expected params to be a dict of arrays, got {type(params).__name__}")
     if not (isinstance(hidden_size, (int, np.integer)) and hidden_size > 0):
         raise ValueError(f"Expected hidden_size to be a positive int, got {hidden_size!r}")
-    _check_rng(rng)
+    check_rng(rng)
     if scheme not in SCHEMES:
         raise ValueError(f"Expected scheme to be one of {SCHEMES}, got {scheme!r}")
     if scheme == "uniform":

@@ -94,7 +94,7 @@ def quiet_glyph_warnings() -> Iterator[None]:
 def check_plot_file(path: str, option: str) -> None:
     """ValueError naming ``option`` for a plot file that cannot be written, before the work that draws
     it: no name, a format matplotlib does not write (by the suffix), or a path
-    :func:`rnnkit.cli.common.check_output_path` refuses; ImportError without matplotlib."""
+    :func:`rnnkit.data.files.check_output_path` refuses; ImportError without matplotlib."""
     if not str(path).strip():
         raise ValueError(f"{option} needs a file name (e.g. plot.png), got an empty one")
     Figure, FigureCanvasAgg, _ = matplotlib_parts()
@@ -102,7 +102,7 @@ def check_plot_file(path: str, option: str) -> None:
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
     if fmt not in formats:
         raise ValueError(f"{option} {path}: matplotlib does not write .{fmt} files; use .png, .pdf or .svg")
-    from rnnkit.cli.common import check_output_path
+    from rnnkit.data.files import check_output_path
 
     check_output_path(str(path), option, suffix=".png")
 

@@ -1,34 +1,13 @@
 """Options shared by every ``rnnkit train ...`` command, and their conversion to a TrainConfig; the
-checks of an output file and of --max-vocab before the work."""
+check of --max-vocab before the work."""
 from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
-
-
-def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt") -> None:
-    """ValueError naming ``option`` when ``path`` cannot be written as a file: a folder, a missing
-    folder (unless ``make_folders``: the command makes them), a file where a folder should be, no
-    permission.  Checked before the work that ends in writing it, so the mistake costs nothing.
-    ``suffix``: of the file name the message suggests for a folder."""
-    p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name, e.g. {p / ('model' + suffix)}")
-    parent = p.parent
-    while make_folders and not parent.exists() and parent != parent.parent:
-        parent = parent.parent  # the nearest folder that exists: the rest will be made
-    if parent.exists() and not parent.is_dir():
-        raise ValueError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
-    if not parent.exists():
-        raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise ValueError(f"{option} {path}: no permission to write there; choose another path")
 
 
 def check_max_vocab(value: int | None, specials: Sequence[str]) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from rnnkit.cli.common import check_max_vocab, check_output_path, positive_float, positive_int
+from rnnkit.cli.common import check_max_vocab, positive_float, positive_int
+from rnnkit.data.files import check_output_path
 from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
 from rnnkit.data.vocab import oov_rate
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_output_path, positive_int, probability, train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, positive_int, probability,
+                               train_config_from_args)
+from rnnkit.data.files import check_output_path
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -203,12 +205,14 @@ def _check_metric_available(spec: DataSpec, *scored: str | None) -> None:
 
 def _looks_like_conllu(path: str, encoding: str) -> str | None:
     """Why a file given with --format columns or segmented looks like CoNLL-U (None when it does not)."""
-    from rnnkit.data.files import read_text_file, text_lines
+    from rnnkit.data.files import open_data, text_lines
 
-    try:
-        lines = [line for line in text_lines(read_text_file(path, encoding)) if line.strip()]
-    except (DataError, ValueError):
+    try:  # the head is enough (20 lines are looked at): the reader reads the whole file anyway
+        with open_data(Path(path)) as f:
+            head = f.read(1 << 16).decode(encoding, errors="replace")
+    except (DataError, ValueError, LookupError):
         return None
+    lines = [line for line in text_lines(head) if line.strip()]
     if not lines:
         return None
     ten_columns = any(len(line.split("\t")) == 10 for line in lines[:20] if not line.startswith("#"))

@@ -1,7 +1,8 @@
 """Opening, reading and writing the data files of every format: ``.gz`` / ``.xz`` by name, a file
 problem as one :class:`rnnkit.errors.DataError` naming the file, text decoded byte for byte with the
 encoding asked for (:mod:`rnnkit.data.encodings` names what a file that does not decode probably
-is), standard input read the same way, and lines split on ``\\n`` only."""
+is), standard input read the same way, and lines split on ``\\n`` only; and the check that an output
+file can be written, made before the work that ends in writing it."""
 from __future__ import annotations
 
 import contextlib
@@ -96,3 +97,22 @@ def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8")
     data = text.encode(encoding)
     with _opener(path)(path, "wb") as f:
         f.write(data)
+
+
+def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt") -> None:
+    """ValueError naming ``option`` when ``path`` cannot be written as a file: a folder, a missing
+    folder (unless ``make_folders``: the command makes them), a file where a folder should be, no
+    permission.  Checked before the work that ends in writing it, so the mistake costs nothing.
+    ``suffix``: of the file name the message suggests for a folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name, e.g. {p / ('model' + suffix)}")
+    parent = p.parent
+    while make_folders and not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # the nearest folder that exists: the rest will be made
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
+    if not parent.exists():
+        raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"{option} {path}: no permission to write there; choose another path")

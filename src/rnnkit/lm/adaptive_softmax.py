@@ -112,7 +112,7 @@ class AdaptiveSoftmax:
 
     def _split(self, targets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(head targets (N,), cluster of every target (N,), -1 for the shortlist and masked positions)."""
-        t = np.where(keep, targets, 0)  # checked by loss: in [0, V) where kept
+        t = np.where(keep, targets, 0)  # masked: any integer (-1 padding); kept: checked by loss
         cluster = np.searchsorted(self.bounds, t, side="right") - 1  # (N,) -1 in the shortlist
         head_t = np.where(cluster < 0, t, self.shortlist + cluster)
         cluster[~keep] = -1
@@ -123,9 +123,7 @@ class AdaptiveSoftmax:
         """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) bool or 0/1."""
         N = h.shape[0]
         targets, keep = check_targets(targets, mask, (N,), self.vocab_size, "one per row of h")
-        if keep is not None:
-            targets = np.where(keep, targets, 0)  # a masked target may be any integer (-1 padding)
-        keep = np.ones(N, bool) if keep is None else keep  # (N,)
+        keep = np.ones(N, bool) if keep is None else keep  # (N,); _split reads masked targets as 0
         w = keep.astype(h.dtype)  # (N,) 0/1 loss weights
         head_t, cluster = self._split(targets, keep)
         total, c_head = self._head.forward(h, params["head.weight"], params.get("head.bias"), head_t,

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import check_rng
 from rnnkit.row_sparse import RowSparseGrad
 
 
@@ -112,8 +113,7 @@ class Embedding:
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Expected rng to be a numpy.random.Generator, got {type(rng).__name__}")
+        check_rng(rng)
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Expected a floating dtype, got {dtype}")

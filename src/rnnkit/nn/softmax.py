@@ -58,34 +58,29 @@ class CrossEntropyCache:
     shape: tuple[int, ...]  # the logits' shape
 
 
-def _targets_and_mask(targets: object, mask: object, lead: tuple[int, ...],
-                      whose: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Flat targets (N,) and the mask as bool (N,) or None, with their type and shapes checked."""
-    if not (isinstance(targets, np.ndarray) and targets.dtype.kind in "iu"):
-        got = getattr(targets, "dtype", type(targets).__name__)
-        raise TypeError(f"Expected targets to be an integer numpy array, got {got}")
-    if targets.shape != lead:
-        raise ValueError(f"Expected targets of shape {lead} ({whose}), got {targets.shape}")
-    if mask is None:
-        return targets.reshape(-1), None
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"Expected mask to be a numpy array or None, got {type(mask).__name__}")
-    if mask.shape != lead:
-        raise ValueError(f"Expected mask of shape {lead} (the targets'), got {mask.shape}")
-    if mask.dtype != np.bool_:
-        if mask.dtype.kind not in "iuf" or not np.all((mask == 0) | (mask == 1)):
-            raise ValueError("Expected mask to be bool or hold only 0 and 1")
-        mask = mask != 0
-    return targets.reshape(-1), mask.reshape(-1)
-
-
 def check_targets(targets: object, mask: object, shape: tuple[int, ...], vocab_size: int,
                   whose: str = "one per position") -> tuple[np.ndarray, np.ndarray | None]:
     """Flat targets (N,) and the mask as bool (N,) or None, for an output layer that computes its own
     loss (the class-based and adaptive softmaxes): integer targets of ``shape``, a mask of the same
     shape that is bool or 0/1, and every unmasked target in [0, vocab_size).  ValueError or TypeError
     otherwise, as :func:`softmax_cross_entropy` gives."""
-    t, keep = _targets_and_mask(targets, mask, tuple(shape), whose)
+    lead = tuple(shape)
+    if not (isinstance(targets, np.ndarray) and targets.dtype.kind in "iu"):
+        got = getattr(targets, "dtype", type(targets).__name__)
+        raise TypeError(f"Expected targets to be an integer numpy array, got {got}")
+    if targets.shape != lead:
+        raise ValueError(f"Expected targets of shape {lead} ({whose}), got {targets.shape}")
+    t, keep = targets.reshape(-1), None
+    if mask is not None:
+        if not isinstance(mask, np.ndarray):
+            raise TypeError(f"Expected mask to be a numpy array or None, got {type(mask).__name__}")
+        if mask.shape != lead:
+            raise ValueError(f"Expected mask of shape {lead} (the targets'), got {mask.shape}")
+        if mask.dtype != np.bool_:
+            if mask.dtype.kind not in "iuf" or not np.all((mask == 0) | (mask == 1)):
+                raise ValueError("Expected mask to be bool or hold only 0 and 1")
+            mask = mask != 0
+        keep = mask.reshape(-1)
     checked = t if keep is None else t[keep]
     if checked.size and (checked.min() < 0 or checked.max() >= vocab_size):
         bad = checked[(checked < 0) | (checked >= vocab_size)][0]
