@@ -2,7 +2,8 @@
 
 A thin layer over :mod:`rnnkit.tagging` and :mod:`rnnkit.hmm`.  Both kinds of model are single
 checkpoint files whose metadata records how their data was read (:class:`DataSpec`), so ``tag``,
-``segment`` and ``evaluate`` read new files the way training did (see :mod:`rnnkit.tagging.io`).
+``segment`` and ``evaluate`` read new files the way training did (see :mod:`rnnkit.tagging.io`;
+the data options and reading with their checks are :mod:`rnnkit.cli.tagging_data`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import numpy as np
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, positive_int, probability,
                                train_config_from_args)
-from rnnkit.data.files import check_output_path
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -28,17 +28,18 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, read_data, read_evaluation,
+                                     spec_from_args)
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unsegmented, warn
+from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
-from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
     TaggingData,
     format_predictions,
     raw_sentences,
-    read_tagged,
     save_hmm,
     tagger_meta,
 )
@@ -46,59 +47,12 @@ from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
 
 
-def _add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
-                      valid_help: str = "validation file (best checkpoint and early stopping)") -> None:
-    d = p.add_argument_group("data")
-    d.add_argument("--train", required=True, help="training file")
-    d.add_argument("--valid", required=need_valid, help=valid_help)
-    d.add_argument("--test", help="test file, scored with the best model at the end")
-    d.add_argument("--format", choices=["conllu", "columns", "segmented"], default="conllu",
-                   help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
-                        "words separated by spaces: word segmentation as BMES character tagging)")
-    d.add_argument("--tag-column", default=None,
-                   help="conllu: upos or xpos (default upos); columns: column index (default -1, the last)")
-    d.add_argument("--word-column", type=int, default=0, help="columns: index of the word column")
-    d.add_argument("--scheme", choices=["none", "bio", "iob1", "bioes", "bmes"], default=None,
-                   help="tag scheme: span schemes give span F1 and legal-sequence decoding; bmes word F1 "
-                        "(default: bmes for segmented, else none = token accuracy)")
-    d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
-
-
-def _spec(args: argparse.Namespace) -> DataSpec:
-    """The DataSpec of the data options, each combination DataSpec would refuse said in the options'
-    own names."""
-    fmt = args.format
-    scheme = args.scheme or ("bmes" if fmt == "segmented" else "none")
-    if fmt == "columns":
-        try:
-            tag_column: str | int = -1 if args.tag_column is None else int(args.tag_column)
-        except ValueError:
-            raise ValueError(f"--tag-column {args.tag_column}: --format columns takes a column index (0 the first, "
-                             "-1 the last)") from None
-    else:
-        tag_column = args.tag_column or "upos"
-    if fmt == "conllu" and tag_column not in ("upos", "xpos"):
-        raise ValueError(f"--tag-column {tag_column}: a CoNLL-U file's tags are upos or xpos (a column index is "
-                         "for --format columns)")
-    if fmt == "segmented" and scheme != "bmes":
-        raise ValueError(f"--scheme {scheme}: segmented text is tagged B, M, E, S (--scheme bmes, the default for "
-                         "--format segmented); leave --scheme out")
-    if fmt == "segmented" and args.tag_column is not None:
-        raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
-                         "words); leave it out")
-    features = tuple(getattr(args, "feature_columns", None) or ())
-    if features and fmt != "columns":
-        raise ValueError(f"--feature-columns reads extra columns of a column file (--format columns); with --format "
-                         f"{fmt} leave it out")
-    return DataSpec(fmt, tag_column, args.word_column, features, scheme, args.encoding)
-
-
 def register(groups) -> None:
     fmt = HelpFormatter
     p = groups.train.add_parser("tagger", help="train a BiLSTM(-CRF) sequence tagger (POS, chunks, NER, segmentation)",
                                 description="Train a BiLSTM tagger with a softmax or CRF output on tagged sentences.",
                                 formatter_class=fmt)
-    _add_data_options(p)
+    add_data_options(p)
     p.add_argument("--feature-columns", type=int, nargs="*", default=[],
                    help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000)")
     m = p.add_argument_group("model")
@@ -136,7 +90,7 @@ def register(groups) -> None:
     h = groups.train.add_parser("hmm", help="train an HMM tagger (TnT-style trigram or bigram)",
                                 description="Train a supervised HMM tagger; evaluate, tag and segment accept it.",
                                 formatter_class=fmt)
-    _add_data_options(h, valid_help="validation file, scored after training (an HMM is estimated in one pass: "
+    add_data_options(h, valid_help="validation file, scored after training (an HMM is estimated in one pass: "
                                     "no epochs, no checkpoint to choose)")
     h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
     h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml", help="known-word emissions")
@@ -195,97 +149,16 @@ def _train_words(spec: DataSpec, data: TaggingData) -> list[str] | None:
     return sorted({w for s in data.source for w in s}) if spec.format == "segmented" else None
 
 
-def _check_metric_available(spec: DataSpec, *scored: str | None) -> None:
-    """Span F1 needs seqeval: say so before training when a --valid or --test file will be scored."""
-    from rnnkit.tagging.task import metric_for
-
-    if any(scored) and metric_for(spec.scheme, spec.format) == "span_f1":
-        require_seqeval()
-
-
-def _looks_like_conllu(path: str, encoding: str) -> str | None:
-    """Why a file given with --format columns or segmented looks like CoNLL-U (None when it does not)."""
-    from rnnkit.data.files import open_data, text_lines
-
-    try:  # the head is enough (20 lines are looked at): the reader reads the whole file anyway
-        with open_data(Path(path)) as f:
-            head = f.read(1 << 16).decode(encoding, errors="replace")
-    except (DataError, ValueError, LookupError):
-        return None
-    lines = [line for line in text_lines(head) if line.strip()]
-    if not lines:
-        return None
-    ten_columns = any(len(line.split("\t")) == 10 for line in lines[:20] if not line.startswith("#"))
-    # "# sent_id = 1", "# text = ..." (a CoNLL-2000 token line "# # B-NP", the pound sign, has no " = ")
-    if lines[0].startswith("#") and (" = " in lines[0] or ten_columns):
-        return f"its first line {lines[0][:30]!r} is a comment"
-    if ten_columns:
-        return "its lines have 10 tab-separated columns"
-    return None
-
-
-def _read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False) -> TaggingData:
-    """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
-    that is really CoNLL-U gets the hint to read it with --format conllu, and so does a CoNLL-U file
-    read as segmented text (which reads without error, every line a "sentence" of column "words")."""
-    from rnnkit.tagging.checks import TrainingDataError, check_training_data
-
-    if spec.format == "segmented":
-        why = _looks_like_conllu(path, spec.encoding)
-        if why is not None:
-            fix = ("use --format conllu" if training else
-                   "a segmentation model (--format segmented) reads segmented text only; give this file in that form")
-            raise DataError(f"{path} looks like CoNLL-U ({why}), not segmented text (one sentence a line, words "
-                            f"separated by spaces): {fix}")
-    try:
-        data = read_tagged(path, spec, labelled=labelled)
-        if training:
-            check_training_data(spec, data, path)
-        elif labelled:
-            _check_gold_column(spec, data, path)
-        return data
-    except DataError as exc:
-        why = _looks_like_conllu(path, spec.encoding) if spec.format == "columns" else None
-        if why is None:
-            raise
-        # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
-        problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
-        raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
-
-
-def _check_gold_column(spec: DataSpec, data: TaggingData, path: str) -> None:
-    """A column file scored against its gold tags must have them in a column of their own: in a file
-    narrower than the training data, --tag-column -1 can fall on the word column, and every word
-    then 'is' its own gold tag (accuracy 0, said as if it were a result)."""
-    if spec.format != "columns" or not data.source:
-        return
-    width = len(data.source[0].rows[0])
-    word, tag = (c + width if c < 0 else c for c in (spec.word_column, int(spec.tag_column)))
-    if word == tag:
-        raise DataError(f"{path}:{data.source[0].line_number}: a line of {width} column{'s' * (width != 1)}, and "
-                        f"the model reads words from column {spec.word_column} and gold tags from column "
-                        f"{spec.tag_column}, the same one here; give the file with its gold tags in a column of "
-                        "their own (as in the training data)")
-
-
-def _read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
-    """--valid and --test read now, before training: a missing or malformed file stops the run at once
-    (it used to fail only after training, after 'model saved:')."""
-    valid = _read_data(args.valid, spec) if args.valid else None
-    test = _read_data(args.test, spec) if args.test else None
-    return valid, test
-
-
 # ---------------------------------------------------------------------- commands
 def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder, TaggerTask, decoding_constraints, metric_for
 
     cfg = train_config_from_args(args)
-    spec = _spec(args)
-    _check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
-    train = _read_data(args.train, spec, training=True)
-    valid, test = _read_evaluation(args, spec)
+    spec = spec_from_args(args)
+    check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
+    train = read_data(args.train, spec, training=True)
+    valid, test = read_evaluation(args, spec)
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
                               bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars,
                               fold_width=args.fold_width)
@@ -337,11 +210,11 @@ def train_hmm(args: argparse.Namespace) -> int:
     from rnnkit.hmm import HMMTagger
     from rnnkit.tagging.task import metric_for
 
-    spec = _spec(args)
-    _check_metric_available(spec, args.valid, args.test)
+    spec = spec_from_args(args)
+    check_metric_available(spec, args.valid, args.test)
     check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors")
-    train = _read_data(args.train, spec, training=True)
-    valid, test = _read_evaluation(args, spec)
+    train = read_data(args.train, spec, training=True)
+    valid, test = read_evaluation(args, spec)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
@@ -414,7 +287,7 @@ def tag(args: argparse.Namespace) -> int:
             if path is None:
                 path = os.path.join(tmp, "stdin.txt")
                 Path(path).write_text(_read_input(args), encoding=args.encoding)
-            data = _read_data(path, spec, labelled=args.format == "conllu")
+            data = read_data(path, spec, labelled=args.format == "conllu")
     _write_output(args, format_predictions(data, loaded.predict(data), spec))
     return 0
 
@@ -443,7 +316,7 @@ def segment(args: argparse.Namespace) -> int:
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     loaded = LoadedTagger(model_path)
     spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
-    data = _read_data(data_path, spec)
+    data = read_data(data_path, spec)
     if spec.format == "segmented":
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
     m = loaded.score(data)

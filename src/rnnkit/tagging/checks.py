@@ -9,6 +9,8 @@ useless model:
   the explicit last index are the same column.
 * :func:`check_tag_variety`: every token has the same tag (``--tag-column xpos`` on a treebank
   whose XPOS is ``_`` everywhere): a one-tag model learns nothing.
+* :func:`check_gold_column` (scoring, not training): a column file's gold tags read from its word
+  column (a file narrower than the training data), which would be scored as a result.
 * :func:`check_scheme`: a sentence whose tags break ``--scheme`` (``B-NP O`` under BIOES, where a
   one-token chunk is ``S-NP``; ``O I-NP`` under BIO, which IOB1 allows): constrained decoding would
   then never output the missing moves.  The message says which scheme the tags do fit.
@@ -79,6 +81,20 @@ def check_columns(spec: DataSpec, data: TaggingData, path: str | os.PathLike) ->
         if _resolve(c, width) == tag:
             raise TrainingDataError(f"{where}: --feature-columns {c} is the tag column ({shown}): the model would be "
                                     f"given the tags it must predict", f"leave column {c} out of --feature-columns")
+
+
+def check_gold_column(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
+    """A column file scored against its gold tags must have them in a column of their own: in a file
+    narrower than the training data, --tag-column -1 can fall on the word column, and every word
+    then 'is' its own gold tag (accuracy 0, said as if it were a result)."""
+    if spec.format != "columns" or not data.source:
+        return
+    width = len(data.source[0].rows[0])
+    if _resolve(spec.word_column, width) == _resolve(int(spec.tag_column), width):
+        raise DataError(f"{path}:{data.source[0].line_number}: a line of {width} column{'s' * (width != 1)}, and "
+                        f"the model reads words from column {spec.word_column} and gold tags from column "
+                        f"{spec.tag_column}, the same one here; give the file with its gold tags in a column of "
+                        "their own (as in the training data)")
 
 
 # ---------------------------------------------------------------------- one tag only

@@ -1,0 +1,124 @@
+"""How the tagging commands read their data: the data options (``--format``, ``--tag-column``,
+``--scheme`` ...) as a :class:`DataSpec`, and the files read through it with the checks of
+:mod:`rnnkit.tagging.checks` and a hint when a file is really CoNLL-U."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnkit.errors import DataError
+from rnnkit.metrics.tagging import require_seqeval
+from rnnkit.tagging.io import DataSpec, TaggingData, read_tagged
+
+
+def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
+                      valid_help: str = "validation file (best checkpoint and early stopping)") -> None:
+    d = p.add_argument_group("data")
+    d.add_argument("--train", required=True, help="training file")
+    d.add_argument("--valid", required=need_valid, help=valid_help)
+    d.add_argument("--test", help="test file, scored with the best model at the end")
+    d.add_argument("--format", choices=["conllu", "columns", "segmented"], default="conllu",
+                   help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
+                        "words separated by spaces: word segmentation as BMES character tagging)")
+    d.add_argument("--tag-column", default=None,
+                   help="conllu: upos or xpos (default upos); columns: column index (default -1, the last)")
+    d.add_argument("--word-column", type=int, default=0, help="columns: index of the word column")
+    d.add_argument("--scheme", choices=["none", "bio", "iob1", "bioes", "bmes"], default=None,
+                   help="tag scheme: span schemes give span F1 and legal-sequence decoding; bmes word F1 "
+                        "(default: bmes for segmented, else none = token accuracy)")
+    d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
+
+
+def spec_from_args(args: argparse.Namespace) -> DataSpec:
+    """The DataSpec of the data options, each combination DataSpec would refuse said in the options'
+    own names."""
+    fmt = args.format
+    scheme = args.scheme or ("bmes" if fmt == "segmented" else "none")
+    if fmt == "columns":
+        try:
+            tag_column: str | int = -1 if args.tag_column is None else int(args.tag_column)
+        except ValueError:
+            raise ValueError(f"--tag-column {args.tag_column}: --format columns takes a column index (0 the first, "
+                             "-1 the last)") from None
+    else:
+        tag_column = args.tag_column or "upos"
+    if fmt == "conllu" and tag_column not in ("upos", "xpos"):
+        raise ValueError(f"--tag-column {tag_column}: a CoNLL-U file's tags are upos or xpos (a column index is "
+                         "for --format columns)")
+    if fmt == "segmented" and scheme != "bmes":
+        raise ValueError(f"--scheme {scheme}: segmented text is tagged B, M, E, S (--scheme bmes, the default for "
+                         "--format segmented); leave --scheme out")
+    if fmt == "segmented" and args.tag_column is not None:
+        raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
+                         "words); leave it out")
+    features = tuple(getattr(args, "feature_columns", None) or ())
+    if features and fmt != "columns":
+        raise ValueError(f"--feature-columns reads extra columns of a column file (--format columns); with --format "
+                         f"{fmt} leave it out")
+    return DataSpec(fmt, tag_column, args.word_column, features, scheme, args.encoding)
+
+
+def check_metric_available(spec: DataSpec, *scored: str | None) -> None:
+    """Span F1 needs seqeval: say so before training when a --valid or --test file will be scored."""
+    from rnnkit.tagging.task import metric_for
+
+    if any(scored) and metric_for(spec.scheme, spec.format) == "span_f1":
+        require_seqeval()
+
+
+def looks_like_conllu(path: str, encoding: str) -> str | None:
+    """Why a file given with --format columns or segmented looks like CoNLL-U (None when it does not)."""
+    from rnnkit.data.files import open_data, text_lines
+
+    try:  # the head is enough (20 lines are looked at): the reader reads the whole file anyway
+        with open_data(Path(path)) as f:
+            head = f.read(1 << 16).decode(encoding, errors="replace")
+    except (DataError, ValueError, LookupError):
+        return None
+    lines = [line for line in text_lines(head) if line.strip()]
+    if not lines:
+        return None
+    ten_columns = any(len(line.split("\t")) == 10 for line in lines[:20] if not line.startswith("#"))
+    # "# sent_id = 1", "# text = ..." (a CoNLL-2000 token line "# # B-NP", the pound sign, has no " = ")
+    if lines[0].startswith("#") and (" = " in lines[0] or ten_columns):
+        return f"its first line {lines[0][:30]!r} is a comment"
+    if ten_columns:
+        return "its lines have 10 tab-separated columns"
+    return None
+
+
+def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False) -> TaggingData:
+    """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
+    that is really CoNLL-U gets the hint to read it with --format conllu, and so does a CoNLL-U file
+    read as segmented text (which reads without error, every line a "sentence" of column "words")."""
+    from rnnkit.tagging.checks import TrainingDataError, check_gold_column, check_training_data
+
+    if spec.format == "segmented":
+        why = looks_like_conllu(path, spec.encoding)
+        if why is not None:
+            fix = ("use --format conllu" if training else
+                   "a segmentation model (--format segmented) reads segmented text only; give this file in that form")
+            raise DataError(f"{path} looks like CoNLL-U ({why}), not segmented text (one sentence a line, words "
+                            f"separated by spaces): {fix}")
+    try:
+        data = read_tagged(path, spec, labelled=labelled)
+        if training:
+            check_training_data(spec, data, path)
+        elif labelled:
+            check_gold_column(spec, data, path)
+        return data
+    except DataError as exc:
+        why = looks_like_conllu(path, spec.encoding) if spec.format == "columns" else None
+        if why is None:
+            raise
+        # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
+        problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
+        raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+
+
+def read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
+    """--valid and --test read now, before training: a missing or malformed file stops the run at once
+    (it used to fail only after training, after 'model saved:')."""
+    valid = read_data(args.valid, spec) if args.valid else None
+    test = read_data(args.test, spec) if args.test else None
+    return valid, test
