@@ -2,7 +2,8 @@
 
 A thin layer over :mod:`rnnkit.classify`.  Data: ``label<TAB>text`` files (``--format tsv``) or one
 file per class (``--format polarity --pos F --neg F``, rt-polarity; add ``--encoding cp1252``).
-Without ``--valid`` a fraction of the training data is held out to pick the best epoch.
+Without ``--valid`` a fraction of the training data is held out to pick the best epoch (reading and
+checking the training data: :mod:`rnnkit.cli.classify_data`).
 
 ``--level char`` makes every non-space character a token, for Chinese or Japanese written without
 spaces; training at word level on such text is warned about (each sentence would be one token), and
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli.classify_data import check_labels, data_source, data_summary, holdout, read_examples
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
@@ -111,64 +113,6 @@ def register(groups) -> None:
     c.set_defaults(func=classify)
 
 
-def _read(args: argparse.Namespace, path: str | None = None) -> list:
-    from rnnkit.data.classification import read_polarity, read_tsv
-
-    if path is not None:
-        return read_tsv(path, args.encoding, args.header)
-    if args.format == "polarity":
-        if args.train:
-            raise ValueError(f"--format polarity reads its training data from --pos and --neg, so --train "
-                             f"{args.train} would be ignored; leave it out, or drop --format polarity to read it "
-                             "as label<TAB>text lines")
-        missing = [option for option, value in (("--pos", args.pos), ("--neg", args.neg)) if not value]
-        if missing:
-            raise ValueError(f"--format polarity needs --pos FILE (positive sentences, one a line) and --neg FILE "
-                             f"(negative ones); {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                             "missing")
-        return read_polarity(args.pos, args.neg, args.encoding)
-    if args.pos or args.neg:
-        raise ValueError("--pos and --neg are read with --format polarity; add --format polarity, or leave them out "
-                         "and give --train FILE of label<TAB>text lines")
-    if not args.train:
-        raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
-                         "--pos FILE and --neg FILE")
-    return read_tsv(args.train, args.encoding, args.header)
-
-
-def _source(args: argparse.Namespace) -> str:
-    """The training data as the user named it, for messages."""
-    return f"--pos {args.pos} / --neg {args.neg}" if args.format == "polarity" else str(args.train)
-
-
-def _check_labels(args: argparse.Namespace, examples: list) -> None:
-    """A classifier needs texts of two labels at least: with one it learns nothing and scores 100%."""
-    labels = sorted({e.label for e in examples})
-    if len(examples) == 1:
-        raise DataError(f"only 1 text in {_source(args)}: a classifier needs texts of at least two labels "
-                        f"(and, without --valid, some to hold out for validation); add more")
-    if len(labels) == 1:
-        raise DataError(f"only one label ({labels[0]!r}) in {_source(args)}: a classifier needs at least two; "
-                        f"add texts of another label")
-
-
-def _holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tuple[list, list]:
-    """``(rest, held)``: --valid-fraction of ``train`` held out for validation.  DataError when a
-    label would then have no training text (the held-out texts are taken from ``part``)."""
-    from rnnkit.classify.crossval import holdout_split
-
-    rest, held = holdout_split(np.arange(len(train)), args.valid_fraction, seed)
-    rest, held = [train[i] for i in rest], [train[i] for i in held]
-    missing = sorted({e.label for e in held} - {e.label for e in rest})
-    if missing:
-        shown = ", ".join(repr(label) for label in missing)
-        raise DataError(f"without --valid, {len(held)} of the {len(train)} texts of {part} are held out for "
-                        f"validation (--valid-fraction {args.valid_fraction:g}), and that leaves no training text "
-                        f"labelled {shown}; give a --valid file, more texts of every label, or --valid-fraction 0 "
-                        f"to train without validation")
-    return rest, held
-
-
 def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path,
          evaluation: list | None = None, part: str | None = None) -> tuple[Any, Any]:
     """Train one model; returns (model, encoder) of the best checkpoint.  ``evaluation``: the texts
@@ -180,7 +124,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     cfg = train_config_from_args(args)
     where = "the validation data"
     if valid is None and args.valid_fraction > 0:
-        train, valid = _holdout(args, train, cfg.seed, part or _source(args))
+        train, valid = holdout(args, train, cfg.seed, part or data_source(args))
     elif valid is not None and args.valid:
         where = f"--valid {args.valid}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
@@ -234,25 +178,6 @@ def describe(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _summary(args: argparse.Namespace, examples: list) -> str:
-    """The 'data:' line: texts, tokens and token types at the chosen level (after --lowercase and
-    --max-length), and how many types --min-count keeps when it drops some."""
-    from collections import Counter
-
-    from rnnkit.classify.task import ClassifierEncoder
-    from rnnkit.data.vocab import Vocabulary
-
-    tokenizer = ClassifierEncoder(Vocabulary(["<unk>"], eos_token=None), [], args.lowercase, args.max_length,
-                                  args.level, args.fold_width)
-    counts = Counter(tok for e in examples for tok in tokenizer.tokenize(e.text))
-    unit = "character" if args.level == "char" else "word"
-    line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
-    if args.min_count > 1:
-        kept = sum(n >= args.min_count for n in counts.values())
-        line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
-    return line
-
-
 def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> None:
     """Warn when word-level tokens would be whole Chinese or Japanese phrases (text written without
     spaces): each would be one token that new texts rarely repeat, so a model learns little and gives
@@ -276,15 +201,15 @@ def train_classifier(args: argparse.Namespace) -> int:
     if args.folds and (args.valid or args.test):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
                          "--test would be ignored: leave them out, or drop --folds to use them")
-    examples = _read(args)
-    _check_labels(args, examples)
+    examples = read_examples(args)
+    check_labels(args, examples)
     if args.folds > len(examples):
         raise DataError(f"--folds {args.folds} needs at least {args.folds} texts (each fold holds some out to test "
-                        f"on), and {_source(args)} has {len(examples)}; give --folds {len(examples)} or fewer")
+                        f"on), and {data_source(args)} has {len(examples)}; give --folds {len(examples)} or fewer")
     run = Path(args.run_dir)
-    print(_summary(args, examples), file=sys.stderr)
+    print(data_summary(args, examples), file=sys.stderr)
     if args.level == "word":
-        _warn_if_unsegmented([e.text for e in examples], _source(args))
+        _warn_if_unsegmented([e.text for e in examples], data_source(args))
     if args.folds:
         from rnnkit.classify.crossval import cross_validate
         from rnnkit.classify.task import ClassifierEncoder
@@ -311,8 +236,8 @@ def train_classifier(args: argparse.Namespace) -> int:
         print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
         return 0
-    valid = _read(args, args.valid) if args.valid else None
-    test = _read(args, args.test) if args.test else None
+    valid = read_examples(args, args.valid) if args.valid else None
+    test = read_examples(args, args.test) if args.test else None
     model, enc = _fit(args, examples, valid, run, test)
     if not args.resume:
         _remove_stale_folds(run, 0)

@@ -1,0 +1,88 @@
+"""The classifier's training data as the command line gives it: ``--train`` (``label<TAB>text``) or
+``--format polarity --pos F --neg F``, each misuse of those options refused in their own names; the
+checks that it can train a classifier (two labels, a hold-out that leaves every label), and the
+'data:' line."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from rnnkit.errors import DataError
+
+
+def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
+    from rnnkit.data.classification import read_polarity, read_tsv
+
+    if path is not None:
+        return read_tsv(path, args.encoding, args.header)
+    if args.format == "polarity":
+        if args.train:
+            raise ValueError(f"--format polarity reads its training data from --pos and --neg, so --train "
+                             f"{args.train} would be ignored; leave it out, or drop --format polarity to read it "
+                             "as label<TAB>text lines")
+        missing = [option for option, value in (("--pos", args.pos), ("--neg", args.neg)) if not value]
+        if missing:
+            raise ValueError(f"--format polarity needs --pos FILE (positive sentences, one a line) and --neg FILE "
+                             f"(negative ones); {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                             "missing")
+        return read_polarity(args.pos, args.neg, args.encoding)
+    if args.pos or args.neg:
+        raise ValueError("--pos and --neg are read with --format polarity; add --format polarity, or leave them out "
+                         "and give --train FILE of label<TAB>text lines")
+    if not args.train:
+        raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
+                         "--pos FILE and --neg FILE")
+    return read_tsv(args.train, args.encoding, args.header)
+
+
+def data_source(args: argparse.Namespace) -> str:
+    """The training data as the user named it, for messages."""
+    return f"--pos {args.pos} / --neg {args.neg}" if args.format == "polarity" else str(args.train)
+
+
+def check_labels(args: argparse.Namespace, examples: list) -> None:
+    """A classifier needs texts of two labels at least: with one it learns nothing and scores 100%."""
+    labels = sorted({e.label for e in examples})
+    if len(examples) == 1:
+        raise DataError(f"only 1 text in {data_source(args)}: a classifier needs texts of at least two labels "
+                        f"(and, without --valid, some to hold out for validation); add more")
+    if len(labels) == 1:
+        raise DataError(f"only one label ({labels[0]!r}) in {data_source(args)}: a classifier needs at least two; "
+                        f"add texts of another label")
+
+
+def holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tuple[list, list]:
+    """``(rest, held)``: --valid-fraction of ``train`` held out for validation.  DataError when a
+    label would then have no training text (the held-out texts are taken from ``part``)."""
+    from rnnkit.classify.crossval import holdout_split
+
+    rest, held = holdout_split(np.arange(len(train)), args.valid_fraction, seed)
+    rest, held = [train[i] for i in rest], [train[i] for i in held]
+    missing = sorted({e.label for e in held} - {e.label for e in rest})
+    if missing:
+        shown = ", ".join(repr(label) for label in missing)
+        raise DataError(f"without --valid, {len(held)} of the {len(train)} texts of {part} are held out for "
+                        f"validation (--valid-fraction {args.valid_fraction:g}), and that leaves no training text "
+                        f"labelled {shown}; give a --valid file, more texts of every label, or --valid-fraction 0 "
+                        f"to train without validation")
+    return rest, held
+
+
+def data_summary(args: argparse.Namespace, examples: list) -> str:
+    """The 'data:' line: texts, tokens and token types at the chosen level (after --lowercase and
+    --max-length), and how many types --min-count keeps when it drops some."""
+    from collections import Counter
+
+    from rnnkit.classify.task import ClassifierEncoder
+    from rnnkit.data.vocab import Vocabulary
+
+    tokenizer = ClassifierEncoder(Vocabulary(["<unk>"], eos_token=None), [], args.lowercase, args.max_length,
+                                  args.level, args.fold_width)
+    counts = Counter(tok for e in examples for tok in tokenizer.tokenize(e.text))
+    unit = "character" if args.level == "char" else "word"
+    line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
+    if args.min_count > 1:
+        kept = sum(n >= args.min_count for n in counts.values())
+        line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
+    return line
