@@ -32,13 +32,12 @@ import numpy as np
 
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
-from rnnkit.checks import check_int, check_rate, check_rng
+from rnnkit.checks import check_int, check_rng
 from rnnkit.nn.dropout import scaled_keep_mask
-from rnnkit.recurrent_checks import check_input, split_state
+from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
-_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 @dataclass(frozen=True)
@@ -102,27 +101,9 @@ class Recurrent:
         forget_bias: float | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
-        try:
-            name = np.dtype(dtype).name
-        except TypeError:
-            name = repr(dtype)
-        if name not in _DTYPES:
-            raise TypeError(f"Expected dtype float32 or float64, got {name}")
-        for flag, value in (("bidirectional", bidirectional), ("variational_dropout", variational_dropout),
-                            ("learn_init", learn_init)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
-        check_rng(rng, allow_none=True)
-        if init_scale is not None and init != "uniform":
-            raise ValueError(f"Expected init_scale only with init='uniform' (it is U(-s, s)'s s), got init={init!r}")
-        check_rate("dropout", dropout)
-        check_rate("weight_drop", weight_drop)
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
-        if nonlinearity != "tanh" and self.cell != "rnn":
-            raise ValueError(f"Expected nonlinearity 'tanh' for {self.cell.upper()}, got {nonlinearity!r}")
-        if tbptt is not None:
-            check_int("tbptt", tbptt, 1)
+        name = check_layer_options(self.cell, dtype, bidirectional=bidirectional, variational_dropout=variational_dropout,
+                                   learn_init=learn_init, rng=rng, init=init, init_scale=init_scale, dropout=dropout,
+                                   weight_drop=weight_drop, nonlinearity=nonlinearity, tbptt=tbptt)
         self.config = RecurrentConfig(
             cell=self.cell,
             input_size=check_int("input_size", input_size, 1),
@@ -168,12 +149,9 @@ class Recurrent:
         """Initialise as the config says (default PyTorch's: U(-1/sqrt(H), 1/sqrt(H))); learned states 0."""
         cfg = self.config
         H = cfg.hidden_size
-        G = _GATES[cfg.cell] * H
         bound = 1.0 / np.sqrt(H)
         for layer, _, sfx in self._suffixes():
-            D = cfg.input_size if layer == 0 else H * self.num_directions
-            shapes = {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
-            for name, shape in shapes.items():
+            for name, shape in self._shapes(layer).items():
                 self.params[name + sfx] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
             if cfg.learn_init:
                 self.params["h0" + sfx] = np.zeros(H, self.dtype)
@@ -185,22 +163,16 @@ class Recurrent:
             init_recurrent_params(self.params, H, rng, scheme=cfg.init, scale=cfg.init_scale,
                                   forget_bias=cfg.forget_bias)
 
-    def _weights(self, sfx: str, layer: int) -> tuple[np.ndarray, ...]:
-        """The four arrays of one layer and direction, checked: a user may have replaced entries of
-        ``params`` (loading weights by hand) with arrays of another shape or dtype."""
+    def _shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
+        """The shapes of one direction's weight_ih, weight_hh, bias_ih, bias_hh in ``layer``."""
         cfg = self.config
         G, H = _GATES[cfg.cell] * cfg.hidden_size, cfg.hidden_size
         D = cfg.input_size if layer == 0 else H * self.num_directions
-        ws = []
-        for n, shape in (("weight_ih", (G, D)), ("weight_hh", (G, H)), ("bias_ih", (G,)), ("bias_hh", (G,))):
-            w = self.params.get(n + sfx)
-            if not isinstance(w, np.ndarray) or w.shape != shape:
-                got = "nothing" if w is None else getattr(w, "shape", type(w).__name__)
-                raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
-            if w.dtype != self.dtype:
-                raise TypeError(f"Expected params[{n + sfx!r}] of dtype {self.dtype}, got {w.dtype}")
-            ws.append(w)
-        return tuple(ws)
+        return {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
+
+    def _weights(self, sfx: str, layer: int) -> tuple[np.ndarray, ...]:
+        """The four arrays of one layer and direction, checked (:func:`rnnkit.recurrent_checks.layer_weights`)."""
+        return layer_weights(self.params, sfx, self._shapes(layer), self.dtype)
 
     def _split_state(self, state: Any, B: int, what: str) -> list[np.ndarray] | None:
         """Validate a state-like argument (see :func:`rnnkit.recurrent_checks.split_state`)."""

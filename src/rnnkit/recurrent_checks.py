@@ -1,11 +1,43 @@
-"""Argument checks of the recurrent layers (:mod:`rnnkit.recurrent`): the input sequence and the
-state-like arguments (an initial state, or the gradient of a final state).  Each bad argument raises
+"""Argument checks of the recurrent layers (:mod:`rnnkit.recurrent`): the constructor's options, the
+input sequence and the state-like arguments (an initial state, or the gradient of a final state).  Each bad argument raises
 ValueError or TypeError naming it, saying what was expected and what came."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from rnnkit.checks import check_int, check_rate, check_rng
+
+DTYPES = ("float32", "float64")
+
+
+def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variational_dropout: Any, learn_init: Any,
+                        rng: Any, init: str, init_scale: Any, dropout: Any, weight_drop: Any, nonlinearity: Any,
+                        tbptt: Any) -> str:
+    """The options of a ``cell`` layer ("rnn", "lstm", "gru"), checked; returns the dtype's name."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = repr(dtype)
+    if name not in DTYPES:
+        raise TypeError(f"Expected dtype float32 or float64, got {name}")
+    for flag, value in (("bidirectional", bidirectional), ("variational_dropout", variational_dropout),
+                        ("learn_init", learn_init)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
+    check_rng(rng, allow_none=True)
+    if init_scale is not None and init != "uniform":
+        raise ValueError(f"Expected init_scale only with init='uniform' (it is U(-s, s)'s s), got init={init!r}")
+    check_rate("dropout", dropout)
+    check_rate("weight_drop", weight_drop)
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+    if nonlinearity != "tanh" and cell != "rnn":
+        raise ValueError(f"Expected nonlinearity 'tanh' for {cell.upper()}, got {nonlinearity!r}")
+    if tbptt is not None:
+        check_int("tbptt", tbptt, 1)
+    return name
 
 
 def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
@@ -45,3 +77,19 @@ def split_state(state: Any, what: str, lstm: bool, expected: tuple[int, int, int
             raise ValueError(f"Expected {what} as a tuple (h, c) for LSTM, got {type(state).__name__}")
         return [_check_state_array(f"{what}[{i}]", s, expected, dtype) for i, s in enumerate(state)]
     return [_check_state_array(what, state, expected, dtype)]
+
+
+def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int, ...]],
+                  dtype: np.dtype) -> tuple[np.ndarray, ...]:
+    """``params[name + sfx]`` for each name of ``shapes``, each checked for its shape and dtype: a
+    user may have replaced entries of a layer's ``params`` (loading weights by hand)."""
+    ws = []
+    for n, shape in shapes.items():
+        w = params.get(n + sfx)
+        if not isinstance(w, np.ndarray) or w.shape != shape:
+            got = "nothing" if w is None else getattr(w, "shape", type(w).__name__)
+            raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
+        if w.dtype != dtype:
+            raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}")
+        ws.append(w)
+    return tuple(ws)
