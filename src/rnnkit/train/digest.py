@@ -1,11 +1,14 @@
-"""A fingerprint of training files, so that ``--resume`` can tell the data it started with from data
-changed since: a run that continued on other data would no longer be the run it claims to be (its
-cursor would point into other text, and even a vocabulary that still matches gives other batches)."""
+"""What ``--resume`` compares between a checkpoint and the run about to continue it: a fingerprint of
+the training files, so that it can tell the data it started with from data changed since (a run that
+continued on other data would no longer be the run it claims to be: its cursor would point into other
+text, and even a vocabulary that still matches gives other batches), and the task's description (the
+vocabulary and the model's options)."""
 from __future__ import annotations
 
 import hashlib
 import os
 from collections.abc import Iterable
+from typing import Any
 from pathlib import Path
 
 from rnnkit.data.files import open_data
@@ -24,3 +27,26 @@ def file_digest(paths: Iterable[str | os.PathLike | None]) -> str | None:
                 h.update(block)
         h.update(b"\0")  # file boundary: ("ab", "c") and ("a", "bc") differ
     return h.hexdigest()
+
+
+def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What differs between a checkpoint's task description and this run's: the vocabulary a changed
+    training file builds (its rows would silently belong to other words), a model option.  Keys only
+    one side has are skipped: checkpoints of earlier versions lack options added since."""
+    out = []
+    for key in sorted(set(saved) & set(now)):
+        a, b = saved[key], now[key]
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}: {_short(a[k])} then, {_short(b[k])} now"
+                    for k in sorted(set(a) & set(b)) if a[k] != b[k]]
+        else:
+            out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
+                       else f"its {key} differs (another training file?)")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

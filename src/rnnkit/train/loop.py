@@ -45,6 +45,7 @@ from rnnkit.jsonline import json_line
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.digest import task_changes
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import run_lock
 
@@ -178,7 +179,7 @@ class Trainer:
         arrays, meta = ckpt.load_checkpoint(path)
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
-        changed = _task_changes(meta.get("task") or {}, json.loads(json.dumps(self.task.meta())))
+        changed = task_changes(meta.get("task") or {}, json.loads(json.dumps(self.task.meta())))
         if changed:
             raise CheckpointError(f"{path}: this run was started with other data or options ({'; '.join(changed)}); "
                                   "resume with the same files and options, or start a new run without --resume")
@@ -381,26 +382,3 @@ def criterion(task: Any, metrics: dict[str, float]) -> float:
     if hasattr(task, "criterion"):
         return task.criterion(metrics)
     return metrics.get("loss", math.nan)
-
-
-def _task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """What differs between a checkpoint's task description and this run's: the vocabulary a changed
-    training file builds (its rows would silently belong to other words), a model option.  Keys only
-    one side has are skipped: checkpoints of earlier versions lack options added since."""
-    out = []
-    for key in sorted(set(saved) & set(now)):
-        a, b = saved[key], now[key]
-        if a == b:
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += [f"{key}.{k}: {_short(a[k])} then, {_short(b[k])} now"
-                    for k in sorted(set(a) & set(b)) if a[k] != b[k]]
-        else:
-            out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
-                       else f"its {key} differs (another training file?)")
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
