@@ -98,15 +98,16 @@ def test_greedy_score_is_the_teacher_forced_log_prob():
             assert abs(tf - h.score) < 1e-9, f"case {seed} sentence {b}: greedy {h.score} vs teacher forced {tf}"
 
 
-def _naive_beam(logp_of, V, k, max_len, alpha):
+def _naive_beam(logp_of, V, k, max_len, alpha, min_len):
     """The documented algorithm written plainly: every prefix re-run from scratch, Python sorting,
-    extensions by every token but PAD and BOS."""
+    extensions by every token but PAD and BOS, and by EOS only after min_len tokens."""
     live, finished = [((), 0.0)], []
     for _ in range(max_len):
         cands = []
         for i, (toks, score) in enumerate(live):
             lp = logp_of(toks)
-            cands += [(score + lp[v], i * V + v, toks, v) for v in range(V) if v not in NEVER]
+            cands += [(score + lp[v], i * V + v, toks, v) for v in range(V)
+                      if v not in NEVER and (v != EOS or len(toks) >= min_len)]
         cands = sorted(cands, key=lambda c: (-c[0], c[1]))[:2 * k]
         new = []
         for rank, (score, _, toks, v) in enumerate(cands):
@@ -122,12 +123,12 @@ def _naive_beam(logp_of, V, k, max_len, alpha):
     return sorted(finished, key=lambda h: (not h[2], -h[1]))
 
 
-@pytest.mark.parametrize("k", [2, 3])
-def test_beam_matches_a_naive_reference(k):
+@pytest.mark.parametrize("k,min_len", [(2, 0), (3, 0), (2, 1), (3, 2)])
+def test_beam_matches_a_naive_reference(k, min_len):
     """Catches off-by-one ranks and wrong carry reordering: the reference never reorders a carry."""
     for seed in range(4):
-        model, src, lengths = _seq2seq(300 + seed, attention="additive", cell="lstm")
-        beams = beam_search(model, src, lengths, k, 5, BOS, EOS, length_norm=0.6, nbest=k)
+        model, src, lengths = _seq2seq(300 + seed, attention="additive", cell="lstm", eos_bias=3.0)
+        beams = beam_search(model, src, lengths, k, 5, BOS, EOS, length_norm=0.6, nbest=k, min_len=min_len)
         for b, hyps in enumerate(beams):
             def logp_of(toks, b=b):
                 carry = model.encode(src[:, b:b + 1], lengths[b:b + 1])
@@ -135,22 +136,24 @@ def test_beam_matches_a_naive_reference(k):
                     lp, _, carry = model.decode_step(np.array([t]), carry)
                 return lp[0]
 
-            ref = _naive_beam(logp_of, model.spec.vocab_size, k, 5, 0.6)[:k]
+            ref = _naive_beam(logp_of, model.spec.vocab_size, k, 5, 0.6, min_len)[:k]
+            assert all(len(h.tokens) >= min_len for h in hyps)
             assert [h.tokens for h in hyps] == [r[0] for r in ref], f"seed {seed} sentence {b}"
             diff = max(abs(h.norm_score - r[1]) for h, r in zip(hyps, ref))
             assert diff < 1e-9, f"seed {seed} sentence {b}: normalised score max diff {diff}"
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.8])
-def test_exhaustive_beam_equals_brute_force(alpha):
+@pytest.mark.parametrize("alpha,min_len", [(0.0, 0), (0.8, 0), (0.0, 1), (0.8, 2)])
+def test_exhaustive_beam_equals_brute_force(alpha, min_len):
     """V = 7 (4 symbols besides PAD, BOS and EOS), at most 3 tokens before EOS: a beam of 400 keeps
     every prefix, so the search is exhaustive and its n-best list must equal the ranking of all
-    1 + 4 + 16 + 64 = 85 finished sequences of symbols."""
+    1 + 4 + 16 + 64 = 85 finished sequences of symbols (those of min_len tokens or more)."""
     V, max_len, nbest = 7, 4, 12
-    model, src, lengths = _seq2seq(3, V=V, attention="additive", scale=1.5)
-    beams = beam_search(model, src, lengths, 400, max_len, BOS, EOS, length_norm=alpha, nbest=nbest)
+    model, src, lengths = _seq2seq(3, V=V, attention="additive", scale=1.5, eos_bias=3.0)
+    beams = beam_search(model, src, lengths, 400, max_len, BOS, EOS, length_norm=alpha, nbest=nbest,
+                        min_len=min_len)
     symbols = [t for t in range(V) if t not in (*NEVER, EOS)]
-    seqs = [s for n in range(max_len) for s in itertools.product(symbols, repeat=n)]
+    seqs = [s for n in range(min_len, max_len) for s in itertools.product(symbols, repeat=n)]
     for b, hyps in enumerate(beams):
         scores = _teacher_forced_scores(model, src[:, b:b + 1], lengths[b:b + 1], seqs, [True] * len(seqs))
         norm = np.array([s / length_penalty(len(q) + 1, alpha) for s, q in zip(scores, seqs)])

@@ -19,7 +19,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
@@ -36,18 +36,9 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
-from rnnkit.data.parallel import (
-    SPECIALS,
-    SentencePair,
-    build_vocab,
-    decode_ids,
-    encode_pairs,
-    filter_by_length,
-    read_parallel,
-    read_tsv_pairs,
-)
+from rnnkit.cli.seq2seq_data import empty_pairs, read_nonempty, read_pairs, reference, unk_rate
+from rnnkit.data.parallel import SPECIALS, SentencePair, build_vocab, decode_ids, encode_pairs, filter_by_length
 from rnnkit.data.tokenizer import Tokenizer
-from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
@@ -67,18 +58,6 @@ def blas_threads(args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
-def _files(option: str, files: list[str] | None) -> list[str] | None:
-    if files is not None and len(files) not in (1, 2):
-        raise ValueError(f"Expected {option} SRC TGT (parallel files) or {option} PAIRS.tsv, got {len(files)} files")
-    return files
-
-
-def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
-               encoding: str = "utf-8") -> list[SentencePair]:
-    """Pairs of two parallel files, or of one TSV file."""
-    if len(files) == 2:
-        return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
-    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding)
 
 
 def register(groups) -> None:
@@ -129,7 +108,9 @@ def register(groups) -> None:
                    help="sacrebleu's BLEU tokenizer for validation and test, stored with the model for 'rnnkit "
                         "evaluate': auto = zh for Chinese references, char for Japanese, else 13a (ja-mecab / "
                         "ko-mecab need sacrebleu[ja] / sacrebleu[ko])")
-    b.add_argument("--max-decode-len", type=positive_int, default=200, help="longest output when decoding")
+    b.add_argument("--max-decode-len", type=positive_int, default=None, metavar="N",
+                   help="steps each validation / test sentence may take when decoding (default: ceil(ratio x "
+                        "source tokens) + 10, ratio the largest target / source length ratio of the training pairs)")
     b.add_argument("--beam", type=positive_int, default=1, help="beam size for the test set (1: greedy)")
     b.add_argument("--length-norm", type=nonnegative_float, default=0.0, help="GNMT length-penalty alpha for the test beam")
     b.add_argument("--replace-unk", action="store_true",
@@ -166,7 +147,12 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--beam", type=positive_int, default=1, help=prefix + "beam size (1: greedy decoding)")
     p.add_argument("--length-norm", type=nonnegative_float, default=0.0,
                    help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
-    p.add_argument("--max-len", type=positive_int, default=200, help=prefix + "longest output (also <= 2 * source + 10)")
+    p.add_argument("--max-len", type=positive_int, default=None, metavar="N",
+                   help=prefix + "steps each sentence may take, EOS included (default: ceil(ratio x source tokens) "
+                                 "+ 10, ratio the largest target / source length ratio of the model's training pairs)")
+    p.add_argument("--min-len", type=nonnegative_int, default=1, metavar="N",
+                   help=prefix + "fewest tokens before the end of a sentence (0 allows an empty translation, which "
+                                 "beam search otherwise often picks)")
     p.add_argument("--replace-unk", action="store_true",
                    help=prefix + "replace each output <unk> by the source token it attended to most")
 
@@ -217,13 +203,10 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
     return Seq2Seq(cfg, rng)
 
 
-def _unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
-    tokens = [tok for p in pairs for tok in p[side]]
-    return sum(tok not in vocab for tok in tokens) / max(1, len(tokens))
-
 
 def train_seq2seq(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.io import seq2seq_meta
+    from rnnkit.seq2seq.lengths import length_ratio
     from rnnkit.seq2seq.task import Seq2SeqTask
 
     cfg = train_config_from_args(args)
@@ -233,10 +216,10 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                          + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
     check_max_vocab(args.max_vocab, SPECIALS)
     tok = _tokenizer_from(args)
-    train = _read_nonempty("--train", args.train, tok, args.encoding)
-    valid = _read_nonempty("--valid", args.valid, tok, args.encoding) if args.valid else None
+    train = read_nonempty("--train", args.train, tok, args.encoding)
+    valid = read_nonempty("--valid", args.valid, tok, args.encoding) if args.valid else None
     # the test files are read (and sacrebleu looked for) before training: a wrong path fails at once
-    test = _read_nonempty("--test", args.test, tok, args.encoding) if args.test else None
+    test = read_nonempty("--test", args.test, tok, args.encoding) if args.test else None
     if test is not None:
         from rnnkit.metrics.translation import check_bleu_tokenize
 
@@ -250,21 +233,22 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     print(f"train: {len(kept):,} pairs ({len(train) - len(kept):,} longer than --max-length dropped); vocabulary "
           f"{len(src_vocab):,} source / {len(tgt_vocab):,} target {args.level} types", file=sys.stderr)
     if valid is not None:
-        print(f"valid: {len(valid):,} pairs, unknown tokens {100 * _unk_rate(valid, 0, src_vocab):.2f}% source / "
-              f"{100 * _unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
+        print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
+              f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
+    encoded = encode_pairs(kept, src_vocab, tgt_vocab)
     with blas_threads(args):
         model = build_model(args, len(src_vocab), len(tgt_vocab), np.random.default_rng(cfg.seed))
         task = Seq2SeqTask(
-            model, encode_pairs(kept, src_vocab, tgt_vocab),
+            model, encoded,
             None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab),
             batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
             seed=cfg.seed, bleu_sentences=args.bleu_sentences,
-            valid_references=None if valid is None else [_reference(p.target_text, tok) for p in valid],
+            valid_references=None if valid is None else [reference(p.target_text, tok) for p in valid],
             detokenize=lambda ids: decode_ids(ids, tgt_vocab, tok), select_by=args.select_by,
             max_decode_len=args.max_decode_len, bleu_tokenize=args.bleu_tokenize,
             # select_by rides along so that --resume refuses a change of it: the best so far was measured
             # by the other criterion (NLL against 100 - BLEU)
-            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize),
+            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize, length_ratio(encoded)),
                   "select_by": args.select_by})
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
@@ -278,37 +262,25 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         print(f"model saved: {best}", file=sys.stderr)
         if test is not None:
             scores = score_files(str(best), args.test, args.beam, args.length_norm, args.max_decode_len,
-                                 args.eval_batch_size, args.encoding, args.replace_unk, pairs=test)
+                                 args.eval_batch_size, args.encoding, args.replace_unk, pairs=test,
+                                 max_len_option="--max-decode-len")
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
 
 
-def _read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str) -> list[SentencePair]:
-    """The pairs of ``option``'s files; an empty file is a DataError naming it and the option."""
-    files = _files(option, files)
-    pairs = read_pairs(files, tok, tok, encoding)
-    if not pairs:
-        _empty(files, f"no {dict(train='training', valid='validation').get(option[2:], option[2:])} pairs")
-    return pairs
 
 
-def _empty(files: list[str], what: str, target: str = "target") -> NoReturn:
-    """Raise the DataError for empty pair files (read_parallel has rejected two files of different
-    lengths: with two, both are empty)."""
-    raise DataError(f"{files[0]}: empty file, {what}; expected "
-                    + (f"one source sentence a line, parallel to the {target} sentences in {files[1]} (also empty)"
-                       if len(files) == 2 else f"source<TAB>{target} lines"))
-
-
-def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int = 200,
+def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int | None = None,
                 batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False,
-                bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None) -> dict[str, Any]:
+                bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
+                max_len_option: str = "--max-len", min_len: int = 1) -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
     ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
-    before training)."""
+    before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
+    ``max_len_option``, the option that sets ``max_len``)."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
         check_bleu_tokenize,
@@ -317,7 +289,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         exact_match,
     )
     from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import translate
+    from rnnkit.seq2seq.translate import count_cut, translate
 
     translator = load_translator(model_path)
     if replace_unk:
@@ -327,18 +299,33 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     if pairs is None:
         pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
     if not pairs:
-        _empty(files, "no sentences to score", "reference")
+        empty_pairs(files, "no sentences to score", "reference")
     out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
-                    replace_unk)
+                    replace_unk, min_len)
     hyps = [t[0].text for t in out]
+    cut = count_cut(out)
+    warn_cut(cut, len(out), translator, max_len, max_len_option)
     lowercase = translator.target_tokenizer.lowercase
-    refs = [_reference(p.target_text, translator.target_tokenizer) for p in pairs]
+    refs = [reference(p.target_text, translator.target_tokenizer) for p in pairs]
     tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
     bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
     chrf = corpus_chrf(hyps, refs)
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
-            "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
+            "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature}
+
+
+def warn_cut(cut: int, total: int, translator: Any, max_len: int | None, option: str = "--max-len") -> None:
+    """One warning line when ``cut`` of ``total`` translations stopped at the length limit without EOS."""
+    if not cut:
+        return
+    from rnnkit.cli.text_warnings import warn
+    from rnnkit.seq2seq.lengths import describe_limit
+
+    more = f"give {option} N for a longer limit" if max_len is None else f"raise {option}"
+    warn(f"{cut:,} of {total:,} translations stopped at {describe_limit(translator.length_ratio, max_len, option)} "
+         f"without an end-of-sentence token, so they are cut; {more} (a model that repeats itself never ends: "
+         "it needs more training)")
 
 
 def require_attention(translator: Any, model_path: str, option: str) -> None:
@@ -348,10 +335,6 @@ def require_attention(translator: Any, model_path: str, option: str) -> None:
         raise ValueError(f"{option} reads the decoder's attention, and {model_path} was trained with --attention "
                          f"none; leave {option} out or use a model trained with attention")
 
-
-def _reference(text: str, tokenizer: Tokenizer) -> str:
-    """The raw reference, lowercased when the model's targets are: its output has no case to match."""
-    return text.lower() if tokenizer.lowercase else text
 
 
 def describe(s: dict[str, Any]) -> str:
@@ -364,9 +347,9 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
-                        getattr(args, "max_len", 200), 64, getattr(args, "encoding", None) or "utf-8",
+                        getattr(args, "max_len", None), 64, getattr(args, "encoding", None) or "utf-8",
                         replace_unk=getattr(args, "replace_unk", False),
-                        bleu_tokenize=getattr(args, "bleu_tokenize", None))
+                        bleu_tokenize=getattr(args, "bleu_tokenize", None), min_len=getattr(args, "min_len", 1))
     if args.json:
         print(json_line(s))
     else:

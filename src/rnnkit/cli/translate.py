@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.cli.common import HelpFormatter, positive_int
-from rnnkit.cli.seq2seq import add_decoding_options, blas_threads, require_attention
+from rnnkit.cli.seq2seq import add_decoding_options, blas_threads, require_attention, warn_cut
 from rnnkit.data.files import read_input, text_lines
 
 
@@ -43,7 +43,7 @@ def _input_lines(args: argparse.Namespace) -> tuple[list[str], str]:
 
 def translate_cli(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import translate
+    from rnnkit.seq2seq.translate import EMPTY, count_cut, translate
 
     if args.nbest > args.beam:
         raise ValueError(f"--nbest {args.nbest} lists more translations than the beam keeps (--beam {args.beam}); "
@@ -67,13 +67,14 @@ def translate_cli(args: argparse.Namespace) -> int:
         # a blank line (no source token) has one translation, an empty one: it stays blank, as in segment,
         # tag and classify
         out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm,
-                        args.batch_size, args.replace_unk)
+                        args.batch_size, args.replace_unk, args.min_len)
         if args.nbest == 1:
             rows = [nbest[0].text + "\n" for nbest in out]
         else:
             rows = [f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(out) for t in nbest]
         sys.stdout.write("".join(rows))
         sys.stdout.flush()
+        warn_cut(count_cut(out), sum(t[0] is not EMPTY for t in out), translator, args.max_len)  # blank lines aside
         if n is not None:
             path = _plot(translator, lines, out, n, Path(args.plot_dir))
             print(f"attention of sentence {n}: {path}", file=sys.stderr)

@@ -15,7 +15,12 @@ with |Y| the number of scored tokens (EOS counted) and alpha = ``length_norm``; 
 the plain sum.  Hypotheses are ranked by ``norm_score``.
 
 Tokens that are never generated: ``bos`` and ``pad`` (pass ``pad=None`` for a vocabulary without
-one; ``<unk>`` stays allowed, and ``eos``, which must differ from both, ends a hypothesis).  Every
+one; ``<unk>`` stays allowed, and ``eos``, which must differ from both, ends a hypothesis).  Nor is
+``eos`` before ``min_len`` tokens (default 1, as fairseq's): a sentence never gets an empty
+translation.  Without it beam search often returns one, because the empty hypothesis pays a single
+log-probability and every other pays one per token (Stahlberg and Byrne 2019 found the empty
+translation to be the model's single most probable output for about half of their test sentences);
+``min_len=0`` allows it.  Every
 step's log-probabilities go through one function, :func:`_masked_step`, which sets theirs to -inf
 before greedy's argmax or the beam's top-k, so no search path can choose them, whatever the model
 gives them.  The scores are *not* renormalised over the allowed tokens: log P(y_t | ...) stays the
@@ -33,6 +38,10 @@ until there are k; banned extensions (score -inf) are never taken, so a step wit
 allowed extensions keeps fewer beams.  The search stops once k hypotheses have finished, or at
 ``max_len`` steps, when the live beams are returned as unfinished hypotheses (ranked after every
 finished one).  With k = 1 this is exactly greedy decoding.
+
+``max_len`` is one limit for every sentence, or a (B,) array of one limit per sentence
+(:func:`rnnkit.seq2seq.lengths.decode_limits`); a sentence's result never depends on the limits of
+the others in its batch.
 """
 from __future__ import annotations
 
@@ -69,10 +78,9 @@ def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
 PAD = PAD_ID  # the padding id of every vocabulary rnnkit builds (rnnkit.data.parallel, rnnkit.seq2seq.toy)
 
 
-def _check(model: Any, max_len: Any, bos: Any, eos: Any, pad: Any) -> np.ndarray:
+def _check(model: Any, bos: Any, eos: Any, pad: Any) -> np.ndarray:
     """Validates the arguments; returns the ids never generated (bos, and pad unless None)."""
     V = model.spec.vocab_size
-    _int("max_len", max_len, 1)
     banned = [_int("bos", bos, 0, V)]
     if pad is not None:
         banned.append(_int("pad", pad, 0, V))
@@ -81,6 +89,30 @@ def _check(model: Any, max_len: Any, bos: Any, eos: Any, pad: Any) -> np.ndarray
         never = f"bos ({bos})" + ("" if pad is None else f" and pad ({pad})")
         raise ValueError(f"Expected eos to differ from {never}, which are never generated, got eos={eos}")
     return np.array(sorted(set(banned)), dtype=np.int64)
+
+
+def _limits(max_len: Any) -> np.ndarray | int:
+    """``max_len`` checked before the encoder runs: an int >= 1, or a 1-D integer array of them."""
+    if isinstance(max_len, np.ndarray):
+        if max_len.ndim != 1 or max_len.dtype.kind not in "iu" or max_len.size == 0 or max_len.min() < 1:
+            raise ValueError(f"Expected max_len as an int >= 1 or a (B,) integer array of them, got an array of "
+                             f"shape {max_len.shape} and dtype {max_len.dtype}")
+        return max_len.astype(np.int64)
+    return _int("max_len", max_len, 1)
+
+
+def _per_sentence(limits: np.ndarray | int, B: int) -> np.ndarray:
+    """(B,) int64 limits; an array must have one per sentence."""
+    if isinstance(limits, np.ndarray):
+        if limits.shape != (B,):
+            raise ValueError(f"Expected max_len with one limit per sentence, shape ({B},), got {limits.shape}")
+        return limits
+    return np.full(B, limits, dtype=np.int64)
+
+
+def _early(banned: np.ndarray, eos: int) -> np.ndarray:
+    """The ids banned before ``min_len`` tokens: ``banned`` and eos."""
+    return np.append(banned, eos)
 
 
 def _masked_step(model: Any, ids: np.ndarray, carry: Any, banned: np.ndarray
@@ -92,23 +124,30 @@ def _masked_step(model: Any, ids: np.ndarray, carry: Any, banned: np.ndarray
     return logp, weights, carry
 
 
-def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, max_len: int, bos: int,
-                  eos: int, pad: int | None = PAD) -> list[Hypothesis]:
+def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, max_len: int | np.ndarray,
+                  bos: int, eos: int, pad: int | None = PAD, min_len: int = 1) -> list[Hypothesis]:
     """The most probable next token other than ``bos`` and ``pad`` at every step, for the whole batch
     at once; one hypothesis per sentence (norm_score == score, not renormalised: see the module
-    docstring)."""
-    banned = _check(model, max_len, bos, eos, pad)
+    docstring).  Sentence b stops after ``max_len[b]`` steps (or ``max_len`` for all)."""
+    banned = _check(model, bos, eos, pad)
+    limits = _limits(max_len)
+    min_len = _int("min_len", min_len, 0)
+    early = _early(banned, eos)
     carry = model.encode(src, src_lengths)
     B = carry.feed.shape[0]
+    limits = _per_sentence(limits, B)  # (B,)
     ids = np.full(B, bos, dtype=np.int64)
     scores = np.zeros(B)  # float64 sums, as beam search keeps them
     done = np.zeros(B, dtype=bool)
     tokens: list[list[int]] = [[] for _ in range(B)]
     attn: list[list[np.ndarray]] = [[] for _ in range(B)]
-    for _ in range(max_len):
-        logp, weights, carry = _masked_step(model, ids, carry, banned)  # (B, V)
+    for step in range(int(limits.max())):
+        live = ~done & (step < limits)  # (B,) sentences still decoding
+        if not live.any():
+            break
+        logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (B, V)
         nxt = np.argmax(logp, axis=1)  # (B,) never a banned id: an allowed one (at least eos) is finite
-        for b in np.flatnonzero(~done):
+        for b in np.flatnonzero(live):
             scores[b] = scores[b] + logp[b, nxt[b]]
             if weights is not None:
                 attn[b].append(weights[b])
@@ -116,22 +155,21 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
                 done[b] = True
             else:
                 tokens[b].append(int(nxt[b]))
-        if done.all():
-            break
         ids = nxt
     return [Hypothesis(tuple(tokens[b]), float(scores[b]), float(scores[b]), bool(done[b]),
                        np.stack(attn[b]) if attn[b] else None) for b in range(B)]
 
 
 def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int, alpha: float,
-              banned: np.ndarray) -> list[Hypothesis]:
+              banned: np.ndarray, min_len: int) -> list[Hypothesis]:
     """Beam search for one sentence (carry of batch 1); returns every hypothesis it ended with."""
     beams: list[tuple[int, ...]] = [()]
     scores = np.zeros(1)  # (n,) float64
     ids = np.array([bos], dtype=np.int64)
     finished: list[Hypothesis] = []
-    for _ in range(max_len):
-        logp, _, carry = _masked_step(model, ids, carry, banned)  # (n, V)
+    early = _early(banned, eos)
+    for step in range(max_len):
+        logp, _, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (n, V)
         V = logp.shape[1]
         flat = (scores[:, None] + logp).ravel()  # (n*V,) float64
         m = min(2 * k, flat.size)
@@ -163,22 +201,25 @@ def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int, 
     return finished + live
 
 
-def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int, max_len: int,
-                bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
-                pad: int | None = PAD) -> list[list[Hypothesis]]:
+def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int,
+                max_len: int | np.ndarray, bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
+                pad: int | None = PAD, min_len: int = 1) -> list[list[Hypothesis]]:
     """Beam search (see the module docstring); for each sentence its ``nbest`` best hypotheses,
     finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are never
     generated; scores are the model's log-probabilities, not renormalised over the allowed tokens."""
-    banned = _check(model, max_len, bos, eos, pad)
+    banned = _check(model, bos, eos, pad)
+    limits = _limits(max_len)
+    min_len = _int("min_len", min_len, 0)
     k = _int("beam_size", beam_size, 1)
     _int("nbest", nbest, 1, k + 1)
     if not (isinstance(length_norm, (int, float)) and 0.0 <= length_norm):
         raise ValueError(f"Expected length_norm (alpha) to be a number >= 0, got {length_norm!r}")
     carry = model.encode(src, src_lengths)
+    limits = _per_sentence(limits, carry.feed.shape[0])  # (B,)
     out = []
     for b in range(carry.feed.shape[0]):
-        hyps = _beam_one(model, model.select(carry, np.array([b])), k, max_len, bos, eos, float(length_norm),
-                          banned)
+        hyps = _beam_one(model, model.select(carry, np.array([b])), k, int(limits[b]), bos, eos,
+                         float(length_norm), banned, min_len)
         # stable sort: equal keys keep the order they were found in
         hyps.sort(key=lambda h: (not h.finished, -h.norm_score))
         out.append(hyps[:nbest])

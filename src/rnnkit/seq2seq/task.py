@@ -17,6 +17,8 @@ Validation (``evaluate``) reports the same mean NLL per token over the whole val
 exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
 the checkpoint with the best greedy BLEU (its ``criterion`` is 100 - BLEU); ``loss`` stays the NLL.
+Greedy decoding stops a sentence at ``max_decode_len`` steps when given, else at the limit the
+training pairs' length ratio sets (:mod:`rnnkit.seq2seq.lengths`; ``self.length_ratio``).
 BLEU's tokenizer is ``bleu_tokenize`` (:data:`rnnkit.metrics.translation.BLEU_TOKENIZERS`); ``"auto"``
 is resolved once, on the references BLEU is computed on (``zh`` for Chinese, ``char`` for Japanese,
 else 13a), so every epoch's BLEU is the same measure and the resolved name is ``self.bleu_tokenize``.
@@ -38,19 +40,11 @@ from rnnkit.metrics.translation import (
     corpus_bleu,
 )
 from rnnkit.seq2seq.decode import greedy_decode
+from rnnkit.seq2seq.lengths import decode_limits, length_ratio
 from rnnkit.train.loop import IndependentBatches, StepResult
 
 IdPair = tuple[np.ndarray, np.ndarray]
 SELECT_BY = ("loss", "bleu")
-
-
-def decode_length(src_len: int, cap: int) -> int:
-    """Steps allowed when decoding a source of ``src_len`` tokens: 2 * src_len + 10, at most ``cap``.
-
-    Generous for translation and copying tasks (targets rarely exceed twice the source), and it
-    stops an untrained model that never says EOS from running to ``cap`` on every short sentence.
-    """
-    return max(1, min(cap, 2 * src_len + 10))
 
 
 def _check_pairs(name: str, pairs: Any, allow_none: bool) -> None:
@@ -71,13 +65,14 @@ class Seq2SeqTask(IndependentBatches):
                  sampling_rate: float = 0.0, seed: int = 0, bleu_sentences: int = 500,
                  valid_references: Sequence[str] | None = None,
                  detokenize: Callable[[Sequence[int]], str] | None = None, select_by: str = "loss",
-                 max_decode_len: int = 200, meta: dict[str, Any] | None = None,
+                 max_decode_len: int | None = None, meta: dict[str, Any] | None = None,
                  bleu_tokenize: str = "auto") -> None:
         _check_pairs("train", train, allow_none=False)
         _check_pairs("valid", valid, allow_none=True)
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
-                            ("pool_size", pool_size), ("max_decode_len", max_decode_len)):
+                            ("pool_size", pool_size)):
             check_int(name, value, 1)
+        check_int("max_decode_len", max_decode_len, 1, allow_none=True)
         check_int("bleu_sentences", bleu_sentences, 0)
         if not 0.0 <= sampling_rate <= 1.0:
             raise ValueError(f"Expected sampling_rate in [0, 1], got {sampling_rate!r}")
@@ -103,7 +98,8 @@ class Seq2SeqTask(IndependentBatches):
         self.valid_references = None if valid_references is None else list(valid_references)
         self.detokenize = detokenize
         self.select_by = select_by
-        self.max_decode_len = max_decode_len
+        self.max_decode_len = max_decode_len  # None: each sentence's limit from length_ratio
+        self.length_ratio = length_ratio(self.train)
         self._meta = meta or {}
         scored = [] if valid_references is None else list(valid_references)[:bleu_sentences]
         self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
@@ -149,8 +145,8 @@ class Seq2SeqTask(IndependentBatches):
         """Greedy output ids (no BOS/EOS) for the sources of ``pairs``, in their order."""
         out: list[list[int]] = [[] for _ in pairs]
         for b in make_batches(pairs, self.eval_batch_size):
-            max_len = decode_length(int(b.src_lengths.max()), self.max_decode_len)
-            hyps = greedy_decode(self.model, b.src, b.src_lengths, max_len, BOS_ID, EOS_ID, PAD_ID)
+            limits = decode_limits(b.src_lengths, self.length_ratio, self.max_decode_len)  # (B,)
+            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID)
             for i, h in zip(b.index, hyps):
                 out[int(i)] = list(h.tokens)
         return out

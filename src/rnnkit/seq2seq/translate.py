@@ -5,7 +5,9 @@ Sentences are tokenised with the model's source tokeniser, sorted by length and 
 (greedy decoding runs a whole batch at once; beam search shares the batch's encoder pass), and the
 output ids are detokenised with the target tokeniser.  Results come back in the input order.
 ``beam_size=1`` is greedy decoding (:func:`~rnnkit.seq2seq.decode.greedy_decode`).  Each sentence may
-take ``decode_length(n, max_len)`` = min(2 n + 10, ``max_len``) steps for a source of n tokens.
+take ``max_len`` steps when it is given, else ceil(ratio n) + 10 for a source of n tokens, ratio being
+the translator's ``length_ratio`` from its training pairs (:mod:`rnnkit.seq2seq.lengths`); a
+translation cut there has ``finished=False`` (:func:`count_cut` counts them).
 Outputs never hold ``<pad>`` or ``<bos>``: every search masks them (see :mod:`rnnkit.seq2seq.decode`),
 and a translation's ``score`` is the model's log-probability of its ids, not renormalised over the
 tokens that may be generated.
@@ -25,7 +27,7 @@ from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator
-from rnnkit.seq2seq.task import decode_length
+from rnnkit.seq2seq.lengths import decode_limits
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,15 +69,18 @@ EMPTY = Translation("", (), (), 0.0, 0.0, True)  # the one translation of an emp
 
 
 def translate(translator: Translator, sentences: Sequence[str], beam_size: int = 1, nbest: int = 1,
-              max_len: int = 200, length_norm: float = 0.0, batch_size: int = 64,
-              replace_unk: bool = False) -> list[list[Translation]]:
-    """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``).
+              max_len: int | None = None, length_norm: float = 0.0, batch_size: int = 64,
+              replace_unk: bool = False, min_len: int = 1) -> list[list[Translation]]:
+    """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``), each of at
+    least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`).
 
     A sentence without a source token (empty or blank) is not run through the model: its list holds
     the single translation ``EMPTY`` (no tokens, score 0), so the output keeps one entry per input.
     """
-    for name, value in (("beam_size", beam_size), ("nbest", nbest), ("max_len", max_len), ("batch_size", batch_size)):
+    for name, value in (("beam_size", beam_size), ("nbest", nbest), ("batch_size", batch_size)):
         check_int(name, value, 1)
+    check_int("max_len", max_len, 1, allow_none=True)
+    check_int("min_len", min_len, 0)
     if nbest > beam_size:
         raise ValueError(f"Expected nbest <= beam_size ({beam_size}), got {nbest}")
     _check_sentences(sentences)
@@ -83,13 +88,18 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     kept = [i for i, t in enumerate(every) if t]
     done: list[list[Translation]] = [[EMPTY] for _ in every]
     for i, found in zip(kept, _translate([every[i] for i in kept], translator, beam_size, nbest, max_len,
-                                         length_norm, batch_size, replace_unk)):
+                                         length_norm, batch_size, replace_unk, min_len)):
         done[i] = found
     return done
 
 
-def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int,
-               length_norm: float, batch_size: int, replace_unk: bool) -> list[list[Translation]]:
+def count_cut(translations: Sequence[Sequence[Translation]]) -> int:
+    """How many sentences' best translation was cut at the length limit (did not end with EOS)."""
+    return sum(not t[0].finished for t in translations if t)
+
+
+def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int | None,
+               length_norm: float, batch_size: int, replace_unk: bool, min_len: int) -> list[list[Translation]]:
     """translate() of sentences already tokenised, none of them empty."""
     if not tokens:
         return []
@@ -99,12 +109,13 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
     out: list[list[Translation]] = [[] for _ in tokens]
     model = translator.model
     for b in make_batches(encoded, batch_size):
-        steps = decode_length(int(b.src_lengths.max()), max_len)
+        steps = decode_limits(b.src_lengths, translator.length_ratio, max_len)  # (B,)
         if beam_size == 1:
-            hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID)]
+            hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID,
+                                               min_len)]
         else:
             hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest,
-                               PAD_ID)
+                               PAD_ID, min_len)
         for i, hs in zip(b.index, hyps):
             out[int(i)] = [_translation(translator, h) for h in hs]
     if replace_unk:

@@ -1,0 +1,50 @@
+"""How the seq2seq commands read sentence pairs: two parallel files or one TSV, empty files named with
+their option, and the references BLEU is computed against."""
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from rnnkit.data.parallel import SentencePair, read_parallel, read_tsv_pairs
+from rnnkit.data.tokenizer import Tokenizer
+from rnnkit.errors import DataError
+
+
+def pair_files(option: str, files: list[str] | None) -> list[str] | None:
+    if files is not None and len(files) not in (1, 2):
+        raise ValueError(f"Expected {option} SRC TGT (parallel files) or {option} PAIRS.tsv, got {len(files)} files")
+    return files
+
+
+def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
+               encoding: str = "utf-8") -> list[SentencePair]:
+    """Pairs of two parallel files, or of one TSV file."""
+    if len(files) == 2:
+        return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
+    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding)
+
+
+def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
+    tokens = [tok for p in pairs for tok in p[side]]
+    return sum(tok not in vocab for tok in tokens) / max(1, len(tokens))
+
+
+def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str) -> list[SentencePair]:
+    """The pairs of ``option``'s files; an empty file is a DataError naming it and the option."""
+    files = pair_files(option, files)
+    pairs = read_pairs(files, tok, tok, encoding)
+    if not pairs:
+        empty_pairs(files, f"no {dict(train='training', valid='validation').get(option[2:], option[2:])} pairs")
+    return pairs
+
+
+def empty_pairs(files: list[str], what: str, target: str = "target") -> NoReturn:
+    """Raise the DataError for empty pair files (read_parallel has rejected two files of different
+    lengths: with two, both are empty)."""
+    raise DataError(f"{files[0]}: empty file, {what}; expected "
+                    + (f"one source sentence a line, parallel to the {target} sentences in {files[1]} (also empty)"
+                       if len(files) == 2 else f"source<TAB>{target} lines"))
+
+
+def reference(text: str, tokenizer: Tokenizer) -> str:
+    """The raw reference, lowercased when the model's targets are: its output has no case to match."""
+    return text.lower() if tokenizer.lowercase else text

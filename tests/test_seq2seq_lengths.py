@@ -1,0 +1,217 @@
+"""How long a translation may be: the limit per sentence from the training pairs' length ratio
+(rnnkit.seq2seq.lengths), its use by greedy and beam search, ``min_len``, and what the command line
+says about outputs cut at the limit.
+
+The decoding tests use a scripted model: for a source of n tokens it says token ``A`` ``k * n`` times
+and then EOS (or never EOS), so what a limit cuts is known exactly.
+"""
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.cli.main import main
+from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, build_vocab
+from rnnkit.data.tokenizer import Tokenizer
+from rnnkit.seq2seq.decode import beam_search, greedy_decode
+from rnnkit.seq2seq.io import Translator, load_translator, save_translator
+from rnnkit.seq2seq.lengths import DEFAULT_RATIO, SLACK, decode_limits, length_ratio
+from rnnkit.seq2seq.translate import count_cut, translate
+
+CHAR = Tokenizer("char")
+
+
+class _Carry(NamedTuple):
+    feed: np.ndarray  # (B,) steps taken so far
+    goal: np.ndarray  # (B,) tokens to say before EOS (-1: never EOS)
+
+
+class Scripted:
+    """Says token A ``per_token`` times per source token, then EOS with probability ``p_end``
+    (``p_end=0``: never ends).  ``eos_first`` makes EOS the most probable first token."""
+
+    A = 4
+
+    def __init__(self, per_token: int, vocab_size: int = 6, p_end: float = 0.9, eos_first: bool = False):
+        self.per_token, self.p_end, self.eos_first = per_token, p_end, eos_first
+        self.spec = SimpleNamespace(vocab_size=vocab_size)
+        self.config = SimpleNamespace(attention="none")
+
+    def encode(self, src, src_lengths):
+        return _Carry(np.zeros(len(src_lengths), dtype=np.int64), self.per_token * np.asarray(src_lengths))
+
+    def decode_step(self, ids, carry):
+        V = self.spec.vocab_size
+        logp = np.full((len(ids), V), -np.inf)  # nothing else: a beam has no improbable hypotheses to finish
+        for b, (step, goal) in enumerate(zip(carry.feed, carry.goal)):
+            if step == 0 and self.eos_first:
+                logp[b, EOS_ID], logp[b, self.A] = np.log(0.6), np.log(0.4)
+            elif step >= goal and self.p_end > 0:
+                logp[b, EOS_ID], logp[b, self.A] = np.log(self.p_end), np.log(1 - self.p_end)
+            else:
+                logp[b, self.A] = 0.0
+        return logp, None, _Carry(carry.feed + 1, carry.goal)
+
+    def select(self, carry, idx):
+        return _Carry(carry.feed[idx], carry.goal[idx])
+
+
+def translator(model, ratio: float) -> Translator:
+    vocab = build_vocab([list("abcdefghij")])  # <pad> <bos> <eos> <unk>, then a..j: A = 4 is "a"
+    return Translator(model, vocab, vocab, CHAR, CHAR, length_ratio=ratio)
+
+
+# ---------------------------------------------------------------- the rule
+
+def test_length_ratio_is_the_largest_target_plus_eos_over_source():
+    pairs = [(np.arange(4), np.arange(5)), (np.arange(2), np.arange(9)), (np.arange(0), np.arange(30))]
+    assert length_ratio(pairs) == 10 / 2  # (9 + 1) / 2; the empty source is never decoded, so skipped
+    assert length_ratio([]) == DEFAULT_RATIO
+    assert list(decode_limits(np.array([1, 2, 7]), 2.5)) == [3 + SLACK, 5 + SLACK, 18 + SLACK]
+    assert list(decode_limits(np.array([1, 7]), 2.5, max_len=4)) == [4, 4]
+    for bad in (0.0, -1.0, math.inf, math.nan, True, "2"):
+        with pytest.raises(ValueError, match="length ratio"):
+            decode_limits(np.array([3]), bad)
+    with pytest.raises(ValueError, match="max_len"):
+        decode_limits(np.array([3]), 2.0, max_len=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 200)), min_size=1, max_size=12))
+def test_no_training_pair_is_cut_by_the_limit_it_sets(lengths):
+    """Every training target, EOS included, fits the limit of its own source length."""
+    pairs = [(np.zeros(n), np.zeros(m)) for n, m in lengths]
+    r = length_ratio(pairs)
+    limits = decode_limits(np.array([n for n, _ in lengths]), r)
+    assert all(limit >= m + 1 + SLACK for limit, (_, m) in zip(limits, lengths))
+
+
+# ---------------------------------------------------------------- decoding
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_a_long_translation_is_complete_under_the_ratio_limit_and_cut_under_the_old_rule(beam):
+    """Character-level zh->en is 1:4 or more; the old limit 2 n + 10 cut such a translation silently."""
+    model = Scripted(per_token=10)
+    sentences = ["ab", "abcdef"]  # 20 and 60 tokens of output
+    pairs = [(np.zeros(len(s)), np.zeros(10 * len(s))) for s in sentences]
+    full = translate(translator(model, length_ratio(pairs)), sentences, beam_size=beam)
+    assert [t[0].text for t in full] == ["a" * 20, "a" * 60] and count_cut(full) == 0
+    old = translate(translator(model, DEFAULT_RATIO), sentences, beam_size=beam)
+    assert [len(t[0].tokens) for t in old] == [2 * 2 + SLACK, 2 * 6 + SLACK] and count_cut(old) == 2
+    fixed = translate(translator(model, DEFAULT_RATIO), sentences, beam_size=beam, max_len=100)
+    assert [t[0].text for t in fixed] == ["a" * 20, "a" * 60]
+    short = translate(translator(model, 50.0), sentences, beam_size=beam, max_len=7)
+    assert [t[0].tokens for t in short] == [("a",) * 7] * 2 and not any(t[0].finished for t in short)
+
+
+@pytest.mark.parametrize("beam", [1, 2])
+def test_each_sentence_has_its_own_limit_whatever_its_batch(beam):
+    """A model that never ends stops each sentence at ceil(r n) + 10: line k's output does not depend
+    on the other lines (the old limit took the batch's longest source)."""
+    tr = translator(Scripted(per_token=1, p_end=0.0), 1.5)
+    sentences = ["a", "abcdefghij", "abc", "ab"]
+    together = translate(tr, sentences, beam_size=beam, batch_size=4)
+    alone = [translate(tr, [s], beam_size=beam)[0] for s in sentences]
+    assert [len(t[0].tokens) for t in together] == [math.ceil(1.5 * len(s)) + SLACK for s in sentences]
+    assert [t[0].tokens for t in together] == [t[0].tokens for t in alone]
+
+
+def test_greedy_and_beam_take_one_limit_per_sentence():
+    model = Scripted(per_token=1, p_end=0.0)
+    src, lengths = np.zeros((3, 3), dtype=np.int64), np.array([3, 1, 2])
+    limits = np.array([2, 5, 1])
+    for hyps in (greedy_decode(model, src, lengths, limits, BOS_ID, EOS_ID),
+                 [h[0] for h in beam_search(model, src, lengths, 2, limits, BOS_ID, EOS_ID)]):
+        assert [len(h.tokens) for h in hyps] == [2, 5, 1] and not any(h.finished for h in hyps)
+    for bad in (np.array([2, 0, 1]), np.array([[2, 5, 1]]), np.array([2.0, 5.0, 1.0])):
+        with pytest.raises(ValueError, match="max_len"):
+            greedy_decode(model, src, lengths, bad, BOS_ID, EOS_ID)
+    with pytest.raises(ValueError, match=r"one limit per sentence, shape \(3,\)"):
+        beam_search(model, src, lengths, 2, np.array([2, 5]), BOS_ID, EOS_ID)
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_min_len_keeps_the_translation_from_being_empty(beam):
+    """EOS is the model's favourite first token here; the default min_len=1 forbids it there."""
+    tr = translator(Scripted(per_token=1, eos_first=True), 5.0)
+    default = translate(tr, ["abc"], beam_size=beam)[0][0]
+    assert default.text == "aaa" and default.finished
+    empty = translate(tr, ["abc"], beam_size=beam, min_len=0)[0][0]
+    assert empty.text == "" and empty.finished and abs(empty.score - np.log(0.6)) < 1e-9
+    four = translate(tr, ["abc"], beam_size=beam, min_len=4)[0][0]
+    assert four.text == "aaaa"
+    with pytest.raises(ValueError, match="min_len"):
+        translate(tr, ["abc"], min_len=-1)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def _real_translator(ratio: float) -> Translator:
+    from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig
+
+    vocab = build_vocab([list("abc")])
+    model = Seq2Seq(Seq2SeqConfig(len(vocab), len(vocab), src_embedding_dim=4, tgt_embedding_dim=4,
+                                  encoder_hidden_size=4, decoder_hidden_size=8), np.random.default_rng(0))
+    return Translator(model, vocab, vocab, CHAR, CHAR, length_ratio=ratio)
+
+
+def test_the_ratio_is_saved_and_older_checkpoints_read_as_two(tmp_path):
+    path = save_translator(tmp_path / "t.safetensors", _real_translator(3.25))
+    assert load_translator(path).length_ratio == 3.25
+    arrays = ckpt.load_checkpoint(path)[0]
+    meta = ckpt.load_meta(path)
+    del meta["task"]["length_ratio"]  # as written before the ratio was stored
+    old = ckpt.save_checkpoint(tmp_path / "old.safetensors", arrays, meta)
+    assert load_translator(old).length_ratio == DEFAULT_RATIO
+    meta["task"]["length_ratio"] = -1.0
+    bad = ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
+    with pytest.raises(Exception, match="length ratio"):
+        load_translator(bad)
+
+
+# ---------------------------------------------------------------- command line
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A char-level model trained for two steps on pairs whose targets are 5-8x their sources: it
+    does not know when to stop yet."""
+    d = tmp_path_factory.mktemp("lengths")
+    pairs = [("貓。", "The cat sleeps."), ("狗。", "The dog barks."), ("謝謝你。", "Thank you very much.")]
+    (d / "train.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in pairs * 4), encoding="utf-8")
+    (d / "test.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in pairs), encoding="utf-8")
+    code = main(["train", "seq2seq", "--train", str(d / "train.tsv"), "--level", "char", "--embed", "8",
+                 "--hidden", "16", "--epochs", "1", "--max-steps", "2", "--progress", "none",
+                 "--checkpoint-minutes", "0", "--run-dir", str(d / "run")])
+    assert code == 0
+    return d
+
+
+def test_training_stores_its_pairs_ratio(run):
+    assert load_translator(run / "run" / "last.safetensors").length_ratio == (len("The cat sleeps.") + 1) / 2
+
+
+def test_translate_says_how_many_outputs_were_cut_and_how_to_lift_the_limit(run, tmp_path, capsys, monkeypatch):
+    import io
+
+    model = str(run / "run" / "last.safetensors")
+    (tmp_path / "in.txt").write_text("貓。\n\n狗。\n", encoding="utf-8")
+    capsys.readouterr()
+    # one step cannot hold a token (min_len 1) and the EOS after it: every sentence is cut
+    assert main(["translate", model, str(tmp_path / "in.txt"), "--max-len", "1"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.split("\n")
+    assert len(lines[0]) == 1 and lines[1] == "" and len(lines[2]) == 1
+    assert "2 of 2 translations stopped at the --max-len 1 limit" in err and "raise --max-len" in err
+    assert main(["evaluate", model, str(run / "test.tsv"), "--max-len", "1", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["cut"] == 3 and "3 of 3 translations stopped" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("謝謝你。\n"))
+    assert main(["translate", model, "--min-len", "0"]) == 0  # a decoding option evaluate and translate share
