@@ -81,7 +81,7 @@ def test_segmenter_with_fold_width_treats_full_width_punctuation_as_half_width(t
 def test_segment_never_splits_inside_a_character_on_screen(tmp_path, capsys):
     """A family emoji (parts joined by U+200D), a skin-tone modifier and a combining accent stay inside
     one word whatever the model predicts; every character of the input comes back, in order."""
-    from rnnkit.data.segmentation import join_clusters
+    from rnnkit.data.segment_rules import join_clusters
 
     assert join_clusters(["家👨", "\u200d👩", "\u200d👧", "好"]) == ["家👨\u200d👩\u200d👧", "好"]
     assert join_clusters(["👍", "\U0001F3FD", "好"]) == ["👍\U0001F3FD", "好"]
@@ -129,7 +129,7 @@ def test_classifier_fold_width_reads_both_forms_alike(tmp_path, capsys):
 
 
 def test_segment_keeps_latin_words_numbers_and_web_addresses_whole(tmp_path, capsys):
-    from rnnkit.data.segmentation import keep_whole
+    from rnnkit.data.segment_rules import keep_whole
 
     assert keep_whole(["我", "买", "了", "Mac", "Book", "。"]) == ["我", "买", "了", "MacBook", "。"]
     assert keep_whole(["访问", "https", ":", "/", "/ex", "ample", ".com", "/", "，", "然后"]) == [

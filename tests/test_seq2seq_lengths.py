@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.cli.main import main
-from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, build_vocab
+from rnnkit.data.parallel import BOS_ID, EOS_ID, build_vocab
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator

@@ -206,7 +206,6 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
 
 def train_seq2seq(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.io import seq2seq_meta
-    from rnnkit.seq2seq.lengths import length_ratio
     from rnnkit.seq2seq.task import Seq2SeqTask
 
     cfg = train_config_from_args(args)
@@ -235,11 +234,10 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     if valid is not None:
         print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
               f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
-    encoded = encode_pairs(kept, src_vocab, tgt_vocab)
     with blas_threads(args):
         model = build_model(args, len(src_vocab), len(tgt_vocab), np.random.default_rng(cfg.seed))
         task = Seq2SeqTask(
-            model, encoded,
+            model, encode_pairs(kept, src_vocab, tgt_vocab),
             None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab),
             batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
             seed=cfg.seed, bleu_sentences=args.bleu_sentences,
@@ -248,7 +246,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             max_decode_len=args.max_decode_len, bleu_tokenize=args.bleu_tokenize,
             # select_by rides along so that --resume refuses a change of it: the best so far was measured
             # by the other criterion (NLL against 100 - BLEU)
-            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize, length_ratio(encoded)),
+            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize),
                   "select_by": args.select_by})
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")

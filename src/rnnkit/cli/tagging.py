@@ -294,21 +294,24 @@ def tag(args: argparse.Namespace) -> int:
 
 def segment(args: argparse.Namespace) -> int:
     from rnnkit.data.files import text_lines
-    from rnnkit.data.segmentation import join_clusters, keep_whole, tags_to_words
+    from itertools import accumulate
+
+    from rnnkit.data.segment_rules import fix_words
+    from rnnkit.data.segmentation import tags_to_words
 
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
     _check_output(args)
     lines = text_lines(_read_input(args))
-    # every whitespace-separated chunk is segmented on its own: a space is already a boundary
-    chunks = [chunk for line in lines for chunk in line.split()]
-    data = TaggingData([list(c) for c in chunks], None, None, None)
-    fold_width_hint(loaded, "".join(chunks), args.input or "standard input")
-    words = iter([keep_whole(join_clusters(tags_to_words(c, t))) for c, t in zip(data.words, loaded.predict(data))])
-    out = []
-    for line in lines:
-        out.append(" ".join(w for _ in line.split() for w in next(words)) + "\n")
+    # the model reads each line without its spaces, as it read its training sentences and as evaluate
+    # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
+    chunked = [line.split() for line in lines if line.split()]
+    data = TaggingData([list("".join(c)) for c in chunked], None, None, None)
+    fold_width_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
+    words = iter([fix_words(tags_to_words(c, t), accumulate(len(w) for w in chunks[:-1]))
+                  for c, t, chunks in zip(data.words, loaded.predict(data), chunked)])
+    out = [" ".join(next(words)) + "\n" if line.split() else "\n" for line in lines]
     _write_output(args, "".join(out))
     return 0
 

@@ -16,18 +16,15 @@ for the commands that read words and should warn before treating a whole sentenc
 text is usually written with full-width punctuation (，。：（）) and digits, while some corpora (UD
 Chinese GSD) use the ASCII forms, so a model trained on one sees the other's punctuation as unknown.
 
-:func:`join_clusters` and :func:`keep_whole` take boundaries out of a segmenter's output where no
-word boundary can be: inside a character on screen (an emoji with its joiners, a letter with its
-combining accent) and inside a web address or a run of Latin letters and digits.
+:mod:`rnnkit.data.segment_rules` holds the rules applied to a segmenter's output where its characters
+cannot decide a boundary (an emoji, a URL, an English word, Chinese punctuation).
 """
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import accumulate
 
 from rnnkit.data.files import read_text_file, text_lines, write_text_file
 from rnnkit.data.scripts import is_cjk
@@ -154,83 +151,3 @@ def fold_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
     return [[fold_width(w) for w in s] for s in sentences]
 
 
-def _glues(ch: str) -> bool:
-    """A character that belongs to the one before it: a combining mark, a zero-width joiner, a variation
-    selector, an emoji skin-tone modifier or a tag character (the subdivision flags')."""
-    o = ord(ch)
-    return (unicodedata.category(ch) in ("Mn", "Mc", "Me") or o == 0x200D or 0xFE00 <= o <= 0xFE0F
-            or 0xE0100 <= o <= 0xE01EF or 0x1F3FB <= o <= 0x1F3FF or 0xE0020 <= o <= 0xE007F)
-
-
-_REGIONAL = "".join(map(chr, range(0x1F1E6, 0x1F200)))  # regional indicators: a flag is a pair of them
-
-
-def _regional(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
-
-
-def join_clusters(words: Sequence[str]) -> list[str]:
-    """Words with no boundary inside a user-perceived character: a word that starts with a combining
-    mark, joiner, variation selector or skin-tone modifier, or follows a word that ends in a joiner,
-    is joined to the word before (a family emoji is one character on screen, and U+200D between two
-    of its parts must not become a word boundary).  The characters are unchanged."""
-    out: list[str] = []
-    for w in words:
-        if out and w and (_glues(w[0]) or out[-1].endswith("\u200d") or _half_flag(out[-1], w)):
-            out[-1] += w
-        else:
-            out.append(w)
-    return out
-
-
-def _half_flag(left: str, right: str) -> bool:
-    """Whether ``left`` ends with the first regional indicator of a flag and ``right`` starts with its
-    second (indicators pair up from the start of their run)."""
-    if not (_regional(right[0]) and _regional(left[-1])):
-        return False
-    run = len(left) - len(left.rstrip(_REGIONAL))
-    return run % 2 == 1
-
-
-# what segment keeps whole in raw text: a web address or an e-mail address (a word of its own), a number
-# with thousands separators (6,000, as UD Chinese GSD writes it), or a run of ASCII letters and digits
-# with inner . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does
-# a hyphen (GSD splits ranges, 1688 - 1697)
-_ADDRESS = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]*[A-Za-z0-9/#=_)\]-]"
-                      r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
-_WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
-
-
-def _address_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the web and e-mail addresses of ``text``; a closing parenthesis the address did
-    not open is left outside ("(see https://example.com)")."""
-    spans = []
-    for m in _ADDRESS.finditer(text):
-        end = m.end()
-        while text[end - 1] == ")" and text.count(")", m.start(), end) > text.count("(", m.start(), end):
-            end -= 1
-        spans.append((m.start(), end))
-    return spans
-
-
-def keep_whole(words: Sequence[str]) -> list[str]:
-    """The words of one space-free chunk with no boundary inside a web or e-mail address (which
-    becomes a word of its own), a number with thousands separators, or a Latin word or number
-    (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts): a segmenter trained on
-    Chinese splits ``MacBook`` or ``https://example.com`` wherever its characters suggest.  The
-    characters are unchanged."""
-    if len(words) < 2:
-        return list(words)
-    text = "".join(words)
-    folded = fold_width(text)
-    cuts = set(accumulate(len(w) for w in words[:-1]))
-    taken = [0] * (len(text) + 1)
-    for a, b in _address_spans(folded):  # an address is a word of its own: boundaries at its ends
-        cuts.difference_update(range(a + 1, b))
-        cuts.update(c for c in (a, b) if 0 < c < len(text))
-        taken[a:b] = [1] * (b - a)
-    for m in _WHOLE.finditer(folded):
-        if not any(taken[m.start():m.end()]):
-            cuts.difference_update(range(m.start() + 1, m.end()))
-    bounds = [0, *sorted(cuts), len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]

@@ -18,7 +18,8 @@ exact match (ids) and, when ``valid_references`` and ``detokenize`` are given an
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
 the checkpoint with the best greedy BLEU (its ``criterion`` is 100 - BLEU); ``loss`` stays the NLL.
 Greedy decoding stops a sentence at ``max_decode_len`` steps when given, else at the limit the
-training pairs' length ratio sets (:mod:`rnnkit.seq2seq.lengths`; ``self.length_ratio``).
+training pairs' length ratio sets (:mod:`rnnkit.seq2seq.lengths`; ``self.length_ratio``, which a
+non-empty ``meta`` gets as its ``length_ratio``, so the saved translator decodes as validation did).
 BLEU's tokenizer is ``bleu_tokenize`` (:data:`rnnkit.metrics.translation.BLEU_TOKENIZERS`); ``"auto"``
 is resolved once, on the references BLEU is computed on (``zh`` for Chinese, ``char`` for Japanese,
 else 13a), so every epoch's BLEU is the same measure and the resolved name is ``self.bleu_tokenize``.
@@ -100,7 +101,8 @@ class Seq2SeqTask(IndependentBatches):
         self.select_by = select_by
         self.max_decode_len = max_decode_len  # None: each sentence's limit from length_ratio
         self.length_ratio = length_ratio(self.train)
-        self._meta = meta or {}
+        # a translator's checkpoint holds the ratio its validation decoded with (rnnkit.seq2seq.io)
+        self._meta = {**meta, "length_ratio": self.length_ratio} if meta else {}
         scored = [] if valid_references is None else list(valid_references)[:bleu_sentences]
         self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
         if bleu_tokenize != "auto" and scored and detokenize is not None:

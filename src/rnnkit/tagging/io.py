@@ -115,7 +115,11 @@ def format_predictions(data: TaggingData, predictions: list[list[str]], spec: Da
         return format_conllu(data.source, predictions, spec.tag_column)
     if spec.format == "columns":
         return format_columns(data.source, predictions)
-    return format_segmented([tags_to_words(c, t) for c, t in zip(data.words, predictions)], " ")
+    from rnnkit.data.segment_rules import fix_words, written_spaces
+
+    given = data.tags or [None] * len(data.words)  # the input's own segmentation: its written spaces stay
+    return format_segmented([fix_words(tags_to_words(c, t), () if g is None else written_spaces(tags_to_words(c, g)))
+                             for c, t, g in zip(data.words, predictions, given)], " ")
 
 
 # ---------------------------------------------------------------------- checkpoints

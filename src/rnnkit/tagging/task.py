@@ -21,6 +21,7 @@ import numpy as np
 from rnnkit.constraints import allowed_transitions
 from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.segmentation import fold_width as fold_text
+from rnnkit.data.segment_rules import fix_words, written_spaces
 from rnnkit.data.segmentation import tags_to_words
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.segmentation import segmentation_prf
@@ -203,7 +204,10 @@ def metric_for(scheme: str, fmt: str) -> str:
 def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None = None,
           scheme: str = "none", train_words: list[str] | None = None, fold: bool = False) -> dict[str, Any]:
     """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number.  ``fold``:
-    the model reads width-folded text, so a word is unseen (OOV) when its folded form is."""
+    the model reads width-folded text, so a word is unseen (OOV) when its folded form is.  Word F1
+    scores the words ``rnnkit segment`` would print (:func:`rnnkit.data.segment_rules.fix_words`, with
+    the spaces of the written sentence, :func:`~rnnkit.data.segment_rules.written_spaces`, as fixed
+    boundaries), not the raw tags."""
     if metric == "accuracy":
         acc = token_accuracy(gold, pred)
         return {"main": acc, "accuracy": acc}
@@ -212,7 +216,8 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
         return {"main": m["f1"], "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
                 "accuracy": token_accuracy(gold, pred), "per_type": m["per_type"]}
     gw = [tags_to_words(c, t) for c, t in zip(words, gold)]
-    pw = [tags_to_words(c, t) for c, t in zip(words, pred)]
+    # what `rnnkit segment` prints: its rules, with the spaces the written sentence has kept as boundaries
+    pw = [fix_words(tags_to_words(c, t), written_spaces(g)) for c, t, g in zip(words, pred, gw)]
     m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
     return {"main": m["f1"], **m}
 

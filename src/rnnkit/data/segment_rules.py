@@ -1,0 +1,170 @@
+"""The rules rnnkit applies to a segmenter's output, where its characters cannot decide a boundary.
+
+A segmenter trained on Chinese text cuts wherever the characters it has seen suggest, and those
+suggest nothing sensible about an emoji, a URL or an English word.  :func:`fix_words` applies, in
+this order:
+
+- :func:`join_clusters`: no boundary inside a character on screen (an emoji with its joiners, a
+  letter with its combining accent, a flag);
+- :func:`split_punctuation`: Chinese sentence and clause punctuation (。，、；：？！ and the brackets
+  and quotes) is a word of its own, as in every segmentation standard (PKU, MSR, CTB, UD), a run of
+  one mark (……, ——) one word;
+- :func:`keep_whole`: no boundary inside a web or e-mail address (a word of its own), a number with
+  thousands separators or a run of Latin letters and digits (MacBook, 3.5, v1.2).
+
+``rnnkit segment`` runs the model on each line without its spaces and applies them with the spaces
+as fixed boundaries; ``rnnkit evaluate`` and validation do the same with each gold sentence and the
+spaces its written text would have (:func:`written_spaces`), so the F1 they report is that of what
+``segment`` prints for the written text.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from itertools import accumulate
+
+from rnnkit.data.segmentation import fold_width
+
+def _glues(ch: str) -> bool:
+    """A character that belongs to the one before it: a combining mark, a zero-width joiner, a variation
+    selector, an emoji skin-tone modifier or a tag character (the subdivision flags')."""
+    o = ord(ch)
+    return (unicodedata.category(ch) in ("Mn", "Mc", "Me") or o == 0x200D or 0xFE00 <= o <= 0xFE0F
+            or 0xE0100 <= o <= 0xE01EF or 0x1F3FB <= o <= 0x1F3FF or 0xE0020 <= o <= 0xE007F)
+
+
+_REGIONAL = "".join(map(chr, range(0x1F1E6, 0x1F200)))  # regional indicators: a flag is a pair of them
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def join_clusters(words: Sequence[str]) -> list[str]:
+    """Words with no boundary inside a user-perceived character: a word that starts with a combining
+    mark, joiner, variation selector or skin-tone modifier, or follows a word that ends in a joiner,
+    is joined to the word before (a family emoji is one character on screen, and U+200D between two
+    of its parts must not become a word boundary).  The characters are unchanged."""
+    out: list[str] = []
+    for w in words:
+        if out and w and (_glues(w[0]) or out[-1].endswith("\u200d") or _half_flag(out[-1], w)):
+            out[-1] += w
+        else:
+            out.append(w)
+    return out
+
+
+def _half_flag(left: str, right: str) -> bool:
+    """Whether ``left`` ends with the first regional indicator of a flag and ``right`` starts with its
+    second (indicators pair up from the start of their run)."""
+    if not (_regional(right[0]) and _regional(left[-1])):
+        return False
+    run = len(left) - len(left.rstrip(_REGIONAL))
+    return run % 2 == 1
+
+
+# what segment keeps whole in raw text: a web address or an e-mail address (a word of its own), a number
+# with thousands separators (6,000, as UD Chinese GSD writes it), or a run of ASCII letters and digits
+# with inner . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does
+# a hyphen (GSD splits ranges, 1688 - 1697)
+_ADDRESS = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]*[A-Za-z0-9/#=_)\]-]"
+                      r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
+_WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
+
+
+def _address_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the web and e-mail addresses of ``text``; a closing parenthesis the address did
+    not open is left outside ("(see https://example.com)")."""
+    spans = []
+    for m in _ADDRESS.finditer(text):
+        end = m.end()
+        while text[end - 1] == ")" and text.count(")", m.start(), end) > text.count("(", m.start(), end):
+            end -= 1
+        spans.append((m.start(), end))
+    return spans
+
+
+def _for_matching(text: str, folded: str) -> str:
+    """``folded`` with each separator that is not ASCII in ``text`` made a space, unless both its
+    neighbours are full-width too: ``ＭａｃＢｏｏｋ１．５`` is one word, but ``iPhone。MacBook`` (。 is
+    a sentence end, not a dot) and ``100，200，300`` (a list: a writer of ASCII digits writes ASCII
+    thousands separators) are not."""
+    out = list(folded)
+    for i, (o, f) in enumerate(zip(text, folded)):
+        if f in ".,'_" and o != f:
+            wide = 0 < i < len(text) - 1 and text[i - 1] != folded[i - 1] and text[i + 1] != folded[i + 1]
+            if o in "\u3002\uff61" or not wide:  # the ideographic full stop never joins
+                out[i] = " "
+    return "".join(out)
+
+
+def keep_whole(words: Sequence[str], fixed: Iterable[int] = ()) -> list[str]:
+    """The words of one sentence with no boundary inside a web or e-mail address (which
+    becomes a word of its own), a number with thousands separators, or a Latin word or number
+    (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts, but a full-width separator
+    joins only full-width neighbours, see :func:`_for_matching`): a segmenter trained on Chinese
+    splits ``MacBook`` or ``https://example.com`` wherever its characters suggest.  ``fixed``:
+    boundaries (character offsets) that stay, such as the spaces of the written text
+    (:func:`written_spaces`).  The characters are unchanged."""
+    if len(words) < 2:
+        return list(words)
+    text = "".join(words)
+    folded = _for_matching(text, fold_width(text))
+    cuts = set(accumulate(len(w) for w in words[:-1]))
+    taken = [0] * (len(text) + 1)
+    for a, b in _address_spans(folded):  # an address is a word of its own: boundaries at its ends
+        cuts.difference_update(range(a + 1, b))
+        cuts.update(c for c in (a, b) if 0 < c < len(text))
+        taken[a:b] = [1] * (b - a)
+    for m in _WHOLE.finditer(folded):
+        if not any(taken[m.start():m.end()]):
+            cuts.difference_update(range(m.start() + 1, m.end()))
+    cuts.update(c for c in fixed if 0 < c < len(text))
+    bounds = [0, *sorted(cuts), len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+# Chinese punctuation that is always a word of its own: the full-width ，；：？！（） and the
+# ideographic 。、 with brackets and quotes.  Not the full-width ．(a decimal point in １．５), nor the
+# middle dot · (inside transliterated names, 列夫·達維多維奇), nor ASCII marks (inside 3.5, 4:00, g(x)).
+_ALONE = frozenset("\u3002\u3001\uff0c\uff1b\uff1a\uff1f\uff01\uff08\uff09「」『』《》〈〉【】〔〕“”…—")
+_DIGITS = frozenset("0123456789")
+
+
+def split_punctuation(words: Sequence[str]) -> list[str]:
+    """``words`` with a boundary on both sides of each mark of ``_ALONE``, except between two of the
+    same mark (…… stays one word) and a full-width colon between digits (10：30, a time).  The
+    characters are unchanged."""
+    if not words:
+        return []
+    text = "".join(words)
+    folded = fold_width(text)
+    cuts = set(accumulate(len(w) for w in words[:-1]))
+    for i, ch in enumerate(text):
+        if ch not in _ALONE or (ch == "\uff1a" and 0 < i < len(text) - 1 and folded[i - 1] in _DIGITS
+                                and folded[i + 1] in _DIGITS):
+            continue
+        if i > 0 and text[i - 1] != ch:
+            cuts.add(i)
+        if i < len(text) - 1 and text[i + 1] != ch:
+            cuts.add(i + 1)
+    bounds = [0, *sorted(cuts), len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def written_spaces(words: Sequence[str]) -> set[int]:
+    """Offsets between two words of a segmented sentence where written text has a space: between a
+    Latin letter or digit and another (width-folded), as in "Secondary School" or "iPhone 7"."""
+    out, offset = set(), 0
+    for left, right in zip(words, words[1:]):
+        offset += len(left)
+        if left and right and fold_width(left[-1]).isascii() and fold_width(left[-1]).isalnum() \
+                and fold_width(right[0]).isascii() and fold_width(right[0]).isalnum():
+            out.add(offset)
+    return out
+
+
+def fix_words(words: Sequence[str], fixed: Iterable[int] = ()) -> list[str]:
+    """A segmenter's words after the rules of this module, in their order; ``fixed`` boundaries stay."""
+    return keep_whole(split_punctuation(join_clusters(words)), fixed)

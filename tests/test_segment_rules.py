@@ -1,0 +1,102 @@
+"""The rules applied to a segmenter's output (rnnkit.data.segment_rules), and that ``rnnkit evaluate``
+scores exactly what ``rnnkit segment`` prints for the written text."""
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnkit.data.segment_rules import fix_words, keep_whole, split_punctuation, written_spaces
+from tests.clirun import run_cli
+
+
+def test_chinese_punctuation_is_a_word_of_its_own():
+    assert split_punctuation(["我買了iPhone。Mac", "Book也買了。"]) == ["我買了iPhone", "。", "Mac", "Book也買了", "。"]
+    assert split_punctuation(["他說「好，", "走」"]) == ["他說", "「", "好", "，", "走", "」"]
+    assert split_punctuation(["等等……好", "——是"]) == ["等等", "……", "好", "——", "是"]  # a run of one mark is one word
+    assert split_punctuation(["10：30開會：好"]) == ["10：30開會", "：", "好"]  # a time keeps its colon
+    # ASCII marks, the middle dot of names and the full-width decimal point are left to the model
+    assert split_punctuation(["g(x)", "列夫·達維", "１．５"]) == ["g(x)", "列夫·達維", "１．５"]
+    assert split_punctuation([]) == []
+
+
+def test_full_width_separators_join_only_full_width_neighbours():
+    """The ideographic full stop and a full-width comma between ASCII letters or digits are not the
+    dot of v1.2 or the comma of 6,000 (the audit's iPhone。MacBook and 100，200，300)."""
+    assert keep_whole(["iPhone", "。", "MacBook"]) == ["iPhone", "。", "MacBook"]
+    assert keep_whole(["100", "，", "200", "，", "300", "分"]) == ["100", "，", "200", "，", "300", "分"]
+    assert keep_whole(["v1", ".", "2", "。", "3號"]) == ["v1.2", "。", "3號"]
+    assert keep_whole(["１", "，", "０００", "円"]) == ["１，０００", "円"]  # full-width throughout: a number
+    assert keep_whole(["ＭａｃＢ", "ｏｏｋ", "１", "．", "５"]) == ["ＭａｃＢｏｏｋ１．５"]
+    assert keep_whole(["３", "。", "５"]) == ["３", "。", "５"]
+    assert fix_words(["我買了iPhone。MacBook也買了。"]) == ["我買了iPhone", "。", "MacBook也買了", "。"]
+    assert fix_words(["分數是100，200，300分。"]) == ["分數是100", "，", "200", "，", "300分", "。"]
+
+
+def test_written_spaces_stay_boundaries():
+    words = ["在", "Hong", "Kong", "Secondary", "School", "讀", "iPhone", "7", "。"]
+    spaces = written_spaces(words)
+    text = "".join(words)
+    assert sorted(spaces) == [5, 9, 18, 31]  # Hong|Kong|Secondary|School, and iPhone|7
+    assert keep_whole(["在", "HongKongSecondarySchool", "讀"], spaces) == ["在", "Hong", "Kong", "Secondary", "School",
+                                                                         "讀"]
+    assert keep_whole(["在", "Ho", "ngKong"], {3}) == ["在", "Ho", "ngKong"] and text
+    assert written_spaces(["我", "們"]) == set() and written_spaces([]) == set()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="我們a1。，、……——：（）「」.,·ＡＢ１，．😀\u200d", min_size=1, max_size=6),
+                min_size=1, max_size=6))
+def test_the_rules_keep_every_character_in_order_and_are_idempotent(words):
+    out = fix_words(words)
+    assert "".join(out) == "".join(words) and all(out)
+    assert fix_words(out) == out
+
+
+def _segmenter(tmp_path, capsys):
+    lines = ["我們 在 Hong Kong Secondary School 讀書 。", "他 買 了 iPhone 7 ， 很 好 。", "價格 是 3.5 元 。",
+             "天氣 很 好 ， 我們 去 公園 。"]
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(lines * 8) + "\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--format", "segmented", "--epochs",
+                                    "1", "--embed", "4", "--hidden", "4", "--progress", "none",
+                                    "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "run")])
+    assert code == 0, err
+    return tmp_path / "run" / "last.safetensors", lines
+
+
+def test_evaluate_scores_what_segment_prints_for_the_written_text(tmp_path, capsys):
+    """An undertrained model cuts everywhere; evaluate's F1 must equal that of segment's output on the
+    text as written (spaces only between Latin words and numbers), scored by hand."""
+    import json
+
+    model, lines = _segmenter(tmp_path, capsys)
+    gold = tmp_path / "gold.txt"
+    gold.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    written = []
+    for line in lines:
+        words, spaces = line.split(), written_spaces(line.split())
+        text, offset = "", 0
+        for w in words:
+            text += (" " if offset in spaces else "") + w
+            offset += len(w)
+        written.append(text)
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(written) + "\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["segment", str(model), str(raw)])
+    assert code == 0, err
+    pred = [line.split() for line in out.splitlines()]
+
+    def spans(words):
+        out, i = set(), 0
+        for w in words:
+            out.add((i, i + len(w)))
+            i += len(w)
+        return out
+
+    correct = sum(len(spans(g.split()) & spans(p)) for g, p in zip(lines, pred))
+    n_gold, n_pred = sum(len(g.split()) for g in lines), sum(map(len, pred))
+    code, out, err = run_cli(capsys, ["evaluate", str(model), str(gold), "--json"])
+    assert code == 0, err
+    m = json.loads(out)
+    assert (m["correct"], m["gold_words"], m["pred_words"]) == (correct, n_gold, n_pred)
+    assert abs(m["f1"] - 2 * correct / (n_gold + n_pred)) < 1e-12
