@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import numpy as np
@@ -185,3 +186,16 @@ def test_file_digest_tells_changed_training_files_apart(tmp_path):
     (tmp_path / "b2.txt").write_bytes(b"bc")
     assert file_digest([a, b]) != file_digest([tmp_path / "a2.txt", tmp_path / "b2.txt"])  # the boundary counts
     assert file_digest([a, None]) is None and file_digest([tmp_path]) is None  # stdin, not a regular file
+
+
+def test_a_resumed_run_keeps_the_divergence_guards_reference(tmp_path):
+    """The guard stops at 20x the run's first loss.  A run resumed after its loss had grown used to
+    take its first loss after resuming as the reference, and ran on where the uninterrupted run stops."""
+    cfg = _cfg(lr=1.5, epochs=10)  # above 2 / (largest Hessian eigenvalue, 1.75): SGD diverges geometrically
+    with pytest.raises(TrainingDivergedError, match=r"at step (\d+)") as whole:
+        Trainer(Quadratic(), cfg, tmp_path / "whole").fit()
+    stop = int(re.search(r"at step (\d+)", str(whole.value)).group(1))
+    assert stop > 3
+    Trainer(Quadratic(), _cfg(lr=1.5, epochs=10, max_steps=stop - 2), tmp_path / "cut").fit()
+    with pytest.raises(TrainingDivergedError, match=f"at step {stop}"):
+        Trainer(Quadratic(), cfg, tmp_path / "cut").fit(resume=True)

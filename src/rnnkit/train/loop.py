@@ -166,6 +166,7 @@ class Trainer:
                 "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "history": st.history,
                 "epoch_loss": st.epoch_loss, "epoch_units": st.epoch_units,
                 "has_carry": self.carry is not None,
+                "first_loss": self.first_loss,  # the divergence guard's reference: a resumed run keeps it
             },
         }
         path = self.run_dir / name
@@ -220,6 +221,7 @@ class Trainer:
                                lp["history"])
         carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
         self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
+        self.first_loss = lp.get("first_loss")  # absent before it was kept: the next step's loss then
         self._truncate_metrics()
 
     def _start_afresh(self) -> None:
