@@ -440,3 +440,25 @@ def test_load_meta_reads_the_header_alone_with_the_same_errors(tmp_path):
     path.write_bytes(b"this is a text file\n" * 10)
     with pytest.raises(CheckpointError, match="unreadable"):
         ckpt.load_meta(path)
+
+
+def test_a_training_run_removes_the_temporary_files_a_killed_write_left(tmp_path):
+    """SIGKILL in the middle of a checkpoint write leaves .last.safetensors.PID.XXXX.tmp behind; the
+    next run in the folder removes those of processes that are gone, and keeps a running one's."""
+    from rnnkit.train.config import TrainConfig
+    from rnnkit.train.loop import Trainer
+    from tests.test_train_loop import Quadratic
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)  # a process that has ended (its pid is not reused within this test, in practice)
+    alive = os.getppid()
+    tmp_path.mkdir(exist_ok=True)
+    left = [tmp_path / f".last.safetensors.{dead}.0a1b2c.tmp", tmp_path / f".best.safetensors.{dead}.ffff00.tmp"]
+    kept = [tmp_path / f".last.safetensors.{alive}.123456.tmp", tmp_path / "notes.tmp",
+            tmp_path / f".other.safetensors.{dead}.aaaaaa.tmp"]
+    for p in left + kept:
+        p.write_bytes(b"partial")
+    assert sorted(ckpt.remove_stale_temporaries(tmp_path / "best.safetensors")) == [left[1]]
+    cfg = TrainConfig(epochs=1, optimizer="sgd", lr=0.05, progress="none")
+    Trainer(Quadratic(), cfg, tmp_path).fit()
+    assert not any(p.exists() for p in left) and all(p.exists() for p in kept)

@@ -274,6 +274,10 @@ class Trainer:
             raise OSError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}; choose another "
                           "--run-dir") from None
         with run_lock(self.run_dir):  # one process per run folder, until this run ends
+            left = [p for name in (LAST, BEST) for p in ckpt.remove_stale_temporaries(self.run_dir / name)]
+            if left:
+                self.progress.message(f"removed {len(left)} unfinished checkpoint write{'s' * (len(left) > 1)} a "
+                                      f"stopped run left in {self.run_dir}", always=True)
             return self._train(resume)
 
     def _train(self, resume: bool) -> LoopState:
