@@ -200,3 +200,21 @@ def test_a_compressed_file_without_its_suffix_is_named_not_taken_for_cp1252(tmp_
             read_text_file(path, encoding)
     (tmp_path / "corpus.txt.gz").write_bytes(path.read_bytes())
     assert read_text_file(tmp_path / "corpus.txt.gz").startswith("hello world")
+
+
+def test_a_file_that_mixes_utf8_and_gbk_is_named_as_mixed_not_latin1(tmp_path):
+    """Text pasted together from two sources: --encoding latin-1, which the advice used to give, turns
+    both halves into mojibake.  The message says where the UTF-8 ends and what follows."""
+    utf8 = "我們今天去公園散步，天氣很好。\n" * 3
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(utf8.encode("utf-8") + "他們明天去北京開會。\n".encode("gb18030"))
+    with pytest.raises(DataError) as info:
+        read_text_file(str(path))
+    msg = str(info.value)
+    assert "mixes encodings" in msg and "before line 4" in msg and "GB18030" in msg, msg
+    assert "latin-1" not in msg and "--encoding" in msg  # says no --encoding reads both
+    # a damaged byte inside UTF-8 text is still called damaged, not mixed
+    damaged = tmp_path / "damaged.txt"
+    damaged.write_bytes(utf8.encode("utf-8") + b"\xe5\xa4" + utf8.encode("utf-8"))
+    with pytest.raises(DataError, match="mostly valid UTF-8"):
+        read_text_file(str(damaged))

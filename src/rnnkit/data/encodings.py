@@ -184,10 +184,33 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
     return (["cp1252"] if _decodes(sample, "cp1252") is not None else ["latin-1"]), alone
 
 
-def not_utf8_advice(data: bytes, name: str, option: bool) -> str:
+def _mixed(data: bytes, start: int, name: str) -> str | None:
+    """The advice for a file that is UTF-8, Chinese or accented letters included, up to byte ``start``
+    and another encoding from there (text pasted together from two sources): no --encoding reads it."""
+    try:
+        head = data[:start].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    wide = sum(1 for c in head if ord(c) > 127)
+    found = guess_encodings(data[start:])[0]
+    if wide < 8 or found == ["utf-8"]:  # a few non-ASCII characters tell nothing
+        return None
+    line = data.count(b"\n", 0, start) + 1
+    codec = found[0]
+    return (f"it mixes encodings: UTF-8 ({wide:,} non-ASCII characters) before line {line}, then what looks like "
+            f"{NAMES.get(codec, codec)}, and no --encoding reads both; convert the part from line {line} on (e.g. "
+            f"tail -n +{line} {name} | iconv -f {ICONV.get(codec, codec)} -t UTF-8), or re-save the file in one "
+            "encoding")
+
+
+def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = None) -> str:
     """The part of a "not valid UTF-8" error that says what the file probably is and what to do.
 
-    ``option``: the command reads an ``--encoding`` option (else only converting the file helps)."""
+    ``option``: the command reads an ``--encoding`` option (else only converting the file helps).
+    ``start``: the offset of the first byte that is not UTF-8, when known (a mixed file is told apart)."""
+    mixed = None if start is None else _mixed(data, start, name)
+    if mixed is not None:
+        return mixed
     found, why = guess_encodings(data)
     if found == ["utf-8"]:
         return f"{why}; find and fix the line named, or re-save the file as UTF-8"
@@ -212,12 +235,13 @@ def check_no_nul(text: str, data: bytes, name: str) -> None:
         raise DataError(f"{name}:{line}: holds a NUL character, which no text file has; {advice}")
 
 
-def decode_advice(data: bytes, encoding: str, name: str, option: bool = True) -> str:
-    """What to tell about ``data`` that did not decode as ``encoding``: for UTF-8, what the file
-    probably is (:func:`not_utf8_advice`); for another encoding asked for, the likelier ones."""
+def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, start: int | None = None) -> str:
+    """What to tell about ``data`` that did not decode as ``encoding`` (from byte ``start``, when known):
+    for UTF-8, what the file probably is (:func:`not_utf8_advice`); for another encoding asked for, the
+    likelier ones."""
     asked = encoding.lower().replace("_", "-")
     if asked in ("utf-8", "utf8"):
-        return not_utf8_advice(data, name, option)
+        return not_utf8_advice(data, name, option, start)
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
         return "pass the file's real --encoding"
@@ -271,7 +295,8 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-        hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE")
+        hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE",
+                                                       start=exc.start)
         raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
                         f"{shown}; {hint}") from None
     check_no_nul(text, data, name)
