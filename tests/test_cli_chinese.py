@@ -113,3 +113,50 @@ def test_dash_reads_standard_input_and_evaluate_and_valid_get_the_chinese_warnin
     full.write_text("我们 今天 ， 去 公园 。\n天气 很 好 ！\n这 是 测试 ：\n", encoding="utf-8")
     code, out, err = run_cli(capsys, ["evaluate", model, str(full)])
     assert code == 0 and "--fold-width" in err, err  # evaluate says what the model cannot read, too
+
+
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
+
+
+def test_every_word_reading_command_warns_about_raw_chinese(tmp_path, capsys):
+    """train ngram, train hmm --format segmented, train seq2seq at word level, and evaluate / score of a
+    word-level language model: each warns once about raw Chinese, and never about segmented text."""
+    raw, seg = tmp_path / "raw.txt", tmp_path / "seg.txt"
+    raw.write_text(RAW * 40, encoding="utf-8")
+    seg.write_text(SEGMENTED.replace("\n\n", "\n") * 40, encoding="utf-8")
+    pairs = {name: tmp_path / f"{name}.tsv" for name in ("raw", "seg")}
+    pairs["raw"].write_text("".join(f"{a}\t{a}\n" for a in RAW.split("\n") if a) * 20, encoding="utf-8")
+    pairs["seg"].write_text("".join(f"{a}\t{a}\n" for a in SEGMENTED.split("\n") if a) * 20, encoding="utf-8")
+    for kind, path in (("seg", seg), ("raw", raw)):  # the segmented models first: both files are scored with them
+        warned = kind == "raw"
+        code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(path), "--order", "2",
+                                        "--save", str(tmp_path / f"ng-{kind}.safetensors")])
+        assert code == 0 and len(_warnings(err)) == warned and (not warned or "--level char" in err), err
+        code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(path), "--format", "segmented",
+                                        "--output", str(tmp_path / f"hmm-{kind}.safetensors")])
+        assert code == 0 and len(_warnings(err)) == warned, err
+        code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", str(pairs[kind]), "--epochs", "1",
+                                        "--max-steps", "1", "--run-dir", str(tmp_path / f"s2s-{kind}"), *SMALL])
+        assert code == 0 and len(_warnings(err)) == 2 * warned, err  # source side and target side
+        assert not warned or ("(source side)" in err and "(target side)" in err)
+        for command in ("evaluate", "score"):  # the model read segmented text; the data is raw or not
+            code, _, err = run_cli(capsys, [command, str(tmp_path / "ng-seg.safetensors"), str(path)])
+            assert code == 0 and len(_warnings(err)) == warned and (not warned or "rnnkit segment" in err), err
+        code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "hmm-seg.safetensors"), str(path)])
+        assert code == 0 and len(_warnings(err)) == warned and (not warned or "mean nothing" in err), err
+
+
+def test_segmenting_text_in_the_other_script_names_the_unknown_characters(tmp_path, capsys):
+    trad = tmp_path / "trad.txt"
+    trad.write_text("我們 今天 去 公園 散步\n天氣 很 好\n這 是 一個 測試 句子\n" * 10, encoding="utf-8")
+    model = tmp_path / "hmm.safetensors"
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(trad), "--format", "segmented", "--output",
+                                    str(model)])
+    assert code == 0, err
+    for text, warned in (("我們今天去公園散步天氣很好\n", False), ("我们今天去公园散步这是一个测试句子\n", True)):
+        raw = tmp_path / "raw.txt"
+        raw.write_text(text, encoding="utf-8")
+        code, out, err = run_cli(capsys, ["segment", str(model), str(raw)])
+        assert code == 0 and "".join(out.split()) == text.strip(), err
+        assert len(_warnings(err)) == warned and (not warned or "Simplified" in err and "们" in err), err

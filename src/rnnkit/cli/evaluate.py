@@ -114,10 +114,15 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.ngram import NGramLM
 
+    from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
+
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
     model, vocab, level = load_language_model(model_path)
     tokens = read_tokens(data_path, level, args.encoding or "utf-8")
+    if level == "word":
+        warn_unsegmented([" ".join(tokens[:200_000])], data_path, f"{model_path} reads words, so {SEGMENT_FIRST}, "
+                         "as its training text was")
     st = oov_rate(tokens, vocab)
     if isinstance(model, NGramLM):  # the same count: every token, <eos> included
         logp = model.token_logprobs(vocab.encode(tokens))

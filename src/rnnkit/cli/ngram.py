@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         if path is not None:
             files.append((name, path, read_tokens(path, args.level, args.encoding)))
     print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens)} training tokens")
+    if args.level == "word":
+        from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
+
+        warn_unsegmented([" ".join(train_tokens[:200_000])], args.train, f"at --level word {SEGMENT_FIRST}, "
+                         "or train with --level char")
     start = time.perf_counter()
     model.fit(vocab.encode(train_tokens), len(vocab), eos_id=vocab.eos_id)
     seconds = time.perf_counter() - start

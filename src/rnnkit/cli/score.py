@@ -46,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's final newline ends the last line; it does not start another
+    if level == "word":
+        from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
+
+        warn_unsegmented(lines[:20_000], args.data, f"{args.model} reads words, so {SEGMENT_FIRST}, as its "
+                         "training text was")
     scores = score_lines(model, vocab, level, lines, batch_size)
     out = sys.stdout
     for number, (line, s) in enumerate(zip(lines, scores), start=1):

@@ -227,6 +227,12 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     if not kept:
         raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
                          f"{args.max_length} tokens; raise --max-length or leave it out")
+    if args.level != "char":
+        from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
+
+        for side, where in ((0, "source"), (1, "target")):
+            warn_unsegmented([" ".join(p[side]) for p in kept[:20_000]], f"{args.train[side if len(args.train) == 2 else 0]}"
+                             f" ({where} side)", f"at --level {args.level} {SEGMENT_FIRST}, or train with --level char")
     src_vocab = build_vocab((p.source for p in kept), args.max_vocab, args.min_count)
     tgt_vocab = build_vocab((p.target for p in kept), args.max_vocab, args.min_count)
     print(f"train: {len(kept):,} pairs ({len(train) - len(kept):,} longer than --max-length dropped); vocabulary "

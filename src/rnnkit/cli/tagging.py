@@ -30,7 +30,8 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, read_data, read_evaluation,
                                      spec_from_args)
-from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unsegmented, warn
+from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented,
+                                     warn)
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
@@ -167,10 +168,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
-    if spec.format == "segmented":
-        raw_segmented_file(train, args.train)
-        if valid is not None:
-            raw_segmented_file(valid, args.valid)
+    _raw_segmented_files(spec, args, train, valid, test)
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
     print(f"train: {len(train.words) - blank:,} sentences{f' ({blank:,} blank lines skipped)' if blank else ''}, "
           f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
@@ -206,6 +204,14 @@ def train_tagger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _raw_segmented_files(spec: DataSpec, args: argparse.Namespace, *data: TaggingData | None) -> None:
+    """Warn about each --train, --valid, --test file of a --format segmented run that holds raw text."""
+    if spec.format == "segmented":
+        for d, name in zip(data, (args.train, args.valid, args.test)):
+            if d is not None:
+                raw_segmented_file(d, name)
+
+
 def train_hmm(args: argparse.Namespace) -> int:
     from rnnkit.hmm import HMMTagger
     from rnnkit.tagging.task import metric_for
@@ -215,6 +221,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors")
     train = read_data(args.train, spec, training=True)
     valid, test = read_evaluation(args, spec)
+    _raw_segmented_files(spec, args, train, valid, test)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
@@ -309,6 +316,7 @@ def segment(args: argparse.Namespace) -> int:
     chunked = [line.split() for line in lines if line.split()]
     data = TaggingData([list("".join(c)) for c in chunked], None, None, None)
     fold_width_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
+    unknown_characters_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
     words = iter([fix_words(tags_to_words(c, t), accumulate(len(w) for w in chunks[:-1]))
                   for c, t, chunks in zip(data.words, loaded.predict(data), chunked)])
     out = [" ".join(next(words)) + "\n" if line.split() else "\n" for line in lines]
@@ -321,6 +329,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
     data = read_data(data_path, spec)
     if spec.format == "segmented":
+        raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
     m = loaded.score(data)
     metric = loaded.task["metric"]

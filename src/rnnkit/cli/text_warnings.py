@@ -30,14 +30,31 @@ def unsegmented(texts: Iterable[str], where: str) -> str | None:
             "(no spaces between words)")
 
 
-def raw_segmented_file(data: Any, name: str) -> None:
+def warn_unsegmented(texts: Iterable[str], where: str, consequence: str) -> None:
+    """One warning when ``texts`` look like unsegmented Chinese or Japanese (:func:`unsegmented`);
+    ``consequence`` says what that means for the command and what to do."""
+    looks = unsegmented(texts, where)
+    if looks:
+        warn(f"{looks}; {consequence}")
+
+
+SEGMENT_FIRST = "each sentence would be read as one long word: segment it first ('rnnkit segment')"
+
+
+def raw_segmented_file(data: Any, name: str, gold: bool = False) -> None:
     """Warn when a ``--format segmented`` file (``data``, its characters BMES-tagged) looks like raw text:
-    Chinese words average about 1.5 characters, so 6 or more on average means the spaces are missing."""
+    Chinese words average about 1.5 characters, so 6 or more on average means the spaces are missing.
+    ``gold``: the file is the reference a segmenter is scored against (``rnnkit evaluate``)."""
     chars = sum(map(len, data.tags))
     words = sum(t in ("B", "S") for tags in data.tags for t in tags)
     if words and chars / words >= 6:
-        warn(f"{name}: its words average {chars / words:.1f} characters; --format segmented expects words "
-             "separated by spaces (is the file raw, unsegmented text?)")
+        if gold:
+            warn(f"{name}: its words average {chars / words:.1f} characters, so it looks like raw, unsegmented "
+                 "text; evaluate scores a segmenter against a segmented reference (words separated by spaces), "
+                 "and against this one the scores mean nothing; to segment raw text use 'rnnkit segment'")
+        else:
+            warn(f"{name}: its words average {chars / words:.1f} characters; --format segmented expects words "
+                 "separated by spaces (is the file raw, unsegmented text?)")
 
 
 def fold_width_hint(loaded: Any, text: str, where: str) -> None:
@@ -46,12 +63,39 @@ def fold_width_hint(loaded: Any, text: str, where: str) -> None:
     full-width punctuation (，。)."""
     from rnnkit.data.segmentation import fold_width
 
-    enc = getattr(loaded, "encoder", None)  # an HMM has none: its own word list
+    enc = getattr(loaded, "encoder", None)
     if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
         return
-    known = set(enc.words.tokens) if enc is not None else set(getattr(loaded.model, "vocab_", ()))
+    known = _known(loaded)
     helped = Counter(ch for ch in text if ch not in known and fold_width(ch) in known)
     if helped.total() >= max(3, len(text) // 200):
         common = "".join(sorted(helped, key=lambda ch: (-helped[ch], ch))[:6])
         warn(f"{where}: {helped.total():,} characters ({common}) are unknown to the model but known in their "
              "half-width form; a segmenter trained with --fold-width reads them as such")
+
+
+def _known(loaded: Any) -> set[str]:
+    """The characters a segmenter (a LoadedTagger, neural or HMM) has seen in training."""
+    enc = getattr(loaded, "encoder", None)  # an HMM has none: its own word list
+    return set(enc.words.tokens) if enc is not None else set(getattr(loaded.model, "vocab_", ()))
+
+
+def unknown_characters_hint(loaded: Any, text: str, where: str) -> None:
+    """Warn when a fifth or more of the Chinese/Japanese characters of ``text`` are unknown to the
+    segmenter: it then guesses blindly.  The usual cause is Simplified text given to a model trained on
+    Traditional (UD Chinese GSD is Traditional) or the reverse; the warning names the characters."""
+    from rnnkit.data.scripts import is_cjk
+    from rnnkit.data.segmentation import fold_width
+
+    enc = getattr(loaded, "encoder", None)
+    fold = enc.fold_width if enc is not None else loaded.task.get("fold_width")
+    known = _known(loaded)
+    han = [ch for ch in text if is_cjk(ch)]
+    unknown = Counter(ch for ch in han if (fold_width(ch) if fold else ch) not in known)
+    if len(han) >= 10 and unknown.total() >= 0.2 * len(han):
+        common = "".join(sorted(unknown, key=lambda ch: (-unknown[ch], ch))[:8])
+        warn(f"{where}: {unknown.total():,} of its {len(han):,} Chinese/Japanese characters ({common}...) are unknown "
+             "to the model, which can only guess around them; is the text in Simplified characters and the model "
+             "trained on Traditional ones (UD Chinese GSD is), or the reverse? Convert the text (e.g. with OpenCC) "
+             "or train on text in the same script")
+
