@@ -186,3 +186,20 @@ def test_a_cross_validation_folder_points_to_its_folds(tmp_path):
         _log(tmp_path / "cv" / f"fold{k}" / "metrics.jsonl", [0.9, 0.5])
     with pytest.raises(DataError, match=r"cv: a cross-validation's folder.*e.g. \S+fold1 \S+fold2 \S+fold10$"):
         read_run(tmp_path / "cv")
+
+
+def test_a_plot_file_gets_the_permissions_the_umask_gives(tmp_path):
+    """Written like any other output file (0666 less the umask), not 0600 as a temporary file is, and
+    with no temporary file left beside it."""
+    import os
+
+    pytest.importorskip("matplotlib")
+    from rnnkit.plotting import new_figure, save_figure
+
+    old = os.umask(0o022)
+    try:
+        path = save_figure(new_figure(2, 2), tmp_path / "p.png")
+    finally:
+        os.umask(old)
+    assert path.read_bytes().startswith(b"\x89PNG") and (path.stat().st_mode & 0o777) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]

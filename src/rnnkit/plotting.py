@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Iterator
 from functools import lru_cache
@@ -123,8 +123,10 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name for the plot, e.g. {path / 'plot.png'}")
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        # 0o666 lets the umask decide, as for any file a program writes (mkstemp's 0600 hid plots from others)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:  # name the file asked for, not the temporary one
         raise OSError(f"cannot write {path}: {exc.strerror or exc} (folder {folder}); "
                       "choose another output file") from None
