@@ -163,6 +163,7 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
     code, _, err = run_cli(capsys, ["segment", model])
     assert code == 2 and "in the ascii encoding" in err and "PYTHONIOENCODING=utf-8" in err, err
+    assert "--encoding" not in err, err  # --encoding is segment's input encoding: no help for stdout
     monkeypatch.undo()
     assert lines[2].replace(" ", "") == "老師在大學工作學生" and lines[2].endswith(" 學生"), out
 

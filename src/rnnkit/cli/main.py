@@ -180,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("RNNKIT_DEBUG"):
             raise
         if isinstance(exc, UnicodeEncodeError):
-            message = describe_encode_error(exc, file_option=hasattr(args, "encoding"))
+            # files written with --encoding (tag/segment --output) say their own error; what gets here is
+            # standard output, and --encoding, where a command has it, is the encoding of its input
+            message = describe_encode_error(exc, file_option=False)
         elif isinstance(exc, OSError) and str(exc).startswith("[Errno"):  # raw: "[Errno 21] Is a directory: 'x'"
             message = describe_os_error(exc)
         else:
