@@ -231,3 +231,16 @@ def test_a_stream_too_short_for_one_prediction_is_named():
 def test_backward_names_a_cache_that_is_not_one():
     with pytest.raises(TypeError, match="the cache this layer's forward returned, got str"):
         GRU(2, 3).backward(None, None, "junk")  # was an AttributeError
+
+
+def test_softmax_over_no_classes_and_labels_of_mixed_types():
+    from rnnkit.metrics.classification import confusion_matrix, macro_f1
+    from rnnkit.nn.softmax import log_softmax, softmax
+
+    for f in (softmax, log_softmax):
+        with pytest.raises(ValueError, match="at least one class along axis -1"):
+            f(np.zeros((2, 0), np.float32))
+        assert f(np.zeros((0, 3), np.float32)).shape == (0, 3)  # no rows is fine: nothing to normalise
+    # 1 and "1" are two labels (a file read as str, a model's int ids): scored, not a TypeError from sorted()
+    assert confusion_matrix([1, "1", 1], [1, 1, "1"])[1] == [1, "1"]
+    assert macro_f1([1, "1", 1], [1, 1, "1"]) == pytest.approx(0.25)

@@ -118,3 +118,27 @@ def test_initialisation_options():
         GRU(3, 4, forget_bias=1.0)
     again = make_recurrent(lstm.config.to_dict(), rng=np.random.default_rng(0))
     assert again.config == lstm.config
+
+
+@pytest.mark.parametrize("cell,gates,states", [("elman", 1, 1), ("gru", 3, 1), ("lstm", 4, 2)])
+def test_cell_kernels_check_the_shapes_they_rely_on(cell, gates, states):
+    """The kernels under the layers: an initial state of batch 1 used to broadcast to every sequence."""
+    import importlib
+
+    kernel = importlib.import_module(f"rnnkit.cells.{cell}")
+    rng = np.random.default_rng(0)
+    T, B, D, H = 3, 4, 5, 6
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+    w = [rng.standard_normal(s).astype(np.float32) for s in ((gates * H, D), (gates * H, H), (gates * H,), (gates * H,))]
+
+    def state(b):
+        s = tuple(np.zeros((b, H), np.float32) for _ in range(states))
+        return s if cell == "lstm" else s[0]
+
+    kernel.forward(x, state(B), *w)  # the right shapes run
+    with pytest.raises(ValueError, match=r"initial state 0 of shape \(B, H\) = \(4, 6\), got \(1, 6\)"):
+        kernel.forward(x, state(1), *w)
+    with pytest.raises(ValueError, match="w_ih of shape"):
+        kernel.forward(x, state(B), w[0][:, :-1], *w[1:])
+    with pytest.raises(ValueError, match=r"x of shape \(T, B, D\)"):
+        kernel.forward(x[0], state(B), *w)

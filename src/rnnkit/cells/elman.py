@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, step_views, zero_finished
+from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, step_views,
+                                  zero_finished)
 
 
 class ElmanCache(NamedTuple):
@@ -42,6 +43,7 @@ def forward(
     nonlinearity: str = "tanh",
 ) -> tuple[np.ndarray, np.ndarray, ElmanCache]:
     """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache)."""
+    check_kernel_args(x, (h0,), w_ih, w_hh, b_ih, b_hh, 1)
     T, B, D = x.shape
     H = w_hh.shape[0]
     hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)

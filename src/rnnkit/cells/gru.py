@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
+from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
                                   zero_finished)
 
 
@@ -54,6 +54,7 @@ def forward(
     batch_sizes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, GRUCache]:
     """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache)."""
+    check_kernel_args(x, (h0,), w_ih, w_hh, b_ih, b_hh, 3)
     T, B, D = x.shape
     H = w_hh.shape[1]
     H2 = 2 * H

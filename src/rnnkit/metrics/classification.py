@@ -27,6 +27,14 @@ def _check(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> None:
         raise ValueError("Expected at least one example to score, got none")
 
 
+def _sorted(labels: set) -> list:
+    """The labels sorted; labels of types that do not compare (1 and "pos") by type name, then value."""
+    try:
+        return sorted(labels)
+    except TypeError:
+        return sorted(labels, key=lambda v: (type(v).__name__, repr(v)))
+
+
 def accuracy(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> float:
     """Fraction of examples whose predicted label equals the gold label."""
     _check(gold, pred)
@@ -37,12 +45,13 @@ def confusion_matrix(gold: Sequence[Hashable], pred: Sequence[Hashable],
                      labels: Sequence[Hashable] | None = None) -> tuple[np.ndarray, list]:
     """``(matrix, labels)``: ``matrix[i, j]`` (K, K) counts examples of gold ``labels[i]`` predicted ``labels[j]``.
 
-    ``labels`` fixes the order; by default the sorted labels present in gold or pred.  A label of
+    ``labels`` fixes the order; by default the sorted labels present in gold or pred (grouped by type
+    when they do not compare, as 1 and "1").  A label of
     gold or pred missing from ``labels`` raises ValueError.
     """
     _check(gold, pred)
     if labels is None:
-        labels = sorted(set(gold) | set(pred))
+        labels = _sorted(set(gold) | set(pred))
     labels = list(labels)
     index = {label: i for i, label in enumerate(labels)}
     if len(index) != len(labels):

@@ -29,9 +29,16 @@ def _check_float(x: object, name: str) -> None:
         raise TypeError(f"Expected {name} to be a float numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
 
 
+def _check_classes(x: np.ndarray, axis: int) -> None:
+    """A softmax over no classes is undefined: say so, not numpy's "zero-size array to reduction"."""
+    if x.ndim and x.shape[axis] == 0:
+        raise ValueError(f"Expected at least one class along axis {axis} of x, got shape {x.shape}")
+
+
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Stable ``log_softmax`` along ``axis``; same shape and dtype as ``x``."""
     _check_float(x, "x")
+    _check_classes(x, axis)
     out = x - x.max(axis=axis, keepdims=True)  # every entry <= 0
     lse = np.log(np.exp(out).sum(axis=axis, keepdims=True))  # log sum exp of the shifted values
     out -= lse
@@ -41,6 +48,7 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Stable ``softmax`` along ``axis``; same shape and dtype as ``x``."""
     _check_float(x, "x")
+    _check_classes(x, axis)
     out = x - x.max(axis=axis, keepdims=True)
     np.exp(out, out=out)  # in place: one (.., V) buffer in total
     out /= out.sum(axis=axis, keepdims=True)
