@@ -1,4 +1,4 @@
-"""How long a translation may be: the limit per sentence from the training pairs' length ratio
+"""How long a translation may be: the limit per sentence fitted to the training pairs
 (rnnkit.seq2seq.lengths), its use by greedy and beam search, ``min_len``, and what the command line
 says about outputs cut at the limit.
 
@@ -23,7 +23,7 @@ from rnnkit.data.parallel import BOS_ID, EOS_ID, build_vocab
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator
-from rnnkit.seq2seq.lengths import DEFAULT_RATIO, SLACK, decode_limits, length_ratio
+from rnnkit.seq2seq.lengths import SLACK, LengthRule, fit_length_rule
 from rnnkit.seq2seq.translate import count_cut, translate
 
 CHAR = Tokenizer("char")
@@ -64,51 +64,64 @@ class Scripted:
         return _Carry(carry.feed[idx], carry.goal[idx])
 
 
-def translator(model, ratio: float) -> Translator:
+def translator(model, rule: LengthRule) -> Translator:
     vocab = build_vocab([list("abcdefghij")])  # <pad> <bos> <eos> <unk>, then a..j: A = 4 is "a"
-    return Translator(model, vocab, vocab, CHAR, CHAR, length_ratio=ratio)
+    return Translator(model, vocab, vocab, CHAR, CHAR, length_rule=rule)
+
+
+OLD = LengthRule(2.0, 10)  # the rule 2 n + 10 of earlier versions
 
 
 # ---------------------------------------------------------------- the rule
 
-def test_length_ratio_is_the_largest_target_plus_eos_over_source():
+def test_the_rule_covers_every_pair_and_odd_pairs_raise_the_intercept_not_the_slope():
     pairs = [(np.arange(4), np.arange(5)), (np.arange(2), np.arange(9)), (np.arange(0), np.arange(30))]
-    assert length_ratio(pairs) == 10 / 2  # (9 + 1) / 2; the empty source is never decoded, so skipped
-    assert length_ratio([]) == DEFAULT_RATIO
-    assert list(decode_limits(np.array([1, 2, 7]), 2.5)) == [3 + SLACK, 5 + SLACK, 18 + SLACK]
-    assert list(decode_limits(np.array([1, 7]), 2.5, max_len=4)) == [4, 4]
+    rule = fit_length_rule(pairs)  # two pairs: the 99.9th percentile is about the larger ratio
+    assert abs(rule.ratio - (6 / 4 + 0.999 * (10 / 2 - 6 / 4))) < 1e-12  # the empty source is skipped
+    assert fit_length_rule([]) == OLD
+    # 999 pairs of ratio 1.5 and one of ratio 26: the slope stays near 1.5, the intercept covers the odd one
+    common = [(np.arange(10), np.arange(14))] * 999
+    rule = fit_length_rule(common + [(np.arange(1), np.arange(25))])
+    assert rule.ratio < 1.6 and rule.limits(np.array([1]))[0] >= 26 + SLACK
+    assert rule.limits(np.array([100]))[0] < 200  # against 2,610 for a slope of 26
+    assert list(LengthRule(2.5, 10).limits(np.array([1, 2, 7]))) == [13, 15, 28]
+    assert list(LengthRule(2.5, 10).limits(np.array([1, 7]), max_len=4)) == [4, 4]
+    assert LengthRule.from_dict(rule.to_dict()) == rule
     for bad in (0.0, -1.0, math.inf, math.nan, True, "2"):
-        with pytest.raises(ValueError, match="length ratio"):
-            decode_limits(np.array([3]), bad)
+        with pytest.raises(ValueError, match="ratio"):
+            LengthRule(bad, 10)
+    with pytest.raises(ValueError, match="extra"):
+        LengthRule(2.0, 0)
     with pytest.raises(ValueError, match="max_len"):
-        decode_limits(np.array([3]), 2.0, max_len=0)
+        OLD.limits(np.array([3]), max_len=0)
+    with pytest.raises(ValueError, match="length rule as"):
+        LengthRule.from_dict({"ratio": 2.0})
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 200)), min_size=1, max_size=12))
 def test_no_training_pair_is_cut_by_the_limit_it_sets(lengths):
-    """Every training target, EOS included, fits the limit of its own source length."""
+    """Every training target, EOS included, fits the limit of its own source length with SLACK to spare."""
     pairs = [(np.zeros(n), np.zeros(m)) for n, m in lengths]
-    r = length_ratio(pairs)
-    limits = decode_limits(np.array([n for n, _ in lengths]), r)
+    limits = fit_length_rule(pairs).limits(np.array([n for n, _ in lengths]))
     assert all(limit >= m + 1 + SLACK for limit, (_, m) in zip(limits, lengths))
 
 
 # ---------------------------------------------------------------- decoding
 
 @pytest.mark.parametrize("beam", [1, 3])
-def test_a_long_translation_is_complete_under_the_ratio_limit_and_cut_under_the_old_rule(beam):
+def test_a_long_translation_is_complete_under_the_fitted_limit_and_cut_under_the_old_rule(beam):
     """Character-level zh->en is 1:4 or more; the old limit 2 n + 10 cut such a translation silently."""
     model = Scripted(per_token=10)
     sentences = ["ab", "abcdef"]  # 20 and 60 tokens of output
     pairs = [(np.zeros(len(s)), np.zeros(10 * len(s))) for s in sentences]
-    full = translate(translator(model, length_ratio(pairs)), sentences, beam_size=beam)
+    full = translate(translator(model, fit_length_rule(pairs)), sentences, beam_size=beam)
     assert [t[0].text for t in full] == ["a" * 20, "a" * 60] and count_cut(full) == 0
-    old = translate(translator(model, DEFAULT_RATIO), sentences, beam_size=beam)
+    old = translate(translator(model, OLD), sentences, beam_size=beam)
     assert [len(t[0].tokens) for t in old] == [2 * 2 + SLACK, 2 * 6 + SLACK] and count_cut(old) == 2
-    fixed = translate(translator(model, DEFAULT_RATIO), sentences, beam_size=beam, max_len=100)
+    fixed = translate(translator(model, OLD), sentences, beam_size=beam, max_len=100)
     assert [t[0].text for t in fixed] == ["a" * 20, "a" * 60]
-    short = translate(translator(model, 50.0), sentences, beam_size=beam, max_len=7)
+    short = translate(translator(model, LengthRule(50.0, 10)), sentences, beam_size=beam, max_len=7)
     assert [t[0].tokens for t in short] == [("a",) * 7] * 2 and not any(t[0].finished for t in short)
 
 
@@ -116,7 +129,7 @@ def test_a_long_translation_is_complete_under_the_ratio_limit_and_cut_under_the_
 def test_each_sentence_has_its_own_limit_whatever_its_batch(beam):
     """A model that never ends stops each sentence at ceil(r n) + 10: line k's output does not depend
     on the other lines (the old limit took the batch's longest source)."""
-    tr = translator(Scripted(per_token=1, p_end=0.0), 1.5)
+    tr = translator(Scripted(per_token=1, p_end=0.0), LengthRule(1.5, 10))
     sentences = ["a", "abcdefghij", "abc", "ab"]
     together = translate(tr, sentences, beam_size=beam, batch_size=4)
     alone = [translate(tr, [s], beam_size=beam)[0] for s in sentences]
@@ -141,7 +154,7 @@ def test_greedy_and_beam_take_one_limit_per_sentence():
 @pytest.mark.parametrize("beam", [1, 4])
 def test_min_len_keeps_the_translation_from_being_empty(beam):
     """EOS is the model's favourite first token here; the default min_len=1 forbids it there."""
-    tr = translator(Scripted(per_token=1, eos_first=True), 5.0)
+    tr = translator(Scripted(per_token=1, eos_first=True), LengthRule(5.0, 10))
     default = translate(tr, ["abc"], beam_size=beam)[0][0]
     assert default.text == "aaa" and default.finished
     empty = translate(tr, ["abc"], beam_size=beam, min_len=0)[0][0]
@@ -154,26 +167,26 @@ def test_min_len_keeps_the_translation_from_being_empty(beam):
 
 # ---------------------------------------------------------------- checkpoints
 
-def _real_translator(ratio: float) -> Translator:
+def _real_translator(rule: LengthRule) -> Translator:
     from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig
 
     vocab = build_vocab([list("abc")])
     model = Seq2Seq(Seq2SeqConfig(len(vocab), len(vocab), src_embedding_dim=4, tgt_embedding_dim=4,
                                   encoder_hidden_size=4, decoder_hidden_size=8), np.random.default_rng(0))
-    return Translator(model, vocab, vocab, CHAR, CHAR, length_ratio=ratio)
+    return Translator(model, vocab, vocab, CHAR, CHAR, length_rule=rule)
 
 
-def test_the_ratio_is_saved_and_older_checkpoints_read_as_two(tmp_path):
-    path = save_translator(tmp_path / "t.safetensors", _real_translator(3.25))
-    assert load_translator(path).length_ratio == 3.25
+def test_the_rule_is_saved_and_older_checkpoints_read_as_the_old_rule(tmp_path):
+    path = save_translator(tmp_path / "t.safetensors", _real_translator(LengthRule(3.25, 17)))
+    assert load_translator(path).length_rule == LengthRule(3.25, 17)
     arrays = ckpt.load_checkpoint(path)[0]
     meta = ckpt.load_meta(path)
-    del meta["task"]["length_ratio"]  # as written before the ratio was stored
+    del meta["task"]["length_rule"]  # as written before the rule was stored
     old = ckpt.save_checkpoint(tmp_path / "old.safetensors", arrays, meta)
-    assert load_translator(old).length_ratio == DEFAULT_RATIO
-    meta["task"]["length_ratio"] = -1.0
+    assert load_translator(old).length_rule == OLD
+    meta["task"]["length_rule"] = {"ratio": -1.0, "extra": 10}
     bad = ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
-    with pytest.raises(Exception, match="length ratio"):
+    with pytest.raises(Exception, match="ratio"):
         load_translator(bad)
 
 
@@ -194,8 +207,9 @@ def run(tmp_path_factory):
     return d
 
 
-def test_training_stores_its_pairs_ratio(run):
-    assert load_translator(run / "run" / "last.safetensors").length_ratio == (len("The cat sleeps.") + 1) / 2
+def test_training_stores_the_rule_of_its_pairs(run):
+    rule = load_translator(run / "run" / "last.safetensors").length_rule
+    assert rule.ratio > 7 and rule.limits(np.array([4]))[0] >= len("Thank you very much.") + 1 + SLACK
 
 
 def test_translate_says_how_many_outputs_were_cut_and_how_to_lift_the_limit(run, tmp_path, capsys, monkeypatch):

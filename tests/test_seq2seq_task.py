@@ -11,7 +11,6 @@ from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_decode, toy
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator, seq2seq_meta
-from rnnkit.seq2seq.lengths import decode_limits
 from rnnkit.seq2seq.task import Seq2SeqTask
 from rnnkit.seq2seq.translate import EMPTY, attention_matrix, replace_unknowns, translate
 from rnnkit.train import TrainConfig, Trainer
@@ -206,7 +205,7 @@ def test_translate_matches_greedy_decode_and_keeps_order(trained):
     out = translate(tr, sentences, batch_size=4)  # length-sorted batches of 4, returned in input order
     for s, ts in zip(sentences, out):
         src = vocab.encode(list(s))[:, None]
-        h = greedy_decode(tr.model, src, np.array([len(s)]), decode_limits(np.array([len(s)]), tr.length_ratio), BOS_ID, EOS_ID)[0]
+        h = greedy_decode(tr.model, src, np.array([len(s)]), tr.length_rule.limits(np.array([len(s)])), BOS_ID, EOS_ID)[0]
         assert ts[0].ids == h.tokens and ts[0].text == "".join(vocab.decode(h.tokens)), f"sentence {s!r}"
         assert abs(ts[0].score - h.score) < 1e-4
 

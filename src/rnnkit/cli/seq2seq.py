@@ -110,7 +110,7 @@ def register(groups) -> None:
                         "ko-mecab need sacrebleu[ja] / sacrebleu[ko])")
     b.add_argument("--max-decode-len", type=positive_int, default=None, metavar="N",
                    help="steps each validation / test sentence may take when decoding (default: ceil(ratio x "
-                        "source tokens) + 10, ratio the largest target / source length ratio of the training pairs)")
+                        "source tokens) + extra, fitted so that every training pair fits with 10 steps to spare)")
     b.add_argument("--beam", type=positive_int, default=1, help="beam size for the test set (1: greedy)")
     b.add_argument("--length-norm", type=nonnegative_float, default=0.0, help="GNMT length-penalty alpha for the test beam")
     b.add_argument("--replace-unk", action="store_true",
@@ -149,7 +149,7 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
                    help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
     p.add_argument("--max-len", type=positive_int, default=None, metavar="N",
                    help=prefix + "steps each sentence may take, EOS included (default: ceil(ratio x source tokens) "
-                                 "+ 10, ratio the largest target / source length ratio of the model's training pairs)")
+                                 "+ extra, fitted so that each of the model's training pairs fits with 10 to spare)")
     p.add_argument("--min-len", type=nonnegative_int, default=1, metavar="N",
                    help=prefix + "fewest tokens before the end of a sentence (0 allows an empty translation, which "
                                  "beam search otherwise often picks)")
@@ -324,10 +324,9 @@ def warn_cut(cut: int, total: int, translator: Any, max_len: int | None, option:
     if not cut:
         return
     from rnnkit.cli.text_warnings import warn
-    from rnnkit.seq2seq.lengths import describe_limit
 
     more = f"give {option} N for a longer limit" if max_len is None else f"raise {option}"
-    warn(f"{cut:,} of {total:,} translations stopped at {describe_limit(translator.length_ratio, max_len, option)} "
+    warn(f"{cut:,} of {total:,} translations stopped at {translator.length_rule.describe(max_len, option)} "
          f"without an end-of-sentence token, so they are cut; {more} (a model that repeats itself never ends: "
          "it needs more training)")
 

@@ -40,7 +40,7 @@ allowed extensions keeps fewer beams.  The search stops once k hypotheses have f
 finished one).  With k = 1 this is exactly greedy decoding.
 
 ``max_len`` is one limit for every sentence, or a (B,) array of one limit per sentence
-(:func:`rnnkit.seq2seq.lengths.decode_limits`); a sentence's result never depends on the limits of
+(:meth:`rnnkit.seq2seq.lengths.LengthRule.limits`); a sentence's result never depends on the limits of
 the others in its batch.
 """
 from __future__ import annotations

@@ -6,14 +6,14 @@ metadata::
 
     {"model": "seq2seq", "seq2seq_config": {...}, "source_vocab": "<json>", "target_vocab": "<json>",
      "source_tokenizer": {"level": "punct", "lowercase": false}, "target_tokenizer": {...},
-     "bleu_tokenize": "auto", "length_ratio": 3.5}
+     "bleu_tokenize": "auto", "length_rule": {"ratio": 1.65, "extra": 60}}
 
 so new text is tokenised exactly as the training text was, and output ids become text again with the
 target side's vocabulary and detokeniser.  ``bleu_tokenize`` is the BLEU tokenizer chosen for training
 (``rnnkit train seq2seq --bleu-tokenize``), which ``rnnkit evaluate`` uses unless told otherwise, so a
 model is scored the way its validation scored it; checkpoints written before it existed read as ``"auto"``.
-``length_ratio`` is the training pairs' largest target / source length ratio, from which decoding
-sets each sentence's length limit (:mod:`rnnkit.seq2seq.lengths`); older checkpoints read as 2.
+``length_rule`` sets each sentence's length limit when decoding, fitted to the training pairs
+(:mod:`rnnkit.seq2seq.lengths`); older checkpoints read as the rule 2 n + 10.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
-from rnnkit.seq2seq.lengths import DEFAULT_RATIO, check_ratio
+from rnnkit.seq2seq.lengths import LengthRule
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 
 KIND = "seq2seq"
@@ -44,20 +44,20 @@ class Translator:
     source_tokenizer: Tokenizer
     target_tokenizer: Tokenizer
     bleu_tokenize: str = "auto"  # how BLEU is scored by default (rnnkit.metrics.translation.BLEU_TOKENIZERS)
-    length_ratio: float = DEFAULT_RATIO  # largest (target + 1) / source tokens in training (seq2seq.lengths)
+    length_rule: LengthRule = LengthRule()  # each sentence's decoding limit (rnnkit.seq2seq.lengths)
 
     def meta(self) -> dict[str, Any]:
         """The task metadata a checkpoint needs to rebuild this translator."""
         return seq2seq_meta(self.model, self.source_vocab, self.target_vocab, self.source_tokenizer,
-                            self.target_tokenizer, self.bleu_tokenize, self.length_ratio)
+                            self.target_tokenizer, self.bleu_tokenize, self.length_rule)
 
 
 def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabulary, source_tokenizer: Tokenizer,
                  target_tokenizer: Tokenizer, bleu_tokenize: str = "auto",
-                 length_ratio: float = DEFAULT_RATIO) -> dict[str, Any]:
+                 length_rule: LengthRule = LengthRule()) -> dict[str, Any]:
     """What a checkpoint needs to rebuild ``model``, its vocabularies and its tokenisers, the BLEU
-    tokenizer it is scored with by default and the length ratio that sets decoding's limits
-    (:func:`rnnkit.seq2seq.lengths.length_ratio` of the training pairs)."""
+    tokenizer it is scored with by default and the rule that sets decoding's length limits
+    (:func:`rnnkit.seq2seq.lengths.fit_length_rule` of the training pairs)."""
     cfg = model.config
     for name, vocab, size in (("source_vocab", source_vocab, cfg.src_vocab_size),
                               ("target_vocab", target_vocab, cfg.tgt_vocab_size)):
@@ -69,7 +69,8 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
         if not isinstance(tok, Tokenizer):
             raise TypeError(f"Expected {name} to be a Tokenizer, got {type(tok).__name__}")
     _check_bleu_tokenize(bleu_tokenize)
-    check_ratio(length_ratio)
+    if not isinstance(length_rule, LengthRule):
+        raise TypeError(f"Expected length_rule to be a LengthRule, got {type(length_rule).__name__}")
     return {
         "model": KIND,
         "seq2seq_config": cfg.to_dict(),
@@ -78,7 +79,7 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
         "source_tokenizer": asdict(source_tokenizer),
         "target_tokenizer": asdict(target_tokenizer),
         "bleu_tokenize": bleu_tokenize,
-        "length_ratio": float(length_ratio),
+        "length_rule": length_rule.to_dict(),
     }
 
 
@@ -104,9 +105,10 @@ def load_translator(path: str | os.PathLike) -> Translator:
         target_tokenizer = Tokenizer(**task["target_tokenizer"])
         bleu_tokenize = task.get("bleu_tokenize", "auto")  # absent before the option existed
         _check_bleu_tokenize(bleu_tokenize)
-        length_ratio = check_ratio(task.get("length_ratio", DEFAULT_RATIO))  # absent before it was stored
+        rule = task.get("length_rule")  # absent before it was stored
+        length_rule = LengthRule() if rule is None else LengthRule.from_dict(rule)
     # the generator only fills arrays that restore_params overwrites next
     model = Seq2Seq(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
     return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer, bleu_tokenize,
-                      length_ratio)
+                      length_rule)

@@ -17,9 +17,9 @@ Validation (``evaluate``) reports the same mean NLL per token over the whole val
 exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
 the checkpoint with the best greedy BLEU (its ``criterion`` is 100 - BLEU); ``loss`` stays the NLL.
-Greedy decoding stops a sentence at ``max_decode_len`` steps when given, else at the limit the
-training pairs' length ratio sets (:mod:`rnnkit.seq2seq.lengths`; ``self.length_ratio``, which a
-non-empty ``meta`` gets as its ``length_ratio``, so the saved translator decodes as validation did).
+Greedy decoding stops a sentence at ``max_decode_len`` steps when given, else at the limit of the
+rule fitted to the training pairs (:mod:`rnnkit.seq2seq.lengths`; ``self.length_rule``, which a
+non-empty ``meta`` gets as its ``length_rule``, so the saved translator decodes as validation did).
 BLEU's tokenizer is ``bleu_tokenize`` (:data:`rnnkit.metrics.translation.BLEU_TOKENIZERS`); ``"auto"``
 is resolved once, on the references BLEU is computed on (``zh`` for Chinese, ``char`` for Japanese,
 else 13a), so every epoch's BLEU is the same measure and the resolved name is ``self.bleu_tokenize``.
@@ -41,7 +41,7 @@ from rnnkit.metrics.translation import (
     corpus_bleu,
 )
 from rnnkit.seq2seq.decode import greedy_decode
-from rnnkit.seq2seq.lengths import decode_limits, length_ratio
+from rnnkit.seq2seq.lengths import fit_length_rule
 from rnnkit.train.loop import IndependentBatches, StepResult
 
 IdPair = tuple[np.ndarray, np.ndarray]
@@ -99,10 +99,10 @@ class Seq2SeqTask(IndependentBatches):
         self.valid_references = None if valid_references is None else list(valid_references)
         self.detokenize = detokenize
         self.select_by = select_by
-        self.max_decode_len = max_decode_len  # None: each sentence's limit from length_ratio
-        self.length_ratio = length_ratio(self.train)
-        # a translator's checkpoint holds the ratio its validation decoded with (rnnkit.seq2seq.io)
-        self._meta = {**meta, "length_ratio": self.length_ratio} if meta else {}
+        self.max_decode_len = max_decode_len  # None: each sentence's limit from length_rule
+        self.length_rule = fit_length_rule(self.train)
+        # a translator's checkpoint holds the rule its validation decoded with (rnnkit.seq2seq.io)
+        self._meta = {**meta, "length_rule": self.length_rule.to_dict()} if meta else {}
         scored = [] if valid_references is None else list(valid_references)[:bleu_sentences]
         self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
         if bleu_tokenize != "auto" and scored and detokenize is not None:
@@ -147,7 +147,7 @@ class Seq2SeqTask(IndependentBatches):
         """Greedy output ids (no BOS/EOS) for the sources of ``pairs``, in their order."""
         out: list[list[int]] = [[] for _ in pairs]
         for b in make_batches(pairs, self.eval_batch_size):
-            limits = decode_limits(b.src_lengths, self.length_ratio, self.max_decode_len)  # (B,)
+            limits = self.length_rule.limits(b.src_lengths, self.max_decode_len)  # (B,)
             hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID)
             for i, h in zip(b.index, hyps):
                 out[int(i)] = list(h.tokens)

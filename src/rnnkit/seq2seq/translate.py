@@ -5,9 +5,9 @@ Sentences are tokenised with the model's source tokeniser, sorted by length and 
 (greedy decoding runs a whole batch at once; beam search shares the batch's encoder pass), and the
 output ids are detokenised with the target tokeniser.  Results come back in the input order.
 ``beam_size=1`` is greedy decoding (:func:`~rnnkit.seq2seq.decode.greedy_decode`).  Each sentence may
-take ``max_len`` steps when it is given, else ceil(ratio n) + 10 for a source of n tokens, ratio being
-the translator's ``length_ratio`` from its training pairs (:mod:`rnnkit.seq2seq.lengths`); a
-translation cut there has ``finished=False`` (:func:`count_cut` counts them).
+take ``max_len`` steps when it is given, else what the translator's ``length_rule``, fitted to its
+training pairs, allows (:mod:`rnnkit.seq2seq.lengths`); a translation cut there has
+``finished=False`` (:func:`count_cut` counts them).
 Outputs never hold ``<pad>`` or ``<bos>``: every search masks them (see :mod:`rnnkit.seq2seq.decode`),
 and a translation's ``score`` is the model's log-probability of its ids, not renormalised over the
 tokens that may be generated.
@@ -27,7 +27,6 @@ from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator
-from rnnkit.seq2seq.lengths import decode_limits
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +108,7 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
     out: list[list[Translation]] = [[] for _ in tokens]
     model = translator.model
     for b in make_batches(encoded, batch_size):
-        steps = decode_limits(b.src_lengths, translator.length_ratio, max_len)  # (B,)
+        steps = translator.length_rule.limits(b.src_lengths, max_len)  # (B,)
         if beam_size == 1:
             hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID,
                                                min_len)]
