@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnkit.data.segment_rules import fix_words, keep_whole, split_punctuation, written_spaces
-from tests.clirun import run_cli
+from clirun import run_cli
 
 
 def test_chinese_punctuation_is_a_word_of_its_own():
