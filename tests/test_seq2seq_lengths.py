@@ -74,16 +74,21 @@ OLD = LengthRule(2.0, 10)  # the rule 2 n + 10 of earlier versions
 
 # ---------------------------------------------------------------- the rule
 
-def test_the_rule_covers_every_pair_and_odd_pairs_raise_the_intercept_not_the_slope():
+def test_the_rule_covers_every_pair_of_a_small_set_and_leaves_odd_pairs_of_a_large_one_out():
     pairs = [(np.arange(4), np.arange(5)), (np.arange(2), np.arange(9)), (np.arange(0), np.arange(30))]
-    rule = fit_length_rule(pairs)  # two pairs: the 99.9th percentile is about the larger ratio
-    assert abs(rule.ratio - (6 / 4 + 0.999 * (10 / 2 - 6 / 4))) < 1e-12  # the empty source is skipped
+    rule = fit_length_rule(pairs)  # 1,000 pairs or fewer: the largest ratio (the empty source is skipped)
+    assert rule == LengthRule(5.0, SLACK)
     assert fit_length_rule([]) == OLD
-    # 999 pairs of ratio 1.5 and one of ratio 26: the slope stays near 1.5, the intercept covers the odd one
-    common = [(np.arange(10), np.arange(14))] * 999
-    rule = fit_length_rule(common + [(np.arange(1), np.arange(25))])
-    assert rule.ratio < 1.6 and rule.limits(np.array([1]))[0] >= 26 + SLACK
-    assert rule.limits(np.array([100]))[0] < 200  # against 2,610 for a slope of 26
+    # 2,000 pairs of ratio 1.5 and one odd pair: the odd pair moves neither the slope nor the intercept
+    common = [(np.arange(10), np.arange(14))] * 2000
+    for odd in [(np.arange(1), np.arange(25)), (np.arange(1), np.arange(1500))]:
+        rule = fit_length_rule(common + [odd])
+        assert rule == LengthRule(1.5, SLACK)
+        assert rule.limits(np.array([10]))[0] == 15 + SLACK
+        assert rule.limits(np.array([1]))[0] < len(odd[1])  # the odd pair alone is cut
+    # ... but in a set of 1,000 it still fits
+    rule = fit_length_rule(common[:999] + [(np.arange(1), np.arange(25))])
+    assert rule.limits(np.array([1]))[0] >= 26 + SLACK
     assert list(LengthRule(2.5, 10).limits(np.array([1, 2, 7]))) == [13, 15, 28]
     assert list(LengthRule(2.5, 10).limits(np.array([1, 7]), max_len=4)) == [4, 4]
     assert LengthRule.from_dict(rule.to_dict()) == rule
@@ -100,11 +105,31 @@ def test_the_rule_covers_every_pair_and_odd_pairs_raise_the_intercept_not_the_sl
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 200)), min_size=1, max_size=12))
-def test_no_training_pair_is_cut_by_the_limit_it_sets(lengths):
+def test_no_training_pair_of_a_small_set_is_cut_by_the_limit_it_sets(lengths):
     """Every training target, EOS included, fits the limit of its own source length with SLACK to spare."""
     pairs = [(np.zeros(n), np.zeros(m)) for n, m in lengths]
     limits = fit_length_rule(pairs).limits(np.array([n for n, _ in lengths]))
     assert all(limit >= m + 1 + SLACK for limit, (_, m) in zip(limits, lengths))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1001, 5000))
+def test_at_most_one_pair_in_a_thousand_is_cut(seed, size):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(1, 40, size)
+    m = np.maximum(0, np.round(n * rng.lognormal(0.3, 0.5, size))).astype(int)  # a long tail of odd pairs
+    m[rng.integers(0, size, 3)] = 1500
+    limits = fit_length_rule([(np.zeros(a), np.zeros(b)) for a, b in zip(n, m)]).limits(n)
+    assert np.sum(limits < m + 1 + SLACK) <= size // 1000
+
+
+def test_lengths_and_ratios_are_checked():
+    assert LengthRule(np.float32(2.0)) == LengthRule(2.0) and type(LengthRule(2).ratio) is float
+    for bad in (np.array([2.5, 3.7]), np.array([-5, 3]), np.array([[3]])):
+        with pytest.raises(ValueError, match="src_lengths"):
+            LengthRule().limits(bad)
+    with pytest.raises(TypeError, match="pairs"):
+        fit_length_rule([1, 2, 3])
 
 
 # ---------------------------------------------------------------- decoding

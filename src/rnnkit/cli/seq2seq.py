@@ -110,7 +110,7 @@ def register(groups) -> None:
                         "ko-mecab need sacrebleu[ja] / sacrebleu[ko])")
     b.add_argument("--max-decode-len", type=positive_int, default=None, metavar="N",
                    help="steps each validation / test sentence may take when decoding (default: ceil(ratio x "
-                        "source tokens) + extra, fitted so that every training pair fits with 10 steps to spare)")
+                        "source tokens) + extra, fitted so that 99.9%% of the training pairs fit with 10 steps to spare)")
     b.add_argument("--beam", type=positive_int, default=1, help="beam size for the test set (1: greedy)")
     b.add_argument("--length-norm", type=nonnegative_float, default=0.0, help="GNMT length-penalty alpha for the test beam")
     b.add_argument("--replace-unk", action="store_true",

@@ -9,21 +9,24 @@ more.  So the limit comes from the training pairs.  With n source tokens, a sent
 
 fitted to the training pairs (n source tokens, m target tokens, m + 1 steps with the EOS):
 
-    ratio = the 99.9th percentile of (m + 1) / n
-    extra = 10 + max(0, max over pairs of (m + 1 - ceil(ratio * n)))
+    ratio = q((m + 1) / n)
+    extra = 10 + max(0, q(m + 1 - ceil(ratio * n)))
 
-so every training pair fits its own limit with 10 steps to spare.  The slope is a percentile, not the
-largest ratio, because the largest comes from a few odd pairs (in Multi30k de-en at character level a
-one-character source with a 26-character target: ratio 27, against 1.65 for the 99.9th percentile);
-those odd pairs raise the intercept instead, which costs a looping output tens of steps, not
-thousands.  Each sentence has its own limit: what a line translates to does not depend on the other
-lines of its batch.  A limit given by the user (``max_len``, ``rnnkit translate --max-len``) replaces
+where q is the 99.9th percentile taken as a value of the data (numpy's ``method="higher"``): the
+smallest value at or above 99.9% of the pairs'.  So 99.9% of the training pairs or more fit their own
+limit with 10 steps to spare, and every pair does in a set of 1,000 pairs or fewer.  Both are
+percentiles, not largest values, because the largest come from a few odd pairs: in Multi30k de-en at
+character level a one-character source has a 26-character target (ratio 27, against 1.65 for the
+99.9th percentile), and one misaligned pair of 1 -> 1,500 tokens would otherwise let every looping
+output run for 1,500 steps.  Each sentence has its own limit: what a line translates to does not
+depend on the other lines of its batch.  A limit given by the user (``max_len``, ``rnnkit translate --max-len``) replaces
 the rule: every sentence may then take ``max_len`` steps.  Checkpoints written before the rule was
 stored read as ``LengthRule(2.0, 10)`` (the rule 2 n + 10 of those versions).
 """
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -45,13 +48,18 @@ class LengthRule:
 
     def __post_init__(self) -> None:
         r = self.ratio
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0.0 < r < math.inf:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real) or not 0.0 < r < math.inf:
             raise ValueError(f"Expected the length rule's ratio to be a positive finite number, got {r!r}")
+        object.__setattr__(self, "ratio", float(r))  # np.float32(2.0) and 2 alike: one type in the rule
         check_int("the length rule's extra steps", self.extra, 1)
 
     def limits(self, src_lengths: np.ndarray, max_len: int | None = None) -> np.ndarray:
         """(B,) int64 steps each sentence may take: ``max_len`` for every one when given, else the rule."""
-        n = np.asarray(src_lengths, dtype=np.int64)  # (B,)
+        n = np.asarray(src_lengths)  # (B,)
+        if n.ndim != 1 or (n.size and (n.dtype.kind not in "iu" or n.min() < 0)):
+            raise ValueError(f"Expected src_lengths as a 1-D array of integers >= 0, got {n.dtype} of shape "
+                             f"{n.shape}" + (f" with minimum {n.min()}" if n.size and n.dtype.kind in "iuf" else ""))
+        n = n.astype(np.int64, copy=False)
         if max_len is not None:
             return np.full(n.shape, check_int("max_len", max_len, 1), dtype=np.int64)
         return np.ceil(self.ratio * n).astype(np.int64) + self.extra
@@ -69,18 +77,24 @@ class LengthRule:
         """The limit in words, for a message about cut outputs."""
         if max_len is not None:
             return f"the {option} {max_len} limit"
-        return (f"the limit of {self.ratio:.3g} x source tokens + {self.extra} (fitted so that every training "
-                "pair fits)")
+        return (f"the limit of {self.ratio:.3g} x source tokens + {self.extra} (fitted so that 99.9% of the "
+                "training pairs fit)")
 
 
 def fit_length_rule(pairs: Iterable[tuple[Any, Any]]) -> LengthRule:
-    """The :class:`LengthRule` of id pairs (source ids, target ids), as the module docstring says;
+    """The :class:`LengthRule` of id pairs (source ids, target ids), as the module docstring says
+    (every pair fits when there are 1,000 or fewer, 99.9% of them when there are more);
     pairs with an empty source are skipped (they are never decoded), and without any pair left the
     rule is the default one."""
-    lengths = np.array([(len(s), len(t) + 1) for s, t in pairs if len(s)], dtype=np.int64).reshape(-1, 2)
+    try:
+        lengths = [(len(s), len(t) + 1) for s, t in pairs]
+    except TypeError:
+        raise TypeError("Expected pairs as (source ids, target ids) sequences, such as a list of pairs of "
+                        "id arrays") from None
+    lengths = np.array([nm for nm in lengths if nm[0]], dtype=np.int64).reshape(-1, 2)
     if lengths.size == 0:
         return LengthRule()
     n, steps = lengths[:, 0], lengths[:, 1]  # (N,) source tokens, target tokens + EOS
-    ratio = float(np.quantile(steps / n, QUANTILE))
-    short = int((steps - np.ceil(ratio * n)).max())  # steps the worst pair needs beyond the slope
+    ratio = float(np.quantile(steps / n, QUANTILE, method="higher"))
+    short = int(np.quantile(steps - np.ceil(ratio * n), QUANTILE, method="higher"))  # steps beyond the slope
     return LengthRule(ratio, SLACK + max(0, short))
