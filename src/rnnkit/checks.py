@@ -2,6 +2,7 @@
 was expected and what came (see :mod:`rnnkit.errors`)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,3 +37,31 @@ def check_rng(rng: Any, name: str = "rng", allow_none: bool = False) -> np.rando
         return rng
     raise TypeError(f"Expected {name} to be a numpy.random.Generator{' or None' if allow_none else ''}, got "
                     f"{type(rng).__name__} (for a seed s, pass np.random.default_rng(s))")
+
+
+def check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a Python float after checking it is a finite number in the given range.
+
+    Python floats keep float32 arrays float32 under NumPy 2's promotion rules, whereas a stray
+    ``np.float64`` hyperparameter would silently promote every update to float64.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Expected {name} to be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Expected {name} to be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        bound = ">" if low_open else ">="
+        raise ValueError(f"Expected {name} {bound} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        bound = "<" if high_open else "<="
+        raise ValueError(f"Expected {name} {bound} {high}, got {value}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool, refusing anything that is not one (``momentum="yes"``)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Expected {name} to be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)

@@ -18,12 +18,12 @@ JSON-serialisable (class name, hyperparameters, step counts).
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from rnnkit.checks import check_bool, check_number  # noqa: F401  (the optimizers import them from here)
 from rnnkit.row_sparse import RowSparseGrad
 from rnnkit.row_threads import RowThreads
 from rnnkit.workspace import Scratch
@@ -49,34 +49,6 @@ def scale_(g: np.ndarray, c: float) -> None:
 def matrices_only(name: str, arr: np.ndarray) -> bool:
     """The default weight-decay rule: decay a parameter only if it has two or more dimensions."""
     return arr.ndim >= 2
-
-
-def check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as a Python float after checking it is a finite number in the given range.
-
-    Python floats keep float32 arrays float32 under NumPy 2's promotion rules, whereas a stray
-    ``np.float64`` hyperparameter would silently promote every update to float64.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"Expected {name} to be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"Expected {name} to be finite, got {value}")
-    if low is not None and (value < low or (low_open and value == low)):
-        bound = ">" if low_open else ">="
-        raise ValueError(f"Expected {name} {bound} {low}, got {value}")
-    if high is not None and (value > high or (high_open and value == high)):
-        bound = "<" if high_open else "<="
-        raise ValueError(f"Expected {name} {bound} {high}, got {value}")
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` as a bool, refusing anything that is not one (``momentum="yes"``)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"Expected {name} to be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def _check_params(params: Any) -> dict[str, np.ndarray]:

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.parallel import PAD_ID
+from rnnkit.checks import check_number
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing the attention arrays with == would raise
@@ -101,6 +102,22 @@ def _limits(max_len: Any) -> np.ndarray | int:
     return _int("max_len", max_len, 1)
 
 
+def check_length_norm(length_norm: Any) -> float:
+    """alpha of lp(m) as a float: any finite real number >= 0 (numpy's too)."""
+    return check_number("length_norm (alpha)", length_norm, 0.0)
+
+
+def check_min_len(min_len: Any, max_len: Any) -> int:
+    """``min_len`` as an int >= 0, refused when one fixed ``max_len`` (an int) is smaller: EOS is
+    banned before min_len tokens, so no hypothesis could ever finish.  (min_len == max_len cannot
+    finish either, max_len counting the EOS step, but it still returns the max_len-token prefix.)"""
+    min_len = _int("min_len", min_len, 0)
+    if isinstance(max_len, (int, np.integer)) and not isinstance(max_len, bool) and min_len > max_len:
+        raise ValueError(f"Expected min_len <= max_len (EOS is banned before min_len tokens: nothing could "
+                         f"finish), got min_len={min_len} and max_len={max_len}")
+    return min_len
+
+
 def _per_sentence(limits: np.ndarray | int, B: int) -> np.ndarray:
     """(B,) int64 limits; an array must have one per sentence."""
     if isinstance(limits, np.ndarray):
@@ -131,7 +148,7 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
     docstring).  Sentence b stops after ``max_len[b]`` steps (or ``max_len`` for all)."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
-    min_len = _int("min_len", min_len, 0)
+    min_len = check_min_len(min_len, limits)
     early = _early(banned, eos)
     carry = model.encode(src, src_lengths)
     B = carry.feed.shape[0]
@@ -209,17 +226,16 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     generated; scores are the model's log-probabilities, not renormalised over the allowed tokens."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
-    min_len = _int("min_len", min_len, 0)
+    min_len = check_min_len(min_len, limits)
     k = _int("beam_size", beam_size, 1)
     _int("nbest", nbest, 1, k + 1)
-    if not (isinstance(length_norm, (int, float)) and 0.0 <= length_norm):
-        raise ValueError(f"Expected length_norm (alpha) to be a number >= 0, got {length_norm!r}")
+    alpha = check_length_norm(length_norm)
     carry = model.encode(src, src_lengths)
     limits = _per_sentence(limits, carry.feed.shape[0])  # (B,)
     out = []
     for b in range(carry.feed.shape[0]):
         hyps = _beam_one(model, model.select(carry, np.array([b])), k, int(limits[b]), bos, eos,
-                         float(length_norm), banned, min_len)
+                         alpha, banned, min_len)
         # stable sort: equal keys keep the order they were found in
         hyps.sort(key=lambda h: (not h.finished, -h.norm_score))
         out.append(hyps[:nbest])

@@ -48,6 +48,7 @@ from rnnkit.nn.linear import linear_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
+from rnnkit.checks import check_number
 
 KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -250,9 +251,15 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
 
     Scheduled sampling (Bengio et al. 2015): for t >= 1 each sequence's input is, with probability
     ``sampling_rate``, a token drawn from the model's own distribution at t-1 instead of tgt_in[t];
-    the draw is treated as a constant (no gradient flows through it).
+    the draw is treated as a constant (no gradient flows through it).  It is a training method, as
+    dropout is, so ``sampling_rate > 0`` needs ``training=True``; an evaluation pass that asks for it
+    is refused rather than scored with sampled inputs (or silently without them).
     """
     T, B = tgt_in.shape
+    sampling_rate = check_number("sampling_rate", sampling_rate, 0.0, 1.0)
+    if sampling_rate > 0 and not training:
+        raise ValueError(f"Expected sampling_rate 0 without training (scheduled sampling is for training: pass "
+                         f"training=True and an rng), got sampling_rate={sampling_rate} and training={training!r}")
     if sampling_rate > 0 and rng is None:
         raise ValueError("Expected rng (a numpy Generator) for scheduled sampling, got None")
     hh_masks = None

@@ -46,6 +46,10 @@ class Translator:
     bleu_tokenize: str = "auto"  # how BLEU is scored by default (rnnkit.metrics.translation.BLEU_TOKENIZERS)
     length_rule: LengthRule = LengthRule()  # each sentence's decoding limit (rnnkit.seq2seq.lengths)
 
+    def __post_init__(self) -> None:
+        _check_parts(self.model, self.source_vocab, self.target_vocab, self.source_tokenizer,
+                     self.target_tokenizer, self.bleu_tokenize, self.length_rule)
+
     def meta(self) -> dict[str, Any]:
         """The task metadata a checkpoint needs to rebuild this translator."""
         return seq2seq_meta(self.model, self.source_vocab, self.target_vocab, self.source_tokenizer,
@@ -58,19 +62,10 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
     """What a checkpoint needs to rebuild ``model``, its vocabularies and its tokenisers, the BLEU
     tokenizer it is scored with by default and the rule that sets decoding's length limits
     (:func:`rnnkit.seq2seq.lengths.fit_length_rule` of the training pairs)."""
+    if not isinstance(model, Seq2Seq):
+        raise TypeError(f"Expected model to be a Seq2Seq, got {type(model).__name__}")
+    _check_parts(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer, bleu_tokenize, length_rule)
     cfg = model.config
-    for name, vocab, size in (("source_vocab", source_vocab, cfg.src_vocab_size),
-                              ("target_vocab", target_vocab, cfg.tgt_vocab_size)):
-        if not isinstance(vocab, Vocabulary):
-            raise TypeError(f"Expected {name} to be a Vocabulary, got {type(vocab).__name__}")
-        if len(vocab) != size:
-            raise ValueError(f"Expected {name} of the model's size {size}, got {len(vocab)} tokens")
-    for name, tok in (("source_tokenizer", source_tokenizer), ("target_tokenizer", target_tokenizer)):
-        if not isinstance(tok, Tokenizer):
-            raise TypeError(f"Expected {name} to be a Tokenizer, got {type(tok).__name__}")
-    _check_bleu_tokenize(bleu_tokenize)
-    if not isinstance(length_rule, LengthRule):
-        raise TypeError(f"Expected length_rule to be a LengthRule, got {type(length_rule).__name__}")
     return {
         "model": KIND,
         "seq2seq_config": cfg.to_dict(),
@@ -81,6 +76,29 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
         "bleu_tokenize": bleu_tokenize,
         "length_rule": length_rule.to_dict(),
     }
+
+
+def _check_parts(model: Any, source_vocab: Any, target_vocab: Any, source_tokenizer: Any, target_tokenizer: Any,
+                 bleu_tokenize: Any, length_rule: Any) -> None:
+    """The parts of a translator, checked.  The vocabularies' sizes are checked against a
+    :class:`Seq2Seq`'s embeddings; any other model (a scripted stand-in with ``encode``,
+    ``decode_step`` and ``select``) is taken as it is."""
+    for name, vocab in (("source_vocab", source_vocab), ("target_vocab", target_vocab)):
+        if not isinstance(vocab, Vocabulary):
+            raise TypeError(f"Expected {name} to be a Vocabulary, got {type(vocab).__name__}")
+    if isinstance(model, Seq2Seq):
+        cfg = model.config
+        for name, vocab, size, side in (("source_vocab", source_vocab, cfg.src_vocab_size, "source"),
+                                        ("target_vocab", target_vocab, cfg.tgt_vocab_size, "target")):
+            if len(vocab) != size:
+                raise ValueError(f"Expected {name} of the model's {side} vocabulary size {size}, got {len(vocab)} "
+                                 "tokens (source and target vocabularies swapped?)")
+    for name, tok in (("source_tokenizer", source_tokenizer), ("target_tokenizer", target_tokenizer)):
+        if not isinstance(tok, Tokenizer):
+            raise TypeError(f"Expected {name} to be a Tokenizer, got {type(tok).__name__}")
+    _check_bleu_tokenize(bleu_tokenize)
+    if not isinstance(length_rule, LengthRule):
+        raise TypeError(f"Expected length_rule to be a LengthRule, got {type(length_rule).__name__}")
 
 
 def _check_bleu_tokenize(name: Any) -> None:

@@ -22,22 +22,26 @@ forward call, W_hh * M / (1-p) at every step.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_int, check_rate, check_rng
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.recurrent import make_recurrent
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.attention import KINDS
+from rnnkit.checks import check_bool
 
 
-def _check_common(cfg: Any, ints: tuple[str, ...]) -> None:
+def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> None:
+    for name in bools:  # stored as Python bools: the checkpoint's JSON metadata holds them
+        object.__setattr__(cfg, name, check_bool(name, getattr(cfg, name)))
     for name in ints:
         check_int(name, getattr(cfg, name), 1)
     if cfg.cell not in ds.KERNELS:
@@ -70,7 +74,7 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
-                             "attention_size"))
+                             "attention_size"), ("bidirectional", "input_feeding"))
         if self.attention not in KINDS:
             raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")
         hk = self.encoder_hidden_size * (2 if self.bidirectional else 1)
@@ -96,7 +100,8 @@ class VectorDecoderConfig:
     weight_drop: float = 0.0  # DropConnect on the decoder's W_hh, one mask per batch
 
     def __post_init__(self) -> None:
-        _check_common(self, ("feature_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"))
+        _check_common(self, ("feature_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"),
+                      ("input_feeding",))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,6 +171,20 @@ class _EncoderCache(NamedTuple):
     keys: Any  # the attention's key projection, None without attention
 
 
+def _carry_batch(carry: Any) -> int:
+    """The batch size B of a decoder carry (what ``encode`` returns)."""
+    if not isinstance(carry, ds.Carry):
+        raise TypeError(f"Expected carry to be a Carry (from the model's encode), got {type(carry).__name__}")
+    return carry.feed.shape[0]
+
+
+def _check_model_args(config: Any, kind: type, rng: Any) -> None:
+    if not isinstance(config, kind):
+        hint = f" (for a dict d, pass {kind.__name__}(**d))" if isinstance(config, Mapping) else ""
+        raise TypeError(f"Expected config to be a {kind.__name__}{hint}, got {type(config).__name__}")
+    check_rng(rng)
+
+
 class _DecoderModel:
     """What both models share: the decoder's parameters, decoding steps, weight loading."""
 
@@ -175,12 +194,22 @@ class _DecoderModel:
     def decode_step(self, ids: np.ndarray, carry: ds.Carry) -> tuple[np.ndarray, np.ndarray | None, ds.Carry]:
         """Feed ids (B,); return (log P(next) (B, V), attention weights (B, S) or None, next carry)."""
         ids = _ids("ids", np.asarray(ids), 1, self.spec.vocab_size)
+        B = _carry_batch(carry)
+        if ids.shape[0] != B:
+            raise ValueError(f"Expected ids of the carry's batch size {B}, shape ({B},), got batch size {ids.shape[0]}")
         out, weights, carry, _ = ds.step_forward(self.params, self.spec, ids, carry)
         return ds.log_probs(self.params, out), weights, carry
 
     def select(self, carry: ds.Carry, idx: np.ndarray) -> ds.Carry:
         """The carry of batch rows ``idx`` (beam search expands and reorders hypotheses with it)."""
-        return ds.take(carry, np.asarray(idx))
+        B = _carry_batch(carry)
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise TypeError(f"Expected idx as a 1-D integer array of rows, got {idx.dtype} array of shape {idx.shape}")
+        # negative rows too: numpy would take them from the end without a word
+        if idx.size and (idx.min() < 0 or idx.max() >= B):
+            raise ValueError(f"Expected rows idx in [0, {B}) (the carry's batch size), got {idx.tolist()[:20]}")
+        return ds.take(carry, idx)
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
@@ -194,6 +223,7 @@ class Seq2Seq(_DecoderModel):
     """Encoder-decoder with attention and input feeding; see the module docstring."""
 
     def __init__(self, config: Seq2SeqConfig, rng: np.random.Generator) -> None:
+        _check_model_args(config, Seq2SeqConfig, rng)
         cfg = config
         self.config = cfg
         self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
@@ -236,7 +266,11 @@ class Seq2Seq(_DecoderModel):
     def forward(self, src: np.ndarray, src_lengths: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray,
                 tgt_mask: np.ndarray, training: bool = False, rng: np.random.Generator | None = None,
                 sampling_rate: float = 0.0) -> tuple[float, tuple]:
-        """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache)."""
+        """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache).
+
+        ``training=True`` switches on dropout and weight drop (drawn from ``rng``) and allows scheduled
+        sampling: ``sampling_rate`` in [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must
+        be 0: an evaluation loss is always the teacher-forced one."""
         B = _ids("src", src, 2, self.config.src_vocab_size).shape[1]
         _check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng)
@@ -291,6 +325,7 @@ class VectorDecoder(_DecoderModel):
     """A decoder conditioned on a feature vector f (B, F) through the bridge; no attention."""
 
     def __init__(self, config: VectorDecoderConfig, rng: np.random.Generator) -> None:
+        _check_model_args(config, VectorDecoderConfig, rng)
         cfg = config
         self.config = cfg
         self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
@@ -322,7 +357,11 @@ class VectorDecoder(_DecoderModel):
     def forward(self, features: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray, tgt_mask: np.ndarray,
                 training: bool = False, rng: np.random.Generator | None = None,
                 sampling_rate: float = 0.0) -> tuple[float, tuple]:
-        """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache)."""
+        """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache).
+
+        ``training=True`` switches on dropout and weight drop (drawn from ``rng``) and allows scheduled
+        sampling: ``sampling_rate`` in [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must
+        be 0: an evaluation loss is always the teacher-forced one."""
         f = self._features(features)
         _check_targets(tgt_in, tgt_out, tgt_mask, f.shape[0], self.config.tgt_vocab_size)
         state, c_bridge = _bridge_forward(self.params, self.config.cell, self.config.num_layers, f, f)

@@ -25,7 +25,8 @@ import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
-from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode
+from rnnkit.checks import check_bool
+from rnnkit.seq2seq.decode import Hypothesis, beam_search, check_length_norm, check_min_len, greedy_decode
 from rnnkit.seq2seq.io import Translator
 
 
@@ -71,7 +72,8 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
               max_len: int | None = None, length_norm: float = 0.0, batch_size: int = 64,
               replace_unk: bool = False, min_len: int = 1) -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``), each of at
-    least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`).
+    least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`; a fixed ``max_len`` below ``min_len`` is
+    refused, as no translation could end).  ``length_norm`` is the beam's alpha, a finite number >= 0.
 
     A sentence without a source token (empty or blank) is not run through the model: its list holds
     the single translation ``EMPTY`` (no tokens, score 0), so the output keeps one entry per input.
@@ -79,7 +81,9 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     for name, value in (("beam_size", beam_size), ("nbest", nbest), ("batch_size", batch_size)):
         check_int(name, value, 1)
     check_int("max_len", max_len, 1, allow_none=True)
-    check_int("min_len", min_len, 0)
+    min_len = check_min_len(min_len, max_len)
+    length_norm = check_length_norm(length_norm)
+    replace_unk = check_bool("replace_unk", replace_unk)
     if nbest > beam_size:
         raise ValueError(f"Expected nbest <= beam_size ({beam_size}), got {nbest}")
     _check_sentences(sentences)
