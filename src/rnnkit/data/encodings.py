@@ -118,11 +118,13 @@ NAMES = {"utf-16": "UTF-16", "utf-16-le": "UTF-16 little-endian", "utf-16-be": "
          "gb18030": "simplified Chinese (GBK/GB18030)", "cp950": "traditional Chinese (Big5/cp950)",
          "cp932": "Japanese (Shift JIS/cp932)", "euc_jp": "Japanese (EUC-JP)", "cp949": "Korean (EUC-KR/cp949)",
          "cp1251": "Windows Cyrillic (cp1251)", "koi8_r": "Russian (KOI8-R)",
-         "cp1252": "Windows Western European (cp1252)", "latin-1": "ISO-8859-1"}
+         "cp1252": "Windows Western European (cp1252)", "latin-1": "ISO-8859-1", "utf-32": "UTF-32",
+         "utf-32-le": "UTF-32 little-endian", "utf-32-be": "UTF-32 big-endian"}
 # what GNU iconv calls them (it refuses euc_kr, utf-16-le, latin-1)
 ICONV = {"utf-8": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "gb18030": "GB18030",
          "cp950": "CP950", "cp932": "CP932", "euc_jp": "EUC-JP", "cp949": "CP949", "cp1251": "CP1251",
-         "koi8_r": "KOI8-R", "cp1252": "CP1252", "latin-1": "LATIN1"}
+         "koi8_r": "KOI8-R", "cp1252": "CP1252", "latin-1": "LATIN1", "utf-32": "UTF-32", "utf-32-le": "UTF-32LE",
+         "utf-32-be": "UTF-32BE"}
 
 
 def guess_encodings(data: bytes) -> tuple[list[str], str]:
@@ -223,16 +225,80 @@ def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = No
     return f"it looks like {what} ({why}): convert it{others}: {convert}"
 
 
-def check_no_nul(text: str, data: bytes, name: str) -> None:
+def check_no_nul(text: str, data: bytes, name: str, encoding: str = "utf-8") -> None:
     """Raise DataError when decoded ``text`` holds a NUL character: no text file does, and UTF-16 text
     of ASCII characters decodes as valid UTF-8 with a NUL after every letter."""
     at = text.find("\x00")
     if at >= 0:
         from rnnkit.errors import DataError
 
+        problem = nul_problem(data, name, encoding)
+        if problem is not None:
+            raise DataError(problem)
         line = text.count("\n", 0, at) + 1
         advice = binary_signature(data) or not_utf8_advice(data, name, option=True)
         raise DataError(f"{name}:{line}: holds a NUL character, which no text file has; {advice}")
+
+
+def _reads_as_utf16(data: bytes) -> bool:
+    """Whether ``data`` is UTF-16 as :func:`guess_encodings` says: the codec it names decodes the whole
+    of it into text without NUL characters (so the --encoding advised is not refused in turn)."""
+    for codec in guess_encodings(data)[0]:
+        if codec.startswith("utf-16"):
+            try:
+                return "\x00" not in data.decode(codec)
+            except UnicodeDecodeError:
+                return False
+    return False
+
+
+def _safetensors(data: bytes) -> bool:
+    """Starts as a safetensors file does: the header's length (8 bytes, little-endian), then its JSON."""
+    return len(data) >= 10 and data[8:9] == b"{" and 2 <= int.from_bytes(data[:8], "little") <= len(data) - 8
+
+
+def _controls(text: str) -> int:
+    return sum(1 for c in text if (ord(c) < 32 and c not in "\t\n\r\f\v") or 0x7F <= ord(c) < 0xA0)
+
+
+def nul_problem(data: bytes, name: str, encoding: str = "utf-8") -> str | None:
+    """The whole error for ``data`` holding NUL bytes that no --encoding can read: every codec but
+    UTF-16's reads a NUL byte as a NUL character, which is refused, so advising one would loop.  None
+    when ``data`` has no NUL byte, is UTF-16 (:func:`not_utf8_advice` tells it) or starts with a known
+    signature (:func:`binary_signature`).  Else: a safetensors checkpoint, UTF-32 text (whose codec does
+    read it), text with a few stray NUL bytes (remove them), or binary data; naming ``name`` and the
+    offset of the first NUL byte."""
+    at = data.find(b"\x00")
+    if at < 0 or binary_signature(data) is not None or _reads_as_utf16(data):
+        return None
+    where = f"a NUL byte at offset {at:,}, which no text file has"
+    if _safetensors(data):
+        return (f"{name}: is a safetensors checkpoint (a model file), not text ({where}); give the text data "
+                "file here, and the checkpoint where the command takes a model")
+    for codec in (["utf-32"] if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"))
+                  else ["utf-32-le", "utf-32-be"]):
+        try:
+            wide = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in wide and _controls(wide) <= 0.01 * len(wide):
+            file = name if name != "<stdin>" else "FILE"
+            return (f"{name}: looks like {NAMES[codec]} text (four bytes a character, hence the NUL byte at offset "
+                    f"{at:,}): pass --encoding {codec}, or convert it: iconv -f {ICONV[codec]} -t UTF-8 {file} > "
+                    f"{file}.utf8")
+    nuls = data.count(0)
+    rest = data.replace(b"\x00", b"")
+    try:
+        text = rest.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        text = rest.decode("cp1252", errors="replace")
+    if nuls <= max(1, 0.05 * len(data)) and _controls(text) <= 0.01 * len(text):
+        line = data.count(b"\n", 0, at) + 1
+        file = name if name != "<stdin>" else "FILE"
+        return (f"{name}:{line}: holds {nuls:,} NUL byte{'s' if nuls > 1 else ''} ({'the first ' if nuls > 1 else ''}at offset {at:,}), "
+                f"which no text file has, in what otherwise reads as text; remove {'them' if nuls > 1 else 'it'}: "
+                f"tr -d '\\000' < {file} > {file}.clean")
+    return f"{name}: is binary data, not text ({where}); no --encoding reads it: give the text file"
 
 
 def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, start: int | None = None) -> str:
@@ -293,11 +359,14 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
+        problem = nul_problem(data, name, encoding)
+        if problem is not None:  # a NUL byte: no encoding to advise, it would be refused in turn
+            raise DataError(problem) from None
         line = data.count(b"\n", 0, exc.start) + 1
         shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE",
                                                        start=exc.start)
         raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
                         f"{shown}; {hint}") from None
-    check_no_nul(text, data, name)
+    check_no_nul(text, data, name, encoding)
     return text

@@ -6,6 +6,7 @@ file can be written, made before the work that ends in writing it."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import lzma
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rnnkit.data.encodings import check_encoding, decode_bytes
-from rnnkit.errors import DataError
+from rnnkit.errors import DataError, os_problem
 
 
 def _opener(path: Path):
@@ -38,14 +39,36 @@ def open_data(path: Path, kind: str = "a text file") -> Iterator[BinaryIO]:
     try:
         with _opener(path)(path, "rb") as f:
             yield f
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected {kind}") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied; check the file's permissions") from None
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except OSError as exc:
+        if exc.errno is None:  # gzip's BadGzipFile and the like: the file is there, its content is not
+            raise DataError(f"{path}: cannot be decompressed ({exc}); check the download or decompress it") from None
+        raise DataError(_file_problem(path, exc, kind)) from None
+    except (EOFError, lzma.LZMAError) as exc:
         raise DataError(f"{path}: cannot be decompressed ({exc}); check the download or decompress it") from None
+
+
+def _file_problem(path: Path, exc: OSError, kind: str) -> str:
+    """The one line for an operating system's error met reading ``path``, in plain words: which part of
+    the path is a file where a folder should be, a missing file or folder, a folder, no permission
+    (never ``[Errno 20] Not a directory`` nor a decompression problem)."""
+    code = exc.errno
+    if code == errno.ENOENT:
+        parent = path.parent
+        nearest = parent
+        while not nearest.exists() and nearest != nearest.parent:
+            nearest = nearest.parent
+        if nearest.is_file():  # (what Windows says for a path below a file)
+            return f"{path}: {nearest} is a file, not a folder; check the path"
+        if not parent.exists():
+            return f"{path}: no such file (the folder {parent} does not exist); check the path"
+        return f"{path}: no such file; check the path"
+    if code == errno.EISDIR:
+        return f"{path}: is a directory, expected {kind}"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"{path}: permission denied; check the file's permissions"
+    if code == errno.ENOTDIR:  # sents.txt/foo: "sents.txt is a file, not a folder"
+        return f"{path}: {os_problem(OSError(code, exc.strerror, str(path)))}; check the path"
+    return f"{path}: cannot read it ({(exc.strerror or str(exc)).lower()}); check the file and its disk"
 
 
 def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:

@@ -1,0 +1,171 @@
+"""A file problem in an input path, and a file holding NUL bytes, are said in one plain line.
+
+An input path below a regular file (``sents.txt/foo``) was "cannot be decompressed ([Errno 20] Not a
+directory ...); check the download" in every reader.  A file with NUL bytes was told to "pass
+--encoding latin-1", and with it given the refusal repeated the same advice: a loop.
+"""
+from __future__ import annotations
+
+import errno
+import re
+
+import pytest
+from clirun import run_cli, write_conllu
+
+TINY = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--batch-size", "2", "--progress", "none",
+        "--checkpoint-minutes", "0"]
+TEXT = "the cat sat on the mat\na dog ran far away\n" * 10
+POS = [[("the", "DET"), ("cat", "NOUN"), ("sees", "VERB")], [("a", "DET"), ("dog", "NOUN"), ("barks", "VERB")]] * 4
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny language model and a tiny tagger, trained once for the module."""
+    from rnnkit.cli.main import main
+
+    folder = tmp_path_factory.mktemp("models")
+    (folder / "lm.txt").write_text(TEXT, encoding="utf-8")
+    write_conllu(folder / "pos.conllu", POS)
+    assert main(["train", "lm", "--train", str(folder / "lm.txt"), "--bptt", "4", "--run-dir", str(folder / "lm"),
+                 *TINY]) == 0
+    assert main(["train", "tagger", "--train", str(folder / "pos.conllu"), "--run-dir", str(folder / "pos"),
+                 *TINY]) == 0
+    return {"lm": str(folder / "lm" / "last.safetensors"), "pos": str(folder / "pos" / "last.safetensors")}
+
+
+def _one_plain_line(code, err):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnkit: error: "), err
+    assert "Errno" not in err and "decompress" not in err and "download" not in err, err
+    return lines[0]
+
+
+# ---------------------------------------------------------------------- D2: a path below a regular file
+READERS = {
+    "tag": lambda m, path, tmp: ["tag", m["pos"], path],
+    "evaluate": lambda m, path, tmp: ["evaluate", m["lm"], path],
+    "score": lambda m, path, tmp: ["score", m["lm"], path],
+    "train lm": lambda m, path, tmp: ["train", "lm", "--train", path, "--run-dir", str(tmp / "run"), *TINY],
+    "train tagger --valid": lambda m, path, tmp: ["train", "tagger", "--train", str(tmp / "ok.conllu"), "--valid",
+                                                  path, "--run-dir", str(tmp / "run"), *TINY],
+}
+
+
+@pytest.mark.parametrize("below", ["foo", "foo.gz", "a/b/foo.xz"])
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_an_input_path_below_a_file_names_the_part_that_is_a_file(models, tmp_path, capsys, reader, below):
+    (tmp_path / "sents.txt").write_text(TEXT, encoding="utf-8")
+    write_conllu(tmp_path / "ok.conllu", POS)
+    path = f"{tmp_path / 'sents.txt'}/{below}"
+    code, _, err = run_cli(capsys, READERS[reader](models, path, tmp_path))
+    line = _one_plain_line(code, err)
+    assert line.startswith(f"rnnkit: error: {path}: {tmp_path / 'sents.txt'} is a file, not a folder"), err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_input_folder_is_named(models, tmp_path, capsys):
+    path = tmp_path / "nowhere" / "sents.txt"
+    code, _, err = run_cli(capsys, ["score", models["lm"], str(path)])
+    line = _one_plain_line(code, err)
+    assert line == f"rnnkit: error: {path}: no such file (the folder {tmp_path / 'nowhere'} does not exist); check the path"
+
+
+@pytest.mark.parametrize("case", ["missing", "folder", "no permission", "io error in .gz"])
+def test_other_input_file_problems_are_plain_words(models, tmp_path, capsys, monkeypatch, case):
+    """(regression guards: these were already worded so, and must stay so beside the cases above)"""
+    import gzip
+
+    from rnnkit.data import files
+
+    path = tmp_path / ("sents.txt.gz" if case == "io error in .gz" else "sents.txt")
+    if case == "folder":
+        path.mkdir()
+    elif case == "no permission":  # (as root chmod does not stop a read: the refusal is simulated)
+        path.write_text(TEXT, encoding="utf-8")
+
+        def refuse(name, mode="r"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(name))
+        monkeypatch.setattr(files, "_opener", lambda p: refuse)
+    elif case == "io error in .gz":  # an operating system's error met while reading, not a broken archive
+        path.write_bytes(gzip.compress(TEXT.encode()))
+
+        class Failing:
+            def __init__(self, name, mode):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def read(self, *size):
+                raise OSError(errno.EIO, "Input/output error")
+        monkeypatch.setattr(files, "_opener", lambda p: Failing)
+    code, _, err = run_cli(capsys, ["score", models["lm"], str(path)])
+    line = _one_plain_line(code, err)
+    want = {"missing": "no such file; check the path", "folder": "is a directory, expected a text file",
+            "no permission": "permission denied", "io error in .gz": "cannot read it (input/output error)"}[case]
+    assert line.startswith(f"rnnkit: error: {path}: {want}"), err
+
+
+# ---------------------------------------------------------------------- D4: NUL bytes
+def _refusal_without_a_loop(capsys, argv, err):
+    """Follow the --encoding the refusal advises, if any: it must not be refused the same way again."""
+    advised = re.findall(r"pass --encoding ([\w-]+)", err)
+    for encoding in advised:
+        code, _, again = run_cli(capsys, [*argv, "--encoding", encoding])
+        assert code == 0, (err, again)
+    return advised
+
+
+@pytest.mark.parametrize("asked", [[], ["--encoding", "latin-1"], ["--encoding", "cp1252"], ["--encoding", "utf-16-le"]])
+def test_binary_data_is_called_binary_and_no_encoding_is_advised(models, tmp_path, capsys, asked):
+    path = tmp_path / "bin.dat"
+    path.write_bytes(b"\x00\x00\x00\x00abc\xc4\x80\x81\n" + bytes(range(256)) * 4)
+    argv = ["score", models["lm"], str(path)]
+    code, _, err = run_cli(capsys, [*argv, *asked])
+    line = _one_plain_line(code, err)
+    assert line.startswith(f"rnnkit: error: {path}: is binary data, not text (a NUL byte at offset 0"), err
+    assert "no --encoding reads it" in line and not _refusal_without_a_loop(capsys, argv, err)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score"])
+@pytest.mark.parametrize("asked", [[], ["--encoding", "latin-1"]])
+def test_a_checkpoint_given_as_data_is_named_a_checkpoint(models, capsys, command, asked):
+    with open(models["lm"], "rb") as f:
+        first_nul = f.read().find(b"\x00")
+    argv = [command, models["lm"], models["lm"]]
+    code, _, err = run_cli(capsys, [*argv, *asked])
+    line = _one_plain_line(code, err)
+    assert line.startswith(f"rnnkit: error: {models['lm']}: is a safetensors checkpoint (a model file), not text "
+                           f"(a NUL byte at offset {first_nul:,}"), err
+    assert not _refusal_without_a_loop(capsys, argv, err)
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"])
+def test_wide_text_is_told_its_encoding_and_that_encoding_reads_it(models, tmp_path, capsys, codec):
+    path = tmp_path / "wide.txt"
+    path.write_bytes(TEXT.encode(codec))
+    argv = ["score", models["lm"], str(path)]
+    code, _, err = run_cli(capsys, argv)
+    _one_plain_line(code, err)
+    assert _refusal_without_a_loop(capsys, argv, err) == [codec], err
+
+
+@pytest.mark.parametrize("asked", [[], ["--encoding", "cp1252"], ["--encoding", "latin-1"]])
+def test_text_with_a_stray_nul_byte_is_told_to_remove_it(models, tmp_path, capsys, asked):
+    path = tmp_path / "stray.txt"
+    data = TEXT.encode().replace(b"dog", b"d\x00og", 1)
+    path.write_bytes(data)
+    argv = ["score", models["lm"], str(path)]
+    code, _, err = run_cli(capsys, [*argv, *asked])
+    line = _one_plain_line(code, err)
+    assert line.startswith(f"rnnkit: error: {path}:2: holds 1 NUL byte (at offset {data.find(0)}), which no text "
+                           f"file has"), err
+    assert line.endswith(f"remove it: tr -d '\\000' < {path} > {path}.clean"), err
+    assert not _refusal_without_a_loop(capsys, argv, err)
+    path.write_bytes(data.replace(b"\x00", b""))  # what the advised tr does
+    code, _, err = run_cli(capsys, [*argv, *asked])
+    assert code == 0, err
