@@ -11,7 +11,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from rnnkit.cli.main import main
-from rnnkit.cli.seq2seq import blas_threads
+from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.seq2seq.io import load_translator
 from rnnkit.seq2seq.translate import translate
 

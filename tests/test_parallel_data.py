@@ -122,6 +122,8 @@ def test_tsv_pairs_with_crlf_bom_and_column_choice(tmp_path):
     swapped = read_tsv_pairs(three, columns=(1, 0))
     assert [p.source_text for p in swapped] == DE
     assert [p.target_text for p in swapped] == EN
+    with pytest.raises(DataError, match=r"anki.tsv:1: 3 tab-separated fields, and a pair is two"):
+        read_tsv_pairs(three)  # which two of three is not guessed
 
 
 def test_mismatched_line_counts_name_both_files_and_counts(tmp_path):

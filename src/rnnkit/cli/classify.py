@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import check_labels, data_source, data_summary, holdout, read_examples
 from rnnkit.cli.common import (
     HelpFormatter,
@@ -198,6 +199,12 @@ def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: s
 
 
 def train_classifier(args: argparse.Namespace) -> int:
+    refuse_unused(args, [
+        ("--fold-seed", not args.folds, "without --folds (it assigns the folds): give --folds K"),
+        ("--valid-fraction", bool(args.valid), "with --valid (it holds out training data when there is no --valid "
+                                               "file): choose one"),
+        ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line)"),
+    ])
     if args.folds and (args.valid or args.test):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
                          "--test would be ignored: leave them out, or drop --folds to use them")

@@ -6,6 +6,7 @@ import argparse
 import math
 from collections.abc import Callable, Sequence
 
+from rnnkit.cli.given import refuse_unused
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
 
@@ -151,6 +152,12 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.lr_decay is not None and args.schedule == "none":
         raise ValueError("--lr-decay is the factor of a learning-rate schedule, and --schedule is none: add "
                          "--schedule exp, step, plateau or decay_after, or leave --lr-decay out")
+    refuse_unused(args, [
+        ("--decay-start", args.schedule != "decay_after", f"with --schedule {args.schedule} (it delays the "
+                                                            "decay_after schedule): give --schedule decay_after"),
+        ("--step-size", args.schedule != "step", f"with --schedule {args.schedule} (it spaces the step schedule's "
+                                                  "decays): give --schedule step"),
+    ])
     validated = getattr(args, "valid", None) or getattr(args, "valid_fraction", 0) or getattr(args, "folds", 0)
     if not validated and "valid" in vars(args):
         for name, given in (("--schedule plateau", args.schedule == "plateau"), ("--patience", args.patience)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli.common import HelpFormatter, positive_int
+from rnnkit.cli.given import refuse_unused
 
 
 def register(groups) -> None:
@@ -39,6 +40,8 @@ def dpi(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.train.curves import plot_curves, read_run, summary_lines, valid_metrics
 
+    refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
+                                                        "--output FILE.png")])
     if args.output is not None:
         from rnnkit.plotting import check_plot_file
 

@@ -21,6 +21,7 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
+from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_pretrained_options,
     apply_pretrained,
@@ -169,6 +170,16 @@ def train_lm(args) -> int:
     if args.classes and args.softmax != "class":
         raise ValueError(f"--classes sets the class-based softmax's classes; with --softmax {args.softmax} it would "
                          "be ignored: add --softmax class or leave --classes out")
+    sites = (args.dropout_input, args.dropout_output) + ((args.dropout_hidden,) if args.layers > 1 else ())
+    rates = [args.dropout if p is None else p for p in sites]  # the dropout that acts
+    refuse_unused(args, [
+        ("--div-value", args.softmax != "adaptive", "without --softmax adaptive (it sizes the tail clusters): add it"),
+        ("--class-power", args.softmax != "class", "without --softmax class (it shapes the classes): add it"),
+        ("--dropout-hidden", args.layers == 1, "with --layers 1 (it acts between recurrent layers): add layers"),
+        ("--variational", not any(rates), "without dropout (it shares each dropout mask across time): give --dropout"),
+        ("--eval-batch-size", not args.valid, "without --valid (it batches validation): give --valid FILE"),
+        ("--test-batch-size", not args.test, "without --test (it batches the test set): give --test FILE"),
+    ])
     from rnnkit.data.text import build_vocabulary, read_tokens, require_tokens
     from rnnkit.data.vocab import oov_rate
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rnnkit._version import __version__
 from rnnkit.cli.common import positive_int
+from rnnkit.cli.given import given_options
 from rnnkit.errors import RnnkitError, TrainingDivergedError, describe_encode_error, describe_os_error
 
 # Subcommand modules, in the order their commands appear in --help.
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     parser.add_argument("--threads", type=positive_int, default=None,
-                        help="BLAS threads for numpy's matrix products (default: the BLAS default, all cores); "
+                        help="BLAS threads for numpy's matrix products, and the threads of rnnkit's own large "
+                             "elementwise work (default: the BLAS default, all cores); "
                              "1 is often faster for small models or when other programs keep the cores busy")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     train = commands.add_parser("train", help="train a model (see 'rnnkit train --help')")
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                          "rnnkit --threads N COMMAND ...")
         if extras:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    args._given = given_options(parser, argv)  # the options written, for refusing those with no effect
     if getattr(args, "input", None) == "-":  # the usual name for standard input (tag, segment, classify, ...)
         args.input = None
     func = getattr(args, "func", None)

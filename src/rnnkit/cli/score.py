@@ -12,8 +12,8 @@ from rnnkit.jsonline import json_line
 def register(groups) -> None:
     p = groups.commands.add_parser(
         "score", help="score each line of a file with a language model (log-probability, perplexity)",
-        description="Score every line of a UTF-8 file as a sentence on its own, with a language model checkpoint "
-                    "(recurrent, or n-gram from 'rnnkit train ngram --save'): each line is scored from the start "
+        description="Score every line of a text file (UTF-8 unless --encoding says otherwise) as a sentence on "
+                    "its own, with a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram --save'): each line is scored from the start "
                     "of a sentence and its end (<eos>, or the newline at character level) counts as a token.  "
                     "Prints one tab-separated line per input line: natural-log probability, tokens scored, "
                     "perplexity, tokens not in the vocabulary, and the text; a blank line at word level has no "
@@ -21,7 +21,7 @@ def register(groups) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
-    p.add_argument("data", help="text, one sentence a line (.xz read directly)")
+    p.add_argument("data", help="text, one sentence a line (.gz or .xz read directly)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="lines a recurrent model scores at once (the scores do not depend on it; default 32)")

@@ -1,11 +1,9 @@
-"""``rnnkit train seq2seq``, ``rnnkit demo reverse`` and the evaluator for
-``rnnkit evaluate MODEL SRC --ref REF``: a thin layer over :mod:`rnnkit.seq2seq`.
+"""``rnnkit train seq2seq``, ``rnnkit demo reverse`` and the seq2seq options of ``rnnkit evaluate MODEL
+SRC --ref REF``: a thin layer over :mod:`rnnkit.seq2seq`.  Decoding, scoring and BLAS threads are in
+:mod:`rnnkit.cli.seq2seq_score`.
 
 Data come as two files parallel by line (``--train train.de.gz train.en.gz``) or one TSV file of
-``source<TAB>target`` lines (``--train pairs.tsv``).  BLAS runs on one thread unless the user passes
-``rnnkit --threads N``: the decoder multiplies a (B, H) batch by small matrices once per step, and on
-the shared 2-core machine the default two threads made training 11x slower (110 vs 1,232 target
-tokens/s on Multi30k, GRU 256, batch 64).
+``source<TAB>target`` lines (``--train pairs.tsv``; ``--columns`` picks two of more).
 
 BLEU's tokenizer (``--bleu-tokenize``, see :mod:`rnnkit.metrics.translation`) is ``auto`` unless asked:
 ``zh`` for Chinese references, ``char`` for Japanese, else 13a.  ``train seq2seq`` stores the choice in
@@ -15,15 +13,11 @@ are the same measure.  ``rnnkit translate`` is in :mod:`rnnkit.cli.translate`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
@@ -36,28 +30,15 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
-from rnnkit.cli.seq2seq_data import empty_pairs, read_nonempty, read_pairs, reference, unk_rate
-from rnnkit.data.parallel import SPECIALS, SentencePair, build_vocab, decode_ids, encode_pairs, filter_by_length
+from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
+from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, describe, score_files
+from rnnkit.data.parallel import SPECIALS, build_vocab, decode_ids, encode_pairs, filter_by_length
 from rnnkit.data.tokenizer import Tokenizer
-from rnnkit.jsonline import json_line
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.train.digest import file_digest
 from rnnkit.train.loop import BEST, LAST, Trainer
-
-
-@contextlib.contextmanager
-def blas_threads(args: argparse.Namespace) -> Iterator[None]:
-    """One BLAS thread unless ``rnnkit --threads N`` chose (main.py then has set the limit)."""
-    if getattr(args, "threads", None) is not None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 
 
 def register(groups) -> None:
@@ -79,6 +60,9 @@ def register(groups) -> None:
     d.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this in training become <unk>")
     d.add_argument("--max-length", type=positive_int, default=None, help="drop training pairs with a side longer than this")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
+    d.add_argument("--columns", type=columns, default=None, metavar="S,T",
+                   help="the source and target columns (0-based) of a TSV file of more than two, such as 1,2 for "
+                        "id<TAB>source<TAB>target lines or 0,1 for Tatoeba's (default: a TSV must have two)")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
     m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",
@@ -122,6 +106,8 @@ def register(groups) -> None:
     if e is not None:  # rnnkit.cli.evaluate registers first; seq2seq models need a few more options
         e.add_argument("--ref", default=None,
                        help="seq2seq: reference file parallel to the DATA source file (without it DATA is a TSV)")
+        e.add_argument("--columns", type=columns, default=None, metavar="S,T",
+                       help="seq2seq: the source and reference columns (0-based) of a TSV DATA of more than two")
         add_decoding_options(e, prefix="seq2seq: ")
         e.add_argument("--bleu-tokenize", choices=BLEU_TOKENIZERS, default=None,
                        help="seq2seq: sacrebleu's BLEU tokenizer (default: the model's, from train seq2seq "
@@ -141,20 +127,6 @@ def register(groups) -> None:
     r.add_argument("--run-dir", type=run_folder, default="runs/reverse", help="where the model and checkpoints go")
     r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="none", help="progress display")
     r.set_defaults(func=demo_reverse)
-
-
-def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    p.add_argument("--beam", type=positive_int, default=1, help=prefix + "beam size (1: greedy decoding)")
-    p.add_argument("--length-norm", type=nonnegative_float, default=0.0,
-                   help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
-    p.add_argument("--max-len", type=positive_int, default=None, metavar="N",
-                   help=prefix + "steps each sentence may take, EOS included (default: ceil(ratio x source tokens) "
-                                 "+ extra, fitted so that each of the model's training pairs fits with 10 to spare)")
-    p.add_argument("--min-len", type=nonnegative_int, default=1, metavar="N",
-                   help=prefix + "fewest tokens before the end of a sentence (0 allows an empty translation, which "
-                                 "beam search otherwise often picks)")
-    p.add_argument("--replace-unk", action="store_true",
-                   help=prefix + "replace each output <unk> by the source token it attended to most")
 
 
 def _tokenizer_from(args: argparse.Namespace) -> Tokenizer:
@@ -203,7 +175,6 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
     return Seq2Seq(cfg, rng)
 
 
-
 def train_seq2seq(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.io import seq2seq_meta
     from rnnkit.seq2seq.task import Seq2SeqTask
@@ -213,16 +184,34 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     if args.select_by == "bleu" and (not args.valid or args.bleu_sentences < 1):
         raise ValueError("Expected --valid and --bleu-sentences >= 1 with --select-by bleu, got "
                          + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
-    check_max_vocab(args.max_vocab, SPECIALS)
-    tok = _tokenizer_from(args)
-    train = read_nonempty("--train", args.train, tok, args.encoding)
-    valid = read_nonempty("--valid", args.valid, tok, args.encoding) if args.valid else None
-    # the test files are read (and sacrebleu looked for) before training: a wrong path fails at once
-    test = read_nonempty("--test", args.test, tok, args.encoding) if args.test else None
-    if test is not None:
+    test_only = (not args.test, "without --test (it applies to decoding the test set): give --test")
+    bleu = args.test or (args.valid and args.bleu_sentences)  # something is decoded
+    refuse_unused(args, [
+        ("--beam", *test_only), ("--length-norm", *test_only), ("--replace-unk", *test_only),
+        ("--length-norm", args.beam == 1, "with --beam 1 (greedy decoding has no beams to rank): give --beam K"),
+        ("--bleu-sentences", not args.valid, "without --valid (it sets how much of it is decoded): give --valid"),
+        ("--max-decode-len", not bleu, "when nothing is decoded (it limits decoding the --valid sentences for "
+                                          "BLEU and the --test ones): give --valid or --test"),
+        ("--eval-batch-size", not (args.valid or args.test), "without --valid or --test (it batches them): give one"),
+        ("--columns", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
+         "without a TSV file (it picks a TSV's columns): give one file of pairs"),
+    ])
+    if bleu:  # sacrebleu looked for now, not after the first epoch (and before a new run clears the folder)
         from rnnkit.metrics.translation import check_bleu_tokenize
 
-        check_bleu_tokenize(args.bleu_tokenize)
+        try:
+            check_bleu_tokenize(args.bleu_tokenize)
+        except ImportError as exc:
+            if args.test or args.select_by == "bleu":
+                raise
+            raise ImportError(f"{exc}; --valid scores greedy BLEU each epoch: install it, or give "
+                              "--bleu-sentences 0 for the validation loss alone") from None
+    check_max_vocab(args.max_vocab, SPECIALS)
+    tok = _tokenizer_from(args)
+    train = read_nonempty("--train", args.train, tok, args.encoding, args.columns)
+    valid = read_nonempty("--valid", args.valid, tok, args.encoding, args.columns) if args.valid else None
+    # the test files are read before training: a wrong path fails at once
+    test = read_nonempty("--test", args.test, tok, args.encoding, args.columns) if args.test else None
     kept = filter_by_length(train, args.max_length, args.max_length)
     if not kept:
         raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
@@ -235,6 +224,10 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                              f" ({where} side)", f"at --level {args.level} {SEGMENT_FIRST}, or train with --level char")
     src_vocab = build_vocab((p.source for p in kept), args.max_vocab, args.min_count)
     tgt_vocab = build_vocab((p.target for p in kept), args.max_vocab, args.min_count)
+    for vocab, side in ((src_vocab, "source"), (tgt_vocab, "target")):
+        if len(vocab) <= len(SPECIALS):
+            raise ValueError(f"--min-count {args.min_count} leaves no {side} token of the training pairs in the "
+                             f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
     print(f"train: {len(kept):,} pairs ({len(train) - len(kept):,} longer than --max-length dropped); vocabulary "
           f"{len(src_vocab):,} source / {len(tgt_vocab):,} target {args.level} types", file=sys.stderr)
     if valid is not None:
@@ -253,7 +246,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             # select_by rides along so that --resume refuses a change of it: the best so far was measured
             # by the other criterion (NLL against 100 - BLEU)
             meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize),
-                  "select_by": args.select_by})
+                  "select_by": args.select_by, "max_length": args.max_length, "max_vocab": args.max_vocab,
+                  "min_count": args.min_count})
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
@@ -272,95 +266,6 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
 
-
-
-
-def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int | None = None,
-                batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False,
-                bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
-                max_len_option: str = "--max-len", min_len: int = 1) -> dict[str, Any]:
-    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
-    an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
-    ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
-    ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
-    before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
-    ``max_len_option``, the option that sets ``max_len``)."""
-    from rnnkit.metrics.translation import (
-        auto_bleu_tokenize,
-        check_bleu_tokenize,
-        corpus_bleu,
-        corpus_chrf,
-        exact_match,
-    )
-    from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import count_cut, translate
-
-    translator = load_translator(model_path)
-    if replace_unk:
-        require_attention(translator, model_path, "--replace-unk")
-    choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
-    check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
-    if pairs is None:
-        pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding)
-    if not pairs:
-        empty_pairs(files, "no sentences to score", "reference")
-    out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
-                    replace_unk, min_len)
-    hyps = [t[0].text for t in out]
-    cut = count_cut(out)
-    warn_cut(cut, len(out), translator, max_len, max_len_option)
-    lowercase = translator.target_tokenizer.lowercase
-    refs = [reference(p.target_text, translator.target_tokenizer) for p in pairs]
-    tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
-    bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
-    chrf = corpus_chrf(hyps, refs)
-    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
-            "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
-            "chrf_signature": chrf.signature}
-
-
-def warn_cut(cut: int, total: int, translator: Any, max_len: int | None, option: str = "--max-len") -> None:
-    """One warning line when ``cut`` of ``total`` translations stopped at the length limit without EOS."""
-    if not cut:
-        return
-    from rnnkit.cli.text_warnings import warn
-
-    more = f"give {option} N for a longer limit" if max_len is None else f"raise {option}"
-    warn(f"{cut:,} of {total:,} translations stopped at {translator.length_rule.describe(max_len, option)} "
-         f"without an end-of-sentence token, so they are cut; {more} (a model that repeats itself never ends: "
-         "it needs more training)")
-
-
-def require_attention(translator: Any, model_path: str, option: str) -> None:
-    """``option`` (--replace-unk, --plot-attention) reads the decoder's attention: refuse a model
-    without it before anything is decoded."""
-    if translator.model.config.attention == "none":
-        raise ValueError(f"{option} reads the decoder's attention, and {model_path} was trained with --attention "
-                         f"none; leave {option} out or use a model trained with attention")
-
-
-
-def describe(s: dict[str, Any]) -> str:
-    how = "greedy" if s["beam"] == 1 else f"beam {s['beam']}"
-    return (f"BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact match {100 * s['exact_match']:.2f}% "
-            f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']})")
-
-
-def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:
-    files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
-    with blas_threads(args):
-        s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
-                        getattr(args, "max_len", None), 64, getattr(args, "encoding", None) or "utf-8",
-                        replace_unk=getattr(args, "replace_unk", False),
-                        bleu_tokenize=getattr(args, "bleu_tokenize", None), min_len=getattr(args, "min_len", 1))
-    if args.json:
-        print(json_line(s))
-    else:
-        print(f"{data_path}: {describe(s)}")
-    return 0
-
-
-evaluate_cli.EVALUATORS["seq2seq"] = evaluate_seq2seq
 
 
 def demo_reverse(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 their option, and the references BLEU is computed against."""
 from __future__ import annotations
 
+import argparse
 from typing import Any, NoReturn
 
 from rnnkit.data.parallel import SentencePair, read_parallel, read_tsv_pairs
@@ -15,12 +16,28 @@ def pair_files(option: str, files: list[str] | None) -> list[str] | None:
     return files
 
 
+def columns(text: str) -> tuple[int, int]:
+    """argparse type of --columns: two 0-based column indices, source then target ("1,2")."""
+    parts = text.split(",")
+    try:
+        pair = tuple(int(p) for p in parts)
+    except ValueError:
+        pair = ()
+    if len(pair) != 2 or min(pair) < 0 or pair[0] == pair[1]:
+        raise argparse.ArgumentTypeError(f"expected two different 0-based column indices, source then target, "
+                                         f"such as 1,2; got {text!r}")
+    return pair  # type: ignore[return-value]
+
+
 def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
-               encoding: str = "utf-8") -> list[SentencePair]:
-    """Pairs of two parallel files, or of one TSV file."""
+               encoding: str = "utf-8", tsv_columns: tuple[int, int] | None = None) -> list[SentencePair]:
+    """Pairs of two parallel files, or of one TSV file (its ``tsv_columns``, when it has more than two)."""
     if len(files) == 2:
+        if tsv_columns is not None:
+            raise ValueError("--columns picks the columns of a TSV file, and the pairs are two parallel files: "
+                             "leave --columns out")
         return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
-    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding)
+    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding, tsv_columns)
 
 
 def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
@@ -28,10 +45,17 @@ def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
     return sum(tok not in vocab for tok in tokens) / max(1, len(tokens))
 
 
-def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str) -> list[SentencePair]:
+def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
+                  tsv_columns: tuple[int, int] | None = None) -> list[SentencePair]:
     """The pairs of ``option``'s files; an empty file is a DataError naming it and the option."""
     files = pair_files(option, files)
-    pairs = read_pairs(files, tok, tok, encoding)
+    try:
+        pairs = read_pairs(files, tok, tok, encoding, tsv_columns if len(files) == 1 else None)
+    except DataError as exc:
+        if len(files) == 1 and "a line without a tab" in str(exc):
+            raise DataError(f"{exc}; {option} takes SRC TGT (two files parallel by line) or one TSV file of "
+                            "pairs") from None
+        raise
     if not pairs:
         empty_pairs(files, f"no {dict(train='training', valid='validation').get(option[2:], option[2:])} pairs")
     return pairs

@@ -20,6 +20,7 @@ import numpy as np
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, positive_int, probability,
                                train_config_from_args)
+from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -155,6 +156,11 @@ def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder, TaggerTask, decoding_constraints, metric_for
 
+    chars = (not args.char_features, "without --char-features (it configures the character BiLSTM): add it")
+    refuse_unused(args, [("--char-embed", *chars), ("--char-hidden", *chars), ("--max-chars", *chars),
+                         ("--bigram-embed", not args.bigrams, "without --bigrams (it sizes their embedding): add it"),
+                         ("--feature-embed", not args.feature_columns,
+                          "without --feature-columns (it sizes their embeddings): give the columns")])
     cfg = train_config_from_args(args)
     spec = spec_from_args(args)
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnnkit.cli.given import refuse_unused
 from rnnkit.errors import DataError
 from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import DataSpec, TaggingData, read_tagged
@@ -51,6 +52,8 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
     if fmt == "segmented" and args.tag_column is not None:
         raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
                          "words); leave it out")
+    refuse_unused(args, [("--word-column", fmt != "columns", f"with --format {fmt} (it picks the word column of "
+                                                             "a column file): give --format columns")])
     features = tuple(getattr(args, "feature_columns", None) or ())
     if features and fmt != "columns":
         raise ValueError(f"--feature-columns reads extra columns of a column file (--format columns); with --format "

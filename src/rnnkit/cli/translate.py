@@ -2,18 +2,24 @@
 
 Translations go to stdout, one a line; a blank input line gives a blank output line, so output line k
 answers input line k.  Beam search, n-best lists and attention plots as :mod:`rnnkit.seq2seq` gives
-them; BLAS threads as ``train seq2seq`` sets them (:func:`rnnkit.cli.seq2seq.blas_threads`).
+them; BLAS threads as ``train seq2seq`` sets them (:func:`rnnkit.cli.seq2seq_score.blas_threads`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from rnnkit.cli.common import HelpFormatter, positive_int
-from rnnkit.cli.seq2seq import add_decoding_options, blas_threads, require_attention, warn_cut
+from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
+                                      require_attention, warn_cut)
+from rnnkit.cli.text_warnings import warn
 from rnnkit.data.files import read_input, text_lines
+
+CHUNK_BATCHES = 16  # batches translated before their lines are written (the batches sort by length within)
 
 
 def register(groups) -> None:
@@ -21,8 +27,9 @@ def register(groups) -> None:
         "translate", help="translate sentences with a trained seq2seq model",
         description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line: "
                     "a blank input line gives a blank output line, so output line k translates input line k. With "
-                    "--nbest K: 'index ||| translation ||| score' lines, K per sentence, index the 0-based input "
-                    "line; a blank line gets one line, an empty translation with score 0.",
+                    "--nbest K: 'index ||| translation ||| score' lines, K per sentence (fewer, with a warning, when "
+                    "the beam finds fewer), index the 0-based input line; a blank line gets one line, an empty "
+                    "translation with score 0.  Lines are written as each group of batches is done.",
         formatter_class=HelpFormatter)
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
@@ -48,6 +55,9 @@ def translate_cli(args: argparse.Namespace) -> int:
     if args.nbest > args.beam:
         raise ValueError(f"--nbest {args.nbest} lists more translations than the beam keeps (--beam {args.beam}); "
                          f"add --beam {args.nbest} or more")
+    check_decoding_options(args)
+    refuse_unused(args, [("--plot-dir", args.plot_attention is None, "without --plot-attention (it is where the "
+                                                                     "plot goes): give --plot-attention N")])
     translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
     n = args.plot_attention
     if args.replace_unk:
@@ -63,22 +73,49 @@ def translate_cli(args: argparse.Namespace) -> int:
     if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
         raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
                          "give the number of a line with a sentence")
+    unknown_tokens_hint(translator, lines, name)
+    out: list = []
+    chunk = CHUNK_BATCHES * args.batch_size  # sentences translated, then written, at a time
     with blas_threads(args):
         # a blank line (no source token) has one translation, an empty one: it stays blank, as in segment,
         # tag and classify
-        out = translate(translator, lines, args.beam, args.nbest, args.max_len, args.length_norm,
-                        args.batch_size, args.replace_unk, args.min_len)
-        if args.nbest == 1:
-            rows = [nbest[0].text + "\n" for nbest in out]
-        else:
-            rows = [f"{i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(out) for t in nbest]
-        sys.stdout.write("".join(rows))
-        sys.stdout.flush()
+        for start in range(0, len(lines), chunk):
+            done = translate(translator, lines[start:start + chunk], args.beam, args.nbest, args.max_len,
+                             args.length_norm, args.batch_size, args.replace_unk, args.min_len)
+            if args.nbest == 1:
+                rows = [nbest[0].text + "\n" for nbest in done]
+            else:
+                rows = [f"{start + i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(done)
+                        for t in nbest]
+            sys.stdout.write("".join(rows))
+            sys.stdout.flush()  # written as it is done: an interrupted run keeps what it translated
+            out.extend(done)
         warn_cut(count_cut(out), sum(t[0] is not EMPTY for t in out), translator, args.max_len)  # blank lines aside
+        short = sum(1 for t in out if t[0] is not EMPTY and len(t) < args.nbest)
+        if short:
+            warn(f"{short:,} sentence(s) got fewer than --nbest {args.nbest} translations: the beam found fewer "
+                 "distinct ones within the length limit")
         if n is not None:
             path = _plot(translator, lines, out, n, Path(args.plot_dir))
             print(f"attention of sentence {n}: {path}", file=sys.stderr)
     return 0
+
+
+def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
+    """Warn when a fifth or more of the input's tokens are unknown to the model's source vocabulary: the
+    input is then likely in another language than the model translates from (or the wrong direction)."""
+    vocab, tokenize = translator.source_vocab, translator.source_tokenizer.tokenize
+    unknown: Counter[str] = Counter()
+    total = 0
+    for line in lines[:10_000]:
+        tokens = tokenize(line)
+        total += len(tokens)
+        unknown.update(t for t in tokens if t not in vocab)
+    if total >= 5 and unknown.total() >= 0.2 * total:
+        common = ", ".join(repr(t) for t in sorted(unknown, key=lambda t: (-unknown[t], t))[:5])
+        warn(f"{name}: {unknown.total():,} of its {total:,} tokens ({100 * unknown.total() / total:.0f}%: {common}, ...) "
+             "are unknown to the model, which reads them as <unk>; is the input in the language the model translates "
+             "from (and written as its training data was: tokenised, lowercased)?")
 
 
 def _plot_folder(folder: Path) -> None:

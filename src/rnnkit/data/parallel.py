@@ -97,14 +97,19 @@ def read_tsv_pairs(
     source_tokenizer: Tokenizer | None = None,
     target_tokenizer: Tokenizer | None = None,
     encoding: str = "utf-8",
-    columns: tuple[int, int] = (0, 1),
+    columns: tuple[int, int] | None = None,
 ) -> list[SentencePair]:
-    """Pairs from ``source<TAB>target`` lines; ``columns`` picks them when a line has more fields.
+    """Pairs from ``source<TAB>target`` lines; ``columns`` = (source, target), 0-based, picks them from
+    lines of more fields (Tatoeba's files add an attribution: ``columns=(0, 1)``).
 
     Every line must have as many tab-separated fields as the first one: a stray tab inside a sentence
-    would otherwise silently move words to the wrong side.
+    would otherwise silently move words to the wrong side.  Without ``columns`` a line must have two:
+    which two of three fields are the pair is not for the reader to guess (an id<TAB>source<TAB>target
+    file would otherwise train id -> source).
     """
     source_tokenizer, target_tokenizer = _tokenizers(source_tokenizer, target_tokenizer, Tokenizer())
+    chosen = columns is not None
+    columns = (0, 1) if columns is None else columns
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) for c in columns):
         raise ValueError(f"Expected columns to be two ints (source, target), got {columns!r}")
     src_col, tgt_col = columns
@@ -120,6 +125,10 @@ def read_tsv_pairs(
                             f"(are the columns separated by spaces?)")
         if n_fields == 0:
             n_fields = len(fields)
+            if n_fields > 2 and not chosen:
+                raise DataError(f"{where}: {n_fields} tab-separated fields, and a pair is two (source<TAB>target); "
+                                "say which are the source and the target (rnnkit's --columns S,T or the reader's "
+                                "columns=(S, T), 0-based), or cut the file to two columns")
             if not (-n_fields <= src_col < n_fields and -n_fields <= tgt_col < n_fields):
                 raise DataError(f"{where}: columns={columns} but the line has {n_fields} fields; choose "
                                 f"indices from 0 to {n_fields - 1}")

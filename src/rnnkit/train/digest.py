@@ -43,7 +43,8 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
                     for k in sorted(set(a) & set(b)) if a[k] != b[k]]
         else:
             out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
-                       else f"its {key} differs (another training file?)")
+                       else f"its {key} differs (another training file, or another option that selects the data or the "
+                            "vocabulary?)")
     return out
 
 

@@ -1,0 +1,60 @@
+"""Which options the user wrote, as against those left at their defaults; and the refusal of an option
+that would have no effect where it is given.
+
+argparse does not record which options were given: ``--eval-batch-size 10`` and no option at all both
+leave 10.  :func:`given_options` parses the command line a second time with every default replaced by a
+marker; a destination that still holds the marker was not written.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator, Sequence
+
+_UNSET = object()
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """Every action of ``parser`` and of its subcommands' parsers, each once."""
+    seen: set[int] = set()
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        for action in p._actions:
+            yield action
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+
+
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """The destinations (``args`` attribute names) of the options written in ``argv``, which parsed
+    without error with ``parser``."""
+    saved = [(a, a.default) for a in _actions(parser)
+             if a.default is not argparse.SUPPRESS and a.option_strings]  # options, not positionals
+    try:
+        for action, _ in saved:
+            action.default = _UNSET
+        marked, _ = parser.parse_known_args(argv)
+    finally:
+        for action, default in saved:
+            action.default = default
+    return {name for name, value in vars(marked).items() if value is not _UNSET}
+
+
+def given(args: argparse.Namespace, name: str) -> bool:
+    """Whether option ``name`` (its destination, e.g. "div_value") was written on the command line.
+    A Namespace built without :func:`given_options` (a library caller) has given nothing."""
+    return name in getattr(args, "_given", ())
+
+
+def refuse_unused(args: argparse.Namespace, rules: Sequence[tuple[str, bool, str]]) -> None:
+    """Refuse the first option of ``rules`` that was given and would have no effect.
+
+    Each rule is (option, no effect here?, why and how to fix), e.g. ("--div-value", args.softmax !=
+    "adaptive", "without --softmax adaptive: add it"); the message then reads "--div-value has no
+    effect without --softmax adaptive: add it, or leave --div-value out"."""
+    for flag, useless, reason in rules:
+        if useless and given(args, flag.lstrip("-").replace("-", "_")):
+            raise ValueError(f"{flag} has no effect {reason}, or leave {flag} out")

@@ -1,0 +1,141 @@
+"""What the seq2seq commands make of the files and options they are given: TSV columns, a missing
+sacrebleu, input the model cannot read, translations written as they are done, and the messages that
+point to the option to fix."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from clirun import run_cli
+
+import rnnkit.cli.translate as translate_cli
+
+WORDS = {"ein": "a", "rot": "red", "hund": "dog", "katze": "cat", "groß": "big", "läuft": "runs"}
+
+
+def corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    keys = sorted(WORDS)
+    src, tgt = [], []
+    for _ in range(n):
+        words = [keys[i] for i in rng.integers(0, len(keys), size=rng.integers(2, 5))]
+        src.append(" ".join(words))
+        tgt.append(" ".join(WORDS[w] for w in reversed(words)))
+    return src, tgt
+
+
+def write(path, lines) -> str:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+SMALL = ["--embed", "8", "--hidden", "16", "--progress", "none", "--checkpoint-minutes", "0"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pairs")
+    src, tgt = corpus(80, 0)
+    return {"dir": d, "src": write(d / "train.de", src), "tgt": write(d / "train.en", tgt),
+            "tsv3": write(d / "train3.tsv", [f"{i}\t{s}\t{t}" for i, (s, t) in enumerate(zip(src, tgt))]),
+            "tsv": write(d / "train.tsv", [f"{s}\t{t}" for s, t in zip(src, tgt)])}
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    from rnnkit.cli.main import main
+
+    run = data["dir"] / "run"
+    assert main(["train", "seq2seq", "--train", data["src"], data["tgt"], "--epochs", "2", "--run-dir", str(run),
+                 *SMALL]) == 0
+    return str(run / "last.safetensors")
+
+
+def test_a_tsv_of_three_columns_needs_columns(data, tmp_path, capsys):
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["tsv3"], "--run-dir", str(tmp_path / "a"),
+                                    *SMALL])
+    assert code == 2 and "train3.tsv:1: 3 tab-separated fields" in err and "--columns" in err
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["tsv3"], "--columns", "1,2", "--max-steps",
+                                    "2", "--run-dir", str(tmp_path / "b"), *SMALL])
+    assert code == 0, err
+    from rnnkit.seq2seq.io import load_translator
+
+    tr = load_translator(str(tmp_path / "b" / "last.safetensors"))
+    assert "hund" in tr.source_vocab and "dog" in tr.target_vocab and "0" not in tr.source_vocab
+
+
+def test_evaluate_reads_the_columns_asked_for(data, model, capsys):
+    pytest.importorskip("sacrebleu")
+    code, _, err = run_cli(capsys, ["evaluate", model, data["tsv3"]])
+    assert code == 2 and "--columns" in err
+    code, out, _ = run_cli(capsys, ["evaluate", model, data["tsv3"], "--columns", "1,2", "--json"])
+    assert code == 0 and '"sentences": 80' in out
+    _, plain, _ = run_cli(capsys, ["evaluate", model, data["tsv"], "--json"])
+    assert plain == out  # the same pairs as the two-column file
+    code, _, err = run_cli(capsys, ["evaluate", model, data["src"], "--ref", data["tgt"], "--columns", "0,1"])
+    assert code == 2 and "leave --columns out" in err
+    code, _, err = run_cli(capsys, ["evaluate", model, data["src"]])  # --ref forgotten
+    assert code == 2 and "give its reference translations with --ref FILE" in err
+
+
+def test_without_sacrebleu_validation_is_refused_before_the_run_folder_is_cleared(data, tmp_path, capsys,
+                                                                                   monkeypatch):
+    def missing(name):
+        raise ImportError("BLEU and chrF need sacrebleu: pip install 'rnnkit[translate]'")
+
+    monkeypatch.setattr("rnnkit.metrics.translation.check_bleu_tokenize", missing)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.safetensors").write_bytes(b"an earlier run's checkpoint")
+    train = ["train", "seq2seq", "--train", data["tsv"], "--valid", data["tsv"], "--run-dir", str(run), *SMALL]
+    for extra, words in (([], "--bleu-sentences 0 for the validation loss alone"),
+                         (["--select-by", "bleu"], "need sacrebleu")):
+        code, _, err = run_cli(capsys, train + extra)
+        assert code == 2 and words in err and err.count("\n") == 1
+        assert (run / "last.safetensors").read_bytes() == b"an earlier run's checkpoint"
+    code, _, err = run_cli(capsys, train + ["--bleu-sentences", "0", "--max-steps", "1"])
+    assert code == 0, err
+
+
+def test_translations_are_written_batch_group_by_group(data, model, tmp_path, capsys, monkeypatch):
+    src, _ = corpus(9, 5)
+    path = write(tmp_path / "in.de", src)
+    _, whole, _ = run_cli(capsys, ["translate", model, path, "--beam", "2", "--nbest", "2"])
+    writes = []
+    real_write = translate_cli.sys.stdout.write
+    monkeypatch.setattr(translate_cli, "CHUNK_BATCHES", 1)
+    monkeypatch.setattr(translate_cli.sys.stdout, "write", lambda text: (writes.append(text), real_write(text))[1])
+    code, out, _ = run_cli(capsys, ["translate", model, path, "--beam", "2", "--nbest", "2", "--batch-size", "2"])
+    assert code == 0 and out == whole  # the indices count on across groups: 0 ... 8
+    assert len(writes) == 5 and [line.split(" ||| ")[0] for line in out.splitlines()][::2] == [str(i) for i in range(9)]
+
+
+def test_input_the_model_does_not_know_is_named(model, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Das ist ein Test , oder nicht ?\n"))
+    code, out, err = run_cli(capsys, ["translate", model])
+    assert code == 0 and out.count("\n") == 1
+    assert "7 of its 8 tokens (88%" in err and "'Das'" in err and "unknown to the model" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("ein hund läuft\n"))
+    assert "unknown" not in run_cli(capsys, ["translate", model])[2]
+
+
+def test_fewer_nbest_translations_than_asked_are_warned(model, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("ein hund\n"))
+    code, out, err = run_cli(capsys, ["translate", model, "--beam", "20", "--nbest", "20", "--max-len", "1"])
+    assert code == 0 and out.count("\n") < 20 and "got fewer than --nbest 20 translations" in err
+
+
+def test_messages_name_the_option_to_fix(data, tmp_path, capsys):
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["tsv"], "--min-count", "1000",
+                                    "--run-dir", str(tmp_path / "a"), *SMALL])
+    assert code == 2 and "--min-count 1000 leaves no source token" in err
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["tsv"], "--valid", data["src"],
+                                    "--bleu-sentences", "0", "--run-dir", str(tmp_path / "b"), *SMALL])
+    assert code == 2 and "--valid takes SRC TGT (two files parallel by line) or one TSV file" in err
+    run = ["train", "seq2seq", "--train", data["tsv"], "--run-dir", str(tmp_path / "c"), *SMALL]
+    assert run_cli(capsys, run + ["--max-steps", "1"])[0] == 0
+    code, _, err = run_cli(capsys, run + ["--max-steps", "2", "--resume", "--max-length", "3"])
+    assert code == 2 and "max_length: None then, 3 now" in err
