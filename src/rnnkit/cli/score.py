@@ -13,8 +13,8 @@ def register(groups) -> None:
     p = groups.commands.add_parser(
         "score", help="score each line of a file with a language model (log-probability, perplexity)",
         description="Score every line of a text file (UTF-8 unless --encoding says otherwise) as a sentence on "
-                    "its own, with a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram --save'): each line is scored from the start "
-                    "of a sentence and its end (<eos>, or the newline at character level) counts as a token.  "
+                    "its own, with a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
+                    "--save'): each line is scored from the start of a sentence and its end (<eos>, or the newline at character level) counts as a token.  "
                     "Prints one tab-separated line per input line: natural-log probability, tokens scored, "
                     "perplexity, tokens not in the vocabulary, and the text; a blank line at word level has no "
                     "token (perplexity nan).  A summary goes to stderr.",
