@@ -189,6 +189,8 @@ def _assert_checkpoint_error(path, match: str | None = None) -> str:
 def test_missing_file_and_directory(tmp_path):
     _assert_checkpoint_error(tmp_path / "nope.safetensors", "no such checkpoint")
     _assert_checkpoint_error(tmp_path, "directory")
+    (tmp_path / "notes.txt").write_text("x")
+    _assert_checkpoint_error(tmp_path / "notes.txt" / "best.safetensors", "notes.txt is a file, not a folder")
 
 
 def test_every_truncation_is_a_checkpoint_error(tmp_path):

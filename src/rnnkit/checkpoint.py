@@ -196,6 +196,9 @@ def _damaged(path: Path, what: str) -> CheckpointError:
 
 def _open_checks(path: Path) -> None:
     if not path.exists():
+        above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
+        if above is not None and not above.is_dir():
+            raise CheckpointError(f"{path}: no such checkpoint ({above} is a file, not a folder); check the path")
         raise CheckpointError(
             f"{path}: no such checkpoint; check the path (runs write best.safetensors and last.safetensors)"
         )
