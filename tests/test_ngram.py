@@ -99,11 +99,15 @@ def test_char_level_stream_without_eos_sums_to_one(smoothing):
         assert_close(f"sum at {i}", model.distribution(ids[:i]).sum(), 1.0, 1e-9)
 
 
+@pytest.mark.parametrize("order", [1, 3, 4, 5])
 @pytest.mark.parametrize("smoothing", SMOOTHINGS)
 @pytest.mark.parametrize("eos_id", [1, None])
-def test_perplexity_is_exp_mean_nll_of_logprob(corpus, smoothing, eos_id):
+def test_perplexity_is_exp_mean_nll_of_logprob(corpus, smoothing, eos_id, order):
+    """logprob (and so distribution and generation) conditions on what perplexity does, at every
+    position: orders 4 and 5 once kept only the last tokens of a history shorter than order - 1,
+    dropping the sentence start."""
     ids, V = corpus
-    model = NGramLM(3, smoothing).fit(ids, V, eos_id=eos_id)
+    model = NGramLM(order, smoothing).fit(ids, V, eos_id=eos_id)
     test = random_stream(np.random.default_rng(8), 60, V)
     test[5] = 0  # a token never seen in training
     nll = [-model.logprob(test[:i], test[i]) for i in range(test.size)]

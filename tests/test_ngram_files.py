@@ -91,7 +91,7 @@ def test_earlier_file_format_still_loads_and_evaluates(tmp_path, files, capsys):
     assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(model.perplexity(ids), rel=1e-12)
 
 
-@pytest.mark.parametrize("order", [1, 2, 4])
+@pytest.mark.parametrize("order", [1, 2, 4, 5, 7])
 @pytest.mark.parametrize("eos", [1, None])
 def test_step_protocol_equals_the_full_history_distribution(order, eos):
     rng = np.random.default_rng(order)

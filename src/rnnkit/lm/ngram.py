@@ -206,7 +206,7 @@ class NGramLM:
                 ids = ids[ends[-1] + 1 :]
         hist = np.concatenate([[self.vocab_size_], ids]).astype(np.int64)  # (L,)
         keep = self.order - 1  # the longest history the model conditions on
-        return hist[hist.size - keep :] if keep > 0 else hist[:0]
+        return hist[max(0, hist.size - keep) :] if keep > 0 else hist[:0]  # (a start < 0 would count from the end)
 
     def _ids(self, values: Iterable, name: str, V: int | None = None) -> np.ndarray:
         """Validated int64 ids (N,) in [0, V), V being the fitted vocabulary size unless given."""
@@ -250,7 +250,7 @@ class NGramLM:
             raise ValueError(f"Expected ids of shape (T, 1), got {ids.shape}")
         hist = ids[:, 0] if state is None else np.concatenate([state, ids[:, 0]])
         keep = self.order - 1
-        hist = hist[hist.size - keep :] if keep > 0 else hist[:0]
+        hist = hist[max(0, hist.size - keep) :] if keep > 0 else hist[:0]
         return _log(self.distribution(hist))[None, :], hist
 
     # ---- files ---------------------------------------------------------------------------------
