@@ -163,3 +163,15 @@ def test_any_cutoffs_give_a_distribution_and_its_nll(c):
     np.testing.assert_allclose(loss, -logp[np.arange(N), targets].sum(), rtol=1e-9, atol=1e-9)
     dh, grads = layer.loss_backward(params, 1.0, cache)
     assert dh.shape == h.shape and all(grads[k].shape == v.shape for k, v in params.items())
+
+
+def test_tail_loss_stays_finite_where_a_probability_underflows():
+    """A tail cluster's softmax with a logit gap of 110 in float32: the loss is the exact -log p
+    (log_probs' value), not -log(0) = inf."""
+    asm = AdaptiveSoftmax(4, 2, [2], div_value=2.0)
+    f32 = np.float32
+    p = {"head.weight": np.zeros((3, 2), f32), "head.bias": np.zeros(3, f32),
+         "tail.0.0.weight": np.array([[1.0, 0.0]], f32), "tail.0.1.weight": np.array([[110.0], [0.0]], f32)}
+    h = np.array([[1.0, 0.0]], f32)
+    loss, _ = asm.loss(p, h, np.array([3]))
+    assert np.isfinite(loss) and loss == pytest.approx(-asm.log_probs(p, h)[0, 3], rel=1e-6)

@@ -103,3 +103,17 @@ def test_contiguous_classes_use_slices_and_agree_with_gathered():
     dhb, gb = sliced.loss_backward(q, 1.0, cb)
     np.testing.assert_allclose(dha, dhb, atol=1e-12)
     np.testing.assert_allclose(ga["weight"][order], gb["weight"], atol=1e-12)
+
+
+def test_loss_stays_finite_where_a_probability_underflows():
+    """float32 with a logit gap of 110: p = exp(-110) is 0 in float32, and -log p was inf (and the
+    masked row of a padded batch made the sum NaN); the loss is taken from the logits instead."""
+    cs = ClassSoftmax(np.array([0, 0, 1, 1]))
+    p = {"class_weight": np.array([[0.0], [110.0]], np.float32), "class_bias": np.zeros(2, np.float32),
+         "weight": np.zeros((4, 1), np.float32), "bias": np.zeros(4, np.float32)}
+    loss, _ = cs.loss(p, np.ones((1, 1), np.float32), np.array([0]))
+    assert loss == pytest.approx(110 + np.log(2), rel=1e-6)  # the class, then 1 of 2 words
+    h = np.array([[0.01], [1.0]], np.float32)
+    padded, _ = cs.loss(p, h, np.array([3, -1]), np.array([True, False]))
+    alone, _ = cs.loss(p, h[:1], np.array([3]))
+    assert np.isfinite(padded) and padded == pytest.approx(alone, rel=1e-6)

@@ -137,10 +137,13 @@ class AdaptiveSoftmax:
             p = h[pos] @ params[f"tail.{i}.0.weight"].T  # (n_i, d_i)
             z = p @ params[f"tail.{i}.1.weight"].T  # (n_i, osz_i)
             z -= z.max(axis=1, keepdims=True)
-            np.exp(z, out=z)
-            z /= z.sum(axis=1, keepdims=True)
             local = targets[pos] - self.bounds[i]
-            total -= float(np.sum(np.log(z[np.arange(pos.size), local]) * w[pos], dtype=np.float64))
+            picked = z[np.arange(pos.size), local]  # (n_i,) the target's shifted logit (a copy)
+            np.exp(z, out=z)
+            norm = z.sum(axis=1, keepdims=True)  # (n_i, 1)
+            z /= norm
+            # -log p = log(sum exp) - z, finite where p itself underflows to 0
+            total += float(np.sum((np.log(norm[:, 0]) - picked) * w[pos], dtype=np.float64))
             tails.append((pos, p, z, local))
         return total, AdaptiveSoftmaxCache(h, w, c_head, tails)
 

@@ -137,10 +137,13 @@ class ClassSoftmax:
         cls = self.word_classes[targets]  # (N,)
         logits = h @ params["class_weight"].T + params["class_bias"]  # (N, C)
         logits -= logits.max(axis=1, keepdims=True)
+        picked = logits[np.arange(N), cls]  # (N,) the target class's shifted logit (a copy)
         np.exp(logits, out=logits)
-        logits /= logits.sum(axis=1, keepdims=True)
+        norm = logits.sum(axis=1, keepdims=True)  # (N, 1), >= 1
+        logits /= norm
         class_prob = logits
-        nll = -np.log(class_prob[np.arange(N), cls]) * w
+        # -log p = log(sum exp) - z: from the logits, not log(p), which is log(0) = inf once p underflows
+        nll = (np.log(norm[:, 0]) - picked) * w
         total = float(nll.sum(dtype=np.float64))
         groups = []
         order = np.argsort(cls, kind="stable")
@@ -151,10 +154,12 @@ class ClassSoftmax:
             words = self._rows(c)
             z = h[pos] @ params["weight"][words].T + params["bias"][words]  # (n_c, |c|)
             z -= z.max(axis=1, keepdims=True)
-            np.exp(z, out=z)
-            z /= z.sum(axis=1, keepdims=True)
             local = self.index_in_class[targets[pos]]
-            total -= float(np.sum(np.log(z[np.arange(pos.size), local]) * w[pos], dtype=np.float64))
+            picked = z[np.arange(pos.size), local]  # (n_c,)
+            np.exp(z, out=z)
+            norm = z.sum(axis=1, keepdims=True)  # (n_c, 1)
+            z /= norm
+            total += float(np.sum((np.log(norm[:, 0]) - picked) * w[pos], dtype=np.float64))
             groups.append((c, pos, words, z, local))
         return total, ClassSoftmaxCache(h, targets, w, class_prob, groups)
 
