@@ -29,8 +29,8 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
-from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, read_data, read_evaluation,
-                                     spec_from_args)
+from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, fixed_columns, read_data,
+                                     read_evaluation, spec_from_args)
 from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented,
                                      warn)
 from rnnkit.data.files import check_output_path
@@ -165,6 +165,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
     train = read_data(args.train, spec, training=True)
+    spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
                               bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars,
@@ -226,6 +227,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     check_metric_available(spec, args.valid, args.test)
     check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors")
     train = read_data(args.train, spec, training=True)
+    spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
     _raw_segmented_files(spec, args, train, valid, test)
     keep = [i for i, s in enumerate(train.words) if s]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from rnnkit.cli.given import refuse_unused
@@ -22,7 +23,9 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
                    help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
                         "words separated by spaces: word segmentation as BMES character tagging)")
     d.add_argument("--tag-column", default=None,
-                   help="conllu: upos or xpos (default upos); columns: column index (default -1, the last)")
+                   help="conllu: upos or xpos (default upos); columns: column index (default -1, the last; saved "
+                        "as the training file's own index, so a file with a column more, such as 'tag --format "
+                        "columns' output, is read the same)")
     d.add_argument("--word-column", type=int, default=0, help="columns: index of the word column")
     d.add_argument("--scheme", choices=["none", "bio", "iob1", "bioes", "bmes"], default=None,
                    help="tag scheme: span schemes give span F1 and legal-sequence decoding; bmes word F1 "
@@ -117,6 +120,22 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
         raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+
+
+def fixed_columns(spec: DataSpec, train: TaggingData) -> DataSpec:
+    """``spec`` with the column indices counted from the end (--tag-column -1, the default) made the
+    training file's own indices: the model then reads the same columns of a file with a column more,
+    such as 'tag --format columns' output (the predictions appended last), and not its predictions as
+    the gold tags."""
+    if spec.format != "columns" or not train.source:
+        return spec
+    width = len(train.source[0].rows[0])
+
+    def fixed(c: int) -> int:
+        return c + width if c < 0 else c
+
+    return replace(spec, tag_column=fixed(int(spec.tag_column)), word_column=fixed(spec.word_column),
+                   feature_columns=tuple(fixed(c) for c in spec.feature_columns))
 
 
 def read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
