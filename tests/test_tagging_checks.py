@@ -208,9 +208,9 @@ def test_evaluating_a_column_file_without_a_gold_column_is_refused(tmp_path, cap
     words = tmp_path / "words.txt"
     words.write_text("the\ncat\n\na\ndog\n", encoding="utf-8")
     code, _, err = run_cli(capsys, ["evaluate", model, str(words)])
-    assert _one_error_line(code, err) == (f"rnnkit: error: {words}:1: a line of 1 column, and the model reads words "
-                                          "from column 0 and gold tags from column -1, the same one here; give the "
-                                          "file with its gold tags in a column of their own (as in the training "
-                                          "data)")
+    assert _one_error_line(code, err) == (f"rnnkit: error: {words}:1: a line of 1 column, and the model reads gold "
+                                          "tags from column 1 (as in its training data); give the file with its "
+                                          "gold tags in that column, or tag it ('rnnkit tag') rather than evaluate "
+                                          "it")
     code, out, err = run_cli(capsys, ["tag", model, str(words), "--format", "columns"])  # tagging it is fine
     assert code == 0 and out.splitlines()[0] == "the DET", err

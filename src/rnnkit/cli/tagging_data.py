@@ -107,7 +107,13 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
             raise DataError(f"{path} looks like CoNLL-U ({why}), not segmented text (one sentence a line, words "
                             f"separated by spaces): {fix}")
     try:
-        data = read_tagged(path, spec, labelled=labelled)
+        try:
+            data = read_tagged(path, spec, labelled=labelled)
+        except DataError:
+            if training or not labelled or spec.format != "columns":
+                raise
+            _no_gold_column(path, spec)  # a file without the model's tag column: said in the model's terms
+            raise
         if training:
             check_training_data(spec, data, path)
         elif labelled:
@@ -120,6 +126,23 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
         raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+
+
+def _no_gold_column(path: str, spec: DataSpec) -> None:
+    """Raise the DataError for a column file scored against gold tags it lacks: narrower than the
+    model's training data (as words alone are), its tag column is not there."""
+    try:
+        words = read_tagged(path, spec, labelled=False)
+    except DataError:
+        return  # another problem: the reader's own message says it
+    if not words.source:
+        return
+    width, tag = len(words.source[0].rows[0]), int(spec.tag_column)
+    if -width <= tag < width:
+        return
+    raise DataError(f"{path}:{words.source[0].line_number}: a line of {width} column{'s' * (width != 1)}, and "
+                    f"the model reads gold tags from column {tag} (as in its training data); give the file with "
+                    "its gold tags in that column, or tag it ('rnnkit tag') rather than evaluate it")
 
 
 def fixed_columns(spec: DataSpec, train: TaggingData) -> DataSpec:
