@@ -178,3 +178,23 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path):
 def test_batchify_rejects_a_batch_size_that_is_not_a_positive_int(batch_size):
     with pytest.raises(ValueError, match="batch_size"):
         batchify(np.arange(100), batch_size)
+
+
+def test_stopped_by_max_steps_mid_epoch_with_jitter_and_resumed_equals_uninterrupted(tmp_path, capsys):
+    """--max-steps stops before the next (jittered) window, whose draws are undone: the resumed run
+    makes that window again and ends bit for bit where the uninterrupted run does."""
+    from clirun import run_cli
+
+    from rnnkit.checkpoint import load_checkpoint
+
+    (tmp_path / "train.txt").write_text(TEXT * 3, encoding="utf-8")
+    (tmp_path / "valid.txt").write_text(TEXT[:400], encoding="utf-8")
+    assert run_cli(capsys, _train_args(tmp_path, "full"))[0] == 0
+    assert run_cli(capsys, _train_args(tmp_path, "cut", ["--max-steps", "5"]))[0] == 0
+    assert run_cli(capsys, _train_args(tmp_path, "cut", ["--resume"]))[0] == 0
+    a, _ = load_checkpoint(tmp_path / "full" / "last.safetensors")
+    b, _ = load_checkpoint(tmp_path / "cut" / "last.safetensors")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+    assert _metrics(tmp_path / "full") == _metrics(tmp_path / "cut")

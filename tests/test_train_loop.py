@@ -104,6 +104,18 @@ def test_max_steps_stops_mid_epoch_and_checkpoints(tmp_path):
     assert (tmp_path / "last.safetensors").exists()
 
 
+@pytest.mark.parametrize("epochs_done", [1, 2])
+def test_max_steps_at_the_end_of_an_epoch_still_ends_the_epoch(tmp_path, epochs_done):
+    """Stopping on an epoch's last step validates that epoch, logs it and keeps its best checkpoint,
+    as a run of that many epochs does (it once stopped before the epoch's end: no validation)."""
+    steps = 4 * epochs_done  # Quadratic: 4 batches an epoch
+    state = Trainer(Quadratic(), _cfg(epochs=5, max_steps=steps), tmp_path / "cut").fit()
+    whole = Trainer(Quadratic(), _cfg(epochs=epochs_done), tmp_path / "whole").fit()
+    assert state.step == steps and state.epoch == epochs_done and len(state.history) == epochs_done
+    assert [h["valid_loss"] for h in state.history] == [h["valid_loss"] for h in whole.history]
+    assert (tmp_path / "cut" / "best.safetensors").exists()
+
+
 @pytest.mark.parametrize("field, value", [
     ("lr_decay", 0.0), ("lr_decay", 1.5), ("momentum", -0.1), ("weight_decay", -1.0), ("decay_start", -1),
     ("step_size", 0), ("log_every", 0), ("patience", 0), ("checkpoint_steps", 0), ("max_steps", 0),

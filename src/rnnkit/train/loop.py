@@ -298,7 +298,16 @@ class Trainer:
             self.progress.start_epoch(epoch, total, done=0)
             epoch_start = time.monotonic()
             hint = divergence_hint(self.optimizer.lr, cfg.clip)  # what a blow-up's message suggests
+            drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
+                if cfg.max_steps is not None and st.step >= cfg.max_steps:
+                    # stopped here, before the next batch, rather than right after the step: a step that
+                    # ends the epoch then still gets the epoch's end (validation, metrics line, best
+                    # checkpoint) from the else below.  The batch made here is not trained on, so the
+                    # generator's draws for it (a jittered window) are undone: a resumed run makes it again
+                    if drawn is not None:
+                        self.rng.bit_generator.state = drawn
+                    break
                 with np.errstate(over="ignore", invalid="ignore"):  # check_finite below names a blow-up, once
                     res = self.task.train_step(batch, self.carry, self.rng)
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
@@ -329,7 +338,7 @@ class Trainer:
                     self._save(LAST)
                     last_save = time.monotonic()
                 if cfg.max_steps is not None and st.step >= cfg.max_steps:
-                    break
+                    drawn = self.rng.bit_generator.state
             else:
                 self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units), time.monotonic() - epoch_start)
                 self._save(LAST)
