@@ -7,6 +7,11 @@ saved:', and a CoNLL-U file read with --format columns.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+
 import pytest
 from clirun import run_cli, write_conllu
 
@@ -189,7 +194,9 @@ def test_conllu_read_as_segmented_text_is_refused(tmp_path, capsys, kind):
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "segmented"))
     assert _one_error_line(code, err) == (f"rnnkit: error: {data} looks like CoNLL-U (its first line '# sent_id = 1' "
                                           "is a comment), not segmented text (one sentence a line, words separated "
-                                          "by spaces): use --format conllu")
+                                          "by spaces): to train a segmenter, write its words (the FORM column) one "
+                                          "sentence a line, separated by spaces; to train a tagger on its tags, use "
+                                          "--format conllu")
     assert _nothing_trained(tmp_path)
     seg = tmp_path / "seg.txt"
     seg.write_text("我們 喜歡 北京\n老師 在 大學 工作\n" * 4, encoding="utf-8")
@@ -214,3 +221,54 @@ def test_evaluating_a_column_file_without_a_gold_column_is_refused(tmp_path, cap
                                           "it")
     code, out, err = run_cli(capsys, ["tag", model, str(words), "--format", "columns"])  # tagging it is fine
     assert code == 0 and out.splitlines()[0] == "the DET", err
+
+
+def test_evaluate_names_gold_tags_the_model_does_not_know(tmp_path, capsys):
+    """A model scored on another tag set (UPOS '_', a POS column read as chunks) reported 0% as a result."""
+    train = write_conllu(tmp_path / "train.conllu", POS * 4)
+    model = str(tmp_path / "hmm.safetensors")
+    assert run_cli(capsys, ["train", "hmm", "--train", str(train), "--output", model])[0] == 0
+    blank = write_conllu(tmp_path / "nogold.conllu", [[(w, "_") for w, _ in s] for s in POS])
+    code, out, err = run_cli(capsys, ["evaluate", model, str(blank)])
+    assert code == 0 and "token accuracy 0.00%" in out
+    assert "6 of its 6 gold tags (100.0%: '_') are tags the model was not trained on" in err
+    assert "is the file tagged in the model's tag set and column?" in err
+    code, _, err = run_cli(capsys, ["evaluate", model, str(train)])
+    assert code == 0 and "not trained on" not in err
+
+
+def test_evaluate_of_a_span_model_on_tags_that_are_not_spans_names_the_file(tmp_path, capsys):
+    train = _columns(tmp_path / "train.txt", BIO * 3)
+    model = str(tmp_path / "hmm.safetensors")
+    assert run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "columns", "--scheme", "bio",
+                            "--output", model])[0] == 0
+    pos = _columns(tmp_path / "pos.txt", [[(w, p, p) for w, p, _ in s] for s in BIO])  # POS in the chunk column
+    code, _, err = run_cli(capsys, ["evaluate", model, str(pos)])
+    line = _one_error_line(code, err)
+    assert f"{pos}: its gold tags are not --scheme bio span tags" in line and "'DT'" in line
+
+
+def test_evaluate_says_the_models_format_not_an_option_it_lacks(tmp_path, capsys):
+    model = str(tmp_path / "hmm.safetensors")
+    assert run_cli(capsys, ["train", "hmm", "--train", str(write_conllu(tmp_path / "t.conllu", POS * 3)),
+                            "--output", model])[0] == 0
+    columns = _columns(tmp_path / "c.txt", BIO)
+    code, _, err = run_cli(capsys, ["evaluate", model, str(columns)])
+    line = _one_error_line(code, err)
+    assert "The model reads CoNLL-U, as it was trained" in line and "--format" not in line
+
+
+def test_segmented_text_through_a_pipe_is_read(tmp_path, capsys):
+    """A pipe (bash's <(...)) cannot be read twice; the CoNLL-U look at its head emptied it."""
+    seg = tmp_path / "seg.txt"
+    seg.write_text("我們 喜歡 北京\n老師 在 大學 工作\n" * 4, encoding="utf-8")
+    model = str(tmp_path / "seg.safetensors")
+    assert run_cli(capsys, ["train", "hmm", "--train", str(seg), "--format", "segmented", "--output", model])[0] == 0
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(seg.read_bytes()), daemon=True)
+    writer.start()
+    # in a process of its own: a second open of the pipe waits for a writer that never comes
+    done = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "evaluate", model, str(fifo)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "F1 100.00" in done.stdout, done.stderr

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +340,16 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     if spec.format == "segmented":
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
-    m = loaded.score(data)
+    try:
+        m = loaded.score(data)
+    except ValueError as exc:  # span F1 of gold tags that are not the scheme's (a POS column as chunks)
+        if "in gold sentence" not in str(exc):
+            raise
+        raise DataError(f"{data_path}: its gold tags are not --scheme {spec.scheme} span tags, which the model "
+                        f"is scored on ({exc}); give the file with its span tags where the training data had "
+                        "them") from None
+    if spec.format != "segmented":  # segmented text's gold tags are made from its spaces, in the model's set
+        _warn_unknown_tags(loaded, data, data_path)
     metric = loaded.task["metric"]
     if args.json:
         print(json_line({k: v for k, v in m.items() if k != "main"}))
@@ -349,6 +359,21 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
             print(f"  {kind:>10}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
                   f"F1 {100 * s['f1']:6.2f} ({s['support']} gold)")
     return 0
+
+
+def _warn_unknown_tags(loaded: LoadedTagger, data: Any, path: str) -> None:
+    """Gold tags the model was not trained on can only be counted wrong; when most are, the tags are
+    likely another column or another tag set (a chunker's file scored with a POS model, UPOS '_')."""
+    known = set(loaded.tags)
+    gold = Counter(t for sentence in data.tags for t in sentence)
+    unknown = Counter({t: n for t, n in gold.items() if t not in known})
+    if unknown:
+        total, missing = gold.total(), unknown.total()
+        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
+        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
+             f"model was not trained on (it knows {', '.join(map(repr, loaded.tags[:10]))}"
+             f"{', ...' if len(loaded.tags) > 10 else ''}); they are counted as wrong"
+             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))
 
 
 evaluate_cli.EVALUATORS["tagger"] = evaluate_tagger

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rnnkit.cli.given import refuse_unused
+from rnnkit.data.conll import FORMAT_HINT
 from rnnkit.errors import DataError
 from rnnkit.metrics.tagging import require_seqeval
 from rnnkit.tagging.io import DataSpec, TaggingData, read_tagged
@@ -99,10 +100,11 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
     read as segmented text (which reads without error, every line a "sentence" of column "words")."""
     from rnnkit.tagging.checks import TrainingDataError, check_gold_column, check_training_data
 
-    if spec.format == "segmented":
+    if spec.format == "segmented" and Path(path).is_file():  # a pipe (<(...)) cannot be read twice: no look
         why = looks_like_conllu(path, spec.encoding)
         if why is not None:
-            fix = ("use --format conllu" if training else
+            fix = ("to train a segmenter, write its words (the FORM column) one sentence a line, separated by "
+                   "spaces; to train a tagger on its tags, use --format conllu" if training else
                    "a segmentation model (--format segmented) reads segmented text only; give this file in that form")
             raise DataError(f"{path} looks like CoNLL-U ({why}), not segmented text (one sentence a line, words "
                             f"separated by spaces): {fix}")
@@ -121,11 +123,20 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         return data
     except DataError as exc:
         why = looks_like_conllu(path, spec.encoding) if spec.format == "columns" else None
-        if why is None:
+        if why is None and (training or FORMAT_HINT not in str(exc)):
             raise
-        # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it
-        problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc)
-        raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+        # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it; and a
+        # model reads the format it was trained on, which evaluate and tag have no option to change
+        problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc).replace(FORMAT_HINT, "").rstrip()
+        if training:
+            raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
+        looks = f"; {path} looks like CoNLL-U ({why})" if why else ""
+        joint = " The" if problem.endswith("?") and not looks else "; the"
+        raise DataError(f"{problem}{looks}{joint} model reads {FORMAT_NAMES[spec.format]}, as it was trained: "
+                        "give the file in that format, or use a model trained on this file's") from None
+
+
+FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "column files", "segmented": "segmented text"}
 
 
 def _no_gold_column(path: str, spec: DataSpec) -> None:

@@ -31,6 +31,9 @@ _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 _EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
 
+# what a file that is not CoNLL-U may be, in the training commands' options (evaluate replaces it)
+FORMAT_HINT = " A column file (word POS chunk) reads with --format columns, segmented text with --format segmented"
+
 
 @dataclass
 class ConlluSentence:
@@ -100,8 +103,7 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
             if len(fields) < 10 and n_words == 10:
                 hint = " (columns must be separated by tabs, not spaces)"
             elif len(fields) < 10 and n_words > 1:  # text, or a column file: not CoNLL-U at all
-                hint = (f"; the line has {n_words} whitespace-separated fields: is the file not CoNLL-U? A column "
-                        "file (word POS chunk) reads with --format columns, segmented text with --format segmented")
+                hint = f"; the line has {n_words} whitespace-separated fields: is the file not CoNLL-U?{FORMAT_HINT}"
             else:
                 hint = ""
             raise DataError(f"{where}: expected 10 tab-separated columns ({' '.join(CONLLU_COLUMNS)}), "

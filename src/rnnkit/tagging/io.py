@@ -199,6 +199,11 @@ class LoadedTagger:
         self.task = task
         self.spec = DataSpec(**task["data"])
 
+    @property
+    def tags(self) -> list[str]:
+        """The tags the model was trained on (all it can predict)."""
+        return list(self.model.tags_ if self.kind == HMM_KIND else self.encoder.tags)
+
     def predict(self, data: TaggingData) -> list[list[str]]:
         """Predicted tags of every sentence (empty sentences get [])."""
         keep = [i for i, s in enumerate(data.words) if s]
