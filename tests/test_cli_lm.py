@@ -105,7 +105,7 @@ def test_word_level_with_adaptive_softmax(tmp_path, capsys):
 def test_dropout_per_location_overrides_dropout(tmp_path, capsys):
     from rnnkit.checkpoint import load_checkpoint
 
-    code, _, _ = _train(tmp_path, EN, "word", extra=["--dropout", "0.3", "--dropout-input", "0",
+    code, _, _ = _train(tmp_path, EN, "word", extra=["--layers", "2", "--dropout", "0.3", "--dropout-input", "0",
                                                       "--dropout-output", "0.1"])
     assert code == 0
     capsys.readouterr()

@@ -33,8 +33,9 @@ REFUSED = [
     (LM + ["--schedule", "exp", "--step-size", "2"], "--step-size", "--schedule step"),
     (LM + ["--dropout-hidden", "0.3"], "--dropout-hidden", "--layers 1"),
     (LM + ["--variational"], "--variational", "--dropout"),
-    (LM + ["--variational", "--dropout", "0.2", "--dropout-input", "0", "--dropout-output", "0"],
-     "--variational", "--dropout"),  # --dropout-hidden falls back to 0.2 but acts only between layers
+    (LM + ["--variational", "--dropout-hidden", "0.2"], "--dropout-hidden", "--layers 1"),
+    (LM + ["--dropout", "0.3", "--dropout-input", "0.1", "--dropout-output", "0.1"], "--dropout",
+     "its own rate"),  # one layer: no hidden dropout to set
     (LM + ["--eval-batch-size", "10"], "--eval-batch-size", "--valid"),  # the default value, written
     (LM + ["--test-batch-size", "4"], "--test-batch-size", "--test"),
     (TAGGER + ["--word-column", "1"], "--word-column", "--format columns"),
@@ -43,6 +44,7 @@ REFUSED = [
     (TAGGER + ["--max-chars", "5"], "--max-chars", "--char-features"),
     (TAGGER + ["--bigram-embed", "10"], "--bigram-embed", "--bigrams"),
     (TAGGER + ["--feature-embed", "10"], "--feature-embed", "--feature-columns"),
+    (TAGGER + ["--min-count", "2", "--singleton-unk", "0.5"], "--singleton-unk", "--min-count 1"),
     (CLASSIFIER + ["--fold-seed", "3"], "--fold-seed", "--folds"),
     (CLASSIFIER + ["--valid", "v.tsv", "--valid-fraction", "0.2"], "--valid-fraction", "--valid"),
     (["train", "classifier", "--format", "polarity", "--pos", "p", "--neg", "n", "--header"], "--header",

@@ -100,6 +100,9 @@ def register(groups) -> None:
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier")
     p.set_defaults(func=train_classifier)
+    e = groups.commands.choices.get("evaluate")
+    if e is not None:  # rnnkit.cli.evaluate registers first
+        e.add_argument("--header", action="store_true", help="classifier: skip the TSV file's first line")
 
     c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
                                    description="Read one text a line (for a tree model, from 'rnnkit train tree': one "
@@ -315,10 +318,11 @@ def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespac
     from rnnkit.data.classification import read_tsv
 
     model, enc, _ = load_classifier(model_path)
-    examples = read_tsv(data_path, args.encoding or "utf-8")
+    header = bool(getattr(args, "header", False))
+    examples = read_tsv(data_path, args.encoding or "utf-8", header)
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
-    _warn_unknown_labels(examples, enc, data_path)
+    _warn_unknown_labels(examples, enc, data_path, 1 + header)
     m = scores(model, enc, examples)
     print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
     return 0

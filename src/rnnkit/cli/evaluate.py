@@ -54,8 +54,9 @@ _PARSER: argparse.ArgumentParser | None = None
 # registered by rnnkit.cli.seq2seq, the tables below say which kind reads which
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
                  "length_norm": "--length-norm", "max_len": "--max-len", "min_len": "--min-len",
-                 "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns"}
-_READS = {"lm": {"batch_size", "bptt"},
+                 "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
+                 "header": "--header"}
+_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header"},
           "seq2seq": {"ref", "beam", "length_norm", "max_len", "min_len", "replace_unk", "bleu_tokenize", "columns"}}
 
 

@@ -176,6 +176,8 @@ def train_lm(args) -> int:
         ("--div-value", args.softmax != "adaptive", "without --softmax adaptive (it sizes the tail clusters): add it"),
         ("--class-power", args.softmax != "class", "without --softmax class (it shapes the classes): add it"),
         ("--dropout-hidden", args.layers == 1, "with --layers 1 (it acts between recurrent layers): add layers"),
+        ("--dropout", all(p is not None for p in sites), "when every dropout it sets is given its own rate "
+                                                         "(--dropout-input, --dropout-output, --dropout-hidden)"),
         ("--variational", not any(rates), "without dropout (it shares each dropout mask across time): give --dropout"),
         ("--eval-batch-size", not args.valid, "without --valid (it batches validation): give --valid FILE"),
         ("--test-batch-size", not args.test, "without --test (it batches the test set): give --test FILE"),
@@ -290,6 +292,9 @@ def generate(args) -> int:
             shown = ", ".join(repr(t) for t in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             print(f"note: {len(unknown)} --prime token type(s) not in the model's vocabulary, read as "
                   f"{vocab.unk_token}: {shown}", file=sys.stderr)
+    if args.top_k >= len(vocab):  # every token is among the k most likely: no cut
+        raise ValueError(f"--top-k {args.top_k} keeps every one of the model's {len(vocab)} tokens, so it would "
+                         f"have no effect; give fewer than {len(vocab)}, or leave --top-k out")
     rng = np.random.default_rng(0 if args.seed is None else args.seed)
     ids = vocab.encode(prime_tokens)
     out = sys.stdout

@@ -37,6 +37,7 @@ from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unkno
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
+from rnnkit.tagging.checks import unnamed_spans
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
@@ -161,7 +162,9 @@ def train_tagger(args: argparse.Namespace) -> int:
     refuse_unused(args, [("--char-embed", *chars), ("--char-hidden", *chars), ("--max-chars", *chars),
                          ("--bigram-embed", not args.bigrams, "without --bigrams (it sizes their embedding): add it"),
                          ("--feature-embed", not args.feature_columns,
-                          "without --feature-columns (it sizes their embeddings): give the columns")])
+                          "without --feature-columns (it sizes their embeddings): give the columns"),
+                         ("--singleton-unk", args.min_count > 1, f"with --min-count {args.min_count} (the words seen "
+                          "once it replaces are already <unk>): give --min-count 1")])
     cfg = train_config_from_args(args)
     spec = spec_from_args(args)
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
@@ -177,6 +180,8 @@ def train_tagger(args: argparse.Namespace) -> int:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
     _raw_segmented_files(spec, args, train, valid, test)
+    if args.scheme is None and (spans := unnamed_spans(spec, train)):
+        warn(f"{args.train}: {spans}")
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
     print(f"train: {len(train.words) - blank:,} sentences{f' ({blank:,} blank lines skipped)' if blank else ''}, "
           f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
@@ -231,6 +236,8 @@ def train_hmm(args: argparse.Namespace) -> int:
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
     _raw_segmented_files(spec, args, train, valid, test)
+    if args.scheme is None and (spans := unnamed_spans(spec, train)):
+        warn(f"{args.train}: {spans}")
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)

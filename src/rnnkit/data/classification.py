@@ -58,11 +58,25 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         examples.append(LabeledText(label, text))
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
+    _check_not_swapped(examples, path)
     if wide:
         warnings.warn(f"{path}:{wide[0]}: {len(wide):,} of {len(examples):,} lines have more than two tab-separated "
                       "columns; the text is everything after the first tab, later columns included (if a column "
                       "is an id or the file is text<TAB>label, write it as label<TAB>text)", stacklevel=2)
     return examples
+
+
+def _check_not_swapped(examples: Sequence[LabeledText], path: str | os.PathLike) -> None:
+    """A text<TAB>label file read as label<TAB>text has sentences for labels and a few words for texts:
+    it would train a classifier of as many classes as sentences.  Refuse it, saying how to swap."""
+    labels = [e.label for e in examples]
+    texts = {e.text for e in examples}
+    spaced = sum(1 for label in labels if " " in label)
+    if len(examples) >= 4 and spaced > len(labels) / 2 and len(texts) <= 20 and not any(" " in t for t in texts):
+        raise DataError(f"{path}: the first column holds sentences ({spaced:,} of {len(labels):,} have spaces, e.g. "
+                        f"{labels[0][:40]!r}) and the second {len(texts)} single words ({', '.join(sorted(texts)[:4])}): "
+                        "the file looks like text<TAB>label; write it as label<TAB>text, e.g. awk -F'\\t' -v "
+                        "OFS='\\t' '{print $2, $1}'")
 
 
 def format_tsv(examples: Sequence[tuple[str, str]]) -> str:

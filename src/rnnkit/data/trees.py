@@ -47,7 +47,7 @@ class Tree(NamedTuple):
 
 
 def _label(tok: str) -> int:
-    if not tok.isdigit():
+    if not (tok.isascii() and tok.isdigit()):  # str.isdigit takes '²' and '٣' too
         raise ValueError(f"expected a label (an integer >= 0) after '(', got {tok!r}")
     return int(tok)
 

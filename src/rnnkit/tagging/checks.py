@@ -177,6 +177,22 @@ def fitting_schemes(sentences: Sequence[Sequence[str]], exclude: str | None = No
     return [s for s in SPAN_SCHEMES if s != exclude and scheme_violation(sentences, s) is None]
 
 
+def unnamed_spans(spec: DataSpec, data: TaggingData) -> str | None:
+    """When no --scheme was chosen (token accuracy) and every sentence's tags follow a span scheme
+    (B-NP I-NP O), what to say: span F1 and legal-sequence decoding are what such tags are for."""
+    if spec.scheme != "none" or spec.format == "segmented" or data.tags is None:
+        return None
+    tags = [t for s in data.tags for t in s]
+    if not any(t != "O" for t in tags):  # all O (or nothing): no span at all
+        return None
+    fits = [s for s in fitting_schemes(data.tags) if s != "bmes"]
+    if not fits:
+        return None
+    shown = ", ".join(sorted(set(tags))[:4])
+    return (f"the tags ({shown}, ...) look like {' or '.join(_NAMES[s] for s in fits)} spans, and without --scheme "
+            f"they are scored by token accuracy and decoded without span rules; give --scheme {fits[0]} for span F1")
+
+
 def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
     """Every training sentence's tags must follow ``spec.scheme``; the error suggests the scheme they fit."""
     if spec.scheme == "none" or data.tags is None:

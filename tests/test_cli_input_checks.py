@@ -1,0 +1,70 @@
+"""Input that looked right but was read wrong, now refused or named: a text<TAB>label file, a header
+line at evaluation, tree labels that are digits only to str.isdigit, span tags trained without
+--scheme, --top-k that keeps every token."""
+from __future__ import annotations
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.data.classification import read_tsv
+from rnnkit.data.trees import parse_tree
+from rnnkit.errors import DataError
+
+TEXTS = ["a fine warm film", "dull and far too long", "a joy to watch", "nothing works here"] * 5
+
+
+def test_a_text_tab_label_file_is_refused_with_the_swap(tmp_path):
+    swapped = tmp_path / "swapped.tsv"
+    swapped.write_text("".join(f"{t}\t{'pos' if k % 2 == 0 else 'neg'}\n" for k, t in enumerate(TEXTS)))
+    with pytest.raises(DataError, match=r"looks like text<TAB>label; write it as label<TAB>text"):
+        read_tsv(swapped)
+    right = tmp_path / "right.tsv"
+    right.write_text("".join(f"{'pos' if k % 2 == 0 else 'neg'}\t{t}\n" for k, t in enumerate(TEXTS)))
+    assert len(read_tsv(right)) == 20
+
+
+def test_evaluate_skips_a_header_line_when_asked(tmp_path, capsys):
+    rows = "".join(f"{'pos' if k % 2 == 0 else 'neg'}\t{t}\n" for k, t in enumerate(TEXTS))
+    (tmp_path / "train.tsv").write_text(rows)
+    (tmp_path / "test.tsv").write_text("label\ttext\n" + rows)
+    run = tmp_path / "run"
+    assert run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--valid-fraction", "0",
+                            "--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none",
+                            "--run-dir", str(run)])[0] == 0
+    model = str(run / "last.safetensors")
+    code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])
+    assert code == 0 and "test.tsv:1: 1 of 21 texts have a label the model was not trained on" in err
+    code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv"), "--header", "--json"])
+    assert code == 0 and "not trained on" not in err and '"examples": 20' in out, out
+    code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv"), "--header", "--ref", "x"])
+    assert code == 2 and "--ref" in err
+
+
+@pytest.mark.parametrize("label", ["²", "٣"])
+def test_tree_labels_are_ascii_digits(label):
+    with pytest.raises(ValueError, match="expected a label"):
+        parse_tree(f"({label} (2 a) (4 b))")
+    assert parse_tree("(3 (2 a) (4 b))") is not None
+
+
+def test_span_tags_without_scheme_get_a_hint(tmp_path, capsys):
+    rows = "the DT B-NP\ncat NN I-NP\nsees VBZ B-VP\nit PRP B-NP\n. . O\n\n" * 4
+    (tmp_path / "chunks.txt").write_text(rows)
+    train = ["train", "hmm", "--train", str(tmp_path / "chunks.txt"), "--format", "columns", "--output",
+             str(tmp_path / "h.safetensors")]
+    code, _, err = run_cli(capsys, train)
+    assert code == 0 and "look like BIO spans" in err and "give --scheme bio for span F1" in err
+    code, _, err = run_cli(capsys, train + ["--scheme", "bio"])
+    assert code == 0 and "look like" not in err
+
+
+def test_top_k_that_keeps_every_token_is_refused(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text("abcabcabd\n" * 20)
+    run = tmp_path / "run"
+    assert run_cli(capsys, ["train", "lm", "--train", str(tmp_path / "t.txt"), "--level", "char", "--hidden", "4",
+                            "--layers", "1", "--batch-size", "2", "--bptt", "4", "--epochs", "1", "--progress",
+                            "none", "--run-dir", str(run)])[0] == 0
+    model = str(run / "last.safetensors")
+    code, _, err = run_cli(capsys, ["generate", model, "--top-k", "6", "--length", "5"])  # <unk> a b c d \n
+    assert code == 2 and "--top-k 6 keeps every one of the model's 6 tokens" in err
+    assert run_cli(capsys, ["generate", model, "--top-k", "2", "--length", "5"])[0] == 0
