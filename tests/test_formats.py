@@ -197,7 +197,11 @@ def test_columns_reader_chooses_columns_and_writer_appends_or_replaces(tmp_path)
     assert [(s.words, s.tags) for s in crlf] == [(s.words, s.tags) for s in sentences]
     pred = [["B-NP", "I-NP"], ["O", "I-NP"]]
     appended = format_columns(sentences, pred)
-    assert appended.split("\n")[:3] == ["He PRP B-NP B-NP", "reckons VBZ B-VP I-NP", ""]
+    # line for line: the -DOCSTART- line and its blank line are written back in their places
+    assert appended.split("\n")[:5] == ["-DOCSTART- -X- O", "", "He PRP B-NP B-NP", "reckons VBZ B-VP I-NP", ""]
+    assert len(appended.splitlines()) == len(COLUMNS.splitlines()) + 1  # a last blank line added
+    spaced = read_columns(write(tmp_path, "s.txt", COLUMNS.replace("\n\nthe", "\n\n\n\nthe")))
+    assert format_columns(spaced, pred).splitlines()[5:8] == ["", "", "the DT B-NP O"]
     replaced = write(tmp_path, "r.txt", format_columns(sentences, pred, column=2))
     assert [s.tags for s in read_columns(replaced)] == pred
     assert [s.words for s in read_columns(replaced)] == [s.words for s in sentences]

@@ -203,6 +203,7 @@ class ColumnSentence:
     tags: list[str] | None  # None when read with tag_column=None (unlabelled text)
     rows: list[list[str]] = field(repr=False)  # every column of every token line
     line_number: int = 0  # 1-based line of the sentence's first token
+    lead: tuple[str, ...] = ()  # the lines before it that are not its own: -DOCSTART-, extra blank lines
 
 
 def check_column(index: int, n_columns: int, what: str, where: str) -> None:
@@ -229,9 +230,12 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
     first_line = 0
     n_columns = 0
     lines = text_lines(read_text_file(path, encoding)) + [""]  # the sentinel closes the last sentence
+    pending: list[str] = []  # lines since the last sentence and the blank line that ended it
+    lead: tuple[str, ...] = ()
     for number, line in enumerate(lines, start=1):
         fields = line.split()
         if fields and skip_docstart and fields[0] == "-DOCSTART-":
+            pending.append(line)  # kept, so that tag --format columns writes it back in its place
             continue
         if fields:
             where = f"{name}:{number}"
@@ -244,14 +248,16 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
                 raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
                                 f"token line, got {len(fields)}")
             if not rows:
-                first_line = number
+                first_line, lead, pending = number, tuple(pending), []
             rows.append(fields)
             continue
         if rows:
             words = [row[word_column] for row in rows]
             tags = None if tag_column is None else [row[tag_column] for row in rows]
-            sentences.append(ColumnSentence(words, tags, rows, first_line))
+            sentences.append(ColumnSentence(words, tags, rows, first_line, lead))
             rows = []
+        elif number < len(lines):  # a blank line that ends no sentence (not the sentinel)
+            pending.append(line)
     if not sentences:
         raise DataError(f"{name}: expected sentences of whitespace-separated columns, got an empty file")
     return sentences
@@ -261,11 +267,14 @@ def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Se
                    column: int | None = None, sep: str = " ") -> str:
     """Column text of the sentences with ``predictions`` appended (column None) or replacing ``column``.
 
-    Appending gives ``word POS gold predicted``, the input the conlleval script reads.
+    Appending gives ``word POS gold predicted``, the input the conlleval script reads.  The lines
+    read between sentences (``-DOCSTART-``, extra blank lines) are written back in their places, so a
+    file read by :func:`read_columns` comes back line for line (a last blank line added).
     """
     _check_predictions([s.words for s in sentences], predictions)
     out: list[str] = []
     for k, (sentence, pred) in enumerate(zip(sentences, predictions)):
+        out.extend(line + "\n" for line in sentence.lead)  # -DOCSTART- and extra blank lines, as read
         for row, tag in zip(sentence.rows, pred):
             row = list(row)
             if column is None:
