@@ -205,7 +205,7 @@ def test_span_prf_rejects_bad_input():
     with pytest.raises(ValueError, match="3 predicted tags for sentence 0"):
         span_prf([["O", "B-X", "O"]], [["O", "B-X"]])
     with pytest.raises(ValueError, match="scheme"):
-        span_prf([["O"]], [["O"]], scheme="bio")
+        span_prf([["O"]], [["O"]], scheme="bmes")
 
 
 # ---------------------------------------------------------------- token accuracy

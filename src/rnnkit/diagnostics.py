@@ -168,9 +168,13 @@ def gradient_flow(
     num_layers = check_int("num_layers", num_layers, 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"Expected seed to be an integer, got {type(seed).__name__}")
+    seed = check_int("seed", seed, 0)  # numpy's "expected non-negative integer" names no argument
     scheme, scale = _parse_init(init)
-    if forget_bias is not None and not (isinstance(forget_bias, (int, float)) and math.isfinite(forget_bias)):
+    if forget_bias is not None and not (isinstance(forget_bias, (int, float, np.integer, np.floating))
+                                        and not isinstance(forget_bias, (bool, np.bool_))
+                                        and math.isfinite(forget_bias)):
         raise ValueError(f"Expected forget_bias to be a finite number or None, got {forget_bias!r}")
+    forget_bias = None if forget_bias is None else float(forget_bias)
 
     rng = np.random.default_rng(seed)
     layer = _CLASSES[cell](input_size, hidden, num_layers, dtype=np.float64, rng=rng)
@@ -193,7 +197,8 @@ def _parse_init(init: str | float) -> tuple[str, float | None]:
             init = float(init)
         except ValueError:
             raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number, got {init!r}") from None
-    if isinstance(init, bool) or not isinstance(init, (int, float)) or not 0 < init <= MAX_INIT_SCALE:
+    if (isinstance(init, (bool, np.bool_)) or not isinstance(init, (int, float, np.integer, np.floating))
+            or not 0 < init <= MAX_INIT_SCALE):
         raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number up to {MAX_INIT_SCALE:g} "
                          f"(the scale s of U(-s, s)), got {init!r}")
     return "uniform", float(init)

@@ -192,6 +192,12 @@ def run_rtrl(
     """
     T, B, _ = x.shape
     H = state0[0].shape[1]
+    # as the recurrent layers refuse them (rnnkit.recurrent_checks): a NaN would reach every gradient unnoticed
+    if not np.isfinite(x).all():
+        raise ValueError("Expected finite values in x, got NaN or inf")
+    for k, s in enumerate(state0):
+        if not np.isfinite(s).all():
+            raise ValueError(f"Expected finite values in {('h0', 'c0')[k]}, got NaN or inf")
     mask = step_mask(lengths, T, B)  # (T, B)
     if not callable(dloss_dh):
         dloss_dh = check_array("dloss_dh", np.asarray(dloss_dh, dtype=x.dtype), (T, B, H), "(T, B, H)", x.dtype)

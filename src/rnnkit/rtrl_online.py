@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rnnkit.checks import check_int, check_number
 from rnnkit.rtrl import (
     ELMAN_NAMES,
     SensitivityLayout,
@@ -58,13 +59,16 @@ class OnlineRTRL:
     ) -> None:
         if cell not in CELLS:
             raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}")
-        if not callable(optimizer_step) and not isinstance(optimizer_step, (int, float)):
-            raise TypeError(
-                "Expected optimizer_step as a callable (grads) -> None or a float lr, "
-                f"got {type(optimizer_step).__name__}"
-            )
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"Expected batch_size a positive int, got {batch_size!r}")
+        if not callable(optimizer_step):
+            if isinstance(optimizer_step, (bool, np.bool_)) or not isinstance(
+                    optimizer_step, (int, float, np.integer, np.floating)):
+                raise TypeError(
+                    "Expected optimizer_step as a callable (grads) -> None or a float lr, "
+                    f"got {type(optimizer_step).__name__} {optimizer_step!r}"
+                )
+            # a Python float: an np.float64 lr would promote float32 weights; a negative lr climbs the loss
+            optimizer_step = check_number("optimizer_step (the learning rate)", optimizer_step, low=0.0)
+        batch_size = check_int("batch_size", batch_size, 1)
         if cell in GATED_STEPS:
             self._step, gates, self._parts = GATED_STEPS[cell]
         else:
@@ -101,6 +105,8 @@ class OnlineRTRL:
         """
         B, H = self.batch_size, self.H
         x_t = check_array("x_t", x_t, (B, self.D), "(B, D)", self.dtype)
+        if not np.isfinite(x_t).all():  # as rnnkit.rtrl: a NaN would reach the weights through the update
+            raise ValueError("Expected finite values in x_t, got NaN or inf")
         self.state_, self.sens_ = self._step(self.params, self._layout, x_t, self.state_, self.sens_)
         h = self.state_[0]  # (B, H)
         g = dloss(h) if callable(dloss) else dloss

@@ -21,13 +21,15 @@ lowercase); the other rows keep their random initialisation.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import os
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from rnnkit.data.files import open_data
+from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import DataError
 
 
@@ -63,6 +65,7 @@ def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
     seen: set[str] = set()
     dim = entries = skipped = 0
     count = None  # the header's
+    origin = "the dimension line 1 gives"
     # A vocabulary's words hold no space, so a line whose first field is not one of them is passed over
     # without splitting its d numbers: most lines of a big file (100k x 300 lines, 2% wanted: 0.47 s against 1.26 s).
     quick = None if wanted is None or any(" " in w for w in wanted) else {w.encode("utf-8") for w in wanted}
@@ -72,7 +75,10 @@ def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
             if _header(raw) is not None:
                 count, dim = _header(raw)
                 continue
-        if quick is not None and dim:
+            origin = "as many as line 1 holds"
+        # the first entry is always read whole, so a file whose lines disagree with its header is refused
+        # even when none of its words is wanted
+        if quick is not None and entries:
             first = raw.split(b" ", 1)[0]
             if first not in quick:
                 if raw.strip():
@@ -90,6 +96,11 @@ def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
         if len(parts) <= dim:
             raise DataError(f"{path}: line {number}: expected a word and {dim} numbers, got {len(parts)} fields; "
                             "the file is truncated or not in the text format (a word2vec binary file must end in .bin)")
+        if len(parts) > dim + 1 and all(_is_number(p) for p in parts[1:-dim]):
+            # more numbers than d: the extra ones would become part of the word ('the 0.1 0.2'), whereas the
+            # fields of a word that holds a space (GloVe 840B's 'at name@domain.com') are not numbers
+            raise DataError(f"{path}: line {number}: expected a word and {dim} numbers ({origin}), got "
+                            f"{parts[0][:40].decode('utf-8', 'replace')!r} and {len(parts) - 1} numbers")
         entries += 1
         try:
             word = b" ".join(parts[:-dim]).decode("utf-8")
@@ -187,6 +198,10 @@ def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Wor
     ``wanted``: keep only these words (None: all).  A missing, unreadable, truncated or malformed
     file raises :class:`DataError` naming the file and the line or entry.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"Expected path to be a str or path-like object, got {type(path).__name__}")
+    if wanted is not None:
+        wanted = _word_set("wanted", wanted)
     path = Path(path)
     binary = path.name.endswith((".bin", ".bin.gz", ".bin.xz"))
     with open_data(path, "a word-vector file") as f:
@@ -198,18 +213,44 @@ def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Wor
     return vectors
 
 
-def wanted_words(tokens: Sequence[str]) -> set[str]:
+def wanted_words(tokens: Sequence[str] | Vocabulary) -> set[str]:
     """The words to keep from a vector file for these vocabulary tokens: each token and its lowercase."""
-    return set(tokens) | {t.lower() for t in tokens}
+    words = _word_set("tokens", _tokens_of(tokens))
+    return words | {t.lower() for t in words}
 
 
-def fill_embedding(weight: np.ndarray, tokens: Sequence[str], vectors: WordVectors) -> Coverage:
+def _tokens_of(tokens):
+    """A Vocabulary's token list (it is not iterable itself), else ``tokens`` unchanged."""
+    return tokens.tokens if isinstance(tokens, Vocabulary) else tokens
+
+
+def _word_set(name: str, words) -> set[str]:
+    """``words`` as a set of str, refusing a str (its characters are not the words meant) or a non-str word."""
+    if isinstance(words, (str, bytes)) or not isinstance(words, Iterable):
+        got = "a str (pass a list or set of words, e.g. text.split())" if isinstance(words, str) else type(words).__name__
+        raise TypeError(f"Expected {name} to be a collection of words (str), got {got}")
+    words = set(words)
+    bad = next((w for w in words if not isinstance(w, str)), None)
+    if bad is not None:
+        raise TypeError(f"Expected every word of {name} to be a str, got {type(bad).__name__} {bad!r}")
+    return words
+
+
+def fill_embedding(weight: np.ndarray, tokens: Sequence[str] | Vocabulary, vectors: WordVectors) -> Coverage:
     """Copy the vectors of ``tokens`` (row i is token i) into ``weight`` (V, E) in place.
 
     A token takes its own word's vector, else its lowercased form's; other rows are left as they are.
     """
     if not (isinstance(weight, np.ndarray) and weight.ndim == 2):
         raise TypeError(f"Expected weight to be a 2-D numpy array, got {type(weight).__name__}")
+    if not np.issubdtype(weight.dtype, np.floating):  # an int table would store the vectors rounded to 0
+        raise TypeError(f"Expected weight to be a float array, got dtype {weight.dtype}")
+    tokens = _tokens_of(tokens)
+    if not isinstance(vectors, WordVectors):
+        raise TypeError(f"Expected vectors to be the WordVectors read_vectors returns, got {type(vectors).__name__}")
+    if isinstance(tokens, str) or not isinstance(tokens, (Sequence, np.ndarray)):
+        raise TypeError(f"Expected tokens to be a list of str (row i is token i) or a Vocabulary, "
+                        f"got {'a str' if isinstance(tokens, str) else type(tokens).__name__}")
     if weight.shape[0] != len(tokens):
         raise ValueError(f"Expected one token per row of weight ({weight.shape[0]}), got {len(tokens)} tokens")
     if weight.shape[1] != vectors.dim:
@@ -217,6 +258,8 @@ def fill_embedding(weight: np.ndarray, tokens: Sequence[str], vectors: WordVecto
     index = {w: i for i, w in enumerate(vectors.words)}
     exact = lowered = 0
     for row, tok in enumerate(tokens):
+        if not isinstance(tok, str):
+            raise TypeError(f"Expected every token to be a str, got {type(tok).__name__} {tok!r} at row {row}")
         i = index.get(tok)
         if i is not None:
             exact += 1

@@ -17,8 +17,32 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import check_int
+
 UNK = "<unk>"
 EOS = "<eos>"
+
+
+def _check_tokens(name: str, tokens: object) -> None:
+    """Refuse a str (it would be read as its characters), None and anything else not iterable."""
+    if isinstance(tokens, str):
+        raise TypeError(f"Expected {name} to be a sequence of tokens, got a str (list(text) for its characters, "
+                        "text.split() for its words)")
+    if not isinstance(tokens, Iterable):
+        raise TypeError(f"Expected {name} to be an iterable of str tokens, got {type(tokens).__name__}")
+
+
+class _Ids(dict):
+    """token -> id, where looking up a missing str gives the <unk> id and a missing non-str (an id, bytes)
+    raises: :meth:`Vocabulary.encode` checks every token's type at the cost of an OOV token only."""
+
+    unk = 0
+
+    def __missing__(self, key: object) -> int:
+        if isinstance(key, str):
+            return self.unk
+        raise TypeError(f"Expected every token to be a str, got {type(key).__name__} {key!r}"
+                        + (" (ids? decode() turns ids into tokens)" if isinstance(key, (int, np.integer)) else ""))
 
 
 class OOVStats(NamedTuple):
@@ -37,11 +61,12 @@ class Vocabulary:
     """
 
     def __init__(self, tokens: Sequence[str], unk_token: str = UNK, eos_token: str | None = EOS) -> None:
+        _check_tokens("tokens", tokens)
         tokens = list(tokens)
         for i, tok in enumerate(tokens):
             if not isinstance(tok, str):
                 raise TypeError(f"Expected every token to be a str, got {type(tok).__name__} at position {i}")
-        index = {tok: i for i, tok in enumerate(tokens)}
+        index = _Ids((tok, i) for i, tok in enumerate(tokens))
         if len(index) != len(tokens):
             dup = next(tok for tok, n in Counter(tokens).items() if n > 1)
             raise ValueError(f"Expected distinct tokens, got {dup!r} more than once")
@@ -50,6 +75,7 @@ class Vocabulary:
         if eos_token is not None and eos_token not in index:
             raise ValueError(f"Expected eos_token {eos_token!r} among the tokens, got a vocabulary without it")
         self._tokens = tokens
+        index.unk = index[unk_token]
         self._index = index
         self.unk_token = unk_token
         self.eos_token = eos_token
@@ -69,12 +95,13 @@ class Vocabulary:
         seen fewer times.  ``eos_token=None`` for character level, where newline is an ordinary token.
         """
         specials = [unk_token] if eos_token is None else [unk_token, eos_token]
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)):
+        _check_tokens("tokens", tokens)
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer))):
             raise TypeError(f"Expected max_size to be an int or None, got {type(max_size).__name__}")
         if max_size is not None and max_size < len(specials):
             raise ValueError(f"Expected max_size >= {len(specials)} (room for {specials}), got {max_size}")
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise ValueError(f"Expected min_count to be an int >= 1, got {min_count!r}")
+        max_size = None if max_size is None else int(max_size)
+        min_count = check_int("min_count", min_count, 1)
         counts = Counter(tokens)
         for special in specials:
             counts.pop(special, None)
@@ -120,12 +147,13 @@ class Vocabulary:
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """Ids (N,) int64 of ``tokens``, unknown tokens mapped to ``unk_id``.  A str is refused: it
         would be read as its characters (pass ``list(text)`` for those, ``text.split()`` for words)."""
-        if isinstance(tokens, str):
-            raise TypeError("Expected a sequence of tokens, got a str (list(text) for its characters, "
-                            "text.split() for its words)")
-        get = self._index.get
-        unk = self.unk_id
-        return np.fromiter((get(tok, unk) for tok in tokens), dtype=np.int64)
+        _check_tokens("tokens", tokens)
+        try:  # _Ids: an OOV str is <unk>, a token that is not a str raises
+            return np.fromiter(map(self._index.__getitem__, tokens), dtype=np.int64)
+        except TypeError as exc:
+            if str(exc).startswith("Expected"):
+                raise
+            raise TypeError(f"Expected every token to be a str, got a token of {exc}") from None
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Tokens of ``ids``; raises ValueError on an id outside [0, len)."""
@@ -149,6 +177,9 @@ class Vocabulary:
     @classmethod
     def from_json(cls, text: str) -> Vocabulary:
         """Inverse of :meth:`to_json`."""
+        if not isinstance(text, (str, bytes, bytearray)):
+            hint = " (json.dumps(obj) for a dict)" if isinstance(text, dict) else ""
+            raise TypeError(f"Expected text to be a JSON string{hint}, got {type(text).__name__}")
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -164,11 +195,16 @@ def oov_rate(tokens: Iterable[str], vocab: Vocabulary) -> OOVStats:
     A literal ``<unk>`` in the text is a vocabulary token, not an OOV: it was already unknown when the
     corpus was made (PTB), and counting it would make PTB's valid/test OOV rate differ from the usual 0.
     """
+    _check_tokens("tokens", tokens)
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"Expected vocab to be a Vocabulary, got {type(vocab).__name__}")
     total = 0
     missing = 0
     for tok in tokens:
         total += 1
         if tok not in vocab:
+            if not isinstance(tok, str):  # an id or bytes is never in a vocabulary: it is a mistake, not an OOV
+                raise TypeError(f"Expected every token to be a str, got {type(tok).__name__} {tok!r}")
             missing += 1
     fraction = missing / total if total else 0.0
     return OOVStats(missing, total, fraction)

@@ -10,7 +10,7 @@ neither is left out, as scikit-learn does by default, since it says nothing abou
 """
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -21,10 +21,25 @@ def _check(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> None:
         if isinstance(labels, str) or (isinstance(labels, np.ndarray) and labels.ndim != 1):
             got = "a str" if isinstance(labels, str) else f"an array of shape {labels.shape}"
             raise ValueError(f"Expected {name} as a 1-D sequence of labels, got {got}")
+        if not isinstance(labels, (Sequence, np.ndarray)):  # a generator, a set: no length, no order
+            raise TypeError(f"Expected {name} to be a list or 1-D array of labels, got {type(labels).__name__}"
+                            + (" (pass list(...))" if isinstance(labels, Iterable) else ""))
+        # a nested list [[1], [2]] is the (N, 1) array above: its rows are lists, which no label can be
+        # (a label must be hashable); a tuple label stays allowed
+        plain = isinstance(labels, np.ndarray) and labels.dtype != object
+        row = None if plain else next((x for x in labels if isinstance(x, (list, np.ndarray))), None)
+        if row is not None:
+            raise ValueError(f"Expected {name} as a 1-D sequence of labels, got a nested sequence holding "
+                             f"{type(row).__name__} {_short(row)}")
     if len(gold) != len(pred):
         raise ValueError(f"Expected as many predictions as gold labels ({len(gold)}), got {len(pred)}")
     if len(gold) == 0:
         raise ValueError("Expected at least one example to score, got none")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."
 
 
 def _sorted(labels: set) -> list:

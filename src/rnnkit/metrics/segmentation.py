@@ -52,6 +52,14 @@ def segmentation_prf(gold_words: Sequence[Sequence[str]], pred_words: Sequence[S
     if len(gold_words) != len(pred_words):
         raise ValueError(f"Expected as many predicted sentences as gold ones ({len(gold_words)}), "
                          f"got {len(pred_words)}")
+    if train_vocab is not None and (isinstance(train_vocab, str) or not isinstance(train_vocab, Iterable)):
+        got = "a str (its characters are not the words: pass text.split())" if isinstance(train_vocab, str) \
+            else type(train_vocab).__name__
+        raise TypeError(f"Expected train_vocab to be a collection of words or None, got {got}")
+    if oov_key is not None and not callable(oov_key):
+        hint = " (str.lower for lowercasing)" if oov_key == "lower" else ""
+        raise TypeError(f"Expected oov_key to be a function word -> key or None{hint}, got "
+                        f"{type(oov_key).__name__} {oov_key!r}")
     key = oov_key or (lambda w: w)
     vocab = None if train_vocab is None else {key(w) for w in train_vocab}
     n_gold = n_pred = n_correct = 0

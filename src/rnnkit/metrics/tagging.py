@@ -29,22 +29,44 @@ def _check_pairs(gold: Sequence[Sequence], pred: Sequence[Sequence]) -> None:
             raise ValueError(f"Expected {len(g)} predicted tags for sentence {k} (its gold length), got {len(p)}")
 
 
+def _rows(a):
+    """A 1-D object array of sentences (ragged, as np.array(list_of_lists, dtype=object) makes) as a list."""
+    if isinstance(a, np.ndarray) and a.dtype == object and a.ndim == 1 and len(a) \
+            and all(isinstance(r, (list, tuple, np.ndarray)) for r in a):
+        return list(a)
+    return a
+
+
+def _array(name: str, a) -> np.ndarray:
+    try:
+        return np.asarray(a)
+    except ValueError:  # sentences of different lengths
+        raise ValueError(f"Expected {name} as an array of tag ids, e.g. (B, T), or both gold and pred as lists of "
+                         "sentences, got sentences of different lengths next to an array or a mask") from None
+
+
 def token_accuracy(gold, pred, mask=None) -> float:
     """Fraction of tokens whose predicted tag equals the gold tag.
 
     ``gold`` and ``pred`` are lists of sentences (lists of tags), or arrays of tag ids of the same
-    shape, e.g. (B, T), with ``mask`` (same shape, true for real tokens) leaving out the padding.
+    shape, e.g. (B, T), with ``mask`` (same shape, true or 1 for real tokens) leaving out the padding.
     """
+    gold, pred = _rows(gold), _rows(pred)
     if isinstance(gold, np.ndarray) or isinstance(pred, np.ndarray) or mask is not None:
-        gold = np.asarray(gold)
-        pred = np.asarray(pred)
+        gold = _array("gold", gold)
+        pred = _array("pred", pred)
         if gold.shape != pred.shape:
             raise ValueError(f"Expected pred of shape {gold.shape} (the shape of gold), got {pred.shape}")
-        keep = np.ones(gold.shape, dtype=bool) if mask is None else np.asarray(mask)
+        keep = np.ones(gold.shape, dtype=bool) if mask is None else _array("mask", mask)
         if keep.shape != gold.shape:
             raise ValueError(f"Expected mask of shape {gold.shape} (the shape of gold), got {keep.shape}")
-        if keep.dtype != bool:
-            raise TypeError(f"Expected mask of dtype bool, got {keep.dtype}")
+        if keep.dtype != bool:  # 0/1 numbers as softmax_cross_entropy takes them; 2 or 0.5 is no mask
+            if keep.dtype.kind not in "iuf":
+                raise TypeError(f"Expected mask of dtype bool (or 0/1 numbers), got {keep.dtype}")
+            if not np.isin(keep, (0, 1)).all():
+                raise ValueError(f"Expected mask to be bool or hold only 0 and 1, got values "
+                                 f"{np.unique(keep[~np.isin(keep, (0, 1))])[:5].tolist()}")
+            keep = keep == 1
         total = int(keep.sum())
         correct = int(((gold == pred) & keep).sum())
     else:
@@ -55,6 +77,8 @@ def token_accuracy(gold, pred, mask=None) -> float:
         raise ValueError("Expected at least one token to score, got none")
     return correct / total
 
+
+_SPAN_SCHEMES = {"bio": "iob2", "iob2": "iob2", "iob1": "iob1", "bioes": "bioes"}  # as rnnkit.tagging names them
 
 SEQEVAL_HINT = "span F1 needs seqeval: pip install 'rnnkit[tagging]' (or pip install seqeval)"
 
@@ -70,7 +94,7 @@ def require_seqeval() -> None:
 def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str = "iob2") -> dict:
     """conlleval span scores: ``{"precision", "recall", "f1", "per_type": {type: {...}}}``.
 
-    ``scheme`` ("iob1", "iob2" or "bioes") decides which tag prefixes are accepted; the chunk rules
+    ``scheme`` ("iob1", "iob2" = "bio", or "bioes") decides which tag prefixes are accepted; the chunk rules
     are conlleval's for every scheme.  Each ``per_type`` entry holds precision, recall, f1 and
     ``support`` (number of gold spans), for every type found in gold or pred, in sorted order.
     Needs the ``seqeval`` package (``pip install rnnkit[tagging]``).
@@ -79,6 +103,9 @@ def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], schem
         from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
     except ImportError:
         raise ImportError(SEQEVAL_HINT) from None
+    if not isinstance(scheme, str) or scheme not in _SPAN_SCHEMES:
+        raise ValueError(f"Expected scheme to be one of {tuple(_SPAN_SCHEMES)} ('bio' is 'iob2'), got {scheme!r}")
+    scheme = _SPAN_SCHEMES[scheme]
     _check_pairs(gold, pred)
     gold = [list(s) for s in gold]
     pred = [list(s) for s in pred]

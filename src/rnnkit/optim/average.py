@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from rnnkit.checks import check_int
 from rnnkit.optim.base import check_number
 from rnnkit.workspace import Scratch
 
@@ -32,12 +33,19 @@ class ParameterAverage:
 
     def __init__(self, params: Mapping[str, np.ndarray], decay: float) -> None:
         self.decay = check_number("decay", decay, 0.0, 1.0, low_open=True, high_open=True)
+        if not isinstance(params, Mapping):
+            raise TypeError(f"Expected params to be a dict of name -> numpy array, got {type(params).__name__}")
+        for k, v in params.items():  # an int array cannot hold an average (nor be trained)
+            if not isinstance(v, np.ndarray) or not np.issubdtype(v.dtype, np.floating):
+                got = f"dtype {v.dtype}" if isinstance(v, np.ndarray) else type(v).__name__
+                raise TypeError(f"Expected params[{k!r}] to be a float numpy array, got {got}")
         self.params = params
         self.average = {k: np.array(v, copy=True) for k, v in params.items()}
         self._scratch = Scratch()  # one work buffer for all parameters: no allocation per step
 
     def update(self, step: int) -> None:
         """Fold in the parameters as they are after optimizer step ``step`` (1-based)."""
+        step = check_int("step", step, 1)  # step <= 0 makes beta negative (or divides by zero at -10)
         beta = min(self.decay, (1.0 + step) / (10.0 + step))
         for k, p in self.params.items():
             a = self.average[k]

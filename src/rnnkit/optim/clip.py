@@ -85,6 +85,12 @@ def clip_coefficient(total: float, max_norm: float) -> float:
     pass that rescales the gradients.
     """
     max_norm = check_number("max_norm", max_norm, low=0.0, low_open=True)
+    if isinstance(total, (bool, np.bool_)) or not isinstance(total, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Expected total to be a number (the gradients' global norm), got {type(total).__name__} "
+                        f"{total!r}")
+    total = float(total)
+    if total < 0:  # NaN is not < 0: it passes, as documented
+        raise ValueError(f"Expected total to be a norm >= 0 (NaN and +inf are allowed), got {total}")
     if not math.isfinite(total):
         return 1.0
     return min(1.0, max_norm / (total + _EPS))

@@ -20,15 +20,17 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from rnnkit.optim.base import check_number
 
 
 def _check_count(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"Expected {name} to be an int, got {type(value).__name__} {value!r}")
     if value < low:
         raise ValueError(f"Expected {name} >= {low}, got {value}")
-    return value
+    return int(value)  # a Python int: state_dict() goes to JSON
 
 
 class _Schedule:
