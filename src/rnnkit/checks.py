@@ -65,3 +65,75 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Expected {name} to be a bool, got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def check_id_values(name: str, value: Any, high: int | None = None, low: int | None = 0) -> np.ndarray:
+    """``value`` as an int64 array after checking it holds integers (not floats, which would be cut:
+    id 1.7 read as 1; not bools, strings or None) in [low, high), a bound of None being no bound; an
+    empty list is no ids.  TypeError for the wrong kind, ValueError for a value out of range."""
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # nested lists of different lengths
+        raise TypeError(f"Expected {name} to be an array of integer ids, got a ragged {type(value).__name__}") from None
+    if arr.dtype.kind not in "iu" and not (arr.size == 0 and arr.dtype.kind == "f"):  # np.asarray([]) is float
+        kind = {"U": "str", "S": "bytes", "O": "object"}.get(arr.dtype.kind, arr.dtype)
+        flat = arr.ravel()
+        raise TypeError(f"Expected {name} to be integer ids, got {kind} values {flat[:4].tolist()}"
+                        f"{' ...' if flat.size > 4 else ''}")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if (low is not None and lo < low) or (high is not None and hi >= high):
+            if low is not None and high is not None:
+                raise ValueError(f"Expected {name} in [{low}, {high}), got values in [{lo}, {hi}]")
+            if low is not None:
+                raise ValueError(f"Expected {name} >= {low}, got {lo}")
+            raise ValueError(f"Expected {name} < {high}, got {hi}")
+    return arr
+
+
+def check_str_sequence(name: str, value: Any) -> list[str]:
+    """``value`` as a list after checking it is a sequence of strings, and not itself one string (a
+    str is a sequence of its characters: tags 'DNV' would become ['D', 'N', 'V'])."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"Expected {name} to be a list of strings, got a {type(value).__name__} {value!r:.60} "
+                        "(give one as a list of one)")
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"Expected {name} to be a list of strings, got {type(value).__name__}") from None
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(f"Expected {name} to be a list of strings, got {type(item).__name__} {item!r:.60} "
+                            f"at position {i}")
+    return items
+
+
+def check_int_sequence(name: str, value: Any, minimum: int | None = None) -> tuple[int, ...]:
+    """``value`` as a tuple of Python ints after checking it is a sequence (not one int, not a str) of
+    integers (numpy ones too; not bools, floats or strings, which ``int()`` would turn silently) >= minimum."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"Expected {name} to be a sequence of integers, got a {type(value).__name__} {value!r:.60}")
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"Expected {name} to be a sequence of integers, got {type(value).__name__} {value!r:.60}"
+                        ) from None
+    for i, v in enumerate(items):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"Expected {name} to hold integers, got {type(v).__name__} {v!r:.60} at position {i}")
+        if minimum is not None and v < minimum:
+            raise ValueError(f"Expected {name} to hold integers >= {minimum}, got {v!r} at position {i}")
+    return tuple(int(v) for v in items)
+
+
+def check_dtype_name(name: str, value: Any, allowed: tuple[str, ...] = ("float32", "float64")) -> str:
+    """The name of the dtype ``value`` ('float32' from 'float32', np.float32 or np.dtype('float32')) if
+    it is one of ``allowed``: a config keeps the name, which its JSON can hold."""
+    try:
+        found = None if value is None else np.dtype(value).name
+    except (TypeError, ValueError):
+        found = None
+    if found not in allowed:
+        raise ValueError(f"Expected {name} {' or '.join(repr(a) for a in allowed)}, got {value!r}")
+    return found

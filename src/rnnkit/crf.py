@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.checks import check_int, check_number, check_rng
 from rnnkit.packing import resolve_lengths
 
 PARAM_NAMES = ("transitions", "start_transitions", "end_transitions")
@@ -37,8 +38,15 @@ REDUCTIONS = ("sum", "mean", "none")
 
 def init_crf_params(K: int, rng: np.random.Generator, scale: float = 0.1, dtype=np.float32) -> dict[str, np.ndarray]:
     """Fresh parameters: uniform in [-scale, scale], as pytorch-crf initialises them."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"Expected rng to be a numpy.random.Generator, got {type(rng).__name__}")
+    K = check_int("K", K, 1)
+    check_rng(rng)
+    scale = check_number("scale", scale, low=0.0)
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise TypeError(f"Expected dtype to be a floating type (float32 or float64), got {dtype!r}")
     return {
         "transitions": rng.uniform(-scale, scale, (K, K)).astype(dtype),
         "start_transitions": rng.uniform(-scale, scale, K).astype(dtype),
@@ -66,9 +74,14 @@ def _check(emissions, lengths, params, allowed):
     if emissions.dtype not in (np.float32, np.float64):
         raise TypeError(f"Expected emissions of dtype float32 or float64, got {emissions.dtype}")
     expected = {"transitions": (K, K), "start_transitions": (K,), "end_transitions": (K,)}
+    if not isinstance(params, dict):
+        raise TypeError(f"Expected params to be a dict of {PARAM_NAMES} arrays, got {type(params).__name__}")
     for name, shape in expected.items():
         if name not in params:
             raise ValueError(f"Expected params to hold {name!r}, got keys {sorted(params)}")
+        if not isinstance(params[name], np.ndarray):
+            raise TypeError(f"Expected params[{name!r}] to be a numpy array of shape {shape}, "
+                            f"got {type(params[name]).__name__}")
         if params[name].shape != shape:
             raise ValueError(f"Expected params[{name!r}] of shape {shape}, got {params[name].shape}")
         if params[name].dtype != emissions.dtype:
@@ -76,6 +89,7 @@ def _check(emissions, lengths, params, allowed):
                             f"got {params[name].dtype}")
     found = resolve_lengths(T, B, lengths=lengths)
     lengths = np.full(B, T, dtype=np.int64) if found is None else found
+    _check_finite(emissions, lengths, params)
     A = params["transitions"]
     s = params["start_transitions"]
     e = params["end_transitions"]
@@ -85,6 +99,23 @@ def _check(emissions, lengths, params, allowed):
         s = np.where(ok_start, s, -np.inf).astype(emissions.dtype)
         e = np.where(ok_end, e, -np.inf).astype(emissions.dtype)
     return emissions, lengths, A, s, e
+
+
+def _check_finite(emissions: np.ndarray, lengths: np.ndarray, params: dict[str, np.ndarray]) -> None:
+    """NaN or infinite emissions at a real step (padding may hold anything), or NaN parameters, would
+    make the loss NaN or the gold path look forbidden: refuse them, saying where."""
+    finite = np.isfinite(emissions)
+    if not finite.all():  # the one pass that costs anything; the rest runs only when something is off
+        T = emissions.shape[0]
+        real = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
+        bad = ~finite.all(axis=2) & real  # (T, B)
+        if bad.any():
+            t, b = (int(i[0]) for i in np.nonzero(bad))
+            value = emissions[t, b][~finite[t, b]][0]
+            raise ValueError(f"Expected finite emissions, got {value} at step {t} of sequence {b}")
+    for name in PARAM_NAMES:
+        if np.isnan(params[name]).any():
+            raise ValueError(f"Expected params[{name!r}] without NaN, got NaN")
 
 
 def _check_allowed(allowed, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,7 +174,8 @@ def crf_nll(emissions: np.ndarray, tags: np.ndarray, lengths: np.ndarray | None,
     gold = gold + np.sum(np.where(mask[1:], pair, 0.0), axis=0)
     if not np.all(np.isfinite(gold)):
         bad = int(np.nonzero(~np.isfinite(gold))[0][0])
-        raise ValueError(f"Expected gold tag paths that the constraints allow, got a forbidden path in sequence {bad}")
+        raise ValueError(f"Expected gold tag paths that the constraints allow, got a forbidden path in sequence {bad}"
+                         + ("" if allowed is not None else " (no constraints given: a -inf transition score)"))
     per_seq = (log_z - gold).astype(E.dtype)  # (B,)
     if reduction == "sum":
         loss = per_seq.sum()

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnkit.checks import check_int, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
@@ -95,14 +96,19 @@ class HMMTagger:
             raise ValueError(f"Expected order 2 (bigram) or 3 (trigram), got {self.order!r}")
         if self.emission not in EMISSIONS:
             raise ValueError(f"Expected emission to be one of {EMISSIONS}, got {self.emission!r}")
-        if not self.k > 0:
-            raise ValueError(f"Expected k > 0, got {self.k!r}")
+        # numbers of the right kind (numpy ones kept as Python ones, which save() writes as JSON);
+        # k = inf made every emission NaN
+        self.k = check_number("k", self.k, low=0.0, low_open=True)
+        self.suffix_length = check_int("suffix_length", self.suffix_length, 0)
+        self.rare_threshold = check_int("rare_threshold", self.rare_threshold, 1)
 
     def fit(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> HMMTagger:
         """Count words, tags and tag n-grams of a tagged corpus and build the model."""
         self._check_config()
-        _check_corpus(sentences, tags)
-        self.tags_ = sorted({t for sentence in tags for t in sentence})
+        sentences, tags = _check_corpus(sentences, tags)
+        tagset = {t for sentence in tags for t in sentence}
+        _check_strings("tags", tagset)
+        self.tags_ = sorted(tagset)
         if not self.tags_:
             raise ValueError("Expected at least one tagged word, got an empty corpus")
         K = len(self.tags_)
@@ -116,6 +122,7 @@ class HMMTagger:
                     self.word_tag_counts_[word] = np.zeros(K, dtype=np.int64)
                 self.word_tag_counts_[word][i] += 1
             padded.append(np.array([K, K] + ids + [K]))  # index K: BOS as context, EOS as outcome
+        _check_strings("words", self.word_tag_counts_)  # the word types, not every token
         t1 = np.concatenate([p[:-2] for p in padded])
         t2 = np.concatenate([p[1:-1] for p in padded])
         t3 = np.concatenate([p[2:] for p in padded])
@@ -192,6 +199,7 @@ class HMMTagger:
             array = np.asarray(array, dtype=np.float64)
             if array.shape != shape or not np.all(np.isfinite(array)) or np.any(array < 0):
                 raise ValueError(f"Expected {name} as probabilities of shape {shape}, got {array.shape}")
+        _check_distributions(tables)
         model = cls(order=2, scheme=scheme)
         model.tags_ = list(tags)
         model.tables_ = {name: np.asarray(a, dtype=np.float64) for name, (a, _) in tables.items()}
@@ -218,6 +226,8 @@ class HMMTagger:
             if v is not None:
                 rows[i] = self.log_emit_[v]
                 continue
+            if not isinstance(word, str):  # only words the model does not know get here
+                raise TypeError(f"Expected words as strings, got {type(word).__name__} {word!r:.40} at position {i}")
             if self.suffix_model_ is None:
                 raise ValueError(f"Expected words the hand-built model knows, got unknown word {word!r}")
             if word not in memo:
@@ -229,6 +239,9 @@ class HMMTagger:
         """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant)."""
         if not hasattr(self, "log_trans_"):
             raise ValueError("Expected a fitted tagger: call fit, from_probabilities or load first")
+        if isinstance(sentence, str):  # its characters would be tagged, as predict() says too
+            raise TypeError(f"Expected sentence as a list of words, got a str {sentence[:30]!r} (split it first)")
+        sentence = list(sentence)
         log_emit = self._emission_scores(sentence, {} if memo is None else memo)
         decode = viterbi_first_order if self.order == 2 else viterbi_second_order
         path, score = decode(self.log_trans_, log_emit)
@@ -247,7 +260,13 @@ class HMMTagger:
 
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Tags of every sentence (a list of words or characters)."""
-        if isinstance(sentences, str) or not all(isinstance(s, Sequence) and not isinstance(s, str) for s in sentences):
+        if isinstance(sentences, str):
+            raise TypeError("Expected sentences as a list of lists of words, got a str")
+        try:
+            sentences = list(sentences)  # once: a generator checked first would be empty when tagged
+        except TypeError:
+            raise TypeError(f"Expected sentences as a list of lists of words, got {type(sentences).__name__}") from None
+        if not all(isinstance(s, Sequence) and not isinstance(s, str) for s in sentences):
             raise TypeError("Expected sentences as a list of lists of words")
         memo: dict[str, np.ndarray] = {}
         return [self.tag_with_score(sentence, memo)[0] for sentence in sentences]
@@ -313,7 +332,40 @@ class HMMTagger:
         return model
 
 
-def _check_corpus(sentences, tags) -> None:
+def _check_strings(name: str, items) -> None:
+    """TypeError naming the first item of ``items`` (tags, or word types) that is not a str."""
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"Expected {name} as strings, got {type(item).__name__} {item!r:.40}")
+
+
+def _check_distributions(tables: dict[str, tuple]) -> None:
+    """The tables of :meth:`HMMTagger.from_probabilities` must be distributions (within 1e-6): start
+    sums to 1, each transitions row (plus its end probability, when given) sums to 1, each tag's
+    emissions sum to 1 over the words."""
+    start = np.asarray(tables["start"][0], dtype=np.float64)
+    trans = np.asarray(tables["transitions"][0], dtype=np.float64)
+    emit = np.asarray(tables["emissions"][0], dtype=np.float64)
+    rows = trans.sum(axis=1)
+    if "end" in tables:
+        rows = rows + np.asarray(tables["end"][0], dtype=np.float64)
+    sums = (("start", np.array([start.sum()]), ""),
+            ("each row of transitions" + (" plus its end" if "end" in tables else ""), rows, "row {i}"),
+            ("each tag's emissions (a column)", emit.sum(axis=0), "column {i}"))
+    for name, total, where in sums:
+        off = np.abs(total - 1.0) > 1e-6
+        if off.any():
+            i = int(np.argmax(off))
+            raise ValueError(f"Expected {name} to sum to 1 (a probability distribution), got {total[i]:.6g}"
+                             + (f" for {where.format(i=i)}" if where else ""))
+
+
+def _check_corpus(sentences, tags) -> tuple[list, list]:
+    """The corpus as lists (once: a generator would be empty the second time), checked."""
+    for name, value in (("sentences", sentences), ("tags", tags)):
+        if isinstance(value, str) or value is None or not hasattr(value, "__iter__"):
+            raise TypeError(f"Expected {name} as a list of lists of strings, got {type(value).__name__}")
+    sentences, tags = list(sentences), list(tags)
     if len(sentences) != len(tags):
         raise ValueError(f"Expected as many tag lists as sentences ({len(sentences)}), got {len(tags)}")
     for i, (words, sentence_tags) in enumerate(zip(sentences, tags)):
@@ -322,3 +374,4 @@ def _check_corpus(sentences, tags) -> None:
         if len(words) != len(sentence_tags):
             raise ValueError(f"Expected sentence {i} to have as many tags as words ({len(words)}), "
                              f"got {len(sentence_tags)}")
+    return sentences, tags

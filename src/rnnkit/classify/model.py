@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_dtype_name, check_id_values, check_int, check_rate
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -59,6 +59,7 @@ class ClassifierConfig:
             check_int(name, getattr(self, name), 1)
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
+        object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,7 +144,10 @@ class Classifier:
         if not (isinstance(ids, np.ndarray) and ids.ndim == 2):
             raise ValueError(f"Expected ids of shape (T, B), got {getattr(ids, 'shape', type(ids).__name__)}")
         T, B = ids.shape
-        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths is None:
+            raise TypeError(f"Expected lengths (B,) = ({B},), the real tokens of each sentence, got None")
+        # integers, not cut to them (1.9 read as 1), nor bools (a mask row read as lengths 1) or strings
+        lengths = check_id_values("lengths", lengths)
         if lengths.shape != (B,) or (B and (lengths.min() < 1 or lengths.max() > T)):
             raise ValueError(f"Expected lengths of shape ({B},) between 1 and T={T}, got {lengths}")
         P = self.params

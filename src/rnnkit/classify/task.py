@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_rate
+from rnnkit.checks import check_bool, check_id_values, check_int, check_rate, check_str_sequence
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
 from rnnkit.data.segmentation import fold_width as fold_text
@@ -46,24 +46,30 @@ class ClassifierEncoder:
                  level: str = "word", fold_width: bool = False) -> None:
         if level not in LEVELS:
             raise ValueError(f"Expected level to be one of {LEVELS}, got {level!r}")
+        if not isinstance(vocab, Vocabulary):
+            raise TypeError(f"Expected vocab to be a Vocabulary, got {type(vocab).__name__}")
         self.vocab = vocab
-        self.labels = list(labels)
+        self.labels = check_str_sequence("labels", labels)  # a str 'pos' would be the labels p, o, s
         self.label_index = {label: i for i, label in enumerate(self.labels)}
-        self.lowercase = bool(lowercase)
-        self.max_length = int(max_length)  # 0: keep every token
+        self.lowercase = check_bool("lowercase", lowercase)
+        self.max_length = check_int("max_length", max_length, 0)  # 0: keep every token (-1 dropped the last)
         self.level = level
-        self.fold_width = bool(fold_width)  # full-width forms read as half-width (rnnkit.data.segmentation)
+        self.fold_width = check_bool("fold_width", fold_width)  # full-width read as half-width (data.segmentation)
 
     @classmethod
     def build(cls, texts: Sequence[str], labels: Sequence[str], lowercase: bool = False, min_count: int = 1,
               max_length: int = 0, level: str = "word", fold_width: bool = False) -> ClassifierEncoder:
         """Vocabulary of the training texts; labels in sorted order."""
-        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(labels)), lowercase, max_length, level, fold_width)
+        texts = check_str_sequence("texts", texts)  # one text as a str would be its characters
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), sorted(set(check_str_sequence("labels", labels))), lowercase,
+                  max_length, level, fold_width)
         tokens = [tok for text in texts for tok in enc.tokenize(text)]
         enc.vocab = Vocabulary.build(tokens, min_count=min_count, eos_token=None)
         return enc
 
     def tokenize(self, text: str) -> list[str]:
+        if not isinstance(text, str):
+            raise TypeError(f"Expected text to be a str, got {type(text).__name__}")
         text = text.lower() if self.lowercase else text
         if self.fold_width:
             text = fold_text(text)
@@ -73,9 +79,10 @@ class ClassifierEncoder:
         return tokens or ["<unk>"]  # an empty text still gets one step: the RNN needs L >= 1
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
-        return [self.vocab.encode(self.tokenize(t)) for t in texts]
+        return [self.vocab.encode(self.tokenize(t)) for t in check_str_sequence("texts", texts)]
 
     def encode_labels(self, labels: Sequence[str], where: str = "data") -> np.ndarray:
+        labels = check_str_sequence("labels", labels)
         unknown = sorted(set(labels) - set(self.label_index))
         if unknown:
             raise ValueError(f"Expected labels among {self.labels} in {where}, got {unknown[:5]}")
@@ -94,6 +101,10 @@ class ClassifierEncoder:
 
 def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Time-major ids (T, B) padded with 0, and lengths (B,)."""
+    if len(seqs) == 0:
+        raise ValueError("Expected at least one sequence to pad, got none")
+    # integer ids: a float id 1.7 would be stored as 1
+    seqs = [check_id_values(f"seqs[{b}]", s) for b, s in enumerate(seqs)]
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     ids = np.zeros((int(lengths.max()), len(seqs)), dtype=np.int64)
     for b, s in enumerate(seqs):
@@ -103,12 +114,22 @@ def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
     """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches."""
+    batch_size = check_int("batch_size", batch_size, 1)
     out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
     order = np.argsort([len(s) for s in seqs], kind="stable")
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         ids, lengths = pad_batch([seqs[i] for i in idx])
         out[idx] = model.predict_proba(ids, lengths)
+    return out
+
+
+def _check_seqs(name: str, seqs: Sequence[np.ndarray], vocab_size: int) -> list[np.ndarray]:
+    """Each sentence as an int64 array of ids in [0, vocab_size), at least one of them (the RNN needs L >= 1)."""
+    out = [check_id_values(f"{name}[{i}]", s, high=vocab_size) for i, s in enumerate(seqs)]
+    for i, s in enumerate(out):
+        if s.ndim != 1 or s.size == 0:
+            raise ValueError(f"Expected {name}[{i}] as a 1-D array of at least one id, got shape {s.shape}")
     return out
 
 
@@ -128,19 +149,28 @@ class ClassifierTask(IndependentBatches):
         if len(seqs) != len(labels) or not len(seqs):
             raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
         check_rate("word_dropout", word_dropout)
+        K = model.config.num_classes
         self.model = model
         self.params = model.params
-        self.seqs = list(seqs)
-        self.labels = np.asarray(labels, dtype=np.int64)
+        self.seqs = _check_seqs("seqs", seqs, model.config.vocab_size)
+        self.labels = check_id_values("labels", labels, high=K)  # label ids: 0.7 was read as 0
+        if (valid_seqs is None) != (valid_labels is None):
+            raise ValueError("Expected valid_seqs and valid_labels together (or neither), got only one")
+        if valid_seqs is not None:
+            valid_seqs = _check_seqs("valid_seqs", valid_seqs, model.config.vocab_size)
+            valid_labels = check_id_values("valid_labels", valid_labels, high=K)  # -1 would wrap to the last class
+            if valid_labels.shape != (len(valid_seqs),):
+                raise ValueError(f"Expected one valid label per validation sentence ({len(valid_seqs)}), "
+                                 f"got shape {valid_labels.shape}")
         self.valid_seqs = valid_seqs
         self.valid_labels = valid_labels
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.seed = check_int("seed", seed, 0)
         self.lengths = np.array([len(s) for s in self.seqs], dtype=np.int64)
         self.word_dropout = float(word_dropout)
         # saved with every checkpoint, so a model says how it was trained
         self._meta = {**(meta or {}), "word_dropout": self.word_dropout}
-        self.unk_id = int(unk_id)
+        self.unk_id = check_int("unk_id", unk_id, 0)
 
     def epoch_units(self) -> int:
         return len(self.seqs)

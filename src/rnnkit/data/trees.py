@@ -46,14 +46,22 @@ class Tree(NamedTuple):
         return " ".join(self.tokens)
 
 
+MAX_LABEL_DIGITS = 18  # every such label fits an int64 (a class number: SST's are 0-4)
+
+
 def _label(tok: str) -> int:
     if not (tok.isascii() and tok.isdigit()):  # str.isdigit takes '²' and '٣' too
         raise ValueError(f"expected a label (an integer >= 0) after '(', got {tok!r}")
+    if len(tok.lstrip("0")) > MAX_LABEL_DIGITS:  # int64 would overflow: a class number is small
+        raise ValueError(f"expected a label (a class number, such as 0-4) after '(', got {tok[:30]} "
+                         f"({len(tok)} digits)")
     return int(tok)
 
 
 def parse_tree(line: str) -> Tree:
     """One bracketed tree; ValueError saying what is wrong (the reader adds file and line)."""
+    if not isinstance(line, str):
+        raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
     toks = _TOKEN.findall(line)
     if not toks:
         raise ValueError("expected a tree, got an empty line")
@@ -118,6 +126,9 @@ def parse_trees(lines: list[str], where: str) -> list[Tree]:
             trees.append(parse_tree(line))
         except ValueError as e:
             raise DataError(f"{where}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
+        except Exception as e:  # any other failure on a line (an overflow...) is still that line's problem
+            raise DataError(f"{where}:{n}: cannot read this line as a tree ({type(e).__name__}: {e}) (one bracketed "
+                            "tree a line, e.g. '(3 (2 The) (4 good))')") from None
     if not trees:
         raise DataError(f"{where}: no trees (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')")
     return trees

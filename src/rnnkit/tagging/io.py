@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_bool, check_int_sequence
 from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
 from rnnkit.errors import CheckpointError, DataError
@@ -42,15 +43,18 @@ class DataSpec:
     encoding: str = "utf-8"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "feature_columns", tuple(int(c) for c in self.feature_columns))
+        # column indices are ints (numpy ones kept as Python ints, which the spec's JSON holds); -1 = last
+        object.__setattr__(self, "feature_columns", check_int_sequence("feature_columns", self.feature_columns))
+        object.__setattr__(self, "word_column", _column_index("word_column", self.word_column))
+        if self.format == "columns":
+            object.__setattr__(self, "tag_column", _column_index("tag_column", self.tag_column,
+                                                                 " for column files"))
         if self.format not in FORMATS:
             raise ValueError(f"Expected format one of {FORMATS}, got {self.format!r}")
         if self.scheme not in SCHEMES:
             raise ValueError(f"Expected scheme one of {SCHEMES}, got {self.scheme!r}")
         if self.format == "conllu" and self.tag_column not in ("upos", "xpos"):
             raise ValueError(f"Expected tag_column 'upos' or 'xpos' for CoNLL-U, got {self.tag_column!r}")
-        if self.format == "columns" and not isinstance(self.tag_column, int):
-            raise ValueError(f"Expected an integer tag_column for column files, got {self.tag_column!r}")
         if self.format == "segmented" and self.scheme != "bmes":
             raise ValueError(f"Expected scheme 'bmes' for segmented text, got {self.scheme!r}")
         if self.feature_columns and self.format != "columns":
@@ -60,6 +64,13 @@ class DataSpec:
         d = asdict(self)
         d["feature_columns"] = list(self.feature_columns)
         return d
+
+
+def _column_index(name: str, value: Any, where: str = "") -> int:
+    """A column index as a Python int (numpy integers too; not a bool, float or str)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"Expected an integer {name}{where} (0 the first column, -1 the last), got {value!r}")
+    return int(value)
 
 
 @dataclass
@@ -72,8 +83,39 @@ class TaggingData:
     source: Any = None  # what the reader returned, to write predictions back in the same format
 
 
+def _sentence_list(name: str, value: Any) -> None:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"Expected {name} to be a list of sentences, got {type(value).__name__}")
+
+
+def check_sentences(data: TaggingData) -> None:
+    """Every sentence of ``data`` a list of tokens (a str would be read as its characters), with as many
+    tags and feature rows as tokens when they are given (a short one would be padded silently)."""
+    _sentence_list("data.words", data.words)
+    for name in ("tags", "features"):
+        rows = getattr(data, name)
+        if rows is None:
+            continue
+        _sentence_list(f"data.{name}", rows)
+        if len(rows) != len(data.words):
+            raise ValueError(f"Expected data.{name} for each of the {len(data.words)} sentences, got {len(rows)}")
+    for k, sentence in enumerate(data.words):
+        if isinstance(sentence, str) or not isinstance(sentence, (list, tuple)):
+            hint = f" (split it: {sentence[:30]!r}.split())" if isinstance(sentence, str) else ""
+            raise TypeError(f"Expected sentence {k} of data.words as a list of tokens, got "
+                            f"{type(sentence).__name__}{hint}")
+        for name in ("tags", "features"):
+            rows = getattr(data, name)
+            if rows is not None and (isinstance(rows[k], str) or len(rows[k]) != len(sentence)):
+                got = "a str" if isinstance(rows[k], str) else len(rows[k])
+                raise ValueError(f"Expected data.{name}[{k}] to hold one entry per token ({len(sentence)}), got {got}")
+
+
 def read_tagged(path: str | os.PathLike, spec: DataSpec, labelled: bool = True) -> TaggingData:
     """Read a file as ``spec`` says; ``labelled=False`` reads column files without a tag column."""
+    if not isinstance(spec, DataSpec):
+        raise TypeError(f"Expected spec to be a DataSpec, got {type(spec).__name__}")
+    labelled = check_bool("labelled", labelled)  # "no" would read the tags
     if spec.format == "conllu":
         sents = read_conllu(path, spec.tag_column, spec.encoding)
         return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, None, sents)
@@ -109,6 +151,12 @@ def format_predictions(data: TaggingData, predictions: list[list[str]], spec: Da
     appended as a last column (what conlleval reads); segmented: the words; raw text (``spec``
     None): ``word/TAG`` tokens, one sentence a line.
     """
+    if len(predictions) != len(data.words):  # zip would write only the sentences that have predictions
+        raise ValueError(f"Expected predictions for each of the {len(data.words)} sentences, got {len(predictions)}")
+    for k, (words, tags) in enumerate(zip(data.words, predictions)):
+        if isinstance(tags, str) or len(tags) != len(words):  # a short one would drop the sentence's last words
+            got = "a str" if isinstance(tags, str) else f"{len(tags)}"
+            raise ValueError(f"Expected one predicted tag per token of sentence {k} ({len(words)}), got {got}")
     if spec is None or data.source is None:
         return "".join(" ".join(f"{w}/{t}" for w, t in zip(ws, ts)) + "\n" for ws, ts in zip(data.words, predictions))
     if spec.format == "conllu":

@@ -29,13 +29,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_dtype_name, check_int, check_int_sequence, check_rate
 from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_backward, linear_forward
 from rnnkit.nn.softmax import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.packing import resolve_lengths
 from rnnkit.recurrent import LSTM
 from rnnkit.tagging.char_features import CharBatch, char_features_backward, char_features_forward, make_char_lstm
 
@@ -62,11 +63,23 @@ class TaggerConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "feature_vocab_sizes", tuple(int(v) for v in self.feature_vocab_sizes))
+        # ints, not int() of whatever came: (2.7,) was read as (2,) and ("12",) as (12,)
+        object.__setattr__(self, "feature_vocab_sizes", check_int_sequence("feature_vocab_sizes",
+                                                                           self.feature_vocab_sizes, 1))
         if self.output not in OUTPUTS:
             raise ValueError(f"Expected output one of {OUTPUTS}, got {self.output!r}")
         for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
             check_int(name, getattr(self, name), 1)
+        for name in ("char_vocab_size", "bigram_vocab_size"):  # 0: that input part is off
+            check_int(name, getattr(self, name), 0)
+        # the sizes of each input part in use (an unused part's sizes are never read)
+        sizes = ((self.char_vocab_size, ("char_embedding_dim", "char_hidden")),
+                 (self.bigram_vocab_size, ("bigram_embedding_dim",)),
+                 (self.feature_vocab_sizes, ("feature_embedding_dim",)))
+        for used, names in sizes:
+            for name in names if used else ():
+                check_int(name, getattr(self, name), 1)
+        object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
 
@@ -149,12 +162,23 @@ class Tagger:
         """Copy arrays into the parameters in place, checking names and shapes."""
         ckpt.copy_into(self.params, arrays, "the tagger's")
 
-    def _check_batch(self, batch: TaggerBatch) -> tuple[int, int]:
+    def _check_batch(self, batch: TaggerBatch) -> TaggerBatch:
+        """The batch with its lengths as an int64 array (a list of ints is taken), after checking it."""
+        if not isinstance(batch, TaggerBatch):
+            raise TypeError(f"Expected batch to be a TaggerBatch, got {type(batch).__name__}")
         cfg = self.config
         words = batch.words
         if not (isinstance(words, np.ndarray) and words.ndim == 2):
             raise ValueError(f"Expected words of shape (T, B), got {getattr(words, 'shape', type(words).__name__)}")
         T, B = words.shape
+        if batch.lengths is None:
+            raise TypeError(f"Expected batch.lengths (B,) = ({B},), got None")
+        found = resolve_lengths(T, B, lengths=batch.lengths)  # ints (or lists of them) between 1 and T
+        batch = batch._replace(lengths=np.full(B, T, dtype=np.int64) if found is None else found)
+        for name in ("bigrams", "features", "tags"):
+            array = getattr(batch, name)
+            if array is not None and not isinstance(array, np.ndarray):
+                raise TypeError(f"Expected batch.{name} to be a numpy array, got {type(array).__name__}")
         checks = [("chars", batch.chars is not None, cfg.char_vocab_size > 0),
                   ("bigrams", batch.bigrams is not None, cfg.bigram_vocab_size > 0),
                   ("features", batch.features is not None, len(cfg.feature_vocab_sizes) > 0)]
@@ -167,7 +191,7 @@ class Tagger:
         F = len(cfg.feature_vocab_sizes)
         if batch.features is not None and batch.features.shape != (T, B, F):
             raise ValueError(f"Expected features of shape (T, B, F) = {(T, B, F)}, got {batch.features.shape}")
-        return T, B
+        return batch
 
     # ------------------------------------------------------------------ forward / backward
     def scores(self, batch: TaggerBatch, training: bool = False,
@@ -175,7 +199,8 @@ class Tagger:
         """Emission scores (T, B, K) of a batch and the cache for :meth:`scores_backward`."""
         cfg = self.config
         P = self.params
-        T, B = self._check_batch(batch)
+        batch = self._check_batch(batch)
+        T, B = batch.words.shape
         mask = np.arange(T)[:, None] < batch.lengths[None, :]  # (T, B)
         parts = []
         x, c = embedding_forward(batch.words, P["embedding.weight"])  # (T, B, E)
@@ -250,8 +275,8 @@ class Tagger:
     # ------------------------------------------------------------------ prediction
     def predict(self, batch: TaggerBatch, allowed: tuple | None = None) -> list[list[int]]:
         """Best tag ids of every sentence: argmax or Viterbi; legal sequences only with ``allowed``."""
-        s, _ = self.scores(batch)  # (T, B, K)
-        lengths = batch.lengths
+        s, cache = self.scores(batch)  # (T, B, K)
+        lengths = cache.mask.sum(axis=0)  # (B,) as checked
         if self.config.output == "crf":
             paths, _ = viterbi_decode(s, lengths, self._crf(), allowed)
             return paths

@@ -18,22 +18,15 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import check_bool, check_id_values, check_int, check_number, check_str_sequence
 from rnnkit.constraints import allowed_transitions
 from rnnkit.data.segmentation import fold_sentences
-from rnnkit.data.segmentation import fold_width as fold_text
-from rnnkit.data.segment_rules import fix_words, written_spaces
-from rnnkit.data.segmentation import tags_to_words
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.metrics.segmentation import segmentation_prf
-from rnnkit.metrics.tagging import span_prf, token_accuracy
 from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_batch
-from rnnkit.tagging.io import TaggingData
+from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
 from rnnkit.tagging.model import Tagger, TaggerBatch
+from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
 from rnnkit.train.loop import IndependentBatches, StepResult
-
-METRICS = ("accuracy", "span_f1", "word_f1")
-METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1"}  # where evaluate() reports each
-_SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}
 
 
 def _bigrams(tokens: list[str]) -> list[str]:
@@ -61,23 +54,34 @@ class TaggerEncoder:
     def __init__(self, words: Vocabulary, tags: list[str], chars: Vocabulary | None = None,
                  bigrams: Vocabulary | None = None, features: list[Vocabulary] | None = None,
                  lowercase: bool = False, max_chars: int = 30, fold_width: bool = False) -> None:
+        for name, vocab in (("words", words), ("chars", chars), ("bigrams", bigrams)):
+            if not (isinstance(vocab, Vocabulary) or (vocab is None and name != "words")):
+                raise TypeError(f"Expected {name} to be a Vocabulary{'' if name == 'words' else ' or None'}, "
+                                f"got {type(vocab).__name__}")
         self.words = words
-        self.tags = list(tags)
+        self.tags = check_str_sequence("tags", tags)  # a str 'DNV' would be the tags D, N, V
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
         self.chars = chars
         self.bigrams = bigrams
         self.features = list(features or [])
-        self.lowercase = bool(lowercase)
-        self.max_chars = int(max_chars)
-        self.fold_width = bool(fold_width)  # full-width forms read as half-width (rnnkit.data.segmentation.fold_width)
+        if not all(isinstance(v, Vocabulary) for v in self.features):
+            raise TypeError("Expected features to be a list of Vocabulary, one a feature column")
+        self.lowercase = check_bool("lowercase", lowercase)
+        self.max_chars = check_int("max_chars", max_chars, 2)  # a long word keeps its first and last characters
+        self.fold_width = check_bool("fold_width", fold_width)  # full-width read as half-width (data.segmentation)
 
     @classmethod
     def build(cls, data: TaggingData, *, lowercase: bool = False, char_features: bool = False,
               bigrams: bool = False, min_count: int = 1, max_chars: int = 30,
               fold_width: bool = False) -> TaggerEncoder:
         """Vocabularies of the training data (``data.tags`` needed); tags in sorted order."""
+        if not isinstance(data, TaggingData):
+            raise TypeError(f"Expected data to be a TaggingData, got {type(data).__name__}")
         if data.tags is None:
             raise ValueError("Expected labelled training data (tags), got none")
+        check_sentences(data)
+        check_bool("char_features", char_features)
+        check_bool("bigrams", bigrams)
         enc = cls(Vocabulary(["<unk>"], eos_token=None), [], lowercase=lowercase, max_chars=max_chars,
                   fold_width=fold_width)
         folded = enc.folded(data.words)
@@ -106,6 +110,9 @@ class TaggerEncoder:
 
     def encode(self, data: TaggingData) -> Encoded:
         """Ids of every sentence; tags are encoded when ``data.tags`` is given."""
+        if not isinstance(data, TaggingData):
+            raise TypeError(f"Expected data to be a TaggingData, got {type(data).__name__}")
+        check_sentences(data)  # a sentence given as a str would be read as its characters
         folded = self.folded(data.words)
         words = [self.words.encode([self.norm(w) for w in s]) for s in folded]
         types = type_chars = type_lengths = None
@@ -154,8 +161,14 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
 
     ``word_ids`` replaces ``enc.words`` (the task passes word ids after word dropout).
     """
+    n = len(enc.lengths)
+    indices = check_id_values("indices", indices, high=n)  # -3 would wrap to another sentence
+    if indices.ndim != 1 or indices.size == 0:
+        raise ValueError(f"Expected indices as a non-empty 1-D array of sentence numbers, got shape {indices.shape}")
     source = enc.words if word_ids is None else word_ids
     lengths = enc.lengths[indices]  # (B,)
+    if lengths.min() < 1:
+        raise ValueError(f"Expected sentences of length >= 1, got the empty sentence {indices[lengths.argmin()]}")
     T, B = int(lengths.max()), len(indices)
     mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
 
@@ -178,6 +191,7 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
 
 def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128) -> list[list[int]]:
     """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches."""
+    batch_size = check_int("batch_size", batch_size, 1)
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
     order = [i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0]
     for start in range(0, len(order), batch_size):
@@ -194,34 +208,6 @@ def decoding_constraints(tags: list[str], scheme: str) -> tuple | None:
     return allowed_transitions(tags, scheme)
 
 
-def metric_for(scheme: str, fmt: str) -> str:
-    """The validation metric of a task: word F1 for BMES, span F1 for span schemes, else accuracy."""
-    if scheme == "bmes":
-        return "word_f1"
-    return "span_f1" if scheme in _SPAN_SCHEME else "accuracy"
-
-
-def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None = None,
-          scheme: str = "none", train_words: list[str] | None = None, fold: bool = False) -> dict[str, Any]:
-    """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number.  ``fold``:
-    the model reads width-folded text, so a word is unseen (OOV) when its folded form is.  Word F1
-    scores the words ``rnnkit segment`` would print (:func:`rnnkit.data.segment_rules.fix_words`, with
-    the spaces of the written sentence, :func:`~rnnkit.data.segment_rules.written_spaces`, as fixed
-    boundaries), not the raw tags."""
-    if metric == "accuracy":
-        acc = token_accuracy(gold, pred)
-        return {"main": acc, "accuracy": acc}
-    if metric == "span_f1":
-        m = span_prf(gold, pred, _SPAN_SCHEME[scheme])
-        return {"main": m["f1"], "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
-                "accuracy": token_accuracy(gold, pred), "per_type": m["per_type"]}
-    gw = [tags_to_words(c, t) for c, t in zip(words, gold)]
-    # what `rnnkit segment` prints: its rules, with the spaces the written sentence has kept as boundaries
-    pw = [fix_words(tags_to_words(c, t), written_spaces(g)) for c, t, g in zip(words, pred, gw)]
-    m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
-    return {"main": m["f1"], **m}
-
-
 class TaggerTask(IndependentBatches):
     """Train a :class:`Tagger` on encoded sentences; validate with the task's metric.
 
@@ -236,8 +222,9 @@ class TaggerTask(IndependentBatches):
                  train_words: list[str] | None = None, meta: dict[str, Any] | None = None) -> None:
         if train.tags is None:
             raise ValueError("Expected labelled training data, got none")
-        if metric not in METRICS:
-            raise ValueError(f"Expected metric one of {METRICS}, got {metric!r}")
+        if scheme not in SCHEMES:
+            raise ValueError(f"Expected scheme one of {SCHEMES}, got {scheme!r}")
+        check_metric(metric, scheme)  # now, not at the first evaluation
         self.model = model
         self.params = model.params
         self.encoder = encoder
@@ -246,9 +233,9 @@ class TaggerTask(IndependentBatches):
         self.valid_data = valid_data
         self.metric = metric
         self.scheme = scheme
-        self.batch_size = int(batch_size)
-        self.singleton_unk = float(singleton_unk)
-        self.seed = int(seed)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.singleton_unk = check_number("singleton_unk", singleton_unk, 0.0, 1.0)  # a probability
+        self.seed = check_int("seed", seed, 0)
         self.train_words = train_words
         self._meta = meta or {}
         self.allowed = decoding_constraints(encoder.tags, scheme)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import check_id_values
 from rnnkit.data.trees import Tree
 
 
@@ -45,10 +46,17 @@ def make_batch(trees: Sequence[Tree], word_ids: Sequence[np.ndarray], labels: Se
                ) -> TreeBatch:
     """Flatten trees with their leaves' word ids (one (n_b,) array a tree) and, optionally, node labels
     to learn (one (N_b,) array a tree, -1 for none; default: the trees' own labels)."""
+    if isinstance(trees, Tree) or not isinstance(trees, Sequence):
+        raise TypeError(f"Expected trees to be a list of Tree, got {type(trees).__name__}")
     if len(trees) == 0:
         raise ValueError("Expected at least one tree in a batch, got none")
     if len(word_ids) != len(trees) or (labels is not None and len(labels) != len(trees)):
         raise ValueError(f"Expected word ids (and labels) for each of the {len(trees)} trees, got {len(word_ids)}")
+    for b, t in enumerate(trees):
+        if not isinstance(t, Tree):
+            raise TypeError(f"Expected trees[{b}] to be a Tree (rnnkit.data.trees.parse_tree), got {type(t).__name__}")
+    # word ids are ints (a float id 1.7 would be cut to 1; words are encoded with a vocabulary first)
+    word_ids = [check_id_values(f"word_ids[{b}]", w) for b, w in enumerate(word_ids)]
     offsets = np.cumsum([0] + [len(t.labels) for t in trees])
     N = int(offsets[-1])
     children = np.concatenate([np.where(t.children >= 0, t.children + o, -1) for t, o in zip(trees, offsets)])
@@ -57,14 +65,21 @@ def make_batch(trees: Sequence[Tree], word_ids: Sequence[np.ndarray], labels: Se
     is_leaf = leaf_pos >= 0
     leaves = np.flatnonzero(is_leaf)
     for t, w in zip(trees, word_ids):
-        if len(w) != len(t.tokens):
-            raise ValueError(f"Expected one word id per leaf ({len(t.tokens)}), got {len(w)}")
-    words = np.concatenate([np.asarray(w, dtype=np.int64)[t.leaf[t.leaf >= 0]] for t, w in zip(trees, word_ids)])
+        if w.shape != (len(t.tokens),):
+            raise ValueError(f"Expected one word id per leaf ({len(t.tokens)}), got shape {w.shape}")
+    words = np.concatenate([w[t.leaf[t.leaf >= 0]] for t, w in zip(trees, word_ids)])
     levels = []
     for height in range(1, int(heights.max()) + 1):
         nodes = np.flatnonzero(heights == height)
         levels.append(Level(nodes, children[nodes, 0], children[nodes, 1]))
-    lab = np.concatenate([t.labels for t in trees] if labels is None else [np.asarray(x) for x in labels])
+    if labels is None:
+        lab = np.concatenate([t.labels for t in trees])
+    else:  # ints >= -1 (-1: no label); a label 2.9 would be cut to 2, and -5 taken for "none"
+        lab = [check_id_values(f"labels[{b}]", x, low=-1) for b, x in enumerate(labels)]
+        for b, (t, x) in enumerate(zip(trees, lab)):
+            if x.shape != t.labels.shape:
+                raise ValueError(f"Expected labels[{b}] to hold one label per node {t.labels.shape}, got shape {x.shape}")
+        lab = np.concatenate(lab)
     if lab.shape != (N,):
         raise ValueError(f"Expected one label per node ({N}), got {lab.shape[0]}")
     return TreeBatch(N, leaves, words, levels, lab.astype(np.int64), offsets[1:] - 1)

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_dtype_name, check_int, check_rate, check_rng
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.softmax import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.treenet import cells
@@ -44,8 +44,8 @@ class TreeNetConfig:
         for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size"):
             check_int(name, getattr(self, name), 1)
         check_rate("dropout", self.dropout)
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"Expected dtype 'float32' or 'float64', got {self.dtype!r}")
+        # np.float32 as well as "float32", like the other models' configs; the name is kept (JSON holds it)
+        object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +64,9 @@ class TreeNet:
     """Embedding -> recursive cell over each tree -> softmax at every node; see the module docstring."""
 
     def __init__(self, config: TreeNetConfig, rng: np.random.Generator) -> None:
+        if not isinstance(config, TreeNetConfig):
+            raise TypeError(f"Expected config to be a TreeNetConfig, got {type(config).__name__}")
+        check_rng(rng)
         cfg = config
         self.config = cfg
         dtype = np.dtype(cfg.dtype)
@@ -80,11 +83,19 @@ class TreeNet:
         ckpt.copy_into(self.params, arrays, "the tree model's")
 
     def _check(self, batch: TreeBatch) -> None:
+        if not isinstance(batch, TreeBatch):
+            raise TypeError(f"Expected batch to be a TreeBatch (rnnkit.treenet.make_batch of the trees and their "
+                            f"word ids), got {type(batch).__name__}")
         V, K = self.config.vocab_size, self.config.num_classes
+        for name, array in (("words", batch.words), ("labels", batch.labels)):
+            if not (isinstance(array, np.ndarray) and array.dtype.kind in "iu"):
+                raise TypeError(f"Expected batch.{name} to be an integer array, got "
+                                f"{getattr(array, 'dtype', type(array).__name__)}")
         if batch.words.size and (batch.words.min() < 0 or batch.words.max() >= V):
             raise ValueError(f"Expected word ids in [0, {V}), got values in [{batch.words.min()}, {batch.words.max()}]")
-        if batch.labels.size and batch.labels.max() >= K:
-            raise ValueError(f"Expected labels in [0, {K}) (or -1 for none), got {batch.labels.max()}")
+        if batch.labels.size and (batch.labels.max() >= K or batch.labels.min() < -1):
+            bad = batch.labels.max() if batch.labels.max() >= K else batch.labels.min()
+            raise ValueError(f"Expected labels in [0, {K}) (or -1 for none), got {bad}")
 
     def states(self, batch: TreeBatch, training: bool = False,
                rng: np.random.Generator | None = None) -> tuple[np.ndarray, tuple]:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_rate
+from rnnkit.checks import check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.loop import IndependentBatches, StepResult
@@ -80,6 +80,7 @@ class TreeEncoder:
 
 def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
     """Root accuracy, all-node accuracy (labelled nodes) and the predicted root labels."""
+    batch_size = check_int("batch_size", batch_size, 1)
     root_right = node_right = nodes = 0
     nll = 0.0
     preds = []
@@ -118,8 +119,8 @@ class TreeTask(IndependentBatches):
         self.encoder = encoder
         self.trees = list(trees)
         self.valid = list(valid) if valid else None
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.seed = check_int("seed", seed, 0)
 
     def epoch_units(self) -> int:
         return len(self.trees)

@@ -1,0 +1,63 @@
+"""Scoring a tagger's output: the task's metric for a tag scheme, and the scores themselves.
+
+Token accuracy (POS), span F1 (chunking, NER; conlleval's rules via seqeval) or word F1
+(segmentation: BMES character tags turned into words).  Each metric needs its kind of tags: span F1
+a span scheme (``bio``, ``iob1``, ``bioes``), word F1 the characters of every sentence.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rnnkit.data.segment_rules import fix_words, written_spaces
+from rnnkit.data.segmentation import fold_width as fold_text
+from rnnkit.data.segmentation import tags_to_words
+from rnnkit.metrics.segmentation import segmentation_prf
+from rnnkit.metrics.tagging import span_prf, token_accuracy
+
+METRICS = ("accuracy", "span_f1", "word_f1")
+METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1"}  # where evaluate() reports each
+SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}  # our scheme names -> seqeval's
+
+
+def metric_for(scheme: str, fmt: str) -> str:
+    """The validation metric of a task: word F1 for BMES, span F1 for span schemes, else accuracy."""
+    if scheme == "bmes":
+        return "word_f1"
+    return "span_f1" if scheme in SPAN_SCHEME else "accuracy"
+
+
+def check_metric(metric: str, scheme: str) -> None:
+    """ValueError unless ``metric`` is one of METRICS that ``scheme`` can be scored by (span F1 needs a
+    span scheme: with "none" or "bmes" there are no spans to read)."""
+    if metric not in METRICS:
+        raise ValueError(f"Expected metric one of {METRICS}, got {metric!r}")
+    if metric == "span_f1" and scheme not in SPAN_SCHEME:
+        raise ValueError(f"Expected scheme one of {tuple(SPAN_SCHEME)} for metric 'span_f1' (the tags' spans), "
+                         f"got {scheme!r}")
+
+
+def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None = None,
+          scheme: str = "none", train_words: list[str] | None = None, fold: bool = False) -> dict[str, Any]:
+    """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number.  ``fold``:
+    the model reads width-folded text, so a word is unseen (OOV) when its folded form is.  Word F1
+    scores the words ``rnnkit segment`` would print (:func:`rnnkit.data.segment_rules.fix_words`, with
+    the spaces of the written sentence, :func:`~rnnkit.data.segment_rules.written_spaces`, as fixed
+    boundaries), not the raw tags."""
+    check_metric(metric, scheme)
+    if metric == "accuracy":
+        acc = token_accuracy(gold, pred)
+        return {"main": acc, "accuracy": acc}
+    if metric == "span_f1":
+        m = span_prf(gold, pred, SPAN_SCHEME[scheme])
+        return {"main": m["f1"], "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
+                "accuracy": token_accuracy(gold, pred), "per_type": m["per_type"]}
+    if words is None:
+        raise ValueError("Expected words (the characters of every sentence) for metric 'word_f1', got None")
+    if not len(words) == len(gold) == len(pred):  # zip would drop the sentences past the shortest
+        raise ValueError(f"Expected words, gold and pred for the same sentences, got {len(words)}, {len(gold)} "
+                         f"and {len(pred)} of them")
+    gw = [tags_to_words(c, t) for c, t in zip(words, gold)]
+    # what `rnnkit segment` prints: its rules, with the spaces the written sentence has kept as boundaries
+    pw = [fix_words(tags_to_words(c, t), written_spaces(g)) for c, t, g in zip(words, pred, gw)]
+    m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
+    return {"main": m["f1"], **m}
