@@ -35,6 +35,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from rnnkit.checks import check_bool, check_int, check_number, check_rng
+from rnnkit.lm.class_softmax import check_output_inputs
 from rnnkit.nn.linear_softmax import LinearCrossEntropy, LinearCrossEntropyCache
 from rnnkit.nn.softmax import check_targets
 
@@ -49,12 +51,20 @@ def default_cutoffs(vocab_size: int) -> tuple[int, ...]:
 
 
 def check_cutoffs(cutoffs: Sequence[int], vocab_size: int) -> tuple[int, ...]:
-    """The cutoffs as a tuple of ints, strictly increasing, each in [1, V - 1]; ValueError otherwise."""
-    cut = tuple(int(c) for c in cutoffs)
-    if (not cut or any(c != float(o) for c, o in zip(cut, cutoffs)) or any(c < 1 for c in cut)
-            or any(b <= a for a, b in zip(cut, cut[1:])) or cut[-1] >= vocab_size):
+    """The cutoffs as a tuple of ints, strictly increasing, each in [1, V - 1]; TypeError for anything but a
+    sequence of integers, ValueError otherwise."""
+    if isinstance(cutoffs, (str, bytes)) or not hasattr(cutoffs, "__iter__"):
+        raise TypeError(f"Expected cutoffs to be a sequence of ints (the adaptive softmax's cluster bounds), got "
+                        f"{type(cutoffs).__name__} {cutoffs!r}")
+    given = tuple(cutoffs)
+    for c in given:
+        if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
+            raise TypeError(f"Expected cutoffs to be ints, got {type(c).__name__} {c!r} in {list(given)}")
+    cut = tuple(int(c) for c in given)
+    if (not cut or any(c < 1 for c in cut) or any(b <= a for a, b in zip(cut, cut[1:]))
+            or cut[-1] >= vocab_size):
         raise ValueError(f"Expected adaptive-softmax cutoffs strictly increasing between 1 and the vocabulary "
-                         f"size {vocab_size} (exclusive), got {list(cutoffs)}")
+                         f"size {vocab_size} (exclusive), got {list(cut)}")
     return cut
 
 
@@ -70,17 +80,18 @@ class AdaptiveSoftmax:
 
     def __init__(self, vocab_size: int, hidden_size: int, cutoffs: Sequence[int], div_value: float = 4.0,
                  head_bias: bool = True) -> None:
-        if not (np.isfinite(div_value) and div_value >= 1.0):
+        div_value = check_number("div_value", div_value)
+        if div_value < 1.0:
             raise ValueError(f"Expected div_value >= 1 (each tail cluster's inner size is H / div_value**(i+1)), "
                              f"got {div_value}")
-        cut = check_cutoffs(cutoffs, vocab_size)
-        self.vocab_size = V = int(vocab_size)
-        self.hidden_size = H = int(hidden_size)
+        self.vocab_size = V = check_int("vocab_size", vocab_size, 2)
+        self.hidden_size = H = check_int("hidden_size", hidden_size, 1)
+        cut = check_cutoffs(cutoffs, V)
         self.bounds = np.array(cut + (V,), dtype=np.int64)  # c_0 .. c_K
         self.shortlist = cut[0]
         self.num_clusters = len(cut)
         self.head_size = self.shortlist + self.num_clusters
-        self.head_bias = head_bias
+        self.head_bias = check_bool("head_bias", head_bias)
         self.inner_sizes = []
         for i in range(self.num_clusters):
             d = int(H // (div_value ** (i + 1)))  # as torch computes it
@@ -101,6 +112,7 @@ class AdaptiveSoftmax:
 
     def init_params(self, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
         """Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's Linear), head bias zero."""
+        check_rng(rng)
         params = {}
         for name, shape in self.param_shapes().items():
             if name == "head.bias":
@@ -121,12 +133,14 @@ class AdaptiveSoftmax:
     def loss(self, params: dict[str, np.ndarray], h: np.ndarray, targets: np.ndarray,
              mask: np.ndarray | None = None) -> tuple[float, AdaptiveSoftmaxCache]:
         """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) bool or 0/1."""
+        check_output_inputs(h, params, self.param_shapes(), self.hidden_size)
         N = h.shape[0]
         targets, keep = check_targets(targets, mask, (N,), self.vocab_size, "one per row of h")
         keep = np.ones(N, bool) if keep is None else keep  # (N,); _split reads masked targets as 0
         w = keep.astype(h.dtype)  # (N,) 0/1 loss weights
         head_t, cluster = self._split(targets, keep)
-        total, c_head = self._head.forward(h, params["head.weight"], params.get("head.bias"), head_t,
+        bias = params["head.bias"] if self.head_bias else None
+        total, c_head = self._head.forward(h, params["head.weight"], bias, head_t,
                                            None if mask is None else keep)
         tails = []
         for i in range(self.num_clusters):
@@ -173,6 +187,7 @@ class AdaptiveSoftmax:
 
     def log_probs(self, params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarray:
         """(N, V) exact log P(w | h) for every word."""
+        check_output_inputs(h, params, self.param_shapes(), self.hidden_size)
         z = h @ params["head.weight"].T  # (N, c_0 + K)
         if self.head_bias:
             z += params["head.bias"]

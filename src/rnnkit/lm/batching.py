@@ -16,12 +16,17 @@ from typing import Iterator
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_rng
+from rnnkit.checks import check_bool, check_int, check_rng
 from rnnkit.errors import DataError
 
 
 def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpus") -> np.ndarray:
-    """(N // B, B) time-major streams; each stream needs at least 2 tokens (one input, one target)."""
+    """(N // B, B) time-major streams; each stream needs at least 2 tokens (one input, one target).
+
+    ``bptt`` does not change the batches (windows are cut by :func:`windows`); it is only checked, so
+    that a caller's bad window length fails here, with the data, rather than later.
+    """
+    check_int("bptt", bptt, 1)
     given = np.asarray(ids)
     if given.size and given.dtype.kind not in "iu":  # a float id would be truncated silently
         raise TypeError(f"Expected integer token ids, got {given.dtype}")
@@ -50,9 +55,11 @@ def windows(data: np.ndarray, bptt: int, start: int = 0, jitter: bool = False,
             rng: np.random.Generator | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Yield (next_start, inputs (T', B), targets (T', B)) from time index ``start`` to the end."""
     check_int("bptt", bptt, 1)  # 0 would yield empty windows forever
-    if jitter:
+    if not (isinstance(data, np.ndarray) and data.ndim == 2):
+        raise ValueError(f"Expected data of shape (N, B) (from batchify), got {getattr(data, 'shape', type(data).__name__)}")
+    i = check_int("start", start, 0)  # a negative start would count from the end and yield an empty window
+    if check_bool("jitter", jitter):
         check_rng(rng, "rng (for jitter)")
-    i = start
     n = data.shape[0]
     while i < n - 1:
         T = min(window_length(bptt, jitter, rng), n - 1 - i)

@@ -27,11 +27,44 @@ matrix has the layout of an ordinary output layer, so it can be tied to an embed
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import check_int, check_number, check_rng
 from rnnkit.nn.softmax import check_targets
+
+
+def check_output_inputs(h: Any, params: Any, shapes: dict[str, tuple[int | None, ...]], H: int | None = None) -> None:
+    """Check hidden states h (N, H) and the output layer's params against ``shapes`` (name -> shape, None
+    standing for H, which the first such parameter sets unless given): float arrays of the expected shapes, all of one
+    dtype, h's too (a float64 h with float32 parameters would compute everything in float64, as
+    :func:`~rnnkit.nn.linear.linear_forward` refuses to).  TypeError or ValueError naming what is wrong."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"Expected params to be a dict of arrays, got {type(params).__name__}")
+    dtype, first = None, ""
+    for name, shape in shapes.items():
+        p = params.get(name)
+        if not (isinstance(p, np.ndarray) and p.dtype.kind == "f"):
+            got = "nothing" if p is None else getattr(p, "dtype", type(p).__name__)
+            raise TypeError(f"Expected params[{name!r}] to be a float numpy array, got {got}")
+        want = tuple(H if d is None else d for d in shape)
+        if p.ndim != len(want) or any(w is not None and w != g for w, g in zip(want, p.shape)):
+            shown = "(" + ", ".join("H" if w is None else str(w) for w in want) + ("," if len(want) == 1 else "") + ")"
+            raise ValueError(f"Expected params[{name!r}] of shape {shown}, got {p.shape}")
+        if H is None and None in shape:
+            H = p.shape[shape.index(None)]
+        if dtype is None:
+            dtype, first = p.dtype, name
+        elif p.dtype != dtype:
+            raise TypeError(f"Expected params[{name!r}] of dtype {dtype} ({first}'s), got {p.dtype}")
+    if not (isinstance(h, np.ndarray) and h.dtype.kind == "f"):
+        raise TypeError(f"Expected h to be a float numpy array, got {getattr(h, 'dtype', type(h).__name__)}")
+    if h.ndim != 2 or h.shape[1] != H:
+        raise ValueError(f"Expected h of shape (N, {H}) (the parameters' hidden size), got {h.shape}")
+    if h.dtype != dtype:
+        raise TypeError(f"Expected h of dtype {dtype} (the parameters'), got {h.dtype}")
 
 
 def class_ordered_ids(word_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,11 +82,16 @@ def class_ordered_ids(word_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def frequency_classes(counts: np.ndarray, num_classes: int, power: float = 1.0) -> np.ndarray:
     """(V,) class id of every word: frequency bins of about equal mass of counts**power."""
-    counts = np.asarray(counts, dtype=np.float64)
+    given = np.asarray(counts)
+    if given.dtype.kind not in "iuf":
+        raise TypeError(f"Expected counts to be an array of numbers (one per word), got {given.dtype}")
+    if given.ndim != 1:
+        raise ValueError(f"Expected counts of shape (V,) (one per word), got {given.shape}")
+    counts = given.astype(np.float64)
     V = counts.size
-    if not 1 <= num_classes <= V:
+    if check_int("num_classes", num_classes, 1) > V:  # a float count of classes would make one more
         raise ValueError(f"Expected num_classes between 1 and the vocabulary size {V}, got {num_classes}")
-    if not (np.isfinite(power) and power >= 0):
+    if check_number("power", power) < 0:
         raise ValueError(f"Expected power >= 0 (1: equal frequency mass, 0.5: equal sqrt mass), got {power}")
     order = np.argsort(-counts, kind="stable")
     mass = np.maximum(counts[order], 0.0) ** power
@@ -110,6 +148,11 @@ class ClassSoftmax:
         if all(m.size and m[-1] - m[0] + 1 == m.size for m in self.members):
             self.slices = [slice(int(m[0]), int(m[-1]) + 1) for m in self.members]
 
+    def _check(self, params: dict[str, np.ndarray], h: np.ndarray) -> None:
+        C, V = self.num_classes, len(self.word_classes)
+        check_output_inputs(h, params, {"class_weight": (C, None), "class_bias": (C,), "weight": (V, None),
+                                        "bias": (V,)})
+
     def _rows(self, c: int):
         """Index of class c's rows in the word matrix: a slice when contiguous, else the id array."""
         return self.slices[c] if self.slices is not None else self.members[c]
@@ -118,7 +161,10 @@ class ClassSoftmax:
     def init_params(V: int, C: int, H: int, rng: np.random.Generator, scale: float | None = None,
                     dtype=np.float32) -> dict[str, np.ndarray]:
         """U(-s, s) weights (s = 1/sqrt(H) unless given) and zero biases."""
-        s = 1.0 / np.sqrt(H) if scale is None else scale
+        for name, value in (("V", V), ("C", C), ("H", H)):
+            check_int(name, value, 1)
+        check_rng(rng)
+        s = 1.0 / np.sqrt(H) if scale is None else check_number("scale", scale, low=0.0, low_open=True)
         return {
             "class_weight": rng.uniform(-s, s, (C, H)).astype(dtype),
             "class_bias": np.zeros(C, dtype),
@@ -129,6 +175,7 @@ class ClassSoftmax:
     def loss(self, params: dict[str, np.ndarray], h: np.ndarray, targets: np.ndarray,
              mask: np.ndarray | None = None) -> tuple[float, ClassSoftmaxCache]:
         """Summed negative log-likelihood of targets (N,) given hidden states h (N, H); mask (N,) bool or 0/1."""
+        self._check(params, h)
         N = h.shape[0]
         targets, keep = check_targets(targets, mask, (N,), len(self.word_classes), "one per row of h")
         if keep is not None:
@@ -190,6 +237,7 @@ class ClassSoftmax:
 
     def log_probs(self, params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarray:
         """(N, V) exact log P(w | h) for every word: log P(class) + log P(word | class)."""
+        self._check(params, h)
         cl = h @ params["class_weight"].T + params["class_bias"]  # (N, C)
         cl -= cl.max(axis=1, keepdims=True)
         cl -= np.log(np.exp(cl).sum(axis=1, keepdims=True))

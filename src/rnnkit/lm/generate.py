@@ -9,30 +9,38 @@ p (top-p), or is the argmax (greedy).  Every draw comes from the Generator passe
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_rng
+from rnnkit.checks import check_bool, check_int, check_number, check_rng
 
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
-    """Raise ValueError naming the first sampling option out of range."""
-    if not (isinstance(temperature, (int, float, np.floating)) and math.isfinite(temperature) and temperature > 0):
+    """Raise TypeError or ValueError naming the first sampling option of the wrong type or out of range."""
+    temperature = check_number("temperature", temperature)  # TypeError for a str or a bool, ValueError for nan
+    if not temperature > 0:
         raise ValueError(f"Expected temperature to be a finite number > 0 (use greedy for 0), got {temperature!r}")
     check_int("top_k", top_k, 0)  # 0: no limit
-    if not (isinstance(top_p, (int, float, np.floating)) and 0.0 < top_p <= 1.0):
+    top_p = check_number("top_p", top_p)
+    if not 0.0 < top_p <= 1.0:
         raise ValueError(f"Expected top_p in (0, 1] (1: no limit), got {top_p!r}")
 
 
 def choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, greedy: bool = False, banned: np.ndarray | None = None) -> int:
     """Pick one token id from log-probabilities logp (V,)."""
-    if not greedy:
+    given = logp
+    logp = np.asarray(logp) if isinstance(logp, (list, tuple, np.ndarray)) else None
+    if logp is None or logp.dtype.kind not in "iuf":
+        raise TypeError(f"Expected logp to be an array of log-probabilities (V,), got "
+                        f"{type(given).__name__}{f' of {logp.dtype}' if logp is not None else ''}")
+    if logp.ndim != 1 or logp.size == 0:
+        raise ValueError(f"Expected logp of shape (V,) (one row of log-probabilities), got shape {logp.shape}")
+    if not check_bool("greedy", greedy):
         check_sampling(temperature, top_k, top_p)
         check_rng(rng, "rng (for sampling)")
-    banned = _check_banned(banned, np.shape(logp)[-1])
+    banned = _check_banned(banned, logp.shape[-1])
     return _choose(logp, rng, temperature, top_k, top_p, greedy, banned)
 
 
@@ -57,12 +65,21 @@ def _choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: floa
     if banned is not None:
         z = z.copy()
         z[banned] = -np.inf
+    top = z.max()
+    if not np.isfinite(top):  # NaN anywhere, or every allowed token at -inf (or one at +inf)
+        if np.isnan(top):
+            what = "NaN"
+        elif top > 0:
+            what = "+inf"
+        else:
+            what = "-inf for every token" + (" not banned" if banned is not None else "")
+        raise ValueError(f"Expected log-probabilities with a finite maximum (a token to choose), got {what}")
     if greedy:
         return int(np.argmax(z))
     # shift before dividing: (z - max) / T is 0 for the best token and <= 0 elsewhere, so a tiny
     # temperature (1e-308) gives -inf, not inf - inf = NaN
     with np.errstate(over="ignore"):
-        z = (z - z.max()) / temperature
+        z = (z - top) / temperature
     if top_k and top_k < z.size:
         kth = np.partition(z, -top_k)[-top_k]
         z = np.where(z >= kth, z, -np.inf)
@@ -89,13 +106,15 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
                temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, greedy: bool = False,
                banned: np.ndarray | None = None) -> Iterator[int]:
     """Yield ``length`` token ids continuing ``prime_ids`` (at least one id)."""
-    prime_ids = np.asarray(prime_ids, dtype=np.int64)
-    if prime_ids.size == 0:
+    given = np.asarray(prime_ids)
+    if given.size == 0:
         raise ValueError("Expected at least one prime token, got none")
+    if given.dtype.kind not in "iu":  # a float id would be truncated silently
+        raise TypeError(f"Expected prime_ids to be integer token ids, got {given.dtype}")
+    prime_ids = given.astype(np.int64, copy=False)
     check_int("length", length, 0)
-    if not greedy:
+    if not check_bool("greedy", greedy):
         check_sampling(temperature, top_k, top_p)
-    if not greedy:
         check_rng(rng, "rng (for sampling)")
     logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
     banned = _check_banned(banned, logp.shape[-1])

@@ -28,16 +28,22 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, check_number
 from rnnkit.lm.ngram import NGramLM
 
 
 def stream_log_probs(model: Any, ids: np.ndarray, start_id: int, bptt: int = 100) -> np.ndarray:
     """log p(ids[t] | start, ids[:t]) (N,) float64, for a recurrent or n-gram model."""
-    ids = np.asarray(ids, dtype=np.int64)
+    given = np.asarray(ids)
+    if given.size and given.dtype.kind not in "iu":  # a float id would be truncated silently
+        raise TypeError(f"Expected ids to be integer token ids, got {given.dtype}")
+    if given.ndim != 1:
+        raise ValueError(f"Expected ids of shape (N,) (one stream), got {given.shape}")
+    ids = given.astype(np.int64, copy=False)
     if isinstance(model, NGramLM):
         return model.token_logprobs(ids)
     check_int("bptt", bptt, 1)
+    check_int("start_id", start_id, 0)
     inputs = np.concatenate([[start_id], ids[:-1]])  # (N,)
     out = np.empty(ids.size, dtype=np.float64)
     state = None
@@ -50,6 +56,7 @@ def stream_log_probs(model: Any, ids: np.ndarray, start_id: int, bptt: int = 100
 
 def mix(logp_a: np.ndarray, logp_b: np.ndarray, weight: float) -> np.ndarray:
     """log(weight p_A + (1 - weight) p_B) per token; weight in [0, 1]."""
+    weight = check_number("weight", weight)  # TypeError for a str, as for a bool
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"Expected an interpolation weight in [0, 1], got {weight!r}")
     a, b = np.asarray(logp_a, np.float64), np.asarray(logp_b, np.float64)

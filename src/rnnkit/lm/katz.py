@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.lm.ngram_counts import NGramCounts
+from rnnkit.checks import check_int
+from rnnkit.lm.ngram_counts import NGramCounts, check_counts
 
 # below this, a left-over or lower-order mass is rounding error, not something to share out
 _EPS = 1e-12
@@ -36,6 +37,8 @@ _EPS = 1e-12
 
 def good_turing_ratios(counts: np.ndarray, max_count: int = 5) -> np.ndarray:
     """d_r (max_count + 1,) for r = 0..max_count from the positive ``counts`` (d_0 is unused, 1)."""
+    counts = check_counts(counts)
+    max_count = check_int("max_count", max_count, 0)  # 0: no discounting
     positive = counts[counts > 0]
     n = np.bincount(np.minimum(positive, max_count + 2), minlength=max_count + 3).astype(np.float64)
     K = max_count if n[1] > 0 else 0

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.lm.ngram_counts import NGramCounts
+from rnnkit.lm.ngram_counts import NGramCounts, check_counts
 
 
 def modified_kn_discounts(counts: np.ndarray) -> np.ndarray:
     """(D_1, D_2, D_3+) (3,) from the positive entries of ``counts`` (see the module docstring)."""
+    counts = check_counts(counts)
     positive = counts[counts > 0]
     n = np.bincount(np.minimum(positive, 5), minlength=6).astype(np.float64)  # n[r], r = 0..5
     if n[1] > 0 and n[2] > 0:

@@ -25,13 +25,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate, check_rng
-from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, default_cutoffs
+from rnnkit.checks import check_bool, check_int, check_number, check_rate, check_rng
+from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
-from rnnkit.nn.softmax import log_softmax
+from rnnkit.nn.softmax import check_targets, log_softmax
 from rnnkit.recurrent import make_recurrent
 
 
@@ -49,24 +49,53 @@ class LMConfig:
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh (AWD-LSTM), one mask per window
     tie_weights: bool = False  # decoder.weight is embedding.weight (needs E == H)
     softmax: str = "full"  # "full", "class" (Mikolov's frequency classes) or "adaptive" (Grave et al.)
-    num_classes: int = 0  # C for the class softmax; 0 = about sqrt(V)
+    num_classes: int = 0  # C asked of frequency_classes for the class softmax (0 = about sqrt(V)); the model's
+    #                       classes are its word_classes, which may be fewer (frequency_classes merges bins)
     cutoffs: tuple[int, ...] = ()  # adaptive softmax: shortlist size and tail cluster bounds (ids by frequency)
     div_value: float = 4.0  # adaptive softmax: inner size of tail cluster i is H / div_value**(i+1)
     init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cutoffs", tuple(self.cutoffs))  # a JSON list after a checkpoint
+        # every value is stored as the plain Python type, so that to_dict() stays JSON (a checkpoint's metadata)
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
         for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
-            check_int(name, getattr(self, name), 1)
+            put(name, check_int(name, getattr(self, name), 1))
+        put("num_classes", check_int("num_classes", self.num_classes, 0))
         for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
-            check_rate(name, getattr(self, name))
+            put(name, check_rate(name, getattr(self, name)))
+        for name in ("variational", "tie_weights"):
+            put(name, check_bool(name, getattr(self, name)))
+        put("div_value", check_number("div_value", self.div_value))
         s = self.init_scale
-        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0):
-            raise ValueError(f"Expected init_scale to be a finite number > 0 (Zaremba: 0.1) or None, got {s!r}")
+        if s is not None:
+            if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, float, np.integer, np.floating)):
+                raise TypeError(f"Expected init_scale to be a number or None, got {type(s).__name__} {s!r}")
+            if not (math.isfinite(s) and s > 0):
+                raise ValueError(f"Expected init_scale to be a finite number > 0 (Zaremba: 0.1) or None, got {s!r}")
+            put("init_scale", float(s))
+        cut = self.cutoffs  # a tuple; a JSON list after a checkpoint
+        empty = hasattr(cut, "__len__") and not isinstance(cut, (str, bytes)) and len(cut) == 0
+        put("cutoffs", () if empty else check_cutoffs(cut, self.vocab_size))
+        # options of another output layer would be ignored: refuse them, as the command line does
+        if self.cutoffs and self.softmax != "adaptive":
+            raise ValueError(f"Expected cutoffs only with softmax 'adaptive' (they shape its clusters), got "
+                             f"{list(self.cutoffs)} with softmax {self.softmax!r}: drop them or change softmax")
+        if self.num_classes and self.softmax != "class":
+            raise ValueError(f"Expected num_classes only with softmax 'class' (0 otherwise), got {self.num_classes} "
+                             f"with softmax {self.softmax!r}: drop it or change softmax")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _check_ids_shape(ids: Any) -> tuple[int, int]:
+    """(T, B) of ids, which must be a (T, B) array (embedding_forward checks their dtype and range)."""
+    if not isinstance(ids, np.ndarray) or ids.ndim != 2:
+        raise ValueError(f"Expected ids of shape (T, B), got {getattr(ids, 'shape', type(ids).__name__)}")
+    return ids.shape
 
 
 class LMCache(NamedTuple):
@@ -96,6 +125,9 @@ class LanguageModel:
             )
         if cfg.softmax == "class" and word_classes is None:
             raise ValueError("Expected word_classes (V,) for the class-based softmax, got None")
+        if cfg.softmax != "class" and word_classes is not None:
+            raise ValueError(f"Expected word_classes only with softmax 'class' (they would be ignored), got them with "
+                             f"softmax {cfg.softmax!r}: drop them or change softmax")
         if cfg.softmax == "adaptive" and not cfg.cutoffs:
             # record the default's values, so a checkpoint does not depend on a later version's default
             cfg = replace(cfg, cutoffs=default_cutoffs(cfg.vocab_size))
@@ -124,6 +156,9 @@ class LanguageModel:
         bound = 1.0 / np.sqrt(H)
         if cfg.softmax == "class":
             self.factored = ClassSoftmax(word_classes, cfg.vocab_size)
+            if cfg.num_classes and self.factored.num_classes > cfg.num_classes:
+                raise ValueError(f"Expected word_classes of at most num_classes={cfg.num_classes} classes, got "
+                                 f"{self.factored.num_classes}")
             self.word_classes = np.asarray(word_classes, dtype=np.int64)
             dec = ClassSoftmax.init_params(V, self.factored.num_classes, H, rng, dtype=dtype)
             for k, v in dec.items():
@@ -166,9 +201,7 @@ class LanguageModel:
                 training: bool = False, rng: np.random.Generator | None = None) -> tuple[float, Any, LMCache]:
         """Summed NLL of targets (T, B) after reading ids (T, B) from state; returns (loss, state, cache)."""
         cfg = self.config
-        if not isinstance(ids, np.ndarray) or ids.ndim != 2:
-            raise ValueError(f"Expected ids of shape (T, B), got {getattr(ids, 'shape', type(ids).__name__)}")
-        T, B = ids.shape
+        T, B = _check_ids_shape(ids)
         for name, a in (("targets", targets), ("mask", mask)):
             # the factored outputs see them flattened, where (B, T) would pass for (T, B)
             if a is not None and np.shape(a) != (T, B):
@@ -219,6 +252,7 @@ class LanguageModel:
     # ------------------------------------------------------------------ inference
     def step_log_probs(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         """Read ids (T, B) from state; return log P(next | ...) after the last step (B, V) and the state."""
+        _check_ids_shape(ids)
         emb, _ = embedding_forward(ids, self.params["embedding.weight"])
         out, state, _ = self.rnn.forward(emb, state=state)
         h = out[-1]  # (B, H)
@@ -234,13 +268,13 @@ class LanguageModel:
         Exact for every output layer (the factorised ones through their full ``log_probs``); the
         (N, V) log-probabilities are formed ``rows`` positions at a time.
         """
-        T, B = ids.shape
-        if targets.shape != (T, B):
-            raise ValueError(f"Expected targets of shape {(T, B)} like ids, got {targets.shape}")
+        T, B = _check_ids_shape(ids)
+        # as forward() checks them: integers of the ids' shape, each in [0, V) (a -1 would wrap to V - 1)
+        flat, _ = check_targets(targets, None, (T, B), self.config.vocab_size, "the ids'")  # (N,)
+        rows = check_int("rows", rows, 1)
         emb, _ = embedding_forward(ids, self.params["embedding.weight"])  # (T, B, E)
         out, state, _ = self.rnn.forward(emb, state=state)  # (T, B, H)
         h = out.reshape(T * B, -1)  # (N, H)
-        flat = targets.reshape(-1)  # (N,)
         dec = self._decoder()
         result = np.empty(T * B, dtype=np.float64)
         for a in range(0, T * B, rows):

@@ -23,6 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def check_counts(counts: object) -> np.ndarray:
+    """``counts`` as an integer array (a list of ints is fine); TypeError for floats and anything else."""
+    given = np.asarray(counts)
+    if given.size and given.dtype.kind not in "iu":
+        raise TypeError(f"Expected counts to be integer n-gram counts, got {given.dtype}")
+    return given.astype(np.int64, copy=False)
+
+
 @dataclass
 class NGramCounts:
     """Count tables of orders 1..order; list index ``k - 1`` holds table ``k``."""

@@ -54,6 +54,15 @@ def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
                 batch_size: int = 32) -> list[LineScore]:
     """One :class:`LineScore` per line (no newline characters inside a line), in the lines' order."""
     check_int("batch_size", batch_size, 1)
+    if level not in ("word", "char"):
+        raise ValueError(f"Expected level 'word' or 'char', got {level!r}")
+    if isinstance(lines, (str, bytes)) or not hasattr(lines, "__iter__"):  # a str would score one line per character
+        what = "a str (for one line, pass [line])" if isinstance(lines, str) else type(lines).__name__
+        raise TypeError(f"Expected lines to be a sequence of str, one per line, got {what}")
+    lines = list(lines)
+    for k, line in enumerate(lines):
+        if not isinstance(line, str):
+            raise TypeError(f"Expected lines to be a sequence of str, got {type(line).__name__} at line {k}")
     toks = [line_tokens(line, level) for line in lines]
     ids = [np.asarray(vocab.encode(t), dtype=np.int64) for t in toks]
     oov = [sum(t not in vocab for t in tt) for tt in toks]

@@ -20,6 +20,7 @@ import numpy as np
 class DropoutCache(NamedTuple):
     mask: np.ndarray | None  # bool keep-mask broadcastable to x, or None for the identity
     scale: float  # 1 / (1 - p)
+    dtype: np.dtype | None = None  # the forward input's, which dout must have (None: not recorded)
 
 
 def _check(x: object, p: object, rng: object, training: object) -> bool:
@@ -46,7 +47,7 @@ def _apply(x: np.ndarray, mask_shape: tuple[int, ...], p: float,
     scale = 1.0 / (1.0 - p)
     out = x * keep  # broadcasts (1, B, D) over T for the variational mask; keeps x's dtype
     out *= x.dtype.type(scale)
-    return out, DropoutCache(keep, scale)
+    return out, DropoutCache(keep, scale, x.dtype)
 
 
 def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator | None,
@@ -70,11 +71,14 @@ def variational_dropout_forward(x: np.ndarray, p: float, rng: np.random.Generato
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """``dx = dout * mask / (1 - p)`` for both dropout kinds; returns ``(dx, {})``."""
-    mask, scale = cache
+    mask, scale, dtype = cache
     if mask is None:
         return dout, {}
     if not (isinstance(dout, np.ndarray) and dout.dtype.kind == "f"):
         raise TypeError(f"Expected dout to be a float numpy array, got {getattr(dout, 'dtype', type(dout).__name__)}")
+    # as linear_backward and embedding_backward: the gradient keeps the forward's dtype, not a silent float64
+    if dtype is not None and dout.dtype != dtype:
+        raise TypeError(f"Expected dout of dtype {dtype} (the forward input's), got {dout.dtype}")
     if dout.ndim != mask.ndim or any(m != 1 and m != d for m, d in zip(mask.shape, dout.shape)):
         raise ValueError(f"Expected dout of the forward input's shape (mask {mask.shape}), got {dout.shape}")
     dx = dout * mask  # same broadcast as the forward

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_rng
+from rnnkit.checks import check_bool, check_rng
 from rnnkit.row_sparse import RowSparseGrad
 
 
@@ -120,7 +120,7 @@ class Embedding:
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         self.padding_idx = _check_padding_idx(padding_idx, self.num_embeddings)
-        self.sparse = bool(sparse)
+        self.sparse = check_bool("sparse", sparse)
         weight = rng.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype)  # (V, E)
         if self.padding_idx is not None:
             weight[self.padding_idx] = 0

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import check_bool
 from rnnkit.init import uniform_
 from rnnkit.nn.embedding import Embedding
 
@@ -95,6 +96,7 @@ class Linear:
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"Expected {name} to be a positive int, got {value!r}")
+        bias = check_bool("bias", bias)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         bound = 1.0 / math.sqrt(self.in_features)

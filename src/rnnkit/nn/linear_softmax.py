@@ -78,12 +78,17 @@ class LinearCrossEntropy:
             raise ValueError(f"Expected x with last axis {H} (the weight's in_features), got {x.shape}")
         if bias is not None and np.shape(bias) != (V,):
             raise ValueError(f"Expected bias of shape ({V},), got {np.shape(bias)}")
+        # one dtype throughout, as linear_forward asks: a float64 x would make the loss and every gradient float64
+        if x.dtype != weight.dtype:
+            raise TypeError(f"Expected x of dtype {weight.dtype} (the weight's), got {x.dtype}")
         if bias is not None:
             _check_float(bias, "bias")
+            if bias.dtype != weight.dtype:
+                raise TypeError(f"Expected bias of dtype {weight.dtype} (the weight's), got {bias.dtype}")
         lead = x.shape[:-1]
         x2 = x.reshape(-1, H)  # (N, H)
         N = x2.shape[0]
-        dtype = np.result_type(x, weight)
+        dtype = weight.dtype
         self._generation += 1
         z = self._work.array((N, V), dtype)  # (N, V)
         t, weights = token_weights(z.reshape(lead + (V,)), targets, mask, reduction)  # (N,), (N,)

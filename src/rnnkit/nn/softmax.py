@@ -30,8 +30,13 @@ def _check_float(x: object, name: str) -> None:
 
 
 def _check_classes(x: np.ndarray, axis: int) -> None:
-    """A softmax over no classes is undefined: say so, not numpy's "zero-size array to reduction"."""
-    if x.ndim and x.shape[axis] == 0:
+    """``axis`` an axis of x, holding at least one class.  A softmax over no classes is undefined: say so,
+    not numpy's "zero-size array to reduction"."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"Expected axis to be an int, got {type(axis).__name__} {axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"Expected axis in [{-x.ndim}, {x.ndim}) for x of shape {x.shape}, got {axis}")
+    if x.shape[axis] == 0:
         raise ValueError(f"Expected at least one class along axis {axis} of x, got shape {x.shape}")
 
 
