@@ -234,6 +234,12 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     assert main([*base, "--train", shuffled, "--hidden", "16"]) == 2
     err = capsys.readouterr().err
     assert "the training data has changed since this run started" in err and "without --resume" in err, err
+    # training options: a changed --lr was overridden by the restored optimizer, silently
+    for changed, words in ((["--lr", "0.5"], "--lr 0.01 then, 0.5 now"), (["--seed", "3"], "--seed 0 then, 3 now"),
+                           (["--clip", "1"], "--clip 5.0 then, 1.0 now")):
+        assert main([*base, "--train", train, "--hidden", "16", *changed]) == 2
+        err = capsys.readouterr().err
+        assert "other training options" in err and words in err, err
     assert main([*base, "--train", train, "--hidden", "16"]) == 0  # the same data and options resume
 
 
@@ -270,6 +276,28 @@ def test_a_blow_up_is_one_line_without_numpy_warnings(tmp_path, capsys):
         assert main(args) == 1
     err = capsys.readouterr().err
     assert "loss exploded" in err and "RuntimeWarning" not in err, err
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_an_update_that_overflows_the_weights_is_named_and_never_checkpointed(tmp_path, capsys, steps):
+    """--lr 1e39: the first update makes the weights inf.  The next step's layer check used to stop the
+    run with 'Expected finite values in x' (exit 2), after checkpointing the inf weights; with
+    --max-steps 1 the run 'saved' them and exited 0."""
+    from rnnkit.checkpoint import load_checkpoint
+
+    train = _write(tmp_path, "train.txt", EN)
+    run = tmp_path / "run"
+    args = ["train", "lm", "--train", train, "--hidden", "8", "--layers", "1", "--batch-size", "2", "--bptt", "4",
+            "--lr", "1e39", "--checkpoint-steps", "1", "--max-steps", str(steps), "--progress", "none",
+            "--run-dir", str(run)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "became NaN or inf in the update of step 1" in err and "--lr 1e+39 now" in err, err
+    if (run / "last.safetensors").exists():
+        arrays, _ = load_checkpoint(run / "last.safetensors")
+        assert all(np.isfinite(v).all() for v in arrays.values())
 
 
 def test_train_test_scores_every_token_like_evaluate(tmp_path, capsys):

@@ -83,9 +83,10 @@ def test_cross_validation_resumed_before_its_last_fold_finishes_it_and_equals_un
         (tmp_path / "b" / name).unlink()
     code, resumed, err = run_cli(capsys, argv + ["--folds", "3", "--run-dir", str(tmp_path / "b"), "--resume"])
     assert code == 0 and resumed == whole, (resumed, whole, err)
-    # a new run with fewer folds removes the earlier run's fold3; one without folds removes them all
+    # a new run removes every fold of the earlier one, not only those beyond its own count (a --resume
+    # after it is killed in fold 1 continued the earlier run's fold 2 as its own); one without folds too
     code, _, err = run_cli(capsys, argv + ["--folds", "2", "--run-dir", str(tmp_path / "b")])
-    assert code == 0 and "removed the earlier cross-validation's fold3" in err, err
+    assert code == 0 and "removed the earlier cross-validation's fold1, fold2, fold3" in err, err
     assert sorted(p.name for p in (tmp_path / "b").iterdir() if p.name.startswith("fold")) == ["fold1", "fold2"]
     (tmp_path / "b" / "fold2" / "notes.txt").write_text("mine", encoding="utf-8")  # not rnnkit's: kept
     code, _, err = run_cli(capsys, argv + ["--run-dir", str(tmp_path / "b")])

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from rnnkit.errors import TrainingDivergedError
+from rnnkit.errors import CheckpointError, TrainingDivergedError
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import StepResult, Trainer
+from rnnkit.train.loop import TIMING_KEYS, StepResult, Trainer
 
 
 class Quadratic:
@@ -211,3 +211,37 @@ def test_a_resumed_run_keeps_the_divergence_guards_reference(tmp_path):
     Trainer(Quadratic(), _cfg(lr=1.5, epochs=10, max_steps=stop - 2), tmp_path / "cut").fit()
     with pytest.raises(TrainingDivergedError, match=f"at step {stop}"):
         Trainer(Quadratic(), cfg, tmp_path / "cut").fit(resume=True)
+
+
+@pytest.mark.parametrize("damage", ["drop loop", "history not a list", "rng renamed"])
+def test_a_damaged_training_state_is_one_checkpoint_error(tmp_path, damage):
+    """A header still JSON but damaged (a flipped byte in a key) gave KeyError or AttributeError tracebacks."""
+    from rnnkit import checkpoint as ckpt
+
+    Trainer(Quadratic(), _cfg(max_steps=3), tmp_path).fit()
+    arrays, meta = ckpt.load_checkpoint(tmp_path / "last.safetensors")
+    if damage == "drop loop":
+        meta["loOp"] = meta.pop("loop")
+    elif damage == "history not a list":
+        meta["loop"]["history"] = 12
+    else:
+        meta["rnG"] = meta.pop("rng")
+    ckpt.save_checkpoint(tmp_path / "last.safetensors", arrays, meta)
+    with pytest.raises(CheckpointError, match="its training state is damaged"):
+        Trainer(Quadratic(), _cfg(), tmp_path).fit(resume=True)
+
+
+def test_resume_drops_log_lines_that_are_not_records(tmp_path):
+    """A cut last line that is not UTF-8, a line that is JSON but not an object, an epoch line without
+    its epoch: dropped, as a line cut by a kill is (they stopped the resume, or gave tracebacks)."""
+    Trainer(Quadratic(), _cfg(epochs=2), tmp_path / "whole").fit()
+    Trainer(Quadratic(), _cfg(epochs=2, max_steps=6), tmp_path / "cut").fit()
+    with open(tmp_path / "cut" / "metrics.jsonl", "ab") as f:
+        f.write(b'[1, 2]\n{"type": "epoch"}\n{"type": "train", "step": 7, "loss": \xff\xfe')
+    Trainer(Quadratic(), _cfg(epochs=2), tmp_path / "cut").fit(resume=True)
+
+    def records(run):
+        rows = [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in rows]
+
+    assert records("cut") == records("whole")

@@ -112,6 +112,9 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     as lists and non-string keys as strings; NaN and infinities are kept.
     """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():  # the rename would put a file in its place
+        raise ValueError(f"{path} is not a regular file (a device or a pipe); a checkpoint is written to a file: "
+                         "give a file path")
     checked = _check_arrays(arrays)
     if not isinstance(meta, Mapping):
         raise TypeError(f"Expected meta as a dict, got {type(meta).__name__}")

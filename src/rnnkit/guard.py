@@ -42,3 +42,15 @@ def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None 
         if not math.isfinite(total):
             kind = "NaN" if np.isnan(g).any() else "inf"
             raise TrainingDivergedError(f"gradient of {name} has {kind} values at step {step}: {hint}")
+
+
+def check_weights(step: int, params: Mapping[str, np.ndarray], hint: str | None = None) -> None:
+    """Raise :class:`TrainingDivergedError` when a parameter holds NaN or inf: an update so large that
+    it overflowed (a learning rate of 1e39), which the next step's loss or a layer's input check would
+    otherwise meet first.  One float64 sum per array, as :func:`check_finite` does."""
+    for name, p in params.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.sum(p, dtype=np.float64))
+        if not math.isfinite(total):
+            raise TrainingDivergedError(f"the weights ({name}) became NaN or inf in the update of step {step}, "
+                                        f"and no checkpoint of them is written: {hint or divergence_hint()}")

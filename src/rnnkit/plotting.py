@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import warnings
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from rnnkit.atomic import write_atomically
 
 INSTALL_HINT = "plots need matplotlib: pip install 'rnnkit[plot]' (or pip install matplotlib)"
 
@@ -120,22 +121,12 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     the image appears whole or not at all, even if the process is killed while it is written."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name for the plot, e.g. {path / 'plot.png'}")
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
     try:
-        # 0o666 lets the umask decide, as for any file a program writes (mkstemp's 0600 hid plots from others)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:  # name the file asked for, not the temporary one
-        raise OSError(f"cannot write {path}: {exc.strerror or exc} (folder {folder}); "
-                      "choose another output file") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        write_atomically(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight"))
+    except OSError as exc:
+        if "cannot write" in str(exc):  # the temporary beside it could not be made
+            raise OSError(f"{exc.strerror}; choose another output file") from None
         raise
     return path

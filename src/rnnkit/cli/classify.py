@@ -241,7 +241,7 @@ def train_classifier(args: argparse.Namespace) -> int:
         run.mkdir(parents=True, exist_ok=True)
         with run_lock(run):  # the whole cross-validation: a second one would overwrite its finished folds
             if not args.resume:
-                _remove_stale_folds(run, args.folds)
+                _remove_stale_folds(run)
             res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
         print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
@@ -250,7 +250,7 @@ def train_classifier(args: argparse.Namespace) -> int:
     test = read_examples(args, args.test) if args.test else None
     model, enc = _fit(args, examples, valid, run, test)
     if not args.resume:
-        _remove_stale_folds(run, 0)
+        _remove_stale_folds(run)
     print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
     if args.test:
         _warn_unknown_labels(test, enc, args.test, 1 + args.header)
@@ -258,10 +258,12 @@ def train_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
-def _remove_stale_folds(run: Path, folds: int) -> None:
-    """A new run removes the fold folders an earlier cross-validation left in ``run`` that it will not
-    itself overwrite (``foldK`` for K > ``folds``), so that no earlier fold's model can pass for this
-    run's.  A folder holding anything but a run's own files (checkpoints, metrics log, lock) is kept."""
+def _remove_stale_folds(run: Path) -> None:
+    """A new run removes every fold folder an earlier cross-validation left in ``run``, so that no
+    earlier fold's model can pass for this run's: not only ``foldK`` for K > ``folds``, which it would
+    never overwrite, but also the folds it will train, which a ``--resume`` after this run is killed in
+    fold 1 would otherwise continue as if they were its own.  A folder holding anything but a run's own
+    files (checkpoints, metrics log, lock) is kept."""
     import re
     import shutil
 
@@ -271,7 +273,7 @@ def _remove_stale_folds(run: Path, folds: int) -> None:
     removed = []
     for folder in sorted(run.glob("fold*"), key=lambda p: (len(p.name), p.name)):
         number = re.fullmatch(r"fold(\d+)", folder.name)
-        if not number or int(number.group(1)) <= folds or not folder.is_dir():
+        if not number or not folder.is_dir():
             continue
         if {p.name for p in folder.iterdir()} <= {BEST, LAST, METRICS, LOCK}:
             shutil.rmtree(folder)

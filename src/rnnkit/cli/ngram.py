@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                          "add --smoothing add_delta or leave --delta out")
     model = NGramLM(args.order, args.smoothing, args.delta)  # delta None: add-one for add_delta
     if args.save:
-        check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors")
+        check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors",
+                          inputs=[args.train, getattr(args, "valid", None), getattr(args, "test", None)])
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
     files = [("train", args.train, train_tokens)]

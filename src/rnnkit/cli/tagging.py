@@ -231,7 +231,8 @@ def train_hmm(args: argparse.Namespace) -> int:
 
     spec = spec_from_args(args)
     check_metric_available(spec, args.valid, args.test)
-    check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors")
+    check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors",
+                      inputs=[args.train, args.valid, args.test])
     train = read_data(args.train, spec, training=True)
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)

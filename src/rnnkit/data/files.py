@@ -11,10 +11,11 @@ import gzip
 import lzma
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from rnnkit.atomic import write_atomically
 from rnnkit.data.encodings import check_encoding, decode_bytes
 from rnnkit.errors import DataError, os_problem
 
@@ -113,23 +114,39 @@ def text_lines(text: str) -> list[str]:
 
 
 def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz.  The
-    text is encoded before the file is opened: a character ``encoding`` cannot hold raises
-    UnicodeEncodeError without creating or emptying the file."""
+    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz, and
+    atomically (:mod:`rnnkit.atomic`).  The text is encoded before the file is opened: a character
+    ``encoding`` cannot hold raises UnicodeEncodeError without creating or emptying the file."""
     path = Path(path)
     data = text.encode(encoding)
-    with _opener(path)(path, "wb") as f:
-        f.write(data)
+    opener = _opener(path)
+
+    def write(f: BinaryIO) -> None:
+        if opener is open:
+            f.write(data)
+        else:
+            with opener(f, "wb") as packed:  # gzip / lzma around the file
+                packed.write(data)
+
+    write_atomically(path, write)  # whole or not at all: a kill or a full disk leaves the earlier file
 
 
-def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt") -> None:
+def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt",
+                      inputs: Sequence[str | None] = ()) -> None:
     """ValueError naming ``option`` when ``path`` cannot be written as a file: a folder, a missing
     folder (unless ``make_folders``: the command makes them), a file where a folder should be, no
     permission.  Checked before the work that ends in writing it, so the mistake costs nothing.
-    ``suffix``: of the file name the message suggests for a folder."""
+    ``suffix``: of the file name the message suggests for a folder (".safetensors": a model, which a
+    device cannot take).  ``inputs``: the files the command reads, which the output must not be."""
     p = Path(path)
     if p.is_dir():
         raise ValueError(f"{option} {path} is a folder; give a file name, e.g. {p / ('model' + suffix)}")
+    if suffix == ".safetensors" and p.exists() and not p.is_file():  # a model replaces its file: not a device
+        raise ValueError(f"{option} {path} is not a regular file (a device or a pipe); a model is saved to a file: "
+                         f"give a file path, e.g. model{suffix}")
+    if inputs and any(q and os.path.exists(q) and os.path.samefile(q, p) for q in inputs if p.exists()):
+        raise ValueError(f"{option} {path} is a file this command reads; writing there would overwrite it: "
+                         "choose another path")
     parent = p.parent
     while make_folders and not parent.exists() and parent != parent.parent:
         parent = parent.parent  # the nearest folder that exists: the rest will be made

@@ -1,8 +1,8 @@
 """What ``--resume`` compares between a checkpoint and the run about to continue it: a fingerprint of
 the training files, so that it can tell the data it started with from data changed since (a run that
 continued on other data would no longer be the run it claims to be: its cursor would point into other
-text, and even a vocabulary that still matches gives other batches), and the task's description (the
-vocabulary and the model's options)."""
+text, and even a vocabulary that still matches gives other batches), the task's description (the
+vocabulary and the model's options) and the training options (:func:`resume_problem`)."""
 from __future__ import annotations
 
 import hashlib
@@ -51,3 +51,33 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
+# the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
+FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "schedule", "lr_decay", "decay_start",
+                   "step_size", "seed", "frozen")
+
+
+def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config: dict[str, Any],
+                   data_digest: str | None) -> str | None:
+    """Why a training checkpoint's run (its metadata ``meta``) cannot be continued by this one (its
+    task description, TrainConfig as a dict and training-data fingerprint), or None.  A resumed run
+    goes on as it started: a changed learning rate would be overridden by the restored optimizer, a
+    changed seed would give a run that is neither the old nor a new one."""
+    changed = task_changes(meta.get("task") or {}, task_meta)
+    if changed:
+        return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
+                "files and options, or start a new run without --resume")
+    then = meta.get("train_config") or {}
+    differ = [f"--{k.replace('_', '-')} {then[k]} then, {train_config[k]} now" for k in FIXED_ON_RESUME
+              if k in then and k in train_config and then[k] != train_config[k]]
+    if differ:
+        return (f"this run was started with other training options ({'; '.join(differ)}); resume with the same "
+                "ones (only --epochs, --max-steps, --patience and the checkpoint, log and progress options may "
+                "change), or start a new run without --resume")
+    saved = meta.get("data_digest")
+    if saved and data_digest and saved != data_digest:
+        return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
+                f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
+    return None

@@ -40,12 +40,13 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
-from rnnkit.guard import check_finite, divergence_hint
+from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.digest import task_changes
+from rnnkit.train.digest import resume_problem
+from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import run_lock
 
@@ -144,6 +145,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> Path:
         st = self.state
+        check_weights(st.step, self.task.params, divergence_hint(self.optimizer.lr, self.config.clip))  # not blown up
         opt = self.optimizer.state_dict()
         if self.average is None:
             arrays = {"model/" + k: v for k, v in self.task.params.items()}
@@ -180,15 +182,10 @@ class Trainer:
         arrays, meta = ckpt.load_checkpoint(path)
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
-        changed = task_changes(meta.get("task") or {}, json.loads(json.dumps(self.task.meta())))
-        if changed:
-            raise CheckpointError(f"{path}: this run was started with other data or options ({'; '.join(changed)}); "
-                                  "resume with the same files and options, or start a new run without --resume")
-        saved = meta.get("data_digest")
-        if saved and self.data_digest and saved != self.data_digest:
-            raise CheckpointError(f"{path}: the training data has changed since this run started (its fingerprint was "
-                                  f"{saved[:12]}, it is {self.data_digest[:12]} now); resume with the same training "
-                                  "files, or start a new run without --resume")
+        as_saved = json.loads(json.dumps({"task": self.task.meta(), "config": self.config.to_dict()}))  # tuples: lists
+        problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest)
+        if problem:
+            raise CheckpointError(f"{path}: {problem}")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
         raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
         if raw and self.average is None:
@@ -209,20 +206,26 @@ class Trainer:
                 self.average.load(averaged)
             except ValueError as e:
                 raise CheckpointError(f"{path}: {e}") from None
-        self.optimizer.load_state_dict(
-            {"arrays": {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}, "meta": meta["optimizer"]}
-        )
-        if self.schedule is not None and meta.get("schedule") is not None:
-            self.schedule.load_state_dict(meta["schedule"])
-        self.rng = ckpt.restore_rng(meta["rng"])
-        lp = meta["loop"]
-        self.state = LoopState(lp["epoch"], lp["cursor"], lp["step"], math.inf if lp["best"] is None else lp["best"],
-                               lp["bad_epochs"], lp["stopped_early"], lp["epoch_loss"], lp["epoch_units"],
-                               lp["history"])
-        carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
-        self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
-        self.first_loss = lp.get("first_loss")  # absent before it was kept: the next step's loss then
-        self._truncate_metrics()
+        try:  # a header damaged yet still JSON (a flipped byte): one line, not a KeyError traceback
+            self.optimizer.load_state_dict(
+                {"arrays": {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}, "meta": meta["optimizer"]}
+            )
+            if self.schedule is not None and meta.get("schedule") is not None:
+                self.schedule.load_state_dict(meta["schedule"])
+            self.rng = ckpt.restore_rng(meta["rng"])
+            lp = meta["loop"]
+            self.state = LoopState(int(lp["epoch"]), int(lp["cursor"]), int(lp["step"]),
+                                   math.inf if lp["best"] is None else lp["best"], lp["bad_epochs"],
+                                   lp["stopped_early"], lp["epoch_loss"], lp["epoch_units"], list(lp["history"]))
+            carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
+            self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
+            self.first_loss = lp.get("first_loss")  # absent before it was kept: the next step's loss then
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"{path}: its training state is damaged ({type(exc).__name__}: {exc}); start a "
+                                  "new run without --resume") from None
+        truncate_metrics(self.run_dir / METRICS, self.state.epoch, self.state.step)
 
     def _start_afresh(self) -> None:
         """A new run in a folder an earlier run used: remove its metrics log and checkpoints, so that
@@ -234,26 +237,6 @@ class Trainer:
         if any(path.name != METRICS for path in old):
             self.progress.message(f"new run in {self.run_dir}: removed the earlier run's "
                                   + " and ".join(path.name for path in old if path.name != METRICS), always=True)
-
-    def _truncate_metrics(self) -> None:
-        """Drop metric lines written after the checkpoint, so the log equals an uninterrupted run's."""
-        path = self.run_dir / METRICS
-        if not path.exists():
-            return
-        keep = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by the kill
-            if rec.get("type") == "epoch":
-                if rec["epoch"] <= self.state.epoch:
-                    keep.append(line)
-            elif rec.get("step", 0) <= self.state.step:
-                keep.append(line)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
-        os.replace(tmp, path)
 
     def _log(self, record: dict[str, Any]) -> None:
         with open(self.run_dir / METRICS, "a", encoding="utf-8") as f:
@@ -309,7 +292,11 @@ class Trainer:
                         self.rng.bit_generator.state = drawn
                     break
                 with np.errstate(over="ignore", invalid="ignore"):  # check_finite below names a blow-up, once
-                    res = self.task.train_step(batch, self.carry, self.rng)
+                    try:
+                        res = self.task.train_step(batch, self.carry, self.rng)
+                    except ValueError:  # a layer's own check of its input: inf weights from the last update?
+                        check_weights(st.step, self.task.params, hint)
+                        raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
                 norm = grad_norm(res.grads) if cfg.clip else None
@@ -320,7 +307,8 @@ class Trainer:
                 check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None,
                              explode_threshold=limit, hint=hint)
                 # clipping by global norm, applied by the step (plain SGD folds it into its learning rate)
-                self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0)
+                with np.errstate(over="ignore", invalid="ignore"):  # an overflowing update: named at the next step
+                    self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0)
                 st.step += 1
                 if self.average is not None:
                     self.average.update(st.step)

@@ -1,0 +1,50 @@
+"""Output files are whole or absent: a write that fails half-way leaves the earlier file; a model is
+never renamed over a device; a model output is never one of the command's input files."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.atomic import write_atomically
+from rnnkit.data.files import write_text_file
+
+
+def test_a_failed_write_leaves_the_earlier_file_and_no_temporary(tmp_path):
+    out = tmp_path / "out.txt.gz"
+    write_text_file(out, "old text\n")
+    before = out.read_bytes()
+
+    def half(f):
+        f.write(b"partial")
+        raise OSError(27, "File too large")
+
+    with pytest.raises(OSError, match="too large"):
+        write_atomically(out, half)
+    assert out.read_bytes() == before and os.listdir(tmp_path) == ["out.txt.gz"]
+    write_text_file(out, "new text\n")
+    import gzip
+
+    assert gzip.decompress(out.read_bytes()) == b"new text\n"
+
+
+def test_a_device_is_written_into_not_replaced(tmp_path):
+    write_text_file(os.devnull, "into the device\n")
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)  # still the device
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_models_refuse_a_device_or_pipe_and_their_own_inputs(tmp_path, capsys):
+    train = tmp_path / "train.txt"
+    train.write_text("the cat sat\n" * 20)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(train), "--save", str(pipe)])
+    assert code == 2 and "is not a regular file (a device or a pipe)" in err
+    code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(train), "--save", str(train)])
+    assert code == 2 and "is a file this command reads" in err and train.read_text() == "the cat sat\n" * 20
+    conllu = tmp_path / "t.conllu"
+    conllu.write_text("1\tthe\t_\tDET\t_\t_\t0\tx\t_\t_\n2\tcat\t_\tNOUN\t_\t_\t0\tx\t_\t_\n\n" * 3)
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(conllu), "--output", str(conllu)])
+    assert code == 2 and "is a file this command reads" in err
