@@ -261,6 +261,25 @@ def test_not_rnnkit_wrong_version_damaged_meta(tmp_path):
     assert meta == {"kind": "model"} and list(arrays) == ["w"]
 
 
+def test_edited_or_flipped_meta_fails_its_checksum(tmp_path):
+    """A training run's cursor, step and epoch live in the meta: a flipped digit there resumed another
+    run silently, as the array digest does not cover it."""
+    path = tmp_path / "run.safetensors"
+    meta = {"kind": "training-run", "loop": {"epoch": 2, "cursor": 17, "step": 40}, "history": [(1, 2.5)], 3: "x"}
+    ckpt.save_checkpoint(path, {"w": np.ones(3)}, meta)
+    assert ckpt.load_checkpoint(path)[1]["loop"]["cursor"] == 17  # the control: tuples and int keys round-trip
+    arrays = load_file(str(path))
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        doc = json.loads(json.loads(f.read(size))["__metadata__"]["rnnkit"])
+    for edit in ({"cursor": 71}, {"step": 41}, {"epoch": 3}):
+        doc["meta"]["loop"] = {**meta["loop"], **edit}
+        save_file(arrays, str(path), metadata={"rnnkit": json.dumps(doc)})
+        _assert_checkpoint_error(path, "metadata does not match its checksum")
+        with pytest.raises(CheckpointError, match="metadata does not match its checksum"):
+            ckpt.load_meta(path)
+
+
 def test_reads_files_without_keys_and_digest(tmp_path):
     """Files of the same format written before the key list and the digest were added."""
     path = tmp_path / "early.safetensors"

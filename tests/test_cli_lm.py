@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 import warnings
 
@@ -240,6 +241,20 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
         assert main([*base, "--train", train, "--hidden", "16", *changed]) == 2
         err = capsys.readouterr().err
         assert "other training options" in err and words in err, err
+    # batching (the cursor counts rows of the batched stream) and validation (the best so far was measured
+    # on it; without it, the earlier best.safetensors would be reported as this run's)
+    for changed, words in ((["--batch-size", "3"], "--batch-size 2 then, 3 now"), (["--bptt", "9"], "--bptt 8 then, 9 now"),
+                           (["--loss-scale", "batch"], "--loss-scale token then, batch now")):
+        assert main([*base, "--train", train, "--hidden", "16", *changed]) == 2
+        err = capsys.readouterr().err
+        assert words in err, err
+    no_valid = [a for a in base if a not in ("--valid", valid)]
+    assert main([*no_valid, "--train", train, "--hidden", "16"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"validation data [0-9a-f]{12} then, none now", err), err
+    other_valid = _write(tmp_path, "v2.txt", EN)
+    assert main([*no_valid, "--valid", other_valid, "--train", train, "--hidden", "16"]) == 2
+    assert re.search(r"validation data [0-9a-f]{12} then, [0-9a-f]{12} now", capsys.readouterr().err)
     assert main([*base, "--train", train, "--hidden", "16"]) == 0  # the same data and options resume
 
 

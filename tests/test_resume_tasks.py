@@ -92,3 +92,38 @@ def test_cross_validation_resumed_before_its_last_fold_finishes_it_and_equals_un
     code, _, err = run_cli(capsys, argv + ["--run-dir", str(tmp_path / "b")])
     assert code == 0 and "removed the earlier cross-validation's fold1\n" in err, err
     assert sorted(p.name for p in (tmp_path / "b").iterdir() if p.name.startswith("fold")) == ["fold2"]
+
+
+def test_resume_refuses_other_batches_or_validation(tmp_path, capsys):
+    """A resumed run's cursor counts batches of the first run's size, and its best model was chosen on
+    the first run's validation data: a changed --batch-size, --singleton-unk or --valid is refused."""
+    rng = np.random.default_rng(2)
+    train = write_conllu(tmp_path / "train.conllu", _sentences(rng, 40))
+    valid = write_conllu(tmp_path / "dev.conllu", _sentences(rng, 10))
+    other = write_conllu(tmp_path / "dev2.conllu", _sentences(rng, 10))
+    argv = ["train", "tagger", "--train", str(train), "--epochs", "2", "--singleton-unk", "0.5", "--embed", "8",
+            "--hidden", "8", "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "r")]
+    code, _, err = run_cli(capsys, [*argv, "--valid", str(valid), "--batch-size", "4", "--max-steps", "5"])
+    assert code == 0, err
+    for changed, words in (
+            (["--valid", str(valid), "--batch-size", "5"], "--batch-size 4 then, 5 now"),
+            (["--valid", str(valid), "--batch-size", "4", "--singleton-unk", "0.25"], "--singleton-unk 0.5 then, 0.25 now"),
+            (["--batch-size", "4"], "then, none now"),
+            (["--valid", str(other), "--batch-size", "4"], "validation data ")):
+        code, _, err = run_cli(capsys, [*argv, *changed, "--resume"])
+        assert code == 2 and words in err and "other training options" in err, err
+        assert len([line for line in err.splitlines() if "error" in line]) == 1, err
+    code, _, err = run_cli(capsys, [*argv, "--valid", str(valid), "--batch-size", "4", "--resume"])
+    assert code == 0, err
+
+
+def test_value_digest_tells_data_sets_apart():
+    from rnnkit.train.digest import value_digest
+
+    a = [np.arange(5), np.array([1, 2])]
+    assert value_digest(None) is None
+    assert value_digest(a) == value_digest([np.arange(5), np.array([1, 2])])
+    for b in ([np.arange(5), np.array([2, 1])], [np.arange(5)], [np.arange(5).astype(np.int32), np.array([1, 2])],
+              [np.arange(5), np.array([1, 2]), "x"], [np.arange(5).reshape(5, 1), np.array([1, 2])]):
+        assert value_digest(b) != value_digest(a)
+    assert value_digest({"b": 1, "a": "x"}) == value_digest({"a": "x", "b": 1})

@@ -7,10 +7,12 @@ A checkpoint is a single ``.safetensors`` file (any safetensors reader can open 
                               "format": "rnnkit-checkpoint/1",
                               "meta":   the caller's meta (configs, step, optimizer, rng state, kind...),
                               "keys":   the caller's array order (safetensors sorts by name),
-                              "sha256": digest of every array's name, dtype, shape and bytes})}
+                              "sha256": digest of every array's name, dtype, shape and bytes,
+                              "meta_sha256": digest of the meta as canonical JSON})}
 
-The digest catches flipped bits in the data, which safetensors' own header checks cannot see.  Files
-of the same format written before ``keys`` and ``sha256`` existed still load, unchecked.
+The digests catch flipped bits (or edits) in the data and in the meta, which safetensors' own header
+checks cannot see: a changed cursor or step in a training run's meta would resume another run.  Files
+of the same format written before ``keys`` and the digests existed still load, unchecked.
 
 Writes are atomic: the bytes go to a temporary file in the target's directory, which is flushed and
 ``fsync``-ed, then ``os.replace``-d onto the target (one rename), and the directory is ``fsync``-ed
@@ -38,6 +40,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
 from rnnkit.errors import CheckpointError, os_problem
+from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
 FORMAT = "rnnkit-checkpoint/1"
 SEP = "/"
@@ -46,14 +49,6 @@ _DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
      "float16", "float32", "float64"]
 )
-# an explicit list rather than getattr(np.random, name): a file must not pick what we call
-_BIT_GENERATORS = {
-    "PCG64": np.random.PCG64,
-    "PCG64DXSM": np.random.PCG64DXSM,
-    "MT19937": np.random.MT19937,
-    "Philox": np.random.Philox,
-    "SFC64": np.random.SFC64,
-}
 
 
 # ---------------------------------------------------------------------------------------- saving
@@ -82,6 +77,13 @@ def _digest(arrays: Mapping[str, np.ndarray]) -> str:
         h.update(json.dumps([key, a.dtype.name, list(a.shape)]).encode())
         h.update(a.reshape(-1).view(np.uint8))
     return h.hexdigest()
+
+
+def _meta_digest(meta: Any) -> str:
+    """SHA-256 of ``meta`` as sorted-key JSON, taken after a JSON round trip (tuples become lists, int
+    keys strings), so that the meta a reader parses has the digest the writer computed."""
+    canonical = json.dumps(json.loads(json.dumps(meta)), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -120,6 +122,7 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
         raise TypeError(f"Expected meta as a dict, got {type(meta).__name__}")
     doc = {"format": FORMAT, "meta": dict(meta), "keys": list(checked), "sha256": _digest(checked)}
     try:
+        doc["meta_sha256"] = _meta_digest(doc["meta"])
         header = json.dumps(doc)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"Expected JSON-serialisable meta, got {exc}") from None
@@ -239,6 +242,9 @@ def _document(path: Path, header: str | None) -> dict[str, Any]:
         raise _damaged(path, "no format or meta")
     if doc["format"] != FORMAT:
         raise CheckpointError(f"{path}: format {doc['format']!r}, this rnnkit reads {FORMAT!r}; upgrade rnnkit")
+    if "meta_sha256" in doc and doc["meta_sha256"] != _meta_digest(doc["meta"]):
+        raise CheckpointError(f"{path}: its metadata does not match its checksum (a corrupt or edited file); use "
+                              "another checkpoint")
     return doc
 
 
@@ -380,44 +386,3 @@ def unflatten(flat: Mapping[str, np.ndarray], sep: str = SEP) -> dict[str, Any]:
             raise ValueError(f"Expected {name!r} to be an array or a group, got both")
         node[parts[-1]] = value
     return nested
-
-
-# ------------------------------------------------------------------------------------- rng state
-def _jsonable(value: Any) -> Any:
-    """Bit-generator states hold numpy arrays (MT19937, SFC64, Philox) and big ints (PCG64's are 128-bit)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _arrays_back(value: Any, template: Any) -> Any:
-    """Give lists back the dtype of the matching array in a fresh generator's state."""
-    if isinstance(template, dict) and isinstance(value, dict):
-        return {k: _arrays_back(v, template.get(k)) for k, v in value.items()}
-    if isinstance(template, np.ndarray):
-        return np.asarray(value, dtype=template.dtype)
-    return value
-
-
-def rng_state(generator: np.random.Generator) -> dict[str, Any]:
-    """A JSON-serialisable snapshot of ``generator``'s bit generator."""
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"Expected generator to be a numpy.random.Generator, got {type(generator).__name__}")
-    return _jsonable(generator.bit_generator.state)
-
-
-def restore_rng(state: Mapping[str, Any]) -> np.random.Generator:
-    """A new Generator that continues exactly the stream whose state :func:`rng_state` took."""
-    name = state.get("bit_generator") if isinstance(state, Mapping) else None
-    if name not in _BIT_GENERATORS:
-        raise ValueError(f"Expected state from rng_state() with bit_generator in {sorted(_BIT_GENERATORS)}, got {name!r}")
-    bit_gen = _BIT_GENERATORS[name]()
-    try:
-        bit_gen.state = _arrays_back(dict(state), bit_gen.state)
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
-        raise ValueError(f"Expected a valid {name} state from rng_state(), got one numpy rejects ({exc})") from None
-    return np.random.Generator(bit_gen)

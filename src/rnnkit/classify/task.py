@@ -30,6 +30,7 @@ from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.digest import value_digest
 
 LEVELS = ("word", "char")
 
@@ -208,6 +209,11 @@ class ClassifierTask(IndependentBatches):
     def criterion(metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest validation accuracy."""
         return 1.0 - metrics.get("accuracy", float("nan"))
+
+    def resume_options(self) -> dict[str, Any]:
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
+        valid = None if self.valid_seqs is None else [self.valid_seqs, self.valid_labels]
+        return {"--batch-size": self.batch_size, "validation data": value_digest(valid)}
 
     def meta(self) -> dict[str, Any]:
         return self._meta

@@ -9,6 +9,7 @@ from rnnkit.lm.batching import batchify, windows
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.model import LanguageModel
 from rnnkit.train.loop import StepResult
+from rnnkit.train.digest import value_digest
 
 
 class LMTask:
@@ -66,6 +67,11 @@ class LMTask:
         if "c" in arrays:
             return arrays["h"], arrays["c"]
         return arrays["h"]
+
+    def resume_options(self) -> dict[str, Any]:
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
+        return {"--batch-size": int(self.data.shape[1]), "--bptt": self.bptt, "--jitter": self.jitter,
+                "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids)}
 
     def meta(self) -> dict[str, Any]:
         return self._meta

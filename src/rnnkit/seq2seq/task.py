@@ -43,6 +43,7 @@ from rnnkit.metrics.translation import (
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.seq2seq.lengths import fit_length_rule
 from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.digest import value_digest
 
 IdPair = tuple[np.ndarray, np.ndarray]
 SELECT_BY = ("loss", "bleu")
@@ -179,6 +180,12 @@ class Seq2SeqTask(IndependentBatches):
         return metrics.get("loss", float("nan"))
 
     # ------------------------------------------------------------------ checkpoints
+    def resume_options(self) -> dict[str, Any]:
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
+        return {"--batch-size": self.batch_size, "pool_size": self.pool_size, "--sampling-rate": self.sampling_rate,
+                "--bleu-sentences": self.bleu_sentences,
+                "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references])}
+
     def meta(self) -> dict[str, Any]:
         return self._meta
 

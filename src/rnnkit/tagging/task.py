@@ -27,6 +27,7 @@ from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
 from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.digest import value_digest
 
 
 def _bigrams(tokens: list[str]) -> list[str]:
@@ -292,6 +293,11 @@ class TaggerTask(IndependentBatches):
         pred_tags = [[tags[i] for i in p] for p in pred]
         return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words,
                      self.encoder.fold_width)
+
+    def resume_options(self) -> dict[str, Any]:
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
+        return {"--batch-size": self.batch_size, "--singleton-unk": self.singleton_unk,
+                "validation data": value_digest(self.valid)}
 
     def meta(self) -> dict[str, Any]:
         return self._meta

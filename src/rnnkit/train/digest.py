@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from typing import Any
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from rnnkit.data.files import open_data
 
@@ -26,6 +28,34 @@ def file_digest(paths: Iterable[str | os.PathLike | None]) -> str | None:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
         h.update(b"\0")  # file boundary: ("ab", "c") and ("a", "bc") differ
+    return h.hexdigest()
+
+
+def value_digest(value: Any) -> str | None:
+    """SHA-256 of a data set as a task holds it (arrays, lists, tuples, dicts, strings and numbers,
+    nested), or None for None: a fingerprint of the validation data a run selects its best model on."""
+    if value is None:
+        return None
+    h = hashlib.sha256()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, np.ndarray):
+            a = np.ascontiguousarray(v)
+            h.update(f"a{a.dtype.str}{a.shape}".encode())
+            h.update(a.reshape(-1).view(np.uint8))
+        elif isinstance(v, (list, tuple)):
+            h.update(f"l{len(v)}".encode())
+            for item in v:
+                walk(item)
+        elif isinstance(v, dict):
+            h.update(f"d{len(v)}".encode())
+            for key in sorted(v, key=str):
+                walk(str(key))
+                walk(v[key])
+        else:  # str, int, float, bool, None, numpy scalars
+            h.update(f"s{type(v).__name__}:{v!r}".encode())
+
+    walk(value)
     return h.hexdigest()
 
 
@@ -48,6 +78,15 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return out
 
 
+def _option_value(value: Any) -> str:
+    """A run option as a message shows it: a data fingerprint by its first 12 digits, None as none."""
+    if value is None:
+        return "none"
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]
+    return str(value)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -60,7 +99,7 @@ FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "sched
 
 
 def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config: dict[str, Any],
-                   data_digest: str | None) -> str | None:
+                   data_digest: str | None, run_options: dict[str, Any] | None = None) -> str | None:
     """Why a training checkpoint's run (its metadata ``meta``) cannot be continued by this one (its
     task description, TrainConfig as a dict and training-data fingerprint), or None.  A resumed run
     goes on as it started: a changed learning rate would be overridden by the restored optimizer, a
@@ -72,6 +111,10 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     then = meta.get("train_config") or {}
     differ = [f"--{k.replace('_', '-')} {then[k]} then, {train_config[k]} now" for k in FIXED_ON_RESUME
               if k in then and k in train_config and then[k] != train_config[k]]
+    then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
+    now = run_options or {}
+    differ += [f"{k} {_option_value(then[k])} then, {_option_value(now[k])} now" for k in now
+               if k in then and then[k] != now[k]]
     if differ:
         return (f"this run was started with other training options ({'; '.join(differ)}); resume with the same "
                 "ones (only --epochs, --max-steps, --patience and the checkpoint, log and progress options may "

@@ -78,6 +78,8 @@ class Task(Protocol):
     def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]: ...
     def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any: ...
     def meta(self) -> dict[str, Any]: ...
+    # optional: def resume_options(self) -> dict[str, Any], the options that shape the batches and the
+    # loss and a fingerprint of the validation data, by the names a message shows; --resume refuses a change
 
 
 class IndependentBatches:
@@ -129,6 +131,8 @@ class Trainer:
         self.state = LoopState()
         self.carry: Any = None
         self.first_loss: float | None = None  # for detecting an exploding loss
+        options = getattr(task, "resume_options", None)
+        self.run_options = json.loads(json.dumps(options())) if options is not None else {}  # tuples: lists
 
     def _make_schedule(self) -> Any:
         c = self.config
@@ -160,6 +164,7 @@ class Trainer:
             "task": self.task.meta(),
             "data_digest": self.data_digest,
             "train_config": self.config.to_dict(),
+            "run_options": self.run_options,
             "optimizer": opt["meta"],
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
             "rng": ckpt.rng_state(self.rng),
@@ -183,7 +188,7 @@ class Trainer:
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
         as_saved = json.loads(json.dumps({"task": self.task.meta(), "config": self.config.to_dict()}))  # tuples: lists
-        problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest)
+        problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest, self.run_options)
         if problem:
             raise CheckpointError(f"{path}: {problem}")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}

@@ -26,6 +26,7 @@ from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.loop import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
 from rnnkit.treenet.model import TreeNet, TreeNetConfig
+from rnnkit.train.digest import value_digest
 
 BINARY = np.array([0, 0, -1, 1, 1], dtype=np.int64)  # SST's 0-4 -> negative / none / positive
 
@@ -151,6 +152,10 @@ class TreeTask(IndependentBatches):
     def criterion(metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest root (sentence) accuracy."""
         return 1.0 - metrics.get("root_accuracy", float("nan"))
+
+    def resume_options(self) -> dict[str, Any]:
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
+        return {"--batch-size": self.batch_size, "validation data": value_digest(self.valid)}
 
     def meta(self) -> dict[str, Any]:
         return {"model": "treenet", "treenet_config": self.model.config.to_dict(), **self.encoder.to_json(),
