@@ -474,9 +474,9 @@ def test_a_training_run_removes_the_temporary_files_a_killed_write_left(tmp_path
     dead = int(gone.stdout)  # a process that has ended (its pid is not reused within this test, in practice)
     alive = os.getppid()
     tmp_path.mkdir(exist_ok=True)
-    left = [tmp_path / f".last.safetensors.{dead}.0a1b2c.tmp", tmp_path / f".best.safetensors.{dead}.ffff00.tmp"]
-    kept = [tmp_path / f".last.safetensors.{alive}.123456.tmp", tmp_path / "notes.tmp",
-            tmp_path / f".other.safetensors.{dead}.aaaaaa.tmp"]
+    left = [tmp_path / f".last.safetensors.{dead}.0a1b2c3d4e5f.tmp", tmp_path / f".best.safetensors.{dead}.ffff00ffff00.tmp"]
+    kept = [tmp_path / f".last.safetensors.{alive}.123456789abc.tmp", tmp_path / "notes.tmp",
+            tmp_path / f".other.safetensors.{dead}.aaaaaaaaaaaa.tmp"]
     for p in left + kept:
         p.write_bytes(b"partial")
     assert sorted(ckpt.remove_stale_temporaries(tmp_path / "best.safetensors")) == [left[1]]

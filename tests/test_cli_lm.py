@@ -277,9 +277,15 @@ def test_run_dir_that_is_a_file_or_cannot_be_made(tmp_path, capsys):
     assert main([*args, train]) == 2  # was "[Errno 17] File exists"
     err = capsys.readouterr().err
     assert "train.txt is a file, not a run folder; give --run-dir a folder" in err, err
-    assert main([*args, str(tmp_path / "train.txt" / "sub")]) == 2  # a folder under a file
+    assert main([*args, str(tmp_path / "train.txt" / "sub")]) == 2  # a folder under a file: was "Not a directory"
     err = capsys.readouterr().err
-    assert "cannot create the run folder" in err and "choose another --run-dir" in err, err
+    assert f"{train} is a file, not a folder; give --run-dir a folder" in err, err
+    # said before the data are read (a missing training file would be named first otherwise)
+    missing = ["train", "lm", "--train", str(tmp_path / "nothing.txt"), "--progress", "none", "--run-dir"]
+    for run in (train, str(tmp_path / "train.txt" / "sub" / "deeper")):
+        assert main([*missing, run]) == 2
+        err = capsys.readouterr().err
+        assert "is a file, not" in err and "nothing.txt" not in err, err
 
 
 def test_a_blow_up_is_one_line_without_numpy_warnings(tmp_path, capsys):
@@ -366,3 +372,33 @@ def test_evaluate_refuses_options_a_language_model_does_not_read(tmp_path, capsy
     assert main(["evaluate", model, valid, "--interpolate", kn, "--batch-size", "5"]) != 0
     assert "--batch-size does not apply with --interpolate" in capsys.readouterr().err
     assert main(["evaluate", model, valid, "--interpolate", kn, "--bptt", "20"]) == 0  # the RNN reads --bptt
+
+
+@pytest.mark.parametrize("optimizer, lr", [("adam", 0.001), ("adagrad", 0.01), ("sgd", 1.0)])
+def test_another_optimizer_without_lr_gets_its_usual_rate(tmp_path, capsys, optimizer, lr):
+    """train lm's default --lr 1.0 is SGD's: --optimizer adam kept it and diverged at once."""
+    from rnnkit.checkpoint import load_meta
+
+    train = _write(tmp_path, "t.txt", EN)
+    args = ["train", "lm", "--train", train, "--hidden", "8", "--batch-size", "2", "--bptt", "8", "--epochs", "1",
+            "--optimizer", optimizer, "--progress", "none", "--run-dir", str(tmp_path / "r")]
+    assert main(args) == 0, capsys.readouterr().err
+    assert load_meta(tmp_path / "r" / "last.safetensors")["train_config"]["lr"] == lr
+    assert main([*args, "--lr", "0.02"]) == 0  # given, it is kept
+    assert load_meta(tmp_path / "r" / "last.safetensors")["train_config"]["lr"] == 0.02
+
+
+def test_momentum_written_with_adam_is_refused_even_at_zero(tmp_path, capsys):
+    train = _write(tmp_path, "t.txt", EN)
+    code = main(["train", "lm", "--train", train, "--optimizer", "adam", "--momentum", "0", "--progress", "none",
+                 "--run-dir", str(tmp_path / "r")])
+    assert code == 2 and "--momentum applies to --optimizer sgd or rmsprop" in capsys.readouterr().err
+
+
+def test_epoch_lines_without_validation_show_no_nan(tmp_path, capsys):
+    train = _write(tmp_path, "t.txt", EN)
+    code = main(["train", "lm", "--train", train, "--hidden", "8", "--batch-size", "2", "--bptt", "8", "--epochs", "2",
+                 "--progress", "lines", "--run-dir", str(tmp_path / "r")])
+    out, err = capsys.readouterr()
+    lines = [line for line in (out + err).splitlines() if "epoch 2 done" in line]
+    assert code == 0 and lines and "nan" not in out + err and "valid" not in lines[0], out + err

@@ -9,10 +9,32 @@ The main pieces, each in its own module:
 - ``rnnkit.lm``, ``rnnkit.crf``, ``rnnkit.hmm``: language models, CRF output layer, HMM baseline;
 - ``rnnkit.train``, ``rnnkit.checkpoint``, ``rnnkit.torch_io``: training loop, checkpoints, PyTorch interop.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from rnnkit._version import __version__
-from rnnkit.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.errors import CheckpointError, DataError, RnnkitError, TrainingDivergedError
-from rnnkit.recurrent import GRU, LSTM, RNN, RecurrentConfig, make_recurrent
+
+# loaded on first use (PEP 562), so that `import rnnkit` and the command line's start do not wait for
+# numpy: a Ctrl-C in that time would otherwise end in a traceback rather than the CLI's one line
+_LAZY = {"load_checkpoint": "rnnkit.checkpoint", "save_checkpoint": "rnnkit.checkpoint",
+         "GRU": "rnnkit.recurrent", "LSTM": "rnnkit.recurrent", "RNN": "rnnkit.recurrent",
+         "RecurrentConfig": "rnnkit.recurrent", "make_recurrent": "rnnkit.recurrent"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "GRU",

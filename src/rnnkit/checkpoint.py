@@ -39,6 +39,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
+from rnnkit.atomic import remove_stale_temporaries  # noqa: F401  (the run folder's tidying calls it here)
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
@@ -163,36 +164,6 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
         raise
     _fsync_dir(path.parent)
     return path
-
-
-def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files that writes of ``path`` by processes no longer running left behind
-    (a write killed by SIGKILL or a power cut cannot clean up after itself); returns the removed paths.
-    A process still running keeps its file: it may be writing it now."""
-    path = Path(path)
-    removed = []
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2:].split(".")[0]
-        if not pid.isdigit() or _running(int(pid)):
-            continue
-        try:
-            tmp.unlink()
-            removed.append(tmp)
-        except OSError:  # gone already, or not ours to remove: it is only a leftover
-            pass
-    return removed
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would send a Ctrl-C: never ask
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # another user's process, or no way to tell: assume it runs
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------------------- loading

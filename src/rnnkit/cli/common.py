@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Callable, Sequence
 
-from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.given import given, refuse_unused
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
 
@@ -108,12 +108,20 @@ def _int_at_least(text: str, minimum: int) -> int:
     return n
 
 
+# an optimizer's learning rate when --optimizer replaces a command's default one and --lr is not given
+USUAL_LR = {"sgd": 0.1, "adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
+
+
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
                       epochs: int = 10, run_dir: str = "runs/lm") -> None:
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=optimizer, help="optimizer")
-    t.add_argument("--lr", type=positive_float, default=lr, help="initial learning rate")
+    others = ", ".join(f"{k} {v:g}" for k, v in USUAL_LR.items() if k != optimizer)
+    t.add_argument("--lr", type=positive_float, default=lr,
+                   help=f"initial learning rate (default: {lr:g} with {optimizer}; with another --optimizer, its "
+                        f"usual rate: {others})")
+    p.set_defaults(_default_optimizer=optimizer)
     t.add_argument("--momentum", type=momentum, default=0.0, help="momentum in [0, 1) (sgd, rmsprop)")
     t.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 weight decay on weight matrices (not biases)")
     t.add_argument("--clip", type=nonnegative_float, default=clip, help="clip the global gradient norm (0: no clipping)")
@@ -146,7 +154,7 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The training options as a TrainConfig; options that would be silently ignored are refused."""
-    if args.momentum and args.optimizer not in ("sgd", "rmsprop"):
+    if (args.momentum or given(args, "momentum")) and args.optimizer not in ("sgd", "rmsprop"):
         raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, not {args.optimizer} (Adam's and "
                          "AdaDelta's running averages take its place): leave --momentum out or change --optimizer")
     if args.lr_decay is not None and args.schedule == "none":
@@ -160,10 +168,13 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     ])
     validated = getattr(args, "valid", None) or getattr(args, "valid_fraction", 0) or getattr(args, "folds", 0)
     if not validated and "valid" in vars(args):
-        for name, given in (("--schedule plateau", args.schedule == "plateau"), ("--patience", args.patience)):
-            if given:
+        for name, written in (("--schedule plateau", args.schedule == "plateau"), ("--patience", args.patience)):
+            if written:
                 raise ValueError(f"{name} acts on the validation score (the loss, or the task's accuracy, F1 or "
                                  "BLEU), and this run has no validation set: give --valid FILE")
+    default = getattr(args, "_default_optimizer", args.optimizer)
+    if args.optimizer != default and "_given" in vars(args) and not given(args, "lr"):
+        args.lr = USUAL_LR[args.optimizer]  # the command's default rate is its default optimizer's (sgd 1.0 for Adam diverged)
     return TrainConfig(
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule,

@@ -57,6 +57,23 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def _print_message(self, message: str, file=None) -> None:
+        """argparse ignores a failed write, so ``rnnkit --help > /dev/full`` exited 0 with nothing written:
+        a failed write to standard output (--help, --version) is raised, for :func:`main` to say, and
+        flushed at once, so it fails here and not unseen at exit.  A reader that has gone (``rnnkit --help |
+        head -1``) ends quietly, as argparse had it; a failed write to stderr is ignored, as argparse does."""
+        if not message:
+            return
+        out = sys.stdout
+        if file is None or file is not out or out is None:
+            super()._print_message(message, file)
+            return
+        try:
+            out.write(message)
+            out.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -102,15 +119,17 @@ def _early_lock(func, args: argparse.Namespace):
     created = []  # the folders made here, innermost first
     if not folder.exists():
         missing = [folder, *(p for p in folder.parents if not p.exists())]
+        above = next((p for p in Path(run_dir).parents if p.exists()), None)
+        if above is not None and not above.is_dir():  # said before the data are read, in plain words
+            raise ValueError(f"{run_dir}: {above} is a file, not a folder; give --run-dir a folder")
         try:
             folder.mkdir(parents=True)
-        except OSError:  # unwritable parent and the like: the training loop names the problem
-            yield
-            return
+        except OSError as exc:
+            raise ValueError(f"cannot create the run folder {run_dir} ({exc.strerror or exc}); choose another "
+                             "--run-dir") from None
         created = missing
-    if not folder.is_dir():  # a file: the training loop names the problem
-        yield
-        return
+    if not folder.is_dir():
+        raise ValueError(f"{run_dir} is a file, not a run folder; give --run-dir a folder")
     try:
         with run_lock(folder):
             yield
@@ -147,8 +166,27 @@ def _silence_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``rnnkit argv``; the exit code.  An interrupt (Ctrl-C) at any moment, building the parser
+    included, is one line and 130; a failed write of --help or --version to standard output one line and 2."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    print("rnnkit: interrupted", file=sys.stderr)
+    return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
+    try:
+        args, extras = parser.parse_known_args(argv)
+    except OSError as exc:  # --help or --version into a full disk (see _Parser._print_message)
+        _silence_stdout()  # what could not be written would fail again at exit
+        print(f"rnnkit: error: {_error_line(exc)}", file=sys.stderr)
+        return 2
     if extras:
         # argparse fills an optional positional (tag/segment/classify/translate's input file) in the same
         # pass as the one before it, so `rnnkit tag MODEL --format columns FILE` left FILE unmatched
@@ -182,15 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RnnkitError, ValueError, TypeError, OSError, ImportError) as exc:  # ImportError: an optional extra
         if os.environ.get("RNNKIT_DEBUG"):
             raise
-        if isinstance(exc, UnicodeEncodeError):
-            # files written with --encoding (tag/segment --output) say their own error; what gets here is
-            # standard output, and --encoding, where a command has it, is the encoding of its input
-            message = describe_encode_error(exc, file_option=False)
-        elif isinstance(exc, OSError) and str(exc).startswith("[Errno"):  # raw: "[Errno 21] Is a directory: 'x'"
-            message = describe_os_error(exc)
-        else:
-            message = str(exc)
-        print(f"rnnkit: error: {message}", file=sys.stderr)
+        print(f"rnnkit: error: {_error_line(exc)}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # numpy's names the array: "Unable to allocate 284. PiB for an array ..."
         if os.environ.get("RNNKIT_DEBUG"):
@@ -201,9 +231,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnkit: error: out of memory ({exc or 'an allocation failed'}); choose smaller sizes"
               + (f" ({', '.join(sizes)})" if sizes else ""), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("rnnkit: interrupted", file=sys.stderr)
-        return 130
+
+
+def _error_line(exc: Exception) -> str:
+    """The one line (after "rnnkit: error: ") for a user's error."""
+    if isinstance(exc, UnicodeEncodeError):
+        # files written with --encoding (tag/segment --output) say their own error; what gets here is
+        # standard output, and --encoding, where a command has it, is the encoding of its input
+        return describe_encode_error(exc, file_option=False)
+    if isinstance(exc, OSError) and str(exc).startswith("[Errno"):  # raw: "[Errno 21] Is a directory: 'x'"
+        return describe_os_error(exc)
+    return str(exc)
 
 
 if __name__ == "__main__":

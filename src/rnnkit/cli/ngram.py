@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     for name, path in (("valid", args.valid), ("test", args.test)):
         if path is not None:
             files.append((name, path, read_tokens(path, args.level, args.encoding)))
-    print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens)} training tokens")
+    print(f"vocabulary: {len(vocab):,} {args.level} types from {len(train_tokens):,} training tokens")
     if args.level == "word":
         from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     for name, path, tokens in files:
         oov = oov_rate(tokens, vocab)
         ppl = model.perplexity(vocab.encode(tokens))
-        print(f"{name}: {path}: {oov.total} tokens, OOV {oov.count} ({100 * oov.fraction:.2f}%), "
+        print(f"{name}: {path}: {oov.total:,} tokens, OOV {oov.count:,} ({100 * oov.fraction:.2f}%), "
               f"perplexity {ppl:.2f}")
     if args.save:
         model.save(args.save, vocab=vocab, level=args.level)

@@ -7,6 +7,7 @@ them; BLAS threads as ``train seq2seq`` sets them (:func:`rnnkit.cli.seq2seq_sco
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -64,7 +65,7 @@ def translate_cli(args: argparse.Namespace) -> int:
         require_attention(translator, args.model, "--replace-unk")
     if n is not None:  # everything the plot needs is checked before the translating, which may take long
         require_attention(translator, args.model, "--plot-attention")
-        _plot_folder(Path(args.plot_dir))
+        _plot_folder(Path(args.plot_dir), n)
     lines, name = _input_lines(args)
     if n is not None and not lines:
         raise ValueError(f"--plot-attention {n}: {name} has no lines, so no sentence to plot")
@@ -118,9 +119,10 @@ def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
              "from (and written as its training data was: tokenised, lowercased)?")
 
 
-def _plot_folder(folder: Path) -> None:
-    """Make --plot-dir (and check matplotlib is there) before translating; a path that cannot be a
-    folder is one line."""
+def _plot_folder(folder: Path, n: int) -> None:
+    """Make --plot-dir (and check matplotlib is there) before translating, and check the plot of line
+    ``n`` can be written there: a path that cannot be a folder, a folder this user may not write into
+    (read-only) and an attention_N.png that is a folder are one line each, said before the work."""
     from rnnkit.errors import os_problem
     from rnnkit.plotting import matplotlib_parts
 
@@ -130,6 +132,13 @@ def _plot_folder(folder: Path) -> None:
     except OSError as exc:
         raise OSError(f"--plot-dir {folder}: cannot make the folder ({os_problem(exc)}); choose another "
                       "--plot-dir") from None
+    if not os.access(folder, os.W_OK | os.X_OK):  # the image is written to a temporary beside it, then renamed
+        raise ValueError(f"--plot-dir {folder}: no permission to write into this folder; choose another "
+                         "--plot-dir, or change its permissions")
+    target = folder / f"attention_{n}.png"
+    if target.is_dir():
+        raise ValueError(f"--plot-dir {folder}: {target} is a folder, where --plot-attention {n} writes its image; "
+                         "choose another --plot-dir, or move the folder")
 
 
 def _plot(translator: Any, lines: list[str], out: list, n: int, folder: Path) -> Path:

@@ -364,7 +364,8 @@ class Trainer:
         st.history.append(record)
         self._log(record)
         parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
-                 *(f"valid {k} {v:.4g}" for k, v in metrics.items()), f"lr {lr:.4g}"]
+                 *(f"valid {k} {v:.4g}" for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))),
+                 f"lr {lr:.4g}"]
         self.progress.end_epoch(" | ".join(parts) + (" | best so far" if improved else ""))
         st.epoch += 1
         st.cursor = 0

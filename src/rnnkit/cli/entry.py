@@ -1,0 +1,23 @@
+"""The ``rnnkit`` console script's entry point ([project.scripts] in pyproject.toml).
+
+It imports nothing but ``sys`` before its ``try``: importing :mod:`rnnkit.cli.main` (numpy, every
+command's module) takes a noticeable part of a second, and a Ctrl-C in it showed a Python traceback, as
+it came before :func:`rnnkit.cli.main.main` handles interrupts.  Here an interrupt at any moment of the
+command gives one line and exit 130, as during the work.
+
+(The ``rnnkit`` package's own ``__init__`` runs before this module; it imports only the version and the
+error classes, the rest on first use.  Only Python's own start-up, before any rnnkit code, remains.)
+"""
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        from rnnkit.cli.main import main as run
+
+        return run(argv)
+    except KeyboardInterrupt:
+        print("rnnkit: interrupted", file=sys.stderr)
+        return 130
