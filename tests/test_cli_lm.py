@@ -172,7 +172,13 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
     code = main(["train", "lm", "--train", train, "--resume", "--batch-size", "2", "--progress", "none",
                  "--run-dir", str(tmp_path / "r")])
     assert code == 2
-    assert "no checkpoint to resume from" in capsys.readouterr().err
+    assert "no run to resume (no such folder)" in capsys.readouterr().err
+    (tmp_path / "r").mkdir()
+    missing = str(tmp_path / "not-there.txt")  # said before the data are read: the missing file is not named
+    for data in (train, missing):
+        code = main(["train", "lm", "--train", data, "--resume", "--progress", "none", "--run-dir", str(tmp_path / "r")])
+        err = capsys.readouterr().err
+        assert code == 2 and "no checkpoint to resume from" in err and "not-there" not in err, err
 
 
 def test_train_lm_help_explains_every_option(capsys):

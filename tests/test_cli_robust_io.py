@@ -312,3 +312,33 @@ def test_importing_rnnkit_and_the_entry_module_does_not_load_numpy():
             "from rnnkit import LSTM, load_checkpoint; assert 'numpy' in sys.modules; print(LSTM.__name__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "LSTM", done.stderr
+
+
+def test_sigterm_ends_a_training_run_with_one_line_and_143_and_it_resumes(tmp_path):
+    """kill, timeout, batch schedulers and docker stop send SIGTERM: it ended the process with no word
+    and left a checkpoint write's temporary behind; now it unwinds as Ctrl-C does."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    words = "the cat sat on a mat and the dog ran to the big red house".split()
+    text = "".join(" ".join(words[(i * 7 + j) % len(words)] for j in range(12)) + "\n" for i in range(3000))
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    run = tmp_path / "run"
+    args = [sys.executable, "-c", "import sys; from rnnkit.cli.entry import main; sys.exit(main())", "train", "lm",
+            "--train", str(tmp_path / "t.txt"), "--level", "word", "--hidden", "64", "--batch-size", "4",
+            "--bptt", "10", "--epochs", "50", "--checkpoint-steps", "5", "--progress", "none", "--run-dir", str(run)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run / "last.safetensors").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err.strip().splitlines()[-1] == "rnnkit: terminated", err
+    assert "Traceback" not in err and not list(run.glob(".*.tmp")), (err, list(run.iterdir()))
+    resumed = subprocess.run([*args[:-2], "--epochs", "1", "--run-dir", str(run), "--resume", "--max-steps", "1"],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0 and "nothing to train" in resumed.stderr, resumed.stderr

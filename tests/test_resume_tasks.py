@@ -83,6 +83,11 @@ def test_cross_validation_resumed_before_its_last_fold_finishes_it_and_equals_un
         (tmp_path / "b" / name).unlink()
     code, resumed, err = run_cli(capsys, argv + ["--folds", "3", "--run-dir", str(tmp_path / "b"), "--resume"])
     assert code == 0 and resumed == whole, (resumed, whole, err)
+    # other folds hold other sentences: refused naming the option (it blamed encoder.vocab)
+    for changed, words in ((["--folds", "4"], "--folds 3 then, 4 now"), (["--folds", "3", "--fold-seed", "7"],
+                                                                          "--fold-seed 0 then, 7 now")):
+        code, _, err = run_cli(capsys, argv + [*changed, "--run-dir", str(tmp_path / "b"), "--resume"])
+        assert code == 2 and words in err and "vocab" not in err, err
     # a new run removes every fold of the earlier one, not only those beyond its own count (a --resume
     # after it is killed in fold 1 continued the earlier run's fold 2 as its own); one without folds too
     code, _, err = run_cli(capsys, argv + ["--folds", "2", "--run-dir", str(tmp_path / "b")])

@@ -245,3 +245,28 @@ def test_resume_drops_log_lines_that_are_not_records(tmp_path):
         return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in rows]
 
     assert records("cut") == records("whole")
+
+
+def test_resume_of_a_finished_or_early_stopped_run_says_so_and_a_larger_patience_goes_on(tmp_path, capsys):
+    """A finished run's --resume said 'resumed at epoch 4' of 3 and trained nothing; a larger --patience
+    on resume was ignored after an early stop (the README lets --patience change on resume)."""
+    valid = [5.0, 4.0, 4.5, 4.6, 4.7, 4.8]
+    state = Trainer(Quadratic(valid=valid), _cfg(epochs=6, patience=1), tmp_path).fit()
+    assert state.stopped_early and state.epoch == 4
+    capsys.readouterr()
+    state = Trainer(Quadratic(valid=valid), _cfg(epochs=6, patience=1), tmp_path).fit(resume=True)
+    err = capsys.readouterr().err
+    assert state.epoch == 4 and "had stopped early after epoch 4 (2 epochs without improvement)" in err, err
+    assert "give a larger --patience" in err and "resumed from" not in err
+    task = Quadratic(valid=valid)
+    task.epochs = 4  # its validation list goes on where the first run's left it
+    state = Trainer(task, _cfg(epochs=6, patience=5), tmp_path).fit(resume=True)
+    err = capsys.readouterr().err
+    assert "resumed from" in err and state.epoch == 6 and not state.stopped_early, err
+    state = Trainer(Quadratic(valid=valid), _cfg(epochs=6, patience=5), tmp_path).fit(resume=True)
+    err = capsys.readouterr().err
+    assert state.epoch == 6 and "had finished its 6 epochs; nothing to train: give --epochs above 6" in err, err
+    Trainer(Quadratic(), _cfg(epochs=6, max_steps=2), tmp_path / "steps").fit()
+    capsys.readouterr()
+    Trainer(Quadratic(), _cfg(epochs=6, max_steps=2), tmp_path / "steps").fit(resume=True)
+    assert "has taken its 2 steps; nothing to train: give a larger --max-steps" in capsys.readouterr().err

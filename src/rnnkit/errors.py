@@ -82,3 +82,9 @@ def describe_encode_error(exc: UnicodeEncodeError, file_option: bool = True) -> 
     chars = exc.object[exc.start:exc.end][:10]
     return (f"cannot write {chars!r} in the {exc.encoding} encoding; for standard output set PYTHONIOENCODING=utf-8 "
             "(or a UTF-8 locale, e.g. LANG=C.UTF-8)" + (", for a file choose --encoding utf-8" if file_option else ""))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a batch scheduler, ``docker stop``) on the command line: it unwinds
+    as Ctrl-C does (a checkpoint write under way is abandoned, its temporary removed, the run folder's
+    lock released) and ends with one line and exit code 143."""

@@ -242,6 +242,7 @@ def train_classifier(args: argparse.Namespace) -> int:
         with run_lock(run):  # the whole cross-validation: a second one would overwrite its finished folds
             if not args.resume:
                 _remove_stale_folds(run)
+            _same_folds(run, {"folds": args.folds, "fold_seed": args.fold_seed}, args.resume)
             res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
         print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
@@ -258,12 +259,36 @@ def train_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _same_folds(run: Path, now: dict, resume: bool) -> None:
+    """Record a new cross-validation's --folds and --fold-seed in RUN/cross_validation.json; a resumed one
+    must have the same (other folds would hold other sentences: its vocabulary differed, said less clearly)."""
+    import json
+
+    from rnnkit.atomic import write_atomically
+
+    path = run / "cross_validation.json"
+    if not resume:
+        write_atomically(path, lambda f: f.write(json.dumps(now).encode("utf-8")))
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a run of an earlier version, or damaged: the checkpoints' checks remain
+        return
+    if not isinstance(saved, dict):
+        return
+    differ = [f"--{k.replace('_', '-')} {saved[k]} then, {v} now" for k, v in now.items() if k in saved and saved[k] != v]
+    if differ:
+        raise ValueError(f"{run}: this cross-validation was started with other folds ({'; '.join(differ)}); resume "
+                         "with the same ones, or start a new run without --resume")
+
+
 def _remove_stale_folds(run: Path) -> None:
     """A new run removes every fold folder an earlier cross-validation left in ``run``, so that no
     earlier fold's model can pass for this run's: not only ``foldK`` for K > ``folds``, which it would
     never overwrite, but also the folds it will train, which a ``--resume`` after this run is killed in
     fold 1 would otherwise continue as if they were its own.  A folder holding anything but a run's own
     files (checkpoints, metrics log, lock) is kept."""
+    import contextlib
     import re
     import shutil
 
@@ -278,6 +303,8 @@ def _remove_stale_folds(run: Path) -> None:
         if {p.name for p in folder.iterdir()} <= {BEST, LAST, METRICS, LOCK}:
             shutil.rmtree(folder)
             removed.append(folder.name)
+    with contextlib.suppress(OSError):
+        (run / "cross_validation.json").unlink()  # a new cross-validation writes its own
     if removed:
         print(f"new run in {run}: removed the earlier cross-validation's {', '.join(removed)}", file=sys.stderr)
 

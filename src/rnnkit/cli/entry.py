@@ -14,9 +14,17 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        from rnnkit.cli.main import main as run
+    import signal
 
+    mask = getattr(signal, "pthread_sigmask", None)  # POSIX
+    try:
+        if mask is not None:  # a Ctrl-C in numpy's import made it report a broken installation, or was lost
+            mask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            from rnnkit.cli.main import main as run
+        finally:
+            if mask is not None:
+                mask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one that came meanwhile is raised here, in the try
         return run(argv)
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)

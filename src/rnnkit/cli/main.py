@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import io
 import os
+import signal
 import sys
 import warnings
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from rnnkit._version import __version__
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import given_options
-from rnnkit.errors import RnnkitError, TrainingDivergedError, describe_encode_error, describe_os_error
+from rnnkit.errors import RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error
 
 # Subcommand modules, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
@@ -116,6 +117,13 @@ def _early_lock(func, args: argparse.Namespace):
     from rnnkit.train.run_lock import LOCK, run_lock
 
     folder = Path(run_dir).absolute()
+    if getattr(args, "resume", False):  # said before the data are read (a big corpus takes a while)
+        if not folder.is_dir():
+            raise ValueError(f"{run_dir}: no run to resume (no such folder); check --run-dir, or start the run "
+                             "without --resume")
+        if not (folder / "last.safetensors").exists() and not any(folder.glob("fold*/last.safetensors")):
+            raise ValueError(f"{Path(run_dir) / 'last.safetensors'}: no checkpoint to resume from (the run stopped "
+                             "before its first, or it is another folder); start the run without --resume")
     created = []  # the folders made here, innermost first
     if not folder.exists():
         missing = [folder, *(p for p in folder.parents if not p.exists())]
@@ -168,13 +176,31 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run ``rnnkit argv``; the exit code.  An interrupt (Ctrl-C) at any moment, building the parser
     included, is one line and 130; a failed write of --help or --version to standard output one line and 2."""
+    previous = _on_sigterm()
     try:
         return _main(argv)
-    except KeyboardInterrupt:
-        return _interrupted()
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def _interrupted() -> int:
+def _on_sigterm():
+    """Make SIGTERM raise :class:`~rnnkit.errors.Terminated` (in the main thread); the handler it replaced."""
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        return None
+
+
+def _interrupted(exc: BaseException) -> int:
+    if isinstance(exc, Terminated):
+        print("rnnkit: terminated", file=sys.stderr)
+        return 143
     print("rnnkit: interrupted", file=sys.stderr)
     return 130
 

@@ -124,3 +124,20 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
                 f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
     return None
+
+
+def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
+    """What a resumed run says: where it goes on, or that it has nothing left to train.  An early stop
+    is judged again under this run's ``patience`` (which may change on resume: a larger one, or none,
+    goes on), so ``state.stopped_early`` is set here."""
+    st, cfg = state, config
+    st.stopped_early = cfg.patience is not None and st.bad_epochs > cfg.patience
+    done = f"the run in {checkpoint.parent} "
+    if st.stopped_early:
+        return (done + f"had stopped early after epoch {st.epoch} ({st.bad_epochs} epochs without improvement); "
+                "nothing to train: give a larger --patience to go on")
+    if st.epoch >= cfg.epochs:
+        return done + f"had finished its {st.epoch} epochs; nothing to train: give --epochs above {st.epoch} to go on"
+    if cfg.max_steps is not None and st.step >= cfg.max_steps:
+        return done + f"has taken its {st.step} steps; nothing to train: give a larger --max-steps to go on"
+    return f"resumed from {checkpoint} at epoch {st.epoch + 1}, step {st.step}"

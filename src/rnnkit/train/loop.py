@@ -45,7 +45,7 @@ from rnnkit.jsonline import json_line
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.digest import resume_problem
+from rnnkit.train.digest import resume_message, resume_problem
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import run_lock
@@ -272,8 +272,7 @@ class Trainer:
         cfg = self.config
         if resume:
             self._resume()
-            self.progress.message(f"resumed from {self.run_dir / LAST} at epoch {self.state.epoch + 1}, "
-                                  f"step {self.state.step}", always=True)
+            self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
         else:
             self._start_afresh()
         st = self.state

@@ -2,9 +2,11 @@
 resume, so that the log of a resumed run equals an uninterrupted run's."""
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 from pathlib import Path
+
+from rnnkit.atomic import write_atomically
 
 
 def truncate_metrics(path: Path, epoch: int, step: int) -> None:
@@ -24,6 +26,7 @@ def truncate_metrics(path: Path, epoch: int, step: int) -> None:
         at = rec.get("epoch") if rec.get("type") == "epoch" else rec.get("step", 0)
         if isinstance(at, int) and at <= (epoch if rec.get("type") == "epoch" else step):
             keep.append(raw.decode("utf-8"))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
-    os.replace(tmp, path)
+    data = "".join(x + "\n" for x in keep).encode("utf-8")
+    write_atomically(path, lambda f: f.write(data))  # a kill now leaves the old log or the new one
+    with contextlib.suppress(OSError):
+        path.with_suffix(".tmp").unlink()  # what earlier versions' kills left here
