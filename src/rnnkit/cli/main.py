@@ -139,7 +139,7 @@ def _early_lock(func, args: argparse.Namespace):
     if not folder.is_dir():
         raise ValueError(f"{run_dir} is a file, not a run folder; give --run-dir a folder")
     try:
-        with run_lock(folder):
+        with run_lock(Path(run_dir)):  # named as given in its message; the lock is keyed by the resolved path
             yield
     finally:
         if created:
