@@ -357,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     args.epochs = args.epochs or args.config.epochs
     if args.config.name != "small" and args.speed_ratio is not None:
         p.error("--speed-ratio times the small configuration only")
+    if args.speed_ratio is not None and args.speed_ratio < 100:  # the rate is read off progress lines every 50 steps
+        p.error(f"--speed-ratio {args.speed_ratio}: time at least 100 steps (rnnkit's rate is read from its progress "
+                "lines, one every 50 steps; fewer gave 'nan tok/s')")
     args.run_root.mkdir(parents=True, exist_ok=True)
     if args.speed_ratio is not None:
         speed_ratio(args)
