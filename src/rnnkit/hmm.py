@@ -79,7 +79,7 @@ class HMMTagger:
 
     ``order`` 2 (bigram) or 3 (trigram, TnT); ``emission`` one of ``"ml"``, ``"add_k"`` (with
     ``k``), ``"witten_bell"``; ``suffix_length``/``rare_threshold`` configure the unknown-word suffix
-    model; ``scheme`` (``"bio"``, ``"iob1"``, ``"bioes"``, ``"bmes"`` or None) constrains decoding.
+    model; ``scheme`` (``"bio"``/``"iob2"``, ``"iob1"``, ``"bioes"``, ``"bmes"`` or None) constrains decoding.
     """
 
     def __init__(self, order: int = 3, emission: str = "ml", k: float = 0.1, suffix_length: int = 10,

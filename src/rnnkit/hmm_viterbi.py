@@ -13,7 +13,9 @@ def viterbi_first_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[li
     """Best path of a bigram HMM and its log score.
 
     ``log_trans`` (K+1, K+1): row K is BOS (start), column K is EOS (end); ``log_emit`` (n, K).
-    delta_i[j] = max_k(delta_{i-1}[k] + log P(j | k)) + log P(w_i | j).
+    delta_1[j] = log P(j | BOS) + log P(w_1 | j);
+    delta_i[j] = max_k(delta_{i-1}[k] + log P(j | k)) + log P(w_i | j);
+    score = max_j(delta_n[j] + log P(EOS | j)), the path read back through the argmaxes.
     """
     n, K = log_emit.shape
     if n == 0:
@@ -37,7 +39,9 @@ def viterbi_second_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[l
     """Best path of a trigram HMM and its log score, over states (previous tag, tag).
 
     ``log_trans`` (K+1, K+1, K+1) [t1, t2, t3]: index K is BOS in t1 and t2, EOS in t3.
-    delta_i[t2, t3] = max_t1(delta_{i-1}[t1, t2] + log P(t3 | t1, t2)) + log P(w_i | t3).
+    delta_1[BOS, t3] = log P(t3 | BOS, BOS) + log P(w_1 | t3);
+    delta_i[t2, t3] = max_t1(delta_{i-1}[t1, t2] + log P(t3 | t1, t2)) + log P(w_i | t3);
+    score = max_{t2, t3}(delta_n[t2, t3] + log P(EOS | t2, t3)).
     """
     n, K = log_emit.shape
     if n == 0:

@@ -131,7 +131,7 @@ def init_recurrent_params(params: dict[str, np.ndarray], hidden_size: int, rng: 
     """(Re)initialise a recurrent layer's parameters in place.
 
     Keys follow PyTorch: ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``
-    (and ``weight_hr_l{k}`` for LSTM projections), optionally with suffix ``_reverse`` and a dotted
+    (a ``weight_hr_l{k}`` of a torch LSTM with projections is accepted, though rnnkit's LSTM has none), optionally with suffix ``_reverse`` and a dotted
     prefix (``encoder.weight_hh_l0``).  Any other key (``h0_l0``, ``embedding.weight``) is left
     alone.  Arrays are overwritten in place and keep their dtype.
 

@@ -65,7 +65,7 @@ class RecurrentConfig:
 class LayerCache(NamedTuple):
     drop_mask: np.ndarray | None  # (T, B, D_l) scaled dropout mask on this layer's input
     directions: list  # one kernel cache per direction
-    hh_masks: list  # per direction: (G, H) scaled DropConnect mask on weight_hh, or None
+    hh_masks: list  # per direction: (gates * H, H) scaled DropConnect mask on weight_hh, or None
 
 
 class RecurrentCache(NamedTuple):
@@ -230,7 +230,7 @@ class Recurrent:
                 w_ih, w_hh, b_ih, b_hh = self._weights(sfx, layer)
                 hh_mask = None
                 if training and cfg.weight_drop > 0:
-                    hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)  # (G, H)
+                    hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)  # (gates * H, H), weight_hh's shape
                     w_hh = w_hh * hh_mask
                 hh_masks.append(hh_mask)
                 out, fin, c = kernel.forward(xin, s0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bsizes, **extra)

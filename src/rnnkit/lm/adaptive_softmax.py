@@ -14,12 +14,15 @@ shrinks by ``div_value`` from one cluster to the next::
 The probabilities sum to 1 over the vocabulary by construction, so perplexity is exact.  Training
 costs H (c_0 + K) per token for the head plus, for the few tokens in cluster i only,
 d_i (H + c_{i+1} - c_i): on PTB the 2,000 most frequent words cover 87% of the tokens, and the
-output layer does about a third of the full softmax's work.  Unlike Mikolov's frequency classes
+output layer does about a third of the full softmax's work with ``div_value=1`` (the benchmark's
+setting), about a quarter with the default 4.  Unlike Mikolov's frequency classes
 (:mod:`rnnkit.lm.class_softmax`), every frequent word keeps its own row of a full softmax.
 
 Parameter names and layouts are those of ``torch.nn.AdaptiveLogSoftmaxWithLoss``:
 ``head.weight`` (c_0 + K, H), ``head.bias`` (c_0 + K,) when ``head_bias``, ``tail.{i}.0.weight``
-(d_i, H) and ``tail.{i}.1.weight`` (c_{i+1} - c_i, d_i); the tails have no biases.  The head runs
+(d_i, H) and ``tail.{i}.1.weight`` (c_{i+1} - c_i, d_i); the tails have no biases.  One default
+differs: ``head_bias`` is True here (a zero-initialised bias), False in torch, so a torch layer
+built with its defaults corresponds to ``AdaptiveSoftmax(..., head_bias=False)``.  The head runs
 through :class:`~rnnkit.nn.linear_softmax.LinearCrossEntropy` (fused, one buffer kept between steps).
 
 Gradients, with weights w_n (the mask) and upstream scalar g, for token n in cluster i, with

@@ -8,7 +8,9 @@ not fill a stream is dropped), time-major::
 Window i covers inputs ``data[i : i + T]`` and targets ``data[i + 1 : i + 1 + T]``; the hidden state
 carries from one window to the next, detached (truncated BPTT at window boundaries).  With
 ``jitter`` the window length varies: T with probability 0.95, else T / 2, then drawn from
-N(length, 5) and clipped to [5, 2T] (the AWD-LSTM recipe); the draws come from the rng passed in.
+N(length, 5) and clipped to [5, 2T]: AWD-LSTM's sampling of window lengths (Merity et al. 2018), with an
+upper cap of 2T it does not have, and without its rescaling of the learning rate by length / T for
+each window; the draws come from the rng passed in.
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpu
 
 
 def window_length(bptt: int, jitter: bool, rng: np.random.Generator | None) -> int:
+    """The next window's length: ``bptt``, or with ``jitter``
+    L = clip(round(N(b, 5)), 5, 2 bptt) with b = bptt (probability 0.95) or bptt / 2."""
     if not jitter:
         return bptt
     base = bptt if rng.random() < 0.95 else bptt / 2

@@ -5,7 +5,9 @@ At each step the model gives log P(v | prefix) over the vocabulary; the next tok
     p_v ∝ exp(log P(v | prefix) / temperature)
 
 restricted to the k most likely tokens (top-k) and/or the smallest set whose probability reaches
-p (top-p), or is the argmax (greedy).  Every draw comes from the Generator passed in.
+p (top-p, nucleus sampling: Holtzman et al. 2020), or is the argmax (greedy).  The filters apply in
+that order: temperature, then top-k, then top-p over what top-k kept (renormalised), the most
+likely tokens first until their mass is >= p.  Every draw comes from the Generator passed in.
 """
 from __future__ import annotations
 

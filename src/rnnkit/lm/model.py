@@ -5,8 +5,12 @@ For token ids x_1..x_T (T, B) and next tokens y_t = x_{t+1}::
     e_t = E[x_t]                       # (B, E)  embedding, dropout p_in
     h_t = RNN(e_t, h_{t-1})            # (B, H)  stacked cells, dropout p_hid between layers,
                                        #         optional DropConnect on W_hh (weight_drop)
-    P(y_t | x_<=t) = softmax(W h_t + b)   (full), class-factorised (class_softmax) or adaptive (adaptive_softmax)
+    o_t = dropout(h_t, p_out)          # (B, H)  the last layer's outputs
+    P(y_t | x_<=t) = softmax(W o_t + b)   (full), class-factorised (class_softmax) or adaptive (adaptive_softmax)
     loss = - sum_t sum_b log P(y_t | ...)           # summed; callers scale it
+
+Dropout (training only) multiplies by a mask of Bernoulli(1 - p) / (1 - p); with ``variational`` one
+mask per sequence is shared by all its time steps, at the embedding, between layers and at the output.
 
 Parameters form one flat dict with dotted names: ``embedding.weight`` (V, E), ``rnn.weight_ih_l0``
 ... (PyTorch's names), ``decoder.weight`` (V, H) and ``decoder.bias`` (V,), or for the class-based

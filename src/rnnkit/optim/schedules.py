@@ -114,6 +114,7 @@ class StepLR(_ClosedForm):
         self.gamma = check_number("gamma", self.gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
+        """lr(e) = lr_0 * gamma^floor(e / step_size), e the epochs completed."""
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
@@ -135,6 +136,7 @@ class ExponentialLR(_ClosedForm):
         self.gamma = check_number("gamma", self.gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
+        """lr(e) = lr_0 * gamma^e, e the epochs completed."""
         return self.base_lr * self.gamma**epoch
 
 
@@ -164,6 +166,7 @@ class DecayAfter(_ClosedForm):
         self.gamma = check_number("gamma", self.gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
+        """lr(e) = lr_0 * gamma^max(0, e + 1 - start), e the epochs completed."""
         # `epoch` epochs are done, so the next one is number epoch + 1
         return self.base_lr * self.gamma ** max(0, epoch + 1 - self.start_epoch)
 

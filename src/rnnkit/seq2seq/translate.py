@@ -13,7 +13,9 @@ and a translation's ``score`` is the model's log-probability of its ids, not ren
 tokens that may be generated.
 
 ``replace_unk=True`` replaces every ``<unk>`` of an output by the source token the decoder attended to
-most while producing it (Luong et al. 2015, "Addressing the rare word problem"): names, numbers and
+most while producing it, the attention form of unknown-word replacement (Jean et al. 2015; Luong,
+Pham and Manning 2015; Luong et al. 2015's "Addressing the rare word problem" replaced them through
+an external word aligner instead): names, numbers and
 rare words are then copied from the source instead of printed as ``<unk>``.
 """
 from __future__ import annotations
