@@ -12,6 +12,9 @@ Backward, with g_t = dL/dh_t (from the output at t and from step t+1)::
     dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},  db_ih = db_hh = sum_t da_t
 
 Parameters use PyTorch's layout: ``w_ih`` (H, D), ``w_hh`` (H, H), ``b_ih`` (H,), ``b_hh`` (H,).
+
+Truncated BPTT with window k (``tbptt=k``): at every t > 0 that is a multiple of k (0-based), the
+gradient into h_{t-1} is set to zero, so no gradient crosses a window boundary.
 """
 from __future__ import annotations
 

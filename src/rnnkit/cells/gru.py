@@ -23,6 +23,10 @@ dz_n), b_hn inside r_t * (...) (its gradient is dq = dz_n * r_t), as W_hn's is.
 
 The r and z rows of the weights are pre-scaled by 1/2 inside the kernel so one ``np.tanh`` call
 gives both sigmoids (sigmoid(z) = (1 + tanh(z/2)) / 2).  Parameters keep PyTorch's layout.
+
+Truncated BPTT with window k (``tbptt=k``): at every t > 0 that is a multiple of k (0-based), the
+gradient into h_{t-1} is set to zero, the direct path dh * z_t and the recurrent products alike,
+so no gradient crosses a window boundary.
 """
 from __future__ import annotations
 

@@ -26,6 +26,9 @@ The backward pass first computes, for all steps at once, every factor that does 
 recurrence (``P``: tanh(c) o', g i', c_{t-1} f', i g'; and ``A = o (1 - tanh(c)^2)``); the time
 loop is then one GEMM and five in-place products per step.  Parameters and gradients keep PyTorch's
 order.
+
+Truncated BPTT with window k (``tbptt=k``): at every t > 0 that is a multiple of k (0-based), the
+gradients into h_{t-1} and c_{t-1} are set to zero, so no gradient crosses a window boundary.
 """
 from __future__ import annotations
 
