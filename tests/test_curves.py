@@ -203,3 +203,23 @@ def test_a_plot_file_gets_the_permissions_the_umask_gives(tmp_path):
         os.umask(old)
     assert path.read_bytes().startswith(b"\x89PNG") and (path.stat().st_mode & 0o777) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
+
+
+def test_runs_without_a_shared_metric_or_with_empty_labels_are_refused(tmp_path, capsys):
+    """A language model's run beside a tagger's accepted any --metric (even 'nope') and printed '-'."""
+    tagger = _log(tmp_path / "tagger" / "metrics.jsonl", [0.3, 0.2])
+    rows = [json.loads(line) for line in tagger.read_text(encoding="utf-8").splitlines()]
+    tagger.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "valid_loss"}) + "\n" for r in rows),
+                      encoding="utf-8")
+    _log(tmp_path / "lm" / "metrics.jsonl", [0.3, 0.2], accuracy=False)
+    for extra in ([], ["--metric", "nope"], ["--metric", "accuracy"]):
+        code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), str(tmp_path / "tagger"), *extra])
+        assert code == 2 and "no validation metric in common (lm: loss; tagger: accuracy)" in err, err
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--metric", "nope"])
+    assert code == 2 and "got 'nope'" in err, err
+    for labels in ("", " "):
+        code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--labels", labels])
+        assert code == 2 and "non-empty --labels name" in err, err
+    code, out, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--labels", "mine"])
+    assert code == 0 and out.splitlines()[1].startswith("mine"), out + err
+

@@ -218,3 +218,12 @@ def test_a_file_that_mixes_utf8_and_gbk_is_named_as_mixed_not_latin1(tmp_path):
     damaged.write_bytes(utf8.encode("utf-8") + b"\xe5\xa4" + utf8.encode("utf-8"))
     with pytest.raises(DataError, match="mostly valid UTF-8"):
         read_text_file(str(damaged))
+
+
+def test_an_encoding_that_is_not_a_text_encoding_is_one_line(tmp_path, capsys):
+    """rot13, base64, zlib... are codecs Python knows, but not text encodings: decoding raised a LookupError
+    traceback."""
+    (tmp_path / "t.txt").write_text("a b c\n" * 20, encoding="utf-8")
+    for codec in ("rot13", "base64", "zlib"):
+        code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(tmp_path / "t.txt"), "--encoding", codec])
+        assert code == 2 and "Traceback" not in err and f"got {codec!r}, which is not one" in err, err

@@ -38,7 +38,7 @@ def dpi(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.train.curves import plot_curves, read_run, summary_lines, valid_metrics
+    from rnnkit.train.curves import plot_curves, read_run, run_metrics, summary_lines, valid_metrics
 
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
                                                         "--output FILE.png")])
@@ -46,14 +46,20 @@ def run(args: argparse.Namespace) -> int:
         from rnnkit.plotting import check_plot_file
 
         check_plot_file(args.output, "--output")  # before the runs are read and the table printed
-    labels = args.labels.split(",") if args.labels else [None] * len(args.runs)
+    labels = args.labels.split(",") if args.labels is not None else [None] * len(args.runs)
     if len(labels) != len(args.runs):
         raise ValueError(f"Expected one --labels name per run ({len(args.runs)}), got {len(labels)}")
+    if args.labels is not None and not all(name.strip() for name in labels):
+        raise ValueError(f"Expected a non-empty --labels name for each run, got {args.labels!r}")
     runs = [read_run(r, name) for r, name in zip(args.runs, labels)]
     available = valid_metrics(runs)
+    finished = [r for r in runs if r.epochs]  # none yet: only training curves, the table shows '-'
+    if finished and not available:  # a language model's and a tagger's runs: no column to compare
+        each = "; ".join(f"{r.name}: {', '.join(run_metrics(r)) or 'none'}" for r in finished)
+        raise ValueError(f"these runs report no validation metric in common ({each}); compare runs of one kind")
     if args.metric is None:
         args.metric = available[0] if available else "loss"
-    elif available and args.metric not in available:  # none yet: only training curves, the table shows '-'
+    elif finished and args.metric not in available:
         raise ValueError(f"Expected --metric to be one of the validation metrics every run reports "
                          f"({', '.join(available)}), got {args.metric!r}")
     print("\n".join(summary_lines(runs, args.metric)))

@@ -322,10 +322,13 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
 def check_encoding(encoding: str) -> None:
     """ValueError naming --encoding when ``encoding`` is not a codec Python knows."""
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except LookupError:
         raise ValueError(f"Expected --encoding to be a codec name like 'utf-8', 'gb18030' or 'cp1252', "
                          f"got {encoding!r}") from None
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib...: bytes to bytes, not text
+        raise ValueError(f"Expected --encoding to be a text encoding like 'utf-8', 'gb18030' or 'cp1252', got "
+                         f"{encoding!r}, which is not one (it transforms bytes or text, it does not decode text)")
 
 
 # the first bytes of files that are not text at all, whatever the encoding

@@ -76,6 +76,12 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
     return RunCurves(label, np.array(steps, dtype=np.int64), np.array(losses), epochs)
 
 
+def run_metrics(run: RunCurves) -> list[str]:
+    """The validation metrics (``valid_`` dropped) a run's epoch records report, ``loss`` first."""
+    have = {k[len("valid_"):] for e in run.epochs for k in e if k.startswith("valid_") and k != "valid_seconds"}
+    return sorted(have, key=lambda k: (k != "loss", k))
+
+
 def valid_metrics(runs: list[RunCurves]) -> list[str]:
     """The validation metrics (``valid_`` dropped) that every run with a finished epoch reports, ``loss`` first
     (a run still in its first epoch does not narrow them)."""
@@ -83,7 +89,7 @@ def valid_metrics(runs: list[RunCurves]) -> list[str]:
     for r in runs:
         if not r.epochs:
             continue
-        have = {k[len("valid_"):] for e in r.epochs for k in e if k.startswith("valid_") and k != "valid_seconds"}
+        have = set(run_metrics(r))
         names = have if names is None else names & have
     return sorted(names or (), key=lambda k: (k != "loss", k))
 
