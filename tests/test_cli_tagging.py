@@ -97,7 +97,8 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     for output, said in ((tmp_path, f"--output {tmp_path} is a folder; give a file name"),
                          (tmp_path / "afile" / "x.txt", f"{tmp_path / 'afile'} is a file, not a folder"),
-                         (tmp_path / "none" / "x.txt", f"the folder {tmp_path / 'none'} does not exist")):
+                         (tmp_path / "none" / "x.txt", f"the folder {tmp_path / 'none'} does not exist"),
+                         (model, "is a file this command reads")):  # the model: it was replaced by tags
         code, out, err = run_cli(capsys, ["tag", model, str(valid), "--output", str(output)])
         assert code == 2 and out == "" and err.startswith("rnnkit: error: ") and said in err, err
         assert "Errno" not in err and err.count("\n") == 1, err

@@ -268,9 +268,9 @@ def _read_input(args: argparse.Namespace) -> str:
 
 def _check_output(args: argparse.Namespace) -> None:
     """Refuse an --output that cannot be written before any tagging (the file itself is written at the
-    end, so that it may be the input)."""
+    end, so that it may be the input, as with sort -o), or that is the model."""
     if args.output:
-        check_output_path(args.output, "--output")
+        check_output_path(args.output, "--output", inputs=[getattr(args, "model", None)])
 
 
 def _write_output(args: argparse.Namespace, text: str) -> None:
