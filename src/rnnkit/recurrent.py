@@ -42,6 +42,9 @@ _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
 
 @dataclass(frozen=True)
 class RecurrentConfig:
+    """The options of a :class:`Recurrent` stack (as PyTorch's nn.RNN/LSTM/GRU take them), kept in a
+    checkpoint's metadata so that the stack can be rebuilt."""
+
     cell: str  # "rnn", "lstm" or "gru"
     input_size: int  # D
     hidden_size: int  # H

@@ -105,6 +105,8 @@ class AdaptiveSoftmax:
         self._head = LinearCrossEntropy()
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every parameter's name and shape (torch's names): the head (c_0 + K, H), its bias when
+        ``head_bias``, and per cluster i the projection (d_i, H) and output (c_{i+1} - c_i, d_i)."""
         shapes: dict[str, tuple[int, ...]] = {"head.weight": (self.head_size, self.hidden_size)}
         if self.head_bias:
             shapes["head.bias"] = (self.head_size,)

@@ -43,6 +43,7 @@ KINDS = ("none", "additive", "dot", "general")
 
 
 def check_kind(kind: str) -> str:
+    """``kind`` when it is an attention this module computes (``KINDS``), else a ValueError naming them."""
     if kind not in KINDS:
         raise ValueError(f"Expected attention one of {KINDS}, got {kind!r}")
     return kind

@@ -56,6 +56,8 @@ from rnnkit.checks import check_number
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing the attention arrays with == would raise
 class Hypothesis:
+    """One translation found by greedy or beam search, ranked by ``norm_score``."""
+
     tokens: tuple[int, ...]  # generated ids, without BOS and EOS
     score: float  # sum of log-probabilities (EOS included when finished)
     norm_score: float  # score / lp(|Y|), the ranking key
