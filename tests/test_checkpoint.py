@@ -474,9 +474,14 @@ def test_a_training_run_removes_the_temporary_files_a_killed_write_left(tmp_path
     dead = int(gone.stdout)  # a process that has ended (its pid is not reused within this test, in practice)
     alive = os.getppid()
     tmp_path.mkdir(exist_ok=True)
-    left = [tmp_path / f".last.safetensors.{dead}.0a1b2c3d4e5f.tmp", tmp_path / f".best.safetensors.{dead}.ffff00ffff00.tmp"]
-    kept = [tmp_path / f".last.safetensors.{alive}.123456789abc.tmp", tmp_path / "notes.tmp",
-            tmp_path / f".other.safetensors.{dead}.aaaaaaaaaaaa.tmp"]
+    from rnnkit.atomic import HOST_TAG
+
+    other_host = format((int(HOST_TAG, 16) + 1) % 0x10000, "04x")
+    left = [tmp_path / f".last.safetensors.{dead}.{HOST_TAG}3d4e5f00.tmp",
+            tmp_path / f".best.safetensors.{dead}.{HOST_TAG}ffff0000.tmp"]
+    kept = [tmp_path / f".last.safetensors.{alive}.{HOST_TAG}56789abc.tmp", tmp_path / "notes.tmp",
+            tmp_path / f".other.safetensors.{dead}.{HOST_TAG}aaaaaaaa.tmp",
+            tmp_path / f".last.safetensors.{dead}.{other_host}aaaaaaaa.tmp"]  # another machine's (NFS): its pid
     for p in left + kept:
         p.write_bytes(b"partial")
     assert sorted(ckpt.remove_stale_temporaries(tmp_path / "best.safetensors")) == [left[1]]

@@ -236,13 +236,17 @@ def _dead_pid() -> int:
 @pytest.mark.skipif(os.name != "posix", reason="whether a process runs is asked with os.kill(pid, 0)")
 def test_a_write_removes_the_temporaries_of_dead_writers_and_keeps_live_ones(tmp_path):
     out = tmp_path / "out.png"
-    dead, hexes = _dead_pid(), "abcdef123456"
+    from rnnkit.atomic import HOST_TAG
+
+    dead, hexes = _dead_pid(), HOST_TAG + "ef123456"
+    other_host = format((int(HOST_TAG, 16) + 1) % 0x10000, "04x")
     dead_tmp = tmp_path / f".out.png.{dead}.{hexes}.tmp"
     kept = [tmp_path / f".out.png.{os.getpid()}.{hexes}.tmp",  # this process: another thread may be writing
             tmp_path / f".out.png.{os.getppid()}.{hexes}.tmp",  # a running process
             tmp_path / f".other.png.{dead}.{hexes}.tmp",  # another file's
             tmp_path / f".out.png.x.{dead}.{hexes}.tmp",  # not a temporary of out.png
-            tmp_path / f".out.png.{dead}.tmp"]
+            tmp_path / f".out.png.{dead}.tmp",
+            tmp_path / f".out.png.{dead}.{other_host}ef123456.tmp"]  # another host's, in a shared folder
     for p in [dead_tmp, *kept]:
         p.write_bytes(b"partial")
     write_atomically(out, lambda f: f.write(b"whole"))

@@ -4,14 +4,18 @@ leaves the earlier file (or none), never a part.  A target that is not a regular
 /dev/null or /dev/stdout, a named pipe) is written into as it is: replacing it would put a regular file
 in its place (as root, over /dev/null itself).
 
-The temporary is ``.NAME.PID.HEX.tmp``; one left by a process that was killed (SIGKILL, a power cut)
-while writing is removed by the next write of the same file, once its process is gone."""
+The temporary is ``.NAME.PID.HEX.tmp`` (:func:`temporary_path`); one left by a process that was killed
+(SIGKILL, a power cut) while writing is removed by the next write of the same file, once its process
+is gone.  HEX begins with a tag of this host, so that in a folder shared by several machines (NFS)
+only this host's temporaries are judged by this host's process ids."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
+import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +38,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None])
         return path
     folder = path.parent if str(path.parent) else Path(".")
     remove_stale_temporaries(path)
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    tmp = temporary_path(path)
     try:
         # 0o666 lets the umask decide, as for any file a program writes (mkstemp's 0600 hid outputs from others)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -67,7 +71,17 @@ def _naming(path: Path, tmp: Path | None = None):
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
-_TEMPORARY = re.compile(r"\.(?P<pid>[0-9]+)\.[0-9a-f]{12}\.tmp")
+# the first 4 hex digits of the 12 name the host that wrote the temporary
+_TEMPORARY = re.compile(r"\.(?P<pid>[0-9]+)\.(?P<host>[0-9a-f]{4})[0-9a-f]{8}\.tmp")
+HOST_TAG = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:4]
+
+
+def temporary_path(path: str | os.PathLike) -> Path:
+    """Where a write of ``path`` puts its bytes first: ``.NAME.PID.HEX.tmp`` beside it, HEX being this
+    host's tag (:data:`HOST_TAG`) and 8 random hex digits."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    return folder / f".{path.name}.{os.getpid()}.{HOST_TAG}{secrets.token_hex(4)}.tmp"
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
@@ -88,7 +102,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
         return []
     for name in names:
         match = _TEMPORARY.fullmatch(name, len(prefix))
-        if match is None or not _gone(int(match["pid"])):
+        if match is None or match["host"] != HOST_TAG or not _gone(int(match["pid"])):  # another host's pid
             continue
         with contextlib.suppress(OSError):
             os.unlink(folder / name)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +38,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
-from rnnkit.atomic import remove_stale_temporaries  # noqa: F401  (the run folder's tidying calls it here)
+from rnnkit.atomic import remove_stale_temporaries, temporary_path  # noqa: F401  (remove_...: the loop's tidying)
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
@@ -129,7 +128,7 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
         raise TypeError(f"Expected JSON-serialisable meta, got {exc}") from None
     data = _st_save(checked, metadata={"rnnkit": header})
     # same directory as the target: os.replace is atomic only within one file system
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    tmp = temporary_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file where a folder should be, no permission: named in plain words
