@@ -50,6 +50,8 @@ def numeric_grad(fun: Callable[[], float], arr: np.ndarray, eps: float = 1e-6) -
 
 
 class Check(NamedTuple):
+    """One comparison of an analytic gradient with a reference (finite differences or RTRL)."""
+
     name: str  # a parameter's name, "input x" or "initial h" / "initial c"
     reference: str  # "finite differences" or "RTRL"
     entries: int  # entries compared

@@ -62,16 +62,19 @@ class RecurrentConfig:
     forget_bias: float | None = None  # LSTM only: total forget-gate bias b_if + b_hf
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
         return asdict(self)
 
 
 class LayerCache(NamedTuple):
+    """One layer's part of :class:`RecurrentCache`: its input dropout mask, kernel caches, DropConnect masks."""
     drop_mask: np.ndarray | None  # (T, B, D_l) scaled dropout mask on this layer's input
     directions: list  # one kernel cache per direction
     hh_masks: list  # per direction: (gates * H, H) scaled DropConnect mask on weight_hh, or None
 
 
 class RecurrentCache(NamedTuple):
+    """What :meth:`Recurrent.backward` needs from :meth:`Recurrent.forward`."""
     layers: list[LayerCache]
     order: np.ndarray | None  # batch permutation sorting by length, None without padding
     inverse: np.ndarray | None
@@ -134,10 +137,12 @@ class Recurrent:
     # ----------------------------------------------------------------- parameters
     @property
     def num_directions(self) -> int:
+        """2 when bidirectional, else 1."""
         return 2 if self.config.bidirectional else 1
 
     @property
     def dtype(self) -> np.dtype:
+        """The parameters' dtype, from ``config.dtype``."""
         return np.dtype(self.config.dtype)
 
     def _suffixes(self) -> list[tuple[int, int, str]]:

@@ -39,6 +39,7 @@ class RowSparseGrad:
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype of ``values``."""
         return self.values.dtype
 
     def to_dense(self) -> np.ndarray:

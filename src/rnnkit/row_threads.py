@@ -62,9 +62,11 @@ class RowThreads:
 
     @property
     def workers(self) -> int:
+        """Threads a run may use: the given ``workers``, else BLAS's thread count now."""
         return blas_threads() if self._workers is None else self._workers
 
     def run(self, fn: Callable[[int, int], None], n_rows: int, row_size: int) -> None:
+        """Call ``fn(lo, hi)`` on row blocks covering ``range(n_rows)`` as the class docstring says."""
         k = min(self.workers, n_rows)
         if k <= 1 or n_rows * row_size < self.min_elements:
             fn(0, n_rows)

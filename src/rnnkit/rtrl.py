@@ -72,6 +72,7 @@ class SensitivityLayout:
 
     @property
     def width(self) -> int:
+        """N, the length of the last axis: ``num_params`` + ``num_init``."""
         return self.num_params + self.num_init
 
 

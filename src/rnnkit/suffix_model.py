@@ -26,6 +26,7 @@ import numpy as np
 
 
 def is_capitalised(word: str) -> bool:
+    """True when the first character of ``word`` is upper-case."""
     return word[:1].isupper()
 
 

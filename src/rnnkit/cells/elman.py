@@ -27,6 +27,8 @@ from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, reco
 
 
 class ElmanCache(NamedTuple):
+    """What :func:`backward` needs from :func:`forward`."""
+
     x: np.ndarray  # (T, B, D)
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T, rows of finished sequences left at zero
     w_ih: np.ndarray  # (H, D)

@@ -39,6 +39,8 @@ from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, reco
 
 
 class GRUCache(NamedTuple):
+    """What :func:`backward` needs from :func:`forward`."""
+
     x: np.ndarray  # (T, B, D)
     gates: np.ndarray  # (T, B, 3H): activated r, z, n
     q: np.ndarray  # (T, B, H): W_hn h_{t-1} + b_hn

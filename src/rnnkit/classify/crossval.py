@@ -63,6 +63,8 @@ def holdout_split(indices: np.ndarray, fraction: float, seed: int = 0) -> tuple[
 
 @dataclass
 class CrossValResult:
+    """The per-fold metrics of :func:`cross_validate` and their mean and standard deviation."""
+
     folds: list[dict[str, float]]  # the metrics of every fold
     mean: dict[str, float]
     std: dict[str, float]  # sample standard deviation over folds

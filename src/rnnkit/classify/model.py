@@ -38,6 +38,8 @@ POOLINGS = ("last", "mean", "max")
 
 @dataclass(frozen=True)
 class ClassifierConfig:
+    """Sizes, cell, pooling and dropout of a :class:`Classifier`."""
+
     vocab_size: int  # V
     num_classes: int  # K
     cell: str = "lstm"  # rnn, lstm or gru
@@ -62,10 +64,14 @@ class ClassifierConfig:
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
         return asdict(self)
 
 
 class ClassifierCache(NamedTuple):
+    """What :meth:`Classifier.backward` needs: made by :meth:`Classifier.logits`, the loss's part added by
+    :meth:`Classifier.loss`."""
+
     emb: Any
     drop_in: Any
     rnn: Any

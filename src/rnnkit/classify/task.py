@@ -69,6 +69,8 @@ class ClassifierEncoder:
         return enc
 
     def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text``: lowercased and width-folded as set, words or characters, at most ``max_length``;
+        ``["<unk>"]`` for a text without any."""
         if not isinstance(text, str):
             raise TypeError(f"Expected text to be a str, got {type(text).__name__}")
         text = text.lower() if self.lowercase else text
@@ -80,9 +82,11 @@ class ClassifierEncoder:
         return tokens or ["<unk>"]  # an empty text still gets one step: the RNN needs L >= 1
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """One int id array per text, from :meth:`tokenize`."""
         return [self.vocab.encode(self.tokenize(t)) for t in check_str_sequence("texts", texts)]
 
     def encode_labels(self, labels: Sequence[str], where: str = "data") -> np.ndarray:
+        """Label ids (N,) int64; ValueError naming the unknown labels and ``where`` they are."""
         labels = check_str_sequence("labels", labels)
         unknown = sorted(set(labels) - set(self.label_index))
         if unknown:
@@ -90,6 +94,7 @@ class ClassifierEncoder:
         return np.array([self.label_index[label] for label in labels], dtype=np.int64)
 
     def to_json(self) -> dict[str, Any]:
+        """The encoder as JSON-safe fields for a checkpoint's metadata."""
         return {"vocab": self.vocab.to_json(), "labels": self.labels, "lowercase": self.lowercase,
                 "max_length": self.max_length, "level": self.level, "fold_width": self.fold_width}
 
@@ -174,9 +179,12 @@ class ClassifierTask(IndependentBatches):
         self.unk_id = check_int("unk_id", unk_id, 0)
 
     def epoch_units(self) -> int:
+        """Training sentences per epoch."""
         return len(self.seqs)
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        """Yields (index after the batch, sentence indices) of ``epoch`` from ``cursor`` on: batches of similar
+        length (sorted by length + U(0, 3) noise), in shuffled order."""
         order_rng = np.random.default_rng([self.seed, epoch])
         key = self.lengths + order_rng.uniform(0.0, 3.0, self.lengths.size)
         ordered = np.argsort(key, kind="stable")
@@ -186,6 +194,7 @@ class ClassifierTask(IndependentBatches):
             yield i + 1, batches[perm[i]]
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        """Loss (mean NLL per sentence) and gradients of one batch, with word dropout."""
         ids, lengths = pad_batch([self.seqs[i] for i in batch])  # (T, B), (B,)
         B = len(batch)
         if self.word_dropout > 0:
@@ -195,6 +204,7 @@ class ClassifierTask(IndependentBatches):
         return StepResult(loss=loss / B, units=B, grads=grads)
 
     def evaluate(self) -> dict[str, float]:
+        """Validation loss (mean NLL per sentence), accuracy and macro F1; {} without validation data."""
         if self.valid_seqs is None or self.valid_labels is None:
             return {}
         probs = predict_proba(self.model, self.valid_seqs)  # (N, K)
@@ -216,6 +226,7 @@ class ClassifierTask(IndependentBatches):
         return {"--batch-size": self.batch_size, "validation data": value_digest(valid)}
 
     def meta(self) -> dict[str, Any]:
+        """The given ``meta`` with ``word_dropout`` added, saved with every checkpoint."""
         return self._meta
 
 

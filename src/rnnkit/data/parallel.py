@@ -41,6 +41,8 @@ MULTI30K_SPLITS = ("train", "val", "test_2016_flickr")
 MULTI30K_LANGUAGES = ("en", "de", "fr")
 
 class SentencePair(NamedTuple):
+    """One sentence pair of a parallel corpus, tokenised, with its raw text and line number."""
+
     source: list[str]  # tokens
     target: list[str]  # tokens
     source_text: str  # the raw line, outer whitespace stripped
@@ -231,6 +233,8 @@ def filter_by_length(items: Sequence[Item], max_source_length: int | None = None
 
 
 class ParallelBatch(NamedTuple):
+    """A padded, time-major batch of id pairs, made by :func:`make_batch`."""
+
     src: np.ndarray  # (S, B) int64, PAD after each sentence
     src_lengths: np.ndarray  # (B,) int64
     tgt_in: np.ndarray  # (T, B) int64: BOS y_1 .. y_m, then PAD

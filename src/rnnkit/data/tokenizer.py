@@ -40,6 +40,8 @@ class Tokenizer:
             raise ValueError(f"Expected level to be one of {LEVELS}, got {self.level!r}")
 
     def tokenize(self, text: str) -> list[str]:
+        """Tokens of ``text`` after stripping it and collapsing whitespace runs to one space (lowercased if
+        ``lowercase``)."""
         text = " ".join(text.split())
         if self.lowercase:
             text = text.lower()
@@ -50,6 +52,7 @@ class Tokenizer:
         return _PUNCT_TOKEN.findall(text)
 
     def detokenize(self, tokens: Sequence[str]) -> str:
+        """Text of ``tokens``: joined by spaces (word), run together (char) or spaced around punctuation (punct)."""
         if self.level == "word":
             return " ".join(tokens)
         if self.level == "char":

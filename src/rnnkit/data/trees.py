@@ -33,6 +33,8 @@ _TOKEN = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
 
 
 class Tree(NamedTuple):
+    """One tree, its N nodes in post-order (the root last), made by :func:`parse_tree`."""
+
     tokens: list[str]  # n words
     labels: np.ndarray  # (N,) int64, post-order
     children: np.ndarray  # (N, 2) int64, -1 at leaves
@@ -40,9 +42,11 @@ class Tree(NamedTuple):
 
     @property
     def root_label(self) -> int:
+        """The root's label."""
         return int(self.labels[-1])
 
     def text(self) -> str:
+        """The words, joined by single spaces."""
         return " ".join(self.tokens)
 
 

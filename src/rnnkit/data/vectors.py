@@ -34,6 +34,8 @@ from rnnkit.errors import DataError
 
 
 class WordVectors(NamedTuple):
+    """The vectors kept from a file by :func:`read_vectors`."""
+
     words: list[str]  # N words, in file order
     vectors: np.ndarray  # (N, d) float32
     dim: int  # d
@@ -42,12 +44,15 @@ class WordVectors(NamedTuple):
 
 
 class Coverage(NamedTuple):
+    """How many vocabulary tokens :func:`fill_embedding` found a vector for."""
+
     exact: int  # vocabulary tokens that found their own word
     lowercased: int  # ... that found only their lowercased form
     total: int  # vocabulary size
 
     @property
     def found(self) -> int:
+        """Tokens that found a vector, exactly or lowercased."""
         return self.exact + self.lowercased
 
 

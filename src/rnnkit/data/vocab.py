@@ -133,6 +133,7 @@ class Vocabulary:
 
     @property
     def unk_id(self) -> int:
+        """Id of the ``<unk>`` token (``unk_token``)."""
         return self._index[self.unk_token]
 
     @property

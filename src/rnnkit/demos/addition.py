@@ -72,11 +72,13 @@ class AdditionModel:
         self.params.update({f"readout.{k}": v for k, v in self.readout.params.items()})
 
     def logits(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """Logits (T, B, 2) of every sum bit for inputs x (T, B, 2), and the cache."""
         h, _, rnn_cache = self.rnn.forward(x)  # (T, B, H)
         z, lin_cache = self.readout.forward(h)  # (T, B, 2)
         return z, (rnn_cache, lin_cache)
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean cross-entropy over all (T, B) sum bits y for inputs x (T, B, 2), and its gradients."""
         z, (rnn_cache, lin_cache) = self.logits(x)
         loss, ce_cache = softmax_cross_entropy(z, y)
         dz = softmax_cross_entropy_backward(1.0, ce_cache)  # (T, B, 2)

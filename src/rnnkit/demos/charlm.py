@@ -55,6 +55,8 @@ def stdlib_corpus(max_chars: int = 400_000) -> str:
 
 @dataclass
 class DemoConfig:
+    """Settings of :func:`run_charlm_demo`: training steps, model size, data and sampling."""
+
     steps: int = 1000  # optimizer steps (about 2 minutes here); the demo is deterministic in steps
     hidden: int = 256
     layers: int = 2

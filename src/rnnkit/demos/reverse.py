@@ -34,6 +34,8 @@ from rnnkit.train.loop import BEST, LAST, Trainer
 
 @dataclass(frozen=True)
 class ReverseDemoConfig:
+    """Settings of :func:`run_reverse_demo`: data sizes, model size and training."""
+
     seed: int = 0
     epochs: int = 10
     train_size: int = 4000  # training strings

@@ -72,6 +72,8 @@ def check_cutoffs(cutoffs: Sequence[int], vocab_size: int) -> tuple[int, ...]:
 
 
 class AdaptiveSoftmaxCache(NamedTuple):
+    """What :meth:`AdaptiveSoftmax.loss_backward` needs from :meth:`AdaptiveSoftmax.loss`."""
+
     h: np.ndarray  # (N, H)
     weights: np.ndarray  # (N,) loss weights (the mask)
     head: LinearCrossEntropyCache

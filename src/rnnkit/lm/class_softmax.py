@@ -108,6 +108,8 @@ def frequency_classes(counts: np.ndarray, num_classes: int, power: float = 1.0) 
 
 
 class ClassSoftmaxCache(NamedTuple):
+    """What :meth:`ClassSoftmax.loss_backward` needs from :meth:`ClassSoftmax.loss`."""
+
     h: np.ndarray  # (N, H)
     targets: np.ndarray  # (N,)
     weight_mask: np.ndarray  # (N,) 0/1 loss weights

@@ -41,6 +41,8 @@ from rnnkit.recurrent import make_recurrent
 
 @dataclass(frozen=True)
 class LMConfig:
+    """Sizes, cell, dropout and output layer of a :class:`LanguageModel`."""
+
     vocab_size: int  # V
     cell: str = "lstm"  # rnn, lstm or gru
     embedding_dim: int = 200  # E
@@ -92,6 +94,7 @@ class LMConfig:
                              f"with softmax {self.softmax!r}: drop it or change softmax")
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields (JSON-safe: every value is a plain Python type)."""
         return asdict(self)
 
 
@@ -103,6 +106,8 @@ def _check_ids_shape(ids: Any) -> tuple[int, int]:
 
 
 class LMCache(NamedTuple):
+    """What :meth:`LanguageModel.backward` needs from :meth:`LanguageModel.forward`."""
+
     emb: Any
     drop_in: Any
     rnn: Any

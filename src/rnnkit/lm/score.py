@@ -26,6 +26,8 @@ from rnnkit.lm.ngram import NGramLM
 
 
 class LineScore(NamedTuple):
+    """The score of one line, from :func:`score_lines`."""
+
     logprob: float  # natural log of P(line), its end included
     tokens: int  # n + 1 scored tokens (0 for a blank line at word level, which is not a sentence)
     oov: int  # tokens not in the vocabulary, scored as <unk>

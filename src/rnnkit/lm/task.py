@@ -37,13 +37,16 @@ class LMTask:
         self.start_id = start_id  # read before the validation text (<eos> at word level)
 
     def epoch_units(self) -> int:
+        """Predicted tokens per epoch: (N // B - 1) * B, each stream's last token has no target."""
         return (self.data.shape[0] - 1) * self.data.shape[1]
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        """Yields (next time index, (inputs (T, B), targets (T, B))) from time index ``cursor`` to the end."""
         for nxt, x, y in windows(self.data, self.bptt, start=cursor, jitter=self.jitter, rng=rng):
             yield nxt, (x, y)
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        """Loss (mean NLL per token) and gradients of one window read from ``carry``; the new state is the carry."""
         x, y = batch
         T, B = x.shape
         loss, state, cache = self.model.forward(x, y, carry, training=True, rng=rng)
@@ -53,17 +56,20 @@ class LMTask:
         return StepResult(loss=loss / (T * B), units=T * B, grads=grads, carry=state)
 
     def evaluate(self) -> dict[str, float]:
+        """Validation loss (mean NLL per token, nats), perplexity and bits per token."""
         if self.valid_ids is None:
             return {"loss": float("nan")}
         m = evaluate_stream(self.model, self.valid_ids, self.eval_batch_size, self.bptt, self.start_id)
         return {"loss": m["loss"], "ppl": m["ppl"], "bits": m["bits"]}
 
     def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        """The state as arrays for a checkpoint: ``h``, and ``c`` for an LSTM."""
         if isinstance(carry, tuple):
             return {"h": carry[0], "c": carry[1]}
         return {"h": carry}
 
     def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        """The state saved by :meth:`carry_arrays`: h, or (h, c) for an LSTM."""
         if "c" in arrays:
             return arrays["h"], arrays["c"]
         return arrays["h"]
@@ -74,4 +80,5 @@ class LMTask:
                 "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids)}
 
     def meta(self) -> dict[str, Any]:
+        """The extra fields the checkpoint holds (the ``meta`` given, or {})."""
         return self._meta

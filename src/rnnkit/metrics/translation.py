@@ -50,6 +50,8 @@ _AUTO = {"han": "zh", "kana": "char", "hangul": "13a", None: "13a"}
 
 
 class CorpusScore(NamedTuple):
+    """A corpus score from :func:`corpus_bleu` or :func:`corpus_chrf`, with sacrebleu's signature."""
+
     score: float  # in [0, 100]
     signature: str  # sacrebleu's signature: how the score was computed
 

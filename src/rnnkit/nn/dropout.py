@@ -18,6 +18,8 @@ import numpy as np
 
 
 class DropoutCache(NamedTuple):
+    """What :func:`dropout_backward` needs from :func:`dropout_forward` or :func:`variational_dropout_forward`."""
+
     mask: np.ndarray | None  # bool keep-mask broadcastable to x, or None for the identity
     scale: float  # 1 / (1 - p)
     dtype: np.dtype | None = None  # the forward input's, which dout must have (None: not recorded)

@@ -16,6 +16,8 @@ from rnnkit.row_sparse import RowSparseGrad
 
 
 class EmbeddingCache(NamedTuple):
+    """What :func:`embedding_backward` needs from :func:`embedding_forward`."""
+
     ids: np.ndarray  # (N,) flattened ids
     shape: tuple[int, ...]  # S, the ids' original shape
     num_embeddings: int  # V

@@ -32,6 +32,8 @@ from rnnkit.nn.embedding import Embedding
 
 
 class LinearCache(NamedTuple):
+    """What :func:`linear_backward` needs from :func:`linear_forward`."""
+
     x: np.ndarray  # (..., in)
     weight: np.ndarray  # (out, in)
     has_bias: bool

@@ -40,6 +40,8 @@ from rnnkit.workspace import Scratch
 
 @dataclass(eq=False)
 class LinearCrossEntropyCache:
+    """What :meth:`LinearCrossEntropy.backward` needs from :meth:`LinearCrossEntropy.forward`."""
+
     x: np.ndarray  # (N, H)
     weight: np.ndarray  # (V, H)
     exp: np.ndarray  # (N, V) view of the layer's work buffer: e (or e shifted, on fallback rows)

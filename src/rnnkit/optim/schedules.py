@@ -249,6 +249,7 @@ class HalveOnPlateau(_Schedule):
             self.num_bad_epochs = 0
 
     def state_dict(self) -> dict[str, Any]:
+        """The base class's dict, with an infinite ``best`` stored as None."""
         out = super().state_dict()
         if math.isinf(self.best):
             out["best"] = None

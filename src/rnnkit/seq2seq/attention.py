@@ -72,6 +72,8 @@ def init_attention_params(kind: str, query_size: int, memory_size: int, attentio
 
 
 class KeysCache(NamedTuple):
+    """What :func:`project_keys_backward` needs from :func:`project_keys`: the kind and the values."""
+
     kind: str
     values: np.ndarray  # (B, S, Hk)
 
@@ -106,6 +108,8 @@ def project_keys_backward(dkeys: np.ndarray, cache: KeysCache,
 
 
 class AttentionCache(NamedTuple):
+    """What :func:`attention_backward` needs from one :func:`attention_forward` step."""
+
     kind: str
     query: np.ndarray  # (B, H)
     values: np.ndarray  # (B, S, Hk)

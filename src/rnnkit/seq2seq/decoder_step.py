@@ -57,6 +57,8 @@ _W = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 @dataclass(frozen=True)
 class DecoderSpec:
+    """The decoder's shape: cell, sizes, attention kind, input feeding and dropout rates."""
+
     cell: str  # rnn, lstm or gru
     vocab_size: int  # V
     embedding_dim: int  # E
@@ -71,12 +73,16 @@ class DecoderSpec:
 
 
 class Memory(NamedTuple):
+    """The encoder states every decoder step attends over, made by :func:`make_memory`."""
+
     values: np.ndarray  # (B, S, Hk) encoder states, batch-major
     keys: np.ndarray  # (B, S, K) projected once per sentence
     mask: np.ndarray  # (B, S) bool, True at real source tokens
 
 
 class Carry(NamedTuple):
+    """What flows from one decoder step to the next: the per-layer state, h~_{t-1} and the memory."""
+
     state: tuple  # per layer: h (B, H), or (h, c) for LSTM
     feed: np.ndarray  # (B, H) h~_{t-1}
     memory: Memory | None
@@ -128,6 +134,8 @@ def memory_backward(params: dict[str, np.ndarray], dvalues: np.ndarray, dkeys: n
 
 
 class StepCache(NamedTuple):
+    """What :func:`step_backward` needs from one :func:`step_forward`."""
+
     emb_drop: Any
     cells: list  # per layer: (input dropout cache or None, kernel cache)
     attn: att.AttentionCache | None
@@ -218,6 +226,8 @@ def log_probs(params: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
 
 
 class TeacherCache(NamedTuple):
+    """What :func:`teacher_forced_backward` needs from :func:`teacher_forced_forward`."""
+
     steps: list[StepCache]
     emb: Any  # embedding cache of the ids actually fed (gold, or sampled)
     output: LinearCrossEntropy  # the fused output layer and loss that made ``out``

@@ -65,10 +65,12 @@ class LengthRule:
         return np.ceil(self.ratio * n).astype(np.int64) + self.extra
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as a JSON-safe dict ``{'ratio': float, 'extra': int}``."""
         return {"ratio": float(self.ratio), "extra": int(self.extra)}
 
     @classmethod
     def from_dict(cls, d: Any) -> LengthRule:
+        """The rule saved by :meth:`to_dict`; raises ValueError for any other shape."""
         if not (isinstance(d, dict) and set(d) == {"ratio", "extra"}):
             raise ValueError(f"Expected the length rule as {{'ratio': ..., 'extra': ...}}, got {d!r:.80}")
         return cls(d["ratio"], d["extra"])

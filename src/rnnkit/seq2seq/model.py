@@ -54,6 +54,8 @@ def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> No
 
 @dataclass(frozen=True)
 class Seq2SeqConfig:
+    """Sizes, cell, attention and dropout of a :class:`Seq2Seq`."""
+
     src_vocab_size: int  # V_src
     tgt_vocab_size: int  # V
     cell: str = "lstm"  # rnn (tanh), lstm or gru, for encoder and decoder
@@ -83,11 +85,14 @@ class Seq2SeqConfig:
                              f"attention, got {self.decoder_hidden_size}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
         return asdict(self)
 
 
 @dataclass(frozen=True)
 class VectorDecoderConfig:
+    """Sizes, cell and dropout of a :class:`VectorDecoder`."""
+
     feature_size: int  # F
     tgt_vocab_size: int  # V
     cell: str = "gru"
@@ -104,6 +109,7 @@ class VectorDecoderConfig:
                       ("input_feeding",))
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
         return asdict(self)
 
 

@@ -114,6 +114,7 @@ class Seq2SeqTask(IndependentBatches):
 
     # ------------------------------------------------------------------ training
     def epoch_units(self) -> int:
+        """Target tokens per epoch, one EOS per sentence included."""
         return self._units
 
     def epoch_batches(self, epoch: int) -> list[ParallelBatch]:
@@ -122,11 +123,13 @@ class Seq2SeqTask(IndependentBatches):
         return make_batches(self.train, self.batch_size, rng=rng, pool_size=self.pool_size)
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        """Yields (index after the batch, batch) of ``epoch`` from batch index ``cursor`` on."""
         batches = self.epoch_batches(epoch)
         for i in range(cursor, len(batches)):
             yield i + 1, batches[i]
 
     def train_step(self, batch: ParallelBatch, carry: Any, rng: np.random.Generator) -> StepResult:
+        """Loss and gradients of one training batch (scheduled sampling at ``sampling_rate``), per target token."""
         n = int(batch.tgt_mask.sum())
         loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
                                          training=True, rng=rng, sampling_rate=self.sampling_rate)
@@ -155,6 +158,8 @@ class Seq2SeqTask(IndependentBatches):
         return out
 
     def evaluate(self) -> dict[str, float]:
+        """Validation loss (mean NLL per target token) and perplexity; exact match and BLEU of greedy
+        decoding over the first ``bleu_sentences`` pairs."""
         if self.valid is None:
             return {"loss": float("nan")}
         nll, _ = self.valid_nll()
@@ -187,6 +192,7 @@ class Seq2SeqTask(IndependentBatches):
                 "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references])}
 
     def meta(self) -> dict[str, Any]:
+        """The given ``meta`` with the fitted length rule added, for the checkpoint; {} without ``meta``."""
         return self._meta
 
 

@@ -38,6 +38,7 @@ class ToyVocab:
         return len(self.itos)
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
+        """Ids of ``tokens``; raises ValueError for a token not in the vocabulary."""
         try:
             return [self.stoi[t] for t in tokens]
         except KeyError as err:
@@ -106,6 +107,8 @@ def task_vocab(task: str, num_symbols: int = 10) -> ToyVocab:
 
 
 class Batch(NamedTuple):
+    """One padded, time-major batch of id pairs, made by :func:`make_batch`."""
+
     src: np.ndarray  # (S, B) ids, PAD after each sentence
     src_lengths: np.ndarray  # (B,)
     tgt_in: np.ndarray  # (T, B) BOS y_1 .. y_n, then PAD

@@ -34,6 +34,8 @@ from rnnkit.seq2seq.io import Translator
 
 @dataclass(frozen=True, eq=False)
 class Translation:
+    """One output of :func:`translate`: text, tokens, ids and scores."""
+
     text: str  # detokenised output
     tokens: tuple[str, ...]  # output tokens (no BOS / EOS)
     ids: tuple[int, ...]  # output ids

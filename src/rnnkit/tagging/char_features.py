@@ -37,6 +37,8 @@ class CharBatch(NamedTuple):
 
 
 class CharCache(NamedTuple):
+    """What :func:`char_features_backward` needs from :func:`char_features_forward`."""
+
     emb: Any
     rnn: Any
     gather: Any

@@ -35,6 +35,8 @@ SCHEMES = ("none", "bio", "iob1", "bioes", "bmes")
 
 @dataclass(frozen=True)
 class DataSpec:
+    """How a tagging data file is read: format, tag and word columns, extra input columns, tag scheme, encoding."""
+
     format: str = "conllu"  # conllu, columns or segmented
     tag_column: str | int = "upos"  # conllu: "upos" or "xpos"; columns: an index (-1 = last)
     word_column: int = 0  # columns only
@@ -61,6 +63,7 @@ class DataSpec:
             raise ValueError(f"Expected feature_columns only with format 'columns', got format {self.format!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as a JSON-safe dict (``feature_columns`` as a list)."""
         d = asdict(self)
         d["feature_columns"] = list(self.feature_columns)
         return d

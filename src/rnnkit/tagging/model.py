@@ -45,6 +45,8 @@ OUTPUTS = ("softmax", "crf")
 
 @dataclass(frozen=True)
 class TaggerConfig:
+    """Sizes of every input part, the BiLSTM and the output layer (softmax or CRF) of a :class:`Tagger`."""
+
     vocab_size: int  # V words (characters when segmenting)
     num_tags: int  # K
     embedding_dim: int = 100  # E
@@ -92,6 +94,7 @@ class TaggerConfig:
         return d + self.feature_embedding_dim * len(self.feature_vocab_sizes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a JSON-safe dict (``feature_vocab_sizes`` as a list)."""
         d = asdict(self)
         d["feature_vocab_sizes"] = list(self.feature_vocab_sizes)
         return d
@@ -109,6 +112,8 @@ class TaggerBatch(NamedTuple):
 
 
 class TaggerCache(NamedTuple):
+    """What the backward needs: made by :meth:`Tagger.scores`, the loss's part added by :meth:`Tagger.loss`."""
+
     parts: list  # (name, width, cache) of every input part
     drop_in: Any
     rnn: Any

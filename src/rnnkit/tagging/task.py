@@ -141,6 +141,7 @@ class TaggerEncoder:
         return Encoded(words, types, type_chars, type_lengths, bigrams, features, tags, lengths)
 
     def to_json(self) -> dict[str, Any]:
+        """The encoder as JSON-safe fields for a checkpoint's metadata."""
         return {"words": self.words.to_json(), "tags": self.tags,
                 "chars": None if self.chars is None else self.chars.to_json(),
                 "bigrams": None if self.bigrams is None else self.bigrams.to_json(),
@@ -149,6 +150,7 @@ class TaggerEncoder:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TaggerEncoder:
+        """The encoder saved by :meth:`to_json`; checkpoints without ``fold_width`` read it as off."""
         def vocab(x):
             return None if x is None else Vocabulary.from_json(x)
 
@@ -245,6 +247,7 @@ class TaggerTask(IndependentBatches):
         self.singleton = [counts[w] == 1 for w in train.words]  # per sentence (n,) bool
 
     def epoch_units(self) -> int:
+        """Training tokens per epoch."""
         return int(self.train.lengths.sum())
 
     def _epoch_batches(self, epoch: int) -> list[np.ndarray]:
@@ -256,11 +259,14 @@ class TaggerTask(IndependentBatches):
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        """Yields (index after the batch, sentence indices) of ``epoch`` from ``cursor`` on: batches of similar
+        length (sorted by length + U(0, 2) noise), in shuffled order; empty sentences left out."""
         batches = self._epoch_batches(epoch)
         for i in range(cursor, len(batches)):
             yield i + 1, batches[i]
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        """Loss per token (summed loss / tokens) and gradients of one batch, with singleton ``<unk>`` replacement."""
         idx = batch
         word_ids = self.train.words
         if self.singleton_unk > 0:
@@ -276,6 +282,7 @@ class TaggerTask(IndependentBatches):
         return StepResult(loss=loss / n, units=n, grads=grads)
 
     def evaluate(self) -> dict[str, float]:
+        """Validation accuracy, F1 and OOV recall, those the task's metric gives; {} without validation data."""
         if self.valid is None or self.valid_data is None:
             return {}
         m = self.scores(self.valid, self.valid_data)
@@ -300,5 +307,6 @@ class TaggerTask(IndependentBatches):
                 "validation data": value_digest(self.valid)}
 
     def meta(self) -> dict[str, Any]:
+        """The extra fields the checkpoint holds (the ``meta`` given, or {})."""
         return self._meta
 

@@ -11,6 +11,8 @@ SCHEDULES = ("none", "step", "exp", "plateau", "decay_after")
 
 @dataclass
 class TrainConfig:
+    """Every option of a training run: epochs, optimizer, schedule, clipping, checkpoints, seed."""
+
     epochs: int = 10  # passes over the training data
     optimizer: str = "sgd"  # sgd, adagrad, rmsprop, adadelta, adam, adamw
     lr: float = 1.0  # initial learning rate
@@ -63,9 +65,11 @@ class TrainConfig:
             raise ValueError(f"Expected checkpoint_minutes > 0 or None, got {self.checkpoint_minutes}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """The config of a :meth:`to_dict` dict; keys that are not fields are ignored."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

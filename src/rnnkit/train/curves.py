@@ -25,6 +25,8 @@ from rnnkit.train.loop import METRICS
 
 
 class RunCurves(NamedTuple):
+    """One run's logged curves, from :func:`read_run`."""
+
     name: str  # how the run is labelled
     steps: np.ndarray  # (n,) optimizer steps of the logged training losses
     losses: np.ndarray  # (n,) the training loss at each

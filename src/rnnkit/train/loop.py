@@ -62,6 +62,7 @@ TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
 
 @dataclass
 class StepResult:
+    """What :meth:`Task.train_step` returns for one batch."""
     loss: float  # loss of the batch, in the unit the progress display shows (e.g. mean NLL per token)
     units: int  # tokens or sentences in the batch
     grads: dict[str, np.ndarray]
@@ -69,6 +70,7 @@ class StepResult:
 
 
 class Task(Protocol):
+    """What the training loop asks of a task; see the module docstring."""
     params: dict[str, np.ndarray]
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]: ...
@@ -86,14 +88,17 @@ class IndependentBatches:
     """Mixin for tasks whose batches are independent (sentences, pairs): no carry to checkpoint."""
 
     def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        """No carry: nothing to store."""
         return {}
 
     def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        """No carry: None."""
         return None
 
 
 @dataclass
 class LoopState:
+    """Where the run is: epoch, position, step, best criterion, history; saved in every checkpoint."""
     epoch: int = 0  # completed epochs
     cursor: int = 0  # position inside the current epoch
     step: int = 0  # optimizer steps taken

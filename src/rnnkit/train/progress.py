@@ -35,6 +35,7 @@ class Progress:
         self._bar = None
 
     def start_epoch(self, epoch: int, total: int, done: int = 0) -> None:
+        """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch)."""
         self.epoch = epoch
         self.total = total
         self.done = done
@@ -48,6 +49,7 @@ class Progress:
                              desc=f"epoch {epoch}", dynamic_ncols=True, leave=True)
 
     def update(self, units: int, loss: float, lr: float) -> None:
+        """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``) and ``lr``."""
         self.done += units
         self.units_since += units
         self.updates += 1
@@ -68,6 +70,7 @@ class Progress:
                   file=self.stream, flush=True)
 
     def end_epoch(self, summary: str) -> None:
+        """Close the bar and print ``summary`` (nothing in mode "none")."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None

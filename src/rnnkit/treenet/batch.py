@@ -19,12 +19,16 @@ from rnnkit.data.trees import Tree
 
 
 class Level(NamedTuple):
+    """The internal nodes of one height across the batch, with their children."""
+
     nodes: np.ndarray  # (m,) node indices of this height
     left: np.ndarray  # (m,) their left children
     right: np.ndarray  # (m,) their right children
 
 
 class TreeBatch(NamedTuple):
+    """B trees flattened end to end (post-order, N nodes), made by :func:`make_batch`."""
+
     num_nodes: int  # N
     leaves: np.ndarray  # (n,) node index of every leaf
     words: np.ndarray  # (n,) word id of every leaf

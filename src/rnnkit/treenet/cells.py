@@ -68,6 +68,8 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
 
 
 class TreeCache(NamedTuple):
+    """What :func:`backward` needs from :func:`forward`."""
+
     cell: str
     x: np.ndarray  # (n, E) leaf inputs
     batch: TreeBatch

@@ -30,6 +30,8 @@ from rnnkit.treenet.batch import TreeBatch
 
 @dataclass(frozen=True)
 class TreeNetConfig:
+    """Sizes, cell and dropout of a :class:`TreeNet`."""
+
     vocab_size: int  # V
     num_classes: int  # K
     cell: str = "lstm"  # "lstm" (binary Tree-LSTM), "rnn" (Tree-RNN) or "rntn" (recursive neural tensor network)
@@ -48,10 +50,13 @@ class TreeNetConfig:
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
         return asdict(self)
 
 
 class TreeNetCache(NamedTuple):
+    """What :meth:`TreeNet.backward` needs from :meth:`TreeNet.loss`."""
+
     emb_drop: Any
     tree: cells.TreeCache
     out_drop: Any

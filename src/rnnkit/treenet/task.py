@@ -59,6 +59,8 @@ class TreeEncoder:
 
     @classmethod
     def build(cls, trees: Sequence[Tree], classes: int, lowercase: bool = False, min_count: int = 1) -> TreeEncoder:
+        """An encoder whose vocabulary (with ``<unk>``, no end token) holds the words of ``trees`` seen at
+        least ``min_count`` times, lowercased with ``lowercase``."""
         enc = cls(Vocabulary(["<unk>"], eos_token=None), classes, lowercase)
         enc.vocab = Vocabulary.build((w for t in trees for w in enc._words(t)), min_count=min_count, eos_token=None)
         return enc
@@ -72,10 +74,12 @@ class TreeEncoder:
         return make_batch(trees, [self.vocab.encode(self._words(t)) for t in trees], labels)
 
     def to_json(self) -> dict[str, Any]:
+        """The encoder as JSON-safe fields for a checkpoint's metadata."""
         return {"vocab": self.vocab.to_json(), "classes": self.classes, "lowercase": self.lowercase}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TreeEncoder:
+        """The encoder saved by :meth:`to_json`."""
         return cls(Vocabulary.from_json(d["vocab"]), d["classes"], d["lowercase"])
 
 
@@ -124,15 +128,18 @@ class TreeTask(IndependentBatches):
         self.seed = check_int("seed", seed, 0)
 
     def epoch_units(self) -> int:
+        """Training trees per epoch."""
         return len(self.trees)
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        """Yields (index after the batch, tree indices) of ``epoch``'s shuffled batches from ``cursor`` on."""
         order = np.random.default_rng([self.seed, epoch]).permutation(len(self.trees))
         batches = [order[i : i + self.batch_size] for i in range(0, order.size, self.batch_size)]
         for i in range(cursor, len(batches)):
             yield i + 1, batches[i]
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        """Loss (mean NLL per labelled node) and gradients of one batch of trees, with word dropout."""
         trees = [self.trees[i] for i in batch]
         b = self.encoder.batch(trees)
         if self.word_dropout > 0:
@@ -142,6 +149,7 @@ class TreeTask(IndependentBatches):
         return StepResult(loss=loss / max(1, n), units=len(trees), grads=grads)
 
     def evaluate(self) -> dict[str, float]:
+        """Validation loss (mean NLL per labelled node), root and node accuracy; {} without validation trees."""
         if not self.valid:
             return {}
         s = tree_scores(self.model, self.encoder, self.valid)
@@ -158,6 +166,7 @@ class TreeTask(IndependentBatches):
         return {"--batch-size": self.batch_size, "validation data": value_digest(self.valid)}
 
     def meta(self) -> dict[str, Any]:
+        """What the checkpoint holds to rebuild the model: its config, the encoder, the word dropout."""
         return {"model": "treenet", "treenet_config": self.model.config.to_dict(), **self.encoder.to_json(),
                 "word_dropout": self.word_dropout}
 
