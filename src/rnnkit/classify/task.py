@@ -29,7 +29,7 @@ from rnnkit.data.classification import char_tokens
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
-from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
 
 LEVELS = ("word", "char")

@@ -8,7 +8,7 @@ import numpy as np
 from rnnkit.lm.batching import batchify, windows
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.model import LanguageModel
-from rnnkit.train.loop import StepResult
+from rnnkit.train.task import StepResult
 from rnnkit.train.digest import value_digest
 
 

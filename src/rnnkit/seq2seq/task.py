@@ -42,7 +42,7 @@ from rnnkit.metrics.translation import (
 )
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.seq2seq.lengths import fit_length_rule
-from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
 
 IdPair = tuple[np.ndarray, np.ndarray]

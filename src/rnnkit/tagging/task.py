@@ -26,7 +26,7 @@ from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_bat
 from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
-from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
 
 

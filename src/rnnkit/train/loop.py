@@ -1,19 +1,10 @@
 """The training loop, shared by language models, taggers, classifiers and translators.
 
-A task supplies the model's parameters and four things the loop cannot know:
-
-- ``train_batches(epoch, cursor, rng)``: yields ``(cursor_after, batch)`` from position ``cursor``
-  of the epoch on; the cursor is an int that makes the position resumable (the LM's stream offset,
-  a shuffled-batch index...).  Randomness (window jitter, shuffling) comes from ``rng`` only.
-- ``train_step(batch, carry, rng) -> StepResult``: loss and gradients of one batch; ``carry`` is
-  what flows between batches (an LM's hidden state, detached), or None.
-- ``evaluate() -> dict``: validation metrics (``"loss"``, when given, is the validation loss in the
-  training loss's units).  The best checkpoint, early stopping and the plateau schedule follow
-  ``criterion(metrics) -> float`` (lower is better; NaN: no validation data), which defaults to
-  ``metrics["loss"]``; a task that selects by accuracy, F1 or BLEU defines it (e.g. 1 - accuracy).
-- ``epoch_units()``: tokens (or sentences) per epoch, for the ETA; ``carry_arrays`` /
-  ``carry_from_arrays`` to store the carry in checkpoints; ``meta()`` for what the checkpoint must
-  hold to rebuild the model (config, vocabulary).
+A task (:class:`rnnkit.train.task.Task`) supplies the model's parameters, its batches, the loss and
+gradients of one batch, and its validation metrics.  The best checkpoint, early stopping and the
+plateau schedule follow ``criterion(metrics) -> float`` (lower is better; NaN: no validation data),
+which defaults to ``metrics["loss"]``; a task that selects by accuracy, F1 or BLEU defines it (e.g.
+1 - accuracy).
 
 With ``TrainConfig.average`` set, a :class:`~rnnkit.optim.average.ParameterAverage` of the weights
 is kept after every step; validation scores the average, and the checkpoints' ``model/`` arrays hold
@@ -34,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +40,7 @@ from rnnkit.train.digest import resume_message, resume_problem
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import run_lock
+from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
@@ -58,42 +50,6 @@ METRICS = "metrics.jsonl"
 # ``valid_seconds`` its evaluation, ``time`` the UTC end.  A resumed run equals an uninterrupted one
 # in every other key.
 TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
-
-
-@dataclass
-class StepResult:
-    """What :meth:`Task.train_step` returns for one batch."""
-    loss: float  # loss of the batch, in the unit the progress display shows (e.g. mean NLL per token)
-    units: int  # tokens or sentences in the batch
-    grads: dict[str, np.ndarray]
-    carry: Any = None
-
-
-class Task(Protocol):
-    """What the training loop asks of a task; see the module docstring."""
-    params: dict[str, np.ndarray]
-
-    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]: ...
-    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult: ...
-    def evaluate(self) -> dict[str, float]: ...
-    def epoch_units(self) -> int: ...
-    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]: ...
-    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any: ...
-    def meta(self) -> dict[str, Any]: ...
-    # optional: def resume_options(self) -> dict[str, Any], the options that shape the batches and the
-    # loss and a fingerprint of the validation data, by the names a message shows; --resume refuses a change
-
-
-class IndependentBatches:
-    """Mixin for tasks whose batches are independent (sentences, pairs): no carry to checkpoint."""
-
-    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
-        """No carry: nothing to store."""
-        return {}
-
-    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
-        """No carry: None."""
-        return None
 
 
 @dataclass

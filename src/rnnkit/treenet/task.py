@@ -23,7 +23,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.train.loop import IndependentBatches, StepResult
+from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
 from rnnkit.treenet.model import TreeNet, TreeNetConfig
 from rnnkit.train.digest import value_digest

@@ -1,0 +1,78 @@
+"""What the training loop (:class:`rnnkit.train.loop.Trainer`) asks of a task: its parameters, its
+batches, the loss and gradients of one batch, and its validation metrics.
+
+- ``train_batches(epoch, cursor, rng)`` yields ``(cursor_after, batch)`` from position ``cursor`` of
+  the epoch on; the cursor is an int that makes the position resumable (the LM's stream offset, a
+  shuffled-batch index...).  Randomness (window jitter, shuffling) comes from ``rng`` only.
+- ``train_step(batch, carry, rng) -> StepResult``: loss and gradients of one batch; ``carry`` is what
+  flows between batches (an LM's hidden state, detached), or None.
+- ``evaluate() -> dict``: validation metrics (``"loss"``, when given, is the validation loss in the
+  training loss's units).
+- ``epoch_units()``: tokens (or sentences) per epoch, for the ETA; ``carry_arrays`` /
+  ``carry_from_arrays`` store the carry in checkpoints; ``meta()`` is what a checkpoint must hold to
+  rebuild the model (config, vocabulary).
+- optionally ``resume_options()``: the options that shape the batches and the loss, and a fingerprint
+  of the validation data, by the names a message shows; ``--resume`` refuses a change of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+
+
+@dataclass
+class StepResult:
+    """What :meth:`Task.train_step` returns for one batch."""
+
+    loss: float  # loss of the batch, in the unit the progress display shows (e.g. mean NLL per token)
+    units: int  # tokens or sentences in the batch
+    grads: dict[str, np.ndarray]  # name -> gradient, as params
+    carry: Any = None  # what the next batch starts from (an LM's state), or None
+
+
+class Task(Protocol):
+    """What the training loop asks of a task; see the module docstring."""
+
+    params: dict[str, np.ndarray]  # name -> array, updated in place by the optimizer
+
+    def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
+        """Yield ``(cursor_after, batch)`` of ``epoch`` (0-based) from position ``cursor`` on."""
+        ...
+
+    def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
+        """Loss and gradients of ``batch``, starting from ``carry``."""
+        ...
+
+    def evaluate(self) -> dict[str, float]:
+        """Validation metrics; ``"loss"`` in the training loss's units when given."""
+        ...
+
+    def epoch_units(self) -> int:
+        """Tokens or sentences per epoch (the progress display's unit)."""
+        ...
+
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        """The carry as named arrays, for a checkpoint."""
+        ...
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        """The carry that :meth:`carry_arrays` stored."""
+        ...
+
+    def meta(self) -> dict[str, Any]:
+        """What a checkpoint must hold to rebuild the model (JSON-safe)."""
+        ...
+
+
+class IndependentBatches:
+    """Mixin for tasks whose batches are independent (sentences, pairs): no carry to checkpoint."""
+
+    def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
+        """No carry: nothing to store."""
+        return {}
+
+    def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
+        """No carry: None."""
+        return None
