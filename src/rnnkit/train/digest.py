@@ -127,11 +127,9 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
 
 
 def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
-    """What a resumed run says: where it goes on, or that it has nothing left to train.  An early stop
-    is judged again under this run's ``patience`` (which may change on resume: a larger one, or none,
-    goes on), so ``state.stopped_early`` is set here."""
+    """What a resumed run says: where it goes on, or that it has nothing left to train (its
+    ``stopped_early`` already judged under this run's ``patience``)."""
     st, cfg = state, config
-    st.stopped_early = cfg.patience is not None and st.bad_epochs > cfg.patience
     done = f"the run in {checkpoint.parent} "
     if st.stopped_early:
         return (done + f"had stopped early after epoch {st.epoch} ({st.bad_epochs} epochs without improvement); "

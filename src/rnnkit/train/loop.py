@@ -193,6 +193,10 @@ class Trainer:
                                   "new run without --resume") from None
         truncate_metrics(self.run_dir / METRICS, self.state.epoch, self.state.step)
 
+    def _patience_exhausted(self) -> bool:
+        """More epochs without improvement than --patience allows (never without --patience)."""
+        return self.config.patience is not None and self.state.bad_epochs > self.config.patience
+
     def _start_afresh(self) -> None:
         """A new run in a folder an earlier run used: remove its metrics log and checkpoints, so that
         neither its best model (which a run without validation never replaces) nor its last checkpoint
@@ -233,6 +237,8 @@ class Trainer:
         cfg = self.config
         if resume:
             self._resume()
+            # an early stop is judged again under this run's --patience, which may change on resume
+            self.state.stopped_early = self._patience_exhausted()
             self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
         else:
             self._start_afresh()
@@ -338,7 +344,7 @@ class Trainer:
                     self.schedule.step(val)
             else:
                 self.schedule.step()
-        if self.config.patience is not None and st.bad_epochs > self.config.patience:
+        if self._patience_exhausted():
             st.stopped_early = True
             self.progress.message(f"early stopping: no improvement for {st.bad_epochs} epochs")
         if improved:
