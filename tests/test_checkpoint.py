@@ -91,8 +91,8 @@ def test_overwrite_replaces_content_and_leaves_no_temp_files(tmp_path):
 
 
 def _failing_write(exc: BaseException):
-    def write(fd, data):
-        os.write(fd, data[: len(data) // 2])  # the temporary file is half written when it fails
+    def write(f, data):
+        f.write(data[: len(data) // 2])  # the temporary file is half written when it fails
         raise exc
     return write
 

@@ -11,7 +11,7 @@ import pytest
 from clirun import run_cli
 
 from rnnkit.errors import RunInUseError
-from rnnkit.train.run_lock import run_lock
+from rnnkit.train.run_lock import make_run_folder, run_lock
 
 pytest.importorskip("fcntl")  # no lock where there is no flock (Windows)
 
@@ -140,3 +140,17 @@ def test_a_model_too_large_for_memory_is_one_line(tmp_path, capsys):
     errors = [line for line in err.splitlines() if line.startswith("rnnkit: error:")]
     assert code == 2 and len(errors) == 1 and "out of memory" in errors[0] and "--hidden" in errors[0], err
     assert "Traceback" not in err
+
+
+def test_make_run_folder_returns_what_it_made_and_names_a_file_in_the_way(tmp_path):
+    """The one run-folder check the command line and Trainer.fit share: made folders innermost first,
+    an existing folder left alone, a file as the folder or above it refused in one line."""
+    run = tmp_path / "a" / "b" / "run"
+    assert make_run_folder(run) == [run, run.parent, run.parent.parent] and run.is_dir()
+    assert make_run_folder(run) == []
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"f is a file, not a run folder; give --run-dir a folder"):
+        make_run_folder(tmp_path / "f")
+    with pytest.raises(ValueError, match=r"sub: .*f is a file, not a folder; give --run-dir a folder"):
+        make_run_folder(tmp_path / "f" / "sub")
+    assert not (tmp_path / "f" / "sub").exists()

@@ -32,13 +32,13 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
-from rnnkit.atomic import remove_stale_temporaries, temporary_path  # noqa: F401  (remove_...: the loop's tidying)
+from rnnkit.atomic import remove_stale_temporaries, write_atomically  # noqa: F401  (remove_...: the loop's tidying)
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
@@ -86,25 +86,10 @@ def _meta_digest(meta: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(f: BinaryIO, data: bytes) -> None:
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view[:_CHUNK])
-        view = view[written:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; Windows cannot open a directory, and needs not."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    for start in range(0, len(view), _CHUNK):
+        f.write(view[start:start + _CHUNK])
 
 
 def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
@@ -127,8 +112,6 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     except (TypeError, ValueError) as exc:
         raise TypeError(f"Expected JSON-serialisable meta, got {exc}") from None
     data = _st_save(checked, metadata={"rnnkit": header})
-    # same directory as the target: os.replace is atomic only within one file system
-    tmp = temporary_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file where a folder should be, no permission: named in plain words
@@ -137,31 +120,13 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
         raise CheckpointError(f"{path}: cannot write checkpoint ({path} is a folder); give a file name, e.g. "
                               f"{path / 'model.safetensors'}")
     try:
-        # O_EXCL: never write through an existing file; 0o666 lets the umask decide the permissions
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        # the temporary is beside the target (os.replace is atomic only within one file system) and is
+        # removed, the old checkpoint kept, whatever stops the write (a full disk, Ctrl-C)
+        write_atomically(path, lambda f: _write_all(f, data), durable=True)
     except OSError as exc:
         raise CheckpointError(
-            f"{path}: cannot write checkpoint ({exc.strerror or exc}); check that its directory is writable"
+            f"{path}: cannot write checkpoint ({os_problem(exc)}); the previous file, if any, is unchanged"
         ) from exc
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        # whatever stopped us (disk full, Ctrl-C), the old checkpoint stays and the temporary file goes
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise CheckpointError(
-                f"{path}: cannot write checkpoint ({exc.strerror or exc}); the previous file, if any, is unchanged"
-            ) from exc
-        raise
-    _fsync_dir(path.parent)
     return path
 
 

@@ -108,7 +108,11 @@ def _int_at_least(text: str, minimum: int) -> int:
     return n
 
 
-# an optimizer's learning rate when --optimizer replaces a command's default one and --lr is not given
+# an optimizer's learning rate when --optimizer replaces a command's default one and --lr is not given.
+# A choice for training RNNs from the command line, not the optimizer classes' defaults, which are
+# PyTorch's: plain SGD at PyTorch's 0.001 barely moves a model (a 128-unit character LSTM on 60k
+# characters: valid loss 4.42 after 3 epochs, 2.78 at 0.1).  RMSprop keeps Keras's cautious 0.001 rather
+# than PyTorch's 0.01 (on that small run 0.01 trained faster, 1.13 against 1.38; larger models untried).
 USUAL_LR = {"sgd": 0.1, "adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
 
 

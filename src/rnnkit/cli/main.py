@@ -114,7 +114,7 @@ def _early_lock(func, args: argparse.Namespace):
     if not run_dir or not getattr(func, "__name__", "").startswith("train"):
         yield
         return
-    from rnnkit.train.run_lock import LOCK, run_lock
+    from rnnkit.train.run_lock import LOCK, make_run_folder, run_lock
 
     folder = Path(run_dir).absolute()
     if getattr(args, "resume", False):  # said before the data are read (a big corpus takes a while)
@@ -124,20 +124,7 @@ def _early_lock(func, args: argparse.Namespace):
         if not (folder / "last.safetensors").exists() and not any(folder.glob("fold*/last.safetensors")):
             raise ValueError(f"{Path(run_dir) / 'last.safetensors'}: no checkpoint to resume from (the run stopped "
                              "before its first, or it is another folder); start the run without --resume")
-    created = []  # the folders made here, innermost first
-    if not folder.exists():
-        missing = [folder, *(p for p in folder.parents if not p.exists())]
-        above = next((p for p in Path(run_dir).parents if p.exists()), None)
-        if above is not None and not above.is_dir():  # said before the data are read, in plain words
-            raise ValueError(f"{run_dir}: {above} is a file, not a folder; give --run-dir a folder")
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:
-            raise ValueError(f"cannot create the run folder {run_dir} ({exc.strerror or exc}); choose another "
-                             "--run-dir") from None
-        created = missing
-    if not folder.is_dir():
-        raise ValueError(f"{run_dir} is a file, not a run folder; give --run-dir a folder")
+    created = make_run_folder(run_dir)  # the folders made here, innermost first
     try:
         with run_lock(Path(run_dir)):  # named as given in its message; the lock is keyed by the resolved path
             yield

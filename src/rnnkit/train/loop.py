@@ -39,7 +39,7 @@ from rnnkit.train.config import TrainConfig
 from rnnkit.train.digest import resume_message, resume_problem
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
-from rnnkit.train.run_lock import run_lock
+from rnnkit.train.run_lock import make_run_folder, run_lock
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
 LAST = "last.safetensors"
@@ -218,14 +218,7 @@ class Trainer:
 
         The run folder is locked meanwhile (:mod:`rnnkit.train.run_lock`): a second run into it stops
         with RunInUseError instead of overwriting this one's checkpoints."""
-        if self.run_dir.exists() and not self.run_dir.is_dir():
-            raise ValueError(f"{self.run_dir} is a file, not a run folder; give --run-dir a folder for the run's "
-                             "checkpoints and metrics log")
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OSError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}; choose another "
-                          "--run-dir") from None
+        make_run_folder(self.run_dir)
         with run_lock(self.run_dir):  # one process per run folder, until this run ends
             left = [p for name in (LAST, BEST) for p in ckpt.remove_stale_temporaries(self.run_dir / name)]
             if left:

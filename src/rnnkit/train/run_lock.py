@@ -65,3 +65,28 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
             del _HELD[key]
     finally:
         f.close()  # closing the file releases the lock
+
+
+def make_run_folder(run_dir: str | os.PathLike) -> list[Path]:
+    """Make the run folder ``run_dir`` (and its missing parents) unless it exists; returns the folders
+    made, innermost first (the command line removes them again when it fails before writing anything).
+    ValueError, one line naming ``run_dir``, when it or a folder above it is a file, or it cannot be
+    made (no permission)."""
+    folder = Path(run_dir).absolute()
+    if folder.exists():
+        if not folder.is_dir():
+            raise ValueError(f"{run_dir} is a file, not a run folder; give --run-dir a folder for the run's "
+                             "checkpoints and metrics log")
+        return []
+    missing = [folder, *(p for p in folder.parents if not p.exists())]
+    above = next((p for p in Path(run_dir).parents if p.exists()), None)
+    if above is not None and not above.is_dir():  # in plain words, not "[Errno 20] Not a directory"
+        raise ValueError(f"{run_dir}: {above} is a file, not a folder; give --run-dir a folder")
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:  # made meanwhile by another process
+        return make_run_folder(run_dir)
+    except OSError as exc:
+        raise ValueError(f"cannot create the run folder {run_dir} ({exc.strerror or exc}); choose another "
+                         "--run-dir") from None
+    return missing
