@@ -340,3 +340,13 @@ def test_checkpoint_keeps_the_bleu_tokenizer_and_old_ones_load(data, tmp_path):
                          {"kind": "seq2seq-model", "task": {**task_meta, "bleu_tokenize": "spaces"}})
     with pytest.raises(CheckpointError, match="bad.safetensors.*bleu_tokenize"):
         load_translator(bad)
+
+
+def test_a_task_without_meta_saves_its_length_rule(data, tmp_path):
+    """A library caller's run (no meta) keeps the fitted length rule in its checkpoints too."""
+    train, _, vocab = data
+    task = Seq2SeqTask(small_model(len(vocab)), encode_pairs(train[:40], vocab, vocab), batch_size=16)
+    assert task.meta() == {"length_rule": task.length_rule.to_dict()}
+    cfg = TrainConfig(epochs=1, max_steps=1, progress="none", checkpoint_minutes=None)
+    Trainer(task, cfg, tmp_path).fit()
+    assert ckpt.load_meta(tmp_path / LAST)["task"]["length_rule"] == task.length_rule.to_dict()

@@ -18,8 +18,8 @@ exact match (ids) and, when ``valid_references`` and ``detokenize`` are given an
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
 the checkpoint with the best greedy BLEU (its ``criterion`` is 100 - BLEU); ``loss`` stays the NLL.
 Greedy decoding stops a sentence at ``max_decode_len`` steps when given, else at the limit of the
-rule fitted to the training pairs (:mod:`rnnkit.seq2seq.lengths`; ``self.length_rule``, which a
-non-empty ``meta`` gets as its ``length_rule``, so the saved translator decodes as validation did).
+rule fitted to the training pairs (:mod:`rnnkit.seq2seq.lengths`; ``self.length_rule``, which the task's
+``meta()`` carries as ``length_rule``, so the saved translator decodes as validation did).
 BLEU's tokenizer is ``bleu_tokenize`` (:data:`rnnkit.metrics.translation.BLEU_TOKENIZERS`); ``"auto"``
 is resolved once, on the references BLEU is computed on (``zh`` for Chinese, ``char`` for Japanese,
 else 13a), so every epoch's BLEU is the same measure and the resolved name is ``self.bleu_tokenize``.
@@ -102,8 +102,9 @@ class Seq2SeqTask(IndependentBatches):
         self.select_by = select_by
         self.max_decode_len = max_decode_len  # None: each sentence's limit from length_rule
         self.length_rule = fit_length_rule(self.train)
-        # a translator's checkpoint holds the rule its validation decoded with (rnnkit.seq2seq.io)
-        self._meta = {**meta, "length_rule": self.length_rule.to_dict()} if meta else {}
+        # a translator's checkpoint holds the rule its validation decoded with (rnnkit.seq2seq.io); so does
+        # a library caller's run without meta, whose checkpoints then say how validation decoded
+        self._meta = {**(meta or {}), "length_rule": self.length_rule.to_dict()}
         scored = [] if valid_references is None else list(valid_references)[:bleu_sentences]
         self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
         if bleu_tokenize != "auto" and scored and detokenize is not None:
@@ -192,7 +193,7 @@ class Seq2SeqTask(IndependentBatches):
                 "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references])}
 
     def meta(self) -> dict[str, Any]:
-        """The given ``meta`` with the fitted length rule added, for the checkpoint; {} without ``meta``."""
+        """The given ``meta`` (none: {}) with the fitted length rule added, for the checkpoint."""
         return self._meta
 
 
