@@ -34,7 +34,7 @@ def test_chinese_characters_train_evaluate_generate(tmp_path, capsys):
     code, train, valid = _train(tmp_path, ZH, "char")
     assert code == 0
     out = capsys.readouterr()
-    assert "test: bits/char" in out.out
+    assert re.search(r"^test: [0-9.]+ bits/char, loss [0-9.]+ nats/char over [0-9,]+ characters", out.out), out.out
     model = str(tmp_path / "run" / "best.safetensors")
     assert main(["evaluate", model, valid, "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
@@ -86,8 +86,8 @@ def test_word_level_with_adaptive_softmax(tmp_path, capsys):
     counts = [(EN.split() + ["<eos>"] * EN.count("\n")).count(vocab.tokens[i]) for i in range(len(vocab))]
     assert vocab.tokens[0] == "the" and counts == sorted(counts, reverse=True), counts
     assert main(["evaluate", model, valid, "--json", "--bptt", "8"]) == 0
-    ppl = json.loads(capsys.readouterr().out)["ppl"]
-    assert f"perplexity {ppl:.4f}" in test_line, (ppl, test_line)
+    m = json.loads(capsys.readouterr().out)
+    assert f"perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} " in test_line, (m, test_line)
     assert main(["generate", model, "--prime", "the", "--length", "20", "--seed", "1"]) == 0
     words = capsys.readouterr().out.split()
     assert words[0] == "the" and len(words) >= 10 and set(words) <= set(EN.split())
@@ -213,8 +213,9 @@ def test_a_new_run_in_a_used_folder_never_reports_the_old_model(tmp_path, capsys
     assert math.isnan(read_run(run).epochs[0]["valid_loss"])  # read back as NaN, as before
     assert f"model saved: {run / 'last.safetensors'}" in err, err
     assert main(["evaluate", str(run / "last.safetensors"), valid, "--json"]) == 0
-    ppl = json.loads(capsys.readouterr().out)["ppl"]
-    assert f"test: perplexity {ppl:.4f} " in out, (out, ppl)  # --test was scored with this run's model
+    m = json.loads(capsys.readouterr().out)
+    said = f"test: perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} nats/token"
+    assert said in out, (out, m)  # --test was scored with this run's model, and said as evaluate says it
 
 
 def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
@@ -337,7 +338,9 @@ def test_train_test_scores_every_token_like_evaluate(tmp_path, capsys):
     assert f"over {n_tokens:,} tokens" in out, (out, n_tokens)
     assert main(["evaluate", str(tmp_path / "run" / "best.safetensors"), valid, "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
-    assert m["tokens"] == n_tokens and f"test: perplexity {m['ppl']:.4f} " in out, (out, m)
+    assert m["tokens"] == n_tokens and f"test: perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} " in out, (out, m)
+    assert main(["evaluate", str(tmp_path / "run" / "best.safetensors"), valid]) == 0
+    assert capsys.readouterr().out.split(": ", 1)[1] in out  # the same words and figures as evaluate's
 
 
 def test_bad_test_file_fails_before_training(tmp_path, capsys):

@@ -133,12 +133,8 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     m["oov_rate"] = st.fraction
     if args.json:
         print(json_line(m))
-    elif level == "char":
-        print(f"{data_path}: {m['bits']:.4f} bits/char, loss {m['loss']:.4f} nats/char over {m['tokens']:,} "
-              f"characters, OOV {100 * st.fraction:.2f}%")
     else:
-        print(f"{data_path}: perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} nats/token over {m['tokens']:,} "
-              f"tokens, OOV {100 * st.fraction:.2f}%")
+        print(f"{data_path}: {lm_result_line(m, level, st.fraction)}")
     sys.stdout.flush()
     return 0
 
@@ -191,3 +187,13 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
 
 EVALUATORS["lm"] = _evaluate_lm
 EVALUATORS["ngram"] = _evaluate_lm
+
+
+def lm_result_line(m: dict, level: str, oov: float) -> str:
+    """A language model's score on a file, as ``evaluate`` and ``train lm --test`` print it after the
+    file's name or ``test:``: bits per character (4 decimals) or perplexity (2), the NLL, the token
+    count and the OOV rate."""
+    if level == "char":
+        return (f"{m['bits']:.4f} bits/char, loss {m['loss']:.4f} nats/char over {m['tokens']:,} characters, "
+                f"OOV {100 * oov:.2f}%")
+    return f"perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} nats/token over {m['tokens']:,} tokens, OOV {100 * oov:.2f}%"

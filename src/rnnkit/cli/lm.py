@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.cli.evaluate import lm_result_line
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
@@ -249,10 +250,7 @@ def train_lm(args) -> int:
     if test_ids is not None:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
-        unit = "bits/char" if args.level == "char" else "perplexity"
-        value = m["bits"] if args.level == "char" else m["ppl"]
-        print(f"test: {unit} {value:.4f} (NLL {m['loss']:.4f} nats over {m['tokens']:,} tokens, "
-              f"OOV {100 * test_oov.fraction:.2f}%)")
+        print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
     print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level))}",
           file=sys.stderr)
     return 0
