@@ -22,6 +22,7 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
+from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_pretrained_options,
@@ -186,6 +187,10 @@ def train_lm(args) -> int:
     from rnnkit.data.text import build_vocabulary, read_tokens, require_tokens
     from rnnkit.data.vocab import oov_rate
 
+    n = processes.group().size
+    if args.batch_size % n:  # said before the data are read
+        raise ValueError(f"--batch-size {args.batch_size} does not split into {n} equal shares, one per process "
+                         f"(mpiexec -n {n}); give a multiple of {n}")
     cfg = train_config_from_args(args)
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
@@ -240,8 +245,11 @@ def train_lm(args) -> int:
         print("embeddings: --tie makes the output layer the same table, so it is frozen too", file=sys.stderr)
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
-    trainer = Trainer(task, cfg, args.run_dir, data_digest=file_digest([args.train]))
+    group = processes.group()  # several under mpiexec: each trains its share of the streams
+    trainer = Trainer(task, cfg, args.run_dir, data_digest=file_digest([args.train]), group=group)
     state = trainer.fit(resume=args.resume)
+    if group.rank:  # the run folder, the test and the messages are process 0's
+        return 0
     if state.stopped_early:
         print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs", file=sys.stderr)
     run = Path(args.run_dir)
@@ -254,6 +262,9 @@ def train_lm(args) -> int:
     print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level))}",
           file=sys.stderr)
     return 0
+
+
+train_lm.data_parallel = True  # mpiexec -n P rnnkit train lm ...: several processes (rnnkit.cli.processes)
 
 
 def _prime_example(tokens: list[str], level: str) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnkit._version import __version__
+from rnnkit.cli import processes
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import given_options
 from rnnkit.errors import RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error
@@ -109,13 +110,33 @@ def _early_lock(func, args: argparse.Namespace):
     folder in use stops at once (the training loop takes it again, re-entrantly).  A folder that does
     not exist yet is created here, so two runs started together into a new folder cannot both read
     their data; if the command ends (it failed, most likely) with nothing in it but the lock, the folder is
-    removed again, so a mistyped data file does not leave an empty run folder behind."""
+    removed again, so a mistyped data file does not leave an empty run folder behind.  With several
+    processes (mpiexec) the folder is process 0's, which tells the others whether it could take it."""
     run_dir = getattr(args, "run_dir", None)
     if not run_dir or not getattr(func, "__name__", "").startswith("train"):
         yield
         return
+    group = processes.group()
+    with contextlib.ExitStack() as stack:
+        problem = None
+        if group.rank == 0:
+            try:
+                _claim_run_folder(stack, args)
+            except (RnnkitError, ValueError, OSError) as exc:
+                problem = exc
+        if group.size > 1:
+            problem = group.broadcast(problem)  # so that every process stops here, together
+        if problem is not None:
+            raise problem
+        yield
+
+
+def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> None:
+    """Check a --resume has something to resume, make the run folder (to be removed on ``stack``'s
+    exit if nothing but the lock is in it) and take its lock (until ``stack``'s exit)."""
     from rnnkit.train.run_lock import LOCK, make_run_folder, run_lock
 
+    run_dir = args.run_dir
     folder = Path(run_dir).absolute()
     if getattr(args, "resume", False):  # said before the data are read (a big corpus takes a while)
         if not folder.is_dir():
@@ -125,16 +146,17 @@ def _early_lock(func, args: argparse.Namespace):
             raise ValueError(f"{Path(run_dir) / 'last.safetensors'}: no checkpoint to resume from (the run stopped "
                              "before its first, or it is another folder); start the run without --resume")
     created = make_run_folder(run_dir)  # the folders made here, innermost first
-    try:
-        with run_lock(Path(run_dir)):  # named as given in its message; the lock is keyed by the resolved path
-            yield
-    finally:
-        if created:
-            with contextlib.suppress(OSError):
-                if [p.name for p in folder.iterdir()] in ([], [LOCK]):
-                    (folder / LOCK).unlink(missing_ok=True)
-                    for made in created:
-                        made.rmdir()  # OSError when not empty: something else was written there
+
+    def remove_if_unused() -> None:
+        with contextlib.suppress(OSError):
+            if [p.name for p in folder.iterdir()] in ([], [LOCK]):
+                (folder / LOCK).unlink(missing_ok=True)
+                for made in created:
+                    made.rmdir()  # OSError when not empty: something else was written there
+
+    if created:
+        stack.callback(remove_if_unused)  # after the lock's release, which comes first
+    stack.enter_context(run_lock(Path(run_dir)))  # named as given in its message; keyed by the resolved path
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -165,12 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     included, is one line and 130; a failed write of --help or --version to standard output one line and 2."""
     previous = _on_sigterm()
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt as exc:
-        return _interrupted(exc)
+        code = _interrupted(exc)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    processes.leave(code)  # one of several processes failed: end the others, which may be waiting for it
+    return code
 
 
 def _on_sigterm():
@@ -218,22 +242,24 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        if args.threads is not None:
+        processes.enter(func)  # started by mpiexec: join the other processes, or refuse
+        threads = args.threads if args.threads is not None else processes.blas_threads()
+        if threads is not None:
             from threadpoolctl import threadpool_limits
 
-            with threadpool_limits(limits=args.threads, user_api="blas"):
+            with threadpool_limits(limits=threads, user_api="blas"):
                 return _run(func, args)
         return _run(func, args)
     except BrokenPipeError:  # the reader of our output has gone (`rnnkit tag ... | head`): stop quietly
         _silence_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
     except TrainingDivergedError as exc:
-        print(f"rnnkit: error: {exc}", file=sys.stderr)
+        processes.say_error(str(exc))
         return 1
     except (RnnkitError, ValueError, TypeError, OSError, ImportError) as exc:  # ImportError: an optional extra
         if os.environ.get("RNNKIT_DEBUG"):
             raise
-        print(f"rnnkit: error: {_error_line(exc)}", file=sys.stderr)
+        processes.say_error(_error_line(exc))
         return 2
     except MemoryError as exc:  # numpy's names the array: "Unable to allocate 284. PiB for an array ..."
         if os.environ.get("RNNKIT_DEBUG"):
@@ -241,8 +267,8 @@ def _main(argv: list[str] | None) -> int:
         sizes = [flag for dest, flag in (("hidden", "--hidden"), ("embed", "--embed"), ("batch_size", "--batch-size"),
                                          ("batch", "--batch"), ("steps", "--steps"), ("max_vocab", "--max-vocab"))
                  if getattr(args, dest, None) is not None]  # the size options this command has
-        print(f"rnnkit: error: out of memory ({exc or 'an allocation failed'}); choose smaller sizes"
-              + (f" ({', '.join(sizes)})" if sizes else ""), file=sys.stderr)
+        processes.say_error(f"out of memory ({exc or 'an allocation failed'}); choose smaller sizes"
+                            + (f" ({', '.join(sizes)})" if sizes else ""))
         return 2
 
 

@@ -28,6 +28,8 @@ class LMTask:
         self.model = model
         self.params = model.params
         self.data = batchify(train_ids, batch_size, bptt, name="training data")  # (N // B, B)
+        self.batch_size = batch_size
+        self.share = slice(0, batch_size)  # the streams this process trains (all but under shard())
         self.valid_ids = valid_ids
         self.bptt = bptt
         self.jitter = jitter
@@ -62,21 +64,39 @@ class LMTask:
         m = evaluate_stream(self.model, self.valid_ids, self.eval_batch_size, self.bptt, self.start_id)
         return {"loss": m["loss"], "ppl": m["ppl"], "bits": m["bits"]}
 
+    def shard(self, rank: int, size: int) -> None:
+        """Train only streams ``[rank B / P, (rank + 1) B / P)`` of the B (``size`` = P processes of a
+        data-parallel run, :mod:`rnnkit.train.distributed`): the P shares are the one-process batch."""
+        B = self.batch_size
+        if B % size:
+            raise ValueError(f"--batch-size {B} does not split into {size} equal shares, one per process; give a "
+                             f"multiple of {size} (e.g. {B + size - B % size})")
+        n = B // size
+        self.share = slice(rank * n, (rank + 1) * n)
+        self.data = np.ascontiguousarray(self.data[:, self.share])  # (N // B, B / P): a column is a stream
+
     def carry_arrays(self, carry: Any) -> dict[str, np.ndarray]:
-        """The state as arrays for a checkpoint: ``h``, and ``c`` for an LSTM."""
+        """The state as arrays for a checkpoint: ``h``, and ``c`` for an LSTM; (layers, streams, H)."""
         if isinstance(carry, tuple):
             return {"h": carry[0], "c": carry[1]}
         return {"h": carry}
 
+    def join_carry_arrays(self, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """The processes' :meth:`carry_arrays`, in rank order, as one state of all B streams."""
+        return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+
     def carry_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any:
-        """The state saved by :meth:`carry_arrays`: h, or (h, c) for an LSTM."""
+        """The state saved by :meth:`carry_arrays`: h, or (h, c) for an LSTM; this process's streams
+        of a state of all B."""
+        if arrays["h"].shape[1] == self.batch_size:
+            arrays = {k: v[:, self.share] for k, v in arrays.items()}
         if "c" in arrays:
             return arrays["h"], arrays["c"]
         return arrays["h"]
 
     def resume_options(self) -> dict[str, Any]:
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
-        return {"--batch-size": int(self.data.shape[1]), "--bptt": self.bptt, "--jitter": self.jitter,
+        return {"--batch-size": self.batch_size, "--bptt": self.bptt, "--jitter": self.jitter,
                 "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids)}
 
     def meta(self) -> dict[str, Any]:

@@ -15,6 +15,10 @@ Checkpoints (``last.safetensors`` every N steps / minutes and at every epoch end
 validation) hold the parameters, the optimizer and schedule state, the random generator's state, the
 position in the epoch and the carry, so a run killed at any moment and resumed with ``resume=True``
 ends with exactly the parameters, bit for bit, of a run that was never interrupted.
+
+Given a ``group`` of several processes (:mod:`rnnkit.train.distributed`, started by ``mpiexec``), each
+trains its share of every batch (``task.shard``), the gradients are combined before every step, and
+process 0 alone validates and writes the run folder.
 """
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,9 @@ from rnnkit.jsonline import json_line
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
+from rnnkit.train.distributed import SingleProcess
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import make_run_folder, run_lock
@@ -52,27 +57,22 @@ METRICS = "metrics.jsonl"
 TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
 
 
-@dataclass
-class LoopState:
-    """Where the run is: epoch, position, step, best criterion, history; saved in every checkpoint."""
-    epoch: int = 0  # completed epochs
-    cursor: int = 0  # position inside the current epoch
-    step: int = 0  # optimizer steps taken
-    best: float = math.inf  # best validation criterion (lower is better; see criterion())
-    bad_epochs: int = 0  # epochs since the best one
-    stopped_early: bool = False
-    epoch_loss: float = 0.0  # sum of loss * units so far in this epoch
-    epoch_units: int = 0
-    history: list = field(default_factory=list)  # per-epoch validation metrics
-
-
 class Trainer:
     """Runs a :class:`Task` under a :class:`TrainConfig`, writing into ``run_dir``."""
 
     def __init__(self, task: Task, config: TrainConfig, run_dir: str | os.PathLike, progress: Progress | None = None,
-                 unit: str = "tok", show_ppl: bool = True, data_digest: str | None = None) -> None:
+                 unit: str = "tok", show_ppl: bool = True, data_digest: str | None = None,
+                 group: SingleProcess | None = None) -> None:
         """``data_digest``: a fingerprint of the training data (:func:`rnnkit.train.digest.file_digest`),
-        kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one."""
+        kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one.
+        ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`)."""
+        self.group = group or SingleProcess()
+        if self.group.size > 1:
+            if not hasattr(task, "shard"):
+                raise ValueError(f"{type(task).__name__} cannot be trained by several processes; run it in one")
+            task.shard(self.group.rank, self.group.size)
+            if self.group.rank:
+                progress = Progress("none")  # process 0 shows the progress
         self.task = task
         self.data_digest = data_digest
         self.config = config
@@ -88,7 +88,9 @@ class Trainer:
         self.optimizer = make_optimizer(config.optimizer, task.params, **kw)
         self.schedule = self._make_schedule()
         self.average = None if config.average is None else ParameterAverage(task.params, config.average)
-        self.rng = np.random.default_rng(config.seed)
+        self.rng = np.random.default_rng(config.seed)  # batches (jitter, shuffling); and steps in one process
+        # each process's own draws in its steps (dropout masks over its streams)
+        self.rank_rng = np.random.default_rng([config.seed, self.group.rank]) if self.group.size > 1 else None
         self.state = LoopState()
         self.carry: Any = None
         self.first_loss: float | None = None  # for detecting an exploding loss
@@ -118,8 +120,16 @@ class Trainer:
             arrays = {"model/" + k: v for k, v in self.average.average.items()}
             arrays.update({"raw/" + k: v for k, v in self.task.params.items()})
         arrays.update({"optim/" + k: v for k, v in opt["arrays"].items()})
-        if self.carry is not None:
-            arrays.update({"carry/" + k: v for k, v in self.task.carry_arrays(self.carry).items()})
+        carry = None if self.carry is None else self.task.carry_arrays(self.carry)
+        rank_rngs = None
+        if self.group.size > 1:  # what only each process holds, to process 0, which writes
+            carry = self.group.gather(carry)
+            rank_rngs = self.group.gather(ckpt.rng_state(self.rank_rng))
+            if self.group.rank:
+                return self.run_dir / name
+            carry = None if carry[0] is None else self.task.join_carry_arrays(carry)
+        if carry is not None:
+            arrays.update({"carry/" + k: v for k, v in carry.items()})
         meta = {
             "kind": "training-run",
             "task": self.task.meta(),
@@ -129,6 +139,8 @@ class Trainer:
             "optimizer": opt["meta"],
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
             "rng": ckpt.rng_state(self.rng),
+            "processes": self.group.size,
+            "rank_rngs": rank_rngs,
             "loop": {
                 "epoch": st.epoch, "cursor": st.cursor, "step": st.step, "best": st.best if math.isfinite(st.best) else None,
                 "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "history": st.history,
@@ -143,15 +155,18 @@ class Trainer:
 
     def _resume(self) -> None:
         path = self.run_dir / LAST
-        if not path.exists():
-            raise CheckpointError(f"{path}: no checkpoint to resume from; start the run without --resume")
-        arrays, meta = ckpt.load_checkpoint(path)
+        arrays, meta = self.group.broadcast(_read_last(path) if self.group.rank == 0 else None)
+        if isinstance(arrays, Exception):  # raised where it happened, process 0, and in every other
+            raise arrays
         if meta.get("kind") != "training-run":
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
         as_saved = json.loads(json.dumps({"task": self.task.meta(), "config": self.config.to_dict()}))  # tuples: lists
         problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest, self.run_options)
         if problem:
             raise CheckpointError(f"{path}: {problem}")
+        if meta.get("processes", 1) != self.group.size:
+            raise CheckpointError(f"{path}: this run was trained by {meta.get('processes', 1)} process(es), this one "
+                                  f"has {self.group.size}; resume with as many (mpiexec -n)")
         model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
         raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
         if raw and self.average is None:
@@ -179,6 +194,8 @@ class Trainer:
             if self.schedule is not None and meta.get("schedule") is not None:
                 self.schedule.load_state_dict(meta["schedule"])
             self.rng = ckpt.restore_rng(meta["rng"])
+            if self.group.size > 1:
+                self.rank_rng = ckpt.restore_rng(meta["rank_rngs"][self.group.rank])
             lp = meta["loop"]
             self.state = LoopState(int(lp["epoch"]), int(lp["cursor"]), int(lp["step"]),
                                    math.inf if lp["best"] is None else lp["best"], lp["bad_epochs"],
@@ -191,7 +208,8 @@ class Trainer:
                 raise
             raise CheckpointError(f"{path}: its training state is damaged ({type(exc).__name__}: {exc}); start a "
                                   "new run without --resume") from None
-        truncate_metrics(self.run_dir / METRICS, self.state.epoch, self.state.step)
+        if self.group.rank == 0:
+            truncate_metrics(self.run_dir / METRICS, self.state.epoch, self.state.step)
 
     def _patience_exhausted(self) -> bool:
         """More epochs without improvement than --patience allows (never without --patience)."""
@@ -201,6 +219,8 @@ class Trainer:
         """A new run in a folder an earlier run used: remove its metrics log and checkpoints, so that
         neither its best model (which a run without validation never replaces) nor its last checkpoint
         (which --resume would read) can pass for this run's."""
+        if self.group.rank:
+            return
         old = [self.run_dir / name for name in (METRICS, BEST, LAST) if (self.run_dir / name).exists()]
         for path in old:
             path.unlink()
@@ -209,6 +229,8 @@ class Trainer:
                                   + " and ".join(path.name for path in old if path.name != METRICS), always=True)
 
     def _log(self, record: dict[str, Any]) -> None:
+        if self.group.rank:
+            return
         with open(self.run_dir / METRICS, "a", encoding="utf-8") as f:
             f.write(json_line(record) + "\n")  # strict JSON: no validation loss is null, not NaN
 
@@ -218,6 +240,8 @@ class Trainer:
 
         The run folder is locked meanwhile (:mod:`rnnkit.train.run_lock`): a second run into it stops
         with RunInUseError instead of overwriting this one's checkpoints."""
+        if self.group.rank:  # the run folder is process 0's (on its machine)
+            return self._train(resume)
         make_run_folder(self.run_dir)
         with run_lock(self.run_dir):  # one process per run folder, until this run ends
             left = [p for name in (LAST, BEST) for p in ckpt.remove_stale_temporaries(self.run_dir / name)]
@@ -235,9 +259,12 @@ class Trainer:
             self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
         else:
             self._start_afresh()
+            for v in self.task.params.values() if self.group.size > 1 else ():
+                v[...] = self.group.broadcast(v)  # the same start in every process, whatever their seeds gave
         st = self.state
         last_save = time.monotonic()
-        total = self.task.epoch_units()
+        total = self.group.total(self.task.epoch_units())
+        step_rng = self.rng if self.rank_rng is None else self.rank_rng
         while st.epoch < cfg.epochs and not st.stopped_early:
             if cfg.max_steps is not None and st.step >= cfg.max_steps:
                 break
@@ -257,12 +284,13 @@ class Trainer:
                     break
                 with np.errstate(over="ignore", invalid="ignore"):  # check_finite below names a blow-up, once
                     try:
-                        res = self.task.train_step(batch, self.carry, self.rng)
+                        res = self.task.train_step(batch, self.carry, step_rng)
                     except ValueError:  # a layer's own check of its input: inf weights from the last update?
                         check_weights(st.step, self.task.params, hint)
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
+                res.loss, res.units, res.grads = self.group.reduce_step(res.loss, res.units, res.grads)
                 norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss
@@ -286,6 +314,8 @@ class Trainer:
                                "lr": self.optimizer.lr, "grad_norm": norm})
                 due = (cfg.checkpoint_steps and st.step % cfg.checkpoint_steps == 0) or (
                     cfg.checkpoint_minutes and time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes)
+                if cfg.checkpoint_minutes and self.group.size > 1:
+                    due = self.group.broadcast(due)  # process 0's clock decides, so that all save together
                 if due:
                     self._save(LAST)
                     last_save = time.monotonic()
@@ -304,8 +334,11 @@ class Trainer:
     def _end_epoch(self, epoch: int, train_loss: float, train_seconds: float) -> None:
         st = self.state
         t0 = time.monotonic()
-        with contextlib.nullcontext() if self.average is None else self.average.swapped():
-            metrics = self.task.evaluate()
+        metrics = None
+        if self.group.rank == 0:  # process 0 validates, the others wait for its figures
+            with contextlib.nullcontext() if self.average is None else self.average.swapped():
+                metrics = self.task.evaluate()
+        metrics = self.group.broadcast(metrics)
         valid_seconds = time.monotonic() - t0
         lr = self.optimizer.lr
         val = float(criterion(self.task, metrics))
@@ -350,3 +383,13 @@ def criterion(task: Any, metrics: dict[str, float]) -> float:
     if hasattr(task, "criterion"):
         return task.criterion(metrics)
     return metrics.get("loss", math.nan)
+
+
+def _read_last(path: Path) -> tuple[Any, Any]:
+    """The arrays and meta of the checkpoint a run resumes from, or (the error, None)."""
+    try:
+        if not path.exists():
+            raise CheckpointError(f"{path}: no checkpoint to resume from; start the run without --resume")
+        return ckpt.load_checkpoint(path)
+    except CheckpointError as exc:
+        return exc, None

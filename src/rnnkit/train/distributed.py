@@ -1,0 +1,166 @@
+r"""Data-parallel training over several processes, on one machine or many, through MPI (mpi4py).
+
+Started by an MPI launcher (``mpiexec -n P rnnkit train lm ...``), every process builds the same
+model from the same seed and reads the same files; the task gives each process its share of every
+batch (:meth:`rnnkit.lm.task.LMTask.shard`: B / P of the B streams).  After each process's forward
+and backward pass the gradients are combined, weighted by the units (tokens) each process scored::
+
+    g = sum_r (u_r / U) g_r,        loss = sum_r (u_r / U) loss_r,        U = sum_r u_r
+
+and every process takes the same optimizer step, so all hold the same weights.  With equal shares
+that is the mean over all B streams: without dropout, P processes train the model one process would
+train with the same options (the same numbers up to the order of float additions).
+
+Process 0 alone writes the run folder (checkpoints, metrics log, progress); the others send it what
+only they hold (their streams' hidden states, their dropout generators' states) when it saves, and
+receive what it reads when a run is resumed.  A checkpoint holds all P shares, so a killed run
+resumes from it as exactly as a one-process run does (with the same number of processes).
+
+Without a launcher :func:`world` is :class:`SingleProcess`, and mpi4py is never imported.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from rnnkit.row_sparse import RowSparseGrad
+
+# what launchers put in each process's environment: MPICH and Intel MPI (Hydra), Open MPI, PMIx (Slurm)
+_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
+
+
+def launched_processes() -> int:
+    """How many processes the MPI launcher started (1 when none did), from the environment alone."""
+    for name in _SIZE_VARIABLES:
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 1
+
+
+class SingleProcess:
+    """One process: every collective operation is the identity."""
+
+    rank = 0
+    size = 1
+
+    def reduce_step(self, loss: float, units: int, grads: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
+        """The step's loss, units and gradients combined over the processes (here: as they are)."""
+        return loss, units, grads
+
+    def total(self, value: int) -> int:
+        """``value`` summed over the processes."""
+        return value
+
+    def broadcast(self, obj: Any) -> Any:
+        """Process 0's ``obj``, in every process."""
+        return obj
+
+    def gather(self, obj: Any) -> list[Any] | None:
+        """Every process's ``obj`` in rank order, in process 0; None in the others."""
+        return [obj]
+
+    def all_failing(self, seconds: float = 10.0) -> bool:
+        """After an error in this process: whether every process meets one within ``seconds`` (an error
+        they share, such as a bad option), so that all can end in order; one process: True."""
+        return True
+
+
+class MPIGroup(SingleProcess):
+    """The processes of ``comm`` (an mpi4py communicator)."""
+
+    def __init__(self, comm: Any) -> None:
+        from mpi4py import MPI
+
+        self._mpi = MPI
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self._buffers: dict[tuple[str, int], np.ndarray] = {}  # (dtype, length) -> the flat gradient buffer
+        self._failures = comm.Dup()  # apart from the training's own collective operations
+
+    def reduce_step(self, loss: float, units: int, grads: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
+        scalars = np.array([loss * units, units], dtype=np.float64)
+        self.comm.Allreduce(self._mpi.IN_PLACE, scalars)
+        total = int(round(scalars[1]))
+        weight = units / total if total else 0.0
+        out: dict[str, Any] = {}
+        dense = [(k, g) for k, g in grads.items() if isinstance(g, np.ndarray)]
+        for dtype in sorted({g.dtype.str for _, g in dense}):  # one Allreduce per dtype (float32: one)
+            group = [(k, g) for k, g in dense if g.dtype.str == dtype]
+            length = sum(g.size for _, g in group)
+            flat = self._buffers.get((dtype, length))
+            if flat is None:
+                flat = self._buffers[(dtype, length)] = np.empty(length, dtype=np.dtype(dtype))
+            offset = 0
+            for k, g in group:
+                part = flat[offset:offset + g.size].reshape(g.shape)
+                np.multiply(g, weight, out=part)
+                out[k] = part  # a view of the buffer: the optimizer reads it before the next step
+                offset += g.size
+            self.comm.Allreduce(self._mpi.IN_PLACE, flat)
+        for k, g in grads.items():
+            if isinstance(g, RowSparseGrad):
+                out[k] = self._reduce_rows(g, weight)
+            elif k not in out:
+                raise TypeError(f"Expected gradient {k!r} as a numpy array or RowSparseGrad, got {type(g).__name__}")
+        return float(scalars[0] / total) if total else float("nan"), total, {k: out[k] for k in grads}
+
+    def _reduce_rows(self, g: RowSparseGrad, weight: float) -> RowSparseGrad:
+        """The weighted sum of every process's row-sparse gradient: the union of their rows.  Every
+        process adds the same arrays in the same (rank) order, so all get the same bits."""
+        counts = np.empty(self.size, dtype=np.int64)
+        self.comm.Allgather(np.array([g.indices.size], dtype=np.int64), counts)
+        width = g.shape[1]
+        indices = np.empty(int(counts.sum()), dtype=np.int64)
+        values = np.empty((indices.size, width), dtype=g.values.dtype)
+        self.comm.Allgatherv(np.ascontiguousarray(g.indices, dtype=np.int64), [indices, counts])
+        mine = np.ascontiguousarray(g.values * np.asarray(weight, dtype=g.values.dtype))
+        self.comm.Allgatherv(mine, [values, counts * width])
+        rows, where = np.unique(indices, return_inverse=True)
+        summed = np.zeros((rows.size, width), dtype=g.values.dtype)
+        np.add.at(summed, where, values)
+        return RowSparseGrad(rows, summed, g.shape)
+
+    def total(self, value: int) -> int:
+        return int(self.comm.allreduce(int(value)))
+
+    def broadcast(self, obj: Any) -> Any:
+        return self.comm.bcast(obj, root=0)
+
+    def gather(self, obj: Any) -> list[Any] | None:
+        return self.comm.gather(obj, root=0)
+
+    def all_failing(self, seconds: float = 10.0) -> bool:
+        request = self._failures.Ibarrier()  # completes once every process has called it
+        deadline = time.monotonic() + seconds
+        while not request.Test():
+            if time.monotonic() > deadline:
+                return False  # the others go on (or wait in a collective operation for this one)
+            time.sleep(0.005)
+        return True
+
+
+_WORLD: SingleProcess | None = None
+
+
+def world() -> SingleProcess:
+    """The processes the MPI launcher started: :class:`MPIGroup` over ``MPI.COMM_WORLD``, or
+    :class:`SingleProcess` when no launcher started several (mpi4py is then not imported).
+    ImportError, with what to install, when a launcher started several and mpi4py is missing."""
+    global _WORLD
+    if _WORLD is None:
+        n = launched_processes()
+        if n == 1:
+            _WORLD = SingleProcess()
+        else:
+            try:
+                from mpi4py import MPI
+            except ImportError:
+                raise ImportError(f"started by an MPI launcher as one of {n} processes, but mpi4py is not "
+                                  "installed; install it with: pip install 'rnnkit[mpi]'") from None
+            _WORLD = MPIGroup(MPI.COMM_WORLD) if MPI.COMM_WORLD.Get_size() > 1 else SingleProcess()
+    return _WORLD

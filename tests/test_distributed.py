@@ -1,0 +1,177 @@
+"""Data-parallel training over several processes (mpiexec): the same model as one process, exact
+resume, one-line errors; and the gradient combination against numpy."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.lm.model import LanguageModel, LMConfig
+from rnnkit.lm.task import LMTask
+from rnnkit.train.distributed import SingleProcess, launched_processes
+
+TEXT = "".join(f"line {i}: the cat sat on the mat, {i * 7 % 13} dogs sat on the log.\n" for i in range(120))
+_MPIEXEC = Path(sys.executable).with_name("mpiexec")
+MPIEXEC = str(_MPIEXEC) if _MPIEXEC.exists() else shutil.which("mpiexec")
+needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (pip install mpich mpi4py)")
+
+
+def _env() -> dict[str, str]:
+    """This environment without a launcher's variables (a test run under mpiexec itself)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_", "MPI_LOCAL"))}
+
+
+def _rnnkit(argv: list[str], processes: int = 1, timeout: float = 240) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "rnnkit.cli.main", *argv]
+    if processes > 1:
+        pytest.importorskip("mpi4py")
+        command = [MPIEXEC, "-n", str(processes), *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_env())
+
+
+def _train(tmp_path: Path, run: str, processes: int, *extra: str) -> subprocess.CompletedProcess:
+    train = tmp_path / "train.txt"
+    if not train.exists():
+        train.write_text(TEXT[:6000], encoding="utf-8")
+        (tmp_path / "valid.txt").write_text(TEXT[6000:7500], encoding="utf-8")
+    argv = ["train", "lm", "--train", str(train), "--valid", str(tmp_path / "valid.txt"), "--level", "char",
+            "--hidden", "24", "--embed", "8", "--layers", "2", "--bptt", "10", "--batch-size", "6", "--epochs", "2",
+            "--seed", "4", "--progress", "lines", "--run-dir", str(tmp_path / run), *extra]
+    return _rnnkit(argv, processes)
+
+
+@needs_mpi
+def test_two_processes_train_the_model_one_process_trains(tmp_path):
+    """Without dropout, 2 processes of 3 streams each end with the weights of 1 process of 6 streams,
+    and a checkpoint in mid-epoch holds the state of all 6 streams."""
+    one = _train(tmp_path, "one", 1, "--max-steps", "70")
+    two = _train(tmp_path, "two", 2, "--max-steps", "70")
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
+    a, meta_a = ckpt.load_checkpoint(tmp_path / "one" / "last.safetensors")
+    b, meta_b = ckpt.load_checkpoint(tmp_path / "two" / "last.safetensors")
+    assert meta_a["processes"] == 1 and meta_b["processes"] == 2 and meta_b["loop"]["cursor"] > 0
+    assert set(a) == set(b) and any(k.startswith("carry/") for k in a)
+    for k in a:
+        assert a[k].shape == b[k].shape, k
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-5, err_msg=k)
+    # what the run says is said once, by process 0
+    for said in ("vocabulary:", "epoch 1 |", "model saved:"):
+        assert two.stderr.count(said) == 1 == one.stderr.count(said), (said, two.stderr)
+
+
+@needs_mpi
+def test_two_processes_resume_exactly_with_dropout(tmp_path):
+    """A run of 2 processes with dropout (each its own masks) stopped mid-epoch and resumed ends bit for
+    bit where the uninterrupted run ends; resuming it with another number of processes is refused."""
+    whole = _train(tmp_path, "whole", 2, "--dropout", "0.3")
+    part = _train(tmp_path, "part", 2, "--dropout", "0.3", "--max-steps", "45")
+    assert whole.returncode == 0 and part.returncode == 0, (whole.stderr, part.stderr)
+    other = _train(tmp_path, "part", 1, "--dropout", "0.3", "--resume")
+    assert other.returncode == 2, other.stderr
+    assert "trained by 2 process(es), this one has 1; resume with as many (mpiexec -n)" in other.stderr
+    rest = _train(tmp_path, "part", 2, "--dropout", "0.3", "--resume")
+    assert rest.returncode == 0, rest.stderr
+    a, _ = ckpt.load_checkpoint(tmp_path / "whole" / "last.safetensors")
+    b, _ = ckpt.load_checkpoint(tmp_path / "part" / "last.safetensors")
+    assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    # with dropout the processes draw their own masks: not the one-process run's weights
+    assert _train(tmp_path, "one", 1, "--dropout", "0.3").returncode == 0
+    c, _ = ckpt.load_checkpoint(tmp_path / "one" / "last.safetensors")
+    assert not np.array_equal(a["model/rnn.weight_hh_l0"], c["model/rnn.weight_hh_l0"])
+
+
+@needs_mpi
+def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
+    """A batch that does not split, a missing file and a command that trains in one process only: one
+    line each, from process 0, exit 2."""
+    odd = _train(tmp_path, "odd", 2, "--batch-size", "5")
+    assert odd.returncode == 2 and odd.stderr.strip().splitlines() == [
+        "rnnkit: error: --batch-size 5 does not split into 2 equal shares, one per process (mpiexec -n 2); give a "
+        "multiple of 2"], odd.stderr
+    missing = _rnnkit(["train", "lm", "--train", str(tmp_path / "nope.txt"), "--run-dir", str(tmp_path / "r")], 2)
+    assert missing.returncode == 2 and missing.stderr.strip().splitlines() == [
+        f"rnnkit: error: {tmp_path / 'nope.txt'}: no such file; check the path"], missing.stderr
+    tagger = _rnnkit(["train", "tagger", "--train", str(tmp_path / "nope.conllu"), "--run-dir", str(tmp_path / "t")], 2)
+    assert tagger.returncode == 2 and tagger.stderr.strip().splitlines() == [
+        "rnnkit: error: started as one of 2 processes (mpiexec -n 2), but of the commands only 'rnnkit train lm' "
+        "trains over several; run this one as a single process"], tagger.stderr
+
+
+_COMBINE = r"""
+import numpy as np
+from mpi4py import MPI
+from rnnkit.row_sparse import RowSparseGrad
+from rnnkit.train.distributed import MPIGroup
+
+g = MPIGroup(MPI.COMM_WORLD)
+r, P = g.rank, g.size
+units = [7, 0, 12][r]
+rng = np.random.default_rng(100 + r)
+W = rng.standard_normal((4, 5)).astype(np.float32)
+b = rng.standard_normal(3)  # float64: its own reduction
+rows = np.sort(rng.choice(9, size=3 + r, replace=False))
+E = RowSparseGrad(rows, rng.standard_normal((rows.size, 2)).astype(np.float32), (9, 2))
+loss, total, out = g.reduce_step(0.5 * (r + 1), units, {"W": W, "E": E, "b": b})
+every = g.comm.allgather((units, W, E.to_dense(), b))
+U = sum(u for u, *_ in every)
+assert total == U == 19 and abs(loss - sum(0.5 * (k + 1) * u for k, (u, *_) in enumerate(every)) / U) < 1e-12
+np.testing.assert_allclose(out["W"], sum(u * w for u, w, _, _ in every) / U, rtol=1e-6)
+np.testing.assert_allclose(out["b"], sum(u * x for u, _, _, x in every) / U, rtol=1e-12)
+np.testing.assert_allclose(out["E"].to_dense(), sum(u * e for u, _, e, _ in every) / U, rtol=1e-6)
+assert out["W"].dtype == np.float32 and out["b"].dtype == np.float64 and list(out) == ["W", "E", "b"]
+union = np.unique(np.concatenate([np.nonzero(e.any(1))[0] for _, _, e, _ in every]))
+assert np.array_equal(out["E"].indices, union)  # every process's rows, that of no units too
+same = g.comm.allgather((out["W"].tobytes(), out["E"].values.tobytes(), out["b"].tobytes()))
+assert all(s == same[0] for s in same)  # every process holds the same bits
+print(f"<ok{r}>", flush=True)
+"""
+
+
+@needs_mpi
+def test_gradients_are_combined_weighted_by_units():
+    """reduce_step over 3 processes: dense (float32 and float64) and row-sparse gradients and the loss are
+    the units-weighted means (a process with no units counts for nothing), the same bits everywhere."""
+    pytest.importorskip("mpi4py")
+    done = subprocess.run([MPIEXEC, "-n", "3", sys.executable, "-c", _COMBINE], capture_output=True, text=True,
+                          timeout=120, env=_env())
+    assert done.returncode == 0 and all(f"<ok{r}>" in done.stdout for r in range(3)), (done.stdout, done.stderr)
+
+
+def test_one_process_without_a_launcher(monkeypatch):
+    """No launcher's variables: one process, collective operations are the identity."""
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    assert launched_processes() == 1
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
+    assert launched_processes() == 4
+    g = SingleProcess()
+    grads = {"w": np.ones(3)}
+    assert g.reduce_step(1.5, 4, grads) == (1.5, 4, grads) and g.gather(3) == [3] and g.all_failing()
+
+
+def test_a_shard_is_its_columns_of_the_streams():
+    """LMTask.shard(r, P) keeps streams [r B/P, (r+1) B/P); the shares' states join into all B streams,
+    and a state of all B gives each share its own."""
+    ids = np.arange(600) % 17
+    model = LanguageModel(LMConfig(vocab_size=17, embedding_dim=4, hidden_size=5, num_layers=2),
+                          np.random.default_rng(0))
+    whole = LMTask(model, ids, None, batch_size=6, bptt=5)
+    parts = [LMTask(model, ids, None, batch_size=6, bptt=5) for _ in range(3)]
+    for r, part in enumerate(parts):
+        part.shard(r, 3)
+        assert np.array_equal(part.data, whole.data[:, 2 * r:2 * r + 2])
+        assert part.resume_options()["--batch-size"] == 6
+    h = np.random.default_rng(1).standard_normal((2, 6, 5))
+    c = h + 1
+    shares = [part.carry_from_arrays({"h": h, "c": c}) for part in parts]
+    assert all(np.array_equal(s[0], h[:, 2 * r:2 * r + 2]) for r, s in enumerate(shares))
+    joined = whole.join_carry_arrays([part.carry_arrays(s) for part, s in zip(parts, shares)])
+    assert np.array_equal(joined["h"], h) and np.array_equal(joined["c"], c)
+    with pytest.raises(ValueError, match="--batch-size 6 does not split into 4 equal shares"):
+        LMTask(model, ids, None, batch_size=6, bptt=5).shard(0, 4)
