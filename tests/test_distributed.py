@@ -2,10 +2,13 @@
 resume, one-line errors; and the gradient combination against numpy."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +178,52 @@ def test_a_shard_is_its_columns_of_the_streams():
     assert np.array_equal(joined["h"], h) and np.array_equal(joined["c"], c)
     with pytest.raises(ValueError, match="--batch-size 6 does not split into 4 equal shares"):
         LMTask(model, ids, None, batch_size=6, bptt=5).shard(0, 4)
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (Linux's /proc/PID/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in children.read_text().split()]
+            except OSError:  # ended meanwhile
+                pass
+    return found
+
+
+@needs_mpi
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc to find the processes")
+def test_two_processes_killed_at_any_moment_resume_exactly(tmp_path):
+    """SIGKILL to mpiexec and both processes at two moments, each after a checkpoint: the resumed run ends
+    with the uninterrupted run's weights, bit for bit."""
+    pytest.importorskip("mpi4py")
+    extra = ("--dropout", "0.2", "--checkpoint-steps", "7", "--epochs", "3")
+    assert _train(tmp_path, "whole", 2, *extra).returncode == 0
+    last = tmp_path / "cut" / "last.safetensors"
+    rng = np.random.default_rng(0)
+    for kill in range(2):
+        argv = [MPIEXEC, "-n", "2", sys.executable, "-m", "rnnkit.cli.main", "train", "lm", "--train",
+                str(tmp_path / "train.txt"), "--valid", str(tmp_path / "valid.txt"), "--level", "char", "--hidden", "24",
+                "--embed", "8", "--layers", "2", "--bptt", "10", "--batch-size", "6", "--seed", "4", "--progress",
+                "none", "--run-dir", str(tmp_path / "cut"), *extra, *(["--resume"] if kill else [])]
+        run = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+        start = ckpt.load_meta(last)["loop"]["step"] if kill else -1
+        deadline = time.monotonic() + 120
+        while run.poll() is None and time.monotonic() < deadline:  # a checkpoint newer than the start
+            if last.exists() and ckpt.load_meta(last)["loop"]["step"] > start:
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, 0.3))  # then any moment: mid-step, mid-save, mid-validation
+        for pid in reversed(_descendants(run.pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        run.wait(timeout=30)
+        assert run.returncode != 0, "the run ended before it could be killed: make it longer"
+    rest = _train(tmp_path, "cut", 2, *extra, "--resume")
+    assert rest.returncode == 0, rest.stderr
+    a, _ = ckpt.load_checkpoint(tmp_path / "whole" / "last.safetensors")
+    b, _ = ckpt.load_checkpoint(last)
+    assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
