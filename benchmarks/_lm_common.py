@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import re
 import shlex
 import subprocess
@@ -72,8 +73,22 @@ def rnnkit_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "rnnkit.cli.main", *args]
 
 
+def mpi_cmd(cmd: list[str], processes: int) -> list[str]:
+    """``cmd`` run as ``processes`` processes by the MPI launcher beside this Python (MPICH's wheel puts
+    ``mpiexec`` there), or the one on PATH; ``cmd`` itself for one process."""
+    if processes == 1:
+        return cmd
+    beside = Path(sys.executable).with_name("mpiexec")
+    launcher = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if launcher is None:
+        raise SystemExit("--processes needs an MPI launcher: pip install mpi4py mpich")
+    return [launcher, "-n", str(processes), *cmd]
+
+
 def shown_cmd(cmd: list[str]) -> str:
     """The command as a user types it: ``rnnkit ...`` instead of ``python -m rnnkit.cli.main ...``."""
+    if len(cmd) > 3 and Path(cmd[0]).name == "mpiexec":
+        return f"mpiexec -n {cmd[2]} {shown_cmd(cmd[3:])}"
     if cmd[:3] == [sys.executable, "-m", "rnnkit.cli.main"]:
         return shell_join(["rnnkit", *cmd[3:]])
     if cmd and cmd[0] == sys.executable:

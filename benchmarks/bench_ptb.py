@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lm_common import (  # noqa: E402
-    DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, read_epochs, rnnkit_cmd,
+    DEFAULT_DATA, RUNS, ProgressRates, evaluate_json, fmt_time, machine_load, mpi_cmd, read_epochs, rnnkit_cmd,
     run_logged, this_command, train_logged, shown_cmd, user_env, utc_date, write_subsection,
 )
 
@@ -140,9 +140,9 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
     name = run_name(softmax, config)
     run_dir, log = args.run_root / name, args.run_root / f"{name}.log"
     env = user_env(args.blas_threads)
-    cmd = train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed,
-                     class_power=args.class_power, cutoffs=args.cutoffs, div_value=args.div_value,
-                     config=config, resume=args.resume)
+    cmd = mpi_cmd(train_args(softmax, ptb, run_dir, args.epochs, args.max_steps, args.classes, args.seed,
+                             class_power=args.class_power, cutoffs=args.cutoffs, div_value=args.div_value,
+                             config=config, resume=args.resume), args.processes)
     date, load0 = utc_date(), machine_load()
     rates = ProgressRates()
     if args.report:
@@ -165,6 +165,8 @@ def run_one(softmax: str, args: argparse.Namespace, record: bool) -> dict:
         title = f"rnnkit, {softmax} softmax" + (f" (bins of equal count^{args.class_power:g})" if softmax == "class" else "")
         if softmax == "adaptive":
             title += f" (cutoffs {args.cutoffs or 'default'}, div_value {args.div_value:g})"
+        if args.processes > 1:
+            title += f", {args.processes} processes (mpiexec)"
         if args.title:
             title = args.title
         if len(epochs) < args.epochs:
@@ -246,6 +248,8 @@ def speed_ratio(args: argparse.Namespace) -> None:
     rows = []
     for r in range(1, args.rounds + 1):
         jobs = [("rnnkit full", "rnnkit", "full"), ("PyTorch full", "torch", "full")]
+        if args.with_processes:
+            jobs.append((f"rnnkit full, {args.with_processes} processes", "rnnkit", "full"))
         if args.with_class:
             jobs.append(("rnnkit class", "rnnkit", "class"))
         if args.with_adaptive:
@@ -268,6 +272,8 @@ def speed_ratio(args: argparse.Namespace) -> None:
                 cmd = train_args(softmax, ptb, args.run_root / f"speed_{softmax}", 1, args.speed_ratio, args.classes,
                                  args.seed, valid=False, log_every=50, class_power=args.class_power,
                                  cutoffs=args.cutoffs, div_value=args.div_value)
+                if "processes" in name:  # the rate process 0 prints counts every process's tokens
+                    cmd = mpi_cmd(cmd, args.with_processes)
                 rates = ProgressRates()
                 rc, wall = run_logged(cmd, log, env, rates)
                 rate = rates.last_rate()
@@ -305,6 +311,12 @@ def speed_ratio(args: argparse.Namespace) -> None:
             body.append(f"    {cmd}")
     body += ["", f"**rnnkit / PyTorch tokens/s, full softmax: {ratio:.2f}** (mean rates: "
              + ", ".join(f"{k} {v:,.0f}" for k, v in mean.items()) + ")."]
+    if args.with_processes:
+        name = f"rnnkit full, {args.with_processes} processes"
+        body += ["", f"**{name}: {mean[name] / mean['PyTorch full']:.2f}x PyTorch's tokens/s, "
+                     f"{mean[name] / mean['rnnkit full']:.2f}x one rnnkit process's.**"]
+        print(f"[speed] {name} / PyTorch = {mean[name] / mean['PyTorch full']:.2f}, / one process = "
+              f"{mean[name] / mean['rnnkit full']:.2f}", flush=True)
     if ratio_ad is not None:
         body += ["", f"**rnnkit / PyTorch tokens/s, adaptive softmax: {ratio_ad:.2f}**."]
         print(f"[speed] rnnkit/PyTorch (adaptive softmax) = {ratio_ad:.2f}", flush=True)
@@ -344,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--torch-threads", type=int, default=None,
                    help="--speed-ratio: torch.set_num_threads for PyTorch (default: os.cpu_count())")
     p.add_argument("--with-class", action="store_true", help="--speed-ratio: also time rnnkit's class softmax")
+    p.add_argument("--processes", type=int, default=1,
+                   help="train rnnkit as this many processes (mpiexec -n N; each takes cores / N BLAS threads)")
+    p.add_argument("--with-processes", type=int, default=None, metavar="N",
+                   help="--speed-ratio: also time rnnkit's full softmax trained by N processes (mpiexec)")
     p.add_argument("--with-adaptive", action="store_true",
                    help="--speed-ratio: also time the adaptive softmax, rnnkit's and PyTorch's")
     p.add_argument("--record", action="store_true", help="write a --max-steps run into RESULTS.md anyway")
