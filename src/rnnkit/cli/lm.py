@@ -47,7 +47,9 @@ from rnnkit.train.loop import BEST, LAST, Trainer
 def register(groups) -> None:
     p = groups.train.add_parser(
         "lm", help="train a character- or word-level RNN language model",
-        description="Train a recurrent language model on a UTF-8 text file with stateful truncated BPTT.",
+        description="Train a recurrent language model on a UTF-8 text file with stateful truncated BPTT.  "
+                    "Started as several processes by an MPI launcher (mpiexec -n P rnnkit train lm ...; needs "
+                    "mpi4py), each trains B / P of the --batch-size streams and all take the same steps.",
         formatter_class=HelpFormatter,
     )
     d = p.add_argument_group("data")
@@ -95,7 +97,8 @@ def register(groups) -> None:
     m.add_argument("--init-scale", type=positive_float, default=None,
                    help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
     b = p.add_argument_group("batching")
-    b.add_argument("--batch-size", type=positive_int, default=20, help="parallel streams B")
+    b.add_argument("--batch-size", type=positive_int, default=20,
+                   help="parallel streams B (under mpiexec -n P, in all: each process trains B / P)")
     b.add_argument("--bptt", type=positive_int, default=35, help="truncated BPTT window T (the state carries across windows)")
     b.add_argument("--jitter", action="store_true", help="randomly vary the window length (AWD-LSTM recipe)")
     b.add_argument("--loss-scale", choices=["token", "batch"], default="token",
