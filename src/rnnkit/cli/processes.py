@@ -2,8 +2,8 @@
 train over several processes (:mod:`rnnkit.train.distributed`), and what each process shows.
 
 Process 0 prints as a single process would; the others print nothing but the errors of their own
-(see :func:`say_error`).  A command that trains in one process only, started
-as several, is refused by process 0 in one line.
+(see :func:`say_error`).  A command that trains in one process only, started as several, is refused
+by process 0 in one line.
 """
 from __future__ import annotations
 
@@ -28,14 +28,12 @@ def enter(func: Callable[..., Any]) -> None:
     n = launched_processes()
     if n == 1:
         return
+    if _launcher_rank():
+        _quiet()  # process 0 says what all meet (mpi4py missing, a command that runs in one process), once
     if not getattr(func, "data_parallel", False):
-        if _launcher_rank():
-            _quiet()  # process 0 says it, once
         raise ValueError(f"started as one of {n} processes (mpiexec -n {n}), but of the commands only 'rnnkit train "
                          "lm' trains over several; run this one as a single process")
     _GROUP = world()
-    if _GROUP.rank:
-        _quiet()
 
 
 def blas_threads() -> int | None:

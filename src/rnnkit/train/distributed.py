@@ -14,7 +14,9 @@ train with the same options (the same numbers up to the order of float additions
 Process 0 alone writes the run folder (checkpoints, metrics log, progress); the others send it what
 only they hold (their streams' hidden states, their dropout generators' states) when it saves, and
 receive what it reads when a run is resumed.  A checkpoint holds all P shares, so a killed run
-resumes from it as exactly as a one-process run does (with the same number of processes).
+resumes from it as exactly as a one-process run does (with the same number of processes).  Those
+objects travel between the run's own processes pickled, in memory (mpi4py's ``bcast``/``gather``);
+the gradients of every step go as raw buffers, and no file is ever pickled.
 
 Without a launcher :func:`world` is :class:`SingleProcess`, and mpi4py is never imported.
 """
