@@ -91,8 +91,8 @@ def test_two_processes_resume_exactly_with_dropout(tmp_path):
 
 @needs_mpi
 def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
-    """A batch that does not split, a missing file and a command that trains in one process only: one
-    line each, from process 0, exit 2."""
+    """A batch that does not split, a missing file, a command that trains in one process only and a
+    cross-validation: one line each, from process 0, exit 2."""
     odd = _train(tmp_path, "odd", 2, "--batch-size", "5")
     assert odd.returncode == 2 and odd.stderr.strip().splitlines() == [
         "rnnkit: error: --batch-size 5 does not split into 2 equal shares, one per process (mpiexec -n 2); give a "
@@ -100,10 +100,17 @@ def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
     missing = _rnnkit(["train", "lm", "--train", str(tmp_path / "nope.txt"), "--run-dir", str(tmp_path / "r")], 2)
     assert missing.returncode == 2 and missing.stderr.strip().splitlines() == [
         f"rnnkit: error: {tmp_path / 'nope.txt'}: no such file; check the path"], missing.stderr
-    tagger = _rnnkit(["train", "tagger", "--train", str(tmp_path / "nope.conllu"), "--run-dir", str(tmp_path / "t")], 2)
-    assert tagger.returncode == 2 and tagger.stderr.strip().splitlines() == [
-        "rnnkit: error: started as one of 2 processes (mpiexec -n 2), but of the commands only 'rnnkit train lm' "
-        "trains over several; run this one as a single process"], tagger.stderr
+    tree = _rnnkit(["train", "tree", "--train", str(tmp_path / "nope.txt"), "--run-dir", str(tmp_path / "t")], 2)
+    assert tree.returncode == 2 and tree.stderr.strip().splitlines() == [
+        "rnnkit: error: started as one of 2 processes (mpiexec -n 2), but of the commands only 'train lm', 'train "
+        "tagger' and 'train classifier' train over several; run this one as a single process"], tree.stderr
+    (tmp_path / "pos.txt").write_text("good fun\nnice one\n" * 5, encoding="utf-8")
+    (tmp_path / "neg.txt").write_text("bad day\nawful one\n" * 5, encoding="utf-8")
+    folds = _rnnkit(["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "pos.txt"), "--neg",
+                     str(tmp_path / "neg.txt"), "--folds", "2", "--run-dir", str(tmp_path / "cv")], 2)
+    assert folds.returncode == 2 and folds.stderr.strip().splitlines() == [
+        "rnnkit: error: --folds 2 trains its folds in one process; under mpiexec train one model (with --valid or "
+        "--valid-fraction), or run the cross-validation as a single process"], folds.stderr
 
 
 _COMBINE = r"""
@@ -227,3 +234,67 @@ def test_two_processes_killed_at_any_moment_resume_exactly(tmp_path):
     a, _ = ckpt.load_checkpoint(tmp_path / "whole" / "last.safetensors")
     b, _ = ckpt.load_checkpoint(last)
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _same_weights(run_a: Path, run_b: Path) -> None:
+    a, _ = ckpt.load_checkpoint(run_a / "last.safetensors")
+    b, meta = ckpt.load_checkpoint(run_b / "last.safetensors")
+    assert meta["processes"] == 2 and set(a) == set(b)
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+@needs_mpi
+def test_a_tagger_and_a_classifier_over_two_processes_train_one_process_models(tmp_path):
+    """Each batch's sentences split between 2 processes, losses combined by tokens (a CRF tagger with
+    character features) or by sentences (a classifier): without dropout, the one-process weights, a
+    batch of one sentence (and a process without a share) included."""
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "dog", "runs", "sat", "a", "big", "red"]
+    tags = {"the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "runs": "VERB", "sat": "VERB", "big": "ADJ",
+            "red": "ADJ"}
+    lines = []
+    for _ in range(25):  # 25 sentences in batches of 8: the last holds 1, process 1 stands in with no weight
+        sent = rng.choice(words, size=int(rng.integers(2, 7)))
+        lines += [f"{w}\t{tags[w]}" for w in sent] + [""]
+    (tmp_path / "pos.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for run, n in (("t1", 1), ("t2", 2)):
+        done = _rnnkit(["train", "tagger", "--train", str(tmp_path / "pos.tsv"), "--format", "columns", "--crf",
+                        "--char-features", "--char-embed", "4", "--char-hidden", "4", "--embed", "6", "--hidden", "5",
+                        "--dropout", "0", "--singleton-unk", "0",
+                        "--batch-size", "8", "--epochs", "2", "--progress", "none", "--run-dir", str(tmp_path / run)],
+                       n)
+        assert done.returncode == 0, done.stderr
+    _same_weights(tmp_path / "t1", tmp_path / "t2")
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 6)))) for _ in range(45)]
+    (tmp_path / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in t else 'neg'}\t{t}\n" for t in texts),
+                                      encoding="utf-8")
+    for run, n in (("c1", 1), ("c2", 2)):
+        done = _rnnkit(["train", "classifier", "--train", str(tmp_path / "cls.tsv"), "--embed", "6", "--hidden", "5",
+                        "--dropout", "0",
+                        "--batch-size", "8", "--epochs", "2", "--progress", "none", "--run-dir", str(tmp_path / run)],
+                       n)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("model saved:") == 1, done.stderr
+    _same_weights(tmp_path / "c1", tmp_path / "c2")
+
+
+def test_shares_of_a_batch_and_the_stand_in():
+    """split_rows gives nearly equal consecutive runs; a process left without a share computes the first
+    share's gradient as a stand-in (share_of's flag), to be counted with no weight."""
+    from rnnkit.train.distributed import share_of, split_rows
+
+    class Task:
+        split_batch = staticmethod(split_rows)
+
+    class Group:
+        def __init__(self, rank, size):
+            self.rank, self.size = rank, size
+
+    batch = np.array([7, 3, 9, 4, 1])
+    assert [p.tolist() for p in split_rows(batch, 2)] == [[7, 3, 9], [4, 1]]
+    assert [share_of(Task, batch, Group(r, 3))[0].tolist() for r in range(3)] == [[7, 3], [9, 4], [1]]
+    one = np.array([5])
+    assert split_rows(one, 3)[1:] == [None, None]
+    share, stand_in = share_of(Task, one, Group(2, 3))
+    assert share.tolist() == [5] and stand_in and not share_of(Task, one, Group(0, 3))[1]

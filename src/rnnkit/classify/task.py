@@ -29,6 +29,7 @@ from rnnkit.data.classification import char_tokens
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
+from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
 
@@ -192,6 +193,11 @@ class ClassifierTask(IndependentBatches):
         perm = order_rng.permutation(len(batches))
         for i in range(cursor, len(batches)):
             yield i + 1, batches[perm[i]]
+
+    def split_batch(self, batch: Any, parts: int) -> list[Any]:
+        """The batch's sentences in ``parts`` runs, the shares of processes training together
+        (:mod:`rnnkit.train.distributed`; their losses, per sentence, are combined weighted by sentences)."""
+        return split_rows(batch, parts)
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
         """Loss (mean NLL per sentence) and gradients of one batch, with word dropout."""

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import check_labels, data_source, data_summary, holdout, read_examples
 from rnnkit.cli.common import (
@@ -151,7 +152,11 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
     resume = args.resume and (not args.folds or (run_dir / LAST).exists())
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
-    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False, data_digest=file_digest(files)).fit(resume=resume)
+    group = processes.group()  # several under mpiexec: each trains its part of every batch
+    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False, data_digest=file_digest(files),
+            group=group).fit(resume=resume)
+    if group.rank:  # the run folder is process 0's
+        return None, None
     best = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model, enc, _ = load_classifier(best)
     return model, enc
@@ -208,6 +213,9 @@ def train_classifier(args: argparse.Namespace) -> int:
                                                "file): choose one"),
         ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line)"),
     ])
+    if args.folds and processes.group().size > 1:
+        raise ValueError(f"--folds {args.folds} trains its folds in one process; under mpiexec train one model "
+                         "(with --valid or --valid-fraction), or run the cross-validation as a single process")
     if args.folds and (args.valid or args.test):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
                          "--test would be ignored: leave them out, or drop --folds to use them")
@@ -250,6 +258,8 @@ def train_classifier(args: argparse.Namespace) -> int:
     valid = read_examples(args, args.valid) if args.valid else None
     test = read_examples(args, args.test) if args.test else None
     model, enc = _fit(args, examples, valid, run, test)
+    if model is None:  # a process other than 0 of several: process 0 reports
+        return 0
     if not args.resume:
         _remove_stale_folds(run)
     print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
@@ -257,6 +267,9 @@ def train_classifier(args: argparse.Namespace) -> int:
         _warn_unknown_labels(test, enc, args.test, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))
     return 0
+
+
+train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ... (without --folds)
 
 
 def _same_folds(run: Path, now: dict, resume: bool) -> None:

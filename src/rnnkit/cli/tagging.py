@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli import processes
 from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, positive_int, probability,
                                train_config_from_args)
 from rnnkit.cli.given import refuse_unused
@@ -206,8 +207,11 @@ def train_tagger(args: argparse.Namespace) -> int:
     task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
                       meta=tagger_meta(model, enc, spec, metric, train_words))
-    Trainer(task, cfg, args.run_dir, unit="tok", show_ppl=False,
-            data_digest=file_digest([args.train])).fit(resume=args.resume)
+    group = processes.group()  # several under mpiexec: each trains its part of every batch
+    Trainer(task, cfg, args.run_dir, unit="tok", show_ppl=False, data_digest=file_digest([args.train]),
+            group=group).fit(resume=args.resume)
+    if group.rank:  # the run folder, the test and the messages are process 0's
+        return 0
     run = Path(args.run_dir)
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)
@@ -215,6 +219,9 @@ def train_tagger(args: argparse.Namespace) -> int:
         loaded = LoadedTagger(str(best))
         print(f"test: {describe(metric, loaded.score(test))}")
     return 0
+
+
+train_tagger.data_parallel = True  # mpiexec -n P rnnkit train tagger ...: several processes (rnnkit.cli.processes)
 
 
 def _raw_segmented_files(spec: DataSpec, args: argparse.Namespace, *data: TaggingData | None) -> None:

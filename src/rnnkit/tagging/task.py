@@ -26,6 +26,7 @@ from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_bat
 from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
+from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
 
@@ -264,6 +265,11 @@ class TaggerTask(IndependentBatches):
         batches = self._epoch_batches(epoch)
         for i in range(cursor, len(batches)):
             yield i + 1, batches[i]
+
+    def split_batch(self, batch: Any, parts: int) -> list[Any]:
+        """The batch's sentences in ``parts`` runs, the shares of processes training together
+        (:mod:`rnnkit.train.distributed`; their losses, per token, are combined weighted by tokens)."""
+        return split_rows(batch, parts)
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
         """Loss per token (summed loss / tokens) and gradients of one batch, with singleton ``<unk>`` replacement."""

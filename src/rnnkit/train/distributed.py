@@ -1,15 +1,18 @@
 r"""Data-parallel training over several processes, on one machine or many, through MPI (mpi4py).
 
 Started by an MPI launcher (``mpiexec -n P rnnkit train lm ...``), every process builds the same
-model from the same seed and reads the same files; the task gives each process its share of every
-batch (:meth:`rnnkit.lm.task.LMTask.shard`: B / P of the B streams).  After each process's forward
-and backward pass the gradients are combined, weighted by the units (tokens) each process scored::
+model from the same seed and reads the same files, and trains its share of every batch: a language
+model's B / P of the B streams (the task's ``shard``, :meth:`rnnkit.lm.task.LMTask.shard`), a tagger's
+or classifier's part of each batch's sentences (the task's ``split_batch``, :func:`share_of`).  After
+each process's forward and backward pass the gradients are combined, weighted by the units (tokens,
+or sentences) each process scored::
 
     g = sum_r (u_r / U) g_r,        loss = sum_r (u_r / U) loss_r,        U = sum_r u_r
 
-and every process takes the same optimizer step, so all hold the same weights.  With equal shares
-that is the mean over all B streams: without dropout, P processes train the model one process would
-train with the same options (the same numbers up to the order of float additions).
+and every process takes the same optimizer step, so all hold the same weights.  Each task's loss is
+the mean over its units, so this is the loss of the whole batch: without dropout, P processes train
+the model one process would train with the same options (the same numbers up to the order of float
+additions).
 
 Process 0 alone writes the run folder (checkpoints, metrics log, progress); the others send it what
 only they hold (their streams' hidden states, their dropout generators' states) when it saves, and
@@ -144,6 +147,37 @@ class MPIGroup(SingleProcess):
                 return False  # the others go on (or wait in a collective operation for this one)
             time.sleep(0.005)
         return True
+
+
+def divide(task: Any, group: SingleProcess) -> bool:
+    """Give each process of ``group`` its part of ``task``'s training: the task's own ``shard(rank, P)``
+    (a language model's streams), else each batch split by ``task.split_batch(batch, P)`` (a tagger's
+    or a classifier's sentences: see :func:`share_of`).  Returns whether batches are split; ValueError
+    for a task that can do neither."""
+    if group.size == 1:
+        return False
+    if hasattr(task, "shard"):
+        task.shard(group.rank, group.size)
+        return False
+    if hasattr(task, "split_batch"):
+        return True
+    raise ValueError(f"{type(task).__name__} cannot be trained by several processes; run it in one")
+
+
+def split_rows(batch: np.ndarray, parts: int) -> list[np.ndarray | None]:
+    """A batch of item indices in ``parts`` consecutive runs of nearly equal size, None for an empty one
+    (a ``split_batch`` for tasks whose batches are index arrays)."""
+    return [p if p.size else None for p in np.array_split(np.asarray(batch), parts)]
+
+
+def share_of(task: Any, batch: Any, group: SingleProcess) -> tuple[Any, bool]:
+    """This process's part of ``batch`` (``task.split_batch`` gives P parts, None for an empty one)
+    and whether it only stands in: a batch of fewer items than processes leaves some without any, and
+    those compute the first part's gradient, which then counts with no weight (its units set to 0), so
+    that every process takes part in every step."""
+    parts = task.split_batch(batch, group.size)
+    mine = parts[group.rank]
+    return (parts[0], True) if mine is None else (mine, False)
 
 
 _WORLD: SingleProcess | None = None

@@ -17,8 +17,8 @@ position in the epoch and the carry, so a run killed at any moment and resumed w
 ends with exactly the parameters, bit for bit, of a run that was never interrupted.
 
 Given a ``group`` of several processes (:mod:`rnnkit.train.distributed`, started by ``mpiexec``), each
-trains its share of every batch (``task.shard``), the gradients are combined before every step, and
-process 0 alone validates and writes the run folder.
+trains its share of every batch (``task.shard`` or ``task.split_batch``), the gradients are combined
+before every step, and process 0 alone validates and writes the run folder.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAv
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
-from rnnkit.train.distributed import SingleProcess
+from rnnkit.train.distributed import SingleProcess, divide, share_of
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import make_run_folder, run_lock
@@ -67,12 +67,9 @@ class Trainer:
         kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one.
         ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`)."""
         self.group = group or SingleProcess()
-        if self.group.size > 1:
-            if not hasattr(task, "shard"):
-                raise ValueError(f"{type(task).__name__} cannot be trained by several processes; run it in one")
-            task.shard(self.group.rank, self.group.size)
-            if self.group.rank:
-                progress = Progress("none")  # process 0 shows the progress
+        self.split = divide(task, self.group)  # several processes: each its streams, or its part of each batch
+        if self.group.rank:
+            progress = Progress("none")  # process 0 shows the progress
         self.task = task
         self.data_digest = data_digest
         self.config = config
@@ -263,7 +260,7 @@ class Trainer:
                 v[...] = self.group.broadcast(v)  # the same start in every process, whatever their seeds gave
         st = self.state
         last_save = time.monotonic()
-        total = self.group.total(self.task.epoch_units())
+        total = self.task.epoch_units() if self.split else self.group.total(self.task.epoch_units())
         step_rng = self.rng if self.rank_rng is None else self.rank_rng
         while st.epoch < cfg.epochs and not st.stopped_early:
             if cfg.max_steps is not None and st.step >= cfg.max_steps:
@@ -284,13 +281,14 @@ class Trainer:
                     break
                 with np.errstate(over="ignore", invalid="ignore"):  # check_finite below names a blow-up, once
                     try:
-                        res = self.task.train_step(batch, self.carry, step_rng)
+                        share, stand_in = share_of(self.task, batch, self.group) if self.split else (batch, False)
+                        res = self.task.train_step(share, self.carry, step_rng)
                     except ValueError:  # a layer's own check of its input: inf weights from the last update?
                         check_weights(st.step, self.task.params, hint)
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
-                res.loss, res.units, res.grads = self.group.reduce_step(res.loss, res.units, res.grads)
+                res.loss, res.units, res.grads = self.group.reduce_step(res.loss, 0 if stand_in else res.units, res.grads)
                 norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss
