@@ -103,7 +103,8 @@ def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
     tree = _rnnkit(["train", "tree", "--train", str(tmp_path / "nope.txt"), "--run-dir", str(tmp_path / "t")], 2)
     assert tree.returncode == 2 and tree.stderr.strip().splitlines() == [
         "rnnkit: error: started as one of 2 processes (mpiexec -n 2), but of the commands only 'train lm', 'train "
-        "tagger' and 'train classifier' train over several; run this one as a single process"], tree.stderr
+        "tagger', 'train classifier' and 'train seq2seq' train over several; run this one as a single process"], \
+        tree.stderr
     (tmp_path / "pos.txt").write_text("good fun\nnice one\n" * 5, encoding="utf-8")
     (tmp_path / "neg.txt").write_text("bad day\nawful one\n" * 5, encoding="utf-8")
     folds = _rnnkit(["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "pos.txt"), "--neg",
@@ -245,10 +246,10 @@ def _same_weights(run_a: Path, run_b: Path) -> None:
 
 
 @needs_mpi
-def test_a_tagger_and_a_classifier_over_two_processes_train_one_process_models(tmp_path):
+def test_a_tagger_a_classifier_and_a_translator_over_two_processes_train_one_process_models(tmp_path):
     """Each batch's sentences split between 2 processes, losses combined by tokens (a CRF tagger with
-    character features) or by sentences (a classifier): without dropout, the one-process weights, a
-    batch of one sentence (and a process without a share) included."""
+    character features, an attentional encoder-decoder) or by sentences (a classifier): without
+    dropout, the one-process weights, a batch of one sentence (and a process without a share) included."""
     rng = np.random.default_rng(0)
     words = ["the", "cat", "dog", "runs", "sat", "a", "big", "red"]
     tags = {"the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "runs": "VERB", "sat": "VERB", "big": "ADJ",
@@ -277,6 +278,15 @@ def test_a_tagger_and_a_classifier_over_two_processes_train_one_process_models(t
         assert done.returncode == 0, done.stderr
         assert done.stderr.count("model saved:") == 1, done.stderr
     _same_weights(tmp_path / "c1", tmp_path / "c2")
+    pairs = [" ".join(rng.choice(words, size=int(rng.integers(1, 6)))) for _ in range(33)]  # batches 8, ..., 1
+    (tmp_path / "pairs.tsv").write_text("".join(f"{t}\t{' '.join(reversed(t.split()))}\n" for t in pairs),
+                                        encoding="utf-8")
+    for run, n in (("s1", 1), ("s2", 2)):
+        done = _rnnkit(["train", "seq2seq", "--train", str(tmp_path / "pairs.tsv"), "--embed", "6", "--hidden", "5",
+                        "--dropout", "0", "--batch-size", "8", "--epochs", "2", "--progress", "none", "--run-dir",
+                        str(tmp_path / run)], n)
+        assert done.returncode == 0, done.stderr
+    _same_weights(tmp_path / "s1", tmp_path / "s2")
 
 
 def test_shares_of_a_batch_and_the_stand_in():

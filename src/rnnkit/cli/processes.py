@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rnnkit.train.distributed import SingleProcess
 
 _GROUP: SingleProcess | None = None
-PARALLEL = "'train lm', 'train tagger' and 'train classifier'"  # the commands whose func.data_parallel is set
+PARALLEL = "'train lm', 'train tagger', 'train classifier' and 'train seq2seq'"  # the commands whose func.data_parallel is set
 _RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 _LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE")
 

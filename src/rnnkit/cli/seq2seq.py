@@ -30,6 +30,7 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
+from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
 from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, describe, score_files
@@ -251,8 +252,11 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
-        trainer = Trainer(task, cfg, args.run_dir, unit="tok", data_digest=file_digest(args.train))
+        group = processes.group()  # several under mpiexec: each trains its part of every batch
+        trainer = Trainer(task, cfg, args.run_dir, unit="tok", data_digest=file_digest(args.train), group=group)
         state = trainer.fit(resume=args.resume)
+        if group.rank:  # the run folder, the test and the messages are process 0's
+            return 0
         if state.stopped_early:
             print(f"stopped early after epoch {state.epoch}", file=sys.stderr)
         run = Path(args.run_dir)
@@ -266,6 +270,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
 
+
+train_seq2seq.data_parallel = True  # mpiexec -n P rnnkit train seq2seq ...: several processes
 
 
 def demo_reverse(args: argparse.Namespace) -> int:

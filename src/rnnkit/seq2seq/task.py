@@ -129,6 +129,21 @@ class Seq2SeqTask(IndependentBatches):
         for i in range(cursor, len(batches)):
             yield i + 1, batches[i]
 
+    def split_batch(self, batch: ParallelBatch, parts: int) -> list[ParallelBatch | None]:
+        """The batch's pairs in ``parts`` runs, each padded only to its own longest sentences: the shares of
+        processes training together (:mod:`rnnkit.train.distributed`; their losses, per target token,
+        are combined weighted by target tokens)."""
+        shares: list[ParallelBatch | None] = []
+        for cols in np.array_split(np.arange(batch.src_lengths.size), parts):
+            if not cols.size:
+                shares.append(None)
+                continue
+            S = int(batch.src_lengths[cols].max())
+            T = int(batch.tgt_mask[:, cols].sum(axis=0).max())
+            shares.append(ParallelBatch(batch.src[:S, cols], batch.src_lengths[cols], batch.tgt_in[:T, cols],
+                                        batch.tgt_out[:T, cols], batch.tgt_mask[:T, cols], batch.index[cols]))
+        return shares
+
     def train_step(self, batch: ParallelBatch, carry: Any, rng: np.random.Generator) -> StepResult:
         """Loss and gradients of one training batch (scheduled sampling at ``sampling_rate``), per target token."""
         n = int(batch.tgt_mask.sum())

@@ -2,8 +2,8 @@ r"""Data-parallel training over several processes, on one machine or many, throu
 
 Started by an MPI launcher (``mpiexec -n P rnnkit train lm ...``), every process builds the same
 model from the same seed and reads the same files, and trains its share of every batch: a language
-model's B / P of the B streams (the task's ``shard``, :meth:`rnnkit.lm.task.LMTask.shard`), a tagger's
-or classifier's part of each batch's sentences (the task's ``split_batch``, :func:`share_of`).  After
+model's B / P of the B streams (the task's ``shard``, :meth:`rnnkit.lm.task.LMTask.shard`), a tagger's,
+classifier's or translator's part of each batch's sentences (the task's ``split_batch``, :func:`share_of`).  After
 each process's forward and backward pass the gradients are combined, weighted by the units (tokens,
 or sentences) each process scored::
 
