@@ -151,8 +151,8 @@ class MPIGroup(SingleProcess):
 
 def divide(task: Any, group: SingleProcess) -> bool:
     """Give each process of ``group`` its part of ``task``'s training: the task's own ``shard(rank, P)``
-    (a language model's streams), else each batch split by ``task.split_batch(batch, P)`` (a tagger's
-    or a classifier's sentences: see :func:`share_of`).  Returns whether batches are split; ValueError
+    (a language model's streams), else each batch split by ``task.split_batch(batch, P)`` (a tagger's,
+    classifier's or translator's sentences: see :func:`share_of`).  Returns whether batches are split; ValueError
     for a task that can do neither."""
     if group.size == 1:
         return False
