@@ -100,11 +100,10 @@ def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
     missing = _rnnkit(["train", "lm", "--train", str(tmp_path / "nope.txt"), "--run-dir", str(tmp_path / "r")], 2)
     assert missing.returncode == 2 and missing.stderr.strip().splitlines() == [
         f"rnnkit: error: {tmp_path / 'nope.txt'}: no such file; check the path"], missing.stderr
-    tree = _rnnkit(["train", "tree", "--train", str(tmp_path / "nope.txt"), "--run-dir", str(tmp_path / "t")], 2)
-    assert tree.returncode == 2 and tree.stderr.strip().splitlines() == [
-        "rnnkit: error: started as one of 2 processes (mpiexec -n 2), but of the commands only 'train lm', 'train "
-        "tagger', 'train classifier' and 'train seq2seq' train over several; run this one as a single process"], \
-        tree.stderr
+    hmm = _rnnkit(["train", "hmm", "--train", str(tmp_path / "nope.conllu"), "--output", str(tmp_path / "h")], 2)
+    assert hmm.returncode == 2 and hmm.stderr.strip().splitlines() == [
+        "rnnkit: error: started as one of 2 processes (mpiexec -n 2), but this command runs in one; only the "
+        "neural 'train' commands (lm, tagger, classifier, seq2seq, tree) train over several"], hmm.stderr
     (tmp_path / "pos.txt").write_text("good fun\nnice one\n" * 5, encoding="utf-8")
     (tmp_path / "neg.txt").write_text("bad day\nawful one\n" * 5, encoding="utf-8")
     folds = _rnnkit(["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "pos.txt"), "--neg",
@@ -246,10 +245,11 @@ def _same_weights(run_a: Path, run_b: Path) -> None:
 
 
 @needs_mpi
-def test_a_tagger_a_classifier_and_a_translator_over_two_processes_train_one_process_models(tmp_path):
+def test_a_tagger_a_classifier_a_translator_and_a_tree_model_over_two_processes_train_one_process_models(tmp_path):
     """Each batch's sentences split between 2 processes, losses combined by tokens (a CRF tagger with
-    character features, an attentional encoder-decoder) or by sentences (a classifier): without
-    dropout, the one-process weights, a batch of one sentence (and a process without a share) included."""
+    character features, an attentional encoder-decoder), by sentences (a classifier) or by labelled
+    nodes (a Tree-LSTM): without dropout, the one-process weights, a batch of one sentence (and a process
+    without a share) included."""
     rng = np.random.default_rng(0)
     words = ["the", "cat", "dog", "runs", "sat", "a", "big", "red"]
     tags = {"the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "runs": "VERB", "sat": "VERB", "big": "ADJ",
@@ -287,6 +287,18 @@ def test_a_tagger_a_classifier_and_a_translator_over_two_processes_train_one_pro
                         str(tmp_path / run)], n)
         assert done.returncode == 0, done.stderr
     _same_weights(tmp_path / "s1", tmp_path / "s2")
+    leaves = [f"({int(rng.integers(0, 5))} {w})" for w in words]
+    trees = []
+    for _ in range(17):  # batches of 8: the last holds 1
+        a, b, c = rng.choice(len(leaves), size=3)
+        trees.append(f"({int(rng.integers(0, 5))} {leaves[a]} ({int(rng.integers(0, 5))} {leaves[b]} {leaves[c]}))")
+    (tmp_path / "trees.txt").write_text("\n".join(trees) + "\n", encoding="utf-8")
+    for run, n in (("r1", 1), ("r2", 2)):
+        done = _rnnkit(["train", "tree", "--train", str(tmp_path / "trees.txt"), "--cell", "lstm", "--embed", "6",
+                        "--hidden", "5", "--dropout", "0", "--batch-size", "8", "--epochs", "2", "--progress", "none",
+                        "--run-dir", str(tmp_path / run)], n)
+        assert done.returncode == 0, done.stderr
+    _same_weights(tmp_path / "r1", tmp_path / "r2")
 
 
 def test_shares_of_a_batch_and_the_stand_in():

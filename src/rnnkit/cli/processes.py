@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rnnkit.train.distributed import SingleProcess
 
 _GROUP: SingleProcess | None = None
-PARALLEL = "'train lm', 'train tagger', 'train classifier' and 'train seq2seq'"  # the commands whose func.data_parallel is set
+PARALLEL = "the neural 'train' commands (lm, tagger, classifier, seq2seq, tree)"  # the commands whose func.data_parallel is set
 _RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 _LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE")
 
@@ -32,8 +32,8 @@ def enter(func: Callable[..., Any]) -> None:
     if _launcher_rank():
         _quiet()  # process 0 says what all meet (mpi4py missing, a command that runs in one process), once
     if not getattr(func, "data_parallel", False):
-        raise ValueError(f"started as one of {n} processes (mpiexec -n {n}), but of the commands only {PARALLEL} "
-                         "train over several; run this one as a single process")
+        raise ValueError(f"started as one of {n} processes (mpiexec -n {n}), but this command runs in one; only "
+                         f"{PARALLEL} train over several")
     _GROUP = world()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli import processes
 from rnnkit.cli.common import (HelpFormatter, add_train_options, positive_int, probability,
                                train_config_from_args)
 from rnnkit.cli.pretrained import (
@@ -105,14 +106,20 @@ def train_tree(args: argparse.Namespace) -> int:
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
     run = Path(args.run_dir)
-    trainer = Trainer(task, cfg, run, unit="tree", show_ppl=False, data_digest=file_digest([args.train]))
+    group = processes.group()  # several under mpiexec: each trains its part of every batch's trees
+    trainer = Trainer(task, cfg, run, unit="tree", show_ppl=False, data_digest=file_digest([args.train]), group=group)
     trainer.fit(resume=args.resume)
+    if group.rank:  # the run folder, the test and the messages are process 0's
+        return 0
     best = run / BEST if (run / BEST).exists() else run / LAST
     print(f"model saved: {best}", file=sys.stderr)
     if test:
         model, enc = load_treenet(best)
         print("test: " + _describe(tree_scores(model, enc, test)))
     return 0
+
+
+train_tree.data_parallel = True  # mpiexec -n P rnnkit train tree ...: several processes (rnnkit.cli.processes)
 
 
 def classify_trees(args: argparse.Namespace) -> int:

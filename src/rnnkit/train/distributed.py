@@ -3,14 +3,15 @@ r"""Data-parallel training over several processes, on one machine or many, throu
 Started by an MPI launcher (``mpiexec -n P rnnkit train lm ...``), every process builds the same
 model from the same seed and reads the same files, and trains its share of every batch: a language
 model's B / P of the B streams (the task's ``shard``, :meth:`rnnkit.lm.task.LMTask.shard`), a tagger's,
-classifier's or translator's part of each batch's sentences (the task's ``split_batch``, :func:`share_of`).  After
-each process's forward and backward pass the gradients are combined, weighted by the units (tokens,
-or sentences) each process scored::
+classifier's or translator's part of each batch's sentences, a tree model's of its trees (the task's
+``split_batch``, :func:`share_of`).  After
+each process's forward and backward pass the gradients are combined, weighted by what each process's
+loss is the mean over (its units: tokens or sentences; a tree batch's labelled nodes)::
 
-    g = sum_r (u_r / U) g_r,        loss = sum_r (u_r / U) loss_r,        U = sum_r u_r
+    g = sum_r (w_r / W) g_r,        loss = sum_r (w_r / W) loss_r,        W = sum_r w_r
 
-and every process takes the same optimizer step, so all hold the same weights.  Each task's loss is
-the mean over its units, so this is the loss of the whole batch: without dropout, P processes train
+and every process takes the same optimizer step, so all hold the same weights.  This is the loss of
+the whole batch: without dropout, P processes train
 the model one process would train with the same options (the same numbers up to the order of float
 additions).
 
@@ -52,8 +53,10 @@ class SingleProcess:
     rank = 0
     size = 1
 
-    def reduce_step(self, loss: float, units: int, grads: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
-        """The step's loss, units and gradients combined over the processes (here: as they are)."""
+    def reduce_step(self, loss: float, units: int, grads: dict[str, Any],
+                    weight: float | None = None) -> tuple[float, int, dict[str, Any]]:
+        """The step's loss and gradients combined over the processes, weighted by ``weight`` (what the
+        loss is the mean over; default ``units``), and its units summed (here: all as they are)."""
         return loss, units, grads
 
     def total(self, value: int) -> int:
@@ -87,11 +90,13 @@ class MPIGroup(SingleProcess):
         self._buffers: dict[tuple[str, int], np.ndarray] = {}  # (dtype, length) -> the flat gradient buffer
         self._failures = comm.Dup()  # apart from the training's own collective operations
 
-    def reduce_step(self, loss: float, units: int, grads: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
-        scalars = np.array([loss * units, units], dtype=np.float64)
+    def reduce_step(self, loss: float, units: int, grads: dict[str, Any],
+                    weight: float | None = None) -> tuple[float, int, dict[str, Any]]:
+        w = units if weight is None else weight
+        scalars = np.array([loss * w, w, units], dtype=np.float64)
         self.comm.Allreduce(self._mpi.IN_PLACE, scalars)
-        total = int(round(scalars[1]))
-        weight = units / total if total else 0.0
+        total = int(round(scalars[2]))
+        weight = w / scalars[1] if scalars[1] else 0.0
         out: dict[str, Any] = {}
         dense = [(k, g) for k, g in grads.items() if isinstance(g, np.ndarray)]
         for dtype in sorted({g.dtype.str for _, g in dense}):  # one Allreduce per dtype (float32: one)
@@ -112,7 +117,7 @@ class MPIGroup(SingleProcess):
                 out[k] = self._reduce_rows(g, weight)
             elif k not in out:
                 raise TypeError(f"Expected gradient {k!r} as a numpy array or RowSparseGrad, got {type(g).__name__}")
-        return float(scalars[0] / total) if total else float("nan"), total, {k: out[k] for k in grads}
+        return float(scalars[0] / scalars[1]) if scalars[1] else float("nan"), total, {k: out[k] for k in grads}
 
     def _reduce_rows(self, g: RowSparseGrad, weight: float) -> RowSparseGrad:
         """The weighted sum of every process's row-sparse gradient: the union of their rows.  Every
@@ -152,7 +157,7 @@ class MPIGroup(SingleProcess):
 def divide(task: Any, group: SingleProcess) -> bool:
     """Give each process of ``group`` its part of ``task``'s training: the task's own ``shard(rank, P)``
     (a language model's streams), else each batch split by ``task.split_batch(batch, P)`` (a tagger's,
-    classifier's or translator's sentences: see :func:`share_of`).  Returns whether batches are split; ValueError
+    classifier's or translator's sentences, a tree model's trees: see :func:`share_of`).  Returns whether batches are split; ValueError
     for a task that can do neither."""
     if group.size == 1:
         return False

@@ -288,7 +288,8 @@ class Trainer:
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
-                res.loss, res.units, res.grads = self.group.reduce_step(res.loss, 0 if stand_in else res.units, res.grads)
+                res.loss, res.units, res.grads = self.group.reduce_step(  # a stand-in counts for nothing
+                    res.loss, 0 if stand_in else res.units, res.grads, 0 if stand_in else res.weight)
                 norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss

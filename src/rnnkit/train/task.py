@@ -30,6 +30,8 @@ class StepResult:
     units: int  # tokens or sentences in the batch
     grads: dict[str, np.ndarray]  # name -> gradient, as params
     carry: Any = None  # what the next batch starts from (an LM's state), or None
+    weight: float | None = None  # what ``loss`` is the mean over, when not ``units`` (a tree batch's labelled
+    #                              nodes): processes training together combine their losses weighted by it
 
 
 class Task(Protocol):

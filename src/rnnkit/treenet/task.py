@@ -23,6 +23,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
 from rnnkit.treenet.model import TreeNet, TreeNetConfig
@@ -138,6 +139,11 @@ class TreeTask(IndependentBatches):
         for i in range(cursor, len(batches)):
             yield i + 1, batches[i]
 
+    def split_batch(self, batch: Any, parts: int) -> list[Any]:
+        """The batch's trees in ``parts`` runs, the shares of processes training together
+        (:mod:`rnnkit.train.distributed`; their losses, per labelled node, are combined weighted by nodes)."""
+        return split_rows(batch, parts)
+
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
         """Loss (mean NLL per labelled node) and gradients of one batch of trees, with word dropout."""
         trees = [self.trees[i] for i in batch]
@@ -146,7 +152,7 @@ class TreeTask(IndependentBatches):
             b.words[rng.random(b.words.shape) < self.word_dropout] = self.encoder.vocab.unk_id  # (n,) leaves
         loss, n, cache = self.model.loss(b, training=True, rng=rng)
         grads = self.model.backward(1.0 / max(1, n), cache)
-        return StepResult(loss=loss / max(1, n), units=len(trees), grads=grads)
+        return StepResult(loss=loss / max(1, n), units=len(trees), grads=grads, weight=n)
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per labelled node), root and node accuracy; {} without validation trees."""
