@@ -322,7 +322,7 @@ def speed_ratio(args: argparse.Namespace) -> None:
         print(f"[speed] rnnkit/PyTorch (adaptive softmax) = {ratio_ad:.2f}", flush=True)
     print(f"[speed] rnnkit/PyTorch (full softmax) = {ratio:.2f}", flush=True)
     if not args.no_record:
-        title = f"Speed side by side: rnnkit vs PyTorch (rnnkit BLAS threads {threads}, torch threads {tthreads})"
+        title = args.title or f"Speed side by side: rnnkit vs PyTorch (rnnkit BLAS threads {threads}, torch threads {tthreads})"
         write_subsection(SECTION, INTRO, title, "\n".join(body))
 
 
