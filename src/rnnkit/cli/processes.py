@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from rnnkit.train.distributed import SingleProcess
 
 _GROUP: SingleProcess | None = None
-PARALLEL = "the neural 'train' commands (lm, tagger, classifier, seq2seq, tree)"  # the commands whose func.data_parallel is set
+# the commands whose func.data_parallel is set, as the refusal names them
+PARALLEL = "the neural 'train' commands (lm, tagger, classifier, seq2seq, tree)"
 _RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 _LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_LOCAL_SIZE")
 
