@@ -172,14 +172,20 @@ def test_float32_stack_with_dropout_and_weight_drop_stays_float32(cls, kw):
 # ---------------------------------------------------------------- online RTRL
 
 
+def _online_problem(seed: int, cell: str, B: int = 2, D: int = 3, H: int = 4):
+    """Random one-layer parameters of ``cell`` (gates G = 4 for an LSTM, 3 for a GRU) and 5 steps of
+    inputs and upstream gradients."""
+    rng = np.random.default_rng(seed)
+    G = {"lstm": 4, "gru": 3}.get(cell, 1)
+    params = {"weight_ih_l0": rng.normal(0, 0.6, (G * H, D)), "weight_hh_l0": rng.normal(0, 0.6, (G * H, H)),
+              "bias_ih_l0": rng.normal(0, 0.5, G * H), "bias_hh_l0": rng.normal(0, 0.5, G * H)}
+    return params, rng.normal(size=(5, B, D)), rng.normal(size=(5, B, H)), B
+
+
 @pytest.mark.parametrize("cell", ["tanh", "lstm"])
 def test_online_rtrl_reset_restarts_the_sensitivities(cell):
     """OnlineRTRL.reset() zeroes the sensitivities: a reset learner's first step equals a fresh one's."""
-    rng = np.random.default_rng(64)
-    B, D, H, G = 2, 3, 4, (4 if cell == "lstm" else 1)
-    params = {"weight_ih_l0": rng.normal(0, 0.6, (G * H, D)), "weight_hh_l0": rng.normal(0, 0.6, (G * H, H)),
-              "bias_ih_l0": rng.normal(0, 0.5, G * H), "bias_hh_l0": rng.normal(0, 0.5, G * H)}
-    x, dout = rng.normal(size=(5, B, D)), rng.normal(size=(5, B, H))
+    params, x, dout, B = _online_problem(64, cell)
     used = OnlineRTRL(params, lambda grads: None, cell=cell, batch_size=B)
     for t in range(5):
         used.step(x[t], dout[t])
@@ -194,11 +200,7 @@ def test_online_rtrl_reset_restarts_the_sensitivities(cell):
 @pytest.mark.parametrize("cell", ["tanh", "gru"])
 def test_online_rtrl_returned_state_is_a_copy(cell):
     """OnlineRTRL.step returns a copy of h_t: changing it in place does not change the learner's state."""
-    rng = np.random.default_rng(70)
-    B, D, H, G = 2, 3, 4, (3 if cell == "gru" else 1)
-    params = {"weight_ih_l0": rng.normal(0, 0.6, (G * H, D)), "weight_hh_l0": rng.normal(0, 0.6, (G * H, H)),
-              "bias_ih_l0": rng.normal(0, 0.5, G * H), "bias_hh_l0": rng.normal(0, 0.5, G * H)}
-    x, dout = rng.normal(size=(5, B, D)), rng.normal(size=(5, B, H))
+    params, x, dout, B = _online_problem(70, cell)
     a = OnlineRTRL({k: v.copy() for k, v in params.items()}, 0.05, cell=cell, batch_size=B)
     b = OnlineRTRL({k: v.copy() for k, v in params.items()}, 0.05, cell=cell, batch_size=B)
     for t in range(5):
