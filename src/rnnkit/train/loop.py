@@ -110,6 +110,14 @@ class Trainer:
     def _save(self, name: str) -> Path:
         st = self.state
         check_weights(st.step, self.task.params, divergence_hint(self.optimizer.lr, self.config.clip))  # not blown up
+        carry = None if self.carry is None else self.task.carry_arrays(self.carry)
+        rank_rngs = None
+        if self.group.size > 1:  # what only each process holds, to process 0, which alone writes
+            carry = self.group.gather(carry)
+            rank_rngs = self.group.gather(ckpt.rng_state(self.rank_rng))
+            if self.group.rank:
+                return self.run_dir / name
+            carry = None if carry[0] is None else self.task.join_carry_arrays(carry)
         opt = self.optimizer.state_dict()
         if self.average is None:
             arrays = {"model/" + k: v for k, v in self.task.params.items()}
@@ -117,14 +125,6 @@ class Trainer:
             arrays = {"model/" + k: v for k, v in self.average.average.items()}
             arrays.update({"raw/" + k: v for k, v in self.task.params.items()})
         arrays.update({"optim/" + k: v for k, v in opt["arrays"].items()})
-        carry = None if self.carry is None else self.task.carry_arrays(self.carry)
-        rank_rngs = None
-        if self.group.size > 1:  # what only each process holds, to process 0, which writes
-            carry = self.group.gather(carry)
-            rank_rngs = self.group.gather(ckpt.rng_state(self.rank_rng))
-            if self.group.rank:
-                return self.run_dir / name
-            carry = None if carry[0] is None else self.task.join_carry_arrays(carry)
         if carry is not None:
             arrays.update({"carry/" + k: v for k, v in carry.items()})
         meta = {
