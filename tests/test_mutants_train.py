@@ -176,6 +176,13 @@ def test_the_explosion_limit_is_at_least_20_for_a_small_first_loss(tmp_path):
     assert state.step == 8
 
 
+def test_a_first_loss_of_exactly_zero_still_arms_the_explosion_guard(tmp_path):
+    """A perfect first batch (loss 0.0) sets the limit at 20 like any small first loss: a later 1e6 is named."""
+    losses = [0.0, 0.5, 1e6, 1.0]
+    with pytest.raises(TrainingDivergedError, match=r"loss exploded to 1e\+06 at step 3 \(threshold 20\)"):
+        Trainer(Toy(losses=losses), _cfg(epochs=1, lr=1e-3), tmp_path).fit()
+
+
 def test_a_nan_gradient_with_a_finite_loss_is_named(tmp_path):
     """Without clipping the gradients themselves are checked: a NaN one is named with its step."""
     with pytest.raises(TrainingDivergedError, match="gradient of w has NaN values at step 3"):

@@ -294,7 +294,7 @@ class Trainer:
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss
                 # 20x the first loss: far above anything a healthy run shows, so only a blow-up trips it
-                limit = None if not self.first_loss else 20.0 * max(abs(self.first_loss), 1.0)
+                limit = None if self.first_loss is None else 20.0 * max(abs(self.first_loss), 1.0)
                 check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None,
                              explode_threshold=limit, hint=hint)
                 # clipping by global norm, applied by the step (plain SGD folds it into its learning rate)
