@@ -265,3 +265,16 @@ def test_a_released_run_lock_is_taken_again_by_the_next_run(tmp_path):
     with run_lock(tmp_path), open(tmp_path / LOCK, "a+", encoding="utf-8") as other:
         with pytest.raises(BlockingIOError):
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_the_commands_fit_says_an_early_stop_and_offers_the_best_checkpoint(tmp_path, capsys):
+    """cli.common.fit, which every neural 'train' command ends with: the early stop and the model's file are
+    said, and the file is the best checkpoint (epoch 1's), not the last."""
+    from rnnkit.cli.common import fit
+
+    state, path = fit(Toy(valid=[1.0, 2.0, 3.0, 4.0]), _cfg(patience=1), tmp_path, False, [])
+    err = capsys.readouterr().err
+    assert state.stopped_early and state.epoch == 3
+    assert "stopped early after epoch 3: no improvement for 2 epochs" in err
+    assert f"model saved: {tmp_path / 'best.safetensors'}" in err and path == tmp_path / "best.safetensors"
+    assert ckpt.load_checkpoint(path)[1]["loop"]["epoch"] == 1

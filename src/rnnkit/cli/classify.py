@@ -25,6 +25,7 @@ from rnnkit.cli.classify_data import check_labels, data_source, data_summary, ho
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
+    fit,
     nonnegative_int,
     positive_int,
     probability,
@@ -42,8 +43,7 @@ from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
-from rnnkit.train.digest import file_digest
-from rnnkit.train.loop import BEST, LAST, Trainer
+from rnnkit.train.loop import BEST, LAST, model_file
 
 
 def fold_count(text: str) -> int:
@@ -152,12 +152,10 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
     resume = args.resume and (not args.folds or (run_dir / LAST).exists())
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
-    group = processes.group()  # several under mpiexec: each trains its part of every batch
-    Trainer(task, cfg, run_dir, unit="sent", show_ppl=False, data_digest=file_digest(files),
-            group=group).fit(resume=resume)
-    if group.rank:  # the run folder is process 0's
+    done = fit(task, cfg, run_dir, resume, files, unit="sent", say=False)
+    if done is None:  # a process other than 0 of several
         return None, None
-    best = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    best = done[1]
     model, enc, _ = load_classifier(best)
     return model, enc
 
@@ -262,7 +260,7 @@ def train_classifier(args: argparse.Namespace) -> int:
         return 0
     if not args.resume:
         _remove_stale_folds(run)
-    print(f"model saved: {run / BEST if (run / BEST).exists() else run / LAST}", file=sys.stderr)
+    print(f"model saved: {model_file(run)}", file=sys.stderr)
     if args.test:
         _warn_unknown_labels(test, enc, args.test, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))

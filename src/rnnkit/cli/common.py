@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
+from rnnkit.train.loop_state import LoopState
 
 
 def check_max_vocab(value: int | None, specials: Sequence[str]) -> None:
@@ -139,7 +143,9 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--average", type=decay, default=None, metavar="DECAY",
                    help="validate and save an exponential moving average of the weights with this decay per step "
                         "(e.g. 0.999: about the last 1,000 steps); default: the weights as trained")
-    t.add_argument("--patience", type=positive_int, default=None, help="stop after this many epochs without validation improvement")
+    t.add_argument("--patience", type=positive_int, default=None,
+                   help="early stopping: epochs without validation improvement that are allowed; the next such epoch "
+                        "stops training (--patience 2: stops at the third bad epoch in a row)")
     t.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for initialisation, dropout and jitter")
     t.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many optimizer steps")
     r = p.add_argument_group("run")
@@ -187,3 +193,26 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes or None,
         log_every=args.log_every, seed=args.seed, max_steps=args.max_steps, progress=args.progress,
     )
+
+
+def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: Sequence[str], unit: str = "tok",
+        show_ppl: bool = False, say: bool = True) -> tuple[LoopState, Path] | None:
+    """Train ``task`` as this command's processes: one, or several under ``mpiexec``, each training
+    its part of every batch (:mod:`rnnkit.cli.processes`).  Process 0 gets the loop's final state and
+    the checkpoint to use (the best on validation, else the last), and says where it is (``say``); the
+    others get None, since the run folder, the test and the messages are process 0's.  ``files``: the
+    training data, whose fingerprint the checkpoints keep for ``--resume``."""
+    from rnnkit.cli import processes
+    from rnnkit.train.digest import file_digest
+    from rnnkit.train.loop import Trainer, model_file
+
+    group = processes.group()
+    state = Trainer(task, cfg, run_dir, unit=unit, show_ppl=show_ppl, data_digest=file_digest(list(files)),
+                    group=group).fit(resume=resume)
+    if group.rank:
+        return None
+    if say and state.stopped_early:
+        print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs", file=sys.stderr)
+    if say:
+        print(f"model saved: {model_file(run_dir)}", file=sys.stderr)
+    return state, model_file(run_dir)

@@ -5,7 +5,6 @@ import argparse
 import math
 import shlex
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
     check_max_vocab,
+    fit,
     fraction,
     nonnegative_float,
     nonnegative_int,
@@ -40,8 +40,6 @@ from rnnkit.lm.io import lm_meta, load_language_model, load_lm
 from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.score import start_token
 from rnnkit.lm.task import LMTask
-from rnnkit.train.digest import file_digest
-from rnnkit.train.loop import BEST, LAST, Trainer
 
 
 def register(groups) -> None:
@@ -248,16 +246,10 @@ def train_lm(args) -> int:
         print("embeddings: --tie makes the output layer the same table, so it is frozen too", file=sys.stderr)
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
-    group = processes.group()  # several under mpiexec: each trains its share of the streams
-    trainer = Trainer(task, cfg, args.run_dir, data_digest=file_digest([args.train]), group=group)
-    state = trainer.fit(resume=args.resume)
-    if group.rank:  # the run folder, the test and the messages are process 0's
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train], show_ppl=True)  # under mpiexec: its streams
+    if done is None:  # a process other than 0 of several: process 0 reports
         return 0
-    if state.stopped_early:
-        print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs", file=sys.stderr)
-    run = Path(args.run_dir)
-    best = run / BEST if (run / BEST).exists() else run / LAST
-    print(f"model saved: {best}", file=sys.stderr)
+    best = done[1]
     if test_ids is not None:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)

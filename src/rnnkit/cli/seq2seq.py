@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
     check_max_vocab,
+    fit,
     nonnegative_float,
     nonnegative_int,
     positive_int,
@@ -30,7 +30,6 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
-from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
 from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, describe, score_files
@@ -38,8 +37,6 @@ from rnnkit.data.parallel import SPECIALS, build_vocab, decode_ids, encode_pairs
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
-from rnnkit.train.digest import file_digest
-from rnnkit.train.loop import BEST, LAST, Trainer
 
 
 def register(groups) -> None:
@@ -252,16 +249,10 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
-        group = processes.group()  # several under mpiexec: each trains its part of every batch
-        trainer = Trainer(task, cfg, args.run_dir, unit="tok", data_digest=file_digest(args.train), group=group)
-        state = trainer.fit(resume=args.resume)
-        if group.rank:  # the run folder, the test and the messages are process 0's
+        done = fit(task, cfg, args.run_dir, args.resume, args.train, show_ppl=True)
+        if done is None:  # a process other than 0 of several: process 0 reports
             return 0
-        if state.stopped_early:
-            print(f"stopped early after epoch {state.epoch}", file=sys.stderr)
-        run = Path(args.run_dir)
-        best = run / BEST if (run / BEST).exists() else run / LAST
-        print(f"model saved: {best}", file=sys.stderr)
+        best = done[1]
         if test is not None:
             scores = score_files(str(best), args.test, args.beam, args.length_norm, args.max_decode_len,
                                  args.eval_batch_size, args.encoding, args.replace_unk, pairs=test,

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli import processes
-from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, positive_int, probability,
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, fit, positive_int, probability,
                                train_config_from_args)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
@@ -48,8 +47,6 @@ from rnnkit.tagging.io import (
     save_hmm,
     tagger_meta,
 )
-from rnnkit.train.digest import file_digest
-from rnnkit.train.loop import BEST, LAST, Trainer
 
 
 def register(groups) -> None:
@@ -207,14 +204,10 @@ def train_tagger(args: argparse.Namespace) -> int:
     task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
                       meta=tagger_meta(model, enc, spec, metric, train_words))
-    group = processes.group()  # several under mpiexec: each trains its part of every batch
-    Trainer(task, cfg, args.run_dir, unit="tok", show_ppl=False, data_digest=file_digest([args.train]),
-            group=group).fit(resume=args.resume)
-    if group.rank:  # the run folder, the test and the messages are process 0's
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train])
+    if done is None:  # a process other than 0 of several: process 0 reports
         return 0
-    run = Path(args.run_dir)
-    best = run / BEST if (run / BEST).exists() else run / LAST
-    print(f"model saved: {best}", file=sys.stderr)
+    best = done[1]
     if test is not None:
         loaded = LoadedTagger(str(best))
         print(f"test: {describe(metric, loaded.score(test))}")

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli import processes
-from rnnkit.cli.common import (HelpFormatter, add_train_options, positive_int, probability,
-                               train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, fit, positive_int, probability, train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -24,8 +21,6 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.jsonline import json_line
-from rnnkit.train.digest import file_digest
-from rnnkit.train.loop import BEST, LAST, Trainer
 
 
 def register(groups) -> None:
@@ -105,14 +100,10 @@ def train_tree(args: argparse.Namespace) -> int:
                                   args.hidden, args.dropout), np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
-    run = Path(args.run_dir)
-    group = processes.group()  # several under mpiexec: each trains its part of every batch's trees
-    trainer = Trainer(task, cfg, run, unit="tree", show_ppl=False, data_digest=file_digest([args.train]), group=group)
-    trainer.fit(resume=args.resume)
-    if group.rank:  # the run folder, the test and the messages are process 0's
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train], unit="tree")
+    if done is None:  # a process other than 0 of several: process 0 reports
         return 0
-    best = run / BEST if (run / BEST).exists() else run / LAST
-    print(f"model saved: {best}", file=sys.stderr)
+    best = done[1]
     if test:
         model, enc = load_treenet(best)
         print("test: " + _describe(tree_scores(model, enc, test)))

@@ -29,7 +29,7 @@ from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.seq2seq.task import Seq2SeqTask
 from rnnkit.seq2seq.translate import translate
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.loop import BEST, LAST, Trainer
+from rnnkit.train.loop import Trainer, model_file
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,7 @@ def run_reverse_demo(cfg: ReverseDemoConfig = DEFAULTS, run_dir: str | Path = "r
     for record in state.history:
         log(f"  epoch {record['epoch']}: train loss {record['train_loss']:.4f}, held-out exact match "
             f"{100 * record['valid_exact']:.1f}%")
-    run = Path(run_dir)
-    best = run / BEST if (run / BEST).exists() else run / LAST
+    best = model_file(run_dir)
     translator: Translator = load_translator(best)
     out = translate(translator, [p.source_text for p in test])
     hyps = [t[0].text for t in out]

@@ -24,7 +24,7 @@ class TrainConfig:
     decay_start: int = 4  # decay_after: epochs at the initial lr before decaying every epoch
     step_size: int = 1  # step: decay every step_size epochs
     average: float | None = None  # keep an exponential moving average of the weights with this decay
-    patience: int | None = None  # early stopping: stop after this many epochs without improvement
+    patience: int | None = None  # early stopping: epochs without improvement allowed; the next one stops
     checkpoint_steps: int | None = None  # write last.safetensors every N steps
     checkpoint_minutes: float | None = 5.0  # ... and every M minutes
     log_every: int = 50  # a metrics line (and a plain progress line) every N steps

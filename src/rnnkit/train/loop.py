@@ -49,6 +49,11 @@ from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
+
+
+def model_file(run_dir: str | os.PathLike) -> Path:
+    """The checkpoint a finished run offers: the best on validation, or the last without validation."""
+    return Path(run_dir) / BEST if (Path(run_dir) / BEST).exists() else Path(run_dir) / LAST
 METRICS = "metrics.jsonl"
 # Keys of an epoch record that hold wall-clock measurements.  ``train_seconds`` is the epoch's training
 # time in the process that finished it (after a resume mid-epoch, only the resumed part),
