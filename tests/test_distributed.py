@@ -3,6 +3,7 @@ resume, one-line errors; and the gradient combination against numpy."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -244,12 +245,27 @@ def _same_weights(run_a: Path, run_b: Path) -> None:
         np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
 
+def _same_validation(run_a: Path, run_b: Path) -> None:
+    """The epochs' validation metrics of two runs (their metrics logs) are the same, up to float order."""
+    def valid(run: Path) -> list[dict]:
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k.startswith("valid_") and k != "valid_seconds"}
+                for r in rows if r["type"] == "epoch"]
+
+    a, b = valid(run_a), valid(run_b)
+    assert len(a) == len(b) == 2 and all(r for r in a), a
+    for ra, rb in zip(a, b):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            assert rb[k] == pytest.approx(ra[k], rel=1e-4, abs=1e-6), (k, ra, rb)
+
+
 @needs_mpi
 def test_a_tagger_a_classifier_a_translator_and_a_tree_model_over_two_processes_train_one_process_models(tmp_path):
     """Each batch's sentences split between 2 processes, losses combined by tokens (a CRF tagger with
     character features, an attentional encoder-decoder), by sentences (a classifier) or by labelled
     nodes (a Tree-LSTM): without dropout, the one-process weights, a batch of one sentence (and a process
-    without a share) included."""
+    without a share) included; validated in two parts, the one-process metrics."""
     rng = np.random.default_rng(0)
     words = ["the", "cat", "dog", "runs", "sat", "a", "big", "red"]
     tags = {"the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "runs": "VERB", "sat": "VERB", "big": "ADJ",
@@ -259,14 +275,17 @@ def test_a_tagger_a_classifier_a_translator_and_a_tree_model_over_two_processes_
         sent = rng.choice(words, size=int(rng.integers(2, 7)))
         lines += [f"{w}\t{tags[w]}" for w in sent] + [""]
     (tmp_path / "pos.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "pos_dev.tsv").write_text("\n".join(lines[: len(lines) // 3]) + "\n", encoding="utf-8")
     for run, n in (("t1", 1), ("t2", 2)):
         done = _rnnkit(["train", "tagger", "--train", str(tmp_path / "pos.tsv"), "--format", "columns", "--crf",
+                        "--valid", str(tmp_path / "pos_dev.tsv"),
                         "--char-features", "--char-embed", "4", "--char-hidden", "4", "--embed", "6", "--hidden", "5",
                         "--dropout", "0", "--singleton-unk", "0",
                         "--batch-size", "8", "--epochs", "2", "--progress", "none", "--run-dir", str(tmp_path / run)],
                        n)
         assert done.returncode == 0, done.stderr
     _same_weights(tmp_path / "t1", tmp_path / "t2")
+    _same_validation(tmp_path / "t1", tmp_path / "t2")
     texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 6)))) for _ in range(45)]
     (tmp_path / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in t else 'neg'}\t{t}\n" for t in texts),
                                       encoding="utf-8")
@@ -278,15 +297,18 @@ def test_a_tagger_a_classifier_a_translator_and_a_tree_model_over_two_processes_
         assert done.returncode == 0, done.stderr
         assert done.stderr.count("model saved:") == 1, done.stderr
     _same_weights(tmp_path / "c1", tmp_path / "c2")
+    _same_validation(tmp_path / "c1", tmp_path / "c2")  # --valid-fraction's held-out sentences
     pairs = [" ".join(rng.choice(words, size=int(rng.integers(1, 6)))) for _ in range(33)]  # batches 8, ..., 1
     (tmp_path / "pairs.tsv").write_text("".join(f"{t}\t{' '.join(reversed(t.split()))}\n" for t in pairs),
                                         encoding="utf-8")
     for run, n in (("s1", 1), ("s2", 2)):
         done = _rnnkit(["train", "seq2seq", "--train", str(tmp_path / "pairs.tsv"), "--embed", "6", "--hidden", "5",
+                        "--valid", str(tmp_path / "pairs.tsv"), "--eval-batch-size", "4",
                         "--dropout", "0", "--batch-size", "8", "--epochs", "2", "--progress", "none", "--run-dir",
                         str(tmp_path / run)], n)
         assert done.returncode == 0, done.stderr
     _same_weights(tmp_path / "s1", tmp_path / "s2")
+    _same_validation(tmp_path / "s1", tmp_path / "s2")
     leaves = [f"({int(rng.integers(0, 5))} {w})" for w in words]
     trees = []
     for _ in range(17):  # batches of 8: the last holds 1
@@ -295,10 +317,12 @@ def test_a_tagger_a_classifier_a_translator_and_a_tree_model_over_two_processes_
     (tmp_path / "trees.txt").write_text("\n".join(trees) + "\n", encoding="utf-8")
     for run, n in (("r1", 1), ("r2", 2)):
         done = _rnnkit(["train", "tree", "--train", str(tmp_path / "trees.txt"), "--cell", "lstm", "--embed", "6",
+                        "--valid", str(tmp_path / "trees.txt"),
                         "--hidden", "5", "--dropout", "0", "--batch-size", "8", "--epochs", "2", "--progress", "none",
                         "--run-dir", str(tmp_path / run)], n)
         assert done.returncode == 0, done.stderr
     _same_weights(tmp_path / "r1", tmp_path / "r2")
+    _same_validation(tmp_path / "r1", tmp_path / "r2")
 
 
 def test_shares_of_a_batch_and_the_stand_in():

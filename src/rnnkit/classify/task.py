@@ -119,11 +119,14 @@ def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return ids, lengths
 
 
-def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches."""
+def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256, rank: int = 0,
+                  size: int = 1) -> np.ndarray:
+    """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches; with ``size``
+    > 1 only part ``rank`` of the sentences' rows (every size-th of the length-sorted order, so that the
+    parts take about equal time), the others left 0 for the other parts to fill."""
     batch_size = check_int("batch_size", batch_size, 1)
     out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
-    order = np.argsort([len(s) for s in seqs], kind="stable")
+    order = np.argsort([len(s) for s in seqs], kind="stable")[rank::size]
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         ids, lengths = pad_batch([seqs[i] for i in idx])
@@ -211,9 +214,20 @@ class ClassifierTask(IndependentBatches):
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per sentence), accuracy and macro F1; {} without validation data."""
+        return self.evaluate_joined([self.evaluate_share(0, 1)])
+
+    def evaluate_share(self, rank: int, size: int) -> np.ndarray | None:
+        """Class probabilities (N, K) of part ``rank`` of ``size`` of the validation sentences, rows of
+        0 for the others' (see :class:`rnnkit.train.task.Task`); None without validation data."""
+        if self.valid_seqs is None:
+            return None
+        return predict_proba(self.model, self.valid_seqs, rank=rank, size=size)
+
+    def evaluate_joined(self, parts: list[np.ndarray | None]) -> dict[str, float]:
+        """The validation metrics of the parts' probabilities together."""
         if self.valid_seqs is None or self.valid_labels is None:
             return {}
-        probs = predict_proba(self.model, self.valid_seqs)  # (N, K)
+        probs = np.sum(parts, axis=0)  # (N, K): each row is one part's, the others' are 0
         pred = probs.argmax(axis=1)
         labels = np.asarray(self.valid_labels)
         acc = accuracy(list(labels), list(pred))

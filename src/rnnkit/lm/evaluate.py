@@ -20,9 +20,21 @@ def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int
                     start_id: int | None = None, name: str = "evaluation data") -> dict[str, float]:
     """Mean NLL per predicted token (nats), perplexity and bits per token over ``ids``; ``name`` is
     what a DataError calls the data (too short for the batch)."""
+    return metrics_from_nll(*stream_nll(model, ids, batch_size, bptt, start_id, name))
+
+
+def stream_nll(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int = 35, start_id: int | None = None,
+               name: str = "evaluation data", rank: int = 0, size: int = 1) -> tuple[float, int]:
+    """(summed NLL, predicted tokens) of ``ids`` cut into ``batch_size`` streams, each carrying its state
+    across the windows; of part ``rank`` of ``size`` of the streams (as even as they divide), whose
+    sums add up to the whole's."""
     if start_id is not None:
         ids = np.concatenate([[start_id], np.asarray(ids, dtype=np.int64)])
-    data = batchify(ids, batch_size, name=name)
+    data = batchify(ids, batch_size, name=name)  # (N // B, B): a column is a stream
+    if size > 1:
+        data = np.ascontiguousarray(data[:, np.array_split(np.arange(data.shape[1]), size)[rank]])
+        if data.shape[1] == 0:  # more parts than streams
+            return 0.0, 0
     state = None
     total = 0.0
     count = 0
@@ -30,7 +42,7 @@ def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int
         loss, state, _ = model.forward(x, y, state)
         total += loss
         count += y.size
-    return metrics_from_nll(total, count)
+    return total, count
 
 
 def metrics_from_nll(total: float, count: int) -> dict[str, float]:

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnkit.lm.batching import batchify, windows
-from rnnkit.lm.evaluate import evaluate_stream
+from rnnkit.lm.evaluate import metrics_from_nll, stream_nll
 from rnnkit.lm.model import LanguageModel
 from rnnkit.train.task import StepResult
 from rnnkit.train.digest import value_digest
@@ -59,9 +59,21 @@ class LMTask:
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per token, nats), perplexity and bits per token."""
+        return self.evaluate_joined([self.evaluate_share(0, 1)])
+
+    def evaluate_share(self, rank: int, size: int) -> tuple[float, int] | None:
+        """(summed NLL, tokens) of part ``rank`` of ``size`` of the validation streams (see
+        :class:`rnnkit.train.task.Task`); None without validation data."""
+        if self.valid_ids is None:
+            return None
+        return stream_nll(self.model, self.valid_ids, self.eval_batch_size, self.bptt, self.start_id,
+                          rank=rank, size=size)
+
+    def evaluate_joined(self, parts: list[tuple[float, int] | None]) -> dict[str, float]:
+        """The metrics of all validation streams from the parts' sums."""
         if self.valid_ids is None:
             return {"loss": float("nan")}
-        m = evaluate_stream(self.model, self.valid_ids, self.eval_batch_size, self.bptt, self.start_id)
+        m = metrics_from_nll(sum(p[0] for p in parts), sum(p[1] for p in parts))
         return {"loss": m["loss"], "ppl": m["ppl"], "bits": m["bits"]}
 
     def shard(self, rank: int, size: int) -> None:

@@ -153,15 +153,16 @@ class Seq2SeqTask(IndependentBatches):
         return StepResult(loss=loss / n, units=n, grads=grads)
 
     # ------------------------------------------------------------------ validation
-    def valid_nll(self) -> tuple[float, int]:
-        """(mean NLL per target token, tokens) over the validation set, teacher-forced, no dropout."""
+    def valid_nll(self, rank: int = 0, size: int = 1) -> tuple[float, int]:
+        """(summed NLL, target tokens) over the validation set, teacher-forced, no dropout; over part
+        ``rank`` of ``size`` of its batches (every size-th) when ``size`` > 1."""
         total = 0.0
         count = 0
-        for b in self._valid_batches or []:
+        for b in (self._valid_batches or [])[rank::size]:
             loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)
             total += loss
             count += int(b.tgt_mask.sum())
-        return total / max(count, 1), count
+        return total, count
 
     def greedy_ids(self, pairs: Sequence[IdPair]) -> list[list[int]]:
         """Greedy output ids (no BOS/EOS) for the sources of ``pairs``, in their order."""
@@ -176,15 +177,31 @@ class Seq2SeqTask(IndependentBatches):
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per target token) and perplexity; exact match and BLEU of greedy
         decoding over the first ``bleu_sentences`` pairs."""
+        return self.evaluate_joined([self.evaluate_share(0, 1)])
+
+    def evaluate_share(self, rank: int, size: int) -> dict[str, Any] | None:
+        """Summed NLL and target tokens of part ``rank`` of ``size`` of the validation batches, and the
+        greedy output ids of every size-th of the first ``bleu_sentences`` pairs from ``rank`` on (see
+        :class:`rnnkit.train.task.Task`); None without validation data."""
+        if self.valid is None:
+            return None
+        total, count = self.valid_nll(rank, size)
+        mine = self.valid[:min(self.bleu_sentences, len(self.valid))][rank::size]
+        return {"nll": total, "tokens": count, "hyps": self.greedy_ids(mine) if mine else []}
+
+    def evaluate_joined(self, parts: list[dict[str, Any] | None]) -> dict[str, float]:
+        """The validation metrics of the parts together (see :meth:`evaluate`)."""
         if self.valid is None:
             return {"loss": float("nan")}
-        nll, _ = self.valid_nll()
+        nll = sum(p["nll"] for p in parts) / max(sum(p["tokens"] for p in parts), 1)  # type: ignore[index]
         metrics: dict[str, float] = {"loss": nll, "ppl": math.exp(min(nll, 700.0))}
         n = min(self.bleu_sentences, len(self.valid))
         if n == 0:
             return metrics
         subset = self.valid[:n]
-        hyps = self.greedy_ids(subset)
+        hyps: list[list[int]] = [[] for _ in subset]
+        for r, p in enumerate(parts):
+            hyps[r::len(parts)] = p["hyps"]  # type: ignore[index]
         metrics["exact"] = sum(h == [int(i) for i in t] for h, (_, t) in zip(hyps, subset)) / n
         if self.valid_references is not None and self.detokenize is not None:
             bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n], self.bleu_tokenize)

@@ -193,11 +193,14 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
     return TaggerBatch(pad(source), lengths, chars, bigrams, features, tags)
 
 
-def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128) -> list[list[int]]:
-    """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches."""
+def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128,
+                rank: int = 0, size: int = 1) -> list[list[int]]:
+    """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches;
+    with ``size`` > 1 only part ``rank`` of the sentences (every size-th of the length-sorted order, so
+    that the parts take about equal time), the others left [] for the other parts to fill."""
     batch_size = check_int("batch_size", batch_size, 1)
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
-    order = [i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0]
+    order = [i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0][rank::size]
     for start in range(0, len(order), batch_size):
         idx = np.array(order[start : start + batch_size])
         for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed)):
@@ -289,19 +292,30 @@ class TaggerTask(IndependentBatches):
 
     def evaluate(self) -> dict[str, float]:
         """Validation accuracy, F1 and OOV recall, those the task's metric gives; {} without validation data."""
+        return self.evaluate_joined([self.evaluate_share(0, 1)])
+
+    def evaluate_share(self, rank: int, size: int) -> list[list[int]] | None:
+        """The predicted tag ids of part ``rank`` of ``size`` of the validation sentences ([] for the
+        others'; see :class:`rnnkit.train.task.Task`); None without validation data."""
+        if self.valid is None:
+            return None
+        return predict_ids(self.model, self.valid, self.allowed, rank=rank, size=size)
+
+    def evaluate_joined(self, parts: list[list[list[int]] | None]) -> dict[str, float]:
+        """The validation metrics of the parts' predictions together."""
         if self.valid is None or self.valid_data is None:
             return {}
-        m = self.scores(self.valid, self.valid_data)
-        shown = {k: float(v) for k, v in m.items() if k in ("accuracy", "f1", "oov_recall") and v is not None}
-        return shown
+        pred = [next((p[i] for p in parts if p[i]), []) for i in range(len(self.valid.lengths))]  # type: ignore[index]
+        m = self.scores(self.valid, self.valid_data, pred)
+        return {k: float(v) for k, v in m.items() if k in ("accuracy", "f1", "oov_recall") and v is not None}
 
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest validation score: accuracy, span F1 or word F1."""
         return 1.0 - metrics.get(METRIC_KEYS[self.metric], float("nan"))
 
-    def scores(self, enc: Encoded, data: TaggingData) -> dict[str, Any]:
-        """The task's metrics on an encoded labelled dataset."""
-        pred = predict_ids(self.model, enc, self.allowed)
+    def scores(self, enc: Encoded, data: TaggingData, pred: list[list[int]] | None = None) -> dict[str, Any]:
+        """The task's metrics on an encoded labelled dataset (of the predicted tag ids ``pred``, when given)."""
+        pred = predict_ids(self.model, enc, self.allowed) if pred is None else pred
         tags = self.encoder.tags
         pred_tags = [[tags[i] for i in p] for p in pred]
         return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words,

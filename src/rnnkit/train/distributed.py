@@ -22,6 +22,11 @@ resumes from it as exactly as a one-process run does (with the same number of pr
 objects travel between the run's own processes pickled, in memory (mpi4py's ``bcast``/``gather``);
 the gradients of every step go as raw buffers, and no file is ever pickled.
 
+Validation is shared out the same way (:func:`validate`): each process scores its part of the
+validation data (the task's ``evaluate_share``: its streams, every P-th sentence, pair or tree) and
+process 0 joins the parts (``evaluate_joined``: summed losses and counts, predictions put back in
+order) into the metrics one process would compute, which every process then receives.
+
 Without a launcher :func:`world` is :class:`SingleProcess`, and mpi4py is never imported.
 """
 from __future__ import annotations
@@ -186,6 +191,17 @@ def share_of(task: Any, batch: Any, group: SingleProcess) -> tuple[Any, bool]:
 
 
 _WORLD: SingleProcess | None = None
+
+
+def validate(task: Any, group: SingleProcess) -> dict[str, float]:
+    """The task's validation metrics, on every process: each process scores its part and process 0
+    joins them, when the task can split its validation (``evaluate_share``); else process 0 scores it
+    all and the others wait for its figures."""
+    share = getattr(task, "evaluate_share", None) if group.size > 1 else None
+    if share is None:
+        return group.broadcast(task.evaluate() if group.rank == 0 else None)
+    parts = group.gather(share(group.rank, group.size))
+    return group.broadcast(None if group.rank else task.evaluate_joined(parts))
 
 
 def world() -> SingleProcess:

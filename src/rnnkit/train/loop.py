@@ -18,7 +18,8 @@ ends with exactly the parameters, bit for bit, of a run that was never interrupt
 
 Given a ``group`` of several processes (:mod:`rnnkit.train.distributed`, started by ``mpiexec``), each
 trains its share of every batch (``task.shard`` or ``task.split_batch``), the gradients are combined
-before every step, and process 0 alone validates and writes the run folder.
+before every step, each validates its part of the validation data (``task.evaluate_share``; process 0
+joins the parts) and process 0 alone writes the run folder.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAv
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
-from rnnkit.train.distributed import SingleProcess, divide, share_of
+from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
 from rnnkit.train.run_lock import make_run_folder, run_lock
@@ -338,11 +339,8 @@ class Trainer:
     def _end_epoch(self, epoch: int, train_loss: float, train_seconds: float) -> None:
         st = self.state
         t0 = time.monotonic()
-        metrics = None
-        if self.group.rank == 0:  # process 0 validates, the others wait for its figures
-            with contextlib.nullcontext() if self.average is None else self.average.swapped():
-                metrics = self.task.evaluate()
-        metrics = self.group.broadcast(metrics)
+        with contextlib.nullcontext() if self.average is None else self.average.swapped():
+            metrics = validate(self.task, self.group)  # several processes: each its part of the validation data
         valid_seconds = time.monotonic() - t0
         lr = self.optimizer.lr
         val = float(criterion(self.task, metrics))

@@ -8,6 +8,11 @@ batches, the loss and gradients of one batch, and its validation metrics.
   flows between batches (an LM's hidden state, detached), or None.
 - ``evaluate() -> dict``: validation metrics (``"loss"``, when given, is the validation loss in the
   training loss's units).
+- optionally ``evaluate_share(rank, size)`` and ``evaluate_joined(parts)``: validation in ``size``
+  parts, one per process of a data-parallel run (:mod:`rnnkit.train.distributed`), each returning
+  what its part of the validation data gives (sums, predictions); process 0 joins them, in rank order,
+  into the metrics.  ``evaluate_joined([evaluate_share(r, P) for r in range(P)])`` is ``evaluate()``
+  up to the order of float additions.  Without them process 0 validates alone.
 - ``epoch_units()``: tokens (or sentences) per epoch, for the ETA; ``carry_arrays`` /
   ``carry_from_arrays`` store the carry in checkpoints; ``meta()`` is what a checkpoint must hold to
   rebuild the model (config, vocabulary).

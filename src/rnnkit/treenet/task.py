@@ -85,7 +85,22 @@ class TreeEncoder:
 
 
 def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
-    """Root accuracy, all-node accuracy (labelled nodes) and the predicted root labels."""
+    """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, and the
+    predicted root labels."""
+    s = tree_sums(model, encoder, trees, batch_size)
+    return {**scores_from_sums(s), "predictions": s["predictions"]}
+
+
+def scores_from_sums(s: dict[str, Any]) -> dict[str, Any]:
+    """Root and node accuracy and the mean NLL per labelled node from :func:`tree_sums` (of one set of
+    trees, or added up over several)."""
+    return {"root_accuracy": s["root_right"] / max(1, s["trees"]), "node_accuracy": s["node_right"] / max(1, s["nodes"]),
+            "loss": s["nll"] / s["nodes"] if s["nodes"] else float("nan"), "trees": s["trees"], "nodes": s["nodes"]}
+
+
+def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
+    """Right roots, right labelled nodes, labelled nodes, summed NLL over them, trees, and the predicted
+    root labels, in batches of ``batch_size`` trees."""
     batch_size = check_int("batch_size", batch_size, 1)
     root_right = node_right = nodes = 0
     nll = 0.0
@@ -100,8 +115,7 @@ def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], bat
         nll -= float(np.log(np.maximum(probs[mask, b.labels[mask]], 1e-300)).sum())
         root_right += int((pred[b.roots] == b.labels[b.roots]).sum())
         preds.extend(pred[b.roots].tolist())
-    return {"root_accuracy": root_right / max(1, len(trees)), "node_accuracy": node_right / max(1, nodes),
-            "loss": nll / nodes if nodes else float("nan"), "trees": len(trees), "nodes": nodes,
+    return {"root_right": root_right, "node_right": node_right, "nodes": nodes, "nll": nll, "trees": len(trees),
             "predictions": preds}
 
 
@@ -156,9 +170,22 @@ class TreeTask(IndependentBatches):
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per labelled node), root and node accuracy; {} without validation trees."""
+        return self.evaluate_joined([self.evaluate_share(0, 1)])
+
+    def evaluate_share(self, rank: int, size: int) -> dict[str, Any] | None:
+        """The sums of :func:`tree_sums` over part ``rank`` of ``size`` of the validation trees (every
+        size-th; see :class:`rnnkit.train.task.Task`); None without validation trees."""
+        if not self.valid:
+            return None
+        s = tree_sums(self.model, self.encoder, self.valid[rank::size])
+        del s["predictions"]
+        return s
+
+    def evaluate_joined(self, parts: list[dict[str, Any] | None]) -> dict[str, float]:
+        """The validation metrics from the parts' sums added up."""
         if not self.valid:
             return {}
-        s = tree_scores(self.model, self.encoder, self.valid)
+        s = scores_from_sums({k: sum(p[k] for p in parts) for k in parts[0]})  # type: ignore[index]
         # loss: mean NLL per labelled node, the training loss's units
         return {"loss": s["loss"], "root_accuracy": s["root_accuracy"], "node_accuracy": s["node_accuracy"]}
 
