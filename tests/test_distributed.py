@@ -93,7 +93,7 @@ def test_two_processes_resume_exactly_with_dropout(tmp_path):
 @needs_mpi
 def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
     """A batch that does not split, a missing file, a command that trains in one process only and a
-    cross-validation: one line each, from process 0, exit 2."""
+    cross-validation given a --valid file: one line each, from process 0, exit 2."""
     odd = _train(tmp_path, "odd", 2, "--batch-size", "5")
     assert odd.returncode == 2 and odd.stderr.strip().splitlines() == [
         "rnnkit: error: --batch-size 5 does not split into 2 equal shares, one per process (mpiexec -n 2); give a "
@@ -108,10 +108,38 @@ def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
     (tmp_path / "pos.txt").write_text("good fun\nnice one\n" * 5, encoding="utf-8")
     (tmp_path / "neg.txt").write_text("bad day\nawful one\n" * 5, encoding="utf-8")
     folds = _rnnkit(["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "pos.txt"), "--neg",
-                     str(tmp_path / "neg.txt"), "--folds", "2", "--run-dir", str(tmp_path / "cv")], 2)
+                     str(tmp_path / "neg.txt"), "--folds", "2", "--valid", str(tmp_path / "pos.txt"), "--run-dir",
+                     str(tmp_path / "cv")], 2)
     assert folds.returncode == 2 and folds.stderr.strip().splitlines() == [
-        "rnnkit: error: --folds 2 trains its folds in one process; under mpiexec train one model (with --valid or "
-        "--valid-fraction), or run the cross-validation as a single process"], folds.stderr
+        "rnnkit: error: --folds 2 validates and tests on each fold's held-out part, so --valid and --test would be "
+        "ignored: leave them out, or drop --folds to use them"], folds.stderr
+
+
+@needs_mpi
+def test_a_cross_validation_over_two_processes_is_the_one_process_cross_validation(tmp_path):
+    """--folds 3 under mpiexec -n 2: each fold trained by both processes, tested by process 0; without
+    dropout the folds' scores and the summary are one process's, said once; a resume after the end
+    trains nothing and says the same."""
+    rng = np.random.default_rng(7)
+    good, bad, filler = ["good", "fine", "great"], ["bad", "dull", "awful"], ["the", "film", "was", "plot", "a"]
+    for name, words in (("pos", good), ("neg", bad)):
+        lines = [" ".join([*rng.choice(filler, 3), str(rng.choice(words))]) for _ in range(24)]
+        (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outs = []
+    for run, n, *again in (("cv1", 1), ("cv2", 2), ("cv2", 2, "--resume")):
+        done = _rnnkit(["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "pos.txt"), "--neg",
+                        str(tmp_path / "neg.txt"), "--folds", "3", "--embed", "6", "--hidden", "5", "--dropout", "0",
+                        "--batch-size", "8", "--epochs", "3", "--progress", "none", "--run-dir", str(tmp_path / run),
+                        *again], n)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("had finished its 3 epochs; nothing to train") == 3 * bool(again), done.stderr
+        outs.append(done.stdout.splitlines())
+        for fold in (1, 2, 3):
+            assert (tmp_path / run / f"fold{fold}" / "best.safetensors").exists()
+    assert outs[0] == outs[1] == outs[2] and len(outs[1]) == 4, outs
+    assert outs[1][-1].startswith("3-fold cross-validation:"), outs
+    for fold in (1, 2, 3):
+        _same_weights(tmp_path / "cv1" / f"fold{fold}", tmp_path / "cv2" / f"fold{fold}")
 
 
 _COMBINE = r"""

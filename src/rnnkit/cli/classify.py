@@ -12,6 +12,7 @@ so is classifying or evaluating it with a word-level model.  The level is saved 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
                           vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format),
                           word_dropout=args.word_dropout, unk_id=enc.vocab.unk_id)
     # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
-    resume = args.resume and (not args.folds or (run_dir / LAST).exists())
+    # (process 0's folder decides, for every process)
+    resume = processes.group().broadcast(args.resume and (not args.folds or (run_dir / LAST).exists()))
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
     done = fit(task, cfg, run_dir, resume, files, unit="sent", say=False)
     if done is None:  # a process other than 0 of several
@@ -211,9 +213,6 @@ def train_classifier(args: argparse.Namespace) -> int:
                                                "file): choose one"),
         ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line)"),
     ])
-    if args.folds and processes.group().size > 1:
-        raise ValueError(f"--folds {args.folds} trains its folds in one process; under mpiexec train one model "
-                         "(with --valid or --valid-fraction), or run the cross-validation as a single process")
     if args.folds and (args.valid or args.test):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
                          "--test would be ignored: leave them out, or drop --folds to use them")
@@ -235,20 +234,36 @@ def train_classifier(args: argparse.Namespace) -> int:
                                             1, args.max_length, args.level, args.fold_width)
             read_pretrained(args, every.vocab.tokens)
 
+        group = processes.group()  # several under mpiexec: the folds one after another, each trained by all
+
         def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
             model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",
                               [examples[i] for i in test_idx], f"fold {fold + 1}'s training part")
-            m = scores(model, enc, [examples[i] for i in test_idx])
-            print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
-            return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+            m = None
+            if model is not None:  # process 0 tests, and tells the others
+                m = scores(model, enc, [examples[i] for i in test_idx])
+                m = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+                print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
+            return group.broadcast(m)
 
         from rnnkit.train.run_lock import run_lock
 
-        run.mkdir(parents=True, exist_ok=True)
-        with run_lock(run):  # the whole cross-validation: a second one would overwrite its finished folds
-            if not args.resume:
-                _remove_stale_folds(run)
-            _same_folds(run, {"folds": args.folds, "fold_seed": args.fold_seed}, args.resume)
+        problem = None
+        if group.rank == 0:
+            run.mkdir(parents=True, exist_ok=True)
+        # the lock, for the whole cross-validation (a second one would overwrite its finished folds), and the
+        # folder are process 0's
+        with run_lock(run) if group.rank == 0 else contextlib.nullcontext():
+            if group.rank == 0:
+                try:
+                    if not args.resume:
+                        _remove_stale_folds(run)
+                    _same_folds(run, {"folds": args.folds, "fold_seed": args.fold_seed}, args.resume)
+                except (ValueError, OSError) as exc:
+                    problem = exc
+            problem = group.broadcast(problem)  # so that every process stops here, together
+            if problem is not None:
+                raise problem
             res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
         print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
               f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
