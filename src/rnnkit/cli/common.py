@@ -7,12 +7,14 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.optim import OPTIMIZERS
 from rnnkit.train.config import SCHEDULES, TrainConfig
-from rnnkit.train.loop_state import LoopState
+
+if TYPE_CHECKING:
+    from rnnkit.train.loop_state import LoopState
 
 
 def check_max_vocab(value: int | None, specials: Sequence[str]) -> None:
@@ -211,8 +213,9 @@ def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: S
                     group=group).fit(resume=resume)
     if group.rank:
         return None
-    if say and state.stopped_early:
-        print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs", file=sys.stderr)
     if say:
+        if state.stopped_early:
+            print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs",
+                  file=sys.stderr)
         print(f"model saved: {model_file(run_dir)}", file=sys.stderr)
     return state, model_file(run_dir)

@@ -190,9 +190,6 @@ def share_of(task: Any, batch: Any, group: SingleProcess) -> tuple[Any, bool]:
     return (parts[0], True) if mine is None else (mine, False)
 
 
-_WORLD: SingleProcess | None = None
-
-
 def validate(task: Any, group: SingleProcess) -> dict[str, float]:
     """The task's validation metrics, on every process: each process scores its part and process 0
     joins them, when the task can split its validation (``evaluate_share``); else process 0 scores it
@@ -202,6 +199,9 @@ def validate(task: Any, group: SingleProcess) -> dict[str, float]:
         return group.broadcast(task.evaluate() if group.rank == 0 else None)
     parts = group.gather(share(group.rank, group.size))
     return group.broadcast(None if group.rank else task.evaluate_joined(parts))
+
+
+_WORLD: SingleProcess | None = None
 
 
 def world() -> SingleProcess:
