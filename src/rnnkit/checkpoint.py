@@ -257,7 +257,12 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
     if task.get("model") != kind:
         raise CheckpointError(f"{path}: not a {what} checkpoint; {other_kind(task.get('model'))}, or pass a "
                               f"checkpoint written by '{command}'")
-    return {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}, task
+    model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    for name, a in model.items():  # training never saves NaN or inf weights (rnnkit.guard): damaged or edited
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: the weights {name} hold NaN or inf values (a damaged or edited file: "
+                                  "training never saves such weights); use another checkpoint")
+    return model, task
 
 
 @contextmanager

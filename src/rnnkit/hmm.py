@@ -327,7 +327,7 @@ class HMMTagger:
             if [c.shape for c in model.ngram_counts_] != [(K + 1,) * n for n in (1, 2, 3)]:
                 raise ValueError(f"n-gram count tables do not match {K} tags")
             model._build()
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise DataError(f"{path}: a damaged or foreign model ({type(exc).__name__}: {exc}); {hint}") from None
         return model
 

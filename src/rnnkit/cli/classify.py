@@ -12,7 +12,6 @@ so is classifying or evaluating it with a word-level model.  The level is saved 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,11 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import check_labels, data_source, data_summary, holdout, read_examples
+from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
+    check_min_count,
     fit,
     nonnegative_int,
     positive_int,
@@ -44,7 +45,7 @@ from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
-from rnnkit.train.loop import BEST, LAST, model_file
+from rnnkit.train.loop import LAST, model_file
 
 
 def fold_count(text: str) -> int:
@@ -135,6 +136,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         where = f"--valid {args.valid}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length, args.level, args.fold_width)
+    check_min_count(args.min_count, enc.vocab, part or data_source(args))
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
@@ -226,55 +228,14 @@ def train_classifier(args: argparse.Namespace) -> int:
     if args.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_source(args))
     if args.folds:
-        from rnnkit.classify.crossval import cross_validate
-        from rnnkit.classify.task import ClassifierEncoder
-
-        if args.embeddings:  # read once, for every word of every fold
-            every = ClassifierEncoder.build([e.text for e in examples], [e.label for e in examples], args.lowercase,
-                                            1, args.max_length, args.level, args.fold_width)
-            read_pretrained(args, every.vocab.tokens)
-
-        group = processes.group()  # several under mpiexec: the folds one after another, each trained by all
-
-        def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
-            model, enc = _fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",
-                              [examples[i] for i in test_idx], f"fold {fold + 1}'s training part")
-            m = None
-            if model is not None:  # process 0 tests, and tells the others
-                m = scores(model, enc, [examples[i] for i in test_idx])
-                m = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
-                print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
-            return group.broadcast(m)
-
-        from rnnkit.train.run_lock import run_lock
-
-        problem = None
-        if group.rank == 0:
-            run.mkdir(parents=True, exist_ok=True)
-        # the lock, for the whole cross-validation (a second one would overwrite its finished folds), and the
-        # folder are process 0's
-        with run_lock(run) if group.rank == 0 else contextlib.nullcontext():
-            if group.rank == 0:
-                try:
-                    if not args.resume:
-                        _remove_stale_folds(run)
-                    _same_folds(run, {"folds": args.folds, "fold_seed": args.fold_seed}, args.resume)
-                except (ValueError, OSError) as exc:
-                    problem = exc
-            problem = group.broadcast(problem)  # so that every process stops here, together
-            if problem is not None:
-                raise problem
-            res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
-        print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
-              f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
-        return 0
+        return cross_validation(args, examples, run, _fit, scores)
     valid = read_examples(args, args.valid) if args.valid else None
     test = read_examples(args, args.test) if args.test else None
     model, enc = _fit(args, examples, valid, run, test)
     if model is None:  # a process other than 0 of several: process 0 reports
         return 0
     if not args.resume:
-        _remove_stale_folds(run)
+        remove_stale_folds(run)
     print(f"model saved: {model_file(run)}", file=sys.stderr)
     if args.test:
         _warn_unknown_labels(test, enc, args.test, 1 + args.header)
@@ -282,57 +243,7 @@ def train_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
-train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ... (without --folds)
-
-
-def _same_folds(run: Path, now: dict, resume: bool) -> None:
-    """Record a new cross-validation's --folds and --fold-seed in RUN/cross_validation.json; a resumed one
-    must have the same (other folds would hold other sentences: its vocabulary differed, said less clearly)."""
-    import json
-
-    from rnnkit.atomic import write_atomically
-
-    path = run / "cross_validation.json"
-    if not resume:
-        write_atomically(path, lambda f: f.write(json.dumps(now).encode("utf-8")))
-        return
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # a run of an earlier version, or damaged: the checkpoints' checks remain
-        return
-    if not isinstance(saved, dict):
-        return
-    differ = [f"--{k.replace('_', '-')} {saved[k]} then, {v} now" for k, v in now.items() if k in saved and saved[k] != v]
-    if differ:
-        raise ValueError(f"{run}: this cross-validation was started with other folds ({'; '.join(differ)}); resume "
-                         "with the same ones, or start a new run without --resume")
-
-
-def _remove_stale_folds(run: Path) -> None:
-    """A new run removes every fold folder an earlier cross-validation left in ``run``, so that no
-    earlier fold's model can pass for this run's: not only ``foldK`` for K > ``folds``, which it would
-    never overwrite, but also the folds it will train, which a ``--resume`` after this run is killed in
-    fold 1 would otherwise continue as if they were its own.  A folder holding anything but a run's own
-    files (checkpoints, metrics log, lock) is kept."""
-    import contextlib
-    import re
-    import shutil
-
-    from rnnkit.train.loop import METRICS
-    from rnnkit.train.run_lock import LOCK
-
-    removed = []
-    for folder in sorted(run.glob("fold*"), key=lambda p: (len(p.name), p.name)):
-        number = re.fullmatch(r"fold(\d+)", folder.name)
-        if not number or not folder.is_dir():
-            continue
-        if {p.name for p in folder.iterdir()} <= {BEST, LAST, METRICS, LOCK}:
-            shutil.rmtree(folder)
-            removed.append(folder.name)
-    with contextlib.suppress(OSError):
-        (run / "cross_validation.json").unlink()  # a new cross-validation writes its own
-    if removed:
-        print(f"new run in {run}: removed the earlier cross-validation's {', '.join(removed)}", file=sys.stderr)
+train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ... (--folds too)
 
 
 def classify(args: argparse.Namespace) -> int:

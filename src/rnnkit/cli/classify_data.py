@@ -5,6 +5,7 @@ checks that it can train a classifier (two labels, a hold-out that leaves every 
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
@@ -26,6 +27,9 @@ def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
             raise ValueError(f"--format polarity needs --pos FILE (positive sentences, one a line) and --neg FILE "
                              f"(negative ones); {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
                              "missing")
+        if os.path.isfile(args.pos) and os.path.isfile(args.neg) and os.path.samefile(args.pos, args.neg):
+            raise ValueError(f"--pos {args.pos} and --neg {args.neg} are the same file, so every sentence would have "
+                             "both labels; give the negative sentences' file to --neg")
         return read_polarity(args.pos, args.neg, args.encoding)
     if args.pos or args.neg:
         raise ValueError("--pos and --neg are read with --format polarity; add --format polarity, or leave them out "

@@ -24,6 +24,15 @@ def check_max_vocab(value: int | None, specials: Sequence[str]) -> None:
                          f"too; give at least {len(specials) + 1}")
 
 
+def check_min_count(min_count: int, vocab: Any, where: str) -> None:
+    """--min-count above the count of every token of the training data leaves only the special tokens
+    (``<unk>``, ``<eos>``): nothing to learn from, so refuse it."""
+    specials = [t for t in (vocab.unk_token, vocab.eos_token) if t is not None]
+    if len(vocab) <= len(specials):
+        raise ValueError(f"--min-count {min_count} leaves no token of {where} in the vocabulary (only "
+                         f"{', '.join(specials)}): every token occurs fewer times; lower --min-count")
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Appends "(default: ...)" to an option's help unless the help already names its default."""
 
@@ -138,7 +147,7 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--schedule", choices=SCHEDULES, default="none",
                    help="learning-rate schedule: step, exp, plateau (multiply by --lr-decay when validation stops "
                         "improving: Mikolov's rule), decay_after (constant for --decay-start epochs, then decay every epoch)")
-    t.add_argument("--lr-decay", type=fraction, default=None,
+    t.add_argument("--lr-decay", type=decay, default=None,
                    help="factor the schedule multiplies the lr by (default 0.5; needs --schedule)")
     t.add_argument("--decay-start", type=nonnegative_int, default=4, help="decay_after: epochs before the decay starts")
     t.add_argument("--step-size", type=positive_int, default=1, help="step: epochs between decays")

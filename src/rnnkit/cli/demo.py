@@ -18,11 +18,14 @@ def register(groups) -> None:
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for weights, training and test numbers (default 0)")
     p.add_argument("--train-bits", type=positive_int, default=8, help="bits of the training numbers (default 8)")
     p.add_argument("--test-bits", type=positive_int, nargs="+", default=[16, 32, 64], metavar="N",
-                   help="bit lengths to test on, longer than --train-bits (default 16 32 64)")
+                   help="bit lengths to test on, longer than --train-bits, at most 4096 (default 16 32 64)")
     p.add_argument("--steps", type=positive_int, default=1500, help="Adam steps of 32 additions each (default 1500)")
     p.add_argument("--hidden", type=positive_int, default=16, help="hidden units (default 16)")
     p.add_argument("--eval-pairs", type=positive_int, default=1000, help="test additions per length (default 1000)")
     p.set_defaults(func=run)
+
+
+MAX_TEST_BITS = 4096
 
 
 def run(args) -> int:
@@ -33,6 +36,9 @@ def run(args) -> int:
             raise ValueError(f"Expected --{name.replace('_', '-')} >= 1, got {value}")
     if min(args.test_bits) < 1:
         raise ValueError(f"Expected --test-bits >= 1, got {min(args.test_bits)}")
+    if max(args.test_bits) > MAX_TEST_BITS:  # the examples print the numbers in decimal
+        raise ValueError(f"Expected --test-bits <= {MAX_TEST_BITS} (numbers of up to {len(str(2**MAX_TEST_BITS - 1)):,} "
+                         f"digits), got {max(args.test_bits)}")
     if min(args.test_bits) <= args.train_bits:  # the point of the test: lengths it never saw
         raise ValueError(f"--test-bits {min(args.test_bits)} is not longer than --train-bits {args.train_bits}: the "
                          "test shows the network adds numbers longer than any it trained on; give longer ones")

@@ -13,6 +13,7 @@ from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
     check_max_vocab,
+    check_min_count,
     fit,
     fraction,
     nonnegative_float,
@@ -23,7 +24,7 @@ from rnnkit.cli.common import (
     train_config_from_args,
 )
 from rnnkit.cli import processes
-from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.pretrained import (
     add_pretrained_options,
     apply_pretrained,
@@ -195,6 +196,7 @@ def train_lm(args) -> int:
     cfg = train_config_from_args(args)
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
+    check_min_count(args.min_count, vocab, args.train)
     require_tokens(len(train_tokens), args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
     train_ids = vocab.encode(train_tokens)
@@ -273,7 +275,8 @@ def _prime_example(tokens: list[str], level: str) -> str:
 
 def generate(args) -> int:
     if args.greedy:
-        shaped = [name for name, on in (("--temperature", args.temperature is not None), ("--top-k", args.top_k),
+        shaped = [name for name, on in (("--temperature", args.temperature is not None),
+                                        ("--top-k", args.top_k or given(args, "top_k")),  # --top-k 0 too
                                         ("--top-p", args.top_p is not None), ("--seed", args.seed is not None)) if on]
         if shaped:
             raise ValueError(f"--greedy always takes the most likely token, so {' and '.join(shaped)} (which shape "

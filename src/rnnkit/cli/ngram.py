@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from rnnkit.cli.common import check_max_vocab, positive_float, positive_int
+from rnnkit.cli.common import check_max_vocab, check_min_count, positive_float, positive_int
 from rnnkit.data.files import check_output_path
 from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
 from rnnkit.data.vocab import oov_rate
@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
                           inputs=[args.train, getattr(args, "valid", None), getattr(args, "test", None)])
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
     vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
+    check_min_count(args.min_count, vocab, args.train)
     files = [("train", args.train, train_tokens)]
     for name, path in (("valid", args.valid), ("test", args.test)):
         if path is not None:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, fit, positive_int, probability,
-                               train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_min_count, fit, positive_int,
+                               probability, train_config_from_args)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -55,7 +55,7 @@ def register(groups) -> None:
                                 description="Train a BiLSTM tagger with a softmax or CRF output on tagged sentences.",
                                 formatter_class=fmt)
     add_data_options(p)
-    p.add_argument("--feature-columns", type=int, nargs="*", default=[],
+    p.add_argument("--feature-columns", type=int, nargs="+", default=[],
                    help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000)")
     m = p.add_argument_group("model")
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
@@ -172,6 +172,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
                               bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars,
                               fold_width=args.fold_width)
+    if not args.char_features:  # with them, a tagger of characters alone still learns
+        check_min_count(args.min_count, enc.words, args.train)
     try:
         decoding_constraints(enc.tags, spec.scheme)
     except ValueError as exc:
@@ -311,7 +313,8 @@ def tag(args: argparse.Namespace) -> int:
             if path is None:
                 path = os.path.join(tmp, "stdin.txt")
                 Path(path).write_text(_read_input(args), encoding=args.encoding)
-            data = read_data(path, spec, labelled=args.format == "conllu")
+            data = read_data(path, spec, labelled=args.format == "conllu",
+                             format_from="model" if loaded.spec.format == args.format else "option")
     _write_output(args, format_predictions(data, loaded.predict(data), spec))
     return 0
 

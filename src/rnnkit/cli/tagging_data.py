@@ -94,10 +94,14 @@ def looks_like_conllu(path: str, encoding: str) -> str | None:
     return None
 
 
-def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False) -> TaggingData:
+def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False,
+              format_from: str = "model") -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
     that is really CoNLL-U gets the hint to read it with --format conllu, and so does a CoNLL-U file
-    read as segmented text (which reads without error, every line a "sentence" of column "words")."""
+    read as segmented text (which reads without error, every line a "sentence" of column "words").
+    ``format_from``: what set the format a message names: "model" (a trained model reads the format it
+    was trained on), "option" (the command's --format) or "training" (--valid and --test of a training
+    run, read as its training data is)."""
     from rnnkit.tagging.checks import TrainingDataError, check_gold_column, check_training_data
 
     if spec.format == "segmented" and Path(path).is_file():  # a pipe (<(...)) cannot be read twice: no look
@@ -128,12 +132,19 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it; and a
         # model reads the format it was trained on, which evaluate and tag have no option to change
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc).replace(FORMAT_HINT, "").rstrip()
-        if training:
+        if why and (training or format_from != "model"):
             raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
         looks = f"; {path} looks like CoNLL-U ({why})" if why else ""
-        joint = " The" if problem.endswith("?") and not looks else "; the"
-        raise DataError(f"{problem}{looks}{joint} model reads {FORMAT_NAMES[spec.format]}, as it was trained: "
-                        "give the file in that format, or use a model trained on this file's") from None
+        joint = " " if problem.endswith("?") and not looks else "; "
+        reads = {"model": f"the model reads {FORMAT_NAMES[spec.format]}, as it was trained: give the file in that "
+                          "format, or use a model trained on files in this file's format",
+                 "option": f"--format {spec.format} reads {FORMAT_NAMES[spec.format]}: give the file in that "
+                           "format, or the --format it is in",
+                 "training": f"--valid and --test are read as the training data is, as {FORMAT_NAMES[spec.format]}: "
+                             "give them in that format"}[format_from]
+        if joint == " ":
+            reads = reads[0].upper() + reads[1:]
+        raise DataError(f"{problem}{looks}{joint}{reads}") from None
 
 
 FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "column files", "segmented": "segmented text"}
@@ -175,6 +186,6 @@ def fixed_columns(spec: DataSpec, train: TaggingData) -> DataSpec:
 def read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
     """--valid and --test read now, before training: a missing or malformed file stops the run at once
     (it used to fail only after training, after 'model saved:')."""
-    valid = read_data(args.valid, spec) if args.valid else None
-    test = read_data(args.test, spec) if args.test else None
+    valid = read_data(args.valid, spec, format_from="training") if args.valid else None
+    test = read_data(args.test, spec, format_from="training") if args.test else None
     return valid, test

@@ -11,7 +11,8 @@ import sys
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, fit, positive_int, probability, train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, check_min_count, fit, positive_int, probability,
+                               train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -84,13 +85,20 @@ def _describe(s: dict) -> str:
 
 def train_tree(args: argparse.Namespace) -> int:
     from rnnkit.treenet.model import TreeNet, TreeNetConfig
-    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
+    from rnnkit.errors import DataError
+    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, task_labels, tree_scores
 
     cfg = train_config_from_args(args)
     train = _read(args.train, args.classes, args.encoding)
+    kinds = {int(c) for t in train for c in task_labels(t, args.classes) if c >= 0}
+    if len(kinds) == 1:
+        only = f"label {kinds.pop()}" if args.classes == 5 else ("negative", "positive")[kinds.pop()]
+        raise DataError(f"{args.train}: every node the task learns from is {only} (--classes {args.classes}): nothing "
+                        "to learn; a tree model needs trees whose nodes have at least two labels")
     valid = _read(args.valid, args.classes, args.encoding, "validate on") if args.valid else None
     test = _read(args.test, args.classes, args.encoding, "test on") if args.test else None
     enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
+    check_min_count(args.min_count, enc.vocab, args.train)
     print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
           + (f", {len(valid):,} validation trees" if valid else "")
           + (" (neutral roots left out: --classes 2)" if args.classes == 2 else ""), file=sys.stderr)

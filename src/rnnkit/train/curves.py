@@ -40,7 +40,8 @@ def metrics_path(run: str | os.PathLike) -> Path:
 
 
 def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
-    """A run's logged curves; a missing, empty or malformed log raises DataError naming file and line."""
+    """A run's logged curves; a missing, empty or malformed log raises DataError naming file and line
+    (but an unfinished last line, which a run killed while writing it leaves, is left out)."""
     path = metrics_path(run)
     try:
         text = path.read_text(encoding="utf-8")
@@ -54,7 +55,8 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file; expected rnnkit's {METRICS}") from None
     steps, losses, epochs = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -70,6 +72,8 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
                     record[key] = math.nan if record[key] is None else float(record[key])
                 epochs.append(record)
         except (ValueError, KeyError, TypeError) as exc:
+            if number == len(lines) and not text.endswith("\n"):
+                break  # the line a run killed while writing it left unfinished (--resume drops it too)
             raise DataError(f"{path}: line {number}: not a metrics record of rnnkit ({type(exc).__name__}: "
                             f"{exc}); expected the {METRICS} a training run writes") from None
     if not steps and not epochs:

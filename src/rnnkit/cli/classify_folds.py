@@ -1,0 +1,121 @@
+"""``rnnkit train classifier --folds K``: K-fold cross-validation, each fold a run of its own in
+``RUN/foldN`` (:mod:`rnnkit.classify.crossval` deals the folds), the folds' scores and their mean
+and standard deviation said at the end; resumable fold by fold.  Under ``mpiexec`` the folds still
+run one after another, each trained by all the processes, and process 0 tests each fold's model."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from rnnkit.cli import processes
+from rnnkit.cli.classify_data import holdout
+from rnnkit.cli.pretrained import read_pretrained
+from rnnkit.train.loop import BEST, LAST
+
+
+def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: Callable[..., tuple[Any, Any]],
+                     scores: Callable[..., dict[str, Any]]) -> int:
+    """Train and test the K folds of ``examples`` into ``run`` with ``fit`` (the command's training of
+    one model: ``(model, encoder)``, or (None, None) in processes other than 0) and ``scores`` (its
+    test metrics); print each fold's accuracy and the summary."""
+    from rnnkit.classify.crossval import cross_validate, kfold_indices
+    from rnnkit.classify.task import ClassifierEncoder
+
+    if args.embeddings:  # read once, for every word of every fold
+        every = ClassifierEncoder.build([e.text for e in examples], [e.label for e in examples], args.lowercase,
+                                        1, args.max_length, args.level, args.fold_width)
+        read_pretrained(args, every.vocab.tokens)
+
+    group = processes.group()  # several under mpiexec: the folds one after another, each trained by all
+    if args.valid_fraction > 0:  # every fold's hold-out checked now, not after the folds before it trained
+        for fold, (train_idx, _) in enumerate(kfold_indices(len(examples), args.folds, args.fold_seed,
+                                                            [e.label for e in examples])):
+            holdout(args, [examples[i] for i in train_idx], args.seed, f"fold {fold + 1}'s training part")
+
+    def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
+        model, enc = fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",
+                         [examples[i] for i in test_idx], f"fold {fold + 1}'s training part")
+        m = None
+        if model is not None:  # process 0 tests, and tells the others
+            m = scores(model, enc, [examples[i] for i in test_idx])
+            m = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+            print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
+        return group.broadcast(m)
+
+    from rnnkit.train.run_lock import run_lock
+
+    problem = None
+    if group.rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+    # the lock, for the whole cross-validation (a second one would overwrite its finished folds), and the
+    # folder are process 0's
+    with run_lock(run) if group.rank == 0 else contextlib.nullcontext():
+        if group.rank == 0:
+            try:
+                if not args.resume:
+                    remove_stale_folds(run)
+                same_folds(run, {"folds": args.folds, "fold_seed": args.fold_seed}, args.resume)
+            except (ValueError, OSError) as exc:
+                problem = exc
+        problem = group.broadcast(problem)  # so that every process stops here, together
+        if problem is not None:
+            raise problem
+        res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
+    print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
+          f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
+    return 0
+
+
+def same_folds(run: Path, now: dict, resume: bool) -> None:
+    """Record a new cross-validation's --folds and --fold-seed in RUN/cross_validation.json; a resumed one
+    must have the same (other folds would hold other sentences: its vocabulary differed, said less clearly)."""
+    import json
+
+    from rnnkit.atomic import write_atomically
+
+    path = run / "cross_validation.json"
+    if not resume:
+        write_atomically(path, lambda f: f.write(json.dumps(now).encode("utf-8")))
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a run of an earlier version, or damaged: the checkpoints' checks remain
+        return
+    if not isinstance(saved, dict):
+        return
+    differ = [f"--{k.replace('_', '-')} {saved[k]} then, {v} now" for k, v in now.items() if k in saved and saved[k] != v]
+    if differ:
+        raise ValueError(f"{run}: this cross-validation was started with other folds ({'; '.join(differ)}); resume "
+                         "with the same ones, or start a new run without --resume")
+
+
+def remove_stale_folds(run: Path) -> None:
+    """A new run removes every fold folder an earlier cross-validation left in ``run``, so that no
+    earlier fold's model can pass for this run's: not only ``foldK`` for K > ``folds``, which it would
+    never overwrite, but also the folds it will train, which a ``--resume`` after this run is killed in
+    fold 1 would otherwise continue as if they were its own.  A folder holding anything but a run's own
+    files (checkpoints, metrics log, lock) is kept."""
+    import contextlib
+    import re
+    import shutil
+
+    from rnnkit.train.loop import METRICS
+    from rnnkit.train.run_lock import LOCK
+
+    removed = []
+    for folder in sorted(run.glob("fold*"), key=lambda p: (len(p.name), p.name)):
+        number = re.fullmatch(r"fold(\d+)", folder.name)
+        if not number or not folder.is_dir():
+            continue
+        if {p.name for p in folder.iterdir()} <= {BEST, LAST, METRICS, LOCK}:
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    with contextlib.suppress(OSError):
+        (run / "cross_validation.json").unlink()  # a new cross-validation writes its own
+    if removed:
+        print(f"new run in {run}: removed the earlier cross-validation's {', '.join(removed)}", file=sys.stderr)
