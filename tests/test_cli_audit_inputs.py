@@ -151,3 +151,18 @@ def test_a_cross_validation_checks_every_folds_hold_out_before_training(tmp_path
                                     "--run-dir", str(tmp_path / "cv")])
     _one_line(code, err, "fold 2's training part", "no training text labelled 'neg'")
     assert not (tmp_path / "cv").exists()  # no fold trained first
+
+
+def test_classify_warns_when_given_label_tab_text_lines(tmp_path, capsys):
+    (tmp_path / "c.tsv").write_text("pos\tgood film\nneg\tbad film\n" * 4, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "c.tsv"), "--valid-fraction", "0",
+                                    *FAST, "--run-dir", str(tmp_path / "r")])
+    assert code == 0, err
+    model = str(tmp_path / "r" / "last.safetensors")
+    code, out, err = run_cli(capsys, ["classify", model, str(tmp_path / "c.tsv")])
+    assert code == 0 and len(out.splitlines()) == 8 and "starts with one of the model's labels" in err, err
+    (tmp_path / "t.txt").write_text("good film\nneg\tis a word here\n", encoding="utf-8")  # not every line
+    code, out, err = run_cli(capsys, ["classify", model, str(tmp_path / "t.txt")])
+    assert code == 0 and "warning" not in err, err
+    code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "c.tsv")])  # what the warning suggests
+    assert code == 0 and "accuracy" in out, err

@@ -259,6 +259,11 @@ def classify(args: argparse.Namespace) -> int:
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
     texts = [line for line in lines if line.strip()]
+    labelled = sum(line.split("\t", 1)[0].strip() in enc.labels for line in texts if "\t" in line)
+    if texts and labelled == len(texts):  # label<TAB>text, the training format: the labels would be read as words
+        warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
+             "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
+             "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
     if enc.level == "word":
         _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
     probs = iter(predict_proba(model, enc.encode(texts)) if texts else np.zeros((0, len(enc.labels))))
