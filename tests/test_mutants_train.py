@@ -278,3 +278,17 @@ def test_the_commands_fit_says_an_early_stop_and_offers_the_best_checkpoint(tmp_
     assert "stopped early after epoch 3: no improvement for 2 epochs" in err
     assert f"model saved: {tmp_path / 'best.safetensors'}" in err and path == tmp_path / "best.safetensors"
     assert ckpt.load_checkpoint(path)[1]["loop"]["epoch"] == 1
+
+
+def test_the_commands_fit_on_a_finished_run_names_the_model_without_saying_it_was_saved(tmp_path, capsys):
+    """A resume of a run that has finished trains nothing: fit points to the model ("model: PATH"), and says
+    neither "model saved" nor its own early-stop line, since nothing was saved or stopped in this run."""
+    from rnnkit.cli.common import fit
+
+    fit(Toy(valid=[1.0, 2.0, 3.0, 4.0]), _cfg(patience=1), tmp_path, False, [])
+    capsys.readouterr()
+    state, path = fit(Toy(valid=[1.0, 2.0, 3.0, 4.0]), _cfg(patience=1), tmp_path, True, [])
+    err = capsys.readouterr().err
+    assert "nothing to train" in err and f"model: {tmp_path / 'best.safetensors'}" in err, err
+    assert "model saved" not in err and "stopped early after epoch 3:" not in err, err
+    assert state.epoch == 3 and path == tmp_path / "best.safetensors"

@@ -45,7 +45,7 @@ from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
-from rnnkit.train.loop import LAST, model_file
+from rnnkit.train.loop import LAST
 
 
 def fold_count(text: str) -> int:
@@ -156,7 +156,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     # (process 0's folder decides, for every process)
     resume = processes.group().broadcast(args.resume and (not args.folds or (run_dir / LAST).exists()))
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
-    done = fit(task, cfg, run_dir, resume, files, unit="sent", say=False)
+    done = fit(task, cfg, run_dir, resume, files, unit="sent", say=not args.folds)  # a fold's model: not said
     if done is None:  # a process other than 0 of several
         return None, None
     best = done[1]
@@ -236,7 +236,6 @@ def train_classifier(args: argparse.Namespace) -> int:
         return 0
     if not args.resume:
         remove_stale_folds(run)
-    print(f"model saved: {model_file(run)}", file=sys.stderr)
     if args.test:
         _warn_unknown_labels(test, enc, args.test, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))

@@ -218,11 +218,14 @@ def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: S
     from rnnkit.train.loop import Trainer, model_file
 
     group = processes.group()
-    state = Trainer(task, cfg, run_dir, unit=unit, show_ppl=show_ppl, data_digest=file_digest(list(files)),
-                    group=group).fit(resume=resume)
+    trainer = Trainer(task, cfg, run_dir, unit=unit, show_ppl=show_ppl, data_digest=file_digest(list(files)),
+                      group=group)
+    state = trainer.fit(resume=resume)
     if group.rank:
         return None
-    if say:
+    if say and state.step == trainer.start_step:  # resumed with nothing to train, as the loop said: none saved now
+        print(f"model: {model_file(run_dir)}", file=sys.stderr)
+    elif say:
         if state.stopped_early:
             print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs",
                   file=sys.stderr)

@@ -265,6 +265,7 @@ class Trainer:
             for v in self.task.params.values() if self.group.size > 1 else ():
                 v[...] = self.group.broadcast(v)  # the same start in every process, whatever their seeds gave
         st = self.state
+        self.start_step = st.step  # a resumed run that has nothing left to train ends where it starts
         last_save = time.monotonic()
         total = self.task.epoch_units() if self.split else self.group.total(self.task.epoch_units())
         step_rng = self.rng if self.rank_rng is None else self.rank_rng
