@@ -3,6 +3,7 @@ said before any training, where it used to give a traceback, train on nothing, o
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -34,9 +35,13 @@ def test_a_damaged_hmm_is_a_data_error_not_a_traceback(tmp_path):
     hmm.save(tmp_path / "h.json")
     data = json.loads((tmp_path / "h.json").read_text(encoding="utf-8"))
     HMMTagger.loads(json.dumps(data))  # the control
-    data["words"] = "x"  # was AttributeError: 'str' object has no attribute 'items'
-    with pytest.raises(DataError, match="a damaged or foreign model"):
-        HMMTagger.loads(json.dumps(data))
+    for key, bad, said in (("words", "x", "a damaged or foreign model"),  # was AttributeError: 'str' ... 'items'
+                           ("version", 99, "format version 99, and this rnnkit reads version 1"),
+                           ("words", {"the": [[-1, 2]]}, "tag -1, count 2; expected both >= 0"),  # took the last tag
+                           ("words", {"the": [[0, -2]]}, "count -2"),
+                           ("ngrams", [[-c for c in data["ngrams"][0]], *data["ngrams"][1:]], "negative")):
+        with pytest.raises(DataError, match=re.escape(said)):
+            HMMTagger.loads(json.dumps({**data, key: bad}))
 
 
 def test_weights_with_nan_are_refused_even_under_a_valid_checksum(tmp_path, capsys):
@@ -51,6 +56,29 @@ def test_weights_with_nan_are_refused_even_under_a_valid_checksum(tmp_path, caps
     code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "nan.safetensors"), str(tmp_path / "t.txt")])
     _one_line(code, err, "hold NaN or inf", name[len("model/"):])  # was: exit 0, "perplexity nan"
     assert "nan" not in out
+
+
+def test_a_language_model_of_an_unknown_level_or_negative_counts_is_refused(tmp_path, capsys):
+    """A damaged level ("xyz") or a negative n-gram count used to load and score; now a damaged checkpoint."""
+    (tmp_path / "t.txt").write_text("the cat sat on the mat\n" * 30, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(tmp_path / "t.txt"), "--batch-size", "2", "--bptt",
+                                    "5", *FAST, "--run-dir", str(tmp_path / "run")])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(tmp_path / "t.txt"), "--order", "3",
+                                    "--save", str(tmp_path / "kn.safetensors")])
+    assert code == 0, err
+    for source, edit, said in (("run/last.safetensors", "level", "level 'xyz', expected 'word' or 'char'"),
+                               ("kn.safetensors", "level", "level 'xyz', expected 'word' or 'char'"),
+                               ("kn.safetensors", "counts", "table counts.2 holds a negative or NaN entry")):
+        arrays, meta = ckpt.load_checkpoint(tmp_path / source)
+        if edit == "level":
+            meta["task"]["level"] = "xyz"
+        else:
+            arrays["model/counts.2"][0] = -3
+        ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
+        code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "bad.safetensors"), str(tmp_path / "t.txt")])
+        _one_line(code, err, said, "bad.safetensors")
+        assert not out
 
 
 def test_greedy_with_top_k_0_is_refused_as_any_given_top_k(tmp_path, capsys):

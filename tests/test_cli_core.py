@@ -53,6 +53,28 @@ def test_help_lists_the_subcommands(capsys):
         assert f"    {command} " in out, f"{command} missing from --help:\n{out}"
 
 
+def _commands(parser, words=()):
+    """(words, parser) for every command and subcommand under ``parser``."""
+    yield words, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*words, name))
+
+
+def test_no_help_shows_an_empty_default():
+    """Every command's --help names real defaults only: no "(default: None)" for an option that is unset
+    unless given, none for a required option, no "(default: False)" for an on/off flag."""
+    commands = list(_commands(build_parser()))
+    assert len(commands) > 15
+    for words, parser in commands:
+        text = " ".join(parser.format_help().split())  # lines joined: a "(default:" may end a line
+        for empty in ("(default: None)", "(default: False)"):
+            assert empty not in text, (words, text)
+    text = " ".join(dict(commands)[("train", "lm")].format_help().split())
+    assert "(default: 35)" in text and "(default: no limit)" in text
+
+
 def test_demo_help_lists_addition(capsys):
     assert _exit_code(["demo", "--help"]) == 0
     assert "addition" in capsys.readouterr().out
@@ -138,8 +160,8 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["train", "lm", "--train", "t.txt", "--patience", "2"], "--patience acts on the validation score"),
     (["train", "lm", "--train", "t.txt", "--cutoffs", "5"], "--cutoffs shape the adaptive softmax"),
     (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
-    (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shape the sampling) would be ignored"),
-    (["generate", "m.safetensors", "--greedy", "--seed", "3"], "--seed (which shape the sampling)"),
+    (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shapes the sampling) would be ignored"),
+    (["generate", "m.safetensors", "--greedy", "--seed", "3"], "--seed (which shapes the sampling)"),
     (["gradflow", "--cell", "gru", "--forget-bias", "3"], "--forget-bias is the LSTM's forget-gate bias"),
     (["gradflow", "--all-cells", "--cell", "gru"], "--all-cells runs every cell, so --cell gru would be ignored"),
     (["generate", "m.safetensors", "--greedy", "--temperature", "0.5"], "--temperature"),

@@ -35,7 +35,10 @@ REFUSED = [
     (LM + ["--variational"], "--variational", "--dropout"),
     (LM + ["--variational", "--dropout-hidden", "0.2"], "--dropout-hidden", "--layers 1"),
     (LM + ["--dropout", "0.3", "--dropout-input", "0.1", "--dropout-output", "0.1"], "--dropout",
-     "its own rate"),  # one layer: no hidden dropout to set
+     "its own rate (--dropout-input, --dropout-output): leave one of those out"),  # one layer: no hidden dropout
+    (["train", "lm", "--train", "MISSING.txt", "--layers", "2", "--dropout", "0.3", "--dropout-input", "0.1",
+      "--dropout-output", "0.1", "--dropout-hidden", "0.2"], "--dropout", "(--dropout-input, --dropout-output, "
+     "--dropout-hidden): leave one"),
     (LM + ["--eval-batch-size", "10"], "--eval-batch-size", "--valid"),  # the default value, written
     (LM + ["--test-batch-size", "4"], "--test-batch-size", "--test"),
     (TAGGER + ["--word-column", "1"], "--word-column", "--format columns"),
@@ -60,6 +63,12 @@ REFUSED = [
     (SEQ2SEQ + ["--eval-batch-size", "4"], "--eval-batch-size", "--valid or --test"),
     (["train", "seq2seq", "--train", "a.de", "a.en", "--columns", "1,2"], "--columns", "TSV"),
 ]
+
+
+def test_tie_with_another_embedding_size_is_refused_before_the_data_is_read(tmp_path, capsys):
+    code, _, err = run_cli(capsys, LM + ["--tie", "--embed", "50", "--hidden", "64", "--run-dir", str(tmp_path)])
+    assert code == 2 and err.count("\n") == 1 and "MISSING" not in err, err
+    assert "--embed must equal --hidden (64), got --embed 50: leave --embed out or give --embed 64" in err, err
 
 
 @pytest.mark.parametrize("argv,option,fix", REFUSED, ids=[f"{a[1]} {o}" for a, o, _ in REFUSED])

@@ -234,6 +234,7 @@ def test_demo_reverse_runs_and_reports_exact_match(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "held-out exact match:" in out and "examples (held-out):" in out, out
+    assert "epoch 1: train loss" in out and "exact match on the first 200 held-out strings" in out, out
     assert (tmp_path / "best.safetensors").exists()
 
 

@@ -118,6 +118,10 @@ def test_input_the_model_does_not_know_is_named(model, capsys, monkeypatch):
     assert "7 of its 8 tokens (88%" in err and "'Das'" in err and "unknown to the model" in err
     monkeypatch.setattr("sys.stdin", io.StringIO("ein hund läuft\n"))
     assert "unknown" not in run_cli(capsys, ["translate", model])[2]
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hallo Welt\n"))  # short, but not one word known
+    assert "2 of its 2 tokens (100%" in run_cli(capsys, ["translate", model])[2]
+    monkeypatch.setattr("sys.stdin", io.StringIO("ein Welt\n"))  # short, one word of two unknown: no warning
+    assert "unknown" not in run_cli(capsys, ["translate", model])[2]
 
 
 def test_fewer_nbest_translations_than_asked_are_warned(model, capsys, monkeypatch):

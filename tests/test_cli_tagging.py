@@ -240,6 +240,12 @@ def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypa
     code, out, err = run_cli(capsys, argv + ["--encoding", "cp1252"])
     assert code == 0 and re.search(r"2-fold cross-validation: accuracy [\d.]+% \(std [\d.]+\)", out), err
     assert out.count("fold ") >= 2
+    cv = tmp_path / "cv"
+    for given in (cv, cv / "best.safetensors"):  # the run's folder holds no model: its folds' models are named
+        code, _, err = run_cli(capsys, ["classify", str(given), str(pos)])
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"2-fold cross-validation run: its models are {cv / 'fold1' / 'best.safetensors'} to " \
+               f"{cv / 'fold2' / 'best.safetensors'}" in err, err
 
 
 def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):

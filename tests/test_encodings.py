@@ -200,6 +200,13 @@ def test_a_compressed_file_without_its_suffix_is_named_not_taken_for_cp1252(tmp_
             read_text_file(path, encoding)
     (tmp_path / "corpus.txt.gz").write_bytes(path.read_bytes())
     assert read_text_file(tmp_path / "corpus.txt.gz").startswith("hello world")
+    import bz2
+
+    path.write_bytes(bz2.compress("hello world\n".encode() * 20))  # bzip2: named and read as .bz2 too
+    with pytest.raises(DataError, match="it is bzip2-compressed data, not text: name it .bz2"):
+        read_text_file(path)
+    (tmp_path / "corpus.txt.bz2").write_bytes(path.read_bytes())
+    assert read_text_file(tmp_path / "corpus.txt.bz2").startswith("hello world")
 
 
 def test_a_file_that_mixes_utf8_and_gbk_is_named_as_mixed_not_latin1(tmp_path):

@@ -1,6 +1,7 @@
 """Readers and writers of tagging / classification formats, and span / BMES tag conversions."""
 from __future__ import annotations
 
+import bz2
 import gzip
 import lzma
 import re
@@ -107,7 +108,7 @@ def test_conllu_writer_replaces_only_the_chosen_column():
         assert parse_conllu("\n".join(out), column).__getitem__(0).tags == predictions[0]
 
 
-@pytest.mark.parametrize("suffix, opener", [(".gz", gzip.open), (".xz", lzma.open)])
+@pytest.mark.parametrize("suffix, opener", [(".gz", gzip.open), (".xz", lzma.open), (".bz2", bz2.open)])
 def test_conllu_reads_and_writes_compressed_files(tmp_path, suffix, opener):
     path = tmp_path / f"a.conllu{suffix}"
     with opener(path, "wb") as f:

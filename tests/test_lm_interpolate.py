@@ -93,6 +93,8 @@ def test_cli_tuned_mixture_is_no_worse_than_either_model_on_its_tuning_file(tmp_
     assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(m["model"]["ppl"], rel=1e-12)
     assert main(["evaluate", rnn, valid, "--interpolate", kn, "--weight", "0.25"]) == 0
     assert "interpolated with weight 0.2500 on the first (given)" in capsys.readouterr().out
+    assert main(["evaluate", rnn, valid, "--interpolate", kn]) == 0  # neither --weight nor --tune-on
+    assert "interpolated with weight 0.5000 on the first (the default)" in capsys.readouterr().out
 
 
 def test_cli_mixture_errors_are_one_line(tmp_path, capsys):

@@ -111,6 +111,10 @@ def test_cli_single_line_matches_evaluate_and_lines_stay_aligned(tmp_path, capsy
     assert len(rows) == len(LINES) and [r.split("\t")[4] for r in rows] == LINES
     assert rows[1].split("\t")[:3] == ["0.0000", "0", "nan"]
     assert "5 lines, 18 tokens (1 not in the vocabulary)" in cap.err
+    tabbed = tmp_path / "tabbed.txt"
+    tabbed.write_text(f"{LINES[0]}\t{LINES[2]}\n", encoding="utf-8")  # the text, last, keeps its tab
+    assert main(["score", model, str(tabbed)]) == 0
+    assert capsys.readouterr().out.rstrip("\n").split("\t", 4)[4] == f"{LINES[0]}\t{LINES[2]}"
 
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys):

@@ -140,11 +140,22 @@ def _open_checks(path: Path) -> None:
         above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
         if above is not None and not above.is_dir():
             raise CheckpointError(f"{path}: no such checkpoint ({above} is a file, not a folder); check the path")
-        raise CheckpointError(
-            f"{path}: no such checkpoint; check the path (runs write best.safetensors and last.safetensors)"
-        )
+        raise CheckpointError(f"{path}: no such checkpoint; check the path ("
+                              + (_folds_hint(path.parent) or "runs write best.safetensors and last.safetensors") + ")")
     if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it")
+        raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it"
+                              + (f" ({_folds_hint(path)})" if _folds_hint(path) else ""))
+
+
+def _folds_hint(folder: Path) -> str | None:
+    """For a cross-validation run's folder (train classifier --folds), which keeps one model per fold in
+    fold1/, fold2/, ...: where those models are."""
+    folds = sorted((p for p in folder.glob("fold[0-9]*") if (p / "best.safetensors").exists()),
+                   key=lambda p: (len(p.name), p.name))
+    if not folds:
+        return None
+    return (f"{folder} is a {len(folds)}-fold cross-validation run: its models are "
+            f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
 
 
 def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:

@@ -307,6 +307,9 @@ class HMMTagger:
             raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}); {hint}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DataError(f"{path}, line 1: no \"format\": \"{FORMAT}\" field; {hint}")
+        if data.get("version") != 1:  # the one layout save writes; a later one is not guessed at
+            raise DataError(f"{path}: an HMM of format version {data.get('version')!r}, and this rnnkit reads "
+                            "version 1; read it with the rnnkit that wrote it, or upgrade rnnkit")
         try:
             config = {name: data["config"][name] for name in CONFIG}
             if "tables" in data:
@@ -321,11 +324,15 @@ class HMMTagger:
             for word, pairs in data["words"].items():
                 counts = np.zeros(K, dtype=np.int64)
                 for i, c in pairs:
+                    if int(i) < 0 or int(c) < 0:  # counts[-1] would silently take the last tag
+                        raise ValueError(f"word {word!r}: tag {i}, count {c}; expected both >= 0")
                     counts[i] = c
                 model.word_tag_counts_[word] = counts
             model.ngram_counts_ = [np.array(c, dtype=np.int64) for c in data["ngrams"]]
             if [c.shape for c in model.ngram_counts_] != [(K + 1,) * n for n in (1, 2, 3)]:
                 raise ValueError(f"n-gram count tables do not match {K} tags")
+            if any((c < 0).any() for c in model.ngram_counts_):
+                raise ValueError("a negative tag n-gram count")
             model._build()
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise DataError(f"{path}: a damaged or foreign model ({type(exc).__name__}: {exc}); {hint}") from None

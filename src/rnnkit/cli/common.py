@@ -34,11 +34,13 @@ def check_min_count(min_count: int, vocab: Any, where: str) -> None:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends "(default: ...)" to an option's help unless the help already names its default."""
+    """Appends "(default: ...)" to an option's help unless the help already names its default, or there is
+    none to name: a required option, one whose default is None (unset), and an on/off flag (off)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if "default:" in text or "default " in text:
+        if "default:" in text or "default " in text or action.required or action.default is None \
+                or (action.nargs == 0 and action.default is False):
             return text
         return super()._get_help_string(action)
 
@@ -157,8 +159,10 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--patience", type=positive_int, default=None,
                    help="early stopping: epochs without validation improvement that are allowed; the next such epoch "
                         "stops training (--patience 2: stops at the third bad epoch in a row)")
-    t.add_argument("--seed", type=nonnegative_int, default=0, help="random seed for initialisation, dropout and jitter")
-    t.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many optimizer steps")
+    t.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="random seed for initialisation, dropout and the batches (their order; train lm: --jitter)")
+    t.add_argument("--max-steps", type=positive_int, default=None,
+                   help="stop after this many optimizer steps (default: no limit)")
     r = p.add_argument_group("run")
     r.add_argument("--run-dir", type=run_folder, default=run_dir,
                    help="directory for checkpoints (last.safetensors, best.safetensors) and metrics.jsonl")

@@ -175,7 +175,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     if args.json:
         print(json_line(m))
         return 0
-    how = f"fitted on {args.tune_on}" if tuned else "given"
+    how = f"fitted on {args.tune_on}" if tuned else "given" if args.weight is not None else "the default"
 
     def figure(x: dict) -> str:
         return f"{x['bits']:.4f} bits/char" if level == "char" else f"perplexity {x['ppl']:.2f}"

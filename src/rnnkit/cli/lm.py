@@ -61,7 +61,8 @@ def register(groups) -> None:
     d.add_argument("--level", choices=["char", "word"], default="word",
                    help="tokens: characters (every Unicode character, newline included) or whitespace words "
                         "with <eos> at each line end (PTB convention)")
-    d.add_argument("--max-vocab", type=positive_int, default=None, help="keep at most this many tokens (others become <unk>)")
+    d.add_argument("--max-vocab", type=positive_int, default=None,
+                   help="keep at most this many tokens (others become <unk>; default: no limit)")
     d.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this in training become <unk>")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
@@ -147,8 +148,8 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
     V = len(vocab)
     embed = embedding_size(args, vectors, args.hidden)
     if args.tie and embed != args.hidden:
-        source = "the --embeddings vectors'" if vectors is not None else "--embed"
-        raise ValueError(f"--tie needs the embedding size to equal --hidden ({args.hidden}), got {embed} ({source} size)")
+        raise ValueError(f"--tie needs the embedding size to equal --hidden ({args.hidden}); the --embeddings "
+                         f"vectors have {embed} dimensions: give --hidden {embed}, or leave --tie out")
 
     def drop(p: float | None) -> float:  # a site's own option, else --dropout
         return args.dropout if p is None else p
@@ -174,14 +175,19 @@ def train_lm(args) -> int:
     if args.classes and args.softmax != "class":
         raise ValueError(f"--classes sets the class-based softmax's classes; with --softmax {args.softmax} it would "
                          "be ignored: add --softmax class or leave --classes out")
+    if args.tie and args.embed is not None and args.embed != args.hidden:  # said before the data are read
+        raise ValueError(f"--tie shares one matrix between the embedding and the output layer, so --embed must "
+                         f"equal --hidden ({args.hidden}), got --embed {args.embed}: leave --embed out or give "
+                         f"--embed {args.hidden}")
     sites = (args.dropout_input, args.dropout_output) + ((args.dropout_hidden,) if args.layers > 1 else ())
     rates = [args.dropout if p is None else p for p in sites]  # the dropout that acts
     refuse_unused(args, [
         ("--div-value", args.softmax != "adaptive", "without --softmax adaptive (it sizes the tail clusters): add it"),
         ("--class-power", args.softmax != "class", "without --softmax class (it shapes the classes): add it"),
         ("--dropout-hidden", args.layers == 1, "with --layers 1 (it acts between recurrent layers): add layers"),
-        ("--dropout", all(p is not None for p in sites), "when every dropout it sets is given its own rate "
-                                                         "(--dropout-input, --dropout-output, --dropout-hidden)"),
+        ("--dropout", all(p is not None for p in sites), "when every dropout it sets is given its own rate ("
+         + ", ".join(["--dropout-input", "--dropout-output"] + ["--dropout-hidden"] * (args.layers > 1))
+         + "): leave one of those out for it to set"),
         ("--variational", not any(rates), "without dropout (it shares each dropout mask across time): give --dropout"),
         ("--eval-batch-size", not args.valid, "without --valid (it batches validation): give --valid FILE"),
         ("--test-batch-size", not args.test, "without --test (it batches the test set): give --test FILE"),
@@ -222,7 +228,7 @@ def train_lm(args) -> int:
                              f"{len(cut)} = {args.hidden} / {args.div_value:g}^{len(cut)}, less than 1 unit; lower "
                              f"--div-value (to {args.hidden ** (1 / len(cut)):.3g} or less), raise --hidden, or give "
                              "fewer --cutoffs")
-    print(f"vocabulary: {len(vocab)} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
+    print(f"vocabulary: {len(vocab):,} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
     if args.level == "word" and (looks := unsegmented([" ".join(train_tokens[:200_000])], args.train)):
         warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")
     valid_ids = None
@@ -279,7 +285,8 @@ def generate(args) -> int:
                                         ("--top-k", args.top_k or given(args, "top_k")),  # --top-k 0 too
                                         ("--top-p", args.top_p is not None), ("--seed", args.seed is not None)) if on]
         if shaped:
-            raise ValueError(f"--greedy always takes the most likely token, so {' and '.join(shaped)} (which shape "
+            what = "which shape" if len(shaped) > 1 else "which shapes"
+            raise ValueError(f"--greedy always takes the most likely token, so {' and '.join(shaped)} ({what} "
                              "the sampling) would be ignored: give one or the other")
     args.temperature = 1.0 if args.temperature is None else args.temperature
     args.top_p = 1.0 if args.top_p is None else args.top_p

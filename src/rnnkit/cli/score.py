@@ -14,14 +14,15 @@ def register(groups) -> None:
         "score", help="score each line of a file with a language model (log-probability, perplexity)",
         description="Score every line of a text file (UTF-8 unless --encoding says otherwise) as a sentence on "
                     "its own, with a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
-                    "--save'): each line is scored from the start of a sentence and its end (<eos>, or the newline at character level) counts as a token.  "
-                    "Prints one tab-separated line per input line: natural-log probability, tokens scored, "
-                    "perplexity, tokens not in the vocabulary, and the text; a blank line at word level has no "
-                    "token (perplexity nan).  A summary goes to stderr.",
+                    "--save'): each line is scored from the start of a sentence and its end (<eos>, or the "
+                    "newline at character level) counts as a token.  Prints one tab-separated line per input "
+                    "line: natural-log probability, tokens scored, perplexity, tokens not in the vocabulary, and "
+                    "the text, last, as it is (tabs in it too: split at the first four tabs, or cut -f5-); a blank "
+                    "line at word level has no token (perplexity nan).  A summary goes to stderr.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
-    p.add_argument("data", help="text, one sentence a line (.gz or .xz read directly)")
+    p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="lines a recurrent model scores at once (the scores do not depend on it; default 32)")

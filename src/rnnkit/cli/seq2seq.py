@@ -54,9 +54,11 @@ def register(groups) -> None:
     d.add_argument("--level", choices=["word", "punct", "char"], default="word",
                    help="tokens: whitespace words, words with punctuation split off (raw text), or characters")
     d.add_argument("--lowercase", action="store_true", help="lowercase both sides (BLEU is then case-insensitive)")
-    d.add_argument("--max-vocab", type=positive_int, default=None, help="tokens kept per side, specials included")
+    d.add_argument("--max-vocab", type=positive_int, default=None,
+                   help="tokens kept per side, specials included (default: no limit)")
     d.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this in training become <unk>")
-    d.add_argument("--max-length", type=positive_int, default=None, help="drop training pairs with a side longer than this")
+    d.add_argument("--max-length", type=positive_int, default=None,
+                   help="drop training pairs with a side longer than this (default: keep all)")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
     d.add_argument("--columns", type=columns, default=None, metavar="S,T",
                    help="the source and target columns (0-based) of a TSV file of more than two, such as 1,2 for "
@@ -105,7 +107,8 @@ def register(groups) -> None:
         e.add_argument("--ref", default=None,
                        help="seq2seq: reference file parallel to the DATA source file (without it DATA is a TSV)")
         e.add_argument("--columns", type=columns, default=None, metavar="S,T",
-                       help="seq2seq: the source and reference columns (0-based) of a TSV DATA of more than two")
+                       help="seq2seq: the source and reference columns (0-based) of a TSV DATA of more than two "
+                            "(default: a TSV must have two)")
         add_decoding_options(e, prefix="seq2seq: ")
         e.add_argument("--bleu-tokenize", choices=BLEU_TOKENIZERS, default=None,
                        help="seq2seq: sacrebleu's BLEU tokenizer (default: the model's, from train seq2seq "

@@ -93,7 +93,8 @@ def register(groups) -> None:
                                 description="Train a supervised HMM tagger; evaluate, tag and segment accept it.",
                                 formatter_class=fmt)
     add_data_options(h, valid_help="validation file, scored after training (an HMM is estimated in one pass: "
-                                    "no epochs, no checkpoint to choose)")
+                                    "no epochs, no checkpoint to choose)",
+                     test_help="test file, scored with the estimated model (the one --output saves)")
     h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
     h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml", help="known-word emissions")
     h.add_argument("--fold-width", action="store_true",
@@ -110,7 +111,7 @@ def register(groups) -> None:
     t.add_argument("--format", choices=["raw", "conllu", "columns"], default="raw",
                    help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
                         "columns: predictions appended as a last column")
-    t.add_argument("--output", help="output file, gzip- or xz-compressed when its name ends in .gz or .xz (default: stdout)")
+    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -125,7 +126,7 @@ def register(groups) -> None:
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
-    s.add_argument("--output", help="output file, gzip- or xz-compressed when its name ends in .gz or .xz (default: stdout)")
+    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
     s.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")

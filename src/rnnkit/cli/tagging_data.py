@@ -15,11 +15,12 @@ from rnnkit.tagging.io import DataSpec, TaggingData, read_tagged
 
 
 def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
-                      valid_help: str = "validation file (best checkpoint and early stopping)") -> None:
+                     valid_help: str = "validation file (best checkpoint and early stopping)",
+                     test_help: str = "test file, scored with the best model at the end") -> None:
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training file")
     d.add_argument("--valid", required=need_valid, help=valid_help)
-    d.add_argument("--test", help="test file, scored with the best model at the end")
+    d.add_argument("--test", help=test_help)
     d.add_argument("--format", choices=["conllu", "columns", "segmented"], default="conllu",
                    help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
                         "words separated by spaces: word segmentation as BMES character tagging)")

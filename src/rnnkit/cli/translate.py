@@ -103,8 +103,8 @@ def translate_cli(args: argparse.Namespace) -> int:
 
 
 def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
-    """Warn when a fifth or more of the input's tokens are unknown to the model's source vocabulary: the
-    input is then likely in another language than the model translates from (or the wrong direction)."""
+    """Warn when a fifth or more of the input's tokens (of five or more; else all of them) are unknown to the
+    model's source vocabulary: the input is then likely in another language than the model translates from (or the wrong direction)."""
     vocab, tokenize = translator.source_vocab, translator.source_tokenizer.tokenize
     unknown: Counter[str] = Counter()
     total = 0
@@ -112,7 +112,7 @@ def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
         tokens = tokenize(line)
         total += len(tokens)
         unknown.update(t for t in tokens if t not in vocab)
-    if total >= 5 and unknown.total() >= 0.2 * total:
+    if (total >= 5 and unknown.total() >= 0.2 * total) or (total and unknown.total() == total):  # short: all
         common = ", ".join(repr(t) for t in sorted(unknown, key=lambda t: (-unknown[t], t))[:5])
         warn(f"{name}: {unknown.total():,} of its {total:,} tokens ({100 * unknown.total() / total:.0f}%: {common}, ...) "
              "are unknown to the model, which reads them as <unk>; is the input in the language the model translates "

@@ -332,11 +332,12 @@ def check_encoding(encoding: str) -> None:
 
 
 # the first bytes of files that are not text at all, whatever the encoding
-_SIGNATURES = ((b"\x1f\x8b", "gzip-compressed data", "name it .gz (rnnkit decompresses .gz and .xz files) or "
+_SIGNATURES = ((b"\x1f\x8b", "gzip-compressed data", "name it .gz (rnnkit decompresses .gz, .xz and .bz2 files) or "
                 "decompress it (gunzip -c)"),
-               (b"\xfd7zXZ\x00", "xz-compressed data", "name it .xz (rnnkit decompresses .gz and .xz files) or "
-                "decompress it (xz -dc)"),
-               (b"BZh", "bzip2-compressed data", "decompress it (bunzip2 -c)"),
+               (b"\xfd7zXZ\x00", "xz-compressed data", "name it .xz (rnnkit decompresses .gz, .xz and .bz2 files) "
+                "or decompress it (xz -dc)"),
+               (b"BZh", "bzip2-compressed data", "name it .bz2 (rnnkit decompresses .gz, .xz and .bz2 files) or "
+                "decompress it (bunzip2 -c)"),
                (b"PK\x03\x04", "a zip archive", "extract the text file from it (unzip)"),
                (b"\x89PNG", "a PNG image", "give the text file"),
                (b"%PDF", "a PDF document", "give the text file"))

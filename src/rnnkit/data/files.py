@@ -1,10 +1,11 @@
-"""Opening, reading and writing the data files of every format: ``.gz`` / ``.xz`` by name, a file
+"""Opening, reading and writing the data files of every format: ``.gz`` / ``.xz`` / ``.bz2`` by name, a file
 problem as one :class:`rnnkit.errors.DataError` naming the file, text decoded byte for byte with the
 encoding asked for (:mod:`rnnkit.data.encodings` names what a file that does not decode probably
 is), standard input read the same way, and lines split on ``\\n`` only; and the check that an output
 file can be written, made before the work that ends in writing it."""
 from __future__ import annotations
 
+import bz2
 import contextlib
 import errno
 import gzip
@@ -21,17 +22,13 @@ from rnnkit.errors import DataError, os_problem
 
 
 def _opener(path: Path):
-    """The open function for a file name: gzip or lzma by suffix, else the builtin."""
-    if path.suffix == ".gz":
-        return gzip.open
-    if path.suffix == ".xz":
-        return lzma.open
-    return open
+    """The open function for a file name: gzip, lzma or bz2 by suffix, else the builtin."""
+    return {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(path.suffix, open)
 
 
 @contextlib.contextmanager
 def open_data(path: Path, kind: str = "a text file") -> Iterator[BinaryIO]:
-    """The file opened for reading bytes (``.gz`` / ``.xz`` decompressed).  A missing file, a folder,
+    """The file opened for reading bytes (``.gz`` / ``.xz`` / ``.bz2`` decompressed).  A missing file, a folder,
     a permission problem or a broken archive, met on opening or while reading inside the block,
     raises one DataError naming the file and what to do."""
     if str(path) == "-" and not os.path.exists(path):  # standard input's usual name, not a file here
@@ -114,7 +111,7 @@ def text_lines(text: str) -> list[str]:
 
 
 def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz, and
+    """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz/.bz2, and
     atomically (:mod:`rnnkit.atomic`).  The text is encoded before the file is opened: a character
     ``encoding`` cannot hold raises UnicodeEncodeError without creating or emptying the file."""
     path = Path(path)
@@ -125,7 +122,7 @@ def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8")
         if opener is open:
             f.write(data)
         else:
-            with opener(f, "wb") as packed:  # gzip / lzma around the file
+            with opener(f, "wb") as packed:  # gzip / lzma / bz2 around the file
                 packed.write(data)
 
     write_atomically(path, write)  # whole or not at all: a kill or a full disk leaves the earlier file

@@ -208,7 +208,7 @@ def read_vectors(path: str | Path, wanted: Collection[str] | None = None) -> Wor
     if wanted is not None:
         wanted = _word_set("wanted", wanted)
     path = Path(path)
-    binary = path.name.endswith((".bin", ".bin.gz", ".bin.xz"))
+    binary = path.name.endswith((".bin", ".bin.gz", ".bin.xz", ".bin.bz2"))
     with open_data(path, "a word-vector file") as f:
         vectors = (_read_binary if binary else _read_text)(f, path, wanted)
     if not np.isfinite(vectors.vectors).all():

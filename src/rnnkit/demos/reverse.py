@@ -105,8 +105,8 @@ def run_reverse_demo(cfg: ReverseDemoConfig = DEFAULTS, run_dir: str | Path = "r
     state = Trainer(task, train_cfg, run_dir, unit="tok").fit()
     seconds = time.perf_counter() - t0
     for record in state.history:
-        log(f"  epoch {record['epoch']}: train loss {record['train_loss']:.4f}, held-out exact match "
-            f"{100 * record['valid_exact']:.1f}%")
+        log(f"  epoch {record['epoch']}: train loss {record['train_loss']:.4f}, exact match on the first "
+            f"{len(valid)} held-out strings {100 * record['valid_exact']:.1f}%")
     best = model_file(run_dir)
     translator: Translator = load_translator(best)
     out = translate(translator, [p.source_text for p in test])

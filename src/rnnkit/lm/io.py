@@ -49,7 +49,7 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
-        level = task["level"]
+        level = _check_level(task["level"])
     model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
     ckpt.restore_params(model, params, path)
     return model, vocab, level, task
@@ -83,6 +83,13 @@ def is_ngram(path: str | os.PathLike) -> bool:
     return _legacy_metadata(path) is not None
 
 
+def _check_level(level: Any) -> str:
+    """The saved token level, which says how text is cut into tokens: ValueError for anything else."""
+    if level not in ("word", "char"):
+        raise ValueError(f"level {level!r}, expected 'word' or 'char'")
+    return level
+
+
 def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None]:
     """(model, vocabulary or None, level or None) from a file written by :func:`save_ngram`."""
     legacy = _legacy_metadata(path)
@@ -101,6 +108,7 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
     try:
         model = NGramLM.from_arrays(config, arrays)
         vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)
+        level = None if level is None else _check_level(level)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
     if level is None and vocab is not None:  # earlier files: word level is the one with <eos>

@@ -306,6 +306,10 @@ class NGramLM:
         model.probs_ = [arrays[f"probs.{k}"] for k in range(1, n + 1)]
         model.bows_ = [arrays[f"bows.{k}"] for k in range(1, n + 1)]
         model.discounts_ = arrays["discounts"]
+        bad = next((f"{name}.{k + 1}" for name, tables in (("counts", model.counts_), ("probs", model.probs_))
+                    for k, t in enumerate(tables) if t.size and not (t >= 0).all()), None)  # NaN fails >= 0 too
+        if bad is not None:
+            raise ValueError(f"table {bad} holds a negative or NaN entry")
         return model
 
 
