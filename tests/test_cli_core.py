@@ -279,6 +279,22 @@ def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path,
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("argv, said", [
+    (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo "
+     "and rnnkit demo addition, not of rnnkit demo reverse (see rnnkit demo reverse --help)"),
+    (["train", "lm", "--train", "t.txt", "--beam", "3"], "--beam is an option of rnnkit train seq2seq, not of "
+     "rnnkit train lm (see rnnkit train lm --help)"),
+    (["tag", "m.safetensors", "--beam=3"], "unrecognized arguments: --beam=3: --beam is an option of rnnkit evaluate "
+     "and rnnkit translate, not of rnnkit tag"),
+    (["train", "lm", "--train", "t.txt", "--bogus", "3"], "unrecognized arguments: --bogus 3 (see rnnkit train lm "
+     "--help for its options)"),
+])
+def test_an_unknown_option_names_the_command_and_where_it_belongs(argv, said, capsys):
+    assert _exit_code(argv) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert said in err, err
+
+
 def test_stream_errors_threads_position_and_standard_input_are_said_plainly(tmp_path, capsys, monkeypatch):
     import errno
 

@@ -58,3 +58,38 @@ def refuse_unused(args: argparse.Namespace, rules: Sequence[tuple[str, bool, str
     for flag, useless, reason in rules:
         if useless and given(args, flag.lstrip("-").replace("-", "_")):
             raise ValueError(f"{flag} has no effect {reason}, or leave {flag} out")
+
+
+def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...],
+                                                                                              argparse.ArgumentParser]]:
+    """(command words, parser) of ``parser`` and of every subcommand under it."""
+    yield words, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if sub is not parser:
+                    yield from _commands(sub, (*words, name))
+
+
+def unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: Sequence[str]) -> str:
+    """argparse's "unrecognized arguments: ..." with the command named, and, when the first unknown
+    option is one of a parent or sibling command (``rnnkit demo reverse --steps``: the default demo's), which."""
+    words: tuple[str, ...] = ()
+    p = parser
+    for token in argv:  # the command the words name: rnnkit demo reverse
+        sub = next((a for a in p._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None:
+            break
+        if token in sub.choices:
+            words, p = (*words, token), sub.choices[token]
+    command = " ".join(("rnnkit", *words))
+    text = f"unrecognized arguments: {' '.join(extras)}"
+    option = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
+    related = [(w, q) for w, q in _commands(parser)  # the command's parents and siblings: demo, demo addition
+               if w != words and (w == words[:len(w)] or w[:-1] == words[:-1]) and w]
+    owners = [" ".join(("rnnkit", *w)) for w, q in related
+              if option is not None and any(option in a.option_strings for a in q._actions)]
+    if owners:
+        shown = owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + " and " + owners[-1]
+        return f"{text}: {option} is an option of {shown}, not of {command} (see {command} --help)"
+    return f"{text} (see {command} --help for its options)"

@@ -21,7 +21,7 @@ from pathlib import Path
 from rnnkit._version import __version__
 from rnnkit.cli import processes
 from rnnkit.cli.common import positive_int
-from rnnkit.cli.given import given_options
+from rnnkit.cli.given import given_options, unrecognized
 from rnnkit.errors import RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error
 
 # Subcommand modules, in the order their commands appear in --help.
@@ -233,7 +233,7 @@ def _main(argv: list[str] | None) -> int:
             parser.error("--threads goes before the command, as an option of rnnkit itself: "
                          "rnnkit --threads N COMMAND ...")
         if extras:
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+            parser.error(unrecognized(parser, sys.argv[1:] if argv is None else argv, extras))
     args._given = given_options(parser, argv)  # the options written, for refusing those with no effect
     if getattr(args, "input", None) == "-":  # the usual name for standard input (tag, segment, classify, ...)
         args.input = None
