@@ -241,6 +241,7 @@ def test_classifier_train_evaluate_classify_and_folds(tmp_path, capsys, monkeypa
     assert code == 0 and re.search(r"2-fold cross-validation: accuracy [\d.]+% \(std [\d.]+\)", out), err
     assert out.count("fold ") >= 2
     cv = tmp_path / "cv"
+    assert f"models, one a fold: {cv / 'fold1' / 'best.safetensors'} to {cv / 'fold2' / 'best.safetensors'}" in err
     for given in (cv, cv / "best.safetensors"):  # the run's folder holds no model: its folds' models are named
         code, _, err = run_cli(capsys, ["classify", str(given), str(pos)])
         assert code == 2 and len(err.strip().splitlines()) == 1, err

@@ -15,7 +15,7 @@ import numpy as np
 from rnnkit.cli import processes
 from rnnkit.cli.classify_data import holdout
 from rnnkit.cli.pretrained import read_pretrained
-from rnnkit.train.loop import BEST, LAST
+from rnnkit.train.loop import BEST, LAST, model_file
 
 
 def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: Callable[..., tuple[Any, Any]],
@@ -68,6 +68,9 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
     print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
           f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
+    if group.rank == 0:
+        print(f"models, one a fold: {model_file(run / 'fold1')} to {model_file(run / f'fold{args.folds}')}",
+              file=sys.stderr)
     return 0
 
 
