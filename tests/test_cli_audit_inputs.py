@@ -37,6 +37,8 @@ def test_a_damaged_hmm_is_a_data_error_not_a_traceback(tmp_path):
     HMMTagger.loads(json.dumps(data))  # the control
     for key, bad, said in (("words", "x", "a damaged or foreign model"),  # was AttributeError: 'str' ... 'items'
                            ("version", 99, "format version 99, and this rnnkit reads version 1"),
+                           ("tags", [None, "NOUN"], "tags to be a list of strings, got NoneType"),  # tagged None
+                           ("tags", ["DET", "DET"], "tags to be distinct"),
                            ("words", {"the": [[-1, 2]]}, "tag -1, count 2; expected both >= 0"),  # took the last tag
                            ("words", {"the": [[0, -2]]}, "count -2"),
                            ("ngrams", [[-c for c in data["ngrams"][0]], *data["ngrams"][1:]], "negative")):
@@ -69,7 +71,7 @@ def test_a_language_model_of_an_unknown_level_or_negative_counts_is_refused(tmp_
     assert code == 0, err
     for source, edit, said in (("run/last.safetensors", "level", "level 'xyz', expected 'word' or 'char'"),
                                ("kn.safetensors", "level", "level 'xyz', expected 'word' or 'char'"),
-                               ("kn.safetensors", "counts", "table counts.2 holds a negative or NaN entry")):
+                               ("kn.safetensors", "counts", "table counts.2 holds a negative, NaN or infinite entry")):
         arrays, meta = ckpt.load_checkpoint(tmp_path / source)
         if edit == "level":
             meta["task"]["level"] = "xyz"

@@ -227,6 +227,8 @@ def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], w
             raise TypeError(f"Expected {k} as a numpy array, got {type(v).__name__}")
         if v.shape != params[k].shape:
             raise ValueError(f"Expected {k} of shape {params[k].shape}, got {v.shape}")
+        if params[k].dtype.kind == "f" and v.dtype not in (np.float32, np.float64):  # bool, int, float16: cast
+            raise ValueError(f"Expected {k} as float32 or float64, got {v.dtype}")   # silently, or lossily
         params[k][...] = v
 
 
@@ -245,15 +247,15 @@ MODEL_KINDS = {
 
 def kind_name(kind: Any) -> str:
     """What a checkpoint of ``kind`` is, for messages: "a language model", "a tree model"."""
-    return MODEL_KINDS[kind][0] if kind in MODEL_KINDS else f"a model of kind {kind!r}"
+    return MODEL_KINDS[kind][0] if isinstance(kind, str) and kind in MODEL_KINDS else f"a model of kind {kind!r:.60}"
 
 
 def other_kind(kind: Any) -> str:
     """What a checkpoint of ``kind`` is and where it is used ("it is a language model: use it with ...")."""
-    if kind in MODEL_KINDS:
+    if isinstance(kind, str) and kind in MODEL_KINDS:  # a list or dict there (a damaged file) is no kind
         what, commands = MODEL_KINDS[kind]
         return f"it is {what}: use it with {commands}"
-    return f"its model kind is {kind!r}" if kind else "it holds no model (a file rnnkit did not train?)"
+    return f"its model kind is {kind!r:.60}" if kind else "it holds no model (a file rnnkit did not train?)"
 
 
 def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str
@@ -265,6 +267,8 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
     """
     arrays, meta = load_checkpoint(path)
     task = meta.get("task") or {}
+    if not isinstance(task, dict):
+        raise _damaged(Path(path), f"its task is a {type(task).__name__}, not an object")
     if task.get("model") != kind:
         raise CheckpointError(f"{path}: not a {what} checkpoint; {other_kind(task.get('model'))}, or pass a "
                               f"checkpoint written by '{command}'")
@@ -273,7 +277,21 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise CheckpointError(f"{path}: the weights {name} hold NaN or inf values (a damaged or edited file: "
                                   "training never saves such weights); use another checkpoint")
+    _check_sizes(Path(path), task, model)
     return model, task
+
+
+def _check_sizes(path: Path, task: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    """A size in the task's model configuration (``*_config``) above 4096 and above every dimension of
+    the arrays stored is damage: refused before a loader builds a model of that size (vocabulary,
+    hidden or layer count of 10**9 would try to allocate gigabytes, or build layers for ever)."""
+    limit = max([4096] + [d for a in arrays.values() for d in a.shape])
+    for key, config in task.items():
+        if not (isinstance(key, str) and key.endswith("_config") and isinstance(config, dict)):
+            continue
+        for field, value in config.items():
+            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+                raise _damaged(path, f"{key}.{field} is {value:,}, larger than any array the file holds")
 
 
 @contextmanager
@@ -283,6 +301,14 @@ def reading_metadata(path: str | os.PathLike, what: str) -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: damaged {what} metadata ({exc}); retrain or use another checkpoint") from None
+
+
+def check_matches(*pairs: tuple[str, Any, str, int]) -> None:
+    """ValueError (for :func:`reading_metadata` to name the file) when a size of the model's configuration
+    differs from the count it must equal: ``("lm_config.vocab_size", 16, "the vocabulary", len(vocab))``."""
+    for name, value, other, count in pairs:
+        if value != count:
+            raise ValueError(f"{name} is {value!r:.40}, but {other} holds {count:,}")
 
 
 def restore_params(model: Any, arrays: Mapping[str, np.ndarray], path: str | os.PathLike) -> None:

@@ -109,6 +109,21 @@ def check_str_sequence(name: str, value: Any) -> list[str]:
     return items
 
 
+def check_names(name: str, value: Any) -> list[str]:
+    """``value`` as a list of distinct, non-empty strings: the tags of a tagger, the labels
+    of a classifier (an empty name prints as nothing; a repeated one makes two outputs one answer)."""
+    if isinstance(value, dict):  # list({}) is [] and list({"a": 1}) its keys: neither is a list of names
+        raise TypeError(f"Expected {name} to be a list of strings, got a dict")
+    items = check_str_sequence(name, value)
+    empty = [i for i, item in enumerate(items) if not item]
+    if empty:
+        raise ValueError(f"Expected {name} to be non-empty strings, got an empty one at position {empty[0]}")
+    if len(set(items)) < len(items):
+        twice = next(item for i, item in enumerate(items) if item in items[:i])
+        raise ValueError(f"Expected {name} to be distinct, got {twice!r:.60} twice")
+    return items
+
+
 def check_int_sequence(name: str, value: Any, minimum: int | None = None) -> tuple[int, ...]:
     """``value`` as a tuple of Python ints after checking it is a sequence (not one int, not a str) of
     integers (numpy ones too; not bools, floats or strings, which ``int()`` would turn silently) >= minimum."""

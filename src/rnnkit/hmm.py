@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_number
+from rnnkit.checks import check_int, check_names, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
@@ -318,7 +318,7 @@ class HMMTagger:
                                               tables["emissions"], tables.get("end"), config["scheme"])
             model = cls(**config)
             model._check_config()
-            model.tags_ = list(data["tags"])
+            model.tags_ = check_names("tags", data["tags"])  # null, 7, "" or a tag twice: not a tag list
             K = len(model.tags_)
             model.word_tag_counts_ = {}
             for word, pairs in data["words"].items():

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_bool, check_id_values, check_int, check_rate, check_str_sequence
+from rnnkit.checks import check_bool, check_id_values, check_int, check_names, check_rate, check_str_sequence
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
 from rnnkit.data.segmentation import fold_width as fold_text
@@ -51,7 +51,7 @@ class ClassifierEncoder:
         if not isinstance(vocab, Vocabulary):
             raise TypeError(f"Expected vocab to be a Vocabulary, got {type(vocab).__name__}")
         self.vocab = vocab
-        self.labels = check_str_sequence("labels", labels)  # a str 'pos' would be the labels p, o, s
+        self.labels = check_names("labels", labels)  # a str 'pos' would be the labels p, o, s
         self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.lowercase = check_bool("lowercase", lowercase)
         self.max_length = check_int("max_length", max_length, 0)  # 0: keep every token (-1 dropped the last)
@@ -262,6 +262,8 @@ def load_classifier(path: str | os.PathLike) -> tuple[Classifier, ClassifierEnco
     with ckpt.reading_metadata(path, "classifier"):
         cfg = ClassifierConfig(**task["classifier_config"])
         encoder = ClassifierEncoder.from_json(task["encoder"])
-    model = Classifier(cfg, np.random.default_rng(0))
+        ckpt.check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
+                           ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
+        model = Classifier(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
     return model, encoder, task

@@ -50,7 +50,8 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
         level = _check_level(task["level"])
-    model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
+        ckpt.check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
+        model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
     ckpt.restore_params(model, params, path)
     return model, vocab, level, task
 

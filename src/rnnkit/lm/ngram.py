@@ -301,16 +301,32 @@ class NGramLM:
         model.vocab_size_ = check_int("vocab_size", config["vocab_size"], 1)
         eos = config["eos_id"]
         model.eos_id_ = None if eos is None else check_int("eos_id", eos, 0)
+        if model.eos_id_ is not None and model.eos_id_ >= model.vocab_size_:
+            raise ValueError(f"eos_id {model.eos_id_} is not below vocab_size {model.vocab_size_}")
         model.keys_ = [arrays[f"keys.{k}"] for k in range(1, n + 1)]
         model.counts_ = [arrays[f"counts.{k}"] for k in range(1, n + 1)]
         model.probs_ = [arrays[f"probs.{k}"] for k in range(1, n + 1)]
         model.bows_ = [arrays[f"bows.{k}"] for k in range(1, n + 1)]
         model.discounts_ = arrays["discounts"]
-        bad = next((f"{name}.{k + 1}" for name, tables in (("counts", model.counts_), ("probs", model.probs_))
-                    for k, t in enumerate(tables) if t.size and not (t >= 0).all()), None)  # NaN fails >= 0 too
-        if bad is not None:
-            raise ValueError(f"table {bad} holds a negative or NaN entry")
+        _check_tables(model)
         return model
+
+
+def _check_tables(model: NGramLM) -> None:
+    """ValueError naming the first table of a loaded model that could not have been fitted: keys, counts
+    and probabilities of one length per order, the back-off weights one per context (the order below's
+    n-grams), keys, counts, probabilities and weights finite and >= 0."""
+    for k in range(model.order):
+        keys, counts, probs, bows = model.keys_[k], model.counts_[k], model.probs_[k], model.bows_[k]
+        n = len(keys) if keys.ndim == 1 else -1
+        contexts = 1 if k == 0 else len(model.keys_[k - 1])
+        for name, t, size, kinds in (("keys", keys, n, "iu"), ("counts", counts, n, "iu"), ("probs", probs, n, "f"),
+                                     ("bows", bows, contexts, "f")):
+            if t.ndim != 1 or len(t) != size or t.dtype.kind not in kinds:
+                raise ValueError(f"table {name}.{k + 1} is {t.dtype} of shape {t.shape}; expected "
+                                 f"{'integers' if kinds == 'iu' else 'floats'} of shape ({size},)")
+            if t.size and not (t >= 0).all() or (kinds == "f" and not np.isfinite(t).all()):  # NaN fails >= 0
+                raise ValueError(f"table {name}.{k + 1} holds a negative, NaN or infinite entry")
 
 
 def _suffix_node(keys: list[np.ndarray], hist: np.ndarray, length: int) -> np.ndarray:

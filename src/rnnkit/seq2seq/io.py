@@ -125,8 +125,12 @@ def load_translator(path: str | os.PathLike) -> Translator:
         _check_bleu_tokenize(bleu_tokenize)
         rule = task.get("length_rule")  # absent before it was stored
         length_rule = LengthRule() if rule is None else LengthRule.from_dict(rule)
-    # the generator only fills arrays that restore_params overwrites next
-    model = Seq2Seq(cfg, np.random.default_rng(0))
+        ckpt.check_matches(("seq2seq_config.src_vocab_size", cfg.src_vocab_size, "the source vocabulary",
+                            len(source_vocab)),
+                           ("seq2seq_config.tgt_vocab_size", cfg.tgt_vocab_size, "the target vocabulary",
+                            len(target_vocab)))
+        # the generator only fills arrays that restore_params overwrites next
+        model = Seq2Seq(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
     return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer, bleu_tokenize,
                       length_rule)

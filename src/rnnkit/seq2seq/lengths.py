@@ -25,7 +25,6 @@ stored read as ``LengthRule(2.0, 10)`` (the rule 2 n + 10 of those versions).
 """
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from rnnkit.checks import check_int
 
 SLACK = 10  # steps every training pair has to spare
 QUANTILE = 0.999  # of the pairs' ratios: the slope
+MAX_RATIO, MAX_EXTRA = 1000.0, 100_000  # far above any corpus's; a rule beyond them is a damaged file
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ class LengthRule:
 
     def __post_init__(self) -> None:
         r = self.ratio
-        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real) or not 0.0 < r < math.inf:
-            raise ValueError(f"Expected the length rule's ratio to be a positive finite number, got {r!r}")
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real) or not 0.0 < r <= MAX_RATIO:
+            raise ValueError(f"Expected the length rule's ratio to be a number in (0, {MAX_RATIO:g}], got {r!r}")
         object.__setattr__(self, "ratio", float(r))  # np.float32(2.0) and 2 alike: one type in the rule
-        check_int("the length rule's extra steps", self.extra, 1)
+        if check_int("the length rule's extra steps", self.extra, 1) > MAX_EXTRA:  # decoding would not end
+            raise ValueError(f"Expected the length rule's extra steps to be at most {MAX_EXTRA:,}, got {self.extra}")
 
     def limits(self, src_lengths: np.ndarray, max_len: int | None = None) -> np.ndarray:
         """(B,) int64 steps each sentence may take: ``max_len`` for every one when given, else the rule."""
@@ -99,4 +100,4 @@ def fit_length_rule(pairs: Iterable[tuple[Any, Any]]) -> LengthRule:
     n, steps = lengths[:, 0], lengths[:, 1]  # (N,) source tokens, target tokens + EOS
     ratio = float(np.quantile(steps / n, QUANTILE, method="higher"))
     short = int(np.quantile(steps - np.ceil(ratio * n), QUANTILE, method="higher"))  # steps beyond the slope
-    return LengthRule(ratio, SLACK + max(0, short))
+    return LengthRule(min(ratio, MAX_RATIO), min(SLACK + max(0, short), MAX_EXTRA))  # bounds: a rule loads

@@ -197,7 +197,9 @@ def load_tagger(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
         cfg = TaggerConfig(**task["tagger_config"])
         encoder = TaggerEncoder.from_json(task["encoder"])
         DataSpec(**task["data"])
-    model = Tagger(cfg, np.random.default_rng(0))
+        ckpt.check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
+                           ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)))
+        model = Tagger(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
     return model, encoder, task
 
@@ -242,13 +244,21 @@ class LoadedTagger:
             from rnnkit.tagging.task import decoding_constraints
 
             self.model, self.encoder, task = load_tagger(path)
-            self.allowed = decoding_constraints(self.encoder.tags, task["data"]["scheme"])
         elif self.kind == HMM_KIND:
             self.model = _load_hmm(path, task)
         else:
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {ckpt.other_kind(self.kind)}")
         self.task = task
-        self.spec = DataSpec(**task["data"])
+        from rnnkit.tagging.scoring import METRICS
+
+        with ckpt.reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
+            self.spec = DataSpec(**task["data"])
+            if task["metric"] not in METRICS:
+                raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")
+            if self.kind == "tagger":
+                from rnnkit.tagging.task import decoding_constraints
+
+                self.allowed = decoding_constraints(self.encoder.tags, self.spec.scheme)
 
     @property
     def tags(self) -> list[str]:

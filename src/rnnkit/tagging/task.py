@@ -18,7 +18,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_bool, check_id_values, check_int, check_number, check_str_sequence
+from rnnkit.checks import check_bool, check_id_values, check_int, check_number, check_names
 from rnnkit.constraints import allowed_transitions
 from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.vocab import Vocabulary
@@ -61,7 +61,7 @@ class TaggerEncoder:
                 raise TypeError(f"Expected {name} to be a Vocabulary{'' if name == 'words' else ' or None'}, "
                                 f"got {type(vocab).__name__}")
         self.words = words
-        self.tags = check_str_sequence("tags", tags)  # a str 'DNV' would be the tags D, N, V
+        self.tags = check_names("tags", tags)  # a str 'DNV' would be the tags D, N, V
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
         self.chars = chars
         self.bigrams = bigrams

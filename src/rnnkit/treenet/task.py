@@ -210,6 +210,8 @@ def load_treenet(path: str | os.PathLike) -> tuple[TreeNet, TreeEncoder]:
     with ckpt.reading_metadata(path, "tree model"):
         cfg = TreeNetConfig(**task["treenet_config"])
         encoder = TreeEncoder.from_json(task)
-    model = TreeNet(cfg, np.random.default_rng(0))
+        ckpt.check_matches(("treenet_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
+                           ("treenet_config.num_classes", cfg.num_classes, "classes", task["classes"]))
+        model = TreeNet(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
     return model, encoder

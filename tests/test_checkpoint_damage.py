@@ -1,0 +1,129 @@
+"""Checkpoints damaged under a valid checksum (metadata or arrays edited, then saved again with fresh
+digests), found by a fuzzing audit (Dec 6): each used to give a traceback, a hang, an allocation of
+gigabytes, or a silent wrong answer; now one line, exit 2, naming the file."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from clirun import run_cli, write_conllu
+
+from rnnkit import checkpoint as ckpt
+
+FAST = ["--epochs", "1", "--progress", "none", "--checkpoint-minutes", "0"]
+WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """One tiny trained model of each kind, and the data to run it on."""
+    d = tmp_path_factory.mktemp("models")
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
+    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
+    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
+    tags = {w: ("DET" if w in ("the", "a") else "NOUN") for w in WORDS}
+    write_conllu(d / "tag.conllu", [[(w, tags[w]) for w in x.split()] for x in lines[:12]])
+    small = ["--embed", "4", "--hidden", "4", "--batch-size", "4", *FAST]
+    commands = {
+        "lm": ["train", "lm", "--train", str(d / "lm.txt"), "--level", "word", "--layers", "1", "--bptt", "5",
+               *small, "--run-dir", str(d / "lm")],
+        "ngram": ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors")],
+        "tagger": ["train", "tagger", "--train", str(d / "tag.conllu"), *small, "--run-dir", str(d / "tagger")],
+        "hmm": ["train", "hmm", "--train", str(d / "tag.conllu"), "--output", str(d / "hmm.safetensors")],
+        "classifier": ["train", "classifier", "--train", str(d / "cls.tsv"), *small, "--run-dir", str(d / "cls")],
+        "seq2seq": ["train", "seq2seq", "--train", str(d / "s2s.tsv"), *small, "--run-dir", str(d / "s2s")],
+    }
+    from rnnkit.cli.main import main
+
+    for kind, argv in commands.items():
+        assert main(argv) == 0, kind
+    return d
+
+
+def _damage(models, source, edit, tmp_path):
+    arrays, meta = ckpt.load_checkpoint(models / source)
+    edit(arrays, meta["task"])
+    path = tmp_path / "damaged.safetensors"
+    ckpt.save_checkpoint(path, arrays, meta)
+    return path
+
+
+def _set(*keys, value):
+    def edit(arrays, task):
+        for k in keys[:-1]:
+            task = task[k]
+        if value is KeyError:
+            del task[keys[-1]]
+        else:
+            task[keys[-1]] = value
+    return edit
+
+
+def _drop_last_token(arrays, task):
+    import json
+
+    vocab = json.loads(task["vocab"]) if isinstance(task["vocab"], str) else task["vocab"]
+    tokens = vocab["tokens"] if isinstance(vocab, dict) else vocab
+    del tokens[-1]
+    task["vocab"] = json.dumps(vocab) if isinstance(task["vocab"], str) else vocab
+
+
+def _array(name, change):
+    def edit(arrays, task):
+        arrays[name] = change(arrays[name])
+    return edit
+
+
+CASES = [  # (model file, edit, command after the model, what the line says)
+    ("lm/last.safetensors", _set("lm_config", "hidden_size", value=10**9), ["generate", "--length", "3"],
+     "lm_config.hidden_size is 1,000,000,000, larger than any array the file holds"),
+    ("lm/last.safetensors", _set("lm_config", "num_layers", value=10**9), ["generate", "--length", "3"],
+     "lm_config.num_layers is 1,000,000,000"),
+    ("lm/last.safetensors", _drop_last_token, ["evaluate", "lm.txt"],
+     "lm_config.vocab_size is 12, but the vocabulary holds 11"),
+    ("lm/last.safetensors", _set("model", value={"a": 1}), ["generate"], "its model kind is {'a': 1}"),
+    ("lm/last.safetensors", _set("lm_config", "cell", value="xyz"), ["generate"], "damaged language-model metadata"),
+    ("lm/last.safetensors", _array("model/embedding.weight", lambda a: a > 0), ["evaluate", "lm.txt"],
+     "embedding.weight as float32 or float64, got bool"),
+    ("kn.safetensors", _array("model/bows.2", lambda a: a[:-1]), ["evaluate", "lm.txt"],
+     "table bows.2 is float64 of shape"),
+    ("kn.safetensors", _array("model/probs.3", lambda a: np.array(a[0])), ["score", "lm.txt"], "table probs.3"),
+    ("kn.safetensors", _array("model/bows.1", lambda a: a - 5), ["evaluate", "lm.txt"],
+     "table bows.1 holds a negative, NaN or infinite entry"),
+    ("kn.safetensors", _set("config", "eos_id", value=10**9), ["evaluate", "lm.txt"], "eos_id 1000000000 is not below"),
+    ("tagger/last.safetensors", _set("encoder", "tags", value=[]), ["tag", "lm.txt"],
+     "tagger_config.num_tags is 2, but the tag list holds 0"),
+    ("tagger/last.safetensors", _set("encoder", "tags", value={}), ["tag", "lm.txt"], "tags to be a list of strings"),
+    ("tagger/last.safetensors", _set("encoder", "tags", value=["DET", "DET"]), ["tag", "lm.txt"],
+     "tags to be distinct, got 'DET' twice"),
+    ("tagger/last.safetensors", _set("encoder", "tags", value=["", "NOUN"]), ["tag", "lm.txt"], "non-empty strings"),
+    ("tagger/last.safetensors", _set("metric", value=KeyError), ["evaluate", "tag.conllu"], "'metric'"),
+    ("tagger/last.safetensors", _set("metric", value="xyz"), ["evaluate", "tag.conllu"], "metric 'xyz', expected"),
+    ("hmm.safetensors", _set("data", value=KeyError), ["tag", "lm.txt"], "damaged tagger metadata ('data')"),
+    ("classifier", _set("encoder", "labels", value=["neg"]), ["classify", "lm.txt"],
+     "classifier_config.num_classes is 2, but the label list holds 1"),
+    ("seq2seq", _set("length_rule", "extra", value=10**9), ["translate", "lm.txt"],
+     "extra steps to be at most 100,000"),
+]
+_RUNS = {"classifier": "cls/last.safetensors", "seq2seq": "s2s/last.safetensors"}
+
+
+@pytest.mark.parametrize("source, edit, command, said", CASES, ids=[f"{i}-{c[2][0]}" for i, c in enumerate(CASES)])
+def test_a_damaged_checkpoint_is_one_line_naming_it(models, source, edit, command, said, tmp_path, capsys):
+    path = _damage(models, _RUNS.get(source, source), edit, tmp_path)
+    argv = [command[0], str(path), *(str(models / c) if c.endswith((".txt", ".conllu")) else c for c in command[1:])]
+    code, out, err = run_cli(capsys, argv)
+    assert code == 2 and err.count("\n") == 1 and str(path) in err, (code, err)
+    assert said in err, err
+    assert "Traceback" not in err and not out.strip()
+
+
+def test_the_undamaged_models_all_run(models, capsys):
+    """The control: the same commands on the models as trained."""
+    for source, command in (("lm/last.safetensors", ["evaluate", "lm.txt"]), ("kn.safetensors", ["score", "lm.txt"]),
+                            ("tagger/last.safetensors", ["evaluate", "tag.conllu"]), ("hmm.safetensors", ["tag", "lm.txt"]),
+                            ("cls/last.safetensors", ["classify", "lm.txt"]),
+                            ("s2s/last.safetensors", ["translate", "lm.txt"])):
+        code, out, err = run_cli(capsys, [command[0], str(models / source), str(models / command[1])])
+        assert code == 0 and out.strip(), (source, err)
