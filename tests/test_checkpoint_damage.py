@@ -105,6 +105,9 @@ CASES = [  # (model file, edit, command after the model, what the line says)
      "classifier_config.num_classes is 2, but the label list holds 1"),
     ("seq2seq", _set("length_rule", "extra", value=10**9), ["translate", "lm.txt"],
      "extra steps to be at most 100,000"),
+    ("seq2seq", _set("source_tokenizer", "lowercase", value="no"), ["translate", "lm.txt"],
+     "lowercase to be a bool, got str 'no'"),  # was read as true
+    ("hmm.safetensors", _set("fold_width", value="xyz"), ["tag", "lm.txt"], "fold_width to be a bool"),
 ]
 _RUNS = {"classifier": "cls/last.safetensors", "seq2seq": "s2s/last.safetensors"}
 
@@ -127,3 +130,16 @@ def test_the_undamaged_models_all_run(models, capsys):
                             ("s2s/last.safetensors", ["translate", "lm.txt"])):
         code, out, err = run_cli(capsys, [command[0], str(models / source), str(models / command[1])])
         assert code == 0 and out.strip(), (source, err)
+
+
+def test_a_tree_encoder_takes_only_a_bool_and_a_class_count():
+    """Read from a tree model's metadata: lowercase "no" was true, classes "5" or 1.5 were int()-ed."""
+    from rnnkit.data.vocab import Vocabulary
+    from rnnkit.treenet.task import TreeEncoder
+
+    vocab = Vocabulary(["<unk>", "good"], eos_token=None)
+    assert TreeEncoder(vocab, 5, True).classes == 5
+    for classes, lowercase, said in ((5, "no", "lowercase to be a bool"), ("5", False, "classes"),
+                                     (1.5, False, "classes"), (1, False, "classes")):
+        with pytest.raises((TypeError, ValueError), match=said):
+            TreeEncoder(vocab, classes, lowercase)

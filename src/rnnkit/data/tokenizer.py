@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rnnkit.checks import check_bool
+
 LEVELS = ("word", "punct", "char")
 
 # a word may hold inner hyphens, apostrophes and number separators ("t-shirt", "man's", "3.5", "1,000")
@@ -38,6 +40,7 @@ class Tokenizer:
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
             raise ValueError(f"Expected level to be one of {LEVELS}, got {self.level!r}")
+        check_bool("lowercase", self.lowercase)  # "no" would be true
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text`` after stripping it and collapsing whitespace runs to one space (lowercased if

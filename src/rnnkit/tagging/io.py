@@ -255,6 +255,7 @@ class LoadedTagger:
             self.spec = DataSpec(**task["data"])
             if task["metric"] not in METRICS:
                 raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")
+            check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
             if self.kind == "tagger":
                 from rnnkit.tagging.task import decoding_constraints
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate
+from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.distributed import split_rows
@@ -55,8 +55,8 @@ class TreeEncoder:
 
     def __init__(self, vocab: Vocabulary, classes: int, lowercase: bool = False) -> None:
         self.vocab = vocab
-        self.classes = int(classes)
-        self.lowercase = bool(lowercase)
+        self.classes = check_int("classes", classes, 2)
+        self.lowercase = check_bool("lowercase", lowercase)  # "no" would be true
 
     @classmethod
     def build(cls, trees: Sequence[Tree], classes: int, lowercase: bool = False, min_count: int = 1) -> TreeEncoder:
