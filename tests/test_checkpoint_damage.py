@@ -69,6 +69,15 @@ def _drop_last_token(arrays, task):
     task["vocab"] = json.dumps(vocab) if isinstance(task["vocab"], str) else vocab
 
 
+def _no_eos(arrays, task):
+    """A word-level model whose vocabulary lost its <eos> (scored one token a line too few)."""
+    import json
+
+    vocab = json.loads(task["vocab"]) if isinstance(task["vocab"], str) else task["vocab"]
+    vocab["eos_token"] = None
+    task["vocab"] = json.dumps(vocab) if isinstance(task["vocab"], str) else vocab
+
+
 def _array(name, change):
     def edit(arrays, task):
         arrays[name] = change(arrays[name])
@@ -91,6 +100,8 @@ CASES = [  # (model file, edit, command after the model, what the line says)
     ("kn.safetensors", _array("model/probs.3", lambda a: np.array(a[0])), ["score", "lm.txt"], "table probs.3"),
     ("kn.safetensors", _array("model/bows.1", lambda a: a - 5), ["evaluate", "lm.txt"],
      "table bows.1 holds a negative, NaN or infinite entry"),
+    ("lm/last.safetensors", _no_eos, ["evaluate", "lm.txt"], "word-level model whose vocabulary has no end-of"),
+    ("kn.safetensors", _no_eos, ["score", "lm.txt"], "word-level model whose vocabulary has no end-of"),
     ("kn.safetensors", _set("config", "eos_id", value=10**9), ["evaluate", "lm.txt"], "eos_id 1000000000 is not below"),
     ("tagger/last.safetensors", _set("encoder", "tags", value=[]), ["tag", "lm.txt"],
      "tagger_config.num_tags is 2, but the tag list holds 0"),

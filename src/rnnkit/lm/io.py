@@ -50,6 +50,7 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
         level = _check_level(task["level"])
+        _check_eos(level, vocab)
         ckpt.check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
         model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
     ckpt.restore_params(model, params, path)
@@ -61,6 +62,8 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
     """Write a fitted n-gram model (with its vocabulary and token level, if given) as a checkpoint."""
     if level not in (None, "word", "char"):
         raise ValueError(f"Expected level 'word', 'char' or None, got {level!r}")
+    if level == "word" and vocab is not None and vocab.eos_token is None:
+        raise ValueError("Expected a word-level model's vocabulary to have an eos_token, got none")
     arrays = {"model/" + k: v for k, v in model.arrays().items()}
     task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
             "level": level}
@@ -91,6 +94,13 @@ def _check_level(level: Any) -> str:
     return level
 
 
+def _check_eos(level: str, vocab: Vocabulary) -> None:
+    """A word-level model ends every sentence with <eos>, and counts it (its perplexity does): one whose
+    vocabulary has none would score one token a line too few."""
+    if level == "word" and vocab.eos_token is None:
+        raise ValueError("a word-level model whose vocabulary has no end-of-sentence token")
+
+
 def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None]:
     """(model, vocabulary or None, level or None) from a file written by :func:`save_ngram`."""
     legacy = _legacy_metadata(path)
@@ -110,6 +120,8 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
         model = NGramLM.from_arrays(config, arrays)
         vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)
         level = None if level is None else _check_level(level)
+        if level is not None and vocab is not None:
+            _check_eos(level, vocab)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
     if level is None and vocab is not None:  # earlier files: word level is the one with <eos>
