@@ -78,6 +78,16 @@ def _no_eos(arrays, task):
     task["vocab"] = json.dumps(vocab) if isinstance(task["vocab"], str) else vocab
 
 
+def _reversed(key):
+    def edit(arrays, task):
+        import json
+
+        vocab = json.loads(task[key]) if isinstance(task[key], str) else task[key]
+        vocab["tokens"] = vocab["tokens"][::-1]
+        task[key] = json.dumps(vocab) if isinstance(task[key], str) else vocab
+    return edit
+
+
 def _array(name, change):
     def edit(arrays, task):
         arrays[name] = change(arrays[name])
@@ -116,6 +126,14 @@ CASES = [  # (model file, edit, command after the model, what the line says)
      "classifier_config.num_classes is 2, but the label list holds 1"),
     ("seq2seq", _set("length_rule", "extra", value=10**9), ["translate", "lm.txt"],
      "extra steps to be at most 100,000"),
+    ("kn.safetensors", _set("config", "vocab_size", value=10**9), ["score", "lm.txt"],
+     "vocab_size 1000000000 does not fit table keys.1"),  # was an IndexError; generate allocated 7 GiB
+    ("lm/last.safetensors", _set("model", value=[]), ["evaluate", "lm.txt"], "not a model rnnkit can evaluate"),
+    ("tagger/last.safetensors", _set("encoder", "max_chars", value=10**9), ["tag", "lm.txt"],
+     "max_chars at most 10,000"),
+    ("tagger/last.safetensors", _set("tagger_config", "char_vocab_size", value=7), ["tag", "lm.txt"],
+     "tagger_config.char_vocab_size is 7, but the character vocabulary holds 0"),
+    ("seq2seq", _reversed("source_vocab"), ["translate", "lm.txt"], "the source vocabulary to start with"),
     ("seq2seq", _set("source_tokenizer", "lowercase", value="no"), ["translate", "lm.txt"],
      "lowercase to be a bool, got str 'no'"),  # was read as true
     ("hmm.safetensors", _set("fold_width", value="xyz"), ["tag", "lm.txt"], "fold_width to be a bool"),
@@ -154,3 +172,12 @@ def test_a_tree_encoder_takes_only_a_bool_and_a_class_count():
                                      (1.5, False, "classes"), (1, False, "classes")):
         with pytest.raises((TypeError, ValueError), match=said):
             TreeEncoder(vocab, classes, lowercase)
+
+
+def test_word_classes_above_the_vocabulary_are_refused_without_a_huge_set():
+    """A class number of 10**9 (a damaged class-softmax model) built set(range(10**9 + 1)) to name the
+    empty classes: gigabytes, then out of memory."""
+    from rnnkit.lm.class_softmax import ClassSoftmax
+
+    with pytest.raises(ValueError, match="C <= 3 words, got class 1000000000"):
+        ClassSoftmax(np.array([0, 1, 10**9]))

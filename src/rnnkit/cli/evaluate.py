@@ -91,13 +91,15 @@ def evaluate(args) -> int:
     from rnnkit.lm.io import NGRAM_KIND, is_ngram
 
     kind = NGRAM_KIND if is_ngram(args.model) else (ckpt.load_meta(args.model).get("task") or {}).get("model")
+    if kind is not None and not isinstance(kind, str):  # a list or dict there: a damaged file
+        raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {ckpt.other_kind(kind)}")
     if args.interpolate is None and (args.weight is not None or args.tune_on is not None):
         raise ValueError("--weight and --tune-on need --interpolate MODEL2 (the model to mix with)")
     if args.weight is not None and args.tune_on is not None:
         raise ValueError("give --weight W or --tune-on FILE, not both (--tune-on fits the weight)")
     if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
         raise ValueError(f"--interpolate mixes language models; {args.model} is {ckpt.kind_name(kind)}")
-    if kind not in EVALUATORS:
+    if not isinstance(kind, str) or kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
     kind2 = None
     if args.interpolate is not None:

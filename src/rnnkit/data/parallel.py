@@ -190,7 +190,8 @@ def build_vocab(sentences: Iterable[Sequence[str]], max_size: int | None = None,
     return Vocabulary(list(SPECIALS) + inner.tokens[2:], unk_token=UNK, eos_token=EOS)
 
 
-def _check_vocab(vocab: Vocabulary, name: str) -> None:
+def check_vocab(vocab: Vocabulary, name: str) -> None:
+    """TypeError or ValueError unless ``vocab`` is a Vocabulary starting with the specials build_vocab puts first."""
     if not isinstance(vocab, Vocabulary):
         raise TypeError(f"Expected {name} to be a Vocabulary, got {type(vocab).__name__}")
     # decode, not .tokens: that property copies the whole list, and decode_ids runs once per sentence
@@ -202,14 +203,14 @@ def _check_vocab(vocab: Vocabulary, name: str) -> None:
 def encode_pairs(pairs: Sequence[SentencePair], source_vocab: Vocabulary,
                  target_vocab: Vocabulary) -> list[tuple[np.ndarray, np.ndarray]]:
     """(source ids (n,), target ids (m,)) int64 per pair, without BOS/EOS (batching adds them)."""
-    _check_vocab(source_vocab, "source_vocab")
-    _check_vocab(target_vocab, "target_vocab")
+    check_vocab(source_vocab, "source_vocab")
+    check_vocab(target_vocab, "target_vocab")
     return [(source_vocab.encode(p[0]), target_vocab.encode(p[1])) for p in pairs]
 
 
 def decode_ids(ids: Iterable[int], vocab: Vocabulary, tokenizer: Tokenizer) -> str:
     """Detokenised text of decoder output ids: cut at the first EOS, PAD and BOS dropped."""
-    _check_vocab(vocab, "vocab")
+    check_vocab(vocab, "vocab")
     kept = []
     for i in ids:
         if int(i) == EOS_ID:

@@ -131,6 +131,9 @@ class ClassSoftmax:
             raise ValueError(f"Expected word_classes for all {vocab_size} words, got {given.size}")
         word_classes = given.astype(np.int64)
         present = np.unique(word_classes)
+        if present[-1] >= word_classes.size:  # C <= V: a class above every word's count leaves one empty
+            raise ValueError(f"Expected word classes numbered 0 .. C-1 with C <= {word_classes.size} words, got "
+                             f"class {int(present[-1])}")
         if present[0] < 0 or present.size != present[-1] + 1:
             missing = sorted(set(range(int(present[-1]) + 1)) - set(present.tolist()))[:5]
             raise ValueError("Expected word classes numbered 0 .. C-1 with a word in each, got "

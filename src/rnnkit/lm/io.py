@@ -122,6 +122,8 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
         level = None if level is None else _check_level(level)
         if level is not None and vocab is not None:
             _check_eos(level, vocab)
+        if vocab is not None:
+            ckpt.check_matches(("config.vocab_size", model.vocab_size_, "the vocabulary", len(vocab)))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
     if level is None and vocab is not None:  # earlier files: word level is the one with <eos>

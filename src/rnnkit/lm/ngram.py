@@ -316,6 +316,8 @@ def _check_tables(model: NGramLM) -> None:
     """ValueError naming the first table of a loaded model that could not have been fitted: keys, counts
     and probabilities of one length per order, the back-off weights one per context (the order below's
     n-grams), keys, counts, probabilities and weights finite and >= 0."""
+    if model.keys_[0].ndim != 1 or len(model.keys_[0]) != model.vocab_size_ + 1:  # every token, and <s>
+        raise ValueError(f"vocab_size {model.vocab_size_} does not fit table keys.1 of shape {model.keys_[0].shape}")
     for k in range(model.order):
         keys, counts, probs, bows = model.keys_[k], model.counts_[k], model.probs_[k], model.bows_[k]
         n = len(keys) if keys.ndim == 1 else -1

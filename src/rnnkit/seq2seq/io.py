@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.data.parallel import check_vocab
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
@@ -125,6 +126,8 @@ def load_translator(path: str | os.PathLike) -> Translator:
         _check_bleu_tokenize(bleu_tokenize)
         rule = task.get("length_rule")  # absent before it was stored
         length_rule = LengthRule() if rule is None else LengthRule.from_dict(rule)
+        check_vocab(source_vocab, "the source vocabulary")  # its specials where decoding looks for them
+        check_vocab(target_vocab, "the target vocabulary")
         ckpt.check_matches(("seq2seq_config.src_vocab_size", cfg.src_vocab_size, "the source vocabulary",
                             len(source_vocab)),
                            ("seq2seq_config.tgt_vocab_size", cfg.tgt_vocab_size, "the target vocabulary",

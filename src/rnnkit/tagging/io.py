@@ -198,7 +198,11 @@ def load_tagger(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
         encoder = TaggerEncoder.from_json(task["encoder"])
         DataSpec(**task["data"])
         ckpt.check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
-                           ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)))
+                           ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
+                           ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
+                            len(encoder.chars or ())),
+                           ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
+                            len(encoder.bigrams or ())))
         model = Tagger(cfg, np.random.default_rng(0))
     ckpt.restore_params(model, params, path)
     return model, encoder, task

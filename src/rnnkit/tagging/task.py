@@ -50,6 +50,9 @@ class Encoded(NamedTuple):
     lengths: np.ndarray  # (num_sentences,)
 
 
+MAX_CHARS = 10_000  # characters kept of a word, at most: far above any word's
+
+
 class TaggerEncoder:
     """Vocabularies of a tagger: words, tags, and optionally characters, bigrams, feature columns."""
 
@@ -70,6 +73,8 @@ class TaggerEncoder:
             raise TypeError("Expected features to be a list of Vocabulary, one a feature column")
         self.lowercase = check_bool("lowercase", lowercase)
         self.max_chars = check_int("max_chars", max_chars, 2)  # a long word keeps its first and last characters
+        if self.max_chars > MAX_CHARS:  # a (sentences, max_chars) table is allocated per batch
+            raise ValueError(f"Expected max_chars at most {MAX_CHARS:,}, got {self.max_chars:,}")
         self.fold_width = check_bool("fold_width", fold_width)  # full-width read as half-width (data.segmentation)
 
     @classmethod
