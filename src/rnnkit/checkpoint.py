@@ -247,7 +247,9 @@ MODEL_KINDS = {
 
 def kind_name(kind: Any) -> str:
     """What a checkpoint of ``kind`` is, for messages: "a language model", "a tree model"."""
-    return MODEL_KINDS[kind][0] if isinstance(kind, str) and kind in MODEL_KINDS else f"a model of kind {kind!r:.60}"
+    if isinstance(kind, str) and kind in MODEL_KINDS:
+        return MODEL_KINDS[kind][0]
+    return f"a model of kind {kind!r:.60}"
 
 
 def other_kind(kind: Any) -> str:

@@ -104,7 +104,8 @@ def translate_cli(args: argparse.Namespace) -> int:
 
 def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
     """Warn when a fifth or more of the input's tokens (of five or more; else all of them) are unknown to the
-    model's source vocabulary: the input is then likely in another language than the model translates from (or the wrong direction)."""
+    model's source vocabulary: the input is then likely in another language than the model translates
+    from (or the wrong direction)."""
     vocab, tokenize = translator.source_vocab, translator.source_tokenizer.tokenize
     unknown: Counter[str] = Counter()
     total = 0
