@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rnnkit import __version__
+from rnnkit.cli.given import _commands
 from rnnkit.cli.main import build_parser, main
 
 
@@ -51,15 +52,6 @@ def test_help_lists_the_subcommands(capsys):
     out = capsys.readouterr().out
     for command in ("train", "demo", "evaluate", "gradflow"):
         assert f"    {command} " in out, f"{command} missing from --help:\n{out}"
-
-
-def _commands(parser, words=()):
-    """(words, parser) for every command and subcommand under ``parser``."""
-    yield words, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _commands(sub, (*words, name))
 
 
 def test_no_help_shows_an_empty_default():

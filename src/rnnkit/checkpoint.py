@@ -143,8 +143,9 @@ def _open_checks(path: Path) -> None:
         raise CheckpointError(f"{path}: no such checkpoint; check the path ("
                               + (_folds_hint(path.parent) or "runs write best.safetensors and last.safetensors") + ")")
     if path.is_dir():
+        folds = _folds_hint(path)
         raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it"
-                              + (f" ({_folds_hint(path)})" if _folds_hint(path) else ""))
+                              + (f" ({folds})" if folds else ""))
 
 
 def _folds_hint(folder: Path) -> str | None:

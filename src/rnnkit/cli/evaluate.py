@@ -99,7 +99,7 @@ def evaluate(args) -> int:
         raise ValueError("give --weight W or --tune-on FILE, not both (--tune-on fits the weight)")
     if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
         raise ValueError(f"--interpolate mixes language models; {args.model} is {ckpt.kind_name(kind)}")
-    if not isinstance(kind, str) or kind not in EVALUATORS:
+    if kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
     kind2 = None
     if args.interpolate is not None:

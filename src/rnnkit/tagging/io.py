@@ -245,8 +245,6 @@ class LoadedTagger:
         task = meta.get("task") or {}
         self.kind = task.get("model")
         if self.kind == "tagger":
-            from rnnkit.tagging.task import decoding_constraints
-
             self.model, self.encoder, task = load_tagger(path)
         elif self.kind == HMM_KIND:
             self.model = _load_hmm(path, task)
