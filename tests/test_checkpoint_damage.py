@@ -137,6 +137,22 @@ CASES = [  # (model file, edit, command after the model, what the line says)
     ("seq2seq", _set("source_tokenizer", "lowercase", value="no"), ["translate", "lm.txt"],
      "lowercase to be a bool, got str 'no'"),  # was read as true
     ("hmm.safetensors", _set("fold_width", value="xyz"), ["tag", "lm.txt"], "fold_width to be a bool"),
+    ("kn.safetensors", _array("model/keys.2", lambda a: a[::-1].copy()), ["evaluate", "lm.txt"],
+     "table keys.2 is out of order"),  # lookups bisect the keys: every bigram read as unseen
+    ("kn.safetensors", _array("model/keys.3", lambda a: a + 10**6), ["score", "lm.txt"],
+     "names a context that table keys.2 does not have"),
+    ("kn.safetensors", _array("model/keys.1", lambda a: a[::-1].copy()), ["score", "lm.txt"],
+     "keys.1 is not the symbols 0, 1, 2, ... in order"),
+    ("kn.safetensors", _array("model/probs.2", lambda a: a * 1e300), ["evaluate", "lm.txt"],
+     "table probs.2 holds a probability above 1"),
+    ("kn.safetensors", _array("model/bows.2", lambda a: a + 5), ["score", "lm.txt"],
+     "table bows.2 holds an interpolation weight above 1"),
+    ("kn.safetensors", _array("model/probs.1", lambda a: a.astype(np.float16)), ["score", "lm.txt"],
+     "table probs.1 is float16 of shape"),
+    ("kn.safetensors", _set("config", "eos_id", value=0), ["evaluate", "lm.txt"],
+     "config.eos_id is 0, but the vocabulary's end-of-sentence id is 1"),  # sentence starts moved silently
+    ("kn.safetensors", _set("config", "eos_id", value=None), ["score", "lm.txt"],
+     "config.eos_id is None, but the vocabulary's end-of-sentence id is 1"),
 ]
 _RUNS = {"classifier": "cls/last.safetensors", "seq2seq": "s2s/last.safetensors"}
 

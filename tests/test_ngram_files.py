@@ -154,3 +154,15 @@ def test_model_without_vocabulary_or_wrong_kind_is_one_line(tmp_path, files, cap
         NGramLM.load(other)
     with pytest.raises(ValueError, match="level"):
         model.save(tmp_path / "x.safetensors", level="sentence")
+
+
+def test_saving_with_a_vocabulary_whose_eos_the_model_was_not_fitted_with_is_refused(tmp_path):
+    """Sentence starts follow eos_id: a file whose vocabulary says otherwise would score another model."""
+    words = Vocabulary(["<unk>", "<eos>", "a", "b"], eos_token="<eos>")
+    chars = Vocabulary(["<unk>", "a", "b", "\n"], eos_token=None)
+    with pytest.raises(ValueError, match=r"eos_id=vocab.eos_id \(1\), got None"):
+        NGramLM(2).fit(np.array([2, 3, 1, 2]), 4).save(tmp_path / "w.safetensors", words, level="word")
+    with pytest.raises(ValueError, match=r"eos_id=vocab.eos_id \(None\), got 3"):
+        NGramLM(2).fit(np.array([1, 2, 3, 1]), 4, eos_id=3).save(tmp_path / "c.safetensors", chars, level="char")
+    NGramLM(2).fit(np.array([1, 2, 3, 1]), 4).save(tmp_path / "c.safetensors", chars, level="char")
+    assert NGramLM.load(tmp_path / "c.safetensors").eos_id_ is None

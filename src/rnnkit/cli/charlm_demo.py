@@ -7,7 +7,7 @@ from rnnkit.demos.charlm import DemoConfig, run_charlm_demo
 
 def register(groups) -> None:
     p = groups.demo_parser
-    p.description = ("Built-in demonstrations. With no DEMO, train a character-level LSTM for two to three minutes "
+    p.description = ("Built-in demonstrations. With no DEMO, train a character-level LSTM for about two minutes "
                      "on this Python's own standard-library source, then sample from it.")
     defaults = DemoConfig()
     # dests of their own: a demo named after them (demo reverse) has options of the same names, whose

@@ -8,7 +8,7 @@ for a given Python version (the files change a little between versions).  The la
 validation text.
 
 It trains a 2-layer LSTM language model over characters with Adam for a fixed number of steps
-(two to three minutes on a 2-core CPU), then prints a sample and where the model is.
+(about two minutes on 2 idle cores of a current CPU), then prints a sample and where the model is.
 """
 from __future__ import annotations
 

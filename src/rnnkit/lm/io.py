@@ -64,6 +64,9 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
         raise ValueError(f"Expected level 'word', 'char' or None, got {level!r}")
     if level == "word" and vocab is not None and vocab.eos_token is None:
         raise ValueError("Expected a word-level model's vocabulary to have an eos_token, got none")
+    if vocab is not None and model.config()["eos_id"] != vocab.eos_id:
+        raise ValueError(f"Expected the model fitted with eos_id=vocab.eos_id ({vocab.eos_id!r}), got "
+                         f"{model.config()['eos_id']!r}")
     arrays = {"model/" + k: v for k, v in model.arrays().items()}
     task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
             "level": level}
@@ -124,6 +127,9 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
             _check_eos(level, vocab)
         if vocab is not None:
             ckpt.check_matches(("config.vocab_size", model.vocab_size_, "the vocabulary", len(vocab)))
+            if model.eos_id_ != vocab.eos_id:  # sentence starts and ends hinge on it
+                raise ValueError(f"config.eos_id is {model.eos_id_!r}, but the vocabulary's end-of-sentence id is "
+                                 f"{vocab.eos_id!r}")
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
     if level is None and vocab is not None:  # earlier files: word level is the one with <eos>

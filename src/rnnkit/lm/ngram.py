@@ -313,10 +313,16 @@ class NGramLM:
 
 
 def _check_tables(model: NGramLM) -> None:
-    """ValueError naming the first table of a loaded model that could not have been fitted: keys, counts
-    and probabilities of one length per order, the back-off weights one per context (the order below's
-    n-grams), keys, counts, probabilities and weights finite and >= 0."""
-    if model.keys_[0].ndim != 1 or len(model.keys_[0]) != model.vocab_size_ + 1:  # every token, and <s>
+    """ValueError naming the first table of a loaded model that could not have been fitted.
+
+    Keys, counts and probabilities of one length per order, the back-off weights one per context (the
+    order below's n-grams); integers of 32 or 64 bits, floats float32 or float64; every entry finite and
+    >= 0; probabilities at most 1, and so are the weights but for Katz's (his back-off weights may exceed
+    1); keys.1 every symbol in order, each higher order's keys strictly increasing (lookups bisect them)
+    and naming a context that the order below has.
+    """
+    S = model.vocab_size_ + 1  # every token, and <s>
+    if model.keys_[0].ndim != 1 or len(model.keys_[0]) != S:
         raise ValueError(f"vocab_size {model.vocab_size_} does not fit table keys.1 of shape {model.keys_[0].shape}")
     for k in range(model.order):
         keys, counts, probs, bows = model.keys_[k], model.counts_[k], model.probs_[k], model.bows_[k]
@@ -324,11 +330,21 @@ def _check_tables(model: NGramLM) -> None:
         contexts = 1 if k == 0 else len(model.keys_[k - 1])
         for name, t, size, kinds in (("keys", keys, n, "iu"), ("counts", counts, n, "iu"), ("probs", probs, n, "f"),
                                      ("bows", bows, contexts, "f")):
-            if t.ndim != 1 or len(t) != size or t.dtype.kind not in kinds:
-                raise ValueError(f"table {name}.{k + 1} is {t.dtype} of shape {t.shape}; expected "
-                                 f"{'integers' if kinds == 'iu' else 'floats'} of shape ({size},)")
+            if t.ndim != 1 or len(t) != size or t.dtype.kind not in kinds or t.dtype.itemsize < 4:
+                want = "integers of 32 or 64 bits" if kinds == "iu" else "float32 or float64"
+                raise ValueError(f"table {name}.{k + 1} is {t.dtype} of shape {t.shape}; expected {want} "
+                                 f"of shape ({size},)")
             if t.size and not (t >= 0).all() or (kinds == "f" and not np.isfinite(t).all()):  # NaN fails >= 0
                 raise ValueError(f"table {name}.{k + 1} holds a negative, NaN or infinite entry")
+        if probs.size and probs.max() > 1:
+            raise ValueError(f"table probs.{k + 1} holds a probability above 1 ({probs.max():.6g})")
+        if model.smoothing != "katz" and bows.size and bows.max() > 1 + 1e-9:
+            raise ValueError(f"table bows.{k + 1} holds an interpolation weight above 1 ({bows.max():.6g})")
+        if k == 0 and not np.array_equal(keys, np.arange(S)):
+            raise ValueError("table keys.1 is not the symbols 0, 1, 2, ... in order")
+        if k and keys.size and ((np.diff(keys) <= 0).any() or keys[-1] // S >= contexts):
+            raise ValueError(f"table keys.{k + 1} is out of order, or names a context that table keys.{k} "
+                             "does not have")
 
 
 def _suffix_node(keys: list[np.ndarray], hist: np.ndarray, length: int) -> np.ndarray:
