@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -269,6 +270,40 @@ def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path,
         assert err.rstrip("\n") == (f"rnnkit: error: {option} before '{demo}' is an option of the default demo (rnnkit demo); "
                        f"give the options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ..."), err
     assert not (tmp_path / "x").exists()
+
+
+def test_the_main_demo_learns_rnnkit_source_where_the_standard_library_source_is_missing(tmp_path, capsys,
+                                                                                          monkeypatch):
+    """Minimal images and embedded Pythons may carry only .pyc files: the demo said so with a traceback."""
+    from rnnkit.demos import charlm
+
+    empty = tmp_path / "stdlib"
+    empty.mkdir()
+    (empty / "textwrap.py").write_text("x = 1\n", encoding="utf-8")  # a few files are not enough
+    monkeypatch.setattr(charlm.sysconfig, "get_paths", lambda *a, **k: {"stdlib": str(empty)})
+    code = main(["demo", "--steps", "2", "--run-dir", str(tmp_path / "run"), "--progress", "none"])
+    out = capsys.readouterr().out
+    assert code == 0 and (tmp_path / "run" / "model.safetensors").exists()
+    files = charlm.package_corpus()[1]
+    assert 10 < files < len(list(Path(charlm.__file__).resolve().parents[1].rglob("*.py")))  # the first 400,000
+    assert f"corpus: 400,000 characters of rnnkit's own source ({files} files; Python " in out, out
+    assert f"standard-library source is not installed under {empty})" in out
+    text, source = charlm.demo_corpus(1000, stdlib_root=empty)
+    assert text.startswith("# ==== __init__.py ====\n") and len(text) == 1000
+    # a broken installation with neither: one line, and what to do instead
+    monkeypatch.setattr(charlm, "package_corpus", lambda *a: ("", 0))
+    assert main(["demo", "--steps", "2", "--run-dir", str(tmp_path / "run2"), "--progress", "none"]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "the demo found no Python source to learn from" in err and "rnnkit train lm --train FILE" in err, err
+
+
+def test_the_demo_corpus_is_this_pythons_standard_library_slice():
+    from rnnkit.demos import charlm
+
+    text, source = charlm.demo_corpus()
+    assert len(text) == 400_000 and text.startswith("# ==== textwrap.py ====\n")
+    assert source.endswith("'s standard library (14 modules)")
+    assert charlm.package_corpus(10**9, Path(charlm.__file__).parent) == ("", 0)  # too little: not a corpus
 
 
 @pytest.mark.parametrize("argv, said", [

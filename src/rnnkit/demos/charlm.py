@@ -4,8 +4,10 @@ The corpus is on every machine that runs rnnkit, with no download: a fixed list 
 modules of the running interpreter's standard library (``CORPUS_FILES``, read from
 ``sysconfig.get_paths()["stdlib"]``), concatenated in that order, each file preceded by a line
 ``# ==== <name> ====``, and cut to the first ``max_chars`` characters.  The slice is deterministic
-for a given Python version (the files change a little between versions).  The last 5% of it is the
-validation text.
+for a given Python version (the files change a little between versions).  Where this Python's
+standard-library source is not installed (some minimal images and embedded Pythons keep only compiled
+``.pyc`` files), the corpus is rnnkit's own source instead: its ``.py`` files in path order, which pip
+always installs.  The last 5% of the corpus is the validation text.
 
 It trains a 2-layer LSTM language model over characters with Adam for a fixed number of steps
 (about two minutes on 2 idle cores of a current CPU), then prints a sample and where the model is.
@@ -24,6 +26,7 @@ from typing import TextIO
 import numpy as np
 
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.errors import DataError
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids
 from rnnkit.lm.io import lm_meta
@@ -39,18 +42,53 @@ CORPUS_FILES = [
 ]
 
 
-def stdlib_corpus(max_chars: int = 400_000) -> str:
-    """The demo corpus: the fixed slice of this interpreter's standard library described above."""
-    root = Path(sysconfig.get_paths()["stdlib"])
-    parts = []
-    for name in CORPUS_FILES:
-        path = root / name
-        if path.exists():
-            parts.append(f"# ==== {name} ====\n" + path.read_text(encoding="utf-8"))
+MIN_CORPUS = 50_000  # characters: below this the demo has too little to learn from
+
+
+def stdlib_corpus(max_chars: int = 400_000, root: str | os.PathLike | None = None) -> str:
+    """The demo corpus: the fixed slice of this interpreter's standard library described above ("" when
+    fewer than ``MIN_CORPUS`` characters of it are found under ``root``, default the stdlib folder)."""
+    root = Path(sysconfig.get_paths()["stdlib"] if root is None else root)
+    parts = [f"# ==== {name} ====\n" + (root / name).read_text(encoding="utf-8")
+             for name in CORPUS_FILES if (root / name).is_file()]
     text = "\n".join(parts)
-    if len(text) < 50_000:
-        raise RuntimeError(f"found only {len(text)} characters of standard-library source under {root}")
-    return text[:max_chars]
+    return text[:max_chars] if len(text) >= MIN_CORPUS else ""
+
+
+def package_corpus(max_chars: int = 400_000, root: str | os.PathLike | None = None) -> tuple[str, int]:
+    """(text, files read): the ``.py`` files under ``root`` (default rnnkit's installed package) in path
+    order, each preceded by ``# ==== <path> ====``, cut to ``max_chars``; ("", 0) when they hold fewer
+    than ``MIN_CORPUS`` characters."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
+    parts: list[str] = []
+    size = 0
+    for path in sorted(root.rglob("*.py"), key=lambda q: q.relative_to(root).as_posix()):
+        if size >= max(max_chars, MIN_CORPUS):
+            break
+        part = f"# ==== {path.relative_to(root).as_posix()} ====\n" + path.read_text(encoding="utf-8")
+        parts.append(part)
+        size += len(part) + 1
+    text = "\n".join(parts)
+    return (text[:max_chars], len(parts)) if len(text) >= MIN_CORPUS else ("", 0)
+
+
+def demo_corpus(max_chars: int = 400_000, stdlib_root: str | os.PathLike | None = None,
+                package_root: str | os.PathLike | None = None) -> tuple[str, str]:
+    """(text, what it is): this Python's standard-library slice, else rnnkit's own source.
+
+    Raises :class:`~rnnkit.errors.DataError` when neither is there (a broken installation)."""
+    text = stdlib_corpus(max_chars, stdlib_root)
+    py = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    if text:
+        return text, f"{py}'s standard library ({len(CORPUS_FILES)} modules)"
+    where = Path(sysconfig.get_paths()["stdlib"] if stdlib_root is None else stdlib_root)
+    text, files = package_corpus(max_chars, package_root)
+    if text:
+        return text, (f"rnnkit's own source ({files} files; {py}'s standard-library source is not installed "
+                      f"under {where})")
+    raise DataError(f"the demo found no Python source to learn from, neither {py}'s standard library under "
+                    f"{where} nor rnnkit's own; train on a text file of yours instead: rnnkit train lm "
+                    "--train FILE --level char")
 
 
 @dataclass
@@ -74,14 +112,13 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | N
     """Train, evaluate and sample; returns a dict with the numbers it printed (to ``out``, default the
     standard output of the moment of the call)."""
     out = sys.stdout if out is None else out
-    text = stdlib_corpus(cfg.max_chars)
+    text, source = demo_corpus(cfg.max_chars)
     split = int(len(text) * 0.95)
     train_text, valid_text = text[:split], text[split:]
     vocab = Vocabulary.build(list(train_text), eos_token=None)
     train_ids = vocab.encode(list(train_text))
     valid_ids = vocab.encode(list(valid_text))
-    print(f"corpus: {len(text):,} characters of Python {sys.version_info.major}.{sys.version_info.minor}'s "
-          f"standard library ({len(CORPUS_FILES)} modules), {len(vocab)} distinct characters", file=out)
+    print(f"corpus: {len(text):,} characters of {source}, {len(vocab)} distinct characters", file=out)
     rng = np.random.default_rng(cfg.seed)
     mcfg = LMConfig(vocab_size=len(vocab), cell="lstm", embedding_dim=64, hidden_size=cfg.hidden,
                     num_layers=cfg.layers)
