@@ -306,6 +306,19 @@ def test_the_demo_corpus_is_this_pythons_standard_library_slice():
     assert charlm.package_corpus(10**9, Path(charlm.__file__).parent) == ("", 0)  # too little: not a corpus
 
 
+def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
+    import shutil
+    import sysconfig
+
+    from rnnkit.demos import charlm
+
+    for name in charlm.CORPUS_FILES[2:]:  # a Python without textwrap.py and string.py
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(sysconfig.get_paths()["stdlib"]) / name, tmp_path / name)
+    text, source = charlm.demo_corpus(stdlib_root=tmp_path)
+    assert text.startswith("# ==== bisect.py ====\n") and source.endswith("'s standard library (12 modules)")
+
+
 @pytest.mark.parametrize("argv, said", [
     (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo "
      "and rnnkit demo addition, not of rnnkit demo reverse (see rnnkit demo reverse --help)"),

@@ -79,9 +79,10 @@ def demo_corpus(max_chars: int = 400_000, stdlib_root: str | os.PathLike | None 
     Raises :class:`~rnnkit.errors.DataError` when neither is there (a broken installation)."""
     text = stdlib_corpus(max_chars, stdlib_root)
     py = f"Python {sys.version_info.major}.{sys.version_info.minor}"
-    if text:
-        return text, f"{py}'s standard library ({len(CORPUS_FILES)} modules)"
     where = Path(sysconfig.get_paths()["stdlib"] if stdlib_root is None else stdlib_root)
+    if text:
+        found = sum((where / name).is_file() for name in CORPUS_FILES)  # a Python may lack one or two
+        return text, f"{py}'s standard library ({found} modules)"
     text, files = package_corpus(max_chars, package_root)
     if text:
         return text, (f"rnnkit's own source ({files} files; {py}'s standard-library source is not installed "
