@@ -6,6 +6,7 @@ import io
 import json
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,10 +99,13 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     for output, said in ((tmp_path, f"--output {tmp_path} is a folder; give a file name"),
                          (tmp_path / "afile" / "x.txt", f"{tmp_path / 'afile'} is a file, not a folder"),
                          (tmp_path / "none" / "x.txt", f"the folder {tmp_path / 'none'} does not exist"),
-                         (model, "is a file this command reads")):  # the model: it was replaced by tags
-        code, out, err = run_cli(capsys, ["tag", model, str(valid), "--output", str(output)])
+                         (model, "is a file this command reads"),  # the model: it was replaced by tags
+                         (valid, "is a file this command reads")):  # its gold tags were replaced by predictions
+        before = Path(output).read_bytes() if Path(output).is_file() else None
+        code, out, err = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu", "--output", str(output)])
         assert code == 2 and out == "" and err.startswith("rnnkit: error: ") and said in err, err
         assert "Errno" not in err and err.count("\n") == 1, err
+        assert before is None or Path(output).read_bytes() == before
 
 
 def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):
@@ -165,6 +169,10 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, ["segment", model, "--output", str(tmp_path / "out.txt.gz")])
     assert code == 0 and gzip.decompress((tmp_path / "out.txt.gz").read_bytes()).decode().replace(" ", "") == \
         "我們喜歡北京\n", err
+    raw = tmp_path / "raw.txt"  # segmenting a file into itself would lose the raw text: refused
+    raw.write_text("我們喜歡北京\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["segment", model, str(raw), "--output", str(raw)])
+    assert code == 2 and "is a file this command reads" in err and raw.read_text(encoding="utf-8") == "我們喜歡北京\n"
     # a terminal that cannot show Chinese: one line saying how to get UTF-8, not a codec traceback
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n"))
     monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))

@@ -270,10 +270,10 @@ def _read_input(args: argparse.Namespace) -> str:
 
 
 def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an --output that cannot be written before any tagging (the file itself is written at the
-    end, so that it may be the input, as with sort -o), or that is the model."""
+    """Refuse an --output that cannot be written before any tagging, or that is the model or the input
+    (tagging a gold CoNLL-U file into itself would replace its gold tags with the predictions)."""
     if args.output:
-        check_output_path(args.output, "--output", inputs=[getattr(args, "model", None)])
+        check_output_path(args.output, "--output", inputs=[getattr(args, "model", None), getattr(args, "input", None)])
 
 
 def _write_output(args: argparse.Namespace, text: str) -> None:
