@@ -5,6 +5,8 @@ and the tree model's runs have the same test in their own files; these two tasks
 randomness (singleton <unk> replacement, word dropout, shuffled batches) that must resume too."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from clirun import run_cli, write_conllu
@@ -97,6 +99,17 @@ def test_cross_validation_resumed_before_its_last_fold_finishes_it_and_equals_un
     code, _, err = run_cli(capsys, argv + ["--run-dir", str(tmp_path / "b")])
     assert code == 0 and "removed the earlier cross-validation's fold1\n" in err, err
     assert sorted(p.name for p in (tmp_path / "b").iterdir() if p.name.startswith("fold")) == ["fold2"]
+    # and a cross-validation after a single run removes that run's model and log (classify RUN/best and
+    # curves RUN read them as the cross-validation's), and says so
+    assert (tmp_path / "b" / "best.safetensors").is_file() and (tmp_path / "b" / "metrics.jsonl").is_file()
+    code, _, err = run_cli(capsys, argv + ["--folds", "2", "--run-dir", str(tmp_path / "b")])
+    assert code == 0 and "removed the earlier run's best.safetensors and last.safetensors\n" in err, err
+    assert not any((tmp_path / "b" / name).exists() for name in ("best.safetensors", "last.safetensors",
+                                                                 "metrics.jsonl"))
+    record = json.loads((tmp_path / "b" / "cross_validation.json").read_text(encoding="utf-8"))
+    assert (record["folds"], record["fold_seed"], len(record["per_fold"])) == (2, 0, 2)
+    mean = sum(f["accuracy"] for f in record["per_fold"]) / 2
+    assert abs(record["mean"]["accuracy"] - mean) < 1e-12 and set(record["std"]) == {"accuracy", "macro_f1"}
 
 
 def test_resume_refuses_other_batches_or_validation(tmp_path, capsys):

@@ -58,7 +58,7 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         if group.rank == 0:
             try:
                 if not args.resume:
-                    remove_stale_folds(run)
+                    remove_stale_folds(run, single_run=True)
                 same_folds(run, {"folds": args.folds, "fold_seed": args.fold_seed}, args.resume)
             except (ValueError, OSError) as exc:
                 problem = exc
@@ -66,12 +66,25 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         if problem is not None:
             raise problem
         res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
+        if group.rank == 0:
+            record_results(run, {"folds": args.folds, "fold_seed": args.fold_seed}, res)
     print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
           f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
     if group.rank == 0:
         print(f"models, one a fold: {model_file(run / 'fold1')} to {model_file(run / f'fold{args.folds}')}",
               file=sys.stderr)
     return 0
+
+
+def record_results(run: Path, folds: dict, res: Any) -> None:
+    """RUN/cross_validation.json, rewritten at the end with every fold's scores, their mean and their
+    standard deviation beside the fold settings (what ``same_folds`` compares on a resume)."""
+    import json
+
+    from rnnkit.atomic import write_atomically
+
+    record = {**folds, "per_fold": res.folds, "mean": res.mean, "std": res.std}
+    write_atomically(run / "cross_validation.json", lambda f: f.write(json.dumps(record, indent=1).encode("utf-8")))
 
 
 def same_folds(run: Path, now: dict, resume: bool) -> None:
@@ -97,12 +110,14 @@ def same_folds(run: Path, now: dict, resume: bool) -> None:
                          "with the same ones, or start a new run without --resume")
 
 
-def remove_stale_folds(run: Path) -> None:
+def remove_stale_folds(run: Path, single_run: bool = False) -> None:
     """A new run removes every fold folder an earlier cross-validation left in ``run``, so that no
     earlier fold's model can pass for this run's: not only ``foldK`` for K > ``folds``, which it would
     never overwrite, but also the folds it will train, which a ``--resume`` after this run is killed in
     fold 1 would otherwise continue as if they were its own.  A folder holding anything but a run's own
-    files (checkpoints, metrics log, lock) is kept."""
+    files (checkpoints, metrics log, lock) is kept.  With ``single_run`` (a new cross-validation, before
+    its folds train) the checkpoints and metrics log of an earlier single run in ``run`` go too:
+    ``classify RUN/best.safetensors`` or ``curves RUN`` would read them as this run's."""
     import contextlib
     import re
     import shutil
@@ -120,5 +135,10 @@ def remove_stale_folds(run: Path) -> None:
             removed.append(folder.name)
     with contextlib.suppress(OSError):
         (run / "cross_validation.json").unlink()  # a new cross-validation writes its own
-    if removed:
-        print(f"new run in {run}: removed the earlier cross-validation's {', '.join(removed)}", file=sys.stderr)
+    single = [name for name in (BEST, LAST, METRICS) if single_run and (run / name).is_file()]
+    for name in single:
+        (run / name).unlink()
+    said = [f"cross-validation's {', '.join(removed)}"] if removed else []
+    said += [f"run's {' and '.join(name for name in single if name != METRICS)}"] if set(single) - {METRICS} else []
+    if said:
+        print(f"new run in {run}: removed the earlier {' and the earlier '.join(said)}", file=sys.stderr)
