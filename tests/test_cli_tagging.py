@@ -106,6 +106,12 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
         assert code == 2 and out == "" and err.startswith("rnnkit: error: ") and said in err, err
         assert "Errno" not in err and err.count("\n") == 1, err
         assert before is None or Path(output).read_bytes() == before
+    # CoNLL-U read as raw text (the default --format): its token lines were tagged column by column, silently
+    code, out, err = run_cli(capsys, ["tag", model, str(valid)])
+    assert code == 0 and f"{valid} looks like CoNLL-U (" in err and "give --format conllu to tag its words" in err
+    assert err.count("\n") == 1, err
+    code, out, err = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu"])
+    assert code == 0 and err == "", err
 
 
 def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):

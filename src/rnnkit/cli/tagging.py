@@ -30,7 +30,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
-from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, fixed_columns, read_data,
+from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, conllu_reason, fixed_columns, read_data,
                                      read_evaluation, spec_from_args)
 from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented,
                                      warn)
@@ -301,7 +301,11 @@ def tag(args: argparse.Namespace) -> int:
     if args.format == "raw":
         lines = text_lines(_read_input(args))
         looks = unsegmented(lines, args.input or "standard input")
-        if looks:
+        conllu = conllu_reason(lines)
+        if conllu:  # its token lines would be tagged as sentences, column by column
+            warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and --format raw (the default) "
+                 "reads one sentence a line: give --format conllu to tag its words")
+        elif looks:
             warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         data = raw_sentences(lines)

@@ -83,7 +83,12 @@ def looks_like_conllu(path: str, encoding: str) -> str | None:
             head = f.read(1 << 16).decode(encoding, errors="replace")
     except (DataError, ValueError, LookupError):
         return None
-    lines = [line for line in text_lines(head) if line.strip()]
+    return conllu_reason(text_lines(head))
+
+
+def conllu_reason(lines: list[str]) -> str | None:
+    """Why these lines (a file's head) look like CoNLL-U, or None when they do not."""
+    lines = [line for line in lines[:200] if line.strip()]
     if not lines:
         return None
     ten_columns = any(len(line.split("\t")) == 10 for line in lines[:20] if not line.startswith("#"))
