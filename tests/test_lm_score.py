@@ -22,11 +22,11 @@ def word_vocab():
     return Vocabulary(["<unk>", "<eos>", *WORDS], eos_token="<eos>")
 
 
-def make_model(V, softmax, seed=0):
+def make_model(V, softmax, seed=0, cell="lstm"):
     kw = {}
     if softmax == "class":
         kw["word_classes"] = np.arange(V) % 3
-    cfg = LMConfig(vocab_size=V, cell="lstm", embedding_dim=6, hidden_size=8, num_layers=2, softmax=softmax,
+    cfg = LMConfig(vocab_size=V, cell=cell, embedding_dim=6, hidden_size=8, num_layers=2, softmax=softmax,
                    num_classes=3 if softmax == "class" else 0, cutoffs=(4,) if softmax == "adaptive" else (),
                    div_value=2.0, dtype="float64")
     model = LanguageModel(cfg, np.random.default_rng(seed), **kw)
@@ -60,6 +60,40 @@ def test_rnn_line_scores_equal_step_by_step_for_any_batch(softmax):
     assert [s.tokens for s in got] == [4, 0, 9, 3, 2]
     assert [s.oov for s in got] == [0, 0, 0, 1, 0]  # "zebra"
     assert got[0].ppl == pytest.approx(math.exp(-want[0] / 4)) and math.isnan(got[1].ppl)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_lines_longer_than_a_window_carry_their_state_and_ended_lines_leave_the_batch(cell, monkeypatch):
+    """Lines are read WINDOW steps at a time; shorter lines of a batch drop out as they end."""
+    import rnnkit.lm.score as score
+
+    monkeypatch.setattr(score, "WINDOW", 3)
+    vocab = word_vocab()
+    model = make_model(len(vocab), "full", seed=5, cell=cell)
+    rng = np.random.default_rng(4)
+    lines = [" ".join(rng.choice(WORDS, n)) for n in (11, 0, 2, 3, 5, 1, 8, 2, 14, 6)]  # ends inside, at a window's end
+    want = [stepwise(model, vocab, "word", line) for line in lines]
+    for batch in (1, 3, 32):
+        got = score_lines(model, vocab, "word", lines, batch_size=batch)
+        np.testing.assert_allclose([s.logprob for s in got], want, rtol=1e-10, atol=1e-10)
+
+
+def test_a_long_line_needs_no_more_memory_than_a_window(monkeypatch):
+    """One long line among short ones was padded with them to its length, caches and all: a 200 kB line
+    of a small character model took 24 GB.  Peak memory now stays near one window's."""
+    import tracemalloc
+
+    vocab = word_vocab()
+    model = make_model(len(vocab), "full", seed=6)
+    lines = ["the cat sat"] * 31 + [" ".join(["the cat"] * 3000)]  # 6,001 tokens
+    tracemalloc.start()
+    try:
+        got = score_lines(model, vocab, "word", lines)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 30e6, f"{peak / 1e6:.0f} MB"  # (6001, 32) of every buffer was over 150 MB
+    assert got[-1].tokens == 6001 and got[0].logprob == pytest.approx(got[1].logprob, rel=1e-12)
 
 
 def test_character_level_scores_every_character_and_the_newline():
@@ -101,7 +135,7 @@ def test_cli_single_line_matches_evaluate_and_lines_stay_aligned(tmp_path, capsy
     ev = json.loads(capsys.readouterr().out)
     assert main(["score", model, str(one), "--json"]) == 0
     sc = json.loads(capsys.readouterr().out)
-    assert sc["tokens"] == ev["tokens"] == 7
+    assert sc["tokens"] == ev["tokens"] == 7 and sc["text"] == "the cat sat on a mat" and sc["line"] == 1
     assert -sc["logprob"] / sc["tokens"] == pytest.approx(ev["loss"], rel=1e-5)
     many = tmp_path / "many.txt"
     many.write_text("\n".join(LINES), encoding="utf-8")  # no final newline: the last line still counts

@@ -25,9 +25,11 @@ def register(groups) -> None:
     p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="lines a recurrent model scores at once (the scores do not depend on it; default 32)")
+                   help="lines a recurrent model scores at once (the scores do not depend on it beyond float32 rounding, "
+                        "a few units in the 7th significant digit; default 32)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov")
+                   help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov, "
+                        "text")
     p.set_defaults(func=run)
 
 
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     for number, (line, s) in enumerate(zip(lines, scores), start=1):
         if args.json:
             out.write(json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl,
-                                  "oov": s.oov}) + "\n")
+                                  "oov": s.oov, "text": line}) + "\n")
         else:
             out.write(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")
     tokens = sum(s.tokens for s in scores)

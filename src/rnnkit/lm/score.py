@@ -9,7 +9,8 @@ its end counts as a token w_{n+1} (``<eos>`` at word level, a newline at charact
 The start is what the whole-file evaluation starts from: for a recurrent model zero state and an
 ``<eos>`` (word level) or newline (character level) input; for an n-gram model the start symbol
 ``<s>``.  Unknown tokens score as ``<unk>`` and are counted.  Recurrent models score a batch of lines
-at once, padded at the end (padding after a line's last token cannot change its scores).
+of similar lengths at once, padded at the end (padding after a line's last token cannot change its
+scores), ``WINDOW`` steps at a time, so a long line needs no more memory than a short one.
 """
 from __future__ import annotations
 
@@ -83,18 +84,56 @@ def _ngram_scores(model: NGramLM, ids: list[np.ndarray]) -> list[float]:
     return out
 
 
+WINDOW = 256  # time steps read at a time: memory stays flat however long a line is
+
+
 def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray], batch_size: int) -> list[float]:
+    """Lines of similar lengths scored together, read ``WINDOW`` steps at a time with the state carried
+    from window to window; a line that has ended leaves the batch (its columns and state are dropped),
+    so one long line costs what it costs alone, not the batch's width times its length."""
     start = vocab.token_id(start_token(vocab, level))
     out = [0.0] * len(ids)
     order = sorted((k for k in range(len(ids)) if ids[k].size), key=lambda k: ids[k].size)  # similar lengths
     for a in range(0, len(order), batch_size):
-        batch = order[a : a + batch_size]
-        T = max(ids[k].size for k in batch)
-        targets = np.zeros((T, len(batch)), dtype=np.int64)  # (T, B), padded with id 0 after each line
+        batch = order[a : a + batch_size]  # shortest first
+        lens = np.array([ids[k].size for k in batch])  # (B,) ascending
+        sums = np.zeros(len(batch))  # (B,) natural-log probability of each line so far
+        state, first = None, 0  # first: the first column whose line has not ended
+        for t0 in range(0, int(lens[-1]), WINDOW):
+            ended = int(np.searchsorted(lens, t0, side="right")) - first  # lines of length <= t0 end here
+            if ended:
+                state = None if state is None else _columns(state, ended)
+                first += ended
+            t1 = min(t0 + WINDOW, int(lens[-1]))
+            inputs, targets = _window(ids, batch[first:], t0, t1, start)  # (t1 - t0, B') each
+            logp, state = model.token_log_probs(inputs, targets, state)  # (t1 - t0, B')
+            real = np.arange(t0, t1)[:, None] < lens[None, first:]  # (t1 - t0, B'): steps inside each line
+            sums[first:] += np.where(real, logp, 0.0).sum(axis=0)
         for b, k in enumerate(batch):
-            targets[: ids[k].size, b] = ids[k]
-        inputs = np.vstack([np.full((1, len(batch)), start), targets[:-1]])  # (T, B): start, w_1 .. w_{T-1}
-        logp, _ = model.token_log_probs(inputs, targets)  # (T, B)
-        for b, k in enumerate(batch):
-            out[k] = float(logp[: ids[k].size, b].sum())
+            out[k] = float(sums[b])
     return out
+
+
+def _window(ids: list[np.ndarray], batch: list[int], t0: int, t1: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets (t1 - t0, B) of steps t0..t1-1 of lines ``batch``, padded with id 0 after a
+    line's end: the input at step t is the token before target t (the start token at t = 0)."""
+    targets = np.zeros((t1 - t0, len(batch)), dtype=np.int64)
+    inputs = np.zeros((t1 - t0, len(batch)), dtype=np.int64)
+    for b, k in enumerate(batch):
+        line = ids[k]
+        part = line[t0:t1]
+        targets[: part.size, b] = part
+        prev = line[max(t0 - 1, 0) : t1 - 1]
+        if t0 == 0:
+            inputs[0, b] = start
+            inputs[1 : 1 + prev.size, b] = prev
+        else:
+            inputs[: prev.size, b] = prev
+    return inputs, targets
+
+
+def _columns(state: Any, drop: int) -> Any:
+    """The recurrent state without its first ``drop`` batch columns: arrays (layers, B, H), or a tuple of them."""
+    if isinstance(state, tuple):
+        return tuple(_columns(s, drop) for s in state)
+    return state[:, drop:]
