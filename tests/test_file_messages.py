@@ -144,6 +144,26 @@ def test_a_checkpoint_given_as_data_is_named_a_checkpoint(models, capsys, comman
     assert not _refusal_without_a_loop(capsys, argv, err)
 
 
+@pytest.mark.parametrize("command", ["evaluate", "score", "generate", "tag"])
+def test_data_given_where_the_model_goes_is_named_for_what_it_is(models, tmp_path, capsys, command):
+    """`rnnkit evaluate test.txt MODEL` was "unreadable checkpoint, truncated or corrupt (... header too large)"."""
+    import gzip
+
+    text, packed = tmp_path / "test.txt", tmp_path / "test.txt.gz"
+    text.write_text(TEXT, encoding="utf-8")
+    packed.write_bytes(gzip.compress(TEXT.encode()))
+    for path, what in ((text, "a text file"), (packed, "a gzip-compressed file")):
+        argv = [command, str(path)] + ([] if command == "generate" else [models["lm" if command != "tag" else "pos"]])
+        code, _, err = run_cli(capsys, argv)
+        line = _one_plain_line(code, err)
+        assert line == (f"rnnkit: error: {path} is {what}, not a checkpoint (a .safetensors model file); commands "
+                        "take the model first, then the data: e.g. rnnkit evaluate MODEL FILE"), err
+    cut = tmp_path / "cut.safetensors"  # a real checkpoint cut short is still called damaged
+    cut.write_bytes(open(models["lm"], "rb").read()[:100])
+    code, _, err = run_cli(capsys, [command, str(cut)] + ([] if command == "generate" else [str(text)]))
+    assert "unreadable checkpoint, truncated or corrupt" in _one_plain_line(code, err)
+
+
 @pytest.mark.parametrize("codec", ["utf-32", "utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"])
 def test_wide_text_is_told_its_encoding_and_that_encoding_reads_it(models, tmp_path, capsys, codec):
     path = tmp_path / "wide.txt"

@@ -159,6 +159,29 @@ def _folds_hint(folder: Path) -> str | None:
             f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
 
 
+_COMPRESSED = {b"\x1f\x8b": "a gzip-compressed file", b"\xfd7zXZ": "an xz-compressed file", b"BZh": "a bzip2-compressed file"}
+
+
+def _what_else(path: Path) -> str | None:
+    """What a file that safetensors cannot read is instead, when that is plain: "a text file" (its head
+    decodes as UTF-8 without control characters other than whitespace) or a compressed file; else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    for magic, name in _COMPRESSED.items():
+        if head.startswith(magic):
+            return name
+    try:
+        text = head.decode("utf-8", errors="strict") if len(head) < 4096 else head[:4000].decode("utf-8", "ignore")
+    except UnicodeDecodeError:
+        return None
+    if text and all(c.isprintable() or c in "\t\n\r\f\v\ufeff" for c in text):
+        return "a text file"
+    return None
+
+
 def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
     """The file's rnnkit header (None without one) and, if ``arrays``, copies of its arrays."""
     try:
@@ -167,6 +190,10 @@ def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
             # np.array copies out of the memory map, so the file may be replaced afterwards
             raw = {key: np.array(f.get_tensor(key)) for key in f.keys()} if arrays else {}
     except SafetensorError as exc:
+        other = _what_else(path)
+        if other:  # the data file given where the model goes: evaluate DATA MODEL
+            raise CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
+                                  "the model first, then the data: e.g. rnnkit evaluate MODEL FILE") from None
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one") from None
     except OSError as exc:
