@@ -48,3 +48,19 @@ def test_models_refuse_a_device_or_pipe_and_their_own_inputs(tmp_path, capsys):
     conllu.write_text("1\tthe\t_\tDET\t_\t_\t0\tx\t_\t_\n2\tcat\t_\tNOUN\t_\t_\t0\tx\t_\t_\n\n" * 3)
     code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(conllu), "--output", str(conllu)])
     assert code == 2 and "is a file this command reads" in err
+
+
+@pytest.mark.parametrize("name", ["kn.safetensors.gz", "model.XZ", "hmm.bz2"])
+def test_a_model_refuses_a_compressed_file_name(tmp_path, capsys, name):
+    """`--save kn3.safetensors.gz` wrote an uncompressed file under a gzip name."""
+    train = tmp_path / "train.txt"
+    train.write_text("the cat sat\n" * 20)
+    conllu = tmp_path / "t.conllu"
+    conllu.write_text("1\tthe\t_\tDET\t_\t_\t0\tx\t_\t_\n2\tcat\t_\tNOUN\t_\t_\t0\tx\t_\t_\n\n" * 3)
+    stem = name.rsplit(".", 1)[0]
+    for argv, option in ((["train", "ngram", "--train", str(train), "--save"], "--save"),
+                         (["train", "hmm", "--train", str(conllu), "--output"], "--output")):
+        code, out, err = run_cli(capsys, [*argv, str(tmp_path / name)])
+        assert code == 2 and err.count("\n") == 1 and not (tmp_path / name).exists(), err
+        assert f"{option} {tmp_path / name}: a model is saved uncompressed (safetensors)" in err, err
+        assert f"give a name without .{name.rsplit('.', 1)[1]}, e.g. {stem}" in err, err

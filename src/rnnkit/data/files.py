@@ -138,6 +138,9 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
     p = Path(path)
     if p.is_dir():
         raise ValueError(f"{option} {path} is a folder; give a file name, e.g. {p / ('model' + suffix)}")
+    if suffix == ".safetensors" and p.name.lower().endswith((".gz", ".xz", ".bz2")):  # written as is, uncompressed
+        raise ValueError(f"{option} {path}: a model is saved uncompressed (safetensors), so a compressed file's name "
+                         f"would mislead; give a name without {p.suffix}, e.g. {p.with_suffix('').name}")
     if suffix == ".safetensors" and p.exists() and not p.is_file():  # a model replaces its file: not a device
         raise ValueError(f"{option} {path} is not a regular file (a device or a pipe); a model is saved to a file: "
                          f"give a file path, e.g. model{suffix}")
