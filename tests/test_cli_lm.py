@@ -273,8 +273,31 @@ def test_a_short_valid_file_names_the_option_that_fixes_it(tmp_path, capsys):
             "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run")]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "valid.txt has 4 tokens" in err and "use a smaller --eval-batch-size" in err, err
+    assert "valid.txt has 3 tokens; one batch needs 19" in err and "use a smaller --eval-batch-size" in err, err
     assert main([*args, "--eval-batch-size", "1"]) == 0
+
+
+@pytest.mark.parametrize("level, text, fits", [("char", "abcdefghi", False), ("char", "abcdefghij", True),
+                                               ("word", "a b c d e f g h\n", True), ("word", "a b c d e f g\n", False)])
+def test_a_valid_file_is_checked_against_what_validation_reads(tmp_path, capsys, level, text, fits):
+    """Five validation streams read 10 tokens, at word level the first of them <eos>: a 9-character file
+    passed the check (which counted a start that character level does not read) and failed after the first
+    epoch, blaming --batch-size; the counts said are the file's own, as evaluate's are."""
+    train = _write(tmp_path, "train.txt", EN)
+    valid = _write(tmp_path, "valid.txt", text)
+    args = ["train", "lm", "--train", train, "--valid", valid, "--level", level, "--hidden", "8", "--batch-size", "2",
+            "--bptt", "4", "--epochs", "1", "--eval-batch-size", "5", "--progress", "none", "--run-dir",
+            str(tmp_path / "run")]
+    code = main(args)
+    err = capsys.readouterr().err
+    n = len(text) if level == "char" else len(text.split()) + 1
+    if fits:
+        assert code == 0, err
+        assert main(["evaluate", str(tmp_path / "run" / "best.safetensors"), valid, "--batch-size", "5"]) == 0
+    else:
+        need = 10 if level == "char" else 9
+        assert code == 2 and f"valid.txt has {n} tokens; one batch needs {need}: 5 validation streams" in err, err
+        assert not (tmp_path / "run" / "last.safetensors").exists()  # refused before training
 
 
 def test_run_dir_that_is_a_file_or_cannot_be_made(tmp_path, capsys):

@@ -232,10 +232,13 @@ def train_lm(args) -> int:
     if args.level == "word" and (looks := unsegmented([" ".join(train_tokens[:200_000])], args.train)):
         warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")
     valid_ids = None
+    # at word level a stream of validation or test text starts from <eos>, which the first stream reads first
+    starts = int(vocab.eos_id is not None)
+    first = ", the first starting from <eos>" if starts else ""
     if args.valid:
         vt = read_tokens(args.valid, args.level, args.encoding)
-        require_tokens(len(vt) + 1, 2 * args.eval_batch_size, args.valid,
-                       fix=f"{args.eval_batch_size} validation streams of 2 tokens at least; use a smaller "
+        require_tokens(len(vt), 2 * args.eval_batch_size - starts, args.valid,
+                       fix=f"{args.eval_batch_size} validation streams of 2 tokens at least{first}; use a smaller "
                            "--eval-batch-size or a longer file")
         st = oov_rate(vt, vocab)
         print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
@@ -243,8 +246,8 @@ def train_lm(args) -> int:
     test_ids = test_oov = None
     if args.test:  # read now: a bad test file should fail before training, not after it
         tt = read_tokens(args.test, args.level, args.encoding)
-        require_tokens(len(tt) + 1, 2 * args.test_batch_size, args.test,
-                       fix=f"{args.test_batch_size} test streams of 2 tokens at least; use a smaller "
+        require_tokens(len(tt), 2 * args.test_batch_size - starts, args.test,
+                       fix=f"{args.test_batch_size} test streams of 2 tokens at least{first}; use a smaller "
                            "--test-batch-size or a longer file")
         test_oov, test_ids = oov_rate(tt, vocab), vocab.encode(tt)
     vectors = read_pretrained(args, vocab.tokens)

@@ -22,11 +22,12 @@ from rnnkit.checks import check_bool, check_int, check_rng
 from rnnkit.errors import DataError
 
 
-def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpus") -> np.ndarray:
+def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpus", start: bool = False) -> np.ndarray:
     """(N // B, B) time-major streams; each stream needs at least 2 tokens (one input, one target).
 
     ``bptt`` does not change the batches (windows are cut by :func:`windows`); it is only checked, so
-    that a caller's bad window length fails here, with the data, rather than later.
+    that a caller's bad window length fails here, with the data, rather than later.  ``start``: ids[0]
+    is a start symbol put in front of the data, so a message counts the data's own tokens without it.
     """
     check_int("bptt", bptt, 1)
     given = np.asarray(ids)
@@ -35,12 +36,14 @@ def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpu
     ids = given.astype(np.int64, copy=False)
     n = ids.size // check_int("batch_size", batch_size, 1)
     if n < 2:
+        have = ids.size - int(start)  # the data's own tokens
         if batch_size == 1:
-            raise DataError(f"{name} has {ids.size} token{'s' * (ids.size != 1)}; at least 2 are needed (one to read, "
+            need = "1 is" if start else "2 are"
+            raise DataError(f"{name} has {have} token{'s' * (have != 1)}; at least {need} needed (one to read, "
                             "one to predict): use a longer file")
-        need = batch_size * 2
+        need = batch_size * 2 - int(start)
         raise DataError(
-            f"{name} has {ids.size} tokens; {batch_size} streams need at least {need}: "
+            f"{name} has {have} tokens; {batch_size} streams need at least {need}: "
             f"use a smaller --batch-size or a longer file"
         )
     return np.ascontiguousarray(ids[: n * batch_size].reshape(batch_size, n).T)

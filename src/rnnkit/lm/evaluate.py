@@ -30,7 +30,7 @@ def stream_nll(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int = 35
     sums add up to the whole's."""
     if start_id is not None:
         ids = np.concatenate([[start_id], np.asarray(ids, dtype=np.int64)])
-    data = batchify(ids, batch_size, name=name)  # (N // B, B): a column is a stream
+    data = batchify(ids, batch_size, name=name, start=start_id is not None)  # (N // B, B): a column is a stream
     if size > 1:
         data = np.ascontiguousarray(data[:, np.array_split(np.arange(data.shape[1]), size)[rank]])
         if data.shape[1] == 0:  # more parts than streams
