@@ -46,6 +46,19 @@ def test_language_model_hint_primes_with_the_training_texts_own_characters(tmp_p
     assert code == 0 and out.startswith("春眠不觉") and "not in the vocabulary" not in err, (out, err)
 
 
+def test_word_level_hint_primes_with_a_word_the_model_knows(tmp_path, capsys):
+    """The hint took the training text's first word, which --min-count 2 had made <unk>."""
+    path = tmp_path / "train.txt"
+    path.write_text("aardvarks sing\n" + "the cat sat on the mat\n" * 40, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--min-count", "2", "--bptt", "8",
+                                    "--batch-size", "4", "--run-dir", str(tmp_path / "lm"), *SMALL])
+    hint = [line for line in err.splitlines() if line.startswith("sample more with:")]
+    assert code == 0 and hint and hint[0].endswith("--prime the"), err
+    code, out, err = run_cli(capsys, ["generate", str(tmp_path / "lm" / "last.safetensors"), "--prime", "the",
+                                      "--length", "3"])
+    assert code == 0 and "not in the model's vocabulary" not in err, err
+
+
 def test_hmm_help_does_not_promise_checkpoints_or_early_stopping(capsys):
     code, out, _ = run_cli(capsys, ["train", "hmm", "--help"])
     assert code == 0

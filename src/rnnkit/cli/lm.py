@@ -32,7 +32,7 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.cli.text_warnings import unsegmented, warn
-from rnnkit.data.vocab import EOS, Vocabulary
+from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.adaptive_softmax import check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
@@ -265,7 +265,7 @@ def train_lm(args) -> int:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
         print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
-    print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level))}",
+    print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level, vocab))}",
           file=sys.stderr)
     return 0
 
@@ -273,13 +273,17 @@ def train_lm(args) -> int:
 train_lm.data_parallel = True  # mpiexec -n P rnnkit train lm ...: several processes (rnnkit.cli.processes)
 
 
-def _prime_example(tokens: list[str], level: str) -> str:
+def _prime_example(tokens: list[str], level: str, vocab: Vocabulary) -> str:
     """A prime the model knows, for the closing hint: the training text's first characters (up to 4, not
-    crossing a line) or its first word; a Chinese model's hint is then in Chinese."""
+    crossing a line, each in the vocabulary), so a Chinese model's hint is in Chinese; at word level the
+    vocabulary's first word, a frequent one (the text's first could be unknown under --min-count, or a whole
+    unsegmented line)."""
+    known = [t for t in vocab.tokens if t not in (vocab.unk_token, vocab.eos_token) and t.strip()]
     if level == "char":
-        text = "".join(tokens[:200]).strip().split("\n")[0].strip()
-        return text[:4] or "a"
-    return next((t for t in tokens if t != EOS), "the")
+        text = "".join(tokens[:200]).strip().split("\n")[0].strip()[:4]
+        if text and all(c in vocab for c in text):
+            return text
+    return known[0] if known else "the"
 
 
 def generate(args) -> int:
