@@ -229,8 +229,9 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if len(vocab) <= len(SPECIALS):
             raise ValueError(f"--min-count {args.min_count} leaves no {side} token of the training pairs in the "
                              f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
-    print(f"train: {len(kept):,} pairs ({len(train) - len(kept):,} longer than --max-length dropped); vocabulary "
-          f"{len(src_vocab):,} source / {len(tgt_vocab):,} target {args.level} types", file=sys.stderr)
+    dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if args.max_length else ""
+    print(f"train: {len(kept):,} pairs{dropped}; vocabulary {len(src_vocab):,} source / {len(tgt_vocab):,} target "
+          f"{args.level} types", file=sys.stderr)
     if valid is not None:
         print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
               f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
