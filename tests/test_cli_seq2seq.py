@@ -234,9 +234,21 @@ def test_demo_reverse_runs_and_reports_exact_match(tmp_path, capsys):
     code = main(["demo", "reverse", "--epochs", "1", "--train-size", "300", "--run-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0
-    assert "held-out exact match:" in out and "examples (held-out):" in out, out
-    assert "epoch 1: train loss" in out and "exact match on the first 200 held-out strings" in out, out
+    assert "test exact match:" in out and "seen neither in training nor in validation" in out, out
+    assert "examples (test strings):" in out, out
+    assert "epoch 1: train loss" in out and "exact match on the 200 validation strings" in out, out
     assert (tmp_path / "best.safetensors").exists()
+
+
+def test_demo_reverse_picks_its_epoch_on_strings_it_does_not_report_on():
+    """The best epoch was chosen on the first 200 of the 500 strings the exact match was then reported on."""
+    from rnnkit.demos.reverse import DEFAULTS, VALID_SIZE, make_data
+
+    train, valid, test = make_data(DEFAULTS)
+    sets = [{p.source_text for p in part} for part in (train, valid, test)]
+    assert (len(train), len(valid), len(test)) == (DEFAULTS.train_size, VALID_SIZE, DEFAULTS.test_size)
+    assert len(sets[1]) == VALID_SIZE and len(sets[2]) == DEFAULTS.test_size  # no repeats inside either
+    assert not sets[0] & sets[1] and not sets[0] & sets[2] and not sets[1] & sets[2]
 
 
 def test_blas_threads_default_to_one_unless_asked():
