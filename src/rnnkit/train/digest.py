@@ -104,6 +104,10 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     task description, TrainConfig as a dict and training-data fingerprint), or None.  A resumed run
     goes on as it started: a changed learning rate would be overridden by the restored optimizer, a
     changed seed would give a run that is neither the old nor a new one."""
+    saved = meta.get("data_digest")
+    if saved and data_digest and saved != data_digest:  # first: it explains a changed vocabulary, said below
+        return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
+                f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
     changed = task_changes(meta.get("task") or {}, task_meta)
     if changed:
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
@@ -119,10 +123,6 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         return (f"this run was started with other training options ({'; '.join(differ)}); resume with the same "
                 "ones (only --epochs, --max-steps, --patience and the checkpoint, log and progress options may "
                 "change), or start a new run without --resume")
-    saved = meta.get("data_digest")
-    if saved and data_digest and saved != data_digest:
-        return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
-                f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
     return None
 
 
