@@ -245,7 +245,15 @@ def test_evaluate_of_a_span_model_on_tags_that_are_not_spans_names_the_file(tmp_
     pos = _columns(tmp_path / "pos.txt", [[(w, p, p) for w, p, _ in s] for s in BIO])  # POS in the chunk column
     code, _, err = run_cli(capsys, ["evaluate", model, str(pos)])
     line = _one_error_line(code, err)
-    assert f"{pos}: its gold tags are not --scheme bio span tags" in line and "'DT'" in line
+    # where, as training's checks say it (file:line: sentence, counted from 1; it was "gold sentence 0")
+    assert f"{pos}:1: sentence 1: gold tag 'DT' is not a BIO span tag (O, B-TYPE, I-TYPE)" in line, line
+    assert "the model is scored on BIO spans; give the file with its tags in the model's scheme" in line, line
+    bioes = [[(w, p, t) for (w, p, _), t in zip(s, tags)]  # the same chunks in BIOES
+             for s, tags in zip(BIO, (["B-NP", "E-NP", "S-VP", "S-NP", "O"], ["S-NP", "S-VP", "O"]))]
+    path = _columns(tmp_path / "bioes.txt", bioes)
+    line = _one_error_line(*run_cli(capsys, ["evaluate", model, str(path)])[::2])
+    assert line.startswith(f"rnnkit: error: {path}:2: sentence 1: gold tag 'E-NP' is not a BIO span tag"), line
+    assert "(the file's tags look like BIOES)" in line, line
 
 
 def test_evaluate_says_the_models_format_not_an_option_it_lacks(tmp_path, capsys):

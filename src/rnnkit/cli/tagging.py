@@ -37,7 +37,7 @@ from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unkno
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
-from rnnkit.tagging.checks import unnamed_spans
+from rnnkit.tagging.checks import check_gold_spans, unnamed_spans
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
@@ -356,14 +356,8 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     if spec.format == "segmented":
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
-    try:
-        m = loaded.score(data)
-    except ValueError as exc:  # span F1 of gold tags that are not the scheme's (a POS column as chunks)
-        if "in gold sentence" not in str(exc):
-            raise
-        raise DataError(f"{data_path}: its gold tags are not --scheme {spec.scheme} span tags, which the model "
-                        f"is scored on ({exc}); give the file with its span tags where the training data had "
-                        "them") from None
+    check_gold_spans(spec, data, data_path)  # span F1 of gold tags that are not the scheme's (a POS column)
+    m = loaded.score(data)
     if spec.format != "segmented":  # segmented text's gold tags are made from its spaces, in the model's set
         _warn_unknown_tags(loaded, data, data_path)
     metric = loaded.task["metric"]

@@ -211,6 +211,27 @@ def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
     raise TrainingDataError(f"{_where(path, data, k, i)}: {what}", fix)
 
 
+def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
+    """Gold tags scored with span F1 must be tags of the model's scheme (a POS column read as chunks is
+    not): DataError at the first that is not, with its line, and the scheme the tags do fit, if any."""
+    from rnnkit.data.spans import split_tag
+
+    if spec.scheme not in ("bio", "iob1", "bioes") or data.tags is None:
+        return
+    scheme = "iob2" if spec.scheme == "bio" else spec.scheme
+    for k, tags in enumerate(data.tags):
+        for i, tag in enumerate(tags):
+            try:
+                split_tag(tag, scheme)
+            except ValueError:
+                fits = fitting_schemes(data.tags, exclude=spec.scheme)
+                looks = f" (the file's tags look like {' or '.join(_NAMES[s] for s in fits)})" if fits else ""
+                raise DataError(f"{_where(path, data, k, i)}: gold tag {tag!r} is not a {_NAMES[spec.scheme]} span tag "
+                                f"({_FORMS[spec.scheme]}), and the model is scored on {_NAMES[spec.scheme]} spans{looks}; "
+                                "give the file with its tags in the model's scheme, where the training data had "
+                                "them") from None
+
+
 def check_training_data(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
     """Every check above, in the order that gives the most useful message first."""
     check_columns(spec, data, path)
