@@ -459,6 +459,9 @@ def test_load_meta_reads_the_header_alone_with_the_same_errors(tmp_path):
         with pytest.raises(CheckpointError, match=needle):
             ckpt.load_meta(bad)
     path.write_bytes(b"this is a text file\n" * 10)
+    with pytest.raises(CheckpointError, match="is a text file, not a checkpoint"):
+        ckpt.load_meta(path)
+    path.write_bytes(b"\x07\x00\x00\x00\x00\x00\x00\x00{\"a\":" + b"\x00" * 30)  # a damaged header
     with pytest.raises(CheckpointError, match="unreadable"):
         ckpt.load_meta(path)
 

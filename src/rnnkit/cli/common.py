@@ -224,7 +224,7 @@ def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: S
     group = processes.group()
     trainer = Trainer(task, cfg, run_dir, unit=unit, show_ppl=show_ppl, data_digest=file_digest(list(files)),
                       group=group)
-    state = trainer.fit(resume=resume)
+    state = trainer.fit(resume=resume, stop_on_signal=True)
     if group.rank:
         return None
     if say and state.step == trainer.start_step:  # resumed with nothing to train, as the loop said: none saved now

@@ -42,6 +42,7 @@ from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAv
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
+from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress
@@ -97,6 +98,7 @@ class Trainer:
         self.state = LoopState()
         self.carry: Any = None
         self.first_loss: float | None = None  # for detecting an exploding loss
+        self.stop = GracefulStop(False, print)  # fit(stop_on_signal=True) makes one that listens
         options = getattr(task, "resume_options", None)
         self.run_options = json.loads(json.dumps(options())) if options is not None else {}  # tuples: lists
 
@@ -238,15 +240,18 @@ class Trainer:
             f.write(json_line(record) + "\n")  # strict JSON: no validation loss is null, not NaN
 
     # ------------------------------------------------------------------ the loop
-    def fit(self, resume: bool = False) -> LoopState:
+    def fit(self, resume: bool = False, stop_on_signal: bool = False) -> LoopState:
         """Train until the configured epochs (or early stopping, or max_steps); returns the loop state.
 
         The run folder is locked meanwhile (:mod:`rnnkit.train.run_lock`): a second run into it stops
-        with RunInUseError instead of overwriting this one's checkpoints."""
+        with RunInUseError instead of overwriting this one's checkpoints.  ``stop_on_signal`` (the
+        command line's runs): Ctrl-C or SIGTERM stops after the step under way, saved
+        (:mod:`rnnkit.train.interrupt`)."""
         if self.group.rank:  # the run folder is process 0's (on its machine)
             return self._train(resume)
         make_run_folder(self.run_dir)
-        with run_lock(self.run_dir):  # one process per run folder, until this run ends
+        self.stop = GracefulStop(stop_on_signal and self.group.size == 1, lambda t: self.progress.message(t, True))
+        with run_lock(self.run_dir), self.stop:  # one process per run folder, until this run ends
             left = [p for name in (LAST, BEST) for p in ckpt.remove_stale_temporaries(self.run_dir / name)]
             if left:
                 self.progress.message(f"removed {len(left)} unfinished checkpoint write{'s' * (len(left) > 1)} a "
@@ -322,15 +327,19 @@ class Trainer:
                     cfg.checkpoint_minutes and time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes)
                 if cfg.checkpoint_minutes and self.group.size > 1:
                     due = self.group.broadcast(due)  # process 0's clock decides, so that all save together
-                if due:
+                if due or self.stop.requested:
                     self._save(LAST)
                     last_save = time.monotonic()
+                if self.stop.requested:
+                    self.stop.stop(self.run_dir / LAST, st.step)
                 if cfg.max_steps is not None and st.step >= cfg.max_steps:
                     drawn = self.rng.bit_generator.state
             else:
                 self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units), time.monotonic() - epoch_start)
                 self._save(LAST)
                 last_save = time.monotonic()
+                if self.stop.requested:  # during the epoch's end (validation): saved just now
+                    self.stop.stop(self.run_dir / LAST, st.step)
                 continue
             break  # max_steps reached inside the epoch
         if cfg.max_steps is not None and st.step >= cfg.max_steps:

@@ -1,0 +1,68 @@
+"""Ctrl-C or SIGTERM during `rnnkit train`: the step under way finishes, the run is saved and says so,
+and --resume then ends exactly where an uninterrupted run ends.  A second signal stops at once."""
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from clirun import run_cli
+
+from rnnkit.checkpoint import load_checkpoint
+from rnnkit.lm.task import LMTask
+
+TEXT = "".join(f"the {w} sat on the mat and the {v} ran\n" for w in ("cat", "dog", "bird") for v in ("fox", "cow")) * 8
+
+
+def _argv(tmp_path, run):
+    (tmp_path / "train.txt").write_text(TEXT, encoding="utf-8")
+    return ["train", "lm", "--train", str(tmp_path / "train.txt"), "--hidden", "8", "--embed", "8", "--layers", "1",
+            "--batch-size", "2", "--bptt", "6", "--epochs", "2", "--dropout", "0.2", "--optimizer", "adam",
+            "--lr", "0.01", "--progress", "none", "--checkpoint-minutes", "0", "--seed", "4", "--run-dir", str(run)]
+
+
+def _signal_at(monkeypatch, step: int, *signums: int) -> None:
+    """Send ``signums`` to this process during training step ``step`` (1-based), inside the step."""
+    original = LMTask.train_step
+    count = {"n": 0}
+
+    def train_step(self, *args, **kwargs):
+        count["n"] += 1
+        result = original(self, *args, **kwargs)
+        if count["n"] == step:
+            for signum in signums:
+                os.kill(os.getpid(), signum)
+        return result
+
+    monkeypatch.setattr(LMTask, "train_step", train_step)
+
+
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_a_signal_saves_the_step_under_way_and_resume_ends_as_an_uninterrupted_run(tmp_path, capsys, monkeypatch,
+                                                                                  signum, code, said):
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert run_cli(capsys, _argv(tmp_path, whole))[0] == 0
+    with monkeypatch.context() as m:
+        _signal_at(m, 5, signum)
+        got, _, err = run_cli(capsys, _argv(tmp_path, cut))
+    assert got == code, err
+    assert f"interrupted after step 5: saved {cut / 'last.safetensors'}; run the same command with --resume" in err
+    assert err.rstrip().endswith(f"rnnkit: {said}"), err
+    _, meta = load_checkpoint(cut / "last.safetensors")
+    assert meta["loop"]["step"] == 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+    assert run_cli(capsys, _argv(tmp_path, cut) + ["--resume"])[0] == 0
+    a, _ = load_checkpoint(whole / "last.safetensors")
+    b, _ = load_checkpoint(cut / "last.safetensors")
+    assert sorted(a) == sorted(b)
+    for k in a:
+        np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+
+
+def test_a_second_signal_stops_at_once_unsaved(tmp_path, capsys, monkeypatch):
+    _signal_at(monkeypatch, 3, signal.SIGINT, signal.SIGINT)
+    code, _, err = run_cli(capsys, _argv(tmp_path, tmp_path / "run"))
+    assert code == 130 and err.rstrip().endswith("rnnkit: interrupted") and "saved" not in err, err
+    assert not (tmp_path / "run" / "last.safetensors").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
