@@ -183,6 +183,18 @@ def test_progress_notices_show_even_without_progress_lines():
         assert ("early stopping" in text) == (mode != "none"), (mode, text)
 
 
+def test_epoch_lines_show_fractions_as_percentages_as_evaluate_does():
+    """The epoch line said 'valid accuracy 0.11', then '0.2401', and 'valid f1 0.09769' (4 significant
+    digits), while evaluate said 'token accuracy 24.01%'."""
+    from rnnkit.train.progress import format_metric
+
+    assert [format_metric(k, v) for k, v in (("accuracy", 0.11), ("f1", 0.09769), ("macro_f1", 1.0),
+                                             ("exact", 0.995), ("root_accuracy", 0.5))] == \
+        ["11.00%", "9.77%", "100.00%", "99.50%", "50.00%"]
+    assert [format_metric(k, v) for k, v in (("loss", 4.123456), ("ppl", 141.19), ("bits", 1.6364), ("bleu", 27.5))] \
+        == ["4.1235", "141.19", "1.6364", "27.50"]
+
+
 def test_file_digest_tells_changed_training_files_apart(tmp_path):
     import gzip
 

@@ -45,7 +45,7 @@ from rnnkit.train.digest import resume_message, resume_problem
 from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
-from rnnkit.train.progress import Progress
+from rnnkit.train.progress import Progress, format_metric
 from rnnkit.train.run_lock import make_run_folder, run_lock
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
@@ -368,7 +368,8 @@ class Trainer:
         st.history.append(record)
         self._log(record)
         parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
-                 *(f"valid {k} {v:.4g}" for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))),
+                 *(f"valid {k} {format_metric(k, v)}" for k, v in metrics.items()
+                   if not (isinstance(v, float) and math.isnan(v))),
                  f"lr {lr:.4g}"]
         self.progress.end_epoch(" | ".join(parts) + (" | best so far" if improved else ""))
         st.epoch += 1

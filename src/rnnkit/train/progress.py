@@ -16,6 +16,18 @@ def _fmt_time(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
+FRACTIONS = ("accuracy", "f1", "macro_f1", "oov_recall", "exact", "root_accuracy", "node_accuracy", "precision",
+             "recall")  # metrics in [0, 1], shown as percentages, as rnnkit evaluate shows them
+
+
+def format_metric(name: str, value: float) -> str:
+    """A validation metric as the epoch line shows it: fractions as percentages with two decimals
+    (24.01%), BLEU and perplexity with two decimals, losses and bits with four."""
+    if name in FRACTIONS:
+        return f"{100 * value:.2f}%"
+    return f"{value:.2f}" if name in ("bleu", "chrf", "ppl") else f"{value:.4f}"
+
+
 class Progress:
     """Shows units/s (tokens, sentences), loss, perplexity and ETA for one epoch at a time.
 
