@@ -132,9 +132,11 @@ def test_feature_column_that_is_the_tag_column_is_refused(tmp_path, capsys, colu
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])
 def test_a_tag_column_with_one_tag_is_refused(tmp_path, capsys, kind):
     data = write_conllu(tmp_path / "train.conllu", POS)  # XPOS is _ everywhere
-    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--tag-column", "xpos"))
-    line = _one_error_line(code, err)
-    assert line == f"rnnkit: error: {data}: every token's tag (column xpos) is '_': nothing to learn; use --tag-column upos"
+    for column in ("xpos", "XPOS"):  # as CoNLL-U's documentation writes it
+        code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--tag-column", column))
+        line = _one_error_line(code, err)
+        assert line == (f"rnnkit: error: {data}: every token's tag (column xpos) is '_': nothing to learn; "
+                        "use --tag-column upos")
     cols = _columns(tmp_path / "train.txt", [[(w, p, "O") for w, p, _ in s] for s in BIO])
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(cols), "--format", "columns"))
     line = _one_error_line(code, err)

@@ -60,7 +60,9 @@ def register(groups) -> None:
     m = p.add_argument_group("model")
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
     m.add_argument("--char-features", action="store_true", help="character BiLSTM features for every word")
-    m.add_argument("--bigrams", action="store_true", help="character-bigram embeddings (word segmentation)")
+    m.add_argument("--bigrams", action="store_true",
+                   help="embeddings of each token's left and right bigrams: of characters for word segmentation "
+                        "(--format segmented, the usual use), of words for CoNLL-U and column files")
     add_embedding_options(m, 100, what="word (or character)")
     add_extend_option(m)
     m.add_argument("--char-embed", type=positive_int, default=25, help="character embedding size of the char BiLSTM")

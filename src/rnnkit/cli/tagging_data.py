@@ -47,7 +47,7 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
             raise ValueError(f"--tag-column {args.tag_column}: --format columns takes a column index (0 the first, "
                              "-1 the last)") from None
     else:
-        tag_column = args.tag_column or "upos"
+        tag_column = (args.tag_column or "upos").lower()  # UPOS, as CoNLL-U's documentation writes it
     if fmt == "conllu" and tag_column not in ("upos", "xpos"):
         raise ValueError(f"--tag-column {tag_column}: a CoNLL-U file's tags are upos or xpos (a column index is "
                          "for --format columns)")
