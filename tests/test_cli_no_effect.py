@@ -71,6 +71,22 @@ def test_tie_with_another_embedding_size_is_refused_before_the_data_is_read(tmp_
     assert "--embed must equal --hidden (64), got --embed 50: leave --embed out or give --embed 64" in err, err
 
 
+def test_tie_with_the_adaptive_softmax_is_refused_before_the_data_is_read(tmp_path, capsys):
+    code, _, err = run_cli(capsys, LM + ["--tie", "--softmax", "adaptive", "--run-dir", str(tmp_path)])
+    assert code == 2 and err.count("\n") == 1 and "MISSING" not in err, err
+    assert "--softmax adaptive has none (a head and projected tail clusters): drop --tie, or use --softmax full" in err
+
+
+def test_adaptive_cutoffs_beyond_the_vocabulary_say_the_option_and_the_size(tmp_path, capsys):
+    train = tmp_path / "train.txt"
+    train.write_text("the cat sat on the mat\n" * 120, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(train), "--softmax", "adaptive", "--cutoffs",
+                                    "3,9000", "--run-dir", str(tmp_path / "run")])
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"--cutoffs 3,9000: the last bound must be below the vocabulary's 7 words (of {train}); give smaller "
+            "bounds, or leave --cutoffs out for the default") in err, err
+
+
 @pytest.mark.parametrize("argv,option,fix", REFUSED, ids=[f"{a[1]} {o}" for a, o, _ in REFUSED])
 def test_an_option_without_effect_is_refused_before_the_data_is_read(argv, option, fix, tmp_path, capsys):
     code, _, err = run_cli(capsys, argv + ["--run-dir", str(tmp_path / "run")])

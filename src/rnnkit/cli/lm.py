@@ -175,6 +175,9 @@ def train_lm(args) -> int:
     if args.classes and args.softmax != "class":
         raise ValueError(f"--classes sets the class-based softmax's classes; with --softmax {args.softmax} it would "
                          "be ignored: add --softmax class or leave --classes out")
+    if args.tie and args.softmax == "adaptive":  # said before the data are read
+        raise ValueError("--tie shares the output layer's (V, H) matrix with the embedding, and --softmax adaptive "
+                         "has none (a head and projected tail clusters): drop --tie, or use --softmax full or class")
     if args.tie and args.embed is not None and args.embed != args.hidden:  # said before the data are read
         raise ValueError(f"--tie shares one matrix between the embedding and the output layer, so --embed must "
                          f"equal --hidden ({args.hidden}), got --embed {args.embed}: leave --embed out or give "
@@ -222,6 +225,10 @@ def train_lm(args) -> int:
         # ids by falling training frequency: the shortlist is then ids [0, cutoffs[0])
         order = np.argsort(-counts, kind="stable")  # order[new] = old
         vocab, train_ids = _renumbered(vocab, order), np.argsort(order)[train_ids]  # argsort: old -> new
+        if args.cutoffs and args.cutoffs[-1] >= len(vocab):
+            raise ValueError(f"--cutoffs {','.join(map(str, args.cutoffs))}: the last bound must be below the "
+                             f"vocabulary's {len(vocab):,} words (of {args.train}); give smaller bounds, or leave "
+                             "--cutoffs out for the default")
         cut = check_cutoffs(args.cutoffs, len(vocab)) if args.cutoffs else default_cutoffs(len(vocab))
         if args.hidden // args.div_value ** len(cut) < 1:  # the last tail cluster's projection, as torch sizes it
             raise ValueError(f"--softmax adaptive: tail cluster {len(cut)} projects to --hidden / --div-value^"
