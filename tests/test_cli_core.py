@@ -131,6 +131,13 @@ def test_usage_errors_are_one_line_exit_2(capsys, argv, needle):
     assert "error" in err and needle in err
 
 
+def test_gradflow_heading_says_which_forget_bias(capsys):
+    for value, said in (("none", "LSTM forget bias=random (init))"), ("2", "LSTM forget bias=2.0)"),
+                        (None, "LSTM forget bias=1.0)")):
+        assert main(["gradflow", "--cell", "lstm", "--steps", "3"] + (["--forget-bias", value] if value else [])) == 0
+        assert said in capsys.readouterr().out.splitlines()[0]
+
+
 def test_gradflow_unknown_cell_names_the_choices(capsys):
     assert _exit_code(["gradflow", "--cell", "foo"]) == 2
     err = _one_line(capsys.readouterr().err)

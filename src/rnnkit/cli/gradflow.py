@@ -93,7 +93,7 @@ def run(args) -> int:
     T = args.steps
     setting = f"T={T}, H={args.hidden}, B={args.batch}, D={args.input_size}, init={args.init}, seed={args.seed}"
     if "lstm" in cells:
-        setting += f", LSTM forget bias={forget_bias}"
+        setting += f", LSTM forget bias={'random (init)' if forget_bias is None else forget_bias}"
     print(f"||dL/dh_t|| with the loss on h_T only ({setting})")
     rows = _rows(T, args.every)
     if len(cells) == 1:
