@@ -6,6 +6,7 @@ natural log), so the two columns compare.  See :mod:`rnnkit.lm.ngram` for the co
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from rnnkit.cli.common import check_max_vocab, check_min_count, positive_float, positive_int
@@ -40,6 +41,9 @@ def register(groups) -> None:
                    help="text encoding of the files (e.g. gb18030 or big5 for Chinese text) (default: utf-8)")
     p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a checkpoint "
                    "(safetensors) that 'rnnkit evaluate' and 'rnnkit generate' take (default: not saved)")
+    p.add_argument("--arpa", metavar="PATH", help="also write the model as an ARPA file (compressed when PATH ends "
+                   "in .gz, .xz or .bz2), which SRILM, KenLM and other toolkits read; word level, Kneser-Ney or "
+                   "Katz (default: not written)")
     p.set_defaults(func=run)
 
 
@@ -49,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--delta is add-delta smoothing's; with --smoothing {args.smoothing} it would be ignored: "
                          "add --smoothing add_delta or leave --delta out")
     model = NGramLM(args.order, args.smoothing, args.delta)  # delta None: add-one for add_delta
+    if args.arpa:
+        _check_arpa(args)
     if args.save:
         check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors",
                           inputs=[args.train, getattr(args, "valid", None), getattr(args, "test", None)])
@@ -77,4 +83,24 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         model.save(args.save, vocab=vocab, level=args.level)
         print(f"model saved: {args.save}")
+    if args.arpa:
+        from rnnkit.lm.arpa import save_arpa
+
+        save_arpa(args.arpa, model, vocab)
+        print(f"ARPA file written: {args.arpa}")
     return 0
+
+
+def _check_arpa(args: argparse.Namespace) -> None:
+    """--arpa with a model that has no ARPA form, or a path that cannot be written: said before any work."""
+    if args.level != "word":
+        raise ValueError("--arpa needs --level word: a character-level model's tokens include the space and the "
+                         "newline, which ARPA files use as separators")
+    if args.smoothing == "add_delta":
+        raise ValueError("--arpa needs --smoothing kneser_ney or katz: add-delta smoothing has no back-off "
+                         "weights, so no ARPA form")
+    if args.save and os.path.abspath(args.save) == os.path.abspath(args.arpa):
+        raise ValueError(f"--arpa {args.arpa} is also --save's path; give the ARPA file a name of its own, e.g. "
+                         "model.arpa")
+    check_output_path(args.arpa, "--arpa", make_folders=True, suffix=".arpa",
+                      inputs=[args.train, getattr(args, "valid", None), getattr(args, "test", None)])

@@ -1,0 +1,134 @@
+r"""A fitted word-level n-gram model in the ARPA back-off format, which SRILM, KenLM and most speech and
+translation toolkits read.
+
+The ARPA format lists n-grams with their log10 probability and, for n-grams that are histories, a
+log10 back-off weight; a reader computes, for a history h = (h_1 .. h_{k-1}) and word w::
+
+    p(w | h) = 10^logp(h, w)                        if (h, w) is listed
+             = 10^bow(h) * p(w | h_2 .. h_{k-1})    otherwise (bow(h) = 0 when h is not listed)
+
+Both of rnnkit's back-off-shaped smoothings have exactly this form, so the file gives the same
+probabilities as the model (to the 8 significant digits written):
+
+* Katz: logp(h, w) is the discounted probability, bow(h) its back-off weight alpha(h).
+* Interpolated Kneser-Ney, p(w | h) = pkn(h, w) + gamma(h) p(w | h'): every listed n-gram gets its full
+  interpolated probability and bow(h) = gamma(h), since for an unlisted (h, w) the first term is 0
+  (the usual conversion; SRILM writes its interpolated models the same way).
+
+Add-delta smoothing uses only the longest known history, with no back-off, so it has no ARPA form.
+Sentences are ``<s> w_1 .. w_n </s>``: rnnkit's ``<eos>`` is written ``</s>``, the start symbol
+``<s>`` (never predicted) gets log10 probability -99, as SRILM gives it.  Character-level models
+are refused: their tokens include the space and the newline, which ARPA uses as separators.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.lm.ngram import NGramLM
+from rnnkit.lm.ngram_counts import find
+
+NEVER = -99.0  # log10 of a probability 0, as SRILM writes it
+
+
+def _tokens(model: NGramLM) -> list[np.ndarray]:
+    """For k = 1..order: the symbols (n_k, k) of every k-gram of table k, in table order."""
+    S = model.vocab_size_ + 1
+    out = [model.keys_[0].astype(np.int64)[:, None]]
+    for k in range(1, model.order):
+        keys = model.keys_[k].astype(np.int64)
+        out.append(np.concatenate([out[-1][keys // S], (keys % S)[:, None]], axis=1))
+    return out
+
+
+def _nodes(model: NGramLM, toks: np.ndarray) -> np.ndarray:
+    """Node of each row of ``toks`` (n, m), an m-gram, in table m (-1 where it is not listed)."""
+    S = model.vocab_size_ + 1
+    node = toks[:, 0].copy()
+    for c in range(1, toks.shape[1]):
+        node = find(model.keys_[c], np.where(node >= 0, node * S + toks[:, c], -1))
+    return node
+
+
+def _probabilities(model: NGramLM, toks: np.ndarray) -> np.ndarray:
+    """p(w | h) (n,) of each listed k-gram (h, w), the rows of ``toks`` (n, k), as the model scores it."""
+    n, k = toks.shape
+    ctx_nodes, gram_nodes = [], []
+    for j in range(1, model.order + 1):
+        if j > k:  # a longer history than the n-gram has: not used
+            ctx, gram = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+        else:
+            ctx = np.zeros(n, dtype=np.int64) if j == 1 else _nodes(model, toks[:, k - j : k - 1])
+            gram = _nodes(model, toks[:, k - j :])
+        ctx_nodes.append(ctx)
+        gram_nodes.append(gram)
+    return model._score(ctx_nodes, gram_nodes, np.full(n, k))
+
+
+def _log10(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        out = np.log10(p)
+    return np.where(np.isfinite(out), out, NEVER)
+
+
+def check_exportable(model: NGramLM, vocab: Vocabulary) -> None:
+    """ValueError when the model has no ARPA form: add-delta smoothing, character level (no <eos>), a
+    vocabulary without its model's size, or a token ARPA cannot hold (whitespace, or <s>/</s> itself)."""
+    model._check_fitted()
+    if model.smoothing == "add_delta":
+        raise ValueError("add-delta smoothing has no ARPA form (it uses the longest known history only, without "
+                         "back-off weights); fit --smoothing kneser_ney or katz")
+    if vocab.eos_token is None or model.eos_id_ != vocab.eos_id:
+        raise ValueError("a character-level model has no ARPA form: its tokens include the space and the newline, "
+                         "which ARPA files use as separators; fit a word-level model (--level word)")
+    if len(vocab) != model.vocab_size_:
+        raise ValueError(f"Expected the model's vocabulary ({model.vocab_size_} tokens), got one of {len(vocab)}")
+    for tok in vocab.tokens:
+        if not tok or tok.split() != [tok] or (tok in ("<s>", "</s>") and tok != vocab.eos_token):
+            raise ValueError(f"the vocabulary's token {tok!r} cannot be written as an ARPA word (whitespace, or "
+                             "the sentence symbols <s>/</s>)")
+
+
+def write_arpa(out: TextIO, model: NGramLM, vocab: Vocabulary) -> None:
+    """Write ``model`` (Kneser-Ney or Katz, word level) with its ``vocab`` to ``out`` as an ARPA file."""
+    check_exportable(model, vocab)
+    names = [*vocab.tokens, "<s>"]  # id V is the start symbol
+    names[vocab.eos_id] = "</s>"
+    start = model.vocab_size_
+    grams = _tokens(model)
+    out.write("\\data\\\n")
+    for k, toks in enumerate(grams, start=1):
+        out.write(f"ngram {k}={len(toks)}\n")
+    S = model.vocab_size_ + 1
+    words: list[str] = names  # the words of every n-gram of the order at hand, in table order
+    for k, toks in enumerate(grams, start=1):
+        if k > 1:  # an n-gram's words are its history's (the parent node's) and its last word
+            keys = model.keys_[k - 1]
+            words = [f"{words[h]} {names[w]}" for h, w in zip((keys // S).tolist(), (keys % S).tolist())]
+        out.write(f"\n\\{k}-grams:\n")
+        logp = _log10(_probabilities(model, toks))
+        if k == 1:
+            logp[toks[:, 0] == start] = NEVER  # <s> is never predicted
+        if k < model.order:  # the n-grams' weights as histories of the order above
+            rows = zip(logp.tolist(), words, _log10(model.bows_[k]).tolist())
+            out.write("".join(f"{p:.8g}\t{w}\t{b:.8g}\n" for p, w, b in rows))
+        else:
+            out.write("".join(f"{p:.8g}\t{w}\n" for p, w in zip(logp.tolist(), words)))
+    out.write("\n\\end\\\n")
+
+
+def save_arpa(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary) -> None:
+    """Write the ARPA file atomically (compressed when ``path`` ends in .gz, .xz or .bz2), making its folder."""
+    import io
+
+    from rnnkit.data.files import write_text_file
+
+    check_exportable(model, vocab)  # before the work
+    buf = io.StringIO()
+    write_arpa(buf, model, vocab)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_file(path, buf.getvalue())
