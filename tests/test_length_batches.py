@@ -1,0 +1,48 @@
+"""Prediction batches of sentences sorted by length: one very long line no longer pads a whole batch of
+short ones to its length (a tagger took 4.6 GB and 11 s on 31 short lines and one of 20,000 words,
+a classifier 5.5 GB; apart they need 0.2 GB)."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from rnnkit.classify.model import Classifier, ClassifierConfig
+from rnnkit.classify.task import predict_proba
+from rnnkit.packing import length_batches
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_batches_cover_the_order_and_keep_an_outlier_apart(descending):
+    lengths = np.array([12] * 40 + [20_000] + [9] * 30)
+    order = np.argsort(-lengths if descending else lengths, kind="stable")
+    batches = length_batches(order, lengths, batch_size=32)
+    assert np.array_equal(np.concatenate(batches), order)  # in order, each index once
+    assert all(0 < len(b) <= 32 for b in batches)
+    assert [b.tolist() for b in batches if 40 in b.tolist()] == [[40]]  # the long line alone
+    assert max(lengths[b].max() * len(b) for b in batches if 40 not in b.tolist()) <= 8192
+
+
+def test_batches_of_similar_lengths_keep_their_full_size():
+    lengths = np.full(1000, 200)  # long, but all alike: padding is no waste, so no early cut
+    order = np.arange(1000)
+    assert [len(b) for b in length_batches(order, lengths, batch_size=256)] == [256, 256, 256, 232]
+    ragged = np.array([300, 260, 250, 240] * 20)
+    cut = length_batches(np.argsort(-ragged, kind="stable"), ragged, batch_size=64)
+    assert [len(b) for b in cut] == [64, 16]
+
+
+def test_a_classifier_predicts_an_outlier_in_little_memory_and_the_same_probabilities():
+    rng = np.random.default_rng(0)
+    model = Classifier(ClassifierConfig(vocab_size=50, num_classes=2, embedding_dim=16, hidden_size=16), rng)
+    seqs = [rng.integers(0, 50, 8) for _ in range(40)] + [rng.integers(0, 50, 6000)]
+    tracemalloc.start()
+    try:
+        probs = predict_proba(model, seqs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 60e6, f"{peak / 1e6:.0f} MB"  # padded together, (6000, 41) of every buffer: over 200 MB
+    alone = np.vstack([predict_proba(model, [s]) for s in (seqs[0], seqs[-1])])
+    np.testing.assert_allclose(probs[[0, -1]], alone, rtol=1e-5, atol=1e-6)
