@@ -46,3 +46,16 @@ def test_a_classifier_predicts_an_outlier_in_little_memory_and_the_same_probabil
     assert peak < 60e6, f"{peak / 1e6:.0f} MB"  # padded together, (6000, 41) of every buffer: over 200 MB
     alone = np.vstack([predict_proba(model, [s]) for s in (seqs[0], seqs[-1])])
     np.testing.assert_allclose(probs[[0, -1]], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluation_batches_of_pairs_keep_an_outlier_apart_and_training_batches_are_unchanged():
+    from rnnkit.data.parallel import make_batches
+
+    rng = np.random.default_rng(1)
+    pairs = [(rng.integers(4, 20, 6), rng.integers(4, 20, 7)) for _ in range(30)]
+    pairs.insert(5, (rng.integers(4, 20, 9000), rng.integers(4, 20, 3)))
+    batches = make_batches(pairs, 64)
+    assert [b.index.tolist() for b in batches if 5 in b.index.tolist()] == [[5]]
+    assert sorted(i for b in batches for i in b.index.tolist()) == list(range(31))
+    train = make_batches(pairs, 64, rng=np.random.default_rng(0))  # training: batch_size pairs, as before
+    assert [len(b.index) for b in train] == [31]

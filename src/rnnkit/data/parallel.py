@@ -32,6 +32,7 @@ from rnnkit.data.files import read_text_file, text_lines
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
 from rnnkit.errors import DataError
+from rnnkit.packing import length_batches
 
 PAD = "<pad>"
 BOS = "<bos>"
@@ -275,7 +276,8 @@ def make_batches(encoded: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: i
                  pool_size: int | None = 100) -> list[ParallelBatch]:
     """Batches of pairs of similar length, so little of each batch is padding.
 
-    Without ``rng`` (evaluation): pairs sorted by (source length, target length), ties in file order.
+    Without ``rng`` (evaluation): pairs sorted by (source length, target length), ties in file order, a pair
+    far longer than the rest in a batch of its own (:func:`rnnkit.packing.length_batches`).
     With ``rng`` (training): the pairs are shuffled, cut into pools of ``pool_size`` batches, sorted by
     length inside each pool, cut into batches, and the batches shuffled: every epoch draws new batch
     companions but padding stays low.  ``pool_size=None`` sorts the whole corpus at once.
@@ -299,7 +301,10 @@ def make_batches(encoded: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: i
             # lexsort is stable: equal lengths keep their (shuffled or file) order
             pieces.append(chunk[np.lexsort((tgt_len[chunk], src_len[chunk]))])
         order = np.concatenate(pieces)
-    groups = [order[i : i + batch_size] for i in range(0, N, batch_size)]
+    if rng is None and sort:  # evaluation, translation: a pair far longer than the rest gets a batch of its own
+        groups = length_batches(order, src_len + tgt_len, batch_size)
+    else:
+        groups = [order[i : i + batch_size] for i in range(0, N, batch_size)]
     if rng is not None:
         groups = [groups[k] for k in rng.permutation(len(groups))]
     return [make_batch([encoded[i] for i in group], group) for group in groups]
