@@ -190,22 +190,34 @@ def test_conllu_read_as_columns_suggests_format_conllu(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])
-def test_conllu_read_as_segmented_text_is_refused(tmp_path, capsys, kind):
-    """Segmented text reads any file without error: CoNLL-U became sentences of column 'words'."""
-    data = write_conllu(tmp_path / "train.conllu", POS)
-    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "segmented"))
-    assert _one_error_line(code, err) == (f"rnnkit: error: {data} looks like CoNLL-U (its first line '# sent_id = 1' "
-                                          "is a comment), not segmented text (one sentence a line, words separated "
-                                          "by spaces): to train a segmenter, write its words (the FORM column) one "
-                                          "sentence a line, separated by spaces; to train a tagger on its tags, use "
-                                          "--format conllu")
-    assert _nothing_trained(tmp_path)
-    seg = tmp_path / "seg.txt"
-    seg.write_text("我們 喜歡 北京\n老師 在 大學 工作\n" * 4, encoding="utf-8")
-    model = str(tmp_path / "seg.safetensors")
-    assert run_cli(capsys, ["train", "hmm", "--train", str(seg), "--format", "segmented", "--output", model])[0] == 0
-    code, _, err = run_cli(capsys, ["evaluate", model, str(data)])
-    assert "a segmentation model (--format segmented) reads segmented text only" in _one_error_line(code, err)
+def test_conllu_read_as_segmented_text_gives_its_tokens_as_the_gold_words(tmp_path, capsys, kind):
+    """A segmenter trains and is scored on UD's CoNLL-U as it comes (users had to convert it first): a
+    multiword token is one surface word, its syntactic words and empty nodes are left out."""
+    from rnnkit.tagging.io import read_conllu_segmentation
+
+    sentences = [[("我們", "PRON"), ("喜歡", "VERB"), ("北京", "PROPN")], [("老師", "NOUN"), ("在", "ADP"),
+                                                                       ("大學", "NOUN"), ("工作", "VERB")]] * 4
+    data = write_conllu(tmp_path / "train.conllu", sentences)
+    text = data.read_text(encoding="utf-8").replace(  # a multiword token over words 2-3, and an empty node
+        "2\t喜歡", "2-3\t喜歡北京\t_\t_\t_\t_\t_\t_\t_\t_\n2\t喜歡", 1).replace(
+        "3\t北京\t北京\tPROPN\t_\t_\t0\tdep\t_\t_\n", "3\t北京\t北京\tPROPN\t_\t_\t0\tdep\t_\t_\n"
+        "3.1\t去\t去\tVERB\t_\t_\t_\t_\t0:dep\t_\n", 1)
+    data.write_text(text, encoding="utf-8")
+    read = read_conllu_segmentation(data)
+    assert read.source[0] == ["我們", "喜歡北京"] and read.source[1] == ["老師", "在", "大學", "工作"]
+    assert read.words[0] == list("我們喜歡北京") and read.tags[0] == ["B", "E", "B", "M", "M", "E"]
+    seg = tmp_path / "seg.txt"  # the same gold words as segmented text
+    seg.write_text("".join(" ".join(w) + "\n" for w in read.source), encoding="utf-8")
+    out = tmp_path / ("model.safetensors" if kind == "hmm" else "run")
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "segmented")
+                           if kind == "tagger" else ["train", "hmm", "--train", str(data), "--format", "segmented",
+                                                     "--output", str(out)])
+    assert code == 0 and f"{data}: CoNLL-U, read as segmented text: its tokens (the FORM column) are the gold words" \
+        in err, err
+    model = str(out if kind == "hmm" else next(p for p in (out / "best.safetensors", out / "last.safetensors")
+                                                if p.exists()))
+    scores = [run_cli(capsys, ["evaluate", model, str(f), "--json"])[1] for f in (data, seg)]
+    assert scores[0] == scores[1] and '"f1"' in scores[0], scores  # the same F1 from either form of the gold
 
 
 def test_evaluating_a_column_file_without_a_gold_column_is_refused(tmp_path, capsys):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from rnnkit.cli.given import refuse_unused
 from rnnkit.data.conll import FORMAT_HINT
 from rnnkit.errors import DataError
 from rnnkit.metrics.tagging import require_seqeval
-from rnnkit.tagging.io import DataSpec, TaggingData, read_tagged
+from rnnkit.tagging.io import DataSpec, TaggingData, read_conllu_segmentation, read_tagged
 
 
 def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
@@ -103,24 +104,22 @@ def conllu_reason(lines: list[str]) -> str | None:
 def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False,
               format_from: str = "model") -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
-    that is really CoNLL-U gets the hint to read it with --format conllu, and so does a CoNLL-U file
-    read as segmented text (which reads without error, every line a "sentence" of column "words").
+    that is really CoNLL-U gets the hint to read it with --format conllu; a CoNLL-U file given as segmented
+    text is read as such, its tokens the gold words (:func:`rnnkit.tagging.io.read_conllu_segmentation`),
+    and said so on stderr.
     ``format_from``: what set the format a message names: "model" (a trained model reads the format it
     was trained on), "option" (the command's --format) or "training" (--valid and --test of a training
     run, read as its training data is)."""
     from rnnkit.tagging.checks import TrainingDataError, check_gold_column, check_training_data
 
-    if spec.format == "segmented" and Path(path).is_file():  # a pipe (<(...)) cannot be read twice: no look
-        why = looks_like_conllu(path, spec.encoding)
-        if why is not None:
-            fix = ("to train a segmenter, write its words (the FORM column) one sentence a line, separated by "
-                   "spaces; to train a tagger on its tags, use --format conllu" if training else
-                   "a segmentation model (--format segmented) reads segmented text only; give this file in that form")
-            raise DataError(f"{path} looks like CoNLL-U ({why}), not segmented text (one sentence a line, words "
-                            f"separated by spaces): {fix}")
+    conllu = spec.format == "segmented" and Path(path).is_file() and looks_like_conllu(path, spec.encoding)
+    if conllu:  # (a pipe, <(...), cannot be read twice: no look)
+        print(f"{path}: CoNLL-U, read as segmented text: its tokens (the FORM column) are the gold words",
+              file=sys.stderr)
     try:
         try:
-            data = read_tagged(path, spec, labelled=labelled)
+            data = (read_conllu_segmentation(path, spec.encoding, labelled) if conllu else
+                    read_tagged(path, spec, labelled=labelled))
         except DataError:
             if training or not labelled or spec.format != "columns":
                 raise

@@ -132,13 +132,37 @@ def read_tagged(path: str | os.PathLike, spec: DataSpec, labelled: bool = True) 
                 check_column(c, width, "feature column", where)
             feats = [[[row[c] for c in spec.feature_columns] for row in s.rows] for s in sents]
         return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, feats, sents)
-    sentences = read_segmented(path, spec.encoding)
+    return _segmentation(read_segmented(path, spec.encoding), labelled)
+
+
+def _segmentation(sentences: list[list[str]], labelled: bool) -> TaggingData:
+    """Characters and their B/M/E/S tags of segmented sentences (each a list of words)."""
     chars, tags = [], []
     for words in sentences:
         c, t = words_to_tags(words)
         chars.append(c)
         tags.append(t)
     return TaggingData(chars, tags if labelled else None, None, sentences)
+
+
+def read_conllu_segmentation(path: str | os.PathLike, encoding: str = "utf-8", labelled: bool = True) -> TaggingData:
+    """A CoNLL-U file read as segmented text: each sentence's surface tokens, its gold segmentation (a
+    multiword token's FORM once, not its words; empty nodes left out), as characters and B/M/E/S tags.
+    UD Chinese's treebanks are this, so a segmenter trains and is scored on them as they come."""
+    sentences = []
+    for s in read_conllu(path, "upos", encoding):
+        words, inside = [], 0  # inside: the last word ID of the multiword token being read
+        for line in s.raw_lines:
+            cols = line.rstrip("\r\n").split("\t")
+            if len(cols) != 10 or line.startswith("#") or "." in cols[0]:
+                continue
+            if "-" in cols[0]:
+                inside = int(cols[0].split("-")[1])
+                words.append(cols[1])
+            elif int(cols[0]) > inside:
+                words.append(cols[1])
+        sentences.append(words)
+    return _segmentation(sentences, labelled)
 
 
 def raw_sentences(lines: list[str]) -> TaggingData:
