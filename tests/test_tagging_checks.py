@@ -218,6 +218,8 @@ def test_conllu_read_as_segmented_text_gives_its_tokens_as_the_gold_words(tmp_pa
                                                 if p.exists()))
     scores = [run_cli(capsys, ["evaluate", model, str(f), "--json"])[1] for f in (data, seg)]
     assert scores[0] == scores[1] and '"f1"' in scores[0], scores  # the same F1 from either form of the gold
+    code, _, err = run_cli(capsys, ["segment", model, str(data)])  # raw text expected: said, not silent
+    assert code == 0 and f"{data} looks like CoNLL-U (" in err and f"rnnkit evaluate {model} FILE" in err, err
 
 
 def test_evaluating_a_column_file_without_a_gold_column_is_refused(tmp_path, capsys):

@@ -338,6 +338,10 @@ def segment(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
     _check_output(args)
     lines = text_lines(_read_input(args))
+    conllu = conllu_reason(lines)
+    if conllu:  # its ID, FORM, LEMMA ... columns would be segmented as one run of text a line
+        warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and segment reads raw text, one "
+             f"sentence a line; to score the model on this file's words: rnnkit evaluate {args.model} FILE")
     # the model reads each line without its spaces, as it read its training sentences and as evaluate
     # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
     chunked = [line.split() for line in lines if line.split()]
