@@ -186,3 +186,33 @@ def test_oov_counts_a_word_by_what_a_fold_width_model_reads():
     plain = segmentation_prf(gold, gold, ["他们", ",", "公园", "."])
     folded = segmentation_prf(gold, gold, ["他们", ",", "公园", "."], fold_width)
     assert plain["oov_rate"] == 0.5 and folded["oov_rate"] == 0.0
+
+
+def test_tag_and_classify_say_when_full_width_tokens_are_known_half_width(tmp_path, capsys):
+    """The hint was segment's alone: a POS tagger or a classifier trained on ASCII punctuation read
+    Chinese text's ，。 as unknown words, silently."""
+    from clirun import write_conllu
+
+    tags = {",": "PUNCT", ".": "PUNCT", ":": "PUNCT", "(": "PUNCT", ")": "PUNCT"}
+    sentences = [[(w, tags.get(w, "NOUN")) for w in line.split()] for line in HALF] * 10
+    conllu = write_conllu(tmp_path / "train.conllu", sentences)
+    small = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), *small, "--run-dir", str(tmp_path / "pos")])
+    assert code == 0, err
+    tsv = tmp_path / "cls.tsv"
+    tsv.write_text("".join(f"{'ab'[i % 2]}\t{line}\n" for i, line in enumerate(HALF * 10)), encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tsv), *small, "--run-dir", str(tmp_path / "cls")])
+    assert code == 0, err
+    half, full = tmp_path / "half.txt", tmp_path / "full.txt"
+    half.write_text("\n".join(HALF) + "\n", encoding="utf-8")
+    full.write_text("\n".join(line.replace(",", "，").replace(".", "。") for line in HALF) + "\n", encoding="utf-8")
+    for command, run, said in (("tag", "pos", "tokens (。 ，) are unknown to the model but known in their half-width "
+                                "form; a tagger trained with --fold-width"),
+                               ("classify", "cls", "word tokens (。 ，) are unknown to the model but known in their "
+                                "half-width form; a classifier trained with --fold-width")):
+        model = next(p for p in ((tmp_path / run / "best.safetensors"), tmp_path / run / "last.safetensors")
+                     if p.exists())
+        code, _, err = run_cli(capsys, [command, str(model), str(full)])
+        assert code == 0 and f"{full}: 5 {said}" in err, err
+        code, _, err = run_cli(capsys, [command, str(model), str(half)])
+        assert code == 0 and "half-width" not in err, err  # the text the model knows: no hint

@@ -41,7 +41,7 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
-from rnnkit.cli.text_warnings import unsegmented, warn
+from rnnkit.cli.text_warnings import fold_width_hint, unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
@@ -265,6 +265,9 @@ def classify(args: argparse.Namespace) -> int:
              "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
     if enc.level == "word":
         _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
+    fold_width_hint(enc, [t for text in texts for t in enc.tokenize(text)], args.input or "standard input",
+                    known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
+                    model="a classifier")
     probs = iter(predict_proba(model, enc.encode(texts)) if texts else np.zeros((0, len(enc.labels))))
     out = []
     for line in lines:

@@ -322,6 +322,10 @@ def tag(args: argparse.Namespace) -> int:
                 Path(path).write_text(_read_input(args), encoding=args.encoding)
             data = read_data(path, spec, labelled=args.format == "conllu",
                              format_from="model" if loaded.spec.format == args.format else "option")
+    enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
+    norm = enc.norm if enc is not None else str
+    fold_width_hint(loaded, [norm(w) for s in data.words for w in s], args.input or "standard input",
+                    what="tokens", model="a tagger")
     _write_output(args, format_predictions(data, loaded.predict(data), spec))
     return 0
 

@@ -57,21 +57,25 @@ def raw_segmented_file(data: Any, name: str, gold: bool = False) -> None:
                  "separated by spaces (is the file raw, unsegmented text?)")
 
 
-def fold_width_hint(loaded: Any, text: str, where: str) -> None:
-    """Warn when characters the segmenter (a LoadedTagger, neural or HMM) never saw would be known to it
-    folded to half-width: a model trained on ASCII punctuation (UD Chinese GSD) reading text with
-    full-width punctuation (，。)."""
+def fold_width_hint(loaded: Any, text: Any, where: str, known: set[str] | None = None, what: str = "characters",
+                    model: str = "a segmenter") -> None:
+    """Warn when units of ``text`` (its characters, or a list of tokens) that the model never saw would be
+    known to it folded to half-width: a model trained on ASCII punctuation (UD Chinese GSD) reading text
+    with full-width punctuation (，。).  ``loaded``: a LoadedTagger (neural or HMM), or an encoder with
+    ``fold_width`` and then ``known``, its vocabulary's tokens."""
     from rnnkit.data.segmentation import fold_width
 
-    enc = getattr(loaded, "encoder", None)
+    enc = getattr(loaded, "encoder", loaded if known is not None else None)
     if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
         return
-    known = _known(loaded)
-    helped = Counter(ch for ch in text if ch not in known and fold_width(ch) in known)
+    known = _known(loaded) if known is None else known
+    helped = Counter(u for u in text if u not in known and fold_width(u) in known)
     if helped.total() >= max(3, len(text) // 200):
-        common = "".join(sorted(helped, key=lambda ch: (-helped[ch], ch))[:6])
-        warn(f"{where}: {helped.total():,} characters ({common}) are unknown to the model but known in their "
-             "half-width form; a segmenter trained with --fold-width reads them as such")
+        common = " ".join(sorted(helped, key=lambda u: (-helped[u], u))[:6])
+        if what == "characters":
+            common = common.replace(" ", "")
+        warn(f"{where}: {helped.total():,} {what} ({common}) are unknown to the model but known in their "
+             f"half-width form; {model} trained with --fold-width reads them as such")
 
 
 def _known(loaded: Any) -> set[str]:
