@@ -136,6 +136,12 @@ def test_generate_from_an_ngram_is_reproducible_and_never_writes_unk(tmp_path, f
         assert words and words <= allowed
         assert main(["generate", path, "--prime", "the cat", "--length", "5", "--greedy"]) == 0
         assert capsys.readouterr().out.startswith("the cat")
+        # --lines: the text stops at the end of its N-th line, the lines as the unlimited text has them
+        assert main(["generate", path, "--length", "1000", "--seed", "5", "--lines", "3"]) == 0
+        three = capsys.readouterr().out
+        assert three.count("\n") == 3 and three.endswith("\n") and texts[0].startswith(three[:40])
+        assert main(["generate", path, "--length", "1000", "--seed", "5"]) == 0
+        assert capsys.readouterr().out.startswith(three)
 
 
 def test_model_without_vocabulary_or_wrong_kind_is_one_line(tmp_path, files, capsys):

@@ -119,7 +119,10 @@ def register(groups) -> None:
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
-    g.add_argument("--length", type=positive_int, default=300, help="tokens to generate")
+    g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
+    g.add_argument("--lines", type=positive_int, default=None, metavar="N",
+                   help="stop at the end of the N-th line: N sentences (<eos>) of a word-level model, N newlines of a "
+                        "character-level one (default: no stop before --length)")
     g.add_argument("--temperature", type=positive_float, default=None,
                    help="divide log-probabilities by this (lower: safer; default: 1)")
     g.add_argument("--top-k", type=nonnegative_int, default=0,
@@ -332,8 +335,20 @@ def generate(args) -> int:
             out.write(" ")
     banned = np.array([vocab.unk_id])  # '<unk>' in the text says nothing (an n-gram model gives it mass)
     names = vocab.tokens  # a copy: take it once, not per sampled token
-    tokens = (names[i] for i in sample_ids(model, ids, args.length, rng, args.temperature, args.top_k,
-                                           args.top_p, args.greedy, banned))
-    stream_text(tokens, level, lambda s: (out.write(s), out.flush()))
-    out.write("\n")
+    end = vocab.eos_token if level == "word" else "\n"  # what ends a line
+    last = [None]
+
+    def tokens():
+        lines = 0
+        for i in sample_ids(model, ids, args.length, rng, args.temperature, args.top_k, args.top_p, args.greedy,
+                            banned):
+            last[0] = names[i]
+            yield names[i]
+            lines += names[i] == end
+            if args.lines is not None and lines >= args.lines:
+                return
+
+    stream_text(tokens(), level, lambda s: (out.write(s), out.flush()))
+    if last[0] != end:  # the text ends with a line end, written once
+        out.write("\n")
     return 0
