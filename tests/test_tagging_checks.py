@@ -270,6 +270,14 @@ def test_evaluate_of_a_span_model_on_tags_that_are_not_spans_names_the_file(tmp_
     line = _one_error_line(*run_cli(capsys, ["evaluate", model, str(path)])[::2])
     assert line.startswith(f"rnnkit: error: {path}:2: sentence 1: gold tag 'E-NP' is not a BIO span tag"), line
     assert "(the file's tags look like BIOES)" in line, line
+    # IOB1 gold: prefixes a BIO model knows, in moves BIO forbids; scored, with a note on token accuracy
+    iob1 = _columns(tmp_path / "iob1.txt", IOB1)
+    code, out, err = run_cli(capsys, ["evaluate", model, str(iob1)])
+    assert code == 0 and "F1" in out, out
+    assert f"{iob1}:1: sentence 1: I-NP at the start of a sentence is not legal BIO" in err, err
+    assert "the gold tags look like IOB1; span F1 reads the spans either way" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", model, str(train)])
+    assert code == 0 and "look like" not in err, err
 
 
 def test_evaluate_says_the_models_format_not_an_option_it_lacks(tmp_path, capsys):

@@ -37,7 +37,7 @@ from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unkno
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
-from rnnkit.tagging.checks import check_gold_spans, unnamed_spans
+from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note, unnamed_spans
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
@@ -367,6 +367,9 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
     check_gold_spans(spec, data, data_path)  # span F1 of gold tags that are not the scheme's (a POS column)
+    note = gold_scheme_note(spec, data, data_path)
+    if note:
+        warn(note)
     m = loaded.score(data)
     if spec.format != "segmented":  # segmented text's gold tags are made from its spaces, in the model's set
         _warn_unknown_tags(loaded, data, data_path)

@@ -232,6 +232,22 @@ def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike)
                                 "them") from None
 
 
+def gold_scheme_note(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:
+    """When gold tags of the model's span scheme break its moves and fit another scheme (IOB1 gold for a BIO
+    model): what to say, since token accuracy then compares tag strings of two schemes; else None."""
+    if spec.scheme not in ("bio", "iob1", "bioes") or data.tags is None:
+        return None
+    found = scheme_violation(data.tags, spec.scheme)
+    fits = fitting_schemes(data.tags, exclude=spec.scheme) if found else []
+    if not fits:
+        return None
+    k, i, what = found
+    name = _NAMES[spec.scheme]
+    return (f"{_where(path, data, k, i)}: {what}: the gold tags look like {' or '.join(_NAMES[s] for s in fits)}; "
+            f"span F1 reads the spans either way, but token accuracy compares tag strings with the model's {name} "
+            f"tags: convert the file to {name} for a token accuracy that compares")
+
+
 def check_training_data(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
     """Every check above, in the order that gives the most useful message first."""
     check_columns(spec, data, path)
