@@ -197,11 +197,13 @@ def test_tag_and_classify_say_when_full_width_tokens_are_known_half_width(tmp_pa
     sentences = [[(w, tags.get(w, "NOUN")) for w in line.split()] for line in HALF] * 10
     conllu = write_conllu(tmp_path / "train.conllu", sentences)
     small = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), *small, "--run-dir", str(tmp_path / "pos")])
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), *small, "--run-dir",
+                                    str(tmp_path / "pos")])
     assert code == 0, err
     tsv = tmp_path / "cls.tsv"
     tsv.write_text("".join(f"{'ab'[i % 2]}\t{line}\n" for i, line in enumerate(HALF * 10)), encoding="utf-8")
-    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tsv), *small, "--run-dir", str(tmp_path / "cls")])
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tsv), *small, "--run-dir",
+                                    str(tmp_path / "cls")])
     assert code == 0, err
     half, full = tmp_path / "half.txt", tmp_path / "full.txt"
     half.write_text("\n".join(HALF) + "\n", encoding="utf-8")

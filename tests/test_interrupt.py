@@ -38,7 +38,8 @@ def _signal_at(monkeypatch, step: int, *signums: int) -> None:
     monkeypatch.setattr(LMTask, "train_step", train_step)
 
 
-@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated")])
 def test_a_signal_saves_the_step_under_way_and_resume_ends_as_an_uninterrupted_run(tmp_path, capsys, monkeypatch,
                                                                                   signum, code, said):
     whole, cut = tmp_path / "whole", tmp_path / "cut"

@@ -159,7 +159,8 @@ def _folds_hint(folder: Path) -> str | None:
             f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
 
 
-_COMPRESSED = {b"\x1f\x8b": "a gzip-compressed file", b"\xfd7zXZ": "an xz-compressed file", b"BZh": "a bzip2-compressed file"}
+_COMPRESSED = {b"\x1f\x8b": "a gzip-compressed file", b"\xfd7zXZ": "an xz-compressed file",
+               b"BZh": "a bzip2-compressed file"}
 
 
 def _what_else(path: Path) -> str | None:

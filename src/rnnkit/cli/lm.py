@@ -275,8 +275,8 @@ def train_lm(args) -> int:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
         print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
-    print(f"sample more with: rnnkit generate {best} --prime {shlex.quote(_prime_example(train_tokens, args.level, vocab))}",
-          file=sys.stderr)
+    prime = shlex.quote(_prime_example(train_tokens, args.level, vocab))
+    print(f"sample more with: rnnkit generate {best} --prime {prime}", file=sys.stderr)
     return 0
 
 

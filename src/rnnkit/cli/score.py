@@ -25,8 +25,8 @@ def register(groups) -> None:
     p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="lines a recurrent model scores at once (the scores do not depend on it beyond float32 rounding, "
-                        "a few units in the 7th significant digit; default 32)")
+                   help="lines a recurrent model scores at once (the scores do not depend on it beyond float32 "
+                        "rounding, a few units in the 7th significant digit; default 32)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov, "
                         "text")

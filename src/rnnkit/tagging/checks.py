@@ -226,10 +226,10 @@ def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike)
             except ValueError:
                 fits = fitting_schemes(data.tags, exclude=spec.scheme)
                 looks = f" (the file's tags look like {' or '.join(_NAMES[s] for s in fits)})" if fits else ""
-                raise DataError(f"{_where(path, data, k, i)}: gold tag {tag!r} is not a {_NAMES[spec.scheme]} span tag "
-                                f"({_FORMS[spec.scheme]}), and the model is scored on {_NAMES[spec.scheme]} spans{looks}; "
-                                "give the file with its tags in the model's scheme, where the training data had "
-                                "them") from None
+                name = _NAMES[spec.scheme]
+                raise DataError(f"{_where(path, data, k, i)}: gold tag {tag!r} is not a {name} span tag "
+                                f"({_FORMS[spec.scheme]}), and the model is scored on {name} spans{looks}; give the "
+                                "file with its tags in the model's scheme, where the training data had them") from None
 
 
 def gold_scheme_note(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:
