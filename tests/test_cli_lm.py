@@ -202,8 +202,9 @@ def test_a_new_run_in_a_used_folder_never_reports_the_old_model(tmp_path, capsys
     out, err = capsys.readouterr()
     run = tmp_path / "run"
     assert not (run / "best.safetensors").exists()
-    # said even with --progress none: files were deleted
-    assert "removed the earlier run's best.safetensors and last.safetensors" in err, err
+    # said even with --progress none: files were deleted (once this run had saved a checkpoint)
+    assert "the earlier run's best.safetensors and last.safetensors go when this run saves its first" in err, err
+    assert not list(run.glob(".*.earlier")), list(run.iterdir())
     # the metrics log is strict JSON even without validation data (valid_loss null, not NaN)
     for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in {line}"))

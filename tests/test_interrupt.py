@@ -67,3 +67,39 @@ def test_a_second_signal_stops_at_once_unsaved(tmp_path, capsys, monkeypatch):
     assert code == 130 and err.rstrip().endswith("rnnkit: interrupted") and "saved" not in err, err
     assert not (tmp_path / "run" / "last.safetensors").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_new_run_that_fails_before_its_first_checkpoint_puts_the_earlier_run_back(tmp_path, capsys, monkeypatch):
+    """A new run in a used folder deleted the earlier run's models at once: a --lr typo that blew the loss
+    up at step 2 left the folder empty.  They are now set aside until the new run saves, and come back."""
+    run = tmp_path / "run"
+    assert run_cli(capsys, _argv(tmp_path, run))[0] == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert set(before) == {"last.safetensors", "metrics.jsonl"}
+    code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--lr", "1e30", "--optimizer", "sgd", "--log-every", "1"])
+    assert code == 1 and "the earlier run's last.safetensors go when this run saves its first checkpoint" in err, err
+    assert f"this run saved no checkpoint, so the earlier run's last.safetensors are back in {run}" in err, err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")} == before
+    assert not list(run.glob(".*.earlier"))
+    # a second Ctrl-C before the first checkpoint: the same
+    with monkeypatch.context() as m:
+        _signal_at(m, 2, signal.SIGINT, signal.SIGINT)
+        code, _, err = run_cli(capsys, _argv(tmp_path, run))
+    assert code == 130 and "are back in" in err, err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")} == before
+
+
+def test_files_a_killed_new_run_left_aside_stay_the_earlier_runs(tmp_path, capsys):
+    """SIGKILL before the new run's first checkpoint leaves the earlier run's files set aside: --resume
+    says where, and the next new run treats them as the earlier run's."""
+    from rnnkit.train.earlier_run import aside
+
+    run = tmp_path / "run"
+    assert run_cli(capsys, _argv(tmp_path, run))[0] == 0
+    last = run / "last.safetensors"
+    last.rename(aside(last))  # what a new run killed outright leaves
+    code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--resume"])
+    assert code == 2 and f"set aside as {aside(last)}" in err and "rename it to last.safetensors" in err, err
+    code, _, err = run_cli(capsys, _argv(tmp_path, run))
+    assert code == 0 and "the earlier run's last.safetensors go when this run saves" in err, err
+    assert last.exists() and not aside(last).exists()

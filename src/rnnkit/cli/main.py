@@ -143,8 +143,11 @@ def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> 
             raise ValueError(f"{run_dir}: no run to resume (no such folder); check --run-dir, or start the run "
                              "without --resume")
         if not (folder / "last.safetensors").exists() and not any(folder.glob("fold*/last.safetensors")):
-            raise ValueError(f"{Path(run_dir) / 'last.safetensors'}: no checkpoint to resume from (the run stopped "
-                             "before its first, or it is another folder); start the run without --resume")
+            from rnnkit.train.earlier_run import resume_hint
+
+            last = Path(run_dir) / "last.safetensors"
+            why = resume_hint(last) or " (the run stopped before its first, or it is another folder)"
+            raise ValueError(f"{last}: no checkpoint to resume from{why}; start the run without --resume")
     created = make_run_folder(run_dir)  # the folders made here, innermost first
 
     def remove_if_unused() -> None:

@@ -42,6 +42,7 @@ from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAv
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
+from rnnkit.train.earlier_run import EarlierRun, resume_hint
 from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
@@ -99,6 +100,7 @@ class Trainer:
         self.carry: Any = None
         self.first_loss: float | None = None  # for detecting an exploding loss
         self.stop = GracefulStop(False, print)  # fit(stop_on_signal=True) makes one that listens
+        self.earlier: EarlierRun | None = None  # a new run's predecessor in its folder, until its first save
         options = getattr(task, "resume_options", None)
         self.run_options = json.loads(json.dumps(options())) if options is not None else {}  # tuples: lists
 
@@ -156,6 +158,9 @@ class Trainer:
         }
         path = self.run_dir / name
         ckpt.save_checkpoint(path, arrays, meta)
+        if self.earlier is not None:  # this run has a checkpoint of its own: the earlier run's files go
+            self.earlier.drop()
+            self.earlier = None
         return path
 
     def _resume(self) -> None:
@@ -221,17 +226,17 @@ class Trainer:
         return self.config.patience is not None and self.state.bad_epochs > self.config.patience
 
     def _start_afresh(self) -> None:
-        """A new run in a folder an earlier run used: remove its metrics log and checkpoints, so that
-        neither its best model (which a run without validation never replaces) nor its last checkpoint
-        (which --resume would read) can pass for this run's."""
+        """A new run in a folder an earlier run used: set its metrics log and checkpoints aside until this
+        run saves (:mod:`rnnkit.train.earlier_run`), so that neither its best model (which a run without
+        validation never replaces) nor its last checkpoint (which --resume would read) can pass for
+        this run's, and a run that fails before its first checkpoint destroys nothing."""
         if self.group.rank:
             return
-        old = [self.run_dir / name for name in (METRICS, BEST, LAST) if (self.run_dir / name).exists()]
-        for path in old:
-            path.unlink()
-        if any(path.name != METRICS for path in old):
-            self.progress.message(f"new run in {self.run_dir}: removed the earlier run's "
-                                  + " and ".join(path.name for path in old if path.name != METRICS), always=True)
+        self.earlier = EarlierRun(self.run_dir, (METRICS, BEST, LAST))
+        kept = [name for name in self.earlier.set_aside() if name != METRICS]
+        if kept:
+            self.progress.message(f"new run in {self.run_dir}: the earlier run's {' and '.join(kept)} go when this "
+                                  "run saves its first checkpoint", always=True)
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.group.rank:
@@ -256,7 +261,13 @@ class Trainer:
             if left:
                 self.progress.message(f"removed {len(left)} unfinished checkpoint write{'s' * (len(left) > 1)} a "
                                       f"stopped run left in {self.run_dir}", always=True)
-            return self._train(resume)
+            try:
+                return self._train(resume)
+            finally:  # ended (failed, interrupted) before its first checkpoint: the earlier run's files return
+                back = [] if self.earlier is None else [n for n in self.earlier.restore() if n != METRICS]
+                if back:
+                    self.progress.message(f"this run saved no checkpoint, so the earlier run's {' and '.join(back)} "
+                                          f"are back in {self.run_dir}", always=True)
 
     def _train(self, resume: bool) -> LoopState:
         cfg = self.config
@@ -402,7 +413,8 @@ def _read_last(path: Path) -> tuple[Any, Any]:
     """The arrays and meta of the checkpoint a run resumes from, or (the error, None)."""
     try:
         if not path.exists():
-            raise CheckpointError(f"{path}: no checkpoint to resume from; start the run without --resume")
+            raise CheckpointError(f"{path}: no checkpoint to resume from{resume_hint(path)}; start the run without "
+                                  "--resume")
         return ckpt.load_checkpoint(path)
     except CheckpointError as exc:
         return exc, None
