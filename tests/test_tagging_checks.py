@@ -239,6 +239,24 @@ def test_evaluating_a_column_file_without_a_gold_column_is_refused(tmp_path, cap
     assert code == 0 and out.splitlines()[0] == "the DET", err
 
 
+def test_a_file_without_the_models_feature_column_is_said_in_the_models_terms(tmp_path, capsys):
+    """tag and evaluate said 'feature column 1 asked for ...; choose one from 0 to 0': no option chooses it."""
+    train = _columns(tmp_path / "train.txt", BIO * 4)
+    code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(train), "--format", "columns",
+                                          "--feature-columns", "1", "--scheme", "bio"))
+    assert code == 0, err
+    model = str(next(p for p in (tmp_path / "run" / "best.safetensors", tmp_path / "run" / "last.safetensors")
+                     if p.exists()))
+    words = tmp_path / "words.txt"
+    words.write_text("the\ncat\n\na\ndog\n", encoding="utf-8")
+    for command, fix in (("tag", "the training data's columns (the tag column may be left out)"),
+                         ("evaluate", "the training data's columns, its gold tags included")):
+        argv = [command, model, str(words)] + (["--format", "columns"] if command == "tag" else [])
+        line = _one_error_line(*run_cli(capsys, argv)[::2])
+        assert line == (f"rnnkit: error: {words}:1: a line of 1 column, and the model reads feature column 1 as in "
+                        f"its training data; give the file with {fix}"), line
+
+
 def test_evaluate_names_gold_tags_the_model_does_not_know(tmp_path, capsys):
     """A model scored on another tag set (UPOS '_', a POS column read as chunks) reported 0% as a result."""
     train = write_conllu(tmp_path / "train.conllu", POS * 4)

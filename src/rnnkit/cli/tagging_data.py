@@ -121,9 +121,12 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
             data = (read_conllu_segmentation(path, spec.encoding, labelled) if conllu else
                     read_tagged(path, spec, labelled=labelled))
         except DataError:
-            if training or not labelled or spec.format != "columns":
+            if training or spec.format != "columns":
                 raise
-            _no_gold_column(path, spec)  # a file without the model's tag column: said in the model's terms
+            if format_from == "model":  # a file narrower than the training data: said in the model's terms
+                _narrower_than_training(path, spec, labelled)
+            if labelled:
+                _no_gold_column(path, spec)  # a file without the model's tag column
             raise
         if training:
             check_training_data(spec, data, path)
@@ -153,6 +156,31 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
 
 
 FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "column files", "segmented": "segmented text"}
+
+
+def _narrower_than_training(path: str, spec: DataSpec, labelled: bool) -> None:
+    """Raise the DataError for a column file too narrow for the columns a model reads besides the tags:
+    its word column and the feature columns of its training data ('choose a column' would be no help:
+    tag and evaluate have no option to choose them)."""
+    from rnnkit.data.files import open_data, text_lines
+
+    try:
+        with open_data(Path(path)) as f:
+            head = f.read(1 << 16).decode(spec.encoding, errors="replace")
+    except (DataError, ValueError, LookupError, OSError):
+        return
+    first = next(((k, line) for k, line in enumerate(text_lines(head), start=1) if line.split()), None)
+    if first is None:
+        return
+    number, line = first
+    width = len(line.split())
+    needs = [(spec.word_column, "its words")] + [(c, f"feature column {c}") for c in spec.feature_columns]
+    missing = [what for c, what in needs if not -width <= c < width]
+    if missing:
+        fix = "the training data's columns, its gold tags included" if labelled else \
+            "the training data's columns (the tag column may be left out)"
+        raise DataError(f"{path}:{number}: a line of {width} column{'s' * (width != 1)}, and the model reads "
+                        f"{' and '.join(missing)} as in its training data; give the file with {fix}")
 
 
 def _no_gold_column(path: str, spec: DataSpec) -> None:
