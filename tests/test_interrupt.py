@@ -77,15 +77,15 @@ def test_a_new_run_that_fails_before_its_first_checkpoint_puts_the_earlier_run_b
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")}
     assert set(before) == {"last.safetensors", "metrics.jsonl"}
     code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--lr", "1e30", "--optimizer", "sgd", "--log-every", "1"])
-    assert code == 1 and "the earlier run's last.safetensors go when this run saves its first checkpoint" in err, err
-    assert f"this run saved no checkpoint, so the earlier run's last.safetensors are back in {run}" in err, err
+    assert code == 1 and "the earlier run's last.safetensors goes when this run saves its first checkpoint" in err, err
+    assert f"this run saved no checkpoint, so the earlier run's last.safetensors is back in {run}" in err, err
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")} == before
     assert not list(run.glob(".*.earlier"))
     # a second Ctrl-C before the first checkpoint: the same
     with monkeypatch.context() as m:
         _signal_at(m, 2, signal.SIGINT, signal.SIGINT)
         code, _, err = run_cli(capsys, _argv(tmp_path, run))
-    assert code == 130 and "are back in" in err, err
+    assert code == 130 and "is back in" in err, err
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")} == before
 
 
@@ -101,5 +101,5 @@ def test_files_a_killed_new_run_left_aside_stay_the_earlier_runs(tmp_path, capsy
     code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--resume"])
     assert code == 2 and f"set aside as {aside(last)}" in err and "rename it to last.safetensors" in err, err
     code, _, err = run_cli(capsys, _argv(tmp_path, run))
-    assert code == 0 and "the earlier run's last.safetensors go when this run saves" in err, err
+    assert code == 0 and "the earlier run's last.safetensors goes when this run saves" in err, err
     assert last.exists() and not aside(last).exists()

@@ -257,6 +257,22 @@ def test_a_file_without_the_models_feature_column_is_said_in_the_models_terms(tm
                         f"its training data; give the file with {fix}"), line
 
 
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_a_column_file_without_blank_lines_is_said_to_run_its_sentences_together(tmp_path, capsys, kind):
+    """It read as one sentence of every token and trained a useless model, silently."""
+    rows = "".join(f"{w} {p} {t}\n" for s in BIO * 150 for w, p, t in s)  # 1,200 tokens, no blank line
+    train = tmp_path / "train.txt"
+    train.write_text(rows, encoding="utf-8")
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(train), "--format", "columns", "--scheme",
+                                          "bio"))
+    assert code == 0 and (f"{train}:1: sentence 1 has 1,200 tokens; a sentence that long is usually several run "
+                          "together: are the blank lines between sentences missing?") in err, err
+    assert kind == "hmm" or "train: 1 sentence, 1,200 words" in err, err
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(_columns(tmp_path / "ok.txt", BIO * 150)),
+                                          "--format", "columns", "--scheme", "bio"))
+    assert code == 0 and "run together" not in err, err
+
+
 def test_evaluate_names_gold_tags_the_model_does_not_know(tmp_path, capsys):
     """A model scored on another tag set (UPOS '_', a POS column read as chunks) reported 0% as a result."""
     train = write_conllu(tmp_path / "train.conllu", POS * 4)

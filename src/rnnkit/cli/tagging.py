@@ -37,7 +37,7 @@ from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unkno
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
-from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note, unnamed_spans
+from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note, run_together, unnamed_spans
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
@@ -186,7 +186,10 @@ def train_tagger(args: argparse.Namespace) -> int:
     if args.scheme is None and (spans := unnamed_spans(spec, train)):
         warn(f"{args.train}: {spans}")
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
-    print(f"train: {len(train.words) - blank:,} sentences{f' ({blank:,} blank lines skipped)' if blank else ''}, "
+    if long := run_together(spec, train, args.train):
+        warn(long)
+    n = len(train.words) - blank
+    print(f"train: {n:,} sentence{'s' * (n != 1)}{f' ({blank:,} blank lines skipped)' if blank else ''}, "
           f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
           file=sys.stderr)
     if args.extend_vocab:
@@ -244,6 +247,8 @@ def train_hmm(args: argparse.Namespace) -> int:
     _raw_segmented_files(spec, args, train, valid, test)
     if args.scheme is None and (spans := unnamed_spans(spec, train)):
         warn(f"{args.train}: {spans}")
+    if long := run_together(spec, train, args.train):
+        warn(long)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
     hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)

@@ -248,6 +248,24 @@ def gold_scheme_note(spec: DataSpec, data: TaggingData, path: str | os.PathLike)
             f"tags: convert the file to {name} for a token accuracy that compares")
 
 
+LONG_SENTENCE = 1000  # tokens (characters of segmented text: 3 times as many): longer is sentences run together
+
+
+def run_together(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:
+    """What to say when the longest training sentence is so long that it is likely several run together
+    (a column file without its blank lines reads as one sentence, and trains a useless model), or None."""
+    if not data.words:
+        return None
+    k = max(range(len(data.words)), key=lambda j: len(data.words[j]))
+    n = len(data.words[k])
+    limit = LONG_SENTENCE * (3 if spec.format == "segmented" else 1)
+    if n <= limit:
+        return None
+    unit, gap = ("characters", "line breaks") if spec.format == "segmented" else ("tokens", "blank lines")
+    return (f"{_where(path, data, k, 0)} has {n:,} {unit}; a sentence that long is usually several run together: "
+            f"are the {gap} between sentences missing?")
+
+
 def check_training_data(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
     """Every check above, in the order that gives the most useful message first."""
     check_columns(spec, data, path)

@@ -235,8 +235,9 @@ class Trainer:
         self.earlier = EarlierRun(self.run_dir, (METRICS, BEST, LAST))
         kept = [name for name in self.earlier.set_aside() if name != METRICS]
         if kept:
-            self.progress.message(f"new run in {self.run_dir}: the earlier run's {' and '.join(kept)} go when this "
-                                  "run saves its first checkpoint", always=True)
+            self.progress.message(f"new run in {self.run_dir}: the earlier run's {' and '.join(kept)} "
+                                  f"{'go' if len(kept) > 1 else 'goes'} when this run saves its first checkpoint",
+                                  always=True)
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.group.rank:
@@ -267,7 +268,7 @@ class Trainer:
                 back = [] if self.earlier is None else [n for n in self.earlier.restore() if n != METRICS]
                 if back:
                     self.progress.message(f"this run saved no checkpoint, so the earlier run's {' and '.join(back)} "
-                                          f"are back in {self.run_dir}", always=True)
+                                          f"{'are' if len(back) > 1 else 'is'} back in {self.run_dir}", always=True)
 
     def _train(self, resume: bool) -> LoopState:
         cfg = self.config
