@@ -103,3 +103,47 @@ def test_files_a_killed_new_run_left_aside_stay_the_earlier_runs(tmp_path, capsy
     code, _, err = run_cli(capsys, _argv(tmp_path, run))
     assert code == 0 and "the earlier run's last.safetensors goes when this run saves" in err, err
     assert last.exists() and not aside(last).exists()
+
+
+@pytest.mark.parametrize("mode", ["lines", "bar"])
+def test_a_run_whose_output_reader_goes_away_trains_on_and_saves(tmp_path, mode):
+    """`rnnkit train ... 2>&1 | head -3` ended the run at head's exit (exit code 141), no checkpoint
+    written, while metrics.jsonl recorded a best epoch."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    argv = _argv(tmp_path, run)
+    argv[argv.index("--progress") + 1] = mode
+    argv[argv.index("--checkpoint-minutes") + 1] = "60"  # nothing saved before the epoch's end
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", *argv, "--log-every", "1", "--valid",
+                             str(tmp_path / "train.txt")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc.stdout.readline()  # what `head -1` reads, then it goes
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert (run / "last.safetensors").exists() and (run / "best.safetensors").exists()
+    _, meta = load_checkpoint(run / "last.safetensors")
+    assert meta["loop"]["epoch"] == 2  # every epoch trained
+
+
+def test_progress_stops_writing_to_a_closed_pipe_and_keeps_counting():
+    from rnnkit.train.progress import Progress
+
+    class Gone:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def isatty(self):
+            return False
+
+    for mode in ("lines", "bar"):
+        p = Progress(mode, every=1, stream=Gone())
+        p.start_epoch(1, 100)
+        for _ in range(5):
+            p.update(10, 1.0, 0.1)
+        p.message("a notice", always=True)
+        p.end_epoch("epoch 1 done")
+        assert p.gone and p.done == 50

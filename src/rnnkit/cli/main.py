@@ -170,7 +170,10 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _run(func, args: argparse.Namespace) -> int:
-    with warnings.catch_warnings(), _early_lock(func, args):  # restores Python's own warning display after
+    from rnnkit.cli.pipes import outlasting_readers
+
+    # outlasting_readers: a training run goes on when the reader of its output has gone (| head)
+    with warnings.catch_warnings(), _early_lock(func, args), outlasting_readers(func):  # warnings restored after
         warnings.showwarning = _one_line_warning
         code = int(func(args) or 0)
     sys.stdout.flush()  # a closed pipe shows here, inside main, not as a message at interpreter exit
