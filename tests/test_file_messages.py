@@ -158,6 +158,14 @@ def test_data_given_where_the_model_goes_is_named_for_what_it_is(models, tmp_pat
         line = _one_plain_line(code, err)
         assert line == (f"rnnkit: error: {path} is {what}, not a checkpoint (a .safetensors model file); commands "
                         "take the model first, then the data: e.g. rnnkit evaluate MODEL FILE"), err
+    for head in (b"PK\x03\x04" + b"\x00" * 60, b"\x80\x04\x95" + b"\x00" * 60):  # torch.save's zip, a pickle
+        pt = tmp_path / "model.pt"
+        pt.write_bytes(head)
+        argv = [command, str(pt)] + ([] if command == "generate" else [str(text)])
+        line = _one_plain_line(*run_cli(capsys, argv)[::2])
+        assert line == (f"rnnkit: error: {pt} is a PyTorch or pickle file (torch.save writes a zip of pickles), not "
+                        "an rnnkit checkpoint (safetensors); rnnkit never unpickles: load it in PyTorch and bring the "
+                        "weights over with rnnkit.torch_io (layer_from_torch)"), line
     cut = tmp_path / "cut.safetensors"  # a real checkpoint cut short is still called damaged
     cut.write_bytes(open(models["lm"], "rb").read()[:100])
     code, _, err = run_cli(capsys, [command, str(cut)] + ([] if command == "generate" else [str(text)]))

@@ -163,14 +163,20 @@ _COMPRESSED = {b"\x1f\x8b": "a gzip-compressed file", b"\xfd7zXZ": "an xz-compre
                b"BZh": "a bzip2-compressed file"}
 
 
+_PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"
+
+
 def _what_else(path: Path) -> str | None:
     """What a file that safetensors cannot read is instead, when that is plain: "a text file" (its head
-    decodes as UTF-8 without control characters other than whitespace) or a compressed file; else None."""
+    decodes as UTF-8 without control characters other than whitespace), a compressed file, or a
+    PyTorch/pickle file; else None."""
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
     except OSError:
         return None
+    if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
+        return _PICKLED
     for magic, name in _COMPRESSED.items():
         if head.startswith(magic):
             return name
@@ -192,6 +198,10 @@ def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
             raw = {key: np.array(f.get_tensor(key)) for key in f.keys()} if arrays else {}
     except SafetensorError as exc:
         other = _what_else(path)
+        if other == _PICKLED:  # never unpickled: loading a pickle runs whatever code it holds
+            raise CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
+                                  "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "
+                                  "(layer_from_torch)") from None
         if other:  # the data file given where the model goes: evaluate DATA MODEL
             raise CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
                                   "the model first, then the data: e.g. rnnkit evaluate MODEL FILE") from None
