@@ -54,6 +54,12 @@ def test_backward_shape_checked(lstm):
     _, _, cache = lstm.forward(x_of((4, 2, 3)))
     with pytest.raises(ValueError, match=r"dout of shape \(T, B, dirs\*H\) = \(4, 2, 4\)"):
         lstm.backward(np.zeros((4, 2, 3), np.float32), None, cache)
+    # as x and dstate are: a NaN dout made every gradient NaN, an int one was read as a gradient
+    with pytest.raises(ValueError, match="Expected finite values in dout, got NaN or inf"):
+        lstm.backward(np.full((4, 2, 4), np.nan, np.float32), None, cache)
+    with pytest.raises(TypeError, match="Expected dout of a float dtype \\(the layer's is float32\\), got int64"):
+        lstm.backward(np.ones((4, 2, 4), np.int64), None, cache)
+    lstm.backward(np.ones((4, 2, 4), np.float64), None, cache)  # another float dtype is cast, as before
 
 
 @pytest.mark.parametrize(

@@ -309,6 +309,10 @@ class Recurrent:
         if not isinstance(dout, np.ndarray) or dout.shape != (T, B, dirs * H):
             got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
             raise ValueError(f"Expected dout of shape (T, B, dirs*H) = {(T, B, dirs * H)}, got {got}")
+        if dout.dtype.kind != "f":  # an int or bool array is a mistake (a mask? ids?), not a gradient
+            raise TypeError(f"Expected dout of a float dtype (the layer's is {self.dtype}), got {dout.dtype}")
+        if not np.isfinite(dout).all():  # as x and dstate: a NaN would reach every gradient unnoticed
+            raise ValueError("Expected finite values in dout, got NaN or inf")
         dout = dout.astype(self.dtype, copy=False)
         dstates = self._split_state(dstate, B, "dstate")
         order = cache.order
