@@ -43,6 +43,19 @@ def test_forward_rejects(lstm, kwargs, exc, words):
     assert words in str(info.value)
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    ({"init": "bogus"}, "Expected init to be one of ('pytorch', 'uniform', 'orthogonal', 'xavier'), got 'bogus'"),
+    ({"init": "uniform"}, "Expected init_scale > 0 with init='uniform' (the bound s of U(-s, s), e.g. 0.1), got None"),
+    ({"init": "uniform", "init_scale": "0.1"}, "Expected init_scale > 0 with init='uniform'"),
+])
+def test_init_options_are_named_as_the_layer_names_them(kwargs, words):
+    """They were named as rnnkit.init names them ("Expected scheme ...", "Expected scale ..."): not the
+    arguments the caller gave."""
+    with pytest.raises(ValueError) as info:
+        LSTM(3, 4, **kwargs)
+    assert words in str(info.value)
+
+
 def test_nan_input_rejected(lstm):
     x = x_of((4, 2, 3))
     x[2, 1, 0] = np.nan

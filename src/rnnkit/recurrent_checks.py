@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.checks import check_int, check_rate, check_rng
+from rnnkit.init import SCHEMES
 
 DTYPES = ("float32", "float64")
 
@@ -27,8 +28,14 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
     check_rng(rng, allow_none=True)
+    if init not in SCHEMES:  # said in the layer's words: rnnkit.init's own message names its "scheme"
+        raise ValueError(f"Expected init to be one of {SCHEMES}, got {init!r}")
     if init_scale is not None and init != "uniform":
         raise ValueError(f"Expected init_scale only with init='uniform' (it is U(-s, s)'s s), got init={init!r}")
+    if init == "uniform" and (isinstance(init_scale, bool) or not isinstance(init_scale, (int, float))
+                              or not 0 < init_scale < float("inf")):
+        raise ValueError(f"Expected init_scale > 0 with init='uniform' (the bound s of U(-s, s), e.g. 0.1), got "
+                         f"{init_scale!r}")
     check_rate("dropout", dropout)
     check_rate("weight_drop", weight_drop)
     if nonlinearity not in ("tanh", "relu"):
