@@ -355,3 +355,14 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2, f"{extra}: exit code {code}"
         assert err.count("\n") == 1 and needle in err, f"{extra}: stderr {err!r}"
+
+
+def test_tokens_given_where_ids_go_are_named_and_the_way_to_ids_said():
+    """NGramLM(3).fit(["the", "cat"], 10) said 'got <U3 of shape ()', of each token read as a sequence."""
+    for data, said in ((["the", "cat", "<eos>"], "got str tokens ('the')"), ([["a", "b"]], "got str tokens (['a', 'b'])")):
+        with pytest.raises(TypeError, match="Expected data to be int ids") as info:
+            NGramLM(2).fit(data, 10)
+        assert said in str(info.value) and "vocab.encode(tokens)" in str(info.value)
+    with pytest.raises(TypeError, match=r"int ids, got float64 of shape \(2,\)"):  # one stream, said whole
+        NGramLM(2).fit([1.0, 2.0], 10)
+    assert NGramLM(2).fit([[1, 2], [3]], 10).vocab_size_ == 10

@@ -228,7 +228,12 @@ class NGramLM:
         if isinstance(data, np.ndarray):
             return [self._ids(data, name, V)]
         data = list(data)
-        if all(isinstance(x, (int, np.integer)) for x in data):
+        token = next((x for x in data if isinstance(x, str) or (isinstance(x, (list, tuple)) and x
+                                                                 and isinstance(x[0], str))), None)
+        if token is not None:  # tokens, not ids: each str would be read as a sequence of shape ()
+            raise TypeError(f"Expected {name} to be int ids, got str tokens ({token!r}); turn tokens into ids with "
+                            "a Vocabulary: vocab.encode(tokens)")
+        if all(np.isscalar(x) for x in data):  # one stream (floats, bools: said by _ids with their dtype)
             return [self._ids(data, name, V)]
         return [self._ids(s, name, V) for s in data]
 
