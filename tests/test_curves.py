@@ -74,6 +74,16 @@ def test_bad_logs_are_one_clear_line(tmp_path, content, message):
         read_run(tmp_path / "missing")
 
 
+def test_a_run_that_logged_nothing_is_said_so(tmp_path):
+    """A 3-step run (fewer than --log-every, no epoch end) has checkpoints but no log: 'no such file;
+    give a run folder' blamed a run folder."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.safetensors").write_bytes(b"")
+    with pytest.raises(DataError, match="a run folder whose run logged nothing .* smaller --log-every"):
+        read_run(run)
+
+
 def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     _log(tmp_path / "r1" / "metrics.jsonl", [0.9, 0.5, 0.6])
