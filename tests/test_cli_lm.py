@@ -267,6 +267,19 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     assert main([*base, "--train", train, "--hidden", "16"]) == 0  # the same data and options resume
 
 
+def test_evaluate_warns_when_most_tokens_are_unknown_to_the_model(tmp_path, capsys):
+    """A word model scored on other text (98% OOV) printed its perplexity without a word."""
+    code, train, valid = _train(tmp_path, EN, "word")
+    assert code == 0
+    other = _write(tmp_path, "other.txt", "zebra yak quokka\nlynx ibis okapi\n" * 20)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run" / "best.safetensors"), other]) == 0
+    err = capsys.readouterr().err
+    assert "other.txt: 75.0% of its 160 tokens are not in" in err and "the perplexity says little" in err, err
+    assert main(["evaluate", str(tmp_path / "run" / "best.safetensors"), valid]) == 0
+    assert "says little" not in capsys.readouterr().err
+
+
 def test_a_short_valid_file_names_the_option_that_fixes_it(tmp_path, capsys):
     """The hint used to say --batch-size/--bptt, which do not change validation batches."""
     train = _write(tmp_path, "train.txt", EN)

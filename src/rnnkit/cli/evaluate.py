@@ -123,10 +123,15 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         return _evaluate_mixture(model_path, data_path, args)
     model, vocab, level = load_language_model(model_path)
     tokens = read_tokens(data_path, level, args.encoding or "utf-8")
-    if level == "word":
-        warn_unsegmented([" ".join(tokens[:200_000])], data_path, f"{model_path} reads words, so {SEGMENT_FIRST}, "
-                         "as its training text was")
+    told = level == "word" and warn_unsegmented([" ".join(tokens[:200_000])], data_path, f"{model_path} reads "
+                                                f"words, so {SEGMENT_FIRST}, as its training text was")
     st = oov_rate(tokens, vocab)
+    if st.fraction > 0.2 and not told:  # scored, but the figure says little: another language or level?
+        from rnnkit.cli.text_warnings import warn
+
+        warn(f"{data_path}: {100 * st.fraction:.1f}% of its {st.total:,} tokens are not in {model_path}'s "
+             "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
+             "model was trained on (language, tokenisation, --level)?")
     if isinstance(model, NGramLM):  # the same count: every token, <eos> included
         logp = model.token_logprobs(vocab.encode(tokens))
         m = metrics_from_nll(-float(logp.sum()), logp.size)

@@ -30,12 +30,13 @@ def unsegmented(texts: Iterable[str], where: str) -> str | None:
             "(no spaces between words)")
 
 
-def warn_unsegmented(texts: Iterable[str], where: str, consequence: str) -> None:
+def warn_unsegmented(texts: Iterable[str], where: str, consequence: str) -> bool:
     """One warning when ``texts`` look like unsegmented Chinese or Japanese (:func:`unsegmented`);
-    ``consequence`` says what that means for the command and what to do."""
+    ``consequence`` says what that means for the command and what to do.  True when it warned."""
     looks = unsegmented(texts, where)
     if looks:
         warn(f"{looks}; {consequence}")
+    return bool(looks)
 
 
 SEGMENT_FIRST = "each sentence would be read as one long word: segment it first ('rnnkit segment')"

@@ -79,7 +79,7 @@ def _read(path: str, classes: int, encoding: str = "utf-8", use: str = "train on
 
 
 def _describe(s: dict) -> str:
-    return (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} trees, "
+    return (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} tree{'s' * (s['trees'] != 1)}, "
             f"all-node accuracy {100 * s['node_accuracy']:.2f}% over {s['nodes']:,} labelled nodes")
 
 
