@@ -67,6 +67,8 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path):
     # what the run says is said once, by process 0
     for said in ("vocabulary:", "epoch 1 |", "model saved:"):
         assert two.stderr.count(said) == 1 == one.stderr.count(said), (said, two.stderr)
+    # and that it runs over several processes (the output was that of one: had the launcher worked?)
+    assert two.stderr.count("training in 2 processes (mpiexec)") == 1 and "processes (mpiexec)" not in one.stderr
 
 
 @needs_mpi

@@ -107,6 +107,24 @@ class Recurrent:
         forget_bias: float | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
+        """A stack of ``num_layers`` layers of ``hidden_size`` units over inputs of ``input_size`` (D).
+
+        - ``bidirectional``: a reverse direction per layer, its outputs concatenated (2H); it reads only
+          each sequence's real tokens.
+        - ``dropout``: on the input of every layer but the first, in training only (as PyTorch's);
+          ``variational_dropout``: one mask per sequence, shared by all its time steps.
+        - ``weight_drop``: DropConnect on every ``weight_hh``, one mask per forward call (AWD-LSTM).
+        - ``nonlinearity``: ``"tanh"`` or ``"relu"``, the Elman RNN's only.
+        - ``learn_init``: the initial state is a parameter (``h0_l0`` ...), not zeros.
+        - ``tbptt``: cut the gradient every ``tbptt`` steps (truncated BPTT); None, full BPTT.
+        - ``dtype``: float32 or float64, of the parameters and of the inputs ``forward`` takes.
+        - ``init``: ``"pytorch"`` (U(-1/sqrt(H), 1/sqrt(H))), ``"uniform"`` (U(-init_scale, init_scale)),
+          ``"orthogonal"`` or ``"xavier"`` (:mod:`rnnkit.init`); ``forget_bias``: the LSTM's total
+          forget-gate bias b_if + b_hf.
+        - ``rng``: the numpy Generator of the initial weights and of dropout (default: seed 0).
+
+        Parameters and their layouts are PyTorch's (``weight_ih_l0``, ``bias_hh_l1_reverse`` ...).
+        """
         name = check_layer_options(self.cell, dtype, bidirectional=bidirectional, variational_dropout=variational_dropout,
                                    learn_init=learn_init, rng=rng, init=init, init_scale=init_scale, dropout=dropout,
                                    weight_drop=weight_drop, nonlinearity=nonlinearity, tbptt=tbptt)
@@ -373,6 +391,7 @@ class LSTM(Recurrent):
     cell = "lstm"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs: Any) -> None:
+        """As :class:`Recurrent` (its ``__init__`` lists the options), without ``nonlinearity``."""
         if kwargs.get("nonlinearity", "tanh") != "tanh":
             raise ValueError(f"Expected no nonlinearity for LSTM, got {kwargs['nonlinearity']!r}")
         super().__init__(input_size, hidden_size, num_layers, **kwargs)

@@ -210,6 +210,9 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
+_SAID_PROCESSES = False  # the several-process line is said once a command, not again for each fold
+
+
 def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: Sequence[str], unit: str = "tok",
         show_ppl: bool = False, say: bool = True) -> tuple[LoopState, Path] | None:
     """Train ``task`` as this command's processes: one, or several under ``mpiexec``, each training
@@ -222,6 +225,11 @@ def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: S
     from rnnkit.train.loop import Trainer, model_file
 
     group = processes.group()
+    global _SAID_PROCESSES
+    if group.size > 1 and group.rank == 0 and not _SAID_PROCESSES:  # the launcher worked: said once (not a fold)
+        _SAID_PROCESSES = True
+        print(f"training in {group.size} processes (mpiexec): each computes its share of every batch, and the "
+              "gradients are summed", file=sys.stderr)
     trainer = Trainer(task, cfg, run_dir, unit=unit, show_ppl=show_ppl, data_digest=file_digest(list(files)),
                       group=group)
     state = trainer.fit(resume=resume, stop_on_signal=True)
