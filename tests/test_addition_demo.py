@@ -84,6 +84,10 @@ def test_cli_demo_addition(capsys):
     assert "16-bit numbers" in out and "24-bit numbers" in out
     assert " + " in out and " = " in out
     assert "step   300/300" in out
+    # a length given twice is tested once (it was printed twice)
+    code = main(["demo", "addition", "--steps", "50", "--test-bits", "16", "16", "--eval-pairs", "10"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("16-bit numbers:") == 1 and "random additions per length" in out, out
 
 
 def test_cli_demo_addition_bad_value(capsys):

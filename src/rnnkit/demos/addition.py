@@ -174,11 +174,12 @@ def run_addition_demo(
             recent = []
             emit(f"step {step:>5}/{steps}  loss {mean:.4f}  {time.perf_counter() - start:5.1f}s")
     seconds = time.perf_counter() - start
-    emit(f"trained in {seconds:.1f}s; exact match on {eval_pairs} new additions per length:")
+    emit(f"trained in {seconds:.1f}s; exact match on {eval_pairs} random additions per length (drawn anew, so "
+         "repeats are possible where few pairs exist):")
 
     eval_rng = np.random.default_rng([seed, 1])  # its own stream: evaluation pairs do not depend on steps
     accuracy = {}
-    for n in [train_bits] + [n for n in test_bits if n != train_bits]:
+    for n in dict.fromkeys([train_bits, *test_bits]):  # each length once, in the order given
         accuracy[n] = exact_match(model, eval_rng, n, eval_pairs)
         note = " (training length)" if n == train_bits else ""
         emit(f"{n:>5}-bit numbers: {100 * accuracy[n]:6.2f}%{note}")
