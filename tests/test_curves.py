@@ -43,7 +43,7 @@ def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
     header, row_a, row_b = summary_lines([a, b])
     assert row_a.split() == ["a", "5", "0.2000", "4", "0.4000", "0.4500"], row_a
     assert row_b.split() == ["second", "2", "0.5000", "2", "0.7000", "0.7000"], row_b
-    assert summary_lines([a], "accuracy")[1].split()[-2:] == ["0.6000", "0.5500"]
+    assert summary_lines([a], "accuracy")[1].split()[-2:] == ["60.00%", "55.00%"]  # as training prints them
 
 
 def test_summary_columns_line_up_with_chinese_run_names(tmp_path):
@@ -172,10 +172,26 @@ def test_default_metric_is_loss_where_reported_else_the_first_shared_one(tmp_pat
         r.pop("valid_loss", None)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     code, out, err = run_cli(capsys, ["curves", str(path.parent)])
-    assert code == 0 and "valid accuracy (best)" in out and out.splitlines()[1].split()[-1] == "0.8000", out + err
+    assert code == 0 and "valid accuracy (best)" in out and out.splitlines()[1].split()[-1] == "80.00%", out + err
     _log(tmp_path / "lm" / "metrics.jsonl", [0.3, 0.2])
     code, out, err = run_cli(capsys, ["curves", str(tmp_path / "lm")])
     assert code == 0 and "valid loss (best)" in out, out + err
+
+
+def test_default_metric_is_the_one_that_chose_the_best_checkpoint(tmp_path, capsys):
+    """A tree or classifier run picks its best checkpoint by accuracy while logging a loss too: curves showed
+    the loss, whose 'best' was then higher than its last."""
+    from rnnkit.train.curves import read_run, selecting_metric
+
+    path = _log(tmp_path / "tree" / "metrics.jsonl", [1.50, 1.39, 1.42])
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for r, acc, best in zip((r for r in rows if r["type"] == "epoch"), (0.34, 0.20, 0.31), (True, False, False)):
+        r.update(valid_accuracy=acc, best=best)  # best by accuracy (epoch 1), not by loss (epoch 2)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert selecting_metric(read_run(path.parent)) == "accuracy"
+    code, out, err = run_cli(capsys, ["curves", str(path.parent)])
+    assert code == 0 and "valid accuracy (best)" in out and out.splitlines()[1].split()[-2:] == ["34.00%", "31.00%"]
+    assert selecting_metric(read_run(_log(tmp_path / "lm" / "metrics.jsonl", [0.3, 0.2, 0.25]).parent)) == "loss"
 
 
 def test_chinese_run_names_get_one_warning_at_most_and_a_plot(tmp_path, capsys):

@@ -18,8 +18,8 @@ def register(groups) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="a run folder (its --run-dir) or a metrics.jsonl file")
     p.add_argument("--metric", default=None,
                    help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...) "
-                        "(default: loss where every run reports it, as language models and translators do; "
-                        "else the first metric all runs share, e.g. a tagger's accuracy)")
+                        "(default: the one that chose the runs' best checkpoints, e.g. a tagger's accuracy or a "
+                        "language model's loss; else loss, or the first metric all runs share)")
     p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
     p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
     p.add_argument("--dpi", type=dpi, default=100, help=f"resolution of a .png plot, dots per inch (1 to {MAX_DPI})")
@@ -38,7 +38,8 @@ def dpi(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.train.curves import plot_curves, read_run, run_metrics, summary_lines, valid_metrics
+    from rnnkit.train.curves import (plot_curves, read_run, run_metrics, selecting_metric, summary_lines,
+                                     valid_metrics)
 
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
                                                         "--output FILE.png")])
@@ -57,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if finished and not available:  # a language model's and a tagger's runs: no column to compare
         each = "; ".join(f"{r.name}: {', '.join(run_metrics(r)) or 'none'}" for r in finished)
         raise ValueError(f"these runs report no validation metric in common ({each}); compare runs of one kind")
-    if args.metric is None:
-        args.metric = available[0] if available else "loss"
+    if args.metric is None:  # the metric that chose the runs' best checkpoints, where they share one
+        chosen = {selecting_metric(r) for r in finished}
+        args.metric = chosen.pop() if len(chosen) == 1 and None not in chosen and chosen <= set(available) else (
+            available[0] if available else "loss")
     elif finished and args.metric not in available:
         raise ValueError(f"Expected --metric to be one of the validation metrics every run reports "
                          f"({', '.join(available)}), got {args.metric!r}")

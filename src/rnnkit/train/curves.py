@@ -104,6 +104,31 @@ def valid_metrics(runs: list[RunCurves]) -> list[str]:
     return sorted(names or (), key=lambda k: (k != "loss", k))
 
 
+LOWER_IS_BETTER = ("loss", "ppl", "bits")
+
+
+def selecting_metric(run: RunCurves) -> str | None:
+    """The validation metric whose improvements are the run's "best" marks (the one that chose its
+    best.safetensors: the loss of a language model, the accuracy or F1 of a tagger, classifier or tree
+    model), or None when no metric fits them all; the loss when it fits."""
+    for metric in run_metrics(run):
+        key, lower = "valid_" + metric, metric in LOWER_IS_BETTER
+        best, fits = None, False
+        for e in run.epochs:
+            v = e.get(key)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                break
+            improved = best is None or (v < best if lower else v > best)
+            if improved != bool(e.get("best")):
+                break
+            best = v if improved else best
+        else:
+            fits = bool(run.epochs)
+        if fits:
+            return metric
+    return None
+
+
 def best_epoch(run: RunCurves) -> dict | None:
     """The epoch record of the run's best checkpoint (the last epoch marked best), if any."""
     marked = [e for e in run.epochs if e.get("best")]
@@ -121,14 +146,19 @@ def summary_lines(runs: list[RunCurves], metric: str = "loss") -> list[str]:
         last_train = r.epochs[-1].get("train_loss") if r.epochs else (r.losses[-1] if r.losses.size else None)
         best = best_epoch(r)
         lines.append(f"{ljust(r.name, width)} {len(r.epochs):>6} {_fmt(last_train):>15} "
-                     f"{(best['epoch'] if best else '-'):>10} {_fmt(best.get(key) if best else None):>22} "
-                     f"{_fmt(r.epochs[-1].get(key) if r.epochs else None):>22}")
+                     f"{(best['epoch'] if best else '-'):>10} {_fmt(best.get(key) if best else None, metric):>22} "
+                     f"{_fmt(r.epochs[-1].get(key) if r.epochs else None, metric):>22}")
     return lines
 
 
-def _fmt(v) -> str:
+def _fmt(v, metric: str = "loss") -> str:
+    """A value as the table shows it: fractions (accuracy, F1) as percentages, as training prints them."""
+    from rnnkit.train.progress import FRACTIONS
+
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
+    if metric in FRACTIONS:
+        return f"{100 * v:.2f}%"
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
