@@ -96,13 +96,19 @@ def test_files_a_killed_new_run_left_aside_stay_the_earlier_runs(tmp_path, capsy
 
     run = tmp_path / "run"
     assert run_cli(capsys, _argv(tmp_path, run))[0] == 0
-    last = run / "last.safetensors"
-    last.rename(aside(last))  # what a new run killed outright leaves
+    last, log = run / "last.safetensors", run / "metrics.jsonl"
+    earlier = {p.name: p.read_bytes() for p in (last, log)}
+    last.rename(aside(last))  # what a new run killed outright leaves: the earlier run's files set aside,
+    log.rename(aside(log))
+    log.write_text('{"type": "train", "epoch": 1, "step": 1, "loss": 9.0}\n', encoding="utf-8")  # its own log
     code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--resume"])
     assert code == 2 and f"set aside as {aside(last)}" in err and "rename it to last.safetensors" in err, err
+    code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--lr", "1e30", "--optimizer", "sgd"])  # fails early
+    assert code == 1 and "is back in" in err, err
+    assert {p.name: p.read_bytes() for p in (last, log)} == earlier  # the earlier run's, not the killed run's log
     code, _, err = run_cli(capsys, _argv(tmp_path, run))
     assert code == 0 and "the earlier run's last.safetensors goes when this run saves" in err, err
-    assert last.exists() and not aside(last).exists()
+    assert last.exists() and not aside(last).exists() and not aside(log).exists()
 
 
 @pytest.mark.parametrize("mode", ["lines", "bar"])

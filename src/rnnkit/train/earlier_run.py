@@ -35,8 +35,8 @@ def resume_hint(last: Path) -> str:
 
 
 class EarlierRun:
-    """``names`` (checkpoints, metrics log) of ``run_dir``, set aside by :meth:`set_aside`, then either
-    dropped (:meth:`drop`, the new run has saved) or put back (:meth:`restore`, it has not)."""
+    """``names`` (the metrics log first, then the checkpoints) of ``run_dir``, set aside by :meth:`set_aside`,
+    then either dropped (:meth:`drop`, the new run has saved) or put back (:meth:`restore`, it has not)."""
 
     def __init__(self, run_dir: Path, names: tuple[str, ...]) -> None:
         self.run_dir = run_dir
@@ -45,7 +45,14 @@ class EarlierRun:
 
     def set_aside(self) -> list[str]:
         """Move the earlier run's files aside; the names moved.  Files a killed run left aside stay the
-        earlier run's, unless a newer file of the same name is there (then the older one goes)."""
+        earlier run's: beside them, that run's own log (it wrote no checkpoint) is dropped, and a newer
+        checkpoint (written just before the kill) replaces the older one set aside."""
+        log, checkpoints = self.names[0], self.names[1:]
+        killed = any(aside(self.run_dir / n).exists() for n in self.names) and not any(
+            (self.run_dir / n).exists() for n in checkpoints)
+        if killed:
+            with contextlib.suppress(FileNotFoundError):
+                (self.run_dir / log).unlink()
         for name in self.names:
             path, hidden = self.run_dir / name, aside(self.run_dir / name)
             if path.exists():
