@@ -161,3 +161,21 @@ def test_cell_kernels_check_the_shapes_they_rely_on(cell, gates, states):
         kernel.forward(x, state(B), w[0][:, :-1], *w[1:])
     with pytest.raises(ValueError, match=r"x of shape \(T, B, D\)"):
         kernel.forward(x[0], state(B), *w)
+
+
+def test_options_that_would_do_nothing_are_warned_about():
+    """LSTM(3, 4, 1, dropout=0.5) (dropout acts between layers) and variational_dropout without dropout
+    were accepted silently; PyTorch warns on the first.  The tasks' own layers pass neither."""
+    with pytest.warns(UserWarning, match="dropout=0.5 acts between stacked layers, so with num_layers=1 it has no"):
+        LSTM(3, 4, 1, dropout=0.5)
+    with pytest.warns(UserWarning, match="variational_dropout shares each dropout mask across time"):
+        GRU(3, 4, 2, variational_dropout=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LSTM(3, 4, 2, dropout=0.5, variational_dropout=True)  # both act: no warning
+        from rnnkit.lm.model import LanguageModel, LMConfig
+
+        LanguageModel(LMConfig(vocab_size=9, embedding_dim=4, hidden_size=4, num_layers=1, dropout_hidden=0.5,
+                               variational=True), np.random.default_rng(0))

@@ -25,6 +25,7 @@ the two calls.  ``out`` may share memory with the cache: do not modify it in pla
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -147,6 +148,13 @@ class Recurrent:
         )
         if forget_bias is not None and self.cell != "lstm":
             raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
+        cfg = self.config  # options that would do nothing: said, as PyTorch says the first
+        if cfg.dropout > 0 and cfg.num_layers == 1:
+            warnings.warn(f"dropout={cfg.dropout} acts between stacked layers, so with num_layers=1 it has no "
+                          "effect; leave it out, or add layers", UserWarning, stacklevel=3)
+        if cfg.variational_dropout and (cfg.dropout == 0 or cfg.num_layers == 1):
+            warnings.warn("variational_dropout shares each dropout mask across time, and no dropout acts here "
+                          "(dropout=0 or num_layers=1): it has no effect", UserWarning, stacklevel=3)
         if rng is None:
             rng = np.random.default_rng(0)  # deterministic default; pass a Generator to choose
         self.params: dict[str, np.ndarray] = {}

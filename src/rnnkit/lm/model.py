@@ -148,8 +148,9 @@ class LanguageModel:
                 "input_size": cfg.embedding_dim,
                 "hidden_size": cfg.hidden_size,
                 "num_layers": cfg.num_layers,
-                "dropout": cfg.dropout_hidden,
-                "variational_dropout": cfg.variational,
+                # between layers only (the model's own dropout acts on the input and output)
+                "dropout": cfg.dropout_hidden if cfg.num_layers > 1 else 0.0,
+                "variational_dropout": cfg.variational and cfg.num_layers > 1 and cfg.dropout_hidden > 0,
                 "weight_drop": cfg.weight_drop,
                 "dtype": cfg.dtype,
             },

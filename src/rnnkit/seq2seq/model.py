@@ -236,7 +236,8 @@ class Seq2Seq(_DecoderModel):
         dtype = np.dtype(cfg.dtype)
         self.encoder = make_recurrent({"cell": cfg.cell, "input_size": cfg.src_embedding_dim,
                                        "hidden_size": cfg.encoder_hidden_size, "num_layers": cfg.encoder_layers,
-                                       "bidirectional": cfg.bidirectional, "dropout": cfg.dropout,
+                                       "bidirectional": cfg.bidirectional,
+                                       "dropout": cfg.dropout if cfg.encoder_layers > 1 else 0.0,  # between layers
                                        "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng=rng)
         self.dirs = 2 if cfg.bidirectional else 1
         hk = self.dirs * cfg.encoder_hidden_size
