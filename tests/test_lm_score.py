@@ -96,6 +96,35 @@ def test_a_long_line_needs_no_more_memory_than_a_window(monkeypatch):
     assert got[-1].tokens == 6001 and got[0].logprob == pytest.approx(got[1].logprob, rel=1e-12)
 
 
+def test_skip_unknown_leaves_unknown_tokens_out_of_the_score_and_the_count(monkeypatch):
+    """Unknown words all share <unk>'s probability, high where a model saw many: a line of unknown words
+    could outrank a real one.  With skip_unknown they count for nothing, as SRILM's OOVs."""
+    import rnnkit.lm.score as score
+
+    monkeypatch.setattr(score, "WINDOW", 2)  # across windows too
+    vocab = word_vocab()
+    lines = ["the zebra sat on a yak", "zebra yak", "the cat"]
+    rnn = make_model(len(vocab), "full", seed=7)
+    ngram = NGramLM(3).fit([vocab.encode("the cat sat on a mat <eos>".split())], len(vocab), eos_id=vocab.eos_id)
+    for model in (rnn, ngram):
+        every = score_lines(model, vocab, "word", lines)
+        known = score_lines(model, vocab, "word", lines, batch_size=2, skip_unknown=True)
+        for line, a, b in zip(lines, every, known):
+            toks = line_tokens(line, "word")
+            ids = vocab.encode(toks)
+            if model is rnn:
+                prev, state, per = vocab.token_id(start_token(vocab, "word")), None, []
+                for tok in ids:
+                    logp, state = model.step_log_probs(np.array([[prev]]), state)
+                    per.append(float(logp[0, tok]))
+                    prev = tok
+            else:
+                per = list(model.token_logprobs([ids]))
+            want = sum(p for p, t in zip(per, toks) if t in vocab)
+            assert b.logprob == pytest.approx(want, rel=1e-9, abs=1e-9) and b.tokens == sum(t in vocab for t in toks)
+            assert a.logprob == pytest.approx(sum(per), rel=1e-9) and b.oov == a.oov == sum(t not in vocab for t in toks)
+
+
 def test_character_level_scores_every_character_and_the_newline():
     text = "床前明月光\n疑是地上霜\n"
     vocab = Vocabulary(["<unk>", *sorted(set(text))], eos_token=None)

@@ -27,6 +27,10 @@ def register(groups) -> None:
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="lines a recurrent model scores at once (the scores do not depend on it beyond float32 "
                         "rounding, a few units in the 7th significant digit; default 32)")
+    p.add_argument("--skip-unknown", action="store_true",
+                   help="leave tokens not in the model's vocabulary out of each line's log-probability, token "
+                        "count and perplexity (as SRILM leaves OOVs out), so that a line does not score better for "
+                        "its unknown words, which all share <unk>'s probability; the oov column still counts them")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov, "
                         "text")
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
         warn_unsegmented(lines[:20_000], args.data, f"{args.model} reads words, so {SEGMENT_FIRST}, as its "
                          "training text was")
-    scores = score_lines(model, vocab, level, lines, batch_size)
+    scores = score_lines(model, vocab, level, lines, batch_size, skip_unknown=args.skip_unknown)
     out = sys.stdout
     for number, (line, s) in enumerate(zip(lines, scores), start=1):
         if args.json:
@@ -65,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     tokens = sum(s.tokens for s in scores)
     total = sum(s.logprob for s in scores)
     ppl = f"perplexity {math.exp(min(-total / tokens, 700.0)):.2f}" if tokens else "no token"
-    print(f"{args.data}: {len(lines):,} lines, {tokens:,} tokens ({sum(s.oov for s in scores):,} not in the "
-          f"vocabulary), {ppl}, each line scored from the start of a sentence", file=sys.stderr)
+    oov = sum(s.oov for s in scores)
+    unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
+    print(f"{args.data}: {len(lines):,} lines, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
+          "start of a sentence", file=sys.stderr)
     return 0

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_int
+from rnnkit.checks import check_bool, check_int
 from rnnkit.data.text import tokenize
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.ngram import NGramLM
@@ -54,9 +54,15 @@ def start_token(vocab: Vocabulary, level: str) -> str:
 
 
 def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
-                batch_size: int = 32) -> list[LineScore]:
-    """One :class:`LineScore` per line (no newline characters inside a line), in the lines' order."""
+                batch_size: int = 32, skip_unknown: bool = False) -> list[LineScore]:
+    """One :class:`LineScore` per line (no newline characters inside a line), in the lines' order.
+
+    ``skip_unknown``: tokens not in the vocabulary add neither their log-probability (that of
+    ``<unk>``, a mass all unknown words share, so high for a model with many of them) nor a token
+    to their line, as SRILM leaves OOVs out; they are still read as ``<unk>`` by the model, and
+    counted in ``oov``."""
     check_int("batch_size", batch_size, 1)
+    skip_unknown = check_bool("skip_unknown", skip_unknown)
     if level not in ("word", "char"):
         raise ValueError(f"Expected level 'word' or 'char', got {level!r}")
     if isinstance(lines, (str, bytes)) or not hasattr(lines, "__iter__"):  # a str would score one line per character
@@ -68,18 +74,20 @@ def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
             raise TypeError(f"Expected lines to be a sequence of str, got {type(line).__name__} at line {k}")
     toks = [line_tokens(line, level) for line in lines]
     ids = [np.asarray(vocab.encode(t), dtype=np.int64) for t in toks]
-    oov = [sum(t not in vocab for t in tt) for tt in toks]
-    logps = _ngram_scores(model, ids) if isinstance(model, NGramLM) else _rnn_scores(model, vocab, level, ids,
-                                                                                     batch_size)
-    return [LineScore(float(lp), int(i.size), k) for lp, i, k in zip(logps, ids, oov)]
+    known = [np.array([t in vocab for t in tt], dtype=bool) for tt in toks]
+    oov = [int((~k).sum()) for k in known]
+    weights = known if skip_unknown else [np.ones(i.size, dtype=bool) for i in ids]  # the tokens that count
+    logps = (_ngram_scores(model, ids, weights) if isinstance(model, NGramLM) else
+             _rnn_scores(model, vocab, level, ids, batch_size, weights))
+    return [LineScore(float(lp), int(w.sum()), k) for lp, w, k in zip(logps, weights, oov)]
 
 
-def _ngram_scores(model: NGramLM, ids: list[np.ndarray]) -> list[float]:
+def _ngram_scores(model: NGramLM, ids: list[np.ndarray], weights: list[np.ndarray]) -> list[float]:
     filled = [i for i in ids if i.size]
     flat = model.token_logprobs(filled) if filled else np.zeros(0)  # (N,), sequence after sequence
     out, pos = [], 0
-    for i in ids:
-        out.append(float(flat[pos : pos + i.size].sum()))
+    for i, w in zip(ids, weights):
+        out.append(float(flat[pos : pos + i.size][w].sum()))
         pos += i.size
     return out
 
@@ -87,7 +95,8 @@ def _ngram_scores(model: NGramLM, ids: list[np.ndarray]) -> list[float]:
 WINDOW = 256  # time steps read at a time: memory stays flat however long a line is
 
 
-def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray], batch_size: int) -> list[float]:
+def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray], batch_size: int,
+                weights: list[np.ndarray]) -> list[float]:
     """Lines of similar lengths scored together, read ``WINDOW`` steps at a time with the state carried
     from window to window; a line that has ended leaves the batch (its columns and state are dropped),
     so one long line costs what it costs alone, not the batch's width times its length."""
@@ -107,8 +116,11 @@ def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray]
             t1 = min(t0 + WINDOW, int(lens[-1]))
             inputs, targets = _window(ids, batch[first:], t0, t1, start)  # (t1 - t0, B') each
             logp, state = model.token_log_probs(inputs, targets, state)  # (t1 - t0, B')
-            real = np.arange(t0, t1)[:, None] < lens[None, first:]  # (t1 - t0, B'): steps inside each line
-            sums[first:] += np.where(real, logp, 0.0).sum(axis=0)
+            counted = np.zeros(targets.shape, dtype=bool)  # (t1 - t0, B'): steps inside each line that count
+            for b, k in enumerate(batch[first:]):
+                w = weights[k][t0:t1]
+                counted[: w.size, b] = w
+            sums[first:] += np.where(counted, logp, 0.0).sum(axis=0)
         for b, k in enumerate(batch):
             out[k] = float(sums[b])
     return out
