@@ -42,11 +42,12 @@ from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAv
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
-from rnnkit.train.earlier_run import EarlierRun, resume_hint
+from rnnkit.train.earlier_run import EarlierRun
 from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress, format_metric
+from rnnkit.train.run_checkpoint import loop_record, loop_state, model_arrays, read_last, run_arrays
 from rnnkit.train.run_lock import make_run_folder, run_lock
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
@@ -129,14 +130,8 @@ class Trainer:
                 return self.run_dir / name
             carry = None if carry[0] is None else self.task.join_carry_arrays(carry)
         opt = self.optimizer.state_dict()
-        if self.average is None:
-            arrays = {"model/" + k: v for k, v in self.task.params.items()}
-        else:  # the model to use is the average; the training weights are kept for resuming
-            arrays = {"model/" + k: v for k, v in self.average.average.items()}
-            arrays.update({"raw/" + k: v for k, v in self.task.params.items()})
-        arrays.update({"optim/" + k: v for k, v in opt["arrays"].items()})
-        if carry is not None:
-            arrays.update({"carry/" + k: v for k, v in carry.items()})
+        arrays = run_arrays(self.task.params, None if self.average is None else self.average.average, opt["arrays"],
+                            carry)
         meta = {
             "kind": "training-run",
             "task": self.task.meta(),
@@ -148,13 +143,7 @@ class Trainer:
             "rng": ckpt.rng_state(self.rng),
             "processes": self.group.size,
             "rank_rngs": rank_rngs,
-            "loop": {
-                "epoch": st.epoch, "cursor": st.cursor, "step": st.step, "best": st.best if math.isfinite(st.best) else None,
-                "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "history": st.history,
-                "epoch_loss": st.epoch_loss, "epoch_units": st.epoch_units,
-                "has_carry": self.carry is not None,
-                "first_loss": self.first_loss,  # the divergence guard's reference: a resumed run keeps it
-            },
+            "loop": loop_record(st, self.carry is not None, self.first_loss),
         }
         path = self.run_dir / name
         ckpt.save_checkpoint(path, arrays, meta)
@@ -165,7 +154,7 @@ class Trainer:
 
     def _resume(self) -> None:
         path = self.run_dir / LAST
-        arrays, meta = self.group.broadcast(_read_last(path) if self.group.rank == 0 else None)
+        arrays, meta = self.group.broadcast(read_last(path) if self.group.rank == 0 else None)
         if isinstance(arrays, Exception):  # raised where it happened, process 0, and in every other
             raise arrays
         if meta.get("kind") != "training-run":
@@ -177,20 +166,8 @@ class Trainer:
         if meta.get("processes", 1) != self.group.size:
             raise CheckpointError(f"{path}: this run was trained by {meta.get('processes', 1)} process(es), this one "
                                   f"has {self.group.size}; resume with as many (mpiexec -n)")
-        model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
-        raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
-        if raw and self.average is None:
-            raise CheckpointError(f"{path}: this run was averaging its weights; resume with the same --average")
-        if not raw and self.average is not None:
-            raise CheckpointError(f"{path}: this run was not averaging its weights; resume without --average")
-        averaged = None
-        if raw:
-            averaged, model = model, raw
-        if set(model) != set(self.task.params):
-            raise CheckpointError(f"{path}: its parameters do not match this model; resume with the same options")
+        model, averaged = model_arrays(arrays, path, self.task.params, self.average is not None)
         for k, v in model.items():
-            if v.shape != self.task.params[k].shape:
-                raise CheckpointError(f"{path}: {k} has shape {v.shape}, this model {self.task.params[k].shape}")
             self.task.params[k][...] = v
         if averaged is not None:
             try:
@@ -207,9 +184,7 @@ class Trainer:
             if self.group.size > 1:
                 self.rank_rng = ckpt.restore_rng(meta["rank_rngs"][self.group.rank])
             lp = meta["loop"]
-            self.state = LoopState(int(lp["epoch"]), int(lp["cursor"]), int(lp["step"]),
-                                   math.inf if lp["best"] is None else lp["best"], lp["bad_epochs"],
-                                   lp["stopped_early"], lp["epoch_loss"], lp["epoch_units"], list(lp["history"]))
+            self.state = loop_state(lp)
             carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
             self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
             self.first_loss = lp.get("first_loss")  # absent before it was kept: the next step's loss then
@@ -409,13 +384,3 @@ def criterion(task: Any, metrics: dict[str, float]) -> float:
         return task.criterion(metrics)
     return metrics.get("loss", math.nan)
 
-
-def _read_last(path: Path) -> tuple[Any, Any]:
-    """The arrays and meta of the checkpoint a run resumes from, or (the error, None)."""
-    try:
-        if not path.exists():
-            raise CheckpointError(f"{path}: no checkpoint to resume from{resume_hint(path)}; start the run without "
-                                  "--resume")
-        return ckpt.load_checkpoint(path)
-    except CheckpointError as exc:
-        return exc, None
