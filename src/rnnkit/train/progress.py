@@ -1,12 +1,12 @@
 """Progress display: a tqdm bar on a terminal, plain log lines otherwise (files, CI, pipes)."""
 from __future__ import annotations
 
-import io
 import math
-import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
+
+from rnnkit.outlasting import Outlasting
 
 
 def _fmt_time(seconds: float) -> str:
@@ -39,7 +39,9 @@ class Progress:
 
     def __init__(self, mode: str = "auto", unit: str = "tok", every: int = 50, stream: TextIO | None = None,
                  show_ppl: bool = True) -> None:
-        self.stream = stream or sys.stderr
+        # a reader that goes away (`rnnkit train ... | head`) stops the display, not the training
+        stream = stream or sys.stderr
+        self.stream = stream if isinstance(stream, Outlasting) else Outlasting(stream)
         if mode == "auto":
             mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
         self.mode = mode
@@ -47,22 +49,11 @@ class Progress:
         self.every = max(1, every)
         self.show_ppl = show_ppl
         self._bar = None
-        self.gone = False  # the reader of the stream went away (`rnnkit train ... | head`): training goes on
 
-    def _safe(self, write: Any) -> None:
-        """Run ``write``; if the stream's reader has gone (a closed pipe), stop writing to it and let the
-        run go on: a training run piped into ``head`` used to end at once, its checkpoints unwritten."""
-        if self.gone:
-            return
-        try:
-            write()
-        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
-            self.gone = True
-            self._bar = None
-            try:  # later writes to the descriptor (messages, the command's last lines) go nowhere, quietly
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
-            except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-                pass
+    @property
+    def gone(self) -> bool:
+        """The reader of the stream went away; training goes on, unshown."""
+        return self.stream.gone
 
     def start_epoch(self, epoch: int, total: int, done: int = 0) -> None:
         """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch)."""
@@ -72,14 +63,11 @@ class Progress:
         self.updates = 0
         self.units_since = 0
         self.t0 = time.perf_counter()
-        if self.mode == "bar" and not self.gone:
+        if self.mode == "bar":
             from tqdm import tqdm
 
-            def start() -> None:
-                self._bar = tqdm(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
-                                 desc=f"epoch {epoch}", dynamic_ncols=True, leave=True)
-
-            self._safe(start)
+            self._bar = tqdm(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
+                             desc=f"epoch {epoch}", dynamic_ncols=True, leave=True)
 
     def update(self, units: int, loss: float, lr: float) -> None:
         """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``) and ``lr``."""
@@ -93,32 +81,28 @@ class Progress:
             info["ppl"] = f"{math.exp(min(loss, 700)):.1f}"
         info["lr"] = f"{lr:.3g}"
         if self.mode == "bar" and self._bar is not None:
-            bar = self._bar
-            self._safe(lambda: (bar.update(units), bar.set_postfix(info, refresh=False)))
+            self._bar.update(units)
+            self._bar.set_postfix(info, refresh=False)
         elif self.mode == "lines" and self.updates % self.every == 0:
             eta = (self.total - self.done) / rate if rate > 0 else float("nan")
             pct = 100.0 * self.done / max(1, self.total)
             parts = " | ".join(f"{k} {v}" for k, v in info.items())
-            self._print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta "
-                        f"{_fmt_time(eta)}")
+            print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
+                  file=self.stream, flush=True)
 
     def end_epoch(self, summary: str) -> None:
         """Close the bar and print ``summary`` (nothing in mode "none")."""
         if self._bar is not None:
-            bar, self._bar = self._bar, None
-            self._safe(bar.close)
+            self._bar.close()
+            self._bar = None
         if self.mode != "none":
-            self._print(summary)
+            print(summary, file=self.stream, flush=True)
 
     def message(self, text: str, always: bool = False) -> None:
         """Print a line of the run's story; ``always``: even in mode "none" (a notice the user must see,
         such as checkpoints removed or a resume)."""
         if self.mode != "none" or always:
             if self._bar is not None:
-                bar = self._bar
-                self._safe(lambda: bar.write(text, file=self.stream))
+                self._bar.write(text, file=self.stream)
             else:
-                self._print(text)
-
-    def _print(self, text: str) -> None:
-        self._safe(lambda: print(text, file=self.stream, flush=True))
+                print(text, file=self.stream, flush=True)
