@@ -159,8 +159,6 @@ def _folds_hint(folder: Path) -> str | None:
             f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
 
 
-_COMPRESSED = {b"\x1f\x8b": "a gzip-compressed file", b"\xfd7zXZ": "an xz-compressed file",
-               b"BZh": "a bzip2-compressed file"}
 
 
 _PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"
@@ -177,9 +175,11 @@ def _what_else(path: Path) -> str | None:
         return None
     if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
         return _PICKLED
-    for magic, name in _COMPRESSED.items():
-        if head.startswith(magic):
-            return name
+    from rnnkit.data.encodings import compression  # the magic numbers rnnkit's text readers know (error path only)
+
+    packed = compression(head)
+    if packed:
+        return f"{'an' if packed == 'xz' else 'a'} {packed}-compressed file"
     try:
         text = head.decode("utf-8", errors="strict") if len(head) < 4096 else head[:4000].decode("utf-8", "ignore")
     except UnicodeDecodeError:

@@ -331,13 +331,19 @@ def check_encoding(encoding: str) -> None:
                          f"{encoding!r}, which is not one (it transforms bytes or text, it does not decode text)")
 
 
+# the first bytes of the compressed files rnnkit reads: (magic, format, suffix, how to decompress)
+COMPRESSIONS = ((b"\x1f\x8b", "gzip", ".gz", "gunzip -c"), (b"\xfd7zXZ\x00", "xz", ".xz", "xz -dc"),
+                (b"BZh", "bzip2", ".bz2", "bunzip2 -c"))
+
+
+def compression(data: bytes) -> str | None:
+    """"gzip", "xz" or "bzip2" when ``data`` starts as such a compressed file does, else None."""
+    return next((name for magic, name, _, _ in COMPRESSIONS if data.startswith(magic)), None)
+
+
 # the first bytes of files that are not text at all, whatever the encoding
-_SIGNATURES = ((b"\x1f\x8b", "gzip-compressed data", "name it .gz (rnnkit decompresses .gz, .xz and .bz2 files) or "
-                "decompress it (gunzip -c)"),
-               (b"\xfd7zXZ\x00", "xz-compressed data", "name it .xz (rnnkit decompresses .gz, .xz and .bz2 files) "
-                "or decompress it (xz -dc)"),
-               (b"BZh", "bzip2-compressed data", "name it .bz2 (rnnkit decompresses .gz, .xz and .bz2 files) or "
-                "decompress it (bunzip2 -c)"),
+_SIGNATURES = (*((magic, f"{name}-compressed data", f"name it {suffix} (rnnkit decompresses .gz, .xz and .bz2 "
+                  f"files) or decompress it ({how})") for magic, name, suffix, how in COMPRESSIONS),
                (b"PK\x03\x04", "a zip archive", "extract the text file from it (unzip)"),
                (b"\x89PNG", "a PNG image", "give the text file"),
                (b"%PDF", "a PDF document", "give the text file"))
