@@ -39,6 +39,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
 from rnnkit.atomic import remove_stale_temporaries, write_atomically  # noqa: F401  (remove_...: the loop's tidying)
+from rnnkit.checkpoint_files import check_openable, unreadable
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
@@ -135,60 +136,6 @@ def _damaged(path: Path, what: str) -> CheckpointError:
     return CheckpointError(f"{path}: damaged rnnkit metadata ({what}); use another checkpoint")
 
 
-def _open_checks(path: Path) -> None:
-    if not path.exists():
-        above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
-        if above is not None and not above.is_dir():
-            raise CheckpointError(f"{path}: no such checkpoint ({above} is a file, not a folder); check the path")
-        raise CheckpointError(f"{path}: no such checkpoint; check the path ("
-                              + (_folds_hint(path.parent) or "runs write best.safetensors and last.safetensors") + ")")
-    if path.is_dir():
-        folds = _folds_hint(path)
-        raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it"
-                              + (f" ({folds})" if folds else ""))
-
-
-def _folds_hint(folder: Path) -> str | None:
-    """For a cross-validation run's folder (train classifier --folds), which keeps one model per fold in
-    fold1/, fold2/, ...: where those models are."""
-    folds = sorted((p for p in folder.glob("fold[0-9]*") if (p / "best.safetensors").exists()),
-                   key=lambda p: (len(p.name), p.name))
-    if not folds:
-        return None
-    return (f"{folder} is a {len(folds)}-fold cross-validation run: its models are "
-            f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
-
-
-
-
-_PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"
-
-
-def _what_else(path: Path) -> str | None:
-    """What a file that safetensors cannot read is instead, when that is plain: "a text file" (its head
-    decodes as UTF-8 without control characters other than whitespace), a compressed file, or a
-    PyTorch/pickle file; else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return None
-    if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
-        return _PICKLED
-    from rnnkit.data.encodings import compression  # the magic numbers rnnkit's text readers know (error path only)
-
-    packed = compression(head)
-    if packed:
-        return f"{'an' if packed == 'xz' else 'a'} {packed}-compressed file"
-    try:
-        text = head.decode("utf-8", errors="strict") if len(head) < 4096 else head[:4000].decode("utf-8", "ignore")
-    except UnicodeDecodeError:
-        return None
-    if text and all(c.isprintable() or c in "\t\n\r\f\v\ufeff" for c in text):
-        return "a text file"
-    return None
-
-
 def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
     """The file's rnnkit header (None without one) and, if ``arrays``, copies of its arrays."""
     try:
@@ -197,16 +144,7 @@ def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
             # np.array copies out of the memory map, so the file may be replaced afterwards
             raw = {key: np.array(f.get_tensor(key)) for key in f.keys()} if arrays else {}
     except SafetensorError as exc:
-        other = _what_else(path)
-        if other == _PICKLED:  # never unpickled: loading a pickle runs whatever code it holds
-            raise CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
-                                  "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "
-                                  "(layer_from_torch)") from None
-        if other:  # the data file given where the model goes: evaluate DATA MODEL
-            raise CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
-                                  "the model first, then the data: e.g. rnnkit evaluate MODEL FILE") from None
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one") from None
+        raise unreadable(path, exc) from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read checkpoint ({exc.strerror or exc}); check its permissions") from None
     return header, raw
@@ -236,7 +174,7 @@ def _document(path: Path, header: str | None) -> dict[str, Any]:
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(arrays, meta)`` from a file written by :func:`save_checkpoint`; the arrays are writable copies."""
     path = Path(path)
-    _open_checks(path)
+    check_openable(path)
     header, raw = _read(path, arrays=True)
     doc = _document(path, header)
     keys = doc.get("keys", sorted(raw))
@@ -250,7 +188,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
 def load_meta(path: str | os.PathLike) -> dict[str, Any]:
     """A checkpoint's ``meta`` alone, without reading (or checking) its arrays: to learn what it holds."""
     path = Path(path)
-    _open_checks(path)
+    check_openable(path)
     header, _ = _read(path, arrays=False)
     return _document(path, header)["meta"]
 

@@ -1,0 +1,77 @@
+"""Why a path is not a checkpoint rnnkit can read, said in the user's terms: a missing file, a
+directory (a run folder, a cross-validation's), a data file given where the model goes, a PyTorch
+pickle, a damaged file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnkit.errors import CheckpointError
+
+
+def check_openable(path: Path) -> None:
+    """CheckpointError for a path that cannot be a checkpoint file: missing (with where a
+    cross-validation's fold models are), below a file, or a directory."""
+    if not path.exists():
+        above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
+        if above is not None and not above.is_dir():
+            raise CheckpointError(f"{path}: no such checkpoint ({above} is a file, not a folder); check the path")
+        raise CheckpointError(f"{path}: no such checkpoint; check the path ("
+                              + (folds_hint(path.parent) or "runs write best.safetensors and last.safetensors") + ")")
+    if path.is_dir():
+        folds = folds_hint(path)
+        raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it"
+                              + (f" ({folds})" if folds else ""))
+
+
+def folds_hint(folder: Path) -> str | None:
+    """For a cross-validation run's folder (train classifier --folds), which keeps one model per fold in
+    fold1/, fold2/, ...: where those models are."""
+    folds = sorted((p for p in folder.glob("fold[0-9]*") if (p / "best.safetensors").exists()),
+                   key=lambda p: (len(p.name), p.name))
+    if not folds:
+        return None
+    return (f"{folder} is a {len(folds)}-fold cross-validation run: its models are "
+            f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
+
+
+_PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"
+
+
+def _what_else(path: Path) -> str | None:
+    """What a file that safetensors cannot read is instead, when that is plain: "a text file" (its head
+    decodes as UTF-8 without control characters other than whitespace), a compressed file, or a
+    PyTorch/pickle file; else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
+        return _PICKLED
+    from rnnkit.data.encodings import compression  # the magic numbers rnnkit's text readers know (error path only)
+
+    packed = compression(head)
+    if packed:
+        return f"{'an' if packed == 'xz' else 'a'} {packed}-compressed file"
+    try:
+        text = head.decode("utf-8", errors="strict") if len(head) < 4096 else head[:4000].decode("utf-8", "ignore")
+    except UnicodeDecodeError:
+        return None
+    if text and all(c.isprintable() or c in "\t\n\r\f\v\ufeff" for c in text):
+        return "a text file"
+    return None
+
+
+def unreadable(path: Path, exc: Exception) -> CheckpointError:
+    """The error for a file safetensors could not read (``exc``): named for what it is instead, when that
+    is plain (:func:`_what_else`), else a damaged checkpoint."""
+    other = _what_else(path)
+    if other == _PICKLED:  # never unpickled: loading a pickle runs whatever code it holds
+        return CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
+                               "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "
+                               "(layer_from_torch)")
+    if other:  # the data file given where the model goes: evaluate DATA MODEL
+        return CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
+                               "the model first, then the data: e.g. rnnkit evaluate MODEL FILE")
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one")
