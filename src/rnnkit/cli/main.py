@@ -36,6 +36,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.gradcheck",
     "rnnkit.cli.curves",
     "rnnkit.cli.tagging",
+    "rnnkit.cli.tag",
     "rnnkit.cli.classify",
     "rnnkit.cli.seq2seq",
     "rnnkit.cli.translate",

@@ -1,24 +1,20 @@
-"""``rnnkit train tagger``, ``rnnkit train hmm``, ``rnnkit tag`` and ``rnnkit segment``; evaluators.
+"""``rnnkit train tagger`` and ``rnnkit train hmm``, and how their scores are said (``describe``).
 
 A thin layer over :mod:`rnnkit.tagging` and :mod:`rnnkit.hmm`.  Both kinds of model are single
 checkpoint files whose metadata records how their data was read (:class:`DataSpec`), so ``tag``,
-``segment`` and ``evaluate`` read new files the way training did (see :mod:`rnnkit.tagging.io`;
-the data options and reading with their checks are :mod:`rnnkit.cli.tagging_data`).
+``segment`` and ``evaluate`` (:mod:`rnnkit.cli.tag`) read new files the way training did (see
+:mod:`rnnkit.tagging.io`; the data options and reading with their checks are :mod:`rnnkit.cli.tagging_data`).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_min_count, fit, positive_int,
                                probability, train_config_from_args)
 from rnnkit.cli.given import refuse_unused
@@ -30,20 +26,16 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
-from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, conllu_reason, fixed_columns, read_data,
+from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, fixed_columns, read_data,
                                      read_evaluation, spec_from_args)
-from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented,
-                                     warn)
+from rnnkit.cli.text_warnings import raw_segmented_file, warn
 from rnnkit.data.files import check_output_path
-from rnnkit.errors import DataError, describe_encode_error, os_problem
-from rnnkit.jsonline import json_line
-from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note, run_together, unnamed_spans
+from rnnkit.errors import DataError
+from rnnkit.tagging.checks import run_together, unnamed_spans
 from rnnkit.tagging.io import (
     DataSpec,
     LoadedTagger,
     TaggingData,
-    format_predictions,
-    raw_sentences,
     save_hmm,
     tagger_meta,
 )
@@ -105,34 +97,6 @@ def register(groups) -> None:
     h.add_argument("--output", default="runs/hmm/model.safetensors", help="where to save the model")
     h.set_defaults(func=train_hmm)
 
-    t = groups.commands.add_parser("tag", help="tag text with a trained tagger or HMM",
-                                   description="Tag sentences; the output has the input's format plus predictions.",
-                                   formatter_class=fmt)
-    t.add_argument("model", help="tagger or HMM checkpoint")
-    t.add_argument("input", nargs="?", help="input file (default: stdin)")
-    t.add_argument("--format", choices=["raw", "conllu", "columns"], default="raw",
-                   help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
-                        "columns: predictions appended as a last column")
-    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
-    t.add_argument("--encoding", default="utf-8",
-                   help="text encoding of the input and of --output (standard output uses the locale's encoding; "
-                        "PYTHONIOENCODING changes it)")
-    t.set_defaults(func=tag)
-
-    s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
-                                   description="Segment raw text (one sentence a line) with a BMES tagger or HMM; "
-                                               "words come out separated by spaces.  Existing spaces stay word "
-                                               "boundaries; a web or e-mail address (a word of its own), a Latin "
-                                               "word or number (MacBook, 3.5, 6,000) and a character on screen (an "
-                                               "emoji with its joiners, a flag) are never split.",
-                                   formatter_class=fmt)
-    s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
-    s.add_argument("input", nargs="?", help="input file (default: stdin)")
-    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
-    s.add_argument("--encoding", default="utf-8",
-                   help="text encoding of the input and of --output (standard output uses the locale's encoding; "
-                        "PYTHONIOENCODING changes it)")
-    s.set_defaults(func=segment)
 
 
 def describe(metric: str, m: dict[str, Any]) -> str:
@@ -268,141 +232,3 @@ def train_hmm(args: argparse.Namespace) -> int:
         if data is not None:
             print(f"{name}: {describe(metric, loaded.score(data))}")
     return 0
-
-
-def _read_input(args: argparse.Namespace) -> str:
-    from rnnkit.data.files import read_input
-
-    return read_input(args.input, args.encoding)[0]
-
-
-def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an --output that cannot be written before any tagging, or that is the model or the input
-    (tagging a gold CoNLL-U file into itself would replace its gold tags with the predictions)."""
-    if args.output:
-        check_output_path(args.output, "--output", inputs=[getattr(args, "model", None), getattr(args, "input", None)])
-
-
-def _write_output(args: argparse.Namespace, text: str) -> None:
-    if args.output:
-        from rnnkit.data.files import write_text_file
-
-        try:
-            write_text_file(args.output, text, args.encoding)  # .gz/.xz compressed by name, as inputs are read
-        except UnicodeEncodeError as exc:
-            raise DataError(f"--output {args.output}: {describe_encode_error(exc)}") from None
-        except OSError as exc:
-            raise OSError(f"--output {args.output}: cannot write ({os_problem(exc)}); choose another file") from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
-def tag(args: argparse.Namespace) -> int:
-    from rnnkit.data.files import text_lines
-
-    loaded = LoadedTagger(args.model)
-    if loaded.spec.scheme == "bmes":
-        raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
-    _check_output(args)
-    if args.format == "raw":
-        lines = text_lines(_read_input(args))
-        looks = unsegmented(lines, args.input or "standard input")
-        conllu = conllu_reason(lines)
-        if conllu:  # its token lines would be tagged as sentences, column by column
-            warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and --format raw (the default) "
-                 "reads one sentence a line: give --format conllu to tag its words")
-        elif looks:
-            warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
-                 "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
-        data = raw_sentences(lines)
-        spec = None
-    else:
-        spec = loaded.spec if loaded.spec.format == args.format else DataSpec(args.format, "upos" if args.format == "conllu" else -1)
-        spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
-        with tempfile.TemporaryDirectory() as tmp:
-            path = args.input
-            if path is None:
-                path = os.path.join(tmp, "stdin.txt")
-                Path(path).write_text(_read_input(args), encoding=args.encoding)
-            data = read_data(path, spec, labelled=args.format == "conllu",
-                             format_from="model" if loaded.spec.format == args.format else "option")
-    enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
-    norm = enc.norm if enc is not None else str
-    fold_width_hint(loaded, [norm(w) for s in data.words for w in s], args.input or "standard input",
-                    what="tokens", model="a tagger")
-    _write_output(args, format_predictions(data, loaded.predict(data), spec))
-    return 0
-
-
-def segment(args: argparse.Namespace) -> int:
-    from rnnkit.data.files import text_lines
-    from itertools import accumulate
-
-    from rnnkit.data.segment_rules import fix_words
-    from rnnkit.data.segmentation import tags_to_words
-
-    loaded = LoadedTagger(args.model)
-    if loaded.spec.scheme != "bmes":
-        raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
-    _check_output(args)
-    lines = text_lines(_read_input(args))
-    conllu = conllu_reason(lines)
-    if conllu:  # its ID, FORM, LEMMA ... columns would be segmented as one run of text a line
-        warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and segment reads raw text, one "
-             f"sentence a line; to score the model on this file's words: rnnkit evaluate {args.model} FILE")
-    # the model reads each line without its spaces, as it read its training sentences and as evaluate
-    # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
-    chunked = [line.split() for line in lines if line.split()]
-    data = TaggingData([list("".join(c)) for c in chunked], None, None, None)
-    fold_width_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
-    unknown_characters_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
-    words = iter([fix_words(tags_to_words(c, t), accumulate(len(w) for w in chunks[:-1]))
-                  for c, t, chunks in zip(data.words, loaded.predict(data), chunked)])
-    out = [" ".join(next(words)) + "\n" if line.split() else "\n" for line in lines]
-    _write_output(args, "".join(out))
-    return 0
-
-
-def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
-    loaded = LoadedTagger(model_path)
-    spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
-    data = read_data(data_path, spec)
-    if spec.format == "segmented":
-        raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
-        fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
-    check_gold_spans(spec, data, data_path)  # span F1 of gold tags that are not the scheme's (a POS column)
-    note = gold_scheme_note(spec, data, data_path)
-    if note:
-        warn(note)
-    m = loaded.score(data)
-    if spec.format != "segmented":  # segmented text's gold tags are made from its spaces, in the model's set
-        _warn_unknown_tags(loaded, data, data_path)
-    metric = loaded.task["metric"]
-    if args.json:
-        print(json_line({k: v for k, v in m.items() if k != "main"}))
-    else:
-        print(f"{data_path}: {describe(metric, m)}")
-        for kind, s in (m.get("per_type") or {}).items():
-            print(f"  {kind:>10}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
-                  f"F1 {100 * s['f1']:6.2f} ({s['support']} gold)")
-    return 0
-
-
-def _warn_unknown_tags(loaded: LoadedTagger, data: Any, path: str) -> None:
-    """Gold tags the model was not trained on can only be counted wrong; when most are, the tags are
-    likely another column or another tag set (a chunker's file scored with a POS model, UPOS '_')."""
-    known = set(loaded.tags)
-    gold = Counter(t for sentence in data.tags for t in sentence)
-    unknown = Counter({t: n for t, n in gold.items() if t not in known})
-    if unknown:
-        total, missing = gold.total(), unknown.total()
-        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
-        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
-             f"model was not trained on (it knows {', '.join(map(repr, loaded.tags[:10]))}"
-             f"{', ...' if len(loaded.tags) > 10 else ''}); they are counted as wrong"
-             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))
-
-
-evaluate_cli.EVALUATORS["tagger"] = evaluate_tagger
-evaluate_cli.EVALUATORS["hmm"] = evaluate_tagger
