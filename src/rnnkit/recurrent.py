@@ -25,8 +25,6 @@ the two calls.  ``out`` may share memory with the cache: do not modify it in pla
 """
 from __future__ import annotations
 
-import warnings
-from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,36 +33,11 @@ from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int, check_rng
 from rnnkit.nn.dropout import scaled_keep_mask
-from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state
+from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state, warn_no_effect
+from rnnkit.recurrent_config import RecurrentConfig
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
-
-
-@dataclass(frozen=True)
-class RecurrentConfig:
-    """The options of a :class:`Recurrent` stack (as PyTorch's nn.RNN/LSTM/GRU take them), kept in a
-    checkpoint's metadata so that the stack can be rebuilt."""
-
-    cell: str  # "rnn", "lstm" or "gru"
-    input_size: int  # D
-    hidden_size: int  # H
-    num_layers: int = 1  # L
-    bidirectional: bool = False
-    dropout: float = 0.0  # on the input of every layer but the first, in training only
-    variational_dropout: bool = False  # one dropout mask per sequence, shared by all time steps
-    weight_drop: float = 0.0  # DropConnect on every weight_hh, one mask per forward call, in training only
-    nonlinearity: str = "tanh"  # Elman only: "tanh" or "relu"
-    learn_init: bool = False  # learn the initial state as a parameter
-    tbptt: int | None = None  # cut the gradient every tbptt steps (each direction in its reading order); None = full BPTT
-    dtype: str = "float32"
-    init: str = "pytorch"  # pytorch, uniform (with init_scale), orthogonal or xavier: see rnnkit.init
-    init_scale: float | None = None  # the bound of init="uniform"
-    forget_bias: float | None = None  # LSTM only: total forget-gate bias b_if + b_hf
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as a plain dict of its fields."""
-        return asdict(self)
 
 
 class LayerCache(NamedTuple):
@@ -148,13 +121,7 @@ class Recurrent:
         )
         if forget_bias is not None and self.cell != "lstm":
             raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
-        cfg = self.config  # options that would do nothing: said, as PyTorch says the first
-        if cfg.dropout > 0 and cfg.num_layers == 1:
-            warnings.warn(f"dropout={cfg.dropout} acts between stacked layers, so with num_layers=1 it has no "
-                          "effect; leave it out, or add layers", UserWarning, stacklevel=3)
-        if cfg.variational_dropout and (cfg.dropout == 0 or cfg.num_layers == 1):
-            warnings.warn("variational_dropout shares each dropout mask across time, and no dropout acts here "
-                          "(dropout=0 or num_layers=1): it has no effect", UserWarning, stacklevel=3)
+        warn_no_effect(self.config)  # options that would do nothing: said, as PyTorch says dropout's
         if rng is None:
             rng = np.random.default_rng(0)  # deterministic default; pass a Generator to choose
         self.params: dict[str, np.ndarray] = {}

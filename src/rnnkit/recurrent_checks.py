@@ -3,6 +3,7 @@ input sequence and the state-like arguments (an initial state, or the gradient o
 ValueError or TypeError naming it, saying what was expected and what came."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -100,3 +101,14 @@ def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int,
             raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}")
         ws.append(w)
     return tuple(ws)
+
+
+def warn_no_effect(cfg: Any) -> None:
+    """UserWarning for options of a stack's config that would do nothing: dropout between layers of a
+    single layer (PyTorch warns too), variational dropout without dropout acting."""
+    if cfg.dropout > 0 and cfg.num_layers == 1:
+        warnings.warn(f"dropout={cfg.dropout} acts between stacked layers, so with num_layers=1 it has no "
+                      "effect; leave it out, or add layers", UserWarning, stacklevel=4)
+    if cfg.variational_dropout and (cfg.dropout == 0 or cfg.num_layers == 1):
+        warnings.warn("variational_dropout shares each dropout mask across time, and no dropout acts here "
+                      "(dropout=0 or num_layers=1): it has no effect", UserWarning, stacklevel=4)
