@@ -129,13 +129,18 @@ def test_bad_inputs_give_one_line_and_exit_2(files, tmp_path, capsys):
     neutral.write_text("(2 (2 a) (4 b))\n", encoding="utf-8")
     code = main(["train", "tree", "--train", str(neutral), "--classes", "2", "--run-dir", str(tmp_path / "r"), *COMMON])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and f"{neutral}: all 1 trees have a neutral root" in err and "train on" in err, err
+    assert code == 2 and f"{neutral}: the one tree has a neutral root" in err and "train on" in err, err
+    neutral.write_text("(2 (2 a) (4 b))\n(2 (1 c) (3 d))\n", encoding="utf-8")
+    code = main(["train", "tree", "--train", str(neutral), "--classes", "2", "--run-dir", str(tmp_path / "r"), *COMMON])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and f"{neutral}: all 2 trees have a neutral root" in err, err
+    neutral.write_text("(2 (2 a) (4 b))\n", encoding="utf-8")
     # a neutral --valid or --test was dropped without a word: no validation, no test line, exit 0
     for option, use in (("--valid", "validate on"), ("--test", "test on")):
         code = main(["train", "tree", "--train", files["train"], option, str(neutral), "--classes", "2",
                      "--run-dir", str(tmp_path / "r2"), *COMMON])
         err = capsys.readouterr().err.strip()
-        assert code == 2 and f"{neutral}: all 1 trees have a neutral root" in err and use in err, err
+        assert code == 2 and f"{neutral}: the one tree has a neutral root" in err and use in err, err
     assert not (tmp_path / "r2").exists()
     lm_like = tmp_path / "x.safetensors"
     from rnnkit.checkpoint import save_checkpoint

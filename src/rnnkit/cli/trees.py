@@ -73,7 +73,8 @@ def _read(path: str, classes: int, encoding: str = "utf-8", use: str = "train on
                             "0 (very negative) to 4 (very positive)")
     kept = select_trees(trees, classes)
     if not kept:
-        raise DataError(f"{path}: all {len(trees):,} trees have a neutral root (label 2), which a binary task "
+        which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"
+        raise DataError(f"{path}: {which} a neutral root (label 2), which a binary task "
                         f"(--classes 2, SST-2) leaves out, so there is nothing to {use}")
     return kept
 
