@@ -101,6 +101,31 @@ def test_matches_torch(cls, torch_name, kw):
     assert opt.step_count == STEPS
 
 
+@pytest.mark.parametrize("cls, torch_name, kw", CASES, ids=IDS)
+def test_zero_dim_parameter_decayed_matches_torch(cls, torch_name, kw):
+    """A scalar (0-d) parameter that weight decay reaches: g + wd p is then a numpy scalar, not an array,
+    and SGD's momentum buffer used to be built from it and never updated again; its state_dict then
+    failed to load."""
+    kw = {**kw, "weight_decay": kw.get("weight_decay", 0.1)}
+    everything = lambda name, arr: True  # noqa: E731
+    params = {"scale": np.array(0.7)}
+    t = torch.tensor(0.7, dtype=torch.float64)
+    opt = cls(params, decay_filter=everything, **kw)
+    topt = getattr(torch.optim, torch_name)([t], **kw)
+    twin = None
+    for step, g in enumerate((0.3, -1.0, 0.5, 2.0, -0.4, 0.9)):
+        opt.step({"scale": np.array(g)})
+        if twin is not None:
+            twin.step({"scale": np.array(g)})
+        t.grad = torch.tensor(g, dtype=torch.float64)
+        topt.step()
+        assert abs(float(params["scale"]) - float(t)) <= 1e-12, f"step {step + 1}"
+        if step == 2:
+            twin = cls({"scale": params["scale"].copy()}, decay_filter=everything, **kw)
+            twin.load_state_dict(opt.state_dict())
+    assert params["scale"].shape == () and np.array_equal(twin.params["scale"], params["scale"])
+
+
 def test_custom_decay_filter_matches_torch_single_group():
     rng = np.random.default_rng(7)
     params = make_params(rng)

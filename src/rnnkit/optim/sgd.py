@@ -92,7 +92,7 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 # torch starts the buffer at the first gradient, not at zero (no dampening on step 1)
-                buf = g.copy()
+                buf = np.array(g, copy=True)  # an array even where g is a scalar (a 0-d parameter's g + wd p)
                 state["momentum_buffer"] = buf
             else:
                 buf *= self.momentum
