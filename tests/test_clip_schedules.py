@@ -155,6 +155,36 @@ def test_decay_after_follows_zarembas_recipe():
         sched.step()
 
 
+def test_decay_after_from_epoch_one_and_its_resume():
+    """start_epoch=0: epoch 1 already trains with lr_0 gamma (it used to train with lr_0, and a run resumed
+    in epoch 1 with lr_0 gamma, so a resumed run differed from an uninterrupted one)."""
+    opt = make_opt(1.0)
+    sched = DecayAfter(opt, start_epoch=0, gamma=0.5)
+    used = []
+    for _ in range(4):
+        used.append(opt.lr)
+        sched.step()
+    assert used == [0.5, 0.25, 0.125, 0.0625]
+    opt2 = make_opt(1.0)
+    fresh = DecayAfter(opt2, start_epoch=0, gamma=0.5)
+    before = opt2.lr
+    fresh.load_state_dict(json.loads(json.dumps(fresh.state_dict())))
+    assert opt2.lr == before == 0.5 and fresh.base_lr == 1.0
+
+
+def test_halve_on_plateau_never_raises_the_rate():
+    opt = make_opt(0.001)
+    sched = HalveOnPlateau(opt, min_lr=0.01)  # the floor above the rate: torch keeps the rate, and so do we
+    for loss in (3.0, 4.0, 5.0):
+        sched.step(loss)
+    assert opt.lr == 0.001 and sched.num_decays == 0
+    opt = make_opt(0.04)
+    sched = HalveOnPlateau(opt, min_lr=0.015)
+    for loss in (3.0, 4.0, 5.0, 6.0):
+        sched.step(loss)
+    assert opt.lr == 0.015 and sched.num_decays == 2  # 0.04 -> 0.02 -> 0.015, then no cut counted
+
+
 def test_halve_on_plateau_hand_made_losses():
     opt = make_opt(1.0)
     sched = HalveOnPlateau(opt, factor=0.5, threshold=0.01)

@@ -150,6 +150,8 @@ class DecayAfter(_ClosedForm):
     Zaremba, Sutskever and Vinyals (2014), small model: lr 1 for epochs 1-4, then halved every
     epoch, is ``DecayAfter(SGD(params, lr=1.0), start_epoch=4, gamma=0.5)``: epoch 5 uses 0.5,
     epoch 6 uses 0.25.  (Their medium and large models use start_epoch 6 / 14 and gamma 1/1.2 / 1/1.15.)
+    With ``start_epoch=0`` epoch 1 already uses :math:`\gamma_0 \cdot \text{gamma}`, so the constructor
+    sets ``optimizer.lr`` to it.
     """
 
     fields = ("epoch", "base_lr", "start_epoch", "gamma")
@@ -159,6 +161,7 @@ class DecayAfter(_ClosedForm):
         self.start_epoch = start_epoch
         self.gamma = gamma
         self._check()
+        self.optimizer.lr = self.lr_at(0)  # epoch 1's rate: lr_0 gamma with start_epoch 0, else lr_0
 
     def _check(self) -> None:
         super()._check()
@@ -181,11 +184,12 @@ class HalveOnPlateau(_Schedule):
 
     (``metric > best + threshold * |best|`` for ``"max"``); then ``best`` becomes the metric and
     ``num_bad_epochs`` returns to 0.  Otherwise ``num_bad_epochs`` grows, and once it exceeds
-    ``patience`` the rate becomes ``max(lr * factor, min_lr)``, ``num_decays`` grows and
-    ``num_bad_epochs`` restarts from 0.  With the defaults (factor 0.5, patience 0) every epoch
-    without improvement halves the rate.  The ``|best|`` makes the relative threshold work for
-    negative scores; for positive losses it is torch's ReduceLROnPlateau rule (``threshold_mode="rel"``,
-    no cooldown).  A NaN metric never improves.  The original rnnlm also keeps halving every epoch
+    ``patience`` the rate becomes ``max(lr * factor, min_lr)`` if that is lower than ``lr`` (then
+    ``num_decays`` grows; a rate at or below ``min_lr`` stays as it is) and ``num_bad_epochs`` restarts
+    from 0.  With the defaults (factor 0.5, patience 0) every epoch without improvement halves the rate.
+    The ``|best|`` makes the relative threshold work for negative scores; for positive losses it is
+    torch's ReduceLROnPlateau rule (``threshold_mode="rel"``, no cooldown), except that torch skips a
+    cut smaller than its ``eps`` (1e-8), which matters only for rates near 1e-8.  A NaN metric never improves.  The original rnnlm also keeps halving every epoch
     once it has started and stops at the next plateau; callers can build that from ``num_decays``.
     """
 
@@ -244,8 +248,10 @@ class HalveOnPlateau(_Schedule):
             return
         self.num_bad_epochs += 1
         if self.num_bad_epochs > self.patience:
-            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
-            self.num_decays += 1
+            cut = max(self.optimizer.lr * self.factor, self.min_lr)
+            if cut < self.optimizer.lr:  # never a raise: a rate already below min_lr stays where it is
+                self.optimizer.lr = cut
+                self.num_decays += 1
             self.num_bad_epochs = 0
 
     def state_dict(self) -> dict[str, Any]:
