@@ -384,3 +384,12 @@ def test_float32_runs_and_padding_is_ignored():
     assert_close("demissions with junk padding", junk[0], clean[0])
     for name in NAMES:
         assert_close(f"{name} with junk padding", junk[1][name], clean[1][name])
+    for value in (np.nan, np.inf, -np.inf):  # not even a NaN at a padded step counts (NaN * 0 used to)
+        E_bad = E.copy()
+        E_bad[3:, 1] = value
+        E_bad[1:, 2] = value
+        bad = crf_nll_backward(up, crf_nll(E_bad, tags_junk, lengths, params, reduction="none")[1])
+        assert_close(f"loss with {value} padding", crf_nll(E_bad, tags, lengths, params, reduction="none")[0], loss64)
+        assert_close(f"demissions with {value} padding", bad[0], clean[0])
+        for name in NAMES:
+            assert_close(f"{name} with {value} padding", bad[1][name], clean[1][name])

@@ -169,7 +169,8 @@ def crf_nll(emissions: np.ndarray, tags: np.ndarray, lengths: np.ndarray | None,
     b = np.arange(B)
     last = y[lengths - 1, b]  # (B,) gold tag at each sequence's last real step
     gold = s[y[0]] + e[last]  # (B,)
-    gold = gold + np.sum(np.take_along_axis(E, y[:, :, None], axis=2)[:, :, 0] * mask, axis=0)
+    # where, not a product with the mask: padding may hold anything, NaN and inf too (NaN * 0 is NaN)
+    gold = gold + np.sum(np.where(mask, np.take_along_axis(E, y[:, :, None], axis=2)[:, :, 0], 0.0), axis=0)
     pair = A[y[:-1], y[1:]]  # (T-1, B)
     gold = gold + np.sum(np.where(mask[1:], pair, 0.0), axis=0)
     if not np.all(np.isfinite(gold)):
