@@ -250,6 +250,13 @@ def test_crf1_non_finite_emissions_are_named_not_a_forbidden_path():
     # padding may hold anything: only real steps count
     loss, _ = crf_nll(E, np.zeros((3, 2), int), np.array([3, 1]), _crf())
     assert np.isfinite(loss)
+    for value, said in ((np.inf, r"without \+inf \(-inf forbids a transition\), got \+inf"), (np.nan, "without NaN")):
+        params = _crf()
+        params["transitions"][1, 2] = value
+        E = np.zeros((3, 2, 4), params["transitions"].dtype)
+        for call in (lambda: crf_nll(E, np.zeros((3, 2), int), None, params), lambda: viterbi_decode(E, None, params)):
+            with pytest.raises(ValueError, match=r"params\['transitions'\] " + said):
+                call()
 
 
 @pytest.mark.parametrize("args, kwargs, error, said", [

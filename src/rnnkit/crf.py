@@ -102,8 +102,8 @@ def _check(emissions, lengths, params, allowed):
 
 
 def _check_finite(emissions: np.ndarray, lengths: np.ndarray, params: dict[str, np.ndarray]) -> None:
-    """NaN or infinite emissions at a real step (padding may hold anything), or NaN parameters, would
-    make the loss NaN or the gold path look forbidden: refuse them, saying where."""
+    """NaN or infinite emissions at a real step (padding may hold anything), or NaN or +inf parameters,
+    would make the loss NaN or infinite or the gold path look forbidden: refuse them, saying where."""
     finite = np.isfinite(emissions)
     if not finite.all():  # the one pass that costs anything; the rest runs only when something is off
         T = emissions.shape[0]
@@ -116,6 +116,8 @@ def _check_finite(emissions: np.ndarray, lengths: np.ndarray, params: dict[str, 
     for name in PARAM_NAMES:
         if np.isnan(params[name]).any():
             raise ValueError(f"Expected params[{name!r}] without NaN, got NaN")
+        if np.isposinf(params[name]).any():  # -inf forbids a transition; +inf would make every score inf
+            raise ValueError(f"Expected params[{name!r}] without +inf (-inf forbids a transition), got +inf")
 
 
 def _check_allowed(allowed, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
