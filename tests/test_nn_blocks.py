@@ -126,6 +126,26 @@ def test_tied_embedding_and_output_gradcheck():
     assert_close("decoder.bias", grads["decoder.bias"], numgrad(loss, params["decoder.bias"]))
 
 
+def test_tied_grad_with_a_sparse_embedding_gradient():
+    """A sparse embedding's RowSparseGrad tied with the output layer's dense gradient: the same sum as dense,
+    in either order (it used to fail with a TypeError from inside add_tied_grad)."""
+    rng = np.random.default_rng(5)
+    emb = Embedding(6, 3, rng, dtype=np.float64, sparse=True)
+    ids = np.array([[1, 4], [4, 0]])
+    _, cache = emb.forward(ids)
+    _, sparse = emb.backward(rng.standard_normal((2, 2, 3)), cache)
+    dense_out = rng.standard_normal((6, 3))
+    kept = dense_out.copy()
+    want = sparse["weight"].to_dense() + dense_out
+    for first, second in ((sparse["weight"], dense_out), (dense_out, sparse["weight"])):
+        grads = {}
+        add_tied_grad(grads, "w", first)
+        add_tied_grad(grads, "w", second)
+        assert isinstance(grads["w"], np.ndarray)
+        assert_close("sparse + dense tied gradient", grads["w"], want, 1e-15)
+    assert np.array_equal(dense_out, kept), "the caller's array was written"
+
+
 def test_tie_weights_shares_the_array_object():
     rng = np.random.default_rng(3)
     emb = Embedding(11, 5, rng)

@@ -22,13 +22,14 @@ embedding's; a model then lists it once and adds the two gradients with :func:`a
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from rnnkit.checks import check_bool
 from rnnkit.init import uniform_
 from rnnkit.nn.embedding import Embedding
+from rnnkit.row_sparse import RowSparseGrad
 
 
 class LinearCache(NamedTuple):
@@ -131,12 +132,21 @@ def tie_weights(linear: Linear, embedding: Embedding) -> None:
     linear.params["weight"] = weight
 
 
-def add_tied_grad(grads: dict[str, np.ndarray], key: str, dweight: np.ndarray) -> None:
+def add_tied_grad(grads: dict[str, Any], key: str, dweight: Any) -> None:
     """Add ``dweight`` into ``grads[key]`` (creating it if absent): the gradient of a shared array
-    is the sum over its uses.  Writes into ``grads[key]`` in place."""
+    is the sum over its uses.  Writes into ``grads[key]`` in place where it is a dense array.
+
+    Either may be a :class:`~rnnkit.row_sparse.RowSparseGrad` (a sparse embedding's): the sum with a
+    dense gradient is dense (the output layer's gradient touches every row anyway), and two sparse ones
+    are summed densely too."""
     if key not in grads:
-        grads[key] = dweight.copy()
+        grads[key] = dweight.to_dense() if isinstance(dweight, RowSparseGrad) else dweight.copy()
         return
-    if grads[key].shape != dweight.shape:
+    if tuple(grads[key].shape) != tuple(dweight.shape):
         raise ValueError(f"Expected a gradient of shape {grads[key].shape} for tied {key!r}, got {dweight.shape}")
-    grads[key] += dweight
+    if isinstance(grads[key], RowSparseGrad):
+        grads[key] = grads[key].to_dense()
+    if isinstance(dweight, RowSparseGrad):
+        grads[key][dweight.indices] += dweight.values  # the rows are unique
+    else:
+        grads[key] += dweight
