@@ -218,6 +218,15 @@ def test_rt3_non_finite_inputs_are_refused():
         rtrl_gradients(_elman(), np.ones((4, 2, 2)), np.full((2, 3), np.inf), np.ones((4, 2, 3)))
     with pytest.raises(ValueError, match="Expected finite values in x_t"):
         OnlineRTRL(_elman(), 0.1).step(np.array([[np.nan, 0.0]]), np.ones((1, 3)))
+    learner, twin = OnlineRTRL(_elman(), 0.1), OnlineRTRL(_elman(), 0.1)
+    before = {k: v.copy() for k, v in learner.params.items()}
+    for bad in (np.full((1, 3), np.nan), lambda h: h * np.inf):  # dL/dh used to reach the weights as NaN
+        with pytest.raises(ValueError, match=r"finite values in dloss \(dL_t/dh_t at step 1\)"):
+            learner.step(np.array([[0.5, -1.0]]), bad)
+    assert all(np.array_equal(before[k], learner.params[k]) for k in before) and learner.steps_ == 0
+    h1, _ = learner.step(np.array([[0.5, -1.0]]), np.ones((1, 3)))
+    h2, _ = twin.step(np.array([[0.5, -1.0]]), np.ones((1, 3)))
+    assert np.array_equal(h1, h2) and all(np.array_equal(learner.params[k], twin.params[k]) for k in before)
 
 
 # --- DG: gradient_flow ----------------------------------------------------------------------------

@@ -107,10 +107,13 @@ class OnlineRTRL:
         x_t = check_array("x_t", x_t, (B, self.D), "(B, D)", self.dtype)
         if not np.isfinite(x_t).all():  # as rnnkit.rtrl: a NaN would reach the weights through the update
             raise ValueError("Expected finite values in x_t, got NaN or inf")
-        self.state_, self.sens_ = self._step(self.params, self._layout, x_t, self.state_, self.sens_)
-        h = self.state_[0]  # (B, H)
+        state, sens = self._step(self.params, self._layout, x_t, self.state_, self.sens_)
+        h = state[0]  # (B, H)
         g = dloss(h) if callable(dloss) else dloss
         g = check_array("dloss", np.asarray(g, dtype=self.dtype), (B, H), "(B, H)", self.dtype)
+        if not np.isfinite(g).all():  # refused before anything changes: the learner stays at step t - 1
+            raise ValueError(f"Expected finite values in dloss (dL_t/dh_t at step {self.steps_ + 1}), got NaN or inf")
+        self.state_, self.sens_ = state, sens
         flat = np.einsum("bh,bhp->p", g, self.sens_[0])  # (P,): dL_t/dθ summed over the streams
         grads = split_grads(flat, self._layout)
         if callable(self.optimizer_step):
