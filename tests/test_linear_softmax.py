@@ -2,6 +2,8 @@
 pair, the overflow/underflow fallback rows, the work buffer's stale-cache guard, and PyTorch parity."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -92,6 +94,20 @@ def test_overflowing_and_underflowing_rows_fall_back_to_the_shifted_exponent(dty
         np.testing.assert_allclose(dx, dx0, rtol=rtol, atol=rtol)
         np.testing.assert_allclose(g["weight"], g0["weight"], rtol=rtol, atol=rtol)
         np.testing.assert_allclose(g["bias"], g0["bias"], rtol=rtol, atol=rtol)
+
+
+def test_a_row_sum_that_overflows_falls_back_without_a_warning():
+    """float32 logits of 87-88: each exp is finite, their sum is not; the row is recomputed, and numpy's
+    "overflow encountered in reduce" used to be printed all the same."""
+    V = 50
+    b = np.full(V, 87.0, np.float32)
+    b[3] = 88.0
+    x, w = np.ones((1, 2), np.float32), np.zeros((V, 2), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, _ = LinearCrossEntropy().forward(x, w, b, np.array([3]))
+    want = np.log(np.exp(b.astype(np.float64) - 88.0).sum())  # -log softmax at the target, 88 the max
+    assert loss == pytest.approx(want, rel=1e-6)
 
 
 def test_nan_input_gives_a_nan_loss_not_an_error():
