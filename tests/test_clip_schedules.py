@@ -62,6 +62,22 @@ def test_clip_grad_norm_non_finite_returns_without_touching():
             np.testing.assert_array_equal(grads[name], before[name], err_msg=name)
 
 
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5, math.inf])
+def test_a_huge_but_finite_norm_is_finite_and_quiet(norm_type):
+    """Squares beyond the dtype's range (float32 gradients of 1e30, float64 of 1e200) still give the finite
+    norm, with no 'overflow encountered' warning; float64 [1e200] * 4 used to give inf, so no clipping."""
+    import warnings
+
+    for dtype, big in ((np.float32, 1e30), (np.float64, 1e200)):
+        grads = {"a": np.full(4, big, dtype), "b": np.full(3, big, dtype)}
+        want = big * 7 ** (1 / norm_type) if norm_type != math.inf else big
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            total = clip_grad_norm(grads, 1.0, norm_type)
+        assert total == pytest.approx(want, rel=1e-6), (dtype, total, want)
+        assert math.isfinite(total) and clip_grad_norm(grads, 1e9, norm_type) == pytest.approx(1.0, rel=1e-5)
+
+
 def test_clip_float32_stays_float32_in_place():
     rng = np.random.default_rng(4)
     grads = make_grads(rng, 3.0, np.float32)

@@ -39,13 +39,25 @@ def _check_grads(grads: Mapping[str, np.ndarray | RowSparseGrad | None], writeab
 
 def _norm(g: np.ndarray, norm_type: float) -> float:
     """||g||_p; the common p = 2 as one BLAS dot in g's own dtype (no float64 copy of a big array),
-    redone in float64 only if float32 squares overflowed."""
+    redone in float64, scaled by the largest |g_i|, only if the squares overflowed."""
     v = g.ravel()
     if norm_type == 2.0:
-        sq = float(np.dot(v, v))
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below, not printed
+            sq = float(np.dot(v, v))
         if math.isfinite(sq):
             return math.sqrt(sq)
-    return float(np.linalg.norm(v.astype(np.float64, copy=False), ord=norm_type))
+    return _scaled_norm(v.astype(np.float64, copy=False), norm_type)
+
+
+def _scaled_norm(v: np.ndarray, norm_type: float) -> float:
+    """||v||_p of a float64 vector as m ||v / m||_p, m = max |v_i|: finite whenever the norm is, even where
+    the sum of |v_i|^p is not (float64 [1e200] * 4: 2e200)."""
+    if v.size == 0:
+        return 0.0
+    m = float(np.max(np.abs(v)))
+    if m == 0.0 or not math.isfinite(m) or norm_type == math.inf:
+        return m  # NaN, inf, 0, or the max norm itself
+    return m * float(np.linalg.norm(v / m, ord=norm_type))
 
 
 def _check_norm_type(norm_type: float | str) -> float:
@@ -64,15 +76,18 @@ def grad_norm(grads: Mapping[str, np.ndarray | RowSparseGrad | None], norm_type:
         n = \Big(\sum_k \lVert g_k \rVert_p^p\Big)^{1/p} \ (\max_k \lVert g_k \rVert_\infty
             \text{ for } p = \infty)
 
-    Each array's 2-norm is one BLAS dot in its own dtype (redone in float64 if the squares
-    overflow); the per-array norms are combined in float64.
+    Each array's 2-norm is one BLAS dot in its own dtype (redone in float64, scaled by the largest
+    entry, if the squares overflow); the per-array norms are combined in float64, scaled the same way
+    if needed, so the norm is infinite only when it is beyond float64's range (or an entry is inf).
     """
     norm_type = _check_norm_type(norm_type)
     arrays = _check_grads(grads, writeable=False)
     if not arrays:
         return 0.0
     norms = np.array([_norm(g, norm_type) for g in arrays])  # (number of arrays,)
-    return float(np.linalg.norm(norms, ord=norm_type))
+    with np.errstate(over="ignore"):
+        total = float(np.linalg.norm(norms, ord=norm_type))
+    return total if math.isfinite(total) else _scaled_norm(norms, norm_type)
 
 
 def clip_coefficient(total: float, max_norm: float) -> float:
