@@ -114,3 +114,22 @@ def test_attention_errors_name_the_problem():
         attention_forward("general", params, query[:2], values, keys, mask)
     with pytest.raises(ValueError, match="values of shape"):
         project_keys("general", params, values[0])
+
+
+@pytest.mark.parametrize("kind", ["additive", "dot", "general"])
+def test_wrong_feature_sizes_and_an_empty_mask_row_are_named(kind):
+    """A query or values of the wrong width used to end in numpy's gufunc message, and a row of mask with no
+    True gave NaN weights and context silently."""
+    params, query, values, mask, _ = _setup(kind)
+    keys, _ = project_keys(kind, params, values)
+    with pytest.raises(ValueError, match=rf"query of shape \(B, H\) with H = {H} .*got \({B}, {H + 1}\)"):
+        attention_forward(kind, params, np.ones((B, H + 1)), values, keys, mask)
+    if kind != "dot":
+        with pytest.raises(ValueError, match=rf"values of shape \(B, S, Hk\) with Hk = {HK} .*got \({B}, {S}, {HK + 1}\)"):
+            project_keys(kind, params, np.ones((B, S, HK + 1)))
+    with pytest.raises(ValueError, match=r"keys of shape"):
+        attention_forward(kind, params, query, values, keys[:, :2], mask)
+    empty = mask.copy()
+    empty[2] = False
+    with pytest.raises(ValueError, match="a True in every row of mask .*got none in row 2"):
+        attention_forward(kind, params, query, values, keys, empty)

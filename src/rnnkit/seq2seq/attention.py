@@ -83,10 +83,13 @@ def project_keys(kind: str, params: dict[str, np.ndarray], values: np.ndarray) -
     check_kind(kind)
     if not (isinstance(values, np.ndarray) and values.ndim == 3):
         raise ValueError(f"Expected values of shape (B, S, Hk), got {getattr(values, 'shape', type(values).__name__)}")
-    if kind == "general":
-        keys = values @ params["W"].T  # (B, S, H)
-    elif kind == "additive":
-        keys = values @ params["W_k"].T  # (B, S, A)
+    if kind in ("general", "additive"):
+        name = "W" if kind == "general" else "W_k"
+        w = params[name]  # (H or A, Hk)
+        if values.shape[2] != w.shape[1]:
+            raise ValueError(f"Expected values of shape (B, S, Hk) with Hk = {w.shape[1]} (the columns of "
+                             f"params[{name!r}]), got {values.shape}")
+        keys = values @ w.T  # (B, S, H) general, (B, S, A) additive
     else:
         keys = values  # dot: the states themselves
     return keys, KeysCache(kind, values)
@@ -132,6 +135,16 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
         raise ValueError(f"Expected query of shape (B={B}, H), got {query.shape}")
     if mask.shape != (B, S):
         raise ValueError(f"Expected mask of shape (B, S) = {(B, S)}, got {mask.shape}")
+    if keys.shape[:2] != (B, S):
+        raise ValueError(f"Expected keys of shape (B, S, K) = ({B}, {S}, K) like values, got {keys.shape}")
+    H = params["W_q"].shape[1] if kind == "additive" else keys.shape[2]  # the query size the scores need
+    if query.shape[1] != H:
+        what = "the columns of params['W_q']" if kind == "additive" else "the keys' last axis"
+        raise ValueError(f"Expected query of shape (B, H) with H = {H} ({what}), got {query.shape}")
+    empty = ~mask.any(axis=1)  # (B,)
+    if empty.any():  # its softmax would be 0 / 0: NaN weights and context
+        raise ValueError(f"Expected a True in every row of mask (a source of at least one position), got none "
+                         f"in row {int(np.flatnonzero(empty)[0])}")
     u = None
     if kind == "additive":
         qp = query @ params["W_q"].T  # (B, A)
