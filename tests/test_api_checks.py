@@ -244,3 +244,25 @@ def test_softmax_over_no_classes_and_labels_of_mixed_types():
     # 1 and "1" are two labels (a file read as str, a model's int ids): scored, not a TypeError from sorted()
     assert confusion_matrix([1, "1", 1], [1, 1, "1"])[1] == [1, "1"]
     assert macro_f1([1, "1", 1], [1, 1, "1"]) == pytest.approx(0.25)
+
+
+def test_numbers_that_used_to_pass_or_be_misnamed():
+    """numpy scalars are numbers, strings are not, and a message names the real limit."""
+    from rnnkit.init import init_recurrent_params, uniform_
+
+    rng = np.random.default_rng(0)
+    assert LSTM(3, 4, forget_bias=np.float32(1.5), dtype=np.float64).params["bias_ih_l0"][4:8].tolist() == [1.5] * 4
+    params = {"bias_ih_l0": np.zeros(16), "bias_hh_l0": np.zeros(16)}
+    init_recurrent_params(params, 4, rng, forget_bias=np.float64(1.0))  # was "Expected a finite number"
+    assert params["bias_ih_l0"][4:8].tolist() == [1.0] * 4
+    for bad in ("1", True, 2000.0):  # "1" and True used to be taken as 1.0; 2000 was called "not finite"
+        with pytest.raises(ValueError, match=r"forget_bias to be a finite number between -1000 and 1000"):
+            LSTM(3, 4, forget_bias=bad)
+    assert LSTM(3, 4, init="uniform", init_scale=np.float32(0.05)).params["weight_hh_l0"].max() <= 0.05
+    with pytest.raises(ValueError, match="Expected bound to be a finite number >= 0, got '1'"):
+        uniform_((2, 2), "1", rng)
+    for counts in ([1.0, np.nan, 2.0], [1, -5, 2], [1.0, np.inf, 2.0]):
+        with pytest.raises(ValueError, match="counts to be finite and >= 0 .*for word 1"):
+            frequency_classes(np.array(counts), 2)
+    with pytest.raises(ValueError, match=r"every length between 1 and T=3, got min 2.0 and max 1e\+20"):
+        GRU(3, 4).forward(np.zeros((3, 2, 3), np.float32), lengths=np.array([1e20, 2.0]))

@@ -73,6 +73,13 @@ def test_backward_shape_checked(lstm):
     with pytest.raises(TypeError, match="Expected dout of a float dtype \\(the layer's is float32\\), got int64"):
         lstm.backward(np.ones((4, 2, 4), np.int64), None, cache)
     lstm.backward(np.ones((4, 2, 4), np.float64), None, cache)  # another float dtype is cast, as before
+    # dstate as dout: a float64 gradient into a float32 layer is cast (it was refused while dout was cast)
+    dh = np.random.default_rng(1).standard_normal((2, 2, 4))
+    want = lstm.backward(None, (dh.astype(np.float32), dh.astype(np.float32)), cache)
+    got = lstm.backward(None, (dh, dh), cache)
+    assert got[0].dtype == np.float32 and np.array_equal(got[0], want[0])
+    with pytest.raises(TypeError, match=r"dstate\[1\] of a float dtype \(the layer's is float32\), got int64"):
+        lstm.backward(None, (dh, np.ones((2, 2, 4), np.int64)), cache)
 
 
 @pytest.mark.parametrize(
@@ -179,3 +186,26 @@ def test_options_that_would_do_nothing_are_warned_about():
 
         LanguageModel(LMConfig(vocab_size=9, embedding_dim=4, hidden_size=4, num_layers=1, dropout_hidden=0.5,
                                variational=True), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_huge_values_in_padding_change_nothing_and_print_nothing(cls):
+    """Padding is never read: 1e30 there gives the zero-padding run's gradients, and the backward's bulk
+    factors (computed over all steps, padding included) no longer print overflow warnings."""
+    import warnings
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    dout = rng.standard_normal((5, 2, 4)).astype(np.float32)
+    runs = []
+    for pad in (0.0, 1e30):
+        layer = cls(3, 4, dtype=np.float32, rng=np.random.default_rng(0))
+        xp = x.copy()
+        xp[3:, 1] = pad
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out, _, cache = layer.forward(xp, lengths=np.array([5, 3]))
+            runs.append((out, *layer.backward(dout, None, cache)))
+    (out0, dx0, _, g0), (out1, dx1, _, g1) = runs
+    assert np.array_equal(out0, out1) and np.array_equal(dx0, dx1)
+    assert all(np.array_equal(g0[k], g1[k]) for k in g0)

@@ -173,11 +173,14 @@ def test_bad_state_dicts_are_reported_together_and_change_nothing():
     sd["weight_ih_l0"] = torch.zeros(3 * H, D + 1, dtype=torch.float64)
     sd["weight_ih_l2"] = torch.zeros(3 * H, 2 * H, dtype=torch.float64)
     before = {k: v.copy() for k, v in layer.params.items()}
+    sd["weight_hh_l0"][0, 1] = float("nan")  # NaN weights used to be imported silently (every output NaN)
+    sd["bias_ih_l1"][2] = 1e300  # finite in the layer's float64: not named (float32 below)
     with pytest.raises(ValueError) as info:
         torch_io.from_torch_state_dict(sd, layer)
     message = str(info.value)
     for part in ("missing keys ['bias_hh_l1_reverse']", "unexpected keys ['weight_ih_l2']",
-                 f"weight_ih_l0 expected {(3 * H, D)}, got {(3 * H, D + 1)}"):
+                 f"weight_ih_l0 expected {(3 * H, D)}, got {(3 * H, D + 1)}",
+                 "NaN or infinite values (in float64) in ['weight_hh_l0']"):
         assert part in message, f"{part!r} not in: {message}"
     for k, v in layer.params.items():
         assert _max_diff(v, before[k]) == 0.0, f"{k} changed by a failed load"
@@ -213,6 +216,11 @@ def test_not_a_recurrent_module_and_half_precision():
     module = torch.nn.GRU(D, H).to(torch.float16)
     with pytest.raises(TypeError, match="dtype=np.float32"):
         torch_io.layer_from_torch(module)
+    big = torch.nn.GRU(D, H).double()
+    with torch.no_grad():
+        big.bias_hh_l0[1] = 1e300  # finite in float64, inf in float32
+    with pytest.raises(ValueError, match=r"NaN or infinite values \(in float32\) in \['bias_hh_l0'\]"):
+        torch_io.layer_from_torch(big, dtype=np.float32)
     layer = torch_io.layer_from_torch(module, dtype=np.float32)
     diff = _max_diff(layer.params["weight_ih_l0"], module.weight_ih_l0.detach().float().numpy())
     assert layer.dtype == np.float32 and diff == 0.0, f"weight_ih_l0: max difference {diff}"

@@ -47,14 +47,27 @@ def _check_dtype(dtype: object) -> np.dtype:
     return dtype
 
 
+def check_forget_bias(value: object) -> float | None:
+    """``float(value)`` (None stays None) if it is a real number, numpy's included, with |value| <= 1e3;
+    ValueError naming forget_bias otherwise (a string, a bool, NaN, 2000.0)."""
+    if value is None:
+        return None
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value) or abs(value) > 1e3):
+        raise ValueError(f"Expected forget_bias to be a finite number between -1000 and 1000 (1.0 is usual), "
+                         f"got {value!r}")
+    return float(value)
+
+
 def uniform_(shape: Sequence[int], bound: float, rng: np.random.Generator,
              dtype: object = np.float32) -> np.ndarray:
     """Draw ``w ~ U(-bound, bound)`` of the given shape (a new array, despite torch's ``_`` name)."""
     shape = _check_shape(shape)
     check_rng(rng)
     dtype = _check_dtype(dtype)
-    if not (bound >= 0 and math.isfinite(bound)):
-        raise ValueError(f"Expected bound to be a finite number >= 0, got {bound}")
+    if (isinstance(bound, (bool, np.bool_)) or not isinstance(bound, (int, float, np.integer, np.floating))
+            or not (bound >= 0 and math.isfinite(bound))):
+        raise ValueError(f"Expected bound to be a finite number >= 0, got {bound!r}")
     return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
 
 
@@ -159,9 +172,7 @@ def init_recurrent_params(params: dict[str, np.ndarray], hidden_size: int, rng: 
             raise ValueError(f"Expected scale > 0 for scheme='uniform' (e.g. 0.1), got {scale!r}")
     elif scale is not None:
         raise ValueError(f"Expected scale=None for scheme={scheme!r} (scale is only used by 'uniform'), got {scale!r}")
-    if forget_bias is not None and (isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float))
-                                    or not math.isfinite(forget_bias) or abs(forget_bias) > 1e3):
-        raise ValueError(f"Expected forget_bias to be a finite number (1.0 is usual), got {forget_bias!r}")
+    forget_bias = check_forget_bias(forget_bias)
 
     H = hidden_size
     matched = []

@@ -35,11 +35,11 @@ def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | Non
     if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not np.all(np.mod(lengths, 1) == 0)):
         raise TypeError(f"Expected integer lengths, got dtype {lengths.dtype}"
                         + (" (a mask? pass it as mask=, of shape (T, B))" if lengths.dtype == np.bool_ else ""))
-    lengths = lengths.astype(np.int64)
-    if B and (lengths.min() < 1 or lengths.max() > T):
+    if B and (lengths.min() < 1 or lengths.max() > T):  # before the cast: 1e20 would wrap to a negative int
         raise ValueError(
             f"Expected every length between 1 and T={T}, got min {lengths.min()} and max {lengths.max()}"
         )
+    lengths = lengths.astype(np.int64)
     if np.all(lengths == T):
         return None
     return lengths

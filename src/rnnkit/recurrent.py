@@ -32,6 +32,7 @@ import numpy as np
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int, check_rng
+from rnnkit.init import check_forget_bias
 from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state, warn_no_effect
 from rnnkit.recurrent_config import RecurrentConfig
@@ -117,7 +118,7 @@ class Recurrent:
             dtype=name,
             init=init,
             init_scale=None if init_scale is None else float(init_scale),
-            forget_bias=None if forget_bias is None else float(forget_bias),
+            forget_bias=check_forget_bias(forget_bias),
         )
         if forget_bias is not None and self.cell != "lstm":
             raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
@@ -179,7 +180,7 @@ class Recurrent:
         """Validate a state-like argument (see :func:`rnnkit.recurrent_checks.split_state`)."""
         cfg = self.config
         expected = (cfg.num_layers * self.num_directions, B, cfg.hidden_size)
-        return split_state(state, what, cfg.cell == "lstm", expected, self.dtype)
+        return split_state(state, what, cfg.cell == "lstm", expected, self.dtype, cast=what == "dstate")
 
     # ----------------------------------------------------------------- forward
     def forward(

@@ -33,7 +33,8 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected init to be one of {SCHEMES}, got {init!r}")
     if init_scale is not None and init != "uniform":
         raise ValueError(f"Expected init_scale only with init='uniform' (it is U(-s, s)'s s), got init={init!r}")
-    if init == "uniform" and (isinstance(init_scale, bool) or not isinstance(init_scale, (int, float))
+    if init == "uniform" and (isinstance(init_scale, (bool, np.bool_))
+                              or not isinstance(init_scale, (int, float, np.integer, np.floating))
                               or not 0 < init_scale < float("inf")):
         raise ValueError(f"Expected init_scale > 0 with init='uniform' (the bound s of U(-s, s), e.g. 0.1), got "
                          f"{init_scale!r}")
@@ -63,28 +64,34 @@ def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:
+def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype: np.dtype,
+                       cast: bool) -> np.ndarray:
     if not isinstance(a, np.ndarray) or a.shape != expected:
         got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
         raise ValueError(f"Expected {name} of shape (L*dirs, B, H) = {expected}, got {got}")
-    if a.dtype != dtype:
-        raise TypeError(f"Expected {name} of dtype {dtype}, got {a.dtype}")
+    if cast and a.dtype.kind == "f":
+        a = a.astype(dtype, copy=False)
+    elif a.dtype != dtype:
+        kind = "a float dtype (the layer's is " if cast else "dtype "
+        raise TypeError(f"Expected {name} of {kind}{dtype}{')' if cast else ''}, got {a.dtype}")
     if not np.isfinite(a).all():  # as x: a NaN would reach every output and gradient unnoticed
         raise ValueError(f"Expected finite values in {name}, got NaN or inf")
     return a
 
 
 def split_state(state: Any, what: str, lstm: bool, expected: tuple[int, int, int],
-                dtype: np.dtype) -> list[np.ndarray] | None:
+                dtype: np.dtype, cast: bool = False) -> list[np.ndarray] | None:
     """Validate a state-like argument of shape ``expected`` = (L*dirs, B, H) (a tuple (h, c) for LSTM);
-    return it as one list of arrays (h, or h and c), or None for None."""
+    return it as one list of arrays (h, or h and c), or None for None.  An initial state must have the
+    layer's dtype; a gradient (``cast=True``, as backward's dstate) may have any float dtype, as dout may,
+    and is cast to the layer's."""
     if state is None:
         return None
     if lstm:
         if not isinstance(state, tuple) or len(state) != 2:
             raise ValueError(f"Expected {what} as a tuple (h, c) for LSTM, got {type(state).__name__}")
-        return [_check_state_array(f"{what}[{i}]", s, expected, dtype) for i, s in enumerate(state)]
-    return [_check_state_array(what, state, expected, dtype)]
+        return [_check_state_array(f"{what}[{i}]", s, expected, dtype, cast) for i, s in enumerate(state)]
+    return [_check_state_array(what, state, expected, dtype, cast)]
 
 
 def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int, ...]],

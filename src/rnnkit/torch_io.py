@@ -9,8 +9,10 @@ What does not carry over, because PyTorch has no counterpart:
 - learned initial states (``h0_l{k}``, ``c0_l{k}`` with ``learn_init=True``): the export skips them
   and an import leaves them as they are.  To reproduce such a layer's outputs in PyTorch, pass
   :func:`learned_initial_state` as the module's initial state;
-- ``tbptt`` and ``variational_dropout``: they change training only.  The exported module gets the
-  same dropout rate, applied PyTorch's way (a fresh mask per time step, in ``train()`` mode).
+- ``tbptt``, ``variational_dropout`` and ``weight_drop`` (DropConnect on W_hh): they change training
+  only.  The exported module gets the same dropout rate between layers, applied PyTorch's way (a fresh
+  mask per time step, in ``train()`` mode), and no DropConnect: its weights are the layer's, unmasked,
+  as they are at evaluation.
 
 Refused PyTorch options: ``bias=False`` and ``proj_size > 0`` (rnnkit layers always have both biases
 and no projection) and ``batch_first=True``: rnnkit is time-major (T, B, D).  The weights of a
@@ -92,7 +94,8 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], layer: Recurrent, prefi
 
     Every weight and bias of ``layer`` must be present with exactly its shape, and no other key may
     be (with ``prefix``, e.g. ``"rnn."``, only keys starting with it are considered and it is
-    stripped).  All problems are reported together in one ValueError and nothing is changed.  The
+    stripped), and every value must be finite in the layer's dtype.  All problems are reported together
+    in one ValueError and nothing is changed.  The
     values are cast to the layer's dtype and written into the existing arrays, so references to
     them (an optimizer's, say) stay valid.  Learned initial states are left as they are.
     """
@@ -114,6 +117,9 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], layer: Recurrent, prefi
             wrong_shape.append(f"{prefix + k} expected {expected[k].shape}, got {shape}")
         else:
             values[k] = _to_numpy(prefix + k, given[k], torch)
+    with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf, and is named below
+        cast = {k: v.astype(layer.dtype) for k, v in values.items()}
+    not_finite = sorted(prefix + k for k, v in cast.items() if not np.isfinite(v).all())
     problems = []
     if missing:
         problems.append(f"missing keys {missing}")
@@ -121,6 +127,8 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], layer: Recurrent, prefi
         problems.append(f"unexpected keys {unexpected}")
     if wrong_shape:
         problems.append("wrong shapes: " + "; ".join(sorted(wrong_shape)))
+    if not_finite:  # a NaN weight would make every output NaN
+        problems.append(f"NaN or infinite values (in {np.dtype(layer.dtype).name}) in {not_finite}")
     if problems:
         cfg = layer.config
         what = (
@@ -128,8 +136,8 @@ def from_torch_state_dict(state_dict: Mapping[str, Any], layer: Recurrent, prefi
             f"bidirectional={cfg.bidirectional})"
         )
         raise ValueError(f"Expected a state dict matching {what}, got " + "; ".join(problems))
-    for k, v in values.items():
-        layer.params[k][...] = v.astype(layer.dtype)
+    for k, v in cast.items():
+        layer.params[k][...] = v
 
 
 def layer_from_torch(module: "torch.nn.Module", dtype: Any = None) -> Recurrent:
@@ -175,8 +183,8 @@ def layer_from_torch(module: "torch.nn.Module", dtype: Any = None) -> Recurrent:
 def to_torch_module(layer: Recurrent) -> "torch.nn.Module":
     """A new ``torch.nn.RNN/LSTM/GRU`` of the layer's kind, dtype and sizes, holding a copy of its
     weights.  It is in PyTorch's default ``train()`` mode: call ``.eval()`` to turn dropout off.
-    What does not carry over (learned initial states, tbptt, variational dropout) is listed in the
-    module docstring."""
+    What does not carry over (learned initial states, tbptt, variational dropout, weight_drop) is listed
+    in the module docstring."""
     torch = _torch()
     cfg = _check_layer(layer).config
     kwargs: dict[str, Any] = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}

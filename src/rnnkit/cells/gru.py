@@ -123,19 +123,22 @@ def _factors(cache: GRUCache) -> np.ndarray:
     r = gates[..., :H]
     z = gates[..., H : 2 * H]
     cand = gates[..., 2 * H :]
-    P = np.empty((T, B, 4 * H), dtype=gates.dtype)
-    Pn, Pr, Pz, Pq = (P[..., k * H : (k + 1) * H] for k in range(4))
-    np.multiply(cand, cand, out=Pn)
-    np.subtract(1, Pn, out=Pn)  # 1 - n^2
-    np.subtract(1, z, out=Pz)
-    Pn *= Pz  # (1 - z)(1 - n^2)
-    Pz *= z  # z (1 - z)
-    np.subtract(hs[:-1], cand, out=Pq)
-    Pz *= Pq  # (h_{t-1} - n) z (1 - z)
-    np.multiply(Pn, r, out=Pq)  # P_n r
-    np.subtract(1, r, out=Pr)
-    Pr *= Pq  # P_n r (1 - r)
-    Pr *= q
+    # the gate rows of finished sequences' padded steps hold the raw input projection (never squashed:
+    # padding may hold anything), so products there may overflow; zero_finished clears them below
+    with np.errstate(over="ignore", invalid="ignore"):
+        P = np.empty((T, B, 4 * H), dtype=gates.dtype)
+        Pn, Pr, Pz, Pq = (P[..., k * H : (k + 1) * H] for k in range(4))
+        np.multiply(cand, cand, out=Pn)
+        np.subtract(1, Pn, out=Pn)  # 1 - n^2
+        np.subtract(1, z, out=Pz)
+        Pn *= Pz  # (1 - z)(1 - n^2)
+        Pz *= z  # z (1 - z)
+        np.subtract(hs[:-1], cand, out=Pq)
+        Pz *= Pq  # (h_{t-1} - n) z (1 - z)
+        np.multiply(Pn, r, out=Pq)  # P_n r
+        np.subtract(1, r, out=Pr)
+        Pr *= Pq  # P_n r (1 - r)
+        Pr *= q
     zero_finished(P, cache.batch_sizes)  # finished sequences contribute no gradient
     return P
 

@@ -152,19 +152,22 @@ def _factors(cache: LSTMCache) -> tuple[np.ndarray, np.ndarray]:
     o = gates[..., :H]
     i = gates[..., H : 2 * H]
     g = gates[..., 3 * H :]
-    P = np.empty_like(gates)  # (T, B, 4H)
-    one = gates.dtype.type(1)
-    np.subtract(one, gates[..., : 3 * H], out=P[..., : 3 * H])
-    P[..., : 3 * H] *= gates[..., : 3 * H]  # sigmoid' = s (1 - s) for o, i, f
-    P[..., :H] *= tanh_c
-    P[..., H : 2 * H] *= g
-    P[..., 2 * H : 3 * H] *= cs[:-1]
-    np.multiply(g, g, out=P[..., 3 * H :])
-    np.subtract(one, P[..., 3 * H :], out=P[..., 3 * H :])
-    P[..., 3 * H :] *= i  # i (1 - g^2)
-    A = np.multiply(tanh_c, tanh_c)  # (T, B, H)
-    np.subtract(one, A, out=A)
-    A *= o
+    # the gate rows of finished sequences' padded steps hold the raw input projection (never squashed:
+    # padding may hold anything), so products there may overflow; zero_finished clears them below
+    with np.errstate(over="ignore", invalid="ignore"):
+        P = np.empty_like(gates)  # (T, B, 4H)
+        one = gates.dtype.type(1)
+        np.subtract(one, gates[..., : 3 * H], out=P[..., : 3 * H])
+        P[..., : 3 * H] *= gates[..., : 3 * H]  # sigmoid' = s (1 - s) for o, i, f
+        P[..., :H] *= tanh_c
+        P[..., H : 2 * H] *= g
+        P[..., 2 * H : 3 * H] *= cs[:-1]
+        np.multiply(g, g, out=P[..., 3 * H :])
+        np.subtract(one, P[..., 3 * H :], out=P[..., 3 * H :])
+        P[..., 3 * H :] *= i  # i (1 - g^2)
+        A = np.multiply(tanh_c, tanh_c)  # (T, B, H)
+        np.subtract(one, A, out=A)
+        A *= o
     zero_finished(P, cache.batch_sizes)  # finished sequences contribute no gradient
     return P, A
 

@@ -88,6 +88,10 @@ def frequency_classes(counts: np.ndarray, num_classes: int, power: float = 1.0) 
     if given.ndim != 1:
         raise ValueError(f"Expected counts of shape (V,) (one per word), got {given.shape}")
     counts = given.astype(np.float64)
+    bad = ~(counts >= 0) | np.isinf(counts)  # NaN fails >= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"Expected counts to be finite and >= 0 (one per word), got {given[i].item()} for word {i}")
     V = counts.size
     if check_int("num_classes", num_classes, 1) > V:  # a float count of classes would make one more
         raise ValueError(f"Expected num_classes between 1 and the vocabulary size {V}, got {num_classes}")
