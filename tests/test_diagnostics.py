@@ -223,3 +223,9 @@ def test_cli_all_cells_side_by_side(capsys):
     for j, cell in enumerate(["rnn", "lstm", "gru"]):
         norms = gradient_flow(cell, steps=25, hidden=10)
         _assert_close(f"{cell} column", table[:, 2 + j], norms[[0, 12, 24]] / norms[-1], rtol=1e-3)
+    # the average factor a step back: (n_1 / n_T)^(1/24), one per cell
+    rate_line = [line for line in out.splitlines() if line.startswith("per step back, on average:")]
+    assert len(rate_line) == 1 and "over 24 steps" in rate_line[0], out
+    for cell in ("rnn", "lstm", "gru"):
+        norms = gradient_flow(cell, steps=25, hidden=10)
+        assert f"{cell} {(norms[0] / norms[-1]) ** (1 / 24):.3f}" in rate_line[0], (cell, rate_line)

@@ -108,11 +108,21 @@ def run(args) -> int:
         for t in rows:
             cols = " ".join(f"{norms[c][t - 1] / norms[c][-1]:>11.3e}" for c in cells)
             print(f"{t:>6} {T - t:>6} {cols}")
+    if T > 1:  # the rate a student can compare with a forget gate's value or W_hh's spectral radius
+        rates = ", ".join(f"{c} {_per_step(norms[c]):.3f}" for c in cells)
+        print(f"per step back, on average: {rates} (geometric mean of ||dL/dh_t|| / ||dL/dh_t+1|| over "
+              f"{T - 1} steps)")
     if args.plot is not None:
         from rnnkit.diagnostics_plot import plot_gradient_flow
 
         print(f"plot written: {plot_gradient_flow(norms, args.plot, title=setting)}")
     return 0
+
+
+def _per_step(n: np.ndarray) -> float:
+    """(n_1 / n_T)^(1 / (T-1)): the average factor by which the norm changes a step back; nan if it hit 0."""
+    n = n if n.ndim == 1 else n[-1]
+    return float((n[0] / n[-1]) ** (1.0 / (n.size - 1))) if n[0] > 0 else float("nan")
 
 
 def _log10(v: float) -> float:
