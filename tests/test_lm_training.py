@@ -93,6 +93,12 @@ def test_sampling_reproducible_and_top_k_respected():
     assert draws <= top and len(draws) == 3
     # top-p: the smallest set reaching p; with p tiny only the argmax survives
     assert {choose(logp, rng, top_p=1e-9) for _ in range(50)} == {int(np.argmax(logp))}
+    # a known distribution: ids 1, 2, 0 hold 0.5, 0.3, 0.2; the smallest set reaching p, no more, no less
+    known = np.log(np.array([0.2, 0.5, 0.3]))
+    for top_p, kept in ((0.4, {1}), (0.7, {1, 2}), (0.79, {1, 2}), (0.85, {0, 1, 2})):
+        assert {choose(known, rng, top_p=top_p) for _ in range(300)} == kept, top_p
+    draws = np.array([choose(known, rng, top_p=0.7) for _ in range(4000)])
+    assert abs(np.mean(draws == 1) - 0.625) < 0.03  # renormalised over the kept set: 0.5 / 0.8
     assert choose(logp, None, greedy=True) == int(np.argmax(logp))
 
 
