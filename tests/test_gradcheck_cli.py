@@ -22,6 +22,11 @@ def test_every_gradient_agrees(capsys, argv, rows):
     assert code == 0, out + err
     assert re.search(rf"OK: all {rows} gradients \([\d,]+ entries\) agree within 1e-06", out), out
     assert "MISMATCH" not in out
+    # the legend: the lengths drawn (unequal, the first full), the finite differences and the error measured
+    lengths = re.search(r"^lengths \[([\d, ]+)\]; parameters, inputs", out, re.M)
+    steps = int(argv[argv.index("--steps") + 1]) if "--steps" in argv else 6
+    assert lengths and int(lengths.group(1).split(",")[0]) == steps, out
+    assert "finite differences central, eps = 1e-06; error = |analytic - reference| / max(1, |reference|)" in out
 
 
 def test_a_wrong_backward_pass_is_caught(capsys, monkeypatch):

@@ -65,8 +65,13 @@ def _error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 def check_recurrent(cell: str = "lstm", nonlinearity: str = "tanh", num_layers: int = 1, bidirectional: bool = False,
                     steps: int = 6, batch: int = 3, input_size: int = 3, hidden: int = 4, seed: int = 0,
-                    eps: float = 1e-6) -> list[Check]:
-    """Compare the layer's BPTT gradients with finite differences (and RTRL where it applies)."""
+                    eps: float = 1e-6, info: dict | None = None) -> list[Check]:
+    """Compare the layer's BPTT gradients with finite differences (and RTRL where it applies).
+
+    The problem is random, from ``seed``: parameters U(-0.6, 0.6), inputs, initial states and the
+    upstream gradients of the outputs and final states standard normal, and lengths drawn from 1..T
+    with the first sequence's T.  A dict given as ``info`` receives ``"lengths"`` (a list) and ``"eps"``.
+    """
     from rnnkit.recurrent import make_recurrent
 
     for name, value in (("num_layers", num_layers), ("steps", steps), ("batch", batch), ("input_size", input_size),
@@ -82,6 +87,8 @@ def check_recurrent(cell: str = "lstm", nonlinearity: str = "tanh", num_layers: 
     x = rng.standard_normal((T, B, D))
     lengths = rng.integers(1, T + 1, size=B)
     lengths[0] = T  # the longest sequence fills the window
+    if info is not None:
+        info.update(lengths=lengths.tolist(), eps=eps)
     parts = ("h", "c") if cell == "lstm" else ("h",)
     state = [rng.standard_normal((S, B, H)) for _ in parts]
     dstate = [rng.standard_normal((S, B, H)) for _ in parts]

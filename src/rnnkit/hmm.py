@@ -15,7 +15,9 @@ Transitions (Brants 2000) interpolate relative frequencies P^ of unigrams, bigra
 with the weights from deleted interpolation: every trigram (t1, t2, t3) seen f times votes with
 weight f for the order whose estimate, with that trigram taken out of the counts, is largest:
 (f(t1,t2,t3) - 1) / (f(t1,t2) - 1), (f(t2,t3) - 1) / (f(t2) - 1) or (f(t3) - 1) / (N - 1) (0 where
-the denominator is 0; a tie goes to the lower order).  Order 2 does the same with l1 and l2 only.
+the denominator is 0; a tie goes to the lower order), N being the number of tag tokens counted as
+outcomes (every tag of the training data and one EOS per sentence).  Order 2 does the same with l1 and
+l2 only.
 A context never seen falls back to the next lower estimate, so every row sums to 1.
 
 Emissions of known words: ``"ml"`` relative frequency c(w, t) / c(t) (TnT's choice);

@@ -284,7 +284,8 @@ class Recurrent:
         back, times the dropout mask applied to the layer's input (dL/dx = dL/d(x * m) * m), and is
         the dL/dout of the layer below.  A learned initial state h0 (H,) is broadcast over the batch,
         so its gradient is the sum over the batch of dL/dh_0; with weight drop, W_hh entered as
-        W_hh * M, so dW_hh is the kernel's gradient times M.
+        W_hh * M / (1-p), so dW_hh is the kernel's gradient times M / (1-p) (the scaled mask the cache
+        keeps).
 
         Returns (dx (T, B, D), dstate0 (like state), grads keyed like params).  With
         ``tbptt=k`` in the config, the gradient is cut every k steps, as if the sequence were run
@@ -331,7 +332,7 @@ class Recurrent:
                     dT = tuple(s[k] for s in dstates) if cfg.cell == "lstm" else dstates[0][k]
                 dx, ds0, wg = kernel.backward(part, dT, lc.directions[d], tbptt=cfg.tbptt)
                 if lc.hh_masks[d] is not None:
-                    wg = (wg[0], wg[1] * lc.hh_masks[d], wg[2], wg[3])  # W_hh entered as W_hh * M
+                    wg = (wg[0], wg[1] * lc.hh_masks[d], wg[2], wg[3])  # W_hh entered as W_hh * M/(1-p)
                 if d == 1:
                     dx = packing.reverse_time(dx, cache.rev_index)
                 dx_sum = dx if dx_sum is None else dx_sum + dx

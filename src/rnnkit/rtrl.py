@@ -5,7 +5,7 @@ instead carries, next to the state, its sensitivity to every parameter, P_t = dh
 each step's share of the gradient as soon as that step's loss is known.  For the Elman cell
 (PyTorch's ``nn.RNN``, one layer, one direction)::
 
-    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          # (B, H)
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          # (H,): one sequence, column vectors
     h_t = f(a_t),   D_t = diag(f'(a_t)),   f = tanh or relu
 
 the chain rule through h_{t-1} gives the sensitivity recurrence::
@@ -14,21 +14,23 @@ the chain rule through h_{t-1} gives the sensitivity recurrence::
     ∂a_t[k]/∂W_ih[i, j] = δ_ki x_t[j]     ∂a_t[k]/∂W_hh[i, j] = δ_ki h_{t-1}[j]
     ∂a_t[k]/∂b_ih[i]    = ∂a_t[k]/∂b_hh[i] = δ_ki
 
-and the gradient of L = Σ_t L_t(h_t) + L_T(h_T) is::
+and the gradient of L = Σ_t L_t(h_t) + L_T(h_T) (an output loss at every step, and a loss on the
+final state) is, with partial derivatives of each term alone::
 
-    dL/dθ = Σ_t (dL_t/dh_t) P_t + (dL/dh_T) P_T
+    dL/dθ = Σ_t (∂L_t/∂h_t) P_t + (∂L_T/∂h_T) P_T
 
 which equals BPTT's gradient exactly: both are sums of the same chain-rule products, only
 associated in the other order.  The gradient for the initial state comes the same way from
 Q_t = dh_t/dh_0, Q_0 = I, Q_t = D_t W_hh Q_{t-1}; we keep Q as H extra columns of P.
 
-Layout: one tensor S of shape (B, H, N) per state component, N = P + (initial-state columns), where
-P = H*D + H*H + 2H counts the parameter entries, each array flattened in C order at its own offset
+Layout: one tensor S of shape (B, H, N) per state component (the P_t of every sequence of the batch),
+N = N_θ + (initial-state columns), where N_θ = H*D + H*H + 2H counts the parameter entries, each array
+flattened in C order at its own offset
 (:class:`SensitivityLayout`).  The immediate term is sparse (row k only touches the entries of row k
 of each weight), so it is added by indexing instead of being built densely.
 
-Cost per step: the product W_hh P_{t-1} is H * H * P = O(H^3 (H + D)) multiply-adds per sequence
-(O(n^4) for n units, as Williams & Zipser note), and S holds H * P = O(H^2 (H + D)) numbers, both
+Cost per step: the product W_hh P_{t-1} is H * H * N_θ = O(H^3 (H + D)) multiply-adds per sequence
+(O(n^4) for n units, as Williams & Zipser note), and S holds H * N_θ = O(H^2 (H + D)) numbers, both
 independent of T.  BPTT costs O(H (H + D)) per step but stores O(T H) states and can only produce a
 gradient after the whole sequence.  RTRL is *online*: at every step the gradient of everything seen
 so far is available, so weights can change while the sequence runs (:class:`OnlineRTRL`, in

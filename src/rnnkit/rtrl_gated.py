@@ -6,7 +6,7 @@ immediate part is x_t for the rows of W_ih, h_{t-1} for the rows of W_hh and 1 f
 
 LSTM, gates i, f, g, o (rows 0:H, H:2H, 2H:3H, 3H:4H of the weights)::
 
-    A_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh                       # (B, 4H)
+    A_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh                       # (4H,): one sequence, columns
     i, f, o = σ(A_i), σ(A_f), σ(A_o);   g = tanh(A_g)
     c_t = f * c_{t-1} + i * g;          h_t = o * tanh(c_t)
     S^c_t = i(1-i) g dA_i + f(1-f) c_{t-1} dA_f + i (1-g²) dA_g + f S^c_{t-1}
@@ -22,7 +22,7 @@ A^h = W_hh h_{t-1} + b_hh are kept apart because r multiplies only A^h_n::
     S_t = (h_{t-1} - n) dz + (1 - z) dn + z S_{t-1}
 
 (products of a (B, H) vector with a (B, H, N) sensitivity broadcast over N).  Per step the cost is
-dominated by W_hh S: G H * H * P multiply-adds with P = G H (H + D) + 2 G H parameter entries, so
+dominated by W_hh S: G H * H * N_θ multiply-adds with N_θ = G H (H + D) + 2 G H parameter entries, so
 O(G² H³ (H + D)); memory is O(G H² (H + D)) per sequence (twice for LSTM's h and c).
 """
 from __future__ import annotations

@@ -1,8 +1,9 @@
 r"""Elman (simple) recurrent network, one layer, one direction.
 
-Equations (PyTorch's ``nn.RNN``), for t = 1..T::
+Equations (PyTorch's ``nn.RNN``), for t = 1..T, with the batch as rows (x_t (B, D), h_t (B, H)), so
+each weight, stored (out, in) as PyTorch stores it, multiplies from the right transposed::
 
-    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          # (B, H)
+    a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh       # (B, H)
     h_t = f(a_t),   f = tanh or relu
 
 Backward, with g_t = dL/dh_t (from the output at t and from step t+1)::
@@ -12,6 +13,10 @@ Backward, with g_t = dL/dh_t (from the output at t and from step t+1)::
     dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},  db_ih = db_hh = sum_t da_t
 
 Parameters use PyTorch's layout: ``w_ih`` (H, D), ``w_hh`` (H, H), ``b_ih`` (H,), ``b_hh`` (H,).
+
+Variable lengths (``batch_sizes``, PyTorch's packed sequences): sequence b runs for its first L_b
+steps only.  Its final state is h_{L_b}, so the upstream dL/dh_T of the final state enters its
+backward at step L_b; dL/dout at its padded steps (t > L_b) is ignored, and its dx there is 0.
 
 Truncated BPTT with window k (``tbptt=k``): at every t > 0 that is a multiple of k (0-based), the
 gradient into h_{t-1} is set to zero, so no gradient crosses a window boundary.

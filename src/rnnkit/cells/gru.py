@@ -1,13 +1,20 @@
 r"""Gated recurrent unit, one layer, one direction.
 
-Equations (PyTorch's ``nn.GRU``, gate order r, z, n in blocks of H rows), for t = 1..T::
+Equations (PyTorch's ``nn.GRU``, gate order r, z, n in blocks of H rows), for t = 1..T, with the
+batch as rows (x_t (B, D), h_t (B, H)) and each (out, in) weight multiplying from the right
+transposed::
 
-    r_t = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)          # reset gate   (B, H)
-    z_t = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)          # update gate
-    n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))     # candidate; b_hn inside r *
+    r_t = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)          # reset gate   (B, H)
+    z_t = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)          # update gate
+    n_t = tanh(x_t W_in^T + b_in + r_t * (h_{t-1} W_hn^T + b_hn))     # candidate; b_hn inside r *
     h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
-Backward, with dh = dL/dh_t and q_t = W_hn h_{t-1} + b_hn::
+This is PyTorch's (and cuDNN's) GRU, which applies the reset gate *after* the product with W_hn.
+Cho et al. (2014) and Goodfellow et al. (Deep Learning, section 10.10.2) apply it before:
+n_t = tanh(x_t W_in^T + b_in + (r_t * h_{t-1}) W_hn^T), a different function, not a
+reparametrisation, so weights do not carry over between the two.
+
+Backward, with dh = dL/dh_t and q_t = h_{t-1} W_hn^T + b_hn::
 
     dz_n = dh * (1 - z_t) * (1 - n_t^2)
     dz_z = dh * (h_{t-1} - n_t) * z_t (1 - z_t)
@@ -27,6 +34,10 @@ gives both sigmoids (sigmoid(z) = (1 + tanh(z/2)) / 2).  Parameters keep PyTorch
 Truncated BPTT with window k (``tbptt=k``): at every t > 0 that is a multiple of k (0-based), the
 gradient into h_{t-1} is set to zero, the direct path dh * z_t and the recurrent products alike,
 so no gradient crosses a window boundary.
+
+Variable lengths (``batch_sizes``, PyTorch's packed sequences): sequence b runs for its first L_b
+steps only.  Its final state is h_{L_b}, so the upstream dL/dh_T of the final state enters its
+backward at step L_b; dL/dout at its padded steps (t > L_b) is ignored, and its dx there is 0.
 """
 from __future__ import annotations
 

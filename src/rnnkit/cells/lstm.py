@@ -1,13 +1,17 @@
 r"""Long short-term memory, one layer, one direction.
 
-Equations (PyTorch's ``nn.LSTM``, gate order i, f, g, o in blocks of H rows), for t = 1..T::
+Equations (PyTorch's ``nn.LSTM``, gate order i, f, g, o in blocks of H rows), for t = 1..T, with the
+batch as rows (x_t (B, D), h_t and c_t (B, H)) and each (out, in) weight multiplying from the right
+transposed::
 
-    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      # input gate   (B, H)
-    f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      # forget gate
-    g_t = tanh   (W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)      # candidate
-    o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)      # output gate
+    i_t = sigmoid(x_t W_ii^T + b_ii + h_{t-1} W_hi^T + b_hi)      # input gate   (B, H)
+    f_t = sigmoid(x_t W_if^T + b_if + h_{t-1} W_hf^T + b_hf)      # forget gate
+    g_t = tanh   (x_t W_ig^T + b_ig + h_{t-1} W_hg^T + b_hg)      # candidate
+    o_t = sigmoid(x_t W_io^T + b_io + h_{t-1} W_ho^T + b_ho)      # output gate
     c_t = f_t * c_{t-1} + i_t * g_t
     h_t = o_t * tanh(c_t)
+
+There are no peephole connections (the gates do not read c, unlike the LSTM of Graves' thesis).
 
 Backward, with dh = dL/dh_t and dc = dL/dc_t flowing in from the output at t and from step t+1::
 
@@ -29,6 +33,10 @@ order.
 
 Truncated BPTT with window k (``tbptt=k``): at every t > 0 that is a multiple of k (0-based), the
 gradients into h_{t-1} and c_{t-1} are set to zero, so no gradient crosses a window boundary.
+
+Variable lengths (``batch_sizes``, PyTorch's packed sequences): sequence b runs for its first L_b
+steps only.  Its final state is (h_{L_b}, c_{L_b}), so the upstream gradients of the final state enter
+its backward at step L_b; dL/dout at its padded steps (t > L_b) is ignored, and its dx there is 0.
 """
 from __future__ import annotations
 

@@ -38,11 +38,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--nonlinearity is the Elman RNN's; an {args.cell.upper()} has fixed gates: leave it out or "
                          "use --cell rnn")
     args.nonlinearity = args.nonlinearity or "tanh"
+    info: dict = {}
     checks = check_recurrent(args.cell, args.nonlinearity, args.layers, args.bidirectional, args.steps, args.batch,
-                             args.input_size, args.hidden, args.seed)
+                             args.input_size, args.hidden, args.seed, info=info)
     name = args.cell if args.cell != "rnn" else f"rnn ({args.nonlinearity})"
     print(f"{name}, {args.layers} layer(s), {'bidirectional' if args.bidirectional else 'one direction'}, "
           f"T={args.steps}, B={args.batch}, D={args.input_size}, H={args.hidden}, seed {args.seed}, float64")
+    print(f"lengths {info['lengths']}; parameters, inputs, initial states and upstream gradients random")
+    print(f"finite differences central, eps = {info['eps']:g}; error = |analytic - reference| / max(1, |reference|)")
     width = max(len(c.name) for c in checks)
     print(f"{'gradient':<{width}}  {'against':<18} {'entries':>7} {'max |grad|':>11} {'max error':>10}")
     for c in checks:

@@ -162,6 +162,8 @@ def run_addition_demo(
     model = AdditionModel(hidden, rng)
     opt = Adam(model.params, lr=lr)
     start = time.perf_counter()
+    emit("loss: cross-entropy per output bit in nats, averaged over the steps since the line before (guessing: "
+         "ln 2 = 0.693)")
     recent: list[float] = []
     for step in range(1, steps + 1):
         x, y = addition_batch(rng, train_bits, batch)

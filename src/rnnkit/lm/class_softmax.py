@@ -9,8 +9,8 @@ Every word w belongs to one class c(w).  The output distribution factorises exac
 so training costs H (C + |c|) per token instead of H V, while the probabilities stay normalised over
 the whole vocabulary (they sum to 1 by construction), so perplexity is exact.
 
-Backward, for a token with target w in class c = c(w), loss -log P(w | h) and upstream weight g
-(the mask times dloss, over the batch as the reduction says)::
+Backward, for a token with target w in class c = c(w), loss -log P(w | h) and upstream weight
+g = dloss * mask_n (the loss is the masked sum over the tokens)::
 
     du = g (softmax(U h + a) - onehot(c))            # (C,)  class logits
     dv = g (softmax_c(W_c h + b_c) - onehot(w))      # (|c|,) logits of the words of class c only

@@ -8,8 +8,9 @@ For the order-k history h (k-1 tokens) and token w, with c_k the counts used at 
 
 where h' drops the first token of h, c_k(h.) = sum_w c_k(hw), and N_r(h.) is the number of tokens w
 with c_k(hw) = r (3 or more for N_3+).  A history never seen at order k leaves p_{k-1} unchanged.
-A discount is never more than its count (D = min(D_k(c), c), which only bites with discounts given
-by hand, such as D_1 = 1.5): gamma_k(h) is then sum_w min(D_k(c_k(hw)), c_k(hw)) / c_k(h.), what
+A discount is never more than its count (D = min(D_k(c), c), which only bites when
+:func:`kneser_ney` is called directly with a discount above its count, such as D_1 = 1.5;
+:class:`~rnnkit.lm.NGramLM` refuses such discounts): gamma_k(h) is then sum_w min(D_k(c_k(hw)), c_k(hw)) / c_k(h.), what
 the discounts actually took, so that p_k still sums to 1.
 
 Counts: the highest order uses raw counts; a lower order uses continuation counts

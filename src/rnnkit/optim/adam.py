@@ -19,12 +19,15 @@ class Adam(Optimizer):
 
         g_t &\leftarrow g_t + \lambda\,\theta_{t-1} \quad\text{(weight decay, decayed parameters only)} \\
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\,g_t, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2)\,g_t^2 \\
-        \hat v_t &= \max(\hat v_{t-1}, v_t) \ \text{(amsgrad)} \quad\text{or}\quad \hat v_t = v_t \\
+        v^{\max}_t &= \max(v^{\max}_{t-1}, v_t) \ \text{(amsgrad)} \quad\text{or}\quad v^{\max}_t = v_t \\
         \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}\,
-            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+            \frac{m_t}{\sqrt{v^{\max}_t} / \sqrt{1 - \beta_2^t} + \epsilon}
 
     :math:`t` counts the steps this parameter has taken.  State: ``exp_avg`` (:math:`m`),
-    ``exp_avg_sq`` (:math:`v`), ``max_exp_avg_sq`` (:math:`\hat v`, amsgrad only), all from zero.
+    ``exp_avg_sq`` (:math:`v`), ``max_exp_avg_sq`` (:math:`v^{\max}`, amsgrad only), all from zero.
+    This is Kingma and Ba's update with :math:`\hat m_t = m_t / (1 - \beta_1^t)` and
+    :math:`\hat v_t = v^{\max}_t / (1 - \beta_2^t)` written out (their :math:`\hat v` is the
+    bias-corrected one), and :math:`\epsilon` added after the square root, as torch does.
     """
 
     buffer_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")

@@ -326,7 +326,7 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     _, ge = embedding_backward(demb, cache.emb)
     grads["tgt_embedding.weight"] = ge["weight"]
     for k, mask in enumerate(cache.hh_masks or ()):
-        grads[f"decoder.weight_hh_l{k}"] *= mask  # W_hh entered as W_hh * M
+        grads[f"decoder.weight_hh_l{k}"] *= mask  # W_hh entered as W_hh * M/(1-p), the scaled mask
     return dstate, dmem, grads
 
 

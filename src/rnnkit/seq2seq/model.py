@@ -66,7 +66,7 @@ class Seq2SeqConfig:
     encoder_layers: int = 1
     decoder_layers: int = 1  # L
     bidirectional: bool = True  # encoder only
-    attention: str = "general"  # none, additive (Bahdanau), dot or general (Luong)
+    attention: str = "general"  # none, additive (Bahdanau's score, Luong's placement), dot or general (Luong)
     attention_size: int = 128  # A, additive only
     input_feeding: bool = True  # feed h~_{t-1} into the decoder's first layer
     dropout: float = 0.0  # embeddings, between layers, on h~

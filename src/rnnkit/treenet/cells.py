@@ -1,5 +1,7 @@
 r"""Composition functions of recursive networks over binary trees, forward and backward by hand.
 
+Vectors here are one node's, as columns (the code stacks the nodes of a height as rows, x W^T).
+
 Tree-RNN (Socher et al. 2011, "Parsing natural scenes and natural language with recursive neural
 networks"; here with a leaf layer, so the word vectors may differ in size from the node states)::
 
@@ -37,8 +39,8 @@ Backward, with dh = dL/dh and dc = dL/dc flowing down from the node's parent and
     dc += dh * o * (1 - tanh(c)^2)
     dz_o = dh * tanh(c) * o (1 - o)     dz_i = dc * u * i (1 - i)     dz_u = dc * i * (1 - u^2)
     dz_fl = dc * c_l * f_l (1 - f_l)    dz_fr = dc * c_r * f_r (1 - f_r)
-    dc_l += dc * f_l ;  dc_r += dc * f_r ;  [dh_l ; dh_r] += dz W ;  dW += dz^T [h_l ; h_r] ;  db += dz
-    leaf: the same without the children and their forget gates (dz_i, dz_o, dz_u), and dx = dz W_leaf
+    dc_l += dc * f_l ;  dc_r += dc * f_r ;  [dh_l ; dh_r] += W^T dz ;  dW += dz [h_l ; h_r]^T ;  db += dz
+    leaf: the same without the children and their forget gates (dz_i, dz_o, dz_u), and dx = W_leaf^T dz
 
 Parameters: ``leaf.weight`` (G_leaf*H, E), ``leaf.bias`` (G_leaf*H,), ``compose.weight`` (G*H, 2H),
 ``compose.bias`` (G*H,), with (G_leaf, G) = (1, 1) for the Tree-RNN and the RNTN and (3, 5) for the
