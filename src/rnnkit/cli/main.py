@@ -58,6 +58,8 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line (no usage dump)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if processes.launcher_rank():  # under mpiexec every process meets the same bad option: process 0 says it
+            self.exit(2)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
     def _print_message(self, message: str, file=None) -> None:

@@ -30,7 +30,7 @@ def enter(func: Callable[..., Any]) -> None:
     n = launched_processes()
     if n == 1:
         return
-    if _launcher_rank():
+    if launcher_rank():
         _quiet()  # process 0 says what all meet (mpi4py missing, a command that runs in one process), once
     if not getattr(func, "data_parallel", False):
         raise ValueError(f"started as one of {n} processes (mpiexec -n {n}), but this command runs in one; only "
@@ -87,7 +87,8 @@ def leave(code: int) -> None:
         os._exit(code)
 
 
-def _launcher_rank() -> int:
+def launcher_rank() -> int:
+    """This process's number from the MPI launcher's environment (0 without one), known before MPI starts."""
     for name in _RANK_VARIABLES:
         value = os.environ.get(name, "")
         if value.isdigit():
