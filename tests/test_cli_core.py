@@ -270,7 +270,10 @@ def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path,
     assert code == 0 and (tmp_path / "main" / "model.safetensors").exists(), out.err
     for argv, option in ((["demo", "--run-dir", str(tmp_path / "x"), "reverse", "--epochs", "1"], "--run-dir"),
                          (["demo", "--steps", "7", "addition"], "--steps"),
-                         (["demo", "--progress", "none", "reverse"], "--progress")):
+                         (["demo", "--progress", "none", "reverse"], "--progress"),
+                         # written with its default value, it is still written (it was taken as not given)
+                         (["demo", "--run-dir", "runs/demo", "reverse", "--epochs", "1"], "--run-dir"),
+                         (["demo", "--seed", "0", "addition"], "--seed")):
         assert main(argv) == 2
         err = _one_line(capsys.readouterr().err)
         demo = argv[3]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rnnkit.cli.common import nonnegative_int, positive_float, positive_int, run_folder
+from rnnkit.cli.given import given
 from rnnkit.demos.charlm import DemoConfig, run_charlm_demo
 
 
@@ -23,20 +24,17 @@ def register(groups) -> None:
     p.add_argument("--progress", dest="main_progress", choices=["auto", "bar", "lines", "none"], default="auto",
                    help="progress display (default auto: a bar on a terminal, lines otherwise)")
     p.set_defaults(func=run)
-    global _PARSER
-    _PARSER = p
 
 
-_PARSER = None  # ``rnnkit demo``'s parser: its defaults tell the options given from those not
 _MAIN_OPTIONS = ("main_steps", "main_seed", "main_run_dir", "main_temperature", "main_progress")
 
 
 def refuse_main_demo_options(args, demo: str) -> None:
     """``rnnkit demo --run-dir X reverse``: options before a demo's name belong to the default demo and
     would be ignored (and --run-dir X would not keep the demo out of its default folder): refuse them."""
-    given = [dest for dest in _MAIN_OPTIONS if getattr(args, dest, None) != _PARSER.get_default(dest)]
-    if given:
-        option = "--" + given[0][len("main_"):].replace("_", "-")
+    written = [dest for dest in _MAIN_OPTIONS if given(args, dest)]  # even with its default value
+    if written:
+        option = "--" + written[0][len("main_"):].replace("_", "-")
         raise ValueError(f"{option} before '{demo}' is an option of the default demo (rnnkit demo); give the "
                          f"options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ...")
 
