@@ -160,6 +160,11 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["train", "lm", "--train", "t.txt", "--patience", "2"], "--patience acts on the validation score"),
     (["train", "lm", "--train", "t.txt", "--cutoffs", "5"], "--cutoffs shape the adaptive softmax"),
     (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
+    (["train", "lm", "--train", "t.txt", "--classes", "0"], "--classes sets the class-based softmax"),  # its default
+    (["train", "seq2seq", "--train", "p.tsv", "--select-by", "loss"], "--select-by has no effect without --valid"),
+    (["train", "seq2seq", "--train", "p.tsv", "--select-by", "bleu"], "--select-by bleu has no effect without --valid"),
+    (["train", "seq2seq", "--train", "p.tsv", "--valid", "p.tsv", "--select-by", "bleu", "--bleu-sentences", "0"],
+     "and --bleu-sentences 0 decodes none: give --bleu-sentences 1 or more, or --select-by loss"),
     (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shapes the sampling) would be ignored"),
     (["generate", "m.safetensors", "--greedy", "--seed", "3"], "--seed (which shapes the sampling)"),
     (["gradflow", "--cell", "gru", "--forget-bias", "3"], "--forget-bias is the LSTM's forget-gate bias"),

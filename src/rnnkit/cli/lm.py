@@ -172,10 +172,10 @@ def _renumbered(vocab: Vocabulary, order: np.ndarray) -> Vocabulary:
 
 
 def train_lm(args) -> int:
-    if args.cutoffs and args.softmax != "adaptive":
+    if (args.cutoffs or given(args, "cutoffs")) and args.softmax != "adaptive":  # given: written, whatever its value
         raise ValueError(f"--cutoffs shape the adaptive softmax; with --softmax {args.softmax} they would be ignored: "
                          "add --softmax adaptive or leave --cutoffs out")
-    if args.classes and args.softmax != "class":
+    if (args.classes or given(args, "classes")) and args.softmax != "class":  # given: even --classes 0
         raise ValueError(f"--classes sets the class-based softmax's classes; with --softmax {args.softmax} it would "
                          "be ignored: add --softmax class or leave --classes out")
     if args.tie and args.softmax == "adaptive":  # said before the data are read

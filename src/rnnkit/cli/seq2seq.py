@@ -182,15 +182,20 @@ def train_seq2seq(args: argparse.Namespace) -> int:
 
     cfg = train_config_from_args(args)
     check_model_options(args)  # before the data are read: a wrong combination fails at once
-    if args.select_by == "bleu" and (not args.valid or args.bleu_sentences < 1):
-        raise ValueError("Expected --valid and --bleu-sentences >= 1 with --select-by bleu, got "
-                         + ("no --valid" if not args.valid else f"--bleu-sentences {args.bleu_sentences}"))
+    if args.select_by == "bleu" and not args.valid:  # also where --select-by was not written (a library caller)
+        raise ValueError("--select-by bleu has no effect without --valid (it chooses best.safetensors by validation "
+                         "BLEU): give --valid, or leave --select-by out")
+    if args.select_by == "bleu" and args.bleu_sentences < 1:
+        raise ValueError(f"--select-by bleu chooses the best epoch by the BLEU of --bleu-sentences validation "
+                         f"sentences, and --bleu-sentences {args.bleu_sentences} decodes none: give --bleu-sentences 1 "
+                         "or more, or --select-by loss")
     test_only = (not args.test, "without --test (it applies to decoding the test set): give --test")
     bleu = args.test or (args.valid and args.bleu_sentences)  # something is decoded
     refuse_unused(args, [
         ("--beam", *test_only), ("--length-norm", *test_only), ("--replace-unk", *test_only),
         ("--length-norm", args.beam == 1, "with --beam 1 (greedy decoding has no beams to rank): give --beam K"),
         ("--bleu-sentences", not args.valid, "without --valid (it sets how much of it is decoded): give --valid"),
+        ("--select-by", not args.valid, "without --valid (it chooses best.safetensors by validation): give --valid"),
         ("--max-decode-len", not bleu, "when nothing is decoded (it limits decoding the --valid sentences for "
                                           "BLEU and the --test ones): give --valid or --test"),
         ("--eval-batch-size", not (args.valid or args.test), "without --valid or --test (it batches them): give one"),
