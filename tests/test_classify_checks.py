@@ -64,6 +64,13 @@ def test_hold_out_that_takes_a_whole_label_says_to_give_valid(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid-fraction", "0",
                                     "--run-dir", str(tmp_path / "r0"), *TINY])
     assert code == 0, err
+    # with --folds, where --valid is refused, it is not offered as the way out
+    five = _tsv(tmp_path / "five.tsv", [("a", "x y"), ("a", "y z"), ("b", "z w"), ("b", "w v"), ("c", "v u")])
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(five), "--folds", "3",
+                                    "--run-dir", str(tmp_path / "cv"), *TINY])
+    line = _error(code, err)
+    assert "--valid file" not in line and line.endswith("give more texts of every label, or --valid-fraction 0 to "
+                                                        "train without validation"), line
 
 
 def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeypatch):
@@ -102,7 +109,10 @@ def test_training_data_options_that_would_be_ignored_are_refused(tmp_path, capsy
              (["--train", str(train), "--pos", str(pos)], "--pos and --neg are read with --format polarity"),
              (["--format", "polarity", "--neg", str(neg)], "--pos is missing"),
              (["--format", "polarity"], "--pos and --neg are missing"),
-             ([], "no training data: give --train FILE")]
+             ([], "no training data: give --train FILE"),
+             (["--format", "polarity", "--pos", str(pos), "--neg", str(neg), "--header"],
+              "--header has no effect with --format polarity (it skips a TSV file's first line): use --format tsv, "
+              "or leave --header out")]
     for argv, said in cases:
         code, _, err = run_cli(capsys, ["train", "classifier", *argv, *run])
         assert said in _error(code, err), (argv, err)

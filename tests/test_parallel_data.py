@@ -124,6 +124,9 @@ def test_tsv_pairs_with_crlf_bom_and_column_choice(tmp_path):
     assert [p.target_text for p in swapped] == EN
     with pytest.raises(DataError, match=r"anki.tsv:1: 3 tab-separated fields, and a pair is two"):
         read_tsv_pairs(three)  # which two of three is not guessed
+    with pytest.raises(DataError, match=r"pairs.tsv:1: columns=\(1, 2\) but the line has 2 fields; choose indices "
+                                        r"from 0 to 1 \(rnnkit's --columns applies to every TSV file given"):
+        read_tsv_pairs(path, columns=(1, 2))  # a two-column --valid beside a three-column --train
 
 
 def test_mismatched_line_counts_name_both_files_and_counts(tmp_path):

@@ -70,7 +70,9 @@ def register(groups) -> None:
     d.add_argument("--pos", help="polarity: file of positive sentences, one a line")
     d.add_argument("--neg", help="polarity: file of negative sentences, one a line")
     d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
-    d.add_argument("--header", action="store_true", help="tsv: skip the first line")
+    d.add_argument("--header", action="store_true",
+                   help="tsv: the files' first line is a header; skip it in every file read (--train, --valid and "
+                        "--test alike)")
     d.add_argument("--level", choices=["word", "char"], default="word",
                    help="tokens: words split at whitespace, or characters: every non-space character is one "
                         "token and spaces are dropped (Chinese or Japanese written without spaces; Latin words "
@@ -213,7 +215,8 @@ def train_classifier(args: argparse.Namespace) -> int:
         ("--fold-seed", not args.folds, "without --folds (it assigns the folds): give --folds K"),
         ("--valid-fraction", bool(args.valid), "with --valid (it holds out training data when there is no --valid "
                                                "file): choose one"),
-        ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line)"),
+        ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line): use "
+                                           "--format tsv"),
     ])
     if args.folds and (args.valid or args.test):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "

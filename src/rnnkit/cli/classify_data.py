@@ -68,8 +68,9 @@ def holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tupl
         shown = ", ".join(repr(label) for label in missing)
         raise DataError(f"without --valid, {len(held)} of the {len(train)} texts of {part} are held out for "
                         f"validation (--valid-fraction {args.valid_fraction:g}), and that leaves no training text "
-                        f"labelled {shown}; give a --valid file, more texts of every label, or --valid-fraction 0 "
-                        f"to train without validation")
+                        f"labelled {shown}; give "
+                        + ("" if args.folds else "a --valid file, ")  # with --folds, --valid is refused
+                        + "more texts of every label, or --valid-fraction 0 to train without validation")
     return rest, held
 
 

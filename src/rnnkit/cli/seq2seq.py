@@ -62,7 +62,8 @@ def register(groups) -> None:
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
     d.add_argument("--columns", type=columns, default=None, metavar="S,T",
                    help="the source and target columns (0-based) of a TSV file of more than two, such as 1,2 for "
-                        "id<TAB>source<TAB>target lines or 0,1 for Tatoeba's (default: a TSV must have two)")
+                        "id<TAB>source<TAB>target lines or 0,1 for Tatoeba's; it applies to every TSV file given "
+                        "(--train, --valid, --test) (default: a TSV must have two)")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
     m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",

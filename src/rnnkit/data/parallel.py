@@ -134,7 +134,8 @@ def read_tsv_pairs(
                                 "columns=(S, T), 0-based), or cut the file to two columns")
             if not (-n_fields <= src_col < n_fields and -n_fields <= tgt_col < n_fields):
                 raise DataError(f"{where}: columns={columns} but the line has {n_fields} fields; choose "
-                                f"indices from 0 to {n_fields - 1}")
+                                f"indices from 0 to {n_fields - 1} (rnnkit's --columns applies to every TSV file "
+                                "given: give them all the same columns)")
         elif len(fields) != n_fields:
             raise DataError(f"{where}: expected {n_fields} tab-separated fields like line 1, got "
                             f"{len(fields)}; is there a tab inside a sentence?")
