@@ -205,6 +205,18 @@ def test_hmm_pos_tagger(tmp_path, capsys, pos_files):
     assert code == 0 and "valid: token accuracy" in out, err
     code, out, _ = run_cli(capsys, ["evaluate", hmm, str(valid), "--json"])
     assert code == 0 and '"accuracy"' in out
+    # add_k's k is an option (it was fixed at 0.1), saved with the model, and refused for another emission
+    from rnnkit.tagging.io import LoadedTagger
+
+    for k in ("0.1", "2.5"):
+        path = str(tmp_path / f"hmm{k}.safetensors")
+        argv = ["train", "hmm", "--train", str(train), "--emission", "add_k", "--add-k", k, "--output", path]
+        assert run_cli(capsys, argv)[0] == 0
+    small, large = (LoadedTagger(tmp_path / f"hmm{k}.safetensors").model for k in ("0.1", "2.5"))
+    assert (small.k, large.k) == (0.1, 2.5)
+    assert not np.allclose(small.log_emit_, large.log_emit_)
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(train), "--add-k", "1", "--output", hmm])
+    assert code == 2 and "--add-k has no effect without --emission add_k (it is its k): add it" in err, err
 
 
 def _cue_rows(n=120, seed=3):

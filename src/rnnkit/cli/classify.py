@@ -82,7 +82,7 @@ def register(groups) -> None:
     d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
-    add_embedding_options(m, 100)
+    add_embedding_options(m, 100, what="token (word, or character with --level char)")
     add_extend_option(m, "--valid and --test (with --folds: of every fold)")
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")

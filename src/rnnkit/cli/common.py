@@ -134,7 +134,8 @@ USUAL_LR = {"sgd": 0.1, "adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "ada
 
 
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
-                      epochs: int = 10, run_dir: str = "runs/lm") -> None:
+                      epochs: int = 10, run_dir: str = "runs/lm", seeded: str = "") -> None:
+    """The options every neural ``train`` command shares; ``seeded``: what else --seed draws, said in its help."""
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training data")
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=optimizer, help="optimizer")
@@ -158,16 +159,18 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
                         "(e.g. 0.999: about the last 1,000 steps); default: the weights as trained")
     t.add_argument("--patience", type=positive_int, default=None,
                    help="early stopping: epochs without validation improvement that are allowed; the next such epoch "
-                        "stops training (--patience 2: stops at the third bad epoch in a row)")
+                        "stops training (--patience 2: stops at the third bad epoch in a row; default: no early "
+                        "stopping)")
     t.add_argument("--seed", type=nonnegative_int, default=0,
-                   help="random seed for initialisation, dropout and the batches (their order; train lm: --jitter)")
+                   help=f"random seed for initialisation, dropout and the batches (their order{seeded})")
     t.add_argument("--max-steps", type=positive_int, default=None,
                    help="stop after this many optimizer steps (default: no limit)")
     r = p.add_argument_group("run")
     r.add_argument("--run-dir", type=run_folder, default=run_dir,
                    help="directory for checkpoints (last.safetensors, best.safetensors) and metrics.jsonl")
     r.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
-    r.add_argument("--checkpoint-steps", type=positive_int, default=None, help="also checkpoint every N steps")
+    r.add_argument("--checkpoint-steps", type=positive_int, default=None,
+                   help="also checkpoint every N steps (default: off)")
     r.add_argument("--checkpoint-minutes", type=nonnegative_float, default=5.0,
                    help="checkpoint every M minutes (0: only at the end of each epoch)")
     r.add_argument("--log-every", type=positive_int, default=50, help="metrics line every N steps")

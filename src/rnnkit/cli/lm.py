@@ -52,7 +52,7 @@ def register(groups) -> None:
         formatter_class=HelpFormatter,
     )
     d = p.add_argument_group("data")
-    d.add_argument("--train", required=True, help="training text file (UTF-8; .xz read directly)")
+    d.add_argument("--train", required=True, help="training text file (UTF-8; .gz, .bz2 or .xz read directly)")
     d.add_argument("--valid", help="validation file, for perplexity each epoch, early stopping and the best checkpoint")
     d.add_argument("--test", help="test file, read before training and scored with the best model at the end")
     d.add_argument("--encoding", default="utf-8",
@@ -108,7 +108,7 @@ def register(groups) -> None:
                         "tokens are not predicted)")
     b.add_argument("--test-batch-size", type=positive_int, default=1,
                    help="streams for --test; 1 predicts every token, as 'rnnkit evaluate' does")
-    add_train_options(p, lr=1.0, clip=5.0, optimizer="sgd")
+    add_train_options(p, lr=1.0, clip=5.0, optimizer="sgd", seeded="; --jitter's window lengths")
     p.set_defaults(func=train_lm)
 
     g = groups.commands.add_parser(

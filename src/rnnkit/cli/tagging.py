@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_min_count, fit, positive_int,
-                               probability, train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_min_count, fit, positive_float,
+                               positive_int, probability, train_config_from_args)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -46,8 +46,8 @@ def register(groups) -> None:
     p = groups.train.add_parser("tagger", help="train a BiLSTM(-CRF) sequence tagger (POS, chunks, NER, segmentation)",
                                 description="Train a BiLSTM tagger with a softmax or CRF output on tagged sentences.",
                                 formatter_class=fmt)
-    add_data_options(p)
-    p.add_argument("--feature-columns", type=int, nargs="+", default=[],
+    d = add_data_options(p)
+    d.add_argument("--feature-columns", type=int, nargs="+", default=[],
                    help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000)")
     m = p.add_argument_group("model")
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
@@ -90,7 +90,12 @@ def register(groups) -> None:
                                     "no epochs, no checkpoint to choose)",
                      test_help="test file, scored with the estimated model (the one --output saves)")
     h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
-    h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml", help="known-word emissions")
+    h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml",
+                   help="emission probabilities of known words: ml, the relative frequency c(w, t) / c(t) (TnT's); "
+                        "add_k, (c(w, t) + k) / (c(t) + k (V + 1)); witten_bell, Witten-Bell smoothing towards the "
+                        "add-one word unigram (default ml)")
+    h.add_argument("--add-k", type=positive_float, default=0.1, metavar="K",
+                   help="add_k: the k added to every count (default 0.1)")
     h.add_argument("--fold-width", action="store_true",
                    help="read full-width letters, digits and punctuation as their ASCII forms and 。 as '.', as "
                         "train tagger --fold-width does; saved with the model")
@@ -215,7 +220,9 @@ def train_hmm(args: argparse.Namespace) -> int:
         warn(long)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
-    hmm = HMMTagger(order=args.order, emission=args.emission, scheme=None if spec.scheme == "none" else spec.scheme)
+    refuse_unused(args, [("--add-k", args.emission != "add_k", "without --emission add_k (it is its k): add it")])
+    hmm = HMMTagger(order=args.order, emission=args.emission, k=args.add_k,
+                    scheme=None if spec.scheme == "none" else spec.scheme)
     words = [train.words[i] for i in keep]
     if args.fold_width:
         from rnnkit.data.segmentation import fold_sentences

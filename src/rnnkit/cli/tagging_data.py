@@ -17,7 +17,8 @@ from rnnkit.tagging.io import DataSpec, TaggingData, read_conllu_segmentation, r
 
 def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
                      valid_help: str = "validation file (best checkpoint and early stopping)",
-                     test_help: str = "test file, scored with the best model at the end") -> None:
+                     test_help: str = "test file, scored with the best model at the end") -> argparse._ArgumentGroup:
+    """The data options both tagger trainers share; returns their group, for a trainer's own data options."""
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training file")
     d.add_argument("--valid", required=need_valid, help=valid_help)
@@ -34,6 +35,7 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
                    help="tag scheme: span schemes give span F1 and legal-sequence decoding; bmes word F1 "
                         "(default: bmes for segmented, else none = token accuracy)")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
+    return d
 
 
 def spec_from_args(args: argparse.Namespace) -> DataSpec:
