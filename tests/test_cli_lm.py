@@ -237,7 +237,7 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     assert len([line for line in err.splitlines() if "error" in line]) == 1
     assert main([*base, "--train", train, "--hidden", "12"]) == 2
     err = capsys.readouterr().err
-    assert "lm_config.hidden_size: 16 then, 12 now" in err, err
+    assert "--hidden (lm_config.hidden_size): 16 then, 12 now" in err, err
     # the same words in another order: the vocabulary matches, the data does not (it resumed silently)
     lines = EN.splitlines(keepends=True)
     shuffled = _write(tmp_path, "shuffled.txt", "".join(lines[1:] + lines[:1]))

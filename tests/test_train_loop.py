@@ -282,3 +282,15 @@ def test_resume_of_a_finished_or_early_stopped_run_says_so_and_a_larger_patience
     capsys.readouterr()
     Trainer(Quadratic(), _cfg(epochs=6, max_steps=2), tmp_path / "steps").fit(resume=True)
     assert "has taken its 2 steps; nothing to train: give a larger --max-steps" in capsys.readouterr().err
+
+
+def test_resume_message_counts_one_epoch_in_the_singular():
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from rnnkit.train.digest import resume_message
+
+    for epoch, said in ((1, "had finished its 1 epoch; nothing"), (3, "had finished its 3 epochs; nothing")):
+        state = SimpleNamespace(stopped_early=False, epoch=epoch, step=10, bad_epochs=0)
+        config = SimpleNamespace(epochs=epoch, max_steps=None)
+        assert said in resume_message(state, config, Path("runs/x/last.safetensors"))

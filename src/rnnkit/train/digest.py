@@ -69,13 +69,30 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            out += [f"{key}.{k}: {_short(a[k])} then, {_short(b[k])} now"
+            out += [f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now"
                     for k in sorted(set(a) & set(b)) if a[k] != b[k]]
         else:
             out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
                        else f"its {key} differs (another training file, or another option that selects the data or the "
                             "vocabulary?)")
     return out
+
+
+# a model config's field and the train option that sets it, for the messages (the fields every task shares, then
+# the language model's own)
+_OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers": "--layers", "cell": "--cell",
+            "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
+            "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention"}
+_LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
+               "dropout_output": "--dropout-output", "variational": "--variational", "tie_weights": "--tie",
+               "softmax": "--softmax", "num_classes": "--classes", "cutoffs": "--cutoffs", "div_value": "--div-value",
+               "init_scale": "--init-scale"}
+
+
+def _named(section: str, field: str) -> str:
+    """``--embed (lm_config.embedding_dim)``: a config field with the option that sets it, where there is one."""
+    option = _OPTIONS.get(field) or (_LM_OPTIONS.get(field) if section == "lm_config" else None)
+    return f"{option} ({section}.{field})" if option else f"{section}.{field}"
 
 
 def _option_value(value: Any) -> str:
@@ -135,7 +152,8 @@ def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
         return (done + f"had stopped early after epoch {st.epoch} ({st.bad_epochs} epochs without improvement); "
                 "nothing to train: give a larger --patience to go on")
     if st.epoch >= cfg.epochs:
-        return done + f"had finished its {st.epoch} epochs; nothing to train: give --epochs above {st.epoch} to go on"
+        epochs = "its 1 epoch" if st.epoch == 1 else f"its {st.epoch} epochs"
+        return done + f"had finished {epochs}; nothing to train: give --epochs above {st.epoch} to go on"
     if cfg.max_steps is not None and st.step >= cfg.max_steps:
         return done + f"has taken its {st.step} steps; nothing to train: give a larger --max-steps to go on"
     return f"resumed from {checkpoint} at epoch {st.epoch + 1}, step {st.step}"
