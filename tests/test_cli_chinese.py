@@ -57,6 +57,13 @@ def test_word_level_hint_primes_with_a_word_the_model_knows(tmp_path, capsys):
     code, out, err = run_cli(capsys, ["generate", str(tmp_path / "lm" / "last.safetensors"), "--prime", "the",
                                       "--length", "3"])
     assert code == 0 and "not in the model's vocabulary" not in err, err
+    # unsegmented Chinese read as words: each "word" is a whole line, no prime to show (it was one whole sentence)
+    zh = tmp_path / "zh.txt"
+    zh.write_text("春眠不觉晓处处闻啼鸟夜来风雨声花落知多少\n" * 30 + "床前明月光疑是地上霜\n" * 30, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(zh), "--bptt", "4", "--batch-size", "2",
+                                    "--run-dir", str(tmp_path / "zhw"), *SMALL])
+    hint = [line for line in err.splitlines() if line.startswith("sample more with:")]
+    assert code == 0 and hint and hint[0].endswith("generate " + str(tmp_path / "zhw" / "last.safetensors")), err
 
 
 def test_hmm_help_does_not_promise_checkpoints_or_early_stopping(capsys):

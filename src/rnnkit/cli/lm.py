@@ -239,7 +239,8 @@ def train_lm(args) -> int:
                              f"--div-value (to {args.hidden ** (1 / len(cut)):.3g} or less), raise --hidden, or give "
                              "fewer --cutoffs")
     print(f"vocabulary: {len(vocab):,} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
-    if args.level == "word" and (looks := unsegmented([" ".join(train_tokens[:200_000])], args.train)):
+    looks = unsegmented([" ".join(train_tokens[:200_000])], args.train) if args.level == "word" else None
+    if looks:
         warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")
     valid_ids = None
     # at word level a stream of validation or test text starts from <eos>, which the first stream reads first
@@ -275,8 +276,9 @@ def train_lm(args) -> int:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
         print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
-    prime = shlex.quote(_prime_example(train_tokens, args.level, vocab))
-    print(f"sample more with: rnnkit generate {best} --prime {prime}", file=sys.stderr)
+    prime = "" if looks else _prime_example(train_tokens, args.level, vocab)  # unsegmented: its "words" are lines
+    print(f"sample more with: rnnkit generate {best}" + (f" --prime {shlex.quote(prime)}" if prime else ""),
+          file=sys.stderr)
     return 0
 
 
@@ -286,14 +288,14 @@ train_lm.data_parallel = True  # mpiexec -n P rnnkit train lm ...: several proce
 def _prime_example(tokens: list[str], level: str, vocab: Vocabulary) -> str:
     """A prime the model knows, for the closing hint: the training text's first characters (up to 4, not
     crossing a line, each in the vocabulary), so a Chinese model's hint is in Chinese; at word level the
-    vocabulary's first word, a frequent one (the text's first could be unknown under --min-count, or a whole
-    unsegmented line)."""
-    known = [t for t in vocab.tokens if t not in (vocab.unk_token, vocab.eos_token) and t.strip()]
+    vocabulary's first word of at most 20 characters, a frequent one (the text's first could be unknown under
+    --min-count); "" for none (no --prime)."""
+    known = [t for t in vocab.tokens if t not in (vocab.unk_token, vocab.eos_token) and t.strip() and len(t) <= 20]
     if level == "char":
         text = "".join(tokens[:200]).strip().split("\n")[0].strip()[:4]
         if text and all(c in vocab for c in text):
             return text
-    return known[0] if known else "the"
+    return known[0] if known else ""
 
 
 def generate(args) -> int:
