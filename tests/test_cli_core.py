@@ -217,6 +217,10 @@ def test_json_line_writes_strict_json():
     assert "\n" not in line
     assert json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in {line}")) == {
         "f1": 0.5, "oov_recall": None, "ppl": None, "rows": [1, None, [2.0, None]]}
+    # text as itself, not as \\uXXXX escapes (score --json on Chinese lines was unreadable); a line break inside
+    # a string is still escaped, so it stays one line
+    line = json_line({"text": "春眠不觉晓\n处处闻啼鸟", "word": "naïve"})
+    assert line == '{"text": "春眠不觉晓\\n处处闻啼鸟", "word": "naïve"}' and json.loads(line)["word"] == "naïve"
 
 
 def test_raw_operating_system_errors_are_said_in_plain_words(tmp_path, capsys, monkeypatch):
