@@ -163,7 +163,7 @@ def worker(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))  # the first paragraph
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding sst_trees/ (default: %(default)s)")
     p.add_argument("--cells", default="lstm,rnn,rntn", help="comma-separated: lstm, rnn, rntn (default: all)")
     p.add_argument("--batches", type=int, default=40, help="batches of 25 trees per pass (default: 40)")

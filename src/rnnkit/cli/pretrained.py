@@ -116,7 +116,8 @@ def apply_pretrained(args: argparse.Namespace, params: dict[str, np.ndarray], to
         return cfg
     cov = fill_embedding(params[EMBEDDING], tokens, vectors)
     skipped = f"; {vectors.skipped:,} entries with a word that is not UTF-8 skipped" if vectors.skipped else ""
-    print(f"embeddings: {cov.found:,} of {cov.total:,} vocabulary words have a vector in {args.embeddings} "
+    what = "characters" if getattr(args, "level", "word") == "char" else "words"
+    print(f"embeddings: {cov.found:,} of {cov.total:,} vocabulary {what} have a vector in {args.embeddings} "
           f"({100 * cov.found / max(1, cov.total):.1f}%, {cov.lowercased:,} of them lowercased; {vectors.entries:,} "
           f"vectors of size {vectors.dim} in the file{skipped}); the others start random"
           + (", and the table is frozen" if args.freeze_embeddings else ""), file=sys.stderr)
