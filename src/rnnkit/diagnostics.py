@@ -11,11 +11,10 @@ T - t: the vanishing gradient (Hochreiter 1991; Bengio, Simard and Frasconi 1994
 default init U(-1/sqrt(H), 1/sqrt(H)) the entries of W_hh have variance 1/(3H), so its eigenvalues
 fill a disc of radius about 1/sqrt(3) = 0.58 (the circular law) while its largest singular value
 approaches 2/sqrt(3) = 1.15 for large H (1.09 at H = 50, seed 0): one Jacobian's norm is often above
-1, yet the product shrinks like 0.58^k
-or faster, since 0 < f' <= 1 (``rnnkit gradflow``, H = 50: by 0.54 a step).  A Jacobian norm below 1
-at every step (Pascanu, Mikolov and Bengio 2013) is a sufficient condition for vanishing, not the
-mechanism here.  An LSTM carries the gradient through
-its cell: the direct path from c_t to c_{t-1} is dL/dc_{t-1} = dL/dc_t * f_t + ... (the rest flows
+1, yet the product shrinks like 0.58^k or faster, since 0 < f' <= 1 (``rnnkit gradflow``, H = 50: by
+0.54 a step).  A Jacobian norm below 1 at every step (Pascanu, Mikolov and Bengio 2013) is a
+sufficient condition for vanishing, not the mechanism here.  An LSTM carries the gradient through its
+cell: the direct path from c_t to c_{t-1} is dL/dc_{t-1} = dL/dc_t * f_t + ... (the rest flows
 through h_{t-1} and the gates, see :mod:`rnnkit.cells.lstm`), a product of forget gates that decays
 only as fast as they close.
 

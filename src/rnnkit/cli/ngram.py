@@ -23,8 +23,8 @@ def register(groups) -> None:
         description="Train an n-gram language model on --train and print the vocabulary size, the OOV "
         "rate and the perplexity of every file given.",
     )
-    p.add_argument("--train", required=True, metavar="FILE", help="training text (UTF-8 unless --encoding), .gz, .bz2 or .xz read "
-                                                                  "directly (required)")
+    p.add_argument("--train", required=True, metavar="FILE",
+                   help="training text (UTF-8 unless --encoding), .gz, .bz2 or .xz read directly (required)")
     p.add_argument("--valid", metavar="FILE", help="validation text to evaluate (default: none)")
     p.add_argument("--test", metavar="FILE", help="test text to evaluate (default: none)")
     p.add_argument("--order", type=positive_int, default=5, help="n, the n-gram order, >= 1 (default: 5)")
