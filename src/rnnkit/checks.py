@@ -1,5 +1,5 @@
-"""Argument checks shared across the library: a bad argument raises ValueError naming it, saying what
-was expected and what came (see :mod:`rnnkit.errors`)."""
+"""Argument checks shared across the library: a bad argument raises ValueError (a bad value) or TypeError
+(a value of the wrong kind) naming it, saying what was expected and what came (see :mod:`rnnkit.errors`)."""
 from __future__ import annotations
 
 import math

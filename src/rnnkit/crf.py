@@ -142,7 +142,10 @@ def crf_nll(emissions: np.ndarray, tags: np.ndarray, lengths: np.ndarray | None,
             reduction: str = "sum", allowed=None) -> tuple[np.ndarray, dict]:
     """Negative log-likelihood ``log Z - score(gold)`` of the gold tags; returns ``(loss, cache)``.
 
-    ``tags`` (T, B) int, entries at padded steps ignored; ``lengths`` (B,) or None (all T).
+    ``emissions`` (T, B, K) float32 or float64, time-major (padding may hold anything); ``params`` the
+    dict of ``transitions`` (K, K), ``start_transitions`` (K,) and ``end_transitions`` (K,) of the
+    emissions' dtype (:func:`init_crf_params`).  ``tags`` (T, B) int, entries at padded steps ignored;
+    ``lengths`` (B,) or None (all T).
     ``reduction``: ``"sum"`` or ``"mean"`` over the batch (a scalar), or ``"none"`` (B,).
     ``allowed``: optional constraints; then Z sums over legal paths only and an illegal gold path
     raises ValueError.
@@ -262,7 +265,8 @@ def crf_nll_backward(dloss, cache: dict) -> tuple[np.ndarray, dict[str, np.ndarr
 
 def viterbi_decode(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray],
                    allowed=None) -> tuple[list[list[int]], np.ndarray]:
-    """Best tag path of every sequence and its score: ``(paths, scores (B,))``.
+    """Best tag path of every sequence and its score: ``(paths, scores (B,))``, ``paths[b]`` a list of
+    ``lengths[b]`` tag ids.  ``emissions``, ``lengths`` and ``params`` as :func:`crf_nll` takes them.
 
     The max-product form of the forward recursion, with back-pointers:
 

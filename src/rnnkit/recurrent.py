@@ -96,7 +96,8 @@ class Recurrent:
         - ``init``: ``"pytorch"`` (U(-1/sqrt(H), 1/sqrt(H))), ``"uniform"`` (U(-init_scale, init_scale)),
           ``"orthogonal"`` or ``"xavier"`` (:mod:`rnnkit.init`); ``forget_bias``: the LSTM's total
           forget-gate bias b_if + b_hf.
-        - ``rng``: the numpy Generator of the initial weights and of dropout (default: seed 0).
+        - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
+          dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
 
         Parameters and their layouts are PyTorch's (``weight_ih_l0``, ``bias_hh_l1_reverse`` ...).
         """
@@ -192,7 +193,21 @@ class Recurrent:
         training: bool = False,
         rng: np.random.Generator | None = None,
     ) -> tuple[np.ndarray, Any, RecurrentCache]:
-        """Run every layer and direction over x (T, B, D); returns (out, final state, cache)."""
+        """Run every layer and direction over x (T, B, D); returns (out, final state, cache).
+
+        - ``x``: (T, B, D), time-major, of the layer's dtype (another dtype is a TypeError), finite.
+        - ``state``: the initial state, (L*dirs, B, H) (a tuple (h, c) of two for LSTM), rows ordered as
+          PyTorch's (layer by layer, the forward direction before the reverse), of the layer's dtype; None
+          starts from zeros, or from the learned ``h0_l*`` with ``learn_init``.
+        - ``lengths`` (B,) or ``mask`` (T, B) bool, not both: variable lengths, each sequence's real tokens
+          first (any order of lengths); None, every sequence runs all T steps.
+        - ``training``: dropout and weight drop act only then, and need ``rng`` (a numpy Generator:
+          ValueError without one).
+
+        ``out`` is (T, B, dirs*H), the top layer's outputs, the two directions concatenated, zero at padded
+        steps; the final state is like ``state``, each sequence's at its last real step.  ``cache`` is for
+        :meth:`backward`.
+        """
         cfg = self.config
         x = check_input(x, cfg.input_size, self.dtype)
         if not isinstance(training, (bool, np.bool_)):

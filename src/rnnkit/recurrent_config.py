@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rnnkit.fielddoc import fields_in_doc
 
+
+@fields_in_doc
 @dataclass(frozen=True)
 class RecurrentConfig:
     """The options of a :class:`Recurrent` stack (as PyTorch's nn.RNN/LSTM/GRU take them), kept in a

@@ -1,6 +1,7 @@
 """Single-direction, single-layer sequence kernels for the three recurrent cells.
 
-Each module has ``forward(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes=None)`` returning
+Each module has ``forward(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes=None)`` (the Elman cell's
+also ``nonlinearity="tanh"``) returning
 ``(out, stateT, cache)`` and ``backward(dout, dstateT, cache, tbptt=None, dh_norms=None)`` returning
 ``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.  They are the hot loops: one input GEMM before the
 time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient GEMMs after it.

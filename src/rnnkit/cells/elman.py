@@ -27,8 +27,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, step_views,
-                                  zero_finished)
+from rnnkit.cells._common import (
+    check_kernel_args,
+    cut_here,
+    final_state,
+    record_norm,
+    rows_views,
+    step_views,
+    zero_finished,
+)
 
 
 class ElmanCache(NamedTuple):
@@ -52,7 +59,13 @@ def forward(
     batch_sizes: np.ndarray | None = None,
     nonlinearity: str = "tanh",
 ) -> tuple[np.ndarray, np.ndarray, ElmanCache]:
-    """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache)."""
+    """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache).
+
+    Weights in PyTorch's layout, of x's dtype: w_ih (H, D), w_hh (H, H), b_ih and b_hh (H,).
+    ``batch_sizes`` (T,): the sequences still running at each step, the batch sorted longest first (see
+    :mod:`rnnkit.cells`); a finished sequence's outputs are 0 and its state is held.
+    ``nonlinearity``: "tanh" or "relu".
+    """
     check_kernel_args(x, (h0,), w_ih, w_hh, b_ih, b_hh, 1)
     T, B, D = x.shape
     H = w_hh.shape[0]
@@ -89,7 +102,14 @@ def backward(
     tbptt: int | None = None,
     dh_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """Backpropagation through time; returns (dx, dh0, (dw_ih, dw_hh, db_ih, db_hh))."""
+    """Backpropagation through time; returns (dx, dh0, (dw_ih, dw_hh, db_ih, db_hh)).
+
+    ``dout`` (T, B, H) is dL/dout and ``dhT`` the upstream gradient of the final state ((B, H); None for
+    none); dx is (T, B, D), dh0 like the initial state, the weight gradients shaped like the weights.
+    ``tbptt=k`` cuts the gradient every k steps (the module docstring says where).  ``dh_norms``, a (T,)
+    float array, receives ||dL/dh_t|| (Frobenius norm over the batch) at every step, written in place
+    (:mod:`rnnkit.diagnostics`).
+    """
     x, hs, w_ih, w_hh, batch_sizes, nonlinearity = cache
     T, B, D = x.shape
     H = w_hh.shape[0]

@@ -45,8 +45,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
-                                  zero_finished)
+from rnnkit.cells._common import (
+    check_kernel_args,
+    cut_here,
+    final_state,
+    record_norm,
+    rows_views,
+    sigmoid_via_tanh_,
+    step_views,
+    zero_finished,
+)
 
 
 class GRUCache(NamedTuple):
@@ -70,7 +78,12 @@ def forward(
     b_hh: np.ndarray,
     batch_sizes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, GRUCache]:
-    """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache)."""
+    """Run the cell over x (T, B, D) from h0 (B, H); returns (out (T, B, H), h_T (B, H), cache).
+
+    Weights in PyTorch's layout, of x's dtype: w_ih (3H, D), w_hh (3H, H), b_ih and b_hh (3H,).
+    ``batch_sizes`` (T,): the sequences still running at each step, the batch sorted longest first (see
+    :mod:`rnnkit.cells`); a finished sequence's outputs are 0 and its state is held.
+    """
     check_kernel_args(x, (h0,), w_ih, w_hh, b_ih, b_hh, 3)
     T, B, D = x.shape
     H = w_hh.shape[1]
@@ -162,6 +175,12 @@ def backward(
     dh_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Backpropagation through time; returns (dx, dh0, (dw_ih, dw_hh, db_ih, db_hh)).
+
+    ``dout`` (T, B, H) is dL/dout and ``dhT`` the upstream gradient of the final state ((B, H); None for
+    none); dx is (T, B, D), dh0 like the initial state, the weight gradients shaped like the weights.
+    ``tbptt=k`` cuts the gradient every k steps (the module docstring says where).  ``dh_norms``, a (T,)
+    float array, receives ||dL/dh_t|| (Frobenius norm over the batch) at every step, written in place
+    (:mod:`rnnkit.diagnostics`).
 
     One buffer holds, per step, the columns [dz_n | dz_r | dz_z | dq]: its first 3H columns are the
     input-side pre-activation gradients (in the order n, r, z) and its last 3H columns the

@@ -45,8 +45,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
-                                  zero_finished)
+from rnnkit.cells._common import (
+    check_kernel_args,
+    cut_here,
+    final_state,
+    record_norm,
+    rows_views,
+    sigmoid_via_tanh_,
+    step_views,
+    zero_finished,
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -92,7 +100,12 @@ def forward(
     b_hh: np.ndarray,
     batch_sizes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache]:
-    """Run the cell over x (T, B, D) from (h0, c0) (B, H); returns (out (T, B, H), (h_T, c_T), cache)."""
+    """Run the cell over x (T, B, D) from (h0, c0) (B, H); returns (out (T, B, H), (h_T, c_T), cache).
+
+    Weights in PyTorch's layout, of x's dtype: w_ih (4H, D), w_hh (4H, H), b_ih and b_hh (4H,).
+    ``batch_sizes`` (T,): the sequences still running at each step, the batch sorted longest first (see
+    :mod:`rnnkit.cells`); a finished sequence's outputs are 0 and its state is held.
+    """
     check_kernel_args(x, tuple(state0), w_ih, w_hh, b_ih, b_hh, 4)
     T, B, D = x.shape
     H = w_hh.shape[1]
@@ -187,7 +200,15 @@ def backward(
     tbptt: int | None = None,
     dh_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]:
-    """Backpropagation through time; returns (dx, (dh0, dc0), (dw_ih, dw_hh, db_ih, db_hh))."""
+    """Backpropagation through time; returns (dx, (dh0, dc0), (dw_ih, dw_hh, db_ih, db_hh)).
+
+    ``dout`` (T, B, H) is dL/dout and ``dstateT`` the upstream gradient of the final state: a tuple
+    (dh_T, dc_T) of (B, H) arrays, either of them None, or None for none.  dx is (T, B, D), (dh0, dc0)
+    like the initial state, the weight gradients shaped like the weights.
+    ``tbptt=k`` cuts the gradient every k steps (the module docstring says where).  ``dh_norms``, a (T,)
+    float array, receives ||dL/dh_t|| (Frobenius norm over the batch) at every step, written in place
+    (:mod:`rnnkit.diagnostics`).
+    """
     x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh_k.shape[1]

@@ -26,6 +26,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_dtype_name, check_id_values, check_int, check_rate
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -36,6 +37,7 @@ from rnnkit.recurrent import make_recurrent
 POOLINGS = ("last", "mean", "max")
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class ClassifierConfig:
     """Sizes, cell, pooling and dropout of a :class:`Classifier`."""

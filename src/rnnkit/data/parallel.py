@@ -32,6 +32,7 @@ from rnnkit.data.files import read_text_file, text_lines
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
 from rnnkit.errors import DataError
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.packing import length_batches
 
 PAD = "<pad>"
@@ -235,6 +236,7 @@ def filter_by_length(items: Sequence[Item], max_source_length: int | None = None
             and (max_target_length is None or len(item[1]) <= max_target_length)]
 
 
+@fields_in_doc
 class ParallelBatch(NamedTuple):
     """A padded, time-major batch of id pairs, made by :func:`make_batch`."""
 

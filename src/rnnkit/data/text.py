@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rnnkit.data.files import open_data
 from rnnkit.data.encodings import check_encoding, decode_bytes
+from rnnkit.data.files import open_data
 from rnnkit.data.vocab import EOS, OOVStats, Vocabulary, oov_rate
 from rnnkit.errors import DataError
 
@@ -24,7 +24,7 @@ LEVELS = ("word", "char")
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    """The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.xz`` and ``.gz``
+    r"""The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.xz`` and ``.gz``
     files are decompressed first), without a leading byte-order mark and with ``\r\n`` read as ``\n``.
     File problems and bytes that do not decode are the same one-line DataErrors as every reader's
     (:func:`rnnkit.data.files.open_data`, :func:`rnnkit.data.encodings.decode_bytes`)."""

@@ -45,7 +45,8 @@ from rnnkit.nn.softmax import check_targets
 
 
 def default_cutoffs(vocab_size: int) -> tuple[int, ...]:
-    """Cutoffs for a frequency-sorted vocabulary: a 2,000-word shortlist, tails cut at 10k and 50k."""
+    """Cutoffs for a frequency-sorted vocabulary: a 2,000-word shortlist, tails cut at 10k and 50k (those
+    below ``vocab_size``); ValueError for a vocabulary of 2,000 words or fewer, which needs cutoffs given."""
     cut = tuple(c for c in (2000, 10000, 50000) if c < vocab_size)
     if not cut:
         raise ValueError(f"Expected a vocabulary of more than 2000 words for the default adaptive-softmax cutoffs, "

@@ -20,8 +20,8 @@ from rnnkit.lm.batching import batchify, windows
 
 def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int = 35,
                     start_id: int | None = None, name: str = "evaluation data") -> dict[str, float]:
-    """Mean NLL per predicted token (nats), perplexity and bits per token over ``ids``; ``name`` is
-    what a DataError calls the data (too short for the batch)."""
+    """Mean NLL per predicted token (nats), perplexity and bits per token over ``ids``, as the dict of
+    :func:`metrics_from_nll`; ``name`` is what a DataError calls the data (too short for the batch)."""
     return metrics_from_nll(*stream_nll(model, ids, batch_size, bptt, start_id, name))
 
 
@@ -48,7 +48,8 @@ def stream_nll(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int = 35
 
 
 def metrics_from_nll(total: float, count: int) -> dict[str, float]:
-    """Mean NLL (nats), perplexity and bits per token from a summed NLL over ``count`` tokens."""
+    """Mean NLL (nats), perplexity and bits per token from a summed NLL over ``count`` tokens:
+    ``{"loss", "ppl", "bits", "tokens"}`` (ppl capped at exp(700) rather than overflowing)."""
     if count < 1:
         raise ValueError(f"Expected at least one predicted token, got {count}")
     nll = total / count

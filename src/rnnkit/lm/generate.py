@@ -31,7 +31,12 @@ def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
 
 def choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, greedy: bool = False, banned: np.ndarray | None = None) -> int:
-    """Pick one token id from log-probabilities logp (V,)."""
+    """Pick one token id from log-probabilities logp (V,).
+
+    ``greedy``: the most probable (rng may be None); otherwise a draw from ``rng`` (a numpy Generator,
+    required) of softmax(logp / ``temperature``), restricted to the ``top_k`` most probable ids (0: all)
+    and then to the smallest set whose probability reaches ``top_p`` (1: all).  ``banned`` ids (an int
+    array) are never picked."""
     given = logp
     logp = np.asarray(logp) if isinstance(logp, (list, tuple, np.ndarray)) else None
     if logp is None or logp.dtype.kind not in "iuf":
@@ -107,7 +112,10 @@ def _choose(logp: np.ndarray, rng: np.random.Generator | None, temperature: floa
 def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Generator | None = None,
                temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, greedy: bool = False,
                banned: np.ndarray | None = None) -> Iterator[int]:
-    """Yield ``length`` token ids continuing ``prime_ids`` (at least one id)."""
+    """Yield ``length`` token ids continuing ``prime_ids`` (at least one id), each chosen as :func:`choose`
+    chooses with these options.  ``model`` has ``step_log_probs(ids (T, 1), state) -> (log_probs (1, V),
+    state)``, with state None at the start, as :class:`~rnnkit.lm.model.LanguageModel` and
+    :class:`~rnnkit.lm.NGramLM` do; ``rng`` is required unless ``greedy``."""
     given = np.asarray(prime_ids)
     if given.size == 0:
         raise ValueError("Expected at least one prime token, got none")

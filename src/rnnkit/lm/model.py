@@ -30,6 +30,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_int, check_number, check_rate, check_rng
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
@@ -39,6 +40,7 @@ from rnnkit.nn.softmax import check_targets, log_softmax
 from rnnkit.recurrent import make_recurrent
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class LMConfig:
     """Sizes, cell, dropout and output layer of a :class:`LanguageModel`."""
@@ -117,7 +119,15 @@ class LMCache(NamedTuple):
 
 
 class LanguageModel:
-    """A word- or character-level recurrent language model; see the module docstring."""
+    """A word- or character-level recurrent language model (equations and parameter names: the module
+    docstring).
+
+    ``LanguageModel(config, rng, word_classes=None)``: ``rng`` (a numpy Generator) draws the initial
+    weights; ``word_classes`` (V,) int, every word's class id, is needed exactly when
+    ``config.softmax == "class"`` (:func:`rnnkit.lm.class_softmax.frequency_classes` makes it; a vocabulary
+    renumbered so that each class's words are contiguous, :func:`~rnnkit.lm.class_softmax.class_ordered_ids`,
+    makes the class softmax faster).
+    """
 
     def __init__(self, config: LMConfig, rng: np.random.Generator,
                  word_classes: np.ndarray | None = None) -> None:
@@ -209,7 +219,15 @@ class LanguageModel:
     # ------------------------------------------------------------------ training
     def forward(self, ids: np.ndarray, targets: np.ndarray, state: Any = None, mask: np.ndarray | None = None,
                 training: bool = False, rng: np.random.Generator | None = None) -> tuple[float, Any, LMCache]:
-        """Summed NLL of targets (T, B) after reading ids (T, B) from state; returns (loss, state, cache)."""
+        """Summed NLL of targets (T, B) after reading ids (T, B) from state; returns (loss, state, cache).
+
+        ``ids`` and ``targets`` are (T, B) int arrays (targets usually ids shifted by one step);
+        ``state``: the recurrent state to start from (the returned one carries to the next window;
+        None starts from zeros), ``(L, B, H)`` or for an LSTM a tuple ``(h, c)``; ``mask`` (T, B) bool
+        leaves False positions out of the loss.  ``training`` turns dropout on, drawn from ``rng`` (a
+        numpy Generator, needed then).  The loss is summed over the tokens: divide ``dloss`` by their
+        count for a mean.
+        """
         cfg = self.config
         T, B = _check_ids_shape(ids)
         for name, a in (("targets", targets), ("mask", mask)):

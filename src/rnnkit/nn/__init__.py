@@ -2,7 +2,9 @@
 the output layer fused with its loss (``LinearCrossEntropy``) that language models and decoders use.
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
-``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters.
+``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters; the losses'
+backward returns the gradient of their input alone (``softmax_cross_entropy_backward(dloss, cache) ->
+dlogits``), and ``softmax`` / ``log_softmax`` are plain functions with no backward of their own.
 ``Embedding`` and ``Linear`` are thin holders of a ``params`` dict around those functions.
 """
 from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, variational_dropout_forward

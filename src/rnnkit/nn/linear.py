@@ -112,7 +112,7 @@ class Linear:
         return linear_forward(x, self.params["weight"], self.params.get("bias"))
 
     def backward(self, dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Returns ``(dx, {"weight": dW, "bias": db})``."""
+        """Returns ``(dx, {"weight": dW, "bias": db})`` (no ``"bias"`` key for a layer without a bias)."""
         return linear_backward(dout, cache)
 
 

@@ -77,7 +77,11 @@ class LinearCrossEntropy:
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, targets: np.ndarray,
                 mask: np.ndarray | None = None, reduction: str = "sum") -> tuple[float, LinearCrossEntropyCache]:
-        """Loss of ``softmax(x W^T + b)`` against targets; x (..., H), targets and mask x's leading shape."""
+        """Loss of ``softmax(x W^T + b)`` against targets; x (..., H), targets and mask x's leading shape.
+
+        ``weight`` (V, H) and ``bias`` (V,) or None, of x's dtype.  ``reduction``: ``"sum"`` (the default
+        here, unlike :func:`~rnnkit.nn.softmax.softmax_cross_entropy`'s ``"mean"``) over the unmasked
+        tokens, or ``"mean"`` over them.  Returns (loss, cache) for :meth:`backward`."""
         _check_float(x, "x")
         _check_float(weight, "weight")
         if weight.ndim != 2:

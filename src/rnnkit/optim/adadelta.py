@@ -21,6 +21,9 @@ class Adadelta(Optimizer):
 
     Zeiler's method has no learning rate; :math:`\gamma` = ``lr`` = 1.0 by default recovers it.
     State: ``square_avg`` (:math:`v`), ``acc_delta`` (:math:`u`), both starting at zero.
+
+    Weight decay reaches the parameters ``decay_filter`` chooses: by default those with ``ndim >= 2``, where
+    torch.optim decays every one (see :class:`~rnnkit.optim.base.Optimizer`).
     """
 
     buffer_names = ("square_avg", "acc_delta")

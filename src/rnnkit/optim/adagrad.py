@@ -19,6 +19,9 @@ class Adagrad(Optimizer):
         \theta_t &= \theta_{t-1} - \tilde\gamma_t\, g_t / (\sqrt{s_t} + \epsilon)
 
     State: ``sum`` (:math:`s`).
+
+    Weight decay reaches the parameters ``decay_filter`` chooses: by default those with ``ndim >= 2``, where
+    torch.optim decays every one (see :class:`~rnnkit.optim.base.Optimizer`).
     """
 
     buffer_names = ("sum",)

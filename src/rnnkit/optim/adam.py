@@ -28,6 +28,9 @@ class Adam(Optimizer):
     This is Kingma and Ba's update with :math:`\hat m_t = m_t / (1 - \beta_1^t)` and
     :math:`\hat v_t = v^{\max}_t / (1 - \beta_2^t)` written out (their :math:`\hat v` is the
     bias-corrected one), and :math:`\epsilon` added after the square root, as torch does.
+
+    Weight decay reaches the parameters ``decay_filter`` chooses: by default those with ``ndim >= 2``, where
+    torch.optim decays every one (see :class:`~rnnkit.optim.base.Optimizer`).
     """
 
     buffer_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -103,7 +106,8 @@ class AdamW(Adam):
         \theta_{t-1} &\leftarrow \theta_{t-1}\,(1 - \gamma\lambda) \quad\text{(decayed parameters only)}
 
     followed by the Adam update of :class:`Adam` without the L2 term.  ``weight_decay`` defaults to
-    torch's 1e-2; by default matrices are decayed and biases are not (see ``rnnkit.optim.base``).
+    torch's 1e-2; by default matrices are decayed and biases are not, where torch.optim decays every
+    parameter (``decay_filter``: see :class:`~rnnkit.optim.base.Optimizer`).
     """
 
     decoupled = True

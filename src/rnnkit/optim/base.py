@@ -84,7 +84,14 @@ def _check_params(params: Any) -> dict[str, np.ndarray]:
 
 
 class Optimizer:
-    """Base class.  Subclasses set ``buffer_names``, ``hyper_names`` and implement ``_update``."""
+    """Base class of the optimizers, ``Opt(params, lr, ..., weight_decay=0.0, decay_filter=None)``.
+
+    ``params``: the model's flat dict of arrays, which ``step(grads)`` updates in place.
+    ``decay_filter(name, arr) -> bool``: the parameters weight decay reaches, decided once at construction
+    (``self.decays``).  The default, None, decays those with ``arr.ndim >= 2`` only (:func:`matrices_only`),
+    whereas torch.optim decays every parameter it is given: pass ``decay_filter=lambda name, arr: True``
+    for torch's update exactly.  Subclasses set ``buffer_names``, ``hyper_names`` and implement ``_update``.
+    """
 
     #: every per-parameter state array a subclass may keep, e.g. ("exp_avg", "exp_avg_sq")
     buffer_names: tuple[str, ...] = ()

@@ -24,6 +24,9 @@ class RMSprop(Optimizer):
 
     All buffers start at zero.  State: ``square_avg`` (:math:`v`), ``grad_avg`` (:math:`\bar g`,
     centered only), ``momentum_buffer`` (:math:`b`, momentum only).
+
+    Weight decay reaches the parameters ``decay_filter`` chooses: by default those with ``ndim >= 2``, where
+    torch.optim decays every one (see :class:`~rnnkit.optim.base.Optimizer`).
     """
 
     buffer_names = ("square_avg", "grad_avg", "momentum_buffer")

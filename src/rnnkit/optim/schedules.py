@@ -88,6 +88,9 @@ class _ClosedForm(_Schedule):
         self.optimizer.lr = self.lr_at(self.epoch)
 
     def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+        """Restore from ``state_dict()`` (another schedule class's dict raises ValueError), then set
+        ``optimizer.lr`` to the rate of the restored epoch: ``StepLR(opt, 1, 0.5)`` restored at epoch 3
+        sets 0.125."""
         super().load_state_dict(sd)
         self.optimizer.lr = self.lr_at(self.epoch)
 
@@ -189,8 +192,9 @@ class HalveOnPlateau(_Schedule):
     from 0.  With the defaults (factor 0.5, patience 0) every epoch without improvement halves the rate.
     The ``|best|`` makes the relative threshold work for negative scores; for positive losses it is
     torch's ReduceLROnPlateau rule (``threshold_mode="rel"``, no cooldown), except that torch skips a
-    cut smaller than its ``eps`` (1e-8), which matters only for rates near 1e-8.  A NaN metric never improves.  The original rnnlm also keeps halving every epoch
-    once it has started and stops at the next plateau; callers can build that from ``num_decays``.
+    cut smaller than its ``eps`` (1e-8), which matters only for rates near 1e-8.  A NaN metric never
+    improves.  The original rnnlm also keeps halving every epoch once it has started and stops at the
+    next plateau; callers can build that from ``num_decays``.
     """
 
     fields = ("epoch", "factor", "patience", "threshold", "min_lr", "mode", "best", "num_bad_epochs",

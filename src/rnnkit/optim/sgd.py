@@ -34,7 +34,8 @@ def _sub_scaled_(p: np.ndarray, a: float, g: np.ndarray) -> None:
 
 
 class SGD(Optimizer):
-    r"""SGD with momentum, dampening and L2 weight decay; the same update as torch.optim.SGD.
+    r"""SGD with momentum, dampening and L2 weight decay; torch.optim.SGD's update (weight decay on the
+    parameters ``decay_filter`` chooses: see :class:`~rnnkit.optim.base.Optimizer`).
 
     For a parameter :math:`\theta` with gradient :math:`g_t` at its step :math:`t`:
 
@@ -56,6 +57,9 @@ class SGD(Optimizer):
     for a gradient scale :math:`s` (clipping's coefficient, ``step(grads, grad_scale=s)``), one pass
     over :math:`g`; a row-sparse gradient (an embedding's) updates only its rows.  With momentum or
     weight decay the buffer needs :math:`s g` itself, so it is formed first.
+
+    Weight decay reaches the parameters ``decay_filter`` chooses: by default those with ``ndim >= 2``, where
+    torch.optim decays every one (see :class:`~rnnkit.optim.base.Optimizer`).
     """
 
     buffer_names = ("momentum_buffer",)

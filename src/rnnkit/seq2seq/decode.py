@@ -50,8 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.data.parallel import PAD_ID
 from rnnkit.checks import check_number
+from rnnkit.data.parallel import PAD_ID
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing the attention arrays with == would raise
@@ -147,7 +147,9 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
                   bos: int, eos: int, pad: int | None = PAD, min_len: int = 1) -> list[Hypothesis]:
     """The most probable next token other than ``bos`` and ``pad`` at every step, for the whole batch
     at once; one hypothesis per sentence (norm_score == score, not renormalised: see the module
-    docstring).  Sentence b stops after ``max_len[b]`` steps (or ``max_len`` for all)."""
+    docstring).  ``src`` (S, B) and ``src_lengths`` (B,) as ``model.encode`` takes them; sentence b stops
+    after ``max_len[b]`` steps (``max_len`` an int for all, or a (B,) array) and cannot end before
+    ``min_len`` tokens; ``bos``, ``eos`` and ``pad`` are the special ids (pad None: none)."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
@@ -223,9 +225,11 @@ def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int, 
 def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int,
                 max_len: int | np.ndarray, bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
                 pad: int | None = PAD, min_len: int = 1) -> list[list[Hypothesis]]:
-    """Beam search (see the module docstring); for each sentence its ``nbest`` best hypotheses,
-    finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are never
-    generated; scores are the model's log-probabilities, not renormalised over the allowed tokens."""
+    """Beam search (see the module docstring) with ``beam_size`` beams, one sentence at a time; ``src``,
+    ``src_lengths``, ``max_len``, ``min_len`` and the special ids as :func:`greedy_decode` takes them,
+    ``length_norm`` the GNMT alpha (0: rank by the plain sum).  For each sentence its ``nbest`` best
+    hypotheses, finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are
+    never generated; scores are the model's log-probabilities, not renormalised over the allowed tokens."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)

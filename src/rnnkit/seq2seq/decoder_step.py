@@ -41,20 +41,22 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.cells import elman, gru, lstm
+from rnnkit.checks import check_number
 from rnnkit.data.parallel import BOS_ID, PAD_ID
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, scaled_keep_mask
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
-from rnnkit.checks import check_number
 
 KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _W = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class DecoderSpec:
     """The decoder's shape: cell, sizes, attention kind, input feeding and dropout rates."""

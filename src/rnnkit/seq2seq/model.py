@@ -29,14 +29,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_int, check_rate, check_rng
+from rnnkit.checks import check_bool, check_int, check_rate, check_rng
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.recurrent import make_recurrent
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.attention import KINDS
-from rnnkit.checks import check_bool
 
 
 def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> None:
@@ -52,6 +52,7 @@ def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> No
         raise ValueError(f"Expected dtype 'float32' or 'float64', got {cfg.dtype!r}")
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class Seq2SeqConfig:
     """Sizes, cell, attention and dropout of a :class:`Seq2Seq`."""
@@ -89,6 +90,7 @@ class Seq2SeqConfig:
         return asdict(self)
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class VectorDecoderConfig:
     """Sizes, cell and dropout of a :class:`VectorDecoder`."""
@@ -275,9 +277,13 @@ class Seq2Seq(_DecoderModel):
                 sampling_rate: float = 0.0) -> tuple[float, tuple]:
         """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache).
 
-        ``training=True`` switches on dropout and weight drop (drawn from ``rng``) and allows scheduled
-        sampling: ``sampling_rate`` in [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must
-        be 0: an evaluation loss is always the teacher-forced one."""
+        ``src`` (S, B) source ids, time-major, padded after each sentence's ``src_lengths`` (B,) tokens;
+        ``tgt_in`` (T, B) the decoder's inputs (BOS y_1 .. y_m, then PAD) and ``tgt_out`` (T, B) the tokens to
+        predict (y_1 .. y_m EOS, then PAD), ``tgt_mask`` (T, B) bool, True at real target positions
+        (:func:`rnnkit.data.parallel.make_batches` builds all of them).  ``training=True`` switches on
+        dropout and weight drop (drawn from ``rng``) and allows scheduled sampling: ``sampling_rate`` in
+        [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must be 0: an evaluation loss is
+        always the teacher-forced one."""
         B = _ids("src", src, 2, self.config.src_vocab_size).shape[1]
         _check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng)
@@ -313,7 +319,8 @@ class Seq2Seq(_DecoderModel):
         return grads
 
     def encode(self, src: np.ndarray, src_lengths: np.ndarray) -> ds.Carry:
-        """The decoder's starting carry for a source batch (inference: no dropout, no caches kept)."""
+        """The decoder's starting carry for a source batch, src (S, B) ids with src_lengths (B,) (inference:
+        no dropout, no caches kept): what :mod:`rnnkit.seq2seq.decode` starts from."""
         return self._encode(src, src_lengths, False, None)[0]
 
     def attention_weights(self, src: np.ndarray, src_lengths: np.ndarray, tgt_in: np.ndarray) -> np.ndarray:

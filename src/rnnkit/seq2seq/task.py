@@ -42,8 +42,8 @@ from rnnkit.metrics.translation import (
 )
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.seq2seq.lengths import fit_length_rule
-from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
+from rnnkit.train.task import IndependentBatches, StepResult
 
 IdPair = tuple[np.ndarray, np.ndarray]
 SELECT_BY = ("loss", "bleu")
@@ -175,8 +175,10 @@ class Seq2SeqTask(IndependentBatches):
         return out
 
     def evaluate(self) -> dict[str, float]:
-        """Validation loss (mean NLL per target token) and perplexity; exact match and BLEU of greedy
-        decoding over the first ``bleu_sentences`` pairs."""
+        """Validation loss (mean NLL per target token, ``"loss"``) and perplexity (``"ppl"``); with
+        ``bleu_sentences`` > 0, the exact-match rate of greedy decoding over the first ``bleu_sentences``
+        pairs (``"exact"``), and their BLEU (``"bleu"``) when ``valid_references`` and ``detokenize`` were
+        given and sacrebleu is installed.  Without validation data, ``{"loss": nan}``."""
         return self.evaluate_joined([self.evaluate_share(0, 1)])
 
     def evaluate_share(self, rank: int, size: int) -> dict[str, Any] | None:

@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.fielddoc import fields_in_doc
+
 SPECIALS = ("<pad>", "<bos>", "<eos>")
 PAD, BOS, EOS = 0, 1, 2
 LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
@@ -106,6 +108,7 @@ def task_vocab(task: str, num_symbols: int = 10) -> ToyVocab:
     raise ValueError(f"Expected task 'reverse', 'sort' or 'add', got {task!r}")
 
 
+@fields_in_doc
 class Batch(NamedTuple):
     """One padded, time-major batch of id pairs, made by :func:`make_batch`."""
 

@@ -31,6 +31,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_dtype_name, check_int, check_int_sequence, check_rate
 from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -43,6 +44,7 @@ from rnnkit.tagging.char_features import CharBatch, char_features_backward, char
 OUTPUTS = ("softmax", "crf")
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class TaggerConfig:
     """Sizes of every input part, the BiLSTM and the output layer (softmax or CRF) of a :class:`Tagger`."""
@@ -100,6 +102,7 @@ class TaggerConfig:
         return d
 
 
+@fields_in_doc
 class TaggerBatch(NamedTuple):
     """One padded batch of B sentences, time-major."""
 

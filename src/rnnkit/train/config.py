@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.optim import OPTIMIZERS
 
 SCHEDULES = ("none", "step", "exp", "plateau", "decay_after")
 
 
+@fields_in_doc
 @dataclass
 class TrainConfig:
     """Every option of a training run: epochs, optimizer, schedule, clipping, checkpoints, seed."""

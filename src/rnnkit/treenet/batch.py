@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnkit.checks import check_id_values
 from rnnkit.data.trees import Tree
+from rnnkit.fielddoc import fields_in_doc
 
 
 class Level(NamedTuple):
@@ -26,6 +27,7 @@ class Level(NamedTuple):
     right: np.ndarray  # (m,) their right children
 
 
+@fields_in_doc
 class TreeBatch(NamedTuple):
     """B trees flattened end to end (post-order, N nodes), made by :func:`make_batch`."""
 

@@ -22,12 +22,14 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_dtype_name, check_int, check_rate, check_rng
+from rnnkit.fielddoc import fields_in_doc
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.softmax import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.treenet import cells
 from rnnkit.treenet.batch import TreeBatch
 
 
+@fields_in_doc
 @dataclass(frozen=True)
 class TreeNetConfig:
     """Sizes, cell and dropout of a :class:`TreeNet`."""

@@ -1,0 +1,58 @@
+"""Config fields listed in help() from their source comments (rnnkit.fielddoc)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.fielddoc import fields_in_doc
+
+
+@fields_in_doc
+@dataclass(frozen=True)
+class _Sizes:
+    """Two sizes."""
+
+    width: int  # W, the first
+    depth: float = 2.5  # D, which goes on
+    #                     on the next line
+    plain: str = "x"
+
+    def area(self) -> float:
+        unrelated: int = 3  # a local, not a field
+        return self.width * self.depth + unrelated
+
+
+@fields_in_doc
+class _Pair(NamedTuple):
+    """A pair."""
+
+    ids: np.ndarray  # (T, B) ids
+    lengths: np.ndarray | None = None  # (B,)
+
+
+def test_fields_with_types_defaults_and_comments_reach_the_docstring():
+    doc = _Sizes.__doc__
+    assert doc.startswith("Two sizes.\n\n    Fields:\n\n")
+    assert "- ``width`` (int): W, the first\n" in doc
+    assert "- ``depth`` (float, default 2.5): D, which goes on on the next line\n" in doc
+    assert "- ``plain`` (str, default \"x\")\n" in doc and "unrelated" not in doc
+    assert "- ``ids`` (np.ndarray): (T, B) ids" in _Pair.__doc__
+    assert "- ``lengths`` (np.ndarray | None, default None): (B,)" in _Pair.__doc__
+
+
+def test_without_source_the_docstring_is_left_alone():
+    scope: dict = {}
+    exec("from dataclasses import dataclass\n@dataclass\nclass Made:\n    '''Made.'''\n    x: int = 1  # one\n", scope)
+    assert fields_in_doc(scope["Made"]).__doc__ == "Made."
+
+
+def test_the_configs_a_user_builds_show_their_fields():
+    from rnnkit.lm.model import LMConfig
+    from rnnkit.tagging.model import TaggerBatch
+    from rnnkit.train.config import TrainConfig
+
+    assert "- ``hidden_size`` (int, default 200): H" in LMConfig.__doc__
+    assert "- ``words`` (np.ndarray): (T, B) word ids" in TaggerBatch.__doc__
+    assert "- ``frozen`` (tuple[str, ...], default ()): parameters kept as they are" in TrainConfig.__doc__
