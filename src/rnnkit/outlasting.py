@@ -16,6 +16,7 @@ class Outlasting:
         self.gone = False
 
     def write(self, text: str) -> int:
+        """Write to the stream while it is there; once its reader has gone, take the text and drop it."""
         if not self.gone:
             try:
                 return self._stream.write(text)
@@ -24,6 +25,7 @@ class Outlasting:
         return len(text)
 
     def flush(self) -> None:
+        """Flush the stream while it is there (a gone reader makes this a no-op from then on)."""
         if not self.gone:
             try:
                 self._stream.flush()

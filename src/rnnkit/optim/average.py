@@ -29,7 +29,11 @@ from rnnkit.workspace import Scratch
 
 
 class ParameterAverage:
-    """The running average of ``params`` (the model's own arrays, updated in place by the optimizer)."""
+    """The running average of ``params`` (the model's own arrays, updated in place by the optimizer).
+
+    ``decay`` in (0, 1): the weight of the old average at each step, after the warm-up of the module
+    docstring (0.999: about the last 1,000 steps).  ``update(step)`` after every optimizer step;
+    ``swapped()`` puts the average into ``params`` for the length of a ``with`` block."""
 
     def __init__(self, params: Mapping[str, np.ndarray], decay: float) -> None:
         self.decay = check_number("decay", decay, 0.0, 1.0, low_open=True, high_open=True)

@@ -97,6 +97,9 @@ class MPIGroup(SingleProcess):
 
     def reduce_step(self, loss: float, units: int, grads: dict[str, Any],
                     weight: float | None = None) -> tuple[float, int, dict[str, Any]]:
+        """The step's loss, units and gradients over every process, each weighted by its units (or
+        ``weight``): the ones a single process would have computed on the whole batch (see
+        :meth:`SingleProcess.reduce_step`)."""
         w = units if weight is None else weight
         scalars = np.array([loss * w, w, units], dtype=np.float64)
         self.comm.Allreduce(self._mpi.IN_PLACE, scalars)
@@ -141,15 +144,20 @@ class MPIGroup(SingleProcess):
         return RowSparseGrad(rows, summed, g.shape)
 
     def total(self, value: int) -> int:
+        """The sum of ``value`` over every process."""
         return int(self.comm.allreduce(int(value)))
 
     def broadcast(self, obj: Any) -> Any:
+        """Process 0's ``obj``, on every process."""
         return self.comm.bcast(obj, root=0)
 
     def gather(self, obj: Any) -> list[Any] | None:
+        """Every process's ``obj`` in rank order on process 0; None on the others."""
         return self.comm.gather(obj, root=0)
 
     def all_failing(self, seconds: float = 10.0) -> bool:
+        """Whether every process reaches this call within ``seconds`` (an error all of them meet), as
+        against one failing alone (see :meth:`SingleProcess.all_failing`)."""
         request = self._failures.Ibarrier()  # completes once every process has called it
         deadline = time.monotonic() + seconds
         while not request.Test():

@@ -38,6 +38,7 @@ class GracefulStop:
 
     @property
     def requested(self) -> bool:
+        """Whether a first SIGINT or SIGTERM has asked the run to stop after the step under way."""
         return self.signum is not None
 
     def __enter__(self) -> GracefulStop:
