@@ -27,15 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (
-    check_kernel_args,
-    cut_here,
-    final_state,
-    record_norm,
-    rows_views,
-    step_views,
-    zero_finished,
-)
+from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, step_views,
+                                  zero_finished)
 
 
 class ElmanCache(NamedTuple):

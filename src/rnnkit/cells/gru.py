@@ -45,16 +45,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (
-    check_kernel_args,
-    cut_here,
-    final_state,
-    record_norm,
-    rows_views,
-    sigmoid_via_tanh_,
-    step_views,
-    zero_finished,
-)
+from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
+                                  zero_finished)
 
 
 class GRUCache(NamedTuple):

@@ -30,9 +30,9 @@ from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.packing import length_batches
-from rnnkit.train.digest import value_digest
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
+from rnnkit.train.digest import value_digest
 
 LEVELS = ("word", "char")
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
+from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import check_labels, data_source, data_summary, holdout, read_examples
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.common import (
@@ -32,7 +33,6 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
-from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,

@@ -38,7 +38,8 @@ def dpi(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.train.curves import plot_curves, read_run, run_metrics, selecting_metric, summary_lines, valid_metrics
+    from rnnkit.train.curves import (plot_curves, read_run, run_metrics, selecting_metric, summary_lines,
+                                     valid_metrics)
 
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
                                                         "--output FILE.png")])

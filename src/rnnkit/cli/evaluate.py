@@ -111,12 +111,13 @@ def evaluate(args) -> int:
 
 def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     """Perplexity (bits per character) of a recurrent or n-gram language model: every token predicted."""
-    from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
     from rnnkit.data.text import read_tokens
     from rnnkit.data.vocab import oov_rate
     from rnnkit.lm.evaluate import evaluate_stream, metrics_from_nll
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.ngram import NGramLM
+
+    from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)

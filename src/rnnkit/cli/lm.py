@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from rnnkit.cli import processes
+from rnnkit.cli.evaluate import lm_result_line
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
@@ -23,7 +23,7 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
-from rnnkit.cli.evaluate import lm_result_line
+from rnnkit.cli import processes
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.pretrained import (
     add_pretrained_options,

@@ -40,8 +40,9 @@ def register(groups) -> None:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.text import read_text
     from rnnkit.lm.io import load_language_model
-    from rnnkit.lm.ngram import NGramLM
     from rnnkit.lm.score import score_lines
+
+    from rnnkit.lm.ngram import NGramLM
 
     model, vocab, level = load_language_model(args.model)
     if isinstance(model, NGramLM) and args.batch_size is not None:

@@ -121,9 +121,9 @@ def tag(args: argparse.Namespace) -> int:
 
 
 def segment(args: argparse.Namespace) -> int:
+    from rnnkit.data.files import text_lines
     from itertools import accumulate
 
-    from rnnkit.data.files import text_lines
     from rnnkit.data.segment_rules import fix_words
     from rnnkit.data.segmentation import tags_to_words
 

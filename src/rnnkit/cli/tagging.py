@@ -15,17 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.cli.common import (
-    HelpFormatter,
-    add_train_options,
-    at_least_two,
-    check_min_count,
-    fit,
-    positive_float,
-    positive_int,
-    probability,
-    train_config_from_args,
-)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, at_least_two, check_min_count, fit, positive_float,
+                               positive_int, probability, train_config_from_args)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -35,14 +26,8 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
-from rnnkit.cli.tagging_data import (
-    add_data_options,
-    check_metric_available,
-    fixed_columns,
-    read_data,
-    read_evaluation,
-    spec_from_args,
-)
+from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, fixed_columns, read_data,
+                                     read_evaluation, spec_from_args)
 from rnnkit.cli.text_warnings import raw_segmented_file, warn
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError

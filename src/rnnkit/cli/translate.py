@@ -15,13 +15,8 @@ from typing import Any
 
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
-from rnnkit.cli.seq2seq_score import (
-    add_decoding_options,
-    blas_threads,
-    check_decoding_options,
-    require_attention,
-    warn_cut,
-)
+from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
+                                      require_attention, warn_cut)
 from rnnkit.cli.text_warnings import warn
 from rnnkit.data.files import read_input, text_lines
 

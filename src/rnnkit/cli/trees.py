@@ -11,15 +11,8 @@ import sys
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (
-    HelpFormatter,
-    add_train_options,
-    check_min_count,
-    fit,
-    positive_int,
-    probability,
-    train_config_from_args,
-)
+from rnnkit.cli.common import (HelpFormatter, add_train_options, check_min_count, fit, positive_int, probability,
+                               train_config_from_args)
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -92,8 +85,8 @@ def _describe(s: dict) -> str:
 
 
 def train_tree(args: argparse.Namespace) -> int:
-    from rnnkit.errors import DataError
     from rnnkit.treenet.model import TreeNet, TreeNetConfig
+    from rnnkit.errors import DataError
     from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, task_labels, tree_scores
 
     cfg = train_config_from_args(args)

@@ -26,7 +26,6 @@ from itertools import accumulate
 
 from rnnkit.data.segmentation import fold_width
 
-
 def _glues(ch: str) -> bool:
     """A character that belongs to the one before it: a combining mark, a zero-width joiner, a variation
     selector, an emoji skin-tone modifier or a tag character (the subdivision flags')."""

@@ -8,8 +8,8 @@ import numpy as np
 from rnnkit.lm.batching import batchify, windows
 from rnnkit.lm.evaluate import metrics_from_nll, stream_nll
 from rnnkit.lm.model import LanguageModel
-from rnnkit.train.digest import value_digest
 from rnnkit.train.task import StepResult
+from rnnkit.train.digest import value_digest
 
 
 class LMTask:

@@ -21,16 +21,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit.checks import check_int
-from rnnkit.plotting import (
-    font_families,
-    matplotlib_parts,
-    new_figure,
-    quiet_glyph_warnings,
-    save_figure,
-    spell_missing,
-    warn_missing_glyphs,
-)
-
+from rnnkit.plotting import (font_families, matplotlib_parts, new_figure, quiet_glyph_warnings, save_figure,
+                             spell_missing, warn_missing_glyphs)
 
 def _check(weights: Any, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> np.ndarray:
     for name, tokens in (("source_tokens", source_tokens), ("target_tokens", target_tokens)):

@@ -25,8 +25,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rnnkit.checks import check_bool, check_int
+from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
+from rnnkit.checks import check_bool
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, check_length_norm, check_min_len, greedy_decode
 from rnnkit.seq2seq.io import Translator
 

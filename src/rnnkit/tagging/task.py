@@ -18,18 +18,18 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_bool, check_id_values, check_int, check_names, check_number
+from rnnkit.checks import check_bool, check_id_values, check_int, check_number, check_names
 from rnnkit.constraints import allowed_transitions
 from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.packing import length_batches
 from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_batch
 from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
+from rnnkit.packing import length_batches
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
-from rnnkit.train.digest import value_digest
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
+from rnnkit.train.digest import value_digest
 
 
 def _bigrams(tokens: list[str]) -> list[str]:

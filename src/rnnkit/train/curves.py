@@ -18,14 +18,8 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnkit.errors import DataError
-from rnnkit.plotting import (
-    font_families,
-    new_figure,
-    quiet_glyph_warnings,
-    save_figure,
-    spell_missing,
-    warn_missing_glyphs,
-)
+from rnnkit.plotting import (font_families, new_figure, quiet_glyph_warnings, save_figure, spell_missing,
+                             warn_missing_glyphs)
 from rnnkit.textwidth import display_width, ljust
 from rnnkit.train.loop import METRICS
 

@@ -37,22 +37,14 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
-from rnnkit.optim import (
-    DecayAfter,
-    ExponentialLR,
-    HalveOnPlateau,
-    ParameterAverage,
-    StepLR,
-    clip_coefficient,
-    grad_norm,
-    make_optimizer,
-)
+from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
+                          grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem
-from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.earlier_run import EarlierRun
 from rnnkit.train.interrupt import GracefulStop
-from rnnkit.train.loop_state import LoopState
+from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress, format_metric
 from rnnkit.train.run_checkpoint import loop_record, loop_state, model_arrays, read_last, run_arrays

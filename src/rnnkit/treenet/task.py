@@ -23,11 +23,11 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.train.digest import value_digest
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
 from rnnkit.treenet.model import TreeNet, TreeNetConfig
+from rnnkit.train.digest import value_digest
 
 BINARY = np.array([0, 0, -1, 1, 1], dtype=np.int64)  # SST's 0-4 -> negative / none / positive
 
