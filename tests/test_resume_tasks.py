@@ -55,6 +55,19 @@ def test_tagger_resumed_mid_epoch_equals_uninterrupted(tmp_path, capsys, crf):
     _assert_same_run(capsys, argv, tmp_path / "whole", tmp_path / "cut", stop_after=14)  # 10 batches an epoch
 
 
+@pytest.mark.parametrize("schedule", [["decay_after", "--decay-start", "0"], ["step", "--step-size", "1"],
+                                      ["exp"]], ids=["decay-from-epoch-1", "step", "exp"])
+def test_a_schedule_resumed_in_its_first_epoch_equals_uninterrupted(tmp_path, capsys, schedule):
+    """--schedule decay_after --decay-start 0 trained epoch 1 at lr, while a run resumed in epoch 1 took
+    lr * decay from the restored schedule: the two runs differed."""
+    rng = np.random.default_rng(2)
+    text = tmp_path / "t.txt"
+    text.write_text("".join(" ".join(rng.choice(list("abcdef"), 8)) + "\n" for _ in range(60)), encoding="utf-8")
+    argv = ["train", "lm", "--train", str(text), "--valid", str(text), "--epochs", "2", "--lr", "1",
+            "--lr-decay", "0.5", "--bptt", "5", "--schedule", *schedule, *COMMON]
+    _assert_same_run(capsys, argv, tmp_path / "whole", tmp_path / "cut", stop_after=5)  # ~27 batches an epoch
+
+
 def test_classifier_resumed_mid_epoch_equals_uninterrupted(tmp_path, capsys):
     rng = np.random.default_rng(1)
     filler = "the a movie plot it was is and".split()
