@@ -153,3 +153,29 @@ def test_progress_stops_writing_to_a_closed_pipe_and_keeps_counting():
         p.message("a notice", always=True)
         p.end_epoch("epoch 1 done")
         assert p.gone and p.done == 50
+
+
+@pytest.mark.parametrize("first, second", [("TERM", "TERM"), ("INT", "TERM"), ("TERM", "INT")])
+def test_a_second_signal_while_the_first_is_said_changes_nothing(monkeypatch, capsys, first, second):
+    """A second SIGTERM right after the first one's checkpoint arrived while the run was saying
+    "terminated": it escaped, and the run said "interrupted" as well and exited 130."""
+    from rnnkit.cli import main as cli
+    from rnnkit.errors import Terminated
+
+    def stopped(args):
+        raise Terminated() if first == "TERM" else KeyboardInterrupt()
+
+    real = cli._interrupted
+
+    def said_with_a_second_signal(exc):
+        os.kill(os.getpid(), getattr(signal, f"SIG{second}"))  # arrives while the first is being said
+        return real(exc)
+
+    monkeypatch.setattr(cli, "_interrupted", said_with_a_second_signal)
+    monkeypatch.setattr(cli, "_run", lambda func, args: stopped(args))
+    int_before = signal.getsignal(signal.SIGINT)
+    code = cli.main(["gradflow", "--steps", "3"])
+    err = capsys.readouterr().err
+    assert code == (143 if first == "TERM" else 130)
+    assert err.strip().splitlines() == ["rnnkit: terminated" if first == "TERM" else "rnnkit: interrupted"], err
+    assert signal.getsignal(signal.SIGINT) is int_before  # the handlers are back as they were

@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
             if mask is not None:
                 mask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one that came meanwhile is raised here, in the try
         return run(argv)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # before rnnkit.cli.main could take it, or a second one as it ended
+        from rnnkit.errors import Terminated
+
+        if isinstance(exc, Terminated):
+            print("rnnkit: terminated", file=sys.stderr)
+            return 143
         print("rnnkit: interrupted", file=sys.stderr)
         return 130

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = _main(argv)
     except KeyboardInterrupt as exc:
-        code = _interrupted(exc)
+        code = _ended_by(exc)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -215,6 +215,22 @@ def _on_sigterm():
         return signal.signal(signal.SIGTERM, terminate)
     except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
         return None
+
+
+def _ended_by(exc: BaseException) -> int:
+    """Say the interrupt and give its exit code, deaf to another SIGINT or SIGTERM meanwhile: a second
+    SIGTERM right after the first one's checkpoint made the run say "interrupted" and exit 130."""
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            saved[sig] = signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError, AttributeError):  # not the main thread
+            pass
+    try:
+        return _interrupted(exc)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _interrupted(exc: BaseException) -> int:
