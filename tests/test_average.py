@@ -119,8 +119,11 @@ def test_resumed_averaging_run_equals_uninterrupted(tmp_path):
 
 def test_resuming_with_a_different_averaging_choice_is_refused(tmp_path):
     Trainer(Quadratic(), _cfg(max_steps=3), tmp_path / "avg").fit()
-    with pytest.raises(CheckpointError, match="resume with the same --average"):
+    with pytest.raises(CheckpointError, match=r"other training options \(--average 0.8 then, none now\)"):
         Trainer(Quadratic(), _cfg(average=None), tmp_path / "avg").fit(resume=True)
+    # another decay was taken silently: the average, the best checkpoint and the log then differed
+    with pytest.raises(CheckpointError, match=r"other training options \(--average 0.8 then, 0.9 now\)"):
+        Trainer(Quadratic(), _cfg(average=0.9), tmp_path / "avg").fit(resume=True)
     Trainer(Quadratic(), _cfg(max_steps=3, average=None), tmp_path / "plain").fit()
-    with pytest.raises(CheckpointError, match="resume without --average"):
+    with pytest.raises(CheckpointError, match=r"other training options \(--average none then, 0.8 now\)"):
         Trainer(Quadratic(), _cfg(), tmp_path / "plain").fit(resume=True)

@@ -158,3 +158,31 @@ def test_value_digest_tells_data_sets_apart():
               [np.arange(5), np.array([1, 2]), "x"], [np.arange(5).reshape(5, 1), np.array([1, 2])]):
         assert value_digest(b) != value_digest(a)
     assert value_digest({"b": 1, "a": "x"}) == value_digest({"a": "x", "b": 1})
+
+
+def test_resume_refuses_other_validation_batching_or_decoding(tmp_path, capsys):
+    """The validation figures a run's best model and schedule follow depend on how validation is batched
+    (train lm --eval-batch-size: its streams) and decoded (train seq2seq --max-decode-len, --eval-batch-size):
+    a resume that changed them went on silently with other validation figures."""
+    rng = np.random.default_rng(4)
+    text = tmp_path / "t.txt"
+    text.write_text("".join(" ".join(rng.choice(list("abcdef"), 8)) + "\n" for _ in range(60)), encoding="utf-8")
+    lm = ["train", "lm", "--train", str(text), "--valid", str(text), "--bptt", "5", "--epochs", "2", *COMMON,
+          "--run-dir", str(tmp_path / "lm")]
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("".join(f"{' '.join(w)}\t{' '.join(reversed(w))}\n"
+                             for w in (rng.choice(list("abcdef"), 4) for _ in range(40))), encoding="utf-8")
+    mt = ["train", "seq2seq", "--train", str(pairs), "--valid", str(pairs), "--epochs", "2", "--embed", "8",
+          "--hidden", "8", "--batch-size", "8", "--progress", "none",
+          "--checkpoint-minutes", "0", "--bleu-sentences", "5", "--run-dir", str(tmp_path / "mt")]
+    for argv, changed, words in ((lm, ["--eval-batch-size", "5"], "--eval-batch-size 10 then, 5 now"),
+                                 (mt, ["--eval-batch-size", "16"], "--eval-batch-size 128 then, 16 now"),
+                                 (mt, ["--max-decode-len", "9"], "--max-decode-len none then, 9 now")):
+        if not (tmp_path / argv[-1]).exists():
+            code, _, err = run_cli(capsys, [*argv, "--max-steps", "3"])
+            assert code == 0, err
+        code, _, err = run_cli(capsys, [*argv, *changed, "--resume"])
+        assert code == 2 and words in err and "other training options" in err, err
+    for argv in (lm, mt):
+        code, _, err = run_cli(capsys, [*argv, "--resume"])
+        assert code == 0, err

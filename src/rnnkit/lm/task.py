@@ -109,7 +109,8 @@ class LMTask:
     def resume_options(self) -> dict[str, Any]:
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
         return {"--batch-size": self.batch_size, "--bptt": self.bptt, "--jitter": self.jitter,
-                "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids)}
+                "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids),
+                "--eval-batch-size": self.eval_batch_size}  # the streams of validation: its perplexity
 
     def meta(self) -> dict[str, Any]:
         """The extra fields the checkpoint holds (the ``meta`` given, or {})."""

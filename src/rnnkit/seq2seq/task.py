@@ -224,7 +224,9 @@ class Seq2SeqTask(IndependentBatches):
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
         return {"--batch-size": self.batch_size, "pool_size": self.pool_size, "--sampling-rate": self.sampling_rate,
                 "--bleu-sentences": self.bleu_sentences,
-                "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references])}
+                "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references]),
+                # how validation is batched and decoded: its loss (summation order), exact match and BLEU
+                "--eval-batch-size": self.eval_batch_size, "--max-decode-len": self.max_decode_len}
 
     def meta(self) -> dict[str, Any]:
         """The given ``meta`` (none: {}) with the fitted length rule added, for the checkpoint."""

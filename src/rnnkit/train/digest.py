@@ -112,7 +112,7 @@ def _short(value: Any) -> str:
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
 FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "schedule", "lr_decay", "decay_start",
-                   "step_size", "seed", "frozen")
+                   "step_size", "seed", "frozen", "average")
 
 
 def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config: dict[str, Any],
@@ -130,7 +130,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
                 "files and options, or start a new run without --resume")
     then = meta.get("train_config") or {}
-    differ = [f"--{k.replace('_', '-')} {then[k]} then, {train_config[k]} now" for k in FIXED_ON_RESUME
+    differ = [f"--{k.replace('_', '-')} {_option_value(then[k])} then, {_option_value(train_config[k])} now"
+              for k in FIXED_ON_RESUME
               if k in then and k in train_config and then[k] != train_config[k]]
     then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
     now = run_options or {}
@@ -138,8 +139,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
                if k in then and then[k] != now[k]]
     if differ:
         return (f"this run was started with other training options ({'; '.join(differ)}); resume with the same "
-                "ones (only --epochs, --max-steps, --patience and the checkpoint, log and progress options may "
-                "change), or start a new run without --resume")
+                "ones (only --epochs, --max-steps, --patience, the checkpoint, log and progress options and those of "
+                "the final test may change), or start a new run without --resume")
     return None
 
 
