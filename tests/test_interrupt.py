@@ -102,7 +102,10 @@ def test_files_a_killed_new_run_left_aside_stay_the_earlier_runs(tmp_path, capsy
     log.rename(aside(log))
     log.write_text('{"type": "train", "epoch": 1, "step": 1, "loss": 9.0}\n', encoding="utf-8")  # its own log
     code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--resume"])
-    assert code == 2 and f"set aside as {aside(last)}" in err and "rename it to last.safetensors" in err, err
+    assert code == 2 and f"the earlier run's files are set aside in {run}" in err, err
+    # every file set aside is named (the hint named the last checkpoint alone, and the run resumed without its log)
+    assert ("rename .last.safetensors.earlier to last.safetensors, .metrics.jsonl.earlier to metrics.jsonl to "
+            "resume that run") in err, err
     code, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--lr", "1e30", "--optimizer", "sgd"])  # fails early
     assert code == 1 and "is back in" in err, err
     assert {p.name: p.read_bytes() for p in (last, log)} == earlier  # the earlier run's, not the killed run's log
@@ -179,3 +182,28 @@ def test_a_second_signal_while_the_first_is_said_changes_nothing(monkeypatch, ca
     assert code == (143 if first == "TERM" else 130)
     assert err.strip().splitlines() == ["rnnkit: terminated" if first == "TERM" else "rnnkit: interrupted"], err
     assert signal.getsignal(signal.SIGINT) is int_before  # the handlers are back as they were
+
+
+def test_following_the_set_aside_hint_resumes_the_whole_earlier_run(tmp_path, capsys):
+    """Renaming back what the hint names gives the earlier run whole: its best checkpoint and its log too."""
+    import re
+
+    from rnnkit.train.earlier_run import aside
+
+    run = tmp_path / "run"
+    argv = _argv(tmp_path, run) + ["--valid", str(tmp_path / "train.txt")]
+    assert run_cli(capsys, argv + ["--epochs", "1"])[0] == 0  # then resumed to the 2 epochs of argv
+    files = [run / n for n in ("last.safetensors", "best.safetensors", "metrics.jsonl")]
+    log = files[2].read_text(encoding="utf-8")
+    for p in files:
+        p.rename(aside(p))  # a new run killed before its first checkpoint
+    code, _, err = run_cli(capsys, argv + ["--resume"])
+    moves = re.search(r"rename (.*) to resume that run", err)
+    assert code == 2 and moves, err
+    pairs = [m.split(" to ") for m in moves.group(1).split(", ")]
+    assert sorted(new for _, new in pairs) == ["best.safetensors", "last.safetensors", "metrics.jsonl"], err
+    for old, new in pairs:
+        (run / old).rename(run / new)
+    code, _, err = run_cli(capsys, argv + ["--resume"])
+    assert code == 0 and "resumed from" in err, err
+    assert files[2].read_text(encoding="utf-8").startswith(log) and (run / "best.safetensors").exists()

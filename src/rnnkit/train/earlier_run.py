@@ -26,12 +26,15 @@ def aside(path: Path) -> Path:
     return path.with_name(f".{path.name}{SUFFIX}")
 
 
-def resume_hint(last: Path) -> str:
-    """What ``--resume`` without ``last`` says of a last checkpoint set aside there, or ""."""
+def resume_hint(last: Path, others: tuple[str, ...] = ("best.safetensors", "metrics.jsonl")) -> str:
+    """What ``--resume`` without ``last`` says of a last checkpoint set aside there, or "": every file of the
+    earlier run that is set aside (its best checkpoint and log too), each to be renamed back."""
     if not aside(last).exists():
         return ""
-    return (f" (the earlier run's is set aside as {aside(last)}, a new run there having stopped before its first "
-            f"checkpoint: rename it to {last.name} to resume that run)")
+    kept = [last] + [last.with_name(n) for n in others if aside(last.with_name(n)).exists()]
+    moves = ", ".join(f"{aside(p).name} to {p.name}" for p in kept)
+    return (f" (the earlier run's files are set aside in {last.parent}, a new run there having stopped before its "
+            f"first checkpoint: rename {moves} to resume that run)")
 
 
 class EarlierRun:
