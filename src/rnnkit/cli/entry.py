@@ -25,10 +25,17 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if mask is not None:
                 mask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one that came meanwhile is raised here, in the try
-        return run(argv)
+        code = run(argv)
+        if getattr(sys.modules.get("rnnkit.cli.main"), "said", None) is not None:
+            for sig in (signal.SIGINT, signal.SIGTERM):  # ending after an interrupt: a late second one changes
+                signal.signal(sig, signal.SIG_IGN)       # nothing (it killed the exiting interpreter: status -15)
+        return code
     except KeyboardInterrupt as exc:  # before rnnkit.cli.main could take it, or a second one as it ended
         from rnnkit.errors import Terminated
 
+        reported = getattr(sys.modules.get("rnnkit.cli.main"), "said", None)
+        if reported is not None:  # the first one was said: this one came in the last instants
+            return reported
         if isinstance(exc, Terminated):
             print("rnnkit: terminated", file=sys.stderr)
             return 143

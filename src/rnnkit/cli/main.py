@@ -194,7 +194,10 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run ``rnnkit argv``; the exit code.  An interrupt (Ctrl-C) at any moment, building the parser
     included, is one line and 130; a failed write of --help or --version to standard output one line and 2."""
+    global said
+    said = None
     previous = _on_sigterm()
+    on_int = signal.getsignal(signal.SIGINT)
     try:
         code = _main(argv)
     except KeyboardInterrupt as exc:
@@ -202,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(ValueError, OSError, TypeError):  # not the main thread; a handler set in C
+            signal.signal(signal.SIGINT, on_int)
     processes.leave(code)  # one of several processes failed: end the others, which may be waiting for it
     return code
 
@@ -218,19 +223,18 @@ def _on_sigterm():
 
 
 def _ended_by(exc: BaseException) -> int:
-    """Say the interrupt and give its exit code, deaf to another SIGINT or SIGTERM meanwhile: a second
-    SIGTERM right after the first one's checkpoint made the run say "interrupted" and exit 130."""
-    saved = {}
+    """Say the interrupt and give its exit code, deaf from now on to another SIGINT or SIGTERM (until
+    :func:`main` puts the handlers it found back): a second SIGTERM right after the first one's
+    checkpoint made the run say "interrupted" too and exit 130."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            saved[sig] = signal.signal(sig, signal.SIG_IGN)
-        except (ValueError, OSError, AttributeError):  # not the main thread
-            pass
-    try:
-        return _interrupted(exc)
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+        with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread
+            signal.signal(sig, signal.SIG_IGN)
+    global said
+    said = _interrupted(exc)
+    return said
+
+
+said: int | None = None  # the exit code of an interrupt main() has already reported (see rnnkit.cli.entry)
 
 
 def _interrupted(exc: BaseException) -> int:
