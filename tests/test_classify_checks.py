@@ -136,3 +136,13 @@ def test_more_folds_than_texts_names_the_option(tmp_path, capsys):
                                     "--run-dir", str(tmp_path / "r"), *TINY])
     assert _error(code, err) == (f"rnnkit: error: --folds 5 needs at least 5 texts (each fold holds some out to test "
                                  f"on), and {train} has 4; give --folds 4 or fewer")
+
+
+def test_resuming_a_cross_validation_that_saved_nothing_names_the_folds_checkpoints(tmp_path, capsys):
+    train = _tsv(tmp_path / "train.tsv", [("pos", "a good film"), ("neg", "a dull film")] * 4)
+    (tmp_path / "cv").mkdir()
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--folds", "3", "--resume",
+                                    "--run-dir", str(tmp_path / "cv"), *TINY])
+    assert _error(code, err) == (f"rnnkit: error: {tmp_path / 'cv' / 'fold*' / 'last.safetensors'}: no checkpoint "
+                                 "to resume from (the cross-validation stopped before its first fold's first, or it "
+                                 "is another folder); start the run without --resume")

@@ -150,6 +150,9 @@ def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> 
 
             last = Path(run_dir) / "last.safetensors"
             why = resume_hint(last) or " (the run stopped before its first, or it is another folder)"
+            if getattr(args, "folds", 0):  # a cross-validation's checkpoints are its folds'
+                last = Path(run_dir) / "fold*" / "last.safetensors"
+                why = " (the cross-validation stopped before its first fold's first, or it is another folder)"
             raise ValueError(f"{last}: no checkpoint to resume from{why}; start the run without --resume")
     created = make_run_folder(run_dir)  # the folders made here, innermost first
 
