@@ -176,12 +176,13 @@ def test_a_second_signal_while_the_first_is_said_changes_nothing(monkeypatch, ca
 
     monkeypatch.setattr(cli, "_interrupted", said_with_a_second_signal)
     monkeypatch.setattr(cli, "_run", lambda func, args: stopped(args))
-    int_before = signal.getsignal(signal.SIGINT)
+    int_before, term_before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     code = cli.main(["gradflow", "--steps", "3"])
     err = capsys.readouterr().err
     assert code == (143 if first == "TERM" else 130)
     assert err.strip().splitlines() == ["rnnkit: terminated" if first == "TERM" else "rnnkit: interrupted"], err
-    assert signal.getsignal(signal.SIGINT) is int_before  # the handlers are back as they were
+    # the handlers are back as they were
+    assert signal.getsignal(signal.SIGINT) is int_before and signal.getsignal(signal.SIGTERM) is term_before
 
 
 def test_following_the_set_aside_hint_resumes_the_whole_earlier_run(tmp_path, capsys):
@@ -207,3 +208,29 @@ def test_following_the_set_aside_hint_resumes_the_whole_earlier_run(tmp_path, ca
     code, _, err = run_cli(capsys, argv + ["--resume"])
     assert code == 0 and "resumed from" in err, err
     assert files[2].read_text(encoding="utf-8").startswith(log) and (run / "best.safetensors").exists()
+
+
+@pytest.mark.parametrize("second", ["SIGTERM", "SIGINT"])
+def test_the_console_script_survives_a_second_signal_after_main_restored_its_handlers(second):
+    """The last instants: rnnkit.cli.main.main has said 'terminated' and put the handlers back, and a second
+    signal arrives before the entry point returns; a SIGTERM there killed the interpreter (status -15)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, signal, sys
+from rnnkit.cli import main as cli, processes
+from rnnkit.errors import Terminated
+def stopped(func, args):
+    raise Terminated()
+cli._run = stopped
+real_leave = processes.leave
+def leave(code):
+    os.kill(os.getpid(), signal.{second})  # the second signal, after main() restored the handlers
+    real_leave(code)
+processes.leave = leave
+from rnnkit.cli.entry import main
+sys.exit(main(["gradflow", "--steps", "3"]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 143 and done.stderr.strip().splitlines() == ["rnnkit: terminated"], done

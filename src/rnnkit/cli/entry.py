@@ -3,7 +3,8 @@
 It imports nothing but ``sys`` before its ``try``: importing :mod:`rnnkit.cli.main` (numpy, every
 command's module) takes a noticeable part of a second, and a Ctrl-C in it showed a Python traceback, as
 it came before :func:`rnnkit.cli.main.main` handles interrupts.  Here an interrupt at any moment of the
-command gives one line and exit 130, as during the work.
+command gives one line and exit 130 (a SIGTERM: 143), as during the work, and a second one while the run
+ends changes nothing.
 
 (The ``rnnkit`` package's own ``__init__`` runs before this module; it imports only the version and the
 error classes, the rest on first use.  Only Python's own start-up, before any rnnkit code, remains.)
@@ -16,6 +17,15 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     import signal
 
+    from rnnkit.errors import Terminated  # already imported by rnnkit's __init__: costs nothing
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:  # SIGTERM raises here too, before and after rnnkit.cli.main's own handler, so the except below takes it
+        signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):  # not the main thread
+        pass
     mask = getattr(signal, "pthread_sigmask", None)  # POSIX
     try:
         if mask is not None:  # a Ctrl-C in numpy's import made it report a broken installation, or was lost
@@ -26,18 +36,15 @@ def main(argv: list[str] | None = None) -> int:
             if mask is not None:
                 mask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one that came meanwhile is raised here, in the try
         code = run(argv)
-        if getattr(sys.modules.get("rnnkit.cli.main"), "said", None) is not None:
-            for sig in (signal.SIGINT, signal.SIGTERM):  # ending after an interrupt: a late second one changes
-                signal.signal(sig, signal.SIG_IGN)       # nothing (it killed the exiting interpreter: status -15)
-        return code
     except KeyboardInterrupt as exc:  # before rnnkit.cli.main could take it, or a second one as it ended
-        from rnnkit.errors import Terminated
-
-        reported = getattr(sys.modules.get("rnnkit.cli.main"), "said", None)
-        if reported is not None:  # the first one was said: this one came in the last instants
-            return reported
-        if isinstance(exc, Terminated):
-            print("rnnkit: terminated", file=sys.stderr)
-            return 143
-        print("rnnkit: interrupted", file=sys.stderr)
-        return 130
+        code = getattr(sys.modules.get("rnnkit.cli.main"), "said", None)
+        if code is None:  # nothing said yet: it came before rnnkit.cli.main could take it (else: a late second one)
+            code = 143 if isinstance(exc, Terminated) else 130
+            print(f"rnnkit: {'terminated' if code == 143 else 'interrupted'}", file=sys.stderr)
+    if getattr(sys.modules.get("rnnkit.cli.main"), "said", None) is not None or code in (130, 143):
+        for sig in (signal.SIGINT, signal.SIGTERM):  # ending after an interrupt: a late second one changes
+            try:                                     # nothing (it killed the exiting interpreter: status -15)
+                signal.signal(sig, signal.SIG_IGN)
+            except (ValueError, OSError):
+                pass
+    return code
