@@ -186,3 +186,11 @@ def test_resume_refuses_other_validation_batching_or_decoding(tmp_path, capsys):
     for argv in (lm, mt):
         code, _, err = run_cli(capsys, [*argv, "--resume"])
         assert code == 0, err
+    # without validation they shape the final test alone, which a resume may change
+    test_only = ["train", "seq2seq", "--train", str(pairs), "--test", str(pairs), "--epochs", "2", "--embed", "8",
+                 "--hidden", "8", "--batch-size", "8", "--progress", "none", "--checkpoint-minutes", "0",
+                 "--run-dir", str(tmp_path / "mt-test")]
+    code, _, err = run_cli(capsys, [*test_only, "--max-steps", "3"])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, [*test_only, "--eval-batch-size", "16", "--max-decode-len", "9", "--resume"])
+    assert code == 0 and "resumed from" in err, err

@@ -108,9 +108,11 @@ class LMTask:
 
     def resume_options(self) -> dict[str, Any]:
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
-        return {"--batch-size": self.batch_size, "--bptt": self.bptt, "--jitter": self.jitter,
-                "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids),
-                "--eval-batch-size": self.eval_batch_size}  # the streams of validation: its perplexity
+        options = {"--batch-size": self.batch_size, "--bptt": self.bptt, "--jitter": self.jitter,
+                   "--loss-scale": self.loss_scale, "validation data": value_digest(self.valid_ids)}
+        if self.valid_ids is not None:  # the streams of validation: its perplexity
+            options["--eval-batch-size"] = self.eval_batch_size
+        return options
 
     def meta(self) -> dict[str, Any]:
         """The extra fields the checkpoint holds (the ``meta`` given, or {})."""

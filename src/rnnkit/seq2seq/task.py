@@ -222,11 +222,16 @@ class Seq2SeqTask(IndependentBatches):
     # ------------------------------------------------------------------ checkpoints
     def resume_options(self) -> dict[str, Any]:
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
-        return {"--batch-size": self.batch_size, "pool_size": self.pool_size, "--sampling-rate": self.sampling_rate,
-                "--bleu-sentences": self.bleu_sentences,
-                "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references]),
-                # how validation is batched and decoded: its loss (summation order), exact match and BLEU
-                "--eval-batch-size": self.eval_batch_size, "--max-decode-len": self.max_decode_len}
+        options = {"--batch-size": self.batch_size, "pool_size": self.pool_size, "--sampling-rate": self.sampling_rate,
+                   "--bleu-sentences": self.bleu_sentences,
+                   "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references])}
+        # how validation is batched and decoded, where there is validation: its loss (summation order), exact
+        # match and BLEU; without it these options shape the final test alone, which may change
+        if self.valid is not None:
+            options["--eval-batch-size"] = self.eval_batch_size
+            if self.bleu_sentences > 0:
+                options["--max-decode-len"] = self.max_decode_len
+        return options
 
     def meta(self) -> dict[str, Any]:
         """The given ``meta`` (none: {}) with the fitted length rule added, for the checkpoint."""
