@@ -125,10 +125,13 @@ def test_wrong_feature_sizes_and_an_empty_mask_row_are_named(kind):
     with pytest.raises(ValueError, match=rf"query of shape \(B, H\) with H = {H} .*got \({B}, {H + 1}\)"):
         attention_forward(kind, params, np.ones((B, H + 1)), values, keys, mask)
     if kind != "dot":
-        with pytest.raises(ValueError, match=rf"values of shape \(B, S, Hk\) with Hk = {HK} .*got \({B}, {S}, {HK + 1}\)"):
+        said = rf"values of shape \(B, S, Hk\) with Hk = {HK} .*got \({B}, {S}, {HK + 1}\)"
+        with pytest.raises(ValueError, match=said):
             project_keys(kind, params, np.ones((B, S, HK + 1)))
-    with pytest.raises(ValueError, match=r"keys of shape"):
-        attention_forward(kind, params, query, values, keys[:, :2], mask)
+    K = keys.shape[2]
+    for bad in (keys[:, :2], keys[:, :, 0], np.concatenate([keys, keys[:, :, :1]], 2)):  # an IndexError or numpy's
+        with pytest.raises(ValueError, match=rf"keys of shape \(B, S, K\) = \({B}, {S}, {K}\) \(K: .*, got "):
+            attention_forward(kind, params, query, values, bad, mask)
     empty = mask.copy()
     empty[2] = False
     with pytest.raises(ValueError, match="a True in every row of mask .*got none in row 2"):

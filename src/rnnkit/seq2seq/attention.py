@@ -135,12 +135,20 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
         raise ValueError(f"Expected query of shape (B={B}, H), got {query.shape}")
     if mask.shape != (B, S):
         raise ValueError(f"Expected mask of shape (B, S) = {(B, S)}, got {mask.shape}")
-    if keys.shape[:2] != (B, S):
-        raise ValueError(f"Expected keys of shape (B, S, K) = ({B}, {S}, K) like values, got {keys.shape}")
-    H = params["W_q"].shape[1] if kind == "additive" else keys.shape[2]  # the query size the scores need
+    # the keys' width K and the query's H: additive K = A (W_q's rows), H = W_q's columns; general K = H =
+    # W's rows; dot K = H = Hk (the keys are the values)
+    if kind == "additive":
+        K, whose = params["W_q"].shape[0], "the rows of params['W_q']"
+    elif kind == "general":
+        K, whose = params["W"].shape[0], "the rows of params['W']"
+    else:
+        K, whose = values.shape[2], "the values' last axis"
+    if not isinstance(keys, np.ndarray) or keys.shape != (B, S, K):
+        raise ValueError(f"Expected keys of shape (B, S, K) = ({B}, {S}, {K}) (K: {whose}; project_keys makes "
+                         f"them), got {getattr(keys, 'shape', type(keys).__name__)}")
+    H, whose = (params["W_q"].shape[1], "the columns of params['W_q']") if kind == "additive" else (K, whose)
     if query.shape[1] != H:
-        what = "the columns of params['W_q']" if kind == "additive" else "the keys' last axis"
-        raise ValueError(f"Expected query of shape (B, H) with H = {H} ({what}), got {query.shape}")
+        raise ValueError(f"Expected query of shape (B, H) with H = {H} ({whose}), got {query.shape}")
     empty = ~mask.any(axis=1)  # (B,)
     if empty.any():  # its softmax would be 0 / 0: NaN weights and context
         raise ValueError(f"Expected a True in every row of mask (a source of at least one position), got none "
