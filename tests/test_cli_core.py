@@ -161,6 +161,7 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["train", "lm", "--train", "t.txt", "--cutoffs", "5"], "--cutoffs shape the adaptive softmax"),
     (["train", "lm", "--train", "t.txt", "--classes", "10"], "--classes sets the class-based softmax"),
     (["train", "lm", "--train", "t.txt", "--classes", "0"], "--classes sets the class-based softmax"),  # its default
+    (["train", "hmm", "--train", "t.txt", "--add-k", "1"], "--add-k has no effect without --emission add_k"),
     (["train", "seq2seq", "--train", "p.tsv", "--select-by", "loss"], "--select-by has no effect without --valid"),
     (["train", "seq2seq", "--train", "p.tsv", "--select-by", "bleu"], "--select-by bleu has no effect without --valid"),
     (["train", "seq2seq", "--train", "p.tsv", "--valid", "p.tsv", "--select-by", "bleu", "--bleu-sentences", "0"],

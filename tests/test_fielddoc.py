@@ -1,8 +1,8 @@
 """Config fields listed in help() from their source comments (rnnkit.fielddoc)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -56,3 +56,35 @@ def test_the_configs_a_user_builds_show_their_fields():
     assert "- ``hidden_size`` (int, default 200): H" in LMConfig.__doc__
     assert "- ``words`` (np.ndarray): (T, B) word ids" in TaggerBatch.__doc__
     assert "- ``frozen`` (tuple[str, ...], default ()): parameters kept as they are" in TrainConfig.__doc__
+
+
+@fields_in_doc
+@dataclass
+class _Tricky:
+    """Tricky.
+
+    Args:
+        width: a docstring line that looks like a field
+    """
+
+    kinds: ClassVar[tuple] = ("a", "b")  # a class variable, not a field
+    width: int = 3  # W
+    sep: str = "#"  # the separator, whose default holds a '#'
+    # --- a section comment, not part of sep's ---
+    sizes: tuple = (
+        1, 2)  # over two lines
+    extra: dict = field(default_factory=dict)  # made fresh
+    fixed: int = field(default=4)
+
+    class Inner:
+        width: int = 9  # a nested class's, not this one's
+
+
+def test_declarations_are_read_as_python_reads_them():
+    doc = _Tricky.__doc__
+    rows = [line.strip() for line in doc.splitlines() if line.strip().startswith("- ``")]
+    assert rows == ['- ``width`` (int, default 3): W',
+                    "- ``sep`` (str, default \"#\"): the separator, whose default holds a '#'",
+                    '- ``sizes`` (tuple, default (1, 2)): over two lines',
+                    '- ``extra`` (dict, default dict()): made fresh',
+                    '- ``fixed`` (int, default 4)'], doc

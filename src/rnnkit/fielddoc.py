@@ -12,57 +12,90 @@ docstring, so the source stays the one place they are written::
     class LMConfig:
         ...
 
-gives ``help(LMConfig)`` a "Fields" list: ``hidden_size`` (int, default 200): H.  A comment line right
-under a field continues that field's text.  Without the source (a build that ships only .pyc files) the
-docstring is left as it is.
+gives ``help(LMConfig)`` a "Fields" list: ``hidden_size`` (int, default 200): H.  The declarations are
+found with :mod:`ast` (the class's own annotated assignments: not its docstring, a nested class or a
+``ClassVar``) and the comments with :mod:`tokenize` (so a ``#`` inside a string is not one).  A comment
+line right under a field whose text is indented past its ``#`` (``#      more``) continues that field's
+comment; one that is not (``# --- section ---``) does not.  Without the source (a build that ships only
+.pyc files) the docstring is left as it is.
 """
 from __future__ import annotations
 
+import ast
+import dataclasses
 import inspect
+import io
 import re
+import textwrap
+import tokenize
 from typing import TypeVar
 
 C = TypeVar("C", bound=type)
 
-_FIELD = re.compile(r"^\s+(\w+)\s*:\s*([^=#]+?)\s*(?:=\s*([^#]+?))?\s*(?:#\s?(.*))?$")
-_CONTINUED = re.compile(r"^\s+#\s*(.*)$")
+_CONTINUATION = re.compile(r"^#\s{2,}\S")  # '#' then an indented text: the comment above goes on
 
 
-def _names(cls: type) -> list[str]:
-    fields = getattr(cls, "__dataclass_fields__", None)
-    if fields is not None:
-        return list(fields)
-    return list(getattr(cls, "_fields", ()))  # a NamedTuple
+def _names(cls: type) -> set[str]:
+    if dataclasses.is_dataclass(cls):
+        return {f.name for f in dataclasses.fields(cls)}  # not ClassVar pseudo-fields
+    return set(getattr(cls, "_fields", ()))  # a NamedTuple
+
+
+def _written(source: str, expr: ast.expr) -> str:
+    """``expr`` as written in ``source``, or, where that spans lines, as :func:`ast.unparse` gives it."""
+    text = ast.get_source_segment(source, expr) or ""
+    return text if text and "\n" not in text else ast.unparse(expr)
+
+
+def _default(source: str, value: ast.expr | None) -> str:
+    """The default as written; ``field(default_factory=f)`` as ``f()``, ``field(default=v)`` as v."""
+    if value is None:
+        return ""
+    if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "field":
+        for kw in value.keywords:
+            if kw.arg == "default_factory":
+                return f"{_written(source, kw.value)}()"
+            if kw.arg == "default":
+                return _written(source, kw.value)
+        return ""
+    return _written(source, value)
 
 
 def fields_in_doc(cls: C) -> C:
     """Append ``cls``'s fields, each with its type, default and source comment, to its docstring."""
-    names = set(_names(cls))
+    names = _names(cls)
     try:
-        lines = inspect.getsource(cls).splitlines()
-    except (OSError, TypeError):
+        source = textwrap.dedent(inspect.getsource(cls))
+        tree = ast.parse(source)
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (OSError, TypeError, SyntaxError, tokenize.TokenError):
         return cls
-    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("class ")), 0)
-    entries: list[list[str]] = []  # [name, type, default, text]
-    last = None
-    for line in lines[start + 1:]:  # the body, after any decorators and the class line
-        if line.lstrip().startswith(("def ", "@")):
-            break
-        m = _FIELD.match(line)
-        if m and m.group(1) in names:
-            last = [m.group(1), m.group(2), m.group(3) or "", m.group(4) or ""]
-            entries.append(last)
-            continue
-        c = _CONTINUED.match(line)
-        if c and last is not None:
-            last[3] = f"{last[3]} {c.group(1).strip()}".strip()
-        else:
-            last = None
-    if not entries:
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+    if node is None:
         return cls
+    lines = source.splitlines()
+    comments = {t.start[0]: t for t in tokens if t.type == tokenize.COMMENT}  # line -> its comment
+    body = node.body
     rows = []
-    for name, kind, default, text in entries:
-        head = f"``{name}`` ({kind}" + (f", default {default}" if default else "") + ")"
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id in names):
+            continue
+        texts = []
+        inline = comments.get(stmt.end_lineno)
+        if inline is not None:
+            texts.append(inline.string.lstrip("#").strip())
+            following = body[i + 1].lineno if i + 1 < len(body) else len(lines) + 1
+            for line in range(stmt.end_lineno + 1, following):
+                c = comments.get(line)
+                alone = c is not None and not lines[line - 1][:c.start[1]].strip()
+                if not (alone and _CONTINUATION.match(c.string)):
+                    break
+                texts.append(c.string.lstrip("#").strip())
+        kind = _written(source, stmt.annotation)
+        default = _default(source, stmt.value)
+        text = " ".join(t for t in texts if t)
+        head = f"``{stmt.target.id}`` ({kind}" + (f", default {default}" if default else "") + ")"
         rows.append(f"    - {head}" + (f": {text}" if text else ""))
-    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Fields:\n\n" + "\n".join(rows) + "\n"
+    if rows:
+        cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Fields:\n\n" + "\n".join(rows) + "\n"
     return cls

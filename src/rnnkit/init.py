@@ -65,6 +65,8 @@ def uniform_(shape: Sequence[int], bound: float, rng: np.random.Generator,
     shape = _check_shape(shape)
     check_rng(rng)
     dtype = _check_dtype(dtype)
+    if isinstance(bound, np.ndarray) and bound.ndim == 0:  # a 0-d array: its number
+        bound = bound[()]
     if (isinstance(bound, (bool, np.bool_)) or not isinstance(bound, (int, float, np.integer, np.floating))
             or not (bound >= 0 and math.isfinite(bound))):
         raise ValueError(f"Expected bound to be a finite number >= 0, got {bound!r}")

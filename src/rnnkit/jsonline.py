@@ -2,8 +2,9 @@
 
 Python's ``json`` writes a float that is not finite as ``NaN`` or ``Infinity``, which are not JSON:
 ``jq``, JavaScript and most other readers refuse the line.  Here such a value (an undefined score,
-a missing validation loss, an overflowed perplexity) is written as ``null``.  Text is written as itself
-(UTF-8, as every other output), not as ``\\uXXXX`` escapes: a Chinese sentence stays readable.
+a missing validation loss, an overflowed perplexity) is written as ``null``.  Text is written as itself,
+not as ``\\uXXXX`` escapes, so a Chinese sentence stays readable: in the output's encoding, as every other
+line rnnkit prints (UTF-8 in the metrics log), where a character it cannot hold is said as an error.
 """
 from __future__ import annotations
 

@@ -206,6 +206,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     from rnnkit.hmm import HMMTagger
     from rnnkit.tagging.task import metric_for
 
+    refuse_unused(args, [("--add-k", args.emission != "add_k", "without --emission add_k (it is its k): add it")])
     spec = spec_from_args(args)
     check_metric_available(spec, args.valid, args.test)
     check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors",
@@ -220,7 +221,6 @@ def train_hmm(args: argparse.Namespace) -> int:
         warn(long)
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
-    refuse_unused(args, [("--add-k", args.emission != "add_k", "without --emission add_k (it is its k): add it")])
     hmm = HMMTagger(order=args.order, emission=args.emission, k=args.add_k,
                     scheme=None if spec.scheme == "none" else spec.scheme)
     words = [train.words[i] for i in keep]

@@ -24,8 +24,8 @@ LEVELS = ("word", "char")
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    r"""The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.xz`` and ``.gz``
-    files are decompressed first), without a leading byte-order mark and with ``\r\n`` read as ``\n``.
+    r"""The whole file as a str, decoded strictly as ``encoding`` (UTF-8 unless told; ``.gz``, ``.bz2`` and
+    ``.xz`` files are decompressed first), without a leading byte-order mark and with ``\r\n`` read as ``\n``.
     File problems and bytes that do not decode are the same one-line DataErrors as every reader's
     (:func:`rnnkit.data.files.open_data`, :func:`rnnkit.data.encodings.decode_bytes`)."""
     path = Path(path)

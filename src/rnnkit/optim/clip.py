@@ -38,14 +38,18 @@ def _check_grads(grads: Mapping[str, np.ndarray | RowSparseGrad | None], writeab
 
 
 def _norm(g: np.ndarray, norm_type: float) -> float:
-    """||g||_p; the common p = 2 as one BLAS dot in g's own dtype (no float64 copy of a big array),
-    redone in float64, scaled by the largest |g_i|, only if the squares overflowed."""
+    """||g||_p; the common p = 2 as one BLAS dot in g's own dtype (no float64 copy of a big array), another
+    p in float64; redone scaled by the largest |g_i| only if the powers overflowed."""
     v = g.ravel()
-    if norm_type == 2.0:
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below, not printed
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below, not printed
+        if norm_type == 2.0:
             sq = float(np.dot(v, v))
-        if math.isfinite(sq):
-            return math.sqrt(sq)
+            if math.isfinite(sq):
+                return math.sqrt(sq)
+        else:
+            n = float(np.linalg.norm(v.astype(np.float64, copy=False), ord=norm_type))
+            if math.isfinite(n):
+                return n
     return _scaled_norm(v.astype(np.float64, copy=False), norm_type)
 
 

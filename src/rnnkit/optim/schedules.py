@@ -154,7 +154,8 @@ class DecayAfter(_ClosedForm):
     epoch, is ``DecayAfter(SGD(params, lr=1.0), start_epoch=4, gamma=0.5)``: epoch 5 uses 0.5,
     epoch 6 uses 0.25.  (Their medium and large models use start_epoch 6 / 14 and gamma 1/1.2 / 1/1.15.)
     With ``start_epoch=0`` epoch 1 already uses :math:`\gamma_0 \cdot \text{gamma}`, so the constructor
-    sets ``optimizer.lr`` to it.
+    sets ``optimizer.lr`` to it; build one schedule per optimizer (a second one would take that rate as its
+    :math:`\gamma_0`), and restore a run with ``load_state_dict``.
     """
 
     fields = ("epoch", "base_lr", "start_epoch", "gamma")

@@ -27,8 +27,8 @@ class TrainConfig:
     step_size: int = 1  # step: decay every step_size epochs
     average: float | None = None  # keep an exponential moving average of the weights with this decay
     patience: int | None = None  # early stopping: epochs without improvement allowed; the next one stops
-    checkpoint_steps: int | None = None  # write last.safetensors every N steps
-    checkpoint_minutes: float | None = 5.0  # ... and every M minutes
+    checkpoint_steps: int | None = None  # write last.safetensors every N steps (None: not by steps)
+    checkpoint_minutes: float | None = 5.0  # write last.safetensors every M minutes (None or 0: not by time)
     log_every: int = 50  # a metrics line (and a plain progress line) every N steps
     seed: int = 0  # every random draw (init, dropout, jitter) flows from this seed
     max_steps: int | None = None  # stop after this many steps in total (for quick runs)
