@@ -261,6 +261,7 @@ def test_numbers_that_used_to_pass_or_be_misnamed():
     assert LSTM(3, 4, init="uniform", init_scale=np.float32(0.05)).params["weight_hh_l0"].max() <= 0.05
     with pytest.raises(ValueError, match="Expected bound to be a finite number >= 0, got '1'"):
         uniform_((2, 2), "1", rng)
+    assert np.abs(uniform_((2, 2), np.array(0.1), rng)).max() <= 0.1  # a 0-d array is a number
     for counts in ([1.0, np.nan, 2.0], [1, -5, 2], [1.0, np.inf, 2.0]):
         with pytest.raises(ValueError, match="counts to be finite and >= 0 .*for word 1"):
             frequency_classes(np.array(counts), 2)
