@@ -46,12 +46,15 @@ def test_an_interrupt_while_the_cli_modules_load_is_one_line_and_130(monkeypatch
 
     monkeypatch.delitem(sys.modules, "rnnkit.cli.main")  # loaded again, as in a new process
     monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     try:
         code = entry.main(["--version"])
     except KeyboardInterrupt:
         pytest.fail("the interrupt escaped: Python prints a traceback")
     monkeypatch.undo()
     assert code == 130 and _one_line(capsys.readouterr().err) == "rnnkit: interrupted\n"
+    # a caller in this process gets its handlers back (only the console script stays deaf until it exits)
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
 
 
 def test_an_interrupt_while_the_parser_is_built_is_one_line_and_130(monkeypatch, capsys):

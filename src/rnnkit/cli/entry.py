@@ -22,10 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     def terminate(signum, frame):
         raise Terminated()
 
+    found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    found = {sig: handler for sig, handler in found.items() if handler is not None}  # None: set outside Python
     try:  # SIGTERM raises here too, before and after rnnkit.cli.main's own handler, so the except below takes it
         signal.signal(signal.SIGTERM, terminate)
     except (ValueError, OSError):  # not the main thread
-        pass
+        found = {}
     mask = getattr(signal, "pthread_sigmask", None)  # POSIX
     try:
         if mask is not None:  # a Ctrl-C in numpy's import made it report a broken installation, or was lost
@@ -41,10 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         if code is None:  # nothing said yet: it came before rnnkit.cli.main could take it (else: a late second one)
             code = 143 if isinstance(exc, Terminated) else 130
             print(f"rnnkit: {'terminated' if code == 143 else 'interrupted'}", file=sys.stderr)
-    if getattr(sys.modules.get("rnnkit.cli.main"), "said", None) is not None or code in (130, 143):
-        for sig in (signal.SIGINT, signal.SIGTERM):  # ending after an interrupt: a late second one changes
-            try:                                     # nothing (it killed the exiting interpreter: status -15)
-                signal.signal(sig, signal.SIG_IGN)
-            except (ValueError, OSError):
-                pass
+    interrupted = getattr(sys.modules.get("rnnkit.cli.main"), "said", None) is not None or code in (130, 143)
+    for sig, handler in found.items():
+        # the console script (argv None) ends after an interrupt deaf to a late second one, which killed the
+        # exiting interpreter (status -15); a caller in the same process gets its handlers back
+        signal.signal(sig, signal.SIG_IGN if interrupted and argv is None else handler)
     return code
