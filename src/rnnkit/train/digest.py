@@ -130,9 +130,10 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
                 "files and options, or start a new run without --resume")
     then = meta.get("train_config") or {}
+    moved = [k for k in FIXED_ON_RESUME if k in then and k in train_config and then[k] != train_config[k]]
     differ = [f"--{k.replace('_', '-')} {_option_value(then[k])} then, {_option_value(train_config[k])} now"
-              for k in FIXED_ON_RESUME
-              if k in then and k in train_config and then[k] != train_config[k]]
+              + (" (each --optimizer has its own default --lr)" if k == "lr" and "optimizer" in moved else "")
+              for k in moved]
     then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
     now = run_options or {}
     differ += [f"{k} {_option_value(then[k])} then, {_option_value(now[k])} now" for k in now
