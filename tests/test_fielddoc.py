@@ -88,3 +88,23 @@ def test_declarations_are_read_as_python_reads_them():
                     '- ``sizes`` (tuple, default (1, 2)): over two lines',
                     '- ``extra`` (dict, default dict()): made fresh',
                     '- ``fixed`` (int, default 4)'], doc
+
+
+def test_the_source_is_read_when_the_docstring_is_first_read_and_once(monkeypatch):
+    """Reading the source cost 120 ms over the configs at every import, for a docstring only help() reads."""
+    import inspect
+
+    calls = []
+    real = inspect.getsource
+    monkeypatch.setattr(inspect, "getsource", lambda obj: calls.append(obj) or real(obj))
+
+    @fields_in_doc
+    @dataclass
+    class Late:
+        """Late."""
+
+        n: int = 2  # the count
+
+    assert calls == []
+    assert Late.__doc__ == Late().__doc__ == "Late.\n\n    Fields:\n\n    - ``n`` (int, default 2): the count\n"
+    assert calls == [Late]
