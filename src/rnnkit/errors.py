@@ -88,3 +88,8 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, ``timeout``, a batch scheduler, ``docker stop``) on the command line: it unwinds
     as Ctrl-C does (a checkpoint write under way is abandoned, its temporary removed, the run folder's
     lock released) and ends with one line and exit code 143."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """A SIGTERM handler: raise :class:`Terminated` in the main thread (the command line's, see rnnkit.cli)."""
+    raise Terminated()

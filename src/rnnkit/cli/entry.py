@@ -17,15 +17,12 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     import signal
 
-    from rnnkit.errors import Terminated  # already imported by rnnkit's __init__: costs nothing
-
-    def terminate(signum, frame):
-        raise Terminated()
+    from rnnkit.errors import Terminated, raise_terminated  # imported by rnnkit's __init__ already: free
 
     found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     found = {sig: handler for sig, handler in found.items() if handler is not None}  # None: set outside Python
     try:  # SIGTERM raises here too, before and after rnnkit.cli.main's own handler, so the except below takes it
-        signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGTERM, raise_terminated)
     except (ValueError, OSError):  # not the main thread
         found = {}
     mask = getattr(signal, "pthread_sigmask", None)  # POSIX
@@ -43,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         if code is None:  # nothing said yet: it came before rnnkit.cli.main could take it (else: a late second one)
             code = 143 if isinstance(exc, Terminated) else 130
             print(f"rnnkit: {'terminated' if code == 143 else 'interrupted'}", file=sys.stderr)
-    interrupted = getattr(sys.modules.get("rnnkit.cli.main"), "said", None) is not None or code in (130, 143)
+    interrupted = code in (130, 143)  # an interrupt's codes, said here or by rnnkit.cli.main
     for sig, handler in found.items():
         # the console script (argv None) ends after an interrupt deaf to a late second one, which killed the
         # exiting interpreter (status -15); a caller in the same process gets its handlers back

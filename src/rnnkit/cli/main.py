@@ -22,7 +22,8 @@ from rnnkit._version import __version__
 from rnnkit.cli import processes
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import given_options, unrecognized
-from rnnkit.errors import RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error
+from rnnkit.errors import (RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error,
+                           raise_terminated)
 
 # Subcommand modules, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
@@ -216,11 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _on_sigterm():
     """Make SIGTERM raise :class:`~rnnkit.errors.Terminated` (in the main thread); the handler it replaced."""
-    def terminate(signum, frame):
-        raise Terminated()
-
     try:
-        return signal.signal(signal.SIGTERM, terminate)
+        return signal.signal(signal.SIGTERM, raise_terminated)
     except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
         return None
 
