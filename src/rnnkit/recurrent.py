@@ -1,13 +1,10 @@
 r"""Stacked, optionally bidirectional recurrent layers: :class:`RNN`, :class:`LSTM` and :class:`GRU`.
 
 Shapes, fixed for the whole module (as in PyTorch's ``nn.RNN`` docs): T time steps, B batch,
-D input size, H hidden size, L layers, dirs = 2 if bidirectional else 1.
-
-- input ``x``: (T, B, D), time-major;
-- ``out``: (T, B, dirs*H), the last layer's hidden states (forward and reverse concatenated), zero at
-  padded steps;
-- ``state``: (L*dirs, B, H), index ``layer * dirs + direction``; for LSTM a tuple ``(h, c)``.  The
-  final state is each sequence's state at its last real step, as PyTorch's packed sequences give.
+D input size, H hidden size, L layers, dirs = 2 if bidirectional else 1.  :meth:`Recurrent.forward` says
+what ``x`` (T, B, D), ``out`` (T, B, dirs*H) and ``state`` (L*dirs, B, H), index ``layer * dirs +
+direction``, hold; the final state is each sequence's at its last real step, as PyTorch's packed
+sequences give.
 
 Parameters live in ``self.params`` under PyTorch's names and layouts (``weight_ih_l{k}``,
 ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, suffix ``_reverse``), so weights move to and
@@ -25,7 +22,7 @@ the two calls.  ``out`` may share memory with the cache: do not modify it in pla
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -34,28 +31,12 @@ from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int, check_rng
 from rnnkit.init import check_forget_bias
 from rnnkit.nn.dropout import scaled_keep_mask
+from rnnkit.recurrent_cache import LayerCache, RecurrentCache
 from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state, warn_no_effect
 from rnnkit.recurrent_config import RecurrentConfig
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
-
-
-class LayerCache(NamedTuple):
-    """One layer's part of :class:`RecurrentCache`: its input dropout mask, kernel caches, DropConnect masks."""
-    drop_mask: np.ndarray | None  # (T, B, D_l) scaled dropout mask on this layer's input
-    directions: list  # one kernel cache per direction
-    hh_masks: list  # per direction: (gates * H, H) scaled DropConnect mask on weight_hh, or None
-
-
-class RecurrentCache(NamedTuple):
-    """What :meth:`Recurrent.backward` needs from :meth:`Recurrent.forward`."""
-    layers: list[LayerCache]
-    order: np.ndarray | None  # batch permutation sorting by length, None without padding
-    inverse: np.ndarray | None
-    rev_index: np.ndarray | None  # (T, B) per-sequence time reversal, sorted order
-    used_learned_init: bool
-    shape: tuple[int, int]  # (T, B)
 
 
 class Recurrent:
@@ -196,9 +177,9 @@ class Recurrent:
         """Run every layer and direction over x (T, B, D); returns (out, final state, cache).
 
         - ``x``: (T, B, D), time-major, of the layer's dtype (another dtype is a TypeError), finite.
-        - ``state``: the initial state, (L*dirs, B, H) (a tuple (h, c) of two for LSTM), rows ordered as
-          PyTorch's (layer by layer, the forward direction before the reverse), of the layer's dtype; None
-          starts from zeros, or from the learned ``h0_l*`` with ``learn_init``.
+        - ``state``: the initial state, (L*dirs, B, H) (a tuple (h, c) of two for LSTM), row
+          ``layer * dirs + direction`` as PyTorch orders them, of the layer's dtype; None starts from
+          zeros, or from the learned ``h0_l*`` with ``learn_init``.
         - ``lengths`` (B,) or ``mask`` (T, B) bool, not both: variable lengths, each sequence's real tokens
           first (any order of lengths); None, every sequence runs all T steps.
         - ``training``: dropout and weight drop act only then, and need ``rng`` (a numpy Generator:
