@@ -98,7 +98,6 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     for output, said in ((tmp_path, f"--output {tmp_path} is a folder; give a file name"),
                          (tmp_path / "afile" / "x.txt", f"{tmp_path / 'afile'} is a file, not a folder"),
-                         (tmp_path / "none" / "x.txt", f"the folder {tmp_path / 'none'} does not exist"),
                          (model, "is a file this command reads"),  # the model: it was replaced by tags
                          (valid, "is a file this command reads")):  # its gold tags were replaced by predictions
         before = Path(output).read_bytes() if Path(output).is_file() else None
@@ -106,6 +105,10 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
         assert code == 2 and out == "" and err.startswith("rnnkit: error: ") and said in err, err
         assert "Errno" not in err and err.count("\n") == 1, err
         assert before is None or Path(output).read_bytes() == before
+    # a missing folder is made, as train's --run-dir and train hmm's --output are (it was refused)
+    nested = tmp_path / "none" / "deeper" / "x.conllu"
+    code, _, err = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu", "--output", str(nested)])
+    assert code == 0 and err == "" and nested.read_text(encoding="utf-8") == pred.read_text(encoding="utf-8"), err
     # CoNLL-U read as raw text (the default --format): its token lines were tagged column by column, silently
     code, out, err = run_cli(capsys, ["tag", model, str(valid)])
     assert code == 0 and f"{valid} looks like CoNLL-U (" in err and "give --format conllu to tag its words" in err

@@ -103,7 +103,7 @@ def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     assert code == 2 and "one --labels name per run (1), got 2" in err
     # a plot file that cannot be written is refused before the table (it came after, or not at all)
     for target, said in (("", "--output needs a file name"), ("c.txt", "matplotlib does not write .txt files"),
-                         (str(tmp_path / "none" / "c.png"), "the folder")):
+                         (str(tmp_path / "r1" / "metrics.jsonl" / "c.png"), "metrics.jsonl is a file, not a folder")):
         code, out, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "-o", target])
         assert code == 2 and out == "" and said in err, (target, err)
     code, out, err = run_cli(capsys, ["gradflow", "--steps", "3", "--plot", "flow.txt"])
@@ -157,9 +157,13 @@ def test_missing_matplotlib_is_one_line_with_the_install_hint(tmp_path, capsys, 
 
 
 def test_a_plot_path_that_cannot_be_written_names_it(tmp_path, capsys):
-    """Not the temporary file the atomic write uses, and a folder is said to be one."""
+    """Not the temporary file the atomic write uses, and a folder is said to be one; a missing folder is made."""
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path / "afile" / "f.png")])
+    assert code == 2 and f"--plot {tmp_path / 'afile' / 'f.png'}: {tmp_path / 'afile'} is a file, not a folder" in err
+    assert ".tmp" not in err, err
     code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path / "no" / "such" / "f.png")])
-    assert code == 2 and f"--plot {tmp_path / 'no' / 'such' / 'f.png'}: the folder" in err and ".tmp" not in err, err
+    assert code == 0 and (tmp_path / "no" / "such" / "f.png").stat().st_size > 0, err
     code, _, err = run_cli(capsys, ["gradflow", "--steps", "5", "--plot", str(tmp_path)])
     assert code == 2 and f"--plot {tmp_path} is a folder; give a file name, e.g." in err, err
 

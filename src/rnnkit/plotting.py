@@ -95,7 +95,8 @@ def quiet_glyph_warnings() -> Iterator[None]:
 def check_plot_file(path: str, option: str) -> None:
     """ValueError naming ``option`` for a plot file that cannot be written, before the work that draws
     it: no name, a format matplotlib does not write (by the suffix), or a path
-    :func:`rnnkit.data.files.check_output_path` refuses; ImportError without matplotlib."""
+    :func:`rnnkit.data.files.check_output_path` refuses (a missing folder is not refused: it is made);
+    ImportError without matplotlib."""
     if not str(path).strip():
         raise ValueError(f"{option} needs a file name (e.g. plot.png), got an empty one")
     Figure, FigureCanvasAgg, _ = matplotlib_parts()
@@ -105,7 +106,7 @@ def check_plot_file(path: str, option: str) -> None:
         raise ValueError(f"{option} {path}: matplotlib does not write .{fmt} files; use .png, .pdf or .svg")
     from rnnkit.data.files import check_output_path
 
-    check_output_path(str(path), option, suffix=".png")
+    check_output_path(str(path), option, make_folders=True, suffix=".png")
 
 
 def new_figure(width: float, height: float) -> Any:
@@ -118,12 +119,14 @@ def new_figure(width: float, height: float) -> Any:
 
 def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     """Write the figure to ``path`` (format by suffix: .png, .pdf, .svg) atomically and return the path:
-    the image appears whole or not at all, even if the process is killed while it is written."""
+    the image appears whole or not at all, even if the process is killed while it is written.  Missing
+    parent folders are made."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name for the plot, e.g. {path / 'plot.png'}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight"))
     except OSError as exc:
         if "cannot write" in str(exc):  # the temporary beside it could not be made

@@ -112,11 +112,13 @@ def text_lines(text: str) -> list[str]:
 
 def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` exactly (no newline translation), compressed when the name ends in .gz/.xz/.bz2, and
-    atomically (:mod:`rnnkit.atomic`).  The text is encoded before the file is opened: a character
-    ``encoding`` cannot hold raises UnicodeEncodeError without creating or emptying the file."""
+    atomically (:mod:`rnnkit.atomic`); missing parent folders are made, as for checkpoints.  The text is
+    encoded before the file is opened: a character ``encoding`` cannot hold raises UnicodeEncodeError
+    without creating or emptying the file."""
     path = Path(path)
     data = text.encode(encoding)
     opener = _opener(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(f: BinaryIO) -> None:
         if opener is open:
