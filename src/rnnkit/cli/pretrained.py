@@ -44,7 +44,9 @@ def add_pretrained_options(group: argparse._ArgumentGroup, what: str = "word") -
                             "('word v1 ... vd' lines, .txt or .vec) or word2vec binary (.bin); .gz or .xz allowed "
                             "(default: random initialisation)")
     group.add_argument("--freeze-embeddings", action="store_true",
-                       help="keep the pretrained vectors fixed during training (needs --embeddings)")
+                       help="keep the whole embedding table fixed during training, as torch's "
+                            "Embedding.from_pretrained(freeze=True) does: words without a vector keep their random "
+                            "start (needs --embeddings)")
 
 
 def add_extend_option(group: argparse._ArgumentGroup, files: str = "--valid and --test") -> None:
