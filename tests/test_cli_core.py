@@ -348,6 +348,12 @@ def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
      "and rnnkit translate, not of rnnkit tag"),
     (["train", "lm", "--train", "t.txt", "--bogus", "3"], "unrecognized arguments: --bogus 3 (see rnnkit train lm "
      "--help for its options)"),
+    # a misspelling gets the nearest option or choice
+    (["train", "lm", "--train", "t.txt", "--hiden", "3"], "unrecognized arguments: --hiden 3: did you mean --hidden? "
+     "(see rnnkit train lm --help for its options)"),
+    (["trian", "lm"], "invalid choice: 'trian' (choose from "),  # argparse's list of choices, then:
+    (["trian", "lm"], "translate'); did you mean 'train'?"),
+    (["train", "lm", "--train", "t.txt", "--cell", "lsmt"], "gru'); did you mean 'lstm'?"),
 ])
 def test_an_unknown_option_names_the_command_and_where_it_belongs(argv, said, capsys):
     assert _exit_code(argv) == 2

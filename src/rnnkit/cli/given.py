@@ -92,4 +92,16 @@ def unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: S
     if owners:
         shown = owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + " and " + owners[-1]
         return f"{text}: {option} is an option of {shown}, not of {command} (see {command} --help)"
+    near = closest(option, [s for a in p._actions for s in a.option_strings if s.startswith("--")]) if option else None
+    if near:
+        return f"{text}: did you mean {near}? (see {command} --help for its options)"
     return f"{text} (see {command} --help for its options)"
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice most like ``word`` (a misspelt option or command: --hiden, trian), or None when none is
+    close (difflib's ratio below 0.75)."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return found[0] if found else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from rnnkit._version import __version__
 from rnnkit.cli import processes
 from rnnkit.cli.common import positive_int
-from rnnkit.cli.given import given_options, unrecognized
+from rnnkit.cli.given import closest, given_options, unrecognized
 from rnnkit.errors import (RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error,
                            raise_terminated)
 
@@ -62,6 +62,16 @@ class _Parser(argparse.ArgumentParser):
         if processes.launcher_rank():  # under mpiexec every process meets the same bad option: process 0 says it
             self.exit(2)
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """argparse's check of a choice, with the nearest choice suggested: ``rnnkit trian`` -> did you mean 'train'?"""
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            near = closest(value, [str(c) for c in action.choices]) if isinstance(value, str) and action.choices else None
+            if near is None:
+                raise
+            raise argparse.ArgumentError(action, f"{exc.message}; did you mean '{near}'?") from None
 
     def _print_message(self, message: str, file=None) -> None:
         """argparse ignores a failed write, so ``rnnkit --help > /dev/full`` exited 0 with nothing written:
