@@ -77,7 +77,8 @@ def register(groups) -> None:
                    help="tokens: words split at whitespace, or characters: every non-space character is one "
                         "token and spaces are dropped (Chinese or Japanese written without spaces; Latin words "
                         "are then split into letters too); saved with the model")
-    d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid")
+    d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid "
+                   "(the sentences drawn by --seed)")
     d.add_argument("--folds", type=fold_count, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
     d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
     m = p.add_argument_group("model")
@@ -103,7 +104,8 @@ def register(groups) -> None:
     m.add_argument("--max-length", type=nonnegative_int, default=0,
                    help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
-    add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier")
+    add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier",
+                      seeded="; without --valid, which sentences --valid-fraction holds out")
     p.set_defaults(func=train_classifier)
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first

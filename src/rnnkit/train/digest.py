@@ -159,3 +159,12 @@ def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
     if cfg.max_steps is not None and st.step >= cfg.max_steps:
         return done + f"has taken its {st.step} steps; nothing to train: give a larger --max-steps to go on"
     return f"resumed from {checkpoint} at epoch {st.epoch + 1}, step {st.step}"
+
+
+def threads_note(then: int, now: int) -> str:
+    """What a run resumed with another BLAS thread count says: OpenBLAS splits a long float32 sum
+    differently over another number of threads, so the run goes on at rounding-level differences
+    from the uninterrupted one (the same seed is bit for bit only with the same count)."""
+    return (f"note: this run trained with {then} BLAS thread(s) and goes on with {now}, so its float32 sums "
+            f"round differently: it will not be bit for bit the uninterrupted run; for that, resume with "
+            f"'rnnkit --threads {then} train ...'")

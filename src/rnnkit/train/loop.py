@@ -37,11 +37,12 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
+from rnnkit.row_threads import blas_threads
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
-from rnnkit.train.digest import resume_message, resume_problem
+from rnnkit.train.digest import resume_message, resume_problem, threads_note
 from rnnkit.train.earlier_run import EarlierRun
 from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
@@ -76,6 +77,7 @@ class Trainer:
         kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one.
         ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`)."""
         self.group = group or SingleProcess()
+        self.resumed_threads: int | None = None  # the BLAS thread count of the run --resume continues
         self.split = divide(task, self.group)  # several processes: each its streams, or its part of each batch
         if self.group.rank:
             progress = Progress("none")  # process 0 shows the progress
@@ -142,6 +144,7 @@ class Trainer:
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
             "rng": ckpt.rng_state(self.rng),
             "processes": self.group.size,
+            "blas_threads": blas_threads(),  # float32 sums' order depends on it: said on --resume if it changes
             "rank_rngs": rank_rngs,
             "loop": loop_record(st, self.carry is not None, self.first_loss),
         }
@@ -163,6 +166,7 @@ class Trainer:
         problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest, self.run_options)
         if problem:
             raise CheckpointError(f"{path}: {problem}")
+        self.resumed_threads = meta.get("blas_threads")  # absent from checkpoints written before it was kept
         if meta.get("processes", 1) != self.group.size:
             raise CheckpointError(f"{path}: this run was trained by {meta.get('processes', 1)} process(es), this one "
                                   f"has {self.group.size}; resume with as many (mpiexec -n)")
@@ -252,6 +256,8 @@ class Trainer:
             # an early stop is judged again under this run's --patience, which may change on resume
             self.state.stopped_early = self._patience_exhausted()
             self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
+            if self.resumed_threads not in (None, blas_threads()):
+                self.progress.message(threads_note(self.resumed_threads, blas_threads()), always=True)
         else:
             self._start_afresh()
             for v in self.task.params.values() if self.group.size > 1 else ():
