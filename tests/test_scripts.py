@@ -15,3 +15,15 @@ def test_script_of_a_text_prefers_kana_then_hangul_then_han():
     assert script("東京へ行く") == "kana"  # Japanese: kanji and kana
     assert script("漢字 한국어") == "hangul"
     assert script("北京大学") == "han" and script("Hello, world") is None
+
+
+def test_the_regular_expression_finds_exactly_the_characters_is_cjk_accepts():
+    """cjk_characters (one compiled character class) against is_cjk over every code point but the surrogates."""
+    import sys
+
+    from rnnkit.data.scripts import cjk_characters, count_cjk, is_cjk
+
+    text = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    found = cjk_characters(text)
+    assert found == [ch for ch in text if is_cjk(ch)] and len(found) > 90_000
+    assert count_cjk("abc 中文 かな 한국") == 4 and cjk_characters("plain ASCII") == []

@@ -89,13 +89,13 @@ def unknown_characters_hint(loaded: Any, text: str, where: str) -> None:
     """Warn when a fifth or more of the Chinese/Japanese characters of ``text`` are unknown to the
     segmenter: it then guesses blindly.  The usual cause is Simplified text given to a model trained on
     Traditional (UD Chinese GSD is Traditional) or the reverse; the warning names the characters."""
-    from rnnkit.data.scripts import is_cjk
+    from rnnkit.data.scripts import cjk_characters
     from rnnkit.data.segmentation import fold_width
 
     enc = getattr(loaded, "encoder", None)
     fold = enc.fold_width if enc is not None else loaded.task.get("fold_width")
     known = _known(loaded)
-    han = [ch for ch in text if is_cjk(ch)]
+    han = cjk_characters(text)
     unknown = Counter(ch for ch in han if (fold_width(ch) if fold else ch) not in known)
     if len(han) >= 10 and unknown.total() >= 0.2 * len(han):
         common = "".join(sorted(unknown, key=lambda ch: (-unknown[ch], ch))[:8])

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from rnnkit.data.files import read_text_file, text_lines, write_text_file
-from rnnkit.data.scripts import is_cjk
+from rnnkit.data.scripts import count_cjk
 from rnnkit.errors import DataError
 
 TAGS = ("B", "M", "E", "S")
@@ -114,8 +114,11 @@ def unsegmented_cjk(texts: Iterable[str]) -> float | None:
     """
     chars = cjk = cjk_tokens = cjk_token_chars = 0
     for text in texts:
+        if text.isascii():  # no such character: only its non-space characters count
+            chars += sum(map(len, text.split()))
+            continue
         for token in text.split():
-            n = sum(map(is_cjk, token))
+            n = count_cjk(token)
             chars += len(token)
             if n:
                 cjk += n
