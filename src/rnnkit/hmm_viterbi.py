@@ -50,12 +50,13 @@ def viterbi_second_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[l
     delta[K] = log_trans[K, K, :K] + log_emit[0]
     inner = log_trans[:, :K, :K]  # (K+1, K, K)
     backpointers = np.zeros((n, K, K), dtype=np.int64)  # (n, K, K) best t1 for (t2, t3) at i
+    cand = np.empty((K + 1, K, K))  # (K+1, K, K) [t1, t2, t3], one buffer for every step
     for i in range(1, n):
-        cand = delta[:, :, None] + inner  # (K+1, K, K) [t1, t2, t3]
-        backpointers[i] = np.argmax(cand, axis=0)
-        best = np.take_along_axis(cand, backpointers[i][None], axis=0)[0]  # (K, K)
-        delta = np.full((K + 1, K), -np.inf)
-        delta[:K] = best + log_emit[i][None, :]
+        np.add(delta[:, :, None], inner, out=cand)
+        cand.argmax(axis=0, out=backpointers[i])
+        best = cand.max(axis=0)  # (K, K): the value at the argmax
+        delta[K] = -np.inf  # from step 2 on no path is at BOS
+        np.add(best, log_emit[i][None, :], out=delta[:K])
     final = delta + log_trans[:, :K, K]  # (K+1, K)
     t1, t2 = np.unravel_index(int(np.argmax(final)), final.shape)
     score = float(final[t1, t2])

@@ -66,16 +66,18 @@ class SuffixModel:
     def _count(self, words: Mapping[str, np.ndarray], K: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(prior (K,), {suffix: (K,) probabilities}) for one capitalisation class."""
         prior = np.zeros(K)  # (K,)
-        suffix_counts: dict[str, np.ndarray] = {}
-        for word, counts in words.items():
+        index: dict[str, int] = {}  # suffix -> its row of the count table, in order of first sight
+        rows, of_word = [], []  # for every (word, suffix) pair: the suffix's row and the word's
+        for w, (word, counts) in enumerate(words.items()):
             prior += counts
             for i in range(1, min(self.max_length, len(word)) + 1):
-                suffix = word[-i:]
-                if suffix not in suffix_counts:
-                    suffix_counts[suffix] = np.zeros(K)
-                suffix_counts[suffix] += counts
-        probs = {s: c / c.sum() for s, c in suffix_counts.items()}
-        return prior / prior.sum(), probs
+                rows.append(index.setdefault(word[-i:], len(index)))
+                of_word.append(w)
+        word_counts = np.array(list(words.values()), dtype=np.float64).reshape(len(words), K)  # (W, K)
+        table = np.zeros((len(index), K))  # (S, K) counts of each suffix's words' tags, whole numbers: exact sums
+        np.add.at(table, np.array(rows, dtype=np.intp), word_counts[np.array(of_word, dtype=np.intp)])
+        table /= table.sum(axis=1, keepdims=True)
+        return prior / prior.sum(), dict(zip(index, table))
 
     def distribution(self, word: str) -> np.ndarray:
         """(K,) ``P(t | longest known suffix of word)`` by successive abstraction; sums to 1."""
