@@ -30,7 +30,8 @@ across hypotheses and models; the mass the model puts on the banned tokens simpl
 hypothesis.  (Renormalising would add log(1 / (1 - P(pad) - P(bos))) per step and rank hypotheses
 by a distribution the model was never trained to give.)
 
-Beam search (one source sentence at a time, its k beams batched): at each step the 2k best
+Beam search (every sentence's beams are rows of one batch, so each step is one decoder step for
+the whole batch; each sentence ranks only its own): at each step the 2k best
 one-token extensions of the k live beams are taken by score (the normaliser is the same for all of
 them at a given step, so this order is also the normalised order).  Walking them best first, an
 EOS extension among the first k joins the finished list; other extensions become the next beams
@@ -181,51 +182,41 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
                        np.stack(attn[b]) if attn[b] else None) for b in range(B)]
 
 
-def _beam_one(model: Any, carry: Any, k: int, max_len: int, bos: int, eos: int, alpha: float,
-              banned: np.ndarray, min_len: int) -> list[Hypothesis]:
-    """Beam search for one sentence (carry of batch 1); returns every hypothesis it ended with."""
-    beams: list[tuple[int, ...]] = [()]
-    scores = np.zeros(1)  # (n,) float64
-    ids = np.array([bos], dtype=np.int64)
-    finished: list[Hypothesis] = []
-    early = _early(banned, eos)
-    for step in range(max_len):
-        logp, _, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (n, V)
-        V = logp.shape[1]
-        flat = (scores[:, None] + logp).ravel()  # (n*V,) float64
-        m = min(2 * k, flat.size)
-        top = np.argpartition(-flat, m - 1)[:m]
-        top = top[np.lexsort((top, -flat[top]))]  # best first, ties to the lower index like argmax
-        rows, toks, new_scores = [], [], []
-        for rank, idx in enumerate(top):
-            if flat[idx] == -np.inf:  # a banned token; every later one is too (best first)
-                break
-            row, tok = divmod(int(idx), V)
-            if tok == eos:
-                if rank < k:
-                    n = len(beams[row]) + 1
-                    finished.append(Hypothesis(beams[row], float(flat[idx]),
-                                               float(flat[idx]) / length_penalty(n, alpha), True))
-            elif len(rows) < k:
-                rows.append(row)
-                toks.append(tok)
-                new_scores.append(flat[idx])
-            if len(rows) == k:
-                break
-        beams = [beams[r] + (t,) for r, t in zip(rows, toks)]
-        scores = np.array(new_scores, dtype=np.float64)
-        if len(finished) >= k or not rows:
-            return finished
-        carry = model.select(carry, np.array(rows))
-        ids = np.array(toks, dtype=np.int64)
-    live = [Hypothesis(b, float(s), float(s) / length_penalty(len(b), alpha), False) for b, s in zip(beams, scores)]
-    return finished + live
+def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, k: int, eos: int, alpha: float,
+            finished: list[Hypothesis]) -> tuple[list[int], list[int], list[float]]:
+    """One step of one sentence's search: its live ``beams`` with their ``scores`` (n,) and this step's
+    ``logp`` (n, V).  EOS extensions among the best k join ``finished``; returns (rows, tokens, scores)
+    of the next beams, at most k, best first (see the module docstring)."""
+    V = logp.shape[1]
+    flat = (scores[:, None] + logp).ravel()  # (n*V,) float64
+    m = min(2 * k, flat.size)
+    top = np.argpartition(-flat, m - 1)[:m]
+    top = top[np.lexsort((top, -flat[top]))]  # best first, ties to the lower index like argmax
+    rows: list[int] = []
+    toks: list[int] = []
+    new_scores: list[float] = []
+    for rank, idx in enumerate(top):
+        if flat[idx] == -np.inf:  # a banned token; every later one is too (best first)
+            break
+        row, tok = divmod(int(idx), V)
+        if tok == eos:
+            if rank < k:
+                n = len(beams[row]) + 1
+                finished.append(Hypothesis(beams[row], float(flat[idx]), float(flat[idx]) / length_penalty(n, alpha),
+                                           True))
+        elif len(rows) < k:
+            rows.append(row)
+            toks.append(tok)
+            new_scores.append(flat[idx])
+        if len(rows) == k:
+            break
+    return rows, toks, new_scores
 
 
 def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int,
                 max_len: int | np.ndarray, bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
                 pad: int | None = PAD, min_len: int = 1) -> list[list[Hypothesis]]:
-    """Beam search (see the module docstring) with ``beam_size`` beams, one sentence at a time; ``src``,
+    """Beam search (see the module docstring) with ``beam_size`` beams for every sentence at once; ``src``,
     ``src_lengths``, ``max_len``, ``min_len`` and the special ids as :func:`greedy_decode` takes them,
     ``length_norm`` the GNMT alpha (0: rank by the plain sum).  For each sentence its ``nbest`` best
     hypotheses, finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are
@@ -237,11 +228,42 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     _int("nbest", nbest, 1, k + 1)
     alpha = check_length_norm(length_norm)
     carry = model.encode(src, src_lengths)
-    limits = _per_sentence(limits, carry.feed.shape[0])  # (B,)
+    B = carry.feed.shape[0]
+    limits = _per_sentence(limits, B)  # (B,)
+    early = _early(banned, eos)
+    beams: list[list[tuple[int, ...]]] = [[()] for _ in range(B)]  # each sentence's live hypotheses
+    scores = [np.zeros(1) for _ in range(B)]  # (n,) float64 each
+    found: list[list[Hypothesis]] = [[] for _ in range(B)]
+    live = list(range(B))  # the sentences still searching, in the order of their rows of the carry
+    ids = np.full(B, bos, dtype=np.int64)
+    step = 0
+    while live:
+        logp, _, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (rows, V)
+        start = 0
+        keep: list[int] = []
+        next_ids: list[int] = []
+        going_on = []
+        for b in live:
+            n = len(beams[b])
+            rows, toks, new_scores = _extend(beams[b], scores[b], logp[start : start + n], k, eos, alpha, found[b])
+            beams[b] = [beams[b][r] + (t,) for r, t in zip(rows, toks)]
+            scores[b] = np.array(new_scores, dtype=np.float64)
+            if rows and len(found[b]) < k:
+                if step + 1 < limits[b]:
+                    keep.extend(start + r for r in rows)
+                    next_ids.extend(toks)
+                    going_on.append(b)
+                else:  # at its limit: the live beams are returned as unfinished hypotheses
+                    found[b] += [Hypothesis(t, float(sc), float(sc) / length_penalty(len(t), alpha), False)
+                                 for t, sc in zip(beams[b], scores[b])]
+            start += n
+        live = going_on
+        if live:
+            carry = model.select(carry, np.array(keep, dtype=np.int64))
+            ids = np.array(next_ids, dtype=np.int64)
+        step += 1
     out = []
-    for b in range(carry.feed.shape[0]):
-        hyps = _beam_one(model, model.select(carry, np.array([b])), k, int(limits[b]), bos, eos,
-                         alpha, banned, min_len)
+    for hyps in found:
         # stable sort: equal keys keep the order they were found in
         hyps.sort(key=lambda h: (not h.finished, -h.norm_score))
         out.append(hyps[:nbest])
