@@ -203,6 +203,17 @@ def test_log_softmax_and_softmax_match_torch(torch):
         assert_close(f"softmax axis={axis}", softmax(x, axis=axis), np.exp(expected), 1e-12)
 
 
+def test_log_softmax_at_is_log_softmax_at_the_targets_bit_for_bit():
+    from rnnkit.nn.softmax import log_softmax_at
+
+    rng = np.random.default_rng(8)
+    for dtype in (np.float32, np.float64):
+        z = (30 * rng.standard_normal((50, 997))).astype(dtype)
+        t = rng.integers(0, 997, 50)
+        got = log_softmax_at(z.copy(), t)
+        assert got.dtype == dtype and np.array_equal(got, log_softmax(z)[np.arange(50), t])
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_cross_entropy_matches_torch_with_mask(torch, reduction):
     rng = np.random.default_rng(7)

@@ -36,7 +36,7 @@ from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
-from rnnkit.nn.softmax import check_targets, log_softmax
+from rnnkit.nn.softmax import check_targets, log_softmax, log_softmax_at
 from rnnkit.recurrent import make_recurrent
 
 
@@ -308,8 +308,10 @@ class LanguageModel:
         for a in range(0, T * B, rows):
             hb = h[a : a + rows]
             if self.factored is not None:
-                logp = self.factored.log_probs(dec, hb)
+                logp = self.factored.log_probs(dec, hb)  # (n, V)
+                result[a : a + hb.shape[0]] = logp[np.arange(hb.shape[0]), flat[a : a + rows]]
             else:
-                logp = log_softmax(hb @ dec["weight"].T + dec["bias"])  # (n, V)
-            result[a : a + hb.shape[0]] = logp[np.arange(hb.shape[0]), flat[a : a + rows]]
+                z = hb @ dec["weight"].T  # (n, V)
+                z += dec["bias"]
+                result[a : a + hb.shape[0]] = log_softmax_at(z, flat[a : a + rows])
         return result.reshape(T, B), state

@@ -50,6 +50,18 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return out
 
 
+def log_softmax_at(z: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``log_softmax(z)[arange(N), targets]`` (N,) for logits z (N, V), which it overwrites: the targets'
+    entries are read from the shifted logits before they are exponentiated in place, so no second
+    (N, V) array is made.  The same operations as :func:`log_softmax`, so the same bits."""
+    _check_float(z, "z")
+    _check_classes(z, -1)
+    z -= z.max(axis=1, keepdims=True)  # every entry <= 0
+    picked = z[np.arange(z.shape[0]), targets]  # (N,)
+    np.exp(z, out=z)
+    return picked - np.log(z.sum(axis=1))
+
+
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Stable ``softmax`` along ``axis``; same shape and dtype as ``x``."""
     _check_float(x, "x")
