@@ -111,8 +111,7 @@ def evaluate(args) -> int:
 
 def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     """Perplexity (bits per character) of a recurrent or n-gram language model: every token predicted."""
-    from rnnkit.data.text import read_tokens
-    from rnnkit.data.vocab import oov_rate
+    from rnnkit.data.text_ids import read_ids
     from rnnkit.lm.evaluate import evaluate_stream, metrics_from_nll
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.ngram import NGramLM
@@ -122,10 +121,9 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
     model, vocab, level = load_language_model(model_path)
-    tokens = read_tokens(data_path, level, args.encoding or "utf-8")
-    told = level == "word" and warn_unsegmented([" ".join(tokens[:200_000])], data_path, f"{model_path} reads "
+    _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
+    told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
-    st = oov_rate(tokens, vocab)
     if st.fraction > 0.2 and not told:  # scored, but the figure says little: another language or level?
         from rnnkit.cli.text_warnings import warn
 
@@ -133,10 +131,10 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
              "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
              "model was trained on (language, tokenisation, --level)?")
     if isinstance(model, NGramLM):  # the same count: every token, <eos> included
-        logp = model.token_logprobs(vocab.encode(tokens))
+        logp = model.token_logprobs(ids)
         m = metrics_from_nll(-float(logp.sum()), logp.size)
     else:
-        m = evaluate_stream(model, vocab.encode(tokens), args.batch_size, args.bptt, vocab.eos_id, name=data_path)
+        m = evaluate_stream(model, ids, args.batch_size, args.bptt, vocab.eos_id, name=data_path)
     m["oov_rate"] = st.fraction
     if args.json:
         print(json_line(m))
@@ -148,7 +146,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
 
 def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     """Perplexity of MODEL, of --interpolate MODEL2 and of their linear interpolation over DATA."""
-    from rnnkit.data.text import read_tokens
+    from rnnkit.data.text_ids import read_ids
     from rnnkit.lm.evaluate import metrics_from_nll
     from rnnkit.lm.interpolate import fit_weight, mix, stream_log_probs
     from rnnkit.lm.io import load_language_model
@@ -166,9 +164,8 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
                          "the same --max-vocab and --min-count")
 
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
-        tokens = read_tokens(path, level, args.encoding or "utf-8")
-        return tuple(stream_log_probs(model, vocab.encode(tokens), vocab.token_id(start_token(vocab, level)),
-                                      args.bptt) for model, vocab, _ in models)
+        return tuple(stream_log_probs(model, read_ids(path, level, args.encoding or "utf-8", vocab=vocab, head=0).ids,
+                                      vocab.token_id(start_token(vocab, level)), args.bptt) for model, vocab, _ in models)
 
     weight, tuned = args.weight, None
     if weight is None and args.tune_on is not None:

@@ -198,8 +198,8 @@ def train_lm(args) -> int:
         ("--eval-batch-size", not args.valid, "without --valid (it batches validation): give --valid FILE"),
         ("--test-batch-size", not args.test, "without --test (it batches the test set): give --test FILE"),
     ])
-    from rnnkit.data.text import build_vocabulary, read_tokens, require_tokens
-    from rnnkit.data.vocab import oov_rate
+    from rnnkit.data.text import require_tokens
+    from rnnkit.data.text_ids import read_ids
 
     n = processes.group().size
     if args.batch_size % n:  # said before the data are read
@@ -207,11 +207,11 @@ def train_lm(args) -> int:
                          f"(mpiexec -n {n}); give a multiple of {n}")
     cfg = train_config_from_args(args)
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
-    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
+    vocab, train_ids, train_head, _ = read_ids(args.train, args.level, args.encoding, max_size=args.max_vocab,
+                                               min_count=args.min_count)  # (N,) ids; the first 200,000 tokens
     check_min_count(args.min_count, vocab, args.train)
-    require_tokens(len(train_tokens), args.batch_size * (args.bptt + 1), args.train,
+    require_tokens(train_ids.size, args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
-    train_ids = vocab.encode(train_tokens)
     counts = np.bincount(train_ids, minlength=len(vocab))
     classes = None
     if args.softmax == "class":
@@ -238,8 +238,8 @@ def train_lm(args) -> int:
                              f"{len(cut)} = {args.hidden} / {args.div_value:g}^{len(cut)}, less than 1 unit; lower "
                              f"--div-value (to {args.hidden ** (1 / len(cut)):.3g} or less), raise --hidden, or give "
                              "fewer --cutoffs")
-    print(f"vocabulary: {len(vocab):,} {args.level} types from {len(train_tokens):,} training tokens", file=sys.stderr)
-    looks = unsegmented([" ".join(train_tokens[:200_000])], args.train) if args.level == "word" else None
+    print(f"vocabulary: {len(vocab):,} {args.level} types from {train_ids.size:,} training tokens", file=sys.stderr)
+    looks = unsegmented([" ".join(train_head)], args.train) if args.level == "word" else None
     if looks:
         warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")
     valid_ids = None
@@ -247,20 +247,18 @@ def train_lm(args) -> int:
     starts = int(vocab.eos_id is not None)
     first = ", the first starting from <eos>" if starts else ""
     if args.valid:
-        vt = read_tokens(args.valid, args.level, args.encoding)
-        require_tokens(len(vt), 2 * args.eval_batch_size - starts, args.valid,
+        _, valid_ids, _, st = read_ids(args.valid, args.level, args.encoding, vocab=vocab, head=0)
+        require_tokens(valid_ids.size, 2 * args.eval_batch_size - starts, args.valid,
                        fix=f"{args.eval_batch_size} validation streams of 2 tokens at least{first}; use a smaller "
                            "--eval-batch-size or a longer file")
-        st = oov_rate(vt, vocab)
-        print(f"valid: {len(vt):,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)", file=sys.stderr)
-        valid_ids = vocab.encode(vt)
+        print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)",
+              file=sys.stderr)
     test_ids = test_oov = None
     if args.test:  # read now: a bad test file should fail before training, not after it
-        tt = read_tokens(args.test, args.level, args.encoding)
-        require_tokens(len(tt), 2 * args.test_batch_size - starts, args.test,
+        _, test_ids, _, test_oov = read_ids(args.test, args.level, args.encoding, vocab=vocab, head=0)
+        require_tokens(test_ids.size, 2 * args.test_batch_size - starts, args.test,
                        fix=f"{args.test_batch_size} test streams of 2 tokens at least{first}; use a smaller "
                            "--test-batch-size or a longer file")
-        test_oov, test_ids = oov_rate(tt, vocab), vocab.encode(tt)
     vectors = read_pretrained(args, vocab.tokens)
     model = build_model(args, vocab, classes, np.random.default_rng(cfg.seed), vectors)
     cfg = apply_pretrained(args, model.params, vocab.tokens, vectors, cfg)
@@ -276,7 +274,7 @@ def train_lm(args) -> int:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
         print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
-    prime = "" if looks else _prime_example(train_tokens, args.level, vocab)  # unsegmented: its "words" are lines
+    prime = "" if looks else _prime_example(train_head, args.level, vocab)  # unsegmented: its "words" are lines
     print(f"sample more with: rnnkit generate {best}" + (f" --prime {shlex.quote(prime)}" if prime else ""),
           file=sys.stderr)
     return 0

@@ -11,8 +11,8 @@ import time
 
 from rnnkit.cli.common import check_max_vocab, check_min_count, positive_float, positive_int
 from rnnkit.data.files import check_output_path
-from rnnkit.data.text import LEVELS, build_vocabulary, read_tokens
-from rnnkit.data.vocab import oov_rate
+from rnnkit.data.text import LEVELS
+from rnnkit.data.text_ids import read_ids
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
 
 
@@ -60,25 +60,26 @@ def run(args: argparse.Namespace) -> int:
         check_output_path(args.save, "--save", make_folders=True, suffix=".safetensors",
                           inputs=[args.train, getattr(args, "valid", None), getattr(args, "test", None)])
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
-    vocab, train_tokens = build_vocabulary(args.train, args.level, args.max_vocab, args.min_count, args.encoding)
+    vocab, train_ids, train_head, train_oov = read_ids(args.train, args.level, args.encoding, max_size=args.max_vocab,
+                                                       min_count=args.min_count)
     check_min_count(args.min_count, vocab, args.train)
-    files = [("train", args.train, train_tokens)]
+    files = [("train", args.train, train_ids, train_oov)]
     for name, path in (("valid", args.valid), ("test", args.test)):
         if path is not None:
-            files.append((name, path, read_tokens(path, args.level, args.encoding)))
-    print(f"vocabulary: {len(vocab):,} {args.level} types from {len(train_tokens):,} training tokens")
+            read = read_ids(path, args.level, args.encoding, vocab=vocab, head=0)
+            files.append((name, path, read.ids, read.oov))
+    print(f"vocabulary: {len(vocab):,} {args.level} types from {train_ids.size:,} training tokens")
     if args.level == "word":
         from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
-        warn_unsegmented([" ".join(train_tokens[:200_000])], args.train, f"at --level word {SEGMENT_FIRST}, "
+        warn_unsegmented([" ".join(train_head)], args.train, f"at --level word {SEGMENT_FIRST}, "
                          "or train with --level char")
     start = time.perf_counter()
-    model.fit(vocab.encode(train_tokens), len(vocab), eos_id=vocab.eos_id)
+    model.fit(train_ids, len(vocab), eos_id=vocab.eos_id)
     seconds = time.perf_counter() - start
     print(f"{args.order}-gram {args.smoothing} fitted in {seconds:.1f} s")
-    for name, path, tokens in files:
-        oov = oov_rate(tokens, vocab)
-        ppl = model.perplexity(vocab.encode(tokens))
+    for name, path, ids, oov in files:
+        ppl = model.perplexity(ids)
         print(f"{name}: {path}: {oov.total:,} tokens, OOV {oov.count:,} ({100 * oov.fraction:.2f}%), "
               f"perplexity {ppl:.2f}")
     if args.save:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -94,18 +94,27 @@ class Vocabulary:
         ``max_size`` caps the total size, specials included (PTB: 10000); ``min_count`` drops tokens
         seen fewer times.  ``eos_token=None`` for character level, where newline is an ordinary token.
         """
-        specials = [unk_token] if eos_token is None else [unk_token, eos_token]
         _check_tokens("tokens", tokens)
+        return cls.from_counts(Counter(tokens), max_size, min_count, unk_token, eos_token)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Mapping[str, int],
+        max_size: int | None = None,
+        min_count: int = 1,
+        unk_token: str = UNK,
+        eos_token: str | None = EOS,
+    ) -> Vocabulary:
+        """:meth:`build`'s vocabulary from each token's count instead of the tokens themselves."""
+        specials = [unk_token] if eos_token is None else [unk_token, eos_token]
         if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer))):
             raise TypeError(f"Expected max_size to be an int or None, got {type(max_size).__name__}")
         if max_size is not None and max_size < len(specials):
             raise ValueError(f"Expected max_size >= {len(specials)} (room for {specials}), got {max_size}")
         max_size = None if max_size is None else int(max_size)
         min_count = check_int("min_count", min_count, 1)
-        counts = Counter(tokens)
-        for special in specials:
-            counts.pop(special, None)
-        kept = [tok for tok, n in counts.items() if n >= min_count]
+        kept = [tok for tok, n in counts.items() if n >= min_count and tok not in specials]
         # count descending, then the token itself: the order never depends on hashing or file order
         kept.sort(key=lambda tok: (-counts[tok], tok))
         if max_size is not None:
