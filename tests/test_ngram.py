@@ -119,6 +119,23 @@ def test_perplexity_is_exp_mean_nll_of_logprob(corpus, smoothing, eos_id, order)
 
 
 @pytest.mark.parametrize("smoothing", SMOOTHINGS)
+@pytest.mark.parametrize("eos_id, order", [(EOS, 3), (EOS, 5), (None, 4)])
+def test_scoring_span_by_span_gives_the_same_bits(corpus, smoothing, eos_id, order, monkeypatch):
+    """token_logprobs scores SCORE_CHUNK positions at a time with order - 1 of history in front: spans
+    of 7 (cutting sentences, and <s> marks, anywhere) give exactly the one-piece result."""
+    from rnnkit.lm import ngram
+
+    ids, V = corpus
+    model = NGramLM(order, smoothing).fit(ids, V, eos_id=eos_id)
+    test = random_stream(np.random.default_rng(9), 300, V)
+    whole = model.token_logprobs(test)
+    monkeypatch.setattr(ngram, "SCORE_CHUNK", 7)
+    spans = model.token_logprobs(test)
+    assert whole.shape == (300,) and np.array_equal(spans, whole)
+    assert np.array_equal(model.token_logprobs(sentences_of(test)), whole) == (eos_id is not None)
+
+
+@pytest.mark.parametrize("smoothing", SMOOTHINGS)
 def test_sentences_or_one_stream_give_the_same_model(corpus, smoothing):
     ids, V = corpus
     stream = NGramLM(3, smoothing).fit(ids, V, eos_id=1)
