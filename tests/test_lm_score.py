@@ -174,6 +174,19 @@ def test_cli_single_line_matches_evaluate_and_lines_stay_aligned(tmp_path, capsy
     assert len(rows) == len(LINES) and [r.split("\t")[4] for r in rows] == LINES
     assert rows[1].split("\t")[:3] == ["0.0000", "0", "nan"]
     assert "5 lines, 18 tokens (1 not in the vocabulary)" in cap.err
+    # lines scored and written in blocks of 2 (the 5 lines: three blocks): the same rows and the same summary
+    import rnnkit.cli.score
+
+    rnnkit.cli.score.BLOCK, whole = 2, cap
+    try:
+        assert main(["score", model, str(many)]) == 0
+    finally:
+        rnnkit.cli.score.BLOCK = 20_000
+    cap = capsys.readouterr()
+    blocked = [r.split("\t") for r in cap.out.split("\n")[:-1]]  # a batch of other lines: float32 rounding
+    assert [(r[1], r[3], r[4]) for r in blocked] == [tuple(r.split("\t")[i] for i in (1, 3, 4)) for r in rows]
+    assert [float(r[0]) for r in blocked] == pytest.approx([float(r.split("\t")[0]) for r in rows], abs=2e-4)
+    assert cap.err.split("),")[0] == whole.err.split("),")[0]  # lines, tokens, unknown ones
     tabbed = tmp_path / "tabbed.txt"
     tabbed.write_text(f"{LINES[0]}\t{LINES[2]}\n", encoding="utf-8")  # the text, last, keeps its tab
     assert main(["score", model, str(tabbed)]) == 0

@@ -8,6 +8,8 @@ import sys
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.jsonline import json_line
 
+BLOCK = 20_000  # lines scored, then written, at a time (10M lines held every score before the first was written)
+
 
 def register(groups) -> None:
     p = groups.commands.add_parser(
@@ -58,18 +60,25 @@ def run(args: argparse.Namespace) -> int:
 
         warn_unsegmented(lines[:20_000], args.data, f"{args.model} reads words, so {SEGMENT_FIRST}, as its "
                          "training text was")
-    scores = score_lines(model, vocab, level, lines, batch_size, skip_unknown=args.skip_unknown)
     out = sys.stdout
-    for number, (line, s) in enumerate(zip(lines, scores), start=1):
-        if args.json:
-            out.write(json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl,
-                                  "oov": s.oov, "text": line}) + "\n")
-        else:
-            out.write(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")
-    tokens = sum(s.tokens for s in scores)
-    total = sum(s.logprob for s in scores)
+    tokens = oov = 0
+    total = 0.0
+    for a in range(0, len(lines), BLOCK):  # scored and written a block at a time: memory of a block, output early
+        block = lines[a : a + BLOCK]
+        rows = []
+        for number, (line, s) in enumerate(zip(block, score_lines(model, vocab, level, block, batch_size,
+                                                                  skip_unknown=args.skip_unknown)), start=a + 1):
+            if args.json:
+                rows.append(json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl,
+                                       "oov": s.oov, "text": line}) + "\n")
+            else:
+                rows.append(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")
+            tokens += s.tokens
+            total += s.logprob
+            oov += s.oov
+        out.write("".join(rows))
+        out.flush()
     ppl = f"perplexity {math.exp(min(-total / tokens, 700.0)):.2f}" if tokens else "no token"
-    oov = sum(s.oov for s in scores)
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
     print(f"{args.data}: {len(lines):,} lines, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
           "start of a sentence", file=sys.stderr)
