@@ -61,10 +61,12 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
     joined give the text back.
     """
     tag_index = _tag_index(column)
-    pieces = text.split("\n")
-    raw = [p + "\n" for p in pieces[:-1]]
-    if pieces[-1]:
-        raw.append(pieces[-1])  # last line without a line end
+    raw = text.split("\n")
+    last = raw.pop()
+    for i, line in enumerate(raw):  # the line ends put back in place: no second list of every line
+        raw[i] = line + "\n"
+    if last:
+        raw.append(last)  # last line without a line end
     sentences: list[ConlluSentence] = []
     leading: list[str] = []
     current: ConlluSentence | None = None
