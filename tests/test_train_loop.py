@@ -310,3 +310,35 @@ def test_a_run_resumed_with_another_blas_thread_count_says_it_will_not_be_bit_fo
     assert ("note: this run trained with 2 BLAS thread(s) and goes on with 1, so its float32 sums round "
             "differently: it will not be bit for bit the uninterrupted run; for that, resume with "
             "'rnnkit --threads 2 train ...'") in err, err
+
+
+def test_a_layer_meeting_nan_inside_a_step_with_finite_weights_is_a_divergence(tmp_path):
+    """A float32 product that overflows with both signs is NaN under some BLAS (OpenBLAS 0.3.20, numpy without
+    BLAS) and inf under others; NaN met a layer's input check and ended the run as a usage error (exit 2)."""
+    from rnnkit.errors import NonFiniteError, TrainingDivergedError
+
+    class Overflowing(Quadratic):
+        def train_step(self, batch, carry, rng):
+            if self.steps == 2:
+                raise NonFiniteError("Expected finite values in dout, got NaN or inf")
+            return super().train_step(batch, carry, rng)
+
+    with pytest.raises(TrainingDivergedError, match=r"loss exploded: NaN or inf inside step 3 \(Expected finite "
+                                                    r"values in dout, got NaN or inf\): "):
+        Trainer(Overflowing(), _cfg(), tmp_path).fit()
+    with pytest.raises(ValueError, match="not a divergence"):  # another ValueError is raised as it is
+
+        class Wrong(Quadratic):
+            def train_step(self, batch, carry, rng):
+                raise ValueError("not a divergence")
+
+        Trainer(Wrong(), _cfg(), tmp_path / "other").fit()
+
+
+def test_sgd_scales_in_the_parameters_dtype_so_an_overflowing_update_is_inf():
+    """numpy < 2 did lr * g in float64 when lr does not fit float32 (1e39): the update came out finite."""
+    from rnnkit.optim import SGD
+
+    p = {"w": np.ones((4, 3), dtype=np.float32)}
+    SGD(p, lr=1e39).step({"w": np.full((4, 3), 0.5, dtype=np.float32)})
+    assert p["w"].dtype == np.float32 and np.isneginf(p["w"]).all()

@@ -28,6 +28,10 @@ class TrainingDivergedError(RnnkitError):
     """The loss or a gradient became NaN or infinite; says at which step."""
 
 
+class NonFiniteError(ValueError):
+    """A layer met NaN or inf in its input, state or incoming gradient (in training: an overflow in the step)."""
+
+
 class RunInUseError(RnnkitError):
     """The run folder is being trained into by another process (see rnnkit.train.run_lock)."""
 

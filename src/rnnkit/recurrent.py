@@ -29,6 +29,7 @@ import numpy as np
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int, check_rng
+from rnnkit.errors import NonFiniteError
 from rnnkit.init import check_forget_bias
 from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_cache import LayerCache, RecurrentCache
@@ -303,7 +304,7 @@ class Recurrent:
         if dout.dtype.kind != "f":  # an int or bool array is a mistake (a mask? ids?), not a gradient
             raise TypeError(f"Expected dout of a float dtype (the layer's is {self.dtype}), got {dout.dtype}")
         if not np.isfinite(dout).all():  # as x and dstate: a NaN would reach every gradient unnoticed
-            raise ValueError("Expected finite values in dout, got NaN or inf")
+            raise NonFiniteError("Expected finite values in dout, got NaN or inf")
         dout = dout.astype(self.dtype, copy=False)
         dstates = self._split_state(dstate, B, "dstate")
         order = cache.order

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.checks import check_int, check_rate, check_rng
+from rnnkit.errors import NonFiniteError
 from rnnkit.init import SCHEMES
 
 DTYPES = ("float32", "float64")
@@ -60,7 +61,7 @@ def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
     if not np.isfinite(x).all():
-        raise ValueError("Expected finite values in x, got NaN or inf")
+        raise NonFiniteError("Expected finite values in x, got NaN or inf")
     return np.ascontiguousarray(x)
 
 
@@ -75,7 +76,7 @@ def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype:
         kind = "a float dtype (the layer's is " if cast else "dtype "
         raise TypeError(f"Expected {name} of {kind}{dtype}{')' if cast else ''}, got {a.dtype}")
     if not np.isfinite(a).all():  # as x: a NaN would reach every output and gradient unnoticed
-        raise ValueError(f"Expected finite values in {name}, got NaN or inf")
+        raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf")
     return a
 
 

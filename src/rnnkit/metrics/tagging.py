@@ -12,6 +12,7 @@ every span, as conlleval does at a blank line.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,10 +38,15 @@ def _rows(a):
     return a
 
 
+_RAGGED_WARNING = getattr(np, "exceptions", np).VisibleDeprecationWarning  # np.exceptions: numpy >= 1.25
+
+
 def _array(name: str, a) -> np.ndarray:
     try:
-        return np.asarray(a)
-    except ValueError:  # sentences of different lengths
+        with warnings.catch_warnings():  # numpy < 1.24 warns and makes an object array instead of raising
+            warnings.simplefilter("error", _RAGGED_WARNING)
+            return np.asarray(a)
+    except (ValueError, _RAGGED_WARNING):  # sentences of different lengths
         raise ValueError(f"Expected {name} as an array of tag ids, e.g. (B, T), or both gold and pred as lists of "
                          "sentences, got sentences of different lengths next to an array or a mask") from None
 

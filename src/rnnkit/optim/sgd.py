@@ -17,6 +17,11 @@ def _sub_scaled_(p: np.ndarray, a: float, g: np.ndarray) -> None:
     """p -= a * g in place, block by block: the temporary a * g of each block is still in cache when it
     is subtracted, where a whole-array temporary would go out to memory and back (a third faster on
     a 10^4 x 200 embedding); a large array is split between threads as well."""
+    # a scalar of p's dtype: numpy < 2 would do a * g in float64 when a does not fit p's dtype (lr 1e39 in
+    # float32), so an overflowing update came out finite there and inf on numpy 2 (NEP 50); inf is what the
+    # divergence check then names, so the cast's own overflow warning is not printed
+    with np.errstate(over="ignore"):
+        a = p.dtype.type(a)
     if not (p.flags.c_contiguous and g.flags.c_contiguous):
         p -= a * g
         return
@@ -118,6 +123,8 @@ class SGD(Optimizer):
                      scale: float) -> None:
         if self.momentum == 0.0 and wd == 0.0:
             # the rows are unique, so this is the dense update restricted to the rows that change
-            p[g.indices] -= (self.lr * scale) * g.values  # (U, E)
+            with np.errstate(over="ignore"):  # as in _sub_scaled_
+                step = p.dtype.type(self.lr * scale)
+            p[g.indices] -= step * g.values  # (U, E)
         else:
             super()._update_rows(p, g, state, t, wd, scale)

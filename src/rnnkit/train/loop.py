@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, NonFiniteError, TrainingDivergedError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
 from rnnkit.row_threads import blas_threads
@@ -288,8 +288,11 @@ class Trainer:
                     try:
                         share, stand_in = share_of(self.task, batch, self.group) if self.split else (batch, False)
                         res = self.task.train_step(share, self.carry, step_rng)
-                    except ValueError:  # a layer's own check of its input: inf weights from the last update?
+                    except ValueError as exc:  # a layer's own check of its input: inf weights from the last update?
                         check_weights(st.step, self.task.params, hint)
+                        if isinstance(exc, NonFiniteError):  # finite weights, but the step's numbers overflowed
+                            raise TrainingDivergedError(f"loss exploded: NaN or inf inside step {st.step + 1} "
+                                                        f"({exc}): {hint}") from None
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
