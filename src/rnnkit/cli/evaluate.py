@@ -165,7 +165,8 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
 
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
         return tuple(stream_log_probs(model, read_ids(path, level, args.encoding or "utf-8", vocab=vocab, head=0).ids,
-                                      vocab.token_id(start_token(vocab, level)), args.bptt) for model, vocab, _ in models)
+                                      vocab.token_id(start_token(vocab, level)), args.bptt)
+                     for model, vocab, _ in models)
 
     weight, tuned = args.weight, None
     if weight is None and args.tune_on is not None:

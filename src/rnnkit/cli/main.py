@@ -68,7 +68,8 @@ class _Parser(argparse.ArgumentParser):
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
-            near = closest(value, [str(c) for c in action.choices]) if isinstance(value, str) and action.choices else None
+            choices = [str(c) for c in action.choices or ()]
+            near = closest(value, choices) if isinstance(value, str) and choices else None
             if near is None:
                 raise
             raise argparse.ArgumentError(action, f"{exc.message}; did you mean '{near}'?") from None

@@ -65,7 +65,8 @@ def _check_output(args: argparse.Namespace) -> None:
     """Refuse an --output that cannot be written before any tagging, or that is the model or the input
     (tagging a gold CoNLL-U file into itself would replace its gold tags with the predictions)."""
     if args.output:
-        check_output_path(args.output, "--output", make_folders=True, inputs=[getattr(args, "model", None), getattr(args, "input", None)])
+        check_output_path(args.output, "--output", make_folders=True,
+                          inputs=[getattr(args, "model", None), getattr(args, "input", None)])
 
 
 def _write_output(args: argparse.Namespace, text: str) -> None:
