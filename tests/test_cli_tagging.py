@@ -70,6 +70,17 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     lines = out.split("\n")
     assert code == 0 and lines[0].split(" ")[2] == "dog/NOUN" and lines[1] == "", out
     assert [t.rsplit("/", 1)[0] for t in lines[2].split()] == "this car has a house".split()
+    # tagged and written a block of lines at a time: blocks of 2 give the same text (on stdout and to a file)
+    text = "the big dog sees a cat\n\nthis car has a house\na cat\n\n\nthe dog\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    whole = run_cli(capsys, ["tag", model])[1]
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 2)
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert run_cli(capsys, ["tag", model])[1] == whole and whole.count("\n") == 7
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert run_cli(capsys, ["tag", model, "--output", str(tmp_path / "tags.txt.gz")])[0] == 0
+    assert gzip.decompress((tmp_path / "tags.txt.gz").read_bytes()).decode() == whole
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 10_000)
     # standard input is decoded with --encoding like a file (it used to become U+FFFD silently)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("the caf\u00e9 sees a cat\n".encode("cp1252"))))
     code, out, err = run_cli(capsys, ["tag", model])
@@ -173,6 +184,10 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(capsys, ["segment", model])
     lines = out.split("\n")
     assert code == 0 and lines[0].replace(" ", "") == "我們喜歡北京" and lines[1] == ""
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 1)  # segmented and written a line at a time: the same text
+    monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n\n老師在大學工作 學生\n"))
+    assert run_cli(capsys, ["segment", model])[1] == out
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 10_000)
     # --output compressed by its name, as inputs are read
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n"))
     code, _, err = run_cli(capsys, ["segment", model, "--output", str(tmp_path / "out.txt.gz")])

@@ -29,6 +29,23 @@ def test_a_failed_write_leaves_the_earlier_file_and_no_temporary(tmp_path):
     assert gzip.decompress(out.read_bytes()) == b"new text\n"
 
 
+def test_blocks_written_as_they_come_are_still_all_or_nothing(tmp_path):
+    """write_text_blocks encodes each block as it comes: one the encoding cannot hold, after others were
+    written into the temporary, leaves the earlier file as it was (and a new one not made at all)."""
+    import gzip
+
+    from rnnkit.data.files import write_text_blocks
+
+    out = tmp_path / "sub" / "out.txt.gz"  # its folder is made
+    write_text_blocks(out, iter(["one\n", "two\n"]), "ascii")
+    assert gzip.decompress(out.read_bytes()) == b"one\ntwo\n"
+    for target in (out, tmp_path / "new.txt"):
+        with pytest.raises(UnicodeEncodeError):
+            write_text_blocks(target, iter(["fine\n", "北京\n"]), "ascii")
+    assert gzip.decompress(out.read_bytes()) == b"one\ntwo\n" and sorted(os.listdir(tmp_path)) == ["sub"]
+    assert os.listdir(tmp_path / "sub") == ["out.txt.gz"]
+
+
 def test_a_device_is_written_into_not_replaced(tmp_path):
     write_text_file(os.devnull, "into the device\n")
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)  # still the device

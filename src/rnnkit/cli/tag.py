@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData, format_predictions, raw_sentences
+
+BLOCK = 10_000  # lines of raw text tagged or segmented, then written, at a time
 
 
 def register(groups) -> None:
@@ -69,19 +72,29 @@ def _check_output(args: argparse.Namespace) -> None:
                           inputs=[getattr(args, "model", None), getattr(args, "input", None)])
 
 
-def _write_output(args: argparse.Namespace, text: str) -> None:
+def _write_output(args: argparse.Namespace, blocks: Iterable[str]) -> None:
+    """The output text, block by block: to --output (atomically, compressed by its name) or to stdout,
+    each block written as soon as it is made."""
     if args.output:
-        from rnnkit.data.files import write_text_file
+        from rnnkit.data.files import write_text_blocks
 
         try:
-            write_text_file(args.output, text, args.encoding)  # .gz/.xz compressed by name, as inputs are read
+            write_text_blocks(args.output, blocks, args.encoding)  # .gz/.xz compressed by name, as inputs are read
         except UnicodeEncodeError as exc:
             raise DataError(f"--output {args.output}: {describe_encode_error(exc)}") from None
         except OSError as exc:
             raise OSError(f"--output {args.output}: cannot write ({os_problem(exc)}); choose another file") from None
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        for block in blocks:
+            sys.stdout.write(block)
+            sys.stdout.flush()
+
+
+def _blocks(lines: list[str]) -> Iterator[list[str]]:
+    """``lines`` BLOCK at a time: predicted and written a block at a time, so that neither the model's
+    arrays nor the output of a long file are held whole."""
+    for a in range(0, len(lines), BLOCK):
+        yield lines[a : a + BLOCK]
 
 
 def tag(args: argparse.Namespace) -> int:
@@ -91,33 +104,36 @@ def tag(args: argparse.Namespace) -> int:
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
     _check_output(args)
+    enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
+    norm = enc.norm if enc is not None else str
+    name = args.input or "standard input"
     if args.format == "raw":
         lines = text_lines(_read_input(args))
-        looks = unsegmented(lines, args.input or "standard input")
+        looks = unsegmented(lines, name)
         conllu = conllu_reason(lines)
         if conllu:  # its token lines would be tagged as sentences, column by column
-            warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and --format raw (the default) "
+            warn(f"{name} looks like CoNLL-U ({conllu}), and --format raw (the default) "
                  "reads one sentence a line: give --format conllu to tag its words")
         elif looks:
             warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
-        data = raw_sentences(lines)
-        spec = None
-    else:
-        spec = loaded.spec if loaded.spec.format == args.format else DataSpec(args.format, "upos" if args.format == "conllu" else -1)
-        spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
-        with tempfile.TemporaryDirectory() as tmp:
-            path = args.input
-            if path is None:
-                path = os.path.join(tmp, "stdin.txt")
-                Path(path).write_text(_read_input(args), encoding=args.encoding)
-            data = read_data(path, spec, labelled=args.format == "conllu",
-                             format_from="model" if loaded.spec.format == args.format else "option")
-    enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
-    norm = enc.norm if enc is not None else str
-    fold_width_hint(loaded, [norm(w) for s in data.words for w in s], args.input or "standard input",
-                    what="tokens", model="a tagger")
-    _write_output(args, format_predictions(data, loaded.predict(data), spec))
+        fold_width_hint(loaded, [norm(w) for line in lines for w in line.split()], name, what="tokens",
+                        model="a tagger")
+        _write_output(args, (format_predictions(data, loaded.predict(data), None)
+                             for data in map(raw_sentences, _blocks(lines))))
+        return 0
+    spec = (loaded.spec if loaded.spec.format == args.format
+            else DataSpec(args.format, "upos" if args.format == "conllu" else -1))
+    spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.input
+        if path is None:
+            path = os.path.join(tmp, "stdin.txt")
+            Path(path).write_text(_read_input(args), encoding=args.encoding)
+        data = read_data(path, spec, labelled=args.format == "conllu",
+                         format_from="model" if loaded.spec.format == args.format else "option")
+    fold_width_hint(loaded, [norm(w) for s in data.words for w in s], name, what="tokens", model="a tagger")
+    _write_output(args, [format_predictions(data, loaded.predict(data), spec)])
     return 0
 
 
@@ -139,14 +155,19 @@ def segment(args: argparse.Namespace) -> int:
              f"sentence a line; to score the model on this file's words: rnnkit evaluate {args.model} FILE")
     # the model reads each line without its spaces, as it read its training sentences and as evaluate
     # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
-    chunked = [line.split() for line in lines if line.split()]
-    data = TaggingData([list("".join(c)) for c in chunked], None, None, None)
-    fold_width_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
-    unknown_characters_hint(loaded, "".join(map("".join, chunked)), args.input or "standard input")
-    words = iter([fix_words(tags_to_words(c, t), accumulate(len(w) for w in chunks[:-1]))
-                  for c, t, chunks in zip(data.words, loaded.predict(data), chunked)])
-    out = [" ".join(next(words)) + "\n" if line.split() else "\n" for line in lines]
-    _write_output(args, "".join(out))
+    unspaced = "".join("".join(line.split()) for line in lines)
+    fold_width_hint(loaded, unspaced, args.input or "standard input")
+    unknown_characters_hint(loaded, unspaced, args.input or "standard input")
+    del unspaced
+
+    def segmented(block: list[str]) -> str:
+        chunked = [line.split() for line in block if line.split()]
+        data = TaggingData([list("".join(c)) for c in chunked], None, None, None)
+        words = iter([fix_words(tags_to_words(c, t), accumulate(len(w) for w in chunks[:-1]))
+                      for c, t, chunks in zip(data.words, loaded.predict(data), chunked)])
+        return "".join(" ".join(next(words)) + "\n" if line.split() else "\n" for line in block)
+
+    _write_output(args, map(segmented, _blocks(lines)))
     return 0
 
 

@@ -12,7 +12,7 @@ import gzip
 import lzma
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -115,17 +115,23 @@ def write_text_file(path: str | os.PathLike, text: str, encoding: str = "utf-8")
     atomically (:mod:`rnnkit.atomic`); missing parent folders are made, as for checkpoints.  The text is
     encoded before the file is opened: a character ``encoding`` cannot hold raises UnicodeEncodeError
     without creating or emptying the file."""
-    path = Path(path)
     data = text.encode(encoding)
+    write_text_blocks(path, [data], encoding)
+
+
+def write_text_blocks(path: str | os.PathLike, blocks: Iterable[str | bytes], encoding: str = "utf-8") -> None:
+    """:func:`write_text_file` of the blocks' text, each block encoded and written as it comes (a command
+    that makes its output block by block never holds all of it).  Still atomic: a block ``encoding``
+    cannot hold (UnicodeEncodeError), or any other error, leaves the earlier file, or none."""
+    path = Path(path)
     opener = _opener(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(f: BinaryIO) -> None:
-        if opener is open:
-            f.write(data)
-        else:
-            with opener(f, "wb") as packed:  # gzip / lzma / bz2 around the file
-                packed.write(data)
+        with contextlib.ExitStack() as stack:
+            out = f if opener is open else stack.enter_context(opener(f, "wb"))  # gzip / lzma / bz2 around f
+            for block in blocks:
+                out.write(block if isinstance(block, bytes) else block.encode(encoding))
 
     write_atomically(path, write)  # whole or not at all: a kill or a full disk leaves the earlier file
 
