@@ -91,8 +91,16 @@ def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeyp
         assert lines[0].split("\t")[0] in ("pos", "neg") and len(lines[0].split("\t")) == 2 + len(probs), out
     infile = tmp_path / "in.txt"
     infile.write_text(text, encoding="utf-8")
-    code, out, err = run_cli(capsys, ["classify", model, str(infile)])
+    code, out, err = run_cli(capsys, ["classify", model, str(infile), "--probs"])
     assert code == 0 and out.count("\n") == 5 and out.split("\n")[1:3] == ["", ""], out
+    monkeypatch.setattr("rnnkit.cli.classify.BLOCK", 2)  # classified and written 2 lines at a time: the same
+    blocked = run_cli(capsys, ["classify", model, str(infile), "--probs"])[1]  # (in other batches: float32 rounding)
+    rows, rows_blocked = ([r.split("\t") for r in o.split("\n")] for o in (out, blocked))
+    assert [(r[0], r[-1]) for r in rows_blocked] == [(r[0], r[-1]) for r in rows]
+    probs = [[float(q.split(":")[1]) for r in o.split("\n") if "\t" in r for q in r.split("\t")[1].split()]
+             for o in (out, blocked)]
+    assert len(probs[0]) == 4 and max(abs(a - b) for a, b in zip(*probs)) <= 2e-4, probs
+    monkeypatch.setattr("rnnkit.cli.classify.BLOCK", 10_000)
     code, out, _ = run_cli(capsys, ["classify", "--help"])
     assert "blank input line gives an empty output line" in " ".join(out.split())
 

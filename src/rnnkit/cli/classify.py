@@ -47,6 +47,8 @@ from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
 from rnnkit.train.loop import LAST
 
+BLOCK = 10_000  # lines classified, then written, at a time
+
 
 def fold_count(text: str) -> int:
     """argparse type for --folds: 0 (no cross-validation) or an integer >= 2."""
@@ -273,21 +275,25 @@ def classify(args: argparse.Namespace) -> int:
     fold_width_hint(enc, [t for text in texts for t in enc.tokenize(text)], args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
-    probs = iter(predict_proba(model, enc.encode(texts)) if texts else np.zeros((0, len(enc.labels))))
-    out = []
-    for line in lines:
-        if not line.strip():
-            out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
-            continue
-        p = next(probs)
-        label = enc.labels[int(p.argmax())]
-        if args.probs:
-            shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(enc.labels, p))
-            out.append(f"{label}\t{shown}\t{line.strip()}\n")
-        else:
-            out.append(f"{label}\t{line.strip()}\n")
-    sys.stdout.write("".join(out))
-    sys.stdout.flush()
+    del texts
+    for a in range(0, len(lines), BLOCK):  # classified and written a block at a time
+        block = lines[a : a + BLOCK]
+        texts = [line for line in block if line.strip()]
+        probs = iter(predict_proba(model, enc.encode(texts)) if texts else ())
+        out = []
+        for line in block:
+            if not line.strip():
+                out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
+                continue
+            p = next(probs)
+            label = enc.labels[int(p.argmax())]
+            if args.probs:
+                shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(enc.labels, p))
+                out.append(f"{label}\t{shown}\t{line.strip()}\n")
+            else:
+                out.append(f"{label}\t{line.strip()}\n")
+        sys.stdout.write("".join(out))
+        sys.stdout.flush()
     return 0
 
 
