@@ -3,6 +3,8 @@ formula, the fitted weight against a grid search, whole-stream scores against th
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +132,45 @@ def test_fitted_weight_is_never_worse_than_either_model_or_an_even_mix(n, seed, 
     best = mix(a, b, w).mean()
     for other in (a.mean(), b.mean(), mix(a, b, 0.5).mean(), mix(a, b, 0.1).mean(), mix(a, b, 0.9).mean()):
         assert best >= other - 1e-6
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_cli_mixture_reads_its_data_once_so_a_pipe_works_and_vocabulary_orders_may_differ(tmp_path, capsys):
+    """DATA was read once per model (a pipe gave the second model nothing: 'the file is empty'); the ids of
+    the first model's vocabulary are mapped to the second's, whose order differs (adaptive softmax: by count)."""
+    import threading
+
+    train, valid = write(tmp_path, "train.txt", 200, 0), write(tmp_path, "valid.txt", 30, 1)
+    rnn, kn = str(tmp_path / "run" / "last.safetensors"), str(tmp_path / "kn.safetensors")
+    assert main(["train", "lm", "--train", train, "--hidden", "12", "--embed", "8", "--layers", "1", "--batch-size", "4",
+                 "--bptt", "8", "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run"),
+                 "--softmax", "adaptive", "--cutoffs", "5", "--optimizer", "adam", "--lr", "0.01"]) == 0
+    assert main(["train", "ngram", "--train", train, "--order", "3", "--save", kn]) == 0
+    from rnnkit.lm.io import load_language_model
+
+    assert load_language_model(rnn)[1].tokens != load_language_model(kn)[1].tokens  # same words, other order
+    capsys.readouterr()
+    assert main(["evaluate", kn, valid, "--interpolate", rnn, "--weight", "0.3", "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    feed = threading.Thread(target=lambda: pipe.write_text(Path(valid).read_text(encoding="utf-8"), encoding="utf-8"))
+    feed.start()
+
+    def release():  # a second read of the pipe would wait for a writer for ever: give it one, and EOF
+        try:
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # no reader waiting
+            pass
+
+    watchdog = threading.Timer(20, release)
+    watchdog.start()
+    try:
+        assert main(["evaluate", kn, str(pipe), "--interpolate", rnn, "--weight", "0.3", "--json"]) == 0
+    finally:
+        watchdog.cancel()
+        feed.join(timeout=10)
+    from_pipe = json.loads(capsys.readouterr().out)
+    assert from_pipe["ppl"] == from_file["ppl"] and from_pipe["interpolate"] == from_file["interpolate"]
+    assert main(["evaluate", rnn, valid, "--json"]) == 0  # the second model through the mapped ids: as alone
+    assert json.loads(capsys.readouterr().out)["ppl"] == pytest.approx(from_file["interpolate"]["ppl"], rel=1e-5)

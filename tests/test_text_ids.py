@@ -44,3 +44,15 @@ def test_an_empty_file_is_the_same_error(tmp_path, level, said):
     for read in (read_tokens, read_ids):
         with pytest.raises(DataError, match=said):
             read(path, level)
+
+
+def test_a_lone_surrogate_is_a_character_like_any_other(tmp_path):
+    """utf-7 (or unicode_escape) text may decode to a lone surrogate; encoding the text as UTF-32 to count
+    its code points raised UnicodeEncodeError (said as an output problem) where list(text) kept it."""
+    path = tmp_path / "u7.txt"
+    path.write_bytes(b"ab+2AA-cd\nabc\n")  # +2AA- is U+D800 in UTF-7
+    tokens = read_tokens(path, "char", "utf-7")
+    assert "\ud800" in tokens
+    vocab = Vocabulary.build(tokens, eos_token=None)
+    got = read_ids(path, "char", "utf-7")
+    assert got.vocab == vocab and np.array_equal(got.ids, vocab.encode(tokens)) and got.head == tokens

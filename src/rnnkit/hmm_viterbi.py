@@ -49,7 +49,7 @@ def viterbi_second_order(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[l
     delta = np.full((K + 1, K), -np.inf)  # (K+1, K) [previous tag or BOS, tag]
     delta[K] = log_trans[K, K, :K] + log_emit[0]
     inner = log_trans[:, :K, :K]  # (K+1, K, K)
-    backpointers = np.zeros((n, K, K), dtype=np.int64)  # (n, K, K) best t1 for (t2, t3) at i
+    backpointers = np.zeros((n, K, K), dtype=np.intp)  # (n, K, K) best t1 for (t2, t3) at i: argmax's own dtype
     cand = np.empty((K + 1, K, K))  # (K+1, K, K) [t1, t2, t3], one buffer for every step
     for i in range(1, n):
         np.add(delta[:, :, None], inner, out=cand)

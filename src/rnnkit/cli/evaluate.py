@@ -163,8 +163,11 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
                          f"{len(vocab_b):,} tokens; e.g. {only[:3]} in one only); train both on the same file with "
                          "the same --max-vocab and --min-count")
 
+    to_b = np.array([vocab_b.token_id(t) for t in vocab_a.tokens], dtype=np.int64)  # the same tokens, b's ids
+
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
-        return tuple(stream_log_probs(model, read_ids(path, level, args.encoding or "utf-8", vocab=vocab, head=0).ids,
+        ids = read_ids(path, level, args.encoding or "utf-8", vocab=vocab_a, head=0).ids  # read once: a pipe too
+        return tuple(stream_log_probs(model, ids if vocab is vocab_a else to_b[ids],
                                       vocab.token_id(start_token(vocab, level)), args.bptt)
                      for model, vocab, _ in models)
 

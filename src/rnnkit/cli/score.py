@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                          "training text was")
     out = sys.stdout
     tokens = oov = 0
-    total = 0.0
+    logprobs: list[float] = []  # summed at the end with sum(), as before (compensated on Python >= 3.12)
     for a in range(0, len(lines), BLOCK):  # scored and written a block at a time: memory of a block, output early
         block = lines[a : a + BLOCK]
         rows = []
@@ -74,10 +74,11 @@ def run(args: argparse.Namespace) -> int:
             else:
                 rows.append(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")
             tokens += s.tokens
-            total += s.logprob
+            logprobs.append(s.logprob)
             oov += s.oov
         out.write("".join(rows))
         out.flush()
+    total = sum(logprobs)
     ppl = f"perplexity {math.exp(min(-total / tokens, 700.0)):.2f}" if tokens else "no token"
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
     print(f"{args.data}: {len(lines):,} lines, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "

@@ -67,7 +67,8 @@ def _words(text: str, head: int) -> tuple[list[str], np.ndarray, list[str]]:
 
 def _characters(text: str) -> tuple[list[str], np.ndarray]:
     """(types in order of code point, provisional ids (N,) int32 indexing them)."""
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # (N,) one code point each
+    # (N,) one code point each; surrogatepass: a lone surrogate (utf-7 or unicode_escape text) is its code point
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     present = np.flatnonzero(np.bincount(points)) if points.size else np.zeros(0, dtype=np.intp)
     provisional = np.zeros(int(present[-1]) + 1 if present.size else 0, dtype=np.int32)  # code point -> id
     provisional[present] = np.arange(present.size, dtype=np.int32)
