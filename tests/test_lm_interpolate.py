@@ -142,9 +142,10 @@ def test_cli_mixture_reads_its_data_once_so_a_pipe_works_and_vocabulary_orders_m
 
     train, valid = write(tmp_path, "train.txt", 200, 0), write(tmp_path, "valid.txt", 30, 1)
     rnn, kn = str(tmp_path / "run" / "last.safetensors"), str(tmp_path / "kn.safetensors")
-    assert main(["train", "lm", "--train", train, "--hidden", "12", "--embed", "8", "--layers", "1", "--batch-size", "4",
-                 "--bptt", "8", "--epochs", "1", "--progress", "none", "--run-dir", str(tmp_path / "run"),
-                 "--softmax", "adaptive", "--cutoffs", "5", "--optimizer", "adam", "--lr", "0.01"]) == 0
+    assert main(["train", "lm", "--train", train, "--hidden", "12", "--embed", "8", "--layers", "1",
+                 "--batch-size", "4", "--bptt", "8", "--epochs", "1", "--progress", "none",
+                 "--run-dir", str(tmp_path / "run"), "--softmax", "adaptive", "--cutoffs", "5", "--optimizer", "adam",
+                 "--lr", "0.01"]) == 0
     assert main(["train", "ngram", "--train", train, "--order", "3", "--save", kn]) == 0
     from rnnkit.lm.io import load_language_model
 

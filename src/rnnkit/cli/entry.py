@@ -1,8 +1,8 @@
 """The ``rnnkit`` console script's entry point ([project.scripts] in pyproject.toml).
 
-It imports nothing but ``sys``, ``signal`` and rnnkit's error classes before its ``try``: importing :mod:`rnnkit.cli.main` (numpy, every
-command's module) takes a noticeable part of a second, and a Ctrl-C in it showed a Python traceback, as
-it came before :func:`rnnkit.cli.main.main` handles interrupts.  Here an interrupt at any moment of the
+It imports nothing but ``sys``, ``signal`` and rnnkit's error classes before its ``try``: importing
+:mod:`rnnkit.cli.main` (numpy, every command's module) takes a noticeable part of a second, and a Ctrl-C
+in it showed a Python traceback, as it came before :func:`rnnkit.cli.main.main` handles interrupts.  Here an interrupt at any moment of the
 command gives one line and exit 130 (a SIGTERM: 143), as during the work, and a second one while the run
 ends changes nothing.
 

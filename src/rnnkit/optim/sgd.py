@@ -39,8 +39,7 @@ def _sub_scaled_(p: np.ndarray, a: float, g: np.ndarray) -> None:
 
 
 class SGD(Optimizer):
-    r"""SGD with momentum, dampening and L2 weight decay; torch.optim.SGD's update (weight decay on the
-    parameters ``decay_filter`` chooses: see :class:`~rnnkit.optim.base.Optimizer`).
+    r"""SGD with momentum, dampening and L2 weight decay; torch.optim.SGD's update.
 
     For a parameter :math:`\theta` with gradient :math:`g_t` at its step :math:`t`:
 

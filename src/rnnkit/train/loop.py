@@ -37,9 +37,9 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError, NonFiniteError, TrainingDivergedError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
-from rnnkit.row_threads import blas_threads
 from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
                           grad_norm, make_optimizer)
+from rnnkit.row_threads import blas_threads
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
 from rnnkit.train.digest import resume_message, resume_problem, threads_note
@@ -256,8 +256,9 @@ class Trainer:
             # an early stop is judged again under this run's --patience, which may change on resume
             self.state.stopped_early = self._patience_exhausted()
             self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
-            if self.resumed_threads not in (None, blas_threads()):
-                self.progress.message(threads_note(self.resumed_threads, blas_threads()), always=True)
+            threads = blas_threads()
+            if self.resumed_threads not in (None, threads):
+                self.progress.message(threads_note(self.resumed_threads, threads), always=True)
         else:
             self._start_afresh()
             for v in self.task.params.values() if self.group.size > 1 else ():
