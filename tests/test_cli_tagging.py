@@ -94,6 +94,9 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     assert code == 0, err
     code, after, _ = run_cli(capsys, ["tag", model, str(valid), "--format", "conllu"])
     assert code == 0 and between == after and between.strip()
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 2)  # tagged and written 2 sentences at a time: the same text
+    assert run_cli(capsys, ["tag", model, str(valid), "--format", "conllu"])[1] == after and after.count("\n\n") > 2
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 10_000)
     code, _, err = run_cli(capsys, ["tag", model, "--format", "conllu", str(valid), "extra.txt"])
     assert code == 2 and "unrecognized arguments: extra.txt" in err, err
 
@@ -128,7 +131,7 @@ def test_train_tagger_evaluate_and_tag(tmp_path, capsys, monkeypatch, pos_files)
     assert code == 0 and err == "", err
 
 
-def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):
+def test_chunker_with_feature_column_reports_spans(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(1)
     files = {}
     for name, n in (("train", 60), ("test", 15)):
@@ -145,6 +148,8 @@ def test_chunker_with_feature_column_reports_spans(tmp_path, capsys):
     f1 = float(re.search(r"F1 ([\d.]+)", out).group(1))
     assert f1 > 80, out
     code, tagged, _ = run_cli(capsys, ["tag", str(run / "best.safetensors"), str(files["test"]), "--format", "columns"])
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 1)  # a sentence at a time: the same text
+    assert run_cli(capsys, ["tag", str(run / "best.safetensors"), str(files["test"]), "--format", "columns"])[1] == tagged
     first = tagged.splitlines()[0].split()
     assert code == 0 and len(first) == 4 and first[3] in ("B-NP", "I-NP", "B-VP", "I-VP", "O"), tagged
     # the tagged file has a column more; the model still reads its gold tags from column 2 (the training

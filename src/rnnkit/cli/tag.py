@@ -23,7 +23,7 @@ from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData, format_predictions, raw_sentences
 
-BLOCK = 10_000  # lines of raw text tagged or segmented, then written, at a time
+BLOCK = 10_000  # lines of raw text (sentences of a CoNLL-U or column file) tagged, then written, at a time
 
 
 def register(groups) -> None:
@@ -133,7 +133,8 @@ def tag(args: argparse.Namespace) -> int:
         data = read_data(path, spec, labelled=args.format == "conllu",
                          format_from="model" if loaded.spec.format == args.format else "option")
     fold_width_hint(loaded, [norm(w) for s in data.words for w in s], name, what="tokens", model="a tagger")
-    _write_output(args, [format_predictions(data, loaded.predict(data), spec)])
+    blocks = (data.block(a, a + BLOCK) for a in range(0, len(data.words), BLOCK))
+    _write_output(args, (format_predictions(part, loaded.predict(part), spec) for part in blocks))
     return 0
 
 

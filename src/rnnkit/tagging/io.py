@@ -85,6 +85,13 @@ class TaggingData:
     features: list[list[list[str]]] | None  # [sentence][token][column]
     source: Any = None  # what the reader returned, to write predictions back in the same format
 
+    def block(self, start: int, stop: int) -> TaggingData:
+        """Sentences ``start`` to ``stop`` (a slice of every list), e.g. to tag a long file a block at a time."""
+        def part(rows: Any) -> Any:
+            return None if rows is None else rows[start:stop]
+
+        return TaggingData(self.words[start:stop], part(self.tags), part(self.features), part(self.source))
+
 
 def _sentence_list(name: str, value: Any) -> None:
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
