@@ -12,7 +12,7 @@ from clirun import run_cli
 
 from rnnkit.data import Vocabulary
 from rnnkit.lm import NGramLM
-from rnnkit.lm.arpa import write_arpa
+from rnnkit.lm.arpa import arpa_blocks, write_arpa
 
 WORDS = "the a cat dog sat ran on mat far away".split()
 
@@ -69,6 +69,10 @@ def test_an_arpa_reader_gives_the_models_probabilities(smoothing, order):
     buf = io.StringIO()
     write_arpa(buf, model, vocab)
     counts, probs, bows = read_arpa(buf.getvalue())
+    # written in blocks of 3 n-grams (a large model's file is never held whole): the same text
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("rnnkit.lm.arpa.ROWS", 3)
+        assert "".join(arpa_blocks(model, vocab)) == buf.getvalue() and len(model.keys_[0]) > 3
     assert counts == {k + 1: len(model.keys_[k]) for k in range(order)}
     assert probs[("<s>",)] == -99 and ("<eos>",) not in probs and ("</s>",) in probs
     names = ["</s>" if t == "<eos>" else t for t in vocab.tokens]

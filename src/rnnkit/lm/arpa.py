@@ -23,7 +23,7 @@ are refused: their tokens include the space and the newline, which ARPA uses as 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Iterator
 from typing import TextIO
 
 import numpy as np
@@ -33,6 +33,7 @@ from rnnkit.lm.ngram import NGramLM
 from rnnkit.lm.ngram_counts import find
 
 NEVER = -99.0  # log10 of a probability 0, as SRILM writes it
+ROWS = 100_000  # n-grams formatted, then written, at a time
 
 
 def _tokens(model: NGramLM) -> list[np.ndarray]:
@@ -93,42 +94,46 @@ def check_exportable(model: NGramLM, vocab: Vocabulary) -> None:
                              "the sentence symbols <s>/</s>)")
 
 
-def write_arpa(out: TextIO, model: NGramLM, vocab: Vocabulary) -> None:
-    """Write ``model`` (Kneser-Ney or Katz, word level) with its ``vocab`` to ``out`` as an ARPA file."""
+def arpa_blocks(model: NGramLM, vocab: Vocabulary) -> Iterator[str]:
+    """The text of ``model``'s ARPA file (Kneser-Ney or Katz, word level, with its ``vocab``), ROWS n-grams
+    a block, so that a large model's file is never held whole."""
     check_exportable(model, vocab)
     names = [*vocab.tokens, "<s>"]  # id V is the start symbol
     names[vocab.eos_id] = "</s>"
     start = model.vocab_size_
     grams = _tokens(model)
-    out.write("\\data\\\n")
-    for k, toks in enumerate(grams, start=1):
-        out.write(f"ngram {k}={len(toks)}\n")
+    yield "\\data\\\n" + "".join(f"ngram {k}={len(toks)}\n" for k, toks in enumerate(grams, start=1))
     S = model.vocab_size_ + 1
     words: list[str] = names  # the words of every n-gram of the order at hand, in table order
     for k, toks in enumerate(grams, start=1):
         if k > 1:  # an n-gram's words are its history's (the parent node's) and its last word
             keys = model.keys_[k - 1]
             words = [f"{words[h]} {names[w]}" for h, w in zip((keys // S).tolist(), (keys % S).tolist())]
-        out.write(f"\n\\{k}-grams:\n")
+        yield f"\n\\{k}-grams:\n"
         logp = _log10(_probabilities(model, toks))
         if k == 1:
             logp[toks[:, 0] == start] = NEVER  # <s> is never predicted
-        if k < model.order:  # the n-grams' weights as histories of the order above
-            rows = zip(logp.tolist(), words, _log10(model.bows_[k]).tolist())
-            out.write("".join(f"{p:.8g}\t{w}\t{b:.8g}\n" for p, w, b in rows))
-        else:
-            out.write("".join(f"{p:.8g}\t{w}\n" for p, w in zip(logp.tolist(), words)))
-    out.write("\n\\end\\\n")
+        bows = _log10(model.bows_[k]) if k < model.order else None  # weights as histories of the order above
+        for a in range(0, len(words), ROWS):
+            p = logp[a : a + ROWS].tolist()
+            if bows is None:
+                yield "".join(f"{q:.8g}\t{w}\n" for q, w in zip(p, words[a : a + ROWS]))
+            else:
+                yield "".join(f"{q:.8g}\t{w}\t{b:.8g}\n" for q, w, b in zip(p, words[a : a + ROWS],
+                                                                           bows[a : a + ROWS].tolist()))
+    yield "\n\\end\\\n"
+
+
+def write_arpa(out: TextIO, model: NGramLM, vocab: Vocabulary) -> None:
+    """Write ``model`` (Kneser-Ney or Katz, word level) with its ``vocab`` to ``out`` as an ARPA file."""
+    for block in arpa_blocks(model, vocab):
+        out.write(block)
 
 
 def save_arpa(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary) -> None:
-    """Write the ARPA file atomically (compressed when ``path`` ends in .gz, .xz or .bz2), making its folder."""
-    import io
+    """Write the ARPA file atomically (compressed when ``path`` ends in .gz, .xz or .bz2), making its folder,
+    a block at a time."""
+    from rnnkit.data.files import write_text_blocks
 
-    from rnnkit.data.files import write_text_file
-
-    check_exportable(model, vocab)  # before the work
-    buf = io.StringIO()
-    write_arpa(buf, model, vocab)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_text_file(path, buf.getvalue())
+    check_exportable(model, vocab)  # before the file is opened
+    write_text_blocks(path, arpa_blocks(model, vocab))
