@@ -272,7 +272,7 @@ def classify(args: argparse.Namespace) -> int:
              "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
     if enc.level == "word":
         _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
-    fold_width_hint(enc, [t for text in texts for t in enc.tokenize(text)], args.input or "standard input",
+    fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
     del texts

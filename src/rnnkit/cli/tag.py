@@ -117,7 +117,7 @@ def tag(args: argparse.Namespace) -> int:
         elif looks:
             warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
-        fold_width_hint(loaded, [norm(w) for line in lines for w in line.split()], name, what="tokens",
+        fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
         _write_output(args, (format_predictions(data, loaded.predict(data), None)
                              for data in map(raw_sentences, _blocks(lines))))
@@ -132,7 +132,7 @@ def tag(args: argparse.Namespace) -> int:
             Path(path).write_text(_read_input(args), encoding=args.encoding)
         data = read_data(path, spec, labelled=args.format == "conllu",
                          format_from="model" if loaded.spec.format == args.format else "option")
-    fold_width_hint(loaded, [norm(w) for s in data.words for w in s], name, what="tokens", model="a tagger")
+    fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     blocks = (data.block(a, a + BLOCK) for a in range(0, len(data.words), BLOCK))
     _write_output(args, (format_predictions(part, loaded.predict(part), spec) for part in blocks))
     return 0

@@ -60,8 +60,8 @@ def raw_segmented_file(data: Any, name: str, gold: bool = False) -> None:
 
 def fold_width_hint(loaded: Any, text: Any, where: str, known: set[str] | None = None, what: str = "characters",
                     model: str = "a segmenter") -> None:
-    """Warn when units of ``text`` (its characters, or a list of tokens) that the model never saw would be
-    known to it folded to half-width: a model trained on ASCII punctuation (UD Chinese GSD) reading text
+    """Warn when units of ``text`` (its characters, or an iterable of tokens) that the model never saw would
+    be known to it folded to half-width: a model trained on ASCII punctuation (UD Chinese GSD) reading text
     with full-width punctuation (，。).  ``loaded``: a LoadedTagger (neural or HMM), or an encoder with
     ``fold_width`` and then ``known``, its vocabulary's tokens."""
     from rnnkit.data.segmentation import fold_width
@@ -70,8 +70,9 @@ def fold_width_hint(loaded: Any, text: Any, where: str, known: set[str] | None =
     if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
         return
     known = _known(loaded) if known is None else known
-    helped = Counter(u for u in text if u not in known and fold_width(u) in known)
-    if helped.total() >= max(3, len(text) // 200):
+    units = Counter(text)  # each distinct unit once: a generator of a long file's tokens is never a list
+    helped = Counter({u: n for u, n in units.items() if u not in known and fold_width(u) in known})
+    if helped.total() >= max(3, units.total() // 200):
         common = " ".join(sorted(helped, key=lambda u: (-helped[u], u))[:6])
         if what == "characters":
             common = common.replace(" ", "")
