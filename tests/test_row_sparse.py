@@ -161,6 +161,30 @@ def test_plain_sgd_sparse_step_touches_only_the_rows_and_leaves_the_gradient():
     np.testing.assert_array_equal(sparse.values, values)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adagrad_sparse_steps_touch_only_the_rows_and_equal_dense_steps_bit_for_bit(dtype):
+    """Adagrad without weight decay: a zero gradient row changes neither its sum nor its weights, so the
+    row-sparse step updates only the rows and is the dense step exactly (with grad_scale too)."""
+    rng = np.random.default_rng(6)
+    start = {k: v.astype(dtype) for k, v in _params(rng).items()}
+    dense_params = {k: v.copy() for k, v in start.items()}
+    sparse_params = {k: v.copy() for k, v in start.items()}
+    kw = {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}
+    ref, new = make_optimizer("adagrad", dense_params, **kw), make_optimizer("adagrad", sparse_params, **kw)
+    for step in range(4):
+        _, sparse, dense = sparse_and_dense(rng, dtype)
+        before = sparse_params["embedding.weight"].copy()
+        values = sparse.values.copy()
+        scale = 0.5 if step % 2 else 1.0
+        ref.step({"embedding.weight": dense}, grad_scale=scale)
+        new.step({"embedding.weight": sparse}, grad_scale=scale)
+        untouched = np.setdiff1d(np.arange(V), sparse.indices)
+        np.testing.assert_array_equal(sparse_params["embedding.weight"][untouched], before[untouched])
+        np.testing.assert_array_equal(sparse.values, values)
+    np.testing.assert_array_equal(sparse_params["embedding.weight"], dense_params["embedding.weight"])
+    np.testing.assert_array_equal(new.state["embedding.weight"]["sum"], ref.state["embedding.weight"]["sum"])
+
+
 def test_step_checks_sparse_gradients_and_grad_scale():
     rng = np.random.default_rng(5)
     params = _params(rng)

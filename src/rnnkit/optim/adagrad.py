@@ -6,6 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rnnkit.optim.base import DecayFilter, Optimizer, check_number
+from rnnkit.row_sparse import RowSparseGrad
 
 
 class Adagrad(Optimizer):
@@ -19,6 +20,10 @@ class Adagrad(Optimizer):
         \theta_t &= \theta_{t-1} - \tilde\gamma_t\, g_t / (\sqrt{s_t} + \epsilon)
 
     State: ``sum`` (:math:`s`).
+
+    A row-sparse gradient (an embedding's) updates only its rows when the parameter takes no weight
+    decay: a zero gradient leaves both :math:`s` and :math:`\theta` as they were, so this is the dense
+    update exactly, as torch.optim.Adagrad's sparse path is.
 
     Weight decay reaches the parameters ``decay_filter`` chooses: by default those with ``ndim >= 2``, where
     torch.optim decays every one (see :class:`~rnnkit.optim.base.Optimizer`).
@@ -54,3 +59,19 @@ class Adagrad(Optimizer):
         std = np.sqrt(total)
         std += self.eps
         p -= clr * (g / std)
+
+    def _update_rows(self, p: np.ndarray, g: RowSparseGrad, state: dict[str, np.ndarray], t: int, wd: float,
+                     scale: float) -> None:
+        if wd != 0.0:  # decay moves every row: the dense update
+            super()._update_rows(p, g, state, t, wd, scale)
+            return
+        rows = g.indices
+        values = g.values * scale if scale != 1.0 else g.values  # (U, E); the caller's gradient is left as is
+        clr = self.lr / (1.0 + (t - 1) * self.lr_decay)
+        total = self._buffer(state, "sum", p, self.initial_accumulator_value)
+        sq = total[rows]
+        sq += values * values
+        total[rows] = sq
+        std = np.sqrt(sq)
+        std += self.eps
+        p[rows] -= clr * (values / std)
