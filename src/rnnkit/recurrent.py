@@ -188,7 +188,9 @@ class Recurrent:
 
         ``out`` is (T, B, dirs*H), the top layer's outputs, the two directions concatenated, zero at padded
         steps; the final state is like ``state``, each sequence's at its last real step.  ``cache`` is for
-        :meth:`backward`.
+        :meth:`backward` of this layer.  The cache holds copies of ``x`` and ``state``, so the caller may
+        reuse those arrays before the backward; ``out`` may be the cache's own array and is then read-only
+        (``out.copy()`` to change it), where PyTorch would raise at the backward.
         """
         cfg = self.config
         x = check_input(x, cfg.input_size, self.dtype)
@@ -201,7 +203,9 @@ class Recurrent:
         if training and ((cfg.dropout > 0 and cfg.num_layers > 1) or cfg.weight_drop > 0) and rng is None:
             raise ValueError("Expected rng (a numpy Generator) for dropout in training, got None")
         order = inverse = bsizes = rev = None
-        if lengths is not None:
+        if lengths is None:  # the first layer's cache keeps x: a copy, so that the caller may reuse the array
+            x = x.copy()
+        else:
             order, inverse = packing.sort_by_length(lengths)
             x = x[:, order]
             sorted_lengths = lengths[order]
@@ -241,9 +245,12 @@ class Recurrent:
             layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)  # (T, B, dirs*H)
             layer_caches.append(LayerCache(drop_mask, dir_caches, hh_masks))
         out = layer_in if inverse is None else layer_in[:, inverse]
+        if out is layer_in:  # the cache's own array: read-only, so an edit in place cannot change the gradients
+            out = out.view()
+            out.flags.writeable = False
         final = self._stack_states(finals, inverse)
         used_learned = cfg.learn_init and state is None
-        cache = RecurrentCache(layer_caches, order, inverse, rev, used_learned, (T, B))
+        cache = RecurrentCache(layer_caches, order, inverse, rev, used_learned, (T, B), id(self))
         return out, final, cache
 
     def _initial(self, states0: list[np.ndarray] | None, k: int, sfx: str, B: int) -> Any:
@@ -251,7 +258,7 @@ class Recurrent:
         cfg = self.config
         H = cfg.hidden_size
         if states0 is not None:
-            parts = [np.ascontiguousarray(s[k]) for s in states0]
+            parts = [np.array(s[k]) for s in states0]  # copies: the kernels' caches keep them
         elif cfg.learn_init:
             names = ["h0", "c0"] if cfg.cell == "lstm" else ["h0"]
             parts = [np.broadcast_to(self.params[n + sfx], (B, H)).copy() for n in names]
@@ -292,6 +299,8 @@ class Recurrent:
         """
         if not isinstance(cache, RecurrentCache):
             raise TypeError(f"Expected the cache this layer's forward returned, got {type(cache).__name__}")
+        if cache.owner != id(self):
+            raise ValueError("Expected the cache this layer's forward returned, got one another layer's forward made")
         cfg = self.config
         T, B = cache.shape
         H = cfg.hidden_size

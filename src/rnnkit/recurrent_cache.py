@@ -23,3 +23,4 @@ class RecurrentCache(NamedTuple):
     rev_index: np.ndarray | None  # (T, B) per-sequence time reversal, sorted order
     used_learned_init: bool
     shape: tuple[int, int]  # (T, B)
+    owner: int  # id() of the layer whose forward made it: backward refuses another layer's cache

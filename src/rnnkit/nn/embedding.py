@@ -66,7 +66,7 @@ def embedding_forward(ids: np.ndarray, weight: np.ndarray,
     ids = _check_ids(ids, V)
     padding_idx = _check_padding_idx(padding_idx, V)
     out = np.take(weight, ids, axis=0)  # S + (E,)
-    return out, EmbeddingCache(ids.reshape(-1), ids.shape, V, weight.shape[1], padding_idx, weight.dtype)
+    return out, EmbeddingCache(ids.reshape(-1).copy(), ids.shape, V, weight.shape[1], padding_idx, weight.dtype)
 
 
 def embedding_backward(dout: np.ndarray, cache: EmbeddingCache,

@@ -60,7 +60,7 @@ def linear_forward(x: np.ndarray, weight: np.ndarray,
     y = (x.reshape(-1, in_features) @ weight.T).reshape(x.shape[:-1] + (out_features,))  # (..., out)
     if bias is not None:
         y += bias
-    return y, LinearCache(x, weight, bias is not None)
+    return y, LinearCache(x.copy(), weight, bias is not None)  # a copy: the caller may reuse x before backward
 
 
 def linear_backward(dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -113,6 +113,8 @@ class Linear:
 
     def backward(self, dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Returns ``(dx, {"weight": dW, "bias": db})`` (no ``"bias"`` key for a layer without a bias)."""
+        if isinstance(cache, LinearCache) and cache.weight is not self.params["weight"]:
+            raise ValueError("Expected the cache this layer's forward returned, got one another layer's forward made")
         return linear_backward(dout, cache)
 
 

@@ -135,7 +135,8 @@ class LinearCrossEntropy:
         np.log(s, out=log_s)
         nll = log_s - z_t  # (N,) -log p(t_n)
         loss = weighted_total(nll, weights)
-        return loss, LinearCrossEntropyCache(x2, weight, z, s, t, weights, bias is not None, self._generation)
+        # x2 copied: the caller may reuse x before the backward
+        return loss, LinearCrossEntropyCache(x2.copy(), weight, z, s, t, weights, bias is not None, self._generation)
 
     def backward(self, dloss: float, cache: LinearCrossEntropyCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """dx (N, H) (x flattened) and the gradients of weight (V, H) and, if there was one, bias (V,).
