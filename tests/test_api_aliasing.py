@@ -106,3 +106,28 @@ def test_linear_embedding_and_fused_output_keep_their_inputs():
     _, cache = ce.forward(h, w, b, targets)
     h[...] = 0.0
     np.testing.assert_array_equal(ce.backward(1.0, cache)[1]["weight"], want)
+
+
+def test_an_optimizer_refuses_a_replaced_parameter_and_load_arrays_keeps_it_learning():
+    from rnnkit.optim import Adam
+
+    rng = np.random.default_rng(4)
+    layer = GRU(D, H, rng=rng)
+    opt = Adam(layer.params, lr=0.1)
+    loaded = {k: v * 0.5 for k, v in layer.params.items()}  # weights from a file, say
+    x = rng.standard_normal((T, B, D)).astype(np.float32)
+
+    def step():
+        out, _, cache = layer.forward(x)
+        opt.step(layer.backward(np.ones_like(out), None, cache)[2])
+
+    layer.params.update(loaded)  # rebinds the entries: the optimizer once went on updating the old arrays
+    with pytest.raises(ValueError, match=r"params\['weight_ih_l0'\] is no longer the array this optimizer"):
+        step()
+    opt = Adam(layer.params, lr=0.1)
+    layer.load_arrays({k: v * 2.0 for k, v in loaded.items()})  # in place: the same arrays
+    before = {k: v.copy() for k, v in layer.params.items()}
+    step()
+    assert all(not np.array_equal(before[k], layer.params[k]) for k in ("weight_ih_l0", "weight_hh_l0"))
+    with pytest.raises(ValueError, match="missing"):
+        layer.load_arrays({"weight_ih_l0": loaded["weight_ih_l0"]})

@@ -148,6 +148,15 @@ class Recurrent:
             init_recurrent_params(self.params, H, rng, scheme=cfg.init, scale=cfg.init_scale,
                                   forget_bias=cfg.forget_bias)
 
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy ``arrays`` (every parameter's name, e.g. from a checkpoint; torch weights go through
+        :func:`rnnkit.torch_io.from_torch_state_dict`) into the parameters in place, checking names and shapes:
+        the arrays an optimizer holds stay the layer's, where ``params.update(arrays)`` would leave it updating
+        the old ones."""
+        from rnnkit.checkpoint import copy_into
+
+        copy_into(self.params, arrays, f"the {type(self).__name__} layer's")
+
     def _shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
         """The shapes of one direction's weight_ih, weight_hh, bias_ih, bias_hh in ``layer``."""
         cfg = self.config

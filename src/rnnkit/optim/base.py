@@ -100,6 +100,7 @@ class Optimizer:
 
     def __init__(self, params: Mapping[str, np.ndarray], decay_filter: DecayFilter | None = None) -> None:
         self.params = _check_params(params)
+        self._given = params  # the caller's mapping: step() refuses an entry replaced by another array
         if decay_filter is not None and not callable(decay_filter):
             raise TypeError(f"Expected decay_filter to be callable (name, array) -> bool or None, "
                             f"got {type(decay_filter).__name__}")
@@ -184,6 +185,11 @@ class Optimizer:
             grad = grads.get(name)
             if grad is None:
                 continue
+            if self._given.get(name) is not param:  # params.update(loaded): the model would silently not learn
+                raise ValueError(f"params[{name!r}] is no longer the array this optimizer was built with (replaced, "
+                                 "e.g. by params.update(...)), and the optimizer updates the arrays it was given: "
+                                 "copy new values in place (the model's load_arrays, or params[name][...] = new) "
+                                 "or build the optimizer again")
             if not isinstance(grad, (np.ndarray, RowSparseGrad)):
                 raise TypeError(f"Expected grads[{name!r}] to be a numpy array, got {type(grad).__name__}")
             if grad.shape != param.shape:
