@@ -127,8 +127,24 @@ def test_train_config_rejects_values_out_of_range(field, value):
 
 
 def test_train_config_accepts_the_edges():
-    TrainConfig(lr_decay=1.0, momentum=0.0, decay_start=0, step_size=1, log_every=1, patience=1,
+    TrainConfig(lr_decay=1.0, schedule="exp", momentum=0.0, decay_start=0, step_size=1, log_every=1, patience=1,
                 checkpoint_steps=1, max_steps=1, checkpoint_minutes=None)
+
+
+@pytest.mark.parametrize("kw, error, said", [
+    ({"epochs": 2.5}, TypeError, "Expected epochs to be an integer, got float 2.5"),  # ran 3 epochs
+    ({"epochs": "3"}, TypeError, "Expected epochs to be an integer, got str '3'"),
+    ({"lr": "0.1"}, TypeError, "Expected lr to be a number, got str '0.1'"),
+    ({"max_steps": 10.0}, TypeError, "Expected max_steps to be an integer"),
+    ({"clip": "5"}, TypeError, "Expected clip to be a number"),
+    ({"optimizer": "adam", "momentum": 0.9}, ValueError, "Expected momentum 0 with optimizer 'adam'"),
+    ({"lr_decay": 0.1}, ValueError, "Expected lr_decay only with a schedule"),
+])
+def test_train_config_refuses_what_it_would_ignore_or_coerce(kw, error, said):
+    """As the command line refuses them: a library caller's momentum for Adam was dropped silently."""
+    with pytest.raises(error, match=re.escape(said)):
+        TrainConfig(**kw)
+    TrainConfig(optimizer="sgd", momentum=0.9, schedule="exp", lr_decay=0.1, epochs=np.int64(3))
 
 
 class TwoParams(Quadratic):

@@ -8,6 +8,19 @@ from typing import Any
 import numpy as np
 
 
+def check_array(name: str, value: Any) -> np.ndarray:
+    """``value`` if it is a numpy array; TypeError otherwise, with the conversion for a torch tensor (whose
+    ``.shape`` once made the message about the shape, not the type)."""
+    if isinstance(value, np.ndarray):
+        return value
+    raise TypeError(f"Expected {name} to be a numpy array, got {type(value).__name__}{torch_hint(value)}")
+
+
+def torch_hint(value: Any) -> str:
+    """The conversion to say when ``value`` is a torch tensor, else ''."""
+    return " (a torch tensor: pass t.detach().cpu().numpy())" if type(value).__module__.startswith("torch") else ""
+
+
 def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:
     """``int(value)`` if value is an integer (not a bool) >= minimum; otherwise ValueError naming ``name``.
 

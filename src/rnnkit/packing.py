@@ -30,7 +30,9 @@ def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | Non
         return None
     lengths = np.asarray(lengths)
     if lengths.shape != (B,):
-        raise ValueError(f"Expected lengths of shape (B,) = ({B},), got {lengths.shape}")
+        first = (f"; x is time-major (T, B, ...) with T = {T}, B = {B}: batch-first input needs x.swapaxes(0, 1)"
+                 if lengths.shape == (T,) else "")  # the lengths count what x has on its first axis
+        raise ValueError(f"Expected lengths of shape (B,) = ({B},), got {lengths.shape}{first}")
     # ints, or floats that hold whole numbers; not bools (a mask row), strings or None
     if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not np.all(np.mod(lengths, 1) == 0)):
         raise TypeError(f"Expected integer lengths, got dtype {lengths.dtype}"

@@ -28,7 +28,7 @@ import numpy as np
 
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
-from rnnkit.checks import check_int, check_rng
+from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import check_forget_bias
 from rnnkit.nn.dropout import scaled_keep_mask
@@ -316,6 +316,7 @@ class Recurrent:
         dirs = self.num_directions
         if dout is None:
             dout = np.zeros((T, B, dirs * H), self.dtype)
+        check_array("dout", dout)
         if not isinstance(dout, np.ndarray) or dout.shape != (T, B, dirs * H):
             got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
             raise ValueError(f"Expected dout of shape (T, B, dirs*H) = {(T, B, dirs * H)}, got {got}")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_rate, check_rng
+from rnnkit.checks import check_array, check_int, check_rate, check_rng
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import SCHEMES
 
@@ -52,8 +52,7 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
 
 def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
     """x must be a finite (T, B, D) array of the layer's dtype with T, B >= 1; returns it contiguous."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"Expected x to be a numpy array, got {type(x).__name__}")
+    check_array("x", x)
     if x.ndim != 3 or x.shape[2] != input_size:
         raise ValueError(f"Expected x of shape (T, B, D={input_size}), got {x.shape}")
     if x.dtype != dtype:

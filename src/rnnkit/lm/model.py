@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_bool, check_int, check_number, check_rate, check_rng
+from rnnkit.checks import check_array, check_bool, check_dtype_name, check_int, check_number, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
@@ -77,6 +77,7 @@ class LMConfig:
         for name in ("variational", "tie_weights"):
             put(name, check_bool(name, getattr(self, name)))
         put("div_value", check_number("div_value", self.div_value))
+        put("dtype", check_dtype_name("dtype", self.dtype))  # np.float64 too, kept as its name
         s = self.init_scale
         if s is not None:
             if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, float, np.integer, np.floating)):
@@ -102,6 +103,7 @@ class LMConfig:
 
 def _check_ids_shape(ids: Any) -> tuple[int, int]:
     """(T, B) of ids, which must be a (T, B) array (embedding_forward checks their dtype and range)."""
+    check_array("ids", ids)
     if not isinstance(ids, np.ndarray) or ids.ndim != 2:
         raise ValueError(f"Expected ids of shape (T, B), got {getattr(ids, 'shape', type(ids).__name__)}")
     return ids.shape

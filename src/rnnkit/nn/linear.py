@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_bool
+from rnnkit.checks import check_array, check_bool
 from rnnkit.init import uniform_
 from rnnkit.nn.embedding import Embedding
 from rnnkit.row_sparse import RowSparseGrad
@@ -46,6 +46,7 @@ def linear_forward(x: np.ndarray, weight: np.ndarray,
     if not (isinstance(weight, np.ndarray) and weight.ndim == 2):
         raise ValueError(f"Expected weight of shape (out, in), got {getattr(weight, 'shape', type(weight).__name__)}")
     out_features, in_features = weight.shape
+    check_array("x", x)
     if not (isinstance(x, np.ndarray) and x.ndim >= 1 and x.shape[-1] == in_features):
         raise ValueError(f"Expected x of shape (..., {in_features}), got {getattr(x, 'shape', type(x).__name__)}")
     if x.dtype != weight.dtype:

@@ -148,7 +148,8 @@ class LinearCrossEntropy:
             raise ValueError("Expected a fresh cache, got one already backpropagated (the buffer now holds dL/dz)")
         if cache.generation != self._generation:
             raise ValueError("Expected the cache of the latest forward, got an older one whose buffer a later "
-                             "forward has overwritten")
+                             "forward has overwritten: backpropagate each forward before the next (to accumulate "
+                             "gradients over batches, add each backward's gradients)")
         cache.spent = True
         dz = cache.exp  # (N, V) becomes dL/dz in place
         dtype = dz.dtype

@@ -21,12 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.checks import torch_hint
+
 REDUCTIONS = ("mean", "sum")
 
 
 def _check_float(x: object, name: str) -> None:
     if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
-        raise TypeError(f"Expected {name} to be a float numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
+        got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__ + torch_hint(x)
+        raise TypeError(f"Expected {name} to be a float numpy array, got {got}")
 
 
 def _check_classes(x: np.ndarray, axis: int) -> None:
@@ -177,8 +180,9 @@ def softmax_cross_entropy_backward(dloss: float, cache: CrossEntropyCache,
     if not np.ndim(dloss) == 0:
         raise ValueError(f"Expected dloss to be a scalar, got shape {np.shape(dloss)}")
     if cache.exp is None:
-        raise ValueError("Expected a fresh cache, got one already spent by a backward with overwrite=True; "
-                         "pass overwrite=False to backpropagate through a cache more than once")
+        raise ValueError("Expected a fresh cache, got one a backward has already spent: run the forward again for "
+                         "another backward (softmax_cross_entropy_backward itself keeps its cache with "
+                         "overwrite=False)")
     exp = cache.exp  # (N, V)
     dtype = exp.dtype
     coef = (dtype.type(dloss) * cache.weights / cache.sumexp).astype(dtype, copy=False)  # (N,)

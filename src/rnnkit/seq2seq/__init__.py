@@ -6,15 +6,21 @@
     hyps = beam_search(model, src, src_lengths, beam_size=5, max_len=50, bos=1, eos=2, length_norm=0.6)
 """
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode, length_penalty
+from rnnkit.seq2seq.io import Translator, load_translator, save_translator
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig, VectorDecoder, VectorDecoderConfig
+from rnnkit.seq2seq.task import Seq2SeqTask
 
 __all__ = [
     "Hypothesis",
     "Seq2Seq",
     "Seq2SeqConfig",
+    "Seq2SeqTask",
+    "Translator",
     "VectorDecoder",
     "VectorDecoderConfig",
     "beam_search",
     "greedy_decode",
     "length_penalty",
+    "load_translator",
+    "save_translator",
 ]

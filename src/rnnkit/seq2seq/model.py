@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_bool, check_int, check_rate, check_rng
+from rnnkit.checks import check_bool, check_dtype_name, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
@@ -48,8 +48,7 @@ def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> No
         raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
     for name in ("dropout", "weight_drop"):
         check_rate(name, getattr(cfg, name))
-    if cfg.dtype not in ("float32", "float64"):
-        raise ValueError(f"Expected dtype 'float32' or 'float64', got {cfg.dtype!r}")
+    object.__setattr__(cfg, "dtype", check_dtype_name("dtype", cfg.dtype))  # np.float64 too, kept as its name
 
 
 @fields_in_doc

@@ -1,6 +1,7 @@
 """Training configuration: one dataclass that the CLI fills and the loop reads."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -39,6 +40,7 @@ class TrainConfig:
         if isinstance(self.frozen, str) or not all(isinstance(n, str) for n in self.frozen):
             raise TypeError(f"Expected frozen to be a sequence of parameter names, got {self.frozen!r}")
         self.frozen = tuple(self.frozen)
+        self._check_types()
         if self.optimizer.lower() not in OPTIMIZERS:
             raise ValueError(f"Expected optimizer one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -65,6 +67,29 @@ class TrainConfig:
                 raise ValueError(f"Expected {name} >= 1 or None, got {value}")
         if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
             raise ValueError(f"Expected checkpoint_minutes > 0 or None, got {self.checkpoint_minutes}")
+        # options that would be ignored, refused as the command line refuses them
+        if self.momentum and self.optimizer.lower() not in ("sgd", "rmsprop"):
+            raise ValueError(f"Expected momentum 0 with optimizer {self.optimizer!r} (momentum is SGD's and RMSprop's; "
+                             f"Adam's and AdaDelta's running averages take its place), got {self.momentum}")
+        if self.schedule == "none" and self.lr_decay != 0.5:
+            raise ValueError(f"Expected lr_decay only with a schedule (it is the factor a schedule multiplies the lr "
+                             f"by), got {self.lr_decay} with schedule 'none'")
+
+    def _check_types(self) -> None:
+        """Counts must be integers (2.5 epochs ran 3) and rates numbers (a string met a comparison)."""
+        for name in ("epochs", "decay_start", "step_size", "log_every", "seed", "patience", "checkpoint_steps",
+                     "max_steps"):
+            value = getattr(self, name)
+            if value is None and name in ("patience", "checkpoint_steps", "max_steps"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"Expected {name} to be an integer, got {type(value).__name__} {value!r}")
+        for name in ("lr", "momentum", "weight_decay", "lr_decay", "clip", "average", "checkpoint_minutes"):
+            value = getattr(self, name)
+            if value is None and name in ("clip", "average", "checkpoint_minutes"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"Expected {name} to be a number, got {type(value).__name__} {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""
