@@ -20,7 +20,7 @@ class TrainConfig:
     optimizer: str = "sgd"  # sgd, adagrad, rmsprop, adadelta, adam, adamw
     lr: float = 1.0  # initial learning rate
     momentum: float = 0.0  # SGD / RMSprop momentum
-    weight_decay: float = 0.0  # L2 on matrices only (biases and embeddings' 1-D params skipped)
+    weight_decay: float = 0.0  # L2 on parameters with 2+ axes (matrices and embedding tables); biases skipped
     clip: float | None = 5.0  # clip the global gradient norm to this; None = no clipping
     schedule: str = "none"  # none, step, exp, plateau (halve on plateau), decay_after (Zaremba)
     lr_decay: float = 0.5  # the factor every schedule multiplies the lr by

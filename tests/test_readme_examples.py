@@ -1,0 +1,26 @@
+"""The README's Python examples run as written (in a scratch folder: one writes a checkpoint)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_readme_has_python_examples():
+    assert len(BLOCKS) >= 2
+
+
+@pytest.mark.parametrize("k", range(len(BLOCKS)))
+def test_a_readme_example_runs(k, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {"__name__": "__readme__"}
+    exec(compile(BLOCKS[k], f"README.md python block {k}", "exec"), scope)
+    if "save_checkpoint" in BLOCKS[k]:  # the training loop's resume: the same weights and rate as saved
+        assert (tmp_path / "run.safetensors").is_file()
+        assert scope["opt"].lr == pytest.approx(3e-3 * 0.9**2)
+        assert scope["opt"].step_count == 40 and np.isfinite(scope["loss"])
