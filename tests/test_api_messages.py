@@ -76,3 +76,17 @@ def test_the_task_packages_export_their_training_pieces():
         for name in names:
             assert name in module.__all__ and callable(getattr(module, name)), (module.__name__, name)
     assert "later" not in rnnkit.lm.__doc__
+
+
+def test_gradient_diagnostics_and_online_rtrl_name_the_mistake():
+    from rnnkit.diagnostics import grad_norms_per_step
+    from rnnkit.errors import NonFiniteError
+    from rnnkit.recurrent import RNN
+    from rnnkit.rtrl_online import OnlineRTRL
+
+    x = np.zeros((5, 2, 3), np.float32)
+    with pytest.raises(NonFiniteError, match="Expected finite values in dout"):  # gave NaN norms, silently
+        grad_norms_per_step(LSTM(3, 4), x, dout=np.full((5, 2, 4), np.nan, np.float32))
+    params = RNN(3, 4, rng=np.random.default_rng(0), dtype=np.float64).params
+    with pytest.raises(ValueError, match="an Elman cell is named by its nonlinearity here: 'tanh' or 'relu'"):
+        OnlineRTRL(params, 0.1, cell="rnn")

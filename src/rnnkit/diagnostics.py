@@ -31,6 +31,7 @@ import numpy as np
 
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int
+from rnnkit.errors import NonFiniteError
 from rnnkit.init import init_recurrent_params
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
@@ -95,6 +96,9 @@ def grad_norms_per_step(
     if dout is not None and (not isinstance(dout, np.ndarray) or dout.shape != (T, B, H)):
         got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
         raise ValueError(f"Expected dout of shape (T, B, H) = {(T, B, H)}, got {got}")
+    for name, a in (("x", x), ("dout", dout)):  # a NaN gave NaN norms at every step, silently
+        if a is not None and not np.isfinite(a).all():
+            raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf")
     n_parts = 2 if cfg.cell == "lstm" else 1
     if dout is None and dstate is None:
         if not isinstance(rng, np.random.Generator):

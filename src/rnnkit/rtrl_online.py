@@ -58,7 +58,8 @@ class OnlineRTRL:
         batch_size: int = 1,
     ) -> None:
         if cell not in CELLS:
-            raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}")
+            elman = " (an Elman cell is named by its nonlinearity here: 'tanh' or 'relu')" if cell == "rnn" else ""
+            raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}{elman}")
         if not callable(optimizer_step):
             if isinstance(optimizer_step, (bool, np.bool_)) or not isinstance(
                     optimizer_step, (int, float, np.integer, np.floating)):
