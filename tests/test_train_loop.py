@@ -358,3 +358,19 @@ def test_sgd_scales_in_the_parameters_dtype_so_an_overflowing_update_is_inf():
     p = {"w": np.ones((4, 3), dtype=np.float32)}
     SGD(p, lr=1e39).step({"w": np.full((4, 3), 0.5, dtype=np.float32)})
     assert p["w"].dtype == np.float32 and np.isneginf(p["w"]).all()
+
+
+def test_optimizer_options_reach_the_optimizer_and_are_fixed_on_resume(tmp_path):
+    """Nesterov momentum, Adam's betas and the like through the Trainer (it once took only lr, momentum and
+    weight decay); a resumed run refuses other options, as it refuses another --lr."""
+    cfg = _cfg(epochs=1, momentum=0.9, optimizer_options={"nesterov": True})
+    trainer = Trainer(Quadratic(), cfg, tmp_path)
+    assert trainer.optimizer.nesterov and trainer.optimizer.momentum == 0.9
+    trainer.fit()
+    adam = Trainer(Quadratic(), _cfg(optimizer="adam", optimizer_options={"betas": (0.5, 0.9)}), tmp_path / "a")
+    assert adam.optimizer.betas == (0.5, 0.9)
+    with pytest.raises(CheckpointError, match="optimizer-options"):
+        Trainer(Quadratic(), _cfg(epochs=2, momentum=0.9), tmp_path).fit(resume=True)
+    with pytest.raises(ValueError, match=r"Expected optimizer_options among Adam's arguments \['betas', 'eps', "
+                                         r"'amsgrad'\], got 'nesterov'"):
+        _cfg(optimizer="adam", optimizer_options={"nesterov": True})

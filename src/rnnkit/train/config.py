@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass, fields
+import inspect
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rnnkit.fielddoc import fields_in_doc
@@ -35,12 +36,15 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many steps in total (for quick runs)
     progress: str = "auto"  # auto (a bar on a terminal, lines otherwise), bar, lines, none
     frozen: tuple[str, ...] = ()  # parameters kept as they are (e.g. pretrained "embedding.weight")
+    optimizer_options: dict[str, Any] = field(default_factory=dict)  # the optimizer's other arguments by name,
+    #   e.g. {"nesterov": True} for sgd, {"betas": (0.9, 0.98), "amsgrad": True} for adam (JSON values)
 
     def __post_init__(self) -> None:
         if isinstance(self.frozen, str) or not all(isinstance(n, str) for n in self.frozen):
             raise TypeError(f"Expected frozen to be a sequence of parameter names, got {self.frozen!r}")
         self.frozen = tuple(self.frozen)
         self._check_types()
+        self._check_optimizer_options()
         if self.optimizer.lower() not in OPTIMIZERS:
             raise ValueError(f"Expected optimizer one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -74,6 +78,24 @@ class TrainConfig:
         if self.schedule == "none" and self.lr_decay != 0.5:
             raise ValueError(f"Expected lr_decay only with a schedule (it is the factor a schedule multiplies the lr "
                              f"by), got {self.lr_decay} with schedule 'none'")
+
+    def _check_optimizer_options(self) -> None:
+        """Names the optimizer takes, other than those TrainConfig sets itself; tuples kept as lists (JSON)."""
+        opts = self.optimizer_options
+        if not isinstance(opts, dict) or not all(isinstance(k, str) for k in opts):
+            raise TypeError(f"Expected optimizer_options to be a dict of argument name -> value, got {opts!r}")
+        cls = OPTIMIZERS.get(self.optimizer.lower())
+        if cls is None:
+            return  # the optimizer's own check says it
+        takes = [n for n in inspect.signature(cls).parameters if n not in ("params", "decay_filter")]
+        own = [k for k in opts if k in ("lr", "weight_decay", "momentum")]
+        if own:
+            raise ValueError(f"Expected {own[0]} as TrainConfig's own field, got it in optimizer_options")
+        unknown = [k for k in opts if k not in takes]
+        if unknown:
+            others = [n for n in takes if n not in ("lr", "weight_decay", "momentum")]
+            raise ValueError(f"Expected optimizer_options among {cls.__name__}'s arguments {others}, got {unknown[0]!r}")
+        self.optimizer_options = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}
 
     def _check_types(self) -> None:
         """Counts must be integers (2.5 epochs ran 3) and rates numbers (a string met a comparison)."""

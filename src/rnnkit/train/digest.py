@@ -112,7 +112,7 @@ def _short(value: Any) -> str:
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
 FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "schedule", "lr_decay", "decay_start",
-                   "step_size", "seed", "frozen", "average")
+                   "step_size", "seed", "frozen", "average", "optimizer_options")
 
 
 def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config: dict[str, Any],

@@ -89,6 +89,7 @@ class Trainer:
         kw: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
         if config.optimizer.lower() in ("sgd", "rmsprop"):
             kw["momentum"] = config.momentum
+        kw.update(config.optimizer_options)  # nesterov, betas, eps, amsgrad, ...: the optimizer checks their values
         unknown = [n for n in config.frozen if n not in task.params]
         if unknown:
             raise ValueError(f"Expected frozen parameters among the model's ({', '.join(list(task.params)[:6])}, ...), "
