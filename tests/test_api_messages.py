@@ -90,3 +90,22 @@ def test_gradient_diagnostics_and_online_rtrl_name_the_mistake():
     params = RNN(3, 4, rng=np.random.default_rng(0), dtype=np.float64).params
     with pytest.raises(ValueError, match="an Elman cell is named by its nonlinearity here: 'tanh' or 'relu'"):
         OnlineRTRL(params, 0.1, cell="rnn")
+
+
+def test_labels_numpy_meta_and_in_place_init_calls_are_named(tmp_path):
+    from rnnkit.checkpoint import save_checkpoint
+    from rnnkit.classify import Classifier, ClassifierConfig
+    from rnnkit.init import uniform_
+
+    rng = np.random.default_rng(3)
+    model = Classifier(ClassifierConfig(vocab_size=6, num_classes=3, embedding_dim=4, hidden_size=4), rng)
+    ids = np.array([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match=r"Expected labels in \[0, 3\), got values in \[0, 3\]"):  # said "targets"
+        model.loss(ids, np.array([2, 2]), np.array([0, 3]))
+    with pytest.raises(TypeError, match=r"got float32 np.float32\(1.5\) at meta\['stats'\]\['loss'\] \(a numpy number: "
+                                        r"convert it with float\(\) or int\(\)\)"):
+        save_checkpoint(tmp_path / "m.safetensors", {"w": np.zeros(2)}, {"stats": {"loss": np.float32(1.5)}})
+    assert not (tmp_path / "m.safetensors").exists()
+    with pytest.raises(TypeError, match=r"these functions return a new array; to fill one in place, "
+                                        r"w\[\.\.\.\] = uniform_\(w\.shape, bound, rng\)"):
+        uniform_(np.zeros(5, np.float32), 0.1, rng)  # torch's in-place call: its zeros were read as a shape

@@ -87,6 +87,23 @@ def _meta_digest(meta: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _unserialisable(value: Any, where: str) -> tuple[str, Any] | None:
+    """(path, value) of the first value in ``value`` that JSON cannot hold, e.g. ("meta['lr']", np.float32(0.1))."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _unserialisable(v, f"{where}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _unserialisable(v, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    return None if value is None or isinstance(value, (str, int, float, bool)) else (where, value)
+
+
 def _write_all(f: BinaryIO, data: bytes) -> None:
     view = memoryview(data)
     for start in range(0, len(view), _CHUNK):
@@ -111,7 +128,13 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
         doc["meta_sha256"] = _meta_digest(doc["meta"])
         header = json.dumps(doc)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"Expected JSON-serialisable meta, got {exc}") from None
+        found = _unserialisable(doc["meta"], "meta")
+        if found is None:
+            raise TypeError(f"Expected JSON-serialisable meta, got {exc}") from None
+        where, value = found
+        hint = " (a numpy number: convert it with float() or int())" if isinstance(value, np.generic) else ""
+        raise TypeError(f"Expected JSON-serialisable meta, got {type(value).__name__} {value!r:.60} at "
+                        f"{where}{hint}") from None
     data = _st_save(checked, metadata={"rnnkit": header})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -172,7 +172,8 @@ class Classifier:
              rng: np.random.Generator | None = None) -> tuple[float, ClassifierCache]:
         """Summed negative log-likelihood of ``labels`` (B,) and the cache."""
         z, cache = self.logits(ids, lengths, training, rng)
-        loss, c = softmax_cross_entropy(z, np.asarray(labels), reduction="sum")
+        labels = check_id_values("labels", labels, self.config.num_classes)  # named as such, not as "targets"
+        loss, c = softmax_cross_entropy(z, labels, reduction="sum")
         return loss, cache._replace(loss=c)
 
     def backward(self, dloss: float, cache: ClassifierCache) -> dict[str, np.ndarray]:
