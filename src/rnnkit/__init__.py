@@ -6,7 +6,12 @@ The main pieces, each in its own module:
 - ``rnnkit.cells``: the single-direction kernels with the equations;
 - ``rnnkit.rtrl``: real-time recurrent learning;
 - ``rnnkit.nn``, ``rnnkit.init``, ``rnnkit.optim``: blocks, initialisation, optimizers;
-- ``rnnkit.lm``, ``rnnkit.crf``, ``rnnkit.hmm``: language models, CRF output layer, HMM baseline;
+- ``rnnkit.lm``: RNN and n-gram language models, sampling, perplexity;
+- ``rnnkit.tagging``, ``rnnkit.crf``, ``rnnkit.hmm``: sequence labelling (BiLSTM-CRF taggers and segmenters),
+  the CRF output layer, the HMM baseline;
+- ``rnnkit.classify``: sentence classifiers; ``rnnkit.seq2seq``: encoder-decoder with attention, beam
+  search; ``rnnkit.treenet``: recursive networks over trees;
+- ``rnnkit.diagnostics``: gradient norms through time (vanishing and exploding gradients);
 - ``rnnkit.train``, ``rnnkit.checkpoint``, ``rnnkit.torch_io``: training loop, checkpoints, PyTorch interop.
 """
 from __future__ import annotations
