@@ -59,3 +59,28 @@ def test_evaluation_batches_of_pairs_keep_an_outlier_apart_and_training_batches_
     assert sorted(i for b in batches for i in b.index.tolist()) == list(range(31))
     train = make_batches(pairs, 64, rng=np.random.default_rng(0))  # training: batch_size pairs, as before
     assert [len(b.index) for b in train] == [31]
+
+
+def test_prediction_batches_of_long_lines_stay_under_the_token_cap_with_the_same_tags():
+    """128 lines of 1,000 characters once went through a segmenter as one batch: 1.2 GB."""
+    from rnnkit.tagging.model import Tagger, TaggerConfig
+    from rnnkit.tagging.task import Encoded, predict_ids
+
+    lengths = np.full(300, 1000)
+    batches = length_batches(np.arange(300), lengths, batch_size=128, token_cap=16_384)
+    assert [len(b) for b in batches] == [16] * 18 + [12]  # the cap cuts batches the padding rule keeps whole
+    assert [len(b) for b in length_batches(np.arange(300), lengths, batch_size=128)] == [128, 128, 44]
+    assert [len(b) for b in length_batches(np.arange(3), np.full(3, 50_000), 128, token_cap=100)] == [1, 1, 1]
+
+    rng = np.random.default_rng(1)
+    model = Tagger(TaggerConfig(vocab_size=30, num_tags=4, embedding_dim=8, hidden_size=8, output="crf"), rng)
+    seqs = [rng.integers(1, 30, n) for n in (900, 700, 800, 5)]
+    enc = Encoded(seqs, None, None, None, None, None, None, np.array([len(s) for s in seqs]))
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("rnnkit.tagging.task.PREDICT_TOKENS", 1000)
+        real = model.predict
+        mp.setattr(model, "predict", lambda batch, allowed=None: calls.append(batch) or real(batch, allowed))
+        capped = predict_ids(model, enc)
+    assert len(calls) == 4  # under the cap every line is a batch of its own
+    assert capped == predict_ids(model, enc)  # the same paths as in one batch

@@ -29,7 +29,7 @@ from rnnkit.data.classification import char_tokens
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
-from rnnkit.packing import length_batches
+from rnnkit.packing import PREDICT_TOKENS, length_batches
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
@@ -129,7 +129,7 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
     out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
     sizes = np.array([len(s) for s in seqs])
     order = np.argsort(sizes, kind="stable")[rank::size]
-    for idx in length_batches(order, sizes, batch_size):
+    for idx in length_batches(order, sizes, batch_size, token_cap=PREDICT_TOKENS):
         ids, lengths = pad_batch([seqs[i] for i in idx])
         out[idx] = model.predict_proba(ids, lengths)
     return out

@@ -24,7 +24,7 @@ from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_batch
 from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
-from rnnkit.packing import length_batches
+from rnnkit.packing import PREDICT_TOKENS, length_batches
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
 from rnnkit.train.distributed import split_rows
@@ -207,7 +207,7 @@ def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch
     batch_size = check_int("batch_size", batch_size, 1)
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
     order = np.array([i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0][rank::size], dtype=int)
-    for idx in length_batches(order, enc.lengths, batch_size):
+    for idx in length_batches(order, enc.lengths, batch_size, token_cap=PREDICT_TOKENS):
         for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed)):
             out[i] = path
     return out
