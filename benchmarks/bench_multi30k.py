@@ -182,7 +182,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--src", choices=["de", "en", "fr"], default="de")
     p.add_argument("--tgt", choices=["de", "en", "fr"], default="en")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of Multi30k's task1 raw .gz files")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                   help="the Multi30k folder, or the shared data folder that holds it (as the other benchmarks' "
+                        "--data)")
     p.add_argument("--work", type=Path, default=Path("runs/bench_multi30k"), help="runs and outputs go here")
     p.add_argument("--epochs", type=int, default=30, help="most epochs")
     p.add_argument("--budget-minutes", type=float, default=115.0, help="wall-clock budget for training")
@@ -195,6 +197,8 @@ def main() -> int:
     p.add_argument("--epoch-minutes", type=float, default=None,
                    help="with --resume: expected minutes of one epoch, to respect the budget from the start")
     args = p.parse_args()
+    if (args.data / "multi30k").is_dir():  # ../shared/data, as every other benchmark takes it
+        args.data = args.data / "multi30k"
     run = args.work / f"{args.src}-{args.tgt}"
     if args.report_only:
         result = json.loads((run / "results.json").read_text(encoding="utf-8"))

@@ -55,6 +55,16 @@ def test_help_lists_the_subcommands(capsys):
         assert f"    {command} " in out, f"{command} missing from --help:\n{out}"
 
 
+def test_help_never_cuts_an_option_at_its_hyphen(monkeypatch):
+    """At 80 columns '--decay-start' was printed as '--decay-' and 'start' on the next line."""
+    import re
+
+    monkeypatch.setenv("COLUMNS", "80")
+    for words, parser in _commands(build_parser()):
+        cut = [line for line in parser.format_help().splitlines() if re.search(r"\w-$", line)]
+        assert not cut, (words, cut)
+
+
 def test_no_help_shows_an_empty_default():
     """Every command's --help names real defaults only: no "(default: None)" for an option that is unset
     unless given, none for a required option, no "(default: False)" for an on/off flag."""

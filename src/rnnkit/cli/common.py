@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,19 @@ def check_min_count(min_count: int, vocab: Any, where: str) -> None:
                          f"{', '.join(specials)}): every token occurs fewer times; lower --min-count")
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+class WholeWordsFormatter(argparse.HelpFormatter):
+    """argparse's formatter, except that a line never ends inside a hyphenated word: an option named in a
+    help text (--decay-start) once came out as '--decay-' and 'start' on the next line."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(re.sub(r"\s+", " ", text).strip(), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(re.sub(r"\s+", " ", text).strip(), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
+class HelpFormatter(WholeWordsFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Appends "(default: ...)" to an option's help unless the help already names its default, or there is
     none to name: a required option, one whose default is None (unset), and an on/off flag (off)."""
 

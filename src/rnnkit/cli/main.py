@@ -17,10 +17,11 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rnnkit._version import __version__
 from rnnkit.cli import processes
-from rnnkit.cli.common import positive_int
+from rnnkit.cli.common import WholeWordsFormatter, positive_int
 from rnnkit.cli.given import closest, given_options, unrecognized
 from rnnkit.errors import (RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error,
                            raise_terminated)
@@ -57,6 +58,10 @@ class CommandGroups:
 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line (no usage dump)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", WholeWordsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if processes.launcher_rank():  # under mpiexec every process meets the same bad option: process 0 says it
@@ -100,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="BLAS threads for numpy's matrix products, and the threads of rnnkit's own large "
-                             "elementwise work (default: the BLAS default, all cores); "
+                             "elementwise work (default: the BLAS default, all cores; one for train seq2seq, "
+                             "translate, evaluate of a translator and demo reverse); "
                              "1 is often faster for small models or when other programs keep the cores busy")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     train = commands.add_parser("train", help="train a model (see 'rnnkit train --help')")
