@@ -193,6 +193,16 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n\n老師在大學工作 學生\n"))
     assert run_cli(capsys, ["segment", model])[1] == out
     monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 10_000)
+    # a line longer than LONG_LINE is read in pieces cut after its sentence ends: the words of the pieces,
+    # each segmented as a line of its own (a book as one line once took 1.5 GB for 150,000 characters)
+    pieces = ["我們喜歡北京。", "老師在大學工作！", "學生喜歡老師，", "北京大學"]  # the cuts of LONG_LINE 9
+    monkeypatch.setattr("rnnkit.cli.tag.LONG_LINE", 9)
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(pieces) + "\n"))
+    long_line = run_cli(capsys, ["segment", model])[1]
+    monkeypatch.setattr("rnnkit.cli.tag.LONG_LINE", 5_000)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(pieces) + "\n"))
+    apart = run_cli(capsys, ["segment", model])[1]
+    assert long_line == " ".join(apart.split()) + "\n" and long_line.replace(" ", "") == "".join(pieces) + "\n"
     # --output compressed by its name, as inputs are read
     monkeypatch.setattr("sys.stdin", io.StringIO("我們喜歡北京\n"))
     code, _, err = run_cli(capsys, ["segment", model, "--output", str(tmp_path / "out.txt.gz")])
@@ -354,3 +364,13 @@ def test_bad_data_is_one_clear_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(good), "--format", "columns", "--scheme", "bio",
                                  "--run-dir", str(tmp_path / "r"), *SMALL])
     assert code == 2 and "--scheme bio" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_line_pieces_cut_after_sentence_ends_then_commas_then_anywhere():
+    from rnnkit.cli.tag import line_pieces
+
+    assert line_pieces("短句。", 5) == [(0, 3)]  # within the limit: whole
+    text = "一二三。四五六七！」八九，十一二三四五六七八"
+    spans = line_pieces(text, 8)
+    assert [text[a:b] for a, b in spans] == ["一二三。", "四五六七！」", "八九，", "十一二三四五六七", "八"]
+    assert spans[0][0] == 0 and spans[-1][1] == len(text) and all(b == c for (_, b), (c, _) in zip(spans, spans[1:]))

@@ -4,7 +4,9 @@ was (``rnnkit train tagger`` and ``train hmm`` are :mod:`rnnkit.cli.tagging`).""
 from __future__ import annotations
 
 import argparse
+import bisect
 import os
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -24,6 +26,9 @@ from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData, format_predictions, raw_sentences
 
 BLOCK = 10_000  # lines of raw text (sentences of a CoNLL-U or column file) tagged, then written, at a time
+LONG_LINE = 5_000  # characters a segmenter reads at once: a longer line is cut after its sentence ends
+SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]]*")
+CLAUSE_END = re.compile(r"[，、,：:]+")
 
 
 def register(groups) -> None:
@@ -47,7 +52,9 @@ def register(groups) -> None:
                                                "words come out separated by spaces.  Existing spaces stay word "
                                                "boundaries; a web or e-mail address (a word of its own), a Latin "
                                                "word or number (MacBook, 3.5, 6,000) and a character on screen (an "
-                                               "emoji with its joiners, a flag) are never split.",
+                                               "emoji with its joiners, a flag) are never split.  A line over "
+                                               "5,000 characters is read in pieces cut after its sentence ends "
+                                               "(。！？), so a book saved as one line fits in memory.",
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
@@ -138,6 +145,29 @@ def tag(args: argparse.Namespace) -> int:
     return 0
 
 
+def line_pieces(text: str, limit: int | None = None) -> list[tuple[int, int]]:
+    """Spans [a, b) covering ``text`` that a segmenter reads one at a time: the whole line up to ``limit``
+    (LONG_LINE) characters; a longer one (a book saved as one line: a BiLSTM keeps ~10 KB a character, so
+    150,000 characters took 1.5 GB) is cut after the last sentence end (。！？) within each ``limit``
+    characters, else after a comma, else at ``limit``.  A cut after punctuation is a word boundary anyway."""
+    limit = LONG_LINE if limit is None else limit
+    if len(text) <= limit:
+        return [(0, len(text))]
+    ends = [[m.end() for m in pattern.finditer(text)] for pattern in (SENTENCE_END, CLAUSE_END)]
+    spans, a = [], 0
+    while len(text) - a > limit:
+        b = a + limit
+        for found in ends:  # the last end in (a, a + limit]
+            k = bisect.bisect_right(found, a + limit) - 1
+            if k >= 0 and found[k] > a:
+                b = found[k]
+                break
+        spans.append((a, b))
+        a = b
+    spans.append((a, len(text)))
+    return spans
+
+
 def segment(args: argparse.Namespace) -> int:
     from rnnkit.data.files import text_lines
     from itertools import accumulate
@@ -163,9 +193,13 @@ def segment(args: argparse.Namespace) -> int:
 
     def segmented(block: list[str]) -> str:
         chunked = [line.split() for line in block if line.split()]
-        data = TaggingData([list("".join(c)) for c in chunked], None, None, None)
-        words = iter([fix_words(tags_to_words(c, t), accumulate(len(w) for w in chunks[:-1]))
-                      for c, t, chunks in zip(data.words, loaded.predict(data), chunked)])
+        texts = ["".join(c) for c in chunked]
+        spans = [line_pieces(text) for text in texts]
+        data = TaggingData([list(text[a:b]) for text, cuts in zip(texts, spans) for a, b in cuts], None, None, None)
+        tags = iter(loaded.predict(data))
+        line_tags = [[t for _ in cuts for t in next(tags)] for cuts in spans]  # a long line's pieces joined again
+        words = iter([fix_words(tags_to_words(list(text), t), accumulate(len(w) for w in chunks[:-1]))
+                      for text, t, chunks in zip(texts, line_tags, chunked)])
         return "".join(" ".join(next(words)) + "\n" if line.split() else "\n" for line in block)
 
     _write_output(args, map(segmented, _blocks(lines)))
