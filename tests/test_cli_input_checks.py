@@ -23,6 +23,27 @@ def test_a_text_tab_label_file_is_refused_with_the_swap(tmp_path):
     assert len(read_tsv(right)) == 20
 
 
+def test_a_swapped_chinese_file_and_a_header_are_refused_and_a_lone_first_label_is_warned(tmp_path):
+    """Chinese sentences have no spaces: the swap was told by spaces in the labels, so a swapped Chinese
+    file trained a classifier of one class per sentence; a header line trained a class of its own."""
+    zh = ["这家餐厅的菜非常好吃", "服务太差了再也不来", "电影很感人值得一看", "剧情拖沓浪费时间"] * 3
+    swapped = tmp_path / "swapped.tsv"
+    swapped.write_text("".join(f"{t}{k}\t{'pos' if k % 2 == 0 else 'neg'}\n" for k, t in enumerate(zh)),
+                       encoding="utf-8")
+    with pytest.raises(DataError, match=r"the first column has 12 different values in 12 lines .* and the second "
+                                        r"only 2 \(neg, pos\): the file looks like text<TAB>label"):
+        read_tsv(swapped)
+    rows = "".join(f"{'pos' if k % 2 == 0 else 'neg'}\t{t}\n" for k, t in enumerate(zh))
+    for head in ("label\ttext\n", "标签\t文本\n", "y\treview\n"):
+        (tmp_path / "h.tsv").write_text(head + rows, encoding="utf-8")
+        with pytest.raises(DataError, match=r"h.tsv:1: the first line .* looks like a header"):
+            read_tsv(tmp_path / "h.tsv")
+        assert len(read_tsv(tmp_path / "h.tsv", header=True)) == 12
+    (tmp_path / "odd.tsv").write_text("polarité\tune critique\n" + rows, encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"odd.tsv:1: the label 'polarité' occurs only on the first line"):
+        assert len(read_tsv(tmp_path / "odd.tsv")) == 13
+
+
 def test_evaluate_skips_a_header_line_when_asked(tmp_path, capsys):
     rows = "".join(f"{'pos' if k % 2 == 0 else 'neg'}\t{t}\n" for k, t in enumerate(TEXTS))
     (tmp_path / "train.tsv").write_text(rows)
@@ -32,8 +53,9 @@ def test_evaluate_skips_a_header_line_when_asked(tmp_path, capsys):
                             "--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none",
                             "--run-dir", str(run)])[0] == 0
     model = str(run / "last.safetensors")
-    code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])
-    assert code == 0 and "test.tsv:1: 1 of 21 texts have a label the model was not trained on" in err
+    code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])  # once a class of its own
+    assert code == 2 and "test.tsv:1: the first line ('label'<TAB>'text') looks like a header" in err, err
+    assert "give --header to skip it" in err
     code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv"), "--header", "--json"])
     assert code == 0 and "not trained on" not in err and '"examples": 20' in out, out
     code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv"), "--header", "--ref", "x"])

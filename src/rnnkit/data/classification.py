@@ -59,6 +59,8 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
     _check_not_swapped(examples, path)
+    if not header:
+        _check_header(examples, path)
     if wide:
         warnings.warn(f"{path}:{wide[0]}: {len(wide):,} of {len(examples):,} lines have more than two tab-separated "
                       "columns; the text is everything after the first tab, later columns included (if a column "
@@ -66,17 +68,42 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
     return examples
 
 
+HEADER_WORDS = {"label", "labels", "class", "classes", "category", "sentiment", "polarity", "target", "y", "tag",
+                "标签", "类别", "類別", "標籤", "分类", "分類", "情感", "极性", "極性"}
+
+
 def _check_not_swapped(examples: Sequence[LabeledText], path: str | os.PathLike) -> None:
-    """A text<TAB>label file read as label<TAB>text has sentences for labels and a few words for texts:
-    it would train a classifier of as many classes as sentences.  Refuse it, saying how to swap."""
+    """A text<TAB>label file read as label<TAB>text has a different sentence for nearly every label and a
+    few values, repeated, for the texts: it would train a classifier of as many classes as sentences.
+    Refuse it, saying how to swap.  Told by how many distinct values each column has, not by spaces in
+    the labels alone: Chinese and Japanese sentences have none."""
     labels = [e.label for e in examples]
     texts = {e.text for e in examples}
-    spaced = sum(1 for label in labels if " " in label)
-    if len(examples) >= 4 and spaced > len(labels) / 2 and len(texts) <= 20 and not any(" " in t for t in texts):
-        raise DataError(f"{path}: the first column holds sentences ({spaced:,} of {len(labels):,} have spaces, e.g. "
-                        f"{labels[0][:40]!r}) and the second {len(texts)} single words ({', '.join(sorted(texts)[:4])}): "
+    distinct = len(set(labels))
+    spaced = sum(1 for label in labels if " " in label) > len(labels) / 2 and not any(" " in t for t in texts)
+    few = len(texts) <= 20 and len(texts) <= len(labels) / 2  # the second column: a few values, repeated
+    if len(examples) >= 4 and few and (spaced or distinct > len(labels) / 2):
+        raise DataError(f"{path}: the first column has {distinct:,} different values in {len(labels):,} lines (e.g. "
+                        f"{labels[0][:40]!r}) and the second only {len(texts)} ({', '.join(sorted(texts)[:4])}): "
                         "the file looks like text<TAB>label; write it as label<TAB>text, e.g. awk -F'\\t' -v "
                         "OFS='\\t' '{print $2, $1}'")
+
+
+def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> None:
+    """A header line (label<TAB>text) read as an example becomes a class of its own, with one example."""
+    first = examples[0].label
+    if len(examples) < 3 or sum(1 for e in examples if e.label == first) > 1:
+        return
+    if first.lower() in HEADER_WORDS or examples[0].text.lower() in ("text", "sentence", "review", "文本", "句子"):
+        raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
+                        "and read as an example it would be a class of its own: give --header to skip it, or "
+                        "remove the line")
+    counts: dict[str, int] = {}
+    for e in examples[1:]:
+        counts[e.label] = counts.get(e.label, 0) + 1
+    if len(examples) >= 10 and min(counts.values()) > 1:
+        warnings.warn(f"{path}:1: the label {first!r} occurs only on the first line, where every other label "
+                      "occurs more than once: if the line is a header, give --header to skip it", stacklevel=3)
 
 
 def format_tsv(examples: Sequence[tuple[str, str]]) -> str:
