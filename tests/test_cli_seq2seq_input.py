@@ -143,3 +143,19 @@ def test_messages_name_the_option_to_fix(data, tmp_path, capsys):
     assert run_cli(capsys, run + ["--max-steps", "1"])[0] == 0
     code, _, err = run_cli(capsys, run + ["--max-steps", "2", "--resume", "--max-length", "3"])
     assert code == 2 and "max_length: None then, 3 now" in err
+
+
+def test_evaluate_reads_a_tsv_with_the_trained_columns_and_warns_of_an_unknown_source(data, tmp_path, capsys):
+    """A model trained the other way round (--columns 1,0) was scored on the TSV's first column as source:
+    BLEU 0.00, silently; so was a source in the other language."""
+    run = tmp_path / "rev"
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["tsv"], "--columns", "1,0", "--epochs", "1",
+                                    "--run-dir", str(run), *SMALL])
+    assert code == 0, err
+    model = str(run / "last.safetensors")
+    code, out, err = run_cli(capsys, ["evaluate", model, data["tsv"], "--json"])
+    assert code == 0 and "unknown to the model" not in err, err  # en -> de, as trained
+    code, _, err = run_cli(capsys, ["evaluate", model, data["tsv"], "--columns", "0,1"])
+    assert code == 0 and "train.tsv: " in err and "are unknown to the model" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", model, data["src"], "--ref", data["tgt"]])  # German into en -> de
+    assert code == 0 and "train.de: " in err and "are unknown to the model" in err, err

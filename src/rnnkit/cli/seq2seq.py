@@ -61,9 +61,10 @@ def register(groups) -> None:
                    help="drop training pairs with a side longer than this (default: keep all)")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
     d.add_argument("--columns", type=columns, default=None, metavar="S,T",
-                   help="the source and target columns (0-based) of a TSV file of more than two, such as 1,2 for "
-                        "id<TAB>source<TAB>target lines or 0,1 for Tatoeba's; it applies to every TSV file given "
-                        "(--train, --valid, --test) (default: a TSV must have two)")
+                   help="the source and target columns (0-based) of a TSV file, such as 1,0 to translate a "
+                        "two-column file's other way, 1,2 for id<TAB>source<TAB>target lines or 0,1 for Tatoeba's; "
+                        "it applies to every TSV file given (--train, --valid, --test) and is kept with the model "
+                        "for evaluate (default: a TSV must have two, source first)")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
     m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",
@@ -108,8 +109,8 @@ def register(groups) -> None:
         e.add_argument("--ref", default=None,
                        help="seq2seq: reference file parallel to the DATA source file (without it DATA is a TSV)")
         e.add_argument("--columns", type=columns, default=None, metavar="S,T",
-                       help="seq2seq: the source and reference columns (0-based) of a TSV DATA of more than two "
-                            "(default: a TSV must have two)")
+                       help="seq2seq: the source and reference columns (0-based) of a TSV DATA (default: the "
+                            "columns the model was trained with, else a TSV must have two, source first)")
         add_decoding_options(e, prefix="seq2seq: ")
         e.add_argument("--bleu-tokenize", choices=BLEU_TOKENIZERS, default=None,
                        help="seq2seq: sacrebleu's BLEU tokenizer (default: the model's, from train seq2seq "
@@ -255,7 +256,9 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             # by the other criterion (NLL against 100 - BLEU)
             meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize),
                   "select_by": args.select_by, "max_length": args.max_length, "max_vocab": args.max_vocab,
-                  "min_count": args.min_count})
+                  "min_count": args.min_count,
+                  # evaluate reads a TSV's pairs from the columns training read (1,0: the other direction)
+                  "tsv_columns": None if args.columns is None else list(args.columns)})
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)

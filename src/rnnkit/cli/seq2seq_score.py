@@ -86,6 +86,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
     check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
     if pairs is None:
+        if tsv_columns is None and len(files) == 1:  # a TSV: the columns the model was trained on (1,0: reversed)
+            tsv_columns = _trained_columns(model_path)
         try:
             pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding, tsv_columns)
         except DataError as exc:
@@ -93,6 +95,10 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 raise DataError(f"{exc}; or, if it is the source side alone, give its reference translations "
                                 "with --ref FILE") from None
             raise
+        if pairs:  # a source in another language (or the wrong direction) once scored BLEU 0.00 in silence
+            from rnnkit.cli.translate import unknown_tokens_hint
+
+            unknown_tokens_hint(translator, [p.source_text for p in pairs], files[0])
     if not pairs:
         empty_pairs(files, "no sentences to score", "reference")
     out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
@@ -108,6 +114,14 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
             "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature}
+
+
+def _trained_columns(model_path: str) -> tuple[int, int] | None:
+    """The --columns the model was trained with (None: the first two, or a checkpoint from before they were kept)."""
+    from rnnkit.checkpoint import load_meta
+
+    cols = (load_meta(model_path).get("task") or {}).get("tsv_columns")
+    return None if cols is None else (int(cols[0]), int(cols[1]))
 
 
 def warn_cut(cut: int, total: int, translator: Any, max_len: int | None, option: str = "--max-len") -> None:
