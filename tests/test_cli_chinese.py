@@ -27,10 +27,18 @@ def test_segmented_training_counts_characters_and_skips_blank_lines(tmp_path, ca
     assert "warning" not in err, err
 
 
-def test_raw_text_given_as_segmented_is_warned_about(tmp_path, capsys):
-    err = _train_segmented(tmp_path, capsys, RAW)
+def test_raw_text_given_as_segmented_is_refused_and_long_words_are_warned_about(tmp_path, capsys):
+    """Raw text trained a segmenter that splits nothing, with a warning and exit 0; 6-10 characters a word
+    (an unspaced German corpus averages about 6) is still only warned about."""
+    path = tmp_path / "raw.txt"
+    path.write_text(RAW, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(path), "--format", "segmented",
+                                    "--run-dir", str(tmp_path / "run"), *SMALL])
+    assert code == 2 and f"{path}: its words average 11.5 characters, so it looks like raw, unsegmented" in err, err
+    assert "would learn to split nothing" in err and err.count("\n") == 1, err
+    err = _train_segmented(tmp_path, capsys, "我们今天去公园 散步天气很好\n这是一个测试句 子看看吧呀\n")
     warning = [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
-    assert len(warning) == 1 and "average 11.5 characters" in warning[0] and "unsegmented" in warning[0], err
+    assert len(warning) == 1 and "average 6.2 characters" in warning[0] and "unsegmented" in warning[0], err
 
 
 def test_language_model_hint_primes_with_the_training_texts_own_characters(tmp_path, capsys):
@@ -124,7 +132,11 @@ def test_dash_reads_standard_input_and_evaluate_and_valid_get_the_chinese_warnin
     raw_valid.write_text(RAW, encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--valid", str(raw_valid), "--format",
                                     "segmented", "--run-dir", str(tmp_path / "run"), *SMALL])
-    assert code == 0 and f"rnnkit: warning: {raw_valid}: its words average" in err, err  # a raw --valid file
+    assert code == 2 and f"rnnkit: error: {raw_valid}: its words average" in err, err  # a raw --valid file
+    raw_valid.write_text("我们今天去公园 散步天气很好\n", encoding="utf-8")  # 6.5 characters a word: warned
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--valid", str(raw_valid), "--format",
+                                    "segmented", "--run-dir", str(tmp_path / "run"), *SMALL])
+    assert code == 0 and f"rnnkit: warning: {raw_valid}: its words average 6.5" in err, err
     model = str(tmp_path / "run" / "last.safetensors")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("我们今天去公园\n".encode())))
     code, out, err = run_cli(capsys, ["segment", model, "-"])
@@ -155,7 +167,7 @@ def test_every_word_reading_command_warns_about_raw_chinese(tmp_path, capsys):
         assert code == 0 and len(_warnings(err)) == warned and (not warned or "--level char" in err), err
         code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(path), "--format", "segmented",
                                         "--output", str(tmp_path / f"hmm-{kind}.safetensors")])
-        assert code == 0 and len(_warnings(err)) == warned, err
+        assert (code, "looks like raw, unsegmented" in err) == ((2, True) if warned else (0, False)), err
         code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", str(pairs[kind]), "--epochs", "1",
                                         "--max-steps", "1", "--run-dir", str(tmp_path / f"s2s-{kind}"), *SMALL])
         assert code == 0 and len(_warnings(err)) == 2 * warned, err  # source side and target side

@@ -11,6 +11,8 @@ import sys
 from collections import Counter
 from typing import Any, Iterable
 
+from rnnkit.errors import DataError
+
 
 def warn(message: str) -> None:
     """One warning line on stderr, as the command line writes them all."""
@@ -45,9 +47,16 @@ SEGMENT_FIRST = "each sentence would be read as one long word: segment it first 
 def raw_segmented_file(data: Any, name: str, gold: bool = False) -> None:
     """Warn when a ``--format segmented`` file (``data``, its characters BMES-tagged) looks like raw text:
     Chinese words average about 1.5 characters, so 6 or more on average means the spaces are missing.
-    ``gold``: the file is the reference a segmenter is scored against (``rnnkit evaluate``)."""
+    ``gold``: the file is the reference a segmenter is scored against (``rnnkit evaluate``).  Training data
+    whose words average 10 or more characters is refused (DataError): a segmenter trained on it learns to
+    put no boundary anywhere (and an unspaced German or Thai corpus, about 6, is only warned about)."""
     chars = sum(map(len, data.tags))
     words = sum(t in ("B", "S") for tags in data.tags for t in tags)
+    if words and chars / words >= 10 and not gold:
+        raise DataError(f"{name}: its words average {chars / words:.1f} characters, so it looks like raw, "
+                        "unsegmented text, and a segmenter trained on it would learn to split nothing; "
+                        "--format segmented reads words separated by spaces: give a segmented corpus (UD's "
+                        "CoNLL-U files work as they are)")
     if words and chars / words >= 6:
         if gold:
             warn(f"{name}: its words average {chars / words:.1f} characters, so it looks like raw, unsegmented "
