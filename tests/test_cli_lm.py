@@ -34,7 +34,8 @@ def test_chinese_characters_train_evaluate_generate(tmp_path, capsys):
     code, train, valid = _train(tmp_path, ZH, "char")
     assert code == 0
     out = capsys.readouterr()
-    assert re.search(r"^test: [0-9.]+ bits/char, loss [0-9.]+ nats/char over [0-9,]+ characters", out.out), out.out
+    assert re.search(r"^test: [0-9.]+ bits/char \(perplexity [0-9.]+\), loss [0-9.]+ nats/char over [0-9,]+ characters",
+                     out.out, re.M), out.out
     model = str(tmp_path / "run" / "best.safetensors")
     assert main(["evaluate", model, valid, "--json"]) == 0
     m = json.loads(capsys.readouterr().out)

@@ -59,7 +59,7 @@ def test_evaluate_gives_the_training_commands_figure(tmp_path, files, capsys, le
     assert m["bits"] == pytest.approx(want / np.log(2), rel=1e-12)
     assert main(["evaluate", str(model_path), str(test)]) == 0
     out = capsys.readouterr().out
-    assert ("bits/char" in out) == (level == "char") and ("perplexity" in out) == (level == "word")
+    assert ("bits/char" in out) == (level == "char") and f"perplexity {m['ppl']:.2f}" in out  # per character too
 
 
 def test_saved_model_is_an_atomic_checked_checkpoint(tmp_path, files):
