@@ -192,3 +192,19 @@ def test_segmenting_text_in_the_other_script_names_the_unknown_characters(tmp_pa
         code, out, err = run_cli(capsys, ["segment", str(model), str(raw)])
         assert code == 0 and "".join(out.split()) == text.strip(), err
         assert len(_warnings(err)) == warned and (not warned or "Simplified" in err and "们" in err), err
+        assert not warned or "the text is written in Simplified characters and the model was trained on " \
+                             "Traditional ones" in err, err
+
+
+def test_unknown_characters_in_the_models_own_script_are_blamed_on_the_training_text(tmp_path, capsys):
+    """Both Simplified: the warning blamed Simplified against Traditional all the same."""
+    simp = tmp_path / "simp.txt"
+    simp.write_text("我们 今天 去 公园\n这 是 一个 测试\n他们 说 好\n" * 10, encoding="utf-8")
+    model = tmp_path / "hmm.safetensors"
+    assert run_cli(capsys, ["train", "hmm", "--train", str(simp), "--format", "segmented", "--output",
+                            str(model)])[0] == 0
+    raw = tmp_path / "raw.txt"
+    raw.write_text("这个国家的经济发展很快我们都知道\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["segment", str(model), str(raw)])
+    assert code == 0 and "are unknown to the model" in err and "did not hold them" in err, err
+    assert "OpenCC" not in err and "Traditional" not in err, err

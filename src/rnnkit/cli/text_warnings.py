@@ -97,8 +97,9 @@ def _known(loaded: Any) -> set[str]:
 
 def unknown_characters_hint(loaded: Any, text: str, where: str) -> None:
     """Warn when a fifth or more of the Chinese/Japanese characters of ``text`` are unknown to the
-    segmenter: it then guesses blindly.  The usual cause is Simplified text given to a model trained on
-    Traditional (UD Chinese GSD is Traditional) or the reverse; the warning names the characters."""
+    segmenter: it then guesses blindly.  The warning names the characters and the likely cause: Simplified
+    text given to a model trained on Traditional (UD Chinese GSD is Traditional) or the reverse, when the
+    commonest script-specific characters tell so; else training text that did not hold them."""
     from rnnkit.data.scripts import cjk_characters
     from rnnkit.data.segmentation import fold_width
 
@@ -109,8 +110,29 @@ def unknown_characters_hint(loaded: Any, text: str, where: str) -> None:
     unknown = Counter(ch for ch in han if (fold_width(ch) if fold else ch) not in known)
     if len(han) >= 10 and unknown.total() >= 0.2 * len(han):
         common = "".join(sorted(unknown, key=lambda ch: (-unknown[ch], ch))[:8])
+        text_script, model_script = _script(han), _script(known)
+        if text_script and model_script and text_script != model_script:
+            why = (f"the text is written in {text_script} characters and the model was trained on {model_script} "
+                   "ones: convert the text (e.g. with OpenCC) or train on text in its script")
+        else:  # both in one script (or not told apart): the training text did not hold them
+            why = ("the model's training text did not hold them (too little of it, or another kind of text); "
+                   "train on more text like this")
         warn(f"{where}: {unknown.total():,} of its {len(han):,} Chinese/Japanese characters ({common}...) are unknown "
-             "to the model, which can only guess around them; is the text in Simplified characters and the model "
-             "trained on Traditional ones (UD Chinese GSD is), or the reverse? Convert the text (e.g. with OpenCC) "
-             "or train on text in the same script")
+             f"to the model, which can only guess around them; {why}")
+
+
+# characters among the commonest in Chinese text that only one script writes this way
+SIMPLIFIED_ONLY = set("这们说国来时为会对个们发过还说进学经动现两点样里实东开关问长无")
+TRADITIONAL_ONLY = set("這們說國來時為會對個發過還進學經動現兩點樣裡實東開關問長無")
+
+
+def _script(chars: Any) -> str | None:
+    """'Simplified' or 'Traditional' when the common characters only one script writes tell, else None."""
+    chars = set(chars)
+    s, t = len(chars & SIMPLIFIED_ONLY), len(chars & TRADITIONAL_ONLY)
+    if s >= 2 * t and s >= 3:
+        return "Simplified"
+    if t >= 2 * s and t >= 3:
+        return "Traditional"
+    return None
 
