@@ -32,10 +32,12 @@ FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop ch
     (JA, "euc_jp", "euc_jp"), (RU, "cp1251", "cp1251"), (RU, "koi8_r", "koi8_r"),
     ("Grüße aus München, schöne Größe.\n", "cp1252", "cp1252"), ("¿Dónde está el niño? Mañana.\n", "cp1252", "cp1252"),
     # four GBK characters read as cp1251 are 8 Cyrillic letters ('ОТГЗЅсМм'), not a Russian word; capitals
-    ("我们今天", "gbk", "gb18030"), ("ООН и НАТО", "cp1251", "cp1251")],
+    ("我们今天", "gbk", "gb18030"), ("ООН и НАТО", "cp1251", "cp1251"),
+    # two characters, whose bytes read as common Big5 and Hangul too (斕疑, 콱봤): the frequent reading wins
+    ("你好\n", "gbk", "gb18030"), ("안녕하세요\n", "euc_kr", "cp949")],
     ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16", "cp950", "cp932", "cp949", "short-big5",
          "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese", "euc-jp", "cp1251", "koi8-r", "german", "spanish",
-         "four-gbk", "cp1251-capitals"])
+         "four-gbk", "cp1251-capitals", "two-gbk", "short-korean"])
 def test_the_likely_encoding_comes_first_and_decodes_the_text(text, written, codec):
     data = text.encode(written)
     found, why = guess_encodings(data)
