@@ -101,6 +101,11 @@ def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeyp
              for o in (out, blocked)]
     assert len(probs[0]) == 4 and max(abs(a - b) for a, b in zip(*probs)) <= 2e-4, probs
     monkeypatch.setattr("rnnkit.cli.classify.BLOCK", 10_000)
+    conllu = tmp_path / "in.conllu"  # each token line was classified as a text, silently (segment warned)
+    conllu.write_text("# text = a good film\n1\ta\ta\tDET\t_\t_\t2\tdet\t_\t_\n"
+                      "2\tgood\tgood\tADJ\t_\t_\t0\troot\t_\t_\n\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["classify", model, str(conllu)])
+    assert code == 0 and f"{conllu} looks like CoNLL-U (its first line '# text = a good film' is a comment)" in err
     code, out, _ = run_cli(capsys, ["classify", "--help"])
     assert "blank input line gives an empty output line" in " ".join(out.split())
 

@@ -124,6 +124,22 @@ def test_input_the_model_does_not_know_is_named(model, capsys, monkeypatch):
     assert "unknown" not in run_cli(capsys, ["translate", model])[2]
 
 
+def test_a_pairs_file_or_unsegmented_chinese_given_to_translate_is_named(data, model, capsys, monkeypatch):
+    """A source<TAB>reference file was translated line by line, reference included; raw Chinese given to a
+    word-level model got at most the generic unknown-token warning (none for a short line)."""
+    import io
+
+    code, _, err = run_cli(capsys, ["translate", model, data["tsv"]])
+    assert code == 0 and "80 of its 80 lines hold a tab, as a source<TAB>reference file does" in err, err
+    assert "'cut -f1 FILE | rnnkit translate MODEL'" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("他喜欢熊猫。\n我是学生。\n"))
+    code, _, err = run_cli(capsys, ["translate", model])
+    assert code == 0 and "the text looks unsegmented" in err and "rnnkit segment SEGMENTER FILE" in err, err
+    monkeypatch.setattr("sys.stdin", io.StringIO("ein hund läuft\n"))
+    err = run_cli(capsys, ["translate", model])[2]
+    assert "unsegmented" not in err and "hold a tab" not in err, err
+
+
 def test_fewer_nbest_translations_than_asked_are_warned(model, capsys, monkeypatch):
     import io
 

@@ -255,6 +255,7 @@ train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ..
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
     from rnnkit.classify.task import load_classifier, predict_proba
+    from rnnkit.cli.tagging_data import conllu_reason
     from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
@@ -270,7 +271,11 @@ def classify(args: argparse.Namespace) -> int:
         warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
              "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
              "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
-    if enc.level == "word":
+    conllu = conllu_reason(lines)
+    if conllu:  # each token line (ID, FORM, LEMMA ...) would be classified as a text of its own
+        warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and classify reads one text a line; "
+             "give the sentences one a line (the '# text = ' comments hold them)")
+    elif enc.level == "word":
         _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
     fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",

@@ -74,6 +74,7 @@ def translate_cli(args: argparse.Namespace) -> int:
     if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
         raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
                          "give the number of a line with a sentence")
+    input_format_hints(translator, lines, name)
     unknown_tokens_hint(translator, lines, name)
     out: list = []
     chunk = CHUNK_BATCHES * args.batch_size  # sentences translated, then written, at a time
@@ -100,6 +101,25 @@ def translate_cli(args: argparse.Namespace) -> int:
             path = _plot(translator, lines, out, n, Path(args.plot_dir))
             print(f"attention of sentence {n}: {path}", file=sys.stderr)
     return 0
+
+
+def input_format_hints(translator: Any, lines: list[str], name: str) -> None:
+    """Warn when the input is a source<TAB>reference file (every line would be translated whole, reference
+    included), or unsegmented Chinese/Japanese for a model that reads words."""
+    from rnnkit.cli.text_warnings import unsegmented
+
+    filled = [line for line in lines[:10_000] if line.strip()]
+    tabbed = sum("\t" in line for line in filled)
+    if filled and tabbed >= 0.8 * len(filled):
+        warn(f"{name}: {tabbed:,} of its {len(filled):,} lines hold a tab, as a source<TAB>reference file does, and "
+             "translate reads each whole line as one source sentence: to score the pairs, 'rnnkit evaluate MODEL "
+             "FILE'; to translate the first column, 'cut -f1 FILE | rnnkit translate MODEL'")
+    elif translator.source_tokenizer.level != "char":
+        looks = unsegmented(filled, name)
+        if looks:
+            warn(f"{looks}, and the model reads words separated by spaces (it was trained with --level "
+                 f"{translator.source_tokenizer.level}): segment it first ('rnnkit segment SEGMENTER FILE | "
+                 "rnnkit translate MODEL'), or train with --level char")
 
 
 def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
