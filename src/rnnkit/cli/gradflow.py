@@ -17,7 +17,10 @@ def register(groups) -> None:
         description=("Build a randomly initialised recurrent layer, run standard-normal inputs through it, put a "
                      "random loss gradient on the last hidden state h_T only and print ||dL/dh_t|| for the steps "
                      "before it.  An Elman RNN's gradient shrinks geometrically with the distance to the loss; an "
-                     "LSTM's (forget-gate bias 1) decays far more slowly."),
+                     "LSTM's (forget-gate bias 1) decays far more slowly.  The train commands start an LSTM from "
+                     "PyTorch's init instead, whose forget gates are open about halfway (--forget-bias none shows "
+                     "it): less of a head start, which training then builds.  A GRU's update gate z starts near "
+                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step."),
     )
     p.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default rnn)")
     p.add_argument("--all-cells", action="store_true", help="run rnn, lstm and gru and print them side by side")
