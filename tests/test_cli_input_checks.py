@@ -90,3 +90,7 @@ def test_top_k_that_keeps_every_token_is_refused(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["generate", model, "--top-k", "6", "--length", "5"])  # <unk> a b c d \n
     assert code == 2 and "--top-k 6 keeps every one of the model's 6 tokens" in err
     assert run_cli(capsys, ["generate", model, "--top-k", "2", "--length", "5"])[0] == 0
+    code, _, err = run_cli(capsys, ["generate", model, "--temperature", "0"])  # the greedy limit, named
+    assert code == 2 and "(temperature 0 is greedy decoding: give --greedy)" in err, err
+    code, _, err = run_cli(capsys, ["generate", model, "--temperature", "-1"])
+    assert code == 2 and "greedy" not in err, err

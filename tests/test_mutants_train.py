@@ -275,8 +275,11 @@ def test_the_commands_fit_says_an_early_stop_and_offers_the_best_checkpoint(tmp_
     state, path = fit(Toy(valid=[1.0, 2.0, 3.0, 4.0]), _cfg(patience=1), tmp_path, False, [])
     err = capsys.readouterr().err
     assert state.stopped_early and state.epoch == 3
-    assert "stopped early after epoch 3: no improvement for 2 epochs" in err
+    assert err.count("stopped early after epoch 3: no improvement for 2 epochs") == 1, err
     assert f"model saved: {tmp_path / 'best.safetensors'}" in err and path == tmp_path / "best.safetensors"
+    fit(Toy(valid=[1.0, 2.0, 3.0, 4.0]), _cfg(patience=1, progress="lines"), tmp_path / "lines", False, [])
+    err = capsys.readouterr().err  # with progress lines the loop's notice and the command's were two lines
+    assert err.count("no improvement for 2 epochs") == 1, err
     assert ckpt.load_checkpoint(path)[1]["loop"]["epoch"] == 1
 
 

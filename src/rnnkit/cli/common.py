@@ -254,9 +254,6 @@ def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: S
         return None
     if say and state.step == trainer.start_step:  # resumed with nothing to train, as the loop said: none saved now
         print(f"model: {model_file(run_dir)}", file=sys.stderr)
-    elif say:
-        if state.stopped_early:
-            print(f"stopped early after epoch {state.epoch}: no improvement for {state.bad_epochs} epochs",
-                  file=sys.stderr)
+    elif say:  # an early stop was said by the loop when it happened
         print(f"model saved: {model_file(run_dir)}", file=sys.stderr)
     return state, model_file(run_dir)

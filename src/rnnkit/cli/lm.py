@@ -43,6 +43,21 @@ from rnnkit.lm.score import start_token
 from rnnkit.lm.task import LMTask
 
 
+def temperature(text: str) -> float:
+    """argparse type of --temperature: a finite number > 0; 0, the limit that always takes the most likely
+    token, is named as --greedy."""
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError as exc:
+        try:
+            zero = float(text) == 0
+        except ValueError:
+            zero = False
+        if zero:
+            raise argparse.ArgumentTypeError(f"{exc} (temperature 0 is greedy decoding: give --greedy)") from None
+        raise
+
+
 def register(groups) -> None:
     p = groups.train.add_parser(
         "lm", help="train a character- or word-level RNN language model",
@@ -123,8 +138,9 @@ def register(groups) -> None:
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
                    help="stop at the end of the N-th line: N sentences (<eos>) of a word-level model, N newlines of a "
                         "character-level one (default: no stop before --length)")
-    g.add_argument("--temperature", type=positive_float, default=None,
-                   help="divide log-probabilities by this (lower: safer; default: 1)")
+    g.add_argument("--temperature", type=temperature, default=None,
+                   help="divide log-probabilities by this (lower: safer; default: 1; for the most likely token "
+                        "each step, --greedy)")
     g.add_argument("--top-k", type=nonnegative_int, default=0,
                    help="sample only among the k most likely tokens (0: all)")
     g.add_argument("--top-p", type=fraction, default=None,

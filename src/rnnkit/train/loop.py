@@ -383,7 +383,8 @@ class Trainer:
                 self.schedule.step()
         if self._patience_exhausted():
             st.stopped_early = True
-            self.progress.message(f"early stopping: no improvement for {st.bad_epochs} epochs")
+            self.progress.message(f"stopped early after epoch {st.epoch}: no improvement for {st.bad_epochs} epochs",
+                                  always=not self.group.rank)  # said once, by process 0
         if improved:
             self._save(BEST)
 
