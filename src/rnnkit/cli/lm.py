@@ -304,15 +304,21 @@ train_lm.data_parallel = True  # mpiexec -n P rnnkit train lm ...: several proce
 
 
 def _prime_example(tokens: list[str], level: str, vocab: Vocabulary) -> str:
-    """A prime the model knows, for the closing hint: the training text's first characters (up to 4, not
-    crossing a line, each in the vocabulary), so a Chinese model's hint is in Chinese; at word level the
-    vocabulary's first word of at most 20 characters, a frequent one (the text's first could be unknown under
+    """A prime the model knows, for the closing hint: the start of one of the training text's first lines
+    (2 to 4 characters, each in the vocabulary, the first a letter or digit), so a Chinese model's hint is
+    in Chinese (床前, not the commonest character, '，'); at word level the vocabulary's first word of at most
+    20 characters with a letter or digit in it, a frequent one (the text's first could be unknown under
     --min-count); "" for none (no --prime)."""
-    known = [t for t in vocab.tokens if t not in (vocab.unk_token, vocab.eos_token) and t.strip() and len(t) <= 20]
+    known = [t for t in vocab.tokens if t not in (vocab.unk_token, vocab.eos_token) and t.strip() and len(t) <= 20
+             and any(c.isalnum() for c in t)]
     if level == "char":
-        text = "".join(tokens[:200]).strip().split("\n")[0].strip()[:4]
-        if text and all(c in vocab for c in text):
-            return text
+        for line in "".join(tokens[:2000]).split("\n")[:50]:
+            line = line.strip()
+            n = 0
+            while n < min(4, len(line)) and line[n] in vocab and line[n].isalnum():  # 床前明月, not 光，
+                n += 1
+            if n >= 2:
+                return line[:n]
     return known[0] if known else ""
 
 
