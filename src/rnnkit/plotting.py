@@ -69,7 +69,10 @@ def font_families(text: str) -> tuple[list[str], str]:
 
 
 def spell_missing(token: str, missing: str) -> str:
-    """``token`` with each character of ``missing`` written as its code point, e.g. U+6211."""
+    """``token`` with each character of ``missing`` written as its code point, e.g. U+6211; a token of
+    whitespace alone (a character model's space, tab or newline) as the symbol that shows it (␣, ⇥, ↵)."""
+    if token and not token.strip():
+        return token.replace(" ", "\u2423").replace("\t", "\u21e5").replace("\n", "\u21b5")
     if not missing:
         return token
     return "".join(f" U+{ord(ch):04X} " if ch in missing else ch for ch in token).strip()
