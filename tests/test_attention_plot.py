@@ -73,7 +73,8 @@ def test_chinese_tokens_still_give_a_png(tmp_path):
 def test_a_character_missing_from_dejavu_is_spelled_or_found_in_another_font():
     assert plotting.spell_missing("我们", "我") == "U+6211 们"
     assert plotting.spell_missing("Nähe", "") == "Nähe"
-    assert plotting.spell_missing(" ", "") == "\u2423" and plotting.spell_missing("\n", "") == "\u21b5"  # a space showed as nothing
+    # a character model's space showed as nothing
+    assert plotting.spell_missing(" ", "") == "\u2423" and plotting.spell_missing("\n", "") == "\u21b5"
     families, missing = plotting.font_families("Männer")
     assert families == ["DejaVu Sans"] and missing == ""
     # any installed font with a character DejaVu Sans lacks must be picked up as a fallback
