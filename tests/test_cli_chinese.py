@@ -56,7 +56,8 @@ def test_language_model_hint_primes_with_the_training_texts_own_characters(tmp_p
     # commonest character ('，') as before
     path.write_text("床前明月光，疑是地上霜。\n" + "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n" * 40, encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--level", "char", "--bptt", "8",
-                                    "--min-count", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "lm2"), *SMALL])
+                                    "--min-count", "2", "--batch-size", "4", "--run-dir", str(tmp_path / "lm2"),
+                                    *SMALL])
     assert code == 0 and "--prime '春眠不觉'" in err, err
 
 

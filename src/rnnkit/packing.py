@@ -55,7 +55,7 @@ def sort_by_length(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, inverse
 
 
-PREDICT_TOKENS = 16_384  # padded tokens a prediction batch holds at most (a BiLSTM tagger's forward keeps ~10 KB a token)
+PREDICT_TOKENS = 16_384  # padded tokens a prediction batch holds at most (a BiLSTM tagger keeps ~10 KB a token)
 
 
 def length_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, max_tokens: int = 8192,

@@ -94,7 +94,8 @@ class TrainConfig:
         unknown = [k for k in opts if k not in takes]
         if unknown:
             others = [n for n in takes if n not in ("lr", "weight_decay", "momentum")]
-            raise ValueError(f"Expected optimizer_options among {cls.__name__}'s arguments {others}, got {unknown[0]!r}")
+            raise ValueError(f"Expected optimizer_options among {cls.__name__}'s arguments {others}, "
+                             f"got {unknown[0]!r}")
         self.optimizer_options = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}
 
     def _check_types(self) -> None:
