@@ -73,6 +73,24 @@ def test_hold_out_that_takes_a_whole_label_says_to_give_valid(tmp_path, capsys):
                                                         "train without validation"), line
 
 
+def test_a_held_out_part_too_small_to_choose_an_epoch_is_warned_about_once(tmp_path, capsys):
+    """7 held-out texts kept their accuracy tied at 4/7 for 25 epochs, so epoch 1 was kept, silently."""
+    rows = [("pos" if k % 2 else "neg", f"text number {k} {'good' if k % 2 else 'dull'}") for k in range(60)]
+    train = _tsv(tmp_path / "t.tsv", rows)
+    said = "texts of {} are held out to pick the best epoch (--valid-fraction {}): their accuracy moves in steps"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--run-dir", str(tmp_path / "a"),
+                                    *TINY])
+    assert code == 0 and err.count("rnnkit: warning:") == 1 and said.format(train, "0.1") in err, err
+    assert "only 6 of the 60 texts" in err and "steps of 17%" in err and "a --valid file" in err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--folds", "3", "--run-dir",
+                                    str(tmp_path / "cv"), *TINY])
+    assert code == 0 and err.count("held out to pick the best epoch") == 1, err  # once, not once a fold
+    assert "fold 1's training part" in err and "a --valid file" not in err, err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid-fraction", "0.5",
+                                    "--run-dir", str(tmp_path / "b"), *TINY])
+    assert code == 0 and "held out" not in err, err  # 30 texts: enough
+
+
 def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeypatch):
     train = _tsv(tmp_path / "train.tsv", [("pos", "a good film"), ("neg", "a dull film")] * 3)
     run = tmp_path / "r"

@@ -21,7 +21,8 @@ import numpy as np
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
-from rnnkit.cli.classify_data import check_labels, data_source, data_summary, holdout, read_examples
+from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, holdout, read_examples,
+                                      warn_small_holdout)
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.common import (
     HelpFormatter,
@@ -135,9 +136,12 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier
 
     cfg = train_config_from_args(args)
+    held_out = None  # (held, of) texts of the training data held out, when they were
     where = "the validation data"
     if valid is None and args.valid_fraction > 0:
+        total = len(train)
         train, valid = holdout(args, train, cfg.seed, part or data_source(args))
+        held_out = (len(valid), total)
     elif valid is not None and args.valid:
         where = f"--valid {args.valid}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
@@ -146,6 +150,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
+    if held_out and not args.folds:  # said after the errors a run can still meet; with --folds, once for all
+        warn_small_holdout(args, *held_out, part or data_source(args))
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
                             args.weight_drop)

@@ -74,6 +74,21 @@ def holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tupl
     return rest, held
 
 
+def warn_small_holdout(args: argparse.Namespace, held: int, total: int, part: str) -> None:
+    """Warn when the ``held`` texts held out of ``total`` are too few for their accuracy to choose an epoch
+    (7 texts: accuracy tied at 4/7 for 25 epochs while the loss fell, and epoch 1 was kept)."""
+    if 0 < held < SMALL_HOLDOUT:
+        from rnnkit.cli.text_warnings import warn
+
+        warn(f"only {held} of the {total} texts of {part} are held out to pick the best epoch "
+             f"(--valid-fraction {args.valid_fraction:g}): their accuracy moves in steps of {100 / held:.0f}%, "
+             "too coarse to tell epochs apart (a tie keeps the earlier epoch); give more texts"
+             + ("" if args.folds else ", a --valid file") + " or a larger --valid-fraction")
+
+
+SMALL_HOLDOUT = 30  # held-out texts below which validation accuracy cannot choose an epoch
+
+
 def data_summary(args: argparse.Namespace, examples: list) -> str:
     """The 'data:' line: texts, tokens and token types at the chosen level (after --lowercase and
     --max-length), and how many types --min-count keeps when it drops some."""

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnkit.cli import processes
-from rnnkit.cli.classify_data import holdout
+from rnnkit.cli.classify_data import holdout, warn_small_holdout
 from rnnkit.cli.pretrained import read_pretrained
 from rnnkit.train.loop import BEST, LAST, model_file
 
@@ -35,7 +35,10 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
     if args.valid_fraction > 0:  # every fold's hold-out checked now, not after the folds before it trained
         for fold, (train_idx, _) in enumerate(kfold_indices(len(examples), args.folds, args.fold_seed,
                                                             [e.label for e in examples])):
-            holdout(args, [examples[i] for i in train_idx], args.seed, f"fold {fold + 1}'s training part")
+            part = f"fold {fold + 1}'s training part"
+            _, held = holdout(args, [examples[i] for i in train_idx], args.seed, part)
+            if fold == 0:  # the folds' held-out parts are about the same size: said once
+                warn_small_holdout(args, len(held), len(train_idx), part)
 
     def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
         model, enc = fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",
