@@ -102,7 +102,8 @@ def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "--labels", "a,b"])
     assert code == 2 and "one --labels name per run (1), got 2" in err
     # a plot file that cannot be written is refused before the table (it came after, or not at all)
-    for target, said in (("", "--output needs a file name"), ("c.txt", "matplotlib does not write .txt files"),
+    for target, said in (("", "argument --output: expected a value, got an empty string"),
+                         ("c.txt", "matplotlib does not write .txt files"),
                          (str(tmp_path / "r1" / "metrics.jsonl" / "c.png"), "metrics.jsonl is a file, not a folder")):
         code, out, err = run_cli(capsys, ["curves", str(tmp_path / "r1"), "-o", target])
         assert code == 2 and out == "" and said in err, (target, err)
@@ -247,9 +248,10 @@ def test_runs_without_a_shared_metric_or_with_empty_labels_are_refused(tmp_path,
         assert code == 2 and "no validation metric in common (lm: loss; tagger: accuracy)" in err, err
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--metric", "nope"])
     assert code == 2 and "got 'nope'" in err, err
-    for labels in ("", " "):
+    for labels, said in (("", "argument --labels: expected a value, got an empty string"),
+                         (" ", "non-empty --labels name")):
         code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--labels", labels])
-        assert code == 2 and "non-empty --labels name" in err, err
+        assert code == 2 and said in err, err
     code, out, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--labels", "mine"])
     assert code == 0 and out.splitlines()[1].startswith("mine"), out + err
 

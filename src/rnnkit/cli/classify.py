@@ -39,6 +39,7 @@ from rnnkit.cli.pretrained import (
     add_extend_option,
     apply_pretrained,
     embedding_size,
+    embeddings_option,
     extend_vocab,
     read_pretrained,
 )
@@ -168,7 +169,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     # (process 0's folder decides, for every process)
     resume = processes.group().broadcast(args.resume and (not args.folds or (run_dir / LAST).exists()))
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
-    done = fit(task, cfg, run_dir, resume, files, unit="sent", say=not args.folds)  # a fold's model: not said
+    done = fit(task, cfg, run_dir, resume, files, unit="sent", say=not args.folds,  # a fold's model: not said
+               options=embeddings_option(args))
     if done is None:  # a process other than 0 of several
         return None, None
     best = done[1]

@@ -231,12 +231,14 @@ _SAID_PROCESSES = False  # the several-process line is said once a command, not 
 
 
 def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: Sequence[str], unit: str = "tok",
-        show_ppl: bool = False, say: bool = True) -> tuple[LoopState, Path] | None:
+        show_ppl: bool = False, say: bool = True,
+        options: dict[str, Any] | None = None) -> tuple[LoopState, Path] | None:
     """Train ``task`` as this command's processes: one, or several under ``mpiexec``, each training
     its part of every batch (:mod:`rnnkit.cli.processes`).  Process 0 gets the loop's final state and
     the checkpoint to use (the best on validation, else the last), and says where it is (``say``); the
     others get None, since the run folder, the test and the messages are process 0's.  ``files``: the
-    training data, whose fingerprint the checkpoints keep for ``--resume``."""
+    training data, whose fingerprint the checkpoints keep for ``--resume``; ``options``: more options a
+    ``--resume`` must repeat (see :class:`~rnnkit.train.loop.Trainer`)."""
     from rnnkit.cli import processes
     from rnnkit.train.digest import file_digest
     from rnnkit.train.loop import Trainer, model_file
@@ -248,7 +250,7 @@ def fit(task: Any, cfg: TrainConfig, run_dir: str | Path, resume: bool, files: S
         print(f"training in {group.size} processes (mpiexec): each computes its share of every batch, and the "
               "gradients are summed", file=sys.stderr)
     trainer = Trainer(task, cfg, run_dir, unit=unit, show_ppl=show_ppl, data_digest=file_digest(list(files)),
-                      group=group)
+                      group=group, run_options=options)
     state = trainer.fit(resume=resume, stop_on_signal=True)
     if group.rank:
         return None

@@ -22,18 +22,20 @@ def register(groups) -> None:
                         "language model's loss; else loss, or the first metric all runs share)")
     p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
     p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
-    p.add_argument("--dpi", type=dpi, default=100, help=f"resolution of a .png plot, dots per inch (1 to {MAX_DPI})")
+    p.add_argument("--dpi", type=dpi, default=100,
+                   help=f"resolution of a .png plot, dots per inch ({MIN_DPI} to {MAX_DPI})")
     p.set_defaults(func=run)
 
 
+MIN_DPI = 10  # at 1 to 3 dpi matplotlib's font engine fails (invalid ppem): a traceback
 MAX_DPI = 1200  # a 6 x 4 inch figure at 1200 dpi is 35 megapixels; far beyond, the renderer runs out of memory
 
 
 def dpi(text: str) -> int:
-    """argparse type: a resolution from 1 to MAX_DPI."""
+    """argparse type: a resolution from MIN_DPI to MAX_DPI (below 4, matplotlib's font engine fails)."""
     value = positive_int(text)
-    if value > MAX_DPI:
-        raise argparse.ArgumentTypeError(f"expected a resolution of at most {MAX_DPI} dpi, got {value}")
+    if not MIN_DPI <= value <= MAX_DPI:
+        raise argparse.ArgumentTypeError(f"expected a resolution from {MIN_DPI} to {MAX_DPI} dpi, got {value}")
     return value
 
 
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
                                      valid_metrics)
 
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
-                                                        "--output FILE.png")])
+                                                        "--output FILE.png"),
+                         ("--dpi", args.output is not None and not args.output.lower().endswith(".png"),
+                          "for a vector plot (.svg, .pdf), which has no resolution: give --output FILE.png")])
     if args.output is not None:
         from rnnkit.plotting import check_plot_file
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.cli.common import HelpFormatter, positive_int
+from rnnkit.cli.given import given
 from rnnkit.errors import CheckpointError
 from rnnkit.jsonline import json_line
 
@@ -66,14 +67,15 @@ def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: st
     reads = set(_READS.get(kind, ()))
     if args.interpolate is not None:  # one exact stream for both models; an RNN side (either one) reads --bptt
         reads = {"bptt"} if "lm" in (kind, kind2) else set()
-    given = [flag for dest, flag in _KIND_OPTIONS.items()
-             if dest not in reads and hasattr(args, dest) and getattr(args, dest) != _PARSER.get_default(dest)]
-    if given:
+    # written, even with its default value (README: an option counts as given when it is written)
+    foreign = [flag for dest, flag in _KIND_OPTIONS.items() if dest not in reads and hasattr(args, dest)
+               and (given(args, dest) or getattr(args, dest) != _PARSER.get_default(dest))]
+    if foreign:
         what = ("with --interpolate (both models are scored as one exact stream"
                 + ("" if reads else ", and neither is a recurrent one") + ")") if args.interpolate is not None \
             else f"to {args.model}, {ckpt.kind_name(kind)}"
-        raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {what}; leave "
-                         f"{'it' if len(given) == 1 else 'them'} out")
+        raise ValueError(f"{', '.join(foreign)} {'does' if len(foreign) == 1 else 'do'} not apply {what}; leave "
+                         f"{'it' if len(foreign) == 1 else 'them'} out")
 
 
 def unit_interval(text: str) -> float:

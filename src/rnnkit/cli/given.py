@@ -43,6 +43,20 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -
     return {name for name, value in vars(marked).items() if value is not _UNSET}
 
 
+def empty_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """The option (or positional) of ``args`` that holds an empty string, as an unset shell variable
+    leaves it, or None.  Parsed as given, it was read as the option left out (``--valid ''`` trained
+    without validation) or as the current folder ('.')."""
+    names = {}
+    for action in _actions(parser):
+        names.setdefault(action.dest, action.option_strings[0] if action.option_strings else action.dest)
+    for dest, value in vars(args).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if dest in names and any(isinstance(v, str) and v == "" for v in values):
+            return names[dest]
+    return None
+
+
 def given(args: argparse.Namespace, name: str) -> bool:
     """Whether option ``name`` (its destination, e.g. "div_value") was written on the command line.
     A Namespace built without :func:`given_options` (a library caller) has given nothing."""

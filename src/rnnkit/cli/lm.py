@@ -29,6 +29,7 @@ from rnnkit.cli.pretrained import (
     add_pretrained_options,
     apply_pretrained,
     embedding_size,
+    embeddings_option,
     read_pretrained,
 )
 from rnnkit.cli.text_warnings import unsegmented, warn
@@ -286,7 +287,8 @@ def train_lm(args) -> int:
         print("embeddings: --tie makes the output layer the same table, so it is frozen too", file=sys.stderr)
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
-    done = fit(task, cfg, args.run_dir, args.resume, [args.train], show_ppl=True)  # under mpiexec: its streams
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train], show_ppl=True,  # under mpiexec: its streams
+               options=embeddings_option(args))
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]

@@ -22,7 +22,7 @@ from typing import Any
 from rnnkit._version import __version__
 from rnnkit.cli import processes
 from rnnkit.cli.common import WholeWordsFormatter, positive_int
-from rnnkit.cli.given import closest, given_options, unrecognized
+from rnnkit.cli.given import closest, empty_argument, given_options, unrecognized
 from rnnkit.errors import (RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error,
                            raise_terminated)
 
@@ -282,6 +282,9 @@ def _main(argv: list[str] | None) -> int:
         if extras:
             parser.error(unrecognized(parser, sys.argv[1:] if argv is None else argv, extras))
     args._given = given_options(parser, argv)  # the options written, for refusing those with no effect
+    empty = empty_argument(parser, args)
+    if empty:  # --valid "$UNSET": it read as no --valid at all, or as the folder "."
+        parser.error(f"argument {empty}: expected a value, got an empty string (an unset shell variable?)")
     if getattr(args, "input", None) == "-":  # the usual name for standard input (tag, segment, classify, ...)
         args.input = None
     func = getattr(args, "func", None)

@@ -14,6 +14,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,14 @@ def add_extend_option(group: argparse._ArgumentGroup, files: str = "--valid and 
                        help=f"add to the vocabulary the words of {files} that are not in the training data but "
                             "have a vector in --embeddings, so they keep that vector instead of becoming <unk> "
                             "(as Lample et al. 2016 do; the labels are not read)")
+
+
+def embeddings_option(args: argparse.Namespace) -> dict[str, Any]:
+    """``{"--embeddings": ...}``, the vectors a run started from, for ``--resume`` to refuse another file (it
+    said it read them, then restored the checkpoint's weights): the file's name and size, or None."""
+    if not getattr(args, "embeddings", None):
+        return {"--embeddings": None}
+    return {"--embeddings": f"{os.path.basename(args.embeddings)} ({os.path.getsize(args.embeddings):,} bytes)"}
 
 
 def read_pretrained(args: argparse.Namespace, tokens: Sequence[str]) -> WordVectors | None:

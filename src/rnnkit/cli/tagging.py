@@ -23,6 +23,7 @@ from rnnkit.cli.pretrained import (
     add_extend_option,
     apply_pretrained,
     embedding_size,
+    embeddings_option,
     extend_vocab,
     read_pretrained,
 )
@@ -181,7 +182,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
                       meta=tagger_meta(model, enc, spec, metric, train_words))
-    done = fit(task, cfg, args.run_dir, args.resume, [args.train])
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train], options=embeddings_option(args))
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]

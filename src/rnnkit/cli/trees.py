@@ -18,6 +18,7 @@ from rnnkit.cli.pretrained import (
     add_extend_option,
     apply_pretrained,
     embedding_size,
+    embeddings_option,
     extend_vocab,
     read_pretrained,
 )
@@ -109,7 +110,7 @@ def train_tree(args: argparse.Namespace) -> int:
                                   args.hidden, args.dropout), np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
-    done = fit(task, cfg, args.run_dir, args.resume, [args.train], unit="tree")
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train], unit="tree", options=embeddings_option(args))
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]

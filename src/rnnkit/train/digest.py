@@ -69,7 +69,9 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            out += [f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now"
+            out += [f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
+                    else f"its {_named(key, k)} differs (another training file, or another option that selects the "
+                         "data or the vocabulary?)"
                     for k in sorted(set(a) & set(b)) if a[k] != b[k]]
         else:
             out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
@@ -125,24 +127,33 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     if saved and data_digest and saved != data_digest:  # first: it explains a changed vocabulary, said below
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
                 f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
-    changed = task_changes(meta.get("task") or {}, task_meta)
-    if changed:
-        return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
-                "files and options, or start a new run without --resume")
     then = meta.get("train_config") or {}
     moved = [k for k in FIXED_ON_RESUME if k in then and k in train_config and then[k] != train_config[k]]
-    differ = [f"--{k.replace('_', '-')} {_option_value(then[k])} then, {_option_value(train_config[k])} now"
+    differ = [_changed_option(k, then[k], train_config[k])
               + (" (each --optimizer has its own default --lr)" if k == "lr" and "optimizer" in moved else "")
               for k in moved]
     then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
     now = run_options or {}
     differ += [f"{k} {_option_value(then[k])} then, {_option_value(now[k])} now" for k in now
                if k in then and then[k] != now[k]]
-    if differ:
-        return (f"this run was started with other training options ({'; '.join(differ)}); resume with the same "
-                "ones (only --epochs, --max-steps, --patience, the checkpoint, log and progress options and those of "
-                "the final test may change), or start a new run without --resume")
+    changed = task_changes(meta.get("task") or {}, task_meta)
+    if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
+        return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
+                "same ones (only --epochs, --max-steps, --patience, the checkpoint, log and progress options and those "
+                "of the final test may change), or start a new run without --resume")
+    if changed:
+        return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
+                "files and options, or start a new run without --resume")
     return None
+
+
+def _changed_option(field: str, then: Any, now: Any) -> str:
+    """A TrainConfig field that differs on resume, named by its command-line option."""
+    if field == "frozen":  # set by --freeze-embeddings (TrainConfig.frozen for a library caller)
+        return (f"--freeze-embeddings {'given' if then else 'not given'} then, {'given' if now else 'not given'} now"
+                if set(then) <= {"embedding.weight"} and set(now) <= {"embedding.weight"}
+                else f"frozen {_option_value(then)} then, {_option_value(now)} now")
+    return f"--{field.replace('_', '-')} {_option_value(then)} then, {_option_value(now)} now"
 
 
 def resume_message(state: Any, config: Any, checkpoint: Path) -> str:

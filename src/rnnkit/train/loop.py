@@ -72,10 +72,12 @@ class Trainer:
 
     def __init__(self, task: Task, config: TrainConfig, run_dir: str | os.PathLike, progress: Progress | None = None,
                  unit: str = "tok", show_ppl: bool = True, data_digest: str | None = None,
-                 group: SingleProcess | None = None) -> None:
+                 group: SingleProcess | None = None, run_options: dict[str, Any] | None = None) -> None:
         """``data_digest``: a fingerprint of the training data (:func:`rnnkit.train.digest.file_digest`),
         kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one.
-        ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`)."""
+        ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`).
+        ``run_options``: more options a resumed run must share with the run it continues (option -> a JSON
+        value, e.g. ``{"--embeddings": "glove.txt (12,345 bytes)"}``), beside the task's ``resume_options``."""
         self.group = group or SingleProcess()
         self.resumed_threads: int | None = None  # the BLAS thread count of the run --resume continues
         self.split = divide(task, self.group)  # several processes: each its streams, or its part of each batch
@@ -106,7 +108,8 @@ class Trainer:
         self.stop = GracefulStop(False, print)  # fit(stop_on_signal=True) makes one that listens
         self.earlier: EarlierRun | None = None  # a new run's predecessor in its folder, until its first save
         options = getattr(task, "resume_options", None)
-        self.run_options = json.loads(json.dumps(options())) if options is not None else {}  # tuples: lists
+        # tuples: lists
+        self.run_options = json.loads(json.dumps({**(options() if options is not None else {}), **(run_options or {})}))
 
     def _make_schedule(self) -> Any:
         c = self.config
