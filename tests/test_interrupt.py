@@ -234,3 +234,36 @@ sys.exit(main(["gradflow", "--steps", "3"]))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 143 and done.stderr.strip().splitlines() == ["rnnkit: terminated"], done
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_a_finished_run_resumes_still_stops_the_command(tmp_path, capsys, monkeypatch, signum, code):
+    """A resume with nothing to train never reached the loop's check: the signal was said, then dropped,
+    and the command went on (the next fold, the test) and exited 0."""
+    from rnnkit.train.loop import Trainer
+
+    run = tmp_path / "run"
+    assert run_cli(capsys, _argv(tmp_path, run))[0] == 0
+    original = Trainer._resume
+
+    def resume_then_signal(self):
+        original(self)
+        os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(Trainer, "_resume", resume_then_signal)
+    got, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--resume"])
+    assert got == code and "nothing to train" in err and "interrupted after step" in err, err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(tmp_path, capsys, monkeypatch):
+    """A background job (cmd &) starts with SIGINT ignored, so that the shell's Ctrl-C stops the script that
+    started it only; the training put its own handler in and stopped at that Ctrl-C."""
+    _signal_at(monkeypatch, 3, signal.SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code, _, err = run_cli(capsys, _argv(tmp_path, tmp_path / "run"))
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 0 and "stopping after this step" not in err, err

@@ -45,6 +45,8 @@ class GracefulStop:
         if self.enabled and threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
                 try:
+                    if signal.getsignal(sig) is signal.SIG_IGN:  # a background job (cmd &): the shell's Ctrl-C is
+                        continue  # meant for the script that started it, not for this run
                     self._previous[sig] = signal.signal(sig, self._handler)
                 except (ValueError, OSError):  # a platform without it
                     pass

@@ -246,7 +246,10 @@ class Trainer:
                 self.progress.message(f"removed {len(left)} unfinished checkpoint write{'s' * (len(left) > 1)} a "
                                       f"stopped run left in {self.run_dir}", always=True)
             try:
-                return self._train(resume)
+                state = self._train(resume)
+                if self.stop.requested:  # a signal the loop never looked at: nothing was left to train (a resume
+                    self.stop.stop(self.run_dir / LAST, state.step)  # of a finished run), or it came at the end
+                return state
             finally:  # ended (failed, interrupted) before its first checkpoint: the earlier run's files return
                 back = [] if self.earlier is None else [n for n in self.earlier.restore() if n != METRICS]
                 if back:
