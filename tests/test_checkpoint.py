@@ -481,7 +481,8 @@ def test_a_training_run_removes_the_temporary_files_a_killed_write_left(tmp_path
 
     other_host = format((int(HOST_TAG, 16) + 1) % 0x10000, "04x")
     left = [tmp_path / f".last.safetensors.{dead}.{HOST_TAG}3d4e5f00.tmp",
-            tmp_path / f".best.safetensors.{dead}.{HOST_TAG}ffff0000.tmp"]
+            tmp_path / f".best.safetensors.{dead}.{HOST_TAG}ffff0000.tmp",
+            tmp_path / f".metrics.jsonl.{dead}.{HOST_TAG}0000abcd.tmp"]  # a resume's cut-back of the log, killed
     kept = [tmp_path / f".last.safetensors.{alive}.{HOST_TAG}56789abc.tmp", tmp_path / "notes.tmp",
             tmp_path / f".other.safetensors.{dead}.{HOST_TAG}aaaaaaaa.tmp",
             tmp_path / f".last.safetensors.{dead}.{other_host}aaaaaaaa.tmp"]  # another machine's (NFS): its pid

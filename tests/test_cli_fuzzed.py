@@ -75,3 +75,10 @@ def test_resume_refuses_other_vectors_and_names_freeze_embeddings(tmp_path, caps
     # a vocabulary whose two excerpts looked the same
     code, _, err = run_cli(capsys, base[:4] + base[6:] + ["--max-steps", "6", "--resume"])
     assert code == 2 and "(validation data " in err and "its encoder.vocab differs (another training file" in err, err
+
+
+@pytest.mark.parametrize("command", [["generate"], ["evaluate", "x.txt"], ["tag"]])
+def test_a_device_given_as_the_model_is_named_as_not_a_file(command, capsys):
+    argv = [command[0], "/dev/null", *command[1:]]
+    code, _, err = run_cli(capsys, argv)  # "cannot read checkpoint (No such device); check its permissions"
+    assert code == 2 and "/dev/null: not a regular file (a device or a pipe), so not a checkpoint" in err, err

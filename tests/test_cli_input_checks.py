@@ -88,7 +88,9 @@ def test_top_k_that_keeps_every_token_is_refused(tmp_path, capsys):
                             "none", "--run-dir", str(run)])[0] == 0
     model = str(run / "last.safetensors")
     code, _, err = run_cli(capsys, ["generate", model, "--top-k", "6", "--length", "5"])  # <unk> a b c d \n
-    assert code == 2 and "--top-k 6 keeps every one of the model's 6 tokens" in err
+    assert code == 2 and "--top-k 6 keeps every one of the 5 tokens the model samples from" in err, err
+    code, _, err = run_cli(capsys, ["generate", model, "--top-k", "5", "--length", "5"])  # <unk> is never drawn:
+    assert code == 2 and "give fewer than 5" in err, err  # 5 kept every token, and changed nothing
     assert run_cli(capsys, ["generate", model, "--top-k", "2", "--length", "5"])[0] == 0
     code, _, err = run_cli(capsys, ["generate", model, "--temperature", "0"])  # the greedy limit, named
     assert code == 2 and "(temperature 0 is greedy decoding: give --greedy)" in err, err

@@ -55,3 +55,11 @@ def test_check_recurrent_rows():
     with pytest.raises(ValueError, match="steps"):
         check_recurrent("gru", steps=0)
     assert np.isfinite([c.max_error for c in checks]).all()
+
+
+@pytest.mark.parametrize("cell, said", [("gru", "a GRU has fixed gates"), ("lstm", "an LSTM has fixed gates")])
+def test_nonlinearity_for_a_gated_cell_is_refused_in_good_english(cell, said, capsys):
+    from rnnkit.cli.main import main
+
+    assert main(["gradcheck", "--cell", cell, "--nonlinearity", "relu"]) == 2
+    assert said in capsys.readouterr().err  # "an GRU" before

@@ -198,7 +198,7 @@ def test_a_stale_best_temporary_is_removed_even_when_no_best_is_written(tmp_path
     stale.write_bytes(b"half")
     Trainer(Toy(valid=[math.nan]), _cfg(epochs=1), tmp_path).fit()
     assert not stale.exists()
-    assert "removed 1 unfinished checkpoint write" in capsys.readouterr().err
+    assert "removed 1 unfinished checkpoint or log write" in capsys.readouterr().err
 
 
 def test_the_array_checksum_covers_shapes(tmp_path):

@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.gradcheck import check_recurrent
 
     if args.nonlinearity is not None and args.cell != "rnn":
-        raise ValueError(f"--nonlinearity is the Elman RNN's; an {args.cell.upper()} has fixed gates: leave it out or "
-                         "use --cell rnn")
+        article = "an" if args.cell == "lstm" else "a"
+        raise ValueError(f"--nonlinearity is the Elman RNN's; {article} {args.cell.upper()} has fixed gates: leave it "
+                         "out or use --cell rnn")
     args.nonlinearity = args.nonlinearity or "tanh"
     info: dict = {}
     checks = check_recurrent(args.cell, args.nonlinearity, args.layers, args.bidirectional, args.steps, args.batch,

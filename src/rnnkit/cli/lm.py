@@ -351,9 +351,11 @@ def generate(args) -> int:
             shown = ", ".join(repr(t) for t in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             print(f"note: {len(unknown)} --prime token type(s) not in the model's vocabulary, read as "
                   f"{vocab.unk_token}: {shown}", file=sys.stderr)
-    if args.top_k >= len(vocab):  # every token is among the k most likely: no cut
-        raise ValueError(f"--top-k {args.top_k} keeps every one of the model's {len(vocab)} tokens, so it would "
-                         f"have no effect; give fewer than {len(vocab)}, or leave --top-k out")
+    samplable = len(vocab) - 1  # <unk> is never sampled (banned below)
+    if args.top_k >= samplable:  # every token that can be drawn is among the k most likely: no cut
+        raise ValueError(f"--top-k {args.top_k} keeps every one of the {samplable} tokens the model samples from "
+                         f"(its {len(vocab)} but <unk>), so it would have no effect; give fewer than {samplable}, or "
+                         "leave --top-k out")
     rng = np.random.default_rng(0 if args.seed is None else args.seed)
     ids = vocab.encode(prime_tokens)
     out = sys.stdout

@@ -241,10 +241,12 @@ class Trainer:
         make_run_folder(self.run_dir)
         self.stop = GracefulStop(stop_on_signal and self.group.size == 1, lambda t: self.progress.message(t, True))
         with run_lock(self.run_dir), self.stop:  # one process per run folder, until this run ends
-            left = [p for name in (LAST, BEST) for p in ckpt.remove_stale_temporaries(self.run_dir / name)]
+            # (the metrics log's too: a kill while a resume cut it back left one that only a resume removed)
+            left = [p for name in (LAST, BEST, METRICS) for p in ckpt.remove_stale_temporaries(self.run_dir / name)]
             if left:
-                self.progress.message(f"removed {len(left)} unfinished checkpoint write{'s' * (len(left) > 1)} a "
-                                      f"stopped run left in {self.run_dir}", always=True)
+                writes = f"write{'s' * (len(left) > 1)}"
+                self.progress.message(f"removed {len(left)} unfinished checkpoint or log {writes} a stopped run left "
+                                      f"in {self.run_dir}", always=True)
             try:
                 state = self._train(resume)
                 if self.stop.requested:  # a signal the loop never looked at: nothing was left to train (a resume
