@@ -166,8 +166,14 @@ def test_data_given_where_the_model_goes_is_named_for_what_it_is(models, tmp_pat
         assert line == (f"rnnkit: error: {pt} is a PyTorch or pickle file (torch.save writes a zip of pickles), not "
                         "an rnnkit checkpoint (safetensors); rnnkit never unpickles: load it in PyTorch and bring the "
                         "weights over with rnnkit.torch_io (layer_from_torch)"), line
-    cut = tmp_path / "cut.safetensors"  # a real checkpoint cut short is still called damaged
-    cut.write_bytes(open(models["lm"], "rb").read()[:100])
+    whole = open(models["lm"], "rb").read()
+    cut = tmp_path / "cut.safetensors"  # a real checkpoint cut short: said so, with its size and the fix
+    for n in (100, len(whole) - 3):  # inside the header, and 3 bytes short
+        cut.write_bytes(whole[:n])
+        code, _, err = run_cli(capsys, [command, str(cut)] + ([] if command == "generate" else [str(text)]))
+        assert f"cut.safetensors: truncated checkpoint ({n:,} of its " in _one_plain_line(code, err), err
+        assert "start the run again without --resume" in err
+    cut.write_bytes(whole[:9] + b"\xff" + whole[10:])  # a damaged header: still called damaged
     code, _, err = run_cli(capsys, [command, str(cut)] + ([] if command == "generate" else [str(text)]))
     assert "unreadable checkpoint, truncated or corrupt" in _one_plain_line(code, err)
 

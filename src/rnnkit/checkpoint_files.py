@@ -74,4 +74,30 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
         return CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
                                "the model first, then the data: e.g. rnnkit evaluate MODEL FILE")
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one")
+    expected = _written_size(path)
+    size = path.stat().st_size if path.is_file() else None
+    if expected is not None and size is not None and size < expected:  # a copy or download cut short
+        return CheckpointError(f"{path}: truncated checkpoint ({size:,} of its {expected:,} bytes); copy it again, "
+                               "or, for a run's last.safetensors, start the run again without --resume")
+    return CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason}); use another one, or, "
+                           "for a run's last.safetensors, start the run again without --resume")
+
+
+def _written_size(path: Path) -> int | None:
+    """The size a safetensors file declares (8 bytes, its JSON header, then the data its offsets reach),
+    or None when the header itself cannot be read."""
+    import json
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            if n > 100_000_000:
+                return None
+            header = f.read(n)
+        if len(header) < n:
+            return 8 + n  # cut inside the header
+        ends = [v["data_offsets"][1] for k, v in json.loads(header).items() if k != "__metadata__"]
+        return 8 + n + max(ends, default=0)
+    except (OSError, ValueError, struct.error, KeyError, TypeError, IndexError):
+        return None
