@@ -48,7 +48,7 @@ def test_a_signal_saves_the_step_under_way_and_resume_ends_as_an_uninterrupted_r
         _signal_at(m, 5, signum)
         got, _, err = run_cli(capsys, _argv(tmp_path, cut))
     assert got == code, err
-    assert f"interrupted after step 5: saved {cut / 'last.safetensors'}; run the same command with --resume" in err
+    assert f"{said} after step 5: saved {cut / 'last.safetensors'}; run the same command with --resume" in err
     assert err.rstrip().endswith(f"rnnkit: {said}"), err
     _, meta = load_checkpoint(cut / "last.safetensors")
     assert meta["loop"]["step"] == 5
@@ -252,7 +252,8 @@ def test_a_signal_while_a_finished_run_resumes_still_stops_the_command(tmp_path,
 
     monkeypatch.setattr(Trainer, "_resume", resume_then_signal)
     got, _, err = run_cli(capsys, _argv(tmp_path, run) + ["--resume"])
-    assert got == code and "nothing to train" in err and "interrupted after step" in err, err
+    how = "terminated" if signum == signal.SIGTERM else "interrupted"
+    assert got == code and "nothing to train" in err and f"{how} after step" in err, err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

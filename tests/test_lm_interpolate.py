@@ -96,7 +96,12 @@ def test_cli_tuned_mixture_is_no_worse_than_either_model_on_its_tuning_file(tmp_
     assert main(["evaluate", rnn, valid, "--interpolate", kn, "--weight", "0.25"]) == 0
     assert "interpolated with weight 0.2500 on the first (given)" in capsys.readouterr().out
     assert main(["evaluate", rnn, valid, "--interpolate", kn]) == 0  # neither --weight nor --tune-on
-    assert "interpolated with weight 0.5000 on the first (the default)" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "interpolated with weight 0.5000 on the first (the default)" in out and "vocabulary" not in err
+    other = tmp_path / "other.txt"  # mostly words neither model knows: warned about, as plain evaluate warns
+    other.write_text("zebra quokka narwhal okapi the\n" * 5, encoding="utf-8")
+    assert main(["evaluate", rnn, str(other), "--interpolate", kn]) == 0
+    assert "of its 30 tokens are not in" in capsys.readouterr().err
 
 
 def test_cli_mixture_errors_are_one_line(tmp_path, capsys):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -126,12 +126,8 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
     told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
-    if st.fraction > 0.2 and not told:  # scored, but the figure says little: another language or level?
-        from rnnkit.cli.text_warnings import warn
-
-        warn(f"{data_path}: {100 * st.fraction:.1f}% of its {st.total:,} tokens are not in {model_path}'s "
-             "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
-             "model was trained on (language, tokenisation, --level)?")
+    if not told:
+        _warn_unknown(data_path, model_path, st)
     if isinstance(model, NGramLM):  # the same count: every token, <eos> included
         logp = model.token_logprobs(ids)
         m = metrics_from_nll(-float(logp.sum()), logp.size)
@@ -144,6 +140,17 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         print(f"{data_path}: {lm_result_line(m, level, st.fraction)}")
     sys.stdout.flush()
     return 0
+
+
+def _warn_unknown(data_path: str, model_path: str, st: Any) -> None:
+    """Warn when over a fifth of the file's tokens are not in the model's vocabulary: scored, but the
+    figure then says little (another language or level?)."""
+    if st.fraction > 0.2:
+        from rnnkit.cli.text_warnings import warn
+
+        warn(f"{data_path}: {100 * st.fraction:.1f}% of its {st.total:,} tokens are not in {model_path}'s "
+             "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
+             "model was trained on (language, tokenisation, --level)?")
 
 
 def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
@@ -167,8 +174,11 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
 
     to_b = np.array([vocab_b.token_id(t) for t in vocab_a.tokens], dtype=np.int64)  # the same tokens, b's ids
 
+    oov = {}
+
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
-        ids = read_ids(path, level, args.encoding or "utf-8", vocab=vocab_a, head=0).ids  # read once: a pipe too
+        got = read_ids(path, level, args.encoding or "utf-8", vocab=vocab_a, head=0)  # read once: a pipe too
+        ids, oov[path] = got.ids, got.oov
         return tuple(stream_log_probs(model, ids if vocab is vocab_a else to_b[ids],
                                       vocab.token_id(start_token(vocab, level)), args.bptt)
                      for model, vocab, _ in models)
@@ -179,6 +189,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
         tuned = {"file": args.tune_on, "iterations": iterations}
     weight = 0.5 if weight is None else weight
     a, b = log_probs(data_path)
+    _warn_unknown(data_path, model_path, oov[data_path])  # as plain evaluate warns (it said nothing here)
     m = metrics_from_nll(-float(mix(a, b, weight).sum()), a.size)
     m.update(weight=weight, tuned_on=None if tuned is None else tuned["file"],
              model=metrics_from_nll(-float(a.sum()), a.size), interpolate=metrics_from_nll(-float(b.sum()), b.size))

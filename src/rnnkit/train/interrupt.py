@@ -73,6 +73,6 @@ class GracefulStop:
 
     def stop(self, checkpoint: Path, step: int) -> NoReturn:
         """Say where the run was saved, then raise what the signal would have raised."""
-        self.say(f"interrupted after step {step}: saved {checkpoint}; run the same command with --resume to "
-                 "go on")
+        how = "terminated" if self.signum == signal.SIGTERM else "interrupted"  # SIGTERM was said "interrupted" too
+        self.say(f"{how} after step {step}: saved {checkpoint}; run the same command with --resume to go on")
         raise Terminated() if self.signum == signal.SIGTERM else KeyboardInterrupt()
