@@ -28,7 +28,7 @@ from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData, format_predic
 BLOCK = 10_000  # lines of raw text (sentences of a CoNLL-U or column file) tagged, then written, at a time
 LONG_LINE = 5_000  # characters a segmenter reads at once: a longer line is cut after its sentence ends
 SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]]*")
-CLAUSE_END = re.compile(r"[，、,：:]+")
+CLAUSE_END = re.compile(r"[，、：]+")  # full-width only: an ASCII comma or colon may sit inside a number (6,000)
 
 
 def register(groups) -> None:
