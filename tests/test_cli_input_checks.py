@@ -39,6 +39,9 @@ def test_a_swapped_chinese_file_and_a_header_are_refused_and_a_lone_first_label_
         with pytest.raises(DataError, match=r"h.tsv:1: the first line .* looks like a header"):
             read_tsv(tmp_path / "h.tsv")
         assert len(read_tsv(tmp_path / "h.tsv", header=True)) == 12
+    (tmp_path / "yn.tsv").write_text("y\tthe door opens\n" + rows, encoding="utf-8")  # one column header-like
+    with pytest.warns(UserWarning, match=r"yn.tsv:1: the label 'y' occurs only on the first line"):
+        assert len(read_tsv(tmp_path / "yn.tsv")) == 13
     (tmp_path / "odd.tsv").write_text("polarité\tune critique\n" + rows, encoding="utf-8")
     with pytest.warns(UserWarning, match=r"odd.tsv:1: the label 'polarité' occurs only on the first line"):
         assert len(read_tsv(tmp_path / "odd.tsv")) == 13

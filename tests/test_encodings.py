@@ -34,10 +34,11 @@ FR = "Le résumé de la réunion est prêt. Où est le café? Ça coûte trop ch
     # four GBK characters read as cp1251 are 8 Cyrillic letters ('ОТГЗЅсМм'), not a Russian word; capitals
     ("我们今天", "gbk", "gb18030"), ("ООН и НАТО", "cp1251", "cp1251"),
     # two characters, whose bytes read as common Big5 and Hangul too (斕疑, 콱봤): the frequent reading wins
-    ("你好\n", "gbk", "gb18030"), ("안녕하세요\n", "euc_kr", "cp949")],
+    ("你好\n", "gbk", "gb18030"), ("안녕하세요\n", "euc_kr", "cp949"),
+    ("こんにちは\n", "euc_jp", "euc_jp"), ("ありがとうございます\n", "euc_jp", "euc_jp"), ("謝謝\n", "big5", "cp950")],
     ids=["gbk", "big5", "shift-jis", "euc-kr", "cp1252", "utf-16", "cp950", "cp932", "cp949", "short-big5",
          "short-gbk", "utf-16-le-chinese", "utf-16-be-chinese", "euc-jp", "cp1251", "koi8-r", "german", "spanish",
-         "four-gbk", "cp1251-capitals", "two-gbk", "short-korean"])
+         "four-gbk", "cp1251-capitals", "two-gbk", "short-korean", "short-euc-jp", "euc-jp-kana", "two-big5"])
 def test_the_likely_encoding_comes_first_and_decodes_the_text(text, written, codec):
     data = text.encode(written)
     found, why = guess_encodings(data)

@@ -144,7 +144,11 @@ def test_train_config_refuses_what_it_would_ignore_or_coerce(kw, error, said):
     """As the command line refuses them: a library caller's momentum for Adam was dropped silently."""
     with pytest.raises(error, match=re.escape(said)):
         TrainConfig(**kw)
-    TrainConfig(optimizer="sgd", momentum=0.9, schedule="exp", lr_decay=0.1, epochs=np.int64(3))
+    cfg = TrainConfig(optimizer="sgd", momentum=0.9, schedule="exp", lr_decay=0.1, epochs=np.int64(3),
+                      lr=np.float32(0.5), optimizer_options={"nesterov": np.bool_(True)})
+    # numpy's numbers kept as Python's: a checkpoint's JSON holds them (np.float32 failed after an epoch)
+    assert type(cfg.epochs) is int and type(cfg.lr) is float and type(cfg.optimizer_options["nesterov"]) is bool
+    json.dumps(cfg.to_dict())
 
 
 class TwoParams(Quadratic):
@@ -369,7 +373,7 @@ def test_optimizer_options_reach_the_optimizer_and_are_fixed_on_resume(tmp_path)
     trainer.fit()
     adam = Trainer(Quadratic(), _cfg(optimizer="adam", optimizer_options={"betas": (0.5, 0.9)}), tmp_path / "a")
     assert adam.optimizer.betas == (0.5, 0.9)
-    with pytest.raises(CheckpointError, match="optimizer-options"):
+    with pytest.raises(CheckpointError, match=r"TrainConfig.optimizer_options \{.nesterov.: True\} then, \{\} now"):
         Trainer(Quadratic(), _cfg(epochs=2, momentum=0.9), tmp_path).fit(resume=True)
     with pytest.raises(ValueError, match=r"Expected optimizer_options among Adam's arguments \['betas', 'eps', "
                                          r"'amsgrad'\], got 'nesterov'"):

@@ -86,14 +86,19 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
     check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
     if pairs is None:
+        trained = None
         if tsv_columns is None and len(files) == 1:  # a TSV: the columns the model was trained on (1,0: reversed)
-            tsv_columns = _trained_columns(model_path)
+            tsv_columns = trained = _trained_columns(model_path)
         try:
             pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding, tsv_columns)
         except DataError as exc:
             if len(files) == 1 and "a line without a tab" in str(exc):  # most likely, the source side alone
                 raise DataError(f"{exc}; or, if it is the source side alone, give its reference translations "
                                 "with --ref FILE") from None
+            if trained is not None:  # the columns came from the model, not from an option the user wrote
+                raise DataError(f"{files[0]}: read with the columns {trained[0]},{trained[1]} the model was trained "
+                                f"with (--columns), which this file does not fit ({exc}); give --columns S,T for "
+                                "this file") from None
             raise
         if pairs:  # a source in another language (or the wrong direction) once scored BLEU 0.00 in silence
             from rnnkit.cli.translate import unknown_tokens_hint

@@ -68,6 +68,8 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
     return examples
 
 
+HEADER_TEXTS = {"text", "texts", "sentence", "sentences", "review", "reviews", "document", "content", "x", "文本",
+                "句子", "内容", "評論", "评论"}
 HEADER_WORDS = {"label", "labels", "class", "classes", "category", "sentiment", "polarity", "target", "y", "tag",
                 "标签", "类别", "類別", "標籤", "分类", "分類", "情感", "极性", "極性"}
 
@@ -94,16 +96,18 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> N
     first = examples[0].label
     if len(examples) < 3 or sum(1 for e in examples if e.label == first) > 1:
         return
-    if first.lower() in HEADER_WORDS or examples[0].text.lower() in ("text", "sentence", "review", "文本", "句子"):
+    if first.lower() in HEADER_WORDS and examples[0].text.lower() in HEADER_TEXTS:  # both columns named: a header
         raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
                         "and read as an example it would be a class of its own: give --header to skip it, or "
                         "remove the line")
     counts: dict[str, int] = {}
     for e in examples[1:]:
         counts[e.label] = counts.get(e.label, 0) + 1
-    if len(examples) >= 10 and min(counts.values()) > 1:
-        warnings.warn(f"{path}:1: the label {first!r} occurs only on the first line, where every other label "
-                      "occurs more than once: if the line is a header, give --header to skip it", stacklevel=3)
+    repeated = len(examples) >= 10 and min(counts.values()) > 1
+    if repeated or first.lower() in HEADER_WORDS:  # one column named like a header: said, not refused
+        where = ", where every other label occurs more than once" if repeated else ""
+        warnings.warn(f"{path}:1: the label {first!r} occurs only on the first line{where}: if the line is a "
+                      "header, give --header to skip it", stacklevel=3)
 
 
 def format_tsv(examples: Sequence[tuple[str, str]]) -> str:

@@ -121,12 +121,14 @@ _FREQUENT = set(
     "計誰讀飛觀爭組視濟離雖壞興謝語請愛讓認論義術結條遠資隊帶變聯權傳領達辦運強區轉"
     "이다는의에하고가지기을를로으서도사한과정대수적인들자어나시일리부보상게있해것니주문전제경우아계국그화요생성라"
     "장오동원만세위소신구비분연없년중내개마관공조학각했면발무등및회미유치후방여모때통실습말선진합까데당결물식출명"
-    "저반영안음려님우리좋은날씨오늘산책시험장입니다것")
+    "저반영안음려님우리")
 
 
 def _frequent_share(text: str) -> float:
+    """The share of the non-ASCII characters of ``text`` that are frequent: in _FREQUENT, or kana (Japanese
+    text is a third kana or more)."""
     wide = [c for c in text if ord(c) > 127]
-    return sum(c in _FREQUENT for c in wide) / max(1, len(wide))
+    return sum(c in _FREQUENT or 0x3040 <= ord(c) <= 0x30FF for c in wide) / max(1, len(wide))
 
 
 def _common_korean(ch: str) -> bool:

@@ -3,15 +3,36 @@ softmax), its stateful training task, sampling and evaluation, and the n-gram ba
 
     model = LanguageModel(LMConfig(vocab_size=len(vocab), cell="lstm"), rng)
     loss, state, cache = model.forward(ids, targets, state, training=True, rng=rng)
+
+The RNN's parts load on first use (PEP 562), so that ``train ngram``, which imports ``rnnkit.lm.ngram``,
+does not wait for them.
 """
-from rnnkit.lm.batching import batchify, windows
-from rnnkit.lm.generate import sample_ids
-from rnnkit.lm.io import load_language_model, load_lm, load_ngram, save_ngram
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from rnnkit.lm.katz import good_turing_ratios
 from rnnkit.lm.kneser_ney import modified_kn_discounts
-from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
-from rnnkit.lm.task import LMTask
+
+_LAZY = {"LanguageModel": "rnnkit.lm.model", "LMConfig": "rnnkit.lm.model", "LMTask": "rnnkit.lm.task",
+         "batchify": "rnnkit.lm.batching", "windows": "rnnkit.lm.batching", "sample_ids": "rnnkit.lm.generate",
+         "load_language_model": "rnnkit.lm.io", "load_lm": "rnnkit.lm.io", "load_ngram": "rnnkit.lm.io",
+         "save_ngram": "rnnkit.lm.io"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnnkit.lm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "SMOOTHINGS",

@@ -135,5 +135,5 @@ def save_arpa(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary) -> Non
     a block at a time."""
     from rnnkit.data.files import write_text_blocks
 
-    check_exportable(model, vocab)  # before the file is opened
+    check_exportable(model, vocab)  # before the file is opened (the generator checks it again when it starts)
     write_text_blocks(path, arpa_blocks(model, vocab))

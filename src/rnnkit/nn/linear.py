@@ -115,7 +115,9 @@ class Linear:
     def backward(self, dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Returns ``(dx, {"weight": dW, "bias": db})`` (no ``"bias"`` key for a layer without a bias)."""
         if isinstance(cache, LinearCache) and cache.weight is not self.params["weight"]:
-            raise ValueError("Expected the cache this layer's forward returned, got one another layer's forward made")
+            raise ValueError("Expected the cache of this layer's forward with its current weight, got one made with "
+                             "another weight array (another layer's forward, or params['weight'] replaced since: "
+                             "load new weights in place, params['weight'][...] = new)")
         return linear_backward(dout, cache)
 
 

@@ -1,8 +1,8 @@
 """Training configuration: one dataclass that the CLI fills and the loop reads."""
 from __future__ import annotations
 
-import numbers
 import inspect
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -96,10 +96,14 @@ class TrainConfig:
             others = [n for n in takes if n not in ("lr", "weight_decay", "momentum")]
             raise ValueError(f"Expected optimizer_options among {cls.__name__}'s arguments {others}, "
                              f"got {unknown[0]!r}")
-        self.optimizer_options = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}
+        def plain(v: Any) -> Any:  # JSON's: tuples as lists, numpy numbers as Python's
+            return [plain(x) for x in v] if isinstance(v, (tuple, list)) else v.item() if hasattr(v, "item") else v
+
+        self.optimizer_options = {k: plain(v) for k, v in opts.items()}
 
     def _check_types(self) -> None:
-        """Counts must be integers (2.5 epochs ran 3) and rates numbers (a string met a comparison)."""
+        """Counts must be integers (2.5 epochs ran 3) and rates numbers (a string met a comparison); numpy's
+        are kept as Python's, which a checkpoint's JSON holds (np.float32 failed at the first checkpoint)."""
         for name in ("epochs", "decay_start", "step_size", "log_every", "seed", "patience", "checkpoint_steps",
                      "max_steps"):
             value = getattr(self, name)
@@ -107,12 +111,14 @@ class TrainConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise TypeError(f"Expected {name} to be an integer, got {type(value).__name__} {value!r}")
+            setattr(self, name, int(value))
         for name in ("lr", "momentum", "weight_decay", "lr_decay", "clip", "average", "checkpoint_minutes"):
             value = getattr(self, name)
             if value is None and name in ("clip", "average", "checkpoint_minutes"):
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"Expected {name} to be a number, got {type(value).__name__} {value!r}")
+            setattr(self, name, float(value))
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""

@@ -149,6 +149,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
 
 def _changed_option(field: str, then: Any, now: Any) -> str:
     """A TrainConfig field that differs on resume, named by its command-line option."""
+    if field == "optimizer_options":  # a library caller's TrainConfig field: no command-line option
+        return f"TrainConfig.optimizer_options {_option_value(then)} then, {_option_value(now)} now"
     if field == "frozen":  # set by --freeze-embeddings (TrainConfig.frozen for a library caller)
         return (f"--freeze-embeddings {'given' if then else 'not given'} then, {'given' if now else 'not given'} now"
                 if set(then) <= {"embedding.weight"} and set(now) <= {"embedding.weight"}
