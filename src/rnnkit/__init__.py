@@ -16,9 +16,7 @@ The main pieces, each in its own module:
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from rnnkit._lazy import lazy_exports
 from rnnkit._version import __version__
 from rnnkit.errors import CheckpointError, DataError, RnnkitError, TrainingDivergedError
 
@@ -28,17 +26,7 @@ _LAZY = {"load_checkpoint": "rnnkit.checkpoint", "save_checkpoint": "rnnkit.chec
          "GRU": "rnnkit.recurrent", "LSTM": "rnnkit.recurrent", "RNN": "rnnkit.recurrent",
          "RecurrentConfig": "rnnkit.recurrent", "make_recurrent": "rnnkit.recurrent"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -9,9 +9,7 @@ does not wait for them.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from rnnkit._lazy import lazy_exports
 from rnnkit.lm.katz import good_turing_ratios
 from rnnkit.lm.kneser_ney import modified_kn_discounts
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
@@ -21,17 +19,7 @@ _LAZY = {"LanguageModel": "rnnkit.lm.model", "LMConfig": "rnnkit.lm.model", "LMT
          "load_language_model": "rnnkit.lm.io", "load_lm": "rnnkit.lm.io", "load_ngram": "rnnkit.lm.io",
          "save_ngram": "rnnkit.lm.io"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnnkit.lm' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
