@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rnnkit.fielddoc import fields_in_doc
-from rnnkit.optim import OPTIMIZERS
+from rnnkit.optim import OPTIMIZERS, DecayAfter, ExponentialLR, HalveOnPlateau, StepLR
 
 SCHEDULES = ("none", "step", "exp", "plateau", "decay_after")
 
@@ -87,15 +87,14 @@ class TrainConfig:
         cls = OPTIMIZERS.get(self.optimizer.lower())
         if cls is None:
             return  # the optimizer's own check says it
-        takes = [n for n in inspect.signature(cls).parameters if n not in ("params", "decay_filter")]
-        own = [k for k in opts if k in ("lr", "weight_decay", "momentum")]
-        if own:
-            raise ValueError(f"Expected {own[0]} as TrainConfig's own field, got it in optimizer_options")
-        unknown = [k for k in opts if k not in takes]
-        if unknown:
-            others = [n for n in takes if n not in ("lr", "weight_decay", "momentum")]
-            raise ValueError(f"Expected optimizer_options among {cls.__name__}'s arguments {others}, "
-                             f"got {unknown[0]!r}")
+        own = ("lr", "weight_decay", "momentum")  # TrainConfig's fields
+        others = [n for n in inspect.signature(cls).parameters if n not in ("params", "decay_filter", *own)]
+        for k in opts:
+            if k in own:
+                raise ValueError(f"Expected {k} as TrainConfig's own field, got it in optimizer_options")
+            if k not in others:
+                raise ValueError(f"Expected optimizer_options among {cls.__name__}'s arguments {others}, got {k!r}")
+
         def plain(v: Any) -> Any:  # JSON's: tuples as lists, numpy numbers as Python's
             return [plain(x) for x in v] if isinstance(v, (tuple, list)) else v.item() if hasattr(v, "item") else v
 
@@ -104,21 +103,31 @@ class TrainConfig:
     def _check_types(self) -> None:
         """Counts must be integers (2.5 epochs ran 3) and rates numbers (a string met a comparison); numpy's
         are kept as Python's, which a checkpoint's JSON holds (np.float32 failed at the first checkpoint)."""
-        for name in ("epochs", "decay_start", "step_size", "log_every", "seed", "patience", "checkpoint_steps",
-                     "max_steps"):
-            value = getattr(self, name)
-            if value is None and name in ("patience", "checkpoint_steps", "max_steps"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"Expected {name} to be an integer, got {type(value).__name__} {value!r}")
-            setattr(self, name, int(value))
-        for name in ("lr", "momentum", "weight_decay", "lr_decay", "clip", "average", "checkpoint_minutes"):
-            value = getattr(self, name)
-            if value is None and name in ("clip", "average", "checkpoint_minutes"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"Expected {name} to be a number, got {type(value).__name__} {value!r}")
-            setattr(self, name, float(value))
+        optional = {"patience", "checkpoint_steps", "max_steps", "clip", "average", "checkpoint_minutes"}  # or None
+        for names, kind, plain, what in (
+                (("epochs", "decay_start", "step_size", "log_every", "seed", "patience", "checkpoint_steps",
+                  "max_steps"), numbers.Integral, int, "an integer"),
+                (("lr", "momentum", "weight_decay", "lr_decay", "clip", "average", "checkpoint_minutes"), numbers.Real,
+                 float, "a number")):
+            for name in names:
+                value = getattr(self, name)
+                if value is None and name in optional:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, kind):
+                    raise TypeError(f"Expected {name} to be {what}, got {type(value).__name__} {value!r}")
+                setattr(self, name, plain(value))
+
+    def make_schedule(self, optimizer: Any) -> Any:
+        """The learning-rate schedule ``schedule`` names, over ``optimizer`` (None for "none")."""
+        if self.schedule == "step":
+            return StepLR(optimizer, self.step_size, self.lr_decay)
+        if self.schedule == "exp":
+            return ExponentialLR(optimizer, self.lr_decay)
+        if self.schedule == "decay_after":
+            return DecayAfter(optimizer, self.decay_start, self.lr_decay)
+        if self.schedule == "plateau":
+            return HalveOnPlateau(optimizer, factor=self.lr_decay)
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""

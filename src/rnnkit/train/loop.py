@@ -37,8 +37,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError, NonFiniteError, TrainingDivergedError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
-from rnnkit.optim import (DecayAfter, ExponentialLR, HalveOnPlateau, ParameterAverage, StepLR, clip_coefficient,
-                          grad_norm, make_optimizer)
+from rnnkit.optim import HalveOnPlateau, ParameterAverage, clip_coefficient, grad_norm, make_optimizer
 from rnnkit.row_threads import blas_threads
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop_state import LoopState
@@ -97,7 +96,7 @@ class Trainer:
             raise ValueError(f"Expected frozen parameters among the model's ({', '.join(list(task.params)[:6])}, ...), "
                              f"got {unknown}")
         self.optimizer = make_optimizer(config.optimizer, task.params, **kw)
-        self.schedule = self._make_schedule()
+        self.schedule = config.make_schedule(self.optimizer)
         self.average = None if config.average is None else ParameterAverage(task.params, config.average)
         self.rng = np.random.default_rng(config.seed)  # batches (jitter, shuffling); and steps in one process
         # each process's own draws in its steps (dropout masks over its streams)
@@ -110,18 +109,6 @@ class Trainer:
         options = getattr(task, "resume_options", None)
         # tuples: lists
         self.run_options = json.loads(json.dumps({**(options() if options is not None else {}), **(run_options or {})}))
-
-    def _make_schedule(self) -> Any:
-        c = self.config
-        if c.schedule == "step":
-            return StepLR(self.optimizer, c.step_size, c.lr_decay)
-        if c.schedule == "exp":
-            return ExponentialLR(self.optimizer, c.lr_decay)
-        if c.schedule == "decay_after":
-            return DecayAfter(self.optimizer, c.decay_start, c.lr_decay)
-        if c.schedule == "plateau":
-            return HalveOnPlateau(self.optimizer, factor=c.lr_decay)
-        return None
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> Path:
