@@ -270,7 +270,7 @@ def train_lm(args) -> int:
                            "--eval-batch-size or a longer file")
         print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)",
               file=sys.stderr)
-        if st.fraction >= 0.02 and vocab.unk_id is not None and not np.any(train_ids == vocab.unk_id):
+        if st.fraction >= 0.02 and counts[vocab.unk_id] == 0:  # no <unk> among the training tokens
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
                  f"<unk> (--min-count {args.min_count} keeps every token it has), so the model never learns what an "
                  "unknown token is and pays dearly for each; --min-count 2 trains <unk> on the rarest tokens")

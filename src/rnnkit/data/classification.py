@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -94,16 +95,14 @@ def _check_not_swapped(examples: Sequence[LabeledText], path: str | os.PathLike)
 def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> None:
     """A header line (label<TAB>text) read as an example becomes a class of its own, with one example."""
     first = examples[0].label
-    if len(examples) < 3 or sum(1 for e in examples if e.label == first) > 1:
+    counts = Counter(e.label for e in examples)
+    if len(examples) < 3 or counts.pop(first) > 1:
         return
     if first.lower() in HEADER_WORDS and examples[0].text.lower() in HEADER_TEXTS:  # both columns named: a header
         raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
                         "and read as an example it would be a class of its own: give --header to skip it, or "
                         "remove the line")
-    counts: dict[str, int] = {}
-    for e in examples[1:]:
-        counts[e.label] = counts.get(e.label, 0) + 1
-    repeated = len(examples) >= 10 and min(counts.values()) > 1
+    repeated = len(examples) >= 10 and min(counts.values()) > 1  # the other labels
     if repeated or first.lower() in HEADER_WORDS:  # one column named like a header: said, not refused
         where = ", where every other label occurs more than once" if repeated else ""
         warnings.warn(f"{path}:1: the label {first!r} occurs only on the first line{where}: if the line is a "
