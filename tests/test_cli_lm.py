@@ -465,6 +465,9 @@ def test_a_valid_file_with_unknown_tokens_and_no_unk_in_training_is_warned_about
     code, _, err = run_cli(capsys, args + ["--run-dir", str(tmp_path / "a")])
     assert code == 0 and "of its tokens are unknown, and the training text has no <unk>" in err, err
     assert "--min-count 2 trains <unk>" in err
+    # the same under a softmax that renumbers the vocabulary by frequency (the warning read the old numbers)
+    code, _, err = run_cli(capsys, args + ["--softmax", "adaptive", "--cutoffs", "4", "--run-dir", str(tmp_path / "c")])
+    assert code == 0 and "the training text has no <unk>" in err, err
     (tmp_path / "train2.txt").write_text(train.read_text(encoding="utf-8") + "鹅\n", encoding="utf-8")  # one rare
     code, _, err = run_cli(capsys, args[:3] + [str(tmp_path / "train2.txt")] + args[4:] +
                            ["--min-count", "2", "--run-dir", str(tmp_path / "b")])

@@ -230,6 +230,7 @@ def train_lm(args) -> int:
     require_tokens(train_ids.size, args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
     counts = np.bincount(train_ids, minlength=len(vocab))
+    unk_trained = counts[vocab.unk_id] > 0  # here: the class and adaptive softmaxes renumber the vocabulary below
     classes = None
     if args.softmax == "class":
         V = len(vocab)
@@ -270,7 +271,7 @@ def train_lm(args) -> int:
                            "--eval-batch-size or a longer file")
         print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)",
               file=sys.stderr)
-        if st.fraction >= 0.02 and counts[vocab.unk_id] == 0:  # no <unk> among the training tokens
+        if st.fraction >= 0.02 and not unk_trained:
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
                  f"<unk> (--min-count {args.min_count} keeps every token it has), so the model never learns what an "
                  "unknown token is and pays dearly for each; --min-count 2 trains <unk> on the rarest tokens")
