@@ -23,6 +23,9 @@ from __future__ import annotations
 import codecs
 import re
 
+from rnnkit.data.common_chars import frequent_share
+from rnnkit.data.scripts import is_kana
+
 _SAMPLE = 1 << 18  # bytes looked at: enough to tell, quick on any file
 
 
@@ -77,7 +80,7 @@ def _common_japanese_euc(ch: str) -> bool:
 
 def _kana_share(text: str) -> float:
     wide = [c for c in text if ord(c) > 127]
-    return sum(0x3040 <= ord(c) <= 0x30FF for c in wide) / max(1, len(wide))
+    return sum(map(is_kana, wide)) / max(1, len(wide))
 
 
 def _cyrillic(text: str) -> tuple[float, float]:
@@ -104,31 +107,6 @@ def _reads_as_russian(text: str) -> bool:
     cased = sum(1 for w in words if w[1:].islower() or w.isupper() or len(w) == 1)
     vowels = sum(c in _VOWELS for c in letters) / len(letters)
     return cased >= 0.8 * len(words) and vowels >= 0.25
-
-
-# the commonest characters of Chinese text (simplified and traditional forms) and of Korean text: on a tie of
-# the coarse scores above (two GBK characters decode as Big5 and as Hangul too: 你好 -> 斕疑, 콱봤), the
-# reading made of frequent characters is the likely one
-_FREQUENT = set(
-    "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心"
-    "多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将"
-    "外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被"
-    "走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员"
-    "九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务制解"
-    "各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义科怎元社术结六功指思非流"
-    "每青管夫连远资队跟带花快条院变联言权往展该领传近留红治决周保达办运武半候七必城父强步完革深区即求品士转量空"
-    "谢這們說國來時為會對個發過還進學經動現兩點樣裡實東開關問長無見頭從當幾間門電聽氣處書員師報馬張難數車應親務"
-    "計誰讀飛觀爭組視濟離雖壞興謝語請愛讓認論義術結條遠資隊帶變聯權傳領達辦運強區轉"
-    "이다는의에하고가지기을를로으서도사한과정대수적인들자어나시일리부보상게있해것니주문전제경우아계국그화요생성라"
-    "장오동원만세위소신구비분연없년중내개마관공조학각했면발무등및회미유치후방여모때통실습말선진합까데당결물식출명"
-    "저반영안음려님우리")
-
-
-def _frequent_share(text: str) -> float:
-    """The share of the non-ASCII characters of ``text`` that are frequent: in _FREQUENT, or kana (Japanese
-    text is a third kana or more)."""
-    wide = [c for c in text if ord(c) > 127]
-    return sum(c in _FREQUENT or 0x3040 <= ord(c) <= 0x30FF for c in wide) / max(1, len(wide))
 
 
 def _common_korean(ch: str) -> bool:
@@ -199,7 +177,7 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
             wide = [c for c in text if ord(c) > 127]
             if codec == "euc_jp" and _kana_share(text) < 0.1:
                 continue  # Japanese is a third kana or more; GB 2312 and EUC-KR text read as EUC-JP is not
-            scored.append((sum(map(common, wide)) / max(1, len(wide)), _frequent_share(text), codec))
+            scored.append((sum(map(common, wide)) / max(1, len(wide)), frequent_share(text), codec))
         # ties (Korean decodes as GB 2312 characters too): the fixed order below breaks them
         order = {"cp949": 0, "cp932": 1, "euc_jp": 2, "cp950": 3, "gb18030": 4}
         # bytes in pairs: any candidate most of whose characters are common; else (Big5 and GBK trail
