@@ -197,10 +197,10 @@ def test_segmenter_and_hmm(tmp_path, capsys, monkeypatch):
     # a line longer than LONG_LINE is read in pieces cut after its sentence ends: the words of the pieces,
     # each segmented as a line of its own (a book as one line once took 1.5 GB for 150,000 characters)
     pieces = ["我們喜歡北京。", "老師在大學工作！", "學生喜歡老師，", "北京大學"]  # the cuts of LONG_LINE 9
-    monkeypatch.setattr("rnnkit.cli.tag.LONG_LINE", 9)
+    monkeypatch.setattr("rnnkit.tagging.segmenter.LONG_LINE", 9)
     monkeypatch.setattr("sys.stdin", io.StringIO("".join(pieces) + "\n"))
     long_line = run_cli(capsys, ["segment", model])[1]
-    monkeypatch.setattr("rnnkit.cli.tag.LONG_LINE", 5_000)
+    monkeypatch.setattr("rnnkit.tagging.segmenter.LONG_LINE", 5_000)
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(pieces) + "\n"))
     apart = run_cli(capsys, ["segment", model])[1]
     assert long_line == " ".join(apart.split()) + "\n" and long_line.replace(" ", "") == "".join(pieces) + "\n"
@@ -370,7 +370,7 @@ def test_bad_data_is_one_clear_line(tmp_path, capsys):
 
 
 def test_line_pieces_cut_after_sentence_ends_then_commas_then_anywhere():
-    from rnnkit.cli.tag import line_pieces
+    from rnnkit.tagging.segmenter import line_pieces
 
     assert line_pieces("短句。", 5) == [(0, 3)]  # within the limit: whole
     text = "一二三。四五六七！」八九，十一二三四五六七八"

@@ -16,10 +16,14 @@ def test_the_readme_has_python_examples():
 
 
 @pytest.mark.parametrize("k", range(len(BLOCKS)))
-def test_a_readme_example_runs(k, tmp_path, monkeypatch):
+def test_a_readme_example_runs(k, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     scope: dict = {"__name__": "__readme__"}
     exec(compile(BLOCKS[k], f"README.md python block {k}", "exec"), scope)
+    # a print() whose comment shows a value ("# ['老师', ...]") must print that value
+    shown = re.findall(r"^print\(.*?\)\s+# ([\[({'\"0-9].*)$", BLOCKS[k], flags=re.M)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[len(printed) - len(shown):] == shown
     if "save_checkpoint" in BLOCKS[k]:  # the training loop's resume: the same weights and rate as saved
         assert (tmp_path / "run.safetensors").is_file()
         assert scope["opt"].lr == pytest.approx(3e-3 * 0.9**2)

@@ -19,6 +19,20 @@ def test_chinese_punctuation_is_a_word_of_its_own():
     assert split_punctuation([]) == []
 
 
+def test_a_latin_word_is_cut_from_the_chinese_or_japanese_beside_it():
+    """An undertrained segmenter joined MacBook to the 和 after it; a run with a Latin letter is now cut
+    from Han and kana on both sides (UD Chinese GSD: all but 2 of its 123,283 words), a run of digits
+    alone is left to the model (GSD's 第1, 20萬), and so is anything else beside a Latin word."""
+    assert keep_whole(["我們喜歡MacBook和"]) == ["我們喜歡", "MacBook", "和"]  # one word in, cut anyway
+    assert keep_whole(["買了iPhone7手機", "。"]) == ["買了", "iPhone7", "手機", "。"]
+    assert keep_whole(["ＭａｃＢｏｏｋ和"]) == ["ＭａｃＢｏｏｋ", "和"]  # full-width letters too
+    assert keep_whole(["Windowsの", "設定"]) == ["Windows", "の", "設定"]  # kana
+    assert keep_whole(["第1名", "20萬人", "3.5元"]) == ["第1名", "20萬人", "3.5元"]  # digits: the model's
+    assert keep_whole(["3D打印"]) == ["3D", "打印"] and keep_whole(["Ab-c한국"]) == ["Ab-c한국"]  # Hangul, '-'
+    assert keep_whole(["訪問www.example.com今天"]) == ["訪問", "www.example.com", "今天"]  # an address: as before
+    assert keep_whole(["MacBook和"], fixed=[3]) == ["Mac", "Book", "和"]  # fixed boundaries stay
+
+
 def test_full_width_separators_join_only_full_width_neighbours():
     """The ideographic full stop and a full-width comma between ASCII letters or digits are not the
     dot of v1.2 or the comma of 6,000 (the audit's iPhone。MacBook and 100，200，300)."""
@@ -28,7 +42,7 @@ def test_full_width_separators_join_only_full_width_neighbours():
     assert keep_whole(["１", "，", "０００", "円"]) == ["１，０００", "円"]  # full-width throughout: a number
     assert keep_whole(["ＭａｃＢ", "ｏｏｋ", "１", "．", "５"]) == ["ＭａｃＢｏｏｋ１．５"]
     assert keep_whole(["３", "。", "５"]) == ["３", "。", "５"]
-    assert fix_words(["我買了iPhone。MacBook也買了。"]) == ["我買了iPhone", "。", "MacBook也買了", "。"]
+    assert fix_words(["我買了iPhone。MacBook也買了。"]) == ["我買了", "iPhone", "。", "MacBook", "也買了", "。"]
     assert fix_words(["分數是100，200，300分。"]) == ["分數是100", "，", "200", "，", "300分", "。"]
 
 

@@ -4,9 +4,7 @@ was (``rnnkit train tagger`` and ``train hmm`` are :mod:`rnnkit.cli.tagging`).""
 from __future__ import annotations
 
 import argparse
-import bisect
 import os
-import re
 import sys
 import tempfile
 from collections import Counter
@@ -23,12 +21,9 @@ from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
-from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData, format_predictions, raw_sentences
+from rnnkit.tagging.io import DataSpec, LoadedTagger, format_predictions, raw_sentences
 
 BLOCK = 10_000  # lines of raw text (sentences of a CoNLL-U or column file) tagged, then written, at a time
-LONG_LINE = 5_000  # characters a segmenter reads at once: a longer line is cut after its sentence ends
-SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]]*")
-CLAUSE_END = re.compile(r"[，、：]+")  # full-width only: an ASCII comma or colon may sit inside a number (6,000)
 
 
 def register(groups) -> None:
@@ -52,7 +47,8 @@ def register(groups) -> None:
                                                "words come out separated by spaces.  Existing spaces stay word "
                                                "boundaries; a web or e-mail address (a word of its own), a Latin "
                                                "word or number (MacBook, 3.5, 6,000) and a character on screen (an "
-                                               "emoji with its joiners, a flag) are never split.  A line over "
+                                               "emoji with its joiners, a flag) are never split, and a Latin "
+                                               "word is cut from the Chinese beside it.  A line over "
                                                "5,000 characters is read in pieces cut after its sentence ends "
                                                "(。！？), so a book saved as one line fits in memory.",
                                    formatter_class=fmt)
@@ -145,35 +141,9 @@ def tag(args: argparse.Namespace) -> int:
     return 0
 
 
-def line_pieces(text: str, limit: int | None = None) -> list[tuple[int, int]]:
-    """Spans [a, b) covering ``text`` that a segmenter reads one at a time: the whole line up to ``limit``
-    (LONG_LINE) characters; a longer one (a book saved as one line: a BiLSTM keeps ~10 KB a character, so
-    150,000 characters took 1.5 GB) is cut after the last sentence end (。！？) within each ``limit``
-    characters, else after a comma, else at ``limit``.  A cut after punctuation is a word boundary anyway."""
-    limit = LONG_LINE if limit is None else limit
-    if len(text) <= limit:
-        return [(0, len(text))]
-    ends = [[m.end() for m in pattern.finditer(text)] for pattern in (SENTENCE_END, CLAUSE_END)]
-    spans, a = [], 0
-    while len(text) - a > limit:
-        b = a + limit
-        for found in ends:  # the last end in (a, a + limit]
-            k = bisect.bisect_right(found, a + limit) - 1
-            if k >= 0 and found[k] > a:
-                b = found[k]
-                break
-        spans.append((a, b))
-        a = b
-    spans.append((a, len(text)))
-    return spans
-
-
 def segment(args: argparse.Namespace) -> int:
     from rnnkit.data.files import text_lines
-    from itertools import accumulate
-
-    from rnnkit.data.segment_rules import fix_words
-    from rnnkit.data.segmentation import tags_to_words
+    from rnnkit.tagging.segmenter import segment_lines
 
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
@@ -192,15 +162,7 @@ def segment(args: argparse.Namespace) -> int:
     del unspaced
 
     def segmented(block: list[str]) -> str:
-        chunked = [line.split() for line in block if line.split()]
-        texts = ["".join(c) for c in chunked]
-        spans = [line_pieces(text) for text in texts]
-        data = TaggingData([list(text[a:b]) for text, cuts in zip(texts, spans) for a, b in cuts], None, None, None)
-        tags = iter(loaded.predict(data))
-        line_tags = [[t for _ in cuts for t in next(tags)] for cuts in spans]  # a long line's pieces joined again
-        words = iter([fix_words(tags_to_words(list(text), t), accumulate(len(w) for w in chunks[:-1]))
-                      for text, t, chunks in zip(texts, line_tags, chunked)])
-        return "".join(" ".join(next(words)) + "\n" if line.split() else "\n" for line in block)
+        return "".join(" ".join(words) + "\n" for words in segment_lines(loaded, block))
 
     _write_output(args, map(segmented, _blocks(lines)))
     return 0

@@ -2,14 +2,18 @@
 
 POS tagging, chunking, named entities and Chinese word segmentation (BMES character tagging) all
 use :class:`Tagger`; :class:`TaggerEncoder` turns sentences into ids and :class:`TaggerTask`
-trains a tagger with :class:`rnnkit.train.Trainer`.
+trains a tagger with :class:`rnnkit.train.Trainer`.  :class:`LoadedTagger` reads a saved tagger,
+segmenter or HMM and tags sentences (``.tag``) or segments raw text (``.segment``) as ``rnnkit tag``
+and ``rnnkit segment`` do.
 """
-from rnnkit.tagging.io import DataSpec, TaggingData, format_predictions, load_tagger, read_tagged, tagger_meta
+from rnnkit.tagging.io import (DataSpec, LoadedTagger, TaggingData, format_predictions, load_tagger, read_tagged,
+                               tagger_meta)
 from rnnkit.tagging.model import Tagger, TaggerBatch, TaggerConfig
 from rnnkit.tagging.task import TaggerEncoder, TaggerTask, make_batch, predict_ids, score
 
 __all__ = [
     "DataSpec",
+    "LoadedTagger",
     "Tagger",
     "TaggerBatch",
     "TaggerConfig",

@@ -269,7 +269,8 @@ def _load_hmm(path: str | os.PathLike, task: dict[str, Any]) -> Any:
 
 
 class LoadedTagger:
-    """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call."""
+    """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call, with
+    :meth:`tag` and :meth:`segment` for plain sentences and raw text."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         _, meta = ckpt.load_checkpoint(path)
@@ -321,6 +322,20 @@ class LoadedTagger:
         for i, p in zip(keep, pred):
             out[i] = p
         return out
+
+    def segment(self, text: str | list[str]) -> list[str] | list[list[str]]:
+        """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list
+        (see :func:`rnnkit.tagging.segmenter.segment`)."""
+        from rnnkit.tagging.segmenter import segment
+
+        return segment(self, text)
+
+    def tag(self, sentences: Any, features: Any = None) -> list[str] | list[list[str]]:
+        """Tags of one sentence (a str of words) or of a list of sentences (each a str or a list of
+        words), as ``rnnkit tag`` gives them (see :func:`rnnkit.tagging.segmenter.tag`)."""
+        from rnnkit.tagging.segmenter import tag
+
+        return tag(self, sentences, features)
 
     def score(self, data: TaggingData) -> dict[str, Any]:
         """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`)."""

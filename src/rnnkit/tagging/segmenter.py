@@ -1,0 +1,135 @@
+"""Raw text through a trained segmenter or tagger, as ``rnnkit segment`` and ``rnnkit tag`` do it.
+
+A BMES tagger only labels characters; the words ``rnnkit segment`` prints come from three more steps,
+all here so that the library gives the same words as the command line:
+
+1. each line is read without its spaces (as the model read its training sentences), and a space stays
+   a word boundary;
+2. a line over ``LONG_LINE`` characters (a book saved as one line) is read in pieces cut after its
+   sentence ends (:func:`line_pieces`): a BiLSTM keeps ~10 KB a character, so 150,000 characters at once
+   took 1.5 GB;
+3. the rules of :mod:`rnnkit.data.segment_rules` (:func:`~rnnkit.data.segment_rules.fix_words`): no
+   boundary inside a web or e-mail address, a Latin word or number, or a character on screen; Chinese
+   punctuation a word of its own.
+
+Without them, ``tags_to_words`` on the model's tags split ``MacBook`` into ``Ma c Bo ok``.
+
+    >>> from rnnkit.tagging import LoadedTagger
+    >>> seg = LoadedTagger("runs/seg/best.safetensors")          # doctest: +SKIP
+    >>> seg.segment("我喜欢MacBook和www.example.com")               # doctest: +SKIP
+    ['我', '喜欢', 'MacBook', '和', 'www.example.com']
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Any
+
+LONG_LINE = 5_000  # characters a segmenter reads at once: a longer line is cut after its sentence ends
+SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]]*")
+CLAUSE_END = re.compile(r"[，、：]+")  # full-width only: an ASCII comma or colon may sit inside a number (6,000)
+
+
+def line_pieces(text: str, limit: int | None = None) -> list[tuple[int, int]]:
+    """Spans [a, b) covering ``text`` that a segmenter reads one at a time: the whole line up to ``limit``
+    (LONG_LINE) characters; a longer one is cut after the last sentence end (。！？) within each ``limit``
+    characters, else after a comma, else at ``limit``.  A cut after punctuation is a word boundary anyway."""
+    limit = LONG_LINE if limit is None else limit
+    if len(text) <= limit:
+        return [(0, len(text))]
+    ends = [[m.end() for m in pattern.finditer(text)] for pattern in (SENTENCE_END, CLAUSE_END)]
+    spans, a = [], 0
+    while len(text) - a > limit:
+        b = a + limit
+        for found in ends:  # the last end in (a, a + limit]
+            k = bisect.bisect_right(found, a + limit) - 1
+            if k >= 0 and found[k] > a:
+                b = found[k]
+                break
+        spans.append((a, b))
+        a = b
+    spans.append((a, len(text)))
+    return spans
+
+
+def _texts(given: Any, what: str) -> tuple[list[str], bool]:
+    """``given`` as a list of lines, and whether it was one string (whose result is not wrapped in a list)."""
+    if isinstance(given, str):
+        return [given], True
+    if not isinstance(given, Sequence) or not all(isinstance(t, str) for t in given):
+        raise TypeError(f"Expected {what} as a str or a list of str, got {type(given).__name__}"
+                        + ("" if not isinstance(given, Sequence) else " holding "
+                           + next(type(t).__name__ for t in given if not isinstance(t, str))))
+    return list(given), False
+
+
+def segment_lines(loaded: Any, lines: Sequence[str]) -> list[list[str]]:
+    """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
+
+    ``loaded``: a :class:`~rnnkit.tagging.io.LoadedTagger` of a segmentation model (BMES, neural or
+    HMM).  Spaces in a line are kept as word boundaries; every other boundary is the model's, after
+    the rules of :mod:`rnnkit.data.segment_rules`."""
+    from rnnkit.data.segment_rules import fix_words
+    from rnnkit.data.segmentation import tags_to_words
+    from rnnkit.tagging.io import TaggingData
+
+    chunked = [line.split() for line in lines]
+    texts = ["".join(c) for c in chunked]
+    spans = [line_pieces(text) for text in texts if text]
+    data = TaggingData([list(text[a:b]) for text, cuts in zip([t for t in texts if t], spans) for a, b in cuts],
+                       None, None, None)
+    tags = iter(loaded.predict(data))
+    cuts = iter(spans)
+    out = []
+    for text, chunks in zip(texts, chunked):
+        if not text:
+            out.append([])
+            continue
+        line_tags = [t for _ in next(cuts) for t in next(tags)]  # a long line's pieces joined again
+        out.append(fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1])))
+    return out
+
+
+def segment(loaded: Any, text: str | Sequence[str]) -> list[str] | list[list[str]]:
+    """:func:`segment_lines` for one string (its words) or a list of lines (a list of word lists);
+    refuses a model that is not a segmenter."""
+    lines, one = _texts(text, "text to segment")
+    if loaded.spec.scheme != "bmes":
+        raise ValueError(f"not a segmentation model (tag scheme {loaded.spec.scheme}); tag words with .tag()")
+    words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines)
+    return words[0] if one else words
+
+
+def tag(loaded: Any, sentences: str | Sequence[str | Sequence[str]],
+        features: Sequence[Sequence[Sequence[str]]] | None = None) -> list[str] | list[list[str]]:
+    """Predicted tags of one sentence (a str of whitespace-separated words: its tags) or of a list of
+    sentences, each a str of words or a list of words (a list of tag lists), as ``rnnkit tag`` gives
+    them.  ``features``: for a model trained with feature columns (a chunker reading POS), one list of
+    feature values per word of every sentence.  Refuses a segmentation model (use :func:`segment`)."""
+    from rnnkit.tagging.io import TaggingData, check_sentences
+
+    if loaded.spec.scheme == "bmes":
+        raise ValueError("a segmentation model tags characters; give raw text to .segment()")
+    one = isinstance(sentences, str)
+    if one:
+        sentences = [sentences]
+    if not isinstance(sentences, Sequence):
+        raise TypeError(f"Expected sentences as a list, got {type(sentences).__name__}")
+    words = []
+    for i, s in enumerate(sentences):
+        if isinstance(s, str):
+            words.append(s.split())
+        elif isinstance(s, Sequence) and all(isinstance(w, str) for w in s):
+            words.append(list(s))
+        else:
+            raise TypeError(f"Expected sentence {i} as a str or a list of str words, got {type(s).__name__}")
+    if features is not None:
+        if not isinstance(features, Sequence):
+            raise TypeError(f"Expected features as a list (one per sentence), got {type(features).__name__}")
+        features = [[list(f) for f in sentence] for sentence in features]
+    data = TaggingData(words, None, features, None)
+    check_sentences(data)
+    pred = loaded.predict(data)
+    return pred[0] if one else pred
