@@ -175,3 +175,38 @@ def test_evaluate_reads_a_tsv_with_the_trained_columns_and_warns_of_an_unknown_s
     assert code == 0 and "train.tsv: " in err and "are unknown to the model" in err, err
     code, _, err = run_cli(capsys, ["evaluate", model, data["src"], "--ref", data["tgt"]])  # German into en -> de
     assert code == 0 and "train.de: " in err and "are unknown to the model" in err, err
+
+
+ZH = {"我": "I", "你": "you", "爱": "love", "看": "see", "猫": "cats", "狗": "dogs"}
+
+
+def test_each_side_has_its_own_level(tmp_path, capsys):
+    """Unsegmented Chinese into English words: --source-level char reads the source a character at a
+    time while the target stays words (one --level made English letters or Chinese 'words' of whole
+    sentences); the model keeps both, translate and evaluate read with them, and --resume keeps them."""
+    from rnnkit.checkpoint import load_meta
+
+    rng = np.random.default_rng(0)
+    keys = sorted(ZH)
+    pairs = [[keys[i] for i in rng.integers(0, len(keys), size=rng.integers(5, 9))] for _ in range(60)]
+    tsv = write(tmp_path / "zh-en.tsv", ["".join(p) + "\t" + " ".join(ZH[c] for c in p) for p in pairs])
+    run = tmp_path / "run"
+    args = ["train", "seq2seq", "--train", tsv, "--source-level", "char", "--epochs", "1", "--run-dir", str(run),
+            *SMALL]
+    code, _, err = run_cli(capsys, args)
+    assert code == 0 and "warning" not in err and "char / word types" in err, err  # no 'looks unsegmented'
+    task = load_meta(run / "last.safetensors")["task"]
+    assert task["source_tokenizer"]["level"] == "char" and task["target_tokenizer"]["level"] == "word", task
+    assert set(task["source_vocab"]) >= set(ZH) and "love" in task["target_vocab"], task["target_vocab"]
+    code, out, err = run_cli(capsys, ["translate", str(run / "last.safetensors"), write(tmp_path / "in.txt", ["我爱猫"])])
+    assert code == 0 and "segment" not in err and out.split() and all(w in ZH.values() for w in out.split()), (out, err)
+    code, out, err = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), tsv])
+    assert code == 0 and "BLEU" in out and "unknown" not in err, (out, err)
+    code, _, err = run_cli(capsys, [*args[:4], "--resume", *args[6:]])  # --source-level left out: word then
+    assert code == 2 and "source_tokenizer" in err, err
+    # the target side read as words when it is unsegmented Chinese: warned about, naming the side's option
+    back = write(tmp_path / "en-zh.tsv", [" ".join(ZH[c] for c in p) + "\t" + "".join(p) for p in pairs])
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", back, "--epochs", "1", "--max-steps", "1",
+                                    "--run-dir", str(tmp_path / "back"), *SMALL])
+    warned = [line for line in err.splitlines() if "warning" in line]
+    assert code == 0 and len(warned) == 1 and "target side" in warned[0] and "--target-level char" in warned[0], err

@@ -52,7 +52,14 @@ def register(groups) -> None:
                    help="validation SRC TGT or TSV: NLL and greedy BLEU each epoch, best checkpoint, early stopping")
     d.add_argument("--test", nargs="+", metavar="FILE", help="test SRC TGT or TSV, scored with the best model")
     d.add_argument("--level", choices=["word", "punct", "char"], default="word",
-                   help="tokens: whitespace words, words with punctuation split off (raw text), or characters")
+                   help="tokens of both sides: whitespace words, words with punctuation split off (raw text), or "
+                        "characters")
+    d.add_argument("--source-level", choices=["word", "punct", "char"], default=None,
+                   help="tokens of the source side alone (default: --level), e.g. char for unsegmented Chinese "
+                        "into English words")
+    d.add_argument("--target-level", choices=["word", "punct", "char"], default=None,
+                   help="tokens of the target side alone (default: --level), e.g. char for English into "
+                        "unsegmented Chinese")
     d.add_argument("--lowercase", action="store_true", help="lowercase both sides (BLEU is then case-insensitive)")
     d.add_argument("--max-vocab", type=positive_int, default=None,
                    help="tokens kept per side, specials included (default: no limit)")
@@ -132,8 +139,9 @@ def register(groups) -> None:
     r.set_defaults(func=demo_reverse)
 
 
-def _tokenizer_from(args: argparse.Namespace) -> Tokenizer:
-    return Tokenizer(args.level, args.lowercase)
+def _tokenizers_from(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer]:
+    """The source and the target side's tokenizers: --source-level and --target-level, each --level unless given."""
+    return tuple(Tokenizer(level or args.level, args.lowercase) for level in (args.source_level, args.target_level))
 
 
 def check_model_options(args: argparse.Namespace) -> None:
@@ -215,21 +223,23 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             raise ImportError(f"{exc}; --valid scores greedy BLEU each epoch: install it, or give "
                               "--bleu-sentences 0 for the validation loss alone") from None
     check_max_vocab(args.max_vocab, SPECIALS)
-    tok = _tokenizer_from(args)
-    train = read_nonempty("--train", args.train, tok, args.encoding, args.columns)
-    valid = read_nonempty("--valid", args.valid, tok, args.encoding, args.columns) if args.valid else None
+    src_tok, tok = _tokenizers_from(args)  # tok: the target side's, which output and references are written in
+    train = read_nonempty("--train", args.train, src_tok, args.encoding, args.columns, tok)
+    valid = read_nonempty("--valid", args.valid, src_tok, args.encoding, args.columns, tok) if args.valid else None
     # the test files are read before training: a wrong path fails at once
-    test = read_nonempty("--test", args.test, tok, args.encoding, args.columns) if args.test else None
+    test = read_nonempty("--test", args.test, src_tok, args.encoding, args.columns, tok) if args.test else None
     kept = filter_by_length(train, args.max_length, args.max_length)
     if not kept:
         raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
                          f"{args.max_length} tokens; raise --max-length or leave it out")
-    if args.level != "char":
-        from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
+    from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
-        for side, where in ((0, "source"), (1, "target")):
+    for side, where, side_tok in ((0, "source", src_tok), (1, "target", tok)):
+        if side_tok.level != "char":
+            option = f"--{where}-level" if getattr(args, f"{where}_level") else "--level"
             warn_unsegmented([" ".join(p[side]) for p in kept[:20_000]], f"{args.train[side if len(args.train) == 2 else 0]}"
-                             f" ({where} side)", f"at --level {args.level} {SEGMENT_FIRST}, or train with --level char")
+                             f" ({where} side)", f"at {option} {side_tok.level} {SEGMENT_FIRST}, or train with "
+                             f"--{where}-level char")
     src_vocab = build_vocab((p.source for p in kept), args.max_vocab, args.min_count)
     tgt_vocab = build_vocab((p.target for p in kept), args.max_vocab, args.min_count)
     for vocab, side in ((src_vocab, "source"), (tgt_vocab, "target")):
@@ -237,8 +247,9 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             raise ValueError(f"--min-count {args.min_count} leaves no {side} token of the training pairs in the "
                              f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
     dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if args.max_length else ""
+    levels = (f"{src_tok.level} / {tok.level}" if src_tok.level != tok.level else tok.level)
     print(f"train: {len(kept):,} pairs{dropped}; vocabulary {len(src_vocab):,} source / {len(tgt_vocab):,} target "
-          f"{args.level} types", file=sys.stderr)
+          f"{levels} types", file=sys.stderr)
     if valid is not None:
         print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
               f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
@@ -254,7 +265,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             max_decode_len=args.max_decode_len, bleu_tokenize=args.bleu_tokenize,
             # select_by rides along so that --resume refuses a change of it: the best so far was measured
             # by the other criterion (NLL against 100 - BLEU)
-            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, tok, tok, args.bleu_tokenize),
+            meta={**seq2seq_meta(model, src_vocab, tgt_vocab, src_tok, tok, args.bleu_tokenize),
                   "select_by": args.select_by, "max_length": args.max_length, "max_vocab": args.max_vocab,
                   "min_count": args.min_count,
                   # evaluate reads a TSV's pairs from the columns training read (1,0: the other direction)

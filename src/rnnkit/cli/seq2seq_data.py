@@ -46,11 +46,12 @@ def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
 
 
 def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
-                  tsv_columns: tuple[int, int] | None = None) -> list[SentencePair]:
-    """The pairs of ``option``'s files; an empty file is a DataError naming it and the option."""
+                  tsv_columns: tuple[int, int] | None = None, target_tok: Tokenizer | None = None) -> list[SentencePair]:
+    """The pairs of ``option``'s files, the source read with ``tok`` and the target with ``target_tok``
+    (default: ``tok``); an empty file is a DataError naming it and the option."""
     files = pair_files(option, files)
     try:
-        pairs = read_pairs(files, tok, tok, encoding, tsv_columns if len(files) == 1 else None)
+        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if len(files) == 1 else None)
     except DataError as exc:
         if len(files) == 1 and "a line without a tab" in str(exc):
             raise DataError(f"{exc}; {option} takes SRC TGT (two files parallel by line) or one TSV file of "

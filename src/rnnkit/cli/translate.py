@@ -119,7 +119,7 @@ def input_format_hints(translator: Any, lines: list[str], name: str) -> None:
         if looks:
             warn(f"{looks}, and the model reads words separated by spaces (it was trained with --level "
                  f"{translator.source_tokenizer.level}): segment it first ('rnnkit segment SEGMENTER FILE | "
-                 "rnnkit translate MODEL'), or train with --level char")
+                 "rnnkit translate MODEL'), or train with --source-level char")
 
 
 def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
