@@ -377,3 +377,23 @@ def test_line_pieces_cut_after_sentence_ends_then_commas_then_anywhere():
     spans = line_pieces(text, 8)
     assert [text[a:b] for a, b in spans] == ["一二三。", "四五六七！」", "八九，", "十一二三四五六七", "八"]
     assert spans[0][0] == 0 and spans[-1][1] == len(text) and all(b == c for (_, b), (c, _) in zip(spans, spans[1:]))
+
+
+def test_train_tagger_with_a_gru_reading_left_to_right(tmp_path, capsys):
+    """--cell gru --unidirectional: the checkpoint holds a one-direction GRU, tag and evaluate load it,
+    and a --resume with another --cell is refused."""
+    rng = np.random.default_rng(3)
+    train = tmp_path / "train.conllu"
+    write_conllu(train, _pos_sentences(rng, 40))
+    args = ["train", "tagger", "--train", str(train), "--valid", str(train), "--epochs", "2", "--cell", "gru",
+            "--unidirectional", "--crf", "--lr", "0.05", "--run-dir", str(tmp_path / "run"), *SMALL]
+    code, _, err = run_cli(capsys, args)
+    assert code == 0, err
+    arrays, meta = load_checkpoint(tmp_path / "run" / "best.safetensors")
+    cfg = meta["task"]["tagger_config"]
+    assert (cfg["cell"], cfg["bidirectional"]) == ("gru", False), cfg
+    assert arrays["model/rnn.weight_hh_l0"].shape == (24, 8) and "model/rnn.weight_hh_l0_reverse" not in arrays
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "run" / "best.safetensors"), str(train)])
+    assert code == 0 and "accuracy" in out, (out, err)
+    code, _, err = run_cli(capsys, [*args[:8], "--cell", "lstm", *args[10:], "--resume", "--epochs", "3"])
+    assert code == 2 and "--cell (tagger_config.cell): 'gru' then, 'lstm' now" in err.strip().splitlines()[-1], err

@@ -33,12 +33,13 @@ def _batch(rng, chars=True, bigrams=True, features=True):
     )
 
 
-def _model(output, chars=True, bigrams=True, features=True, layers=2, dtype="float64", seed=1, weight_drop=0.0):
+def _model(output, chars=True, bigrams=True, features=True, layers=2, dtype="float64", seed=1, weight_drop=0.0,
+           cell="lstm", bidirectional=True):
     cfg = TaggerConfig(vocab_size=V, num_tags=K, embedding_dim=5, char_vocab_size=6 if chars else 0,
                        char_embedding_dim=3, char_hidden=4, bigram_vocab_size=7 if bigrams else 0,
                        bigram_embedding_dim=3, feature_vocab_sizes=(5,) if features else (), feature_embedding_dim=2,
                        hidden_size=4, num_layers=layers, output=output, dropout=0.3, weight_drop=weight_drop,
-                       dtype=dtype)
+                       dtype=dtype, cell=cell, bidirectional=bidirectional)
     return Tagger(cfg, np.random.default_rng(seed))
 
 
@@ -71,6 +72,33 @@ def test_loss_gradients_match_finite_differences(output, weight_drop):
     _check_grads(model, f, model.backward(dloss, cache), rng)
 
 
+@pytest.mark.parametrize("cell,bidirectional", [("gru", True), ("rnn", True), ("gru", False), ("lstm", False)])
+def test_other_cells_and_one_direction_match_finite_differences(cell, bidirectional):
+    """--cell and --unidirectional: the whole CRF tagger (chars, bigrams, a feature column, 2 layers,
+    dropout) with a GRU, an Elman RNN or one direction as its word-level layer."""
+    rng = np.random.default_rng(2)
+    model = _model("crf", cell=cell, bidirectional=bidirectional)
+    assert model.params["output.weight"].shape == (K, 4 * (2 if bidirectional else 1))
+    assert ("rnn.weight_hh_l0_reverse" in model.params) == bidirectional
+    assert model.params["rnn.weight_hh_l0"].shape[0] == {"rnn": 1, "gru": 3, "lstm": 4}[cell] * 4
+    batch = _batch(rng)
+
+    def f():
+        return 0.61 * model.loss(batch, training=True, rng=np.random.default_rng(7))[0]
+
+    _, cache = model.loss(batch, training=True, rng=np.random.default_rng(7))
+    _check_grads(model, f, model.backward(0.61, cache), rng)
+
+
+def test_checkpoints_from_before_the_cell_option_are_bidirectional_lstms():
+    cfg = TaggerConfig(**{k: v for k, v in _model("crf").config.to_dict().items() if k not in ("cell", "bidirectional")})
+    assert (cfg.cell, cfg.bidirectional) == ("lstm", True)
+    with pytest.raises(ValueError, match="cell 'rnn', 'lstm' or 'gru', got 'tanh'"):
+        TaggerConfig(vocab_size=V, num_tags=K, cell="tanh")
+    with pytest.raises(TypeError, match="bidirectional"):
+        TaggerConfig(vocab_size=V, num_tags=K, bidirectional="no")
+
+
 def test_score_gradients_with_random_upstream():
     """Emission scores contracted with a random (T, B, K) upstream gradient; padding gets no say."""
     rng = np.random.default_rng(1)
@@ -99,19 +127,20 @@ def test_padding_does_not_change_scores():
         np.testing.assert_allclose(s[:n, b], s2[:n, b], atol=1e-12, err_msg=f"sentence {b} scores")
 
 
-def _torch_scores(torch, P, batch, layers):
-    """Emission scores (T, B, K) of the tagger rebuilt from torch modules, parameters P swapped in."""
+def _torch_scores(torch, P, batch, layers, cell="LSTM", bidirectional=True):
+    """Emission scores (T, B, K) of the tagger rebuilt from torch modules, parameters P swapped in;
+    ``cell`` and ``bidirectional``: the word-level layer's (the character features are a BiLSTM)."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    def lstm(prefix, x, lengths, D, H, layers):
-        m = torch.nn.LSTM(D, H, layers, bidirectional=True).double()
+    def lstm(prefix, x, lengths, D, H, layers, cell="LSTM", bidirectional=True):
+        m = getattr(torch.nn, cell)(D, H, layers, bidirectional=bidirectional).double()
         for name, _ in list(m.named_parameters()):
             delattr(m, name)
             setattr(m, name, P[prefix + name])
         m._flat_weights = [getattr(m, n) for n in m._flat_weights_names]
         packed = pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
-        out, (h, _) = m(packed)
-        return pad_packed_sequence(out, total_length=x.shape[0])[0], h
+        out, h = m(packed)
+        return pad_packed_sequence(out, total_length=x.shape[0])[0], h[0] if cell == "LSTM" else h
 
     mask = torch.tensor(np.arange(T)[:, None] < LENGTHS[None, :])
     parts = [P["embedding.weight"][torch.tensor(batch.words)]]
@@ -127,7 +156,7 @@ def _torch_scores(torch, P, batch, layers):
         parts += [P[f"feature_embedding.{i}.weight"][torch.tensor(batch.features[:, :, i])]
                   for i in range(batch.features.shape[2])]
     x = torch.cat(parts, dim=-1)
-    out, _ = lstm("rnn.", x, LENGTHS, x.shape[-1], 4, layers)
+    out, _ = lstm("rnn.", x, LENGTHS, x.shape[-1], 4, layers, cell, bidirectional)
     return out @ P["output.weight"].T + P["output.bias"], mask
 
 
@@ -173,6 +202,28 @@ def test_torch_parity_crf_tagger_with_chars_bigrams_and_features():
     assert abs(nll.item() - loss) < 1e-10 * abs(loss), f"loss: {nll.item()} vs {loss}"
     for k, v in P.items():
         assert np.all(model.params[k] != 0), f"{k} has zero entries"
+        diff = np.abs(v.grad.numpy() - grads[k]).max()
+        assert diff < 1e-10, f"{k}: max difference {diff:.3e}"
+        assert np.abs(grads[k]).max() > 1e-6, f"{k}: no gradient reached it"
+
+
+@pytest.mark.parametrize("cell,bidirectional", [("gru", False), ("rnn", True)])
+def test_torch_parity_of_other_cells_and_one_direction(cell, bidirectional):
+    """A CRF tagger whose word-level layer is a GRU reading left to right, or a bidirectional Elman RNN:
+    the loss and every gradient against torch.nn.GRU / torch.nn.RNN with packed lengths."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    model = _model("crf", layers=2, cell=cell, bidirectional=bidirectional)
+    batch = _batch(rng)
+    dloss = float(rng.uniform(0.5, 2.0))
+    loss, cache = model.loss(batch)
+    grads = model.backward(dloss, cache)
+    P = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
+    s, _ = _torch_scores(torch, P, batch, 2, {"gru": "GRU", "rnn": "RNN"}[cell], bidirectional)
+    nll = torch_nll(torch, s, {k[4:]: v for k, v in P.items() if k.startswith("crf.")}, LENGTHS, batch.tags)
+    (dloss * nll).backward()
+    assert abs(nll.item() - loss) < 1e-10 * abs(loss), f"loss: {nll.item()} vs {loss}"
+    for k, v in P.items():
         diff = np.abs(v.grad.numpy() - grads[k]).max()
         assert diff < 1e-10, f"{k}: max difference {diff:.3e}"
         assert np.abs(grads[k]).max() > 1e-6, f"{k}: no gradient reached it"

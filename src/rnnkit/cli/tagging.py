@@ -45,7 +45,8 @@ from rnnkit.tagging.io import (
 def register(groups) -> None:
     fmt = HelpFormatter
     p = groups.train.add_parser("tagger", help="train a BiLSTM(-CRF) sequence tagger (POS, chunks, NER, segmentation)",
-                                description="Train a BiLSTM tagger with a softmax or CRF output on tagged sentences.",
+                                description="Train a BiLSTM tagger (--cell and --unidirectional choose another "
+                                            "recurrent layer) with a softmax or CRF output on tagged sentences.",
                                 formatter_class=fmt)
     d = add_data_options(p)
     d.add_argument("--feature-columns", type=int, nargs="+", default=[],
@@ -62,11 +63,16 @@ def register(groups) -> None:
     m.add_argument("--char-hidden", type=positive_int, default=25, help="hidden units per direction of the char BiLSTM")
     m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
     m.add_argument("--feature-embed", type=positive_int, default=20, help="embedding size of each feature column")
-    m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction of the word BiLSTM")
-    m.add_argument("--layers", type=positive_int, default=1, help="stacked BiLSTM layers")
+    m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm",
+                   help="recurrent cell of the word-level layer (the character features stay a BiLSTM)")
+    m.add_argument("--unidirectional", action="store_true",
+                   help="the word-level layer reads left to right only (default: bidirectional)")
+    m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction of the word-level layer")
+    m.add_argument("--layers", type=positive_int, default=1, help="stacked word-level layers")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the inputs, between layers and on the output")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
-                   help="DropConnect on the BiLSTM's recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
+                   help="DropConnect on the word-level layer's recurrent weights W_hh, one mask per batch (AWD-LSTM; "
+                        "default: 0)")
     m.add_argument("--lowercase", action="store_true", help="lowercase words for the word embedding (chars keep case)")
     m.add_argument("--fold-width", action="store_true",
                    help="read full-width letters, digits and punctuation (Ａ１，：（) as their ASCII forms and the "
@@ -173,8 +179,8 @@ def train_tagger(args: argparse.Namespace) -> int:
                         char_hidden=args.char_hidden, bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
                         bigram_embedding_dim=args.bigram_embed, feature_vocab_sizes=[len(v) for v in enc.features],
                         feature_embedding_dim=args.feature_embed, hidden_size=args.hidden, num_layers=args.layers,
-                        output="crf" if args.crf else "softmax", dropout=args.dropout,
-                        weight_drop=args.weight_drop)
+                        output="crf" if args.crf else "softmax", cell=args.cell,
+                        bidirectional=not args.unidirectional, dropout=args.dropout, weight_drop=args.weight_drop)
     model = Tagger(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.words.tokens, vectors, cfg)
     metric = metric_for(spec.scheme, spec.format)

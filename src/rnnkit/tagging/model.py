@@ -1,9 +1,12 @@
 r"""BiLSTM sequence tagger with a softmax or linear-chain CRF output (Huang et al. 2015; Lample et al. 2016).
 
+The word-level recurrent layer is a bidirectional LSTM by default; ``cell`` makes it an Elman RNN or a
+GRU and ``bidirectional=False`` one left-to-right direction (then h_t is (H,) and sees only w_1..w_t).
+
 For a sentence of T tokens (a batch is time-major, (T, B), padded at the end)::
 
     x_t = [ W[w_t] ; charBiLSTM(w_t) ; G[c_t c_{t+1}] ; G[c_{t-1} c_t] ; F_1[f1_t] ; ... ]   # (D,)
-    h_t = BiLSTM(dropout(x))_t                                  # (2H,) stacked, lengths respected
+    h_t = BiLSTM(dropout(x))_t                                  # (2H,) stacked, lengths respected (dirs H)
     s_t = U dropout(h_t) + b                                     # (K,) emission scores
     softmax output:  loss = - sum_t log softmax(s_t)[y_t]
     CRF output:      loss = log Z(s) - score(y; s, A, start, end)      (see :mod:`rnnkit.crf`)
@@ -18,7 +21,7 @@ over legal tag sequences only (for softmax: over the log-probabilities with zero
 
 Parameters: ``embedding.weight`` (V, E); ``char_embedding.weight`` (C, Ec) and ``char_rnn.*``;
 ``bigram_embedding.weight`` (Vb, Eb); ``feature_embedding.{i}.weight`` (Vf_i, Ef); ``rnn.*``
-(PyTorch's LSTM names); ``output.weight`` (K, 2H), ``output.bias`` (K,); with the CRF
+(PyTorch's names for the cell); ``output.weight`` (K, dirs H), ``output.bias`` (K,); with the CRF
 ``crf.transitions`` (K, K), ``crf.start_transitions`` (K,), ``crf.end_transitions`` (K,).
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_dtype_name, check_int, check_int_sequence, check_rate
+from rnnkit.checks import check_bool, check_dtype_name, check_int, check_int_sequence, check_rate
 from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
@@ -38,7 +41,7 @@ from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_backward, linear_forward
 from rnnkit.nn.softmax import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.packing import resolve_lengths
-from rnnkit.recurrent import LSTM
+from rnnkit.recurrent import make_recurrent
 from rnnkit.tagging.char_features import CharBatch, char_features_backward, char_features_forward, make_char_lstm
 
 OUTPUTS = ("softmax", "crf")
@@ -47,7 +50,7 @@ OUTPUTS = ("softmax", "crf")
 @fields_in_doc
 @dataclass(frozen=True)
 class TaggerConfig:
-    """Sizes of every input part, the BiLSTM and the output layer (softmax or CRF) of a :class:`Tagger`."""
+    """Sizes of every input part, the recurrent layer and the output layer (softmax or CRF) of a :class:`Tagger`."""
 
     vocab_size: int  # V words (characters when segmenting)
     num_tags: int  # K
@@ -62,8 +65,10 @@ class TaggerConfig:
     hidden_size: int = 100  # H per direction
     num_layers: int = 1
     output: str = "crf"  # "softmax" or "crf"
-    dropout: float = 0.5  # on the joined inputs, between layers, and on the BiLSTM output
-    weight_drop: float = 0.0  # DropConnect on the BiLSTM's recurrent matrices W_hh, one mask per batch
+    cell: str = "lstm"  # the word-level layer: rnn, lstm or gru (the character features stay a BiLSTM)
+    bidirectional: bool = True
+    dropout: float = 0.5  # on the joined inputs, between layers, and on the recurrent output
+    weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
@@ -72,6 +77,9 @@ class TaggerConfig:
                                                                            self.feature_vocab_sizes, 1))
         if self.output not in OUTPUTS:
             raise ValueError(f"Expected output one of {OUTPUTS}, got {self.output!r}")
+        if self.cell not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {self.cell!r}")
+        check_bool("bidirectional", self.bidirectional)
         for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
             check_int(name, getattr(self, name), 1)
         for name in ("char_vocab_size", "bigram_vocab_size"):  # 0: that input part is off
@@ -140,7 +148,7 @@ class Tagger:
             self.params[name] = uniform_((rows, dim), float(np.sqrt(3.0 / dim)), rng, dtype)
 
         table("embedding.weight", cfg.vocab_size, cfg.embedding_dim)
-        self.char_rnn: LSTM | None = None
+        self.char_rnn: Any = None  # an LSTM
         if cfg.char_vocab_size:
             table("char_embedding.weight", cfg.char_vocab_size, cfg.char_embedding_dim)
             self.char_rnn = make_char_lstm(cfg.char_embedding_dim, cfg.char_hidden, cfg.dtype, rng)
@@ -150,13 +158,15 @@ class Tagger:
             table("bigram_embedding.weight", cfg.bigram_vocab_size, cfg.bigram_embedding_dim)
         for i, size in enumerate(cfg.feature_vocab_sizes):
             table(f"feature_embedding.{i}.weight", size, cfg.feature_embedding_dim)
-        self.rnn = LSTM(cfg.input_size, cfg.hidden_size, cfg.num_layers, bidirectional=True,
-                        dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, weight_drop=cfg.weight_drop,
-                        dtype=dtype, rng=rng)
+        self.rnn = make_recurrent({"cell": cfg.cell, "input_size": cfg.input_size, "hidden_size": cfg.hidden_size,
+                                   "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
+                                   "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
+                                   "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v
-        bound = 1.0 / np.sqrt(2 * cfg.hidden_size)
-        self.params["output.weight"] = uniform_((cfg.num_tags, 2 * cfg.hidden_size), bound, rng, dtype)
+        width = self.rnn.num_directions * cfg.hidden_size  # 2H, or H with one direction
+        bound = 1.0 / np.sqrt(width)
+        self.params["output.weight"] = uniform_((cfg.num_tags, width), bound, rng, dtype)
         self.params["output.bias"] = uniform_((cfg.num_tags,), bound, rng, dtype)
         if cfg.output == "crf":
             for k, v in init_crf_params(cfg.num_tags, rng, dtype=dtype).items():
@@ -224,7 +234,7 @@ class Tagger:
             parts.append((f"feature_embedding.{i}", x, c))
         x = np.concatenate([p[1] for p in parts], axis=-1)  # (T, B, D)
         x, c_in = dropout_forward(x, cfg.dropout, rng, training)
-        h, _, c_rnn = self.rnn.forward(x, lengths=batch.lengths, training=training, rng=rng)  # (T, B, 2H)
+        h, _, c_rnn = self.rnn.forward(x, lengths=batch.lengths, training=training, rng=rng)  # (T, B, dirs H)
         h, c_out = dropout_forward(h, cfg.dropout, rng, training)
         s, c_lin = linear_forward(h, P["output.weight"], P["output.bias"])  # (T, B, K)
         part_info = [(name, x.shape[-1], c) for name, x, c in parts]
@@ -233,7 +243,7 @@ class Tagger:
     def scores_backward(self, ds: np.ndarray, cache: TaggerCache) -> dict[str, np.ndarray]:
         """Gradients of every parameter given dL/d(emission scores) (T, B, K)."""
         grads: dict[str, np.ndarray] = {}
-        dh, g = linear_backward(ds, cache.linear)  # (T, B, 2H)
+        dh, g = linear_backward(ds, cache.linear)  # (T, B, dirs H)
         grads["output.weight"] = g["weight"]
         grads["output.bias"] = g["bias"]
         dh, _ = dropout_backward(dh, cache.drop_out)
