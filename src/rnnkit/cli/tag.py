@@ -187,7 +187,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         print(json_line({k: v for k, v in m.items() if k != "main"}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
-        for kind, s in (m.get("per_type") or {}).items():
+        for kind, s in (m.get("per_type") or m.get("per_tag") or {}).items():
             print(f"  {kind:>10}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
                   f"F1 {100 * s['f1']:6.2f} ({s['support']} gold)")
     return 0

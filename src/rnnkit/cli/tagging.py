@@ -114,7 +114,14 @@ def register(groups) -> None:
 def describe(metric: str, m: dict[str, Any]) -> str:
     """One line of the headline metrics."""
     if metric == "accuracy":
-        return f"token accuracy {100 * m['accuracy']:.2f}%"
+        line = f"token accuracy {100 * m['accuracy']:.2f}%"
+        if m.get("oov_rate") is not None:  # scored by a loaded model, which knows its vocabulary
+            def pct(x: float | None) -> str:
+                return "n/a" if x is None else f"{100 * x:.2f}%"
+
+            line += (f" (known words {pct(m['iv_accuracy'])}, unknown words {pct(m['oov_accuracy'])}; "
+                     f"{100 * m['oov_rate']:.2f}% of the tokens unknown)")
+        return line
     if metric == "span_f1":
         return (f"spans precision {100 * m['precision']:.2f}% recall {100 * m['recall']:.2f}% "
                 f"F1 {100 * m['f1']:.2f} (token accuracy {100 * m['accuracy']:.2f}%)")

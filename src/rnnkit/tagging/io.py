@@ -337,10 +337,24 @@ class LoadedTagger:
 
         return tag(self, sentences, features)
 
+    def known(self, words: list[list[str]]) -> list[list[bool]]:
+        """Whether the model's word vocabulary holds each token, read as the model reads it (width-folded,
+        lowercased as trained): an HMM's training words, a neural tagger's (``--min-count`` and
+        ``--extend-vocab`` shape it)."""
+        if self.kind == HMM_KIND:
+            from rnnkit.data.segmentation import fold_sentences
+
+            folded = fold_sentences(words) if self.task.get("fold_width") else words
+            return [[w in self.model.vocab_ for w in s] for s in folded]
+        enc = self.encoder
+        return [[enc.norm(w) in enc.words for w in s] for s in enc.folded(words)]
+
     def score(self, data: TaggingData) -> dict[str, Any]:
-        """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`)."""
+        """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`); token accuracy
+        comes with the accuracy on known and unknown words."""
         from rnnkit.tagging.task import score
 
         fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
+        known = self.known(data.words) if self.task["metric"] == "accuracy" else None
         return score(self.task["metric"], data.tags, self.predict(data), data.words, self.spec.scheme,
-                     self.task.get("train_words"), fold)
+                     self.task.get("train_words"), fold, known)

@@ -11,6 +11,7 @@ from typing import Any
 from rnnkit.data.segment_rules import fix_words, written_spaces
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.segmentation import tags_to_words
+from rnnkit.metrics.classification import per_class_prf
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
@@ -37,16 +38,23 @@ def check_metric(metric: str, scheme: str) -> None:
 
 
 def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None = None,
-          scheme: str = "none", train_words: list[str] | None = None, fold: bool = False) -> dict[str, Any]:
+          scheme: str = "none", train_words: list[str] | None = None, fold: bool = False,
+          known: list[list[bool]] | None = None) -> dict[str, Any]:
     """Metrics of predicted tag sequences against gold; ``"main"`` holds the headline number.  ``fold``:
-    the model reads width-folded text, so a word is unseen (OOV) when its folded form is.  Word F1
+    the model reads width-folded text, so a word is unseen (OOV) when its folded form is.  Token
+    accuracy comes with each tag's precision, recall and F1 (``"per_tag"``) and, given ``known`` (for
+    every token, whether the model's vocabulary holds it), the accuracy on known and on unknown words
+    (``"iv_accuracy"``, ``"oov_accuracy"``: None when there are none) and ``"oov_rate"``.  Word F1
     scores the words ``rnnkit segment`` would print (:func:`rnnkit.data.segment_rules.fix_words`, with
     the spaces of the written sentence, :func:`~rnnkit.data.segment_rules.written_spaces`, as fixed
     boundaries), not the raw tags."""
     check_metric(metric, scheme)
     if metric == "accuracy":
         acc = token_accuracy(gold, pred)
-        return {"main": acc, "accuracy": acc}
+        flat_gold = [t for s in gold for t in s]
+        flat_pred = [t for s in pred for t in s]
+        out = {"main": acc, "accuracy": acc, "per_tag": per_class_prf(flat_gold, flat_pred)}
+        return {**out, **_known_unknown(flat_gold, flat_pred, known)} if known is not None else out
     if metric == "span_f1":
         m = span_prf(gold, pred, SPAN_SCHEME[scheme])
         return {"main": m["f1"], "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
@@ -61,3 +69,17 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
     pw = [fix_words(tags_to_words(c, t), written_spaces(g)) for c, t, g in zip(words, pred, gw)]
     m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
     return {"main": m["f1"], **m}
+
+
+def _known_unknown(gold: list[str], pred: list[str], known: list[list[bool]]) -> dict[str, Any]:
+    """Accuracy on the tokens the model's vocabulary holds and on the others (TnT's known / unknown
+    words), and the share of unknown tokens."""
+    flags = [k for s in known for k in s]
+    if len(flags) != len(gold):
+        raise ValueError(f"Expected one known flag per token ({len(gold)}), got {len(flags)}")
+    right = [g == p for g, p in zip(gold, pred)]
+    unknown = [r for r, k in zip(right, flags) if not k]
+    seen = [r for r, k in zip(right, flags) if k]
+    return {"oov_rate": len(unknown) / max(1, len(flags)),
+            "oov_accuracy": sum(unknown) / len(unknown) if unknown else None,
+            "iv_accuracy": sum(seen) / len(seen) if seen else None}
