@@ -215,6 +215,8 @@ def test_cli_next_tokens_are_exp_of_the_per_token_log_probs(models, name, prime,
     code, out, err = run_cli(capsys, ["generate", models[name], "--prime", prime, "--next", "1000000"])
     assert code == 2 and err.count("\n") == 1 and "--next 1000000 asks for more tokens than" in err, err
     V = int(err.split("vocabulary has ")[1].split(",")[0])
+    code, out, err = run_cli(capsys, ["generate", models[name], "--prime", prime, "--next", str(V + 1)])
+    assert code == 2 and out == "" and f"--next {V + 1} asks for more tokens" in err and f"--next {V} or less" in err
     code, out, err = run_cli(capsys, ["generate", models[name], "--prime", prime, "--next", str(V), "--json"])
     assert code == 0, err
     rows = _json_rows(out)
