@@ -23,7 +23,7 @@ from rnnkit.cli.common import (
     probability,
     train_config_from_args,
 )
-from rnnkit.cli import processes
+from rnnkit.cli import next_tokens, processes
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.pretrained import (
     add_pretrained_options,
@@ -128,9 +128,10 @@ def register(groups) -> None:
     p.set_defaults(func=train_lm)
 
     g = groups.commands.add_parser(
-        "generate", help="sample text from a trained language model",
+        "generate", help="sample text from a trained language model (or list the likeliest next tokens)",
         description="Sample text from a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
-                    "--save'); the text streams to stdout.",
+                    "--save'); the text streams to stdout.  With --next K, list the K most likely next tokens "
+                    "after --prime and their probabilities instead.",
         formatter_class=HelpFormatter,
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
@@ -149,6 +150,7 @@ def register(groups) -> None:
     g.add_argument("--greedy", action="store_true", help="always take the most likely token")
     g.add_argument("--seed", type=nonnegative_int, default=None,
                    help="random seed of the sampling: the same seed gives the same text (default 0)")
+    next_tokens.add_options(g)
     g.set_defaults(func=generate)
 
 
@@ -326,6 +328,7 @@ def _prime_example(tokens: list[str], level: str, vocab: Vocabulary) -> str:
 
 
 def generate(args) -> int:
+    next_tokens.refuse_options(args)
     if args.greedy:
         shaped = [name for name, on in (("--temperature", args.temperature is not None),
                                         ("--top-k", args.top_k or given(args, "top_k")),  # --top-k 0 too
@@ -352,6 +355,8 @@ def generate(args) -> int:
             shown = ", ".join(repr(t) for t in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             print(f"note: {len(unknown)} --prime token type(s) not in the model's vocabulary, read as "
                   f"{vocab.unk_token}: {shown}", file=sys.stderr)
+    if args.next is not None:  # the distribution, not a sample: the prime from the start of a sentence, as score
+        return next_tokens.print_next(args, model, vocab, level, [] if args.prime is None else prime_tokens)
     samplable = len(vocab) - 1  # <unk> is never sampled (banned below)
     if args.top_k >= samplable:  # every token that can be drawn is among the k most likely: no cut
         raise ValueError(f"--top-k {args.top_k} keeps every one of the {samplable} tokens the model samples from "

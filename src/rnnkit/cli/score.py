@@ -8,6 +8,7 @@ import sys
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.jsonline import json_line
 
+LN2 = math.log(2.0)
 BLOCK = 20_000  # lines scored, then written, at a time (10M lines held every score before the first was written)
 
 
@@ -20,7 +21,8 @@ def register(groups) -> None:
                     "newline at character level) counts as a token.  Prints one tab-separated line per input "
                     "line: natural-log probability, tokens scored, perplexity, tokens not in the vocabulary, and "
                     "the text, last, as it is (tabs in it too: split at the first four tabs, or cut -f5-); a blank "
-                    "line at word level has no token (perplexity nan).  A summary goes to stderr.",
+                    "line at word level has no token (perplexity nan).  --per-token prints each token's "
+                    "log-probability instead.  A summary goes to stderr.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
@@ -33,16 +35,52 @@ def register(groups) -> None:
                    help="leave tokens not in the model's vocabulary out of each line's log-probability, token "
                         "count and perplexity (as SRILM leaves OOVs out), so that a line does not score better for "
                         "its unknown words, which all share <unk>'s probability; the oov column still counts them")
+    p.add_argument("--per-token", action="store_true",
+                   help="print one tab-separated line per token instead: line number, position in the line (from "
+                        "1), the token (\\n, \\t, \\r and \\\\ for a newline, tab, carriage return and "
+                        "backslash; <eos> or \\n is the line's end), its natural-log probability, its surprisal in "
+                        "bits (-log2 P) and 1 if it is not in the vocabulary (scored as <unk>), else 0.  A line's "
+                        "log-probabilities add up to its score without --per-token (with --skip-unknown, those of "
+                        "the tokens marked 1 are left out); a blank line at word level has no token, no row")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov, "
-                        "text")
+                        "text; with --per-token one per token: line, position, token, logprob, bits, oov (true/false), "
+                        "unrounded")
     p.set_defaults(func=run)
+
+
+def token_field(token: str) -> str:
+    r"""A token as one tab-separated field: backslash, tab, newline and carriage return escaped as
+    \\, \t, \n and \r (PostgreSQL's text format), so a character model's tab or newline does not
+    split the row."""
+    return token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _line_rows(number: int, line: str, s, as_json: bool) -> list[str]:
+    """``score``'s output row of one line and its LineScore."""
+    if as_json:
+        return [json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl, "oov": s.oov,
+                           "text": line}) + "\n"]
+    return [f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n"]
+
+
+def _token_rows(number: int, t, as_json: bool) -> list[str]:
+    """``score --per-token``'s rows of one line's TokenScores: one per token."""
+    rows = []
+    for position, (token, logprob, known) in enumerate(zip(t.tokens, t.logprobs.tolist(), t.known.tolist()), 1):
+        bits = -logprob / LN2
+        if as_json:
+            rows.append(json_line({"line": number, "position": position, "token": token, "logprob": logprob,
+                                   "bits": bits, "oov": not known}) + "\n")
+        else:
+            rows.append(f"{number}\t{position}\t{token_field(token)}\t{logprob:.4f}\t{bits:.4f}\t{int(not known)}\n")
+    return rows
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.text import read_text
     from rnnkit.lm.io import load_language_model
-    from rnnkit.lm.score import score_lines
+    from rnnkit.lm.score import score_tokens
 
     from rnnkit.lm.ngram import NGramLM
 
@@ -66,13 +104,11 @@ def run(args: argparse.Namespace) -> int:
     for a in range(0, len(lines), BLOCK):  # scored and written a block at a time: memory of a block, output early
         block = lines[a : a + BLOCK]
         rows = []
-        for number, (line, s) in enumerate(zip(block, score_lines(model, vocab, level, block, batch_size,
-                                                                  skip_unknown=args.skip_unknown)), start=a + 1):
-            if args.json:
-                rows.append(json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl,
-                                       "oov": s.oov, "text": line}) + "\n")
-            else:
-                rows.append(f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n")
+        # one path for both outputs: a line's score is the sum of its tokens' (score_lines' own rule)
+        for number, (line, t) in enumerate(zip(block, score_tokens(model, vocab, level, block, batch_size)),
+                                           start=a + 1):
+            s = t.line_score(args.skip_unknown)
+            rows += _token_rows(number, t, args.json) if args.per_token else _line_rows(number, line, s, args.json)
             tokens += s.tokens
             logprobs.append(s.logprob)
             oov += s.oov

@@ -11,6 +11,9 @@ The start is what the whole-file evaluation starts from: for a recurrent model z
 ``<s>``.  Unknown tokens score as ``<unk>`` and are counted.  Recurrent models score a batch of lines
 of similar lengths at once, padded at the end (padding after a line's last token cannot change its
 scores), ``WINDOW`` steps at a time, so a long line needs no more memory than a short one.
+
+:func:`score_tokens` gives the terms of that sum, log P(w_t | start, w_1..w_{t-1}) of each token;
+:func:`score_lines` adds them up, so a line's score is the sum of its tokens' to the last bit.
 """
 from __future__ import annotations
 
@@ -39,6 +42,20 @@ class LineScore(NamedTuple):
         return math.exp(min(-self.logprob / self.tokens, 700.0)) if self.tokens else math.nan
 
 
+class TokenScores(NamedTuple):
+    """The tokens of one line and each one's log-probability, from :func:`score_tokens`."""
+
+    tokens: list[str]  # as scored: the words and <eos> (none for a blank line), or the characters and "\n"
+    logprobs: np.ndarray  # (n + 1,) float64 natural log of P(w_t | start, w_1..w_{t-1})
+    known: np.ndarray  # (n + 1,) bool: the token is in the vocabulary (else it was scored as <unk>)
+
+    def line_score(self, skip_unknown: bool = False) -> LineScore:
+        """The line's :class:`LineScore`: the sum of its tokens' log-probabilities (of the known ones
+        only with ``skip_unknown``; see :func:`score_lines`)."""
+        counted = self.known if skip_unknown else np.ones(self.known.size, dtype=bool)  # the tokens that count
+        return LineScore(float(self.logprobs[counted].sum()), int(counted.sum()), int((~self.known).sum()))
+
+
 def line_tokens(line: str, level: str) -> list[str]:
     """The tokens a line is scored on: its words and ``<eos>`` (none when blank), or its characters and a newline."""
     if level == "char":
@@ -63,6 +80,16 @@ def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
     counted in ``oov``."""
     check_int("batch_size", batch_size, 1)
     skip_unknown = check_bool("skip_unknown", skip_unknown)
+    return [t.line_score(skip_unknown) for t in score_tokens(model, vocab, level, lines, batch_size)]
+
+
+def score_tokens(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
+                 batch_size: int = 32) -> list[TokenScores]:
+    """One :class:`TokenScores` per line (no newline characters inside a line), in the lines' order:
+    the log-probability of each token of the line read as :func:`score_lines` reads it (from the
+    start of a sentence, its end a token), whose sum is the line's :class:`LineScore` ``logprob``
+    (over the ``known`` tokens only with ``skip_unknown``)."""
+    check_int("batch_size", batch_size, 1)
     if level not in ("word", "char"):
         raise ValueError(f"Expected level 'word' or 'char', got {level!r}")
     if isinstance(lines, (str, bytes)) or not hasattr(lines, "__iter__"):  # a str would score one line per character
@@ -75,19 +102,18 @@ def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
     toks = [line_tokens(line, level) for line in lines]
     ids = [np.asarray(vocab.encode(t), dtype=np.int64) for t in toks]
     known = [np.array([t in vocab for t in tt], dtype=bool) for tt in toks]
-    oov = [int((~k).sum()) for k in known]
-    weights = known if skip_unknown else [np.ones(i.size, dtype=bool) for i in ids]  # the tokens that count
-    logps = (_ngram_scores(model, ids, weights) if isinstance(model, NGramLM) else
-             _rnn_scores(model, vocab, level, ids, batch_size, weights))
-    return [LineScore(float(lp), int(w.sum()), k) for lp, w, k in zip(logps, weights, oov)]
+    logps = (_ngram_scores(model, ids) if isinstance(model, NGramLM) else
+             _rnn_scores(model, vocab, level, ids, batch_size))
+    return [TokenScores(t, lp, k) for t, lp, k in zip(toks, logps, known)]
 
 
-def _ngram_scores(model: NGramLM, ids: list[np.ndarray], weights: list[np.ndarray]) -> list[float]:
+def _ngram_scores(model: NGramLM, ids: list[np.ndarray]) -> list[np.ndarray]:
+    """Each line's token log-probabilities (n + 1,), every line a sequence from <s>."""
     filled = [i for i in ids if i.size]
     flat = model.token_logprobs(filled) if filled else np.zeros(0)  # (N,), sequence after sequence
     out, pos = [], 0
-    for i, w in zip(ids, weights):
-        out.append(float(flat[pos : pos + i.size][w].sum()))
+    for i in ids:
+        out.append(np.asarray(flat[pos : pos + i.size], dtype=np.float64))
         pos += i.size
     return out
 
@@ -95,18 +121,17 @@ def _ngram_scores(model: NGramLM, ids: list[np.ndarray], weights: list[np.ndarra
 WINDOW = 256  # time steps read at a time: memory stays flat however long a line is
 
 
-def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray], batch_size: int,
-                weights: list[np.ndarray]) -> list[float]:
+def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray],
+                batch_size: int) -> list[np.ndarray]:
     """Lines of similar lengths scored together, read ``WINDOW`` steps at a time with the state carried
     from window to window; a line that has ended leaves the batch (its columns and state are dropped),
     so one long line costs what it costs alone, not the batch's width times its length."""
     start = vocab.token_id(start_token(vocab, level))
-    out = [0.0] * len(ids)
+    out = [np.zeros(i.size) for i in ids]  # (n + 1,) float64 each: log P of every token of the line
     order = sorted((k for k in range(len(ids)) if ids[k].size), key=lambda k: ids[k].size)  # similar lengths
     for a in range(0, len(order), batch_size):
         batch = order[a : a + batch_size]  # shortest first
         lens = np.array([ids[k].size for k in batch])  # (B,) ascending
-        sums = np.zeros(len(batch))  # (B,) natural-log probability of each line so far
         state, first = None, 0  # first: the first column whose line has not ended
         for t0 in range(0, int(lens[-1]), WINDOW):
             ended = int(np.searchsorted(lens, t0, side="right")) - first  # lines of length <= t0 end here
@@ -116,13 +141,9 @@ def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray]
             t1 = min(t0 + WINDOW, int(lens[-1]))
             inputs, targets = _window(ids, batch[first:], t0, t1, start)  # (t1 - t0, B') each
             logp, state = model.token_log_probs(inputs, targets, state)  # (t1 - t0, B')
-            counted = np.zeros(targets.shape, dtype=bool)  # (t1 - t0, B'): steps inside each line that count
             for b, k in enumerate(batch[first:]):
-                w = weights[k][t0:t1]
-                counted[: w.size, b] = w
-            sums[first:] += np.where(counted, logp, 0.0).sum(axis=0)
-        for b, k in enumerate(batch):
-            out[k] = float(sums[b])
+                part = out[k][t0:t1]  # the steps inside line k (it has not ended: at least one)
+                part[...] = logp[: part.size, b]
     return out
 
 
