@@ -31,11 +31,15 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"rnnkit {__version__}"
 
 
-def test_version_in_a_real_process():
-    proc = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "--version"],
-                          capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("module", ["rnnkit.cli.main", "rnnkit"])
+def test_version_in_a_real_process(module):
+    """python -m rnnkit runs the command too (a scripts folder not on PATH), with its errors and exit codes."""
+    proc = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"rnnkit {__version__}"
+    proc = subprocess.run([sys.executable, "-m", module, "evaluate", "no-such.safetensors", "x.txt"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("rnnkit: error:") and proc.stderr.count("\n") == 1
 
 
 def test_a_closed_pipe_ends_quietly():

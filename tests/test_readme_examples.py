@@ -20,10 +20,13 @@ def test_a_readme_example_runs(k, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     scope: dict = {"__name__": "__readme__"}
     exec(compile(BLOCKS[k], f"README.md python block {k}", "exec"), scope)
-    # a print() whose comment shows a value ("# ['老师', ...]") must print that value
-    shown = re.findall(r"^print\(.*?\)\s+# ([\[({'\"0-9].*)$", BLOCKS[k], flags=re.M)
-    printed = capsys.readouterr().out.splitlines()
-    assert printed[len(printed) - len(shown):] == shown
+    # a print() whose comment shows its output must print that, "..." standing for any text
+    prints = re.findall(r"^print\(.*?\)(?:\s+# (.*))?$", BLOCKS[k], flags=re.M)
+    printed = capsys.readouterr().out.splitlines()[-len(prints):] if prints else []
+    assert len(printed) == len(prints), (printed, prints)
+    for line, shown in zip(printed, prints):
+        pattern = ".*".join(map(re.escape, shown.split("..."))) if shown else ".*"
+        assert re.fullmatch(pattern, line), f"printed {line!r}, the README shows {shown!r}"
     if "save_checkpoint" in BLOCKS[k]:  # the training loop's resume: the same weights and rate as saved
         assert (tmp_path / "run.safetensors").is_file()
         assert scope["opt"].lr == pytest.approx(3e-3 * 0.9**2)
