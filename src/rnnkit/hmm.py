@@ -25,7 +25,8 @@ Emissions of known words: ``"ml"`` relative frequency c(w, t) / c(t) (TnT's choi
 (c(w, t) + T(t) P_b(w)) / (c(t) + T(t)), T(t) the number of word types seen with t and P_b the
 add-one word unigram.  Unknown words: :class:`rnnkit.suffix_model.SuffixModel`.
 
-Decoding is :mod:`rnnkit.hmm_viterbi` (log space, vectorised over tags or tag pairs).  Models save to JSON: the counts of a trained model, or the tables of a hand-built one.
+Decoding is :mod:`rnnkit.hmm_viterbi`, P(w) and P(t_i | w) :mod:`rnnkit.hmm_forward`, Baum-Welch :mod:`rnnkit.hmm_em`.
+Models save to JSON: the counts of a trained model, or the tables of a hand-built one.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import numpy as np
 from rnnkit.checks import check_int, check_names, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
+from rnnkit.hmm_forward import forward, forward_backward
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
@@ -237,17 +239,33 @@ class HMMTagger:
             rows[i] = memo[word]
         return rows
 
-    def tag_with_score(self, sentence: Sequence[str], memo: dict | None = None) -> tuple[list[str], float]:
-        """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant)."""
+    def _scores(self, sentence: Sequence[str], memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(log_trans_, (n, K) emission scores)`` of one sentence, after the checks every decoder needs."""
         if not hasattr(self, "log_trans_"):
             raise ValueError("Expected a fitted tagger: call fit, from_probabilities or load first")
         if isinstance(sentence, str):  # its characters would be tagged, as predict() says too
             raise TypeError(f"Expected sentence as a list of words, got a str {sentence[:30]!r} (split it first)")
-        sentence = list(sentence)
-        log_emit = self._emission_scores(sentence, {} if memo is None else memo)
+        return self.log_trans_, self._emission_scores(list(sentence), {} if memo is None else memo)
+
+    def log_likelihood(self, sentence: Sequence[str]) -> float:
+        """log P(w) = log sum_t P(w, t), by the forward algorithm (:mod:`rnnkit.hmm_forward`); an unknown word
+        scores P(t | suffix) / P(t) = P(w_i | t) / P(w_i) as in Viterbi, so its own P(w_i) is divided out."""
+        return forward(*self._scores(sentence))[0]
+
+    def posteriors(self, sentence: Sequence[str]) -> np.ndarray:
+        """(n, K) P(t_i = tags_[k] | w) by forward-backward; ValueError if no path has P(w, t) > 0."""
+        return forward_backward(*self._scores(sentence))[0]
+
+    def tag_posterior(self, sentence: Sequence[str]) -> list[str]:
+        """Each word's most probable tag argmax_k P(t_i = k | w); the sequence may break the scheme."""
+        return [self.tags_[k] for k in np.argmax(self.posteriors(sentence), axis=1)]
+
+    def tag_with_score(self, sentence: Sequence[str], memo: dict | None = None) -> tuple[list[str], float]:
+        """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant)."""
+        log_trans, log_emit = self._scores(sentence, memo)
         decode = viterbi_first_order if self.order == 2 else viterbi_second_order
-        path, score = decode(self.log_trans_, log_emit)
-        if score == -np.inf and len(sentence) > 0:
+        path, score = decode(log_trans, log_emit)
+        if score == -np.inf and len(log_emit) > 0:
             # No path has non-zero probability: with "ml", a known word seen only with tags the
             # constraints rule out here; or, on a small corpus whose deleted interpolation gives
             # the unigram weight 0, a tag sequence never seen (every training sentence DET NOUN
@@ -257,7 +275,7 @@ class HMMTagger:
             trans = np.where(self.forbidden_, -np.inf, np.maximum(self.log_trans_, IMPOSSIBLE))
             path, floored = decode(trans, np.maximum(log_emit, IMPOSSIBLE))
             if floored == -np.inf:
-                raise ValueError(f"Expected a tag set that allows some path of length {len(sentence)}, got none")
+                raise ValueError(f"Expected a tag set that allows some path of length {len(log_emit)}, got none")
         return [self.tags_[i] for i in path], score
 
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
