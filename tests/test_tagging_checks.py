@@ -103,6 +103,41 @@ def test_tags_that_fit_no_scheme_say_scheme_none(tmp_path, capsys):
     assert f"{data}:2: sentence 1: tag 'DET' is not a BIO tag" in line and "use --scheme none" in line, err
 
 
+# NER with the stray I- that real corpora hold: O I-PER (conlleval: a PER span) and B-PER I-LOC (a new LOC span)
+STRAY = [[("Ann", "NNP", "O"), ("Lee", "NNP", "I-PER"), ("met", "VBD", "O"), ("Bo", "NNP", "B-PER"), ("Rome", "NNP", "I-LOC")],
+         [("Bo", "NNP", "B-PER"), ("Lee", "NNP", "I-PER"), ("left", "VBD", "O")]]
+
+
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_stray_inside_tags_stop_training_or_are_repaired_as_conlleval_reads_them(tmp_path, capsys, kind):
+    from rnnkit.tagging.checks import repair_spans
+    from rnnkit.tagging.io import DataSpec, read_tagged
+
+    data = _columns(tmp_path / "ner.txt", STRAY * 4)
+    args = ["--train", str(data), "--format", "columns", "--scheme", "bio"]
+    line = _one_error_line(*run_cli(capsys, _train(kind, tmp_path, *args))[::2])
+    assert f"{data}:2: sentence 1: O followed by I-PER is not legal BIO" in line and "--repair-spans" in line, line
+    assert _nothing_trained(tmp_path)
+    code, _, err = run_cli(capsys, _train(kind, tmp_path, *args, "--repair-spans"))
+    warned = [w for w in err.splitlines() if w.startswith("rnnkit: warning:")]
+    assert code == 0 and len(warned) == 1 and f"{data}:2: sentence 1: O followed by I-PER" in warned[0], err
+    assert "and 3 more of the 8 sentences break BIO" in warned[0], warned
+    spec = DataSpec("columns", -1, 0, (), "bio")
+    read = read_tagged(data, spec)
+    assert repair_spans(spec, read, data) and read.tags[0] == ["O", "B-PER", "O", "B-PER", "B-LOC"]
+    assert read.tags[1] == ["B-PER", "I-PER", "O"]  # legal already: unchanged
+    assert repair_spans(spec, read, data) is None  # nothing left to repair
+    spec = DataSpec("columns", -1, 0, (), "bioes")
+    read = read_tagged(_columns(tmp_path / "ner-bioes.txt", [[("a", "X", "O"), ("b", "X", "E-PER")]]), spec)
+    assert repair_spans(spec, read, data) and read.tags == [["O", "S-PER"]]
+
+
+def test_repair_spans_needs_a_span_scheme(tmp_path, capsys):
+    data = write_conllu(tmp_path / "train.conllu", POS)
+    line = _one_error_line(*run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--repair-spans"))[::2])
+    assert "--repair-spans" in line and "give --scheme bio, iob1 or bioes" in line, line
+
+
 # ---------------------------------------------------------------------- 2. label leakage
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])
 @pytest.mark.parametrize("columns", [["--word-column", "2", "--tag-column", "2"],

@@ -152,7 +152,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     cfg = train_config_from_args(args)
     spec = spec_from_args(args)
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
-    train = read_data(args.train, spec, training=True)
+    train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
     enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
@@ -225,7 +225,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     check_metric_available(spec, args.valid, args.test)
     check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors",
                       inputs=[args.train, args.valid, args.test])
-    train = read_data(args.train, spec, training=True)
+    train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
     _raw_segmented_files(spec, args, train, valid, test)

@@ -34,6 +34,11 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
     d.add_argument("--scheme", choices=["none", "bio", "iob1", "bioes", "bmes"], default=None,
                    help="tag scheme: span schemes give span F1 and legal-sequence decoding; bmes word F1 "
                         "(default: bmes for segmented, else none = token accuracy)")
+    d.add_argument("--repair-spans", action="store_true",
+                   help="with a span --scheme (bio, iob1, bioes): read training tags that break the scheme as "
+                        "conlleval reads them (O I-PER: a stray I- starts a span; B-PER I-LOC: a new span) and "
+                        "train on them rewritten in the scheme, with a warning counting the sentences; without it "
+                        "such a sentence stops training at its line")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
     return d
 
@@ -61,7 +66,9 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
         raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
                          "words); leave it out")
     refuse_unused(args, [("--word-column", fmt != "columns", f"with --format {fmt} (it picks the word column of "
-                                                             "a column file): give --format columns")])
+                                                             "a column file): give --format columns"),
+                         ("--repair-spans", scheme not in ("bio", "iob1", "bioes"),
+                          f"with --scheme {scheme} (it repairs span tags): give --scheme bio, iob1 or bioes")])
     features = tuple(getattr(args, "feature_columns", None) or ())
     if features and fmt != "columns":
         raise ValueError(f"--feature-columns reads extra columns of a column file (--format columns); with --format "
@@ -104,14 +111,15 @@ def conllu_reason(lines: list[str]) -> str | None:
 
 
 def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False,
-              format_from: str = "model") -> TaggingData:
+              format_from: str = "model", repair: bool = False) -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
     that is really CoNLL-U gets the hint to read it with --format conllu; a CoNLL-U file given as segmented
     text is read as such, its tokens the gold words (:func:`rnnkit.tagging.io.read_conllu_segmentation`),
     and said so on stderr.
     ``format_from``: what set the format a message names: "model" (a trained model reads the format it
     was trained on), "option" (the command's --format) or "training" (--valid and --test of a training
-    run, read as its training data is)."""
+    run, read as its training data is).  ``repair`` (--repair-spans): training tags that break the span
+    scheme are rewritten as conlleval reads them (:func:`rnnkit.tagging.checks.repair_spans`), with a warning."""
     from rnnkit.tagging.checks import TrainingDataError, check_gold_column, check_training_data
 
     conllu = spec.format == "segmented" and Path(path).is_file() and looks_like_conllu(path, spec.encoding)
@@ -131,6 +139,13 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
                 _no_gold_column(path, spec)  # a file without the model's tag column
             raise
         if training:
+            if repair:
+                from rnnkit.cli.text_warnings import warn
+                from rnnkit.tagging.checks import repair_spans
+
+                said = repair_spans(spec, data, path)
+                if said:
+                    warn(said)
             check_training_data(spec, data, path)
         elif labelled:
             check_gold_column(spec, data, path)

@@ -206,9 +206,40 @@ def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
         names = " or ".join(_NAMES[s] for s in fits)
         fix = f"the tags look like {names}: use --scheme {fits[0]}"
     else:
-        fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them, or use --scheme none "
+        repair = (", give --repair-spans to read them as conlleval does (a stray I- starts a span)"
+                  if spec.scheme in ("bio", "iob1", "bioes") else "")
+        fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them{repair}, or use --scheme none "
                f"(token accuracy, no span decoding)")
     raise TrainingDataError(f"{_where(path, data, k, i)}: {what}", fix)
+
+
+def repair_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:
+    """Rewrite, in place, every sentence whose tags break ``spec``'s span scheme (bio, iob1, bioes) as
+    conlleval reads it: the spans of :func:`rnnkit.data.spans.spans` (``O I-PER`` opens a PER span,
+    ``B-PER I-LOC`` closes it and opens a LOC one) written back in the scheme.  What to warn (how many
+    sentences, the first with its line), or None when every sentence followed the scheme.  A tag
+    with no prefix of the scheme is left for :func:`check_scheme` to name."""
+    from rnnkit.data.spans import convert
+
+    if spec.scheme not in ("bio", "iob1", "bioes") or data.tags is None:
+        return None
+    first = scheme_violation(data.tags, spec.scheme)
+    if first is None:
+        return None
+    scheme = "iob2" if spec.scheme == "bio" else spec.scheme
+    changed = 0
+    for k, tags in enumerate(data.tags):
+        if tags and scheme_violation([tags], spec.scheme) is not None:
+            try:
+                data.tags[k] = convert(tags, scheme, scheme)
+            except ValueError:  # a tag of another scheme: check_scheme names it
+                return None
+            changed += 1
+    k, i, what = first
+    n = sum(1 for t in data.tags if t)
+    return (f"{_where(path, data, k, i)}: {what}, and {changed - 1:,} more of the {n:,} sentences break "
+            f"{_NAMES[spec.scheme]}: --repair-spans reads them as conlleval does and trains on them rewritten in "
+            f"{_NAMES[spec.scheme]}")
 
 
 def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
