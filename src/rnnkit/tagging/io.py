@@ -337,6 +337,30 @@ class LoadedTagger:
 
         return tag(self, sentences, features)
 
+    def marginals(self, sentences: Any, features: Any = None) -> np.ndarray | list[np.ndarray]:
+        """P(tag | sentence) of every token: an (n, K) array per sentence, columns in the order of
+        :attr:`tags`; sentences as :meth:`tag` takes them, or a TaggingData (see
+        :mod:`rnnkit.tagging.confidence` for what the probabilities are)."""
+        return self._confidence(sentences, features, lambda c: c.marginals)
+
+    def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
+        """The ``n`` most probable tag sequences of every sentence with their probabilities,
+        ``[(tags, p), ...]`` best first (neural taggers only)."""
+        return self._confidence(sentences, features, lambda c: c.nbest, nbest=n)
+
+    def spans(self, sentences: Any, features: Any = None) -> list | list[list]:
+        """The predicted spans of every sentence of a span model (BIO, IOB1, BIOES):
+        ``{"start", "end" (exclusive), "type", "text", "prob"}`` dicts (``prob`` None for an HMM)."""
+        return self._confidence(sentences, features, lambda c: c.spans, spans=True)
+
+    def _confidence(self, sentences: Any, features: Any, pick: Any, **options: Any) -> Any:
+        from rnnkit.tagging.confidence import confidence
+        from rnnkit.tagging.segmenter import sentences_data
+
+        data, one = sentences_data(self, sentences, features)
+        found = [pick(c) for c in confidence(self, data, **options)]
+        return found[0] if one else found
+
     def known(self, words: list[list[str]]) -> list[list[bool]]:
         """Whether the model's word vocabulary holds each token, read as the model reads it (width-folded,
         lowercased as trained): an HMM's training words, a neural tagger's (``--min-count`` and
