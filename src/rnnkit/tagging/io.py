@@ -270,7 +270,8 @@ def _load_hmm(path: str | os.PathLike, task: dict[str, Any]) -> Any:
 
 class LoadedTagger:
     """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call, with
-    :meth:`tag` and :meth:`segment` for plain sentences and raw text."""
+    :meth:`tag` and :meth:`segment` for plain sentences and raw text, and :meth:`marginals`,
+    :meth:`nbest` and :meth:`spans` for how sure the tagger is (:mod:`rnnkit.tagging.confidence`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         _, meta = ckpt.load_checkpoint(path)

@@ -18,6 +18,8 @@ segmentation as BMES character tagging; feature columns (e.g. the POS column of 
 each get an embedding table.  Prediction is argmax (softmax) or Viterbi (CRF); given the
 ``allowed`` triple of :func:`rnnkit.constraints.allowed_transitions`, both decode with Viterbi
 over legal tag sequences only (for softmax: over the log-probabilities with zero transition scores).
+:meth:`Tagger.chain` is that decoder's linear chain; :meth:`Tagger.marginals` and :meth:`Tagger.nbest`
+give its token marginals and its n best sequences with their probabilities.
 
 Parameters: ``embedding.weight`` (V, E); ``char_embedding.weight`` (C, Ec) and ``char_rnn.*``;
 ``bigram_embedding.weight`` (Vb, Eb); ``feature_embedding.{i}.weight`` (Vf_i, Ef); ``rnn.*``
