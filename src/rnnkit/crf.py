@@ -306,3 +306,53 @@ def viterbi_decode(emissions: np.ndarray, lengths: np.ndarray | None, params: di
         path[t - 1] = backpointers[t, np.arange(B), path[t]]
     paths = [path[: lengths[i], i].tolist() for i in range(B)]
     return paths, scores
+
+
+def crf_forward_backward(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray],
+                         allowed=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(alpha (T, B, K), beta (T, B, K), log_z (B,))`` in log space, arguments as :func:`crf_nll` takes them.
+
+    ``alpha`` is the forward recursion of the module docstring, ``beta`` that of
+    :func:`crf_nll_backward` (``beta_{L-1} = e``); past a sequence's end alpha keeps alpha_{L-1} and
+    beta is e.  ``alpha_t[j] + beta_t[j]`` is the log-sum of the scores of every path through tag j
+    at step t.  With ``allowed``, forbidden moves score -inf; ValueError if some sequence has no
+    legal path (as :func:`viterbi_decode`).
+    """
+    E, lengths, A, s, e = _check(emissions, lengths, params, allowed)
+    T, B, K = E.shape
+    mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
+    alpha = np.empty((T, B, K), dtype=E.dtype)  # (T, B, K)
+    alpha[0] = s + E[0]
+    for t in range(1, T):
+        step = _logsumexp(alpha[t - 1][:, :, None] + A[None, :, :], axis=1) + E[t]  # (B, K)
+        alpha[t] = np.where(mask[t][:, None], step, alpha[t - 1])
+    log_z = _logsumexp(alpha[T - 1] + e, axis=1)  # (B,)
+    if not np.all(np.isfinite(log_z)):
+        bad = int(np.nonzero(~np.isfinite(log_z))[0][0])
+        raise ValueError(f"Expected a legal tag path for every sequence, got none for sequence {bad} "
+                         "(check allowed against the tag set)")
+    beta = np.empty((T, B, K), dtype=E.dtype)  # (T, B, K)
+    beta[T - 1] = e
+    for t in range(T - 1, 0, -1):
+        # padding's scores may be anything: -inf there, and beta stays e up to each sequence's end
+        after = np.where(mask[t][:, None], E[t] + beta[t], -np.inf)  # (B, K)
+        step = _logsumexp(A[None, :, :] + after[:, None, :], axis=2)  # (B, K) beta_{t-1}
+        beta[t - 1] = np.where(mask[t][:, None], step, beta[t])
+    return alpha, beta, log_z
+
+
+def crf_marginals(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray],
+                  allowed=None) -> np.ndarray:
+    """Token marginals ``P(y_t = k | E)`` (T, B, K) of the CRF's path distribution, zero at padding.
+
+        P(y_t = k | E) = exp(alpha_t[k] + beta_t[k] - log Z)        (see :func:`crf_forward_backward`)
+
+    Arguments as :func:`viterbi_decode` takes them: with ``allowed`` the distribution is over legal
+    paths only (those Viterbi chooses from), so a tag that no legal path puts at step t gets 0.
+    Each real step's row sums to 1; compute in float64 for probabilities to more than ~6 digits.
+    """
+    alpha, beta, log_z = crf_forward_backward(emissions, lengths, params, allowed)
+    T, B, _ = alpha.shape
+    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
+    mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
+    return np.exp(alpha + beta - log_z[None, :, None]) * mask[:, :, None]  # (T, B, K)

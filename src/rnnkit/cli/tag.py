@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.cli import evaluate as evaluate_cli
+from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.tagging import describe
 from rnnkit.cli.tagging_data import conllu_reason, read_data
@@ -40,6 +41,7 @@ def register(groups) -> None:
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
+    tag_confidence.add_options(t)
     t.set_defaults(func=tag)
 
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
@@ -106,7 +108,14 @@ def tag(args: argparse.Namespace) -> int:
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
+    tag_confidence.check_options(args, loaded)
     _check_output(args)
+
+    def formatted(data, spec):  # the predictions, or with --probs, --nbest or --spans the probabilities too
+        if tag_confidence.wanted(args):
+            return tag_confidence.format_block(args, loaded, data, spec)
+        return format_predictions(data, loaded.predict(data), spec)
+
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
     norm = enc.norm if enc is not None else str
     name = args.input or "standard input"
@@ -122,8 +131,7 @@ def tag(args: argparse.Namespace) -> int:
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
-        _write_output(args, (format_predictions(data, loaded.predict(data), None)
-                             for data in map(raw_sentences, _blocks(lines))))
+        _write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines))))
         return 0
     spec = (loaded.spec if loaded.spec.format == args.format
             else DataSpec(args.format, "upos" if args.format == "conllu" else -1))
@@ -137,7 +145,7 @@ def tag(args: argparse.Namespace) -> int:
                          format_from="model" if loaded.spec.format == args.format else "option")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     blocks = (data.block(a, a + BLOCK) for a in range(0, len(data.words), BLOCK))
-    _write_output(args, (format_predictions(part, loaded.predict(part), spec) for part in blocks))
+    _write_output(args, (formatted(part, spec) for part in blocks))
     return 0
 
 

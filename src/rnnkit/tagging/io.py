@@ -270,7 +270,8 @@ def _load_hmm(path: str | os.PathLike, task: dict[str, Any]) -> Any:
 
 class LoadedTagger:
     """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call, with
-    :meth:`tag` and :meth:`segment` for plain sentences and raw text."""
+    :meth:`tag` and :meth:`segment` for plain sentences and raw text, and :meth:`marginals`,
+    :meth:`nbest` and :meth:`spans` for how sure the tagger is (:mod:`rnnkit.tagging.confidence`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         _, meta = ckpt.load_checkpoint(path)
@@ -336,6 +337,30 @@ class LoadedTagger:
         from rnnkit.tagging.segmenter import tag
 
         return tag(self, sentences, features)
+
+    def marginals(self, sentences: Any, features: Any = None) -> np.ndarray | list[np.ndarray]:
+        """P(tag | sentence) of every token: an (n, K) array per sentence, columns in the order of
+        :attr:`tags`; sentences as :meth:`tag` takes them, or a TaggingData (see
+        :mod:`rnnkit.tagging.confidence` for what the probabilities are)."""
+        return self._confidence(sentences, features, lambda c: c.marginals)
+
+    def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
+        """The ``n`` most probable tag sequences of every sentence with their probabilities,
+        ``[(tags, p), ...]`` best first (neural taggers only)."""
+        return self._confidence(sentences, features, lambda c: c.nbest, nbest=n)
+
+    def spans(self, sentences: Any, features: Any = None) -> list | list[list]:
+        """The predicted spans of every sentence of a span model (BIO, IOB1, BIOES):
+        ``{"start", "end" (exclusive), "type", "text", "prob"}`` dicts (``prob`` None for an HMM)."""
+        return self._confidence(sentences, features, lambda c: c.spans, spans=True)
+
+    def _confidence(self, sentences: Any, features: Any, pick: Any, **options: Any) -> Any:
+        from rnnkit.tagging.confidence import confidence
+        from rnnkit.tagging.segmenter import sentences_data
+
+        data, one = sentences_data(self, sentences, features)
+        found = [pick(c) for c in confidence(self, data, **options)]
+        return found[0] if one else found
 
     def known(self, words: list[list[str]]) -> list[list[bool]]:
         """Whether the model's word vocabulary holds each token, read as the model reads it (width-folded,

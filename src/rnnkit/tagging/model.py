@@ -18,6 +18,8 @@ segmentation as BMES character tagging; feature columns (e.g. the POS column of 
 each get an embedding table.  Prediction is argmax (softmax) or Viterbi (CRF); given the
 ``allowed`` triple of :func:`rnnkit.constraints.allowed_transitions`, both decode with Viterbi
 over legal tag sequences only (for softmax: over the log-probabilities with zero transition scores).
+:meth:`Tagger.chain` is that decoder's linear chain; :meth:`Tagger.marginals` and :meth:`Tagger.nbest`
+give its token marginals and its n best sequences with their probabilities.
 
 Parameters: ``embedding.weight`` (V, E); ``char_embedding.weight`` (C, Ec) and ``char_rnn.*``;
 ``bigram_embedding.weight`` (Vb, Eb); ``feature_embedding.{i}.weight`` (Vf_i, Ef); ``rnn.*``
@@ -33,7 +35,8 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_dtype_name, check_int, check_int_sequence, check_rate
-from rnnkit.crf import crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
+from rnnkit.crf import crf_marginals, crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
+from rnnkit.crf_nbest import crf_nbest
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
@@ -291,18 +294,42 @@ class Tagger:
         return grads
 
     # ------------------------------------------------------------------ prediction
-    def predict(self, batch: TaggerBatch, allowed: tuple | None = None) -> list[list[int]]:
-        """Best tag ids of every sentence: argmax or Viterbi; legal sequences only with ``allowed``."""
-        s, cache = self.scores(batch)  # (T, B, K)
-        lengths = cache.mask.sum(axis=0)  # (B,) as checked
-        if self.config.output == "crf":
-            paths, _ = viterbi_decode(s, lengths, self._crf(), allowed)
-            return paths
-        if allowed is None:
-            best = s.argmax(axis=-1)  # (T, B)
-            return [best[: lengths[b], b].tolist() for b in range(s.shape[1])]
+    def chain(self, s: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The linear chain whose best path :meth:`predict` returns, as ``(emissions, crf params)``:
+        the CRF's own, or for softmax ``log softmax(s)`` with zero transitions, i.e. the product of the
+        tokens' softmax probabilities (with ``allowed``: renormalised over legal sequences).  ``s``: (T, B, K)."""
+        if self.config.output == "crf":  # the parameters in the scores' dtype (float64 for probabilities)
+            return s, {k: v.astype(s.dtype, copy=False) for k, v in self._crf().items()}
         K = s.shape[-1]
         zero = {"transitions": np.zeros((K, K), s.dtype), "start_transitions": np.zeros(K, s.dtype),
                 "end_transitions": np.zeros(K, s.dtype)}
-        paths, _ = viterbi_decode(log_softmax(s), lengths, zero, allowed)
+        return log_softmax(s), zero
+
+    def decode(self, s: np.ndarray, lengths: np.ndarray, allowed: tuple | None = None) -> list[list[int]]:
+        """Best tag ids given emission scores (T, B, K): argmax (softmax without ``allowed``) or Viterbi."""
+        if self.config.output == "softmax" and allowed is None:
+            best = s.argmax(axis=-1)  # (T, B)
+            return [best[: lengths[b], b].tolist() for b in range(s.shape[1])]
+        emissions, params = self.chain(s)
+        paths, _ = viterbi_decode(emissions, lengths, params, allowed)
         return paths
+
+    def predict(self, batch: TaggerBatch, allowed: tuple | None = None) -> list[list[int]]:
+        """Best tag ids of every sentence: argmax or Viterbi; legal sequences only with ``allowed``."""
+        s, cache = self.scores(batch)  # (T, B, K)
+        return self.decode(s, cache.mask.sum(axis=0), allowed)
+
+    def marginals(self, batch: TaggerBatch, allowed: tuple | None = None) -> np.ndarray:
+        """``P(y_t = k | sentence)`` (T, B, K) float64, zero at padding, under the distribution whose best
+        path :meth:`predict` returns: the CRF's (:func:`rnnkit.crf.crf_marginals`); for softmax the
+        token's softmax, or with ``allowed`` the product of softmaxes renormalised over legal sequences."""
+        s, cache = self.scores(batch)  # (T, B, K)
+        emissions, params = self.chain(s.astype(np.float64))
+        return crf_marginals(emissions, cache.mask.sum(axis=0), params, allowed)
+
+    def nbest(self, batch: TaggerBatch, n: int, allowed: tuple | None = None) -> list[list[tuple[list[int], float]]]:
+        """The ``n`` most probable tag-id sequences of every sentence with their log-probabilities, best
+        first (:func:`rnnkit.crf_nbest.crf_nbest` on :meth:`chain`, in float64)."""
+        s, cache = self.scores(batch)  # (T, B, K)
+        emissions, params = self.chain(s.astype(np.float64))
+        return crf_nbest(emissions, cache.mask.sum(axis=0), params, n, allowed)

@@ -108,10 +108,21 @@ def tag(loaded: Any, sentences: str | Sequence[str | Sequence[str]],
     sentences, each a str of words or a list of words (a list of tag lists), as ``rnnkit tag`` gives
     them.  ``features``: for a model trained with feature columns (a chunker reading POS), one list of
     feature values per word of every sentence.  Refuses a segmentation model (use :func:`segment`)."""
+    data, one = sentences_data(loaded, sentences, features)
+    pred = loaded.predict(data)
+    return pred[0] if one else pred
+
+
+def sentences_data(loaded: Any, sentences: Any, features: Any = None) -> tuple[Any, bool]:
+    """``(TaggingData, one)`` of what :func:`tag` takes (a :class:`~rnnkit.tagging.io.TaggingData` as it
+    is), ``one`` when a single str was given; refuses a segmentation model."""
     from rnnkit.tagging.io import TaggingData, check_sentences
 
     if loaded.spec.scheme == "bmes":
         raise ValueError("a segmentation model tags characters; give raw text to .segment()")
+    if isinstance(sentences, TaggingData):
+        check_sentences(sentences)
+        return sentences, False
     one = isinstance(sentences, str)
     if one:
         sentences = [sentences]
@@ -131,5 +142,4 @@ def tag(loaded: Any, sentences: str | Sequence[str | Sequence[str]],
         features = [[list(f) for f in sentence] for sentence in features]
     data = TaggingData(words, None, features, None)
     check_sentences(data)
-    pred = loaded.predict(data)
-    return pred[0] if one else pred
+    return data, one

@@ -204,13 +204,18 @@ def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch
     """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches;
     with ``size`` > 1 only part ``rank`` of the sentences (every size-th of the length-sorted order, so
     that the parts take about equal time), the others left [] for the other parts to fill."""
-    batch_size = check_int("batch_size", batch_size, 1)
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
-    order = np.array([i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0][rank::size], dtype=int)
-    for idx in length_batches(order, enc.lengths, batch_size, token_cap=PREDICT_TOKENS):
+    for idx in prediction_batches(enc, batch_size, rank, size):
         for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed)):
             out[i] = path
     return out
+
+
+def prediction_batches(enc: Encoded, batch_size: int = 128, rank: int = 0, size: int = 1) -> Iterator[np.ndarray]:
+    """The sentence indices of each batch :func:`predict_ids` decodes: non-empty sentences, longest first."""
+    batch_size = check_int("batch_size", batch_size, 1)
+    order = np.array([i for i in np.argsort(-enc.lengths, kind="stable") if enc.lengths[i] > 0][rank::size], dtype=int)
+    yield from length_batches(order, enc.lengths, batch_size, token_cap=PREDICT_TOKENS)
 
 
 def decoding_constraints(tags: list[str], scheme: str) -> tuple | None:

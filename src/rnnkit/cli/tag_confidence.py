@@ -1,0 +1,100 @@
+"""``rnnkit tag --probs``, ``--nbest K`` and ``--spans``: the tagger's probabilities
+(:mod:`rnnkit.tagging.confidence`) written next to, or instead of, its tags.
+
+* ``--probs``: the marginal probability of each predicted tag, to 4 decimals: raw text ``word/TAG/0.9731``;
+  CoNLL-U ``TagProb=0.9731`` added to the MISC column; columns: one more column after the predictions.
+* ``--nbest K``: a block per sentence, one line per sequence, best first, ``RANK<TAB>PROB<TAB>word/TAG ...``
+  (PROB to 4 significant digits), and a blank line after each sentence (an empty sentence: only that).
+* ``--spans``: one JSON line per sentence, ``{"spans": [{"start", "end", "type", "text", "prob"}]}``,
+  ``end`` exclusive (token indices from 0), ``prob`` the span's exact probability (6 decimals; null
+  from an HMM).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from rnnkit.cli.given import refuse_unused
+from rnnkit.data.conll import format_columns, format_conllu
+from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
+from rnnkit.tagging.io import HMM_KIND, DataSpec, LoadedTagger, TaggingData
+
+
+def add_options(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--probs", action="store_true",
+                   help="add each predicted tag's marginal probability: word/TAG/PROB (raw), TagProb=PROB in MISC "
+                        "(conllu), a column after the predictions (columns)")
+    t.add_argument("--nbest", type=_positive, metavar="K",
+                   help="print the K most probable tag sequences of each sentence with their probabilities, one "
+                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural taggers)")
+    t.add_argument("--spans", action="store_true",
+                   help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
+                        "text, and prob, the span's exact probability); models with BIO, IOB1 or BIOES tags")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of sequences, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Whether any of the three options was given (otherwise tag's output is as it always was)."""
+    return bool(args.probs or args.nbest or args.spans)
+
+
+def check_options(args: argparse.Namespace, loaded: LoadedTagger) -> None:
+    """Refuse, in one line, an option the model cannot serve or that another one makes moot."""
+    if args.nbest and args.spans:
+        raise ValueError("--nbest and --spans are two different outputs: give one of them")
+    refuse_unused(args, [("--probs", bool(args.nbest), "with --nbest (which prints each sequence's probability)"),
+                         ("--probs", args.spans, "with --spans (which gives each span's probability)")])
+    if args.spans and loaded.spec.scheme not in SPAN_SCHEMES:
+        raise ValueError(f"--spans needs a model with span tags (scheme bio, iob1 or bioes); {args.model} has "
+                         f"scheme {loaded.spec.scheme}: leave --spans out")
+    if args.nbest and loaded.kind == HMM_KIND:
+        raise ValueError(f"--nbest needs a neural tagger (CRF or softmax output); {args.model} is an HMM: "
+                         "leave --nbest out")
+
+
+def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None) -> str:
+    """The text of one block of sentences with the probabilities asked for."""
+    found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans)
+    if args.spans:
+        return "".join(json.dumps({"spans": [{**sp, "prob": None if sp["prob"] is None else round(sp["prob"], 6)}
+                                             for sp in c.spans]}, ensure_ascii=False) + "\n" for c in found)
+    if args.nbest:
+        lines = []
+        for words, c in zip(data.words, found):
+            for rank, (tags, p) in enumerate(c.nbest, start=1):
+                lines.append(f"{rank}\t{p:.4g}\t" + " ".join(f"{w}/{t}" for w, t in zip(words, tags)) + "\n")
+            lines.append("\n")
+        return "".join(lines)
+    probs = [[f"{p:.4f}" for p in c.tag_probs] for c in found]
+    tags = [c.tags for c in found]
+    if spec is None or data.source is None:
+        return "".join(" ".join(f"{w}/{t}/{p}" for w, t, p in zip(ws, ts, ps)) + "\n"
+                       for ws, ts, ps in zip(data.words, tags, probs))
+    if spec.format == "conllu":
+        return format_conllu([_with_misc(s, ps) for s, ps in zip(data.source, probs)], tags, spec.tag_column)
+    # columns: the predictions appended as format_predictions does, then the probabilities after them
+    tagged = [dataclasses.replace(s, rows=[[*row, t] for row, t in zip(s.rows, ts)])
+              for s, ts in zip(data.source, tags)]
+    return format_columns(tagged, probs)
+
+
+def _with_misc(sentence, probs: list[str]):
+    """A copy of a CoNLL-U sentence with ``TagProb=P`` added to each word line's MISC column."""
+    lines = list(sentence.raw_lines)
+    for index, p in zip(sentence.word_lines, probs):
+        body = lines[index].rstrip("\r\n")
+        end = lines[index][len(body):]
+        fields = body.split("\t")
+        fields[9] = f"TagProb={p}" if fields[9] == "_" else f"{fields[9]}|TagProb={p}"
+        lines[index] = "\t".join(fields) + end
+    return dataclasses.replace(sentence, raw_lines=lines)

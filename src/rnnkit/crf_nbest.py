@@ -1,0 +1,67 @@
+"""The n best tag paths of a linear-chain CRF and their probabilities: list Viterbi (Seshadri and Sundberg 1994).
+
+Viterbi keeps, for every step t and tag j, the best score of a path ending in j; list Viterbi keeps the
+n best, ``delta_t[j, r]`` for ranks r = 0..n-1, each with a back-pointer to the (tag, rank) it extends:
+
+    delta_0[j, 0] = s[j] + E[0, j],   delta_0[j, r>0] = -inf
+    delta_t[j, :] = the n largest of { delta_{t-1}[i, r] + A[i, j] : i < K, r < n } + E[t, j]
+    final         = the n largest of { delta_{L-1}[j, r] + e[j] }
+
+Every (j, r) entry stands for a different partial path, so the n finals are the n best distinct paths
+(fewer when fewer than n paths are legal: those scoring -inf are dropped).  A path's probability under
+the CRF is ``exp(score - log Z)``, log Z from :func:`rnnkit.crf.crf_forward_backward`.  The cost is
+that of Viterbi times n (a sort over K n candidates per tag and step).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.checks import check_int
+from rnnkit.crf import _check, crf_forward_backward
+
+
+def crf_nbest(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray], n: int,
+              allowed=None) -> list[list[tuple[list[int], float]]]:
+    """The ``n`` best tag paths of every sequence, best first, each with its log-probability:
+    ``out[b] = [(path, log p(path | E)), ...]``, ``path`` a list of ``lengths[b]`` tag ids.
+
+    Arguments as :func:`rnnkit.crf.viterbi_decode` takes them; with ``allowed`` only legal paths come
+    back and the probabilities are normalised over legal paths.  ``out[b][0][0]`` is Viterbi's path
+    (ties apart).  Fewer than ``n`` paths when the sequence has fewer legal ones.
+    """
+    n = check_int("n", n, 1)
+    E, lengths, A, s, e = _check(emissions, lengths, params, allowed)
+    _, _, log_z = crf_forward_backward(emissions, lengths, params, allowed)  # raises if no legal path
+    T, B, K = E.shape
+    mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
+    delta = np.full((B, K, n), -np.inf, dtype=E.dtype)  # (B, K, n) [b, tag, rank]
+    delta[:, :, 0] = s + E[0]
+    # back-pointers: the flat index i * n + r of the (tag, rank) each (j, r') extends; a finished
+    # sequence points every entry at itself, so one backtrack from T-1 runs through its padding
+    keep = np.broadcast_to(np.arange(K * n).reshape(K, n), (B, K, n))  # (B, K, n)
+    back = np.empty((T, B, K, n), dtype=np.int64)  # (T, B, K, n)
+    for t in range(1, T):
+        cand = delta[:, :, :, None] + A[None, :, None, :]  # (B, K_from, n, K_to)
+        cand = cand.reshape(B, K * n, K).transpose(0, 2, 1)  # (B, K_to, K n), index i * n + r
+        # stable sort of -cand: equal scores keep index order, -inf last
+        order = np.argsort(-cand, axis=2, kind="stable")[:, :, :n]  # (B, K, n)
+        top = np.take_along_axis(cand, order, axis=2) + E[t][:, :, None]  # (B, K, n)
+        running = mask[t][:, None, None]
+        delta = np.where(running, top, delta)
+        back[t] = np.where(running, order, keep)
+    final = (delta + e[None, :, None]).reshape(B, K * n)  # (B, K n)
+    best = np.argsort(-final, axis=1, kind="stable")[:, :n]  # (B, n)
+    out: list[list[tuple[list[int], float]]] = []
+    for b in range(B):
+        found = []
+        for flat in best[b]:
+            score = float(final[b, flat])
+            if score == -np.inf:
+                break
+            path = np.empty(T, dtype=np.int64)  # (T,)
+            for t in range(T - 1, -1, -1):
+                path[t] = flat // n
+                flat = back[t, b, flat // n, flat % n] if t > 0 else flat
+            found.append((path[: lengths[b]].tolist(), score - float(log_z[b])))
+        out.append(found)
+    return out
