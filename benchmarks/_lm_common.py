@@ -215,11 +215,16 @@ def fmt_time(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
+NOTES = "<!-- notes: kept when a benchmark rewrites this subsection -->"
+
+
 def write_subsection(section: str, intro: str, subsection: str, body: str, path: Path = RESULTS) -> None:
     """Put ``### subsection`` with body into ``## section`` of path (created at the end if absent).
 
-    A subsection of the same title is replaced; others, and every other ``## `` section, are kept
-    exactly.  The file is re-read just before writing, as other benchmarks write to it too.
+    A subsection of the same title is replaced, except for the notes written by hand after a ``NOTES``
+    line in it (a rerun had dropped a run's history with the table it explained), which follow the new
+    body; other subsections, and every other ``## `` section, are kept exactly.  The file is re-read
+    just before writing, as other benchmarks write to it too.
     """
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     lines = text.splitlines()
@@ -236,7 +241,10 @@ def write_subsection(section: str, intro: str, subsection: str, body: str, path:
     if sub in block:
         s = block.index(sub)
         e = next((i for i in range(s + 1, len(block)) if block[i].startswith("### ")), len(block))
-        block[s:e] = new
+        notes = block[s:e][block[s:e].index(NOTES):] if NOTES in block[s:e] else []
+        if notes and notes[-1].strip():
+            notes.append("")
+        block[s:e] = new + notes
     else:
         while block and not block[-1].strip():
             block.pop()

@@ -1,0 +1,27 @@
+"""benchmarks/_lm_common.write_subsection: a rerun replaces its subsection's table and keeps the notes
+written by hand after the NOTES line (a zh-seg rerun had dropped the history its table needed)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SPEC = importlib.util.spec_from_file_location("_lm_common", Path(__file__).resolve().parents[1] / "benchmarks" /
+                                              "_lm_common.py")
+common = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(common)
+
+
+def test_a_rerun_keeps_the_hand_written_notes(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    common.write_subsection("Tagging", "intro", "run A", "old table", path)
+    common.write_subsection("Tagging", "intro", "run B", "B's table", path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("old table\n", f"old table\n\n{common.NOTES}\n\nwhy the table moved\n"), encoding="utf-8")
+    common.write_subsection("Tagging", "intro", "run A", "new table", path)
+    text = path.read_text(encoding="utf-8")
+    assert "old table" not in text and "new table" in text and "B's table" in text
+    assert text.index("new table") < text.index(common.NOTES) < text.index("why the table moved") < text.index("run B")
+    common.write_subsection("Tagging", "intro", "run A", "newer table", path)  # and again
+    assert path.read_text(encoding="utf-8").count("why the table moved") == 1
+    common.write_subsection("Tagging", "intro", "run B", "B's new table", path)  # no notes: replaced whole
+    assert path.read_text(encoding="utf-8").endswith("### run B\n\nB's new table\n")
