@@ -271,3 +271,19 @@ def test_per_class_precision_recall_f1_in_evaluate_and_json(imbalanced, capsys):
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(d / "test.tsv")])
     assert code == 0 and out.endswith(describe(m) + "\n"), out
     assert f"     pos: precision {100 * pos['precision']:6.2f}% recall {100 * pos['recall']:6.2f}%" in out, out
+
+
+def test_cross_validation_folds_select_by_and_weigh_as_asked(imbalanced, capsys):
+    from rnnkit.checkpoint import load_meta
+
+    d = imbalanced
+    run = d / "cv"
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(d / "train.tsv"), "--folds", "2",
+                                      "--select-by", "macro_f1", "--class-weights", "balanced", "--epochs", "1",
+                                      "--run-dir", str(run), *SMALL])
+    assert code == 0 and "2-fold cross-validation: accuracy" in out and "fold 2/2: accuracy" in out, (out, err)
+    for fold in ("fold1", "fold2"):
+        meta = load_meta(run / fold / "last.safetensors")
+        assert meta["run_options"]["--select-by"] == "macro_f1", meta["run_options"]
+        weights = meta["task"]["classifier_config"]["class_weights"]
+        assert weights[1] > 2 > 1 > weights[0] > 0.5, weights  # balanced, from the fold's training part
