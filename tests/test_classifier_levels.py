@@ -196,8 +196,11 @@ def test_evaluate_prints_an_aligned_matrix_for_chinese_labels(tmp_path, capsys, 
                                     "--level", "char", "--epochs", "1", "--run-dir", str(run), *SMALL])
     assert code == 0, err
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(dev)])
-    header, *rows = out.splitlines()[2:]
-    assert code == 0 and len(rows) == 2 and all(_cell_ends(r)[1:] == _cell_ends(header) for r in rows), out
+    header, *rows = out.splitlines()[2:5]
+    assert code == 0 and all(_cell_ends(r)[1:] == _cell_ends(header) for r in rows), out
+    per_class = out.splitlines()[5:]  # 'per class:', then each label's line, the labels right-aligned as the rows'
+    assert per_class[0] == "per class:" and len(per_class) == 3, out
+    assert {display_width(line.split(":")[0]) for line in per_class[1:]} == {_cell_ends(rows[0])[0]}, out
     # a gold label the model never saw is scored (as wrong) with a warning naming it and its first line
     other = tmp_path / "other.tsv"
     other.write_text(dev.read_text(encoding="utf-8") + "中立\t還可以吧\n", encoding="utf-8")

@@ -50,6 +50,8 @@ REFUSED = [
     (TAGGER + ["--min-count", "2", "--singleton-unk", "0.5"], "--singleton-unk", "--min-count 1"),
     (CLASSIFIER + ["--fold-seed", "3"], "--fold-seed", "--folds"),
     (CLASSIFIER + ["--valid", "v.tsv", "--valid-fraction", "0.2"], "--valid-fraction", "--valid"),
+    (CLASSIFIER + ["--valid-pos", "p", "--valid-neg", "n", "--valid-fraction", "0.2"], "--valid-fraction", "--valid"),
+    (CLASSIFIER + ["--valid-fraction", "0", "--select-by", "macro_f1"], "--select-by", "without validation data"),
     (["train", "classifier", "--format", "polarity", "--pos", "p", "--neg", "n", "--header"], "--header",
      "--format polarity"),
     (SEQ2SEQ + ["--beam", "5"], "--beam", "--test"),
@@ -105,6 +107,7 @@ ACCEPTED = [  # the same options where they act get past the check, to the missi
     TAGGER + ["--char-features", "--char-embed", "10", "--max-chars", "5"],
     TAGGER + ["--bigrams", "--bigram-embed", "10"],
     CLASSIFIER + ["--folds", "3", "--fold-seed", "3"],
+    CLASSIFIER + ["--select-by", "macro_f1"],  # the held-out part validates
     SEQ2SEQ + ["--test", "t.tsv", "--beam", "3", "--length-norm", "0.6", "--replace-unk"],
     SEQ2SEQ + ["--columns", "1,2"],
 ]

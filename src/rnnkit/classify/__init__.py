@@ -2,6 +2,7 @@
 from rnnkit.classify.crossval import CrossValResult, cross_validate, holdout_split, kfold_indices
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, load_classifier, predict_proba
+from rnnkit.classify.weights import balanced_class_weights, class_weights_from
 
 __all__ = [
     "Classifier",
@@ -9,6 +10,8 @@ __all__ = [
     "ClassifierEncoder",
     "ClassifierTask",
     "CrossValResult",
+    "balanced_class_weights",
+    "class_weights_from",
     "cross_validate",
     "holdout_split",
     "kfold_indices",

@@ -8,7 +8,14 @@ For a sentence of L real tokens in a padded time-major batch (T, B)::
              mean  u = (1/L) sum_{t<=L} h_t
              max   u_k = max_{t<=L} h_{t,k}
     z = U dropout(u) + b                         # (K,) class scores
-    p(y | x) = softmax(z);   loss = - sum_b log p(y_b | x_b)
+    p(y | x) = softmax(z);   loss = - sum_b c_{y_b} log p(y_b | x_b)
+
+with class weights ``c`` (``class_weights``; all 1 by default).  The loss is the weighted *sum* over
+the batch, and training divides it by the batch's sentence count B, as without weights: it equals
+``torch.nn.functional.cross_entropy(z, y, weight=c, reduction="sum") / B``, not torch's weighted
+"mean", which divides by sum_b c_{y_b} instead and so makes a batch's scale depend on its classes.
+With scikit-learn's "balanced" weights ``c_k = N / (K N_k)`` the weights average exactly 1 over the
+training set, so an epoch's loss keeps the unweighted loss's scale.
 
 Padded steps never enter the pooling: the RNN's final state is taken at each sentence's last real
 step, the mean divides by L, the max runs over real steps only.  The max's gradient goes to the
@@ -31,7 +38,7 @@ from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_backward, linear_forward
-from rnnkit.nn.softmax import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
+from rnnkit.nn.softmax import check_class_weights, softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.recurrent import make_recurrent
 
 POOLINGS = ("last", "mean", "max")
@@ -53,6 +60,7 @@ class ClassifierConfig:
     dropout: float = 0.5  # on the embeddings, between layers and on the pooled vector
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch (AWD-LSTM)
     dtype: str = "float32"
+    class_weights: tuple[float, ...] | None = None  # (K,) the loss's weight of each class; None: all 1
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
@@ -64,6 +72,9 @@ class ClassifierConfig:
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
+        if self.class_weights is not None:  # a tuple of floats: hashable, and a list again in JSON
+            weights = check_class_weights(self.class_weights, self.num_classes)
+            object.__setattr__(self, "class_weights", tuple(float(w) for w in weights))
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""
@@ -170,10 +181,10 @@ class Classifier:
 
     def loss(self, ids: np.ndarray, lengths: np.ndarray, labels: np.ndarray, training: bool = False,
              rng: np.random.Generator | None = None) -> tuple[float, ClassifierCache]:
-        """Summed negative log-likelihood of ``labels`` (B,) and the cache."""
+        """Summed negative log-likelihood of ``labels`` (B,), each weighted by its class's weight, and the cache."""
         z, cache = self.logits(ids, lengths, training, rng)
         labels = check_id_values("labels", labels, self.config.num_classes)  # named as such, not as "targets"
-        loss, c = softmax_cross_entropy(z, labels, reduction="sum")
+        loss, c = softmax_cross_entropy(z, labels, reduction="sum", weight=self.config.class_weights)
         return loss, cache._replace(loss=c)
 
     def backward(self, dloss: float, cache: ClassifierCache) -> dict[str, np.ndarray]:

@@ -6,8 +6,10 @@ token (:func:`rnnkit.data.classification.char_tokens`), for Chinese or Japanese 
 spaces between words, where a whitespace split makes each sentence one token that no new sentence
 repeats.  Batches group sentences of similar length (sorted by length plus a random jitter, then
 shuffled), drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees the same
-batches.  Validation reports the cross-entropy, accuracy and macro-F1; the best checkpoint is the
-most accurate one.
+batches.  Validation reports the cross-entropy (weighted by the model's class weights, as the training
+loss is), accuracy and macro-F1; the best checkpoint is the most accurate one, or with
+``select_by="macro_f1"`` the one of highest macro-F1 (which a model that ignores a rare class cannot
+reach by accuracy alone).
 
 A classifier checkpoint holds the parameters under ``model/`` and the task metadata
 ``{"model": "classifier", "classifier_config", "encoder", "format", "word_dropout"}``, ``encoder``
@@ -35,6 +37,7 @@ from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
 
 LEVELS = ("word", "char")
+SELECT_BY = ("accuracy", "macro_f1")  # the validation metric that picks the best checkpoint
 
 
 class ClassifierEncoder:
@@ -151,15 +154,21 @@ class ClassifierTask(IndependentBatches):
     afresh at every step from the trainer's generator.  Besides regularising, it trains the
     ``<unk>`` embedding, which every word unseen in training gets at test time; with
     ``--min-count 1`` no training token would be ``<unk>`` otherwise.
+
+    ``select_by`` (``"accuracy"`` or ``"macro_f1"``): the validation metric whose highest value picks
+    the best checkpoint, and which early stopping and the plateau schedule follow.
     """
 
     def __init__(self, model: Classifier, seqs: Sequence[np.ndarray], labels: np.ndarray,
                  valid_seqs: Sequence[np.ndarray] | None = None, valid_labels: np.ndarray | None = None,
                  batch_size: int = 32, seed: int = 0, meta: dict[str, Any] | None = None,
-                 word_dropout: float = 0.0, unk_id: int = 0) -> None:
+                 word_dropout: float = 0.0, unk_id: int = 0, select_by: str = "accuracy") -> None:
         if len(seqs) != len(labels) or not len(seqs):
             raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
         check_rate("word_dropout", word_dropout)
+        if select_by not in SELECT_BY:
+            raise ValueError(f"Expected select_by one of {SELECT_BY}, got {select_by!r}")
+        self.select_by = select_by
         K = model.config.num_classes
         self.model = model
         self.params = model.params
@@ -232,19 +241,22 @@ class ClassifierTask(IndependentBatches):
         pred = probs.argmax(axis=1)
         labels = np.asarray(self.valid_labels)
         acc = accuracy(list(labels), list(pred))
-        # mean cross-entropy per sentence, the training loss's units
-        nll = float(-np.log(np.maximum(probs[np.arange(labels.size), labels], 1e-300)).mean())
-        return {"loss": nll, "accuracy": acc, "macro_f1": macro_f1(list(labels), list(pred))}
+        # cross-entropy per sentence, each weighted by its class's weight: the training loss's units
+        nll = -np.log(np.maximum(probs[np.arange(labels.size), labels], 1e-300))  # (N,)
+        weights = self.model.config.class_weights
+        if weights is not None:
+            nll = nll * np.asarray(weights)[labels]
+        return {"loss": float(nll.mean()), "accuracy": acc, "macro_f1": macro_f1(list(labels), list(pred))}
 
-    @staticmethod
-    def criterion(metrics: dict[str, float]) -> float:
-        """The best checkpoint has the highest validation accuracy."""
-        return 1.0 - metrics.get("accuracy", float("nan"))
+    def criterion(self, metrics: dict[str, float]) -> float:
+        """The best checkpoint has the highest validation accuracy, or macro-F1 with select_by='macro_f1'."""
+        return 1.0 - metrics.get(self.select_by, float("nan"))
 
     def resume_options(self) -> dict[str, Any]:
-        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`): the best so far
+        was measured by ``select_by``, so it may not change (the class weights are the model config's)."""
         valid = None if self.valid_seqs is None else [self.valid_seqs, self.valid_labels]
-        return {"--batch-size": self.batch_size, "validation data": value_digest(valid)}
+        return {"--batch-size": self.batch_size, "--select-by": self.select_by, "validation data": value_digest(valid)}
 
     def meta(self) -> dict[str, Any]:
         """The given ``meta`` with ``word_dropout`` added, saved with every checkpoint."""

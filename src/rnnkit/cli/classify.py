@@ -1,9 +1,12 @@
 """``rnnkit train classifier`` (with k-fold cross-validation) and ``rnnkit classify``; the evaluator.
 
 A thin layer over :mod:`rnnkit.classify`.  Data: ``label<TAB>text`` files (``--format tsv``) or one
-file per class (``--format polarity --pos F --neg F``, rt-polarity; add ``--encoding cp1252``).
-Without ``--valid`` a fraction of the training data is held out to pick the best epoch (reading and
-checking the training data: :mod:`rnnkit.cli.classify_data`).
+file per class (``--format polarity --pos F --neg F``, rt-polarity; add ``--encoding cp1252``; its
+validation and test data as ``--valid-pos/--valid-neg`` and ``--test-pos/--test-neg`` pairs, or as
+label<TAB>text files).  Without ``--valid`` a fraction of the training data is held out to pick the
+best epoch (reading and checking the data: :mod:`rnnkit.cli.classify_data`), by accuracy or with
+``--select-by macro_f1`` by macro-F1; ``--class-weights`` weighs the classes in the loss
+(:mod:`rnnkit.classify.weights`).  Reports: :mod:`rnnkit.cli.classify_report`.
 
 ``--level char`` makes every non-space character a token, for Chinese or Japanese written without
 spaces; training at word level on such text is warned about (each sentence would be one token), and
@@ -21,9 +24,10 @@ import numpy as np
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
-from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, holdout, read_examples,
+from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
                                       warn_small_holdout)
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
+from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
     add_train_options,
@@ -43,11 +47,13 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
+from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.text_warnings import fold_width_hint, unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
-from rnnkit.textwidth import display_width, rjust
 from rnnkit.train.loop import LAST
+
+__all__ = ["describe", "scores"]  # (from rnnkit.cli.classify_report, where they are defined)
 
 BLOCK = 10_000  # lines classified, then written, at a time
 
@@ -58,6 +64,26 @@ def fold_count(text: str) -> int:
     if k == 1:
         raise argparse.ArgumentTypeError("expected 0 (off) or at least 2 folds, got 1")
     return k
+
+
+def class_weights_option(text: str) -> str:
+    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number >= 0); the
+    labels are checked against the training data's once it is read."""
+    import math
+
+    text = text.strip()
+    if text in ("none", "balanced"):
+        return text
+    for part in text.split(","):
+        name, eq, value = part.strip().rpartition("=")
+        try:
+            ok = bool(eq and name) and math.isfinite(float(value)) and float(value) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected none, balanced or LABEL=W,LABEL=W,... with each W a number "
+                                             f">= 0, got {part.strip()!r} in {text!r}")
+    return text
 
 
 def register(groups) -> None:
@@ -73,6 +99,11 @@ def register(groups) -> None:
                    help="tsv: label<TAB>text lines; polarity: one file per class (--pos, --neg)")
     d.add_argument("--pos", help="polarity: file of positive sentences, one a line")
     d.add_argument("--neg", help="polarity: file of negative sentences, one a line")
+    for which, what in (("valid", "validation"), ("test", "test")):
+        for side, name in (("pos", "positive"), ("neg", "negative")):
+            d.add_argument(f"--{which}-{side}", metavar="FILE",
+                           help=f"polarity: {what} file of {name} sentences (with --{which}-"
+                                f"{'neg' if side == 'pos' else 'pos'}; instead of --{which})")
     d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
     d.add_argument("--header", action="store_true",
                    help="tsv: the files' first line is a header; skip it in every file read (--train, --valid and "
@@ -108,12 +139,25 @@ def register(groups) -> None:
     m.add_argument("--max-length", type=nonnegative_int, default=0,
                    help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
+    i = p.add_argument_group("imbalanced classes")
+    i.add_argument("--select-by", choices=["accuracy", "macro_f1"], default="accuracy",
+                   help="the validation metric that picks best.safetensors and that --patience and the plateau "
+                        "schedule follow; macro_f1 (the mean of the classes' F1) counts a rare class as much as a "
+                        "frequent one; kept with the run (--resume refuses another)")
+    i.add_argument("--class-weights", type=class_weights_option, default="none", metavar="{none,balanced,LABEL=W,...}",
+                   help="weights of the classes in the training loss (sum of the weighted cross-entropies / the "
+                        "batch's texts): none (all 1), balanced (N / (K N_k) for the N_k of N training texts "
+                        "labelled k, as scikit-learn; with --folds from each fold's training part), or e.g. "
+                        "'pos=3,neg=1' (a label left out weighs 1); saved with the model (--resume refuses another)")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier",
                       seeded="; without --valid, which sentences --valid-fraction holds out")
     p.set_defaults(func=train_classifier)
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first
         e.add_argument("--header", action="store_true", help="classifier: skip the TSV file's first line")
+        e.add_argument("--pos", metavar="FILE", help="classifier: score a polarity pair, this file's sentences "
+                                                     "labelled pos (with --neg, instead of DATA)")
+        e.add_argument("--neg", metavar="FILE", help="classifier: ... and this file's labelled neg")
 
     c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
                                    description="Read one text a line (for a tree model, from 'rnnkit train tree': one "
@@ -124,17 +168,22 @@ def register(groups) -> None:
     c.add_argument("model", help="classifier or tree-model checkpoint")
     c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
     c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
-    c.add_argument("--encoding", default="utf-8", help="text encoding of the input")
+    c.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2, written "
+                                    "whole or not at all (default: stdout)")
+    c.add_argument("--encoding", default="utf-8",
+                   help="text encoding of the input and of --output (standard output uses the locale's encoding; "
+                        "PYTHONIOENCODING changes it)")
     c.set_defaults(func=classify)
 
 
 def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path,
-         evaluation: list | None = None, part: str | None = None) -> tuple[Any, Any]:
+         evaluation: list | None = None, part: str | None = None, valid_name: str | None = None) -> tuple[Any, Any]:
     """Train one model; returns (model, encoder) of the best checkpoint.  ``evaluation``: the texts
     whose words ``--extend-vocab`` may add (validation and test data); ``part``: what ``train`` is,
-    for messages (default: the training files)."""
+    for messages (default: the training files); ``valid_name``: the given validation data's."""
     from rnnkit.classify.model import Classifier, ClassifierConfig
     from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier
+    from rnnkit.classify.weights import class_weights_from
 
     cfg = train_config_from_args(args)
     held_out = None  # (held, of) texts of the training data held out, when they were
@@ -143,11 +192,17 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         total = len(train)
         train, valid = holdout(args, train, cfg.seed, part or data_source(args))
         held_out = (len(valid), total)
-    elif valid is not None and args.valid:
-        where = f"--valid {args.valid}"
+    elif valid is not None and valid_name:
+        where = valid_name if valid_name.startswith("--") else f"--valid {valid_name}"
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length, args.level, args.fold_width)
     check_min_count(args.min_count, enc.vocab, part or data_source(args))
+    train_labels = enc.encode_labels([e.label for e in train])
+    # from the texts trained on: after the hold-out, and with --folds each fold's own
+    weights = class_weights_from(args.class_weights, enc.labels, train_labels, "--class-weights")
+    if weights is not None and not args.folds:
+        shown = ", ".join(f"{label} {w:.4g}" for label, w in zip(enc.labels, weights))
+        print(f"class weights ({args.class_weights}): {shown}", file=sys.stderr)
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
@@ -155,16 +210,16 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         warn_small_holdout(args, *held_out, part or data_source(args))
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
-                            args.weight_drop)
+                            args.weight_drop, class_weights=weights)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
     if valid:
         vs = enc.encode([e.text for e in valid])
         vl = enc.encode_labels([e.label for e in valid], where)
-    task = ClassifierTask(model, enc.encode([e.text for e in train]), enc.encode_labels([e.label for e in train]),
-                          vs, vl, args.batch_size, cfg.seed, meta=classifier_meta(model, enc, args.format),
-                          word_dropout=args.word_dropout, unk_id=enc.vocab.unk_id)
+    task = ClassifierTask(model, enc.encode([e.text for e in train]), train_labels, vs, vl, args.batch_size, cfg.seed,
+                          meta=classifier_meta(model, enc, args.format), word_dropout=args.word_dropout,
+                          unk_id=enc.vocab.unk_id, select_by=args.select_by)
     # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
     # (process 0's folder decides, for every process)
     resume = processes.group().broadcast(args.resume and (not args.folds or (run_dir / LAST).exists()))
@@ -176,31 +231,6 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     best = done[1]
     model, enc, _ = load_classifier(best)
     return model, enc
-
-
-def scores(model: Any, enc: Any, examples: list) -> dict[str, Any]:
-    """Accuracy, macro-F1 and the confusion matrix of a model on labelled examples."""
-    from rnnkit.classify.task import predict_proba
-    from rnnkit.metrics.classification import accuracy, confusion_matrix, macro_f1
-
-    probs = predict_proba(model, enc.encode([e.text for e in examples]))
-    pred = [enc.labels[i] for i in probs.argmax(axis=1)]
-    gold = [e.label for e in examples]
-    matrix, labels = confusion_matrix(gold, pred)
-    return {"accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred), "labels": labels,
-            "confusion": matrix.tolist(), "examples": len(gold)}
-
-
-def describe(m: dict[str, Any]) -> str:
-    """Accuracy, macro-F1 and the confusion matrix as text; the matrix is padded by display width, so
-    columns headed by Chinese labels (two terminal columns a character) line up."""
-    lines = [f"accuracy {100 * m['accuracy']:.2f}%, macro-F1 {100 * m['macro_f1']:.2f} over {m['examples']:,} texts",
-             "confusion matrix (rows gold, columns predicted):"]
-    width = max(8, *(display_width(str(label)) for label in m["labels"]))
-    lines.append(" " * width + "".join(rjust(str(label), width + 1) for label in m["labels"]))
-    for label, row in zip(m["labels"], m["confusion"]):
-        lines.append(rjust(str(label), width) + "".join(f"{n:>{width + 1}}" for n in row))
-    return "\n".join(lines)
 
 
 def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> None:
@@ -223,14 +253,18 @@ def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: s
 
 
 def train_classifier(args: argparse.Namespace) -> int:
+    valid_given = bool(args.valid or args.valid_pos or args.valid_neg)
     refuse_unused(args, [
         ("--fold-seed", not args.folds, "without --folds (it assigns the folds): give --folds K"),
-        ("--valid-fraction", bool(args.valid), "with --valid (it holds out training data when there is no --valid "
-                                               "file): choose one"),
+        ("--valid-fraction", valid_given, "with --valid (it holds out training data when there is no --valid "
+                                          "file): choose one"),
         ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line): use "
                                            "--format tsv"),
+        ("--select-by", not valid_given and args.valid_fraction == 0,
+         "without validation data (it chooses best.safetensors by a validation metric): give --valid, or a "
+         "--valid-fraction above 0"),
     ])
-    if args.folds and (args.valid or args.test):
+    if args.folds and (valid_given or args.test or args.test_pos or args.test_neg):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
                          "--test would be ignored: leave them out, or drop --folds to use them")
     examples = read_examples(args)
@@ -244,15 +278,16 @@ def train_classifier(args: argparse.Namespace) -> int:
         _warn_if_unsegmented([e.text for e in examples], data_source(args))
     if args.folds:
         return cross_validation(args, examples, run, _fit, scores)
-    valid = read_examples(args, args.valid) if args.valid else None
-    test = read_examples(args, args.test) if args.test else None
-    model, enc = _fit(args, examples, valid, run, test)
+    valid, valid_name = held_data(args, "valid")
+    test, test_name = held_data(args, "test")
+    model, enc = _fit(args, examples, valid, run, test, valid_name=valid_name)
     if model is None:  # a process other than 0 of several: process 0 reports
         return 0
     if not args.resume:
         remove_stale_folds(run)
-    if args.test:
-        _warn_unknown_labels(test, enc, args.test, 1 + args.header)
+    if test is not None:
+        if args.test:  # a polarity pair's labels are pos and neg, the model's
+            warn_unknown_labels(test, enc, test_name, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))
     return 0
 
@@ -271,6 +306,7 @@ def classify(args: argparse.Namespace) -> int:
 
         return classify_trees(args)
     model, enc, _ = load_classifier(args.model)
+    check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
     texts = [line for line in lines if line.strip()]
@@ -289,8 +325,8 @@ def classify(args: argparse.Namespace) -> int:
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
     del texts
-    for a in range(0, len(lines), BLOCK):  # classified and written a block at a time
-        block = lines[a : a + BLOCK]
+
+    def classified(block: list[str]) -> str:
         texts = [line for line in block if line.strip()]
         probs = iter(predict_proba(model, enc.encode(texts)) if texts else ())
         out = []
@@ -305,36 +341,37 @@ def classify(args: argparse.Namespace) -> int:
                 out.append(f"{label}\t{shown}\t{line.strip()}\n")
             else:
                 out.append(f"{label}\t{line.strip()}\n")
-        sys.stdout.write("".join(out))
-        sys.stdout.flush()
+        return "".join(out)
+
+    # classified and written a block at a time
+    write_output(args, (classified(lines[a : a + BLOCK]) for a in range(0, len(lines), BLOCK)))
     return 0
 
 
-def evaluate_classifier(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.Namespace) -> int:
+    """Score a classifier on DATA (label<TAB>text lines) or on a polarity pair (--pos P --neg N)."""
     from rnnkit.classify.task import load_classifier
-    from rnnkit.data.classification import read_tsv
+    from rnnkit.data.classification import read_polarity, read_tsv
 
-    model, enc, _ = load_classifier(model_path)
+    pos, neg = getattr(args, "pos", None), getattr(args, "neg", None)
     header = bool(getattr(args, "header", False))
-    examples = read_tsv(data_path, args.encoding or "utf-8", header)
+    if (pos or neg) and (data_path is not None or header or not (pos and neg)):
+        raise ValueError("a polarity pair is scored with --pos FILE and --neg FILE instead of DATA (and without "
+                         "--header); give both, or DATA alone")
+    if data_path is None and not pos:
+        raise ValueError("nothing to score: give DATA (label<TAB>text lines), or --pos FILE and --neg FILE")
+    model, enc, _ = load_classifier(model_path)
+    if pos:
+        examples = read_polarity(pos, neg, args.encoding or "utf-8")
+        data_path = f"{pos} / {neg}"
+    else:
+        examples = read_tsv(data_path, args.encoding or "utf-8", header)
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
-    _warn_unknown_labels(examples, enc, data_path, 1 + header)
+    warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)
     m = scores(model, enc, examples)
     print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
     return 0
-
-
-def _warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int = 1) -> None:
-    """Gold labels the model was not trained on can only be counted wrong: say so, with the first line
-    (``first_line``: the line of the first example, 2 after a header)."""
-    known = set(enc.labels)
-    unknown = [(k, e.label) for k, e in enumerate(examples, start=first_line) if e.label not in known]
-    if unknown:
-        names = sorted({label for _, label in unknown})
-        warn(f"{path}:{unknown[0][0]}: {len(unknown):,} of {len(examples):,} texts have a label the model was not "
-             f"trained on ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}; it knows "
-             f"{', '.join(map(repr, enc.labels[:10]))}): they are counted as wrong")
 
 
 evaluate_cli.EVALUATORS["classifier"] = evaluate_classifier

@@ -1,5 +1,6 @@
 """The classifier's training data as the command line gives it: ``--train`` (``label<TAB>text``) or
-``--format polarity --pos F --neg F``, each misuse of those options refused in their own names; the
+``--format polarity --pos F --neg F``, each misuse of those options refused in their own names (and
+the validation and test data: a file, or a polarity pair ``--valid-pos/--valid-neg``); the
 checks that it can train a classifier (two labels, a hold-out that leaves every label), and the
 'data:' line."""
 from __future__ import annotations
@@ -38,6 +39,31 @@ def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
         raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
                          "--pos FILE and --neg FILE")
     return read_tsv(args.train, args.encoding, args.header)
+
+
+def held_data(args: argparse.Namespace, which: str) -> tuple[list | None, str | None]:
+    """The ``which`` ("valid" or "test") texts and their name for messages: ``--valid F`` (label<TAB>text
+    lines), or with --format polarity a pair ``--valid-pos P --valid-neg N`` read as the training pair
+    is; (None, None) when neither is given."""
+    from rnnkit.data.classification import read_polarity
+
+    path = getattr(args, which)
+    pos, neg = getattr(args, f"{which}_pos", None), getattr(args, f"{which}_neg", None)
+    if not (pos or neg):
+        return (read_examples(args, path), path) if path else (None, None)
+    options = f"--{which}-pos and --{which}-neg"
+    if args.format != "polarity":
+        raise ValueError(f"{options} are read with --format polarity (like --pos and --neg); add --format polarity, "
+                         f"or give --{which} FILE of label<TAB>text lines")
+    if path:
+        raise ValueError(f"--{which} {path} and {options} would both be the {which} data; give one of them")
+    if not (pos and neg):
+        given, missing = (f"--{which}-pos", f"--{which}-neg") if pos else (f"--{which}-neg", f"--{which}-pos")
+        raise ValueError(f"{given} needs {missing} too (the {which} data's other class); give both files")
+    if os.path.isfile(pos) and os.path.isfile(neg) and os.path.samefile(pos, neg):
+        raise ValueError(f"--{which}-pos {pos} and --{which}-neg {neg} are the same file, so every sentence would "
+                         f"have both labels; give the negative sentences' file to --{which}-neg")
+    return read_polarity(pos, neg, args.encoding), f"--{which}-pos {pos} / --{which}-neg {neg}"
 
 
 def data_source(args: argparse.Namespace) -> str:

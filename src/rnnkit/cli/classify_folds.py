@@ -47,7 +47,8 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         if model is not None:  # process 0 tests, and tells the others
             m = scores(model, enc, [examples[i] for i in test_idx])
             m = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
-            print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%", flush=True)
+            print(f"fold {fold + 1}/{args.folds}: accuracy {100 * m['accuracy']:.2f}%, macro-F1 "
+                  f"{100 * m['macro_f1']:.2f}", flush=True)
         return group.broadcast(m)
 
     from rnnkit.train.run_lock import run_lock
@@ -72,7 +73,8 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         if group.rank == 0:
             record_results(run, {"folds": args.folds, "fold_seed": args.fold_seed}, res)
     print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
-          f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f}")
+          f"(std {100 * res.std['accuracy']:.2f}), macro-F1 {100 * res.mean['macro_f1']:.2f} "
+          f"(std {100 * res.std['macro_f1']:.2f})")
     if group.rank == 0:
         print(f"models, one a fold: {model_file(run / 'fold1')} to {model_file(run / f'fold{args.folds}')}",
               file=sys.stderr)

@@ -29,7 +29,8 @@ def register(groups) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors)")
-    p.add_argument("data", help="file to evaluate on, in the format the model was trained on")
+    p.add_argument("data", nargs="?", help="file to evaluate on, in the format the model was trained on (a "
+                                           "classifier: or --pos FILE --neg FILE)")
     p.add_argument("--batch-size", type=positive_int, default=1,
                    help="language models: parallel streams (1 scores every token exactly; more is faster)")
     p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
@@ -56,8 +57,8 @@ _PARSER: argparse.ArgumentParser | None = None
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
                  "length_norm": "--length-norm", "max_len": "--max-len", "min_len": "--min-len",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
-                 "header": "--header"}
-_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header"},
+                 "header": "--header", "pos": "--pos", "neg": "--neg"}
+_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"},
           "seq2seq": {"ref", "beam", "length_norm", "max_len", "min_len", "replace_unk", "bleu_tokenize", "columns"}}
 
 
@@ -108,6 +109,8 @@ def evaluate(args) -> int:
         kind2 = NGRAM_KIND if is_ngram(args.interpolate) else \
             (ckpt.load_meta(args.interpolate).get("task") or {}).get("model")
     refuse_foreign_options(args, kind, kind2)
+    if args.data is None and kind != "classifier":  # a classifier may be given a polarity pair instead
+        raise ValueError(f"no DATA to evaluate {args.model} on: give the file after the model")
     return EVALUATORS[kind](args.model, args.data, args)
 
 

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
+from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tagging import describe
 from rnnkit.cli.tagging_data import conllu_reason, read_data
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn
-from rnnkit.data.files import check_output_path
-from rnnkit.errors import DataError, describe_encode_error, os_problem
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, LoadedTagger, format_predictions, raw_sentences
@@ -69,32 +67,6 @@ def _read_input(args: argparse.Namespace) -> str:
     return read_input(args.input, args.encoding)[0]
 
 
-def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an --output that cannot be written before any tagging, or that is the model or the input
-    (tagging a gold CoNLL-U file into itself would replace its gold tags with the predictions)."""
-    if args.output:
-        check_output_path(args.output, "--output", make_folders=True,
-                          inputs=[getattr(args, "model", None), getattr(args, "input", None)])
-
-
-def _write_output(args: argparse.Namespace, blocks: Iterable[str]) -> None:
-    """The output text, block by block: to --output (atomically, compressed by its name) or to stdout,
-    each block written as soon as it is made."""
-    if args.output:
-        from rnnkit.data.files import write_text_blocks
-
-        try:
-            write_text_blocks(args.output, blocks, args.encoding)  # .gz/.xz compressed by name, as inputs are read
-        except UnicodeEncodeError as exc:
-            raise DataError(f"--output {args.output}: {describe_encode_error(exc)}") from None
-        except OSError as exc:
-            raise OSError(f"--output {args.output}: cannot write ({os_problem(exc)}); choose another file") from None
-    else:
-        for block in blocks:
-            sys.stdout.write(block)
-            sys.stdout.flush()
-
-
 def _blocks(lines: list[str]) -> Iterator[list[str]]:
     """``lines`` BLOCK at a time: predicted and written a block at a time, so that neither the model's
     arrays nor the output of a long file are held whole."""
@@ -109,7 +81,7 @@ def tag(args: argparse.Namespace) -> int:
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
     tag_confidence.check_options(args, loaded)
-    _check_output(args)
+    check_output(args)
 
     def formatted(data, spec):  # the predictions, or with --probs, --nbest or --spans the probabilities too
         if tag_confidence.wanted(args):
@@ -131,7 +103,7 @@ def tag(args: argparse.Namespace) -> int:
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
-        _write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines))))
+        write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines))))
         return 0
     spec = (loaded.spec if loaded.spec.format == args.format
             else DataSpec(args.format, "upos" if args.format == "conllu" else -1))
@@ -145,7 +117,7 @@ def tag(args: argparse.Namespace) -> int:
                          format_from="model" if loaded.spec.format == args.format else "option")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     blocks = (data.block(a, a + BLOCK) for a in range(0, len(data.words), BLOCK))
-    _write_output(args, (formatted(part, spec) for part in blocks))
+    write_output(args, (formatted(part, spec) for part in blocks))
     return 0
 
 
@@ -156,7 +128,7 @@ def segment(args: argparse.Namespace) -> int:
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
-    _check_output(args)
+    check_output(args)
     lines = text_lines(_read_input(args))
     conllu = conllu_reason(lines)
     if conllu:  # its ID, FORM, LEMMA ... columns would be segmented as one run of text a line
@@ -172,7 +144,7 @@ def segment(args: argparse.Namespace) -> int:
     def segmented(block: list[str]) -> str:
         return "".join(" ".join(words) + "\n" for words in segment_lines(loaded, block))
 
-    _write_output(args, map(segmented, _blocks(lines)))
+    write_output(args, map(segmented, _blocks(lines)))
     return 0
 
 

@@ -133,7 +133,10 @@ def classify_trees(args: argparse.Namespace) -> int:
     from rnnkit.data.trees import parse_trees
     from rnnkit.treenet.task import load_treenet
 
+    from rnnkit.cli.output import check_output, write_output
+
     model, enc = load_treenet(args.model)
+    check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, name = read_input(args.input, args.encoding)
     lines = text_lines(text)
     # one per non-blank line; blank lines only: nothing to classify, each answered by a blank line, as
@@ -148,8 +151,7 @@ def classify_trees(args: argparse.Namespace) -> int:
             shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in enumerate(p)) if args.probs else ""
             rows.append(f"{int(p.argmax())}{shown}\t{t.text()}")
     found = iter(rows)  # a blank input line gives an empty output line, so line k answers line k
-    sys.stdout.write("".join((next(found) if line.strip() else "") + "\n" for line in lines))
-    sys.stdout.flush()
+    write_output(args, ["".join((next(found) if line.strip() else "") + "\n" for line in lines)])
     return 0
 
 

@@ -13,7 +13,10 @@ Cross-entropy over N = T*B tokens with targets t_n and weights w_n:
     dloss/dz_nv = w_n * (softmax(z_n)_v - [v == t_n])
 
 with ``w_n = mask_n`` for ``reduction="sum"`` and ``w_n = mask_n / sum_k mask_k`` for "mean" (the
-mean over unmasked tokens only; 0 if every token is masked, with zero gradient).
+mean over unmasked tokens only; 0 if every token is masked, with zero gradient).  Class weights
+``weight`` (V,) (a rare class counted more) scale each position by its target's weight, as
+``torch.nn.functional.cross_entropy(weight=...)`` does: ``w_n = mask_n * weight[t_n]`` for "sum", and
+for "mean" that divided by ``sum_k mask_k * weight[t_k]`` (torch's normalisation, not the count).
 """
 from __future__ import annotations
 
@@ -116,10 +119,27 @@ def check_targets(targets: object, mask: object, shape: tuple[int, ...], vocab_s
     return t, keep
 
 
-def token_weights(logits: np.ndarray, targets: object, mask: object,
-                  reduction: str) -> tuple[np.ndarray, np.ndarray]:
+def check_class_weights(weight: object, num_classes: int) -> np.ndarray:
+    """``weight`` as a float64 array (V,) of finite numbers >= 0, not all 0; ValueError or TypeError otherwise."""
+    if isinstance(weight, (str, bytes)) or not hasattr(weight, "__len__"):
+        raise TypeError(f"Expected weight as a sequence or array of {num_classes} class weights, got "
+                        f"{type(weight).__name__}{torch_hint(weight)}")
+    try:
+        w = np.asarray(weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"Expected weight as numbers, one per class, got {weight!r}") from None
+    if w.shape != (num_classes,):
+        raise ValueError(f"Expected weight of shape ({num_classes},) (one per class), got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
+        raise ValueError(f"Expected class weights finite, >= 0 and not all 0, got {w.tolist()}")
+    return w
+
+
+def token_weights(logits: np.ndarray, targets: object, mask: object, reduction: str,
+                  weight: object = None) -> tuple[np.ndarray, np.ndarray]:
     """Checked flat targets (N,) (masked ones replaced by 0) and the loss weights w_n (N,) in the
-    logits' dtype, as in the module docstring; raises on a bad shape, dtype, target or reduction."""
+    logits' dtype, as in the module docstring; raises on a bad shape, dtype, target, reduction or
+    class weight."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"Expected reduction in {REDUCTIONS}, got {reduction!r}")
     V = logits.shape[-1]
@@ -130,6 +150,8 @@ def token_weights(logits: np.ndarray, targets: object, mask: object,
     else:
         t = np.where(keep, t, 0)  # masked targets may be out of range; any valid index will do
         weights = keep.astype(dtype)  # (N,)
+    if weight is not None:
+        weights *= check_class_weights(weight, V)[t].astype(dtype)  # (N,) masked positions stay 0
     if reduction == "mean":
         count = weights.sum()
         if count > 0:
@@ -144,18 +166,19 @@ def weighted_total(nll: np.ndarray, weights: np.ndarray) -> float:
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None,
-                          reduction: str = "mean") -> tuple[float, CrossEntropyCache]:
+                          reduction: str = "mean", weight: np.ndarray | None = None) -> tuple[float, CrossEntropyCache]:
     """Cross-entropy of ``softmax(logits)`` against integer targets; returns ``(loss, cache)``.
 
     logits: (T, B, V) or (N, V), float32 or float64.  targets: (T, B) or (N,), ints in [0, V).
     mask: same shape as targets, bool or 0/1; masked-out positions count for nothing and may hold
     any integer target (e.g. -1 padding).  reduction: "mean" over unmasked tokens, or "sum".
-    ``loss`` is a Python float.
+    weight: None, or one weight per class (V,) (see the module docstring: "mean" then divides by the
+    targets' summed weights, as torch does).  ``loss`` is a Python float.
     """
     _check_float(logits, "logits")
     if logits.ndim not in (2, 3):
         raise ValueError(f"Expected logits of shape (T, B, V) or (N, V), got {logits.shape}")
-    t, weights = token_weights(logits, targets, mask, reduction)  # (N,), (N,)
+    t, weights = token_weights(logits, targets, mask, reduction, weight)  # (N,), (N,)
     V = logits.shape[-1]
 
     z = logits.reshape(-1, V)  # (N, V), a view when logits are contiguous

@@ -83,6 +83,7 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
 # a model config's field and the train option that sets it, for the messages (the fields every task shares, then
 # the language model's own)
 _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers": "--layers", "cell": "--cell",
+            "class_weights": "--class-weights",
             "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
             "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",

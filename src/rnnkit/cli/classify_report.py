@@ -1,0 +1,54 @@
+"""What ``train classifier --test``, its folds and ``evaluate`` report of a classifier on labelled texts:
+accuracy, macro-F1, the confusion matrix and each class's precision, recall and F1."""
+from __future__ import annotations
+
+from typing import Any
+
+from rnnkit.cli.text_warnings import warn
+from rnnkit.textwidth import display_width, rjust
+
+
+def scores(model: Any, enc: Any, examples: list) -> dict[str, Any]:
+    """Accuracy, macro-F1, the confusion matrix and per-class precision, recall, F1 and support of a model
+    on labelled examples (the classes: the model's labels and any other gold label, sorted)."""
+    from rnnkit.classify.task import predict_proba
+    from rnnkit.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_prf
+
+    probs = predict_proba(model, enc.encode([e.text for e in examples]))
+    pred = [enc.labels[i] for i in probs.argmax(axis=1)]
+    gold = [e.label for e in examples]
+    matrix, labels = confusion_matrix(gold, pred)
+    return {"accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred), "labels": labels,
+            "confusion": matrix.tolist(), "per_class": per_class_prf(gold, pred, labels), "examples": len(gold)}
+
+
+def describe(m: dict[str, Any]) -> str:
+    """Accuracy, macro-F1, the confusion matrix and (where ``m`` has them) each class's precision, recall
+    and F1 as text; labels are padded by display width, so columns headed by Chinese labels (two
+    terminal columns a character) line up."""
+    lines = [f"accuracy {100 * m['accuracy']:.2f}%, macro-F1 {100 * m['macro_f1']:.2f} over {m['examples']:,} texts",
+             "confusion matrix (rows gold, columns predicted):"]
+    width = max(8, *(display_width(str(label)) for label in m["labels"]))
+    lines.append(" " * width + "".join(rjust(str(label), width + 1) for label in m["labels"]))
+    for label, row in zip(m["labels"], m["confusion"]):
+        lines.append(rjust(str(label), width) + "".join(f"{n:>{width + 1}}" for n in row))
+    per_class = m.get("per_class") or {}
+    if per_class:
+        lines.append("per class:")
+    for label, s in per_class.items():
+        lines.append(f"{rjust(str(label), width)}: precision {100 * s['precision']:6.2f}% recall "
+                     f"{100 * s['recall']:6.2f}% F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)")
+    return "\n".join(lines)
+
+
+def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | None = 1) -> None:
+    """Gold labels the model was not trained on can only be counted wrong: say so, with the first line
+    (``first_line``: the line of the first example, 2 after a header; None: no line, for a polarity pair)."""
+    known = set(enc.labels)
+    unknown = [(k, e.label) for k, e in enumerate(examples, start=first_line or 1) if e.label not in known]
+    if unknown:
+        names = sorted({label for _, label in unknown})
+        where = path if first_line is None else f"{path}:{unknown[0][0]}"
+        warn(f"{where}: {len(unknown):,} of {len(examples):,} texts have a label the model was not "
+             f"trained on ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}; it knows "
+             f"{', '.join(map(repr, enc.labels[:10]))}): they are counted as wrong")
