@@ -24,7 +24,7 @@ def epoch_batches(task: Any, seed: int) -> int:
 def schedule_span(cfg: TrainConfig, per_epoch: int) -> tuple[int, str]:
     """(the steps a per-step schedule spans, how they were counted, for messages)."""
     total = cfg.epochs * per_epoch
-    how = f"--epochs {cfg.epochs} of {per_epoch} batches"
+    how = f"--epochs {cfg.epochs} of {per_epoch} batch{'es' if per_epoch != 1 else ''}"
     if cfg.max_steps is not None and cfg.max_steps < total:
         total = cfg.max_steps
         how = f"--max-steps {cfg.max_steps}, fewer than {how}"
