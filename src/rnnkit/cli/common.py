@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.optim import OPTIMIZERS
-from rnnkit.train.config import SCHEDULES, TrainConfig
+from rnnkit.train.config import PER_EPOCH, SCHEDULES, TrainConfig
 
 if TYPE_CHECKING:
     from rnnkit.train.loop_state import LoopState
@@ -162,10 +162,17 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 weight decay on weight matrices (not biases)")
     t.add_argument("--clip", type=nonnegative_float, default=clip, help="clip the global gradient norm (0: no clipping)")
     t.add_argument("--schedule", choices=SCHEDULES, default="none",
-                   help="learning-rate schedule: step, exp, plateau (multiply by --lr-decay when validation stops "
-                        "improving: Mikolov's rule), decay_after (constant for --decay-start epochs, then decay every epoch)")
+                   help="learning-rate schedule.  At each epoch's end: step (multiply by --lr-decay every --step-size "
+                        "epochs), exp (the same every epoch), plateau (when validation stops improving: Mikolov's rule), "
+                        "decay_after (constant for --decay-start epochs, then every epoch).  After every step, over "
+                        "the run's steps (--epochs times the batches of an epoch, or --max-steps if fewer): cosine "
+                        "(cosine annealing from --lr to 0) and linear (straight down to 0); none keeps --lr")
+    t.add_argument("--warmup-steps", type=nonnegative_int, default=0, metavar="N",
+                   help="raise the lr linearly from 0 to --lr over the first N steps, then follow --schedule none, "
+                        "cosine or linear (whose decay then fills the steps after the warmup); fewer than the run's "
+                        "steps")
     t.add_argument("--lr-decay", type=decay, default=None,
-                   help="factor the schedule multiplies the lr by (default 0.5; needs --schedule)")
+                   help="factor the step, exp, plateau and decay_after schedules multiply the lr by (default 0.5)")
     t.add_argument("--decay-start", type=nonnegative_int, default=4, help="decay_after: epochs before the decay starts")
     t.add_argument("--step-size", type=positive_int, default=1, help="step: epochs between decays")
     t.add_argument("--average", type=decay, default=None, metavar="DECAY",
@@ -199,10 +206,13 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     if (args.momentum or given(args, "momentum")) and args.optimizer not in ("sgd", "rmsprop"):
         raise ValueError(f"--momentum applies to --optimizer sgd or rmsprop, not {args.optimizer} (Adam's and "
                          "AdaDelta's running averages take its place): leave --momentum out or change --optimizer")
-    if args.lr_decay is not None and args.schedule == "none":
-        raise ValueError("--lr-decay is the factor of a learning-rate schedule, and --schedule is none: add "
-                         "--schedule exp, step, plateau or decay_after, or leave --lr-decay out")
+    if args.lr_decay is not None and args.schedule not in PER_EPOCH:
+        raise ValueError(f"--lr-decay is the factor of a learning-rate schedule, and --schedule is {args.schedule} "
+                         "(which has none): add --schedule exp, step, plateau or decay_after, or leave --lr-decay out")
     refuse_unused(args, [
+        ("--warmup-steps", args.schedule in PER_EPOCH, f"with --schedule {args.schedule}, which changes the lr at "
+                                                       "epoch ends (a warmup goes with the per-step schedules): give "
+                                                       "--schedule none, cosine or linear"),
         ("--decay-start", args.schedule != "decay_after", f"with --schedule {args.schedule} (it delays the "
                                                             "decay_after schedule): give --schedule decay_after"),
         ("--step-size", args.schedule != "step", f"with --schedule {args.schedule} (it spaces the step schedule's "
@@ -219,7 +229,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         args.lr = USUAL_LR[args.optimizer]  # the command's default rate is its default optimizer's (sgd 1.0 for Adam diverged)
     return TrainConfig(
         epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule,
+        weight_decay=args.weight_decay, clip=args.clip or None, schedule=args.schedule, warmup_steps=args.warmup_steps,
         lr_decay=0.5 if args.lr_decay is None else args.lr_decay,
         decay_start=args.decay_start, step_size=args.step_size, patience=args.patience, average=args.average,
         checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes or None,

@@ -8,6 +8,9 @@
 or, the same step with the clipping folded into plain SGD's learning rate (one pass fewer)::
 
     opt.step(grads, grad_scale=clip_coefficient(grad_norm(grads), max_norm=5.0))
+
+Schedules set ``opt.lr``: once an epoch (StepLR, ExponentialLR, DecayAfter, HalveOnPlateau) or after
+every step (LinearLR, CosineAnnealingLR, LambdaLR, LinearWarmup, schedule_with_warmup).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from rnnkit.optim.clip import clip_coefficient, clip_grad_norm, clip_grad_value,
 from rnnkit.optim.rmsprop import RMSprop
 from rnnkit.optim.schedules import DecayAfter, ExponentialLR, HalveOnPlateau, StepLR
 from rnnkit.optim.sgd import SGD
+from rnnkit.optim.step_schedules import CosineAnnealingLR, LambdaLR, LinearLR, LinearWarmup, schedule_with_warmup
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
@@ -48,9 +52,13 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "CosineAnnealingLR",
     "DecayAfter",
     "ExponentialLR",
     "HalveOnPlateau",
+    "LambdaLR",
+    "LinearLR",
+    "LinearWarmup",
     "OPTIMIZERS",
     "Optimizer",
     "ParameterAverage",
@@ -63,4 +71,5 @@ __all__ = [
     "grad_norm",
     "make_optimizer",
     "matrices_only",
+    "schedule_with_warmup",
 ]

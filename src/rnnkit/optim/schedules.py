@@ -34,19 +34,23 @@ def _check_count(name: str, value: Any, low: int) -> int:
 
 
 class _Schedule:
-    """Holds the optimizer, the base rate and the epoch counter; saves the fields in ``fields``."""
+    """Holds the optimizer, the base rate and the counter named ``counter`` (completed epochs here, completed
+    steps in :mod:`rnnkit.optim.step_schedules`); saves the fields in ``fields``."""
 
     fields: tuple[str, ...] = ("epoch", "base_lr")
+    counter = "epoch"
+    #: whether the training loop calls step() after every optimizer step (True) or at each epoch's end
+    per_step = False
 
     def __init__(self, optimizer: Any) -> None:
         if not hasattr(optimizer, "lr"):
             raise TypeError(f"Expected an optimizer with an lr attribute, got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.base_lr = float(optimizer.lr)
-        self.epoch = 0
+        setattr(self, self.counter, 0)
 
     def _check(self) -> None:
-        self.epoch = _check_count("epoch", self.epoch, 0)
+        setattr(self, self.counter, _check_count(self.counter, getattr(self, self.counter), 0))
         self.base_lr = check_number("base_lr", self.base_lr, low=0.0)
 
     def state_dict(self) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rnnkit.fielddoc import fields_in_doc
-from rnnkit.optim import OPTIMIZERS, DecayAfter, ExponentialLR, HalveOnPlateau, StepLR
+from rnnkit.optim import OPTIMIZERS, DecayAfter, ExponentialLR, HalveOnPlateau, StepLR, schedule_with_warmup
 
-SCHEDULES = ("none", "step", "exp", "plateau", "decay_after")
+SCHEDULES = ("none", "step", "exp", "plateau", "decay_after", "cosine", "linear")
+PER_EPOCH = ("step", "exp", "plateau", "decay_after")  # step() at each epoch's end; the others after every step
 
 
 @fields_in_doc
@@ -23,8 +24,10 @@ class TrainConfig:
     momentum: float = 0.0  # SGD / RMSprop momentum
     weight_decay: float = 0.0  # L2 on parameters with 2+ axes (matrices and embedding tables); biases skipped
     clip: float | None = 5.0  # clip the global gradient norm to this; None = no clipping
-    schedule: str = "none"  # none, step, exp, plateau (halve on plateau), decay_after (Zaremba)
-    lr_decay: float = 0.5  # the factor every schedule multiplies the lr by
+    schedule: str = "none"  # none, step, exp, plateau (halve on plateau), decay_after (Zaremba) change the lr
+    #   at epoch ends; cosine (to 0) and linear (to 0) after every step, over the run's steps
+    warmup_steps: int = 0  # raise the lr linearly from 0 over this many steps (schedule none, cosine or linear)
+    lr_decay: float = 0.5  # the factor the per-epoch schedules (step, exp, plateau, decay_after) multiply the lr by
     decay_start: int = 4  # decay_after: epochs at the initial lr before decaying every epoch
     step_size: int = 1  # step: decay every step_size epochs
     average: float | None = None  # keep an exponential moving average of the weights with this decay
@@ -75,9 +78,19 @@ class TrainConfig:
         if self.momentum and self.optimizer.lower() not in ("sgd", "rmsprop"):
             raise ValueError(f"Expected momentum 0 with optimizer {self.optimizer!r} (momentum is SGD's and RMSprop's; "
                              f"Adam's and AdaDelta's running averages take its place), got {self.momentum}")
-        if self.schedule == "none" and self.lr_decay != 0.5:
-            raise ValueError(f"Expected lr_decay only with a schedule (it is the factor a schedule multiplies the lr "
-                             f"by), got {self.lr_decay} with schedule 'none'")
+        if self.schedule not in PER_EPOCH and self.lr_decay != 0.5:
+            raise ValueError(f"Expected lr_decay only with a schedule step, exp, plateau or decay_after (it is the "
+                             f"factor they multiply the lr by), got {self.lr_decay} with schedule {self.schedule!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"Expected warmup_steps >= 0, got {self.warmup_steps}")
+        if self.warmup_steps and self.schedule in PER_EPOCH:
+            raise ValueError(f"Expected warmup_steps 0 with schedule {self.schedule!r} (a warmup goes with the "
+                             f"per-step schedules none, cosine and linear), got {self.warmup_steps}")
+
+    @property
+    def per_step(self) -> bool:
+        """Whether the schedule changes the lr after every step (cosine, linear, or a warmup), over the run's steps."""
+        return self.schedule in ("cosine", "linear") or (self.schedule == "none" and self.warmup_steps > 0)
 
     def _check_optimizer_options(self) -> None:
         """Names the optimizer takes, other than those TrainConfig sets itself; tuples kept as lists (JSON)."""
@@ -105,8 +118,8 @@ class TrainConfig:
         are kept as Python's, which a checkpoint's JSON holds (np.float32 failed at the first checkpoint)."""
         optional = {"patience", "checkpoint_steps", "max_steps", "clip", "average", "checkpoint_minutes"}  # or None
         for names, kind, plain, what in (
-                (("epochs", "decay_start", "step_size", "log_every", "seed", "patience", "checkpoint_steps",
-                  "max_steps"), numbers.Integral, int, "an integer"),
+                (("epochs", "warmup_steps", "decay_start", "step_size", "log_every", "seed", "patience",
+                  "checkpoint_steps", "max_steps"), numbers.Integral, int, "an integer"),
                 (("lr", "momentum", "weight_decay", "lr_decay", "clip", "average", "checkpoint_minutes"), numbers.Real,
                  float, "a number")):
             for name in names:
@@ -117,8 +130,16 @@ class TrainConfig:
                     raise TypeError(f"Expected {name} to be {what}, got {type(value).__name__} {value!r}")
                 setattr(self, name, plain(value))
 
-    def make_schedule(self, optimizer: Any) -> Any:
-        """The learning-rate schedule ``schedule`` names, over ``optimizer`` (None for "none")."""
+    def make_schedule(self, optimizer: Any, total_steps: int | None = None) -> Any:
+        """The learning-rate schedule ``schedule`` names, over ``optimizer`` (None for "none" without warmup).
+        A per-step one (:attr:`per_step`) needs the run's ``total_steps``: :func:`~rnnkit.optim.schedule_with_warmup`
+        over them."""
+        if self.per_step:
+            if total_steps is None:
+                raise ValueError(f"Expected total_steps for schedule {self.schedule!r} with warmup_steps "
+                                 f"{self.warmup_steps}: it spans the run's steps")
+            kind = "constant" if self.schedule == "none" else self.schedule
+            return schedule_with_warmup(optimizer, kind, self.warmup_steps, total_steps)
         if self.schedule == "step":
             return StepLR(optimizer, self.step_size, self.lr_decay)
         if self.schedule == "exp":

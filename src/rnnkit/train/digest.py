@@ -114,8 +114,8 @@ def _short(value: Any) -> str:
 
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
-FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "schedule", "lr_decay", "decay_start",
-                   "step_size", "seed", "frozen", "average", "optimizer_options")
+FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "schedule", "warmup_steps", "lr_decay",
+                   "decay_start", "step_size", "seed", "frozen", "average", "optimizer_options")
 
 
 def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config: dict[str, Any],
@@ -167,11 +167,15 @@ def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
     if st.stopped_early:
         return (done + f"had stopped early after epoch {st.epoch} ({st.bad_epochs} epochs without improvement); "
                 "nothing to train: give a larger --patience to go on")
+    # a cosine or linear schedule has run its course over the run's steps, which a resume may not stretch
+    ended = (f"its --schedule {cfg.schedule} has ended (a new run without --resume trains longer)"
+             if getattr(cfg, "schedule", None) in ("cosine", "linear") else None)
     if st.epoch >= cfg.epochs:
         epochs = "its 1 epoch" if st.epoch == 1 else f"its {st.epoch} epochs"
-        return done + f"had finished {epochs}; nothing to train: give --epochs above {st.epoch} to go on"
+        return done + f"had finished {epochs}; nothing to train: {ended or f'give --epochs above {st.epoch} to go on'}"
     if cfg.max_steps is not None and st.step >= cfg.max_steps:
-        return done + f"has taken its {st.step} steps; nothing to train: give a larger --max-steps to go on"
+        more = ended or "give a larger --max-steps to go on"
+        return done + f"has taken its {st.step} steps; nothing to train: {more}"
     return f"resumed from {checkpoint} at epoch {st.epoch + 1}, step {st.step}"
 
 

@@ -49,6 +49,7 @@ from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress, format_metric
 from rnnkit.train.run_checkpoint import loop_record, loop_state, model_arrays, read_last, run_arrays
 from rnnkit.train.run_lock import make_run_folder, run_lock
+from rnnkit.train.run_schedule import last_step_lr, run_span, span_problem
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
 LAST = "last.safetensors"
@@ -96,7 +97,8 @@ class Trainer:
             raise ValueError(f"Expected frozen parameters among the model's ({', '.join(list(task.params)[:6])}, ...), "
                              f"got {unknown}")
         self.optimizer = make_optimizer(config.optimizer, task.params, **kw)
-        self.schedule = config.make_schedule(self.optimizer)
+        self.span = run_span(task, config)  # (steps, how counted) a per-step schedule spans; None: per epoch
+        self.schedule = config.make_schedule(self.optimizer, None if self.span is None else self.span[0])
         self.average = None if config.average is None else ParameterAverage(task.params, config.average)
         self.rng = np.random.default_rng(config.seed)  # batches (jitter, shuffling); and steps in one process
         # each process's own draws in its steps (dropout masks over its streams)
@@ -133,6 +135,7 @@ class Trainer:
             "run_options": self.run_options,
             "optimizer": opt["meta"],
             "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "schedule_steps": None if self.span is None else self.span[0],
             "rng": ckpt.rng_state(self.rng),
             "processes": self.group.size,
             "blas_threads": blas_threads(),  # float32 sums' order depends on it: said on --resume if it changes
@@ -155,6 +158,7 @@ class Trainer:
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
         as_saved = json.loads(json.dumps({"task": self.task.meta(), "config": self.config.to_dict()}))  # tuples: lists
         problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest, self.run_options)
+        problem = problem or (self.span and span_problem(self.config, meta.get("schedule_steps"), *self.span))
         if problem:
             raise CheckpointError(f"{path}: {problem}")
         self.resumed_threads = meta.get("blas_threads")  # absent from checkpoints written before it was kept
@@ -270,7 +274,7 @@ class Trainer:
             epoch = st.epoch + 1  # 1-based for people
             self.progress.start_epoch(epoch, total, done=0)
             epoch_start = time.monotonic()
-            hint = divergence_hint(self.optimizer.lr, cfg.clip)  # what a blow-up's message suggests
+            hint = divergence_hint(cfg.lr if self.span else self.optimizer.lr, cfg.clip)  # a blow-up's cure (peak lr)
             drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 if cfg.max_steps is not None and st.step >= cfg.max_steps:
@@ -303,19 +307,22 @@ class Trainer:
                 check_finite(st.step + 1, res.loss, res.grads if norm is None or not math.isfinite(norm) else None,
                              explode_threshold=limit, hint=hint)
                 # clipping by global norm, applied by the step (plain SGD folds it into its learning rate)
+                lr = self.optimizer.lr  # this step's: a per-step schedule sets the next one's below
                 with np.errstate(over="ignore", invalid="ignore"):  # an overflowing update: named at the next step
                     self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0)
                 st.step += 1
+                if self.span and self.schedule.step_count < self.span[0]:  # beyond its span: its final rate
+                    self.schedule.step()
                 if self.average is not None:
                     self.average.update(st.step)
                 st.cursor = cursor
                 self.carry = res.carry
                 st.epoch_loss += res.loss * res.units
                 st.epoch_units += res.units
-                self.progress.update(res.units, res.loss, self.optimizer.lr)
+                self.progress.update(res.units, res.loss, lr)
                 if st.step % cfg.log_every == 0:
                     self._log({"type": "train", "epoch": epoch, "step": st.step, "loss": res.loss,
-                               "lr": self.optimizer.lr, "grad_norm": norm})
+                               "lr": lr, "grad_norm": norm})
                 due = (cfg.checkpoint_steps and st.step % cfg.checkpoint_steps == 0) or (
                     cfg.checkpoint_minutes and time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes)
                 if cfg.checkpoint_minutes and self.group.size > 1:
@@ -345,7 +352,7 @@ class Trainer:
         with contextlib.nullcontext() if self.average is None else self.average.swapped():
             metrics = validate(self.task, self.group)  # several processes: each its part of the validation data
         valid_seconds = time.monotonic() - t0
-        lr = self.optimizer.lr
+        lr = last_step_lr(self.schedule, self.optimizer, st.step)  # the epoch's (its last step's, per step)
         val = float(criterion(self.task, metrics))
         improved = val < st.best
         if improved:
@@ -370,7 +377,7 @@ class Trainer:
         st.epoch_loss = 0.0
         st.epoch_units = 0
         self.carry = None
-        if self.schedule is not None:
+        if self.schedule is not None and not self.schedule.per_step:
             if isinstance(self.schedule, HalveOnPlateau):
                 if not math.isnan(val):
                     self.schedule.step(val)
