@@ -345,6 +345,8 @@ def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask):
         m.bridge_c = nn.Linear(Hk, L * H)
     _torch_decoder(torch, m, cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, H, L, cfg.input_feeding,
                    Hk if cfg.attention != "none" else 0)
+    if cfg.tie_weights:  # one Parameter in both places: autograd sums the gradients of its two uses
+        m.output.weight = m.tgt_embedding.weight
     m.attention = nn.Module()
     for k, v in params.items():
         if k.startswith("attention."):

@@ -1,6 +1,7 @@
 """``--embeddings FILE`` and ``--freeze-embeddings``: start a word embedding from pretrained vectors.
 
-Shared by ``rnnkit train classifier``, ``train tagger``, ``train tree`` and ``train lm``.  The vectors' size sets
+Shared by ``rnnkit train classifier``, ``train tagger``, ``train tree`` and ``train lm``; ``train seq2seq``
+reads a file per side through the same functions (:mod:`rnnkit.cli.seq2seq_pretrained`).  The vectors' size sets
 the embedding size (``--embed`` may be left out, or must agree); every vocabulary word found in the
 file (as it is, else lowercased) starts from its vector, the rest from the model's random
 initialisation.  With ``--freeze-embeddings`` the whole table stays as it starts, the random rows
@@ -61,9 +62,14 @@ def add_extend_option(group: argparse._ArgumentGroup, files: str = "--valid and 
 def embeddings_option(args: argparse.Namespace) -> dict[str, Any]:
     """``{"--embeddings": ...}``, the vectors a run started from, for ``--resume`` to refuse another file (it
     said it read them, then restored the checkpoint's weights): the file's name and size, or None."""
-    if not getattr(args, "embeddings", None):
-        return {"--embeddings": None}
-    return {"--embeddings": f"{os.path.basename(args.embeddings)} ({os.path.getsize(args.embeddings):,} bytes)"}
+    return file_option("--embeddings", getattr(args, "embeddings", None))
+
+
+def file_option(option: str, path: str | None) -> dict[str, Any]:
+    """``{option: "name (size bytes)"}`` of a vectors file, or ``{option: None}`` without one."""
+    if not path:
+        return {option: None}
+    return {option: f"{os.path.basename(path)} ({os.path.getsize(path):,} bytes)"}
 
 
 def read_pretrained(args: argparse.Namespace, tokens: Sequence[str]) -> WordVectors | None:
@@ -72,21 +78,27 @@ def read_pretrained(args: argparse.Namespace, tokens: Sequence[str]) -> WordVect
         raise ValueError("--freeze-embeddings needs --embeddings FILE (there is nothing pretrained to freeze)")
     if not args.embeddings:
         return None
-    global _LAST
-    wanted = wanted_words(tokens)
-    try:
-        st = os.stat(args.embeddings)
-        key: tuple = (os.path.abspath(args.embeddings), st.st_size, st.st_mtime_ns)
-    except OSError:
-        key = ()  # read_vectors names the problem
-    if key and _LAST is not None and _LAST[0] == key and wanted <= _LAST[1]:
-        vectors = _LAST[2]
-    else:
-        vectors = read_vectors(args.embeddings, wanted)
-        _LAST = (key, frozenset(wanted), vectors)
+    vectors = read_vectors_for(args.embeddings, tokens)
     if args.embed is not None and args.embed != vectors.dim:
         raise ValueError(f"--embed {args.embed} does not match the {vectors.dim}-dimensional vectors in "
                          f"{args.embeddings}; leave --embed out or set it to {vectors.dim}")
+    return vectors
+
+
+def read_vectors_for(path: str, tokens: Sequence[str]) -> WordVectors:
+    """The vectors of ``path`` for these vocabulary tokens (as they are, and lowercased); the last file
+    read is kept, so a second call for the same file and no new words reads nothing."""
+    global _LAST
+    wanted = wanted_words(tokens)
+    try:
+        st = os.stat(path)
+        key: tuple = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = ()  # read_vectors names the problem
+    if key and _LAST is not None and _LAST[0] == key and wanted <= _LAST[1]:
+        return _LAST[2]
+    vectors = read_vectors(path, wanted)
+    _LAST = (key, frozenset(wanted), vectors)
     return vectors
 
 
@@ -125,16 +137,26 @@ def apply_pretrained(args: argparse.Namespace, params: dict[str, np.ndarray], to
     training configuration (with the table frozen under ``--freeze-embeddings``)."""
     if vectors is None:
         return cfg
-    cov = fill_embedding(params[EMBEDDING], tokens, vectors)
+    unit = "characters" if getattr(args, "level", "word") == "char" else "words"
+    fill_pretrained(params[EMBEDDING], tokens, vectors, args.embeddings, unit, args.freeze_embeddings)
+    return freeze(cfg, (EMBEDDING,)) if args.freeze_embeddings else cfg
+
+
+def fill_pretrained(table: np.ndarray, tokens: Sequence[str], vectors: WordVectors, path: str, unit: str = "words",
+                    frozen: bool = False, label: str = "embeddings") -> None:
+    """Fill ``table`` (V, E) from the vectors read from ``path``, and say (as ``label: ...``) how many of the
+    vocabulary's ``unit`` (words, characters) were found, warning when none was."""
+    cov = fill_embedding(table, tokens, vectors)
     skipped = f"; {vectors.skipped:,} entries with a word that is not UTF-8 skipped" if vectors.skipped else ""
-    what = "characters" if getattr(args, "level", "word") == "char" else "words"
-    print(f"embeddings: {cov.found:,} of {cov.total:,} vocabulary {what} have a vector in {args.embeddings} "
+    print(f"{label}: {cov.found:,} of {cov.total:,} vocabulary {unit} have a vector in {path} "
           f"({100 * cov.found / max(1, cov.total):.1f}%, {cov.lowercased:,} of them lowercased; {vectors.entries:,} "
           f"vectors of size {vectors.dim} in the file{skipped}); the others start random"
-          + (", and the table is frozen" if args.freeze_embeddings else ""), file=sys.stderr)
+          + (", and the table is frozen" if frozen else ""), file=sys.stderr)
     if cov.found == 0:
-        warn(f"no vocabulary word has a vector in {args.embeddings}, so the embeddings are all random: are the "
+        warn(f"no vocabulary word has a vector in {path}, so the {label} are all random: are the "
              "vectors of another language, or of another tokenisation (a vocabulary of characters, --level char)?")
-    if args.freeze_embeddings:
-        return dataclasses.replace(cfg, frozen=tuple(cfg.frozen) + (EMBEDDING,))
-    return cfg
+
+
+def freeze(cfg: TrainConfig, names: Sequence[str]) -> TrainConfig:
+    """``cfg`` with the parameters ``names`` kept fixed as well (``TrainConfig.frozen``)."""
+    return dataclasses.replace(cfg, frozen=tuple(cfg.frozen) + tuple(names))

@@ -30,6 +30,7 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
+from rnnkit.cli import seq2seq_pretrained as pretrained
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
 from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, describe, score_files
@@ -79,7 +80,9 @@ def register(groups) -> None:
     m.add_argument("--no-input-feeding", action="store_true", help="do not feed h~_{t-1} to the decoder")
     m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
-    m.add_argument("--embed", type=positive_int, default=128, help="embedding size (both sides)")
+    m.add_argument("--embed", type=positive_int, default=128,
+                   help="embedding size of both sides, or of the side without --src-embeddings / --tgt-embeddings "
+                        "(vectors set their side's size)")
     m.add_argument("--hidden", type=positive_int, default=256, help="decoder hidden units")
     m.add_argument("--encoder-hidden", type=positive_int, default=None,
                    help="encoder units per direction (default: --hidden / directions, so dot attention works)")
@@ -90,6 +93,7 @@ def register(groups) -> None:
                         "(AWD-LSTM; default: 0)")
     m.add_argument("--sampling-rate", type=rate, default=0.0,
                    help="scheduled sampling: feed the model's own previous token with this probability")
+    pretrained.add_options(m)
     b = p.add_argument_group("batching and validation")
     b.add_argument("--batch-size", type=positive_int, default=64, help="sentence pairs per batch (bucketed by length)")
     b.add_argument("--eval-batch-size", type=positive_int, default=128, help="sentences per validation / test batch")
@@ -174,15 +178,19 @@ def check_model_options(args: argparse.Namespace) -> None:
                          f"defaults to --hidden{' / 2' if dirs == 2 else ''})")
 
 
-def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.random.Generator) -> Seq2Seq:
+def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.random.Generator,
+                embed: tuple[int, int] | None = None) -> Seq2Seq:
+    """The model of the options; ``embed``: the (source, target) embedding sizes, else --embed for both."""
     dirs = 1 if args.unidirectional else 2
     enc_hidden = args.encoder_hidden or max(1, args.hidden // dirs)
+    src_embed, tgt_embed = embed or (args.embed, args.embed)
     cfg = Seq2SeqConfig(src_vocab_size=src_size, tgt_vocab_size=tgt_size, cell=args.cell,
-                        src_embedding_dim=args.embed, tgt_embedding_dim=args.embed, encoder_hidden_size=enc_hidden,
+                        src_embedding_dim=src_embed, tgt_embedding_dim=tgt_embed, encoder_hidden_size=enc_hidden,
                         decoder_hidden_size=args.hidden, encoder_layers=args.layers, decoder_layers=args.layers,
                         bidirectional=not args.unidirectional, attention=args.attention,
                         attention_size=args.attention_size or args.hidden,
-                        input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop)
+                        input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop,
+                        tie_weights=getattr(args, "tie", False))
     return Seq2Seq(cfg, rng)
 
 
@@ -192,6 +200,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
 
     cfg = train_config_from_args(args)
     check_model_options(args)  # before the data are read: a wrong combination fails at once
+    pretrained.check_options(args)
     if args.select_by == "bleu" and not args.valid:  # also where --select-by was not written (a library caller)
         raise ValueError("--select-by bleu has no effect without --valid (it chooses best.safetensors by validation "
                          "BLEU): give --valid, or leave --select-by out")
@@ -253,8 +262,12 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     if valid is not None:
         print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
               f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)
+    vectors = pretrained.read(args, src_vocab.tokens, tgt_vocab.tokens)
     with blas_threads(args):
-        model = build_model(args, len(src_vocab), len(tgt_vocab), np.random.default_rng(cfg.seed))
+        model = build_model(args, len(src_vocab), len(tgt_vocab), np.random.default_rng(cfg.seed),
+                            pretrained.embedding_sizes(args, vectors))
+        units = ["characters" if t.level == "char" else "words" for t in (src_tok, tok)]
+        cfg = pretrained.apply(args, model, (src_vocab.tokens, tgt_vocab.tokens), units, vectors, cfg)
         task = Seq2SeqTask(
             model, encode_pairs(kept, src_vocab, tgt_vocab),
             None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab),
@@ -273,7 +286,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if valid is not None and args.bleu_sentences > 0:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
-        done = fit(task, cfg, args.run_dir, args.resume, args.train, show_ppl=True)
+        done = fit(task, cfg, args.run_dir, args.resume, args.train, show_ppl=True,
+                   options=pretrained.run_options(args))
         if done is None:  # a process other than 0 of several: process 0 reports
             return 0
         best = done[1]

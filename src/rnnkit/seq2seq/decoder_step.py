@@ -32,6 +32,10 @@ reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V
 ``decoder.weight_ih_l{k}`` (G*H, D_k), ``decoder.weight_hh_l{k}`` (G*H, H), ``decoder.bias_ih_l{k}``,
 ``decoder.bias_hh_l{k}``, ``attention.*``, ``combine.weight`` (H, Hk + H), ``combine.bias`` (H,),
 ``output.weight`` (V, H), ``output.bias`` (V,).
+
+With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
+embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient
+is the sum of its two uses, dE = (rows scattered from the fed ids) + dW_o (as in :mod:`rnnkit.lm.model`).
 """
 from __future__ import annotations
 
@@ -72,6 +76,7 @@ class DecoderSpec:
     input_feeding: bool
     dropout: float
     weight_drop: float = 0.0  # DropConnect on every decoder.weight_hh_l{k}, one mask per teacher-forced pass
+    tie_weights: bool = False  # the output layer's weight is tgt_embedding.weight (needs E == H)
 
 
 class Memory(NamedTuple):
@@ -108,9 +113,16 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     Dc = H + (spec.memory_size if spec.attention != "none" else 0)
     p["combine.weight"] = rng.uniform(-1 / np.sqrt(Dc), 1 / np.sqrt(Dc), (H, Dc)).astype(dtype)
     p["combine.bias"] = rng.uniform(-1 / np.sqrt(Dc), 1 / np.sqrt(Dc), (H,)).astype(dtype)
-    p["output.weight"] = rng.uniform(-b, b, (V, H)).astype(dtype)
+    out_w = rng.uniform(-b, b, (V, H)).astype(dtype)  # drawn when tied too: the other parameters start the same
+    if not spec.tie_weights:
+        p["output.weight"] = out_w
     p["output.bias"] = rng.uniform(-b, b, (V,)).astype(dtype)
     return p
+
+
+def output_weight(params: dict[str, np.ndarray], spec: DecoderSpec) -> np.ndarray:
+    """W_o (V, H): ``output.weight``, or with ``tie_weights`` the target embedding (V, E = H) itself."""
+    return params["tgt_embedding.weight" if spec.tie_weights else "output.weight"]
 
 
 def _attn(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -222,9 +234,9 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
     return dfeed, dprev, demb
 
 
-def log_probs(params: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
+def log_probs(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray) -> np.ndarray:
     """log P(y_t | ...) (B, V) from the step's output h~_t (B, H)."""
-    return log_softmax(out @ params["output.weight"].T + params["output.bias"])
+    return log_softmax(out @ output_weight(params, spec).T + params["output.bias"])
 
 
 class TeacherCache(NamedTuple):
@@ -243,11 +255,11 @@ class TeacherCache(NamedTuple):
 NEVER_FED = (PAD_ID, BOS_ID)  # the same ids in every vocabulary rnnkit builds (data.parallel, seq2seq.toy)
 
 
-def _sample(params: dict[str, np.ndarray], out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _sample(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One token per row drawn from the model's own softmax (B,), by inverting the CDF; <pad> and <bos>,
     which decoding never generates (rnnkit.seq2seq.decode), are not drawn either: the softmax is
     renormalised over the other tokens."""
-    probs = softmax(out @ params["output.weight"].T + params["output.bias"])  # (B, V)
+    probs = softmax(out @ output_weight(params, spec).T + params["output.bias"])  # (B, V)
     probs[:, NEVER_FED] = 0.0
     probs /= probs.sum(axis=1, keepdims=True)
     cdf = np.cumsum(probs, axis=1)
@@ -285,19 +297,20 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
             hh_masks.append(scaled_keep_mask(params[name].shape, spec.weight_drop, rng, params[name].dtype))
             params[name] = params[name] * hh_masks[k]  # (G*H, H)
     fed = np.array(tgt_in, dtype=np.int64, copy=True)  # (T, B) the ids actually read
-    outs = np.empty((T, B, spec.hidden_size), dtype=params["output.weight"].dtype)  # (T, B, H)
+    w_out = output_weight(params, spec)  # (V, H)
+    outs = np.empty((T, B, spec.hidden_size), dtype=w_out.dtype)  # (T, B, H)
     steps = []
     for t in range(T):
         if sampling_rate > 0 and t > 0:
             use = rng.random(B) < sampling_rate
-            fed[t] = np.where(use, _sample(params, outs[t - 1], rng), fed[t])
+            fed[t] = np.where(use, _sample(params, spec, outs[t - 1], rng), fed[t])
         out, _, carry, c = step_forward(params, spec, fed[t], carry, training, rng)
         outs[t] = out
         steps.append(c)
     _, emb = embedding_forward(fed, params["tgt_embedding.weight"])  # only its cache: ids for the scatter
     output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
     # (T, B, V) logits in one GEMM, fused with the loss
-    loss, c_out = output.forward(outs, params["output.weight"], params["output.bias"], tgt_out, tgt_mask)
+    loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask)
     mshape = None if carry.memory is None else (carry.memory.values.shape, carry.memory.keys.shape)
     return loss, TeacherCache(steps, emb, output, c_out, (T, B), carry.memory is not None, mshape, hh_masks)
 
@@ -306,14 +319,15 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
                             ) -> tuple[list, list[np.ndarray] | None, dict[str, np.ndarray]]:
     """Returns (dL/d initial state per layer, [dvalues, dkeys] or None, grads of the decoder's params)."""
     T, B = cache.shape
-    dtype = params["output.weight"].dtype
+    dtype = params["output.bias"].dtype
     names = ["tgt_embedding.weight", "combine.weight", "combine.bias"]
     names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _W]
     names += [k for k in params if k.startswith("attention.")]
     grads = {k: np.zeros_like(params[k]) for k in names}
     douts, g = cache.output.backward(dloss, cache.out)
     douts = douts.reshape(T, B, -1)  # (T, B, H)
-    grads["output.weight"] = g["weight"]
+    if not spec.tie_weights:
+        grads["output.weight"] = g["weight"]
     grads["output.bias"] = g["bias"]
     dmem = None
     if cache.has_memory:
@@ -327,6 +341,8 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
         dfeed, dstate, demb[t] = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem)
     _, ge = embedding_backward(demb, cache.emb)
     grads["tgt_embedding.weight"] = ge["weight"]
+    if spec.tie_weights:  # one matrix used twice: its gradient is the sum of both uses
+        grads["tgt_embedding.weight"] += g["weight"]
     for k, mask in enumerate(cache.hh_masks or ()):
         grads[f"decoder.weight_hh_l{k}"] *= mask  # W_hh entered as W_hh * M/(1-p), the scaled mask
     return dstate, dmem, grads

@@ -15,6 +15,8 @@ f (B, F): h_0 = tanh(W_b f + b_b) (and c_0 = tanh(W_bc f + b_bc)), without atten
 Parameters are one flat dict: ``src_embedding.weight`` (V_src, E_src), ``encoder.*`` (PyTorch's
 ``nn.LSTM`` names), ``bridge.weight`` (L*H, Hk), ``bridge.bias``, ``bridge_c.*`` (LSTM), and the
 decoder's (``tgt_embedding.weight``, ``decoder.*``, ``attention.*``, ``combine.*``, ``output.*``).
+With ``tie_weights`` the output layer's weight is ``tgt_embedding.weight`` (needs tgt_embedding_dim ==
+decoder_hidden_size): there is no ``output.weight``, and a checkpoint holds the one matrix.
 With ``weight_drop = p`` training applies DropConnect to every recurrent matrix, the encoder's (see
 :mod:`rnnkit.recurrent`) and the decoder's (see :mod:`rnnkit.seq2seq.decoder_step`): one mask per
 forward call, W_hh * M / (1-p) at every step.
@@ -72,11 +74,17 @@ class Seq2SeqConfig:
     dropout: float = 0.0  # embeddings, between layers, on h~
     dtype: str = "float32"
     weight_drop: float = 0.0  # DropConnect on the encoder's and the decoder's W_hh, one mask per batch
+    tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
 
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
-                             "attention_size"), ("bidirectional", "input_feeding"))
+                             "attention_size"), ("bidirectional", "input_feeding", "tie_weights"))
+        if self.tie_weights and self.tgt_embedding_dim != self.decoder_hidden_size:
+            # the output layer reads h~_t (B, H): its (V, H) weight can be the (V, E) target embedding only if E == H
+            raise ValueError(f"Expected tgt_embedding_dim == decoder_hidden_size to tie the output layer to the target "
+                             f"embedding, got tgt_embedding_dim={self.tgt_embedding_dim} and decoder_hidden_size="
+                             f"{self.decoder_hidden_size}: make them equal or set tie_weights=False")
         if self.attention not in KINDS:
             raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")
         hk = self.encoder_hidden_size * (2 if self.bidirectional else 1)
@@ -205,7 +213,7 @@ class _DecoderModel:
         if ids.shape[0] != B:
             raise ValueError(f"Expected ids of the carry's batch size {B}, shape ({B},), got batch size {ids.shape[0]}")
         out, weights, carry, _ = ds.step_forward(self.params, self.spec, ids, carry)
-        return ds.log_probs(self.params, out), weights, carry
+        return ds.log_probs(self.params, self.spec, out), weights, carry
 
     def select(self, carry: ds.Carry, idx: np.ndarray) -> ds.Carry:
         """The carry of batch rows ``idx`` (beam search expands and reorders hypotheses with it)."""
@@ -244,7 +252,8 @@ class Seq2Seq(_DecoderModel):
         hk = self.dirs * cfg.encoder_hidden_size
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, cfg.decoder_hidden_size,
                                    cfg.decoder_layers, cfg.attention, hk if cfg.attention != "none" else 0,
-                                   cfg.attention_size, cfg.input_feeding, cfg.dropout, cfg.weight_drop)
+                                   cfg.attention_size, cfg.input_feeding, cfg.dropout, cfg.weight_drop,
+                                   cfg.tie_weights)
         p = {"src_embedding.weight": rng.standard_normal((cfg.src_vocab_size, cfg.src_embedding_dim)).astype(dtype)}
         for k, v in self.encoder.params.items():
             p["encoder." + k] = v  # the same arrays: in-place updates reach the layer

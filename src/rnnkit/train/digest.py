@@ -81,13 +81,14 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
 
 
 # a model config's field and the train option that sets it, for the messages (the fields every task shares, then
-# the language model's own)
+# the language model's own); tie_weights is train lm's and train seq2seq's --tie
 _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers": "--layers", "cell": "--cell",
             "class_weights": "--class-weights",
             "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
-            "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention"}
+            "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention",
+            "tie_weights": "--tie"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
-               "dropout_output": "--dropout-output", "variational": "--variational", "tie_weights": "--tie",
+               "dropout_output": "--dropout-output", "variational": "--variational",
                "softmax": "--softmax", "num_classes": "--classes", "cutoffs": "--cutoffs", "div_value": "--div-value",
                "init_scale": "--init-scale"}
 
@@ -153,8 +154,10 @@ def _changed_option(field: str, then: Any, now: Any) -> str:
     if field == "optimizer_options":  # a library caller's TrainConfig field: no command-line option
         return f"TrainConfig.optimizer_options {_option_value(then)} then, {_option_value(now)} now"
     if field == "frozen":  # set by --freeze-embeddings (TrainConfig.frozen for a library caller)
+        # embedding.weight, or train seq2seq's src_/tgt_embedding.weight: given on one side only
+        tables = all(n.endswith("embedding.weight") for n in [*then, *now])
         return (f"--freeze-embeddings {'given' if then else 'not given'} then, {'given' if now else 'not given'} now"
-                if set(then) <= {"embedding.weight"} and set(now) <= {"embedding.weight"}
+                if tables and not (then and now)
                 else f"frozen {_option_value(then)} then, {_option_value(now)} now")
     return f"--{field.replace('_', '-')} {_option_value(then)} then, {_option_value(now)} now"
 
