@@ -173,12 +173,19 @@ def test_translate_and_the_command_line_print_no_pad_or_bos(tmp_path, capsys):
 def test_scheduled_sampling_never_feeds_pad_or_bos():
     """The decoder input drawn for scheduled sampling skips <pad> and <bos> too (renormalised), even
     when the model puts nearly all its mass on them."""
-    from rnnkit.seq2seq.decoder_step import _sample
+    from rnnkit.seq2seq.decoder_step import DecoderSpec, _sample
 
     rng = np.random.default_rng(0)
     V, H = 7, 3
+    spec = DecoderSpec("gru", V, H, H, 1, "none", 0, 0, False, 0.0)
     params = {"output.weight": np.zeros((V, H)), "output.bias": np.array([9.0, 8.0, 0.0, 0.0, 1.0, 0.0, 0.0])}
-    draws = np.concatenate([_sample(params, rng.standard_normal((50, H)), rng) for _ in range(40)])
+    draws = np.concatenate([_sample(params, spec, rng.standard_normal((50, H)), rng) for _ in range(40)])
+    # tied (--tie): the target embedding is the output weight, and draws the same tokens
+    tied = {"tgt_embedding.weight": params["output.weight"], "output.bias": params["output.bias"]}
+    tied_spec = DecoderSpec("gru", V, H, H, 1, "none", 0, 0, False, 0.0, tie_weights=True)
+    same = [_sample(p, s, np.ones((4, H)), np.random.default_rng(1)).tolist() for p, s in ((tied, tied_spec),
+                                                                                         (params, spec))]
+    assert same[0] == same[1]
     assert draws.min() >= 2 and set(draws.tolist()) <= set(range(2, V))
     counts = np.bincount(draws, minlength=V)[2:] / draws.size  # the other tokens in their model proportions
     want = np.exp([0.0, 0.0, 1.0, 0.0, 0.0]) / np.exp([0.0, 0.0, 1.0, 0.0, 0.0]).sum()
