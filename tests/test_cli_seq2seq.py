@@ -129,6 +129,19 @@ def test_evaluate_prints_bleu_chrf_and_exact_match(files, model, capsys):
     assert m["exact_match"] == np.mean([h == r for h, r in zip(hyps, refs)])
 
 
+def test_evaluate_reports_the_references_loss_as_validation_does(files, model, capsys):
+    """evaluate's teacher-forced loss of the references on the validation pairs equals the validation
+    loss the run logged for its best epoch (the same sum, batched alike), and its perplexity is exp of it."""
+    best = [r for r in map(json.loads, open(files["dir"] / "run" / "metrics.jsonl", encoding="utf-8"))
+            if r.get("type") == "epoch" and r.get("best")][-1]
+    assert main(["evaluate", model, files["valid"][0], "--ref", files["valid"][1], "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert abs(m["loss"] - best["valid_loss"]) < 1e-6 * best["valid_loss"], (m["loss"], best)
+    assert m["ppl"] == pytest.approx(np.exp(m["loss"])) and m["target_tokens"] > m["sentences"]
+    assert main(["evaluate", model, files["valid"][0], "--ref", files["valid"][1]]) == 0
+    assert f"reference loss {m['loss']:.4f} per target token (perplexity {m['ppl']:.2f}" in capsys.readouterr().out
+
+
 def test_tsv_training_and_resume(files, tmp_path, capsys):
     run = str(tmp_path / "run")
     common = ["train", "seq2seq", "--train", files["train_tsv"], "--valid", files["valid_tsv"], "--epochs", "2",

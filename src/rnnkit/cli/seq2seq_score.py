@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,7 +79,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         exact_match,
     )
     from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import count_cut, translate
+    from rnnkit.seq2seq.translate import count_cut, teacher_forced_nll, translate
 
     translator = load_translator(model_path)
     if replace_unk:
@@ -116,9 +117,11 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
     bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
     chrf = corpus_chrf(hyps, refs)
+    nll, tokens = teacher_forced_nll(translator, pairs, batch_size)  # the references' loss, as validation's
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
             "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
-            "chrf_signature": chrf.signature}
+            "chrf_signature": chrf.signature, "loss": nll / tokens, "ppl": math.exp(min(nll / tokens, 700.0)),
+            "target_tokens": tokens}
 
 
 def _trained_columns(model_path: str) -> tuple[int, int] | None:
@@ -153,7 +156,8 @@ def require_attention(translator: Any, model_path: str, option: str) -> None:
 def describe(s: dict[str, Any]) -> str:
     how = "greedy" if s["beam"] == 1 else f"beam {s['beam']}"
     return (f"BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact match {100 * s['exact_match']:.2f}% "
-            f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']})")
+            f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']}); reference loss {s['loss']:.4f} "
+            f"per target token (perplexity {s['ppl']:.2f}, teacher-forced)")
 
 
 def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:
