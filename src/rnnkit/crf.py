@@ -138,6 +138,19 @@ def _check_allowed(allowed, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return out[0], out[1], out[2]
 
 
+def _forward(E: np.ndarray, mask: np.ndarray, A: np.ndarray, s: np.ndarray, e: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The forward recursion of the module docstring in log space: ``(alpha (T, B, K), log_z (B,))``;
+    a finished sequence keeps its last alpha, so alpha[T-1] is alpha_{L-1}."""
+    T, B, K = E.shape
+    alpha = np.empty((T, B, K), dtype=E.dtype)  # (T, B, K)
+    alpha[0] = s + E[0]
+    for t in range(1, T):
+        step = _logsumexp(alpha[t - 1][:, :, None] + A[None, :, :], axis=1) + E[t]  # (B, K)
+        alpha[t] = np.where(mask[t][:, None], step, alpha[t - 1])
+    return alpha, _logsumexp(alpha[T - 1] + e, axis=1)
+
+
 def crf_nll(emissions: np.ndarray, tags: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray],
             reduction: str = "sum", allowed=None) -> tuple[np.ndarray, dict]:
     """Negative log-likelihood ``log Z - score(gold)`` of the gold tags; returns ``(loss, cache)``.
@@ -163,13 +176,7 @@ def crf_nll(emissions: np.ndarray, tags: np.ndarray, lengths: np.ndarray | None,
                          f"got min {tags[mask].min()} max {tags[mask].max()}")
     y = np.where(mask, tags, 0)  # (T, B) padding made a harmless index
 
-    # Forward recursion; a finished sequence keeps its last alpha so alpha[T-1] is alpha_{L-1}.
-    alpha = np.empty((T, B, K), dtype=E.dtype)  # (T, B, K)
-    alpha[0] = s + E[0]
-    for t in range(1, T):
-        step = _logsumexp(alpha[t - 1][:, :, None] + A[None, :, :], axis=1) + E[t]  # (B, K)
-        alpha[t] = np.where(mask[t][:, None], step, alpha[t - 1])
-    log_z = _logsumexp(alpha[T - 1] + e, axis=1)  # (B,)
+    alpha, log_z = _forward(E, mask, A, s, e)  # (T, B, K), (B,)
 
     b = np.arange(B)
     last = y[lengths - 1, b]  # (B,) gold tag at each sequence's last real step
@@ -321,12 +328,7 @@ def crf_forward_backward(emissions: np.ndarray, lengths: np.ndarray | None, para
     E, lengths, A, s, e = _check(emissions, lengths, params, allowed)
     T, B, K = E.shape
     mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
-    alpha = np.empty((T, B, K), dtype=E.dtype)  # (T, B, K)
-    alpha[0] = s + E[0]
-    for t in range(1, T):
-        step = _logsumexp(alpha[t - 1][:, :, None] + A[None, :, :], axis=1) + E[t]  # (B, K)
-        alpha[t] = np.where(mask[t][:, None], step, alpha[t - 1])
-    log_z = _logsumexp(alpha[T - 1] + e, axis=1)  # (B,)
+    alpha, log_z = _forward(E, mask, A, s, e)  # (T, B, K), (B,)
     if not np.all(np.isfinite(log_z)):
         bad = int(np.nonzero(~np.isfinite(log_z))[0][0])
         raise ValueError(f"Expected a legal tag path for every sequence, got none for sequence {bad} "
