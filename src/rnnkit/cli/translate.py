@@ -44,7 +44,8 @@ def register(groups) -> None:
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
     add_decoding_options(t)
-    t.add_argument("--nbest", type=positive_int, default=1, help="translations per sentence (at most --beam)")
+    t.add_argument("--nbest", type=positive_int, default=1, help="translations per sentence (at most --beam), as 'index ||| translation ||| score' rows "
+                        "whose index counts input lines from 0")
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
@@ -56,11 +57,13 @@ def register(groups) -> None:
                         "--nbest, one per n-best entry): {line (1-based input line), rank (0 = best), source "
                         "tokens, target tokens with '<eos>' last when the translation ended with it, attention: "
                         "a row per target token of weights over the source tokens, 4 decimals}; the weights the "
-                        "search used; a blank line gives empty lists; .gz/.xz/.bz2 compressed")
+                        "search used; a blank line gives empty lists; compressed when FILE ends in .gz/.xz/.bz2")
     t.add_argument("--alignments", metavar="FILE", default=None,
                    help="write hard alignments in Pharaoh format, one line per output line (with --nbest, per "
                         "n-best entry): 'i-j' pairs, source token i (0-based) most attended by target token j "
-                        "(0-based; <eos> left out), the argmax of --attention-out's rows; .gz/.xz/.bz2 compressed")
+                        "(0-based; <eos> left out), the argmax of --attention-out's rows; both count the model's "
+                        "tokens (at --level punct a full stop is one), not the words of the printed line; "
+                        "compressed when FILE ends in .gz/.xz/.bz2")
     t.set_defaults(func=translate_cli)
 
 
