@@ -144,6 +144,34 @@ def test_attention_files_are_refused_before_translating(data, model, plain, tmp_
     both = str(tmp_path / "same.txt")
     _one_line(*run_cli(capsys, ["translate", model, src, "--attention-out", both, "--alignments", both]),
               "--attention-out and --alignments both name")
+    with pytest.raises(ValueError, match="Expected a model with attention for return_attention=True"):
+        translate(load_translator(plain), ["ein hund ."], return_attention=True)
+    with pytest.raises(TypeError, match="return_attention"):
+        translate(load_translator(model), ["ein hund ."], return_attention="yes")
+
+
+def test_an_interrupted_run_leaves_no_partial_attention_file(data, model, tmp_path, capsys, monkeypatch):
+    """stdout keeps what was translated; the attention files appear whole at the end or not at all."""
+    import rnnkit.cli.translate as cli
+    import rnnkit.seq2seq.translate as library
+
+    calls = []
+    real = library.translate
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "CHUNK_BATCHES", 1)
+    monkeypatch.setattr(library, "translate", failing)
+    attn, align = tmp_path / "a.jsonl", tmp_path / "a.align"
+    code, out, err = run_cli(capsys, ["translate", model, data["holed"], "--batch-size", "2", "--attention-out",
+                                      str(attn), "--alignments", str(align)])
+    assert code != 0 and "interrupted" in err, (code, err)
+    assert len(out.splitlines()) == 2  # the first chunk's two lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither file, nor a temporary
 
 
 def test_plot_attention_counts_lines_from_one(data, model, tmp_path, capsys, monkeypatch):
