@@ -44,7 +44,8 @@ def register(groups) -> None:
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
     add_decoding_options(t)
-    t.add_argument("--nbest", type=positive_int, default=1, help="translations per sentence (at most --beam), as 'index ||| translation ||| score' rows "
+    t.add_argument("--nbest", type=positive_int, default=1,
+                   help="translations per sentence (at most --beam), as 'index ||| translation ||| score' rows "
                         "whose index counts input lines from 0")
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
