@@ -3,10 +3,17 @@
 Translations go to stdout, one a line; a blank input line gives a blank output line, so output line k
 answers input line k.  Beam search, n-best lists and attention plots as :mod:`rnnkit.seq2seq` gives
 them; BLAS threads as ``train seq2seq`` sets them (:func:`rnnkit.cli.seq2seq_score.blas_threads`).
+``--attention-out`` and ``--alignments`` write one line per output line (per n-best entry) beside the
+translations, as :mod:`rnnkit.seq2seq.alignment` makes them.
+
+Line numbers: ``--plot-attention N`` and the JSON's ``line`` count input lines from 1 (as editors and
+error messages do); the n-best rows' index counts them from 0 (Moses' n-best format), so line N is
+index N - 1.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections import Counter
@@ -29,18 +36,35 @@ def register(groups) -> None:
         description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line: "
                     "a blank input line gives a blank output line, so output line k translates input line k. With "
                     "--nbest K: 'index ||| translation ||| score' lines, K per sentence (fewer, with a warning, when "
-                    "the beam finds fewer), index the 0-based input line; a blank line gets one line, an empty "
-                    "translation with score 0.  Lines are written as each group of batches is done.",
+                    "the beam finds fewer), index the input line counted from 0 (Moses' n-best format; "
+                    "--plot-attention and --attention-out's 'line' count from 1, so index i is line i+1); a blank "
+                    "line gets one line, an empty translation with score 0.  Lines are written as each group of "
+                    "batches is done; --attention-out and --alignments files appear, whole, at the end.",
         formatter_class=HelpFormatter)
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
     add_decoding_options(t)
-    t.add_argument("--nbest", type=positive_int, default=1, help="translations per sentence (at most --beam)")
+    t.add_argument("--nbest", type=positive_int, default=1,
+                   help="translations per sentence (at most --beam), as 'index ||| translation ||| score' rows "
+                        "whose index counts input lines from 0")
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
-                   help="write the attention heatmap of the sentence on input line N (1-based) as a PNG")
+                   help="write the attention heatmap of the sentence on input line N as a PNG; N counts from 1, "
+                        "as editors do (the n-best index of line N is N-1)")
     t.add_argument("--plot-dir", default=".", help="folder for --plot-attention images")
+    t.add_argument("--attention-out", metavar="FILE", default=None,
+                   help="write the attention of every translation as JSON lines, one per output line (with "
+                        "--nbest, one per n-best entry): {line (1-based input line), rank (0 = best), source "
+                        "tokens, target tokens with '<eos>' last when the translation ended with it, attention: "
+                        "a row per target token of weights over the source tokens, 4 decimals}; the weights the "
+                        "search used; a blank line gives empty lists; compressed when FILE ends in .gz/.xz/.bz2")
+    t.add_argument("--alignments", metavar="FILE", default=None,
+                   help="write hard alignments in Pharaoh format, one line per output line (with --nbest, per "
+                        "n-best entry): 'i-j' pairs, source token i (0-based) most attended by target token j "
+                        "(0-based; <eos> left out), the argmax of --attention-out's rows; both count the model's "
+                        "tokens (at --level punct a full stop is one), not the words of the printed line; "
+                        "compressed when FILE ends in .gz/.xz/.bz2")
     t.set_defaults(func=translate_cli)
 
 
@@ -51,7 +75,7 @@ def _input_lines(args: argparse.Namespace) -> tuple[list[str], str]:
 
 def translate_cli(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import EMPTY, count_cut, translate
+    from rnnkit.seq2seq.translate import EMPTY, count_cut
 
     if args.nbest > args.beam:
         raise ValueError(f"--nbest {args.nbest} lists more translations than the beam keeps (--beam {args.beam}); "
@@ -66,6 +90,7 @@ def translate_cli(args: argparse.Namespace) -> int:
     if n is not None:  # everything the plot needs is checked before the translating, which may take long
         require_attention(translator, args.model, "--plot-attention")
         _plot_folder(Path(args.plot_dir), n)
+    _check_attention_files(args, translator)
     lines, name = _input_lines(args)
     if n is not None and not lines:
         raise ValueError(f"--plot-attention {n}: {name} has no lines, so no sentence to plot")
@@ -76,22 +101,9 @@ def translate_cli(args: argparse.Namespace) -> int:
                          "give the number of a line with a sentence")
     input_format_hints(translator, lines, name)
     unknown_tokens_hint(translator, lines, name)
-    out: list = []
-    chunk = CHUNK_BATCHES * args.batch_size  # sentences translated, then written, at a time
     with blas_threads(args):
-        # a blank line (no source token) has one translation, an empty one: it stays blank, as in segment,
-        # tag and classify
-        for start in range(0, len(lines), chunk):
-            done = translate(translator, lines[start:start + chunk], args.beam, args.nbest, args.max_len,
-                             args.length_norm, args.batch_size, args.replace_unk, args.min_len)
-            if args.nbest == 1:
-                rows = [nbest[0].text + "\n" for nbest in done]
-            else:
-                rows = [f"{start + i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(done)
-                        for t in nbest]
-            sys.stdout.write("".join(rows))
-            sys.stdout.flush()  # written as it is done: an interrupted run keeps what it translated
-            out.extend(done)
+        out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
+                          lambda writers: _translate_lines(args, translator, lines, *writers))
         warn_cut(count_cut(out), sum(t[0] is not EMPTY for t in out), translator, args.max_len)  # blank lines aside
         short = sum(1 for t in out if t[0] is not EMPTY and len(t) < args.nbest)
         if short:
@@ -101,6 +113,95 @@ def translate_cli(args: argparse.Namespace) -> int:
             path = _plot(translator, lines, out, n, Path(args.plot_dir))
             print(f"attention of sentence {n}: {path}", file=sys.stderr)
     return 0
+
+
+def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str], write_attention: Any,
+                     write_alignments: Any) -> list:
+    """Translate ``lines`` chunk by chunk, each chunk's translations to stdout as soon as they are done and
+    its attention rows and alignments to the two writers (None: not asked for); returns every sentence's
+    translations."""
+    from rnnkit.seq2seq.alignment import attention_record, hard_alignment, pharaoh
+    from rnnkit.seq2seq.translate import translate
+
+    attention = write_attention is not None or write_alignments is not None
+    out: list = []
+    chunk = CHUNK_BATCHES * args.batch_size  # sentences translated, then written, at a time
+    # a blank line (no source token) has one translation, an empty one: it stays blank, as in segment,
+    # tag and classify
+    for start in range(0, len(lines), chunk):
+        done = translate(translator, lines[start:start + chunk], args.beam, args.nbest, args.max_len,
+                         args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention)
+        if args.nbest == 1:
+            rows = [nbest[0].text + "\n" for nbest in done]
+        else:
+            rows = [f"{start + i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(done)
+                    for t in nbest]
+        _stdout("".join(rows))  # written as it is done: an interrupted run keeps what it translated
+        if attention:
+            records, links = [], []
+            for i, nbest in enumerate(done):
+                source = translator.source_tokenizer.tokenize(lines[start + i])
+                for rank, t in enumerate(nbest):
+                    rec = attention_record(start + i + 1, rank, source, t.tokens, t.finished, t.attention)
+                    records.append(json.dumps(rec, ensure_ascii=False) + "\n")
+                    # from the rounded rows: the two files always agree (a tie within 0.5e-4 goes to the first)
+                    links.append(pharaoh(hard_alignment(rec["attention"], len(t.tokens)) if rec["attention"] else [])
+                                 + "\n")
+            if write_attention is not None:
+                write_attention("".join(records))
+            if write_alignments is not None:
+                write_alignments("".join(links))
+        out.extend(done)
+    return out
+
+
+def _stdout(text: str) -> None:
+    """Write and flush ``text`` to stdout; its OSError (a full disk behind a redirection) is named
+    ``<stdout>``, not after the attention file being written meanwhile."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = "<stdout>"
+        raise
+
+
+def _check_attention_files(args: argparse.Namespace, translator: Any) -> None:
+    """--attention-out and --alignments: refused before any work for a model without attention, a path that
+    cannot be written, the model or the input, or both options naming one file."""
+    from rnnkit.data.files import check_output_path
+
+    given = [(option, path) for option, path in (("--attention-out", args.attention_out),
+                                                 ("--alignments", args.alignments)) if path is not None]
+    for option, path in given:
+        require_attention(translator, args.model, option)
+        check_output_path(path, option, make_folders=True, suffix=".jsonl" if option == "--attention-out" else ".txt",
+                          inputs=[args.model, args.input])
+    if len(given) == 2 and (os.path.abspath(args.attention_out) == os.path.abspath(args.alignments) or (
+            os.path.exists(args.attention_out) and os.path.exists(args.alignments)
+            and os.path.samefile(args.attention_out, args.alignments))):
+        raise ValueError(f"--attention-out and --alignments both name {args.alignments}; give each its own file")
+
+
+def _with_files(files: list[tuple[str, str | None]], run: Any, writers: tuple = ()) -> Any:
+    """``run(writers)``, one writer per (option, path) of ``files`` (None for a path not given), each file
+    written atomically (compressed by its name) as ``run`` writes into it: whole when ``run`` returns, or
+    not at all."""
+    from rnnkit.data.files import write_text_with
+    from rnnkit.errors import os_problem
+
+    if not files:
+        return run(list(writers))
+    (option, path), rest = files[0], files[1:]
+    if path is None:
+        return _with_files(rest, run, (*writers, None))
+    try:
+        return write_text_with(path, lambda write: _with_files(rest, run, (*writers, write)))
+    except OSError as exc:
+        if exc.filename is None or os.fsdecode(exc.filename) != str(path):
+            raise  # another file's (stdout's, the other output's)
+        raise OSError(f"{option} {path}: cannot write ({os_problem(exc)}); choose another file") from None
 
 
 def input_format_hints(translator: Any, lines: list[str], name: str) -> None:

@@ -12,13 +12,15 @@ import gzip
 import lzma
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from rnnkit.atomic import write_atomically
 from rnnkit.data.encodings import check_encoding, decode_bytes
 from rnnkit.errors import DataError, os_problem
+
+T = TypeVar("T")
 
 
 def _opener(path: Path):
@@ -123,17 +125,31 @@ def write_text_blocks(path: str | os.PathLike, blocks: Iterable[str | bytes], en
     """:func:`write_text_file` of the blocks' text, each block encoded and written as it comes (a command
     that makes its output block by block never holds all of it).  Still atomic: a block ``encoding``
     cannot hold (UnicodeEncodeError), or any other error, leaves the earlier file, or none."""
+
+    def fill(write: Callable[[str | bytes], None]) -> None:
+        for block in blocks:
+            write(block)
+
+    write_text_with(path, fill, encoding)
+
+
+def write_text_with(path: str | os.PathLike, fill: Callable[[Callable[[str | bytes], None]], T],
+                    encoding: str = "utf-8") -> T:
+    """:func:`write_text_blocks` for a maker that pushes its text rather than yields it: ``fill(write)`` is
+    called with a function that encodes and writes one block, and its result is returned.  The file
+    appears, whole, when ``fill`` returns; an error inside it leaves the earlier file, or none."""
     path = Path(path)
     opener = _opener(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    result: list[T] = []
 
     def write(f: BinaryIO) -> None:
         with contextlib.ExitStack() as stack:
             out = f if opener is open else stack.enter_context(opener(f, "wb"))  # gzip / lzma / bz2 around f
-            for block in blocks:
-                out.write(block if isinstance(block, bytes) else block.encode(encoding))
+            result.append(fill(lambda block: out.write(block if isinstance(block, bytes) else block.encode(encoding))))
 
     write_atomically(path, write)  # whole or not at all: a kill or a full disk leaves the earlier file
+    return result[0]
 
 
 def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt",

@@ -63,7 +63,10 @@ class Hypothesis:
     score: float  # sum of log-probabilities (EOS included when finished)
     norm_score: float  # score / lp(|Y|), the ranking key
     finished: bool  # ended with EOS; False when cut at max_len
-    attention: np.ndarray | None = None  # (steps, S) attention weights, greedy decoding only
+    # (steps, S) the attention weights the decoder had at each step of this search, the EOS step included when
+    # finished (steps = len(tokens) + finished); S is the batch's padded source length, weight 0 past the
+    # sentence's own.  None for a model without attention
+    attention: np.ndarray | None = None
 
 
 def length_penalty(length: int, alpha: float) -> float:
@@ -183,10 +186,12 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
 
 
 def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, k: int, eos: int, alpha: float,
-            finished: list[Hypothesis]) -> tuple[list[int], list[int], list[float]]:
+            finished: list[Hypothesis], trails: list[tuple[np.ndarray, ...]] | None = None
+            ) -> tuple[list[int], list[int], list[float]]:
     """One step of one sentence's search: its live ``beams`` with their ``scores`` (n,) and this step's
     ``logp`` (n, V).  EOS extensions among the best k join ``finished``; returns (rows, tokens, scores)
-    of the next beams, at most k, best first (see the module docstring)."""
+    of the next beams, at most k, best first (see the module docstring).  ``trails``: each beam's
+    attention rows up to and including this step's, which a finished hypothesis keeps."""
     V = logp.shape[1]
     flat = (scores[:, None] + logp).ravel()  # (n*V,) float64
     m = min(2 * k, flat.size)
@@ -202,8 +207,9 @@ def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, 
         if tok == eos:
             if rank < k:
                 n = len(beams[row]) + 1
+                attention = None if trails is None else np.stack(trails[row])  # (n, S)
                 finished.append(Hypothesis(beams[row], float(flat[idx]), float(flat[idx]) / length_penalty(n, alpha),
-                                           True))
+                                           True, attention))
         elif len(rows) < k:
             rows.append(row)
             toks.append(tok)
@@ -220,7 +226,9 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     ``src_lengths``, ``max_len``, ``min_len`` and the special ids as :func:`greedy_decode` takes them,
     ``length_norm`` the GNMT alpha (0: rank by the plain sum).  For each sentence its ``nbest`` best
     hypotheses, finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are
-    never generated; scores are the model's log-probabilities, not renormalised over the allowed tokens."""
+    never generated; scores are the model's log-probabilities, not renormalised over the allowed tokens.
+    Each hypothesis keeps the attention rows of its own path through the search (``Hypothesis.attention``,
+    as greedy decoding's): the weights the decoder had when it chose each of its tokens."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
@@ -234,19 +242,24 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     beams: list[list[tuple[int, ...]]] = [[()] for _ in range(B)]  # each sentence's live hypotheses
     scores = [np.zeros(1) for _ in range(B)]  # (n,) float64 each
     found: list[list[Hypothesis]] = [[] for _ in range(B)]
+    # each live beam's attention rows so far, (S,) each: the weights the search itself used, not a recomputation
+    trails: list[list[tuple[np.ndarray, ...]]] = [[()] for _ in range(B)]
     live = list(range(B))  # the sentences still searching, in the order of their rows of the carry
     ids = np.full(B, bos, dtype=np.int64)
     step = 0
     while live:
-        logp, _, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (rows, V)
+        logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (rows, V)
         start = 0
         keep: list[int] = []
         next_ids: list[int] = []
         going_on = []
         for b in live:
             n = len(beams[b])
-            rows, toks, new_scores = _extend(beams[b], scores[b], logp[start : start + n], k, eos, alpha, found[b])
+            stepped = None if weights is None else [trail + (weights[start + r],) for r, trail in enumerate(trails[b])]
+            rows, toks, new_scores = _extend(beams[b], scores[b], logp[start : start + n], k, eos, alpha, found[b],
+                                             stepped)
             beams[b] = [beams[b][r] + (t,) for r, t in zip(rows, toks)]
+            trails[b] = [() if stepped is None else stepped[r] for r in rows]
             scores[b] = np.array(new_scores, dtype=np.float64)
             if rows and len(found[b]) < k:
                 if step + 1 < limits[b]:
@@ -254,8 +267,9 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
                     next_ids.extend(toks)
                     going_on.append(b)
                 else:  # at its limit: the live beams are returned as unfinished hypotheses
-                    found[b] += [Hypothesis(t, float(sc), float(sc) / length_penalty(len(t), alpha), False)
-                                 for t, sc in zip(beams[b], scores[b])]
+                    found[b] += [Hypothesis(t, float(sc), float(sc) / length_penalty(len(t), alpha), False,
+                                            np.stack(trail) if trail else None)
+                                 for t, sc, trail in zip(beams[b], scores[b], trails[b])]
             start += n
         live = going_on
         if live:

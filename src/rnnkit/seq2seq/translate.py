@@ -1,5 +1,5 @@
 """Translating sentences with a trained :class:`~rnnkit.seq2seq.io.Translator`: greedy or beam search,
-n-best lists, attention weights for plotting.
+n-best lists, attention weights.
 
 Sentences are tokenised with the model's source tokeniser, sorted by length and decoded in batches
 (greedy decoding runs a whole batch at once; beam search shares the batch's encoder pass), and the
@@ -17,6 +17,13 @@ most while producing it, the attention form of unknown-word replacement (Jean et
 Pham and Manning 2015; Luong et al. 2015's "Addressing the rare word problem" replaced them through
 an external word aligner instead): names, numbers and
 rare words are then copied from the source instead of printed as ``<unk>``.
+
+``return_attention=True`` gives every translation its attention matrix ``Translation.attention`` (T, S):
+row t is the distribution over the S source tokens (those of the translator's source tokeniser, no
+padding, no ``<eos>``: the encoder reads none) that the decoder had while producing target token t, T the
+translation's tokens plus one row for ``<eos>`` when it finished.  They are the weights the search itself
+used (greedy decoding's steps, or the beam path of that very hypothesis), not a second pass;
+:func:`attention_matrix` recomputes them teacher-forced, which gives the same numbers.
 """
 from __future__ import annotations
 
@@ -42,6 +49,9 @@ class Translation:
     score: float  # sum of log-probabilities, EOS included when finished
     norm_score: float  # score / lp(|Y|): the beam's ranking key (== score for greedy decoding)
     finished: bool  # ended with EOS (False: cut at the length limit)
+    # (T, S) the decoder's attention over the source tokens, T = len(tokens) + finished (a row for EOS);
+    # only with translate(..., return_attention=True), else None
+    attention: np.ndarray | None = None
 
 
 def _check_sentences(sentences: Sequence[str]) -> None:
@@ -63,10 +73,15 @@ def tokenize_sources(translator: Translator, sentences: Sequence[str]) -> list[l
     return tokens
 
 
-def _translation(translator: Translator, h: Hypothesis) -> Translation:
+def _translation(translator: Translator, h: Hypothesis, source_length: int | None) -> Translation:
+    """The Translation of hypothesis ``h``; with its attention cut to the sentence's ``source_length``
+    real tokens (the batch's padding, weight 0, dropped) unless that is None."""
     tokens = tuple(translator.target_vocab.decode(h.tokens))
     text = translator.target_tokenizer.detokenize(list(tokens))
-    return Translation(text, tokens, tuple(int(i) for i in h.tokens), h.score, h.norm_score, h.finished)
+    attention = None
+    if source_length is not None and h.attention is not None:
+        attention = np.ascontiguousarray(h.attention[:, :source_length])  # (T, S)
+    return Translation(text, tokens, tuple(int(i) for i in h.tokens), h.score, h.norm_score, h.finished, attention)
 
 
 EMPTY = Translation("", (), (), 0.0, 0.0, True)  # the one translation of an empty sentence: nothing, probability 1
@@ -74,13 +89,17 @@ EMPTY = Translation("", (), (), 0.0, 0.0, True)  # the one translation of an emp
 
 def translate(translator: Translator, sentences: Sequence[str], beam_size: int = 1, nbest: int = 1,
               max_len: int | None = None, length_norm: float = 0.0, batch_size: int = 64,
-              replace_unk: bool = False, min_len: int = 1) -> list[list[Translation]]:
+              replace_unk: bool = False, min_len: int = 1, return_attention: bool = False
+              ) -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``), each of at
     least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`; a fixed ``max_len`` below ``min_len`` is
     refused, as no translation could end).  ``length_norm`` is the beam's alpha, a finite number >= 0.
+    ``return_attention``: each translation's ``attention`` (T, S), as the module docstring says (a model
+    trained without attention is refused: it has none).
 
     A sentence without a source token (empty or blank) is not run through the model: its list holds
-    the single translation ``EMPTY`` (no tokens, score 0), so the output keeps one entry per input.
+    the single translation ``EMPTY`` (no tokens, score 0, attention None), so the output keeps one entry
+    per input.
     """
     for name, value in (("beam_size", beam_size), ("nbest", nbest), ("batch_size", batch_size)):
         check_int(name, value, 1)
@@ -88,6 +107,10 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     min_len = check_min_len(min_len, max_len)
     length_norm = check_length_norm(length_norm)
     replace_unk = check_bool("replace_unk", replace_unk)
+    return_attention = check_bool("return_attention", return_attention)
+    if return_attention and translator.model.config.attention == "none":
+        raise ValueError("Expected a model with attention for return_attention=True, got one trained with "
+                         "attention='none'")
     if nbest > beam_size:
         raise ValueError(f"Expected nbest <= beam_size ({beam_size}), got {nbest}")
     _check_sentences(sentences)
@@ -95,7 +118,7 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     kept = [i for i, t in enumerate(every) if t]
     done: list[list[Translation]] = [[EMPTY] for _ in every]
     for i, found in zip(kept, _translate([every[i] for i in kept], translator, beam_size, nbest, max_len,
-                                         length_norm, batch_size, replace_unk, min_len)):
+                                         length_norm, batch_size, replace_unk, min_len, return_attention)):
         done[i] = found
     return done
 
@@ -106,7 +129,8 @@ def count_cut(translations: Sequence[Sequence[Translation]]) -> int:
 
 
 def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int | None,
-               length_norm: float, batch_size: int, replace_unk: bool, min_len: int) -> list[list[Translation]]:
+               length_norm: float, batch_size: int, replace_unk: bool, min_len: int, return_attention: bool = False
+               ) -> list[list[Translation]]:
     """translate() of sentences already tokenised, none of them empty."""
     if not tokens:
         return []
@@ -124,7 +148,8 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
             hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest,
                                PAD_ID, min_len)
         for i, hs in zip(b.index, hyps):
-            out[int(i)] = [_translation(translator, h) for h in hs]
+            length = len(tokens[int(i)]) if return_attention else None
+            out[int(i)] = [_translation(translator, h, length) for h in hs]
     if replace_unk:
         flat = [(i, j) for i, ts in enumerate(out) for j in range(len(ts))]
         fixed = _replace_unknowns(translator, [tokens[i] for i, _ in flat], [out[i][j] for i, j in flat],
