@@ -31,6 +31,29 @@ def test_a_latin_word_is_cut_from_the_chinese_or_japanese_beside_it():
     assert keep_whole(["3D打印"]) == ["3D", "打印"] and keep_whole(["Ab-c한국"]) == ["Ab-c한국"]  # Hangul, '-'
     assert keep_whole(["訪問www.example.com今天"]) == ["訪問", "www.example.com", "今天"]  # an address: as before
     assert keep_whole(["MacBook和"], fixed=[3]) == ["Mac", "Book", "和"]  # fixed boundaries stay
+    # a word the training data joins this way stays whole (T恤, 卡拉OK, Tシャツ), as it is or width-folded
+    known = {"T恤", "卡拉OK", "Tシャツ"}
+    assert keep_whole(["買了T恤", "和", "卡拉OK"], known=known) == ["買了", "T恤", "和", "卡拉OK"]
+    assert keep_whole(["Ｔシャツ", "を"], known=known) == ["Ｔシャツ", "を"]
+    assert keep_whole(["T恤和", "卡拉OK"], known=known) == ["T", "恤和", "卡拉OK"]  # not that word: cut
+    assert fix_words(["買了T恤。"], known=known) == ["買了", "T恤", "。"]
+
+
+def test_segment_keeps_a_latin_chinese_word_its_training_data_had(tmp_path, capsys):
+    """The reviewer's case: a model trained on 我 买 了 T恤 and Tシャツ を 買う printed T 恤 and T シャツ,
+    and scored F1 70 on its own training data."""
+    import json
+
+    train = tmp_path / "train.txt"
+    train.write_text("我 买 了 T恤 。\n卡拉OK 很 好 。\nTシャツ を 買う 。\n" * 30, encoding="utf-8")
+    model = tmp_path / "hmm.st"
+    assert run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "segmented", "--output", str(model)])[0] == 0
+    raw = tmp_path / "raw.txt"
+    raw.write_text("我买了T恤。\n卡拉OK很好。\nTシャツを買う。\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["segment", str(model), str(raw)])
+    assert code == 0 and out == "我 买 了 T恤 。\n卡拉OK 很 好 。\nTシャツ を 買う 。\n", (out, err)
+    code, out, err = run_cli(capsys, ["evaluate", str(model), str(train), "--json"])
+    assert code == 0 and json.loads(out)["f1"] == 1.0, (out, err)
 
 
 def test_full_width_separators_join_only_full_width_neighbours():

@@ -12,8 +12,9 @@ this order:
 - :func:`keep_whole`: no boundary inside a web or e-mail address (a word of its own), a number with
   thousands separators or a run of Latin letters and digits (MacBook, 3.5, v1.2); and a boundary
   between such a run that holds a letter and a Han or kana character next to it (``MacBook|和``,
-  ``iPhone7|手機``), as UD Chinese GSD has it for all but 2 of its 123,283 words (卡拉OK, 哆啦A夢).
-  A run of digits alone is left to the model: GSD writes 第1, 20萬 and 4.5億 as words.
+  ``iPhone7|手機``), as UD Chinese GSD has it for all but 2 of its 123,283 words (卡拉OK, 哆啦A夢),
+  unless the model's word there is a training word (given as ``known``: then 卡拉OK, T恤 or Tシャツ
+  stay whole).  A run of digits alone is left to the model: GSD writes 第1, 20萬 and 4.5億 as words.
 
 ``rnnkit segment`` runs the model on each line without its spaces and applies them with the spaces
 as fixed boundaries; ``rnnkit evaluate`` and validation do the same with each gold sentence and the
@@ -22,9 +23,10 @@ spaces its written text would have (:func:`written_spaces`), so the F1 they repo
 """
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from itertools import accumulate
 
 from rnnkit.data.scripts import is_cjk
@@ -104,16 +106,17 @@ def _for_matching(text: str, folded: str) -> str:
     return "".join(out)
 
 
-def keep_whole(words: Sequence[str], fixed: Iterable[int] = ()) -> list[str]:
+def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collection[str] | None = None) -> list[str]:
     """The words of one sentence with no boundary inside a web or e-mail address (which
     becomes a word of its own), a number with thousands separators, or a Latin word or number
     (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts, but a full-width separator
     joins only full-width neighbours, see :func:`_for_matching`): a segmenter trained on Chinese
     splits ``MacBook`` or ``https://example.com`` wherever its characters suggest; and a boundary
     between a run with a Latin letter and a Han or kana character beside it (``MacBook|和``; an
-    undertrained model joined them).  ``fixed``:
-    boundaries (character offsets) that stay, such as the spaces of the written text
-    (:func:`written_spaces`).  The characters are unchanged."""
+    undertrained model joined them), unless the model's word there is one of ``known`` (the training
+    words, as they are or width-folded: a corpus that writes ``T恤``, ``卡拉OK`` or ``Tシャツ`` as one word
+    keeps them).  ``fixed``: boundaries (character offsets) that stay, such as the spaces of the written
+    text (:func:`written_spaces`).  The characters are unchanged."""
     if not words:
         return []
     text = "".join(words)
@@ -124,14 +127,20 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = ()) -> list[str]:
         cuts.difference_update(range(a + 1, b))
         cuts.update(c for c in (a, b) if 0 < c < len(text))
         taken[a:b] = [1] * (b - a)
+    scripts = []  # where a Latin word meets Chinese or Japanese
     for m in _WHOLE.finditer(folded):
         if not any(taken[m.start():m.end()]):
             cuts.difference_update(range(m.start() + 1, m.end()))
-            if _LETTER.search(m.group()):  # a Latin word is not part of the Chinese next to it: MacBook|和
-                if m.start() > 0 and is_cjk(text[m.start() - 1]):
-                    cuts.add(m.start())
-                if m.end() < len(text) and is_cjk(text[m.end()]):
-                    cuts.add(m.end())
+            if _LETTER.search(m.group()):
+                scripts += [c for c, i in ((m.start(), m.start() - 1), (m.end(), m.end())) if 0 < c < len(text)
+                            and is_cjk(text[i])]
+    bounds = sorted(cuts)
+    for c in scripts:  # MacBook|和, unless the word there, as cut so far, is a training word (T恤, 卡拉OK)
+        k = bisect.bisect_left(bounds, c)
+        word = text[bounds[k - 1] if k else 0 : bounds[k] if k < len(bounds) else len(text)]
+        if c not in cuts and (known is None or (word not in known and fold_width(word) not in known)):
+            cuts.add(c)
+            bounds.insert(k, c)
     cuts.update(c for c in fixed if 0 < c < len(text))
     bounds = [0, *sorted(cuts), len(text)]
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
@@ -177,6 +186,7 @@ def written_spaces(words: Sequence[str]) -> set[int]:
     return out
 
 
-def fix_words(words: Sequence[str], fixed: Iterable[int] = ()) -> list[str]:
-    """A segmenter's words after the rules of this module, in their order; ``fixed`` boundaries stay."""
-    return keep_whole(split_punctuation(join_clusters(words)), fixed)
+def fix_words(words: Sequence[str], fixed: Iterable[int] = (), known: Collection[str] | None = None) -> list[str]:
+    """A segmenter's words after the rules of this module, in their order; ``fixed`` boundaries stay, and
+    a word of ``known`` (the training words) that joins a Latin word to Chinese is kept whole."""
+    return keep_whole(split_punctuation(join_clusters(words)), fixed, known)

@@ -66,7 +66,8 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
                          f"and {len(pred)} of them")
     gw = [tags_to_words(c, t) for c, t in zip(words, gold)]
     # what `rnnkit segment` prints: its rules, with the spaces the written sentence has kept as boundaries
-    pw = [fix_words(tags_to_words(c, t), written_spaces(g)) for c, t, g in zip(words, pred, gw)]
+    known = set(train_words) if train_words else None  # training words the rules keep whole (T恤, 卡拉OK)
+    pw = [fix_words(tags_to_words(c, t), written_spaces(g), known) for c, t, g in zip(words, pred, gw)]
     m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
     return {"main": m["f1"], **m}
 

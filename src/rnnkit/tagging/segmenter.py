@@ -82,13 +82,14 @@ def segment_lines(loaded: Any, lines: Sequence[str]) -> list[list[str]]:
                        None, None, None)
     tags = iter(loaded.predict(data))
     cuts = iter(spans)
+    known = set(loaded.task.get("train_words") or ()) or None  # training words the rules keep whole (T恤)
     out = []
     for text, chunks in zip(texts, chunked):
         if not text:
             out.append([])
             continue
         line_tags = [t for _ in next(cuts) for t in next(tags)]  # a long line's pieces joined again
-        out.append(fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1])))
+        out.append(fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1]), known))
     return out
 
 
