@@ -247,7 +247,9 @@ def test_class_weights_are_saved_with_the_model_and_resume_refuses_a_change(imba
     code, _, err = run_cli(capsys, argv + ["--class-weights", "pos=3,neutral=1", "--run-dir", str(d / "r2")])
     assert code == 2 and "--class-weights 'pos=3,neutral=1': 'neutral' is not a label of the training data" in err
     code, _, err = run_cli(capsys, argv + ["--class-weights", "pos=-1"])
-    assert code == 2 and "argument --class-weights: expected none, balanced or LABEL=W" in err, err
+    assert code == 2 and "argument --class-weights: 'pos=-1': expected a number >= 0 for 'pos', got '-1'" in err, err
+    code, _, err = run_cli(capsys, argv + ["--class-weights", "pos"])
+    assert code == 2 and "argument --class-weights: 'pos': expected none, balanced or LABEL=W" in err, err
 
 
 def test_per_class_precision_recall_f1_in_evaluate_and_json(imbalanced, capsys):

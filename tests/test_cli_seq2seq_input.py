@@ -202,8 +202,10 @@ def test_each_side_has_its_own_level(tmp_path, capsys):
     assert code == 0 and "segment" not in err and out.split() and all(w in ZH.values() for w in out.split()), (out, err)
     code, out, err = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), tsv])
     assert code == 0 and "BLEU" in out and "unknown" not in err, (out, err)
+    code, _, err = run_cli(capsys, [*args, "--target-level", "word", "--level", "char"])  # --level: no side left
+    assert code == 2 and "--level has no effect with both --source-level and --target-level" in err, err
     code, _, err = run_cli(capsys, [*args[:4], "--resume", *args[6:]])  # --source-level left out: word then
-    assert code == 2 and "source_tokenizer" in err, err
+    assert code == 2 and "--source-level (source_tokenizer.level): 'char' then, 'word' now" in err, err
     # the target side read as words when it is unsegmented Chinese: warned about, naming the side's option
     back = write(tmp_path / "en-zh.tsv", [" ".join(ZH[c] for c in p) + "\t" + "".join(p) for p in pairs])
     code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", back, "--epochs", "1", "--max-steps", "1",

@@ -144,9 +144,10 @@ def test_max_steps_sets_the_span_and_a_resume_may_not_change_it(tmp_path):
 
 def test_a_warmup_must_end_before_the_run_does(tmp_path):
     with pytest.raises(ValueError, match=r"^--warmup-steps 12 is not below the run's 12 steps \(--epochs 3 of 4 "
-                                         r"batches\): give fewer warmup steps"):
+                                         r"batches\): give fewer warmup steps, or more --epochs$"):
         Trainer(Toy(), _cfg(warmup_steps=12), tmp_path)
-    with pytest.raises(ValueError, match=r"run's 5 steps \(--max-steps 5, fewer than --epochs 3 of 4 batches\)"):
+    with pytest.raises(ValueError, match=r"run's 5 steps \(--max-steps 5, fewer than --epochs 3 of 4 batches\): "
+                                         r"give fewer warmup steps, or a larger --max-steps$"):
         Trainer(Toy(), _cfg(warmup_steps=5, max_steps=5, schedule="none"), tmp_path)
     Trainer(Toy(), _cfg(warmup_steps=11), tmp_path)  # one step of decay is enough
 

@@ -185,6 +185,10 @@ def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):
         before, after = plain[k + 1].split("\t"), out[k + 1].split("\t")
         p = f"{marg[k, tags.index(after[3])]:.4f}"
         assert after[:9] == before[:9] and after[9] == ("SpaceAfter=No|" if k == 1 else "") + f"TagProb={p}"
+    # tagged again (its own output in): the old TagProb is replaced, not kept beside the new one
+    again = tmp / "again.conllu"
+    again.write_text("\n".join(out).replace("TagProb=", "TagProb=9") + "\n", encoding="utf-8")
+    assert _tag(capsys, monkeypatch, [models["pos"], str(again), "--format", "conllu", "--probs"]).splitlines() == out
     columns = tmp / "test.txt"
     columns.write_text("Mary B-PER\nlives O\n\n", encoding="utf-8")
     plain = _tag(capsys, monkeypatch, [models["crf"], str(columns), "--format", "columns"]).splitlines()
@@ -202,7 +206,7 @@ def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):
     (["crf", "--probs", "--nbest", "2"], "--probs has no effect with --nbest"),
     (["crf", "--probs", "--spans"], "--probs has no effect with --spans"),
     (["crf", "--spans", "--nbest", "2"], "--nbest and --spans are two different outputs"),
-    (["crf", "--nbest", "0"], "argument --nbest: expected at least 1, got 0"),
+    (["crf", "--nbest", "0"], "argument --nbest: expected an integer >= 1, got 0"),
 ])
 def test_options_that_cannot_apply_are_refused_in_one_line(models, capsys, monkeypatch, args, message):
     monkeypatch.setattr("sys.stdin", io.StringIO(RAW))

@@ -127,6 +127,10 @@ def test_stray_inside_tags_stop_training_or_are_repaired_as_conlleval_reads_them
     assert repair_spans(spec, read, data) and read.tags[0] == ["O", "B-PER", "O", "B-PER", "B-LOC"]
     assert read.tags[1] == ["B-PER", "I-PER", "O"]  # legal already: unchanged
     assert repair_spans(spec, read, data) is None  # nothing left to repair
+    read.tags[1] = ["O", "I-PER", "O"]  # one sentence: no 'and 0 more'
+    said = repair_spans(spec, read, data)
+    assert said.endswith("O followed by I-PER is not legal BIO (--scheme bio): --repair-spans reads it as conlleval "
+                         "does and trains on it rewritten in BIO"), said
     spec = DataSpec("columns", -1, 0, (), "bioes")
     read = read_tagged(_columns(tmp_path / "ner-bioes.txt", [[("a", "X", "O"), ("b", "X", "E-PER")]]), spec)
     assert repair_spans(spec, read, data) and read.tags == [["O", "S-PER"]]

@@ -43,9 +43,12 @@ def test_evaluate_splits_accuracy_by_the_models_vocabulary(kind, tmp_path, capsy
     else:
         model = tmp_path / "run" / "last.safetensors"
         args = ["train", "tagger", "--train", str(train), "--epochs", "1", "--embed", "4", "--hidden", "4",
-                "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "run")]
-    code, _, err = run_cli(capsys, args)
+                "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "run"),
+                "--test", str(test)]
+    code, out, err = run_cli(capsys, args)
     assert code == 0, err
+    if kind == "tagger":  # --test prints the per-tag table evaluate prints
+        assert "test: token accuracy" in out and "of the tokens unknown" in out and "        DET: precision" in out
     assert LoadedTagger(model).known([["the", "cat", "Cat", "barks"]]) == [[True, False, True, False]]
     code, out, err = run_cli(capsys, ["evaluate", str(model), str(test), "--json"])
     m = json.loads(out)

@@ -29,34 +29,47 @@ def balanced_class_weights(labels: np.ndarray, num_classes: int) -> tuple[float,
     return tuple(float(w) for w in labels.size / (num_classes * counts))
 
 
-def class_weights_from(spec: str, labels: Sequence[str], label_ids: np.ndarray,
-                       name: str = "class weights") -> tuple[float, ...] | None:
-    """The weights ``spec`` (``none``, ``balanced`` or ``LABEL=W,...``; see the module docstring) gives the
-    classes ``labels`` (the model's, in order), ``label_ids`` (N,) being the training texts' classes; None
-    for ``none``.  ValueError naming ``name`` (the option) and the part of ``spec`` that is wrong."""
+def parse_class_weights(spec: str, name: str = "class weights") -> str | list[tuple[str, float]]:
+    """``"none"``, ``"balanced"`` or the ``(label, weight)`` pairs of ``LABEL=W,...`` in their order; ValueError
+    naming ``name`` and the part that is not a label, ``=`` and a number >= 0."""
     spec = spec.strip()
-    if spec == "none":
-        return None
-    if spec == "balanced":
-        return balanced_class_weights(label_ids, len(labels))
-    weights = dict.fromkeys(labels, 1.0)
-    seen = set()
+    if spec in ("none", "balanced"):
+        return spec
+    pairs = []
     for part in spec.split(","):
         label, eq, value = part.strip().rpartition("=")
         if not eq or not label:
             raise ValueError(f"{name} {spec!r}: expected none, balanced or LABEL=W,LABEL=W,..., got {part!r}")
-        if label not in weights:
-            raise ValueError(f"{name} {spec!r}: {label!r} is not a label of the training data (its labels: "
-                             f"{', '.join(map(repr, labels[:10]))}{', ...' if len(labels) > 10 else ''})")
-        if label in seen:
-            raise ValueError(f"{name} {spec!r}: {label!r} is given twice")
-        seen.add(label)
         try:
             w = float(value)
         except ValueError:
             w = math.nan
         if not (math.isfinite(w) and w >= 0):
             raise ValueError(f"{name} {spec!r}: expected a number >= 0 for {label!r}, got {value!r}")
+        pairs.append((label, w))
+    return pairs
+
+
+def class_weights_from(spec: str, labels: Sequence[str], label_ids: np.ndarray,
+                       name: str = "class weights") -> tuple[float, ...] | None:
+    """The weights ``spec`` (``none``, ``balanced`` or ``LABEL=W,...``; see the module docstring) gives the
+    classes ``labels`` (the model's, in order), ``label_ids`` (N,) being the training texts' classes; None
+    for ``none``.  ValueError naming ``name`` (the option) and the part of ``spec`` that is wrong."""
+    parsed = parse_class_weights(spec, name)
+    if parsed == "none":
+        return None
+    if parsed == "balanced":
+        return balanced_class_weights(label_ids, len(labels))
+    spec = spec.strip()
+    weights = dict.fromkeys(labels, 1.0)
+    seen = set()
+    for label, w in parsed:
+        if label not in weights:
+            raise ValueError(f"{name} {spec!r}: {label!r} is not a label of the training data (its labels: "
+                             f"{', '.join(map(repr, labels[:10]))}{', ...' if len(labels) > 10 else ''})")
+        if label in seen:
+            raise ValueError(f"{name} {spec!r}: {label!r} is given twice")
+        seen.add(label)
         weights[label] = w
     if not any(weights.values()):
         raise ValueError(f"{name} {spec!r}: every class weighs 0, so nothing would be learnt")

@@ -69,21 +69,13 @@ def fold_count(text: str) -> int:
 def class_weights_option(text: str) -> str:
     """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number >= 0); the
     labels are checked against the training data's once it is read."""
-    import math
+    from rnnkit.classify.weights import parse_class_weights
 
-    text = text.strip()
-    if text in ("none", "balanced"):
-        return text
-    for part in text.split(","):
-        name, eq, value = part.strip().rpartition("=")
-        try:
-            ok = bool(eq and name) and math.isfinite(float(value)) and float(value) >= 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise argparse.ArgumentTypeError(f"expected none, balanced or LABEL=W,LABEL=W,... with each W a number "
-                                             f">= 0, got {part.strip()!r} in {text!r}")
-    return text
+    try:
+        parse_class_weights(text, "")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).lstrip()) from None
+    return text.strip()
 
 
 def register(groups) -> None:

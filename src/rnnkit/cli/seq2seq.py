@@ -145,6 +145,10 @@ def register(groups) -> None:
 
 def _tokenizers_from(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer]:
     """The source and the target side's tokenizers: --source-level and --target-level, each --level unless given."""
+    from rnnkit.cli.given import refuse_unused
+
+    refuse_unused(args, [("--level", args.source_level is not None and args.target_level is not None,
+                          "with both --source-level and --target-level, which set each side: drop one of them")])
     return tuple(Tokenizer(level or args.level, args.lowercase) for level in (args.source_level, args.target_level))
 
 

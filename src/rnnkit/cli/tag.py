@@ -15,7 +15,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.output import check_output, write_output
-from rnnkit.cli.tagging import describe
+from rnnkit.cli.tagging import describe, per_kind_table
 from rnnkit.cli.tagging_data import conllu_reason, read_data
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn
 from rnnkit.jsonline import json_line
@@ -167,9 +167,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         print(json_line({k: v for k, v in m.items() if k != "main"}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
-        for kind, s in (m.get("per_type") or m.get("per_tag") or {}).items():
-            print(f"  {kind:>10}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
-                  f"F1 {100 * s['f1']:6.2f} ({s['support']} gold)")
+        print(per_kind_table(m), end="")
     return 0
 
 

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import json
 
+from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import refuse_unused
 from rnnkit.data.conll import format_columns, format_conllu
 from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
@@ -25,22 +26,12 @@ def add_options(t: argparse.ArgumentParser) -> None:
     t.add_argument("--probs", action="store_true",
                    help="add each predicted tag's marginal probability: word/TAG/PROB (raw), TagProb=PROB in MISC "
                         "(conllu), a column after the predictions (columns)")
-    t.add_argument("--nbest", type=_positive, metavar="K",
+    t.add_argument("--nbest", type=positive_int, metavar="K",
                    help="print the K most probable tag sequences of each sentence with their probabilities, one "
                         "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural taggers)")
     t.add_argument("--spans", action="store_true",
                    help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
                         "text, and prob, the span's exact probability); models with BIO, IOB1 or BIOES tags")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of sequences, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -52,8 +43,10 @@ def check_options(args: argparse.Namespace, loaded: LoadedTagger) -> None:
     """Refuse, in one line, an option the model cannot serve or that another one makes moot."""
     if args.nbest and args.spans:
         raise ValueError("--nbest and --spans are two different outputs: give one of them")
-    refuse_unused(args, [("--probs", bool(args.nbest), "with --nbest (which prints each sequence's probability)"),
-                         ("--probs", args.spans, "with --spans (which gives each span's probability)")])
+    refuse_unused(args, [("--probs", bool(args.nbest), "with --nbest (its rows carry each sequence's probability): "
+                                                        "leave --nbest out for each tag's"),
+                         ("--probs", args.spans, "with --spans (which gives each span's probability): leave --spans "
+                                                 "out for each tag's")])
     if args.spans and loaded.spec.scheme not in SPAN_SCHEMES:
         raise ValueError(f"--spans needs a model with span tags (scheme bio, iob1 or bioes); {args.model} has "
                          f"scheme {loaded.spec.scheme}: leave --spans out")
@@ -95,6 +88,7 @@ def _with_misc(sentence, probs: list[str]):
         body = lines[index].rstrip("\r\n")
         end = lines[index][len(body):]
         fields = body.split("\t")
-        fields[9] = f"TagProb={p}" if fields[9] == "_" else f"{fields[9]}|TagProb={p}"
+        kept = [f for f in fields[9].split("|") if f != "_" and not f.startswith("TagProb=")]  # not a stale one
+        fields[9] = "|".join([*kept, f"TagProb={p}"])
         lines[index] = "\t".join(fields) + end
     return dataclasses.replace(sentence, raw_lines=lines)

@@ -133,6 +133,16 @@ def describe(metric: str, m: dict[str, Any]) -> str:
     return line
 
 
+def per_kind_table(m: dict[str, Any]) -> str:
+    """Each span type's (NER, chunks) or each tag's (POS) precision, recall and F1, a line each, names
+    right-aligned by display width (Chinese tag names line up); "" when the metric has none."""
+    from rnnkit.textwidth import rjust
+
+    return "".join(f"  {rjust(kind, 10)}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
+                   f"F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)\n"
+                   for kind, s in (m.get("per_type") or m.get("per_tag") or {}).items())
+
+
 def _train_words(spec: DataSpec, data: TaggingData) -> list[str] | None:
     return sorted({w for s in data.source for w in s}) if spec.format == "segmented" else None
 
@@ -201,7 +211,9 @@ def train_tagger(args: argparse.Namespace) -> int:
     best = done[1]
     if test is not None:
         loaded = LoadedTagger(str(best))
-        print(f"test: {describe(metric, loaded.score(test))}")
+        m = loaded.score(test)
+        print(f"test: {describe(metric, m)}")
+        print(per_kind_table(m), end="")
     return 0
 
 

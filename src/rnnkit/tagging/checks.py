@@ -237,9 +237,10 @@ def repair_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
             changed += 1
     k, i, what = first
     n = sum(1 for t in data.tags if t)
-    return (f"{_where(path, data, k, i)}: {what}, and {changed - 1:,} more of the {n:,} sentences break "
-            f"{_NAMES[spec.scheme]}: --repair-spans reads them as conlleval does and trains on them rewritten in "
-            f"{_NAMES[spec.scheme]}")
+    more = f", and {changed - 1:,} more of the {n:,} sentences break {_NAMES[spec.scheme]}" if changed > 1 else ""
+    return (f"{_where(path, data, k, i)}: {what}{more}: --repair-spans reads "
+            f"{'them' if changed > 1 else 'it'} as conlleval does and trains on "
+            f"{'them' if changed > 1 else 'it'} rewritten in {_NAMES[spec.scheme]}")
 
 
 def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:

@@ -93,9 +93,15 @@ _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-
                "init_scale": "--init-scale"}
 
 
+_SIDE_OPTIONS = {("source_tokenizer", "level"): "--source-level", ("target_tokenizer", "level"): "--target-level",
+                 ("tagger_config", "bidirectional"): "--unidirectional",
+                 ("classifier_config", "bidirectional"): "--unidirectional"}
+
+
 def _named(section: str, field: str) -> str:
     """``--embed (lm_config.embedding_dim)``: a config field with the option that sets it, where there is one."""
-    option = _OPTIONS.get(field) or (_LM_OPTIONS.get(field) if section == "lm_config" else None)
+    option = (_OPTIONS.get(field) or (_LM_OPTIONS.get(field) if section == "lm_config" else None)
+              or _SIDE_OPTIONS.get((section, field)))
     return f"{option} ({section}.{field})" if option else f"{section}.{field}"
 
 

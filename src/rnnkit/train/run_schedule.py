@@ -34,8 +34,9 @@ def schedule_span(cfg: TrainConfig, per_epoch: int) -> tuple[int, str]:
 def check_warmup(cfg: TrainConfig, total: int, how: str) -> None:
     """A warmup must end before the run does: ValueError naming --warmup-steps otherwise."""
     if cfg.warmup_steps >= total:
+        more = "a larger --max-steps" if how.startswith("--max-steps") else "more --epochs"
         raise ValueError(f"--warmup-steps {cfg.warmup_steps} is not below the run's {total} steps ({how}): "
-                         "give fewer warmup steps, or more --epochs")
+                         f"give fewer warmup steps, or {more}")
 
 
 def run_span(task: Any, cfg: TrainConfig) -> tuple[int, str] | None:
