@@ -76,13 +76,17 @@ def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], bat
     of gold class ``labels[i]`` predicted ``labels[j]``, over all K classes) and per-class precision,
     recall and F1 (the classes present in gold or predicted), and the predicted root labels."""
     s = tree_sums(model, encoder, trees, batch_size)
-    gold, pred = s["gold"], s["predictions"]
+    pred = s["predictions"]
+    # roots without a label to learn (SST-2's neutral ones, in trees select_trees would leave out): unscored
+    kept = [(g, p) for g, p in zip(s["gold"], pred) if g >= 0]
+    gold, pred_kept = [g for g, _ in kept], [p for _, p in kept]
     labels = list(range(encoder.classes))
     out = {**scores_from_sums(s), "root_macro_f1": float("nan"), "labels": labels, "root_confusion": [],
            "root_per_class": {}}
     if gold:
-        out.update(root_macro_f1=macro_f1(gold, pred), root_confusion=confusion_matrix(gold, pred, labels)[0].tolist(),
-                   root_per_class=per_class_prf(gold, pred))
+        out.update(root_macro_f1=macro_f1(gold, pred_kept),
+                   root_confusion=confusion_matrix(gold, pred_kept, labels)[0].tolist(),
+                   root_per_class=per_class_prf(gold, pred_kept))
     return {**out, "predictions": pred}
 
 
