@@ -21,7 +21,8 @@ from rnnkit.data.conll import read_columns, read_conllu
 from rnnkit.data.parallel import read_multi30k, read_parallel, read_tsv_pairs
 from rnnkit.data.segmentation import read_segmented
 from rnnkit.data.text import read_tokens
-from rnnkit.data.trees import read_trees
+from rnnkit.data.files import read_text_file, text_lines
+from rnnkit.data.trees import parse_trees, read_trees
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError
 from rnnkit.train.curves import read_run
@@ -108,6 +109,7 @@ _READERS = {
     "tokens-word": lambda p: read_tokens(p, "word"),
     "tokens-char": lambda p: read_tokens(p, "char"),
     "trees": lambda p: read_trees(p),
+    "trees-unlabelled": lambda p: parse_trees(text_lines(read_text_file(p, "utf-8")), str(p), "optional"),
     "vectors-text": lambda p: read_vectors(p),
     "vectors-wanted": lambda p: read_vectors(p, wanted={"the", "a"}),
     "vectors-binary": lambda p: read_vectors(p.rename(p.with_name("input.txt.bin"))),

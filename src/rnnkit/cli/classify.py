@@ -48,6 +48,7 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.cli.output import check_output, write_output
+from rnnkit.cli.trees_classify import add_tree_options
 from rnnkit.cli.text_warnings import fold_width_hint, unsegmented, warn
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
@@ -153,7 +154,8 @@ def register(groups) -> None:
 
     c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
                                    description="Read one text a line (for a tree model, from 'rnnkit train tree': one "
-                                               "bracketed tree a line); write label<TAB>text lines, one for every "
+                                               "bracketed binary tree a line, its labels optional, or with --binarize "
+                                               "plain words); write label<TAB>text lines, one for every "
                                                "input line: a blank input line gives an empty output line, so output "
                                                "line k is the class of input line k.",
                                    formatter_class=fmt)
@@ -165,6 +167,7 @@ def register(groups) -> None:
     c.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
+    add_tree_options(c)
     c.set_defaults(func=classify)
 
 
@@ -294,9 +297,11 @@ def classify(args: argparse.Namespace) -> int:
     from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
-        from rnnkit.cli.trees import classify_trees
+        from rnnkit.cli.trees_classify import classify_trees
 
         return classify_trees(args)
+    refuse_unused(args, [(flag, True, "for a classifier (it is a tree model's option)")
+                         for flag in ("--format", "--binarize")])
     model, enc, _ = load_classifier(args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, _ = read_input(args.input, args.encoding)

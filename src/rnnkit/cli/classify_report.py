@@ -28,17 +28,22 @@ def describe(m: dict[str, Any]) -> str:
     terminal columns a character) line up."""
     lines = [f"accuracy {100 * m['accuracy']:.2f}%, macro-F1 {100 * m['macro_f1']:.2f} over {m['examples']:,} texts",
              "confusion matrix (rows gold, columns predicted):"]
-    width = max(8, *(display_width(str(label)) for label in m["labels"]))
-    lines.append(" " * width + "".join(rjust(str(label), width + 1) for label in m["labels"]))
-    for label, row in zip(m["labels"], m["confusion"]):
+    return "\n".join(lines + confusion_lines(m["labels"], m["confusion"], m.get("per_class")))
+
+
+def confusion_lines(labels: list, confusion: list, per_class: dict | None = None) -> list[str]:
+    """A confusion matrix (rows gold, columns predicted) as text lines, then each class's precision,
+    recall and F1 where ``per_class`` has them (a tree model's evaluation prints them too)."""
+    width = max(8, *(display_width(str(label)) for label in labels))
+    lines = [" " * width + "".join(rjust(str(label), width + 1) for label in labels)]
+    for label, row in zip(labels, confusion):
         lines.append(rjust(str(label), width) + "".join(f"{n:>{width + 1}}" for n in row))
-    per_class = m.get("per_class") or {}
     if per_class:
         lines.append("per class:")
-    for label, s in per_class.items():
+    for label, s in (per_class or {}).items():
         lines.append(f"{rjust(str(label), width)}: precision {100 * s['precision']:6.2f}% recall "
                      f"{100 * s['recall']:6.2f}% F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)")
-    return "\n".join(lines)
+    return lines
 
 
 def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | None = 1) -> None:

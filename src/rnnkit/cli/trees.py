@@ -1,7 +1,9 @@
-"""``rnnkit train tree``: a Tree-LSTM or Tree-RNN over bracketed sentiment trees; its evaluator.
+"""``rnnkit train tree``: a Tree-LSTM, Tree-RNN or RNTN over bracketed labelled trees; its evaluator.
 
 A thin layer over :mod:`rnnkit.treenet`.  Data: one bracketed tree a line with a label on every
-node (the Stanford Sentiment Treebank's ``train.txt`` / ``dev.txt`` / ``test.txt``).
+node (the Stanford Sentiment Treebank's ``train.txt`` / ``dev.txt`` / ``test.txt``, or a user's
+own labels 0..K-1 with ``--labels as-is``).  ``rnnkit classify`` of a tree model:
+:mod:`rnnkit.cli.trees_classify`.
 """
 from __future__ import annotations
 
@@ -23,21 +25,28 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.jsonline import json_line
+from rnnkit.treenet.labels import SCHEMES, SST_CLASSES
 
 
 def register(groups) -> None:
     p = groups.train.add_parser(
         "tree", help="train a recursive network (Tree-LSTM, Tree-RNN, RNTN) on labelled trees",
         description="Train embedding -> Tree-LSTM, Tree-RNN or RNTN -> softmax at every node on bracketed trees with a "
-                    "label on every node (the Stanford Sentiment Treebank); validation and test report the root "
-                    "accuracy and the accuracy over all labelled nodes.", formatter_class=HelpFormatter)
+                    "label on every node (the Stanford Sentiment Treebank's 0-4, or your own 0..K-1 with --labels "
+                    "as-is); validation and test report the root accuracy and the accuracy over all labelled nodes.",
+        formatter_class=HelpFormatter)
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training trees, one bracketed tree a line")
     d.add_argument("--valid", help="validation trees (picks the best epoch)")
     d.add_argument("--test", help="test trees, scored with the best model at the end")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the tree files")
-    d.add_argument("--classes", type=int, choices=[5, 2], default=5,
-                   help="5: fine-grained labels 0-4; 2: SST-2 (0-1 negative, 3-4 positive, neutral trees left out)")
+    d.add_argument("--labels", choices=list(SCHEMES), default=None,
+                   help="how node labels become classes: sst5 (the default): SST's 0-4 as 5 classes; sst2: SST-2 (0-1 "
+                        "negative, 3-4 positive, neutral nodes unlearnt and neutral trees left out); as-is: your own "
+                        "labels 0..K-1, K = 1 + the largest label of --train (every label below it must occur). Kept "
+                        "with the model for classify and evaluate; --resume refuses another")
+    d.add_argument("--classes", type=int, choices=[5, 2], default=None,
+                   help="SST's schemes by their class count: 5 is --labels sst5, 2 is --labels sst2")
     d.add_argument("--lowercase", action="store_true", help="lowercase the words")
     d.add_argument("--min-count", type=positive_int, default=1, help="words rarer than this become <unk>")
     m = p.add_argument_group("model")
@@ -57,22 +66,36 @@ def register(groups) -> None:
     p.set_defaults(func=train_tree)
 
 
-def _read(path: str, classes: int, encoding: str = "utf-8", use: str = "train on") -> list:
-    """The trees of ``path`` that the task keeps; DataError if a label is outside SST's 0-4 (naming its
-    line), or if --classes 2 keeps none (every root neutral), which leaves nothing to ``use``."""
+def label_scheme(args: argparse.Namespace) -> str:
+    """The label scheme of --labels or --classes (sst5 without either); ValueError if they disagree."""
+    if args.labels is not None and args.classes is not None and SST_CLASSES.get(args.labels) != args.classes:
+        raise ValueError(f"--classes {args.classes} and --labels {args.labels} disagree (--classes 5 is --labels sst5, "
+                         "--classes 2 is --labels sst2): give one of them")
+    return args.labels or {2: "sst2"}.get(args.classes, "sst5")
+
+
+def _read(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
+          model: str = "the model") -> list:
+    """The trees of ``path`` that the task keeps; DataError (naming the line) at a label the scheme
+    cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
+    file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``."""
     from rnnkit.data.files import read_text_file, text_lines
     from rnnkit.data.trees import parse_trees
     from rnnkit.errors import DataError
-    from rnnkit.treenet.task import select_trees
 
     lines = text_lines(read_text_file(path, encoding))
     trees = parse_trees(lines, path)
     numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
+    top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
     for n, t in zip(numbers, trees):
-        if t.labels.max() > 4:
-            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's labels "
-                            "0 (very negative) to 4 (very positive)")
-    kept = select_trees(trees, classes)
+        if top is not None and t.labels.max() > top:
+            if scheme != "as-is":
+                raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's "
+                                f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "
+                                "your own, 0 to K-1, give --labels as-is")
+            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model}'s classes are the "
+                            f"labels 0-{top} of its training trees (--labels as-is)")
+    kept = [t for t in trees if t.root_label != 2] if scheme == "sst2" else trees  # labels.select_trees
     if not kept:
         which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"
         raise DataError(f"{path}: {which} a neutral root (label 2), which a binary task "
@@ -81,32 +104,80 @@ def _read(path: str, classes: int, encoding: str = "utf-8", use: str = "train on
 
 
 def _describe(s: dict) -> str:
-    return (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} tree{'s' * (s['trees'] != 1)}, "
-            f"all-node accuracy {100 * s['node_accuracy']:.2f}% over {s['nodes']:,} labelled nodes")
+    """The scores of :func:`rnnkit.treenet.task.tree_scores`, then the roots' confusion matrix and per-class scores."""
+    from rnnkit.cli.classify_report import confusion_lines
+
+    head = (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} tree{'s' * (s['trees'] != 1)}, "
+            f"all-node accuracy {100 * s['node_accuracy']:.2f}% over {s['nodes']:,} labelled nodes, root macro-F1 "
+            f"{100 * s['root_macro_f1']:.2f}")
+    return "\n".join([head, "root confusion matrix (rows gold, columns predicted):",
+                      *confusion_lines(s["labels"], s["root_confusion"], s["root_per_class"])])
+
+
+def _check_learnable(args: argparse.Namespace, train: list, scheme: str, classes: int) -> None:
+    """Refuse training data with a single class to learn; warn when SST's 5 classes meet fewer labels."""
+    from rnnkit.cli.text_warnings import warn
+    from rnnkit.errors import DataError
+    from rnnkit.treenet.labels import BINARY
+
+    labels = {int(x) for t in train for x in np.unique(t.labels)}  # _read refused SST labels above 4
+    kinds = {int(BINARY[x]) for x in labels if BINARY[x] >= 0} if scheme == "sst2" else labels
+    flag = f"--labels {scheme}" if args.labels else f"--classes {classes}"
+    if len(kinds) == 1:
+        only = ("negative", "positive")[kinds.pop()] if scheme == "sst2" else f"label {kinds.pop()}"
+        hint = ("; if 0 and 1 are your own two classes, give --labels as-is (SST-2 reads both as negative)"
+                if scheme == "sst2" and labels <= {0, 1} else "")
+        raise DataError(f"{args.train}: every node the task learns from is {only} ({flag}): nothing to learn; a tree "
+                        f"model needs trees whose nodes have at least two labels{hint}")
+    if scheme == "sst5" and labels != set(range(5)):
+        warn(f"{args.train}: the nodes' labels are {', '.join(map(str, sorted(labels)))} only, read as SST's 0-4: the "
+             "model has 5 classes, some never seen; for labels of your own (0 to K-1) give --labels as-is")
+
+
+def _check_resume_scheme(args: argparse.Namespace, scheme: str) -> None:
+    """--resume with another label scheme than the run's (an older checkpoint: SST's of its classes)."""
+    from pathlib import Path
+
+    from rnnkit import checkpoint as ckpt
+    from rnnkit.errors import CheckpointError
+    from rnnkit.train.loop import LAST
+
+    last = Path(args.run_dir) / LAST
+    if not (args.resume and last.exists()):
+        return  # fit says what is missing
+    task = ckpt.load_meta(last).get("task") or {}
+    if not isinstance(task, dict) or task.get("model") != "treenet":
+        return  # fit refuses another kind of run
+    then = task.get("label_scheme") or ("sst2" if task.get("classes") == 2 else "sst5")
+    if then != scheme:
+        now = f"--labels {scheme}" + ("" if args.labels or args.classes else " (the default)")
+        raise CheckpointError(f"{last}: this run was started with --labels {then}, this one has {now}; "
+                              "resume with the same labels, or start a new run without --resume")
 
 
 def train_tree(args: argparse.Namespace) -> int:
+    from rnnkit.treenet.labels import as_is_classes
     from rnnkit.treenet.model import TreeNet, TreeNetConfig
-    from rnnkit.errors import DataError
-    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, task_labels, tree_scores
+    from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
 
+    scheme = label_scheme(args)
     cfg = train_config_from_args(args)
-    train = _read(args.train, args.classes, args.encoding)
-    kinds = {int(c) for t in train for c in task_labels(t, args.classes) if c >= 0}
-    if len(kinds) == 1:
-        only = f"label {kinds.pop()}" if args.classes == 5 else ("negative", "positive")[kinds.pop()]
-        raise DataError(f"{args.train}: every node the task learns from is {only} (--classes {args.classes}): nothing "
-                        "to learn; a tree model needs trees whose nodes have at least two labels")
-    valid = _read(args.valid, args.classes, args.encoding, "validate on") if args.valid else None
-    test = _read(args.test, args.classes, args.encoding, "test on") if args.test else None
-    enc = TreeEncoder.build(train, args.classes, args.lowercase, args.min_count)
+    train = _read(args.train, scheme, None, args.encoding)
+    classes = SST_CLASSES.get(scheme) or as_is_classes(train, args.train)
+    _check_learnable(args, train, scheme, classes)
+    valid = _read(args.valid, scheme, classes, args.encoding, "validate on") if args.valid else None
+    test = _read(args.test, scheme, classes, args.encoding, "test on") if args.test else None
+    _check_resume_scheme(args, scheme)
+    enc = TreeEncoder.build(train, classes, args.lowercase, args.min_count, scheme)
     check_min_count(args.min_count, enc.vocab, args.train)
     print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
           + (f", {len(valid):,} validation trees" if valid else "")
-          + (" (neutral roots left out: --classes 2)" if args.classes == 2 else ""), file=sys.stderr)
+          + (" (neutral roots left out: SST-2)" if scheme == "sst2" else "")
+          + (f", {classes} classes: the labels 0-{classes - 1} as they are" if scheme == "as-is" else ""),
+          file=sys.stderr)
     enc.vocab = extend_vocab(args, enc.vocab, (w for t in (valid or []) + (test or []) for w in enc._words(t)))
     vectors = read_pretrained(args, enc.vocab.tokens)
-    model = TreeNet(TreeNetConfig(len(enc.vocab), args.classes, args.cell, embedding_size(args, vectors, 100),
+    model = TreeNet(TreeNetConfig(len(enc.vocab), classes, args.cell, embedding_size(args, vectors, 100),
                                   args.hidden, args.dropout), np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
@@ -123,43 +194,12 @@ def train_tree(args: argparse.Namespace) -> int:
 train_tree.data_parallel = True  # mpiexec -n P rnnkit train tree ...: several processes (rnnkit.cli.processes)
 
 
-def classify_trees(args: argparse.Namespace) -> int:
-    """``rnnkit classify`` with a tree model: each input tree's root class, then its words.
-
-    The input is bracketed trees (their labels are read but not used); classes are SST's 0-4, or 0
-    (negative) and 1 (positive) for a binary model.
-    """
-    from rnnkit.data.files import read_input, text_lines
-    from rnnkit.data.trees import parse_trees
-    from rnnkit.treenet.task import load_treenet
-
-    from rnnkit.cli.output import check_output, write_output
-
-    model, enc = load_treenet(args.model)
-    check_output(args)  # before the work: not the input or the model, and a file that can be made
-    text, name = read_input(args.input, args.encoding)
-    lines = text_lines(text)
-    # one per non-blank line; blank lines only: nothing to classify, each answered by a blank line, as
-    # a text classifier answers them
-    trees = parse_trees(lines, name) if any(line.strip() for line in lines) else []
-    rows = []
-    for s in range(0, len(trees), 256):
-        chunk = trees[s : s + 256]
-        b = enc.batch(chunk, labelled=False)
-        probs = model.predict_proba(b)[b.roots]  # (B, K)
-        for t, p in zip(chunk, probs):
-            shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in enumerate(p)) if args.probs else ""
-            rows.append(f"{int(p.argmax())}{shown}\t{t.text()}")
-    found = iter(rows)  # a blank input line gives an empty output line, so line k answers line k
-    write_output(args, ["".join((next(found) if line.strip() else "") + "\n" for line in lines)])
-    return 0
-
-
 def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     from rnnkit.treenet.task import load_treenet, tree_scores
 
     model, enc = load_treenet(model_path)
-    s = tree_scores(model, enc, _read(data_path, enc.classes, args.encoding or "utf-8", "score"))
+    s = tree_scores(model, enc, _read(data_path, enc.scheme, enc.classes, args.encoding or "utf-8", "score",
+                                      model_path))
     del s["predictions"]
     print(json_line(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0

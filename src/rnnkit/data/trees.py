@@ -16,6 +16,18 @@ a recursive network computes them in::
     leaf      (N,) int64  the word position of a leaf, -1 at internal nodes
 
 A malformed line raises :class:`rnnkit.errors.DataError` naming the file, the line and the problem.
+
+Training reads every label strictly.  Prediction needs none: :func:`parse_tree` with
+``labels="optional"`` also reads bracketings without labels, or with some, where a bare word is an
+unlabelled leaf and ``(word)`` one too::
+
+    (good film)    ((good) (film))    (3 (good) (4 film))    ((2 the) (film (is good)))
+
+Unlabelled nodes have the label -1.  A number right after ``(`` that more than ``)`` follows is
+that node's label, as in the strict format: ``(3 dogs)`` is the word ``dogs`` labelled 3; a leading
+number word is bracketed alone: ``((3) dogs)``.  :func:`format_tree` writes a tree back, with any
+labels (a model's predictions); :func:`binarize` makes a right- or left-branching tree over plain
+words.
 """
 from __future__ import annotations
 
@@ -62,8 +74,13 @@ def _label(tok: str) -> int:
     return int(tok)
 
 
-def parse_tree(line: str) -> Tree:
-    """One bracketed tree; ValueError saying what is wrong (the reader adds file and line)."""
+def parse_tree(line: str, labels: str = "required") -> Tree:
+    """One bracketed tree; ValueError saying what is wrong (the reader adds file and line).
+    ``labels``: ``"required"`` on every node, or ``"optional"`` (for prediction; -1 where none)."""
+    if labels == "optional":
+        return _parse_optional(line)
+    if labels != "required":
+        raise ValueError(f"Expected labels 'required' or 'optional', got {labels!r}")
     if not isinstance(line, str):
         raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
     toks = _TOKEN.findall(line)
@@ -120,14 +137,116 @@ def parse_tree(line: str) -> Tree:
                 np.array(leaf, dtype=np.int64))
 
 
-def parse_trees(lines: list[str], where: str) -> list[Tree]:
-    """One tree per non-blank line; DataError names ``where`` (a file name, or "stdin") and the line."""
+def _parse_optional(line: str) -> Tree:
+    """A bracketed binary tree whose labels may be left out (:func:`parse_tree` with labels="optional")."""
+    if not isinstance(line, str):
+        raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
+    toks = _TOKEN.findall(line)
+    if not toks:
+        raise ValueError("expected a tree, got an empty line")
+    tokens: list[str] = []
+    labels: list[int] = []
+    children: list[tuple[int, int]] = []
+    leaf: list[int] = []
+    stack: list[tuple[int, list[int]]] = []  # open nodes: (label or -1, indices of finished children)
+
+    def add(label: int, kids: tuple[int, int], word: str | None) -> bool:
+        labels.append(label)
+        children.append(kids)
+        leaf.append(-1 if word is None else len(tokens))
+        if word is not None:
+            tokens.append(word)
+        if stack:
+            stack[-1][1].append(len(labels) - 1)
+        return not stack
+
+    def word_at(j: int) -> bool:
+        return j < len(toks) and toks[j] not in ("(", ")")
+
+    i, done = 0, False
+    while i < len(toks):
+        tok = toks[i]
+        if done:
+            raise ValueError(f"expected the line to end after the root's ')', got {tok!r}")
+        if tok == "(":
+            j, label = i + 1, -1
+            # a number with more than ')' after it is a label (the strict format's reading)
+            if word_at(j) and toks[j].isascii() and toks[j].isdigit() and j + 1 < len(toks) and toks[j + 1] != ")":
+                label = _label(toks[j])
+                j += 1
+            if j >= len(toks):
+                raise ValueError("expected a word or '(' after the last '(', got the end of the line")
+            if word_at(j) and j + 1 < len(toks) and toks[j + 1] == ")":  # a leaf: ( [label] word )
+                done = add(label, (-1, -1), toks[j])
+                i = j + 2
+                continue
+            stack.append((label, []))
+            i = j
+        elif tok == ")":
+            if not stack:
+                raise ValueError("expected '(' to open a node, got an unmatched ')'")
+            label, kids = stack.pop()
+            if len(kids) != 2:
+                raise ValueError(f"expected exactly 2 children at an internal node (binary trees), got {len(kids)}")
+            done = add(label, (kids[0], kids[1]), None)
+            i += 1
+        else:  # a bare word: an unlabelled leaf of the open node
+            if not stack:
+                raise ValueError(f"expected '(' to open the tree, got the word {tok!r}")
+            add(-1, (-1, -1), tok)
+            i += 1
+    if stack:
+        raise ValueError(f"expected {len(stack)} more ')' at the end of the line")
+    return Tree(tokens, np.array(labels, dtype=np.int64), np.array(children, dtype=np.int64).reshape(-1, 2),
+                np.array(leaf, dtype=np.int64))
+
+
+def format_tree(tree: Tree, labels: np.ndarray | None = None) -> str:
+    """The tree in the bracketed format, each node with its label in ``labels`` ((N,), post-order;
+    default: the tree's own), none where it is -1: ``(3 (2 The) (4 good))``, ``((The) (good))``."""
+    labels = tree.labels if labels is None else np.asarray(labels)
+    if labels.shape != tree.labels.shape:
+        raise ValueError(f"Expected one label per node {tree.labels.shape}, got shape {labels.shape}")
+    text: list[str] = []
+    for k, (left, right) in enumerate(tree.children.tolist()):
+        inside = tree.tokens[tree.leaf[k]] if left < 0 else f"{text[left]} {text[right]}"
+        text.append(f"({inside})" if labels[k] < 0 else f"({int(labels[k])} {inside})")
+    return text[-1]
+
+
+def binarize(words: list[str], branching: str = "right") -> Tree:
+    """An unlabelled binary tree over ``words``: right-branching ``(w1 (w2 (w3 w4)))`` or left-branching
+    ``(((w1 w2) w3) w4)``.  Not a parse: a stand-in where no parse tree is at hand."""
+    if branching not in ("right", "left"):
+        raise ValueError(f"Expected branching 'right' or 'left', got {branching!r}")
+    if not words or any(not w or _TOKEN.fullmatch(w) is None or w in ("(", ")") for w in words):
+        raise ValueError(f"Expected one or more words without spaces or brackets, got {words[:5]!r}")
+    children = [(-1, -1)] * len(words)  # right: every word first, then the nodes from the last pair up
+    leaf = list(range(len(words)))
+    if branching == "right":
+        top = len(words) - 1
+        for w in range(len(words) - 2, -1, -1):
+            children.append((w, top))
+            leaf.append(-1)
+            top = len(children) - 1
+    else:  # left: each word, then the node joining it to all before it
+        children, leaf = [(-1, -1)], [0]
+        for w in range(1, len(words)):
+            children += [(-1, -1), (len(children) - 1, len(children))]
+            leaf += [w, -1]
+    return Tree(list(words), np.full(len(children), -1, dtype=np.int64), np.array(children, dtype=np.int64),
+                np.array(leaf, dtype=np.int64))
+
+
+def parse_trees(lines: list[str], where: str, labels: str = "required") -> list[Tree]:
+    """One tree per non-blank line; DataError names ``where`` (a file name, or "stdin") and the line.
+    ``labels``: as :func:`parse_tree`'s."""
     trees = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            trees.append(parse_tree(line))
+            trees.append(parse_tree(line) if labels == "required" else parse_tree(line, labels))
         except ValueError as e:
             raise DataError(f"{where}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
         except Exception as e:  # any other failure on a line (an overflow...) is still that line's problem

@@ -6,7 +6,8 @@ softmax at every node (the Stanford Sentiment Treebank's task).
 """
 from rnnkit.treenet.batch import Level, TreeBatch, make_batch
 from rnnkit.treenet.model import TreeNet, TreeNetCache, TreeNetConfig
-from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
+from rnnkit.treenet.labels import SCHEMES
+from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, predict_nodes, tree_scores
 
-__all__ = ["Level", "TreeBatch", "TreeEncoder", "TreeNet", "TreeNetCache", "TreeNetConfig", "TreeTask", "load_treenet",
-           "make_batch", "tree_scores"]
+__all__ = ["SCHEMES", "Level", "TreeBatch", "TreeEncoder", "TreeNet", "TreeNetCache", "TreeNetConfig", "TreeTask",
+           "load_treenet", "make_batch", "predict_nodes", "tree_scores"]

@@ -1,15 +1,12 @@
-"""Sentiment over trees as a :class:`rnnkit.train.Task`: the Stanford Sentiment Treebank's two tasks.
-
-- ``classes=5`` (fine-grained, SST-5): every node's label 0-4 as it is.
-- ``classes=2`` (binary, SST-2): labels 0, 1 become 0 (negative) and 3, 4 become 1 (positive);
-  neutral nodes (2) get no loss, and trees whose root is neutral are left out, as in Socher et al.
-  (2013) and Tai et al. (2015): 6,920 / 872 / 1,821 trees in train / dev / test.
+"""Tree models as a :class:`rnnkit.train.Task`: the Stanford Sentiment Treebank's two tasks, or a user's
+own labels (the label schemes of :mod:`rnnkit.treenet.labels`: ``"sst5"``, ``"sst2"``, ``"as-is"``).
 
 Validation reports the root accuracy (the figure the papers give), the accuracy over all labelled
 nodes and the loss (mean NLL per labelled node, the training loss's units); the best checkpoint is
 the one with the most roots right (``criterion`` = 1 - root accuracy).  Batches are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees
 the same batches.  A checkpoint holds the parameters under ``model/`` and the metadata
-``{"model": "treenet", "treenet_config", "vocab", "classes", "lowercase", "word_dropout"}``.
+``{"model": "treenet", "treenet_config", "vocab", "classes", "label_scheme", "lowercase", "word_dropout"}``
+(``label_scheme`` is absent from checkpoints written before it was kept: SST's scheme of ``classes``).
 """
 from __future__ import annotations
 
@@ -23,46 +20,34 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.metrics.classification import confusion_matrix, macro_f1, per_class_prf
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
+from rnnkit.treenet.labels import BINARY, scheme_for, select_trees, task_labels
 from rnnkit.treenet.model import TreeNet, TreeNetConfig
 from rnnkit.train.digest import value_digest
 
-BINARY = np.array([0, 0, -1, 1, 1], dtype=np.int64)  # SST's 0-4 -> negative / none / positive
-
-
-def task_labels(tree: Tree, classes: int) -> np.ndarray:
-    """(N,) labels to learn: the tree's own (classes=5) or SST-2's (classes=2; -1 at neutral nodes)."""
-    if classes == 5:
-        if tree.labels.max() > 4:
-            raise ValueError(f"Expected SST labels 0-4 for 5 classes, got {int(tree.labels.max())}")
-        return tree.labels
-    if classes == 2:
-        if tree.labels.max() > 4:
-            raise ValueError(f"Expected SST labels 0-4 to make the binary task, got {int(tree.labels.max())}")
-        return BINARY[tree.labels]
-    raise ValueError(f"Expected classes 5 (fine-grained) or 2 (binary), got {classes!r}")
-
-
-def select_trees(trees: Sequence[Tree], classes: int) -> list[Tree]:
-    """The trees of a task: all of them for 5 classes, those with a non-neutral root for 2."""
-    return list(trees) if classes == 5 else [t for t in trees if t.root_label != 2]
+__all__ = ["BINARY", "TreeEncoder", "TreeTask", "load_treenet", "predict_nodes", "select_trees", "task_labels",
+           "tree_scores"]
 
 
 class TreeEncoder:
-    """The word vocabulary (built on the training trees) and the task's label mapping."""
+    """The word vocabulary (built on the training trees) and the task's label mapping: ``classes`` K and
+    the ``scheme`` (:mod:`rnnkit.treenet.labels`; default: SST's of 5 or 2 classes)."""
 
-    def __init__(self, vocab: Vocabulary, classes: int, lowercase: bool = False) -> None:
+    def __init__(self, vocab: Vocabulary, classes: int, lowercase: bool = False, scheme: str | None = None) -> None:
         self.vocab = vocab
         self.classes = check_int("classes", classes, 2)
+        self.scheme = scheme_for(self.classes, scheme)
         self.lowercase = check_bool("lowercase", lowercase)  # "no" would be true
 
     @classmethod
-    def build(cls, trees: Sequence[Tree], classes: int, lowercase: bool = False, min_count: int = 1) -> TreeEncoder:
+    def build(cls, trees: Sequence[Tree], classes: int, lowercase: bool = False, min_count: int = 1,
+              scheme: str | None = None) -> TreeEncoder:
         """An encoder whose vocabulary (with ``<unk>``, no end token) holds the words of ``trees`` seen at
         least ``min_count`` times, lowercased with ``lowercase``."""
-        enc = cls(Vocabulary(["<unk>"], eos_token=None), classes, lowercase)
+        enc = cls(Vocabulary(["<unk>"], eos_token=None), classes, lowercase, scheme)
         enc.vocab = Vocabulary.build((w for t in trees for w in enc._words(t)), min_count=min_count, eos_token=None)
         return enc
 
@@ -71,24 +56,38 @@ class TreeEncoder:
 
     def batch(self, trees: Sequence[Tree], labelled: bool = True) -> TreeBatch:
         """The trees' batch with the task's labels, or with none (-1 everywhere) for prediction."""
-        labels = [task_labels(t, self.classes) if labelled else np.full(len(t.labels), -1) for t in trees]
+        labels = [task_labels(t, self.classes, self.scheme) if labelled else np.full(len(t.labels), -1) for t in trees]
         return make_batch(trees, [self.vocab.encode(self._words(t)) for t in trees], labels)
 
     def to_json(self) -> dict[str, Any]:
         """The encoder as JSON-safe fields for a checkpoint's metadata."""
-        return {"vocab": self.vocab.to_json(), "classes": self.classes, "lowercase": self.lowercase}
+        return {"vocab": self.vocab.to_json(), "classes": self.classes, "label_scheme": self.scheme,
+                "lowercase": self.lowercase}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TreeEncoder:
         """The encoder saved by :meth:`to_json`."""
-        return cls(Vocabulary.from_json(d["vocab"]), d["classes"], d["lowercase"])
+        return cls(Vocabulary.from_json(d["vocab"]), d["classes"], d["lowercase"], d.get("label_scheme"))
 
 
 def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
-    """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, and the
-    predicted root labels."""
+    """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, the roots'
+    macro-F1 (:mod:`rnnkit.metrics.classification`), confusion matrix (``root_confusion[i][j]``: roots
+    of gold class ``labels[i]`` predicted ``labels[j]``, over all K classes) and per-class precision,
+    recall and F1 (the classes present in gold or predicted), and the predicted root labels."""
     s = tree_sums(model, encoder, trees, batch_size)
-    return {**scores_from_sums(s), "predictions": s["predictions"]}
+    pred = s["predictions"]
+    # roots without a label to learn (SST-2's neutral ones, in trees select_trees would leave out): unscored
+    kept = [(g, p) for g, p in zip(s["gold"], pred) if g >= 0]
+    gold, pred_kept = [g for g, _ in kept], [p for _, p in kept]
+    labels = list(range(encoder.classes))
+    out = {**scores_from_sums(s), "root_macro_f1": float("nan"), "labels": labels, "root_confusion": [],
+           "root_per_class": {}}
+    if gold:
+        out.update(root_macro_f1=macro_f1(gold, pred_kept),
+                   root_confusion=confusion_matrix(gold, pred_kept, labels)[0].tolist(),
+                   root_per_class=per_class_prf(gold, pred_kept))
+    return {**out, "predictions": pred}
 
 
 def scores_from_sums(s: dict[str, Any]) -> dict[str, Any]:
@@ -100,11 +99,11 @@ def scores_from_sums(s: dict[str, Any]) -> dict[str, Any]:
 
 def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
     """Right roots, right labelled nodes, labelled nodes, summed NLL over them, trees, and the predicted
-    root labels, in batches of ``batch_size`` trees."""
+    and gold root labels, in batches of ``batch_size`` trees."""
     batch_size = check_int("batch_size", batch_size, 1)
     root_right = node_right = nodes = 0
     nll = 0.0
-    preds = []
+    preds, gold = [], []
     for s in range(0, len(trees), batch_size):
         b = encoder.batch(trees[s : s + batch_size])
         probs = model.predict_proba(b)  # (N, K)
@@ -115,8 +114,24 @@ def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch
         nll -= float(np.log(np.maximum(probs[mask, b.labels[mask]], 1e-300)).sum())
         root_right += int((pred[b.roots] == b.labels[b.roots]).sum())
         preds.extend(pred[b.roots].tolist())
+        gold.extend(b.labels[b.roots].tolist())
     return {"root_right": root_right, "node_right": node_right, "nodes": nodes, "nll": nll, "trees": len(trees),
-            "predictions": preds}
+            "predictions": preds, "gold": gold}
+
+
+def predict_nodes(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256
+                  ) -> list[np.ndarray]:
+    """Class probabilities at every node of every tree: one (N_b, K) array a tree, its nodes in the
+    tree's post-order (the root last).  The trees' labels are not read (they may have none)."""
+    batch_size = check_int("batch_size", batch_size, 1)
+    out = []
+    for s in range(0, len(trees), batch_size):
+        chunk = trees[s : s + batch_size]
+        b = encoder.batch(chunk, labelled=False)
+        probs = model.predict_proba(b)  # (N, K)
+        starts = b.roots + 1 - np.array([len(t.labels) for t in chunk])  # (B,) each tree's first node
+        out.extend(probs[a : r + 1] for a, r in zip(starts.tolist(), b.roots.tolist()))
+    return out
 
 
 class TreeTask(IndependentBatches):
@@ -178,7 +193,7 @@ class TreeTask(IndependentBatches):
         if not self.valid:
             return None
         s = tree_sums(self.model, self.encoder, self.valid[rank::size])
-        del s["predictions"]
+        del s["predictions"], s["gold"]
         return s
 
     def evaluate_joined(self, parts: list[dict[str, Any] | None]) -> dict[str, float]:

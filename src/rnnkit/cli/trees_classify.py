@@ -1,0 +1,124 @@
+"""``rnnkit classify`` with a tree model: each input tree's root class, or every node's.
+
+One bracketed binary tree a line, labelled or not (``(3 (2 The) (4 good))``, ``((The) (good))``,
+``(The good)``: :func:`rnnkit.data.trees.parse_tree` with ``labels="optional"``; the labels are not
+used).  A line that does not start with ``(`` is plain text: refused, unless ``--binarize right|left``
+asks for a right- or left-branching tree over its words, an approximation of the parse the model
+was trained on.  Output, one line an input line (a blank line answers a blank one):
+
+- ``--format text`` (default): ``root class[<TAB>root probabilities]<TAB>words``;
+- ``--format tree``: ``root class[<TAB>root probabilities]<TAB>tree``, the tree bracketed with every
+  node's predicted class, ``(3 (2 The) (4 good))``;
+- ``--format json``: ``{"label", "words", "tree", "nodes": [{"start", "end", "label"}, ...]}`` with
+  every node (post-order, the root last; ``end`` exclusive) and, with ``--probs``, ``"probs"`` for
+  the root and each node.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+FORMATS = ("text", "tree", "json")
+
+
+def add_tree_options(c: argparse.ArgumentParser) -> None:
+    """The options of ``rnnkit classify`` that only a tree model reads."""
+    t = c.add_argument_group("tree models (from 'rnnkit train tree')")
+    t.add_argument("--format", choices=FORMATS, default="text",
+                   help="text: the root's class then the words; tree: the root's class then the tree with every "
+                        "node's predicted class, '(3 (2 The) (4 good))'; json: one JSON object a line with every "
+                        "node's span and class (and, with --probs, probabilities)")
+    t.add_argument("--binarize", choices=["right", "left"], default=None,
+                   help="read a line that does not start with '(' as plain words (split at spaces) and classify it "
+                        "over a right-branching (w1 (w2 (w3 w4))) or left-branching tree: an approximation, since the "
+                        "model was trained on parse trees (parse the text into binary trees for its real reading); "
+                        "without it such a line is refused")
+
+
+def read_tree_lines(lines: list[str], where: str, binarize: str | None) -> list:
+    """One tree per non-blank line (None for a blank one): bracketed, labels optional, or plain words
+    with ``binarize``; DataError naming ``where`` and the line otherwise."""
+    from rnnkit.data.trees import binarize as make_tree
+    from rnnkit.errors import DataError
+
+    out = []
+    for n, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            out.append(None)
+        elif text.startswith("("):
+            out.append(_one_tree(line, where, n))
+        elif binarize is None:
+            raise DataError(f"{where}:{n}: expected a bracketed binary tree such as '((good) (film))', got plain text "
+                            f"({text[:30]!r}); parse it into a tree, or give --binarize right to classify it over a "
+                            "right-branching tree (an approximation)")
+        elif "(" in text or ")" in text:
+            raise DataError(f"{where}:{n}: a line of plain words (--binarize) holds '(' or ')' but does not start "
+                            "with '(' as a tree does; write brackets in words as the training trees do (SST: -LRB-, "
+                            "-RRB-)")
+        else:
+            out.append(make_tree(text.split(), binarize))
+    return out
+
+
+def _one_tree(line: str, where: str, n: int):
+    """The bracketed tree of line ``n``; DataError ``where:n: ...`` if it is malformed."""
+    from rnnkit.data.trees import parse_tree
+    from rnnkit.errors import DataError
+
+    try:
+        return parse_tree(line, "optional")
+    except ValueError as e:
+        raise DataError(f"{where}:{n}: {e} (one bracketed binary tree a line, labelled or not, e.g. "
+                        "'(3 (2 The) (4 good))' or '((The) (good))')") from None
+
+
+def _spans(tree) -> np.ndarray:
+    """(N, 2) the [start, end) word span of every node, post-order."""
+    spans = np.zeros((len(tree.labels), 2), dtype=np.int64)
+    for k, (left, right) in enumerate(tree.children.tolist()):
+        spans[k] = (tree.leaf[k], tree.leaf[k] + 1) if left < 0 else (spans[left, 0], spans[right, 1])
+    return spans
+
+
+def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool) -> str:
+    """One output line (no newline) for a tree and its nodes' (N, K) probabilities."""
+    from rnnkit.data.trees import format_tree
+
+    pred = probs.argmax(axis=1)  # (N,) every node's class
+    root = int(pred[-1])
+    if fmt == "json":
+        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(_spans(tree).tolist(), pred)]
+        if with_probs:
+            for node, p in zip(nodes, probs):
+                node["probs"] = [round(float(q), 6) for q in p]
+        row = {"label": root, **({"probs": nodes[-1]["probs"]} if with_probs else {}), "words": tree.tokens,
+               "tree": format_tree(tree, pred), "nodes": nodes}
+        return json.dumps(row, ensure_ascii=False)
+    shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in enumerate(probs[-1])) if with_probs else ""
+    return f"{root}{shown}\t{format_tree(tree, pred) if fmt == 'tree' else tree.text()}"
+
+
+def classify_trees(args: argparse.Namespace) -> int:
+    """``rnnkit classify`` with a tree model (see the module docstring)."""
+    from rnnkit.cli.output import check_output, write_output
+    from rnnkit.cli.text_warnings import warn
+    from rnnkit.data.files import read_input, text_lines
+    from rnnkit.treenet.task import load_treenet, predict_nodes
+
+    model, enc = load_treenet(args.model)
+    check_output(args)  # before the work: not the input or the model, and a file that can be made
+    text, name = read_input(args.input, args.encoding)
+    lines = text_lines(text)
+    trees = read_tree_lines(lines, name, args.binarize)
+    plain = sum(t is not None and not line.lstrip().startswith("(") for t, line in zip(trees, lines))
+    if plain:
+        warn(f"{name}: {plain:,} line{'s' * (plain != 1)} of plain words classified over {args.binarize}-branching "
+             "trees (--binarize): an approximation of the parse trees the model was trained on")
+    given = [t for t in trees if t is not None]
+    found = iter(predict_nodes(model, enc, given))
+    rows = [("" if t is None else _row(t, next(found), args.format, args.probs)) + "\n" for t in trees]
+    write_output(args, ["".join(rows)])  # line k answers input line k
+    return 0
