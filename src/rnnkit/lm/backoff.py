@@ -82,10 +82,10 @@ def _tables(S: int, rows: list[np.ndarray], logp: list[np.ndarray], bows: list[n
     """``(keys, rows, logp, bows, origin)``, each a list over the orders, in key order, with a blank row
     (log10 p NaN, weight 0, origin -1) for every missing context; ``origin`` is each row's index in the
     rows given (so that a caller can name the line of a duplicate)."""
-    rows = [np.asarray(r, dtype=np.int64) for r in rows]
+    rows = [np.asarray(r) for r in rows]  # int32 from the reader: half the memory of int64
     logp = [np.asarray(x, dtype=np.float64) for x in logp]
     bows = [np.asarray(x, dtype=np.float64) for x in bows]
-    origin = [np.arange(len(r)) for r in rows]
+    origin = [np.arange(len(r), dtype=np.int32 if len(r) < 2**31 else np.int64) for r in rows]
     tables = [rows, logp, bows, origin]
     by_symbol = np.argsort(rows[0][:, 0])
     for t in tables:
@@ -119,7 +119,7 @@ def _tables(S: int, rows: list[np.ndarray], logp: list[np.ndarray], bows: list[n
 
 def _nodes(keys: list[np.ndarray], toks: np.ndarray, S: int) -> np.ndarray:
     """Node of each row of ``toks`` (n, m), an m-gram, in table m (-1 where it is not listed)."""
-    node = toks[:, 0].copy()
+    node = toks[:, 0].astype(np.int64)  # node * S + token must not overflow 32-bit ids
     for c in range(1, toks.shape[1]):
         node = find(keys[c], np.where(node >= 0, node * S + toks[:, c], -1))
     return node
@@ -135,7 +135,7 @@ def _backed_off(model: BackoffLM, toks: np.ndarray) -> np.ndarray:
         gram = np.full(n, -1, dtype=np.int64)
         if j == 1:
             ctx = np.zeros(n, dtype=np.int64)
-            gram = toks[:, -1].copy()
+            gram = toks[:, -1].astype(np.int64)
         elif j <= k:
             ctx = _nodes(model.keys_, toks[:, k - j : k - 1], S)
             if j < k:  # order k itself is left out: that is backing off
