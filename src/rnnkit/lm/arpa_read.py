@@ -221,7 +221,7 @@ def _section(it: Lines, number: int, k: int, top: bool, index: dict[bytes, int],
     """Read the \\k-grams: section (its header on line ``number``) into ``t`` (and the unigrams into ``index``);
     return the number and fields of the line after it (the last line's number and None at the end of the file).
 
-    One line at a time, but lean: 2.3 million n-grams in about 3 s (PTB's KN5)."""
+    One line at a time, but lean: PTB KN5 (2.3 million n-grams, 98 MB) in 3 to 5 s on a shared 2-core machine."""
     ids, logp, bows = array("i"), array("d"), array("d")
     add_logp, add_bow, add_ids, word_id = logp.append, bows.append, ids.extend, index.__getitem__
     short, long = k + 1, (k + 1 if top else k + 2)  # fields without and with a back-off weight
