@@ -96,9 +96,12 @@ def test_models_without_an_arpa_form_are_refused():
     model, vocab, _ = fitted("add_delta", 3)
     with pytest.raises(ValueError, match="add-delta smoothing has no ARPA form"):
         write_arpa(io.StringIO(), model, vocab)
-    chars = Vocabulary(["<unk>", "a", "b", " "], eos_token=None)
+    chars = Vocabulary(["<unk>", "a", "<space>", " "], eos_token=None)  # a token and a placeholder: one word
     model = NGramLM(2).fit([np.array([1, 3, 2, 1])], 4)
-    with pytest.raises(ValueError, match="a character-level model has no ARPA form"):
+    with pytest.raises(ValueError, match="would both be written '<space>'"):
+        write_arpa(io.StringIO(), model, chars)
+    model = NGramLM(2).fit([np.array([1, 3, 2, 1])], 4, eos_id=1)
+    with pytest.raises(ValueError, match="eos_id=vocab.eos_id"):
         write_arpa(io.StringIO(), model, chars)
 
 
@@ -111,8 +114,7 @@ def test_train_ngram_writes_an_arpa_file_and_refuses_what_has_none(tmp_path, cap
     assert code == 0 and f"ARPA file written: {out}" in text, err
     counts, probs, _ = read_arpa(gzip.decompress(out.read_bytes()).decode("utf-8"))
     assert set(counts) == {1, 2, 3} and any(h[0] == "<s>" for h in probs if len(h) == 3)
-    for argv, said in ((["--level", "char"], "--arpa needs --level word"),
-                       (["--smoothing", "add_delta"], "--arpa needs --smoothing kneser_ney or katz"),
+    for argv, said in ((["--smoothing", "add_delta"], "--arpa needs --smoothing kneser_ney or katz"),
                        (["--save", str(tmp_path / "x.arpa")], "is also --save's path")):
         code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(train), "--arpa", str(tmp_path / "x.arpa"),
                                         *argv])

@@ -14,6 +14,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import given
+from rnnkit.cli.lm_files import add_level_option, arpa_level
 from rnnkit.errors import CheckpointError
 from rnnkit.jsonline import json_line
 
@@ -24,11 +25,12 @@ def register(groups) -> None:
     p = groups.commands.add_parser(
         "evaluate", help="evaluate a trained model on a file",
         description="Evaluate a checkpoint on a data file: perplexity / bits per character for language models "
-                    "(recurrent, or n-gram from 'rnnkit train ngram --save'), and the task's own metrics for other "
-                    "models.",
+                    "(recurrent, or n-gram from 'rnnkit train ngram --save' or an ARPA file), and the task's own "
+                    "metrics for other models.",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors)")
+    p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors), or an n-gram model's ARPA file "
+                                 "(kn5.arpa, .gz, .xz or .bz2 too)")
     p.add_argument("data", nargs="?", help="file to evaluate on, in the format the model was trained on (a "
                                            "classifier: or --pos FILE --neg FILE)")
     p.add_argument("--batch-size", type=positive_int, default=1,
@@ -37,6 +39,7 @@ def register(groups) -> None:
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
+    add_level_option(p)
     m = p.add_argument_group("interpolating two language models (e.g. an RNN with a Kneser-Ney n-gram)")
     m.add_argument("--interpolate", metavar="MODEL2", default=None,
                    help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "
@@ -90,10 +93,21 @@ def unit_interval(text: str) -> float:
     return value
 
 
-def evaluate(args) -> int:
+def model_kind(path: str) -> object:
+    """The ``task["model"]`` of a checkpoint; ``"ngram"`` for an n-gram model, its ARPA file too."""
+    from rnnkit.lm.arpa_read import is_arpa
     from rnnkit.lm.io import NGRAM_KIND, is_ngram
 
-    kind = NGRAM_KIND if is_ngram(args.model) else (ckpt.load_meta(args.model).get("task") or {}).get("model")
+    if is_ngram(path) or is_arpa(path):
+        return NGRAM_KIND
+    return (ckpt.load_meta(path).get("task") or {}).get("model")
+
+
+def evaluate(args) -> int:
+    from rnnkit.lm.io import NGRAM_KIND
+
+    arpa_level(args, args.model, args.interpolate)  # --level for no ARPA file: said before any work
+    kind = model_kind(args.model)
     if kind is not None and not isinstance(kind, str):  # a list or dict there: a damaged file
         raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {ckpt.other_kind(kind)}")
     if args.interpolate is None and (args.weight is not None or args.tune_on is not None):
@@ -106,8 +120,7 @@ def evaluate(args) -> int:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
     kind2 = None
     if args.interpolate is not None:
-        kind2 = NGRAM_KIND if is_ngram(args.interpolate) else \
-            (ckpt.load_meta(args.interpolate).get("task") or {}).get("model")
+        kind2 = model_kind(args.interpolate)
     refuse_foreign_options(args, kind, kind2)
     if args.data is None and kind != "classifier":  # a classifier may be given a polarity pair instead
         raise ValueError(f"no DATA to evaluate {args.model} on: give the file after the model")
@@ -125,7 +138,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
 
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
-    model, vocab, level = load_language_model(model_path)
+    model, vocab, level = load_language_model(model_path, arpa_level(args, model_path))
     _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
     told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
@@ -164,10 +177,15 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.score import start_token
 
-    models = [load_language_model(path) for path in (model_path, args.interpolate)]
+    from rnnkit.lm.arpa_read import is_arpa
+
+    level_arg = arpa_level(args, model_path, args.interpolate)
+    models = [load_language_model(path, level_arg) for path in (model_path, args.interpolate)]
     (_, vocab_a, level), (_, vocab_b, level_b) = models
     if level != level_b:
-        raise ValueError(f"{model_path} is a {level}-level model and {args.interpolate} a {level_b}-level one; "
+        hint = " (an ARPA file is read at --level word unless told)" if args.level is None and any(
+            is_arpa(path) for path in (model_path, args.interpolate)) else ""
+        raise ValueError(f"{model_path} is a {level}-level model and {args.interpolate} a {level_b}-level one{hint}; "
                          "interpolate two models of the same level")
     if set(vocab_a.tokens) != set(vocab_b.tokens) or vocab_a.unk_token != vocab_b.unk_token:
         only = sorted(set(vocab_a.tokens) ^ set(vocab_b.tokens))

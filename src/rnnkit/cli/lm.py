@@ -25,6 +25,7 @@ from rnnkit.cli.common import (
 )
 from rnnkit.cli import next_tokens, processes
 from rnnkit.cli.given import given, refuse_unused
+from rnnkit.cli.lm_files import add_level_option, arpa_level
 from rnnkit.cli.pretrained import (
     add_pretrained_options,
     apply_pretrained,
@@ -130,11 +131,12 @@ def register(groups) -> None:
     g = groups.commands.add_parser(
         "generate", help="sample text from a trained language model (or list the likeliest next tokens)",
         description="Sample text from a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
-                    "--save'); the text streams to stdout.  With --next K, list the K most likely next tokens "
-                    "after --prime and their probabilities instead.",
+                    "--save') or ARPA file; the text streams to stdout.  With --next K, list the K most likely next "
+                    "tokens after --prime and their probabilities instead.",
         formatter_class=HelpFormatter,
     )
-    g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors)")
+    g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors), or an ARPA file (kn5.arpa, .gz, .xz "
+                                 "or .bz2 too)")
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
@@ -150,6 +152,7 @@ def register(groups) -> None:
     g.add_argument("--greedy", action="store_true", help="always take the most likely token")
     g.add_argument("--seed", type=nonnegative_int, default=None,
                    help="random seed of the sampling: the same seed gives the same text (default 0)")
+    add_level_option(g)
     next_tokens.add_options(g)
     g.set_defaults(func=generate)
 
@@ -339,7 +342,7 @@ def generate(args) -> int:
                              "the sampling) would be ignored: give one or the other")
     args.temperature = 1.0 if args.temperature is None else args.temperature
     args.top_p = 1.0 if args.top_p is None else args.top_p
-    model, vocab, level = load_language_model(args.model)
+    model, vocab, level = load_language_model(args.model, arpa_level(args, args.model))
     if args.prime is None:
         prime_tokens = [start_token(vocab, level)]  # what a sentence starts from: <eos>, or a newline
     else:

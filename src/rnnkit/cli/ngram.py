@@ -43,8 +43,9 @@ def register(groups) -> None:
     p.add_argument("--save", metavar="PATH", help="write the model and its vocabulary to PATH, a checkpoint "
                    "(safetensors) that 'rnnkit evaluate' and 'rnnkit generate' take (default: not saved)")
     p.add_argument("--arpa", metavar="PATH", help="also write the model as an ARPA file (compressed when PATH ends "
-                   "in .gz, .xz or .bz2), which SRILM, KenLM and other toolkits read; word level, Kneser-Ney or "
-                   "Katz (default: not written)")
+                   "in .gz, .xz or .bz2), which SRILM, KenLM and other toolkits read, and 'rnnkit evaluate', 'score' "
+                   "and 'generate' too; Kneser-Ney or Katz.  At --level char each character is a token, a space "
+                   "written <space>, a newline </s> and other whitespace <U+XXXX> (default: not written)")
     p.set_defaults(func=run)
 
 
@@ -95,9 +96,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_arpa(args: argparse.Namespace) -> None:
     """--arpa with a model that has no ARPA form, or a path that cannot be written: said before any work."""
-    if args.level != "word":
-        raise ValueError("--arpa needs --level word: a character-level model's tokens include the space and the "
-                         "newline, which ARPA files use as separators")
     if args.smoothing == "add_delta":
         raise ValueError("--arpa needs --smoothing kneser_ney or katz: add-delta smoothing has no back-off "
                          "weights, so no ARPA form")

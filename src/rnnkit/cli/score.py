@@ -6,6 +6,7 @@ import math
 import sys
 
 from rnnkit.cli.common import HelpFormatter, positive_int
+from rnnkit.cli.lm_files import add_level_option, arpa_level
 from rnnkit.jsonline import json_line
 
 LN2 = math.log(2.0)
@@ -17,17 +18,20 @@ def register(groups) -> None:
         "score", help="score each line of a file with a language model (log-probability, perplexity)",
         description="Score every line of a text file (UTF-8 unless --encoding says otherwise) as a sentence on "
                     "its own, with a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
-                    "--save'): each line is scored from the start of a sentence and its end (<eos>, or the "
-                    "newline at character level) counts as a token.  Prints one tab-separated line per input "
-                    "line: natural-log probability, tokens scored, perplexity, tokens not in the vocabulary, and "
+                    "--save', or an ARPA file, e.g. from KenLM or SRILM): each line is scored from the start of a "
+                    "sentence and its end (<eos>, or the newline at character level) counts as a token.  Prints one "
+                    "tab-separated line per input line: natural-log probability, tokens scored, perplexity, tokens "
+                    "not in the vocabulary, and "
                     "the text, last, as it is (tabs in it too: split at the first four tabs, or cut -f5-); a blank "
                     "line at word level has no token (perplexity nan).  --per-token prints each token's "
                     "log-probability instead.  A summary goes to stderr.",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors)")
+    p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors), or "
+                                 "an ARPA file (kn5.arpa, .gz, .xz or .bz2 too)")
     p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
+    add_level_option(p)
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="lines a recurrent model scores at once (the scores do not depend on it beyond float32 "
                         "rounding, a few units in the 7th significant digit; default 32)")
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rnnkit.lm.ngram import NGramLM
 
-    model, vocab, level = load_language_model(args.model)
+    model, vocab, level = load_language_model(args.model, arpa_level(args, args.model))
     if isinstance(model, NGramLM) and args.batch_size is not None:
         raise ValueError(f"--batch-size does not apply to {args.model}, an n-gram language model (it scores "
                          "each line on its own, without batches); leave it out")

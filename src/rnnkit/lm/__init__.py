@@ -1,5 +1,6 @@
 """Language models: the RNN language model (embedding -> recurrent layers -> full, class-based or adaptive
-softmax), its stateful training task, sampling and evaluation, and the n-gram baselines.
+softmax), its stateful training task, sampling and evaluation, and the n-gram baselines (and ARPA files
+read as one: ``model, vocab = read_arpa("kn5.arpa")``).
 
     model = LanguageModel(LMConfig(vocab_size=len(vocab), cell="lstm"), rng)
     loss, state, cache = model.forward(ids, targets, state, training=True, rng=rng)
@@ -17,13 +18,14 @@ from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
 _LAZY = {"LanguageModel": "rnnkit.lm.model", "LMConfig": "rnnkit.lm.model", "LMTask": "rnnkit.lm.task",
          "batchify": "rnnkit.lm.batching", "windows": "rnnkit.lm.batching", "sample_ids": "rnnkit.lm.generate",
          "load_language_model": "rnnkit.lm.io", "load_lm": "rnnkit.lm.io", "load_ngram": "rnnkit.lm.io",
-         "save_ngram": "rnnkit.lm.io"}
+         "save_ngram": "rnnkit.lm.io", "BackoffLM": "rnnkit.lm.backoff", "read_arpa": "rnnkit.lm.arpa_read"}
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
     "SMOOTHINGS",
+    "BackoffLM",
     "LMConfig",
     "LMTask",
     "LanguageModel",
@@ -34,6 +36,7 @@ __all__ = [
     "load_lm",
     "load_ngram",
     "modified_kn_discounts",
+    "read_arpa",
     "sample_ids",
     "save_ngram",
     "windows",

@@ -17,8 +17,15 @@ probabilities as the model (to the 8 significant digits written):
 
 Add-delta smoothing uses only the longest known history, with no back-off, so it has no ARPA form.
 Sentences are ``<s> w_1 .. w_n </s>``: rnnkit's ``<eos>`` is written ``</s>``, the start symbol
-``<s>`` (never predicted) gets log10 probability -99, as SRILM gives it.  Character-level models
-are refused: their tokens include the space and the newline, which ARPA uses as separators.
+``<s>`` (never predicted) gets log10 probability -99, as SRILM gives it.
+
+Character level: every character is a token, written as itself, except those ARPA would read as
+separators (:func:`char_token`): the newline is ``</s>``, the space ``<space>``, any other whitespace
+character ``<U+XXXX>`` (its code point, e.g. ``<U+0009>`` for a tab); ``<unk>`` stays ``<unk>``.  A
+placeholder of several characters never clashes with a real character, each of which is one.  The
+model's histories run across newlines (its text is one stream, with one ``<s>`` at the start), so the
+file holds n-grams such as ``o </s> T`` that a sentence-by-sentence reader never asks for;
+:mod:`rnnkit.lm.arpa_read` reads them back as the same stream model.
 """
 from __future__ import annotations
 
@@ -76,30 +83,59 @@ def _log10(p: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, NEVER)
 
 
+CHAR_SPACE = "<space>"  # the space character of a character-level model
+
+
+def char_token(char: str) -> str:
+    """The ARPA word of a character-level model's token: ``</s>`` for the newline, ``<space>`` for the space,
+    ``<U+XXXX>`` for any other whitespace character, anything else (``<unk>`` too) as it is."""
+    if char == "\n":
+        return "</s>"
+    if char == " ":
+        return CHAR_SPACE
+    if len(char) == 1 and char.split() != [char]:  # whitespace that would split the line
+        return f"<U+{ord(char):04X}>"
+    return char
+
+
+def arpa_words(model: NGramLM, vocab: Vocabulary) -> list[str]:
+    """The ARPA word of each of the model's symbols (V + 1: the vocabulary's tokens, then ``<s>``)."""
+    if vocab.eos_token is None:
+        names = [char_token(tok) for tok in vocab.tokens]
+    else:
+        names = vocab.tokens
+        names[vocab.eos_id] = "</s>"
+    return [*names, "<s>"]  # id V is the start symbol
+
+
 def check_exportable(model: NGramLM, vocab: Vocabulary) -> None:
-    """ValueError when the model has no ARPA form: add-delta smoothing, character level (no <eos>), a
-    vocabulary without its model's size, or a token ARPA cannot hold (whitespace, or <s>/</s> itself)."""
+    """ValueError when the model has no ARPA form: add-delta smoothing, a vocabulary without its model's
+    size or end-of-sentence token, or a token ARPA cannot hold (whitespace, <s>/</s> itself, two tokens
+    written the same)."""
     model._check_fitted()
     if model.smoothing == "add_delta":
         raise ValueError("add-delta smoothing has no ARPA form (it uses the longest known history only, without "
                          "back-off weights); fit --smoothing kneser_ney or katz")
-    if vocab.eos_token is None or model.eos_id_ != vocab.eos_id:
-        raise ValueError("a character-level model has no ARPA form: its tokens include the space and the newline, "
-                         "which ARPA files use as separators; fit a word-level model (--level word)")
+    if model.eos_id_ != vocab.eos_id:
+        raise ValueError(f"Expected the model fitted with eos_id=vocab.eos_id ({vocab.eos_id!r}), got "
+                         f"{model.eos_id_!r}")
     if len(vocab) != model.vocab_size_:
         raise ValueError(f"Expected the model's vocabulary ({model.vocab_size_} tokens), got one of {len(vocab)}")
-    for tok in vocab.tokens:
-        if not tok or tok.split() != [tok] or (tok in ("<s>", "</s>") and tok != vocab.eos_token):
+    names = arpa_words(model, vocab)
+    for tok, name in zip(vocab.tokens, names):
+        if not name or name.split() != [name] or (name in ("<s>", "</s>") and tok not in (vocab.eos_token, "\n")):
             raise ValueError(f"the vocabulary's token {tok!r} cannot be written as an ARPA word (whitespace, or "
                              "the sentence symbols <s>/</s>)")
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"two of the vocabulary's tokens would both be written {twice!r} in the ARPA file")
 
 
 def arpa_blocks(model: NGramLM, vocab: Vocabulary) -> Iterator[str]:
-    """The text of ``model``'s ARPA file (Kneser-Ney or Katz, word level, with its ``vocab``), ROWS n-grams
-    a block, so that a large model's file is never held whole."""
+    """The text of ``model``'s ARPA file (Kneser-Ney or Katz, word or character level, with its ``vocab``),
+    ROWS n-grams a block, so that a large model's file is never held whole."""
     check_exportable(model, vocab)
-    names = [*vocab.tokens, "<s>"]  # id V is the start symbol
-    names[vocab.eos_id] = "</s>"
+    names = arpa_words(model, vocab)
     start = model.vocab_size_
     grams = _tokens(model)
     yield "\\data\\\n" + "".join(f"ngram {k}={len(toks)}\n" for k, toks in enumerate(grams, start=1))
@@ -125,7 +161,8 @@ def arpa_blocks(model: NGramLM, vocab: Vocabulary) -> Iterator[str]:
 
 
 def write_arpa(out: TextIO, model: NGramLM, vocab: Vocabulary) -> None:
-    """Write ``model`` (Kneser-Ney or Katz, word level) with its ``vocab`` to ``out`` as an ARPA file."""
+    """Write ``model`` (Kneser-Ney or Katz, word or character level) with its ``vocab`` to ``out`` as an ARPA
+    file."""
     for block in arpa_blocks(model, vocab):
         out.write(block)
 

@@ -9,8 +9,8 @@ atomically: its tables under ``model/`` (``keys.k``, ``counts.k``, ``probs.k``, 
 ``discounts``) and ``{"model": "ngram", "config": ..., "vocab": ... | None, "level": ... | None}``.
 Files in the earlier n-gram format (metadata ``format: rnnkit.ngram/1``) still load.
 
-:func:`load_language_model` takes either kind: both score and sample through the same calls
-(``step_log_probs`` for :func:`rnnkit.lm.generate.sample_ids`).
+:func:`load_language_model` takes either kind, and an ARPA file (:mod:`rnnkit.lm.arpa_read`): all score
+and sample through the same calls (``step_log_probs`` for :func:`rnnkit.lm.generate.sample_ids`).
 """
 from __future__ import annotations
 
@@ -137,8 +137,17 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
     return model, vocab, level
 
 
-def load_language_model(path: str | os.PathLike) -> tuple[LanguageModel | NGramLM, Vocabulary, str]:
-    """(model, vocab, level) of a recurrent or n-gram language model; either scores and samples the same way."""
+def load_language_model(path: str | os.PathLike, arpa_level: str = "word"
+                        ) -> tuple[LanguageModel | NGramLM, Vocabulary, str]:
+    """(model, vocab, level) of a recurrent or n-gram language model; either scores and samples the same way.
+
+    An ARPA file (``*.arpa``, ``.gz``/``.xz``/``.bz2`` too, or any file whose first line is ``\\data\\``) is
+    read at ``arpa_level`` (see :mod:`rnnkit.lm.arpa_read`); a checkpoint records its own level."""
+    from rnnkit.lm.arpa_read import is_arpa, read_arpa
+
+    if is_arpa(path):
+        model, vocab = read_arpa(path, arpa_level)
+        return model, vocab, arpa_level
     if is_ngram(path):
         kind = NGRAM_KIND
     else:

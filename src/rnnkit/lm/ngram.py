@@ -35,8 +35,9 @@ from rnnkit.lm.kneser_ney import kneser_ney
 from rnnkit.lm.ngram_counts import count_ngrams, find, lookup_nodes, pad_sequences
 
 SMOOTHINGS = ("kneser_ney", "katz", "add_delta")
-# how the order-k term combines with p_{k-1}: added to it, replacing it, or (add-delta) top order only
-_MODES = {"kneser_ney": "interpolate", "katz": "backoff", "add_delta": "top"}
+# how the order-k term combines with p_{k-1}: added to it, replacing it, or (add-delta) top order only;
+# "backoff" is a model read from an ARPA file (rnnkit.lm.backoff.BackoffLM), never fitted
+_MODES = {"kneser_ney": "interpolate", "katz": "backoff", "add_delta": "top", "backoff": "backoff"}
 SCORE_CHUNK = 1 << 20  # positions scored at a time: scoring 18M tokens of PTB x 20 peaked at 5.5 GB in one piece
 
 

@@ -1,0 +1,28 @@
+"""The language model that ``evaluate``, ``score`` and ``generate`` read: a checkpoint (recurrent or n-gram),
+which records its token level, or an ARPA file (``*.arpa``, ``.gz``/``.xz``/``.bz2``, or any file whose
+first line is ``\\data\\``), read at ``--level`` (word unless told)."""
+from __future__ import annotations
+
+import argparse
+
+LEVEL_HELP = ("how to read MODEL when it is an ARPA file (KenLM's lmplz, SRILM's ngram-count, 'train ngram "
+              "--arpa'): word (default): whitespace-separated words, </s> read as <eos>, each line a sentence; "
+              "char: each token a character, a space written <space>, a newline </s>, other whitespace "
+              "<U+XXXX>, and the text read character by character.  A checkpoint records its own level")
+
+
+def add_level_option(p: argparse.ArgumentParser) -> None:
+    """The command's --level for an ARPA model."""
+    p.add_argument("--level", choices=("word", "char"), default=None, help=LEVEL_HELP)
+
+
+def arpa_level(args: argparse.Namespace, *paths: str | None) -> str:
+    """--level for the ARPA files among ``paths`` ("word" when not given); a ValueError when it is given and
+    none of them is an ARPA file (a checkpoint's level is its own)."""
+    from rnnkit.lm.arpa_read import is_arpa
+
+    if args.level is not None and not any(path is not None and is_arpa(path) for path in paths):
+        which = " nor ".join(path for path in paths if path is not None)
+        raise ValueError(f"--level says how to read an ARPA file's tokens, and {which} is no ARPA file (a "
+                         "checkpoint records its own level); leave --level out")
+    return args.level or "word"

@@ -1,0 +1,99 @@
+"""`rnnkit evaluate`, `score` and `generate` on an ARPA file give the numbers of the n-gram checkpoint it
+was exported from; `--level char` reads a character model's file; a bad file is one line and exit 2."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from clirun import run_cli
+from test_arpa import random_corpus
+
+from rnnkit.cli.main import main
+
+TEXT_LINES = ["the cat sat on the mat", "a dog ran far", "the dog sat", "zebra on a mat"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A word-level KN trigram and a character-level 4-gram, each as a checkpoint and an ARPA file."""
+    folder = tmp_path_factory.mktemp("arpa")
+    rng = np.random.default_rng(5)
+    train = folder / "train.txt"
+    train.write_text("".join(" ".join(s) + "\n" for s in random_corpus(rng, 120)), encoding="utf-8")
+    test = folder / "test.txt"
+    test.write_text("\n".join(TEXT_LINES) + "\n", encoding="utf-8")
+    out = {"test": test}
+    for level, order in (("word", 3), ("char", 4)):
+        stem = folder / f"{level}{order}"
+        assert main(["train", "ngram", "--train", str(train), "--order", str(order), "--level", level,
+                     "--save", f"{stem}.safetensors", "--arpa", f"{stem}.arpa.xz"]) == 0
+        out[level] = (f"{stem}.safetensors", f"{stem}.arpa.xz")
+    return out
+
+
+def json_rows(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("level", ["word", "char"])
+def test_evaluate_and_score_an_arpa_file_as_its_checkpoint(models, capsys, level):
+    ckpt, arpa = models[level]
+    test = str(models["test"])
+    level_args = ["--level", "char"] if level == "char" else []
+    code, native, err = run_cli(capsys, ["evaluate", ckpt, test, "--json"])
+    assert code == 0, err
+    code, read, err = run_cli(capsys, ["evaluate", arpa, test, "--json", *level_args])
+    assert code == 0, err
+    native, read = json.loads(native), json.loads(read)
+    assert read["tokens"] == native["tokens"] and read["ppl"] == pytest.approx(native["ppl"], rel=1e-7)
+    code, text, err = run_cli(capsys, ["evaluate", arpa, test, *level_args])
+    assert code == 0 and f"perplexity {native['ppl']:.2f}" in text, (text, err)
+    code, native, _ = run_cli(capsys, ["score", ckpt, test, "--per-token", "--json"])
+    code, read, err = run_cli(capsys, ["score", arpa, test, "--per-token", "--json", *level_args])
+    assert code == 0, err
+    native, read = json_rows(native), json_rows(read)
+    assert [r["token"] for r in read] == [r["token"] for r in native] and len(read) > 20
+    np.testing.assert_allclose([r["logprob"] for r in read], [r["logprob"] for r in native], rtol=1e-7)
+    assert [r["oov"] for r in read] == [r["oov"] for r in native]
+
+
+def test_generate_next_and_interpolate_take_an_arpa_file(models, capsys):
+    ckpt, arpa = models["word"]
+    rows = []
+    for model in (ckpt, arpa):
+        code, text, err = run_cli(capsys, ["generate", model, "--prime", "the", "--next", "5", "--json"])
+        assert code == 0, err
+        rows.append(json_rows(text))
+    assert [r["token"] for r in rows[0]] == [r["token"] for r in rows[1]]
+    np.testing.assert_allclose([r["prob"] for r in rows[1]], [r["prob"] for r in rows[0]], rtol=1e-7)
+    mixed = []
+    for other in (ckpt, arpa):
+        code, text, err = run_cli(capsys, ["evaluate", ckpt, str(models["test"]), "--interpolate", other,
+                                           "--weight", "0.3", "--json"])
+        assert code == 0, err
+        mixed.append(json.loads(text)["ppl"])
+    assert mixed[1] == pytest.approx(mixed[0], rel=1e-7)
+    code, text, err = run_cli(capsys, ["generate", arpa, "--length", "12", "--seed", "1"])
+    assert code == 0 and len(text.split()) >= 1, err
+
+
+def test_level_is_for_arpa_files_only(models, capsys):
+    ckpt, arpa = models["word"]
+    for argv in (["evaluate", ckpt, str(models["test"]), "--level", "word"],
+                 ["score", ckpt, str(models["test"]), "--level", "char"],
+                 ["generate", ckpt, "--level", "word"]):
+        code, _, err = run_cli(capsys, argv)
+        assert code == 2 and "--level says how to read an ARPA file's tokens" in err and err.count("\n") == 1, err
+    code, _, err = run_cli(capsys, ["evaluate", models["char"][0], str(models["test"]), "--interpolate",
+                                    models["char"][1]])
+    assert code == 2 and "read at --level word unless told" in err, err
+
+
+def test_a_bad_arpa_file_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=3\n\n\\1-grams:\n-1\t<unk>\n-1\t</s>\n\n\\end\\\n", encoding="utf-8")
+    for argv in (["evaluate", str(bad), str(bad)], ["score", str(bad), str(bad)], ["generate", str(bad)]):
+        code, out, err = run_cli(capsys, argv)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert f"{bad}:8: the \\1-grams: section lists 2 n-grams, but the header says ngram 1=3" in err, err
