@@ -16,7 +16,8 @@ def test_a_rerun_keeps_the_hand_written_notes(tmp_path):
     common.write_subsection("Tagging", "intro", "run A", "old table", path)
     common.write_subsection("Tagging", "intro", "run B", "B's table", path)
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("old table\n", f"old table\n\n{common.NOTES}\n\nwhy the table moved\n"), encoding="utf-8")
+    notes = f"old table\n\n{common.NOTES}\n\nwhy the table moved\n"
+    path.write_text(text.replace("old table\n", notes), encoding="utf-8")
     common.write_subsection("Tagging", "intro", "run A", "new table", path)
     text = path.read_text(encoding="utf-8")
     assert "old table" not in text and "new table" in text and "B's table" in text

@@ -47,7 +47,8 @@ def test_segment_keeps_a_latin_chinese_word_its_training_data_had(tmp_path, caps
     train = tmp_path / "train.txt"
     train.write_text("我 买 了 T恤 。\n卡拉OK 很 好 。\nTシャツ を 買う 。\n" * 30, encoding="utf-8")
     model = tmp_path / "hmm.st"
-    assert run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "segmented", "--output", str(model)])[0] == 0
+    args = ["train", "hmm", "--train", str(train), "--format", "segmented", "--output", str(model)]
+    assert run_cli(capsys, args)[0] == 0
     raw = tmp_path / "raw.txt"
     raw.write_text("我买了T恤。\n卡拉OK很好。\nTシャツを買う。\n", encoding="utf-8")
     code, out, err = run_cli(capsys, ["segment", str(model), str(raw)])

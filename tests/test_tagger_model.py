@@ -91,7 +91,8 @@ def test_other_cells_and_one_direction_match_finite_differences(cell, bidirectio
 
 
 def test_checkpoints_from_before_the_cell_option_are_bidirectional_lstms():
-    cfg = TaggerConfig(**{k: v for k, v in _model("crf").config.to_dict().items() if k not in ("cell", "bidirectional")})
+    old = {k: v for k, v in _model("crf").config.to_dict().items() if k not in ("cell", "bidirectional")}
+    cfg = TaggerConfig(**old)
     assert (cfg.cell, cfg.bidirectional) == ("lstm", True)
     with pytest.raises(ValueError, match="cell 'rnn', 'lstm' or 'gru', got 'tanh'"):
         TaggerConfig(vocab_size=V, num_tags=K, cell="tanh")

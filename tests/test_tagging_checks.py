@@ -104,7 +104,8 @@ def test_tags_that_fit_no_scheme_say_scheme_none(tmp_path, capsys):
 
 
 # NER with the stray I- that real corpora hold: O I-PER (conlleval: a PER span) and B-PER I-LOC (a new LOC span)
-STRAY = [[("Ann", "NNP", "O"), ("Lee", "NNP", "I-PER"), ("met", "VBD", "O"), ("Bo", "NNP", "B-PER"), ("Rome", "NNP", "I-LOC")],
+STRAY = [[("Ann", "NNP", "O"), ("Lee", "NNP", "I-PER"), ("met", "VBD", "O"), ("Bo", "NNP", "B-PER"),
+          ("Rome", "NNP", "I-LOC")],
          [("Bo", "NNP", "B-PER"), ("Lee", "NNP", "I-PER"), ("left", "VBD", "O")]]
 
 

@@ -27,7 +27,8 @@ def models(tmp_path_factory):
     for args in (["train", "tagger", "--train", str(train), "--format", "segmented", *common,
                   "--run-dir", str(tmp / "seg")],
                  ["train", "hmm", "--train", str(train), "--format", "segmented", "--output", str(tmp / "hmm.st")],
-                 ["train", "tagger", "--train", str(pos), "--format", "columns", *common, "--run-dir", str(tmp / "pos")]):
+                 ["train", "tagger", "--train", str(pos), "--format", "columns", *common,
+                  "--run-dir", str(tmp / "pos")]):
         assert main(args) == 0, args  # (a module fixture has no capsys for run_cli)
     return {"seg": tmp / "seg" / "last.safetensors", "hmm": tmp / "hmm.st", "pos": tmp / "pos" / "last.safetensors"}
 

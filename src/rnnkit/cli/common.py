@@ -163,10 +163,10 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--clip", type=nonnegative_float, default=clip, help="clip the global gradient norm (0: no clipping)")
     t.add_argument("--schedule", choices=SCHEDULES, default="none",
                    help="learning-rate schedule.  At each epoch's end: step (multiply by --lr-decay every --step-size "
-                        "epochs), exp (the same every epoch), plateau (when validation stops improving: Mikolov's rule), "
-                        "decay_after (constant for --decay-start epochs, then every epoch).  After every step, over "
-                        "the run's steps (--epochs times the batches of an epoch, or --max-steps if fewer): cosine "
-                        "(cosine annealing from --lr to 0) and linear (straight down to 0); none keeps --lr")
+                        "epochs), exp (the same every epoch), plateau (when validation stops improving: Mikolov's "
+                        "rule), decay_after (constant for --decay-start epochs, then every epoch).  After every step, "
+                        "over the run's steps (--epochs times the batches of an epoch, or --max-steps if fewer): "
+                        "cosine (cosine annealing from --lr to 0) and linear (straight down to 0); none keeps --lr")
     t.add_argument("--warmup-steps", type=nonnegative_int, default=0, metavar="N",
                    help="raise the lr linearly from 0 to --lr over the first N steps, then follow --schedule none, "
                         "cosine or linear (whose decay then fills the steps after the warmup); fewer than the run's "

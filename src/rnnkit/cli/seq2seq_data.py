@@ -46,7 +46,8 @@ def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
 
 
 def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
-                  tsv_columns: tuple[int, int] | None = None, target_tok: Tokenizer | None = None) -> list[SentencePair]:
+                  tsv_columns: tuple[int, int] | None = None,
+                  target_tok: Tokenizer | None = None) -> list[SentencePair]:
     """The pairs of ``option``'s files, the source read with ``tok`` and the target with ``target_tok``
     (default: ``tok``); an empty file is a DataError naming it and the option."""
     files = pair_files(option, files)

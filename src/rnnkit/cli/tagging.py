@@ -67,7 +67,8 @@ def register(groups) -> None:
                    help="recurrent cell of the word-level layer (the character features stay a BiLSTM)")
     m.add_argument("--unidirectional", action="store_true",
                    help="the word-level layer reads left to right only (default: bidirectional)")
-    m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction of the word-level layer")
+    m.add_argument("--hidden", type=positive_int, default=100,
+                   help="hidden units per direction of the word-level layer")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked word-level layers")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the inputs, between layers and on the output")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",

@@ -217,7 +217,8 @@ def attention_matrix(translator: Translator, sentence: str, translation: Transla
     return weights[:, 0, :], src_tokens, tgt_tokens
 
 
-def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair], batch_size: int = 64) -> tuple[float, int]:
+def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair],
+                       batch_size: int = 64) -> tuple[float, int]:
     """``(summed NLL, target tokens)`` of the reference translations, teacher-forced, as validation
     scores them: -sum_t log P(y_t | y_<t, x) over every target token and the end of sentence, unknown
     words as ``<unk>``; the mean per token and its exp are the test loss and perplexity."""
