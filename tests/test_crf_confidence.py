@@ -118,6 +118,15 @@ def test_nbest_all_paths_sum_to_one_and_n_one_is_viterbi():
         crf_nbest(E, lengths, params, 0)
 
 
+def test_nbest_in_chunks_of_sequences_gives_the_same_paths(monkeypatch):
+    """A batch too large for the memory budget is decoded a few sequences at a time, with the same result
+    (--nbest 2000 over a batch of 128 once asked for gigabytes of back-pointers)."""
+    E, lengths, params = _problem(5, K=4, T=6, B=7)
+    whole = crf_nbest(E, lengths, params, 5)
+    monkeypatch.setattr("rnnkit.crf_nbest.CHUNK_BYTES", 8 * 4 * 5 * (6 + 4) * 2)  # two sequences a chunk
+    assert crf_nbest(E, lengths, params, 5) == whole and len(whole) == 7
+
+
 TAGSETS = {"bio": ["O", "B-X", "I-X", "B-Y", "I-Y"], "iob1": ["O", "B-X", "I-X", "I-Y"],
            "bioes": ["O", "B-X", "I-X", "E-X", "S-X", "S-Y"]}
 

@@ -19,6 +19,8 @@ import numpy as np
 from rnnkit.checks import check_int
 from rnnkit.crf import _check, crf_forward_backward
 
+CHUNK_BYTES = 64 * 2**20  # about what the back-pointers and one step's candidates of a chunk of sequences take
+
 
 def crf_nbest(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray], n: int,
               allowed=None) -> list[list[tuple[list[int], float]]]:
@@ -31,15 +33,19 @@ def crf_nbest(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[st
     """
     n = check_int("n", n, 1)
     E, lengths, A, s, e = _check(emissions, lengths, params, allowed)
-    _, _, log_z = crf_forward_backward(emissions, lengths, params, allowed)  # raises if no legal path
     T, B, K = E.shape
+    rows = max(1, CHUNK_BYTES // (8 * K * n * (T + K)))  # sequences whose back-pointers and candidates fit
+    if B > rows:  # in chunks: --nbest 2000 over a batch of 128 once asked for gigabytes
+        return [found for a in range(0, B, rows)
+                for found in crf_nbest(E[:, a : a + rows], lengths[a : a + rows], params, n, allowed)]
+    _, _, log_z = crf_forward_backward(E, lengths, params, allowed)  # raises if no legal path
     mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
     delta = np.full((B, K, n), -np.inf, dtype=E.dtype)  # (B, K, n) [b, tag, rank]
     delta[:, :, 0] = s + E[0]
     # back-pointers: the flat index i * n + r of the (tag, rank) each (j, r') extends; a finished
     # sequence points every entry at itself, so one backtrack from T-1 runs through its padding
     keep = np.broadcast_to(np.arange(K * n).reshape(K, n), (B, K, n))  # (B, K, n)
-    back = np.empty((T, B, K, n), dtype=np.int64)  # (T, B, K, n)
+    back = np.empty((T, B, K, n), dtype=np.int32 if K * n < 2**31 else np.int64)  # (T, B, K, n)
     for t in range(1, T):
         cand = delta[:, :, :, None] + A[None, :, None, :]  # (B, K_from, n, K_to)
         cand = cand.reshape(B, K * n, K).transpose(0, 2, 1)  # (B, K_to, K n), index i * n + r
