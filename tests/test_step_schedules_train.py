@@ -255,3 +255,28 @@ def test_every_train_command_offers_the_per_step_schedules(command, capsys):
     text = " ".join(out.split())
     assert code == 0 and "--warmup-steps N raise the lr linearly from 0" in text and "(default: 0)" in text
     assert "{none,step,exp,plateau,decay_after,cosine,linear}" in text and "cosine (cosine annealing" in text
+
+
+def test_a_checkpoint_of_an_earlier_version_had_the_new_fields_at_their_defaults():
+    """A run saved before --warmup-steps, --tie, --cell (tagger) or --tgt-embeddings existed: its resume with
+    one of them set is refused (a warmup restarted halfway through the old run; vectors were read, then
+    overwritten), and with them at their defaults goes on."""
+    from rnnkit.train.config import TrainConfig
+    from rnnkit.train.digest import resume_problem
+
+    now = TrainConfig().to_dict()
+    old = {k: v for k, v in now.items() if k != "warmup_steps"}
+    tagger = {"tagger_config": {"vocab_size": 5, "num_tags": 2, "hidden_size": 8}}
+    meta = {"train_config": old, "task": tagger, "run_options": {"--batch-size": 4}}
+    same = {"tagger_config": {**tagger["tagger_config"], "cell": "lstm", "bidirectional": True}}
+    assert resume_problem(meta, same, now, None, {"--batch-size": 4, "--tgt-embeddings": None}) is None
+    said = resume_problem(meta, same, {**now, "warmup_steps": 5}, None, {"--batch-size": 4})
+    assert said and "--warmup-steps 0 then, 5 now" in said, said
+    said = resume_problem(meta, {"tagger_config": {**same["tagger_config"], "cell": "gru"}}, now, None, {})
+    assert said and "--cell (tagger_config.cell): 'lstm' then, 'gru' now" in said, said
+    said = resume_problem(meta, same, now, None, {"--batch-size": 4, "--tgt-embeddings": "v.txt (9 bytes)"})
+    assert said and "--tgt-embeddings none then, v.txt (9 bytes) now" in said, said
+    s2s = {"seq2seq_config": {"src_vocab_size": 5, "tgt_vocab_size": 5}}
+    said = resume_problem({**meta, "task": s2s}, {"seq2seq_config": {**s2s["seq2seq_config"], "tie_weights": True}},
+                          now, None, {})
+    assert said and "--tie (seq2seq_config.tie_weights): False then, True now" in said, said

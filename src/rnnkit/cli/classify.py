@@ -300,8 +300,8 @@ def classify(args: argparse.Namespace) -> int:
         from rnnkit.cli.trees_classify import classify_trees
 
         return classify_trees(args)
-    refuse_unused(args, [(flag, True, "for a classifier (it is a tree model's option)")
-                         for flag in ("--format", "--binarize")])
+    refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
+                                      "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
     model, enc, _ = load_classifier(args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, _ = read_input(args.input, args.encoding)

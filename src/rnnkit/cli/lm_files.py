@@ -22,7 +22,8 @@ def arpa_level(args: argparse.Namespace, *paths: str | None) -> str:
     from rnnkit.lm.arpa_read import is_arpa
 
     if args.level is not None and not any(path is not None and is_arpa(path) for path in paths):
-        which = " nor ".join(path for path in paths if path is not None)
-        raise ValueError(f"--level says how to read an ARPA file's tokens, and {which} is no ARPA file (a "
-                         "checkpoint records its own level); leave --level out")
+        given = [path for path in paths if path is not None]
+        which = f"{given[0]} is not an ARPA file" if len(given) == 1 else f"neither {' nor '.join(given)} is one"
+        raise ValueError(f"--level says how to read an ARPA file's tokens, and {which} (a checkpoint records its "
+                         "own level); leave --level out")
     return args.level or "word"

@@ -94,7 +94,8 @@ def _read(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", 
                                 f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "
                                 "your own, 0 to K-1, give --labels as-is")
             raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model}'s classes are the "
-                            f"labels 0-{top} of its training trees (--labels as-is)")
+                            f"labels 0-{top} of its training trees (--labels as-is): leave trees with other labels "
+                            "out, or train on trees that have them")
     kept = [t for t in trees if t.root_label != 2] if scheme == "sst2" else trees  # labels.select_trees
     if not kept:
         which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"

@@ -6,6 +6,7 @@ vocabulary and the model's options) and the training options (:func:`resume_prob
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,13 +60,47 @@ def value_digest(value: Any) -> str | None:
     return h.hexdigest()
 
 
+# the model configs a task description holds, by their key: a field a checkpoint of an earlier version lacks
+# was that config's default then (a field added since, such as TaggerConfig.cell or Seq2SeqConfig.tie_weights)
+_CONFIGS = {"lm_config": ("rnnkit.lm.model", "LMConfig"), "tagger_config": ("rnnkit.tagging.model", "TaggerConfig"),
+            "classifier_config": ("rnnkit.classify.model", "ClassifierConfig"),
+            "seq2seq_config": ("rnnkit.seq2seq.model", "Seq2SeqConfig"),
+            "treenet_config": ("rnnkit.treenet.model", "TreeNetConfig")}
+
+
+def _defaults(cls: Any) -> dict[str, Any]:
+    """A dataclass's field defaults as its checkpoints' JSON holds them (fields without one left out)."""
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return json.loads(json.dumps(out, default=list))
+
+
+def _with_defaults(key: str, saved: Any, now: Any) -> Any:
+    """``saved`` (a section of a checkpoint's task description) with the fields it lacks and ``now`` has
+    set to their defaults, when ``key`` is a model config's."""
+    if key not in _CONFIGS or not isinstance(saved, dict) or not isinstance(now, dict):
+        return saved
+    import importlib
+
+    module, name = _CONFIGS[key]
+    defaults = _defaults(getattr(importlib.import_module(module), name))
+    return {**{k: defaults[k] for k in now if k not in saved and k in defaults}, **saved}
+
+
 def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between a checkpoint's task description and this run's: the vocabulary a changed
     training file builds (its rows would silently belong to other words), a model option.  Keys only
-    one side has are skipped: checkpoints of earlier versions lack options added since."""
+    one side has are skipped (checkpoints of earlier versions lack options added since), except a model
+    config's fields, which an earlier checkpoint had at their defaults (``--tie`` resumed onto an untied run)."""
     out = []
     for key in sorted(set(saved) & set(now)):
-        a, b = saved[key], now[key]
+        a, b = _with_defaults(key, saved[key], now[key]), now[key]
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
@@ -119,6 +154,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# run options whose absence from a checkpoint's run_options means none (options added since it was written)
+ABSENT_MEANS_NONE = ("--embeddings", "--src-embeddings", "--tgt-embeddings")
+
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
 FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "schedule", "warmup_steps", "lr_decay",
@@ -136,11 +174,17 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
                 f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
     then = meta.get("train_config") or {}
+    if then:  # a field an earlier version did not write (warmup_steps) had its default then
+        from rnnkit.train.config import TrainConfig
+
+        then = {**{k: v for k, v in _defaults(TrainConfig).items() if k not in then}, **then}
     moved = [k for k in FIXED_ON_RESUME if k in then and k in train_config and then[k] != train_config[k]]
     differ = [_changed_option(k, then[k], train_config[k])
               + (" (each --optimizer has its own default --lr)" if k == "lr" and "optimizer" in moved else "")
               for k in moved]
     then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
+    if then:  # vectors files an earlier version did not record: none were read then
+        then = {**{k: None for k in ABSENT_MEANS_NONE if k not in then}, **then}
     now = run_options or {}
     differ += [f"{k} {_option_value(then[k])} then, {_option_value(now[k])} now" for k in now
                if k in then and then[k] != now[k]]
