@@ -398,4 +398,4 @@ def test_train_tagger_with_a_gru_reading_left_to_right(tmp_path, capsys):
     code, _, err = run_cli(capsys, [*args[:8], "--cell", "lstm", *args[10:], "--resume", "--epochs", "3"])
     assert code == 2 and "--cell (tagger_config.cell): 'gru' then, 'lstm' now" in err.strip().splitlines()[-1], err
     code, _, err = run_cli(capsys, [*args[:10], *args[11:], "--resume", "--epochs", "3"])  # both directions now
-    assert code == 2 and "--unidirectional (tagger_config.bidirectional): False then, True now" in err, err
+    assert code == 2 and "--unidirectional (tagger_config.bidirectional) given then, not given now" in err, err

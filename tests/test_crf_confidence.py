@@ -110,6 +110,7 @@ def test_nbest_are_the_best_paths_of_the_enumeration_in_order(kind, seed):
 def test_nbest_all_paths_sum_to_one_and_n_one_is_viterbi():
     E, lengths, params = _problem(3, K=3, T=3, B=2)
     every = crf_nbest(E, lengths, params, 27)
+    assert crf_nbest(E, lengths, params, 10**12) == every  # n beyond K^T: every path, not 10^12 slots of memory
     for b, found in enumerate(every):
         assert len(found) == 3 ** lengths[b] and abs(sum(np.exp(lp) for _, lp in found) - 1) < 1e-12
     one = crf_nbest(E, lengths, params, 1)

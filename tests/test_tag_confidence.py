@@ -168,6 +168,9 @@ def test_nbest_output_format_and_the_first_sequence_is_the_prediction(models, ca
         assert [r[0] for r in rows] == ["1", "2", "3"] and rows[0][2] == line
         best = loaded.nbest(sentence, 3)
         assert [r[1] for r in rows] == [f"{p:.4g}" for _, p in best]
+    # --nbest K reads BLOCK // K sentences at a time (a block of 10,000 at K = 500 held a gigabyte): the same text
+    monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 6)
+    assert _tag(capsys, monkeypatch, [models["crf"], "--nbest", "3"]) == out
 
 
 def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):

@@ -67,11 +67,11 @@ def _read_input(args: argparse.Namespace) -> str:
     return read_input(args.input, args.encoding)[0]
 
 
-def _blocks(lines: list[str]) -> Iterator[list[str]]:
-    """``lines`` BLOCK at a time: predicted and written a block at a time, so that neither the model's
+def _blocks(lines: list[str], size: int = BLOCK) -> Iterator[list[str]]:
+    """``lines`` ``size`` at a time: predicted and written a block at a time, so that neither the model's
     arrays nor the output of a long file are held whole."""
-    for a in range(0, len(lines), BLOCK):
-        yield lines[a : a + BLOCK]
+    for a in range(0, len(lines), size):
+        yield lines[a : a + size]
 
 
 def tag(args: argparse.Namespace) -> int:
@@ -88,6 +88,7 @@ def tag(args: argparse.Namespace) -> int:
             return tag_confidence.format_block(args, loaded, data, spec)
         return format_predictions(data, loaded.predict(data), spec)
 
+    size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
     norm = enc.norm if enc is not None else str
     name = args.input or "standard input"
@@ -103,7 +104,7 @@ def tag(args: argparse.Namespace) -> int:
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
-        write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines))))
+        write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines, size))))
         return 0
     spec = (loaded.spec if loaded.spec.format == args.format
             else DataSpec(args.format, "upos" if args.format == "conllu" else -1))
@@ -116,7 +117,7 @@ def tag(args: argparse.Namespace) -> int:
         data = read_data(path, spec, labelled=args.format == "conllu",
                          format_from="model" if loaded.spec.format == args.format else "option")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
-    blocks = (data.block(a, a + BLOCK) for a in range(0, len(data.words), BLOCK))
+    blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
     write_output(args, (formatted(part, spec) for part in blocks))
     return 0
 

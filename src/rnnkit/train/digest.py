@@ -104,7 +104,8 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            out += [f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
+            out += [_flag_change(key, k, a[k], b[k]) if (key, k) in _FLAGS else
+                    f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
                     else f"its {_named(key, k)} differs (another training file, or another option that selects the "
                          "data or the vocabulary?)"
                     for k in sorted(set(a) & set(b)) if a[k] != b[k]]
@@ -128,9 +129,20 @@ _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-
                "init_scale": "--init-scale"}
 
 
-_SIDE_OPTIONS = {("source_tokenizer", "level"): "--source-level", ("target_tokenizer", "level"): "--target-level",
-                 ("tagger_config", "bidirectional"): "--unidirectional",
-                 ("classifier_config", "bidirectional"): "--unidirectional"}
+_SIDE_OPTIONS = {("source_tokenizer", "level"): "--source-level", ("target_tokenizer", "level"): "--target-level"}
+# config fields a flag turns off: (section, field) -> the flag (its being given is the field's False)
+_FLAGS = {("tagger_config", "bidirectional"): "--unidirectional",
+          ("classifier_config", "bidirectional"): "--unidirectional",
+          ("seq2seq_config", "input_feeding"): "--no-input-feeding"}
+
+
+def _flag_change(section: str, field: str, then: Any, now: Any) -> str:
+    """A flag's change said as given or not (``--unidirectional given then, not given now``), not as the
+    value of the field it turns off, which read the other way round."""
+    def said(value: Any) -> str:
+        return "not given" if value else "given"
+
+    return f"{_FLAGS[(section, field)]} ({section}.{field}) {said(then)} then, {said(now)} now"
 
 
 def _named(section: str, field: str) -> str:
