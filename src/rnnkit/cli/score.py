@@ -121,6 +121,6 @@ def run(args: argparse.Namespace) -> int:
     total = sum(logprobs)
     ppl = f"perplexity {math.exp(min(-total / tokens, 700.0)):.2f}" if tokens else "no token"
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
-    print(f"{args.data}: {len(lines):,} lines, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
+    print(f"{args.data}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
           "start of a sentence", file=sys.stderr)
     return 0
