@@ -9,32 +9,11 @@ import json
 import numpy as np
 import pytest
 from clirun import run_cli
+from test_seq2seq_attention import SMALL, corpus, write
 
 from rnnkit.cli.main import main
 from rnnkit.seq2seq.io import load_translator
 from rnnkit.seq2seq.translate import EMPTY, attention_matrix, translate
-
-WORDS = {"ein": "a", "rot": "red", "hund": "dog", "katze": "cat", "groß": "big", "läuft": "runs", "blau": "blue",
-         "haus": "house", "klein": "small", "sieht": "sees"}
-SMALL = ["--level", "punct", "--embed", "16", "--hidden", "32", "--progress", "none", "--checkpoint-minutes", "0"]
-
-
-def corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
-    """Every word looked up, the order reversed, a full stop at the end: attention has a pattern to learn."""
-    rng = np.random.default_rng(seed)
-    keys = sorted(WORDS)
-    src, tgt = [], []
-    for _ in range(n):
-        words = [keys[i] for i in rng.integers(0, len(keys), size=rng.integers(2, 7))]
-        src.append(" ".join(words) + " .")
-        tgt.append(" ".join(WORDS[w] for w in reversed(words)).capitalize() + ".")
-    return src, tgt
-
-
-def write(path, lines) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
-
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):

@@ -4,7 +4,6 @@ JSON record and Pharaoh helpers of :mod:`rnnkit.seq2seq.alignment`.  The command
 ``--attention-out`` and ``--alignments``: tests/test_cli_translate_attention.py."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
