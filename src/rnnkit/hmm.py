@@ -39,6 +39,7 @@ import numpy as np
 from rnnkit.checks import check_int, check_names, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
+from rnnkit.hmm_checks import check_corpus, check_distributions, check_strings
 from rnnkit.hmm_forward import forward, forward_backward
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
@@ -109,9 +110,9 @@ class HMMTagger:
     def fit(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> HMMTagger:
         """Count words, tags and tag n-grams of a tagged corpus and build the model."""
         self._check_config()
-        sentences, tags = _check_corpus(sentences, tags)
+        sentences, tags = check_corpus(sentences, tags)
         tagset = {t for sentence in tags for t in sentence}
-        _check_strings("tags", tagset)
+        check_strings("tags", tagset)
         self.tags_ = sorted(tagset)
         if not self.tags_:
             raise ValueError("Expected at least one tagged word, got an empty corpus")
@@ -126,7 +127,7 @@ class HMMTagger:
                     self.word_tag_counts_[word] = np.zeros(K, dtype=np.int64)
                 self.word_tag_counts_[word][i] += 1
             padded.append(np.array([K, K] + ids + [K]))  # index K: BOS as context, EOS as outcome
-        _check_strings("words", self.word_tag_counts_)  # the word types, not every token
+        check_strings("words", self.word_tag_counts_)  # the word types, not every token
         t1 = np.concatenate([p[:-2] for p in padded])
         t2 = np.concatenate([p[1:-1] for p in padded])
         t3 = np.concatenate([p[2:] for p in padded])
@@ -203,7 +204,7 @@ class HMMTagger:
             array = np.asarray(array, dtype=np.float64)
             if array.shape != shape or not np.all(np.isfinite(array)) or np.any(array < 0):
                 raise ValueError(f"Expected {name} as probabilities of shape {shape}, got {array.shape}")
-        _check_distributions(tables)
+        check_distributions(tables)
         model = cls(order=2, scheme=scheme)
         model.tags_ = list(tags)
         model.tables_ = {name: np.asarray(a, dtype=np.float64) for name, (a, _) in tables.items()}
@@ -357,48 +358,3 @@ class HMMTagger:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise DataError(f"{path}: a damaged or foreign model ({type(exc).__name__}: {exc}); {hint}") from None
         return model
-
-
-def _check_strings(name: str, items) -> None:
-    """TypeError naming the first item of ``items`` (tags, or word types) that is not a str."""
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"Expected {name} as strings, got {type(item).__name__} {item!r:.40}")
-
-
-def _check_distributions(tables: dict[str, tuple]) -> None:
-    """The tables of :meth:`HMMTagger.from_probabilities` must be distributions (within 1e-6): start
-    sums to 1, each transitions row (plus its end probability, when given) sums to 1, each tag's
-    emissions sum to 1 over the words."""
-    start = np.asarray(tables["start"][0], dtype=np.float64)
-    trans = np.asarray(tables["transitions"][0], dtype=np.float64)
-    emit = np.asarray(tables["emissions"][0], dtype=np.float64)
-    rows = trans.sum(axis=1)
-    if "end" in tables:
-        rows = rows + np.asarray(tables["end"][0], dtype=np.float64)
-    sums = (("start", np.array([start.sum()]), ""),
-            ("each row of transitions" + (" plus its end" if "end" in tables else ""), rows, "row {i}"),
-            ("each tag's emissions (a column)", emit.sum(axis=0), "column {i}"))
-    for name, total, where in sums:
-        off = np.abs(total - 1.0) > 1e-6
-        if off.any():
-            i = int(np.argmax(off))
-            raise ValueError(f"Expected {name} to sum to 1 (a probability distribution), got {total[i]:.6g}"
-                             + (f" for {where.format(i=i)}" if where else ""))
-
-
-def _check_corpus(sentences, tags) -> tuple[list, list]:
-    """The corpus as lists (once: a generator would be empty the second time), checked."""
-    for name, value in (("sentences", sentences), ("tags", tags)):
-        if isinstance(value, str) or value is None or not hasattr(value, "__iter__"):
-            raise TypeError(f"Expected {name} as a list of lists of strings, got {type(value).__name__}")
-    sentences, tags = list(sentences), list(tags)
-    if len(sentences) != len(tags):
-        raise ValueError(f"Expected as many tag lists as sentences ({len(sentences)}), got {len(tags)}")
-    for i, (words, sentence_tags) in enumerate(zip(sentences, tags)):
-        if isinstance(words, str) or isinstance(sentence_tags, str):
-            raise TypeError(f"Expected sentence {i} and its tags as lists of strings, got a plain string")
-        if len(words) != len(sentence_tags):
-            raise ValueError(f"Expected sentence {i} to have as many tags as words ({len(words)}), "
-                             f"got {len(sentence_tags)}")
-    return sentences, tags
