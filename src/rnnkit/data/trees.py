@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -74,6 +74,50 @@ def _label(tok: str) -> int:
     return int(tok)
 
 
+class _Builder:
+    """The nodes of a tree being read, in post-order, and the nodes still open: what both readers of
+    :func:`parse_tree` build with."""
+
+    def __init__(self, line: Any) -> None:
+        if not isinstance(line, str):
+            raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
+        self.toks = _TOKEN.findall(line)
+        if not self.toks:
+            raise ValueError("expected a tree, got an empty line")
+        self.tokens: list[str] = []
+        self.labels: list[int] = []
+        self.children: list[tuple[int, int]] = []
+        self.leaf: list[int] = []
+        self.stack: list[tuple[int, list[int]]] = []  # open nodes: (label or -1, indices of finished children)
+
+    def add(self, label: int, kids: tuple[int, int], word: str | None) -> bool:
+        """Append a finished node and hand it to its parent; True when it is the root."""
+        self.labels.append(label)
+        self.children.append(kids)
+        self.leaf.append(-1 if word is None else len(self.tokens))
+        if word is not None:
+            self.tokens.append(word)
+        if self.stack:
+            self.stack[-1][1].append(len(self.labels) - 1)
+        return not self.stack
+
+    def close(self, trees: str) -> bool:
+        """A ')' that ends an internal node, which must have two children (``trees`` says which kind);
+        True when it is the root."""
+        if not self.stack:
+            raise ValueError("expected '(' to open a node, got an unmatched ')'")
+        label, kids = self.stack.pop()
+        if len(kids) != 2:
+            raise ValueError(f"expected exactly 2 children at an internal node ({trees}), got {len(kids)}")
+        return self.add(label, (kids[0], kids[1]), None)
+
+    def tree(self) -> Tree:
+        if self.stack:
+            raise ValueError(f"expected {len(self.stack)} more ')' at the end of the line")
+        return Tree(self.tokens, np.array(self.labels, dtype=np.int64),
+                    np.array(self.children, dtype=np.int64).reshape(-1, 2), np.array(self.leaf, dtype=np.int64))
+
+
 def parse_tree(line: str, labels: str = "required") -> Tree:
     """One bracketed tree; ValueError saying what is wrong (the reader adds file and line).
     ``labels``: ``"required"`` on every node, or ``"optional"`` (for prediction; -1 where none)."""
@@ -81,28 +125,8 @@ def parse_tree(line: str, labels: str = "required") -> Tree:
         return _parse_optional(line)
     if labels != "required":
         raise ValueError(f"Expected labels 'required' or 'optional', got {labels!r}")
-    if not isinstance(line, str):
-        raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
-    toks = _TOKEN.findall(line)
-    if not toks:
-        raise ValueError("expected a tree, got an empty line")
-    tokens: list[str] = []
-    labels: list[int] = []
-    children: list[tuple[int, int]] = []
-    leaf: list[int] = []
-    stack: list[tuple[int, list[int]]] = []  # open nodes: (label, indices of finished children)
-
-    def add(label: int, kids: tuple[int, int], word: str | None) -> bool:
-        """Append a finished node and hand it to its parent; True when it is the root."""
-        labels.append(label)
-        children.append(kids)
-        leaf.append(-1 if word is None else len(tokens))
-        if word is not None:
-            tokens.append(word)
-        if stack:
-            stack[-1][1].append(len(labels) - 1)
-        return not stack
-
+    t = _Builder(line)
+    toks = t.toks
     i, done = 0, False
     while i < len(toks):
         tok = toks[i]
@@ -116,49 +140,23 @@ def parse_tree(line: str, labels: str = "required") -> Tree:
                 if i + 3 >= len(toks) or toks[i + 3] != ")":
                     got = toks[i + 3] if i + 3 < len(toks) else "the end of the line"
                     raise ValueError(f"expected ')' after the word {toks[i + 2]!r}, got {got!r}")
-                done = add(label, (-1, -1), toks[i + 2])
+                done = t.add(label, (-1, -1), toks[i + 2])
                 i += 4
                 continue
-            stack.append((label, []))
+            t.stack.append((label, []))
             i += 2
         elif tok == ")":
-            if not stack:
-                raise ValueError("expected '(' to open a node, got an unmatched ')'")
-            label, kids = stack.pop()
-            if len(kids) != 2:
-                raise ValueError(f"expected exactly 2 children at an internal node (binarised trees), got {len(kids)}")
-            done = add(label, (kids[0], kids[1]), None)
+            done = t.close("binarised trees")
             i += 1
         else:
             raise ValueError(f"expected '(' or ')', got the word {tok!r} outside a leaf")
-    if stack:
-        raise ValueError(f"expected {len(stack)} more ')' at the end of the line")
-    return Tree(tokens, np.array(labels, dtype=np.int64), np.array(children, dtype=np.int64).reshape(-1, 2),
-                np.array(leaf, dtype=np.int64))
+    return t.tree()
 
 
 def _parse_optional(line: str) -> Tree:
     """A bracketed binary tree whose labels may be left out (:func:`parse_tree` with labels="optional")."""
-    if not isinstance(line, str):
-        raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
-    toks = _TOKEN.findall(line)
-    if not toks:
-        raise ValueError("expected a tree, got an empty line")
-    tokens: list[str] = []
-    labels: list[int] = []
-    children: list[tuple[int, int]] = []
-    leaf: list[int] = []
-    stack: list[tuple[int, list[int]]] = []  # open nodes: (label or -1, indices of finished children)
-
-    def add(label: int, kids: tuple[int, int], word: str | None) -> bool:
-        labels.append(label)
-        children.append(kids)
-        leaf.append(-1 if word is None else len(tokens))
-        if word is not None:
-            tokens.append(word)
-        if stack:
-            stack[-1][1].append(len(labels) - 1)
-        return not stack
+    t = _Builder(line)
+    toks = t.toks
 
     def word_at(j: int) -> bool:
         return j < len(toks) and toks[j] not in ("(", ")")
@@ -177,28 +175,20 @@ def _parse_optional(line: str) -> Tree:
             if j >= len(toks):
                 raise ValueError("expected a word or '(' after the last '(', got the end of the line")
             if word_at(j) and j + 1 < len(toks) and toks[j + 1] == ")":  # a leaf: ( [label] word )
-                done = add(label, (-1, -1), toks[j])
+                done = t.add(label, (-1, -1), toks[j])
                 i = j + 2
                 continue
-            stack.append((label, []))
+            t.stack.append((label, []))
             i = j
         elif tok == ")":
-            if not stack:
-                raise ValueError("expected '(' to open a node, got an unmatched ')'")
-            label, kids = stack.pop()
-            if len(kids) != 2:
-                raise ValueError(f"expected exactly 2 children at an internal node (binary trees), got {len(kids)}")
-            done = add(label, (kids[0], kids[1]), None)
+            done = t.close("binary trees")
             i += 1
         else:  # a bare word: an unlabelled leaf of the open node
-            if not stack:
+            if not t.stack:
                 raise ValueError(f"expected '(' to open the tree, got the word {tok!r}")
-            add(-1, (-1, -1), tok)
+            t.add(-1, (-1, -1), tok)
             i += 1
-    if stack:
-        raise ValueError(f"expected {len(stack)} more ')' at the end of the line")
-    return Tree(tokens, np.array(labels, dtype=np.int64), np.array(children, dtype=np.int64).reshape(-1, 2),
-                np.array(leaf, dtype=np.int64))
+    return t.tree()
 
 
 def format_tree(tree: Tree, labels: np.ndarray | None = None) -> str:
