@@ -9,9 +9,8 @@ import json
 import numpy as np
 import pytest
 from clirun import run_cli
-from test_seq2seq_attention import SMALL, corpus, write
+from test_seq2seq_attention import _train, corpus, write
 
-from rnnkit.cli.main import main
 from rnnkit.seq2seq.io import load_translator
 from rnnkit.seq2seq.translate import EMPTY, attention_matrix, translate
 
@@ -23,13 +22,6 @@ def data(tmp_path_factory):
     return {"dir": d, "train": (write(d / "train.de", src), write(d / "train.en", tgt)), "test": test,
             # blank lines among the sentences: the JSON's line numbers must still be the input's
             "holed": write(d / "holed.de", ["", test[0], test[1], "  ", test[2], test[3], ""])}
-
-
-def _train(data, name: str, *extra: str) -> str:
-    run = data["dir"] / name
-    assert main(["train", "seq2seq", "--train", *data["train"], "--lr", "0.01", "--run-dir", str(run), *SMALL,
-                 *extra]) == 0
-    return str(run / "last.safetensors")
 
 
 @pytest.fixture(scope="module")
