@@ -40,10 +40,15 @@ def confusion_lines(labels: list, confusion: list, per_class: dict | None = None
         lines.append(rjust(str(label), width) + "".join(f"{n:>{width + 1}}" for n in row))
     if per_class:
         lines.append("per class:")
-    for label, s in (per_class or {}).items():
-        lines.append(f"{rjust(str(label), width)}: precision {100 * s['precision']:6.2f}% recall "
-                     f"{100 * s['recall']:6.2f}% F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)")
+    lines += [prf_line(label, s, width) for label, s in (per_class or {}).items()]
     return lines
+
+
+def prf_line(name: Any, s: dict, width: int) -> str:
+    """``name`` (right-aligned to ``width`` by display width) with its precision, recall, F1 and gold count
+    ``s``: a class's, a tag's or a span type's line."""
+    return (f"{rjust(str(name), width)}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
+            f"F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)")
 
 
 def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | None = 1) -> None:

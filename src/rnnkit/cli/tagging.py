@@ -137,11 +137,9 @@ def describe(metric: str, m: dict[str, Any]) -> str:
 def per_kind_table(m: dict[str, Any]) -> str:
     """Each span type's (NER, chunks) or each tag's (POS) precision, recall and F1, a line each, names
     right-aligned by display width (Chinese tag names line up); "" when the metric has none."""
-    from rnnkit.textwidth import rjust
+    from rnnkit.cli.classify_report import prf_line
 
-    return "".join(f"  {rjust(kind, 10)}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
-                   f"F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)\n"
-                   for kind, s in (m.get("per_type") or m.get("per_tag") or {}).items())
+    return "".join(f"  {prf_line(kind, s, 10)}\n" for kind, s in (m.get("per_type") or m.get("per_tag") or {}).items())
 
 
 def _train_words(spec: DataSpec, data: TaggingData) -> list[str] | None:
