@@ -40,7 +40,7 @@ from rnnkit.checks import check_int, check_names, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
 from rnnkit.hmm_checks import check_corpus, check_distributions, check_strings
-from rnnkit.hmm_forward import forward, forward_backward
+from rnnkit.hmm_forward import forward, forward_backward, pair_posteriors
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
@@ -256,6 +256,10 @@ class HMMTagger:
     def posteriors(self, sentence: Sequence[str]) -> np.ndarray:
         """(n, K) P(t_i = tags_[k] | w) by forward-backward; ValueError if no path has P(w, t) > 0."""
         return forward_backward(*self._scores(sentence))[0]
+
+    def pair_posteriors(self, sentence: Sequence[str]) -> np.ndarray:
+        """(n-1, K, K) P(t_{i-1} = tags_[j], t_i = tags_[k] | w) for i = 1 .. n-1; ValueError as posteriors."""
+        return pair_posteriors(*self._scores(sentence))
 
     def tag_posterior(self, sentence: Sequence[str]) -> list[str]:
         """Each word's most probable tag argmax_k P(t_i = k | w); the sequence may break the scheme."""
