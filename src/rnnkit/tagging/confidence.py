@@ -21,6 +21,11 @@ it is a forward pass restricted to the span's steps from alpha_{start-1} to beta
     log P      = logsumexp_{i,k}(v_{end-1}[i] + A[i, k] [k does not continue i] + E[end, k] + beta_end[k]) - log Z
 
 (at the sentence's end the last line is ``logsumexp_i(v_{end-1}[i] + e[i]) - log Z``).
+
+A model trained in another scheme than its data's (``--train-scheme``) is read through its own tags, and
+every result then given in the data's scheme, exactly (:mod:`rnnkit.tagging.train_scheme`): sequences
+through their spans, marginals summed over the model's tags that map to each (IOB1 from the pair
+marginals P(y_{t-1} = i, y_t = j) = exp(alpha_{t-1}[i] + A[i, j] + E[t, j] + beta_t[j] - log Z)).
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ class SentenceConfidence:
     """One sentence's prediction with its probabilities."""
 
     tags: list[str]  # the predicted tags, those rnnkit tag prints
-    marginals: np.ndarray  # (n, K) P(y_t = k | sentence), columns in the order of LoadedTagger.tags
+    marginals: np.ndarray  # (n, K) P(y_t = k | sentence), columns in the order of LoadedTagger.tags (data's scheme)
     nbest: list[tuple[list[str], float]] | None = None  # (tags, probability), best first
     spans: list[dict[str, Any]] | None = None  # {"start", "end" (exclusive), "type", "text", "prob"}
     ids: Any = None  # (n,) the predicted tags' ids, the columns of marginals they pick
@@ -118,9 +123,11 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
         return _hmm_confidence(loaded, data, spans)
     from rnnkit.tagging.task import make_batch, prediction_batches
 
-    names = loaded.tags
-    K = len(names)
-    reader = _SpanReader(names, scheme) if spans else None
+    names = loaded.trained_tags  # the model's own, in loaded.train_scheme
+    mapped = loaded.scheme_map  # ... read in the data's scheme
+    column = {t: k for k, t in enumerate(loaded.tags)}
+    K = len(column)
+    reader = _SpanReader(names, loaded.train_scheme) if spans else None
     out = [SentenceConfidence([], np.zeros((0, K)), [] if nbest else None, [] if spans else None,
                               np.zeros(0, dtype=int))
            for _ in data.words]
@@ -140,10 +147,12 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
         A, s0, e = _constrained(params, loaded.allowed)
         for b, i in enumerate(idx):
             L = int(lengths[b])
-            tags = [names[j] for j in paths[b]]
-            sent = SentenceConfidence(tags, marg[:L, b].copy(), None, None, np.array(paths[b]))
+            tags = mapped.sequence([names[j] for j in paths[b]])
+            pairs = _pairs(alpha[:L, b], beta[:L, b], E[:L, b], A, log_z[b]) if mapped.needs_pairs else None
+            sent = SentenceConfidence(tags, mapped.marginals(marg[:L, b].copy(), pairs), None, None,
+                                      np.array([column[t] for t in tags], dtype=int))
             if best is not None:
-                sent.nbest = [([names[j] for j in p], float(np.exp(lp))) for p, lp in best[b]]
+                sent.nbest = [(mapped.sequence([names[j] for j in p]), float(np.exp(lp))) for p, lp in best[b]]
             if reader is not None:
                 def prob(kind, a, z, b=b, L=L):
                     lp = reader.log_prob(E[:L, b], A, s0, e, alpha[:L, b], beta[:L, b], log_z[b], kind, a, z)
@@ -154,6 +163,11 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     return out
 
 
+def _pairs(alpha: np.ndarray, beta: np.ndarray, E: np.ndarray, A: np.ndarray, log_z: float) -> np.ndarray:
+    """(L-1, K, K) P(y_{t-1} = i, y_t = j) of one sentence from its (L, K) alpha, beta, emissions, constrained A."""
+    return np.exp(alpha[:-1, :, None] + A[None] + (E[1:] + beta[1:])[:, None, :] - log_z)
+
+
 def _hmm_confidence(loaded: Any, data: Any, spans: bool) -> list[SentenceConfidence]:
     """Posteriors by forward-backward (NaN for a sentence of probability 0); spans without probabilities."""
     hmm = loaded.model
@@ -162,14 +176,20 @@ def _hmm_confidence(loaded: Any, data: Any, spans: bool) -> list[SentenceConfide
         from rnnkit.data.segmentation import fold_sentences
 
         words = fold_sentences(words)
-    predicted = loaded.predict(data)
-    index = {t: k for k, t in enumerate(hmm.tags_)}
+    predicted = loaded.predict(data)  # in the data's scheme
+    mapped = loaded.scheme_map
+    index = {t: k for k, t in enumerate(loaded.tags)}
+    K = len(hmm.tags_)
     out = []
     for sentence, tags, original in zip(words, predicted, data.words):
+        n = len(sentence)
         try:
-            marg = hmm.posteriors(sentence) if sentence else np.zeros((0, len(index)))
+            marg = hmm.posteriors(sentence) if sentence else np.zeros((0, K))
+            pairs = hmm.pair_posteriors(sentence) if mapped.needs_pairs else None
         except ValueError:  # no tag path has non-zero probability
-            marg = np.full((len(sentence), len(index)), np.nan)
+            marg = np.full((n, K), np.nan)
+            pairs = np.full((max(n - 1, 0), K, K), np.nan) if mapped.needs_pairs else None
+        marg = mapped.marginals(marg, pairs)
         found = _span_list(tags, original, loaded.spec.scheme, lambda *_: None) if spans else None
         out.append(SentenceConfidence(tags, marg, None, found, np.array([index[t] for t in tags], dtype=int)))
     return out
