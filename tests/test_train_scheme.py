@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import math
 
 import numpy as np
@@ -245,7 +246,8 @@ def test_tag_prints_bio_and_evaluate_counts_the_data_spans(tmp_path, capsys, mon
     model = str(tmp_path / ("hmm.st" if trainer == "hmm" else "run/last.safetensors"))
     argv = ["train", trainer, "--train", str(data), "--format", "columns", "--scheme", "bio", "--train-scheme",
             "bioes", "--test", str(gold)]
-    argv += ["--output", model] if trainer == "hmm" else ["--crf", *COMMON, "--run-dir", str(tmp_path / "run")]
+    argv += ["--output", model] if trainer == "hmm" else ["--crf", *COMMON, "--run-dir", str(tmp_path / "run"),
+                                                          "--valid", str(gold)]
     code, out, err = run_cli(capsys, argv)
     assert code == 0 and ("(BIOES, rewritten from BIO)" if trainer == "tagger" else "(BIOES tags, rewritten from BIO)") \
         in err, err
@@ -268,7 +270,14 @@ def test_tag_prints_bio_and_evaluate_counts_the_data_spans(tmp_path, capsys, mon
            f"{100 * 13 / 16:.2f}%)" in out, out
     assert "LOC: precision  66.67% recall  40.00% F1  50.00 (5 gold)" in out, out
     assert "PER: precision  66.67% recall 100.00% F1  80.00 (2 gold)" in out, out
-    assert f"F1 {100 * 8 / 13:.2f}" in trained_test  # train's --test: the same spans
+    if trainer == "hmm":
+        assert f"F1 {100 * 8 / 13:.2f}" in trained_test  # train's --test: the same spans
+        return
+    # the validation score of the model saved last; --test scores the best on validation, as evaluate does
+    last = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()][-1]
+    assert last["valid_f1"] == pytest.approx(8 / 13) and last["valid_accuracy"] == pytest.approx(13 / 16), last
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "run" / "best.safetensors"), str(gold)])
+    assert code == 0 and trained_test.startswith("test: " + out.splitlines()[0].split(": ", 1)[1]), (trained_test, out)
 
 
 @pytest.mark.parametrize("args, words", [
