@@ -95,7 +95,7 @@ def _enumerate(names, scheme, n, rng):
 
 @pytest.mark.parametrize("schemes", PAIRS)
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
-@pytest.mark.parametrize("missing", [(), ("S-Y", "E-X", "I-Y")])
+@pytest.mark.parametrize("missing", [(), ("S-Y", "E-X", "I-Y"), ("B-Y", "I-Y", "E-Y")])  # Y: single tokens only
 def test_mapped_marginals_are_the_sums_over_every_legal_sequence(schemes, n, missing):
     """P(data tag at t) from the model's unary and pair marginals equals the sum of p over the legal
     sequences whose rewriting in the data's scheme has that tag at t; a tag set without some tags too."""
@@ -121,6 +121,7 @@ def test_mapped_marginals_are_the_sums_over_every_legal_sequence(schemes, n, mis
 def test_the_data_tags_and_the_same_scheme_map_nothing():
     assert SchemeMap(tag_set("bioes"), "bio", "bioes").tags == ["B-X", "B-Y", "I-X", "I-Y", "O"]
     assert SchemeMap(["O", "S-X", "B-Y", "E-Y"], "iob1", "bioes").tags == ["B-X", "B-Y", "I-X", "I-Y", "O"]
+    assert SchemeMap(["O", "S-X", "B-Y", "E-Y"], "bio", "bioes").tags == ["B-X", "B-Y", "I-Y", "O"]  # no I-X
     same = SchemeMap(["O", "B-X", "I-X"], "bio", "bio")
     unary = np.array([[0.2, 0.5, 0.3]])
     assert same.tags == ["O", "B-X", "I-X"] and same.marginals(unary) is unary

@@ -84,16 +84,16 @@ class SchemeMap:
         column = {t: d for d, t in enumerate(self.tags)}
         self.project = np.zeros((len(self.trained), len(self.tags)))  # (K, K') 1 where a tag maps to a tag
         self.project[np.arange(len(self.trained)), [column[t] for t in image]] = 1.0
-        # iob1: touch[i, j, x] = 1 when y_{t-1} = i and y_t = j means a span of kind x begins at t right after one
-        # of x ends (j begins a span: B, or S in BIOES, which in a legal sequence nothing of its kind continues)
-        same_kind = (types[:, None] == types[None, :]) & (prefix != "O")[None, :]  # (K, K)
-        begins = np.isin(prefix, ["B", "S"])[None, :]  # (1, K)
-        self.touch = np.zeros((len(self.trained), len(self.trained), len(self.tags)))  # (K, K, K')
-        for x in kinds:
-            self.touch[:, :, column[f"B-{x}"]] = same_kind & begins & (types == x)[None, :]
-        self.b_to_i = np.zeros((len(self.tags), len(self.tags)))  # (K', K') B-X's column -> I-X's
-        for x in kinds:
-            self.b_to_i[column[f"B-{x}"], column[f"I-{x}"]] = 1.0
+        if scheme == "iob1":
+            # touch[i, j, x] = 1 when y_{t-1} = i and y_t = j means a span of kind x begins at t right after one of
+            # x ends (j begins a span: B, or S in BIOES, which in a legal sequence nothing of its kind continues)
+            same_kind = (types[:, None] == types[None, :]) & (prefix != "O")[None, :]  # (K, K)
+            begins = np.isin(prefix, ["B", "S"])[None, :]  # (1, K)
+            self.touch = np.zeros((len(self.trained), len(self.trained), len(self.tags)))  # (K, K, K')
+            self.b_to_i = np.zeros((len(self.tags), len(self.tags)))  # (K', K') B-X's column -> I-X's
+            for x in kinds:
+                self.touch[:, :, column[f"B-{x}"]] = same_kind & begins & (types == x)[None, :]
+                self.b_to_i[column[f"B-{x}"], column[f"I-{x}"]] = 1.0
 
     @property
     def needs_pairs(self) -> bool:
