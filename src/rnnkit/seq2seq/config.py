@@ -85,10 +85,16 @@ class VectorDecoderConfig:
     dropout: float = 0.0
     dtype: str = "float32"
     weight_drop: float = 0.0  # DropConnect on the decoder's W_hh, one mask per batch
+    tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
 
     def __post_init__(self) -> None:
         _check_common(self, ("feature_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"),
-                      ("input_feeding",))
+                      ("input_feeding", "tie_weights"))
+        if self.tie_weights and self.embedding_dim != self.hidden_size:
+            # the output layer reads h~_t (B, H): its (V, H) weight can be the (V, E) target embedding only if E == H
+            raise ValueError(f"Expected embedding_dim == hidden_size to tie the output layer to the target embedding, "
+                             f"got embedding_dim={self.embedding_dim} and hidden_size={self.hidden_size}: make them "
+                             "equal or set tie_weights=False")
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""

@@ -8,6 +8,13 @@ For features f (B, F) and a target y (T, B)::
 Parameters: ``bridge.*`` (and ``bridge_c.*``), ``tgt_embedding.weight`` (V, E), ``decoder.*``,
 ``combine.*``, ``output.weight`` (V, H), ``output.bias``.  ``forward`` returns (summed loss, cache);
 ``backward(dloss, cache)`` the gradients of dloss * loss.
+
+With ``tie_weights`` (Press & Wolf 2017) the output layer's weight is the target embedding itself,
+W_o = E (V, E), as in :class:`rnnkit.seq2seq.model.Seq2Seq`: it needs embedding_dim == hidden_size (the
+output layer reads h~_t (B, H)), there is no ``output.weight`` (so the parameters, and a checkpoint of
+them, hold the one matrix), and E's gradient is the sum of its two uses::
+
+    dE = (rows of dx_t scattered to the fed ids y_{t-1}) + sum_{t,b} dlogits_tb^T h~_tb
 """
 from __future__ import annotations
 
@@ -32,7 +39,8 @@ class VectorDecoder(DecoderModel):
         self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
         dtype = np.dtype(cfg.dtype)
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.embedding_dim, cfg.hidden_size,
-                                   cfg.num_layers, "none", 0, 1, cfg.input_feeding, cfg.dropout, cfg.weight_drop)
+                                   cfg.num_layers, "none", 0, 1, cfg.input_feeding, cfg.dropout, cfg.weight_drop,
+                                   cfg.tie_weights)
         p: dict[str, np.ndarray] = {}
         init_bridge(p, cfg.cell, cfg.num_layers * cfg.hidden_size, cfg.feature_size, rng, dtype)
         p.update(ds.init_decoder_params(self.spec, rng, dtype))
