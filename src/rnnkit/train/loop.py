@@ -48,23 +48,11 @@ from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
 from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress, format_metric
 from rnnkit.train.run_checkpoint import loop_record, loop_state, model_arrays, read_last, run_arrays
+# the run folder's file names, re-exported: code imports them from here
+from rnnkit.train.run_files import BEST, LAST, METRICS, TIMING_KEYS, model_file  # noqa: F401
 from rnnkit.train.run_lock import make_run_folder, run_lock
 from rnnkit.train.run_schedule import last_step_lr, run_span, span_problem
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
-
-LAST = "last.safetensors"
-BEST = "best.safetensors"
-
-
-def model_file(run_dir: str | os.PathLike) -> Path:
-    """The checkpoint a finished run offers: the best on validation, or the last without validation."""
-    return Path(run_dir) / BEST if (Path(run_dir) / BEST).exists() else Path(run_dir) / LAST
-METRICS = "metrics.jsonl"
-# Keys of an epoch record that hold wall-clock measurements.  ``train_seconds`` is the epoch's training
-# time in the process that finished it (after a resume mid-epoch, only the resumed part),
-# ``valid_seconds`` its evaluation, ``time`` the UTC end.  A resumed run equals an uninterrupted one
-# in every other key.
-TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
 
 
 class Trainer:
