@@ -302,6 +302,24 @@ def test_classification_metrics_hand_computed():
         accuracy(gold, pred[:2])
 
 
+def test_classification_metrics_from_a_confusion_matrix():
+    """A matrix over all K classes (a tree model's, summed over batches and processes): classes in
+    neither gold nor pred are left out of the macro-F1 and, with present_only, of the per-class table."""
+    from rnnkit.metrics import confusion_macro_f1, confusion_prf
+
+    gold = ["a", "a", "b", "c", "c", "c"]
+    pred = ["a", "b", "b", "c", "a", "d"]
+    matrix, _ = confusion_matrix(gold, pred, labels=["a", "b", "c", "d", "e"])  # e: in neither
+    assert confusion_macro_f1(matrix) == pytest.approx((0.5 + 2 / 3 + 0.5 + 0.0) / 4)
+    every = confusion_prf(matrix, ["a", "b", "c", "d", "e"])
+    assert every["e"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert every["c"] == {"precision": 1.0, "recall": 1 / 3, "f1": 0.5, "support": 3}
+    assert confusion_prf(matrix, ["a", "b", "c", "d", "e"], present_only=True) == per_class_prf(gold, pred)
+    assert np.isnan(confusion_macro_f1(np.zeros((3, 3), dtype=np.int64)))  # no examples
+    with pytest.raises(ValueError, match=r"Expected a \(4, 4\) confusion matrix for 4 labels, got shape \(5, 5\)"):
+        confusion_prf(matrix, ["a", "b", "c", "d"])
+
+
 def test_classification_metrics_match_sklearn():
     metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(14)

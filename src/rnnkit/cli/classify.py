@@ -30,6 +30,7 @@ from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_select_by_option,
     add_train_options,
     check_min_count,
     fit,
@@ -133,10 +134,7 @@ def register(groups) -> None:
                    help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     i = p.add_argument_group("imbalanced classes")
-    i.add_argument("--select-by", choices=["accuracy", "macro_f1"], default="accuracy",
-                   help="the validation metric that picks best.safetensors and that --patience and the plateau "
-                        "schedule follow; macro_f1 (the mean of the classes' F1) counts a rare class as much as a "
-                        "frequent one; kept with the run (--resume refuses another)")
+    add_select_by_option(i)
     i.add_argument("--class-weights", type=class_weights_option, default="none", metavar="{none,balanced,LABEL=W,...}",
                    help="weights of the classes in the training loss (sum of the weighted cross-entropies / the "
                         "batch's texts): none (all 1), balanced (N / (K N_k) for the N_k of N training texts "

@@ -85,21 +85,41 @@ def per_class_prf(gold: Sequence[Hashable], pred: Sequence[Hashable],
                   labels: Sequence[Hashable] | None = None) -> dict:
     """``{label: {"precision", "recall", "f1", "support"}}`` for each label (default: present in gold or pred)."""
     matrix, labels = confusion_matrix(gold, pred, labels)
+    return confusion_prf(matrix, labels)
+
+
+def confusion_prf(matrix: np.ndarray, labels: Sequence[Hashable], present_only: bool = False) -> dict:
+    """``{label: {"precision", "recall", "f1", "support"}}`` from a confusion matrix (K, K) (rows gold,
+    columns predicted, as :func:`confusion_matrix`), for every label, or with ``present_only`` for those
+    present in gold or pred (a matrix summed over parts of the data, over all K classes)."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape != (len(labels), len(labels)):
+        raise ValueError(f"Expected a ({len(labels)}, {len(labels)}) confusion matrix for {len(labels)} labels, "
+                         f"got shape {matrix.shape}")
     tp = np.diag(matrix)  # (K,)
     predicted = matrix.sum(axis=0)  # (K,) examples predicted as each class
     support = matrix.sum(axis=1)  # (K,) gold examples of each class
     result = {}
     for k, label in enumerate(labels):
+        denominator = predicted[k] + support[k]  # = 2 tp + fp + fn
+        if present_only and not denominator:
+            continue
         precision = tp[k] / predicted[k] if predicted[k] else 0.0
         recall = tp[k] / support[k] if support[k] else 0.0
-        denominator = predicted[k] + support[k]  # = 2 tp + fp + fn
         f1 = 2 * tp[k] / denominator if denominator else 0.0
         result[label] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
                          "support": int(support[k])}
     return result
 
 
+def confusion_macro_f1(matrix: np.ndarray) -> float:
+    """Macro-F1 from a confusion matrix (K, K): the mean F1 over the classes present in gold or pred
+    (see the module docstring); NaN for a matrix of no examples."""
+    matrix = np.asarray(matrix)
+    scores = confusion_prf(matrix, range(matrix.shape[0]) if matrix.ndim == 2 else [], present_only=True)
+    return float(np.mean([s["f1"] for s in scores.values()])) if scores else float("nan")
+
+
 def macro_f1(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> float:
     """Mean per-class F1 over the classes present in gold or pred (see the module docstring)."""
-    scores = per_class_prf(gold, pred)
-    return float(np.mean([s["f1"] for s in scores.values()]))
+    return confusion_macro_f1(confusion_matrix(gold, pred)[0])
