@@ -158,6 +158,19 @@ def test_arpa_files_are_told_by_name_or_by_their_first_line(tmp_path):
     assert not is_arpa(tmp_path / "absent.safetensors")
 
 
+def test_a_byte_order_mark_before_data_is_read_past(tmp_path):
+    # Windows editors save UTF-8 with a BOM; the file is the same model, told by name or by content
+    plain = read_arpa(arpa_file(tmp_path, TINY))
+    for name in ("bom.arpa", "bom.lm"):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + TINY.lstrip().encode("utf-8"))
+        assert is_arpa(path)
+        model, vocab = read_arpa(path)
+        assert vocab == plain[1]
+        ids = vocab.encode("a b c </s> a c".split())
+        np.testing.assert_array_equal(model.token_logprobs(ids), plain[0].token_logprobs(ids))
+
+
 BAD = [
     ("", "the file is empty", None),
     ("ngram 1=2\n", "expected \\data\\", 1),

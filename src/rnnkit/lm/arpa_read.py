@@ -2,9 +2,10 @@ r"""Reading an ARPA back-off n-gram file (KenLM's ``lmplz``, SRILM's ``ngram-cou
 ``train ngram --arpa``) as a :class:`~rnnkit.lm.backoff.BackoffLM`, which evaluates, scores, samples and
 interpolates wherever rnnkit takes an n-gram model.
 
-The file: blank lines anywhere; ``\data\`` first; ``ngram k=N`` for k = 1..n; then for each order a
-``\k-grams:`` section of N lines ``log10_p  w_1 .. w_k  [log10_bow]`` (fields split on whitespace; the
-weight only below the highest order, 0 when left out); then ``\end\``.  Probabilities are read as
+The file (UTF-8; a byte-order mark before it is read past): blank lines anywhere; ``\data\`` first;
+``ngram k=N`` for k = 1..n; then for each order a ``\k-grams:`` section of N lines
+``log10_p  w_1 .. w_k  [log10_bow]`` (fields split on whitespace; the weight only below the highest order, 0
+when left out); then ``\end\``.  Probabilities are read as
 written, 10^x: SRILM's and KenLM's -99 (their "log 0") is 10^-99, as KenLM reads it.
 
 Tokens, word level (the default): ``</s>`` is rnnkit's ``<eos>`` (predicted at the end of each line),
@@ -43,10 +44,12 @@ MISSING_UNK = -100.0  # log10 p of an <unk> the file lacks (KenLM's unknown_miss
 _NGRAM = re.compile(rb"ngram\s+(\d+)\s*=\s*(\d+)")
 _SECTION = re.compile(rb"\\(\d+)-grams:")
 _CODE_POINT = re.compile(r"<U\+([0-9A-F]{4,6})>")
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark some editors put first: not part of the file's first line
 
 
 def is_arpa(path: str | os.PathLike) -> bool:
-    """True for a file named ``*.arpa`` (``.gz``, ``.xz``, ``.bz2``), or whose first non-blank line is ``\\data\\``."""
+    """True for a file named ``*.arpa`` (``.gz``, ``.xz``, ``.bz2``), or whose first non-blank line is ``\\data\\``
+    (after a byte-order mark, if any)."""
     if os.fspath(path).lower().endswith(SUFFIXES):
         return True
     if not os.path.isfile(path):
@@ -56,7 +59,7 @@ def is_arpa(path: str | os.PathLike) -> bool:
             head = f.read(4096)
     except (DataError, OSError):  # the checkpoint reader says what is wrong with it
         return False
-    return head.lstrip().startswith(b"\\data\\")
+    return head.removeprefix(BOM).lstrip().startswith(b"\\data\\")
 
 
 @dataclass
@@ -178,8 +181,17 @@ def parse_arpa(path: str | os.PathLike) -> ArpaTables:
         return _parse(enumerate(f, start=1), str(path))
 
 
+def _first_fields(it: Lines) -> tuple[int, list[bytes] | None]:
+    """:func:`_next_fields` from the start of the file, whose first line may begin with a byte-order mark."""
+    for number, line in it:
+        fields = (line.removeprefix(BOM) if number == 1 else line).split()
+        if fields:
+            return number, fields
+    return 0, None
+
+
 def _parse(it: Lines, path: str) -> ArpaTables:
-    number, fields = _next_fields(it, 0)
+    number, fields = _first_fields(it)
     if fields is None:
         raise DataError(f"{path}: the file is empty; an ARPA file starts with a \\data\\ line")
     if fields != [b"\\data\\"]:
