@@ -127,6 +127,8 @@ def test_balanced_weights_are_scikit_learns_and_explicit_ones_are_by_label():
         class_weights_from("posx=2", labels, ids)
     with pytest.raises(ValueError, match="'pos' is given twice"):
         class_weights_from("pos=2,pos=1", labels, ids)
+    with pytest.raises(ValueError, match="expected a number > 0 for 'neu'"):
+        class_weights_from("pos=3, neu=0", labels, ids)
     with pytest.raises(ValueError, match="none of class"):
         balanced_class_weights(np.array([0, 0, 2]), 3)
     cfg = ClassifierConfig(5, 3, class_weights=[1, 2, 3])
@@ -246,8 +248,12 @@ def test_class_weights_are_saved_with_the_model_and_resume_refuses_a_change(imba
     assert code == 0, err
     code, _, err = run_cli(capsys, argv + ["--class-weights", "pos=3,neutral=1", "--run-dir", str(d / "r2")])
     assert code == 2 and "--class-weights 'pos=3,neutral=1': 'neutral' is not a label of the training data" in err
-    code, _, err = run_cli(capsys, argv + ["--class-weights", "pos=-1"])
-    assert code == 2 and "argument --class-weights: 'pos=-1': expected a number >= 0 for 'pos', got '-1'" in err, err
+    for weight in ("-1", "0", "0.0", "-0"):  # a class of weight 0 is never learnt
+        code, _, err = run_cli(capsys, argv + ["--class-weights", f"neg=2,pos={weight}", "--run-dir", str(d / "r3")])
+        assert code == 2 and err.count("\n") == 1, err
+        assert (f"argument --class-weights: 'neg=2,pos={weight}': expected a number > 0 for 'pos' (a class of weight "
+                f"0 is never learnt), got '{weight}'; give a positive weight, or leave pos out (weight 1)") in err, err
+    assert not (d / "r3").exists()
     code, _, err = run_cli(capsys, argv + ["--class-weights", "pos"])
     assert code == 2 and "argument --class-weights: 'pos': expected none, balanced or LABEL=W" in err, err
 
