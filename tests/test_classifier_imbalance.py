@@ -273,7 +273,27 @@ def test_per_class_precision_recall_f1_in_evaluate_and_json(imbalanced, capsys):
     assert m["macro_f1"] == pytest.approx((pos["f1"] + m["per_class"]["neg"]["f1"]) / 2)
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(d / "test.tsv")])
     assert code == 0 and out.endswith(describe(m) + "\n"), out
-    assert f"     pos: precision {100 * pos['precision']:6.2f}% recall {100 * pos['recall']:6.2f}%" in out, out
+    # this short run predicts no text pos: its precision is 0/0, null in --json and "-" in the text
+    assert pos["precision"] == (pytest.approx(tp / (tp + fp)) if tp + fp else None), (m["confusion"], pos)
+    precision = f"{100 * pos['precision']:6.2f}%" if tp + fp else "     - "
+    assert f"     pos: precision {precision} recall {100 * pos['recall']:6.2f}%" in out, out
+
+
+def test_a_class_never_predicted_has_an_undefined_precision_in_every_per_class_table():
+    from rnnkit.cli.tagging import per_kind_table
+    from rnnkit.metrics import confusion_matrix, macro_f1, per_class_prf
+
+    gold, pred = ["neg", "neg", "neg", "pos", "pos"], ["neg"] * 5  # pos never predicted: its precision is 0/0
+    matrix, labels = confusion_matrix(gold, pred)
+    m = {"accuracy": 0.6, "macro_f1": macro_f1(gold, pred), "labels": labels, "confusion": matrix.tolist(),
+         "per_class": per_class_prf(gold, pred), "examples": 5}
+    assert m["macro_f1"] == pytest.approx((2 * 3 / (2 * 3 + 2) + 0.0) / 2)  # pos counts F1 0 (scikit-learn's)
+    text = describe(m)
+    assert "     pos: precision      -  recall   0.00% F1   0.00 (2 gold)" in text.splitlines(), text
+    assert "     neg: precision  60.00% recall 100.00% F1  75.00 (3 gold)" in text.splitlines(), text
+    assert json.loads(json.dumps(m))["per_class"]["pos"]["precision"] is None  # null in --json
+    table = per_kind_table({"per_tag": per_class_prf(["NN", "VB"], ["NN", "NN"])})  # the tagger's per-tag lines
+    assert table.splitlines()[1] == "          VB: precision      -  recall   0.00% F1   0.00 (1 gold)", table
 
 
 def test_cross_validation_folds_select_by_and_weigh_as_asked(imbalanced, capsys):
