@@ -69,7 +69,7 @@ def fold_count(text: str) -> int:
 
 
 def class_weights_option(text: str) -> str:
-    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number >= 0); the
+    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number > 0); the
     labels are checked against the training data's once it is read."""
     from rnnkit.classify.weights import parse_class_weights
 
@@ -139,7 +139,8 @@ def register(groups) -> None:
                    help="weights of the classes in the training loss (sum of the weighted cross-entropies / the "
                         "batch's texts): none (all 1), balanced (N / (K N_k) for the N_k of N training texts "
                         "labelled k, as scikit-learn; with --folds from each fold's training part), or e.g. "
-                        "'pos=3,neg=1' (a label left out weighs 1); saved with the model (--resume refuses another)")
+                        "'pos=3,neg=0.5' (each W > 0; a label left out weighs 1); saved with the model (--resume "
+                        "refuses another)")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier",
                       seeded="; without --valid, which sentences --valid-fraction holds out")
     p.set_defaults(func=train_classifier)

@@ -4,9 +4,14 @@ For class k with ``tp`` true positives, ``fp`` false positives and ``fn`` false 
 
     precision_k = tp / (tp + fp)    recall_k = tp / (tp + fn)    F1_k = 2 tp / (2 tp + fp + fn)
 
-(``F1_k`` is 0 when ``tp`` is 0.)  Macro-F1 is the plain mean of ``F1_k`` over the classes present
-in gold or in pred, each class weighing the same whatever its size; a class that appears in
-neither is left out, as scikit-learn does by default, since it says nothing about this set.
+(``F1_k`` is 0 when ``tp`` is 0.)  A ratio whose denominator is 0 is undefined, and given as ``None``, not
+0: the precision of a class never predicted (tp + fp = 0) and the recall of a class never in gold
+(tp + fn = 0), where scikit-learn's ``precision_recall_fscore_support(zero_division=np.nan)`` gives nan.
+``F1_k`` is defined for every class listed (2 tp + fp + fn > 0): 0 for a class never predicted.
+Macro-F1 is the plain mean of ``F1_k`` over the classes present in gold or in pred, each class
+weighing the same whatever its size, a class never predicted counting 0 (scikit-learn's
+``f1_score(average="macro")``, whatever its zero_division); a class that appears in neither is left
+out, as scikit-learn does by default, since it says nothing about this set.
 """
 from __future__ import annotations
 
@@ -83,7 +88,8 @@ def confusion_matrix(gold: Sequence[Hashable], pred: Sequence[Hashable],
 
 def per_class_prf(gold: Sequence[Hashable], pred: Sequence[Hashable],
                   labels: Sequence[Hashable] | None = None) -> dict:
-    """``{label: {"precision", "recall", "f1", "support"}}`` for each label (default: present in gold or pred)."""
+    """``{label: {"precision", "recall", "f1", "support"}}`` for each label (default: present in gold or pred);
+    precision None for a label never predicted, recall None for one never in gold (see the module doc)."""
     matrix, labels = confusion_matrix(gold, pred, labels)
     return confusion_prf(matrix, labels)
 
@@ -104,11 +110,10 @@ def confusion_prf(matrix: np.ndarray, labels: Sequence[Hashable], present_only: 
         denominator = predicted[k] + support[k]  # = 2 tp + fp + fn
         if present_only and not denominator:
             continue
-        precision = tp[k] / predicted[k] if predicted[k] else 0.0
-        recall = tp[k] / support[k] if support[k] else 0.0
+        precision = float(tp[k] / predicted[k]) if predicted[k] else None  # 0/0: undefined, not 0
+        recall = float(tp[k] / support[k]) if support[k] else None
         f1 = 2 * tp[k] / denominator if denominator else 0.0
-        result[label] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                         "support": int(support[k])}
+        result[label] = {"precision": precision, "recall": recall, "f1": float(f1), "support": int(support[k])}
     return result
 
 
