@@ -316,7 +316,7 @@ def test_classification_metrics_from_a_confusion_matrix():
     matrix, _ = confusion_matrix(gold, pred, labels=["a", "b", "c", "d", "e"])  # e: in neither
     assert confusion_macro_f1(matrix) == pytest.approx((0.5 + 2 / 3 + 0.5 + 0.0) / 4)
     every = confusion_prf(matrix, ["a", "b", "c", "d", "e"])
-    assert every["e"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert every["e"] == {"precision": None, "recall": None, "f1": 0.0, "support": 0}
     assert every["c"] == {"precision": 1.0, "recall": 1 / 3, "f1": 0.5, "support": 3}
     assert confusion_prf(matrix, ["a", "b", "c", "d", "e"], present_only=True) == per_class_prf(gold, pred)
     assert np.isnan(confusion_macro_f1(np.zeros((3, 3), dtype=np.int64)))  # no examples
