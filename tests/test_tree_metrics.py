@@ -13,6 +13,7 @@ from test_cli_tree_labels import FAST, tree_line, write
 
 from rnnkit.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.data.trees import parse_tree
+from rnnkit.train.curves import read_run, selecting_metric
 from rnnkit.treenet.task import TreeEncoder, TreeTask, tree_scores
 
 
@@ -139,6 +140,8 @@ def test_select_by_macro_f1_keeps_another_epoch_and_resume_refuses_a_change(skew
             assert e["best"] == (best is None or value > best), (metric, e)
             best = value if e["best"] else best
         chosen[metric] = [e for e in epochs if e["best"]][-1]
+        assert {e["selected_by"] for e in epochs} == {f"root_{metric}"}  # what rnnkit curves reads
+        assert selecting_metric(read_run(run)) == f"root_{metric}"
         assert chosen[metric][f"valid_root_{metric}"] == max(e[f"valid_root_{metric}"] for e in epochs)
     # the same training (same seed; --select-by changes no step), another checkpoint kept
     assert _epochs(d / "accuracy")[-1]["train_loss"] == _epochs(d / "macro_f1")[-1]["train_loss"]

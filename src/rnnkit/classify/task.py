@@ -246,6 +246,11 @@ class ClassifierTask(IndependentBatches):
             nll = nll * np.asarray(weights)[labels]
         return {"loss": float(nll.mean()), "accuracy": acc, "macro_f1": macro_f1(list(labels), list(pred))}
 
+    @property
+    def selected_by(self) -> str:
+        """The validation metric :meth:`criterion` follows (see :mod:`rnnkit.train.task`)."""
+        return self.select_by
+
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest validation accuracy, or macro-F1 with select_by='macro_f1'."""
         return selection_criterion(metrics, self.select_by)

@@ -267,6 +267,7 @@ class Trainer(LoopCheckpoints):
             st.bad_epochs += 1
         record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss, "lr": lr,
                   **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,
+                  "selected_by": getattr(self.task, "selected_by", "loss"),  # the metric "best" follows
                   # wall clock: not part of the exact-resume guarantee (see TIMING_KEYS)
                   "train_seconds": round(train_seconds, 3), "valid_seconds": round(valid_seconds, 3),
                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -220,6 +220,11 @@ class TreeTask(IndependentBatches):
         return {"loss": s["loss"], "root_accuracy": s["root_accuracy"], "root_macro_f1": s["root_macro_f1"],
                 "node_accuracy": s["node_accuracy"], "node_macro_f1": s["node_macro_f1"]}
 
+    @property
+    def selected_by(self) -> str:
+        """The validation metric :meth:`criterion` follows (see :mod:`rnnkit.train.task`)."""
+        return "root_" + self.select_by
+
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest root (sentence) accuracy, or root macro-F1 with
         select_by='macro_f1'."""
