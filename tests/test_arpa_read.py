@@ -96,6 +96,34 @@ def test_a_character_model_reads_back_with_its_spaces_newlines_and_tabs(tmp_path
         np.testing.assert_allclose(a.logprobs, b.logprobs, rtol=1e-7)
 
 
+def test_a_character_model_of_one_line_reads_back_as_one_stream(tmp_path):
+    # no n-gram runs on after its only newline, the last character: the file itself says the text is one stream
+    text = "the cat sat on the mat and a dog ran far\n"
+    vocab = Vocabulary.build(list(text), eos_token=None)
+    model = NGramLM(3).fit(vocab.encode(list(text)), len(vocab))
+    path = tmp_path / "one.arpa"
+    save_arpa(path, model, vocab)
+    back, vocab2 = read_arpa(path, level="char")
+    assert vocab2 == vocab and back.eos_id_ is None
+    test = vocab.encode(list("the dog\nsat on\na mat\n"))  # line starts follow a newline, not <s>
+    np.testing.assert_allclose(back.token_logprobs(test), model.token_logprobs(test), rtol=1e-7)
+
+
+def test_comment_lines_before_data_are_read_past_and_may_say_how_to_read_the_text(tmp_path):
+    # the lines-model file of the test above, as a stream: the second line's a follows the newline, not <s>
+    lines = CHAR_LINES_MODEL
+    stream = "# rnnkit: text=stream\n" + lines
+    model, vocab = read_arpa(arpa_file(tmp_path, "# made by hand\n\n" + stream, "c.lm"), level="char")
+    assert is_arpa(tmp_path / "c.lm") and model.eos_id_ is None
+    ids = vocab.encode(list("a a\na\n"))
+    want = [-0.1, -0.2, -0.3, -0.1 - 0.5, -0.4, -0.1 - 0.5]  # the second a after </s>: bow(</s>) p(a)
+    np.testing.assert_allclose(model.token_logprobs(ids) / LN10, want, rtol=1e-12)
+    model, _ = read_arpa(arpa_file(tmp_path, "# rnnkit: text=lines\n" + lines), level="char")
+    assert model.eos_id_ == vocab.token_id("\n")
+    model, words = read_arpa(arpa_file(tmp_path, stream))  # at word level each line is a sentence all the same
+    assert model.eos_id_ == words.eos_id == words.token_id("<eos>")
+
+
 def test_a_hand_written_file_backs_off_as_worked_out_by_hand(tmp_path):
     model, vocab = read_arpa(arpa_file(tmp_path, TINY))
     assert vocab.tokens == ["<unk>", "<eos>", "a", "b", "c"] and vocab.eos_token == "<eos>"
@@ -124,9 +152,7 @@ def test_a_file_without_unk_gets_one_as_kenlm_gives_it(tmp_path):
     assert scores.logprobs[1] / LN10 == pytest.approx(-0.15 - 0.2 - 100)
 
 
-def test_a_character_model_of_lines_starts_each_line_afresh(tmp_path):
-    # KenLM's model of "a b" lines: no n-gram runs on after </s>, so every line starts from <s>
-    text = """\\data\\
+CHAR_LINES_MODEL = """\\data\\
 ngram 1=5
 ngram 2=3
 
@@ -144,7 +170,11 @@ ngram 2=3
 
 \\end\\
 """
-    model, vocab = read_arpa(arpa_file(tmp_path, text), level="char")
+
+
+def test_a_character_model_of_lines_starts_each_line_afresh(tmp_path):
+    # KenLM's model of "a b" lines: no n-gram runs on after </s>, so every line starts from <s>
+    model, vocab = read_arpa(arpa_file(tmp_path, CHAR_LINES_MODEL), level="char")
     assert vocab.eos_token is None and model.eos_id_ == vocab.token_id("\n")
     ids = vocab.encode(list("a a\na\n"))
     want = [-0.1, -0.2, -0.3, -0.1 - 0.5, -0.1, -0.1 - 0.5]  # the second line's a from <s> again
@@ -156,6 +186,19 @@ def test_arpa_files_are_told_by_name_or_by_their_first_line(tmp_path):
     assert is_arpa(arpa_file(tmp_path, TINY, "kenlm.lm"))
     assert not is_arpa(arpa_file(tmp_path, "hello\n", "x.lm"))
     assert not is_arpa(tmp_path / "absent.safetensors")
+
+
+def test_a_byte_order_mark_before_data_is_read_past(tmp_path):
+    # Windows editors save UTF-8 with a BOM; the file is the same model, told by name or by content
+    plain = read_arpa(arpa_file(tmp_path, TINY))
+    for name in ("bom.arpa", "bom.lm"):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + TINY.lstrip().encode("utf-8"))
+        assert is_arpa(path)
+        model, vocab = read_arpa(path)
+        assert vocab == plain[1]
+        ids = vocab.encode("a b c </s> a c".split())
+        np.testing.assert_array_equal(model.token_logprobs(ids), plain[0].token_logprobs(ids))
 
 
 BAD = [

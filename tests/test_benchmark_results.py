@@ -3,6 +3,7 @@ written by hand after the NOTES line (a zh-seg rerun had dropped the history its
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 SPEC = importlib.util.spec_from_file_location("_lm_common", Path(__file__).resolve().parents[1] / "benchmarks" /
@@ -26,3 +27,10 @@ def test_a_rerun_keeps_the_hand_written_notes(tmp_path):
     assert path.read_text(encoding="utf-8").count("why the table moved") == 1
     common.write_subsection("Tagging", "intro", "run B", "B's new table", path)  # no notes: replaced whole
     assert path.read_text(encoding="utf-8").endswith("### run B\n\nB's new table\n")
+
+
+def test_the_recorded_tagging_reruns_name_one_neutral_work_folder():
+    # a rerun command names the folder every tagging benchmark used, not one session's scratch folder
+    text = (Path(__file__).resolve().parents[1] / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    works = re.findall(r"bench_tagging\.py [^\n]*--work ([^\s`,]+)", text)
+    assert len(works) > 10 and set(works) == {"/work/runs/bench_tagging"}, sorted(set(works))

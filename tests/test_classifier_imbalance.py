@@ -127,6 +127,8 @@ def test_balanced_weights_are_scikit_learns_and_explicit_ones_are_by_label():
         class_weights_from("posx=2", labels, ids)
     with pytest.raises(ValueError, match="'pos' is given twice"):
         class_weights_from("pos=2,pos=1", labels, ids)
+    with pytest.raises(ValueError, match="expected a number > 0 for 'neu'"):
+        class_weights_from("pos=3, neu=0", labels, ids)
     with pytest.raises(ValueError, match="none of class"):
         balanced_class_weights(np.array([0, 0, 2]), 3)
     cfg = ClassifierConfig(5, 3, class_weights=[1, 2, 3])
@@ -246,8 +248,12 @@ def test_class_weights_are_saved_with_the_model_and_resume_refuses_a_change(imba
     assert code == 0, err
     code, _, err = run_cli(capsys, argv + ["--class-weights", "pos=3,neutral=1", "--run-dir", str(d / "r2")])
     assert code == 2 and "--class-weights 'pos=3,neutral=1': 'neutral' is not a label of the training data" in err
-    code, _, err = run_cli(capsys, argv + ["--class-weights", "pos=-1"])
-    assert code == 2 and "argument --class-weights: 'pos=-1': expected a number >= 0 for 'pos', got '-1'" in err, err
+    for weight in ("-1", "0", "0.0", "-0"):  # a class of weight 0 is never learnt
+        code, _, err = run_cli(capsys, argv + ["--class-weights", f"neg=2,pos={weight}", "--run-dir", str(d / "r3")])
+        assert code == 2 and err.count("\n") == 1, err
+        assert (f"argument --class-weights: 'neg=2,pos={weight}': expected a number > 0 for 'pos' (a class of weight "
+                f"0 is never learnt), got '{weight}'; give a positive weight, or leave pos out (weight 1)") in err, err
+    assert not (d / "r3").exists()
     code, _, err = run_cli(capsys, argv + ["--class-weights", "pos"])
     assert code == 2 and "argument --class-weights: 'pos': expected none, balanced or LABEL=W" in err, err
 
@@ -267,7 +273,27 @@ def test_per_class_precision_recall_f1_in_evaluate_and_json(imbalanced, capsys):
     assert m["macro_f1"] == pytest.approx((pos["f1"] + m["per_class"]["neg"]["f1"]) / 2)
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(d / "test.tsv")])
     assert code == 0 and out.endswith(describe(m) + "\n"), out
-    assert f"     pos: precision {100 * pos['precision']:6.2f}% recall {100 * pos['recall']:6.2f}%" in out, out
+    # this short run predicts no text pos: its precision is 0/0, null in --json and "-" in the text
+    assert pos["precision"] == (pytest.approx(tp / (tp + fp)) if tp + fp else None), (m["confusion"], pos)
+    precision = f"{100 * pos['precision']:6.2f}%" if tp + fp else "     - "
+    assert f"     pos: precision {precision} recall {100 * pos['recall']:6.2f}%" in out, out
+
+
+def test_a_class_never_predicted_has_an_undefined_precision_in_every_per_class_table():
+    from rnnkit.cli.tagging import per_kind_table
+    from rnnkit.metrics import confusion_matrix, macro_f1, per_class_prf
+
+    gold, pred = ["neg", "neg", "neg", "pos", "pos"], ["neg"] * 5  # pos never predicted: its precision is 0/0
+    matrix, labels = confusion_matrix(gold, pred)
+    m = {"accuracy": 0.6, "macro_f1": macro_f1(gold, pred), "labels": labels, "confusion": matrix.tolist(),
+         "per_class": per_class_prf(gold, pred), "examples": 5}
+    assert m["macro_f1"] == pytest.approx((2 * 3 / (2 * 3 + 2) + 0.0) / 2)  # pos counts F1 0 (scikit-learn's)
+    text = describe(m)
+    assert "     pos: precision      -  recall   0.00% F1   0.00 (2 gold)" in text.splitlines(), text
+    assert "     neg: precision  60.00% recall 100.00% F1  75.00 (3 gold)" in text.splitlines(), text
+    assert json.loads(json.dumps(m))["per_class"]["pos"]["precision"] is None  # null in --json
+    table = per_kind_table({"per_tag": per_class_prf(["NN", "VB"], ["NN", "NN"])})  # the tagger's per-tag lines
+    assert table.splitlines()[1] == "          VB: precision      -  recall   0.00% F1   0.00 (1 gold)", table
 
 
 def test_cross_validation_folds_select_by_and_weigh_as_asked(imbalanced, capsys):

@@ -55,6 +55,7 @@ def test_polarity_pairs_for_validation_and_test(pairs, capsys):
     assert "held out" not in err  # the validation pair validates: nothing of the training data held out
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all("valid_accuracy" in r for r in records if r["type"] == "epoch") and records, records
+    assert {r["selected_by"] for r in records if r["type"] == "epoch"} == {"accuracy"}, records
     model = str(run / "best.safetensors")
     # evaluate scores the pair as train --test did, and a TSV of the same texts the same
     code, pair_out, _ = run_cli(capsys, ["evaluate", model, "--pos", str(d / "test.pos"), "--neg", str(d / "test.neg")])

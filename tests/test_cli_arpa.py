@@ -97,3 +97,22 @@ def test_a_bad_arpa_file_is_one_line_and_exit_2(tmp_path, capsys):
         code, out, err = run_cli(capsys, argv)
         assert code == 2 and out == "" and err.count("\n") == 1, err
         assert f"{bad}:8: the \\1-grams: section lists 2 n-grams, but the header says ngram 1=3" in err, err
+
+
+def test_a_character_model_of_one_line_evaluates_from_its_arpa_file_as_from_its_checkpoint(tmp_path, capsys):
+    # trained on one line, no n-gram runs on after a newline: the file says the text is one stream all the same
+    train = tmp_path / "one.txt"
+    train.write_text(" ".join(TEXT_LINES * 5) + "\n", encoding="utf-8")
+    test = tmp_path / "test.txt"
+    test.write_text("\n".join(TEXT_LINES) + "\n", encoding="utf-8")
+    assert main(["train", "ngram", "--train", str(train), "--order", "4", "--level", "char",
+                 "--save", str(tmp_path / "c.safetensors"), "--arpa", str(tmp_path / "c.arpa")]) == 0
+    capsys.readouterr()
+    got = []
+    for argv in ([str(tmp_path / "c.safetensors")], [str(tmp_path / "c.arpa"), "--level", "char"]):
+        code, out, err = run_cli(capsys, ["evaluate", argv[0], str(test), "--json", *argv[1:]])
+        assert code == 0, err
+        got.append(json.loads(out))
+    assert got[1]["tokens"] == got[0]["tokens"] and got[1]["ppl"] == pytest.approx(got[0]["ppl"], rel=1e-7)
+    first = (tmp_path / "c.arpa").read_text(encoding="utf-8").splitlines()[:2]
+    assert first[0].startswith("# rnnkit: text=stream") and first[1] == "\\data\\", first

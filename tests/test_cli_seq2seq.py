@@ -150,6 +150,7 @@ def test_tsv_training_and_resume(files, tmp_path, capsys):
     assert main(common + ["--resume"]) == 0
     epochs = [json.loads(x) for x in open(f"{run}/metrics.jsonl") if '"epoch"' in x and '"type": "epoch"' in x]
     assert [e["epoch"] for e in epochs] == [1, 2] and epochs[-1]["step"] == 16, epochs  # 240 pairs / 32 = 8 a epoch
+    assert {e["selected_by"] for e in epochs} == {"loss"}, epochs
     capsys.readouterr()
     # another --select-by would compare BLEU with the NLL the best checkpoint was chosen by: refused
     cut = str(tmp_path / "cut")

@@ -143,6 +143,8 @@ def test_chunker_with_feature_column_reports_spans(tmp_path, capsys, monkeypatch
                                    "--format", "columns", "--scheme", "bio", "--feature-columns", "1",
                                    "--epochs", "3", "--lr", "0.03", "--run-dir", str(run), *SMALL])
     assert code == 0, err
+    epochs = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r["type"] == "epoch"]
+    assert {e["selected_by"] for e in epochs} == {"f1"} and all("valid_f1" in e for e in epochs), epochs  # span F1
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(files["test"])])
     assert code == 0 and re.search(r"spans precision [\d.]+% recall [\d.]+% F1 [\d.]+", out) and "NP:" in out, out
     f1 = float(re.search(r"F1 ([\d.]+)", out).group(1))

@@ -1,6 +1,7 @@
 """Tree models on a user's own trees through the CLI: ``train tree --labels as-is`` (and SST's schemes, the
 default), classify of unlabelled trees and plain text, every node's class (``--format tree|json``), and the
-roots' confusion matrix and macro-F1 of ``evaluate``; older checkpoints (no label scheme kept) as before."""
+confusion matrix and macro-F1 of the roots and of all nodes of ``evaluate``; older checkpoints (no label
+scheme kept) as before."""
 from __future__ import annotations
 
 import json
@@ -126,7 +127,7 @@ def test_a_checkpoint_without_a_label_scheme_is_sst_as_before(tmp_path, capsys):
     assert code == 2 and "started with --labels sst2, this one has --labels as-is" in err, err
 
 
-def test_evaluate_reports_the_roots_confusion_matrix_and_macro_f1(binary, tmp_path, capsys):
+def test_evaluate_reports_the_confusion_matrix_and_macro_f1_of_roots_and_all_nodes(binary, tmp_path, capsys):
     dev = open(binary["dev"], encoding="utf-8").read().splitlines()
     # positive trees relabelled 0 throughout: errors one way only, so rows and columns cannot be swapped unseen
     flipped = [re.sub(r"\((\d) ", "(0 ", line) for line in dev if line.startswith("(1 ")][:6]
@@ -135,8 +136,14 @@ def test_evaluate_reports_the_roots_confusion_matrix_and_macro_f1(binary, tmp_pa
     m = json.loads(capsys.readouterr().out)
     model, enc = load_treenet(binary["model"])
     trees = [parse_tree(line) for line in dev + flipped]
-    pred = [int(model.predict_proba(enc.batch([t], labelled=False))[-1].argmax()) for t in trees]
+    every = [model.predict_proba(enc.batch([t], labelled=False)).argmax(axis=1) for t in trees]  # (N_b,) each
+    pred = [int(p[-1]) for p in every]
     gold = [t.root_label for t in trees]
+    node_gold = [int(g) for t in trees for g in t.labels]
+    node_pred = [int(p) for ps in every for p in ps]
+    nodes = np.zeros((2, 2), dtype=int)
+    for g, p in zip(node_gold, node_pred):
+        nodes[g, p] += 1
     confusion = np.zeros((2, 2), dtype=int)
     for g, p in zip(gold, pred):
         confusion[g, p] += 1
@@ -145,11 +152,21 @@ def test_evaluate_reports_the_roots_confusion_matrix_and_macro_f1(binary, tmp_pa
     assert m["root_macro_f1"] == pytest.approx(macro_f1(gold, pred)) and m["root_macro_f1"] < 1
     assert m["root_accuracy"] == pytest.approx(np.trace(confusion) / len(trees))
     assert m["root_per_class"]["0"]["support"] == int(confusion[0].sum()) and "node_accuracy" in m
+    # every labelled node (the flipped trees' phrases too), Socher et al.'s "all"
+    assert nodes[0, 1] > nodes[1, 0] and m["node_confusion"] == nodes.tolist() and m["nodes"] == nodes.sum(), nodes
+    assert m["node_macro_f1"] == pytest.approx(macro_f1(node_gold, node_pred)) and m["node_macro_f1"] < 1
+    assert m["node_accuracy"] == pytest.approx(np.trace(nodes) / nodes.sum())
+    assert m["node_per_class"]["1"]["support"] == int(nodes[1].sum())
     assert main(["evaluate", binary["model"], data]) == 0
     out = capsys.readouterr().out.splitlines()
     assert f"root macro-F1 {100 * m['root_macro_f1']:.2f}" in out[0] and "all-node accuracy" in out[0]
+    assert out[0].endswith(f", all-node macro-F1 {100 * m['node_macro_f1']:.2f}"), out[0]
     assert out[1] == "root confusion matrix (rows gold, columns predicted):"
     assert out[3].split() == ["0", *map(str, confusion[0])] and out[4].split() == ["1", *map(str, confusion[1])]
+    at = out.index("all-node confusion matrix (rows gold, columns predicted):")
+    assert at == 8 and out[at + 2].split() == ["0", *map(str, nodes[0])] and out[at + 3].split()[1:] == \
+        [*map(str, nodes[1])] and out[at + 4] == "per class:", out
+    assert out[at + 6].split()[-2:] == [f"({nodes[1].sum():,}", "gold)"], out
 
 
 def test_classify_reads_unlabelled_trees_and_writes_every_node(binary, tmp_path, capsys):

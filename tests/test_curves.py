@@ -199,6 +199,26 @@ def test_default_metric_is_the_one_that_chose_the_best_checkpoint(tmp_path, caps
     assert selecting_metric(read_run(_log(tmp_path / "lm" / "metrics.jsonl", [0.3, 0.2, 0.25]).parent)) == "loss"
 
 
+def test_the_metric_an_epoch_record_names_beats_one_whose_marks_only_happen_to_match(tmp_path, capsys):
+    """A tree run selected by root macro-F1 whose node accuracy rose exactly when macro-F1 did: the guess
+    took node_accuracy (sorted first); the records' selected_by names root_macro_f1."""
+    from rnnkit.train.curves import read_run, selecting_metric
+
+    path = _log(tmp_path / "tree" / "metrics.jsonl", [1.50, 1.39, 1.42], accuracy=False)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    epochs = [r for r in rows if r["type"] == "epoch"]
+    for r, node, f1, best in zip(epochs, (0.6, 0.7, 0.65), (0.3, 0.4, 0.35), (True, True, False)):
+        r.update(valid_node_accuracy=node, valid_root_macro_f1=f1, best=best)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert selecting_metric(read_run(path.parent)) == "loss"  # the loss fits the marks too: guessed first
+    for r in epochs:
+        r["selected_by"] = "root_macro_f1"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert selecting_metric(read_run(path.parent)) == "root_macro_f1"
+    code, out, err = run_cli(capsys, ["curves", str(path.parent)])
+    assert code == 0 and "valid root_macro_f1 (best)" in out, out + err
+
+
 def test_chinese_run_names_get_one_warning_at_most_and_a_plot(tmp_path, capsys):
     """matplotlib warned once per missing glyph and drew boxes; now a font that has them is used, or
     one warning says which characters are spelled as code points."""

@@ -120,7 +120,10 @@ def assert_matches_conlleval(gold, pred, scheme, label=""):
     for kind, (c, g, p) in counts["per_type"].items():
         expected = prf(c, g, p)
         row = got["per_type"][kind]
-        assert (row["precision"], row["recall"], row["f1"]) == pytest.approx(expected, abs=1e-12), f"{label} {kind}"
+        # conlleval prints 0.00% where a type has no span found (or none in gold): rnnkit says undefined (None)
+        assert (row["precision"] is None) == (p == 0) and (row["recall"] is None) == (g == 0), f"{label} {kind}"
+        defined = [(a, b) for a, b in zip((row["precision"], row["recall"], row["f1"]), expected) if a is not None]
+        assert [a for a, _ in defined] == pytest.approx([b for _, b in defined], abs=1e-12), f"{label} {kind}"
         assert row["support"] == g, f"{label} {kind} support"
 
 
@@ -135,6 +138,7 @@ def test_span_prf_hand_computed():
     assert (got["precision"], got["recall"], got["f1"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
     assert got["per_type"]["PER"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
     assert got["per_type"]["ORG"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert got["per_type"]["LOC"] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1}  # none found
     assert list(got["per_type"]) == ["LOC", "ORG", "PER"]
     # IOB1: gold NP(0,2) NP(2,3) VP(4,5); pred NP(0,3) VP(4,5): P = 1/2, R = 1/3, F1 = 0.4
     got = span_prf([["I-NP", "I-NP", "B-NP", "O", "I-VP"]], [["I-NP", "I-NP", "I-NP", "O", "I-VP"]], "iob1")
@@ -302,6 +306,24 @@ def test_classification_metrics_hand_computed():
         accuracy(gold, pred[:2])
 
 
+def test_classification_metrics_from_a_confusion_matrix():
+    """A matrix over all K classes (a tree model's, summed over batches and processes): classes in
+    neither gold nor pred are left out of the macro-F1 and, with present_only, of the per-class table."""
+    from rnnkit.metrics import confusion_macro_f1, confusion_prf
+
+    gold = ["a", "a", "b", "c", "c", "c"]
+    pred = ["a", "b", "b", "c", "a", "d"]
+    matrix, _ = confusion_matrix(gold, pred, labels=["a", "b", "c", "d", "e"])  # e: in neither
+    assert confusion_macro_f1(matrix) == pytest.approx((0.5 + 2 / 3 + 0.5 + 0.0) / 4)
+    every = confusion_prf(matrix, ["a", "b", "c", "d", "e"])
+    assert every["e"] == {"precision": None, "recall": None, "f1": 0.0, "support": 0}
+    assert every["c"] == {"precision": 1.0, "recall": 1 / 3, "f1": 0.5, "support": 3}
+    assert confusion_prf(matrix, ["a", "b", "c", "d", "e"], present_only=True) == per_class_prf(gold, pred)
+    assert np.isnan(confusion_macro_f1(np.zeros((3, 3), dtype=np.int64)))  # no examples
+    with pytest.raises(ValueError, match=r"Expected a \(4, 4\) confusion matrix for 4 labels, got shape \(5, 5\)"):
+        confusion_prf(matrix, ["a", "b", "c", "d"])
+
+
 def test_classification_metrics_match_sklearn():
     metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(14)
@@ -316,6 +338,24 @@ def test_classification_metrics_match_sklearn():
         assert accuracy(gold, pred) == pytest.approx(metrics.accuracy_score(gold, pred))
         want = metrics.f1_score(gold, pred, average="macro", zero_division=0)
         assert macro_f1(gold, pred) == pytest.approx(want), f"trial {trial}: macro-F1 {macro_f1(gold, pred)} vs {want}"
+        # per class: undefined (None) where scikit-learn's zero_division=nan gives nan, its values elsewhere
+        p, r, f, support = metrics.precision_recall_fscore_support(gold, pred, labels=labels, zero_division=np.nan)
+        got = per_class_prf(gold, pred)
+        for k, label in enumerate(labels):
+            row = got[label]
+            for name, want in (("precision", p[k]), ("recall", r[k])):
+                assert (row[name] is None) == bool(np.isnan(want)), f"trial {trial} {label} {name}: {row[name]}"
+                assert row[name] is None or row[name] == pytest.approx(want), f"trial {trial} {label} {name}"
+            assert row["f1"] == pytest.approx(f[k]) and row["support"] == support[k], f"trial {trial} {label}"
+
+
+def test_precision_of_a_class_never_predicted_is_undefined_and_its_f1_counts_0():
+    gold = ["a", "a", "b", "c", "c", "c"]
+    pred = ["a", "a", "a", "c", "a", "d"]  # b never predicted; d never gold
+    got = per_class_prf(gold, pred)
+    assert got["b"] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert got["d"] == {"precision": 0.0, "recall": None, "f1": 0.0, "support": 0}
+    assert macro_f1(gold, pred) == pytest.approx((2 * 2 / (2 * 2 + 2) + 0.0 + 2 * 1 / (2 + 2) + 0.0) / 4)
 
 
 def test_spans_read_bioes_as_seqeval_does():

@@ -376,6 +376,8 @@ def _torch_vector_loss(torch, cfg, params, feats, tgt_in, tgt_out, tgt_mask):
     if cfg.cell == "lstm":
         m.bridge_c = nn.Linear(cfg.feature_size, L * H)
     _torch_decoder(torch, m, cfg.cell, cfg.tgt_vocab_size, cfg.embedding_dim, H, L, cfg.input_feeding, 0)
+    if cfg.tie_weights:  # one Parameter in both places: autograd sums the gradients of its two uses
+        m.output.weight = m.tgt_embedding.weight
     named = _torch_load(torch, m, params)
     f = torch.from_numpy(feats)
     state = _torch_bridge(torch, m, cfg.cell, L, H, [f, f] if cfg.cell == "lstm" else [f])

@@ -102,7 +102,7 @@ def test_a_tree_model_validated_in_parts_of_its_trees():
     enc = TreeEncoder.build(trees[:5], 5)
     model = TreeNet(TreeNetConfig(len(enc.vocab), 5, "lstm", 4, 3, 0.0, dtype="float64"), rng)
     whole = _assert_parts_join_to_whole(TreeTask(model, enc, trees[:5], trees), work=lambda part: part["trees"])
-    assert set(whole) == {"loss", "root_accuracy", "node_accuracy"}
+    assert set(whole) == {"loss", "root_accuracy", "root_macro_f1", "node_accuracy", "node_macro_f1"}
 
 
 def test_a_translator_validated_in_parts_of_its_batches_and_greedy_outputs(monkeypatch):

@@ -249,6 +249,22 @@ def test_cli_warmup_longer_than_the_run_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "run" / "last.safetensors").exists()
 
 
+@pytest.mark.parametrize("folds", [[], ["--folds", "2"]])
+def test_a_refused_warmup_leaves_no_run_folder_behind_with_or_without_folds(tmp_path, capsys, folds):
+    rows = "".join(f"{'pos' if i % 2 else 'neg'}\t{'great' if i % 2 else 'dull'} film\n" for i in range(40))
+    (tmp_path / "train.tsv").write_text(rows, encoding="utf-8")
+    run = tmp_path / "runs" / "cv"
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), *folds,
+                                      "--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none",
+                                      "--warmup-steps", "500", "--run-dir", str(run)])
+    assert code == 2 and err.splitlines()[-1].startswith("rnnkit: error: --warmup-steps 500 is not below"), err
+    assert not (tmp_path / "runs").exists(), sorted(p.name for p in run.iterdir())  # no lock, no record
+    run.mkdir(parents=True)  # a folder that was there stays, holding nothing of the refused run but its lock
+    code, _, _ = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), *folds,
+                                  "--epochs", "1", "--warmup-steps", "500", "--run-dir", str(run)])
+    assert code == 2 and {p.name for p in run.iterdir()} <= {".lock"}
+
+
 @pytest.mark.parametrize("command", ["lm", "tagger", "classifier", "seq2seq", "tree"])
 def test_every_train_command_offers_the_per_step_schedules(command, capsys):
     code, out, _ = run_cli(capsys, ["train", command, "--help"])

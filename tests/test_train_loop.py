@@ -319,12 +319,14 @@ def test_resume_message_counts_one_epoch_in_the_singular():
 def test_a_run_resumed_with_another_blas_thread_count_says_it_will_not_be_bit_for_bit(tmp_path, capsys, monkeypatch):
     """OpenBLAS sums a long float32 product in another order over another number of threads, so the same
     seed gives weights ~1e-6 apart: a resume on another count is said (it went on silently)."""
-    monkeypatch.setattr("rnnkit.train.loop.blas_threads", lambda: 2)
+    for where in ("loop", "loop_checkpoints"):  # the count the run compares, and the one its checkpoints keep
+        monkeypatch.setattr(f"rnnkit.train.{where}.blas_threads", lambda: 2)
     Trainer(Quadratic(), _cfg(epochs=2, max_steps=3), tmp_path).fit()
     capsys.readouterr()
     Trainer(Quadratic(), _cfg(epochs=2, max_steps=4), tmp_path).fit(resume=True)
     assert "BLAS thread" not in capsys.readouterr().err  # the same count: nothing to say
-    monkeypatch.setattr("rnnkit.train.loop.blas_threads", lambda: 1)
+    for where in ("loop", "loop_checkpoints"):  # the count the run compares, and the one its checkpoints keep
+        monkeypatch.setattr(f"rnnkit.train.{where}.blas_threads", lambda: 1)
     Trainer(Quadratic(), _cfg(epochs=2, max_steps=5), tmp_path).fit(resume=True)
     err = capsys.readouterr().err
     assert ("note: this run trained with 2 BLAS thread(s) and goes on with 1, so its float32 sums round "

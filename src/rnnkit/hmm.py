@@ -25,12 +25,14 @@ Emissions of known words: ``"ml"`` relative frequency c(w, t) / c(t) (TnT's choi
 (c(w, t) + T(t) P_b(w)) / (c(t) + T(t)), T(t) the number of word types seen with t and P_b the
 add-one word unigram.  Unknown words: :class:`rnnkit.suffix_model.SuffixModel`.
 
-Decoding is :mod:`rnnkit.hmm_viterbi`, P(w) and P(t_i | w) :mod:`rnnkit.hmm_forward`, Baum-Welch :mod:`rnnkit.hmm_em`.
+Decoding is :mod:`rnnkit.hmm_viterbi`, P(w) and P(t_i | w) :mod:`rnnkit.hmm_forward`, the n best paths
+:mod:`rnnkit.hmm_nbest`, Baum-Welch :mod:`rnnkit.hmm_em`.
 Models save to JSON: the counts of a trained model, or the tables of a hand-built one.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 
@@ -40,7 +42,8 @@ from rnnkit.checks import check_int, check_names, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
 from rnnkit.hmm_checks import check_corpus, check_distributions, check_strings
-from rnnkit.hmm_forward import forward, forward_backward, pair_posteriors
+from rnnkit.hmm_forward import backward, forward, forward_backward, pair_posteriors
+from rnnkit.hmm_nbest import hmm_nbest
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
@@ -259,7 +262,14 @@ class HMMTagger:
 
     def pair_posteriors(self, sentence: Sequence[str]) -> np.ndarray:
         """(n-1, K, K) P(t_{i-1} = tags_[j], t_i = tags_[k] | w) for i = 1 .. n-1; ValueError as posteriors."""
-        return pair_posteriors(*self._scores(sentence))
+        cache = forward(*self._scores(sentence))[1]
+        return pair_posteriors(cache, backward(cache))
+
+    def nbest(self, sentence: Sequence[str], n: int) -> list[tuple[list[str], float]]:
+        """The ``n`` most probable tag sequences of one sentence, best first, each with P(tags | w) =
+        P(w, tags) / P(w) (list Viterbi, :mod:`rnnkit.hmm_nbest`); [] when no path has P(w, t) > 0."""
+        found = hmm_nbest(*self._scores(sentence), n)
+        return [([self.tags_[i] for i in path], math.exp(log_p)) for path, log_p in found]
 
     def tag_posterior(self, sentence: Sequence[str]) -> list[str]:
         """Each word's most probable tag argmax_k P(t_i = k | w); the sequence may break the scheme."""

@@ -1,4 +1,4 @@
-"""The forward algorithm (sentence likelihood) and forward-backward (tag posteriors, and pairs of adjacent tags) of an HMM.
+"""The forward algorithm (sentence likelihood) and forward-backward (posteriors of tags and tag pairs) of an HMM.
 
 The tables are those of :mod:`rnnkit.hmm_viterbi`: ``log_trans`` (K+1, K+1) for a first-order
 (bigram) HMM, row K the start (BOS) and column K the end (EOS); (K+1, K+1, K+1) [t1, t2, t3] for a
@@ -14,6 +14,8 @@ Viterbi takes the max over paths where the forward algorithm takes the sum (Rabi
 
 and the backward variables beta_i = P(w_{i+1} .. w_n, EOS | state at i) run the same sums from the
 end, so that P(state at i | w) = alpha_i beta_i / P(w) (problem 3's E-step; :mod:`rnnkit.hmm_em`).
+The same sums restricted to some tag pairs over a stretch of words give that stretch's probability
+(:func:`window_probability`: a span's, for ``rnnkit tag --spans``).
 
 Scaling (Rabiner's, in probability space: one matrix product per word, no log-sum-exp): every
 alpha_i is divided by its sum c_i, so log P(w) = sum_{i=1}^{n+1} log c_i with c_{n+1} the end step's
@@ -137,22 +139,27 @@ def forward_backward(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[np.nd
     ValueError when P(w) = 0: no path is possible, so no posterior is defined.
     """
     ll, cache = forward(log_trans, log_emit)
-    joint = cache.alpha * backward(cache)  # (n, K) or (n, K+1, K)
+    return tag_posteriors(cache, backward(cache)), ll
+
+
+def tag_posteriors(cache: ForwardCache, beta: np.ndarray) -> np.ndarray:
+    """(n, K) P(t_i = k | w) from the scaled forward and backward variables (:func:`forward_backward`)."""
+    joint = cache.alpha * beta  # (n, K) or (n, K+1, K)
     gamma = joint.sum(axis=1) if joint.ndim == 3 else joint  # (n, K)
     # each row already sums to 1 up to rounding; dividing makes it exact to the last bit or two
-    return gamma / gamma.sum(axis=1, keepdims=True), ll
+    return gamma / gamma.sum(axis=1, keepdims=True)
 
 
-def pair_posteriors(log_trans: np.ndarray, log_emit: np.ndarray) -> np.ndarray:
-    """(n-1, K, K) xi, xi[i-1, j, k] = P(t_{i-1} = j, t_i = k | w) for i = 1 .. n-1 (Rabiner's xi).
+def pair_posteriors(cache: ForwardCache, beta: np.ndarray) -> np.ndarray:
+    """(n-1, K, K) xi, xi[i-1, j, k] = P(t_{i-1} = j, t_i = k | w) for i = 1 .. n-1 (Rabiner's xi), from the
+    scaled forward and backward variables as :func:`tag_posteriors`:
 
-    first order:   xi_i[j, k] = alpha_{i-1}[j] P(k | j) P(w_i | k) beta_i[k] / c_i  (scaled variables)
-    second order:  xi_i[t2, t3] = alpha_i[t2, t3] beta_i[t2, t3]  (the state at i is the pair itself)
+        first order:   xi_i[j, k] = alpha_{i-1}[j] P(k | j) P(w_i | k) beta_i[k] / c_i
+        second order:  xi_i[t2, t3] = alpha_i[t2, t3] beta_i[t2, t3]  (the state at i is the pair itself)
 
-    Each xi_i sums to 1 and over j gives gamma_i.  ValueError when P(w) = 0, as :func:`forward_backward`.
+    Each xi_i sums to 1 and over j gives gamma_i.  ``beta`` from :func:`backward` (which raises ValueError
+    when P(w) = 0).
     """
-    _, cache = forward(log_trans, log_emit)
-    beta = backward(cache)
     n, K = cache.emit.shape
     if n < 2:
         return np.zeros((0, K, K))
@@ -163,3 +170,45 @@ def pair_posteriors(log_trans: np.ndarray, log_emit: np.ndarray) -> np.ndarray:
         right = cache.emit[1:] * beta[1:] / cache.scale[1:n, None]  # (n-1, K)
         xi = cache.alpha[:-1, :, None] * A[None] * right[:, None, :]  # (n-1, K, K)
     return xi / xi.sum(axis=(1, 2), keepdims=True)
+
+
+def window_probability(cache: ForwardCache, beta: np.ndarray, first: int, allowed: np.ndarray) -> float:
+    """P(every pair (t_{i-1}, t_i), i = first .. first+m-1, is in ``allowed[i - first]`` | w).
+
+    ``allowed`` (m, K+1, K) bool [previous tag, tag], row K the BOS before the first word; ``beta`` from
+    :func:`backward`.  It is the forward recursion from alpha_{first-1} with every pair outside
+    ``allowed`` left out, closed by beta at the window's last word (beta_n holds the end transition):
+
+        first order:   v_i[k] = sum_j v_{i-1}[j] P(k | j) [(j, k) allowed] P(w_i | k) / c_i
+        second order:  v_i[t2, t3] = sum_t1 v_{i-1}[t1, t2] P(t3 | t1, t2) P(w_i | t3) / c_i [(t2, t3) allowed]
+        P = sum v_{first+m-1} beta_{first+m-1}
+
+    with v_{first-1} = alpha_{first-1} (the BOS state when first = 0).  The scaled variables make it
+    P / P(w) directly, as alpha_i beta_i sums to 1; with every pair allowed it is 1.  A span's
+    probability is one window: begun at its first word, continued inside, not continued after it.
+    """
+    trans, emit, scale = cache.trans, cache.emit, cache.scale
+    n, K = emit.shape
+    allowed = np.asarray(allowed, dtype=bool)
+    m = allowed.shape[0] if allowed.ndim == 3 else 0
+    if allowed.shape != (m, K + 1, K) or m < 1 or not 0 <= first <= n - m:
+        raise ValueError(f"Expected allowed of shape (m, {K + 1}, {K}) for words first .. first+m-1 of {n}, "
+                         f"got shape {allowed.shape} from word {first}")
+    if not cache.log_likelihood > -np.inf:
+        raise ValueError("Expected a sentence of non-zero probability, got one of forward log-likelihood -inf")
+    second = trans.ndim == 3
+    prev = np.zeros((K + 1, K + 1) if second else K + 1)  # (K+1, K+1) [t1, t2] or (K+1,): v_{first-1}, BOS at K
+    if first == 0:
+        prev[(K,) * prev.ndim] = 1.0
+    else:
+        prev[..., :K] = cache.alpha[first - 1]
+    for j in range(m):
+        i = first + j
+        if second:
+            v = np.einsum("ab,abc->bc", prev, trans[:, :, :K]) * allowed[j]  # (K+1, K) [t2, t3]
+        else:
+            v = prev @ (trans[:, :K] * allowed[j])  # (K,)
+        v = v * emit[i] / scale[i]
+        prev = np.zeros_like(prev)
+        prev[..., :K] = v
+    return float((v * beta[first + m - 1]).sum())

@@ -33,11 +33,11 @@ from rnnkit.data.vocab import Vocabulary
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.packing import PREDICT_TOKENS, length_batches
 from rnnkit.train.distributed import split_rows
-from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
+from rnnkit.train.select_by import OPTION, check_select_by, selection_criterion
+from rnnkit.train.task import IndependentBatches, StepResult
 
 LEVELS = ("word", "char")
-SELECT_BY = ("accuracy", "macro_f1")  # the validation metric that picks the best checkpoint
 
 
 class ClassifierEncoder:
@@ -166,9 +166,7 @@ class ClassifierTask(IndependentBatches):
         if len(seqs) != len(labels) or not len(seqs):
             raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
         check_rate("word_dropout", word_dropout)
-        if select_by not in SELECT_BY:
-            raise ValueError(f"Expected select_by one of {SELECT_BY}, got {select_by!r}")
-        self.select_by = select_by
+        self.select_by = check_select_by(select_by)
         K = model.config.num_classes
         self.model = model
         self.params = model.params
@@ -248,15 +246,20 @@ class ClassifierTask(IndependentBatches):
             nll = nll * np.asarray(weights)[labels]
         return {"loss": float(nll.mean()), "accuracy": acc, "macro_f1": macro_f1(list(labels), list(pred))}
 
+    @property
+    def selected_by(self) -> str:
+        """The validation metric :meth:`criterion` follows (see :mod:`rnnkit.train.task`)."""
+        return self.select_by
+
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest validation accuracy, or macro-F1 with select_by='macro_f1'."""
-        return 1.0 - metrics.get(self.select_by, float("nan"))
+        return selection_criterion(metrics, self.select_by)
 
     def resume_options(self) -> dict[str, Any]:
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`): the best so far
         was measured by ``select_by``, so it may not change (the class weights are the model config's)."""
         valid = None if self.valid_seqs is None else [self.valid_seqs, self.valid_labels]
-        return {"--batch-size": self.batch_size, "--select-by": self.select_by, "validation data": value_digest(valid)}
+        return {"--batch-size": self.batch_size, OPTION: self.select_by, "validation data": value_digest(valid)}
 
     def meta(self) -> dict[str, Any]:
         """The given ``meta`` with ``word_dropout`` added, saved with every checkpoint."""

@@ -5,7 +5,7 @@ texts of K classes weighs ``N / (K N_k)``, so every class adds the same total we
 the weights average 1 over the training texts.  ``none`` leaves every class at 1.  Otherwise the
 weights are given by label, ``LABEL=W,LABEL=W``: a label not named keeps 1 (``pos=3`` counts a
 positive text three times), and a name that is not a training label is refused (a typo would
-otherwise weigh nothing).
+otherwise weigh nothing), as is a weight that is not above 0 (the class would never be learnt).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def balanced_class_weights(labels: np.ndarray, num_classes: int) -> tuple[float,
 
 def parse_class_weights(spec: str, name: str = "class weights") -> str | list[tuple[str, float]]:
     """``"none"``, ``"balanced"`` or the ``(label, weight)`` pairs of ``LABEL=W,...`` in their order; ValueError
-    naming ``name`` and the part that is not a label, ``=`` and a number >= 0."""
+    naming ``name`` and the part that is not a label, ``=`` and a number > 0."""
     spec = spec.strip()
     if spec in ("none", "balanced"):
         return spec
@@ -44,8 +44,9 @@ def parse_class_weights(spec: str, name: str = "class weights") -> str | list[tu
             w = float(value)
         except ValueError:
             w = math.nan
-        if not (math.isfinite(w) and w >= 0):
-            raise ValueError(f"{name} {spec!r}: expected a number >= 0 for {label!r}, got {value!r}")
+        if not (math.isfinite(w) and w > 0):  # 0 (or less) would take the class's texts out of the loss
+            raise ValueError(f"{name} {spec!r}: expected a number > 0 for {label!r} (a class of weight 0 is never "
+                             f"learnt), got {value!r}; give a positive weight, or leave {label} out (weight 1)")
         pairs.append((label, w))
     return pairs
 
@@ -71,6 +72,4 @@ def class_weights_from(spec: str, labels: Sequence[str], label_ids: np.ndarray,
             raise ValueError(f"{name} {spec!r}: {label!r} is given twice")
         seen.add(label)
         weights[label] = w
-    if not any(weights.values()):
-        raise ValueError(f"{name} {spec!r}: every class weighs 0, so nothing would be learnt")
     return tuple(weights[label] for label in labels)

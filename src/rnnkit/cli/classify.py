@@ -30,6 +30,7 @@ from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_select_by_option,
     add_train_options,
     check_min_count,
     fit,
@@ -68,7 +69,7 @@ def fold_count(text: str) -> int:
 
 
 def class_weights_option(text: str) -> str:
-    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number >= 0); the
+    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number > 0); the
     labels are checked against the training data's once it is read."""
     from rnnkit.classify.weights import parse_class_weights
 
@@ -133,15 +134,13 @@ def register(groups) -> None:
                    help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     i = p.add_argument_group("imbalanced classes")
-    i.add_argument("--select-by", choices=["accuracy", "macro_f1"], default="accuracy",
-                   help="the validation metric that picks best.safetensors and that --patience and the plateau "
-                        "schedule follow; macro_f1 (the mean of the classes' F1) counts a rare class as much as a "
-                        "frequent one; kept with the run (--resume refuses another)")
+    add_select_by_option(i)
     i.add_argument("--class-weights", type=class_weights_option, default="none", metavar="{none,balanced,LABEL=W,...}",
                    help="weights of the classes in the training loss (sum of the weighted cross-entropies / the "
                         "batch's texts): none (all 1), balanced (N / (K N_k) for the N_k of N training texts "
                         "labelled k, as scikit-learn; with --folds from each fold's training part), or e.g. "
-                        "'pos=3,neg=1' (a label left out weighs 1); saved with the model (--resume refuses another)")
+                        "'pos=3,neg=0.5' (each W > 0; a label left out weighs 1); saved with the model (--resume "
+                        "refuses another)")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/classifier",
                       seeded="; without --valid, which sentences --valid-fraction holds out")
     p.set_defaults(func=train_classifier)

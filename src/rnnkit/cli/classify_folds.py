@@ -69,7 +69,12 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         problem = group.broadcast(problem)  # so that every process stops here, together
         if problem is not None:
             raise problem
-        res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
+        try:
+            res = cross_validate(len(examples), args.folds, run_fold, args.fold_seed, [e.label for e in examples])
+        except BaseException:
+            if group.rank == 0 and not args.resume:
+                forget_unstarted(run, args.folds)
+            raise
         if group.rank == 0:
             record_results(run, {"folds": args.folds, "fold_seed": args.fold_seed}, res)
     print(f"{args.folds}-fold cross-validation: accuracy {100 * res.mean['accuracy']:.2f}% "
@@ -79,6 +84,16 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         print(f"models, one a fold: {model_file(run / 'fold1')} to {model_file(run / f'fold{args.folds}')}",
               file=sys.stderr)
     return 0
+
+
+def forget_unstarted(run: Path, folds: int) -> None:
+    """A new cross-validation stopped before its first fold made its folder (a refusal such as a --warmup-steps
+    longer than a fold's run): remove the RUN/cross_validation.json it wrote, so that, as after a refused
+    single run, the command line finds nothing of it in the run folder but the lock, and removes both the lock
+    and a folder it made.  Once a fold has its folder, the record stays: a --resume checks the folds against it."""
+    if not any((run / f"fold{k + 1}").exists() for k in range(folds)):
+        with contextlib.suppress(OSError):
+            (run / "cross_validation.json").unlink()
 
 
 def record_results(run: Path, folds: dict, res: Any) -> None:

@@ -46,9 +46,15 @@ def confusion_lines(labels: list, confusion: list, per_class: dict | None = None
 
 def prf_line(name: Any, s: dict, width: int) -> str:
     """``name`` (right-aligned to ``width`` by display width) with its precision, recall, F1 and gold count
-    ``s``: a class's, a tag's or a span type's line."""
-    return (f"{rjust(str(name), width)}: precision {100 * s['precision']:6.2f}% recall {100 * s['recall']:6.2f}% "
+    ``s``: a class's, a tag's or a span type's line.  An undefined precision (nothing predicted) or recall
+    (nothing in gold), None in ``s`` and null in --json, is shown "-"; macro-F1 counts such a class's F1 as
+    0 (:mod:`rnnkit.metrics.classification`)."""
+    return (f"{rjust(str(name), width)}: precision {_percent(s['precision'])} recall {_percent(s['recall'])} "
             f"F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)")
+
+
+def _percent(x: float | None) -> str:
+    return f"{'-':>6} " if x is None else f"{100 * x:6.2f}%"
 
 
 def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | None = 1) -> None:

@@ -147,6 +147,17 @@ def _int_at_least(text: str, minimum: int) -> int:
 USUAL_LR = {"sgd": 0.1, "adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
 
 
+def add_select_by_option(group: Any, of: str = "") -> None:
+    """``--select-by accuracy|macro_f1`` (:mod:`rnnkit.train.select_by`) of ``train classifier`` and
+    ``train tree``; ``of``: whose metric it is, where the help should say (a tree model's roots)."""
+    from rnnkit.train.select_by import DEFAULT, OPTION, SELECT_BY
+
+    group.add_argument(OPTION, choices=list(SELECT_BY), default=DEFAULT,
+                       help=f"the validation metric{of} that picks best.safetensors and that --patience and the "
+                            "plateau schedule follow; macro_f1 (the mean of the classes' F1) counts a rare class as "
+                            "much as a frequent one; kept with the run (--resume refuses another)")
+
+
 def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None, optimizer: str,
                       epochs: int = 10, run_dir: str = "runs/lm", seeded: str = "") -> None:
     """The options every neural ``train`` command shares; ``seeded``: what else --seed draws, said in its help."""

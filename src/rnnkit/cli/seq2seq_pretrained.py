@@ -32,8 +32,8 @@ def add_options(group: argparse._ArgumentGroup) -> None:
     command's own)."""
     group.add_argument("--tie", action="store_true",
                        help="tie the output layer to the target embedding, one (V, E) matrix for both (Press & Wolf "
-                            "2017); needs the target embedding size (--embed, or --tgt-embeddings' vectors) equal to "
-                            "--hidden")
+                            "2017), with any --attention, none included; needs the target embedding size (--embed, or "
+                            "--tgt-embeddings' vectors) equal to --hidden")
     for side, _, option, _ in SIDES:
         group.add_argument(option, metavar="FILE", default=None,
                            help=f"start the {side} embedding from pretrained vectors, whose size sets that side's "

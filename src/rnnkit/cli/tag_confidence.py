@@ -7,19 +7,22 @@
   (PROB to 4 significant digits), and a blank line after each sentence (an empty sentence: only that).
 * ``--spans``: one JSON line per sentence, ``{"spans": [{"start", "end", "type", "text", "prob"}]}``,
   ``end`` exclusive (token indices from 0), ``prob`` the span's exact probability (6 decimals; null
-  from an HMM).
+  where it is undefined: an HMM's sentence of probability 0).
+
+Neural taggers (CRF or softmax output) and HMMs alike.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import math
 
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import refuse_unused
 from rnnkit.data.conll import format_columns, format_conllu
 from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
-from rnnkit.tagging.io import HMM_KIND, DataSpec, LoadedTagger, TaggingData
+from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData
 
 
 def add_options(t: argparse.ArgumentParser) -> None:
@@ -28,10 +31,11 @@ def add_options(t: argparse.ArgumentParser) -> None:
                         "(conllu), a column after the predictions (columns)")
     t.add_argument("--nbest", type=positive_int, metavar="K",
                    help="print the K most probable tag sequences of each sentence with their probabilities, one "
-                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural taggers)")
+                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural taggers and HMMs)")
     t.add_argument("--spans", action="store_true",
                    help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
-                        "text, and prob, the span's exact probability); models with BIO, IOB1 or BIOES tags")
+                        "text, and prob, the span's exact probability); neural or HMM models with BIO, IOB1 or "
+                        "BIOES tags")
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -50,16 +54,13 @@ def check_options(args: argparse.Namespace, loaded: LoadedTagger) -> None:
     if args.spans and loaded.spec.scheme not in SPAN_SCHEMES:
         raise ValueError(f"--spans needs a model with span tags (scheme bio, iob1 or bioes); {args.model} has "
                          f"scheme {loaded.spec.scheme}: leave --spans out")
-    if args.nbest and loaded.kind == HMM_KIND:
-        raise ValueError(f"--nbest needs a neural tagger (CRF or softmax output); {args.model} is an HMM: "
-                         "leave --nbest out")
 
 
 def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None) -> str:
     """The text of one block of sentences with the probabilities asked for."""
     found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans)
     if args.spans:
-        return "".join(json.dumps({"spans": [{**sp, "prob": None if sp["prob"] is None else round(sp["prob"], 6)}
+        return "".join(json.dumps({"spans": [{**sp, "prob": None if math.isnan(sp["prob"]) else round(sp["prob"], 6)}
                                              for sp in c.spans]}, ensure_ascii=False) + "\n" for c in found)
     if args.nbest:
         lines = []

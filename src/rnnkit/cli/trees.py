@@ -13,8 +13,9 @@ import sys
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli.common import (HelpFormatter, add_train_options, check_min_count, fit, positive_int, probability,
-                               train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_select_by_option, add_train_options, check_min_count, fit,
+                               positive_int, probability, train_config_from_args)
+from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
     add_extend_option,
@@ -33,11 +34,13 @@ def register(groups) -> None:
         "tree", help="train a recursive network (Tree-LSTM, Tree-RNN, RNTN) on labelled trees",
         description="Train embedding -> Tree-LSTM, Tree-RNN or RNTN -> softmax at every node on bracketed trees with a "
                     "label on every node (the Stanford Sentiment Treebank's 0-4, or your own 0..K-1 with --labels "
-                    "as-is); validation and test report the root accuracy and the accuracy over all labelled nodes.",
+                    "as-is); validation and test report the accuracy and macro-F1 of the roots and of all labelled "
+                    "nodes; --select-by picks the best epoch by the roots' accuracy or macro-F1.",
         formatter_class=HelpFormatter)
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training trees, one bracketed tree a line")
     d.add_argument("--valid", help="validation trees (picks the best epoch)")
+    add_select_by_option(d, " of the roots (root accuracy or root macro-F1)")
     d.add_argument("--test", help="test trees, scored with the best model at the end")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the tree files")
     d.add_argument("--labels", choices=list(SCHEMES), default=None,
@@ -105,14 +108,17 @@ def _read(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", 
 
 
 def _describe(s: dict) -> str:
-    """The scores of :func:`rnnkit.treenet.task.tree_scores`, then the roots' confusion matrix and per-class scores."""
+    """The scores of :func:`rnnkit.treenet.task.tree_scores`, then the confusion matrix and per-class scores of
+    the roots and of all labelled nodes (every phrase: Socher et al. 2013's "all")."""
     from rnnkit.cli.classify_report import confusion_lines
 
     head = (f"root accuracy {100 * s['root_accuracy']:.2f}% over {s['trees']:,} tree{'s' * (s['trees'] != 1)}, "
             f"all-node accuracy {100 * s['node_accuracy']:.2f}% over {s['nodes']:,} labelled nodes, root macro-F1 "
-            f"{100 * s['root_macro_f1']:.2f}")
+            f"{100 * s['root_macro_f1']:.2f}, all-node macro-F1 {100 * s['node_macro_f1']:.2f}")
     return "\n".join([head, "root confusion matrix (rows gold, columns predicted):",
-                      *confusion_lines(s["labels"], s["root_confusion"], s["root_per_class"])])
+                      *confusion_lines(s["labels"], s["root_confusion"], s["root_per_class"]),
+                      "all-node confusion matrix (rows gold, columns predicted):",
+                      *confusion_lines(s["labels"], s["node_confusion"], s["node_per_class"])])
 
 
 def _check_learnable(args: argparse.Namespace, train: list, scheme: str, classes: int) -> None:
@@ -161,6 +167,8 @@ def train_tree(args: argparse.Namespace) -> int:
     from rnnkit.treenet.model import TreeNet, TreeNetConfig
     from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
 
+    refuse_unused(args, [("--select-by", not args.valid,
+                          "without --valid (it chooses best.safetensors by a validation metric): give --valid")])
     scheme = label_scheme(args)
     cfg = train_config_from_args(args)
     train = _read(args.train, scheme, None, args.encoding)
@@ -181,7 +189,8 @@ def train_tree(args: argparse.Namespace) -> int:
     model = TreeNet(TreeNetConfig(len(enc.vocab), classes, args.cell, embedding_size(args, vectors, 100),
                                   args.hidden, args.dropout), np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
-    task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout)
+    task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout,
+                    select_by=args.select_by)
     done = fit(task, cfg, args.run_dir, args.resume, [args.train], unit="tree", options=embeddings_option(args))
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0

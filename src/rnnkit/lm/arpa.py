@@ -24,8 +24,10 @@ separators (:func:`char_token`): the newline is ``</s>``, the space ``<space>``,
 character ``<U+XXXX>`` (its code point, e.g. ``<U+0009>`` for a tab); ``<unk>`` stays ``<unk>``.  A
 placeholder of several characters never clashes with a real character, each of which is one.  The
 model's histories run across newlines (its text is one stream, with one ``<s>`` at the start), so the
-file holds n-grams such as ``o </s> T`` that a sentence-by-sentence reader never asks for;
-:mod:`rnnkit.lm.arpa_read` reads them back as the same stream model.
+file holds n-grams such as ``o </s> T`` that a sentence-by-sentence reader never asks for.  Its file
+starts with the comment line :data:`STREAM_LINE` (``# rnnkit: text=stream ...``), which KenLM and SRILM read
+past, so that :mod:`rnnkit.lm.arpa_read` reads it back as the same stream model, even one trained on a
+single line, which lists no n-gram that runs on after a ``</s>``.
 """
 from __future__ import annotations
 
@@ -84,6 +86,8 @@ def _log10(p: np.ndarray) -> np.ndarray:
 
 
 CHAR_SPACE = "<space>"  # the space character of a character-level model
+STREAM_LINE = ("# rnnkit: text=stream (a character model of one stream of text: its histories run on across "
+               "</s>, the newline, and <s> starts the text only)\n")  # before \data\: what other readers skip
 
 
 def char_token(char: str) -> str:
@@ -138,7 +142,8 @@ def arpa_blocks(model: NGramLM, vocab: Vocabulary) -> Iterator[str]:
     names = arpa_words(model, vocab)
     start = model.vocab_size_
     grams = _tokens(model)
-    yield "\\data\\\n" + "".join(f"ngram {k}={len(toks)}\n" for k, toks in enumerate(grams, start=1))
+    stream = STREAM_LINE if vocab.eos_token is None else ""  # a character model (check_exportable: one stream)
+    yield stream + "\\data\\\n" + "".join(f"ngram {k}={len(toks)}\n" for k, toks in enumerate(grams, start=1))
     S = model.vocab_size_ + 1
     words: list[str] = names  # the words of every n-gram of the order at hand, in table order
     for k, toks in enumerate(grams, start=1):

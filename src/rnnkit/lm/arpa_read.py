@@ -2,10 +2,12 @@ r"""Reading an ARPA back-off n-gram file (KenLM's ``lmplz``, SRILM's ``ngram-cou
 ``train ngram --arpa``) as a :class:`~rnnkit.lm.backoff.BackoffLM`, which evaluates, scores, samples and
 interpolates wherever rnnkit takes an n-gram model.
 
-The file: blank lines anywhere; ``\data\`` first; ``ngram k=N`` for k = 1..n; then for each order a
-``\k-grams:`` section of N lines ``log10_p  w_1 .. w_k  [log10_bow]`` (fields split on whitespace; the
-weight only below the highest order, 0 when left out); then ``\end\``.  Probabilities are read as
-written, 10^x: SRILM's and KenLM's -99 (their "log 0") is 10^-99, as KenLM reads it.
+The file (UTF-8; a byte-order mark before it is read past): blank lines anywhere; before ``\data\``,
+``#`` comment lines (the format allows any text there; KenLM, and so rnnkit, only these); ``\data\``;
+``ngram k=N`` for k = 1..n; then for each order a ``\k-grams:`` section of N lines
+``log10_p  w_1 .. w_k  [log10_bow]`` (fields split on whitespace; the weight only below the highest order, 0
+when left out); then ``\end\``.  Probabilities are read as written, 10^x: SRILM's and KenLM's -99 (their
+"log 0") is 10^-99, as KenLM reads it.
 
 Tokens, word level (the default): ``</s>`` is rnnkit's ``<eos>`` (predicted at the end of each line),
 ``<s>`` the start symbol (context only, whatever probability the file gives it), ``<unk>`` the token
@@ -14,9 +16,11 @@ every word the vocabulary lacks is read as.  A file without ``<unk>`` gets one w
 ``score --skip-unknown``); one without ``<s>``, or ``</s>`` at word level, is refused (KenLM refuses
 both too).  Character level (``level="char"``): each token is one character, written as
 :func:`rnnkit.lm.arpa.char_token` writes them (``<space>``, ``</s>`` for the newline, ``<U+XXXX>``).
-A character model whose n-grams run on after a ``</s>`` (rnnkit's own: its text is one stream) reads
-its text as one stream too; one without such n-grams (a model of lines, e.g. KenLM's on ``h e l l o``
-lines) starts every line from ``<s>``.
+A character model read as one stream (rnnkit's own) predicts every character of the text from the ones
+before it, a line's first from the newline before it; a model of lines (e.g. KenLM's on ``h e l l o`` lines)
+starts every line from ``<s>``.  Which one a file is: its comment line ``# rnnkit: text=stream`` (or
+``text=lines``), which rnnkit writes before ``\data\``; without one, a stream when an n-gram runs on after a
+``</s>``, as rnnkit's model of a text of several lines does, else a model of lines.
 
 A file rnnkit cannot read is one :class:`~rnnkit.errors.DataError` line: ``file:line: what is wrong``.
 """
@@ -43,10 +47,13 @@ MISSING_UNK = -100.0  # log10 p of an <unk> the file lacks (KenLM's unknown_miss
 _NGRAM = re.compile(rb"ngram\s+(\d+)\s*=\s*(\d+)")
 _SECTION = re.compile(rb"\\(\d+)-grams:")
 _CODE_POINT = re.compile(r"<U\+([0-9A-F]{4,6})>")
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark some editors put first: not part of the file's first line
+_TEXT = re.compile(rb"#\s*rnnkit:\s*text=(stream|lines)\b")  # how a character model reads its text
 
 
 def is_arpa(path: str | os.PathLike) -> bool:
-    """True for a file named ``*.arpa`` (``.gz``, ``.xz``, ``.bz2``), or whose first non-blank line is ``\\data\\``."""
+    """True for a file named ``*.arpa`` (``.gz``, ``.xz``, ``.bz2``), or whose first line is ``\\data\\`` (after
+    a byte-order mark, blank lines and ``#`` comment lines, if any)."""
     if os.fspath(path).lower().endswith(SUFFIXES):
         return True
     if not os.path.isfile(path):
@@ -56,18 +63,22 @@ def is_arpa(path: str | os.PathLike) -> bool:
             head = f.read(4096)
     except (DataError, OSError):  # the checkpoint reader says what is wrong with it
         return False
-    return head.lstrip().startswith(b"\\data\\")
+    lines = (line.split() for line in head.removeprefix(BOM).splitlines() if not line.startswith(b"#"))
+    return next((fields for fields in lines if fields), None) == [b"\\data\\"]
 
 
 @dataclass
 class ArpaTables:
     """An ARPA file as listed: ``words`` the unigrams in file order; per order k, ``rows[k-1]`` (n_k, k) int32
-    the n-grams as indices into ``words``, ``logp`` and ``bows`` (n_k,) their log10 values."""
+    the n-grams as indices into ``words``, ``logp`` and ``bows`` (n_k,) their log10 values; ``text`` "stream" or
+    "lines" when a comment line before ``\\data\\`` says how a character model reads its text
+    (``# rnnkit: text=stream``), else None."""
 
     words: list[str]
     rows: list[np.ndarray]
     logp: list[np.ndarray]
     bows: list[np.ndarray]
+    text: str | None = None
 
 
 def read_arpa(path: str | os.PathLike, level: str = "word") -> tuple[BackoffLM, Vocabulary]:
@@ -84,8 +95,10 @@ def read_arpa(path: str | os.PathLike, level: str = "word") -> tuple[BackoffLM, 
         logp[0] = np.concatenate([logp[0], [MISSING_UNK]])
         bows[0] = np.concatenate([bows[0], [0.0]])
     eos = vocab.eos_id
-    if level == "char" and "\n" in vocab and not _runs_past(rows, vocab.token_id("\n")):
-        eos = vocab.token_id("\n")  # a model of lines: each one from <s>
+    if level == "char" and "\n" in vocab:
+        stream = t.text == "stream" if t.text else _runs_past(rows, vocab.token_id("\n"))
+        if not stream:
+            eos = vocab.token_id("\n")  # a model of lines: each one from <s>
     try:
         model = BackoffLM.from_tables(len(vocab), eos, rows, logp, bows)
     except DuplicateNGram as exc:
@@ -178,12 +191,30 @@ def parse_arpa(path: str | os.PathLike) -> ArpaTables:
         return _parse(enumerate(f, start=1), str(path))
 
 
+def _first_fields(it: Lines) -> tuple[int, list[bytes] | None, str | None]:
+    """:func:`_next_fields` from the start of the file, past a byte-order mark and ``#`` comment lines, and
+    the ``text`` (stream or lines) a comment line says, if any."""
+    text = None
+    for number, line in it:
+        if number == 1:
+            line = line.removeprefix(BOM)
+        if line.startswith(b"#"):
+            m = _TEXT.match(line)
+            text = m[1].decode() if m else text
+            continue
+        fields = line.split()
+        if fields:
+            return number, fields, text
+    return 0, None, text
+
+
 def _parse(it: Lines, path: str) -> ArpaTables:
-    number, fields = _next_fields(it, 0)
+    number, fields, text = _first_fields(it)
     if fields is None:
         raise DataError(f"{path}: the file is empty; an ARPA file starts with a \\data\\ line")
     if fields != [b"\\data\\"]:
-        raise DataError(f"{path}:{number}: expected \\data\\, the first line of an ARPA file, got {_show(fields)}")
+        raise DataError(f"{path}:{number}: expected \\data\\, the first line of an ARPA file (after # comment "
+                        f"lines, if any), got {_show(fields)}")
     counts, header = [], {}
     number, fields = _next_fields(it, number)
     while fields is not None and fields[0] == b"ngram":
@@ -197,7 +228,7 @@ def _parse(it: Lines, path: str) -> ArpaTables:
     if not counts or counts[0] == 0:
         raise DataError(f"{path}:{number}: expected 'ngram 1=N' with N > 0 after \\data\\ (the number of unigrams), "
                         f"got {_show(fields)}")
-    t = ArpaTables([], [], [], [])
+    t = ArpaTables([], [], [], [], text)
     index: dict[bytes, int] = {}
     for k in range(1, len(counts) + 1):
         m = None if fields is None else _SECTION.fullmatch(b" ".join(fields))

@@ -1,11 +1,14 @@
 """Evaluation metrics for tagging, span labelling, word segmentation and classification."""
-from rnnkit.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_prf
+from rnnkit.metrics.classification import (accuracy, confusion_macro_f1, confusion_matrix, confusion_prf, macro_f1,
+                                            per_class_prf)
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
 __all__ = [
     "accuracy",
+    "confusion_macro_f1",
     "confusion_matrix",
+    "confusion_prf",
     "macro_f1",
     "per_class_prf",
     "segmentation_prf",

@@ -4,9 +4,14 @@ For class k with ``tp`` true positives, ``fp`` false positives and ``fn`` false 
 
     precision_k = tp / (tp + fp)    recall_k = tp / (tp + fn)    F1_k = 2 tp / (2 tp + fp + fn)
 
-(``F1_k`` is 0 when ``tp`` is 0.)  Macro-F1 is the plain mean of ``F1_k`` over the classes present
-in gold or in pred, each class weighing the same whatever its size; a class that appears in
-neither is left out, as scikit-learn does by default, since it says nothing about this set.
+(``F1_k`` is 0 when ``tp`` is 0.)  A ratio whose denominator is 0 is undefined, and given as ``None``, not
+0: the precision of a class never predicted (tp + fp = 0) and the recall of a class never in gold
+(tp + fn = 0), where scikit-learn's ``precision_recall_fscore_support(zero_division=np.nan)`` gives nan.
+``F1_k`` is defined for every class listed (2 tp + fp + fn > 0): 0 for a class never predicted.
+Macro-F1 is the plain mean of ``F1_k`` over the classes present in gold or in pred, each class
+weighing the same whatever its size, a class never predicted counting 0 (scikit-learn's
+``f1_score(average="macro")``, whatever its zero_division); a class that appears in neither is left
+out, as scikit-learn does by default, since it says nothing about this set.
 """
 from __future__ import annotations
 
@@ -83,23 +88,43 @@ def confusion_matrix(gold: Sequence[Hashable], pred: Sequence[Hashable],
 
 def per_class_prf(gold: Sequence[Hashable], pred: Sequence[Hashable],
                   labels: Sequence[Hashable] | None = None) -> dict:
-    """``{label: {"precision", "recall", "f1", "support"}}`` for each label (default: present in gold or pred)."""
+    """``{label: {"precision", "recall", "f1", "support"}}`` for each label (default: present in gold or pred);
+    precision None for a label never predicted, recall None for one never in gold (see the module doc)."""
     matrix, labels = confusion_matrix(gold, pred, labels)
+    return confusion_prf(matrix, labels)
+
+
+def confusion_prf(matrix: np.ndarray, labels: Sequence[Hashable], present_only: bool = False) -> dict:
+    """``{label: {"precision", "recall", "f1", "support"}}`` from a confusion matrix (K, K) (rows gold,
+    columns predicted, as :func:`confusion_matrix`), for every label, or with ``present_only`` for those
+    present in gold or pred (a matrix summed over parts of the data, over all K classes)."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape != (len(labels), len(labels)):
+        raise ValueError(f"Expected a ({len(labels)}, {len(labels)}) confusion matrix for {len(labels)} labels, "
+                         f"got shape {matrix.shape}")
     tp = np.diag(matrix)  # (K,)
     predicted = matrix.sum(axis=0)  # (K,) examples predicted as each class
     support = matrix.sum(axis=1)  # (K,) gold examples of each class
     result = {}
     for k, label in enumerate(labels):
-        precision = tp[k] / predicted[k] if predicted[k] else 0.0
-        recall = tp[k] / support[k] if support[k] else 0.0
         denominator = predicted[k] + support[k]  # = 2 tp + fp + fn
+        if present_only and not denominator:
+            continue
+        precision = float(tp[k] / predicted[k]) if predicted[k] else None  # 0/0: undefined, not 0
+        recall = float(tp[k] / support[k]) if support[k] else None
         f1 = 2 * tp[k] / denominator if denominator else 0.0
-        result[label] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                         "support": int(support[k])}
+        result[label] = {"precision": precision, "recall": recall, "f1": float(f1), "support": int(support[k])}
     return result
+
+
+def confusion_macro_f1(matrix: np.ndarray) -> float:
+    """Macro-F1 from a confusion matrix (K, K): the mean F1 over the classes present in gold or pred
+    (see the module docstring); NaN for a matrix of no examples."""
+    matrix = np.asarray(matrix)
+    scores = confusion_prf(matrix, range(matrix.shape[0]) if matrix.ndim == 2 else [], present_only=True)
+    return float(np.mean([s["f1"] for s in scores.values()])) if scores else float("nan")
 
 
 def macro_f1(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> float:
     """Mean per-class F1 over the classes present in gold or pred (see the module docstring)."""
-    scores = per_class_prf(gold, pred)
-    return float(np.mean([s["f1"] for s in scores.values()]))
+    return confusion_macro_f1(confusion_matrix(gold, pred)[0])

@@ -13,6 +13,7 @@ every span, as conlleval does at a blank line.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -102,7 +103,9 @@ def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], schem
 
     ``scheme`` ("iob1", "iob2" = "bio", or "bioes") decides which tag prefixes are accepted; the chunk rules
     are conlleval's for every scheme.  Each ``per_type`` entry holds precision, recall, f1 and
-    ``support`` (number of gold spans), for every type found in gold or pred, in sorted order.
+    ``support`` (number of gold spans), for every type found in gold or pred, in sorted order; a type's
+    precision is None when no span of it was found, its recall None when gold has none (undefined, where
+    conlleval prints 0.00%), as :func:`rnnkit.metrics.per_class_prf` gives them.
     Needs the ``seqeval`` package (``pip install rnnkit[tagging]``).
     """
     try:
@@ -127,6 +130,8 @@ def span_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], schem
     per_type = {}
     if types:
         ps, rs, fs, supports = precision_recall_fscore_support(gold, pred, average=None, zero_division=0)
+        found = Counter(t for t, _, _ in get_entities(pred))  # spans predicted, by type
         for t, pt, rt, ft, st in zip(types, ps, rs, fs, supports):
-            per_type[t] = {"precision": float(pt), "recall": float(rt), "f1": float(ft), "support": int(st)}
+            per_type[t] = {"precision": float(pt) if found[t] else None, "recall": float(rt) if st else None,
+                           "f1": float(ft), "support": int(st)}
     return {"precision": float(p), "recall": float(r), "f1": float(f), "per_type": per_type}

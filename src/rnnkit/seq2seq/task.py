@@ -213,6 +213,11 @@ class Seq2SeqTask(IndependentBatches):
             raise ImportError("select_by='bleu' needs sacrebleu: pip install 'rnnkit[translate]'")
         return metrics
 
+    @property
+    def selected_by(self) -> str:
+        """The validation metric :meth:`criterion` follows (see :mod:`rnnkit.train.task`)."""
+        return self.select_by
+
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the lowest validation loss, or with select_by='bleu' the highest BLEU."""
         if self.select_by == "bleu":

@@ -7,9 +7,11 @@ Every number is a probability under the distribution whose best sequence the tag
 * softmax output: the product of the tokens' softmax probabilities, which is the softmax itself per
   token; with a span scheme's constraints (decoding is then Viterbi over legal sequences) that product
   renormalised over legal sequences, so a marginal is 0 where no legal sequence puts the tag;
-* HMM: P(t_i | w) by forward-backward (:meth:`rnnkit.hmm.HMMTagger.posteriors`), the scheme's
-  constraints included.  A sentence no tag path can produce (Viterbi then falls back to a path of
-  probability 0) gets NaN.  n-best and span probabilities need a neural tagger.
+* HMM: P(t | w) = P(w, t) / P(w), the scheme's constraints included: marginals by forward-backward
+  (:meth:`rnnkit.hmm.HMMTagger.posteriors`), the n best by list Viterbi (:mod:`rnnkit.hmm_nbest`),
+  spans by :func:`rnnkit.hmm_forward.window_probability`.  A sentence no tag path can produce (Viterbi
+  then falls back to a path of probability 0) gets NaN: marginals, span probabilities, and one n-best
+  line, the printed tags with probability NaN.
 
 A span's probability is exact: P(the sentence's tag sequence reads as holding the span (type, start,
 end)) under the rules of :func:`rnnkit.data.spans.spans`.  Reading a span needs only pairs of adjacent
@@ -20,12 +22,17 @@ it is a forward pass restricted to the span's steps from alpha_{start-1} to beta
     v_t[k]     = logsumexp_i(v_{t-1}[i] + A[i, k] [k continues i's span of the type]) + E[t, k]
     log P      = logsumexp_{i,k}(v_{end-1}[i] + A[i, k] [k does not continue i] + E[end, k] + beta_end[k]) - log Z
 
-(at the sentence's end the last line is ``logsumexp_i(v_{end-1}[i] + e[i]) - log Z``).
+(at the sentence's end the last line is ``logsumexp_i(v_{end-1}[i] + e[i]) - log Z``).  The HMM runs the
+same restricted pass over its own forward and backward variables (:meth:`_SpanReader.pair_masks`
+gives the allowed (previous tag, tag) pairs of each step, first or second order alike).
 
-A model trained in another scheme than its data's (``--train-scheme``) is read through its own tags, and
-every result then given in the data's scheme, exactly (:mod:`rnnkit.tagging.train_scheme`): sequences
-through their spans, marginals summed over the model's tags that map to each (IOB1 from the pair
-marginals P(y_{t-1} = i, y_t = j) = exp(alpha_{t-1}[i] + A[i, j] + E[t, j] + beta_t[j] - log Z)).
+A model trained in another scheme than its data's (``--train-scheme``), CRF, softmax or HMM, is read
+through its own tags, and every result then given in the data's scheme, exactly
+(:mod:`rnnkit.tagging.train_scheme`): sequences (the best and the n best) through their spans with
+their probabilities unchanged, span probabilities computed in the model's scheme (a span is the same
+event in both), marginals summed over the model's tags that map to each (IOB1 from the pair marginals
+P(y_{t-1} = i, y_t = j): exp(alpha_{t-1}[i] + A[i, j] + E[t, j] + beta_t[j] - log Z) for a CRF,
+:func:`rnnkit.hmm_forward.pair_posteriors` for an HMM).
 """
 from __future__ import annotations
 
@@ -38,6 +45,8 @@ from rnnkit.crf import crf_forward_backward
 from rnnkit.crf_nbest import crf_nbest
 from rnnkit.data.spans import spans as read_spans
 from rnnkit.data.spans import split_tag
+from rnnkit.hmm_forward import backward, forward, pair_posteriors, tag_posteriors, window_probability
+from rnnkit.hmm_nbest import hmm_nbest
 from rnnkit.tagging.scoring import SPAN_SCHEME
 
 SPAN_SCHEMES = tuple(SPAN_SCHEME)  # our names of the span schemes: bio, iob1, bioes
@@ -89,6 +98,19 @@ class _SpanReader:
             total = np.logaddexp.reduce(stops, axis=None)
         return float(total - log_z)
 
+    def pair_masks(self, kind: str, start: int, end: int, n: int) -> np.ndarray:
+        """(m, K+1, K) the (previous tag, tag) pairs that hold span (kind, start, end) at steps start ..
+        min(end, n-1) of an n-word sentence, row K the BOS before the first word: begun at start,
+        continued inside, not continued at end."""
+        K = len(self.types)
+        cont = np.zeros((K + 1, K), dtype=bool)  # (K+1, K): nothing continues BOS
+        cont[:K] = self.cont
+        of_kind = self.inside & (self.types == kind)  # (K,)
+        masks = [of_kind[None, :] & ~cont] + [of_kind[None, :] & cont] * (end - start - 1)
+        if end < n:
+            masks.append(~cont)
+        return np.array(masks)  # (m, K+1, K)
+
 
 def _constrained(params: dict[str, np.ndarray], allowed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A, s, e) with forbidden moves at -inf, as the CRF functions apply ``allowed``."""
@@ -110,17 +132,15 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     ``nbest`` best sequences and the spans when asked; an empty sentence gets empty results.
 
     ``loaded``: a :class:`~rnnkit.tagging.io.LoadedTagger`; ``data``: a
-    :class:`~rnnkit.tagging.io.TaggingData`.  ValueError for n-best of an HMM, or spans of a model whose
-    scheme is not a span scheme (``bio``, ``iob1``, ``bioes``).
+    :class:`~rnnkit.tagging.io.TaggingData`.  ValueError for spans of a model whose scheme is not a span
+    scheme (``bio``, ``iob1``, ``bioes``).
     """
     scheme = loaded.spec.scheme
     if spans and scheme not in SPAN_SCHEMES:
         raise ValueError(f"Expected a model with span tags (scheme {', '.join(SPAN_SCHEMES)}) for spans, "
                          f"got scheme {scheme}")
     if loaded.kind != "tagger":
-        if nbest:
-            raise ValueError("Expected a neural tagger (CRF or softmax) for n-best sequences, got an HMM")
-        return _hmm_confidence(loaded, data, spans)
+        return _hmm_confidence(loaded, data, nbest, spans)
     from rnnkit.tagging.task import make_batch, prediction_batches
 
     names = loaded.trained_tags  # the model's own, in loaded.train_scheme
@@ -168,8 +188,9 @@ def _pairs(alpha: np.ndarray, beta: np.ndarray, E: np.ndarray, A: np.ndarray, lo
     return np.exp(alpha[:-1, :, None] + A[None] + (E[1:] + beta[1:])[:, None, :] - log_z)
 
 
-def _hmm_confidence(loaded: Any, data: Any, spans: bool) -> list[SentenceConfidence]:
-    """Posteriors by forward-backward (NaN for a sentence of probability 0); spans without probabilities."""
+def _hmm_confidence(loaded: Any, data: Any, nbest: int, spans: bool) -> list[SentenceConfidence]:
+    """:func:`confidence` of an HMM: forward-backward once a sentence serves its marginals and its spans,
+    all computed over the HMM's own tags (``loaded.train_scheme``) and read in the data's scheme."""
     hmm = loaded.model
     words = data.words
     if loaded.task.get("fold_width"):  # as LoadedTagger.predict reads them
@@ -178,18 +199,35 @@ def _hmm_confidence(loaded: Any, data: Any, spans: bool) -> list[SentenceConfide
         words = fold_sentences(words)
     predicted = loaded.predict(data)  # in the data's scheme
     mapped = loaded.scheme_map
+    K = len(loaded.tags)  # the data's tags: the columns of the marginals
     index = {t: k for k, t in enumerate(loaded.tags)}
-    K = len(hmm.tags_)
+    reader = _SpanReader(hmm.tags_, loaded.train_scheme) if spans else None
+    memo: dict[str, np.ndarray] = {}  # unknown words' suffix-model scores, shared by the sentences
     out = []
     for sentence, tags, original in zip(words, predicted, data.words):
-        n = len(sentence)
-        try:
-            marg = hmm.posteriors(sentence) if sentence else np.zeros((0, K))
-            pairs = hmm.pair_posteriors(sentence) if mapped.needs_pairs else None
-        except ValueError:  # no tag path has non-zero probability
-            marg = np.full((n, K), np.nan)
-            pairs = np.full((max(n - 1, 0), K, K), np.nan) if mapped.needs_pairs else None
-        marg = mapped.marginals(marg, pairs)
-        found = _span_list(tags, original, loaded.spec.scheme, lambda *_: None) if spans else None
-        out.append(SentenceConfidence(tags, marg, None, found, np.array([index[t] for t in tags], dtype=int)))
+        sent = SentenceConfidence(tags, np.zeros((0, K)), [] if nbest else None, [] if spans else None,
+                                  np.array([index[t] for t in tags], dtype=int))
+        out.append(sent)
+        if not sentence:
+            continue
+        log_trans, log_emit = hmm._scores(sentence, memo)
+        log_z, cache = forward(log_trans, log_emit)
+        if log_z == -np.inf:  # no tag path has non-zero probability: nothing is defined
+            sent.marginals = np.full((len(sentence), K), np.nan)
+            if nbest:
+                sent.nbest = [(tags, float("nan"))]
+            if reader is not None:
+                sent.spans = _span_list(tags, original, loaded.spec.scheme, lambda *_: float("nan"))
+            continue
+        beta = backward(cache)
+        pairs = pair_posteriors(cache, beta) if mapped.needs_pairs else None
+        sent.marginals = mapped.marginals(tag_posteriors(cache, beta), pairs)
+        if nbest:
+            sent.nbest = [(mapped.sequence([hmm.tags_[j] for j in path]), float(np.exp(log_p)))
+                          for path, log_p in hmm_nbest(log_trans, log_emit, nbest)]
+        if reader is not None:  # the spans read from the data's tags are those of the model's: same positions
+            def prob(kind, a, z, n=len(sentence), cache=cache, beta=beta):
+                return window_probability(cache, beta, a, reader.pair_masks(kind, a, z, n))
+
+            sent.spans = _span_list(tags, original, loaded.spec.scheme, prob)
     return out

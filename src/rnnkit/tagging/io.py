@@ -360,12 +360,12 @@ class LoadedTagger:
 
     def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
         """The ``n`` most probable tag sequences of every sentence with their probabilities,
-        ``[(tags, p), ...]`` best first (neural taggers only)."""
+        ``[(tags, p), ...]`` best first (neural taggers and HMMs)."""
         return self._confidence(sentences, features, lambda c: c.nbest, nbest=n)
 
     def spans(self, sentences: Any, features: Any = None) -> list | list[list]:
         """The predicted spans of every sentence of a span model (BIO, IOB1, BIOES):
-        ``{"start", "end" (exclusive), "type", "text", "prob"}`` dicts (``prob`` None for an HMM)."""
+        ``{"start", "end" (exclusive), "type", "text", "prob"}`` dicts, ``prob`` the span's exact probability."""
         return self._confidence(sentences, features, lambda c: c.spans, spans=True)
 
     def _confidence(self, sentences: Any, features: Any, pick: Any, **options: Any) -> Any:

@@ -328,6 +328,11 @@ class TaggerTask(IndependentBatches):
         m = self.scores(self.valid, self.valid_data, pred)
         return {k: float(v) for k, v in m.items() if k in ("accuracy", "f1", "oov_recall") and v is not None}
 
+    @property
+    def selected_by(self) -> str:
+        """The validation metric :meth:`criterion` follows (see :mod:`rnnkit.train.task`)."""
+        return METRIC_KEYS[self.metric]
+
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest validation score: accuracy, span F1 or word F1."""
         return 1.0 - metrics.get(METRIC_KEYS[self.metric], float("nan"))

@@ -110,7 +110,12 @@ LOWER_IS_BETTER = ("loss", "ppl", "bits")
 def selecting_metric(run: RunCurves) -> str | None:
     """The validation metric whose improvements are the run's "best" marks (the one that chose its
     best.safetensors: the loss of a language model, the accuracy or F1 of a tagger, classifier or tree
-    model), or None when no metric fits them all; the loss when it fits."""
+    model), or None when no metric fits them all; the loss when it fits.  A run's epoch records name it
+    (``selected_by``, written since Dec 2026); for an earlier run's it is the first metric whose
+    improvements match the marks."""
+    named = {e.get("selected_by") for e in run.epochs}
+    if len(named) == 1 and (name := named.pop()) is not None and name in run_metrics(run):
+        return name
     for metric in run_metrics(run):
         key, lower = "valid_" + metric, metric in LOWER_IS_BETTER
         best, fits = None, False

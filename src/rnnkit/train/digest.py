@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.files import open_data
+from rnnkit.train.select_by import DEFAULT as SELECT_BY_DEFAULT
+from rnnkit.train.select_by import OPTION as SELECT_BY_OPTION
 
 
 def file_digest(paths: Iterable[str | os.PathLike | None]) -> str | None:
@@ -176,8 +178,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-# run options whose absence from a checkpoint's run_options means none (options added since it was written)
-ABSENT_MEANS_NONE = ("--embeddings", "--src-embeddings", "--tgt-embeddings")
+# run options added since a checkpoint was written: what their absence from its run_options means, the value
+# the run had then (no vectors file read; the best checkpoint chosen by accuracy, rnnkit.train.select_by, in
+# the classifier's and the tree model's runs, the tasks that keep --select-by among their run options)
+ABSENT_RUN_OPTIONS = {"--embeddings": None, "--src-embeddings": None, "--tgt-embeddings": None,
+                      SELECT_BY_OPTION: SELECT_BY_DEFAULT}
 
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
@@ -205,8 +210,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
               + (" (each --optimizer has its own default --lr)" if k == "lr" and "optimizer" in moved else "")
               for k in moved]
     then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
-    if then:  # vectors files an earlier version did not record: none were read then
-        then = {**{k: None for k in ABSENT_MEANS_NONE if k not in then}, **then}
+    if then:  # options an earlier version did not record: their value then (no vectors files read, ...)
+        then = {**{k: v for k, v in ABSENT_RUN_OPTIONS.items() if k not in then}, **then}
     now = run_options or {}
     differ += [f"{k} {_option_value(then[k])} then, {_option_value(now[k])} now" for k in now
                if k in then and then[k] != now[k]]

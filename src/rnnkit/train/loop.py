@@ -34,40 +34,28 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.errors import CheckpointError, NonFiniteError, TrainingDivergedError
+from rnnkit.errors import NonFiniteError, TrainingDivergedError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
 from rnnkit.optim import HalveOnPlateau, ParameterAverage, clip_coefficient, grad_norm, make_optimizer
 from rnnkit.row_threads import blas_threads
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.loop_checkpoints import LoopCheckpoints
 from rnnkit.train.loop_state import LoopState
-from rnnkit.train.digest import resume_message, resume_problem, threads_note
+from rnnkit.train.digest import resume_message, threads_note
 from rnnkit.train.earlier_run import EarlierRun
 from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
-from rnnkit.train.metrics_log import truncate_metrics
 from rnnkit.train.progress import Progress, format_metric
-from rnnkit.train.run_checkpoint import loop_record, loop_state, model_arrays, read_last, run_arrays
+# the run folder's file names, re-exported: code imports them from here
+from rnnkit.train.run_files import BEST, LAST, METRICS, TIMING_KEYS, model_file  # noqa: F401
 from rnnkit.train.run_lock import make_run_folder, run_lock
-from rnnkit.train.run_schedule import last_step_lr, run_span, span_problem
+from rnnkit.train.run_schedule import last_step_lr, run_span
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
-LAST = "last.safetensors"
-BEST = "best.safetensors"
 
-
-def model_file(run_dir: str | os.PathLike) -> Path:
-    """The checkpoint a finished run offers: the best on validation, or the last without validation."""
-    return Path(run_dir) / BEST if (Path(run_dir) / BEST).exists() else Path(run_dir) / LAST
-METRICS = "metrics.jsonl"
-# Keys of an epoch record that hold wall-clock measurements.  ``train_seconds`` is the epoch's training
-# time in the process that finished it (after a resume mid-epoch, only the resumed part),
-# ``valid_seconds`` its evaluation, ``time`` the UTC end.  A resumed run equals an uninterrupted one
-# in every other key.
-TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
-
-
-class Trainer:
+# writing and reading the run's checkpoints (_save, _resume) are LoopCheckpoints' (loop_checkpoints.py)
+class Trainer(LoopCheckpoints):
     """Runs a :class:`Task` under a :class:`TrainConfig`, writing into ``run_dir``."""
 
     def __init__(self, task: Task, config: TrainConfig, run_dir: str | os.PathLike, progress: Progress | None = None,
@@ -111,89 +99,6 @@ class Trainer:
         options = getattr(task, "resume_options", None)
         # tuples: lists
         self.run_options = json.loads(json.dumps({**(options() if options is not None else {}), **(run_options or {})}))
-
-    # ------------------------------------------------------------------ checkpoints
-    def _save(self, name: str) -> Path:
-        st = self.state
-        check_weights(st.step, self.task.params, divergence_hint(self.optimizer.lr, self.config.clip))  # not blown up
-        carry = None if self.carry is None else self.task.carry_arrays(self.carry)
-        rank_rngs = None
-        if self.group.size > 1:  # what only each process holds, to process 0, which alone writes
-            carry = self.group.gather(carry)
-            rank_rngs = self.group.gather(ckpt.rng_state(self.rank_rng))
-            if self.group.rank:
-                return self.run_dir / name
-            carry = None if carry[0] is None else self.task.join_carry_arrays(carry)
-        opt = self.optimizer.state_dict()
-        arrays = run_arrays(self.task.params, None if self.average is None else self.average.average, opt["arrays"],
-                            carry)
-        meta = {
-            "kind": "training-run",
-            "task": self.task.meta(),
-            "data_digest": self.data_digest,
-            "train_config": self.config.to_dict(),
-            "run_options": self.run_options,
-            "optimizer": opt["meta"],
-            "schedule": None if self.schedule is None else self.schedule.state_dict(),
-            "schedule_steps": None if self.span is None else self.span[0],
-            "rng": ckpt.rng_state(self.rng),
-            "processes": self.group.size,
-            "blas_threads": blas_threads(),  # float32 sums' order depends on it: said on --resume if it changes
-            "rank_rngs": rank_rngs,
-            "loop": loop_record(st, self.carry is not None, self.first_loss),
-        }
-        path = self.run_dir / name
-        ckpt.save_checkpoint(path, arrays, meta)
-        if self.earlier is not None:  # this run has a checkpoint of its own: the earlier run's files go
-            self.earlier.drop()
-            self.earlier = None
-        return path
-
-    def _resume(self) -> None:
-        path = self.run_dir / LAST
-        arrays, meta = self.group.broadcast(read_last(path) if self.group.rank == 0 else None)
-        if isinstance(arrays, Exception):  # raised where it happened, process 0, and in every other
-            raise arrays
-        if meta.get("kind") != "training-run":
-            raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
-        as_saved = json.loads(json.dumps({"task": self.task.meta(), "config": self.config.to_dict()}))  # tuples: lists
-        problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest, self.run_options)
-        problem = problem or (self.span and span_problem(self.config, meta.get("schedule_steps"), *self.span))
-        if problem:
-            raise CheckpointError(f"{path}: {problem}")
-        self.resumed_threads = meta.get("blas_threads")  # absent from checkpoints written before it was kept
-        if meta.get("processes", 1) != self.group.size:
-            raise CheckpointError(f"{path}: this run was trained by {meta.get('processes', 1)} process(es), this one "
-                                  f"has {self.group.size}; resume with as many (mpiexec -n)")
-        model, averaged = model_arrays(arrays, path, self.task.params, self.average is not None)
-        for k, v in model.items():
-            self.task.params[k][...] = v
-        if averaged is not None:
-            try:
-                self.average.load(averaged)
-            except ValueError as e:
-                raise CheckpointError(f"{path}: {e}") from None
-        try:  # a header damaged yet still JSON (a flipped byte): one line, not a KeyError traceback
-            self.optimizer.load_state_dict(
-                {"arrays": {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}, "meta": meta["optimizer"]}
-            )
-            if self.schedule is not None and meta.get("schedule") is not None:
-                self.schedule.load_state_dict(meta["schedule"])
-            self.rng = ckpt.restore_rng(meta["rng"])
-            if self.group.size > 1:
-                self.rank_rng = ckpt.restore_rng(meta["rank_rngs"][self.group.rank])
-            lp = meta["loop"]
-            self.state = loop_state(lp)
-            carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
-            self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
-            self.first_loss = lp.get("first_loss")  # absent before it was kept: the next step's loss then
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            if isinstance(exc, CheckpointError):
-                raise
-            raise CheckpointError(f"{path}: its training state is damaged ({type(exc).__name__}: {exc}); start a "
-                                  "new run without --resume") from None
-        if self.group.rank == 0:
-            truncate_metrics(self.run_dir / METRICS, self.state.epoch, self.state.step)
 
     def _patience_exhausted(self) -> bool:
         """More epochs without improvement than --patience allows (never without --patience)."""
@@ -362,6 +267,7 @@ class Trainer:
             st.bad_epochs += 1
         record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss, "lr": lr,
                   **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,
+                  "selected_by": getattr(self.task, "selected_by", "loss"),  # the metric "best" follows
                   # wall clock: not part of the exact-resume guarantee (see TIMING_KEYS)
                   "train_seconds": round(train_seconds, 3), "valid_seconds": round(valid_seconds, 3),
                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -397,4 +303,3 @@ def criterion(task: Any, metrics: dict[str, float]) -> float:
     if hasattr(task, "criterion"):
         return task.criterion(metrics)
     return metrics.get("loss", math.nan)
-

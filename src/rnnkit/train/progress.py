@@ -18,8 +18,8 @@ def _fmt_time(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
-FRACTIONS = ("accuracy", "f1", "macro_f1", "oov_recall", "exact", "root_accuracy", "node_accuracy", "precision",
-             "recall")  # metrics in [0, 1], shown as percentages, as rnnkit evaluate shows them
+FRACTIONS = ("accuracy", "f1", "macro_f1", "oov_recall", "exact", "root_accuracy", "node_accuracy", "root_macro_f1",
+             "node_macro_f1", "precision", "recall")  # metrics in [0, 1], shown as percentages, as rnnkit evaluate shows them
 
 
 def format_metric(name: str, value: float) -> str:

@@ -1,10 +1,12 @@
 """Tree models as a :class:`rnnkit.train.Task`: the Stanford Sentiment Treebank's two tasks, or a user's
 own labels (the label schemes of :mod:`rnnkit.treenet.labels`: ``"sst5"``, ``"sst2"``, ``"as-is"``).
 
-Validation reports the root accuracy (the figure the papers give), the accuracy over all labelled
-nodes and the loss (mean NLL per labelled node, the training loss's units); the best checkpoint is
-the one with the most roots right (``criterion`` = 1 - root accuracy).  Batches are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees
-the same batches.  A checkpoint holds the parameters under ``model/`` and the metadata
+Validation reports the loss (mean NLL per labelled node, the training loss's units), and the accuracy
+and macro-F1 of the roots (the figures the papers give) and of all labelled nodes; the best checkpoint
+is the one with the most roots right (``criterion`` = 1 - root accuracy), or with
+``select_by="macro_f1"`` the one of the highest root macro-F1 (:mod:`rnnkit.train.select_by`).  Batches
+are drawn from a generator seeded by ``(seed, epoch)`` so a resumed run sees the same batches.  A
+checkpoint holds the parameters under ``model/`` and the metadata
 ``{"model": "treenet", "treenet_config", "vocab", "classes", "label_scheme", "lowercase", "word_dropout"}``
 (``label_scheme`` is absent from checkpoints written before it was kept: SST's scheme of ``classes``).
 """
@@ -20,8 +22,9 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.metrics.classification import confusion_matrix, macro_f1, per_class_prf
+from rnnkit.metrics.classification import confusion_macro_f1, confusion_prf
 from rnnkit.train.distributed import split_rows
+from rnnkit.train.select_by import OPTION, check_select_by, selection_criterion
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
 from rnnkit.treenet.labels import BINARY, scheme_for, select_trees, task_labels
@@ -71,39 +74,44 @@ class TreeEncoder:
 
 
 def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
-    """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, the roots'
-    macro-F1 (:mod:`rnnkit.metrics.classification`), confusion matrix (``root_confusion[i][j]``: roots
-    of gold class ``labels[i]`` predicted ``labels[j]``, over all K classes) and per-class precision,
-    recall and F1 (the classes present in gold or predicted), and the predicted root labels."""
+    """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, and for the
+    roots and for all labelled nodes (every phrase, Socher et al. 2013's "all") the macro-F1
+    (:mod:`rnnkit.metrics.classification`), confusion matrix (``root_confusion[i][j]``: roots of gold
+    class ``labels[i]`` predicted ``labels[j]``, over all K classes; ``node_confusion`` alike) and
+    per-class precision, recall and F1 (the classes present in gold or predicted); and the predicted
+    root labels."""
     s = tree_sums(model, encoder, trees, batch_size)
-    pred = s["predictions"]
-    # roots without a label to learn (SST-2's neutral ones, in trees select_trees would leave out): unscored
-    kept = [(g, p) for g, p in zip(s["gold"], pred) if g >= 0]
-    gold, pred_kept = [g for g, _ in kept], [p for _, p in kept]
     labels = list(range(encoder.classes))
-    out = {**scores_from_sums(s), "root_macro_f1": float("nan"), "labels": labels, "root_confusion": [],
-           "root_per_class": {}}
-    if gold:
-        out.update(root_macro_f1=macro_f1(gold, pred_kept),
-                   root_confusion=confusion_matrix(gold, pred_kept, labels)[0].tolist(),
-                   root_per_class=per_class_prf(gold, pred_kept))
-    return {**out, "predictions": pred}
+    out = scores_from_sums(s)
+    for level in ("root", "node"):
+        # roots without a label to learn (SST-2's neutral ones, in trees select_trees would leave out) are
+        # not in the confusion matrix, as unlabelled nodes are not: unscored, where the accuracy counts them
+        out.update({f"{level}_confusion": s[f"{level}_confusion"].tolist(),
+                    f"{level}_per_class": confusion_prf(s[f"{level}_confusion"], labels, present_only=True)})
+    return {**out, "labels": labels, "predictions": s["predictions"]}
 
 
 def scores_from_sums(s: dict[str, Any]) -> dict[str, Any]:
-    """Root and node accuracy and the mean NLL per labelled node from :func:`tree_sums` (of one set of
-    trees, or added up over several)."""
-    return {"root_accuracy": s["root_right"] / max(1, s["trees"]), "node_accuracy": s["node_right"] / max(1, s["nodes"]),
-            "loss": s["nll"] / s["nodes"] if s["nodes"] else float("nan"), "trees": s["trees"], "nodes": s["nodes"]}
+    """Root and node accuracy, the mean NLL per labelled node and the roots' and nodes' macro-F1 (NaN
+    without a labelled one) from :func:`tree_sums` (of one set of trees, or added up over several)."""
+    return {"root_accuracy": s["root_right"] / max(1, s["trees"]),
+            "node_accuracy": s["node_right"] / max(1, s["nodes"]),
+            "loss": s["nll"] / s["nodes"] if s["nodes"] else float("nan"), "trees": s["trees"], "nodes": s["nodes"],
+            "root_macro_f1": confusion_macro_f1(s["root_confusion"]),
+            "node_macro_f1": confusion_macro_f1(s["node_confusion"])}
 
 
 def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
-    """Right roots, right labelled nodes, labelled nodes, summed NLL over them, trees, and the predicted
-    and gold root labels, in batches of ``batch_size`` trees."""
+    """Right roots, right labelled nodes, labelled nodes, summed NLL over them, trees, the confusion
+    matrices (K, K) of the labelled roots and of all labelled nodes, and the predicted root labels, in
+    batches of ``batch_size`` trees."""
     batch_size = check_int("batch_size", batch_size, 1)
+    K = encoder.classes
     root_right = node_right = nodes = 0
     nll = 0.0
-    preds, gold = [], []
+    preds = []
+    root_confusion = np.zeros((K, K), dtype=np.int64)  # (K, K) rows gold, columns predicted
+    node_confusion = np.zeros((K, K), dtype=np.int64)  # (K, K)
     for s in range(0, len(trees), batch_size):
         b = encoder.batch(trees[s : s + batch_size])
         probs = model.predict_proba(b)  # (N, K)
@@ -112,11 +120,13 @@ def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch
         node_right += int((pred[mask] == b.labels[mask]).sum())
         nodes += int(mask.sum())
         nll -= float(np.log(np.maximum(probs[mask, b.labels[mask]], 1e-300)).sum())
+        np.add.at(node_confusion, (b.labels[mask], pred[mask]), 1)
         root_right += int((pred[b.roots] == b.labels[b.roots]).sum())
+        kept = b.roots[mask[b.roots]]  # (B',) the roots with a label to learn
+        np.add.at(root_confusion, (b.labels[kept], pred[kept]), 1)
         preds.extend(pred[b.roots].tolist())
-        gold.extend(b.labels[b.roots].tolist())
     return {"root_right": root_right, "node_right": node_right, "nodes": nodes, "nll": nll, "trees": len(trees),
-            "predictions": preds, "gold": gold}
+            "root_confusion": root_confusion, "node_confusion": node_confusion, "predictions": preds}
 
 
 def predict_nodes(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256
@@ -140,14 +150,18 @@ class TreeTask(IndependentBatches):
     ``word_dropout`` p: each training leaf's word becomes ``<unk>`` with probability p, drawn afresh at
     every step from the trainer's generator, which also trains the ``<unk>`` vector that words unseen
     in training get (with ``min_count`` 1 no training word is ``<unk>`` otherwise).
+
+    ``select_by`` (``"accuracy"`` or ``"macro_f1"``): the roots' validation metric whose highest value
+    picks the best checkpoint, and which early stopping and the plateau schedule follow.
     """
 
     def __init__(self, model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree],
                  valid: Sequence[Tree] | None = None, batch_size: int = 25, seed: int = 0,
-                 word_dropout: float = 0.0) -> None:
+                 word_dropout: float = 0.0, select_by: str = "accuracy") -> None:
         if not trees:
             raise ValueError("Expected at least one training tree, got none")
         check_rate("word_dropout", word_dropout)
+        self.select_by = check_select_by(select_by)
         self.word_dropout = float(word_dropout)
         self.model = model
         self.params = model.params
@@ -184,7 +198,8 @@ class TreeTask(IndependentBatches):
         return StepResult(loss=loss / max(1, n), units=len(trees), grads=grads, weight=n)
 
     def evaluate(self) -> dict[str, float]:
-        """Validation loss (mean NLL per labelled node), root and node accuracy; {} without validation trees."""
+        """Validation loss (mean NLL per labelled node), root and node accuracy and macro-F1; {} without
+        validation trees."""
         return self.evaluate_joined([self.evaluate_share(0, 1)])
 
     def evaluate_share(self, rank: int, size: int) -> dict[str, Any] | None:
@@ -193,7 +208,7 @@ class TreeTask(IndependentBatches):
         if not self.valid:
             return None
         s = tree_sums(self.model, self.encoder, self.valid[rank::size])
-        del s["predictions"], s["gold"]
+        del s["predictions"]
         return s
 
     def evaluate_joined(self, parts: list[dict[str, Any] | None]) -> dict[str, float]:
@@ -202,16 +217,23 @@ class TreeTask(IndependentBatches):
             return {}
         s = scores_from_sums({k: sum(p[k] for p in parts) for k in parts[0]})  # type: ignore[index]
         # loss: mean NLL per labelled node, the training loss's units
-        return {"loss": s["loss"], "root_accuracy": s["root_accuracy"], "node_accuracy": s["node_accuracy"]}
+        return {"loss": s["loss"], "root_accuracy": s["root_accuracy"], "root_macro_f1": s["root_macro_f1"],
+                "node_accuracy": s["node_accuracy"], "node_macro_f1": s["node_macro_f1"]}
 
-    @staticmethod
-    def criterion(metrics: dict[str, float]) -> float:
-        """The best checkpoint has the highest root (sentence) accuracy."""
-        return 1.0 - metrics.get("root_accuracy", float("nan"))
+    @property
+    def selected_by(self) -> str:
+        """The validation metric :meth:`criterion` follows (see :mod:`rnnkit.train.task`)."""
+        return "root_" + self.select_by
+
+    def criterion(self, metrics: dict[str, float]) -> float:
+        """The best checkpoint has the highest root (sentence) accuracy, or root macro-F1 with
+        select_by='macro_f1'."""
+        return selection_criterion(metrics, self.select_by, "root_")
 
     def resume_options(self) -> dict[str, Any]:
-        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
-        return {"--batch-size": self.batch_size, "validation data": value_digest(self.valid)}
+        """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`): the best so far
+        was measured by ``select_by``, so it may not change."""
+        return {"--batch-size": self.batch_size, OPTION: self.select_by, "validation data": value_digest(self.valid)}
 
     def meta(self) -> dict[str, Any]:
         """What the checkpoint holds to rebuild the model: its config, the encoder, the word dropout."""

@@ -1,0 +1,101 @@
+"""The configurations of the encoder-decoder models: :class:`Seq2SeqConfig` for
+:class:`rnnkit.seq2seq.model.Seq2Seq` and :class:`VectorDecoderConfig` for
+:class:`rnnkit.seq2seq.vector_decoder.VectorDecoder`, checked when made (sizes positive, a known cell
+and attention, rates in [0, 1), flags stored as Python bools for the checkpoint's JSON metadata).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rnnkit.checks import check_bool, check_dtype_name, check_int, check_rate
+from rnnkit.fielddoc import fields_in_doc
+from rnnkit.seq2seq import decoder_step as ds
+from rnnkit.seq2seq.attention import KINDS
+
+
+def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> None:
+    for name in bools:  # stored as Python bools: the checkpoint's JSON metadata holds them
+        object.__setattr__(cfg, name, check_bool(name, getattr(cfg, name)))
+    for name in ints:
+        check_int(name, getattr(cfg, name), 1)
+    if cfg.cell not in ds.KERNELS:
+        raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
+    for name in ("dropout", "weight_drop"):
+        check_rate(name, getattr(cfg, name))
+    object.__setattr__(cfg, "dtype", check_dtype_name("dtype", cfg.dtype))  # np.float64 too, kept as its name
+
+
+@fields_in_doc
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """Sizes, cell, attention and dropout of a :class:`Seq2Seq`."""
+
+    src_vocab_size: int  # V_src
+    tgt_vocab_size: int  # V
+    cell: str = "lstm"  # rnn (tanh), lstm or gru, for encoder and decoder
+    src_embedding_dim: int = 64
+    tgt_embedding_dim: int = 64  # E
+    encoder_hidden_size: int = 128  # H_enc, per direction
+    decoder_hidden_size: int = 128  # H
+    encoder_layers: int = 1
+    decoder_layers: int = 1  # L
+    bidirectional: bool = True  # encoder only
+    attention: str = "general"  # none, additive (Bahdanau's score, Luong's placement), dot or general (Luong)
+    attention_size: int = 128  # A, additive only
+    input_feeding: bool = True  # feed h~_{t-1} into the decoder's first layer
+    dropout: float = 0.0  # embeddings, between layers, on h~
+    dtype: str = "float32"
+    weight_drop: float = 0.0  # DropConnect on the encoder's and the decoder's W_hh, one mask per batch
+    tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
+
+    def __post_init__(self) -> None:
+        _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
+                             "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
+                             "attention_size"), ("bidirectional", "input_feeding", "tie_weights"))
+        if self.tie_weights and self.tgt_embedding_dim != self.decoder_hidden_size:
+            # the output layer reads h~_t (B, H): its (V, H) weight can be the (V, E) target embedding only if E == H
+            raise ValueError(f"Expected tgt_embedding_dim == decoder_hidden_size to tie the output layer to the target "
+                             f"embedding, got tgt_embedding_dim={self.tgt_embedding_dim} and decoder_hidden_size="
+                             f"{self.decoder_hidden_size}: make them equal or set tie_weights=False")
+        if self.attention not in KINDS:
+            raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")
+        hk = self.encoder_hidden_size * (2 if self.bidirectional else 1)
+        if self.attention == "dot" and hk != self.decoder_hidden_size:
+            raise ValueError(f"Expected decoder_hidden_size == {hk} (dirs * encoder_hidden_size) for dot "
+                             f"attention, got {self.decoder_hidden_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
+        return asdict(self)
+
+
+@fields_in_doc
+@dataclass(frozen=True)
+class VectorDecoderConfig:
+    """Sizes, cell and dropout of a :class:`VectorDecoder`."""
+
+    feature_size: int  # F
+    tgt_vocab_size: int  # V
+    cell: str = "gru"
+    embedding_dim: int = 32  # E
+    hidden_size: int = 64  # H
+    num_layers: int = 1  # L
+    input_feeding: bool = False
+    dropout: float = 0.0
+    dtype: str = "float32"
+    weight_drop: float = 0.0  # DropConnect on the decoder's W_hh, one mask per batch
+    tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
+
+    def __post_init__(self) -> None:
+        _check_common(self, ("feature_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"),
+                      ("input_feeding", "tie_weights"))
+        if self.tie_weights and self.embedding_dim != self.hidden_size:
+            # the output layer reads h~_t (B, H): its (V, H) weight can be the (V, E) target embedding only if E == H
+            raise ValueError(f"Expected embedding_dim == hidden_size to tie the output layer to the target embedding, "
+                             f"got embedding_dim={self.embedding_dim} and hidden_size={self.hidden_size}: make them "
+                             "equal or set tie_weights=False")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict of its fields."""
+        return asdict(self)

@@ -1,0 +1,83 @@
+"""What :class:`rnnkit.seq2seq.model.Seq2Seq` and :class:`rnnkit.seq2seq.vector_decoder.VectorDecoder`
+share: :class:`DecoderModel` (a decoding step, selecting a carry's rows, loading weights) and the checks
+of their arguments (id arrays, the teacher-forced targets, the config's type and the generator).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_rng
+from rnnkit.seq2seq import decoder_step as ds
+
+
+def check_ids(name: str, a: Any, ndim: int, vocab: int | None = None) -> np.ndarray:
+    """``a`` itself if it is an ``ndim``-D integer array (of ids in [0, vocab) when vocab is given)."""
+    if not (isinstance(a, np.ndarray) and a.dtype.kind in "iu" and a.ndim == ndim):
+        got = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+        raise TypeError(f"Expected {name} as a {ndim}-D integer array, got {got}")
+    if vocab is not None and a.size and (a.min() < 0 or a.max() >= vocab):
+        raise ValueError(f"Expected {name} ids in [0, {vocab}), got values in [{a.min()}, {a.max()}]")
+    return a
+
+
+def check_targets(tgt_in: Any, tgt_out: Any, tgt_mask: Any, B: int, V: int) -> None:
+    """The teacher-forced targets: tgt_in and tgt_out (T, B) ids (tgt_in's below V), tgt_mask (T, B)."""
+    check_ids("tgt_in", tgt_in, 2, V)
+    check_ids("tgt_out", tgt_out, 2)
+    if tgt_in.shape[1] != B or tgt_out.shape != tgt_in.shape:
+        raise ValueError(f"Expected tgt_in and tgt_out of shape (T, B={B}), got {tgt_in.shape} and {tgt_out.shape}")
+    if not isinstance(tgt_mask, np.ndarray) or tgt_mask.shape != tgt_in.shape:
+        raise ValueError(f"Expected tgt_mask of shape (T, B) = {tgt_in.shape}, got {getattr(tgt_mask, 'shape', None)}")
+
+
+def carry_batch(carry: Any) -> int:
+    """The batch size B of a decoder carry (what ``encode`` returns)."""
+    if not isinstance(carry, ds.Carry):
+        raise TypeError(f"Expected carry to be a Carry (from the model's encode), got {type(carry).__name__}")
+    return carry.feed.shape[0]
+
+
+def check_model_args(config: Any, kind: type, rng: Any) -> None:
+    """A model's constructor arguments: a config of class ``kind`` and a numpy Generator."""
+    if not isinstance(config, kind):
+        hint = f" (for a dict d, pass {kind.__name__}(**d))" if isinstance(config, Mapping) else ""
+        raise TypeError(f"Expected config to be a {kind.__name__}{hint}, got {type(config).__name__}")
+    check_rng(rng)
+
+
+class DecoderModel:
+    """What both models share: the decoder's parameters, decoding steps, weight loading."""
+
+    params: dict[str, np.ndarray]
+    spec: ds.DecoderSpec
+
+    def decode_step(self, ids: np.ndarray, carry: ds.Carry) -> tuple[np.ndarray, np.ndarray | None, ds.Carry]:
+        """Feed ids (B,); return (log P(next) (B, V), attention weights (B, S) or None, next carry)."""
+        ids = check_ids("ids", np.asarray(ids), 1, self.spec.vocab_size)
+        B = carry_batch(carry)
+        if ids.shape[0] != B:
+            raise ValueError(f"Expected ids of the carry's batch size {B}, shape ({B},), got batch size {ids.shape[0]}")
+        out, weights, carry, _ = ds.step_forward(self.params, self.spec, ids, carry)
+        return ds.log_probs(self.params, self.spec, out), weights, carry
+
+    def select(self, carry: ds.Carry, idx: np.ndarray) -> ds.Carry:
+        """The carry of batch rows ``idx`` (beam search expands and reorders hypotheses with it)."""
+        B = carry_batch(carry)
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise TypeError(f"Expected idx as a 1-D integer array of rows, got {idx.dtype} array of shape {idx.shape}")
+        # negative rows too: numpy would take them from the end without a word
+        if idx.size and (idx.min() < 0 or idx.max() >= B):
+            raise ValueError(f"Expected rows idx in [0, {B}) (the carry's batch size), got {idx.tolist()[:20]}")
+        return ds.take(carry, idx)
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters in place, checking names and shapes."""
+        ckpt.copy_into(self.params, arrays, "the encoder-decoder's")
+
+    def _carry(self, state: tuple, B: int, memory: ds.Memory | None) -> ds.Carry:
+        return ds.Carry(state, np.zeros((B, self.spec.hidden_size), np.dtype(self.config.dtype)), memory)

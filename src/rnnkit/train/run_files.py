@@ -1,0 +1,20 @@
+"""The files a training run writes into its folder: the checkpoints ``last`` (every N steps / minutes and
+at every epoch end) and ``best`` (on validation), and the metrics log, one JSON record a line."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+METRICS = "metrics.jsonl"
+# Keys of an epoch record that hold wall-clock measurements.  ``train_seconds`` is the epoch's training
+# time in the process that finished it (after a resume mid-epoch, only the resumed part),
+# ``valid_seconds`` its evaluation, ``time`` the UTC end.  A resumed run equals an uninterrupted one
+# in every other key.
+TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
+
+
+def model_file(run_dir: str | os.PathLike) -> Path:
+    """The checkpoint a finished run offers: the best on validation, or the last without validation."""
+    return Path(run_dir) / BEST if (Path(run_dir) / BEST).exists() else Path(run_dir) / LAST
