@@ -3,6 +3,7 @@ was exported from; `--level char` reads a character model's file; a bad file is 
 from __future__ import annotations
 
 import json
+import lzma
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def json_rows(text):
 def test_evaluate_and_score_an_arpa_file_as_its_checkpoint(models, capsys, level):
     ckpt, arpa = models[level]
     test = str(models["test"])
-    level_args = ["--level", "char"] if level == "char" else []
+    level_args = []  # rnnkit's character file says it is one: no --level needed (test_level_* gives it)
     code, native, err = run_cli(capsys, ["evaluate", ckpt, test, "--json"])
     assert code == 0, err
     code, read, err = run_cli(capsys, ["evaluate", arpa, test, "--json", *level_args])
@@ -85,9 +86,24 @@ def test_level_is_for_arpa_files_only(models, capsys):
                  ["generate", ckpt, "--level", "word"]):
         code, _, err = run_cli(capsys, argv)
         assert code == 2 and "--level says how to read an ARPA file's tokens" in err and err.count("\n") == 1, err
-    code, _, err = run_cli(capsys, ["evaluate", models["char"][0], str(models["test"]), "--interpolate",
-                                    models["char"][1]])
-    assert code == 2 and "read at --level word unless told" in err, err
+    # rnnkit's character file says what it is; a file without that comment line (another tool's) is read at
+    # --level word unless told, so interpolating it with a character checkpoint is refused with the hint
+    code, out, err = run_cli(capsys, ["evaluate", models["char"][0], str(models["test"]), "--interpolate",
+                                      models["char"][1], "--weight", "0.5", "--json"])
+    assert code == 0 and json.loads(out)["tokens"] > 20, err
+    plain = models["char"][1].replace(".arpa.xz", "-plain.arpa")
+    with lzma.open(models["char"][1], "rt", encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    assert lines[0].startswith("# rnnkit: text=stream")
+    with open(plain, "w", encoding="utf-8") as f:
+        f.writelines(lines[1:])
+    code, _, err = run_cli(capsys, ["evaluate", models["char"][0], str(models["test"]), "--interpolate", plain])
+    assert code == 2 and "read at --level word unless told or written by rnnkit of characters" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", models["char"][1], str(models["test"]), "--level", "word"])
+    assert code == 0 and "are not in" in err and "--level" in err, err  # told: read as told, and warned
+    code, by_file, _ = run_cli(capsys, ["evaluate", models["char"][1], str(models["test"]), "--json"])
+    code, told, _ = run_cli(capsys, ["evaluate", plain, str(models["test"]), "--level", "char", "--json"])
+    assert json.loads(by_file)["ppl"] == pytest.approx(json.loads(told)["ppl"], rel=1e-12)
 
 
 def test_a_bad_arpa_file_is_one_line_and_exit_2(tmp_path, capsys):
@@ -109,7 +125,7 @@ def test_a_character_model_of_one_line_evaluates_from_its_arpa_file_as_from_its_
                  "--save", str(tmp_path / "c.safetensors"), "--arpa", str(tmp_path / "c.arpa")]) == 0
     capsys.readouterr()
     got = []
-    for argv in ([str(tmp_path / "c.safetensors")], [str(tmp_path / "c.arpa"), "--level", "char"]):
+    for argv in ([str(tmp_path / "c.safetensors")], [str(tmp_path / "c.arpa")]):
         code, out, err = run_cli(capsys, ["evaluate", argv[0], str(test), "--json", *argv[1:]])
         assert code == 0, err
         got.append(json.loads(out))

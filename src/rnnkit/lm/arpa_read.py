@@ -67,6 +67,17 @@ def is_arpa(path: str | os.PathLike) -> bool:
     return next((fields for fields in lines if fields), None) == [b"\\data\\"]
 
 
+def declared_level(path: str | os.PathLike) -> str | None:
+    """"char" for an ARPA file whose comment lines before ``\\data\\`` say how a character model reads its
+    text (``# rnnkit: text=stream``, which ``train ngram --level char --arpa`` writes), else None (a word
+    model, or a file of another tool, whose level the reader must be told)."""
+    try:
+        with open_data(Path(path)) as f:
+            return "char" if _first_fields(enumerate(f, start=1))[2] else None
+    except (DataError, OSError):  # the reader says what is wrong with the file
+        return None
+
+
 @dataclass
 class ArpaTables:
     """An ARPA file as listed: ``words`` the unigrams in file order; per order k, ``rows[k-1]`` (n_k, k) int32
