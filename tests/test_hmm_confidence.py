@@ -1,5 +1,7 @@
-"""rnnkit tag --nbest / --spans on HMMs trained by rnnkit train hmm, and LoadedTagger.nbest / .spans: every
-number against enumeration of every tag path of the checkpoint's own model, unknown words included."""
+"""rnnkit tag --nbest / --spans on HMMs trained by rnnkit train hmm, and LoadedTagger.nbest / .spans /
+.marginals: every number against enumeration of every tag path of the checkpoint's own model, unknown
+words included; HMMs trained with --train-scheme bioes on BIO or IOB1 data too, whose paths are BIOES
+ones, printed in the data's scheme."""
 from __future__ import annotations
 
 import io
@@ -12,27 +14,39 @@ from clirun import run_cli
 from test_hmm_nbest import enumerate_paths, made_up_corpus
 
 from rnnkit.cli.main import main
+from rnnkit.data.spans import check_tags, convert
 from rnnkit.data.spans import spans as read_spans
 from rnnkit.tagging import LoadedTagger
 
 # unknown words (zed, Quux, Smithers, berlin), an empty line, and "smith" (only ever I-PER, which cannot
 # open a BIO sentence: with ml emissions no tag path has non-zero probability)
 TEXT = "ann lee lives in paris\nzed Quux saw\n\nthe jordan Smithers in berlin\nlee paris\nsmith lives\n"
-MODELS = {"ml3": ["--order", "3"], "addk2": ["--order", "2", "--emission", "add_k", "--add-k", "0.5"]}
+ADDK2 = ["--order", "2", "--emission", "add_k", "--add-k", "0.5"]
+BIOES = ["--train-scheme", "bioes"]
+# name: (train hmm options, the data's scheme); the made-up corpus has one-word places only: S-LOC, no B-LOC
+MODELS = {"ml3": (["--order", "3"], "bio"), "addk2": (ADDK2, "bio"), "ml3-bioes": (["--order", "3", *BIOES], "bio"),
+          "addk2-bioes": ([*ADDK2, *BIOES], "bio"), "addk2-iob1-bioes": ([*ADDK2, *BIOES], "iob1")}
+SPANS = {"bio": "iob2", "iob1": "iob1"}  # our scheme names -> rnnkit.data.spans'
 
 
 @pytest.fixture(scope="module")
 def hmms(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hmm_confidence")
     sentences, tags = made_up_corpus(np.random.default_rng(11), size=80)
-    train = tmp / "train.txt"
-    train.write_text("".join("".join(f"{w} {t}\n" for w, t in zip(s, ts)) + "\n" for s, ts in zip(sentences, tags)),
-                     encoding="utf-8")
     paths = {}
-    for name, options in MODELS.items():
+    for scheme in SPANS:
+        ours = [convert(ts, "iob2", SPANS[scheme]) for ts in tags]
+        assert scheme == "bio" or ours != tags  # IOB1 begins a span with I- unless one of its type ends before
+        text = "".join("".join(f"{w} {t}\n" for w, t in zip(s, ts)) + "\n" for s, ts in zip(sentences, ours))
+        (tmp / f"{scheme}.txt").write_text(text, encoding="utf-8")
+    for name, (options, scheme) in MODELS.items():
         paths[name] = str(tmp / f"{name}.st")
-        assert main(["train", "hmm", "--train", str(train), "--format", "columns", "--scheme", "bio", *options,
-                     "--output", paths[name]]) == 0
+        assert main(["train", "hmm", "--train", str(tmp / f"{scheme}.txt"), "--format", "columns", "--scheme", scheme,
+                     *options, "--output", paths[name]]) == 0
+        loaded = LoadedTagger(paths[name])
+        assert (loaded.train_scheme, loaded.spec.scheme) == ("bioes" if BIOES[1] in options else scheme, scheme)
+        if BIOES[1] in options:
+            assert {"S-LOC", "S-PER", "E-PER"} <= set(loaded.trained_tags) and all(t[0] in "BIO" for t in loaded.tags)
     return paths
 
 
@@ -44,15 +58,19 @@ def _tag(capsys, monkeypatch, args):
 
 
 def _exact(loaded, words):
-    """{tags: P(tags | words)} of every tag path of non-zero probability under the checkpoint's HMM."""
+    """{tags: P(tags | words)} of every tag path of non-zero probability under the checkpoint's HMM, the
+    path of the HMM's own tags (BIOES when trained so) written in the data's scheme."""
     found = enumerate_paths(*loaded.model._scores(words))
-    return {tuple(loaded.tags[i] for i in path): math.exp(lp) for path, lp in found}
+    exact = {tuple(loaded.scheme_map.sequence([loaded.trained_tags[i] for i in path])): math.exp(lp)
+             for path, lp in found}
+    assert len(exact) == len(found), "two paths of non-zero probability read as the same sequence"
+    return exact
 
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_tag_nbest_prints_every_path_with_its_enumerated_probability(hmms, name, capsys, monkeypatch):
     plain = _tag(capsys, monkeypatch, [hmms[name]]).splitlines()
-    out = _tag(capsys, monkeypatch, [hmms[name], "--nbest", "1024"])  # 4 tags, 5 words: every path
+    out = _tag(capsys, monkeypatch, [hmms[name], "--nbest", "1024"])  # 5 words: every path (4^5; 396 BIOES)
     blocks, block = [], []
     for row in out.split("\n")[:-1]:
         if row:
@@ -62,6 +80,7 @@ def test_tag_nbest_prints_every_path_with_its_enumerated_probability(hmms, name,
             block = []
     assert block == [] and len(blocks) == len(plain) == 6 and blocks[2] == []
     loaded = LoadedTagger(hmms[name])
+    scheme = SPANS[MODELS[name][1]]
     impossible = 0
     for rows, line, sentence in zip(blocks, plain, TEXT.splitlines()):
         if not sentence:
@@ -70,7 +89,7 @@ def test_tag_nbest_prints_every_path_with_its_enumerated_probability(hmms, name,
         exact = _exact(loaded, words)
         lib = loaded.nbest(sentence, 1024)
         if not exact:  # "smith lives" under ml: the printed tags, probability undefined
-            assert name == "ml3" and len(rows) == 1 and rows[0][1:] == ["nan", line]
+            assert name.startswith("ml3") and len(rows) == 1 and rows[0][1:] == ["nan", line]
             assert len(lib) == 1 and math.isnan(lib[0][1]) and np.isnan(loaded.marginals(sentence)).all()
             impossible += 1
             continue
@@ -79,11 +98,15 @@ def test_tag_nbest_prints_every_path_with_its_enumerated_probability(hmms, name,
         assert [r[1] for r in rows] == [f"{p:.4g}" for _, p in lib]
         assert [r[2] for r in rows] == [" ".join(f"{w}/{t}" for w, t in zip(words, tags)) for tags, _ in lib]
         assert abs(sum(p for _, p in lib) - 1.0) < 1e-10 and len({tuple(t) for t, _ in lib}) == len(exact)
+        want = np.zeros((len(words), len(loaded.tags)))  # the marginals (--probs): the paths' sums per data tag
         for tags, p in lib:
             assert abs(p - exact[tuple(tags)]) < 1e-10, (sentence, tags, p, exact[tuple(tags)])
+            check_tags(tags, scheme)  # the data's scheme: no S- or E- when trained in BIOES
+            want[np.arange(len(words)), [loaded.tags.index(t) for t in tags]] += p
+        assert np.abs(loaded.marginals(sentence) - want).max() < 1e-10
         assert [p for _, p in lib] == sorted((p for _, p in lib), reverse=True)
         assert loaded.nbest(sentence, 3) == lib[:3] or abs(lib[2][1] - lib[3][1]) < 1e-12
-    assert impossible == (name == "ml3")
+    assert impossible == name.startswith("ml3")
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -91,19 +114,20 @@ def test_tag_spans_prints_each_spans_summed_path_probability(hmms, name, capsys,
     plain = _tag(capsys, monkeypatch, [hmms[name]]).splitlines()
     rows = [json.loads(line) for line in _tag(capsys, monkeypatch, [hmms[name], "--spans"]).splitlines()]
     loaded = LoadedTagger(hmms[name])
+    scheme = SPANS[MODELS[name][1]]
     lib = loaded.spans(TEXT.splitlines())
     assert len(rows) == 6 and rows[2] == {"spans": []}
     checked = 0
     for row, line, sentence, lib_spans in zip(rows, plain, TEXT.splitlines(), lib):
         tags = [t.rsplit("/", 1)[1] for t in line.split()]
-        assert [(s["type"], s["start"], s["end"]) for s in row["spans"]] == read_spans(tags, "iob2")
+        assert [(s["type"], s["start"], s["end"]) for s in row["spans"]] == read_spans(tags, scheme)
         exact = _exact(loaded, sentence.split())
         for shown, got in zip(row["spans"], lib_spans):
             if not exact:  # no path of non-zero probability: null on the command line, NaN in Python
                 assert shown["prob"] is None and math.isnan(got["prob"]), shown
                 continue
             key = (shown["type"], shown["start"], shown["end"])
-            want = sum(p for path, p in exact.items() if key in read_spans(list(path), "iob2"))
+            want = sum(p for path, p in exact.items() if key in read_spans(list(path), scheme))
             assert abs(got["prob"] - want) < 1e-10 and shown["prob"] == round(got["prob"], 6), (key, got, want)
             assert 0 < want < 1 + 1e-12
             checked += 1

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnnkit.hmm import HMMTagger
-from rnnkit.hmm_forward import backward, forward, forward_backward
+from rnnkit.hmm_forward import backward, forward, forward_backward, pair_posteriors
 
 TAGS = ["D", "N", "V"]
 WORDS = ["the", "dog", "fish", "barks"]
@@ -111,6 +111,34 @@ def test_forward_and_posteriors_equal_enumeration_on_random_hmms(order, forbid):
         checked += 1
     assert checked >= 10
 
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_pair_posteriors_equal_enumeration(order):
+    """xi[i-1, j, k] = P(t_{i-1} = j, t_i = k | w): the weight of every path through j then k, summed."""
+    rng = np.random.default_rng(11 + order)
+    checked = 0
+    for _ in range(30):
+        K = int(rng.integers(2, 4))
+        n = int(rng.integers(1, 6))
+        log_trans = random_tables(rng, K, order, 0.3)
+        log_emit = rng.normal(0.0, 3.0, size=(n, K))
+        want, _, _ = brute_force(log_trans, log_emit)
+        _, cache = forward(log_trans, log_emit)
+        if want == -np.inf:
+            with pytest.raises(ValueError):
+                pair_posteriors(cache, backward(cache))
+            continue
+        pairs = np.zeros((n - 1, K, K))
+        for path, score in all_paths(log_trans, log_emit):
+            for i in range(1, n):
+                pairs[i - 1, path[i - 1], path[i]] += math.exp(score - want)
+        got = pair_posteriors(cache, backward(cache))
+        assert got.shape == (n - 1, K, K)
+        diff = np.max(np.abs(got - pairs)) if n > 1 else 0.0
+        assert diff < 1e-10, f"order {order}, n {n}: pair posteriors differ by {diff:.3e}"
+        checked += n > 1
+    assert checked >= 12
 
 MODELS = [dict(order=2, emission="ml"), dict(order=3, emission="ml"), dict(order=2, emission="add_k", k=0.5),
           dict(order=3, emission="witten_bell"), dict(order=2, scheme="bmes"), dict(order=3, scheme="bmes")]

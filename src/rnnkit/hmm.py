@@ -42,7 +42,7 @@ from rnnkit.checks import check_int, check_names, check_number
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
 from rnnkit.hmm_checks import check_corpus, check_distributions, check_strings
-from rnnkit.hmm_forward import forward, forward_backward
+from rnnkit.hmm_forward import backward, forward, forward_backward, pair_posteriors
 from rnnkit.hmm_nbest import hmm_nbest
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
@@ -259,6 +259,11 @@ class HMMTagger:
     def posteriors(self, sentence: Sequence[str]) -> np.ndarray:
         """(n, K) P(t_i = tags_[k] | w) by forward-backward; ValueError if no path has P(w, t) > 0."""
         return forward_backward(*self._scores(sentence))[0]
+
+    def pair_posteriors(self, sentence: Sequence[str]) -> np.ndarray:
+        """(n-1, K, K) P(t_{i-1} = tags_[j], t_i = tags_[k] | w) for i = 1 .. n-1; ValueError as posteriors."""
+        cache = forward(*self._scores(sentence))[1]
+        return pair_posteriors(cache, backward(cache))
 
     def nbest(self, sentence: Sequence[str], n: int) -> list[tuple[list[str], float]]:
         """The ``n`` most probable tag sequences of one sentence, best first, each with P(tags | w) =

@@ -1,4 +1,4 @@
-"""The forward algorithm (sentence likelihood) and forward-backward (tag posteriors) of an HMM.
+"""The forward algorithm (sentence likelihood) and forward-backward (posteriors of tags and tag pairs) of an HMM.
 
 The tables are those of :mod:`rnnkit.hmm_viterbi`: ``log_trans`` (K+1, K+1) for a first-order
 (bigram) HMM, row K the start (BOS) and column K the end (EOS); (K+1, K+1, K+1) [t1, t2, t3] for a
@@ -148,6 +148,28 @@ def tag_posteriors(cache: ForwardCache, beta: np.ndarray) -> np.ndarray:
     gamma = joint.sum(axis=1) if joint.ndim == 3 else joint  # (n, K)
     # each row already sums to 1 up to rounding; dividing makes it exact to the last bit or two
     return gamma / gamma.sum(axis=1, keepdims=True)
+
+
+def pair_posteriors(cache: ForwardCache, beta: np.ndarray) -> np.ndarray:
+    """(n-1, K, K) xi, xi[i-1, j, k] = P(t_{i-1} = j, t_i = k | w) for i = 1 .. n-1 (Rabiner's xi), from the
+    scaled forward and backward variables as :func:`tag_posteriors`:
+
+        first order:   xi_i[j, k] = alpha_{i-1}[j] P(k | j) P(w_i | k) beta_i[k] / c_i
+        second order:  xi_i[t2, t3] = alpha_i[t2, t3] beta_i[t2, t3]  (the state at i is the pair itself)
+
+    Each xi_i sums to 1 and over j gives gamma_i.  ``beta`` from :func:`backward` (which raises ValueError
+    when P(w) = 0).
+    """
+    n, K = cache.emit.shape
+    if n < 2:
+        return np.zeros((0, K, K))
+    if cache.alpha.ndim == 3:
+        xi = cache.alpha[1:, :K] * beta[1:, :K]  # (n-1, K, K) [t2, t3]
+    else:
+        A = cache.trans[:K, :K]  # (K, K)
+        right = cache.emit[1:] * beta[1:] / cache.scale[1:n, None]  # (n-1, K)
+        xi = cache.alpha[:-1, :, None] * A[None] * right[:, None, :]  # (n-1, K, K)
+    return xi / xi.sum(axis=(1, 2), keepdims=True)
 
 
 def window_probability(cache: ForwardCache, beta: np.ndarray, first: int, allowed: np.ndarray) -> float:

@@ -27,8 +27,8 @@ from rnnkit.cli.pretrained import (
     extend_vocab,
     read_pretrained,
 )
-from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, fixed_columns, read_data,
-                                     read_evaluation, spec_from_args)
+from rnnkit.cli.tagging_data import (add_data_options, check_metric_available, converted, fixed_columns, read_data,
+                                     read_evaluation, spec_from_args, train_scheme_from_args)
 from rnnkit.cli.text_warnings import raw_segmented_file, warn
 from rnnkit.data.files import check_output_path
 from rnnkit.errors import DataError
@@ -160,17 +160,18 @@ def train_tagger(args: argparse.Namespace) -> int:
                           "once it replaces are already <unk>): give --min-count 1")])
     cfg = train_config_from_args(args)
     spec = spec_from_args(args)
+    train_scheme = train_scheme_from_args(args, spec)  # None: the data's own
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
     train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
-    enc = TaggerEncoder.build(train, lowercase=args.lowercase, char_features=args.char_features,
+    enc = TaggerEncoder.build(converted(train, spec, train_scheme), lowercase=args.lowercase, char_features=args.char_features,
                               bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars,
                               fold_width=args.fold_width)
     if not args.char_features:  # with them, a tagger of characters alone still learns
         check_min_count(args.min_count, enc.words, args.train)
     try:
-        decoding_constraints(enc.tags, spec.scheme)
+        decoding_constraints(enc.tags, train_scheme or spec.scheme)
     except ValueError as exc:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
@@ -182,7 +183,8 @@ def train_tagger(args: argparse.Namespace) -> int:
         warn(long)
     n = len(train.words) - blank
     print(f"train: {n:,} sentence{'s' * (n != 1)}{f' ({blank:,} blank lines skipped)' if blank else ''}, "
-          f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags",
+          f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags"
+          + (f" ({train_scheme.upper()}, rewritten from {spec.scheme.upper()})" if train_scheme else ""),
           file=sys.stderr)
     if args.extend_vocab:
         evaluation = [d for d in (valid, test) if d is not None]
@@ -201,9 +203,10 @@ def train_tagger(args: argparse.Namespace) -> int:
     cfg = apply_pretrained(args, model.params, enc.words.tokens, vectors, cfg)
     metric = metric_for(spec.scheme, spec.format)
     train_words = _train_words(spec, train)
-    task = TaggerTask(model, enc, enc.encode(train), enc.encode(valid) if valid else None, valid, metric,
+    task = TaggerTask(model, enc, enc.encode(converted(train, spec, train_scheme)),
+                      enc.encode(converted(valid, spec, train_scheme)) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
-                      meta=tagger_meta(model, enc, spec, metric, train_words))
+                      meta=tagger_meta(model, enc, spec, metric, train_words, train_scheme), train_scheme=train_scheme)
     done = fit(task, cfg, args.run_dir, args.resume, [args.train], options=embeddings_option(args))
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
@@ -233,6 +236,7 @@ def train_hmm(args: argparse.Namespace) -> int:
 
     refuse_unused(args, [("--add-k", args.emission != "add_k", "without --emission add_k (it is its k): add it")])
     spec = spec_from_args(args)
+    train_scheme = train_scheme_from_args(args, spec)  # None: the data's own
     check_metric_available(spec, args.valid, args.test)
     check_output_path(args.output, "--output", make_folders=True, suffix=".safetensors",
                       inputs=[args.train, args.valid, args.test])
@@ -247,17 +251,20 @@ def train_hmm(args: argparse.Namespace) -> int:
     keep = [i for i, s in enumerate(train.words) if s]
     start = time.perf_counter()
     hmm = HMMTagger(order=args.order, emission=args.emission, k=args.add_k,
-                    scheme=None if spec.scheme == "none" else spec.scheme)
+                    scheme=None if spec.scheme == "none" else train_scheme or spec.scheme)
     words = [train.words[i] for i in keep]
     if args.fold_width:
         from rnnkit.data.segmentation import fold_sentences
 
         words = fold_sentences(words)
-    hmm.fit(words, [train.tags[i] for i in keep])
-    print(f"trained on {len(keep):,} sentences in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    tags = converted(train, spec, train_scheme).tags
+    hmm.fit(words, [tags[i] for i in keep])
+    rewritten = f" ({train_scheme.upper()} tags, rewritten from {spec.scheme.upper()})" if train_scheme else ""
+    print(f"trained on {len(keep):,} sentences{rewritten} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     metric = metric_for(spec.scheme, spec.format)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    save_hmm(args.output, hmm, spec, metric, _train_words(spec, train), fold_width=args.fold_width)
+    save_hmm(args.output, hmm, spec, metric, _train_words(spec, train), fold_width=args.fold_width,
+             train_scheme=train_scheme)
     print(f"model saved: {args.output}", file=sys.stderr)
     loaded = LoadedTagger(args.output)
     for name, data in (("valid", valid), ("test", test)):

@@ -39,6 +39,13 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
                         "conlleval reads them (O I-PER: a stray I- starts a span; B-PER I-LOC: a new span) and "
                         "train on them rewritten in the scheme, with a warning counting the sentences; without it "
                         "such a sentence stops training at its line")
+    d.add_argument("--train-scheme", choices=["bio", "bioes"], default=None,
+                   help="with --scheme bio or iob1: train on the tags rewritten in this scheme through their spans "
+                        "(bioes: S- marks a single-token span and E- a span's last token, as Lample et al. 2016 "
+                        "and Ratinov & Roth 2009 train; bio: IOB1 data as BIO) and decode to its legal sequences; "
+                        "every output (tag and its --probs, --nbest, --spans; evaluate; --valid and --test scores) "
+                        "is given back in the data's --scheme, exactly, so span F1 counts the same spans.  Saved "
+                        "with the model (default: train in the data's scheme)")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the data files")
     return d
 
@@ -74,6 +81,40 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
         raise ValueError(f"--feature-columns reads extra columns of a column file (--format columns); with --format "
                          f"{fmt} leave it out")
     return DataSpec(fmt, tag_column, args.word_column, features, scheme, args.encoding)
+
+
+_NOT_SPANS = {"none": "--scheme none (the default for CoNLL-U and column files) reads no spans",
+              "bmes": "--scheme bmes tags the characters of words, not spans",
+              "bioes": "BIOES data (--scheme bioes) is trained as it is"}
+
+
+def train_scheme_from_args(args: argparse.Namespace, spec: DataSpec) -> str | None:
+    """The scheme --train-scheme trains in (None: the data's own), refused in one line where it cannot
+    rewrite the data's tags (see :mod:`rnnkit.tagging.train_scheme`)."""
+    from rnnkit.tagging.train_scheme import FROM
+
+    train_scheme = getattr(args, "train_scheme", None)
+    if train_scheme is None:
+        return None
+    if spec.scheme == train_scheme:
+        raise ValueError(f"--train-scheme {train_scheme}: the data is {train_scheme.upper()} already (--scheme "
+                         f"{spec.scheme}); leave --train-scheme out")
+    if spec.scheme not in FROM[train_scheme]:
+        sources = " or ".join(FROM[train_scheme])
+        names = " or ".join(s.upper() for s in FROM[train_scheme])
+        raise ValueError(f"--train-scheme {train_scheme} rewrites the span tags of {names} data, and "
+                         f"{_NOT_SPANS[spec.scheme]}: give --scheme {sources} for data in {names}, or leave "
+                         "--train-scheme out")
+    return train_scheme
+
+
+def converted(data: TaggingData, spec: DataSpec, train_scheme: str | None) -> TaggingData:
+    """``data`` with its tags rewritten in ``train_scheme`` (as it is for None)."""
+    from rnnkit.tagging.train_scheme import to_train
+
+    if train_scheme is None or data.tags is None:
+        return data
+    return replace(data, tags=to_train(data.tags, spec.scheme, train_scheme))
 
 
 def check_metric_available(spec: DataSpec, *scored: str | None) -> None:

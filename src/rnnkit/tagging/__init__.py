@@ -4,16 +4,19 @@ POS tagging, chunking, named entities and Chinese word segmentation (BMES charac
 use :class:`Tagger`; :class:`TaggerEncoder` turns sentences into ids and :class:`TaggerTask`
 trains a tagger with :class:`rnnkit.train.Trainer`.  :class:`LoadedTagger` reads a saved tagger,
 segmenter or HMM and tags sentences (``.tag``) or segments raw text (``.segment``) as ``rnnkit tag``
-and ``rnnkit segment`` do.
+and ``rnnkit segment`` do.  :func:`to_train` and :class:`SchemeMap` train in another span scheme than the
+data's (BIO as BIOES) and read the outputs back (``--train-scheme``).
 """
 from rnnkit.tagging.io import (DataSpec, LoadedTagger, TaggingData, format_predictions, load_tagger, read_tagged,
                                tagger_meta)
 from rnnkit.tagging.model import Tagger, TaggerBatch, TaggerConfig
 from rnnkit.tagging.task import TaggerEncoder, TaggerTask, make_batch, predict_ids, score
+from rnnkit.tagging.train_scheme import SchemeMap, to_train
 
 __all__ = [
     "DataSpec",
     "LoadedTagger",
+    "SchemeMap",
     "Tagger",
     "TaggerBatch",
     "TaggerConfig",
@@ -27,4 +30,5 @@ __all__ = [
     "read_tagged",
     "score",
     "tagger_meta",
+    "to_train",
 ]

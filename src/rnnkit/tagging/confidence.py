@@ -25,6 +25,14 @@ it is a forward pass restricted to the span's steps from alpha_{start-1} to beta
 (at the sentence's end the last line is ``logsumexp_i(v_{end-1}[i] + e[i]) - log Z``).  The HMM runs the
 same restricted pass over its own forward and backward variables (:meth:`_SpanReader.pair_masks`
 gives the allowed (previous tag, tag) pairs of each step, first or second order alike).
+
+A model trained in another scheme than its data's (``--train-scheme``), CRF, softmax or HMM, is read
+through its own tags, and every result then given in the data's scheme, exactly
+(:mod:`rnnkit.tagging.train_scheme`): sequences (the best and the n best) through their spans with
+their probabilities unchanged, span probabilities computed in the model's scheme (a span is the same
+event in both), marginals summed over the model's tags that map to each (IOB1 from the pair marginals
+P(y_{t-1} = i, y_t = j): exp(alpha_{t-1}[i] + A[i, j] + E[t, j] + beta_t[j] - log Z) for a CRF,
+:func:`rnnkit.hmm_forward.pair_posteriors` for an HMM).
 """
 from __future__ import annotations
 
@@ -37,7 +45,7 @@ from rnnkit.crf import crf_forward_backward
 from rnnkit.crf_nbest import crf_nbest
 from rnnkit.data.spans import spans as read_spans
 from rnnkit.data.spans import split_tag
-from rnnkit.hmm_forward import backward, forward, tag_posteriors, window_probability
+from rnnkit.hmm_forward import backward, forward, pair_posteriors, tag_posteriors, window_probability
 from rnnkit.hmm_nbest import hmm_nbest
 from rnnkit.tagging.scoring import SPAN_SCHEME
 
@@ -49,7 +57,7 @@ class SentenceConfidence:
     """One sentence's prediction with its probabilities."""
 
     tags: list[str]  # the predicted tags, those rnnkit tag prints
-    marginals: np.ndarray  # (n, K) P(y_t = k | sentence), columns in the order of LoadedTagger.tags
+    marginals: np.ndarray  # (n, K) P(y_t = k | sentence), columns in the order of LoadedTagger.tags (data's scheme)
     nbest: list[tuple[list[str], float]] | None = None  # (tags, probability), best first
     spans: list[dict[str, Any]] | None = None  # {"start", "end" (exclusive), "type", "text", "prob"}
     ids: Any = None  # (n,) the predicted tags' ids, the columns of marginals they pick
@@ -135,9 +143,11 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
         return _hmm_confidence(loaded, data, nbest, spans)
     from rnnkit.tagging.task import make_batch, prediction_batches
 
-    names = loaded.tags
-    K = len(names)
-    reader = _SpanReader(names, scheme) if spans else None
+    names = loaded.trained_tags  # the model's own, in loaded.train_scheme
+    mapped = loaded.scheme_map  # ... read in the data's scheme
+    column = {t: k for k, t in enumerate(loaded.tags)}
+    K = len(column)
+    reader = _SpanReader(names, loaded.train_scheme) if spans else None
     out = [SentenceConfidence([], np.zeros((0, K)), [] if nbest else None, [] if spans else None,
                               np.zeros(0, dtype=int))
            for _ in data.words]
@@ -157,10 +167,12 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
         A, s0, e = _constrained(params, loaded.allowed)
         for b, i in enumerate(idx):
             L = int(lengths[b])
-            tags = [names[j] for j in paths[b]]
-            sent = SentenceConfidence(tags, marg[:L, b].copy(), None, None, np.array(paths[b]))
+            tags = mapped.sequence([names[j] for j in paths[b]])
+            pairs = _pairs(alpha[:L, b], beta[:L, b], E[:L, b], A, log_z[b]) if mapped.needs_pairs else None
+            sent = SentenceConfidence(tags, mapped.marginals(marg[:L, b].copy(), pairs), None, None,
+                                      np.array([column[t] for t in tags], dtype=int))
             if best is not None:
-                sent.nbest = [([names[j] for j in p], float(np.exp(lp))) for p, lp in best[b]]
+                sent.nbest = [(mapped.sequence([names[j] for j in p]), float(np.exp(lp))) for p, lp in best[b]]
             if reader is not None:
                 def prob(kind, a, z, b=b, L=L):
                     lp = reader.log_prob(E[:L, b], A, s0, e, alpha[:L, b], beta[:L, b], log_z[b], kind, a, z)
@@ -171,18 +183,25 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     return out
 
 
+def _pairs(alpha: np.ndarray, beta: np.ndarray, E: np.ndarray, A: np.ndarray, log_z: float) -> np.ndarray:
+    """(L-1, K, K) P(y_{t-1} = i, y_t = j) of one sentence from its (L, K) alpha, beta, emissions, constrained A."""
+    return np.exp(alpha[:-1, :, None] + A[None] + (E[1:] + beta[1:])[:, None, :] - log_z)
+
+
 def _hmm_confidence(loaded: Any, data: Any, nbest: int, spans: bool) -> list[SentenceConfidence]:
-    """:func:`confidence` of an HMM: forward-backward once a sentence serves its marginals and its spans."""
+    """:func:`confidence` of an HMM: forward-backward once a sentence serves its marginals and its spans,
+    all computed over the HMM's own tags (``loaded.train_scheme``) and read in the data's scheme."""
     hmm = loaded.model
     words = data.words
     if loaded.task.get("fold_width"):  # as LoadedTagger.predict reads them
         from rnnkit.data.segmentation import fold_sentences
 
         words = fold_sentences(words)
-    predicted = loaded.predict(data)
-    K = len(hmm.tags_)
-    index = {t: k for k, t in enumerate(hmm.tags_)}
-    reader = _SpanReader(hmm.tags_, loaded.spec.scheme) if spans else None
+    predicted = loaded.predict(data)  # in the data's scheme
+    mapped = loaded.scheme_map
+    K = len(loaded.tags)  # the data's tags: the columns of the marginals
+    index = {t: k for k, t in enumerate(loaded.tags)}
+    reader = _SpanReader(hmm.tags_, loaded.train_scheme) if spans else None
     memo: dict[str, np.ndarray] = {}  # unknown words' suffix-model scores, shared by the sentences
     out = []
     for sentence, tags, original in zip(words, predicted, data.words):
@@ -201,11 +220,12 @@ def _hmm_confidence(loaded: Any, data: Any, nbest: int, spans: bool) -> list[Sen
                 sent.spans = _span_list(tags, original, loaded.spec.scheme, lambda *_: float("nan"))
             continue
         beta = backward(cache)
-        sent.marginals = tag_posteriors(cache, beta)
+        pairs = pair_posteriors(cache, beta) if mapped.needs_pairs else None
+        sent.marginals = mapped.marginals(tag_posteriors(cache, beta), pairs)
         if nbest:
-            sent.nbest = [([hmm.tags_[j] for j in path], float(np.exp(log_p)))
+            sent.nbest = [(mapped.sequence([hmm.tags_[j] for j in path]), float(np.exp(log_p)))
                           for path, log_p in hmm_nbest(log_trans, log_emit, nbest)]
-        if reader is not None:
+        if reader is not None:  # the spans read from the data's tags are those of the model's: same positions
             def prob(kind, a, z, n=len(sentence), cache=cache, beta=beta):
                 return window_probability(cache, beta, a, reader.pair_masks(kind, a, z, n))
 

@@ -8,9 +8,10 @@ checkpoint so that ``rnnkit tag`` and ``rnnkit evaluate`` read new files the way
 
 A tagger checkpoint (``best.safetensors`` of a training run) holds the parameters under
 ``model/`` and, as its task metadata, ``{"model": "tagger", "tagger_config", "encoder", "data",
-"metric", "train_words"}``.  An HMM tagger (:mod:`rnnkit.hmm`) is saved as a checkpoint too, with
-no arrays and its JSON in the metadata (``{"model": "hmm", "hmm": ..., "data", "metric"}``), so
-:class:`LoadedTagger` (and the command line) take either kind.
+"metric", "train_words", "train_scheme"}``.  An HMM tagger (:mod:`rnnkit.hmm`) is saved as a checkpoint
+too, with no arrays and its JSON in the metadata (``{"model": "hmm", "hmm": ..., "data", "metric",
+"train_scheme"}``), so :class:`LoadedTagger` (and the command line) take either kind.  ``train_scheme``:
+the model's tags' scheme (``--train-scheme``; absent from older checkpoints: the data's, ``data.scheme``).
 """
 from __future__ import annotations
 
@@ -206,8 +207,9 @@ def format_predictions(data: TaggingData, predictions: list[list[str]], spec: Da
 
 # ---------------------------------------------------------------------- checkpoints
 def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
-                train_words: list[str] | None = None) -> dict[str, Any]:
-    """What a checkpoint needs to rebuild the tagger, its vocabularies and its data format."""
+                train_words: list[str] | None = None, train_scheme: str | None = None) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the tagger, its vocabularies and its data format;
+    ``train_scheme``: the scheme of the encoder's tags (None: the data's, ``spec.scheme``)."""
     return {
         "model": "tagger",
         "tagger_config": model.config.to_dict(),
@@ -215,6 +217,7 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
         "data": spec.to_dict(),
         "metric": metric,
         "train_words": train_words,  # segmentation: the training word list, for OOV recall
+        "train_scheme": train_scheme or spec.scheme,
     }
 
 
@@ -246,16 +249,17 @@ def spec_from_meta(task: dict[str, Any]) -> DataSpec:
 
 # ---------------------------------------------------------------------- HMM taggers
 def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
-             train_words: list[str] | None = None, fold_width: bool = False) -> None:
+             train_words: list[str] | None = None, fold_width: bool = False, train_scheme: str | None = None) -> None:
     """An :class:`rnnkit.hmm.HMMTagger` as a checkpoint: its JSON (what ``HMMTagger.save`` writes)
     inside the metadata, so ``rnnkit evaluate``, ``tag`` and ``segment`` take it like a tagger.
-    ``fold_width``: the HMM was trained on width-folded words, and reads new text folded too."""
+    ``fold_width``: the HMM was trained on width-folded words, and reads new text folded too;
+    ``train_scheme``: the scheme of its tags (None: the data's)."""
     with tempfile.TemporaryDirectory() as tmp:
         json_path = Path(tmp) / "hmm.json"
         hmm.save(json_path)
         text = json_path.read_text(encoding="utf-8")
     task = {"model": HMM_KIND, "hmm": text, "data": spec.to_dict(), "metric": metric, "train_words": train_words,
-            "fold_width": bool(fold_width)}
+            "fold_width": bool(fold_width), "train_scheme": train_scheme or spec.scheme}
     ckpt.save_checkpoint(path, {}, {"kind": "hmm-tagger", "task": task})
 
 
@@ -291,15 +295,25 @@ class LoadedTagger:
             if task["metric"] not in METRICS:
                 raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")
             check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
+            from rnnkit.tagging.train_scheme import SchemeMap
+
+            self.train_scheme = task.get("train_scheme", self.spec.scheme)  # absent before the option: the data's
+            self.scheme_map = SchemeMap(self.trained_tags, self.spec.scheme, self.train_scheme)
             if self.kind == "tagger":
                 from rnnkit.tagging.task import decoding_constraints
 
-                self.allowed = decoding_constraints(self.encoder.tags, self.spec.scheme)
+                self.allowed = decoding_constraints(self.encoder.tags, self.train_scheme)
+
+    @property
+    def trained_tags(self) -> list[str]:
+        """The model's own tags, in the scheme it was trained in (``train_scheme``)."""
+        return list(self.model.tags_ if self.kind == HMM_KIND else self.encoder.tags)
 
     @property
     def tags(self) -> list[str]:
-        """The tags the model was trained on (all it can predict)."""
-        return list(self.model.tags_ if self.kind == HMM_KIND else self.encoder.tags)
+        """The tags the model predicts, in its data's scheme (those it was trained on, unless it was trained
+        in another scheme)."""
+        return list(self.scheme_map.tags)
 
     def predict(self, data: TaggingData) -> list[list[str]]:
         """Predicted tags of every sentence (empty sentences get [])."""
@@ -321,7 +335,7 @@ class LoadedTagger:
             ids = predict_ids(self.model, self.encoder.encode(data), self.allowed)
             pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]
         for i, p in zip(keep, pred):
-            out[i] = p
+            out[i] = self.scheme_map.sequence(p)
         return out
 
     def segment(self, text: str | list[str]) -> list[str] | list[list[str]]:

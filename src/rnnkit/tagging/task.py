@@ -27,6 +27,7 @@ from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
 from rnnkit.packing import PREDICT_TOKENS, length_batches
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
+from rnnkit.tagging.train_scheme import SchemeMap
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
@@ -231,12 +232,18 @@ class TaggerTask(IndependentBatches):
     ``singleton_unk``: each training token whose word occurs once in training is replaced by
     ``<unk>`` with this probability (Lample et al. 2016: 0.5), so ``<unk>`` learns a vector that
     works together with the character features for unseen words.
+
+    ``scheme`` is the data's tag scheme; ``train_scheme`` that of the encoder's tags when the training tags
+    were rewritten in another (:mod:`rnnkit.tagging.train_scheme`; None: ``scheme``).  Decoding keeps to
+    ``train_scheme``'s legal sequences, and the predictions are scored in ``scheme`` against
+    ``valid_data``'s own tags, so span F1 counts the data's spans either way.
     """
 
     def __init__(self, model: Tagger, encoder: TaggerEncoder, train: Encoded, valid: Encoded | None = None,
                  valid_data: TaggingData | None = None, metric: str = "accuracy", scheme: str = "none",
                  batch_size: int = 32, singleton_unk: float = 0.0, seed: int = 0,
-                 train_words: list[str] | None = None, meta: dict[str, Any] | None = None) -> None:
+                 train_words: list[str] | None = None, meta: dict[str, Any] | None = None,
+                 train_scheme: str | None = None) -> None:
         if train.tags is None:
             raise ValueError("Expected labelled training data, got none")
         if scheme not in SCHEMES:
@@ -255,7 +262,9 @@ class TaggerTask(IndependentBatches):
         self.seed = check_int("seed", seed, 0)
         self.train_words = train_words
         self._meta = meta or {}
-        self.allowed = decoding_constraints(encoder.tags, scheme)
+        self.train_scheme = scheme if train_scheme is None else train_scheme
+        self.scheme_map = SchemeMap(encoder.tags, scheme, self.train_scheme)  # checks the pair of schemes
+        self.allowed = decoding_constraints(encoder.tags, self.train_scheme)
         self.nonempty = np.flatnonzero(train.lengths > 0)
         counts = np.bincount(np.concatenate(train.words), minlength=len(encoder.words))
         self.singleton = [counts[w] == 1 for w in train.words]  # per sentence (n,) bool
@@ -332,7 +341,7 @@ class TaggerTask(IndependentBatches):
         """The task's metrics on an encoded labelled dataset (of the predicted tag ids ``pred``, when given)."""
         pred = predict_ids(self.model, enc, self.allowed) if pred is None else pred
         tags = self.encoder.tags
-        pred_tags = [[tags[i] for i in p] for p in pred]
+        pred_tags = [self.scheme_map.sequence([tags[i] for i in p]) for p in pred]  # in the data's scheme
         return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words,
                      self.encoder.fold_width)
 

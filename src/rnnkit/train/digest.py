@@ -95,13 +95,21 @@ def _with_defaults(key: str, saved: Any, now: Any) -> Any:
     return {**{k: defaults[k] for k in now if k not in saved and k in defaults}, **saved}
 
 
+# task description fields added since some checkpoints were written, and the value a checkpoint without one had
+# (train tagger's --train-scheme: the data's own scheme), and the option that sets each, for the messages
+_ABSENT_TASK_FIELDS = {"train_scheme": lambda saved: (saved.get("data") or {}).get("scheme")}
+_TASK_OPTIONS = {"train_scheme": "--train-scheme"}
+
+
 def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between a checkpoint's task description and this run's: the vocabulary a changed
     training file builds (its rows would silently belong to other words), a model option.  Keys only
     one side has are skipped (checkpoints of earlier versions lack options added since), except a model
-    config's fields, which an earlier checkpoint had at their defaults (``--tie`` resumed onto an untied run)."""
+    config's fields, which an earlier checkpoint had at their defaults (``--tie`` resumed onto an untied run),
+    and the fields of ``_ABSENT_TASK_FIELDS``, which it had at the value given there."""
+    saved = {**{k: then(saved) for k, then in _ABSENT_TASK_FIELDS.items() if k in now and k not in saved}, **saved}
     out = []
-    for key in sorted(set(saved) & set(now)):
+    for key in sorted(set(saved) & set(now), key=lambda k: (k not in _TASK_OPTIONS, k)):  # an option first: the cause
         a, b = _with_defaults(key, saved[key], now[key]), now[key]
         if a == b:
             continue
@@ -111,6 +119,8 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
                     else f"its {_named(key, k)} differs (another training file, or another option that selects the "
                          "data or the vocabulary?)"
                     for k in sorted(set(a) & set(b)) if a[k] != b[k]]
+        elif key in _TASK_OPTIONS:
+            out.append(f"{_TASK_OPTIONS[key]} ({key}) {_short(a)} then, {_short(b)} now")
         else:
             out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
                        else f"its {key} differs (another training file, or another option that selects the data or the "
