@@ -215,6 +215,9 @@ def test_the_metric_an_epoch_record_names_beats_one_whose_marks_only_happen_to_m
         r["selected_by"] = "root_macro_f1"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert selecting_metric(read_run(path.parent)) == "root_macro_f1"
+    del epochs[0]["selected_by"]  # a run of an earlier version resumed by this one: its first epoch unnamed
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert selecting_metric(read_run(path.parent)) == "root_macro_f1"
     code, out, err = run_cli(capsys, ["curves", str(path.parent)])
     assert code == 0 and "valid root_macro_f1 (best)" in out, out + err
 

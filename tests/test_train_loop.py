@@ -380,3 +380,31 @@ def test_optimizer_options_reach_the_optimizer_and_are_fixed_on_resume(tmp_path)
     with pytest.raises(ValueError, match=r"Expected optimizer_options among Adam's arguments \['betas', 'eps', "
                                          r"'amsgrad'\], got 'nesterov'"):
         _cfg(optimizer="adam", optimizer_options={"nesterov": True})
+
+
+def test_epoch_records_name_the_metric_best_follows_only_when_the_task_says_it(tmp_path):
+    """A task without a criterion picks by the loss and says so; one with its own criterion and no
+    ``selected_by`` (a library user's, by accuracy) is not labelled "loss": rnnkit curves then guesses."""
+    from rnnkit.train.curves import read_run, selecting_metric
+
+    class ByAccuracy(Quadratic):
+        def evaluate(self):
+            self.epochs += 1
+            i = min(self.epochs, 4) - 1
+            return {"loss": [1.0, 0.9, 0.8, 0.7][i], "accuracy": [0.5, 0.7, 0.6, 0.8][i]}
+
+        def criterion(self, metrics):
+            return 1 - metrics["accuracy"]
+
+    class Named(ByAccuracy):
+        selected_by = "accuracy"
+
+    for task, named, chosen in ((Quadratic(valid=[1.0, 0.9, 0.95, 0.7]), "loss", "loss"),
+                                (ByAccuracy(), None, "accuracy"), (Named(), "accuracy", "accuracy")):
+        run = tmp_path / type(task).__name__
+        Trainer(task, _cfg(epochs=4), run).fit()
+        epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        epochs = [r for r in epochs if r["type"] == "epoch"]
+        assert [r.get("selected_by") for r in epochs] == [named] * 4, epochs
+        assert [r["best"] for r in epochs] == [True, True, False, True], epochs
+        assert selecting_metric(read_run(run)) == chosen

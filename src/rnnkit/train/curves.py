@@ -113,7 +113,7 @@ def selecting_metric(run: RunCurves) -> str | None:
     model), or None when no metric fits them all; the loss when it fits.  A run's epoch records name it
     (``selected_by``, written since Dec 2026); for an earlier run's it is the first metric whose
     improvements match the marks."""
-    named = {e.get("selected_by") for e in run.epochs}
+    named = {e.get("selected_by") for e in run.epochs} - {None}  # None: epochs of a run resumed from an earlier version
     if len(named) == 1 and (name := named.pop()) is not None and name in run_metrics(run):
         return name
     for metric in run_metrics(run):

@@ -267,10 +267,11 @@ class Trainer(LoopCheckpoints):
             st.bad_epochs += 1
         record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss, "lr": lr,
                   **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,
-                  "selected_by": getattr(self.task, "selected_by", "loss"),  # the metric "best" follows
                   # wall clock: not part of the exact-resume guarantee (see TIMING_KEYS)
                   "train_seconds": round(train_seconds, 3), "valid_seconds": round(valid_seconds, 3),
                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if (name := selected_by(self.task)) is not None:
+            record["selected_by"] = name  # the metric "best" follows, which rnnkit curves shows
         st.history.append(record)
         self._log(record)
         parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
@@ -295,6 +296,12 @@ class Trainer(LoopCheckpoints):
                                   always=not self.group.rank)  # said once, by process 0
         if improved:
             self._save(BEST)
+
+
+def selected_by(task: Any) -> str | None:
+    """The name of the validation metric :func:`criterion` follows: the task's ``selected_by``, else "loss"
+    for a task without a ``criterion`` of its own; None when a task's own criterion does not name it."""
+    return getattr(task, "selected_by", None if hasattr(task, "criterion") else "loss")
 
 
 def criterion(task: Any, metrics: dict[str, float]) -> float:

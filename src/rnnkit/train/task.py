@@ -18,8 +18,9 @@ batches, the loss and gradients of one batch, and its validation metrics.
   rebuild the model (config, vocabulary).
 - optionally ``selected_by``: the name of the validation metric its ``criterion`` chooses the best
   checkpoint by (a key of ``evaluate()``'s metrics: ``"accuracy"``, ``"root_macro_f1"``, ``"bleu"``...);
-  without it, ``"loss"``.  Every epoch's record in metrics.jsonl carries it, so ``rnnkit curves`` reads
-  which metric picked ``best.safetensors`` instead of guessing it.
+  without it, ``"loss"`` for a task without a ``criterion`` of its own (else unnamed).  Every epoch's
+  record in metrics.jsonl carries it, so ``rnnkit curves`` reads which metric picked ``best.safetensors``
+  instead of guessing it.
 - optionally ``resume_options()``: the options that shape the batches and the loss, and a fingerprint
   of the validation data, by the names a message shows; ``--resume`` refuses a change of them.
 """
