@@ -316,7 +316,7 @@ def test_classification_metrics_from_a_confusion_matrix():
     matrix, _ = confusion_matrix(gold, pred, labels=["a", "b", "c", "d", "e"])  # e: in neither
     assert confusion_macro_f1(matrix) == pytest.approx((0.5 + 2 / 3 + 0.5 + 0.0) / 4)
     every = confusion_prf(matrix, ["a", "b", "c", "d", "e"])
-    assert every["e"] == {"precision": None, "recall": None, "f1": 0.0, "support": 0}
+    assert every["e"] == {"precision": None, "recall": None, "f1": None, "support": 0}  # in neither: every ratio 0/0
     assert every["c"] == {"precision": 1.0, "recall": 1 / 3, "f1": 0.5, "support": 3}
     assert confusion_prf(matrix, ["a", "b", "c", "d", "e"], present_only=True) == per_class_prf(gold, pred)
     assert np.isnan(confusion_macro_f1(np.zeros((3, 3), dtype=np.int64)))  # no examples
@@ -339,14 +339,26 @@ def test_classification_metrics_match_sklearn():
         want = metrics.f1_score(gold, pred, average="macro", zero_division=0)
         assert macro_f1(gold, pred) == pytest.approx(want), f"trial {trial}: macro-F1 {macro_f1(gold, pred)} vs {want}"
         # per class: undefined (None) where scikit-learn's zero_division=nan gives nan, its values elsewhere
-        p, r, f, support = metrics.precision_recall_fscore_support(gold, pred, labels=labels, zero_division=np.nan)
-        got = per_class_prf(gold, pred)
+        listed = labels + ["z"]  # z: a class listed but in neither gold nor pred, all of its ratios 0/0
+        p, r, f, support = metrics.precision_recall_fscore_support(gold, pred, labels=listed, zero_division=np.nan)
+        got = per_class_prf(gold, pred, listed)
+        assert got["z"] == {"precision": None, "recall": None, "f1": None, "support": 0} and np.isnan(f[-1])
+        assert {k: v for k, v in got.items() if k != "z"} == per_class_prf(gold, pred)
         for k, label in enumerate(labels):
             row = got[label]
             for name, want in (("precision", p[k]), ("recall", r[k])):
                 assert (row[name] is None) == bool(np.isnan(want)), f"trial {trial} {label} {name}: {row[name]}"
                 assert row[name] is None or row[name] == pytest.approx(want), f"trial {trial} {label} {name}"
             assert row["f1"] == pytest.approx(f[k]) and row["support"] == support[k], f"trial {trial} {label}"
+
+
+def test_a_per_class_line_shows_an_undefined_ratio_as_a_dash():
+    from rnnkit.cli.classify_report import prf_line
+
+    assert prf_line("neg", {"precision": None, "recall": None, "f1": None, "support": 0}, 5) == \
+        "  neg: precision      -  recall      -  F1      - (0 gold)"
+    assert prf_line("x", {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "support": 4}, 3) == \
+        "  x: precision  50.00% recall  25.00% F1  33.33 (4 gold)"
 
 
 def test_precision_of_a_class_never_predicted_is_undefined_and_its_f1_counts_0():

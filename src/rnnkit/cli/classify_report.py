@@ -48,9 +48,9 @@ def prf_line(name: Any, s: dict, width: int) -> str:
     """``name`` (right-aligned to ``width`` by display width) with its precision, recall, F1 and gold count
     ``s``: a class's, a tag's or a span type's line.  An undefined precision (nothing predicted) or recall
     (nothing in gold), None in ``s`` and null in --json, is shown "-"; macro-F1 counts such a class's F1 as
-    0 (:mod:`rnnkit.metrics.classification`)."""
+    0 (:mod:`rnnkit.metrics.classification`).  F1 is undefined ("-") only for a class in neither."""
     return (f"{rjust(str(name), width)}: precision {_percent(s['precision'])} recall {_percent(s['recall'])} "
-            f"F1 {100 * s['f1']:6.2f} ({s['support']:,} gold)")
+            f"F1 {_percent(s['f1'])[:-1]} ({s['support']:,} gold)")
 
 
 def _percent(x: float | None) -> str:

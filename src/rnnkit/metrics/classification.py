@@ -7,7 +7,8 @@ For class k with ``tp`` true positives, ``fp`` false positives and ``fn`` false 
 (``F1_k`` is 0 when ``tp`` is 0.)  A ratio whose denominator is 0 is undefined, and given as ``None``, not
 0: the precision of a class never predicted (tp + fp = 0) and the recall of a class never in gold
 (tp + fn = 0), where scikit-learn's ``precision_recall_fscore_support(zero_division=np.nan)`` gives nan.
-``F1_k`` is defined for every class listed (2 tp + fp + fn > 0): 0 for a class never predicted.
+``F1_k`` is 0 for a class never predicted that is in gold (or predicted, never in gold), and undefined
+(``None``) only for a class listed (``labels=``) that is in neither, where all three ratios are 0/0.
 Macro-F1 is the plain mean of ``F1_k`` over the classes present in gold or in pred, each class
 weighing the same whatever its size, a class never predicted counting 0 (scikit-learn's
 ``f1_score(average="macro")``, whatever its zero_division); a class that appears in neither is left
@@ -112,8 +113,8 @@ def confusion_prf(matrix: np.ndarray, labels: Sequence[Hashable], present_only: 
             continue
         precision = float(tp[k] / predicted[k]) if predicted[k] else None  # 0/0: undefined, not 0
         recall = float(tp[k] / support[k]) if support[k] else None
-        f1 = 2 * tp[k] / denominator if denominator else 0.0
-        result[label] = {"precision": precision, "recall": recall, "f1": float(f1), "support": int(support[k])}
+        f1 = float(2 * tp[k] / denominator) if denominator else None  # in neither gold nor pred: 0/0
+        result[label] = {"precision": precision, "recall": recall, "f1": f1, "support": int(support[k])}
     return result
 
 
