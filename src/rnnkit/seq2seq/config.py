@@ -14,6 +14,16 @@ from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.attention import KINDS
 
 
+def _check_tie(config: Any, embedding: str, hidden: str) -> None:
+    """With ``tie_weights``, the target embedding size (field ``embedding``) must equal the decoder's hidden
+    size (field ``hidden``): the output layer reads h~_t (B, H), and its (V, H) weight can be the (V, E)
+    target embedding only if E == H."""
+    e, h = getattr(config, embedding), getattr(config, hidden)
+    if config.tie_weights and e != h:
+        raise ValueError(f"Expected {embedding} == {hidden} to tie the output layer to the target embedding, got "
+                         f"{embedding}={e} and {hidden}={h}: make them equal or set tie_weights=False")
+
+
 def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> None:
     for name in bools:  # stored as Python bools: the checkpoint's JSON metadata holds them
         object.__setattr__(cfg, name, check_bool(name, getattr(cfg, name)))
@@ -53,11 +63,7 @@ class Seq2SeqConfig:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
                              "attention_size"), ("bidirectional", "input_feeding", "tie_weights"))
-        if self.tie_weights and self.tgt_embedding_dim != self.decoder_hidden_size:
-            # the output layer reads h~_t (B, H): its (V, H) weight can be the (V, E) target embedding only if E == H
-            raise ValueError(f"Expected tgt_embedding_dim == decoder_hidden_size to tie the output layer to the target "
-                             f"embedding, got tgt_embedding_dim={self.tgt_embedding_dim} and decoder_hidden_size="
-                             f"{self.decoder_hidden_size}: make them equal or set tie_weights=False")
+        _check_tie(self, "tgt_embedding_dim", "decoder_hidden_size")
         if self.attention not in KINDS:
             raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")
         hk = self.encoder_hidden_size * (2 if self.bidirectional else 1)
@@ -90,11 +96,7 @@ class VectorDecoderConfig:
     def __post_init__(self) -> None:
         _check_common(self, ("feature_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"),
                       ("input_feeding", "tie_weights"))
-        if self.tie_weights and self.embedding_dim != self.hidden_size:
-            # the output layer reads h~_t (B, H): its (V, H) weight can be the (V, E) target embedding only if E == H
-            raise ValueError(f"Expected embedding_dim == hidden_size to tie the output layer to the target embedding, "
-                             f"got embedding_dim={self.embedding_dim} and hidden_size={self.hidden_size}: make them "
-                             "equal or set tie_weights=False")
+        _check_tie(self, "embedding_dim", "hidden_size")
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""

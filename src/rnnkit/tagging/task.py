@@ -28,6 +28,7 @@ from rnnkit.packing import PREDICT_TOKENS, length_batches
 from rnnkit.tagging.model import Tagger, TaggerBatch
 from rnnkit.tagging.scoring import METRIC_KEYS, METRICS, check_metric, metric_for, score  # noqa: F401 (their home once)
 from rnnkit.tagging.train_scheme import SchemeMap
+from rnnkit.train.select_by import selection_criterion
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.train.digest import value_digest
@@ -335,7 +336,7 @@ class TaggerTask(IndependentBatches):
 
     def criterion(self, metrics: dict[str, float]) -> float:
         """The best checkpoint has the highest validation score: accuracy, span F1 or word F1."""
-        return 1.0 - metrics.get(METRIC_KEYS[self.metric], float("nan"))
+        return selection_criterion(metrics, self.selected_by)
 
     def scores(self, enc: Encoded, data: TaggingData, pred: list[list[int]] | None = None) -> dict[str, Any]:
         """The task's metrics on an encoded labelled dataset (of the predicted tag ids ``pred``, when given)."""
