@@ -14,6 +14,9 @@ validation set).  Tasks and references:
   ``chunking-full`` and ``chunking-avg-full`` (chunking-wide / chunking-avg retrained on all training
   sentences for the best epoch count on the held-out set), ``chunking-avg-h300`` and ``chunking-avg-e200``
   (chunking-avg with 300 hidden units per direction, or with 200-dimensional word embeddings).
+  ``chunking-small`` and ``chunking-small-bioes``: a small BiLSTM-CRF (word embeddings 50, 100 units,
+  the POS column, no character features, 8 epochs), trained in the data's BIO and with
+  ``--train-scheme bioes``, the same held-out split: does training in BIOES help (report only)?
 * ``zh-seg``: UD Chinese GSD v1.4 word segmentation from raw characters, BMES tagging with
   character-bigram embeddings and a CRF; test word F1 (target >= 93) and OOV recall.  GSD writes its
   punctuation in ASCII (, . : ( )), most Chinese text in full-width forms (，。：（）), so the test set is
@@ -52,7 +55,8 @@ CHUNKING = ("chunking", "chunking-wide", "chunking-avg", "chunking-full", "chunk
             "chunking-avg-e200")
 # epochs of the retraining on all training sentences: the best epoch of the setting on the held-out 1,000
 FULL_EPOCHS = {"chunking-full": 21, "chunking-avg-full": 13}
-TASKS = ("ewt-upos", "ewt-hmm", *CHUNKING, "zh-seg", "zh-seg-fold", "zh-upos")
+SMALL_CHUNKING = ("chunking-small", "chunking-small-bioes")  # report only: BIO against --train-scheme bioes
+TASKS = ("ewt-upos", "ewt-hmm", *CHUNKING, *SMALL_CHUNKING, "zh-seg", "zh-seg-fold", "zh-upos")
 TARGETS = {"ewt-upos": 95.0, **{task: 94.0 for task in CHUNKING}, "zh-seg": 93.0, "zh-seg-fold": 93.0}
 # GSD's ASCII punctuation and the full-width forms Chinese text usually has instead
 FULL_WIDTH = {",": "，", ".": "。", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
@@ -97,7 +101,7 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None, seed: int = 0
                  "--hidden", "128", "--layers", "2", "--lowercase", "--dropout", "0.4", "--singleton-unk", "0.5",
                  "--lr", "0.002", "--batch-size", "32", "--schedule", "plateau", "--lr-decay", "0.5", "--patience", "5"]
         return _neural(train, valid, run, extra, epochs or 20), run / "best.safetensors", valid, test
-    if task in CHUNKING:
+    if task in CHUNKING or task in SMALL_CHUNKING:
         # no official dev set: hold out the last 1,000 training sentences
         blocks = [b for b in read_text_file(data / "conll2000_chunking" / "train.txt").split("\n\n") if b.strip()]
         run.mkdir(parents=True, exist_ok=True)
@@ -108,6 +112,12 @@ def prepare(task: str, data: Path, work: Path, epochs: int | None, seed: int = 0
                  "--char-embed", "30", "--char-hidden", "50", "--embed", "100", "--hidden", "128", "--layers", "2",
                  "--lowercase", "--dropout", "0.4", "--singleton-unk", "0.5", "--lr", "0.002", "--batch-size", "32",
                  "--schedule", "plateau", "--lr-decay", "0.5", "--patience", "5"]
+        if task in SMALL_CHUNKING:  # words and POS only, small and fast: the schemes compared
+            extra = ["--format", "columns", "--scheme", "bio", "--feature-columns", "1", "--crf", "--embed", "50",
+                     "--hidden", "100", "--lr", "0.005"]
+            extra += ["--train-scheme", "bioes"] if task == "chunking-small-bioes" else []
+            test = data / "conll2000_chunking" / "test.txt"
+            return _neural(train, valid, run, extra, epochs or 8), run / "best.safetensors", valid, test
         if task != "chunking":  # wider LSTM, smaller batches, a gentler exponential decay, more epochs
             extra = extra[: extra.index("--embed")] + [
                 "--embed", "100", "--hidden", "200", "--layers", "2", "--lowercase", "--dropout", "0.5",
@@ -154,6 +164,8 @@ TITLES = {"ewt-upos": "UD English EWT UPOS, BiLSTM-CRF with character features",
           "chunking-full": "CoNLL-2000 chunking, chunking-wide's settings and epochs retrained on all training data",
           "chunking-avg-h300": "CoNLL-2000 chunking, chunking-avg's settings with 300 hidden units per direction",
           "chunking-avg-e200": "CoNLL-2000 chunking, chunking-avg's settings with 200-dimensional word embeddings",
+          "chunking-small": "CoNLL-2000 chunking, small BiLSTM-CRF (words and POS), trained in BIO",
+          "chunking-small-bioes": "CoNLL-2000 chunking, small BiLSTM-CRF (words and POS), --train-scheme bioes",
           "zh-seg": "UD Chinese GSD v1.4 word segmentation, character BMES BiLSTM-CRF with bigrams",
           "zh-seg-fold": "UD Chinese GSD v1.4 word segmentation, zh-seg's settings with --fold-width",
           "zh-upos": "UD Chinese GSD v1.4 UPOS on gold words, BiLSTM-CRF with character features"}
