@@ -63,6 +63,32 @@ def test_loss_falls_on_tiny_corpus(tmp_path, softmax):
     assert len(state.history) == 3 and (tmp_path / "best.safetensors").exists()
 
 
+@pytest.mark.parametrize("loss_scale", ["token", "batch"])
+def test_a_window_shorter_than_bptt_weighs_by_its_tokens(loss_scale):
+    """The epoch's last window here is 1 token: its gradient is 1/bptt of what the mean over its own tokens
+    gives ("token"), so it is no larger a step than a full window's (it was, just before validation); a full
+    window's is the mean per token, unchanged; "batch" sums over time as before."""
+    rng = np.random.default_rng(3)
+    V, B, bptt = 9, 2, 5
+    model = LanguageModel(LMConfig(vocab_size=V, embedding_dim=6, hidden_size=7, num_layers=1), rng)
+    ids = rng.integers(0, V, B * (2 * bptt + 2))  # 12 a stream, 11 targets: windows of 5, 5 and 1
+    task = LMTask(model, ids, None, batch_size=B, bptt=bptt, loss_scale=loss_scale)
+    batches = [b for _, b in task.train_batches(0, 0, rng)]
+    assert [x.shape[0] for x, _ in batches] == [bptt, bptt, 1]
+    carry = None
+    for x, y in batches:
+        T = x.shape[0]
+        got = task.train_step((x, y), carry, np.random.default_rng(0))
+        _, _, cache = model.forward(x, y, carry, training=True, rng=np.random.default_rng(0))
+        summed = model.backward(1.0, cache)  # d(summed NLL of the window)
+        per = bptt * B if loss_scale == "token" else B
+        for name, g in got.grads.items():
+            g = g.to_dense() if hasattr(g, "to_dense") else g
+            np.testing.assert_allclose(g, summed[name] / per, rtol=1e-5, atol=1e-7, err_msg=f"{name}, T={T}")
+        assert got.loss == pytest.approx(float(model.forward(x, y, carry)[0]) / (T * B))  # shown: mean per token
+        carry = got.carry
+
+
 def test_perplexity_is_exp_mean_nll_by_hand():
     ids, V = _char_ids(TEXT[:200])
     model = LanguageModel(LMConfig(vocab_size=V, embedding_dim=8, hidden_size=8, num_layers=1, dtype="float64"),

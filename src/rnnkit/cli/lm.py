@@ -119,7 +119,8 @@ def register(groups) -> None:
     b.add_argument("--bptt", type=positive_int, default=35, help="truncated BPTT window T (the state carries across windows)")
     b.add_argument("--jitter", action="store_true", help="randomly vary the window length (AWD-LSTM recipe)")
     b.add_argument("--loss-scale", choices=["token", "batch"], default="token",
-                   help="gradient of the mean loss per token, or summed over time and averaged over the batch (Zaremba)")
+                   help="gradient of the mean loss per token of a full --bptt window, or summed over time and averaged "
+                        "over the batch (Zaremba); either way a shorter window (an epoch's last) weighs by its tokens")
     b.add_argument("--eval-batch-size", type=positive_int, default=10,
                    help="streams for validation perplexity (each stream's first token and the tail of up to B-1 "
                         "tokens are not predicted)")

@@ -15,8 +15,14 @@ from rnnkit.train.digest import value_digest
 class LMTask:
     """Train ``model`` on ``train_ids``; validate on ``valid_ids`` (perplexity).
 
-    ``loss_scale``: "token" divides the summed NLL of a window by its T*B tokens (PyTorch's
-    word_language_model); "batch" divides by B only, i.e. sums over time (Zaremba et al. 2014).
+    ``loss_scale``: "token" divides the summed NLL of a window by the bptt*B tokens of a full window
+    (the mean per token, PyTorch's word_language_model, for every window of length bptt); "batch" divides
+    by B only, i.e. sums over time (Zaremba et al. 2014).  Either way a window of another length T (an
+    epoch's last, shorter one; a --jitter window) weighs by its tokens, T / bptt of a full window, as Merity
+    et al. (2017) rescale the learning rate by T / bptt: the mean over a window's own T*B tokens made an
+    epoch's last window of one token a step as large as a full window's, taken just before validation.
+    (Until Dec 7 2026 "token" divided by the window's own T*B; a run started before then and resumed
+    after it continues under this rule, so its shorter windows' steps differ from an uninterrupted run's.)
     """
 
     def __init__(self, model: LanguageModel, train_ids: np.ndarray, valid_ids: np.ndarray | None,
@@ -52,7 +58,7 @@ class LMTask:
         x, y = batch
         T, B = x.shape
         loss, state, cache = self.model.forward(x, y, carry, training=True, rng=rng)
-        scale = 1.0 / (T * B) if self.loss_scale == "token" else 1.0 / B
+        scale = 1.0 / (self.bptt * B) if self.loss_scale == "token" else 1.0 / B  # a window weighs by its T
         # the embedding's gradient as its rows: <= T*B of V rows are non-zero
         grads = self.model.backward(scale, cache, sparse_embedding=True)
         return StepResult(loss=loss / (T * B), units=T * B, grads=grads, carry=state)
