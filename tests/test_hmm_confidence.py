@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from clirun import run_cli
 from test_hmm_nbest import enumerate_paths, made_up_corpus
+from test_tag_confidence import nbest_blocks
 
 from rnnkit.cli.main import main
 from rnnkit.data.spans import check_tags, convert
@@ -71,14 +72,8 @@ def _exact(loaded, words):
 def test_tag_nbest_prints_every_path_with_its_enumerated_probability(hmms, name, capsys, monkeypatch):
     plain = _tag(capsys, monkeypatch, [hmms[name]]).splitlines()
     out = _tag(capsys, monkeypatch, [hmms[name], "--nbest", "1024"])  # 5 words: every path (4^5; 396 BIOES)
-    blocks, block = [], []
-    for row in out.split("\n")[:-1]:
-        if row:
-            block.append(row.split("\t"))
-        else:
-            blocks.append(block)
-            block = []
-    assert block == [] and len(blocks) == len(plain) == 6 and blocks[2] == []
+    blocks = nbest_blocks(out)
+    assert len(blocks) == len(plain) == 6 and blocks[2] == []
     loaded = LoadedTagger(hmms[name])
     scheme = SPANS[MODELS[name][1]]
     impossible = 0

@@ -63,6 +63,19 @@ def _tag(capsys, monkeypatch, args, text=RAW):
     return out
 
 
+def nbest_blocks(out):
+    """``tag --nbest`` output as its blocks: per sentence the rows (split at tabs) up to the blank line."""
+    blocks, block = [], []
+    for row in out.split("\n")[:-1]:
+        if row:
+            block.append(row.split("\t"))
+        else:
+            blocks.append(block)
+            block = []
+    assert block == [], "output ends inside a block"
+    return blocks
+
+
 @pytest.mark.parametrize("kind", ["crf", "softmax", "hmm"])
 def test_probs_are_the_library_marginals_of_the_tags_tag_prints(models, kind, capsys, monkeypatch):
     plain = _tag(capsys, monkeypatch, [models[kind]])
@@ -153,14 +166,8 @@ def test_spans_are_those_of_the_predicted_tags_with_the_library_probabilities(mo
 def test_nbest_output_format_and_the_first_sequence_is_the_prediction(models, capsys, monkeypatch):
     plain = _tag(capsys, monkeypatch, [models["crf"]]).splitlines()
     out = _tag(capsys, monkeypatch, [models["crf"], "--nbest", "3"])
-    blocks, block = [], []  # each sentence's lines, up to the blank line after them
-    for row in out.split("\n")[:-1]:
-        if row:
-            block.append(row.split("\t"))
-        else:
-            blocks.append(block)
-            block = []
-    assert out.endswith("\n") and block == [] and len(blocks) == 5 and blocks[2] == []
+    blocks = nbest_blocks(out)  # each sentence's lines, up to the blank line after them
+    assert out.endswith("\n") and len(blocks) == 5 and blocks[2] == []
     loaded = LoadedTagger(models["crf"])
     for rows, line, sentence in zip(blocks, plain, RAW.splitlines()):
         if not line:
