@@ -250,8 +250,8 @@ def test_tag_prints_bio_and_evaluate_counts_the_data_spans(tmp_path, capsys, mon
     argv += ["--output", model] if trainer == "hmm" else ["--crf", *COMMON, "--run-dir", str(tmp_path / "run"),
                                                           "--valid", str(gold)]
     code, out, err = run_cli(capsys, argv)
-    assert code == 0 and ("(BIOES, rewritten from BIO)" if trainer == "tagger" else "(BIOES tags, rewritten from BIO)") \
-        in err, err
+    said = "(BIOES, rewritten from BIO)" if trainer == "tagger" else "(BIOES tags, rewritten from BIO)"
+    assert code == 0 and said in err, err
     trained_test = out
     monkeypatch.setattr("sys.stdin", io.StringIO("John Smith lives in New York\nMary lives in New York\n"
                                                  "Ann Lee lives in Paris\n"))

@@ -184,8 +184,8 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     models = [load_language_model(path, level_arg) for path in (model_path, args.interpolate)]
     (_, vocab_a, level), (_, vocab_b, level_b) = models
     if level != level_b:
-        hint = " (an ARPA file is read at --level word unless told or written by rnnkit of characters)" if args.level is None and any(
-            is_arpa(path) for path in (model_path, args.interpolate)) else ""
+        arpa = args.level is None and any(is_arpa(path) for path in (model_path, args.interpolate))
+        hint = " (an ARPA file is read at --level word unless told or written by rnnkit of characters)" * arpa
         raise ValueError(f"{model_path} is a {level}-level model and {args.interpolate} a {level_b}-level one{hint}; "
                          "interpolate two models of the same level")
     if set(vocab_a.tokens) != set(vocab_b.tokens) or vocab_a.unk_token != vocab_b.unk_token:

@@ -31,7 +31,8 @@ def add_options(t: argparse.ArgumentParser) -> None:
                         "(conllu), a column after the predictions (columns)")
     t.add_argument("--nbest", type=positive_int, metavar="K",
                    help="print the K most probable tag sequences of each sentence with their probabilities, one "
-                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural taggers and HMMs)")
+                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural "
+                        "taggers and HMMs)")
     t.add_argument("--spans", action="store_true",
                    help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
                         "text, and prob, the span's exact probability); neural or HMM models with BIO, IOB1 or "
