@@ -25,7 +25,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
-                                      warn_small_holdout)
+                                      say_holdout, warn_small_holdout)
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
@@ -201,6 +201,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
     if held_out and not args.folds:  # said after the errors a run can still meet; with --folds, once for all
+        say_holdout(args, *held_out, part or data_source(args))
         warn_small_holdout(args, *held_out, part or data_source(args))
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,

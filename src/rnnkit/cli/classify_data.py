@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import numpy as np
 
@@ -98,6 +99,19 @@ def holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tupl
                         + ("" if args.folds else "a --valid file, ")  # with --folds, --valid is refused
                         + "more texts of every label, or --valid-fraction 0 to train without validation")
     return rest, held
+
+
+def say_holdout(args: argparse.Namespace, held: int, total: int, part: str) -> None:
+    """Say on stderr, before training, that ``held`` of the ``total`` texts of ``part`` are held out for
+    validation (--valid-fraction): they are not trained on, and they choose best.safetensors."""
+    others, fix = "", "--valid-fraction 0 to train on all"
+    if args.folds:  # --valid is refused with --folds
+        others = ", and about as many of every fold's"
+    else:
+        valid = "--valid FILE (or --valid-pos F --valid-neg F)" if args.format == "polarity" else "--valid FILE"
+        fix = f"give {valid}, or {fix}"
+    print(f"valid: {held:,} of the {total:,} texts of {part} held out for validation{others} "
+          f"(--valid-fraction {args.valid_fraction:g}; {fix})", file=sys.stderr)
 
 
 def warn_small_holdout(args: argparse.Namespace, held: int, total: int, part: str) -> None:
