@@ -25,7 +25,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
-                                      say_holdout, warn_small_holdout)
+                                      say_holdout, untabbed_fix, warn_small_holdout)
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
@@ -362,7 +362,12 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         examples = read_polarity(pos, neg, args.encoding or "utf-8")
         data_path = f"{pos} / {neg}"
     else:
-        examples = read_tsv(data_path, args.encoding or "utf-8", header)
+        try:
+            examples = read_tsv(data_path, args.encoding or "utf-8", header)
+        except DataError as exc:  # sentences alone (a polarity file): say how to score them
+            if "without a tab" not in str(exc):
+                raise
+            raise DataError(f"{exc}{untabbed_fix(data_path, args.encoding or 'utf-8', enc.labels)}") from None
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)

@@ -146,3 +146,21 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
         kept = sum(n >= args.min_count for n in counts.values())
         line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
     return line
+
+
+def untabbed_fix(path: str, encoding: str, labels: list[str]) -> str:
+    """The fix for a file with no tab on any line (sentences alone, as a polarity file holds them), to
+    add to its error; "" when some line has a tab (the file is label<TAB>text with a bad line)."""
+    from rnnkit.data.files import read_text_file
+
+    try:
+        if "\t" in read_text_file(path, encoding):
+            return ""
+    except (OSError, ValueError):
+        return ""
+    if sorted(labels) == ["neg", "pos"]:  # trained on --pos/--neg files: scored on such a pair too
+        return (f"; {path} has no tab on any line: for one file of positive sentences and one of negative ones, "
+                "give --pos FILE --neg FILE instead of DATA")
+    shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+    return (f"; {path} has no tab on any line: give label<TAB>text lines, the label one of the model's ({shown}), "
+            f"or classify the texts with 'rnnkit classify MODEL {path}'")
