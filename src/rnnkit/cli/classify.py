@@ -266,7 +266,7 @@ def train_classifier(args: argparse.Namespace) -> int:
     check_labels(args, examples)
     if args.folds > len(examples):
         raise DataError(f"--folds {args.folds} needs at least {args.folds} texts (each fold holds some out to test "
-                        f"on), and {data_source(args)} has {len(examples)}; give --folds {len(examples)} or fewer")
+                        f"on), and {data_source(args)} has {len(examples):,}; give --folds {len(examples)} or fewer")
     run = Path(args.run_dir)
     print(data_summary(args, examples), file=sys.stderr)
     if args.level == "word":

@@ -93,7 +93,7 @@ def holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tupl
     missing = sorted({e.label for e in held} - {e.label for e in rest})
     if missing:
         shown = ", ".join(repr(label) for label in missing)
-        raise DataError(f"without --valid, {len(held)} of the {len(train)} texts of {part} are held out for "
+        raise DataError(f"without --valid, {len(held):,} of the {len(train):,} texts of {part} are held out for "
                         f"validation (--valid-fraction {args.valid_fraction:g}), and that leaves no training text "
                         f"labelled {shown}; give "
                         + ("" if args.folds else "a --valid file, ")  # with --folds, --valid is refused
@@ -120,7 +120,7 @@ def warn_small_holdout(args: argparse.Namespace, held: int, total: int, part: st
     if 0 < held < SMALL_HOLDOUT:
         from rnnkit.cli.text_warnings import warn
 
-        warn(f"only {held} of the {total} texts of {part} are held out to pick the best epoch "
+        warn(f"only {held} of the {total:,} texts of {part} are held out to pick the best epoch "
              f"(--valid-fraction {args.valid_fraction:g}): their accuracy moves in steps of {100 / held:.0f}%, "
              "too coarse to tell epochs apart (a tie keeps the earlier epoch); give more texts"
              + ("" if args.folds else ", a --valid file") + " or a larger --valid-fraction")
