@@ -72,9 +72,10 @@ def test_evaluate_on_a_file_of_sentences_alone_says_how_to_score_them(pairs, cap
     model = str(run / "last.safetensors")
     code, _, err = run_cli(capsys, ["evaluate", model, str(d / "test.pos")])
     first = (d / "test.pos").read_text().splitlines()[0]
-    assert code == 2 and err == (f"rnnkit: error: {d / 'test.pos'}:1: expected label<TAB>text, got {first[:40]!r} "
-                                 f"without a tab; {d / 'test.pos'} has no tab on any line: for one file of positive "
-                                 "sentences and one of negative ones, give --pos FILE --neg FILE instead of DATA\n"), err
+    assert code == 2 and err == (
+        f"rnnkit: error: {d / 'test.pos'}:1: expected label<TAB>text, got {first[:40]!r} without a tab; "
+        f"{d / 'test.pos'} has no tab on any line: for one file of positive sentences and one of negative ones, "
+        "give --pos FILE --neg FILE instead of DATA\n"), err
     # a label<TAB>text file with one bad line: that line, nothing more
     bad = d / "bad.tsv"
     bad.write_text((d / "test.tsv").read_text() + "no tab here\n", encoding="utf-8")
