@@ -64,6 +64,33 @@ def test_polarity_pairs_for_validation_and_test(pairs, capsys):
     assert code == 0 and tsv_out.split(": ", 1)[1] == pair_out.split(": ", 1)[1], (tsv_out, pair_out)
 
 
+def test_evaluate_on_a_file_of_sentences_alone_says_how_to_score_them(pairs, capsys):
+    """The README walk: 'evaluate MODEL test.pos' said only "expected label<TAB>text, got '...' without a tab"."""
+    d = pairs
+    run = d / "run"
+    assert run_cli(capsys, _polarity(d, "--run-dir", str(run)))[0] == 0
+    model = str(run / "last.safetensors")
+    code, _, err = run_cli(capsys, ["evaluate", model, str(d / "test.pos")])
+    first = (d / "test.pos").read_text().splitlines()[0]
+    assert code == 2 and err == (
+        f"rnnkit: error: {d / 'test.pos'}:1: expected label<TAB>text, got {first[:40]!r} without a tab; "
+        f"{d / 'test.pos'} has no tab on any line: for one file of positive sentences and one of negative ones, "
+        "give --pos FILE --neg FILE instead of DATA\n"), err
+    # a label<TAB>text file with one bad line: that line, nothing more
+    bad = d / "bad.tsv"
+    bad.write_text((d / "test.tsv").read_text() + "no tab here\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, ["evaluate", model, str(bad)])
+    assert code == 2 and err.endswith("got 'no tab here' without a tab\n"), err
+    # a model of other labels: give them, or classify
+    tsv = d / "abc.tsv"
+    tsv.write_text("".join(f"{lab}\t{lab} text {k}\n" for k in range(20) for lab in ("a", "b", "c")), encoding="utf-8")
+    assert run_cli(capsys, ["train", "classifier", "--train", str(tsv), "--run-dir", str(d / "abc"), *TINY])[0] == 0
+    code, _, err = run_cli(capsys, ["evaluate", str(d / "abc" / "last.safetensors"), str(d / "test.pos")])
+    assert code == 2 and err.endswith(f"{d / 'test.pos'} has no tab on any line: give label<TAB>text lines, the "
+                                      "label one of the model's (a, b, c), or classify the texts with 'rnnkit "
+                                      f"classify MODEL {d / 'test.pos'}'\n"), err
+
+
 @pytest.mark.parametrize("more,said", [
     (["--test-pos", "P"], "--test-pos needs --test-neg too"),
     (["--valid-neg", "N"], "--valid-neg needs --valid-pos too"),

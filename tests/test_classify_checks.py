@@ -88,7 +88,37 @@ def test_a_held_out_part_too_small_to_choose_an_epoch_is_warned_about_once(tmp_p
     assert "fold 1's training part" in err and "a --valid file" not in err, err
     code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--valid-fraction", "0.5",
                                     "--run-dir", str(tmp_path / "b"), *TINY])
-    assert code == 0 and "held out" not in err, err  # 30 texts: enough
+    assert code == 0 and "held out to pick" not in err, err  # 30 texts: enough
+
+
+def test_a_run_without_valid_says_what_it_holds_out_at_the_start(tmp_path, capsys):
+    """The README walk: without --valid, 10% of --train was held out (and chose best.safetensors) unsaid."""
+    rows = [("pos" if k % 2 else "neg", f"text number {k} {'good' if k % 2 else 'dull'}") for k in range(1200)]
+    train = _tsv(tmp_path / "t.tsv", rows)
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--run-dir", str(tmp_path / "a"),
+                                    *TINY])
+    lines = err.splitlines()
+    said = (f"valid: 120 of the 1,200 texts of {train} held out for validation (--valid-fraction 0.1; give "
+            "--valid FILE, or --valid-fraction 0 to train on all)")
+    assert code == 0 and lines[:2] == [lines[0], said] and lines[0].startswith("data: 1,200 texts"), err
+    assert (tmp_path / "a" / "best.safetensors").exists()
+    pos, neg = tmp_path / "p.txt", tmp_path / "n.txt"
+    pos.write_text("".join(f"good {k}\n" for k in range(50)), encoding="utf-8")
+    neg.write_text("".join(f"dull {k}\n" for k in range(50)), encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "polarity", "--pos", str(pos), "--neg",
+                                    str(neg), "--valid-fraction", "0.2", "--run-dir", str(tmp_path / "p"), *TINY])
+    assert code == 0 and (f"valid: 20 of the 100 texts of --pos {pos} / --neg {neg} held out for validation "
+                          "(--valid-fraction 0.2; give --valid FILE (or --valid-pos F --valid-neg F), or "
+                          "--valid-fraction 0 to train on all)") in err.splitlines(), err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), "--folds", "3", "--run-dir",
+                                    str(tmp_path / "cv"), *TINY])
+    assert code == 0 and err.count("held out for validation") == 1, err  # once, not once a fold
+    assert ("valid: 80 of the 800 texts of fold 1's training part held out for validation, and about as many of "
+            "every fold's (--valid-fraction 0.1; --valid-fraction 0 to train on all)") in err.splitlines(), err
+    for extra in (["--valid-fraction", "0"], ["--valid", str(train)]):
+        code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(train), *extra, "--run-dir",
+                                        str(tmp_path / "b"), *TINY])
+        assert code == 0 and "held out" not in err, err
 
 
 def test_classify_keeps_blank_lines_so_output_lines_up(tmp_path, capsys, monkeypatch):

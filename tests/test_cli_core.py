@@ -368,6 +368,10 @@ def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
     (["trian", "lm"], "invalid choice: 'trian' (choose from "),  # argparse's list of choices, then:
     (["trian", "lm"], "translate'); did you mean 'train'?"),
     (["train", "lm", "--train", "t.txt", "--cell", "lsmt"], "gru'); did you mean 'lstm'?"),
+    # a misspelt required option: argparse says the missing one first, and the misspelling went unnamed
+    (["train", "tagger", "--trian", "x.conllu"], "rnnkit train tagger: error: the following arguments are required: "
+     "--train (got --trian: did you mean --train?)"),
+    (["train", "seq2seq", "--tarin=a", "b", "--hiden", "3"], "required: --train (got --tarin: did you mean --train?)"),
 ])
 def test_an_unknown_option_names_the_command_and_where_it_belongs(argv, said, capsys):
     assert _exit_code(argv) == 2

@@ -83,6 +83,20 @@ def test_span_tags_without_scheme_get_a_hint(tmp_path, capsys):
     assert code == 0 and "look like" not in err
 
 
+def test_counts_in_lm_messages_have_thousands_separators(tmp_path, capsys):
+    """'(1366 -> <unk>)' and 'every one of the 8268 tokens', where every other count reads 1,366."""
+    (tmp_path / "t.txt").write_text(" ".join(f"w{k}" for k in range(1200)) + "\n", encoding="utf-8")
+    (tmp_path / "v.txt").write_text(" ".join(f"u{k}" for k in range(1500)) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(tmp_path / "t.txt"), "--valid",
+                                    str(tmp_path / "v.txt"), "--embed", "4", "--hidden", "4", "--batch-size", "2",
+                                    "--bptt", "4", "--max-steps", "1", "--progress", "none", "--run-dir", str(run)])
+    assert code == 0 and "valid: 1,501 tokens, OOV rate 99.93% (1,500 -> <unk>)" in err, err
+    code, _, err = run_cli(capsys, ["generate", str(run / "last.safetensors"), "--top-k", "5000"])
+    assert code == 2 and ("--top-k 5000 keeps every one of the 1,201 tokens the model samples from (its 1,202 but "
+                          "<unk>), so it would have no effect; give fewer than 1201") in err, err
+
+
 def test_top_k_that_keeps_every_token_is_refused(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("abcabcabd\n" * 20)
     run = tmp_path / "run"

@@ -163,6 +163,32 @@ def test_chunker_with_feature_column_reports_spans(tmp_path, capsys, monkeypatch
     assert code == 0 and float(re.search(r"F1 ([\d.]+)", again).group(1)) == f1, again
 
 
+def test_tag_warns_of_a_column_file_read_as_raw_text(tmp_path, capsys):
+    """The README walk: a chunker's column file given to tag without --format columns had each of its token
+    lines tagged as a sentence of its fields, with no word said."""
+    rng = np.random.default_rng(3)
+    train = tmp_path / "train.txt"
+    train.write_text("".join(" ".join(r) + "\n" for s in _chunk_sentences(rng, 20) for r in s + [()]),
+                     encoding="utf-8")
+    model = tmp_path / "hmm.safetensors"
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "columns", "--output",
+                                    str(model)])
+    assert code == 0, err
+    code, out, err = run_cli(capsys, ["tag", str(model), str(train)])
+    assert code == 0 and err == (f"rnnkit: warning: {train} looks like a column file (3 columns, one token a line), "
+                                 "and --format raw (the default) reads one sentence a line: give --format columns\n")
+    assert run_cli(capsys, ["tag", str(model), str(train), "--format", "raw"])[2] == ""  # asked for: not warned
+    assert run_cli(capsys, ["tag", str(model), str(train), "--format", "columns"])[2] == ""
+    texts = {"en.txt": "the big cat sees a dog\nthe dog likes the old house\n\na red car\nthis cat has a car\n"
+                       "the old dog sees this big house\n",
+             "pairs.txt": "the cat\n\na dog\n\nthe car\n\nthis house\n",  # two words a line, a line a block
+             "zh.txt": "我們喜歡北京\n老師在大學工作\n\n學生是老師\n我們在北京工作\n"}
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        code, _, err = run_cli(capsys, ["tag", str(model), str(tmp_path / name)])
+        assert code == 0 and "column file" not in err, (name, err)
+
+
 WORDS = ["我們", "喜歡", "北京", "大學", "學生", "的", "是", "老師", "在", "工作"]
 
 

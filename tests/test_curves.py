@@ -44,6 +44,12 @@ def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
     assert row_a.split() == ["a", "5", "0.2000", "4", "0.4000", "0.4500"], row_a
     assert row_b.split() == ["second", "2", "0.5000", "2", "0.7000", "0.7000"], row_b
     assert summary_lines([a], "accuracy")[1].split()[-2:] == ["60.00%", "55.00%"]  # as training prints them
+    records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    with_f1 = [{**r, "valid_macro_f1": r["valid_accuracy"]} if r["type"] == "epoch" else r for r in records]
+    (tmp_path / "f" / "metrics.jsonl").parent.mkdir()
+    (tmp_path / "f" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in with_f1))
+    # an F1 score times 100 without %, as training and the reports print it (macro-F1 52.60)
+    assert summary_lines([read_run(tmp_path / "f")], "macro_f1")[1].split()[-2:] == ["60.00", "55.00"]
 
 
 def test_summary_columns_line_up_with_chinese_run_names(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import re
 
+import numpy as np
 import pytest
 from clirun import run_cli, write_conllu
 
@@ -176,6 +177,33 @@ def test_data_given_where_the_model_goes_is_named_for_what_it_is(models, tmp_pat
     cut.write_bytes(whole[:9] + b"\xff" + whole[10:])  # a damaged header: still called damaged
     code, _, err = run_cli(capsys, [command, str(cut)] + ([] if command == "generate" else [str(text)]))
     assert "unreadable checkpoint, truncated or corrupt" in _one_plain_line(code, err)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "tag"])
+def test_a_binary_file_given_as_the_model_is_named_by_its_first_bytes(models, tmp_path, capsys, command):
+    """The README walk: `rnnkit evaluate flow.png test.txt` was "unreadable checkpoint, truncated or corrupt
+    (Error while deserializing header: header too large); ... start the run again without --resume"."""
+    import io
+    import zipfile
+
+    text = tmp_path / "test.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    npz = io.BytesIO()
+    with zipfile.ZipFile(npz, "w") as z:
+        z.writestr("a.npy", b"\x93NUMPY" + bytes(50))
+    rng = np.random.default_rng(0)
+    for name, data, kind in (("flow.png", b"\x89PNG\r\n\x1a\n" + bytes(range(200)), "; a PNG image"),
+                             ("photo.jpg", b"\xff\xd8\xff\xe0" + bytes(range(200)), "; a JPEG image"),
+                             ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(200)), "; a PDF document"),
+                             ("arrays.npz", npz.getvalue(), "; a zip archive"),
+                             ("noise.bin", rng.integers(0, 256, 300, dtype=np.uint8).tobytes(), "")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        code, _, err = run_cli(capsys, [command, str(path), str(text)])
+        shown = " ".join(f"{b:02x}" for b in data[:8])
+        assert _one_plain_line(code, err) == (
+            f"rnnkit: error: {path} is not an rnnkit checkpoint (not a safetensors file: it starts with bytes {shown}"
+            f"{kind}); give a model's .safetensors file (a run writes best.safetensors and last.safetensors)"), err
 
 
 @pytest.mark.parametrize("codec", ["utf-32", "utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"])

@@ -138,6 +138,10 @@ def test_mismatched_line_counts_name_both_files_and_counts(tmp_path):
     for part in (str(src), str(tgt), f"has {len(DE)} lines", f"has {len(EN) - 1}", "line 3"):
         assert part in message, f"{part!r} missing from: {message}"
     assert isinstance(info.value, RnnkitError)
+    src.write_text("ein Satz\n" * 3000, encoding="utf-8")  # counts as rnnkit writes them: 3,000
+    tgt.write_text("a sentence\n" * 200, encoding="utf-8")
+    with pytest.raises(DataError, match=r"has 3,000 lines but .* has 200; .*\(line 201 has no partner\)"):
+        read_parallel(src, tgt)
 
 
 @pytest.mark.parametrize("side", ["source", "target"])

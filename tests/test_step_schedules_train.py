@@ -142,6 +142,19 @@ def test_max_steps_sets_the_span_and_a_resume_may_not_change_it(tmp_path):
     assert state.step == 12 and [r["lr"] for r in _records(tmp_path / "b", "train")][3:] == [0.05] * 9
 
 
+def test_a_runs_step_counts_are_said_with_thousands_separators():
+    from rnnkit.train.run_schedule import check_warmup, schedule_span, span_problem
+
+    cfg = _cfg(schedule="cosine", warmup_steps=3000, epochs=2)
+    total, how = schedule_span(cfg, 1265)
+    assert (total, how) == (2530, "--epochs 2 of 1,265 batches")
+    with pytest.raises(ValueError, match=r"^--warmup-steps 3000 is not below the run's 2,530 steps \(--epochs 2 of "
+                                         r"1,265 batches\)"):
+        check_warmup(cfg, total, how)
+    assert span_problem(cfg, 1200, total, how).startswith("--schedule cosine spans this run's 1,200 steps, and would "
+                                                          "span 2,530 now (--epochs 2 of 1,265 batches)")
+
+
 def test_a_warmup_must_end_before_the_run_does(tmp_path):
     with pytest.raises(ValueError, match=r"^--warmup-steps 12 is not below the run's 12 steps \(--epochs 3 of 4 "
                                          r"batches\): give fewer warmup steps, or more --epochs$"):

@@ -205,12 +205,14 @@ def test_progress_notices_show_even_without_progress_lines():
 
 def test_epoch_lines_show_fractions_as_percentages_as_evaluate_does():
     """The epoch line said 'valid accuracy 0.11', then '0.2401', and 'valid f1 0.09769' (4 significant
-    digits), while evaluate said 'token accuracy 24.01%'."""
+    digits), while evaluate said 'token accuracy 24.01%'; then 'valid macro_f1 36.40%' while evaluate said
+    'macro-F1 52.60': F1 scores are times 100 without %, as conlleval and every report give them."""
     from rnnkit.train.progress import format_metric
 
     assert [format_metric(k, v) for k, v in (("accuracy", 0.11), ("f1", 0.09769), ("macro_f1", 1.0),
-                                             ("exact", 0.995), ("root_accuracy", 0.5))] == \
-        ["11.00%", "9.77%", "100.00%", "99.50%", "50.00%"]
+                                             ("exact", 0.995), ("root_accuracy", 0.5), ("root_macro_f1", 0.364),
+                                             ("node_macro_f1", 0.5), ("precision", 0.25))] == \
+        ["11.00%", "9.77", "100.00", "99.50%", "50.00%", "36.40", "50.00", "25.00%"]
     assert [format_metric(k, v) for k, v in (("loss", 4.123456), ("ppl", 141.19), ("bits", 1.6364), ("bleu", 27.5))] \
         == ["4.1235", "141.19", "1.6364", "27.50"]
 

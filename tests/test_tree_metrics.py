@@ -132,7 +132,7 @@ def test_select_by_macro_f1_keeps_another_epoch_and_resume_refuses_a_change(skew
         assert code == 0, err
         epochs = _epochs(run)
         line = next(x for x in err.splitlines() if x.startswith("epoch 1 done"))
-        assert f"valid root_macro_f1 {100 * epochs[0]['valid_root_macro_f1']:.2f}%" in line, line
+        assert f"valid root_macro_f1 {100 * epochs[0]['valid_root_macro_f1']:.2f} |" in line, line  # as F1, no %
         assert "valid node_macro_f1" in line and "valid root_accuracy" in line, line
         best = None
         for e in epochs:  # "best" marks each strict improvement of the chosen metric, and only those

@@ -37,16 +37,20 @@ def folds_hint(folder: Path) -> str | None:
 _PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"
 
 
-def _what_else(path: Path) -> str | None:
+def _head(path: Path) -> bytes | None:
+    """The first 4096 bytes of ``path``, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4096)
+    except OSError:
+        return None
+
+
+def _what_else(head: bytes) -> str | None:
     """What a file that safetensors cannot read is instead, when that is plain: "a text file" (its head
     decodes as UTF-8 without control characters other than whitespace), a compressed file, or a
     PyTorch/pickle file; else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return None
-    if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
+    if _torch_zip(head) or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
         return _PICKLED
     from rnnkit.data.encodings import compression  # the magic numbers rnnkit's text readers know (error path only)
 
@@ -62,10 +66,34 @@ def _what_else(path: Path) -> str | None:
     return None
 
 
+# the first bytes of common files that are given where a model goes (a plot from 'rnnkit curves', a paper)
+_MAGIC = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a zip archive"), (b"\x93NUMPY", "a numpy .npy array"),
+          (b"\x89HDF\r\n\x1a\n", "an HDF5 file (Keras .h5?)"), (b"\x7fELF", "a program (ELF)")]
+
+
+def _torch_zip(head: bytes) -> bool:
+    """Whether ``head`` starts a zip that torch.save wrote: its first member is NAME/data.pkl (a zip
+    whose first name cannot be read is taken for one too, to be safe)."""
+    if not head.startswith(b"PK\x03\x04"):
+        return False
+    n = int.from_bytes(head[26:28], "little") if len(head) >= 30 else 0
+    name = head[30 : 30 + n]
+    return not name or name.endswith(b".pkl")
+
+
+def _safetensors_like(head: bytes) -> bool:
+    """Whether ``head`` starts as a safetensors file does: 8 bytes of header length, then its JSON "{".
+    A file shorter than that may be a checkpoint cut short."""
+    return len(head) < 9 or head[8:9] == b"{"
+
+
 def unreadable(path: Path, exc: Exception) -> CheckpointError:
     """The error for a file safetensors could not read (``exc``): named for what it is instead, when that
-    is plain (:func:`_what_else`), else a damaged checkpoint."""
-    other = _what_else(path)
+    is plain (:func:`_what_else`), a file that does not start as safetensors files do by its first bytes
+    (and its kind, for common ones: a PNG image), else a damaged checkpoint."""
+    head = _head(path)
+    other = _what_else(head) if head is not None else None
     if other == _PICKLED:  # never unpickled: loading a pickle runs whatever code it holds
         return CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
                                "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "
@@ -73,6 +101,12 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
     if other:  # the data file given where the model goes: evaluate DATA MODEL
         return CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
                                "the model first, then the data: e.g. rnnkit evaluate MODEL FILE")
+    if head is not None and not _safetensors_like(head):
+        shown = " ".join(f"{b:02x}" for b in head[:8])
+        kind = next((f"; {name}" for magic, name in _MAGIC if head.startswith(magic)), "")
+        return CheckpointError(f"{path} is not an rnnkit checkpoint (not a safetensors file: it starts with bytes "
+                               f"{shown}{kind}); give a model's .safetensors file (a run writes best.safetensors "
+                               "and last.safetensors)")
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     expected = _written_size(path)
     size = path.stat().st_size if path.is_file() else None

@@ -25,7 +25,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
-                                      warn_small_holdout)
+                                      say_holdout, untabbed_fix, warn_small_holdout)
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
@@ -201,6 +201,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
     if held_out and not args.folds:  # said after the errors a run can still meet; with --folds, once for all
+        say_holdout(args, *held_out, part or data_source(args))
         warn_small_holdout(args, *held_out, part or data_source(args))
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
@@ -265,7 +266,7 @@ def train_classifier(args: argparse.Namespace) -> int:
     check_labels(args, examples)
     if args.folds > len(examples):
         raise DataError(f"--folds {args.folds} needs at least {args.folds} texts (each fold holds some out to test "
-                        f"on), and {data_source(args)} has {len(examples)}; give --folds {len(examples)} or fewer")
+                        f"on), and {data_source(args)} has {len(examples):,}; give --folds {len(examples)} or fewer")
     run = Path(args.run_dir)
     print(data_summary(args, examples), file=sys.stderr)
     if args.level == "word":
@@ -361,7 +362,12 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         examples = read_polarity(pos, neg, args.encoding or "utf-8")
         data_path = f"{pos} / {neg}"
     else:
-        examples = read_tsv(data_path, args.encoding or "utf-8", header)
+        try:
+            examples = read_tsv(data_path, args.encoding or "utf-8", header)
+        except DataError as exc:  # sentences alone (a polarity file): say how to score them
+            if "without a tab" not in str(exc):
+                raise
+            raise DataError(f"{exc}{untabbed_fix(data_path, args.encoding or 'utf-8', enc.labels)}") from None
     if enc.level == "word":
         _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)

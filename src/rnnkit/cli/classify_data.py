@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import numpy as np
 
@@ -92,12 +93,25 @@ def holdout(args: argparse.Namespace, train: list, seed: int, part: str) -> tupl
     missing = sorted({e.label for e in held} - {e.label for e in rest})
     if missing:
         shown = ", ".join(repr(label) for label in missing)
-        raise DataError(f"without --valid, {len(held)} of the {len(train)} texts of {part} are held out for "
+        raise DataError(f"without --valid, {len(held):,} of the {len(train):,} texts of {part} are held out for "
                         f"validation (--valid-fraction {args.valid_fraction:g}), and that leaves no training text "
                         f"labelled {shown}; give "
                         + ("" if args.folds else "a --valid file, ")  # with --folds, --valid is refused
                         + "more texts of every label, or --valid-fraction 0 to train without validation")
     return rest, held
+
+
+def say_holdout(args: argparse.Namespace, held: int, total: int, part: str) -> None:
+    """Say on stderr, before training, that ``held`` of the ``total`` texts of ``part`` are held out for
+    validation (--valid-fraction): they are not trained on, and they choose best.safetensors."""
+    others, fix = "", "--valid-fraction 0 to train on all"
+    if args.folds:  # --valid is refused with --folds
+        others = ", and about as many of every fold's"
+    else:
+        valid = "--valid FILE (or --valid-pos F --valid-neg F)" if args.format == "polarity" else "--valid FILE"
+        fix = f"give {valid}, or {fix}"
+    print(f"valid: {held:,} of the {total:,} texts of {part} held out for validation{others} "
+          f"(--valid-fraction {args.valid_fraction:g}; {fix})", file=sys.stderr)
 
 
 def warn_small_holdout(args: argparse.Namespace, held: int, total: int, part: str) -> None:
@@ -106,7 +120,7 @@ def warn_small_holdout(args: argparse.Namespace, held: int, total: int, part: st
     if 0 < held < SMALL_HOLDOUT:
         from rnnkit.cli.text_warnings import warn
 
-        warn(f"only {held} of the {total} texts of {part} are held out to pick the best epoch "
+        warn(f"only {held} of the {total:,} texts of {part} are held out to pick the best epoch "
              f"(--valid-fraction {args.valid_fraction:g}): their accuracy moves in steps of {100 / held:.0f}%, "
              "too coarse to tell epochs apart (a tie keeps the earlier epoch); give more texts"
              + ("" if args.folds else ", a --valid file") + " or a larger --valid-fraction")
@@ -132,3 +146,21 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
         kept = sum(n >= args.min_count for n in counts.values())
         line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
     return line
+
+
+def untabbed_fix(path: str, encoding: str, labels: list[str]) -> str:
+    """The fix for a file with no tab on any line (sentences alone, as a polarity file holds them), to
+    add to its error; "" when some line has a tab (the file is label<TAB>text with a bad line)."""
+    from rnnkit.data.files import read_text_file
+
+    try:
+        if "\t" in read_text_file(path, encoding):
+            return ""
+    except (OSError, ValueError):
+        return ""
+    if sorted(labels) == ["neg", "pos"]:  # trained on --pos/--neg files: scored on such a pair too
+        return (f"; {path} has no tab on any line: for one file of positive sentences and one of negative ones, "
+                "give --pos FILE --neg FILE instead of DATA")
+    shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+    return (f"; {path} has no tab on any line: give label<TAB>text lines, the label one of the model's ({shown}), "
+            f"or classify the texts with 'rnnkit classify MODEL {path}'")

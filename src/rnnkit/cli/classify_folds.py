@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnkit.cli import processes
-from rnnkit.cli.classify_data import holdout, warn_small_holdout
+from rnnkit.cli.classify_data import holdout, say_holdout, warn_small_holdout
 from rnnkit.cli.pretrained import read_pretrained
 from rnnkit.train.loop import BEST, LAST, model_file
 
@@ -33,12 +33,15 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
 
     group = processes.group()  # several under mpiexec: the folds one after another, each trained by all
     if args.valid_fraction > 0:  # every fold's hold-out checked now, not after the folds before it trained
+        first = None
         for fold, (train_idx, _) in enumerate(kfold_indices(len(examples), args.folds, args.fold_seed,
                                                             [e.label for e in examples])):
             part = f"fold {fold + 1}'s training part"
             _, held = holdout(args, [examples[i] for i in train_idx], args.seed, part)
-            if fold == 0:  # the folds' held-out parts are about the same size: said once
-                warn_small_holdout(args, len(held), len(train_idx), part)
+            first = first or (len(held), len(train_idx), part)
+        # the folds' held-out parts are about the same size: said once, when every fold's is possible
+        say_holdout(args, *first)
+        warn_small_holdout(args, *first)
 
     def run_fold(fold: int, train_idx: np.ndarray, test_idx: np.ndarray) -> dict[str, float]:
         model, enc = fit(args, [examples[i] for i in train_idx], None, run / f"fold{fold + 1}",

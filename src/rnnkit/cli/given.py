@@ -112,6 +112,29 @@ def unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: S
     return f"{text} (see {command} --help for its options)"
 
 
+REQUIRED = "the following arguments are required: "  # argparse's message
+
+
+def required_hint(parser: argparse.ArgumentParser, message: str, argv: Sequence[str]) -> str:
+    """argparse's "the following arguments are required: --train" with the unknown option of ``argv`` (the
+    command's arguments) that is near a missing one named: "(got --trian: did you mean --train?)".  argparse
+    says the missing option before the unrecognized ones, so the misspelling was never named."""
+    if not message.startswith(REQUIRED):
+        return message
+    missing = [name for names in message[len(REQUIRED):].split(", ") for name in names.split("/")
+               if name.startswith("--")]
+    known = {s for a in parser._actions for s in a.option_strings}
+    notes = []
+    for token in argv:
+        if token == "--":  # the rest are positionals
+            break
+        option = token.split("=", 1)[0]
+        near = closest(option, missing) if option.startswith("--") and option not in known else None
+        if near:
+            notes.append(f"got {option}: did you mean {near}?")
+    return f"{message} ({'; '.join(notes)})" if notes else message
+
+
 def closest(word: str, choices: Sequence[str]) -> str | None:
     """The choice most like ``word`` (a misspelt option or command: --hiden, trian), or None when none is
     close (difflib's ratio below 0.75)."""

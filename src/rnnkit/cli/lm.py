@@ -275,7 +275,7 @@ def train_lm(args) -> int:
         require_tokens(valid_ids.size, 2 * args.eval_batch_size - starts, args.valid,
                        fix=f"{args.eval_batch_size} validation streams of 2 tokens at least{first}; use a smaller "
                            "--eval-batch-size or a longer file")
-        print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count} -> <unk>)",
+        print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count:,} -> <unk>)",
               file=sys.stderr)
         if st.fraction >= 0.02 and not unk_trained:
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
@@ -363,8 +363,8 @@ def generate(args) -> int:
         return next_tokens.print_next(args, model, vocab, level, [] if args.prime is None else prime_tokens)
     samplable = len(vocab) - 1  # <unk> is never sampled (banned below)
     if args.top_k >= samplable:  # every token that can be drawn is among the k most likely: no cut
-        raise ValueError(f"--top-k {args.top_k} keeps every one of the {samplable} tokens the model samples from "
-                         f"(its {len(vocab)} but <unk>), so it would have no effect; give fewer than {samplable}, or "
+        raise ValueError(f"--top-k {args.top_k} keeps every one of the {samplable:,} tokens the model samples from "
+                         f"(its {len(vocab):,} but <unk>), so it would have no effect; give fewer than {samplable}, or "
                          "leave --top-k out")
     rng = np.random.default_rng(0 if args.seed is None else args.seed)
     ids = vocab.encode(prime_tokens)

@@ -22,7 +22,7 @@ from typing import Any
 from rnnkit._version import __version__
 from rnnkit.cli import processes
 from rnnkit.cli.common import WholeWordsFormatter, positive_int
-from rnnkit.cli.given import closest, empty_argument, given_options, unrecognized
+from rnnkit.cli.given import closest, empty_argument, given_options, required_hint, unrecognized
 from rnnkit.errors import (RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error,
                            raise_terminated)
 
@@ -63,9 +63,14 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", WholeWordsFormatter)
         super().__init__(*args, **kwargs)
 
+    def _parse_known_args(self, arg_strings: list[str], *rest: Any, **kwargs: Any) -> Any:
+        self._arg_strings = list(arg_strings)  # this command's own: error() looks in them for a misspelling
+        return super()._parse_known_args(arg_strings, *rest, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         if processes.launcher_rank():  # under mpiexec every process meets the same bad option: process 0 says it
             self.exit(2)
+        message = required_hint(self, message, getattr(self, "_arg_strings", ()))
         self.exit(2, f"{self.prog}: error: {message}\n")
 
     def _check_value(self, action: argparse.Action, value: object) -> None:

@@ -16,7 +16,7 @@ from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tagging import describe, per_kind_table
-from rnnkit.cli.tagging_data import conllu_reason, read_data
+from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
@@ -32,9 +32,10 @@ def register(groups) -> None:
                                    formatter_class=fmt)
     t.add_argument("model", help="tagger or HMM checkpoint")
     t.add_argument("input", nargs="?", help="input file (default: stdin)")
-    t.add_argument("--format", choices=["raw", "conllu", "columns"], default="raw",
+    t.add_argument("--format", choices=["raw", "conllu", "columns"],
                    help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
-                        "columns: predictions appended as a last column")
+                        "columns: predictions appended as a last column (default: raw; a file that looks like "
+                        "CoNLL-U or columns is warned about)")
     t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
@@ -92,13 +93,17 @@ def tag(args: argparse.Namespace) -> int:
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
     norm = enc.norm if enc is not None else str
     name = args.input or "standard input"
-    if args.format == "raw":
+    if args.format in (None, "raw"):
         lines = text_lines(_read_input(args))
         looks = unsegmented(lines, name)
         conllu = conllu_reason(lines)
+        columns = column_reason(lines) if args.format is None else None
         if conllu:  # its token lines would be tagged as sentences, column by column
             warn(f"{name} looks like CoNLL-U ({conllu}), and --format raw (the default) "
                  "reads one sentence a line: give --format conllu to tag its words")
+        elif columns:  # each token line would be tagged as a sentence of its fields
+            warn(f"{name} looks like a column file ({columns}), and --format raw (the default) reads one "
+                 "sentence a line: give --format columns")
         elif looks:
             warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")

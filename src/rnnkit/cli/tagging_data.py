@@ -151,6 +151,24 @@ def conllu_reason(lines: list[str]) -> str | None:
     return None
 
 
+def column_reason(lines: list[str]) -> str | None:
+    """Why these lines (a file's head) look like a column file (CoNLL-2000, CoNLL-2003: one token a line,
+    its fields split by whitespace, a blank line after each sentence), or None: nine in ten of the
+    non-blank lines have the same number (two or more) of fields, and blank lines part blocks of two
+    lines or more on average.  Sentences one a line vary in length, and unsegmented text has one field."""
+    from collections import Counter
+
+    head = lines[:200]
+    fields = [len(line.split()) for line in head if line.strip()]
+    blocks = sum(1 for i, line in enumerate(head) if line.strip() and (i == 0 or not head[i - 1].strip()))
+    if len(fields) < 4 or blocks < 2 or len(fields) < 2 * blocks:
+        return None
+    width, count = Counter(fields).most_common(1)[0]
+    if width < 2 or count < 0.9 * len(fields):
+        return None
+    return f"{width} columns, one token a line"
+
+
 def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False,
               format_from: str = "model", repair: bool = False) -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file

@@ -82,7 +82,7 @@ def read_parallel(
     tgt_lines = _lines(target_path, encoding)
     if len(src_lines) != len(tgt_lines):
         raise DataError(
-            f"{source_path} has {len(src_lines)} lines but {target_path} has {len(tgt_lines)}; the files must "
+            f"{source_path} has {len(src_lines):,} lines but {target_path} has {len(tgt_lines):,}; the files must "
             f"be parallel line by line (line {min(len(src_lines), len(tgt_lines)) + 1} has no partner): "
             f"check that they are the two sides of the same corpus and split"
         )

@@ -157,13 +157,13 @@ def summary_lines(runs: list[RunCurves], metric: str = "loss") -> list[str]:
 
 
 def _fmt(v, metric: str = "loss") -> str:
-    """A value as the table shows it: fractions (accuracy, F1) as percentages, as training prints them."""
-    from rnnkit.train.progress import FRACTIONS
+    """A value as the table shows it: fractions (accuracy, F1) times 100, as training prints them."""
+    from rnnkit.train.progress import FRACTIONS, format_fraction
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if metric in FRACTIONS:
-        return f"{100 * v:.2f}%"
+        return format_fraction(metric, v)
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 

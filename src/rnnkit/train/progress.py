@@ -22,11 +22,20 @@ FRACTIONS = ("accuracy", "f1", "macro_f1", "oov_recall", "exact", "root_accuracy
              "node_macro_f1", "precision", "recall")  # metrics in [0, 1], shown as percentages, as rnnkit evaluate shows them
 
 
+F_SCORES = ("f1", "macro_f1", "root_macro_f1", "node_macro_f1")  # of FRACTIONS: times 100 without %, as F1 is
+
+
+def format_fraction(name: str, value: float) -> str:
+    """A metric of FRACTIONS as every rnnkit output shows it: times 100 with two decimals, a percentage
+    (24.01%) but for F1 scores, which conlleval and the reports give without one (macro-F1 52.60)."""
+    return f"{100 * value:.2f}" + ("" if name in F_SCORES else "%")
+
+
 def format_metric(name: str, value: float) -> str:
-    """A validation metric as the epoch line shows it: fractions as percentages with two decimals
-    (24.01%), BLEU and perplexity with two decimals, losses and bits with four."""
+    """A validation metric as the epoch line shows it: fractions as :func:`format_fraction` does (24.01%,
+    F1 52.60), BLEU and perplexity with two decimals, losses and bits with four."""
     if name in FRACTIONS:
-        return f"{100 * value:.2f}%"
+        return format_fraction(name, value)
     return f"{value:.2f}" if name in ("bleu", "chrf", "ppl") else f"{value:.4f}"
 
 
