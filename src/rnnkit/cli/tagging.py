@@ -166,8 +166,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
     enc = TaggerEncoder.build(converted(train, spec, train_scheme), lowercase=args.lowercase,
-                              char_features=args.char_features, bigrams=args.bigrams, min_count=args.min_count, max_chars=args.max_chars,
-                              fold_width=args.fold_width)
+                              char_features=args.char_features, bigrams=args.bigrams, min_count=args.min_count,
+                              max_chars=args.max_chars, fold_width=args.fold_width)
     if not args.char_features:  # with them, a tagger of characters alone still learns
         check_min_count(args.min_count, enc.words, args.train)
     try:

@@ -18,8 +18,9 @@ def _fmt_time(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
+# metrics in [0, 1], shown x100 as rnnkit evaluate shows them (see format_fraction)
 FRACTIONS = ("accuracy", "f1", "macro_f1", "oov_recall", "exact", "root_accuracy", "node_accuracy", "root_macro_f1",
-             "node_macro_f1", "precision", "recall")  # metrics in [0, 1], shown as percentages, as rnnkit evaluate shows them
+             "node_macro_f1", "precision", "recall")
 
 
 F_SCORES = ("f1", "macro_f1", "root_macro_f1", "node_macro_f1")  # of FRACTIONS: times 100 without %, as F1 is
