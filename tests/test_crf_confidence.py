@@ -9,7 +9,7 @@ import pytest
 
 from rnnkit.constraints import allowed_transitions, is_allowed
 from rnnkit.crf import crf_marginals, viterbi_decode
-from rnnkit.crf_nbest import crf_nbest
+from rnnkit.crf_nbest import _top, crf_nbest
 
 BIO = ["O", "B-X", "I-X", "B-Y", "I-Y"]
 
@@ -126,6 +126,22 @@ def test_nbest_in_chunks_of_sequences_gives_the_same_paths(monkeypatch):
     whole = crf_nbest(E, lengths, params, 5)
     monkeypatch.setattr("rnnkit.crf_nbest.CHUNK_BYTES", 8 * 4 * 5 * (6 + 4) * 2)  # two sequences a chunk
     assert crf_nbest(E, lengths, params, 5) == whole and len(whole) == 7
+
+
+@pytest.mark.parametrize("n", [1, 5, 63, 64, 65, 73])
+def test_selection_is_a_stable_sort_of_integer_scores(n):
+    """A step's n best take equal scores in index order, -inf last; argpartition on its own keeps an
+    arbitrary few of the entries tied at the cut."""
+    rng = np.random.default_rng(n)
+    cand = rng.integers(-3, 4, size=(3, 5, 219)).astype(float)  # (3, 5, W): 7 values, ties everywhere
+    cand[rng.random(cand.shape) < 0.2] = -np.inf
+    cand[0, 0] = -np.inf  # nothing finite
+    cand[0, 1, n // 2 + 1 :] = -np.inf  # fewer finite entries than n (n > 1)
+    sorted_desc = -np.sort(-cand, axis=-1)
+    assert np.any((sorted_desc[..., n - 1] == sorted_desc[..., n]) & (sorted_desc[..., n] > -np.inf))  # ties cut
+    strided = np.ascontiguousarray(cand.transpose(0, 2, 1)).transpose(0, 2, 1)  # as crf_nbest's candidates
+    for x in (cand, strided, cand[1, 1]):  # and one row alone, as hmm_nbest's final
+        np.testing.assert_array_equal(_top(x, n), np.argsort(-x, axis=-1, kind="stable")[..., :n])
 
 
 TAGSETS = {"bio": ["O", "B-X", "I-X", "B-Y", "I-Y"], "iob1": ["O", "B-X", "I-X", "I-Y"],
