@@ -160,7 +160,7 @@ def test_both_selections_are_a_stable_sort_of_integer_scores(n, monkeypatch):
 def test_nbest_of_tied_scores_is_the_same_by_either_selection(n, monkeypatch):
     """Integer scores, so that many paths tie: passes of argmax and argpartition keep the same paths in the same
     order, and those are the n best of the enumeration."""
-    E, lengths, params = _problem(n, K=3, T=7, B=4, scale=1.0)  # 3^7 = 2187 paths at most
+    E, lengths, params = _problem(n, K=3, T=7, B=8, scale=1.0)  # 3^7 = 2187 paths at most
     E, params = np.round(E), {name: np.round(p) for name, p in params.items()}
     allowed = _constraints("random", 3, np.random.default_rng(n))
     for constraints in (None, allowed):

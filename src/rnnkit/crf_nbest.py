@@ -24,7 +24,7 @@ from rnnkit.checks import check_int
 from rnnkit.crf import _check, crf_forward_backward
 
 CHUNK_BYTES = 64 * 2**20  # about what the back-pointers and one step's candidates of a chunk of sequences take
-FEW = 64  # up to this n, n passes of argmax select faster than argpartition (_select)
+FEW = 24  # up to this n, n passes of argmax select faster than _top's argpartition (_select)
 SELECT_BYTES = 2 * 2**20  # candidates a selection works on at a time (rows of them): about what a cache holds
 
 
@@ -39,7 +39,9 @@ def _top(cand: np.ndarray, n: int) -> np.ndarray:
         return np.argsort(-cand, axis=-1, kind="stable")
     if cand.ndim == 1:
         return _top(cand[None], n)[0]
-    part = np.argpartition(-cand, (n - 1, n), axis=-1)  # the n largest first, the (n+1)-th at n
+    # the n largest first, the (n+1)-th at n; numpy 2.4's argpartition with one kth ran 2.4x slower than this
+    # on rows of sorted runs, as list Viterbi's candidates are (each previous tag's n ranks come best first)
+    part = np.argpartition(-cand, (n - 1, n), axis=-1)
     kept = np.sort(part[..., :n], axis=-1)  # (..., n) index order for the stable sort
     values = np.take_along_axis(cand, kept, axis=-1)  # (..., n)
     cut = values.min(axis=-1, keepdims=True)  # (..., 1) the n-th largest
@@ -63,10 +65,10 @@ def _select(cand: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     index order, -inf last), for list Viterbi here and in :mod:`rnnkit.hmm_nbest`.  Up to n = ``FEW``, n passes
     of argmax, each marking its pick -inf, over ``SELECT_BYTES`` of rows at a time so that the passes after the
     first read from cache: argpartition's per-row cost dominated small n (one CRF step of 128 sentences, 23 tags:
-    1.4 against 4.7 ms at n = 5, 40 against 53 ms at n = 50, 48 against 52 ms at n = 64; 48 ms at n = 50 with
-    the passes over all rows at once).  The passes run on a copy in which -inf is the lowest finite number, so
-    that a pick marked -inf falls below the row's -inf entries and these come in index order like any tie; a
-    row holding that number itself is taken by :func:`_top`."""
+    2.9 against 7.6 ms at n = 5, 13 against 18 ms at n = 20, 40 against 37 ms at n = 50; crf_nbest and
+    hmm_nbest as a whole crossed between n = 24 and 32).  The passes run on a copy in which -inf is the lowest
+    finite number, so that a pick marked -inf falls below the row's -inf entries and these come in index order
+    like any tie; a row holding that number itself is taken by :func:`_top`."""
     width = cand.shape[-1]
     if n > FEW or n >= width:
         order = _top(cand, n)
