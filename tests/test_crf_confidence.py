@@ -9,7 +9,7 @@ import pytest
 
 from rnnkit.constraints import allowed_transitions, is_allowed
 from rnnkit.crf import crf_marginals, viterbi_decode
-from rnnkit.crf_nbest import crf_nbest
+from rnnkit.crf_nbest import FEW, _select, _top, crf_nbest
 
 BIO = ["O", "B-X", "I-X", "B-Y", "I-Y"]
 
@@ -126,6 +126,55 @@ def test_nbest_in_chunks_of_sequences_gives_the_same_paths(monkeypatch):
     whole = crf_nbest(E, lengths, params, 5)
     monkeypatch.setattr("rnnkit.crf_nbest.CHUNK_BYTES", 8 * 4 * 5 * (6 + 4) * 2)  # two sequences a chunk
     assert crf_nbest(E, lengths, params, 5) == whole and len(whole) == 7
+
+
+@pytest.mark.parametrize("n", [1, 5, FEW - 1, FEW, FEW + 1, FEW + 9])
+def test_both_selections_are_a_stable_sort_of_integer_scores(n, monkeypatch):
+    """List Viterbi's selection of a step's n best (here and in hmm_nbest) takes equal scores in index order,
+    -inf last, whether by passes of argmax (n <= FEW, a few rows at a time or all at once) or by argpartition
+    (FEW = 0), which on its own keeps an arbitrary few of the entries tied at the cut."""
+    rng = np.random.default_rng(n)
+    cand = rng.integers(-3, 4, size=(3, 5, 3 * (FEW + 9))).astype(float)  # (3, 5, W): 7 values, ties everywhere
+    cand[rng.random(cand.shape) < 0.2] = -np.inf
+    cand[0, 0] = -np.inf  # nothing finite
+    cand[0, 1, n // 2 + 1 :] = -np.inf  # fewer finite entries than n (n > 1)
+    cand[0, 2, 1:] = -np.inf
+    cand[0, 2, 5::7] = np.finfo(cand.dtype).min  # the lowest finite number, after -inf entries of the row
+    sorted_desc = -np.sort(-cand, axis=-1)
+    assert np.any((sorted_desc[..., n - 1] == sorted_desc[..., n]) & (sorted_desc[..., n] > -np.inf))  # ties cut
+    strided = np.ascontiguousarray(cand.transpose(0, 2, 1)).transpose(0, 2, 1)  # as crf_nbest's candidates
+    single = np.where(cand == np.finfo(cand.dtype).min, np.finfo(np.float32).min, cand).astype(np.float32)
+    for x in (cand, strided, single, cand[0, 2], cand[1, 1]):  # and one row alone, as hmm_nbest's final
+        want = np.argsort(-x, axis=-1, kind="stable")[..., :n]  # (3, 5, n)
+        np.testing.assert_array_equal(_top(x, n), want)
+        for few, nbytes in ((FEW, 2**21), (FEW, 1), (0, 2**21)):  # passes; one row at a time; argpartition
+            monkeypatch.setattr("rnnkit.crf_nbest.FEW", few)
+            monkeypatch.setattr("rnnkit.crf_nbest.SELECT_BYTES", nbytes)
+            order, values = _select(x, n)
+            np.testing.assert_array_equal(order, want, err_msg=f"FEW {few}, SELECT_BYTES {nbytes}")
+            np.testing.assert_array_equal(values, np.take_along_axis(x, want, axis=-1))
+            assert values.dtype == x.dtype
+
+
+@pytest.mark.parametrize("n", [FEW - 1, FEW, FEW + 1])
+def test_nbest_of_tied_scores_is_the_same_by_either_selection(n, monkeypatch):
+    """Integer scores, so that many paths tie: passes of argmax and argpartition keep the same paths in the same
+    order, and those are the n best of the enumeration."""
+    E, lengths, params = _problem(n, K=3, T=7, B=8, scale=1.0)  # 3^7 = 2187 paths at most
+    E, params = np.round(E), {name: np.round(p) for name, p in params.items()}
+    allowed = _constraints("random", 3, np.random.default_rng(n))
+    for constraints in (None, allowed):
+        fast = crf_nbest(E, lengths, params, n, constraints)
+        with monkeypatch.context() as m:
+            m.setattr("rnnkit.crf_nbest.FEW", 0)
+            assert crf_nbest(E, lengths, params, n, constraints) == fast
+        for b, found in enumerate(fast):
+            probs = _paths(E, b, lengths[b], params, constraints)
+            want = sorted(probs.values(), reverse=True)[:n]
+            assert len({tuple(p) for p, _ in found}) == len(found) == len(want), f"sequence {b}"
+            assert all(abs(probs[tuple(p)] - np.exp(lp)) < 1e-12 for p, lp in found), f"sequence {b}"
+            err = np.abs(np.exp([lp for _, lp in found]) - want).max()
+            assert err < 1e-12, f"sequence {b}: not the {n} best, off by {err}"
 
 
 TAGSETS = {"bio": ["O", "B-X", "I-X", "B-Y", "I-Y"], "iob1": ["O", "B-X", "I-X", "I-Y"],

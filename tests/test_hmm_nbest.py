@@ -79,7 +79,7 @@ def test_nbest_and_windows_equal_enumeration_on_random_tables(order, monkeypatch
         # by passes of argmax: the same paths, bit for bit
         with monkeypatch.context() as m:
             m.setattr("rnnkit.hmm_nbest.CHUNK_BYTES", 1)
-            m.setattr("rnnkit.hmm_nbest.FEW", 0)
+            m.setattr("rnnkit.crf_nbest.FEW", 0)
             other = hmm_nbest(log_trans, log_emit, 4)
         assert other == hmm_nbest(log_trans, log_emit, 4)
         # a window of random allowed (previous tag, tag) pairs: the sum of the paths that keep to them

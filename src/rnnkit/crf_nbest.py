@@ -10,7 +10,9 @@ n best, ``delta_t[j, r]`` for ranks r = 0..n-1, each with a back-pointer to the 
 Every (j, r) entry stands for a different partial path, so the n finals are the n best distinct paths
 (fewer when fewer than n paths are legal: those scoring -inf are dropped).  A path's probability under
 the CRF is ``exp(score - log Z)``, log Z from :func:`rnnkit.crf.crf_forward_backward`.  The cost is
-that of Viterbi times n (a sort over K n candidates per tag and step).
+that of Viterbi times n (a selection of n among K n candidates per tag and step).  Equal scores are taken
+in (tag, rank) order, at every step and at the end, so that which of tied paths come back, and in which
+order, is fixed (not left to how numpy's selection happens to run).
 """
 from __future__ import annotations
 
@@ -22,18 +24,75 @@ from rnnkit.checks import check_int
 from rnnkit.crf import _check, crf_forward_backward
 
 CHUNK_BYTES = 64 * 2**20  # about what the back-pointers and one step's candidates of a chunk of sequences take
+FEW = 24  # up to this n, n passes of argmax select faster than _top's argpartition (_select)
+SELECT_BYTES = 2 * 2**20  # candidates a selection works on at a time (rows of them): about what a cache holds
 
 
 def _top(cand: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` largest entries along the last axis, largest first, equal scores in index order
-    (-inf last): argpartition, then a stable sort of the n kept (a full sort of K n candidates took most of
-    the time at n = 500)."""
+    (-inf last): the first n of a stable sort by descending score.  argpartition, then a stable sort of the n
+    kept (a full sort of K n candidates took most of the time at n = 500).  argpartition keeps an arbitrary
+    few of the entries equal to the n-th largest; it also places the (n+1)-th, and where that is equal too
+    (some were left out) the row keeps the first of them instead."""
     width = cand.shape[-1]
     if n >= width:
         return np.argsort(-cand, axis=-1, kind="stable")
-    kept = np.sort(np.argpartition(-cand, n - 1, axis=-1)[..., :n], axis=-1)  # index order for the stable sort
-    return np.take_along_axis(kept, np.argsort(-np.take_along_axis(cand, kept, axis=-1), axis=-1, kind="stable"),
-                              axis=-1)
+    if cand.ndim == 1:
+        return _top(cand[None], n)[0]
+    # the n largest first, the (n+1)-th at n; numpy 2.4's argpartition with one kth ran 2.4x slower than this
+    # on rows of sorted runs, as list Viterbi's candidates are (each previous tag's n ranks come best first)
+    part = np.argpartition(-cand, (n - 1, n), axis=-1)
+    kept = np.sort(part[..., :n], axis=-1)  # (..., n) index order for the stable sort
+    values = np.take_along_axis(cand, kept, axis=-1)  # (..., n)
+    cut = values.min(axis=-1, keepdims=True)  # (..., 1) the n-th largest
+    left_out = np.take_along_axis(cand, part[..., n : n + 1], axis=-1)[..., 0] == cut[..., 0]  # (...) a tie cut
+    del part  # as large as cand
+    where = np.nonzero(left_out)  # indices along the leading axes
+    step = max(1, SELECT_BYTES // (width * cand.itemsize))  # a few rows at a time: bounded scratch memory
+    for a in range(0, len(where[0]), step):
+        at = tuple(w[a : a + step] for w in where)
+        rows, c = cand[at], cut[at]  # (r, width), (r, 1)
+        above = rows > c
+        tied = rows == c
+        first = tied & (np.cumsum(tied, axis=-1) <= n - above.sum(axis=-1, keepdims=True))
+        kept[at] = np.nonzero(above | first)[1].reshape(-1, n)  # n a row, in index order
+        values[at] = np.take_along_axis(rows, kept[at], axis=-1)
+    return np.take_along_axis(kept, np.argsort(-values, axis=-1, kind="stable"), axis=-1)
+
+
+def _select(cand: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(indices, values)`` of the ``n`` largest entries along the last axis, in :func:`_top`'s order (ties in
+    index order, -inf last), for list Viterbi here and in :mod:`rnnkit.hmm_nbest`.  Up to n = ``FEW``, n passes
+    of argmax, each marking its pick -inf, over ``SELECT_BYTES`` of rows at a time so that the passes after the
+    first read from cache: argpartition's per-row cost dominated small n (one CRF step of 128 sentences, 23 tags:
+    2.9 against 7.6 ms at n = 5, 13 against 18 ms at n = 20, 40 against 37 ms at n = 50; crf_nbest and
+    hmm_nbest as a whole crossed between n = 24 and 32).  The passes run on a copy in which -inf is the lowest
+    finite number, so that a pick marked -inf falls below the row's -inf entries and these come in index order
+    like any tie; a row holding that number itself is taken by :func:`_top`."""
+    width = cand.shape[-1]
+    if n > FEW or n >= width:
+        order = _top(cand, n)
+        return order, np.take_along_axis(cand, order, axis=-1)
+    lowest = np.finfo(cand.dtype).min
+    work = np.maximum(cand, lowest, out=np.empty(cand.shape, cand.dtype)).reshape(-1, width)  # (R, width) C order
+    order = np.empty((len(work), n), dtype=np.intp)  # (R, n)
+    step = max(1, SELECT_BYTES // (width * work.itemsize))
+    for a in range(0, len(work), step):
+        rows = work[a : a + step]  # (r, width), a view: the picks are marked in work itself
+        i = np.arange(len(rows))
+        for r in range(n):
+            best = rows.argmax(axis=1)  # (r,) the first of equal maxima
+            order[a : a + step, r] = best
+            rows[i, best] = -np.inf
+    order = order.reshape(cand.shape[:-1] + (n,))
+    values = np.take_along_axis(cand, order, axis=-1)
+    low = values[..., -1] <= lowest  # (...) rows whose picks came down to -inf or the lowest finite number
+    if low.any():
+        low &= (cand == lowest).any(axis=-1)  # that number in the row: it tied with -inf
+        if low.any():
+            order[low] = _top(cand[low], n)
+            values[low] = np.take_along_axis(cand[low], order[low], axis=-1)
+    return order, values
 
 
 def crf_nbest(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray], n: int,
@@ -65,8 +124,8 @@ def crf_nbest(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[st
     for t in range(1, T):
         cand = delta[:, :, :, None] + A[None, :, None, :]  # (B, K_from, n, K_to)
         cand = cand.reshape(B, K * n, K).transpose(0, 2, 1)  # (B, K_to, K n), index i * n + r
-        order = _top(cand, n)  # (B, K, n)
-        top = np.take_along_axis(cand, order, axis=2) + E[t][:, :, None]  # (B, K, n)
+        order, top = _select(cand, n)  # (B, K, n) each
+        top += E[t][:, :, None]  # (B, K, n)
         running = mask[t][:, None, None]
         delta = np.where(running, top, delta)
         back[t] = np.where(running, order, keep)
