@@ -128,6 +128,16 @@ def test_nbest_in_chunks_of_sequences_gives_the_same_paths(monkeypatch):
     assert crf_nbest(E, lengths, params, 5) == whole and len(whole) == 7
 
 
+def test_nbest_refuses_more_back_pointers_than_allowed_for_one_sequence(monkeypatch):
+    """One sequence's back-pointers (T K n int32s) are bounded: an n that would keep more than
+    MAX_BACK_BYTES is refused with the largest n that fits, and that n runs."""
+    E, lengths, params = _problem(6, K=4, T=6, B=2)
+    monkeypatch.setattr("rnnkit.crf_nbest.MAX_BACK_BYTES", 4 * 6 * 4 * 50)  # n = 50 exactly fits
+    assert len(crf_nbest(E, lengths, params, 50)[0]) == 50
+    with pytest.raises(ValueError, match=r"the 51 best paths of a sequence of 6 steps over 4 tags .* at most 50 "):
+        crf_nbest(E, lengths, params, 51)
+
+
 @pytest.mark.parametrize("n", [1, 5, FEW - 1, FEW, FEW + 1, FEW + 9])
 def test_both_selections_are_a_stable_sort_of_integer_scores(n, monkeypatch):
     """List Viterbi's selection of a step's n best (here and in hmm_nbest) takes equal scores in index order,

@@ -188,3 +188,18 @@ def test_empty_sentence_bad_n_and_bad_windows():
     beta = backward(cache)
     with pytest.raises(ValueError, match="allowed of shape"):
         window_probability(cache, beta, 1, np.ones((2, 5, 4), dtype=bool))  # words 1..2 of 2
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_nbest_refuses_more_back_pointers_than_allowed_for_one_sentence(order, monkeypatch):
+    """Back-pointers per sentence are bounded (T K n int32s, T K (K+1) n for the second order: 45 tags,
+    50 words and n = 1000 once asked for 414 MB): an n over MAX_BACK_BYTES is refused, naming the largest
+    n that fits, and that n runs."""
+    rng = np.random.default_rng(order)
+    K, T = 3, 6
+    log_trans, log_emit = random_tables(rng, K, order, 0.0), np.log(rng.random((T, K)))
+    per_rank = T * K * ((K + 1) if order == 3 else 1)
+    monkeypatch.setattr("rnnkit.crf_nbest.MAX_BACK_BYTES", 4 * per_rank * 40)
+    assert len(hmm_nbest(log_trans, log_emit, 40)) == 40
+    with pytest.raises(ValueError, match=r"41 best paths of a 6-word sentence over 3 tags.* at most 40 "):
+        hmm_nbest(log_trans, log_emit, 41)

@@ -26,6 +26,18 @@ from rnnkit.crf import _check, crf_forward_backward
 CHUNK_BYTES = 64 * 2**20  # about what the back-pointers and one step's candidates of a chunk of sequences take
 FEW = 24  # up to this n, n passes of argmax select faster than _top's argpartition (_select)
 SELECT_BYTES = 2 * 2**20  # candidates a selection works on at a time (rows of them): about what a cache holds
+MAX_BACK_BYTES = 2**30  # the most back-pointers one sentence may keep (_check_back_bytes)
+
+
+def _check_back_bytes(n: int, words: int, per_rank: int, what: str) -> None:
+    """Refuse an ``n`` whose back-pointers for one sentence, ``words * per_rank * n`` int32s, would exceed
+    ``MAX_BACK_BYTES``: list Viterbi keeps n of them per state and word, and a large ``--nbest`` over a long
+    sentence once asked for gigabytes.  ``what`` names the sentence and states in the message."""
+    need = 4 * words * per_rank * n
+    if need > MAX_BACK_BYTES:
+        most = max(1, MAX_BACK_BYTES // (4 * words * per_rank))
+        raise ValueError(f"the {n:,} best paths of {what} would keep {need / 2**20:,.0f} MiB of back-pointers, "
+                         f"over the {MAX_BACK_BYTES // 2**20:,} MiB allowed; ask for at most {most:,} (--nbest)")
 
 
 def _top(cand: np.ndarray, n: int) -> np.ndarray:
@@ -102,13 +114,15 @@ def crf_nbest(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[st
 
     Arguments as :func:`rnnkit.crf.viterbi_decode` takes them; with ``allowed`` only legal paths come
     back and the probabilities are normalised over legal paths.  ``out[b][0][0]`` is Viterbi's path
-    (ties apart).  Fewer than ``n`` paths when the sequence has fewer legal ones.
+    (ties apart).  Fewer than ``n`` paths when the sequence has fewer legal ones.  ValueError when one
+    sequence's back-pointers, T K n int32s, would exceed ``MAX_BACK_BYTES`` (1 GiB).
     """
     n = check_int("n", n, 1)
     E, lengths, A, s, e = _check(emissions, lengths, params, allowed)
     T, B, K = E.shape
     if T * math.log(K) < math.log(n):  # more than every path of the longest sequence: K^T of them at most
         n = K**T
+    _check_back_bytes(n, T, K, f"a sequence of {T} steps over {K} tags")  # T: the padded length, as allocated
     rows = max(1, CHUNK_BYTES // (8 * K * n * (T + K)))  # sequences whose back-pointers and candidates fit
     if B > rows:  # in chunks: --nbest 2000 over a batch of 128 once asked for gigabytes
         return [found for a in range(0, B, rows)

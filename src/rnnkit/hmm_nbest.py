@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from rnnkit.checks import check_int
-from rnnkit.crf_nbest import CHUNK_BYTES, _select, _top
+from rnnkit.crf_nbest import CHUNK_BYTES, _check_back_bytes, _select, _top
 from rnnkit.hmm_forward import _check_tables, forward
 
 
@@ -58,9 +58,11 @@ def _extend(delta: np.ndarray, trans: np.ndarray, log_emit: np.ndarray, n: int) 
 def hmm_nbest(log_trans: np.ndarray, log_emit: np.ndarray, n: int) -> list[tuple[list[int], float]]:
     """The ``n`` best tag paths of one sentence, best first, each with log P(path | w): ``[(path, log p), ...]``.
 
-    ``log_trans`` (K+1, K+1) or (K+1, K+1, K+1) and ``log_emit`` (T, K) as :func:`rnnkit.hmm_viterbi.viterbi_first_order`
-    and ``viterbi_second_order`` take them (the order is read from ``log_trans.ndim``).  ``out[0][0]`` is
-    Viterbi's path (ties apart).  Fewer than ``n`` paths when fewer have P(w, t) > 0; none when P(w) = 0.
+    ``log_trans`` (K+1, K+1) or (K+1, K+1, K+1) and ``log_emit`` (T, K) as
+    :func:`rnnkit.hmm_viterbi.viterbi_first_order` and ``viterbi_second_order`` take them (the order is read
+    from ``log_trans.ndim``).  ``out[0][0]`` is Viterbi's path (ties apart).  Fewer than ``n`` paths when
+    fewer have P(w, t) > 0; none when P(w) = 0.  ValueError when the back-pointers, T K n int32s (T K (K+1) n
+    in the second order), would exceed ``rnnkit.crf_nbest.MAX_BACK_BYTES`` (1 GiB).
     """
     n = check_int("n", n, 1)
     log_trans, log_emit = _check_tables(log_trans, log_emit)
@@ -74,6 +76,8 @@ def hmm_nbest(log_trans: np.ndarray, log_emit: np.ndarray, n: int) -> list[tuple
         n = K**T
     second = log_trans.ndim == 3
     M = K + 1 if second else K  # previous states of a tag: (t1, t2) over t1 incl. BOS, or the previous tag
+    _check_back_bytes(n, T, K * M if second else K,
+                      f"a {T}-word sentence over {K} tags" + (" (second-order HMM)" if second else ""))
     # delta[g, m, r]: second order g = t2, m = t1 (K = BOS); first order one group, m = the tag itself
     delta = np.full((K, K + 1, n) if second else (1, K, n), -np.inf)  # (C, M, n)
     if second:

@@ -32,7 +32,7 @@ def add_options(t: argparse.ArgumentParser) -> None:
     t.add_argument("--nbest", type=positive_int, metavar="K",
                    help="print the K most probable tag sequences of each sentence with their probabilities, one "
                         "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural "
-                        "taggers and HMMs)")
+                        "taggers and HMMs; a K whose back-pointers for one sentence would pass 1 GiB is refused)")
     t.add_argument("--spans", action="store_true",
                    help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
                         "text, and prob, the span's exact probability); neural or HMM models with BIO, IOB1 or "
