@@ -310,3 +310,24 @@ def test_cross_validation_folds_select_by_and_weigh_as_asked(imbalanced, capsys)
         assert meta["run_options"]["--select-by"] == "macro_f1", meta["run_options"]
         weights = meta["task"]["classifier_config"]["class_weights"]
         assert weights[1] > 2 > 1 > weights[0] > 0.5, weights  # balanced, from the fold's training part
+
+
+def test_resuming_a_run_started_with_a_class_weight_of_zero_says_it_cannot_be_resumed():
+    """Versions before Dec 6 2026 accepted --class-weights pos=0, which is now refused: the resume message of
+    such a run says so instead of asking for the same --class-weights again."""
+    from rnnkit.train.config import TrainConfig
+    from rnnkit.train.digest import resume_problem
+
+    config = TrainConfig().to_dict()
+    then = {"classifier_config": {"vocab_size": 9, "num_classes": 2, "class_weights": [2.0, 0.0]}}
+    meta = {"train_config": config, "task": then, "run_options": {}}
+    for now in (None, [1.0, 3.0]):  # --class-weights left out, or another weight
+        said = resume_problem(meta, {"classifier_config": {**then["classifier_config"], "class_weights": now}},
+                              config, None, {})
+        assert said and ("--class-weights (classifier_config.class_weights) [2.0, 0.0] then: a weight of 0, which "
+                         "--class-weights no longer accepts, so this run cannot be resumed") in said, said
+    said = resume_problem({**meta, "task": {"classifier_config": {**then["classifier_config"],
+                                                                  "class_weights": [2.0, 1.0]}}},
+                          {"classifier_config": {**then["classifier_config"], "class_weights": [1.0, 3.0]}},
+                          config, None, {})
+    assert said and "[2.0, 1.0] then, [1.0, 3.0] now" in said, said

@@ -115,6 +115,7 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
             out += [_flag_change(key, k, a[k], b[k]) if (key, k) in _FLAGS else
+                    _zero_weight(key, k, a[k]) if k == "class_weights" and 0 in (a[k] or ()) else
                     f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
                     else f"its {_named(key, k)} differs (another training file, or another option that selects the "
                          "data or the vocabulary?)"
@@ -155,6 +156,13 @@ def _flag_change(section: str, field: str, then: Any, now: Any) -> str:
         return "not given" if value else "given"
 
     return f"{_FLAGS[(section, field)]} ({section}.{field}) {said(then)} then, {said(now)} now"
+
+
+def _zero_weight(section: str, field: str, then: Any) -> str:
+    """A class weight of 0, which versions before Dec 6 2026 accepted and --class-weights now refuses (the class
+    is never learnt): the run cannot be resumed with the same options, so the message must not ask for them."""
+    return (f"{_named(section, field)} {_short(then)} then: a weight of 0, which --class-weights no longer "
+            "accepts, so this run cannot be resumed; start a new run with positive weights")
 
 
 def _named(section: str, field: str) -> str:
