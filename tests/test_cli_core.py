@@ -371,7 +371,11 @@ def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
     # a misspelt required option: argparse says the missing one first, and the misspelling went unnamed
     (["train", "tagger", "--trian", "x.conllu"], "rnnkit train tagger: error: the following arguments are required: "
      "--train (got --trian: did you mean --train?)"),
-    (["train", "seq2seq", "--tarin=a", "b", "--hiden", "3"], "required: --train (got --tarin: did you mean --train?)"),
+    (["train", "seq2seq", "--tarin=a", "b", "--hiden", "3"], "required: --train (got --tarin: did you mean --train?; "
+     "got --hiden: did you mean --hidden?)"),
+    # a misspelling of another option, or no option at all, beside a missing required one is named too
+    (["train", "lm", "--hiden", "8"], "required: --train (got --hiden: did you mean --hidden?)"),
+    (["train", "lm", "--zzzqq", "3", "--hid", "3"], "required: --train (--zzzqq is not an option)"),
 ])
 def test_an_unknown_option_names_the_command_and_where_it_belongs(argv, said, capsys):
     assert _exit_code(argv) == 2

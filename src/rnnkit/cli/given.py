@@ -116,9 +116,10 @@ REQUIRED = "the following arguments are required: "  # argparse's message
 
 
 def required_hint(parser: argparse.ArgumentParser, message: str, argv: Sequence[str]) -> str:
-    """argparse's "the following arguments are required: --train" with the unknown option of ``argv`` (the
-    command's arguments) that is near a missing one named: "(got --trian: did you mean --train?)".  argparse
-    says the missing option before the unrecognized ones, so the misspelling was never named."""
+    """argparse's "the following arguments are required: --train" with the unknown options of ``argv`` (the
+    command's arguments) named: one near a missing option as "(got --trian: did you mean --train?)", one near
+    another option of the command as "got --hiden: did you mean --hidden?", any other as "--hidn is not an
+    option".  argparse says the missing option before the unrecognized ones, so the misspelling was never named."""
     if not message.startswith(REQUIRED):
         return message
     missing = [name for names in message[len(REQUIRED):].split(", ") for name in names.split("/")
@@ -129,9 +130,10 @@ def required_hint(parser: argparse.ArgumentParser, message: str, argv: Sequence[
         if token == "--":  # the rest are positionals
             break
         option = token.split("=", 1)[0]
-        near = closest(option, missing) if option.startswith("--") and option not in known else None
-        if near:
-            notes.append(f"got {option}: did you mean {near}?")
+        if not option.startswith("--") or option in known or any(k.startswith(option) for k in known):
+            continue  # a value, a known option or an abbreviation of one (argparse takes those)
+        near = closest(option, missing) or closest(option, [k for k in known if k.startswith("--")])
+        notes.append(f"got {option}: did you mean {near}?" if near else f"{option} is not an option")
     return f"{message} ({'; '.join(notes)})" if notes else message
 
 
