@@ -65,9 +65,10 @@ class Recurrent:
 
         Parameters and their layouts are PyTorch's (``weight_ih_l0``, ``bias_hh_l1_reverse`` ...).
         """
-        name = check_layer_options(self.cell, dtype, bidirectional=bidirectional, variational_dropout=variational_dropout,
-                                   learn_init=learn_init, rng=rng, init=init, init_scale=init_scale, dropout=dropout,
-                                   weight_drop=weight_drop, nonlinearity=nonlinearity, tbptt=tbptt)
+        name = check_layer_options(self.cell, dtype, bidirectional=bidirectional,
+                                   variational_dropout=variational_dropout, learn_init=learn_init, rng=rng, init=init,
+                                   init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,
+                                   nonlinearity=nonlinearity, tbptt=tbptt)
         self.config = RecurrentConfig(
             cell=self.cell,
             input_size=check_int("input_size", input_size, 1),
@@ -224,7 +225,8 @@ class Recurrent:
                 w_ih, w_hh, b_ih, b_hh = self._weights(sfx, layer)
                 hh_mask = None
                 if training and cfg.weight_drop > 0:
-                    hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)  # (gates * H, H), weight_hh's shape
+                    # (gates * H, H), weight_hh's shape
+                    hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)
                     w_hh = w_hh * hh_mask
                 hh_masks.append(hh_mask)
                 out, fin, c = kernel.forward(xin, s0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bsizes, **extra)
