@@ -179,6 +179,42 @@ def test_data_given_where_the_model_goes_is_named_for_what_it_is(models, tmp_pat
     assert "unreadable checkpoint, truncated or corrupt" in _one_plain_line(code, err)
 
 
+def test_torch_save_and_torchscript_archives_are_named_as_pytorch_files(models, tmp_path, capsys):
+    """A torch.jit.save archive starts with NAME/data/0, not NAME/data.pkl, and was called "a zip archive":
+    the zip's member names are read (nothing unpickled), and a real torch file of either kind is named."""
+    import warnings
+    import zipfile
+
+    text = tmp_path / "test.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    files = {}
+    for name, members in (("jit_like.pt", ["jit/data/0", "jit/data/1", "jit/data.pkl", "jit/code/__torch__.py"]),
+                          ("save_like.pt", ["m/data.pkl", "m/byteorder", "m/data/0", "m/version"]),
+                          ("other.zip", ["readme.txt", "weights.npy"])):
+        files[name] = tmp_path / name
+        with zipfile.ZipFile(files[name], "w") as z:
+            for member in members:
+                z.writestr(member, b"\x80\x04N." if member.endswith(".pkl") else b"0")
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:  # the real thing, as PyTorch writes it
+        files["real_jit.pt"] = tmp_path / "real_jit.pt"
+        with warnings.catch_warnings():  # torch.jit.script is deprecated in torch 2.13, still written by many
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.jit.script(torch.nn.Linear(2, 2)).save(str(files["real_jit.pt"]))
+        files["real_save.pt"] = tmp_path / "real_save.pt"
+        torch.save(torch.nn.Linear(2, 2).state_dict(), files["real_save.pt"])
+    for name, path in files.items():
+        line = _one_plain_line(*run_cli(capsys, ["evaluate", str(path), str(text)])[::2])
+        if name == "other.zip":
+            assert "not a safetensors file: it starts with bytes 50 4b 03 04" in line and "a zip archive" in line, line
+        else:
+            assert line.startswith(f"rnnkit: error: {path} is a PyTorch or pickle file (torch.save writes a zip of "
+                                   "pickles), not an rnnkit checkpoint (safetensors); rnnkit never unpickles"), line
+
+
 @pytest.mark.parametrize("command", ["evaluate", "tag"])
 def test_a_binary_file_given_as_the_model_is_named_by_its_first_bytes(models, tmp_path, capsys, command):
     """The README walk: `rnnkit evaluate flow.png test.txt` was "unreadable checkpoint, truncated or corrupt

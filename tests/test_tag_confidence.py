@@ -82,6 +82,8 @@ def test_probs_are_the_library_marginals_of_the_tags_tag_prints(models, kind, ca
     out = _tag(capsys, monkeypatch, [models[kind], "--probs"])
     loaded = LoadedTagger(models[kind])
     marginals = loaded.marginals([line for line in RAW.splitlines()])
+    with pytest.raises(ValueError, match="Expected n to be an integer >= 1"):  # 0 was "not asked": None
+        loaded.nbest(RAW.splitlines(), 0)
     assert len(out.splitlines()) == len(plain.splitlines()) == 5
     for line, plain_line, marg in zip(out.splitlines(), plain.splitlines(), marginals):
         items = [token.rsplit("/", 1) for token in line.split()]
@@ -115,6 +117,9 @@ def test_nbest_and_marginals_agree_with_every_legal_path(models, kind):
     probs = [p for _, p in every]
     assert probs == sorted(probs, reverse=True)
     assert every[0][0] == loaded.tag(words)
+    for n in (0, -1, 2.5):  # 0 was read as "not asked" and gave None
+        with pytest.raises((ValueError, TypeError), match="Expected n to be an integer >= 1"):
+            loaded.nbest(words, n)
     want = np.zeros((3, K))
     for tags, p in every:
         want[np.arange(3), [loaded.tags.index(t) for t in tags]] += p

@@ -46,11 +46,11 @@ def _head(path: Path) -> bytes | None:
         return None
 
 
-def _what_else(head: bytes) -> str | None:
+def _what_else(path: Path, head: bytes) -> str | None:
     """What a file that safetensors cannot read is instead, when that is plain: "a text file" (its head
     decodes as UTF-8 without control characters other than whitespace), a compressed file, or a
     PyTorch/pickle file; else None."""
-    if _torch_zip(head) or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
+    if _torch_zip(path, head) or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
         return _PICKLED
     from rnnkit.data.encodings import compression  # the magic numbers rnnkit's text readers know (error path only)
 
@@ -72,14 +72,24 @@ _MAGIC = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image
           (b"\x89HDF\r\n\x1a\n", "an HDF5 file (Keras .h5?)"), (b"\x7fELF", "a program (ELF)")]
 
 
-def _torch_zip(head: bytes) -> bool:
-    """Whether ``head`` starts a zip that torch.save wrote: its first member is NAME/data.pkl (a zip
-    whose first name cannot be read is taken for one too, to be safe)."""
+def _torch_zip(path: Path, head: bytes) -> bool:
+    """Whether ``path`` (``head`` its first bytes) is a zip that torch.save or torch.jit.save wrote: a member
+    NAME/data.pkl, NAME/constants.pkl or under NAME/data/ or NAME/code/ (the names are read from the zip's
+    directory, nothing is unpickled).  A zip whose directory cannot be read is taken for torch's when its
+    first member ends in .pkl or its name cannot be read, to be safe."""
     if not head.startswith(b"PK\x03\x04"):
         return False
-    n = int.from_bytes(head[26:28], "little") if len(head) >= 30 else 0
-    name = head[30 : 30 + n]
-    return not name or name.endswith(b".pkl")
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        n = int.from_bytes(head[26:28], "little") if len(head) >= 30 else 0
+        name = head[30 : 30 + n]
+        return not name or name.endswith(b".pkl")
+    return any(name.endswith(("/data.pkl", "/constants.pkl")) or "/data/" in name or "/code/" in name
+               for name in names)
 
 
 def _safetensors_like(head: bytes) -> bool:
@@ -93,7 +103,7 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
     is plain (:func:`_what_else`), a file that does not start as safetensors files do by its first bytes
     (and its kind, for common ones: a PNG image), else a damaged checkpoint."""
     head = _head(path)
-    other = _what_else(head) if head is not None else None
+    other = _what_else(path, head) if head is not None else None
     if other == _PICKLED:  # never unpickled: loading a pickle runs whatever code it holds
         return CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
                                "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "

@@ -60,7 +60,9 @@ class ClassifierConfig:
     dropout: float = 0.5  # on the embeddings, between layers and on the pooled vector
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch (AWD-LSTM)
     dtype: str = "float32"
-    class_weights: tuple[float, ...] | None = None  # (K,) the loss's weight of each class; None: all 1
+    # (K,) the loss's weight of each class; None: all 1.  Here, as in torch's cross_entropy, a weight may be 0 (the
+    # class then adds nothing to the loss and is never learnt); train classifier's --class-weights refuses 0.
+    class_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:

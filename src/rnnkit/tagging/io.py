@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_bool, check_int_sequence
+from rnnkit.checks import check_bool, check_int, check_int_sequence
 from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
 from rnnkit.errors import CheckpointError, DataError
@@ -360,8 +360,8 @@ class LoadedTagger:
 
     def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
         """The ``n`` most probable tag sequences of every sentence with their probabilities,
-        ``[(tags, p), ...]`` best first (neural taggers and HMMs)."""
-        return self._confidence(sentences, features, lambda c: c.nbest, nbest=n)
+        ``[(tags, p), ...]`` best first (neural taggers and HMMs); ``n`` >= 1."""
+        return self._confidence(sentences, features, lambda c: c.nbest, nbest=check_int("n", n, 1))
 
     def spans(self, sentences: Any, features: Any = None) -> list | list[list]:
         """The predicted spans of every sentence of a span model (BIO, IOB1, BIOES):
