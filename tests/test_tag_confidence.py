@@ -233,3 +233,23 @@ def test_segment_refuses_probs_and_the_library_refuses_alike(models, capsys):
     assert code == 2 and "--probs is an option of rnnkit tag" in err
     with pytest.raises(ValueError, match="span tags"):
         LoadedTagger(models["pos"]).spans("the dog")
+
+
+@pytest.mark.parametrize("kind", ["crf", "hmm"])
+def test_a_tokenised_sentence_given_as_a_list_of_str_is_warned_about(models, kind):
+    """A list of str is a list of sentences: ``tag("Mary lives in Paris".split())`` tags four one-word
+    sentences (and "York" of "New York" loses its I- tag); that is warned about, at the caller's line."""
+    import warnings
+
+    loaded = LoadedTagger(models[kind])
+    words = "Mary lives in Paris".split()
+    for call in (lambda: loaded.tag(words), lambda: loaded.nbest(words, 2), lambda: loaded.marginals(words)):
+        with pytest.warns(UserWarning, match=r"4 sentences of one word each: a list of str is a list of sentences") \
+                as said:
+            found = call()
+        assert len(found) == 4 and said[0].filename == __file__, said[0].filename
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(loaded.tag([words])) == 1 and len(loaded.tag(" ".join(words))) == 4
+        assert len(loaded.tag(["Mary lives", "Paris"])) == 2 and len(loaded.tag(["Paris"])) == 1
+        assert len(loaded.tag([["Mary"], ["Paris"]])) == 2  # lists of words: meant as sentences

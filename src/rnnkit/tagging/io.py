@@ -347,7 +347,8 @@ class LoadedTagger:
 
     def tag(self, sentences: Any, features: Any = None) -> list[str] | list[list[str]]:
         """Tags of one sentence (a str of words) or of a list of sentences (each a str or a list of
-        words), as ``rnnkit tag`` gives them (see :func:`rnnkit.tagging.segmenter.tag`)."""
+        words), as ``rnnkit tag`` gives them (see :func:`rnnkit.tagging.segmenter.tag`).  A tokenised
+        sentence is ``[words]``: ``words`` alone is that many one-word sentences (a UserWarning says so)."""
         from rnnkit.tagging.segmenter import tag
 
         return tag(self, sentences, features)

@@ -114,6 +114,19 @@ def tag(loaded: Any, sentences: str | Sequence[str | Sequence[str]],
     return pred[0] if one else pred
 
 
+def _caller_level() -> int:
+    """warnings.warn's stacklevel for the first frame outside rnnkit (the user's call to tag, nbest ...),
+    counted from the function that calls this one."""
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the rnnkit package
+    level, frame = 2, sys._getframe(2)  # the caller of the function that warns: stacklevel 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root + os.sep):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def sentences_data(loaded: Any, sentences: Any, features: Any = None) -> tuple[Any, bool]:
     """``(TaggingData, one)`` of what :func:`tag` takes (a :class:`~rnnkit.tagging.io.TaggingData` as it
     is), ``one`` when a single str was given; refuses a segmentation model."""
@@ -137,6 +150,13 @@ def sentences_data(loaded: Any, sentences: Any, features: Any = None) -> tuple[A
             words.append(list(s))
         else:
             raise TypeError(f"Expected sentence {i} as a str or a list of str words, got {type(s).__name__}")
+    if len(words) > 1 and all(isinstance(s, str) for s in sentences) and all(len(w) == 1 for w in words):
+        import warnings
+
+        warnings.warn(f"{len(words)} sentences of one word each: a list of str is a list of sentences, so a "
+                      f"tokenised sentence {list(sentences[:2])[:2]!r:.40}... is tagged word by word, each word "
+                      "alone; pass [words] (or ' '.join(words)) to tag it as one sentence", UserWarning,
+                      stacklevel=_caller_level())
     if features is not None:
         if not isinstance(features, Sequence):
             raise TypeError(f"Expected features as a list (one per sentence), got {type(features).__name__}")
