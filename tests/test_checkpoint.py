@@ -421,7 +421,7 @@ def test_task_loaders_name_the_wrong_kind_and_the_command(tmp_path):
                                               r"rnnkit generate, evaluate or score, or pass a checkpoint written by "
                                               r"'rnnkit train classifier'$"):
         load_classifier(path)
-    from rnnkit.tagging.io import LoadedTagger
+    from rnnkit.tagging.loaded import LoadedTagger
 
     with pytest.raises(CheckpointError, match=r"not a tagger or HMM checkpoint; it is a language model: use it with"):
         LoadedTagger(path)

@@ -268,7 +268,7 @@ def test_hmm_pos_tagger(tmp_path, capsys, pos_files):
     code, out, _ = run_cli(capsys, ["evaluate", hmm, str(valid), "--json"])
     assert code == 0 and '"accuracy"' in out
     # add_k's k is an option (it was fixed at 0.1), saved with the model, and refused for another emission
-    from rnnkit.tagging.io import LoadedTagger
+    from rnnkit.tagging.loaded import LoadedTagger
 
     for k in ("0.1", "2.5"):
         path = str(tmp_path / f"hmm{k}.safetensors")

@@ -7,7 +7,8 @@ import json
 import pytest
 from clirun import run_cli, write_conllu
 
-from rnnkit.tagging.io import LoadedTagger, TaggingData
+from rnnkit.tagging.io import TaggingData
+from rnnkit.tagging.loaded import LoadedTagger
 from rnnkit.tagging.scoring import score
 
 

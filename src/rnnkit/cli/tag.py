@@ -1,5 +1,5 @@
 """``rnnkit tag``, ``rnnkit segment`` and the taggers' ``rnnkit evaluate``: a trained tagger, segmenter
-or HMM (:class:`~rnnkit.tagging.io.LoadedTagger`) applied to new files, read the way its training data
+or HMM (:class:`~rnnkit.tagging.loaded.LoadedTagger`) applied to new files, read the way its training data
 was (``rnnkit train tagger`` and ``train hmm`` are :mod:`rnnkit.cli.tagging`)."""
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
-from rnnkit.tagging.io import DataSpec, LoadedTagger, format_predictions, raw_sentences
+from rnnkit.tagging.io import DataSpec, format_predictions, raw_sentences
+from rnnkit.tagging.loaded import LoadedTagger
 
 BLOCK = 10_000  # lines of raw text (sentences of a CoNLL-U or column file) tagged, then written, at a time
 

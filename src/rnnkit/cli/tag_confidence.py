@@ -22,7 +22,8 @@ from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import refuse_unused
 from rnnkit.data.conll import format_columns, format_conllu
 from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
-from rnnkit.tagging.io import DataSpec, LoadedTagger, TaggingData
+from rnnkit.tagging.io import DataSpec, TaggingData
+from rnnkit.tagging.loaded import LoadedTagger
 
 
 def add_options(t: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ segmenter or HMM and tags sentences (``.tag``) or segments raw text (``.segment`
 and ``rnnkit segment`` do.  :func:`to_train` and :class:`SchemeMap` train in another span scheme than the
 data's (BIO as BIOES) and read the outputs back (``--train-scheme``).
 """
-from rnnkit.tagging.io import (DataSpec, LoadedTagger, TaggingData, format_predictions, load_tagger, read_tagged,
-                               tagger_meta)
+from rnnkit.tagging.io import DataSpec, TaggingData, format_predictions, load_tagger, read_tagged, tagger_meta
+from rnnkit.tagging.loaded import LoadedTagger
 from rnnkit.tagging.model import Tagger, TaggerBatch, TaggerConfig
 from rnnkit.tagging.task import TaggerEncoder, TaggerTask, make_batch, predict_ids, score
 from rnnkit.tagging.train_scheme import SchemeMap, to_train

@@ -1,5 +1,5 @@
 """How sure a trained tagger is: token marginals, the n best tag sequences, and entity spans with their
-probabilities, for :class:`~rnnkit.tagging.io.LoadedTagger` and ``rnnkit tag --probs/--nbest/--spans``.
+probabilities, for :class:`~rnnkit.tagging.loaded.LoadedTagger` and ``rnnkit tag --probs/--nbest/--spans``.
 
 Every number is a probability under the distribution whose best sequence the tagger prints:
 
@@ -131,7 +131,7 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     """Each sentence's predicted tags (those of ``loaded.predict``) with their marginals, and the
     ``nbest`` best sequences and the spans when asked; an empty sentence gets empty results.
 
-    ``loaded``: a :class:`~rnnkit.tagging.io.LoadedTagger`; ``data``: a
+    ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger`; ``data``: a
     :class:`~rnnkit.tagging.io.TaggingData`.  ValueError for spans of a model whose scheme is not a span
     scheme (``bio``, ``iob1``, ``bioes``).
     """

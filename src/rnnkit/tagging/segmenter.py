@@ -68,7 +68,7 @@ def _texts(given: Any, what: str) -> tuple[list[str], bool]:
 def segment_lines(loaded: Any, lines: Sequence[str]) -> list[list[str]]:
     """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
 
-    ``loaded``: a :class:`~rnnkit.tagging.io.LoadedTagger` of a segmentation model (BMES, neural or
+    ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger` of a segmentation model (BMES, neural or
     HMM).  Spaces in a line are kept as word boundaries; every other boundary is the model's, after
     the rules of :mod:`rnnkit.data.segment_rules`."""
     from rnnkit.data.segment_rules import fix_words

@@ -1,0 +1,147 @@
+"""A trained tagger from its checkpoint, neural or HMM, behind one interface: :class:`LoadedTagger`.
+
+What ``rnnkit tag``, ``segment`` and ``evaluate`` use, and the way to use a model the command line trained
+from Python: ``predict`` on :class:`~rnnkit.tagging.io.TaggingData`, ``tag`` and ``segment`` on plain
+sentences and raw text, ``marginals``, ``nbest`` and ``spans`` for how sure the model is
+(:mod:`rnnkit.tagging.confidence`), ``score`` on labelled data.  The checkpoint formats are
+:mod:`rnnkit.tagging.io`'s.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_bool, check_int
+from rnnkit.errors import CheckpointError
+from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, load_tagger
+
+
+class LoadedTagger:
+    """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call, with
+    :meth:`tag` and :meth:`segment` for plain sentences and raw text, and :meth:`marginals`,
+    :meth:`nbest` and :meth:`spans` for how sure the tagger is (:mod:`rnnkit.tagging.confidence`)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        _, meta = ckpt.load_checkpoint(path)
+        task = meta.get("task") or {}
+        self.kind = task.get("model")
+        if self.kind == "tagger":
+            self.model, self.encoder, task = load_tagger(path)
+        elif self.kind == HMM_KIND:
+            self.model = _load_hmm(path, task)
+        else:
+            raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {ckpt.other_kind(self.kind)}")
+        self.task = task
+        from rnnkit.tagging.scoring import METRICS
+
+        with ckpt.reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
+            self.spec = DataSpec(**task["data"])
+            if task["metric"] not in METRICS:
+                raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")
+            check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
+            from rnnkit.tagging.train_scheme import SchemeMap
+
+            self.train_scheme = task.get("train_scheme", self.spec.scheme)  # absent before the option: the data's
+            self.scheme_map = SchemeMap(self.trained_tags, self.spec.scheme, self.train_scheme)
+            if self.kind == "tagger":
+                from rnnkit.tagging.task import decoding_constraints
+
+                self.allowed = decoding_constraints(self.encoder.tags, self.train_scheme)
+
+    @property
+    def trained_tags(self) -> list[str]:
+        """The model's own tags, in the scheme it was trained in (``train_scheme``)."""
+        return list(self.model.tags_ if self.kind == HMM_KIND else self.encoder.tags)
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags the model predicts, in its data's scheme (those it was trained on, unless it was trained
+        in another scheme)."""
+        return list(self.scheme_map.tags)
+
+    def predict(self, data: TaggingData) -> list[list[str]]:
+        """Predicted tags of every sentence (empty sentences get [])."""
+        keep = [i for i, s in enumerate(data.words) if s]
+        out: list[list[str]] = [[] for _ in data.words]
+        if self.kind == HMM_KIND:
+            sentences = [data.words[i] for i in keep]
+            if self.task.get("fold_width"):  # absent from checkpoints before the option: off
+                from rnnkit.data.segmentation import fold_sentences
+
+                sentences = fold_sentences(sentences)
+            pred = self.model.predict(sentences)
+        else:
+            from rnnkit.tagging.task import predict_ids
+
+            if self.encoder.features and data.features is None:
+                raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}: "
+                                 f"tag a column file with --format columns")
+            ids = predict_ids(self.model, self.encoder.encode(data), self.allowed)
+            pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]
+        for i, p in zip(keep, pred):
+            out[i] = self.scheme_map.sequence(p)
+        return out
+
+    def segment(self, text: str | list[str]) -> list[str] | list[list[str]]:
+        """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list
+        (see :func:`rnnkit.tagging.segmenter.segment`)."""
+        from rnnkit.tagging.segmenter import segment
+
+        return segment(self, text)
+
+    def tag(self, sentences: Any, features: Any = None) -> list[str] | list[list[str]]:
+        """Tags of one sentence (a str of words) or of a list of sentences (each a str or a list of
+        words), as ``rnnkit tag`` gives them (see :func:`rnnkit.tagging.segmenter.tag`).  A tokenised
+        sentence is ``[words]``: ``words`` alone is that many one-word sentences (a UserWarning says so)."""
+        from rnnkit.tagging.segmenter import tag
+
+        return tag(self, sentences, features)
+
+    def marginals(self, sentences: Any, features: Any = None) -> np.ndarray | list[np.ndarray]:
+        """P(tag | sentence) of every token: an (n, K) array per sentence, columns in the order of
+        :attr:`tags`; sentences as :meth:`tag` takes them, or a TaggingData (see
+        :mod:`rnnkit.tagging.confidence` for what the probabilities are)."""
+        return self._confidence(sentences, features, lambda c: c.marginals)
+
+    def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
+        """The ``n`` most probable tag sequences of every sentence with their probabilities,
+        ``[(tags, p), ...]`` best first (neural taggers and HMMs); ``n`` >= 1."""
+        return self._confidence(sentences, features, lambda c: c.nbest, nbest=check_int("n", n, 1))
+
+    def spans(self, sentences: Any, features: Any = None) -> list | list[list]:
+        """The predicted spans of every sentence of a span model (BIO, IOB1, BIOES):
+        ``{"start", "end" (exclusive), "type", "text", "prob"}`` dicts, ``prob`` the span's exact probability."""
+        return self._confidence(sentences, features, lambda c: c.spans, spans=True)
+
+    def _confidence(self, sentences: Any, features: Any, pick: Any, **options: Any) -> Any:
+        from rnnkit.tagging.confidence import confidence
+        from rnnkit.tagging.segmenter import sentences_data
+
+        data, one = sentences_data(self, sentences, features)
+        found = [pick(c) for c in confidence(self, data, **options)]
+        return found[0] if one else found
+
+    def known(self, words: list[list[str]]) -> list[list[bool]]:
+        """Whether the model's word vocabulary holds each token, read as the model reads it (width-folded,
+        lowercased as trained): an HMM's training words, a neural tagger's (``--min-count`` and
+        ``--extend-vocab`` shape it)."""
+        if self.kind == HMM_KIND:
+            from rnnkit.data.segmentation import fold_sentences
+
+            folded = fold_sentences(words) if self.task.get("fold_width") else words
+            return [[w in self.model.vocab_ for w in s] for s in folded]
+        enc = self.encoder
+        return [[enc.norm(w) in enc.words for w in s] for s in enc.folded(words)]
+
+    def score(self, data: TaggingData) -> dict[str, Any]:
+        """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`); token accuracy
+        comes with the accuracy on known and unknown words."""
+        from rnnkit.tagging.task import score
+
+        fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
+        known = self.known(data.words) if self.task["metric"] == "accuracy" else None
+        return score(self.task["metric"], data.tags, self.predict(data), data.words, self.spec.scheme,
+                     self.task.get("train_words"), fold, known)
