@@ -253,3 +253,12 @@ def test_a_tokenised_sentence_given_as_a_list_of_str_is_warned_about(models, kin
         assert len(loaded.tag([words])) == 1 and len(loaded.tag(" ".join(words))) == 4
         assert len(loaded.tag(["Mary lives", "Paris"])) == 2 and len(loaded.tag(["Paris"])) == 1
         assert len(loaded.tag([["Mary"], ["Paris"]])) == 2  # lists of words: meant as sentences
+
+
+def test_loaded_tagger_still_imports_from_its_old_module():
+    """LoadedTagger moved from rnnkit.tagging.io to rnnkit.tagging.loaded; the old import keeps working."""
+    import rnnkit.tagging.io as io
+
+    assert io.LoadedTagger is LoadedTagger and LoadedTagger.__module__ == "rnnkit.tagging.loaded"
+    with pytest.raises(AttributeError, match="has no attribute 'Loaded'"):
+        io.Loaded  # noqa: B018
