@@ -83,13 +83,13 @@ def test_tied_matches_pytorch(attention, cell):
     _assert_matches_torch(loss, grads, t_loss, named)
 
 
-def test_tied_equals_an_untied_model_with_the_same_matrix_and_summed_gradients():
-    """Tying changes nothing but the sharing: the untied model holding the embedding as output.weight
-    has the same loss, and the tied table's gradient is its two gradients summed.  The same seed draws
-    every other parameter the same."""
-    cfg = _tied(cell="gru", attention="general")
-    tied = Seq2Seq(cfg, np.random.default_rng(3))
-    plain = Seq2Seq(Seq2SeqConfig(**{**cfg.to_dict(), "tie_weights": False}), np.random.default_rng(3))
+def check_tying_is_sharing(model_class, config_class, cfg, inputs):
+    """The tied model ``model_class(cfg)`` against the untied one holding its embedding as output.weight:
+    the same seed draws every other parameter the same, the losses are equal and the tied table's gradient
+    is the untied model's two gradients summed.  ``inputs``: the arguments of forward after the
+    parameters are randomised.  Returns the untied model's gradients."""
+    tied = model_class(cfg, np.random.default_rng(3))
+    plain = model_class(config_class(**{**cfg.to_dict(), "tie_weights": False}), np.random.default_rng(3))
     assert set(plain.params) - set(tied.params) == {"output.weight"}
     for k, v in tied.params.items():
         assert np.array_equal(v, plain.params[k]), k
@@ -97,14 +97,20 @@ def test_tied_equals_an_untied_model_with_the_same_matrix_and_summed_gradients()
     for k, v in tied.params.items():
         plain.params[k][...] = v
     plain.params["output.weight"][...] = tied.params["tgt_embedding.weight"]
-    batch = _batch(np.random.default_rng(5))
-    loss, cache = tied.forward(*batch)
-    p_loss, p_cache = plain.forward(*batch)
+    loss, cache = tied.forward(*inputs)
+    p_loss, p_cache = plain.forward(*inputs)
     assert loss == p_loss
     grads, p_grads = tied.backward(0.7, cache), plain.backward(0.7, p_cache)
     want = p_grads["tgt_embedding.weight"] + p_grads["output.weight"]
     np.testing.assert_allclose(grads["tgt_embedding.weight"], want, rtol=1e-13, atol=1e-15)
     assert np.abs(p_grads["output.weight"]).max() > 1e-3  # the output layer's part is not negligible
+    return p_grads
+
+
+def test_tied_equals_an_untied_model_with_the_same_matrix_and_summed_gradients():
+    """Tying changes nothing but the sharing (:func:`check_tying_is_sharing`)."""
+    check_tying_is_sharing(Seq2Seq, Seq2SeqConfig, _tied(cell="gru", attention="general"),
+                           _batch(np.random.default_rng(5)))
 
 
 def test_tying_mismatched_sizes_is_refused_naming_both():

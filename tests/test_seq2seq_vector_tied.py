@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_seq2seq_model import _assert_matches_torch, _batch, _check_gradients, _randomise, _torch_vector_loss
+from test_seq2seq_tied import check_tying_is_sharing
 from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt
@@ -93,28 +94,10 @@ def test_tied_vector_decoder_matches_pytorch(cell, input_feeding):
 
 
 def test_tied_equals_an_untied_model_with_the_same_matrix_and_summed_gradients():
-    """Tying changes nothing but the sharing: the untied decoder holding the embedding as output.weight
-    has the same loss, and the tied table's gradient is its two gradients summed.  The same seed draws
-    every other parameter the same."""
-    cfg = _tied(cell="gru")
-    tied = VectorDecoder(cfg, np.random.default_rng(3))
-    plain = VectorDecoder(VectorDecoderConfig(**{**cfg.to_dict(), "tie_weights": False}), np.random.default_rng(3))
-    assert set(plain.params) - set(tied.params) == {"output.weight"}
-    for k, v in tied.params.items():
-        assert np.array_equal(v, plain.params[k]), k
-    _randomise(tied, np.random.default_rng(4))
-    for k, v in tied.params.items():
-        plain.params[k][...] = v
-    plain.params["output.weight"][...] = tied.params["tgt_embedding.weight"]
+    """Tying changes nothing but the sharing (test_seq2seq_tied.check_tying_is_sharing)."""
     rng = np.random.default_rng(5)
-    feats, targets = rng.standard_normal((3, F)), _targets(rng)
-    loss, cache = tied.forward(feats, *targets)
-    p_loss, p_cache = plain.forward(feats, *targets)
-    assert loss == p_loss
-    grads, p_grads = tied.backward(0.7, cache), plain.backward(0.7, p_cache)
-    want = p_grads["tgt_embedding.weight"] + p_grads["output.weight"]
-    np.testing.assert_allclose(grads["tgt_embedding.weight"], want, rtol=1e-13, atol=1e-15)
-    assert np.abs(p_grads["output.weight"]).max() > 1e-3  # the output layer's part is not negligible
+    feats = rng.standard_normal((3, F))
+    p_grads = check_tying_is_sharing(VectorDecoder, VectorDecoderConfig, _tied(cell="gru"), (feats, *_targets(rng)))
     assert np.abs(p_grads["tgt_embedding.weight"]).max() > 1e-3  # and so is the embedding's
 
 
