@@ -168,6 +168,20 @@ def test_feature_column_that_is_the_tag_column_is_refused(tmp_path, capsys, colu
     assert _nothing_trained(tmp_path)
 
 
+@pytest.mark.parametrize("columns, said", [
+    (["1", "1"], "--feature-columns 1 is given twice; give each column once"),
+    (["1", "-2"], "--feature-columns 1 and -2 are both column 1 of 3; give each column once"),
+    (["0"], "--feature-columns 0 is the word column (--word-column 0), which the model reads anyway; leave column 0 "
+            "out of --feature-columns")])
+def test_a_feature_column_given_twice_or_that_is_the_word_column_is_refused(tmp_path, capsys, columns, said):
+    """Both were accepted: the same column embedded twice, or the words read again as a feature."""
+    data = _columns(tmp_path / "train.txt", BIO)
+    code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--format", "columns",
+                                          "--feature-columns", *columns))
+    assert f"{data}:1: {said}" in _one_error_line(code, err), err
+    assert _nothing_trained(tmp_path)
+
+
 # ---------------------------------------------------------------------- 3. one tag only
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])
 def test_a_tag_column_with_one_tag_is_refused(tmp_path, capsys, kind):

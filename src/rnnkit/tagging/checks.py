@@ -67,7 +67,8 @@ def _resolve(index: int, width: int) -> int:
 
 
 def check_columns(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
-    """A column file's word column and feature columns must not be its tag column."""
+    """A column file's word column and feature columns must not be its tag column, a feature column not the
+    word column (read anyway) nor given twice."""
     if spec.format != "columns" or not data.source:
         return
     width = len(data.source[0].rows[0])
@@ -77,10 +78,21 @@ def check_columns(spec: DataSpec, data: TaggingData, path: str | os.PathLike) ->
     if _resolve(spec.word_column, width) == tag:
         raise TrainingDataError(f"{where}: --word-column {spec.word_column} is the tag column ({shown}): the model "
                                 f"would read the tags it must predict", "choose another --word-column or --tag-column")
-    for c in spec.feature_columns:
+    for c in spec.feature_columns:  # first: the worst of the mistakes
         if _resolve(c, width) == tag:
             raise TrainingDataError(f"{where}: --feature-columns {c} is the tag column ({shown}): the model would be "
                                     f"given the tags it must predict", f"leave column {c} out of --feature-columns")
+    word, seen = _resolve(spec.word_column, width), {}
+    for c in spec.feature_columns:
+        at = _resolve(c, width)
+        if at == word:
+            raise TrainingDataError(f"{where}: --feature-columns {c} is the word column (--word-column "
+                                    f"{spec.word_column}), which the model reads anyway",
+                                    f"leave column {c} out of --feature-columns")
+        if at in seen:
+            twice = f"{seen[at]} and {c} are both column {at} of {width}" if seen[at] != c else f"{c} is given twice"
+            raise TrainingDataError(f"{where}: --feature-columns {twice}", "give each column once")
+        seen[at] = c
 
 
 def check_gold_column(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
