@@ -8,6 +8,7 @@ marker; a destination that still holds the marker was not written.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator, Sequence
 
 _UNSET = object()
@@ -55,6 +56,34 @@ def empty_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         if dest in names and any(isinstance(v, str) and v == "" for v in values):
             return names[dest]
     return None
+
+
+def held_out_is_training(args: argparse.Namespace) -> list[str]:
+    """Warnings for a ``--valid`` or ``--test`` file that is a ``--train`` file (the same path, or the same
+    file by another path or link): its scores are training scores, which cannot show overfitting, and the
+    best epoch and early stopping then follow the training data.  Each option may hold one file or a list
+    (train seq2seq's source and target files)."""
+    def files(value: object) -> list[str]:
+        return [v for v in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(v, str) and v]
+
+    train = files(getattr(args, "train", None))
+    said = []
+    for option, what in (("valid", "validation"), ("test", "test")):
+        for path in files(getattr(args, option, None)):
+            same = next((t for t in train if t == path or _same_file(t, path)), None)
+            if same is not None:
+                said.append(f"--{option} {path} is the training file{'' if same == path else f' {same}'}: the {what} "
+                            f"scores will be training scores, which cannot show overfitting"
+                            + (", and the best epoch and early stopping will follow the training data"
+                               if option == "valid" and hasattr(args, "epochs") else "") + "; give held-out data")
+    return said
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # a file that does not exist is said by the command itself
+        return False
 
 
 def given(args: argparse.Namespace, name: str) -> bool:

@@ -22,7 +22,8 @@ from typing import Any
 from rnnkit._version import __version__
 from rnnkit.cli import processes
 from rnnkit.cli.common import WholeWordsFormatter, positive_int
-from rnnkit.cli.given import closest, empty_argument, given_options, required_hint, unrecognized
+from rnnkit.cli.given import (closest, empty_argument, given_options, held_out_is_training, required_hint,
+                               unrecognized)
 from rnnkit.errors import (RnnkitError, Terminated, TrainingDivergedError, describe_encode_error, describe_os_error,
                            raise_terminated)
 
@@ -290,6 +291,11 @@ def _main(argv: list[str] | None) -> int:
     empty = empty_argument(parser, args)
     if empty:  # --valid "$UNSET": it read as no --valid at all, or as the folder "."
         parser.error(f"argument {empty}: expected a value, got an empty string (an unset shell variable?)")
+    if not processes.launcher_rank():  # under mpiexec, process 0 says it
+        from rnnkit.cli.text_warnings import warn
+
+        for line in held_out_is_training(args):
+            warn(line)
     if getattr(args, "input", None) == "-":  # the usual name for standard input (tag, segment, classify, ...)
         args.input = None
     func = getattr(args, "func", None)
