@@ -178,7 +178,7 @@ def test_bad_values_caught_by_the_handler_are_one_line(capsys, argv, needle):
     (["train", "hmm", "--train", "t.txt", "--add-k", "1"], "--add-k has no effect without --emission add_k"),
     (["train", "seq2seq", "--train", "p.tsv", "--select-by", "loss"], "--select-by has no effect without --valid"),
     (["train", "seq2seq", "--train", "p.tsv", "--select-by", "bleu"], "--select-by bleu has no effect without --valid"),
-    (["train", "seq2seq", "--train", "p.tsv", "--valid", "p.tsv", "--select-by", "bleu", "--bleu-sentences", "0"],
+    (["train", "seq2seq", "--train", "p.tsv", "--valid", "v.tsv", "--select-by", "bleu", "--bleu-sentences", "0"],
      "and --bleu-sentences 0 decodes none: give --bleu-sentences 1 or more, or --select-by loss"),
     (["generate", "m.safetensors", "--greedy", "--top-k", "5"], "--top-k (which shapes the sampling) would be ignored"),
     (["generate", "m.safetensors", "--greedy", "--seed", "3"], "--seed (which shapes the sampling)"),

@@ -3,6 +3,8 @@ sacrebleu, input the model cannot read, translations written as they are done, a
 point to the option to fix."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from clirun import run_cli
@@ -86,7 +88,8 @@ def test_without_sacrebleu_validation_is_refused_before_the_run_folder_is_cleare
     run = tmp_path / "run"
     run.mkdir()
     (run / "last.safetensors").write_bytes(b"an earlier run's checkpoint")
-    train = ["train", "seq2seq", "--train", data["tsv"], "--valid", data["tsv"], "--run-dir", str(run), *SMALL]
+    valid = shutil.copy(data["tsv"], tmp_path / "valid.tsv")  # not the training file, which is warned about
+    train = ["train", "seq2seq", "--train", data["tsv"], "--valid", str(valid), "--run-dir", str(run), *SMALL]
     for extra, words in (([], "--bleu-sentences 0 for the validation loss alone"),
                          (["--select-by", "bleu"], "need sacrebleu")):
         code, _, err = run_cli(capsys, train + extra)

@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -373,11 +374,12 @@ def test_missing_seqeval_is_said_before_training(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "seqeval", None)  # makes "import seqeval" fail
     hint = "rnnkit: error: span F1 needs seqeval: pip install 'rnnkit[tagging]' (or pip install seqeval)"
     run = tmp_path / "run"
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--valid", str(data), "--format", "columns",
+    held = shutil.copy(data, tmp_path / "held.txt")  # not the training file, which is warned about
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--valid", str(held), "--format", "columns",
                                     "--scheme", "bio", "--epochs", "1", "--run-dir", str(run), *SMALL])
     assert code == 2 and err.strip() == hint, err
     assert not (run / "metrics.jsonl").exists()  # nothing was trained
-    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(data), "--test", str(data), "--format", "columns",
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(data), "--test", str(held), "--format", "columns",
                                     "--scheme", "bio", "--output", str(tmp_path / "hmm.safetensors")])
     assert code == 2 and err.strip() == hint and not (tmp_path / "hmm.safetensors").exists(), err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--format", "columns", "--scheme", "bio",
