@@ -73,6 +73,24 @@ def check_number(name: str, value: Any, low: float | None = None, high: float | 
     return value
 
 
+def all_finite(arr: np.ndarray) -> bool:
+    """Whether every entry of the float array ``arr`` is finite, usually for the price of one BLAS dot.
+
+    ``arr . arr`` is NaN or inf when some entry is (NaN and inf propagate; inf - inf is NaN), and finite
+    otherwise unless the squares overflow (|arr| beyond 1.8e19 in float32): only a non-finite dot is
+    confirmed entry by entry, so a large but finite array is never refused.  Over a PTB-sized parameter
+    set (4.65M float32, ``benchmarks/bench_optim_check.py``) it takes about 0.4 ms, where
+    ``np.isfinite(arr).all()`` takes 0.9 (it writes a boolean array), a float32 sum 0.8 and a float64 sum 3.
+    """
+    if arr.dtype.kind != "f" or arr.dtype.itemsize < 4 or not arr.flags.c_contiguous:  # BLAS: contiguous f32/f64
+        return bool(np.isfinite(arr).all())
+    v = arr.reshape(-1)  # a view
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(np.dot(v, v))):
+            return True
+    return bool(np.isfinite(v).all())  # the squares overflowed, or an entry is NaN or inf
+
+
 def check_bool(name: str, value: Any) -> bool:
     """Return ``value`` as a bool, refusing anything that is not one (``momentum="yes"``)."""
     if not isinstance(value, (bool, np.bool_)):
