@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,19 @@ def check_rate(name: str, value: Any) -> float:
             or not 0.0 <= value < 1.0):
         raise ValueError(f"Expected {name} in [0, 1), got {value!r}")
     return float(value)
+
+
+def check_config(value: Any, kind: type, name: str = "config") -> Any:
+    """``value`` if it is an instance of the config dataclass ``kind``; TypeError otherwise, with the fix
+    for the usual mistake of passing the config's fields as a dict (which failed later with an
+    AttributeError about some field)."""
+    if isinstance(value, kind):
+        return value
+    cls = kind.__name__
+    # "an LMConfig", read as letters; "a TaggerConfig"
+    article = "an" if cls[0] in "AEIOU" or (cls[:2].isupper() and cls[0] in "FHLMNRSX") else "a"
+    hint = f" (for a dict d, pass {cls}(**d))" if isinstance(value, Mapping) else ""
+    raise TypeError(f"Expected {name} to be {article} {cls}{hint}, got {type(value).__name__}")
 
 
 def check_rng(rng: Any, name: str = "rng", allow_none: bool = False) -> np.random.Generator | None:
