@@ -323,10 +323,10 @@ def test_run_dir_that_is_a_file_or_cannot_be_made(tmp_path, capsys):
             "--progress", "none", "--run-dir"]
     assert main([*args, train]) == 2  # was "[Errno 17] File exists"
     err = capsys.readouterr().err
-    assert "train.txt is a file, not a run folder; give --run-dir a folder" in err, err
+    assert "train.txt is a file, not a run folder; give run_dir (--run-dir) a folder" in err, err
     assert main([*args, str(tmp_path / "train.txt" / "sub")]) == 2  # a folder under a file: was "Not a directory"
     err = capsys.readouterr().err
-    assert f"{train} is a file, not a folder; give --run-dir a folder" in err, err
+    assert f"{train} is a file, not a folder; give run_dir (--run-dir) a folder" in err, err
     # said before the data are read (a missing training file would be named first otherwise)
     missing = ["train", "lm", "--train", str(tmp_path / "nothing.txt"), "--progress", "none", "--run-dir"]
     for run in (train, str(tmp_path / "train.txt" / "sub" / "deeper")):

@@ -220,7 +220,7 @@ def test_a_shard_is_its_columns_of_the_streams():
     assert all(np.array_equal(s[0], h[:, 2 * r:2 * r + 2]) for r, s in enumerate(shares))
     joined = whole.join_carry_arrays([part.carry_arrays(s) for part, s in zip(parts, shares)])
     assert np.array_equal(joined["h"], h) and np.array_equal(joined["c"], c)
-    with pytest.raises(ValueError, match="--batch-size 6 does not split into 4 equal shares"):
+    with pytest.raises(ValueError, match=r"batch_size 6 \(--batch-size\) does not split into 4 equal shares"):
         LMTask(model, ids, None, batch_size=6, bptt=5).shard(0, 4)
 
 

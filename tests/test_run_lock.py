@@ -149,8 +149,8 @@ def test_make_run_folder_returns_what_it_made_and_names_a_file_in_the_way(tmp_pa
     assert make_run_folder(run) == [run, run.parent, run.parent.parent] and run.is_dir()
     assert make_run_folder(run) == []
     (tmp_path / "f").write_text("x", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"f is a file, not a run folder; give --run-dir a folder"):
+    with pytest.raises(ValueError, match=r"f is a file, not a run folder; give run_dir \(--run-dir\) a folder"):
         make_run_folder(tmp_path / "f")
-    with pytest.raises(ValueError, match=r"sub: .*f is a file, not a folder; give --run-dir a folder"):
+    with pytest.raises(ValueError, match=r"sub: .*f is a file, not a folder; give run_dir \(--run-dir\) a folder"):
         make_run_folder(tmp_path / "f" / "sub")
     assert not (tmp_path / "f" / "sub").exists()

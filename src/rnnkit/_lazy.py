@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 
@@ -11,7 +12,8 @@ def lazy_exports(package: str, names: dict[str, str],
                  namespace: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The module-level ``__getattr__`` and ``__dir__`` of ``package``: ``names`` maps each exported name to the
     module that defines it, imported when the name is first read and then kept in ``namespace`` (the
-    package's globals()), so later reads are ordinary lookups."""
+    package's globals()), so later reads are ordinary lookups.  ``dir(package)`` lists ``__all__``, the names
+    still to load, the submodules imported so far and the underscored names."""
 
     def __getattr__(name: str) -> Any:
         if name in names:
@@ -21,6 +23,10 @@ def lazy_exports(package: str, names: dict[str, str],
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        return sorted(set(namespace) | set(names))
+        # the exports, the submodules loaded so far and the underscored names, not what the package's own
+        # code imported for itself (``annotations`` from __future__, ``lazy_exports``)
+        public = set(namespace.get("__all__", ())) | set(names)
+        return sorted(key for key in set(namespace) | set(names)
+                      if key.startswith("_") or key in public or isinstance(namespace.get(key), ModuleType))
 
     return __getattr__, __dir__

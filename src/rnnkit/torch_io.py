@@ -60,10 +60,17 @@ def _check_layer(layer: Any) -> Recurrent:
 
 def to_torch_state_dict(params: Mapping[str, np.ndarray]) -> dict[str, "torch.Tensor"]:
     """A PyTorch state dict (same names, copied tensors) of rnnkit ``params``; learned initial states
-    (``h0_l*``, ``c0_l*``, any dotted prefix) are skipped because PyTorch modules have none."""
-    torch = _torch()
+    (``h0_l*``, ``c0_l*``, any dotted prefix) are skipped because PyTorch modules have none.
+
+    ``params`` is a flat dict of arrays, not a layer: a layer's (``layer.params``) or a whole model's
+    (``model.params``, dotted names such as ``encoder.weight_ih_l0``), whose state dict then loads into a
+    torch model of the same names.  For a layer, :func:`to_torch_module` builds the torch module too.
+    """
     if not isinstance(params, Mapping):
-        raise TypeError(f"Expected params as a dict of str -> numpy array, got {type(params).__name__}")
+        owner = "layer" if isinstance(params, Recurrent) else "model"
+        hint = f" (pass {owner}.params)" if isinstance(getattr(params, "params", None), Mapping) else ""
+        raise TypeError(f"Expected params as a dict of str -> numpy array{hint}, got {type(params).__name__}")
+    torch = _torch()
     out = {}
     for name, value in params.items():
         if _is_learned_init(name):

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_dtype_name, check_id_values, check_int, check_rate
+from rnnkit.checks import check_config, check_dtype_name, check_id_values, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
@@ -102,7 +102,8 @@ class Classifier:
     """The classifier; ``params`` is one flat dict of named arrays (see the module docstring)."""
 
     def __init__(self, config: ClassifierConfig, rng: np.random.Generator) -> None:
-        cfg = config
+        cfg = check_config(config, ClassifierConfig)
+        check_rng(rng)
         self.config = cfg
         dtype = np.dtype(cfg.dtype)
         self.params: dict[str, np.ndarray] = {}

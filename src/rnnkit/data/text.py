@@ -87,7 +87,7 @@ def require_tokens(
     *,
     batch_size: int | None = None,
     bptt: int | None = None,
-    fix: str = "use a smaller --batch-size/--bptt",
+    fix: str = "use a smaller batch_size/bptt (--batch-size/--bptt)",
 ) -> None:
     """Raise DataError when a file of ``n_tokens`` tokens is too short for one batch of ``needed``.
 

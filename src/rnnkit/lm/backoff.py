@@ -45,9 +45,15 @@ class BackoffLM(NGramLM):
         self.discounts = None
 
     def fit(self, data, vocab_size, eos_id=None):  # noqa: ANN001, ANN201 (refused whatever it is given)
+        """Always raises TypeError: a back-off model's probabilities and weights are the ones its ARPA file
+        lists (:func:`~rnnkit.lm.arpa_read.read_arpa`), with no counts to refit them from.  To fit an n-gram
+        model to data use :class:`~rnnkit.lm.NGramLM` (``NGramLM(order, "kneser_ney").fit(...)``)."""
         raise TypeError("a BackoffLM is read from an ARPA file, not fitted: fit NGramLM(order, 'kneser_ney')")
 
     def save(self, path, vocab=None, level=None) -> None:  # noqa: ANN001
+        """Always raises ValueError: an NGramLM checkpoint holds counts, which an ARPA model has not.  Save
+        it as an ARPA file, the form rnnkit reads it back from: :func:`rnnkit.lm.arpa.save_arpa`
+        ``(path, model, vocab)``."""
         raise ValueError("a model read from an ARPA file is saved as one: rnnkit.lm.arpa.save_arpa(path, model, "
                          "vocab) (the file itself is what rnnkit reads back)")
 

@@ -44,7 +44,7 @@ def batchify(ids: np.ndarray, batch_size: int, bptt: int = 1, name: str = "corpu
         need = batch_size * 2 - int(start)
         raise DataError(
             f"{name} has {have} tokens; {batch_size} streams need at least {need}: "
-            f"use a smaller --batch-size or a longer file"
+            f"use a smaller batch_size (--batch-size) or a longer file"
         )
     return np.ascontiguousarray(ids[: n * batch_size].reshape(batch_size, n).T)
 

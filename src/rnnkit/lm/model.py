@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_array, check_bool, check_dtype_name, check_int, check_number, check_rate, check_rng
+from rnnkit.checks import (check_array, check_bool, check_config, check_dtype_name, check_int, check_number, check_rate,
+                           check_rng)
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
@@ -133,7 +134,7 @@ class LanguageModel:
 
     def __init__(self, config: LMConfig, rng: np.random.Generator,
                  word_classes: np.ndarray | None = None) -> None:
-        cfg = config
+        cfg = check_config(config, LMConfig)
         check_rng(rng)
         if cfg.softmax not in ("full", "class", "adaptive"):
             raise ValueError(f"Expected softmax 'full', 'class' or 'adaptive', got {cfg.softmax!r}")

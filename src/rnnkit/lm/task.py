@@ -87,8 +87,8 @@ class LMTask:
         data-parallel run, :mod:`rnnkit.train.distributed`): the P shares are the one-process batch."""
         B = self.batch_size
         if B % size:
-            raise ValueError(f"--batch-size {B} does not split into {size} equal shares, one per process; give a "
-                             f"multiple of {size} (e.g. {B + size - B % size})")
+            raise ValueError(f"batch_size {B} (--batch-size) does not split into {size} equal shares, one per "
+                             f"process; give a multiple of {size} (e.g. {B + size - B % size})")
         n = B // size
         self.share = slice(rank * n, (rank + 1) * n)
         self.data = np.ascontiguousarray(self.data[:, self.share])  # (N // B, B / P): a column is a stream

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checks import check_bool, check_number  # noqa: F401  (the optimizers import them from here)
+from rnnkit.checks import all_finite, check_bool, check_number  # noqa: F401  (the optimizers import them from here)
+from rnnkit.errors import NonFiniteError
 from rnnkit.row_sparse import RowSparseGrad
 from rnnkit.row_threads import RowThreads
 from rnnkit.workspace import Scratch
@@ -49,6 +50,19 @@ def scale_(g: np.ndarray, c: float) -> None:
 def matrices_only(name: str, arr: np.ndarray) -> bool:
     """The default weight-decay rule: decay a parameter only if it has two or more dimensions."""
     return arr.ndim >= 2
+
+
+def _refuse_non_finite(name: str, given: Grad, dtype: np.dtype) -> None:
+    """Raise NonFiniteError for the gradient ``given`` of ``params[name]``, whose cast to ``dtype`` holds NaN or
+    inf: NaN or inf in ``given`` itself, or finite values beyond the range of the parameter's dtype."""
+    numbers = given.values if isinstance(given, RowSparseGrad) else given
+    if all_finite(numbers):  # a float64 gradient of 1e300 for a float32 parameter
+        biggest = float(np.max(np.abs(numbers)))
+        raise NonFiniteError(f"Expected grads[{name!r}] within {np.dtype(dtype).name}'s range, got values up to "
+                             f"{biggest:.3g}, which would update the weights to inf: nothing was updated")
+    kind = "NaN" if np.isnan(numbers).any() else "inf"
+    raise NonFiniteError(f"Expected finite values in grads[{name!r}], got {kind}: nothing was updated "
+                         "(a NaN or inf would reach the weights unnoticed)")
 
 
 def _check_params(params: Any) -> dict[str, np.ndarray]:
@@ -166,6 +180,13 @@ class Optimizer:
         advance.  Gradients are cast to the parameter's dtype, so float32 models stay float32.  A
         gradient may be a :class:`~rnnkit.row_sparse.RowSparseGrad` (an embedding's).
 
+        Every gradient is checked before any parameter changes: a wrong shape or a dtype that is not
+        floating-point raises ValueError or TypeError, and NaN or inf (also after the cast: a float64
+        1e300 for a float32 parameter) raises :class:`~rnnkit.errors.NonFiniteError`, a ValueError,
+        naming the parameter.  The finite check is one BLAS dot per array (:func:`~rnnkit.checks.all_finite`;
+        a row-sparse gradient's rows only): about 0.6 ms per step for a PTB-sized model's 4.65M float32
+        numbers, against 12 ms for Adam's update (``benchmarks/bench_optim_check.py``).
+
         ``grad_scale``: the step uses ``grad_scale * g`` for every gradient; it is how the training
         loop applies gradient clipping's coefficient (:func:`~rnnkit.optim.clip.clip_coefficient`).
         Plain SGD folds it into the learning rate, saving a pass over the gradients; the others
@@ -194,11 +215,19 @@ class Optimizer:
                 raise TypeError(f"Expected grads[{name!r}] to be a numpy array, got {type(grad).__name__}")
             if grad.shape != param.shape:
                 raise ValueError(f"Expected grads[{name!r}] of shape {param.shape}, got {grad.shape}")
-            if isinstance(grad, RowSparseGrad):
-                if grad.dtype != param.dtype:
-                    grad = RowSparseGrad(grad.indices, grad.values.astype(param.dtype), grad.shape)
-            else:
-                grad = np.asarray(grad, dtype=param.dtype)
+            if grad.dtype.kind != "f":  # an int gradient is a bug upstream (ids passed for their gradient?)
+                raise TypeError(f"Expected grads[{name!r}] to be a floating-point array, got dtype {grad.dtype}")
+            with np.errstate(over="ignore"):  # a float64 beyond float32's range: refused, with its size, below
+                if isinstance(grad, RowSparseGrad):
+                    if grad.dtype != param.dtype:
+                        grad = RowSparseGrad(grad.indices, grad.values.astype(param.dtype), grad.shape)
+                    numbers = grad.values  # the other rows are zeros
+                else:
+                    grad = np.asarray(grad, dtype=param.dtype)
+                    numbers = grad
+            # as the layers' backward refuses a NaN dout: one NaN here would reach every weight unnoticed
+            if not all_finite(numbers):
+                _refuse_non_finite(name, grads[name], param.dtype)
             todo.append((name, param, grad))
         self.step_count += 1
         for name, param, grad in todo:

@@ -33,6 +33,18 @@ def _check_count(name: str, value: Any, low: int) -> int:
     return int(value)  # a Python int: state_dict() goes to JSON
 
 
+def _check_metric(metric: Any) -> float:
+    """``metric`` as a float if it is a real number: int, float, a numpy scalar or a 0-d numeric array (a
+    NaN too, which never improves).  A str such as "3.0" is refused, which float() would have turned
+    silently (a metric read from a log, never parsed), and so is a bool."""
+    if isinstance(metric, np.ndarray) and metric.ndim == 0:
+        metric = metric[()]
+    if isinstance(metric, (bool, np.bool_)) or not isinstance(metric, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Expected metric to be a number (the epoch's validation loss or score), got "
+                        f"{type(metric).__name__} {metric!r:.60}")
+    return float(metric)
+
+
 class _Schedule:
     """Holds the optimizer, the base rate and the counter named ``counter`` (completed epochs here, completed
     steps in :mod:`rnnkit.optim.step_schedules`); saves the fields in ``fields``."""
@@ -244,12 +256,7 @@ class HalveOnPlateau(_Schedule):
 
     def step(self, metric: float) -> None:
         """End of an epoch with validation ``metric``: update ``best`` and maybe cut the rate."""
-        if isinstance(metric, bool) or not isinstance(metric, (int, float)):
-            try:
-                metric = float(metric)  # numpy scalars and 0-d arrays
-            except (TypeError, ValueError):
-                raise TypeError(f"Expected metric to be a number, got {type(metric).__name__}") from None
-        metric = float(metric)
+        metric = _check_metric(metric)
         self.epoch += 1
         if self.improves(metric):
             self.best = metric

@@ -4,13 +4,12 @@ of their arguments (id arrays, the teacher-forced targets, the config's type and
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_rng
+from rnnkit.checks import check_array, check_config, check_rng
 from rnnkit.seq2seq import decoder_step as ds
 
 
@@ -30,8 +29,8 @@ def check_targets(tgt_in: Any, tgt_out: Any, tgt_mask: Any, B: int, V: int) -> N
     check_ids("tgt_out", tgt_out, 2)
     if tgt_in.shape[1] != B or tgt_out.shape != tgt_in.shape:
         raise ValueError(f"Expected tgt_in and tgt_out of shape (T, B={B}), got {tgt_in.shape} and {tgt_out.shape}")
-    if not isinstance(tgt_mask, np.ndarray) or tgt_mask.shape != tgt_in.shape:
-        raise ValueError(f"Expected tgt_mask of shape (T, B) = {tgt_in.shape}, got {getattr(tgt_mask, 'shape', None)}")
+    if check_array("tgt_mask", tgt_mask).shape != tgt_in.shape:
+        raise ValueError(f"Expected tgt_mask of shape (T, B) = {tgt_in.shape}, got {tgt_mask.shape}")
 
 
 def carry_batch(carry: Any) -> int:
@@ -43,9 +42,7 @@ def carry_batch(carry: Any) -> int:
 
 def check_model_args(config: Any, kind: type, rng: Any) -> None:
     """A model's constructor arguments: a config of class ``kind`` and a numpy Generator."""
-    if not isinstance(config, kind):
-        hint = f" (for a dict d, pass {kind.__name__}(**d))" if isinstance(config, Mapping) else ""
-        raise TypeError(f"Expected config to be a {kind.__name__}{hint}, got {type(config).__name__}")
+    check_config(config, kind)
     check_rng(rng)
 
 

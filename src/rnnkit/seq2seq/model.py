@@ -51,6 +51,22 @@ class _EncoderCache(NamedTuple):
     keys: Any  # the attention's key projection, None without attention
 
 
+def _check_source_batch(src: np.ndarray, src_lengths: Any, tgt_in: Any) -> None:
+    """Blame src, not the targets, when tgt_in and src_lengths agree on a batch size that src does not have
+    (a batch-first src, say): the targets' own check would otherwise name them for src's mistake."""
+    if not (isinstance(tgt_in, np.ndarray) and tgt_in.ndim == 2):
+        return  # the targets' check names it
+    try:
+        lengths_shape = np.shape(src_lengths)
+    except ValueError:  # a ragged list: the check of src_lengths names it
+        return
+    B = tgt_in.shape[1]
+    if src.shape[1] != B and lengths_shape == (B,):
+        hint = ": src.T fits (the arrays are time-major, (S, B))" if src.shape[0] == B else ""
+        raise ValueError(f"Expected src of shape (S, B={B}), the batch size of tgt_in and src_lengths, "
+                         f"got {src.shape}{hint}")
+
+
 class Seq2Seq(DecoderModel):
     """Encoder-decoder with attention and input feeding; see the module docstring."""
 
@@ -110,6 +126,7 @@ class Seq2Seq(DecoderModel):
         [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must be 0: an evaluation loss is
         always the teacher-forced one."""
         B = check_ids("src", src, 2, self.config.src_vocab_size).shape[1]
+        _check_source_batch(src, src_lengths, tgt_in)
         check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng)
         loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,

@@ -34,7 +34,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_bool, check_dtype_name, check_int, check_int_sequence, check_rate
+from rnnkit.checks import (check_bool, check_config, check_dtype_name, check_int, check_int_sequence, check_rate,
+                           check_rng)
 from rnnkit.crf import crf_marginals, crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
 from rnnkit.crf_nbest import crf_nbest
 from rnnkit.fielddoc import fields_in_doc
@@ -125,6 +126,12 @@ class TaggerBatch(NamedTuple):
     tags: np.ndarray | None = None  # (T, B) gold tag ids, any value at padding
 
 
+def _check_batch_type(batch: Any) -> None:
+    if not isinstance(batch, TaggerBatch):
+        hint = " (for a tuple, pass TaggerBatch(words, lengths, tags=tags))" if isinstance(batch, tuple) else ""
+        raise TypeError(f"Expected batch to be a TaggerBatch{hint}, got {type(batch).__name__}")
+
+
 class TaggerCache(NamedTuple):
     """What the backward needs: made by :meth:`Tagger.scores`, the loss's part added by :meth:`Tagger.loss`."""
 
@@ -141,7 +148,8 @@ class Tagger:
     """The tagger; ``params`` is one flat dict of named arrays (see the module docstring)."""
 
     def __init__(self, config: TaggerConfig, rng: np.random.Generator) -> None:
-        cfg = config
+        cfg = check_config(config, TaggerConfig)
+        check_rng(rng)
         self.config = cfg
         dtype = np.dtype(cfg.dtype)
         self.params: dict[str, np.ndarray] = {}
@@ -185,8 +193,7 @@ class Tagger:
 
     def _check_batch(self, batch: TaggerBatch) -> TaggerBatch:
         """The batch with its lengths as an int64 array (a list of ints is taken), after checking it."""
-        if not isinstance(batch, TaggerBatch):
-            raise TypeError(f"Expected batch to be a TaggerBatch, got {type(batch).__name__}")
+        _check_batch_type(batch)
         cfg = self.config
         words = batch.words
         if not (isinstance(words, np.ndarray) and words.ndim == 2):
@@ -272,6 +279,7 @@ class Tagger:
     def loss(self, batch: TaggerBatch, training: bool = False,
              rng: np.random.Generator | None = None) -> tuple[float, TaggerCache]:
         """Summed loss of the batch's gold tags: token NLL (softmax) or sentence NLL (CRF)."""
+        _check_batch_type(batch)  # first: a tuple (words, lengths) has no .tags to look at
         if batch.tags is None:
             raise ValueError("Expected batch.tags (T, B) to compute a loss, got None")
         s, cache = self.scores(batch, training, rng)

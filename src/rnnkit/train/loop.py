@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checks import check_config
 from rnnkit.errors import NonFiniteError, TrainingDivergedError
 from rnnkit.guard import check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
@@ -66,6 +67,7 @@ class Trainer(LoopCheckpoints):
         ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`).
         ``run_options``: more options a resumed run must share with the run it continues (option -> a JSON
         value, e.g. ``{"--embeddings": "glove.txt (12,345 bytes)"}``), beside the task's ``resume_options``."""
+        check_config(config, TrainConfig)
         self.group = group or SingleProcess()
         self.resumed_threads: int | None = None  # the BLAS thread count of the run --resume continues
         self.split = divide(task, self.group)  # several processes: each its streams, or its part of each batch

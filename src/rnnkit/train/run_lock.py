@@ -45,7 +45,7 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
         f = open(path, "a+", encoding="utf-8")
     except OSError as exc:
         raise OSError(f"cannot write in the run folder {run_dir} ({exc.strerror or exc}); choose another "
-                      "--run-dir") from None
+                      "run_dir (--run-dir)") from None
     try:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -53,7 +53,7 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
             f.seek(0)
             holder = f.read().strip() or "another process"
             raise RunInUseError(f"{run_dir} is in use by another training run ({holder}); wait for it to end, "
-                                "or give another --run-dir") from None
+                                "or give another run_dir (--run-dir)") from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
@@ -75,18 +75,18 @@ def make_run_folder(run_dir: str | os.PathLike) -> list[Path]:
     folder = Path(run_dir).absolute()
     if folder.exists():
         if not folder.is_dir():
-            raise ValueError(f"{run_dir} is a file, not a run folder; give --run-dir a folder for the run's "
-                             "checkpoints and metrics log")
+            raise ValueError(f"{run_dir} is a file, not a run folder; give run_dir (--run-dir) a folder for the "
+                             "run's checkpoints and metrics log")
         return []
     missing = [folder, *(p for p in folder.parents if not p.exists())]
     above = next((p for p in Path(run_dir).parents if p.exists()), None)
     if above is not None and not above.is_dir():  # in plain words, not "[Errno 20] Not a directory"
-        raise ValueError(f"{run_dir}: {above} is a file, not a folder; give --run-dir a folder")
+        raise ValueError(f"{run_dir}: {above} is a file, not a folder; give run_dir (--run-dir) a folder")
     try:
         folder.mkdir(parents=True)
     except FileExistsError:  # made meanwhile by another process
         return make_run_folder(run_dir)
     except OSError as exc:
         raise ValueError(f"cannot create the run folder {run_dir} ({exc.strerror or exc}); choose another "
-                         "--run-dir") from None
+                         "run_dir (--run-dir)") from None
     return missing

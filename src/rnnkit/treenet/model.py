@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_dtype_name, check_int, check_rate, check_rng
+from rnnkit.checks import check_config, check_dtype_name, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.softmax import softmax, softmax_cross_entropy, softmax_cross_entropy_backward
@@ -71,8 +71,7 @@ class TreeNet:
     """Embedding -> recursive cell over each tree -> softmax at every node; see the module docstring."""
 
     def __init__(self, config: TreeNetConfig, rng: np.random.Generator) -> None:
-        if not isinstance(config, TreeNetConfig):
-            raise TypeError(f"Expected config to be a TreeNetConfig, got {type(config).__name__}")
+        check_config(config, TreeNetConfig)
         check_rng(rng)
         cfg = config
         self.config = cfg
