@@ -3,6 +3,8 @@ source<TAB>target file scored with --ref), a polarity pair of one file, and mess
 option or cause (--repair-spans, --resume into another kind's run, --labels in evaluate, unwritable outputs)."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from clirun import run_cli, write_conllu
 
@@ -82,3 +84,81 @@ def test_evaluate_refuses_one_file_as_both_pos_and_neg(classifier, tmp_path, cap
         assert code == 2 and out == "" and err == (f"rnnkit: error: --pos {pos} and --neg {neg} are the same file, "
                                                    "so every sentence would have both labels; give the negative "
                                                    "sentences' file to --neg\n"), err
+
+
+# ---------------------------------------------------------------------- message 1: --repair-spans
+@pytest.mark.parametrize("kind", ["tagger", "hmm"])
+def test_span_scheme_errors_name_the_tag_instead_of_suggesting_repair_spans(kind, tmp_path, capsys):
+    def train(*args):
+        out = (["--run-dir", str(tmp_path / "run"), *TINY] if kind == "tagger"
+               else ["--output", str(tmp_path / "hmm.safetensors")])
+        return run_cli(capsys, ["train", kind, *args, *out])
+
+    dash = tmp_path / "dash.txt"
+    dash.write_text("He PRP I-\nis VBZ B-VP\ngood JJ I-\n\n", encoding="utf-8")
+    for repair in ([], ["--repair-spans"]):
+        code, _, err = train("--train", str(dash), "--format", "columns", "--scheme", "bio", *repair)
+        assert code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"rnnkit: error: {dash}:1: sentence 1: tag 'I-' has no type after I-; "), err
+        assert "--repair-spans" not in err, err
+    pos = write_conllu(tmp_path / "pos.conllu", POS)
+    code, _, err = train("--train", str(pos), "--scheme", "bio")
+    assert code == 2 and err.count("\n") == 1 and "--repair-spans" not in err, err
+    assert err == (f"rnnkit: error: {pos}: the tags (DET, NOUN, VERB, ...) look like POS tags, not span tags: none "
+                   "starts with B- or I- as --scheme bio needs; drop --scheme (or give --scheme none) to train on "
+                   "them with token accuracy\n"), err
+    # a sequence --repair-spans can fix still points at it
+    stray = tmp_path / "stray.txt"
+    stray.write_text("He PRP O\nis VBZ I-VP\n\nHe PRP O\nis VBZ B-NP\n\n", encoding="utf-8")
+    code, _, err = train("--train", str(stray), "--format", "columns", "--scheme", "bio")
+    assert code == 2 and "give --repair-spans" in err, err
+    assert train("--train", str(stray), "--format", "columns", "--scheme", "bio", "--repair-spans")[0] == 0
+
+
+# ---------------------------------------------------------------------- message 2: --resume of another kind
+def test_resume_into_another_kinds_run_names_the_kind(tagger, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(tagger / "last.safetensors", run / "last.safetensors")
+    text = _lines(tmp_path / "lm.txt", ["the cat sees a dog"] * 10)
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", text, "--run-dir", str(run), "--resume", "--bptt", "5",
+                                    *TINY])
+    assert code == 2 and err.endswith(f"rnnkit: error: {run / 'last.safetensors'}: this run folder holds a tagger run's "
+                                 "checkpoint, not a language model's: give another --run-dir, or resume it with "
+                                 "'rnnkit train tagger'\n") and "data has changed" not in err, err
+
+
+# ---------------------------------------------------------------------- message 3: evaluate of a tree model
+def test_evaluate_of_a_tree_label_out_of_range_gives_no_training_option(tmp_path, capsys):
+    train = _lines(tmp_path / "trees.txt", ["(3 (2 a) (4 good))", "(1 (2 a) (0 bad))"] * 4)
+    code, _, err = run_cli(capsys, ["train", "tree", "--train", train, "--run-dir", str(tmp_path / "run"), *TINY])
+    assert code == 0, err
+    nine = _lines(tmp_path / "nine.txt", ["(9 (2 good) (4 film))"])
+    code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "run" / "last.safetensors"), nine])
+    assert code == 2 and err.count("\n") == 1 and "give --labels" not in err, err
+    assert "it was trained with --labels sst5" in err and "'rnnkit train tree --labels as-is'" in err, err
+
+
+# ---------------------------------------------------------------------- message 4: outputs checked first
+def test_outputs_that_cannot_be_made_are_refused_before_training(tmp_path, capsys, monkeypatch):
+    import rnnkit.data.files as files
+
+    blocked = tmp_path / "blocked"  # a folder that takes no new files (as /proc does, even for root)
+    blocked.mkdir()
+    real_open = files.os.open
+
+    def refusing_open(path, *args, **kwargs):
+        if str(path).startswith(str(blocked)):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "open", refusing_open)
+    text = _lines(tmp_path / "lm.txt", ["the cat sees a dog"] * 10)
+    conllu = str(write_conllu(tmp_path / "pos.conllu", POS))
+    for argv, option in ((["train", "ngram", "--train", text, "--arpa", str(blocked / "x.arpa")], "--arpa"),
+                         (["train", "ngram", "--train", text, "--save", str(blocked / "x.safetensors")], "--save"),
+                         (["train", "hmm", "--train", conllu, "--output", str(blocked / "x.safetensors")], "--output")):
+        code, out, err = run_cli(capsys, argv)
+        assert code == 2 and out == "" and err.count("\n") == 1, err  # nothing fitted first
+        assert err.startswith(f"rnnkit: error: {option} {blocked}/x.") and (
+            f"cannot create a file in {blocked} (the folder takes no new files); choose another path") in err, err
