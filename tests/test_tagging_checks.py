@@ -100,7 +100,8 @@ def test_tags_that_fit_no_scheme_say_scheme_none(tmp_path, capsys):
     data = write_conllu(tmp_path / "train.conllu", POS)
     code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--scheme", "bio"))
     line = _one_error_line(code, err)
-    assert f"{data}:2: sentence 1: tag 'DET' is not a BIO tag" in line and "use --scheme none" in line, err
+    assert line.startswith(f"rnnkit: error: {data}: the tags (") and "look like POS tags, not span tags" in line, err
+    assert "--scheme none" in line and "--repair-spans" not in line, err
 
 
 # NER with the stray I- that real corpora hold: O I-PER (conlleval: a PER span) and B-PER I-LOC (a new LOC span)

@@ -25,7 +25,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
-                                      say_holdout, untabbed_fix, warn_small_holdout)
+                                      refuse_same_pair, say_holdout, untabbed_fix, warn_small_holdout)
 from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
@@ -50,7 +50,7 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.trees_classify import add_tree_options
-from rnnkit.cli.text_warnings import fold_width_hint, unsegmented, warn
+from rnnkit.cli.text_warnings import fold_width_hint, unsegmented, warn, warn_unknown_tokens
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.train.loop import LAST
@@ -228,23 +228,24 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     return model, enc
 
 
-def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> None:
+def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> bool:
     """Warn when word-level tokens would be whole Chinese or Japanese phrases (text written without
     spaces): each would be one token that new texts rarely repeat, so a model learns little and gives
     most new texts the same class.  ``enc``/``model``: the word-level classifier that is to read
-    ``texts`` (classify, evaluate); without them, training data."""
+    ``texts`` (classify, evaluate); without them, training data.  True when it warned."""
     looks = unsegmented(texts, where)
     if looks is None:
-        return
+        return False
     if enc is None:
         warn(f"{looks}, so at --level word each space-free run is one token that new texts rarely repeat; train "
              "with --level char, or segment the text first ('rnnkit segment')")
-        return
+        return True
     seqs = enc.encode(texts)
     unknown = sum(int((s == enc.vocab.unk_id).sum()) for s in seqs) / max(1, sum(len(s) for s in seqs))
     warn(f"{looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the tokens are unknown to it "
          "(<unk>); retrain with --level char (or, if its training text was segmented, segment this text too: "
          "'rnnkit segment')")
+    return True
 
 
 def train_classifier(args: argparse.Namespace) -> int:
@@ -312,15 +313,18 @@ def classify(args: argparse.Namespace) -> int:
         warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
              "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
              "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
-    conllu = conllu_reason(lines)
+    conllu, warned = conllu_reason(lines), False
     if conllu:  # each token line (ID, FORM, LEMMA ...) would be classified as a text of its own
         warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and classify reads one text a line; "
              "give the sentences one a line (the '# text = ' comments hold them)")
     elif enc.level == "word":
-        _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
+        warned = _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
     fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
+    if not (labelled == len(texts) or conllu or warned):  # else the cause is warned of already
+        warn_unknown_tokens(((t, t in enc.vocab) for text in texts[:10_000] for t in enc.tokenize(text)),
+                            args.input or "standard input", "the language the model was trained on", share=0.9)
     del texts
 
     def classified(block: list[str]) -> str:
@@ -357,6 +361,8 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
                          "--header); give both, or DATA alone")
     if data_path is None and not pos:
         raise ValueError("nothing to score: give DATA (label<TAB>text lines), or --pos FILE and --neg FILE")
+    if pos:
+        refuse_same_pair(pos, neg)
     model, enc, _ = load_classifier(model_path)
     if pos:
         examples = read_polarity(pos, neg, args.encoding or "utf-8")

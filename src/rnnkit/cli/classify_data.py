@@ -14,6 +14,14 @@ import numpy as np
 from rnnkit.errors import DataError
 
 
+def refuse_same_pair(pos: str, neg: str, pos_option: str = "--pos", neg_option: str = "--neg") -> None:
+    """A polarity pair whose two files are one (the same path, or two paths to one file) would give every
+    sentence both labels: refuse it, naming the options."""
+    if pos == neg or (os.path.isfile(pos) and os.path.isfile(neg) and os.path.samefile(pos, neg)):
+        raise ValueError(f"{pos_option} {pos} and {neg_option} {neg} are the same file, so every sentence would have "
+                         f"both labels; give the negative sentences' file to {neg_option}")
+
+
 def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
     from rnnkit.data.classification import read_polarity, read_tsv
 
@@ -29,9 +37,7 @@ def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
             raise ValueError(f"--format polarity needs --pos FILE (positive sentences, one a line) and --neg FILE "
                              f"(negative ones); {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
                              "missing")
-        if os.path.isfile(args.pos) and os.path.isfile(args.neg) and os.path.samefile(args.pos, args.neg):
-            raise ValueError(f"--pos {args.pos} and --neg {args.neg} are the same file, so every sentence would have "
-                             "both labels; give the negative sentences' file to --neg")
+        refuse_same_pair(args.pos, args.neg, "--pos", "--neg")
         return read_polarity(args.pos, args.neg, args.encoding)
     if args.pos or args.neg:
         raise ValueError("--pos and --neg are read with --format polarity; add --format polarity, or leave them out "
@@ -61,9 +67,7 @@ def held_data(args: argparse.Namespace, which: str) -> tuple[list | None, str | 
     if not (pos and neg):
         given, missing = (f"--{which}-pos", f"--{which}-neg") if pos else (f"--{which}-neg", f"--{which}-pos")
         raise ValueError(f"{given} needs {missing} too (the {which} data's other class); give both files")
-    if os.path.isfile(pos) and os.path.isfile(neg) and os.path.samefile(pos, neg):
-        raise ValueError(f"--{which}-pos {pos} and --{which}-neg {neg} are the same file, so every sentence would "
-                         f"have both labels; give the negative sentences' file to --{which}-neg")
+    refuse_same_pair(pos, neg, f"--{which}-pos", f"--{which}-neg")
     return read_polarity(pos, neg, args.encoding), f"--{which}-pos {pos} / --{which}-neg {neg}"
 
 

@@ -102,9 +102,14 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                                 "this file") from None
             raise
         if pairs:  # a source in another language (or the wrong direction) once scored BLEU 0.00 in silence
-            from rnnkit.cli.translate import unknown_tokens_hint
+            from rnnkit.cli.translate import unknown_tokens_hint, warn_tabbed
 
-            unknown_tokens_hint(translator, [p.source_text for p in pairs], files[0])
+            sources = [p.source_text for p in pairs]
+            if len(files) == 2:  # DATA --ref REF: a source<TAB>target DATA is read whole, its targets as source words
+                warn_tabbed(sources, files[0], "with --ref each whole line is read as one source sentence: to score "
+                                               "its pairs, leave out --ref ('rnnkit evaluate MODEL FILE'); to score "
+                                               "its first column against --ref, give 'cut -f1 FILE' as DATA")
+            unknown_tokens_hint(translator, sources, files[0])
     if not pairs:
         empty_pairs(files, "no sentences to score", "reference")
     out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,

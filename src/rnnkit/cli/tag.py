@@ -17,7 +17,8 @@ from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tagging import describe, per_kind_table
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
-from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn
+from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn,
+                                      warn_unknown_tokens)
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, format_predictions, raw_sentences
@@ -98,7 +99,8 @@ def tag(args: argparse.Namespace) -> int:
         lines = text_lines(_read_input(args))
         looks = unsegmented(lines, name)
         conllu = conllu_reason(lines)
-        columns = column_reason(lines) if args.format is None else None
+        looks_columns = column_reason(lines)  # asked for with --format raw: not warned of, but no unknown words either
+        columns = looks_columns if args.format is None else None
         if conllu:  # its token lines would be tagged as sentences, column by column
             warn(f"{name} looks like CoNLL-U ({conllu}), and --format raw (the default) "
                  "reads one sentence a line: give --format conllu to tag its words")
@@ -110,6 +112,8 @@ def tag(args: argparse.Namespace) -> int:
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
+        if not (conllu or looks_columns or looks):  # else the words are unknown for the reason warned of
+            _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
         write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines, size))))
         return 0
     spec = (loaded.spec if loaded.spec.format == args.format
@@ -123,9 +127,18 @@ def tag(args: argparse.Namespace) -> int:
         data = read_data(path, spec, labelled=args.format == "conllu",
                          format_from="model" if loaded.spec.format == args.format else "option")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
+    _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
     write_output(args, (formatted(part, spec) for part in blocks))
     return 0
+
+
+def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: str) -> None:
+    """Warn when nine in ten or more of the words to tag (or all of a few) are unknown to the tagger, read as it
+    reads them: text in another language than it was trained on is tagged with confident nonsense."""
+    flags = loaded.known(sentences)
+    warn_unknown_tokens(((w, k) for s, f in zip(sentences, flags) for w, k in zip(s, f)), name,
+                        "the language the model was trained on", share=0.9)
 
 
 def segment(args: argparse.Namespace) -> int:

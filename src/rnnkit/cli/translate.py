@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
                                       require_attention, warn_cut)
-from rnnkit.cli.text_warnings import warn
+from rnnkit.cli.text_warnings import warn, warn_unknown_tokens
 from rnnkit.data.files import read_input, text_lines
 
 CHUNK_BATCHES = 16  # batches translated before their lines are written (the batches sort by length within)
@@ -204,18 +203,29 @@ def _with_files(files: list[tuple[str, str | None]], run: Any, writers: tuple = 
         raise OSError(f"{option} {path}: cannot write ({os_problem(exc)}); choose another file") from None
 
 
+def warn_tabbed(lines: list[str], name: str, consequence: str) -> bool:
+    """Warn when most (4 in 5) of the source ``lines`` hold a tab, as the lines of a source<TAB>reference file do:
+    each would be read whole, reference included, as one source sentence; ``consequence`` says so for the
+    command and how to fix it.  True when it warned."""
+    filled = [line for line in lines[:10_000] if line.strip()]
+    tabbed = sum("\t" in line for line in filled)
+    if filled and tabbed >= 0.8 * len(filled):
+        warn(f"{name}: {tabbed:,} of its {len(filled):,} lines hold a tab, as a source<TAB>reference file does, and "
+             f"{consequence}")
+        return True
+    return False
+
+
 def input_format_hints(translator: Any, lines: list[str], name: str) -> None:
     """Warn when the input is a source<TAB>reference file (every line would be translated whole, reference
     included), or unsegmented Chinese/Japanese for a model that reads words."""
     from rnnkit.cli.text_warnings import unsegmented
 
     filled = [line for line in lines[:10_000] if line.strip()]
-    tabbed = sum("\t" in line for line in filled)
-    if filled and tabbed >= 0.8 * len(filled):
-        warn(f"{name}: {tabbed:,} of its {len(filled):,} lines hold a tab, as a source<TAB>reference file does, and "
-             "translate reads each whole line as one source sentence: to score the pairs, 'rnnkit evaluate MODEL "
-             "FILE'; to translate the first column, 'cut -f1 FILE | rnnkit translate MODEL'")
-    elif translator.source_tokenizer.level != "char":
+    tabbed = warn_tabbed(filled, name, "translate reads each whole line as one source sentence: to score the "
+                                       "pairs, 'rnnkit evaluate MODEL FILE'; to translate the first column, 'cut -f1 "
+                                       "FILE | rnnkit translate MODEL'")
+    if not tabbed and translator.source_tokenizer.level != "char":
         looks = unsegmented(filled, name)
         if looks:
             warn(f"{looks}, and the model reads words separated by spaces (it was trained with --level "
@@ -228,17 +238,8 @@ def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
     model's source vocabulary: the input is then likely in another language than the model translates
     from (or the wrong direction)."""
     vocab, tokenize = translator.source_vocab, translator.source_tokenizer.tokenize
-    unknown: Counter[str] = Counter()
-    total = 0
-    for line in lines[:10_000]:
-        tokens = tokenize(line)
-        total += len(tokens)
-        unknown.update(t for t in tokens if t not in vocab)
-    if (total >= 5 and unknown.total() >= 0.2 * total) or (total and unknown.total() == total):  # short: all
-        common = ", ".join(repr(t) for t in sorted(unknown, key=lambda t: (-unknown[t], t))[:5])
-        warn(f"{name}: {unknown.total():,} of its {total:,} tokens ({100 * unknown.total() / total:.0f}%: {common}, ...) "
-             "are unknown to the model, which reads them as <unk>; is the input in the language the model translates "
-             "from (and written as its training data was: tokenised, lowercased)?")
+    warn_unknown_tokens(((t, t in vocab) for line in lines[:10_000] for t in tokenize(line)), name,
+                        "the language the model translates from")
 
 
 def _plot_folder(folder: Path, n: int) -> None:

@@ -92,6 +92,11 @@ def _read(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", 
     top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
     for n, t in zip(numbers, trees):
         if top is not None and t.labels.max() > top:
+            if scheme != "as-is" and use == "score":  # evaluate: the model's scheme, no --labels to give
+                raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model} reads SST's labels "
+                                f"0 (very negative) to 4 (very positive) (it was trained with --labels {scheme}): "
+                                "leave trees with other labels out, or for labels of your own, 0 to K-1, train a "
+                                "model with 'rnnkit train tree --labels as-is'")
             if scheme != "as-is":
                 raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's "
                                 f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "

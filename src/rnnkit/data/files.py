@@ -180,3 +180,26 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
         raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
     if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"{option} {path}: no permission to write there; choose another path")
+    if not (p.exists() and not p.is_file()):  # a device or a pipe is written into, not replaced
+        _try_writing(p, parent, option)
+
+
+def _try_writing(p: Path, parent: Path, option: str) -> None:
+    """Make and remove what writing ``p`` will make in ``parent`` (its nearest existing folder): the
+    temporary file an atomic write starts with, or a folder when folders are to be made.  Permissions
+    do not tell all: root may write anywhere by them, yet /proc, /sys and read-only mounts refuse."""
+    from rnnkit.atomic import temporary_path
+
+    try:
+        if parent == p.parent:
+            tmp = temporary_path(p)
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.unlink(tmp)
+        else:
+            tmp = temporary_path(parent / p.name)
+            os.mkdir(tmp)
+            os.rmdir(tmp)
+    except OSError as exc:
+        where = f"a file in {parent}" if parent == p.parent else f"a folder in {parent}"
+        why = "the folder takes no new files" if exc.errno == errno.ENOENT else (exc.strerror or str(exc)).lower()
+        raise ValueError(f"{option} {p}: cannot create {where} ({why}); choose another path") from None

@@ -213,16 +213,41 @@ def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
     if found is None:
         return
     k, i, what = found
+    tag = data.tags[k][i]
     fits = fitting_schemes(data.tags, exclude=spec.scheme)
+    spans = spec.scheme in ("bio", "iob1", "bioes")
+    tags = {t for s in data.tags for t in s}
     if fits:
         names = " or ".join(_NAMES[s] for s in fits)
         fix = f"the tags look like {names}: use --scheme {fits[0]}"
+    elif spans and len(tag) == 2 and tag[0] in _PREFIXES and tag[1] == "-":  # I- alone: --repair-spans needs types
+        raise TrainingDataError(f"{_where(path, data, k, i)}: tag {tag!r} has no type after {tag}",
+                                f"{_NAMES[spec.scheme]} tags are {_FORMS[spec.scheme]}: give each such tag its "
+                                f"span's type ({tag}NP), or use --scheme none (token accuracy, no span decoding)")
+    elif spans and not any(t[:2] in _SPAN_STARTS for t in tags):  # ADP NOUN VERB: a POS column, not spans
+        shown = ", ".join(sorted(tags)[:4])
+        raise TrainingDataError(f"{path}: the tags ({shown}, ...) look like POS tags, not span "
+                                f"tags: none starts with B- or I- as --scheme {spec.scheme} needs",
+                                "drop --scheme (or give --scheme none) to train on them with token accuracy")
     else:
         repair = (", give --repair-spans to read them as conlleval does (a stray I- starts a span)"
-                  if spec.scheme in ("bio", "iob1", "bioes") else "")
+                  if spans and _fits_form(tag, spec.scheme) else "")  # it rewrites sequences, not tags
         fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them{repair}, or use --scheme none "
                f"(token accuracy, no span decoding)")
     raise TrainingDataError(f"{_where(path, data, k, i)}: {what}", fix)
+
+
+_PREFIXES = "BIESLU"  # span prefixes of bio, iob1, bioes (and BILOU's L- U-)
+_SPAN_STARTS = {"B-", "I-", "E-", "S-", "L-", "U-"}
+
+
+def _fits_form(tag: str, scheme: str) -> bool:
+    """Whether ``tag`` alone is a tag of ``scheme`` (B-NP under bio), whatever tags it follows."""
+    try:
+        allowed_transitions([tag], scheme)
+    except ValueError:
+        return False
+    return True
 
 
 def repair_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:

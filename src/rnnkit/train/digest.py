@@ -198,12 +198,23 @@ FIXED_ON_RESUME = ("optimizer", "lr", "momentum", "weight_decay", "clip", "sched
                    "decay_start", "step_size", "seed", "frozen", "average", "optimizer_options")
 
 
+# the command that trains each kind of model (meta["task"]["model"]) in a run folder
+TRAIN_COMMANDS = {"lm": "lm", "tagger": "tagger", "classifier": "classifier", "treenet": "tree", "seq2seq": "seq2seq"}
+
+
 def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config: dict[str, Any],
                    data_digest: str | None, run_options: dict[str, Any] | None = None) -> str | None:
     """Why a training checkpoint's run (its metadata ``meta``) cannot be continued by this one (its
     task description, TrainConfig as a dict and training-data fingerprint), or None.  A resumed run
     goes on as it started: a changed learning rate would be overridden by the restored optimizer, a
     changed seed would give a run that is neither the old nor a new one."""
+    kind, ours = (meta.get("task") or {}).get("model"), task_meta.get("model")
+    if kind and ours and kind != ours:  # another task's run: its data and options differ because the task does
+        from rnnkit.checkpoint import kind_name
+
+        command = f"'rnnkit train {TRAIN_COMMANDS[kind]}'" if kind in TRAIN_COMMANDS else "the command that started it"
+        return (f"this run folder holds {kind_name(kind)} run's checkpoint, not {kind_name(ours)}'s: give another "
+                f"--run-dir, or resume it with {command}")
     saved = meta.get("data_digest")
     if saved and data_digest and saved != data_digest:  # first: it explains a changed vocabulary, said below
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "

@@ -199,8 +199,10 @@ class Trainer(LoopCheckpoints):
                     except ValueError as exc:  # a layer's own check of its input: inf weights from the last update?
                         check_weights(st.step, self.task.params, hint)
                         if isinstance(exc, NonFiniteError):  # finite weights, but the step's numbers overflowed
-                            raise TrainingDivergedError(f"loss exploded: NaN or inf inside step {st.step + 1} "
-                                                        f"({exc}): {hint}") from None
+                            # the layer's own words (its input 'dout') are no user's: the step, and the fix
+                            where = "backward pass" if " in d" in str(exc) else "forward pass"
+                            raise TrainingDivergedError(f"loss exploded: values overflowed to NaN or inf in the "
+                                                        f"{where} of step {st.step + 1}: {hint}") from None
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
