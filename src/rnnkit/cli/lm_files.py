@@ -28,7 +28,14 @@ def arpa_level(args: argparse.Namespace, *paths: str | None) -> str:
         which = f"{given[0]} is not an ARPA file" if len(given) == 1 else f"neither {' nor '.join(given)} is one"
         raise ValueError(f"--level says how to read an ARPA file's tokens, and {which} (a checkpoint records its "
                          "own level); leave --level out")
-    if args.level is not None:
-        return args.level
     arpa = [path for path in paths if path is not None and is_arpa(path)]
+    if args.level is not None:
+        other = next((path for path in arpa if args.level == "word" and declared_level(path) == "char"), None)
+        if other is not None:
+            from rnnkit.cli.text_warnings import warn
+
+            warn(f"{other} is a character model's ARPA file (rnnkit wrote it so: '# rnnkit: text=stream'), read at "
+                 "--level word as asked: its tokens are single characters, and words will be <unk>; leave --level "
+                 "out to read it at the character level")
+        return args.level
     return "char" if arpa and all(declared_level(path) == "char" for path in arpa) else "word"
