@@ -217,6 +217,10 @@ def test_columns_reader_rejects_malformed_lines(tmp_path):
         read_columns(path, tag_column=5)
     with pytest.raises(TypeError, match="word_column"):
         read_columns(path, word_column="0")
+    for odd, name in (("\u00a0", "U+00A0 (no-break space)"), ("\u2028", "U+2028 (line separator)")):
+        path = write(tmp_path, "e.txt", f"He PRP B-NP\n10{odd}000 CD B-NP\n")  # a space inside a token
+        with expect_data_error(path, 2, "got 4", f"the line holds {name}, which separates columns as a space does"):
+            read_columns(path)
 
 
 # ---------------------------------------------------------------- span tags

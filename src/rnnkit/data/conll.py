@@ -216,6 +216,19 @@ def check_column(index: int, n_columns: int, what: str, where: str) -> None:
                         f"{'s' * (n_columns != 1)}; choose one from 0 to {n_columns - 1} (or -1 for the last)")
 
 
+def _odd_space(line: str) -> str:
+    """For a column-count error: the first whitespace character of ``line`` other than space and tab (a
+    no-break space inside "10 000", a line separator), which splits columns as a space does."""
+    odd = next((c for c in line if c.isspace() and c not in " \t\r\n"), None)
+    if odd is None:
+        return ""
+    import unicodedata
+
+    name = unicodedata.name(odd, "a control character").lower()
+    return (f"; the line holds U+{ord(odd):04X} ({name}), which separates columns as a space does: replace it "
+            "(e.g. with nothing or '_') inside tokens")
+
+
 def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int | None = -1,
                  encoding: str = "utf-8", skip_docstart: bool = True) -> list[ColumnSentence]:
     """Sentences of a whitespace-separated column file (CoNLL-2000 ``word POS chunk``).
@@ -248,7 +261,7 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
                     check_column(tag_column, n_columns, "tag column", where)
             elif len(fields) != n_columns:
                 raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
-                                f"token line, got {len(fields)}")
+                                f"token line, got {len(fields)}{_odd_space(line)}")
             if not rows:
                 first_line, lead, pending = number, tuple(pending), []
             rows.append(fields)
