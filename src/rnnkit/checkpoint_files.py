@@ -69,7 +69,8 @@ def _what_else(path: Path, head: bytes) -> str | None:
 # the first bytes of common files that are given where a model goes (a plot from 'rnnkit curves', a paper)
 _MAGIC = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
           (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a zip archive"), (b"\x93NUMPY", "a numpy .npy array"),
-          (b"\x89HDF\r\n\x1a\n", "an HDF5 file (Keras .h5?)"), (b"\x7fELF", "a program (ELF)")]
+          (b"\x89HDF\r\n\x1a\n", "an HDF5 file (Keras .h5?)"), (b"\x7fELF", "a program (ELF)"),
+          (b"mmap lm ", "a KenLM binary model: rnnkit reads ARPA text files, so give the .arpa file it was built from")]
 
 
 def _torch_zip(path: Path, head: bytes) -> bool:

@@ -219,13 +219,29 @@ def _first_fields(it: Lines) -> tuple[int, list[bytes] | None, str | None]:
     return 0, None, text
 
 
+def _binary(fields: list[bytes]) -> str | None:
+    """What a first line that is not text is, instead of its bytes shown raw: KenLM's binary model (its
+    header starts "mmap lm"), or binary data."""
+    line = b" ".join(fields)
+    if line.startswith(b"mmap lm"):
+        return ("KenLM's binary format ('mmap lm ...'), which rnnkit does not read: give the ARPA text file it "
+                "was built from")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or any(not c.isprintable() for c in text):
+        return "binary data (not text): give an ARPA text file (.arpa, or .arpa.gz/.xz/.bz2)"
+    return None
+
+
 def _parse(it: Lines, path: str) -> ArpaTables:
     number, fields, text = _first_fields(it)
     if fields is None:
         raise DataError(f"{path}: the file is empty; an ARPA file starts with a \\data\\ line")
     if fields != [b"\\data\\"]:
         raise DataError(f"{path}:{number}: expected \\data\\, the first line of an ARPA file (after # comment "
-                        f"lines, if any), got {_show(fields)}")
+                        f"lines, if any), got {_binary(fields) or _show(fields)}")
     counts, header = [], {}
     number, fields = _next_fields(it, number)
     while fields is not None and fields[0] == b"ngram":
