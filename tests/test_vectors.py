@@ -85,6 +85,8 @@ def test_only_wanted_words_kept_first_of_duplicates_and_bad_utf8_skipped(tmp_pat
     ("v.txt", b"the nan 0.2\n", r"v\.txt: the vector of 'the' holds NaN or inf"),
     ("v.txt", b"the 1e308 0.2\n", r"v\.txt: the vector of 'the' holds NaN or inf \(or a number beyond float32"),
     ("v.bin", b"the 0.1 0.2\n", r"v\.bin: expected word2vec's binary header 'count dim' on line 1"),
+    ("v.bin", b"\xd9\x9e+\xef\x04\x19>\x00\x01\n", r"v\.bin: expected word2vec's binary header 'count dim' on line 1, "
+                                                r"got binary data \(not text\); a text file"),  # not its bytes
     ("v.bin", b"3 2\nthe " + struct.pack("<2f", 1, 2) + b"\ngood " + b"\x00\x00", r"v\.bin: ends inside entry 2 of 3"),
     ("v.txt.gz", b"not gzip at all", r"v\.txt\.gz: cannot be decompressed"),
     # a binary file without the .bin name: its "words" are not UTF-8 (they were all skipped, silently)

@@ -156,8 +156,10 @@ def _read_binary(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
     head = f.readline()
     hd = _header(head)
     if hd is None:
-        raise DataError(f"{path}: expected word2vec's binary header 'count dim' on line 1, got "
-                        f"{head[:40].decode('utf-8', 'replace')!r}; a text file must not end in .bin")
+        shown = head[:40].decode("utf-8", "replace")
+        got = repr(shown) if shown.rstrip("\r\n").isprintable() else "binary data (not text)"
+        raise DataError(f"{path}: expected word2vec's binary header 'count dim' on line 1, got {got}; "
+                        "a text file must not end in .bin")
     count, dim = hd
     size = 4 * dim
     words: list[str] = []
