@@ -155,17 +155,21 @@ def test_cell_kernels_check_the_shapes_they_rely_on(cell, gates, states):
     rng = np.random.default_rng(0)
     T, B, D, H = 3, 4, 5, 6
     x = rng.standard_normal((T, B, D)).astype(np.float32)
-    w = [rng.standard_normal(s).astype(np.float32) for s in ((gates * H, D), (gates * H, H), (gates * H,), (gates * H,))]
+    G = gates * H
+    w = [rng.standard_normal(s).astype(np.float32) for s in ((G, D), (G, H), (G,), (G,))]
 
     def state(b):
         s = tuple(np.zeros((b, H), np.float32) for _ in range(states))
         return s if cell == "lstm" else s[0]
 
     kernel.forward(x, state(B), *w)  # the right shapes run
-    with pytest.raises(ValueError, match=r"initial state 0 of shape \(B, H\) = \(4, 6\), got \(1, 6\)"):
+    first = r"state0\[0\]" if cell == "lstm" else "h0"
+    with pytest.raises(ValueError, match=first + r" of shape \(B, H\) = \(4, 6\), got \(1, 6\)"):
         kernel.forward(x, state(1), *w)
-    with pytest.raises(ValueError, match="w_ih of shape"):
+    with pytest.raises(ValueError, match=r"x of shape \(T, B, D\) with D = 4 as in w_ih"):
         kernel.forward(x, state(B), w[0][:, :-1], *w[1:])
+    with pytest.raises(ValueError, match="w_ih of shape"):
+        kernel.forward(x, state(B), w[0][:-1], *w[1:])
     with pytest.raises(ValueError, match=r"x of shape \(T, B, D\)"):
         kernel.forward(x[0], state(B), *w)
 
