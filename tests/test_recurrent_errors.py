@@ -155,17 +155,21 @@ def test_cell_kernels_check_the_shapes_they_rely_on(cell, gates, states):
     rng = np.random.default_rng(0)
     T, B, D, H = 3, 4, 5, 6
     x = rng.standard_normal((T, B, D)).astype(np.float32)
-    w = [rng.standard_normal(s).astype(np.float32) for s in ((gates * H, D), (gates * H, H), (gates * H,), (gates * H,))]
+    G = gates * H
+    w = [rng.standard_normal(s).astype(np.float32) for s in ((G, D), (G, H), (G,), (G,))]
 
     def state(b):
         s = tuple(np.zeros((b, H), np.float32) for _ in range(states))
         return s if cell == "lstm" else s[0]
 
     kernel.forward(x, state(B), *w)  # the right shapes run
-    with pytest.raises(ValueError, match=r"initial state 0 of shape \(B, H\) = \(4, 6\), got \(1, 6\)"):
+    first = r"state0\[0\]" if cell == "lstm" else "h0"
+    with pytest.raises(ValueError, match=first + r" of shape \(B, H\) = \(4, 6\), got \(1, 6\)"):
         kernel.forward(x, state(1), *w)
-    with pytest.raises(ValueError, match="w_ih of shape"):
+    with pytest.raises(ValueError, match=r"x of shape \(T, B, D\) with D = 4 as in w_ih"):
         kernel.forward(x, state(B), w[0][:, :-1], *w[1:])
+    with pytest.raises(ValueError, match="w_ih of shape"):
+        kernel.forward(x, state(B), w[0][:-1], *w[1:])
     with pytest.raises(ValueError, match=r"x of shape \(T, B, D\)"):
         kernel.forward(x[0], state(B), *w)
 
@@ -209,3 +213,37 @@ def test_huge_values_in_padding_change_nothing_and_print_nothing(cls):
     (out0, dx0, _, g0), (out1, dx1, _, g1) = runs
     assert np.array_equal(out0, out1) and np.array_equal(dx0, dx1)
     assert all(np.array_equal(g0[k], g1[k]) for k in g0)
+
+
+@pytest.mark.parametrize("mask, exc, words", [
+    (np.array([[1, 1], [1, 1], [0.5, 1], [0, 1]]), ValueError,
+     "Expected mask to be bool or hold only 0 and 1, got values [0.5]"),
+    (np.full((4, 2), 7), ValueError, "Expected mask to be bool or hold only 0 and 1, got values [7]"),
+    (np.full((4, 2), np.nan), ValueError, "Expected mask to be bool or hold only 0 and 1, got values [nan]"),
+    (np.full((4, 2), "1"), TypeError, "Expected mask of dtype bool (or 0/1 numbers), got <U1"),
+])
+@pytest.mark.parametrize("layer", [RNN, LSTM, GRU])
+def test_a_mask_that_is_not_bool_or_0_1_is_refused(layer, mask, exc, words):
+    """Any non-zero value was read as a real token: 0.5 or 7 ran as 1, as softmax_cross_entropy refuses."""
+    with pytest.raises(exc) as info:
+        layer(3, 4).forward(x_of((4, 2, 3)), mask=mask)
+    assert str(info.value) == words
+
+
+def test_a_mask_of_0_1_numbers_runs_as_the_bool_one(lstm):
+    x = np.random.default_rng(0).standard_normal((4, 2, 3)).astype(np.float32)
+    mask = np.array([[1, 1], [1, 1], [0, 1], [0, 1]])
+    for numbers in (mask, mask.astype(np.float32)):
+        np.testing.assert_array_equal(lstm.forward(x, mask=numbers)[0], lstm.forward(x, mask=mask == 1)[0])
+
+
+def test_an_all_padding_mask_column_is_named_in_the_masks_words(lstm):
+    """It said "Expected every length between 1 and T=3, got min 0": lengths the caller never passed."""
+    mask = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 0]], bool)
+    with pytest.raises(ValueError) as info:
+        lstm.forward(x_of((3, 3, 3)), mask=mask)
+    assert str(info.value) == ("Expected at least one real step in every sequence, got mask column 1 all padding: "
+                               "drop that sequence from the batch")
+    mask[:, 2] = False
+    with pytest.raises(ValueError, match=r"got mask columns \[1, 2\] all padding: drop those sequences"):
+        lstm.forward(x_of((3, 3, 3)), mask=mask)

@@ -197,3 +197,18 @@ def check_dtype_name(name: str, value: Any, allowed: tuple[str, ...] = ("float32
     if found not in allowed:
         raise ValueError(f"Expected {name} {' or '.join(repr(a) for a in allowed)}, got {value!r}")
     return found
+
+
+def check_binary_mask(name: str, mask: np.ndarray) -> np.ndarray:
+    """``mask`` as a bool array after checking it is bool or holds only the numbers 0 and 1, as
+    :func:`rnnkit.nn.softmax_cross_entropy` takes masks: ``astype(bool)`` would read a 0.5 or a 7 as a real
+    token.  TypeError for another dtype, ValueError for another value."""
+    if mask.dtype == np.bool_:
+        return mask
+    if mask.dtype.kind not in "iuf":
+        raise TypeError(f"Expected {name} of dtype bool (or 0/1 numbers), got {mask.dtype}")
+    bad = (mask != 0) & (mask != 1)  # NaN too
+    if bad.any():
+        raise ValueError(f"Expected {name} to be bool or hold only 0 and 1, got values "
+                         f"{np.unique(mask[bad])[:5].tolist()}")
+    return mask != 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.checks import check_binary_mask
+
 
 def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | None:
     """Validate ``lengths`` (B,) or a (T, B) prefix ``mask``; return int64 lengths, or None if all are T."""
@@ -17,8 +19,8 @@ def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | Non
         mask = np.asarray(mask)
         if mask.shape != (T, B):
             raise ValueError(f"Expected mask of shape (T, B) = {(T, B)}, got {mask.shape}")
-        m = mask.astype(bool)
-        lengths = m.sum(axis=0)
+        m = check_binary_mask("mask", mask)  # (T, B) bool
+        lengths = m.sum(axis=0)  # (B,)
         prefix = np.arange(T)[:, None] < lengths[None, :]
         if not np.array_equal(m, prefix):
             bad = int(np.nonzero((m != prefix).any(axis=0))[0][0])
@@ -26,6 +28,11 @@ def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | Non
                 f"Expected mask to mark a prefix of each sequence (real tokens first, padding at the end), "
                 f"got a gap in sequence {bad}"
             )
+        empty = np.flatnonzero(lengths == 0)
+        if empty.size:  # said in the mask's words: the lengths below are the caller's own only with lengths=
+            which = f"column {empty[0]}" if empty.size == 1 else f"columns {empty[:5].tolist()}"
+            raise ValueError(f"Expected at least one real step in every sequence, got mask {which} all padding: "
+                             f"drop {'that sequence' if empty.size == 1 else 'those sequences'} from the batch")
     if lengths is None:
         return None
     lengths = np.asarray(lengths)

@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnkit import packing
 from rnnkit.cells import elman, gru, lstm
+from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import check_forget_bias
@@ -301,11 +302,7 @@ class Recurrent:
         if dout is None:
             dout = np.zeros((T, B, dirs * H), self.dtype)
         check_array("dout", dout)
-        if not isinstance(dout, np.ndarray) or dout.shape != (T, B, dirs * H):
-            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
-            raise ValueError(f"Expected dout of shape (T, B, dirs*H) = {(T, B, dirs * H)}, got {got}")
-        if dout.dtype.kind != "f":  # an int or bool array is a mistake (a mask? ids?), not a gradient
-            raise TypeError(f"Expected dout of a float dtype (the layer's is {self.dtype}), got {dout.dtype}")
+        check_float_array("dout", dout, (T, B, dirs * H), "(T, B, dirs*H)", self.dtype, any_float=True)
         if not np.isfinite(dout).all():  # as x and dstate: a NaN would reach every gradient unnoticed
             raise NonFiniteError("Expected finite values in dout, got NaN or inf")
         dout = dout.astype(self.dtype, copy=False)

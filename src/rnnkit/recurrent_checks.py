@@ -1,6 +1,7 @@
 """Argument checks of the recurrent layers (:mod:`rnnkit.recurrent`): the constructor's options, the
-input sequence and the state-like arguments (an initial state, or the gradient of a final state).  Each bad argument raises
-ValueError or TypeError naming it, saying what was expected and what came."""
+input sequence and the state-like arguments (an initial state, or the gradient of a final state).  Each bad
+argument raises ValueError or TypeError naming it, saying what was expected and what came.  The array checks
+are :mod:`rnnkit.cells._checks`'s, shared with the kernels under the layers."""
 from __future__ import annotations
 
 import warnings
@@ -8,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rate, check_rng
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import SCHEMES
@@ -66,14 +68,9 @@ def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
 
 def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype: np.dtype,
                        cast: bool) -> np.ndarray:
-    if not isinstance(a, np.ndarray) or a.shape != expected:
-        got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
-        raise ValueError(f"Expected {name} of shape (L*dirs, B, H) = {expected}, got {got}")
-    if cast and a.dtype.kind == "f":
+    check_float_array(name, a, expected, "(L*dirs, B, H)", dtype, any_float=cast)  # as the kernels check theirs
+    if cast:
         a = a.astype(dtype, copy=False)
-    elif a.dtype != dtype:
-        kind = "a float dtype (the layer's is " if cast else "dtype "
-        raise TypeError(f"Expected {name} of {kind}{dtype}{')' if cast else ''}, got {a.dtype}")
     if not np.isfinite(a).all():  # as x: a NaN would reach every output and gradient unnoticed
         raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf")
     return a

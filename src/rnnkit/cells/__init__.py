@@ -9,6 +9,12 @@ time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient 
 ``batch_sizes`` (T,) is the number of sequences still running at each step, with the batch sorted by
 length, longest first (PyTorch's packed layout); ``None`` means every sequence runs for all T steps.
 Stacking, directions, masks and sorting are handled by :mod:`rnnkit.recurrent`.
+
+Each call first checks its arguments, once, before the time loop (:mod:`rnnkit.cells._checks`): x a float
+(T, B, D) array, the weights of x's dtype and shapes, the initial state (B, H) of x's dtype (a tuple
+(h0, c0) for the LSTM; there is no default: pass zeros for a zero start), ``batch_sizes`` (T,) between 0
+and B and non-increasing; ``dout`` (T, B, H) of a float dtype, the final state's gradient None or shaped
+like the state.  A wrong one raises ValueError or TypeError naming it, instead of a numpy broadcast.
 """
 from rnnkit.cells import elman, gru, lstm
 

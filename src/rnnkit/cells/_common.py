@@ -60,22 +60,3 @@ def zero_finished(buf: np.ndarray, batch_sizes: np.ndarray | None) -> None:
         for t, n in enumerate(batch_sizes):
             buf[t, n:] = 0
 
-
-def check_kernel_args(x: np.ndarray, states: tuple[np.ndarray, ...], w_ih: np.ndarray, w_hh: np.ndarray,
-                      b_ih: np.ndarray, b_hh: np.ndarray, gates: int) -> None:
-    """The shapes a cell kernel relies on, checked once per call (the layers in rnnkit.recurrent check
-    their inputs before; a direct caller gets a ValueError instead of a silent broadcast, such as an
-    initial state of batch 1 copied to every sequence while its gradient comes back with batch B)."""
-    if not (isinstance(x, np.ndarray) and x.ndim == 3):
-        raise ValueError(f"Expected x of shape (T, B, D), got {getattr(x, 'shape', type(x).__name__)}")
-    _, B, D = x.shape
-    H = w_hh.shape[-1]
-    want = {"w_ih": (gates * H, D), "w_hh": (gates * H, H), "b_ih": (gates * H,), "b_hh": (gates * H,)}
-    for name, a in (("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-        if a.shape != want[name]:
-            raise ValueError(f"Expected {name} of shape {want[name]} (hidden size {H}, input size {D}), got {a.shape}")
-    for k, s in enumerate(states):
-        if not isinstance(s, np.ndarray) or s.shape != (B, H):
-            raise ValueError(f"Expected initial state {k} of shape (B, H) = {(B, H)}, got "
-                             f"{getattr(s, 'shape', type(s).__name__)}")
-

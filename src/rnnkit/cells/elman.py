@@ -27,7 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, step_views,
+from rnnkit.cells._checks import check_backward_args, check_cache, check_forward_args
+from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views, step_views,
                                   zero_finished)
 
 
@@ -59,7 +60,9 @@ def forward(
     :mod:`rnnkit.cells`); a finished sequence's outputs are 0 and its state is held.
     ``nonlinearity``: "tanh" or "relu".
     """
-    check_kernel_args(x, (h0,), w_ih, w_hh, b_ih, b_hh, 1)
+    check_forward_args(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, 1, "h0", False)
+    if nonlinearity not in ("tanh", "relu"):  # anything else ran as tanh
+        raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
     T, B, D = x.shape
     H = w_hh.shape[0]
     hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
@@ -68,8 +71,6 @@ def forward(
     a_all = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, H)  # (T, B, H)
     a_all += b_ih + b_hh
     w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, H): faster per-step GEMM than a transposed view
-    if nonlinearity not in ("tanh", "relu"):  # anything else ran as tanh
-        raise ValueError(f"Expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
     relu = nonlinearity == "relu"
     rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
     # per-step views, made once (see step_views)
@@ -103,9 +104,11 @@ def backward(
     float array, receives ||dL/dh_t|| (Frobenius norm over the batch) at every step, written in place
     (:mod:`rnnkit.diagnostics`).
     """
+    check_cache(cache, ElmanCache)
     x, hs, w_ih, w_hh, batch_sizes, nonlinearity = cache
     T, B, D = x.shape
     H = w_hh.shape[0]
+    check_backward_args(dout, dhT, (T, B, H), x.dtype, "dhT", False, tbptt, dh_norms)
     # f'(a_t) for every step at once, then scaled in place by dL/dh_t inside the loop
     if nonlinearity == "relu":
         da_all = (hs[1:] > 0).astype(x.dtype)  # (T, B, H)

@@ -45,7 +45,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
+from rnnkit.cells._checks import check_backward_args, check_cache, check_forward_args
+from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
                                   zero_finished)
 
 
@@ -76,7 +77,7 @@ def forward(
     ``batch_sizes`` (T,): the sequences still running at each step, the batch sorted longest first (see
     :mod:`rnnkit.cells`); a finished sequence's outputs are 0 and its state is held.
     """
-    check_kernel_args(x, (h0,), w_ih, w_hh, b_ih, b_hh, 3)
+    check_forward_args(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, 3, "h0", False)
     T, B, D = x.shape
     H = w_hh.shape[1]
     H2 = 2 * H
@@ -180,10 +181,12 @@ def backward(
     the per-step GEMM read strided views of it.  It starts as the factors P (see ``_factors``) and
     is scaled in place by dh at each step.
     """
+    check_cache(cache, GRUCache)
     x, gates, q, hs, w_ih, w_hh, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh.shape[1]
     dtype = x.dtype
+    check_backward_args(dout, dhT, (T, B, H), dtype, "dhT", False, tbptt, dh_norms)
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     dz_all = _factors(cache)  # (T, B, 4H): [dz_n | dz_r | dz_z | dq] once scaled by dh
     dz4_all = dz_all.reshape(T, B, 4, H)

@@ -45,7 +45,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.cells._common import (check_kernel_args, cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
+from rnnkit.cells._checks import check_backward_args, check_cache, check_forward_args
+from rnnkit.cells._common import (cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views,
                                   zero_finished)
 
 
@@ -98,7 +99,7 @@ def forward(
     ``batch_sizes`` (T,): the sequences still running at each step, the batch sorted longest first (see
     :mod:`rnnkit.cells`); a finished sequence's outputs are 0 and its state is held.
     """
-    check_kernel_args(x, tuple(state0), w_ih, w_hh, b_ih, b_hh, 4)
+    check_forward_args(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes, 4, "state0", True)
     T, B, D = x.shape
     H = w_hh.shape[1]
     perm = _perm(H)
@@ -201,10 +202,12 @@ def backward(
     float array, receives ||dL/dh_t|| (Frobenius norm over the batch) at every step, written in place
     (:mod:`rnnkit.diagnostics`).
     """
+    check_cache(cache, LSTMCache)
     x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh_k.shape[1]
     dtype = x.dtype
+    check_backward_args(dout, dstateT, (T, B, H), dtype, "dstateT", True, tbptt, dh_norms)
     dhT, dcT = (None, None) if dstateT is None else dstateT
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
