@@ -312,15 +312,31 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
     asked = encoding.lower().replace("_", "-")
     if asked in ("utf-8", "utf8"):
         return not_utf8_advice(data, name, option, start)
+    if utf8_text(data):  # (guess_encodings is for bytes that are not UTF-8: it would name cp1252 for ASCII)
+        what = "ASCII" if data.isascii() else "UTF-8"
+        return f"it is {what} text, which UTF-8 reads: give --encoding utf-8 (the default)"
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
         return "pass the file's real --encoding"
+    return f"pass the file's real --encoding (it may be {', '.join(found)}), or, {convert_this_one(found[0], encoding, name)}"
+
+
+def convert_this_one(codec: str, encoding: str, name: str) -> str:
+    """"when the command's other files need --encoding X ..., convert this one: iconv ...": the way out for
+    a file in ``codec`` beside files in the ``encoding`` asked for, which --encoding reads them all as."""
     # to the encoding the other files need, since --encoding will read this one as that too
     target = codecs.lookup(encoding).name
-    convert = (f"iconv -f {ICONV.get(found[0], found[0])} -t {ICONV.get(target, target.upper())} {name} > "
-               f"{name}.{target}")
-    return (f"pass the file's real --encoding (it may be {', '.join(found)}), or, when the command's other "
-            f"files need --encoding {encoding} (it applies to them all), convert this one: {convert}")
+    convert = f"iconv -f {ICONV.get(codec, codec)} -t {ICONV.get(target, target.upper())} {name} > {name}.{target}"
+    return f"when the command's other files need --encoding {encoding} (it applies to them all), convert this one: {convert}"
+
+
+def utf8_text(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (ASCII included)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_encoding(encoding: str) -> None:
@@ -366,10 +382,16 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
     """``data`` decoded strictly as ``encoding``; every reader of text files and of standard input
     decodes through here, so they all fail alike.  A byte that does not decode, or a NUL character, is a
     DataError naming ``name``:line, the byte and its offset, and what the file probably is
-    (:func:`decode_advice`).  ``encoding`` is already checked (:func:`check_encoding`): the readers do
-    that before they read, so a misspelt --encoding is reported before a large file or stdin is read."""
+    (:func:`decode_advice`); so is an ``encoding`` that would decode the bytes into the wrong text (UTF-8
+    read as cp1252, ASCII as UTF-16: :mod:`rnnkit.data.encoding_mistakes`).  ``encoding`` is already
+    checked (:func:`check_encoding`): the readers do that before they read, so a misspelt --encoding is
+    reported before a large file or stdin is read."""
+    from rnnkit.data.encoding_mistakes import encoding_mistake  # (it builds on this module)
     from rnnkit.errors import DataError
 
+    mistake = encoding_mistake(data, encoding, name)
+    if mistake is not None:
+        raise DataError(mistake)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
