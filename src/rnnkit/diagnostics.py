@@ -32,7 +32,7 @@ import numpy as np
 from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int
 from rnnkit.errors import NonFiniteError
-from rnnkit.init import init_recurrent_params
+from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE, init_recurrent_params
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
 CELLS = ("rnn", "lstm", "gru")
@@ -200,7 +200,6 @@ def gradient_flow(
     return grad_norms_per_step(layer, x, rng=rng)
 
 
-MAX_INIT_SCALE = 1e6  # far past saturation already; near 1e308, U(-s, s) overflows numpy's sampler
 
 
 def _parse_init(init: str | float) -> tuple[str, float | None]:
@@ -214,6 +213,5 @@ def _parse_init(init: str | float) -> tuple[str, float | None]:
             raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number, got {init!r}") from None
     if (isinstance(init, (bool, np.bool_)) or not isinstance(init, (int, float, np.integer, np.floating))
             or not 0 < init <= MAX_INIT_SCALE):
-        raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or a positive number up to {MAX_INIT_SCALE:g} "
-                         f"(the scale s of U(-s, s)), got {init!r}")
+        raise ValueError(f"Expected init to be one of {INIT_SCHEMES} or {INIT_SCALE_RANGE}, got {init!r}")
     return "uniform", float(init)

@@ -28,6 +28,11 @@ class TrainingDivergedError(RnnkitError):
     """The loss or a gradient became NaN or infinite; says at which step."""
 
 
+class NotLearningWarning(UserWarning):
+    """An epoch's training loss above what guessing uniformly scores: the run diverges or does not learn
+    (:func:`rnnkit.guard.above_uniform`); the run goes on, the warning says what to change."""
+
+
 class NonFiniteError(ValueError):
     """A layer met NaN or inf in its input, state or incoming gradient (in training: an overflow in the step)."""
 

@@ -1,8 +1,10 @@
-"""Divergence detection: a NaN or inf loss or gradient is named, with its step, as soon as it appears."""
+"""Divergence detection: a NaN or inf loss or gradient is named, with its step, as soon as it appears;
+an epoch whose training loss stays above what guessing uniformly scores is named too (:func:`above_uniform`)."""
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,3 +56,49 @@ def check_weights(step: int, params: Mapping[str, np.ndarray], hint: str | None 
         if not math.isfinite(total):
             raise TrainingDivergedError(f"the weights ({name}) became NaN or inf in the update of step {step}, "
                                         f"and no checkpoint of them is written: {hint or divergence_hint()}")
+
+
+@dataclass(frozen=True)
+class UniformLoss:
+    """The training loss of a model that gives every outcome the same probability, in the task's training
+    loss's units (nats per token, sentence or node): ``loss``, and ``says``, how a message names it ("ln
+    10,000, what guessing every word uniformly scores").  A model at initialisation scores about this and
+    a learning one goes below it at once, so an epoch well above it diverges or does not learn.
+    ``start_cure``: what to do when the first batch, before any update, already scored well above it."""
+
+    loss: float
+    says: str
+    start_cure: str = "the initial weights (or pretrained vectors) are too large"
+
+
+def uniform_guess(count: int, outcome: str, weight: float = 1.0, start_cure: str | None = None) -> UniformLoss:
+    """The cross-entropy of a uniform guess over ``count`` outcomes (``outcome``: "word", "tag"...): ln
+    ``count`` nats, times ``weight`` when the loss weighs examples (the mean class weight of a classifier's
+    training sentences)."""
+    says = f"ln {count:,}"
+    if not math.isclose(weight, 1.0, rel_tol=1e-9):
+        says += f" times the mean class weight {weight:.3g}"
+    extra = {} if start_cure is None else {"start_cure": start_cure}
+    return UniformLoss(weight * math.log(count), f"{says}, what guessing every {outcome} uniformly scores", **extra)
+
+
+def uniform_limit(uniform: float) -> float:
+    """The training loss above which an epoch is named: 10% above a uniform guess's, and at least 0.1 nats
+    (ln 2 = 0.69 is small).  A model at initialisation scores a little above ln V (its logits are small but
+    not 0), and an epoch of a few steps on tiny data may end near it: neither is a run that diverges."""
+    return uniform + max(0.1 * uniform, 0.1)
+
+
+def above_uniform(epoch: int, train_loss: float, uniform: UniformLoss, first_loss: float | None,
+                  hint: str | None = None) -> str | None:
+    """The warning for an epoch whose mean training loss is above :func:`uniform_limit`, else None.
+    ``first_loss``: the run's first batch's, before any update; when it is above too, the initial weights
+    are the cause (``uniform.start_cure``), not the learning rate (``hint``; default :func:`divergence_hint`)."""
+    limit = uniform_limit(uniform.loss)
+    if not train_loss > limit:
+        return None
+    said = (f"epoch {epoch}'s training loss {train_loss:.3g} is above {uniform.loss:.3g} = {uniform.says}: "
+            "the run is diverging or not learning")
+    if first_loss is not None and first_loss > limit:
+        return f"{said}; its first batch scored {first_loss:.3g} already, before any update, so {uniform.start_cure}"
+    return f"{said}; {hint or divergence_hint()}"

@@ -21,6 +21,14 @@ from rnnkit.checks import check_rng
 
 SCHEMES = ("pytorch", "uniform", "orthogonal", "xavier")
 
+# The largest scale s of U(-s, s) that rnnkit takes (gradflow's --init, train lm's --init-scale, the
+# "uniform" scheme here, LMConfig.init_scale).  Every tanh and sigmoid saturates from s of about 1 on,
+# so 1e6 leaves room to study saturation, while products of such weights stay far below float32's
+# 3.4e38 (s = 1e19 overflows them; s above 3.4e38 is inf in float32 at once).
+MAX_INIT_SCALE = 1e6
+INIT_SCALE_RANGE = (f"a number s in (0, {MAX_INIT_SCALE:g}] for U(-s, s) (Zaremba: 0.1; every tanh and "
+                    "sigmoid saturates from about 1 on, and far larger weights overflow float32)")
+
 # "encoder.weight_hh_l1_reverse" -> kind "weight_hh", layer "1", suffix "_reverse".  Only the part
 # after the last dot counts, so a whole model's dict can be passed and other keys are ignored.
 _RECURRENT_KEY = re.compile(r"^(?:.*\.)?(weight_ih|weight_hh|weight_hr|bias_ih|bias_hh)_l(\d+)(_reverse)?$")
@@ -173,8 +181,9 @@ def init_recurrent_params(params: dict[str, np.ndarray], hidden_size: int, rng: 
     if scheme not in SCHEMES:
         raise ValueError(f"Expected scheme to be one of {SCHEMES}, got {scheme!r}")
     if scheme == "uniform":
-        if scale is None or not (scale > 0 and math.isfinite(scale)):
-            raise ValueError(f"Expected scale > 0 for scheme='uniform' (e.g. 0.1), got {scale!r}")
+        if scale is None or not 0 < scale <= MAX_INIT_SCALE:
+            raise ValueError(f"Expected scale in (0, {MAX_INIT_SCALE:g}] for scheme='uniform' (e.g. 0.1), "
+                             f"got {scale!r}")
     elif scale is not None:
         raise ValueError(f"Expected scale=None for scheme={scheme!r} (scale is only used by 'uniform'), got {scale!r}")
     forget_bias = check_forget_bias(forget_bias)

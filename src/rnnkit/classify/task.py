@@ -30,6 +30,7 @@ from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.metrics.classification import accuracy, macro_f1
 from rnnkit.packing import PREDICT_TOKENS, length_batches
 from rnnkit.train.distributed import split_rows
@@ -193,6 +194,14 @@ class ClassifierTask(IndependentBatches):
     def epoch_units(self) -> int:
         """Training sentences per epoch."""
         return len(self.seqs)
+
+    def uniform_loss(self) -> UniformLoss:
+        """ln K per sentence, the loss of guessing every class uniformly, times the mean class weight of
+        the training sentences (1 without weights, and with balanced ones): exact, as the training loss
+        weighs each sentence by its class's weight (see :class:`rnnkit.train.task.Task`)."""
+        weights = self.model.config.class_weights
+        mean = 1.0 if weights is None else float(np.mean(np.asarray(weights)[self.labels]))
+        return uniform_guess(self.model.config.num_classes, "class", weight=mean)
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
         """Yields (index after the batch, sentence indices) of ``epoch`` from ``cursor`` on: batches of similar

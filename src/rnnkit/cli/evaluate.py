@@ -17,6 +17,7 @@ from rnnkit.cli.given import given
 from rnnkit.cli.lm_files import add_level_option, arpa_level
 from rnnkit.errors import CheckpointError
 from rnnkit.jsonline import json_line
+from rnnkit.train.progress import format_perplexity
 
 EVALUATORS: dict[str, Callable] = {}
 
@@ -221,8 +222,8 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     how = f"fitted on {args.tune_on}" if tuned else "given" if args.weight is not None else "the default"
 
     def figure(x: dict) -> str:
-        return (f"{x['bits']:.4f} bits/char (perplexity {x['ppl']:.2f})" if level == "char"
-                else f"perplexity {x['ppl']:.2f}")
+        return (f"{x['bits']:.4f} bits/char (perplexity {format_perplexity(x['ppl'])})" if level == "char"
+                else f"perplexity {format_perplexity(x['ppl'])}")
 
     print(f"{data_path}: {model_path}: {figure(m['model'])}; {args.interpolate}: {figure(m['interpolate'])}; "
           f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {m['tokens']:,} tokens")
@@ -238,6 +239,7 @@ def lm_result_line(m: dict, level: str, oov: float) -> str:
     file's name or ``test:``: bits per character (4 decimals) and the per-character perplexity, or
     perplexity (2), the NLL, the token count and the OOV rate."""
     if level == "char":
-        return (f"{m['bits']:.4f} bits/char (perplexity {m['ppl']:.2f}), loss {m['loss']:.4f} nats/char over "
+        return (f"{m['bits']:.4f} bits/char (perplexity {format_perplexity(m['ppl'])}), loss {m['loss']:.4f} nats/char over "
                 f"{m['tokens']:,} characters, OOV {100 * oov:.2f}%")
-    return f"perplexity {m['ppl']:.2f}, loss {m['loss']:.4f} nats/token over {m['tokens']:,} tokens, OOV {100 * oov:.2f}%"
+    return (f"perplexity {format_perplexity(m['ppl'])}, loss {m['loss']:.4f} nats/token over {m['tokens']:,} tokens, "
+            f"OOV {100 * oov:.2f}%")

@@ -35,6 +35,7 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE
 from rnnkit.lm.adaptive_softmax import check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import class_ordered_ids, frequency_classes
 from rnnkit.lm.evaluate import evaluate_stream
@@ -43,6 +44,17 @@ from rnnkit.lm.io import lm_meta, load_language_model, load_lm
 from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.score import start_token
 from rnnkit.lm.task import LMTask
+
+
+def init_scale(text: str) -> float:
+    """argparse type of --init-scale: s of U(-s, s), at most rnnkit.init.MAX_INIT_SCALE, as gradflow's --init."""
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {INIT_SCALE_RANGE}, got {text!r}") from None
+    if not 0 < s <= MAX_INIT_SCALE:
+        raise argparse.ArgumentTypeError(f"expected {INIT_SCALE_RANGE}, got {text}")
+    return s
 
 
 def temperature(text: str) -> float:
@@ -111,7 +123,7 @@ def register(groups) -> None:
                         "frequency (default: 2000, then 10000 and 50000 where below the vocabulary size)")
     m.add_argument("--div-value", type=positive_float, default=4.0,
                    help="--softmax adaptive: tail cluster i projects to hidden / div_value**(i+1) units")
-    m.add_argument("--init-scale", type=positive_float, default=None,
+    m.add_argument("--init-scale", type=init_scale, default=None,
                    help="initialise every parameter from U(-s, s) (Zaremba: 0.1); default: PyTorch's initialisation")
     b = p.add_argument_group("batching")
     b.add_argument("--batch-size", type=positive_int, default=20,

@@ -193,10 +193,12 @@ def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> 
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A library warning on the command line: one line, without Python's file name and source line."""
-    from rnnkit.cli.text_warnings import warn
+    """A library warning on the command line: one line, without Python's file name and source line;
+    numpy's floating-point warnings with their cause (:func:`rnnkit.cli.text_warnings.numeric_warning`)."""
+    from rnnkit.cli.text_warnings import numeric_warning, warn
 
-    warn(str(message))
+    text = str(message)
+    warn(numeric_warning(text) if issubclass(category, RuntimeWarning) else text)
 
 
 def _run(func, args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from rnnkit.cli.seq2seq_data import empty_pairs, read_pairs, reference
 from rnnkit.data.parallel import SentencePair
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
+from rnnkit.train.progress import format_perplexity
 
 
 @contextlib.contextmanager
@@ -162,7 +163,7 @@ def describe(s: dict[str, Any]) -> str:
     how = "greedy" if s["beam"] == 1 else f"beam {s['beam']}"
     return (f"BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact match {100 * s['exact_match']:.2f}% "
             f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']}); reference loss {s['loss']:.4f} "
-            f"per target token (perplexity {s['ppl']:.2f}, teacher-forced)")
+            f"per target token (perplexity {format_perplexity(s['ppl'])}, teacher-forced)")
 
 
 def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:

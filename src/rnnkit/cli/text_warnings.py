@@ -19,6 +19,16 @@ def warn(message: str) -> None:
     print(f"rnnkit: warning: {message}", file=sys.stderr)
 
 
+def numeric_warning(text: str) -> str:
+    """numpy's overflow warning (``text``: "overflow encountered in matmul", which by itself says neither
+    what went wrong nor what to do) with its cause and cure; any other text as it is."""
+    if not text.startswith("overflow encountered"):
+        return text
+    return (f"numbers beyond the floating-point range came up (numpy: {text}), so results are inf or NaN: the "
+            "model's weights or the input numbers are far too large (a model trained with a huge --lr or "
+            "--init-scale?); retrain with smaller ones")
+
+
 def unsegmented(texts: Iterable[str], where: str) -> str | None:
     """The start of a warning (``where`` and the evidence) when ``texts`` look like Chinese or Japanese
     written without spaces between words (see :func:`rnnkit.data.segmentation.unsegmented_cjk`), for

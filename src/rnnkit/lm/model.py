@@ -22,7 +22,6 @@ of its own.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
@@ -32,6 +31,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import (check_array, check_bool, check_config, check_dtype_name, check_int, check_number, check_rate,
                            check_rng)
 from rnnkit.fielddoc import fields_in_doc
+from rnnkit.init import MAX_INIT_SCALE
 from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs, default_cutoffs
 from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.dropout import dropout_backward, dropout_forward, variational_dropout_forward
@@ -83,8 +83,9 @@ class LMConfig:
         if s is not None:
             if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, float, np.integer, np.floating)):
                 raise TypeError(f"Expected init_scale to be a number or None, got {type(s).__name__} {s!r}")
-            if not (math.isfinite(s) and s > 0):
-                raise ValueError(f"Expected init_scale to be a finite number > 0 (Zaremba: 0.1) or None, got {s!r}")
+            if not 0 < s <= MAX_INIT_SCALE:  # see MAX_INIT_SCALE: 1e300 was inf in float32, 1e30 overflowed
+                raise ValueError(f"Expected init_scale to be a number in (0, {MAX_INIT_SCALE:g}] (Zaremba: 0.1) or "
+                                 f"None, got {s!r}")
             put("init_scale", float(s))
         cut = self.cutoffs  # a tuple; a JSON list after a checkpoint
         empty = hasattr(cut, "__len__") and not isinstance(cut, (str, bytes)) and len(cut) == 0

@@ -5,6 +5,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.lm.batching import batchify, windows
 from rnnkit.lm.evaluate import metrics_from_nll, stream_nll
 from rnnkit.lm.model import LanguageModel
@@ -62,6 +63,15 @@ class LMTask:
         # the embedding's gradient as its rows: <= T*B of V rows are non-zero
         grads = self.model.backward(scale, cache, sparse_embedding=True)
         return StepResult(loss=loss / (T * B), units=T * B, grads=grads, carry=state)
+
+    def uniform_loss(self) -> UniformLoss:
+        """ln V, the loss per token of guessing every token uniformly: exact for every softmax here (full,
+        class, adaptive), each a distribution over the V words (see :class:`rnnkit.train.task.Task`)."""
+        s = self.model.config.init_scale
+        cure = None if s is None else (f"the initial weights are too large: give a smaller --init-scale ({s:g} now, "
+                                       "Zaremba: 0.1), or none for PyTorch's initialisation")
+        return uniform_guess(self.model.config.vocab_size, "character" if self._meta.get("level") == "char"
+                             else "word", start_cure=cure)
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per token, nats), perplexity and bits per token."""

@@ -34,6 +34,7 @@ import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelBatch, make_batches
+from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.metrics.translation import (
     BLEU_TOKENIZERS,
     auto_bleu_tokenize,
@@ -117,6 +118,11 @@ class Seq2SeqTask(IndependentBatches):
     def epoch_units(self) -> int:
         """Target tokens per epoch, one EOS per sentence included."""
         return self._units
+
+    def uniform_loss(self) -> UniformLoss:
+        """ln V per target token, the loss of guessing every one of the decoder's V outputs uniformly: exact,
+        the loss being the softmax's mean NLL per target token (see :class:`rnnkit.train.task.Task`)."""
+        return uniform_guess(self.model.config.tgt_vocab_size, "target token")
 
     def epoch_batches(self, epoch: int) -> list[ParallelBatch]:
         """The batches of 0-based ``epoch``, in training order (the same on every call)."""

@@ -22,6 +22,7 @@ from rnnkit.checks import check_bool, check_id_values, check_int, check_number, 
 from rnnkit.constraints import allowed_transitions
 from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.tagging.char_features import CharBatch, char_matrix, gather_char_batch
 from rnnkit.tagging.io import SCHEMES, TaggingData, check_sentences
 from rnnkit.packing import PREDICT_TOKENS, length_batches
@@ -273,6 +274,13 @@ class TaggerTask(IndependentBatches):
     def epoch_units(self) -> int:
         """Training tokens per epoch."""
         return int(self.train.lengths.sum())
+
+    def uniform_loss(self) -> UniformLoss:
+        """ln K per token, the loss of guessing every tag uniformly (see :class:`rnnkit.train.task.Task`).
+        Exact for a CRF too: its loss is a sentence's NLL over the K^n tag sequences divided by the n tokens,
+        and the uniform guess, all scores 0, gives each sequence 1/K^n, n ln K (training's CRF has no
+        transition constraints: those act in decoding only)."""
+        return uniform_guess(self.model.config.num_tags, "tag")
 
     def _epoch_batches(self, epoch: int) -> list[np.ndarray]:
         rng = np.random.default_rng([self.seed, epoch])

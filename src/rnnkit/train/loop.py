@@ -28,6 +28,7 @@ import json
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,8 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_config
-from rnnkit.errors import NonFiniteError, TrainingDivergedError
-from rnnkit.guard import check_finite, check_weights, divergence_hint
+from rnnkit.errors import NonFiniteError, NotLearningWarning, TrainingDivergedError
+from rnnkit.guard import UniformLoss, above_uniform, check_finite, check_weights, divergence_hint
 from rnnkit.jsonline import json_line
 from rnnkit.optim import HalveOnPlateau, ParameterAverage, clip_coefficient, grad_norm, make_optimizer
 from rnnkit.row_threads import blas_threads
@@ -96,6 +97,9 @@ class Trainer(LoopCheckpoints):
         self.state = LoopState()
         self.carry: Any = None
         self.first_loss: float | None = None  # for detecting an exploding loss
+        # what guessing uniformly scores, for naming a run that diverges below the explosion threshold
+        self.uniform: UniformLoss | None = task.uniform_loss() if hasattr(task, "uniform_loss") else None
+        self.said_not_learning = False  # warned of the last epoch: the next one above is not said again
         self.stop = GracefulStop(False, print)  # fit(stop_on_signal=True) makes one that listens
         self.earlier: EarlierRun | None = None  # a new run's predecessor in its folder, until its first save
         options = getattr(task, "resume_options", None)
@@ -181,7 +185,7 @@ class Trainer(LoopCheckpoints):
             epoch = st.epoch + 1  # 1-based for people
             self.progress.start_epoch(epoch, total, done=0)
             epoch_start = time.monotonic()
-            hint = divergence_hint(cfg.lr if self.span else self.optimizer.lr, cfg.clip)  # a blow-up's cure (peak lr)
+            hint = self._divergence_hint()
             drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
                 if cfg.max_steps is not None and st.step >= cfg.max_steps:
@@ -255,10 +259,18 @@ class Trainer(LoopCheckpoints):
             self._save(LAST)
         return st
 
+    def _divergence_hint(self) -> str:
+        """A blow-up's cure, for the settings in use (the peak learning rate of a per-step schedule)."""
+        return divergence_hint(self.config.lr if self.span else self.optimizer.lr, self.config.clip)
+
     def _end_epoch(self, epoch: int, train_loss: float, train_seconds: float) -> None:
         st = self.state
         t0 = time.monotonic()
-        with contextlib.nullcontext() if self.average is None else self.average.swapped():
+        # weights the epoch's last update made NaN or inf: named now, rather than by numpy's overflow
+        # warnings from validating them; an overflow of finite weights shows as an inf validation loss
+        check_weights(st.step, self.task.params, self._divergence_hint())
+        with (contextlib.nullcontext() if self.average is None else self.average.swapped(),
+              np.errstate(over="ignore", invalid="ignore")):
             metrics = validate(self.task, self.group)  # several processes: each its part of the validation data
         valid_seconds = time.monotonic() - t0
         lr = last_step_lr(self.schedule, self.optimizer, st.step)  # the epoch's (its last step's, per step)
@@ -276,6 +288,10 @@ class Trainer(LoopCheckpoints):
                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if (name := selected_by(self.task)) is not None:
             record["selected_by"] = name  # the metric "best" follows, which rnnkit curves shows
+        not_learning = None if self.uniform is None else above_uniform(epoch, train_loss, self.uniform,
+                                                                        self.first_loss, self._divergence_hint())
+        if not_learning:
+            record["warning"] = not_learning  # every such epoch's record; said once while it lasts (below)
         st.history.append(record)
         self._log(record)
         parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
@@ -283,6 +299,9 @@ class Trainer(LoopCheckpoints):
                    if not (isinstance(v, float) and math.isnan(v))),
                  f"lr {lr:.4g}"]
         self.progress.end_epoch(" | ".join(parts) + (" | best so far" if improved else ""))
+        if not_learning and not self.said_not_learning and not self.group.rank:
+            warnings.warn(not_learning, NotLearningWarning, stacklevel=2)
+        self.said_not_learning = bool(not_learning)
         st.epoch += 1
         st.cursor = 0
         st.epoch_loss = 0.0

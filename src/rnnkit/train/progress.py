@@ -32,12 +32,26 @@ def format_fraction(name: str, value: float) -> str:
     return f"{100 * value:.2f}" + ("" if name in F_SCORES else "%")
 
 
+PPL_CAP = math.exp(700.0)  # the perplexity rnnkit reports for a loss above 700 nats, rather than overflowing
+
+
+def format_perplexity(ppl: float) -> str:
+    """A perplexity as every rnnkit output line shows it: two decimals (143.27) below a million, four
+    significant digits above (3.459e+14: a number of 300 digits says no more), and ">1.014e+304" for
+    :data:`PPL_CAP`, which stands for any larger one."""
+    if not ppl >= 1e6:  # NaN too
+        return f"{ppl:.2f}"
+    return f">{ppl:.4g}" if ppl >= PPL_CAP else f"{ppl:.4g}"
+
+
 def format_metric(name: str, value: float) -> str:
     """A validation metric as the epoch line shows it: fractions as :func:`format_fraction` does (24.01%,
-    F1 52.60), BLEU and perplexity with two decimals, losses and bits with four."""
+    F1 52.60), perplexity as :func:`format_perplexity`, BLEU with two decimals, losses and bits with four."""
     if name in FRACTIONS:
         return format_fraction(name, value)
-    return f"{value:.2f}" if name in ("bleu", "chrf", "ppl") else f"{value:.4f}"
+    if name == "ppl":
+        return format_perplexity(value)
+    return f"{value:.2f}" if name in ("bleu", "chrf") else f"{value:.4f}"
 
 
 class Progress:
@@ -88,7 +102,8 @@ class Progress:
         rate = self.units_since / elapsed if elapsed > 0 else float("nan")
         info = {"loss": f"{loss:.3f}"}
         if self.show_ppl:
-            info["ppl"] = f"{math.exp(min(loss, 700)):.1f}"
+            ppl = math.exp(min(loss, 700.0))
+            info["ppl"] = f"{ppl:.1f}" if ppl < 1e6 else format_perplexity(ppl)
         info["lr"] = f"{lr:.3g}"
         if self.mode == "bar" and self._bar is not None:
             self._bar.update(units)

@@ -21,6 +21,10 @@ batches, the loss and gradients of one batch, and its validation metrics.
   without it, ``"loss"`` for a task without a ``criterion`` of its own (else unnamed).  Every epoch's
   record in metrics.jsonl carries it, so ``rnnkit curves`` reads which metric picked ``best.safetensors``
   instead of guessing it.
+- optionally ``uniform_loss() -> UniformLoss``: the training loss of guessing uniformly (ln V per token
+  for a language model, ln K per token or sentence for a tagger or classifier), when it is exact and cheap
+  (:class:`rnnkit.guard.UniformLoss`); the trainer warns of an epoch whose training loss is well above
+  it (:func:`rnnkit.guard.above_uniform`): a run that diverges without reaching the explosion threshold.
 - optionally ``resume_options()``: the options that shape the batches and the loss, and a fingerprint
   of the validation data, by the names a message shows; ``--resume`` refuses a change of them.
 """

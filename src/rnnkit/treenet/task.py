@@ -22,6 +22,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.metrics.classification import confusion_macro_f1, confusion_prf
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.select_by import OPTION, check_select_by, selection_criterion
@@ -174,6 +175,13 @@ class TreeTask(IndependentBatches):
     def epoch_units(self) -> int:
         """Training trees per epoch."""
         return len(self.trees)
+
+    def uniform_loss(self) -> UniformLoss:
+        """ln K per labelled node, the loss of guessing every node's label uniformly (see
+        :class:`rnnkit.train.task.Task`).  The epoch's mean weighs each batch's mean per node by its trees, so
+        a batch without a labelled node (all -1) counts as 0 and the uniform guess's epoch scores at most ln
+        K: a bound from above, which may miss a run that does not learn but never names a healthy one."""
+        return uniform_guess(self.model.config.num_classes, "node's label")
 
     def train_batches(self, epoch: int, cursor: int, rng: np.random.Generator) -> Iterator[tuple[int, Any]]:
         """Yields (index after the batch, tree indices) of ``epoch``'s shuffled batches from ``cursor`` on."""

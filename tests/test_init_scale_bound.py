@@ -1,0 +1,60 @@
+"""--init-scale is bounded as gradflow's --init is; a numpy overflow warning says its cause; a perplexity of
+hundreds of digits is shown in scientific notation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from clirun import run_cli
+from test_not_learning import _lm
+
+
+def test_init_scale_is_bounded_as_gradflows_init(tmp_path, capsys):
+    for value in ("1e30", "1e300", "0", "inf", "x"):
+        code, err, _ = _lm(tmp_path, capsys, "--init-scale", value)
+        assert code == 2, value
+        assert "--init-scale: expected a number s in (0, 1e+06] for U(-s, s) (Zaremba: 0.1" in err, err
+    code, _, err = run_cli(capsys, ["gradflow", "--init", "1e7"])
+    assert code == 2 and "a number s in (0, 1e+06] for U(-s, s)" in err
+    from rnnkit.lm.model import LMConfig
+
+    with pytest.raises(ValueError, match=r"init_scale to be a number in \(0, 1e\+06\]"):
+        LMConfig(vocab_size=10, init_scale=1e300)
+
+
+def test_the_largest_init_scale_is_named_as_the_cause_and_perplexity_is_readable(tmp_path, capsys):
+    code, err, epochs = _lm(tmp_path, capsys, "--init-scale", "1e6", "--epochs", "1")
+    assert code == 0
+    assert "overflow encountered" not in err
+    assert ("before any update, so the initial weights are too large: give a smaller --init-scale (1e+06 now, "
+            "Zaremba: 0.1), or none for PyTorch's initialisation") in err, err
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "run" / "last.safetensors"),
+                                      str(tmp_path / "valid.txt")])
+    assert code == 0
+    assert "perplexity >1.014e+304, loss " in out, out  # not a number of 305 digits
+
+
+def test_a_numpy_overflow_warning_says_its_cause(tmp_path, capsys):
+    from rnnkit import checkpoint as ckpt
+
+    assert _lm(tmp_path, capsys, "--epochs", "1")[0] == 0
+    arrays, meta = ckpt.load_checkpoint(tmp_path / "run" / "last.safetensors")
+    huge = {k: v * np.float32(1e30) if k.startswith("model/") else v for k, v in arrays.items()}
+    ckpt.save_checkpoint(tmp_path / "huge.safetensors", huge, meta)  # finite weights, far too large
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "huge.safetensors"), str(tmp_path / "valid.txt")])
+    assert code == 0
+    assert "rnnkit: warning: overflow" not in err
+    assert ("numbers beyond the floating-point range came up (numpy: overflow encountered in matmul), so results are "
+            "inf or NaN: the model's weights or the input numbers are far too large") in err, err
+
+
+def test_perplexity_format():
+    from rnnkit.train.progress import format_metric, format_perplexity
+
+    assert format_perplexity(143.2712) == "143.27"
+    assert format_perplexity(999_999.0) == "999999.00"
+    assert format_perplexity(3.45915599834769e14) == "3.459e+14"
+    assert format_perplexity(math.exp(700.0)) == ">1.014e+304"  # the cap stands for any larger one
+    assert format_perplexity(math.nan) == "nan"
+    assert format_metric("ppl", 2.6e10) == "2.6e+10"
