@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.checks import all_finite
 from rnnkit.errors import TrainingDivergedError
 
 
@@ -38,10 +39,8 @@ def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None 
         return
     for name, g in grads.items():
         g = getattr(g, "values", g)  # a RowSparseGrad's numbers
-        # one reduction per array: a sum is NaN/inf iff some element is (or it overflows, which is
-        # just as fatal), and costs far less than np.isfinite(g).all() on big arrays
-        total = float(np.sum(g, dtype=np.float64))
-        if not math.isfinite(total):
+        # one BLAS dot per array (all_finite): a quarter of a float64 sum's time, a half of np.isfinite's
+        if not all_finite(np.asarray(g)):
             kind = "NaN" if np.isnan(g).any() else "inf"
             raise TrainingDivergedError(f"gradient of {name} has {kind} values at step {step}: {hint}")
 
@@ -49,11 +48,9 @@ def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None 
 def check_weights(step: int, params: Mapping[str, np.ndarray], hint: str | None = None) -> None:
     """Raise :class:`TrainingDivergedError` when a parameter holds NaN or inf: an update so large that
     it overflowed (a learning rate of 1e39), which the next step's loss or a layer's input check would
-    otherwise meet first.  One float64 sum per array, as :func:`check_finite` does."""
+    otherwise meet first.  One BLAS dot per array (:func:`rnnkit.checks.all_finite`), as :func:`check_finite`."""
     for name, p in params.items():
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = float(np.sum(p, dtype=np.float64))
-        if not math.isfinite(total):
+        if not all_finite(p):
             raise TrainingDivergedError(f"the weights ({name}) became NaN or inf in the update of step {step}, "
                                         f"and no checkpoint of them is written: {hint or divergence_hint()}")
 
