@@ -90,3 +90,30 @@ def test_a_float32_model_stays_float32_with_a_float64_gradient():
     params = _params()
     Adam(params, lr=0.1).step({"w": np.ones((4, 3)), "b": np.ones(3)})
     assert params["w"].dtype == np.float32 and params["b"].dtype == np.float32
+
+
+def test_finite_true_skips_the_check_and_the_training_loop_says_it_checked(monkeypatch, tmp_path):
+    """The training loop has seen every gradient (its clipping norm, or guard.check_finite), so it passes
+    finite=True and the optimizer does not look again; a NaN then gets through, as documented."""
+    params = _params()
+    SGD(params, lr=0.1).step({"w": np.full((4, 3), np.nan, np.float32)}, finite=True)
+    assert np.isnan(params["w"]).all()
+    with pytest.raises(TypeError, match="finite"):
+        SGD(_params(), lr=0.1).step({}, finite="yes")
+    from rnnkit.cli.main import main
+
+    seen = []
+    original = SGD.step
+
+    def spy(self, grads, grad_scale=1.0, finite=False):
+        seen.append(finite)
+        return original(self, grads, grad_scale, finite)
+
+    monkeypatch.setattr(SGD, "step", spy)
+    text = tmp_path / "t.txt"
+    text.write_text("a b c d e f\n" * 40, encoding="utf-8")
+    for clip in ("0", "5"):
+        assert main(["train", "lm", "--train", str(text), "--hidden", "4", "--embed", "4", "--layers", "1",
+                     "--batch-size", "2", "--bptt", "4", "--max-steps", "2", "--optimizer", "sgd", "--clip", clip,
+                     "--progress", "none", "--run-dir", str(tmp_path / f"r{clip}")]) == 0
+    assert seen == [True] * 4, seen

@@ -222,7 +222,9 @@ class Trainer(LoopCheckpoints):
                 # clipping by global norm, applied by the step (plain SGD folds it into its learning rate)
                 lr = self.optimizer.lr  # this step's: a per-step schedule sets the next one's below
                 with np.errstate(over="ignore", invalid="ignore"):  # an overflowing update: named at the next step
-                    self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0)
+                    # finite: check_finite above has seen every gradient (through the norm when clipping)
+                    self.optimizer.step(res.grads, grad_scale=clip_coefficient(norm, cfg.clip) if cfg.clip else 1.0,
+                                        finite=True)
                 st.step += 1
                 if self.span and self.schedule.step_count < self.span[0]:  # beyond its span: its final rate
                     self.schedule.step()
