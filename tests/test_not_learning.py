@@ -161,3 +161,39 @@ def test_the_trainer_warns_through_python_warnings(tmp_path):
         trainer.fit()
     said = [w for w in caught if issubclass(w.category, NotLearningWarning)]
     assert len(said) == 1 and "= ln 7, what guessing every word uniformly scores" in str(said[0].message)
+
+
+def test_the_factored_softmaxes_start_from_their_zero_logit_loss(tmp_path):
+    """With every logit 0 the adaptive softmax gives a tail word ln(head) + ln(cluster), above ln V when the
+    shortlist is small and the words' frequencies flat: a healthy run started there and was told it diverged
+    (ln 1,714 = 7.45 against 9.39).  The reference is then that loss over the training words, computed from
+    the softmax's own probabilities at zero logits; the class-based softmax alike."""
+    from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax
+    from rnnkit.lm.class_softmax import ClassSoftmax, frequency_classes
+
+    rng = np.random.default_rng(3)
+    H, V = 8, 50
+    adaptive = AdaptiveSoftmax(V, H, (5, 20), div_value=2.0)
+    zero = {k: np.zeros(s) for k, s in adaptive.param_shapes().items()}
+    logp = adaptive.log_probs(zero, rng.standard_normal((1, H)))[0]  # (V,) every logit 0
+    np.testing.assert_allclose(-logp, adaptive.zero_logit_costs(), rtol=1e-12)
+    assert abs(np.exp(logp).sum() - 1) < 1e-12
+    classes = frequency_classes(np.arange(V, 0, -1).astype(float), 6)
+    factored = ClassSoftmax(classes, V)
+    zero = {k: np.zeros(v.shape) for k, v in ClassSoftmax.init_params(V, factored.num_classes, H, rng).items()}
+    logp = factored.log_probs(zero, rng.standard_normal((1, H)))[0]
+    np.testing.assert_allclose(-logp, factored.zero_logit_costs(), rtol=1e-12)
+
+
+def test_a_healthy_adaptive_softmax_run_on_flat_words_is_not_warned_about(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    words = [f"v{i}" for i in range(400)]
+    train, valid = tmp_path / "train.txt", tmp_path / "valid.txt"
+    train.write_text("".join(" ".join(rng.choice(words, 12)) + "\n" for _ in range(300)), encoding="utf-8")
+    valid.write_text("".join(" ".join(rng.choice(words, 12)) + "\n" for _ in range(30)), encoding="utf-8")
+    for softmax in (["--softmax", "adaptive", "--cutoffs", "10"], ["--softmax", "class"]):
+        code, _, err = run_cli(capsys, ["train", "lm", "--train", str(train), "--valid", str(valid), "--hidden", "16",
+                                        "--embed", "16", "--layers", "1", "--optimizer", "adam", "--lr", "0.001",
+                                        "--epochs", "1", "--progress", "none", "--run-dir",
+                                        str(tmp_path / softmax[1]), *softmax])
+        assert code == 0 and "warning" not in err, err

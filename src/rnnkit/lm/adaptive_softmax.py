@@ -107,6 +107,17 @@ class AdaptiveSoftmax:
             self.inner_sizes.append(d)
         self._head = LinearCrossEntropy()
 
+    def zero_logit_costs(self) -> np.ndarray:
+        """(V,) -log P(w) when every logit is 0, the scores' start at a small initialisation: ln(head size)
+        for a shortlist word, plus ln(its cluster's size) for a tail word, which is above ln V for a
+        tail word whenever the head holds more entries than the clusters it spares (the check of a run
+        that does not learn, :meth:`rnnkit.lm.task.LMTask.uniform_loss`, starts from these)."""
+        costs = np.full(self.vocab_size, np.log(self.head_size))  # (V,)
+        for i in range(self.num_clusters):
+            a, b = int(self.bounds[i]), int(self.bounds[i + 1])
+            costs[a:b] += np.log(b - a)
+        return costs
+
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every parameter's name and shape (torch's names): the head (c_0 + K, H), its bias when
         ``head_bias``, and per cluster i the projection (d_i, H) and output (c_{i+1} - c_i, d_i)."""

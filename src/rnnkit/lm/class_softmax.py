@@ -157,6 +157,12 @@ class ClassSoftmax:
         if all(m.size and m[-1] - m[0] + 1 == m.size for m in self.members):
             self.slices = [slice(int(m[0]), int(m[-1]) + 1) for m in self.members]
 
+    def zero_logit_costs(self) -> np.ndarray:
+        """(V,) -log P(w) when every logit is 0: ln C + ln(the size of w's class) (see
+        :meth:`rnnkit.lm.adaptive_softmax.AdaptiveSoftmax.zero_logit_costs`)."""
+        sizes = np.array([m.size for m in self.members], dtype=np.float64)  # (C,)
+        return np.log(self.num_classes) + np.log(sizes)[self.word_classes]
+
     def _check(self, params: dict[str, np.ndarray], h: np.ndarray) -> None:
         C, V = self.num_classes, len(self.word_classes)
         check_output_inputs(h, params, {"class_weight": (C, None), "class_bias": (C,), "weight": (V, None),

@@ -65,13 +65,26 @@ class LMTask:
         return StepResult(loss=loss / (T * B), units=T * B, grads=grads, carry=state)
 
     def uniform_loss(self) -> UniformLoss:
-        """ln V, the loss per token of guessing every token uniformly: exact for every softmax here (full,
-        class, adaptive), each a distribution over the V words (see :class:`rnnkit.train.task.Task`)."""
+        """ln V, the loss per token of guessing every token uniformly (see :class:`rnnkit.train.task.Task`);
+        for the class-based and adaptive softmax, the larger of that and what the model scores with every
+        logit 0, averaged over the training tokens: a tail word of the adaptive softmax then costs
+        ln(head) + ln(cluster), above ln V when the shortlist is small or the words' frequencies flat,
+        and a healthy run starts there."""
         s = self.model.config.init_scale
         cure = None if s is None else (f"the initial weights are too large: give a smaller --init-scale ({s:g} now, "
                                        "Zaremba: 0.1), or none for PyTorch's initialisation")
-        return uniform_guess(self.model.config.vocab_size, "character" if self._meta.get("level") == "char"
-                             else "word", start_cure=cure)
+        V = self.model.config.vocab_size
+        unit = "character" if self._meta.get("level") == "char" else "word"
+        guess = uniform_guess(V, unit, start_cure=cure)
+        factored = getattr(self.model, "factored", None)
+        if factored is None:
+            return guess
+        counts = np.bincount(self.data.ravel(), minlength=V)[:V]  # (V,) the training tokens
+        start = float(counts @ factored.zero_logit_costs() / max(1, counts.sum()))
+        if start <= guess.loss:
+            return guess
+        return UniformLoss(start, f"what the {self.model.config.softmax} softmax scores with every logit 0 (ln V = "
+                           f"{guess.loss:.3g}), over the training {unit}s", guess.start_cure)
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per token, nats), perplexity and bits per token."""
