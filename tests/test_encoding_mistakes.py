@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from clirun import run_cli
 
@@ -51,6 +52,29 @@ def test_utf8_chinese_read_as_gbk_is_refused(tmp_path):
     path = _write(tmp_path, "zh.txt", CHINESE.encode("utf-8"))
     with pytest.raises(DataError, match=r"read as gb18030, but its bytes are valid UTF-8 .*'我们' read as '鎴戜滑'"):
         read_text(path, "gb18030")
+
+
+def test_gbk_text_whose_byte_pairs_are_also_utf8_still_reads(tmp_path):
+    """Many frequent GBK characters are byte pairs (lead C2-DF, trail 80-BF) that are valid UTF-8 too: 同学 is
+    CDAC D1A7, UTF-8 'ͬѧ'.  Short GBK input made only of them was refused as "UTF-8 read as gbk", and the
+    advice given (--encoding utf-8) decoded it as 'ͬѧ'.  Every such GB 2312 character, in lines of 4 to 40."""
+    rng = np.random.default_rng(0)
+    pairs = []
+    for lead in range(0xC2, 0xE0):
+        for trail in range(0xA1, 0xC0):
+            try:
+                pairs.append(bytes([lead, trail]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    assert len(pairs) > 500
+    for n in (4, 5, 8, 40):
+        text = "".join(rng.choice(pairs, n)) + "\n"
+        data = text.encode("gbk")
+        assert data.decode("utf-8")  # the bytes are valid UTF-8 as well
+        for encoding in ("gbk", "gb18030"):
+            assert read_text_file(_write(tmp_path, "g.txt", data), encoding) == text
+    data = "同学 也 要 去\n".encode("gbk")
+    assert read_text_file(_write(tmp_path, "h.txt", data), "gbk") == "同学 也 要 去\n"
 
 
 def test_non_ascii_text_far_into_the_file_is_found(tmp_path):

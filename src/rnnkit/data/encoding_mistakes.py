@@ -24,7 +24,8 @@ import codecs
 import functools
 import re
 
-from rnnkit.data.encodings import _decodes, _plain_or_cjk, convert_this_one, not_utf8_advice
+from rnnkit.data.encodings import (_common_gb, _common_japanese_euc, _decodes, _plain_or_cjk, convert_this_one,
+                                   not_utf8_advice)
 
 _WINDOW = 1 << 18  # bytes looked at from the first byte >= 0x80: enough to tell, quick on any file
 _CHUNK = 1 << 16  # bytes tested at a time for the first byte >= 0x80 (bytes.isascii is fast, a regex is not)
@@ -63,6 +64,8 @@ def _utf8_read_as_legacy(data: bytes, encoding: str, codec: str, name: str) -> s
     text = _decodes(window, "utf-8")  # (a character cut at the window's end is allowed)
     if text is None or (not single and len(text) - len(text.encode("ascii", "ignore")) < _DOUBLE_BYTE_EVIDENCE):
         return None
+    if not single and _plausible_east_asian(window.decode(codec, errors="replace")):
+        return None  # GBK's 同学 (CDAC D1A7) is also UTF-8 ('ͬѧ'): text that reads as Chinese in it is Chinese
     line = data.count(b"\n", 0, start) + 1
     left = start  # the word the first non-ASCII character is in, for the example: 'café read as cafÃ©'
     while left > 0 and start - left < 20 and data[left - 1] not in b" \t\r\n":
@@ -77,6 +80,25 @@ def _utf8_read_as_legacy(data: bytes, encoding: str, codec: str, name: str) -> s
     except UnicodeEncodeError:  # (Chinese in latin-1): no converting it to the others' encoding
         return told
     return f"{told}, or, {convert_this_one('utf-8', encoding, name if name != '<stdin>' else 'FILE')}"
+
+
+def _plausible_east_asian(text: str) -> bool:
+    """Whether ``text``, bytes read with a double-byte encoding, reads as the text such a file holds: its
+    non-ASCII characters at least 90% frequent Chinese (GB 2312, Big5's frequent block), Japanese (kana, the
+    level-1 kanji), Hangul syllables, CJK punctuation or full-width forms.  Many frequent GBK characters
+    (一为之说也时要去学) are byte pairs that are valid UTF-8 too, so valid UTF-8 alone does not tell a GBK
+    file from a UTF-8 one; UTF-8 Chinese read as GBK gives the rare characters of GBK's extension (我们 as
+    鎴戜滑) and fails this."""
+    wide = [ch for ch in text if ord(ch) >= 0x80]
+    if not wide:
+        return False
+
+    def plausible(ch: str) -> bool:
+        o = ord(ch)
+        return (0xAC00 <= o <= 0xD7A3 or 0x3000 <= o <= 0x30FF or 0xFF00 <= o <= 0xFFEF or _common_gb(ch)
+                or _common_japanese_euc(ch))
+
+    return sum(map(plausible, wide)) >= 0.9 * len(wide)
 
 
 def _ascii_read_as_wide(data: bytes, encoding: str, codec: str, name: str) -> str | None:
