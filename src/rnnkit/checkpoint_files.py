@@ -75,9 +75,9 @@ _MAGIC = [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image
 
 def _torch_zip(path: Path, head: bytes) -> bool:
     """Whether ``path`` (``head`` its first bytes) is a zip that torch.save or torch.jit.save wrote: a member
-    NAME/data.pkl, NAME/constants.pkl or under NAME/data/ or NAME/code/ (the names are read from the zip's
-    directory, nothing is unpickled).  A zip whose directory cannot be read is taken for torch's when its
-    first member ends in .pkl or its name cannot be read, to be safe."""
+    NAME/data.pkl or NAME/constants.pkl (the names are read from the zip's directory, nothing is unpickled).
+    A zip whose directory cannot be read is taken for torch's when its first member ends in .pkl or its
+    name cannot be read, to be safe."""
     if not head.startswith(b"PK\x03\x04"):
         return False
     import zipfile
@@ -89,8 +89,9 @@ def _torch_zip(path: Path, head: bytes) -> bool:
         n = int.from_bytes(head[26:28], "little") if len(head) >= 30 else 0
         name = head[30 : 30 + n]
         return not name or name.endswith(b".pkl")
-    return any(name.endswith(("/data.pkl", "/constants.pkl")) or "/data/" in name or "/code/" in name
-               for name in names)
+    # torch.save and torch.jit.save both write NAME/data.pkl (jit also NAME/constants.pkl), one folder deep;
+    # a data/ folder alone is any archive's (ptb.zip holding ptb/data/train.txt)
+    return any(name.count("/") == 1 and name.endswith(("/data.pkl", "/constants.pkl")) for name in names)
 
 
 def _safetensors_like(head: bytes) -> bool:
