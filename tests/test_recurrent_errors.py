@@ -45,8 +45,10 @@ def test_forward_rejects(lstm, kwargs, exc, words):
 
 @pytest.mark.parametrize("kwargs, words", [
     ({"init": "bogus"}, "Expected init to be one of ('pytorch', 'uniform', 'orthogonal', 'xavier'), got 'bogus'"),
-    ({"init": "uniform"}, "Expected init_scale > 0 with init='uniform' (the bound s of U(-s, s), e.g. 0.1), got None"),
-    ({"init": "uniform", "init_scale": "0.1"}, "Expected init_scale > 0 with init='uniform'"),
+    ({"init": "uniform"}, "Expected init_scale in (0, 1e+06] with init='uniform' (the bound s of U(-s, s), e.g. 0.1; "
+                          "weights far larger overflow float32), got None"),
+    ({"init": "uniform", "init_scale": "0.1"}, "Expected init_scale in (0, 1e+06] with init='uniform'"),
+    ({"init": "uniform", "init_scale": 1e7}, "Expected init_scale in (0, 1e+06] with init='uniform'"),  # was 'scale'
 ])
 def test_init_options_are_named_as_the_layer_names_them(kwargs, words):
     """They were named as rnnkit.init names them ("Expected scheme ...", "Expected scale ..."): not the
@@ -247,3 +249,16 @@ def test_an_all_padding_mask_column_is_named_in_the_masks_words(lstm):
     mask[:, 2] = False
     with pytest.raises(ValueError, match=r"got mask columns \[1, 2\] all padding: drop those sequences"):
         lstm.forward(x_of((3, 3, 3)), mask=mask)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_learned_initial_state_of_another_dtype_is_named_as_a_parameter(cell):
+    """A float64 h0 put into a float32 layer's params met the kernel's check as 'state0[0]' or 'h0 of dtype
+    float32 (x's)', arguments the caller never passed; it is named as the weights are."""
+    from rnnkit.recurrent import make_recurrent
+
+    layer = make_recurrent({"cell": cell, "input_size": 3, "hidden_size": 4, "learn_init": True},
+                           rng=np.random.default_rng(0))
+    layer.params["h0_l0"] = np.zeros(4)  # float64
+    with pytest.raises(TypeError, match=r"Expected params\['h0_l0'\] of dtype float32, got float64"):
+        layer.forward(np.zeros((5, 2, 3), np.float32))

@@ -254,8 +254,10 @@ class Recurrent:
         if states0 is not None:
             parts = [np.array(s[k]) for s in states0]  # copies: the kernels' caches keep them
         elif cfg.learn_init:
-            names = ["h0", "c0"] if cfg.cell == "lstm" else ["h0"]
-            parts = [np.broadcast_to(self.params[n + sfx], (B, H)).copy() for n in names]
+            # checked as the weights are (a float64 h0 put into params by hand met the kernel's x-dtype check)
+            learned = layer_weights(self.params, sfx, {n: (H,) for n in (["h0", "c0"] if cfg.cell == "lstm"
+                                                                            else ["h0"])}, self.dtype)
+            parts = [np.broadcast_to(p, (B, H)).copy() for p in learned]
         else:
             parts = [np.zeros((B, H), self.dtype) for _ in range(2 if cfg.cell == "lstm" else 1)]
         return tuple(parts) if cfg.cell == "lstm" else parts[0]

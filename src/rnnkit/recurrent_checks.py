@@ -12,7 +12,7 @@ import numpy as np
 from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rate, check_rng
 from rnnkit.errors import NonFiniteError
-from rnnkit.init import SCHEMES
+from rnnkit.init import MAX_INIT_SCALE, SCHEMES
 
 DTYPES = ("float32", "float64")
 
@@ -38,9 +38,9 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected init_scale only with init='uniform' (it is U(-s, s)'s s), got init={init!r}")
     if init == "uniform" and (isinstance(init_scale, (bool, np.bool_))
                               or not isinstance(init_scale, (int, float, np.integer, np.floating))
-                              or not 0 < init_scale < float("inf")):
-        raise ValueError(f"Expected init_scale > 0 with init='uniform' (the bound s of U(-s, s), e.g. 0.1), got "
-                         f"{init_scale!r}")
+                              or not 0 < init_scale <= MAX_INIT_SCALE):
+        raise ValueError(f"Expected init_scale in (0, {MAX_INIT_SCALE:g}] with init='uniform' (the bound s of "
+                         f"U(-s, s), e.g. 0.1; weights far larger overflow float32), got {init_scale!r}")
     check_rate("dropout", dropout)
     check_rate("weight_drop", weight_drop)
     if nonlinearity not in ("tanh", "relu"):
