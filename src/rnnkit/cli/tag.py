@@ -137,8 +137,9 @@ def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: 
     """Warn when nine in ten or more of the words to tag (or all of a few) are unknown to the tagger, read as it
     reads them: text in another language than it was trained on is tagged with confident nonsense."""
     flags = loaded.known(sentences)
+    reads = "which guesses their tags from their endings" if loaded.kind == "hmm" else "which reads them as <unk>"
     warn_unknown_tokens(((w, k) for s, f in zip(sentences, flags) for w, k in zip(s, f)), name,
-                        "the language the model was trained on", share=0.9)
+                        "the language the model was trained on", share=0.9, reads=reads)
 
 
 def segment(args: argparse.Namespace) -> int:

@@ -51,11 +51,13 @@ def warn_unsegmented(texts: Iterable[str], where: str, consequence: str) -> bool
     return bool(looks)
 
 
-def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language: str, share: float = 0.2) -> bool:
+def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language: str, share: float = 0.2,
+                        reads: str = "which reads them as <unk>") -> bool:
     """One warning when ``share`` or more of the input's tokens (of five or more; else all of them) are unknown
     to the model: the input is then likely in another language (or tokenised or cased otherwise) than the
     model's training data.  ``tokens``: (token, whether the model knows it) pairs; ``language``: the language
-    the input should be in, for the question the warning ends with.  True when it warned."""
+    the input should be in, for the question the warning ends with; ``reads``: what the model makes of an
+    unknown token.  True when it warned."""
     unknown: Counter[str] = Counter()
     total = 0
     for token, known in tokens:
@@ -65,8 +67,9 @@ def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language
     if not ((total >= 5 and unknown.total() >= share * total) or (total and unknown.total() == total)):
         return False
     common = ", ".join(repr(t) for t in sorted(unknown, key=lambda t: (-unknown[t], t))[:5])
-    warn(f"{where}: {unknown.total():,} of its {total:,} tokens ({100 * unknown.total() / total:.0f}%: {common}, ...) "
-         f"are unknown to the model, which reads them as <unk>; is the input in {language} (and written as its "
+    more = ", ..." if len(unknown) > 5 else ""
+    warn(f"{where}: {unknown.total():,} of its {total:,} tokens ({100 * unknown.total() / total:.0f}%: {common}{more}) "
+         f"are unknown to the model, {reads}; is the input in {language} (and written as its "
          "training data was: tokenised, lowercased)?")
     return True
 
