@@ -170,3 +170,24 @@ def test_outputs_that_cannot_be_made_are_refused_before_training(tmp_path, capsy
         assert code == 2 and out == "" and err.count("\n") == 1, err  # nothing fitted first
         assert err.startswith(f"rnnkit: error: {option} {blocked}/x.") and (
             f"cannot create a file in {blocked} (the folder takes no new files); choose another path") in err, err
+
+
+def test_a_device_output_is_checked_by_its_own_permission_not_its_folders(tmp_path, capsys, monkeypatch):
+    """--arpa /dev/null or --output /dev/stdout was refused for any user but root: /dev is root's to write,
+    and the check asked the folder; a device is written into, not replaced in its folder."""
+    import os
+
+    from rnnkit.data.files import check_output_path
+
+    real = os.access
+
+    def as_a_user(path, mode):  # what os.access answers for an unprivileged user
+        return False if str(path) == "/dev" and mode == os.W_OK else real(path, mode)
+
+    monkeypatch.setattr(os, "access", as_a_user)
+    check_output_path("/dev/null", "--arpa")  # no error
+    train = _lines(tmp_path / "t.txt", ["a b c", "b c d"] * 5)
+    code, _, err = run_cli(capsys, ["train", "ngram", "--train", train, "--order", "2", "--arpa", "/dev/null"])
+    assert code == 0, err
+    with pytest.raises(ValueError, match="--save /dev/x.safetensors: no permission to write there"):
+        check_output_path("/dev/x.safetensors", "--save", suffix=".safetensors")  # a new file in /dev: refused

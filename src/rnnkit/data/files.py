@@ -171,6 +171,10 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
     if inputs and any(q and os.path.exists(q) and os.path.samefile(q, p) for q in inputs if p.exists()):
         raise ValueError(f"{option} {path} is a file this command reads; writing there would overwrite it: "
                          "choose another path")
+    if p.exists() and not p.is_file():  # /dev/null, /dev/stdout, a pipe: written into, not replaced, so the
+        if not os.access(p, os.W_OK):    # folder's permissions (/dev: root's alone) do not matter
+            raise ValueError(f"{option} {path}: no permission to write there; choose another path")
+        return
     parent = p.parent
     while make_folders and not parent.exists() and parent != parent.parent:
         parent = parent.parent  # the nearest folder that exists: the rest will be made
@@ -180,8 +184,7 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
         raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
     if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"{option} {path}: no permission to write there; choose another path")
-    if not (p.exists() and not p.is_file()):  # a device or a pipe is written into, not replaced
-        _try_writing(p, parent, option)
+    _try_writing(p, parent, option)
 
 
 def _try_writing(p: Path, parent: Path, option: str) -> None:
