@@ -62,9 +62,13 @@ def test_a_first_batch_already_above_it_blames_the_initial_weights():
     from rnnkit.guard import UniformLoss, above_uniform
 
     u = UniformLoss(math.log(5), "ln 5, what guessing every tag uniformly scores")
-    said = above_uniform(2, 40.0, u, 50.0, "lower the learning rate (--lr 1 now)")
-    assert "its first batch scored 50 already, before any update, so the initial weights" in said
+    said = above_uniform(2, 50.0, u, 50.0, "lower the learning rate (--lr 1 now)")
+    assert ("its first batch scored 50 already, before any update, and the epoch did no better, so the initial "
+            "weights") in said
     assert "--lr" not in said
+    # it came down from there: learning (seq2seq --tie starts at 12.7 against ln V = 7.57, its epoch 9.11)
+    assert above_uniform(1, 40.0, u, 50.0) is None
+    assert above_uniform(1, 9.11, UniformLoss(7.57, "ln 1,948"), 12.7) is None
 
 
 # ---------------------------------------------------------------- language models on the command line
