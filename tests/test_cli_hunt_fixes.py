@@ -12,8 +12,8 @@ TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "1", "
         "--checkpoint-minutes", "0"]
 POS = [[("the", "DET"), ("cat", "NOUN"), ("sees", "VERB"), ("a", "DET"), ("dog", "NOUN")],
        [("a", "DET"), ("dog", "NOUN"), ("likes", "VERB"), ("the", "DET"), ("house", "NOUN")]] * 4
-UNKNOWN = "xqz wvv kkj\nplo qqq xqz\n"
-ALL_UNKNOWN = "tokens (100%: 'xqz', 'kkj', 'plo', 'qqq', 'wvv') are unknown to the model, which reads them as <unk>"
+UNKNOWN = "xqz wvv kkj\nplo qqq xqz\nzzr wvv kkj\nplo qqq xqz\n"  # 12 tokens: short input is not judged
+ALL_UNKNOWN = "tokens (100%: 'xqz', 'kkj', 'plo', 'qqq', 'wvv', ...) are unknown to the model, which reads them as <unk>"
 
 
 def _lines(path, lines):
@@ -49,8 +49,8 @@ def test_tag_and_classify_warn_when_every_token_is_unknown(tagger, classifier, t
     for model in (tagger / "last.safetensors", classifier / "last.safetensors"):
         command = "tag" if model.parent == tagger else "classify"
         code, out, err = run_cli(capsys, [command, str(model), str(oov)])
-        assert code == 0 and out.count("\n") == 2, err
-        assert err == (f"rnnkit: warning: {oov}: 6 of its 6 {ALL_UNKNOWN}; is the input in the language the model "
+        assert code == 0 and out.count("\n") == 4, err
+        assert err == (f"rnnkit: warning: {oov}: 12 of its 12 {ALL_UNKNOWN}; is the input in the language the model "
                        "was trained on (and written as its training data was: tokenised, lowercased)?\n"), err
         known = tmp_path / "known.txt"
         known.write_text("the cat sees a dog\nthe film was great\n", encoding="utf-8")
@@ -61,8 +61,11 @@ def test_tag_and_classify_warn_when_every_token_is_unknown(tagger, classifier, t
                               encoding="utf-8")
             assert run_cli(capsys, ["train", "hmm", "--train", str(conllu), "--output", str(hmm)])[0] == 0
             code, _, err = run_cli(capsys, ["tag", str(hmm), str(oov)])
-            assert code == 0 and "'wvv') are unknown to the model, which guesses their tags from their endings" in err
+            assert code == 0 and "'wvv', ...) are unknown to the model, which guesses their tags from their endings" in err
         code, _, err = run_cli(capsys, [command, str(model), str(known)])
+        assert code == 0 and "unknown to the model" not in err, err
+        names = _lines(tmp_path / "names.txt", ["Zelenskyy Scholz Macron"])  # unseen names, and English
+        code, _, err = run_cli(capsys, [command, str(model), names])
         assert code == 0 and "unknown to the model" not in err, err
 
 

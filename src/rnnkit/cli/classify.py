@@ -324,7 +324,8 @@ def classify(args: argparse.Namespace) -> int:
                     model="a classifier")
     if not (labelled == len(texts) or conllu or warned):  # else the cause is warned of already
         warn_unknown_tokens(((t, t in enc.vocab) for text in texts[:10_000] for t in enc.tokenize(text)),
-                            args.input or "standard input", "the language the model was trained on", share=0.9)
+                            args.input or "standard input", "the language the model was trained on", share=0.9,
+                            least=10)
     del texts
 
     def classified(block: list[str]) -> str:

@@ -139,7 +139,7 @@ def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: 
     flags = loaded.known(sentences)
     reads = "which guesses their tags from their endings" if loaded.kind == "hmm" else "which reads them as <unk>"
     warn_unknown_tokens(((w, k) for s, f in zip(sentences, flags) for w, k in zip(s, f)), name,
-                        "the language the model was trained on", share=0.9, reads=reads)
+                        "the language the model was trained on", share=0.9, reads=reads, least=10)
 
 
 def segment(args: argparse.Namespace) -> int:
