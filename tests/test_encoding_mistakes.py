@@ -75,6 +75,8 @@ def test_gbk_text_whose_byte_pairs_are_also_utf8_still_reads(tmp_path):
             assert read_text_file(_write(tmp_path, "g.txt", data), encoding) == text
     data = "同学 也 要 去\n".encode("gbk")
     assert read_text_file(_write(tmp_path, "h.txt", data), "gbk") == "同学 也 要 去\n"
+    data = "處之泰然\n".encode("gb18030")  # traditional characters too (cc8e d6ae cca9 c8bb: valid UTF-8)
+    assert data.decode("utf-8") and read_text_file(_write(tmp_path, "i.txt", data), "gb18030") == "處之泰然\n"
 
 
 def test_non_ascii_text_far_into_the_file_is_found(tmp_path):
