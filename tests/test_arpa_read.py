@@ -238,7 +238,8 @@ def test_a_bad_file_is_one_error_naming_its_line(tmp_path, text, said, line):
 
 def test_a_binary_file_is_said_to_be_binary_not_shown_raw(tmp_path):
     """Its bytes were shown as the first line (replacement characters, control bytes) in the message."""
-    for data, said in ((b"\xd9\x9e+\xef\x04\x19>\x00\x01 \x02\n\x03", "got binary data (not text): give an ARPA text file"),
+    for data, said in ((b"\xd9\x9e+\xef\x04\x19>\x00\x01 \x02\n\x03",
+                        "got binary data (not text): give an ARPA text file"),
                        (b"mmap lm http://kheafield.com/code format version 5\n\x00\x01",
                         "got KenLM's binary format ('mmap lm ...'), which rnnkit does not read")):
         path = tmp_path / "model.arpa"

@@ -20,10 +20,11 @@ def test_a_held_out_file_that_is_the_training_file_is_warned_about(tmp_path, cap
     held = tmp_path / "held.txt"
     held.write_text(TEXT[: len(TEXT) // 2], encoding="utf-8")
     for path, named in ((train, ""), (tmp_path / "link.txt", f" {train}")):
-        code, _, err = run_cli(capsys, LM + ["--train", str(train), option, str(path), "--run-dir", str(tmp_path / "r")])
+        code, _, err = run_cli(capsys, LM + ["--train", str(train), option, str(path),
+                                             "--run-dir", str(tmp_path / "r")])
         what = "validation" if option == "--valid" else "test"
-        assert code == 0 and (f"rnnkit: warning: {option} {path} is the training file{named}: the {what} scores will be "
-                              "training scores, which cannot show overfitting") in err, err
+        assert code == 0 and (f"rnnkit: warning: {option} {path} is the training file{named}: the {what} scores "
+                              "will be training scores, which cannot show overfitting") in err, err
         assert ("best epoch and early stopping" in err) == (option == "--valid"), err
         assert err.count("is the training file") == 1
     code, _, err = run_cli(capsys, LM + ["--train", str(train), option, str(held), "--run-dir", str(tmp_path / "r2")])

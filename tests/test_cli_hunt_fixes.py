@@ -13,7 +13,8 @@ TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "1", "
 POS = [[("the", "DET"), ("cat", "NOUN"), ("sees", "VERB"), ("a", "DET"), ("dog", "NOUN")],
        [("a", "DET"), ("dog", "NOUN"), ("likes", "VERB"), ("the", "DET"), ("house", "NOUN")]] * 4
 UNKNOWN = "xqz wvv kkj\nplo qqq xqz\nzzr wvv kkj\nplo qqq xqz\n"  # 12 tokens: short input is not judged
-ALL_UNKNOWN = "tokens (100%: 'xqz', 'kkj', 'plo', 'qqq', 'wvv', ...) are unknown to the model, which reads them as <unk>"
+ALL_UNKNOWN = ("tokens (100%: 'xqz', 'kkj', 'plo', 'qqq', 'wvv', ...) are unknown to the model, which reads them as "
+               "<unk>")
 
 
 def _lines(path, lines):
@@ -61,7 +62,8 @@ def test_tag_and_classify_warn_when_every_token_is_unknown(tagger, classifier, t
                               encoding="utf-8")
             assert run_cli(capsys, ["train", "hmm", "--train", str(conllu), "--output", str(hmm)])[0] == 0
             code, _, err = run_cli(capsys, ["tag", str(hmm), str(oov)])
-            assert code == 0 and "'wvv', ...) are unknown to the model, which guesses their tags from their endings" in err
+            assert code == 0 and ("'wvv', ...) are unknown to the model, which guesses their tags from their "
+                                  "endings") in err, err
         code, _, err = run_cli(capsys, [command, str(model), str(known)])
         assert code == 0 and "unknown to the model" not in err, err
         names = _lines(tmp_path / "names.txt", ["Zelenskyy Scholz Macron"])  # unseen names, and English
@@ -134,9 +136,9 @@ def test_resume_into_another_kinds_run_names_the_kind(tagger, tmp_path, capsys):
     text = _lines(tmp_path / "lm.txt", ["the cat sees a dog"] * 10)
     code, _, err = run_cli(capsys, ["train", "lm", "--train", text, "--run-dir", str(run), "--resume", "--bptt", "5",
                                     *TINY])
-    assert code == 2 and err.endswith(f"rnnkit: error: {run / 'last.safetensors'}: this run folder holds a tagger run's "
-                                 "checkpoint, not a language model's: give another --run-dir, or resume it with "
-                                 "'rnnkit train tagger'\n") and "data has changed" not in err, err
+    assert code == 2 and err.endswith(f"rnnkit: error: {run / 'last.safetensors'}: this run folder holds a tagger "
+                                 "run's checkpoint, not a language model's: give another --run-dir, or resume it "
+                                 "with 'rnnkit train tagger'\n") and "data has changed" not in err, err
 
 
 # ---------------------------------------------------------------------- message 3: evaluate of a tree model

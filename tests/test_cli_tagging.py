@@ -375,8 +375,8 @@ def test_missing_seqeval_is_said_before_training(tmp_path, capsys, monkeypatch):
     hint = "rnnkit: error: span F1 needs seqeval: pip install 'rnnkit[tagging]' (or pip install seqeval)"
     run = tmp_path / "run"
     held = shutil.copy(data, tmp_path / "held.txt")  # not the training file, which is warned about
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--valid", str(held), "--format", "columns",
-                                    "--scheme", "bio", "--epochs", "1", "--run-dir", str(run), *SMALL])
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(data), "--valid", str(held), "--format",
+                                    "columns", "--scheme", "bio", "--epochs", "1", "--run-dir", str(run), *SMALL])
     assert code == 2 and err.strip() == hint, err
     assert not (run / "metrics.jsonl").exists()  # nothing was trained
     code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(data), "--test", str(held), "--format", "columns",

@@ -171,9 +171,10 @@ def test_a_file_in_another_encoding_than_its_siblings_is_told_to_convert(tmp_pat
     """--encoding covers every file of a command: a UTF-8 file beside GBK ones cannot be read by it."""
     path = tmp_path / "src.txt"
     path.write_text(ZH, encoding="utf-8")
-    with pytest.raises(DataError, match=r"src.txt:1: read as gb18030, but its bytes are valid UTF-8 .*: give --encoding "
-                                        r"utf-8 \(the default\), or, when the command's other files need --encoding gb18030 "
-                                        r".*convert this one: iconv -f UTF-8 -t GB18030 .*src.txt > .*src.txt.gb18030$"):
+    with pytest.raises(DataError, match=r"src.txt:1: read as gb18030, but its bytes are valid UTF-8 .*: give "
+                                        r"--encoding utf-8 \(the default\), or, when the command's other files need "
+                                        r"--encoding gb18030 .*convert this one: iconv -f UTF-8 -t GB18030 .*src.txt > "
+                                        r".*src.txt.gb18030$"):
         read_text_file(path, "gb18030")
 
 

@@ -234,8 +234,8 @@ def test_a_binary_file_given_as_the_model_is_named_by_its_first_bytes(models, tm
                              ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(200)), "; a PDF document"),
                              ("arrays.npz", npz.getvalue(), "; a zip archive"),
                              ("lm.binary", b"mmap lm http://kheafield.com/code format version 5\n\x00\x01",
-                              "; a KenLM binary model: rnnkit reads ARPA text files, so give the .arpa file it was built "
-                              "from"),
+                              "; a KenLM binary model: rnnkit reads ARPA text files, so give the .arpa file it was "
+                              "built from"),
                              ("noise.bin", rng.integers(0, 256, 300, dtype=np.uint8).tobytes(), "")):
         path = tmp_path / name
         path.write_bytes(data)

@@ -123,8 +123,8 @@ def test_classifiers(tmp_path, capsys):
     rows = ["pos\tgood fine great film", "neg\tbad awful dull film", "pos\tgreat good plot", "neg\tdull bad plot"]
     data = tmp_path / "c.tsv"
     data.write_text("\n".join(rows * 6) + "\n", encoding="utf-8")
-    base = ["train", "classifier", "--train", str(data), "--valid", str(data), "--hidden", "8", "--embed", "8", "--epochs", "2",
-            "--progress", "none"]
+    base = ["train", "classifier", "--train", str(data), "--valid", str(data), "--hidden", "8", "--embed", "8",
+            "--epochs", "2", "--progress", "none"]
     code, _, err = run_cli(capsys, [*base, "--run-dir", str(tmp_path / "ok")])
     assert code == 0 and "uniformly" not in err, err
     code, _, err = run_cli(capsys, [*base, "--cell", "rnn", "--clip", "0", "--lr", "2",

@@ -239,7 +239,7 @@ def lm_result_line(m: dict, level: str, oov: float) -> str:
     file's name or ``test:``: bits per character (4 decimals) and the per-character perplexity, or
     perplexity (2), the NLL, the token count and the OOV rate."""
     if level == "char":
-        return (f"{m['bits']:.4f} bits/char (perplexity {format_perplexity(m['ppl'])}), loss {m['loss']:.4f} nats/char over "
-                f"{m['tokens']:,} characters, OOV {100 * oov:.2f}%")
+        return (f"{m['bits']:.4f} bits/char (perplexity {format_perplexity(m['ppl'])}), loss {m['loss']:.4f} "
+                f"nats/char over {m['tokens']:,} characters, OOV {100 * oov:.2f}%")
     return (f"perplexity {format_perplexity(m['ppl'])}, loss {m['loss']:.4f} nats/token over {m['tokens']:,} tokens, "
             f"OOV {100 * oov:.2f}%")

@@ -318,7 +318,8 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
         return "pass the file's real --encoding"
-    return f"pass the file's real --encoding (it may be {', '.join(found)}), or, {convert_this_one(found[0], encoding, name)}"
+    return (f"pass the file's real --encoding (it may be {', '.join(found)}), or, "
+            f"{convert_this_one(found[0], encoding, name)}")
 
 
 def convert_this_one(codec: str, encoding: str, name: str) -> str:
@@ -327,7 +328,8 @@ def convert_this_one(codec: str, encoding: str, name: str) -> str:
     # to the encoding the other files need, since --encoding will read this one as that too
     target = codecs.lookup(encoding).name
     convert = f"iconv -f {ICONV.get(codec, codec)} -t {ICONV.get(target, target.upper())} {name} > {name}.{target}"
-    return f"when the command's other files need --encoding {encoding} (it applies to them all), convert this one: {convert}"
+    return (f"when the command's other files need --encoding {encoding} (it applies to them all), convert this one: "
+            f"{convert}")
 
 
 def utf8_text(data: bytes) -> bool:
