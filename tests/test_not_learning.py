@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write_conllu
 
 WORDS = [f"w{i}" for i in range(60)]
 
@@ -91,24 +91,13 @@ def test_a_healthy_lm_gets_no_warning(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- the other tasks
-def _conllu(path, sentences):
-    lines = []
-    for k, sent in enumerate(sentences, start=1):
-        lines.append(f"# sent_id = {k}\n")
-        for i, (w, t) in enumerate(sent, start=1):
-            lines.append(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
-        lines.append("\n")
-    path.write_text("".join(lines), encoding="utf-8")
-    return str(path)
-
-
 TAGGED = [[("the", "DET"), ("dog", "NOUN"), ("runs", "VERB")], [("a", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")],
           [("the", "DET"), ("big", "ADJ"), ("cat", "NOUN"), ("runs", "VERB")]] * 8
 
 
 @pytest.mark.parametrize("output", [[], ["--crf"]])
 def test_taggers(tmp_path, capsys, output):
-    data = _conllu(tmp_path / "t.conllu", TAGGED)
+    data = str(write_conllu(tmp_path / "t.conllu", TAGGED))
     base = ["train", "tagger", "--train", data, "--hidden", "8", "--embed", "8", "--epochs", "2",
             "--progress", "none", *output]
     code, _, err = run_cli(capsys, [*base, "--run-dir", str(tmp_path / "ok")])
