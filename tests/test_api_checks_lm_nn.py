@@ -304,3 +304,23 @@ def test_softmax_names_a_bad_axis(fn):
     with pytest.raises(TypeError, match="axis to be an int, got float"):
         fn(x, axis=1.0)
     np.testing.assert_allclose(softmax(x, axis=np.int64(0)).sum(axis=0), 1.0, rtol=1e-6)
+
+
+def test_sampling_from_a_model_whose_numbers_overflow_names_the_model():
+    """A model with NaN log-probabilities (weights far too large) was met by _choose's check of the caller's
+    input ("Expected log-probabilities with a finite maximum"), naming nothing the caller gave."""
+    from rnnkit.errors import NonFiniteError
+
+    class Overflowing:
+        def step_log_probs(self, ids, state):
+            k = 0 if state is None else state + 1
+            logp = np.log(np.full((1, 4), 0.25))
+            if k >= 2:
+                logp[0, 1] = np.nan
+            return logp, k
+
+    got = sample_ids(Overflowing(), np.array([0]), 5, rng=np.random.default_rng(0))
+    assert len([next(got), next(got)]) == 2
+    with pytest.raises(NonFiniteError, match=r"the model's log-probabilities are NaN at token 3 \(its numbers "
+                                             r"overflow: weights far too large"):
+        next(got)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from rnnkit.checks import check_bool, check_int, check_number, check_rng
+from rnnkit.errors import NonFiniteError
 
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
@@ -126,12 +127,18 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
     if not check_bool("greedy", greedy):
         check_sampling(temperature, top_k, top_p)
         check_rng(rng, "rng (for sampling)")
-    logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
+    with np.errstate(over="ignore", invalid="ignore"):  # a model whose numbers overflow: named below
+        logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
     banned = _check_banned(banned, logp.shape[-1])
-    for _ in range(length):
+    for k in range(length):
+        if np.isnan(logp).any():  # not the caller's options: the model's own arithmetic overflowed
+            raise NonFiniteError(f"the model's log-probabilities are NaN at token {k + 1} (its numbers overflow: "
+                                 "weights far too large, as --init-scale 1e6 gives, or a run that diverged); "
+                                 "use a checkpoint of a healthy run")
         nxt = _choose(logp[0], rng, temperature, top_k, top_p, greedy, banned)
         yield nxt
-        logp, state = model.step_log_probs(np.array([[nxt]]), state)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logp, state = model.step_log_probs(np.array([[nxt]]), state)
 
 
 def detokenize(tokens: list[str], level: str) -> str:
