@@ -24,8 +24,8 @@ import codecs
 import functools
 import re
 
-from rnnkit.data.encodings import (_common_gb, _common_japanese_euc, _decodes, _plain_or_cjk, convert_this_one,
-                                   not_utf8_advice)
+from rnnkit.data.encodings import _decodes, convert_this_one, not_utf8_advice
+from rnnkit.data.legacy_chars import _common_gb, _common_japanese_euc, _plain_or_cjk
 
 _WINDOW = 1 << 18  # bytes looked at from the first byte >= 0x80: enough to tell, quick on any file
 _CHUNK = 1 << 16  # bytes tested at a time for the first byte >= 0x80 (bytes.isascii is fast, a regex is not)
