@@ -277,6 +277,13 @@ def test_runs_without_a_shared_metric_or_with_empty_labels_are_refused(tmp_path,
         assert code == 2 and "no validation metric in common (lm: loss; tagger: accuracy)" in err, err
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--metric", "nope"])
     assert code == 2 and "got 'nope'" in err, err
+    blind = tmp_path / "blind" / "metrics.jsonl"  # epochs without validation: said so, not "of one kind"
+    blind.parent.mkdir()
+    blind.write_text("".join(json.dumps({k: v for k, v in r.items() if not k.startswith("valid")}) + "\n"
+                             for r in rows), encoding="utf-8")
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), str(blind.parent)])
+    assert code == 2 and ("(lm: loss; blind: none); blind trained without validation data (--valid): leave it out, "
+                          "or train with --valid") in err, err
     for labels, said in (("", "argument --labels: expected a value, got an empty string"),
                          (" ", "non-empty --labels name")):
         code, _, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--labels", labels])

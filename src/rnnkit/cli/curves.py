@@ -61,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     finished = [r for r in runs if r.epochs]  # none yet: only training curves, the table shows '-'
     if finished and not available:  # a language model's and a tagger's runs: no column to compare
         each = "; ".join(f"{r.name}: {', '.join(run_metrics(r)) or 'none'}" for r in finished)
-        raise ValueError(f"these runs report no validation metric in common ({each}); compare runs of one kind")
+        blind = [r.name for r in finished if not run_metrics(r)]
+        them = "it" if len(blind) == 1 else "them"
+        fix = (f"{', '.join(blind)} trained without validation data (--valid): leave {them} out, or train with "
+               "--valid" if blind else "compare runs of one kind")
+        raise ValueError(f"these runs report no validation metric in common ({each}); {fix}")
     if args.metric is None:  # the metric that chose the runs' best checkpoints, where they share one
         chosen = {selecting_metric(r) for r in finished}
         args.metric = chosen.pop() if len(chosen) == 1 and None not in chosen and chosen <= set(available) else (
