@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_array, check_config, check_rng
+from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.seq2seq import decoder_step as ds
 
 
@@ -40,17 +41,20 @@ def carry_batch(carry: Any) -> int:
     return carry.feed.shape[0]
 
 
-def check_model_args(config: Any, kind: type, rng: Any) -> None:
-    """A model's constructor arguments: a config of class ``kind`` and a numpy Generator."""
-    check_config(config, kind)
-    check_rng(rng)
-
-
 class DecoderModel:
     """What both models share: the decoder's parameters, decoding steps, weight loading."""
 
     params: dict[str, np.ndarray]
     spec: ds.DecoderSpec
+
+    def _begin(self, config: Any, kind: type, rng: Any) -> np.dtype:
+        """A constructor's first steps: check its arguments (a config of class ``kind``, a numpy Generator),
+        keep the config and the output layer (its buffer kept between steps); returns the config's dtype."""
+        check_config(config, kind)
+        check_rng(rng)
+        self.config = config
+        self._output = LinearCrossEntropy()
+        return np.dtype(config.dtype)
 
     def decode_step(self, ids: np.ndarray, carry: ds.Carry) -> tuple[np.ndarray, np.ndarray | None, ds.Carry]:
         """Feed ids (B,); return (log P(next) (B, V), attention weights (B, S) or None, next carry)."""

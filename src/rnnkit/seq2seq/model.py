@@ -32,12 +32,11 @@ import numpy as np
 
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
-from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.recurrent import make_recurrent
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.bridge import BridgeCache, bridge_backward, bridge_forward, init_bridge
 from rnnkit.seq2seq.config import Seq2SeqConfig, VectorDecoderConfig
-from rnnkit.seq2seq.decoder_model import DecoderModel, check_ids, check_model_args, check_targets
+from rnnkit.seq2seq.decoder_model import DecoderModel, check_ids, check_targets
 from rnnkit.seq2seq.vector_decoder import VectorDecoder
 
 __all__ = ["Seq2Seq", "Seq2SeqConfig", "VectorDecoder", "VectorDecoderConfig"]
@@ -71,11 +70,8 @@ class Seq2Seq(DecoderModel):
     """Encoder-decoder with attention and input feeding; see the module docstring."""
 
     def __init__(self, config: Seq2SeqConfig, rng: np.random.Generator) -> None:
-        check_model_args(config, Seq2SeqConfig, rng)
+        dtype = self._begin(config, Seq2SeqConfig, rng)
         cfg = config
-        self.config = cfg
-        self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
-        dtype = np.dtype(cfg.dtype)
         self.encoder = make_recurrent({"cell": cfg.cell, "input_size": cfg.src_embedding_dim,
                                        "hidden_size": cfg.encoder_hidden_size, "num_layers": cfg.encoder_layers,
                                        "bidirectional": cfg.bidirectional,

@@ -22,22 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.bridge import bridge_backward, bridge_forward, init_bridge
 from rnnkit.seq2seq.config import VectorDecoderConfig
-from rnnkit.seq2seq.decoder_model import DecoderModel, check_model_args, check_targets
+from rnnkit.seq2seq.decoder_model import DecoderModel, check_targets
 
 
 class VectorDecoder(DecoderModel):
     """A decoder conditioned on a feature vector f (B, F) through the bridge; no attention."""
 
     def __init__(self, config: VectorDecoderConfig, rng: np.random.Generator) -> None:
-        check_model_args(config, VectorDecoderConfig, rng)
+        dtype = self._begin(config, VectorDecoderConfig, rng)
         cfg = config
-        self.config = cfg
-        self._output = LinearCrossEntropy()  # output layer and loss, with its buffer kept between steps
-        dtype = np.dtype(cfg.dtype)
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.embedding_dim, cfg.hidden_size,
                                    cfg.num_layers, "none", 0, 1, cfg.input_feeding, cfg.dropout, cfg.weight_drop,
                                    cfg.tie_weights)
