@@ -291,3 +291,32 @@ def test_runs_without_a_shared_metric_or_with_empty_labels_are_refused(tmp_path,
     code, out, err = run_cli(capsys, ["curves", str(tmp_path / "lm"), "--labels", "mine"])
     assert code == 0 and out.splitlines()[1].startswith("mine"), out + err
 
+
+
+def test_the_training_panel_shows_the_learning_rate_or_the_gradient_norm(tmp_path, capsys):
+    """--train-metric lr|grad_norm: the train records' "lr" and "grad_norm" (null without --clip) read as
+    series beside the loss, plotted on the left panel; without --output it is refused, and --metric lr
+    points to it."""
+    _log(tmp_path / "a" / "metrics.jsonl", [0.5, 0.4])
+    run = read_run(tmp_path / "a")
+    assert np.array_equal(run.train_series("lr"), np.full(run.steps.shape, 0.1))
+    assert np.array_equal(run.train_series("grad_norm"), np.ones(run.steps.shape))
+    assert np.array_equal(run.train_series("loss"), run.losses)
+    rows = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    unclipped = tmp_path / "b" / "metrics.jsonl"
+    unclipped.parent.mkdir()
+    unclipped.write_text("".join(json.dumps({**r, "grad_norm": None} if r["type"] == "train" else r) + "\n"
+                                 for r in rows), encoding="utf-8")
+    assert np.isnan(read_run(unclipped.parent).train_series("grad_norm")).all()
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "a"), "--train-metric", "lr"])
+    assert code == 2 and "--train-metric has no effect without --output" in err, err
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "a"), "--metric", "grad_norm"])
+    assert code == 2 and "is plotted with --train-metric grad_norm --output FILE" in err, err
+    pytest.importorskip("matplotlib")
+    for series in ("lr", "grad_norm"):
+        code, out, err = run_cli(capsys, ["curves", str(tmp_path / "a"), str(tmp_path / "b"), "--output",
+                                          str(tmp_path / f"{series}.png"), "--train-metric", series])
+        assert code == 0 and (tmp_path / f"{series}.png").read_bytes().startswith(b"\x89PNG"), err
+    code, _, err = run_cli(capsys, ["curves", str(tmp_path / "b"), "--output", str(tmp_path / "n.png"),
+                                    "--train-metric", "grad_norm"])
+    assert code == 2 and "no run logged a gradient norm (it is logged with --clip)" in err, err

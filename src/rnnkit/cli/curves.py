@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
@@ -20,6 +21,10 @@ def register(groups) -> None:
                    help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...) "
                         "(default: the one that chose the runs' best checkpoints, e.g. a tagger's accuracy or a "
                         "language model's loss; else loss, or the first metric all runs share)")
+    p.add_argument("--train-metric", choices=["loss", "lr", "grad_norm"], default="loss",
+                   help="what the plot's training panel shows against the step: the logged batches' loss, the "
+                        "learning rate (a schedule's shape), or the gradient norm before clipping (logged with "
+                        "--clip; where clipping bites) (default: loss)")
     p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
     p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
     p.add_argument("--dpi", type=dpi, default=100,
@@ -46,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
                                                         "--output FILE.png"),
                          ("--dpi", args.output is not None and not args.output.lower().endswith(".png"),
-                          "for a vector plot (.svg, .pdf), which has no resolution: give --output FILE.png")])
+                          "for a vector plot (.svg, .pdf), which has no resolution: give --output FILE.png"),
+                         ("--train-metric", args.output is None, "without --output (it chooses what the plot's "
+                                                                 "training panel shows): give --output FILE.png")])
     if args.output is not None:
         from rnnkit.plotting import check_plot_file
 
@@ -71,10 +78,15 @@ def run(args: argparse.Namespace) -> int:
         args.metric = chosen.pop() if len(chosen) == 1 and None not in chosen and chosen <= set(available) else (
             available[0] if available else "loss")
     elif finished and args.metric not in available:
+        hint = (f" (the training {'learning rate' if args.metric == 'lr' else 'gradient norm'} is plotted with "
+                f"--train-metric {args.metric} --output FILE)" if args.metric in ("lr", "grad_norm") else "")
         raise ValueError(f"Expected --metric to be one of the validation metrics every run reports "
-                         f"({', '.join(available)}), got {args.metric!r}")
+                         f"({', '.join(available)}), got {args.metric!r}{hint}")
     print("\n".join(summary_lines(runs, args.metric)))
     if args.output is not None:
-        path = plot_curves(runs, args.output, args.metric, args.dpi)
+        if args.train_metric == "grad_norm" and not any(math.isfinite(v) for r in runs for v in r.grad_norms):
+            raise ValueError("--train-metric grad_norm: no run logged a gradient norm (it is logged with --clip); "
+                             "train with --clip, or plot --train-metric loss or lr")
+        path = plot_curves(runs, args.output, args.metric, args.dpi, train=args.train_metric)
         print(f"plot written: {path}")
     return 0

@@ -31,6 +31,13 @@ class RunCurves(NamedTuple):
     steps: np.ndarray  # (n,) optimizer steps of the logged training losses
     losses: np.ndarray  # (n,) the training loss at each
     epochs: list[dict]  # the epoch records, in order
+    lrs: np.ndarray | None = None  # (n,) the learning rate at each logged step (NaN where not logged)
+    grad_norms: np.ndarray | None = None  # (n,) the global gradient norm before clipping (NaN without --clip)
+
+    def train_series(self, name: str) -> np.ndarray:
+        """(n,) the logged training values of ``name`` (one of TRAIN_SERIES) at :attr:`steps`."""
+        values = {"loss": self.losses, "lr": self.lrs, "grad_norm": self.grad_norms}[name]
+        return np.full(self.steps.shape, np.nan) if values is None else values
 
 
 def metrics_path(run: str | os.PathLike) -> Path:
@@ -58,7 +65,7 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
         raise DataError(f"{path}: no such file; give a run folder (holding {METRICS}) or a {METRICS} file") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file; expected rnnkit's {METRICS}") from None
-    steps, losses, epochs = [], [], []
+    steps, losses, lrs, norms, epochs = [], [], [], [], []
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -69,6 +76,8 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
             if kind == "train":
                 steps.append(int(record["step"]))
                 losses.append(float(record["loss"]))
+                lrs.append(_number(record.get("lr")))
+                norms.append(_number(record.get("grad_norm")))
             elif kind == "epoch":
                 record["epoch"], record["step"] = int(record["epoch"]), int(record["step"])
                 for key in [k for k in record if k.startswith("valid_") or k == "train_loss"]:
@@ -83,7 +92,17 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
     if not steps and not epochs:
         raise DataError(f"{path}: no training or epoch records; has the run taken a step yet?")
     label = name or (path.parent.name if path.name == METRICS else path.stem)
-    return RunCurves(label, np.array(steps, dtype=np.int64), np.array(losses), epochs)
+    return RunCurves(label, np.array(steps, dtype=np.int64), np.array(losses), epochs, np.array(lrs),
+                     np.array(norms))
+
+
+TRAIN_SERIES = {"loss": "training loss (logged batches)", "lr": "learning rate",
+                "grad_norm": "gradient norm before clipping"}  # the left panel's choices, and its axis labels
+
+
+def _number(value) -> float:
+    """A logged number, NaN for null (no clipping: no norm) or a missing key (logs of earlier versions)."""
+    return math.nan if value is None else float(value)
 
 
 def run_metrics(run: RunCurves) -> list[str]:
@@ -167,9 +186,13 @@ def _fmt(v, metric: str = "loss") -> str:
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
-def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "loss", dpi: int = 100) -> Path:
-    """Two panels: the logged training loss against the step, and validation ``metric`` against the
-    epoch (the best epoch of each run marked), every run in its own colour; written to ``path``."""
+def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "loss", dpi: int = 100,
+                train: str = "loss") -> Path:
+    """Two panels: a logged training series against the step (``train``: the loss, the learning rate or the
+    gradient norm, :data:`TRAIN_SERIES`), and validation ``metric`` against the epoch (the best epoch of
+    each run marked), every run in its own colour; written to ``path``."""
+    if train not in TRAIN_SERIES:
+        raise ValueError(f"Expected train to be one of {', '.join(TRAIN_SERIES)}, got {train!r}")
     if not runs:
         raise ValueError("Expected at least one run to plot, got none")
     # run names may be Chinese (a folder 运行, --labels 中文): a font that has them, or their code points
@@ -181,9 +204,10 @@ def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "l
     key = "valid_" + metric
     for i, (r, name) in enumerate(zip(runs, names)):
         colour = f"C{i % 10}"
-        if r.steps.size:
-            left.plot(r.steps, r.losses, color=colour, linewidth=1.0, alpha=0.85, label=name)
-        else:  # fewer steps than --log-every: the epochs' training losses are all there is
+        values = r.train_series(train)
+        if r.steps.size and np.isfinite(values).any():
+            left.plot(r.steps, values, color=colour, linewidth=1.0, alpha=0.85, label=name)
+        elif train == "loss":  # fewer steps than --log-every: the epochs' training losses are all there is
             ends = [(e["step"], e["train_loss"]) for e in r.epochs if math.isfinite(e.get("train_loss", math.nan))]
             if ends:
                 xs, ys = zip(*ends)
@@ -197,7 +221,7 @@ def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "l
             if best is not None and isinstance(best.get(key), (int, float)):
                 right.plot([best["epoch"]], [best[key]], color=colour, marker="*", markersize=12)
     left.set_xlabel("optimizer step")
-    left.set_ylabel("training loss (logged batches)")
+    left.set_ylabel(TRAIN_SERIES[train])
     left.set_title("training")
     right.set_xlabel("epoch")
     right.xaxis.get_major_locator().set_params(integer=True)  # whole epochs
