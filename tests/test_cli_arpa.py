@@ -103,6 +103,7 @@ def test_level_is_for_arpa_files_only(models, capsys):
     assert code == 0 and "are not in" in err and "--level" in err, err  # told: read as told, and warned
     assert (f"rnnkit: warning: {models['char'][1]} is a character model's ARPA file (rnnkit wrote it so: '# rnnkit: "
             "text=stream'), read at --level word as asked") in err, err
+    assert err.count("is a character model's ARPA file") == 1, err  # evaluate checks --level twice: says it once
     code, _, err = run_cli(capsys, ["generate", models["char"][1], "--level", "word", "--length", "3", "--seed", "1"])
     assert code == 0 and "is a character model's ARPA file" in err, err
     code, by_file, _ = run_cli(capsys, ["evaluate", models["char"][1], str(models["test"]), "--json"])

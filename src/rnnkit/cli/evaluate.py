@@ -108,7 +108,7 @@ def model_kind(path: str) -> object:
 def evaluate(args) -> int:
     from rnnkit.lm.io import NGRAM_KIND
 
-    arpa_level(args, args.model, args.interpolate)  # --level for no ARPA file: said before any work
+    arpa_level(args, args.model, args.interpolate, warn=False)  # --level for no ARPA file: said before any work
     kind = model_kind(args.model)
     if kind is not None and not isinstance(kind, str):  # a list or dict there: a damaged file
         raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {ckpt.other_kind(kind)}")

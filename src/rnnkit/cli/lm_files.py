@@ -17,10 +17,11 @@ def add_level_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--level", choices=("word", "char"), default=None, help=LEVEL_HELP)
 
 
-def arpa_level(args: argparse.Namespace, *paths: str | None) -> str:
+def arpa_level(args: argparse.Namespace, *paths: str | None, warn: bool = True) -> str:
     """--level for the ARPA files among ``paths``; when not given, "char" if each of them says it is a
     character model (rnnkit writes that line), else "word"; a ValueError when it is given and none of them
-    is an ARPA file (a checkpoint's level is its own)."""
+    is an ARPA file (a checkpoint's level is its own).  ``warn=False``: a check made again later, whose
+    warning (--level word on rnnkit's own character file) that later call gives."""
     from rnnkit.lm.arpa_read import declared_level, is_arpa
 
     if args.level is not None and not any(path is not None and is_arpa(path) for path in paths):
@@ -31,10 +32,10 @@ def arpa_level(args: argparse.Namespace, *paths: str | None) -> str:
     arpa = [path for path in paths if path is not None and is_arpa(path)]
     if args.level is not None:
         other = next((path for path in arpa if args.level == "word" and declared_level(path) == "char"), None)
-        if other is not None:
-            from rnnkit.cli.text_warnings import warn
+        if other is not None and warn:
+            from rnnkit.cli.text_warnings import warn as say
 
-            warn(f"{other} is a character model's ARPA file (rnnkit wrote it so: '# rnnkit: text=stream'), read at "
+            say(f"{other} is a character model's ARPA file (rnnkit wrote it so: '# rnnkit: text=stream'), read at "
                  "--level word as asked: its tokens are single characters, and words will be <unk>; leave --level "
                  "out to read it at the character level")
         return args.level

@@ -194,7 +194,7 @@ def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A library warning on the command line: one line, without Python's file name and source line;
-    numpy's floating-point warnings with their cause (:func:`rnnkit.cli.text_warnings.numeric_warning`)."""
+    numpy's overflow warnings with their cause (:func:`rnnkit.cli.text_warnings.numeric_warning`)."""
     from rnnkit.cli.text_warnings import numeric_warning, warn
 
     text = str(message)

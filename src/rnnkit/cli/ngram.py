@@ -14,6 +14,7 @@ from rnnkit.data.files import check_output_path
 from rnnkit.data.text import LEVELS
 from rnnkit.data.text_ids import read_ids
 from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
+from rnnkit.train.progress import format_perplexity
 
 
 def register(groups) -> None:
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     for name, path, ids, oov in files:
         ppl = model.perplexity(ids)
         print(f"{name}: {path}: {oov.total:,} tokens, OOV {oov.count:,} ({100 * oov.fraction:.2f}%), "
-              f"perplexity {ppl:.2f}")
+              f"perplexity {format_perplexity(ppl)}")
     if args.save:
         model.save(args.save, vocab=vocab, level=args.level)
         print(f"model saved: {args.save}")

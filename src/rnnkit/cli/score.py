@@ -66,7 +66,7 @@ def _line_rows(number: int, line: str, s, as_json: bool) -> list[str]:
     if as_json:
         return [json_line({"line": number, "logprob": s.logprob, "tokens": s.tokens, "ppl": s.ppl, "oov": s.oov,
                            "text": line}) + "\n"]
-    return [f"{s.logprob:.4f}\t{s.tokens}\t{s.ppl:.2f}\t{s.oov}\t{line}\n"]
+    return [f"{s.logprob:.4f}\t{s.tokens}\t{format_perplexity(s.ppl)}\t{s.oov}\t{line}\n"]
 
 
 def _token_rows(number: int, t, as_json: bool) -> list[str]:

@@ -134,8 +134,9 @@ def tag(args: argparse.Namespace) -> int:
 
 
 def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: str) -> None:
-    """Warn when nine in ten or more of the words to tag (or all of a few) are unknown to the tagger, read as it
-    reads them: text in another language than it was trained on is tagged with confident nonsense."""
+    """Warn when nine in ten or more of ten or more words to tag are unknown to the tagger, read as it reads
+    them: text in another language than it was trained on is tagged with confident nonsense (a few unseen
+    names are not judged)."""
     flags = loaded.known(sentences)
     reads = "which guesses their tags from their endings" if loaded.kind == "hmm" else "which reads them as <unk>"
     warn_unknown_tokens(((w, k) for s, f in zip(sentences, flags) for w, k in zip(s, f)), name,
