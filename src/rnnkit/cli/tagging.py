@@ -136,10 +136,36 @@ def describe(metric: str, m: dict[str, Any]) -> str:
 
 def per_kind_table(m: dict[str, Any]) -> str:
     """Each span type's (NER, chunks) or each tag's (POS) precision, recall and F1, a line each, names
-    right-aligned by display width (Chinese tag names line up); "" when the metric has none."""
+    right-aligned by display width (Chinese tag names line up), then the most frequent tag confusions
+    (:func:`errors_table`); "" when the metric has neither."""
     from rnnkit.cli.classify_report import prf_line
 
-    return "".join(f"  {prf_line(kind, s, 10)}\n" for kind, s in (m.get("per_type") or m.get("per_tag") or {}).items())
+    kinds = m.get("per_type") or m.get("per_tag") or {}
+    return "".join(f"  {prf_line(kind, s, 10)}\n" for kind, s in kinds.items()) + errors_table(m)
+
+
+def errors_table(m: dict[str, Any], n: int = 10) -> str:
+    """The ``n`` most frequent tag confusions of the scores ``m`` (token accuracy's and span F1's, which
+    hold the tags' confusion matrix; "" for others), a line each with its count and share of the wrong
+    tokens: a 17-50 tag matrix is too wide to print, and its largest cells are what error analysis reads."""
+    from rnnkit.metrics.classification import top_confusions
+    from rnnkit.textwidth import display_width, ljust
+
+    if "confusion" not in m:
+        return ""
+    matrix = np.asarray(m["confusion"])  # (K, K) rows gold, columns predicted
+    wrong = int(matrix.sum() - np.trace(matrix))
+    if not wrong:
+        return "most frequent tag errors: none, every token's tag is right\n"
+    top = top_confusions(matrix, m["labels"], n)
+    kinds = int(np.count_nonzero(matrix)) - int(np.count_nonzero(np.diag(matrix)))
+    pairs = [f"{gold} -> {pred}" for gold, pred, _ in top]
+    width = max(map(display_width, pairs))
+    shown = f"the {len(top)} most frequent of {kinds} kinds" if kinds > len(top) else f"{kinds} kind{'s' * (kinds > 1)}"
+    lines = [f"most frequent tag errors (gold -> predicted; {shown}, {wrong:,} token{'s' * (wrong > 1)} wrong):\n"]
+    lines += [f"  {ljust(pair, width)} {count:>7,} ({100 * count / wrong:.1f}% of errors)\n"
+              for pair, (_, _, count) in zip(pairs, top)]
+    return "".join(lines)
 
 
 def _train_words(spec: DataSpec, data: TaggingData) -> list[str] | None:

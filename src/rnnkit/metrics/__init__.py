@@ -1,6 +1,6 @@
 """Evaluation metrics for tagging, span labelling, word segmentation and classification."""
 from rnnkit.metrics.classification import (accuracy, confusion_macro_f1, confusion_matrix, confusion_prf, macro_f1,
-                                            per_class_prf)
+                                            per_class_prf, top_confusions)
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
@@ -14,4 +14,5 @@ __all__ = [
     "segmentation_prf",
     "span_prf",
     "token_accuracy",
+    "top_confusions",
 ]

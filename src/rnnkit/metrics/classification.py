@@ -1,4 +1,5 @@
-"""Classification metrics: accuracy, confusion matrix, per-class and macro-averaged F1.
+"""Classification metrics: accuracy, confusion matrix (and its most frequent errors), per-class and
+macro-averaged F1.
 
 For class k with ``tp`` true positives, ``fp`` false positives and ``fn`` false negatives::
 
@@ -85,6 +86,19 @@ def confusion_matrix(gold: Sequence[Hashable], pred: Sequence[Hashable],
     for g, p in zip(gold, pred):
         matrix[index[g], index[p]] += 1
     return matrix, labels
+
+
+def top_confusions(matrix: np.ndarray, labels: Sequence[Hashable], n: int = 10) -> list[tuple[Hashable, Hashable, int]]:
+    """The ``n`` most frequent errors of a confusion matrix (K, K) (rows gold, columns predicted, as
+    :func:`confusion_matrix`): ``[(gold, predicted, count), ...]``, the largest off-diagonal cells
+    first, ties in the labels' order; cells of 0 are left out, so a matrix without errors gives []."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape != (len(labels), len(labels)):
+        raise ValueError(f"Expected a ({len(labels)}, {len(labels)}) confusion matrix for {len(labels)} labels, "
+                         f"got shape {matrix.shape}")
+    gold, pred = np.nonzero(matrix * (1 - np.eye(len(labels), dtype=matrix.dtype)))  # (E,) each: the error cells
+    order = sorted(range(len(gold)), key=lambda e: (-matrix[gold[e], pred[e]], gold[e], pred[e]))[:n]
+    return [(labels[gold[e]], labels[pred[e]], int(matrix[gold[e], pred[e]])) for e in order]
 
 
 def per_class_prf(gold: Sequence[Hashable], pred: Sequence[Hashable],

@@ -11,7 +11,7 @@ from typing import Any
 from rnnkit.data.segment_rules import fix_words, written_spaces
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.segmentation import tags_to_words
-from rnnkit.metrics.classification import per_class_prf
+from rnnkit.metrics.classification import confusion_matrix, confusion_prf
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
@@ -44,7 +44,11 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
     the model reads width-folded text, so a word is unseen (OOV) when its folded form is.  Token
     accuracy comes with each tag's precision, recall and F1 (``"per_tag"``) and, given ``known`` (for
     every token, whether the model's vocabulary holds it), the accuracy on known and on unknown words
-    (``"iv_accuracy"``, ``"oov_accuracy"``: None when there are none) and ``"oov_rate"``.  Word F1
+    (``"iv_accuracy"``, ``"oov_accuracy"``: None when there are none) and ``"oov_rate"``.  Token accuracy
+    and span F1 come with the tags' confusion matrix, token by token (``"labels"``, the tags of gold and
+    pred sorted, and ``"confusion"``, rows gold and columns predicted, as a classifier's): a span tagger's
+    B-PER -> B-ORG and O -> B-LOC errors are what its span errors are made of.  Word F1 has none: it scores
+    the words the rules below make of the tags, not the tags.  Word F1
     scores the words ``rnnkit segment`` would print (:func:`rnnkit.data.segment_rules.fix_words`, with
     the spaces of the written sentence, :func:`~rnnkit.data.segment_rules.written_spaces`, as fixed
     boundaries), not the raw tags."""
@@ -53,12 +57,16 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
         acc = token_accuracy(gold, pred)
         flat_gold = [t for s in gold for t in s]
         flat_pred = [t for s in pred for t in s]
-        out = {"main": acc, "accuracy": acc, "per_tag": per_class_prf(flat_gold, flat_pred)}
+        matrix, labels = confusion_matrix(flat_gold, flat_pred)
+        out = {"main": acc, "accuracy": acc, "per_tag": confusion_prf(matrix, labels), "labels": labels,
+               "confusion": matrix.tolist()}
         return {**out, **_known_unknown(flat_gold, flat_pred, known)} if known is not None else out
     if metric == "span_f1":
         m = span_prf(gold, pred, SPAN_SCHEME[scheme])
+        acc = token_accuracy(gold, pred)  # checks the sentences pair up before they are flattened
+        matrix, labels = confusion_matrix([t for s in gold for t in s], [t for s in pred for t in s])
         return {"main": m["f1"], "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
-                "accuracy": token_accuracy(gold, pred), "per_type": m["per_type"]}
+                "accuracy": acc, "per_type": m["per_type"], "labels": labels, "confusion": matrix.tolist()}
     if words is None:
         raise ValueError("Expected words (the characters of every sentence) for metric 'word_f1', got None")
     if not len(words) == len(gold) == len(pred):  # zip would drop the sentences past the shortest
