@@ -19,6 +19,7 @@ from rnnkit.cli.tagging import describe, per_kind_table
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
+from rnnkit.data.slash import tagged_tokens
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, format_predictions, raw_sentences
@@ -34,10 +35,11 @@ def register(groups) -> None:
                                    formatter_class=fmt)
     t.add_argument("model", help="tagger or HMM checkpoint")
     t.add_argument("input", nargs="?", help="input file (default: stdin)")
-    t.add_argument("--format", choices=["raw", "conllu", "columns"],
+    t.add_argument("--format", choices=["raw", "conllu", "columns", "slash"],
                    help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
-                        "columns: predictions appended as a last column (default: raw; a file that looks like "
-                        "CoNLL-U or columns is warned about)")
+                        "columns: predictions appended as a last column; slash: word/TAG tokens (split at the last "
+                        "'/'), their tags replaced (default: raw; a file that looks like CoNLL-U, columns or "
+                        "word/TAG is warned about)")
     t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
@@ -100,10 +102,14 @@ def tag(args: argparse.Namespace) -> int:
         looks = unsegmented(lines, name)
         conllu = conllu_reason(lines)
         looks_columns = column_reason(lines)  # asked for with --format raw: not warned of, but no unknown words either
-        columns = looks_columns if args.format is None else None
+        slashed = tagged_tokens(line.split() for line in lines) if args.format is None else None
+        columns = looks_columns if args.format is None and not slashed else None
         if conllu:  # its token lines would be tagged as sentences, column by column
             warn(f"{name} looks like CoNLL-U ({conllu}), and --format raw (the default) "
                  "reads one sentence a line: give --format conllu to tag its words")
+        elif slashed:  # each word/TAG token would be tagged as one unknown word, its tag left in
+            warn(f"{name}: its tokens look like word/TAG pairs ({', '.join(map(repr, slashed))}, ...), and --format "
+                 "raw (the default) reads them as words: give --format slash to tag its words")
         elif columns:  # each token line would be tagged as a sentence of its fields
             warn(f"{name} looks like a column file ({columns}), and --format raw (the default) reads one "
                  "sentence a line: give --format columns")
@@ -112,19 +118,19 @@ def tag(args: argparse.Namespace) -> int:
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
-        if not (conllu or looks_columns or looks):  # else the words are unknown for the reason warned of
+        if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
         write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines, size))))
         return 0
     spec = (loaded.spec if loaded.spec.format == args.format
-            else DataSpec(args.format, "upos" if args.format == "conllu" else -1))
+            else DataSpec(args.format, -1 if args.format == "columns" else "upos"))
     spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
     with tempfile.TemporaryDirectory() as tmp:
         path = args.input
         if path is None:
             path = os.path.join(tmp, "stdin.txt")
             Path(path).write_text(_read_input(args), encoding=args.encoding)
-        data = read_data(path, spec, labelled=args.format == "conllu",
+        data = read_data(path, spec, labelled=args.format in ("conllu", "slash"),
                          format_from="model" if loaded.spec.format == args.format else "option")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)

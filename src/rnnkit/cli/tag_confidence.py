@@ -73,7 +73,7 @@ def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingDa
         return "".join(lines)
     probs = [[f"{p:.4f}" for p in c.tag_probs] for c in found]
     tags = [c.tags for c in found]
-    if spec is None or data.source is None:
+    if spec is None or data.source is None or spec.format == "slash":  # slash: as raw text, word/TAG/P
         return "".join(" ".join(f"{w}/{t}/{p}" for w, t, p in zip(ws, ts, ps)) + "\n"
                        for ws, ts, ps in zip(data.words, tags, probs))
     if spec.format == "conllu":

@@ -23,9 +23,10 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
     d.add_argument("--train", required=True, help="training file")
     d.add_argument("--valid", required=need_valid, help=valid_help)
     d.add_argument("--test", help=test_help)
-    d.add_argument("--format", choices=["conllu", "columns", "segmented"], default="conllu",
-                   help="CoNLL-U, whitespace columns (CoNLL-2000), or segmented text (one sentence a line, "
-                        "words separated by spaces: word segmentation as BMES character tagging)")
+    d.add_argument("--format", choices=["conllu", "columns", "segmented", "slash"], default="conllu",
+                   help="CoNLL-U, whitespace columns (CoNLL-2000), segmented text (one sentence a line, "
+                        "words separated by spaces: word segmentation as BMES character tagging), or slash "
+                        "(one sentence a line of word/TAG tokens, split at the last '/': People's Daily)")
     d.add_argument("--tag-column", default=None,
                    help="conllu: upos or xpos (default upos); columns: column index (default -1, the last; saved "
                         "as the training file's own index, so a file with a column more, such as 'tag --format "
@@ -72,6 +73,9 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
     if fmt == "segmented" and args.tag_column is not None:
         raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
                          "words); leave it out")
+    if fmt == "slash" and args.tag_column is not None:
+        raise ValueError("--tag-column: slash text has no tag column (each token's tag follows its last '/'); "
+                         "leave it out")
     refuse_unused(args, [("--word-column", fmt != "columns", f"with --format {fmt} (it picks the word column of "
                                                              "a column file): give --format columns"),
                          ("--repair-spans", scheme not in ("bio", "iob1", "bioes"),
@@ -197,6 +201,8 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
             if labelled:
                 _no_gold_column(path, spec)  # a file without the model's tag column
             raise
+        if spec.format == "segmented" and not conllu:
+            _slash_as_segmented(path, data, "training" if training else format_from)
         if training:
             if repair:
                 from rnnkit.cli.text_warnings import warn
@@ -210,7 +216,7 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
             check_gold_column(spec, data, path)
         return data
     except DataError as exc:
-        why = looks_like_conllu(path, spec.encoding) if spec.format == "columns" else None
+        why = looks_like_conllu(path, spec.encoding) if spec.format in ("columns", "slash") else None
         if why is None and (training or FORMAT_HINT not in str(exc)):
             raise
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it; and a
@@ -231,7 +237,26 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         raise DataError(f"{problem}{looks}{joint}{reads}") from None
 
 
-FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "column files", "segmented": "segmented text"}
+FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "column files", "segmented": "segmented text",
+                "slash": "word/TAG text"}
+
+
+def _slash_as_segmented(path: str, data: TaggingData, format_from: str) -> None:
+    """Warn when the words of a segmented file mostly look like ``word/TAG`` pairs (People's Daily with its
+    tags): a segmenter would learn '/v' as characters of the words.  A warning, not a refusal: the look is
+    a guess from the tokens' shape, and the file does read as segmented text."""
+    from rnnkit.cli.text_warnings import warn
+    from rnnkit.data.slash import tagged_tokens
+
+    examples = tagged_tokens(data.source or [])
+    if examples is None:
+        return
+    shown = ", ".join(repr(t) for t in examples)
+    if format_from == "model":  # evaluate: the model is a segmenter, and its format is fixed
+        warn(f"{path}: its tokens look like word/TAG pairs ({shown}, ...), and the model, a segmenter, scores "
+             "them as words, their /TAG included; give the file's words alone")
+    else:
+        warn(f"{path}: its tokens look like word/TAG pairs ({shown}, ...): give --format slash to train on the tags")
 
 
 def _narrower_than_training(path: str, spec: DataSpec, labelled: bool) -> None:

@@ -53,6 +53,8 @@ def token_line(data: TaggingData, sentence: int, token: int) -> int | None:
         return s.line_number + s.word_lines[token] - leading
     if hasattr(s, "rows"):  # column file: one token a line
         return s.line_number + token
+    if hasattr(s, "gaps"):  # slash text: one sentence a line
+        return s.line_number
     return None
 
 
@@ -330,7 +332,8 @@ def run_together(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
     limit = LONG_SENTENCE * (3 if spec.format == "segmented" else 1)
     if n <= limit:
         return None
-    unit, gap = ("characters", "line breaks") if spec.format == "segmented" else ("tokens", "blank lines")
+    unit = "characters" if spec.format == "segmented" else "tokens"
+    gap = "line breaks" if spec.format in ("segmented", "slash") else "blank lines"
     return (f"{_where(path, data, k, 0)} has {n:,} {unit}; a sentence that long is usually several run together: "
             f"are the {gap} between sentences missing?")
 

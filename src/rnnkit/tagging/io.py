@@ -3,7 +3,8 @@
 A :class:`DataSpec` says how to read a file: CoNLL-U (UPOS or XPOS column), CoNLL-2000-style
 columns (word column, tag column, extra feature columns such as POS for chunking), or segmented
 text (one sentence a line, words separated by spaces: Chinese word segmentation, where the tokens
-become the characters and the tags their BMES labels).  The spec is stored in the model's
+become the characters and the tags their BMES labels), or slash-tagged text (one sentence a line,
+``word/TAG`` tokens: the People's Daily format, :mod:`rnnkit.data.slash`).  The spec is stored in the model's
 checkpoint so that ``rnnkit tag`` and ``rnnkit evaluate`` read new files the way training did.
 
 A tagger checkpoint (``best.safetensors`` of a training run) holds the parameters under
@@ -28,9 +29,10 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checks import check_bool, check_int_sequence
 from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
+from rnnkit.data.slash import format_slash, read_slash
 from rnnkit.errors import CheckpointError, DataError
 
-FORMATS = ("conllu", "columns", "segmented")
+FORMATS = ("conllu", "columns", "segmented", "slash")
 HMM_KIND = "hmm"
 SCHEMES = ("none", "bio", "iob1", "bioes", "bmes")
 
@@ -39,7 +41,7 @@ SCHEMES = ("none", "bio", "iob1", "bioes", "bmes")
 class DataSpec:
     """How a tagging data file is read: format, tag and word columns, extra input columns, tag scheme, encoding."""
 
-    format: str = "conllu"  # conllu, columns or segmented
+    format: str = "conllu"  # conllu, columns, segmented or slash
     tag_column: str | int = "upos"  # conllu: "upos" or "xpos"; columns: an index (-1 = last)
     word_column: int = 0  # columns only
     feature_columns: tuple = field(default_factory=tuple)  # columns only: extra inputs, e.g. (1,) = POS
@@ -141,6 +143,9 @@ def read_tagged(path: str | os.PathLike, spec: DataSpec, labelled: bool = True) 
                 check_column(c, width, "feature column", where)
             feats = [[[row[c] for c in spec.feature_columns] for row in s.rows] for s in sents]
         return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, feats, sents)
+    if spec.format == "slash":  # its tags are always read: a token without one is an error
+        sents = read_slash(path, spec.encoding)
+        return TaggingData([s.words for s in sents], [s.tags for s in sents] if labelled else None, None, sents)
     return _segmentation(read_segmented(path, spec.encoding), labelled)
 
 
@@ -184,7 +189,8 @@ def format_predictions(data: TaggingData, predictions: list[list[str]], spec: Da
     """Text of the predictions in the input's own format.
 
     CoNLL-U: the input with the tag column replaced; columns: the input with the predicted tags
-    appended as a last column (what conlleval reads); segmented: the words; raw text (``spec``
+    appended as a last column (what conlleval reads); segmented: the words; slash: the input with
+    its tags replaced (the same spaces and blank lines); raw text (``spec``
     None): ``word/TAG`` tokens, one sentence a line.
     """
     if len(predictions) != len(data.words):  # zip would write only the sentences that have predictions
@@ -199,6 +205,8 @@ def format_predictions(data: TaggingData, predictions: list[list[str]], spec: Da
         return format_conllu(data.source, predictions, spec.tag_column)
     if spec.format == "columns":
         return format_columns(data.source, predictions)
+    if spec.format == "slash":
+        return format_slash(data.source, predictions)
     from rnnkit.data.segment_rules import fix_words, written_spaces
 
     given = data.tags or [None] * len(data.words)  # the input's own segmentation: its written spaces stay
