@@ -26,3 +26,19 @@ def write_conllu(path, sentences, xpos=None):
         lines.append("\n")
     path.write_text("".join(lines), encoding="utf-8")
     return path
+
+
+def train_tiny_tagger(kind, train, test, tmp_path, capsys):
+    """Train an HMM (``kind`` "hmm") or a 4-unit neural tagger for one epoch (with ``--test test``) on the
+    CoNLL-U file ``train``; returns (the model's path, the command's standard output)."""
+    if kind == "hmm":
+        model = tmp_path / "model.safetensors"
+        args = ["train", "hmm", "--train", str(train), "--output", str(model)]
+    else:
+        model = tmp_path / "run" / "last.safetensors"
+        args = ["train", "tagger", "--train", str(train), "--epochs", "1", "--embed", "4", "--hidden", "4",
+                "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "run"),
+                "--test", str(test)]
+    code, out, err = run_cli(capsys, args)
+    assert code == 0, err
+    return model, out

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import run_cli, train_tiny_tagger, write_conllu
 
 from rnnkit.cli.tagging import errors_table
 from rnnkit.metrics import top_confusions
@@ -65,18 +65,7 @@ TRAIN = [[("the", "DET"), ("run", "NOUN"), ("sees", "VERB")], [("a", "DET"), ("d
 
 
 def _trained(kind: str, tmp_path, capsys, test) -> tuple:
-    train = write_conllu(tmp_path / "train.conllu", TRAIN * 10)
-    if kind == "hmm":
-        model = tmp_path / "model.safetensors"
-        args = ["train", "hmm", "--train", str(train), "--output", str(model)]
-    else:
-        model = tmp_path / "run" / "last.safetensors"
-        args = ["train", "tagger", "--train", str(train), "--epochs", "1", "--embed", "4", "--hidden", "4",
-                "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "run"),
-                "--test", str(test)]
-    code, out, err = run_cli(capsys, args)
-    assert code == 0, err
-    return model, out
+    return train_tiny_tagger(kind, write_conllu(tmp_path / "train.conllu", TRAIN * 10), test, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("kind", ["tagger", "hmm"])

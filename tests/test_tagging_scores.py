@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import run_cli, train_tiny_tagger, write_conllu
 
 from rnnkit.tagging.io import TaggingData
 from rnnkit.tagging.loaded import LoadedTagger
@@ -38,16 +38,7 @@ def test_evaluate_splits_accuracy_by_the_models_vocabulary(kind, tmp_path, capsy
     train, test = tmp_path / "train.conllu", tmp_path / "test.conllu"
     write_conllu(train, SENTENCES * 10)
     write_conllu(test, [[("the", "DET"), ("cat", "NOUN"), ("barks", "VERB")]])  # 'cat' and 'barks' unseen
-    model = tmp_path / "model.safetensors"
-    if kind == "hmm":
-        args = ["train", "hmm", "--train", str(train), "--output", str(model)]
-    else:
-        model = tmp_path / "run" / "last.safetensors"
-        args = ["train", "tagger", "--train", str(train), "--epochs", "1", "--embed", "4", "--hidden", "4",
-                "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "run"),
-                "--test", str(test)]
-    code, out, err = run_cli(capsys, args)
-    assert code == 0, err
+    model, out = train_tiny_tagger(kind, train, test, tmp_path, capsys)
     if kind == "tagger":  # --test prints the per-tag table evaluate prints
         assert "test: token accuracy" in out and "of the tokens unknown" in out and "        DET: precision" in out
     assert LoadedTagger(model).known([["the", "cat", "Cat", "barks"]]) == [[True, False, True, False]]
