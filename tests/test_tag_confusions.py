@@ -99,3 +99,23 @@ def test_a_span_taggers_evaluation_shows_its_bio_tag_confusions(tmp_path, capsys
     code, out, _ = run_cli(capsys, ["evaluate", str(model), str(test), "--json"])
     m = json.loads(out)
     assert m["labels"] == ["B-LOC", "B-PER", "O"] and m["confusion"] == [[0, 0, 0], [1, 1, 0], [0, 0, 2]], out
+
+
+def test_evaluate_errors_writes_the_sentences_with_a_wrong_tag(tmp_path, capsys):
+    """--errors FILE: each sentence with a wrong tag, numbered as in DATA, its wrong tokens bracketed with gold
+    and predicted tags; refused for a model that is not a tagger."""
+    sentences = [[("the", "DET"), ("dog", "NOUN"), ("sees", "VERB")],  # right
+                 [("the", "DET"), ("dog", "NOUN"), ("runs", "NOUN")]]  # runs: gold NOUN, the HMM says VERB
+    test = write_conllu(tmp_path / "test.conllu", sentences)
+    model, _ = _trained("hmm", tmp_path, capsys, test)
+    errors = tmp_path / "errors.txt"
+    code, _, err = run_cli(capsys, ["evaluate", str(model), str(test), "--errors", str(errors)])
+    assert code == 0 and f"1 sentence with a wrong tag written to {errors}" in err, err
+    assert errors.read_text(encoding="utf-8") == "2\tthe/DET dog/NOUN [runs NOUN->VERB]\n"
+    lm_text = tmp_path / "lm.txt"
+    lm_text.write_text("the dog runs\n" * 30, encoding="utf-8")
+    assert run_cli(capsys, ["train", "ngram", "--train", str(lm_text), "--order", "2", "--save",
+                            str(tmp_path / "ng.safetensors")])[0] == 0
+    code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "ng.safetensors"), str(lm_text), "--errors",
+                                    str(tmp_path / "e.txt")])
+    assert code == 2 and "--errors does not apply to" in err and not (tmp_path / "e.txt").exists(), err

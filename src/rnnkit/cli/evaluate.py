@@ -39,6 +39,9 @@ def register(groups) -> None:
                    help="language models: parallel streams (1 scores every token exactly; more is faster)")
     p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--errors", metavar="FILE", default=None,
+                   help="taggers and HMMs: write every sentence with a wrong tag to FILE, one a line: its number in "
+                        "DATA, a tab, then its tokens as word/TAG, a wrong one as [word GOLD->PREDICTED]")
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     add_level_option(p)
@@ -62,8 +65,9 @@ _PARSER: argparse.ArgumentParser | None = None
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
                  "length_norm": "--length-norm", "max_len": "--max-len", "min_len": "--min-len",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
-                 "header": "--header", "pos": "--pos", "neg": "--neg"}
-_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"},
+                 "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors"}
+_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"}, "tagger": {"errors"},
+          "hmm": {"errors"},
           "seq2seq": {"ref", "beam", "length_norm", "max_len", "min_len", "replace_unk", "bleu_tokenize", "columns"}}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from rnnkit.cli.tagging import describe, per_kind_table
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
+from rnnkit.data.files import check_output_path, write_text_file
 from rnnkit.data.slash import tagged_tokens
 from rnnkit.jsonline import json_line
 from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
@@ -187,7 +189,13 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     note = gold_scheme_note(spec, data, data_path)
     if note:
         warn(note)
-    m = loaded.score(data)
+    if args.errors is not None:
+        check_output_path(args.errors, "--errors", inputs=(data_path, model_path))
+    predicted = loaded.predict(data)
+    m = loaded.score(data, predicted)
+    if args.errors is not None:
+        wrong = write_errors(args.errors, data, predicted)
+        print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
     if spec.format != "segmented":  # segmented text's gold tags are made from its spaces, in the model's set
         _warn_unknown_tags(loaded, data, data_path)
     metric = loaded.task["metric"]
@@ -197,6 +205,18 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         print(f"{data_path}: {describe(metric, m)}")
         print(per_kind_table(m), end="")
     return 0
+
+
+def write_errors(path: str, data: Any, predicted: list[list[str]]) -> int:
+    """Write every sentence of ``data`` with a wrong tag as one line, ``N<TAB>tokens``: N its number in the
+    file (from 1), a right token as word/TAG, a wrong one as [word GOLD->PREDICTED]; returns how many."""
+    lines = []
+    for n, (words, gold, pred) in enumerate(zip(data.words, data.tags, predicted), start=1):
+        if gold != pred:
+            lines.append(f"{n}\t" + " ".join(f"{w}/{g}" if g == p else f"[{w} {g}->{p}]"
+                                             for w, g, p in zip(words, gold, pred)) + "\n")
+    write_text_file(path, "".join(lines))  # whole or not at all
+    return len(lines)
 
 
 def _warn_unknown_tags(loaded: LoadedTagger, data: Any, path: str) -> None:

@@ -136,12 +136,13 @@ class LoadedTagger:
         enc = self.encoder
         return [[enc.norm(w) in enc.words for w in s] for s in enc.folded(words)]
 
-    def score(self, data: TaggingData) -> dict[str, Any]:
+    def score(self, data: TaggingData, predicted: list[list[str]] | None = None) -> dict[str, Any]:
         """The model's metric on labelled data (see :func:`rnnkit.tagging.task.score`); token accuracy
-        comes with the accuracy on known and unknown words."""
+        comes with the accuracy on known and unknown words.  ``predicted``: :meth:`predict`'s tags of
+        ``data``, when the caller has them already."""
         from rnnkit.tagging.task import score
 
         fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
         known = self.known(data.words) if self.task["metric"] == "accuracy" else None
-        return score(self.task["metric"], data.tags, self.predict(data), data.words, self.spec.scheme,
-                     self.task.get("train_words"), fold, known)
+        return score(self.task["metric"], data.tags, self.predict(data) if predicted is None else predicted,
+                     data.words, self.spec.scheme, self.task.get("train_words"), fold, known)
