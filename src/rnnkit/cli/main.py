@@ -36,6 +36,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.ngram",
     "rnnkit.cli.demo",
     "rnnkit.cli.gradflow",
+    "rnnkit.cli.states",
     "rnnkit.cli.gradcheck",
     "rnnkit.cli.curves",
     "rnnkit.cli.tagging",

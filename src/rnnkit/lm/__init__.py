@@ -18,7 +18,8 @@ from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
 _LAZY = {"LanguageModel": "rnnkit.lm.model", "LMConfig": "rnnkit.lm.model", "LMTask": "rnnkit.lm.task",
          "batchify": "rnnkit.lm.batching", "windows": "rnnkit.lm.batching", "sample_ids": "rnnkit.lm.generate",
          "load_language_model": "rnnkit.lm.io", "load_lm": "rnnkit.lm.io", "load_ngram": "rnnkit.lm.io",
-         "save_ngram": "rnnkit.lm.io", "BackoffLM": "rnnkit.lm.backoff", "read_arpa": "rnnkit.lm.arpa_read"}
+         "save_ngram": "rnnkit.lm.io", "BackoffLM": "rnnkit.lm.backoff", "read_arpa": "rnnkit.lm.arpa_read",
+         "hidden_states": "rnnkit.lm.states"}
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
@@ -32,6 +33,7 @@ __all__ = [
     "NGramLM",
     "batchify",
     "good_turing_ratios",
+    "hidden_states",
     "load_language_model",
     "load_lm",
     "load_ngram",
