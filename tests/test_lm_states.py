@@ -202,3 +202,25 @@ def test_states_plot_is_a_png(tmp_path, capsys):
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"plot written: {png}" in err and len(out.splitlines()) == 7  # the table too: header + 6 tokens
+
+
+def test_states_plot_draws_the_first_units_unless_told(tmp_path, capsys, monkeypatch):
+    """Six panels of every unit of a 256-unit LSTM were thousands of pixels tall: without --units the plot
+    draws the first PLOT_UNITS (said on stderr) and the table keeps them all; --units draws those asked."""
+    pytest.importorskip("matplotlib")
+    import rnnkit.cli.states as states_cli
+    import rnnkit.lm.states_plot as states_plot
+
+    model_path = _train(tmp_path, capsys, ZH, "char", "lstm")  # 6 units
+    monkeypatch.setattr(states_cli, "PLOT_UNITS", 4)
+    drawn = []
+    real = states_plot.plot_states
+    monkeypatch.setattr(states_plot, "plot_states",
+                        lambda values, tokens, units, *a, **k: (drawn.append((list(units), values["h"].shape[1])),
+                                                                real(values, tokens, units, *a, **k))[1])
+    code, out, err = run_cli(capsys, ["states", model_path, "--text", "床前", "--output", str(tmp_path / "a.png")])
+    assert code == 0 and "plotting units 0-3 of 6 (the table has them all); choose others with --units" in err, err
+    assert drawn[-1] == ([0, 1, 2, 3], 4) and out.splitlines()[0].count("\th") == 6  # the table: all 6 units
+    code, out, err = run_cli(capsys, ["states", model_path, "--text", "床前", "--units", "0-5", "--output",
+                                      str(tmp_path / "b.png")])
+    assert code == 0 and "plotting units" not in err and drawn[-1] == ([0, 1, 2, 3, 4, 5], 6), err

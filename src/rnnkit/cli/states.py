@@ -38,7 +38,8 @@ def register(groups) -> None:
                         "list of the shown units' values (in --units order)")
     p.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="also draw the heatmaps into FILE (.png, .pdf or .svg; needs matplotlib: pip install "
-                        "'rnnkit[plot]'); legible for up to a few hundred tokens")
+                        "'rnnkit[plot]'); legible for up to a few hundred tokens; without --units, the first "
+                        f"{PLOT_UNITS} units are drawn")
     p.set_defaults(func=run)
 
 
@@ -48,6 +49,9 @@ def layer_number(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a layer number such as 0 or -1, got {text!r}") from None
+
+
+PLOT_UNITS = 32  # units drawn without --units: a panel of 32 rows reads; the table keeps every unit
 
 
 def parse_units(text: str, hidden: int) -> list[int]:
@@ -152,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
         from rnnkit.lm.states_plot import plot_states
 
         title = f"{args.model}: {cfg.cell.upper()} layer {layer} of {cfg.num_layers}, {len(tokens)} {level} tokens"
-        path = plot_states(values, tokens, units, args.output, title=title)  # an LM's Elman cells are tanh
+        drawn = units
+        if args.units is None and len(units) > PLOT_UNITS:  # 6 panels of 256 rows each: thousands of pixels tall
+            drawn = units[:PLOT_UNITS]
+            print(f"plotting units 0-{PLOT_UNITS - 1} of {len(units)} (the table has them all); choose others "
+                  "with --units", file=sys.stderr)
+        plotted = {k: v[:, : len(drawn)] for k, v in values.items()}  # (T, U') each: drawn is a prefix of units
+        path = plot_states(plotted, tokens, drawn, args.output, title=title)  # an LM's Elman cells are tanh
         print(f"plot written: {path}", file=sys.stderr)  # stdout holds the table
     return 0
