@@ -131,11 +131,14 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
         logp, state = model.step_log_probs(prime_ids.reshape(-1, 1), None)
     banned = _check_banned(banned, logp.shape[-1])
     for k in range(length):
-        if np.isnan(logp).any():  # not the caller's options: the model's own arithmetic overflowed
-            raise NonFiniteError(f"the model's log-probabilities are NaN at token {k + 1} (its numbers overflow: "
-                                 "weights far too large, as --init-scale 1e6 gives, or a run that diverged); "
-                                 "use a checkpoint of a healthy run")
-        nxt = _choose(logp[0], rng, temperature, top_k, top_p, greedy, banned)
+        try:
+            nxt = _choose(logp[0], rng, temperature, top_k, top_p, greedy, banned)
+        except ValueError:  # _choose's check of a caller's input; a NaN is the model's own arithmetic overflowing
+            if np.isnan(logp).any():
+                raise NonFiniteError(f"the model's log-probabilities are NaN at token {k + 1} (its numbers "
+                                     "overflow: weights far too large, as --init-scale 1e6 gives, or a run that "
+                                     "diverged); use a checkpoint of a healthy run") from None
+            raise
         yield nxt
         with np.errstate(over="ignore", invalid="ignore"):
             logp, state = model.step_log_probs(np.array([[nxt]]), state)
