@@ -137,9 +137,7 @@ def run(args: argparse.Namespace) -> int:
         warn_unsegmented(text.split("\n")[:20_000], name, f"{args.model} reads words, so {SEGMENT_FIRST}")
     start = vocab.token_id(start_token(vocab, level))
     values = hidden_states(model, vocab.encode(tokens), layer, start_id=start)  # name -> (T, H)
-    values = {k: v[:, units] for k, v in values.items() if show is None or k in show}  # (T, U) each
-    if show is not None:
-        values = {k: values[k] for k in show}  # in the order asked
+    values = {k: values[k][:, units] for k in (show or values)}  # (T, U) each, in the order asked
     out = sys.stdout
     if args.json:
         for position, token in enumerate(tokens):
