@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rnnkit.data.files import read_text_file, write_text_file
+from rnnkit.data.files import read_text_file
 from rnnkit.errors import DataError
 
 _TOKENS = re.compile(r"(\S+)")  # re.split with it: [space, token, space, ..., token, space]
@@ -111,12 +111,6 @@ def format_slash(sentences: Sequence[SlashSentence], tags: Sequence[Sequence[str
                                  f"(sentence {k}, word {word!r})")
             out += [word, "/", tag, gap]
     return "".join(out)
-
-
-def write_slash(path: str | os.PathLike, sentences: Sequence[SlashSentence],
-                tags: Sequence[Sequence[str]] | None = None, encoding: str = "utf-8") -> None:
-    """Write :func:`format_slash`'s text."""
-    write_text_file(path, format_slash(sentences, tags), encoding)
 
 
 LOOKED_AT = 5000  # tokens: enough to tell, and a large corpus is not scanned whole
