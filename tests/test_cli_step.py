@@ -144,7 +144,7 @@ def test_sizes_steps_and_missing_biases(capsys, tmp_path):
                                       "--x", "-1,2", "--h0", "0.5"])
     assert code == 0, err
     assert "(bias_hh left out: 0)" in out and values(out, "W_ih")[0].tolist() == [0.5, -1.0]
-    assert "  W_ih = [ 0.5 -1.0]" in out and "  W_hh = [ 0.25]" in out  # the parameters as typed, not 0.5000
+    assert "  W_ih = [ 0.50 -1.00]" in out and "  W_hh = [ 0.25]" in out  # as typed, not 0.5000; all alike
     # a = 0.5 * -1 + -1 * 2 + 0.1 + 0.25 * 0.5 + 0 = -2.275, h = tanh(a)
     assert values(out, "a_t")[0][0] == pytest.approx(-2.275, abs=1e-4)
     assert values(out, "h_t")[0][0] == pytest.approx(np.tanh(-2.275), abs=1e-4)
@@ -221,3 +221,17 @@ def test_bad_input_is_one_line(capsys, tmp_path, monkeypatch, argv, needle):
     assert len(err.strip().splitlines()) == 1 and needle in err, err
     assert err.startswith(("rnnkit: error: ", "rnnkit step: error: ")), err
     assert not (tmp_path / "out.json").exists()  # nothing written when the input is bad
+
+
+def test_the_readme_example_is_what_the_command_prints(capsys, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Checking a hand calculation: `rnnkit step`"):]
+    weights = re.search(r"```json\n(.*?)```", section, re.S).group(1)
+    command, shown = re.search(r"```\n\$ rnnkit (.*?)\n(.*?)```", section, re.S).groups()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ex.json").write_text(weights, encoding="utf-8")
+    code, out, err = run_cli(capsys, command.split())
+    assert code == 0 and err == "", err
+    assert out == shown

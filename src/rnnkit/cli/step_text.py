@@ -55,6 +55,7 @@ def _param_lines(cell: str, values: dict[str, np.ndarray], decimals: int, prefix
     labels = {name: _blocks(cell, name, prefix) for name in names}
     width = max(len(label) for name in names for label in labels[name])
     lines = []
+    fewest = fewest_decimals(np.concatenate([np.ravel(values[name]) for name in names]), decimals)  # all alike
     if equations is not None and len(CELLS[cell].GATES) == 1:  # one block: the equation is its label
         width = max(len(equations[name]) for name in names)
         return [line for name in names for line in _lines(equations[name], values[name], decimals, width)]
@@ -62,7 +63,7 @@ def _param_lines(cell: str, values: dict[str, np.ndarray], decimals: int, prefix
         if equations is not None:
             lines.append(f"  {equations[name]}")
         parts = np.split(values[name], len(labels[name]))
-        shown = decimals if equations is not None else fewest_decimals(values[name], decimals)
+        shown = decimals if equations is not None else fewest
         for label, part in zip(labels[name], parts):
             lines += _lines(label, part, shown, width, "    " if equations is not None else "  ")
     return lines
