@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.gradflow",
     "rnnkit.cli.states",
     "rnnkit.cli.gradcheck",
+    "rnnkit.cli.step",
     "rnnkit.cli.curves",
     "rnnkit.cli.tagging",
     "rnnkit.cli.tag",

@@ -1,0 +1,132 @@
+"""``rnnkit step --cell rnn|lstm|gru``: one step of a cell (or a few) as the equations with their numbers,
+forward and with ``--backward`` back, to check a hand calculation (:mod:`rnnkit.textbook`)."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from rnnkit.cli.common import HelpFormatter, nonnegative_int, positive_int
+from rnnkit.cli.given import refuse_unused
+from rnnkit.textbook import CELL_NAMES
+
+MAX_PRECISION = 17  # float64 holds about 17 significant digits
+
+
+def register(groups) -> None:
+    p = groups.commands.add_parser(
+        "step", help="one step of an RNN, LSTM or GRU as its equations with their numbers (forward and backward)",
+        description="Print one time step of a cell, as lecture notes write it: every pre-activation, gate, state "
+                    "and output with its numbers, and with --backward every intermediate gradient and the "
+                    "parameters' gradients, to check a calculation by hand.  PyTorch's equations, parameter "
+                    "names and gate orders (torch.nn.RNNCell, LSTMCell, GRUCell); one example, float64.  Every "
+                    "number not given is drawn with --seed from U(-1, 1) and rounded to one decimal (a cell "
+                    "state's gradient --dc is 0 unless given).  Give your own with --weights, --x, --h0, --c0, "
+                    "--dh, --dc; several steps with --x 1,0,2 0,1,-1 (one group of numbers a step).",
+        formatter_class=HelpFormatter)
+    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
+    p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
+                   help="Elman RNN's f in h_t = f(a_t) (--cell rnn only; default tanh)")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="the parameters, a JSON object with PyTorch's names weight_ih (G*H rows, D columns), "
+                        "weight_hh (G*H x H), bias_ih, bias_hh (G*H), or for an LSTM or GRU each as an object of "
+                        'its gate blocks: {"weight_ih": {"i": [[...], ...], "f": ..., "g": ..., "o": ...}, ...}; '
+                        "a bias left out is 0 (see --save-weights for a file to start from)")
+    p.add_argument("--save-weights", default=None, metavar="FILE",
+                   help="also write the parameters used (drawn or given) to FILE in the JSON --weights reads, "
+                        "gate by gate: a sheet to edit")
+    p.add_argument("--x", nargs="+", default=None, metavar="NUMBERS",
+                   help="the input x_t, comma-separated numbers (D of them); for several steps one group a step, "
+                        "separated by spaces: --x 1,0,2 0,1,-1 runs two steps")
+    p.add_argument("--h0", default=None, metavar="NUMBERS", help="the initial hidden state h_0 (H numbers)")
+    p.add_argument("--c0", default=None, metavar="NUMBERS", help="the LSTM's initial cell state c_0 (H numbers)")
+    p.add_argument("--backward", action="store_true", help="also the backward step(s): every gradient")
+    p.add_argument("--dh", nargs="+", default=None, metavar="NUMBERS",
+                   help="dL/dh_t, the loss's gradient with respect to the output h_t (H numbers); one group a step, "
+                        "as --x")
+    p.add_argument("--dc", default=None, metavar="NUMBERS",
+                   help="the LSTM's dL/dc_T, the gradient of the last cell state (H numbers; default 0)")
+    p.add_argument("--input-size", type=positive_int, default=None, metavar="D",
+                   help="the input size, when nothing given sets it (default 3)")
+    p.add_argument("--hidden-size", type=positive_int, default=None, metavar="H",
+                   help="the hidden size, when nothing given sets it (default 2)")
+    p.add_argument("--steps", type=positive_int, default=None, metavar="T",
+                   help="the number of steps, when --x does not set it (default 1)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed of the numbers not given")
+    p.add_argument("--precision", type=precision, default=4, metavar="DECIMALS", help="decimals printed")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead, every number at full precision: the parameters, each "
+                        "step's quantities by name (x, h_prev, a_i, i, ..., h), with --backward each step's "
+                        "gradients and the gradients of the parameters, x, h0 (and c0)")
+    p.set_defaults(func=run)
+    # a value such as -0.5,1,2 is not an option: argparse takes only -0.5 or -1 alone for a negative number
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
+
+
+def precision(text: str) -> int:
+    """argparse type for --precision: decimals 0..17."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_PRECISION:
+        raise argparse.ArgumentTypeError(f"expected decimals 0..{MAX_PRECISION}, got {text!r}")
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rnnkit.cli.step_text import step_json, step_text
+    from rnnkit.textbook.exercise import build_exercise, parse_numbers, solve
+    from rnnkit.textbook.params import params_json, read_params
+
+    cell = args.cell
+    other = f"with --cell {cell}: {CELL_NAMES[cell]}"
+    refuse_unused(args, [
+        ("--nonlinearity", cell != "rnn", f"{other} has fixed gates; use --cell rnn"),
+        ("--c0", cell != "lstm", f"{other} has no cell state; use --cell lstm"),
+        ("--dc", cell != "lstm", f"{other} has no cell state; use --cell lstm"),
+        ("--dh", not args.backward, "without --backward: add it"),
+        ("--dc", not args.backward, "without --backward: add it"),
+        ("--precision", args.json, "with --json, which prints every number in full: drop --json"),
+    ])
+    if args.weights and args.save_weights and _same_file(args.weights, args.save_weights):
+        raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
+                         "choose another file")
+    params, zero_biases = (None, []) if args.weights is None else read_params(cell, args.weights)
+
+    def vector(option: str, text: str | None):
+        return None if text is None else parse_numbers(text, option)
+
+    ex = build_exercise(
+        cell, np.random.default_rng(args.seed), nonlinearity=args.nonlinearity or "tanh", params=params,
+        params_from=f"--weights {args.weights}", xs=args.x and [vector("--x", x) for x in args.x],
+        h0=vector("--h0", args.h0), c0=vector("--c0", args.c0), dout=args.dh and [vector("--dh", d) for d in args.dh],
+        dc=vector("--dc", args.dc), input_size=args.input_size, hidden_size=args.hidden_size, steps=args.steps)
+    if not args.backward:  # no gradients asked for: the ones drawn are not said either
+        ex.drawn = [d for d in ex.drawn if d != "dh"]
+    solution = solve(ex)
+    if args.save_weights:
+        from rnnkit.atomic import write_atomically
+
+        text = params_json(cell, ex.params)
+        write_atomically(args.save_weights, lambda f: f.write(text.encode("utf-8")))
+        print(f"rnnkit: the parameters are in {args.save_weights}: edit its numbers and give it to --weights",
+              file=sys.stderr)
+    if args.json:
+        print(step_json(ex, solution, args.seed, args.backward, zero_biases))
+    else:
+        seed = args.seed if ex.drawn else None
+        print(step_text(ex, solution, args.precision, args.backward, seed, zero_biases,
+                        args.weights))
+    return 0
+
+
+def _same_file(a: str, b: str) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): said when it is read
+        return False

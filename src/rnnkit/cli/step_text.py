@@ -1,0 +1,152 @@
+"""What ``rnnkit step`` prints: the equations of a textbook cell with their numbers (text), or the same
+numbers as one JSON object."""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.jsonline import json_line
+from rnnkit.textbook import CELLS
+from rnnkit.textbook.exercise import Exercise, Solution
+
+TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCell)", "gru": "GRU (torch.nn.GRUCell)"}
+DRAWN = {"parameters": "parameters", "h0": "h_0", "c0": "c_0", "x": "x", "dh": "dL/dh"}
+
+
+def numbers(a: np.ndarray, decimals: int) -> list[str]:
+    """A vector (one line) or matrix (a line a row) with ``decimals`` decimals, the columns aligned."""
+    texts = [f"{v: .{decimals}f}" for v in np.ravel(a)]  # a space for the sign of a positive number
+    texts = [" " + t[1:] if t.startswith("-") and not t.strip("-0.") else t for t in texts]  # -0.0000: a zero
+    width = max(len(t) for t in texts)
+    cells = [t.rjust(width) for t in texts]
+    cols = a.shape[-1]
+    return ["[" + " ".join(cells[k : k + cols]) + "]" for k in range(0, len(cells), cols)]
+
+
+def fewest_decimals(a: np.ndarray, decimals: int) -> int:
+    """The fewest decimals, at most ``decimals``, that show every number of ``a`` exactly (0.3, not 0.3000)."""
+    for d in range(decimals):
+        if np.all(np.abs(np.round(a, d) - a) <= 1e-12 * np.maximum(1.0, np.abs(a))):
+            return d
+    return decimals
+
+
+def _lines(label: str, a: np.ndarray, decimals: int, width: int, indent: str = "  ") -> list[str]:
+    """``label = [...]``, labels padded to ``width``, a matrix's further rows under its first."""
+    rows = numbers(a, decimals)
+    head = f"{indent}{label.ljust(width)} = "
+    return [head + rows[0]] + [" " * len(head) + row for row in rows[1:]]
+
+
+def _blocks(cell: str, name: str, prefix: str = "") -> list[str]:
+    """The names of a parameter's gate blocks as the equations write them: weight_ih of an LSTM ->
+    W_ii, W_if, W_ig, W_io; an Elman RNN's is one block, W_ih."""
+    letter = "W" if name.startswith("weight") else "b"
+    side = name[-2:]  # "ih" or "hh"
+    gates = CELLS[cell].GATES
+    if len(gates) == 1:
+        return [f"{prefix}{letter}_{side}"]
+    return [f"{prefix}{letter}_{side[0]}{g}" for g in gates]
+
+
+def _param_lines(cell: str, values: dict[str, np.ndarray], decimals: int, prefix: str = "",
+                 equations: dict[str, str] | None = None) -> list[str]:
+    """Every parameter (or its gradient, ``prefix`` "d"), gate block by gate block."""
+    names = list(CELLS[cell].PARAM_NAMES)
+    labels = {name: _blocks(cell, name, prefix) for name in names}
+    width = max(len(label) for name in names for label in labels[name])
+    lines = []
+    fewest = fewest_decimals(np.concatenate([np.ravel(values[name]) for name in names]), decimals)  # all alike
+    if equations is not None and len(CELLS[cell].GATES) == 1:  # one block: the equation is its label
+        width = max(len(equations[name]) for name in names)
+        return [line for name in names for line in _lines(equations[name], values[name], decimals, width)]
+    for name in names:
+        if equations is not None:
+            lines.append(f"  {equations[name]}")
+        parts = np.split(values[name], len(labels[name]))
+        shown = decimals if equations is not None else fewest
+        for label, part in zip(labels[name], parts):
+            lines += _lines(label, part, shown, width, "    " if equations is not None else "  ")
+    return lines
+
+
+def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str], weights: str | None) -> list[str]:
+    T, D = ex.xs.shape
+    H = len(ex.h0)
+    f = f", f = {ex.nonlinearity}" if ex.cell == "rnn" else ""
+    lines = [f"{TITLES[ex.cell]}{f}: D = {D} inputs, H = {H} hidden units, T = {T} step{'s' if T > 1 else ''}; "
+             f"float64, printed to {decimals} decimals"]
+    if seed is not None:
+        drawn = ", ".join(DRAWN[k] for k in ex.drawn)
+        lines.append(f"drawn with --seed {seed} from U(-1, 1), rounded to 1 decimal: {drawn}")
+    if weights:
+        lines.append(f"parameters from {weights}" + (f" ({' and '.join(zero_biases)} left out: 0)" if zero_biases
+                                                    else ""))
+    lines.append("vectors are columns, printed as rows; W x multiplies a matrix by a vector, * elementwise")
+    gates = CELLS[ex.cell].GATES
+    if len(gates) > 1:
+        lines.append(f"weight_ih = [{'; '.join(_blocks(ex.cell, 'weight_ih'))}], weight_hh = "
+                     f"[{'; '.join(_blocks(ex.cell, 'weight_hh'))}], the biases likewise (PyTorch's gate order)")
+    return lines
+
+
+STATE_LABELS = {"x": "x_t", "h_prev": "h_{t-1}", "c_prev": "c_{t-1}"}
+
+
+def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: int | None,
+              zero_biases: list[str], weights: str | None) -> str:
+    """The whole printout: header, parameters, each forward step and, with ``backward``, each backward
+    step and the parameters' gradients."""
+    cell = CELLS[ex.cell]
+    T = len(sol.forward)
+    lines = _header(ex, decimals, seed, zero_biases, weights)
+    lines += ["", "parameters"] + _param_lines(ex.cell, ex.params, decimals)
+    labels = {**STATE_LABELS, **cell.FORWARD_EQUATIONS}
+    width = max(len(label) for label in labels.values())
+    for t, s in enumerate(sol.forward, start=1):
+        lines += ["", f"forward, t = {t}"]
+        for name in s._fields:
+            lines += _lines(labels[name], getattr(s, name), decimals, width)
+    if not backward:
+        return "\n".join(lines)
+    labels = dict(cell.BACKWARD_EQUATIONS)
+    last = {"dh": "dh = dL/dh_t from the loss (--dh)", "dc_next": "dc_next = dL/dc_T of the last state (--dc)"}
+    if T > 1:  # dh has two parts: from the loss at t (--dh) and through step t+1
+        labels.update(dout="dout_t = dL/dh_t from the loss (--dh)", dh="dh = dout_t + dL/dh_t through step t+1")
+        last["dh"] = "dh = dout_t (no step T+1)"
+    width = max(len(label) for label in [*labels.values(), *last.values()])
+    for t in range(T, 0, -1):
+        g = sol.backward[t - 1]
+        lines += ["", f"backward, t = {t}"]
+        if T > 1:
+            lines += _lines(labels["dout"], ex.dout[t - 1], decimals, width)
+        for name in cell.BACKWARD_EQUATIONS:
+            label = last[name] if t == T and name in last else labels[name]
+            lines += _lines(label, getattr(g, name), decimals, width)
+    summed = f" (sums over t = 1..{T})" if T > 1 else ""
+    lines += ["", f"parameter gradients{summed}"]
+    lines += _param_lines(ex.cell, sol.grads, decimals, prefix="d", equations=cell.PARAM_GRADIENTS)
+    return "\n".join(lines)
+
+
+def _listed(obj):
+    """NamedTuple fields and dict values as nested lists."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return {k: v.tolist() for k, v in obj.items()}
+
+
+def step_json(ex: Exercise, sol: Solution, seed: int, backward: bool, zero_biases: list[str]) -> str:
+    """One JSON object with every number at full precision."""
+    T, D = ex.xs.shape
+    out = {"cell": ex.cell, "input_size": D, "hidden_size": len(ex.h0), "steps": T}
+    if ex.cell == "rnn":
+        out["nonlinearity"] = ex.nonlinearity
+    out.update(seed=seed, drawn=ex.drawn, zero_biases=zero_biases, parameters=_listed(ex.params))
+    out["forward"] = [{"t": t, **_listed(s._asdict())} for t, s in enumerate(sol.forward, start=1)]
+    if backward:
+        out["dout"] = ex.dout.tolist()
+        if ex.dc is not None:
+            out["dc"] = ex.dc.tolist()
+        out["backward"] = [{"t": t, **_listed(g._asdict())} for t, g in enumerate(sol.backward, start=1)]
+        out["gradients"] = _listed(sol.grads)
+    return json_line(out)

@@ -1,0 +1,143 @@
+"""One exercise for a textbook cell: its numbers (given, or drawn at random), their sizes checked against
+each other, and its solution, forward over the steps and back through time (what ``rnnkit step`` prints).
+
+The loss of an exercise is L = sum_t dout_t . h_t (+ dc_T . c_T for an LSTM): ``dout`` (T, H) is dL/dh_t
+from the loss at every step, ``dc`` dL/dc_T of the last cell state (zero when the loss reads h only).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, lstm
+from rnnkit.textbook.params import random_params, random_values
+
+DEFAULT_INPUT_SIZE = 3
+DEFAULT_HIDDEN_SIZE = 2
+
+
+def parse_numbers(text: str, what: str) -> np.ndarray:
+    """``"0.5, -1, 2e-1"`` as a float64 vector (a full-width comma, as a Chinese keyboard types it, too);
+    a word, an empty place, NaN or inf raises ValueError naming ``what`` (an option: ``--x``)."""
+    values = []
+    for k, part in enumerate(text.replace("，", ",").split(","), start=1):
+        try:
+            value = float(part)
+        except ValueError:
+            got = repr(part.strip()) if part.strip() else "nothing"
+            raise ValueError(f"{what} {text!r}: number {k} is {got}, not a number; give comma-separated "
+                             "numbers such as 0.5,-1,2") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{what} {text!r}: number {k} is {part.strip()}; give finite numbers")
+        values.append(value)
+    return np.array(values, dtype=np.float64)
+
+
+@dataclass
+class Exercise:
+    """Every number of one exercise: parameters (PyTorch's names), inputs, initial state, upstream gradients."""
+
+    cell: str  # "rnn", "lstm" or "gru"
+    params: dict[str, np.ndarray]
+    xs: np.ndarray  # (T, D)
+    h0: np.ndarray  # (H,)
+    dout: np.ndarray  # (T, H) dL/dh_t from the loss
+    c0: np.ndarray | None = None  # (H,) LSTM only
+    dc: np.ndarray | None = None  # (H,) LSTM only: dL/dc_T
+    nonlinearity: str = "tanh"  # Elman only
+    drawn: list[str] = field(default_factory=list)  # the quantities drawn at random, for saying so
+
+
+def _agree(quantity: str, sources: list[tuple[str, int | None]], default: int) -> int:
+    """The one size all given ``sources`` (description, size or None) agree on, else ``default``."""
+    given = [(what, n) for what, n in sources if n is not None]
+    for what, n in given[1:]:
+        if n != given[0][1]:
+            raise ValueError(f"{quantity}: {given[0][0]} gives {given[0][1]}, {what} gives {n}; make them agree")
+    return given[0][1] if given else default
+
+
+def _count(n: int) -> str:
+    return f"{n} number{'s' if n != 1 else ''}"
+
+
+def _same_lengths(vectors: list[np.ndarray] | None, option: str) -> int | None:
+    """The length every vector of a repeated option (one a step) shares, or None when none is given."""
+    if not vectors:
+        return None
+    for k, v in enumerate(vectors[1:], start=2):
+        if len(v) != len(vectors[0]):
+            raise ValueError(f"{option}: group {k} has {_count(len(v))}, the first {_count(len(vectors[0]))}; "
+                             "give every step as many")
+    return len(vectors[0])
+
+
+def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "tanh",
+                   params: dict[str, np.ndarray] | None = None, params_from: str = "the weights",
+                   xs: list[np.ndarray] | None = None, h0: np.ndarray | None = None, c0: np.ndarray | None = None,
+                   dout: list[np.ndarray] | None = None, dc: np.ndarray | None = None,
+                   input_size: int | None = None, hidden_size: int | None = None,
+                   steps: int | None = None) -> Exercise:
+    """An exercise from the numbers given (None: drawn from ``rng``, :func:`random_values`; ``dc``: zero).
+
+    D (input size), H (hidden size) and T (steps) are read from whatever gives them (``params``, the
+    vectors, ``input_size``, ``hidden_size``, ``steps``), which must agree; D = 3, H = 2, T = 1 when nothing
+    does.  ``xs`` and ``dout`` hold one vector a step.  Everything is drawn, always in the same order
+    (parameters, h0, c0, xs, dout), so that the same seed gives the same numbers whatever else is given.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cell!r}")
+    if cell != "lstm" and (c0 is not None or dc is not None):
+        raise ValueError(f"c0 and dc are an LSTM's cell state and its gradient; {CELL_NAMES[cell]} has none")
+    w_ih, w_hh = (None, None) if params is None else (params["weight_ih"], params["weight_hh"])
+    D = _agree("the input size D", [(f"{params_from} (weight_ih's columns)", None if w_ih is None else w_ih.shape[1]),
+                                    ("--x", _same_lengths(xs, "--x")), ("--input-size", input_size)],
+               DEFAULT_INPUT_SIZE)
+    H = _agree("the hidden size H", [(f"{params_from} (weight_hh's columns)", None if w_hh is None else w_hh.shape[1]),
+                                     ("--h0", None if h0 is None else len(h0)),
+                                     ("--c0", None if c0 is None else len(c0)),
+                                     ("--dh", _same_lengths(dout, "--dh")), ("--dc", None if dc is None else len(dc)),
+                                     ("--hidden-size", hidden_size)], DEFAULT_HIDDEN_SIZE)
+    T = _agree("the number of steps", [("--x (one a step)", None if xs is None else len(xs)),
+                                       ("--dh (one a step)", None if dout is None else len(dout)),
+                                       ("--steps", steps)], 1)
+    drawn = {"parameters": random_params(cell, D, H, rng), "h0": random_values((H,), rng)}
+    if cell == "lstm":
+        drawn["c0"] = random_values((H,), rng)
+    drawn["x"] = random_values((T, D), rng)
+    drawn["dh"] = random_values((T, H), rng)
+    given: dict[str, Any] = {"parameters": params, "h0": h0, "c0": c0, "x": None if xs is None else np.array(xs),
+                             "dh": None if dout is None else np.array(dout)}
+    value = {k: drawn[k] if given.get(k) is None else given[k] for k in drawn}
+    if cell == "lstm" and dc is None:
+        dc = np.zeros(H)
+    return Exercise(cell, value["parameters"], value["x"], value["h0"], value["dh"], value.get("c0"), dc,
+                    nonlinearity, [k for k in drawn if given.get(k) is None])
+
+
+@dataclass
+class Solution:
+    """An exercise solved: each step's forward and backward intermediates, and every gradient."""
+
+    forward: list[Any]  # the cell's Step, t = 1..T
+    backward: list[Any]  # the cell's StepGrads, t = 1..T
+    grads: dict[str, np.ndarray]  # weight_ih, weight_hh, bias_ih, bias_hh (summed over the steps), x (T, D), h0, c0
+
+
+def solve(ex: Exercise) -> Solution:
+    """Run the exercise's steps forward, then back through time from its upstream gradients."""
+    H = len(ex.h0)
+    if ex.cell == "lstm":
+        fwd = lstm.forward_sequence(ex.xs, ex.h0, ex.c0, ex.params)
+        grads, dxs, dh0, dc0, back = lstm.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.dc)
+        return Solution(fwd, back, {**grads, "x": dxs, "h0": dh0, "c0": dc0})
+    if ex.cell == "gru":
+        fwd = gru.forward_sequence(ex.xs, ex.h0, ex.params)
+        grads, dxs, dh0, back = gru.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H))
+    else:
+        fwd = elman.forward_sequence(ex.xs, ex.h0, ex.params, ex.nonlinearity)
+        grads, dxs, dh0, back = elman.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.nonlinearity)
+    return Solution(fwd, back, {**grads, "x": dxs, "h0": dh0})

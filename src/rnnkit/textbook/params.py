@@ -1,0 +1,158 @@
+"""The parameters of a textbook cell: read from a JSON file, written as one, or drawn at random.
+
+A parameter file is a JSON object with PyTorch's names for a cell (``torch.nn.RNNCell``, ``LSTMCell``,
+``GRUCell``): ``weight_ih`` (G*H, D), ``weight_hh`` (G*H, H), ``bias_ih``, ``bias_hh`` (G*H,), G the
+number of gate blocks (1, 4: i, f, g, o, or 3: r, z, n).  A gated cell's parameter may also be an
+object of its gate blocks, ``{"i": [[...], ...], "f": ..., "g": ..., "o": ...}``, as lecture notes write
+W_ii, W_if, ... .  A bias left out is zero (notes with one bias per gate: give it as ``bias_ih``).
+
+Random values are drawn from U(-1, 1) and rounded to one decimal, so that a step can be worked by hand.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from rnnkit.textbook import CELL_NAMES, CELLS
+
+WEIGHTS = ("weight_ih", "weight_hh")
+BIASES = ("bias_ih", "bias_hh")
+
+
+def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Numbers for an exercise: U(-1, 1) rounded to one decimal (-1.0, -0.9, ..., 1.0), float64."""
+    return np.round(rng.uniform(-1.0, 1.0, size=shape), 1) + 0.0  # + 0.0: no -0.0
+
+
+def random_params(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A cell's four parameters, in PyTorch's layout, drawn by :func:`random_values` in PyTorch's order."""
+    rows = len(CELLS[cell].GATES) * hidden_size
+    shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
+              "bias_hh": (rows,)}
+    return {name: random_values(shape, rng) for name, shape in shapes.items()}
+
+
+def _array(value: Any, ndim: int, where: str) -> np.ndarray:
+    """A JSON list (ndim 1) or list of equally long lists (ndim 2) of finite numbers, as float64."""
+    shape = "a list of numbers" if ndim == 1 else "a list of rows, each a list of numbers"
+    rows = value if ndim == 2 else [value]
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) and r for r in rows):
+        raise ValueError(f"{where}: expected {shape}, got {json.dumps(value)[:60]}")
+    for k, row in enumerate(rows, start=1):
+        at = f"{where} row {k}" if ndim == 2 else where
+        bad = next((v for v in row if isinstance(v, bool) or not isinstance(v, (int, float))), None)
+        if bad is not None:
+            raise ValueError(f"{at}: expected numbers, got {json.dumps(bad)}")
+        for v in row:
+            if not math.isfinite(_float(v)):  # JSON's 1e999 reads as inf
+                raise ValueError(f"{at}: {str(v)[:24]} is beyond float64's range; give finite numbers")
+        if len(row) != len(rows[0]):
+            raise ValueError(f"{at} has {len(row)} number{'s' if len(row) != 1 else ''}, row 1 has {len(rows[0])}: "
+                             "every row needs as many")
+    return np.array(value, dtype=np.float64)
+
+
+def _float(v: int | float) -> float:
+    """float(v), inf for an integer too large for a float (10**400) rather than an OverflowError."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
+
+
+def _parameter(cell: str, name: str, value: Any, where: str) -> np.ndarray:
+    """One parameter: a matrix (weights) or vector (biases), or for a gated cell an object of its gate blocks."""
+    gates = CELLS[cell].GATES
+    ndim = 2 if name in WEIGHTS else 1
+    if not isinstance(value, dict):
+        return _array(value, ndim, f"{where} {name}")
+    if len(gates) == 1:
+        raise ValueError(f"{where} {name}: {CELL_NAMES[cell]} has no gates; give {name} as "
+                         f"{'a matrix' if ndim == 2 else 'a list of numbers'}, not an object")
+    if sorted(value) != sorted(gates):
+        raise ValueError(f"{where} {name}: expected the gate blocks {', '.join(gates)} ({CELL_NAMES[cell]}'s, "
+                         f"PyTorch's order), got {', '.join(map(repr, value)) or 'none'}")
+    blocks = [_array(value[gate], ndim, f"{where} {name} block {gate!r}") for gate in gates]
+    for gate, block in zip(gates, blocks):
+        if block.shape != blocks[0].shape:
+            raise ValueError(f"{where} {name}: block {gate!r} is {block.shape}, block {gates[0]!r} "
+                             f"{blocks[0].shape}; every gate's block has the same shape")
+    return np.concatenate(blocks)
+
+
+def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """A cell's parameters from a parsed JSON object (see the module's docstring), checked; returns them and
+    the biases that were left out (zero).  ``where`` names the source in the errors (``--weights w.json``)."""
+    gates = CELLS[cell].GATES
+    names = ", ".join(WEIGHTS + BIASES)
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a JSON object of parameters ({names}), got {type(obj).__name__}")
+    for key in obj:
+        if key not in WEIGHTS + BIASES:
+            layer = key[: -len("_l0")] if key.endswith("_l0") else None
+            hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in WEIGHTS + BIASES \
+                else ""
+            raise ValueError(f"{where}: unknown parameter {key!r}{hint}; {CELL_NAMES[cell]}'s are {names} "
+                             f"(PyTorch's names{', gate blocks ' + ', '.join(gates) if len(gates) > 1 else ''})")
+    missing = [w for w in WEIGHTS if w not in obj]
+    if missing:
+        raise ValueError(f"{where}: {' and '.join(missing)} missing; give every weight ({names}; a bias left out is 0)")
+    params = {name: _parameter(cell, name, obj[name], where) for name in WEIGHTS + BIASES if name in obj}
+    rows, hidden = params["weight_hh"].shape
+    input_size = params["weight_ih"].shape[1]
+    if rows != len(gates) * hidden:
+        blocks = f"{len(gates)} gate blocks of H rows" if len(gates) > 1 else "H rows"
+        raise ValueError(f"{where}: weight_hh is {rows}x{hidden}, expected {len(gates) * hidden}x{hidden}: "
+                         f"{blocks} and H = {hidden} columns (one per hidden unit)")
+    expected = {"weight_ih": (rows, input_size), "bias_ih": (rows,), "bias_hh": (rows,)}
+    for name, shape in expected.items():
+        if name in params and params[name].shape != shape:
+            got = "x".join(map(str, params[name].shape))
+            raise ValueError(f"{where}: {name} is {got}, expected {'x'.join(map(str, shape))} "
+                             f"(weight_hh {rows}x{hidden}: H = {hidden})")
+    zero = [b for b in BIASES if b not in params]
+    for name in zero:
+        params[name] = np.zeros(rows)
+    return {name: params[name] for name in WEIGHTS + BIASES}, zero
+
+
+def read_params(cell: str, path: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """:func:`params_from_json` of a JSON file (UTF-8, a byte-order mark allowed); one-line errors naming it."""
+    where = f"--weights {path}"
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"{where}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        from rnnkit.errors import os_problem
+
+        raise OSError(f"{where}: cannot read it ({os_problem(exc)}); check the path") from None
+    try:
+        obj = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # NaN or Infinity, or an integer of over 4300 digits
+        raise ValueError(f"{where}: {exc}") from None
+    return params_from_json(cell, obj, where)
+
+
+def _refuse_constant(constant: str) -> None:
+    raise ValueError(f"{constant} is not a finite number; give numbers")
+
+
+def params_json(cell: str, params: dict[str, np.ndarray]) -> str:
+    """The parameters as the JSON :func:`read_params` reads, a gated cell's by gate block, one block a line."""
+    gates = CELLS[cell].GATES
+    lines = []
+    for name in WEIGHTS + BIASES:
+        blocks = np.split(params[name], len(gates))
+        if len(gates) == 1:
+            lines.append(f'  "{name}": {json.dumps(blocks[0].tolist())}')
+            continue
+        inner = ",\n".join(f'    "{g}": {json.dumps(b.tolist())}' for g, b in zip(gates, blocks))
+        lines.append(f'  "{name}": {{\n{inner}\n  }}')
+    return "{\n" + ",\n".join(lines) + "\n}\n"
