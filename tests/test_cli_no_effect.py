@@ -67,6 +67,20 @@ REFUSED = [
 ]
 
 
+def test_given_options_handles_options_that_add_to_their_default():
+    """append, extend and count start from their default: a marker object there made argparse fail."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tag", action="append", default=["a"])
+    parser.add_argument("--more", action="extend", nargs="+", default=[])
+    parser.add_argument("-v", action="count", default=0)
+    parser.add_argument("--n", type=int, default=3)
+    assert given_options(parser, []) == set()
+    assert given_options(parser, ["--tag", "b", "-vv"]) == {"tag", "v"}
+    assert given_options(parser, ["--more", "x", "y", "--n", "3"]) == {"more", "n"}
+    assert parser.get_default("tag") == ["a"] and parser.get_default("v") == 0  # defaults restored
+
+
 def test_tie_with_another_embedding_size_is_refused_before_the_data_is_read(tmp_path, capsys):
     code, _, err = run_cli(capsys, LM + ["--tie", "--embed", "50", "--hidden", "64", "--run-dir", str(tmp_path)])
     assert code == 2 and err.count("\n") == 1 and "MISSING" not in err, err

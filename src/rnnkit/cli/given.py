@@ -3,7 +3,8 @@ that would have no effect where it is given.
 
 argparse does not record which options were given: ``--eval-batch-size 10`` and no option at all both
 leave 10.  :func:`given_options` parses the command line a second time with every default replaced by a
-marker; a destination that still holds the marker was not written.
+marker; a destination that still holds the marker was not written.  Options that add to their default
+(``append``, ``extend``, ``count``) get None instead, which argparse starts them from; one written is no longer None.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 
 _UNSET = object()
+_ADDING = (argparse._AppendAction, argparse._AppendConstAction, argparse._CountAction)  # extend subclasses append
 
 
 def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
@@ -34,14 +36,16 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -
     without error with ``parser``."""
     saved = [(a, a.default) for a in _actions(parser)
              if a.default is not argparse.SUPPRESS and a.option_strings]  # options, not positionals
+    adding = {a.dest for a, _ in saved if isinstance(a, _ADDING)}
     try:
         for action, _ in saved:
-            action.default = _UNSET
+            action.default = None if isinstance(action, _ADDING) else _UNSET
         marked, _ = parser.parse_known_args(argv)
     finally:
         for action, default in saved:
             action.default = default
-    return {name for name, value in vars(marked).items() if value is not _UNSET}
+    return {name for name, value in vars(marked).items()
+            if value is not _UNSET and not (name in adding and value is None)}
 
 
 def empty_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
