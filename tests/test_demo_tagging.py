@@ -90,7 +90,7 @@ def test_a_short_run_beats_the_most_frequent_tag_baseline(tmp_path):
     for words, gold_tags, hmm, bilstm in result["showcase"]:
         assert len(words) == len(gold_tags) == len(hmm) == len(bilstm)
     text = "\n".join(lines)
-    assert f"BiLSTM-CRF                                  {100 * result['bilstm']:.2f}%" in text, text
+    assert f"  BiLSTM-CRF                                  {100 * result['bilstm']:6.2f}%  (known words" in text, text
     for name in ("best.safetensors", "hmm.safetensors", "train.txt", "valid.txt", "test.txt"):
         assert (tmp_path / name).exists(), name
 
@@ -115,8 +115,9 @@ def test_cli_demo_tagging_runs_and_its_models_tag_and_evaluate(tmp_path, capsys)
     assert code == 0
     assert "trigram HMM (Viterbi)" in out and "each word's most frequent tag (no context)" in out, out
     assert "time flies like an arrow ." in out and "fruit flies like a banana ." in out, out
-    bilstm = next(line for line in out.splitlines() if line.startswith("  BiLSTM-CRF  "))
-    accuracy = bilstm.split()[1]  # "99.80%"
+    rows = [line for line in out.splitlines() if line.startswith(("  each word's", "  trigram HMM", "  BiLSTM-CRF "))]
+    assert len(rows) == 3 and len({r.index("%") for r in rows}) == 1, rows  # the percentages line up
+    accuracy = rows[2].split()[1]  # "99.80%"
     # what the demo says to do with its models works, and evaluate agrees with the demo's test score
     assert main(["evaluate", str(run / "best.safetensors"), str(run / "test.txt")]) == 0
     assert f"token accuracy {accuracy}" in capsys.readouterr().out

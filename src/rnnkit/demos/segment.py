@@ -187,8 +187,8 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
     def recall(x: float | None) -> str:
         return "n/a" if x is None else f"{100 * x:.1f}%"
 
-    rows = [[f"  {labels[k]}", f"P {100 * s['precision']:.2f}%", f"R {100 * s['recall']:.2f}%",
-             f"F1 {100 * s['f1']:.2f}", f"OOV recall {recall(s['oov_recall'])}"] for k, s in scores.items()]
+    rows = [[f"  {labels[k]}", f"P {100 * s['precision']:6.2f}%", f"R {100 * s['recall']:6.2f}%",
+             f"F1 {100 * s['f1']:6.2f}", f"OOV recall {recall(s['oov_recall'])}"] for k, s in scores.items()]
     for line in align_columns(rows):
         log(line)
 
@@ -202,8 +202,9 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
         for line in align_columns([[label, " / ".join(r.split()), meaning]
                                    for label, (r, meaning) in zip(named, readings)]):
             log("  " + line)
-        words = dict.fromkeys(w for r, _ in readings for w in r.split())
-        log("  times in the training sentences: " + ", ".join(f"{w} {n}" for w, n in word_counts(train, words)))
+        in_readings = list(dict.fromkeys(w for r, _ in readings for w in r.split()))
+        log("  times in the training sentences: "
+            + ", ".join(f"{w} {n}" for w, n in word_counts(train, in_readings)))
         rows = [["characters", *text]]
         rows += [[label, *words_to_tags(words)[1], " / ".join(words), _reading(words, readings)]
                  for label, words in found.items()]

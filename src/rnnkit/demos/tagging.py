@@ -122,10 +122,11 @@ def _differ(pred: Sequence[str], gold: Sequence[str]) -> str:
 
 
 def same_hmm_tags(showcase: Sequence[tuple[list[str], list[str], list[str], list[str]]]) -> str:
-    """A remark when the HMM gave "time flies like an arrow" and "fruit flies like a banana" the same tags
-    (it must, here: they differ only in their first and last words, nouns in both readings, and an HMM
-    chooses a tag from the tags before it and the word's P(word | tag), never from the words around);
-    "" otherwise, or when the showcase lacks the pair."""
+    """A remark when the HMM gave "time flies like an arrow" and "fruit flies like a banana" the same tags;
+    "" otherwise, or when the showcase lacks the pair.  Here it must: an HMM scores tags t of words w by
+    prod_i P(t_i | t_{i-2}, t_{i-1}) P(w_i | t_i), and the words where the sentences differ (time and
+    fruit, an and a, arrow and banana) each have one tag in the grammar, so each multiplies the score of
+    every tag sequence Viterbi can choose by the same number."""
     found = {" ".join(words[:2]): (hmm, gold) for words, gold, hmm, _ in showcase}
     if "time flies" not in found or "fruit flies" not in found or found["time flies"][0] != found["fruit flies"][0]:
         return ""
@@ -133,8 +134,10 @@ def same_hmm_tags(showcase: Sequence[tuple[list[str], list[str], list[str], list
     right = "time flies" if tags == found["time flies"][1] else "fruit flies" if tags == found["fruit flies"][1] \
         else "neither"
     return (f"The HMM tagged time flies ... and fruit flies ... alike ({' '.join(tags)}: right for {right}).\n"
-            "Its tags depend on the tags before them and on P(word | tag); time and fruit are both nouns, so only\n"
-            "a model that reads the words themselves in context (the BiLSTM) can tell the two sentences apart.")
+            "An HMM scores tags by P(tag | the two tags before) x P(word | tag); time and fruit (an and a, arrow\n"
+            "and banana) are tagged one way only, so they scale every candidate alike and the best tags are the\n"
+            "same for both sentences.  A model that reads the words in context, as the BiLSTM does, can tell\n"
+            "the two apart.")
 
 
 def run_tagging_demo(cfg: TaggingDemoConfig = DEFAULTS, run_dir: str | Path = "runs/tagging",
@@ -199,10 +202,12 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
 
     log(f"test: token accuracy on {sum(len(w) for w, _ in test):,} words of {len(test)} held-out sentences "
         f"({pct(hmm_scores, 'oov_rate')} of them never seen in training)")
-    log(f"  each word's most frequent tag (no context)  {100 * baseline:.2f}%")
-    for label, m in (("trigram HMM (Viterbi)", hmm_scores), ("BiLSTM-CRF", bilstm_scores)):
-        log(f"  {label:<43} {100 * m['accuracy']:.2f}%  (known words {pct(m, 'iv_accuracy')}, unknown "
-            f"{pct(m, 'oov_accuracy')})")
+    rows = [["  each word's most frequent tag (no context)", f"{100 * baseline:6.2f}%"]]
+    rows += [[f"  {label}", f"{100 * m['accuracy']:6.2f}%", f"(known words {pct(m, 'iv_accuracy')}, unknown "
+              f"{pct(m, 'oov_accuracy')})"] for label, m in (("trigram HMM (Viterbi)", hmm_scores),
+                                                             ("BiLSTM-CRF", bilstm_scores))]
+    for line in align_columns(rows):
+        log(line)
     log("showcase sentences (none of them in the training data):")
     showcase = []
     for text, gold_text, note in SHOWCASE:
