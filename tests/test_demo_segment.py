@@ -96,6 +96,14 @@ def test_a_short_run_beats_single_characters_and_maximum_matching(tmp_path):
         assert (tmp_path / name).exists(), name
 
 
+def test_the_same_seed_gives_the_same_run(tmp_path):
+    tiny = SegmentDemoConfig(seed=4, train_size=150, valid_size=20, test_size=40, epochs=1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        first, second = (run_segment_demo(tiny, tmp_path / name, log=lambda line: None) for name in ("a", "b"))
+    for key in ("max_match", "hmm", "bilstm", "showcase"):
+        assert first[key] == second[key], key
+
+
 def _column_starts(line: str) -> list[int]:
     """The display column where each space-separated cell of ``line`` starts."""
     return [display_width(line[:m.start()]) for m in re.finditer(r"\S+", line)]

@@ -95,6 +95,14 @@ def test_a_short_run_beats_the_most_frequent_tag_baseline(tmp_path):
         assert (tmp_path / name).exists(), name
 
 
+def test_the_same_seed_gives_the_same_run(tmp_path):
+    tiny = TaggingDemoConfig(seed=4, train_size=150, valid_size=20, test_size=40, epochs=1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        first, second = (run_tagging_demo(tiny, tmp_path / name, log=lambda line: None) for name in ("a", "b"))
+    for key in ("hmm", "bilstm", "baseline", "showcase"):
+        assert first[key] == second[key], key
+
+
 def test_the_hmm_remark_is_made_only_when_the_hmm_gave_both_sentences_the_same_tags():
     time_flies = ["time", "flies", "like", "an", "arrow", "."]
     fruit_flies = ["fruit", "flies", "like", "a", "banana", "."]
