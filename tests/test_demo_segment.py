@@ -129,7 +129,8 @@ def test_cli_demo_segment_runs_in_utf8_with_chinese_columns_lined_up(tmp_path, c
             cells = row.split()
             words = [w for w in cells[len(text) + 1:] if CHINESE.match(w)]
             assert "".join(words) == text and cells[1:len(text) + 1] == words_to_tags(words)[1], row
-    f1 = next(line for line in lines if line.startswith("  BiLSTM-CRF, characters and bigrams")).split("F1")[1].split()[0]
+    bilstm = next(line for line in lines if line.startswith("  BiLSTM-CRF, characters and bigrams"))
+    f1 = bilstm.split("F1")[1].split()[0]
     scores = [line for line in lines if line.startswith(("  dictionary, ", "  trigram HMM ", "  BiLSTM-CRF, "))]
     assert len(scores) == 3 and len({(r.index(" P "), r.index(" F1 "), r.index(" OOV")) for r in scores}) == 1, scores
     assert main(["evaluate", str(run / "best.safetensors"), str(run / "test.txt")]) == 0

@@ -139,9 +139,9 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
     start = time.perf_counter()
     train, valid, test = make_data(cfg)
     train_words = sorted({w for s in train for w in s})
-    log(f"Chinese word segmentation (中文分词): {len(train):,} training sentences from the demo's grammar "
-        f"({sum(len(''.join(s)) for s in train):,} characters, {len(train_words):,} distinct words, seed "
-        f"{cfg.seed}); {len(test)} other sentences held out for the test")
+    log(f"Chinese word segmentation (中文分词): {len(train):,} training sentences from the demo's grammar (seed "
+        f"{cfg.seed}),\n{sum(len(''.join(s)) for s in train):,} characters, {len(train_words):,} distinct words; "
+        f"{len(test)} other sentences held out for the test")
     for part, sentences in (("train", train), ("valid", valid), ("test", test)):
         (run_dir / f"{part}.txt").write_text(format_segmented(sentences, " "), encoding="utf-8")
     spec = DataSpec(format="segmented", scheme="bmes")
@@ -211,8 +211,8 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
         for line in align_columns(rows):
             log("    " + line)
     seconds = time.perf_counter() - start
-    log(f"done in {seconds:.0f} s.  Models: {best} (BiLSTM-CRF) and {hmm_path} (HMM); the data: "
-        f"{run_dir / 'train.txt'}, valid.txt, test.txt (words separated by spaces)")
-    log(f"try: echo 南京市长江大桥很长 | rnnkit segment {best}     (or {hmm_path});  "
-        f"rnnkit evaluate {best} {run_dir / 'test.txt'}")
+    log(f"done in {seconds:.0f} s.  Models: {best} (BiLSTM-CRF), {hmm_path} (HMM)")
+    log(f"data: {run_dir / 'train.txt'}, valid.txt, test.txt (words separated by spaces: --format segmented)")
+    log(f"try: echo 南京市长江大桥很长 | rnnkit segment {best}")
+    log(f"     rnnkit evaluate {hmm_path} {run_dir / 'test.txt'}")
     return {**scores, "showcase": showcase, "seconds": seconds}

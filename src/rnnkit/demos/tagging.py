@@ -160,11 +160,13 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
 
     start = time.perf_counter()
     train, valid, test = make_data(cfg)
-    log(f"English part-of-speech tagging: {len(train):,} training sentences from the demo's grammar "
-        f"({sum(len(w) for w, _ in train):,} words, {len({x for w, _ in train for x in w}):,} word types, "
-        f"seed {cfg.seed}); {len(test)} other sentences held out for the test")
-    split = ", ".join(f"{w} ({' '.join(f'{t} {c}' for t, c in tags)})" for w, tags in ambiguous_words(train, 6))
-    log(f"words seen with more than one tag: {split} ...")
+    log(f"English part-of-speech tagging: {len(train):,} training sentences from the demo's grammar (seed "
+        f"{cfg.seed}),\n{sum(len(w) for w, _ in train):,} words of {len({x for w, _ in train for x in w}):,} "
+        f"types; {len(test)} other sentences held out for the test")
+    split = [f"{w} {' '.join(f'{t} {c}' for t, c in tags)}" for w, tags in ambiguous_words(train, 6)]
+    log("words seen with more than one tag, the most evenly split:")
+    for k in range(0, len(split), 3):
+        log("  " + "; ".join(split[k:k + 3]))
     for part, sentences in (("train", train), ("valid", valid), ("test", test)):
         write_slash(run_dir / f"{part}.txt", sentences)
     spec = DataSpec(format="slash")
@@ -222,9 +224,9 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
     if said:
         log(said)
     seconds = time.perf_counter() - start
-    log(f"done in {seconds:.0f} s.  Models: {best} (BiLSTM-CRF) and {hmm_path} (HMM); the data: "
-        f"{run_dir / 'train.txt'}, valid.txt, test.txt (word/TAG)")
-    log(f"try: echo \"the duck can fish\" | rnnkit tag {best}     (or {hmm_path});  "
-        f"rnnkit evaluate {best} {run_dir / 'test.txt'}")
+    log(f"done in {seconds:.0f} s.  Models: {best} (BiLSTM-CRF), {hmm_path} (HMM)")
+    log(f"data: {run_dir / 'train.txt'}, valid.txt, test.txt (word/TAG lines: --format slash)")
+    log(f"try: echo \"the duck can fish\" | rnnkit tag {best}")
+    log(f"     rnnkit evaluate {hmm_path} {run_dir / 'test.txt'}")
     return {"hmm": hmm_scores["accuracy"], "bilstm": bilstm_scores["accuracy"], "baseline": baseline,
             "showcase": showcase, "seconds": seconds}
