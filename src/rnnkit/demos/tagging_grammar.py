@@ -9,9 +9,9 @@ ambiguities occur and only context resolves them:
   ``can`` is a modal (AUX) and a noun ("we can fish", "the can is red");
 - ``like`` is a verb and a preposition ("I like fish", "she swims like a fish");
 - "time flies like an arrow" (time NOUN, flies VERB, like ADP) against "fruit flies like a banana"
-  (fruit NOUN, flies NOUN, like VERB): the only noun-noun compound here is "fruit flies", so the two
-  sentences differ in their first and last words only, which a first- or second-order HMM reads through
-  the same tags (NOUN ... DET NOUN) and cannot tell apart.
+  (fruit NOUN, flies NOUN, like VERB): the only noun-noun compound here is "fruit flies".  The two sentences
+  differ only in words of one tag each (time and fruit, an and a, arrow and banana), which a first- or
+  second-order HMM reads through the same tags, so it cannot tell them apart.
 
 Subjects agree with their verbs ("the bird flies", "the birds fly"); names (PROPN) are made of random
 syllables, so a held-out sentence often holds a name never seen in training.  :func:`generate_sentence`
