@@ -331,13 +331,17 @@ def test_the_main_demo_learns_rnnkit_source_where_the_standard_library_source_is
     assert "the demo found no Python source to learn from" in err and "rnnkit train lm --train FILE" in err, err
 
 
-def test_the_demo_corpus_is_this_pythons_standard_library_slice():
+def test_the_demo_corpus_is_this_pythons_standard_library_slice(tmp_path):
     from rnnkit.demos import charlm
 
     text, source = charlm.demo_corpus()
     assert len(text) == 400_000 and text.startswith("# ==== textwrap.py ====\n")
     assert source.endswith("'s standard library (14 modules)")
-    assert charlm.package_corpus(10**9, Path(charlm.__file__).parent) == ("", 0)  # too little: not a corpus
+    # too little is not a corpus (a folder of its own: rnnkit.demos, used here once, has grown past the minimum)
+    (tmp_path / "small.py").write_text("x = 1\n" * (charlm.MIN_CORPUS // 12), encoding="utf-8")
+    assert charlm.package_corpus(10**9, tmp_path) == ("", 0)
+    (tmp_path / "more.py").write_text("x = 1\n" * (charlm.MIN_CORPUS // 6), encoding="utf-8")
+    assert charlm.package_corpus(10**9, tmp_path)[1] == 2
 
 
 def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):

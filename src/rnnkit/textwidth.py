@@ -28,3 +28,20 @@ def ljust(text: str, width: int) -> str:
 def rjust(text: str, width: int) -> str:
     """``text`` padded with spaces on the left to ``width`` columns (unchanged if already wider)."""
     return " " * max(0, width - display_width(text)) + text
+
+
+def align_columns(rows: list[list[str]], gap: int = 2) -> list[str]:
+    """Rows of cells as lines whose cells stand in columns, each column as wide as its widest cell (in
+    display width, so a column of Chinese lines up), ``gap`` spaces between columns; a row may have fewer
+    cells than another, and trailing spaces are cut.
+
+    >>> align_columns([["字", "B", "x"], ["ab", "字字"]])
+    ['字  B     x', 'ab  字字']
+    """
+    widths: list[int] = []
+    for row in rows:
+        for j, cell in enumerate(row):
+            if j == len(widths):
+                widths.append(0)
+            widths[j] = max(widths[j], display_width(cell))
+    return [(" " * gap).join(ljust(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows]

@@ -3,4 +3,10 @@
 - :mod:`rnnkit.demos.charlm`: a character-level LSTM language model on Python's standard library.
 - :mod:`rnnkit.demos.addition`: an Elman RNN learns binary addition on 8-bit numbers and adds
   64-bit ones.
+- :mod:`rnnkit.demos.reverse`: an attentional GRU encoder-decoder learns to reverse strings.
+- :mod:`rnnkit.demos.tagging`: an HMM and a BiLSTM-CRF learn English parts of speech from the
+  sentences of a small grammar (:mod:`rnnkit.demos.tagging_grammar`).
+- :mod:`rnnkit.demos.segment`: Chinese word segmentation (中文分词) as BMES character tagging, an HMM
+  and a BiLSTM-CRF against forward maximum matching, on the sentences of a small grammar
+  (:mod:`rnnkit.demos.segment_grammar`).
 """
