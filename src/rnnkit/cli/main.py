@@ -39,6 +39,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.states",
     "rnnkit.cli.gradcheck",
     "rnnkit.cli.curves",
+    "rnnkit.cli.export",
     "rnnkit.cli.tagging",
     "rnnkit.cli.tag",
     "rnnkit.cli.classify",
