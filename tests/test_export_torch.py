@@ -36,7 +36,7 @@ def _export_torch(capsys, model, out_path, *options):
     """Export with --torch; run the printed code (as a user would, as a script) and return its namespace."""
     code, out, err = run_cli(capsys, ["export", str(model), "-o", str(out_path), "--torch", *options])
     assert code == 0, err
-    assert "a PyTorch state dict" in err and err.count("\n") == 1, err
+    assert "), a PyTorch state dict, weights in " in err and err.count("\n") == 2, err
     assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 120
     namespace = {"__name__": "__main__"}
     exec(compile(out, "exported.py", "exec"), namespace)  # builds the module, loads the weights, uses it once
@@ -153,3 +153,20 @@ def test_rnnkit_names_the_torch_file_when_given_one(tmp_path, capsys):
         assert code == 2 and "a PyTorch state dict that 'rnnkit export --torch' wrote" in err and err.count("\n") == 1
     with pytest.raises(ckpt.CheckpointError):
         ckpt.load_meta(out_path)
+
+
+def test_the_example_of_a_chinese_character_model_reads_its_own_characters(tmp_path, capsys):
+    from rnnkit.lm.io import load_lm
+
+    poems = tmp_path / "poems.txt"
+    poems.write_text("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n" * 20, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(poems), "--level", "char", "--embed", "6",
+                                    "--hidden", "6", "--bptt", "8", "--batch-size", "2", *FAST,
+                                    "--run-dir", str(tmp_path / "run")])
+    assert code == 0, err
+    ns, printed = _export_torch(capsys, tmp_path / "run", tmp_path / "诗.safetensors")
+    lm, vocab, _, _ = load_lm(tmp_path / "run" / "last.safetensors")
+    assert ns["text"][0] == "\n" and len(ns["text"]) == 5 and all(t in vocab.tokens[1:] for t in ns["text"])
+    ids = [vocab.token_id(t) for t in ns["text"]]
+    lp, _ = lm.token_log_probs(np.array(ids[:-1])[:, None], np.array(ids[1:])[:, None])
+    assert abs(float(printed.split()[0]) - lp.sum()) <= 1e-4

@@ -174,10 +174,22 @@ def _lm_class(cfg: dict[str, Any]) -> list[str]:
         "        out, state = self.rnn(self.embedding(ids), state)  # (T, B, H)", *out]
 
 
+def _example(tokens: list[str], specials: set, word: bool) -> str:
+    """A short text of the model's own tokens for the code's example: "the cat sat" (words) or "The cat"
+    (characters) when the vocabulary has them all, else its most frequent tokens (Chinese characters, say)."""
+    usual = "the cat sat".split() if word else list("The cat")
+    if set(usual) <= set(tokens):
+        return " ".join(usual) if word else "".join(usual)
+    frequent = [t for t in tokens if t not in specials and t.strip()][:4]  # the vocabulary's order: by count
+    return " ".join(frequent) if word else "".join(frequent)
+
+
 def _lm_use(task: dict[str, Any]) -> list[str]:
     vocab = json.loads(task["vocab"])
     word = task["level"] == "word"
-    start, example = ("<eos>", '"the cat sat".split()') if word else ("\\n", 'list("The cat")')
+    text = _example(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
+    quoted = json.dumps(text, ensure_ascii=False)  # a Python string literal in double quotes, Chinese as it is
+    start, example = ("<eos>", f"{quoted}.split()") if word else ("\\n", f"list({quoted})")
     return ['tokens = json.loads(meta["vocab"])["tokens"]  # token i has id i',
             "ids = {t: i for i, t in enumerate(tokens)}",
             f"# a text is read from its start token ({'<eos>' if word else 'a newline'}), as 'rnnkit score' reads a "

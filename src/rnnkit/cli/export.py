@@ -60,19 +60,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(report, args: argparse.Namespace) -> str:
-    """The line said after an export: what was read, what was written, the sizes."""
+    """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
     from rnnkit.checkpoint import kind_name
 
-    source = str(report.source)
+    about = [kind_name(report.kind)]
+    if report.step is not None:
+        about.append(f"step {report.step:,}, epoch {report.epoch}")
     if report.source.name == "last.safetensors" and not args.last and Path(args.model).is_dir():
-        source += " (the run has no best.safetensors: it had no validation)"
-    when = f", step {report.step:,}, epoch {report.epoch}" if report.step is not None else ""
-    dropped = ("optimizer and training state dropped" if report.source_kind == "training-run"
-               else "it held no training state")
-    stored = f"weights in {report.dtype}" if report.kind not in ("ngram", "hmm") else "its tables as they were"
-    if report.largest_change:
-        stored += f", each changed by at most {report.largest_change:.2g}"
+        about.append("the run has no best.safetensors: it had no validation")
+    held = ("with its training state" if report.source_kind == "training-run"
+            else "no training state in it")
+    read = f"read {report.source} ({'; '.join(about)}): {report.bytes_before:,} bytes, {held}"
     share = report.bytes_after / report.bytes_before if report.bytes_before else 1.0
-    form = "a PyTorch state dict" if args.torch else "a model checkpoint"
-    return (f"exported {kind_name(report.kind)} from {source}{when} to {report.output}, {form}: "
-            f"{report.bytes_before:,} -> {report.bytes_after:,} bytes ({share:.1%}; {dropped}; {stored})")
+    what = "a PyTorch state dict" if args.torch else "the model alone"
+    if report.kind in ("ngram", "hmm"):
+        stored = "its tables as they were"
+    else:
+        stored = f"weights in {report.dtype}"
+        if report.largest_change:
+            stored += f" (each moved by at most {report.largest_change:.2g})"
+    return f"{read}\nwrote {report.output}: {report.bytes_after:,} bytes ({share:.1%}), {what}, {stored}"
