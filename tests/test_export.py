@@ -30,8 +30,17 @@ def models(tmp_path_factory):
     (d / "trees.txt").write_text(TREES, encoding="utf-8")
     tags = {w: ("DET" if w in ("the", "a") else "NOUN") for w in WORDS}
     write_conllu(d / "tag.conllu", [[(w, tags[w]) for w in x.split()] for x in lines[:12]])
+    from rnnkit.cli.main import main
+
+    for kind, argv in _commands(d).items():
+        assert main(argv) == 0, kind
+    return d
+
+
+def _commands(d):
+    """The training command of each kind of model, into d."""
     small = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--optimizer", "adam", *FAST]
-    commands = {
+    return {
         "lm": ["train", "lm", "--train", str(d / "lm.txt"), "--valid", str(d / "lm.txt"), "--level", "word",
                "--layers", "2", "--bptt", "5", *small, "--run-dir", str(d / "lm")],
         "ngram": ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors")],
@@ -44,11 +53,6 @@ def models(tmp_path_factory):
         "tree": ["train", "tree", "--train", str(d / "trees.txt"), "--valid", str(d / "trees.txt"), *small,
                  "--run-dir", str(d / "tree")],
     }
-    from rnnkit.cli.main import main
-
-    for kind, argv in commands.items():
-        assert main(argv) == 0, kind
-    return d
 
 
 def _export(capsys, argv):
@@ -179,18 +183,20 @@ def test_float16_halves_the_weights_and_stays_close(tmp_path, capsys):
     assert all(v.dtype == np.float32 for v in ckpt.load_checkpoint(tmp_path / "again.safetensors")[0].values())
 
 
-def test_resuming_from_an_export_is_refused_in_one_line(models, tmp_path, capsys):
+@pytest.mark.parametrize("kind,folder", [("lm", "lm"), ("tagger", "tagger"), ("classifier", "cls"),
+                                         ("seq2seq", "s2s"), ("tree", "tree")])
+def test_resuming_from_an_export_is_refused_in_one_line(models, tmp_path, capsys, kind, folder):
     run = tmp_path / "run"
-    shutil.copytree(models / "lm", run)
-    export_model(run, run / "last.safetensors.new")
+    shutil.copytree(models / folder, run)
+    export_model(run, run / "last.safetensors.new", last=True)
     (run / "last.safetensors.new").replace(run / "last.safetensors")  # someone shipped over the run's checkpoint
-    argv = ["train", "lm", "--train", str(models / "lm.txt"), "--valid", str(models / "lm.txt"), "--level", "word",
-            "--layers", "2", "--bptt", "5", "--embed", "4", "--hidden", "4", "--batch-size", "4", "--optimizer", "adam",
-            "--epochs", "3", "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(run), "--resume"]
+    argv = _commands(models)[kind]
+    argv = [*argv[:argv.index("--run-dir")], "--epochs", "3", "--run-dir", str(run), "--resume"]
     code, out, err = run_cli(capsys, argv)
     errors = [line for line in err.splitlines() if line.startswith("rnnkit: error:")]
     assert code == 2 and len(errors) == 1 and err.endswith(errors[0] + "\n"), err
-    assert "an exported model (rnnkit export) holds the weights only, no optimizer or training state" in err
+    assert f"{run / 'last.safetensors'}: an exported model (rnnkit export) holds the weights only, no optimizer " \
+           "or training state, so a run cannot resume from it" in err
     assert "start a new run without --resume, or put back the run's own last.safetensors" in err
 
 
@@ -203,10 +209,15 @@ def test_mistakes_get_one_line(models, tmp_path, capsys):
     folder_out = tmp_path / "out"
     folder_out.mkdir()
     ok = str(tmp_path / "ok.safetensors")
+    folds = tmp_path / "cv"  # a cross-validation's models are its folds'
+    for k in (1, 2):
+        (folds / f"fold{k}").mkdir(parents=True)
+        shutil.copy(models / "cls" / "last.safetensors", folds / f"fold{k}" / "best.safetensors")
     cases = [
         ([str(tmp_path / "nope")], f"{tmp_path / 'nope'}: no such checkpoint"),
         ([str(notes)], "is a text file, not a checkpoint"),
         ([str(empty)], "no best.safetensors or last.safetensors in it"),
+        ([str(folds)], f"is a 2-fold cross-validation run: its models are {folds / 'fold1' / 'best.safetensors'} to"),
         ([str(best), "--last"], "--last picks a run folder's last.safetensors"),
         ([str(models / "kn.safetensors"), "--dtype", "float16"], "tables are stored as they are"),
     ]

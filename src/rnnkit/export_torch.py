@@ -43,29 +43,28 @@ TORCH_MARK = "rnnkit_torch"  # a metadata key of the files written here: rnnkit'
 _CELLS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def _unsupported(kind: str, why: str) -> ValueError:
-    return ValueError(f"--torch: {why}; export it without --torch (a model rnnkit reads), or train "
-                      f"{'a language model or a classifier' if kind else 'another model'} for PyTorch")
+def _unsupported(why: str) -> ValueError:
+    return ValueError(f"--torch: {why}; export it without --torch, as a model for rnnkit's own commands")
 
 
-def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> None:
-    """ValueError naming why a model of ``kind`` has no standard torch module here; None when it has."""
+def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model"
+                    ) -> None:
+    """ValueError naming why the model of ``path``, of ``kind``, has no standard torch module here; None when it has."""
     if kind == "lm":
-        softmax = task["lm_config"].get("softmax", "full")
+        config = task.get("lm_config")
+        softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
         if softmax not in ("full", "adaptive"):
-            raise _unsupported(kind, "a language model with the class-based softmax (--softmax class) has no "
-                                     "standard torch module (torch has the full and the adaptive softmax)")
-    elif kind == "classifier":
-        pass
-    else:
+            raise _unsupported(f"{path} is a language model with the class-based softmax (--softmax class), which "
+                               "has no standard torch module (torch has the full and the adaptive softmax)")
+    elif kind != "classifier":
         what = ckpt.kind_name(kind)
-        why = {"tagger": f"{what}'s decoding (a CRF, or a tag scheme's legal sequences) and character features have "
-                         "no standard torch module",
-               "seq2seq": f"{what} decodes by beam search with attention, which no standard torch module does"}
-        raise _unsupported(kind, why.get(kind, f"{what} has no standard torch module; language models and "
-                                               "classifiers do"))
+        why = {"tagger": f"{what}, whose decoding (a CRF, or a tag scheme's legal sequences) and character features "
+                         "have no standard torch module",
+               "seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
+        raise _unsupported(f"{path} is " + why.get(kind, f"{what}, which has no standard torch module (recurrent "
+                                                          "language models and classifiers have)"))
     if has_learned_init(model):
-        raise _unsupported(kind, "its recurrent layer learns its initial state, which torch modules do not have")
+        raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
 
 
 def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -101,8 +100,8 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
+    check_supported(kind, task, model, path)
     with ckpt.reading_metadata(path, "model"):
-        check_supported(kind, task, model)
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, str(output), record, str(path))
