@@ -127,7 +127,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 {imports}
-WEIGHTS = {weights!r}
+WEIGHTS = {weights!r}  # the file as -o named it: change it where the file moves
 
 
 '''
