@@ -2,6 +2,8 @@
 log-probabilities."""
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 from clirun import run_cli
@@ -124,6 +126,39 @@ def test_a_classifier_in_torch_gives_rnnkits_class_probabilities(tmp_path, capsy
     assert np.abs(logp - np.log(model.predict_proba(ids, lengths))).max() <= 1e-5
 
 
+@pytest.mark.parametrize("cell,direction", [("lstm", []), ("gru", ["--unidirectional"])])
+def test_a_softmax_tagger_in_torch_gives_rnnkits_tag_log_probabilities(tmp_path, capsys, cell, direction):
+    from rnnkit.nn.softmax import log_softmax
+    from rnnkit.tagging.io import load_tagger
+    from rnnkit.tagging.task import TaggerBatch
+
+    _, lines = _text(tmp_path)
+    conllu = tmp_path / "tags.conllu"
+    tag = {w: ("DET" if w in ("the", "a") else "VERB" if w in ("sat", "ran", "saw") else "NOUN") for w in WORDS}
+    conllu.write_text("".join("".join(f"{i}\t{w}\t{w}\t{tag[w]}\t_\t_\t0\tdep\t_\t_\n"
+                                      for i, w in enumerate(x.split(), 1)) + "\n" for x in lines), encoding="utf-8")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--cell", cell, *direction, "--layers",
+                                    "2", "--embed", "5", "--hidden", "6", *FAST, "--run-dir", str(run)])
+    assert code == 0, err
+    ns, printed = _export_torch(capsys, run, tmp_path / "tagger.safetensors")
+    shown = ast.literal_eval(printed.strip())  # the example's words' tags
+    model, encoder, _ = load_tagger(run / "last.safetensors")
+    sentences = [x.split() for x in lines[:5]]
+    lengths = np.array([len(s) for s in sentences])
+    assert len(set(lengths.tolist())) > 1
+    ids = np.zeros((lengths.max(), len(sentences)), np.int64)  # (T, B), padded with 0
+    for b, s in enumerate(sentences):
+        ids[: len(s), b] = encoder.words.encode(s)
+    scores, _ = model.scores(TaggerBatch(ids, lengths))  # (T, B, K)
+    want = log_softmax(scores.astype(np.float64))
+    with torch.no_grad():
+        got = ns["model"](torch.from_numpy(ids), torch.from_numpy(lengths)).numpy()  # (T, B, K)
+    real = np.arange(ids.shape[0])[:, None] < lengths  # (T, B)
+    assert np.abs(got - want)[real].max() <= 1e-5
+    assert len(shown) == 3 and set(shown) <= set(encoder.tags)
+
+
 def test_what_torch_has_no_module_for_is_refused_in_one_line(tmp_path, capsys):
     text, _ = _text(tmp_path)
     run = tmp_path / "class"
@@ -133,11 +168,11 @@ def test_what_torch_has_no_module_for_is_refused_in_one_line(tmp_path, capsys):
     conllu = tmp_path / "tags.conllu"
     conllu.write_text("".join(f"1\t{w}\t{w}\t{'DET' if w in ('the', 'a') else 'NOUN'}\t_\t_\t0\tdep\t_\t_\n\n"
                               for w in WORDS), encoding="utf-8")
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--embed", "4", "--hidden", "4", *FAST,
-                                    "--run-dir", str(tmp_path / "tagger")])
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--crf", "--char-features", "--embed",
+                                    "4", "--hidden", "4", *FAST, "--run-dir", str(tmp_path / "tagger")])
     assert code == 0, err
     for source, needle in [(run, "is a language model with the class-based softmax (--softmax class), which has no"),
-                           (tmp_path / "tagger", "is a tagger, whose decoding")]:
+                           (tmp_path / "tagger", "is a tagger with a CRF output layer and character features, which")]:
         out_path = tmp_path / "t.safetensors"
         code, out, err = run_cli(capsys, ["export", str(source), "-o", str(out_path), "--torch"])
         assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, err

@@ -15,14 +15,19 @@ Supported, with the module built:
   log P(next token) (T, B, V);
 - classifiers (``rnnkit train classifier``): ``torch.nn.Embedding`` -> the recurrent layer over a packed
   batch -> the pooling (last, mean or max over each text's real tokens) -> ``torch.nn.Linear``;
-  ``forward(ids, lengths)`` gives log P(class) (B, K).
+  ``forward(ids, lengths)`` gives log P(class) (B, K);
+- softmax taggers over words alone (``rnnkit train tagger`` without ``--crf``, ``--char-features``,
+  ``--bigrams`` or feature columns): the same up to the recurrent layer, then ``torch.nn.Linear`` at
+  every word; ``forward(ids, lengths)`` gives log P(tag) (T, B, K).  rnnkit's ``tag`` decodes them with
+  Viterbi kept to a span scheme's legal sequences (an argmax without one), and prints the data's scheme.
 
-Refused: the class-based softmax (torch has no such module), taggers (CRF decoding, character features,
-decoding kept to a tag scheme's legal sequences), translators, tree models, n-gram models and HMMs.
+Refused: the class-based softmax (torch has no such module), taggers with a CRF or other inputs,
+translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state.
 
 The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
 ("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
-labels as rnnkit stores them (``vocab`` for a language model, ``encoder`` for a classifier: JSON).
+labels as rnnkit stores them (``vocab`` for a language model, ``encoder`` for a classifier or a tagger,
+whose ``train_scheme`` is there too: JSON).
 """
 from __future__ import annotations
 
@@ -56,13 +61,20 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if softmax not in ("full", "adaptive"):
             raise _unsupported(f"{path} is a language model with the class-based softmax (--softmax class), which "
                                "has no standard torch module (torch has the full and the adaptive softmax)")
+    elif kind == "tagger":
+        config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
+        parts = [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
+                                       ("character features", config.get("char_vocab_size")),
+                                       ("character bigrams", config.get("bigram_vocab_size")),
+                                       ("feature columns", config.get("feature_vocab_sizes"))) if on]
+        if parts:
+            raise _unsupported(f"{path} is a tagger with {' and '.join(parts)}, which no standard torch module has "
+                               "(a softmax tagger over words alone is exported)")
     elif kind != "classifier":
         what = ckpt.kind_name(kind)
-        why = {"tagger": f"{what}, whose decoding (a CRF, or a tag scheme's legal sequences) and character features "
-                         "have no standard torch module",
-               "seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
+        why = {"seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
         raise _unsupported(f"{path} is " + why.get(kind, f"{what}, which has no standard torch module (recurrent "
-                                                          "language models and classifiers have)"))
+                                                          "language models, classifiers and taggers have)"))
     if has_learned_init(model):
         raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
 
@@ -81,6 +93,9 @@ def metadata(kind: str, task: dict[str, Any], record: dict[str, Any]) -> dict[st
     meta = {"format": "pt", "model": kind, TORCH_MARK: json.dumps(record)}
     if kind == "lm":
         meta.update(config=json.dumps(task["lm_config"]), vocab=task["vocab"], level=task["level"])
+    elif kind == "tagger":
+        meta.update(config=json.dumps(task["tagger_config"]), encoder=json.dumps(task["encoder"]),
+                    train_scheme=str(task.get("train_scheme")))
     else:
         meta.update(config=json.dumps(task["classifier_config"]), encoder=json.dumps(task["encoder"]))
     return meta
@@ -116,7 +131,8 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
 
 
 # ------------------------------------------------------------------------------------- the code
-_CLASS = {"lm": "LanguageModel", "classifier": "Classifier"}
+_CLASS = {"lm": "LanguageModel", "classifier": "Classifier", "tagger": "Tagger"}
+_CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}
 
 _HEAD = '''"""{what}, exported by rnnkit{when} from
 {source}
@@ -238,10 +254,42 @@ def _classifier_use(task: dict[str, Any]) -> list[str]:
             "print(labels[model(x, torch.tensor([len(text)])).argmax(-1).item()])"]
 
 
+def _tagger_class(cfg: dict[str, Any]) -> list[str]:
+    V, E, H, K = cfg["vocab_size"], cfg["embedding_dim"], cfg["hidden_size"], cfg["num_tags"]
+    dirs = 2 if cfg["bidirectional"] else 1
+    return ["class Tagger(torch.nn.Module):",
+            '    """embedding -> recurrent layer -> linear -> log-softmax at every word, time-major as in rnnkit."""', "",
+            "    def __init__(self):", "        super().__init__()",
+            f"        self.embedding = torch.nn.Embedding({V}, {E})",
+            f"        self.rnn = {_rnn_line(cfg, E, cfg['bidirectional'])}",
+            f"        self.output = torch.nn.Linear({dirs * H}, {K})", "",
+            "    def forward(self, ids, lengths):",
+            '        """log P(tag) (T, B, K) of every word of the sentences ids (T, B) (int64, padded), lengths (B,)."""',
+            "        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), enforce_sorted=False)",
+            "        out, _ = pad_packed_sequence(self.rnn(packed)[0], total_length=ids.shape[0])  # (T, B, dirs*H)",
+            "        return torch.log_softmax(self.output(out), dim=-1)"]
+
+
+def _tagger_use(task: dict[str, Any]) -> list[str]:
+    enc = task["encoder"]
+    vocab = json.loads(enc["words"])
+    words = _example(vocab["tokens"], {vocab["unk_token"]}, True)
+    lower = ".lower()" if enc.get("lowercase") else ""
+    return ['encoder = json.loads(meta["encoder"])  # the word vocabulary, the tags, lowercasing',
+            'vocab, tags = json.loads(encoder["words"]), encoder["tags"]  # tag k is tags[k]',
+            'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
+            f"words = {json.dumps(words, ensure_ascii=False)}.split()",
+            f'x = torch.tensor([[ids.get(w{lower}, ids[vocab["unk_token"]])] for w in words])  # (T, 1); unknown: <unk>',
+            f"# each word's likeliest tag, in the scheme the model was trained in ({task.get('train_scheme')}); "
+            "rnnkit tag keeps",
+            "# a span scheme's legal sequences (Viterbi over these log-probabilities) and prints the data's scheme",
+            "print([tags[k] for k in model(x, torch.tensor([len(words)]))[:, 0].argmax(-1).tolist()])"]
+
+
 def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, Any], source: str) -> str:
     """The Python source that builds the torch module of a model, loads ``weights`` into it and uses it once;
     ``source``: the checkpoint it was exported from, ``record`` the export's record (step, epoch, dtype)."""
-    cfg = task["lm_config"] if kind == "lm" else task["classifier_config"]
+    cfg = task[_CONFIG[kind]]
     cell = "Elman RNN" if cfg["cell"] == "rnn" else _CELLS[cfg["cell"]]
     step = record.get("step")
     when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
@@ -251,8 +299,12 @@ def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, 
         body, use, imports = _lm_class(cfg), _lm_use(task), ""
     else:
         both = "bidirectional " if cfg["bidirectional"] else ""
-        what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
-        body, use = _classifier_class(cfg), _classifier_use(task)
+        if kind == "tagger":
+            what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
+            body, use = _tagger_class(cfg), _tagger_use(task)
+        else:
+            what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
+            body, use = _classifier_class(cfg), _classifier_use(task)
         imports = "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence\n"
     head = _HEAD.format(what=what, source=source, when=when, weights=weights, imports=imports)
     load = _LOAD.format(cls=_CLASS[kind], dtype=record.get("dtype") or "float32")

@@ -19,7 +19,7 @@ def register(groups) -> None:
                     "the random state and the loop's counters.  OUT is a checkpoint like any other, which every "
                     "command that takes a model reads with the same results (generate, evaluate, score, states, "
                     "tag, segment, classify, translate); --resume refuses it.  With --torch, OUT holds the weights "
-                    "as a PyTorch state dict (language models and classifiers), and the torch code that builds the "
+                    "as a PyTorch state dict (language models, classifiers, softmax taggers), and the torch code that builds the "
                     "matching module and loads it is printed to standard output.  The sizes before and after are "
                     "said on standard error.",
         formatter_class=HelpFormatter,
@@ -39,7 +39,8 @@ def register(groups) -> None:
     p.add_argument("--torch", action="store_true",
                    help="write a PyTorch state dict (names as the torch module's: embedding.weight, "
                         "rnn.weight_ih_l0, ..., decoder.weight) and print the torch code that loads it; language "
-                        "models (full or adaptive softmax) and classifiers; rnnkit does not read the file")
+                        "models (full or adaptive softmax), classifiers and softmax taggers over words alone (no "
+                        "--crf, --char-features, --bigrams); rnnkit does not read the file")
     p.set_defaults(func=run)
 
 
