@@ -12,7 +12,8 @@ The main pieces, each in its own module:
 - ``rnnkit.classify``: sentence classifiers; ``rnnkit.seq2seq``: encoder-decoder with attention, beam
   search; ``rnnkit.treenet``: recursive networks over trees;
 - ``rnnkit.diagnostics``: gradient norms through time (vanishing and exploding gradients);
-- ``rnnkit.train``, ``rnnkit.checkpoint``, ``rnnkit.torch_io``: training loop, checkpoints, PyTorch interop.
+- ``rnnkit.train``, ``rnnkit.checkpoint``, ``rnnkit.torch_io``: training loop, checkpoints, PyTorch interop;
+- ``rnnkit.export``, ``rnnkit.export_torch``: a trained model without its training state, to ship (or for PyTorch).
 """
 from __future__ import annotations
 

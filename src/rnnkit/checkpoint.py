@@ -167,6 +167,9 @@ def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
     try:
         with safe_open(str(path), framework="np") as f:
             header = (f.metadata() or {}).get("rnnkit")
+            if header is None and "rnnkit_torch" in (f.metadata() or {}):  # rnnkit.export_torch's TORCH_MARK
+                raise CheckpointError(f"{path}: a PyTorch state dict that 'rnnkit export --torch' wrote, for "
+                                      "loading in PyTorch; rnnkit commands take the model exported without --torch")
             # np.array copies out of the memory map, so the file may be replaced afterwards
             raw = {key: np.array(f.get_tensor(key)) for key in f.keys()} if arrays else {}
     except SafetensorError as exc:
@@ -267,7 +270,8 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
                          ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(model arrays, task metadata)`` of a checkpoint that a ``kind`` task wrote (``meta["task"]["model"]``).
 
-    The arrays are those saved under ``model/``, with the prefix removed.  Another kind of checkpoint
+    The arrays are those saved under ``model/``, with the prefix removed (float16 ones of a model that
+    ``rnnkit export --dtype float16`` wrote widened to float32).  Another kind of checkpoint
     raises :class:`CheckpointError` naming ``what`` it should be and the ``command`` that writes one.
     """
     arrays, meta = load_checkpoint(path)
@@ -278,6 +282,11 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
         raise CheckpointError(f"{path}: not a {what} checkpoint; {other_kind(task.get('model'))}, or pass a "
                               f"checkpoint written by '{command}'")
     model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    export = meta.get("export")
+    if isinstance(export, dict) and export.get("dtype") == "float16":  # rnnkit export --dtype float16: the weights
+        for name, a in model.items():  # are widened to float32, exactly, so the model computes as it was trained
+            if a.dtype == np.float16:
+                model[name] = a.astype(np.float32)
     for name, a in model.items():  # training never saves NaN or inf weights (rnnkit.guard): damaged or edited
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise CheckpointError(f"{path}: the weights {name} hold NaN or inf values (a damaged or edited file: "

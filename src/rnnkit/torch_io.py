@@ -58,6 +58,29 @@ def _check_layer(layer: Any) -> Recurrent:
     return layer
 
 
+def torch_arrays(params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What :func:`to_torch_state_dict` holds, as numpy arrays (copies in native byte order) and without
+    torch: ``params`` less the learned initial states.  ``rnnkit export --torch`` writes it to a file."""
+    if not isinstance(params, Mapping):
+        owner = "layer" if isinstance(params, Recurrent) else "model"
+        hint = f" (pass {owner}.params)" if isinstance(getattr(params, "params", None), Mapping) else ""
+        raise TypeError(f"Expected params as a dict of str -> numpy array{hint}, got {type(params).__name__}")
+    out = {}
+    for name, value in params.items():
+        if _is_learned_init(name):
+            continue
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"Expected params[{name!r}] to be a numpy array, got {type(value).__name__}")
+        # a copy in native byte order: the tensor must not alias the layer's array
+        out[name] = np.array(value, dtype=value.dtype.newbyteorder("="), order="C", copy=True)
+    return out
+
+
+def has_learned_init(params: Mapping[str, np.ndarray]) -> bool:
+    """Whether ``params`` hold a learned initial state (``h0_l*``, ``c0_l*``), which torch modules lack."""
+    return any(_is_learned_init(name) for name in params)
+
+
 def to_torch_state_dict(params: Mapping[str, np.ndarray]) -> dict[str, "torch.Tensor"]:
     """A PyTorch state dict (same names, copied tensors) of rnnkit ``params``; learned initial states
     (``h0_l*``, ``c0_l*``, any dotted prefix) are skipped because PyTorch modules have none.
@@ -66,21 +89,9 @@ def to_torch_state_dict(params: Mapping[str, np.ndarray]) -> dict[str, "torch.Te
     (``model.params``, dotted names such as ``encoder.weight_ih_l0``), whose state dict then loads into a
     torch model of the same names.  For a layer, :func:`to_torch_module` builds the torch module too.
     """
-    if not isinstance(params, Mapping):
-        owner = "layer" if isinstance(params, Recurrent) else "model"
-        hint = f" (pass {owner}.params)" if isinstance(getattr(params, "params", None), Mapping) else ""
-        raise TypeError(f"Expected params as a dict of str -> numpy array{hint}, got {type(params).__name__}")
+    arrays = torch_arrays(params)
     torch = _torch()
-    out = {}
-    for name, value in params.items():
-        if _is_learned_init(name):
-            continue
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"Expected params[{name!r}] to be a numpy array, got {type(value).__name__}")
-        # a copy in native byte order: the tensor must not alias the layer's array
-        native = np.array(value, dtype=value.dtype.newbyteorder("="), order="C", copy=True)
-        out[name] = torch.from_numpy(native)
-    return out
+    return {name: torch.from_numpy(value) for name, value in arrays.items()}
 
 
 def _to_numpy(name: str, value: Any, torch: Any) -> np.ndarray:

@@ -41,6 +41,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.gradcheck",
     "rnnkit.cli.step",
     "rnnkit.cli.curves",
+    "rnnkit.cli.export",
     "rnnkit.cli.tagging",
     "rnnkit.cli.tag",
     "rnnkit.cli.classify",

@@ -66,6 +66,11 @@ class LoopCheckpoints:
         if isinstance(arrays, Exception):  # raised where it happened, process 0, and in every other
             raise arrays
         if meta.get("kind") != "training-run":
+            from rnnkit.export import resume_refusal  # here: rnnkit.export reads rnnkit.train's file names
+
+            refusal = resume_refusal(path, meta)
+            if refusal:
+                raise CheckpointError(refusal)
             raise CheckpointError(f"{path}: not a training checkpoint (kind {meta.get('kind')!r})")
         as_saved = json.loads(json.dumps({"task": self.task.meta(), "config": self.config.to_dict()}))  # tuples: lists
         problem = resume_problem(meta, as_saved["task"], as_saved["config"], self.data_digest, self.run_options)

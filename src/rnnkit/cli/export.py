@@ -1,0 +1,83 @@
+"""``rnnkit export``: a trained model without its training state, to ship (:mod:`rnnkit.export`), or with
+``--torch`` as a PyTorch state dict and the torch code that loads it (:mod:`rnnkit.export_torch`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnkit.cli.common import HelpFormatter
+
+
+def register(groups) -> None:
+    p = groups.commands.add_parser(
+        "export", help="a trained model without its optimizer and training state, to ship (or, with --torch, "
+                       "for PyTorch)",
+        description="Write the model of a checkpoint (or of a run folder: its best.safetensors, or with --last its "
+                    "last.safetensors) to OUT without what only training needs: the optimizer's state (Adam's "
+                    "moments are twice the model), the training weights of an --average run, the carried state, "
+                    "the random state and the loop's counters.  OUT is a checkpoint like any other, which every "
+                    "command that takes a model reads with the same results (generate, evaluate, score, states, "
+                    "tag, segment, classify, translate); --resume refuses it.  With --torch, OUT holds the weights "
+                    "as a PyTorch state dict (language models, classifiers, softmax taggers), and the torch code that builds the "
+                    "matching module and loads it is printed to standard output.  The sizes before and after are "
+                    "said on standard error.",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
+                   help="a run folder (its --run-dir) or a checkpoint file (e.g. runs/lm/best.safetensors)")
+    p.add_argument("--output", "-o", required=True, metavar="OUT",
+                   help="the file to write (e.g. lm.safetensors); an existing file is replaced, as other commands "
+                        "replace their output, except the checkpoint being read or a training checkpoint")
+    p.add_argument("--last", action="store_true",
+                   help="of a run folder, export last.safetensors (the latest weights) instead of best.safetensors "
+                        "(the epoch validation chose; a run without validation has only the last)")
+    p.add_argument("--dtype", choices=["float16", "float32"], default=None,
+                   help="store the weights so: float16 halves the file (each weight rounded to about 3 significant "
+                        "digits, a relative change of at most 5e-4; the model still computes in float32, its "
+                        "outputs close to, not equal to, the original's) (default: as trained, float32)")
+    p.add_argument("--torch", action="store_true",
+                   help="write a PyTorch state dict (names as the torch module's: embedding.weight, "
+                        "rnn.weight_ih_l0, ..., decoder.weight) and print the torch code that loads it; language "
+                        "models (full or adaptive softmax), classifiers and softmax taggers over words alone (no "
+                        "--crf, --char-features, --bigrams); rnnkit does not read the file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.data.files import check_output_path
+    from rnnkit.export import export_model
+    from rnnkit.export_torch import export_torch
+
+    check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
+    if args.torch:
+        report, code = export_torch(args.model, args.output, args.dtype, args.last)
+    else:
+        report, code = export_model(args.model, args.output, args.dtype, args.last), None
+    print(summary(report, args), file=sys.stderr)
+    if code is not None:
+        sys.stdout.write(code)
+    return 0
+
+
+def summary(report, args: argparse.Namespace) -> str:
+    """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
+    from rnnkit.checkpoint import kind_name
+
+    about = [kind_name(report.kind)]
+    if report.step is not None:
+        about.append(f"step {report.step:,}, epoch {report.epoch}")
+    if report.source.name == "last.safetensors" and not args.last and Path(args.model).is_dir():
+        about.append("the run has no best.safetensors: it had no validation")
+    held = ("with its training state" if report.source_kind == "training-run"
+            else "no training state in it")
+    read = f"read {report.source} ({'; '.join(about)}): {report.bytes_before:,} bytes, {held}"
+    share = report.bytes_after / report.bytes_before if report.bytes_before else 1.0
+    what = "a PyTorch state dict" if args.torch else "the model alone"
+    if report.kind in ("ngram", "hmm"):
+        stored = "its tables as they were"
+    else:
+        stored = f"weights in {report.dtype}"
+        if report.largest_change:
+            stored += f" (each moved by at most {report.largest_change:.2g})"
+    return f"{read}\nwrote {report.output}: {report.bytes_after:,} bytes ({share:.1%}), {what}, {stored}"

@@ -1,0 +1,311 @@
+"""A trained model as a PyTorch state dict in a safetensors file, and the torch code that loads it.
+
+``rnnkit export --torch`` writes the weights under the names a standard torch module of the same
+structure has (rnnkit's own names are PyTorch's: ``embedding.weight``, ``rnn.weight_ih_l0``, ...,
+``decoder.weight``), so ``module.load_state_dict(safetensors.torch.load_file(path))`` takes them as they
+are, and prints (:func:`torch_code`) the few lines of torch that build that module.  Writing needs no
+torch: the arrays go through :func:`rnnkit.torch_io.torch_arrays` and safetensors' numpy writer.
+
+Supported, with the module built:
+
+- language models (``rnnkit train lm``) with the full softmax, tied or not (``torch.nn.Embedding`` ->
+  ``torch.nn.RNN``/``LSTM``/``GRU`` -> ``torch.nn.Linear``, whose weight is the embedding's when tied: the
+  file then holds it under both names, as the module's ``state_dict()`` does), or the adaptive softmax
+  (``torch.nn.AdaptiveLogSoftmaxWithLoss``, same names and layout); ``forward(ids)`` gives
+  log P(next token) (T, B, V);
+- classifiers (``rnnkit train classifier``): ``torch.nn.Embedding`` -> the recurrent layer over a packed
+  batch -> the pooling (last, mean or max over each text's real tokens) -> ``torch.nn.Linear``;
+  ``forward(ids, lengths)`` gives log P(class) (B, K);
+- softmax taggers over words alone (``rnnkit train tagger`` without ``--crf``, ``--char-features``,
+  ``--bigrams`` or feature columns): the same up to the recurrent layer, then ``torch.nn.Linear`` at
+  every word; ``forward(ids, lengths)`` gives log P(tag) (T, B, K).  rnnkit's ``tag`` decodes them with
+  Viterbi kept to a span scheme's legal sequences (an argmax without one), and prints the data's scheme.
+
+Refused: the class-based softmax (torch has no such module), taggers with a CRF or other inputs,
+translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state.
+
+The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
+("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
+labels as rnnkit stores them (``vocab`` for a language model, ``encoder`` for a classifier or a tagger,
+whose ``train_scheme`` is there too: JSON).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.atomic import write_atomically
+from rnnkit.errors import CheckpointError, os_problem
+from rnnkit.export import ExportReport, find_checkpoint, model_only, refuse_output
+from rnnkit.torch_io import has_learned_init, torch_arrays
+
+TORCH_MARK = "rnnkit_torch"  # a metadata key of the files written here: rnnkit's loaders name them for what they are
+_CELLS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def _unsupported(why: str) -> ValueError:
+    return ValueError(f"--torch: {why}; export it without --torch, as a model for rnnkit's own commands")
+
+
+def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model"
+                    ) -> None:
+    """ValueError naming why the model of ``path``, of ``kind``, has no standard torch module here; None when it has."""
+    if kind == "lm":
+        config = task.get("lm_config")
+        softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
+        if softmax not in ("full", "adaptive"):
+            raise _unsupported(f"{path} is a language model with the class-based softmax (--softmax class), which "
+                               "has no standard torch module (torch has the full and the adaptive softmax)")
+    elif kind == "tagger":
+        config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
+        parts = [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
+                                       ("character features", config.get("char_vocab_size")),
+                                       ("character bigrams", config.get("bigram_vocab_size")),
+                                       ("feature columns", config.get("feature_vocab_sizes"))) if on]
+        if parts:
+            raise _unsupported(f"{path} is a tagger with {' and '.join(parts)}, which no standard torch module has "
+                               "(a softmax tagger over words alone is exported)")
+    elif kind != "classifier":
+        what = ckpt.kind_name(kind)
+        why = {"seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
+        raise _unsupported(f"{path} is " + why.get(kind, f"{what}, which has no standard torch module (recurrent "
+                                                          "language models, classifiers and taggers have)"))
+    if has_learned_init(model):
+        raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
+
+
+def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The torch module's state dict (numpy arrays, its names) of an exported model's arrays (no prefix)."""
+    arrays = torch_arrays(model)
+    if kind == "lm" and task["lm_config"].get("tie_weights"):
+        # torch lists a tied weight under both names; the file holds both, so load_state_dict(strict=True) works
+        arrays["decoder.weight"] = arrays["embedding.weight"].copy()
+    return dict(sorted(arrays.items()))
+
+
+def metadata(kind: str, task: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
+    """The file's safetensors metadata: what the weights need to be used (module docstring)."""
+    meta = {"format": "pt", "model": kind, TORCH_MARK: json.dumps(record)}
+    if kind == "lm":
+        meta.update(config=json.dumps(task["lm_config"]), vocab=task["vocab"], level=task["level"])
+    elif kind == "tagger":
+        meta.update(config=json.dumps(task["tagger_config"]), encoder=json.dumps(task["encoder"]),
+                    train_scheme=str(task.get("train_scheme")))
+    else:
+        meta.update(config=json.dumps(task["classifier_config"]), encoder=json.dumps(task["encoder"]))
+    return meta
+
+
+def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None = None,
+                 last: bool = False) -> tuple[ExportReport, str]:
+    """Write the model of ``source`` (a checkpoint or a run folder) as a torch state dict in the safetensors
+    file ``output``, atomically; return the report and the torch code (:func:`torch_code`) that loads it."""
+    from safetensors.numpy import save
+
+    path = find_checkpoint(source, last)
+    output = Path(output)
+    refuse_output(output, path)
+    arrays, meta = ckpt.load_checkpoint(path)
+    model, new_meta, largest = model_only(arrays, meta, path, dtype)
+    task = new_meta["task"]
+    kind = task["model"]
+    model = {k[len("model/"):]: v for k, v in model.items()}
+    check_supported(kind, task, model, path)
+    with ckpt.reading_metadata(path, "model"):
+        record = {**new_meta["export"], "module": _CLASS[kind]}
+        data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
+        code = torch_code(kind, task, str(output), record, str(path))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(output, lambda f: f.write(data), durable=True)
+    except OSError as exc:
+        raise CheckpointError(f"{output}: cannot write ({os_problem(exc)}); choose another path") from None
+    report = ExportReport(path, output, kind, meta.get("kind"), record["step"], record["epoch"], path.stat().st_size,
+                          output.stat().st_size, record["dtype"], largest)
+    return report, code
+
+
+# ------------------------------------------------------------------------------------- the code
+_CLASS = {"lm": "LanguageModel", "classifier": "Classifier", "tagger": "Tagger"}
+_CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}
+
+_HEAD = '''"""{what}, exported by rnnkit{when} from
+{source}
+as a PyTorch state dict in WEIGHTS, below.  Run or import this file; it needs torch and safetensors."""
+import json
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+{imports}
+WEIGHTS = {weights!r}  # the file as -o named it: change it where the file moves
+
+
+'''
+
+_LOAD = '''
+
+model = {cls}()
+model.load_state_dict(load_file(WEIGHTS))  # {dtype} weights, into the module's float32 parameters
+model.eval()  # no dropout
+with safe_open(WEIGHTS, framework="pt") as f:
+    meta = f.metadata()  # config, and the vocabulary as rnnkit keeps it
+'''
+
+
+def _rnn_line(cfg: dict[str, Any], input_size: int, bidirectional: bool) -> str:
+    """The torch recurrent layer of a model configuration (cell, sizes, layers, directions)."""
+    args = f"{input_size}, {cfg['hidden_size']}, num_layers={cfg['num_layers']}"
+    if bidirectional:
+        args += ", bidirectional=True"
+    return f"torch.nn.{_CELLS[cfg['cell']]}({args})"
+
+
+def _lm_class(cfg: dict[str, Any]) -> list[str]:
+    V, E, H = cfg["vocab_size"], cfg["embedding_dim"], cfg["hidden_size"]
+    lines = ["class LanguageModel(torch.nn.Module):",
+             '    """embedding -> recurrent layer -> output layer, time-major as in rnnkit: ids (T, B)."""', "",
+             "    def __init__(self):", "        super().__init__()",
+             f"        self.embedding = torch.nn.Embedding({V}, {E})",
+             f"        self.rnn = {_rnn_line(cfg, E, False)}"]
+    if cfg["softmax"] == "adaptive":
+        lines.append(f"        self.decoder = torch.nn.AdaptiveLogSoftmaxWithLoss({H}, {V}, "
+                     f"cutoffs={list(cfg['cutoffs'])}, div_value={cfg['div_value']}, head_bias=True)")
+        out = ["        T, B = ids.shape",
+               f"        return self.decoder.log_prob(out.reshape(T * B, {H})).reshape(T, B, {V}), state"]
+    else:
+        lines.append(f"        self.decoder = torch.nn.Linear({H}, {V})")
+        if cfg["tie_weights"]:
+            lines.append("        self.decoder.weight = self.embedding.weight  # tied")
+        out = ["        return torch.log_softmax(self.decoder(out), dim=-1), state  # (T, B, V)"]
+    return lines + [
+        "", "    def forward(self, ids, state=None):",
+        '        """log P(next token) (T, B, V) after each of ids (T, B) (int64), and the state after them."""',
+        "        out, state = self.rnn(self.embedding(ids), state)  # (T, B, H)", *out]
+
+
+def _example(tokens: list[str], specials: set, word: bool) -> str:
+    """A short text of the model's own tokens for the code's example: "the cat sat" (words) or "The cat"
+    (characters) when the vocabulary has them all, else its most frequent tokens (Chinese characters, say)."""
+    usual = "the cat sat".split() if word else list("The cat")
+    if set(usual) <= set(tokens):
+        return " ".join(usual) if word else "".join(usual)
+    frequent = [t for t in tokens if t not in specials and t.strip()][:4]  # the vocabulary's order: by count
+    return " ".join(frequent) if word else "".join(frequent)
+
+
+def _lm_use(task: dict[str, Any]) -> list[str]:
+    vocab = json.loads(task["vocab"])
+    word = task["level"] == "word"
+    text = _example(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
+    quoted = json.dumps(text, ensure_ascii=False)  # a Python string literal in double quotes, Chinese as it is
+    start, example = ("<eos>", f"{quoted}.split()") if word else ("\\n", f"list({quoted})")
+    return ['tokens = json.loads(meta["vocab"])["tokens"]  # token i has id i',
+            "ids = {t: i for i, t in enumerate(tokens)}",
+            f"# a text is read from its start token ({'<eos>' if word else 'a newline'}), as 'rnnkit score' reads a "
+            "line;" + (" words split at spaces" if word else " characters"),
+            f"text = [\"{start}\"] + {example}",
+            f"x = [ids.get(t, ids[{vocab['unk_token']!r}]) for t in text]  # an unknown token is <unk>",
+            "logp, _ = model(torch.tensor(x)[:, None])  # (T, 1, V)",
+            'print(sum(logp[t, 0, x[t + 1]].item() for t in range(len(x) - 1)), "nats")  # log P(text[1:])']
+
+
+def _classifier_class(cfg: dict[str, Any]) -> list[str]:
+    V, E, H, K = cfg["vocab_size"], cfg["embedding_dim"], cfg["hidden_size"], cfg["num_classes"]
+    dirs = 2 if cfg["bidirectional"] else 1
+    pooling = cfg["pooling"]
+    pool = {
+        "last": ["        h = state[0] if isinstance(state, tuple) else state  # (L*dirs, B, H)",
+                 f"        u = torch.cat(list(h[-{dirs}:]), dim=1)  # each direction's final state"],
+        "mean": ["        out, _ = pad_packed_sequence(out, total_length=ids.shape[0])  # (T, B, dirs*H), 0 at padding",
+                 "        u = out.sum(0) / lengths.to(out.dtype)[:, None]"],
+        "max": ["        out, _ = pad_packed_sequence(out, padding_value=float(\"-inf\"), total_length=ids.shape[0])",
+                "        u = out.max(0).values  # over the real tokens"],
+    }[pooling]
+    return ["class Classifier(torch.nn.Module):",
+            f'    """embedding -> recurrent layer -> {pooling} pooling -> linear, time-major as in rnnkit."""', "",
+            "    def __init__(self):", "        super().__init__()",
+            f"        self.embedding = torch.nn.Embedding({V}, {E})",
+            f"        self.rnn = {_rnn_line(cfg, E, cfg['bidirectional'])}",
+            f"        self.output = torch.nn.Linear({dirs * H}, {K})", "",
+            "    def forward(self, ids, lengths):",
+            '        """log P(class) (B, K) of the texts ids (T, B) (int64, padded at the end), lengths (B,)."""',
+            "        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), enforce_sorted=False)",
+            "        out, state = self.rnn(packed)", *pool,
+            "        return torch.log_softmax(self.output(u), dim=-1)"]
+
+
+def _classifier_use(task: dict[str, Any]) -> list[str]:
+    enc = task["encoder"]
+    char = enc.get("level") == "char"
+    example = 'list("a good film".replace(" ", ""))' if char else '"a good film".split()'
+    how = "characters but spaces" if char else "words split at spaces"
+    how += ", lowercased" if enc.get("lowercase") else ""
+    return ['encoder = json.loads(meta["encoder"])  # the vocabulary, the labels and how texts are cut into tokens',
+            'vocab, labels = json.loads(encoder["vocab"]), encoder["labels"]  # class k is labels[k]',
+            'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
+            f"text = {example}  # {how}",
+            'x = torch.tensor([[ids.get(t, ids[vocab["unk_token"]])] for t in text])  # (T, 1); unknown: <unk>',
+            "print(labels[model(x, torch.tensor([len(text)])).argmax(-1).item()])"]
+
+
+def _tagger_class(cfg: dict[str, Any]) -> list[str]:
+    V, E, H, K = cfg["vocab_size"], cfg["embedding_dim"], cfg["hidden_size"], cfg["num_tags"]
+    dirs = 2 if cfg["bidirectional"] else 1
+    return ["class Tagger(torch.nn.Module):",
+            '    """embedding -> recurrent layer -> linear -> log-softmax at every word, time-major as in rnnkit."""', "",
+            "    def __init__(self):", "        super().__init__()",
+            f"        self.embedding = torch.nn.Embedding({V}, {E})",
+            f"        self.rnn = {_rnn_line(cfg, E, cfg['bidirectional'])}",
+            f"        self.output = torch.nn.Linear({dirs * H}, {K})", "",
+            "    def forward(self, ids, lengths):",
+            '        """log P(tag) (T, B, K) of every word of the sentences ids (T, B) (int64, padded), lengths (B,)."""',
+            "        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), enforce_sorted=False)",
+            "        out, _ = pad_packed_sequence(self.rnn(packed)[0], total_length=ids.shape[0])  # (T, B, dirs*H)",
+            "        return torch.log_softmax(self.output(out), dim=-1)"]
+
+
+def _tagger_use(task: dict[str, Any]) -> list[str]:
+    enc = task["encoder"]
+    vocab = json.loads(enc["words"])
+    words = _example(vocab["tokens"], {vocab["unk_token"]}, True)
+    lower = ".lower()" if enc.get("lowercase") else ""
+    return ['encoder = json.loads(meta["encoder"])  # the word vocabulary, the tags, lowercasing',
+            'vocab, tags = json.loads(encoder["words"]), encoder["tags"]  # tag k is tags[k]',
+            'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
+            f"words = {json.dumps(words, ensure_ascii=False)}.split()",
+            f'x = torch.tensor([[ids.get(w{lower}, ids[vocab["unk_token"]])] for w in words])  # (T, 1); unknown: <unk>',
+            f"# each word's likeliest tag, in the scheme the model was trained in ({task.get('train_scheme')}); "
+            "rnnkit tag keeps",
+            "# a span scheme's legal sequences (Viterbi over these log-probabilities) and prints the data's scheme",
+            "print([tags[k] for k in model(x, torch.tensor([len(words)]))[:, 0].argmax(-1).tolist()])"]
+
+
+def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, Any], source: str) -> str:
+    """The Python source that builds the torch module of a model, loads ``weights`` into it and uses it once;
+    ``source``: the checkpoint it was exported from, ``record`` the export's record (step, epoch, dtype)."""
+    cfg = task[_CONFIG[kind]]
+    cell = "Elman RNN" if cfg["cell"] == "rnn" else _CELLS[cfg["cell"]]
+    step = record.get("step")
+    when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
+    if kind == "lm":
+        level = "character" if task["level"] == "char" else "word"
+        what = f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens"
+        body, use, imports = _lm_class(cfg), _lm_use(task), ""
+    else:
+        both = "bidirectional " if cfg["bidirectional"] else ""
+        if kind == "tagger":
+            what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
+            body, use = _tagger_class(cfg), _tagger_use(task)
+        else:
+            what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
+            body, use = _classifier_class(cfg), _classifier_use(task)
+        imports = "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence\n"
+    head = _HEAD.format(what=what, source=source, when=when, weights=weights, imports=imports)
+    load = _LOAD.format(cls=_CLASS[kind], dtype=record.get("dtype") or "float32")
+    return head + "\n".join(body) + "\n" + load + "\n".join(use) + "\n"
