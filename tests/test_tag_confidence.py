@@ -172,10 +172,12 @@ def test_nbest_output_format_and_the_first_sequence_is_the_prediction(models, ca
     plain = _tag(capsys, monkeypatch, [models["crf"]]).splitlines()
     out = _tag(capsys, monkeypatch, [models["crf"], "--nbest", "3"])
     blocks = nbest_blocks(out)  # each sentence's lines, up to the blank line after them
-    assert out.endswith("\n") and len(blocks) == 5 and blocks[2] == []
+    # the empty line's one sequence, the empty one, of probability 1: as the library gives it
+    assert out.endswith("\n") and len(blocks) == 5 and blocks[2] == [["1", "1", ""]]
     loaded = LoadedTagger(models["crf"])
     for rows, line, sentence in zip(blocks, plain, RAW.splitlines()):
         if not line:
+            assert loaded.nbest(sentence, 3) == [([], 1.0)] and loaded.nbest([[]], 3) == [[([], 1.0)]]
             continue
         assert [r[0] for r in rows] == ["1", "2", "3"] and rows[0][2] == line
         best = loaded.nbest(sentence, 3)

@@ -4,7 +4,8 @@
 * ``--probs``: the marginal probability of each predicted tag, to 4 decimals: raw text ``word/TAG/0.9731``;
   CoNLL-U ``TagProb=0.9731`` added to the MISC column; columns: one more column after the predictions.
 * ``--nbest K``: a block per sentence, one line per sequence, best first, ``RANK<TAB>PROB<TAB>word/TAG ...``
-  (PROB to 4 significant digits), and a blank line after each sentence (an empty sentence: only that).
+  (PROB to 4 significant digits), and a blank line after each sentence (an empty sentence: ``1<TAB>1<TAB>``,
+  its one sequence, the empty one).
 * ``--spans``: one JSON line per sentence, ``{"spans": [{"start", "end", "type", "text", "prob"}]}``,
   ``end`` exclusive (token indices from 0), ``prob`` the span's exact probability (6 decimals; null
   where it is undefined: an HMM's sentence of probability 0).
@@ -32,7 +33,8 @@ def add_options(t: argparse.ArgumentParser) -> None:
                         "(conllu), a column after the predictions (columns)")
     t.add_argument("--nbest", type=positive_int, metavar="K",
                    help="print the K most probable tag sequences of each sentence with their probabilities, one "
-                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural "
+                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (an empty "
+                        "line: '1<TAB>1<TAB>', its one sequence, the empty one; neural "
                         "taggers and HMMs; a K whose back-pointers for one sentence would pass 1 GiB is refused)")
     t.add_argument("--spans", action="store_true",
                    help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
