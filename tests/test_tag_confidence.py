@@ -222,7 +222,7 @@ def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):
     (["crf", "--probs", "--nbest", "2"], "--probs has no effect with --nbest"),
     (["crf", "--probs", "--spans"], "--probs has no effect with --spans"),
     (["crf", "--spans", "--nbest", "2"], "--nbest and --spans are two different outputs"),
-    (["crf", "--nbest", "0"], "argument --nbest: expected an integer >= 1, got 0"),
+    (["crf", "--nbest", "0"], "argument --nbest: Expected an integer >= 1, got 0"),
 ])
 def test_options_that_cannot_apply_are_refused_in_one_line(models, capsys, monkeypatch, args, message):
     monkeypatch.setattr("sys.stdin", io.StringIO(RAW))
