@@ -187,6 +187,30 @@ def test_nbest_output_format_and_the_first_sequence_is_the_prediction(models, ca
     assert _tag(capsys, monkeypatch, [models["crf"], "--nbest", "3"]) == out
 
 
+@pytest.mark.parametrize("kind", ["crf", "hmm"])
+def test_conllu_tagged_by_a_model_trained_on_a_column_file_gets_its_tags_in_misc(models, kind, capsys, monkeypatch):
+    """A NER model's B-PER is no part of speech: written into MISC as Tag=B-PER, UPOS and XPOS kept (they
+    went into UPOS); with --probs, Tag= then TagProb=; a Tag= of an earlier run is replaced in its place."""
+    conllu = write_conllu(models["dir"] / "ner.conllu", [[("Mary", "PROPN"), ("lives", "VERB"), ("in", "ADP"),
+                                                          ("Paris", "PROPN")]], xpos="X")
+    lines = conllu.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2][: lines[2].rindex("\t")] + "\tSpaceAfter=No|Tag=old"  # kept; an earlier Tag= replaced
+    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tags = LoadedTagger(models[kind]).tag("Mary lives in Paris")
+    marg = LoadedTagger(models[kind]).marginals("Mary lives in Paris")
+    for probs in ([], ["--probs"]):
+        code, out, err = run_cli(capsys, ["tag", models[kind], str(conllu), "--format", "conllu", *probs])
+        assert code == 0 and "not CoNLL-U: its tags go into the MISC column as Tag=TAG" in err, err
+        out, given = out.splitlines(), conllu.read_text(encoding="utf-8").splitlines()
+        assert len(out) == len(given) == 6 and out[0] == given[0] and out[5] == ""
+        for k, tag in enumerate(tags):
+            before, after = given[k + 1].split("\t"), out[k + 1].split("\t")
+            misc = ("SpaceAfter=No|" if k == 1 else "") + f"Tag={tag}"
+            if probs:
+                misc += f"|TagProb={marg[k, LoadedTagger(models[kind]).tags.index(tag)]:.4f}"
+            assert after[:9] == before[:9] and after[9] == misc, (after, misc)
+
+
 def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):
     tmp = models["dir"]
     conllu = write_conllu(tmp / "test.conllu", [[("the", "DET"), ("dog", "NOUN"), ("sat", "VERB")]])

@@ -21,7 +21,7 @@ import math
 
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import refuse_unused
-from rnnkit.data.conll import format_columns, format_conllu
+from rnnkit.data.conll import MISC_TAG, format_columns, format_conllu, with_misc
 from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
 from rnnkit.tagging.io import DataSpec, TaggingData
 from rnnkit.tagging.loaded import LoadedTagger
@@ -60,8 +60,10 @@ def check_options(args: argparse.Namespace, loaded: LoadedTagger) -> None:
                          f"scheme {loaded.spec.scheme}: leave --spans out")
 
 
-def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None) -> str:
-    """The text of one block of sentences with the probabilities asked for."""
+def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None,
+                 column: str | None = None) -> str:
+    """The text of one block of sentences with the probabilities asked for; ``column``: CoNLL-U's column for
+    the tags, as :func:`rnnkit.tagging.io.format_predictions` takes it."""
     found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans)
     if args.spans:
         return "".join(json.dumps({"spans": [{**sp, "prob": None if math.isnan(sp["prob"]) else round(sp["prob"], 6)}
@@ -79,21 +81,13 @@ def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingDa
         return "".join(" ".join(f"{w}/{t}/{p}" for w, t, p in zip(ws, ts, ps)) + "\n"
                        for ws, ts, ps in zip(data.words, tags, probs))
     if spec.format == "conllu":
-        return format_conllu([_with_misc(s, ps) for s, ps in zip(data.source, probs)], tags, spec.tag_column)
+        column = column or spec.tag_column
+        sentences = data.source
+        if column == "misc":  # Tag= before TagProb=: format_conllu then rewrites it in its place
+            sentences = [with_misc(s, MISC_TAG, ts) for s, ts in zip(sentences, tags)]
+        return format_conllu([with_misc(s, "TagProb", ps) for s, ps in zip(sentences, probs)], tags, column)
     # columns: the predictions appended as format_predictions does, then the probabilities after them
     tagged = [dataclasses.replace(s, rows=[[*row, t] for row, t in zip(s.rows, ts)])
               for s, ts in zip(data.source, tags)]
     return format_columns(tagged, probs)
 
-
-def _with_misc(sentence, probs: list[str]):
-    """A copy of a CoNLL-U sentence with ``TagProb=P`` added to each word line's MISC column."""
-    lines = list(sentence.raw_lines)
-    for index, p in zip(sentence.word_lines, probs):
-        body = lines[index].rstrip("\r\n")
-        end = lines[index][len(body):]
-        fields = body.split("\t")
-        kept = [f for f in fields[9].split("|") if f != "_" and not f.startswith("TagProb=")]  # not a stale one
-        fields[9] = "|".join([*kept, f"TagProb={p}"])
-        lines[index] = "\t".join(fields) + end
-    return dataclasses.replace(sentence, raw_lines=lines)
