@@ -16,7 +16,7 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.output import check_output, write_output
-from rnnkit.cli.tagging import describe, per_kind_table
+from rnnkit.cli.tagging import describe, detail_lines
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
@@ -221,7 +221,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         print(json_line({k: v for k, v in m.items() if k != "main"}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
-        print(per_kind_table(m), end="")
+        print(detail_lines(m), end="")
     return 0
 
 
