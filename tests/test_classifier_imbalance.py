@@ -280,7 +280,7 @@ def test_per_class_precision_recall_f1_in_evaluate_and_json(imbalanced, capsys):
 
 
 def test_a_class_never_predicted_has_an_undefined_precision_in_every_per_class_table():
-    from rnnkit.cli.tagging import per_kind_table
+    from rnnkit.cli.tagging import detail_lines  # named per_kind_table before it printed the tag errors too
     from rnnkit.metrics import confusion_matrix, macro_f1, per_class_prf
 
     gold, pred = ["neg", "neg", "neg", "pos", "pos"], ["neg"] * 5  # pos never predicted: its precision is 0/0
@@ -292,7 +292,7 @@ def test_a_class_never_predicted_has_an_undefined_precision_in_every_per_class_t
     assert "     pos: precision      -  recall   0.00% F1   0.00 (2 gold)" in text.splitlines(), text
     assert "     neg: precision  60.00% recall 100.00% F1  75.00 (3 gold)" in text.splitlines(), text
     assert json.loads(json.dumps(m))["per_class"]["pos"]["precision"] is None  # null in --json
-    table = per_kind_table({"per_tag": per_class_prf(["NN", "VB"], ["NN", "NN"])})  # the tagger's per-tag lines
+    table = detail_lines({"per_tag": per_class_prf(["NN", "VB"], ["NN", "NN"])})  # the tagger's per-tag lines
     assert table.splitlines()[1] == "          VB: precision      -  recall   0.00% F1   0.00 (1 gold)", table
 
 

@@ -136,8 +136,8 @@ def test_trees_of_one_label_are_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, said", [
     (["train", "tagger", "--train", "x.conllu", "--feature-columns"], "--feature-columns: expected at least one"),
-    (["train", "lm", "--train", "x.txt", "--schedule", "plateau", "--lr-decay", "1"], "--lr-decay: expected a number"),
-    (["train", "lm", "--train", "x.txt", "--schedule", "exp", "--lr-decay", "1.0"], "--lr-decay: expected a number"),
+    (["train", "lm", "--train", "x.txt", "--schedule", "plateau", "--lr-decay", "1"], "--lr-decay: Expected a number"),
+    (["train", "lm", "--train", "x.txt", "--schedule", "exp", "--lr-decay", "1.0"], "--lr-decay: Expected a number"),
     (["demo", "addition", "--test-bits", "5000"], "--test-bits <= 4096"),
 ])
 def test_options_out_of_their_range_are_named(tmp_path, capsys, argv, said):

@@ -119,7 +119,7 @@ def test_no_command_prints_help_and_fails(capsys):
     (["train", "lm", "--init-scale", "-1"], "--init-scale"),
     (["train", "lm", "--average", "1"], "--average"),
     (["train", "lm", "--seed", "-1"], "--seed"),
-    (["train", "lm", "--momentum", "1"], "expected a momentum in [0, 1)"),  # trained on, diverging, before
+    (["train", "lm", "--momentum", "1"], "Expected a momentum in [0, 1)"),  # trained on, diverging, before
     (["train", "classifier", "--batch-size", "-1"], "--batch-size"),
     (["train", "classifier", "--patience", "0"], "--patience"),
     (["train", "classifier", "--folds", "1"], "--folds"),
@@ -283,7 +283,7 @@ def test_option_errors_are_said_in_the_options_own_names(capsys, argv, said):
 
 def test_max_chars_needs_two(capsys):
     assert _exit_code(["train", "tagger", "--char-features", "--max-chars", "1"]) == 2
-    assert "--max-chars: expected an integer >= 2, got 1" in capsys.readouterr().err
+    assert "--max-chars: Expected an integer >= 2, got 1" in capsys.readouterr().err
 
 
 def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path, capsys):

@@ -37,7 +37,7 @@ def test_curves_dpi_too_low_to_draw_or_for_a_vector_plot_is_refused(tmp_path, ca
         json.dumps({"type": "epoch", "epoch": e, "step": 2 * e, "train_loss": 2.0 / e, "lr": 0.1, "valid_loss": 1.0 / e,
                     "best": True}) + "\n" for e in (1, 2)))
     code, _, err = run_cli(capsys, ["curves", str(run), "-o", str(tmp_path / "c.png"), "--dpi", "1"])  # a traceback
-    assert code == 2 and "argument --dpi: expected a resolution from 10 to 1200 dpi, got 1" in err, err
+    assert code == 2 and "argument --dpi: Expected a resolution from 10 to 1200 dpi, got 1" in err, err
     code, _, err = run_cli(capsys, ["curves", str(run), "-o", str(tmp_path / "c.svg"), "--dpi", "50"])  # ignored
     assert code == 2 and "--dpi has no effect for a vector plot (.svg, .pdf)" in err, err
     pytest.importorskip("matplotlib")

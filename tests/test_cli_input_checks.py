@@ -67,7 +67,7 @@ def test_evaluate_skips_a_header_line_when_asked(tmp_path, capsys):
 
 @pytest.mark.parametrize("label", ["²", "٣"])
 def test_tree_labels_are_ascii_digits(label):
-    with pytest.raises(ValueError, match="expected a label"):
+    with pytest.raises(ValueError, match="Expected a label"):
         parse_tree(f"({label} (2 a) (4 b))")
     assert parse_tree("(3 (2 a) (4 b))") is not None
 

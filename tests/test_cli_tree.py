@@ -83,7 +83,7 @@ def test_train_evaluate_and_resume(files, tmp_path, capsys, monkeypatch, cell, c
     monkeypatch.setattr("sys.stdin", io.StringIO("(3 (2 a) (4 good))\n(3 (2 a) (4 good)\n"))
     assert main(["classify", str(run / "best.safetensors")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "<stdin>:2: expected 1 more ')'" in err and "\n" not in err, err
+    assert "<stdin>:2: Expected 1 more ')'" in err and "\n" not in err, err
     # a run stopped after 7 steps and resumed ends where the uninterrupted one did
     assert main(args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON, "--max-steps", "7"]) == 0
     assert main(args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON, "--resume"]) == 0

@@ -216,7 +216,7 @@ def test_plain_text_is_refused_or_binarized_on_request(binary, tmp_path, capsys)
     assert code == 2 and f"{bad}:1: a line of plain words (--binarize) holds '('" in err, err
     broken = write(tmp_path / "broken.txt", ["(good film", "((a) (b))"])
     code, _, err = run_cli(capsys, ["classify", binary["model"], broken])
-    assert code == 2 and err.count("\n") == 1 and f"{broken}:1: expected 1 more ')'" in err, err
+    assert code == 2 and err.count("\n") == 1 and f"{broken}:1: Expected 1 more ')'" in err, err
 
 
 def test_tree_options_are_refused_for_a_classifier(tmp_path, capsys):

@@ -116,7 +116,7 @@ def test_errors_under_mpiexec_are_one_line_said_once(tmp_path):
         "rnnkit: error: --folds 2 validates and tests on each fold's held-out part, so --valid and --test would be "
         "ignored: leave them out, or drop --folds to use them"], folds.stderr
     # errors of the parser itself (a value out of range, an unknown option) used to be said by every process
-    for bad, said in ((["--batch-size", "0"], "argument --batch-size: expected an integer >= 1, got 0"),
+    for bad, said in ((["--batch-size", "0"], "argument --batch-size: Expected an integer >= 1, got 0"),
                       (["--bogus"], "unrecognized arguments: --bogus")):
         parsed = _rnnkit(["train", "lm", "--train", str(tmp_path / "nope.txt"), *bad], 2)
         lines = parsed.stderr.strip().splitlines()

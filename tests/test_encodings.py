@@ -238,3 +238,32 @@ def test_an_encoding_that_is_not_a_text_encoding_is_one_line(tmp_path, capsys):
     for codec in ("rot13", "base64", "zlib"):
         code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(tmp_path / "t.txt"), "--encoding", codec])
         assert code == 2 and "Traceback" not in err and f"got {codec!r}, which is not one" in err, err
+
+
+def test_the_shared_block_table_gives_every_code_point_the_old_answer():
+    """encoding_mistakes and legacy_chars spelled out nearly the same ranges (their kana differed); now one
+    table (rnnkit.data.scripts) serves both: each test answers as its old spelled-out ranges did, for every
+    code point of the BMP and a few beyond it."""
+    from rnnkit.data.encoding_mistakes import _plausible_east_asian
+    from rnnkit.data.legacy_chars import (EAST_ASIAN_BLOCKS, _common_gb, _common_japanese_euc, _common_korean,
+                                          _plain_or_cjk)
+    from rnnkit.data.scripts import in_ranges
+
+    def korean(o):  # legacy_chars._common_korean as it was written
+        return 0xAC00 <= o <= 0xD7A3 or 0x3000 <= o <= 0x303F
+
+    def wide(o):  # encoding_mistakes._plausible_east_asian's ranges
+        return 0xAC00 <= o <= 0xD7A3 or 0x3000 <= o <= 0x30FF or 0xFF00 <= o <= 0xFFEF
+
+    def plain(o):  # legacy_chars._plain_or_cjk
+        return (32 <= o < 127 or chr(o) in "\t\n\r" or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x30FF
+                or 0xFF00 <= o <= 0xFFEF)
+
+    wrong = []
+    for o in [*range(0x10000), 0x1F600, 0x20000, 0x10FFFF]:
+        ch = chr(o)
+        if (_common_korean(ch), in_ranges(ch, EAST_ASIAN_BLOCKS), _plain_or_cjk(ch)) != (korean(o), wide(o), plain(o)):
+            wrong.append(hex(o))
+        elif o >= 0x80 and _plausible_east_asian(ch) != (wide(o) or _common_gb(ch) or _common_japanese_euc(ch)):
+            wrong.append(hex(o))
+    assert wrong == [], f"code points answered otherwise than before: {wrong[:20]}"

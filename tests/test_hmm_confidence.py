@@ -73,12 +73,13 @@ def test_tag_nbest_prints_every_path_with_its_enumerated_probability(hmms, name,
     plain = _tag(capsys, monkeypatch, [hmms[name]]).splitlines()
     out = _tag(capsys, monkeypatch, [hmms[name], "--nbest", "1024"])  # 5 words: every path (4^5; 396 BIOES)
     blocks = nbest_blocks(out)
-    assert len(blocks) == len(plain) == 6 and blocks[2] == []
+    assert len(blocks) == len(plain) == 6 and blocks[2] == [["1", "1", ""]]  # the empty line: its one sequence
     loaded = LoadedTagger(hmms[name])
     scheme = SPANS[MODELS[name][1]]
     impossible = 0
     for rows, line, sentence in zip(blocks, plain, TEXT.splitlines()):
         if not sentence:
+            assert loaded.nbest(sentence, 3) == loaded.model.nbest([], 3) == [([], 1.0)]
             continue
         words = sentence.split()
         exact = _exact(loaded, words)

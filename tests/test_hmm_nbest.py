@@ -190,6 +190,20 @@ def test_empty_sentence_bad_n_and_bad_windows():
         window_probability(cache, beta, 1, np.ones((2, 5, 4), dtype=bool))  # words 1..2 of 2
 
 
+def test_the_empty_sentence_has_one_certain_path_even_of_probability_zero():
+    """No words, one tag sequence, the empty one: P = 1 given the sentence, as predict gives it [], even
+    where the model gives the empty sentence P(EOS | BOS) = 0 (every hand-built one; a trained one whose
+    sentences all end after a tag it never starts with)."""
+    model = HMMTagger.from_probabilities(["A", "B"], [0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], ["x"], [[1.0, 1.0]])
+    assert model.log_likelihood([]) == -np.inf and model.predict([[]]) == [[]]
+    assert model.nbest([], 3) == [([], 1.0)]
+    assert model.posteriors([]).shape == (0, 2) and model.pair_posteriors([]).shape == (0, 2, 2)
+    for order in (2, 3):
+        tables = random_tables(np.random.default_rng(order), 3, order, 0.0)
+        tables[(3,) * order] = -np.inf  # P(EOS | BOS) = 0
+        assert hmm_nbest(tables, np.zeros((0, 3)), 2) == [([], 0.0)]
+
+
 @pytest.mark.parametrize("order", [2, 3])
 def test_nbest_refuses_more_back_pointers_than_allowed_for_one_sentence(order, monkeypatch):
     """Back-pointers per sentence are bounded (T K n int32s, T K (K+1) n for the second order: 45 tags,

@@ -14,7 +14,7 @@ def test_init_scale_is_bounded_as_gradflows_init(tmp_path, capsys):
     for value in ("1e30", "1e300", "0", "inf", "x"):
         code, err, _ = _lm(tmp_path, capsys, "--init-scale", value)
         assert code == 2, value
-        assert "--init-scale: expected a number s in (0, 1e+06] for U(-s, s) (Zaremba: 0.1" in err, err
+        assert "--init-scale: Expected a number s in (0, 1e+06] for U(-s, s) (Zaremba: 0.1" in err, err
     code, _, err = run_cli(capsys, ["gradflow", "--init", "1e7"])
     assert code == 2 and "a number s in (0, 1e+06] for U(-s, s)" in err
     from rnnkit.lm.model import LMConfig

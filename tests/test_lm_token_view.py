@@ -265,8 +265,8 @@ def test_cli_next_without_a_prime_is_the_start_of_a_sentence(models, tmp_path, c
     (["--next", "3", "--greedy"], "--greedy has no effect with --next"),
     (["--next", "3", "--lines", "2"], "--lines has no effect with --next"),
     (["--json"], "--json has no effect without --next"),
-    (["--next", "0"], "argument --next: expected an integer >= 1, got 0"),
-    (["--next", "many"], "argument --next: expected an integer >= 1"),
+    (["--next", "0"], "argument --next: Expected an integer >= 1, got 0"),
+    (["--next", "many"], "argument --next: Expected an integer >= 1"),
 ])
 def test_cli_next_bad_options_are_one_line(models, argv, needle, capsys):
     code, out, err = run_cli(capsys, ["generate", models["word-ngram"], *argv])

@@ -77,13 +77,13 @@ OLD = LengthRule(2.0, 10)  # the rule 2 n + 10 of earlier versions
 def test_the_rule_covers_every_pair_of_a_small_set_and_leaves_odd_pairs_of_a_large_one_out():
     pairs = [(np.arange(4), np.arange(5)), (np.arange(2), np.arange(9)), (np.arange(0), np.arange(30))]
     rule = fit_length_rule(pairs)  # 1,000 pairs or fewer: the largest ratio (the empty source is skipped)
-    assert rule == LengthRule(5.0, SLACK)
+    assert rule == LengthRule(5.0, SLACK, longest_source=4)
     assert fit_length_rule([]) == OLD
     # 2,000 pairs of ratio 1.5 and one odd pair: the odd pair moves neither the slope nor the intercept
     common = [(np.arange(10), np.arange(14))] * 2000
     for odd in [(np.arange(1), np.arange(25)), (np.arange(1), np.arange(1500))]:
         rule = fit_length_rule(common + [odd])
-        assert rule == LengthRule(1.5, SLACK)
+        assert rule == LengthRule(1.5, SLACK, longest_source=10)
         assert rule.limits(np.array([10]))[0] == 15 + SLACK
         assert rule.limits(np.array([1]))[0] < len(odd[1])  # the odd pair alone is cut
     # ... but in a set of 1,000 it still fits
@@ -235,6 +235,45 @@ def run(tmp_path_factory):
 def test_training_stores_the_rule_of_its_pairs(run):
     rule = load_translator(run / "run" / "last.safetensors").length_rule
     assert rule.ratio > 7 and rule.limits(np.array([4]))[0] >= len("Thank you very much.") + 1 + SLACK
+
+
+def test_the_rule_keeps_the_longest_training_source_and_reads_a_rule_without_it():
+    rule = fit_length_rule([(np.arange(3), np.arange(4)), (np.arange(7), np.arange(2))])
+    assert rule.longest_source == 7 and rule.to_dict()["longest_source"] == 7
+    assert LengthRule.from_dict({"ratio": 2.0, "extra": 10}) == OLD and "longest_source" not in OLD.to_dict()
+    assert [rule.far_too_long(n) for n in (28, 29)] == [False, True]  # over 4 times the longest
+    assert [OLD.far_too_long(n) for n in (1000, 1001)] == [False, True]  # not known: over 1,000 tokens
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="longest_source"):
+            LengthRule(2.0, 10, bad)
+    with pytest.raises(ValueError, match="length rule"):
+        LengthRule.from_dict({"ratio": 2.0, "extra": 10, "longest": 3})
+
+
+def test_translate_warns_once_of_lines_far_longer_than_the_training_sources(run, tmp_path, capsys):
+    """A 200,000-token line ran for minutes without a word: one warning, the longest line named, what it
+    costs and what to do; none for lines the model was trained on."""
+    model = str(run / "run" / "last.safetensors")
+    (tmp_path / "in.txt").write_text("貓。\n" + "貓" * 17 + "\n\n" + "狗" * 30 + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["translate", model, str(tmp_path / "in.txt"), "--max-len", "3"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("source tokens") == 1 and err.count("\n") == 2, err  # and the cut outputs' warning
+    assert (f"{tmp_path / 'in.txt'}: line 4 has 30 source tokens, over 4 times the longest training source (4), a "
+            "length the model never learnt (so has 1 more line); decoding costs time and memory in proportion to "
+            "its length times the output's (up to 3 output steps, each attending over all 30 tokens): split long "
+            "lines into sentences, one a line") in err, err
+    (tmp_path / "short.txt").write_text("謝謝你。\n" + "貓" * 16 + "\n", encoding="utf-8")  # 4 times: not far
+    assert main(["translate", model, str(tmp_path / "short.txt"), "--max-len", "3"]) == 0
+    assert "source tokens" not in capsys.readouterr().err
+    # a checkpoint from before the longest source was kept: over 1,000 tokens
+    meta = ckpt.load_meta(model)
+    del meta["task"]["length_rule"]["longest_source"]
+    old = ckpt.save_checkpoint(tmp_path / "old.safetensors", ckpt.load_checkpoint(model)[0], meta)
+    (tmp_path / "long.txt").write_text("貓" * 1000 + "\n" + "狗" * 1001 + "\n", encoding="utf-8")
+    assert main(["translate", str(old), str(tmp_path / "long.txt"), "--max-len", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "line 2 has 1,001 source tokens, over 1,000, longer than training sentences are (this checkpoint" in err
 
 
 def test_translate_says_how_many_outputs_were_cut_and_how_to_lift_the_limit(run, tmp_path, capsys, monkeypatch):

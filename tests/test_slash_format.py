@@ -56,6 +56,39 @@ def test_a_token_splits_at_its_last_slash(tmp_path):
     assert format_predictions(data, [["X", "Y"]], DataSpec("slash")) == "1/2/X of/Y\n"
 
 
+PD1998 = "19980101-01-001-002/m  中共中央/nt  总书记/n  、/wu  [国家/n  主席/n]nt  江/nr  泽民/nr\n"
+
+
+def test_people_s_daily_1998_line_ids_and_bracketed_compounds(tmp_path):
+    """The 1998 files' line ID is no word, and a bracketed compound is its words with their own tags (they
+    were read as the word '19980101-01-001-002', the word '[国家' and the tag 'n]nt'); both stay in the text
+    written back."""
+    path = tmp_path / "pd.txt"
+    path.write_text(PD1998 + "\n19980101-01-001-003/m  \n19980101-01-001-004/m  新年/t  好/a\n", encoding="utf-8")
+    data = read_tagged(path, DataSpec("slash"))
+    assert data.words == [["中共中央", "总书记", "、", "国家", "主席", "江", "泽民"], ["新年", "好"]]  # an ID alone: none
+    assert data.tags == [["nt", "n", "wu", "n", "n", "nr", "nr"], ["t", "a"]]
+    assert format_slash(read_slash(path)) == path.read_text(encoding="utf-8")
+    predicted = [["A", "B", "C", "D", "E", "F", "G"], ["H", "I"]]
+    assert format_predictions(data, predicted, DataSpec("slash")) == (
+        "19980101-01-001-002/m  中共中央/A  总书记/B  、/C  [国家/D  主席/E]nt  江/F  泽民/G\n"
+        "\n19980101-01-001-003/m  \n19980101-01-001-004/m  新年/H  好/I\n")
+
+
+@pytest.mark.parametrize("line, words, tags", [
+    ("[[中国/ns 共产党/n]nt 中央/n]nt 好/a", ["中国", "共产党", "中央", "好"], ["ns", "n", "n", "a"]),  # nested
+    ("[[a/n]nt]nz b/v", ["a", "b"], ["n", "v"]),
+    ("[/w 好/a ]/w", ["[", "好", "]"], ["w", "a", "w"]),  # brackets as words
+    ("[a/n b/n", ["[a", "b"], ["n", "n"]),  # no ']' pairs with it: read as written
+    ("a/n b/n]nt", ["a", "b"], ["n", "n]nt"]),
+    ("1998/m 19980101-01-001-002/m", ["1998", "19980101-01-001-002"], ["m", "m"]),  # an ID only first
+])
+def test_brackets_are_compounds_only_when_they_pair_up(line, words, tags):
+    sentence = parse_slash(line)[0]
+    assert (sentence.words, sentence.tags) == (words, tags)
+    assert format_slash([sentence]) == line
+
+
 @pytest.mark.parametrize("line, token, problem", [("a/DT dog\n", "dog", "has no '/' before a tag"),
                                                   ("a/DT /NN\n", "/NN", "has no word before its last '/'"),
                                                   ("a/DT dog/\n", "dog/", "has no tag after its last '/'"),

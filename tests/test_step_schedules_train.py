@@ -246,7 +246,7 @@ def test_cli_resume_refuses_a_changed_warmup_or_span(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("more, said", [
-    (["--warmup-steps", "-1"], "argument --warmup-steps: expected an integer >= 0, got -1"),
+    (["--warmup-steps", "-1"], "argument --warmup-steps: Expected an integer >= 0, got -1"),
     (["--schedule", "exp", "--warmup-steps", "5"], "--warmup-steps has no effect with --schedule exp"),
     (["--schedule", "cosine", "--lr-decay", "0.3"], "--schedule is cosine (which has none)"),
 ])

@@ -172,10 +172,12 @@ def test_nbest_output_format_and_the_first_sequence_is_the_prediction(models, ca
     plain = _tag(capsys, monkeypatch, [models["crf"]]).splitlines()
     out = _tag(capsys, monkeypatch, [models["crf"], "--nbest", "3"])
     blocks = nbest_blocks(out)  # each sentence's lines, up to the blank line after them
-    assert out.endswith("\n") and len(blocks) == 5 and blocks[2] == []
+    # the empty line's one sequence, the empty one, of probability 1: as the library gives it
+    assert out.endswith("\n") and len(blocks) == 5 and blocks[2] == [["1", "1", ""]]
     loaded = LoadedTagger(models["crf"])
     for rows, line, sentence in zip(blocks, plain, RAW.splitlines()):
         if not line:
+            assert loaded.nbest(sentence, 3) == [([], 1.0)] and loaded.nbest([[]], 3) == [[([], 1.0)]]
             continue
         assert [r[0] for r in rows] == ["1", "2", "3"] and rows[0][2] == line
         best = loaded.nbest(sentence, 3)
@@ -183,6 +185,30 @@ def test_nbest_output_format_and_the_first_sequence_is_the_prediction(models, ca
     # --nbest K reads BLOCK // K sentences at a time (a block of 10,000 at K = 500 held a gigabyte): the same text
     monkeypatch.setattr("rnnkit.cli.tag.BLOCK", 6)
     assert _tag(capsys, monkeypatch, [models["crf"], "--nbest", "3"]) == out
+
+
+@pytest.mark.parametrize("kind", ["crf", "hmm"])
+def test_conllu_tagged_by_a_model_trained_on_a_column_file_gets_its_tags_in_misc(models, kind, capsys, monkeypatch):
+    """A NER model's B-PER is no part of speech: written into MISC as Tag=B-PER, UPOS and XPOS kept (they
+    went into UPOS); with --probs, Tag= then TagProb=; a Tag= of an earlier run is replaced in its place."""
+    conllu = write_conllu(models["dir"] / "ner.conllu", [[("Mary", "PROPN"), ("lives", "VERB"), ("in", "ADP"),
+                                                          ("Paris", "PROPN")]], xpos="X")
+    lines = conllu.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2][: lines[2].rindex("\t")] + "\tSpaceAfter=No|Tag=old"  # kept; an earlier Tag= replaced
+    conllu.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tags = LoadedTagger(models[kind]).tag("Mary lives in Paris")
+    marg = LoadedTagger(models[kind]).marginals("Mary lives in Paris")
+    for probs in ([], ["--probs"]):
+        code, out, err = run_cli(capsys, ["tag", models[kind], str(conllu), "--format", "conllu", *probs])
+        assert code == 0 and "not CoNLL-U: its tags go into the MISC column as Tag=TAG" in err, err
+        out, given = out.splitlines(), conllu.read_text(encoding="utf-8").splitlines()
+        assert len(out) == len(given) == 6 and out[0] == given[0] and out[5] == ""
+        for k, tag in enumerate(tags):
+            before, after = given[k + 1].split("\t"), out[k + 1].split("\t")
+            misc = ("SpaceAfter=No|" if k == 1 else "") + f"Tag={tag}"
+            if probs:
+                misc += f"|TagProb={marg[k, LoadedTagger(models[kind]).tags.index(tag)]:.4f}"
+            assert after[:9] == before[:9] and after[9] == misc, (after, misc)
 
 
 def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):
@@ -220,7 +246,7 @@ def test_probs_in_conllu_misc_and_as_a_last_column(models, capsys, monkeypatch):
     (["crf", "--probs", "--nbest", "2"], "--probs has no effect with --nbest"),
     (["crf", "--probs", "--spans"], "--probs has no effect with --spans"),
     (["crf", "--spans", "--nbest", "2"], "--nbest and --spans are two different outputs"),
-    (["crf", "--nbest", "0"], "argument --nbest: expected an integer >= 1, got 0"),
+    (["crf", "--nbest", "0"], "argument --nbest: Expected an integer >= 1, got 0"),
 ])
 def test_options_that_cannot_apply_are_refused_in_one_line(models, capsys, monkeypatch, args, message):
     monkeypatch.setattr("sys.stdin", io.StringIO(RAW))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from clirun import run_cli, train_tiny_tagger, write_conllu
 
-from rnnkit.cli.tagging import errors_table
+from rnnkit.cli.tagging import detail_lines, errors_table
 from rnnkit.metrics import top_confusions
 from rnnkit.tagging.io import TaggingData
 from rnnkit.tagging.loaded import LoadedTagger
@@ -50,6 +50,15 @@ def test_the_errors_table_says_each_confusions_count_and_share():
                                                     "frequent of 3 kinds, 7 tokens wrong):")
     assert errors_table(score("accuracy", GOLD, GOLD)) == "most frequent tag errors: none, every token's tag is right\n"
     assert errors_table({"per_tag": {}}) == ""  # scores without a matrix (word F1's): nothing
+
+
+def test_detail_lines_are_the_per_tag_lines_then_the_errors():
+    """What evaluate prints under its headline: named per_kind_table while it printed the per-tag lines only."""
+    m = score("accuracy", GOLD, PRED)
+    lines = detail_lines(m).splitlines()
+    assert [line.split(":")[0].strip() for line in lines[:5]] == ["ADJ", "DET", "NOUN", "PROPN", "VERB"]
+    assert "\n".join(lines[5:]) + "\n" == errors_table(m) and lines[5].startswith("most frequent tag errors")
+    assert detail_lines({"per_tag": {}}) == ""
 
 
 def test_span_f1_has_the_token_tag_confusions_and_word_f1_none():

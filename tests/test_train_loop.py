@@ -344,7 +344,7 @@ def test_a_layer_meeting_nan_inside_a_step_with_finite_weights_is_a_divergence(t
     class Overflowing(Quadratic):
         def train_step(self, batch, carry, rng):
             if self.steps == 2:
-                raise NonFiniteError("Expected finite values in dout, got NaN or inf")
+                raise NonFiniteError("Expected finite values in dout, got NaN or inf", stage="backward")
             return super().train_step(batch, carry, rng)
 
     with pytest.raises(TrainingDivergedError, match=r"loss exploded: values overflowed to NaN or inf in the backward "
@@ -358,6 +358,50 @@ def test_a_layer_meeting_nan_inside_a_step_with_finite_weights_is_a_divergence(t
                 raise ValueError("not a divergence")
 
         Trainer(Wrong(), _cfg(), tmp_path / "other").fit()
+
+
+@pytest.mark.parametrize("stage, said", [("forward", "in the forward pass of step 3: "),
+                                         ("backward", "in the backward pass of step 3: "), (None, "in step 3: ")])
+def test_the_divergence_names_the_stage_the_layer_gave_not_a_guess_from_its_words(tmp_path, stage, said):
+    """The pass is the one the error carries (NonFiniteError.stage, set where it is raised); the loop read it
+    from the text, ' in d' for dout, so a forward input named d... was a backward pass, and a backward
+    gradient named otherwise a forward one."""
+    from rnnkit.errors import NonFiniteError
+
+    words = {"forward": "Expected finite values in decoder_input, got NaN or inf",
+             "backward": "Expected finite values in the incoming gradient, got NaN or inf"}.get(stage, "NaN met")
+
+    class Overflowing(Quadratic):
+        def train_step(self, batch, carry, rng):
+            if self.steps == 2:
+                raise NonFiniteError(words, stage=stage)
+            return super().train_step(batch, carry, rng)
+
+    said = "^loss exploded: values overflowed to NaN or inf " + re.escape(said)
+    with pytest.raises(TrainingDivergedError, match=said):
+        Trainer(Overflowing(), _cfg(), tmp_path).fit()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_recurrent_layer_says_which_pass_met_nan(cell):
+    from rnnkit.errors import NonFiniteError
+    from rnnkit.recurrent import GRU, LSTM
+
+    rng = np.random.default_rng(0)
+    layer = (LSTM if cell == "lstm" else GRU)(input_size=3, hidden_size=4, rng=rng)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)  # (T, B, D)
+    h = np.zeros((1, 2, 4), np.float32)  # (L*dirs, B, H)
+    state = (h, h) if cell == "lstm" else h
+    nan_h = np.full_like(h, np.nan)
+    out, _, cache = layer.forward(x, state)
+    calls = {"x": lambda: layer.forward(np.where(x > 1, np.nan, x).astype(np.float32)),
+             "h0": lambda: layer.forward(x, (nan_h, h) if cell == "lstm" else nan_h),
+             "dout": lambda: layer.backward(np.full_like(out, np.nan), None, cache),
+             "dstate": lambda: layer.backward(np.ones_like(out), (nan_h, h) if cell == "lstm" else nan_h, cache)}
+    for name, call in calls.items():
+        with pytest.raises(NonFiniteError) as caught:
+            call()
+        assert caught.value.stage == ("backward" if name.startswith("d") else "forward"), name
 
 
 def test_sgd_scales_in_the_parameters_dtype_so_an_overflowing_update_is_inf():

@@ -49,11 +49,11 @@ def test_some_labels_and_the_number_rule():
 
 
 @pytest.mark.parametrize("line,message", [
-    ("(good film", "expected 1 more ')'"),
-    ("(a b c)", "expected exactly 2 children"),
-    ("()", "expected exactly 2 children"),
-    ("good", "expected '(' to open the tree"),
-    ("(good) x", "expected the line to end"),
+    ("(good film", "Expected 1 more ')'"),
+    ("(a b c)", "Expected exactly 2 children"),
+    ("()", "Expected exactly 2 children"),
+    ("good", "Expected '(' to open the tree"),
+    ("(good) x", "Expected the line to end"),
 ])
 def test_malformed_unlabelled_lines_name_file_and_line(line, message):
     with pytest.raises(DataError) as e:
@@ -62,7 +62,7 @@ def test_malformed_unlabelled_lines_name_file_and_line(line, message):
 
 
 def test_the_training_reader_still_wants_every_label():
-    with pytest.raises(DataError, match=r"^t.txt:2: expected a label \(an integer >= 0\) after '\(', got 'good'"):
+    with pytest.raises(DataError, match=r"^t.txt:2: Expected a label \(an integer >= 0\) after '\(', got 'good'"):
         parse_trees(["(3 (2 a) (4 b))", "(good film)"], "t.txt")
     with pytest.raises(ValueError, match="'required' or 'optional'"):
         parse_tree("(3 a)", "maybe")

@@ -98,7 +98,8 @@ def grad_norms_per_step(
         raise ValueError(f"Expected dout of shape (T, B, H) = {(T, B, H)}, got {got}")
     for name, a in (("x", x), ("dout", dout)):  # a NaN gave NaN norms at every step, silently
         if a is not None and not np.isfinite(a).all():
-            raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf")
+            raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf",
+                                 stage="forward" if name == "x" else "backward")
     n_parts = 2 if cfg.cell == "lstm" else 1
     if dout is None and dstate is None:
         if not isinstance(rng, np.random.Generator):

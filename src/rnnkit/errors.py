@@ -34,7 +34,15 @@ class NotLearningWarning(UserWarning):
 
 
 class NonFiniteError(ValueError):
-    """A layer met NaN or inf in its input, state or incoming gradient (in training: an overflow in the step)."""
+    """A layer met NaN or inf in its input, state or incoming gradient (in training: an overflow in the step).
+
+    ``stage`` says where, set where it is raised: "forward" (an input or initial state), "backward" (an
+    incoming gradient: dout, dstate), "update" (an optimizer's gradient), or None when not said; the
+    training loop names it to the user (:mod:`rnnkit.train.loop`)."""
+
+    def __init__(self, message: str, stage: str | None = None) -> None:
+        super().__init__(message)
+        self.stage = stage
 
 
 class RunInUseError(RnnkitError):

@@ -257,7 +257,8 @@ class HMMTagger:
         return forward(*self._scores(sentence))[0]
 
     def posteriors(self, sentence: Sequence[str]) -> np.ndarray:
-        """(n, K) P(t_i = tags_[k] | w) by forward-backward; ValueError if no path has P(w, t) > 0."""
+        """(n, K) P(t_i = tags_[k] | w) by forward-backward; ValueError if no path has P(w, t) > 0 (the empty
+        sentence: (0, K))."""
         return forward_backward(*self._scores(sentence))[0]
 
     def pair_posteriors(self, sentence: Sequence[str]) -> np.ndarray:
@@ -267,7 +268,8 @@ class HMMTagger:
 
     def nbest(self, sentence: Sequence[str], n: int) -> list[tuple[list[str], float]]:
         """The ``n`` most probable tag sequences of one sentence, best first, each with P(tags | w) =
-        P(w, tags) / P(w) (list Viterbi, :mod:`rnnkit.hmm_nbest`); [] when no path has P(w, t) > 0."""
+        P(w, tags) / P(w) (list Viterbi, :mod:`rnnkit.hmm_nbest`); [] when no path has P(w, t) > 0.  The empty
+        sentence gets its one tag sequence, ``[([], 1.0)]``, as :meth:`predict` gives it ``[]``."""
         found = hmm_nbest(*self._scores(sentence), n)
         return [([self.tags_[i] for i in path], math.exp(log_p)) for path, log_p in found]
 

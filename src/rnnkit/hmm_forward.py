@@ -110,14 +110,14 @@ def backward(cache: ForwardCache) -> np.ndarray:
     second order:  beta_n[t1, t2] = P(EOS | t1, t2) / c_{n+1},
                    beta_i[t1, t2] = sum_t3 P(t3 | t1, t2) P(w_{i+1} | t3) beta_{i+1}[t2, t3] / c_{i+1}.
     """
-    if not cache.log_likelihood > -np.inf:
-        raise ValueError("Expected a sentence of non-zero probability, got one no tag path can produce "
-                         "(its forward log-likelihood is -inf), so it has no posteriors")
     trans, emit, scale = cache.trans, cache.emit, cache.scale
     n, K = emit.shape
     beta = np.zeros_like(cache.alpha)
-    if n == 0:
+    if n == 0:  # no words, no states: nothing to condition, whatever P(EOS | BOS) is
         return beta
+    if not cache.log_likelihood > -np.inf:
+        raise ValueError("Expected a sentence of non-zero probability, got one no tag path can produce "
+                         "(its forward log-likelihood is -inf), so it has no posteriors")
     if trans.ndim == 3:
         beta[n - 1] = trans[:, :K, K] / scale[n]  # (K+1, K) [t1, t2]
         inner = np.ascontiguousarray(trans[:, :K, :K].transpose(1, 0, 2))  # (K, K+1, K) [t2, t1, t3]
@@ -136,7 +136,8 @@ def forward_backward(log_trans: np.ndarray, log_emit: np.ndarray) -> tuple[np.nd
     """``(gamma, log P(w))``: gamma (n, K), gamma[i, k] = P(t_i = k | w), each row summing to 1.
 
     gamma_i = alpha_i beta_i / P(w) (summed over the previous tag t1 for the second order).
-    ValueError when P(w) = 0: no path is possible, so no posterior is defined.
+    ValueError when P(w) = 0 for a sentence of one word or more: no path is possible, so no posterior is
+    defined; the empty sentence has none to define, (0, K) whatever its P(w).
     """
     ll, cache = forward(log_trans, log_emit)
     return tag_posteriors(cache, backward(cache)), ll

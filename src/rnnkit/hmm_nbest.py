@@ -61,17 +61,19 @@ def hmm_nbest(log_trans: np.ndarray, log_emit: np.ndarray, n: int) -> list[tuple
     ``log_trans`` (K+1, K+1) or (K+1, K+1, K+1) and ``log_emit`` (T, K) as
     :func:`rnnkit.hmm_viterbi.viterbi_first_order` and ``viterbi_second_order`` take them (the order is read
     from ``log_trans.ndim``).  ``out[0][0]`` is Viterbi's path (ties apart).  Fewer than ``n`` paths when
-    fewer have P(w, t) > 0; none when P(w) = 0.  ValueError when the back-pointers, T K n int32s (T K (K+1) n
-    in the second order), would exceed ``rnnkit.crf_nbest.MAX_BACK_BYTES`` (1 GiB).
+    fewer have P(w, t) > 0; none when P(w) = 0.  The empty sentence has one path, the empty one, with log P = 0
+    (given no words, no tags is certain), even where the model gives it P(w) = P(EOS | BOS) = 0.  ValueError
+    when the back-pointers, T K n int32s (T K (K+1) n in the second order), would exceed
+    ``rnnkit.crf_nbest.MAX_BACK_BYTES`` (1 GiB).
     """
     n = check_int("n", n, 1)
     log_trans, log_emit = _check_tables(log_trans, log_emit)
     T, K = log_emit.shape
+    if T == 0:  # no words: the empty tag sequence is certain, whatever P(EOS | BOS) the model gives
+        return [([], 0.0)]
     log_z, _ = forward(log_trans, log_emit)
     if log_z == -np.inf:
         return []
-    if T == 0:  # the empty sentence has one path, BOS straight to EOS
-        return [([], 0.0)]
     if T * math.log(K) < math.log(n):  # more than every path: K^T of them
         n = K**T
     second = log_trans.ndim == 3

@@ -306,7 +306,7 @@ class Recurrent:
         check_array("dout", dout)
         check_float_array("dout", dout, (T, B, dirs * H), "(T, B, dirs*H)", self.dtype, any_float=True)
         if not np.isfinite(dout).all():  # as x and dstate: a NaN would reach every gradient unnoticed
-            raise NonFiniteError("Expected finite values in dout, got NaN or inf")
+            raise NonFiniteError("Expected finite values in dout, got NaN or inf", stage="backward")
         dout = dout.astype(self.dtype, copy=False)
         dstates = self._split_state(dstate, B, "dstate")
         order = cache.order

@@ -62,7 +62,7 @@ def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
     if not np.isfinite(x).all():
-        raise NonFiniteError("Expected finite values in x, got NaN or inf")
+        raise NonFiniteError("Expected finite values in x, got NaN or inf", stage="forward")
     return np.ascontiguousarray(x)
 
 
@@ -72,7 +72,8 @@ def _check_state_array(name: str, a: Any, expected: tuple[int, int, int], dtype:
     if cast:
         a = a.astype(dtype, copy=False)
     if not np.isfinite(a).all():  # as x: a NaN would reach every output and gradient unnoticed
-        raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf")
+        raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf",
+                             stage="backward" if cast else "forward")  # cast: a gradient, dstate
     return a
 
 

@@ -64,7 +64,7 @@ def fold_count(text: str) -> int:
     """argparse type for --folds: 0 (no cross-validation) or an integer >= 2."""
     k = nonnegative_int(text)
     if k == 1:
-        raise argparse.ArgumentTypeError("expected 0 (off) or at least 2 folds, got 1")
+        raise argparse.ArgumentTypeError("Expected 0 (off) or at least 2 folds, got 1")
     return k
 
 

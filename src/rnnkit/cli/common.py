@@ -60,13 +60,13 @@ class HelpFormatter(WholeWordsFormatter, argparse.ArgumentDefaultsHelpFormatter)
 
 
 def _number(text: str, ok: Callable[[float], bool], expected: str) -> float:
-    """``float(text)`` if it passes ``ok``; otherwise argparse's error "expected <expected>, got <text>"."""
+    """``float(text)`` if it passes ``ok``; otherwise argparse's error "Expected <expected>, got <text>"."""
     try:
         x = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"Expected {expected}, got {text!r}") from None
     if not ok(x):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        raise argparse.ArgumentTypeError(f"Expected {expected}, got {text}")
     return x
 
 
@@ -115,7 +115,7 @@ def run_folder(text: str) -> str:
     """argparse type: a run folder's path, not empty (an empty one would be the current folder, whose
     best.safetensors and last.safetensors a new run removes)."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("expected a folder for the run's checkpoints, got an empty path")
+        raise argparse.ArgumentTypeError("Expected a folder for the run's checkpoints, got an empty path")
     return text
 
 
@@ -133,9 +133,9 @@ def _int_at_least(text: str, minimum: int) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"Expected an integer >= {minimum}, got {text!r}") from None
     if n < minimum:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
+        raise argparse.ArgumentTypeError(f"Expected an integer >= {minimum}, got {text}")
     return n
 
 

@@ -40,7 +40,7 @@ def dpi(text: str) -> int:
     """argparse type: a resolution from MIN_DPI to MAX_DPI (below 4, matplotlib's font engine fails)."""
     value = positive_int(text)
     if not MIN_DPI <= value <= MAX_DPI:
-        raise argparse.ArgumentTypeError(f"expected a resolution from {MIN_DPI} to {MAX_DPI} dpi, got {value}")
+        raise argparse.ArgumentTypeError(f"Expected a resolution from {MIN_DPI} to {MAX_DPI} dpi, got {value}")
     return value
 
 

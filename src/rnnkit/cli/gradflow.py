@@ -62,7 +62,7 @@ def number_or_none(text: str) -> float | str:
     except ValueError:
         value = float("nan")
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number or 'none', got {text!r}")
+        raise argparse.ArgumentTypeError(f"Expected a finite number or 'none', got {text!r}")
     return value
 
 

@@ -51,9 +51,9 @@ def init_scale(text: str) -> float:
     try:
         s = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {INIT_SCALE_RANGE}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"Expected {INIT_SCALE_RANGE}, got {text!r}") from None
     if not 0 < s <= MAX_INIT_SCALE:
-        raise argparse.ArgumentTypeError(f"expected {INIT_SCALE_RANGE}, got {text}")
+        raise argparse.ArgumentTypeError(f"Expected {INIT_SCALE_RANGE}, got {text}")
     return s
 
 
@@ -177,7 +177,7 @@ def cutoff_list(text: str) -> tuple[int, ...]:
     except ValueError:
         cut = ()
     if not cut or min(cut) < 1 or any(b <= a for a, b in zip(cut, cut[1:])):
-        raise argparse.ArgumentTypeError(f"expected comma-separated increasing positive integers "
+        raise argparse.ArgumentTypeError(f"Expected comma-separated increasing positive integers "
                                          f"such as 2000,10000, got {text!r}")
     return cut
 

@@ -24,7 +24,7 @@ def columns(text: str) -> tuple[int, int]:
     except ValueError:
         pair = ()
     if len(pair) != 2 or min(pair) < 0 or pair[0] == pair[1]:
-        raise argparse.ArgumentTypeError(f"expected two different 0-based column indices, source then target, "
+        raise argparse.ArgumentTypeError(f"Expected two different 0-based column indices, source then target, "
                                          f"such as 1,2; got {text!r}")
     return pair  # type: ignore[return-value]
 

@@ -48,7 +48,7 @@ def layer_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a layer number such as 0 or -1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"Expected a layer number such as 0 or -1, got {text!r}") from None
 
 
 PLOT_UNITS = 32  # units drawn without --units: a panel of 32 rows reads; the table keeps every unit

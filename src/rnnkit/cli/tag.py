@@ -16,10 +16,11 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.output import check_output, write_output
-from rnnkit.cli.tagging import describe, per_kind_table
+from rnnkit.cli.tagging import describe, detail_lines
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
+from rnnkit.data.conll import MISC_TAG
 from rnnkit.data.files import check_output_path, write_text_file
 from rnnkit.data.slash import tagged_tokens
 from rnnkit.jsonline import json_line
@@ -38,7 +39,9 @@ def register(groups) -> None:
     t.add_argument("model", help="tagger or HMM checkpoint")
     t.add_argument("input", nargs="?", help="input file (default: stdin)")
     t.add_argument("--format", choices=["raw", "conllu", "columns", "slash"],
-                   help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: tag column replaced; "
+                   help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: the column the model "
+                        "learned (UPOS or XPOS) replaced, or, for a model trained on another format, Tag=TAG added "
+                        "to MISC; "
                         "columns: predictions appended as a last column; slash: word/TAG tokens (split at the last "
                         "'/'), their tags replaced (default: raw; a file that looks like CoNLL-U, columns or "
                         "word/TAG is warned about)")
@@ -90,10 +93,12 @@ def tag(args: argparse.Namespace) -> int:
     tag_confidence.check_options(args, loaded)
     check_output(args)
 
+    column = conllu_column(loaded, args)
+
     def formatted(data, spec):  # the predictions, or with --probs, --nbest or --spans the probabilities too
         if tag_confidence.wanted(args):
-            return tag_confidence.format_block(args, loaded, data, spec)
-        return format_predictions(data, loaded.predict(data), spec)
+            return tag_confidence.format_block(args, loaded, data, spec, column)
+        return format_predictions(data, loaded.predict(data), spec, column)
 
     size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
@@ -139,6 +144,19 @@ def tag(args: argparse.Namespace) -> int:
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
     write_output(args, (formatted(part, spec) for part in blocks))
     return 0
+
+
+def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
+    """Where ``tag --format conllu`` writes the tags: the column a model trained on CoNLL-U learned (UPOS or
+    XPOS); a model trained on another format (a chunker's B-NP, a NER model's B-PER) cannot say its tags are
+    either, so they go into MISC as ``Tag=B-NP``, UPOS and XPOS left as they are (said on stderr)."""
+    if args.format != "conllu" or loaded.spec.format == "conllu":
+        return None
+    trained = {"columns": "a column file", "slash": "word/TAG text"}.get(loaded.spec.format, loaded.spec.format)
+    print(f"{args.model} was trained on {trained}, not CoNLL-U: its tags go into the MISC column "
+          f"as {MISC_TAG}=TAG, UPOS and XPOS left as they are (a model trained on CoNLL-U fills the column it "
+          "learned)", file=sys.stderr)
+    return "misc"
 
 
 def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: str) -> None:
@@ -203,7 +221,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         print(json_line({k: v for k, v in m.items() if k != "main"}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
-        print(per_kind_table(m), end="")
+        print(detail_lines(m), end="")
     return 0
 
 

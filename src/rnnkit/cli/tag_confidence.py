@@ -4,7 +4,8 @@
 * ``--probs``: the marginal probability of each predicted tag, to 4 decimals: raw text ``word/TAG/0.9731``;
   CoNLL-U ``TagProb=0.9731`` added to the MISC column; columns: one more column after the predictions.
 * ``--nbest K``: a block per sentence, one line per sequence, best first, ``RANK<TAB>PROB<TAB>word/TAG ...``
-  (PROB to 4 significant digits), and a blank line after each sentence (an empty sentence: only that).
+  (PROB to 4 significant digits), and a blank line after each sentence (an empty sentence: ``1<TAB>1<TAB>``,
+  its one sequence, the empty one).
 * ``--spans``: one JSON line per sentence, ``{"spans": [{"start", "end", "type", "text", "prob"}]}``,
   ``end`` exclusive (token indices from 0), ``prob`` the span's exact probability (6 decimals; null
   where it is undefined: an HMM's sentence of probability 0).
@@ -20,7 +21,7 @@ import math
 
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import refuse_unused
-from rnnkit.data.conll import format_columns, format_conllu
+from rnnkit.data.conll import MISC_TAG, format_columns, format_conllu, with_misc
 from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
 from rnnkit.tagging.io import DataSpec, TaggingData
 from rnnkit.tagging.loaded import LoadedTagger
@@ -32,7 +33,8 @@ def add_options(t: argparse.ArgumentParser) -> None:
                         "(conllu), a column after the predictions (columns)")
     t.add_argument("--nbest", type=positive_int, metavar="K",
                    help="print the K most probable tag sequences of each sentence with their probabilities, one "
-                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (neural "
+                        "'RANK<TAB>PROB<TAB>word/TAG ...' line each, a blank line after each sentence (an empty "
+                        "line: '1<TAB>1<TAB>', its one sequence, the empty one; neural "
                         "taggers and HMMs; a K whose back-pointers for one sentence would pass 1 GiB is refused)")
     t.add_argument("--spans", action="store_true",
                    help="print one JSON line per sentence with its predicted spans (start, end exclusive, type, "
@@ -58,8 +60,10 @@ def check_options(args: argparse.Namespace, loaded: LoadedTagger) -> None:
                          f"scheme {loaded.spec.scheme}: leave --spans out")
 
 
-def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None) -> str:
-    """The text of one block of sentences with the probabilities asked for."""
+def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None,
+                 column: str | None = None) -> str:
+    """The text of one block of sentences with the probabilities asked for; ``column``: CoNLL-U's column for
+    the tags, as :func:`rnnkit.tagging.io.format_predictions` takes it."""
     found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans)
     if args.spans:
         return "".join(json.dumps({"spans": [{**sp, "prob": None if math.isnan(sp["prob"]) else round(sp["prob"], 6)}
@@ -77,21 +81,13 @@ def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingDa
         return "".join(" ".join(f"{w}/{t}/{p}" for w, t, p in zip(ws, ts, ps)) + "\n"
                        for ws, ts, ps in zip(data.words, tags, probs))
     if spec.format == "conllu":
-        return format_conllu([_with_misc(s, ps) for s, ps in zip(data.source, probs)], tags, spec.tag_column)
+        column = column or spec.tag_column
+        sentences = data.source
+        if column == "misc":  # Tag= before TagProb=: format_conllu then rewrites it in its place
+            sentences = [with_misc(s, MISC_TAG, ts) for s, ts in zip(sentences, tags)]
+        return format_conllu([with_misc(s, "TagProb", ps) for s, ps in zip(sentences, probs)], tags, column)
     # columns: the predictions appended as format_predictions does, then the probabilities after them
     tagged = [dataclasses.replace(s, rows=[[*row, t] for row, t in zip(s.rows, ts)])
               for s, ts in zip(data.source, tags)]
     return format_columns(tagged, probs)
 
-
-def _with_misc(sentence, probs: list[str]):
-    """A copy of a CoNLL-U sentence with ``TagProb=P`` added to each word line's MISC column."""
-    lines = list(sentence.raw_lines)
-    for index, p in zip(sentence.word_lines, probs):
-        body = lines[index].rstrip("\r\n")
-        end = lines[index][len(body):]
-        fields = body.split("\t")
-        kept = [f for f in fields[9].split("|") if f != "_" and not f.startswith("TagProb=")]  # not a stale one
-        fields[9] = "|".join([*kept, f"TagProb={p}"])
-        lines[index] = "\t".join(fields) + end
-    return dataclasses.replace(sentence, raw_lines=lines)

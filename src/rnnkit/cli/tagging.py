@@ -134,10 +134,11 @@ def describe(metric: str, m: dict[str, Any]) -> str:
     return line
 
 
-def per_kind_table(m: dict[str, Any]) -> str:
-    """Each span type's (NER, chunks) or each tag's (POS) precision, recall and F1, a line each, names
-    right-aligned by display width (Chinese tag names line up), then the most frequent tag confusions
-    (:func:`errors_table`); "" when the metric has neither."""
+def detail_lines(m: dict[str, Any]) -> str:
+    """The lines under a tagger's headline metrics (:func:`describe`): each span type's (NER, chunks) or each
+    tag's (POS) precision, recall and F1, a line each, names right-aligned by display width (Chinese tag
+    names line up), then the most frequent tag errors (:func:`errors_table`); "" when the metric has
+    neither."""
     from rnnkit.cli.classify_report import prf_line
 
     kinds = m.get("per_type") or m.get("per_tag") or {}
@@ -241,7 +242,7 @@ def train_tagger(args: argparse.Namespace) -> int:
         loaded = LoadedTagger(str(best))
         m = loaded.score(test)
         print(f"test: {describe(metric, m)}")
-        print(per_kind_table(m), end="")
+        print(detail_lines(m), end="")
     return 0
 
 

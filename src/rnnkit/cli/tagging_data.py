@@ -26,7 +26,8 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
     d.add_argument("--format", choices=["conllu", "columns", "segmented", "slash"], default="conllu",
                    help="CoNLL-U, whitespace columns (CoNLL-2000), segmented text (one sentence a line, "
                         "words separated by spaces: word segmentation as BMES character tagging), or slash "
-                        "(one sentence a line of word/TAG tokens, split at the last '/': People's Daily)")
+                        "(one sentence a line of word/TAG tokens, split at the last '/': People's Daily; its "
+                        "1998 files' line IDs are no words, and a compound [国家/n 主席/n]nt is its words)")
     d.add_argument("--tag-column", default=None,
                    help="conllu: upos or xpos (default upos); columns: column index (default -1, the last; saved "
                         "as the training file's own index, so a file with a column more, such as 'tag --format "

@@ -19,12 +19,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
                                       require_attention, warn_cut)
 from rnnkit.cli.text_warnings import warn, warn_unknown_tokens
 from rnnkit.data.files import read_input, text_lines
+from rnnkit.seq2seq.lengths import FAR, LONG_SOURCE
 
 CHUNK_BATCHES = 16  # batches translated before their lines are written (the batches sort by length within)
 
@@ -38,7 +41,9 @@ def register(groups) -> None:
                     "the beam finds fewer), index the input line counted from 0 (Moses' n-best format; "
                     "--plot-attention and --attention-out's 'line' count from 1, so index i is line i+1); a blank "
                     "line gets one line, an empty translation with score 0.  Lines are written as each group of "
-                    "batches is done; --attention-out and --alignments files appear, whole, at the end.",
+                    "batches is done; --attention-out and --alignments files appear, whole, at the end. Lines of "
+                    "more than 4 times the tokens of the longest training source (1,000 for a checkpoint that does "
+                    "not record it) are warned about: every output step attends over every source token.",
         formatter_class=HelpFormatter)
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
@@ -100,6 +105,7 @@ def translate_cli(args: argparse.Namespace) -> int:
                          "give the number of a line with a sentence")
     input_format_hints(translator, lines, name)
     unknown_tokens_hint(translator, lines, name)
+    long_lines_hint(translator, lines, name, args.max_len)
     with blas_threads(args):
         out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
                           lambda writers: _translate_lines(args, translator, lines, *writers))
@@ -240,6 +246,30 @@ def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
     vocab, tokenize = translator.source_vocab, translator.source_tokenizer.tokenize
     warn_unknown_tokens(((t, t in vocab) for line in lines[:10_000] for t in tokenize(line)), name,
                         "the language the model translates from")
+
+
+def long_lines_hint(translator: Any, lines: list[str], name: str, max_len: int | None) -> None:
+    """Warn once when lines are far longer than the training sources (:meth:`LengthRule.far_too_long
+    <rnnkit.seq2seq.lengths.LengthRule.far_too_long>`): a book saved as one line decoded for hours without a
+    word, every output step attending over all its tokens."""
+    rule = translator.length_rule
+    far = [(n, k) for k, n in enumerate(map(len, map(translator.source_tokenizer.tokenize, lines)), start=1)
+           if rule.far_too_long(n)]
+    if not far:
+        return
+    n, k = max(far, key=lambda nk: nk[0])  # the longest, the first of equals
+    steps = int(rule.limits(np.array([n]), max_len)[0])
+    if rule.longest_source is not None:
+        beyond = (f"over {FAR} times the longest training source ({rule.longest_source:,}), a length the model never "
+                  "learnt")
+    else:
+        beyond = (f"over {LONG_SOURCE:,}, longer than training sentences are (this checkpoint, written before it kept "
+                  "its training lengths, cannot say)")
+    others = len(far) - 1
+    more = "" if not others else " (so has 1 more line)" if others == 1 else f" (so have {others:,} more lines)"
+    warn(f"{name}: line {k} has {n:,} source tokens, {beyond}{more}; decoding costs time and memory in proportion "
+         f"to its length times the output's (up to {steps:,} output steps, each attending over all {n:,} tokens): "
+         "split long lines into sentences, one a line")
 
 
 def _plot_folder(folder: Path, n: int) -> None:

@@ -6,7 +6,8 @@ the words, a blank line after each sentence.  A sentence here is its syntactic w
 ranges (ID ``3-4``) and empty nodes (ID ``5.1``) are kept in the raw lines but are not words, because
 UD tags the words, not the surface token ``don't`` nor the copy nodes of enhanced graphs.  Each
 sentence keeps its raw lines, line ends included, so :func:`format_conllu` can give back the same
-bytes with only the UPOS or XPOS column replaced by predictions.
+bytes with only the UPOS or XPOS column replaced by predictions (or, for tags that are neither, ``Tag=...``
+added to MISC).
 
 Column files (CoNLL-2000 ``word POS chunk``): whitespace-separated columns, a blank line between
 sentences; the word and tag columns are chosen by index.  ``-DOCSTART-`` lines (CoNLL-2003) mark
@@ -20,13 +21,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rnnkit.data.files import read_text_file, text_lines, write_text_file
 from rnnkit.errors import DataError
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
 _TAG_COLUMN = {"upos": 3, "xpos": 4}
+MISC_TAG = "Tag"  # the MISC key of a predicted tag that is neither UPOS nor XPOS: Tag=B-NP
 _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 _EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
@@ -169,21 +171,46 @@ def _check_predictions(words: Sequence[Sequence[str]], predictions: Sequence[Seq
                                  f"got {tag!r} in sentence {k}")
 
 
+def with_misc(sentence: ConlluSentence, key: str, values: Sequence[str]) -> ConlluSentence:
+    """A copy of ``sentence`` with ``key=value`` in the MISC column of each word's line, one value a word:
+    in place of an old value of ``key`` (a file tagged before), else after the other entries (``_``, no
+    entry, goes)."""
+    lines = list(sentence.raw_lines)
+    for index, value in zip(sentence.word_lines, values):
+        body = lines[index].rstrip("\r\n")
+        end = lines[index][len(body):]
+        fields = body.split("\t")
+        entries = [] if fields[9] == "_" else fields[9].split("|")
+        mine = [i for i, e in enumerate(entries) if e.split("=", 1)[0] == key]
+        if mine:
+            entries[mine[0]] = f"{key}={value}"
+            entries = [e for i, e in enumerate(entries) if i not in mine[1:]]
+        else:
+            entries.append(f"{key}={value}")
+        fields[9] = "|".join(entries)
+        lines[index] = "\t".join(fields) + end
+    return replace(sentence, raw_lines=lines)
+
+
 def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Sequence[str]],
                   column: str = "upos") -> str:
     """The sentences' text with ``column`` of each word replaced by its prediction; all else unchanged,
     except that a sentence missing its closing blank line (the last of a file) gets one, as CoNLL-U
-    requires."""
-    tag_index = _tag_index(column)
+    requires.  ``column`` "misc" (:data:`MISC_TAG`): the predictions go into MISC as ``Tag=B-NP`` and
+    UPOS and XPOS stay as they are, for tags that are neither (a chunker's, a NER model's)."""
     _check_predictions([s.words for s in sentences], predictions)
+    tag_index = None if column == "misc" else _tag_index(column)
     out: list[str] = []
     for sentence, pred in zip(sentences, predictions):
-        lines = list(sentence.raw_lines)
-        for line_index, tag in zip(sentence.word_lines, pred):
-            fields = lines[line_index].split("\t")
-            # the line end stays in the last column (MISC), so replacing UPOS/XPOS keeps it
-            fields[tag_index] = tag
-            lines[line_index] = "\t".join(fields)
+        if tag_index is None:
+            lines = with_misc(sentence, MISC_TAG, pred).raw_lines  # a new list
+        else:
+            lines = list(sentence.raw_lines)
+            for line_index, tag in zip(sentence.word_lines, pred):
+                fields = lines[line_index].split("\t")
+                # the line end stays in the last column (MISC), so replacing UPOS/XPOS keeps it
+                fields[tag_index] = tag
+                lines[line_index] = "\t".join(fields)
         if lines[-1].strip():  # the file's last sentence without its blank line: CoNLL-U requires one
             lines[-1] = lines[-1] if lines[-1].endswith("\n") else lines[-1] + "\n"
             lines.append("\n")
@@ -193,7 +220,8 @@ def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Seq
 
 def write_conllu(path: str | os.PathLike, sentences: Sequence[ConlluSentence],
                  predictions: Sequence[Sequence[str]], column: str = "upos", encoding: str = "utf-8") -> None:
-    """Write the sentences back with ``column`` ("upos" or "xpos") filled with ``predictions``."""
+    """Write the sentences back with ``column`` ("upos", "xpos", or "misc": see :func:`format_conllu`) filled
+    with ``predictions``."""
     write_text_file(path, format_conllu(sentences, predictions, column), encoding)
 
 

@@ -25,7 +25,8 @@ import functools
 import re
 
 from rnnkit.data.encodings import _decodes, convert_this_one, not_utf8_advice
-from rnnkit.data.legacy_chars import _common_gb, _common_japanese_euc, _plain_or_cjk
+from rnnkit.data.legacy_chars import EAST_ASIAN_BLOCKS, _common_gb, _common_japanese_euc, _plain_or_cjk
+from rnnkit.data.scripts import in_ranges
 
 _WINDOW = 1 << 18  # bytes looked at from the first byte >= 0x80: enough to tell, quick on any file
 _CHUNK = 1 << 16  # bytes tested at a time for the first byte >= 0x80 (bytes.isascii is fast, a regex is not)
@@ -94,9 +95,7 @@ def _plausible_east_asian(text: str) -> bool:
         return False
 
     def plausible(ch: str) -> bool:
-        o = ord(ch)
-        return (0xAC00 <= o <= 0xD7A3 or 0x3000 <= o <= 0x30FF or 0xFF00 <= o <= 0xFFEF or _common_gb(ch)
-                or _common_japanese_euc(ch))
+        return in_ranges(ch, EAST_ASIAN_BLOCKS) or _common_gb(ch) or _common_japanese_euc(ch)
 
     return sum(map(plausible, wide)) >= 0.9 * len(wide)
 

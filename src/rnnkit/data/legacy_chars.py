@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import re
 
-from rnnkit.data.scripts import is_kana
+from rnnkit.data.scripts import (CJK_PUNCTUATION, CJK_UNIFIED, FULLWIDTH_FORMS, HANGUL_SYLLABLES, HIRAGANA_KATAKANA,
+                                  in_ranges, is_kana)
+
+# Unicode blocks that frequent East Asian text is made of, beside the characters of each encoding:
+# Korean (EUC-KR, cp949) Hangul syllables and CJK punctuation (_common_korean); Chinese and Japanese CJK
+# punctuation, kana and full-width forms (WIDE_PUNCTUATION_AND_KANA), with the ideographs in UTF-16
+# (_plain_or_cjk); a double-byte file of any of the three, Hangul and those (EAST_ASIAN_BLOCKS,
+# rnnkit.data.encoding_mistakes._plausible_east_asian)
+KOREAN_BLOCKS = (HANGUL_SYLLABLES, CJK_PUNCTUATION)
+WIDE_PUNCTUATION_AND_KANA = (CJK_PUNCTUATION, HIRAGANA_KATAKANA, FULLWIDTH_FORMS)
+EAST_ASIAN_BLOCKS = (HANGUL_SYLLABLES, *WIDE_PUNCTUATION_AND_KANA)
 
 
 def _common_gb(ch: str) -> bool:
@@ -18,7 +28,7 @@ def _common_gb(ch: str) -> bool:
         ch.encode("gb2312")
         return True
     except UnicodeEncodeError:
-        return 0x4E00 <= ord(ch) <= 0x9FFF and _common_big5(ch)
+        return in_ranges(ch, (CJK_UNIFIED,)) and _common_big5(ch)
 
 
 def _common_big5(ch: str) -> bool:
@@ -40,9 +50,7 @@ def _common_japanese(ch: str) -> bool:
 def _plain_or_cjk(ch: str) -> bool:
     """Printable ASCII, whitespace, CJK ideographs, kana, CJK punctuation or full-width forms: what
     UTF-16 text is made of (GBK or Big5 bytes read as UTF-16 land mostly on Hangul and private use)."""
-    o = ord(ch)
-    return (32 <= o < 127 or ch in "\t\n\r" or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x30FF
-            or 0xFF00 <= o <= 0xFFEF)
+    return 32 <= ord(ch) < 127 or ch in "\t\n\r" or in_ranges(ch, (CJK_UNIFIED, *WIDE_PUNCTUATION_AND_KANA))
 
 
 def _common_japanese_euc(ch: str) -> bool:
@@ -85,7 +93,7 @@ def _reads_as_russian(text: str) -> bool:
 
 
 def _common_korean(ch: str) -> bool:
-    return 0xAC00 <= ord(ch) <= 0xD7A3 or 0x3000 <= ord(ch) <= 0x303F
+    return in_ranges(ch, KOREAN_BLOCKS)
 
 
 # the Windows code pages: supersets of Big5, Shift JIS and EUC-KR (as gb18030 is of GBK), so a file

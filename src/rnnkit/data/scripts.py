@@ -1,40 +1,53 @@
 """Which East Asian script a character is written in: Han ideographs, kana, Hangul.
 
 One table serves every place that asks: the check for Chinese or Japanese text written without
-spaces (:func:`rnnkit.data.segmentation.unsegmented_cjk`), and the choice of sacrebleu's BLEU
-tokenizer from the references' script (:func:`rnnkit.metrics.translation.auto_bleu_tokenize`).
+spaces (:func:`rnnkit.data.segmentation.unsegmented_cjk`), the choice of sacrebleu's BLEU
+tokenizer from the references' script (:func:`rnnkit.metrics.translation.auto_bleu_tokenize`), and the
+blocks the East Asian legacy encodings' frequent text is made of (:mod:`rnnkit.data.legacy_chars`).
 """
 from __future__ import annotations
 
 import re
 
+# Unicode blocks, first and last code point
+CJK_UNIFIED = (0x4E00, 0x9FFF)  # CJK unified ideographs (without the extensions)
+CJK_PUNCTUATION = (0x3000, 0x303F)  # CJK symbols and punctuation: 　、。「」〇
+HIRAGANA_KATAKANA = (0x3040, 0x30FF)
+HANGUL_SYLLABLES = (0xAC00, 0xD7A3)
+FULLWIDTH_FORMS = (0xFF00, 0xFFEF)  # halfwidth and fullwidth forms: ，！Ａ１, half-width katakana
+
 # CJK unified ideographs with extension A, compatibility ideographs, extensions B to H; and the
 # ideographic iteration and closing marks that behave as ideographs (々 〆 〇)
-HAN = ((0x3005, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
+HAN = ((0x3005, 0x3007), (0x3400, 0x4DBF), CJK_UNIFIED, (0xF900, 0xFAFF), (0x20000, 0x323AF))
 # hiragana, katakana, katakana phonetic extensions, halfwidth katakana
-KANA = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
+KANA = (HIRAGANA_KATAKANA, (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
 # Hangul syllables, jamo, compatibility jamo
-HANGUL = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F))
+HANGUL = (HANGUL_SYLLABLES, (0x1100, 0x11FF), (0x3130, 0x318F))
 
 
-def _in(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+def in_ranges(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    """Whether the character's code point is in one of ``ranges``, (first, last) pairs."""
     code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in ranges)
+    for lo, hi in ranges:  # a loop, not any() over a generator: called per character of large files
+        if lo <= code <= hi:
+            return True
+    return False
+
 
 
 def is_han(ch: str) -> bool:
     """Whether the character is a Han ideograph (Chinese, or the kanji of Japanese)."""
-    return _in(ch, HAN)
+    return in_ranges(ch, HAN)
 
 
 def is_kana(ch: str) -> bool:
     """Whether the character is hiragana or katakana (Japanese)."""
-    return _in(ch, KANA)
+    return in_ranges(ch, KANA)
 
 
 def is_hangul(ch: str) -> bool:
     """Whether the character is a Korean letter or syllable."""
-    return _in(ch, HANGUL)
+    return in_ranges(ch, HANGUL)
 
 
 def is_cjk(ch: str) -> bool:

@@ -9,9 +9,18 @@ PKU files' two spaces, a tab, the full-width U+3000), each token a word and its 
 A token is split at its **last** ``/``: ``1/2/CD`` is the word ``1/2`` tagged ``CD``, and ``//w`` the
 word ``/`` tagged ``w`` (a tag never holds a ``/``).  A token without ``/``, or with nothing before or
 after its last one, raises :class:`rnnkit.errors.DataError` naming the file, the line and the token.
-Blank lines (whitespace only) part nothing: they are not sentences.  The 1998 People's Daily files'
-bracketed compounds (``[中央/n  人民/n  广播/vn  电台/n]nt``) are read as they are written: ``[中央`` is
-the first word and ``n]nt`` the last tag.
+Blank lines (whitespace only) part nothing: they are not sentences.
+
+The 1998 People's Daily files (PKU's annotated corpus) add two things, both kept in the text but not read
+as words, so that a tagger learns the words and their own tags::
+
+    19980101-01-001-002/m  中共中央/nt  总书记/n  、/wu  [国家/n  主席/n]nt  江/nr  泽民/nr
+
+* a line's first token ``19980101-01-001-002/m`` (date, page, article, paragraph) is its ID, not a word;
+* a bracketed compound ``[国家/n  主席/n]nt`` is read as its words with their own tags, ``国家/n`` and
+  ``主席/n``; the brackets and the compound's tag (``nt``, a name of an organisation) are dropped.  Only
+  brackets that pair up within the line are read so (nested ones too); a lone ``[`` or ``]`` stays part of
+  its word or tag, and ``[/w`` is the word ``[``.
 
 Each :class:`SlashSentence` keeps the text around its tokens (the blank lines and spaces before it, the
 spaces between its tokens, its line end), so :func:`format_slash` with the tags read gives the file back
@@ -33,6 +42,8 @@ from rnnkit.errors import DataError
 _TOKENS = re.compile(r"(\S+)")  # re.split with it: [space, token, space, ..., token, space]
 # a word, a slash and a tag as taggers write them: a letter then up to 7 letters, digits or $_+- (VBZ, PRP$, vn)
 _LOOKS_TAGGED = re.compile(r".+/[A-Za-z][A-Za-z0-9$_+\-]{0,7}")
+_LINE_ID = re.compile(r"[0-9]{8}-[0-9]{2}-[0-9]{3}-[0-9]{3}/m")  # 1998 People's Daily: date-page-article-paragraph
+_CLOSES = re.compile(r"(?:\][A-Za-z]+)+$")  # after a tag: the ]nt of each compound the word ends
 FIX = "--format slash reads each token as word/TAG, split at its last '/' (迈向/v, The/DT, 1/2/CD)"
 
 
@@ -75,12 +86,18 @@ def parse_slash(text: str, name: str = "<string>") -> list[SlashSentence]:
             before += line
             continue
         pieces = _TOKENS.split(line)
+        if _LINE_ID.fullmatch(pieces[1]):  # the line's ID: text around the words, as the spaces are
+            pieces[:3] = ["".join(pieces[:3])]
+            if len(pieces) == 1:  # an ID alone: no sentence
+                before += line
+                continue
+        tokens, gaps = pieces[1::2], pieces[0::2]
+        _unbracket(tokens, gaps)
         words, tags = [], []
-        for token in pieces[1::2]:
+        for token in tokens:
             word, tag = split_token(token, f"{name}:{number}")
             words.append(word)
             tags.append(tag)
-        gaps = pieces[0::2]
         gaps[0] = before + gaps[0]
         before = ""
         sentences.append(SlashSentence(words, tags, number, gaps))
@@ -89,6 +106,33 @@ def parse_slash(text: str, name: str = "<string>") -> list[SlashSentence]:
         raise DataError(f"{name}: expected word/TAG sentences (one a line, e.g. 'The/DT dog/NN'), got {got}")
     sentences[-1].gaps[-1] += before
     return sentences
+
+
+def _unbracket(tokens: list[str], gaps: list[str]) -> None:
+    """Move the brackets of the compounds of one line (``[国家/n``, ``主席/n]nt``) from ``tokens`` into the
+    ``gaps`` beside them (len(tokens) + 1), in place: only those that pair up, innermost first."""
+    opens, closes = [], []  # per token: its leading '['s, its closing ']TAG's
+    for token in tokens:
+        k = len(token) - len(token.lstrip("["))
+        while k and not token[k:].rpartition("/")[0]:  # "[/w" is the word "["
+            k -= 1
+        opens.append(k)
+        found = _CLOSES.search(token.rpartition("/")[2])
+        closes.append([] if found is None else found.group().split("]")[1:])
+    stack: list[int] = []  # tokens with an open bracket not yet closed, one entry a bracket
+    kept_closes = [0] * len(tokens)
+    for i, (k, ends) in enumerate(zip(opens, closes)):
+        stack += [i] * k
+        while kept_closes[i] < len(ends) and stack:
+            stack.pop()
+            kept_closes[i] += 1
+    for i in stack:  # a '[' no ']' closes: part of its word
+        opens[i] -= 1
+    for i, token in enumerate(tokens):
+        ends = "".join("]" + tag for tag in closes[i][:kept_closes[i]])
+        tokens[i] = token[opens[i]:len(token) - len(ends)]
+        gaps[i] += "[" * opens[i]
+        gaps[i + 1] = ends + gaps[i + 1]
 
 
 def read_slash(path: str | os.PathLike, encoding: str = "utf-8") -> list[SlashSentence]:

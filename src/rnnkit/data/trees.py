@@ -67,9 +67,9 @@ MAX_LABEL_DIGITS = 18  # every such label fits an int64 (a class number: SST's a
 
 def _label(tok: str) -> int:
     if not (tok.isascii() and tok.isdigit()):  # str.isdigit takes '²' and '٣' too
-        raise ValueError(f"expected a label (an integer >= 0) after '(', got {tok!r}")
+        raise ValueError(f"Expected a label (an integer >= 0) after '(', got {tok!r}")
     if len(tok.lstrip("0")) > MAX_LABEL_DIGITS:  # int64 would overflow: a class number is small
-        raise ValueError(f"expected a label (a class number, such as 0-4) after '(', got {tok[:30]} "
+        raise ValueError(f"Expected a label (a class number, such as 0-4) after '(', got {tok[:30]} "
                          f"({len(tok)} digits)")
     return int(tok)
 
@@ -83,7 +83,7 @@ class _Builder:
             raise TypeError(f"Expected line to be a str holding one bracketed tree, got {type(line).__name__}")
         self.toks = _TOKEN.findall(line)
         if not self.toks:
-            raise ValueError("expected a tree, got an empty line")
+            raise ValueError("Expected a tree, got an empty line")
         self.tokens: list[str] = []
         self.labels: list[int] = []
         self.children: list[tuple[int, int]] = []
@@ -105,15 +105,15 @@ class _Builder:
         """A ')' that ends an internal node, which must have two children (``trees`` says which kind);
         True when it is the root."""
         if not self.stack:
-            raise ValueError("expected '(' to open a node, got an unmatched ')'")
+            raise ValueError("Expected '(' to open a node, got an unmatched ')'")
         label, kids = self.stack.pop()
         if len(kids) != 2:
-            raise ValueError(f"expected exactly 2 children at an internal node ({trees}), got {len(kids)}")
+            raise ValueError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)}")
         return self.add(label, (kids[0], kids[1]), None)
 
     def tree(self) -> Tree:
         if self.stack:
-            raise ValueError(f"expected {len(self.stack)} more ')' at the end of the line")
+            raise ValueError(f"Expected {len(self.stack)} more ')' at the end of the line")
         return Tree(self.tokens, np.array(self.labels, dtype=np.int64),
                     np.array(self.children, dtype=np.int64).reshape(-1, 2), np.array(self.leaf, dtype=np.int64))
 
@@ -131,15 +131,15 @@ def parse_tree(line: str, labels: str = "required") -> Tree:
     while i < len(toks):
         tok = toks[i]
         if done:
-            raise ValueError(f"expected the line to end after the root's ')', got {tok!r}")
+            raise ValueError(f"Expected the line to end after the root's ')', got {tok!r}")
         if tok == "(":
             if i + 1 >= len(toks):
-                raise ValueError("expected a label after the last '(', got the end of the line")
+                raise ValueError("Expected a label after the last '(', got the end of the line")
             label = _label(toks[i + 1])
             if i + 2 < len(toks) and toks[i + 2] not in ("(", ")"):  # a leaf: ( label word )
                 if i + 3 >= len(toks) or toks[i + 3] != ")":
                     got = toks[i + 3] if i + 3 < len(toks) else "the end of the line"
-                    raise ValueError(f"expected ')' after the word {toks[i + 2]!r}, got {got!r}")
+                    raise ValueError(f"Expected ')' after the word {toks[i + 2]!r}, got {got!r}")
                 done = t.add(label, (-1, -1), toks[i + 2])
                 i += 4
                 continue
@@ -149,7 +149,7 @@ def parse_tree(line: str, labels: str = "required") -> Tree:
             done = t.close("binarised trees")
             i += 1
         else:
-            raise ValueError(f"expected '(' or ')', got the word {tok!r} outside a leaf")
+            raise ValueError(f"Expected '(' or ')', got the word {tok!r} outside a leaf")
     return t.tree()
 
 
@@ -165,7 +165,7 @@ def _parse_optional(line: str) -> Tree:
     while i < len(toks):
         tok = toks[i]
         if done:
-            raise ValueError(f"expected the line to end after the root's ')', got {tok!r}")
+            raise ValueError(f"Expected the line to end after the root's ')', got {tok!r}")
         if tok == "(":
             j, label = i + 1, -1
             # a number with more than ')' after it is a label (the strict format's reading)
@@ -173,7 +173,7 @@ def _parse_optional(line: str) -> Tree:
                 label = _label(toks[j])
                 j += 1
             if j >= len(toks):
-                raise ValueError("expected a word or '(' after the last '(', got the end of the line")
+                raise ValueError("Expected a word or '(' after the last '(', got the end of the line")
             if word_at(j) and j + 1 < len(toks) and toks[j + 1] == ")":  # a leaf: ( [label] word )
                 done = t.add(label, (-1, -1), toks[j])
                 i = j + 2
@@ -185,7 +185,7 @@ def _parse_optional(line: str) -> Tree:
             i += 1
         else:  # a bare word: an unlabelled leaf of the open node
             if not t.stack:
-                raise ValueError(f"expected '(' to open the tree, got the word {tok!r}")
+                raise ValueError(f"Expected '(' to open the tree, got the word {tok!r}")
             t.add(-1, (-1, -1), tok)
             i += 1
     return t.tree()

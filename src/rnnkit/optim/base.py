@@ -59,10 +59,11 @@ def _refuse_non_finite(name: str, given: Grad, dtype: np.dtype) -> None:
     if all_finite(numbers):  # a float64 gradient of 1e300 for a float32 parameter
         biggest = float(np.max(np.abs(numbers)))
         raise NonFiniteError(f"Expected grads[{name!r}] within {np.dtype(dtype).name}'s range, got values up to "
-                             f"{biggest:.3g}, which would update the weights to inf: nothing was updated")
+                             f"{biggest:.3g}, which would update the weights to inf: nothing was updated",
+                             stage="update")
     kind = "NaN" if np.isnan(numbers).any() else "inf"
     raise NonFiniteError(f"Expected finite values in grads[{name!r}], got {kind}: nothing was updated "
-                         "(a NaN or inf would reach the weights unnoticed)")
+                         "(a NaN or inf would reach the weights unnoticed)", stage="update")
 
 
 def _check_params(params: Any) -> dict[str, np.ndarray]:

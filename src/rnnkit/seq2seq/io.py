@@ -6,7 +6,7 @@ metadata::
 
     {"model": "seq2seq", "seq2seq_config": {...}, "source_vocab": "<json>", "target_vocab": "<json>",
      "source_tokenizer": {"level": "punct", "lowercase": false}, "target_tokenizer": {...},
-     "bleu_tokenize": "auto", "length_rule": {"ratio": 1.65, "extra": 60}}
+     "bleu_tokenize": "auto", "length_rule": {"ratio": 1.65, "extra": 60, "longest_source": 80}}
 
 so new text is tokenised exactly as the training text was, and output ids become text again with the
 target side's vocabulary and detokeniser.  ``bleu_tokenize`` is the BLEU tokenizer chosen for training

@@ -129,7 +129,9 @@ def _span_list(tags: list[str], words: list[str], scheme: str, probs) -> list[di
 
 def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> list[SentenceConfidence]:
     """Each sentence's predicted tags (those of ``loaded.predict``) with their marginals, and the
-    ``nbest`` best sequences and the spans when asked; an empty sentence gets empty results.
+    ``nbest`` best sequences and the spans when asked.  An empty sentence gets no tags, an (0, K) array of
+    marginals, no spans, and one sequence, the empty one, of probability 1 (as :meth:`rnnkit.hmm.HMMTagger.nbest`
+    gives it): the first of the n best is always the predicted sequence.
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger`; ``data``: a
     :class:`~rnnkit.tagging.io.TaggingData`.  ValueError for spans of a model whose scheme is not a span
@@ -148,9 +150,7 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     column = {t: k for k, t in enumerate(loaded.tags)}
     K = len(column)
     reader = _SpanReader(names, loaded.train_scheme) if spans else None
-    out = [SentenceConfidence([], np.zeros((0, K)), [] if nbest else None, [] if spans else None,
-                              np.zeros(0, dtype=int))
-           for _ in data.words]
+    out = [_empty(K, nbest, spans) for _ in data.words]
     if loaded.encoder.features and data.features is None:
         raise ValueError(f"Expected input with the model's feature columns {list(loaded.spec.feature_columns)}: "
                          f"tag a column file with --format columns")
@@ -183,6 +183,12 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     return out
 
 
+def _empty(K: int, nbest: int, spans: bool) -> SentenceConfidence:
+    """An empty sentence's results: its one tag sequence, the empty one, is certain."""
+    return SentenceConfidence([], np.zeros((0, K)), [([], 1.0)] if nbest else None, [] if spans else None,
+                              np.zeros(0, dtype=int))
+
+
 def _pairs(alpha: np.ndarray, beta: np.ndarray, E: np.ndarray, A: np.ndarray, log_z: float) -> np.ndarray:
     """(L-1, K, K) P(y_{t-1} = i, y_t = j) of one sentence from its (L, K) alpha, beta, emissions, constrained A."""
     return np.exp(alpha[:-1, :, None] + A[None] + (E[1:] + beta[1:])[:, None, :] - log_z)
@@ -205,11 +211,12 @@ def _hmm_confidence(loaded: Any, data: Any, nbest: int, spans: bool) -> list[Sen
     memo: dict[str, np.ndarray] = {}  # unknown words' suffix-model scores, shared by the sentences
     out = []
     for sentence, tags, original in zip(words, predicted, data.words):
+        if not sentence:
+            out.append(_empty(K, nbest, spans))
+            continue
         sent = SentenceConfidence(tags, np.zeros((0, K)), [] if nbest else None, [] if spans else None,
                                   np.array([index[t] for t in tags], dtype=int))
         out.append(sent)
-        if not sentence:
-            continue
         log_trans, log_emit = hmm._scores(sentence, memo)
         log_z, cache = forward(log_trans, log_emit)
         if log_z == -np.inf:  # no tag path has non-zero probability: nothing is defined

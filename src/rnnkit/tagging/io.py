@@ -185,11 +185,13 @@ def raw_sentences(lines: list[str]) -> TaggingData:
     return TaggingData(words, None, None, None)
 
 
-def format_predictions(data: TaggingData, predictions: list[list[str]], spec: DataSpec | None) -> str:
+def format_predictions(data: TaggingData, predictions: list[list[str]], spec: DataSpec | None,
+                       column: str | None = None) -> str:
     """Text of the predictions in the input's own format.
 
-    CoNLL-U: the input with the tag column replaced; columns: the input with the predicted tags
-    appended as a last column (what conlleval reads); segmented: the words; slash: the input with
+    CoNLL-U: the input with the tag column replaced (``column``, default the spec's: "upos" or "xpos"; or
+    "misc", ``Tag=X`` added to MISC, :func:`rnnkit.data.conll.format_conllu`); columns: the input with the
+    predicted tags appended as a last column (what conlleval reads); segmented: the words; slash: the input with
     its tags replaced (the same spaces and blank lines); raw text (``spec``
     None): ``word/TAG`` tokens, one sentence a line.
     """
@@ -202,7 +204,7 @@ def format_predictions(data: TaggingData, predictions: list[list[str]], spec: Da
     if spec is None or data.source is None:
         return "".join(" ".join(f"{w}/{t}" for w, t in zip(ws, ts)) + "\n" for ws, ts in zip(data.words, predictions))
     if spec.format == "conllu":
-        return format_conllu(data.source, predictions, spec.tag_column)
+        return format_conllu(data.source, predictions, column or spec.tag_column)
     if spec.format == "columns":
         return format_columns(data.source, predictions)
     if spec.format == "slash":

@@ -108,7 +108,8 @@ class LoadedTagger:
 
     def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
         """The ``n`` most probable tag sequences of every sentence with their probabilities,
-        ``[(tags, p), ...]`` best first (neural taggers and HMMs); ``n`` >= 1."""
+        ``[(tags, p), ...]`` best first (neural taggers and HMMs); ``n`` >= 1.  The first is always the
+        sequence :meth:`tag` gives: an empty sentence's is ``([], 1.0)``, its one tag sequence."""
         return self._confidence(sentences, features, lambda c: c.nbest, nbest=check_int("n", n, 1))
 
     def spans(self, sentences: Any, features: Any = None) -> list | list[list]:

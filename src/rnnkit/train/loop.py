@@ -55,6 +55,9 @@ from rnnkit.train.run_lock import make_run_folder, run_lock
 from rnnkit.train.run_schedule import last_step_lr, run_span
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
+# NonFiniteError.stage, as the divergence message names it
+_STAGES = {"forward": "the forward pass of ", "backward": "the backward pass of ", "update": "the update of "}
+
 
 # writing and reading the run's checkpoints (_save, _resume) are LoopCheckpoints' (loop_checkpoints.py)
 class Trainer(LoopCheckpoints):
@@ -204,9 +207,9 @@ class Trainer(LoopCheckpoints):
                         check_weights(st.step, self.task.params, hint)
                         if isinstance(exc, NonFiniteError):  # finite weights, but the step's numbers overflowed
                             # the layer's own words (its input 'dout') are no user's: the step, and the fix
-                            where = "backward pass" if " in d" in str(exc) else "forward pass"
-                            raise TrainingDivergedError(f"loss exploded: values overflowed to NaN or inf in the "
-                                                        f"{where} of step {st.step + 1}: {hint}") from None
+                            where = _STAGES.get(exc.stage, "")  # set where the layer raised it
+                            raise TrainingDivergedError(f"loss exploded: values overflowed to NaN or inf in "
+                                                        f"{where}step {st.step + 1}: {hint}") from None
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
