@@ -70,7 +70,7 @@ def precision(text: str) -> int:
     except ValueError:
         n = -1
     if not 0 <= n <= MAX_PRECISION:
-        raise argparse.ArgumentTypeError(f"expected decimals 0..{MAX_PRECISION}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"Expected decimals 0..{MAX_PRECISION}, got {text!r}")
     return n
 
 
