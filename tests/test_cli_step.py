@@ -195,7 +195,7 @@ BAD_FILES = {
     (["--cell", "lstm", "--nonlinearity", "relu"], "--nonlinearity has no effect with --cell lstm"),
     (["--dh", "1,2"], "--dh has no effect without --backward"),
     (["--json", "--precision", "3"], "--precision has no effect with --json"),
-    (["--precision", "40"], "argument --precision: expected decimals 0..17, got '40'"),
+    (["--precision", "40"], "argument --precision: Expected decimals 0..17, got '40'"),
     (["--weights", "missing.json"], "--weights missing.json: cannot read it (missing.json does not exist)"),
     (["--cell", "rnn", "--weights", "unknown.json"], "unknown parameter 'W_xh'; an Elman RNN's are weight_ih"),
     (["--cell", "rnn", "--weights", "layer.json"], "'weight_ih_l0' (a torch.nn.RNN/LSTM/GRU layer's name: the "
