@@ -190,3 +190,13 @@ def fix_words(words: Sequence[str], fixed: Iterable[int] = (), known: Collection
     """A segmenter's words after the rules of this module, in their order; ``fixed`` boundaries stay, and
     a word of ``known`` (the training words) that joins a Latin word to Chinese is kept whole."""
     return keep_whole(split_punctuation(join_clusters(words)), fixed, known)
+
+
+def inner_offsets(text: str) -> set[int]:
+    """The offsets 0 < i < len(text) where :func:`fix_words` never leaves a boundary, whatever the model
+    cut: inside a character on screen, a web or e-mail address, or a Latin word or number.  The rules only
+    ever remove a boundary there and add one elsewhere, so these are the boundaries they remove from
+    ``text`` cut between every two characters.  A user dictionary's word may not begin or end at one
+    (``Book`` is not matched inside ``MacBook``)."""
+    cuts = set(accumulate(len(w) for w in fix_words(list(text))[:-1]))
+    return set(range(1, len(text))) - cuts
