@@ -43,6 +43,7 @@ MAX_WORD = 100  # characters: a longer "word" is a sentence or a file given by m
 _FREQUENCY = re.compile(r"[0-9]+")
 _TAG = re.compile(r"[a-z]+")  # jieba's tags
 FORMAT = "one word a line, optionally followed by a frequency and a tag (jieba's 'word [freq] [tag]')"
+_PLAIN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]+")  # characters width folding leaves as they are
 
 
 @lru_cache(maxsize=65536)
@@ -53,12 +54,17 @@ def _form_char(ch: str) -> str:
 def _form(text: str) -> str:
     """The text words are matched on: width-folded (:func:`~rnnkit.data.segmentation.fold_width`), the
     ideographic full stop kept; one character to one, so offsets are the text's."""
+    if _PLAIN.fullmatch(text):  # most words: no folding character by character
+        return text
     return "".join(map(_form_char, text))
 
 
 def word_problem(word: object) -> str | None:
     """What makes ``word`` no dictionary word (empty, a space in it, a control character, nothing visible,
     over :data:`MAX_WORD` characters), or None."""
+    if (isinstance(word, str) and 0 < len(word) <= MAX_WORD and word.isprintable() and " " not in word
+            and unicodedata.category(word[0]) not in ("Mn", "Me")):
+        return None  # printable: no control, format or space character, and a first one that shows
     if not isinstance(word, str):
         return f"a {type(word).__name__}, not a str"
     if not word:
@@ -144,8 +150,8 @@ def _entry(line: str) -> str | None:
     """The word of one line of a dictionary file, None for a blank or comment line; ValueError saying
     what is wrong with any other."""
     fields = line.split()
-    comment = next((k for k, f in enumerate(fields) if f.startswith("#")), len(fields))
-    fields = fields[:comment]
+    if "#" in line:
+        fields = fields[:next((k for k, f in enumerate(fields) if f.startswith("#")), len(fields))]
     if not fields:
         return None
     word, rest = fields[0], fields[1:]
