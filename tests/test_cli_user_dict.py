@@ -69,6 +69,8 @@ def test_dictionary_words_are_kept_whole(models, kind, capsys, monkeypatch):
     assert seg.segment(TEXT, user_words=["欧阳丽", "循环神经网络"]) == got
     assert segment(seg, TEXT[0], ["欧阳丽", "循环神经网络"]) == got[0]
     assert "unknown to the model" not in err, err  # the unknown characters are the dictionary's words'
+    with pytest.raises(ValueError, match=r"tag_masks\[0\] as None or a bool array of shape \(2, \d\)"):
+        seg.predict(TaggingData([["欧", "阳"]], None, None, None), [np.ones((3, len(seg.trained_tags)), bool)])
 
 
 @pytest.mark.parametrize("kind", ["crf", "softmax"])

@@ -66,8 +66,14 @@ class LoadedTagger:
         """Predicted tags of every sentence (empty sentences get []).  ``tag_masks``: per sentence None or
         an (n, K) bool array, columns in the order of :attr:`trained_tags`: token i may take tag k only where
         it is true, and the prediction is the best tag sequence among those it allows."""
-        if tag_masks is not None and len(tag_masks) != len(data.words):
-            raise ValueError(f"Expected one tag mask per sentence ({len(data.words)}), got {len(tag_masks)}")
+        if tag_masks is not None:
+            if len(tag_masks) != len(data.words):
+                raise ValueError(f"Expected one tag mask per sentence ({len(data.words)}), got {len(tag_masks)}")
+            K = len(self.trained_tags)
+            for i, (words, mask) in enumerate(zip(data.words, tag_masks)):
+                if mask is not None and (np.shape(mask) != (len(words), K) or np.asarray(mask).dtype != bool):
+                    raise ValueError(f"Expected tag_masks[{i}] as None or a bool array of shape {(len(words), K)}, "
+                                     f"got {np.asarray(mask).dtype} {np.shape(mask)}")
         keep = [i for i, s in enumerate(data.words) if s]
         masks = None if tag_masks is None else [tag_masks[i] for i in keep]
         out: list[list[str]] = [[] for _ in data.words]
