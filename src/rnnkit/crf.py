@@ -271,7 +271,7 @@ def crf_nll_backward(dloss, cache: dict) -> tuple[np.ndarray, dict[str, np.ndarr
 
 
 def viterbi_decode(emissions: np.ndarray, lengths: np.ndarray | None, params: dict[str, np.ndarray],
-                   allowed=None) -> tuple[list[list[int]], np.ndarray]:
+                   allowed=None, tag_mask: np.ndarray | None = None) -> tuple[list[list[int]], np.ndarray]:
     """Best tag path of every sequence and its score: ``(paths, scores (B,))``, ``paths[b]`` a list of
     ``lengths[b]`` tag ids.  ``emissions``, ``lengths`` and ``params`` as :func:`crf_nll` takes them.
 
@@ -283,10 +283,19 @@ def viterbi_decode(emissions: np.ndarray, lengths: np.ndarray | None, params: di
 
     ``allowed`` (a (K, K) bool matrix, or the triple from
     :func:`rnnkit.constraints.allowed_transitions`) forbids moves by scoring them -inf, so only
-    legal paths come back; ValueError if some sequence has no legal path.
+    legal paths come back; ValueError if some sequence has no legal path.  ``tag_mask`` (T, B, K) bool,
+    optional: step t of sequence b may take tag k only where it is true (a user dictionary forcing a word's
+    B M E tags), i.e. ``E[t, b, k] = -inf`` elsewhere, so the result is the best path among those the
+    mask and ``allowed`` both allow.
     """
     E, lengths, A, s, e = _check(emissions, lengths, params, allowed)
     T, B, K = E.shape
+    if tag_mask is not None:
+        tag_mask = np.asarray(tag_mask)
+        if tag_mask.shape != E.shape or tag_mask.dtype != bool:
+            raise ValueError(f"Expected tag_mask as a bool array of shape {E.shape}, got {tag_mask.dtype} "
+                             f"{tag_mask.shape}")
+        E = np.where(tag_mask, E, -np.inf).astype(E.dtype, copy=False)  # (T, B, K)
     mask = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
     # A finished sequence keeps delta and points each tag at itself, so one backtrack from T-1
     # runs through its padding unchanged and then through its real steps.
@@ -306,7 +315,7 @@ def viterbi_decode(emissions: np.ndarray, lengths: np.ndarray | None, params: di
     if not np.all(np.isfinite(scores)):
         bad = int(np.nonzero(~np.isfinite(scores))[0][0])
         raise ValueError(f"Expected a legal tag path for every sequence, got none for sequence {bad} "
-                         "(check allowed against the tag set)")
+                         f"(check allowed{' and tag_mask' if tag_mask is not None else ''} against the tag set)")
     path = np.empty((T, B), dtype=np.int64)  # (T, B)
     path[T - 1] = best
     for t in range(T - 1, 0, -1):

@@ -277,9 +277,18 @@ class HMMTagger:
         """Each word's most probable tag argmax_k P(t_i = k | w); the sequence may break the scheme."""
         return [self.tags_[k] for k in np.argmax(self.posteriors(sentence), axis=1)]
 
-    def tag_with_score(self, sentence: Sequence[str], memo: dict | None = None) -> tuple[list[str], float]:
-        """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant)."""
+    def tag_with_score(self, sentence: Sequence[str], memo: dict | None = None,
+                       tag_mask: np.ndarray | None = None) -> tuple[list[str], float]:
+        """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant).
+        ``tag_mask`` (n, K) bool: word i may take tag k only where it is true (a user dictionary's word
+        forced to B M E), i.e. log P(w_i | k) = -inf elsewhere: the best path among those it allows."""
         log_trans, log_emit = self._scores(sentence, memo)
+        if tag_mask is not None:
+            tag_mask = np.asarray(tag_mask)
+            if tag_mask.shape != log_emit.shape or tag_mask.dtype != bool:
+                raise ValueError(f"Expected tag_mask as a bool array of shape {log_emit.shape}, got "
+                                 f"{tag_mask.dtype} {tag_mask.shape}")
+            log_emit = np.where(tag_mask, log_emit, -np.inf)  # (n, K)
         decode = viterbi_first_order if self.order == 2 else viterbi_second_order
         path, score = decode(log_trans, log_emit)
         if score == -np.inf and len(log_emit) > 0:
@@ -290,13 +299,16 @@ class HMMTagger:
             # transitions so the path with the fewest of them wins, while the scheme's forbidden
             # moves stay -inf; its probability is still 0.
             trans = np.where(self.forbidden_, -np.inf, np.maximum(self.log_trans_, IMPOSSIBLE))
-            path, floored = decode(trans, np.maximum(log_emit, IMPOSSIBLE))
+            floor = np.maximum(log_emit, IMPOSSIBLE)  # (n, K)
+            path, floored = decode(trans, floor if tag_mask is None else np.where(tag_mask, floor, -np.inf))
             if floored == -np.inf:
                 raise ValueError(f"Expected a tag set that allows some path of length {len(log_emit)}, got none")
         return [self.tags_[i] for i in path], score
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Tags of every sentence (a list of words or characters)."""
+    def predict(self, sentences: Sequence[Sequence[str]],
+                tag_masks: Sequence[np.ndarray | None] | None = None) -> list[list[str]]:
+        """Tags of every sentence (a list of words or characters); ``tag_masks``: per sentence None or the
+        (n, K) ``tag_mask`` of :meth:`tag_with_score`."""
         if isinstance(sentences, str):
             raise TypeError("Expected sentences as a list of lists of words, got a str")
         try:
@@ -306,7 +318,10 @@ class HMMTagger:
         if not all(isinstance(s, Sequence) and not isinstance(s, str) for s in sentences):
             raise TypeError("Expected sentences as a list of lists of words")
         memo: dict[str, np.ndarray] = {}
-        return [self.tag_with_score(sentence, memo)[0] for sentence in sentences]
+        masks = [None] * len(sentences) if tag_masks is None else list(tag_masks)
+        if len(masks) != len(sentences):
+            raise ValueError(f"Expected one tag mask per sentence ({len(sentences)}), got {len(masks)}")
+        return [self.tag_with_score(sentence, memo, mask)[0] for sentence, mask in zip(sentences, masks)]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model as JSON: the counts of a trained model (the tables are rebuilt from them

@@ -21,6 +21,7 @@ from typing import Any
 
 from rnnkit._version import __version__
 from rnnkit.cli import processes
+from rnnkit.cli.argfiles import expand_arg_files
 from rnnkit.cli.common import WholeWordsFormatter, positive_int
 from rnnkit.cli.given import (closest, empty_argument, given_options, held_out_is_training, required_hint,
                                unrecognized)
@@ -111,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rnnkit",
         description="Recurrent neural networks in numpy: train, evaluate and inspect RNN, LSTM and GRU models.",
+        epilog="Arguments can come from a file: 'rnnkit @run.args' or 'rnnkit train lm @common.args --epochs 3' "
+               "put the file's arguments in place of @FILE (UTF-8; each line split as a shell splits it, so "
+               "'--epochs 3' and quoted paths work; # starts a comment; relative paths are relative to the "
+               "current folder).",
     )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     parser.add_argument("--threads", type=positive_int, default=None,
@@ -277,6 +282,10 @@ def _interrupted(exc: BaseException) -> int:
 
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
+    try:  # @FILE arguments read first, so every command and the check of the options given see them
+        argv = expand_arg_files(sys.argv[1:] if argv is None else argv)
+    except RnnkitError as exc:  # a missing, unreadable or malformed argument file
+        parser.error(str(exc))
     try:
         args, extras = parser.parse_known_args(argv)
     except OSError as exc:  # --help or --version into a full disk (see _Parser._print_message)
@@ -292,7 +301,7 @@ def _main(argv: list[str] | None) -> int:
             parser.error("--threads goes before the command, as an option of rnnkit itself: "
                          "rnnkit --threads N COMMAND ...")
         if extras:
-            parser.error(unrecognized(parser, sys.argv[1:] if argv is None else argv, extras))
+            parser.error(unrecognized(parser, argv, extras))
     args._given = given_options(parser, argv)  # the options written, for refusing those with no effect
     empty = empty_argument(parser, args)
     if empty:  # --valid "$UNSET": it read as no --valid at all, or as the folder "."

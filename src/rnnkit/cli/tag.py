@@ -60,7 +60,8 @@ def register(groups) -> None:
                                                "emoji with its joiners, a flag) are never split, and a Latin "
                                                "word is cut from the Chinese beside it.  A line over "
                                                "5,000 characters is read in pieces cut after its sentence ends "
-                                               "(。！？), so a book saved as one line fits in memory.",
+                                               "(。！？), so a book saved as one line fits in memory.  --dict "
+                                               "words (names, terms) are kept whole wherever they occur.",
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
@@ -68,6 +69,12 @@ def register(groups) -> None:
     s.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
+    s.add_argument("--dict", action="append", metavar="FILE", dest="user_dict",
+                   help="a user dictionary: words always kept whole (names, terms), even ones the model never saw; "
+                        "UTF-8, one word a line in jieba's format 'word [freq] [tag]' (frequency and tag are "
+                        "ignored), blank lines and # comments skipped.  Each occurrence is found leftmost-longest "
+                        "(never across a space, nor inside a Latin word or an address) and the model's decoding "
+                        "is constrained to keep it one word.  Give --dict more than once for several files")
     s.set_defaults(func=segment)
 
 
@@ -177,6 +184,11 @@ def segment(args: argparse.Namespace) -> int:
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
     check_output(args)
+    words = None
+    for path in args.user_dict or ():  # read, and checked, before the input
+        from rnnkit.data.user_dict import read_user_dict
+
+        words = read_user_dict(path, words)
     lines = text_lines(_read_input(args))
     conllu = conllu_reason(lines)
     if conllu:  # its ID, FORM, LEMMA ... columns would be segmented as one run of text a line
@@ -186,14 +198,25 @@ def segment(args: argparse.Namespace) -> int:
     # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
     unspaced = "".join("".join(line.split()) for line in lines)
     fold_width_hint(loaded, unspaced, args.input or "standard input")
+    if words:  # the model need not know the characters of a dictionary word: it is kept whole anyway
+        unspaced = "".join(_outside(words, chunk) for line in lines for chunk in line.split())
     unknown_characters_hint(loaded, unspaced, args.input or "standard input")
     del unspaced
 
     def segmented(block: list[str]) -> str:
-        return "".join(" ".join(words) + "\n" for words in segment_lines(loaded, block))
+        return "".join(" ".join(found) + "\n" for found in segment_lines(loaded, block, words))
 
     write_output(args, map(segmented, _blocks(lines)))
     return 0
+
+
+def _outside(words: Any, text: str) -> str:
+    """``text`` without the dictionary words found in it."""
+    kept, a = [], 0
+    for start, end in words.matches(text):
+        kept.append(text[a:start])
+        a = end
+    return "".join(kept) + text[a:]
 
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:

@@ -84,6 +84,30 @@ def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     return decode_bytes(data, encoding, str(path))
 
 
+def read_utf8_file(path: str | os.PathLike, kind: str = "a text file") -> str:
+    """The text of a file that is UTF-8 whatever a command's --encoding says (a ``segment --dict`` word list,
+    an ``@`` argument file), without its byte-order mark.  A byte that is not UTF-8, or a NUL (UTF-16
+    text), is a DataError naming file:line, what the file probably is and the iconv line that converts it
+    (never "pass --encoding", which does not apply to it); a missing file is :func:`open_data`'s."""
+    from rnnkit.data.encodings import binary_signature, not_utf8_advice
+
+    path = Path(path)
+    with open_data(path, kind) as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+        start = data.find(b"\x00")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        text = ""
+    if start < 0:
+        return text.removeprefix("\ufeff")
+    line = data.count(b"\n", 0, start) + 1
+    what = "a NUL byte, which no text file has" if data[start] == 0 else "not valid UTF-8"
+    hint = binary_signature(data) or not_utf8_advice(data, str(path), option=False, start=start)
+    raise DataError(f"{path}:{line}: byte 0x{data[start]:02x} at offset {start:,} is {what}; {hint}")
+
+
 def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple[str, str]:
     """(text, name) of a command's input: the file ``path``, or standard input when it is None.
 

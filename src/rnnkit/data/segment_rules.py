@@ -190,3 +190,24 @@ def fix_words(words: Sequence[str], fixed: Iterable[int] = (), known: Collection
     """A segmenter's words after the rules of this module, in their order; ``fixed`` boundaries stay, and
     a word of ``known`` (the training words) that joins a Latin word to Chinese is kept whole."""
     return keep_whole(split_punctuation(join_clusters(words)), fixed, known)
+
+
+_NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]+")  # what the rules may join: a Han character joins nothing
+
+
+def inner_offsets(text: str) -> set[int]:
+    """The offsets 0 < i < len(text) where :func:`fix_words` never leaves a boundary, whatever the model
+    cut: inside a character on screen, a web or e-mail address, or a Latin word or number.  The rules only
+    ever remove a boundary there and add one elsewhere, so these are the boundaries they remove from
+    ``text`` cut between every two characters.  A user dictionary's word may not begin or end at one
+    (``Book`` is not matched inside ``MacBook``).
+
+    Only around characters that are not Han can a rule join anything (a combining mark joins the Han
+    character before it, a joiner the one after it), so each run of them, with the character on either
+    side, is looked at alone: Chinese text costs next to nothing."""
+    inner: set[int] = set()
+    for m in _NOT_HAN.finditer(text):
+        a, b = max(0, m.start() - 1), min(len(text), m.end() + 1)
+        cuts = set(accumulate(len(w) for w in fix_words(list(text[a:b]))[:-1]))
+        inner.update(a + i for i in range(1, b - a) if i not in cuts)
+    return inner

@@ -62,9 +62,20 @@ class LoadedTagger:
         in another scheme)."""
         return list(self.scheme_map.tags)
 
-    def predict(self, data: TaggingData) -> list[list[str]]:
-        """Predicted tags of every sentence (empty sentences get [])."""
+    def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None) -> list[list[str]]:
+        """Predicted tags of every sentence (empty sentences get []).  ``tag_masks``: per sentence None or
+        an (n, K) bool array, columns in the order of :attr:`trained_tags`: token i may take tag k only where
+        it is true, and the prediction is the best tag sequence among those it allows."""
+        if tag_masks is not None:
+            if len(tag_masks) != len(data.words):
+                raise ValueError(f"Expected one tag mask per sentence ({len(data.words)}), got {len(tag_masks)}")
+            K = len(self.trained_tags)
+            for i, (words, mask) in enumerate(zip(data.words, tag_masks)):
+                if mask is not None and (np.shape(mask) != (len(words), K) or np.asarray(mask).dtype != bool):
+                    raise ValueError(f"Expected tag_masks[{i}] as None or a bool array of shape {(len(words), K)}, "
+                                     f"got {np.asarray(mask).dtype} {np.shape(mask)}")
         keep = [i for i, s in enumerate(data.words) if s]
+        masks = None if tag_masks is None else [tag_masks[i] for i in keep]
         out: list[list[str]] = [[] for _ in data.words]
         if self.kind == HMM_KIND:
             sentences = [data.words[i] for i in keep]
@@ -72,25 +83,26 @@ class LoadedTagger:
                 from rnnkit.data.segmentation import fold_sentences
 
                 sentences = fold_sentences(sentences)
-            pred = self.model.predict(sentences)
+            pred = self.model.predict(sentences, masks)
         else:
             from rnnkit.tagging.task import predict_ids
 
             if self.encoder.features and data.features is None:
                 raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}: "
                                  f"tag a column file with --format columns")
-            ids = predict_ids(self.model, self.encoder.encode(data), self.allowed)
+            ids = predict_ids(self.model, self.encoder.encode(data), self.allowed, tag_masks=tag_masks)
             pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]
         for i, p in zip(keep, pred):
             out[i] = self.scheme_map.sequence(p)
         return out
 
-    def segment(self, text: str | list[str]) -> list[str] | list[list[str]]:
+    def segment(self, text: str | list[str], user_words: Any = None) -> list[str] | list[list[str]]:
         """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list
-        (see :func:`rnnkit.tagging.segmenter.segment`)."""
+        (see :func:`rnnkit.tagging.segmenter.segment`).  ``user_words``: words always kept whole, as
+        ``segment --dict`` keeps them (a list of str, or a :class:`~rnnkit.data.user_dict.UserDict`)."""
         from rnnkit.tagging.segmenter import segment
 
-        return segment(self, text)
+        return segment(self, text, user_words)
 
     def tag(self, sentences: Any, features: Any = None) -> list[str] | list[list[str]]:
         """Tags of one sentence (a str of words) or of a list of sentences (each a str or a list of

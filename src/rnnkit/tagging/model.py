@@ -313,19 +313,24 @@ class Tagger:
                 "end_transitions": np.zeros(K, s.dtype)}
         return log_softmax(s), zero
 
-    def decode(self, s: np.ndarray, lengths: np.ndarray, allowed: tuple | None = None) -> list[list[int]]:
-        """Best tag ids given emission scores (T, B, K): argmax (softmax without ``allowed``) or Viterbi."""
-        if self.config.output == "softmax" and allowed is None:
+    def decode(self, s: np.ndarray, lengths: np.ndarray, allowed: tuple | None = None,
+               tag_mask: np.ndarray | None = None) -> list[list[int]]:
+        """Best tag ids given emission scores (T, B, K): argmax (softmax without ``allowed`` or
+        ``tag_mask``) or Viterbi; ``tag_mask`` (T, B, K) bool: the tags each step may take
+        (:func:`rnnkit.crf.viterbi_decode`)."""
+        if self.config.output == "softmax" and allowed is None and tag_mask is None:
             best = s.argmax(axis=-1)  # (T, B)
             return [best[: lengths[b], b].tolist() for b in range(s.shape[1])]
         emissions, params = self.chain(s)
-        paths, _ = viterbi_decode(emissions, lengths, params, allowed)
+        paths, _ = viterbi_decode(emissions, lengths, params, allowed, tag_mask)
         return paths
 
-    def predict(self, batch: TaggerBatch, allowed: tuple | None = None) -> list[list[int]]:
-        """Best tag ids of every sentence: argmax or Viterbi; legal sequences only with ``allowed``."""
+    def predict(self, batch: TaggerBatch, allowed: tuple | None = None,
+                tag_mask: np.ndarray | None = None) -> list[list[int]]:
+        """Best tag ids of every sentence: argmax or Viterbi; legal sequences only with ``allowed``, and
+        only the tags ``tag_mask`` (T, B, K) allows at each step."""
         s, cache = self.scores(batch)  # (T, B, K)
-        return self.decode(s, cache.mask.sum(axis=0), allowed)
+        return self.decode(s, cache.mask.sum(axis=0), allowed, tag_mask)
 
     def marginals(self, batch: TaggerBatch, allowed: tuple | None = None) -> np.ndarray:
         """``P(y_t = k | sentence)`` (T, B, K) float64, zero at padding, under the distribution whose best

@@ -14,6 +14,12 @@ all here so that the library gives the same words as the command line:
 
 Without them, ``tags_to_words`` on the model's tags split ``MacBook`` into ``Ma c Bo ok``.
 
+With a user dictionary (``user_words``, ``rnnkit segment --dict``; :mod:`rnnkit.data.user_dict`), its words
+are found in each line first, and the model's decoding is constrained to keep each one whole (its
+characters forced to B M ... E, or S): the best segmentation among those that keep them, not a
+segmentation edited afterwards.  A long line is not cut inside one, and the rules of step 3 never cut
+inside one.
+
     >>> from rnnkit.tagging import LoadedTagger
     >>> seg = LoadedTagger("runs/seg/best.safetensors")          # doctest: +SKIP
     >>> seg.segment("我喜欢MacBook和www.example.com")               # doctest: +SKIP
@@ -32,14 +38,17 @@ SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]]*")
 CLAUSE_END = re.compile(r"[，、：]+")  # full-width only: an ASCII comma or colon may sit inside a number (6,000)
 
 
-def line_pieces(text: str, limit: int | None = None) -> list[tuple[int, int]]:
+def line_pieces(text: str, limit: int | None = None, whole: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """Spans [a, b) covering ``text`` that a segmenter reads one at a time: the whole line up to ``limit``
     (LONG_LINE) characters; a longer one is cut after the last sentence end (。！？) within each ``limit``
-    characters, else after a comma, else at ``limit``.  A cut after punctuation is a word boundary anyway."""
+    characters, else after a comma, else at ``limit``.  A cut after punctuation is a word boundary anyway.
+    ``whole``: sorted, non-overlapping spans (a user dictionary's words, each shorter than ``limit``) that no
+    cut falls inside: one that would is moved to the span's start."""
     limit = LONG_LINE if limit is None else limit
     if len(text) <= limit:
         return [(0, len(text))]
     ends = [[m.end() for m in pattern.finditer(text)] for pattern in (SENTENCE_END, CLAUSE_END)]
+    starts = [start for start, _ in whole]
     spans, a = [], 0
     while len(text) - a > limit:
         b = a + limit
@@ -48,6 +57,9 @@ def line_pieces(text: str, limit: int | None = None) -> list[tuple[int, int]]:
             if k >= 0 and found[k] > a:
                 b = found[k]
                 break
+        k = bisect.bisect_left(starts, b) - 1  # the last span that starts before b
+        if k >= 0 and whole[k][1] > b:
+            b = whole[k][0] if whole[k][0] > a else whole[k][1]
         spans.append((a, b))
         a = b
     spans.append((a, len(text)))
@@ -65,41 +77,83 @@ def _texts(given: Any, what: str) -> tuple[list[str], bool]:
     return list(given), False
 
 
-def segment_lines(loaded: Any, lines: Sequence[str]) -> list[list[str]]:
+def dictionary_spans(words: Any, chunks: Sequence[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` in ``"".join(chunks)`` (a line without its spaces) of the words of ``words`` (a
+    :class:`~rnnkit.data.user_dict.UserDict`) found in it: within each chunk (never across a space),
+    leftmost-longest, none starting or ending inside what the rules keep whole (a Latin word, an address),
+    except at a space."""
+    from rnnkit.data.segment_rules import inner_offsets
+
+    inner = inner_offsets("".join(chunks))
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for chunk in chunks:
+        local = {i - offset for i in range(offset + 1, offset + len(chunk)) if i in inner}
+        spans += [(offset + a, offset + b) for a, b in words.matches(chunk, local)]
+        offset += len(chunk)
+    return spans
+
+
+def _tag_mask(tags: Sequence[str], forced: Sequence[str | None]) -> Any:
+    """The (n, K) bool mask over ``tags`` (B, M, E, S, or typed B-X ...) that lets token i take only the
+    tags whose prefix is in ``forced[i]`` (``"B"``, ``"BS"``; any tag where it is None); None when nothing
+    is forced."""
+    import numpy as np
+
+    if all(f is None for f in forced):
+        return None
+    prefix = [t[0] for t in tags]
+    return np.array([[f is None or p in f for p in prefix] for f in forced], dtype=bool)  # (n, K)
+
+
+def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None) -> list[list[str]]:
     """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger` of a segmentation model (BMES, neural or
     HMM).  Spaces in a line are kept as word boundaries; every other boundary is the model's, after
-    the rules of :mod:`rnnkit.data.segment_rules`."""
+    the rules of :mod:`rnnkit.data.segment_rules`.  ``user_words``: a list of words or a
+    :class:`~rnnkit.data.user_dict.UserDict` (``segment --dict``), each found in a line kept whole by
+    constrained decoding (:mod:`rnnkit.data.user_dict` says how they are found)."""
     from rnnkit.data.segment_rules import fix_words
     from rnnkit.data.segmentation import tags_to_words
+    from rnnkit.data.user_dict import keep_spans, user_dict, word_tags
     from rnnkit.tagging.io import TaggingData
 
+    dictionary = user_dict(user_words)
     chunked = [line.split() for line in lines]
     texts = ["".join(c) for c in chunked]
-    spans = [line_pieces(text) for text in texts if text]
-    data = TaggingData([list(text[a:b]) for text, cuts in zip([t for t in texts if t], spans) for a, b in cuts],
-                       None, None, None)
-    tags = iter(loaded.predict(data))
+    kept = [dictionary_spans(dictionary, c) if dictionary and t else [] for t, c in zip(texts, chunked)]
+    read = [(text, k) for text, k in zip(texts, kept) if text]  # the lines the model reads
+    spans = [line_pieces(text, whole=k) for text, k in read]
+    pieces, masks = [], []
+    for (text, k), cuts in zip(read, spans):
+        forced = word_tags(len(text), k, "".join(t[0] for t in loaded.trained_tags))
+        for a, b in cuts:
+            pieces.append(list(text[a:b]))
+            masks.append(_tag_mask(loaded.trained_tags, forced[a:b]))
+    data = TaggingData(pieces, None, None, None)
+    tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None))
     cuts = iter(spans)
     known = set(loaded.task.get("train_words") or ()) or None  # training words the rules keep whole (T恤)
     out = []
-    for text, chunks in zip(texts, chunked):
+    for text, chunks, k in zip(texts, chunked, kept):
         if not text:
             out.append([])
             continue
         line_tags = [t for _ in next(cuts) for t in next(tags)]  # a long line's pieces joined again
-        out.append(fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1]), known))
+        fixed = fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1]), known)
+        out.append(keep_spans(fixed, k))
     return out
 
 
-def segment(loaded: Any, text: str | Sequence[str]) -> list[str] | list[list[str]]:
+def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> list[str] | list[list[str]]:
     """:func:`segment_lines` for one string (its words) or a list of lines (a list of word lists);
-    refuses a model that is not a segmenter."""
+    refuses a model that is not a segmenter.  ``user_words``: words kept whole (a list of str, or a
+    :class:`~rnnkit.data.user_dict.UserDict`, e.g. :func:`~rnnkit.data.user_dict.read_user_dict`'s)."""
     lines, one = _texts(text, "text to segment")
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"not a segmentation model (tag scheme {loaded.spec.scheme}); tag words with .tag()")
-    words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines)
+    words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines, user_words)
     return words[0] if one else words
 
 

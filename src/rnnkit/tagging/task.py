@@ -203,15 +203,32 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
 
 
 def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128,
-                rank: int = 0, size: int = 1) -> list[list[int]]:
+                rank: int = 0, size: int = 1, tag_masks: list[np.ndarray | None] | None = None
+                ) -> list[list[int]]:
     """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches;
     with ``size`` > 1 only part ``rank`` of the sentences (every size-th of the length-sorted order, so
-    that the parts take about equal time), the others left [] for the other parts to fill."""
+    that the parts take about equal time), the others left [] for the other parts to fill.
+    ``tag_masks``: per sentence None or an (n, K) bool array of the tags each token may take."""
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
     for idx in prediction_batches(enc, batch_size, rank, size):
-        for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed)):
+        mask = None if tag_masks is None else _batch_mask(tag_masks, idx, enc.lengths)
+        for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed, mask)):
             out[i] = path
     return out
+
+
+def _batch_mask(tag_masks: list[np.ndarray | None], idx: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
+    """The (T, B, K) tag mask of the batch of sentences ``idx`` (every tag allowed where a sentence has
+    no mask, and at padding), or None when none of them has one."""
+    given = [tag_masks[i] for i in idx if tag_masks[i] is not None]
+    if not given:
+        return None
+    T, K = int(lengths[idx].max()), given[0].shape[1]
+    mask = np.ones((T, len(idx), K), dtype=bool)  # (T, B, K)
+    for b, i in enumerate(idx):
+        if tag_masks[i] is not None:
+            mask[: lengths[i], b] = tag_masks[i]
+    return mask
 
 
 def prediction_batches(enc: Encoded, batch_size: int = 128, rank: int = 0, size: int = 1) -> Iterator[np.ndarray]:

@@ -1,0 +1,137 @@
+"""``rnnkit segment --dict``: a tiny trained segmenter (BiLSTM-CRF, softmax, HMM) splits names it never saw,
+and keeps them whole with a user dictionary; the library's ``segment(..., user_words=)`` gives the same."""
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pytest
+
+from clirun import run_cli
+from rnnkit.cli.main import main
+from rnnkit.data.segment_rules import fix_words
+from rnnkit.data.segmentation import tags_to_words
+from rnnkit.data.user_dict import UserDict, keep_spans
+from rnnkit.tagging import LoadedTagger
+from rnnkit.tagging.io import TaggingData
+from rnnkit.tagging.segmenter import dictionary_spans, segment
+from rnnkit.tagging.task import make_batch
+
+WORDS = ["我们", "喜欢", "北京", "大学", "学生", "的", "是", "老师", "在", "工作", "图书馆", "大学生"]
+TEXT = ["欧阳丽喜欢循环神经网络", "老师在北京大学工作", "", "我们 喜欢欧阳丽的图书馆"]
+COMMON = ["--embed", "8", "--hidden", "8", "--batch-size", "4", "--lr", "0.03", "--progress", "none",
+          "--checkpoint-minutes", "0"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("seg")
+    rng = np.random.default_rng(3)
+    lines = ["  ".join(str(w) for w in rng.choice(WORDS, int(rng.integers(3, 8)))) for _ in range(120)]
+    (tmp / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    short = [line for line in lines if all(len(w) <= 2 for w in line.split())]  # no word of 3: no M tag
+    (tmp / "short.txt").write_text("\n".join(short) + "\n", encoding="utf-8")
+    train = str(tmp / "train.txt")
+    for args in (["train", "tagger", "--train", train, "--format", "segmented", "--bigrams", "--bigram-embed", "8",
+                  "--crf", "--epochs", "4", *COMMON, "--run-dir", str(tmp / "crf")],
+                 ["train", "tagger", "--train", train, "--format", "segmented", "--epochs", "2", *COMMON,
+                  "--run-dir", str(tmp / "softmax")],
+                 ["train", "hmm", "--train", train, "--format", "segmented", "--output", str(tmp / "hmm.st")],
+                 ["train", "hmm", "--train", str(tmp / "short.txt"), "--format", "segmented", "--order", "2",
+                  "--output", str(tmp / "short.st")]):
+        assert main(args) == 0, args
+    (tmp / "names.txt").write_text("# names\n欧阳丽 3 nr\n", encoding="utf-8")
+    (tmp / "terms.txt").write_text("循环神经网络 10 n  # a term\n", encoding="utf-8")
+    return {"crf": tmp / "crf" / "last.safetensors", "softmax": tmp / "softmax" / "last.safetensors",
+            "hmm": tmp / "hmm.st", "short": tmp / "short.st", "dir": tmp}
+
+
+def _segment(capsys, monkeypatch, args, text):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(text) + "\n"))
+    code, out, err = run_cli(capsys, ["segment", *map(str, args)])
+    assert code == 0, err
+    return [line.split() for line in out.split("\n")[:-1]], err
+
+
+@pytest.mark.parametrize("kind", ["crf", "softmax", "hmm", "short"])
+def test_dictionary_words_are_kept_whole(models, kind, capsys, monkeypatch):
+    names, terms = models["dir"] / "names.txt", models["dir"] / "terms.txt"
+    plain, _ = _segment(capsys, monkeypatch, [models[kind]], TEXT)
+    assert "欧阳丽" not in plain[0] and "循环神经网络" not in plain[0], plain  # never seen: split
+    got, err = _segment(capsys, monkeypatch, [models[kind], "--dict", names, "--dict", terms], TEXT)
+    assert got[0] == ["欧阳丽", "喜欢", "循环神经网络"], got
+    assert got[2] == [] and got[3][:2] == ["我们", "喜欢"] and "欧阳丽" in got[3], got  # a space stays a boundary
+    assert got[1] == plain[1]  # no dictionary word in it: as without
+    assert [" ".join(w).replace(" ", "") for w in got] == [t.replace(" ", "") for t in TEXT]
+    # the library gives what the command prints
+    seg = LoadedTagger(models[kind])
+    assert seg.segment(TEXT, user_words=["欧阳丽", "循环神经网络"]) == got
+    assert segment(seg, TEXT[0], ["欧阳丽", "循环神经网络"]) == got[0]
+    assert "unknown to the model" not in err, err  # the unknown characters are the dictionary's words'
+    with pytest.raises(ValueError, match=r"tag_masks\[0\] as None or a bool array of shape \(2, \d\)"):
+        seg.predict(TaggingData([["欧", "阳"]], None, None, None), [np.ones((3, len(seg.trained_tags)), bool)])
+
+
+@pytest.mark.parametrize("kind", ["crf", "softmax"])
+def test_the_rest_of_the_line_is_decoded_anew(models, kind):
+    """segment(..., user_words=) is the model's best tag path among all legal BMES paths that keep the
+    dictionary word whole (enumerated and scored with the model's own emissions and transitions), which is
+    not the unconstrained words with the dictionary word joined afterwards."""
+    seg = LoadedTagger(models[kind])
+    K = len(seg.trained_tags)
+    prefix = np.array([t[0] for t in seg.trained_tags])
+    edited = 0
+    rng = np.random.default_rng(0)
+    for _ in range(24):
+        chars, T = [str(c) for c in rng.choice(list("".join(WORDS)), 7)], 7
+        text, a = "".join(chars), int(rng.integers(0, 5))
+        word = text[a:a + int(rng.integers(2, 4))]
+        paths = np.array(list(itertools.product(range(K), repeat=T)))  # (K^T, T) every tag path
+        batch = make_batch(seg.encoder.encode(TaggingData([chars], None, None, None)), np.array([0]))
+        E, params = seg.model.chain(seg.model.scores(batch)[0].astype(np.float64))  # (T, 1, K)
+        A, ok = params["transitions"], seg.allowed
+        score = (params["start_transitions"][paths[:, 0]] + params["end_transitions"][paths[:, -1]]
+                 + E[:, 0][np.arange(T)[None, :], paths].sum(axis=1)
+                 + A[paths[:, :-1], paths[:, 1:]].sum(axis=1))  # (K^T,)
+        legal = ok[1][paths[:, 0]] & ok[2][paths[:, -1]] & ok[0][paths[:, :-1], paths[:, 1:]].all(axis=1)
+        spans = dictionary_spans(UserDict([word]), [text])  # (the word may occur twice)
+        keeps = np.ones(len(paths), dtype=bool)
+        for a, b in spans:
+            whole = ["B"] + ["M"] * (b - a - 2) + ["E"]
+            keeps &= (prefix[paths[:, a:b]] == np.array(whole)).all(axis=1)
+        best = paths[np.argmax(np.where(legal & keeps, score, -np.inf))]
+        expected = keep_spans(fix_words(tags_to_words(chars, [seg.trained_tags[k] for k in best])), spans)
+        got = seg.segment(text, user_words=[word])
+        assert got == expected, (text, got, expected)
+        edited += keep_spans(seg.segment(text), spans) != got  # not the words joined afterwards
+    assert edited >= 2, edited
+
+
+def test_dictionary_words_and_the_rules(models, capsys, monkeypatch):
+    """A dictionary word keeps Chinese punctuation inside it and joins Latin to Chinese (the rules would
+    cut both), is not found inside a Latin word or an address, and a long line is not cut inside one."""
+    words = models["dir"] / "rules.txt"
+    words.write_text("《红楼梦》\n卡拉OK\nBook\n图书馆学\n", encoding="utf-8")
+    text = ["我们喜欢《红楼梦》和卡拉OK", "MacBook和www.Book.com", "我们喜欢北京大学图书馆学"]
+    got, _ = _segment(capsys, monkeypatch, [models["crf"], "--dict", words], text)
+    assert got[0][-3:] == ["《红楼梦》", "和", "卡拉OK"] and got[1] == ["MacBook", "和", "www.Book.com"], got
+    monkeypatch.setattr("rnnkit.tagging.segmenter.LONG_LINE", 11)  # would cut after 图书 without the dictionary
+    long, _ = _segment(capsys, monkeypatch, [models["crf"], "--dict", words], text[2:])
+    assert long[0][-1] == "图书馆学" and "".join(long[0]) == text[2], long
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xc5\xb7\xd1\xf4\xc0\xf6\n", "bad.txt:1: byte 0xd1 at offset 2 is not valid UTF-8"),  # GBK 欧阳丽
+    ("欧阳丽\n欧阳 丽\n".encode(), "bad.txt:2: expected one word a line"),
+    ("欧阳丽\n\u200b\n".encode(), "bad.txt:2: an empty word"),
+    (("欧阳丽\n" + "长" * 200 + "\n").encode(), "bad.txt:2: a word of 200 characters"),
+], ids=["gbk", "space", "empty", "huge"])
+def test_a_bad_dictionary_is_one_line(models, capsys, monkeypatch, content, message):
+    bad = models["dir"] / "bad.txt"
+    bad.write_bytes(content)
+    monkeypatch.setattr("sys.stdin", io.StringIO("欧阳丽喜欢\n"))
+    code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(bad)])
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
+    code, _, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(models["dir"] / "none.txt")])
+    assert code == 2 and "none.txt: no such file" in err and err.count("\n") == 1, err
