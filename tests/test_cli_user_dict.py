@@ -123,7 +123,7 @@ def test_dictionary_words_and_the_rules(models, capsys, monkeypatch):
 
 @pytest.mark.parametrize("content, message", [
     (b"\xc5\xb7\xd1\xf4\xc0\xf6\n", "bad.txt:1: byte 0xd1 at offset 2 is not valid UTF-8"),  # GBK 欧阳丽
-    ("欧阳丽\n欧阳 丽\n".encode(), "bad.txt:2: expected one word a line"),
+    ("欧阳丽\n欧阳 丽\n".encode(), "bad.txt:2: '欧阳 丽' is not one word a line"),
     ("欧阳丽\n\u200b\n".encode(), "bad.txt:2: an empty word"),
     (("欧阳丽\n" + "长" * 200 + "\n").encode(), "bad.txt:2: a word of 200 characters"),
 ], ids=["gbk", "space", "empty", "huge"])

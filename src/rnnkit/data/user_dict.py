@@ -160,7 +160,7 @@ def _entry(line: str) -> str | None:
     if rest and _TAG.fullmatch(rest[0]):
         rest = rest[1:]
     if rest:
-        raise ValueError(f"expected {FORMAT}, got {' '.join(fields)[:60]!r}: a word holds no spaces (a space is "
+        raise ValueError(f"{' '.join(fields)[:60]!r} is not {FORMAT}: a word holds no spaces (a space is "
                          "always a word boundary), a frequency is a whole number and a tag lowercase letters")
     problem = word_problem(word)
     if problem is not None:
