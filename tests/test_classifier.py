@@ -13,6 +13,7 @@ from rnnkit.classify.task import (
     load_classifier,
     predict_proba,
 )
+from rnnkit.gradcheck import numeric_grad_at
 from rnnkit.optim import Adam
 from rnnkit.train import TrainConfig, Trainer
 
@@ -59,6 +60,29 @@ def test_gradients_match_finite_differences(pooling, cell, weight_drop):
             down = f()
             flat[i] = old
             worst[name] = max(worst.get(name, 0.0), abs((up - down) / 2e-6 - grads[name].reshape(-1)[i]))
+    name = max(worst, key=worst.get)
+    assert worst[name] < 1e-7, f"{name}: max |numeric - analytic| = {worst[name]:.3e}"
+
+
+@pytest.mark.parametrize("pooling", ["last", "max", "attention"])
+def test_gradients_of_a_residual_classifier_match_finite_differences(pooling):
+    """Three residual layers under each pooling (last reads the states, which the residual paths do not reach)."""
+    ids, y = _data(3)
+    cfg = ClassifierConfig(V, K, cell="gru", embedding_dim=4, hidden_size=3, num_layers=3, pooling=pooling,
+                           dropout=0.2, residual=True, attention_size=4, dtype="float64")
+    model = Classifier(cfg, np.random.default_rng(5))
+    assert model.rnn.config.residual
+
+    def f():
+        return model.loss(ids, LENGTHS, y, training=True, rng=np.random.default_rng(9))[0]
+
+    _, cache = model.loss(ids, LENGTHS, y, training=True, rng=np.random.default_rng(9))
+    grads = model.backward(1.0, cache)
+    worst = {}
+    rng = np.random.default_rng(2)
+    for name, p in model.params.items():
+        idx = rng.choice(p.size, min(8, p.size), replace=False)
+        worst[name] = np.abs(numeric_grad_at(f, p, idx) - grads[name].reshape(-1)[idx]).max()
     name = max(worst, key=worst.get)
     assert worst[name] < 1e-7, f"{name}: max |numeric - analytic| = {worst[name]:.3e}"
 

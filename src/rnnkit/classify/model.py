@@ -3,7 +3,8 @@ r"""Recurrent sentence classifier: embedding -> (Bi)RNN -> pooling -> linear -> 
 For a sentence of L real tokens in a padded time-major batch (T, B)::
 
     e_t = dropout(W[x_t])                        # (E,)
-    h_t = RNN(e_1..e_L)_t                        # (dirs*H,) stacked, lengths respected
+    h_t = RNN(e_1..e_L)_t                        # (dirs*H,) stacked, lengths respected; with residual, layer
+                                                 #   l >= 2 adds its input to its output (rnnkit.recurrent)
     pooled:  last  u = [h_fwd at step L ; h_bwd at step 1]   (each direction's final state)
              mean  u = (1/L) sum_{t<=L} h_t
              max   u_k = max_{t<=L} h_{t,k}
@@ -20,10 +21,11 @@ training set, so an epoch's loss keeps the unweighted loss's scale.
 
 Padded steps never enter the pooling: the RNN's final state is taken at each sentence's last real
 step, the mean divides by L, the max runs over real steps only.  The max's gradient goes to the
-step that won (the first one on ties, as ``argmax`` picks).  Attention pooling (Yang et al. 2016; Lin et al.
-2017 with one head) learns which tokens to average: its weights a_t are 0 at padded steps, sum to 1 over
-the real ones, and are what :meth:`Classifier.attention` returns (equations and backward:
-:mod:`rnnkit.nn.attention_pool`).
+step that won (the first one on ties, as ``argmax`` picks).  ``last`` reads the final *states*, which
+with residual connections hold the top layer's cells alone, not its input added.  Attention pooling
+(Yang et al. 2016; Lin et al. 2017 with one head) learns which tokens to average: its weights a_t are 0
+at padded steps, sum to 1 over the real ones, and are what :meth:`Classifier.attention` returns
+(equations and backward: :mod:`rnnkit.nn.attention_pool`).
 
 Parameters: ``embedding.weight`` (V, E), ``rnn.*`` (PyTorch's names), ``output.weight`` (K, dirs*H)
 and ``output.bias`` (K,); with attention pooling also ``attention.weight`` (A, dirs*H), ``attention.bias``
@@ -38,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_config, check_dtype_name, check_id_values, check_int, check_rate, check_rng
+from rnnkit.checks import check_bool, check_config, check_dtype_name, check_id_values, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
 from rnnkit.nn.attention_pool import attention_pool_backward, attention_pool_forward, init_attention_pool
@@ -70,6 +72,7 @@ class ClassifierConfig:
     # (K,) the loss's weight of each class; None: all 1.  Here, as in torch's cross_entropy, a weight may be 0 (the
     # class then adds nothing to the loss and is never learnt); train classifier's --class-weights refuses 0.
     class_weights: tuple[float, ...] | None = None
+    residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     attention_size: int = 100  # A, the attention pooling's hidden units (Yang et al.'s 100); pooling="attention" only
 
     def __post_init__(self) -> None:
@@ -82,6 +85,7 @@ class ClassifierConfig:
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
+        object.__setattr__(self, "residual", check_bool("residual", self.residual))
         if self.class_weights is not None:  # a tuple of floats: hashable, and a list again in JSON
             weights = check_class_weights(self.class_weights, self.num_classes)
             object.__setattr__(self, "class_weights", tuple(float(w) for w in weights))
@@ -120,7 +124,7 @@ class Classifier:
         self.rnn = make_recurrent({"cell": cfg.cell, "input_size": cfg.embedding_dim, "hidden_size": cfg.hidden_size,
                                    "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
                                    "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
-                                   "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng)
+                                   "weight_drop": cfg.weight_drop, "residual": cfg.residual, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
         width = self.rnn.num_directions * cfg.hidden_size
