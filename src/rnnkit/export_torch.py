@@ -23,7 +23,8 @@ Supported, with the module built:
   Viterbi kept to a span scheme's legal sequences (an argmax without one), and prints the data's scheme.
 
 Refused: the class-based softmax (torch has no such module), taggers with a CRF or other inputs,
-translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state.
+translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state or with
+residual connections (``--residual``: torch's recurrent modules have none).
 
 The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
 ("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
@@ -76,6 +77,10 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         why = {"seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
         raise _unsupported(f"{path} is " + why.get(kind, f"{what}, which has no standard torch module (recurrent "
                                                           "language models, classifiers and taggers have)"))
+    config = task.get(_CONFIG[kind])
+    if isinstance(config, dict) and config.get("residual"):
+        raise _unsupported(f"{path}: its recurrent layers have residual connections (--residual), which torch's RNN, "
+                           "LSTM and GRU modules do not have")
     if has_learned_init(model):
         raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
 

@@ -26,10 +26,11 @@ from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
                                       refuse_same_pair, say_holdout, untabbed_fix, warn_small_holdout)
-from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
+from rnnkit.cli.classify_folds import class_weights_option, cross_validation, fold_count, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_residual_option,
     add_select_by_option,
     add_train_options,
     check_min_count,
@@ -37,6 +38,7 @@ from rnnkit.cli.common import (
     nonnegative_int,
     positive_int,
     probability,
+    residual_rule,
     train_config_from_args,
 )
 from rnnkit.cli.pretrained import (
@@ -58,26 +60,6 @@ from rnnkit.train.loop import LAST
 __all__ = ["describe", "scores"]  # (from rnnkit.cli.classify_report, where they are defined)
 
 BLOCK = 10_000  # lines classified, then written, at a time
-
-
-def fold_count(text: str) -> int:
-    """argparse type for --folds: 0 (no cross-validation) or an integer >= 2."""
-    k = nonnegative_int(text)
-    if k == 1:
-        raise argparse.ArgumentTypeError("Expected 0 (off) or at least 2 folds, got 1")
-    return k
-
-
-def class_weights_option(text: str) -> str:
-    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number > 0); the
-    labels are checked against the training data's once it is read."""
-    from rnnkit.classify.weights import parse_class_weights
-
-    try:
-        parse_class_weights(text, "")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).lstrip()) from None
-    return text.strip()
 
 
 def register(groups) -> None:
@@ -116,6 +98,7 @@ def register(groups) -> None:
     add_extend_option(m, "--valid and --test (with --folds: of every fold)")
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
+    add_residual_option(m)
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max", "attention"], default="max",
                    help="sentence vector from the states: the last one of each direction, their mean, their "
@@ -212,9 +195,11 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     if held_out and not args.folds:  # said after the errors a run can still meet; with --folds, once for all
         say_holdout(args, *held_out, part or data_source(args))
         warn_small_holdout(args, *held_out, part or data_source(args))
+    # attention_size at its default unless attention pools: a run from before the field existed resumes
+    sizes = {"attention_size": args.attention_size or args.hidden} if args.pooling == "attention" else {}
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
-                            args.weight_drop, class_weights=weights, attention_size=args.attention_size or args.hidden)
+                            args.weight_drop, class_weights=weights, residual=args.residual, **sizes)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
@@ -267,6 +252,7 @@ def train_classifier(args: argparse.Namespace) -> int:
                                            "--format tsv"),
         ("--attention-size", args.pooling != "attention", f"with --pooling {args.pooling} (it sizes attention "
                                                           "pooling): add --pooling attention"),
+        residual_rule(args),
         ("--select-by", not valid_given and args.valid_fraction == 0,
          "without validation data (it chooses best.safetensors by a validation metric): give --valid, or a "
          "--valid-fraction above 0"),
@@ -312,8 +298,9 @@ def classify(args: argparse.Namespace) -> int:
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
         from rnnkit.cli.trees_classify import classify_trees
 
-        refuse_unused(args, [("--attention", True, "for a tree model (it shows a sentence classifier's attention "
-                                                   "pooling)")])
+        if args.attention:
+            raise ValueError(f"--attention shows a sentence classifier's attention pooling, and {args.model} is a "
+                             "tree model: leave --attention out")
         return classify_trees(args)
     refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
                                       "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
