@@ -38,8 +38,8 @@ def models(tmp_path_factory):
     return {"en": (en, d / "en"), "zh": (zh, d / "zh"), "max": (en, d / "max")}  # trained when first used
 
 
-OPTIONS = {"en": ["--pooling", "attention", "--attention-size", "6"], "zh": ["--pooling", "attention", "--level", "char"],
-           "max": []}
+OPTIONS = {"en": ["--pooling", "attention", "--attention-size", "6"],
+           "zh": ["--pooling", "attention", "--level", "char"], "max": []}
 
 
 def _train(capsys, models, name):
@@ -123,3 +123,24 @@ def test_attention_size_without_attention_pooling_is_refused(capsys, models, tmp
     assert "--attention-size has no effect with --pooling max (it sizes attention pooling): add --pooling attention, " \
            "or leave --attention-size out" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_attention_is_refused_for_a_tree_model(capsys, tmp_path):
+    from test_cli_tree import tree_line
+
+    rng = np.random.default_rng(0)
+    trees = tmp_path / "trees.txt"
+    trees.write_text("".join(tree_line(rng) + "\n" for _ in range(20)), encoding="utf-8")
+    run = tmp_path / "tree"
+    code, _, err = run_cli(capsys, ["train", "tree", "--train", str(trees), "--epochs", "1", "--embed", "4", "--hidden",
+                                    "4", "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(run)])
+    assert code == 0, err
+    code, out, err = run_cli(capsys, ["classify", str(run / "last.safetensors"), str(trees), "--attention"])
+    assert code != 0 and out == "" and err.strip().splitlines() == [
+        f"rnnkit: error: --attention shows a sentence classifier's attention pooling, and {run / 'last.safetensors'} "
+        "is a tree model: leave --attention out"], err
+
+
+def test_the_bar_is_forty_columns_for_a_weight_of_one_to_the_eighth():
+    assert bar(0.0) == "" and bar(1.0) == "█" * 40 and bar(0.5) == "█" * 20
+    assert bar(1 / 320) == "▏" and bar(3 / 40 + 7 / 320) == "█" * 3 + "▉"

@@ -104,7 +104,8 @@ def test_tied_weights_are_stored_under_both_names_and_float16_loads_too(tmp_path
 
 @pytest.mark.parametrize("pooling,cell,direction", [("max", "lstm", []), ("mean", "gru", ["--unidirectional"]),
                                                     ("last", "lstm", []), ("last", "rnn", ["--unidirectional"]),
-                                                    ("attention", "gru", []), ("attention", "lstm", ["--unidirectional"])])
+                                                    ("attention", "gru", []),
+                                                    ("attention", "lstm", ["--unidirectional"])])
 def test_a_classifier_in_torch_gives_rnnkits_class_probabilities(tmp_path, capsys, pooling, cell, direction):
     from rnnkit.classify.task import load_classifier, pad_batch
 
