@@ -13,6 +13,7 @@ from rnnkit.classify.task import (
     load_classifier,
     predict_proba,
 )
+from rnnkit.gradcheck import numeric_grad_at
 from rnnkit.optim import Adam
 from rnnkit.train import TrainConfig, Trainer
 
@@ -34,7 +35,7 @@ def _model(pooling, cell="lstm", layers=2, bidirectional=True, seed=1, dropout=0
 
 @pytest.mark.parametrize("weight_drop", [0.0, 0.4], ids=["", "weight-drop"])
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 def test_gradients_match_finite_differences(pooling, cell, weight_drop):
     ids, y = _data()
     model = _model(pooling, cell, weight_drop=weight_drop)
@@ -63,7 +64,30 @@ def test_gradients_match_finite_differences(pooling, cell, weight_drop):
     assert worst[name] < 1e-7, f"{name}: max |numeric - analytic| = {worst[name]:.3e}"
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["last", "max", "attention"])
+def test_gradients_of_a_residual_classifier_match_finite_differences(pooling):
+    """Three residual layers under each pooling (last reads the states, which the residual paths do not reach)."""
+    ids, y = _data(3)
+    cfg = ClassifierConfig(V, K, cell="gru", embedding_dim=4, hidden_size=3, num_layers=3, pooling=pooling,
+                           dropout=0.2, residual=True, attention_size=4, dtype="float64")
+    model = Classifier(cfg, np.random.default_rng(5))
+    assert model.rnn.config.residual
+
+    def f():
+        return model.loss(ids, LENGTHS, y, training=True, rng=np.random.default_rng(9))[0]
+
+    _, cache = model.loss(ids, LENGTHS, y, training=True, rng=np.random.default_rng(9))
+    grads = model.backward(1.0, cache)
+    worst = {}
+    rng = np.random.default_rng(2)
+    for name, p in model.params.items():
+        idx = rng.choice(p.size, min(8, p.size), replace=False)
+        worst[name] = np.abs(numeric_grad_at(f, p, idx) - grads[name].reshape(-1)[idx]).max()
+    name = max(worst, key=worst.get)
+    assert worst[name] < 1e-7, f"{name}: max |numeric - analytic| = {worst[name]:.3e}"
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 def test_padding_is_ignored_by_pooling(pooling):
     ids, _ = _data(1)
     model = _model(pooling, layers=1)
@@ -78,7 +102,7 @@ def test_padding_is_ignored_by_pooling(pooling):
 
 @pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "one-direction"])
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 def test_torch_parity(pooling, cell, bidirectional):
     """Loss and every gradient (dloss != 1) equal torch autograd's for each cell, pooling and direction count."""
     torch = pytest.importorskip("torch")
@@ -100,6 +124,8 @@ def test_torch_parity(pooling, cell, bidirectional):
         setattr(rnn, name, P["rnn." + name])
     rnn._flat_weights = [getattr(rnn, n) for n in rnn._flat_weights_names]
     torch_names = {"rnn." + n for n in rnn._flat_weights_names} | {"embedding.weight", "output.weight", "output.bias"}
+    if pooling == "attention":
+        torch_names |= {"attention.weight", "attention.bias", "attention.context"}
     assert torch_names == set(P), f"names differ: {torch_names ^ set(P)}"
     x = P["embedding.weight"][torch.tensor(ids)]  # (T, B, E)
     out, state = rnn(pack_padded_sequence(x, torch.tensor(LENGTHS), enforce_sorted=False))
@@ -110,8 +136,12 @@ def test_torch_parity(pooling, cell, bidirectional):
         u = torch.cat(list(h[-2:] if bidirectional else h[-1:]), dim=1)
     elif pooling == "mean":
         u = out.sum(0) / torch.tensor(LENGTHS, dtype=torch.float64)[:, None]
-    else:
+    elif pooling == "max":
         u = out.masked_fill(~mask, -torch.inf).max(0).values
+    else:  # Yang et al.'s word attention, written in torch
+        scores = torch.tanh(out @ P["attention.weight"].T + P["attention.bias"]) @ P["attention.context"]  # (T, B)
+        a = torch.softmax(scores.masked_fill(~mask[:, :, 0], -torch.inf), dim=0)
+        u = (a[:, :, None] * out).sum(0)
     z = u @ P["output.weight"].T + P["output.bias"]
     ref = torch.nn.functional.cross_entropy(z, torch.tensor(y), reduction="sum")
     (dloss * ref).backward()
@@ -239,7 +269,7 @@ def test_cross_validate_and_holdout():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="pooling"):
-        ClassifierConfig(5, 2, pooling="attention")
+        ClassifierConfig(5, 2, pooling="median")
     with pytest.raises(ValueError, match=r"weight_drop in \[0, 1\), got 1.0"):
         ClassifierConfig(5, 2, weight_drop=1.0)
     with pytest.raises(ValueError, match=r"num_classes to be an integer >= 1, got 0"):

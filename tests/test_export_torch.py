@@ -103,7 +103,9 @@ def test_tied_weights_are_stored_under_both_names_and_float16_loads_too(tmp_path
 
 
 @pytest.mark.parametrize("pooling,cell,direction", [("max", "lstm", []), ("mean", "gru", ["--unidirectional"]),
-                                                    ("last", "lstm", []), ("last", "rnn", ["--unidirectional"])])
+                                                    ("last", "lstm", []), ("last", "rnn", ["--unidirectional"]),
+                                                    ("attention", "gru", []),
+                                                    ("attention", "lstm", ["--unidirectional"])])
 def test_a_classifier_in_torch_gives_rnnkits_class_probabilities(tmp_path, capsys, pooling, cell, direction):
     from rnnkit.classify.task import load_classifier, pad_batch
 
@@ -124,6 +126,14 @@ def test_a_classifier_in_torch_gives_rnnkits_class_probabilities(tmp_path, capsy
     with torch.no_grad():
         logp = ns["model"](torch.from_numpy(ids), torch.from_numpy(lengths)).numpy()  # (B, K)
     assert np.abs(logp - np.log(model.predict_proba(ids, lengths))).max() <= 1e-5
+    if pooling == "attention":  # and the module's weights are rnnkit's
+        probs, weights = model.attention(ids, lengths)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(ns["model"].embedding(torch.from_numpy(ids)),
+                                                         torch.from_numpy(lengths), enforce_sorted=False)
+        with torch.no_grad():
+            out, _ = torch.nn.utils.rnn.pad_packed_sequence(ns["model"].rnn(packed)[0], total_length=ids.shape[0])
+            _, a = ns["model"].attention(out, torch.from_numpy(np.arange(ids.shape[0])[:, None] < lengths[None, :]))
+        assert np.abs(a.numpy() - weights).max() <= 1e-5
 
 
 @pytest.mark.parametrize("cell,direction", [("lstm", []), ("gru", ["--unidirectional"])])

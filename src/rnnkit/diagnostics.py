@@ -83,6 +83,8 @@ def grad_norms_per_step(
     cfg = layer.config
     if cfg.bidirectional:
         raise ValueError("Expected a unidirectional layer, got bidirectional=True")
+    if cfg.residual:  # the stack below is run layer by layer, without the identity paths
+        raise ValueError("Expected a layer without residual connections, got residual=True")
     dtype = layer.dtype
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != cfg.input_size:
         got = x.shape if isinstance(x, np.ndarray) else type(x).__name__

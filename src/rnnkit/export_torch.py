@@ -14,7 +14,8 @@ Supported, with the module built:
   (``torch.nn.AdaptiveLogSoftmaxWithLoss``, same names and layout); ``forward(ids)`` gives
   log P(next token) (T, B, V);
 - classifiers (``rnnkit train classifier``): ``torch.nn.Embedding`` -> the recurrent layer over a packed
-  batch -> the pooling (last, mean or max over each text's real tokens) -> ``torch.nn.Linear``;
+  batch -> the pooling (last, mean, max or attention over each text's real tokens; attention pooling is
+  a small module of three parameters written out in the code, ``AttentionPool``) -> ``torch.nn.Linear``;
   ``forward(ids, lengths)`` gives log P(class) (B, K);
 - softmax taggers over words alone (``rnnkit train tagger`` without ``--crf``, ``--char-features``,
   ``--bigrams`` or feature columns): the same up to the recurrent layer, then ``torch.nn.Linear`` at
@@ -22,7 +23,8 @@ Supported, with the module built:
   Viterbi kept to a span scheme's legal sequences (an argmax without one), and prints the data's scheme.
 
 Refused: the class-based softmax (torch has no such module), taggers with a CRF or other inputs,
-translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state.
+translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state or with
+residual connections (``--residual``: torch's recurrent modules have none).
 
 The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
 ("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
@@ -75,6 +77,10 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         why = {"seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
         raise _unsupported(f"{path} is " + why.get(kind, f"{what}, which has no standard torch module (recurrent "
                                                           "language models, classifiers and taggers have)"))
+    config = task.get(_CONFIG[kind])
+    if isinstance(config, dict) and config.get("residual"):
+        raise _unsupported(f"{path}: its recurrent layers have residual connections (--residual), which torch's RNN, "
+                           "LSTM and GRU modules do not have")
     if has_learned_init(model):
         raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
 
@@ -215,6 +221,22 @@ def _lm_use(task: dict[str, Any]) -> list[str]:
             'print(sum(logp[t, 0, x[t + 1]].item() for t in range(len(x) - 1)), "nats")  # log P(text[1:])']
 
 
+_ATTENTION_POOL = [
+    "class AttentionPool(torch.nn.Module):",
+    '    """Attention pooling (Yang et al. 2016): u_t = tanh(W h_t + b), a_t = softmax_t(v . u_t) over the real',
+    '    steps, s = sum_t a_t h_t."""',
+    "", "    def __init__(self, size, attention_size):", "        super().__init__()",
+    "        self.weight = torch.nn.Parameter(torch.empty(attention_size, size))  # W",
+    "        self.bias = torch.nn.Parameter(torch.empty(attention_size))  # b",
+    "        self.context = torch.nn.Parameter(torch.empty(attention_size))  # v", "",
+    "    def forward(self, out, mask):",
+    '        """The pooled vectors s (B, D) of states out (T, B, D) over the steps where mask (T, B) is True, and the',
+    '        weights a (T, B)."""',
+    "        scores = torch.tanh(out @ self.weight.T + self.bias) @ self.context  # (T, B)",
+    '        a = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=0)  # 0 at padded steps',
+    "        return (a[:, :, None] * out).sum(0), a", "", ""]
+
+
 def _classifier_class(cfg: dict[str, Any]) -> list[str]:
     V, E, H, K = cfg["vocab_size"], cfg["embedding_dim"], cfg["hidden_size"], cfg["num_classes"]
     dirs = 2 if cfg["bidirectional"] else 1
@@ -226,13 +248,19 @@ def _classifier_class(cfg: dict[str, Any]) -> list[str]:
                  "        u = out.sum(0) / lengths.to(out.dtype)[:, None]"],
         "max": ["        out, _ = pad_packed_sequence(out, padding_value=float(\"-inf\"), total_length=ids.shape[0])",
                 "        u = out.max(0).values  # over the real tokens"],
+        "attention": ["        out, _ = pad_packed_sequence(out, total_length=ids.shape[0])  # (T, B, dirs*H)",
+                      "        mask = torch.arange(ids.shape[0])[:, None] < lengths[None, :]  # (T, B) real tokens",
+                      "        u, _ = self.attention(out, mask)  # (the weights (T, B) are its second output)"],
     }[pooling]
-    return ["class Classifier(torch.nn.Module):",
+    attention = []
+    if pooling == "attention":
+        attention = [f"        self.attention = AttentionPool({dirs * H}, {cfg['attention_size']})"]
+    return (_ATTENTION_POOL if pooling == "attention" else []) + ["class Classifier(torch.nn.Module):",
             f'    """embedding -> recurrent layer -> {pooling} pooling -> linear, time-major as in rnnkit."""', "",
             "    def __init__(self):", "        super().__init__()",
             f"        self.embedding = torch.nn.Embedding({V}, {E})",
             f"        self.rnn = {_rnn_line(cfg, E, cfg['bidirectional'])}",
-            f"        self.output = torch.nn.Linear({dirs * H}, {K})", "",
+            f"        self.output = torch.nn.Linear({dirs * H}, {K})", *attention, "",
             "    def forward(self, ids, lengths):",
             '        """log P(class) (B, K) of the texts ids (T, B) (int64, padded at the end), lengths (B,)."""',
             "        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), enforce_sorted=False)",

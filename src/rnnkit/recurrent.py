@@ -16,6 +16,11 @@ AWD-LSTM does (Merity et al. 2018): each forward call draws one mask M ~ Bernoul
 ``weight_hh`` and runs with W_hh * M / (1-p) at every time step; the gradient of W_hh is the
 gradient of the masked matrix times M / (1-p).  Evaluation uses W_hh itself.
 
+With ``residual=True`` (and ``num_layers >= 2``) the stack has residual connections (Wu et al. 2016, GNMT):
+layer l >= 1 (counted from 0) outputs ``RNN_l(dropout(x_l)) + x_l``, its input added to its output.  That
+input is the layer below's output, dirs*H wide as its own, so the sizes always match from the second layer
+on; the first layer (input D) has none.  The final states are the cells' own.
+
 ``forward`` returns ``(out, state, cache)``; ``backward(dout, dstate, cache)`` returns
 ``(dx, dstate0, grads)``, with ``grads`` keyed like ``params``.  Nothing is stored on ``self`` between
 the two calls.  ``out`` may share memory with the cache: do not modify it in place.

@@ -45,6 +45,7 @@ class Recurrent:
         init: str = "pytorch",
         init_scale: float | None = None,
         forget_bias: float | None = None,
+        residual: bool = False,
         rng: np.random.Generator | None = None,
     ) -> None:
         """A stack of ``num_layers`` layers of ``hidden_size`` units over inputs of ``input_size`` (D).
@@ -61,6 +62,13 @@ class Recurrent:
         - ``init``: ``"pytorch"`` (U(-1/sqrt(H), 1/sqrt(H))), ``"uniform"`` (U(-init_scale, init_scale)),
           ``"orthogonal"`` or ``"xavier"`` (:mod:`rnnkit.init`); ``forget_bias``: the LSTM's total
           forget-gate bias b_if + b_hf.
+        - ``residual``: residual connections between stacked layers (Wu et al. 2016, GNMT): layer l >= 1
+          (from the second on) outputs y_l = RNN_l(dropout(x_l)) + x_l, x_l = y_{l-1} its input.  Every such
+          layer's input is the layer below's output, of dirs*H units as its own, so the sizes always match;
+          the first layer, whose input is D wide, has none.  Needs ``num_layers >= 2`` (ValueError otherwise).
+          Dropout acts on the recurrent branch only, the identity path carries x_l whole (as TensorFlow's
+          ``ResidualWrapper`` around a ``DropoutWrapper``, GNMT's).  Padded steps stay 0 (both terms are 0
+          there), and the final states are the cells' own h_T (and c_T), without the added input.
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
 
@@ -69,7 +77,8 @@ class Recurrent:
         name = check_layer_options(self.cell, dtype, bidirectional=bidirectional,
                                    variational_dropout=variational_dropout, learn_init=learn_init, rng=rng, init=init,
                                    init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,
-                                   nonlinearity=nonlinearity, tbptt=tbptt)
+                                   nonlinearity=nonlinearity, tbptt=tbptt, residual=residual,
+                                   num_layers=num_layers)
         self.config = RecurrentConfig(
             cell=self.cell,
             input_size=check_int("input_size", input_size, 1),
@@ -86,6 +95,7 @@ class Recurrent:
             init=init,
             init_scale=None if init_scale is None else float(init_scale),
             forget_bias=check_forget_bias(forget_bias),
+            residual=bool(residual),
         )
         if forget_bias is not None and self.cell != "lstm":
             raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
@@ -211,6 +221,7 @@ class Recurrent:
         layer_caches = []
         finals = []
         for layer in range(cfg.num_layers):
+            skip = layer_in if cfg.residual and layer > 0 else None  # (T, B, dirs*H), before dropout
             drop_mask = None
             if layer > 0 and training and cfg.dropout > 0:
                 T_mask = 1 if cfg.variational_dropout else T  # variational: one mask per sequence
@@ -237,6 +248,8 @@ class Recurrent:
                 finals.append(fin)
                 dir_caches.append(c)
             layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)  # (T, B, dirs*H)
+            if skip is not None:  # residual: y_l = RNN_l(dropout(x_l)) + x_l; 0 + 0 at padded steps
+                layer_in = layer_in + skip
             layer_caches.append(LayerCache(drop_mask, dir_caches, hh_masks))
         out = layer_in if inverse is None else layer_in[:, inverse]
         if out is layer_in:  # the cache's own array: read-only, so an edit in place cannot change the gradients
@@ -347,6 +360,10 @@ class Recurrent:
                             grads[name + sfx] = np.zeros(H, self.dtype)
             if lc.drop_mask is not None:
                 dx_sum *= lc.drop_mask
+            if cfg.residual and layer > 0:
+                # the identity path: dL/dx_l += dL/dy_l.  Its padded steps need no mask: the kernels below
+                # read dout at real steps only, and the first layer, which gives dx, has no identity path.
+                dx_sum += d_layer_out
             d_layer_out = dx_sum
         dx = d_layer_out if cache.inverse is None else d_layer_out[:, cache.inverse]
         return dx, self._stack_states(dstate0, cache.inverse), grads

@@ -3,10 +3,12 @@ r"""Recurrent sentence classifier: embedding -> (Bi)RNN -> pooling -> linear -> 
 For a sentence of L real tokens in a padded time-major batch (T, B)::
 
     e_t = dropout(W[x_t])                        # (E,)
-    h_t = RNN(e_1..e_L)_t                        # (dirs*H,) stacked, lengths respected
+    h_t = RNN(e_1..e_L)_t                        # (dirs*H,) stacked, lengths respected; with residual, layer
+                                                 #   l >= 2 adds its input to its output (rnnkit.recurrent)
     pooled:  last  u = [h_fwd at step L ; h_bwd at step 1]   (each direction's final state)
              mean  u = (1/L) sum_{t<=L} h_t
              max   u_k = max_{t<=L} h_{t,k}
+             attention  u = sum_{t<=L} a_t h_t,  a_t = softmax_{t<=L}(v . tanh(W h_t + b))
     z = U dropout(u) + b                         # (K,) class scores
     p(y | x) = softmax(z);   loss = - sum_b c_{y_b} log p(y_b | x_b)
 
@@ -19,10 +21,16 @@ training set, so an epoch's loss keeps the unweighted loss's scale.
 
 Padded steps never enter the pooling: the RNN's final state is taken at each sentence's last real
 step, the mean divides by L, the max runs over real steps only.  The max's gradient goes to the
-step that won (the first one on ties, as ``argmax`` picks).
+step that won (the first one on ties, as ``argmax`` picks).  ``last`` reads the final *states*, which
+with residual connections hold the top layer's cells alone, not its input added.  Attention pooling
+(Yang et al. 2016; Lin et al. 2017 with one head) learns which tokens to average: its weights a_t are 0
+at padded steps, sum to 1 over the real ones, and are what :meth:`Classifier.attention` returns
+(equations and backward: :mod:`rnnkit.nn.attention_pool`).
 
 Parameters: ``embedding.weight`` (V, E), ``rnn.*`` (PyTorch's names), ``output.weight`` (K, dirs*H)
-and ``output.bias`` (K,).
+and ``output.bias`` (K,); with attention pooling also ``attention.weight`` (A, dirs*H), ``attention.bias``
+(A,) and ``attention.context`` (A,), drawn after the others (so a seed gives the other parameters the same
+initial values under every pooling).
 """
 from __future__ import annotations
 
@@ -32,16 +40,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checks import check_config, check_dtype_name, check_id_values, check_int, check_rate, check_rng
+from rnnkit.checks import check_bool, check_config, check_dtype_name, check_id_values, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
+from rnnkit.nn.attention_pool import attention_pool_backward, attention_pool_forward, init_attention_pool
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.nn.linear import linear_backward, linear_forward
 from rnnkit.nn.softmax import check_class_weights, softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.recurrent import make_recurrent
 
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "attention")
 
 
 @fields_in_doc
@@ -56,24 +65,27 @@ class ClassifierConfig:
     hidden_size: int = 100  # H per direction
     num_layers: int = 1
     bidirectional: bool = True
-    pooling: str = "max"  # last, mean or max over the real tokens
+    pooling: str = "max"  # last, mean, max or attention over the real tokens
     dropout: float = 0.5  # on the embeddings, between layers and on the pooled vector
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch (AWD-LSTM)
     dtype: str = "float32"
     # (K,) the loss's weight of each class; None: all 1.  Here, as in torch's cross_entropy, a weight may be 0 (the
     # class then adds nothing to the loss and is never learnt); train classifier's --class-weights refuses 0.
     class_weights: tuple[float, ...] | None = None
+    residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
+    attention_size: int = 100  # A, the attention pooling's hidden units (Yang et al.'s 100); pooling="attention" only
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"Expected pooling one of {POOLINGS}, got {self.pooling!r}")
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {self.cell!r}")
-        for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size", "num_layers"):
+        for name in ("vocab_size", "num_classes", "embedding_dim", "hidden_size", "num_layers", "attention_size"):
             check_int(name, getattr(self, name), 1)
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
+        object.__setattr__(self, "residual", check_bool("residual", self.residual))
         if self.class_weights is not None:  # a tuple of floats: hashable, and a list again in JSON
             weights = check_class_weights(self.class_weights, self.num_classes)
             object.__setattr__(self, "class_weights", tuple(float(w) for w in weights))
@@ -112,13 +124,16 @@ class Classifier:
         self.rnn = make_recurrent({"cell": cfg.cell, "input_size": cfg.embedding_dim, "hidden_size": cfg.hidden_size,
                                    "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
                                    "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
-                                   "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng)
+                                   "weight_drop": cfg.weight_drop, "residual": cfg.residual, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
         width = self.rnn.num_directions * cfg.hidden_size
         b = 1.0 / np.sqrt(width)
         self.params["output.weight"] = uniform_((cfg.num_classes, width), b, rng, dtype)
         self.params["output.bias"] = uniform_((cfg.num_classes,), b, rng, dtype)
+        if cfg.pooling == "attention":
+            for k, v in init_attention_pool(width, cfg.attention_size, rng, dtype).items():
+                self.params["attention." + k] = v  # (A, dirs*H), (A,), (A,)
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
@@ -136,12 +151,17 @@ class Classifier:
             return out.sum(axis=0) / lengths[:, None].astype(out.dtype), None  # (B, dirs*H)
         T = out.shape[0]
         pad = np.arange(T)[:, None] >= lengths[None, :]  # (T, B)
+        if pooling == "attention":
+            P = self.params
+            u, _, c = attention_pool_forward(out, ~pad, P["attention.weight"], P["attention.bias"],
+                                             P["attention.context"])
+            return u, c  # (B, dirs*H); the weights (T, B) are c.a
         masked = np.where(pad[:, :, None], -np.inf, out)  # (T, B, dirs*H)
         arg = masked.argmax(axis=0)  # (B, dirs*H) the winning step
         return np.take_along_axis(out, arg[None], axis=0)[0], arg
 
-    def _pool_backward(self, du: np.ndarray, cache: ClassifierCache) -> tuple[np.ndarray | None, Any]:
-        """(dout (T, B, dirs*H) or None, dstate or None) from dL/du (B, dirs*H)."""
+    def _pool_backward(self, du: np.ndarray, cache: ClassifierCache) -> tuple[np.ndarray | None, Any, dict]:
+        """(dout (T, B, dirs*H) or None, dstate or None, the pooling's own gradients) from dL/du (B, dirs*H)."""
         T, B = cache.shape
         cfg = self.config
         if cfg.pooling == "last":
@@ -150,14 +170,17 @@ class Classifier:
             dh = np.zeros((cfg.num_layers * dirs, B, H), du.dtype)  # (L*dirs, B, H)
             for d in range(dirs):
                 dh[-dirs + d] = du[:, d * H : (d + 1) * H]
-            return None, ((dh, np.zeros_like(dh)) if cfg.cell == "lstm" else dh)
+            return None, ((dh, np.zeros_like(dh)) if cfg.cell == "lstm" else dh), {}
         if cfg.pooling == "mean":
             mask = (np.arange(T)[:, None] < cache.lengths[None, :]).astype(du.dtype)  # (T, B)
             scaled = du / cache.lengths[:, None].astype(du.dtype)  # (B, dirs*H)
-            return mask[:, :, None] * scaled[None], None
+            return mask[:, :, None] * scaled[None], None, {}
+        if cfg.pooling == "attention":
+            dout, g = attention_pool_backward(du, cache.pool)
+            return dout, None, {"attention." + k: v for k, v in g.items()}
         dout = np.zeros((T,) + du.shape, du.dtype)  # (T, B, dirs*H)
         np.put_along_axis(dout, cache.pool[None], du[None], axis=0)
-        return dout, None
+        return dout, None, {}
 
     # ------------------------------------------------------------------ forward / backward
     def logits(self, ids: np.ndarray, lengths: np.ndarray, training: bool = False,
@@ -196,7 +219,8 @@ class Classifier:
         du, g = linear_backward(dz, cache.linear)  # (B, dirs*H)
         grads = {"output.weight": g["weight"], "output.bias": g["bias"]}
         du, _ = dropout_backward(du, cache.drop_out)
-        dout, dstate = self._pool_backward(du, cache)
+        dout, dstate, g = self._pool_backward(du, cache)
+        grads.update(g)
         de, _, g = self.rnn.backward(dout, dstate, cache.rnn)  # (T, B, E)
         grads.update({"rnn." + k: v for k, v in g.items()})
         de, _ = dropout_backward(de, cache.drop_in)
@@ -208,3 +232,12 @@ class Classifier:
         """Class probabilities (B, K)."""
         z, _ = self.logits(ids, lengths)
         return softmax(z)
+
+    def attention(self, ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities (B, K) and the attention pooling's weights (T, B) of each token (0 at padded
+        steps; each sentence's sum to 1): what the model looked at.  Attention pooling only."""
+        if self.config.pooling != "attention":
+            raise ValueError(f"Expected a classifier with attention pooling to show its weights, got pooling "
+                             f"{self.config.pooling!r}")
+        z, cache = self.logits(ids, lengths)
+        return softmax(z), cache.pool.a

@@ -139,6 +139,23 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
     return out
 
 
+def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256
+                      ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Class probabilities (N, K) of encoded sentences and each one's attention weights, an array (L_i,) over
+    its L_i tokens summing to 1 (:meth:`Classifier.attention`; attention pooling only), in length-sorted batches."""
+    batch_size = check_int("batch_size", batch_size, 1)
+    probs = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
+    weights: list[np.ndarray] = [np.zeros(0)] * len(seqs)
+    sizes = np.array([len(s) for s in seqs])
+    for idx in length_batches(np.argsort(sizes, kind="stable"), sizes, batch_size, token_cap=PREDICT_TOKENS):
+        ids, lengths = pad_batch([seqs[i] for i in idx])
+        p, a = model.attention(ids, lengths)  # (B, K), (T, B)
+        probs[idx] = p
+        for b, i in enumerate(idx):
+            weights[i] = a[: lengths[b], b].astype(np.float64)
+    return probs, weights
+
+
 def _check_seqs(name: str, seqs: Sequence[np.ndarray], vocab_size: int) -> list[np.ndarray]:
     """Each sentence as an int64 array of ids in [0, vocab_size), at least one of them (the RNN needs L >= 1)."""
     out = [check_id_values(f"{name}[{i}]", s, high=vocab_size) for i, s in enumerate(seqs)]

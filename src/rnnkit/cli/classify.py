@@ -26,10 +26,11 @@ from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
                                       refuse_same_pair, say_holdout, untabbed_fix, warn_small_holdout)
-from rnnkit.cli.classify_folds import cross_validation, remove_stale_folds
+from rnnkit.cli.classify_folds import class_weights_option, cross_validation, fold_count, remove_stale_folds
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_residual_option,
     add_select_by_option,
     add_train_options,
     check_min_count,
@@ -37,6 +38,7 @@ from rnnkit.cli.common import (
     nonnegative_int,
     positive_int,
     probability,
+    residual_rule,
     train_config_from_args,
 )
 from rnnkit.cli.pretrained import (
@@ -58,26 +60,6 @@ from rnnkit.train.loop import LAST
 __all__ = ["describe", "scores"]  # (from rnnkit.cli.classify_report, where they are defined)
 
 BLOCK = 10_000  # lines classified, then written, at a time
-
-
-def fold_count(text: str) -> int:
-    """argparse type for --folds: 0 (no cross-validation) or an integer >= 2."""
-    k = nonnegative_int(text)
-    if k == 1:
-        raise argparse.ArgumentTypeError("Expected 0 (off) or at least 2 folds, got 1")
-    return k
-
-
-def class_weights_option(text: str) -> str:
-    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number > 0); the
-    labels are checked against the training data's once it is read."""
-    from rnnkit.classify.weights import parse_class_weights
-
-    try:
-        parse_class_weights(text, "")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).lstrip()) from None
-    return text.strip()
 
 
 def register(groups) -> None:
@@ -116,8 +98,14 @@ def register(groups) -> None:
     add_extend_option(m, "--valid and --test (with --folds: of every fold)")
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
+    add_residual_option(m)
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
-    m.add_argument("--pooling", choices=["last", "mean", "max"], default="max", help="sentence vector from the states")
+    m.add_argument("--pooling", choices=["last", "mean", "max", "attention"], default="max",
+                   help="sentence vector from the states: the last one of each direction, their mean, their "
+                        "elementwise max, or attention's weighted mean (Yang et al. 2016; 'rnnkit classify "
+                        "--attention' shows each token's weight)")
+    m.add_argument("--attention-size", type=positive_int, default=None, metavar="A",
+                   help="--pooling attention: units of its tanh layer (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
                    help="DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
@@ -156,11 +144,15 @@ def register(groups) -> None:
                                                "bracketed binary tree a line, its labels optional, or with --binarize "
                                                "plain words); write label<TAB>text lines, one for every "
                                                "input line: a blank input line gives an empty output line, so output "
-                                               "line k is the class of input line k.",
+                                               "line k is the class of input line k (with --attention, under "
+                                               "each text its tokens follow, one a line, indented).",
                                    formatter_class=fmt)
     c.add_argument("model", help="classifier or tree-model checkpoint")
     c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
     c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
+    c.add_argument("--attention", action="store_true",
+                   help="under each text, every token it was read as with its attention weight and a bar (a model "
+                        "trained with --pooling attention)")
     c.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2, written "
                                     "whole or not at all (default: stdout)")
     c.add_argument("--encoding", default="utf-8",
@@ -203,9 +195,11 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     if held_out and not args.folds:  # said after the errors a run can still meet; with --folds, once for all
         say_holdout(args, *held_out, part or data_source(args))
         warn_small_holdout(args, *held_out, part or data_source(args))
+    # attention_size at its default unless attention pools: a run from before the field existed resumes
+    sizes = {"attention_size": args.attention_size or args.hidden} if args.pooling == "attention" else {}
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
-                            args.weight_drop, class_weights=weights)
+                            args.weight_drop, class_weights=weights, residual=args.residual, **sizes)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
@@ -256,6 +250,9 @@ def train_classifier(args: argparse.Namespace) -> int:
                                           "file): choose one"),
         ("--header", args.format != "tsv", f"with --format {args.format} (it skips a TSV file's first line): use "
                                            "--format tsv"),
+        ("--attention-size", args.pooling != "attention", f"with --pooling {args.pooling} (it sizes attention "
+                                                          "pooling): add --pooling attention"),
+        residual_rule(args),
         ("--select-by", not valid_given and args.valid_fraction == 0,
          "without validation data (it chooses best.safetensors by a validation metric): give --valid, or a "
          "--valid-fraction above 0"),
@@ -293,17 +290,23 @@ train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ..
 
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
-    from rnnkit.classify.task import load_classifier, predict_proba
+    from rnnkit.classify.task import load_classifier, predict_attention, predict_proba
+    from rnnkit.cli.classify_attention import check_attention, token_lines
     from rnnkit.cli.tagging_data import conllu_reason
     from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
         from rnnkit.cli.trees_classify import classify_trees
 
+        if args.attention:
+            raise ValueError(f"--attention shows a sentence classifier's attention pooling, and {args.model} is a "
+                             "tree model: leave --attention out")
         return classify_trees(args)
     refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
                                       "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
     model, enc, _ = load_classifier(args.model)
+    if args.attention:
+        check_attention(model.config.pooling, args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
@@ -330,7 +333,12 @@ def classify(args: argparse.Namespace) -> int:
 
     def classified(block: list[str]) -> str:
         texts = [line for line in block if line.strip()]
-        probs = iter(predict_proba(model, enc.encode(texts)) if texts else ())
+        weights: Any = iter(())
+        if args.attention and texts:
+            found, shares = predict_attention(model, enc.encode(texts))
+            probs, weights = iter(found), iter(shares)
+        else:
+            probs = iter(predict_proba(model, enc.encode(texts)) if texts else ())
         out = []
         for line in block:
             if not line.strip():
@@ -343,6 +351,8 @@ def classify(args: argparse.Namespace) -> int:
                 out.append(f"{label}\t{shown}\t{line.strip()}\n")
             else:
                 out.append(f"{label}\t{line.strip()}\n")
+            if args.attention:
+                out.append(token_lines(enc, line, next(weights)))
         return "".join(out)
 
     # classified and written a block at a time

@@ -1,7 +1,8 @@
 """``rnnkit train classifier --folds K``: K-fold cross-validation, each fold a run of its own in
 ``RUN/foldN`` (:mod:`rnnkit.classify.crossval` deals the folds), the folds' scores and their mean
 and standard deviation said at the end; resumable fold by fold.  Under ``mpiexec`` the folds still
-run one after another, each trained by all the processes, and process 0 tests each fold's model."""
+run one after another, each trained by all the processes, and process 0 tests each fold's model.  Also
+the argparse types of ``--folds`` and ``--class-weights`` (whose balanced weights are each fold's own)."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,29 @@ import numpy as np
 
 from rnnkit.cli import processes
 from rnnkit.cli.classify_data import holdout, say_holdout, warn_small_holdout
+from rnnkit.cli.common import nonnegative_int
 from rnnkit.cli.pretrained import read_pretrained
 from rnnkit.train.loop import BEST, LAST, model_file
+
+
+def fold_count(text: str) -> int:
+    """argparse type for --folds: 0 (no cross-validation) or an integer >= 2."""
+    k = nonnegative_int(text)
+    if k == 1:
+        raise argparse.ArgumentTypeError("Expected 0 (off) or at least 2 folds, got 1")
+    return k
+
+
+def class_weights_option(text: str) -> str:
+    """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number > 0); the
+    labels are checked against the training data's once it is read."""
+    from rnnkit.classify.weights import parse_class_weights
+
+    try:
+        parse_class_weights(text, "")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).lstrip()) from None
+    return text.strip()
 
 
 def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: Callable[..., tuple[Any, Any]],

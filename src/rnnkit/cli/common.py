@@ -147,6 +147,21 @@ def _int_at_least(text: str, minimum: int) -> int:
 USUAL_LR = {"sgd": 0.1, "adagrad": 0.01, "rmsprop": 0.001, "adadelta": 1.0, "adam": 0.001, "adamw": 0.001}
 
 
+def add_residual_option(group: Any, what: str = "recurrent layers") -> None:
+    """``--residual``: residual connections between stacked recurrent layers (:mod:`rnnkit.recurrent`); ``what``:
+    whose layers, where the help should say (seq2seq: the encoder's)."""
+    group.add_argument("--residual", action="store_true",
+                       help=f"residual connections between the stacked {what} (GNMT, Wu et al. 2016): from the second "
+                            "layer on, each adds its input to its output, which are the same size there (dirs*H); "
+                            "needs --layers 2 or more; saved with the model")
+
+
+def residual_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
+    """The :func:`rnnkit.cli.given.refuse_unused` rule of ``--residual`` with ``--layers 1``."""
+    return ("--residual", args.layers == 1, "with --layers 1 (it adds each stacked layer's input to its output from "
+                                            "the second layer on): give --layers 2 or more")
+
+
 def add_select_by_option(group: Any, of: str = "") -> None:
     """``--select-by accuracy|macro_f1`` (:mod:`rnnkit.train.select_by`) of ``train classifier`` and
     ``train tree``; ``of``: whose metric it is, where the help should say (a tree model's roots)."""

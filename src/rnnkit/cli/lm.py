@@ -12,6 +12,7 @@ import numpy as np
 from rnnkit.cli.evaluate import lm_result_line
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_residual_option,
     add_train_options,
     check_max_vocab,
     check_min_count,
@@ -22,6 +23,7 @@ from rnnkit.cli.common import (
     positive_float,
     positive_int,
     probability,
+    residual_rule,
     train_config_from_args,
 )
 from rnnkit.cli import next_tokens, processes
@@ -96,6 +98,7 @@ def register(groups) -> None:
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
     m.add_argument("--layers", type=positive_int, default=2, help="stacked recurrent layers")
+    add_residual_option(m)
     m.add_argument("--hidden", type=positive_int, default=200, help="hidden units per layer")
     m.add_argument("--embed", type=positive_int, default=None,
                    help="embedding size (default: --hidden, or the size of --embeddings' vectors)")
@@ -197,7 +200,7 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
                    dropout_hidden=drop(args.dropout_hidden), dropout_output=drop(args.dropout_output),
                    variational=args.variational, weight_drop=args.weight_drop, tie_weights=args.tie,
                    softmax=args.softmax, num_classes=args.classes, cutoffs=args.cutoffs or (),
-                   div_value=args.div_value, init_scale=args.init_scale)
+                   div_value=args.div_value, init_scale=args.init_scale, residual=args.residual)
     return LanguageModel(cfg, rng, word_classes=classes)
 
 
@@ -226,6 +229,7 @@ def train_lm(args) -> int:
         ("--div-value", args.softmax != "adaptive", "without --softmax adaptive (it sizes the tail clusters): add it"),
         ("--class-power", args.softmax != "class", "without --softmax class (it shapes the classes): add it"),
         ("--dropout-hidden", args.layers == 1, "with --layers 1 (it acts between recurrent layers): add layers"),
+        residual_rule(args),
         ("--dropout", all(p is not None for p in sites), "when every dropout it sets is given its own rate ("
          + ", ".join(["--dropout-input", "--dropout-output"] + ["--dropout-hidden"] * (args.layers > 1))
          + "): leave one of those out for it to set"),

@@ -19,6 +19,7 @@ import numpy as np
 
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_residual_option,
     add_train_options,
     check_max_vocab,
     fit,
@@ -27,6 +28,7 @@ from rnnkit.cli.common import (
     positive_int,
     probability,
     rate,
+    residual_rule,
     run_folder,
     train_config_from_args,
 )
@@ -80,6 +82,7 @@ def register(groups) -> None:
     m.add_argument("--no-input-feeding", action="store_true", help="do not feed h~_{t-1} to the decoder")
     m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
+    add_residual_option(m, "encoder layers (the decoder's have none)")
     m.add_argument("--embed", type=positive_int, default=128,
                    help="embedding size of both sides, or of the side without --src-embeddings / --tgt-embeddings "
                         "(vectors set their side's size)")
@@ -194,7 +197,7 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
                         bidirectional=not args.unidirectional, attention=args.attention,
                         attention_size=args.attention_size or args.hidden,
                         input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop,
-                        tie_weights=getattr(args, "tie", False))
+                        tie_weights=getattr(args, "tie", False), residual=getattr(args, "residual", False))
     return Seq2Seq(cfg, rng)
 
 
@@ -215,7 +218,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     test_only = (not args.test, "without --test (it applies to decoding the test set): give --test")
     bleu = args.test or (args.valid and args.bleu_sentences)  # something is decoded
     refuse_unused(args, [
-        ("--beam", *test_only), ("--length-norm", *test_only), ("--replace-unk", *test_only),
+        ("--beam", *test_only), ("--length-norm", *test_only), ("--replace-unk", *test_only), residual_rule(args),
         ("--length-norm", args.beam == 1, "with --beam 1 (greedy decoding has no beams to rank): give --beam K"),
         ("--bleu-sentences", not args.valid, "without --valid (it sets how much of it is decoded): give --valid"),
         ("--select-by", not args.valid, "without --valid (it chooses best.safetensors by validation): give --valid"),

@@ -4,7 +4,8 @@ For token ids x_1..x_T (T, B) and next tokens y_t = x_{t+1}::
 
     e_t = E[x_t]                       # (B, E)  embedding, dropout p_in
     h_t = RNN(e_t, h_{t-1})            # (B, H)  stacked cells, dropout p_hid between layers,
-                                       #         optional DropConnect on W_hh (weight_drop)
+                                       #         optional DropConnect on W_hh (weight_drop); with
+                                       #         residual, layer l >= 2 adds its input to its output
     o_t = dropout(h_t, p_out)          # (B, H)  the last layer's outputs
     P(y_t | x_<=t) = softmax(W o_t + b)   (full), class-factorised (class_softmax) or adaptive (adaptive_softmax)
     loss = - sum_t sum_b log P(y_t | ...)           # summed; callers scale it
@@ -64,6 +65,7 @@ class LMConfig:
     div_value: float = 4.0  # adaptive softmax: inner size of tail cluster i is H / div_value**(i+1)
     init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
     dtype: str = "float32"
+    residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
 
     def __post_init__(self) -> None:
         # every value is stored as the plain Python type, so that to_dict() stays JSON (a checkpoint's metadata)
@@ -75,7 +77,7 @@ class LMConfig:
         put("num_classes", check_int("num_classes", self.num_classes, 0))
         for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
             put(name, check_rate(name, getattr(self, name)))
-        for name in ("variational", "tie_weights"):
+        for name in ("variational", "tie_weights", "residual"):
             put(name, check_bool(name, getattr(self, name)))
         put("div_value", check_number("div_value", self.div_value))
         put("dtype", check_dtype_name("dtype", self.dtype))  # np.float64 too, kept as its name
@@ -166,6 +168,7 @@ class LanguageModel:
                 "dropout": cfg.dropout_hidden if cfg.num_layers > 1 else 0.0,
                 "variational_dropout": cfg.variational and cfg.num_layers > 1 and cfg.dropout_hidden > 0,
                 "weight_drop": cfg.weight_drop,
+                "residual": cfg.residual,
                 "dtype": cfg.dtype,
             },
             rng=rng,

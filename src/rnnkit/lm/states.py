@@ -65,7 +65,8 @@ def hidden_states(model: Any, ids: Any, layer: int | None = None, start_id: int 
     in context as in training.
 
     Returns a dict of (T, H) arrays of the model's dtype, keyed by :data:`QUANTITIES` of its cell:
-    ``h`` (the layer's output h_t after reading token t), and ``c``, ``i``, ``f``, ``g``, ``o`` for an
+    ``h`` (the layer's output h_t after reading token t; with residual connections, its cells' h_t, to which
+    the layer adds its input), and ``c``, ``i``, ``f``, ``g``, ``o`` for an
     LSTM, ``r``, ``z``, ``n`` for a GRU.
     """
     from rnnkit.lm.model import LanguageModel

@@ -1,5 +1,6 @@
-"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses, and
-the output layer fused with its loss (``LinearCrossEntropy``) that language models and decoders use.
+"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses, the
+output layer fused with its loss (``LinearCrossEntropy``) that language models and decoders use, and
+attention pooling of a sequence's states into one vector (``attention_pool_forward``).
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 ``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters; the losses'
@@ -7,6 +8,12 @@ backward returns the gradient of their input alone (``softmax_cross_entropy_back
 dlogits``), and ``softmax`` / ``log_softmax`` are plain functions with no backward of their own.
 ``Embedding`` and ``Linear`` are thin holders of a ``params`` dict around those functions.
 """
+from rnnkit.nn.attention_pool import (
+    AttentionPoolCache,
+    attention_pool_backward,
+    attention_pool_forward,
+    init_attention_pool,
+)
 from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import Embedding, EmbeddingCache, embedding_backward, embedding_forward
 from rnnkit.nn.linear import Linear, LinearCache, add_tied_grad, linear_backward, linear_forward, tie_weights
@@ -20,6 +27,7 @@ from rnnkit.nn.softmax import (
 )
 
 __all__ = [
+    "AttentionPoolCache",
     "CrossEntropyCache",
     "DropoutCache",
     "Embedding",
@@ -29,10 +37,13 @@ __all__ = [
     "LinearCrossEntropy",
     "LinearCrossEntropyCache",
     "add_tied_grad",
+    "attention_pool_backward",
+    "attention_pool_forward",
     "dropout_backward",
     "dropout_forward",
     "embedding_backward",
     "embedding_forward",
+    "init_attention_pool",
     "linear_backward",
     "linear_forward",
     "log_softmax",

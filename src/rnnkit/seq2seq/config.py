@@ -58,11 +58,12 @@ class Seq2SeqConfig:
     dtype: str = "float32"
     weight_drop: float = 0.0  # DropConnect on the encoder's and the decoder's W_hh, one mask per batch
     tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
+    residual: bool = False  # encoder only: residual connections between its layers, from the second on (GNMT)
 
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
-                             "attention_size"), ("bidirectional", "input_feeding", "tie_weights"))
+                             "attention_size"), ("bidirectional", "input_feeding", "tie_weights", "residual"))
         _check_tie(self, "tgt_embedding_dim", "decoder_hidden_size")
         if self.attention not in KINDS:
             raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")

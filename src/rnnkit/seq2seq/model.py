@@ -9,10 +9,14 @@ Seq2Seq, for a source x (S, B) of lengths n_b and a target y (T, B)::
     loss = - sum_{t,b} mask_tb log P(y_tb | y_<t, x)   # decoder: see rnnkit.seq2seq.decoder_step
 
 The encoder's final state is its top layer's, each direction at its own last real token (the
-reverse direction ends at position 0).  VectorDecoder (:mod:`rnnkit.seq2seq.vector_decoder`) replaces
-the encoder by a feature vector f (B, F): h_0 = tanh(W_b f + b_b) (and c_0 = tanh(W_bc f + b_bc)),
-without attention.  The configs are in :mod:`rnnkit.seq2seq.config`, the bridge in
-:mod:`rnnkit.seq2seq.bridge`; this module re-exports both configs and VectorDecoder.
+reverse direction ends at position 0).  With ``residual`` the encoder's layers from the second on add
+their input to their output (:mod:`rnnkit.recurrent`); the states s_j then hold it, the final state
+(the top layer's cells') does not; the decoder's stack has no residual connections.
+
+VectorDecoder (:mod:`rnnkit.seq2seq.vector_decoder`) replaces the encoder by a feature vector f (B, F):
+h_0 = tanh(W_b f + b_b) (and c_0 = tanh(W_bc f + b_bc)), without attention.  The configs are in
+:mod:`rnnkit.seq2seq.config`, the bridge in :mod:`rnnkit.seq2seq.bridge`; this module re-exports both
+configs and VectorDecoder.
 
 Parameters are one flat dict: ``src_embedding.weight`` (V_src, E_src), ``encoder.*`` (PyTorch's
 ``nn.LSTM`` names), ``bridge.weight`` (L*H, Hk), ``bridge.bias``, ``bridge_c.*`` (LSTM), and the
@@ -76,7 +80,8 @@ class Seq2Seq(DecoderModel):
                                        "hidden_size": cfg.encoder_hidden_size, "num_layers": cfg.encoder_layers,
                                        "bidirectional": cfg.bidirectional,
                                        "dropout": cfg.dropout if cfg.encoder_layers > 1 else 0.0,  # between layers
-                                       "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng=rng)
+                                       "weight_drop": cfg.weight_drop, "residual": cfg.residual,
+                                       "dtype": cfg.dtype}, rng=rng)
         self.dirs = 2 if cfg.bidirectional else 1
         hk = self.dirs * cfg.encoder_hidden_size
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, cfg.decoder_hidden_size,

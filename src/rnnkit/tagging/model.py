@@ -1,7 +1,8 @@
 r"""BiLSTM sequence tagger with a softmax or linear-chain CRF output (Huang et al. 2015; Lample et al. 2016).
 
 The word-level recurrent layer is a bidirectional LSTM by default; ``cell`` makes it an Elman RNN or a
-GRU and ``bidirectional=False`` one left-to-right direction (then h_t is (H,) and sees only w_1..w_t).
+GRU and ``bidirectional=False`` one left-to-right direction (then h_t is (H,) and sees only w_1..w_t);
+``residual`` adds each stacked layer's input to its output from the second layer on (:mod:`rnnkit.recurrent`).
 
 For a sentence of T tokens (a batch is time-major, (T, B), padded at the end)::
 
@@ -74,6 +75,7 @@ class TaggerConfig:
     dropout: float = 0.5  # on the joined inputs, between layers, and on the recurrent output
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch
     dtype: str = "float32"
+    residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
 
     def __post_init__(self) -> None:
         # ints, not int() of whatever came: (2.7,) was read as (2,) and ("12",) as (12,)
@@ -84,6 +86,7 @@ class TaggerConfig:
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {self.cell!r}")
         check_bool("bidirectional", self.bidirectional)
+        object.__setattr__(self, "residual", check_bool("residual", self.residual))
         for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
             check_int(name, getattr(self, name), 1)
         for name in ("char_vocab_size", "bigram_vocab_size"):  # 0: that input part is off
@@ -172,7 +175,7 @@ class Tagger:
         self.rnn = make_recurrent({"cell": cfg.cell, "input_size": cfg.input_size, "hidden_size": cfg.hidden_size,
                                    "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
                                    "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
-                                   "weight_drop": cfg.weight_drop, "dtype": cfg.dtype}, rng)
+                                   "weight_drop": cfg.weight_drop, "residual": cfg.residual, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v
         width = self.rnn.num_directions * cfg.hidden_size  # 2H, or H with one direction
