@@ -1,5 +1,6 @@
-"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses, and
-the output layer fused with its loss (``LinearCrossEntropy``) that language models and decoders use.
+"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses (cross-entropy,
+mean squared error), and the output layer fused with its loss (``LinearCrossEntropy``) that language models
+and decoders use.
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 ``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters; the losses'
@@ -11,6 +12,7 @@ from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, v
 from rnnkit.nn.embedding import Embedding, EmbeddingCache, embedding_backward, embedding_forward
 from rnnkit.nn.linear import Linear, LinearCache, add_tied_grad, linear_backward, linear_forward, tie_weights
 from rnnkit.nn.linear_softmax import LinearCrossEntropy, LinearCrossEntropyCache
+from rnnkit.nn.mse import MSECache, mse_loss, mse_loss_backward
 from rnnkit.nn.softmax import (
     CrossEntropyCache,
     log_softmax,
@@ -28,6 +30,7 @@ __all__ = [
     "LinearCache",
     "LinearCrossEntropy",
     "LinearCrossEntropyCache",
+    "MSECache",
     "add_tied_grad",
     "dropout_backward",
     "dropout_forward",
@@ -36,6 +39,8 @@ __all__ = [
     "linear_backward",
     "linear_forward",
     "log_softmax",
+    "mse_loss",
+    "mse_loss_backward",
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",
