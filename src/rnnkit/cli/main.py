@@ -35,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.score",
     "rnnkit.cli.ngram",
     "rnnkit.cli.demo",
+    "rnnkit.cli.longrange_demo",
     "rnnkit.cli.gradflow",
     "rnnkit.cli.states",
     "rnnkit.cli.gradcheck",
