@@ -331,13 +331,18 @@ def test_the_main_demo_learns_rnnkit_source_where_the_standard_library_source_is
     assert "the demo found no Python source to learn from" in err and "rnnkit train lm --train FILE" in err, err
 
 
-def test_the_demo_corpus_is_this_pythons_standard_library_slice():
+def test_the_demo_corpus_is_this_pythons_standard_library_slice(tmp_path):
     from rnnkit.demos import charlm
 
     text, source = charlm.demo_corpus()
     assert len(text) == 400_000 and text.startswith("# ==== textwrap.py ====\n")
     assert source.endswith("'s standard library (14 modules)")
-    assert charlm.package_corpus(10**9, Path(charlm.__file__).parent) == ("", 0)  # too little: not a corpus
+    # too little: not a corpus (a folder of its own: rnnkit.demos, used here before, grew past MIN_CORPUS)
+    (tmp_path / "small.py").write_text("x = 1\n" * (charlm.MIN_CORPUS // 7), encoding="utf-8")
+    assert charlm.package_corpus(10**9, tmp_path) == ("", 0)
+    (tmp_path / "more.py").write_text("y = 2\n" * 2000, encoding="utf-8")  # together past MIN_CORPUS
+    text, files = charlm.package_corpus(10**9, tmp_path)
+    assert files == 2 and text.startswith("# ==== more.py ====\n")
 
 
 def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
@@ -354,8 +359,9 @@ def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
 
 
 @pytest.mark.parametrize("argv, said", [
-    (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo "
-     "and rnnkit demo addition, not of rnnkit demo reverse (see rnnkit demo reverse --help)"),
+    (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo, "
+     "rnnkit demo addition, rnnkit demo adding and rnnkit demo copy, not of rnnkit demo reverse (see rnnkit demo "
+     "reverse --help)"),
     (["train", "lm", "--train", "t.txt", "--beam", "3"], "--beam is an option of rnnkit train seq2seq, not of "
      "rnnkit train lm (see rnnkit train lm --help)"),
     (["tag", "m.safetensors", "--beam=3"], "unrecognized arguments: --beam=3: --beam is an option of rnnkit evaluate "

