@@ -147,12 +147,29 @@ def test_same_seed_same_run_and_another_seed_another():
 
 
 def test_compare_gives_every_cell_the_same_batches_and_test_set():
+    from rnnkit.demos.longrange import run_long_range
+
+    class Recorded(AddingTask):  # the adding task, keeping every batch it draws
+        drawn: list = []
+
+        def batch(self, rng, size):
+            x, y = super().batch(rng, size)
+            self.drawn.append(x)
+            return x, y
+
+    task = Recorded(5)
+    results = run_long_range(task, LongRangeConfig(steps=3, hidden=4, batch_size=2, test_size=6), ["rnn", "gru"])
+    assert [r["cell"] for r in results] == ["rnn", "gru"] and len(task.drawn) == 8  # 3 steps and the test, twice
+    for first, second in zip(task.drawn[:4], task.drawn[4:]):
+        assert np.array_equal(first, second)
+    assert results[0]["metrics"]["baseline_mse"] == results[1]["metrics"]["baseline_mse"]
+    assert results[0]["metrics"]["mse"] != results[1]["metrics"]["mse"]
+
+
+def test_compare_prints_a_row_per_cell():
     lines = []
-    results = run_copy_demo(LongRangeConfig(steps=4, hidden=5, batch_size=4, test_size=30), delay=3,
-                            copy_length=2, cells=["rnn", "gru"], log=lines.append)
-    assert [r["cell"] for r in results] == ["rnn", "gru"]
-    # the chance levels come from the test set's size alone, the recall from each model
-    assert results[0]["metrics"]["baseline_ce"] == results[1]["metrics"]["baseline_ce"]
+    run_copy_demo(LongRangeConfig(steps=4, hidden=5, batch_size=4, test_size=30), delay=3, copy_length=2,
+                  cells=["rnn", "gru"], log=lines.append)
     table = lines[-3:]
     assert table[0].split()[:3] == ["cell", "recall", "accuracy"] and table[1].startswith("Elman RNN")
     assert table[2].startswith("GRU") and len({len(row) for row in table}) == 1, table  # aligned columns

@@ -40,6 +40,7 @@ from rnnkit.rtrl_gated import gru_rtrl_gradients, lstm_rtrl_gradients
 
 CELLS = ("rnn", "lstm", "gru")
 GRADIENTS = ("bptt", "rtrl")
+CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 _LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -138,7 +139,7 @@ class LongRangeModel:
         else:
             dout = np.zeros(out_shape, dtype=dread.dtype)  # (T, B, H): only h_T is read
             dout[-1] = dread
-        if gradient == "rtrl":
+        if gradient == "rtrl":  # runs the layer forward again, carrying dh_t/dθ beside h_t; no cache needed
             rnn_grads = rtrl_grads(self.cell, self.rnn.params, x, dout)
         else:
             _, _, rnn_grads = self.rnn.backward(dout, None, rnn_cache)
@@ -230,9 +231,6 @@ def run_long_range(task: LongRangeTask, cfg: LongRangeConfig, cells: Sequence[st
         for line in format_table(task, results):
             emit(line)
     return results
-
-
-CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def format_table(task: LongRangeTask, results: Sequence[dict[str, Any]]) -> list[str]:
