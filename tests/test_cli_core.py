@@ -358,8 +358,9 @@ def test_the_demo_counts_the_standard_library_modules_it_found(tmp_path):
 
 
 @pytest.mark.parametrize("argv, said", [
-    (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo "
-     "and rnnkit demo addition, not of rnnkit demo reverse (see rnnkit demo reverse --help)"),
+    (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo, "
+     "rnnkit demo addition, rnnkit demo adding and rnnkit demo copy, not of rnnkit demo reverse (see rnnkit demo "
+     "reverse --help)"),
     (["train", "lm", "--train", "t.txt", "--beam", "3"], "--beam is an option of rnnkit train seq2seq, not of "
      "rnnkit train lm (see rnnkit train lm --help)"),
     (["tag", "m.safetensors", "--beam=3"], "unrecognized arguments: --beam=3: --beam is an option of rnnkit evaluate "

@@ -37,6 +37,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.ngram",
     "rnnkit.cli.demo",
     "rnnkit.cli.demo_tagging",
+    "rnnkit.cli.longrange_demo",
     "rnnkit.cli.gradflow",
     "rnnkit.cli.states",
     "rnnkit.cli.gradcheck",
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="BLAS threads for numpy's matrix products, and the threads of rnnkit's own large "
                              "elementwise work (default: the BLAS default, all cores; one for train seq2seq, "
-                             "translate, evaluate of a translator, demo reverse, demo tagging and demo segment); "
+                             "translate, evaluate of a translator, demo reverse, demo tagging, demo segment, "
+                             "demo adding and demo copy); "
                              "1 is often faster for small models or when other programs keep the cores busy")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     train = commands.add_parser("train", help="train a model (see 'rnnkit train --help')")

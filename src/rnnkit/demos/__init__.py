@@ -9,4 +9,7 @@
 - :mod:`rnnkit.demos.segment`: Chinese word segmentation (中文分词) as BMES character tagging, an HMM
   and a BiLSTM-CRF against forward maximum matching, on the sentences of a small grammar
   (:mod:`rnnkit.demos.segment_grammar`).
+- :mod:`rnnkit.demos.adding`, :mod:`rnnkit.demos.copying`: the adding problem and the copy-memory task, the
+  long-range tasks an Elman RNN fails and an LSTM or GRU learns; the training they share is in
+  :mod:`rnnkit.demos.longrange`.
 """

@@ -1,6 +1,6 @@
-"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses, the
-output layer fused with its loss (``LinearCrossEntropy``) that language models and decoders use, and
-attention pooling of a sequence's states into one vector (``attention_pool_forward``).
+"""Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses (cross-entropy,
+mean squared error), the output layer fused with its loss (``LinearCrossEntropy``) that language models and
+decoders use, and attention pooling of a sequence's states into one vector (``attention_pool_forward``).
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 ``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters; the losses'
@@ -18,6 +18,7 @@ from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, v
 from rnnkit.nn.embedding import Embedding, EmbeddingCache, embedding_backward, embedding_forward
 from rnnkit.nn.linear import Linear, LinearCache, add_tied_grad, linear_backward, linear_forward, tie_weights
 from rnnkit.nn.linear_softmax import LinearCrossEntropy, LinearCrossEntropyCache
+from rnnkit.nn.mse import MSECache, mse_loss, mse_loss_backward
 from rnnkit.nn.softmax import (
     CrossEntropyCache,
     log_softmax,
@@ -36,6 +37,7 @@ __all__ = [
     "LinearCache",
     "LinearCrossEntropy",
     "LinearCrossEntropyCache",
+    "MSECache",
     "add_tied_grad",
     "attention_pool_backward",
     "attention_pool_forward",
@@ -47,6 +49,8 @@ __all__ = [
     "linear_backward",
     "linear_forward",
     "log_softmax",
+    "mse_loss",
+    "mse_loss_backward",
     "softmax",
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",
