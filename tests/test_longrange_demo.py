@@ -234,12 +234,12 @@ def test_cli_demo_copy_and_rtrl(capsys):
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["demo", "adding", "--length", "1"], "--length: expected an integer >= 2, got 1"),
+    (["demo", "adding", "--length", "1"], "--length: Expected an integer >= 2, got 1"),
     (["demo", "adding", "--length", "20000"], "Expected --length <= 10000, got 20000"),
     (["demo", "adding", "--cell", "elman"], "--cell: invalid choice: 'elman'"),
-    (["demo", "adding", "--lr", "0"], "--lr: expected a finite number > 0, got 0"),
+    (["demo", "adding", "--lr", "0"], "--lr: Expected a finite number > 0, got 0"),
     (["demo", "adding", "--gradient", "rtr"], "did you mean 'rtrl'?"),
-    (["demo", "copy", "--delay", "0"], "--delay: expected an integer >= 1, got 0"),
+    (["demo", "copy", "--delay", "0"], "--delay: Expected an integer >= 1, got 0"),
     (["demo", "copy", "--copy-length", "10001"], "Expected --copy-length <= 10000"),
     (["demo", "copy", "--length", "5"], "--length"),
     (["demo", "--seed", "3", "adding"], "--seed before 'adding' is an option of the default demo"),
