@@ -122,7 +122,8 @@ def test_test_option_scores_the_states(tmp_path, capsys, files):
 
 def test_chinese_words(tmp_path, capsys):
     raw = tmp_path / "zh.txt"
-    raw.write_text("我们 喜欢 北京 。\n老师 在 大学 工作 。\n他 喜欢 大学 。\n" * 5, encoding="utf-8")
+    raw.write_text("我们 喜欢 北京 。\n老师 在 大学 工作 。\n他 喜欢 大学 。\n" * 5,
+                   encoding="utf-8")
     model = tmp_path / "zh.safetensors"
     code, _, err = run_cli(capsys, ["train", "hmm", "--unsupervised", "--states", "3", "--train", str(raw),
                                     "--format", "raw", "--output", str(model), "--iterations", "5"])
@@ -181,8 +182,8 @@ def test_em_options_need_unsupervised(tmp_path, capsys, files, extra, needle):
 def test_evaluate_options_by_kind_of_hmm(tmp_path, capsys, files):
     raw, gold = files
     em, sup = tmp_path / "em.safetensors", tmp_path / "sup.safetensors"
-    assert run_cli(capsys, ["train", "hmm", "--unsupervised", "--states", "3", "--train", str(gold), "--output", str(em),
-                            "--iterations", "5"])[0] == 0
+    assert run_cli(capsys, ["train", "hmm", "--unsupervised", "--states", "3", "--train", str(gold), "--output",
+                            str(em), "--iterations", "5"])[0] == 0
     assert run_cli(capsys, ["train", "hmm", "--train", str(gold), "--output", str(sup)])[0] == 0
     code, _, err = run_cli(capsys, ["evaluate", str(sup), str(gold), "--tag-column", "xpos"])
     assert code == 2 and "--tag-column has no effect for" in err and len(err.strip().splitlines()) == 1
@@ -197,3 +198,33 @@ def test_evaluate_options_by_kind_of_hmm(tmp_path, capsys, files):
                     encoding="utf-8")
     code, out, err = run_cli(capsys, ["evaluate", str(em), str(cols), "--format", "columns"])
     assert code == 0 and "3 gold tags" in out, err
+
+
+def test_a_falling_log_likelihood_is_warned_about_as_a_bug(capsys):
+    from rnnkit.cli.hmm_em import _Progress
+
+    progress = _Progress(n_words=100, seeds=[0], max_iter=5, tol=0.0)
+    for t, ll in enumerate([-500.0, -400.0, -400.0 - 1e-9, -401.0, -300.0]):  # a rounding wobble, then a real fall
+        progress(0, t, ll)
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("rnnkit: warning:")]
+    assert len(warnings) == 1 and "iteration 3 lowered the log-likelihood by 1" in warnings[0] and "bug" in warnings[0]
+    assert progress.falls == 1
+
+
+def test_evaluate_splits_known_and_unknown_words(tmp_path, capsys, files):
+    raw, _ = files
+    model = tmp_path / "em.safetensors"
+    assert run_cli(capsys, ["train", "hmm", "--unsupervised", "--states", "3", "--train", str(raw), "--format", "raw",
+                            "--output", str(model), "--iterations", "30"])[0] == 0
+    gold = write_conllu(tmp_path / "new.conllu", [[("the", "DET"), ("zebra", "NOUN"), ("sees", "VERB")],
+                                                  [("a", "DET"), ("dog", "NOUN"), ("naps", "VERB")]])
+    code, out, err = run_cli(capsys, ["evaluate", str(model), str(gold)])
+    assert code == 0, err
+    assert re.search(r"on known words [\d.]+%, on unknown words [\d.]+%; 33\.33% of the tokens unknown", out), out
+    from rnnkit.checkpoint import load_checkpoint
+
+    arrays, _ = load_checkpoint(model)  # the tables as arrays, not JSON in the header
+    assert sorted(arrays) == ["model/hmm.emissions", "model/hmm.end", "model/hmm.start", "model/hmm.state_counts",
+                              "model/hmm.transitions"]
+    assert arrays["model/hmm.emissions"].shape == (len(DETS + NOUNS + VERBS), 3)

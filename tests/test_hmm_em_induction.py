@@ -184,7 +184,8 @@ def test_memory_estimate_and_refusal(monkeypatch):
     assert memory_estimate(10, 1000, 20) == 8 * 8 * (1000 * 10 + 100 + 256 * 20 * 10)
     assert memory_estimate(100_000, 10, 3) > 8 * 8 * 100_000**2  # K^2 dominates
     monkeypatch.setattr(hmm_em, "available_memory", lambda: 10**9)
-    with pytest.raises(ValueError, match=r"n_states small enough for the memory free \(1\.0 GB\), got 100,000: .*about 640\.3 GB"):
+    with pytest.raises(ValueError, match=r"n_states small enough for the memory free \(1\.0 GB\), got 100,000: "
+                                         r".*about 640\.3 GB"):
         check_memory(100_000, 10, 3)
     with pytest.raises(ValueError, match="fewer states"):
         baum_welch([["a", "b"]], 100_000, np.random.default_rng(0))

@@ -88,7 +88,8 @@ BYTES = 8  # float64
 
 
 def batch_size(longest: int, n_states: int) -> int:
-    """Sentences per E-step batch: :data:`BATCH`, fewer when ``longest * B * n_states`` would pass :data:`BATCH_FLOATS`."""
+    """Sentences per E-step batch: :data:`BATCH`, fewer when ``longest * B * n_states`` would pass
+    :data:`BATCH_FLOATS`."""
     return int(min(BATCH, max(1, BATCH_FLOATS // max(1, longest * n_states))))
 
 
@@ -224,7 +225,8 @@ def _prepare(sentences: Sequence[Sequence[str]], K: int) -> tuple[list[str], lis
 
 
 def _iterate(batches: list, tables: tuple[np.ndarray, ...], n_words: int, max_iter: int, tol: float,
-             on_iteration: Callable[[int, float], None] | None) -> tuple[tuple[np.ndarray, ...], np.ndarray, list[float]]:
+             on_iteration: Callable[[int, float], None] | None,
+             ) -> tuple[tuple[np.ndarray, ...], np.ndarray, list[float]]:
     """EM from ``tables``: ``(final tables, G of the counts they were estimated from, history)``."""
     ll, counts = _expected_counts(batches, *tables)
     history = [ll]

@@ -30,7 +30,7 @@ def add_options(h: argparse.ArgumentParser) -> None:
                         "printed after every iteration; --test FILE scores the states against FILE's gold tags")
     u.add_argument("--states", type=at_least_two, default=None, metavar="K",
                    help="the number of hidden states (e.g. 17, UD's UPOS tags; 45, the Penn Treebank's)")
-    u.add_argument("--iterations", type=nonnegative_int, default=100,
+    u.add_argument("--iterations", type=nonnegative_int, default=100, metavar="N",
                    help="EM iterations at most, each restart (default 100)")
     u.add_argument("--tol", type=nonnegative_float, default=1e-6,
                    help="stop a restart once an iteration raises the log-likelihood by less than this per word "
@@ -39,8 +39,8 @@ def add_options(h: argparse.ArgumentParser) -> None:
                    help="R runs from random starts, seeds --seed .. --seed+R-1; the one of the highest final "
                         "log-likelihood is kept (EM finds a local maximum that depends on its start; default 1)")
     u.add_argument("--seed", type=nonnegative_int, default=0,
-                   help="seed of the first restart's random start (default 0; one restart alone with --seed S "
-                        "--restarts 1 gives the same model as it did among others)")
+                   help="seed of the first restart's random start (default 0; restart r's seed is --seed + r - 1, "
+                        "and that seed alone, --restarts 1, gives the model that restart gave)")
 
 
 def refuse_em_options(args: argparse.Namespace) -> None:
@@ -85,9 +85,9 @@ class _Progress:
         gain = (history[-1] - history[-2]) / self.n_words if iterations else float("inf")
         why = (f"converged: the last iteration gained less than --tol {self.tol:g} per word" if gain < self.tol
                else f"stopped at --iterations {self.max_iter}")
+        seconds = time.perf_counter() - self.start
         print(f"restart {r + 1}: {iterations} iteration{'s' * (iterations != 1)}, {why}; log-likelihood "
-              f"{history[-1]:,.2f} ({history[-1] / self.n_words:.6f} per word) in {time.perf_counter() - self.start:.1f} s",
-              file=sys.stderr)
+              f"{history[-1]:,.2f} ({history[-1] / self.n_words:.6f} per word) in {seconds:.1f} s", file=sys.stderr)
 
 
 def _read_words(args: argparse.Namespace, spec: DataSpec | None) -> tuple[list[list[str]], Any]:

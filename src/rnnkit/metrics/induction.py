@@ -118,8 +118,8 @@ def induction_scores(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> dict
     v = 0.0 if homogeneity + completeness == 0 else 2 * homogeneity * completeness / (homogeneity + completeness)
     one_to_one = {k: None for k in clusters}
     one_to_one.update({clusters[r]: tags[c] for r, c in zip(rows, cols)})
+    many_to_one = {k: tags[int(np.argmax(n[i]))] for i, k in enumerate(clusters)}  # a tie: the first tag sorted
     return {"many_to_one": float(n.max(axis=1).sum() / N), "one_to_one": float(n[rows, cols].sum() / N),
             "homogeneity": homogeneity, "completeness": completeness, "v_measure": v,
-            "vi_bits": float((h_c_given_k + h_k_given_c) / np.log(2)), "clusters": clusters, "tags": tags, "tokens": N,
-            "contingency": n.tolist(), "many_to_one_map": {k: tags[int(np.argmax(n[i]))] for i, k in enumerate(clusters)},
-            "one_to_one_map": one_to_one}
+            "vi_bits": float((h_c_given_k + h_k_given_c) / np.log(2)), "clusters": clusters, "tags": tags,
+            "tokens": N, "contingency": n.tolist(), "many_to_one_map": many_to_one, "one_to_one_map": one_to_one}

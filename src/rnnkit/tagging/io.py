@@ -12,7 +12,8 @@ A tagger checkpoint (``best.safetensors`` of a training run) holds the parameter
 "metric", "train_words", "train_scheme"}``.  An HMM tagger (:mod:`rnnkit.hmm`) is saved as a checkpoint
 too, its JSON in the metadata (``{"model": "hmm", "hmm": ..., "data", "metric", "train_scheme"}``) and, for
 one built from probability tables (``rnnkit train hmm --unsupervised``: Baum-Welch), those tables as arrays
-``model/hmm.start``, ``.transitions``, ``.end``, ``.emissions``, ``.state_counts``, so :class:`~rnnkit.tagging.loaded.LoadedTagger` (and the command line) take either
+``model/hmm.start``, ``.transitions``, ``.end``, ``.emissions``, ``.state_counts``,
+so :class:`~rnnkit.tagging.loaded.LoadedTagger` (and the command line) take either
 kind.  ``train_scheme``: the model's tags' scheme (``--train-scheme``; absent from older checkpoints: the
 data's, ``data.scheme``).
 """

@@ -19,7 +19,8 @@ from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
 METRICS = ("accuracy", "span_f1", "word_f1", "induction")
-METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1", "induction": "many_to_one"}  # where evaluate() reports each
+METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1",
+               "induction": "many_to_one"}  # where evaluate() reports each
 SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}  # our scheme names -> seqeval's
 
 
