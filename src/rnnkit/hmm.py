@@ -192,10 +192,12 @@ class HMMTagger:
     @classmethod
     def from_probabilities(cls, tags: Sequence[str], start: np.ndarray, transitions: np.ndarray,
                            words: Sequence[str], emissions: np.ndarray, end: np.ndarray | None = None,
-                           scheme: str | None = None) -> HMMTagger:
+                           scheme: str | None = None, state_counts: np.ndarray | None = None) -> HMMTagger:
         """A first-order HMM with fixed tables: ``start[j] = P(t_1 = j)``, ``transitions[i, j] =
         P(j | i)``, ``emissions[v, j] = P(words[v] | j)``, ``end[i] = P(EOS | i)`` (None: no end
-        factor).  It cannot tag words outside ``words``."""
+        factor).  Without ``state_counts`` it cannot tag words outside ``words``; with them, (K,) the
+        number of training tokens of each tag (expected, for EM's), ``emissions * state_counts`` are the
+        word-tag counts, and unknown words go through the suffix model fitted on them, as in :meth:`fit`."""
         K = len(tags)
         V = len(words)
         if len(set(tags)) != K or len(set(words)) != V:
@@ -203,11 +205,15 @@ class HMMTagger:
         tables = {"start": (start, (K,)), "transitions": (transitions, (K, K)), "emissions": (emissions, (V, K))}
         if end is not None:
             tables["end"] = (end, (K,))
+        if state_counts is not None:
+            tables["state_counts"] = (state_counts, (K,))
         for name, (array, shape) in tables.items():
             array = np.asarray(array, dtype=np.float64)
             if array.shape != shape or not np.all(np.isfinite(array)) or np.any(array < 0):
                 raise ValueError(f"Expected {name} as probabilities of shape {shape}, got {array.shape}")
         check_distributions(tables)
+        if state_counts is not None and not np.sum(state_counts) > 0:
+            raise ValueError("Expected state_counts with a positive total (tokens counted), got all zero")
         model = cls(order=2, scheme=scheme)
         model.tags_ = list(tags)
         model.tables_ = {name: np.asarray(a, dtype=np.float64) for name, (a, _) in tables.items()}
@@ -224,6 +230,14 @@ class HMMTagger:
         self.log_trans_ = _log(trans)
         self.log_emit_ = _log(self.tables_["emissions"])
         self.suffix_model_ = None
+        counts = self.tables_.get("state_counts")
+        if counts is not None:  # word-tag counts, each word's total rounded: "seen <= rare_threshold times" is exact
+            table = self.tables_["emissions"] * counts  # (V, K)
+            totals = table.sum(axis=1, keepdims=True)
+            table *= np.round(totals) / np.where(totals > 0, totals, 1.0)
+            self.word_tag_counts_ = dict(zip(self.vocab_, table))
+            self.log_prior_ = _log(counts / counts.sum())  # (K,)
+            self.suffix_model_ = SuffixModel(self.suffix_length, self.rare_threshold).fit(self.word_tag_counts_, K)
         self._constrain()
 
     def _emission_scores(self, words: Sequence[str], memo: dict[str, np.ndarray]) -> np.ndarray:
@@ -326,20 +340,25 @@ class HMMTagger:
     def save(self, path: str | os.PathLike) -> None:
         """Write the model as JSON: the counts of a trained model (the tables are rebuilt from them
         on load, so predictions are identical), or the probability tables of a hand-built one."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.document(), f, ensure_ascii=False)
+
+    def document(self, tables: bool = True) -> dict:
+        """What :meth:`save` writes, as a dict; ``tables=False`` leaves a hand-built model's number tables
+        out (its words stay), for a caller that stores them as arrays and gives them back to :meth:`loads`."""
         if not hasattr(self, "log_trans_"):
             raise ValueError("Expected a fitted tagger to save, got one never fitted")
         config = {name: getattr(self, name) for name in CONFIG}
         data = {"format": FORMAT, "version": 1, "config": config, "tags": self.tags_}
         if hasattr(self, "tables_"):
-            data["tables"] = {name: array.tolist() for name, array in self.tables_.items()}
+            data["tables"] = {name: array.tolist() for name, array in self.tables_.items()} if tables else {}
             data["tables"]["words"] = list(self.vocab_)
         else:
             # sparse (tag index, count) pairs: most words are seen with one or two tags
             data["words"] = {w: [[int(i), int(c[i])] for i in np.nonzero(c)[0]]
                              for w, c in self.word_tag_counts_.items()}
             data["ngrams"] = [c.tolist() for c in self.ngram_counts_]
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
+        return data
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HMMTagger:
@@ -348,9 +367,9 @@ class HMMTagger:
             return cls.loads(f.read(), str(path))
 
     @classmethod
-    def loads(cls, text: str, name: str = "the HMM's JSON") -> HMMTagger:
+    def loads(cls, text: str, name: str = "the HMM's JSON", tables: dict | None = None) -> HMMTagger:
         """:meth:`load` of the JSON text itself (a checkpoint holds it in its metadata); ``name`` is
-        what a DataError calls it."""
+        what a DataError calls it; ``tables``: the arrays ``document(tables=False)`` left out."""
         hint = "expected a JSON file written by HMMTagger.save"
         path = name
         try:
@@ -365,9 +384,10 @@ class HMMTagger:
         try:
             config = {name: data["config"][name] for name in CONFIG}
             if "tables" in data:
-                tables = data["tables"]
+                tables = {**data["tables"], **(tables or {})}
                 return cls.from_probabilities(data["tags"], tables["start"], tables["transitions"], tables["words"],
-                                              tables["emissions"], tables.get("end"), config["scheme"])
+                                              tables["emissions"], tables.get("end"), config["scheme"],
+                                              tables.get("state_counts"))
             model = cls(**config)
             model._check_config()
             model.tags_ = check_names("tags", data["tags"])  # null, 7, "" or a tag twice: not a tag list

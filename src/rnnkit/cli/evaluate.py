@@ -45,6 +45,13 @@ def register(groups) -> None:
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     add_level_option(p)
+    u = p.add_argument_group("unsupervised HMMs (train hmm --unsupervised): where DATA's gold tags are")
+    u.add_argument("--format", choices=["conllu", "columns", "slash"], default=None,
+                   help="how DATA is read (default: as the model's training data; CoNLL-U for a model trained on raw "
+                        "text)")
+    u.add_argument("--tag-column", default=None,
+                   help="the gold tags the states are scored against: conllu upos or xpos, columns an index (default: "
+                        "the model's, from its training options: upos, or the last column)")
     m = p.add_argument_group("interpolating two language models (e.g. an RNN with a Kneser-Ney n-gram)")
     m.add_argument("--interpolate", metavar="MODEL2", default=None,
                    help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "
@@ -65,9 +72,10 @@ _PARSER: argparse.ArgumentParser | None = None
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
                  "length_norm": "--length-norm", "max_len": "--max-len", "min_len": "--min-len",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
-                 "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors"}
+                 "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors", "format": "--format",
+                 "tag_column": "--tag-column"}
 _READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"}, "tagger": {"errors"},
-          "hmm": {"errors"},
+          "hmm": {"errors", "format", "tag_column"},  # --format, --tag-column: an unsupervised one's (rnnkit.cli.tag)
           "seq2seq": {"ref", "beam", "length_norm", "max_len", "min_len", "replace_unk", "bleu_tokenize", "columns"}}
 
 

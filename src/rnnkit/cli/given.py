@@ -73,6 +73,8 @@ def held_out_is_training(args: argparse.Namespace) -> list[str]:
     train = files(getattr(args, "train", None))
     said = []
     for option, what in (("valid", "validation"), ("test", "test")):
+        if option == "test" and getattr(args, "unsupervised", False):  # induced tags are scored on their training
+            continue                                                     # text as a rule (EM never read its tags)
         for path in files(getattr(args, option, None)):
             same = next((t for t in train if t == path or _same_file(t, path)), None)
             if same is not None:

@@ -157,7 +157,13 @@ def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
     """Where ``tag --format conllu`` writes the tags: the column a model trained on CoNLL-U learned (UPOS or
     XPOS); a model trained on another format (a chunker's B-NP, a NER model's B-PER) cannot say its tags are
     either, so they go into MISC as ``Tag=B-NP``, UPOS and XPOS left as they are (said on stderr)."""
-    if args.format != "conllu" or loaded.spec.format == "conllu":
+    if args.format != "conllu":
+        return None
+    if loaded.task["metric"] == "induction":
+        print(f"{args.model} is an unsupervised HMM: its states go into the MISC column as {MISC_TAG}=S3 ..., UPOS "
+              "and XPOS left as they are", file=sys.stderr)
+        return "misc"
+    if loaded.spec.format == "conllu":
         return None
     trained = {"columns": "a column file", "slash": "word/TAG text"}.get(loaded.spec.format, loaded.spec.format)
     print(f"{args.model} was trained on {trained}, not CoNLL-U: its tags go into the MISC column "
@@ -220,9 +226,20 @@ def _outside(words: Any, text: str) -> str:
 
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    from rnnkit.cli.given import refuse_unused
+    from rnnkit.cli.hmm_em import gold_spec
+
     loaded = LoadedTagger(model_path)
-    spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
-    data = read_data(data_path, spec)
+    induced = loaded.task["metric"] == "induction"
+    if induced:  # its states are no gold tags: the gold file's format and column are the user's to choose
+        refuse_unused(args, [("--errors", True, f"for {model_path}, an unsupervised HMM (its states are never the "
+                                                "gold tags, so every token would be an error)")])
+        spec = gold_spec(loaded.spec, args.format, args.tag_column, args.encoding or "utf-8")
+    else:
+        supervised = f"for {model_path}, which reads DATA as it was trained (it applies to unsupervised HMMs)"
+        refuse_unused(args, [("--format", True, supervised), ("--tag-column", True, supervised)])
+        spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
+    data = read_data(data_path, spec, format_from="option" if induced and args.format else "model")
     if spec.format == "segmented":
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
@@ -237,7 +254,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     if args.errors is not None:
         wrong = write_errors(args.errors, data, predicted)
         print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
-    if spec.format != "segmented":  # segmented text's gold tags are made from its spaces, in the model's set
+    if spec.format != "segmented" and not induced:  # segmented text's gold tags are made from its spaces
         _warn_unknown_tags(loaded, data, data_path)
     metric = loaded.task["metric"]
     if args.json:

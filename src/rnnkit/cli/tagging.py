@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.cli import hmm_em as hmm_em_cli
 from rnnkit.cli.common import (HelpFormatter, add_residual_option, add_train_options, at_least_two, check_min_count,
                                fit, positive_float, positive_int, probability, residual_rule, train_config_from_args)
 from rnnkit.cli.given import refuse_unused
@@ -92,12 +93,18 @@ def register(groups) -> None:
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=20, run_dir="runs/tagger")
     p.set_defaults(func=train_tagger)
 
-    h = groups.train.add_parser("hmm", help="train an HMM tagger (TnT-style trigram or bigram)",
-                                description="Train a supervised HMM tagger; evaluate, tag and segment accept it.",
+    h = groups.train.add_parser("hmm", help="train an HMM tagger (TnT-style trigram or bigram), or learn one "
+                                             "from untagged text by EM (--unsupervised)",
+                                description="Train a supervised HMM tagger; evaluate, tag and segment accept it.  "
+                                            "With --unsupervised --states K: learn a bigram HMM with K hidden states "
+                                            "from untagged text by Baum-Welch (EM), for part-of-speech induction; "
+                                            "tag applies it (its tags are the states S0 .. S{K-1}) and evaluate "
+                                            "scores them against gold tags (many-to-one, one-to-one, V-measure).",
                                 formatter_class=fmt)
     add_data_options(h, valid_help="validation file, scored after training (an HMM is estimated in one pass: "
                                     "no epochs, no checkpoint to choose)",
-                     test_help="test file, scored with the estimated model (the one --output saves)")
+                     test_help="test file, scored with the estimated model (the one --output saves); with "
+                               "--unsupervised its gold tags against the states", raw=True)
     h.add_argument("--order", type=int, choices=[2, 3], default=3, help="2: bigram HMM, 3: trigram (TnT)")
     h.add_argument("--emission", choices=["ml", "add_k", "witten_bell"], default="ml",
                    help="emission probabilities of known words: ml, the relative frequency c(w, t) / c(t) (TnT's); "
@@ -109,12 +116,15 @@ def register(groups) -> None:
                    help="read full-width letters, digits and punctuation as their ASCII forms and 。 as '.', as "
                         "train tagger --fold-width does; saved with the model")
     h.add_argument("--output", default="runs/hmm/model.safetensors", help="where to save the model")
+    hmm_em_cli.add_options(h)
     h.set_defaults(func=train_hmm)
 
 
 
 def describe(metric: str, m: dict[str, Any]) -> str:
     """One line of the headline metrics."""
+    if metric == "induction":
+        return hmm_em_cli.describe_induction(m)
     if metric == "accuracy":
         line = f"token accuracy {100 * m['accuracy']:.2f}%"
         if m.get("oov_rate") is not None:  # scored by a loaded model, which knows its vocabulary
@@ -142,6 +152,8 @@ def detail_lines(m: dict[str, Any]) -> str:
     neither."""
     from rnnkit.cli.classify_report import prf_line
 
+    if "many_to_one" in m:  # induced tags: how each state maps, not per-tag scores
+        return hmm_em_cli.state_lines(m)
     kinds = m.get("per_type") or m.get("per_tag") or {}
     return "".join(f"  {prf_line(kind, s, 10)}\n" for kind, s in kinds.items()) + errors_table(m)
 
@@ -263,6 +275,9 @@ def train_hmm(args: argparse.Namespace) -> int:
     from rnnkit.hmm import HMMTagger
     from rnnkit.tagging.task import metric_for
 
+    if args.unsupervised:
+        return hmm_em_cli.train_unsupervised(args)
+    hmm_em_cli.refuse_em_options(args)
     refuse_unused(args, [("--add-k", args.emission != "add_k", "without --emission add_k (it is its k): add it")])
     spec = spec_from_args(args)
     train_scheme = train_scheme_from_args(args, spec)  # None: the data's own

@@ -17,17 +17,21 @@ from rnnkit.tagging.io import DataSpec, TaggingData, read_conllu_segmentation, r
 
 def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
                      valid_help: str = "validation file (best checkpoint and early stopping)",
-                     test_help: str = "test file, scored with the best model at the end") -> argparse._ArgumentGroup:
-    """The data options both tagger trainers share; returns their group, for a trainer's own data options."""
+                     test_help: str = "test file, scored with the best model at the end",
+                     raw: bool = False) -> argparse._ArgumentGroup:
+    """The data options both tagger trainers share; returns their group, for a trainer's own data options.
+    ``raw``: --format raw too, untagged text (train hmm --unsupervised)."""
     d = p.add_argument_group("data")
     d.add_argument("--train", required=True, help="training file")
     d.add_argument("--valid", required=need_valid, help=valid_help)
     d.add_argument("--test", help=test_help)
-    d.add_argument("--format", choices=["conllu", "columns", "segmented", "slash"], default="conllu",
+    d.add_argument("--format", choices=["conllu", "columns", "segmented", "slash"] + ["raw"] * raw, default="conllu",
                    help="CoNLL-U, whitespace columns (CoNLL-2000), segmented text (one sentence a line, "
                         "words separated by spaces: word segmentation as BMES character tagging), or slash "
                         "(one sentence a line of word/TAG tokens, split at the last '/': People's Daily; its "
-                        "1998 files' line IDs are no words, and a compound [国家/n 主席/n]nt is its words)")
+                        "1998 files' line IDs are no words, and a compound [国家/n 主席/n]nt is its words)"
+                        + ("; raw: untagged text, one sentence a line, words separated by spaces (--unsupervised "
+                           "only; with --unsupervised the tags of the other formats are not read)" if raw else ""))
     d.add_argument("--tag-column", default=None,
                    help="conllu: upos or xpos (default upos); columns: column index (default -1, the last; saved "
                         "as the training file's own index, so a file with a column more, such as 'tag --format "

@@ -1,6 +1,7 @@
-"""Evaluation metrics for tagging, span labelling, word segmentation and classification."""
+"""Evaluation metrics for tagging, span labelling, word segmentation, classification and induced tags."""
 from rnnkit.metrics.classification import (accuracy, confusion_macro_f1, confusion_matrix, confusion_prf, macro_f1,
                                             per_class_prf, top_confusions)
+from rnnkit.metrics.induction import contingency, induction_scores, max_assignment
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
@@ -9,7 +10,10 @@ __all__ = [
     "confusion_macro_f1",
     "confusion_matrix",
     "confusion_prf",
+    "contingency",
+    "induction_scores",
     "macro_f1",
+    "max_assignment",
     "per_class_prf",
     "segmentation_prf",
     "span_prf",

@@ -10,17 +10,17 @@ checkpoint so that ``rnnkit tag`` and ``rnnkit evaluate`` read new files the way
 A tagger checkpoint (``best.safetensors`` of a training run) holds the parameters under
 ``model/`` and, as its task metadata, ``{"model": "tagger", "tagger_config", "encoder", "data",
 "metric", "train_words", "train_scheme"}``.  An HMM tagger (:mod:`rnnkit.hmm`) is saved as a checkpoint
-too, with no arrays and its JSON in the metadata (``{"model": "hmm", "hmm": ..., "data", "metric",
-"train_scheme"}``), so :class:`~rnnkit.tagging.loaded.LoadedTagger` (and the command line) take either
+too, its JSON in the metadata (``{"model": "hmm", "hmm": ..., "data", "metric", "train_scheme"}``) and, for
+one built from probability tables (``rnnkit train hmm --unsupervised``: Baum-Welch), those tables as arrays
+``model/hmm.start``, ``.transitions``, ``.end``, ``.emissions``, ``.state_counts``,
+so :class:`~rnnkit.tagging.loaded.LoadedTagger` (and the command line) take either
 kind.  ``train_scheme``: the model's tags' scheme (``--train-scheme``; absent from older checkpoints: the
 data's, ``data.scheme``).
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -259,26 +259,35 @@ def spec_from_meta(task: dict[str, Any]) -> DataSpec:
 
 
 # ---------------------------------------------------------------------- HMM taggers
+TABLE_PREFIX = "model/hmm."  # a hand-built or EM-trained HMM's probability tables, as arrays
+
+
 def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
-             train_words: list[str] | None = None, fold_width: bool = False, train_scheme: str | None = None) -> None:
+             train_words: list[str] | None = None, fold_width: bool = False, train_scheme: str | None = None,
+             extra: dict[str, Any] | None = None) -> None:
     """An :class:`rnnkit.hmm.HMMTagger` as a checkpoint: its JSON (what ``HMMTagger.save`` writes)
-    inside the metadata, so ``rnnkit evaluate``, ``tag`` and ``segment`` take it like a tagger.
+    inside the metadata, so ``rnnkit evaluate``, ``tag`` and ``segment`` take it like a tagger; the
+    probability tables of a model built from them (``from_probabilities``, Baum-Welch's) go in as arrays
+    ``model/hmm.emissions`` ..., since a (V, K) table as JSON text would outgrow safetensors' 100 MB header.
     ``fold_width``: the HMM was trained on width-folded words, and reads new text folded too;
-    ``train_scheme``: the scheme of its tags (None: the data's)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        json_path = Path(tmp) / "hmm.json"
-        hmm.save(json_path)
-        text = json_path.read_text(encoding="utf-8")
-    task = {"model": HMM_KIND, "hmm": text, "data": spec.to_dict(), "metric": metric, "train_words": train_words,
-            "fold_width": bool(fold_width), "train_scheme": train_scheme or spec.scheme}
-    ckpt.save_checkpoint(path, {}, {"kind": "hmm-tagger", "task": task})
+    ``train_scheme``: the scheme of its tags (None: the data's); ``extra``: more task metadata
+    (``"unsupervised"``: how EM trained it)."""
+    import json
+
+    doc = hmm.document(tables=False)
+    arrays = {TABLE_PREFIX + name: np.asarray(a, dtype=np.float64) for name, a in getattr(hmm, "tables_", {}).items()}
+    task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False), "data": spec.to_dict(), "metric": metric,
+            "train_words": train_words, "fold_width": bool(fold_width), "train_scheme": train_scheme or spec.scheme,
+            **(extra or {})}
+    ckpt.save_checkpoint(path, arrays, {"kind": "hmm-tagger", "task": task})
 
 
-def _load_hmm(path: str | os.PathLike, task: dict[str, Any]) -> Any:
+def _load_hmm(path: str | os.PathLike, task: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> Any:
     from rnnkit.hmm import HMMTagger
 
+    tables = {k[len(TABLE_PREFIX):]: a for k, a in (arrays or {}).items() if k.startswith(TABLE_PREFIX)}
     try:
-        return HMMTagger.loads(task.get("hmm") or "", "its HMM")
+        return HMMTagger.loads(task.get("hmm") or "", "its HMM", tables)
     except DataError as exc:
         raise CheckpointError(f"{path}: damaged HMM inside the checkpoint ({exc}); train it again") from None
 

@@ -25,13 +25,13 @@ class LoadedTagger:
     :meth:`nbest` and :meth:`spans` for how sure the tagger is (:mod:`rnnkit.tagging.confidence`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        _, meta = ckpt.load_checkpoint(path)
+        arrays, meta = ckpt.load_checkpoint(path)
         task = meta.get("task") or {}
         self.kind = task.get("model")
         if self.kind == "tagger":
             self.model, self.encoder, task = load_tagger(path)
         elif self.kind == HMM_KIND:
-            self.model = _load_hmm(path, task)
+            self.model = _load_hmm(path, task, arrays)
         else:
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {ckpt.other_kind(self.kind)}")
         self.task = task
@@ -156,6 +156,6 @@ class LoadedTagger:
         from rnnkit.tagging.task import score
 
         fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
-        known = self.known(data.words) if self.task["metric"] == "accuracy" else None
+        known = self.known(data.words) if self.task["metric"] in ("accuracy", "induction") else None
         return score(self.task["metric"], data.tags, self.predict(data) if predicted is None else predicted,
                      data.words, self.spec.scheme, self.task.get("train_words"), fold, known)

@@ -1,8 +1,10 @@
 """Scoring a tagger's output: the task's metric for a tag scheme, and the scores themselves.
 
-Token accuracy (POS), span F1 (chunking, NER; conlleval's rules via seqeval) or word F1
-(segmentation: BMES character tags turned into words).  Each metric needs its kind of tags: span F1
-a span scheme (``bio``, ``iob1``, ``bioes``), word F1 the characters of every sentence.
+Token accuracy (POS), span F1 (chunking, NER; conlleval's rules via seqeval), word F1
+(segmentation: BMES character tags turned into words) or, for an unsupervised HMM's states, the
+induction measures of :mod:`rnnkit.metrics.induction` (many-to-one, one-to-one, V-measure, VI).  Each
+metric needs its kind of tags: span F1 a span scheme (``bio``, ``iob1``, ``bioes``), word F1 the
+characters of every sentence.
 """
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from rnnkit.data.segment_rules import fix_words, written_spaces
 from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.segmentation import tags_to_words
 from rnnkit.metrics.classification import confusion_matrix, confusion_prf
+from rnnkit.metrics.induction import induction_scores
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.metrics.tagging import span_prf, token_accuracy
 
-METRICS = ("accuracy", "span_f1", "word_f1")
-METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1"}  # where evaluate() reports each
+METRICS = ("accuracy", "span_f1", "word_f1", "induction")
+METRIC_KEYS = {"accuracy": "accuracy", "span_f1": "f1", "word_f1": "f1",
+               "induction": "many_to_one"}  # where evaluate() reports each
 SPAN_SCHEME = {"bio": "iob2", "iob1": "iob1", "bioes": "bioes"}  # our scheme names -> seqeval's
 
 
@@ -53,6 +57,8 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
     the spaces of the written sentence, :func:`~rnnkit.data.segment_rules.written_spaces`, as fixed
     boundaries), not the raw tags."""
     check_metric(metric, scheme)
+    if metric == "induction":
+        return _induction(gold, pred, words, known)
     if metric == "accuracy":
         acc = token_accuracy(gold, pred)
         flat_gold = [t for s in gold for t in s]
@@ -78,6 +84,31 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
     pw = [fix_words(tags_to_words(c, t), written_spaces(g), known) for c, t, g in zip(words, pred, gw)]
     m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
     return {"main": m["f1"], **m}
+
+
+def _induction(gold: list[list[str]], pred: list[list[str]], words: list[list[str]] | None,
+               known: list[list[bool]] | None) -> dict[str, Any]:
+    """The induction measures of states ``pred`` against ``gold``; with ``known``, many-to-one on the known
+    and on the unknown words, each state mapped as over all tokens; with ``words``, each state's most
+    frequent words (``"state_words"``, up to 5)."""
+    token_accuracy(gold, pred)  # checks the sentences pair up before they are flattened
+    flat_gold = [t for s in gold for t in s]
+    flat_pred = [t for s in pred for t in s]
+    m = induction_scores(flat_gold, flat_pred)
+    out = {"main": m["many_to_one"], **m}
+    if known is not None:
+        mapped = [m["many_to_one_map"][p] for p in flat_pred]
+        split = _known_unknown(flat_gold, mapped, known)
+        out.update(oov_rate=split["oov_rate"], oov_many_to_one=split["oov_accuracy"],
+                   iv_many_to_one=split["iv_accuracy"])
+    if words is not None:
+        from collections import Counter
+
+        counts: dict[str, Counter] = {k: Counter() for k in m["clusters"]}
+        for w, p in zip((w for s in words for w in s), flat_pred):
+            counts[p][w] += 1
+        out["state_words"] = {k: [w for w, _ in c.most_common(5)] for k, c in counts.items()}
+    return out
 
 
 def _known_unknown(gold: list[str], pred: list[str], known: list[list[bool]]) -> dict[str, Any]:
