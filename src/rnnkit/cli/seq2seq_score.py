@@ -41,11 +41,10 @@ def blas_threads(args: argparse.Namespace) -> Iterator[None]:
 def ngram_size(text: str) -> int:
     """argparse type of --no-repeat-ngram: an integer >= 1 (0, which other toolkits read as off, is said
     to be the option left out)."""
-    n = nonnegative_int(text)
-    if n == 0:
+    if text.strip() == "0":
         raise argparse.ArgumentTypeError("Expected an n-gram size >= 1, got 0 (to allow repeats, leave "
                                          "--no-repeat-ngram out)")
-    return n
+    return positive_int(text)
 
 
 def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -75,11 +74,13 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
 def check_decoding_options(args: argparse.Namespace) -> None:
     """Refuse the decoding options of :func:`add_decoding_options` that would have no effect together."""
     greedy = "with --beam 1 (greedy decoding has no beams to rank): give --beam K"
-    n = args.no_repeat_ngram
-    refuse_unused(args, [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy),
-                         ("--no-repeat-ngram", n is not None and args.max_len is not None and n >= args.max_len,
-                          f"with --max-len {args.max_len} (a translation has at most {args.max_len} tokens, and "
-                          f"repeating an {n}-gram takes {n + 1}): give a smaller N")])
+    rules = [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy)]
+    n, most = args.no_repeat_ngram, args.max_len
+    if n is not None and most is not None:
+        rules.append(("--no-repeat-ngram", n >= most, f"with --max-len {most} (a translation has at most {most} "
+                                                      f"tokens, and an n-gram of {n} needs {n + 1} to repeat): give a "
+                                                      "smaller N"))
+    refuse_unused(args, rules)
     if args.max_len is not None and args.min_len > args.max_len:
         raise ValueError(f"--min-len {args.min_len} is above --max-len {args.max_len}: no sentence could end; "
                          "lower --min-len or raise --max-len")
