@@ -85,7 +85,7 @@ class Hypothesis:
     tokens: tuple[int, ...]  # generated ids, without BOS and EOS
     score: float  # sum of log-probabilities (EOS included when finished)
     norm_score: float  # s(Y, X) = score / lp(|Y|) + cp(X; Y), the ranking key
-    finished: bool  # ended with EOS; False when cut at max_len
+    finished: bool  # ended with EOS; False when cut at max_len (or stopped with every token banned)
     # (steps, S) the attention weights the decoder had at each step of this search, the EOS step included when
     # finished (steps = len(tokens) + finished); S is the batch's padded source length, weight 0 past the
     # sentence's own.  None for a model without attention
