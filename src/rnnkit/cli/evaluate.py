@@ -70,13 +70,15 @@ _PARSER: argparse.ArgumentParser | None = None
 # options that only some kinds of model read (dest -> flag); the parser entries of the seq2seq ones are
 # registered by rnnkit.cli.seq2seq, the tables below say which kind reads which
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
-                 "length_norm": "--length-norm", "max_len": "--max-len", "min_len": "--min-len",
+                 "length_norm": "--length-norm", "coverage_penalty": "--coverage-penalty",
+                 "no_repeat_ngram": "--no-repeat-ngram", "max_len": "--max-len", "min_len": "--min-len",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
                  "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors", "format": "--format",
                  "tag_column": "--tag-column"}
 _READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"}, "tagger": {"errors"},
           "hmm": {"errors", "format", "tag_column"},  # --format, --tag-column: an unsupervised one's (rnnkit.cli.tag)
-          "seq2seq": {"ref", "beam", "length_norm", "max_len", "min_len", "replace_unk", "bleu_tokenize", "columns"}}
+          "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "no_repeat_ngram", "max_len", "min_len",
+                      "replace_unk", "bleu_tokenize", "columns"}}
 
 
 def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: str | None = None) -> None:

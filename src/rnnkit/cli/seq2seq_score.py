@@ -38,10 +38,29 @@ def blas_threads(args: argparse.Namespace) -> Iterator[None]:
 
 
 
+def ngram_size(text: str) -> int:
+    """argparse type of --no-repeat-ngram: an integer >= 1 (0, which other toolkits read as off, is said
+    to be the option left out)."""
+    if text.strip() == "0":
+        raise argparse.ArgumentTypeError("Expected an n-gram size >= 1, got 0 (to allow repeats, leave "
+                                         "--no-repeat-ngram out)")
+    return positive_int(text)
+
+
 def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--beam", type=positive_int, default=1, help=prefix + "beam size (1: greedy decoding)")
-    p.add_argument("--length-norm", type=nonnegative_float, default=0.0,
-                   help=prefix + "GNMT length-penalty alpha for beam search (0: rank by the sum of log-probs)")
+    p.add_argument("--length-norm", type=nonnegative_float, default=0.0, metavar="ALPHA",
+                   help=prefix + "GNMT's length penalty for beam search: hypotheses are ranked by log P / lp, "
+                                 "lp = ((5 + length) / 6)^ALPHA, length counting <eos> (0: by the sum of "
+                                 "log-probs)")
+    p.add_argument("--coverage-penalty", type=nonnegative_float, default=0.0, metavar="BETA",
+                   help=prefix + "GNMT's coverage penalty for beam search, added to that score: BETA x the sum "
+                                 "over source tokens of log(min(total attention on it, 1)), which favours "
+                                 "translations that attended to every source word (0: none; needs a model with "
+                                 "attention)")
+    p.add_argument("--no-repeat-ngram", type=ngram_size, default=None, metavar="N",
+                   help=prefix + "never repeat an N-gram within a translation: a token that would complete an "
+                                 "N-gram already in it is not generated (greedy decoding too; default: no limit)")
     p.add_argument("--max-len", type=positive_int, default=None, metavar="N",
                    help=prefix + "steps each sentence may take, EOS included (default: ceil(ratio x source tokens) "
                                  "+ extra, fitted so that 99.9%% of the model's training pairs fit with 10 to spare)")
@@ -54,8 +73,14 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
 
 def check_decoding_options(args: argparse.Namespace) -> None:
     """Refuse the decoding options of :func:`add_decoding_options` that would have no effect together."""
-    refuse_unused(args, [("--length-norm", args.beam == 1, "with --beam 1 (greedy decoding has no beams to "
-                                                           "rank): give --beam K")])
+    greedy = "with --beam 1 (greedy decoding has no beams to rank): give --beam K"
+    rules = [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy)]
+    n, most = args.no_repeat_ngram, args.max_len
+    if n is not None and most is not None:
+        rules.append(("--no-repeat-ngram", n >= most, f"with --max-len {most} (a translation has at most {most} "
+                                                      f"tokens, and an n-gram of {n} needs {n + 1} to repeat): give a "
+                                                      "smaller N"))
+    refuse_unused(args, rules)
     if args.max_len is not None and args.min_len > args.max_len:
         raise ValueError(f"--min-len {args.min_len} is above --max-len {args.max_len}: no sentence could end; "
                          "lower --min-len or raise --max-len")
@@ -65,13 +90,15 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 batch_size: int = 64, encoding: str = "utf-8", replace_unk: bool = False,
                 bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
                 max_len_option: str = "--max-len", min_len: int = 1,
-                tsv_columns: tuple[int, int] | None = None) -> dict[str, Any]:
+                tsv_columns: tuple[int, int] | None = None, no_repeat_ngram: int = 0,
+                coverage_penalty: float = 0.0) -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
     ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
     before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
-    ``max_len_option``, the option that sets ``max_len``)."""
+    ``max_len_option``, the option that sets ``max_len``).  ``no_repeat_ngram`` and ``coverage_penalty`` as
+    :func:`rnnkit.seq2seq.translate.translate` takes them."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
         check_bleu_tokenize,
@@ -85,6 +112,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     translator = load_translator(model_path)
     if replace_unk:
         require_attention(translator, model_path, "--replace-unk")
+    if coverage_penalty:
+        require_attention(translator, model_path, "--coverage-penalty")
     choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
     check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
     if pairs is None:
@@ -114,7 +143,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     if not pairs:
         empty_pairs(files, "no sentences to score", "reference")
     out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
-                    replace_unk, min_len)
+                    replace_unk, min_len, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty)
     hyps = [t[0].text for t in out]
     cut = count_cut(out)
     warn_cut(cut, len(out), translator, max_len, max_len_option)
@@ -174,7 +203,9 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
                         getattr(args, "max_len", None), 64, getattr(args, "encoding", None) or "utf-8",
                         replace_unk=getattr(args, "replace_unk", False),
                         bleu_tokenize=getattr(args, "bleu_tokenize", None), min_len=getattr(args, "min_len", 1),
-                        tsv_columns=getattr(args, "columns", None))
+                        tsv_columns=getattr(args, "columns", None),
+                        no_repeat_ngram=getattr(args, "no_repeat_ngram", None) or 0,
+                        coverage_penalty=getattr(args, "coverage_penalty", 0.0))
     if args.json:
         print(json_line(s))
     else:

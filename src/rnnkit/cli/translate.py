@@ -91,6 +91,8 @@ def translate_cli(args: argparse.Namespace) -> int:
     n = args.plot_attention
     if args.replace_unk:
         require_attention(translator, args.model, "--replace-unk")
+    if args.coverage_penalty:
+        require_attention(translator, args.model, "--coverage-penalty")
     if n is not None:  # everything the plot needs is checked before the translating, which may take long
         require_attention(translator, args.model, "--plot-attention")
         _plot_folder(Path(args.plot_dir), n)
@@ -135,7 +137,8 @@ def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str]
     # tag and classify
     for start in range(0, len(lines), chunk):
         done = translate(translator, lines[start:start + chunk], args.beam, args.nbest, args.max_len,
-                         args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention)
+                         args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention,
+                         args.no_repeat_ngram or 0, args.coverage_penalty)
         if args.nbest == 1:
             rows = [nbest[0].text + "\n" for nbest in done]
         else:

@@ -1,4 +1,5 @@
-r"""Decoding a trained model: greedy search and beam search with length normalisation and n-best lists.
+r"""Decoding a trained model: greedy search and beam search with GNMT's length and coverage penalties,
+no repeated n-grams, and n-best lists.
 
 Both work with any model that has ``encode(src, src_lengths) -> carry``,
 ``decode_step(ids (B,), carry) -> (log_probs (B, V), attention (B, S) or None, carry)`` and
@@ -6,13 +7,16 @@ Both work with any model that has ``encode(src, src_lengths) -> carry``,
 (B, F) and ``src_lengths=None``).
 
 A hypothesis y_1..y_n is scored by the sum of its log-probabilities, the EOS token included when it
-ended with one::
+ended with one, and ranked by GNMT's s(Y, X) (Wu et al. 2016, eq. 14; :mod:`rnnkit.seq2seq.penalties`)::
 
     score(Y)      = sum_t log P(y_t | y_<t, x)
-    norm_score(Y) = score(Y) / lp(|Y|),   lp(m) = ((5 + m) / 6) ** alpha     (GNMT, Wu et al. 2016)
+    norm_score(Y) = score(Y) / lp(|Y|) + cp(X; Y)
+    lp(m)         = ((5 + m) / 6) ** alpha
+    cp(X; Y)      = beta * sum_i log(min(sum_j p_ij, 1))
 
-with |Y| the number of scored tokens (EOS counted) and alpha = ``length_norm``; alpha = 0 ranks by
-the plain sum.  Hypotheses are ranked by ``norm_score``.
+with |Y| the number of scored tokens (EOS counted), alpha = ``length_norm``, beta = ``coverage_penalty``
+and p_ij the attention weight of the hypothesis's step j on source token i; alpha = beta = 0 ranks by
+the plain sum.
 
 Tokens that are never generated: ``bos`` and ``pad`` (pass ``pad=None`` for a vocabulary without
 one; ``<unk>`` stays allowed, and ``eos``, which must differ from both, ends a hypothesis).  Nor is
@@ -20,7 +24,9 @@ one; ``<unk>`` stays allowed, and ``eos``, which must differ from both, ends a h
 translation.  Without it beam search often returns one, because the empty hypothesis pays a single
 log-probability and every other pays one per token (Stahlberg and Byrne 2019 found the empty
 translation to be the model's single most probable output for about half of their test sentences);
-``min_len=0`` allows it.  Every
+``min_len=0`` allows it.  With ``no_repeat_ngram`` N > 0 (fairseq's and Hugging Face's
+``no_repeat_ngram_size``), nor is a token that would complete an N-gram the hypothesis already holds
+(:mod:`rnnkit.seq2seq.no_repeat`): no output holds an N-gram twice.  Every
 step's log-probabilities go through one function, :func:`_masked_step`, which sets theirs to -inf
 before greedy's argmax or the beam's top-k, so no search path can choose them, whatever the model
 gives them.  The scores are *not* renormalised over the allowed tokens: log P(y_t | ...) stays the
@@ -28,17 +34,27 @@ model's own softmax over the whole vocabulary, so ``score`` is exactly the log-p
 assigns the sequence (what a teacher-forced ``model.forward`` on it gives, negated), comparable
 across hypotheses and models; the mass the model puts on the banned tokens simply never enters a
 hypothesis.  (Renormalising would add log(1 / (1 - P(pad) - P(bos))) per step and rank hypotheses
-by a distribution the model was never trained to give.)
+by a distribution the model was never trained to give.)  Every extension of a hypothesis can be banned only
+with ``no_repeat_ngram`` before ``min_len`` tokens, in a tiny vocabulary: greedy decoding then stops
+there, unfinished, as when cut at ``max_len``; a beam drops out, and a sentence whose beams all do
+before any finished returns them, unfinished.
 
 Beam search (every sentence's beams are rows of one batch, so each step is one decoder step for
 the whole batch; each sentence ranks only its own): at each step the 2k best
-one-token extensions of the k live beams are taken by score (the normaliser is the same for all of
-them at a given step, so this order is also the normalised order).  Walking them best first, an
-EOS extension among the first k joins the finished list; other extensions become the next beams
-until there are k; banned extensions (score -inf) are never taken, so a step with fewer than k
-allowed extensions keeps fewer beams.  The search stops once k hypotheses have finished, or at
+one-token extensions of the k live beams are taken by score.  Walking them best first, an
+EOS extension among the first k joins the finished list, scored by s(Y, X); other extensions become
+the next beams until there are k; banned extensions (score -inf) are never taken, so a step with fewer
+than k allowed extensions keeps fewer beams.  The search stops once k hypotheses have finished, or at
 ``max_len`` steps, when the live beams are returned as unfinished hypotheses (ranked after every
-finished one).  With k = 1 this is exactly greedy decoding.
+finished one, by s(Y, X) too).  With k = 1 this is exactly greedy decoding.
+
+Where the penalties act, as in GNMT: on the finished hypotheses, which s(Y, X) ranks (the n-best
+list and the best one).  The live beams are chosen by log P: lp is the same for all of them at a
+given step, so that order is also the normalised one, and cp, the paper's re-ranking term, is left
+out of the choice of live beams (OpenNMT-py's default too; its ``stepwise_penalty`` puts it there).
+GNMT's other pruning, dropping live hypotheses far below the best finished score, is not done: the
+search stops at k finished hypotheses, as it did before the penalties.  The coverage penalty has no
+effect with k = 1 (one hypothesis), and greedy decoding takes neither penalty.
 
 ``max_len`` is one limit for every sentence, or a (B,) array of one limit per sentence
 (:meth:`rnnkit.seq2seq.lengths.LengthRule.limits`); a sentence's result never depends on the limits of
@@ -46,6 +62,7 @@ the others in its batch.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +70,12 @@ import numpy as np
 
 from rnnkit.checks import check_number
 from rnnkit.data.parallel import PAD_ID
+from rnnkit.seq2seq import penalties
+from rnnkit.seq2seq.no_repeat import ban_repeats
+from rnnkit.seq2seq.penalties import length_penalty
+
+__all__ = ["Hypothesis", "beam_search", "check_length_norm", "check_min_len", "check_no_repeat", "greedy_decode",
+           "length_penalty"]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing the attention arrays with == would raise
@@ -61,17 +84,12 @@ class Hypothesis:
 
     tokens: tuple[int, ...]  # generated ids, without BOS and EOS
     score: float  # sum of log-probabilities (EOS included when finished)
-    norm_score: float  # score / lp(|Y|), the ranking key
-    finished: bool  # ended with EOS; False when cut at max_len
+    norm_score: float  # s(Y, X) = score / lp(|Y|) + cp(X; Y), the ranking key
+    finished: bool  # ended with EOS; False when cut at max_len (or stopped with every token banned)
     # (steps, S) the attention weights the decoder had at each step of this search, the EOS step included when
     # finished (steps = len(tokens) + finished); S is the batch's padded source length, weight 0 past the
     # sentence's own.  None for a model without attention
     attention: np.ndarray | None = None
-
-
-def length_penalty(length: int, alpha: float) -> float:
-    """GNMT's lp(m) = ((5 + m) / 6) ** alpha; 1 for alpha = 0."""
-    return ((5.0 + length) / 6.0) ** alpha
 
 
 def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
@@ -113,6 +131,11 @@ def check_length_norm(length_norm: Any) -> float:
     return check_number("length_norm (alpha)", length_norm, 0.0)
 
 
+def check_no_repeat(no_repeat_ngram: Any) -> int:
+    """The n-gram size whose repeats are banned as an int >= 0 (0: none banned)."""
+    return _int("no_repeat_ngram", no_repeat_ngram, 0)
+
+
 def check_min_len(min_len: Any, max_len: Any) -> int:
     """``min_len`` as an int >= 0, refused when one fixed ``max_len`` (an int) is smaller: EOS is
     banned before min_len tokens, so no hypothesis could ever finish.  (min_len == max_len cannot
@@ -138,25 +161,32 @@ def _early(banned: np.ndarray, eos: int) -> np.ndarray:
     return np.append(banned, eos)
 
 
-def _masked_step(model: Any, ids: np.ndarray, carry: Any, banned: np.ndarray
+def _masked_step(model: Any, ids: np.ndarray, carry: Any, banned: np.ndarray,
+                 histories: Sequence[Sequence[int]] = (), no_repeat: int = 0
                  ) -> tuple[np.ndarray, np.ndarray | None, Any]:
     """``model.decode_step`` with the log-probabilities of the ``banned`` ids set to -inf, in place
-    ((B, len(banned)) writes: no copy of the (B, V) array).  The only place decoding reads them."""
+    ((B, len(banned)) writes: no copy of the (B, V) array), and with ``no_repeat`` > 0 those of the
+    tokens that would repeat a ``no_repeat``-gram of row r's generated tokens ``histories[r]``
+    (:mod:`rnnkit.seq2seq.no_repeat`).  The only place decoding reads them."""
     logp, weights, carry = model.decode_step(ids, carry)  # (B, V)
     logp[:, banned] = -np.inf
+    ban_repeats(logp, histories, no_repeat)
     return logp, weights, carry
 
 
 def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, max_len: int | np.ndarray,
-                  bos: int, eos: int, pad: int | None = PAD, min_len: int = 1) -> list[Hypothesis]:
+                  bos: int, eos: int, pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0
+                  ) -> list[Hypothesis]:
     """The most probable next token other than ``bos`` and ``pad`` at every step, for the whole batch
     at once; one hypothesis per sentence (norm_score == score, not renormalised: see the module
     docstring).  ``src`` (S, B) and ``src_lengths`` (B,) as ``model.encode`` takes them; sentence b stops
     after ``max_len[b]`` steps (``max_len`` an int for all, or a (B,) array) and cannot end before
-    ``min_len`` tokens; ``bos``, ``eos`` and ``pad`` are the special ids (pad None: none)."""
+    ``min_len`` tokens; ``bos``, ``eos`` and ``pad`` are the special ids (pad None: none);
+    ``no_repeat_ngram`` N > 0: no N-gram twice in an output."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
+    no_repeat = check_no_repeat(no_repeat_ngram)
     early = _early(banned, eos)
     carry = model.encode(src, src_lengths)
     B = carry.feed.shape[0]
@@ -164,15 +194,20 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
     ids = np.full(B, bos, dtype=np.int64)
     scores = np.zeros(B)  # float64 sums, as beam search keeps them
     done = np.zeros(B, dtype=bool)
+    stuck = np.zeros(B, dtype=bool)  # every token banned (see the module docstring): stopped, unfinished
     tokens: list[list[int]] = [[] for _ in range(B)]
     attn: list[list[np.ndarray]] = [[] for _ in range(B)]
     for step in range(int(limits.max())):
-        live = ~done & (step < limits)  # (B,) sentences still decoding
+        live = ~done & ~stuck & (step < limits)  # (B,) sentences still decoding
         if not live.any():
             break
-        logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (B, V)
-        nxt = np.argmax(logp, axis=1)  # (B,) never a banned id: an allowed one (at least eos) is finite
+        logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned, tokens,
+                                            no_repeat)  # (B, V)
+        nxt = np.argmax(logp, axis=1)  # (B,) a banned id only when every id is banned
         for b in np.flatnonzero(live):
+            if logp[b, nxt[b]] == -np.inf:
+                stuck[b] = True
+                continue
             scores[b] = scores[b] + logp[b, nxt[b]]
             if weights is not None:
                 attn[b].append(weights[b])
@@ -185,13 +220,35 @@ def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, m
                        np.stack(attn[b]) if attn[b] else None) for b in range(B)]
 
 
-def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, k: int, eos: int, alpha: float,
+@dataclass(frozen=True)
+class _Ranking:
+    """How one sentence's hypotheses are scored: s(Y, X) of :mod:`rnnkit.seq2seq.penalties`."""
+
+    alpha: float  # lp's
+    beta: float  # cp's
+    source_length: int | None  # |X|, the sentence's source tokens (None: no coverage penalty)
+
+    def score(self, log_prob: float, steps: int, attention: np.ndarray | None) -> float:
+        cp = penalties.coverage_penalty(attention, self.beta, self.source_length)
+        return penalties.gnmt_score(log_prob, steps, self.alpha, cp)
+
+    def unfinished(self, beams: list[tuple[int, ...]], scores: np.ndarray, trails: list[tuple[np.ndarray, ...]]
+                   ) -> list[Hypothesis]:
+        """The live ``beams`` as hypotheses that did not end with EOS."""
+        out = []
+        for t, sc, trail in zip(beams, scores, trails):
+            attention = np.stack(trail) if trail else None
+            out.append(Hypothesis(t, float(sc), self.score(float(sc), len(t), attention), False, attention))
+        return out
+
+
+def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, k: int, eos: int, rank: _Ranking,
             finished: list[Hypothesis], trails: list[tuple[np.ndarray, ...]] | None = None
             ) -> tuple[list[int], list[int], list[float]]:
     """One step of one sentence's search: its live ``beams`` with their ``scores`` (n,) and this step's
-    ``logp`` (n, V).  EOS extensions among the best k join ``finished``; returns (rows, tokens, scores)
-    of the next beams, at most k, best first (see the module docstring).  ``trails``: each beam's
-    attention rows up to and including this step's, which a finished hypothesis keeps."""
+    ``logp`` (n, V).  EOS extensions among the best k join ``finished``, scored by ``rank``; returns (rows,
+    tokens, scores) of the next beams, at most k, best first (see the module docstring).  ``trails``: each
+    beam's attention rows up to and including this step's, which a finished hypothesis keeps."""
     V = logp.shape[1]
     flat = (scores[:, None] + logp).ravel()  # (n*V,) float64
     m = min(2 * k, flat.size)
@@ -200,15 +257,15 @@ def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, 
     rows: list[int] = []
     toks: list[int] = []
     new_scores: list[float] = []
-    for rank, idx in enumerate(top):
+    for place, idx in enumerate(top):
         if flat[idx] == -np.inf:  # a banned token; every later one is too (best first)
             break
         row, tok = divmod(int(idx), V)
         if tok == eos:
-            if rank < k:
-                n = len(beams[row]) + 1
+            if place < k:
                 attention = None if trails is None else np.stack(trails[row])  # (n, S)
-                finished.append(Hypothesis(beams[row], float(flat[idx]), float(flat[idx]) / length_penalty(n, alpha),
+                score = float(flat[idx])
+                finished.append(Hypothesis(beams[row], score, rank.score(score, len(beams[row]) + 1, attention),
                                            True, attention))
         elif len(rows) < k:
             rows.append(row)
@@ -221,12 +278,14 @@ def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, 
 
 def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int,
                 max_len: int | np.ndarray, bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
-                pad: int | None = PAD, min_len: int = 1) -> list[list[Hypothesis]]:
+                pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0, coverage_penalty: float = 0.0
+                ) -> list[list[Hypothesis]]:
     """Beam search (see the module docstring) with ``beam_size`` beams for every sentence at once; ``src``,
-    ``src_lengths``, ``max_len``, ``min_len`` and the special ids as :func:`greedy_decode` takes them,
-    ``length_norm`` the GNMT alpha (0: rank by the plain sum).  For each sentence its ``nbest`` best
-    hypotheses, finished ones first, each group by ``norm_score`` best first.  ``bos`` and ``pad`` are
-    never generated; scores are the model's log-probabilities, not renormalised over the allowed tokens.
+    ``src_lengths``, ``max_len``, ``min_len``, ``no_repeat_ngram`` and the special ids as :func:`greedy_decode`
+    takes them, ``length_norm`` the GNMT alpha (0: rank by the plain sum) and ``coverage_penalty`` GNMT's
+    beta (0: none; > 0 needs a model with attention).  For each sentence its ``nbest`` best hypotheses,
+    finished ones first, each group by ``norm_score`` = s(Y, X) best first.  ``bos`` and ``pad`` are never
+    generated; scores are the model's log-probabilities, not renormalised over the allowed tokens.
     Each hypothesis keeps the attention rows of its own path through the search (``Hypothesis.attention``,
     as greedy decoding's): the weights the decoder had when it chose each of its tokens."""
     banned = _check(model, bos, eos, pad)
@@ -235,9 +294,17 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     k = _int("beam_size", beam_size, 1)
     _int("nbest", nbest, 1, k + 1)
     alpha = check_length_norm(length_norm)
+    no_repeat = check_no_repeat(no_repeat_ngram)
+    beta = penalties.check_coverage_penalty(coverage_penalty)
+    if beta > 0 and getattr(model.spec, "attention", "none") == "none":
+        raise ValueError(f"Expected a model with attention for coverage_penalty={beta} (cp sums the decoder's "
+                         "attention weights), got one without attention; leave coverage_penalty at 0")
     carry = model.encode(src, src_lengths)
     B = carry.feed.shape[0]
     limits = _per_sentence(limits, B)  # (B,)
+    # |X| of each sentence, from the memory's mask: the batch's padding is not a source token
+    sources = carry.memory.mask.sum(axis=1) if beta > 0 else [None] * B  # (B,)
+    ranks = [_Ranking(alpha, beta, None if n is None else int(n)) for n in sources]
     early = _early(banned, eos)
     beams: list[list[tuple[int, ...]]] = [[()] for _ in range(B)]  # each sentence's live hypotheses
     scores = [np.zeros(1) for _ in range(B)]  # (n,) float64 each
@@ -248,7 +315,9 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     ids = np.full(B, bos, dtype=np.int64)
     step = 0
     while live:
-        logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned)  # (rows, V)
+        histories = [beam for b in live for beam in beams[b]]  # each row's generated tokens
+        logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned, histories,
+                                            no_repeat)  # (rows, V)
         start = 0
         keep: list[int] = []
         next_ids: list[int] = []
@@ -256,8 +325,10 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
         for b in live:
             n = len(beams[b])
             stepped = None if weights is None else [trail + (weights[start + r],) for r, trail in enumerate(trails[b])]
-            rows, toks, new_scores = _extend(beams[b], scores[b], logp[start : start + n], k, eos, alpha, found[b],
+            rows, toks, new_scores = _extend(beams[b], scores[b], logp[start : start + n], k, eos, ranks[b], found[b],
                                              stepped)
+            if not rows and not found[b]:  # every extension banned: the beams so far are all it has
+                found[b] += ranks[b].unfinished(beams[b], scores[b], trails[b])
             beams[b] = [beams[b][r] + (t,) for r, t in zip(rows, toks)]
             trails[b] = [() if stepped is None else stepped[r] for r in rows]
             scores[b] = np.array(new_scores, dtype=np.float64)
@@ -267,9 +338,7 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
                     next_ids.extend(toks)
                     going_on.append(b)
                 else:  # at its limit: the live beams are returned as unfinished hypotheses
-                    found[b] += [Hypothesis(t, float(sc), float(sc) / length_penalty(len(t), alpha), False,
-                                            np.stack(trail) if trail else None)
-                                 for t, sc, trail in zip(beams[b], scores[b], trails[b])]
+                    found[b] += ranks[b].unfinished(beams[b], scores[b], trails[b])
             start += n
         live = going_on
         if live:

@@ -35,7 +35,9 @@ import numpy as np
 from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
 from rnnkit.checks import check_bool
-from rnnkit.seq2seq.decode import Hypothesis, beam_search, check_length_norm, check_min_len, greedy_decode
+from rnnkit.seq2seq.decode import (Hypothesis, beam_search, check_length_norm, check_min_len, check_no_repeat,
+                                   greedy_decode)
+from rnnkit.seq2seq.penalties import check_coverage_penalty
 from rnnkit.seq2seq.io import Translator
 
 
@@ -47,7 +49,7 @@ class Translation:
     tokens: tuple[str, ...]  # output tokens (no BOS / EOS)
     ids: tuple[int, ...]  # output ids
     score: float  # sum of log-probabilities, EOS included when finished
-    norm_score: float  # score / lp(|Y|): the beam's ranking key (== score for greedy decoding)
+    norm_score: float  # score / lp(|Y|) + cp(X; Y): the beam's ranking key (== score for greedy decoding)
     finished: bool  # ended with EOS (False: cut at the length limit)
     # (T, S) the decoder's attention over the source tokens, T = len(tokens) + finished (a row for EOS);
     # only with translate(..., return_attention=True), else None
@@ -89,11 +91,14 @@ EMPTY = Translation("", (), (), 0.0, 0.0, True)  # the one translation of an emp
 
 def translate(translator: Translator, sentences: Sequence[str], beam_size: int = 1, nbest: int = 1,
               max_len: int | None = None, length_norm: float = 0.0, batch_size: int = 64,
-              replace_unk: bool = False, min_len: int = 1, return_attention: bool = False
-              ) -> list[list[Translation]]:
+              replace_unk: bool = False, min_len: int = 1, return_attention: bool = False,
+              no_repeat_ngram: int = 0, coverage_penalty: float = 0.0) -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``), each of at
     least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`; a fixed ``max_len`` below ``min_len`` is
-    refused, as no translation could end).  ``length_norm`` is the beam's alpha, a finite number >= 0.
+    refused, as no translation could end).  ``length_norm`` and ``coverage_penalty`` are the beam's GNMT
+    alpha and beta, finite numbers >= 0 (:mod:`rnnkit.seq2seq.penalties`; greedy decoding, beam_size 1,
+    takes neither; beta > 0 needs a model with attention); ``no_repeat_ngram`` N > 0 keeps every N-gram
+    of an output to one occurrence (:mod:`rnnkit.seq2seq.no_repeat`; greedy decoding too).
     ``return_attention``: each translation's ``attention`` (T, S), as the module docstring says (a model
     trained without attention is refused: it has none).
 
@@ -106,11 +111,16 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     check_int("max_len", max_len, 1, allow_none=True)
     min_len = check_min_len(min_len, max_len)
     length_norm = check_length_norm(length_norm)
+    no_repeat_ngram = check_no_repeat(no_repeat_ngram)
+    coverage_penalty = check_coverage_penalty(coverage_penalty)
     replace_unk = check_bool("replace_unk", replace_unk)
     return_attention = check_bool("return_attention", return_attention)
     if return_attention and translator.model.config.attention == "none":
         raise ValueError("Expected a model with attention for return_attention=True, got one trained with "
                          "attention='none'")
+    if coverage_penalty > 0 and translator.model.config.attention == "none":
+        raise ValueError(f"Expected a model with attention for coverage_penalty={coverage_penalty} (cp sums the "
+                         "decoder's attention weights), got one trained with attention='none'")
     if nbest > beam_size:
         raise ValueError(f"Expected nbest <= beam_size ({beam_size}), got {nbest}")
     _check_sentences(sentences)
@@ -118,7 +128,8 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     kept = [i for i, t in enumerate(every) if t]
     done: list[list[Translation]] = [[EMPTY] for _ in every]
     for i, found in zip(kept, _translate([every[i] for i in kept], translator, beam_size, nbest, max_len,
-                                         length_norm, batch_size, replace_unk, min_len, return_attention)):
+                                         length_norm, batch_size, replace_unk, min_len, return_attention,
+                                         no_repeat_ngram, coverage_penalty)):
         done[i] = found
     return done
 
@@ -129,8 +140,8 @@ def count_cut(translations: Sequence[Sequence[Translation]]) -> int:
 
 
 def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int | None,
-               length_norm: float, batch_size: int, replace_unk: bool, min_len: int, return_attention: bool = False
-               ) -> list[list[Translation]]:
+               length_norm: float, batch_size: int, replace_unk: bool, min_len: int, return_attention: bool = False,
+               no_repeat_ngram: int = 0, coverage_penalty: float = 0.0) -> list[list[Translation]]:
     """translate() of sentences already tokenised, none of them empty."""
     if not tokens:
         return []
@@ -143,10 +154,10 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
         steps = translator.length_rule.limits(b.src_lengths, max_len)  # (B,)
         if beam_size == 1:
             hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID,
-                                               min_len)]
+                                               min_len, no_repeat_ngram)]
         else:
             hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest,
-                               PAD_ID, min_len)
+                               PAD_ID, min_len, no_repeat_ngram, coverage_penalty)
         for i, hs in zip(b.index, hyps):
             length = len(tokens[int(i)]) if return_attention else None
             out[int(i)] = [_translation(translator, h, length) for h in hs]

@@ -1,0 +1,114 @@
+"""``--no-repeat-ngram`` and ``--coverage-penalty`` on ``rnnkit translate`` and ``rnnkit evaluate``: they reach
+the search, and values or combinations without effect are refused in one line.  The search itself:
+tests/test_seq2seq_beam_penalties.py."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from clirun import run_cli
+from test_seq2seq_attention import _train, corpus, write
+
+from rnnkit.seq2seq.io import load_translator
+from rnnkit.seq2seq.translate import translate
+
+# a word twice in each: a correct translation holds "a" or "dog" twice too (the small model of 8 epochs
+# here answers the last with "Dog dog dog.")
+TWICE = ["ein hund sieht ein haus .", "katze sieht ein rot haus ein .", "hund sieht hund ."]
+TWICE_REF = ["House a sees dog a.", "A house red a sees cat.", "Dog sees dog."]  # the toy's reversed order
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("penalties")
+    src, tgt = corpus(240, 0)
+    test, _ = corpus(8, 2)
+    return {"dir": d, "train": (write(d / "train.de", src), write(d / "train.en", tgt)), "test": test,
+            "test_file": write(d / "test.de", test), "twice": write(d / "twice.de", TWICE)}
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return _train(data, "run", "--epochs", "8")
+
+
+@pytest.fixture(scope="module")
+def plain(data):
+    return _train(data, "plain", "--epochs", "1", "--attention", "none")
+
+
+def test_translate_passes_the_options_to_the_search(data, model, capsys):
+    """The n-best rows are the library's translations with the same options, scores = log P / lp + cp."""
+    code, out, err = run_cli(capsys, ["translate", model, data["test_file"], "--beam", "3", "--nbest", "2",
+                                      "--length-norm", "0.6", "--coverage-penalty", "0.4", "--no-repeat-ngram", "2"])
+    assert code == 0, err
+    translator = load_translator(model)
+    lib = translate(translator, data["test"], 3, 2, length_norm=0.6, coverage_penalty=0.4, no_repeat_ngram=2)
+    assert out.splitlines() == [f"{i} ||| {t.text} ||| {t.norm_score:.4f}" for i, ts in enumerate(lib) for t in ts]
+    without = translate(translator, data["test"], 3, 2, length_norm=0.6)
+    # the coverage penalty is in the printed score: it lowers it (cp <= 0), strictly for most translations
+    lower = [(a.norm_score < b.norm_score - 1e-9) for ts, us in zip(lib, without) for a, b in zip(ts, us)
+             if a.ids == b.ids]
+    assert lower and sum(lower) >= len(lower) // 2, lower
+
+
+def test_no_repeat_ngram_keeps_a_word_to_one_use(data, model, capsys):
+    """Sentences whose translation repeats a word: without the option some output does, with --no-repeat-ngram 1
+    none does (greedy and beam)."""
+    code, out, err = run_cli(capsys, ["translate", model, data["twice"], "--beam", "3"])
+    assert code == 0, err
+    assert any(len(set(line.lower().split())) < len(line.split()) for line in out.splitlines()), out
+    for beam in ("1", "3"):
+        code, out, err = run_cli(capsys, ["translate", model, data["twice"], "--beam", beam, "--no-repeat-ngram", "1"])
+        assert code == 0, err
+        lines = out.splitlines()
+        assert len(lines) == len(TWICE)
+        translator = load_translator(model)
+        for line in lines:
+            tokens = translator.target_tokenizer.tokenize(line)
+            assert len(set(tokens)) == len(tokens), f"--beam {beam}: {line!r} repeats a token"
+
+
+def test_evaluate_decodes_with_the_options(data, model, tmp_path, capsys):
+    ref = write(tmp_path / "twice.en", TWICE_REF)
+    scores = {}
+    for extra in ([], ["--no-repeat-ngram", "1"], ["--coverage-penalty", "0.3", "--no-repeat-ngram", "2"]):
+        code, out, err = run_cli(capsys, ["evaluate", model, data["twice"], "--ref", ref, "--beam", "3", "--json",
+                                          *extra])
+        assert code == 0, err
+        scores[" ".join(extra)] = json.loads(out)
+    # the outputs differ (test_no_repeat_ngram_keeps_a_word_to_one_use), and so must their BLEU
+    assert scores["--no-repeat-ngram 1"]["bleu"] != scores[""]["bleu"], scores
+
+
+def _one_line(result, *fragments):
+    code, out, err = result
+    assert code == 2 and out == "", (code, out)
+    assert err.count("\n") == 1, err
+    for f in fragments:
+        assert f in err, f"{f!r} not in {err!r}"
+
+
+def test_bad_values_and_options_without_effect_are_refused(data, model, plain, tmp_path, capsys):
+    src = data["test_file"]
+    ref = write(tmp_path / "ref.en", ["x"] * len(data["test"]))
+    _one_line(run_cli(capsys, ["translate", model, src, "--beam", "2", "--no-repeat-ngram", "0"]),
+              "--no-repeat-ngram: Expected an n-gram size >= 1, got 0", "leave --no-repeat-ngram out")
+    _one_line(run_cli(capsys, ["translate", model, src, "--no-repeat-ngram", "two"]), "Expected an integer >= 1")
+    for value in ("-0.2", "nan", "inf"):
+        _one_line(run_cli(capsys, ["translate", model, src, "--beam", "2", "--coverage-penalty", value]),
+                  "--coverage-penalty: Expected a finite number >= 0")
+    for command in (["translate", model, src], ["evaluate", model, src, "--ref", ref]):
+        _one_line(run_cli(capsys, [*command, "--coverage-penalty", "0.2"]),
+                  "--coverage-penalty has no effect with --beam 1", "give --beam K")
+        _one_line(run_cli(capsys, [*command, "--no-repeat-ngram", "4", "--max-len", "4"]),
+                  "--no-repeat-ngram has no effect with --max-len 4", "an n-gram of 4 needs 5 to repeat")
+    assert run_cli(capsys, ["translate", model, src, "--no-repeat-ngram", "3", "--max-len", "4"])[0] == 0
+    for command in (["translate", plain, src], ["evaluate", plain, src, "--ref", ref]):
+        _one_line(run_cli(capsys, [*command, "--beam", "2", "--coverage-penalty", "0.2"]),
+                  "--coverage-penalty reads the decoder's attention", "--attention none")
+    text = write(tmp_path / "text.txt", ["the cat sat on the mat", "the dog sat on the log"] * 5)
+    kn = str(tmp_path / "kn.safetensors")
+    assert run_cli(capsys, ["train", "ngram", "--train", text, "--order", "2", "--save", kn])[0] == 0
+    _one_line(run_cli(capsys, ["evaluate", kn, text, "--no-repeat-ngram", "2", "--coverage-penalty", "0.1"]),
+              "--coverage-penalty, --no-repeat-ngram do not apply to", "an n-gram language model")
