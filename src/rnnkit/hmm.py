@@ -38,9 +38,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_names, check_number
+from rnnkit import hmm_io
+from rnnkit.checks import check_int, check_number
 from rnnkit.constraints import allowed_transitions
-from rnnkit.errors import DataError
 from rnnkit.hmm_checks import check_corpus, check_distributions, check_strings
 from rnnkit.hmm_forward import backward, forward, forward_backward, pair_posteriors
 from rnnkit.hmm_nbest import hmm_nbest
@@ -48,9 +48,7 @@ from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
 EMISSIONS = ("ml", "add_k", "witten_bell")
-FORMAT = "rnnkit-hmm-tagger"
 IMPOSSIBLE = -1e6  # stand-in log probability of an emission never seen, for the fallback decode
-CONFIG = ("order", "emission", "k", "suffix_length", "rare_threshold", "scheme")
 
 
 def _log(p: np.ndarray) -> np.ndarray:
@@ -346,19 +344,7 @@ class HMMTagger:
     def document(self, tables: bool = True) -> dict:
         """What :meth:`save` writes, as a dict; ``tables=False`` leaves a hand-built model's number tables
         out (its words stay), for a caller that stores them as arrays and gives them back to :meth:`loads`."""
-        if not hasattr(self, "log_trans_"):
-            raise ValueError("Expected a fitted tagger to save, got one never fitted")
-        config = {name: getattr(self, name) for name in CONFIG}
-        data = {"format": FORMAT, "version": 1, "config": config, "tags": self.tags_}
-        if hasattr(self, "tables_"):
-            data["tables"] = {name: array.tolist() for name, array in self.tables_.items()} if tables else {}
-            data["tables"]["words"] = list(self.vocab_)
-        else:
-            # sparse (tag index, count) pairs: most words are seen with one or two tags
-            data["words"] = {w: [[int(i), int(c[i])] for i in np.nonzero(c)[0]]
-                             for w, c in self.word_tag_counts_.items()}
-            data["ngrams"] = [c.tolist() for c in self.ngram_counts_]
-        return data
+        return hmm_io.document(self, tables)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HMMTagger:
@@ -370,42 +356,4 @@ class HMMTagger:
     def loads(cls, text: str, name: str = "the HMM's JSON", tables: dict | None = None) -> HMMTagger:
         """:meth:`load` of the JSON text itself (a checkpoint holds it in its metadata); ``name`` is
         what a DataError calls it; ``tables``: the arrays ``document(tables=False)`` left out."""
-        hint = "expected a JSON file written by HMMTagger.save"
-        path = name
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}); {hint}") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DataError(f"{path}, line 1: no \"format\": \"{FORMAT}\" field; {hint}")
-        if data.get("version") != 1:  # the one layout save writes; a later one is not guessed at
-            raise DataError(f"{path}: an HMM of format version {data.get('version')!r}, and this rnnkit reads "
-                            "version 1; read it with the rnnkit that wrote it, or upgrade rnnkit")
-        try:
-            config = {name: data["config"][name] for name in CONFIG}
-            if "tables" in data:
-                tables = {**data["tables"], **(tables or {})}
-                return cls.from_probabilities(data["tags"], tables["start"], tables["transitions"], tables["words"],
-                                              tables["emissions"], tables.get("end"), config["scheme"],
-                                              tables.get("state_counts"))
-            model = cls(**config)
-            model._check_config()
-            model.tags_ = check_names("tags", data["tags"])  # null, 7, "" or a tag twice: not a tag list
-            K = len(model.tags_)
-            model.word_tag_counts_ = {}
-            for word, pairs in data["words"].items():
-                counts = np.zeros(K, dtype=np.int64)
-                for i, c in pairs:
-                    if int(i) < 0 or int(c) < 0:  # counts[-1] would silently take the last tag
-                        raise ValueError(f"word {word!r}: tag {i}, count {c}; expected both >= 0")
-                    counts[i] = c
-                model.word_tag_counts_[word] = counts
-            model.ngram_counts_ = [np.array(c, dtype=np.int64) for c in data["ngrams"]]
-            if [c.shape for c in model.ngram_counts_] != [(K + 1,) * n for n in (1, 2, 3)]:
-                raise ValueError(f"n-gram count tables do not match {K} tags")
-            if any((c < 0).any() for c in model.ngram_counts_):
-                raise ValueError("a negative tag n-gram count")
-            model._build()
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise DataError(f"{path}: a damaged or foreign model ({type(exc).__name__}: {exc}); {hint}") from None
-        return model
+        return hmm_io.loads(cls, text, name, tables)
