@@ -7,7 +7,8 @@ argparse's message.  A block with ``$ `` prompts has commands on its prompt line
 output); other shell blocks have one on every line that starts with ``rnnkit``.  A command may be
 continued with ``\\``, chained with ``&&``, ``||``, ``;`` or a pipe, redirected, commented, started as
 ``python -m rnnkit`` (``PYTHONPATH=src`` before it) or by a launcher (``mpiexec -n 2 rnnkit ...``).  A
-``...`` stands for arguments left out: what comes before it is checked, a missing required argument aside.
+``...`` stands for arguments left out: what comes before it is checked, a missing required argument aside;
+so does an argument file (``@common.args``), which is not read: the arguments around it are checked.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Command:
     line: int  # 1-based, the command's first line
     text: str  # as written, continuation lines joined
     argv: list[str]  # the arguments after "rnnkit", up to a "..."
-    elided: bool  # a "..." stood for more
+    elided: bool  # a "..." or an @FILE stood for more
 
 
 def shell_lines(markdown: str) -> list[tuple[int, str]]:
@@ -143,8 +144,13 @@ def find_commands(path: Path) -> list[Command]:
             if argv is None:
                 continue
             elided = ELIDED in argv
-            commands.append(Command(shown, number, text.strip(), argv[:argv.index(ELIDED)] if elided else argv,
-                                    elided))
+            if elided:
+                argv = argv[:argv.index(ELIDED)]
+            end = argv.index("--") if "--" in argv else len(argv)  # rnnkit reads no @FILE after --
+            files = [k for k in range(end) if argv[k].startswith("@") and len(argv[k]) > 1]
+            if files:  # @common.args: arguments kept in a file, which is not read here
+                argv = [word for k, word in enumerate(argv) if k not in files]
+            commands.append(Command(shown, number, text.strip(), argv, elided or bool(files)))
     return commands
 
 
@@ -210,6 +216,7 @@ PYTHONPATH=src python -m rnnkit gradcheck --cell gru; python -m pytest -q
 mpiexec -n 2 rnnkit train tagger --train t.conllu --crf
 cd rnnkit && ls
 rnnkit --threads 1 ...
+rnnkit train lm @common.args --lr 0.002 -- @x
 ```
 
 ```
@@ -232,8 +239,9 @@ def test_the_shapes_a_command_takes_are_found(tmp_path):
         (7, ["gradcheck", "--cell", "gru"], False),
         (8, ["train", "tagger", "--train", "t.conllu", "--crf"], False),
         (10, ["--threads", "1"], True),
-        (14, ["generate", "m.safetensors", "--prime", "床前", "--length", "48"], False),
-        (16, ["segment", "seg.safetensors"], False),
+        (11, ["train", "lm", "--lr", "0.002", "--", "@x"], True),
+        (15, ["generate", "m.safetensors", "--prime", "床前", "--length", "48"], False),
+        (17, ["segment", "seg.safetensors"], False),
     ]
 
 
@@ -244,6 +252,7 @@ def test_the_shapes_a_command_takes_are_found(tmp_path):
     ("rnnkit train lm --train t.txt --epochs many", "argument --epochs"),  # a value of the wrong type
     ("rnnkit generate", "the following arguments are required"),  # a required argument left out
     ("rnnkit --threads 1 train lm --hiden 8 ...", "did you mean --hidden?"),  # before a "..." too
+    ("rnnkit train lm @common.args --hiden 8", "did you mean --hidden?"),  # beside an argument file
 ])
 def test_a_stale_command_fails_with_its_file_and_line(parser, tmp_path, bad, said):
     path = _write(tmp_path, f"# title\n\n```bash\nrnnkit demo --steps 3\n{bad}   # ok?\n```\n")
