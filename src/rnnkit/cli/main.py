@@ -282,18 +282,13 @@ def _interrupted(exc: BaseException) -> int:
     return 130
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
-    try:  # @FILE arguments read first, so every command and the check of the options given see them
-        argv = expand_arg_files(sys.argv[1:] if argv is None else argv)
-    except RnnkitError as exc:  # a missing, unreadable or malformed argument file
-        parser.error(str(exc))
-    try:
-        args, extras = parser.parse_known_args(argv)
-    except OSError as exc:  # --help or --version into a full disk (see _Parser._print_message)
-        _silence_stdout()  # what could not be written would fail again at exit
-        print(f"rnnkit: error: {_error_line(exc)}", file=sys.stderr)
-        return 2
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``rnnkit argv`` parsed with ``parser`` (:func:`build_parser`'s) as :func:`main` parses it once its @FILE
+    arguments are read, and nothing run: a usage error (an unknown command or option, a choice or value out of
+    range) is one line on stderr and ``SystemExit(2)``; ``--help`` and ``--version`` print and raise
+    ``SystemExit(0)``.  ``argv`` None: ``sys.argv[1:]``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extras = parser.parse_known_args(argv)
     if extras:
         # argparse fills an optional positional (tag/segment/classify/translate's input file) in the same
         # pass as the one before it, so `rnnkit tag MODEL --format columns FILE` left FILE unmatched
@@ -308,6 +303,21 @@ def _main(argv: list[str] | None) -> int:
     empty = empty_argument(parser, args)
     if empty:  # --valid "$UNSET": it read as no --valid at all, or as the folder "."
         parser.error(f"argument {empty}: expected a value, got an empty string (an unset shell variable?)")
+    return args
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = build_parser()
+    try:  # @FILE arguments read first, so every command and the check of the options given see them
+        argv = expand_arg_files(sys.argv[1:] if argv is None else argv)
+    except RnnkitError as exc:  # a missing, unreadable or malformed argument file
+        parser.error(str(exc))
+    try:
+        args = parse_command_line(parser, argv)
+    except OSError as exc:  # --help or --version into a full disk (see _Parser._print_message)
+        _silence_stdout()  # what could not be written would fail again at exit
+        print(f"rnnkit: error: {_error_line(exc)}", file=sys.stderr)
+        return 2
     if not processes.launcher_rank():  # under mpiexec, process 0 says it
         from rnnkit.cli.text_warnings import warn
 
