@@ -12,7 +12,7 @@ from clirun import run_cli
 
 from rnnkit.demos.adding import BASELINE_MSE, AddingTask, adding_batch, run_adding_demo
 from rnnkit.demos.copying import CopyTask, copy_batch, run_copy_demo
-from rnnkit.demos.longrange import LongRangeConfig, LongRangeModel, format_table, multiply_adds
+from rnnkit.demos.longrange import LongRangeConfig, LongRangeModel, format_table, multiply_adds, outputs_in_chunks
 from rnnkit.gradcheck import numeric_grad_at
 
 EASY = LongRangeConfig(steps=150, hidden=8, batch_size=16, lr=0.03)
@@ -241,6 +241,7 @@ def test_cli_demo_copy_and_rtrl(capsys):
     (["demo", "adding", "--gradient", "rtr"], "did you mean 'rtrl'?"),
     (["demo", "copy", "--delay", "0"], "--delay: Expected an integer >= 1, got 0"),
     (["demo", "copy", "--copy-length", "10001"], "Expected --copy-length <= 10000"),
+    (["demo", "copy", "--delay", "10000", "--copy-length", "2"], "Expected --delay + 2 x --copy-length <= 10000"),
     (["demo", "copy", "--length", "5"], "--length"),
     (["demo", "--seed", "3", "adding"], "--seed before 'adding' is an option of the default demo"),
 ])
@@ -248,3 +249,19 @@ def test_cli_bad_values_are_one_line(capsys, argv, says):
     code, out, err = run_cli(capsys, argv)
     assert code == 2 and err.count("\n") == 1 and says in err, err
     assert "Traceback" not in err and not out
+
+
+@pytest.mark.parametrize("every_step", [True, False])
+def test_the_test_set_is_run_in_chunks_with_the_same_outputs(every_step):
+    """The test pass runs a training batch's worth of sequences at a time (memory), and gives what one pass gives."""
+    model = LongRangeModel("gru", 3, 5, 2, every_step, np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((7, 10, 3)).astype(np.float32)  # (T, N, D)
+    whole, _ = model.forward(x)
+    np.testing.assert_allclose(outputs_in_chunks(model, x, 3), whole, rtol=1e-6, atol=1e-7)  # 3 + 3 + 3 + 1
+
+
+def test_a_blown_up_demo_run_is_one_line_naming_the_lr(capsys):
+    code, out, err = run_cli(capsys, ["--threads", "1", "demo", "adding", "--length", "6", "--lr", "1e20",
+                                      "--steps", "30", "--hidden", "4"])
+    assert code == 2 and err.count("\n") == 1, err
+    assert "training loss became" in err and "give a smaller lr (--lr, now 1e+20)" in err and "Warning" not in err

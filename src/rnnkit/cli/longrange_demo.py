@@ -103,6 +103,10 @@ def run_copy(args: argparse.Namespace) -> int:
     refuse_main_demo_options(args, "copy")
     _check_max("--delay", args.delay)
     _check_max("--copy-length", args.copy_length)
+    if args.delay + 2 * args.copy_length > MAX_LENGTH:  # a sequence: the symbols, the delay, then their copy
+        raise ValueError(f"Expected --delay + 2 x --copy-length <= {MAX_LENGTH} (the steps of a sequence), got "
+                         f"{args.delay} + 2 x {args.copy_length} = {args.delay + 2 * args.copy_length}: the layer "
+                         "keeps every step of the batch for the backward pass; give a shorter --delay or --copy-length")
     cfg, cells = _config(args, COPY_DEFAULTS)
     print(f"Copy task, {args.copy_length} symbols after a delay of {args.delay}: {_say_cells(cells, cfg)}")
     with blas_threads(args):

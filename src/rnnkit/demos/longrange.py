@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rnnkit.checks import check_int
+from rnnkit.errors import NonFiniteError
 from rnnkit.nn import Linear
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.recurrent import GRU, LSTM, RNN
@@ -169,6 +170,13 @@ def multiply_adds(cell: str, length: int, input_size: int, hidden: int, batch: i
     return {"bptt": 3.0 * forward, "rtrl": forward + float(batch * length * G * H * H * n_params)}
 
 
+def outputs_in_chunks(model: LongRangeModel, x: np.ndarray, chunk: int) -> np.ndarray:
+    """The model's outputs for x (T, N, D), ``chunk`` sequences at a time: a pass holds no more than a
+    training batch does, whatever the test set's size.  (T, N, O) or (N, O), as :meth:`LongRangeModel.forward`."""
+    parts = [model.forward(x[:, i:i + chunk])[0] for i in range(0, x.shape[1], chunk)]
+    return np.concatenate(parts, axis=1 if model.every_step else 0)
+
+
 def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train one cell on ``task``; returns a dict: ``cell``, ``metrics`` (the task's, on the test set),
@@ -186,8 +194,12 @@ def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
     start = time.perf_counter()
     for step in range(1, cfg.steps + 1):
         x, y = task.batch(data_rng, cfg.batch_size)
-        z, cache = model.forward(x)
-        loss, dz = task.loss(z, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is told below, in one line
+            z, cache = model.forward(x)
+            loss, dz = task.loss(z, y)
+        if not np.isfinite(loss):
+            raise NonFiniteError(f"the {CELL_NAMES[cfg.cell]}'s training loss became {loss} at step {step}: the "
+                                 f"weights blew up; give a smaller lr (--lr, now {cfg.lr:g})", stage="forward")
         grads = model.backward(dz, cache, cfg.gradient)
         clip_grad_norm(grads, cfg.clip)
         opt.step(grads)
@@ -198,7 +210,7 @@ def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
             emit(f"step {step:>6}/{cfg.steps}  loss {history[-1][1]:.4f}  {time.perf_counter() - start:6.1f}s")
     seconds = time.perf_counter() - start
     x, y = task.batch(np.random.default_rng([cfg.seed, 2]), cfg.test_size)
-    z, _ = model.forward(x)
+    z = outputs_in_chunks(model, x, cfg.batch_size)
     return {"cell": cfg.cell, "metrics": task.metrics(z, y), "history": history, "final_loss": float(loss),
             "seconds": seconds, "steps": cfg.steps, "params": model.params}
 
