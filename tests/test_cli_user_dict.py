@@ -135,3 +135,13 @@ def test_a_bad_dictionary_is_one_line(models, capsys, monkeypatch, content, mess
     assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
     code, _, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(models["dir"] / "none.txt")])
     assert code == 2 and "none.txt: no such file" in err and err.count("\n") == 1, err
+
+
+def test_the_output_may_not_be_a_dictionary_file(models, capsys, monkeypatch):
+    """--output written over --dict would replace the user's dictionary with the segmented text."""
+    words = models["dir"] / "mine.txt"
+    words.write_text("欧阳丽\n", encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO("欧阳丽喜欢\n"))
+    code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(words), "--output", str(words)])
+    assert code == 2 and "is a file this command reads" in err and err.count("\n") == 1, err
+    assert words.read_text(encoding="utf-8") == "欧阳丽\n"

@@ -13,11 +13,13 @@ from rnnkit.errors import DataError, describe_encode_error, os_problem
 
 
 def check_output(args: argparse.Namespace) -> None:
-    """Refuse an --output that cannot be written before any work, or that is the model or the input
-    (tagging a gold CoNLL-U file into itself would replace its gold tags with the predictions)."""
+    """Refuse an --output that cannot be written before any work, or that is the model, the input
+    (tagging a gold CoNLL-U file into itself would replace its gold tags with the predictions) or a
+    user dictionary (``segment --dict``)."""
     if args.output:
         check_output_path(args.output, "--output", make_folders=True,
-                          inputs=[getattr(args, "model", None), getattr(args, "input", None)])
+                          inputs=[getattr(args, "model", None), getattr(args, "input", None),
+                                  *(getattr(args, "user_dict", None) or ())])
 
 
 def write_output(args: argparse.Namespace, blocks: Iterable[str]) -> None:
