@@ -33,6 +33,14 @@ def test_each_line_is_split_as_a_shell_splits_it(here):
         "--dict", "C#.txt", "--epochs", "4"]
 
 
+def test_a_line_ending_in_a_backslash_goes_on_on_the_next(here):
+    """A shell command pasted with its continuations; an escaped backslash or one in a comment does not continue."""
+    _write(here / "c.args", "step --x 1,2 \\\n  --h0 1,1 \\\n--cell gru\n--train 'a\\'\n"
+                            "--lr 1  # no \\\n--epochs 2\n--prime x\\\\\n--seed 3\n")
+    assert expand_arg_files(["@c.args"]) == ["step", "--x", "1,2", "--h0", "1,1", "--cell", "gru", "--train", "a\\",
+                                             "--lr", "1", "--epochs", "2", "--prime", "x\\", "--seed", "3"]
+
+
 def test_files_may_name_files_and_nothing_after_a_double_dash_is_expanded(here):
     _write(here / "inner.args", "--b 2\n")
     _write(here / "outer.args", "--a 1\n@inner.args\n--c 3\n")

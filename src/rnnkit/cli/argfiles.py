@@ -8,7 +8,8 @@ options were written, :mod:`rnnkit.cli.given`) sees the arguments as if typed.  
 - is split line by line as a POSIX shell splits words (:func:`shlex.split`): a line may hold an option and
   its value (``--epochs 3``) or several options, quotes keep spaces (``--train "my data/train.txt"``), a
   backslash escapes the next character (write Windows paths in single quotes or with ``/``), a quote must
-  close on its line;
+  close on its line, and a line that ends in a backslash goes on on the next one (a shell command pasted
+  whole, ``\\`` at its line ends, reads as it would in the shell);
 - skips blank lines, and ``#`` starts a comment at the start of a line or of a word, as in a shell
   (``--lr 0.01  # tuned`` is two arguments; ``C#`` and a quoted ``"#1"`` are not comments);
 - may name other files (``@common.args``), but not itself, directly or through others.
@@ -69,15 +70,28 @@ def _lines(path: str) -> list[tuple[int, list[str]]]:
     from rnnkit.data.files import read_utf8_file, text_lines
 
     found = []
-    for number, line in enumerate(text_lines(read_utf8_file(path, "a file of arguments")), start=1):
+    pending, first = "", 0  # a line ended by a backslash, and the number of the line it started on
+    lines = text_lines(read_utf8_file(path, "a file of arguments"))
+    for number, line in enumerate(lines, start=1):
+        code = _without_comment(line)
+        if code == line and _continues(line) and number < len(lines):  # a shell's line continuation: joined
+            pending, first = pending + line[:-1], first or number
+            continue
+        line, code, number = pending + line, pending + code, first or number
+        pending, first = "", 0
         try:
-            words = shlex.split(_without_comment(line))
+            words = shlex.split(code)
         except ValueError as exc:  # "No closing quotation", "No escaped character"
             raise DataError(f"{path}:{number}: {str(exc).lower()} in {line.strip()[:60]!r}; a quoted argument "
                             "closes on its own line") from None
         if words:
             found.append((number, words))
     return found
+
+
+def _continues(line: str) -> bool:
+    """Whether ``line`` ends in a backslash that escapes nothing but the line end (an odd run of them)."""
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
 
 
 def _without_comment(line: str) -> str:
