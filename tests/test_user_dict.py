@@ -199,7 +199,8 @@ def test_jieba_format_comments_and_blank_lines(tmp_path):
     ("好\n欧阳\x07丽\n", r"user\.txt:2: '欧阳\\x07丽' holds the control character U\+0007"),
     ("\n# only a comment\n", r"user\.txt: no word in it \(2 blank or comment lines\)"),
     ("", r"user\.txt: no word in it \(an empty file\)"),
-], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty"])
+    ("好\n\u0301abc\n", r"user\.txt:2: .* begins with the combining mark U\+0301"),
+], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty", "combining"])
 def test_a_bad_dictionary_is_one_line_naming_file_and_line(tmp_path, content, message):
     with pytest.raises(DataError, match=message) as info:
         read_user_dict(_dict(tmp_path, content))

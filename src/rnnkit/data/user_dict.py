@@ -79,6 +79,9 @@ def word_problem(word: object) -> str | None:
         return f"{word!r} holds the control character U+{ord(control):04X}"
     if all(unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) in ("Mn", "Me") for c in word):
         return f"an empty word ({word!r}: invisible characters only)"
+    if unicodedata.category(word[0]) in ("Mn", "Me"):
+        return (f"{word!r} begins with the combining mark U+{ord(word[0]):04X}, which belongs to the character "
+                "before it: write the word with its base character")
     return None
 
 
