@@ -74,6 +74,12 @@ def test_a_language_model_in_torch_gives_rnnkits_log_probabilities(tmp_path, cap
     text = [vocab.token_id(t) for t in ns["text"]]
     lp, _ = lm.token_log_probs(np.array(text[:-1])[:, None], np.array(text[1:])[:, None])
     assert abs(float(printed.split()[0]) - lp.sum()) <= 1e-4
+    # ... and the one 'rnnkit score' prints for the example's line: its end (<eos>) counts too
+    assert ns["text"][0] == ns["text"][-1] == "<eos>"
+    line = tmp_path / "line.txt"
+    line.write_text(" ".join(ns["text"][1:-1]) + "\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["score", str(model_path), str(line)])
+    assert code == 0 and abs(float(out.split("\t")[0]) - float(printed.split()[0])) <= 1e-4, (out, printed)
 
 
 def test_tied_weights_are_stored_under_both_names_and_float16_loads_too(tmp_path, capsys):
@@ -211,7 +217,90 @@ def test_the_example_of_a_chinese_character_model_reads_its_own_characters(tmp_p
     assert code == 0, err
     ns, printed = _export_torch(capsys, tmp_path / "run", tmp_path / "诗.safetensors")
     lm, vocab, _, _ = load_lm(tmp_path / "run" / "last.safetensors")
-    assert ns["text"][0] == "\n" and len(ns["text"]) == 5 and all(t in vocab.tokens[1:] for t in ns["text"])
+    assert ns["text"][0] == ns["text"][-1] == "\n" and len(ns["text"]) == 6
+    assert all(t in vocab.tokens[1:] for t in ns["text"])
     ids = [vocab.token_id(t) for t in ns["text"]]
     lp, _ = lm.token_log_probs(np.array(ids[:-1])[:, None], np.array(ids[1:])[:, None])
     assert abs(float(printed.split()[0]) - lp.sum()) <= 1e-4
+
+
+# lowercase, full-width forms, whitespace other than a space (U+3000), a combining accent, 。, truncation, nothing
+TEXTS = ["ＧＯＯＤ很好看电影ＡＢＣ", "Bad 无\u3000聊ＸＹＺ。", "Cafe\u0301 ｏｋ ＯＫ", "好", "", "Ⅻ ﬁne ＤＯＧ dog Dog 很 好"]
+
+
+def _written_out(ns, fold_width):
+    """The printed code's fold_width gives rnnkit's on every character of the Basic Multilingual Plane."""
+    every = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
+    assert ns["fold_width"](every) == fold_width(every)
+
+
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_the_torch_code_prepares_a_classifiers_text_as_rnnkit_does(tmp_path, capsys, level):
+    from rnnkit.classify.task import load_classifier
+    from rnnkit.data.segmentation import fold_width
+
+    tsv = tmp_path / "train.tsv"
+    rows = [("正面", "很好 ＡＢＣ 看 Good ok"), ("负面", "很差 ｘｙ Bad 无聊 dog"), ("正面", "好看 ＯＫ 吧 good"),
+            ("负面", "难看 ＸＹ bad 糟糕 ＤＯＧ")] * 6
+    tsv.write_text("".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tsv), "--level", level, "--fold-width",
+                                    "--lowercase", "--max-length", "5" if level == "char" else "3", "--embed", "5",
+                                    "--hidden", "6", "--batch-size", "8", *FAST, "--run-dir", str(run)])
+    assert code == 0, err
+    ns, _ = _export_torch(capsys, run, tmp_path / "cls.safetensors")
+    model, encoder, _ = load_classifier(run / "last.safetensors")
+    _written_out(ns, fold_width)
+    for text in TEXTS:
+        tokens = ns["tokens"](text)
+        assert tokens == encoder.tokenize(text), text
+        x = torch.tensor([[ns["ids"].get(t, ns["ids"]["<unk>"])] for t in tokens])  # (T, 1)
+        with torch.no_grad():
+            got = ns["model"](x, torch.tensor([len(tokens)])).exp().numpy()[0]  # (K,)
+        ids = encoder.encode([text])[0][:, None]  # (T, 1)
+        want = model.predict_proba(ids, np.array([len(ids)]))[0]
+        assert np.abs(got - want).max() <= 1e-5, (text, got, want)
+    assert max(len(t) if level == "char" else len(t.split()) for t in TEXTS) > encoder.max_length  # (it cuts)
+
+
+def test_the_torch_code_reads_a_taggers_words_as_rnnkit_does(tmp_path, capsys):
+    from rnnkit.data.segmentation import fold_width
+    from rnnkit.tagging.io import load_tagger
+
+    conllu = tmp_path / "tags.conllu"
+    sentences = [[("Ｔｈｅ", "DET"), ("ＣＡＴ", "NOUN"), ("sat", "VERB")], [("a", "DET"), ("Dog", "NOUN"), ("ran", "VERB")]]
+    conllu.write_text("".join("".join(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n" for i, (w, t) in enumerate(s, 1))
+                              + "\n" for s in sentences * 5), encoding="utf-8")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--lowercase", "--fold-width",
+                                    "--embed", "4", "--hidden", "4", *FAST, "--run-dir", str(run)])
+    assert code == 0, err
+    ns, _ = _export_torch(capsys, run, tmp_path / "tagger.safetensors")
+    _written_out(ns, fold_width)
+    _, encoder, _ = load_tagger(run / "last.safetensors")
+    words = "ＴＨＥ cat Ｃａｔ DOG ﬁne Ⅻ ＳＡＴ".split()
+    unk = ns["ids"]["<unk>"]
+    got = [ns["word_id"](w, ns["ids"], unk) for w in words]
+    assert got == encoder.words.encode([encoder.norm(w) for w in encoder.folded([words])[0]]).tolist()
+    assert got[:3] == [ns["ids"]["the"], ns["ids"]["cat"], ns["ids"]["cat"]] and got[5] == unk  # Ⅻ: no 1:1 fold
+
+
+def test_the_torch_code_finds_its_weights_wherever_it_is_run_from_and_beside_it_once_moved(tmp_path, capsys,
+                                                                                             monkeypatch):
+    model_path = _train_lm(tmp_path, capsys, "--embed", "4", "--hidden", "4")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, ["export", str(model_path), "-o", "out/lm.safetensors", "--torch"])
+    assert code == 0, err
+    assert repr(str(tmp_path / "out" / "lm.safetensors")) in out  # absolute, not relative to where export ran
+    script = tmp_path / "out" / "lm_torch.py"
+    script.write_text(out, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for where in (script, tmp_path / "moved" / "lm_torch.py"):
+        if where != script:  # the script and the weights moved together; the old folder is gone
+            (tmp_path / "out").rename(tmp_path / "moved")
+        ns = {"__name__": "__main__", "__file__": str(where)}
+        exec(compile(out, str(where), "exec"), ns)
+        assert ns["WEIGHTS"] == str(where.with_name("lm.safetensors")) and ns["model"] is not None
+    capsys.readouterr()

@@ -26,6 +26,12 @@ Refused: the class-based softmax (torch has no such module), taggers with a CRF 
 translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state or with
 residual connections (``--residual``: torch's recurrent modules have none).
 
+The printed code prepares text as rnnkit does: a language model's example line as ``rnnkit score`` reads it
+(start token, tokens, end of line), a classifier's ``tokens(text)`` as its encoder's ``tokenize`` (lowercase,
+fold the width, words or characters, the first ``max_length``), a tagger's ``word_id`` as its encoder reads a
+word (fold, then lowercase); ``--fold-width`` is written out as ``fold_width``, NFKC character by character.
+``WEIGHTS`` is the file's absolute path, or, once the file has moved, the file of that name beside the script.
+
 The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
 ("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
 labels as rnnkit stores them (``vocab`` for a language model, ``encoder`` for a classifier or a tagger,
@@ -42,8 +48,11 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.atomic import write_atomically
+from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, find_checkpoint, model_only, refuse_output
+from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
+from rnnkit.lm.score import start_token
 from rnnkit.torch_io import has_learned_init, torch_arrays
 
 TORCH_MARK = "rnnkit_torch"  # a metadata key of the files written here: rnnkit's loaders name them for what they are
@@ -125,7 +134,7 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     with ckpt.reading_metadata(path, "model"):
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
-        code = torch_code(kind, task, str(output), record, str(path))
+        code = torch_code(kind, task, os.path.abspath(output), record, str(path))
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(output, lambda f: f.write(data), durable=True)
@@ -144,12 +153,15 @@ _HEAD = '''"""{what}, exported by rnnkit{when} from
 {source}
 as a PyTorch state dict in WEIGHTS, below.  Run or import this file; it needs torch and safetensors."""
 import json
-
+import os
+{imports}
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
-{imports}
-WEIGHTS = {weights!r}  # the file as -o named it: change it where the file moves
+{torch_imports}
+WEIGHTS = {weights!r}  # where rnnkit wrote it (-o, made absolute)
+if not os.path.exists(WEIGHTS) and "__file__" in globals():  # moved, with this script beside it: the file there
+    WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.path.basename(WEIGHTS))
 
 
 '''
@@ -210,15 +222,18 @@ def _lm_use(task: dict[str, Any]) -> list[str]:
     word = task["level"] == "word"
     text = _example(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
     quoted = json.dumps(text, ensure_ascii=False)  # a Python string literal in double quotes, Chinese as it is
-    start, example = ("<eos>", f"{quoted}.split()") if word else ("\\n", f"list({quoted})")
+    start = start_token(Vocabulary.from_json(task["vocab"]), task["level"])  # "\\n", or the last token without one
+    end = json.dumps(vocab.get("eos_token") if word else "\n")
+    example = f"{quoted}.split()" if word else f"list({quoted})"
     return ['tokens = json.loads(meta["vocab"])["tokens"]  # token i has id i',
             "ids = {t: i for i, t in enumerate(tokens)}",
-            f"# a text is read from its start token ({'<eos>' if word else 'a newline'}), as 'rnnkit score' reads a "
-            "line;" + (" words split at spaces" if word else " characters"),
-            f"text = [\"{start}\"] + {example}",
+            "# a line as 'rnnkit score' reads it: from the start token, its " +
+            ("words (split at whitespace)" if word else "characters") + ", then the end of the line",
+            f"text = [{json.dumps(start, ensure_ascii=False)}] + {example} + [{end}]",
             f"x = [ids.get(t, ids[{vocab['unk_token']!r}]) for t in text]  # an unknown token is <unk>",
             "logp, _ = model(torch.tensor(x)[:, None])  # (T, 1, V)",
-            'print(sum(logp[t, 0, x[t + 1]].item() for t in range(len(x) - 1)), "nats")  # log P(text[1:])']
+            "# log P(text[1:]): the number 'rnnkit score' prints first for the line",
+            'print(sum(logp[t, 0, x[t + 1]].item() for t in range(len(x) - 1)), "nats")']
 
 
 _ATTENTION_POOL = [
@@ -269,15 +284,10 @@ def _classifier_class(cfg: dict[str, Any]) -> list[str]:
 
 
 def _classifier_use(task: dict[str, Any]) -> list[str]:
-    enc = task["encoder"]
-    char = enc.get("level") == "char"
-    example = 'list("a good film".replace(" ", ""))' if char else '"a good film".split()'
-    how = "characters but spaces" if char else "words split at spaces"
-    how += ", lowercased" if enc.get("lowercase") else ""
     return ['encoder = json.loads(meta["encoder"])  # the vocabulary, the labels and how texts are cut into tokens',
             'vocab, labels = json.loads(encoder["vocab"]), encoder["labels"]  # class k is labels[k]',
             'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
-            f"text = {example}  # {how}",
+            'text = tokens("a good film")',
             'x = torch.tensor([[ids.get(t, ids[vocab["unk_token"]])] for t in text])  # (T, 1); unknown: <unk>',
             "print(labels[model(x, torch.tensor([len(text)])).argmax(-1).item()])"]
 
@@ -302,12 +312,11 @@ def _tagger_use(task: dict[str, Any]) -> list[str]:
     enc = task["encoder"]
     vocab = json.loads(enc["words"])
     words = _example(vocab["tokens"], {vocab["unk_token"]}, True)
-    lower = ".lower()" if enc.get("lowercase") else ""
-    return ['encoder = json.loads(meta["encoder"])  # the word vocabulary, the tags, lowercasing',
+    return ['encoder = json.loads(meta["encoder"])  # the word vocabulary, the tags, lowercasing, width folding',
             'vocab, tags = json.loads(encoder["words"]), encoder["tags"]  # tag k is tags[k]',
             'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
-            f'x = torch.tensor([[ids.get(w{lower}, ids[vocab["unk_token"]])] for w in words])  # (T, 1); unknown: <unk>',
+            'x = torch.tensor([[word_id(w, ids, ids[vocab["unk_token"]])] for w in words])  # (T, 1)',
             f"# each word's likeliest tag, in the scheme the model was trained in ({task.get('train_scheme')}); "
             "rnnkit tag keeps",
             "# a span scheme's legal sequences (Viterbi over these log-probabilities) and prints the data's scheme",
@@ -324,16 +333,21 @@ def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, 
     if kind == "lm":
         level = "character" if task["level"] == "char" else "word"
         what = f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens"
-        body, use, imports = _lm_class(cfg), _lm_use(task), ""
+        body, use, imports, torch_imports = _lm_class(cfg), _lm_use(task), "", ""
     else:
         both = "bidirectional " if cfg["bidirectional"] else ""
+        enc = task["encoder"]
         if kind == "tagger":
             what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
-            body, use = _tagger_class(cfg), _tagger_use(task)
+            body, use = _tagger_class(cfg) + ["", ""] + tagger_prepare(enc), _tagger_use(task)
+            unicode = enc.get("fold_width")
         else:
             what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
-            body, use = _classifier_class(cfg), _classifier_use(task)
-        imports = "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence\n"
-    head = _HEAD.format(what=what, source=source, when=when, weights=weights, imports=imports)
+            body, use = _classifier_class(cfg) + ["", ""] + classifier_prepare(enc), _classifier_use(task)
+            unicode = enc.get("fold_width") or enc.get("level") == "char"
+        imports = "import unicodedata\n" if unicode else ""
+        torch_imports = "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence\n"
+    head = _HEAD.format(what=what, source=source, when=when, weights=weights, imports=imports,
+                        torch_imports=torch_imports)
     load = _LOAD.format(cls=_CLASS[kind], dtype=record.get("dtype") or "float32")
     return head + "\n".join(body) + "\n" + load + "\n".join(use) + "\n"

@@ -27,8 +27,9 @@ def register(groups) -> None:
     p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
                    help="a run folder (its --run-dir) or a checkpoint file (e.g. runs/lm/best.safetensors)")
     p.add_argument("--output", "-o", required=True, metavar="OUT",
-                   help="the file to write (e.g. lm.safetensors); an existing file is replaced, as other commands "
-                        "replace their output, except the checkpoint being read or a training checkpoint")
+                   help="the file to write (e.g. lm.safetensors; a path ending in / names a folder and is refused); "
+                        "an existing file is replaced, as other commands replace their output, except the "
+                        "checkpoint being read or a training checkpoint")
     p.add_argument("--last", action="store_true",
                    help="of a run folder, export last.safetensors (the latest weights) instead of best.safetensors "
                         "(the epoch validation chose; a run without validation has only the last)")
@@ -41,7 +42,9 @@ def register(groups) -> None:
                    help="write a PyTorch state dict (names as the torch module's: embedding.weight, "
                         "rnn.weight_ih_l0, ..., decoder.weight) and print the torch code that loads it; language "
                         "models (full or adaptive softmax), classifiers and softmax taggers over words alone (no "
-                        "--crf, --char-features, --bigrams); rnnkit does not read the file")
+                        "--crf, --char-features, --bigrams); rnnkit does not read the file.  The code prepares text "
+                        "as rnnkit does (--lowercase, --fold-width, --max-length) and opens the weights by their "
+                        "absolute path, else by their name beside the script")
     p.set_defaults(func=run)
 
 

@@ -94,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if args.weights and args.save_weights and _same_file(args.weights, args.save_weights):
         raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
                          "choose another file")
+    if args.save_weights:  # a folder, a missing one, no permission: refused before any work
+        from rnnkit.data.files import check_output_path
+
+        check_output_path(args.save_weights, "--save-weights", suffix=".json")
     params, zero_biases = (None, []) if args.weights is None else read_params(cell, args.weights)
 
     def vector(option: str, text: str | None):

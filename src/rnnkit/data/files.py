@@ -182,10 +182,16 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
     folder (unless ``make_folders``: the command makes them), a file where a folder should be, no
     permission.  Checked before the work that ends in writing it, so the mistake costs nothing.
     ``suffix``: of the file name the message suggests for a folder (".safetensors": a model, which a
-    device cannot take).  ``inputs``: the files the command reads, which the output must not be."""
+    device cannot take).  ``inputs``: the files the command reads, which the output must not be.  A path
+    ending in a separator (``newdir/``) names a folder, whether or not it exists: refused, where ``Path``
+    would drop the separator and write a file named ``newdir``."""
     p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name, e.g. {p / ('model' + suffix)}")
+    ends_in_separator = str(path).endswith(tuple(filter(None, (os.sep, os.altsep))))
+    if p.is_dir() or ends_in_separator:  # (an existing file named with a separator after it too)
+        how = "is" if p.is_dir() else "names"
+        name = {".safetensors": "model", ".arpa": "model", ".png": "plot", ".json": "weights"}.get(suffix, "output")
+        name += suffix  # newdir/model.safetensors, segout/output.txt
+        raise ValueError(f"{option} {path} {how} a folder; give a file name, e.g. {p / name}")
     if suffix == ".safetensors" and p.name.lower().endswith((".gz", ".xz", ".bz2")):  # written as is, uncompressed
         raise ValueError(f"{option} {path}: a model is saved uncompressed (safetensors), so a compressed file's name "
                          f"would mislead; give a name without {p.suffix}, e.g. {p.with_suffix('').name}")
