@@ -121,7 +121,8 @@ def test_stray_inside_tags_stop_training_or_are_repaired_as_conlleval_reads_them
     assert f"{data}:2: sentence 1: O followed by I-PER is not legal BIO" in line and "--repair-spans" in line, line
     assert _nothing_trained(tmp_path)
     code, _, err = run_cli(capsys, _train(kind, tmp_path, *args, "--repair-spans"))
-    warned = [w for w in err.splitlines() if w.startswith("rnnkit: warning:")]
+    warned = [w for w in err.splitlines() if w.startswith("rnnkit: warning:")
+              and "deleted interpolation" not in w]  # 8 sentences: an HMM's unigram weight may be 0, also warned of
     assert code == 0 and len(warned) == 1 and f"{data}:2: sentence 1: O followed by I-PER" in warned[0], err
     assert "and 3 more of the 8 sentences break BIO" in warned[0], warned
     spec = DataSpec("columns", -1, 0, (), "bio")

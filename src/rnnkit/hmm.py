@@ -146,10 +146,12 @@ class HMMTagger:
         p1 = uni / uni.sum()  # (K+1,)
         p2 = _conditional(bi, p1)  # (K+1, K+1)
         if self.order == 2:
-            l1, l2 = deleted_interpolation([uni, bi])
+            self.lambdas_ = deleted_interpolation([uni, bi])
+            l1, l2 = self.lambdas_
             trans = l1 * p1[None, :] + l2 * p2
         else:
-            l1, l2, l3 = deleted_interpolation([uni, bi, tri])
+            self.lambdas_ = deleted_interpolation([uni, bi, tri])
+            l1, l2, l3 = self.lambdas_
             trans = l1 * p1 + l2 * p2[None, :, :] + l3 * _conditional(tri, p2[None, :, :])
         self.log_trans_ = _log(trans)
         self.vocab_ = {w: i for i, w in enumerate(self.word_tag_counts_)}
@@ -293,7 +295,9 @@ class HMMTagger:
                        tag_mask: np.ndarray | None = None) -> tuple[list[str], float]:
         """Best tags of one sentence and log P(words, tags) of that path (unknown words: up to a constant).
         ``tag_mask`` (n, K) bool: word i may take tag k only where it is true (a user dictionary's word
-        forced to B M E), i.e. log P(w_i | k) = -inf elsewhere: the best path among those it allows."""
+        forced to B M E), i.e. log P(w_i | k) = -inf elsewhere: the best path among those it allows.  When no path
+        has probability > 0 the score is -inf and the tags a fallback guess: Viterbi again with impossible emissions
+        and unseen transitions floored to log probability -1e6, so the path with the fewest of them wins."""
         log_trans, log_emit = self._scores(sentence, memo)
         if tag_mask is not None:
             tag_mask = np.asarray(tag_mask)
@@ -321,6 +325,12 @@ class HMMTagger:
                 tag_masks: Sequence[np.ndarray | None] | None = None) -> list[list[str]]:
         """Tags of every sentence (a list of words or characters); ``tag_masks``: per sentence None or the
         (n, K) ``tag_mask`` of :meth:`tag_with_score`."""
+        return [tags for tags, _ in self.predict_scored(sentences, tag_masks)]
+
+    def predict_scored(self, sentences: Sequence[Sequence[str]],
+                       tag_masks: Sequence[np.ndarray | None] | None = None) -> list[tuple[list[str], float]]:
+        """:meth:`predict` with each path's log P(words, tags) (:meth:`tag_with_score`): -inf for a sentence no
+        tag path can produce, whose tags are then the fallback guess :meth:`tag_with_score` describes."""
         if isinstance(sentences, str):
             raise TypeError("Expected sentences as a list of lists of words, got a str")
         try:
@@ -333,7 +343,7 @@ class HMMTagger:
         masks = [None] * len(sentences) if tag_masks is None else list(tag_masks)
         if len(masks) != len(sentences):
             raise ValueError(f"Expected one tag mask per sentence ({len(sentences)}), got {len(masks)}")
-        return [self.tag_with_score(sentence, memo, mask)[0] for sentence, mask in zip(sentences, masks)]
+        return [self.tag_with_score(sentence, memo, mask) for sentence, mask in zip(sentences, masks)]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model as JSON: the counts of a trained model (the tables are rebuilt from them

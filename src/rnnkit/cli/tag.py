@@ -102,10 +102,17 @@ def tag(args: argparse.Namespace) -> int:
 
     column = conllu_column(loaded, args)
 
-    def formatted(data, spec):  # the predictions, or with --probs, --nbest or --spans the probabilities too
+    def formatted(data, spec, first_line=1):  # the predictions, or with --probs, --nbest or --spans the
+        # probabilities too; first_line: raw text's line of the block's first sentence
+        impossible: list[int] = []
         if tag_confidence.wanted(args):
-            return tag_confidence.format_block(args, loaded, data, spec, column)
-        return format_predictions(data, loaded.predict(data), spec, column)
+            text = tag_confidence.format_block(args, loaded, data, spec, column, impossible)
+        else:
+            text = format_predictions(data, loaded.predict(data, impossible=impossible), spec, column)
+        if impossible:
+            lines = [first_line + i if data.source is None else data.source[i].line_number for i in impossible]
+            warn(impossible_note(name, lines, args))
+        return text
 
     size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
@@ -134,7 +141,8 @@ def tag(args: argparse.Namespace) -> int:
                         model="a tagger")
         if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
-        write_output(args, (formatted(data, None) for data in map(raw_sentences, _blocks(lines, size))))
+        write_output(args, (formatted(raw_sentences(block), None, 1 + k * size)
+                            for k, block in enumerate(_blocks(lines, size))))
         return 0
     spec = (loaded.spec if loaded.spec.format == args.format
             else DataSpec(args.format, -1 if args.format == "columns" else "upos"))
@@ -153,22 +161,39 @@ def tag(args: argparse.Namespace) -> int:
     return 0
 
 
+def impossible_note(name: str, lines: list[int], args: argparse.Namespace) -> str:
+    """The warning for sentences (at ``lines`` of ``name``) of probability 0 under an HMM: no tag path can produce
+    them, so their tags are Viterbi's fallback guess (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
+    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
+    where = f"line {shown} has" if len(lines) == 1 else f"lines {shown} have"
+    it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
+    probs = (f" ({its} span probabilities are written as null)" if args.spans else
+             f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
+             else "")
+    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} (a word seen only with "
+            "tags that cannot go there, or a tag n-gram never seen in training when the model's lower orders got "
+            f"no weight); {its} tags are a fallback guess, the path with the fewest impossible steps" + probs)
+
+
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
     """Where ``tag --format conllu`` writes the tags: the column a model trained on CoNLL-U learned (UPOS or
     XPOS); a model trained on another format (a chunker's B-NP, a NER model's B-PER) cannot say its tags are
     either, so they go into MISC as ``Tag=B-NP``, UPOS and XPOS left as they are (said on stderr)."""
     if args.format != "conllu":
         return None
+    says = not (args.nbest or args.spans)  # their output is no CoNLL-U: nothing goes into MISC
     if loaded.task["metric"] == "induction":
-        print(f"{args.model} is an unsupervised HMM: its states go into the MISC column as {MISC_TAG}=S3 ..., UPOS "
-              "and XPOS left as they are", file=sys.stderr)
+        if says:
+            print(f"{args.model} is an unsupervised HMM: its states go into the MISC column as {MISC_TAG}=S3 ..., UPOS "
+                  "and XPOS left as they are", file=sys.stderr)
         return "misc"
     if loaded.spec.format == "conllu":
         return None
     trained = {"columns": "a column file", "slash": "word/TAG text"}.get(loaded.spec.format, loaded.spec.format)
-    print(f"{args.model} was trained on {trained}, not CoNLL-U: its tags go into the MISC column "
-          f"as {MISC_TAG}=TAG, UPOS and XPOS left as they are (a model trained on CoNLL-U fills the column it "
-          "learned)", file=sys.stderr)
+    if says:
+        print(f"{args.model} was trained on {trained}, not CoNLL-U: its tags go into the MISC column "
+              f"as {MISC_TAG}=TAG, UPOS and XPOS left as they are (a model trained on CoNLL-U fills the column it "
+              "learned)", file=sys.stderr)
     return "misc"
 
 

@@ -305,6 +305,8 @@ def train_hmm(args: argparse.Namespace) -> int:
     hmm.fit(words, [tags[i] for i in keep])
     rewritten = f" ({train_scheme.upper()} tags, rewritten from {spec.scheme.upper()})" if train_scheme else ""
     print(f"trained on {len(keep):,} sentences{rewritten} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if note := lower_orders_note(hmm, args.train):
+        warn(note)
     metric = metric_for(spec.scheme, spec.format)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     save_hmm(args.output, hmm, spec, metric, _train_words(spec, train), fold_width=args.fold_width,
@@ -315,3 +317,19 @@ def train_hmm(args: argparse.Namespace) -> int:
         if data is not None:
             print(f"{name}: {describe(metric, loaded.score(data))}")
     return 0
+
+
+def lower_orders_note(hmm: Any, train: str) -> str | None:
+    """The warning for a model whose deleted interpolation gave the unigram no weight (a small or repetitive
+    corpus): every tag bigram not seen in training (every trigram, when the bigram has none either) is then
+    impossible, and a sentence that needs one gets probability 0 (``rnnkit tag`` warns of each; its tags are
+    only a fallback guess)."""
+    lambdas = getattr(hmm, "lambdas_", None)
+    if lambdas is None or lambdas[0] > 0:
+        return None
+    gram = "trigram" if hmm.order == 3 and lambdas[1] == 0 else "bigram"
+    fix = "--order 2 or " if hmm.order == 3 else ""
+    weights = ", ".join(f"l{k} = {w:.3g}" for k, w in enumerate(lambdas, start=1))
+    return (f"{train}: deleted interpolation gave the tag unigram no weight ({weights}), so every tag "
+            f"{gram} not seen in training is impossible and a sentence that needs one gets probability 0 (tagged by "
+            f"a fallback guess); train with {fix}more varied data")

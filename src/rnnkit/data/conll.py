@@ -29,6 +29,7 @@ from rnnkit.errors import DataError
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
 _TAG_COLUMN = {"upos": 3, "xpos": 4}
 MISC_TAG = "Tag"  # the MISC key of a predicted tag that is neither UPOS nor XPOS: Tag=B-NP
+MISC_PROB = "TagProb"  # the MISC key of a predicted tag's probability (rnnkit tag --probs): TagProb=0.9731
 _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 _EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
@@ -192,20 +193,38 @@ def with_misc(sentence: ConlluSentence, key: str, values: Sequence[str]) -> Conl
     return replace(sentence, raw_lines=lines)
 
 
+def without_misc(sentence: ConlluSentence, key: str) -> ConlluSentence:
+    """A copy of ``sentence`` without ``key=...`` in the MISC column of its words' lines (``_`` if none is left)."""
+    lines = list(sentence.raw_lines)
+    for index in sentence.word_lines:
+        body = lines[index].rstrip("\r\n")
+        fields = body.split("\t")
+        entries = [e for e in fields[9].split("|") if e.split("=", 1)[0] != key]
+        if len(entries) < len(fields[9].split("|")):
+            fields[9] = "|".join(entries) or "_"
+            lines[index] = "\t".join(fields) + lines[index][len(body):]
+    return replace(sentence, raw_lines=lines)
+
+
 def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Sequence[str]],
-                  column: str = "upos") -> str:
+                  column: str = "upos", probs: Sequence[Sequence[str]] | None = None) -> str:
     """The sentences' text with ``column`` of each word replaced by its prediction; all else unchanged,
     except that a sentence missing its closing blank line (the last of a file) gets one, as CoNLL-U
     requires.  ``column`` "misc" (:data:`MISC_TAG`): the predictions go into MISC as ``Tag=B-NP`` and
-    UPOS and XPOS stay as they are, for tags that are neither (a chunker's, a NER model's)."""
+    UPOS and XPOS stay as they are, for tags that are neither (a chunker's, a NER model's).  ``probs``: one
+    string per word, written to MISC as ``TagProb=P`` (:data:`MISC_PROB`); without them a ``TagProb`` the
+    input holds (a file tagged with --probs before) is dropped, as it was the probability of a tag now replaced."""
     _check_predictions([s.words for s in sentences], predictions)
     tag_index = None if column == "misc" else _tag_index(column)
     out: list[str] = []
-    for sentence, pred in zip(sentences, predictions):
+    for k, (sentence, pred) in enumerate(zip(sentences, predictions)):
+        sentence = without_misc(sentence, MISC_PROB)  # the old tag's; a new one goes after Tag=
         if tag_index is None:
-            lines = with_misc(sentence, MISC_TAG, pred).raw_lines  # a new list
-        else:
-            lines = list(sentence.raw_lines)
+            sentence = with_misc(sentence, MISC_TAG, pred)
+        if probs is not None:
+            sentence = with_misc(sentence, MISC_PROB, probs[k])
+        lines = list(sentence.raw_lines)
+        if tag_index is not None:
             for line_index, tag in zip(sentence.word_lines, pred):
                 fields = lines[line_index].split("\t")
                 # the line end stays in the last column (MISC), so replacing UPOS/XPOS keeps it

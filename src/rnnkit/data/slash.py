@@ -140,21 +140,36 @@ def read_slash(path: str | os.PathLike, encoding: str = "utf-8") -> list[SlashSe
     return parse_slash(read_text_file(path, encoding), str(path))
 
 
-def format_slash(sentences: Sequence[SlashSentence], tags: Sequence[Sequence[str]] | None = None) -> str:
+def format_slash(sentences: Sequence[SlashSentence], tags: Sequence[Sequence[str]] | None = None,
+                 probs: Sequence[Sequence[str]] | None = None) -> str:
     """The sentences' text with ``tags`` (default: their own) in place of the tags read; a tag that
-    holds a ``/`` or whitespace, which would not read back, raises ValueError."""
+    holds a ``/`` or whitespace, which would not read back, raises ValueError.  ``probs``: one string per
+    word written after its tag, ``word/TAG/P`` (``rnnkit tag --probs``; such text no longer reads back as
+    word/TAG: its tags would be the P's)."""
     out = []
     for k, s in enumerate(sentences):
         ts = s.tags if tags is None else tags[k]
-        if len(ts) != len(s.words):
-            raise ValueError(f"Expected one tag per word of sentence {k} ({len(s.words)}), got {len(ts)}")
+        ps = [""] * len(s.words) if probs is None else ["/" + p for p in probs[k]]
+        if len(ts) != len(s.words) or len(ps) != len(s.words):
+            raise ValueError(f"Expected one tag (and probability) per word of sentence {k} ({len(s.words)}), got "
+                             f"{len(ts)}")
         out.append(s.gaps[0])
-        for word, tag, gap in zip(s.words, ts, s.gaps[1:]):
+        for word, tag, p, gap in zip(s.words, ts, ps, s.gaps[1:]):
             if not tag or "/" in tag or any(c.isspace() for c in tag):
                 raise ValueError(f"Expected a tag without '/' or whitespace for word/TAG text, got {tag!r} "
                                  f"(sentence {k}, word {word!r})")
-            out += [word, "/", tag, gap]
+            out += [word, "/", tag, p, gap]
     return "".join(out)
+
+
+def lines_around(sentence: SlashSentence) -> tuple[int, int]:
+    """``(before, after)``: how many lines without a sentence (blank, or a People's Daily ID alone) the text
+    kept with ``sentence`` holds before its line and after it (the file's last lines), so that output of one
+    block per input line (``rnnkit tag --nbest``, ``--spans``) can give them theirs, as for raw text."""
+    before = sentence.gaps[0].count("\n")
+    end = sentence.gaps[-1]
+    rest = end[end.index("\n") + 1:] if "\n" in end else ""
+    return before, rest.count("\n") + (rest != "" and not rest.endswith("\n"))
 
 
 LOOKED_AT = 5000  # tokens: enough to tell, and a large corpus is not scanned whole

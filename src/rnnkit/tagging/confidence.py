@@ -9,9 +9,10 @@ Every number is a probability under the distribution whose best sequence the tag
   renormalised over legal sequences, so a marginal is 0 where no legal sequence puts the tag;
 * HMM: P(t | w) = P(w, t) / P(w), the scheme's constraints included: marginals by forward-backward
   (:meth:`rnnkit.hmm.HMMTagger.posteriors`), the n best by list Viterbi (:mod:`rnnkit.hmm_nbest`),
-  spans by :func:`rnnkit.hmm_forward.window_probability`.  A sentence no tag path can produce (Viterbi
-  then falls back to a path of probability 0) gets NaN: marginals, span probabilities, and one n-best
-  line, the printed tags with probability NaN.
+  spans by :func:`rnnkit.hmm_forward.window_probability`.  A sentence no tag path can produce (P(w) = 0:
+  Viterbi then falls back to a guess, see :meth:`rnnkit.hmm.HMMTagger.tag_with_score`) has no
+  probabilities: ``possible`` False, marginals and span probabilities NaN, and no n best (``[]``, as
+  :meth:`rnnkit.hmm.HMMTagger.nbest` says "no sequence is possible").
 
 A span's probability is exact: P(the sentence's tag sequence reads as holding the span (type, start,
 end)) under the rules of :func:`rnnkit.data.spans.spans`.  Reading a span needs only pairs of adjacent
@@ -61,6 +62,7 @@ class SentenceConfidence:
     nbest: list[tuple[list[str], float]] | None = None  # (tags, probability), best first
     spans: list[dict[str, Any]] | None = None  # {"start", "end" (exclusive), "type", "text", "prob"}
     ids: Any = None  # (n,) the predicted tags' ids, the columns of marginals they pick
+    possible: bool = True  # False: an HMM's sentence of probability 0, tags a fallback guess, probabilities NaN
 
     @property
     def tag_probs(self) -> list[float]:
@@ -131,7 +133,8 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     """Each sentence's predicted tags (those of ``loaded.predict``) with their marginals, and the
     ``nbest`` best sequences and the spans when asked.  An empty sentence gets no tags, an (0, K) array of
     marginals, no spans, and one sequence, the empty one, of probability 1 (as :meth:`rnnkit.hmm.HMMTagger.nbest`
-    gives it): the first of the n best is always the predicted sequence.
+    gives it): the first of the n best is the predicted sequence, except for an HMM's sentence of probability 0
+    (``possible`` False), which has no n best.
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger`; ``data``: a
     :class:`~rnnkit.tagging.io.TaggingData`.  ValueError for spans of a model whose scheme is not a span
@@ -220,9 +223,8 @@ def _hmm_confidence(loaded: Any, data: Any, nbest: int, spans: bool) -> list[Sen
         log_trans, log_emit = hmm._scores(sentence, memo)
         log_z, cache = forward(log_trans, log_emit)
         if log_z == -np.inf:  # no tag path has non-zero probability: nothing is defined
+            sent.possible = False
             sent.marginals = np.full((len(sentence), K), np.nan)
-            if nbest:
-                sent.nbest = [(tags, float("nan"))]
             if reader is not None:
                 sent.spans = _span_list(tags, original, loaded.spec.scheme, lambda *_: float("nan"))
             continue

@@ -62,10 +62,13 @@ class LoadedTagger:
         in another scheme)."""
         return list(self.scheme_map.tags)
 
-    def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None) -> list[list[str]]:
+    def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None,
+                impossible: list[int] | None = None) -> list[list[str]]:
         """Predicted tags of every sentence (empty sentences get []).  ``tag_masks``: per sentence None or
         an (n, K) bool array, columns in the order of :attr:`trained_tags`: token i may take tag k only where
-        it is true, and the prediction is the best tag sequence among those it allows."""
+        it is true, and the prediction is the best tag sequence among those it allows.  ``impossible``: a list
+        that gets the index of each sentence of probability 0 under an HMM (no tag path can produce it: its
+        tags are :meth:`rnnkit.hmm.HMMTagger.tag_with_score`'s fallback guess); a neural tagger adds none."""
         if tag_masks is not None:
             if len(tag_masks) != len(data.words):
                 raise ValueError(f"Expected one tag mask per sentence ({len(data.words)}), got {len(tag_masks)}")
@@ -83,7 +86,10 @@ class LoadedTagger:
                 from rnnkit.data.segmentation import fold_sentences
 
                 sentences = fold_sentences(sentences)
-            pred = self.model.predict(sentences, masks)
+            scored = self.model.predict_scored(sentences, masks)
+            pred = [tags for tags, _ in scored]
+            if impossible is not None:
+                impossible.extend(i for i, (_, score) in zip(keep, scored) if score == -np.inf)
         else:
             from rnnkit.tagging.task import predict_ids
 
@@ -121,7 +127,8 @@ class LoadedTagger:
     def nbest(self, sentences: Any, n: int, features: Any = None) -> list | list[list]:
         """The ``n`` most probable tag sequences of every sentence with their probabilities,
         ``[(tags, p), ...]`` best first (neural taggers and HMMs); ``n`` >= 1.  The first is always the
-        sequence :meth:`tag` gives: an empty sentence's is ``([], 1.0)``, its one tag sequence."""
+        sequence :meth:`tag` gives: an empty sentence's is ``([], 1.0)``, its one tag sequence; an HMM's sentence
+        of probability 0 (no tag path can produce it) has none, ``[]``, as :meth:`rnnkit.hmm.HMMTagger.nbest`."""
         return self._confidence(sentences, features, lambda c: c.nbest, nbest=check_int("n", n, 1))
 
     def spans(self, sentences: Any, features: Any = None) -> list | list[list]:
