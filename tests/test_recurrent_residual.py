@@ -215,7 +215,8 @@ def test_every_model_passes_residual_to_its_stack():
                                    np.random.default_rng(0)).rnn,
         "classifier": lambda r: Classifier(ClassifierConfig(7, 2, embedding_dim=4, hidden_size=4, num_layers=2,
                                                             residual=r), np.random.default_rng(0)).rnn,
-        "seq2seq": lambda r: Seq2Seq(Seq2SeqConfig(7, 8, encoder_layers=2, residual=r), np.random.default_rng(0)).encoder,
+        "seq2seq": lambda r: Seq2Seq(Seq2SeqConfig(7, 8, encoder_layers=2, residual=r),
+                                     np.random.default_rng(0)).encoder,
     }
     for name, make in makers.items():
         plain, res = make(False), make(True)

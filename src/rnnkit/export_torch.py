@@ -296,13 +296,15 @@ def _tagger_class(cfg: dict[str, Any]) -> list[str]:
     V, E, H, K = cfg["vocab_size"], cfg["embedding_dim"], cfg["hidden_size"], cfg["num_tags"]
     dirs = 2 if cfg["bidirectional"] else 1
     return ["class Tagger(torch.nn.Module):",
-            '    """embedding -> recurrent layer -> linear -> log-softmax at every word, time-major as in rnnkit."""', "",
+            '    """embedding -> recurrent layer -> linear -> log-softmax at every word, time-major as in '
+            'rnnkit."""', "",
             "    def __init__(self):", "        super().__init__()",
             f"        self.embedding = torch.nn.Embedding({V}, {E})",
             f"        self.rnn = {_rnn_line(cfg, E, cfg['bidirectional'])}",
             f"        self.output = torch.nn.Linear({dirs * H}, {K})", "",
             "    def forward(self, ids, lengths):",
-            '        """log P(tag) (T, B, K) of every word of the sentences ids (T, B) (int64, padded), lengths (B,)."""',
+            '        """log P(tag) (T, B, K) of every word of the sentences ids (T, B) (int64, padded), '
+            'lengths (B,)."""',
             "        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), enforce_sorted=False)",
             "        out, _ = pad_packed_sequence(self.rnn(packed)[0], total_length=ids.shape[0])  # (T, B, dirs*H)",
             "        return torch.log_softmax(self.output(out), dim=-1)"]
