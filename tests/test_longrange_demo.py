@@ -244,6 +244,11 @@ def test_cli_demo_copy_and_rtrl(capsys):
     (["demo", "copy", "--delay", "10000", "--copy-length", "2"], "Expected --delay + 2 x --copy-length <= 10000"),
     (["demo", "copy", "--length", "5"], "--length"),
     (["demo", "--seed", "3", "adding"], "--seed before 'adding' is an option of the default demo"),
+    (["demo", "--seed", "3", "adding"], "rnnkit demo adding --seed ..."),
+    # an option the named demo lacks is not advised after its name ("rnnkit demo adding --run-dir ...")
+    (["demo", "--run-dir", "xx", "adding"], "'demo adding' has no --run-dir: leave it out"),
+    (["demo", "--temperature", "0.5", "copy"], "'demo copy' has no --temperature: leave it out"),
+    (["demo", "--progress", "none", "copy"], "'demo copy' has no --progress: leave it out"),
 ])
 def test_cli_bad_values_are_one_line(capsys, argv, says):
     code, out, err = run_cli(capsys, argv)
