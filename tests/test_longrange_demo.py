@@ -270,3 +270,19 @@ def test_a_blown_up_demo_run_is_one_line_naming_the_lr(capsys):
                                       "--steps", "30", "--hidden", "4"])
     assert code == 2 and err.count("\n") == 1, err
     assert "training loss became" in err and "give a smaller lr (--lr, now 1e+20)" in err and "Warning" not in err
+
+
+def test_a_slow_run_prints_a_line_every_few_seconds_and_keeps_its_history_to_the_steps(monkeypatch):
+    """demo adding --gradient rtrl printed nothing for 45 s: its 200 steps between lines take that long."""
+    import itertools
+
+    from rnnkit.demos import longrange
+
+    clock = itertools.count(0.0, 3.0)  # every reading of the clock 3 s later: a line every second step
+    monkeypatch.setattr(longrange.time, "perf_counter", lambda: next(clock))
+    lines: list[str] = []
+    (result,) = run_adding_demo(LongRangeConfig(steps=10, hidden=3, batch_size=2, log_every=10), length=4,
+                                log=lines.append)
+    steps = [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("step")]
+    assert steps == [2, 4, 6, 8, 10], lines
+    assert [s for s, _ in result["history"]] == [10]  # the same whatever the clock says
