@@ -200,11 +200,21 @@ def test_jieba_format_comments_and_blank_lines(tmp_path):
     ("\n# only a comment\n", r"user\.txt: no word in it \(2 blank or comment lines\)"),
     ("", r"user\.txt: no word in it \(an empty file\)"),
     ("好\n\u0301abc\n", r"user\.txt:2: .* begins with the combining mark U\+0301"),
-], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty", "combining"])
+    # a zero-width space copied from a web page: the word was taken and never matched text without it
+    ("好\n欧阳丽\u200b 5 nr\n", r"user\.txt:2: '欧阳丽\\u200b' holds the invisible character U\+200B \(ZERO WIDTH SPACE\)"
+     r", so it would match only text that holds it too: delete it$"),
+    ("好\n欧阳\u2060丽\n", r"user\.txt:2: .* holds the invisible character U\+2060 \(WORD JOINER\)"),
+], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty", "combining",
+        "zero-width-space", "word-joiner"])
 def test_a_bad_dictionary_is_one_line_naming_file_and_line(tmp_path, content, message):
     with pytest.raises(DataError, match=message) as info:
         read_user_dict(_dict(tmp_path, content))
     assert "\n" not in str(info.value)
+
+
+def test_an_emoji_sequence_keeps_its_zero_width_joiner():
+    words = UserDict(["👨\u200d👩\u200d👧"])  # one emoji on screen: its joiners are part of it
+    assert words.matches("看👨\u200d👩\u200d👧") == [(1, 6)]
 
 
 def test_user_words_given_as_a_list_are_checked():

@@ -61,7 +61,8 @@ def _form(text: str) -> str:
 
 def word_problem(word: object) -> str | None:
     """What makes ``word`` no dictionary word (empty, a space in it, a control character, nothing visible,
-    over :data:`MAX_WORD` characters), or None."""
+    an invisible format character such as U+200B inside it (the zero-width joiner of an emoji sequence
+    excepted), over :data:`MAX_WORD` characters), or None."""
     if (isinstance(word, str) and 0 < len(word) <= MAX_WORD and word.isprintable() and " " not in word
             and unicodedata.category(word[0]) not in ("Mn", "Me")):
         return None  # printable: no control, format or space character, and a first one that shows
@@ -79,6 +80,11 @@ def word_problem(word: object) -> str | None:
         return f"{word!r} holds the control character U+{ord(control):04X}"
     if all(unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) in ("Mn", "Me") for c in word):
         return f"an empty word ({word!r}: invisible characters only)"
+    hidden = next((c for c in word if unicodedata.category(c) == "Cf" and c != "\u200d"), None)
+    if hidden is not None:  # a zero-width space copied from a web page: the word would match only text holding it
+        return (f"{word!r} holds the invisible character U+{ord(hidden):04X} "
+                f"({unicodedata.name(hidden, 'a format character')}), so it would match only text that holds it "
+                "too: delete it")
     if unicodedata.category(word[0]) in ("Mn", "Me"):
         return (f"{word!r} begins with the combining mark U+{ord(word[0]):04X}, which belongs to the character "
                 "before it: write the word with its base character")
