@@ -195,7 +195,8 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
                       meta=tagger_meta(model, enc, spec, "accuracy"))
     train_cfg = TrainConfig(epochs=cfg.epochs, optimizer="adam", lr=cfg.lr, clip=5.0, seed=cfg.seed,
                             progress=progress, checkpoint_minutes=None)
-    log(f"BiLSTM-CRF ({cfg.hidden} units a direction, character features): {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'}")
+    log(f"BiLSTM-CRF ({cfg.hidden} units a direction, character features): "
+        f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'}")
     state = Trainer(task, train_cfg, run_dir, unit="tok").fit()
     for record in state.history:
         log(f"  epoch {record['epoch']}: train loss {record['train_loss']:.4f}, accuracy on the {len(valid)} "
