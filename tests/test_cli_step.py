@@ -162,6 +162,52 @@ def test_a_rounded_zero_has_no_sign():
     assert numbers(np.array([[1.0, -2.0], [3.5, 0.0]]), 1) == ["[ 1.0 -2.0]", "[ 3.5  0.0]"]
 
 
+def test_minus_signs_copied_from_a_pdf_read_as_minus(capsys, tmp_path):
+    """--x −1 (U+2212, as a PDF's text copies it) was 'not a number', and the error did not say why."""
+    argv = ["step", "--cell", "rnn", "--x", "\u22120.5,\u20121,\uff0d2", "--h0", "\u2013.5,1", "--precision", "2"]
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    assert values(out, "x_t")[0].tolist() == [-0.5, -1.0, -2.0] and "[-0.50  1.00]" in out
+    plain, minus = tmp_path / "plain.json", tmp_path / "minus.json"
+    plain.write_text('{"weight_ih": [[0.1, -0.2]], "weight_hh": [[-1e-1]]}', encoding="utf-8")
+    minus.write_text('{"weight_ih": [[0.1, \u22120.2]], "weight_hh": [[\u22121e-1]]}', encoding="utf-8")
+    assert run_cli(capsys, ["step", "--cell", "rnn", "--weights", str(minus), "--json"])[1] == \
+        run_cli(capsys, ["step", "--cell", "rnn", "--weights", str(plain), "--json"])[1]
+
+
+def test_a_relu_pre_activation_printed_as_zero_but_above_it_is_noted(capsys, tmp_path):
+    """0.1 + 0.2 - 0.3 is 5.55e-17 in float64: a_t printed 0.0000, and da = dh where a student writes f'(0) = 0."""
+    weights = tmp_path / "w.json"
+    weights.write_text('{"weight_ih": [[0.1, 0.2, -0.3], [0.3, -0.2, -0.1], [0.5, 0.5, -1]], '
+                       '"weight_hh": [[0, 0, 0], [0, 0, 0], [0, 0, 0]]}', encoding="utf-8")
+    argv = ["step", "--cell", "rnn", "--weights", str(weights), "--x", "1,1,1", "--h0", "0,0,0", "--backward",
+            "--dh", "1,1,1"]
+    code, out, err = run_cli(capsys, [*argv, "--nonlinearity", "relu"])
+    assert code == 0, err
+    notes = [line for line in out.splitlines() if "note:" in line]
+    # unit 1 is above 0; unit 2 (-2.78e-17) and unit 3 (exactly 0) both have f' = 0, as the printout suggests
+    assert notes == ["  note: a_t unit 1 prints as 0 but is 5.55e-17 (float64 rounding): above 0, so f' = 1 there "
+                     "(f'(0) = 0)"], out
+    assert values(out, "da")[0].tolist() == [1.0, 0.0, 0.0]
+    code, out, err = run_cli(capsys, [*argv, "--nonlinearity", "relu", "--precision", "17"])
+    assert "note:" not in out  # 0.00000000000000006 is printed: nothing hidden
+    code, out, err = run_cli(capsys, argv)  # tanh has no kink
+    assert code == 0 and "note:" not in out, out
+
+
+def test_huge_numbers_print_in_scientific_notation_and_an_overflow_is_said_in_step_terms(capsys, tmp_path):
+    assert numbers(np.array([1e200, -0.5, 999999.0]), 4) == ["[ 1.0000e+200      -0.5000  999999.0000]"]
+    weights = tmp_path / "w.json"
+    weights.write_text('{"weight_ih": [[1e300, 1e300, 1e300], [0.3, -0.2, -0.1]], "weight_hh": [[0, 0], [0, 0]]}',
+                       encoding="utf-8")
+    code, out, err = run_cli(capsys, ["step", "--cell", "rnn", "--nonlinearity", "relu", "--weights", str(weights),
+                                      "--x", "1e10,1e10,1", "--h0", "0,0"])
+    assert code == 0 and "x_t" in out and not re.search(r"\d{20}", out), out  # not 1e300's 301 digits
+    assert "[ 1.0000e+10  1.0000e+10      1.0000]" in out, out
+    assert err.startswith("rnnkit: warning: a_t at forward step t = 1 is beyond float64's range") and \
+        err.count("\n") == 1 and "--init-scale" not in err, err
+
+
 def test_help_lists_the_command(capsys):
     code, out, _ = run_cli(capsys, ["--help"])
     assert code == 0 and "    step " in out
@@ -177,6 +223,7 @@ BAD_FILES = {
     "ragged.json": '{"weight_ih": [[1, 2], [3]], "weight_hh": [[1]]}',
     "word.json": '{"weight_ih": [[1, 2]], "weight_hh": [[1]], "bias_ih": ["a"]}',
     "broken.json": '{"weight_ih": [[1, 2]]',
+    "dash.json": '{"weight_ih": [[\u20141, 2]], "weight_hh": [[1]]}',
     "nohh.json": '{"weight_ih": [[1, 2]]}',
     "blocks.json": '{"weight_ih": {"i": [[1, 2]]}, "weight_hh": [[1]]}',
     "gates.json": '{"weight_ih": {"i": [[1, 2]], "f": [[1, 2]]}, "weight_hh": [[1]]}',
@@ -187,6 +234,9 @@ BAD_FILES = {
     (["--x", "1,2,x"], "--x '1,2,x': number 3 is 'x', not a number"),
     (["--x", "1,,2"], "number 2 is nothing"),
     (["--h0", "1,nan"], "--h0 '1,nan': number 2 is nan; give finite numbers"),
+    (["--x", "1,2\u200b,3"], "number 2 is '2\\u200b' (it holds U+200B ZERO WIDTH SPACE), not a number"),
+    (["--x", "\u20141,2,3"], "number 1 is '\u20141' (it holds U+2014 EM DASH), not a number"),
+    (["--cell", "rnn", "--weights", "dash.json"], "dash.json: not valid JSON at line 1, column 17 (U+2014 EM DASH)"),
     (["--x", "1,2", "1,2,3"], "--x: group 2 has 3 numbers, the first 2 numbers"),
     (["--x", "1,2", "--input-size", "3"], "the input size D: --x gives 2, --input-size gives 3"),
     (["--h0", "1,2", "--c0", "1,2,3"], "the hidden size H: --h0 gives 2, --c0 gives 3"),

@@ -145,3 +145,23 @@ def test_the_output_may_not_be_a_dictionary_file(models, capsys, monkeypatch):
     code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(words), "--output", str(words)])
     assert code == 2 and "is a file this command reads" in err and err.count("\n") == 1, err
     assert words.read_text(encoding="utf-8") == "欧阳丽\n"
+
+
+def test_a_full_lexicon_as_dictionary_is_warned_about_once(models, capsys, monkeypatch):
+    """--dict jieba/dict.txt (350,000 words, 11,580 of one character) forced every character: the output was
+    the lexicon's forward maximum matching (研究生 命 的 起源), not the model's segmentation, and nothing said so."""
+    lexicon = models["dir"] / "lexicon.txt"
+    lexicon.write_text("".join(f"{w} 100 n\n" for w in WORDS), encoding="utf-8")  # 的, 是, 在: one character
+    text = ["我们喜欢北京大学的图书馆老师在工作"] * 8  # 136 characters, 120 inside the lexicon's words
+    got, err = _segment(capsys, monkeypatch, [models["hmm"], "--dict", lexicon], text)
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith(f"rnnkit: warning: {lexicon}: 3 one-character entries (的是在) skipped"), err
+    assert lines[1].startswith("rnnkit: warning: the --dict words (9) cover 88% of the input's characters"), err
+    assert "forward maximum matching" in lines[1] and "的" in got[0] and "在" in got[0], got
+    # a dictionary of names, on the same text, says nothing: it leaves the text to the model
+    _, err = _segment(capsys, monkeypatch, [models["hmm"], "--dict", models["dir"] / "names.txt"], text)
+    assert "warning" not in err, err
+    seg = LoadedTagger(models["hmm"])  # the library warns too
+    with pytest.warns(UserWarning, match=r"the user words \(9\) cover 88% of the input's characters"):
+        seg.segment(text, user_words=[w for w in WORDS if len(w) > 1])

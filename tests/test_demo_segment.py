@@ -155,3 +155,13 @@ def test_cli_demo_segment_option_errors(tmp_path, capsys):
     assert main(["demo", "segment", "--run-dir", str(tmp_path / "file" / "run")]) == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err.count("\n") == 1 and "is a file, not a folder" in out.err, out
+
+
+def test_one_training_sentence_is_said_in_the_singular(tmp_path):
+    lines: list[str] = []
+    tiny = SegmentDemoConfig(seed=0, train_size=1, valid_size=5, test_size=5, epochs=1)
+    with threadpool_limits(1):
+        run_segment_demo(tiny, tmp_path / "r", log=lines.append)
+    text = "\n".join(lines)
+    assert "1 training sentence from" in text and ": 1 epoch\n" in text + "\n", text
+    assert "5 other sentences held out" in text, text

@@ -153,3 +153,15 @@ def test_cli_demo_tagging_option_errors(tmp_path, capsys):
     assert main(["demo", "tagging", "--run-dir", str(tmp_path / "file")]) == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err.count("\n") == 1 and "is a file, not a run folder" in out.err, out
+
+
+def test_one_training_sentence_is_said_in_the_singular_and_no_empty_list_is_printed(tmp_path):
+    """--train-size 1 printed "1 training sentences", "1 epochs" and "most evenly split:" over nothing."""
+    lines: list[str] = []
+    tiny = TaggingDemoConfig(seed=0, train_size=1, valid_size=5, test_size=5, epochs=1)
+    with threadpool_limits(1):
+        run_tagging_demo(tiny, tmp_path / "r", log=lines.append)
+    text = "\n".join(lines)
+    assert "1 training sentence from" in text and ": 1 epoch\n" in text + "\n", text
+    assert "5 other sentences held out" in text, text
+    assert "most evenly split" not in text and "no word was seen with more than one tag" in text, text

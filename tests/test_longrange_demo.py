@@ -244,6 +244,11 @@ def test_cli_demo_copy_and_rtrl(capsys):
     (["demo", "copy", "--delay", "10000", "--copy-length", "2"], "Expected --delay + 2 x --copy-length <= 10000"),
     (["demo", "copy", "--length", "5"], "--length"),
     (["demo", "--seed", "3", "adding"], "--seed before 'adding' is an option of the default demo"),
+    (["demo", "--seed", "3", "adding"], "rnnkit demo adding --seed ..."),
+    # an option the named demo lacks is not advised after its name ("rnnkit demo adding --run-dir ...")
+    (["demo", "--run-dir", "xx", "adding"], "'demo adding' has no --run-dir: leave it out"),
+    (["demo", "--temperature", "0.5", "copy"], "'demo copy' has no --temperature: leave it out"),
+    (["demo", "--progress", "none", "copy"], "'demo copy' has no --progress: leave it out"),
 ])
 def test_cli_bad_values_are_one_line(capsys, argv, says):
     code, out, err = run_cli(capsys, argv)
@@ -265,3 +270,19 @@ def test_a_blown_up_demo_run_is_one_line_naming_the_lr(capsys):
                                       "--steps", "30", "--hidden", "4"])
     assert code == 2 and err.count("\n") == 1, err
     assert "training loss became" in err and "give a smaller lr (--lr, now 1e+20)" in err and "Warning" not in err
+
+
+def test_a_slow_run_prints_a_line_every_few_seconds_and_keeps_its_history_to_the_steps(monkeypatch):
+    """demo adding --gradient rtrl printed nothing for 45 s: its 200 steps between lines take that long."""
+    import itertools
+
+    from rnnkit.demos import longrange
+
+    clock = itertools.count(0.0, 3.0)  # every reading of the clock 3 s later: a line every second step
+    monkeypatch.setattr(longrange.time, "perf_counter", lambda: next(clock))
+    lines: list[str] = []
+    (result,) = run_adding_demo(LongRangeConfig(steps=10, hidden=3, batch_size=2, log_every=10), length=4,
+                                log=lines.append)
+    steps = [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("step")]
+    assert steps == [2, 4, 6, 8, 10], lines
+    assert [s for s, _ in result["history"]] == [10]  # the same whatever the clock says

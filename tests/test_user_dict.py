@@ -200,11 +200,21 @@ def test_jieba_format_comments_and_blank_lines(tmp_path):
     ("\n# only a comment\n", r"user\.txt: no word in it \(2 blank or comment lines\)"),
     ("", r"user\.txt: no word in it \(an empty file\)"),
     ("好\n\u0301abc\n", r"user\.txt:2: .* begins with the combining mark U\+0301"),
-], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty", "combining"])
+    # a zero-width space copied from a web page: the word was taken and never matched text without it
+    ("好\n欧阳丽\u200b 5 nr\n", r"user\.txt:2: '欧阳丽\\u200b' holds the invisible character U\+200B \(ZERO WIDTH SPACE\)"
+     r", so it would match only text that holds it too: delete it$"),
+    ("好\n欧阳\u2060丽\n", r"user\.txt:2: .* holds the invisible character U\+2060 \(WORD JOINER\)"),
+], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty", "combining",
+        "zero-width-space", "word-joiner"])
 def test_a_bad_dictionary_is_one_line_naming_file_and_line(tmp_path, content, message):
     with pytest.raises(DataError, match=message) as info:
         read_user_dict(_dict(tmp_path, content))
     assert "\n" not in str(info.value)
+
+
+def test_an_emoji_sequence_keeps_its_zero_width_joiner():
+    words = UserDict(["👨\u200d👩\u200d👧"])  # one emoji on screen: its joiners are part of it
+    assert words.matches("看👨\u200d👩\u200d👧") == [(1, 6)]
 
 
 def test_user_words_given_as_a_list_are_checked():
@@ -216,3 +226,23 @@ def test_user_words_given_as_a_list_are_checked():
         UserDict("欧阳丽")
     with pytest.raises(ValueError, match=r"got a int, not a str at position 0"):
         UserDict([3])
+
+
+def test_one_character_entries_of_a_file_are_skipped_with_one_warning(tmp_path):
+    """jieba's dict.txt holds 11,580 one-character words: forced, each cut every character from its neighbours."""
+    with pytest.warns(UserWarning, match=r"user\.txt: 2 one-character entries \(的了\) skipped") as caught:
+        words = read_user_dict(_dict(tmp_path, "的 318825 uj\n欧阳丽 3 nr\n了\n"))
+    assert len(caught) == 1 and words.words == {"欧阳丽"}
+    assert UserDict(["丽"]).words == {"丽"}  # a list of words is taken as it is
+
+
+def test_a_lexicon_warning_needs_most_characters_covered_and_a_long_text_or_a_large_dictionary():
+    from rnnkit.data.user_dict import LEXICON_WORDS, covered_characters, lexicon_warning
+
+    names = UserDict(["欧阳丽"])
+    assert covered_characters(names, ["欧阳丽来了", "欧阳丽 好"]) == (9, 6)
+    assert lexicon_warning(names, 5, 3) is None  # 欧阳丽来了: a short text a name covers
+    assert lexicon_warning(names, 200, 90) is None  # under half
+    assert "cover 60% of the input's characters" in lexicon_warning(names, 200, 120)
+    lexicon = UserDict(f"词{k}" for k in range(LEXICON_WORDS))
+    assert "the --dict words (10,000) cover 71%" in lexicon_warning(lexicon, 7, 5)  # 研究生命的起源: 研究生, 起源

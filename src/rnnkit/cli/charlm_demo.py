@@ -31,12 +31,17 @@ _MAIN_OPTIONS = ("main_steps", "main_seed", "main_run_dir", "main_temperature", 
 
 def refuse_main_demo_options(args, demo: str) -> None:
     """``rnnkit demo --run-dir X reverse``: options before a demo's name belong to the default demo and
-    would be ignored (and --run-dir X would not keep the demo out of its default folder): refuse them."""
+    would be ignored (and --run-dir X would not keep the demo out of its default folder): refuse them,
+    advising to move the option after the name only when that demo has it (its parser set the plain dest)."""
     written = [dest for dest in _MAIN_OPTIONS if given(args, dest)]  # even with its default value
     if written:
-        option = "--" + written[0][len("main_"):].replace("_", "-")
-        raise ValueError(f"{option} before '{demo}' is an option of the default demo (rnnkit demo); give the "
-                         f"options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ...")
+        dest = written[0][len("main_"):]
+        option = "--" + dest.replace("_", "-")
+        if hasattr(args, dest):
+            cure = f"give the options of 'demo {demo}' after its name: rnnkit demo {demo} {option} ..."
+        else:
+            cure = f"'demo {demo}' has no {option}: leave it out (rnnkit demo {demo} --help lists its options)"
+        raise ValueError(f"{option} before '{demo}' is an option of the default demo (rnnkit demo); {cure}")
 
 
 def run(args) -> int:

@@ -37,7 +37,8 @@ def register(groups) -> None:
                         "gate by gate: a sheet to edit")
     p.add_argument("--x", nargs="+", default=None, metavar="NUMBERS",
                    help="the input x_t, comma-separated numbers (D of them); for several steps one group a step, "
-                        "separated by spaces: --x 1,0,2 0,1,-1 runs two steps")
+                        "separated by spaces: --x 1,0,2 0,1,-1 runs two steps.  A minus sign copied from a PDF "
+                        "(U+2212) reads as -, here and in every option's numbers")
     p.add_argument("--h0", default=None, metavar="NUMBERS", help="the initial hidden state h_0 (H numbers)")
     p.add_argument("--c0", default=None, metavar="NUMBERS", help="the LSTM's initial cell state c_0 (H numbers)")
     p.add_argument("--backward", action="store_true", help="also the backward step(s): every gradient")
@@ -77,7 +78,7 @@ def precision(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from rnnkit.cli.step_text import step_json, step_text
+    from rnnkit.cli.step_text import beyond_range, step_json, step_text
     from rnnkit.textbook.exercise import build_exercise, parse_numbers, solve
     from rnnkit.textbook.params import params_json, read_params
 
@@ -110,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
         dc=vector("--dc", args.dc), input_size=args.input_size, hidden_size=args.hidden_size, steps=args.steps)
     if not args.backward:  # no gradients asked for: the ones drawn are not said either
         ex.drawn = [d for d in ex.drawn if d != "dh"]
-    solution = solve(ex)
+    with np.errstate(over="ignore", invalid="ignore"):  # said below in step's terms, not numpy's
+        solution = solve(ex)
+    overflow = beyond_range(ex, solution)
+    if overflow:
+        from rnnkit.cli.text_warnings import warn
+
+        warn(overflow)
     if args.save_weights:
         from rnnkit.atomic import write_atomically
 

@@ -12,9 +12,14 @@ TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCel
 DRAWN = {"parameters": "parameters", "h0": "h_0", "c0": "c_0", "x": "x", "dh": "dL/dh"}
 
 
+SCIENTIFIC = 1e6  # a number this large or larger is printed as 1.2346e+20, not with all its digits
+
+
 def numbers(a: np.ndarray, decimals: int) -> list[str]:
-    """A vector (one line) or matrix (a line a row) with ``decimals`` decimals, the columns aligned."""
-    texts = [f"{v: .{decimals}f}" for v in np.ravel(a)]  # a space for the sign of a positive number
+    """A vector (one line) or matrix (a line a row) with ``decimals`` decimals, the columns aligned; a
+    number of magnitude :data:`SCIENTIFIC` or more in scientific notation (1e200 has 201 digits)."""
+    texts = [f"{v: .{decimals}e}" if abs(v) >= SCIENTIFIC else f"{v: .{decimals}f}"  # a space for the sign of
+             for v in np.ravel(a)]  # a positive number
     texts = [" " + t[1:] if t.startswith("-") and not t.strip("-0.") else t for t in texts]  # -0.0000: a zero
     width = max(len(t) for t in texts)
     cells = [t.rjust(width) for t in texts]
@@ -92,6 +97,35 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
 STATE_LABELS = {"x": "x_t", "h_prev": "h_{t-1}", "c_prev": "c_{t-1}"}
 
 
+def _kink_notes(a: np.ndarray, decimals: int) -> list[str]:
+    """A note for each ReLU pre-activation that prints as 0 but is above it: its sign, which the printout
+    hides, makes f'(a) 1 where f'(0) is 0 (float64 rounds 0.1 + 0.2 - 0.3 to 5.55e-17).  Exact arithmetic
+    would hide the float64 that PyTorch computes too, so the number stays and the note tells."""
+    hidden = [(k, v) for k, v in enumerate(a, start=1) if v > 0 and float(f"{v:.{decimals}f}") == 0]
+    why = {True: "float64 rounding", False: "--precision shows more decimals"}
+    return [f"  note: a_t unit {k} prints as 0 but is {v:.3g} ({why[v < 1e-12]}): above 0, so f' = 1 there "
+            "(f'(0) = 0)" for k, v in hidden]
+
+
+def beyond_range(ex: Exercise, sol: Solution) -> str | None:
+    """The first number of the solution that is inf or NaN, named as the printout labels it (``a_t at
+    forward step t = 1``), in a warning saying why; None when every number is finite."""
+    cell = CELLS[ex.cell]
+    places = [(f"forward step t = {t}", {**STATE_LABELS, **cell.FORWARD_EQUATIONS}, s._asdict())
+              for t, s in enumerate(sol.forward, start=1)]
+    places += [(f"backward step t = {t}", cell.BACKWARD_EQUATIONS, sol.backward[t - 1]._asdict())
+               for t in range(len(sol.backward), 0, -1)]
+    places.append(("the parameter gradients", cell.PARAM_GRADIENTS, {k: sol.grads[k] for k in cell.PARAM_GRADIENTS}))
+    for where, labels, values in places:
+        for name, value in values.items():
+            if name in labels and not np.all(np.isfinite(value)):
+                what = labels[name].split(" = ")[0]
+                return (f"{what} at {where} is beyond float64's range (magnitude over 1.8e308): it prints as inf "
+                        "or nan, and so does what is computed from it; the given numbers (--x, --h0, --c0, --dh, "
+                        "--dc, --weights) are too large for this step's products and sums: give smaller ones")
+    return None
+
+
 def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: int | None,
               zero_biases: list[str], weights: str | None) -> str:
     """The whole printout: header, parameters, each forward step and, with ``backward``, each backward
@@ -106,6 +140,8 @@ def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: 
         lines += ["", f"forward, t = {t}"]
         for name in s._fields:
             lines += _lines(labels[name], getattr(s, name), decimals, width)
+            if name == "a" and ex.cell == "rnn" and ex.nonlinearity == "relu":
+                lines += _kink_notes(s.a, decimals)
     if not backward:
         return "\n".join(lines)
     labels = dict(cell.BACKWARD_EQUATIONS)

@@ -72,7 +72,9 @@ def register(groups) -> None:
     s.add_argument("--dict", action="append", metavar="FILE", dest="user_dict",
                    help="a user dictionary: words always kept whole (names, terms), even ones the model never saw; "
                         "UTF-8, one word a line in jieba's format 'word [freq] [tag]' (frequency and tag are "
-                        "ignored), blank lines and # comments skipped.  Each occurrence is found leftmost-longest "
+                        "ignored), blank lines, # comments and one-character entries skipped; for the words the "
+                        "model misses, not a full lexicon (jieba's dict.txt), which would override the model "
+                        "everywhere (maximum matching: warned about).  Each occurrence is found leftmost-longest "
                         "(never across a space, nor inside a Latin word or an address) and the model's decoding "
                         "is constrained to keep it one word.  Give --dict more than once for several files")
     s.set_defaults(func=segment)
@@ -230,7 +232,13 @@ def segment(args: argparse.Namespace) -> int:
     unspaced = "".join("".join(line.split()) for line in lines)
     fold_width_hint(loaded, unspaced, args.input or "standard input")
     if words:  # the model need not know the characters of a dictionary word: it is kept whole anyway
+        from rnnkit.data.user_dict import lexicon_warning
+
+        characters = len(unspaced)
         unspaced = "".join(_outside(words, chunk) for line in lines for chunk in line.split())
+        lexicon = lexicon_warning(words, characters, characters - len(unspaced))  # a full lexicon given?
+        if lexicon:
+            warn(lexicon)
     unknown_characters_hint(loaded, unspaced, args.input or "standard input")
     del unspaced
 

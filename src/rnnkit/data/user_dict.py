@@ -4,7 +4,10 @@
 The file (UTF-8, a byte-order mark allowed) holds one entry a line in jieba's format ``word [freq] [tag]``:
 the word, then optionally a frequency (a whole number) and a part-of-speech tag (lowercase letters, as jieba
 has them: ``nr``, ``nz``).  Frequencies and tags are read for jieba's files to load as they are, and then
-ignored: a dictionary word is always kept whole, it has no weight to trade against the model's.  Blank lines
+ignored: a dictionary word is always kept whole, it has no weight to trade against the model's.  So a user
+dictionary is for the words the model misses: a full lexicon (jieba's dict.txt) forces its words everywhere,
+which is forward maximum matching (:func:`lexicon_warning` says so), and a one-character entry of a file is
+skipped (:func:`read_user_dict`).  Blank lines
 are skipped, and ``#`` starts a comment at the start of a line or after a space (``C#`` is a word).  As in
 jieba, ``new york`` reads as the word ``new`` with the tag ``york``; any other second field (``欧阳 丽``,
 ``New York``) is refused, since a word holds no spaces: a space in the text is always a word boundary.
@@ -61,7 +64,8 @@ def _form(text: str) -> str:
 
 def word_problem(word: object) -> str | None:
     """What makes ``word`` no dictionary word (empty, a space in it, a control character, nothing visible,
-    over :data:`MAX_WORD` characters), or None."""
+    an invisible format character such as U+200B inside it (the zero-width joiner of an emoji sequence
+    excepted), over :data:`MAX_WORD` characters), or None."""
     if (isinstance(word, str) and 0 < len(word) <= MAX_WORD and word.isprintable() and " " not in word
             and unicodedata.category(word[0]) not in ("Mn", "Me")):
         return None  # printable: no control, format or space character, and a first one that shows
@@ -79,6 +83,11 @@ def word_problem(word: object) -> str | None:
         return f"{word!r} holds the control character U+{ord(control):04X}"
     if all(unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) in ("Mn", "Me") for c in word):
         return f"an empty word ({word!r}: invisible characters only)"
+    hidden = next((c for c in word if unicodedata.category(c) == "Cf" and c != "\u200d"), None)
+    if hidden is not None:  # a zero-width space copied from a web page: the word would match only text holding it
+        return (f"{word!r} holds the invisible character U+{ord(hidden):04X} "
+                f"({unicodedata.name(hidden, 'a format character')}), so it would match only text that holds it "
+                "too: delete it")
     if unicodedata.category(word[0]) in ("Mn", "Me"):
         return (f"{word!r} begins with the combining mark U+{ord(word[0]):04X}, which belongs to the character "
                 "before it: write the word with its base character")
@@ -174,23 +183,69 @@ def _entry(line: str) -> str | None:
 def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> UserDict:
     """The words of a dictionary file (format in the module docstring), added to ``into`` if given.  A bad
     line (not UTF-8, a word with a space, an empty or overlong word) is a DataError naming file:line; so is
-    a file with no word at all."""
+    a file with no word at all.  A one-character entry is skipped, with one warning for the file: a
+    segmenter needs no help keeping one character whole, and forcing it to be a word of its own wherever
+    it occurs would cut it from its neighbours (的 from 目的); jieba's lexicon holds 11,580 of them, for their
+    frequencies.  (A list of words given to :class:`UserDict` is taken as it is.)"""
     text = read_utf8_file(path, "a word list")
     found = UserDict() if into is None else into
     lines = text_lines(text)
-    words = 0
+    words, single = 0, []
     for number, line in enumerate(lines, start=1):
         try:
             word = _entry(line)
         except ValueError as exc:
             raise DataError(f"{path}:{number}: {exc}") from None
-        if word is not None:
+        if word is not None and len(word) == 1:
+            single.append(word)
+        elif word is not None:
             found.add(word)
             words += 1
-    if not words:
+    if single:
+        import warnings
+
+        some = "".join(single[:3]) if len(single) > 3 else "".join(single)
+        warnings.warn(f"{path}: {len(single):,} one-character entr{'y' if len(single) == 1 else 'ies'} ({some}"
+                      f"{'...' if len(single) > 3 else ''}) skipped: a dictionary word is forced to be a word of "
+                      "its own wherever it occurs, and one character forced so would be cut from its neighbours "
+                      "(的 from 目的)", UserWarning, stacklevel=2)
+    if not words and not single:
         got = f"{len(lines):,} blank or comment lines" if lines else "an empty file"
         raise DataError(f"{path}: no word in it ({got}); expected {FORMAT}")
     return found
+
+
+LEXICON_SHARE = 0.5  # of the text's characters inside dictionary words: the dictionary decides, not the model
+LEXICON_WORDS = 10_000  # a dictionary this large is a lexicon: warned about even on a short text
+LEXICON_TEXT = 100  # characters: on a shorter text, a small dictionary may cover most of it (欧阳丽来了)
+
+
+def covered_characters(words: UserDict, lines: Iterable[str]) -> tuple[int, int]:
+    """``(characters, covered)``: the characters of ``lines`` (spaces left out) and those inside ``words``' matches."""
+    characters = covered = 0
+    for line in lines:
+        for chunk in line.split():
+            characters += len(chunk)
+            covered += sum(b - a for a, b in words.matches(chunk))
+    return characters, covered
+
+
+def lexicon_warning(words: UserDict, characters: int, covered: int, what: str = "the --dict words") -> str | None:
+    """A warning when ``words`` cover ``covered`` of a text's ``characters`` (spaces left out) so fully that
+    the segmentation is the dictionary's, not the model's: over :data:`LEXICON_SHARE` of them, on a text of
+    :data:`LEXICON_TEXT` characters or more or from a dictionary of :data:`LEXICON_WORDS` words or more
+    (jieba's dict.txt: 350,000).  Every dictionary word is forced, so a full lexicon makes the segmenter
+    forward maximum matching (研究生|命|的|起源 where the model alone reads 研究|生命); jieba, by contrast,
+    weighs its dictionary's words by their frequencies.  None when the dictionary leaves the text to the model."""
+    if not characters or covered < LEXICON_SHARE * characters:
+        return None
+    if characters < LEXICON_TEXT and len(words) < LEXICON_WORDS:
+        return None
+    return (f"{what} ({len(words):,}) cover {covered / characters:.0%} of the input's characters, and each one is "
+            "kept whole wherever it occurs, so the segmentation is the dictionary's forward maximum matching, not the "
+            "model's (with 研究生 in it, 研究生命 gives 研究生|命 whatever the model reads): a user dictionary is for "
+            "the names and terms the model misses, not a full lexicon such as jieba's dict.txt (which jieba weighs "
+            "by frequency)")
 
 
 def word_tags(n: int, spans: Sequence[tuple[int, int]], have: str = "BMES") -> list[str | None]:

@@ -44,6 +44,7 @@ GRADIENTS = ("bptt", "rtrl")
 CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 _LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+LOG_SECONDS = 5.0  # a progress line at least this often, whatever log_every is (RTRL: ~0.2 s a step)
 
 
 class LongRangeTask(Protocol):
@@ -87,7 +88,7 @@ class LongRangeConfig:
     seed: int = 0
     gradient: str = "bptt"  # "bptt", or "rtrl": the same gradient in forward mode, O(H^4) a step
     test_size: int = 1000  # test sequences, drawn once from their own stream
-    log_every: int = 0  # steps between progress lines; 0: a tenth of the steps
+    log_every: int = 0  # steps between progress lines (and history entries); 0: a tenth of the steps
 
     def check(self) -> LongRangeConfig:
         """Self if every field is valid; ValueError naming the first that is not."""
@@ -190,8 +191,9 @@ def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
     data_rng = np.random.default_rng([cfg.seed, 1])
     log_every = cfg.log_every or max(1, cfg.steps // 10)
     history: list[tuple[int, float]] = []
-    recent: list[float] = []
-    start = time.perf_counter()
+    recent: list[float] = []  # losses since the last history entry
+    shown: list[float] = []  # losses since the last progress line
+    start = last_line = time.perf_counter()
     for step in range(1, cfg.steps + 1):
         x, y = task.batch(data_rng, cfg.batch_size)
         with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is told below, in one line
@@ -204,10 +206,17 @@ def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
         clip_grad_norm(grads, cfg.clip)
         opt.step(grads)
         recent.append(loss)
-        if step % log_every == 0 or step == cfg.steps:
+        shown.append(loss)
+        now = time.perf_counter()
+        logged = step % log_every == 0 or step == cfg.steps
+        if logged:
             history.append((step, float(np.mean(recent))))
             recent = []
-            emit(f"step {step:>6}/{cfg.steps}  loss {history[-1][1]:.4f}  {time.perf_counter() - start:6.1f}s")
+        # a line every log_every steps, and at least every LOG_SECONDS in between (the history, which a
+        # run returns, keeps to the steps: the same seed gives the same history however fast the machine)
+        if logged or now - last_line >= LOG_SECONDS:
+            emit(f"step {step:>6}/{cfg.steps}  loss {np.mean(shown):.4f}  {now - start:6.1f}s")
+            shown, last_line = [], now
     seconds = time.perf_counter() - start
     x, y = task.batch(np.random.default_rng([cfg.seed, 2]), cfg.test_size)
     z = outputs_in_chunks(model, x, cfg.batch_size)

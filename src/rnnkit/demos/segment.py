@@ -31,6 +31,7 @@ import numpy as np
 from rnnkit.checks import check_int
 from rnnkit.data.segmentation import format_segmented, words_to_tags
 from rnnkit.demos.segment_grammar import SHOWCASE, generate_sentence
+from rnnkit.demos.tagging import sentence_count
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.textwidth import align_columns
 
@@ -139,9 +140,9 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
     start = time.perf_counter()
     train, valid, test = make_data(cfg)
     train_words = sorted({w for s in train for w in s})
-    log(f"Chinese word segmentation (中文分词): {len(train):,} training sentences from the demo's grammar (seed "
-        f"{cfg.seed}),\n{sum(len(''.join(s)) for s in train):,} characters, {len(train_words):,} distinct words; "
-        f"{len(test)} other sentences held out for the test")
+    log(f"Chinese word segmentation (中文分词): {sentence_count(len(train), 'training ')} from the demo's grammar "
+        f"(seed {cfg.seed}),\n{sum(len(''.join(s)) for s in train):,} characters, {len(train_words):,} distinct "
+        f"word{'' if len(train_words) == 1 else 's'}; {sentence_count(len(test), 'other ')} held out for the test")
     for part, sentences in (("train", train), ("valid", valid), ("test", test)):
         (run_dir / f"{part}.txt").write_text(format_segmented(sentences, " "), encoding="utf-8")
     spec = DataSpec(format="segmented", scheme="bmes")
@@ -167,7 +168,8 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
                       meta=tagger_meta(model, enc, spec, "word_f1", train_words))
     train_cfg = TrainConfig(epochs=cfg.epochs, optimizer="adam", lr=cfg.lr, clip=5.0, seed=cfg.seed,
                             progress=progress, checkpoint_minutes=None)
-    log(f"BiLSTM-CRF over characters and character bigrams ({cfg.hidden} units a direction): {cfg.epochs} epochs")
+    log(f"BiLSTM-CRF over characters and character bigrams ({cfg.hidden} units a direction): "
+        f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'}")
     state = Trainer(task, train_cfg, run_dir, unit="char").fit()
     for record in state.history:
         log(f"  epoch {record['epoch']}: train loss {record['train_loss']:.4f}, word F1 on the {len(valid)} "

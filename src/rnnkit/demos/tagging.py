@@ -99,6 +99,11 @@ def most_frequent_tag_accuracy(train: Sequence[Sentence], test: Sequence[Sentenc
     return right / sum(len(words) for words, _ in test)
 
 
+def sentence_count(n: int, kind: str = "") -> str:
+    """``"1 training sentence"``, ``"2,000 training sentences"``."""
+    return f"{n:,} {kind}sentence{'' if n == 1 else 's'}"
+
+
 def ambiguous_words(train: Sequence[Sentence], n: int = 8) -> list[tuple[str, list[tuple[str, int]]]]:
     """The ``n`` words seen with more than one tag in training, most evenly split first (their second tag's
     count, largest first), each with its tags and counts."""
@@ -160,11 +165,12 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
 
     start = time.perf_counter()
     train, valid, test = make_data(cfg)
-    log(f"English part-of-speech tagging: {len(train):,} training sentences from the demo's grammar (seed "
+    log(f"English part-of-speech tagging: {sentence_count(len(train), 'training ')} from the demo's grammar (seed "
         f"{cfg.seed}),\n{sum(len(w) for w, _ in train):,} words of {len({x for w, _ in train for x in w}):,} "
-        f"types; {len(test)} other sentences held out for the test")
+        f"types; {sentence_count(len(test), 'other ')} held out for the test")
     split = [f"{w} {' '.join(f'{t} {c}' for t, c in tags)}" for w, tags in ambiguous_words(train, 6)]
-    log("words seen with more than one tag, the most evenly split:")
+    log("words seen with more than one tag, the most evenly split:" if split else
+        "no word was seen with more than one tag in training")
     for k in range(0, len(split), 3):
         log("  " + "; ".join(split[k:k + 3]))
     for part, sentences in (("train", train), ("valid", valid), ("test", test)):
@@ -189,7 +195,8 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
                       meta=tagger_meta(model, enc, spec, "accuracy"))
     train_cfg = TrainConfig(epochs=cfg.epochs, optimizer="adam", lr=cfg.lr, clip=5.0, seed=cfg.seed,
                             progress=progress, checkpoint_minutes=None)
-    log(f"BiLSTM-CRF ({cfg.hidden} units a direction, character features): {cfg.epochs} epochs")
+    log(f"BiLSTM-CRF ({cfg.hidden} units a direction, character features): "
+        f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'}")
     state = Trainer(task, train_cfg, run_dir, unit="tok").fit()
     for record in state.history:
         log(f"  epoch {record['epoch']}: train loss {record['train_loss']:.4f}, accuracy on the {len(valid)} "

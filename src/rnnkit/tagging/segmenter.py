@@ -149,10 +149,19 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None) -> 
 def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> list[str] | list[list[str]]:
     """:func:`segment_lines` for one string (its words) or a list of lines (a list of word lists);
     refuses a model that is not a segmenter.  ``user_words``: words kept whole (a list of str, or a
-    :class:`~rnnkit.data.user_dict.UserDict`, e.g. :func:`~rnnkit.data.user_dict.read_user_dict`'s)."""
+    :class:`~rnnkit.data.user_dict.UserDict`, e.g. :func:`~rnnkit.data.user_dict.read_user_dict`'s); a
+    UserWarning when they cover most of the text (:func:`~rnnkit.data.user_dict.lexicon_warning`)."""
+    from rnnkit.data.user_dict import covered_characters, lexicon_warning, user_dict
+
     lines, one = _texts(text, "text to segment")
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"not a segmentation model (tag scheme {loaded.spec.scheme}); tag words with .tag()")
+    user_words = user_dict(user_words)
+    lexicon = user_words and lexicon_warning(user_words, *covered_characters(user_words, lines), "the user words")
+    if lexicon:  # a full lexicon (jieba's dict.txt) given as user words: maximum matching, not the model
+        import warnings
+
+        warnings.warn(lexicon, UserWarning, stacklevel=_caller_level())
     words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines, user_words)
     return words[0] if one else words
 

@@ -13,22 +13,27 @@ from typing import Any
 import numpy as np
 
 from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, lstm
-from rnnkit.textbook.params import random_params, random_values
+from rnnkit.textbook.params import MINUS_SIGNS, character, random_params, random_values
 
 DEFAULT_INPUT_SIZE = 3
 DEFAULT_HIDDEN_SIZE = 2
+_MINUS = str.maketrans(dict.fromkeys(MINUS_SIGNS, "-"))
 
 
 def parse_numbers(text: str, what: str) -> np.ndarray:
-    """``"0.5, -1, 2e-1"`` as a float64 vector (a full-width comma, as a Chinese keyboard types it, too);
-    a word, an empty place, NaN or inf raises ValueError naming ``what`` (an option: ``--x``)."""
+    """``"0.5, -1, 2e-1"`` as a float64 vector (a full-width comma, as a Chinese keyboard types it, and the
+    minus signs and dashes of :data:`~rnnkit.textbook.params.MINUS_SIGNS`, as a PDF copies them, too);
+    a word, an empty place, NaN or inf raises ValueError naming ``what`` (an option: ``--x``) and the
+    character that is no part of a number."""
     values = []
-    for k, part in enumerate(text.replace("，", ",").split(","), start=1):
+    for k, part in enumerate(text.replace("，", ",").translate(_MINUS).split(","), start=1):
         try:
             value = float(part)
         except ValueError:
             got = repr(part.strip()) if part.strip() else "nothing"
-            raise ValueError(f"{what} {text!r}: number {k} is {got}, not a number; give comma-separated "
+            odd = next((c for c in part.strip() if not (c.isascii() and c.isprintable())), None)
+            said = f" (it holds {character(odd)})" if odd is not None else ""
+            raise ValueError(f"{what} {text!r}: number {k} is {got}{said}, not a number; give comma-separated "
                              "numbers such as 0.5,-1,2") from None
         if not math.isfinite(value):
             raise ValueError(f"{what} {text!r}: number {k} is {part.strip()}; give finite numbers")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -119,8 +121,29 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
     return {name: params[name] for name in WEIGHTS + BIASES}, zero
 
 
+# minus signs and dashes that text copied from a PDF or a word processor holds where '-' was meant: the
+# minus sign U+2212, the hyphen U+2010 and U+2011, the figure dash U+2012, the en dash U+2013, the small and
+# full-width hyphen-minus U+FE63 and U+FF0D
+MINUS_SIGNS = "\u2212\u2010\u2011\u2012\u2013\ufe63\uff0d"
+_SIGNED = re.compile(f"[{MINUS_SIGNS}](?=[0-9.])")  # one before a number
+
+
+def ascii_minus(text: str) -> str:
+    """``text`` with each minus sign or dash of :data:`MINUS_SIGNS` before a digit or a point as '-'
+    (``−0.3`` -> ``-0.3``); one character for one, so positions in it are the text's."""
+    return _SIGNED.sub("-", text)
+
+
+def character(c: str) -> str:
+    """A character as an error names it: ``'a'``, or ``U+2014 EM DASH`` when it is not printable ASCII."""
+    if c.isascii() and c.isprintable():
+        return repr(c)
+    return f"U+{ord(c):04X} {unicodedata.name(c, '(unnamed)')}"
+
+
 def read_params(cell: str, path: str) -> tuple[dict[str, np.ndarray], list[str]]:
-    """:func:`params_from_json` of a JSON file (UTF-8, a byte-order mark allowed); one-line errors naming it."""
+    """:func:`params_from_json` of a JSON file (UTF-8, a byte-order mark allowed; a minus sign copied from a
+    PDF, U+2212, read as '-': :func:`ascii_minus`); one-line errors naming it."""
     where = f"--weights {path}"
     try:
         with open(path, encoding="utf-8-sig") as f:
@@ -132,9 +155,12 @@ def read_params(cell: str, path: str) -> tuple[dict[str, np.ndarray], list[str]]
 
         raise OSError(f"{where}: cannot read it ({os_problem(exc)}); check the path") from None
     try:
-        obj = json.loads(text, parse_constant=_refuse_constant)
+        obj = json.loads(ascii_minus(text), parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        at = exc.doc[exc.pos] if exc.pos < len(exc.doc) else ""
+        said = f" ({character(at)})" if at and not at.isascii() else ""  # a character that looks like JSON's
+        raise ValueError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}{said}: "
+                         f"{exc.msg}") from None
     except ValueError as exc:  # NaN or Infinity, or an integer of over 4300 digits
         raise ValueError(f"{where}: {exc}") from None
     return params_from_json(cell, obj, where)
