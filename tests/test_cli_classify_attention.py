@@ -125,6 +125,21 @@ def test_attention_size_without_attention_pooling_is_refused(capsys, models, tmp
     assert not (tmp_path / "r").exists()
 
 
+def test_resuming_a_max_pooling_run_with_attention_names_pooling_alone(capsys, models, tmp_path):
+    """A max-pooling run records ClassifierConfig's attention_size (100), which it has no part for: resumed with
+    --pooling attention, the message named an --attention-size never given; --pooling is the change."""
+    data, _ = models["max"]
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(data), "--run-dir", str(run), *TINY,
+                                    "--max-steps", "2"])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(data), "--run-dir", str(run), *TINY,
+                                    "--pooling", "attention", "--resume"])
+    assert code == 2 and "Traceback" not in err
+    assert "(--pooling (classifier_config.pooling): 'max' then, 'attention' now); resume with" in err, err
+    assert "attention-size" not in err and "attention_size" not in err, err
+
+
 def test_attention_is_refused_for_a_tree_model(capsys, tmp_path):
     from test_cli_tree import tree_line
 

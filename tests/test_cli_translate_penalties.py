@@ -1,4 +1,5 @@
-"""``--no-repeat-ngram`` and ``--coverage-penalty`` on ``rnnkit translate`` and ``rnnkit evaluate``: they reach
+"""``--no-repeat-ngram`` and ``--coverage-penalty`` on ``rnnkit translate``, ``rnnkit evaluate`` and ``train seq2seq
+--test`` (with ``--min-len``): they reach
 the search, and values or combinations without effect are refused in one line.  The search itself:
 tests/test_seq2seq_beam_penalties.py."""
 from __future__ import annotations
@@ -7,7 +8,7 @@ import json
 
 import pytest
 from clirun import run_cli
-from test_seq2seq_attention import _train, corpus, write
+from test_seq2seq_attention import SMALL, _train, corpus, write
 
 from rnnkit.seq2seq.io import load_translator
 from rnnkit.seq2seq.translate import translate
@@ -112,3 +113,41 @@ def test_bad_values_and_options_without_effect_are_refused(data, model, plain, t
     assert run_cli(capsys, ["train", "ngram", "--train", text, "--order", "2", "--save", kn])[0] == 0
     _one_line(run_cli(capsys, ["evaluate", kn, text, "--no-repeat-ngram", "2", "--coverage-penalty", "0.1"]),
               "--coverage-penalty, --no-repeat-ngram do not apply to", "an n-gram language model")
+
+
+def test_train_seq2seq_test_decodes_with_evaluates_options(data, model, tmp_path, capsys):
+    """train seq2seq --test had --beam, --length-norm and --replace-unk alone: its test line is now evaluate's with
+    the same --beam, --length-norm, --coverage-penalty, --no-repeat-ngram and --min-len (the run resumed with
+    nothing left to train, which scores the test set again with the new options)."""
+    ref = write(tmp_path / "twice.en", TWICE_REF)
+    run = str(data["dir"] / "run")  # the model fixture's (no --valid: the model is last.safetensors)
+    lines = {}
+    for extra in ([], ["--no-repeat-ngram", "1"], ["--length-norm", "0.6", "--coverage-penalty", "0.3",
+                                                   "--no-repeat-ngram", "2", "--min-len", "3"]):
+        code, out, err = run_cli(capsys, ["train", "seq2seq", "--train", *data["train"], "--lr", "0.01", "--run-dir",
+                                          run, *SMALL, "--epochs", "8", "--resume", "--test", data["twice"], ref,
+                                          "--beam", "3", *extra])
+        assert code == 0, err
+        (line,) = [x for x in out.splitlines() if x.startswith("test: ")]
+        code, out, err = run_cli(capsys, ["evaluate", model, data["twice"], "--ref", ref, "--beam", "3", *extra])
+        assert code == 0, err
+        assert line[len("test: "):] == out.strip().split(": ", 1)[1], (line, out)
+        lines[" ".join(extra)] = line
+    assert lines["--no-repeat-ngram 1"] != lines[""], lines  # the option reached the search
+
+
+def test_train_seq2seq_refuses_test_decoding_options_without_effect(data, tmp_path, capsys):
+    src, tgt = data["train"]
+    run = ["train", "seq2seq", "--train", src, tgt, "--epochs", "1", "--run-dir", str(tmp_path / "r"), *SMALL]
+    test = ["--test", data["test_file"], write(tmp_path / "ref.en", ["x"] * len(data["test"]))]
+    for option in (["--min-len", "2"], ["--no-repeat-ngram", "2"], ["--coverage-penalty", "0.2"]):
+        _one_line(run_cli(capsys, [*run, *option]), f"{option[0]} has no effect without --test", "give --test")
+    _one_line(run_cli(capsys, [*run, *test, "--coverage-penalty", "0.2"]),
+              "--coverage-penalty has no effect with --beam 1", "give --beam K")
+    _one_line(run_cli(capsys, [*run, *test, "--beam", "2", "--coverage-penalty", "0.2", "--attention", "none"]),
+              "--coverage-penalty favours translations whose attention covered the source", "--attention none")
+    _one_line(run_cli(capsys, [*run, *test, "--no-repeat-ngram", "4", "--max-decode-len", "4"]),
+              "--no-repeat-ngram has no effect with --max-decode-len 4", "an n-gram of 4 needs 5 to repeat")
+    _one_line(run_cli(capsys, [*run, *test, "--min-len", "5", "--max-decode-len", "4"]),
+              "--min-len 5 is above --max-decode-len 4", "raise --max-decode-len")
+    assert not (tmp_path / "r").exists()

@@ -286,3 +286,30 @@ def test_a_slow_run_prints_a_line_every_few_seconds_and_keeps_its_history_to_the
     steps = [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("step")]
     assert steps == [2, 4, 6, 8, 10], lines
     assert [s for s, _ in result["history"]] == [10]  # the same whatever the clock says
+
+
+@pytest.mark.parametrize("tick, says", [
+    (30.0, ["about 5 min for --steps 10 (30 s a step); a smaller --hidden, shorter sequences or fewer --steps are "
+            "quicker"]),
+    (1000.0, ["about 2.8 h for --steps 10 (1e+03 s a step); a smaller --hidden, shorter sequences or fewer --steps "
+              "are quicker"]),
+    (11.0, []),  # 110 s in all: not long
+])
+def test_a_long_run_says_once_how_long_it_will_take(monkeypatch, tick, says):
+    """demo adding --gradient rtrl at its defaults takes hours, which its cost line in multiply-adds left the user to
+    work out: the first steps' time (the first LOG_SECONDS or ESTIMATE_STEPS) gives an estimate, said once."""
+    import itertools
+
+    from rnnkit.demos import longrange
+
+    clock = itertools.count(0.0, tick)  # every reading of the clock `tick` seconds later: a step takes `tick`
+    monkeypatch.setattr(longrange.time, "perf_counter", lambda: next(clock))
+    lines: list[str] = []
+    run_adding_demo(LongRangeConfig(steps=10, hidden=3, batch_size=2), length=4, log=lines.append)
+    assert [line for line in lines if line.startswith("about")] == says, lines
+
+
+def test_a_quick_run_says_no_time_estimate(capsys):
+    code, out, err = run_cli(capsys, ["demo", "adding", "--length", "4", "--steps", "6", "--hidden", "3",
+                                      "--gradient", "rtrl"])
+    assert code == 0 and "RTRL: about" in out and " for --steps " not in out, err

@@ -196,3 +196,36 @@ def test_resume_refuses_other_validation_batching_or_decoding(tmp_path, capsys):
     assert code == 0, err
     code, _, err = run_cli(capsys, [*test_only, "--eval-batch-size", "16", "--max-decode-len", "9", "--resume"])
     assert code == 0 and "resumed from" in err, err
+
+
+def test_a_size_of_a_part_one_run_lacks_is_not_named_on_resume():
+    """attention_size sizes attention pooling (a classifier's) and additive attention (a translator's) alone, and
+    is recorded at its default without them: a change is named only when both runs have the part.  A checkpoint
+    from before the field existed (no attention_size) compares as before."""
+    from rnnkit.train.digest import task_changes
+
+    def clf(**kw):
+        return {"classifier_config": {"hidden_size": 8, "pooling": "max", "attention_size": 100, **kw}}
+
+    assert task_changes(clf(), clf(pooling="attention", attention_size=8)) == [
+        "--pooling (classifier_config.pooling): 'max' then, 'attention' now"]
+    assert task_changes(clf(pooling="attention", attention_size=8), clf()) == [
+        "--pooling (classifier_config.pooling): 'attention' then, 'max' now"]
+    assert task_changes(clf(pooling="mean", attention_size=5), clf()) == [
+        "--pooling (classifier_config.pooling): 'mean' then, 'max' now"]
+    assert task_changes(clf(attention_size=5), clf()) == []  # neither has attention pooling: the same model
+    assert task_changes(clf(pooling="attention", attention_size=8), clf(pooling="attention", attention_size=6)) == [
+        "--attention-size (classifier_config.attention_size): 8 then, 6 now"]
+    old = {"classifier_config": {"hidden_size": 8, "pooling": "max"}}  # written before attention_size was recorded
+    assert task_changes(old, clf()) == []
+    assert task_changes(old, clf(pooling="attention", attention_size=8)) == [
+        "--pooling (classifier_config.pooling): 'max' then, 'attention' now"]
+
+    def mt(**kw):
+        return {"seq2seq_config": {"attention": "general", "attention_size": 8, **kw}}
+
+    assert task_changes(mt(), mt(attention_size=16)) == []
+    assert task_changes(mt(), mt(attention="additive", attention_size=16)) == [
+        "--attention (seq2seq_config.attention): 'general' then, 'additive' now"]
+    assert task_changes(mt(attention="additive"), mt(attention="additive", attention_size=16)) == [
+        "--attention-size (seq2seq_config.attention_size): 8 then, 16 now"]

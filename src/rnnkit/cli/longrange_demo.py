@@ -31,7 +31,8 @@ def _add_common(p: argparse.ArgumentParser, defaults: LongRangeConfig) -> None:
                    help=f"random seed for the weights, the batches and the test set (default {defaults.seed})")
     p.add_argument("--gradient", choices=GRADIENTS, default=defaults.gradient,
                    help="bptt, or rtrl: the same gradient by real-time recurrent learning, forward in time, at "
-                        "O(H^4) a step: for a few hidden units and short sequences (default bptt)")
+                        "O(H^4) a step: for a few hidden units and short sequences (default bptt); a run longer than "
+                        "2 min says how long after its first steps")
 
 
 def register(groups) -> None:

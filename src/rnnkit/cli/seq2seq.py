@@ -23,7 +23,6 @@ from rnnkit.cli.common import (
     add_train_options,
     check_max_vocab,
     fit,
-    nonnegative_float,
     nonnegative_int,
     positive_int,
     probability,
@@ -35,7 +34,7 @@ from rnnkit.cli.common import (
 from rnnkit.cli import seq2seq_pretrained as pretrained
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
-from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, describe, score_files
+from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, check_decoding_options, describe, score_files
 from rnnkit.data.parallel import SPECIALS, build_vocab, decode_ids, encode_pairs, filter_by_length
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
@@ -111,10 +110,9 @@ def register(groups) -> None:
     b.add_argument("--max-decode-len", type=positive_int, default=None, metavar="N",
                    help="steps each validation / test sentence may take when decoding (default: ceil(ratio x "
                         "source tokens) + extra, fitted so that 99.9%% of the training pairs fit with 10 steps to spare)")
-    b.add_argument("--beam", type=positive_int, default=1, help="beam size for the test set (1: greedy)")
-    b.add_argument("--length-norm", type=nonnegative_float, default=0.0, help="GNMT length-penalty alpha for the test beam")
-    b.add_argument("--replace-unk", action="store_true",
-                   help="test set: replace each output <unk> by the source token it attended to most")
+    t = p.add_argument_group("decoding the --test set", "the options of 'rnnkit translate' and 'rnnkit evaluate' "
+                             "(--max-decode-len is their --max-len); they may change on --resume")
+    add_decoding_options(t, prefix="test set: ", max_len=False)
     add_train_options(p, lr=1e-3, clip=5.0, optimizer="adam", epochs=10, run_dir="runs/seq2seq")
     p.set_defaults(func=train_seq2seq)
 
@@ -162,9 +160,11 @@ def check_model_options(args: argparse.Namespace) -> None:
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
                          "it would be ignored: add --attention additive or leave --attention-size out")
-    if args.replace_unk and args.attention == "none":
-        raise ValueError("--replace-unk copies the source word the decoder attends to, and --attention none has "
-                         "no attention; choose --attention general (or dot, additive) or leave --replace-unk out")
+    for option, does in (("--replace-unk", "copies the source word the decoder attends to"),
+                         ("--coverage-penalty", "favours translations whose attention covered the source")):
+        if getattr(args, option[2:].replace("-", "_"), None) and args.attention == "none":
+            raise ValueError(f"{option} {does}, and --attention none has no attention; choose --attention general "
+                             f"(or dot, additive) or leave {option} out")
     if args.attention != "dot":
         return
     dirs = 1 if args.unidirectional else 2
@@ -218,8 +218,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     test_only = (not args.test, "without --test (it applies to decoding the test set): give --test")
     bleu = args.test or (args.valid and args.bleu_sentences)  # something is decoded
     refuse_unused(args, [
-        ("--beam", *test_only), ("--length-norm", *test_only), ("--replace-unk", *test_only), residual_rule(args),
-        ("--length-norm", args.beam == 1, "with --beam 1 (greedy decoding has no beams to rank): give --beam K"),
+        *((option, *test_only) for option in ("--beam", "--length-norm", "--coverage-penalty", "--no-repeat-ngram",
+                                              "--min-len", "--replace-unk")), residual_rule(args),
         ("--bleu-sentences", not args.valid, "without --valid (it sets how much of it is decoded): give --valid"),
         ("--select-by", not args.valid, "without --valid (it chooses best.safetensors by validation): give --valid"),
         ("--max-decode-len", not bleu, "when nothing is decoded (it limits decoding the --valid sentences for "
@@ -228,6 +228,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         ("--columns", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
          "without a TSV file (it picks a TSV's columns): give one file of pairs"),
     ])
+    check_decoding_options(args, "--max-decode-len")
     if bleu:  # sacrebleu looked for now, not after the first epoch (and before a new run clears the folder)
         from rnnkit.metrics.translation import check_bleu_tokenize
 
@@ -301,7 +302,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if test is not None:
             scores = score_files(str(best), args.test, args.beam, args.length_norm, args.max_decode_len,
                                  args.eval_batch_size, args.encoding, args.replace_unk, pairs=test,
-                                 max_len_option="--max-decode-len")
+                                 max_len_option="--max-decode-len", min_len=args.min_len,
+                                 no_repeat_ngram=args.no_repeat_ngram or 0, coverage_penalty=args.coverage_penalty)
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0

@@ -47,7 +47,9 @@ def ngram_size(text: str) -> int:
     return positive_int(text)
 
 
-def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "", max_len: bool = True) -> None:
+    """The decoding options of ``translate``, ``evaluate`` and ``train seq2seq`` (its test set's): ``prefix``
+    starts each help text; ``max_len=False`` leaves out --max-len (train seq2seq has --max-decode-len)."""
     p.add_argument("--beam", type=positive_int, default=1, help=prefix + "beam size (1: greedy decoding)")
     p.add_argument("--length-norm", type=nonnegative_float, default=0.0, metavar="ALPHA",
                    help=prefix + "GNMT's length penalty for beam search: hypotheses are ranked by log P / lp, "
@@ -61,9 +63,11 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--no-repeat-ngram", type=ngram_size, default=None, metavar="N",
                    help=prefix + "never repeat an N-gram within a translation: a token that would complete an "
                                  "N-gram already in it is not generated (greedy decoding too; default: no limit)")
-    p.add_argument("--max-len", type=positive_int, default=None, metavar="N",
-                   help=prefix + "steps each sentence may take, EOS included (default: ceil(ratio x source tokens) "
-                                 "+ extra, fitted so that 99.9%% of the model's training pairs fit with 10 to spare)")
+    if max_len:
+        p.add_argument("--max-len", type=positive_int, default=None, metavar="N",
+                       help=prefix + "steps each sentence may take, EOS included (default: ceil(ratio x source "
+                                     "tokens) + extra, fitted so that 99.9%% of the model's training pairs fit with 10 "
+                                     "to spare)")
     p.add_argument("--min-len", type=nonnegative_int, default=1, metavar="N",
                    help=prefix + "fewest tokens before the end of a sentence (0 allows an empty translation, which "
                                  "beam search otherwise often picks)")
@@ -71,19 +75,20 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
                    help=prefix + "replace each output <unk> by the source token it attended to most")
 
 
-def check_decoding_options(args: argparse.Namespace) -> None:
-    """Refuse the decoding options of :func:`add_decoding_options` that would have no effect together."""
+def check_decoding_options(args: argparse.Namespace, max_len_option: str = "--max-len") -> None:
+    """Refuse the decoding options of :func:`add_decoding_options` that would have no effect together;
+    ``max_len_option``: the option that sets the length limit (train seq2seq's --max-decode-len)."""
     greedy = "with --beam 1 (greedy decoding has no beams to rank): give --beam K"
     rules = [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy)]
-    n, most = args.no_repeat_ngram, args.max_len
+    n, most = args.no_repeat_ngram, getattr(args, max_len_option[2:].replace("-", "_"))
     if n is not None and most is not None:
-        rules.append(("--no-repeat-ngram", n >= most, f"with --max-len {most} (a translation has at most {most} "
-                                                      f"tokens, and an n-gram of {n} needs {n + 1} to repeat): give a "
-                                                      "smaller N"))
+        rules.append(("--no-repeat-ngram", n >= most, f"with {max_len_option} {most} (a translation has at most "
+                                                      f"{most} tokens, and an n-gram of {n} needs {n + 1} to repeat): "
+                                                      "give a smaller N"))
     refuse_unused(args, rules)
-    if args.max_len is not None and args.min_len > args.max_len:
-        raise ValueError(f"--min-len {args.min_len} is above --max-len {args.max_len}: no sentence could end; "
-                         "lower --min-len or raise --max-len")
+    if most is not None and args.min_len > most:
+        raise ValueError(f"--min-len {args.min_len} is above {max_len_option} {most}: no sentence could end; "
+                         f"lower --min-len or raise {max_len_option}")
 
 
 def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: float = 0.0, max_len: int | None = None,

@@ -45,6 +45,8 @@ CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 _LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 LOG_SECONDS = 5.0  # a progress line at least this often, whatever log_every is (RTRL: ~0.2 s a step)
+ESTIMATE_STEPS = 3  # the training time is estimated once, after this many steps or LOG_SECONDS, whichever first
+LONG_SECONDS = 120.0  # ... and told when it is longer than this
 
 
 class LongRangeTask(Protocol):
@@ -178,11 +180,23 @@ def outputs_in_chunks(model: LongRangeModel, x: np.ndarray, chunk: int) -> np.nd
     return np.concatenate(parts, axis=1 if model.every_step else 0)
 
 
+def time_estimate(seconds_a_step: float, steps: int) -> str | None:
+    """A line saying how long ``steps`` steps take at ``seconds_a_step`` (the first few steps' mean), or None
+    when that is under LONG_SECONDS: RTRL's O(H^4) a step makes a default-sized run take hours."""
+    total = seconds_a_step * steps
+    if total < LONG_SECONDS:
+        return None
+    said = f"{total / 60:.0f} min" if total < 5400 else f"{total / 3600:.1f} h"
+    return (f"about {said} for --steps {steps} ({seconds_a_step:.2g} s a step); a smaller --hidden, shorter "
+            "sequences or fewer --steps are quicker")
+
+
 def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train one cell on ``task``; returns a dict: ``cell``, ``metrics`` (the task's, on the test set),
     ``history`` [(step, mean training loss since the previous entry)], ``final_loss``, ``seconds`` (of
-    training), ``steps`` and ``params`` (the trained arrays).  ``log`` receives progress lines."""
+    training), ``steps`` and ``params`` (the trained arrays).  ``log`` receives progress lines, and
+    once, after the first few steps, the estimated training time when it is long (:func:`time_estimate`)."""
     cfg.check()
     emit = log if log is not None else (lambda line: None)
     model = LongRangeModel(cfg.cell, task.input_size, cfg.hidden, task.output_size, task.every_step,
@@ -193,6 +207,7 @@ def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
     history: list[tuple[int, float]] = []
     recent: list[float] = []  # losses since the last history entry
     shown: list[float] = []  # losses since the last progress line
+    estimated = False  # the training time told (or found short)
     start = last_line = time.perf_counter()
     for step in range(1, cfg.steps + 1):
         x, y = task.batch(data_rng, cfg.batch_size)
@@ -214,6 +229,11 @@ def train_long_range(task: LongRangeTask, cfg: LongRangeConfig,
             recent = []
         # a line every log_every steps, and at least every LOG_SECONDS in between (the history, which a
         # run returns, keeps to the steps: the same seed gives the same history however fast the machine)
+        if not estimated and step < cfg.steps and (step >= ESTIMATE_STEPS or now - start >= LOG_SECONDS):
+            estimated = True
+            line = time_estimate((now - start) / step, cfg.steps)
+            if line:
+                emit(line)
         if logged or now - last_line >= LOG_SECONDS:
             emit(f"step {step:>6}/{cfg.steps}  loss {np.mean(shown):.4f}  {now - start:6.1f}s")
             shown, last_line = [], now

@@ -119,7 +119,7 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
                     f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
                     else f"its {_named(key, k)} differs (another training file, or another option that selects the "
                          "data or the vocabulary?)"
-                    for k in sorted(set(a) & set(b)) if a[k] != b[k]]
+                    for k in sorted(set(a) & set(b)) if a[k] != b[k] and _in_use(key, k, a, b)]
         elif key in _TASK_OPTIONS:
             out.append(f"{_TASK_OPTIONS[key]} ({key}) {_short(a)} then, {_short(b)} now")
         else:
@@ -148,6 +148,19 @@ _SIDE_OPTIONS = {("source_tokenizer", "level"): "--source-level", ("target_token
 _FLAGS = {("tagger_config", "bidirectional"): "--unidirectional",
           ("classifier_config", "bidirectional"): "--unidirectional",
           ("seq2seq_config", "input_feeding"): "--no-input-feeding"}
+
+
+# config fields that size a part only some configs have, and the test of whether a config has it: such a field is
+# recorded at its default where the part is absent (attention_size under max pooling), so a change is named only
+# when both runs have the part; when one lacks it, the option that adds it differs and is named instead
+_USED_WHEN = {("classifier_config", "attention_size"): lambda c: c.get("pooling") == "attention",
+              ("seq2seq_config", "attention_size"): lambda c: c.get("attention") == "additive"}
+
+
+def _in_use(section: str, field: str, then: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Whether a config field's change matters: True unless ``_USED_WHEN`` says a run lacks the part it sizes."""
+    used = _USED_WHEN.get((section, field))
+    return used is None or (used(then) and used(now))
 
 
 def _flag_change(section: str, field: str, then: Any, now: Any) -> str:
