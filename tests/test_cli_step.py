@@ -206,6 +206,12 @@ def test_huge_numbers_print_in_scientific_notation_and_an_overflow_is_said_in_st
     assert "[ 1.0000e+10  1.0000e+10      1.0000]" in out, out
     assert err.startswith("rnnkit: warning: a_t at forward step t = 1 is beyond float64's range") and \
         err.count("\n") == 1 and "--init-scale" not in err, err
+    # backward through the inf: its gradients print as inf/nan, with no numpy warning beside step's own line
+    weights.write_text('{"weight_ih": [[1e300, 1e300, 1e300], [1, 1, 1]], "weight_hh": [[1e10, 0], [0, 1]], '
+                       '"bias_ih": [0, 0], "bias_hh": [0, 0]}', encoding="utf-8")
+    code, out, err = run_cli(capsys, ["step", "--cell", "rnn", "--nonlinearity", "relu", "--weights", str(weights),
+                                      "--x", "1e10,1e10,1e10", "1,1,1", "--backward"])
+    assert code == 0 and err.count("\n") == 1 and "encountered" not in err, err
 
 
 def test_help_lists_the_command(capsys):

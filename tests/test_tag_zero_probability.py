@@ -61,6 +61,19 @@ def test_train_warns_when_the_unigram_gets_no_weight(models):
     assert LoadedTagger(models[3]).model.lambdas_[0] == 0 < LoadedTagger(models[2]).model.lambdas_[0]
 
 
+def test_order_2_is_advised_only_when_it_would_give_the_unigram_weight():
+    """Alternating B E tags: an order-2 model of the same counts gives the unigram no weight either."""
+    from rnnkit.cli.tagging import lower_orders_note
+    from rnnkit.hmm import HMMTagger
+
+    sentences = [["a", "b", "c", "d"], ["e", "f"], ["a", "b", "e", "f", "c", "d"]] * 5
+    tags = [["B", "E", "B", "E"], ["B", "E"], ["B", "E", "B", "E", "B", "E"]] * 5
+    note = lower_orders_note(HMMTagger(order=3).fit(sentences, tags), "t.txt")
+    assert note.startswith("t.txt: deleted interpolation gave the tag unigram no weight (l1 = 0,")
+    assert note.endswith("train with more varied data") and "--order 2" not in note
+    assert HMMTagger(order=2).fit(sentences, tags).lambdas_[0] == 0
+
+
 def test_a_sentence_of_probability_zero_is_warned_of_and_never_printed_as_nan(models, capsys, monkeypatch):
     text = "的 新 世纪\n新 世纪\n"  # line 2 has probability 0 (BOS -> a and n -> EOS never seen)
     loaded = LoadedTagger(models[3])

@@ -82,8 +82,9 @@ def _lines(path: str) -> list[tuple[int, list[str]]]:
         try:
             words = shlex.split(code)
         except ValueError as exc:  # "No closing quotation", "No escaped character"
-            raise DataError(f"{path}:{number}: {str(exc).lower()} in {line.strip()[:60]!r}; a quoted argument "
-                            "closes on its own line") from None
+            fix = ("a quoted argument closes on its own line" if "quotation" in str(exc) else
+                   "the file's last line ends in a backslash, which continues a line onto the next: remove it")
+            raise DataError(f"{path}:{number}: {str(exc).lower()} in {line.strip()[:60]!r}; {fix}") from None
         if words:
             found.append((number, words))
     return found

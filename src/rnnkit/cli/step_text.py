@@ -29,6 +29,8 @@ def numbers(a: np.ndarray, decimals: int) -> list[str]:
 
 def fewest_decimals(a: np.ndarray, decimals: int) -> int:
     """The fewest decimals, at most ``decimals``, that show every number of ``a`` exactly (0.3, not 0.3000)."""
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]  # inf and nan print as words: they need no decimals (and inf - inf would warn)
     for d in range(decimals):
         if np.all(np.abs(np.round(a, d) - a) <= 1e-12 * np.maximum(1.0, np.abs(a))):
             return d

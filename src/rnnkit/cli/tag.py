@@ -169,7 +169,7 @@ def impossible_note(name: str, lines: list[int], args: argparse.Namespace) -> st
     shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
     where = f"line {shown} has" if len(lines) == 1 else f"lines {shown} have"
     it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
-    probs = (f" ({its} span probabilities are written as null)" if args.spans else
+    probs = (f" ({its} spans, if any, have probability null)" if args.spans else
              f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
              else "")
     return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} (a word seen only with "

@@ -319,6 +319,17 @@ def train_hmm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bigram_unigram_weight(hmm: Any) -> float:
+    """The unigram's weight that deleted interpolation would give an order-2 model of the same counts (its
+    own estimate: it can be 0 too, or not)."""
+    from rnnkit.hmm import deleted_interpolation
+
+    counts = getattr(hmm, "ngram_counts_", None)
+    if counts is None:
+        return 0.0
+    return float(deleted_interpolation([c.astype(float) for c in counts[:2]])[0])
+
+
 def lower_orders_note(hmm: Any, train: str) -> str | None:
     """The warning for a model whose deleted interpolation gave the unigram no weight (a small or repetitive
     corpus): every tag bigram not seen in training (every trigram, when the bigram has none either) is then
@@ -328,7 +339,7 @@ def lower_orders_note(hmm: Any, train: str) -> str | None:
     if lambdas is None or lambdas[0] > 0:
         return None
     gram = "trigram" if hmm.order == 3 and lambdas[1] == 0 else "bigram"
-    fix = "--order 2 or " if hmm.order == 3 else ""
+    fix = "--order 2 or " if hmm.order == 3 and _bigram_unigram_weight(hmm) > 0 else ""  # when it helps
     weights = ", ".join(f"l{k} = {w:.3g}" for k, w in enumerate(lambdas, start=1))
     return (f"{train}: deleted interpolation gave the tag unigram no weight ({weights}), so every tag "
             f"{gram} not seen in training is impossible and a sentence that needs one gets probability 0 (tagged by "
