@@ -20,8 +20,8 @@ def register(groups) -> None:
                     "command that takes a model reads with the same results (generate, evaluate, score, states, "
                     "tag, segment, classify, translate); --resume refuses it.  With --torch, OUT holds the weights "
                     "as a PyTorch state dict (language models, classifiers, softmax taggers), and the torch code "
-                    "that builds the matching module and loads it is printed to standard output.  The sizes before and after are "
-                    "said on standard error.",
+                    "that builds the matching module and loads it is printed to standard output.  The sizes "
+                    "before and after are said on standard error.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
