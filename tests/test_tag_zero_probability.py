@@ -134,3 +134,12 @@ def test_conllu_nbest_says_nothing_of_misc(models, tmp_path, capsys):
     assert code == 0 and "MISC column" in err
     code, out, err = run_cli(capsys, ["tag", str(models[2]), str(path), "--format", "conllu", "--nbest", "1"])
     assert code == 0 and "MISC" not in err and out == "1\t1\t新/a 世纪/n\n\n"
+
+
+def test_one_warning_for_all_the_blocks_of_a_long_input(models, capsys, monkeypatch):
+    """The output is written 10,000 lines at a time; the sentences of probability 0 are told once, after it."""
+    from rnnkit.cli.tag import BLOCK
+
+    code, out, err = _tag(capsys, monkeypatch, [models[3]], "新 世纪\n" * (BLOCK + 5))
+    assert code == 0 and len(out.splitlines()) == BLOCK + 5
+    assert err.count(WARNED) == 1 and f"lines 1, 2, 3, 4, 5 and {BLOCK:,} more have {WARNED}" in err, err

@@ -111,10 +111,16 @@ def tag(args: argparse.Namespace) -> int:
             text = tag_confidence.format_block(args, loaded, data, spec, column, impossible)
         else:
             text = format_predictions(data, loaded.predict(data, impossible=impossible), spec, column)
-        if impossible:
-            lines = [first_line + i if data.source is None else data.source[i].line_number for i in impossible]
-            warn(impossible_note(name, lines, args))
+        zero.extend(first_line + i if data.source is None else data.source[i].line_number for i in impossible)
         return text
+
+    def written(blocks) -> int:  # the output, then one warning for every sentence of probability 0 in it
+        write_output(args, blocks)
+        if zero:
+            warn(impossible_note(name, zero, args))
+        return 0
+
+    zero: list[int] = []  # input lines of the sentences of probability 0 (an HMM's), over all blocks
 
     size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
@@ -143,9 +149,8 @@ def tag(args: argparse.Namespace) -> int:
                         model="a tagger")
         if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
-        write_output(args, (formatted(raw_sentences(block), None, 1 + k * size)
-                            for k, block in enumerate(_blocks(lines, size))))
-        return 0
+        return written(formatted(raw_sentences(block), None, 1 + k * size)
+                       for k, block in enumerate(_blocks(lines, size)))
     spec = (loaded.spec if loaded.spec.format == args.format
             else DataSpec(args.format, -1 if args.format == "columns" else "upos"))
     spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
@@ -159,8 +164,7 @@ def tag(args: argparse.Namespace) -> int:
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
-    write_output(args, (formatted(part, spec) for part in blocks))
-    return 0
+    return written(formatted(part, spec) for part in blocks)
 
 
 def impossible_note(name: str, lines: list[int], args: argparse.Namespace) -> str:
