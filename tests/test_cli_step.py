@@ -212,6 +212,7 @@ def test_huge_numbers_print_in_scientific_notation_and_an_overflow_is_said_in_st
     code, out, err = run_cli(capsys, ["step", "--cell", "rnn", "--nonlinearity", "relu", "--weights", str(weights),
                                       "--x", "1e10,1e10,1e10", "1,1,1", "--backward"])
     assert code == 0 and err.count("\n") == 1 and "encountered" not in err, err
+    assert "(--x, --h0, --dh, --weights)" in err, err  # an Elman cell has no c0 nor dc to give
 
 
 def test_help_lists_the_command(capsys):

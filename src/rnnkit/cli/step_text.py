@@ -122,9 +122,10 @@ def beyond_range(ex: Exercise, sol: Solution) -> str | None:
         for name, value in values.items():
             if name in labels and not np.all(np.isfinite(value)):
                 what = labels[name].split(" = ")[0]
+                given = "--x, --h0, --c0, --dh, --dc" if ex.cell == "lstm" else "--x, --h0, --dh"  # c: LSTM's alone
                 return (f"{what} at {where} is beyond float64's range (magnitude over 1.8e308): it prints as inf "
-                        "or nan, and so does what is computed from it; the given numbers (--x, --h0, --c0, --dh, "
-                        "--dc, --weights) are too large for this step's products and sums: give smaller ones")
+                        f"or nan, and so does what is computed from it; the given numbers ({given}, --weights) are "
+                        "too large for this step's products and sums: give smaller ones")
     return None
 
 
