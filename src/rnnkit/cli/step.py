@@ -8,7 +8,6 @@ import sys
 
 from rnnkit.cli.common import HelpFormatter, nonnegative_int, positive_int
 from rnnkit.cli.given import refuse_unused
-from rnnkit.textbook import CELL_NAMES
 
 MAX_PRECISION = 17  # float64 holds about 17 significant digits
 
@@ -79,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from rnnkit.cli.step_text import beyond_range, step_json, step_text
+    from rnnkit.textbook import CELL_NAMES  # here: the textbook loads when step runs, not at every start-up
     from rnnkit.textbook.exercise import build_exercise, parse_numbers, solve
     from rnnkit.textbook.params import params_json, read_params
 

@@ -36,8 +36,6 @@ from rnnkit.errors import NonFiniteError
 from rnnkit.nn import Linear
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.recurrent import GRU, LSTM, RNN
-from rnnkit.rtrl import rtrl_gradients
-from rnnkit.rtrl_gated import gru_rtrl_gradients, lstm_rtrl_gradients
 
 CELLS = ("rnn", "lstm", "gru")
 GRADIENTS = ("bptt", "rtrl")
@@ -154,6 +152,9 @@ class LongRangeModel:
 
 def rtrl_grads(cell: str, params: dict[str, np.ndarray], x: np.ndarray, dout: np.ndarray) -> dict[str, np.ndarray]:
     """The layer's parameter gradients by RTRL, for dL/dh_t = ``dout`` (T, B, H), from zero initial state."""
+    from rnnkit.rtrl import rtrl_gradients  # here: --gradient rtrl only (the CLI loads this module at start-up)
+    from rnnkit.rtrl_gated import gru_rtrl_gradients, lstm_rtrl_gradients
+
     if cell == "lstm":
         grads, _ = lstm_rtrl_gradients(params, x, None, dout)
     elif cell == "gru":
