@@ -40,7 +40,7 @@ EXPORT_KIND = "model"  # meta["kind"] of an exported model (the demo's model.saf
 DTYPES = ("float16", "float32")
 FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504
 # model kinds whose arrays are counts and probabilities, not trained weights: stored as they are
-_TABLES = ("ngram", "hmm")
+TABLE_KINDS = ("ngram", "hmm")  # models of probability tables, not weights
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
                               "checkpoint that an 'rnnkit train' command wrote")
     model = {k: v for k, v in arrays.items() if k.startswith("model/")}
     floats = [k for k, v in model.items() if v.dtype.kind == "f"]
-    if dtype is not None and kind in _TABLES:
+    if dtype is not None and kind in TABLE_KINDS:
         raise ValueError(f"--dtype: {source} is {ckpt.kind_name(kind)}, whose tables are stored as they are (it "
                          "holds no trained weights to narrow); leave --dtype out")
     for k in floats:  # training never saves such weights (rnnkit.guard): a damaged or edited file

@@ -53,10 +53,9 @@ from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, find_checkpoint, model_only, refuse_output
 from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
 from rnnkit.lm.score import start_token
-from rnnkit.torch_io import has_learned_init, torch_arrays
+from rnnkit.torch_io import _TORCH_CLASS, has_learned_init, torch_arrays
 
 TORCH_MARK = "rnnkit_torch"  # a metadata key of the files written here: rnnkit's loaders name them for what they are
-_CELLS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def _unsupported(why: str) -> ValueError:
@@ -181,7 +180,7 @@ def _rnn_line(cfg: dict[str, Any], input_size: int, bidirectional: bool) -> str:
     args = f"{input_size}, {cfg['hidden_size']}, num_layers={cfg['num_layers']}"
     if bidirectional:
         args += ", bidirectional=True"
-    return f"torch.nn.{_CELLS[cfg['cell']]}({args})"
+    return f"torch.nn.{_TORCH_CLASS[cfg['cell']]}({args})"
 
 
 def _lm_class(cfg: dict[str, Any]) -> list[str]:
@@ -329,7 +328,7 @@ def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, 
     """The Python source that builds the torch module of a model, loads ``weights`` into it and uses it once;
     ``source``: the checkpoint it was exported from, ``record`` the export's record (step, epoch, dtype)."""
     cfg = task[_CONFIG[kind]]
-    cell = "Elman RNN" if cfg["cell"] == "rnn" else _CELLS[cfg["cell"]]
+    cell = "Elman RNN" if cfg["cell"] == "rnn" else _TORCH_CLASS[cfg["cell"]]
     step = record.get("step")
     when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
     if kind == "lm":

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 def summary(report, args: argparse.Namespace) -> str:
     """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
     from rnnkit.checkpoint import kind_name
+    from rnnkit.export import TABLE_KINDS
 
     about = [kind_name(report.kind)]
     if report.step is not None:
@@ -78,7 +79,7 @@ def summary(report, args: argparse.Namespace) -> str:
     read = f"read {report.source} ({'; '.join(about)}): {report.bytes_before:,} bytes, {held}"
     share = report.bytes_after / report.bytes_before if report.bytes_before else 1.0
     what = "a PyTorch state dict" if args.torch else "the model alone"
-    if report.kind in ("ngram", "hmm"):
+    if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:
         stored = f"weights in {report.dtype}"

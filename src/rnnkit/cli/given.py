@@ -76,7 +76,7 @@ def held_out_is_training(args: argparse.Namespace) -> list[str]:
         if option == "test" and getattr(args, "unsupervised", False):  # induced tags are scored on their training
             continue                                                     # text as a rule (EM never read its tags)
         for path in files(getattr(args, option, None)):
-            same = next((t for t in train if t == path or _same_file(t, path)), None)
+            same = next((t for t in train if t == path or same_file(t, path)), None)
             if same is not None:
                 said.append(f"--{option} {path} is the training file{'' if same == path else f' {same}'}: the {what} "
                             f"scores will be training scores, which cannot show overfitting"
@@ -85,7 +85,8 @@ def held_out_is_training(args: argparse.Namespace) -> list[str]:
     return said
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` are one file (by path or link); False when either does not exist."""
     try:
         return os.path.samefile(a, b)
     except (OSError, ValueError):  # a file that does not exist is said by the command itself

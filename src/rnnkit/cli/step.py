@@ -7,7 +7,7 @@ import re
 import sys
 
 from rnnkit.cli.common import HelpFormatter, nonnegative_int, positive_int
-from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.given import refuse_unused, same_file
 
 MAX_PRECISION = 17  # float64 holds about 17 significant digits
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         ("--dc", not args.backward, "without --backward: add it"),
         ("--precision", args.json, "with --json, which prints every number in full: drop --json"),
     ])
-    if args.weights and args.save_weights and _same_file(args.weights, args.save_weights):
+    if args.weights and args.save_weights and same_file(args.weights, args.save_weights):
         raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
                          "choose another file")
     if args.save_weights:  # a folder, a missing one, no permission: refused before any work
@@ -132,12 +132,3 @@ def run(args: argparse.Namespace) -> int:
         print(step_text(ex, solution, args.precision, args.backward, seed, zero_biases,
                         args.weights))
     return 0
-
-
-def _same_file(a: str, b: str) -> bool:
-    import os
-
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet): said when it is read
-        return False

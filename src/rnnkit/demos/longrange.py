@@ -36,12 +36,12 @@ from rnnkit.errors import NonFiniteError
 from rnnkit.nn import Linear
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.recurrent import GRU, LSTM, RNN
+from rnnkit.recurrent_base import _GATES
 
 CELLS = ("rnn", "lstm", "gru")
 GRADIENTS = ("bptt", "rtrl")
 CELL_NAMES = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
 _LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 LOG_SECONDS = 5.0  # a progress line at least this often, whatever log_every is (RTRL: ~0.2 s a step)
 ESTIMATE_STEPS = 3  # the training time is estimated once, after this many steps or LOG_SECONDS, whichever first
 LONG_SECONDS = 120.0  # ... and told when it is longer than this

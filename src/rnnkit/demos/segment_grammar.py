@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.demos.tagging_grammar import _chance, _pick
+
 PEOPLE = ["我", "你", "他", "她", "我们", "你们", "他们", "老师", "学生", "研究生", "市长", "妈妈", "爸爸", "朋友",
           "同学", "孩子", "医生"]
 CITIES = ["北京", "上海", "南京", "武汉"]
@@ -52,14 +54,6 @@ GIVEN = ["明", "华", "红", "伟", "芳", "丽", "军", "静", "强", "磊", "
          "霞", "平", "文", "亮"]
 
 Words = list[str]
-
-
-def _pick(rng: np.random.Generator, options: list) -> object:
-    return options[int(rng.integers(len(options)))]
-
-
-def _chance(rng: np.random.Generator, p: float) -> bool:
-    return bool(rng.random() < p)
 
 
 def name(rng: np.random.Generator) -> str:

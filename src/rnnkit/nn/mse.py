@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.checks import check_binary_mask, torch_hint
+from rnnkit.nn.softmax import _check_float
 
 REDUCTIONS = ("mean", "sum")
 
@@ -28,13 +29,6 @@ class MSECache:
 
     diff: np.ndarray  # (...) p - y, shaped like the predictions
     weights: np.ndarray  # (...) w_n, broadcastable against diff: (...) or (..., 1) for a per-position mask
-
-
-def _check_float(x: object, name: str) -> np.ndarray:
-    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
-        got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__ + torch_hint(x)
-        raise TypeError(f"Expected {name} to be a float numpy array, got {got}")
-    return x
 
 
 def _element_weights(pred: np.ndarray, mask: object, reduction: str) -> np.ndarray:

@@ -42,6 +42,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.textbook.lstm import sigmoid  # 1 / (1 + exp(-a))
+
 GATES = ("r", "z", "n")  # PyTorch's order of the blocks of H rows
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -75,11 +77,6 @@ PARAM_GRADIENTS = {
     "bias_hh": "db_hh = [da_r, da_z, dq]",
 }
 
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a)); exp(-a) may overflow to inf for a < -709, which gives the right limit, 0."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-a))
 
 
 class Step(NamedTuple):
