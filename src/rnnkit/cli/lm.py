@@ -12,6 +12,7 @@ import numpy as np
 from rnnkit.cli.evaluate import lm_result_line
 from rnnkit.cli.common import (
     HelpFormatter,
+    _number,
     add_residual_option,
     add_train_options,
     check_max_vocab,
@@ -50,13 +51,7 @@ from rnnkit.lm.task import LMTask
 
 def init_scale(text: str) -> float:
     """argparse type of --init-scale: s of U(-s, s), at most rnnkit.init.MAX_INIT_SCALE, as gradflow's --init."""
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"Expected {INIT_SCALE_RANGE}, got {text!r}") from None
-    if not 0 < s <= MAX_INIT_SCALE:
-        raise argparse.ArgumentTypeError(f"Expected {INIT_SCALE_RANGE}, got {text}")
-    return s
+    return _number(text, lambda s: 0 < s <= MAX_INIT_SCALE, INIT_SCALE_RANGE)
 
 
 def temperature(text: str) -> float:

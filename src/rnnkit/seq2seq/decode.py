@@ -315,7 +315,7 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     ids = np.full(B, bos, dtype=np.int64)
     step = 0
     while live:
-        histories = [beam for b in live for beam in beams[b]]  # each row's generated tokens
+        histories = [beam for b in live for beam in beams[b]] if no_repeat else ()  # each row's generated tokens
         logp, weights, carry = _masked_step(model, ids, carry, early if step < min_len else banned, histories,
                                             no_repeat)  # (rows, V)
         start = 0

@@ -25,14 +25,14 @@ class LoadedTagger:
     :meth:`nbest` and :meth:`spans` for how sure the tagger is (:mod:`rnnkit.tagging.confidence`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        arrays, meta = ckpt.load_checkpoint(path)
-        task = meta.get("task") or {}
+        task = ckpt.load_meta(path).get("task") or {}  # the kind; the arrays are read (and checked) once, below
         self.kind = task.get("model")
         if self.kind == "tagger":
             self.model, self.encoder, task = load_tagger(path)
         elif self.kind == HMM_KIND:
-            self.model = _load_hmm(path, task, arrays)
+            self.model = _load_hmm(path, task, ckpt.load_checkpoint(path)[0])
         else:
+            ckpt.load_checkpoint(path)  # a damaged file is said as damaged before as foreign
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {ckpt.other_kind(self.kind)}")
         self.task = task
         from rnnkit.tagging.scoring import METRICS

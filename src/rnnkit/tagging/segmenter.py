@@ -126,11 +126,13 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None) -> 
     read = [(text, k) for text, k in zip(texts, kept) if text]  # the lines the model reads
     spans = [line_pieces(text, whole=k) for text, k in read]
     pieces, masks = [], []
+    trained = loaded.trained_tags
+    have = "".join(t[0] for t in trained)
     for (text, k), cuts in zip(read, spans):
-        forced = word_tags(len(text), k, "".join(t[0] for t in loaded.trained_tags))
+        forced = word_tags(len(text), k, have) if k else None  # a line without dictionary words forces nothing
         for a, b in cuts:
             pieces.append(list(text[a:b]))
-            masks.append(_tag_mask(loaded.trained_tags, forced[a:b]))
+            masks.append(None if forced is None else _tag_mask(trained, forced[a:b]))
     data = TaggingData(pieces, None, None, None)
     tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None))
     cuts = iter(spans)
