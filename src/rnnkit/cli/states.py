@@ -88,11 +88,10 @@ def parse_show(text: str, cell: str) -> list[str]:
 
 def _check_model(path: str) -> None:
     """Refuse an n-gram model (or ARPA file) with one line: it has no hidden state to show."""
-    from rnnkit import checkpoint as ckpt
-    from rnnkit.lm.arpa_read import is_arpa
-    from rnnkit.lm.io import NGRAM_KIND, is_ngram
+    from rnnkit.cli.evaluate import model_kind
+    from rnnkit.lm.io import NGRAM_KIND
 
-    if is_arpa(path) or is_ngram(path) or (ckpt.load_meta(path).get("task") or {}).get("model") == NGRAM_KIND:
+    if model_kind(path) == NGRAM_KIND:
         raise ValueError(f"{path}: an n-gram language model has no hidden state to show; give a recurrent one "
                          "(from 'rnnkit train lm')")
 

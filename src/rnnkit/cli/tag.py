@@ -236,10 +236,10 @@ def segment(args: argparse.Namespace) -> int:
     unspaced = "".join("".join(line.split()) for line in lines)
     fold_width_hint(loaded, unspaced, args.input or "standard input")
     if words:  # the model need not know the characters of a dictionary word: it is kept whole anyway
-        from rnnkit.data.user_dict import lexicon_warning
+        from rnnkit.data.user_dict import lexicon_warning, outside_matches
 
         characters = len(unspaced)
-        unspaced = "".join(_outside(words, chunk) for line in lines for chunk in line.split())
+        unspaced = outside_matches(words, lines)
         lexicon = lexicon_warning(words, characters, characters - len(unspaced))  # a full lexicon given?
         if lexicon:
             warn(lexicon)
@@ -251,15 +251,6 @@ def segment(args: argparse.Namespace) -> int:
 
     write_output(args, map(segmented, _blocks(lines)))
     return 0
-
-
-def _outside(words: Any, text: str) -> str:
-    """``text`` without the dictionary words found in it."""
-    kept, a = [], 0
-    for start, end in words.matches(text):
-        kept.append(text[a:start])
-        a = end
-    return "".join(kept) + text[a:]
 
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:

@@ -220,14 +220,24 @@ LEXICON_WORDS = 10_000  # a dictionary this large is a lexicon: warned about eve
 LEXICON_TEXT = 100  # characters: on a shorter text, a small dictionary may cover most of it (欧阳丽来了)
 
 
-def covered_characters(words: UserDict, lines: Iterable[str]) -> tuple[int, int]:
-    """``(characters, covered)``: the characters of ``lines`` (spaces left out) and those inside ``words``' matches."""
-    characters = covered = 0
+def outside_matches(words: UserDict, lines: Iterable[str]) -> str:
+    """The characters of ``lines``, spaces left out, that no match of ``words`` covers."""
+    kept = []
     for line in lines:
         for chunk in line.split():
-            characters += len(chunk)
-            covered += sum(b - a for a, b in words.matches(chunk))
-    return characters, covered
+            a = 0
+            for start, end in words.matches(chunk):
+                kept.append(chunk[a:start])
+                a = end
+            kept.append(chunk[a:])
+    return "".join(kept)
+
+
+def covered_characters(words: UserDict, lines: Iterable[str]) -> tuple[int, int]:
+    """``(characters, covered)``: the characters of ``lines`` (spaces left out) and those inside ``words``' matches."""
+    lines = list(lines)
+    characters = sum(len(chunk) for line in lines for chunk in line.split())
+    return characters, characters - len(outside_matches(words, lines))
 
 
 def lexicon_warning(words: UserDict, characters: int, covered: int, what: str = "the --dict words") -> str | None:
