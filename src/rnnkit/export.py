@@ -139,14 +139,27 @@ def export_model(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     ``output`` as a model-only checkpoint (module docstring), atomically; ``dtype`` "float16" or
     "float32" stores its weights so (None: as the source has them).  Refuses an ``output`` that is the
     source or a training checkpoint (it would lose what a ``--resume`` needs)."""
+    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    ckpt.save_checkpoint(output, model, new_meta)
+    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest)
+
+
+def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None, last: bool
+                    ) -> tuple[Path, dict[str, Any], dict[str, np.ndarray], dict[str, Any], float]:
+    """What every export starts with: ``(path, meta, model, new_meta, largest)``, the checkpoint found
+    (:func:`find_checkpoint`) once ``output`` is checked (:func:`refuse_output`), its metadata, and
+    :func:`model_only`'s model arrays, new metadata and largest change."""
     path = find_checkpoint(source, last)
     refuse_output(Path(output), path)
     arrays, meta = ckpt.load_checkpoint(path)
-    model, new_meta, largest = model_only(arrays, meta, path, dtype)
-    ckpt.save_checkpoint(output, model, new_meta)
-    record = new_meta["export"]
-    return ExportReport(path, Path(output), new_meta["task"]["model"], meta.get("kind"), record["step"],
-                        record["epoch"], path.stat().st_size, Path(output).stat().st_size, record["dtype"], largest)
+    return (path, meta, *model_only(arrays, meta, path, dtype))
+
+
+def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], kind: str, record: dict[str, Any],
+                   largest: float) -> ExportReport:
+    """The :class:`ExportReport` of an export of ``path`` (metadata ``meta``) written to ``output``."""
+    return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
+                        path.stat().st_size, Path(output).stat().st_size, record["dtype"], largest)
 
 
 def refuse_output(output: Path, source: Path) -> None:

@@ -50,7 +50,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.atomic import write_atomically
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
-from rnnkit.export import ExportReport, find_checkpoint, model_only, refuse_output
+from rnnkit.export import ExportReport, read_for_export, written_report
 from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
 from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, has_learned_init, torch_arrays
@@ -121,11 +121,8 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     file ``output``, atomically; return the report and the torch code (:func:`torch_code`) that loads it."""
     from safetensors.numpy import save
 
-    path = find_checkpoint(source, last)
     output = Path(output)
-    refuse_output(output, path)
-    arrays, meta = ckpt.load_checkpoint(path)
-    model, new_meta, largest = model_only(arrays, meta, path, dtype)
+    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
@@ -139,9 +136,7 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
         write_atomically(output, lambda f: f.write(data), durable=True)
     except OSError as exc:
         raise CheckpointError(f"{output}: cannot write ({os_problem(exc)}); choose another path") from None
-    report = ExportReport(path, output, kind, meta.get("kind"), record["step"], record["epoch"], path.stat().st_size,
-                          output.stat().st_size, record["dtype"], largest)
-    return report, code
+    return written_report(path, output, meta, kind, record, largest), code
 
 
 # ------------------------------------------------------------------------------------- the code
