@@ -31,7 +31,7 @@ import numpy as np
 from rnnkit.checks import check_int
 from rnnkit.data.segmentation import format_segmented, words_to_tags
 from rnnkit.demos.segment_grammar import SHOWCASE, generate_sentence
-from rnnkit.demos.tagging import sentence_count
+from rnnkit.demos.tagging import draw_splits, sentence_count
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.textwidth import align_columns
 
@@ -70,27 +70,8 @@ def make_data(cfg: SegmentDemoConfig) -> tuple[list[Words], list[Words], list[Wo
     characters, so the showcase shows what the models make of text they never saw."""
     rng = np.random.default_rng([cfg.seed, 3])
     showcase = [text for text, _ in SHOWCASE]
-    taken: set[str] = set()
-
-    def draw(size: int, distinct: bool) -> list[Words]:
-        out: list[Words] = []
-        tries = 0
-        while len(out) < size:
-            tries += 1
-            if tries > 50 * size + 1000:  # the grammar makes far more sentences than any size asked here
-                raise ValueError(f"Expected the grammar to give {size} new sentences, got {len(out)}")
-            words = generate_sentence(rng)
-            text = "".join(words)
-            if text in taken or any(s in text for s in showcase):
-                continue
-            if distinct:
-                taken.add(text)
-            out.append(words)
-        return out
-
-    test = draw(cfg.test_size, True)
-    valid = draw(cfg.valid_size, True)
-    return draw(cfg.train_size, False), valid, test  # training sentences may repeat, as a corpus's do
+    return draw_splits(cfg, lambda: generate_sentence(rng), "".join, taken=set(),
+                       excluded=lambda text: any(s in text for s in showcase))
 
 
 def max_match(text: str, dictionary: Collection[str]) -> Words:

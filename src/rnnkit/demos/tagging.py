@@ -63,22 +63,29 @@ def make_data(cfg: TaggingDemoConfig) -> tuple[list[Sentence], list[Sentence], l
     no sentence of the training set nor of each other, and none of the three holds a showcase sentence, so the
     scores and the showcase are of sentences the models never saw (their words, mostly, they did)."""
     rng = np.random.default_rng([cfg.seed, 2])
-    taken = {text for text, _, _ in SHOWCASE}
+    return draw_splits(cfg, lambda: generate_sentence(rng), lambda s: " ".join(s[0]),
+                       taken={text for text, _, _ in SHOWCASE})
 
-    def draw(size: int, distinct: bool) -> list[Sentence]:
-        out: list[Sentence] = []
+
+def draw_splits(cfg: Any, generate: Callable[[], Any], text_of: Callable[[Any], str], taken: set[str],
+                excluded: Callable[[str], bool] = lambda text: False) -> tuple[list, list, list]:
+    """(training, validation, test) sentences of ``cfg.train_size``, ``valid_size`` and ``test_size`` from
+    ``generate()``, drawn test first: none whose text (``text_of``) is in ``taken`` or ``excluded``, and the
+    held-out ones distinct from every other (their texts join ``taken``); training sentences may repeat."""
+    def draw(size: int, distinct: bool) -> list:
+        out: list = []
         tries = 0
         while len(out) < size:
             tries += 1
             if tries > 50 * size + 1000:  # the grammar makes far more sentences than any size asked here
                 raise ValueError(f"Expected the grammar to give {size} new sentences, got {len(out)}")
-            words, tags = generate_sentence(rng)
-            text = " ".join(words)
-            if text in taken:
+            sentence = generate()
+            text = text_of(sentence)
+            if text in taken or excluded(text):
                 continue
             if distinct:
                 taken.add(text)
-            out.append((words, tags))
+            out.append(sentence)
         return out
 
     test = draw(cfg.test_size, True)
@@ -89,14 +96,20 @@ def make_data(cfg: TaggingDemoConfig) -> tuple[list[Sentence], list[Sentence], l
 def most_frequent_tag_accuracy(train: Sequence[Sentence], test: Sequence[Sentence]) -> float:
     """Token accuracy of tagging every word with its most frequent training tag, ignoring context; a word
     never seen gets the most frequent tag of all.  What context has to beat."""
-    counts: dict[str, Counter] = {}
-    for words, tags in train:
-        for w, t in zip(words, tags):
-            counts.setdefault(w, Counter())[t] += 1
+    counts = word_tag_counts(train)
     overall = Counter(t for _, tags in train for t in tags).most_common(1)[0][0]
     best = {w: c.most_common(1)[0][0] for w, c in counts.items()}
     right = sum(best.get(w, overall) == t for words, tags in test for w, t in zip(words, tags))
     return right / sum(len(words) for words, _ in test)
+
+
+def word_tag_counts(train: Sequence[Sentence]) -> dict[str, Counter]:
+    """Each training word's tags, counted."""
+    counts: dict[str, Counter] = {}
+    for words, tags in train:
+        for w, t in zip(words, tags):
+            counts.setdefault(w, Counter())[t] += 1
+    return counts
 
 
 def sentence_count(n: int, kind: str = "") -> str:
@@ -107,10 +120,7 @@ def sentence_count(n: int, kind: str = "") -> str:
 def ambiguous_words(train: Sequence[Sentence], n: int = 8) -> list[tuple[str, list[tuple[str, int]]]]:
     """The ``n`` words seen with more than one tag in training, most evenly split first (their second tag's
     count, largest first), each with its tags and counts."""
-    counts: dict[str, Counter] = {}
-    for words, tags in train:
-        for w, t in zip(words, tags):
-            counts.setdefault(w, Counter())[t] += 1
+    counts = word_tag_counts(train)
     split = [(w, c.most_common()) for w, c in counts.items() if len(c) > 1]
     split.sort(key=lambda item: (-item[1][1][1], item[0]))
     return split[:n]
