@@ -129,26 +129,29 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
     """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches; with ``size``
     > 1 only part ``rank`` of the sentences' rows (every size-th of the length-sorted order, so that the
     parts take about equal time), the others left 0 for the other parts to fill."""
-    batch_size = check_int("batch_size", batch_size, 1)
     out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
+    for idx, ids, lengths in _sorted_batches(seqs, batch_size, rank, size):
+        out[idx] = model.predict_proba(ids, lengths)
+    return out
+
+
+def _sorted_batches(seqs: Sequence[np.ndarray], batch_size: int, rank: int = 0, size: int = 1):
+    """``(idx, ids (T, B), lengths (B,))`` of the sentences in length-sorted batches of at most ``batch_size``
+    (and :data:`PREDICT_TOKENS` tokens); part ``rank`` of ``size`` of the sorted order (every size-th)."""
+    batch_size = check_int("batch_size", batch_size, 1)
     sizes = np.array([len(s) for s in seqs])
     order = np.argsort(sizes, kind="stable")[rank::size]
     for idx in length_batches(order, sizes, batch_size, token_cap=PREDICT_TOKENS):
-        ids, lengths = pad_batch([seqs[i] for i in idx])
-        out[idx] = model.predict_proba(ids, lengths)
-    return out
+        yield (idx, *pad_batch([seqs[i] for i in idx]))
 
 
 def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256
                       ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Class probabilities (N, K) of encoded sentences and each one's attention weights, an array (L_i,) over
     its L_i tokens summing to 1 (:meth:`Classifier.attention`; attention pooling only), in length-sorted batches."""
-    batch_size = check_int("batch_size", batch_size, 1)
     probs = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
     weights: list[np.ndarray] = [np.zeros(0)] * len(seqs)
-    sizes = np.array([len(s) for s in seqs])
-    for idx in length_batches(np.argsort(sizes, kind="stable"), sizes, batch_size, token_cap=PREDICT_TOKENS):
-        ids, lengths = pad_batch([seqs[i] for i in idx])
+    for idx, ids, lengths in _sorted_batches(seqs, batch_size):
         p, a = model.attention(ids, lengths)  # (B, K), (T, B)
         probs[idx] = p
         for b, i in enumerate(idx):
