@@ -59,3 +59,12 @@ def test_perplexity_format():
     assert format_perplexity(math.exp(700.0)) == ">1.014e+304"  # the cap stands for any larger one
     assert format_perplexity(math.nan) == "nan"
     assert format_metric("ppl", 2.6e10) == "2.6e+10"
+
+
+def test_perplexity_caps_instead_of_overflowing():
+    from rnnkit.train.progress import PPL_CAP, perplexity
+
+    assert perplexity(math.log(143.0)) == pytest.approx(143.0)
+    assert perplexity(700.0) == PPL_CAP
+    assert perplexity(5000.0) == PPL_CAP  # math.exp(5000) would raise OverflowError
+    assert math.isnan(perplexity(math.nan))

@@ -8,7 +8,7 @@ import sys
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.lm_files import add_level_option, arpa_level
 from rnnkit.jsonline import json_line
-from rnnkit.train.progress import format_perplexity
+from rnnkit.train.progress import format_perplexity, perplexity
 
 LN2 = math.log(2.0)
 BLOCK = 20_000  # lines scored, then written, at a time (10M lines held every score before the first was written)
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         out.write("".join(rows))
         out.flush()
     total = sum(logprobs)
-    ppl = f"perplexity {format_perplexity(math.exp(min(-total / tokens, 700.0)))}" if tokens else "no token"
+    ppl = f"perplexity {format_perplexity(perplexity(-total / tokens))}" if tokens else "no token"
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
     print(f"{args.data}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
           "start of a sentence", file=sys.stderr)

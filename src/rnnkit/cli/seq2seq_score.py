@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +20,7 @@ from rnnkit.cli.seq2seq_data import empty_pairs, read_pairs, reference
 from rnnkit.data.parallel import SentencePair
 from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
-from rnnkit.train.progress import format_perplexity
+from rnnkit.train.progress import format_perplexity, perplexity
 
 
 @contextlib.contextmanager
@@ -160,7 +159,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     nll, tokens = teacher_forced_nll(translator, pairs, batch_size)  # the references' loss, as validation's
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
             "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
-            "chrf_signature": chrf.signature, "loss": nll / tokens, "ppl": math.exp(min(nll / tokens, 700.0)),
+            "chrf_signature": chrf.signature, "loss": nll / tokens, "ppl": perplexity(nll / tokens),
             "target_tokens": tokens}
 
 

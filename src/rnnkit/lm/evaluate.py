@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.lm.batching import batchify, windows
+from rnnkit.train.progress import perplexity
 
 
 def evaluate_stream(model: Any, ids: np.ndarray, batch_size: int = 10, bptt: int = 35,
@@ -53,4 +54,4 @@ def metrics_from_nll(total: float, count: int) -> dict[str, float]:
     if count < 1:
         raise ValueError(f"Expected at least one predicted token, got {count}")
     nll = total / count
-    return {"loss": nll, "ppl": math.exp(min(nll, 700.0)), "bits": nll / math.log(2), "tokens": count}
+    return {"loss": nll, "ppl": perplexity(nll), "bits": nll / math.log(2), "tokens": count}

@@ -27,6 +27,7 @@ from rnnkit.checks import check_bool, check_int
 from rnnkit.data.text import tokenize
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.lm.ngram import NGramLM
+from rnnkit.train.progress import perplexity
 
 
 class LineScore(NamedTuple):
@@ -39,7 +40,7 @@ class LineScore(NamedTuple):
     @property
     def ppl(self) -> float:
         """Perplexity of the line; NaN when it has no token."""
-        return math.exp(min(-self.logprob / self.tokens, 700.0)) if self.tokens else math.nan
+        return perplexity(-self.logprob / self.tokens) if self.tokens else math.nan
 
 
 class TokenScores(NamedTuple):

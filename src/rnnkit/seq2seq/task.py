@@ -26,7 +26,6 @@ else 13a), so every epoch's BLEU is the same measure and the resolved name is ``
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Iterator
 
@@ -44,6 +43,7 @@ from rnnkit.metrics.translation import (
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.seq2seq.lengths import fit_length_rule
 from rnnkit.train.digest import value_digest
+from rnnkit.train.progress import perplexity
 from rnnkit.train.task import IndependentBatches, StepResult
 
 IdPair = tuple[np.ndarray, np.ndarray]
@@ -202,7 +202,7 @@ class Seq2SeqTask(IndependentBatches):
         if self.valid is None:
             return {"loss": float("nan")}
         nll = sum(p["nll"] for p in parts) / max(sum(p["tokens"] for p in parts), 1)  # type: ignore[index]
-        metrics: dict[str, float] = {"loss": nll, "ppl": math.exp(min(nll, 700.0))}
+        metrics: dict[str, float] = {"loss": nll, "ppl": perplexity(nll)}
         n = min(self.bleu_sentences, len(self.valid))
         if n == 0:
             return metrics

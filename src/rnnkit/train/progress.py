@@ -35,6 +35,12 @@ def format_fraction(name: str, value: float) -> str:
 PPL_CAP = math.exp(700.0)  # the perplexity rnnkit reports for a loss above 700 nats, rather than overflowing
 
 
+def perplexity(nll: float) -> float:
+    """exp(nll) for a mean negative log-likelihood in nats, capped at :data:`PPL_CAP` instead of overflowing
+    (NaN stays NaN)."""
+    return math.exp(min(nll, 700.0))
+
+
 def format_perplexity(ppl: float) -> str:
     """A perplexity as every rnnkit output line shows it: two decimals (143.27) below a million, four
     significant digits above (3.459e+14: a number of 300 digits says no more), and ">1.014e+304" for
@@ -102,7 +108,7 @@ class Progress:
         rate = self.units_since / elapsed if elapsed > 0 else float("nan")
         info = {"loss": f"{loss:.3f}"}
         if self.show_ppl:
-            ppl = math.exp(min(loss, 700.0))
+            ppl = perplexity(loss)
             info["ppl"] = f"{ppl:.1f}" if ppl < 1e6 else format_perplexity(ppl)
         info["lr"] = f"{lr:.3g}"
         if self.mode == "bar" and self._bar is not None:
