@@ -37,3 +37,19 @@ def test_the_cure_suggested_follows_the_settings_in_use():
     assert divergence_hint(0.01, None).endswith("or clip gradients (e.g. --clip 5)")
     with pytest.raises(TrainingDivergedError, match=r"at step 3: lower the learning rate \(--lr 2 now"):
         check_finite(3, float("nan"), hint=divergence_hint(2.0, 0.5))
+
+
+def test_a_checkpoint_refused_for_blown_up_weights_names_the_peak_lr_of_a_per_step_schedule(tmp_path):
+    """A cosine schedule has lowered the optimizer's lr by the time a checkpoint is written; the cure to
+    suggest is a lower *peak* rate (--lr as given), as the epoch-end check says, not the decayed one."""
+    from rnnkit.train.config import TrainConfig
+    from rnnkit.train.loop import Trainer
+    from test_train_loop import Quadratic
+
+    task = Quadratic()
+    cfg = TrainConfig(epochs=2, optimizer="sgd", lr=0.05, schedule="cosine", clip=None, progress="none")
+    trainer = Trainer(task, cfg, tmp_path / "run")
+    trainer.optimizer.lr = 0.001  # as far down as the schedule has brought it
+    task.params["w"][0, 0] = np.inf
+    with pytest.raises(TrainingDivergedError, match=r"--lr 0\.05 now"):
+        trainer._save("last.safetensors")

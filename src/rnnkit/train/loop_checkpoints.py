@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import CheckpointError
-from rnnkit.guard import check_weights, divergence_hint
+from rnnkit.guard import check_weights
 from rnnkit.row_threads import blas_threads
 from rnnkit.train.digest import resume_problem
 from rnnkit.train.metrics_log import truncate_metrics
@@ -26,7 +26,7 @@ class LoopCheckpoints:
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> Path:
         st = self.state
-        check_weights(st.step, self.task.params, divergence_hint(self.optimizer.lr, self.config.clip))  # not blown up
+        check_weights(st.step, self.task.params, self._divergence_hint())  # not blown up
         carry = None if self.carry is None else self.task.carry_arrays(self.carry)
         rank_rngs = None
         if self.group.size > 1:  # what only each process holds, to process 0, which alone writes
