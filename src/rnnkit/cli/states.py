@@ -98,7 +98,7 @@ def _check_model(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.cli.score import token_field
-    from rnnkit.data.text import tokenize
+    from rnnkit.data.text import plain_text, tokenize
     from rnnkit.lm.io import load_lm
     from rnnkit.lm.score import start_token
     from rnnkit.lm.states import hidden_states, layer_index
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         from rnnkit.data.files import read_input
 
         text, name = read_input(args.input, args.encoding)
-        text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+        text = plain_text(text)
     tokens = tokenize(text, level)
     if not tokens:
         raise ValueError(f"{name}: no {level} token to read (it is empty{' or blank' * (level == 'word')}); "

@@ -32,10 +32,13 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     check_encoding(encoding)
     with open_data(path) as f:
         data = f.read()
-    text = decode_bytes(data, encoding, str(path))
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n")
+    return plain_text(decode_bytes(data, encoding, str(path)))
+
+
+def plain_text(text: str) -> str:
+    r"""``text`` as :func:`read_text` gives a file: without a leading byte-order mark, ``\r\n`` read as ``\n``
+    (for text read another way, such as standard input)."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
 def tokenize(text: str, level: str = "word") -> list[str]:
