@@ -198,6 +198,8 @@ def without_misc(sentence: ConlluSentence, key: str) -> ConlluSentence:
     lines = list(sentence.raw_lines)
     for index in sentence.word_lines:
         body = lines[index].rstrip("\r\n")
+        if f"{key}=" not in body:  # most lines: nothing to drop, nothing to split
+            continue
         fields = body.split("\t")
         entries = [e for e in fields[9].split("|") if e.split("=", 1)[0] != key]
         if len(entries) < len(fields[9].split("|")):
