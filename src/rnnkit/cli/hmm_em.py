@@ -201,24 +201,14 @@ def train_unsupervised(args: argparse.Namespace) -> int:
 def gold_spec(model_spec: DataSpec, fmt: str | None, tag_column: str | None, encoding: str) -> DataSpec:
     """How ``evaluate`` reads the gold tags of an unsupervised HMM's DATA: its ``--format`` and
     ``--tag-column``, each by default the model's (from its training data)."""
+    from rnnkit.cli.tagging_data import tag_column_of
+
     fmt = fmt or model_spec.format
     same = fmt == model_spec.format
     if fmt == "columns":
-        try:
-            column: str | int = int(tag_column) if tag_column is not None else (model_spec.tag_column if same else -1)
-        except ValueError:
-            raise ValueError(f"--tag-column {tag_column}: --format columns takes a column index (0 the first, "
-                             "-1 the last)") from None
+        column = tag_column_of(fmt, tag_column, model_spec.tag_column if same else -1)
         return DataSpec("columns", column, model_spec.word_column if same else 0, encoding=encoding)
-    if fmt == "slash":
-        if tag_column is not None:
-            raise ValueError("--tag-column: slash text has no tag column (each token's tag follows its last '/'); "
-                             "leave it out")
-        return DataSpec("slash", encoding=encoding)
-    column = (tag_column or (model_spec.tag_column if same else "upos")).lower()
-    if column not in ("upos", "xpos"):
-        raise ValueError(f"--tag-column {column}: a CoNLL-U file's tags are upos or xpos")
-    return DataSpec("conllu", column, encoding=encoding)
+    return DataSpec(fmt, tag_column_of(fmt, tag_column, model_spec.tag_column if same else "upos"), encoding=encoding)
 
 
 def describe_induction(m: dict[str, Any]) -> str:

@@ -56,31 +56,39 @@ def add_data_options(p: argparse.ArgumentParser, need_valid: bool = False,
     return d
 
 
+_NO_TAG_COLUMN = {"segmented": "segmented text has no tag column (its tags come from the spaces between words)",
+                  "slash": "slash text has no tag column (each token's tag follows its last '/')"}
+
+
+def tag_column_of(fmt: str, given: str | None, default: str | int) -> str | int:
+    """--tag-column's value for --format ``fmt``: ``given`` as typed, or ``default`` when not given; a column
+    index for column files, upos or xpos for CoNLL-U, and none to give for segmented and slash text."""
+    if fmt in _NO_TAG_COLUMN:
+        if given is not None:
+            raise ValueError(f"--tag-column: {_NO_TAG_COLUMN[fmt]}; leave it out")
+        return default
+    if fmt == "columns":
+        try:
+            return default if given is None else int(given)
+        except ValueError:
+            raise ValueError(f"--tag-column {given}: --format columns takes a column index (0 the first, "
+                             "-1 the last)") from None
+    column = str(given or default).lower()  # UPOS, as CoNLL-U's documentation writes it
+    if fmt == "conllu" and column not in ("upos", "xpos"):
+        raise ValueError(f"--tag-column {column}: a CoNLL-U file's tags are upos or xpos (a column index is "
+                         "for --format columns)")
+    return column
+
+
 def spec_from_args(args: argparse.Namespace) -> DataSpec:
     """The DataSpec of the data options, each combination DataSpec would refuse said in the options'
     own names."""
     fmt = args.format
     scheme = args.scheme or ("bmes" if fmt == "segmented" else "none")
-    if fmt == "columns":
-        try:
-            tag_column: str | int = -1 if args.tag_column is None else int(args.tag_column)
-        except ValueError:
-            raise ValueError(f"--tag-column {args.tag_column}: --format columns takes a column index (0 the first, "
-                             "-1 the last)") from None
-    else:
-        tag_column = (args.tag_column or "upos").lower()  # UPOS, as CoNLL-U's documentation writes it
-    if fmt == "conllu" and tag_column not in ("upos", "xpos"):
-        raise ValueError(f"--tag-column {tag_column}: a CoNLL-U file's tags are upos or xpos (a column index is "
-                         "for --format columns)")
+    tag_column = tag_column_of(fmt, args.tag_column, -1 if fmt == "columns" else "upos")
     if fmt == "segmented" and scheme != "bmes":
         raise ValueError(f"--scheme {scheme}: segmented text is tagged B, M, E, S (--scheme bmes, the default for "
                          "--format segmented); leave --scheme out")
-    if fmt == "segmented" and args.tag_column is not None:
-        raise ValueError("--tag-column: segmented text has no tag column (its tags come from the spaces between "
-                         "words); leave it out")
-    if fmt == "slash" and args.tag_column is not None:
-        raise ValueError("--tag-column: slash text has no tag column (each token's tag follows its last '/'); "
-                         "leave it out")
     refuse_unused(args, [("--word-column", fmt != "columns", f"with --format {fmt} (it picks the word column of "
                                                              "a column file): give --format columns"),
                          ("--repair-spans", scheme not in ("bio", "iob1", "bioes"),
