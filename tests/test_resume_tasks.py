@@ -216,6 +216,14 @@ def test_a_size_of_a_part_one_run_lacks_is_not_named_on_resume():
     assert task_changes(clf(attention_size=5), clf()) == []  # neither has attention pooling: the same model
     assert task_changes(clf(pooling="attention", attention_size=8), clf(pooling="attention", attention_size=6)) == [
         "--attention-size (classifier_config.attention_size): 8 then, 6 now"]
+    # --attention-size not given follows --hidden: a changed --hidden alone is named
+    assert task_changes(clf(pooling="attention", attention_size=8), clf(pooling="attention", hidden_size=6,
+                                                                        attention_size=6)) == [
+        "--hidden (classifier_config.hidden_size): 8 then, 6 now"]
+    assert task_changes(clf(pooling="attention", attention_size=8), clf(pooling="attention", hidden_size=6,
+                                                                        attention_size=7)) == [
+        "--attention-size (classifier_config.attention_size): 8 then, 7 now",
+        "--hidden (classifier_config.hidden_size): 8 then, 6 now"]
     old = {"classifier_config": {"hidden_size": 8, "pooling": "max"}}  # written before attention_size was recorded
     assert task_changes(old, clf()) == []
     assert task_changes(old, clf(pooling="attention", attention_size=8)) == [
@@ -229,3 +237,6 @@ def test_a_size_of_a_part_one_run_lacks_is_not_named_on_resume():
         "--attention (seq2seq_config.attention): 'general' then, 'additive' now"]
     assert task_changes(mt(attention="additive"), mt(attention="additive", attention_size=16)) == [
         "--attention-size (seq2seq_config.attention_size): 8 then, 16 now"]
+    assert task_changes(mt(attention="additive", decoder_hidden_size=8),
+                        mt(attention="additive", decoder_hidden_size=16, attention_size=16)) == [
+        "--hidden (seq2seq_config.decoder_hidden_size): 8 then, 16 now"]  # --attention-size follows --hidden

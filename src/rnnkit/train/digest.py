@@ -136,7 +136,7 @@ _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers":
             "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
             "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention",
             "attention_size": "--attention-size", "residual": "--residual",
-            "tie_weights": "--tie"}
+            "tie_weights": "--tie", "decoder_hidden_size": "--hidden", "encoder_hidden_size": "--encoder-hidden"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
                "dropout_output": "--dropout-output", "variational": "--variational",
                "softmax": "--softmax", "num_classes": "--classes", "cutoffs": "--cutoffs", "div_value": "--div-value",
@@ -157,9 +157,19 @@ _USED_WHEN = {("classifier_config", "attention_size"): lambda c: c.get("pooling"
               ("seq2seq_config", "attention_size"): lambda c: c.get("attention") == "additive"}
 
 
+# config fields whose option defaults to another's value (--attention-size to --hidden): when both runs have it
+# at that value, its change is the other field's, which alone is named
+_FOLLOWS = {("classifier_config", "attention_size"): "hidden_size",
+            ("seq2seq_config", "attention_size"): "decoder_hidden_size"}
+
+
 def _in_use(section: str, field: str, then: dict[str, Any], now: dict[str, Any]) -> bool:
-    """Whether a config field's change matters: True unless ``_USED_WHEN`` says a run lacks the part it sizes."""
+    """Whether a config field's change is to be named: not when ``_USED_WHEN`` says a run lacks the part it
+    sizes, nor when it follows (``_FOLLOWS``) a field that changed with it."""
     used = _USED_WHEN.get((section, field))
+    followed = _FOLLOWS.get((section, field))
+    if followed and then.get(field) == then.get(followed) and now.get(field) == now.get(followed):
+        return False
     return used is None or (used(then) and used(now))
 
 
