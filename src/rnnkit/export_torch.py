@@ -72,11 +72,7 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
             raise _unsupported(f"{path} is a language model with the class-based softmax (--softmax class), which "
                                "has no standard torch module (torch has the full and the adaptive softmax)")
     elif kind == "tagger":
-        config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
-        parts = [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
-                                       ("character features", config.get("char_vocab_size")),
-                                       ("character bigrams", config.get("bigram_vocab_size")),
-                                       ("feature columns", config.get("feature_vocab_sizes"))) if on]
+        parts = tagger_extras(task)
         if parts:
             raise _unsupported(f"{path} is a tagger with {' and '.join(parts)}, which no standard torch module has "
                                "(a softmax tagger over words alone is exported)")
@@ -91,6 +87,16 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
                            "LSTM and GRU modules do not have")
     if has_learned_init(model):
         raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
+
+
+def tagger_extras(task: dict[str, Any]) -> list[str]:
+    """What a tagger has beyond a softmax over its words' recurrent states ("a CRF output layer", ...): the
+    parts that the torch and ONNX exports do not build."""
+    config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
+    return [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
+                                  ("character features", config.get("char_vocab_size")),
+                                  ("character bigrams", config.get("bigram_vocab_size")),
+                                  ("feature columns", config.get("feature_vocab_sizes"))) if on]
 
 
 def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -131,12 +137,17 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, os.path.abspath(output), record, str(path))
+    write_bytes(output, data)
+    return written_report(path, output, meta, kind, record, largest), code
+
+
+def write_bytes(output: Path, data: bytes) -> None:
+    """Write ``data`` to ``output`` atomically (its folders made); CheckpointError (one line) when it cannot."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(output, lambda f: f.write(data), durable=True)
     except OSError as exc:
         raise CheckpointError(f"{output}: cannot write ({os_problem(exc)}); choose another path") from None
-    return written_report(path, output, meta, kind, record, largest), code
 
 
 # ------------------------------------------------------------------------------------- the code
