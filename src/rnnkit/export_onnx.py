@@ -47,12 +47,12 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, _narrowed, read_for_export, written_report
 from rnnkit.export_onnx_graph import IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps, recurrent_stack
-from rnnkit.export_torch import tagger_extras, write_bytes
+from rnnkit.export_scope import CONFIG as _CONFIG
+from rnnkit.export_scope import check_supported
+from rnnkit.export_torch import write_bytes
 from rnnkit.lm.score import start_token
-from rnnkit.torch_io import has_learned_init
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
-_CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}
 
 
 def _onnx() -> Any:
@@ -61,35 +61,6 @@ def _onnx() -> Any:
     except ImportError:
         raise ImportError(f"--onnx needs the onnx package, which is not installed; {ONNX_HINT}") from None
     return onnx
-
-
-def _unsupported(why: str) -> ValueError:
-    return ValueError(f"--onnx: {why}; export it without --onnx, as a model for rnnkit's own commands")
-
-
-def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model"
-                    ) -> None:
-    """ValueError naming why the model of ``path``, of ``kind``, is not exported to ONNX; None when it is."""
-    built = "the ONNX export builds language models, classifiers and softmax taggers"
-    if kind == "lm":
-        config = task.get("lm_config")
-        if isinstance(config, dict) and config.get("softmax", "full") not in ("full", "adaptive"):
-            raise _unsupported(f"{path} is a language model with the class-based softmax (--softmax class), which "
-                               "the ONNX export does not build (it builds the full and the adaptive softmax)")
-    elif kind == "tagger":
-        parts = tagger_extras(task)
-        if parts:
-            raise _unsupported(f"{path} is a tagger with {' and '.join(parts)}, which the ONNX export does not "
-                               "build (a softmax tagger over words alone is exported)")
-    elif kind != "classifier":
-        raise _unsupported(f"{path} is {ckpt.kind_name(kind)}, which is not exported to ONNX ({built})")
-    config = task.get(_CONFIG[kind])
-    if isinstance(config, dict) and config.get("residual"):
-        raise _unsupported(f"{path}: its recurrent layers have residual connections (--residual), which the ONNX "
-                           "export does not build")
-    if has_learned_init(model):
-        raise _unsupported(f"{path}: its recurrent layer learns its initial state, which the ONNX export does not "
-                           "build")
 
 
 # ------------------------------------------------------------------------------------- the graphs
@@ -210,7 +181,7 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
-    check_supported(kind, task, model, path)
+    check_supported(kind, task, model, path, "--onnx")
     for k, v in model.items():  # a float64 model (--dtype float64 in training) runs in float32, as ONNX serves it
         if v.dtype == np.float64:
             model[k], change = _narrowed(v, np.dtype(np.float32), k)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rnnkit.export_scope import CONFIG
 from rnnkit.export_torch import _example
 from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
 
@@ -89,7 +90,7 @@ def _tagger_use(task: dict[str, Any]) -> list[str]:
 def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str) -> str:
     """The Python source that opens the graph ``model`` and vocabulary ``vocab`` in onnxruntime and uses them;
     ``source``: the checkpoint they were exported from, ``record`` the export's record (step, epoch, dtype)."""
-    cfg = task[{"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}[kind]]
+    cfg = task[CONFIG[kind]]
     cell = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[cfg["cell"]]
     step = record.get("step")
     when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
