@@ -248,3 +248,54 @@ def test_without_the_onnx_package_the_export_says_how_to_install_it(tmp_path, ca
     code, out, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "m.onnx"), "--onnx"])
     assert code != 0 and out == "" and err.count("\n") == 1 and "pip install 'rnnkit[onnx]'" in err, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_float64_model_is_served_in_float32_and_the_files_move_with_the_code(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from rnnkit.lm.io import load_lm
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
+    arrays, meta = ckpt.load_checkpoint(_train(tmp_path, capsys, "lm", text, "--cell", "gru", "--embed", "5",
+                                               "--hidden", "6", "--bptt", "6"))
+    rng = np.random.default_rng(4)
+    arrays = {k: rng.uniform(-0.7, 0.7, v.shape) if k.startswith("model/") else v for k, v in arrays.items()}
+    meta["task"]["lm_config"]["dtype"] = "float64"
+    ckpt.save_checkpoint(tmp_path / "lm64.safetensors", arrays, meta)
+    out = tmp_path / "made" / "lm.onnx"
+    code, printed, err = run_cli(capsys, ["export", str(tmp_path / "lm64.safetensors"), "-o", str(out), "--onnx"])
+    assert code == 0 and "weights in float32 (each moved by at most " in err, err
+    lm, vocab, _, _ = load_lm(tmp_path / "lm64.safetensors")
+    assert lm.params["embedding.weight"].dtype == np.float64
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    ids = np.random.default_rng(3).integers(0, len(vocab), (5, 2))
+    got = session.run(["log_probs"], {"ids": ids, "h_0": np.zeros((2, 2, 6), np.float32)})[0]
+    want, _ = lm.step_log_probs(ids, None)
+    assert _diff("float64 model, log_probs", got[-1], want) <= TOL
+    # the graph, its vocabulary and the printed code, moved together to another folder, still run there
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    for path in (out, tmp_path / "made" / "lm.vocab.json"):
+        path.rename(moved / path.name)
+    (moved / "run.py").write_text(printed, encoding="utf-8")
+    ran = subprocess.run([sys.executable, str(moved / "run.py")], cwd=tmp_path, capture_output=True, text=True)
+    assert ran.returncode == 0 and ran.stdout.split("\n")[0].endswith(" nats"), ran.stderr
+
+
+def test_rnnkit_names_an_onnx_file_and_refuses_a_model_too_large_for_one(tmp_path, capsys, monkeypatch):
+    import rnnkit.export_onnx
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
+    model_path = _train(tmp_path, capsys, "lm", text, "--embed", "4", "--hidden", "4", "--bptt", "6")
+    _export_onnx(capsys, model_path, tmp_path / "lm.onnx")
+    for argv in (["generate", str(tmp_path / "lm.onnx")], ["export", str(tmp_path / "lm.onnx"), "-o",
+                                                            str(tmp_path / "x.onnx"), "--onnx"]):
+        code, _, err = run_cli(capsys, argv)
+        assert code == 2 and "an ONNX graph that 'rnnkit export --onnx' wrote" in err and err.count("\n") == 1, err
+    monkeypatch.setattr(rnnkit.export_onnx, "ONNX_LIMIT", 1000)
+    code, out, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "big.onnx"), "--onnx"])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "beyond what one ONNX file holds" in err, err
+    assert not (tmp_path / "big.onnx").exists()

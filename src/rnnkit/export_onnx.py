@@ -53,6 +53,8 @@ from rnnkit.export_torch import write_bytes
 from rnnkit.lm.score import start_token
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
+# protobuf's limit on one message, less room for the graph; larger models need ONNX's external data (not written here)
+ONNX_LIMIT = 2**31 - 2**24
 
 
 def _onnx() -> Any:
@@ -187,6 +189,10 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
             model[k], change = _narrowed(v, np.dtype(np.float32), k)
             largest = max(largest, change)
             new_meta["export"]["dtype"] = "float32"
+    size = sum(v.nbytes for v in model.values())
+    if size > ONNX_LIMIT:
+        raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
+                         "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
     vocab_file = vocab_path(output)
     with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
