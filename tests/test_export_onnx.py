@@ -299,3 +299,24 @@ def test_rnnkit_names_an_onnx_file_and_refuses_a_model_too_large_for_one(tmp_pat
     code, out, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "big.onnx"), "--onnx"])
     assert code == 2 and out == "" and err.count("\n") == 1 and "beyond what one ONNX file holds" in err, err
     assert not (tmp_path / "big.onnx").exists()
+
+
+def test_the_code_reads_a_chinese_classifiers_text_as_rnnkit_does(tmp_path, capsys):
+    from rnnkit.classify.task import load_classifier, pad_batch
+
+    tsv = tmp_path / "train.tsv"
+    rows = [("正面", "很好 ＡＢＣ 看 Good ok"), ("负面", "很差 ｘｙ Bad 无聊 dog"), ("正面", "好看 ＯＫ 吧 good"),
+            ("负面", "难看 ＸＹ bad 糟糕 ＤＯＧ")] * 6
+    tsv.write_text("".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
+    model_path = _train(tmp_path, capsys, "classifier", tsv, "--level", "char", "--fold-width", "--lowercase",
+                        "--max-length", "5", "--embed", "5", "--hidden", "6", "--batch-size", "8")
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "情感.onnx")
+    model, encoder, _ = load_classifier(model_path)
+    texts = ["ＧＯＯＤ很好看电影ＡＢＣ", "Bad 无\u3000聊ＸＹＺ。", "Cafe\u0301 ｏｋ ＯＫ", "好"]
+    assert [ns["tokens"](t) for t in texts] == [encoder.tokenize(t) for t in texts]
+    ids, lengths = pad_batch(encoder.encode(texts))
+    got = session.run(["log_probs"], {"ids": ids, "lengths": lengths})[0]
+    assert _diff("chinese classifier log_probs", got, np.log(model.predict_proba(ids, lengths))) <= TOL
+    assert printed.strip() in ("正面", "负面")
+    written = json.loads((tmp_path / "情感.vocab.json").read_text(encoding="utf-8"))
+    assert written["labels"] == encoder.labels and written["vocab"]["tokens"] == encoder.vocab.tokens

@@ -46,7 +46,8 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, _narrowed, read_for_export, written_report
-from rnnkit.export_onnx_graph import IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps, recurrent_stack
+from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
+                                      recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch import write_bytes
@@ -85,15 +86,15 @@ def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
         else:
             z = g.linear(out, "decoder")  # (T, B, V)
         g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
-    state = [("h_0", 1, [L, "B", H])] + ([("c_0", 1, [L, "B", H])] if lstm else [])
-    finals = [("h_n", 1, [L, "B", H])] + ([("c_n", 1, [L, "B", H])] if lstm else [])
-    return [("ids", 7, ["T", "B"])] + state, [("log_probs", 1, ["T", "B", V])] + finals
+    state = [("h_0", FLOAT, [L, "B", H])] + ([("c_0", FLOAT, [L, "B", H])] if lstm else [])
+    finals = [("h_n", FLOAT, [L, "B", H])] + ([("c_n", FLOAT, [L, "B", H])] if lstm else [])
+    return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
 
 
 def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str], str]:
     """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B), each layer's final h,
     and the lengths as int32."""
-    lengths = g.op("Cast", ["lengths"], to=6)  # int32: sequence_lens' type
+    lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
     out, hs, _ = recurrent_stack(g, x, cfg, cfg["bidirectional"], lengths=lengths)
     return out, hs, lengths
@@ -108,7 +109,7 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
         u = g.op("Reshape", [g.op("Transpose", [hs[-1]], perm=[1, 0, 2]), g.ints("B_minus1", [0, -1])])
     elif pooling == "mean":  # the outputs are 0 past each text's end
         total = g.op("ReduceSum", [out, g.ints("axis_0", [0])], keepdims=0)  # (B, dirs*H)
-        u = g.op("Div", [total, g.op("Unsqueeze", [g.op("Cast", ["lengths"], to=1), g.ints("axis_1", [1])])])
+        u = g.op("Div", [total, g.op("Unsqueeze", [g.op("Cast", ["lengths"], to=FLOAT), g.ints("axis_1", [1])])])
     else:
         real = real_steps(g, "ids", "lengths")  # (T, B)
         minus_inf = g.const("minus_inf", np.array(-np.inf, np.float32))
@@ -120,17 +121,17 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
             a = g.op("Softmax", [g.op("Where", [real, e, minus_inf])], ["attention"], axis=0)[0]  # 0 at padding
             u = g.op("ReduceSum", [g.op("Mul", [g.op("Unsqueeze", [a, g.ints("axis_2", [2])]), out]),
                                    g.ints("axis_0", [0])], keepdims=0)
-            extra = [("attention", 1, ["T", "B"])]
+            extra = [("attention", FLOAT, ["T", "B"])]
     g.op("LogSoftmax", [g.linear(u, "output")], ["log_probs"], axis=-1)  # (B, K)
-    inputs = [("ids", 7, ["T", "B"]), ("lengths", 7, ["B"])]
-    return inputs, [("log_probs", 1, ["B", cfg["num_classes"]])] + extra
+    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])]
+    return inputs, [("log_probs", FLOAT, ["B", cfg["num_classes"]])] + extra
 
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(tag) (T, B, K) at every word of a softmax tagger."""
     out, _, _ = _encoder_graph(g, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
-    return [("ids", 7, ["T", "B"]), ("lengths", 7, ["B"])], [("log_probs", 1, ["T", "B", cfg["num_tags"]])]
+    return [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])], [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
 
 
 def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], record: dict[str, Any]) -> Any:

@@ -30,6 +30,7 @@ import numpy as np
 
 OPSET = 17  # ReduceSum takes its axes as an input, ReduceMax as an attribute (until opset 18)
 IR_VERSION = 8  # opset 17's IR version: onnxruntime 1.13 and later read it
+FLOAT, INT32, INT64 = 1, 6, 7  # onnx.TensorProto's element types (onnx is imported only when a graph is built)
 _GATES = {"rnn": [0], "lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}  # ONNX's gate i is PyTorch's gate _GATES[cell][i]
 _OP = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
