@@ -13,7 +13,8 @@ The main pieces, each in its own module:
   search; ``rnnkit.treenet``: recursive networks over trees;
 - ``rnnkit.diagnostics``: gradient norms through time (vanishing and exploding gradients);
 - ``rnnkit.train``, ``rnnkit.checkpoint``, ``rnnkit.torch_io``: training loop, checkpoints, PyTorch interop;
-- ``rnnkit.export``, ``rnnkit.export_torch``: a trained model without its training state, to ship (or for PyTorch).
+- ``rnnkit.export``, ``rnnkit.export_torch``, ``rnnkit.export_onnx``: a trained model without its training state,
+  to ship (or for PyTorch, or as an ONNX graph for onnxruntime).
 """
 from __future__ import annotations
 

@@ -113,6 +113,9 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
     if other:  # the data file given where the model goes: evaluate DATA MODEL
         return CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
                                "the model first, then the data: e.g. rnnkit evaluate MODEL FILE")
+    if head is not None and head[:1] == b"\x08" and b"\x12\x06rnnkit" in head[:16]:  # ir_version, producer_name
+        return CheckpointError(f"{path}: an ONNX graph that 'rnnkit export --onnx' wrote, for onnxruntime; rnnkit "
+                               "commands take the model exported without --onnx")
     if head is not None and not _safetensors_like(head):
         shown = " ".join(f"{b:02x}" for b in head[:8])
         kind = next((f"; {name}" for magic, name in _MAGIC if head.startswith(magic)), "")

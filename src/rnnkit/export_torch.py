@@ -51,46 +51,13 @@ from rnnkit.atomic import write_atomically
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
+from rnnkit.export_scope import CONFIG as _CONFIG
+from rnnkit.export_scope import check_supported
 from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
 from rnnkit.lm.score import start_token
-from rnnkit.torch_io import _TORCH_CLASS, has_learned_init, torch_arrays
+from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
 
 TORCH_MARK = "rnnkit_torch"  # a metadata key of the files written here: rnnkit's loaders name them for what they are
-
-
-def _unsupported(why: str) -> ValueError:
-    return ValueError(f"--torch: {why}; export it without --torch, as a model for rnnkit's own commands")
-
-
-def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model"
-                    ) -> None:
-    """ValueError naming why the model of ``path``, of ``kind``, has no standard torch module here; None when it has."""
-    if kind == "lm":
-        config = task.get("lm_config")
-        softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
-        if softmax not in ("full", "adaptive"):
-            raise _unsupported(f"{path} is a language model with the class-based softmax (--softmax class), which "
-                               "has no standard torch module (torch has the full and the adaptive softmax)")
-    elif kind == "tagger":
-        config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
-        parts = [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
-                                       ("character features", config.get("char_vocab_size")),
-                                       ("character bigrams", config.get("bigram_vocab_size")),
-                                       ("feature columns", config.get("feature_vocab_sizes"))) if on]
-        if parts:
-            raise _unsupported(f"{path} is a tagger with {' and '.join(parts)}, which no standard torch module has "
-                               "(a softmax tagger over words alone is exported)")
-    elif kind != "classifier":
-        what = ckpt.kind_name(kind)
-        why = {"seq2seq": f"{what}, which decodes by beam search with attention: no standard torch module does"}
-        raise _unsupported(f"{path} is " + why.get(kind, f"{what}, which has no standard torch module (recurrent "
-                                                          "language models, classifiers and taggers have)"))
-    config = task.get(_CONFIG[kind])
-    if isinstance(config, dict) and config.get("residual"):
-        raise _unsupported(f"{path}: its recurrent layers have residual connections (--residual), which torch's RNN, "
-                           "LSTM and GRU modules do not have")
-    if has_learned_init(model):
-        raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
 
 
 def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -131,17 +98,21 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, os.path.abspath(output), record, str(path))
+    write_bytes(output, data)
+    return written_report(path, output, meta, kind, record, largest), code
+
+
+def write_bytes(output: Path, data: bytes) -> None:
+    """Write ``data`` to ``output`` atomically (its folders made); CheckpointError (one line) when it cannot."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(output, lambda f: f.write(data), durable=True)
     except OSError as exc:
         raise CheckpointError(f"{output}: cannot write ({os_problem(exc)}); choose another path") from None
-    return written_report(path, output, meta, kind, record, largest), code
 
 
 # ------------------------------------------------------------------------------------- the code
 _CLASS = {"lm": "LanguageModel", "classifier": "Classifier", "tagger": "Tagger"}
-_CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}
 
 _HEAD = '''"""{what}, exported by rnnkit{when} from
 {source}

@@ -1,5 +1,6 @@
 """``rnnkit export``: a trained model without its training state, to ship (:mod:`rnnkit.export`), or with
-``--torch`` as a PyTorch state dict and the torch code that loads it (:mod:`rnnkit.export_torch`)."""
+``--torch`` as a PyTorch state dict and the torch code that loads it (:mod:`rnnkit.export_torch`), or with
+``--onnx`` as an ONNX graph and the onnxruntime code that runs it (:mod:`rnnkit.export_onnx`)."""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ def register(groups) -> None:
                     "tag, segment, classify, translate); --resume refuses it.  With --torch, OUT holds the weights "
                     "as a PyTorch state dict (language models, classifiers, softmax taggers), and the torch code "
                     "that builds the matching module and loads it is printed to standard output.  The sizes "
-                    "before and after are said on standard error.",
+                    "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
+                    "onnxruntime (same kinds), its vocabulary is written beside it, and the onnxruntime code that "
+                    "uses them is printed.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
@@ -38,24 +41,35 @@ def register(groups) -> None:
                         "digits, a relative change of at most 5e-4, an absolute one of at most 3e-8 below 6e-5; "
                         "the model still computes in float32, its "
                         "outputs close to, not equal to, the original's) (default: as trained, float32)")
-    p.add_argument("--torch", action="store_true",
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--torch", action="store_true",
                    help="write a PyTorch state dict (names as the torch module's: embedding.weight, "
                         "rnn.weight_ih_l0, ..., decoder.weight) and print the torch code that loads it; language "
                         "models (full or adaptive softmax), classifiers and softmax taggers over words alone (no "
                         "--crf, --char-features, --bigrams); rnnkit does not read the file.  The code prepares text "
                         "as rnnkit does (--lowercase, --fold-width, --max-length) and opens the weights by their "
                         "absolute path, else by their name beside the script")
+    target.add_argument("--onnx", action="store_true",
+                        help="write an ONNX graph (ONNX's RNN/LSTM/GRU operators, time-major ids (T, B) int64, "
+                             "log-probabilities out; a language model takes and gives its state h_0/c_0, h_n/c_n, a "
+                             "classifier or tagger takes lengths (B,)) and its vocabulary beside it (OUT's name with "
+                             ".vocab.json), and print the onnxruntime code that reads a text with them; the same kinds "
+                             "as --torch; needs the onnx package (pip install 'rnnkit[onnx]'); serving needs "
+                             "onnxruntime alone")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.files import check_output_path
     from rnnkit.export import export_model
+    from rnnkit.export_onnx import export_onnx
     from rnnkit.export_torch import export_torch
 
-    check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
+    check_output_path(args.output, "-o", make_folders=True, suffix=".onnx" if args.onnx else ".safetensors")
     if args.torch:
         report, code = export_torch(args.model, args.output, args.dtype, args.last)
+    elif args.onnx:
+        report, code = export_onnx(args.model, args.output, args.dtype, args.last)
     else:
         report, code = export_model(args.model, args.output, args.dtype, args.last), None
     print(summary(report, args), file=sys.stderr)
@@ -79,6 +93,10 @@ def summary(report, args: argparse.Namespace) -> str:
     read = f"read {report.source} ({'; '.join(about)}): {report.bytes_before:,} bytes, {held}"
     share = report.bytes_after / report.bytes_before if report.bytes_before else 1.0
     what = "a PyTorch state dict" if args.torch else "the model alone"
+    if args.onnx:
+        from rnnkit.export_onnx import vocab_path
+
+        what = f"an ONNX graph (its vocabulary in {vocab_path(report.output)})"
     if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:

@@ -1,0 +1,205 @@
+"""A trained model as an ONNX graph, for onnxruntime (or any ONNX runtime), with its vocabulary beside it.
+
+``rnnkit export --onnx`` writes the graph (:mod:`rnnkit.export_onnx_graph` builds it, with ONNX's own RNN,
+LSTM and GRU operators) to OUT and the vocabulary and labels to ``OUT``'s name with ``.vocab.json`` (e.g.
+``model.onnx`` and ``model.vocab.json``), and prints (:mod:`rnnkit.export_onnx_code`) the few lines of
+onnxruntime and numpy that read a text with them.  Serving needs neither rnnkit nor torch.  Writing needs the
+``onnx`` package (``pip install 'rnnkit[onnx]'``); running, ``onnxruntime``.
+
+Every graph is time-major, as rnnkit is: ``ids`` (T, B) int64 token ids, padded at the end with any id (0).
+It gives log-probabilities (not logits), float32:
+
+============  =====================================================  ==========================================
+model         inputs                                                 outputs
+============  =====================================================  ==========================================
+language      ``ids`` (T, B); ``h_0`` (L, B, H) and, for an LSTM,     ``log_probs`` (T, B, V): log P(next token)
+model         ``c_0`` (L, B, H): the state to start from (zeros at    after each token; ``h_n`` (and ``c_n``)
+              a text's start)                                         (L, B, H): the state after the last, to
+                                                                      feed back as ``h_0`` (``c_0``) to go on
+classifier    ``ids`` (T, B); ``lengths`` (B,) int64, each text's     ``log_probs`` (B, K): log P(class); with
+              real tokens (1 to T)                                    attention pooling also ``attention``
+                                                                      (T, B), each token's weight
+softmax       ``ids`` (T, B); ``lengths`` (B,) int64                  ``log_probs`` (T, B, K): log P(tag) at each
+tagger                                                                word (past a sentence's end: ignore them)
+============  =====================================================  ==========================================
+
+The exported kinds are those of ``--torch``: language models with the full or adaptive softmax (tied or
+not), classifiers (last, mean, max or attention pooling; one or two directions) and softmax taggers over
+words alone.  Refused: the class-based softmax, taggers with a CRF or other inputs, residual connections,
+learned initial states, and the other model kinds (translators, tree models, n-gram models, HMMs).
+
+The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
+rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
+classifier or tagger rnnkit's encoder (a classifier's ``vocab``, ``labels``, ``lowercase``, ``fold_width``,
+``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``), its vocabularies as
+JSON objects.  The graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.export import ExportReport, _narrowed, read_for_export, written_report
+from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
+                                      recurrent_stack)
+from rnnkit.export_scope import CONFIG as _CONFIG
+from rnnkit.export_scope import check_supported
+from rnnkit.export_torch import write_bytes
+from rnnkit.lm.score import start_token
+
+ONNX_HINT = "pip install 'rnnkit[onnx]'"
+# protobuf's limit on one message, less room for the graph; larger models need ONNX's external data (not written here)
+ONNX_LIMIT = 2**31 - 2**24
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(f"--onnx needs the onnx package, which is not installed; {ONNX_HINT}") from None
+    return onnx
+
+
+# ------------------------------------------------------------------------------------- the graphs
+def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """log P(next token) (T, B, V) and the final state of a language model: (inputs, outputs) as
+    (name, element type, shape)."""
+    L, H, V = cfg["num_layers"], cfg["hidden_size"], cfg["vocab_size"]
+    lstm = cfg["cell"] == "lstm"
+    x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
+    out, hs, cs = recurrent_stack(g, x, cfg, False, h0="h_0", c0="c_0" if lstm else "")  # (T, B, H)
+    g.op("Concat", hs, ["h_n"], axis=0)  # (L, B, H): each layer's (1, B, H)
+    if lstm:
+        g.op("Concat", cs, ["c_n"], axis=0)
+    if cfg["softmax"] == "adaptive":
+        g.op("Identity", [adaptive_log_probs(g, out, cfg)], ["log_probs"])
+    else:
+        if cfg["tie_weights"]:  # the decoder's weight is the embedding's: stored once, transposed in the graph
+            z = g.op("Add", [g.op("MatMul", [out, g.op("Transpose", [g.weight("embedding.weight")])]),
+                             g.weight("decoder.bias")])
+        else:
+            z = g.linear(out, "decoder")  # (T, B, V)
+        g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
+    state = [("h_0", FLOAT, [L, "B", H])] + ([("c_0", FLOAT, [L, "B", H])] if lstm else [])
+    finals = [("h_n", FLOAT, [L, "B", H])] + ([("c_n", FLOAT, [L, "B", H])] if lstm else [])
+    return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
+
+
+def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str], str]:
+    """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B), each layer's final h,
+    and the lengths as int32."""
+    lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
+    x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
+    out, hs, _ = recurrent_stack(g, x, cfg, cfg["bidirectional"], lengths=lengths)
+    return out, hs, lengths
+
+
+def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """log P(class) (B, K) of a classifier (pooling as :class:`rnnkit.classify.model.Classifier`'s)."""
+    out, hs, _ = _encoder_graph(g, cfg)  # (T, B, dirs*H)
+    pooling = cfg["pooling"]
+    extra = []
+    if pooling == "last":  # each direction's final state of the top layer, [forward ; backward]
+        u = g.op("Reshape", [g.op("Transpose", [hs[-1]], perm=[1, 0, 2]), g.ints("B_minus1", [0, -1])])
+    elif pooling == "mean":  # the outputs are 0 past each text's end
+        total = g.op("ReduceSum", [out, g.ints("axis_0", [0])], keepdims=0)  # (B, dirs*H)
+        u = g.op("Div", [total, g.op("Unsqueeze", [g.op("Cast", ["lengths"], to=FLOAT), g.ints("axis_1", [1])])])
+    else:
+        real = real_steps(g, "ids", "lengths")  # (T, B)
+        minus_inf = g.const("minus_inf", np.array(-np.inf, np.float32))
+        if pooling == "max":
+            u = g.op("ReduceMax", [g.op("Where", [g.op("Unsqueeze", [real, g.ints("axis_2", [2])]), out, minus_inf])],
+                     axes=[0], keepdims=0)  # (B, dirs*H), over the real tokens
+        else:  # attention: a = softmax_t(v . tanh(W h_t + b)) over the real tokens, u = sum_t a_t h_t
+            e = g.op("MatMul", [g.op("Tanh", [g.linear(out, "attention")]), g.weight("attention.context")])  # (T, B)
+            a = g.op("Softmax", [g.op("Where", [real, e, minus_inf])], ["attention"], axis=0)[0]  # 0 at padding
+            u = g.op("ReduceSum", [g.op("Mul", [g.op("Unsqueeze", [a, g.ints("axis_2", [2])]), out]),
+                                   g.ints("axis_0", [0])], keepdims=0)
+            extra = [("attention", FLOAT, ["T", "B"])]
+    g.op("LogSoftmax", [g.linear(u, "output")], ["log_probs"], axis=-1)  # (B, K)
+    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])]
+    return inputs, [("log_probs", FLOAT, ["B", cfg["num_classes"]])] + extra
+
+
+def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """log P(tag) (T, B, K) at every word of a softmax tagger."""
+    out, _, _ = _encoder_graph(g, cfg)
+    g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
+    return [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])], [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
+
+
+def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], record: dict[str, Any]) -> Any:
+    """The checked ``onnx.ModelProto`` of an exported model's arrays (no prefix) and task metadata."""
+    onnx = _onnx()
+    from onnx import helper
+
+    cfg = task[_CONFIG[kind]]
+    g = Graph(model)
+    inputs, outputs = {"lm": _lm_graph, "classifier": _classifier_graph, "tagger": _tagger_graph}[kind](g, cfg)
+    graph = helper.make_graph(g.nodes, f"rnnkit_{kind}", [helper.make_tensor_value_info(*v) for v in inputs],
+                              [helper.make_tensor_value_info(*v) for v in outputs], g.initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
+                              ir_version=IR_VERSION)
+    helper.set_model_props(proto, {"model": kind, "config": json.dumps(cfg), "rnnkit_export": json.dumps(record)})
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def vocab_path(output: str | os.PathLike) -> Path:
+    """Where the vocabulary goes beside the graph ``output``: model.onnx -> model.vocab.json."""
+    output = Path(output)
+    return output.with_name((output.stem if output.suffix else output.name) + ".vocab.json")
+
+
+def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
+    """The vocabulary file's content (module docstring)."""
+    if kind == "lm":
+        vocab = Vocabulary.from_json(task["vocab"])
+        return {"model": kind, "level": task["level"], "start_token": start_token(vocab, task["level"]),
+                "vocab": json.loads(task["vocab"])}
+    enc = dict(task["encoder"])
+    for key in ("vocab", "words", "chars", "bigrams"):
+        if isinstance(enc.get(key), str):
+            enc[key] = json.loads(enc[key])
+    return {"model": kind, **enc}
+
+
+def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None = None,
+                last: bool = False) -> tuple[ExportReport, str]:
+    """Write the model of ``source`` (a checkpoint or a run folder) as an ONNX graph to ``output`` and its
+    vocabulary to :func:`vocab_path`, atomically; return the report and the onnxruntime code
+    (:func:`rnnkit.export_onnx_code.onnx_code`) that uses them.  ``dtype``: "float32" (the default) or
+    "float16" (weights stored in half precision, computed in float32)."""
+    from rnnkit.export_onnx_code import onnx_code
+
+    _onnx()  # before any work: the one line that says how to install it
+    output = Path(output)
+    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    task = new_meta["task"]
+    kind = task["model"]
+    model = {k[len("model/"):]: v for k, v in model.items()}
+    check_supported(kind, task, model, path, "--onnx")
+    for k, v in model.items():  # a float64 model (--dtype float64 in training) runs in float32, as ONNX serves it
+        if v.dtype == np.float64:
+            model[k], change = _narrowed(v, np.dtype(np.float32), k)
+            largest = max(largest, change)
+            new_meta["export"]["dtype"] = "float32"
+    size = sum(v.nbytes for v in model.values())
+    if size > ONNX_LIMIT:
+        raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
+                         "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
+    vocab_file = vocab_path(output)
+    with ckpt.reading_metadata(path, "model"):
+        record = new_meta["export"]
+        data = onnx_model(kind, task, model, record).SerializeToString()
+        words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
+        code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path))
+    write_bytes(output, data)
+    write_bytes(vocab_file, (words + "\n").encode("utf-8"))
+    return written_report(path, output, meta, kind, record, largest), code

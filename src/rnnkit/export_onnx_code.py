@@ -1,0 +1,118 @@
+"""The onnxruntime code ``rnnkit export --onnx`` prints (:mod:`rnnkit.export_onnx`): it opens the graph and the
+vocabulary file, turns a text into token ids as rnnkit does (:mod:`rnnkit.export_torch_text`, the same lines the
+torch code has) and runs the graph once; a language model's code then goes on generating, one token at a time,
+from the state the graph returned."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rnnkit.export_scope import CONFIG
+from rnnkit.export_torch import _example
+from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
+
+_HEAD = '''"""{what}, exported by rnnkit{when} from
+{source}
+as an ONNX graph in MODEL, its vocabulary in VOCAB.  Run or import this file; it needs onnxruntime and numpy."""
+import json
+import os
+{imports}
+import numpy as np
+import onnxruntime
+
+MODEL = {model!r}  # where rnnkit wrote them (-o, made absolute)
+VOCAB = {vocab!r}
+if not os.path.exists(MODEL) and "__file__" in globals():  # moved, with this script beside them: the files there
+    here = os.path.dirname(os.path.abspath(__file__))
+    MODEL, VOCAB = (os.path.join(here, os.path.basename(p)) for p in (MODEL, VOCAB))
+
+
+'''
+
+_LOAD = '''
+session = onnxruntime.InferenceSession(MODEL, providers=["CPUExecutionProvider"])  # {dtype} weights, float32 math
+with open(VOCAB, encoding="utf-8") as f:
+    vocab = json.load(f)
+'''
+
+
+def _lm_use(task: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    vocab = json.loads(task["vocab"])
+    word = task["level"] == "word"
+    text = _example(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
+    quoted = json.dumps(text, ensure_ascii=False)
+    example = f"{quoted}.split()" if word else f"list({quoted})"
+    end = json.dumps(vocab.get("eos_token") if word else "\n")
+    shape = f"({cfg['num_layers']}, 1, {cfg['hidden_size']})"
+    names = '["h_0", "c_0"]' if cfg["cell"] == "lstm" else '["h_0"]'
+    joiner = '" "' if word else '""'
+    return ['tokens = vocab["vocab"]["tokens"]  # token i has id i',
+            "ids = {t: i for i, t in enumerate(tokens)}",
+            "# a line as 'rnnkit score' reads it: from the start token, its " +
+            ("words (split at whitespace)" if word else "characters") + ", then the end of the line",
+            f'text = [vocab["start_token"]] + {example} + [{end}]',
+            'x = np.array([[ids.get(t, ids[vocab["vocab"]["unk_token"]])] for t in text])  # (T, 1) int64; '
+            "unknown: <unk>",
+            f"state = {{name: np.zeros({shape}, np.float32) for name in {names}}}  # (L, B, H): a text's start",
+            'logp, *final = session.run(None, {"ids": x, **state})  # log P(next token) (T, 1, V), the state after x',
+            "# log P(text[1:]): the number 'rnnkit score' prints first for the line",
+            'print(sum(float(logp[t, 0, x[t + 1, 0]]) for t in range(len(x) - 1)), "nats")',
+            "# then a new line, greedily, a token at a time: each run starts from the state the last one returned",
+            "out = []",
+            "for _ in range(8):",
+            "    out.append(int(logp[-1, 0].argmax()))",
+            '    logp, *final = session.run(None, {"ids": np.array([[out[-1]]]), **dict(zip(state, final))})',
+            f"print({joiner}.join(tokens[i] for i in out))"]
+
+
+def _classifier_use() -> list[str]:
+    return ['ids = {t: i for i, t in enumerate(vocab["vocab"]["tokens"])}',
+            'text = tokens("a good film")',
+            'x = np.array([[ids.get(t, ids[vocab["vocab"]["unk_token"]])] for t in text])  # (T, 1) int64; '
+            "unknown: <unk>",
+            'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(text)])})[0]  # (1, K)',
+            'print(vocab["labels"][int(logp[0].argmax())])  # class k is labels[k]']
+
+
+def _tagger_use(task: dict[str, Any]) -> list[str]:
+    words_vocab = json.loads(task["encoder"]["words"])
+    words = _example(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
+    return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
+            f"words = {json.dumps(words, ensure_ascii=False)}.split()",
+            'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
+            'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(words)])})[0]  # (T, 1, K)',
+            f"# each word's likeliest tag, in the scheme the model was trained in ({task.get('train_scheme')}); "
+            "rnnkit tag keeps",
+            "# a span scheme's legal sequences (Viterbi over these log-probabilities) and prints the data's scheme",
+            'print([vocab["tags"][k] for k in logp[:, 0].argmax(-1).tolist()])']
+
+
+def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str) -> str:
+    """The Python source that opens the graph ``model`` and vocabulary ``vocab`` in onnxruntime and uses them;
+    ``source``: the checkpoint they were exported from, ``record`` the export's record (step, epoch, dtype)."""
+    cfg = task[CONFIG[kind]]
+    cell = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[cfg["cell"]]
+    step = record.get("step")
+    when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
+    imports, body = "", []
+    if kind == "lm":
+        level = "character" if task["level"] == "char" else "word"
+        what = f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens"
+        use = _lm_use(task, cfg)
+    else:
+        both = "bidirectional " if cfg["bidirectional"] else ""
+        enc = task["encoder"]
+        if kind == "tagger":
+            what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
+            body, use = tagger_prepare(enc), _tagger_use(task)
+            unicode = enc.get("fold_width")
+        else:
+            what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
+            body, use = classifier_prepare(enc), _classifier_use()
+            unicode = enc.get("fold_width") or enc.get("level") == "char"
+        imports = "import unicodedata\n" if unicode else ""
+    head = _HEAD.format(what=what, when=when, source=source, model=model, vocab=vocab, imports=imports)
+    load = _LOAD.format(dtype=record.get("dtype") or "float32")
+    if not body:
+        head = head.rstrip("\n") + "\n"
+    return head + "\n".join(body) + ("\n\n" if body else "") + load + "\n".join(use) + "\n"

@@ -1,0 +1,154 @@
+r"""The ONNX graphs of rnnkit's language models, classifiers and softmax taggers, built from their weights
+(:mod:`rnnkit.export_onnx` writes them; ``rnnkit export --onnx``).
+
+Every graph is time-major, as rnnkit is: token ids ``ids`` (T, B) int64, padded at the end.  The recurrent
+layers are ONNX's own ``RNN`` (tanh), ``LSTM`` and ``GRU`` operators, one per stacked layer, both directions
+in one operator for a bidirectional layer.  Their conventions differ from PyTorch's (and rnnkit's), so the
+weights are rearranged here, exactly (a permutation of rows, no arithmetic)::
+
+    PyTorch / rnnkit                                   ONNX
+    weight_ih_l{k} (G*H, D), gates LSTM i,f,g,o        W (dirs, G*H, D), gates LSTM i,o,f,c
+                              GRU  r,z,n                                  GRU  z,r,h
+    weight_hh_l{k} (G*H, H)                            R (dirs, G*H, H), the same order
+    bias_ih_l{k}, bias_hh_l{k} (G*H,)                  B (dirs, 2*G*H) = [bias_ih ; bias_hh], the same order
+    suffix _reverse                                    direction "bidirectional": index 1 of dirs
+
+PyTorch's GRU puts b_hn inside the reset gate, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): ONNX's
+``linear_before_reset=1``.  Variable lengths go in as ``sequence_lens`` (int32): the outputs past a
+sentence's end are 0, its final state is the one at its last real token, and the reverse direction reads
+only the real tokens, backwards, as rnnkit's does.
+
+Float16 weights (``--dtype float16``) are stored as float16 initializers, each widened by a ``Cast`` to
+float32 at the start of the graph: the file is half the size and the model computes in float32 with the
+rounded weights, as rnnkit's own loaders do with a float16 export.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+OPSET = 17  # ReduceSum takes its axes as an input, ReduceMax as an attribute (until opset 18)
+IR_VERSION = 8  # opset 17's IR version: onnxruntime 1.13 and later read it
+FLOAT, INT32, INT64 = 1, 6, 7  # onnx.TensorProto's element types (onnx is imported only when a graph is built)
+_GATES = {"rnn": [0], "lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}  # ONNX's gate i is PyTorch's gate _GATES[cell][i]
+_OP = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+class Graph:
+    """A graph being built: nodes and initializers, each node's output named ``{op}_{n}``."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.weights = weights  # the model's arrays, no "model/" prefix
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._done: dict[str, str] = {}  # constants already added: their name in the graph
+        self._count = 0
+
+    def op(self, op_type: str, inputs: list[str], outputs: int | list[str] = 1, **attrs: Any) -> Any:
+        """Add a node; its output's name (or, for ``outputs`` > 1 or a list of names, the names)."""
+        from onnx import helper
+
+        if isinstance(outputs, int):
+            names = []
+            for _ in range(outputs):
+                self._count += 1
+                names.append(f"{op_type.lower()}_{self._count}")
+        else:
+            names = outputs
+        self.nodes.append(helper.make_node(op_type, inputs, names, **attrs))
+        return names[0] if isinstance(outputs, int) and outputs == 1 else names
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        """An initializer ``name`` holding ``value``; a float16 one is widened to float32 by a Cast."""
+        from onnx import TensorProto, numpy_helper
+
+        if name in self._done:
+            return self._done[name]
+        value = np.ascontiguousarray(value)
+        self.initializers.append(numpy_helper.from_array(value, name))
+        out = name
+        if value.dtype == np.float16:
+            out = self.op("Cast", [name], [name + ".float32"], to=TensorProto.FLOAT)
+            out = out[0]
+        self._done[name] = out
+        return out
+
+    def ints(self, name: str, values: list[int]) -> str:
+        return self.const(name, np.array(values, np.int64))
+
+    def weight(self, name: str) -> str:
+        return self.const(name, self.weights[name])
+
+    def linear(self, x: str, prefix: str, bias: bool = True) -> str:
+        """x @ W^T (+ b) of the weights ``{prefix}.weight`` (out, in) (and ``{prefix}.bias``), over x's last axis."""
+        w = self.weights[prefix + ".weight"]
+        wt = self.const(prefix + ".weight^T", np.ascontiguousarray(w.T))  # (in, out): MatMul's layout
+        y = self.op("MatMul", [x, wt])
+        return self.op("Add", [y, self.weight(prefix + ".bias")]) if bias else y
+
+
+def _gate_blocks(a: np.ndarray, cell: str) -> np.ndarray:
+    """The rows of a (G*H, ...) weight or (G*H,) bias in ONNX's gate order."""
+    blocks = np.split(a, len(_GATES[cell]), axis=0)
+    return np.concatenate([blocks[i] for i in _GATES[cell]], axis=0)
+
+
+def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, lengths: str = "",
+                    h0: str = "", c0: str = "") -> tuple[str, list[str], list[str]]:
+    """The outputs (T, B, dirs*H) of the stacked layers ``rnn.*`` over x (T, B, D), and every layer's final
+    h (and, for an LSTM, c): (dirs, B, H) each.  ``lengths``: int32 (B,) or "" (every sequence T steps);
+    ``h0``, ``c0``: initial states (L, B, H) of a one-direction stack, or "" (zeros)."""
+    cell, H, L = cfg["cell"], cfg["hidden_size"], cfg["num_layers"]
+    dirs = ["", "_reverse"] if bidirectional else [""]
+    finals_h, finals_c = [], []
+    for k in range(L):
+        names = [f"rnn.{what}_l{k}{d}" for what in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") for d in dirs]
+        w_ih, w_hh, b_ih, b_hh = (names[i * len(dirs):(i + 1) * len(dirs)] for i in range(4))
+        W = np.stack([_gate_blocks(g.weights[n], cell) for n in w_ih])  # (dirs, G*H, D)
+        R = np.stack([_gate_blocks(g.weights[n], cell) for n in w_hh])  # (dirs, G*H, H)
+        B = np.stack([np.concatenate([_gate_blocks(g.weights[i], cell), _gate_blocks(g.weights[h], cell)])
+                      for i, h in zip(b_ih, b_hh)])  # (dirs, 2*G*H)
+        inputs = [x, g.const(f"rnn.W_l{k}", W), g.const(f"rnn.R_l{k}", R), g.const(f"rnn.B_l{k}", B), lengths]
+        if h0:
+            start, end = g.ints(f"layer_{k}", [k]), g.ints(f"layer_{k + 1}", [k + 1])
+            inputs.append(g.op("Slice", [h0, start, end]))  # (1, B, H)
+            if c0:
+                inputs.append(g.op("Slice", [c0, start, end]))
+        attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if bidirectional else "forward"}
+        if cell == "gru":
+            attrs["linear_before_reset"] = 1  # PyTorch's b_hn inside r * (W_hn h + b_hn)
+        if cell == "rnn":
+            attrs["activations"] = ["Tanh"] * len(dirs)
+        outs = g.op(_OP[cell], inputs, 3 if cell == "lstm" else 2, **attrs)
+        y = outs[0]  # (T, dirs, B, H)
+        finals_h.append(outs[1])
+        if cell == "lstm":
+            finals_c.append(outs[2])
+        y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # (T, B, dirs, H)
+        x = g.op("Reshape", [y, g.ints("T_B_minus1", [0, 0, -1])])  # (T, B, dirs*H): [forward ; backward]
+    return x, finals_h, finals_c
+
+
+def real_steps(g: Graph, ids: str, lengths: str) -> str:
+    """The bool mask (T, B) of the real tokens: t < lengths[b]."""
+    T = g.op("Gather", [g.op("Shape", [ids]), g.const("zero", np.array(0, np.int64))], axis=0)  # ()
+    t = g.op("Range", [g.const("zero", np.array(0, np.int64)), T, g.const("one", np.array(1, np.int64))])  # (T,)
+    return g.op("Less", [g.op("Unsqueeze", [t, g.ints("axis_1", [1])]),
+                         g.op("Unsqueeze", [lengths, g.ints("axis_0", [0])])])  # (T, B)
+
+
+def adaptive_log_probs(g: Graph, h: str, cfg: dict[str, Any]) -> str:
+    """log P(w | h) (..., V) of the adaptive softmax ``decoder.*`` (:mod:`rnnkit.lm.adaptive_softmax`)."""
+    bounds = list(cfg["cutoffs"]) + [cfg["vocab_size"]]
+    shortlist = bounds[0]
+    bias = "decoder.head.bias" in g.weights
+    head = g.op("LogSoftmax", [g.linear(h, "decoder.head", bias)], axis=-1)  # (..., c_0 + K)
+    last = g.ints("axis_last", [-1])
+    parts = [g.op("Slice", [head, g.ints("zero_1", [0]), g.ints("shortlist", [shortlist]), last])]
+    for i in range(len(bounds) - 1):
+        t = g.linear(g.linear(h, f"decoder.tail.{i}.0", False), f"decoder.tail.{i}.1", False)  # (..., c_i+1 - c_i)
+        cluster = g.op("Slice", [head, g.ints(f"cluster_{i}", [shortlist + i]), g.ints(f"cluster_{i}_end",
+                                                                                        [shortlist + i + 1]), last])
+        parts.append(g.op("Add", [g.op("LogSoftmax", [t], axis=-1), cluster]))  # log P(cluster) + log P(w | cluster)
+    return g.op("Concat", parts, axis=-1)

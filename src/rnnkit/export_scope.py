@@ -1,0 +1,73 @@
+"""What ``rnnkit export --torch`` and ``--onnx`` build, and the one line that refuses the rest.
+
+Both build the same kinds: language models with the full or adaptive softmax, classifiers, and softmax
+taggers over words alone, with plain stacked recurrent layers.  Refused, each in one line that names why:
+the class-based softmax, taggers with a CRF or other inputs (character features, bigrams, feature columns),
+residual connections (``--residual``), learned initial states, and every other kind of model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.torch_io import has_learned_init
+
+CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}  # task key of each config
+
+# why each target lacks a part: "torch" has no standard module for it, the ONNX export does not build it
+_LACKS = {
+    "--torch": {"class": "has no standard torch module (torch has the full and the adaptive softmax)",
+                "tagger": "no standard torch module has",
+                "kind": "has no standard torch module (recurrent language models, classifiers and taggers have)",
+                "seq2seq": "decodes by beam search with attention: no standard torch module does",
+                "residual": "torch's RNN, LSTM and GRU modules do not have",
+                "init": "torch modules do not have"},
+    "--onnx": {"class": "the ONNX export does not build (it builds the full and the adaptive softmax)",
+               "tagger": "the ONNX export does not build",
+               "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and softmax "
+                       "taggers)",
+               "residual": "the ONNX export does not build",
+               "init": "the ONNX export does not build"},
+}
+
+
+def tagger_extras(task: dict[str, Any]) -> list[str]:
+    """What a tagger has beyond a softmax over its words' recurrent states ("a CRF output layer", ...)."""
+    config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
+    return [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
+                                  ("character features", config.get("char_vocab_size")),
+                                  ("character bigrams", config.get("bigram_vocab_size")),
+                                  ("feature columns", config.get("feature_vocab_sizes"))) if on]
+
+
+def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model",
+                    option: str = "--torch") -> None:
+    """ValueError (one line, starting with ``option``: "--torch" or "--onnx") naming why the model of ``path``,
+    of ``kind``, is not exported so; None when it is."""
+    lacks = _LACKS[option]
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(f"{option}: {why}; export it without {option}, as a model for rnnkit's own commands")
+
+    if kind == "lm":
+        config = task.get("lm_config")
+        softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
+        if softmax not in ("full", "adaptive"):
+            raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
+                         f"{lacks['class']}")
+    elif kind == "tagger":
+        parts = tagger_extras(task)
+        if parts:
+            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
+                         "over words alone is exported)")
+    elif kind not in CONFIG:
+        what = ckpt.kind_name(kind)
+        raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
+    config = task.get(CONFIG[kind])
+    if isinstance(config, dict) and config.get("residual"):
+        raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
+    if has_learned_init(model):
+        raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
