@@ -200,3 +200,37 @@ def test_kernel_names_a_wrong_peephole():
         lstm_peephole.forward(x, s0, *w, np.zeros(H), np.zeros(H + 1), np.zeros(H))
     with pytest.raises(TypeError, match="Expected w_co of dtype float64"):
         lstm_peephole.forward(x, s0, *w, np.zeros(H), np.zeros(H), np.zeros(H, np.float32))
+
+
+def test_grad_norms_per_step_runs_the_peephole_kernel():
+    """||dL/dh_t|| of a peephole layer (one sequence) equals the textbook's dh at each step."""
+    from rnnkit.diagnostics import grad_norms_per_step
+
+    rng = np.random.default_rng(4)
+    layer = LSTM(D, H, 1, peephole=True, dtype=np.float64, rng=rng)
+    for k, v in layer.params.items():
+        layer.params[k] = rng.uniform(-1, 1, size=v.shape)
+    x, dout = rng.standard_normal((T, 1, D)), rng.standard_normal((T, 1, H))
+    norms = grad_norms_per_step(layer, x, dout=dout)
+    p = {k: layer.params[k + "_l0"] for k in textbook.PARAM_NAMES}
+    steps = textbook.forward_sequence(x[:, 0], np.zeros(H), np.zeros(H), p)
+    dh, dc, want = np.zeros(H), np.zeros(H), np.zeros(T)
+    for t in reversed(range(T)):
+        g = textbook.backward(steps[t], p, dout[t, 0] + dh, dc)
+        want[t] = np.linalg.norm(g.dh)
+        dh, dc = g.dh_prev, g.dc_prev
+    np.testing.assert_allclose(norms, want, rtol=1e-12)
+
+
+def test_torch_module_and_rtrl_refuse_peepholes():
+    from rnnkit.rtrl_gated import lstm_rtrl_gradients
+
+    layer = LSTM(D, H, 1, peephole=True, dtype=np.float64)
+    x = np.zeros((T, 1, D))
+    with pytest.raises(ValueError, match="Expected the parameters of an LSTM without peepholes"):
+        lstm_rtrl_gradients(layer.params, x, None, np.zeros((T, 1, H)))
+    pytest.importorskip("torch")
+    from rnnkit.torch_io import to_torch_module
+
+    with pytest.raises(ValueError, match="torch has no peephole LSTM"):
+        to_torch_module(layer)

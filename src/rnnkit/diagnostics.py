@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE, init_recurrent_params
@@ -37,7 +36,6 @@ from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
 CELLS = ("rnn", "lstm", "gru")
 INIT_SCHEMES = ("pytorch", "orthogonal", "xavier")
-_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
 _CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
@@ -113,7 +111,7 @@ def grad_norms_per_step(
     dstates = None if dstate is None else _layer_state("dstate", dstate, cfg.cell, (L, B, H), dtype)
     states0 = None if state is None else _layer_state("state", state, cfg.cell, (L, B, H), dtype)
 
-    kernel = _KERNELS[cfg.cell]
+    kernel = layer._kernel  # the peephole LSTM's own kernel when cfg.peephole
     extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
     caches = []
     layer_in = np.ascontiguousarray(x)
@@ -127,7 +125,7 @@ def grad_norms_per_step(
         else:
             parts = [np.zeros((B, H), dtype) for _ in range(n_parts)]
         s0 = tuple(parts) if cfg.cell == "lstm" else parts[0]
-        weights = [layer.params[n + sfx] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        weights = [layer.params[n + sfx] for n in layer._shapes(k)]  # 4, or 7 with peepholes
         layer_in, _, cache = kernel.forward(layer_in, s0, *weights, **extra)  # (T, B, H)
         caches.append(cache)
 

@@ -24,7 +24,8 @@ Supported, with the module built:
 
 Refused: the class-based softmax (torch has no such module), taggers with a CRF or other inputs,
 translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state or with
-residual connections (``--residual``: torch's recurrent modules have none).
+residual connections (``--residual``: torch's recurrent modules have none), or with peepholes (``--peephole``:
+torch has no peephole LSTM).
 
 The printed code prepares text as rnnkit does: a language model's example line as ``rnnkit score`` reads it
 (start token, tokens, end of line), a classifier's ``tokens(text)`` as its encoder's ``tokenize`` (lowercase,
@@ -89,6 +90,8 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     if isinstance(config, dict) and config.get("residual"):
         raise _unsupported(f"{path}: its recurrent layers have residual connections (--residual), which torch's RNN, "
                            "LSTM and GRU modules do not have")
+    if isinstance(config, dict) and config.get("peephole"):
+        raise _unsupported(f"{path}: it is a peephole LSTM (--peephole), and torch has no peephole LSTM module")
     if has_learned_init(model):
         raise _unsupported(f"{path}: its recurrent layer learns its initial state, which torch modules do not have")
 
