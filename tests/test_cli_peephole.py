@@ -79,3 +79,16 @@ def test_export_torch_refuses_a_peephole_model(data, tmp_path, capsys):
     assert not out_path.exists()
     code, _, err = run_cli(capsys, ["export", str(run), "-o", str(tmp_path / "own.safetensors")])
     assert code == 0, err
+
+
+def test_resume_refuses_a_change_of_peephole(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    base = _command("lm", data, run)
+    k = base.index("--epochs")
+    command = base[:k] + base[k + 2 :] + ["--epochs", "2"]
+    code, _, err = run_cli(capsys, command + ["--peephole", "--max-steps", "1"])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, command + ["--resume"])
+    assert code != 0 and "--peephole (lm_config.peephole): True then, False now" in err, err
+    code, _, err = run_cli(capsys, command + ["--peephole", "--resume"])
+    assert code == 0, err

@@ -38,9 +38,10 @@ def _close(name, a, n, tol):
     assert err < tol, f"{name}: max relative difference {err:.3e}"
 
 
-@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
-def test_bptt_matches_finite_differences(bidirectional):
-    layer, rng = _layer(bidirectional)
+@pytest.mark.parametrize("bidirectional,residual", [(False, False), (True, False), (True, True)],
+                         ids=["uni", "bi", "bi-residual"])
+def test_bptt_matches_finite_differences(bidirectional, residual):
+    layer, rng = _layer(bidirectional, residual=residual)
     x, state, dstate, dout = _problem(layer, rng)
     _, _, cache = layer.forward(x, state=state, lengths=LENGTHS)
     dx, dstate0, grads = layer.backward(dout, dstate, cache)
@@ -234,3 +235,23 @@ def test_torch_module_and_rtrl_refuse_peepholes():
 
     with pytest.raises(ValueError, match="torch has no peephole LSTM"):
         to_torch_module(layer)
+
+
+def test_weight_drop_runs_the_masked_recurrent_matrix():
+    """Training with weight_drop equals evaluation with W_hh * M/(1-p) put in by hand, peephole gradients too."""
+    layer, rng = _layer(True, weight_drop=0.5)
+    x, state, dstate, dout = _problem(layer, rng)
+    _, _, cache = layer.forward(x, state=state, lengths=LENGTHS, training=True, rng=np.random.default_rng(1))
+    dx, _, grads = layer.backward(dout, dstate, cache)
+    masked = make_recurrent(layer.config.to_dict())
+    masked.load_arrays(layer.params)
+    for lc, layer_index in zip(cache.layers, range(L)):
+        for d, m in enumerate(lc.hh_masks):
+            masked.params[f"weight_hh_l{layer_index}" + ("_reverse" if d else "")] *= m
+    _, _, cache2 = masked.forward(x, state=state, lengths=LENGTHS)
+    dx2, _, grads2 = masked.backward(dout, dstate, cache2)
+    assert set(grads) == set(layer.params)
+    np.testing.assert_allclose(dx, dx2, atol=1e-12)
+    for name in grads:
+        if not name.startswith("weight_hh"):
+            np.testing.assert_allclose(grads[name], grads2[name], atol=1e-12, err_msg=name)
