@@ -129,7 +129,7 @@ def test_kernel_equals_the_textbook_version():
     dx, (dh0, dc0), wg = lstm_peephole.backward(dout[:, None], (dh_T[None], dc_T[None]), cache)
 
     steps = textbook.forward_sequence(xs, h0, c0, p)
-    grads, dxs, tdh0, tdc0 = textbook.backward_sequence(steps, p, dout, dh_T, dc_T)
+    grads, dxs, tdh0, tdc0, _ = textbook.backward_sequence(steps, p, dout, dh_T, dc_T)
     assert np.abs(out[:, 0] - np.array([s.h for s in steps])).max() < 1e-12
     assert np.abs(cT[0] - steps[-1].c).max() < 1e-12 and np.abs(hT[0] - steps[-1].h).max() < 1e-12
     for name, a, b in [("dx", dx[:, 0], dxs), ("dh0", dh0[0], tdh0), ("dc0", dc0[0], tdc0)]:

@@ -18,7 +18,13 @@ and backpropagation through time).  They compute what :mod:`rnnkit.cells` comput
 """
 from rnnkit.textbook import elman, gru, lstm, lstm_peephole
 
-CELLS = {"rnn": elman, "lstm": lstm, "gru": gru}
-CELL_NAMES = {"rnn": "an Elman RNN", "lstm": "an LSTM", "gru": "a GRU"}
+# "lstm_peephole" is rnnkit step's --cell lstm --peephole
+CELLS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole}
+CELL_NAMES = {"rnn": "an Elman RNN", "lstm": "an LSTM", "gru": "a GRU", "lstm_peephole": "a peephole LSTM"}
 
-__all__ = ["CELLS", "CELL_NAMES", "elman", "gru", "lstm", "lstm_peephole"]
+
+def has_cell_state(cell: str) -> bool:
+    """True for the cells with a cell state c (the LSTMs), whose exercises have c0 and dc."""
+    return cell in ("lstm", "lstm_peephole")
+
+__all__ = ["CELLS", "CELL_NAMES", "elman", "gru", "has_cell_state", "lstm", "lstm_peephole"]

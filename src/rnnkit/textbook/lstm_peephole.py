@@ -17,12 +17,17 @@ Backward, from dh = dL/dh_t and dc_next = dL/dc_t through step t+1 (its c_{t+1} 
 
     do   = dh * tanh(c_t)
     da_o = do * o_t * (1 - o_t)
-    dc   = dc_next + dh * o_t * (1 - tanh(c_t)^2) + da_o * p_o
-    di   = dc * g_t ;  df = dc * c_{t-1} ;  dg = dc * i_t
-    da_i = di * i_t * (1 - i_t) ;  da_f = df * f_t * (1 - f_t) ;  da_g = dg * (1 - g_t^2)
-    dx_t = W_ih^T da ;  dh_{t-1} = W_hh^T da                       da = [da_i, da_f, da_g, da_o]
-    dc_{t-1} = dc * f_t + da_i * p_i + da_f * p_f
-    dW_ih = da x_t^T ;  dW_hh = da h_{t-1}^T ;  db_ih = db_hh = da
+    dc   = dc_next + dh * o_t * (1 - tanh(c_t)^2) + da_o * p_o     # c_t reaches a_o through p_o
+    di   = dc * g_t
+    df   = dc * c_{t-1}
+    dg   = dc * i_t
+    da_i = di * i_t * (1 - i_t)
+    da_f = df * f_t * (1 - f_t)
+    da_g = dg * (1 - g_t^2)
+    dx_t     = W_ih^T da                   da = [da_i, da_f, da_g, da_o]  (4H,)
+    dh_{t-1} = W_hh^T da
+    dc_{t-1} = dc * f_t + da_i * p_i + da_f * p_f                   # c_{t-1} reaches a_i, a_f through p_i, p_f
+    dW_ih = da x_t^T ;  dW_hh = da h_{t-1}^T ;  db_ih = da ;  db_hh = da
     dp_i = da_i * c_{t-1} ;  dp_f = da_f * c_{t-1} ;  dp_o = da_o * c_t
 
 The fast kernel is :mod:`rnnkit.cells.lstm_peephole`.
@@ -33,47 +38,96 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.textbook import lstm
 from rnnkit.textbook.lstm import sigmoid
 
-PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_ci", "weight_cf", "weight_co")
+GATES = lstm.GATES  # i, f, g, o: PyTorch's order of the blocks of H rows
+
+PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")  # p_i, p_f, p_o (H,) each: one number per unit
+PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + PEEPHOLES
+
+# what each quantity is, in the order computed, for printing (rnnkit step --cell lstm --peephole)
+FORWARD_EQUATIONS = {
+    "a_i": "a_i = W_ii x_t + b_ii + W_hi h_{t-1} + b_hi + p_i * c_{t-1}",
+    "a_f": "a_f = W_if x_t + b_if + W_hf h_{t-1} + b_hf + p_f * c_{t-1}",
+    "a_g": "a_g = W_ig x_t + b_ig + W_hg h_{t-1} + b_hg",
+    "i": "i_t = sigmoid(a_i)",
+    "f": "f_t = sigmoid(a_f)",
+    "g": "g_t = tanh(a_g)",
+    "c": "c_t = f_t * c_{t-1} + i_t * g_t",
+    "a_o": "a_o = W_io x_t + b_io + W_ho h_{t-1} + b_ho + p_o * c_t",
+    "o": "o_t = sigmoid(a_o)",
+    "h": "h_t = o_t * tanh(c_t)",
+}
+BACKWARD_EQUATIONS = {
+    "dh": "dh = dL/dh_t",
+    "dc_next": "dc_next = dL/dc_t through step t+1",
+    "do": "do = dh * tanh(c_t)",
+    "da_o": "da_o = do * o_t * (1 - o_t)",
+    "dc": "dc = dc_next + dh * o_t * (1 - tanh(c_t)^2) + da_o * p_o",
+    "di": "di = dc * g_t",
+    "df": "df = dc * c_{t-1}",
+    "dg": "dg = dc * i_t",
+    "da_i": "da_i = di * i_t * (1 - i_t)",
+    "da_f": "da_f = df * f_t * (1 - f_t)",
+    "da_g": "da_g = dg * (1 - g_t^2)",
+    "dx": "dx_t = W_ih^T da",
+    "dh_prev": "dh_{t-1} = W_hh^T da",
+    "dc_prev": "dc_{t-1} = dc * f_t + da_i * p_i + da_f * p_f",
+}
+PARAM_GRADIENTS = {
+    "weight_ih": "dW_ih = da x_t^T",
+    "weight_hh": "dW_hh = da h_{t-1}^T",
+    "bias_ih": "db_ih = da",
+    "bias_hh": "db_hh = da",
+    "weight_ci": "dp_i = da_i * c_{t-1}",
+    "weight_cf": "dp_f = da_f * c_{t-1}",
+    "weight_co": "dp_o = da_o * c_t",
+}
 
 
 class Step(NamedTuple):
-    """One forward step: its inputs and every intermediate, named as in the equations."""
+    """One forward step: its inputs and every intermediate, named as in the equations, in the order computed."""
 
-    x: np.ndarray  # (D,)
-    h_prev: np.ndarray  # (H,)
-    c_prev: np.ndarray  # (H,)
-    a_i: np.ndarray  # (H,)
+    x: np.ndarray  # (D,) x_t
+    h_prev: np.ndarray  # (H,) h_{t-1}
+    c_prev: np.ndarray  # (H,) c_{t-1}
+    a_i: np.ndarray  # (H,) pre-activations
     a_f: np.ndarray
     a_g: np.ndarray
-    a_o: np.ndarray
-    i: np.ndarray
+    i: np.ndarray  # (H,) gates
     f: np.ndarray
     g: np.ndarray
+    c: np.ndarray  # (H,) c_t
+    a_o: np.ndarray  # (H,) after c_t: it reads c_t
     o: np.ndarray
-    c: np.ndarray
-    h: np.ndarray
+    h: np.ndarray  # (H,) h_t
 
 
 class StepGrads(NamedTuple):
-    """One backward step: the intermediate gradients, dx_t, dh_{t-1}, dc_{t-1} and this step's parameter grads."""
+    """One backward step: the intermediate gradients and this step's share of each gradient."""
 
-    dh: np.ndarray  # (H,)
-    dc_next: np.ndarray
-    do: np.ndarray
-    dc: np.ndarray
+    dh: np.ndarray  # (H,) dL/dh_t, all that reaches h_t
+    dc_next: np.ndarray  # (H,) dL/dc_t through step t+1
+    do: np.ndarray  # (H,)
+    da_o: np.ndarray
+    dc: np.ndarray  # (H,) dL/dc_t, all that reaches c_t
     di: np.ndarray
     df: np.ndarray
     dg: np.ndarray
     da_i: np.ndarray
     da_f: np.ndarray
     da_g: np.ndarray
-    da_o: np.ndarray
     dx: np.ndarray  # (D,)
-    dh_prev: np.ndarray  # (H,)
-    dc_prev: np.ndarray  # (H,)
-    grads: dict[str, np.ndarray]  # this step's share, keyed as PARAM_NAMES
+    dh_prev: np.ndarray  # (H,) dL/dh_{t-1} through this step
+    dc_prev: np.ndarray  # (H,) dL/dc_{t-1} through this step
+    weight_ih: np.ndarray  # (4H, D)
+    weight_hh: np.ndarray  # (4H, H)
+    bias_ih: np.ndarray  # (4H,)
+    bias_hh: np.ndarray  # (4H,)
+    weight_ci: np.ndarray  # (H,)
+    weight_cf: np.ndarray  # (H,)
+    weight_co: np.ndarray  # (H,)
 
 
 def forward(x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, p: dict[str, np.ndarray]) -> Step:
@@ -93,12 +147,13 @@ def forward(x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, p: dict[str, 
     a_o = W_io @ x + b_io + W_ho @ h_prev + b_ho + p_o * c
     o = sigmoid(a_o)
     h = o * np.tanh(c)
-    return Step(x, h_prev, c_prev, a_i, a_f, a_g, a_o, i, f, g, o, c, h)
+    return Step(x, h_prev, c_prev, a_i, a_f, a_g, i, f, g, c, a_o, o, h)
 
 
 def backward(s: Step, p: dict[str, np.ndarray], dh: np.ndarray, dc_next: np.ndarray) -> StepGrads:
-    """One step back from dh = dL/dh_t and dc_next = dL/dc_t through step t+1 (H,)."""
-    tanh_c = np.tanh(s.c)
+    """One step back from dh = dL/dh_t and dc_next = dL/dc_t through step t+1 (H,) to dx_t, dh_{t-1},
+    dc_{t-1} and this step's parameter gradients."""
+    tanh_c = np.tanh(s.c)  # recomputed: the forward equations do not name it
     do = dh * tanh_c
     da_o = do * s.o * (1.0 - s.o)
     dc = dc_next + dh * s.o * (1.0 - tanh_c**2) + da_o * p["weight_co"]
@@ -108,17 +163,21 @@ def backward(s: Step, p: dict[str, np.ndarray], dh: np.ndarray, dc_next: np.ndar
     da_i = di * s.i * (1.0 - s.i)
     da_f = df * s.f * (1.0 - s.f)
     da_g = dg * (1.0 - s.g**2)
-    da = np.concatenate([da_i, da_f, da_g, da_o])  # (4H,)
+    da = np.concatenate([da_i, da_f, da_g, da_o])  # (4H,) PyTorch's gate order
     dx = p["weight_ih"].T @ da
     dh_prev = p["weight_hh"].T @ da
     dc_prev = dc * s.f + da_i * p["weight_ci"] + da_f * p["weight_cf"]
-    grads = {"weight_ih": np.outer(da, s.x), "weight_hh": np.outer(da, s.h_prev), "bias_ih": da.copy(),
-             "bias_hh": da.copy(), "weight_ci": da_i * s.c_prev, "weight_cf": da_f * s.c_prev, "weight_co": da_o * s.c}
-    return StepGrads(dh, dc_next, do, dc, di, df, dg, da_i, da_f, da_g, da_o, dx, dh_prev, dc_prev, grads)
+    dW_ih = np.outer(da, s.x)
+    dW_hh = np.outer(da, s.h_prev)
+    dp_i = da_i * s.c_prev
+    dp_f = da_f * s.c_prev
+    dp_o = da_o * s.c
+    return StepGrads(dh, dc_next, do, da_o, dc, di, df, dg, da_i, da_f, da_g, dx, dh_prev, dc_prev,
+                     dW_ih, dW_hh, da.copy(), da.copy(), dp_i, dp_f, dp_o)
 
 
 def forward_sequence(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict[str, np.ndarray]) -> list[Step]:
-    """Steps t = 1..T over xs (T, D) from h0 and c0 (H,)."""
+    """Steps t = 1..T over xs (T, D) from h0 and c0 (H,): each step's h_t, c_t are the next one's h_{t-1}, c_{t-1}."""
     steps = []
     h, c = h0, c0
     for x in xs:
@@ -129,18 +188,20 @@ def forward_sequence(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict[str
 
 
 def backward_sequence(steps: list[Step], p: dict[str, np.ndarray], dout: np.ndarray, dh_T: np.ndarray,
-                      dc_T: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """Backpropagation through time, t = T..1, from dout (T, H) and the final state's dh_T, dc_T (H,).
-
-    Returns (parameter gradients summed over the steps, dxs (T, D), dh0 (H,), dc0 (H,)).
-    """
+                      dc_T: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray,
+                                                 list[StepGrads]]:
+    """Backpropagation through time, t = T..1, as :func:`rnnkit.textbook.lstm.backward_sequence`: from ``dout``
+    (T, H) and the final state's ``dh_T``, ``dc_T`` (H,) to (parameter gradients summed over the steps, dxs (T, D),
+    dh0 (H,), dc0 (H,), each step's :class:`StepGrads` in time order)."""
     grads = {name: np.zeros_like(p[name]) for name in PARAM_NAMES}
-    dxs = []
-    dh_next, dc_next = dh_T, dc_T
+    back = []
+    dh_next, dc_next = dh_T, dc_T  # from the final state; later, through step t+1
     for t in reversed(range(len(steps))):
         g = backward(steps[t], p, dout[t] + dh_next, dc_next)
         for name in PARAM_NAMES:
-            grads[name] += g.grads[name]  # shared weights: the steps' gradients add up
-        dxs.append(g.dx)
+            grads[name] += getattr(g, name)  # the same weights at every step: their gradients add up
+        back.append(g)
         dh_next, dc_next = g.dh_prev, g.dc_prev
-    return grads, np.array(dxs[::-1]), dh_next, dc_next
+    back.reverse()
+    dxs = np.array([g.dx for g in back])
+    return grads, dxs, dh_next, dc_next, back
