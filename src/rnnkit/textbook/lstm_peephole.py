@@ -177,14 +177,8 @@ def backward(s: Step, p: dict[str, np.ndarray], dh: np.ndarray, dc_next: np.ndar
 
 
 def forward_sequence(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict[str, np.ndarray]) -> list[Step]:
-    """Steps t = 1..T over xs (T, D) from h0 and c0 (H,): each step's h_t, c_t are the next one's h_{t-1}, c_{t-1}."""
-    steps = []
-    h, c = h0, c0
-    for x in xs:
-        s = forward(x, h, c, p)
-        steps.append(s)
-        h, c = s.h, s.c
-    return steps
+    """Steps t = 1..T over xs (T, D) from h0 and c0 (H,), as :func:`rnnkit.textbook.lstm.forward_sequence`."""
+    return lstm.forward_sequence(xs, h0, c0, p, step=forward)
 
 
 def backward_sequence(steps: list[Step], p: dict[str, np.ndarray], dout: np.ndarray, dh_T: np.ndarray,
@@ -193,15 +187,4 @@ def backward_sequence(steps: list[Step], p: dict[str, np.ndarray], dout: np.ndar
     """Backpropagation through time, t = T..1, as :func:`rnnkit.textbook.lstm.backward_sequence`: from ``dout``
     (T, H) and the final state's ``dh_T``, ``dc_T`` (H,) to (parameter gradients summed over the steps, dxs (T, D),
     dh0 (H,), dc0 (H,), each step's :class:`StepGrads` in time order)."""
-    grads = {name: np.zeros_like(p[name]) for name in PARAM_NAMES}
-    back = []
-    dh_next, dc_next = dh_T, dc_T  # from the final state; later, through step t+1
-    for t in reversed(range(len(steps))):
-        g = backward(steps[t], p, dout[t] + dh_next, dc_next)
-        for name in PARAM_NAMES:
-            grads[name] += getattr(g, name)  # the same weights at every step: their gradients add up
-        back.append(g)
-        dh_next, dc_next = g.dh_prev, g.dc_prev
-    back.reverse()
-    dxs = np.array([g.dx for g in back])
-    return grads, dxs, dh_next, dc_next, back
+    return lstm.backward_sequence(steps, p, dout, dh_T, dc_T, step=backward, names=PARAM_NAMES)
