@@ -92,3 +92,11 @@ def test_resume_refuses_a_change_of_peephole(data, tmp_path, capsys):
     assert code != 0 and "--peephole (lm_config.peephole): True then, False now" in err, err
     code, _, err = run_cli(capsys, command + ["--peephole", "--resume"])
     assert code == 0, err
+
+
+def test_gradflow_runs_a_peephole_lstm_and_refuses_another_cell(capsys):
+    code, out, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--peephole", "--steps", "12", "--hidden", "6"])
+    assert code == 0 and "LSTM with peepholes" in out, err
+    code, out, err = run_cli(capsys, ["gradflow", "--cell", "rnn", "--peephole"])
+    assert code != 0 and out == "" and err.strip().count("\n") == 0
+    assert "--peephole has no effect with --cell rnn" in err, err

@@ -255,3 +255,14 @@ def test_weight_drop_runs_the_masked_recurrent_matrix():
     for name in grads:
         if not name.startswith("weight_hh"):
             np.testing.assert_allclose(grads[name], grads2[name], atol=1e-12, err_msg=name)
+
+
+def test_gradient_flow_of_a_peephole_lstm():
+    from rnnkit.diagnostics import gradient_flow
+
+    plain = gradient_flow("lstm", steps=20, hidden=8, batch=2, seed=3)
+    peep = gradient_flow("lstm", steps=20, hidden=8, batch=2, seed=3, peephole=True)
+    assert peep.shape == plain.shape and np.isfinite(peep).all()
+    assert np.abs(np.log(peep[:-1] / plain[:-1])).max() > 1e-3
+    with pytest.raises(ValueError, match="Expected peephole=False for cell 'gru'"):
+        gradient_flow("gru", peephole=True)
