@@ -266,3 +266,24 @@ def test_gradient_flow_of_a_peephole_lstm():
     assert np.abs(np.log(peep[:-1] / plain[:-1])).max() > 1e-3
     with pytest.raises(ValueError, match="Expected peephole=False for cell 'gru'"):
         gradient_flow("gru", peephole=True)
+
+
+def test_truncated_bptt_is_bptt_over_windows_with_the_state_detached():
+    """tbptt=3 over T=6 (non-zero peepholes): the textbook's BPTT of each window from the state the forward pass
+    reached, the final state's gradient entering the last window only; parameter gradients add up over windows."""
+    rng = np.random.default_rng(9)
+    p = {"weight_ih": rng.uniform(-1, 1, (4 * H, D)), "weight_hh": rng.uniform(-1, 1, (4 * H, H)),
+         "bias_ih": rng.uniform(-1, 1, 4 * H), "bias_hh": rng.uniform(-1, 1, 4 * H)}
+    p.update({k: rng.uniform(-1, 1, H) for k in lstm_peephole.PEEPHOLES})
+    xs, dout = rng.standard_normal((T, D)), rng.standard_normal((T, H))
+    h0, c0, dh_T, dc_T = (rng.standard_normal(H) for _ in range(4))
+    weights = [p[k] for k in textbook.PARAM_NAMES]
+    _, _, cache = lstm_peephole.forward(xs[:, None], (h0[None], c0[None]), *weights)
+    dx, _, wg = lstm_peephole.backward(dout[:, None], (dh_T[None], dc_T[None]), cache, tbptt=3)
+
+    steps = textbook.forward_sequence(xs, h0, c0, p)
+    first, dxs1, _, _, _ = textbook.backward_sequence(steps[:3], p, dout[:3], np.zeros(H), np.zeros(H))
+    second, dxs2, _, _, _ = textbook.backward_sequence(steps[3:], p, dout[3:], dh_T, dc_T)
+    np.testing.assert_allclose(dx[:, 0], np.concatenate([dxs1, dxs2]), atol=1e-12)
+    for name, g in zip(textbook.PARAM_NAMES, wg):
+        np.testing.assert_allclose(g, first[name] + second[name], atol=1e-12, err_msg=name)
