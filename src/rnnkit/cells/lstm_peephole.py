@@ -62,6 +62,7 @@ class PeepholeLSTMCache(NamedTuple):
 
 
 def _check_peepholes(w_ci: object, w_cf: object, w_co: object, H: int, dtype: np.dtype) -> None:
+    """Each peephole an (H,) array of x's dtype (the other arguments are checked as the plain kernel's)."""
     for name, p in (("w_ci", w_ci), ("w_cf", w_cf), ("w_co", w_co)):
         check_float_array(name, p, (H,), "(H,)", dtype, whose="x's")
 
