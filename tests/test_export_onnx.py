@@ -67,6 +67,7 @@ def _diff(name, got, want):
     ("--cell", "lstm", "--layers", "2", "--embed", "6", "--hidden", "8"),
     ("--cell", "gru", "--layers", "2", "--embed", "8", "--hidden", "8", "--tie"),
     ("--cell", "rnn", "--layers", "3", "--embed", "5", "--hidden", "7"),
+    ("--cell", "lstm", "--layers", "2", "--embed", "6", "--hidden", "8", "--peephole"),  # ONNX's P input
     ("--cell", "lstm", "--layers", "1", "--embed", "5", "--hidden", "6", "--softmax", "adaptive", "--cutoffs", "4,8",
      "--div-value", "2"),
 ])
@@ -143,7 +144,8 @@ def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_p
     assert [o.name for o in session.get_outputs()] == ["log_probs"] + (["attention"] if pooling == "attention" else [])
 
 
-@pytest.mark.parametrize("cell,direction", [("lstm", []), ("gru", []), ("rnn", ["--unidirectional"])])
+@pytest.mark.parametrize("cell,direction", [("lstm", []), ("gru", []), ("rnn", ["--unidirectional"]),
+                                            ("lstm", ["--peephole"])])  # both directions' peepholes
 def test_a_softmax_tagger_in_onnxruntime_gives_rnnkits_tag_log_probabilities(tmp_path, capsys, cell, direction):
     from rnnkit.nn.softmax import log_softmax
     from rnnkit.tagging.io import load_tagger

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.cells import elman, gru, lstm
 from rnnkit.checks import check_int
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE, init_recurrent_params
@@ -37,7 +36,6 @@ from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
 CELLS = ("rnn", "lstm", "gru")
 INIT_SCHEMES = ("pytorch", "orthogonal", "xavier")
-_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
 _CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
@@ -113,7 +111,7 @@ def grad_norms_per_step(
     dstates = None if dstate is None else _layer_state("dstate", dstate, cfg.cell, (L, B, H), dtype)
     states0 = None if state is None else _layer_state("state", state, cfg.cell, (L, B, H), dtype)
 
-    kernel = _KERNELS[cfg.cell]
+    kernel = layer._kernel  # the peephole LSTM's own kernel when cfg.peephole
     extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
     caches = []
     layer_in = np.ascontiguousarray(x)
@@ -127,7 +125,7 @@ def grad_norms_per_step(
         else:
             parts = [np.zeros((B, H), dtype) for _ in range(n_parts)]
         s0 = tuple(parts) if cfg.cell == "lstm" else parts[0]
-        weights = [layer.params[n + sfx] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        weights = [layer.params[n + sfx] for n in layer._shapes(k)]  # 4, or 7 with peepholes
         layer_in, _, cache = kernel.forward(layer_in, s0, *weights, **extra)  # (T, B, H)
         caches.append(cache)
 
@@ -152,6 +150,7 @@ def gradient_flow(
     forget_bias: float | None = 1.0,
     input_size: int = 10,
     num_layers: int = 1,
+    peephole: bool = False,
 ) -> np.ndarray:
     r"""||dL/dh_t|| for t = 1..T in a random network with the loss at the last step only.
 
@@ -175,10 +174,16 @@ def gradient_flow(
     through h_{t-1} and the gates: with the defaults of ``rnnkit gradflow`` (H = 50, T = 100, seed 0)
     it is 0.62 with PyTorch's init and 0.82 with forget bias 1 (against 1/2 and 0.73), and the
     command prints it under its table.
+    ``peephole`` (LSTM only): the peephole LSTM (:mod:`rnnkit.cells.lstm_peephole`), its p_i, p_f, p_o drawn
+    U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says.
     All float64, so even 1e-300 does not underflow.
     """
     if cell not in CELLS:
         raise ValueError(f"Expected cell to be one of {CELLS}, got {cell!r}")
+    if not isinstance(peephole, (bool, np.bool_)):
+        raise TypeError(f"Expected peephole to be True or False, got {peephole!r}")
+    if peephole and cell != "lstm":
+        raise ValueError(f"Expected peephole=False for cell {cell!r} (peepholes read an LSTM's cell c), got True")
     steps = check_int("steps", steps, 1)
     hidden = check_int("hidden", hidden, 1)
     batch = check_int("batch", batch, 1)
@@ -195,7 +200,7 @@ def gradient_flow(
     forget_bias = None if forget_bias is None else float(forget_bias)
 
     rng = np.random.default_rng(seed)
-    layer = _CLASSES[cell](input_size, hidden, num_layers, dtype=np.float64, rng=rng)
+    layer = _CLASSES[cell](input_size, hidden, num_layers, dtype=np.float64, rng=rng, peephole=bool(peephole))
     fb = forget_bias if cell == "lstm" else None
     if scheme != "pytorch" or fb is not None:
         init_recurrent_params(layer.params, hidden, rng, scheme=scheme, scale=scale, forget_bias=fb)

@@ -12,6 +12,7 @@ weights are rearranged here, exactly (a permutation of rows, no arithmetic)::
     weight_hh_l{k} (G*H, H)                            R (dirs, G*H, H), the same order
     bias_ih_l{k}, bias_hh_l{k} (G*H,)                  B (dirs, 2*G*H) = [bias_ih ; bias_hh], the same order
     suffix _reverse                                    direction "bidirectional": index 1 of dirs
+    weight_ci, weight_cf, weight_co (H,) (--peephole)  P (dirs, 3*H) = [p_i ; p_o ; p_f]
 
 PyTorch's GRU puts b_hn inside the reset gate, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): ONNX's
 ``linear_before_reset=1``.  Variable lengths go in as ``sequence_lens`` (int32): the outputs past a
@@ -115,6 +116,9 @@ def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, 
             inputs.append(g.op("Slice", [h0, start, end]))  # (1, B, H)
             if c0:
                 inputs.append(g.op("Slice", [c0, start, end]))
+        if cfg.get("peephole"):  # P (dirs, 3H): p_i, p_o, p_f, ONNX's order; initial_h and initial_c "" when absent
+            P = np.stack([np.concatenate([g.weights[f"rnn.weight_c{gate}_l{k}{d}"] for gate in "iof"]) for d in dirs])
+            inputs += [""] * (7 - len(inputs)) + [g.const(f"rnn.P_l{k}", P)]
         attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if bidirectional else "forward"}
         if cell == "gru":
             attrs["linear_before_reset"] = 1  # PyTorch's b_hn inside r * (W_hn h + b_hn)

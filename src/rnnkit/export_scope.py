@@ -3,7 +3,8 @@
 Both build the same kinds: language models with the full or adaptive softmax, classifiers, and softmax
 taggers over words alone, with plain stacked recurrent layers.  Refused, each in one line that names why:
 the class-based softmax, taggers with a CRF or other inputs (character features, bigrams, feature columns),
-residual connections (``--residual``), learned initial states, and every other kind of model.
+residual connections (``--residual``), learned initial states, and every other kind of model; and for torch,
+which has no such module, peephole LSTMs (``--peephole``; ONNX's LSTM operator has them).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ _LACKS = {
                 "kind": "has no standard torch module (recurrent language models, classifiers and taggers have)",
                 "seq2seq": "decodes by beam search with attention: no standard torch module does",
                 "residual": "torch's RNN, LSTM and GRU modules do not have",
+                "peephole": "torch has no peephole LSTM module",
                 "init": "torch modules do not have"},
     "--onnx": {"class": "the ONNX export does not build (it builds the full and the adaptive softmax)",
                "tagger": "the ONNX export does not build",
@@ -69,5 +71,7 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     config = task.get(CONFIG[kind])
     if isinstance(config, dict) and config.get("residual"):
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
+    if isinstance(config, dict) and config.get("peephole") and option == "--torch":  # ONNX's LSTM has peepholes
+        raise refuse(f"{path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}")
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")

@@ -24,7 +24,8 @@ Supported, with the module built:
 
 Refused: the class-based softmax (torch has no such module), taggers with a CRF or other inputs,
 translators, tree models, n-gram models and HMMs, and recurrent layers with a learned initial state or with
-residual connections (``--residual``: torch's recurrent modules have none).
+residual connections (``--residual``: torch's recurrent modules have none), or with peepholes (``--peephole``:
+torch has no peephole LSTM).
 
 The printed code prepares text as rnnkit does: a language model's example line as ``rnnkit score`` reads it
 (start token, tokens, end of line), a classifier's ``tokens(text)`` as its encoder's ``tokenize`` (lowercase,

@@ -9,7 +9,9 @@ sequences give.
 Parameters live in ``self.params`` under PyTorch's names and layouts (``weight_ih_l{k}``,
 ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, suffix ``_reverse``), so weights move to and
 from ``torch.nn.RNN/LSTM/GRU`` by name.  With ``learn_init=True`` the initial state is learned too:
-``h0_l{k}`` (H,) and, for LSTM, ``c0_l{k}`` (H,), shared across the batch.
+``h0_l{k}`` (H,) and, for LSTM, ``c0_l{k}`` (H,), shared across the batch.  An LSTM with ``peephole=True``
+has three more per layer and direction, ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H,), the
+diagonal peephole weights p_i, p_f, p_o (:mod:`rnnkit.cells.lstm_peephole`); torch has no such module.
 
 With ``weight_drop=p`` training applies DropConnect (Wan et al. 2013) to every recurrent matrix, as
 AWD-LSTM does (Merity et al. 2018): each forward call draws one mask M ~ Bernoulli(1-p) per
@@ -82,4 +84,6 @@ def make_recurrent(config: RecurrentConfig | dict, rng: np.random.Generator | No
         if kwargs.pop("forget_bias") is not None:
             raise ValueError(f"Expected no forget_bias for {cfg.cell.upper()} (it is the LSTM's), got "
                              f"{cfg.forget_bias!r}")
+    if cfg.cell != "lstm" and kwargs["peephole"]:
+        raise ValueError(f"Expected no peephole for {cfg.cell.upper()} (it is the LSTM's), got peephole=True")
     return classes[cfg.cell](cfg.input_size, cfg.hidden_size, cfg.num_layers, rng=rng, **kwargs)

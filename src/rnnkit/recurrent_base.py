@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import packing
-from rnnkit.cells import elman, gru, lstm
+from rnnkit.cells import elman, gru, lstm, lstm_peephole
 from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
@@ -20,7 +20,7 @@ from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weig
 from rnnkit.recurrent_config import RecurrentConfig
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
+_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole}
 
 
 class Recurrent:
@@ -46,6 +46,7 @@ class Recurrent:
         init_scale: float | None = None,
         forget_bias: float | None = None,
         residual: bool = False,
+        peephole: bool = False,
         rng: np.random.Generator | None = None,
     ) -> None:
         """A stack of ``num_layers`` layers of ``hidden_size`` units over inputs of ``input_size`` (D).
@@ -69,6 +70,10 @@ class Recurrent:
           Dropout acts on the recurrent branch only, the identity path carries x_l whole (as TensorFlow's
           ``ResidualWrapper`` around a ``DropoutWrapper``, GNMT's).  Padded steps stay 0 (both terms are 0
           there), and the final states are the cells' own h_T (and c_T), without the added input.
+        - ``peephole``: LSTM only, peephole connections (Gers & Schmidhuber 2000; Graves 2013): i_t and f_t
+          also read p_i * c_{t-1} and p_f * c_{t-1}, o_t reads p_o * c_t, with diagonal weights ``weight_ci_l0``,
+          ``weight_cf_l0``, ``weight_co_l0`` (H,) per layer and direction (:mod:`rnnkit.cells.lstm_peephole`).
+          They are drawn U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says (the schemes are for matrices and biases).
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
 
@@ -78,7 +83,7 @@ class Recurrent:
                                    variational_dropout=variational_dropout, learn_init=learn_init, rng=rng, init=init,
                                    init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,
                                    nonlinearity=nonlinearity, tbptt=tbptt, residual=residual,
-                                   num_layers=num_layers)
+                                   num_layers=num_layers, peephole=peephole)
         self.config = RecurrentConfig(
             cell=self.cell,
             input_size=check_int("input_size", input_size, 1),
@@ -96,6 +101,7 @@ class Recurrent:
             init_scale=None if init_scale is None else float(init_scale),
             forget_bias=check_forget_bias(forget_bias),
             residual=bool(residual),
+            peephole=bool(peephole),
         )
         if forget_bias is not None and self.cell != "lstm":
             raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
@@ -156,10 +162,19 @@ class Recurrent:
         cfg = self.config
         G, H = _GATES[cfg.cell] * cfg.hidden_size, cfg.hidden_size
         D = cfg.input_size if layer == 0 else H * self.num_directions
-        return {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
+        shapes = {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
+        if cfg.peephole:  # p_i, p_f, p_o: diagonal, one number per unit
+            shapes.update({name: (H,) for name in lstm_peephole.PEEPHOLES})
+        return shapes
+
+    @property
+    def _kernel(self) -> Any:
+        """The cell kernel module of this stack (:mod:`rnnkit.cells`)."""
+        return _KERNELS["lstm_peephole" if self.config.peephole else self.config.cell]
 
     def _weights(self, sfx: str, layer: int) -> tuple[np.ndarray, ...]:
-        """The four arrays of one layer and direction, checked (:func:`rnnkit.recurrent_checks.layer_weights`)."""
+        """The arrays of one layer and direction (four; seven with peepholes), checked
+        (:func:`rnnkit.recurrent_checks.layer_weights`)."""
         return layer_weights(self.params, sfx, self._shapes(layer), self.dtype)
 
     def _split_state(self, state: Any, B: int, what: str) -> list[np.ndarray] | None:
@@ -216,7 +231,7 @@ class Recurrent:
             rev = packing.reverse_index(sorted_lengths, T, B)
             if states0 is not None:
                 states0 = [s[:, order] for s in states0]
-        kernel = _KERNELS[cfg.cell]
+        kernel = self._kernel
         layer_in = x
         layer_caches = []
         finals = []
@@ -234,14 +249,14 @@ class Recurrent:
                 s0 = self._initial(states0, k, sfx, B)
                 xin = layer_in if d == 0 else packing.reverse_time(layer_in, rev)
                 extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
-                w_ih, w_hh, b_ih, b_hh = self._weights(sfx, layer)
+                w_ih, w_hh, b_ih, b_hh, *peep = self._weights(sfx, layer)  # peep: p_i, p_f, p_o or none
                 hh_mask = None
                 if training and cfg.weight_drop > 0:
                     # (gates * H, H), weight_hh's shape
                     hh_mask = scaled_keep_mask(w_hh.shape, cfg.weight_drop, rng, self.dtype)
                     w_hh = w_hh * hh_mask
                 hh_masks.append(hh_mask)
-                out, fin, c = kernel.forward(xin, s0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bsizes, **extra)
+                out, fin, c = kernel.forward(xin, s0, w_ih, w_hh, b_ih, b_hh, *peep, batch_sizes=bsizes, **extra)
                 if d == 1:
                     out = packing.reverse_time(out, rev)
                 outs.append(out)
@@ -327,7 +342,7 @@ class Recurrent:
             dout = dout[:, order]
             if dstates is not None:
                 dstates = [s[:, order] for s in dstates]
-        kernel = _KERNELS[cfg.cell]
+        kernel = self._kernel
         grads: dict[str, np.ndarray] = {}
         dstate0: list = [None] * (cfg.num_layers * dirs)
         d_layer_out = dout
@@ -344,11 +359,11 @@ class Recurrent:
                     dT = tuple(s[k] for s in dstates) if cfg.cell == "lstm" else dstates[0][k]
                 dx, ds0, wg = kernel.backward(part, dT, lc.directions[d], tbptt=cfg.tbptt)
                 if lc.hh_masks[d] is not None:
-                    wg = (wg[0], wg[1] * lc.hh_masks[d], wg[2], wg[3])  # W_hh entered as W_hh * M/(1-p)
+                    wg = (wg[0], wg[1] * lc.hh_masks[d], *wg[2:])  # W_hh entered as W_hh * M/(1-p)
                 if d == 1:
                     dx = packing.reverse_time(dx, cache.rev_index)
                 dx_sum = dx if dx_sum is None else dx_sum + dx
-                for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), wg):
+                for name, g in zip(self._shapes(layer), wg):  # weight_ih, weight_hh, bias_ih, bias_hh (, peepholes)
                     grads[name + sfx] = g
                 dstate0[k] = ds0
                 if cfg.learn_init:

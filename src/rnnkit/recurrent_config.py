@@ -30,6 +30,7 @@ class RecurrentConfig:
     init_scale: float | None = None  # the bound of init="uniform"
     forget_bias: float | None = None  # LSTM only: total forget-gate bias b_if + b_hf
     residual: bool = False  # add each layer's input to its output from the second layer on (GNMT); num_layers >= 2
+    peephole: bool = False  # LSTM only: gates read the cell through weight_ci, weight_cf, weight_co (Graves 2013)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""

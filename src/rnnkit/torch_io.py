@@ -11,6 +11,8 @@ What does not carry over, because PyTorch has no counterpart:
   :func:`learned_initial_state` as the module's initial state;
 - residual connections (``residual=True``): torch's modules have none, so :func:`to_torch_module` refuses
   such a layer; its weights still move by name, into one-layer modules a residual stack is built from;
+- peephole connections (an LSTM with ``peephole=True``, parameters ``weight_ci_l{k}`` ...): torch has no
+  peephole LSTM, so :func:`to_torch_module` refuses such a layer;
 - ``tbptt``, ``variational_dropout`` and ``weight_drop`` (DropConnect on W_hh): they change training
   only.  The exported module gets the same dropout rate between layers, applied PyTorch's way (a fresh
   mask per time step, in ``train()`` mode), and no DropConnect: its weights are the layer's, unmasked,
@@ -211,6 +213,8 @@ def to_torch_module(layer: Recurrent) -> "torch.nn.Module":
         raise ValueError("Expected a layer without residual connections (torch's RNN, LSTM and GRU have no residual "
                          "connections), got residual=True; build the stack from one-layer modules, adding each "
                          "layer's input to its output from the second layer on")
+    if cfg.peephole:
+        raise ValueError("Expected an LSTM without peepholes (torch has no peephole LSTM), got peephole=True")
     kwargs: dict[str, Any] = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
     module = getattr(torch.nn, _TORCH_CLASS[cfg.cell])(
         cfg.input_size,

@@ -1,9 +1,11 @@
-"""Single-direction, single-layer sequence kernels for the three recurrent cells.
+"""Single-direction, single-layer sequence kernels for the three recurrent cells, and the peephole LSTM.
 
 Each module has ``forward(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes=None)`` (the Elman cell's
 also ``nonlinearity="tanh"``) returning
 ``(out, stateT, cache)`` and ``backward(dout, dstateT, cache, tbptt=None, dh_norms=None)`` returning
-``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.  They are the hot loops: one input GEMM before the
+``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.  :mod:`rnnkit.cells.lstm_peephole` takes the peepholes
+``w_ci, w_cf, w_co`` (H,) after ``b_hh`` and returns their gradients after ``db_hh``; it is a kernel of its own so
+that the plain LSTM's time loop stays as it is.  They are the hot loops: one input GEMM before the
 time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient GEMMs after it.
 
 ``batch_sizes`` (T,) is the number of sequences still running at each step, with the batch sorted by
@@ -16,6 +18,6 @@ Each call first checks its arguments, once, before the time loop (:mod:`rnnkit.c
 and B and non-increasing; ``dout`` (T, B, H) of a float dtype, the final state's gradient None or shaped
 like the state.  A wrong one raises ValueError or TypeError naming it, instead of a numpy broadcast.
 """
-from rnnkit.cells import elman, gru, lstm
+from rnnkit.cells import elman, gru, lstm, lstm_peephole
 
-__all__ = ["elman", "gru", "lstm"]
+__all__ = ["elman", "gru", "lstm", "lstm_peephole"]

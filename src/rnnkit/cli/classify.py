@@ -30,6 +30,7 @@ from rnnkit.cli.classify_folds import class_weights_option, cross_validation, fo
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_peephole_option,
     add_residual_option,
     add_select_by_option,
     add_train_options,
@@ -38,6 +39,7 @@ from rnnkit.cli.common import (
     nonnegative_int,
     positive_int,
     probability,
+    peephole_rule,
     residual_rule,
     train_config_from_args,
 )
@@ -99,6 +101,7 @@ def register(groups) -> None:
     m.add_argument("--hidden", type=positive_int, default=100, help="hidden units per direction")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
     add_residual_option(m)
+    add_peephole_option(m)
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max", "attention"], default="max",
                    help="sentence vector from the states: the last one of each direction, their mean, their "
@@ -199,7 +202,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     sizes = {"attention_size": args.attention_size or args.hidden} if args.pooling == "attention" else {}
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
-                            args.weight_drop, class_weights=weights, residual=args.residual, **sizes)
+                            args.weight_drop, class_weights=weights, residual=args.residual,
+                            peephole=args.peephole, **sizes)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
@@ -253,6 +257,7 @@ def train_classifier(args: argparse.Namespace) -> int:
         ("--attention-size", args.pooling != "attention", f"with --pooling {args.pooling} (it sizes attention "
                                                           "pooling): add --pooling attention"),
         residual_rule(args),
+        peephole_rule(args),
         ("--select-by", not valid_given and args.valid_fraction == 0,
          "without validation data (it chooses best.safetensors by a validation metric): give --valid, or a "
          "--valid-fraction above 0"),

@@ -162,6 +162,21 @@ def residual_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
                                             "the second layer on): give --layers 2 or more")
 
 
+def add_peephole_option(group: Any) -> None:
+    """``--peephole``: an LSTM with peephole connections (:mod:`rnnkit.cells.lstm_peephole`)."""
+    group.add_argument("--peephole", action="store_true",
+                       help="LSTM with peephole connections (Gers & Schmidhuber 2000; Graves 2013): the gates i and f "
+                            "also read c_{t-1}, the gate o reads c_t, each through a diagonal weight (weight_ci_l0, "
+                            "weight_cf_l0, weight_co_l0); needs --cell lstm; saved with the model; export --torch "
+                            "refuses it (torch has no peephole LSTM)")
+
+
+def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
+    """The :func:`rnnkit.cli.given.refuse_unused` rule of ``--peephole`` with another cell than the LSTM."""
+    return ("--peephole", args.cell != "lstm", f"with --cell {args.cell} (peepholes read an LSTM's cell c): give "
+                                               "--cell lstm")
+
+
 def add_select_by_option(group: Any, of: str = "") -> None:
     """``--select-by accuracy|macro_f1`` (:mod:`rnnkit.train.select_by`) of ``train classifier`` and
     ``train tree``; ``of``: whose metric it is, where the help should say (a tree model's roots)."""

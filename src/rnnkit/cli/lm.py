@@ -13,6 +13,7 @@ from rnnkit.cli.evaluate import lm_result_line
 from rnnkit.cli.common import (
     HelpFormatter,
     _number,
+    add_peephole_option,
     add_residual_option,
     add_train_options,
     check_max_vocab,
@@ -24,6 +25,7 @@ from rnnkit.cli.common import (
     positive_float,
     positive_int,
     probability,
+    peephole_rule,
     residual_rule,
     train_config_from_args,
 )
@@ -94,6 +96,7 @@ def register(groups) -> None:
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
     m.add_argument("--layers", type=positive_int, default=2, help="stacked recurrent layers")
     add_residual_option(m)
+    add_peephole_option(m)
     m.add_argument("--hidden", type=positive_int, default=200, help="hidden units per layer")
     m.add_argument("--embed", type=positive_int, default=None,
                    help="embedding size (default: --hidden, or the size of --embeddings' vectors)")
@@ -195,7 +198,8 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
                    dropout_hidden=drop(args.dropout_hidden), dropout_output=drop(args.dropout_output),
                    variational=args.variational, weight_drop=args.weight_drop, tie_weights=args.tie,
                    softmax=args.softmax, num_classes=args.classes, cutoffs=args.cutoffs or (),
-                   div_value=args.div_value, init_scale=args.init_scale, residual=args.residual)
+                   div_value=args.div_value, init_scale=args.init_scale, residual=args.residual,
+                   peephole=args.peephole)
     return LanguageModel(cfg, rng, word_classes=classes)
 
 
@@ -225,6 +229,7 @@ def train_lm(args) -> int:
         ("--class-power", args.softmax != "class", "without --softmax class (it shapes the classes): add it"),
         ("--dropout-hidden", args.layers == 1, "with --layers 1 (it acts between recurrent layers): add layers"),
         residual_rule(args),
+        peephole_rule(args),
         ("--dropout", all(p is not None for p in sites), "when every dropout it sets is given its own rate ("
          + ", ".join(["--dropout-input", "--dropout-output"] + ["--dropout-hidden"] * (args.layers > 1))
          + "): leave one of those out for it to set"),

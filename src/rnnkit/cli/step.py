@@ -24,6 +24,10 @@ def register(groups) -> None:
                     "--dh, --dc; several steps with --x 1,0,2 0,1,-1 (one group of numbers a step).",
         formatter_class=HelpFormatter)
     p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
+    p.add_argument("--peephole", action="store_true",
+                   help="--cell lstm with peephole connections (Gers & Schmidhuber 2000; Graves 2013): a_i and a_f "
+                        "add p_i * c_{t-1} and p_f * c_{t-1}, a_o adds p_o * c_t (weight_ci, weight_cf, weight_co "
+                        "in --weights, H numbers each; one left out is 0)")
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
                    help="Elman RNN's f in h_t = f(a_t) (--cell rnn only; default tanh)")
     p.add_argument("--weights", default=None, metavar="FILE",
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     cell = args.cell
     other = f"with --cell {cell}: {CELL_NAMES[cell]}"
     refuse_unused(args, [
+        ("--peephole", cell != "lstm", f"{other} has no cell state for peepholes to read; use --cell lstm"),
         ("--nonlinearity", cell != "rnn", f"{other} has fixed gates; use --cell rnn"),
         ("--c0", cell != "lstm", f"{other} has no cell state; use --cell lstm"),
         ("--dc", cell != "lstm", f"{other} has no cell state; use --cell lstm"),
@@ -92,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         ("--dc", not args.backward, "without --backward: add it"),
         ("--precision", args.json, "with --json, which prints every number in full: drop --json"),
     ])
+    if args.peephole:
+        cell = "lstm_peephole"  # the textbook's peephole LSTM (rnnkit.textbook.lstm_peephole)
     if args.weights and args.save_weights and same_file(args.weights, args.save_weights):
         raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
                          "choose another file")

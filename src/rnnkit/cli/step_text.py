@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.jsonline import json_line
-from rnnkit.textbook import CELLS
+from rnnkit.textbook import CELLS, has_cell_state
 from rnnkit.textbook.exercise import Exercise, Solution
 
-TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCell)", "gru": "GRU (torch.nn.GRUCell)"}
+TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCell)", "gru": "GRU (torch.nn.GRUCell)",
+          "lstm_peephole": "peephole LSTM (Gers & Schmidhuber 2000, Graves 2013: torch.nn.LSTMCell's gates, "
+                           "peepholes p_i, p_f, p_o)"}
 DRAWN = {"parameters": "parameters", "h0": "h_0", "c0": "c_0", "x": "x", "dh": "dL/dh"}
 
 
@@ -47,6 +49,8 @@ def _lines(label: str, a: np.ndarray, decimals: int, width: int, indent: str = "
 def _blocks(cell: str, name: str, prefix: str = "") -> list[str]:
     """The names of a parameter's gate blocks as the equations write them: weight_ih of an LSTM ->
     W_ii, W_if, W_ig, W_io; an Elman RNN's is one block, W_ih."""
+    if name in ("weight_ci", "weight_cf", "weight_co"):  # a peephole: one vector, p_i, p_f or p_o
+        return [f"{prefix}p_{name[-1]}"]
     letter = "W" if name.startswith("weight") else "b"
     side = name[-2:]  # "ih" or "hh"
     gates = CELLS[cell].GATES
@@ -93,6 +97,8 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
     if len(gates) > 1:
         lines.append(f"weight_ih = [{'; '.join(_blocks(ex.cell, 'weight_ih'))}], weight_hh = "
                      f"[{'; '.join(_blocks(ex.cell, 'weight_hh'))}], the biases likewise (PyTorch's gate order)")
+    if ex.cell == "lstm_peephole":
+        lines.append("p_i, p_f, p_o = weight_ci, weight_cf, weight_co: diagonal peephole weights, one number a unit")
     return lines
 
 
@@ -122,7 +128,7 @@ def beyond_range(ex: Exercise, sol: Solution) -> str | None:
         for name, value in values.items():
             if name in labels and not np.all(np.isfinite(value)):
                 what = labels[name].split(" = ")[0]
-                given = "--x, --h0, --c0, --dh, --dc" if ex.cell == "lstm" else "--x, --h0, --dh"  # c: LSTM's alone
+                given = "--x, --h0, --c0, --dh, --dc" if has_cell_state(ex.cell) else "--x, --h0, --dh"  # c: LSTMs
                 return (f"{what} at {where} is beyond float64's range (magnitude over 1.8e308): it prints as inf "
                         f"or nan, and so does what is computed from it; the given numbers ({given}, --weights) are "
                         "too large for this step's products and sums: give smaller ones")
@@ -177,7 +183,10 @@ def _listed(obj):
 def step_json(ex: Exercise, sol: Solution, seed: int, backward: bool, zero_biases: list[str]) -> str:
     """One JSON object with every number at full precision."""
     T, D = ex.xs.shape
-    out = {"cell": ex.cell, "input_size": D, "hidden_size": len(ex.h0), "steps": T}
+    out = {"cell": "lstm" if ex.cell == "lstm_peephole" else ex.cell, "input_size": D, "hidden_size": len(ex.h0),
+           "steps": T}
+    if ex.cell == "lstm_peephole":
+        out["peephole"] = True
     if ex.cell == "rnn":
         out["nonlinearity"] = ex.nonlinearity
     out.update(seed=seed, drawn=ex.drawn, zero_biases=zero_biases, parameters=_listed(ex.params))

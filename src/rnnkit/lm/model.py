@@ -66,6 +66,7 @@ class LMConfig:
     init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
     dtype: str = "float32"
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
+    peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
 
     def __post_init__(self) -> None:
         # every value is stored as the plain Python type, so that to_dict() stays JSON (a checkpoint's metadata)
@@ -77,7 +78,7 @@ class LMConfig:
         put("num_classes", check_int("num_classes", self.num_classes, 0))
         for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
             put(name, check_rate(name, getattr(self, name)))
-        for name in ("variational", "tie_weights", "residual"):
+        for name in ("variational", "tie_weights", "residual", "peephole"):
             put(name, check_bool(name, getattr(self, name)))
         put("div_value", check_number("div_value", self.div_value))
         put("dtype", check_dtype_name("dtype", self.dtype))  # np.float64 too, kept as its name
@@ -169,6 +170,7 @@ class LanguageModel:
                 "variational_dropout": cfg.variational and cfg.num_layers > 1 and cfg.dropout_hidden > 0,
                 "weight_drop": cfg.weight_drop,
                 "residual": cfg.residual,
+                "peephole": cfg.peephole,
                 "dtype": cfg.dtype,
             },
             rng=rng,

@@ -6,6 +6,7 @@ order each module's docstring lists them, and PyTorch's parameter names, layouts
 
 - :mod:`rnnkit.textbook.elman`: a_t, h_t = tanh(a_t) or relu(a_t);
 - :mod:`rnnkit.textbook.lstm`: gates i, f, g, o, then c_t and h_t;
+- :mod:`rnnkit.textbook.lstm_peephole`: the same with peepholes p_i * c_{t-1}, p_f * c_{t-1}, p_o * c_t;
 - :mod:`rnnkit.textbook.gru`: gates r, z, n (b_hn inside r_t * (W_hn h_{t-1} + b_hn)), then h_t.
 
 Each module has ``forward`` (one step, returning a ``Step`` of every named intermediate), ``backward``
@@ -15,9 +16,15 @@ and backpropagation through time).  They compute what :mod:`rnnkit.cells` comput
 ``rnnkit step`` prints their numbers.  :mod:`rnnkit.textbook.params` reads, writes and draws parameters;
 :mod:`rnnkit.textbook.exercise` puts together one exercise's numbers and solves it.
 """
-from rnnkit.textbook import elman, gru, lstm
+from rnnkit.textbook import elman, gru, lstm, lstm_peephole
 
-CELLS = {"rnn": elman, "lstm": lstm, "gru": gru}
-CELL_NAMES = {"rnn": "an Elman RNN", "lstm": "an LSTM", "gru": "a GRU"}
+# "lstm_peephole" is rnnkit step's --cell lstm --peephole
+CELLS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole}
+CELL_NAMES = {"rnn": "an Elman RNN", "lstm": "an LSTM", "gru": "a GRU", "lstm_peephole": "a peephole LSTM"}
 
-__all__ = ["CELLS", "CELL_NAMES", "elman", "gru", "lstm"]
+
+def has_cell_state(cell: str) -> bool:
+    """True for the cells with a cell state c (the LSTMs), whose exercises have c0 and dc."""
+    return cell in ("lstm", "lstm_peephole")
+
+__all__ = ["CELLS", "CELL_NAMES", "elman", "gru", "has_cell_state", "lstm", "lstm_peephole"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, lstm
+from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, has_cell_state, lstm, lstm_peephole
 from rnnkit.textbook.params import MINUS_SIGNS, character, random_params, random_values
 
 DEFAULT_INPUT_SIZE = 3
@@ -45,13 +45,13 @@ def parse_numbers(text: str, what: str) -> np.ndarray:
 class Exercise:
     """Every number of one exercise: parameters (PyTorch's names), inputs, initial state, upstream gradients."""
 
-    cell: str  # "rnn", "lstm" or "gru"
+    cell: str  # "rnn", "lstm", "gru" or "lstm_peephole"
     params: dict[str, np.ndarray]
     xs: np.ndarray  # (T, D)
     h0: np.ndarray  # (H,)
     dout: np.ndarray  # (T, H) dL/dh_t from the loss
-    c0: np.ndarray | None = None  # (H,) LSTM only
-    dc: np.ndarray | None = None  # (H,) LSTM only: dL/dc_T
+    c0: np.ndarray | None = None  # (H,) the LSTMs only
+    dc: np.ndarray | None = None  # (H,) the LSTMs only: dL/dc_T
     nonlinearity: str = "tanh"  # Elman only
     drawn: list[str] = field(default_factory=list)  # the quantities drawn at random, for saying so
 
@@ -94,8 +94,8 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
     (parameters, h0, c0, xs, dout), so that the same seed gives the same numbers whatever else is given.
     """
     if cell not in CELLS:
-        raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cell!r}")
-    if cell != "lstm" and (c0 is not None or dc is not None):
+        raise ValueError(f"Expected cell 'rnn', 'lstm', 'gru' or 'lstm_peephole', got {cell!r}")
+    if not has_cell_state(cell) and (c0 is not None or dc is not None):
         raise ValueError(f"c0 and dc are an LSTM's cell state and its gradient; {CELL_NAMES[cell]} has none")
     w_ih, w_hh = (None, None) if params is None else (params["weight_ih"], params["weight_hh"])
     D = _agree("the input size D", [(f"{params_from} (weight_ih's columns)", None if w_ih is None else w_ih.shape[1]),
@@ -110,14 +110,14 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
                                        ("--dh (one a step)", None if dout is None else len(dout)),
                                        ("--steps", steps)], 1)
     drawn = {"parameters": random_params(cell, D, H, rng), "h0": random_values((H,), rng)}
-    if cell == "lstm":
+    if has_cell_state(cell):
         drawn["c0"] = random_values((H,), rng)
     drawn["x"] = random_values((T, D), rng)
     drawn["dh"] = random_values((T, H), rng)
     given: dict[str, Any] = {"parameters": params, "h0": h0, "c0": c0, "x": None if xs is None else np.array(xs),
                              "dh": None if dout is None else np.array(dout)}
     value = {k: drawn[k] if given.get(k) is None else given[k] for k in drawn}
-    if cell == "lstm" and dc is None:
+    if has_cell_state(cell) and dc is None:
         dc = np.zeros(H)
     return Exercise(cell, value["parameters"], value["x"], value["h0"], value["dh"], value.get("c0"), dc,
                     nonlinearity, [k for k in drawn if given.get(k) is None])
@@ -135,9 +135,10 @@ class Solution:
 def solve(ex: Exercise) -> Solution:
     """Run the exercise's steps forward, then back through time from its upstream gradients."""
     H = len(ex.h0)
-    if ex.cell == "lstm":
-        fwd = lstm.forward_sequence(ex.xs, ex.h0, ex.c0, ex.params)
-        grads, dxs, dh0, dc0, back = lstm.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.dc)
+    if has_cell_state(ex.cell):
+        module = lstm_peephole if ex.cell == "lstm_peephole" else lstm
+        fwd = module.forward_sequence(ex.xs, ex.h0, ex.c0, ex.params)
+        grads, dxs, dh0, dc0, back = module.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.dc)
         return Solution(fwd, back, {**grads, "x": dxs, "h0": dh0, "c0": dc0})
     if ex.cell == "gru":
         fwd = gru.forward_sequence(ex.xs, ex.h0, ex.params)

@@ -37,7 +37,7 @@ W_ig, W_io are the blocks of weight_ih).  The fast kernel is :mod:`rnnkit.cells.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -172,32 +172,38 @@ def backward(s: Step, p: dict[str, np.ndarray], dh: np.ndarray, dc_next: np.ndar
                      dW_ih, dW_hh, db_ih, db_hh)
 
 
-def forward_sequence(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict[str, np.ndarray]) -> list[Step]:
-    """Steps t = 1..T over xs (T, D) from h0 and c0 (H,): each step's h_t, c_t are the next one's h_{t-1}, c_{t-1}."""
+def forward_sequence(xs: np.ndarray, h0: np.ndarray, c0: np.ndarray, p: dict[str, np.ndarray],
+                     step: Callable[..., Any] | None = None) -> list[Step]:
+    """Steps t = 1..T over xs (T, D) from h0 and c0 (H,): each step's h_t, c_t are the next one's h_{t-1}, c_{t-1}.
+    ``step``: the one-step forward, this module's :func:`forward` unless given (the peephole LSTM's passes its own)."""
+    step = forward if step is None else step
     steps = []
     h, c = h0, c0
     for x in xs:
-        s = forward(x, h, c, p)
+        s = step(x, h, c, p)
         steps.append(s)
         h, c = s.h, s.c
     return steps
 
 
 def backward_sequence(steps: list[Step], p: dict[str, np.ndarray], dout: np.ndarray, dh_T: np.ndarray,
-                      dc_T: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray,
-                                                 list[StepGrads]]:
+                      dc_T: np.ndarray, step: Callable[..., Any] | None = None,
+                      names: tuple[str, ...] = PARAM_NAMES) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray,
+                                                                     np.ndarray, list[StepGrads]]:
     """Backpropagation through time, t = T..1.
 
     ``dout`` (T, H): the loss's own gradient with respect to each output h_t; ``dh_T`` and ``dc_T`` (H,):
     those of the final state.  Returns (parameter gradients summed over the steps, dxs (T, D), dh0 (H,),
-    dc0 (H,), each step's :class:`StepGrads` in time order).
+    dc0 (H,), each step's :class:`StepGrads` in time order).  ``step`` and ``names``: the one-step backward and
+    the parameters it gives gradients of, this module's unless given (the peephole LSTM passes its own).
     """
-    grads = {name: np.zeros_like(p[name]) for name in PARAM_NAMES}
+    step = backward if step is None else step
+    grads = {name: np.zeros_like(p[name]) for name in names}
     back = []
     dh_next, dc_next = dh_T, dc_T  # from the final state; later, through step t+1
     for t in reversed(range(len(steps))):
-        g = backward(steps[t], p, dout[t] + dh_next, dc_next)
-        for name in PARAM_NAMES:
+        g = step(steps[t], p, dout[t] + dh_next, dc_next)
+        for name in names:
             grads[name] += getattr(g, name)  # the same weights at every step: their gradients add up
         back.append(g)
         dh_next, dc_next = g.dh_prev, g.dc_prev

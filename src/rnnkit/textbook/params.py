@@ -22,6 +22,12 @@ from rnnkit.textbook import CELL_NAMES, CELLS
 
 WEIGHTS = ("weight_ih", "weight_hh")
 BIASES = ("bias_ih", "bias_hh")
+PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")  # the peephole LSTM's p_i, p_f, p_o: H numbers each
+
+
+def _peepholes(cell: str) -> tuple[str, ...]:
+    """The peephole parameters of ``cell``: none but the peephole LSTM's."""
+    return PEEPHOLES if cell == "lstm_peephole" else ()
 
 
 def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -30,10 +36,12 @@ def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarra
 
 
 def random_params(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """A cell's four parameters, in PyTorch's layout, drawn by :func:`random_values` in PyTorch's order."""
+    """A cell's four parameters (seven with peepholes, drawn after the others), in PyTorch's layout, drawn by
+    :func:`random_values` in PyTorch's order."""
     rows = len(CELLS[cell].GATES) * hidden_size
     shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
               "bias_hh": (rows,)}
+    shapes.update({name: (hidden_size,) for name in _peepholes(cell)})
     return {name: random_values(shape, rng) for name, shape in shapes.items()}
 
 
@@ -69,6 +77,9 @@ def _parameter(cell: str, name: str, value: Any, where: str) -> np.ndarray:
     """One parameter: a matrix (weights) or vector (biases), or for a gated cell an object of its gate blocks."""
     gates = CELLS[cell].GATES
     ndim = 2 if name in WEIGHTS else 1
+    if name in PEEPHOLES and isinstance(value, dict):
+        raise ValueError(f"{where} {name}: a peephole weight is one number per hidden unit; give it as a list of "
+                         "H numbers, not an object of gate blocks")
     if not isinstance(value, dict):
         return _array(value, ndim, f"{where} {name}")
     if len(gates) == 1:
@@ -89,20 +100,21 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
     """A cell's parameters from a parsed JSON object (see the module's docstring), checked; returns them and
     the biases that were left out (zero).  ``where`` names the source in the errors (``--weights w.json``)."""
     gates = CELLS[cell].GATES
-    names = ", ".join(WEIGHTS + BIASES)
+    known = WEIGHTS + BIASES + _peepholes(cell)
+    names = ", ".join(known)
     if not isinstance(obj, dict):
         raise ValueError(f"{where}: expected a JSON object of parameters ({names}), got {type(obj).__name__}")
     for key in obj:
-        if key not in WEIGHTS + BIASES:
+        if key not in known:
             layer = key[: -len("_l0")] if key.endswith("_l0") else None
-            hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in WEIGHTS + BIASES \
+            hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in known \
                 else ""
             raise ValueError(f"{where}: unknown parameter {key!r}{hint}; {CELL_NAMES[cell]}'s are {names} "
                              f"(PyTorch's names{', gate blocks ' + ', '.join(gates) if len(gates) > 1 else ''})")
     missing = [w for w in WEIGHTS if w not in obj]
     if missing:
         raise ValueError(f"{where}: {' and '.join(missing)} missing; give every weight ({names}; a bias left out is 0)")
-    params = {name: _parameter(cell, name, obj[name], where) for name in WEIGHTS + BIASES if name in obj}
+    params = {name: _parameter(cell, name, obj[name], where) for name in known if name in obj}
     rows, hidden = params["weight_hh"].shape
     input_size = params["weight_ih"].shape[1]
     if rows != len(gates) * hidden:
@@ -110,15 +122,16 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
         raise ValueError(f"{where}: weight_hh is {rows}x{hidden}, expected {len(gates) * hidden}x{hidden}: "
                          f"{blocks} and H = {hidden} columns (one per hidden unit)")
     expected = {"weight_ih": (rows, input_size), "bias_ih": (rows,), "bias_hh": (rows,)}
+    expected.update({name: (hidden,) for name in _peepholes(cell)})
     for name, shape in expected.items():
         if name in params and params[name].shape != shape:
             got = "x".join(map(str, params[name].shape))
             raise ValueError(f"{where}: {name} is {got}, expected {'x'.join(map(str, shape))} "
                              f"(weight_hh {rows}x{hidden}: H = {hidden})")
-    zero = [b for b in BIASES if b not in params]
+    zero = [b for b in BIASES + _peepholes(cell) if b not in params]
     for name in zero:
-        params[name] = np.zeros(rows)
-    return {name: params[name] for name in WEIGHTS + BIASES}, zero
+        params[name] = np.zeros(hidden if name in PEEPHOLES else rows)
+    return {name: params[name] for name in known}, zero
 
 
 # minus signs and dashes that text copied from a PDF or a word processor holds where '-' was meant: the
@@ -174,9 +187,9 @@ def params_json(cell: str, params: dict[str, np.ndarray]) -> str:
     """The parameters as the JSON :func:`read_params` reads, a gated cell's by gate block, one block a line."""
     gates = CELLS[cell].GATES
     lines = []
-    for name in WEIGHTS + BIASES:
-        blocks = np.split(params[name], len(gates))
-        if len(gates) == 1:
+    for name in WEIGHTS + BIASES + _peepholes(cell):
+        blocks = np.split(params[name], len(gates)) if name not in PEEPHOLES else [params[name]]
+        if len(blocks) == 1:
             lines.append(f'  "{name}": {json.dumps(blocks[0].tolist())}')
             continue
         inner = ",\n".join(f'    "{g}": {json.dumps(b.tolist())}' for g, b in zip(gates, blocks))

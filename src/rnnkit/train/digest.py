@@ -135,7 +135,7 @@ _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers":
             "class_weights": "--class-weights",
             "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
             "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention",
-            "attention_size": "--attention-size", "residual": "--residual",
+            "attention_size": "--attention-size", "residual": "--residual", "peephole": "--peephole",
             "tie_weights": "--tie", "decoder_hidden_size": "--hidden", "encoder_hidden_size": "--encoder-hidden"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
                "dropout_output": "--dropout-output", "variational": "--variational",
