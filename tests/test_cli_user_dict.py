@@ -165,3 +165,12 @@ def test_a_full_lexicon_as_dictionary_is_warned_about_once(models, capsys, monke
     seg = LoadedTagger(models["hmm"])  # the library warns too
     with pytest.warns(UserWarning, match=r"the user words \(9\) cover 88% of the input's characters"):
         seg.segment(text, user_words=[w for w in WORDS if len(w) > 1])
+
+
+def test_output_dash_is_standard_output_not_a_file(models, capsys, monkeypatch):
+    """'--output -' wrote a file named '-'; '-' is standard output's usual name, as an input '-' is stdin's."""
+    monkeypatch.chdir(models["dir"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("欧阳丽喜欢\n"))
+    code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "-", "--output", "-"])
+    assert code == 0 and out.replace(" ", "") == "欧阳丽喜欢\n", (out, err)
+    assert not (models["dir"] / "-").exists()

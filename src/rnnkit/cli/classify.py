@@ -156,7 +156,7 @@ def register(groups) -> None:
                    help="under each text, every token it was read as with its attention weight and a bar (a model "
                         "trained with --pooling attention)")
     c.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2, written "
-                                    "whole or not at all (default: stdout)")
+                                    "whole or not at all (default, or -: stdout)")
     c.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")

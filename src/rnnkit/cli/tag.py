@@ -45,7 +45,7 @@ def register(groups) -> None:
                         "columns: predictions appended as a last column; slash: word/TAG tokens (split at the last "
                         "'/'), their tags replaced (default: raw; a file that looks like CoNLL-U, columns or "
                         "word/TAG is warned about)")
-    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
+    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default, or -: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -65,7 +65,7 @@ def register(groups) -> None:
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
-    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
+    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default, or -: stdout)")
     s.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
