@@ -45,7 +45,8 @@ def register(groups) -> None:
                         "columns: predictions appended as a last column; slash: word/TAG tokens (split at the last "
                         "'/'), their tags replaced (default: raw; a file that looks like CoNLL-U, columns or "
                         "word/TAG is warned about)")
-    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default, or -: stdout)")
+    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 "
+                                     "(default, or -: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -61,11 +62,14 @@ def register(groups) -> None:
                                                "word is cut from the Chinese beside it.  A line over "
                                                "5,000 characters is read in pieces cut after its sentence ends "
                                                "(。！？), so a book saved as one line fits in memory.  --dict "
-                                               "words (names, terms) are kept whole wherever they occur.",
+                                               "words (names, terms) are kept whole wherever they occur.  Lines "
+                                               "an HMM gives probability 0 (their words a fallback guess) are "
+                                               "named in one warning after the output, as 'rnnkit tag' does.",
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
-    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default, or -: stdout)")
+    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 "
+                                     "(default, or -: stdout)")
     s.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -167,18 +171,22 @@ def tag(args: argparse.Namespace) -> int:
     return written(formatted(part, spec) for part in blocks)
 
 
-def impossible_note(name: str, lines: list[int], args: argparse.Namespace) -> str:
+def impossible_note(name: str, lines: list[int], args: argparse.Namespace, what: str = "tags") -> str:
     """The warning for sentences (at ``lines`` of ``name``) of probability 0 under an HMM: no tag path can produce
-    them, so their tags are Viterbi's fallback guess (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
+    them, so their tags (``what``: "words" for segment) are Viterbi's fallback guess
+    (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
     shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
     where = f"line {shown} has" if len(lines) == 1 else f"lines {shown} have"
     it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
-    probs = (f" ({its} spans, if any, have probability null)" if args.spans else
+    probs = ("" if what != "tags" else f" ({its} spans, if any, have probability null)" if args.spans else
              f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
              else "")
-    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} (a word seen only with "
-            "tags that cannot go there, or a tag n-gram never seen in training when the model's lower orders got "
-            f"no weight); {its} tags are a fallback guess, the path with the fewest impossible steps" + probs)
+    seen = ("a word seen only with tags that cannot go there" if what == "tags" else
+            "a character seen only in word positions (B, M, E, S) that cannot go there"
+            + (", a --dict word forcing its characters into positions never seen" if args.user_dict else ""))
+    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} ({seen}, or a tag n-gram "
+            "never seen in training when the model's lower orders got no weight); "
+            f"{its} {what} are a fallback guess, the path with the fewest impossible steps" + probs)
 
 
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
@@ -246,10 +254,18 @@ def segment(args: argparse.Namespace) -> int:
     unknown_characters_hint(loaded, unspaced, args.input or "standard input")
     del unspaced
 
-    def segmented(block: list[str]) -> str:
-        return "".join(" ".join(found) + "\n" for found in segment_lines(loaded, block, words))
+    zero: list[int] = []  # input lines an HMM gives probability 0, over all blocks, warned of after the output
 
-    write_output(args, map(segmented, _blocks(lines)))
+    def segmented(first: int, block: list[str]) -> str:
+        impossible: list[int] = []
+        found = segment_lines(loaded, block, words, impossible)
+        zero.extend(first + i for i in impossible)
+        return "".join(" ".join(w) + "\n" for w in found)
+
+    size = BLOCK
+    write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
+    if zero:
+        warn(impossible_note(args.input or "standard input", zero, args, "words"))
     return 0
 
 
