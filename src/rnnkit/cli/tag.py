@@ -15,6 +15,7 @@ from typing import Any
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
+from rnnkit.cli.dict_evaluate import add_dict_option, check_dict_use, dict_scores, read_dicts, side_by_side
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tagging import describe, detail_lines
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
@@ -82,6 +83,9 @@ def register(groups) -> None:
                         "(never across a space, nor inside a Latin word or an address) and the model's decoding "
                         "is constrained to keep it one word.  Give --dict more than once for several files")
     s.set_defaults(func=segment)
+    e = groups.commands.choices.get("evaluate")
+    if e is not None:  # rnnkit.cli.evaluate registers first
+        add_dict_option(e)
 
 
 def _read_input(args: argparse.Namespace) -> str:
@@ -229,11 +233,7 @@ def segment(args: argparse.Namespace) -> int:
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
     check_output(args)
-    words = None
-    for path in args.user_dict or ():  # read, and checked, before the input
-        from rnnkit.data.user_dict import read_user_dict
-
-        words = read_user_dict(path, words)
+    words = read_dicts(args.user_dict)  # read, and checked, before the input
     lines = text_lines(_read_input(args))
     conllu = conllu_reason(lines)
     if conllu:  # its ID, FORM, LEMMA ... columns would be segmented as one run of text a line
@@ -283,6 +283,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         supervised = f"for {model_path}, which reads DATA as it was trained (it applies to unsupervised HMMs)"
         refuse_unused(args, [("--format", True, supervised), ("--tag-column", True, supervised)])
         spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
+    check_dict_use(args, loaded, model_path)
     data = read_data(data_path, spec, format_from="option" if induced and args.format else "model")
     if spec.format == "segmented":
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
@@ -301,11 +302,15 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     if spec.format != "segmented" and not induced:  # segmented text's gold tags are made from its spaces
         _warn_unknown_tags(loaded, data, data_path)
     metric = loaded.task["metric"]
+    with_dict = dict_scores(args, loaded, data) if getattr(args, "user_dict", None) else None
     if args.json:
-        print(json_line({k: v for k, v in m.items() if k != "main"}))
+        extra = {} if with_dict is None else {"with_dict": {k: v for k, v in with_dict.items() if k != "main"}}
+        print(json_line({**{k: v for k, v in m.items() if k != "main"}, **extra}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
         print(detail_lines(m), end="")
+        if with_dict is not None:
+            print(side_by_side(m, with_dict, args.user_dict), end="")
     return 0
 
 

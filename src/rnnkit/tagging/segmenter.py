@@ -156,6 +156,20 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     return out
 
 
+def written_lines(gold: Sequence[Sequence[str]]) -> list[str]:
+    """Segmented sentences (their words) as raw lines: the words joined, a space kept only where written text
+    has one (between two Latin words or numbers, :func:`~rnnkit.data.segment_rules.written_spaces`), as
+    ``evaluate`` reads a test sentence."""
+    from rnnkit.data.segment_rules import written_spaces
+
+    lines = []
+    for words in gold:
+        spaces = written_spaces(words)
+        offsets = accumulate(len(w) for w in words)
+        lines.append("".join(w + (" " if end in spaces else "") for w, end in zip(words, offsets)))
+    return lines
+
+
 def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> list[str] | list[list[str]]:
     """:func:`segment_lines` for one string (its words) or a list of lines (a list of word lists);
     refuses a model that is not a segmenter.  ``user_words``: words kept whole (a list of str, or a
