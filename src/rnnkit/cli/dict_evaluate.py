@@ -78,6 +78,7 @@ def side_by_side(without: dict[str, Any], with_dict: dict[str, Any], paths: list
                 f"F1 {100 * m['f1']:6.2f}  OOV recall {oov}")
 
     change = 100 * (with_dict["f1"] - without["f1"])
-    return "\n".join([f"user dictionary {', '.join(paths)} ({with_dict['dictionary_words']:,} words): word F1 "
+    n = with_dict["dictionary_words"]
+    return "\n".join([f"user dictionary {', '.join(paths)} ({n:,} word{'' if n == 1 else 's'}): word F1 "
                       f"{change:+.2f} points",
                       row("without --dict", without), row("with --dict", with_dict)]) + "\n"
