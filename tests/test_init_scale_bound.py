@@ -41,6 +41,10 @@ def test_a_checkpoint_saved_with_a_larger_init_scale_still_loads(tmp_path, capsy
     assert code == 0 and "perplexity" in out, err
     code, err, _ = _lm(tmp_path, capsys, "--init-scale", "1e7")  # new training: still refused
     assert code == 2 and "--init-scale: Expected a number s in (0, 1e+06]" in err, err
+    ckpt.save_checkpoint(tmp_path / "run" / "last.safetensors", arrays, meta)  # the old run's folder
+    code, err, _ = _lm(tmp_path, capsys, "--epochs", "2", "--resume")  # nor resumed: said so, not "same options"
+    assert code == 2 and ("--init-scale (lm_config.init_scale) 10000000.0 then: above 1e+06, which --init-scale no "
+                          "longer accepts, so this run cannot be resumed") in err, err
     meta["task"]["lm_config"]["init_scale"] = -1.0  # not a bound at all: damaged
     ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
     code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "bad.safetensors"), str(tmp_path / "valid.txt")])
