@@ -132,9 +132,11 @@ def test_language_model_data_checks():
         next(windows(np.zeros((10, 2), np.int64), 3, jitter=True))
     with pytest.raises(TypeError, match="integer token ids"):
         batchify(np.array([1.7, 2.2, 3.9, 4.1]), 2)  # was truncated to 1, 2, 3, 4
-    for bad in (-1.0, float("nan"), 1e30):  # 1e30 overflowed float32 products; 1e300 was inf in float32
-        with pytest.raises(ValueError, match=r"init_scale to be a number in \(0, 1e\+06\]"):
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"init_scale to be a finite number > 0"):
             LMConfig(10, init_scale=bad)
+    with pytest.raises(ValueError, match=r"init_scale to be a number in \(0, 1e\+06\] .* to draw the initial"):
+        LanguageModel(LMConfig(10, init_scale=1e30), np.random.default_rng(0))  # 1e30 overflowed float32 products
     vocab = Vocabulary(["<unk>", "<eos>", "a", "b", "c"])
     with pytest.raises(TypeError, match=r"got a str \(list\(text\)"):
         vocab.encode("abc")

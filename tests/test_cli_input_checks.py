@@ -113,3 +113,29 @@ def test_top_k_that_keeps_every_token_is_refused(tmp_path, capsys):
     assert code == 2 and "(temperature 0 is greedy decoding: give --greedy)" in err, err
     code, _, err = run_cli(capsys, ["generate", model, "--temperature", "-1"])
     assert code == 2 and "greedy" not in err, err
+
+
+def test_header_on_a_file_without_one_is_refused_not_a_dropped_example(tmp_path, capsys):
+    """--header on a file whose first line is data dropped that example without a word: the scores
+    counted one text fewer.  A first line whose label is a class (the model's, or another line's) is data."""
+    rows = "".join(f"{'pos' if k % 2 == 0 else 'neg'}\t{t}\n" for k, t in enumerate(TEXTS))
+    (tmp_path / "plain.tsv").write_text(rows)
+    with pytest.raises(DataError, match=r"plain.tsv:1: --header skips the first line as a header, but it reads as an "
+                                        r"example \(the label 'pos', which 9 other lines have too"):
+        read_tsv(tmp_path / "plain.tsv", header=True)
+    (tmp_path / "one.tsv").write_text("pos\ta lone first\n" + "neg\tdull\n" * 3)  # its label only the model's
+    assert len(read_tsv(tmp_path / "one.tsv", header=True)) == 3
+    with pytest.raises(DataError, match=r"the model's label 'pos'"):
+        read_tsv(tmp_path / "one.tsv", header=True, labels=["neg", "pos"])
+    (tmp_path / "h.tsv").write_text("label\ttext\n" + rows)  # a real header whose columns are named
+    assert len(read_tsv(tmp_path / "h.tsv", header=True, labels=["label", "pos"])) == 20
+    run = tmp_path / "run"
+    assert run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "h.tsv"), "--header", "--epochs", "1",
+                            "--valid-fraction", "0", "--embed", "4", "--hidden", "4", "--progress", "none",
+                            "--run-dir", str(run)])[0] == 0
+    code, out, err = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(tmp_path / "plain.tsv"),
+                                      "--header"])
+    assert code == 2 and out == "" and "plain.tsv:1: --header skips the first line" in err, (out, err)
+    assert "leave out --header" in err and len(err.strip().splitlines()) == 1, err
+    code, out, _ = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(tmp_path / "plain.tsv")])
+    assert code == 0 and "over 20 texts" in out, out

@@ -121,6 +121,21 @@ def test_saved_weights_read_back(capsys, tmp_path):
     assert json.loads(second)["forward"] == json.loads(first)["forward"]
 
 
+def test_save_weights_dash_prints_the_weights_alone_to_standard_output(capsys, tmp_path, monkeypatch):
+    """--save-weights - wrote a file named '-': stdout now holds the JSON alone, the step goes to stderr."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, ["step", "--seed", "5", "--save-weights", "-"])
+    assert code == 0 and not (tmp_path / "-").exists()
+    assert set(json.loads(out)) == {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}, out
+    assert "the parameters are on standard output" in err and "LSTM (torch.nn.LSTMCell)" in err, err
+    (tmp_path / "w.json").write_text(out, encoding="utf-8")
+    code, saved, _ = run_cli(capsys, ["step", "--seed", "5", "--save-weights", "-", "--json"])
+    assert code == 0 and saved == out
+    code, first, _ = run_cli(capsys, ["step", "--seed", "5", "--json"])
+    code, second, err = run_cli(capsys, ["step", "--seed", "5", "--json", "--weights", "w.json"])
+    assert code == 0 and json.loads(second)["forward"] == json.loads(first)["forward"], err
+
+
 def test_drawn_numbers_are_tenths_and_repeat_with_the_seed(capsys):
     runs = [run_cli(capsys, ["step", "--cell", "gru", "--backward", "--seed", s, "--json"])[1] for s in "110"]
     assert runs[0] == runs[1] != runs[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -165,3 +166,54 @@ def test_a_full_lexicon_as_dictionary_is_warned_about_once(models, capsys, monke
     seg = LoadedTagger(models["hmm"])  # the library warns too
     with pytest.warns(UserWarning, match=r"the user words \(9\) cover 88% of the input's characters"):
         seg.segment(text, user_words=[w for w in WORDS if len(w) > 1])
+
+
+def test_output_dash_is_standard_output_not_a_file(models, capsys, monkeypatch):
+    """'--output -' wrote a file named '-'; '-' is standard output's usual name, as an input '-' is stdin's."""
+    monkeypatch.chdir(models["dir"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("欧阳丽喜欢\n"))
+    code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "-", "--output", "-"])
+    assert code == 0 and out.replace(" ", "") == "欧阳丽喜欢\n", (out, err)
+    assert not (models["dir"] / "-").exists()
+
+
+def test_evaluate_scores_with_and_without_the_dictionary_side_by_side(models, capsys, monkeypatch):
+    """evaluate --dict: the usual scores, and those of what `segment --dict` prints for the test sentences."""
+    from rnnkit.metrics.segmentation import segmentation_prf
+    from rnnkit.tagging.segmenter import segment_lines, written_lines
+
+    gold_text = ["欧阳丽 喜欢 图书馆", "老师 在 北京 大学 工作", "我们 喜欢 欧阳丽 的 图书馆", "欧阳丽 是 老师"]
+    test, names, hmm = models["dir"] / "test.txt", models["dir"] / "names.txt", str(models["hmm"])
+    test.write_text("\n".join(gold_text) + "\n", encoding="utf-8")
+    code, plain, _ = run_cli(capsys, ["evaluate", hmm, str(test), "--json"])
+    without = json.loads(plain)
+    code, out, err = run_cli(capsys, ["evaluate", hmm, str(test), "--dict", str(names), "--json"])
+    assert code == 0, err
+    both = json.loads(out)
+    assert {k: v for k, v in both.items() if k != "with_dict"} == without  # the usual scores, unchanged
+    with_dict = both["with_dict"]
+    assert with_dict["dictionary_words"] == 1 and with_dict["f1"] > without["f1"], (with_dict, without)
+    gold = [line.split() for line in gold_text]
+    assert written_lines([["我", "用", "iPhone", "7"]]) == ["我用iPhone 7"]  # a space only where text has one
+    printed, _ = _segment(capsys, monkeypatch, [hmm, "--dict", names], written_lines(gold))
+    assert with_dict["f1"] == segmentation_prf(gold, printed)["f1"]
+    loaded = LoadedTagger(models["hmm"])  # and without the dictionary, segment_lines scores as evaluate does
+    assert segmentation_prf(gold, segment_lines(loaded, written_lines(gold)))["f1"] == without["f1"]
+    code, out, _ = run_cli(capsys, ["evaluate", hmm, str(test), "--dict", str(names)])
+    lines = out.splitlines()
+    assert code == 0 and lines[1].startswith(f"user dictionary {names} (1 word): word F1 +"), out
+    assert lines[2].startswith("  without --dict ") and f"F1 {100 * without['f1']:6.2f}" in lines[2]
+    assert lines[3].startswith("  with --dict ") and f"F1 {100 * with_dict['f1']:6.2f}" in lines[3]
+
+
+def test_evaluate_dict_is_refused_where_it_cannot_apply(models, tmp_path, capsys):
+    (tmp_path / "pos.txt").write_text("我们/r 喜欢/v 北京/ns\n老师/n 在/p 工作/v\n" * 5, encoding="utf-8")
+    assert main(["train", "hmm", "--train", str(tmp_path / "pos.txt"), "--format", "slash", "--output",
+                 str(tmp_path / "pos.st")]) == 0
+    capsys.readouterr()  # training's lines
+    names = str(models["dir"] / "names.txt")
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "pos.st"), str(tmp_path / "pos.txt"), "--dict", names])
+    assert code == 2 and out == "" and "is no segmentation model" in err and err.count("\n") == 1, err
+    code, out, err = run_cli(capsys, ["evaluate", str(models["hmm"]), str(models["dir"] / "train.txt"), "--dict",
+                                      names, "--errors", str(tmp_path / "e.txt")])
+    assert code == 2 and "--errors writes the model's own wrong sentences" in err and not (tmp_path / "e.txt").exists()

@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from clirun import run_cli
 from threadpoolctl import threadpool_limits
 
 from rnnkit.cli.main import main
@@ -165,3 +166,22 @@ def test_one_training_sentence_is_said_in_the_singular(tmp_path):
     text = "\n".join(lines)
     assert "1 training sentence from" in text and ": 1 epoch\n" in text + "\n", text
     assert "5 other sentences held out" in text, text
+
+
+def test_a_run_folder_of_another_run_is_said_to_be_replaced(tmp_path, capsys):
+    """The demos write train.txt, valid.txt, test.txt and hmm.safetensors beside the checkpoints: in a folder
+    another run used (a language model's, another demo's), those were replaced without a word."""
+    run = tmp_path / "lm"
+    run.mkdir()
+    (run / "last.safetensors").write_bytes(b"an earlier run's checkpoint")  # set aside, not read
+    (run / "train.txt").write_text("an earlier run's data\n", encoding="utf-8")
+    for demo in ("segment", "tagging"):
+        code, out, err = run_cli(capsys, ["demo", demo, "--train-size", "30", "--epochs", "1", "--run-dir", str(run)])
+        assert code == 0, err
+        said = out + err
+        replaced = "train.txt is replaced now" if demo == "segment" else "train.txt, valid.txt, test.txt and hmm"
+        assert f"new run in {run}: the earlier run's {replaced}" in said, said
+        assert f"new run in {run}: the earlier run's " in said.split(replaced)[1]  # the checkpoints', as train says
+    code, out, err = run_cli(capsys, ["demo", "segment", "--train-size", "30", "--epochs", "1", "--run-dir",
+                                      str(tmp_path / "new")])
+    assert code == 0 and "new run in" not in out + err

@@ -17,10 +17,38 @@ def test_init_scale_is_bounded_as_gradflows_init(tmp_path, capsys):
         assert "--init-scale: Expected a number s in (0, 1e+06] for U(-s, s) (Zaremba: 0.1" in err, err
     code, _, err = run_cli(capsys, ["gradflow", "--init", "1e7"])
     assert code == 2 and "a number s in (0, 1e+06] for U(-s, s)" in err
-    from rnnkit.lm.model import LMConfig
+    from rnnkit.lm.model import LanguageModel, LMConfig
 
     with pytest.raises(ValueError, match=r"init_scale to be a number in \(0, 1e\+06\]"):
-        LMConfig(vocab_size=10, init_scale=1e300)
+        LanguageModel(LMConfig(vocab_size=10, init_scale=1e300), np.random.default_rng(0))
+
+
+def test_a_checkpoint_saved_with_a_larger_init_scale_still_loads(tmp_path, capsys):
+    """The bound is a rule for drawing new weights: a checkpoint of a run trained when --init-scale
+    allowed more (its config edited here to 1e7) was refused whole as damaged metadata."""
+    from rnnkit import checkpoint as ckpt
+    from rnnkit.lm.io import load_lm
+
+    assert _lm(tmp_path, capsys, "--epochs", "1", "--init-scale", "0.1")[0] == 0
+    arrays, meta = ckpt.load_checkpoint(tmp_path / "run" / "last.safetensors")
+    meta["task"]["lm_config"]["init_scale"] = 1e7
+    ckpt.save_checkpoint(tmp_path / "old.safetensors", arrays, meta)
+    model, _, _, _ = load_lm(tmp_path / "old.safetensors")
+    assert model.config.init_scale == 1e7  # kept as saved
+    for name, value in model.params.items():
+        assert np.array_equal(value, arrays["model/" + name]), name  # the saved weights, none drawn
+    code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "old.safetensors"), str(tmp_path / "valid.txt")])
+    assert code == 0 and "perplexity" in out, err
+    code, err, _ = _lm(tmp_path, capsys, "--init-scale", "1e7")  # new training: still refused
+    assert code == 2 and "--init-scale: Expected a number s in (0, 1e+06]" in err, err
+    ckpt.save_checkpoint(tmp_path / "run" / "last.safetensors", arrays, meta)  # the old run's folder
+    code, err, _ = _lm(tmp_path, capsys, "--epochs", "2", "--resume")  # nor resumed: said so, not "same options"
+    assert code == 2 and ("--init-scale (lm_config.init_scale) 10000000.0 then: above 1e+06, which --init-scale no "
+                          "longer accepts, so this run cannot be resumed") in err, err
+    meta["task"]["lm_config"]["init_scale"] = -1.0  # not a bound at all: damaged
+    ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
+    code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "bad.safetensors"), str(tmp_path / "valid.txt")])
+    assert code == 2 and "damaged language-model metadata (Expected init_scale to be a finite number > 0" in err, err
 
 
 def test_the_largest_init_scale_is_named_as_the_cause_and_perplexity_is_readable(tmp_path, capsys):

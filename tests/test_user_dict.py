@@ -200,16 +200,31 @@ def test_jieba_format_comments_and_blank_lines(tmp_path):
     ("\n# only a comment\n", r"user\.txt: no word in it \(2 blank or comment lines\)"),
     ("", r"user\.txt: no word in it \(an empty file\)"),
     ("好\n\u0301abc\n", r"user\.txt:2: .* begins with the combining mark U\+0301"),
-    # a zero-width space copied from a web page: the word was taken and never matched text without it
-    ("好\n欧阳丽\u200b 5 nr\n", r"user\.txt:2: '欧阳丽\\u200b' holds the invisible character U\+200B \(ZERO WIDTH SPACE\)"
-     r", so it would match only text that holds it too: delete it$"),
-    ("好\n欧阳\u2060丽\n", r"user\.txt:2: .* holds the invisible character U\+2060 \(WORD JOINER\)"),
+    ("好\n欧阳\u2060 丽\n", r"user\.txt:2: '欧阳\\u2060 丽' is not one word a line"),  # skipped only if a word but for it
+    pytest.param("毒\u200b物 5\n#\n", r"user\.txt: no word in it \(1 skipped for an invisible character, 1 blank or "
+                 r"comment", marks=pytest.mark.filterwarnings("ignore:.*skipped \\(line 1\\) for an invisible")),
 ], ids=["gbk", "space", "two-spaces", "frequency", "invisible", "huge", "control", "comments", "empty", "combining",
-        "zero-width-space", "word-joiner"])
+        "joiner-and-space", "hidden-only"])
 def test_a_bad_dictionary_is_one_line_naming_file_and_line(tmp_path, content, message):
     with pytest.raises(DataError, match=message) as info:
         read_user_dict(_dict(tmp_path, content))
     assert "\n" not in str(info.value)
+
+
+def test_entries_with_an_invisible_character_are_skipped_with_one_warning_naming_their_lines(tmp_path):
+    """UD Chinese GSD holds 毒\u200b\u200b物: a word list made from it was refused whole for that one word."""
+    text = "欧阳丽 5 nr\n毒\u200b\u200b物\n循环神经网络\n欧阳丽\u200b 5 nr\n欧阳\u2060丽\n"
+    with pytest.warns(UserWarning) as caught:
+        words = read_user_dict(_dict(tmp_path, text))
+    assert words.words == {"欧阳丽", "循环神经网络"}
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'user.txt'}: 3 entries skipped (lines 2, 4, 5) for an invisible character in the word ('毒\\u200b"
+        "\\u200b物' holds U+200B (ZERO WIDTH SPACE)), which would match only text that holds it too; delete the "
+        "character to keep the word"]
+    with pytest.warns(UserWarning, match=r"user\.txt: 1 entry skipped \(line 1\) for"):
+        read_user_dict(_dict(tmp_path, "毒\u200b物\n欧阳丽\n"))
+    with pytest.raises(ValueError, match=r"holds the invisible character U\+200B"):  # a list is not a file
+        UserDict(["毒\u200b物"])
 
 
 def test_an_emoji_sequence_keeps_its_zero_width_joiner():

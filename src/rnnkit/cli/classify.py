@@ -85,7 +85,7 @@ def register(groups) -> None:
     d.add_argument("--encoding", default="utf-8", help="text encoding (rt-polarity: cp1252)")
     d.add_argument("--header", action="store_true",
                    help="tsv: the files' first line is a header; skip it in every file read (--train, --valid and "
-                        "--test alike)")
+                        "--test alike; refused when it reads as an example, its label another line's)")
     d.add_argument("--level", choices=["word", "char"], default="word",
                    help="tokens: words split at whitespace, or characters: every non-space character is one "
                         "token and spaces are dropped (Chinese or Japanese written without spaces; Latin words "
@@ -137,7 +137,9 @@ def register(groups) -> None:
     p.set_defaults(func=train_classifier)
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first
-        e.add_argument("--header", action="store_true", help="classifier: skip the TSV file's first line")
+        e.add_argument("--header", action="store_true",
+                       help="classifier: skip the TSV file's first line (refused when it reads as an example: its "
+                            "label one of the model's)")
         e.add_argument("--pos", metavar="FILE", help="classifier: score a polarity pair, this file's sentences "
                                                      "labelled pos (with --neg, instead of DATA)")
         e.add_argument("--neg", metavar="FILE", help="classifier: ... and this file's labelled neg")
@@ -157,7 +159,7 @@ def register(groups) -> None:
                    help="under each text, every token it was read as with its attention weight and a bar (a model "
                         "trained with --pooling attention)")
     c.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2, written "
-                                    "whole or not at all (default: stdout)")
+                                    "whole or not at all (default, or -: stdout)")
     c.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -385,7 +387,7 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         data_path = f"{pos} / {neg}"
     else:
         try:
-            examples = read_tsv(data_path, args.encoding or "utf-8", header)
+            examples = read_tsv(data_path, args.encoding or "utf-8", header, enc.labels)
         except DataError as exc:  # sentences alone (a polarity file): say how to score them
             if "without a tab" not in str(exc):
                 raise

@@ -20,7 +20,8 @@ def _common_options(p: argparse.ArgumentParser, defaults, run_dir: str, sentence
     p.add_argument("--train-size", type=positive_int, default=defaults.train_size, metavar="N",
                    help=f"training sentences drawn from the demo's {sentences} grammar")
     p.add_argument("--run-dir", type=run_folder, default=run_dir,
-                   help="where the models, their checkpoints and the demo's data (train.txt, valid.txt, test.txt) go")
+                   help="where the models, their checkpoints and the demo's data (train.txt, valid.txt, test.txt) "
+                        "go; an earlier run's there are replaced, as the demo says")
     p.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="none",
                    help="progress display of the BiLSTM-CRF's training")
 

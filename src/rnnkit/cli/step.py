@@ -37,7 +37,8 @@ def register(groups) -> None:
                         "a bias left out is 0 (see --save-weights for a file to start from)")
     p.add_argument("--save-weights", default=None, metavar="FILE",
                    help="also write the parameters used (drawn or given) to FILE in the JSON --weights reads, "
-                        "gate by gate: a sheet to edit")
+                        "gate by gate: a sheet to edit; '-' prints them to standard output alone (the step itself "
+                        "then goes to standard error), so '--save-weights - > w.json' saves them")
     p.add_argument("--x", nargs="+", default=None, metavar="NUMBERS",
                    help="the input x_t, comma-separated numbers (D of them); for several steps one group a step, "
                         "separated by spaces: --x 1,0,2 0,1,-1 runs two steps.  A minus sign copied from a PDF "
@@ -81,6 +82,7 @@ def precision(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from rnnkit.cli.output import is_stdout
     from rnnkit.cli.step_text import beyond_range, step_json, step_text
     from rnnkit.textbook import CELL_NAMES  # here: the textbook loads when step runs, not at every start-up
     from rnnkit.textbook.exercise import build_exercise, parse_numbers, solve
@@ -102,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     if args.weights and args.save_weights and same_file(args.weights, args.save_weights):
         raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
                          "choose another file")
-    if args.save_weights:  # a folder, a missing one, no permission: refused before any work
+    to_stdout = is_stdout(args.save_weights)
+    if args.save_weights and not to_stdout:  # a folder, a missing one, no permission: refused before any work
         from rnnkit.data.files import check_output_path
 
         check_output_path(args.save_weights, "--save-weights", suffix=".json")
@@ -125,7 +128,12 @@ def run(args: argparse.Namespace) -> int:
         from rnnkit.cli.text_warnings import warn
 
         warn(overflow)
-    if args.save_weights:
+    out = sys.stdout
+    if to_stdout:  # stdout holds the parameters' JSON alone, a file --weights reads; the step goes beside it
+        out = sys.stderr
+        print("rnnkit: the parameters are on standard output (the step on standard error): save them with "
+              "'> FILE', edit its numbers and give it to --weights", file=sys.stderr)
+    elif args.save_weights:
         from rnnkit.atomic import write_atomically
 
         text = params_json(cell, ex.params)
@@ -133,9 +141,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"rnnkit: the parameters are in {args.save_weights}: edit its numbers and give it to --weights",
               file=sys.stderr)
     if args.json:
-        print(step_json(ex, solution, args.seed, args.backward, zero_biases))
+        print(step_json(ex, solution, args.seed, args.backward, zero_biases), file=out)
     else:
         seed = args.seed if ex.drawn else None
         print(step_text(ex, solution, args.precision, args.backward, seed, zero_biases,
-                        args.weights))
+                        args.weights), file=out)
+    if to_stdout:
+        sys.stdout.write(params_json(cell, ex.params))
     return 0

@@ -15,6 +15,7 @@ from typing import Any
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
+from rnnkit.cli.dict_evaluate import add_dict_option, check_dict_use, dict_scores, read_dicts, side_by_side
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tagging import describe, detail_lines
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
@@ -45,7 +46,8 @@ def register(groups) -> None:
                         "columns: predictions appended as a last column; slash: word/TAG tokens (split at the last "
                         "'/'), their tags replaced (default: raw; a file that looks like CoNLL-U, columns or "
                         "word/TAG is warned about)")
-    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
+    t.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 "
+                                     "(default, or -: stdout)")
     t.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -61,11 +63,14 @@ def register(groups) -> None:
                                                "word is cut from the Chinese beside it.  A line over "
                                                "5,000 characters is read in pieces cut after its sentence ends "
                                                "(。！？), so a book saved as one line fits in memory.  --dict "
-                                               "words (names, terms) are kept whole wherever they occur.",
+                                               "words (names, terms) are kept whole wherever they occur.  Lines "
+                                               "an HMM gives probability 0 (their words a fallback guess) are "
+                                               "named in one warning after the output, as 'rnnkit tag' does.",
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
-    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 (default: stdout)")
+    s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 "
+                                     "(default, or -: stdout)")
     s.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
@@ -78,6 +83,9 @@ def register(groups) -> None:
                         "(never across a space, nor inside a Latin word or an address) and the model's decoding "
                         "is constrained to keep it one word.  Give --dict more than once for several files")
     s.set_defaults(func=segment)
+    e = groups.commands.choices.get("evaluate")
+    if e is not None:  # rnnkit.cli.evaluate registers first
+        add_dict_option(e)
 
 
 def _read_input(args: argparse.Namespace) -> str:
@@ -167,18 +175,22 @@ def tag(args: argparse.Namespace) -> int:
     return written(formatted(part, spec) for part in blocks)
 
 
-def impossible_note(name: str, lines: list[int], args: argparse.Namespace) -> str:
+def impossible_note(name: str, lines: list[int], args: argparse.Namespace, what: str = "tags") -> str:
     """The warning for sentences (at ``lines`` of ``name``) of probability 0 under an HMM: no tag path can produce
-    them, so their tags are Viterbi's fallback guess (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
+    them, so their tags (``what``: "words" for segment) are Viterbi's fallback guess
+    (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
     shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
     where = f"line {shown} has" if len(lines) == 1 else f"lines {shown} have"
     it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
-    probs = (f" ({its} spans, if any, have probability null)" if args.spans else
+    probs = ("" if what != "tags" else f" ({its} spans, if any, have probability null)" if args.spans else
              f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
              else "")
-    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} (a word seen only with "
-            "tags that cannot go there, or a tag n-gram never seen in training when the model's lower orders got "
-            f"no weight); {its} tags are a fallback guess, the path with the fewest impossible steps" + probs)
+    seen = ("a word seen only with tags that cannot go there" if what == "tags" else
+            "a character seen only in word positions (B, M, E, S) that cannot go there"
+            + (", a --dict word forcing its characters into positions never seen" if args.user_dict else ""))
+    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} ({seen}, or a tag n-gram "
+            "never seen in training when the model's lower orders got no weight); "
+            f"{its} {what} are a fallback guess, the path with the fewest impossible steps" + probs)
 
 
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
@@ -221,11 +233,7 @@ def segment(args: argparse.Namespace) -> int:
     if loaded.spec.scheme != "bmes":
         raise ValueError(f"{args.model} is not a segmentation model (scheme {loaded.spec.scheme}); use 'rnnkit tag'")
     check_output(args)
-    words = None
-    for path in args.user_dict or ():  # read, and checked, before the input
-        from rnnkit.data.user_dict import read_user_dict
-
-        words = read_user_dict(path, words)
+    words = read_dicts(args.user_dict)  # read, and checked, before the input
     lines = text_lines(_read_input(args))
     conllu = conllu_reason(lines)
     if conllu:  # its ID, FORM, LEMMA ... columns would be segmented as one run of text a line
@@ -246,10 +254,18 @@ def segment(args: argparse.Namespace) -> int:
     unknown_characters_hint(loaded, unspaced, args.input or "standard input")
     del unspaced
 
-    def segmented(block: list[str]) -> str:
-        return "".join(" ".join(found) + "\n" for found in segment_lines(loaded, block, words))
+    zero: list[int] = []  # input lines an HMM gives probability 0, over all blocks, warned of after the output
 
-    write_output(args, map(segmented, _blocks(lines)))
+    def segmented(first: int, block: list[str]) -> str:
+        impossible: list[int] = []
+        found = segment_lines(loaded, block, words, impossible)
+        zero.extend(first + i for i in impossible)
+        return "".join(" ".join(w) + "\n" for w in found)
+
+    size = BLOCK
+    write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
+    if zero:
+        warn(impossible_note(args.input or "standard input", zero, args, "words"))
     return 0
 
 
@@ -267,6 +283,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         supervised = f"for {model_path}, which reads DATA as it was trained (it applies to unsupervised HMMs)"
         refuse_unused(args, [("--format", True, supervised), ("--tag-column", True, supervised)])
         spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
+    check_dict_use(args, loaded, model_path)
     data = read_data(data_path, spec, format_from="option" if induced and args.format else "model")
     if spec.format == "segmented":
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
@@ -285,11 +302,15 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     if spec.format != "segmented" and not induced:  # segmented text's gold tags are made from its spaces
         _warn_unknown_tags(loaded, data, data_path)
     metric = loaded.task["metric"]
+    with_dict = dict_scores(args, loaded, data) if getattr(args, "user_dict", None) else None
     if args.json:
-        print(json_line({k: v for k, v in m.items() if k != "main"}))
+        extra = {} if with_dict is None else {"with_dict": {k: v for k, v in with_dict.items() if k != "main"}}
+        print(json_line({**{k: v for k, v in m.items() if k != "main"}, **extra}))
     else:
         print(f"{data_path}: {describe(metric, m)}")
         print(detail_lines(m), end="")
+        if with_dict is not None:
+            print(side_by_side(m, with_dict, args.user_dict), end="")
     return 0
 
 

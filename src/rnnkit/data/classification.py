@@ -35,8 +35,14 @@ class LabeledText(NamedTuple):
     text: str
 
 
-def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = False) -> list[LabeledText]:
-    """Examples of a ``label<TAB>text`` file; ``header=True`` skips the first line."""
+def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = False,
+             labels: Sequence[str] = ()) -> list[LabeledText]:
+    """Examples of a ``label<TAB>text`` file; ``header=True`` skips the first line.
+
+    With ``header=True`` a first line that reads as an example (its first column one of ``labels``, a
+    model's classes, or a label of another line) raises DataError rather than being dropped unseen:
+    a file without a header would lose its first example, and an evaluation would score one text fewer.
+    """
     examples: list[LabeledText] = []
     lines = text_lines(read_text_file(path, encoding))
     wide: list[int] = []  # lines with more than two tab-separated columns
@@ -60,7 +66,9 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
     _check_not_swapped(examples, path)
-    if not header:
+    if header:
+        _check_not_data(lines[0], examples, labels, path)
+    else:
         _check_header(examples, path)
     if wide:
         warnings.warn(f"{path}:{wide[0]}: {len(wide):,} of {len(examples):,} lines have more than two tab-separated "
@@ -107,6 +115,27 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> N
         where = ", where every other label occurs more than once" if repeated else ""
         warnings.warn(f"{path}:1: the label {first!r} occurs only on the first line{where}: if the line is a "
                       "header, give --header to skip it", stacklevel=3)
+
+
+def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequence[str],
+                    path: str | os.PathLike) -> None:
+    """The line --header skips is a header unless it reads as an example: label<TAB>text whose label is a
+    class (one of ``labels``, or the label of another line) and not both columns named like a header."""
+    if "\t" not in first:
+        return
+    label, text = (part.strip() for part in first.split("\t", 1))
+    if not text or (label.lower() in HEADER_WORDS and text.lower() in HEADER_TEXTS):
+        return
+    others = sum(e.label == label for e in examples)
+    if label in labels:
+        why = f"the model's label {label!r}"
+    elif others:
+        lines = f"{others:,} other lines have" if others > 1 else "1 other line has"
+        why = f"the label {label!r}, which {lines} too"
+    else:
+        return
+    raise DataError(f"{path}:1: --header skips the first line as a header, but it reads as an example ({why}, text "
+                    f"{text[:30]!r}), which would be dropped; leave out --header if the file has no header line")
 
 
 def format_tsv(examples: Sequence[tuple[str, str]]) -> str:

@@ -83,7 +83,7 @@ def word_problem(word: object) -> str | None:
         return f"{word!r} holds the control character U+{ord(control):04X}"
     if all(unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) in ("Mn", "Me") for c in word):
         return f"an empty word ({word!r}: invisible characters only)"
-    hidden = next((c for c in word if unicodedata.category(c) == "Cf" and c != "\u200d"), None)
+    hidden = _hidden(word)
     if hidden is not None:  # a zero-width space copied from a web page: the word would match only text holding it
         return (f"{word!r} holds the invisible character U+{ord(hidden):04X} "
                 f"({unicodedata.name(hidden, 'a format character')}), so it would match only text that holds it "
@@ -92,6 +92,16 @@ def word_problem(word: object) -> str | None:
         return (f"{word!r} begins with the combining mark U+{ord(word[0]):04X}, which belongs to the character "
                 "before it: write the word with its base character")
     return None
+
+
+def _hidden(word: str) -> str | None:
+    """The first invisible format character (category Cf: U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER ...)
+    of ``word``, the zero-width joiner of an emoji sequence excepted; None if it has none."""
+    return next((c for c in word if unicodedata.category(c) == "Cf" and c != "\u200d"), None)
+
+
+class _Invisible(ValueError):
+    """A dictionary line whose word is one but for an invisible format character in it: skipped, not refused."""
 
 
 class UserDict:
@@ -175,9 +185,12 @@ def _entry(line: str) -> str | None:
         raise ValueError(f"{' '.join(fields)[:60]!r} is not {FORMAT}: a word holds no spaces (a space is "
                          "always a word boundary), a frequency is a whole number and a tag lowercase letters")
     problem = word_problem(word)
-    if problem is not None:
-        raise ValueError(problem)
-    return word
+    if problem is None:
+        return word
+    hidden = _hidden(word)
+    if hidden is not None and word_problem(word.replace(hidden, "")) is None:  # a word, but for the character
+        raise _Invisible(f"{word!r} holds U+{ord(hidden):04X} ({unicodedata.name(hidden, 'a format character')})")
+    raise ValueError(problem)
 
 
 def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> UserDict:
@@ -186,14 +199,19 @@ def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> Use
     a file with no word at all.  A one-character entry is skipped, with one warning for the file: a
     segmenter needs no help keeping one character whole, and forcing it to be a word of its own wherever
     it occurs would cut it from its neighbours (的 from 目的); jieba's lexicon holds 11,580 of them, for their
-    frequencies.  (A list of words given to :class:`UserDict` is taken as it is.)"""
+    frequencies.  A word that holds an invisible format character (U+200B ZERO WIDTH SPACE, as one word of
+    UD Chinese GSD does) would match only text holding it too: its line is skipped, with one warning naming
+    the lines.  (A list of words given to :class:`UserDict` is taken as it is.)"""
     text = read_utf8_file(path, "a word list")
     found = UserDict() if into is None else into
     lines = text_lines(text)
-    words, single = 0, []
+    words, single, hidden = 0, [], []
     for number, line in enumerate(lines, start=1):
         try:
             word = _entry(line)
+        except _Invisible as exc:
+            hidden.append((number, str(exc)))
+            continue
         except ValueError as exc:
             raise DataError(f"{path}:{number}: {exc}") from None
         if word is not None and len(word) == 1:
@@ -209,8 +227,19 @@ def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> Use
                       f"{'...' if len(single) > 3 else ''}) skipped: a dictionary word is forced to be a word of "
                       "its own wherever it occurs, and one character forced so would be cut from its neighbours "
                       "(的 from 目的)", UserWarning, stacklevel=2)
+    if hidden:
+        import warnings
+
+        numbers = ", ".join(str(number) for number, _ in hidden[:10]) + (", ..." if len(hidden) > 10 else "")
+        warnings.warn(f"{path}: {len(hidden):,} entr{'y' if len(hidden) == 1 else 'ies'} skipped (line"
+                      f"{'' if len(hidden) == 1 else 's'} {numbers}) for an invisible character in the word "
+                      f"({hidden[0][1]}), which would match only text that holds it too; delete the character to "
+                      "keep the word", UserWarning, stacklevel=2)
     if not words and not single:
         got = f"{len(lines):,} blank or comment lines" if lines else "an empty file"
+        if hidden:
+            got = (f"{len(hidden):,} skipped for an invisible character, {len(lines) - len(hidden):,} blank or "
+                   "comment lines")
         raise DataError(f"{path}: no word in it ({got}); expected {FORMAT}")
     return found
 

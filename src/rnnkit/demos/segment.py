@@ -31,7 +31,7 @@ import numpy as np
 from rnnkit.checks import check_int
 from rnnkit.data.segmentation import format_segmented, words_to_tags
 from rnnkit.demos.segment_grammar import SHOWCASE, generate_sentence
-from rnnkit.demos.tagging import draw_splits, sentence_count
+from rnnkit.demos.tagging import DEMO_FILES, draw_splits, sentence_count
 from rnnkit.metrics.segmentation import segmentation_prf
 from rnnkit.textwidth import align_columns
 
@@ -116,6 +116,7 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
     from rnnkit.tagging import LoadedTagger, Tagger, TaggerConfig, TaggerEncoder, TaggerTask, TaggingData
     from rnnkit.tagging.io import DataSpec, save_hmm, tagger_meta
     from rnnkit.train.config import TrainConfig
+    from rnnkit.train.earlier_run import replaced_note
     from rnnkit.train.loop import Trainer, model_file
 
     start = time.perf_counter()
@@ -124,6 +125,9 @@ def _segment_demo(cfg: SegmentDemoConfig, run_dir: Path, progress: str, log: Cal
     log(f"Chinese word segmentation (中文分词): {sentence_count(len(train), 'training ')} from the demo's grammar "
         f"(seed {cfg.seed}),\n{sum(len(''.join(s)) for s in train):,} characters, {len(train_words):,} distinct "
         f"word{'' if len(train_words) == 1 else 's'}; {sentence_count(len(test), 'other ')} held out for the test")
+    replaced = replaced_note(run_dir, DEMO_FILES)  # the checkpoints: the Trainer's note says theirs
+    if replaced:
+        log(replaced)
     for part, sentences in (("train", train), ("valid", valid), ("test", test)):
         (run_dir / f"{part}.txt").write_text(format_segmented(sentences, " "), encoding="utf-8")
     spec = DataSpec(format="segmented", scheme="bmes")

@@ -56,6 +56,7 @@ class TaggingDemoConfig:
 
 
 DEFAULTS = TaggingDemoConfig()
+DEMO_FILES = ("train.txt", "valid.txt", "test.txt", "hmm.safetensors")  # both demos' files beside the checkpoints
 
 
 def make_data(cfg: TaggingDemoConfig) -> tuple[list[Sentence], list[Sentence], list[Sentence]]:
@@ -171,6 +172,7 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
     from rnnkit.tagging import LoadedTagger, Tagger, TaggerConfig, TaggerEncoder, TaggerTask, TaggingData
     from rnnkit.tagging.io import DataSpec, save_hmm, tagger_meta
     from rnnkit.train.config import TrainConfig
+    from rnnkit.train.earlier_run import replaced_note
     from rnnkit.train.loop import Trainer, model_file
 
     start = time.perf_counter()
@@ -183,6 +185,9 @@ def _tagging_demo(cfg: TaggingDemoConfig, run_dir: Path, progress: str, log: Cal
         "no word was seen with more than one tag in training")
     for k in range(0, len(split), 3):
         log("  " + "; ".join(split[k:k + 3]))
+    replaced = replaced_note(run_dir, DEMO_FILES)  # the checkpoints: the Trainer's note says theirs
+    if replaced:
+        log(replaced)
     for part, sentences in (("train", train), ("valid", valid), ("test", test)):
         write_slash(run_dir / f"{part}.txt", sentences)
     spec = DataSpec(format="slash")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,10 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         level = _check_level(task["level"])
         _check_eos(level, vocab)
         ckpt.check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
-        model = LanguageModel(cfg, np.random.default_rng(0), word_classes=classes)
+        # the saved weights replace the initial ones, so none are drawn from init_scale (a rule of training
+        # then: a run of an earlier, wider bound still loads), and the model keeps the saved config
+        model = LanguageModel(replace(cfg, init_scale=None), np.random.default_rng(0), word_classes=classes)
+        model.config = replace(model.config, init_scale=cfg.init_scale)
     ckpt.restore_params(model, params, path)
     return model, vocab, level, task
 

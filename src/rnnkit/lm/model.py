@@ -86,9 +86,10 @@ class LMConfig:
         if s is not None:
             if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, float, np.integer, np.floating)):
                 raise TypeError(f"Expected init_scale to be a number or None, got {type(s).__name__} {s!r}")
-            if not 0 < s <= MAX_INIT_SCALE:  # see MAX_INIT_SCALE: 1e300 was inf in float32, 1e30 overflowed
-                raise ValueError(f"Expected init_scale to be a number in (0, {MAX_INIT_SCALE:g}] (Zaremba: 0.1) or "
-                                 f"None, got {s!r}")
+            # only > 0 and finite here: the bound MAX_INIT_SCALE is a rule for drawing new weights, checked
+            # by LanguageModel, so a checkpoint trained under a larger bound still loads
+            if not 0 < s < np.inf:
+                raise ValueError(f"Expected init_scale to be a finite number > 0 (Zaremba: 0.1) or None, got {s!r}")
             put("init_scale", float(s))
         cut = self.cutoffs  # a tuple; a JSON list after a checkpoint
         empty = hasattr(cut, "__len__") and not isinstance(cut, (str, bytes)) and len(cut) == 0
@@ -140,6 +141,9 @@ class LanguageModel:
                  word_classes: np.ndarray | None = None) -> None:
         cfg = check_config(config, LMConfig)
         check_rng(rng)
+        if cfg.init_scale is not None and cfg.init_scale > MAX_INIT_SCALE:  # 1e300 is inf in float32, 1e30 overflows
+            raise ValueError(f"Expected init_scale to be a number in (0, {MAX_INIT_SCALE:g}] (Zaremba: 0.1) or None "
+                             f"to draw the initial weights, got {cfg.init_scale!r}")
         if cfg.softmax not in ("full", "class", "adaptive"):
             raise ValueError(f"Expected softmax 'full', 'class' or 'adaptive', got {cfg.softmax!r}")
         if cfg.tie_weights and cfg.softmax == "adaptive":

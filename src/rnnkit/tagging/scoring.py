@@ -82,7 +82,14 @@ def score(metric: str, gold: list[list[str]], pred: list[list[str]], words: list
     # what `rnnkit segment` prints: its rules, with the spaces the written sentence has kept as boundaries
     known = set(train_words) if train_words else None  # training words the rules keep whole (T恤, 卡拉OK)
     pw = [fix_words(tags_to_words(c, t), written_spaces(g), known) for c, t, g in zip(words, pred, gw)]
-    m = segmentation_prf(gw, pw, train_words, fold_text if fold else None)
+    return word_scores(gw, pw, train_words, fold)
+
+
+def word_scores(gold: list[list[str]], pred: list[list[str]], train_words: list[str] | None = None,
+                fold: bool = False) -> dict[str, Any]:
+    """Word F1 of predicted words against gold words (:func:`~rnnkit.metrics.segmentation.segmentation_prf`,
+    OOV against ``train_words``, width-folded when the model reads so: ``fold``), F1 under ``"main"``."""
+    m = segmentation_prf(gold, pred, train_words, fold_text if fold else None)
     return {"main": m["f1"], **m}
 
 

@@ -106,14 +106,18 @@ def _tag_mask(tags: Sequence[str], forced: Sequence[str | None]) -> Any:
     return np.array([[f is None or p in f for p in prefix] for f in forced], dtype=bool)  # (n, K)
 
 
-def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None) -> list[list[str]]:
+def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
+                  impossible: list[int] | None = None) -> list[list[str]]:
     """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger` of a segmentation model (BMES, neural or
     HMM).  Spaces in a line are kept as word boundaries; every other boundary is the model's, after
     the rules of :mod:`rnnkit.data.segment_rules`.  ``user_words``: a list of words or a
     :class:`~rnnkit.data.user_dict.UserDict` (``segment --dict``), each found in a line kept whole by
-    constrained decoding (:mod:`rnnkit.data.user_dict` says how they are found)."""
+    constrained decoding (:mod:`rnnkit.data.user_dict` says how they are found).  ``impossible``: a list
+    that gets the index in ``lines`` of each line an HMM gives probability 0 (no tag path can produce it,
+    or with ``user_words`` none that keeps them whole: its words are a fallback guess), as
+    :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does for sentences."""
     from rnnkit.data.segment_rules import fix_words
     from rnnkit.data.segmentation import tags_to_words
     from rnnkit.data.user_dict import keep_spans, user_dict, word_tags
@@ -123,18 +127,22 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None) -> 
     chunked = [line.split() for line in lines]
     texts = ["".join(c) for c in chunked]
     kept = [dictionary_spans(dictionary, c) if dictionary and t else [] for t, c in zip(texts, chunked)]
-    read = [(text, k) for text, k in zip(texts, kept) if text]  # the lines the model reads
-    spans = [line_pieces(text, whole=k) for text, k in read]
-    pieces, masks = [], []
+    read = [(n, text, k) for n, (text, k) in enumerate(zip(texts, kept)) if text]  # the lines the model reads
+    spans = [line_pieces(text, whole=k) for _, text, k in read]
+    pieces, masks, owner = [], [], []  # owner: the index in lines of each piece's line
     trained = loaded.trained_tags
     have = "".join(t[0] for t in trained)
-    for (text, k), cuts in zip(read, spans):
+    for (n, text, k), cuts in zip(read, spans):
         forced = word_tags(len(text), k, have) if k else None  # a line without dictionary words forces nothing
         for a, b in cuts:
             pieces.append(list(text[a:b]))
             masks.append(None if forced is None else _tag_mask(trained, forced[a:b]))
+            owner.append(n)
     data = TaggingData(pieces, None, None, None)
-    tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None))
+    zero: list[int] = []  # pieces of probability 0 (an HMM's)
+    tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None, impossible=zero))
+    if impossible is not None:
+        impossible.extend(sorted({owner[i] for i in zero}))
     cuts = iter(spans)
     known = set(loaded.task.get("train_words") or ()) or None  # training words the rules keep whole (T恤)
     out = []
@@ -146,6 +154,20 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None) -> 
         fixed = fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1]), known)
         out.append(keep_spans(fixed, k))
     return out
+
+
+def written_lines(gold: Sequence[Sequence[str]]) -> list[str]:
+    """Segmented sentences (their words) as raw lines: the words joined, a space kept only where written text
+    has one (between two Latin words or numbers, :func:`~rnnkit.data.segment_rules.written_spaces`), as
+    ``evaluate`` reads a test sentence."""
+    from rnnkit.data.segment_rules import written_spaces
+
+    lines = []
+    for words in gold:
+        spaces = written_spaces(words)
+        offsets = accumulate(len(w) for w in words)
+        lines.append("".join(w + (" " if end in spaces else "") for w, end in zip(words, offsets)))
+    return lines
 
 
 def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> list[str] | list[list[str]]:

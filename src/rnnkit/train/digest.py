@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.files import open_data
+from rnnkit.init import MAX_INIT_SCALE
 from rnnkit.train.select_by import DEFAULT as SELECT_BY_DEFAULT
 from rnnkit.train.select_by import OPTION as SELECT_BY_OPTION
 
@@ -116,6 +117,7 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out += [_flag_change(key, k, a[k], b[k]) if (key, k) in _FLAGS else
                     _zero_weight(key, k, a[k]) if k == "class_weights" and 0 in (a[k] or ()) else
+                    _large_init_scale(key, k, a[k]) if k == "init_scale" and (a[k] or 0) > MAX_INIT_SCALE else
                     f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
                     else f"its {_named(key, k)} differs (another training file, or another option that selects the "
                          "data or the vocabulary?)"
@@ -187,6 +189,14 @@ def _zero_weight(section: str, field: str, then: Any) -> str:
     is never learnt): the run cannot be resumed with the same options, so the message must not ask for them."""
     return (f"{_named(section, field)} {_short(then)} then: a weight of 0, which --class-weights no longer "
             "accepts, so this run cannot be resumed; start a new run with positive weights")
+
+
+def _large_init_scale(section: str, field: str, then: Any) -> str:
+    """An init_scale above the bound --init-scale now has (a run of an earlier version; its checkpoints still
+    load): the run cannot be resumed with the same options, so the message must not ask for them."""
+    return (f"{_named(section, field)} {_short(then)} then: above {MAX_INIT_SCALE:g}, which --init-scale no "
+            "longer accepts, so this run cannot be resumed (its checkpoints still load for evaluate, generate and "
+            "score); start a new run with a smaller --init-scale")
 
 
 def _named(section: str, field: str) -> str:

@@ -37,6 +37,17 @@ def resume_hint(last: Path, others: tuple[str, ...] = ("best.safetensors", "metr
             f"first checkpoint: rename {moves} to resume that run)")
 
 
+def replaced_note(run_dir: Path, names: tuple[str, ...]) -> str | None:
+    """What a new run that writes ``names`` itself, outside the checkpoints (a demo's data files and HMM),
+    says of those an earlier run left in ``run_dir``, as the new run's note on its checkpoints does; None
+    when there are none."""
+    found = [name for name in names if (run_dir / name).exists()]
+    if not found:
+        return None
+    listed = ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
+    return f"new run in {run_dir}: the earlier run's {listed} {'are' if len(found) > 1 else 'is'} replaced now"
+
+
 class EarlierRun:
     """``names`` (the metrics log first, then the checkpoints) of ``run_dir``, set aside by :meth:`set_aside`,
     then either dropped (:meth:`drop`, the new run has saved) or put back (:meth:`restore`, it has not)."""
