@@ -90,3 +90,23 @@ def test_a_missing_sentencepiece_says_how_to_install_it(monkeypatch):
     with pytest.raises(ImportError) as info:
         bpe.train_bpe(LINES, 50)
     assert "pip install 'rnnkit[bpe]'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_new_text_is_split_only_into_pieces_of_the_training_text_or_characters():
+    # "▁Fahrra" is merged on the way to "▁Fahrrad" and never stands alone in the training lines
+    lines = ["Fahrrad fahren", "ein Fahrrad", "das Fahrrad", "Fahrrad und Rad"] * 5
+    tok = Tokenizer("bpe", bpe_model=bpe.train_bpe(lines, 40))
+    seen = {piece for line in lines for piece in tok.tokenize(line)} | set("".join(lines)) | {"▁"}  # or characters
+    for new in ("Fahrra", "Radfahren", "das Fahrra", "fahrrad"):  # the training lines' characters, new words
+        pieces = tok.tokenize(new)
+        assert set(pieces) <= seen, (new, pieces, seen)
+        assert tok.detokenize(pieces) == new
+
+
+def test_only_pieces_marks_the_others_unused_and_keeps_the_rest():
+    model = bpe.train_bpe(LINES, 80)
+    assert bpe.only_pieces(model, {p for line in LINES for p in Tokenizer("bpe", bpe_model=model).tokenize(line)}) \
+        == model  # already restricted by train_bpe: nothing changes
+    assert bpe.piece_count(bpe.only_pieces(model, set())) == 80  # unused, not removed
+    with pytest.raises(ValueError, match="SentencePiece model"):
+        bpe.only_pieces(model[:-3], set())
