@@ -67,6 +67,16 @@ def test_the_checkpoint_holds_each_side_s_model_learned_from_its_training_lines(
         assert base64.b64decode(fields["bpe_model"]) == bpe.train_bpe(lines(data["train"], k), 40)
 
 
+def test_lowercase_learns_the_model_from_lowercased_lines(data, tmp_path, capsys):
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["train"], "--level", "bpe", "--bpe-vocab", "40",
+                                    "--lowercase", "--max-steps", "1", "--run-dir", str(tmp_path / "r"), *SMALL])
+    assert code == 0, err
+    task = load_meta(tmp_path / "r" / "last.safetensors")["task"]
+    source = [line.lower() for line in lines(data["train"], 0)]
+    assert base64.b64decode(task["source_tokenizer"]["bpe_model"]) == bpe.train_bpe(source, 40)
+    assert task["source_tokenizer"]["lowercase"] is True
+
+
 def test_translate_and_evaluate_need_the_checkpoint_alone_and_score_plain_text(data, run, tmp_path, capsys):
     sacrebleu = pytest.importorskip("sacrebleu")
     alone = tmp_path / "model.safetensors"

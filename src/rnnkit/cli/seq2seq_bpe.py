@@ -85,7 +85,8 @@ def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple
         start = time.perf_counter()
         what = f"the {side} side of {' '.join(args.train)}"
         try:
-            model = train_bpe((p[2 + k] for p in train), size, what)
+            # the raw lines, as tokenize sees them: lowercased under --lowercase
+            model = train_bpe((p[2 + k].lower() if tok.lowercase else p[2 + k] for p in train), size, what)
         except ValueError as exc:  # "vocab_size ..." said as the option that set it
             raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
         print(f"bpe: learned a {size:,}-piece model of the {side} side in {time.perf_counter() - start:.1f}s",

@@ -3,8 +3,8 @@
 Four levels: ``word`` (whitespace split), ``punct`` (words and punctuation apart, for raw text such as
 Multi30k: ``"bushes."`` -> ``bushes .``), ``char`` (one token per character, spaces included) and ``bpe``
 (subword pieces of a SentencePiece BPE model learned from the training text, :mod:`rnnkit.data.bpe`,
-which the tokenizer carries as bytes), each optionally lowercased.  Translation output is detokenised with the same :class:`Tokenizer` before BLEU
-is computed against the raw reference line.
+which the tokenizer carries as bytes), each optionally lowercased.  Translation output is detokenised
+with the same :class:`Tokenizer` before BLEU is computed against the raw reference line.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Tokenizer:
     the spacing of quote marks, so a quote next to other punctuation may come back spaced differently.
     On Multi30k train all but 42 (en), 100 (de) and 77 (fr) of the 29,000 sentences come back exactly;
     the rest have spaced French punctuation (``cyclable ;``), ``&amp;`` or ``„BBQ“-Banner`` in the source.
+    ``bpe`` gives back every text made of the characters its model was learned from.
     """
 
     level: str = "word"  # "word", "punct", "char" or "bpe"
