@@ -110,3 +110,12 @@ def test_only_pieces_marks_the_others_unused_and_keeps_the_rest():
     assert bpe.piece_count(bpe.only_pieces(model, set())) == 80  # unused, not removed
     with pytest.raises(ValueError, match="SentencePiece model"):
         bpe.only_pieces(model[:-3], set())
+
+
+def test_marking_pieces_unused_leaves_the_training_lines_split_as_before(monkeypatch):
+    restricted = bpe.train_bpe(LINES, 80)
+    monkeypatch.setattr(bpe, "only_pieces", lambda model, keep: model)
+    unrestricted = bpe.train_bpe(LINES, 80)
+    assert unrestricted != restricted  # some pieces were marked
+    for line in LINES:
+        assert bpe.encode(restricted, line) == bpe.encode(unrestricted, line)
