@@ -65,7 +65,7 @@ def test_a_bpe_level_needs_its_model_and_only_it_has_one():
     with pytest.raises(TypeError, match="bpe_model"):
         Tokenizer("bpe", bpe_model="not bytes")
     with pytest.raises(ValueError, match="SentencePiece model"):
-        Tokenizer("bpe", bpe_model=b"not a model").tokenize("text")
+        Tokenizer("bpe", bpe_model=b"not a model")  # at once, not at the first sentence
 
 
 @pytest.mark.parametrize("size, says", [(5000, "more pieces than BPE can make of the lines"),

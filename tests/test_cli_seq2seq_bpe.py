@@ -166,3 +166,10 @@ def test_a_missing_sentencepiece_is_one_line_before_reading(data, tmp_path, monk
                                     "--run-dir", str(tmp_path / "r"), *SMALL])
     assert code != 0 and "pip install 'rnnkit[bpe]'" in err and "absent.tsv" not in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_bpe_model_without_sentencepiece_says_what_to_install(data, run, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sentencepiece", None)
+    bpe.processor.cache_clear()  # models loaded by earlier tests would need no import
+    code, _, err = run_cli(capsys, ["translate", str(run / "last.safetensors"), data["test"]])
+    assert code != 0 and "pip install 'rnnkit[bpe]'" in err and len(err.strip().splitlines()) == 1, err

@@ -43,7 +43,7 @@ def sentencepiece() -> Any:
     try:
         import sentencepiece as spm
     except ImportError:
-        raise ImportError(f"--level bpe needs the sentencepiece package: {INSTALL}") from None
+        raise ImportError(f"BPE subword units (--level bpe) need the sentencepiece package: {INSTALL}") from None
     return spm
 
 

@@ -51,6 +51,10 @@ class Tokenizer:
                              f"level {self.level!r} and {'no ' * (self.bpe_model is None)}bpe_model")
         if self.bpe_model is not None and not isinstance(self.bpe_model, bytes):
             raise TypeError(f"Expected bpe_model to be bytes, got {type(self.bpe_model).__name__}")
+        if self.bpe_model is not None:  # loaded now (once per model): bytes it cannot read fail here, not mid-run
+            from rnnkit.data.bpe import processor
+
+            processor(self.bpe_model)
 
     def __repr__(self) -> str:  # not the model's bytes
         model = f", bpe_model=<{len(self.bpe_model):,} bytes>" if self.bpe_model is not None else ""
