@@ -86,7 +86,7 @@ def test_punct_tokeniser_keeps_words_with_inner_marks_together():
 
 def test_tokenizer_rejects_an_unknown_level():
     with pytest.raises(ValueError, match="level"):
-        Tokenizer("bpe")
+        Tokenizer("subword")
 
 
 # ---------------------------------------------------------------- readers

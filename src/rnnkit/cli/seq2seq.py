@@ -31,12 +31,13 @@ from rnnkit.cli.common import (
     run_folder,
     train_config_from_args,
 )
+from rnnkit.cli import seq2seq_bpe as bpe
 from rnnkit.cli import seq2seq_pretrained as pretrained
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
 from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, check_decoding_options, describe, score_files
 from rnnkit.data.parallel import SPECIALS, build_vocab, decode_ids, encode_pairs, filter_by_length
-from rnnkit.data.tokenizer import Tokenizer
+from rnnkit.data.tokenizer import LEVELS, Tokenizer
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 
@@ -53,15 +54,16 @@ def register(groups) -> None:
     d.add_argument("--valid", nargs="+", metavar="FILE",
                    help="validation SRC TGT or TSV: NLL and greedy BLEU each epoch, best checkpoint, early stopping")
     d.add_argument("--test", nargs="+", metavar="FILE", help="test SRC TGT or TSV, scored with the best model")
-    d.add_argument("--level", choices=["word", "punct", "char"], default="word",
-                   help="tokens of both sides: whitespace words, words with punctuation split off (raw text), or "
-                        "characters")
-    d.add_argument("--source-level", choices=["word", "punct", "char"], default=None,
+    d.add_argument("--level", choices=LEVELS, default="word",
+                   help="tokens of both sides: whitespace words, words with punctuation split off (raw text), "
+                        "characters, or BPE subword pieces learned from the training text (see --bpe-vocab)")
+    d.add_argument("--source-level", choices=LEVELS, default=None,
                    help="tokens of the source side alone (default: --level), e.g. char for unsegmented Chinese "
                         "into English words")
-    d.add_argument("--target-level", choices=["word", "punct", "char"], default=None,
+    d.add_argument("--target-level", choices=LEVELS, default=None,
                    help="tokens of the target side alone (default: --level), e.g. char for English into "
                         "unsegmented Chinese")
+    bpe.add_options(d)
     d.add_argument("--lowercase", action="store_true", help="lowercase both sides (BLEU is then case-insensitive)")
     d.add_argument("--max-vocab", type=positive_int, default=None,
                    help="tokens kept per side, specials included (default: no limit)")
@@ -145,12 +147,13 @@ def register(groups) -> None:
 
 
 def _tokenizers_from(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer]:
-    """The source and the target side's tokenizers: --source-level and --target-level, each --level unless given."""
+    """The source and the target side's tokenizers: --source-level and --target-level, each --level unless
+    given (a bpe side's reads words until its model is learned: :func:`rnnkit.cli.seq2seq_bpe.learn`)."""
     from rnnkit.cli.given import refuse_unused
 
     refuse_unused(args, [("--level", args.source_level is not None and args.target_level is not None,
                           "with both --source-level and --target-level, which set each side: drop one of them")])
-    return tuple(Tokenizer(level or args.level, args.lowercase) for level in (args.source_level, args.target_level))
+    return tuple(bpe.reading_tokenizer(level, args.lowercase) for level in bpe.levels(args))
 
 
 def check_model_options(args: argparse.Namespace) -> None:
@@ -227,7 +230,9 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         ("--eval-batch-size", not (args.valid or args.test), "without --valid or --test (it batches them): give one"),
         ("--columns", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
          "without a TSV file (it picks a TSV's columns): give one file of pairs"),
+        *bpe.unused_rules(args),
     ])
+    bpe.check_installed(args)
     check_decoding_options(args, "--max-decode-len")
     if bleu:  # sacrebleu looked for now, not after the first epoch (and before a new run clears the folder)
         from rnnkit.metrics.translation import check_bleu_tokenize
@@ -245,6 +250,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     valid = read_nonempty("--valid", args.valid, src_tok, args.encoding, args.columns, tok) if args.valid else None
     # the test files are read before training: a wrong path fails at once
     test = read_nonempty("--test", args.test, src_tok, args.encoding, args.columns, tok) if args.test else None
+    src_tok, tok = bpe.learn(args, train, (src_tok, tok))
+    train, valid, test = (bpe.retokenize(pairs, (src_tok, tok)) for pairs in (train, valid, test))
     kept = filter_by_length(train, args.max_length, args.max_length)
     if not kept:
         raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
@@ -252,7 +259,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
     for side, where, side_tok in ((0, "source", src_tok), (1, "target", tok)):
-        if side_tok.level != "char":
+        if side_tok.level not in ("char", "bpe"):
             option = f"--{where}-level" if getattr(args, f"{where}_level") else "--level"
             warn_unsegmented([" ".join(p[side]) for p in kept[:20_000]], f"{args.train[side if len(args.train) == 2 else 0]}"
                              f" ({where} side)", f"at {option} {side_tok.level} {SEGMENT_FIRST}, or train with "
@@ -274,7 +281,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     with blas_threads(args):
         model = build_model(args, len(src_vocab), len(tgt_vocab), np.random.default_rng(cfg.seed),
                             pretrained.embedding_sizes(args, vectors))
-        units = ["characters" if t.level == "char" else "words" for t in (src_tok, tok)]
+        units = [{"char": "characters", "bpe": "BPE pieces"}.get(t.level, "words") for t in (src_tok, tok)]
         cfg = pretrained.apply(args, model, (src_vocab.tokens, tgt_vocab.tokens), units, vectors, cfg)
         task = Seq2SeqTask(
             model, encode_pairs(kept, src_vocab, tgt_vocab),

@@ -234,7 +234,7 @@ def input_format_hints(translator: Any, lines: list[str], name: str) -> None:
     tabbed = warn_tabbed(filled, name, "translate reads each whole line as one source sentence: to score the "
                                        "pairs, 'rnnkit evaluate MODEL FILE'; to translate the first column, 'cut -f1 "
                                        "FILE | rnnkit translate MODEL'")
-    if not tabbed and translator.source_tokenizer.level != "char":
+    if not tabbed and translator.source_tokenizer.level not in ("char", "bpe"):  # bpe pieces need no spaces
         looks = unsegmented(filled, name)
         if looks:
             warn(f"{looks}, and the model reads words separated by spaces (it was trained with --level "

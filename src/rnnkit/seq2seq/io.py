@@ -8,7 +8,8 @@ metadata::
      "source_tokenizer": {"level": "punct", "lowercase": false}, "target_tokenizer": {...},
      "bleu_tokenize": "auto", "length_rule": {"ratio": 1.65, "extra": 60, "longest_source": 80}}
 
-so new text is tokenised exactly as the training text was, and output ids become text again with the
+(a ``bpe`` tokenizer adds ``"bpe_model"``: its SentencePiece model, base64) so new text is tokenised
+exactly as the training text was, and output ids become text again with the
 target side's vocabulary and detokeniser.  ``bleu_tokenize`` is the BLEU tokenizer chosen for training
 (``rnnkit train seq2seq --bleu-tokenize``), which ``rnnkit evaluate`` uses unless told otherwise, so a
 model is scored the way its validation scored it; checkpoints written before it existed read as ``"auto"``.
@@ -18,7 +19,7 @@ model is scored the way its validation scored it; checkpoints written before it 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,8 @@ def seq2seq_meta(model: Seq2Seq, source_vocab: Vocabulary, target_vocab: Vocabul
         "seq2seq_config": cfg.to_dict(),
         "source_vocab": source_vocab.to_json(),
         "target_vocab": target_vocab.to_json(),
-        "source_tokenizer": asdict(source_tokenizer),
-        "target_tokenizer": asdict(target_tokenizer),
+        "source_tokenizer": source_tokenizer.to_dict(),
+        "target_tokenizer": target_tokenizer.to_dict(),
         "bleu_tokenize": bleu_tokenize,
         "length_rule": length_rule.to_dict(),
     }
@@ -120,8 +121,8 @@ def load_translator(path: str | os.PathLike) -> Translator:
         cfg = Seq2SeqConfig(**task["seq2seq_config"])
         source_vocab = Vocabulary.from_json(task["source_vocab"])
         target_vocab = Vocabulary.from_json(task["target_vocab"])
-        source_tokenizer = Tokenizer(**task["source_tokenizer"])
-        target_tokenizer = Tokenizer(**task["target_tokenizer"])
+        source_tokenizer = Tokenizer.from_dict(task["source_tokenizer"])
+        target_tokenizer = Tokenizer.from_dict(task["target_tokenizer"])
         bleu_tokenize = task.get("bleu_tokenize", "auto")  # absent before the option existed
         _check_bleu_tokenize(bleu_tokenize)
         rule = task.get("length_rule")  # absent before it was stored

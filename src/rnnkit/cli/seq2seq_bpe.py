@@ -1,0 +1,121 @@
+"""``train seq2seq --level bpe``: subword units (Sennrich et al., 2016) learned with SentencePiece.
+
+A side at level ``bpe`` is read like any other, then a BPE model of ``--bpe-vocab`` pieces (per side:
+``--source-bpe-vocab`` / ``--target-bpe-vocab``) is learned from that side's training lines
+(:func:`rnnkit.data.bpe.train_bpe`: all lines, in order, no sampling, so the same data give the same
+model) and every pair is split into its pieces.  The model rides in the side's tokenizer, which the
+checkpoint stores, so ``translate`` and ``evaluate`` need no other file; ``--resume`` takes the models
+from the run's ``last.safetensors`` rather than learning them again.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rnnkit.cli.common import positive_int
+from rnnkit.data.bpe import DEFAULT_VOCAB, piece_count, sentencepiece, train_bpe
+from rnnkit.data.parallel import SentencePair
+from rnnkit.data.tokenizer import Tokenizer
+
+SIDES = ("source", "target")
+
+
+def add_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--bpe-vocab", type=positive_int, default=None, metavar="N",
+                       help=f"--level bpe: pieces of each side's BPE model, learned with SentencePiece from the "
+                            f"training side (default: {DEFAULT_VOCAB}; needs pip install 'rnnkit[bpe]')")
+    for side in SIDES:
+        group.add_argument(f"--{side}-bpe-vocab", type=positive_int, default=None, metavar="N",
+                           help=f"pieces of the {side} side's BPE model alone (default: --bpe-vocab)")
+
+
+def levels(args: argparse.Namespace) -> tuple[str, str]:
+    """The source and the target side's levels: --source-level and --target-level, each --level unless given."""
+    return tuple(getattr(args, f"{side}_level") or args.level for side in SIDES)  # type: ignore[return-value]
+
+
+def unused_rules(args: argparse.Namespace) -> list[tuple[str, bool, str]]:
+    """refuse_unused's rules for the BPE options: each needs a side at level bpe."""
+    bpe = [level == "bpe" for level in levels(args)]
+    rules = [("--bpe-vocab", not any(bpe), "without a side at level bpe: add --level bpe (or --source-level / "
+                                           "--target-level bpe)")]
+    both = args.source_bpe_vocab is not None and args.target_bpe_vocab is not None
+    rules.append(("--bpe-vocab", both, "with both --source-bpe-vocab and --target-bpe-vocab, which set each side: "
+                                       "drop one of them"))
+    for side, is_bpe in zip(SIDES, bpe):
+        rules.append((f"--{side}-bpe-vocab", not is_bpe, f"when the {side} side is not at level bpe: add "
+                                                         f"--{side}-level bpe"))
+    return rules
+
+
+def check_installed(args: argparse.Namespace) -> None:
+    """The one-line ImportError of a missing sentencepiece, before any data is read."""
+    if "bpe" in levels(args):
+        sentencepiece()
+
+
+def reading_tokenizer(level: str, lowercase: bool) -> Tokenizer:
+    """The tokenizer a side is read with: ``word`` for a bpe side until its model is learned."""
+    return Tokenizer("word" if level == "bpe" else level, lowercase)
+
+
+def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple[Tokenizer, Tokenizer]
+          ) -> tuple[Tokenizer, Tokenizer]:
+    """The sides' tokenizers, a bpe side's with its model: from the resumed run's checkpoint on
+    ``--resume``, else learned from the training pairs' raw lines of that side."""
+    saved = _saved_tokenizers(args) if getattr(args, "resume", False) else None
+    out = []
+    for k, (side, level, tok) in enumerate(zip(SIDES, levels(args), tokenizers)):
+        if level != "bpe":
+            out.append(tok)
+            continue
+        size = getattr(args, f"{side}_bpe_vocab") or args.bpe_vocab or DEFAULT_VOCAB
+        option = f"--{side}-bpe-vocab" if getattr(args, f"{side}_bpe_vocab") else "--bpe-vocab"
+        old = saved[k] if saved else None
+        if old is not None and old.level == "bpe" and old.lowercase == tok.lowercase:
+            if piece_count(old.bpe_model) != size:
+                raise ValueError(f"--resume: this run's {side} side was split by a BPE model of "
+                                 f"{piece_count(old.bpe_model):,} pieces, and {option} asks for {size:,}; resume with "
+                                 f"{option} {piece_count(old.bpe_model)}, or start a new run without --resume")
+            print(f"bpe: the {side} side's {size:,}-piece model of the resumed run", file=sys.stderr)
+            out.append(old)
+            continue
+        start = time.perf_counter()
+        what = f"the {side} side of {' '.join(args.train)}"
+        try:
+            # the raw lines, as tokenize sees them: lowercased under --lowercase
+            model = train_bpe((p[2 + k].lower() if tok.lowercase else p[2 + k] for p in train), size, what)
+        except ValueError as exc:  # "vocab_size ..." said as the option that set it
+            raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
+        print(f"bpe: learned a {size:,}-piece model of the {side} side in {time.perf_counter() - start:.1f}s",
+              file=sys.stderr)
+        out.append(Tokenizer("bpe", tok.lowercase, model))
+    return out[0], out[1]
+
+
+def _saved_tokenizers(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer] | None:
+    """The tokenizers in the run's last.safetensors, or None (no such file, or another kind of run:
+    the trainer says why it cannot resume it)."""
+    from rnnkit import checkpoint as ckpt
+    from rnnkit.train.run_files import LAST
+
+    path = Path(args.run_dir) / LAST
+    if not path.is_file():
+        return None
+    task = ckpt.load_meta(path).get("task") or {}
+    if task.get("model") != "seq2seq":
+        return None
+    with ckpt.reading_metadata(path, "translation-model"):
+        return (Tokenizer.from_dict(task["source_tokenizer"]), Tokenizer.from_dict(task["target_tokenizer"]))
+
+
+def retokenize(pairs: list[SentencePair] | None, tokenizers: tuple[Tokenizer, Tokenizer]
+               ) -> list[SentencePair] | None:
+    """``pairs`` with a bpe side split into its pieces (from the raw lines they keep)."""
+    if pairs is None or all(t.level != "bpe" for t in tokenizers):
+        return pairs
+    src, tgt = tokenizers
+    return [p._replace(source=src.tokenize(p.source_text) if src.level == "bpe" else p.source,
+                       target=tgt.tokenize(p.target_text) if tgt.level == "bpe" else p.target) for p in pairs]
