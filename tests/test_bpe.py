@@ -119,3 +119,24 @@ def test_marking_pieces_unused_leaves_the_training_lines_split_as_before(monkeyp
     assert unrestricted != restricted  # some pieces were marked
     for line in LINES:
         assert bpe.encode(restricted, line) == bpe.encode(unrestricted, line)
+
+
+def test_the_wire_format_edit_equals_sentencepieces_own_protobuf_classes(monkeypatch):
+    """only_pieces edits the ModelProto bytes by hand (to spare rnnkit a protobuf dependency whose runtime must
+    match the version sentencepiece's generated code was made with); where that code runs, the same edit
+    through it gives the same bytes."""
+    pb = pytest.importorskip("sentencepiece.sentencepiece_model_pb2")
+    only_pieces = bpe.only_pieces
+    monkeypatch.setattr(bpe, "only_pieces", lambda model, keep: model)  # the model as SentencePiece made it
+    model = bpe.train_bpe(LINES, 80)
+    keep = {p for line in LINES[:3] for p in bpe.encode(model, line)}
+    proto = pb.ModelProto()
+    proto.ParseFromString(model)
+    for piece in proto.pieces:
+        if piece.type == pb.ModelProto.SentencePiece.NORMAL and piece.piece not in keep and len(piece.piece) > 1:
+            piece.type = pb.ModelProto.SentencePiece.UNUSED
+    edited = only_pieces(model, keep)
+    assert edited != model
+    again = pb.ModelProto()
+    again.ParseFromString(edited)
+    assert again == proto
