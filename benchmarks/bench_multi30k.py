@@ -10,6 +10,9 @@ corpus BLEU, cased, detokenised output against the raw references (13a tokenisat
 
     nice python benchmarks/bench_multi30k.py --src de --tgt en [--budget-minutes 115] [--work runs/bench_multi30k]
 
+``--level bpe`` trains on SentencePiece BPE pieces (8000 per side, learned on each side's training text) instead
+of punct's words, and records its own subsection.
+
 Settings: raw text split into words and punctuation (``--level punct``, cased), words seen once
 become <unk> (``--min-count 2``), bidirectional GRU encoder (128 per direction) and GRU decoder (256)
 with general attention and input feeding, embeddings 256, dropout 0.3, Adam 1e-3 halved when
@@ -40,7 +43,7 @@ from rnnkit.seq2seq.translate import replace_unknowns, translate  # noqa: E402
 from rnnkit.train.loop import BEST, LAST  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "multi30k"
-MODEL_OPTIONS = ["--level", "punct", "--min-count", "2", "--max-length", "50", "--cell", "gru", "--embed", "256",
+MODEL_OPTIONS = ["--max-length", "50", "--cell", "gru", "--embed", "256",
                  "--hidden", "256", "--attention", "general", "--dropout", "0.3", "--batch-size", "64",
                  "--lr", "0.001", "--clip", "5", "--schedule", "plateau", "--lr-decay", "0.5", "--patience", "3",
                  "--select-by", "bleu", "--bleu-sentences", "1014", "--progress", "lines", "--log-every", "100",
@@ -48,10 +51,15 @@ MODEL_OPTIONS = ["--level", "punct", "--min-count", "2", "--max-length", "50", "
 ALPHAS = (0.0, 0.6, 1.0)
 
 
-def train_command(data: Path, src: str, tgt: str, run: Path) -> list[str]:
+# --level bpe: SentencePiece BPE pieces, 8000 per side (Sennrich et al. 2016), in place of punct's words seen twice
+LEVEL_OPTIONS = {"punct": ["--level", "punct", "--min-count", "2"], "bpe": ["--level", "bpe", "--bpe-vocab", "8000"]}
+
+
+def train_command(data: Path, src: str, tgt: str, run: Path, level: str = "punct") -> list[str]:
     train = multi30k_files(data, "train", src, tgt)
     valid = multi30k_files(data, "val", src, tgt)
-    return ["train", "seq2seq", "--train", *map(str, train), "--valid", *map(str, valid), *MODEL_OPTIONS,
+    return ["train", "seq2seq", "--train", *map(str, train), "--valid", *map(str, valid), *LEVEL_OPTIONS[level],
+            *MODEL_OPTIONS,
             "--run-dir", str(run)]
 
 
@@ -187,6 +195,8 @@ def main() -> int:
                         "--data)")
     p.add_argument("--work", type=Path, default=Path("runs/bench_multi30k"), help="runs and outputs go here")
     p.add_argument("--epochs", type=int, default=30, help="most epochs")
+    p.add_argument("--level", choices=sorted(LEVEL_OPTIONS), default="punct",
+                   help="tokens: words and punctuation (words seen once are <unk>), or BPE pieces (needs sentencepiece)")
     p.add_argument("--budget-minutes", type=float, default=115.0, help="wall-clock budget for training")
     p.add_argument("--skip-training", action="store_true", help="score the existing run's best checkpoint")
     p.add_argument("--resume", action="store_true", help="continue the existing run (with a larger --epochs)")
@@ -199,12 +209,13 @@ def main() -> int:
     args = p.parse_args()
     if (args.data / "multi30k").is_dir():  # ../shared/data, as every other benchmark takes it
         args.data = args.data / "multi30k"
-    run = args.work / f"{args.src}-{args.tgt}"
+    run = args.work / (f"{args.src}-{args.tgt}" + ("-bpe" if args.level == "bpe" else ""))
+    title = f"{args.src} -> {args.tgt}" + (", BPE (--level bpe, 8000 pieces per side)" if args.level == "bpe" else "")
     if args.report_only:
         result = json.loads((run / "results.json").read_text(encoding="utf-8"))
-        write_subsection(SECTION, INTRO, f"{args.src} -> {args.tgt}", report(result, args.log))
+        write_subsection(SECTION, INTRO, title, report(result, args.log))
         return 0
-    argv = train_command(args.data, args.src, args.tgt, run)
+    argv = train_command(args.data, args.src, args.tgt, run, args.level)
     print("training command (one epoch per call, --resume after the first):\n  rnnkit "
           + shlex.join(argv) + " --epochs N", file=sys.stderr)
     result: dict = {"pair": f"{args.src}-{args.tgt}", "command": "rnnkit " + shlex.join(argv),
@@ -247,7 +258,7 @@ def main() -> int:
     result["load1"] = machine_load()
     (run / "results.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     if not args.no_record:
-        write_subsection(SECTION, INTRO, f"{args.src} -> {args.tgt}", report(result))
+        write_subsection(SECTION, INTRO, title, report(result))
     g, b = result["test_greedy"], result["test_beam"]
     print(f"{args.src}->{args.tgt} test_2016_flickr ({version}): greedy BLEU {g[version]['bleu']:.2f} "
           f"(chrF {g[version]['chrf']:.2f}, {g['seconds']:.0f} s); beam 5 alpha {alpha} BLEU "
