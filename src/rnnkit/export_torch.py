@@ -74,7 +74,8 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     elif kind == "tagger":
         config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
         parts = [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
-                                       ("character features", config.get("char_vocab_size")),
+                                       ("character " + ("CNN " if config.get("char_encoder") == "cnn" else "")
+                                        + "features", config.get("char_vocab_size")),
                                        ("character bigrams", config.get("bigram_vocab_size")),
                                        ("feature columns", config.get("feature_vocab_sizes"))) if on]
         if parts:
