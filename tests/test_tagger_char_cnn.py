@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 from clirun import run_cli, write_conllu
+from test_cli_tagging import _pos_sentences
 from test_tagger_model import K, LENGTHS, V, _batch, _check_grads, _toy_corpus
 
 from rnnkit.checkpoint import load_checkpoint
@@ -85,22 +86,10 @@ def test_short_training_run_learns_and_checkpoint_round_trips(tmp_path):
     assert predict_ids(model, enc.encode(test)) == ids_loaded
 
 
-LEXICON = {"DET": ["the", "a", "this"], "ADJ": ["big", "red", "old"], "NOUN": ["cat", "dog", "house", "car"],
-           "VERB": ["sees", "likes", "has"]}
-
-
-def _sentences(rng, n):
-    out = []
-    for _ in range(n):
-        pattern = ["DET"] + ["ADJ"] * int(rng.integers(0, 2)) + ["NOUN", "VERB", "DET", "NOUN"]
-        out.append([(LEXICON[t][int(rng.integers(len(LEXICON[t])))], t) for t in pattern])
-    return out
-
-
 def test_cli_trains_tags_and_refuses_export_to_torch(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(0)
-    train = write_conllu(tmp_path / "train.conllu", _sentences(rng, 60))
-    valid = write_conllu(tmp_path / "dev.conllu", _sentences(rng, 15))
+    train = write_conllu(tmp_path / "train.conllu", _pos_sentences(rng, 60))
+    valid = write_conllu(tmp_path / "dev.conllu", _pos_sentences(rng, 15))
     run = tmp_path / "run"
     code, out, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--valid", str(valid), "--test",
                                       str(valid), "--crf", "--char-features", "--char-encoder", "cnn",
