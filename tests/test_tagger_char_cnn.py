@@ -136,3 +136,14 @@ def test_options_of_the_other_encoder_are_refused(capsys, extra, option, fix):
 def test_options_of_the_chosen_encoder_are_accepted(capsys, extra):
     code, _, err = run_cli(capsys, TAGGER + extra)
     assert code != 0 and "MISSING.conllu" in err and "no effect" not in err, err
+
+
+def test_resuming_with_the_other_encoder_names_the_option():
+    from rnnkit.train.digest import task_changes
+
+    bilstm = TaggerConfig(V, K, char_vocab_size=6).to_dict()
+    cnn = TaggerConfig(V, K, char_vocab_size=6, char_encoder="cnn").to_dict()
+    old = {k: v for k, v in bilstm.items() if k not in ("char_encoder", "char_filters", "char_window")}
+    assert task_changes({"tagger_config": old}, {"tagger_config": bilstm}) == []  # written before the option
+    assert task_changes({"tagger_config": old}, {"tagger_config": cnn}) == [
+        "--char-encoder (tagger_config.char_encoder): 'bilstm' then, 'cnn' now"]
