@@ -59,7 +59,7 @@ def register(groups) -> None:
     m.add_argument("--char-encoder", choices=["bilstm", "cnn"], default="bilstm",
                    help="what reads a word's characters: bilstm, a character BiLSTM (Lample et al. 2016), or cnn, a "
                         "character CNN with max pooling (Ma & Hovy 2016; dropout --dropout on the character "
-                        "embeddings); needs --char-features (default bilstm)")
+                        "embeddings); needs --char-features")
     m.add_argument("--bigrams", action="store_true",
                    help="embeddings of each token's left and right bigrams: of characters for word segmentation "
                         "(--format segmented, the usual use), of words for CoNLL-U and column files")
@@ -69,10 +69,10 @@ def register(groups) -> None:
                    help="character embedding size (default 25 for the char BiLSTM, 30 for the char CNN)")
     m.add_argument("--char-hidden", type=positive_int, default=25, help="hidden units per direction of the char BiLSTM")
     m.add_argument("--char-filters", type=positive_int, default=30,
-                   help="filters of the char CNN, the width of its word features (default 30)")
+                   help="filters of the char CNN, the width of its word features")
     m.add_argument("--char-window", type=positive_int, default=3,
                    help="characters each char CNN filter reads; a word is padded with window - 1 zero vectors on "
-                        "each side (default 3)")
+                        "each side")
     m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
     m.add_argument("--feature-embed", type=positive_int, default=20, help="embedding size of each feature column")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm",
