@@ -59,6 +59,24 @@ def test_char_encoder_config_checks_and_old_checkpoints_are_bilstm():
         with pytest.raises(ValueError, match=name):
             TaggerConfig(V, K, char_vocab_size=6, char_encoder="cnn", **{name: 0})
         TaggerConfig(V, K, char_vocab_size=6, **{name: 0})  # the BiLSTM never reads them
+    with pytest.raises(ValueError, match="char_dropout"):
+        TaggerConfig(V, K, char_vocab_size=6, char_encoder="cnn", char_dropout=1.0)
+
+
+@pytest.mark.parametrize("dropout, char_dropout", [(0.3, None), (0.0, 0.5), (0.5, 0.0)])
+def test_char_dropout_is_its_own_rate_or_dropouts(dropout, char_dropout, monkeypatch):
+    """The CNN's characters are dropped at ``char_dropout``, or at ``dropout`` when it is None."""
+    import rnnkit.tagging.model as tagger_model
+
+    cfg = TaggerConfig(V, K, char_vocab_size=6, char_embedding_dim=3, char_encoder="cnn", char_filters=4,
+                       dropout=dropout, char_dropout=char_dropout, dtype="float64")
+    model = Tagger(cfg, np.random.default_rng(0))
+    batch = _batch(np.random.default_rng(1), bigrams=False, features=False)
+    rates = []
+    forward = tagger_model.char_cnn_forward
+    monkeypatch.setattr(tagger_model, "char_cnn_forward", lambda *a: rates.append(a[5]) or forward(*a))
+    model.scores(batch, training=True, rng=np.random.default_rng(2))
+    assert rates == [dropout if char_dropout is None else char_dropout]
 
 
 def test_short_training_run_learns_and_checkpoint_round_trips(tmp_path):
@@ -93,15 +111,16 @@ def test_cli_trains_tags_and_refuses_export_to_torch(tmp_path, capsys, monkeypat
     run = tmp_path / "run"
     code, out, err = run_cli(capsys, ["train", "tagger", "--train", str(train), "--valid", str(valid), "--test",
                                       str(valid), "--crf", "--char-features", "--char-encoder", "cnn",
-                                      "--char-filters", "5", "--char-window", "2", "--epochs", "3", "--lr", "0.03",
+                                      "--char-filters", "5", "--char-window", "2", "--char-dropout", "0.25",
+                                      "--epochs", "3", "--lr", "0.03",
                                       "--run-dir", str(run), *FAST])
     assert code == 0, err
     lines = (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
     losses = [json.loads(line)["train_loss"] for line in lines if '"epoch"' in line]
     model = run / "best.safetensors"
     cfg = load_checkpoint(model)[1]["task"]["tagger_config"]
-    assert (cfg["char_encoder"], cfg["char_filters"], cfg["char_window"], cfg["char_embedding_dim"]) == \
-        ("cnn", 5, 2, 30)  # --char-embed's default for the CNN: Ma & Hovy's 30
+    assert (cfg["char_encoder"], cfg["char_filters"], cfg["char_window"], cfg["char_embedding_dim"],
+            cfg["char_dropout"]) == ("cnn", 5, 2, 30, 0.25)  # --char-embed's default for the CNN: Ma & Hovy's 30
     acc = float(re.search(r"test: token accuracy ([\d.]+)%", out).group(1))
     assert acc > 90, out
     assert len(losses) == 3 and losses[-1] < 0.5 * losses[0], losses
@@ -121,6 +140,8 @@ TAGGER = ["train", "tagger", "--train", "MISSING.conllu"]
     (["--char-filters", "10"], "--char-filters", "without --char-features"),
     (["--char-features", "--char-filters", "10"], "--char-filters", "add --char-encoder cnn"),
     (["--char-features", "--char-window", "5"], "--char-window", "add --char-encoder cnn"),
+    (["--char-features", "--char-dropout", "0.2"], "--char-dropout", "add --char-encoder cnn"),
+    (["--char-dropout", "0.2"], "--char-dropout", "without --char-features"),
     (["--char-features", "--char-encoder", "cnn", "--char-hidden", "10"], "--char-hidden",
      "with --char-encoder cnn"),
 ])
@@ -131,7 +152,8 @@ def test_options_of_the_other_encoder_are_refused(capsys, extra, option, fix):
 
 
 @pytest.mark.parametrize("extra", [["--char-features", "--char-encoder", "cnn", "--char-filters", "10",
-                                    "--char-window", "5", "--char-embed", "8", "--max-chars", "12"],
+                                    "--char-window", "5", "--char-embed", "8", "--max-chars", "12",
+                                    "--char-dropout", "0.2"],
                                    ["--char-features", "--char-encoder", "bilstm", "--char-hidden", "10"]])
 def test_options_of_the_chosen_encoder_are_accepted(capsys, extra):
     code, _, err = run_cli(capsys, TAGGER + extra)

@@ -58,8 +58,7 @@ def register(groups) -> None:
                    help="character features for every word, from a BiLSTM (or a CNN: --char-encoder cnn)")
     m.add_argument("--char-encoder", choices=["bilstm", "cnn"], default="bilstm",
                    help="what reads a word's characters: bilstm, a character BiLSTM (Lample et al. 2016), or cnn, a "
-                        "character CNN with max pooling (Ma & Hovy 2016; dropout --dropout on the character "
-                        "embeddings); needs --char-features")
+                        "character CNN with max pooling (Ma & Hovy 2016); needs --char-features")
     m.add_argument("--bigrams", action="store_true",
                    help="embeddings of each token's left and right bigrams: of characters for word segmentation "
                         "(--format segmented, the usual use), of words for CoNLL-U and column files")
@@ -73,6 +72,8 @@ def register(groups) -> None:
     m.add_argument("--char-window", type=positive_int, default=3,
                    help="characters each char CNN filter reads; a word is padded with window - 1 zero vectors on "
                         "each side")
+    m.add_argument("--char-dropout", type=probability, default=None, metavar="P",
+                   help="dropout on the char CNN's character embeddings (default: --dropout's rate, as Ma & Hovy)")
     m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
     m.add_argument("--feature-embed", type=positive_int, default=20, help="embedding size of each feature column")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm",
@@ -204,12 +205,13 @@ def train_tagger(args: argparse.Namespace) -> int:
 
     chars = (not args.char_features, "without --char-features (it configures the character features): add it")
     cnn = args.char_encoder == "cnn"
-    refuse_unused(args, [("--char-encoder", *chars), ("--char-embed", *chars), ("--char-hidden", *chars),
-                         ("--char-filters", *chars), ("--char-window", *chars), ("--max-chars", *chars),
+    cnn_only = ("--char-filters", "--char-window", "--char-dropout")
+    refuse_unused(args, [*[(flag, *chars) for flag in ("--char-encoder", "--char-embed", "--char-hidden", *cnn_only,
+                                                       "--max-chars")],
                          ("--char-hidden", cnn, "with --char-encoder cnn (it sizes the character BiLSTM): give "
                           "--char-filters for the CNN's width"),
                          *[(flag, not cnn, "with the character BiLSTM (it configures the character CNN): add "
-                            "--char-encoder cnn") for flag in ("--char-filters", "--char-window")],
+                            "--char-encoder cnn") for flag in cnn_only],
                          ("--bigram-embed", not args.bigrams, "without --bigrams (it sizes their embedding): add it"),
                          ("--feature-embed", not args.feature_columns,
                           "without --feature-columns (it sizes their embeddings): give the columns"),
@@ -253,6 +255,7 @@ def train_tagger(args: argparse.Namespace) -> int:
                         char_vocab_size=len(enc.chars) if enc.chars else 0,
                         char_embedding_dim=args.char_embed or (30 if cnn else 25), char_hidden=args.char_hidden,
                         char_encoder=args.char_encoder, char_filters=args.char_filters, char_window=args.char_window,
+                        char_dropout=args.char_dropout,
                         bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
                         bigram_embedding_dim=args.bigram_embed, feature_vocab_sizes=[len(v) for v in enc.features],
                         feature_embedding_dim=args.feature_embed, hidden_size=args.hidden, num_layers=args.layers,

@@ -70,6 +70,7 @@ class TaggerConfig:
     char_encoder: str = "bilstm"  # "bilstm" (Lample et al. 2016) or "cnn" (Ma & Hovy 2016)
     char_filters: int = 30  # F, the CNN's filters (its features' width)
     char_window: int = 3  # k, characters a CNN filter reads
+    char_dropout: float | None = None  # on the CNN's character embeddings; None: the rate of dropout
     bigram_vocab_size: int = 0  # Vb; 0 = no character bigrams
     bigram_embedding_dim: int = 50  # Eb, used twice (right and left bigram)
     feature_vocab_sizes: tuple = field(default_factory=tuple)  # one table per extra input column
@@ -111,6 +112,8 @@ class TaggerConfig:
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
+        if self.char_dropout is not None:
+            check_rate("char_dropout", self.char_dropout)
 
     @property
     def input_size(self) -> int:
@@ -257,8 +260,9 @@ class Tagger:
         x, c = embedding_forward(batch.words, P["embedding.weight"])  # (T, B, E)
         parts.append(("word", x, c))
         if cfg.char_vocab_size and cfg.char_encoder == "cnn":  # dropout on the characters (Ma & Hovy)
+            rate = cfg.dropout if cfg.char_dropout is None else cfg.char_dropout
             x, c = char_cnn_forward(batch.chars, mask, P["char_embedding.weight"], P["char_cnn.weight"],
-                                    P["char_cnn.bias"], cfg.dropout, rng, training)
+                                    P["char_cnn.bias"], rate, rng, training)
             parts.append(("char_cnn", x, c))  # (T, B, F)
         elif cfg.char_vocab_size:
             x, c = char_features_forward(batch.chars, mask, P["char_embedding.weight"], self.char_rnn)

@@ -135,9 +135,9 @@ _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers":
             "class_weights": "--class-weights",
             "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
             "char_hidden": "--char-hidden", "char_encoder": "--char-encoder",
-            "char_filters": "--char-filters", "char_window": "--char-window", "pooling": "--pooling",
-            "attention": "--attention", "attention_size": "--attention-size", "residual": "--residual",
-            "tie_weights": "--tie"}
+            "char_filters": "--char-filters", "char_window": "--char-window", "char_dropout": "--char-dropout",
+            "pooling": "--pooling", "attention": "--attention", "attention_size": "--attention-size",
+            "residual": "--residual", "tie_weights": "--tie"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
                "dropout_output": "--dropout-output", "variational": "--variational",
                "softmax": "--softmax", "num_classes": "--classes", "cutoffs": "--cutoffs", "div_value": "--div-value",
