@@ -40,7 +40,8 @@ def tagger_extras(task: dict[str, Any]) -> list[str]:
     """What a tagger has beyond a softmax over its words' recurrent states ("a CRF output layer", ...)."""
     config = task.get("tagger_config") if isinstance(task.get("tagger_config"), dict) else {}
     return [what for what, on in (("a CRF output layer", config.get("output", "crf") != "softmax"),
-                                  ("character features", config.get("char_vocab_size")),
+                                  ("character " + ("CNN " if config.get("char_encoder") == "cnn" else "") + "features",
+                                   config.get("char_vocab_size")),
                                   ("character bigrams", config.get("bigram_vocab_size")),
                                   ("feature columns", config.get("feature_vocab_sizes"))) if on]
 

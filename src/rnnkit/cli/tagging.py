@@ -55,18 +55,30 @@ def register(groups) -> None:
                    help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000)")
     m = p.add_argument_group("model")
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
-    m.add_argument("--char-features", action="store_true", help="character BiLSTM features for every word")
+    m.add_argument("--char-features", action="store_true",
+                   help="character features for every word, from a BiLSTM (or a CNN: --char-encoder cnn)")
+    m.add_argument("--char-encoder", choices=["bilstm", "cnn"], default="bilstm",
+                   help="what reads a word's characters: bilstm, a character BiLSTM (Lample et al. 2016), or cnn, a "
+                        "character CNN with max pooling (Ma & Hovy 2016); needs --char-features")
     m.add_argument("--bigrams", action="store_true",
                    help="embeddings of each token's left and right bigrams: of characters for word segmentation "
                         "(--format segmented, the usual use), of words for CoNLL-U and column files")
     add_embedding_options(m, 100, what="word (or character)")
     add_extend_option(m)
-    m.add_argument("--char-embed", type=positive_int, default=25, help="character embedding size of the char BiLSTM")
+    m.add_argument("--char-embed", type=positive_int, default=None,
+                   help="character embedding size (default 25 for the char BiLSTM, 30 for the char CNN)")
     m.add_argument("--char-hidden", type=positive_int, default=25, help="hidden units per direction of the char BiLSTM")
+    m.add_argument("--char-filters", type=positive_int, default=30,
+                   help="filters of the char CNN, the width of its word features")
+    m.add_argument("--char-window", type=positive_int, default=3,
+                   help="characters each char CNN filter reads; a word is padded with window - 1 zero vectors on "
+                        "each side")
+    m.add_argument("--char-dropout", type=probability, default=None, metavar="P",
+                   help="dropout on the char CNN's character embeddings (default: --dropout's rate, as Ma & Hovy)")
     m.add_argument("--bigram-embed", type=positive_int, default=50, help="bigram embedding size")
     m.add_argument("--feature-embed", type=positive_int, default=20, help="embedding size of each feature column")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm",
-                   help="recurrent cell of the word-level layer (the character features stay a BiLSTM)")
+                   help="recurrent cell of the word-level layer (--char-encoder chooses the characters' own)")
     m.add_argument("--unidirectional", action="store_true",
                    help="the word-level layer reads left to right only (default: bidirectional)")
     m.add_argument("--hidden", type=positive_int, default=100,
@@ -89,7 +101,7 @@ def register(groups) -> None:
     m.add_argument("--singleton-unk", type=probability, default=0.0,
                    help="replace words seen once in training by <unk> with this probability (word dropout)")
     m.add_argument("--max-chars", type=at_least_two, default=30,
-                   help="characters kept per word for the char BiLSTM (a longer word keeps its first and last "
+                   help="characters kept per word for the character features (a longer word keeps its first and last "
                         "ones, half each)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     add_train_options(p, lr=0.001, clip=5.0, optimizer="adam", epochs=20, run_dir="runs/tagger")
@@ -193,8 +205,15 @@ def train_tagger(args: argparse.Namespace) -> int:
     from rnnkit.tagging.model import Tagger, TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder, TaggerTask, decoding_constraints, metric_for
 
-    chars = (not args.char_features, "without --char-features (it configures the character BiLSTM): add it")
-    refuse_unused(args, [("--char-embed", *chars), ("--char-hidden", *chars), ("--max-chars", *chars),
+    chars = (not args.char_features, "without --char-features (it configures the character features): add it")
+    cnn = args.char_encoder == "cnn"
+    cnn_only = ("--char-filters", "--char-window", "--char-dropout")
+    refuse_unused(args, [*[(flag, *chars) for flag in ("--char-encoder", "--char-embed", "--char-hidden", *cnn_only,
+                                                       "--max-chars")],
+                         ("--char-hidden", cnn, "with --char-encoder cnn (it sizes the character BiLSTM): give "
+                          "--char-filters for the CNN's width"),
+                         *[(flag, not cnn, "with the character BiLSTM (it configures the character CNN): add "
+                            "--char-encoder cnn") for flag in cnn_only],
                          ("--bigram-embed", not args.bigrams, "without --bigrams (it sizes their embedding): add it"),
                          ("--feature-embed", not args.feature_columns,
                           "without --feature-columns (it sizes their embeddings): give the columns"),
@@ -236,8 +255,11 @@ def train_tagger(args: argparse.Namespace) -> int:
     vectors = read_pretrained(args, enc.words.tokens)
     mcfg = TaggerConfig(vocab_size=len(enc.words), num_tags=len(enc.tags),
                         embedding_dim=embedding_size(args, vectors, 100),
-                        char_vocab_size=len(enc.chars) if enc.chars else 0, char_embedding_dim=args.char_embed,
-                        char_hidden=args.char_hidden, bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
+                        char_vocab_size=len(enc.chars) if enc.chars else 0,
+                        char_embedding_dim=args.char_embed or (30 if cnn else 25), char_hidden=args.char_hidden,
+                        char_encoder=args.char_encoder, char_filters=args.char_filters, char_window=args.char_window,
+                        char_dropout=args.char_dropout,
+                        bigram_vocab_size=len(enc.bigrams) if enc.bigrams else 0,
                         bigram_embedding_dim=args.bigram_embed, feature_vocab_sizes=[len(v) for v in enc.features],
                         feature_embedding_dim=args.feature_embed, hidden_size=args.hidden, num_layers=args.layers,
                         output="crf" if args.crf else "softmax", cell=args.cell,

@@ -6,14 +6,15 @@ GRU and ``bidirectional=False`` one left-to-right direction (then h_t is (H,) an
 
 For a sentence of T tokens (a batch is time-major, (T, B), padded at the end)::
 
-    x_t = [ W[w_t] ; charBiLSTM(w_t) ; G[c_t c_{t+1}] ; G[c_{t-1} c_t] ; F_1[f1_t] ; ... ]   # (D,)
+    x_t = [ W[w_t] ; char(w_t) ; G[c_t c_{t+1}] ; G[c_{t-1} c_t] ; F_1[f1_t] ; ... ]   # (D,)
     h_t = BiLSTM(dropout(x))_t                                  # (2H,) stacked, lengths respected (dirs H)
     s_t = U dropout(h_t) + b                                     # (K,) emission scores
     softmax output:  loss = - sum_t log softmax(s_t)[y_t]
     CRF output:      loss = log Z(s) - score(y; s, A, start, end)      (see :mod:`rnnkit.crf`)
 
-Every input part is optional but the word embedding: character features (see
-:mod:`rnnkit.tagging.char_features`) give unknown words a vector from their spelling; character
+Every input part is optional but the word embedding: character features, a BiLSTM's (see
+:mod:`rnnkit.tagging.char_features`) or a CNN's (``char_encoder="cnn"``, :mod:`rnnkit.tagging.char_cnn`),
+give unknown words a vector from their spelling; character
 bigram embeddings (one table, the right and the left bigram of each character) serve Chinese word
 segmentation as BMES character tagging; feature columns (e.g. the POS column of CoNLL-2000)
 each get an embedding table.  Prediction is argmax (softmax) or Viterbi (CRF); given the
@@ -22,7 +23,8 @@ over legal tag sequences only (for softmax: over the log-probabilities with zero
 :meth:`Tagger.chain` is that decoder's linear chain; :meth:`Tagger.marginals` and :meth:`Tagger.nbest`
 give its token marginals and its n best sequences with their probabilities.
 
-Parameters: ``embedding.weight`` (V, E); ``char_embedding.weight`` (C, Ec) and ``char_rnn.*``;
+Parameters: ``embedding.weight`` (V, E); ``char_embedding.weight`` (C, Ec) and ``char_rnn.*`` (BiLSTM) or
+``char_cnn.weight`` (F, Ec, k), ``char_cnn.bias`` (F,) (CNN);
 ``bigram_embedding.weight`` (Vb, Eb); ``feature_embedding.{i}.weight`` (Vf_i, Ef); ``rnn.*``
 (PyTorch's names for the cell); ``output.weight`` (K, dirs H), ``output.bias`` (K,); with the CRF
 ``crf.transitions`` (K, K), ``crf.start_transitions`` (K,), ``crf.end_transitions`` (K,).
@@ -47,9 +49,11 @@ from rnnkit.nn.linear import linear_backward, linear_forward
 from rnnkit.nn.softmax import log_softmax, softmax_cross_entropy, softmax_cross_entropy_backward
 from rnnkit.packing import resolve_lengths
 from rnnkit.recurrent import make_recurrent
+from rnnkit.tagging.char_cnn import char_cnn_backward, char_cnn_forward, init_char_cnn
 from rnnkit.tagging.char_features import CharBatch, char_features_backward, char_features_forward, make_char_lstm
 
 OUTPUTS = ("softmax", "crf")
+CHAR_ENCODERS = ("bilstm", "cnn")
 
 
 @fields_in_doc
@@ -62,7 +66,11 @@ class TaggerConfig:
     embedding_dim: int = 100  # E
     char_vocab_size: int = 0  # C; 0 = no character features
     char_embedding_dim: int = 25  # Ec
-    char_hidden: int = 25  # Hc per direction
+    char_hidden: int = 25  # Hc per direction (char_encoder "bilstm")
+    char_encoder: str = "bilstm"  # "bilstm" (Lample et al. 2016) or "cnn" (Ma & Hovy 2016)
+    char_filters: int = 30  # F, the CNN's filters (its features' width)
+    char_window: int = 3  # k, characters a CNN filter reads
+    char_dropout: float | None = None  # on the CNN's character embeddings; None: the rate of dropout
     bigram_vocab_size: int = 0  # Vb; 0 = no character bigrams
     bigram_embedding_dim: int = 50  # Eb, used twice (right and left bigram)
     feature_vocab_sizes: tuple = field(default_factory=tuple)  # one table per extra input column
@@ -70,7 +78,7 @@ class TaggerConfig:
     hidden_size: int = 100  # H per direction
     num_layers: int = 1
     output: str = "crf"  # "softmax" or "crf"
-    cell: str = "lstm"  # the word-level layer: rnn, lstm or gru (the character features stay a BiLSTM)
+    cell: str = "lstm"  # the word-level layer: rnn, lstm or gru (char_encoder chooses the characters' own)
     bidirectional: bool = True
     dropout: float = 0.5  # on the joined inputs, between layers, and on the recurrent output
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch
@@ -84,6 +92,8 @@ class TaggerConfig:
                                                                            self.feature_vocab_sizes, 1))
         if self.output not in OUTPUTS:
             raise ValueError(f"Expected output one of {OUTPUTS}, got {self.output!r}")
+        if self.char_encoder not in CHAR_ENCODERS:
+            raise ValueError(f"Expected char_encoder one of {CHAR_ENCODERS}, got {self.char_encoder!r}")
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {self.cell!r}")
         check_bool("bidirectional", self.bidirectional)
@@ -94,7 +104,8 @@ class TaggerConfig:
         for name in ("char_vocab_size", "bigram_vocab_size"):  # 0: that input part is off
             check_int(name, getattr(self, name), 0)
         # the sizes of each input part in use (an unused part's sizes are never read)
-        sizes = ((self.char_vocab_size, ("char_embedding_dim", "char_hidden")),
+        char_sizes = ("char_filters", "char_window") if self.char_encoder == "cnn" else ("char_hidden",)
+        sizes = ((self.char_vocab_size, ("char_embedding_dim", *char_sizes)),
                  (self.bigram_vocab_size, ("bigram_embedding_dim",)),
                  (self.feature_vocab_sizes, ("feature_embedding_dim",)))
         for used, names in sizes:
@@ -103,14 +114,21 @@ class TaggerConfig:
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
         for name in ("dropout", "weight_drop"):
             check_rate(name, getattr(self, name))
+        if self.char_dropout is not None:
+            check_rate("char_dropout", self.char_dropout)
 
     @property
     def input_size(self) -> int:
         """D, the width of the joined input x_t."""
         d = self.embedding_dim
-        d += 2 * self.char_hidden if self.char_vocab_size else 0
+        d += self.char_width if self.char_vocab_size else 0
         d += 2 * self.bigram_embedding_dim if self.bigram_vocab_size else 0
         return d + self.feature_embedding_dim * len(self.feature_vocab_sizes)
+
+    @property
+    def char_width(self) -> int:
+        """Width of a word's character features: 2 Hc (BiLSTM) or F (CNN)."""
+        return self.char_filters if self.char_encoder == "cnn" else 2 * self.char_hidden
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-safe dict (``feature_vocab_sizes`` as a list)."""
@@ -167,6 +185,11 @@ class Tagger:
         self.char_rnn: Any = None  # an LSTM
         if cfg.char_vocab_size:
             table("char_embedding.weight", cfg.char_vocab_size, cfg.char_embedding_dim)
+        if cfg.char_vocab_size and cfg.char_encoder == "cnn":
+            for k, v in init_char_cnn(cfg.char_embedding_dim, cfg.char_filters, cfg.char_window, cfg.dtype,
+                                      rng).items():
+                self.params["char_cnn." + k] = v
+        elif cfg.char_vocab_size:
             self.char_rnn = make_char_lstm(cfg.char_embedding_dim, cfg.char_hidden, cfg.dtype, rng)
             for k, v in self.char_rnn.params.items():
                 self.params["char_rnn." + k] = v  # the same arrays: updates reach the layer
@@ -239,7 +262,12 @@ class Tagger:
         parts = []
         x, c = embedding_forward(batch.words, P["embedding.weight"])  # (T, B, E)
         parts.append(("word", x, c))
-        if cfg.char_vocab_size:
+        if cfg.char_vocab_size and cfg.char_encoder == "cnn":  # dropout on the characters (Ma & Hovy)
+            rate = cfg.dropout if cfg.char_dropout is None else cfg.char_dropout
+            x, c = char_cnn_forward(batch.chars, mask, P["char_embedding.weight"], P["char_cnn.weight"],
+                                    P["char_cnn.bias"], rate, rng, training)
+            parts.append(("char_cnn", x, c))  # (T, B, F)
+        elif cfg.char_vocab_size:
             x, c = char_features_forward(batch.chars, mask, P["char_embedding.weight"], self.char_rnn)
             parts.append(("char", x, c))  # (T, B, 2 Hc)
         if cfg.bigram_vocab_size:
@@ -274,6 +302,10 @@ class Tagger:
                 g = char_features_backward(dpart, c, self.char_rnn)
                 grads["char_embedding.weight"] = g.pop("weight")
                 grads.update({"char_rnn." + k: v for k, v in g.items()})
+            elif name == "char_cnn":
+                g = char_cnn_backward(dpart, c, self.params["char_cnn.weight"])
+                grads["char_embedding.weight"] = g.pop("weight")
+                grads.update({"char_cnn." + k[5:]: v for k, v in g.items()})
             elif name == "bigram":
                 _, g = embedding_backward(dpart.reshape(dpart.shape[:2] + (2, -1)), c)
                 grads["bigram_embedding.weight"] = g["weight"]

@@ -136,8 +136,10 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
 _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers": "--layers", "cell": "--cell",
             "class_weights": "--class-weights",
             "dropout": "--dropout", "weight_drop": "--weight-drop", "char_embedding_dim": "--char-embed",
-            "char_hidden": "--char-hidden", "pooling": "--pooling", "attention": "--attention",
-            "attention_size": "--attention-size", "residual": "--residual", "peephole": "--peephole",
+            "char_hidden": "--char-hidden", "char_encoder": "--char-encoder",
+            "char_filters": "--char-filters", "char_window": "--char-window", "char_dropout": "--char-dropout",
+            "pooling": "--pooling", "attention": "--attention", "attention_size": "--attention-size",
+            "residual": "--residual", "peephole": "--peephole",
             "tie_weights": "--tie", "decoder_hidden_size": "--hidden", "encoder_hidden_size": "--encoder-hidden"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
                "dropout_output": "--dropout-output", "variational": "--variational",
