@@ -65,7 +65,10 @@ def register(groups) -> None:
                                                "(。！？), so a book saved as one line fits in memory.  --dict "
                                                "words (names, terms) are kept whole wherever they occur.  Lines "
                                                "an HMM gives probability 0 (their words a fallback guess) are "
-                                               "named in one warning after the output, as 'rnnkit tag' does.",
+                                               "named in one warning after the output, as 'rnnkit tag' does; so "
+                                               "are lines the model's tags cannot tag by the B M E S rules (a "
+                                               "model trained on no one-character word has no S: a one-character "
+                                               "line), segmented by its best tags without the rules.",
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
