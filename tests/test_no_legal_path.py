@@ -120,3 +120,14 @@ def test_the_library_segments_with_one_warning(models):
 
     seg.predict(TaggingData([list("甲"), list("甲乙"), []], None, None, None), no_path=no_path)
     assert no_path == [0]
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf"])
+def test_a_dictionary_word_that_leaves_a_lone_character_beside_it(models, kind, capsys, monkeypatch):
+    words = models["dir"] / "words.txt"
+    words.write_text("乙丙\n", encoding="utf-8")  # 甲|乙丙|丁: an even line, but 甲 and 丁 alone need S
+    code, out, err = _run(capsys, monkeypatch, ["segment", models[kind], "--dict", words], "甲乙丙丁\n丙丁甲乙\n")
+    assert code == 0, err
+    assert out.splitlines()[0] == "甲 乙丙 丁" and out.splitlines()[1] == "丙丁 甲乙", out
+    assert "standard input: line 1: the model has no S tag" in err, err
+    assert "(a --dict word kept whole can leave such a stretch beside it)" in err and len(err.splitlines()) == 1

@@ -285,7 +285,7 @@ def segment(args: argparse.Namespace) -> int:
     if zero:
         warn(impossible_note(args.input or "standard input", zero, args, "words"))
     if rulebreak:
-        warn(no_path_note(args.input or "standard input", rulebreak, loaded, "words"))
+        warn(no_path_note(args.input or "standard input", rulebreak, loaded, "words", args))
     return 0
 
 
@@ -301,10 +301,10 @@ def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = 
     its = "its" if len(lines) == 1 else "their"
     scheme = loaded.train_scheme
     fix = "one-character words" if scheme == "bmes" else "one-token spans or tokens outside spans (O)"
-    return (f"{name}: {where}: {missing_tags_cause(loaded.trained_tags, scheme)}; {its} {what} are the model's best "
-            f"guess ignoring the {scheme.upper()} rules"
-            + (_undefined(args, its, what) if args is not None and loaded.kind != "tagger" else "")
-            + f"; to fix it, train on data that has {fix}")
+    beside = " (a --dict word kept whole can leave such a stretch beside it)" if getattr(args, "user_dict", None) else ""
+    probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
+    return (f"{name}: {where}: {missing_tags_cause(loaded.trained_tags, scheme)}{beside}; {its} {what} are the "
+            f"model's best guess ignoring the {scheme.upper()} rules{probs}; to fix it, train on data that has {fix}")
 
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
