@@ -301,7 +301,8 @@ def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = 
     its = "its" if len(lines) == 1 else "their"
     scheme = loaded.train_scheme
     fix = "one-character words" if scheme == "bmes" else "one-token spans or tokens outside spans (O)"
-    beside = " (a --dict word kept whole can leave such a stretch beside it)" if getattr(args, "user_dict", None) else ""
+    dictionary = getattr(args, "user_dict", None)
+    beside = " (a --dict word kept whole can leave such a stretch beside it)" if dictionary else ""
     probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
     return (f"{name}: {where}: {missing_tags_cause(loaded.trained_tags, scheme)}{beside}; {its} {what} are the "
             f"model's best guess ignoring the {scheme.upper()} rules{probs}; to fix it, train on data that has {fix}")

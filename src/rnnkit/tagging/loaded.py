@@ -126,8 +126,9 @@ class LoadedTagger:
         masks = [None] * len(data.words) if tag_masks is None else tag_masks
         unmasked = [i for i, mask in enumerate(masks) if mask is None]
         found = no_path_indices(constraints, [len(data.words[i]) for i in unmasked])  # each length once
-        return {unmasked[j] for j in found} | {i for i, (words, mask) in enumerate(zip(data.words, masks))
-                                               if mask is not None and not has_legal_path(constraints, len(words), mask)}
+        masked = {i for i, (words, mask) in enumerate(zip(data.words, masks))
+                  if mask is not None and not has_legal_path(constraints, len(words), mask)}
+        return masked | {unmasked[j] for j in found}
 
     def segment(self, text: str | list[str], user_words: Any = None) -> list[str] | list[list[str]]:
         """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list
