@@ -24,6 +24,7 @@ def data(tmp_path_factory):
     (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
     (d / "tags.txt").write_text("".join(" ".join(f"{w}/{'D' if w in ('the', 'a') else 'N'}" for w in x.split()) + "\n"
                                         for x in lines), encoding="utf-8")
+    (d / "pairs.tsv").write_text("".join(f"{x}\t{' '.join(reversed(x.split()))}\n" for x in lines), encoding="utf-8")
     return d
 
 
@@ -56,7 +57,7 @@ def test_a_peephole_language_model_scores_text(data, tmp_path, capsys):
     assert out.strip()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [*KINDS, "seq2seq"])
 def test_peephole_with_another_cell_is_one_clear_line(kind, data, tmp_path, capsys):
     run = tmp_path / "run"
     code, out, err = run_cli(capsys, _command(kind, data, run) + ["--cell", "gru", "--peephole"])
@@ -100,3 +101,25 @@ def test_gradflow_runs_a_peephole_lstm_and_refuses_another_cell(capsys):
     code, out, err = run_cli(capsys, ["gradflow", "--cell", "rnn", "--peephole"])
     assert code != 0 and out == "" and err.strip().count("\n") == 0
     assert "--peephole has no effect with --cell rnn" in err, err
+
+
+def test_a_peephole_seq2seq_model_has_them_in_encoder_and_decoder_and_translates(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, _command("seq2seq", data, run) + ["--cell", "lstm", "--layers", "2", "--peephole"])
+    assert code == 0, err
+    path = run / "last.safetensors"
+    cfg, encoder = _load("seq2seq", path)
+    assert cfg.peephole is True and encoder.config.peephole is True
+    arrays, meta = load_checkpoint(path)
+    assert meta["task"]["seq2seq_config"]["peephole"] is True
+    peep = sorted(k for k in arrays if ".weight_c" in k)
+    assert len([k for k in peep if k.startswith("model/encoder.")]) == 3 * 2 * 2, peep  # 2 layers, 2 directions
+    assert [k for k in peep if k.startswith("model/decoder.")] == [
+        f"model/decoder.weight_c{g}_l{k}" for g in "fio" for k in (0, 1)], peep
+    code, out, err = run_cli(capsys, ["translate", str(path), str(data / "text.txt")])
+    assert code == 0 and out.strip(), err
+    plain = {k: v for k, v in arrays.items() if ".weight_c" not in k}
+    del meta["task"]["seq2seq_config"]["peephole"]  # as a checkpoint written before --peephole existed
+    old = save_checkpoint(tmp_path / "old.safetensors", plain, meta)
+    cfg, encoder = _load("seq2seq", old)
+    assert cfg.peephole is False and encoder.config.peephole is False

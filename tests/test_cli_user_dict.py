@@ -217,3 +217,13 @@ def test_evaluate_dict_is_refused_where_it_cannot_apply(models, tmp_path, capsys
     code, out, err = run_cli(capsys, ["evaluate", str(models["hmm"]), str(models["dir"] / "train.txt"), "--dict",
                                       names, "--errors", str(tmp_path / "e.txt")])
     assert code == 2 and "--errors writes the model's own wrong sentences" in err and not (tmp_path / "e.txt").exists()
+
+
+def test_a_word_list_with_a_lone_combining_mark_loads_with_one_warning(models, capsys, monkeypatch):
+    words = models["dir"] / "tokens.txt"
+    words.write_text("欧阳丽\n\u0304\n", encoding="utf-8")  # a corpus's tokens: GSD holds a lone U+0304
+    monkeypatch.setattr("sys.stdin", io.StringIO("欧阳丽喜欢\n"))
+    code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(words)])
+    assert code == 0, err
+    assert out.split()[0] == "欧阳丽"
+    assert "tokens.txt: 1 entry skipped (line 2) for a word of combining marks only ('\\u0304': U+0304" in err, err

@@ -63,3 +63,33 @@ def test_nonlinearity_for_a_gated_cell_is_refused_in_good_english(cell, said, ca
 
     assert main(["gradcheck", "--cell", cell, "--nonlinearity", "relu"]) == 2
     assert said in capsys.readouterr().err  # "an GRU" before
+
+
+def test_peephole_lstm_is_checked_and_a_wrong_peephole_gradient_caught(capsys, monkeypatch):
+    import rnnkit.cells.lstm_peephole as peephole_kernel
+
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--peephole", "--steps", "5"])
+    assert code == 0, out + err
+    assert out.startswith("lstm with peepholes, 1 layer(s)"), out
+    rows = [line.split()[0] for line in out.splitlines() if "finite differences  " in line]
+    assert rows[4:7] == ["weight_ci_l0", "weight_cf_l0", "weight_co_l0"], out
+    assert "RTRL not compared: rnnkit's RTRL (rnnkit.rtrl_gated) derives the LSTM without peepholes" in out
+    assert re.search(r"OK: all 10 gradients \([\d,]+ entries\) agree", out), out
+
+    real = peephole_kernel.backward
+
+    def wrong_cf(*args, **kwargs):
+        dx, dstate, (*rest, dw_ci, dw_cf, dw_co) = real(*args, **kwargs)
+        return dx, dstate, (*rest, dw_ci, dw_cf * 1.01, dw_co)
+
+    monkeypatch.setattr(peephole_kernel, "backward", wrong_cf)
+    code, out, _ = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--peephole", "--layers", "2"])
+    assert code == 1
+    flagged = [line.split()[0] for line in out.splitlines() if line.endswith("<-- MISMATCH")]
+    assert flagged == ["weight_cf_l0", "weight_cf_l1"], out
+
+
+def test_peephole_needs_the_lstm(capsys):
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "gru", "--peephole"])
+    assert code == 2
+    assert "--peephole has no effect with --cell gru" in err and "give --cell lstm" in err

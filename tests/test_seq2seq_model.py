@@ -77,6 +77,8 @@ GRAD_CASES += [
     dict(cell="lstm", attention="general", weight_drop=0.4),
     dict(cell="gru", attention="additive", weight_drop=0.3, dropout=0.2),
     dict(cell="rnn", attention="none", weight_drop=0.5),
+    dict(cell="lstm", attention="general", peephole=True),  # encoder and decoder: weight_ci, weight_cf, weight_co
+    dict(cell="lstm", attention="additive", peephole=True, weight_drop=0.3, dropout=0.2, bidirectional=False),
 ]
 
 
@@ -456,3 +458,27 @@ def test_vector_decoder_matches_pytorch(cell, input_feeding):
     t_loss, named = _torch_vector_loss(torch, cfg, model.params, feats, tgt_in, tgt_out, tgt_mask)
     (dloss * t_loss).backward()
     _assert_matches_torch(loss, grads, t_loss, named)
+
+
+def test_peepholes_act_in_encoder_and_decoder():
+    """The finite differences above pass on an unused parameter too (both gradients 0): each peephole must move
+    the loss, and a peephole model equals the plain one when its peepholes are 0."""
+    rng = np.random.default_rng(2)
+    model = Seq2Seq(_config(peephole=True, encoder_layers=1, decoder_layers=1), rng)
+    _randomise(model, rng)
+    batch = _batch(rng)
+    loss, cache = model.forward(*batch)
+    grads = model.backward(1.0, cache)
+    for name in ("encoder.weight_ci_l0", "encoder.weight_co_l0_reverse", "decoder.weight_cf_l0",
+                 "decoder.weight_co_l0"):
+        assert np.abs(grads[name]).max() > 1e-4, name
+    plain = Seq2Seq(_config(encoder_layers=1, decoder_layers=1), np.random.default_rng(0))
+    for k in plain.params:
+        plain.params[k][...] = model.params[k]
+    for k in model.params:
+        if ".weight_c" in k:
+            model.params[k][...] = 0.0
+    np.testing.assert_allclose(model.forward(*batch)[0], plain.forward(*batch)[0], rtol=1e-12)
+    assert abs(model.forward(*batch)[0] - loss) > 1e-6
+    with pytest.raises(ValueError, match=r"Expected peephole=False for cell 'gru'"):
+        _config(cell="gru", peephole=True)

@@ -211,13 +211,18 @@ def test_a_bad_dictionary_is_one_line_naming_file_and_line(tmp_path, content, me
     assert "\n" not in str(info.value)
 
 
-def test_entries_with_an_invisible_character_are_skipped_with_one_warning_naming_their_lines(tmp_path):
-    """UD Chinese GSD holds 毒\u200b\u200b物: a word list made from it was refused whole for that one word."""
-    text = "欧阳丽 5 nr\n毒\u200b\u200b物\n循环神经网络\n欧阳丽\u200b 5 nr\n欧阳\u2060丽\n"
+def _loaded_with_warnings(tmp_path, text):
+    """The warnings of reading ``text`` as a dictionary, which must hold exactly 欧阳丽 and 循环神经网络."""
     with pytest.warns(UserWarning) as caught:
         words = read_user_dict(_dict(tmp_path, text))
     assert words.words == {"欧阳丽", "循环神经网络"}
-    assert [str(w.message) for w in caught] == [
+    return [str(w.message) for w in caught]
+
+
+def test_entries_with_an_invisible_character_are_skipped_with_one_warning_naming_their_lines(tmp_path):
+    """UD Chinese GSD holds 毒\u200b\u200b物: a word list made from it was refused whole for that one word."""
+    text = "欧阳丽 5 nr\n毒\u200b\u200b物\n循环神经网络\n欧阳丽\u200b 5 nr\n欧阳\u2060丽\n"
+    assert _loaded_with_warnings(tmp_path, text) == [
         f"{tmp_path / 'user.txt'}: 3 entries skipped (lines 2, 4, 5) for an invisible character in the word ('毒\\u200b"
         "\\u200b物' holds U+200B (ZERO WIDTH SPACE)), which would match only text that holds it too; delete the "
         "character to keep the word"]
@@ -261,3 +266,20 @@ def test_a_lexicon_warning_needs_most_characters_covered_and_a_long_text_or_a_la
     assert "cover 60% of the input's characters" in lexicon_warning(names, 200, 120)
     lexicon = UserDict(f"词{k}" for k in range(LEXICON_WORDS))
     assert "the --dict words (10,000) cover 71%" in lexicon_warning(lexicon, 7, 5)  # 研究生命的起源: 研究生, 起源
+
+
+def test_entries_of_combining_marks_only_are_skipped_with_one_warning(tmp_path):
+    """UD Chinese GSD's training tokens include a lone U+0304: a word list made from them was refused whole."""
+    text = "欧阳丽\n\u0304\n循环神经网络\n\u0304\u0301 3 n\n毒\u200b物\n"
+    assert _loaded_with_warnings(tmp_path, text) == [
+        f"{tmp_path / 'user.txt'}: 1 entry skipped (line 5) for an invisible character in the word ('毒\\u200b物' "
+        "holds U+200B (ZERO WIDTH SPACE)), which would match only text that holds it too; delete the character to "
+        "keep the word; 2 entries skipped (lines 2, 4) for a word of combining marks only ('\\u0304': U+0304 "
+        "COMBINING MACRON), which in text belong to the character before them, so they are no word of their own"]
+    with pytest.warns(UserWarning, match="combining marks only"), pytest.raises(
+            DataError, match=r"user\.txt: no word in it \(1 skipped as combining marks only, 1 blank or comment"):
+        read_user_dict(_dict(tmp_path, "\u0304\n# marks\n"))
+    with pytest.raises(DataError, match=r"user\.txt:2: .* begins with the combining mark U\+0301"):  # a word, badly
+        read_user_dict(_dict(tmp_path, "好\n\u0301abc\n"))
+    with pytest.raises(ValueError, match=r"an empty word"):  # a list is not a file
+        UserDict(["\u0304"])

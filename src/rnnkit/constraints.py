@@ -127,3 +127,50 @@ def is_allowed(path: Sequence[int], allowed: np.ndarray, allowed_start: np.ndarr
     if not allowed_start[path[0]] or not allowed_end[path[-1]]:
         return False
     return all(allowed[a, b] for a, b in zip(path[:-1], path[1:]))
+
+
+def has_legal_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], length: int,
+                   tag_mask: np.ndarray | None = None) -> bool:
+    """True when some tag sequence of ``length`` breaks none of ``constraints`` (the triple of
+    :func:`allowed_transitions`) and, with ``tag_mask`` (length, K) bool, takes at step t only tags it allows.
+
+    Reachability, the boolean form of Viterbi: ``r_0 = start & m_0``, ``r_t[j] = any_i(r_{t-1}[i] &
+    allowed[i, j]) & m_t[j]``, and a path exists iff ``any(r_{L-1} & end)``.  A tag set without ``S`` (a
+    segmenter trained on no one-character word) has none of length 1, nor of odd length without ``M``."""
+    allowed, allowed_start, allowed_end = constraints
+    if length == 0:
+        return True
+    mask = np.ones((length, len(allowed_start)), dtype=bool) if tag_mask is None else np.asarray(tag_mask)  # (L, K)
+    reach = allowed_start & mask[0]  # (K,)
+    for t in range(1, length):
+        reach = (reach[:, None] & allowed).any(axis=0) & mask[t]  # (K,)
+    return bool((reach & allowed_end).any())
+
+
+def no_path_indices(constraints: tuple[np.ndarray, np.ndarray, np.ndarray] | None, lengths: Sequence[int]
+                    ) -> set[int]:
+    """Indices of ``lengths`` for which :func:`has_legal_path` finds no legal sequence (none without
+    ``constraints``); each length is checked once."""
+    if constraints is None:
+        return set()
+    legal: dict[int, bool] = {}
+    for n in map(int, lengths):
+        if n not in legal:
+            legal[n] = has_legal_path(constraints, n)
+    return {i for i, n in enumerate(map(int, lengths)) if not legal[n]}
+
+
+def missing_tags_cause(tags: Sequence[str], scheme: str) -> str:
+    """Why a sentence may have no legal path under ``scheme`` with these ``tags`` (those a model was trained
+    on), for a warning: the one-token tags the training data never had (BMES ``S``, BIOES ``S-X`` and ``O``)."""
+    prefixes = {t.split("-", 1)[0] if "-" in t else t for t in tags}
+    if scheme == "bmes" and "S" not in prefixes:
+        if "M" in prefixes:
+            return ("the model has no S tag (its training data had no one-character word), so a one-character line "
+                    "has no legal B M E S tags")
+        return ("the model has no S tag and no M tag (its training data had only two-character words), so a line of "
+                "odd length has no legal B M E S tags")
+    if scheme == "bioes" and not prefixes & {"S", "O"}:
+        return ("the model has no O or S-X tag: its training data had no token outside a span and no one-token "
+                "span, so a one-token sentence has no legal BIOES tags")
+    return f"the model's tags ({', '.join(tags)}) allow no {scheme.upper()} sequence of those lengths"

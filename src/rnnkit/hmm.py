@@ -49,6 +49,7 @@ from rnnkit.suffix_model import SuffixModel
 
 EMISSIONS = ("ml", "add_k", "witten_bell")
 IMPOSSIBLE = -1e6  # stand-in log probability of an emission never seen, for the fallback decode
+FORBIDDEN = 1e3 * IMPOSSIBLE  # of a move the scheme forbids, when no path keeps to the scheme (fallback only)
 
 
 def _log(p: np.ndarray) -> np.ndarray:
@@ -297,7 +298,9 @@ class HMMTagger:
         ``tag_mask`` (n, K) bool: word i may take tag k only where it is true (a user dictionary's word
         forced to B M E), i.e. log P(w_i | k) = -inf elsewhere: the best path among those it allows.  When no path
         has probability > 0 the score is -inf and the tags a fallback guess: Viterbi again with impossible emissions
-        and unseen transitions floored to log probability -1e6, so the path with the fewest of them wins."""
+        and unseen transitions floored to log probability -1e6, so the path with the fewest of them wins; and when
+        the scheme allows no path of this length at all (BMES tags without S: a one-character sentence), its
+        forbidden moves floored to -1e9 too (:func:`rnnkit.constraints.has_legal_path` tells these apart)."""
         log_trans, log_emit = self._scores(sentence, memo)
         if tag_mask is not None:
             tag_mask = np.asarray(tag_mask)
@@ -317,8 +320,12 @@ class HMMTagger:
             trans = np.where(self.forbidden_, -np.inf, np.maximum(self.log_trans_, IMPOSSIBLE))
             floor = np.maximum(log_emit, IMPOSSIBLE)  # (n, K)
             path, floored = decode(trans, floor if tag_mask is None else np.where(tag_mask, floor, -np.inf))
-            if floored == -np.inf:
-                raise ValueError(f"Expected a tag set that allows some path of length {len(log_emit)}, got none")
+            if floored == -np.inf:  # the scheme allows no path of this length (BMES without S: a one-character
+                # line); the fallback then breaks the scheme's rules too, as few times as it can
+                trans = np.where(self.forbidden_, FORBIDDEN, np.maximum(self.log_trans_, IMPOSSIBLE))
+                path, floored = decode(trans, floor if tag_mask is None else np.where(tag_mask, floor, -np.inf))
+                if floored == -np.inf:
+                    raise ValueError("Expected a tag_mask that allows some tag at every word, got none at some")
         return [self.tags_[i] for i in path], score
 
     def predict(self, sentences: Sequence[Sequence[str]],

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.common import HelpFormatter, nonnegative_int, positive_float, positive_int
+from rnnkit.cli.common import (
+    HelpFormatter,
+    add_peephole_option,
+    nonnegative_int,
+    peephole_rule,
+    positive_float,
+    positive_int,
+)
+from rnnkit.cli.given import refuse_unused
 from rnnkit.diagnostics import CELLS
 
 
@@ -19,6 +27,7 @@ def register(groups) -> None:
     p.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell")
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
                    help="Elman RNN's nonlinearity (--cell rnn only; default tanh)")
+    add_peephole_option(p)
     p.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     p.add_argument("--bidirectional", action="store_true", help="both directions (RTRL is then not compared)")
     p.add_argument("--steps", type=positive_int, default=6, help="sequence length T")
@@ -38,14 +47,18 @@ def run(args: argparse.Namespace) -> int:
         article = "an" if args.cell == "lstm" else "a"
         raise ValueError(f"--nonlinearity is the Elman RNN's; {article} {args.cell.upper()} has fixed gates: leave it "
                          "out or use --cell rnn")
+    refuse_unused(args, [peephole_rule(args)])
     args.nonlinearity = args.nonlinearity or "tanh"
     info: dict = {}
     checks = check_recurrent(args.cell, args.nonlinearity, args.layers, args.bidirectional, args.steps, args.batch,
-                             args.input_size, args.hidden, args.seed, info=info)
+                             args.input_size, args.hidden, args.seed, info=info, peephole=args.peephole)
     name = args.cell if args.cell != "rnn" else f"rnn ({args.nonlinearity})"
+    name += " with peepholes" if args.peephole else ""
     print(f"{name}, {args.layers} layer(s), {'bidirectional' if args.bidirectional else 'one direction'}, "
           f"T={args.steps}, B={args.batch}, D={args.input_size}, H={args.hidden}, seed {args.seed}, float64")
     print(f"lengths {info['lengths']}; parameters, inputs, initial states and upstream gradients random")
+    if args.peephole and args.layers == 1 and not args.bidirectional:
+        print("RTRL not compared: rnnkit's RTRL (rnnkit.rtrl_gated) derives the LSTM without peepholes")
     print(f"finite differences central, eps = {info['eps']:g}; error = |analytic - reference| / max(1, |reference|)")
     width = max(len(c.name) for c in checks)
     print(f"{'gradient':<{width}}  {'against':<18} {'entries':>7} {'max |grad|':>11} {'max error':>10}")

@@ -19,11 +19,13 @@ import numpy as np
 
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_peephole_option,
     add_residual_option,
     add_train_options,
     check_max_vocab,
     fit,
     nonnegative_int,
+    peephole_rule,
     positive_int,
     probability,
     rate,
@@ -84,6 +86,7 @@ def register(groups) -> None:
     m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
     add_residual_option(m, "encoder layers (the decoder's have none)")
+    add_peephole_option(m)
     m.add_argument("--embed", type=positive_int, default=128,
                    help="embedding size of both sides, or of the side without --src-embeddings / --tgt-embeddings "
                         "(vectors set their side's size)")
@@ -200,7 +203,8 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
                         bidirectional=not args.unidirectional, attention=args.attention,
                         attention_size=args.attention_size or args.hidden,
                         input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop,
-                        tie_weights=getattr(args, "tie", False), residual=getattr(args, "residual", False))
+                        tie_weights=getattr(args, "tie", False), residual=getattr(args, "residual", False),
+                        peephole=getattr(args, "peephole", False))
     return Seq2Seq(cfg, rng)
 
 
@@ -223,6 +227,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     refuse_unused(args, [
         *((option, *test_only) for option in ("--beam", "--length-norm", "--coverage-penalty", "--no-repeat-ngram",
                                               "--min-len", "--replace-unk")), residual_rule(args),
+        peephole_rule(args),
         ("--bleu-sentences", not args.valid, "without --valid (it sets how much of it is decoded): give --valid"),
         ("--select-by", not args.valid, "without --valid (it chooses best.safetensors by validation): give --valid"),
         ("--max-decode-len", not bleu, "when nothing is decoded (it limits decoding the --valid sentences for "

@@ -65,7 +65,10 @@ def register(groups) -> None:
                                                "(。！？), so a book saved as one line fits in memory.  --dict "
                                                "words (names, terms) are kept whole wherever they occur.  Lines "
                                                "an HMM gives probability 0 (their words a fallback guess) are "
-                                               "named in one warning after the output, as 'rnnkit tag' does.",
+                                               "named in one warning after the output, as 'rnnkit tag' does; so "
+                                               "are lines the model's tags cannot tag by the B M E S rules (a "
+                                               "model trained on no one-character word has no S: a one-character "
+                                               "line), segmented by its best tags without the rules.",
                                    formatter_class=fmt)
     s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
@@ -115,20 +118,27 @@ def tag(args: argparse.Namespace) -> int:
     def formatted(data, spec, first_line=1):  # the predictions, or with --probs, --nbest or --spans the
         # probabilities too; first_line: raw text's line of the block's first sentence
         impossible: list[int] = []
+        pathless: list[int] = []
         if tag_confidence.wanted(args):
-            text = tag_confidence.format_block(args, loaded, data, spec, column, impossible)
+            text = tag_confidence.format_block(args, loaded, data, spec, column, impossible, pathless)
         else:
-            text = format_predictions(data, loaded.predict(data, impossible=impossible), spec, column)
-        zero.extend(first_line + i if data.source is None else data.source[i].line_number for i in impossible)
+            text = format_predictions(data, loaded.predict(data, impossible=impossible, no_path=pathless), spec,
+                                      column)
+        line = (lambda i: first_line + i) if data.source is None else (lambda i: data.source[i].line_number)
+        zero.extend(map(line, impossible))
+        rulebreak.extend(map(line, pathless))
         return text
 
     def written(blocks) -> int:  # the output, then one warning for every sentence of probability 0 in it
         write_output(args, blocks)
         if zero:
             warn(impossible_note(name, zero, args))
+        if rulebreak:
+            warn(no_path_note(name, rulebreak, loaded, "tags", args))
         return 0
 
     zero: list[int] = []  # input lines of the sentences of probability 0 (an HMM's), over all blocks
+    rulebreak: list[int] = []  # input lines the scheme allows no sequence of the model's tags
 
     size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
     enc = getattr(loaded, "encoder", None)  # full-width punctuation a model trained on ASCII's never saw
@@ -182,15 +192,20 @@ def impossible_note(name: str, lines: list[int], args: argparse.Namespace, what:
     shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
     where = f"line {shown} has" if len(lines) == 1 else f"lines {shown} have"
     it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
-    probs = ("" if what != "tags" else f" ({its} spans, if any, have probability null)" if args.spans else
-             f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
-             else "")
+    probs = _undefined(args, its, what)
     seen = ("a word seen only with tags that cannot go there" if what == "tags" else
             "a character seen only in word positions (B, M, E, S) that cannot go there"
             + (", a --dict word forcing its characters into positions never seen" if args.user_dict else ""))
     return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} ({seen}, or a tag n-gram "
             "never seen in training when the model's lower orders got no weight); "
             f"{its} {what} are a fallback guess, the path with the fewest impossible steps" + probs)
+
+
+def _undefined(args: argparse.Namespace, its: str, what: str) -> str:
+    """What an HMM's sentence of probability 0 gets for ``--probs``, ``--nbest`` or ``--spans``."""
+    return ("" if what != "tags" else f" ({its} spans, if any, have probability null)" if args.spans else
+            f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
+            else "")
 
 
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
@@ -255,18 +270,42 @@ def segment(args: argparse.Namespace) -> int:
     del unspaced
 
     zero: list[int] = []  # input lines an HMM gives probability 0, over all blocks, warned of after the output
+    rulebreak: list[int] = []  # input lines the model's B M E (without S) cannot tag
 
     def segmented(first: int, block: list[str]) -> str:
         impossible: list[int] = []
-        found = segment_lines(loaded, block, words, impossible)
+        pathless: list[int] = []
+        found = segment_lines(loaded, block, words, impossible, pathless)
         zero.extend(first + i for i in impossible)
+        rulebreak.extend(first + i for i in pathless)
         return "".join(" ".join(w) + "\n" for w in found)
 
     size = BLOCK
     write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
     if zero:
         warn(impossible_note(args.input or "standard input", zero, args, "words"))
+    if rulebreak:
+        warn(no_path_note(args.input or "standard input", rulebreak, loaded, "words", args))
     return 0
+
+
+def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = "tags",
+                 args: argparse.Namespace | None = None) -> str:
+    """The warning for sentences (at ``lines`` of ``name``) that the scheme's rules allow no sequence of the
+    model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
+    ``args``: tag's, to say what an HMM's probabilities of them are."""
+    from rnnkit.constraints import missing_tags_cause
+
+    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
+    where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    its = "its" if len(lines) == 1 else "their"
+    scheme = loaded.train_scheme
+    fix = "one-character words" if scheme == "bmes" else "one-token spans or tokens outside spans (O)"
+    dictionary = getattr(args, "user_dict", None)
+    beside = " (a --dict word kept whole can leave such a stretch beside it)" if dictionary else ""
+    probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
+    return (f"{name}: {where}: {missing_tags_cause(loaded.trained_tags, scheme)}{beside}; {its} {what} are the "
+            f"model's best guess ignoring the {scheme.upper()} rules{probs}; to fix it, train on data that has {fix}")
 
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:

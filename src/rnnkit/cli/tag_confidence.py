@@ -70,13 +70,18 @@ def check_options(args: argparse.Namespace, loaded: LoadedTagger) -> None:
 
 
 def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingData, spec: DataSpec | None,
-                 column: str | None = None, impossible: list[int] | None = None) -> str:
+                 column: str | None = None, impossible: list[int] | None = None,
+                 no_path: list[int] | None = None) -> str:
     """The text of one block of sentences with the probabilities asked for; ``column``: CoNLL-U's column for
     the tags, as :func:`rnnkit.tagging.io.format_predictions` takes it; ``impossible``: a list that gets the
-    index of each sentence of probability 0 under an HMM (its probabilities are written as :data:`UNDEFINED`)."""
+    index of each sentence of probability 0 under an HMM (its probabilities are written as :data:`UNDEFINED`);
+    ``no_path``: one that gets those the scheme allows no tag sequence (:meth:`LoadedTagger.no_path`), instead."""
     found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans)
+    pathless = loaded.no_path(data)
+    if no_path is not None:
+        no_path.extend(sorted(pathless))
     if impossible is not None:
-        impossible.extend(i for i, c in enumerate(found) if not c.possible)
+        impossible.extend(i for i, c in enumerate(found) if not c.possible and i not in pathless)
     if args.spans:
         lines = [json.dumps({"spans": [{**sp, "prob": None if math.isnan(sp["prob"]) else round(sp["prob"], 6)}
                                        for sp in c.spans]}, ensure_ascii=False) + "\n" for c in found]

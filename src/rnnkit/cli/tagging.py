@@ -243,6 +243,8 @@ def train_tagger(args: argparse.Namespace) -> int:
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
     if long := run_together(spec, train, args.train):
         warn(long)
+    if pathless := pathless_note(args.train, enc.tags, train_scheme or spec.scheme):
+        warn(pathless)
     n = len(train.words) - blank
     print(f"train: {n:,} sentence{'s' * (n != 1)}{f' ({blank:,} blank lines skipped)' if blank else ''}, "
           f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags"
@@ -296,6 +298,21 @@ def _raw_segmented_files(spec: DataSpec, args: argparse.Namespace, *data: Taggin
                 raw_segmented_file(d, name)
 
 
+def pathless_note(path: str, tags: list[str], scheme: str) -> str | None:
+    """A warning when the training tags leave some sentence length without a legal sequence under ``scheme``
+    (BMES without S: no one-character word), or None."""
+    from rnnkit.constraints import missing_tags_cause, no_path_indices
+    from rnnkit.tagging.task import decoding_constraints
+
+    if not no_path_indices(decoding_constraints(tags, scheme), [1, 2, 3]):
+        return None
+    what = "line" if scheme == "bmes" else "sentence"
+    add = ("one-character words (a punctuation mark, 的, 了)" if scheme == "bmes" else
+           "one-token spans or tokens outside spans (O)")
+    return (f"{path}: {missing_tags_cause(tags, scheme)}; such a {what} is read ignoring the {scheme.upper()} "
+            f"rules (segment and tag name each one in a warning); to fix it, add {add} to the training data")
+
+
 def train_hmm(args: argparse.Namespace) -> int:
     from rnnkit.hmm import HMMTagger
     from rnnkit.tagging.task import metric_for
@@ -332,6 +349,8 @@ def train_hmm(args: argparse.Namespace) -> int:
     print(f"trained on {len(keep):,} sentences{rewritten} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     if note := lower_orders_note(hmm, args.train):
         warn(note)
+    if pathless := pathless_note(args.train, hmm.tags_, hmm.scheme or "none"):
+        warn(pathless)
     metric = metric_for(spec.scheme, spec.format)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     save_hmm(args.output, hmm, spec, metric, _train_words(spec, train), fold_width=args.fold_width,

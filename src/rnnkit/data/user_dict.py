@@ -104,6 +104,17 @@ class _Invisible(ValueError):
     """A dictionary line whose word is one but for an invisible format character in it: skipped, not refused."""
 
 
+class _Marks(ValueError):
+    """A dictionary line whose word is combining marks only (U+0304 alone, as a token of UD Chinese GSD is):
+    skipped, not refused; in text they belong to the character before them, so they are no word."""
+
+
+def _marks_only(word: str) -> bool:
+    """True when ``word`` is combining marks (categories Mn, Me), with invisible format characters at most."""
+    kinds = [unicodedata.category(c) for c in word]
+    return any(k in ("Mn", "Me") for k in kinds) and all(k in ("Mn", "Me", "Cf") for k in kinds)
+
+
 class UserDict:
     """A set of words to keep whole, found in raw text by :meth:`matches`; built from words
     (``UserDict(["欧阳丽", "循环神经网络"])``) or read from a file (:func:`read_user_dict`)."""
@@ -187,6 +198,9 @@ def _entry(line: str) -> str | None:
     problem = word_problem(word)
     if problem is None:
         return word
+    if _marks_only(word):
+        mark = next(c for c in word if unicodedata.category(c) in ("Mn", "Me"))
+        raise _Marks(f"{ascii(word)}: U+{ord(mark):04X} {unicodedata.name(mark, 'a combining mark')}")
     hidden = _hidden(word)
     if hidden is not None and word_problem(word.replace(hidden, "")) is None:  # a word, but for the character
         raise _Invisible(f"{word!r} holds U+{ord(hidden):04X} ({unicodedata.name(hidden, 'a format character')})")
@@ -201,16 +215,21 @@ def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> Use
     it occurs would cut it from its neighbours (的 from 目的); jieba's lexicon holds 11,580 of them, for their
     frequencies.  A word that holds an invisible format character (U+200B ZERO WIDTH SPACE, as one word of
     UD Chinese GSD does) would match only text holding it too: its line is skipped, with one warning naming
-    the lines.  (A list of words given to :class:`UserDict` is taken as it is.)"""
+    the lines.  So is a word of combining marks only (U+0304 alone, as one token of GSD is): in text a mark
+    belongs to the character before it, and a word list made from a corpus's tokens should load.  (A list of
+    words given to :class:`UserDict` is taken as it is.)"""
     text = read_utf8_file(path, "a word list")
     found = UserDict() if into is None else into
     lines = text_lines(text)
-    words, single, hidden = 0, [], []
+    words, single, hidden, marks = 0, [], [], []
     for number, line in enumerate(lines, start=1):
         try:
             word = _entry(line)
         except _Invisible as exc:
             hidden.append((number, str(exc)))
+            continue
+        except _Marks as exc:
+            marks.append((number, str(exc)))
             continue
         except ValueError as exc:
             raise DataError(f"{path}:{number}: {exc}") from None
@@ -227,21 +246,32 @@ def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> Use
                       f"{'...' if len(single) > 3 else ''}) skipped: a dictionary word is forced to be a word of "
                       "its own wherever it occurs, and one character forced so would be cut from its neighbours "
                       "(的 from 目的)", UserWarning, stacklevel=2)
-    if hidden:
+    skipped = [_skipped(hidden, "for an invisible character in the word", "which would match only text that "
+                        "holds it too; delete the character to keep the word"),
+               _skipped(marks, "for a word of combining marks only", "which in text belong to the character before "
+                        "them, so they are no word of their own")]
+    if hidden or marks:
         import warnings
 
-        numbers = ", ".join(str(number) for number, _ in hidden[:10]) + (", ..." if len(hidden) > 10 else "")
-        warnings.warn(f"{path}: {len(hidden):,} entr{'y' if len(hidden) == 1 else 'ies'} skipped (line"
-                      f"{'' if len(hidden) == 1 else 's'} {numbers}) for an invisible character in the word "
-                      f"({hidden[0][1]}), which would match only text that holds it too; delete the character to "
-                      "keep the word", UserWarning, stacklevel=2)
+        warnings.warn(f"{path}: " + "; ".join(part for part in skipped if part), UserWarning, stacklevel=2)
     if not words and not single:
         got = f"{len(lines):,} blank or comment lines" if lines else "an empty file"
-        if hidden:
-            got = (f"{len(hidden):,} skipped for an invisible character, {len(lines) - len(hidden):,} blank or "
-                   "comment lines")
+        if hidden or marks:
+            got = ", ".join([f"{len(hidden):,} skipped for an invisible character"] * bool(hidden)
+                            + [f"{len(marks):,} skipped as combining marks only"] * bool(marks)
+                            + [f"{len(lines) - len(hidden) - len(marks):,} blank or comment lines"])
         raise DataError(f"{path}: no word in it ({got}); expected {FORMAT}")
     return found
+
+
+def _skipped(entries: list[tuple[int, str]], why: str, so: str) -> str:
+    """Part of :func:`read_user_dict`'s warning: how many ``entries`` (line number, the first one's detail)
+    were skipped, on which lines, why and what that means; "" for none."""
+    if not entries:
+        return ""
+    numbers = ", ".join(str(number) for number, _ in entries[:10]) + (", ..." if len(entries) > 10 else "")
+    return (f"{len(entries):,} entr{'y' if len(entries) == 1 else 'ies'} skipped (line"
+            f"{'' if len(entries) == 1 else 's'} {numbers}) {why} ({entries[0][1]}), {so}")
 
 
 LEXICON_SHARE = 0.5  # of the text's characters inside dictionary words: the dictionary decides, not the model

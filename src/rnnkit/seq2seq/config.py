@@ -59,11 +59,16 @@ class Seq2SeqConfig:
     weight_drop: float = 0.0  # DropConnect on the encoder's and the decoder's W_hh, one mask per batch
     tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
     residual: bool = False  # encoder only: residual connections between its layers, from the second on (GNMT)
+    peephole: bool = False  # LSTM only, encoder and decoder: peephole connections (weight_ci, weight_cf, weight_co)
 
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
-                             "attention_size"), ("bidirectional", "input_feeding", "tie_weights", "residual"))
+                             "attention_size"), ("bidirectional", "input_feeding", "tie_weights", "residual",
+                                                 "peephole"))
+        if self.peephole and self.cell != "lstm":
+            raise ValueError(f"Expected peephole=False for cell {self.cell!r} (peepholes read an LSTM's cell c), "
+                             "got True")
         _check_tie(self, "tgt_embedding_dim", "decoder_hidden_size")
         if self.attention not in KINDS:
             raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")

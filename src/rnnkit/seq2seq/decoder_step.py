@@ -31,7 +31,9 @@ shares their verified backward; each step keeps the kernels' caches and the back
 reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V, E),
 ``decoder.weight_ih_l{k}`` (G*H, D_k), ``decoder.weight_hh_l{k}`` (G*H, H), ``decoder.bias_ih_l{k}``,
 ``decoder.bias_hh_l{k}``, ``attention.*``, ``combine.weight`` (H, Hk + H), ``combine.bias`` (H,),
-``output.weight`` (V, H), ``output.bias`` (V,).
+``output.weight`` (V, H), ``output.bias`` (V,).  With ``peephole`` (LSTM only) each layer also has
+``decoder.weight_ci_l{k}``, ``decoder.weight_cf_l{k}``, ``decoder.weight_co_l{k}`` (H,), and the cell is the
+peephole kernel (:mod:`rnnkit.cells.lstm_peephole`).
 
 With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
 embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient
@@ -44,7 +46,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.cells import elman, gru, lstm
+from rnnkit.cells import elman, gru, lstm, lstm_peephole
 from rnnkit.checks import check_number
 from rnnkit.data.parallel import BOS_ID, PAD_ID
 from rnnkit.fielddoc import fields_in_doc
@@ -58,6 +60,16 @@ from rnnkit.seq2seq import attention as att
 KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _W = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _kernel(spec: DecoderSpec) -> Any:
+    """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``."""
+    return lstm_peephole if spec.peephole else KERNELS[spec.cell]
+
+
+def _names(spec: DecoderSpec) -> tuple[str, ...]:
+    """A layer's parameter names, in the kernel's argument order (four; seven with peepholes)."""
+    return _W + lstm_peephole.PEEPHOLES if spec.peephole else _W
 
 
 @fields_in_doc
@@ -77,6 +89,7 @@ class DecoderSpec:
     dropout: float
     weight_drop: float = 0.0  # DropConnect on every decoder.weight_hh_l{k}, one mask per teacher-forced pass
     tie_weights: bool = False  # the output layer's weight is tgt_embedding.weight (needs E == H)
+    peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co per layer)
 
 
 class Memory(NamedTuple):
@@ -105,8 +118,8 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     b = 1.0 / np.sqrt(H)
     for k in range(L):
         D = E + (H if spec.input_feeding else 0) if k == 0 else H
-        for name, shape in zip(_W, ((G, D), (G, H), (G,), (G,))):
-            p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)
+        for name, shape in zip(_names(spec), ((G, D), (G, H), (G,), (G,), (H,), (H,), (H,))):
+            p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)  # peepholes as rnnkit.recurrent's
     for k, v in att.init_attention_params(spec.attention, H, spec.memory_size, spec.attention_size,
                                           rng, dtype).items():
         p["attention." + k] = v
@@ -167,13 +180,13 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
     e = np.take(p["tgt_embedding.weight"], ids, axis=0)  # (B, E)
     e, emb_drop = dropout_forward(e, spec.dropout, rng, training)
     x = np.concatenate([e, carry.feed], axis=1) if spec.input_feeding else e  # (B, D_0)
-    kernel = KERNELS[spec.cell]
+    kernel = _kernel(spec)
     state, cells = [], []
     for k in range(spec.num_layers):
         drop = None
         if k > 0:
             x, drop = dropout_forward(x, spec.dropout, rng, training)
-        w = [p[f"decoder.{n}_l{k}"] for n in _W]
+        w = [p[f"decoder.{n}_l{k}"] for n in _names(spec)]
         out, st, kc = kernel.forward(x[None], carry.state[k], *w)  # out (1, B, H)
         state.append(st)
         cells.append((drop, kc))
@@ -217,13 +230,13 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
             grads["attention." + k] += v
     else:
         dh = dcomb
-    kernel = KERNELS[spec.cell]
+    kernel = _kernel(spec)
     dprev = [None] * spec.num_layers
     for k in range(spec.num_layers - 1, -1, -1):
         drop, kc = cache.cells[k]
         dx, ds0, wg = kernel.backward(dh[None], dstate[k], kc)
         dprev[k] = ds0
-        for n, g in zip(_W, wg):
+        for n, g in zip(_names(spec), wg):
             grads[f"decoder.{n}_l{k}"] += g
         dh = dx[0]
         if drop is not None:
@@ -321,7 +334,7 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     T, B = cache.shape
     dtype = params["output.bias"].dtype
     names = ["tgt_embedding.weight", "combine.weight", "combine.bias"]
-    names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _W]
+    names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _names(spec)]
     names += [k for k in params if k.startswith("attention.")]
     grads = {k: np.zeros_like(params[k]) for k in names}
     douts, g = cache.output.backward(dloss, cache.out)

@@ -146,7 +146,7 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
                          f"got scheme {scheme}")
     if loaded.kind != "tagger":
         return _hmm_confidence(loaded, data, nbest, spans)
-    from rnnkit.tagging.task import make_batch, prediction_batches
+    from rnnkit.tagging.task import make_batch, prediction_batches, rule_batches
 
     names = loaded.trained_tags  # the model's own, in loaded.train_scheme
     mapped = loaded.scheme_map  # ... read in the data's scheme
@@ -159,15 +159,16 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
                          f"tag a column file with --format columns")
     enc = loaded.encoder.encode(data)
     model = loaded.model
-    for idx in prediction_batches(enc):  # predict_ids' batches: the same tags, bit for bit
+    # predict_ids' batches: the same tags, bit for bit; sentences the scheme allows no path without its rules
+    for idx, allowed in rule_batches(prediction_batches(enc), loaded.allowed, loaded.no_path(data)):
         s, cache = model.scores(make_batch(enc, idx))  # (T, B, K)
         lengths = cache.mask.sum(axis=0)  # (B,)
-        paths = model.decode(s, lengths, loaded.allowed)
+        paths = model.decode(s, lengths, allowed)
         E, params = model.chain(s.astype(np.float64))
-        alpha, beta, log_z = crf_forward_backward(E, lengths, params, loaded.allowed)
+        alpha, beta, log_z = crf_forward_backward(E, lengths, params, allowed)
         marg = np.exp(alpha + beta - log_z[None, :, None])  # (T, B, K), padding not read
-        best = crf_nbest(E, lengths, params, nbest, loaded.allowed) if nbest else None
-        A, s0, e = _constrained(params, loaded.allowed)
+        best = crf_nbest(E, lengths, params, nbest, allowed) if nbest else None
+        A, s0, e = _constrained(params, allowed)
         for b, i in enumerate(idx):
             L = int(lengths[b])
             tags = mapped.sequence([names[j] for j in paths[b]])

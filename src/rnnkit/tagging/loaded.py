@@ -63,12 +63,16 @@ class LoadedTagger:
         return list(self.scheme_map.tags)
 
     def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None,
-                impossible: list[int] | None = None) -> list[list[str]]:
+                impossible: list[int] | None = None, no_path: list[int] | None = None) -> list[list[str]]:
         """Predicted tags of every sentence (empty sentences get []).  ``tag_masks``: per sentence None or
         an (n, K) bool array, columns in the order of :attr:`trained_tags`: token i may take tag k only where
         it is true, and the prediction is the best tag sequence among those it allows.  ``impossible``: a list
         that gets the index of each sentence of probability 0 under an HMM (no tag path can produce it: its
-        tags are :meth:`rnnkit.hmm.HMMTagger.tag_with_score`'s fallback guess); a neural tagger adds none."""
+        tags are :meth:`rnnkit.hmm.HMMTagger.tag_with_score`'s fallback guess); a neural tagger adds none.
+        ``no_path``: a list that gets the index of each sentence whose length (and mask) the scheme's rules allow
+        no tag sequence of the model's tags (BMES tags without S, trained on no one-character word: a sentence of
+        one character; :func:`rnnkit.constraints.has_legal_path`); its tags are the best sequence ignoring the
+        rules, and it is not also counted in ``impossible``."""
         if tag_masks is not None:
             if len(tag_masks) != len(data.words):
                 raise ValueError(f"Expected one tag mask per sentence ({len(data.words)}), got {len(tag_masks)}")
@@ -80,6 +84,9 @@ class LoadedTagger:
         keep = [i for i, s in enumerate(data.words) if s]
         masks = None if tag_masks is None else [tag_masks[i] for i in keep]
         out: list[list[str]] = [[] for _ in data.words]
+        pathless = self.no_path(data, tag_masks)
+        if no_path is not None:
+            no_path.extend(sorted(pathless))
         if self.kind == HMM_KIND:
             sentences = [data.words[i] for i in keep]
             if self.task.get("fold_width"):  # absent from checkpoints before the option: off
@@ -89,18 +96,39 @@ class LoadedTagger:
             scored = self.model.predict_scored(sentences, masks)
             pred = [tags for tags, _ in scored]
             if impossible is not None:
-                impossible.extend(i for i, (_, score) in zip(keep, scored) if score == -np.inf)
+                impossible.extend(i for i, (_, score) in zip(keep, scored) if score == -np.inf and i not in pathless)
         else:
             from rnnkit.tagging.task import predict_ids
 
             if self.encoder.features and data.features is None:
                 raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}: "
                                  f"tag a column file with --format columns")
-            ids = predict_ids(self.model, self.encoder.encode(data), self.allowed, tag_masks=tag_masks)
+            ids = predict_ids(self.model, self.encoder.encode(data), self.allowed, tag_masks=tag_masks,
+                              unconstrained=pathless)
             pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]
         for i, p in zip(keep, pred):
             out[i] = self.scheme_map.sequence(p)
         return out
+
+    def no_path(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None) -> set[int]:
+        """Indices of the sentences of ``data`` (with ``tag_masks``, as :meth:`predict` takes them) for which the
+        scheme's rules allow no sequence of the model's tags (BMES tags without S: a one-character sentence);
+        :meth:`predict`, :meth:`marginals`, :meth:`nbest` and :meth:`spans` read them without the rules."""
+        from rnnkit.constraints import allowed_transitions, has_legal_path, no_path_indices
+
+        if self.kind == HMM_KIND:
+            scheme = self.model.scheme
+            constraints = None if scheme is None else allowed_transitions(self.model.tags_, scheme)
+        else:
+            constraints = self.allowed
+        if constraints is None:
+            return set()
+        masks = [None] * len(data.words) if tag_masks is None else tag_masks
+        unmasked = [i for i, mask in enumerate(masks) if mask is None]
+        found = no_path_indices(constraints, [len(data.words[i]) for i in unmasked])  # each length once
+        masked = {i for i, (words, mask) in enumerate(zip(data.words, masks))
+                  if mask is not None and not has_legal_path(constraints, len(words), mask)}
+        return masked | {unmasked[j] for j in found}
 
     def segment(self, text: str | list[str], user_words: Any = None) -> list[str] | list[list[str]]:
         """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list

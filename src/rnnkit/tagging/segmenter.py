@@ -107,7 +107,7 @@ def _tag_mask(tags: Sequence[str], forced: Sequence[str | None]) -> Any:
 
 
 def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
-                  impossible: list[int] | None = None) -> list[list[str]]:
+                  impossible: list[int] | None = None, no_path: list[int] | None = None) -> list[list[str]]:
     """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger` of a segmentation model (BMES, neural or
@@ -117,7 +117,10 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     constrained decoding (:mod:`rnnkit.data.user_dict` says how they are found).  ``impossible``: a list
     that gets the index in ``lines`` of each line an HMM gives probability 0 (no tag path can produce it,
     or with ``user_words`` none that keeps them whole: its words are a fallback guess), as
-    :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does for sentences."""
+    :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does for sentences.  ``no_path``: a list that gets the
+    index of each line (a piece of it) that the model's tags cannot tag by the BMES rules (tags without S, from
+    training data with no one-character word: a one-character line), its words from the best tags ignoring
+    the rules, as :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does."""
     from rnnkit.data.segment_rules import fix_words
     from rnnkit.data.segmentation import tags_to_words
     from rnnkit.data.user_dict import keep_spans, user_dict, word_tags
@@ -140,9 +143,13 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
             owner.append(n)
     data = TaggingData(pieces, None, None, None)
     zero: list[int] = []  # pieces of probability 0 (an HMM's)
-    tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None, impossible=zero))
+    pathless: list[int] = []  # pieces no tag sequence can tag by the rules
+    tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None, impossible=zero,
+                               no_path=pathless))
     if impossible is not None:
         impossible.extend(sorted({owner[i] for i in zero}))
+    if no_path is not None:
+        no_path.extend(sorted({owner[i] for i in pathless}))
     cuts = iter(spans)
     known = set(loaded.task.get("train_words") or ()) or None  # training words the rules keep whole (T恤)
     out = []
@@ -186,7 +193,19 @@ def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> l
         import warnings
 
         warnings.warn(lexicon, UserWarning, stacklevel=_caller_level())
-    words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines, user_words)
+    pathless: list[int] = []
+    words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines, user_words,
+                          no_path=pathless)
+    if pathless:
+        import warnings
+
+        from rnnkit.constraints import missing_tags_cause
+
+        where = "the text" if one else "line" + "s" * (len(pathless) > 1) + " " + ", ".join(
+            str(i) for i in pathless[:5]) + (f" and {len(pathless) - 5:,} more" if len(pathless) > 5 else "")
+        warnings.warn(f"{where} (0-based): {missing_tags_cause(loaded.trained_tags, 'bmes')}; its words come from "
+                      "the best tags ignoring that rule; train on data with one-character words",
+                      UserWarning, stacklevel=_caller_level())
     return words[0] if one else words
 
 

@@ -14,12 +14,13 @@ score); the best checkpoint follows the metric (``criterion`` = 1 - metric).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from rnnkit.checks import check_bool, check_id_values, check_int, check_number, check_names
-from rnnkit.constraints import allowed_transitions
+from rnnkit.constraints import allowed_transitions, no_path_indices
 from rnnkit.data.segmentation import fold_sentences
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.guard import UniformLoss, uniform_guess
@@ -203,18 +204,31 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
 
 
 def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128,
-                rank: int = 0, size: int = 1, tag_masks: list[np.ndarray | None] | None = None
-                ) -> list[list[int]]:
+                rank: int = 0, size: int = 1, tag_masks: list[np.ndarray | None] | None = None,
+                unconstrained: Collection[int] = ()) -> list[list[int]]:
     """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches;
     with ``size`` > 1 only part ``rank`` of the sentences (every size-th of the length-sorted order, so
     that the parts take about equal time), the others left [] for the other parts to fill.
-    ``tag_masks``: per sentence None or an (n, K) bool array of the tags each token may take."""
+    ``tag_masks``: per sentence None or an (n, K) bool array of the tags each token may take.
+    ``unconstrained``: indices of sentences decoded without ``allowed`` (those it allows no path)."""
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
-    for idx in prediction_batches(enc, batch_size, rank, size):
+    for idx, rules in rule_batches(prediction_batches(enc, batch_size, rank, size), allowed, unconstrained):
         mask = None if tag_masks is None else _batch_mask(tag_masks, idx, enc.lengths)
-        for i, path in zip(idx, model.predict(make_batch(enc, idx), allowed, mask)):
+        for i, path in zip(idx, model.predict(make_batch(enc, idx), rules, mask)):
             out[i] = path
     return out
+
+
+def rule_batches(batches: Iterator[np.ndarray], allowed: tuple | None, unconstrained: Collection[int] = ()
+                 ) -> Iterator[tuple[np.ndarray, tuple | None]]:
+    """``(idx, allowed)`` for each batch of sentence indices, split in two where some are ``unconstrained``
+    (the scheme allows them no tag sequence, :func:`rnnkit.constraints.has_legal_path`): those get None."""
+    free_ids = np.array(sorted(unconstrained), dtype=np.int64)
+    for idx in batches:
+        free = np.isin(idx, free_ids)  # (B,)
+        for part, rules in ((idx[~free], allowed), (idx[free], None)):
+            if len(part):
+                yield part, rules
 
 
 def _batch_mask(tag_masks: list[np.ndarray | None], idx: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
@@ -284,6 +298,8 @@ class TaggerTask(IndependentBatches):
         self.train_scheme = scheme if train_scheme is None else train_scheme
         self.scheme_map = SchemeMap(encoder.tags, scheme, self.train_scheme)  # checks the pair of schemes
         self.allowed = decoding_constraints(encoder.tags, self.train_scheme)
+        # validation sentences the scheme allows no sequence of the tags (BMES without S: one character)
+        self.valid_no_path = set() if valid is None else no_path_indices(self.allowed, valid.lengths)
         self.nonempty = np.flatnonzero(train.lengths > 0)
         counts = np.bincount(np.concatenate(train.words), minlength=len(encoder.words))
         self.singleton = [counts[w] == 1 for w in train.words]  # per sentence (n,) bool
@@ -344,7 +360,8 @@ class TaggerTask(IndependentBatches):
         others'; see :class:`rnnkit.train.task.Task`); None without validation data."""
         if self.valid is None:
             return None
-        return predict_ids(self.model, self.valid, self.allowed, rank=rank, size=size)
+        return predict_ids(self.model, self.valid, self.allowed, rank=rank, size=size,
+                           unconstrained=self.valid_no_path)
 
     def evaluate_joined(self, parts: list[list[list[int]] | None]) -> dict[str, float]:
         """The validation metrics of the parts' predictions together."""
@@ -365,7 +382,8 @@ class TaggerTask(IndependentBatches):
 
     def scores(self, enc: Encoded, data: TaggingData, pred: list[list[int]] | None = None) -> dict[str, Any]:
         """The task's metrics on an encoded labelled dataset (of the predicted tag ids ``pred``, when given)."""
-        pred = predict_ids(self.model, enc, self.allowed) if pred is None else pred
+        if pred is None:
+            pred = predict_ids(self.model, enc, self.allowed, unconstrained=no_path_indices(self.allowed, enc.lengths))
         tags = self.encoder.tags
         pred_tags = [self.scheme_map.sequence([tags[i] for i in p]) for p in pred]  # in the data's scheme
         return score(self.metric, data.tags, pred_tags, data.words, self.scheme, self.train_words,

@@ -1,0 +1,133 @@
+"""Sentences the scheme's rules allow no sequence of a model's tags: a segmenter trained on no one-character
+word has no S, so a one-character line (and, without M, any line of odd length) has no legal B M E S tags.
+segment, tag and training's validation read them without the rules and name them in one warning."""
+from __future__ import annotations
+
+import io
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from clirun import run_cli
+
+from rnnkit.constraints import allowed_transitions, has_legal_path, is_allowed, no_path_indices
+from rnnkit.tagging.loaded import LoadedTagger
+
+TRAIN = "甲乙 丙丁\n丙丁 甲乙\n甲乙 甲乙 丙丁\n" * 6  # two-character words only: tags B and E
+TEXT = "甲乙丙丁\n甲乙丙\n\n丙丁\n甲\n"  # lines 2 and 5 have odd length
+CAUSE = "the model has no S tag and no M tag (its training data had only two-character words)"
+SPANS = "a/B-X b/E-X\nc/B-X d/I-X e/E-X\n" * 5  # BIOES without O or S-X
+
+
+@pytest.mark.parametrize("scheme, tags", [("bmes", ["B", "E"]), ("bmes", ["B", "M", "E"]), ("bmes", ["S", "B", "E"]),
+                                          ("bioes", ["B-X", "I-X", "E-X"]), ("bioes", ["B-X", "E-X", "O"]),
+                                          ("bio", ["I-X"])])
+def test_has_legal_path_agrees_with_enumerating_every_sequence(scheme, tags):
+    constraints = allowed_transitions(tags, scheme)
+    rng = np.random.default_rng(0)
+    for n in range(0, 5):
+        masks = [None] + [rng.random((n, len(tags))) < 0.7 for _ in range(5)]
+        for mask in masks:
+            brute = any(is_allowed(p, *constraints) and (mask is None or all(mask[t, k] for t, k in enumerate(p)))
+                        for p in itertools.product(range(len(tags)), repeat=n))
+            assert has_legal_path(constraints, n, mask) == brute, (tags, n, mask)
+    assert no_path_indices(allowed_transitions(["B", "E"], "bmes"), [2, 1, 4, 3, 0]) == {1, 3}
+    assert no_path_indices(None, [1]) == set()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from rnnkit.cli.main import main
+
+    tmp = tmp_path_factory.mktemp("nopath")
+    (tmp / "train.txt").write_text(TRAIN, encoding="utf-8")
+    (tmp / "spans.txt").write_text(SPANS, encoding="utf-8")
+    small = ["--epochs", "1", "--hidden", "8", "--embed", "8"]
+    assert main(["train", "hmm", "--train", str(tmp / "train.txt"), "--format", "segmented",
+                 "--output", str(tmp / "hmm.st")]) == 0
+    assert main(["train", "tagger", "--train", str(tmp / "train.txt"), "--format", "segmented", "--crf",
+                 "--run-dir", str(tmp / "crf"), *small]) == 0
+    assert main(["train", "tagger", "--train", str(tmp / "train.txt"), "--format", "segmented",
+                 "--run-dir", str(tmp / "softmax"), *small]) == 0
+    assert main(["train", "hmm", "--train", str(tmp / "spans.txt"), "--format", "slash", "--scheme", "bioes",
+                 "--output", str(tmp / "spans_hmm.st")]) == 0
+    assert main(["train", "tagger", "--train", str(tmp / "spans.txt"), "--format", "slash", "--scheme", "bioes",
+                 "--crf", "--run-dir", str(tmp / "spans_crf"), *small]) == 0
+    return {"hmm": tmp / "hmm.st", "crf": tmp / "crf" / "last.safetensors",
+            "softmax": tmp / "softmax" / "last.safetensors", "spans_hmm": tmp / "spans_hmm.st",
+            "spans_crf": tmp / "spans_crf" / "last.safetensors", "dir": tmp}
+
+
+def _run(capsys, monkeypatch, argv, text):
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    return run_cli(capsys, list(map(str, argv)))
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf", "softmax"])
+def test_segment_prints_every_line_and_names_the_odd_ones_with_the_cause(models, kind, capsys, monkeypatch):
+    code, out, err = _run(capsys, monkeypatch, ["segment", models[kind]], TEXT)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 5 and [line.replace(" ", "") for line in lines] == TEXT.splitlines(), out
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"standard input: lines 2, 5: {CAUSE}, so a line of odd length has no legal B M E S tags" in err, err
+    assert "ignoring the BMES rules; to fix it, train on data that has one-character words" in err, err
+    assert "probability 0" not in err  # an HMM's fallback is this cause's, not said twice
+    code, out, err = _run(capsys, monkeypatch, ["segment", models[kind]], "甲乙丙丁\n")
+    assert code == 0 and err == "", err
+
+
+def test_training_warns_of_the_missing_tags_and_validates_odd_lines(models, capsys):
+    from rnnkit.cli.main import main
+
+    tmp = models["dir"]
+    (tmp / "valid.txt").write_text("甲乙 丙\n丙丁\n", encoding="utf-8")  # a one-character word to validate
+    code = main(["train", "tagger", "--train", str(tmp / "train.txt"), "--valid", str(tmp / "valid.txt"),
+                 "--format", "segmented", "--crf", "--run-dir", str(tmp / "valid_run"), "--epochs", "1",
+                 "--hidden", "8", "--embed", "8"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"train.txt: {CAUSE}" in err and "add one-character words" in err, err
+    code = main(["train", "hmm", "--train", str(tmp / "train.txt"), "--valid", str(tmp / "valid.txt"),
+                 "--format", "segmented", "--output", str(tmp / "valid_hmm.st")])
+    err = capsys.readouterr().err
+    assert code == 0 and f"train.txt: {CAUSE}" in err, err
+
+
+@pytest.mark.parametrize("kind", ["spans_hmm", "spans_crf"])
+@pytest.mark.parametrize("option", [[], ["--probs"], ["--nbest", "2"], ["--spans"]])
+def test_tag_with_a_span_scheme_names_the_sentence_it_cannot_tag_by_the_rules(models, kind, option, capsys,
+                                                                              monkeypatch):
+    code, out, err = _run(capsys, monkeypatch, ["tag", models[kind], *option], "a b\nc\nc d e\n")
+    assert code == 0, err
+    assert "standard input: line 2: the model has no O or S-X tag" in err and "ignoring the BIOES rules" in err
+    assert len(err.strip().splitlines()) == 1 and "probability 0" not in err, err
+    if not option:
+        assert out.splitlines()[0] == "a/B-X b/E-X" and out.splitlines()[1].startswith("c/"), out
+
+
+def test_the_library_segments_with_one_warning(models):
+    seg = LoadedTagger(models["hmm"])
+    with pytest.warns(UserWarning, match=r"line 1 \(0-based\): the model has no S tag"):
+        words = seg.segment(["甲乙丙丁", "甲乙丙"])
+    assert ["".join(w) for w in words] == ["甲乙丙丁", "甲乙丙"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert seg.segment("甲乙丙丁") == ["甲乙", "丙丁"]
+    no_path: list[int] = []
+    from rnnkit.tagging.io import TaggingData
+
+    seg.predict(TaggingData([list("甲"), list("甲乙"), []], None, None, None), no_path=no_path)
+    assert no_path == [0]
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf"])
+def test_a_dictionary_word_that_leaves_a_lone_character_beside_it(models, kind, capsys, monkeypatch):
+    words = models["dir"] / "words.txt"
+    words.write_text("乙丙\n", encoding="utf-8")  # 甲|乙丙|丁: an even line, but 甲 and 丁 alone need S
+    code, out, err = _run(capsys, monkeypatch, ["segment", models[kind], "--dict", words], "甲乙丙丁\n丙丁甲乙\n")
+    assert code == 0, err
+    assert out.splitlines()[0] == "甲 乙丙 丁" and out.splitlines()[1] == "丙丁 甲乙", out
+    assert "standard input: line 1: the model has no S tag" in err, err
+    assert "(a --dict word kept whole can leave such a stretch beside it)" in err and len(err.splitlines()) == 1
