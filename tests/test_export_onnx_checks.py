@@ -21,7 +21,8 @@ def _train_lm(tmp_path, capsys, *options):
     text.write_text("the cat sat on a mat\na dog ran on the log\n" * 4, encoding="utf-8")
     run = tmp_path / "run"
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(text), "--cell", "lstm", "--layers", "2", "--embed",
-                                    "4", "--hidden", "4", "--bptt", "6", "--batch-size", "4", *options, *FAST, "--run-dir", str(run)])
+                                    "4", "--hidden", "4", "--bptt", "6", "--batch-size", "4", *options, *FAST,
+                                    "--run-dir", str(run)])
     assert code == 0, err
     return run / "last.safetensors"
 
