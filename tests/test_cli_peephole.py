@@ -75,8 +75,8 @@ def test_export_torch_refuses_a_peephole_model(data, tmp_path, capsys):
     out_path = tmp_path / "t.safetensors"
     code, out, err = run_cli(capsys, ["export", str(run), "-o", str(out_path), "--torch"])
     assert code == 2 and out == "" and err.count("\n") == 1, err
-    assert "it is a peephole LSTM (--peephole), and torch has no peephole LSTM module; export it without --torch" \
-           in err
+    assert "it is a peephole LSTM (--peephole), and torch has no peephole LSTM module; export it with --onnx instead " \
+           "(ONNX's LSTM operator has peepholes), or without either" in err, err
     assert not out_path.exists()
     code, _, err = run_cli(capsys, ["export", str(run), "-o", str(tmp_path / "own.safetensors")])
     assert code == 0, err

@@ -67,3 +67,14 @@ def test_a_peephole_given_as_gate_blocks_is_one_clear_line(capsys, tmp_path):
     code, out, err = run_cli(capsys, ["step", "--cell", "lstm", "--peephole", "--weights", str(w)])
     assert code != 0 and out == "" and err.strip().count("\n") == 0, err
     assert "weight_ci: a peephole weight is one number per hidden unit" in err
+
+
+def test_a_peephole_sheet_read_as_another_cell_says_to_give_peephole(capsys, tmp_path):
+    saved = tmp_path / "w.json"
+    code, _, err = run_cli(capsys, ["step", "--cell", "lstm", "--peephole", "--save-weights", str(saved)])
+    assert code == 0, err
+    for cell, hint in [("lstm", "(a peephole weight: give --peephole)"),
+                       ("gru", "(a peephole weight, of an LSTM with --peephole)")]:
+        code, out, err = run_cli(capsys, ["step", "--cell", cell, "--weights", str(saved)])
+        assert code != 0 and out == "" and err.strip().count("\n") == 0, err
+        assert f"unknown parameter 'weight_ci' {hint}; " in err, err

@@ -122,7 +122,8 @@ def _classifier_data(tmp_path):
 @pytest.mark.parametrize("pooling,cell,direction", [("last", "lstm", []), ("mean", "gru", []),
                                                     ("max", "rnn", ["--unidirectional"]), ("max", "lstm", []),
                                                     ("attention", "lstm", []),
-                                                    ("attention", "gru", ["--unidirectional"])])
+                                                    ("attention", "gru", ["--unidirectional"]),
+                                                    ("last", "lstm", ["--peephole"])])  # both directions' peepholes
 def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_path, capsys, pooling, cell, direction):
     from rnnkit.classify.task import load_classifier, pad_batch
 
@@ -132,7 +133,7 @@ def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_p
                         *(["--attention-size", "4"] if pooling == "attention" else []))
     session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "cls.onnx")
     model, encoder, _ = load_classifier(model_path)
-    assert printed.strip() in encoder.labels
+    assert model.config.peephole == ("--peephole" in direction) and printed.strip() in encoder.labels
     ids, lengths = pad_batch(encoder.encode(lines[:6]))  # (T, B), unequal lengths
     assert len(set(lengths.tolist())) > 2
     ids[ids.shape[0] - 1, lengths < ids.shape[0]] = 3  # padding holds other ids than 0: the graph must ignore them

@@ -15,10 +15,10 @@ from rnnkit.lm.states import QUANTITIES, WINDOW, hidden_states
 CELLS = ("lstm", "gru", "rnn")
 
 
-def _model(cell, layers=2, dtype="float64", H=7):
+def _model(cell, layers=2, dtype="float64", H=7, peephole=False):
     # init_scale draws every parameter, biases too, from U(-s, s): no zero bias hides a mistake
     cfg = LMConfig(vocab_size=13, cell=cell, embedding_dim=5, hidden_size=H, num_layers=layers, init_scale=0.6,
-                   dtype=dtype)
+                   dtype=dtype, peephole=peephole)
     return LanguageModel(cfg, np.random.default_rng(1))
 
 
@@ -33,14 +33,18 @@ def _hand_run(model, ids, layer):
     for k in range(layer + 1):
         w_ih, w_hh, b_ih, b_hh = (model.params[f"rnn.{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih",
                                                                           "bias_hh"))
+        # peephole (Graves 2013): i and f also read c_{t-1}, o reads c_t, each through a vector of H
+        p_i, p_f, p_o = ((model.params[f"rnn.{n}_l{k}"] for n in ("weight_ci", "weight_cf", "weight_co"))
+                         if model.config.peephole else (np.zeros(H),) * 3)
         h, c = np.zeros(H), np.zeros(H)
         rows = {name: [] for name in QUANTITIES[cell]}
         for t in range(len(ids)):
             a, b = w_ih @ x[t] + b_ih, w_hh @ h + b_hh
             if cell == "lstm":
-                i, f, g, o = _sigmoid(a[:H] + b[:H]), _sigmoid(a[H:2 * H] + b[H:2 * H]), \
-                    np.tanh(a[2 * H:3 * H] + b[2 * H:3 * H]), _sigmoid(a[3 * H:] + b[3 * H:])
+                i, f = _sigmoid(a[:H] + b[:H] + p_i * c), _sigmoid(a[H:2 * H] + b[H:2 * H] + p_f * c)
+                g = np.tanh(a[2 * H:3 * H] + b[2 * H:3 * H])
                 c = f * c + i * g
+                o = _sigmoid(a[3 * H:] + b[3 * H:] + p_o * c)
                 h = o * np.tanh(c)
                 step = {"h": h, "c": c, "i": i, "f": f, "g": g, "o": o}
             elif cell == "gru":
@@ -57,10 +61,12 @@ def _hand_run(model, ids, layer):
     return {name: np.array(v) for name, v in rows.items()}
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", CELLS + ("peephole",))
 @pytest.mark.parametrize("layer", [0, 1])
 def test_hidden_states_equal_a_hand_run_of_the_cells(cell, layer):
-    model = _model(cell)
+    # "peephole": an LSTM whose kernel keeps its gates in PyTorch's order (i, f, g, o), not the plain one's
+    model = _model("lstm", peephole=True) if cell == "peephole" else _model(cell)
+    cell = model.config.cell
     ids = np.random.default_rng(2).integers(0, 13, 40)
     start = 4
     got = hidden_states(model, ids, layer=layer, start_id=start)

@@ -238,23 +238,28 @@ def test_torch_module_and_rtrl_refuse_peepholes():
 
 
 def test_weight_drop_runs_the_masked_recurrent_matrix():
-    """Training with weight_drop equals evaluation with W_hh * M/(1-p) put in by hand, peephole gradients too."""
+    """Training with weight_drop equals evaluation with W_hh * M/(1-p) put in by hand, peephole gradients too; the
+    gradient of W_hh itself is the masked matrix's times the mask (the chain rule through W_hh * M/(1-p))."""
     layer, rng = _layer(True, weight_drop=0.5)
     x, state, dstate, dout = _problem(layer, rng)
     _, _, cache = layer.forward(x, state=state, lengths=LENGTHS, training=True, rng=np.random.default_rng(1))
     dx, _, grads = layer.backward(dout, dstate, cache)
     masked = make_recurrent(layer.config.to_dict())
     masked.load_arrays(layer.params)
+    masks = {}
     for lc, layer_index in zip(cache.layers, range(L)):
         for d, m in enumerate(lc.hh_masks):
-            masked.params[f"weight_hh_l{layer_index}" + ("_reverse" if d else "")] *= m
+            masks[f"weight_hh_l{layer_index}" + ("_reverse" if d else "")] = m  # (4H, H), 0 or 1/(1-p)
+    assert len(masks) == 2 * L and all((m == 0).any() and (m != 0).any() for m in masks.values())
+    for name, m in masks.items():
+        masked.params[name] *= m
     _, _, cache2 = masked.forward(x, state=state, lengths=LENGTHS)
     dx2, _, grads2 = masked.backward(dout, dstate, cache2)
     assert set(grads) == set(layer.params)
     np.testing.assert_allclose(dx, dx2, atol=1e-12)
     for name in grads:
-        if not name.startswith("weight_hh"):
-            np.testing.assert_allclose(grads[name], grads2[name], atol=1e-12, err_msg=name)
+        want = grads2[name] * masks[name] if name in masks else grads2[name]  # d(W*M)/dW = M, elementwise
+        np.testing.assert_allclose(grads[name], want, atol=1e-12, err_msg=name)
 
 
 def test_gradient_flow_of_a_peephole_lstm():

@@ -52,6 +52,22 @@ def test_a_device_is_written_into_not_replaced(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_symbolic_link_is_followed_not_replaced(tmp_path):
+    # as /dev/stdout -> /proc/self/fd/1 -> a file is when standard output is redirected to one: the link stays
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "out.bin"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.bin"
+    link.symlink_to(target)
+    write_atomically(link, lambda f: f.write(b"new"))
+    assert link.is_symlink() and os.readlink(link) == str(target) and target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.bin", "real"]  # no temporary left beside the link
+    dangling = tmp_path / "to_missing.bin"  # a link to a file not yet there: the file is made where it points
+    dangling.symlink_to(tmp_path / "real" / "made.bin")
+    write_atomically(dangling, lambda f: f.write(b"made"))
+    assert dangling.is_symlink() and (tmp_path / "real" / "made.bin").read_bytes() == b"made"
+
+
 def test_models_refuse_a_device_or_pipe_and_their_own_inputs(tmp_path, capsys):
     train = tmp_path / "train.txt"
     train.write_text("the cat sat\n" * 20)

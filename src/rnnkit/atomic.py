@@ -2,7 +2,9 @@
 then replaces it (``os.replace``), so a run killed while writing, a full disk or a file-size limit
 leaves the earlier file (or none), never a part.  A target that is not a regular file (a device such as
 /dev/null or /dev/stdout, a named pipe) is written into as it is: replacing it would put a regular file
-in its place (as root, over /dev/null itself).
+in its place (as root, over /dev/null itself).  A symbolic link is followed: its target is replaced and the
+link kept (else ``-o /dev/stdout`` with standard output redirected to a file would, as root, put a regular
+file in place of the link /dev/stdout).
 
 The temporary is ``.NAME.PID.HEX.tmp`` (:func:`temporary_path`); one left by a process that was killed
 (SIGKILL, a power cut) while writing is removed by the next write of the same file, once its process
@@ -33,6 +35,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
     never points at data still in the page cache.  Checkpoints are written so; other outputs, which a
     rerun can make again, skip the two waits."""
     path = Path(path)
+    if path.is_symlink():  # replace what the link names, not the link (/dev/stdout -> /proc/self/fd/1 -> a file)
+        path = Path(os.path.realpath(path))
     try:
         mode = os.stat(path).st_mode
     except OSError:

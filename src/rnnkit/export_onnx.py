@@ -157,6 +157,19 @@ def vocab_path(output: str | os.PathLike) -> Path:
     return output.with_name((output.stem if output.suffix else output.name) + ".vocab.json")
 
 
+def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
+    """ValueError (one line) unless both files of an ONNX export can be written, checked before either is: the
+    graph ``output`` and its vocabulary (:func:`vocab_path`), by the rules of every model written
+    (:func:`rnnkit.data.files.check_output_path`): a regular file, not a device or a pipe, nor a folder; a name
+    without a compressed suffix; and neither the checkpoint ``source`` being exported."""
+    from rnnkit.data.files import check_output_path
+
+    inputs = [str(source)] if source is not None else []
+    check_output_path(str(output), "-o", make_folders=True, suffix=".onnx", inputs=inputs)
+    check_output_path(str(vocab_path(output)), f"-o {output}: its vocabulary file", make_folders=True, suffix=".onnx",
+                      inputs=inputs, folder_fix="choose another -o, whose name with .vocab.json is not a folder")
+
+
 def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
     """The vocabulary file's content (module docstring)."""
     if kind == "lm":
@@ -181,6 +194,7 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     _onnx()  # before any work: the one line that says how to install it
     output = Path(output)
     path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    check_outputs(output, path)
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}

@@ -49,7 +49,8 @@ def tagger_extras(task: dict[str, Any]) -> list[str]:
 def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model",
                     option: str = "--torch") -> None:
     """ValueError (one line, starting with ``option``: "--torch" or "--onnx") naming why the model of ``path``,
-    of ``kind``, is not exported so; None when it is."""
+    of ``kind``, is not exported so, or CheckpointError when rnnkit itself would not load it
+    (:func:`check_loadable`); None when it is."""
     lacks = _LACKS[option]
 
     def refuse(why: str) -> ValueError:
@@ -73,6 +74,22 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     if isinstance(config, dict) and config.get("residual"):
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
     if isinstance(config, dict) and config.get("peephole") and option == "--torch":  # ONNX's LSTM has peepholes
-        raise refuse(f"{path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}")
+        raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
+                         "with --onnx instead (ONNX's LSTM operator has peepholes), or without either, as a model for "
+                         "rnnkit's own commands")
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
+    check_loadable(kind, path)
+
+
+def check_loadable(kind: str, path: Path | str) -> None:
+    """CheckpointError (one line) when rnnkit's own loader of ``kind`` refuses the checkpoint ``path``: its
+    configuration (e.g. ``peephole: "yes"``) or its parameter names and shapes (a peephole weight in a model
+    configured without peepholes, or one missing) do not make a model.  An export builds only what rnnkit reads."""
+    if kind == "lm":
+        from rnnkit.lm.io import load_lm as load
+    elif kind == "classifier":
+        from rnnkit.classify.task import load_classifier as load
+    else:
+        from rnnkit.tagging.io import load_tagger as load
+    load(path)

@@ -74,6 +74,8 @@ def _torch_rows_matmul(dz: np.ndarray, m: np.ndarray) -> np.ndarray:
 class LSTMCache(NamedTuple):
     """What :func:`backward` needs from :func:`forward`."""
 
+    GATE_ORDER = ("o", "i", "f", "g")  # the blocks of ``gates`` (a class constant, not a field)
+
     x: np.ndarray  # (T, B, D)
     gates: np.ndarray  # (T, B, 4H) activated gates in kernel order (o, i, f, g)
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T

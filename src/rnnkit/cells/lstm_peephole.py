@@ -50,6 +50,8 @@ PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")  # p_i, p_f, p_o: the parame
 class PeepholeLSTMCache(NamedTuple):
     """What :func:`backward` needs from :func:`forward`."""
 
+    GATE_ORDER = ("i", "f", "g", "o")  # the blocks of ``gates`` (a class constant, not a field): PyTorch's
+
     x: np.ndarray  # (T, B, D)
     gates: np.ndarray  # (T, B, 4H) activated gates, order i, f, g, o
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T

@@ -53,19 +53,25 @@ def register(groups) -> None:
                         help="write an ONNX graph (ONNX's RNN/LSTM/GRU operators, time-major ids (T, B) int64, "
                              "log-probabilities out; a language model takes and gives its state h_0/c_0, h_n/c_n, a "
                              "classifier or tagger takes lengths (B,)) and its vocabulary beside it (OUT's name with "
-                             ".vocab.json), and print the onnxruntime code that reads a text with them; the same kinds "
-                             "as --torch; needs the onnx package (pip install 'rnnkit[onnx]'); serving needs "
-                             "onnxruntime alone")
+                             ".vocab.json; both checked before either is written), and print the onnxruntime "
+                             "code that reads a text with them; the same kinds as --torch; needs the onnx package "
+                             "(pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.files import check_output_path
     from rnnkit.export import export_model
-    from rnnkit.export_onnx import export_onnx
+    from rnnkit.export_onnx import check_outputs, export_onnx
     from rnnkit.export_torch import export_torch
 
-    check_output_path(args.output, "-o", make_folders=True, suffix=".onnx" if args.onnx else ".safetensors")
+    if args.onnx:  # the graph and its vocabulary beside it
+        check_outputs(args.output)
+        if Path(args.output).suffix.lower() == ".safetensors":
+            print(f"warning: --onnx writes an ONNX graph, but -o {args.output} is named as a safetensors checkpoint; "
+                  "a name ending in .onnx says what it holds", file=sys.stderr)
+    else:
+        check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
     if args.torch:
         report, code = export_torch(args.model, args.output, args.dtype, args.last)
     elif args.onnx:

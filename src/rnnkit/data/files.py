@@ -176,26 +176,31 @@ def write_text_with(path: str | os.PathLike, fill: Callable[[Callable[[str | byt
     return result[0]
 
 
+_MODEL_FORMATS = {".safetensors": "safetensors", ".onnx": "ONNX"}  # suffix -> format of a model written whole
+
+
 def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt",
-                      inputs: Sequence[str | None] = ()) -> None:
+                      inputs: Sequence[str | None] = (), folder_fix: str | None = None) -> None:
     """ValueError naming ``option`` when ``path`` cannot be written as a file: a folder, a missing
     folder (unless ``make_folders``: the command makes them), a file where a folder should be, no
     permission.  Checked before the work that ends in writing it, so the mistake costs nothing.
-    ``suffix``: of the file name the message suggests for a folder (".safetensors": a model, which a
-    device cannot take).  ``inputs``: the files the command reads, which the output must not be.  A path
-    ending in a separator (``newdir/``) names a folder, whether or not it exists: refused, where ``Path``
-    would drop the separator and write a file named ``newdir``."""
+    ``suffix``: of the file name the message suggests for a folder (".safetensors" or ".onnx": a model,
+    which a device cannot take and a compressed name misnames).  ``folder_fix``: what the message for a
+    folder says to do instead of suggesting a file in it.  ``inputs``: the files the command reads, which
+    the output must not be.  A path ending in a separator (``newdir/``) names a folder, whether or not it
+    exists: refused, where ``Path`` would drop the separator and write a file named ``newdir``."""
     p = Path(path)
     ends_in_separator = str(path).endswith(tuple(filter(None, (os.sep, os.altsep))))
     if p.is_dir() or ends_in_separator:  # (an existing file named with a separator after it too)
         how = "is" if p.is_dir() else "names"
-        name = {".safetensors": "model", ".arpa": "model", ".png": "plot", ".json": "weights"}.get(suffix, "output")
-        name += suffix  # newdir/model.safetensors, segout/output.txt
-        raise ValueError(f"{option} {path} {how} a folder; give a file name, e.g. {p / name}")
-    if suffix == ".safetensors" and p.name.lower().endswith((".gz", ".xz", ".bz2")):  # written as is, uncompressed
-        raise ValueError(f"{option} {path}: a model is saved uncompressed (safetensors), so a compressed file's name "
+        name = {".safetensors": "model", ".onnx": "model", ".arpa": "model", ".png": "plot",
+                ".json": "weights"}.get(suffix, "output") + suffix  # newdir/model.safetensors, segout/output.txt
+        raise ValueError(f"{option} {path} {how} a folder; {folder_fix or f'give a file name, e.g. {p / name}'}")
+    model = _MODEL_FORMATS.get(suffix)
+    if model and p.name.lower().endswith((".gz", ".xz", ".bz2")):  # written as is, uncompressed
+        raise ValueError(f"{option} {path}: a model is saved uncompressed ({model}), so a compressed file's name "
                          f"would mislead; give a name without {p.suffix}, e.g. {p.with_suffix('').name}")
-    if suffix == ".safetensors" and p.exists() and not p.is_file():  # a model replaces its file: not a device
+    if model and p.exists() and not p.is_file():  # a model replaces its file: not a device
         raise ValueError(f"{option} {path} is not a regular file (a device or a pipe); a model is saved to a file: "
                          f"give a file path, e.g. model{suffix}")
     if inputs and any(q and os.path.exists(q) and os.path.samefile(q, p) for q in inputs if p.exists()):

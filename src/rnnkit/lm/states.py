@@ -12,8 +12,9 @@ The quantities, named as in PyTorch (:mod:`rnnkit.cells` has the equations), of 
 
 where x_t is the layer's input (the token's embedding for layer 0, layer l-1's h_t above it).  Nothing
 is recomputed here: the model's own forward pass runs (dropout off, as in evaluation) and the values are
-read from the layer's kernel cache, the one its backward pass would use; the LSTM's cache holds the
-gates in the kernel's order (o, i, f, g), which is undone here.
+read from the layer's kernel cache, the one its backward pass would use; an LSTM's cache holds the
+gates in its kernel's order (its ``GATE_ORDER``: (o, i, f, g) for the plain LSTM, PyTorch's (i, f, g, o)
+for the peephole LSTM), which is undone here.
 """
 from __future__ import annotations
 
@@ -49,9 +50,10 @@ def _kernel_values(cell: str, kc: Any) -> dict[str, np.ndarray]:
     gates = kc.gates[:, 0]  # (T_w, G*H), activated
     if cell == "gru":  # PyTorch's order r, z, n already
         return {"h": hs, "r": gates[:, :H], "z": gates[:, H : 2 * H], "n": gates[:, 2 * H :]}
-    # LSTM: the kernel's order is (o, i, f, g), so that its three sigmoid gates are one contiguous slice
-    return {"h": hs, "c": kc.cs[1:, 0], "i": gates[:, H : 2 * H], "f": gates[:, 2 * H : 3 * H],
-            "g": gates[:, 3 * H :], "o": gates[:, :H]}
+    # LSTM: each kernel names its order, (o, i, f, g) for the plain one (its three sigmoid gates are one
+    # contiguous slice), PyTorch's (i, f, g, o) for the peephole one
+    blocks = {name: gates[:, j * H : (j + 1) * H] for j, name in enumerate(kc.GATE_ORDER)}
+    return {"h": hs, "c": kc.cs[1:, 0], **{name: blocks[name] for name in "ifgo"}}
 
 
 def hidden_states(model: Any, ids: Any, layer: int | None = None, start_id: int | None = None,

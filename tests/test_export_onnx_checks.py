@@ -1,0 +1,88 @@
+"""``rnnkit export --onnx`` (and ``--torch``) checks before it writes: both files of an ONNX export (the graph and
+its vocabulary beside it) by the rules of every model written, and the model itself by rnnkit's own loader."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from clirun import run_cli
+
+from rnnkit import checkpoint as ckpt
+
+pytest.importorskip("onnx")
+
+FAST = ["--epochs", "1", "--progress", "none", "--checkpoint-minutes", "0"]
+
+
+def _train_lm(tmp_path, capsys, *options):
+    tmp_path.mkdir(exist_ok=True)
+    text = tmp_path / "text.txt"
+    text.write_text("the cat sat on a mat\na dog ran on the log\n" * 4, encoding="utf-8")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(text), "--cell", "lstm", "--layers", "2", "--embed",
+                                    "4", "--hidden", "4", "--bptt", "6", "--batch-size", "4", *options, *FAST,
+                                    "--run-dir", str(run)])
+    assert code == 0, err
+    return run / "last.safetensors"
+
+
+def _refused(capsys, argv, needle):
+    code, out, err = run_cli(capsys, argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, err
+
+
+def test_both_files_of_an_onnx_export_are_checked_before_either_is_written(tmp_path, capsys):
+    model = _train_lm(tmp_path, capsys)
+    before = model.read_bytes()
+    device = tmp_path / "dev.onnx"
+    device.symlink_to(os.devnull)  # a device: the graph would be written into it and its vocabulary beside it
+    _refused(capsys, ["export", str(model), "-o", str(device), "--onnx"], "is not a regular file (a device or a pipe)")
+    assert not (tmp_path / "dev.vocab.json").exists()
+    (tmp_path / "v.vocab.json").symlink_to(os.devnull)  # the vocabulary's path a device
+    _refused(capsys, ["export", str(model), "-o", str(tmp_path / "v.onnx"), "--onnx"],
+             f"-o {tmp_path / 'v.onnx'}: its vocabulary file {tmp_path / 'v.vocab.json'} is not a regular file")
+    assert not (tmp_path / "v.onnx").exists()
+    _refused(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx.gz"), "--onnx"],
+             "a model is saved uncompressed (ONNX), so a compressed file's name would mislead")
+    assert not list(tmp_path.glob("m.*"))
+    (tmp_path / "x.vocab.json").mkdir()  # the vocabulary's path a folder
+    _refused(capsys, ["export", str(model), "-o", str(tmp_path / "x.onnx"), "--onnx"],
+             "its vocabulary file " + str(tmp_path / "x.vocab.json") + " is a folder; choose another -o")
+    assert not (tmp_path / "x.onnx").exists()
+    source = tmp_path / "q.vocab.json"  # a checkpoint whose name is the vocabulary's of -o q.onnx
+    source.write_bytes(before)
+    _refused(capsys, ["export", str(source), "-o", str(tmp_path / "q.onnx"), "--onnx"],
+             "its vocabulary file " + str(source) + " is a file this command reads")
+    assert source.read_bytes() == before and not (tmp_path / "q.onnx").exists()
+    # a safetensors name for an ONNX graph is written, with a warning that the name misleads
+    code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "g.safetensors"), "--onnx"])
+    assert code == 0 and err.startswith("warning: --onnx writes an ONNX graph, but -o "), err
+    assert (tmp_path / "g.vocab.json").is_file()
+
+
+def _damaged(path, out, config=None, arrays=None, drop=()):
+    """The checkpoint ``path`` saved to ``out`` with its lm_config updated by ``config``, ``arrays`` added (by
+    name, without the ``model/`` prefix) and the arrays named in ``drop`` left out."""
+    params, meta = ckpt.load_checkpoint(path)
+    meta["task"]["lm_config"].update(config or {})
+    params.update({"model/" + k: v for k, v in (arrays or {}).items()})
+    ckpt.save_checkpoint(out, {k: v for k, v in params.items() if k[len("model/"):] not in drop}, meta)
+    return out
+
+
+def test_a_model_rnnkit_would_not_load_is_not_exported(tmp_path, capsys):
+    plain = _train_lm(tmp_path / "plain", capsys)
+    peep = _train_lm(tmp_path / "peep", capsys, "--peephole")
+    names = [f"rnn.weight_c{g}_l{k}" for k in range(2) for g in "ifo"]
+    extra = _damaged(plain, tmp_path / "extra.safetensors", arrays={n: np.full(4, 0.5, np.float32) for n in names})
+    yes = _damaged(peep, tmp_path / "yes.safetensors", config={"peephole": "yes"})
+    missing = _damaged(peep, tmp_path / "missing.safetensors", drop=names)
+    for source, needle, targets in [
+            (extra, "unexpected ['rnn.weight_cf_l0', ", ("--onnx", "--torch")),  # the weights would be dropped
+            (yes, "damaged language-model metadata (Expected peephole to be a bool, got str 'yes')", ("--onnx",)),
+            (missing, "missing ['rnn.weight_cf_l0', ", ("--onnx",))]:
+        for target in targets:
+            out = tmp_path / f"{source.stem}{target}.out"
+            _refused(capsys, ["export", str(source), "-o", str(out), target], needle)
+            assert not out.exists()
