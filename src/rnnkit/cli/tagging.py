@@ -237,13 +237,13 @@ def train_tagger(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise DataError(f"{args.train}: the training tags do not fit --scheme {spec.scheme}: {exc}") from None
     unit = "character" if spec.format == "segmented" else "word"  # segmented text is tagged character by character
-    _raw_segmented_files(spec, args, train, valid, test)
+    raw = _raw_segmented_files(spec, args, train, valid, test)
     if args.scheme is None and (spans := unnamed_spans(spec, train)):
         warn(f"{args.train}: {spans}")
     blank = sum(1 for w in train.words if not w)  # blank lines of a segmented file: nothing to learn from
     if long := run_together(spec, train, args.train):
         warn(long)
-    if pathless := pathless_note(args.train, enc.tags, train_scheme or spec.scheme):
+    if not raw and (pathless := pathless_note(args.train, enc.tags, train_scheme or spec.scheme)):
         warn(pathless)
     n = len(train.words) - blank
     print(f"train: {n:,} sentence{'s' * (n != 1)}{f' ({blank:,} blank lines skipped)' if blank else ''}, "
@@ -290,12 +290,12 @@ def train_tagger(args: argparse.Namespace) -> int:
 train_tagger.data_parallel = True  # mpiexec -n P rnnkit train tagger ...: several processes (rnnkit.cli.processes)
 
 
-def _raw_segmented_files(spec: DataSpec, args: argparse.Namespace, *data: TaggingData | None) -> None:
-    """Warn about each --train, --valid, --test file of a --format segmented run that holds raw text."""
-    if spec.format == "segmented":
-        for d, name in zip(data, (args.train, args.valid, args.test)):
-            if d is not None:
-                raw_segmented_file(d, name)
+def _raw_segmented_files(spec: DataSpec, args: argparse.Namespace, *data: TaggingData | None) -> bool:
+    """Warn about each --train, --valid, --test file of a --format segmented run that holds raw text; True
+    when the training file does (its missing one-character words then need no warning of their own)."""
+    raw = [spec.format == "segmented" and d is not None and raw_segmented_file(d, name)
+           for d, name in zip(data, (args.train, args.valid, args.test))]
+    return raw[0]
 
 
 def pathless_note(path: str, tags: list[str], scheme: str) -> str | None:
@@ -329,7 +329,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
     valid, test = read_evaluation(args, spec)
-    _raw_segmented_files(spec, args, train, valid, test)
+    raw = _raw_segmented_files(spec, args, train, valid, test)
     if args.scheme is None and (spans := unnamed_spans(spec, train)):
         warn(f"{args.train}: {spans}")
     if long := run_together(spec, train, args.train):
@@ -349,7 +349,7 @@ def train_hmm(args: argparse.Namespace) -> int:
     print(f"trained on {len(keep):,} sentences{rewritten} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     if note := lower_orders_note(hmm, args.train):
         warn(note)
-    if pathless := pathless_note(args.train, hmm.tags_, hmm.scheme or "none"):
+    if not raw and (pathless := pathless_note(args.train, hmm.tags_, hmm.scheme or "none")):
         warn(pathless)
     metric = metric_for(spec.scheme, spec.format)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

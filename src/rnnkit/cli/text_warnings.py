@@ -78,12 +78,13 @@ def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language
 SEGMENT_FIRST = "each sentence would be read as one long word: segment it first ('rnnkit segment')"
 
 
-def raw_segmented_file(data: Any, name: str, gold: bool = False) -> None:
+def raw_segmented_file(data: Any, name: str, gold: bool = False) -> bool:
     """Warn when a ``--format segmented`` file (``data``, its characters BMES-tagged) looks like raw text:
     Chinese words average about 1.5 characters, so 6 or more on average means the spaces are missing.
     ``gold``: the file is the reference a segmenter is scored against (``rnnkit evaluate``).  Training data
     whose words average 10 or more characters is refused (DataError): a segmenter trained on it learns to
-    put no boundary anywhere (and an unspaced German or Thai corpus, about 6, is only warned about)."""
+    put no boundary anywhere (and an unspaced German or Thai corpus, about 6, is only warned about).  True
+    when it warned."""
     chars = sum(map(len, data.tags))
     words = sum(t in ("B", "S") for tags in data.tags for t in tags)
     if words and chars / words >= 10 and not gold:
@@ -99,6 +100,8 @@ def raw_segmented_file(data: Any, name: str, gold: bool = False) -> None:
         else:
             warn(f"{name}: its words average {chars / words:.1f} characters; --format segmented expects words "
                  "separated by spaces (is the file raw, unsegmented text?)")
+        return True
+    return False
 
 
 def fold_width_hint(loaded: Any, text: Any, where: str, known: set[str] | None = None, what: str = "characters",
