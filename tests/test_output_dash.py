@@ -22,18 +22,23 @@ def test_check_output_path_refuses_a_dash_saying_what_cannot_go_to_standard_outp
             check_output_path("-", "-o", make_folders=True, suffix=suffix)
 
 
+def _train_lm(tmp_path, capsys, monkeypatch):
+    """A tiny word language model in tmp_path/run, trained on t.txt there; tmp_path made the current folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.txt").write_text("a b c\nb c d\n" * 5, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", "t.txt", "--embed", "3", "--hidden", "3", "--bptt", "3",
+                                    "--batch-size", "2", *FAST, "--run-dir", "run"])
+    assert code == 0, err
+
+
 def _refused(capsys, argv, needle):
     code, out, err = run_cli(capsys, argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, (code, err)
 
 
 def test_output_options_refuse_a_dash_and_write_no_file_named_dash(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "t.txt").write_text("a b c\nb c d\n" * 5, encoding="utf-8")
+    _train_lm(tmp_path, capsys, monkeypatch)
     write_conllu(tmp_path / "t.conllu", [[("a", "X"), ("b", "Y")]] * 3)
-    code, _, err = run_cli(capsys, ["train", "lm", "--train", "t.txt", "--embed", "3", "--hidden", "3", "--bptt", "3",
-                                    "--batch-size", "2", *FAST, "--run-dir", "run"])
-    assert code == 0, err
     _refused(capsys, ["export", "run", "-o", "-"], "-o -: a model cannot go to standard output; give a file name")
     _refused(capsys, ["export", "run", "-o", "-", "--torch"], "-o -: a model cannot go to standard output")
     _refused(capsys, ["train", "hmm", "--train", "t.conllu", "--output", "-"], "--output -: a model cannot go")
@@ -46,17 +51,14 @@ def test_output_options_refuse_a_dash_and_write_no_file_named_dash(tmp_path, cap
     assert code == 2 and "--run-dir: -: a run folder cannot go to standard output; give a folder name" in err, err
     pytest.importorskip("matplotlib")
     _refused(capsys, ["curves", "run", "-o", "-"], "--output -: a plot cannot go to standard output")
+    _refused(capsys, ["states", "run", "a b", "-o", "-"], "--output -: a plot cannot go to standard output")
     _refused(capsys, ["gradflow", "--steps", "5", "--plot", "-"], "--plot -: a plot cannot go to standard output")
     assert sorted(os.listdir(tmp_path)) == ["hmm.safetensors", "run", "t.conllu", "t.txt"]
 
 
 def test_an_onnx_export_refuses_a_dash_and_writes_no_dash_vocab_json(tmp_path, capsys, monkeypatch):
     pytest.importorskip("onnx")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "t.txt").write_text("a b c\nb c d\n" * 5, encoding="utf-8")
-    code, _, err = run_cli(capsys, ["train", "lm", "--train", "t.txt", "--embed", "3", "--hidden", "3", "--bptt", "3",
-                                    "--batch-size", "2", *FAST, "--run-dir", "run"])
-    assert code == 0, err
+    _train_lm(tmp_path, capsys, monkeypatch)
     _refused(capsys, ["export", "run", "-o", "-", "--onnx"], "-o -: a model cannot go to standard output")
     assert sorted(os.listdir(tmp_path)) == ["run", "t.txt"]
 
@@ -65,11 +67,7 @@ def test_an_onnx_graph_named_as_a_vocabulary_file_is_refused(tmp_path, capsys, m
     """-o ex/m.vocab.json --onnx wrote the graph over an earlier export's vocabulary and its own vocabulary in
     m.vocab.vocab.json."""
     pytest.importorskip("onnx")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "t.txt").write_text("a b c\nb c d\n" * 5, encoding="utf-8")
-    code, _, err = run_cli(capsys, ["train", "lm", "--train", "t.txt", "--embed", "3", "--hidden", "3", "--bptt", "3",
-                                    "--batch-size", "2", *FAST, "--run-dir", "run"])
-    assert code == 0, err
+    _train_lm(tmp_path, capsys, monkeypatch)
     code, _, err = run_cli(capsys, ["export", "run", "-o", "ex/m.onnx", "--onnx"])
     assert code == 0, err
     vocab = (tmp_path / "ex" / "m.vocab.json").read_bytes()
