@@ -150,6 +150,11 @@ def test_resume_reuses_the_models_and_export_keeps_them(data, run, tmp_path, mon
     (["--level", "word", "--bpe-vocab", "40"], "--bpe-vocab has no effect without a side at level bpe"),
     (["--source-level", "word", "--target-level", "bpe", "--source-bpe-vocab", "40"],
      "--source-bpe-vocab has no effect when the source side is not at level bpe"),
+    (["--source-level", "char", "--target-level", "bpe", "--target-bpe-vocab", "40", "--bpe-vocab", "60"],
+     "--bpe-vocab has no effect with --target-bpe-vocab, which sets the target side, the only one at level bpe, "
+     "or leave --bpe-vocab out"),
+    (["--source-bpe-vocab", "40", "--target-bpe-vocab", "40", "--bpe-vocab", "60"],
+     "--bpe-vocab has no effect with both --source-bpe-vocab and --target-bpe-vocab"),
 ])
 def test_unusable_bpe_options_are_one_line(data, tmp_path, capsys, options, says):
     argv = ["train", "seq2seq", "--train", data["train"], "--run-dir", str(tmp_path / "r"), *SMALL]
@@ -173,3 +178,29 @@ def test_a_bpe_model_without_sentencepiece_says_what_to_install(data, run, monke
     bpe.processor.cache_clear()  # models loaded by earlier tests would need no import
     code, _, err = run_cli(capsys, ["translate", str(run / "last.safetensors"), data["test"]])
     assert code != 0 and "pip install 'rnnkit[bpe]'" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_characters_that_never_stand_alone_are_warned_about_and_fewer_merges_leave_fewer(data, tmp_path, capsys):
+    """A character always merged in the split training text has no vocabulary row: new text that needs it alone
+    reads it as <unk>.  Training says how many, per side; a smaller --bpe-vocab leaves fewer."""
+    counts = []
+    for size in ("60", "22"):  # 22: the fewest the target side's 20 characters and <unk> allow
+        folder = tmp_path / size
+        code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["train"], "--source-level", "char",
+                                        "--target-level", "bpe", "--target-bpe-vocab", size, "--epochs", "1",
+                                        "--run-dir", str(folder), *SMALL])
+        assert code == 0, err
+        t = load_translator(folder / "last.safetensors")
+        chars = bpe.characters(t.target_tokenizer.bpe_model)
+        lone = [c for c in chars if c not in t.target_vocab.tokens]  # no row: read as <unk>
+        warned = [line for line in err.splitlines() if "never stand alone" in line]
+        if lone:
+            assert warned == [f"rnnkit: warning: bpe: {len(lone)} of the target side's {len(chars)} characters never "
+                              f"stand alone in its training text ({warned[0].split('(', 1)[1].split('), so')[0]}), "
+                              "so they have no vocabulary row and new text that needs one alone reads it as <unk>; "
+                              "a smaller --target-bpe-vocab (fewer merges) or a larger training text leaves more "
+                              "of them alone"], err
+        else:
+            assert warned == [], err
+        counts.append(len(lone))
+    assert counts[0] > counts[1] > 0, counts  # 12 and 1

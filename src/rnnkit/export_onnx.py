@@ -161,9 +161,15 @@ def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = 
     """ValueError (one line) unless both files of an ONNX export can be written, checked before either is: the
     graph ``output`` and its vocabulary (:func:`vocab_path`), by the rules of every model written
     (:func:`rnnkit.data.files.check_output_path`): a regular file, not a device or a pipe, nor a folder; a name
-    without a compressed suffix; and neither the checkpoint ``source`` being exported."""
+    without a compressed suffix; and neither the checkpoint ``source`` being exported.  A graph named like a
+    vocabulary file (``m.vocab.json``) is refused: it would replace another export's vocabulary and put its
+    own in ``m.vocab.vocab.json``."""
     from rnnkit.data.files import check_output_path
 
+    if Path(output).name.lower().endswith(".vocab.json"):
+        graph = Path(output).with_name(Path(output).name[:-len(".vocab.json")] + ".onnx")
+        raise ValueError(f"-o {output}: is named as an ONNX export's vocabulary file, which is written beside the "
+                         f"graph; give the graph's name, e.g. {graph}")
     inputs = [str(source)] if source is not None else []
     check_output_path(str(output), "-o", make_folders=True, suffix=".onnx", inputs=inputs)
     check_output_path(str(vocab_path(output)), f"-o {output}: its vocabulary file", make_folders=True, suffix=".onnx",

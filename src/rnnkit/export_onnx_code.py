@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from rnnkit.export_scope import CONFIG
-from rnnkit.export_torch import _example
-from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
+from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, example_text, is_segmenter,
+                                      segmenter_example, tagger_prepare)
 
 _HEAD = '''"""{what}, exported by rnnkit{when} from
 {source}
@@ -39,7 +39,7 @@ with open(VOCAB, encoding="utf-8") as f:
 def _lm_use(task: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     vocab = json.loads(task["vocab"])
     word = task["level"] == "word"
-    text = _example(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
+    text = example_text(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
     quoted = json.dumps(text, ensure_ascii=False)
     example = f"{quoted}.split()" if word else f"list({quoted})"
     end = json.dumps(vocab.get("eos_token") if word else "\n")
@@ -65,9 +65,9 @@ def _lm_use(task: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
             f"print({joiner}.join(tokens[i] for i in out))"]
 
 
-def _classifier_use() -> list[str]:
+def _classifier_use(task: dict[str, Any]) -> list[str]:
     return ['ids = {t: i for i, t in enumerate(vocab["vocab"]["tokens"])}',
-            'text = tokens("a good film")',
+            f"text = tokens({json.dumps(classifier_example(task['encoder']), ensure_ascii=False)})",
             'x = np.array([[ids.get(t, ids[vocab["vocab"]["unk_token"]])] for t in text])  # (T, 1) int64; '
             "unknown: <unk>",
             'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(text)])})[0]  # (1, K)',
@@ -76,7 +76,15 @@ def _classifier_use() -> list[str]:
 
 def _tagger_use(task: dict[str, Any]) -> list[str]:
     words_vocab = json.loads(task["encoder"]["words"])
-    words = _example(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
+    if is_segmenter(task):
+        text = json.dumps(segmenter_example(words_vocab), ensure_ascii=False)
+        return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}  # the characters',
+                f"chars = [c for c in {text} if not c.isspace()]  # a segmenter reads characters",
+                'x = np.array([[word_id(c, ids, ids[vocab["words"]["unk_token"]])] for c in chars])  # (T, 1) int64',
+                'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(chars)])})[0]  # (T, 1, 4)',
+                'best = [vocab["tags"][k] for k in logp[:, 0].argmax(-1).tolist()]  # B, M, E or S',
+                'print(" ".join(bmes_words(chars, best)))  # the text cut into words']
+    words = example_text(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
     return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
@@ -91,7 +99,7 @@ def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: d
     """The Python source that opens the graph ``model`` and vocabulary ``vocab`` in onnxruntime and uses them;
     ``source``: the checkpoint they were exported from, ``record`` the export's record (step, epoch, dtype)."""
     cfg = task[CONFIG[kind]]
-    cell = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[cfg["cell"]]
+    cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
     step = record.get("step")
     when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
     imports, body = "", []
@@ -104,11 +112,13 @@ def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: d
         enc = task["encoder"]
         if kind == "tagger":
             what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
-            body, use = tagger_prepare(enc), _tagger_use(task)
+            if is_segmenter(task):
+                what = f"A {cfg['num_layers']}-layer {both}{cell} word segmenter (B, M, E, S tags of characters)"
+            body, use = (BMES_WORDS if is_segmenter(task) else []) + tagger_prepare(enc), _tagger_use(task)
             unicode = enc.get("fold_width")
         else:
             what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
-            body, use = classifier_prepare(enc), _classifier_use()
+            body, use = classifier_prepare(enc), _classifier_use(task)
             unicode = enc.get("fold_width") or enc.get("level") == "char"
         imports = "import unicodedata\n" if unicode else ""
     head = _HEAD.format(what=what, when=when, source=source, model=model, vocab=vocab, imports=imports)

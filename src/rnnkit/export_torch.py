@@ -54,7 +54,8 @@ from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
-from rnnkit.export_torch_text import classifier_prepare, tagger_prepare
+from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, example_text, is_segmenter,
+                                      segmenter_example, tagger_prepare)
 from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
 
@@ -173,20 +174,10 @@ def _lm_class(cfg: dict[str, Any]) -> list[str]:
         "        out, state = self.rnn(self.embedding(ids), state)  # (T, B, H)", *out]
 
 
-def _example(tokens: list[str], specials: set, word: bool) -> str:
-    """A short text of the model's own tokens for the code's example: "the cat sat" (words) or "The cat"
-    (characters) when the vocabulary has them all, else its most frequent tokens (Chinese characters, say)."""
-    usual = "the cat sat".split() if word else list("The cat")
-    if set(usual) <= set(tokens):
-        return " ".join(usual) if word else "".join(usual)
-    frequent = [t for t in tokens if t not in specials and t.strip()][:4]  # the vocabulary's order: by count
-    return " ".join(frequent) if word else "".join(frequent)
-
-
 def _lm_use(task: dict[str, Any]) -> list[str]:
     vocab = json.loads(task["vocab"])
     word = task["level"] == "word"
-    text = _example(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
+    text = example_text(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
     quoted = json.dumps(text, ensure_ascii=False)  # a Python string literal in double quotes, Chinese as it is
     start = start_token(Vocabulary.from_json(task["vocab"]), task["level"])  # "\\n", or the last token without one
     end = json.dumps(vocab.get("eos_token") if word else "\n")
@@ -253,7 +244,7 @@ def _classifier_use(task: dict[str, Any]) -> list[str]:
     return ['encoder = json.loads(meta["encoder"])  # the vocabulary, the labels and how texts are cut into tokens',
             'vocab, labels = json.loads(encoder["vocab"]), encoder["labels"]  # class k is labels[k]',
             'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
-            'text = tokens("a good film")',
+            f"text = tokens({json.dumps(classifier_example(task['encoder']), ensure_ascii=False)})",
             'x = torch.tensor([[ids.get(t, ids[vocab["unk_token"]])] for t in text])  # (T, 1); unknown: <unk>',
             "print(labels[model(x, torch.tensor([len(text)])).argmax(-1).item()])"]
 
@@ -279,7 +270,16 @@ def _tagger_class(cfg: dict[str, Any]) -> list[str]:
 def _tagger_use(task: dict[str, Any]) -> list[str]:
     enc = task["encoder"]
     vocab = json.loads(enc["words"])
-    words = _example(vocab["tokens"], {vocab["unk_token"]}, True)
+    if is_segmenter(task):
+        text = json.dumps(segmenter_example(vocab), ensure_ascii=False)
+        return ['encoder = json.loads(meta["encoder"])  # the character vocabulary, the tags B, M, E, S',
+                'vocab, tags = json.loads(encoder["words"]), encoder["tags"]  # tag k is tags[k]',
+                'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
+                f"chars = [c for c in {text} if not c.isspace()]  # a segmenter reads characters",
+                'x = torch.tensor([[word_id(c, ids, ids[vocab["unk_token"]])] for c in chars])  # (T, 1)',
+                "best = [tags[k] for k in model(x, torch.tensor([len(chars)]))[:, 0].argmax(-1).tolist()]",
+                'print(" ".join(bmes_words(chars, best)))  # the text cut into words']
+    words = example_text(vocab["tokens"], {vocab["unk_token"]}, True)
     return ['encoder = json.loads(meta["encoder"])  # the word vocabulary, the tags, lowercasing, width folding',
             'vocab, tags = json.loads(encoder["words"]), encoder["tags"]  # tag k is tags[k]',
             'ids = {t: i for i, t in enumerate(vocab["tokens"])}',
@@ -307,7 +307,10 @@ def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, 
         enc = task["encoder"]
         if kind == "tagger":
             what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
-            body, use = _tagger_class(cfg) + ["", ""] + tagger_prepare(enc), _tagger_use(task)
+            if is_segmenter(task):
+                what = f"A {cfg['num_layers']}-layer {both}{cell} word segmenter (B, M, E, S tags of characters)"
+            segment = BMES_WORDS if is_segmenter(task) else []
+            body, use = _tagger_class(cfg) + ["", ""] + segment + tagger_prepare(enc), _tagger_use(task)
             unicode = enc.get("fold_width")
         else:
             what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"

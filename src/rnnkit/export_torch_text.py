@@ -3,6 +3,7 @@ that turn a text into the tokens the model was trained on, exactly as rnnkit's e
 Python with the model's settings (no rnnkit needed to run them)."""
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
@@ -52,3 +53,55 @@ def tagger_prepare(enc: dict[str, Any]) -> list[str]:
                                                   f'the word read as rnnkit reads it{": " if steps else ""}'
                                                   f'{" and ".join(steps)}."""', 112)),
         f"    return ids.get({word}{'.lower()' if lower else ''}, unk)"]
+
+
+def example_text(tokens: list[str], specials: set, word: bool) -> str:
+    """A short text of the model's own tokens for the code's example: "the cat sat" (words) or "The cat"
+    (characters) when the vocabulary has them all, else its most frequent tokens (Chinese characters, say)."""
+    usual = "the cat sat".split() if word else list("The cat")
+    if set(usual) <= set(tokens):
+        return " ".join(usual) if word else "".join(usual)
+    frequent = [t for t in tokens if t not in specials and t.strip()][:4]  # the vocabulary's order: by count
+    return " ".join(frequent) if word else "".join(frequent)
+
+
+def classifier_example(enc: dict[str, Any]) -> str:
+    """The classifier code's example text, of the model's own vocabulary: "a good film" when a word-level
+    model knows those words, else :func:`example_text` at the model's level (a character-level or Chinese
+    classifier's most frequent characters or words), so the example is not every token <unk>."""
+    vocab = json.loads(enc["vocab"]) if isinstance(enc["vocab"], str) else enc["vocab"]
+    word = enc.get("level", "word") != "char"
+    if word and {"a", "good", "film"} <= set(vocab["tokens"]):
+        return "a good film"
+    return example_text(vocab["tokens"], {vocab["unk_token"]}, word)
+
+
+def is_segmenter(task: dict[str, Any]) -> bool:
+    """Whether a tagger was trained on segmented text (--format segmented): it tags characters B, M, E, S."""
+    data = task.get("data")
+    return isinstance(data, dict) and data.get("format") == "segmented"
+
+
+def segmenter_example(vocab: dict[str, Any]) -> str:
+    """A segmenter code's example: the model's six most frequent letters (Chinese characters, say), no punctuation
+    or digits, as one unsegmented text."""
+    letters = [t for t in vocab["tokens"] if t != vocab["unk_token"] and len(t) == 1 and t.isalpha()][:6]
+    return "".join(letters) or "".join(t for t in vocab["tokens"] if t != vocab["unk_token"])[:6]
+
+
+# the words of a segmenter's characters by their B/M/E/S tags (rnnkit.tagging's BMES decoding, written out)
+BMES_WORDS = [
+    "def bmes_words(chars, tags):",
+    '    """The words of the characters chars by their tags: a word starts at B or S (and after E or S) and ends at',
+    '    E or S.  Each character takes its own likeliest tag, so an illegal sequence (M after S, say) can occur; it',
+    '    is read as if legal.  rnnkit segment keeps to legal sequences (Viterbi over the log-probabilities)."""',
+    '    words, word = [], ""',
+    "    for c, t in zip(chars, tags):",
+    '        if word and t in ("B", "S"):  # a new word starts: the one before ends here',
+    "            words.append(word)",
+    '            word = ""',
+    "        word += c",
+    '        if t in ("E", "S"):',
+    "            words.append(word)",
+    '            word = ""',
+    "    return words + ([word] if word else [])", "", ""]

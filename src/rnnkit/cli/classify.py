@@ -278,8 +278,9 @@ def train_classifier(args: argparse.Namespace) -> int:
         _warn_if_unsegmented([e.text for e in examples], data_source(args))
     if args.folds:
         return cross_validation(args, examples, run, _fit, scores)
-    valid, valid_name = held_data(args, "valid")
-    test, test_name = held_data(args, "test")
+    classes = sorted({e.label for e in examples})  # a held-out file's --header line of one of them is an example
+    valid, valid_name = held_data(args, "valid", classes)
+    test, test_name = held_data(args, "test", classes)
     model, enc = _fit(args, examples, valid, run, test, valid_name=valid_name)
     if model is None:  # a process other than 0 of several: process 0 reports
         return 0

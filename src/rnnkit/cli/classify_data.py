@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,11 +23,13 @@ def refuse_same_pair(pos: str, neg: str, pos_option: str = "--pos", neg_option: 
                          f"both labels; give the negative sentences' file to {neg_option}")
 
 
-def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
+def read_examples(args: argparse.Namespace, path: str | None = None, labels: Sequence[str] = ()) -> list:
+    """The training texts, or with ``path`` a held-out file's, whose --header line is refused when it reads as
+    an example of one of ``labels`` (the training data's)."""
     from rnnkit.data.classification import read_polarity, read_tsv
 
     if path is not None:
-        return read_tsv(path, args.encoding, args.header)
+        return read_tsv(path, args.encoding, args.header, labels)
     if args.format == "polarity":
         if args.train:
             raise ValueError(f"--format polarity reads its training data from --pos and --neg, so --train "
@@ -48,7 +51,7 @@ def read_examples(args: argparse.Namespace, path: str | None = None) -> list:
     return read_tsv(args.train, args.encoding, args.header)
 
 
-def held_data(args: argparse.Namespace, which: str) -> tuple[list | None, str | None]:
+def held_data(args: argparse.Namespace, which: str, labels: Sequence[str] = ()) -> tuple[list | None, str | None]:
     """The ``which`` ("valid" or "test") texts and their name for messages: ``--valid F`` (label<TAB>text
     lines), or with --format polarity a pair ``--valid-pos P --valid-neg N`` read as the training pair
     is; (None, None) when neither is given."""
@@ -57,7 +60,7 @@ def held_data(args: argparse.Namespace, which: str) -> tuple[list | None, str | 
     path = getattr(args, which)
     pos, neg = getattr(args, f"{which}_pos", None), getattr(args, f"{which}_neg", None)
     if not (pos or neg):
-        return (read_examples(args, path), path) if path else (None, None)
+        return (read_examples(args, path, labels), path) if path else (None, None)
     options = f"--{which}-pos and --{which}-neg"
     if args.format != "polarity":
         raise ValueError(f"{options} are read with --format polarity (like --pos and --neg); add --format polarity, "
@@ -81,7 +84,10 @@ def check_labels(args: argparse.Namespace, examples: list) -> None:
     labels = sorted({e.label for e in examples})
     if len(examples) == 1:
         raise DataError(f"only 1 text in {data_source(args)}: a classifier needs texts of at least two labels "
-                        f"(and, without --valid, some to hold out for validation); add more")
+                        f"(and, without --valid, some to hold out for validation); add more" + (
+                            " (--header skipped its first line: if it has no header line, leave out --header, "
+                            "which applies to every TSV file given, and remove the others' header lines)"
+                            if getattr(args, "header", False) else ""))
     if len(labels) == 1:
         raise DataError(f"only one label ({labels[0]!r}) in {data_source(args)}: a classifier needs at least two; "
                         f"add texts of another label")

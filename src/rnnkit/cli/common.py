@@ -116,6 +116,9 @@ def run_folder(text: str) -> str:
     best.safetensors and last.safetensors a new run removes)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("Expected a folder for the run's checkpoints, got an empty path")
+    if text == "-":  # standard output's usual name: a run folder cannot go there
+        raise argparse.ArgumentTypeError("-: a run folder cannot go to standard output; give a folder name, "
+                                         "e.g. runs/lm")
     return text
 
 

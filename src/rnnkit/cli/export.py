@@ -53,7 +53,8 @@ def register(groups) -> None:
                         help="write an ONNX graph (ONNX's RNN/LSTM/GRU operators, time-major ids (T, B) int64, "
                              "log-probabilities out; a language model takes and gives its state h_0/c_0, h_n/c_n, a "
                              "classifier or tagger takes lengths (B,)) and its vocabulary beside it (OUT's name with "
-                             ".vocab.json; both checked before either is written), and print the onnxruntime "
+                             ".vocab.json; both checked before either is written; an OUT itself named *.vocab.json is "
+                             "refused), and print the onnxruntime "
                              "code that reads a text with them; the same kinds as --torch; needs the onnx package "
                              "(pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)

@@ -261,6 +261,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     if not kept:
         raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
                          f"{args.max_length} tokens; raise --max-length or leave it out")
+    bpe.warn_lone_characters(args, kept, (src_tok, tok))
     from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
     for side, where, side_tok in ((0, "source", src_tok), (1, "target", tok)):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from rnnkit.cli.common import positive_int
-from rnnkit.data.bpe import DEFAULT_VOCAB, piece_count, sentencepiece, train_bpe
+from rnnkit.data.bpe import DEFAULT_VOCAB, characters, piece_count, sentencepiece, train_bpe
 from rnnkit.data.parallel import SentencePair
 from rnnkit.data.tokenizer import Tokenizer
 
@@ -41,9 +41,11 @@ def unused_rules(args: argparse.Namespace) -> list[tuple[str, bool, str]]:
     bpe = [level == "bpe" for level in levels(args)]
     rules = [("--bpe-vocab", not any(bpe), "without a side at level bpe: add --level bpe (or --source-level / "
                                            "--target-level bpe)")]
-    both = args.source_bpe_vocab is not None and args.target_bpe_vocab is not None
-    rules.append(("--bpe-vocab", both, "with both --source-bpe-vocab and --target-bpe-vocab, which set each side: "
-                                       "drop one of them"))
+    own = [side for side, is_bpe in zip(SIDES, bpe) if is_bpe and getattr(args, f"{side}_bpe_vocab") is not None]
+    if any(bpe) and len(own) == sum(bpe):  # every bpe side has its own size: --bpe-vocab sets none
+        rules.append(("--bpe-vocab", True, "with both --source-bpe-vocab and --target-bpe-vocab, which set each "
+                                           "side: drop one of them" if len(own) == 2 else
+                      f"with --{own[0]}-bpe-vocab, which sets the {own[0]} side, the only one at level bpe"))
     for side, is_bpe in zip(SIDES, bpe):
         rules.append((f"--{side}-bpe-vocab", not is_bpe, f"when the {side} side is not at level bpe: add "
                                                          f"--{side}-level bpe"))
@@ -119,3 +121,26 @@ def retokenize(pairs: list[SentencePair] | None, tokenizers: tuple[Tokenizer, To
     src, tgt = tokenizers
     return [p._replace(source=src.tokenize(p.source_text) if src.level == "bpe" else p.source,
                        target=tgt.tokenize(p.target_text) if tgt.level == "bpe" else p.target) for p in pairs]
+
+
+def warn_lone_characters(args: argparse.Namespace, train: list[SentencePair],
+                         tokenizers: tuple[Tokenizer, Tokenizer]) -> None:
+    """One warning line per bpe side with characters that never stand alone in its split training text
+    (``喜`` always inside ``喜欢``): the vocabulary, made of those pieces, has no row for them, so new text that
+    needs one alone reads it as <unk>.  Fewer merges leave more characters alone: a smaller vocabulary helps,
+    a larger one makes it worse.  A row for each would be untrained, no better than <unk>, so none is added."""
+    from rnnkit.cli.text_warnings import warn
+
+    for k, (side, tok) in enumerate(zip(SIDES, tokenizers)):
+        if tok.level != "bpe":
+            continue
+        alone = {piece for pair in train for piece in pair[k]}
+        lone = [c for c in characters(tok.bpe_model) if c not in alone]
+        if not lone:
+            continue
+        option = f"--{side}-bpe-vocab" if getattr(args, f"{side}_bpe_vocab") else "--bpe-vocab"
+        shown = " ".join("▁ (a word's start)" if c == "▁" else c for c in lone[:8]) + (" ..." if len(lone) > 8 else "")
+        warn(f"bpe: {len(lone):,} of the {side} side's {len(characters(tok.bpe_model)):,} characters never stand "
+             f"alone in its training text ({shown}), so they have no vocabulary row and new text that needs one "
+             f"alone reads it as <unk>; a smaller {option} (fewer merges) or a larger training text leaves more "
+             "of them alone")

@@ -34,7 +34,8 @@ def register(groups) -> None:
                    help="the parameters, a JSON object with PyTorch's names weight_ih (G*H rows, D columns), "
                         "weight_hh (G*H x H), bias_ih, bias_hh (G*H), or for an LSTM or GRU each as an object of "
                         'its gate blocks: {"weight_ih": {"i": [[...], ...], "f": ..., "g": ..., "o": ...}, ...}; '
-                        "a bias left out is 0 (see --save-weights for a file to start from)")
+                        "a bias left out is 0 (see --save-weights for a file to start from); '-' reads standard "
+                        "input, so 'step ... --save-weights - | step ... --weights -' passes them on")
     p.add_argument("--save-weights", default=None, metavar="FILE",
                    help="also write the parameters used (drawn or given) to FILE in the JSON --weights reads, "
                         "gate by gate: a sheet to edit; '-' prints them to standard output alone (the step itself "

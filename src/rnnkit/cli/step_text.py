@@ -90,8 +90,9 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
         drawn = ", ".join(DRAWN[k] for k in ex.drawn)
         lines.append(f"drawn with --seed {seed} from U(-1, 1), rounded to 1 decimal: {drawn}")
     if weights:
-        lines.append(f"parameters from {weights}" + (f" ({' and '.join(zero_biases)} left out: 0)" if zero_biases
-                                                    else ""))
+        source = "standard input" if weights == "-" else weights
+        lines.append(f"parameters from {source}" + (f" ({' and '.join(zero_biases)} left out: 0)" if zero_biases
+                                                   else ""))
     lines.append("vectors are columns, printed as rows; W x multiplies a matrix by a vector, * elementwise")
     gates = CELLS[ex.cell].GATES
     if len(gates) > 1:

@@ -282,6 +282,8 @@ def _plot_folder(folder: Path, n: int) -> None:
     from rnnkit.errors import os_problem
     from rnnkit.plotting import matplotlib_parts
 
+    if str(folder) == "-":  # standard output's usual name, not a folder to make
+        raise ValueError("--plot-dir -: the plots cannot go to standard output; give a folder name, e.g. plots")
     matplotlib_parts()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,11 @@ BPE's merges pass through pieces that end up inside longer ones (``▁Tätow`` o
 ``▁Tätowierung``): such a piece is never a unit of the training text, so a model has no trained row
 for it, yet new text could be split into it.  :func:`train_bpe` marks those pieces unused, as
 SentencePiece's vocabulary restriction (and subword-nmt's ``--vocabulary``) does, so that new text is
-split into pieces that the training text was split into (its characters, at worst).
+split into pieces that the training text was split into, or else into characters.  A character that
+never stands alone in the split training text (``喜`` always inside ``喜欢``; ``▁`` always joined to a
+word's first letters) is a piece of the model but gets no vocabulary row, so new text that needs it alone
+reads it as ``<unk>`` (:func:`characters`; ``train seq2seq`` warns how many).  Fewer merges (a smaller
+vocabulary) leave more characters alone.
 
 The model is the SentencePiece ``ModelProto`` as bytes; :class:`rnnkit.data.tokenizer.Tokenizer`
 carries them and checkpoints store them (base64), so a checkpoint needs no other file.
@@ -171,6 +175,13 @@ def decode(model: bytes, pieces: list[str]) -> str:
     """The text of ``pieces``: run together, ``▁`` back to spaces (a piece the model lacks, such as
     ``<unk>``, reads as ``⁇``)."""
     return processor(model).decode_pieces(list(pieces))
+
+
+def characters(model: bytes) -> list[str]:
+    """The model's one-character pieces (``▁`` included), in its order: every character of the training text."""
+    sp = processor(model)
+    return [sp.id_to_piece(i) for i in range(sp.get_piece_size())
+            if len(sp.id_to_piece(i)) == 1 and not (sp.is_unknown(i) or sp.is_unused(i) or sp.is_control(i))]
 
 
 def piece_count(model: bytes) -> int:

@@ -63,6 +63,9 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         if not text:
             raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r})")
         examples.append(LabeledText(label, text))
+    if not examples and header and lines:  # the line --header skipped, and nothing after it
+        raise DataError(f"{path}: has a header line and no example after it (--header skips the first line); "
+                        "add label<TAB>text lines below it, or leave out --header if the line is an example")
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
     _check_not_swapped(examples, path)
@@ -77,6 +80,7 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
     return examples
 
 
+AGREE = "--header skips the first line of every TSV file given (--train, --valid, --test), so they must agree"
 HEADER_TEXTS = {"text", "texts", "sentence", "sentences", "review", "reviews", "document", "content", "x", "文本",
                 "句子", "内容", "評論", "评论"}
 HEADER_WORDS = {"label", "labels", "class", "classes", "category", "sentiment", "polarity", "target", "y", "tag",
@@ -109,7 +113,7 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> N
     if first.lower() in HEADER_WORDS and examples[0].text.lower() in HEADER_TEXTS:  # both columns named: a header
         raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
                         "and read as an example it would be a class of its own: give --header to skip it, or "
-                        "remove the line")
+                        f"remove the line; {AGREE}: with --header, each of them needs a header line")
     repeated = len(examples) >= 10 and min(counts.values()) > 1  # the other labels
     if repeated or first.lower() in HEADER_WORDS:  # one column named like a header: said, not refused
         where = ", where every other label occurs more than once" if repeated else ""
@@ -135,7 +139,8 @@ def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequenc
     else:
         return
     raise DataError(f"{path}:1: --header skips the first line as a header, but it reads as an example ({why}, text "
-                    f"{text[:30]!r}), which would be dropped; leave out --header if the file has no header line")
+                    f"{text[:30]!r}), which would be dropped; {AGREE}: add a header line to {path}, or leave out "
+                    "--header and remove the header lines of the others")
 
 
 def format_tsv(examples: Sequence[tuple[str, str]]) -> str:

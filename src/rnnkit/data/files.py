@@ -176,6 +176,10 @@ def write_text_with(path: str | os.PathLike, fill: Callable[[Callable[[str | byt
     return result[0]
 
 
+_WHAT = {".safetensors": "a model", ".onnx": "a model", ".arpa": "an ARPA model", ".png": "a plot",
+         ".json": "the weights", ".jsonl": "the attention weights"}  # what an output of this suffix holds
+_EXAMPLE = {".safetensors": "model.safetensors", ".onnx": "model.onnx", ".arpa": "model.arpa", ".png": "plot.png",
+            ".json": "weights.json", ".jsonl": "attention.jsonl", ".txt": "out.txt"}
 _MODEL_FORMATS = {".safetensors": "safetensors", ".onnx": "ONNX"}  # suffix -> format of a model written whole
 
 
@@ -188,7 +192,12 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
     which a device cannot take and a compressed name misnames).  ``folder_fix``: what the message for a
     folder says to do instead of suggesting a file in it.  ``inputs``: the files the command reads, which
     the output must not be.  A path ending in a separator (``newdir/``) names a folder, whether or not it
-    exists: refused, where ``Path`` would drop the separator and write a file named ``newdir``."""
+    exists: refused, where ``Path`` would drop the separator and write a file named ``newdir``.  ``-``,
+    standard output's usual name, is refused: a caller that writes standard output checks for it first
+    (:func:`rnnkit.cli.output.is_stdout`), and elsewhere it would make a file named ``-``."""
+    if str(path) == "-":
+        raise ValueError(f"{option} -: {_WHAT.get(suffix, 'this output')} cannot go to standard output; "
+                         f"give a file name, e.g. {_EXAMPLE.get(suffix, 'out' + suffix)}")
     p = Path(path)
     ends_in_separator = str(path).endswith(tuple(filter(None, (os.sep, os.altsep))))
     if p.is_dir() or ends_in_separator:  # (an existing file named with a separator after it too)

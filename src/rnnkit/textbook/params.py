@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import unicodedata
 from typing import Any
 
@@ -159,11 +160,16 @@ def character(c: str) -> str:
 
 def read_params(cell: str, path: str) -> tuple[dict[str, np.ndarray], list[str]]:
     """:func:`params_from_json` of a JSON file (UTF-8, a byte-order mark allowed; a minus sign copied from a
-    PDF, U+2212, read as '-': :func:`ascii_minus`); one-line errors naming it."""
+    PDF, U+2212, read as '-': :func:`ascii_minus`); one-line errors naming it.  ``-`` is standard input (as
+    ``step --save-weights -`` writes standard output), so one step's parameters can pipe into the next."""
     where = f"--weights {path}"
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            text = f.read()
+        if path == "-":
+            where = "--weights - (standard input)"
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        else:
+            with open(path, encoding="utf-8-sig") as f:
+                text = f.read()
     except UnicodeDecodeError:
         raise ValueError(f"{where}: not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
