@@ -67,6 +67,7 @@ class LMConfig:
     dtype: str = "float32"
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
+    layer_norm: bool = False  # Elman RNN and LSTM: layer normalization in the cells (Ba, Kiros & Hinton 2016)
 
     def __post_init__(self) -> None:
         # every value is stored as the plain Python type, so that to_dict() stays JSON (a checkpoint's metadata)
@@ -78,7 +79,7 @@ class LMConfig:
         put("num_classes", check_int("num_classes", self.num_classes, 0))
         for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
             put(name, check_rate(name, getattr(self, name)))
-        for name in ("variational", "tie_weights", "residual", "peephole"):
+        for name in ("variational", "tie_weights", "residual", "peephole", "layer_norm"):
             put(name, check_bool(name, getattr(self, name)))
         put("div_value", check_number("div_value", self.div_value))
         put("dtype", check_dtype_name("dtype", self.dtype))  # np.float64 too, kept as its name
@@ -175,6 +176,7 @@ class LanguageModel:
                 "weight_drop": cfg.weight_drop,
                 "residual": cfg.residual,
                 "peephole": cfg.peephole,
+                "layer_norm": cfg.layer_norm,
                 "dtype": cfg.dtype,
             },
             rng=rng,
