@@ -44,6 +44,7 @@ from rnnkit.cells._checks import check_backward_args, check_cache, check_float_a
 from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views, \
     zero_finished
 from rnnkit.cells._layernorm import normalize, normalize_backward
+from rnnkit.cells.lstm_peephole import _factors as peephole_factors
 
 # the names of a layer's LN parameters, in the order forward takes them (gains and shifts, 4H, 4H, 4H, 4H, H, H)
 LN_PARAMS = ("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_cell_weight", "ln_cell_bias")
@@ -148,22 +149,14 @@ def forward(
 
 
 def _factors(cache: LSTMLNCache) -> tuple[np.ndarray, np.ndarray]:
-    """The factors that do not depend on the recurrence, for all steps at once (order i, f, g, o):
+    """The factors that do not depend on the recurrence, for all steps at once: the peephole kernel's (the same
+    gate order i, f, g, o, read from the same ``gates``, ``cs`` and ``tanh_c``, here tanh(LN(c_t))),
 
     P (T, B, 4H) = [g i(1-i), c_{t-1} f(1-f), i (1-g^2), tanh_c o(1-o)] ;  A (T, B, H) = o (1 - tanh_c^2)
-    so that per step dz_o = dh * P_o, dy_c = dh * A, dz_{i,f,g} = dc * P_{i,f,g}.
+    so that per step dz_o = dh * P_o, dy_c = dh * A, dz_{i,f,g} = dc * P_{i,f,g}.  A's padded rows are zeroed
+    too: the sums over all steps of dy_c after the loop read them.
     """
-    gates, cs, tanh_c = cache.gates, cache.cs, cache.tanh_c
-    H = gates.shape[2] // 4
-    i, g, o = gates[..., :H], gates[..., 2 * H : 3 * H], gates[..., 3 * H :]
-    one = gates.dtype.type(1)
-    P = np.multiply(gates, one - gates)  # (T, B, 4H): s (1 - s) for the sigmoid gates
-    P[..., :H] *= g
-    P[..., H : 2 * H] *= cs[:-1]
-    np.multiply(i, one - g * g, out=P[..., 2 * H : 3 * H])  # i (1 - g^2)
-    P[..., 3 * H :] *= tanh_c
-    A = o * (one - tanh_c * tanh_c)  # (T, B, H)
-    zero_finished(P, cache.batch_sizes)  # padded steps hold unsquashed (bounded) values: no gradient there
+    P, A = peephole_factors(cache)  # type: ignore[arg-type]
     zero_finished(A, cache.batch_sizes)
     return P, A
 
