@@ -1,5 +1,5 @@
 """``--layer-norm`` on train lm, classifier and tagger: kept in the checkpoint with its ln_* gains and shifts and
-rebuilt from it, a checkpoint from before it loads without it, one clear line with the GRU or with --peephole,
+rebuilt from it, a checkpoint from before it loads without it, one clear line with --peephole,
 export --torch and --onnx refuse it, resume refuses a change, and gradflow runs it."""
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from test_cli_residual import _command, _load
 from rnnkit.checkpoint import load_checkpoint, save_checkpoint
 
 
-@pytest.mark.parametrize("kind,cell", [("lm", "lstm"), ("lm", "rnn"), ("classifier", "lstm"), ("tagger", "rnn")])
+@pytest.mark.parametrize("kind,cell", [("lm", "lstm"), ("lm", "rnn"), ("lm", "gru"), ("classifier", "lstm"),
+                                       ("tagger", "rnn"), ("tagger", "gru")])
 def test_layer_norm_is_saved_and_old_checkpoints_load_without_it(kind, cell, data, tmp_path, capsys):  # noqa: F811
     run = tmp_path / "run"
     code, _, err = run_cli(capsys, _command(kind, data, run) + ["--layers", "2", "--cell", cell, "--layer-norm"])
@@ -23,8 +24,8 @@ def test_layer_norm_is_saved_and_old_checkpoints_load_without_it(kind, cell, dat
     arrays, meta = load_checkpoint(path)
     assert meta["task"][CONFIG[kind]]["layer_norm"] is True
     ln = [k for k in arrays if k.startswith("model/rnn.ln_")]
-    assert len(ln) == (6 if cell == "lstm" else 2) * 2 * rnn.num_directions, ln
-    name = "ln_cell_weight_l1" if cell == "lstm" else "ln_weight_l1"
+    assert len(ln) == {"lstm": 6, "rnn": 2, "gru": 4}[cell] * 2 * rnn.num_directions, ln
+    name = {"lstm": "ln_cell_weight_l1", "rnn": "ln_weight_l1", "gru": "ln_hh_weight_l1"}[cell]
     np.testing.assert_array_equal(rnn.params[name], arrays["model/rnn." + name])  # loaded back
     assert np.abs(arrays["model/rnn." + name] - 1).max() > 0  # trained: the gains moved from 1
     plain = {k: v for k, v in arrays.items() if not k.startswith("model/rnn.ln_")}
@@ -44,16 +45,12 @@ def test_a_layer_norm_language_model_scores_text(data, tmp_path, capsys):  # noq
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_layer_norm_with_the_gru_or_peepholes_is_one_clear_line(kind, data, tmp_path, capsys):  # noqa: F811
+def test_layer_norm_with_peepholes_is_one_clear_line(kind, data, tmp_path, capsys):  # noqa: F811
     run = tmp_path / "run"
-    code, out, err = run_cli(capsys, _command(kind, data, run) + ["--cell", "gru", "--layer-norm"])
-    assert code != 0 and out == "" and "Traceback" not in err
-    assert err.strip().splitlines() == [
-        "rnnkit: error: --layer-norm is not implemented for --cell gru (rnnkit's layer-normalized cells are the Elman "
-        "RNN and the LSTM): give --cell lstm or rnn, or leave --layer-norm out"], err
     code, out, err = run_cli(capsys, _command(kind, data, run) + ["--cell", "lstm", "--peephole", "--layer-norm"])
     assert code != 0 and out == "" and err.strip().count("\n") == 0, err
-    assert "--layer-norm and --peephole do not go together" in err
+    assert err.strip().splitlines() == ["rnnkit: error: --layer-norm and --peephole do not go together (no rnnkit "
+                                        "kernel has both): leave one of them out"], err
     assert not run.exists()
 
 
@@ -84,14 +81,16 @@ def test_resume_refuses_a_change_of_layer_norm(data, tmp_path, capsys):  # noqa:
     assert code == 0, err
 
 
-def test_gradflow_runs_layer_norm_cells_and_refuses_the_gru(capsys):
+def test_gradflow_runs_layer_norm_cells(capsys):
     code, out, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--layer-norm", "--steps", "12", "--hidden", "6"])
     assert code == 0 and "layer-normalized lstm" in out, err
     code, plain, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--steps", "12", "--hidden", "6"])
     assert code == 0 and plain.splitlines()[1:] != out.splitlines()[1:]
-    code, out, err = run_cli(capsys, ["gradflow", "--cell", "gru", "--layer-norm"])
+    code, out, err = run_cli(capsys, ["gradflow", "--all-cells", "--layer-norm", "--steps", "12", "--hidden", "6"])
+    assert code == 0 and "layer-normalized rnn, lstm, gru" in out, err
+    code, out, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--layer-norm", "--peephole"])
     assert code != 0 and out == "" and err.strip().count("\n") == 0
-    assert "--layer-norm is not implemented for --cell gru" in err, err
+    assert "--layer-norm and --peephole do not go together" in err, err
 
 
 def test_gradient_flow_and_rtrl_and_torch_module_refuse_or_run_layer_norm():
@@ -103,8 +102,7 @@ def test_gradient_flow_and_rtrl_and_torch_module_refuse_or_run_layer_norm():
     ln = gradient_flow("rnn", steps=10, hidden=5, batch=2, seed=1, layer_norm=True)
     plain = gradient_flow("rnn", steps=10, hidden=5, batch=2, seed=1)
     assert np.isfinite(ln).all() and np.abs(ln - plain).max() > 1e-6
-    with pytest.raises(ValueError, match="Expected layer_norm=False for cell 'gru'"):
-        gradient_flow("gru", layer_norm=True)
+    assert np.isfinite(gradient_flow("gru", steps=10, hidden=5, batch=2, seed=1, layer_norm=True)).all()
     x = np.zeros((4, 1, 2))
     rnn = RNN(2, 3, dtype=np.float64, layer_norm=True)
     lstm = LSTM(2, 3, dtype=np.float64, layer_norm=True)

@@ -1,17 +1,19 @@
-"""Layer-normalized Elman RNN and LSTM (rnnkit.cells.elman_ln, lstm_ln; RNN/LSTM(layer_norm=True)): float64 finite
-differences and parity with a hand-written PyTorch autograd version of Ba et al.'s equations (F.layer_norm)."""
+"""Layer-normalized Elman RNN, LSTM and GRU (rnnkit.cells.elman_ln, lstm_ln, gru_ln; layer_norm=True): float64
+finite differences and parity with a hand-written PyTorch autograd version of the equations (F.layer_norm)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rnnkit.cells import elman_ln, lstm_ln
+from rnnkit.cells import elman_ln, gru_ln, lstm_ln
 from rnnkit.gradcheck import numeric_grad
 from rnnkit.recurrent import GRU, LSTM, RNN, make_recurrent
 
 T, B, D, H, L = 6, 3, 2, 3, 2
 LENGTHS = np.array([4, 6, 2])
-CLASSES = {"rnn": RNN, "lstm": LSTM}
+CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+KERNELS = {"rnn": elman_ln, "lstm": lstm_ln, "gru": gru_ln}
+CELLS = ["rnn", "lstm", "gru"]
 
 
 def _layer(cell, bidirectional, seed=7, **kw):
@@ -47,7 +49,7 @@ def _loss(layer, x, state, dstate, dout, **kw):
     return float(np.sum(out * dout) + np.sum(fin * dstate))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 def test_bptt_matches_finite_differences(cell, bidirectional):
     layer, rng = _layer(cell, bidirectional)
@@ -69,12 +71,35 @@ def test_bptt_matches_finite_differences(cell, bidirectional):
         _close(f"state0[{i}]", g, numeric_grad(f, s), 1e-7)
 
 
+def test_relu_elman_matches_finite_differences():
+    layer, rng = _layer("rnn", False, nonlinearity="relu")
+    x, state, dstate, dout = _problem(layer, rng)
+    _, _, cache = layer.forward(x, state=state, lengths=LENGTHS)
+    dx, dh0, grads = layer.backward(dout, dstate, cache)
+
+    def f():
+        return _loss(layer, x, state, dstate, dout)
+
+    for name, p in layer.params.items():
+        _close(name, grads[name], numeric_grad(f, p), 1e-7)
+    _close("x", dx, numeric_grad(f, x), 1e-7)
+    _close("h0", dh0, numeric_grad(f, state), 1e-7)
+
+
 def _torch_cell_step(torch, cell, p, xt, state):
     """One step of Ba et al.'s equations with torch.nn.functional.layer_norm (eps 1e-5)."""
     F = torch.nn.functional
     if cell == "rnn":
         a = p["weight_ih"] @ xt + p["weight_hh"] @ state
         h = torch.tanh(F.layer_norm(a, (H,), p["ln_weight"], p["ln_bias"], eps=1e-5) + p["bias_ih"] + p["bias_hh"])
+        return h, h
+    if cell == "gru":
+        u = F.layer_norm(p["weight_ih"] @ xt, (3 * H,), p["ln_ih_weight"], p["ln_ih_bias"], eps=1e-5) + p["bias_ih"]
+        v = F.layer_norm(p["weight_hh"] @ state, (3 * H,), p["ln_hh_weight"], p["ln_hh_bias"], eps=1e-5) + p["bias_hh"]
+        (u_r, u_z, u_n), (v_r, v_z, v_n) = u.chunk(3), v.chunk(3)
+        r, z = torch.sigmoid(u_r + v_r), torch.sigmoid(u_z + v_z)
+        n = torch.tanh(u_n + r * v_n)
+        h = (1 - z) * n + z * state
         return h, h
     h, c = state
     z = (F.layer_norm(p["weight_hh"] @ h, (4 * H,), p["ln_hh_weight"], p["ln_hh_bias"], eps=1e-5)
@@ -115,7 +140,7 @@ def _torch_stack(torch, cell, params, x, lengths, state, bidirectional, names):
     return torch.stack(outs, dim=1), [torch.stack([torch.stack(r) for r in f]) for f in finals]
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 def test_matches_a_torch_autograd_version_of_the_equations(cell, bidirectional):
     torch = pytest.importorskip("torch")
@@ -144,9 +169,9 @@ def test_matches_a_torch_autograd_version_of_the_equations(cell, bidirectional):
 
 def _one_seq(cell, seed):
     rng = np.random.default_rng(seed)
-    G = 4 * H if cell == "lstm" else H
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell] * H
     w = [rng.uniform(-1, 1, s) for s in ((G, D), (G, H), (G,), (G,))]
-    sizes = (G, G, G, G, H, H) if cell == "lstm" else (H, H)
+    sizes = {"rnn": (H, H), "lstm": (G, G, G, G, H, H), "gru": (G, G, G, G)}[cell]
     ln = [rng.uniform(0.5, 1.5, n) if i % 2 == 0 else rng.uniform(-0.5, 0.5, n) for i, n in enumerate(sizes)]
     x, dout = rng.standard_normal((T, 1, D)), rng.standard_normal((T, 1, H))
     s0 = tuple(rng.standard_normal((1, H)) for _ in range(2 if cell == "lstm" else 1))
@@ -154,11 +179,11 @@ def _one_seq(cell, seed):
     return w + ln, x, dout, s0, ds
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_truncated_bptt_is_bptt_over_windows_with_the_state_detached(cell):
     """tbptt=3 over T=6: each window's full BPTT from the state the forward pass reached, the final state's
     gradient entering the last window only; the parameter gradients add up over the two windows."""
-    kernel = lstm_ln if cell == "lstm" else elman_ln
+    kernel = KERNELS[cell]
     weights, x, dout, s0, ds = _one_seq(cell, 9)
     pack = (lambda s: s) if cell == "lstm" else (lambda s: s[0])
     out, _, cache = kernel.forward(x, pack(s0), *weights)
@@ -176,7 +201,7 @@ def test_truncated_bptt_is_bptt_over_windows_with_the_state_detached(cell):
     assert np.abs(full[0][:3] - dx[:3]).max() > 1e-6  # the cut changed something
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_layer_norm_is_kept_in_the_config_and_changes_the_output(cell):
     layer, rng = _layer(cell, True)
     x = rng.standard_normal((T, B, D))
@@ -199,13 +224,11 @@ def test_fresh_gains_are_one_and_shifts_zero_in_float32():
     assert out.dtype == np.float32
     rnn = RNN(D, H, 1, layer_norm=True, nonlinearity="relu")
     assert {"ln_weight_l0", "ln_bias_l0"} <= set(rnn.params)
+    gru = make_recurrent({"cell": "gru", "input_size": D, "hidden_size": H, "layer_norm": True})
+    assert gru.params["ln_hh_bias_l0"].shape == (3 * H,) and "ln_cell_weight_l0" not in gru.params
 
 
-def test_layer_norm_is_refused_for_the_gru_and_with_peepholes():
-    with pytest.raises(ValueError, match="Expected layer_norm=False for GRU"):
-        GRU(2, 3, layer_norm=True)
-    with pytest.raises(ValueError, match="layer_norm"):
-        make_recurrent({"cell": "gru", "input_size": 2, "hidden_size": 3, "layer_norm": True})
+def test_layer_norm_is_refused_with_peepholes():
     with pytest.raises(ValueError, match="Expected peephole=False with layer_norm=True"):
         LSTM(2, 3, layer_norm=True, peephole=True)
 
@@ -221,7 +244,7 @@ def test_kernel_names_a_wrong_gain():
         elman_ln.forward(x, s0[0], *weights)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_weight_drop_trains_through_the_layer_norm_kernels(cell):
     """Training with weight_drop equals evaluation with W_hh * M/(1-p) put in by hand (LN gradients too)."""
     layer, rng = _layer(cell, True, weight_drop=0.5)

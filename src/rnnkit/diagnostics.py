@@ -177,8 +177,8 @@ def gradient_flow(
     command prints it under its table.
     ``peephole`` (LSTM only): the peephole LSTM (:mod:`rnnkit.cells.lstm_peephole`), its p_i, p_f, p_o drawn
     U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says.
-    ``layer_norm`` (rnn and lstm): the layer-normalized cell (:mod:`rnnkit.cells.elman_ln`,
-    :mod:`rnnkit.cells.lstm_ln`), gains 1 and shifts 0 as a fresh layer has them.
+    ``layer_norm``: the layer-normalized cell (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
+    :mod:`rnnkit.cells.gru_ln`), gains 1 and shifts 0 as a fresh layer has them.
     All float64, so even 1e-300 does not underflow.
     """
     if cell not in CELLS:
@@ -189,9 +189,6 @@ def gradient_flow(
         raise ValueError(f"Expected peephole=False for cell {cell!r} (peepholes read an LSTM's cell c), got True")
     if not isinstance(layer_norm, (bool, np.bool_)):
         raise TypeError(f"Expected layer_norm to be True or False, got {layer_norm!r}")
-    if layer_norm and cell == "gru":
-        raise ValueError("Expected layer_norm=False for cell 'gru' (the layer-normalized cells are rnn and lstm), "
-                         "got True")
     steps = check_int("steps", steps, 1)
     hidden = check_int("hidden", hidden, 1)
     batch = check_int("batch", batch, 1)

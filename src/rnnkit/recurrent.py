@@ -12,10 +12,11 @@ from ``torch.nn.RNN/LSTM/GRU`` by name.  With ``learn_init=True`` the initial st
 ``h0_l{k}`` (H,) and, for LSTM, ``c0_l{k}`` (H,), shared across the batch.  An LSTM with ``peephole=True``
 has three more per layer and direction, ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H,), the
 diagonal peephole weights p_i, p_f, p_o (:mod:`rnnkit.cells.lstm_peephole`); torch has no such module.
-With ``layer_norm=True`` (Elman RNN and LSTM; Ba, Kiros & Hinton 2016) the gains and shifts of the layer
-normalizations are ``ln_weight_l{k}``, ``ln_bias_l{k}`` (H,) (Elman) or ``ln_ih_weight_l{k}``, ``ln_ih_bias_l{k}``,
-``ln_hh_weight_l{k}``, ``ln_hh_bias_l{k}`` (4H,), ``ln_cell_weight_l{k}``, ``ln_cell_bias_l{k}`` (H,) (LSTM):
-:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`; torch has no such module either.
+With ``layer_norm=True`` (Ba, Kiros & Hinton 2016) the gains and shifts of the layer normalizations are
+``ln_weight_l{k}``, ``ln_bias_l{k}`` (H,) (Elman) or ``ln_ih_weight_l{k}``, ``ln_ih_bias_l{k}``,
+``ln_hh_weight_l{k}``, ``ln_hh_bias_l{k}`` (4H,), ``ln_cell_weight_l{k}``, ``ln_cell_bias_l{k}`` (H,) (LSTM), the
+first four of those (3H,) for the GRU: :mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
+:mod:`rnnkit.cells.gru_ln`; torch has no such module either.
 
 With ``weight_drop=p`` training applies DropConnect (Wan et al. 2013) to every recurrent matrix, as
 AWD-LSTM does (Merity et al. 2018): each forward call draws one mask M ~ Bernoulli(1-p) per
@@ -88,8 +89,6 @@ def make_recurrent(config: RecurrentConfig | dict, rng: np.random.Generator | No
         if kwargs.pop("forget_bias") is not None:
             raise ValueError(f"Expected no forget_bias for {cfg.cell.upper()} (it is the LSTM's), got "
                              f"{cfg.forget_bias!r}")
-    if cfg.cell == "gru" and kwargs["layer_norm"]:
-        raise ValueError("Expected no layer_norm for GRU (it is the Elman RNN's and the LSTM's), got layer_norm=True")
     if cfg.cell != "lstm" and kwargs["peephole"]:
         raise ValueError(f"Expected no peephole for {cfg.cell.upper()} (it is the LSTM's), got peephole=True")
     return classes[cfg.cell](cfg.input_size, cfg.hidden_size, cfg.num_layers, rng=rng, **kwargs)

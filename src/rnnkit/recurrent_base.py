@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import packing
-from rnnkit.cells import elman, elman_ln, gru, lstm, lstm_ln, lstm_peephole
+from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_peephole
 from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
@@ -21,8 +21,9 @@ from rnnkit.recurrent_config import RecurrentConfig
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole, "rnn_ln": elman_ln,
-            "lstm_ln": lstm_ln}
-_LN_PARAMS = {"rnn": elman_ln.LN_PARAMS, "lstm": lstm_ln.LN_PARAMS}  # gains (*_weight) and shifts (*_bias)
+            "lstm_ln": lstm_ln, "gru_ln": gru_ln}
+# each cell's LN gains (*_weight) and shifts (*_bias)
+_LN_PARAMS = {"rnn": elman_ln.LN_PARAMS, "lstm": lstm_ln.LN_PARAMS, "gru": gru_ln.LN_PARAMS}
 
 
 class Recurrent:
@@ -77,13 +78,14 @@ class Recurrent:
           also read p_i * c_{t-1} and p_f * c_{t-1}, o_t reads p_o * c_t, with diagonal weights ``weight_ci_l0``,
           ``weight_cf_l0``, ``weight_co_l0`` (H,) per layer and direction (:mod:`rnnkit.cells.lstm_peephole`).
           They are drawn U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says (the schemes are for matrices and biases).
-        - ``layer_norm``: Elman RNN and LSTM, layer normalization (Ba, Kiros & Hinton 2016), eps = 1e-5: the
-          Elman cell normalizes W_ih x_t + W_hh h_{t-1} over its H units (``ln_weight_l0``, ``ln_bias_l0`` (H,);
+        - ``layer_norm``: layer normalization in the cells (Ba, Kiros & Hinton 2016), eps = 1e-5: the Elman cell
+          normalizes W_ih x_t + W_hh h_{t-1} over its H units (``ln_weight_l0``, ``ln_bias_l0`` (H,);
           :mod:`rnnkit.cells.elman_ln`); the LSTM normalizes x_t W_ih^T and h_{t-1} W_hh^T apart, each over the
           whole 4H gate vector, and c_t before its tanh (``ln_ih_weight_l0``, ``ln_ih_bias_l0``,
           ``ln_hh_weight_l0``, ``ln_hh_bias_l0`` (4H,), ``ln_cell_weight_l0``, ``ln_cell_bias_l0`` (H,);
-          :mod:`rnnkit.cells.lstm_ln`).  Gains start at 1, shifts at 0, whatever ``init`` says.  Not with
-          ``peephole`` nor for the GRU (ValueError).
+          :mod:`rnnkit.cells.lstm_ln`); the GRU its two projections as the LSTM, over 3H (the same four names,
+          (3H,); :mod:`rnnkit.cells.gru_ln`).  Gains start at 1, shifts at 0, whatever ``init`` says.  Not with
+          ``peephole`` (ValueError).
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
 
@@ -181,7 +183,7 @@ class Recurrent:
         if cfg.peephole:  # p_i, p_f, p_o: diagonal, one number per unit
             shapes.update({name: (H,) for name in lstm_peephole.PEEPHOLES})
         if cfg.layer_norm:  # gains and shifts: of the whole gate vector (G) and, for the LSTM, of the cell (H)
-            sizes = (G, G, G, G, H, H) if cfg.cell == "lstm" else (H, H)
+            sizes = {"rnn": (H, H), "lstm": (G, G, G, G, H, H), "gru": (G, G, G, G)}[cfg.cell]
             shapes.update({name: (n,) for name, n in zip(_LN_PARAMS[cfg.cell], sizes)})
         return shapes
 

@@ -51,9 +51,6 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected nonlinearity 'tanh' for {cell.upper()}, got {nonlinearity!r}")
     if peephole and cell != "lstm":
         raise ValueError(f"Expected peephole=False for {cell.upper()} (peepholes read an LSTM's cell c), got True")
-    if layer_norm and cell == "gru":
-        raise ValueError("Expected layer_norm=False for GRU (rnnkit's layer-normalized cells are the Elman RNN's and "
-                         "the LSTM's), got True")
     if layer_norm and peephole:
         raise ValueError("Expected peephole=False with layer_norm=True (no kernel has both), got both True")
     if tbptt is not None:

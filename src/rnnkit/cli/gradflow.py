@@ -37,8 +37,8 @@ def register(groups) -> None:
                    help="the LSTM with peephole connections (Gers & Schmidhuber 2000; Graves 2013): needs --cell lstm "
                         "or --all-cells, where it is the lstm column")
     p.add_argument("--layer-norm", action="store_true",
-                   help="layer-normalized cells (Ba, Kiros & Hinton 2016): --cell rnn or lstm, or --all-cells, where "
-                        "it applies to the rnn and lstm columns (the gru column stays plain); not with --peephole")
+                   help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; not with "
+                        "--peephole")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
     p.add_argument("--plot", metavar="FILE", default=None,
@@ -97,9 +97,6 @@ def run(args) -> int:
     if args.peephole and "lstm" not in cells:
         raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
-    if args.layer_norm and cells == ["gru"]:
-        raise ValueError("--layer-norm is not implemented for --cell gru (the layer-normalized cells are rnn and "
-                         "lstm): give --cell rnn or lstm (or --all-cells), or leave --layer-norm out")
     if args.layer_norm and args.peephole:
         raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one of "
                          "them out")
@@ -109,14 +106,14 @@ def run(args) -> int:
         norms[cell] = gradient_flow(cell, steps=args.steps, hidden=args.hidden, batch=args.batch, seed=args.seed,
                                     init=args.init, forget_bias=forget_bias, input_size=args.input_size,
                                     peephole=args.peephole and cell == "lstm",
-                                    layer_norm=args.layer_norm and cell != "gru")
+                                    layer_norm=args.layer_norm)
     T = args.steps
     setting = f"T={T}, H={args.hidden}, B={args.batch}, D={args.input_size}, init={args.init}, seed={args.seed}"
     if "lstm" in cells:
         setting += f", LSTM forget bias={'random (init)' if forget_bias is None else forget_bias}"
         setting += ", LSTM with peepholes" if args.peephole else ""
     if args.layer_norm:
-        setting += ", layer-normalized " + " and ".join(c for c in cells if c != "gru")
+        setting += ", layer-normalized " + ", ".join(cells)
     print(f"||dL/dh_t|| with the loss on h_T only ({setting})")
     rows = _rows(T, args.every)
     if len(cells) == 1:
