@@ -262,3 +262,25 @@ def test_weight_drop_trains_through_the_layer_norm_kernels(cell):
     for name in grads:
         if not name.startswith("weight_hh"):
             np.testing.assert_allclose(grads[name], grads2[name], atol=1e-12, err_msg=name)
+
+
+def test_states_reads_the_gates_of_a_layer_norm_lstm_in_their_order():
+    """rnnkit states (hidden_states) reads a layer-normalized LSTM's cache: c_t = f c_{t-1} + i g holds, and h_t is
+    o * tanh(LN(c_t)), not o * tanh(c_t)."""
+    from rnnkit.lm.model import LanguageModel, LMConfig
+    from rnnkit.lm.states import hidden_states
+
+    cfg = LMConfig(vocab_size=13, cell="lstm", embedding_dim=5, hidden_size=6, num_layers=1, init_scale=0.6,
+                   layer_norm=True)
+    model = LanguageModel(cfg, np.random.default_rng(1))
+    s = hidden_states(model, np.random.default_rng(4).integers(0, 13, 40))  # from zero state: c_0 = 0
+    c_prev = np.vstack([np.zeros((1, 6), np.float32), s["c"][:-1]])
+    assert np.abs(s["f"] * c_prev + s["i"] * s["g"] - s["c"]).max() < 1e-6
+    assert s["g"].min() < 0 and np.abs(s["g"]).max() < 1  # the tanh block where it belongs
+    n = (s["c"] - s["c"].mean(1, keepdims=True)) / np.sqrt(s["c"].var(1, keepdims=True) + 1e-5)
+    assert np.abs(s["o"] * np.tanh(n) - s["h"]).max() < 1e-5  # gains 1, shifts 0: LN(c) = n
+    gru = LanguageModel(LMConfig(vocab_size=13, cell="gru", embedding_dim=5, hidden_size=6, num_layers=1,
+                                 init_scale=0.6, layer_norm=True), np.random.default_rng(1))
+    s = hidden_states(gru, np.random.default_rng(5).integers(0, 13, 30))
+    h_prev = np.vstack([np.zeros((1, 6), np.float32), s["h"][:-1]])
+    assert np.abs((1 - s["z"]) * s["n"] + s["z"] * h_prev - s["h"]).max() < 1e-6

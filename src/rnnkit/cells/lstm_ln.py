@@ -53,6 +53,8 @@ LN_PARAMS = ("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_cel
 class LSTMLNCache(NamedTuple):
     """What :func:`backward` needs from :func:`forward`."""
 
+    GATE_ORDER = ("i", "f", "g", "o")  # the blocks of ``gates`` (a class constant, not a field): PyTorch's
+
     x: np.ndarray  # (T, B, D)
     gates: np.ndarray  # (T, B, 4H) activated gates, order i, f, g, o
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T

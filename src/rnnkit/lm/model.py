@@ -63,7 +63,7 @@ class LMConfig:
     #                       classes are its word_classes, which may be fewer (frequency_classes merges bins)
     cutoffs: tuple[int, ...] = ()  # adaptive softmax: shortlist size and tail cluster bounds (ids by frequency)
     div_value: float = 4.0  # adaptive softmax: inner size of tail cluster i is H / div_value**(i+1)
-    init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
+    init_scale: float | None = None  # U(-s, s) for every parameter but LN's (Zaremba: 0.1); None = defaults
     dtype: str = "float32"
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
@@ -209,6 +209,8 @@ class LanguageModel:
             del self.params["decoder.weight"]
         if cfg.init_scale is not None:
             for k, v in self.params.items():
+                if k.startswith("rnn.ln_"):  # LN gains stay 1 and shifts 0: a gain drawn near 0 would silence a unit
+                    continue
                 v[...] = rng.uniform(-cfg.init_scale, cfg.init_scale, v.shape)
 
     # ------------------------------------------------------------------ helpers
