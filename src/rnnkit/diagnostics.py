@@ -151,6 +151,7 @@ def gradient_flow(
     input_size: int = 10,
     num_layers: int = 1,
     peephole: bool = False,
+    layer_norm: bool = False,
 ) -> np.ndarray:
     r"""||dL/dh_t|| for t = 1..T in a random network with the loss at the last step only.
 
@@ -176,6 +177,8 @@ def gradient_flow(
     command prints it under its table.
     ``peephole`` (LSTM only): the peephole LSTM (:mod:`rnnkit.cells.lstm_peephole`), its p_i, p_f, p_o drawn
     U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says.
+    ``layer_norm``: the layer-normalized cell (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
+    :mod:`rnnkit.cells.gru_ln`), gains 1 and shifts 0 as a fresh layer has them.
     All float64, so even 1e-300 does not underflow.
     """
     if cell not in CELLS:
@@ -184,6 +187,8 @@ def gradient_flow(
         raise TypeError(f"Expected peephole to be True or False, got {peephole!r}")
     if peephole and cell != "lstm":
         raise ValueError(f"Expected peephole=False for cell {cell!r} (peepholes read an LSTM's cell c), got True")
+    if not isinstance(layer_norm, (bool, np.bool_)):
+        raise TypeError(f"Expected layer_norm to be True or False, got {layer_norm!r}")
     steps = check_int("steps", steps, 1)
     hidden = check_int("hidden", hidden, 1)
     batch = check_int("batch", batch, 1)
@@ -200,7 +205,8 @@ def gradient_flow(
     forget_bias = None if forget_bias is None else float(forget_bias)
 
     rng = np.random.default_rng(seed)
-    layer = _CLASSES[cell](input_size, hidden, num_layers, dtype=np.float64, rng=rng, peephole=bool(peephole))
+    layer = _CLASSES[cell](input_size, hidden, num_layers, dtype=np.float64, rng=rng, peephole=bool(peephole),
+                                layer_norm=bool(layer_norm))
     fb = forget_bias if cell == "lstm" else None
     if scheme != "pytorch" or fb is not None:
         init_recurrent_params(layer.params, hidden, rng, scheme=scheme, scale=scale, forget_bias=fb)

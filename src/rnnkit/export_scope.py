@@ -4,7 +4,8 @@ Both build the same kinds: language models with the full or adaptive softmax, cl
 taggers over words alone, with plain stacked recurrent layers.  Refused, each in one line that names why:
 the class-based softmax, taggers with a CRF or other inputs (character features, bigrams, feature columns),
 residual connections (``--residual``), learned initial states, and every other kind of model; and for torch,
-which has no such module, peephole LSTMs (``--peephole``; ONNX's LSTM operator has them).
+which has no such module, peephole LSTMs (``--peephole``; ONNX's LSTM operator has them); and for both,
+layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them).
 """
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ _LACKS = {
                 "seq2seq": "decodes by beam search with attention: no standard torch module does",
                 "residual": "torch's RNN, LSTM and GRU modules do not have",
                 "peephole": "torch has no peephole LSTM module",
+                "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
     "--onnx": {"class": "the ONNX export does not build (it builds the full and the adaptive softmax)",
                "tagger": "the ONNX export does not build",
                "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and softmax "
                        "taggers)",
                "residual": "the ONNX export does not build",
+               "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
 }
 
@@ -77,6 +80,8 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
                          "with --onnx instead (ONNX's LSTM operator has peepholes), or without either, as a model for "
                          "rnnkit's own commands")
+    if isinstance(config, dict) and config.get("layer_norm"):
+        raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
     check_loadable(kind, path)

@@ -12,6 +12,11 @@ from ``torch.nn.RNN/LSTM/GRU`` by name.  With ``learn_init=True`` the initial st
 ``h0_l{k}`` (H,) and, for LSTM, ``c0_l{k}`` (H,), shared across the batch.  An LSTM with ``peephole=True``
 has three more per layer and direction, ``weight_ci_l{k}``, ``weight_cf_l{k}``, ``weight_co_l{k}`` (H,), the
 diagonal peephole weights p_i, p_f, p_o (:mod:`rnnkit.cells.lstm_peephole`); torch has no such module.
+With ``layer_norm=True`` (Ba, Kiros & Hinton 2016) the gains and shifts of the layer normalizations are
+``ln_weight_l{k}``, ``ln_bias_l{k}`` (H,) (Elman) or ``ln_ih_weight_l{k}``, ``ln_ih_bias_l{k}``,
+``ln_hh_weight_l{k}``, ``ln_hh_bias_l{k}`` (4H,), ``ln_cell_weight_l{k}``, ``ln_cell_bias_l{k}`` (H,) (LSTM), the
+first four of those (3H,) for the GRU: :mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
+:mod:`rnnkit.cells.gru_ln`; torch has no such module either.
 
 With ``weight_drop=p`` training applies DropConnect (Wan et al. 2013) to every recurrent matrix, as
 AWD-LSTM does (Merity et al. 2018): each forward call draws one mask M ~ Bernoulli(1-p) per

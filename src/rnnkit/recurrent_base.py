@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import packing
-from rnnkit.cells import elman, gru, lstm, lstm_peephole
+from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_peephole
 from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
@@ -20,7 +20,10 @@ from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weig
 from rnnkit.recurrent_config import RecurrentConfig
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole}
+_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole, "rnn_ln": elman_ln,
+            "lstm_ln": lstm_ln, "gru_ln": gru_ln}
+# each cell's LN gains (*_weight) and shifts (*_bias)
+_LN_PARAMS = {"rnn": elman_ln.LN_PARAMS, "lstm": lstm_ln.LN_PARAMS, "gru": gru_ln.LN_PARAMS}
 
 
 class Recurrent:
@@ -47,6 +50,7 @@ class Recurrent:
         forget_bias: float | None = None,
         residual: bool = False,
         peephole: bool = False,
+        layer_norm: bool = False,
         rng: np.random.Generator | None = None,
     ) -> None:
         """A stack of ``num_layers`` layers of ``hidden_size`` units over inputs of ``input_size`` (D).
@@ -74,6 +78,14 @@ class Recurrent:
           also read p_i * c_{t-1} and p_f * c_{t-1}, o_t reads p_o * c_t, with diagonal weights ``weight_ci_l0``,
           ``weight_cf_l0``, ``weight_co_l0`` (H,) per layer and direction (:mod:`rnnkit.cells.lstm_peephole`).
           They are drawn U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says (the schemes are for matrices and biases).
+        - ``layer_norm``: layer normalization in the cells (Ba, Kiros & Hinton 2016), eps = 1e-5: the Elman cell
+          normalizes W_ih x_t + W_hh h_{t-1} over its H units (``ln_weight_l0``, ``ln_bias_l0`` (H,);
+          :mod:`rnnkit.cells.elman_ln`); the LSTM normalizes x_t W_ih^T and h_{t-1} W_hh^T apart, each over the
+          whole 4H gate vector, and c_t before its tanh (``ln_ih_weight_l0``, ``ln_ih_bias_l0``,
+          ``ln_hh_weight_l0``, ``ln_hh_bias_l0`` (4H,), ``ln_cell_weight_l0``, ``ln_cell_bias_l0`` (H,);
+          :mod:`rnnkit.cells.lstm_ln`); the GRU its two projections as the LSTM, over 3H (the same four names,
+          (3H,); :mod:`rnnkit.cells.gru_ln`).  Gains start at 1, shifts at 0, whatever ``init`` says.  Not with
+          ``peephole`` (ValueError).
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
 
@@ -83,7 +95,8 @@ class Recurrent:
                                    variational_dropout=variational_dropout, learn_init=learn_init, rng=rng, init=init,
                                    init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,
                                    nonlinearity=nonlinearity, tbptt=tbptt, residual=residual,
-                                   num_layers=num_layers, peephole=peephole)
+                                   num_layers=num_layers, peephole=peephole,
+                                   layer_norm=layer_norm)
         self.config = RecurrentConfig(
             cell=self.cell,
             input_size=check_int("input_size", input_size, 1),
@@ -102,6 +115,7 @@ class Recurrent:
             forget_bias=check_forget_bias(forget_bias),
             residual=bool(residual),
             peephole=bool(peephole),
+            layer_norm=bool(layer_norm),
         )
         if forget_bias is not None and self.cell != "lstm":
             raise ValueError(f"Expected forget_bias only for LSTM, got it for {self.cell.upper()}")
@@ -137,7 +151,10 @@ class Recurrent:
         bound = 1.0 / np.sqrt(H)
         for layer, _, sfx in self._suffixes():
             for name, shape in self._shapes(layer).items():
-                self.params[name + sfx] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+                if name.startswith("ln_"):  # LN gains 1, shifts 0 (Ba et al.): LN starts as a plain normalization
+                    self.params[name + sfx] = (np.ones if name.endswith("_weight") else np.zeros)(shape, self.dtype)
+                else:
+                    self.params[name + sfx] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
             if cfg.learn_init:
                 self.params["h0" + sfx] = np.zeros(H, self.dtype)
                 if cfg.cell == "lstm":
@@ -165,15 +182,19 @@ class Recurrent:
         shapes = {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
         if cfg.peephole:  # p_i, p_f, p_o: diagonal, one number per unit
             shapes.update({name: (H,) for name in lstm_peephole.PEEPHOLES})
+        if cfg.layer_norm:  # gains and shifts: of the whole gate vector (G) and, for the LSTM, of the cell (H)
+            sizes = {"rnn": (H, H), "lstm": (G, G, G, G, H, H), "gru": (G, G, G, G)}[cfg.cell]
+            shapes.update({name: (n,) for name, n in zip(_LN_PARAMS[cfg.cell], sizes)})
         return shapes
 
     @property
     def _kernel(self) -> Any:
         """The cell kernel module of this stack (:mod:`rnnkit.cells`)."""
-        return _KERNELS["lstm_peephole" if self.config.peephole else self.config.cell]
+        cfg = self.config
+        return _KERNELS["lstm_peephole" if cfg.peephole else cfg.cell + ("_ln" if cfg.layer_norm else "")]
 
     def _weights(self, sfx: str, layer: int) -> tuple[np.ndarray, ...]:
-        """The arrays of one layer and direction (four; seven with peepholes), checked
+        """The arrays of one layer and direction (four; and the peepholes or the LN gains and shifts), checked
         (:func:`rnnkit.recurrent_checks.layer_weights`)."""
         return layer_weights(self.params, sfx, self._shapes(layer), self.dtype)
 
@@ -249,7 +270,7 @@ class Recurrent:
                 s0 = self._initial(states0, k, sfx, B)
                 xin = layer_in if d == 0 else packing.reverse_time(layer_in, rev)
                 extra = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
-                w_ih, w_hh, b_ih, b_hh, *peep = self._weights(sfx, layer)  # peep: p_i, p_f, p_o or none
+                w_ih, w_hh, b_ih, b_hh, *peep = self._weights(sfx, layer)  # peep: p_i, p_f, p_o, LN's, or none
                 hh_mask = None
                 if training and cfg.weight_drop > 0:
                     # (gates * H, H), weight_hh's shape

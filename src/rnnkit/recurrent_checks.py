@@ -19,7 +19,8 @@ DTYPES = ("float32", "float64")
 
 def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variational_dropout: Any, learn_init: Any,
                         rng: Any, init: str, init_scale: Any, dropout: Any, weight_drop: Any, nonlinearity: Any,
-                        tbptt: Any, residual: Any = False, num_layers: Any = 1, peephole: Any = False) -> str:
+                        tbptt: Any, residual: Any = False, num_layers: Any = 1, peephole: Any = False,
+                        layer_norm: Any = False) -> str:
     """The options of a ``cell`` layer ("rnn", "lstm", "gru"), checked; returns the dtype's name."""
     try:
         name = np.dtype(dtype).name
@@ -28,7 +29,8 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
     if name not in DTYPES:
         raise TypeError(f"Expected dtype float32 or float64, got {name}")
     for flag, value in (("bidirectional", bidirectional), ("variational_dropout", variational_dropout),
-                        ("learn_init", learn_init), ("residual", residual), ("peephole", peephole)):
+                        ("learn_init", learn_init), ("residual", residual), ("peephole", peephole),
+                        ("layer_norm", layer_norm)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
     check_rng(rng, allow_none=True)
@@ -49,6 +51,8 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected nonlinearity 'tanh' for {cell.upper()}, got {nonlinearity!r}")
     if peephole and cell != "lstm":
         raise ValueError(f"Expected peephole=False for {cell.upper()} (peepholes read an LSTM's cell c), got True")
+    if layer_norm and peephole:
+        raise ValueError("Expected peephole=False with layer_norm=True (no kernel has both), got both True")
     if tbptt is not None:
         check_int("tbptt", tbptt, 1)
     if residual and check_int("num_layers", num_layers, 1) == 1:

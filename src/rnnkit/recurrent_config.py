@@ -31,6 +31,7 @@ class RecurrentConfig:
     forget_bias: float | None = None  # LSTM only: total forget-gate bias b_if + b_hf
     residual: bool = False  # add each layer's input to its output from the second layer on (GNMT); num_layers >= 2
     peephole: bool = False  # LSTM only: gates read the cell through weight_ci, weight_cf, weight_co (Graves 2013)
+    layer_norm: bool = False  # layer normalization inside the cells (Ba, Kiros & Hinton 2016)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict of its fields."""

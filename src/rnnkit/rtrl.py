@@ -130,6 +130,10 @@ def check_params(params: dict[str, np.ndarray], names: tuple[str, ...], gates: i
     """Check keys and shapes of a one-layer cell's parameters; return (D, H, dtype)."""
     if not isinstance(params, dict):
         raise TypeError(f"Expected params to be a dict of numpy arrays, got {type(params).__name__}")
+    ln = sorted(k for k in params if isinstance(k, str) and k.startswith("ln_"))
+    if ln:  # a layer_norm=True layer's gains and shifts: named, rather than listed as unexpected keys
+        raise ValueError(f"Expected the parameters of a cell without layer normalization (RTRL has none), got "
+                         f"{', '.join(ln)}; check a layer-normalized cell's gradient by finite differences")
     missing = [n for n in names if n not in params]
     extra = sorted(set(params) - set(names))
     if missing or extra:

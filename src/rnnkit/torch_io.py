@@ -12,7 +12,8 @@ What does not carry over, because PyTorch has no counterpart:
 - residual connections (``residual=True``): torch's modules have none, so :func:`to_torch_module` refuses
   such a layer; its weights still move by name, into one-layer modules a residual stack is built from;
 - peephole connections (an LSTM with ``peephole=True``, parameters ``weight_ci_l{k}`` ...): torch has no
-  peephole LSTM, so :func:`to_torch_module` refuses such a layer;
+  peephole LSTM, so :func:`to_torch_module` refuses such a layer; nor layer-normalized cells (``layer_norm=True``,
+  parameters ``ln_*``), refused alike;
 - ``tbptt``, ``variational_dropout`` and ``weight_drop`` (DropConnect on W_hh): they change training
   only.  The exported module gets the same dropout rate between layers, applied PyTorch's way (a fresh
   mask per time step, in ``train()`` mode), and no DropConnect: its weights are the layer's, unmasked,
@@ -215,6 +216,9 @@ def to_torch_module(layer: Recurrent) -> "torch.nn.Module":
                          "layer's input to its output from the second layer on")
     if cfg.peephole:
         raise ValueError("Expected an LSTM without peepholes (torch has no peephole LSTM), got peephole=True")
+    if cfg.layer_norm:
+        raise ValueError("Expected a layer without layer normalization (torch's RNN and LSTM have none), got "
+                         "layer_norm=True")
     kwargs: dict[str, Any] = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
     module = getattr(torch.nn, _TORCH_CLASS[cfg.cell])(
         cfg.input_size,

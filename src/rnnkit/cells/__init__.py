@@ -1,12 +1,16 @@
-"""Single-direction, single-layer sequence kernels for the three recurrent cells, and the peephole LSTM.
+"""Single-direction, single-layer sequence kernels for the three recurrent cells, the peephole LSTM and the
+layer-normalized cells.
 
 Each module has ``forward(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes=None)`` (the Elman cell's
 also ``nonlinearity="tanh"``) returning
 ``(out, stateT, cache)`` and ``backward(dout, dstateT, cache, tbptt=None, dh_norms=None)`` returning
 ``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.  :mod:`rnnkit.cells.lstm_peephole` takes the peepholes
 ``w_ci, w_cf, w_co`` (H,) after ``b_hh`` and returns their gradients after ``db_hh``; it is a kernel of its own so
-that the plain LSTM's time loop stays as it is.  They are the hot loops: one input GEMM before the
-time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient GEMMs after it.
+that the plain LSTM's time loop stays as it is.  :mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln` and
+:mod:`rnnkit.cells.gru_ln`, the layer-normalized cells (Ba, Kiros & Hinton 2016), take their LN gains and shifts
+after ``b_hh`` in the same way (``LN_PARAMS`` in each) and return their gradients after ``db_hh``.  They are the hot
+loops: one input GEMM before the time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient
+GEMMs after it.
 
 ``batch_sizes`` (T,) is the number of sequences still running at each step, with the batch sorted by
 length, longest first (PyTorch's packed layout); ``None`` means every sequence runs for all T steps.
@@ -18,6 +22,6 @@ Each call first checks its arguments, once, before the time loop (:mod:`rnnkit.c
 and B and non-increasing; ``dout`` (T, B, H) of a float dtype, the final state's gradient None or shaped
 like the state.  A wrong one raises ValueError or TypeError naming it, instead of a numpy broadcast.
 """
-from rnnkit.cells import elman, gru, lstm, lstm_peephole
+from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_peephole
 
-__all__ = ["elman", "gru", "lstm", "lstm_peephole"]
+__all__ = ["elman", "elman_ln", "gru", "gru_ln", "lstm", "lstm_ln", "lstm_peephole"]

@@ -75,6 +75,7 @@ class ClassifierConfig:
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     attention_size: int = 100  # A, the attention pooling's hidden units (Yang et al.'s 100); pooling="attention" only
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
+    layer_norm: bool = False  # Elman RNN and LSTM: layer normalization in the cells (Ba, Kiros & Hinton 2016)
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
@@ -88,6 +89,7 @@ class ClassifierConfig:
         object.__setattr__(self, "dtype", check_dtype_name("dtype", self.dtype))
         object.__setattr__(self, "residual", check_bool("residual", self.residual))
         object.__setattr__(self, "peephole", check_bool("peephole", self.peephole))
+        object.__setattr__(self, "layer_norm", check_bool("layer_norm", self.layer_norm))
         if self.class_weights is not None:  # a tuple of floats: hashable, and a list again in JSON
             weights = check_class_weights(self.class_weights, self.num_classes)
             object.__setattr__(self, "class_weights", tuple(float(w) for w in weights))
@@ -127,7 +129,7 @@ class Classifier:
                                    "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
                                    "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
                                    "weight_drop": cfg.weight_drop, "residual": cfg.residual, "peephole": cfg.peephole,
-                                   "dtype": cfg.dtype}, rng)
+                                   "layer_norm": cfg.layer_norm, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v  # the same arrays: in-place updates reach the layer
         width = self.rnn.num_directions * cfg.hidden_size

@@ -30,10 +30,12 @@ from rnnkit.cli.classify_folds import class_weights_option, cross_validation, fo
 from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_layer_norm_option,
     add_peephole_option,
     add_residual_option,
     add_select_by_option,
     add_train_options,
+    check_layer_norm,
     check_min_count,
     fit,
     nonnegative_int,
@@ -102,6 +104,7 @@ def register(groups) -> None:
     m.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers")
     add_residual_option(m)
     add_peephole_option(m)
+    add_layer_norm_option(m)
     m.add_argument("--unidirectional", action="store_true", help="one direction only (default: bidirectional)")
     m.add_argument("--pooling", choices=["last", "mean", "max", "attention"], default="max",
                    help="sentence vector from the states: the last one of each direction, their mean, their "
@@ -205,7 +208,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     mcfg = ClassifierConfig(len(enc.vocab), len(enc.labels), args.cell, embedding_size(args, vectors, 100),
                             args.hidden, args.layers, not args.unidirectional, args.pooling, args.dropout,
                             args.weight_drop, class_weights=weights, residual=args.residual,
-                            peephole=args.peephole, **sizes)
+                            peephole=args.peephole, layer_norm=args.layer_norm, **sizes)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
@@ -264,6 +267,7 @@ def train_classifier(args: argparse.Namespace) -> int:
          "without validation data (it chooses best.safetensors by a validation metric): give --valid, or a "
          "--valid-fraction above 0"),
     ])
+    check_layer_norm(args)
     if args.folds and (valid_given or args.test or args.test_pos or args.test_neg):
         raise ValueError(f"--folds {args.folds} validates and tests on each fold's held-out part, so --valid and "
                          "--test would be ignored: leave them out, or drop --folds to use them")

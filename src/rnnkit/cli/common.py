@@ -180,6 +180,23 @@ def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
                                                "--cell lstm")
 
 
+def add_layer_norm_option(group: Any) -> None:
+    """``--layer-norm``: layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`)."""
+    group.add_argument("--layer-norm", action="store_true",
+                       help="layer normalization inside the recurrent cells (Ba, Kiros & Hinton 2016; eps 1e-5): the "
+                            "Elman RNN normalizes W_ih x_t + W_hh h_{t-1}, the LSTM and the GRU W_ih x_t and "
+                            "W_hh h_{t-1} apart (each over all its gates), the LSTM also c_t before its tanh, with "
+                            "learned gains and shifts (ln_*_l0); not with --peephole; saved with the model; export "
+                            "--torch and --onnx refuse it")
+
+
+def check_layer_norm(args: argparse.Namespace) -> None:
+    """``--layer-norm`` with ``--peephole``: one line (ValueError) saying what to change."""
+    if getattr(args, "layer_norm", False) and getattr(args, "peephole", False):
+        raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one "
+                         "of them out")
+
+
 def add_select_by_option(group: Any, of: str = "") -> None:
     """``--select-by accuracy|macro_f1`` (:mod:`rnnkit.train.select_by`) of ``train classifier`` and
     ``train tree``; ``of``: whose metric it is, where the help should say (a tree model's roots)."""

@@ -36,6 +36,9 @@ def register(groups) -> None:
     p.add_argument("--peephole", action="store_true",
                    help="the LSTM with peephole connections (Gers & Schmidhuber 2000; Graves 2013): needs --cell lstm "
                         "or --all-cells, where it is the lstm column")
+    p.add_argument("--layer-norm", action="store_true",
+                   help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; not with "
+                        "--peephole")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
     p.add_argument("--plot", metavar="FILE", default=None,
@@ -94,17 +97,23 @@ def run(args) -> int:
     if args.peephole and "lstm" not in cells:
         raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
+    if args.layer_norm and args.peephole:
+        raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one of "
+                         "them out")
     forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
     norms = {}
     for cell in cells:
         norms[cell] = gradient_flow(cell, steps=args.steps, hidden=args.hidden, batch=args.batch, seed=args.seed,
                                     init=args.init, forget_bias=forget_bias, input_size=args.input_size,
-                                    peephole=args.peephole and cell == "lstm")
+                                    peephole=args.peephole and cell == "lstm",
+                                    layer_norm=args.layer_norm)
     T = args.steps
     setting = f"T={T}, H={args.hidden}, B={args.batch}, D={args.input_size}, init={args.init}, seed={args.seed}"
     if "lstm" in cells:
         setting += f", LSTM forget bias={'random (init)' if forget_bias is None else forget_bias}"
         setting += ", LSTM with peepholes" if args.peephole else ""
+    if args.layer_norm:
+        setting += ", layer-normalized " + ", ".join(cells)
     print(f"||dL/dh_t|| with the loss on h_T only ({setting})")
     rows = _rows(T, args.every)
     if len(cells) == 1:

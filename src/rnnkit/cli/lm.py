@@ -13,9 +13,11 @@ from rnnkit.cli.evaluate import lm_result_line
 from rnnkit.cli.common import (
     HelpFormatter,
     _number,
+    add_layer_norm_option,
     add_peephole_option,
     add_residual_option,
     add_train_options,
+    check_layer_norm,
     check_max_vocab,
     check_min_count,
     fit,
@@ -97,6 +99,7 @@ def register(groups) -> None:
     m.add_argument("--layers", type=positive_int, default=2, help="stacked recurrent layers")
     add_residual_option(m)
     add_peephole_option(m)
+    add_layer_norm_option(m)
     m.add_argument("--hidden", type=positive_int, default=200, help="hidden units per layer")
     m.add_argument("--embed", type=positive_int, default=None,
                    help="embedding size (default: --hidden, or the size of --embeddings' vectors)")
@@ -199,7 +202,7 @@ def build_model(args, vocab, classes: np.ndarray | None, rng: np.random.Generato
                    variational=args.variational, weight_drop=args.weight_drop, tie_weights=args.tie,
                    softmax=args.softmax, num_classes=args.classes, cutoffs=args.cutoffs or (),
                    div_value=args.div_value, init_scale=args.init_scale, residual=args.residual,
-                   peephole=args.peephole)
+                   peephole=args.peephole, layer_norm=args.layer_norm)
     return LanguageModel(cfg, rng, word_classes=classes)
 
 
@@ -237,6 +240,7 @@ def train_lm(args) -> int:
         ("--eval-batch-size", not args.valid, "without --valid (it batches validation): give --valid FILE"),
         ("--test-batch-size", not args.test, "without --test (it batches the test set): give --test FILE"),
     ])
+    check_layer_norm(args)
     from rnnkit.data.text import require_tokens
     from rnnkit.data.text_ids import read_ids
 

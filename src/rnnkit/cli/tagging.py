@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import hmm_em as hmm_em_cli
-from rnnkit.cli.common import (HelpFormatter, add_peephole_option, add_residual_option, add_train_options, at_least_two,
-                               check_min_count, fit, peephole_rule, positive_float, positive_int, probability,
-                               residual_rule, train_config_from_args)
+from rnnkit.cli.common import (HelpFormatter, add_layer_norm_option, add_peephole_option, add_residual_option,
+                               add_train_options, at_least_two, check_layer_norm, check_min_count, fit, peephole_rule,
+                               positive_float, positive_int, probability, residual_rule, train_config_from_args)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -86,6 +86,7 @@ def register(groups) -> None:
     m.add_argument("--layers", type=positive_int, default=1, help="stacked word-level layers")
     add_residual_option(m, "word-level layers")
     add_peephole_option(m)
+    add_layer_norm_option(m)
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on the inputs, between layers and on the output")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
                    help="DropConnect on the word-level layer's recurrent weights W_hh, one mask per batch (AWD-LSTM; "
@@ -220,6 +221,7 @@ def train_tagger(args: argparse.Namespace) -> int:
                          ("--singleton-unk", args.min_count > 1, f"with --min-count {args.min_count} (the words seen "
                           "once it replaces are already <unk>): give --min-count 1"), residual_rule(args),
                          peephole_rule(args)])
+    check_layer_norm(args)
     cfg = train_config_from_args(args)
     spec = spec_from_args(args)
     train_scheme = train_scheme_from_args(args, spec)  # None: the data's own
@@ -266,7 +268,8 @@ def train_tagger(args: argparse.Namespace) -> int:
                         feature_embedding_dim=args.feature_embed, hidden_size=args.hidden, num_layers=args.layers,
                         output="crf" if args.crf else "softmax", cell=args.cell,
                         bidirectional=not args.unidirectional, dropout=args.dropout, weight_drop=args.weight_drop,
-                        residual=args.residual, peephole=args.peephole)
+                        residual=args.residual, peephole=args.peephole,
+                        layer_norm=args.layer_norm)
     model = Tagger(mcfg, np.random.default_rng(cfg.seed))
     cfg = apply_pretrained(args, model.params, enc.words.tokens, vectors, cfg)
     metric = metric_for(spec.scheme, spec.format)

@@ -63,10 +63,11 @@ class LMConfig:
     #                       classes are its word_classes, which may be fewer (frequency_classes merges bins)
     cutoffs: tuple[int, ...] = ()  # adaptive softmax: shortlist size and tail cluster bounds (ids by frequency)
     div_value: float = 4.0  # adaptive softmax: inner size of tail cluster i is H / div_value**(i+1)
-    init_scale: float | None = None  # U(-s, s) for every parameter (Zaremba: 0.1); None = defaults
+    init_scale: float | None = None  # U(-s, s) for every parameter but LN's (Zaremba: 0.1); None = defaults
     dtype: str = "float32"
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
+    layer_norm: bool = False  # Elman RNN and LSTM: layer normalization in the cells (Ba, Kiros & Hinton 2016)
 
     def __post_init__(self) -> None:
         # every value is stored as the plain Python type, so that to_dict() stays JSON (a checkpoint's metadata)
@@ -78,7 +79,7 @@ class LMConfig:
         put("num_classes", check_int("num_classes", self.num_classes, 0))
         for name in ("dropout_input", "dropout_hidden", "dropout_output", "weight_drop"):
             put(name, check_rate(name, getattr(self, name)))
-        for name in ("variational", "tie_weights", "residual", "peephole"):
+        for name in ("variational", "tie_weights", "residual", "peephole", "layer_norm"):
             put(name, check_bool(name, getattr(self, name)))
         put("div_value", check_number("div_value", self.div_value))
         put("dtype", check_dtype_name("dtype", self.dtype))  # np.float64 too, kept as its name
@@ -175,6 +176,7 @@ class LanguageModel:
                 "weight_drop": cfg.weight_drop,
                 "residual": cfg.residual,
                 "peephole": cfg.peephole,
+                "layer_norm": cfg.layer_norm,
                 "dtype": cfg.dtype,
             },
             rng=rng,
@@ -207,6 +209,8 @@ class LanguageModel:
             del self.params["decoder.weight"]
         if cfg.init_scale is not None:
             for k, v in self.params.items():
+                if k.startswith("rnn.ln_"):  # LN gains stay 1 and shifts 0: a gain drawn near 0 would silence a unit
+                    continue
                 v[...] = rng.uniform(-cfg.init_scale, cfg.init_scale, v.shape)
 
     # ------------------------------------------------------------------ helpers

@@ -85,6 +85,7 @@ class TaggerConfig:
     dtype: str = "float32"
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
+    layer_norm: bool = False  # Elman RNN and LSTM: layer normalization in the cells (Ba, Kiros & Hinton 2016)
 
     def __post_init__(self) -> None:
         # ints, not int() of whatever came: (2.7,) was read as (2,) and ("12",) as (12,)
@@ -99,6 +100,7 @@ class TaggerConfig:
         check_bool("bidirectional", self.bidirectional)
         object.__setattr__(self, "residual", check_bool("residual", self.residual))
         object.__setattr__(self, "peephole", check_bool("peephole", self.peephole))
+        object.__setattr__(self, "layer_norm", check_bool("layer_norm", self.layer_norm))
         for name in ("vocab_size", "num_tags", "embedding_dim", "hidden_size", "num_layers"):
             check_int(name, getattr(self, name), 1)
         for name in ("char_vocab_size", "bigram_vocab_size"):  # 0: that input part is off
@@ -201,7 +203,7 @@ class Tagger:
                                    "num_layers": cfg.num_layers, "bidirectional": cfg.bidirectional,
                                    "dropout": cfg.dropout if cfg.num_layers > 1 else 0.0,
                                    "weight_drop": cfg.weight_drop, "residual": cfg.residual, "peephole": cfg.peephole,
-                                   "dtype": cfg.dtype}, rng)
+                                   "layer_norm": cfg.layer_norm, "dtype": cfg.dtype}, rng)
         for k, v in self.rnn.params.items():
             self.params["rnn." + k] = v
         width = self.rnn.num_directions * cfg.hidden_size  # 2H, or H with one direction

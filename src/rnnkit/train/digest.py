@@ -139,7 +139,7 @@ _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers":
             "char_hidden": "--char-hidden", "char_encoder": "--char-encoder",
             "char_filters": "--char-filters", "char_window": "--char-window", "char_dropout": "--char-dropout",
             "pooling": "--pooling", "attention": "--attention", "attention_size": "--attention-size",
-            "residual": "--residual", "peephole": "--peephole",
+            "residual": "--residual", "peephole": "--peephole", "layer_norm": "--layer-norm",
             "tie_weights": "--tie", "decoder_hidden_size": "--hidden", "encoder_hidden_size": "--encoder-hidden"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
                "dropout_output": "--dropout-output", "variational": "--variational",
