@@ -170,8 +170,8 @@ def add_peephole_option(group: Any) -> None:
     group.add_argument("--peephole", action="store_true",
                        help="LSTM with peephole connections (Gers & Schmidhuber 2000; Graves 2013): the gates i and f "
                             "also read c_{t-1}, the gate o reads c_t, each through a diagonal weight (weight_ci_l0, "
-                            "weight_cf_l0, weight_co_l0); needs --cell lstm; saved with the model; export --torch "
-                            "refuses it (torch has no peephole LSTM)")
+                            "weight_cf_l0, weight_co_l0); needs --cell lstm; saved with the model; export --onnx "
+                            "writes it, export --torch refuses it (torch has no peephole LSTM)")
 
 
 def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
