@@ -196,7 +196,7 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=Path("runs/bench_multi30k"), help="runs and outputs go here")
     p.add_argument("--epochs", type=int, default=30, help="most epochs")
     p.add_argument("--level", choices=sorted(LEVEL_OPTIONS), default="punct",
-                   help="tokens: words and punctuation (words seen once are <unk>), or BPE pieces (needs sentencepiece)")
+                   help="tokens: words and punctuation (words seen once are <unk>), or BPE pieces (sentencepiece)")
     p.add_argument("--budget-minutes", type=float, default=115.0, help="wall-clock budget for training")
     p.add_argument("--skip-training", action="store_true", help="score the existing run's best checkpoint")
     p.add_argument("--resume", action="store_true", help="continue the existing run (with a larger --epochs)")
