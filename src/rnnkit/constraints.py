@@ -191,6 +191,13 @@ def _masked_no_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], leng
     return blocked
 
 
+def listed_lines(lines: Sequence[int]) -> str:
+    """``"line 4"``, ``"lines 1, 2, 3"``, ``"lines 1, 2, 3, 4, 5 and 7 more"``: the lines a warning names, the
+    first five of them."""
+    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
+    return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+
+
 def missing_tags_cause(tags: Sequence[str], scheme: str) -> str:
     """Why a sentence may have no legal path under ``scheme`` with these ``tags`` (those a model was trained
     on), for a warning: the one-token tags the training data never had (BMES ``S``, BIOES ``S-X`` and ``O``)."""
