@@ -45,7 +45,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.export import ExportReport, _narrowed, read_for_export, written_report
+from rnnkit.export import ExportReport, narrow, read_for_export, written_report
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
                                       recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
@@ -205,11 +205,10 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
     check_supported(kind, task, model, path, "--onnx")
-    for k, v in model.items():  # a float64 model (--dtype float64 in training) runs in float32, as ONNX serves it
-        if v.dtype == np.float64:
-            model[k], change = _narrowed(v, np.dtype(np.float32), k)
-            largest = max(largest, change)
-            new_meta["export"]["dtype"] = "float32"
+    wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
+    if wide:  # runs in float32, as ONNX serves it
+        largest = max(largest, narrow(model, np.float32, wide))
+        new_meta["export"]["dtype"] = "float32"
     size = sum(v.nbytes for v in model.values())
     if size > ONNX_LIMIT:
         raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
