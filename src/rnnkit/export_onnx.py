@@ -91,18 +91,18 @@ def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
 
 
-def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str], str]:
-    """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B), each layer's final h,
-    and the lengths as int32."""
+def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str]]:
+    """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B) and each layer's final h
+    (the lengths, cast to int32, bound the recurrences)."""
     lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
     out, hs, _ = recurrent_stack(g, x, cfg, cfg["bidirectional"], lengths=lengths)
-    return out, hs, lengths
+    return out, hs
 
 
 def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(class) (B, K) of a classifier (pooling as :class:`rnnkit.classify.model.Classifier`'s)."""
-    out, hs, _ = _encoder_graph(g, cfg)  # (T, B, dirs*H)
+    out, hs = _encoder_graph(g, cfg)  # (T, B, dirs*H)
     pooling = cfg["pooling"]
     extra = []
     if pooling == "last":  # each direction's final state of the top layer, [forward ; backward]
@@ -129,7 +129,7 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(tag) (T, B, K) at every word of a softmax tagger."""
-    out, _, _ = _encoder_graph(g, cfg)
+    out, _ = _encoder_graph(g, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
     return [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])], [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
 
