@@ -212,3 +212,11 @@ def missing_tags_cause(tags: Sequence[str], scheme: str) -> str:
         return ("the model has no O or S-X tag: its training data had no token outside a span and no one-token "
                 "span, so a one-token sentence has no legal BIOES tags")
     return f"the model's tags ({', '.join(tags)}) allow no {scheme.upper()} sequence of those lengths"
+
+
+def missing_tags_fix(scheme: str, examples: bool = False) -> str:
+    """What training data needs for :func:`missing_tags_cause`'s sentences to get a legal path, for a warning's
+    "to fix it": one-character words (BMES; ``examples``: with a few), or one-token spans and tokens outside spans."""
+    if scheme == "bmes":
+        return "one-character words" + (" (a punctuation mark, 的, 了)" if examples else "")
+    return "one-token spans or tokens outside spans (O)"

@@ -295,12 +295,12 @@ def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = 
     """The warning for sentences (at ``lines`` of ``name``) that the scheme's rules allow no sequence of the
     model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
     ``args``: tag's, to say what an HMM's probabilities of them are."""
-    from rnnkit.constraints import listed_lines, missing_tags_cause
+    from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
 
     where = listed_lines(lines)
     its = "its" if len(lines) == 1 else "their"
     scheme = loaded.train_scheme
-    fix = "one-character words" if scheme == "bmes" else "one-token spans or tokens outside spans (O)"
+    fix = missing_tags_fix(scheme)
     dictionary = getattr(args, "user_dict", None)
     beside = " (a --dict word kept whole can leave such a stretch beside it)" if dictionary else ""
     probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
