@@ -69,6 +69,11 @@ class LoadedTagger:
         in another scheme)."""
         return list(self.scheme_map.tags)
 
+    @property
+    def fold_width(self) -> bool:
+        """Whether the model reads text width-folded (``--fold-width``: full-width characters as half-width ones)."""
+        return self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
+
     def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None,
                 impossible: list[int] | None = None, no_path: list[int] | None = None) -> list[list[str]]:
         """Predicted tags of every sentence (empty sentences get []).  ``tag_masks``: per sentence None or
@@ -185,7 +190,7 @@ class LoadedTagger:
         ``data``, when the caller has them already."""
         from rnnkit.tagging.task import score
 
-        fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
+        fold = self.fold_width
         known = self.known(data.words) if self.task["metric"] in ("accuracy", "induction") else None
         return score(self.task["metric"], data.tags, self.predict(data) if predicted is None else predicted,
                      data.words, self.spec.scheme, self.task.get("train_words"), fold, known)
