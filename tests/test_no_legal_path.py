@@ -47,6 +47,9 @@ def test_the_batched_masked_reachability_finds_what_each_sentence_alone_finds(sc
         one_by_one = {i for i, (n, mask) in enumerate(zip(lengths, masks)) if not has_legal_path(constraints, n, mask)}
         assert no_path_indices(constraints, lengths, masks) == one_by_one, (keep, lengths)
     assert no_path_indices(constraints, [0, 0], [np.zeros((0, len(tags)), bool), None]) == set()
+    odd = [np.ones((3, 1), bool), np.ones((4, len(tags)), int), np.zeros((5, len(tags)), bool)]  # read as before
+    assert no_path_indices(constraints, [3, 3, 3], odd) == {i for i, m in enumerate(odd)
+                                                            if not has_legal_path(constraints, 3, m)}
 
 
 @pytest.fixture(scope="module")

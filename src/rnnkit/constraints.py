@@ -159,10 +159,18 @@ def no_path_indices(constraints: tuple[np.ndarray, np.ndarray, np.ndarray] | Non
     for n, mask in zip(map(int, lengths), masks):
         if mask is None and n not in legal:
             legal[n] = has_legal_path(constraints, n)
-    masked = [i for i, mask in enumerate(masks) if mask is not None]
+    K = len(constraints[1])
+    masked, odd = [], set()  # odd: a mask not (>= length, K) bool, read (or refused) by has_legal_path as it is
+    for i, (n, mask) in enumerate(zip(map(int, lengths), masks)):
+        if mask is not None:
+            a = np.asarray(mask)
+            if a.dtype == bool and a.ndim == 2 and a.shape[0] >= n and a.shape[1] == K:
+                masked.append(i)
+            elif not has_legal_path(constraints, n, mask):
+                odd.add(i)
     blocked = _masked_no_path(constraints, [int(lengths[i]) for i in masked], [masks[i] for i in masked])
     return ({i for i, (n, mask) in enumerate(zip(map(int, lengths), masks)) if mask is None and not legal[n]}
-            | {masked[j] for j in blocked})
+            | {masked[j] for j in blocked} | odd)
 
 
 def _masked_no_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], lengths: list[int],
