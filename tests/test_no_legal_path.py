@@ -36,6 +36,22 @@ def test_has_legal_path_agrees_with_enumerating_every_sequence(scheme, tags):
     assert no_path_indices(None, [1]) == set()
 
 
+@pytest.mark.parametrize("scheme, tags", [("bmes", ["B", "E"]), ("bmes", ["B", "M", "E"]), ("bmes", ["S", "B", "E"]),
+                                          ("bioes", ["B-X", "I-X", "E-X", "B-Y", "E-Y"]), ("bio", ["B-X", "I-X", "O"])])
+def test_the_batched_masked_reachability_finds_what_each_sentence_alone_finds(scheme, tags):
+    constraints = allowed_transitions(tags, scheme)
+    rng = np.random.default_rng(1)
+    for keep in (0.6, 0.85, 0.97):
+        lengths = [int(n) for n in rng.integers(0, 13, size=60)]
+        masks = [None if rng.random() < 0.2 else rng.random((n, len(tags))) < keep for n in lengths]
+        one_by_one = {i for i, (n, mask) in enumerate(zip(lengths, masks)) if not has_legal_path(constraints, n, mask)}
+        assert no_path_indices(constraints, lengths, masks) == one_by_one, (keep, lengths)
+    assert no_path_indices(constraints, [0, 0], [np.zeros((0, len(tags)), bool), None]) == set()
+    odd = [np.ones((3, 1), bool), np.ones((4, len(tags)), int), np.zeros((5, len(tags)), bool)]  # read as before
+    assert no_path_indices(constraints, [3, 3, 3], odd) == {i for i, m in enumerate(odd)
+                                                            if not has_legal_path(constraints, 3, m)}
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     from rnnkit.cli.main import main
@@ -131,3 +147,18 @@ def test_a_dictionary_word_that_leaves_a_lone_character_beside_it(models, kind, 
     assert out.splitlines()[0] == "甲 乙丙 丁" and out.splitlines()[1] == "丙丁 甲乙", out
     assert "standard input: line 1: the model has no S tag" in err, err
     assert "(a --dict word kept whole can leave such a stretch beside it)" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf", "spans_hmm"])
+def test_loaded_no_path_with_masks_is_has_legal_path_per_sentence(models, kind):
+    from rnnkit.tagging.io import TaggingData
+
+    loaded = LoadedTagger(models[kind])
+    K = len(loaded.trained_tags)
+    rng = np.random.default_rng(2)
+    words = [["甲"] * int(n) for n in rng.integers(0, 9, size=80)]
+    masks = [None if rng.random() < 0.3 else rng.random((len(w), K)) < 0.8 for w in words]
+    found = loaded.no_path(TaggingData(words=words, tags=None, features=None), masks)
+    rules = loaded._path_rules
+    assert found == {i for i, (w, m) in enumerate(zip(words, masks)) if not has_legal_path(rules, len(w), m)}
+    assert found and len(found) < len(words)

@@ -147,17 +147,63 @@ def has_legal_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], lengt
     return bool((reach & allowed_end).any())
 
 
-def no_path_indices(constraints: tuple[np.ndarray, np.ndarray, np.ndarray] | None, lengths: Sequence[int]
-                    ) -> set[int]:
+def no_path_indices(constraints: tuple[np.ndarray, np.ndarray, np.ndarray] | None, lengths: Sequence[int],
+                    tag_masks: Sequence[np.ndarray | None] | None = None) -> set[int]:
     """Indices of ``lengths`` for which :func:`has_legal_path` finds no legal sequence (none without
-    ``constraints``); each length is checked once."""
+    ``constraints``); ``tag_masks``: per length None or a (length, K) bool mask, as :func:`has_legal_path`
+    takes it.  Each unmasked length is checked once; the masked sentences are stepped together."""
     if constraints is None:
         return set()
+    masks = [None] * len(lengths) if tag_masks is None else list(tag_masks)
     legal: dict[int, bool] = {}
-    for n in map(int, lengths):
-        if n not in legal:
+    for n, mask in zip(map(int, lengths), masks):
+        if mask is None and n not in legal:
             legal[n] = has_legal_path(constraints, n)
-    return {i for i, n in enumerate(map(int, lengths)) if not legal[n]}
+    K = len(constraints[1])
+    masked, odd = [], set()  # odd: a mask not (>= length, K) bool, read (or refused) by has_legal_path as it is
+    for i, (n, mask) in enumerate(zip(map(int, lengths), masks)):
+        if mask is not None:
+            a = np.asarray(mask)
+            if a.dtype == bool and a.ndim == 2 and a.shape[0] >= n and a.shape[1] == K:
+                masked.append(i)
+            elif not has_legal_path(constraints, n, mask):
+                odd.add(i)
+    blocked = _masked_no_path(constraints, [int(lengths[i]) for i in masked], [masks[i] for i in masked])
+    return ({i for i, (n, mask) in enumerate(zip(map(int, lengths), masks)) if mask is None and not legal[n]}
+            | {masked[j] for j in blocked} | odd)
+
+
+def _masked_no_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], lengths: list[int],
+                    masks: list[np.ndarray]) -> list[int]:
+    """Positions j of ``masks`` (each (>= lengths[j], K) bool) with no legal path of ``lengths[j]``:
+    :func:`has_legal_path`'s reachability for all N at once, longest first, so the sentences still running at
+    step t are the first n_t: ``R_t = (R_{t-1} @ allowed > 0) & M_t`` with R (n_t, K)."""
+    allowed, allowed_start, allowed_end = constraints
+    order = sorted((j for j, n in enumerate(lengths) if n > 0), key=lambda j: -lengths[j])  # length 0: legal
+    if not order:
+        return []
+    K = len(allowed_start)
+    sizes = np.array([lengths[j] for j in order])  # (N,) descending
+    rows = np.concatenate([np.asarray(masks[j], dtype=bool)[:lengths[j]].reshape(-1, K) for j in order])  # (sum, K)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # (N,) first row of each sentence
+    step = allowed.astype(np.float32)  # (K, K) 0/1: a product counts the allowed moves, exactly
+    reach = allowed_start & rows[offsets]  # (N, K)
+    blocked: list[int] = []
+    for t in range(int(sizes[0])):
+        if t:
+            reach = ((reach.astype(np.float32) @ step) > 0) & rows[offsets[:len(reach)] + t]  # (n_t, K)
+        running = int(np.count_nonzero(sizes > t + 1))  # those longer than t + 1 go on; the rest end here
+        ended = ~(reach[running:] & allowed_end).any(axis=1)  # (n_t - running,)
+        blocked.extend(order[running + k] for k in np.flatnonzero(ended))
+        reach = reach[:running]
+    return blocked
+
+
+def listed_lines(lines: Sequence[int]) -> str:
+    """``"line 4"``, ``"lines 1, 2, 3"``, ``"lines 1, 2, 3, 4, 5 and 7 more"``: the lines a warning names, the
+    first five of them."""
+    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
+    return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
 
 
 def missing_tags_cause(tags: Sequence[str], scheme: str) -> str:
@@ -174,3 +220,11 @@ def missing_tags_cause(tags: Sequence[str], scheme: str) -> str:
         return ("the model has no O or S-X tag: its training data had no token outside a span and no one-token "
                 "span, so a one-token sentence has no legal BIOES tags")
     return f"the model's tags ({', '.join(tags)}) allow no {scheme.upper()} sequence of those lengths"
+
+
+def missing_tags_fix(scheme: str, examples: bool = False) -> str:
+    """What training data needs for :func:`missing_tags_cause`'s sentences to get a legal path, for a warning's
+    "to fix it": one-character words (BMES; ``examples``: with a few), or one-token spans and tokens outside spans."""
+    if scheme == "bmes":
+        return "one-character words" + (" (a punctuation mark, 的, 了)" if examples else "")
+    return "one-token spans or tokens outside spans (O)"

@@ -102,11 +102,7 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
         if not np.isfinite(model[k]).all():
             raise CheckpointError(f"{source}: the weights {k[len('model/'):]} hold NaN or inf values (a damaged "
                                   "or edited file); export another checkpoint")
-    largest = 0.0
-    if dtype is not None:
-        for k in floats:
-            model[k], change = _narrowed(model[k], np.dtype(dtype), k[len("model/"):])
-            largest = max(largest, change)
+    largest = 0.0 if dtype is None else narrow(model, dtype, floats, "model/")
     stored = sorted({model[k].dtype.name for k in floats})
     loop = meta.get("loop") if isinstance(meta.get("loop"), dict) else {}
     earlier = meta.get("export") if isinstance(meta.get("export"), dict) else {}  # an export exported again
@@ -118,6 +114,16 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
         "dtype": stored[0] if len(stored) == 1 else None,
     }
     return model, {"kind": EXPORT_KIND, "task": task, "export": record}, largest
+
+
+def narrow(model: dict[str, np.ndarray], dtype: Any, keys: list[str], prefix: str = "") -> float:
+    """Store ``model[k]`` of each of ``keys`` as ``dtype``, in place; return the largest absolute change that made
+    (0.0 for none).  Messages name a weight without ``prefix``."""
+    largest = 0.0
+    for k in keys:
+        model[k], change = _narrowed(model[k], np.dtype(dtype), k[len(prefix):])
+        largest = max(largest, change)
+    return largest
 
 
 def _narrowed(a: np.ndarray, dtype: np.dtype, name: str) -> tuple[np.ndarray, float]:

@@ -45,7 +45,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.export import ExportReport, _narrowed, read_for_export, written_report
+from rnnkit.export import ExportReport, narrow, read_for_export, written_report
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
                                       recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
@@ -91,18 +91,18 @@ def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
 
 
-def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str], str]:
-    """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B), each layer's final h,
-    and the lengths as int32."""
+def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str]]:
+    """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B) and each layer's final h
+    (the lengths, cast to int32, bound the recurrences)."""
     lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
     out, hs, _ = recurrent_stack(g, x, cfg, cfg["bidirectional"], lengths=lengths)
-    return out, hs, lengths
+    return out, hs
 
 
 def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(class) (B, K) of a classifier (pooling as :class:`rnnkit.classify.model.Classifier`'s)."""
-    out, hs, _ = _encoder_graph(g, cfg)  # (T, B, dirs*H)
+    out, hs = _encoder_graph(g, cfg)  # (T, B, dirs*H)
     pooling = cfg["pooling"]
     extra = []
     if pooling == "last":  # each direction's final state of the top layer, [forward ; backward]
@@ -129,7 +129,7 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(tag) (T, B, K) at every word of a softmax tagger."""
-    out, _, _ = _encoder_graph(g, cfg)
+    out, _ = _encoder_graph(g, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
     return [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])], [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
 
@@ -205,11 +205,10 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
     check_supported(kind, task, model, path, "--onnx")
-    for k, v in model.items():  # a float64 model (--dtype float64 in training) runs in float32, as ONNX serves it
-        if v.dtype == np.float64:
-            model[k], change = _narrowed(v, np.dtype(np.float32), k)
-            largest = max(largest, change)
-            new_meta["export"]["dtype"] = "float32"
+    wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
+    if wide:  # runs in float32, as ONNX serves it
+        largest = max(largest, narrow(model, np.float32, wide))
+        new_meta["export"]["dtype"] = "float32"
     size = sum(v.nbytes for v in model.values())
     if size > ONNX_LIMIT:
         raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from rnnkit.export_scope import CONFIG
-from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, example_text, is_segmenter,
-                                      segmenter_example, tagger_prepare)
+from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
+                                      is_segmenter, segmenter_example, tagger_prepare)
 
 _HEAD = '''"""{what}, exported by rnnkit{when} from
 {source}
@@ -99,28 +99,14 @@ def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: d
     """The Python source that opens the graph ``model`` and vocabulary ``vocab`` in onnxruntime and uses them;
     ``source``: the checkpoint they were exported from, ``record`` the export's record (step, epoch, dtype)."""
     cfg = task[CONFIG[kind]]
-    cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
-    step = record.get("step")
-    when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
-    imports, body = "", []
+    what, when, imports = code_title(kind, task, cfg, record)
     if kind == "lm":
-        level = "character" if task["level"] == "char" else "word"
-        what = f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens"
-        use = _lm_use(task, cfg)
+        use, body = _lm_use(task, cfg), []
+    elif kind == "tagger":
+        body = (BMES_WORDS if is_segmenter(task) else []) + tagger_prepare(task["encoder"])
+        use = _tagger_use(task)
     else:
-        both = "bidirectional " if cfg["bidirectional"] else ""
-        enc = task["encoder"]
-        if kind == "tagger":
-            what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
-            if is_segmenter(task):
-                what = f"A {cfg['num_layers']}-layer {both}{cell} word segmenter (B, M, E, S tags of characters)"
-            body, use = (BMES_WORDS if is_segmenter(task) else []) + tagger_prepare(enc), _tagger_use(task)
-            unicode = enc.get("fold_width")
-        else:
-            what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
-            body, use = classifier_prepare(enc), _classifier_use(task)
-            unicode = enc.get("fold_width") or enc.get("level") == "char"
-        imports = "import unicodedata\n" if unicode else ""
+        body, use = classifier_prepare(task["encoder"]), _classifier_use(task)
     head = _HEAD.format(what=what, when=when, source=source, model=model, vocab=vocab, imports=imports)
     load = _LOAD.format(dtype=record.get("dtype") or "float32")
     if not body:

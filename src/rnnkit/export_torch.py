@@ -54,8 +54,8 @@ from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
-from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, example_text, is_segmenter,
-                                      segmenter_example, tagger_prepare)
+from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
+                                      is_segmenter, segmenter_example, tagger_prepare)
 from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
 
@@ -295,28 +295,16 @@ def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, 
     """The Python source that builds the torch module of a model, loads ``weights`` into it and uses it once;
     ``source``: the checkpoint it was exported from, ``record`` the export's record (step, epoch, dtype)."""
     cfg = task[_CONFIG[kind]]
-    cell = "Elman RNN" if cfg["cell"] == "rnn" else _TORCH_CLASS[cfg["cell"]]
-    step = record.get("step")
-    when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
+    what, when, imports = code_title(kind, task, cfg, record)
     if kind == "lm":
-        level = "character" if task["level"] == "char" else "word"
-        what = f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens"
-        body, use, imports, torch_imports = _lm_class(cfg), _lm_use(task), "", ""
+        body, use, torch_imports = _lm_class(cfg), _lm_use(task), ""
     else:
-        both = "bidirectional " if cfg["bidirectional"] else ""
         enc = task["encoder"]
         if kind == "tagger":
-            what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
-            if is_segmenter(task):
-                what = f"A {cfg['num_layers']}-layer {both}{cell} word segmenter (B, M, E, S tags of characters)"
             segment = BMES_WORDS if is_segmenter(task) else []
             body, use = _tagger_class(cfg) + ["", ""] + segment + tagger_prepare(enc), _tagger_use(task)
-            unicode = enc.get("fold_width")
         else:
-            what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
             body, use = _classifier_class(cfg) + ["", ""] + classifier_prepare(enc), _classifier_use(task)
-            unicode = enc.get("fold_width") or enc.get("level") == "char"
-        imports = "import unicodedata\n" if unicode else ""
         torch_imports = "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence\n"
     head = _HEAD.format(what=what, source=source, when=when, weights=weights, imports=imports,
                         torch_imports=torch_imports)

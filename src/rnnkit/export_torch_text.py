@@ -82,6 +82,30 @@ def is_segmenter(task: dict[str, Any]) -> bool:
     return isinstance(data, dict) and data.get("format") == "segmented"
 
 
+def code_title(kind: str, task: dict[str, Any], cfg: dict[str, Any], record: dict[str, Any]) -> tuple[str, str, str]:
+    """``(what, when, imports)`` of an exported model's code (torch and ONNX alike): what the model is, the step
+    and epoch it was saved at (from the export's ``record``), and ``import unicodedata`` when its text is folded
+    or read by character; ``cfg`` the model's config in ``task``."""
+    cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
+    step = record.get("step")
+    when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
+    if kind == "lm":
+        level = "character" if task["level"] == "char" else "word"
+        return (f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens",
+                when, "")
+    both = "bidirectional " if cfg["bidirectional"] else ""
+    enc = task["encoder"]
+    if kind == "tagger":
+        what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
+        if is_segmenter(task):
+            what = f"A {cfg['num_layers']}-layer {both}{cell} word segmenter (B, M, E, S tags of characters)"
+        unicode = enc.get("fold_width")
+    else:
+        what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"
+        unicode = enc.get("fold_width") or enc.get("level") == "char"
+    return what, when, "import unicodedata\n" if unicode else ""
+
+
 def segmenter_example(vocab: dict[str, Any]) -> str:
     """A segmenter code's example: the model's six most frequent letters (Chinese characters, say), no punctuation
     or digits, as one unsegmented text."""

@@ -317,13 +317,13 @@ class HMMTagger:
             # VERB, and "the cat" must end after NOUN).  Floor impossible emissions and unseen
             # transitions so the path with the fewest of them wins, while the scheme's forbidden
             # moves stay -inf; its probability is still 0.
-            trans = np.where(self.forbidden_, -np.inf, np.maximum(self.log_trans_, IMPOSSIBLE))
+            unseen = np.maximum(self.log_trans_, IMPOSSIBLE)  # decode reads, never writes, its arguments
             floor = np.maximum(log_emit, IMPOSSIBLE)  # (n, K)
-            path, floored = decode(trans, floor if tag_mask is None else np.where(tag_mask, floor, -np.inf))
+            emit = floor if tag_mask is None else np.where(tag_mask, floor, -np.inf)  # (n, K)
+            path, floored = decode(np.where(self.forbidden_, -np.inf, unseen), emit)
             if floored == -np.inf:  # the scheme allows no path of this length (BMES without S: a one-character
                 # line); the fallback then breaks the scheme's rules too, as few times as it can
-                trans = np.where(self.forbidden_, FORBIDDEN, np.maximum(self.log_trans_, IMPOSSIBLE))
-                path, floored = decode(trans, floor if tag_mask is None else np.where(tag_mask, floor, -np.inf))
+                path, floored = decode(np.where(self.forbidden_, FORBIDDEN, unseen), emit)
                 if floored == -np.inf:
                     raise ValueError("Expected a tag_mask that allows some tag at every word, got none at some")
         return [self.tags_[i] for i in path], score

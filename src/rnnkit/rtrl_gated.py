@@ -157,8 +157,10 @@ def lstm_rtrl_gradients(
     :func:`rnnkit.rtrl.rtrl_gradients` (on the outputs h_t only); dstateT (dhT, dcT) on the final
     state.  Returns (grads, (dh0, dc0)).
     """
-    peepholes = sorted(k for k in params if k in ("weight_ci_l0", "weight_cf_l0", "weight_co_l0")) \
-        if isinstance(params, dict) else []
+    from rnnkit.cells.lstm_peephole import PEEPHOLES
+
+    peepholes = sorted(k for k in params if k in tuple(n + "_l0" for n in PEEPHOLES)) if isinstance(params, dict) \
+        else []
     if peepholes:
         raise ValueError(f"Expected the parameters of an LSTM without peepholes (this RTRL has none), got "
                          f"{', '.join(peepholes)}; check a peephole LSTM's gradient by finite differences")

@@ -65,7 +65,7 @@ def dict_scores(args: argparse.Namespace, loaded: Any, data: Any) -> dict[str, A
     if lexicon:
         warn(lexicon)
     pred = segment_lines(loaded, lines, words)
-    fold = bool(loaded.encoder.fold_width if loaded.kind == "tagger" else loaded.task.get("fold_width"))
+    fold = bool(loaded.fold_width)
     m = word_scores(gold, pred, loaded.task.get("train_words"), fold)
     return {**m, "dictionary_words": len(words)}
 

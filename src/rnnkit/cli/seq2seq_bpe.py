@@ -63,6 +63,11 @@ def reading_tokenizer(level: str, lowercase: bool) -> Tokenizer:
     return Tokenizer("word" if level == "bpe" else level, lowercase)
 
 
+def _size_option(args: argparse.Namespace, side: str) -> str:
+    """The option that set ``side``'s vocabulary size, for a message: its own, or the shared --bpe-vocab."""
+    return f"--{side}-bpe-vocab" if getattr(args, f"{side}_bpe_vocab") else "--bpe-vocab"
+
+
 def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple[Tokenizer, Tokenizer]
           ) -> tuple[Tokenizer, Tokenizer]:
     """The sides' tokenizers, a bpe side's with its model: from the resumed run's checkpoint on
@@ -74,7 +79,7 @@ def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple
             out.append(tok)
             continue
         size = getattr(args, f"{side}_bpe_vocab") or args.bpe_vocab or DEFAULT_VOCAB
-        option = f"--{side}-bpe-vocab" if getattr(args, f"{side}_bpe_vocab") else "--bpe-vocab"
+        option = _size_option(args, side)
         old = saved[k] if saved else None
         if old is not None and old.level == "bpe" and old.lowercase == tok.lowercase:
             if piece_count(old.bpe_model) != size:
@@ -135,12 +140,13 @@ def warn_lone_characters(args: argparse.Namespace, train: list[SentencePair],
         if tok.level != "bpe":
             continue
         alone = {piece for pair in train for piece in pair[k]}
-        lone = [c for c in characters(tok.bpe_model) if c not in alone]
+        known = characters(tok.bpe_model)
+        lone = [c for c in known if c not in alone]
         if not lone:
             continue
-        option = f"--{side}-bpe-vocab" if getattr(args, f"{side}_bpe_vocab") else "--bpe-vocab"
+        option = _size_option(args, side)
         shown = " ".join("▁ (a word's start)" if c == "▁" else c for c in lone[:8]) + (" ..." if len(lone) > 8 else "")
-        warn(f"bpe: {len(lone):,} of the {side} side's {len(characters(tok.bpe_model)):,} characters never stand "
+        warn(f"bpe: {len(lone):,} of the {side} side's {len(known):,} characters never stand "
              f"alone in its training text ({shown}), so they have no vocabulary row and new text that needs one "
              f"alone reads it as <unk>; a smaller {option} (fewer merges) or a larger training text leaves more "
              "of them alone")

@@ -7,6 +7,7 @@ import numpy as np
 from rnnkit.jsonline import json_line
 from rnnkit.textbook import CELLS, has_cell_state
 from rnnkit.textbook.exercise import Exercise, Solution
+from rnnkit.textbook.lstm_peephole import PEEPHOLES
 
 TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCell)", "gru": "GRU (torch.nn.GRUCell)",
           "lstm_peephole": "peephole LSTM (Gers & Schmidhuber 2000, Graves 2013: torch.nn.LSTMCell's gates, "
@@ -49,7 +50,7 @@ def _lines(label: str, a: np.ndarray, decimals: int, width: int, indent: str = "
 def _blocks(cell: str, name: str, prefix: str = "") -> list[str]:
     """The names of a parameter's gate blocks as the equations write them: weight_ih of an LSTM ->
     W_ii, W_if, W_ig, W_io; an Elman RNN's is one block, W_ih."""
-    if name in ("weight_ci", "weight_cf", "weight_co"):  # a peephole: one vector, p_i, p_f or p_o
+    if name in PEEPHOLES:  # a peephole: one vector, p_i, p_f or p_o
         return [f"{prefix}p_{name[-1]}"]
     letter = "W" if name.startswith("weight") else "b"
     side = name[-2:]  # "ih" or "hh"

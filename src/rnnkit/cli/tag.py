@@ -189,8 +189,9 @@ def impossible_note(name: str, lines: list[int], args: argparse.Namespace, what:
     """The warning for sentences (at ``lines`` of ``name``) of probability 0 under an HMM: no tag path can produce
     them, so their tags (``what``: "words" for segment) are Viterbi's fallback guess
     (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
-    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
-    where = f"line {shown} has" if len(lines) == 1 else f"lines {shown} have"
+    from rnnkit.constraints import listed_lines
+
+    where = listed_lines(lines) + (" has" if len(lines) == 1 else " have")
     it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
     probs = _undefined(args, its, what)
     seen = ("a word seen only with tags that cannot go there" if what == "tags" else
@@ -294,13 +295,12 @@ def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = 
     """The warning for sentences (at ``lines`` of ``name``) that the scheme's rules allow no sequence of the
     model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
     ``args``: tag's, to say what an HMM's probabilities of them are."""
-    from rnnkit.constraints import missing_tags_cause
+    from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
 
-    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
-    where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    where = listed_lines(lines)
     its = "its" if len(lines) == 1 else "their"
     scheme = loaded.train_scheme
-    fix = "one-character words" if scheme == "bmes" else "one-token spans or tokens outside spans (O)"
+    fix = missing_tags_fix(scheme)
     dictionary = getattr(args, "user_dict", None)
     beside = " (a --dict word kept whole can leave such a stretch beside it)" if dictionary else ""
     probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""

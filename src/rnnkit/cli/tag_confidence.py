@@ -76,8 +76,8 @@ def format_block(args: argparse.Namespace, loaded: LoadedTagger, data: TaggingDa
     the tags, as :func:`rnnkit.tagging.io.format_predictions` takes it; ``impossible``: a list that gets the
     index of each sentence of probability 0 under an HMM (its probabilities are written as :data:`UNDEFINED`);
     ``no_path``: one that gets those the scheme allows no tag sequence (:meth:`LoadedTagger.no_path`), instead."""
-    found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans)
     pathless = loaded.no_path(data)
+    found = confidence(loaded, data, nbest=args.nbest or 0, spans=args.spans, pathless=pathless)
     if no_path is not None:
         no_path.extend(sorted(pathless))
     if impossible is not None:

@@ -304,14 +304,13 @@ def _raw_segmented_files(spec: DataSpec, args: argparse.Namespace, *data: Taggin
 def pathless_note(path: str, tags: list[str], scheme: str) -> str | None:
     """A warning when the training tags leave some sentence length without a legal sequence under ``scheme``
     (BMES without S: no one-character word), or None."""
-    from rnnkit.constraints import missing_tags_cause, no_path_indices
+    from rnnkit.constraints import missing_tags_cause, missing_tags_fix, no_path_indices
     from rnnkit.tagging.task import decoding_constraints
 
     if not no_path_indices(decoding_constraints(tags, scheme), [1, 2, 3]):
         return None
     what = "line" if scheme == "bmes" else "sentence"
-    add = ("one-character words (a punctuation mark, 的, 了)" if scheme == "bmes" else
-           "one-token spans or tokens outside spans (O)")
+    add = missing_tags_fix(scheme, examples=True)
     return (f"{path}: {missing_tags_cause(tags, scheme)}; such a {what} is read ignoring the {scheme.upper()} "
             f"rules (segment and tag name each one in a warning); to fix it, add {add} to the training data")
 

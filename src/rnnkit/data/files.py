@@ -178,9 +178,14 @@ def write_text_with(path: str | os.PathLike, fill: Callable[[Callable[[str | byt
 
 _WHAT = {".safetensors": "a model", ".onnx": "a model", ".arpa": "an ARPA model", ".png": "a plot",
          ".json": "the weights", ".jsonl": "the attention weights"}  # what an output of this suffix holds
-_EXAMPLE = {".safetensors": "model.safetensors", ".onnx": "model.onnx", ".arpa": "model.arpa", ".png": "plot.png",
-            ".json": "weights.json", ".jsonl": "attention.jsonl", ".txt": "out.txt"}
+# the stem of the file name the messages suggest for an output of this suffix: model.safetensors, newdir/plot.png
+_STEM = {".safetensors": "model", ".onnx": "model", ".arpa": "model", ".png": "plot", ".json": "weights"}
 _MODEL_FORMATS = {".safetensors": "safetensors", ".onnx": "ONNX"}  # suffix -> format of a model written whole
+
+
+def _example(suffix: str) -> str:
+    """The file name '-' refused for ``suffix`` suggests: model.safetensors, attention.jsonl, out.txt."""
+    return {**_STEM, ".jsonl": "attention"}.get(suffix, "out") + suffix
 
 
 def check_output_path(path: str, option: str, make_folders: bool = False, suffix: str = ".txt",
@@ -197,13 +202,12 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
     (:func:`rnnkit.cli.output.is_stdout`), and elsewhere it would make a file named ``-``."""
     if str(path) == "-":
         raise ValueError(f"{option} -: {_WHAT.get(suffix, 'this output')} cannot go to standard output; "
-                         f"give a file name, e.g. {_EXAMPLE.get(suffix, 'out' + suffix)}")
+                         f"give a file name, e.g. {_example(suffix)}")
     p = Path(path)
     ends_in_separator = str(path).endswith(tuple(filter(None, (os.sep, os.altsep))))
     if p.is_dir() or ends_in_separator:  # (an existing file named with a separator after it too)
         how = "is" if p.is_dir() else "names"
-        name = {".safetensors": "model", ".onnx": "model", ".arpa": "model", ".png": "plot",
-                ".json": "weights"}.get(suffix, "output") + suffix  # newdir/model.safetensors, segout/output.txt
+        name = _STEM.get(suffix, "output") + suffix  # newdir/model.safetensors, segout/output.txt
         raise ValueError(f"{option} {path} {how} a folder; {folder_fix or f'give a file name, e.g. {p / name}'}")
     model = _MODEL_FORMATS.get(suffix)
     if model and p.name.lower().endswith((".gz", ".xz", ".bz2")):  # written as is, uncompressed

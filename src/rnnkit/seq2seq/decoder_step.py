@@ -180,13 +180,13 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
     e = np.take(p["tgt_embedding.weight"], ids, axis=0)  # (B, E)
     e, emb_drop = dropout_forward(e, spec.dropout, rng, training)
     x = np.concatenate([e, carry.feed], axis=1) if spec.input_feeding else e  # (B, D_0)
-    kernel = _kernel(spec)
+    kernel, names = _kernel(spec), _names(spec)
     state, cells = [], []
     for k in range(spec.num_layers):
         drop = None
         if k > 0:
             x, drop = dropout_forward(x, spec.dropout, rng, training)
-        w = [p[f"decoder.{n}_l{k}"] for n in _names(spec)]
+        w = [p[f"decoder.{n}_l{k}"] for n in names]
         out, st, kc = kernel.forward(x[None], carry.state[k], *w)  # out (1, B, H)
         state.append(st)
         cells.append((drop, kc))
@@ -230,13 +230,13 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
             grads["attention." + k] += v
     else:
         dh = dcomb
-    kernel = _kernel(spec)
+    kernel, names = _kernel(spec), _names(spec)
     dprev = [None] * spec.num_layers
     for k in range(spec.num_layers - 1, -1, -1):
         drop, kc = cache.cells[k]
         dx, ds0, wg = kernel.backward(dh[None], dstate[k], kc)
         dprev[k] = ds0
-        for n, g in zip(_names(spec), wg):
+        for n, g in zip(names, wg):
             grads[f"decoder.{n}_l{k}"] += g
         dh = dx[0]
         if drop is not None:

@@ -40,7 +40,7 @@ import numpy as np
 from rnnkit.init import uniform_
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
-from rnnkit.tagging.char_features import CharBatch
+from rnnkit.tagging.char_features import CharBatch, token_features, word_gradients
 
 
 class CharCNNCache(NamedTuple):
@@ -93,8 +93,7 @@ def char_cnn_forward(batch: CharBatch, mask: np.ndarray, weight: np.ndarray, con
     z[past] = -np.inf  # never the max
     best = z.argmax(axis=1)  # (U, F) first window on a tie
     feat = np.tanh(np.take_along_axis(z, best[:, None, :], axis=1)[:, 0])  # (U, F)
-    tokens, c_gather = embedding_forward(batch.index, feat)  # (T, B, F)
-    tokens *= mask[:, :, None]  # padded tokens point at row 0; give them zeros
+    tokens, c_gather = token_features(batch, feat, mask)  # (T, B, F)
     return tokens, CharCNNCache(c_emb, c_drop, chars, cols, best, feat, c_gather, mask)
 
 
@@ -105,9 +104,7 @@ def char_cnn_backward(dtokens: np.ndarray, cache: CharCNNCache,
     U = cache.best.shape[0]
     Lc = cache.chars.shape[1]
     P = Lc + k - 1
-    # a word used by several tokens receives the sum of their gradients; padded tokens none
-    _, g = embedding_backward(dtokens * cache.mask[:, :, None], cache.gather)
-    dm = g["weight"] * (1.0 - cache.feat * cache.feat)  # (U, F) through tanh
+    dm = word_gradients(dtokens, cache.mask, cache.gather) * (1.0 - cache.feat * cache.feat)  # (U, F) through tanh
     dz = np.zeros((U, P, F), dtype=dm.dtype)  # (U, P, F)
     np.put_along_axis(dz, cache.best[:, None, :], dm[:, None, :], axis=1)  # only the winning window
     dz = dz.reshape(U * P, F)  # (U P, F)

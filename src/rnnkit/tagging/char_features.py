@@ -97,19 +97,31 @@ def char_features_forward(batch: CharBatch, mask: np.ndarray, weight: np.ndarray
     x, c_emb = embedding_forward(batch.char_ids, weight)  # (Lc, U, Ec)
     _, (h, _), c_rnn = lstm.forward(x, lengths=batch.lengths)  # h: (2, U, Hc)
     feat = np.concatenate([h[0], h[1]], axis=1)  # (U, 2 Hc) forward final, backward final
-    # a gather by index is an embedding lookup into the (U, 2 Hc) table: reuse its fast backward
-    tokens, c_gather = embedding_forward(batch.index, feat)  # (T, B, 2 Hc)
-    tokens *= mask[:, :, None]  # padded tokens point at row 0; give them zeros
+    tokens, c_gather = token_features(batch, feat, mask)  # (T, B, 2 Hc)
     return tokens, CharCache(c_emb, c_rnn, c_gather, mask)
+
+
+def token_features(batch: CharBatch, feat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Each token's row of the words' features ``feat`` (U, F): ``tokens[t, b] = feat[index[t, b]]``, zero at a
+    padded token; (tokens (T, B, F), the gather's cache for :func:`word_gradients`)."""
+    # a gather by index is an embedding lookup into the (U, F) table: reuse its fast backward
+    tokens, gather = embedding_forward(batch.index, feat)  # (T, B, F)
+    tokens *= mask[:, :, None]  # padded tokens point at row 0; give them zeros
+    return tokens, gather
+
+
+def word_gradients(dtokens: np.ndarray, mask: np.ndarray, gather: Any) -> np.ndarray:
+    """dL/d(feat) (U, F) from dL/d(tokens) (T, B, F): :func:`token_features`' backward."""
+    # a word used by several tokens receives the sum of their gradients; padded tokens none
+    _, g = embedding_backward(dtokens * mask[:, :, None], gather)
+    return g["weight"]
 
 
 def char_features_backward(dtokens: np.ndarray, cache: CharCache,
                            lstm: LSTM) -> dict[str, np.ndarray]:
     """Gradients ``{"weight": dC, "weight_ih_l0": ..., ...}`` given dL/d(token features) (T, B, 2 Hc)."""
     Hc = dtokens.shape[-1] // 2
-    # a word used by several tokens receives the sum of their gradients; padded tokens none
-    _, g = embedding_backward(dtokens * cache.mask[:, :, None], cache.gather)
-    dfeat = g["weight"]  # (U, 2 Hc)
+    dfeat = word_gradients(dtokens, cache.mask, cache.gather)  # (U, 2 Hc)
     dh = np.stack([dfeat[:, :Hc], dfeat[:, Hc:]])  # (2, U, Hc)
     dx, _, grads = lstm.backward(None, (dh, np.zeros_like(dh)), cache.rnn)  # dx (Lc, U, Ec)
     _, gemb = embedding_backward(dx, cache.emb)

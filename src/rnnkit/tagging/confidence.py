@@ -129,7 +129,8 @@ def _span_list(tags: list[str], words: list[str], scheme: str, probs) -> list[di
             for kind, a, b in found]
 
 
-def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> list[SentenceConfidence]:
+def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False,
+               pathless: set[int] | None = None) -> list[SentenceConfidence]:
     """Each sentence's predicted tags (those of ``loaded.predict``) with their marginals, and the
     ``nbest`` best sequences and the spans when asked.  An empty sentence gets no tags, an (0, K) array of
     marginals, no spans, and one sequence, the empty one, of probability 1 (as :meth:`rnnkit.hmm.HMMTagger.nbest`
@@ -138,7 +139,7 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger`; ``data``: a
     :class:`~rnnkit.tagging.io.TaggingData`.  ValueError for spans of a model whose scheme is not a span
-    scheme (``bio``, ``iob1``, ``bioes``).
+    scheme (``bio``, ``iob1``, ``bioes``).  ``pathless``: ``loaded.no_path(data)``, when the caller has it.
     """
     scheme = loaded.spec.scheme
     if spans and scheme not in SPAN_SCHEMES:
@@ -160,7 +161,8 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False) -> l
     enc = loaded.encoder.encode(data)
     model = loaded.model
     # predict_ids' batches: the same tags, bit for bit; sentences the scheme allows no path without its rules
-    for idx, allowed in rule_batches(prediction_batches(enc), loaded.allowed, loaded.no_path(data)):
+    for idx, allowed in rule_batches(prediction_batches(enc), loaded.allowed,
+                                     loaded.no_path(data) if pathless is None else pathless):
         s, cache = model.scores(make_batch(enc, idx))  # (T, B, K)
         lengths = cache.mask.sum(axis=0)  # (B,)
         paths = model.decode(s, lengths, allowed)

@@ -50,6 +50,13 @@ class LoadedTagger:
                 from rnnkit.tagging.task import decoding_constraints
 
                 self.allowed = decoding_constraints(self.encoder.tags, self.train_scheme)
+        if self.kind == HMM_KIND:  # the rules no_path reads (the HMM's loading checked its tags against them)
+            from rnnkit.constraints import allowed_transitions
+
+            scheme = self.model.scheme
+            self._path_rules = None if scheme is None else allowed_transitions(self.model.tags_, scheme)
+        else:
+            self._path_rules = self.allowed
 
     @property
     def trained_tags(self) -> list[str]:
@@ -61,6 +68,11 @@ class LoadedTagger:
         """The tags the model predicts, in its data's scheme (those it was trained on, unless it was trained
         in another scheme)."""
         return list(self.scheme_map.tags)
+
+    @property
+    def fold_width(self) -> bool:
+        """Whether the model reads text width-folded (``--fold-width``: full-width characters as half-width ones)."""
+        return self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
 
     def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None,
                 impossible: list[int] | None = None, no_path: list[int] | None = None) -> list[list[str]]:
@@ -114,21 +126,9 @@ class LoadedTagger:
         """Indices of the sentences of ``data`` (with ``tag_masks``, as :meth:`predict` takes them) for which the
         scheme's rules allow no sequence of the model's tags (BMES tags without S: a one-character sentence);
         :meth:`predict`, :meth:`marginals`, :meth:`nbest` and :meth:`spans` read them without the rules."""
-        from rnnkit.constraints import allowed_transitions, has_legal_path, no_path_indices
+        from rnnkit.constraints import no_path_indices
 
-        if self.kind == HMM_KIND:
-            scheme = self.model.scheme
-            constraints = None if scheme is None else allowed_transitions(self.model.tags_, scheme)
-        else:
-            constraints = self.allowed
-        if constraints is None:
-            return set()
-        masks = [None] * len(data.words) if tag_masks is None else tag_masks
-        unmasked = [i for i, mask in enumerate(masks) if mask is None]
-        found = no_path_indices(constraints, [len(data.words[i]) for i in unmasked])  # each length once
-        masked = {i for i, (words, mask) in enumerate(zip(data.words, masks))
-                  if mask is not None and not has_legal_path(constraints, len(words), mask)}
-        return masked | {unmasked[j] for j in found}
+        return no_path_indices(self._path_rules, [len(words) for words in data.words], tag_masks)
 
     def segment(self, text: str | list[str], user_words: Any = None) -> list[str] | list[list[str]]:
         """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list
@@ -190,7 +190,7 @@ class LoadedTagger:
         ``data``, when the caller has them already."""
         from rnnkit.tagging.task import score
 
-        fold = self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
+        fold = self.fold_width
         known = self.known(data.words) if self.task["metric"] in ("accuracy", "induction") else None
         return score(self.task["metric"], data.tags, self.predict(data) if predicted is None else predicted,
                      data.words, self.spec.scheme, self.task.get("train_words"), fold, known)

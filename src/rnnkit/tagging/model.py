@@ -307,7 +307,8 @@ class Tagger:
             elif name == "char_cnn":
                 g = char_cnn_backward(dpart, c, self.params["char_cnn.weight"])
                 grads["char_embedding.weight"] = g.pop("weight")
-                grads.update({"char_cnn." + k[5:]: v for k, v in g.items()})
+                grads.update({{"conv.weight": "char_cnn.weight", "conv.bias": "char_cnn.bias"}[k]: v
+                              for k, v in g.items()})
             elif name == "bigram":
                 _, g = embedding_backward(dpart.reshape(dpart.shape[:2] + (2, -1)), c)
                 grads["bigram_embedding.weight"] = g["weight"]

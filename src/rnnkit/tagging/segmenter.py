@@ -199,10 +199,9 @@ def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> l
     if pathless:
         import warnings
 
-        from rnnkit.constraints import missing_tags_cause
+        from rnnkit.constraints import listed_lines, missing_tags_cause
 
-        where = "the text" if one else "line" + "s" * (len(pathless) > 1) + " " + ", ".join(
-            str(i) for i in pathless[:5]) + (f" and {len(pathless) - 5:,} more" if len(pathless) > 5 else "")
+        where = "the text" if one else listed_lines(pathless)
         warnings.warn(f"{where} (0-based): {missing_tags_cause(loaded.trained_tags, 'bmes')}; its words come from "
                       "the best tags ignoring that rule; train on data with one-character words",
                       UserWarning, stacklevel=_caller_level())

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, has_cell_state, lstm, lstm_peephole
+from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, has_cell_state
 from rnnkit.textbook.params import MINUS_SIGNS, character, random_params, random_values
 
 DEFAULT_INPUT_SIZE = 3
@@ -136,7 +136,7 @@ def solve(ex: Exercise) -> Solution:
     """Run the exercise's steps forward, then back through time from its upstream gradients."""
     H = len(ex.h0)
     if has_cell_state(ex.cell):
-        module = lstm_peephole if ex.cell == "lstm_peephole" else lstm
+        module = CELLS[ex.cell]  # the LSTM or the peephole LSTM
         fwd = module.forward_sequence(ex.xs, ex.h0, ex.c0, ex.params)
         grads, dxs, dh0, dc0, back = module.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.dc)
         return Solution(fwd, back, {**grads, "x": dxs, "h0": dh0, "c0": dc0})

@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 
 from rnnkit.textbook import CELL_NAMES, CELLS
+from rnnkit.textbook.lstm_peephole import PEEPHOLES  # the peephole LSTM's p_i, p_f, p_o: H numbers each
 
 WEIGHTS = ("weight_ih", "weight_hh")
 BIASES = ("bias_ih", "bias_hh")
-PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")  # the peephole LSTM's p_i, p_f, p_o: H numbers each
 
 
 def _peepholes(cell: str) -> tuple[str, ...]:
     """The peephole parameters of ``cell``: none but the peephole LSTM's."""
-    return PEEPHOLES if cell == "lstm_peephole" else ()
+    return getattr(CELLS[cell], "PEEPHOLES", ())
 
 
 def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
