@@ -54,6 +54,32 @@ def test_layer_norm_with_peepholes_is_one_clear_line(kind, data, tmp_path, capsy
     assert not run.exists()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_layer_norm_over_one_unit_is_refused_in_one_line(kind, cell, data, tmp_path, capsys):  # noqa: F811
+    """LN over one unit gives its shift whatever it reads: an Elman h_t blind to x, an LSTM h_t blind to c_t."""
+    run = tmp_path / "run"
+    command = list(_command(kind, data, run))
+    at = command.index("--hidden") if "--hidden" in command else None
+    if at is not None:
+        del command[at:at + 2]
+    code, out, err = run_cli(capsys, command + ["--cell", cell, "--hidden", "1", "--layer-norm"])
+    assert code != 0 and out == "" and err.strip().count("\n") == 0, err
+    assert f"--layer-norm with --hidden 1 and --cell {cell}: " in err and "give --hidden 2 or more" in err, err
+    assert not run.exists()
+
+
+def test_layer_norm_over_one_unit_is_refused_by_the_library_but_the_gru_normalizes_3h():
+    from rnnkit.recurrent import GRU, LSTM, RNN
+
+    for cls in (RNN, LSTM):
+        with pytest.raises(ValueError, match=r"Expected hidden_size >= 2 with layer_norm=True for (RNN|LSTM) \("):
+            cls(3, 1, 1, layer_norm=True)
+    out, _, _ = GRU(3, 1, 1, layer_norm=True).forward(np.ones((4, 2, 3), np.float32))  # over 3H = 3 gate units
+    assert out.shape == (4, 2, 1) and np.isfinite(out).all()
+    RNN(3, 2, 1, layer_norm=True)  # two units: fine
+
+
 @pytest.mark.parametrize("target", ["--torch", "--onnx"])
 def test_export_refuses_a_layer_norm_model(target, data, tmp_path, capsys):  # noqa: F811
     run = tmp_path / "run"

@@ -96,7 +96,7 @@ class Recurrent:
                                    init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,
                                    nonlinearity=nonlinearity, tbptt=tbptt, residual=residual,
                                    num_layers=num_layers, peephole=peephole,
-                                   layer_norm=layer_norm)
+                                   layer_norm=layer_norm, hidden_size=hidden_size)
         self.config = RecurrentConfig(
             cell=self.cell,
             input_size=check_int("input_size", input_size, 1),

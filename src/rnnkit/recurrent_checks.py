@@ -15,12 +15,15 @@ from rnnkit.errors import NonFiniteError
 from rnnkit.init import MAX_INIT_SCALE, SCHEMES
 
 DTYPES = ("float32", "float64")
+# why layer normalization over a cell's H units needs H >= 2: over one unit LN(a) = beta whatever a is
+LN_OVER_H = {"rnn": "its one unit would be normalized to its shift whatever the input, so h_t would not depend on x",
+             "lstm": "its one-unit cell c_t would be normalized to a constant, so h_t would not depend on c_t"}
 
 
 def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variational_dropout: Any, learn_init: Any,
                         rng: Any, init: str, init_scale: Any, dropout: Any, weight_drop: Any, nonlinearity: Any,
                         tbptt: Any, residual: Any = False, num_layers: Any = 1, peephole: Any = False,
-                        layer_norm: Any = False) -> str:
+                        layer_norm: Any = False, hidden_size: Any = None) -> str:
     """The options of a ``cell`` layer ("rnn", "lstm", "gru"), checked; returns the dtype's name."""
     try:
         name = np.dtype(dtype).name
@@ -53,6 +56,9 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected peephole=False for {cell.upper()} (peepholes read an LSTM's cell c), got True")
     if layer_norm and peephole:
         raise ValueError("Expected peephole=False with layer_norm=True (no kernel has both), got both True")
+    if layer_norm and cell in LN_OVER_H and isinstance(hidden_size, (int, np.integer)) and hidden_size == 1:
+        raise ValueError(f"Expected hidden_size >= 2 with layer_norm=True for {cell.upper()} ({LN_OVER_H[cell]}), got "
+                         "hidden_size=1")
     if tbptt is not None:
         check_int("tbptt", tbptt, 1)
     if residual and check_int("num_layers", num_layers, 1) == 1:

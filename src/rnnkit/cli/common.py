@@ -191,10 +191,16 @@ def add_layer_norm_option(group: Any) -> None:
 
 
 def check_layer_norm(args: argparse.Namespace) -> None:
-    """``--layer-norm`` with ``--peephole``: one line (ValueError) saying what to change."""
+    """``--layer-norm`` with ``--peephole``, or with ``--hidden 1`` for the Elman RNN or the LSTM: one line
+    (ValueError) saying what to change."""
+    from rnnkit.recurrent_checks import LN_OVER_H
+
     if getattr(args, "layer_norm", False) and getattr(args, "peephole", False):
         raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one "
                          "of them out")
+    if getattr(args, "layer_norm", False) and getattr(args, "hidden", None) == 1 and args.cell in LN_OVER_H:
+        raise ValueError(f"--layer-norm with --hidden 1 and --cell {args.cell}: {LN_OVER_H[args.cell]}; give --hidden "
+                         "2 or more, or leave out --layer-norm")
 
 
 def add_select_by_option(group: Any, of: str = "") -> None:
