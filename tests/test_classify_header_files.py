@@ -65,3 +65,17 @@ def test_a_file_of_a_header_line_alone_is_not_called_empty(tmp_path, capsys):
     (tmp_path / "empty.tsv").write_text("", encoding="utf-8")
     with pytest.raises(DataError, match="got an empty file"):
         read_tsv(tmp_path / "empty.tsv", header=True)
+
+
+def test_evaluate_reads_one_file_so_its_header_messages_name_no_other(tmp_path, capsys):
+    with_header, without = _files(tmp_path)
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", with_header, "--header", "--valid-fraction", "0",
+                                    "--run-dir", str(run), *FAST])
+    assert code == 0, err
+    model = str(run / "last.safetensors")
+    said = _error(capsys, ["evaluate", model, without, "--header"])
+    assert said.endswith("which would be dropped; leave out --header if the file has no header line"), said
+    said = _error(capsys, ["evaluate", model, with_header])
+    assert said.endswith("give --header to skip it, or remove the line"), said
+    assert "--valid" not in said and "--train" not in said, said

@@ -29,7 +29,7 @@ def read_examples(args: argparse.Namespace, path: str | None = None, labels: Seq
     from rnnkit.data.classification import read_polarity, read_tsv
 
     if path is not None:
-        return read_tsv(path, args.encoding, args.header, labels)
+        return read_tsv(path, args.encoding, args.header, labels, several=True)
     if args.format == "polarity":
         if args.train:
             raise ValueError(f"--format polarity reads its training data from --pos and --neg, so --train "
@@ -48,7 +48,7 @@ def read_examples(args: argparse.Namespace, path: str | None = None, labels: Seq
     if not args.train:
         raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
                          "--pos FILE and --neg FILE")
-    return read_tsv(args.train, args.encoding, args.header)
+    return read_tsv(args.train, args.encoding, args.header, several=bool(args.valid or getattr(args, "test", None)))
 
 
 def held_data(args: argparse.Namespace, which: str, labels: Sequence[str] = ()) -> tuple[list | None, str | None]:

@@ -36,8 +36,9 @@ class LabeledText(NamedTuple):
 
 
 def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = False,
-             labels: Sequence[str] = ()) -> list[LabeledText]:
-    """Examples of a ``label<TAB>text`` file; ``header=True`` skips the first line.
+             labels: Sequence[str] = (), several: bool = False) -> list[LabeledText]:
+    """Examples of a ``label<TAB>text`` file; ``header=True`` skips the first line.  ``several``: the file is one
+    of a training run's TSV files, which one --header covers, so a header problem's fix names the others too.
 
     With ``header=True`` a first line that reads as an example (its first column one of ``labels``, a
     model's classes, or a label of another line) raises DataError rather than being dropped unseen:
@@ -70,9 +71,9 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
     _check_not_swapped(examples, path)
     if header:
-        _check_not_data(lines[0], examples, labels, path)
+        _check_not_data(lines[0], examples, labels, path, several)
     else:
-        _check_header(examples, path)
+        _check_header(examples, path, several)
     if wide:
         warnings.warn(f"{path}:{wide[0]}: {len(wide):,} of {len(examples):,} lines have more than two tab-separated "
                       "columns; the text is everything after the first tab, later columns included (if a column "
@@ -104,7 +105,7 @@ def _check_not_swapped(examples: Sequence[LabeledText], path: str | os.PathLike)
                         "OFS='\\t' '{print $2, $1}'")
 
 
-def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> None:
+def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike, several: bool = False) -> None:
     """A header line (label<TAB>text) read as an example becomes a class of its own, with one example."""
     first = examples[0].label
     counts = Counter(e.label for e in examples)
@@ -113,7 +114,8 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> N
     if first.lower() in HEADER_WORDS and examples[0].text.lower() in HEADER_TEXTS:  # both columns named: a header
         raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
                         "and read as an example it would be a class of its own: give --header to skip it, or "
-                        f"remove the line; {AGREE}: with --header, each of them needs a header line")
+                        "remove the line" + (f"; {AGREE}: with --header, each of them needs a header line"
+                                             if several else ""))
     repeated = len(examples) >= 10 and min(counts.values()) > 1  # the other labels
     if repeated or first.lower() in HEADER_WORDS:  # one column named like a header: said, not refused
         where = ", where every other label occurs more than once" if repeated else ""
@@ -122,7 +124,7 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike) -> N
 
 
 def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequence[str],
-                    path: str | os.PathLike) -> None:
+                    path: str | os.PathLike, several: bool = False) -> None:
     """The line --header skips is a header unless it reads as an example: label<TAB>text whose label is a
     class (one of ``labels``, or the label of another line) and not both columns named like a header."""
     if "\t" not in first:
@@ -138,9 +140,10 @@ def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequenc
         why = f"the label {label!r}, which {lines} too"
     else:
         return
+    fix = (f"{AGREE}: add a header line to {path}, or leave out --header and remove the header lines of the others"
+           if several else "leave out --header if the file has no header line")
     raise DataError(f"{path}:1: --header skips the first line as a header, but it reads as an example ({why}, text "
-                    f"{text[:30]!r}), which would be dropped; {AGREE}: add a header line to {path}, or leave out "
-                    "--header and remove the header lines of the others")
+                    f"{text[:30]!r}), which would be dropped; {fix}")
 
 
 def format_tsv(examples: Sequence[tuple[str, str]]) -> str:
