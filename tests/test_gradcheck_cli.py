@@ -93,3 +93,33 @@ def test_peephole_needs_the_lstm(capsys):
     code, out, err = run_cli(capsys, ["gradcheck", "--cell", "gru", "--peephole"])
     assert code == 2
     assert "--peephole has no effect with --cell gru" in err and "give --cell lstm" in err
+
+
+def test_layer_norm_cell_is_checked_and_a_wrong_layer_norm_gradient_caught(capsys, monkeypatch):
+    import rnnkit.cells.lstm_ln as ln_kernel
+
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--steps", "5"])
+    assert code == 0, out + err
+    assert out.startswith("lstm with layer normalization, 1 layer(s)"), out
+    rows = [line.split()[0] for line in out.splitlines() if "finite differences  " in line]
+    assert rows[4:10] == [f"{n}_l0" for n in ln_kernel.LN_PARAMS], out
+    assert "RTRL not compared: rnnkit's RTRL" in out and "without layer normalization" in out
+    assert re.search(r"OK: all 13 gradients \([\d,]+ entries\) agree", out), out
+
+    real = ln_kernel.backward
+
+    def wrong_cell_gain(*args, **kwargs):
+        dx, dstate, (*rest, dg_c, db_c) = real(*args, **kwargs)
+        return dx, dstate, (*rest, dg_c * 1.01, db_c)
+
+    monkeypatch.setattr(ln_kernel, "backward", wrong_cell_gain)
+    code, out, _ = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--layers", "2"])
+    assert code == 1
+    flagged = [line.split()[0] for line in out.splitlines() if line.endswith("<-- MISMATCH")]
+    assert flagged == ["ln_cell_weight_l0", "ln_cell_weight_l1"], out
+
+
+def test_layer_norm_with_peephole_is_refused(capsys):
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--peephole"])
+    assert code == 2
+    assert "--layer-norm and --peephole do not go together" in err and "Traceback" not in err
