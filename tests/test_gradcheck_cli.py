@@ -76,20 +76,49 @@ def test_peephole_lstm_is_checked_and_a_wrong_peephole_gradient_caught(capsys, m
     assert "RTRL not compared: rnnkit's RTRL (rnnkit.rtrl_gated) derives the LSTM without peepholes" in out
     assert re.search(r"OK: all 10 gradients \([\d,]+ entries\) agree", out), out
 
-    real = peephole_kernel.backward
+    flagged = _flagged_one_off(capsys, monkeypatch, peephole_kernel, -2, ["--peephole", "--layers", "2"])
+    assert flagged == ["weight_cf_l0", "weight_cf_l1"]  # (..., dw_ci, dw_cf, dw_co): dw_cf 1% off
 
-    def wrong_cf(*args, **kwargs):
-        dx, dstate, (*rest, dw_ci, dw_cf, dw_co) = real(*args, **kwargs)
-        return dx, dstate, (*rest, dw_ci, dw_cf * 1.01, dw_co)
 
-    monkeypatch.setattr(peephole_kernel, "backward", wrong_cf)
-    code, out, _ = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--peephole", "--layers", "2"])
-    assert code == 1
-    flagged = [line.split()[0] for line in out.splitlines() if line.endswith("<-- MISMATCH")]
-    assert flagged == ["weight_cf_l0", "weight_cf_l1"], out
+def _flagged_one_off(capsys, monkeypatch, kernel, which, argv):
+    """The gradients ``rnnkit gradcheck --cell lstm ARGV`` flags (it must exit 1) when the parameter gradient at
+    index ``which`` of ``kernel.backward``'s is 1% off."""
+    real = kernel.backward
+
+    def one_off(*args, **kwargs):
+        dx, dstate, grads = real(*args, **kwargs)
+        grads = list(grads)
+        grads[which] = grads[which] * 1.01
+        return dx, dstate, tuple(grads)
+
+    monkeypatch.setattr(kernel, "backward", one_off)
+    code, out, _ = run_cli(capsys, ["gradcheck", "--cell", "lstm", *argv])
+    assert code == 1, out
+    return [line.split()[0] for line in out.splitlines() if line.endswith("<-- MISMATCH")]
 
 
 def test_peephole_needs_the_lstm(capsys):
     code, out, err = run_cli(capsys, ["gradcheck", "--cell", "gru", "--peephole"])
     assert code == 2
     assert "--peephole has no effect with --cell gru" in err and "give --cell lstm" in err
+
+
+def test_layer_norm_cell_is_checked_and_a_wrong_layer_norm_gradient_caught(capsys, monkeypatch):
+    import rnnkit.cells.lstm_ln as ln_kernel
+
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--steps", "5"])
+    assert code == 0, out + err
+    assert out.startswith("lstm with layer normalization, 1 layer(s)"), out
+    rows = [line.split()[0] for line in out.splitlines() if "finite differences  " in line]
+    assert rows[4:10] == [f"{n}_l0" for n in ln_kernel.LN_PARAMS], out
+    assert "RTRL not compared: rnnkit's RTRL" in out and "without layer normalization" in out
+    assert re.search(r"OK: all 13 gradients \([\d,]+ entries\) agree", out), out
+
+    flagged = _flagged_one_off(capsys, monkeypatch, ln_kernel, -2, ["--layer-norm", "--layers", "2"])
+    assert flagged == ["ln_cell_weight_l0", "ln_cell_weight_l1"]  # (..., dg_c, db_c): the cell LN's gain 1% off
+
+
+def test_layer_norm_with_peephole_is_refused(capsys):
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--peephole"])
+    assert code == 2
+    assert "--layer-norm and --peephole do not go together" in err and "Traceback" not in err

@@ -145,8 +145,43 @@ def test_a_dictionary_word_that_leaves_a_lone_character_beside_it(models, kind, 
     code, out, err = _run(capsys, monkeypatch, ["segment", models[kind], "--dict", words], "甲乙丙丁\n丙丁甲乙\n")
     assert code == 0, err
     assert out.splitlines()[0] == "甲 乙丙 丁" and out.splitlines()[1] == "丙丁 甲乙", out
-    assert "standard input: line 1: the model has no S tag" in err, err
-    assert "(a --dict word kept whole can leave such a stretch beside it)" in err and len(err.splitlines()) == 1
+    assert f"standard input: line 1: {CAUSE}, so a stretch of odd length has no legal B M E S tags, and the --dict " \
+           "words kept whole leave such a stretch beside them" in err, err
+    assert "to fix it, leave those words out of --dict, or train on data that has one-character words" in err
+    assert "line of odd length" not in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf"])
+def test_a_dictionary_word_that_needs_a_tag_the_model_lacks_is_named(models, kind, capsys, monkeypatch):
+    words = models["dir"] / "words3.txt"
+    words.write_text("乙丙丁\n", encoding="utf-8")  # three characters: B M E, and the model has no M
+    code, out, err = _run(capsys, monkeypatch, ["segment", models[kind], "--dict", words], "甲乙丙丁甲乙\n甲乙丙\n")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("甲 乙丙丁 甲"), out  # an even line: its length alone has a legal path
+    assert ("standard input: line 1: the --dict word 乙丙丁 needs the tag M, which the model lacks (its tags are B, "
+            "E), so kept whole it leaves the line no legal B M E S tags") in err, err
+    assert "to fix it, leave 乙丙丁 out of --dict, or train on data that has words of three or more characters" in err
+    # line 2, odd, has no legal path whatever --dict says: the missing tags' cause, in a warning of its own
+    assert f"standard input: line 2: {CAUSE}, so a line of odd length has no legal B M E S tags" in err, err
+    assert len(err.splitlines()) == 2 and "line 1: the model" not in err and "line 2: the --dict" not in err, err
+    seg = LoadedTagger(models[kind])
+    with pytest.warns(UserWarning, match=r"the text \(0-based\): the --dict word 乙丙丁 needs the tag M, which the "
+                                         r"model lacks.*to fix it, leave 乙丙丁 out of --dict"):
+        assert seg.segment("甲乙丙丁甲乙", ["乙丙丁"])[:2] == ["甲", "乙丙丁"]
+
+
+def test_dict_no_path_cause_names_each_word_with_the_tags_it_lacks():
+    from rnnkit.constraints import dict_no_path_cause, word_needs
+
+    assert [word_needs(w, ["B", "E"]) for w in ("甲", "甲乙", "甲乙丙")] == ["S", "", "M"]
+    assert word_needs("甲乙丙", ["S"]) == "BME" and word_needs("甲", ["B", "M", "E", "S"]) == ""
+    cause, fix = dict_no_path_cause(["B", "E"], ["甲", "乙丙丁"])
+    assert cause.startswith("the --dict words 甲 (S), 乙丙丁 (M) need tags, which the model lacks (its tags are B, E)")
+    assert fix == ("leave those words out of --dict, or train on data that has words of three or more characters and "
+                   "one-character words")
+    cause, fix = dict_no_path_cause(["S"], ["甲乙"])
+    assert cause.startswith("the --dict word 甲乙 needs the tags B and E, which the model lacks (its tags are S)")
+    assert fix.endswith("train on data that has words of two or more characters")
 
 
 @pytest.mark.parametrize("kind", ["hmm", "crf", "spans_hmm"])

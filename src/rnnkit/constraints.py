@@ -206,16 +206,17 @@ def listed_lines(lines: Sequence[int]) -> str:
     return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
 
 
-def missing_tags_cause(tags: Sequence[str], scheme: str) -> str:
+def missing_tags_cause(tags: Sequence[str], scheme: str, unit: str = "line") -> str:
     """Why a sentence may have no legal path under ``scheme`` with these ``tags`` (those a model was trained
-    on), for a warning: the one-token tags the training data never had (BMES ``S``, BIOES ``S-X`` and ``O``)."""
+    on), for a warning: the one-token tags the training data never had (BMES ``S``, BIOES ``S-X`` and ``O``).
+    ``unit``: what a BMES cause calls the characters without a legal path ("line", or "stretch" of a line)."""
     prefixes = {t.split("-", 1)[0] if "-" in t else t for t in tags}
     if scheme == "bmes" and "S" not in prefixes:
         if "M" in prefixes:
-            return ("the model has no S tag (its training data had no one-character word), so a one-character line "
+            return (f"the model has no S tag (its training data had no one-character word), so a one-character {unit} "
                     "has no legal B M E S tags")
-        return ("the model has no S tag and no M tag (its training data had only two-character words), so a line of "
-                "odd length has no legal B M E S tags")
+        return (f"the model has no S tag and no M tag (its training data had only two-character words), so a {unit} "
+                "of odd length has no legal B M E S tags")
     if scheme == "bioes" and not prefixes & {"S", "O"}:
         return ("the model has no O or S-X tag: its training data had no token outside a span and no one-token "
                 "span, so a one-token sentence has no legal BIOES tags")
@@ -228,3 +229,39 @@ def missing_tags_fix(scheme: str, examples: bool = False) -> str:
     if scheme == "bmes":
         return "one-character words" + (" (a punctuation mark, 的, 了)" if examples else "")
     return "one-token spans or tokens outside spans (O)"
+
+
+def word_needs(word: str, tags: Sequence[str]) -> str:
+    """The BMES tags a word kept whole needs that ``tags`` (a segmenter's) lack: ``S`` for one character, ``B``
+    and ``E`` for more, ``M`` too for three or more (``""``: none lacking)."""
+    needed = "S" if len(word) == 1 else "BE" if len(word) == 2 else "BME"
+    return "".join(t for t in needed if t not in {tag[0] for tag in tags})
+
+
+def dict_no_path_cause(tags: Sequence[str], words: Sequence[str]) -> tuple[str, str]:
+    """``(cause, fix)`` for a warning about lines whose length has a legal BMES path of the segmenter's
+    ``tags`` but which have none with the ``--dict`` ``words`` kept whole: the words named with the tags they
+    need that the model lacks (:func:`word_needs`); without ``words``, the stretch such words leave beside
+    them (:func:`missing_tags_cause` of a stretch)."""
+    if not words:
+        return (f"{missing_tags_cause(tags, 'bmes', 'stretch')}, and the --dict words kept whole leave such a "
+                "stretch beside them", f"leave those words out of --dict, or train on data that has "
+                                       f"{missing_tags_fix('bmes')}")
+    shown = words[:5]
+    needs = [word_needs(w, tags) for w in shown]
+    named = ", ".join(shown) + (f" and {len(words) - 5:,} more" if len(words) > 5 else "")
+    one = len(words) == 1
+    lacking = sorted(set("".join(needs)), key="BMES".index)
+    if len(set(needs)) == 1:
+        what = f"the tag{'s' if len(needs[0]) > 1 else ''} {' and '.join(needs[0])}"
+        cause = f"the --dict word{'' if one else 's'} {named} need{'s' if one else ''} {what}"
+    else:
+        cause = "the --dict words " + ", ".join(f"{w} ({' '.join(n)})" for w, n in zip(shown, needs)) \
+                + (f" and {len(words) - 5:,} more" if len(words) > 5 else "") + " need tags"
+    have = ", ".join(dict.fromkeys(t[0] for t in tags))
+    cause += (f", which the model lacks (its tags are {have}), so kept whole {'it leaves' if one else 'they leave'} "
+              "the line no legal B M E S tags")
+    data = {"S": "one-character words", "M": "words of three or more characters",
+            "B": "words of two or more characters", "E": "words of two or more characters"}
+    fix = " and ".join(dict.fromkeys(data[t] for t in lacking))
+    return cause, f"leave {words[0] if one else 'those words'} out of --dict, or train on data that has {fix}"

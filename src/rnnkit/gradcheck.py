@@ -65,12 +65,17 @@ def _error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 def check_recurrent(cell: str = "lstm", nonlinearity: str = "tanh", num_layers: int = 1, bidirectional: bool = False,
                     steps: int = 6, batch: int = 3, input_size: int = 3, hidden: int = 4, seed: int = 0,
-                    eps: float = 1e-6, info: dict | None = None, peephole: bool = False) -> list[Check]:
+                    eps: float = 1e-6, info: dict | None = None, peephole: bool = False,
+                    layer_norm: bool = False) -> list[Check]:
     """Compare the layer's BPTT gradients with finite differences (and RTRL where it applies).
 
     ``peephole`` (LSTM only): the LSTM with peephole connections (:mod:`rnnkit.cells.lstm_peephole`), whose
     ``weight_ci``, ``weight_cf``, ``weight_co`` are checked like every other parameter.  RTRL is then not
     compared (:mod:`rnnkit.rtrl_gated` derives the plain LSTM only).
+
+    ``layer_norm`` (any cell, not with ``peephole``): the layer-normalized cells (:mod:`rnnkit.cells.elman_ln`,
+    :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`), whose gains and shifts (``ln_*_l{k}``) are checked
+    like every other parameter.  RTRL is then not compared (rnnkit's RTRL refuses layer-normalized cells).
 
     The problem is random, from ``seed``: parameters U(-0.6, 0.6), inputs, initial states and the
     upstream gradients of the outputs and final states standard normal, and lengths drawn from 1..T
@@ -84,7 +89,7 @@ def check_recurrent(cell: str = "lstm", nonlinearity: str = "tanh", num_layers: 
     rng = np.random.default_rng(seed)
     layer = make_recurrent({"cell": cell, "input_size": input_size, "hidden_size": hidden, "num_layers": num_layers,
                             "bidirectional": bidirectional, "nonlinearity": nonlinearity, "dtype": "float64",
-                            "peephole": peephole}, rng)
+                            "peephole": peephole, "layer_norm": layer_norm}, rng)
     for k, v in layer.params.items():
         layer.params[k] = rng.uniform(-0.6, 0.6, size=v.shape)
     T, B, D, H = steps, batch, input_size, hidden
@@ -115,7 +120,7 @@ def check_recurrent(cell: str = "lstm", nonlinearity: str = "tanh", num_layers: 
     checks.append(_compare("input x", dx, numeric_grad(f, x, eps)))
     for part, s, ds in zip(parts, state, dstate0):
         checks.append(_compare(f"initial {part}", ds, numeric_grad(f, s, eps)))
-    if num_layers == 1 and not bidirectional and not peephole:
+    if num_layers == 1 and not bidirectional and not peephole and not layer_norm:
         checks += _rtrl_checks(cell, nonlinearity, layer.params, x, state, dstate, dout, lengths, grads, dstate0)
     return checks
 

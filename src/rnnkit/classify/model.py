@@ -75,7 +75,7 @@ class ClassifierConfig:
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     attention_size: int = 100  # A, the attention pooling's hidden units (Yang et al.'s 100); pooling="attention" only
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
-    layer_norm: bool = False  # Elman RNN and LSTM: layer normalization in the cells (Ba, Kiros & Hinton 2016)
+    layer_norm: bool = False  # Elman RNN, LSTM and GRU: layer normalization in the cells (Ba, Kiros & Hinton 2016)
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:

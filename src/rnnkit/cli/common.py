@@ -181,7 +181,8 @@ def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
 
 
 def add_layer_norm_option(group: Any) -> None:
-    """``--layer-norm``: layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`)."""
+    """``--layer-norm``: layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
+    :mod:`rnnkit.cells.gru_ln`)."""
     group.add_argument("--layer-norm", action="store_true",
                        help="layer normalization inside the recurrent cells (Ba, Kiros & Hinton 2016; eps 1e-5): the "
                             "Elman RNN normalizes W_ih x_t + W_hh h_{t-1}, the LSTM and the GRU W_ih x_t and "

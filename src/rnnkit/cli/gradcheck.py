@@ -5,7 +5,9 @@ import argparse
 
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_layer_norm_option,
     add_peephole_option,
+    check_layer_norm,
     nonnegative_int,
     peephole_rule,
     positive_float,
@@ -28,6 +30,7 @@ def register(groups) -> None:
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
                    help="Elman RNN's nonlinearity (--cell rnn only; default tanh)")
     add_peephole_option(p)
+    add_layer_norm_option(p)
     p.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     p.add_argument("--bidirectional", action="store_true", help="both directions (RTRL is then not compared)")
     p.add_argument("--steps", type=positive_int, default=6, help="sequence length T")
@@ -48,17 +51,23 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--nonlinearity is the Elman RNN's; {article} {args.cell.upper()} has fixed gates: leave it "
                          "out or use --cell rnn")
     refuse_unused(args, [peephole_rule(args)])
+    check_layer_norm(args)
     args.nonlinearity = args.nonlinearity or "tanh"
     info: dict = {}
     checks = check_recurrent(args.cell, args.nonlinearity, args.layers, args.bidirectional, args.steps, args.batch,
-                             args.input_size, args.hidden, args.seed, info=info, peephole=args.peephole)
+                             args.input_size, args.hidden, args.seed, info=info, peephole=args.peephole,
+                             layer_norm=args.layer_norm)
     name = args.cell if args.cell != "rnn" else f"rnn ({args.nonlinearity})"
     name += " with peepholes" if args.peephole else ""
+    name += " with layer normalization" if args.layer_norm else ""
     print(f"{name}, {args.layers} layer(s), {'bidirectional' if args.bidirectional else 'one direction'}, "
           f"T={args.steps}, B={args.batch}, D={args.input_size}, H={args.hidden}, seed {args.seed}, float64")
     print(f"lengths {info['lengths']}; parameters, inputs, initial states and upstream gradients random")
     if args.peephole and args.layers == 1 and not args.bidirectional:
         print("RTRL not compared: rnnkit's RTRL (rnnkit.rtrl_gated) derives the LSTM without peepholes")
+    if args.layer_norm and args.layers == 1 and not args.bidirectional:
+        print("RTRL not compared: rnnkit's RTRL (rnnkit.rtrl, rnnkit.rtrl_gated) derives the cells without layer "
+              "normalization")
     print(f"finite differences central, eps = {info['eps']:g}; error = |analytic - reference| / max(1, |reference|)")
     width = max(len(c.name) for c in checks)
     print(f"{'gradient':<{width}}  {'against':<18} {'entries':>7} {'max |grad|':>11} {'max error':>10}")

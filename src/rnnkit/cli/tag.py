@@ -243,7 +243,7 @@ def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: 
 
 def segment(args: argparse.Namespace) -> int:
     from rnnkit.data.files import text_lines
-    from rnnkit.tagging.segmenter import segment_lines
+    from rnnkit.tagging.segmenter import no_path_causes, segment_lines
 
     loaded = LoadedTagger(args.model)
     if loaded.spec.scheme != "bmes":
@@ -272,40 +272,43 @@ def segment(args: argparse.Namespace) -> int:
 
     zero: list[int] = []  # input lines an HMM gives probability 0, over all blocks, warned of after the output
     rulebreak: list[int] = []  # input lines the model's B M E (without S) cannot tag
+    blocked: dict[int, list[str]] = {}  # those of them only with their --dict words kept whole: the words to blame
 
     def segmented(first: int, block: list[str]) -> str:
         impossible: list[int] = []
         pathless: list[int] = []
-        found = segment_lines(loaded, block, words, impossible, pathless)
+        because: dict[int, list[str]] = {}
+        found = segment_lines(loaded, block, words, impossible, pathless, because)
         zero.extend(first + i for i in impossible)
         rulebreak.extend(first + i for i in pathless)
+        blocked.update((first + i, w) for i, w in because.items())
         return "".join(" ".join(w) + "\n" for w in found)
 
     size = BLOCK
     write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
     if zero:
         warn(impossible_note(args.input or "standard input", zero, args, "words"))
-    if rulebreak:
-        warn(no_path_note(args.input or "standard input", rulebreak, loaded, "words", args))
+    for lines_, cause, fix in no_path_causes(loaded.trained_tags, rulebreak, blocked):
+        warn(no_path_note(args.input or "standard input", lines_, loaded, "words", args, (cause, fix)))
     return 0
 
 
 def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = "tags",
-                 args: argparse.Namespace | None = None) -> str:
+                 args: argparse.Namespace | None = None, cause_fix: tuple[str, str] | None = None) -> str:
     """The warning for sentences (at ``lines`` of ``name``) that the scheme's rules allow no sequence of the
     model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
-    ``args``: tag's, to say what an HMM's probabilities of them are."""
+    ``args``: tag's, to say what an HMM's probabilities of them are; ``cause_fix``: the why and the how instead
+    of the missing tags' (segment's, of :func:`rnnkit.tagging.segmenter.no_path_causes`)."""
     from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
 
     where = listed_lines(lines)
     its = "its" if len(lines) == 1 else "their"
     scheme = loaded.train_scheme
-    fix = missing_tags_fix(scheme)
-    dictionary = getattr(args, "user_dict", None)
-    beside = " (a --dict word kept whole can leave such a stretch beside it)" if dictionary else ""
+    cause, fix = cause_fix or (missing_tags_cause(loaded.trained_tags, scheme),
+                               f"train on data that has {missing_tags_fix(scheme)}")
     probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
-    return (f"{name}: {where}: {missing_tags_cause(loaded.trained_tags, scheme)}{beside}; {its} {what} are the "
-            f"model's best guess ignoring the {scheme.upper()} rules{probs}; to fix it, train on data that has {fix}")
+    return (f"{name}: {where}: {cause}; {its} {what} are the model's best guess ignoring the {scheme.upper()} "
+            f"rules{probs}; to fix it, {fix}")
 
 
 def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:

@@ -130,6 +130,13 @@ class LoadedTagger:
 
         return no_path_indices(self._path_rules, [len(words) for words in data.words], tag_masks)
 
+    def has_path(self, length: int, tag_mask: np.ndarray | None = None) -> bool:
+        """True when the scheme's rules allow a sequence of the model's tags of ``length`` tokens (taking at
+        token t only the tags ``tag_mask`` (length, K) allows); :func:`rnnkit.constraints.has_legal_path`."""
+        from rnnkit.constraints import has_legal_path
+
+        return self._path_rules is None or has_legal_path(self._path_rules, length, tag_mask)
+
     def segment(self, text: str | list[str], user_words: Any = None) -> list[str] | list[list[str]]:
         """Words of raw text as ``rnnkit segment`` prints them: of one str, or of each line of a list
         (see :func:`rnnkit.tagging.segmenter.segment`).  ``user_words``: words always kept whole, as

@@ -85,7 +85,7 @@ class TaggerConfig:
     dtype: str = "float32"
     residual: bool = False  # input added to output from the second stacked layer on (GNMT); needs num_layers >= 2
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co; Graves 2013)
-    layer_norm: bool = False  # Elman RNN and LSTM: layer normalization in the cells (Ba, Kiros & Hinton 2016)
+    layer_norm: bool = False  # Elman RNN, LSTM and GRU: layer normalization in the cells (Ba, Kiros & Hinton 2016)
 
     def __post_init__(self) -> None:
         # ints, not int() of whatever came: (2.7,) was read as (2,) and ("12",) as (12,)

@@ -106,8 +106,23 @@ def _tag_mask(tags: Sequence[str], forced: Sequence[str | None]) -> Any:
     return np.array([[f is None or p in f for p in prefix] for f in forced], dtype=bool)  # (n, K)
 
 
+def _blocking_words(loaded: Any, text: str, span: tuple[int, int], kept: Sequence[tuple[int, int]],
+                    forced: Sequence[str | None]) -> list[str]:
+    """The dictionary words (at ``kept`` in ``text``) inside ``span`` that the model's tags cannot tag whole by
+    the BMES rules with the tags ``forced`` on them (:func:`~rnnkit.data.user_dict.word_tags`): a word kept
+    whole is bounded at both ends, so it is tagged alone."""
+    trained = loaded.trained_tags
+    found = []
+    for a, b in kept:
+        mask = _tag_mask(trained, forced[a:b])
+        if span[0] <= a and b <= span[1] and mask is not None and not loaded.has_path(b - a, mask):
+            found.append(text[a:b])
+    return found
+
+
 def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
-                  impossible: list[int] | None = None, no_path: list[int] | None = None) -> list[list[str]]:
+                  impossible: list[int] | None = None, no_path: list[int] | None = None,
+                  dict_blocked: dict[int, list[str]] | None = None) -> list[list[str]]:
     """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger` of a segmentation model (BMES, neural or
@@ -120,7 +135,10 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does for sentences.  ``no_path``: a list that gets the
     index of each line (a piece of it) that the model's tags cannot tag by the BMES rules (tags without S, from
     training data with no one-character word: a one-character line), its words from the best tags ignoring
-    the rules, as :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does."""
+    the rules, as :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does.  ``dict_blocked``: a dict that
+    gets, for each such line whose length alone has a legal path but not with its dictionary words kept whole,
+    the words the model's tags cannot tag whole (a three-character word without M; none: the stretch they leave
+    beside them has no legal tags)."""
     from rnnkit.data.segment_rules import fix_words
     from rnnkit.data.segmentation import tags_to_words
     from rnnkit.data.user_dict import keep_spans, user_dict, word_tags
@@ -132,7 +150,7 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     kept = [dictionary_spans(dictionary, c) if dictionary and t else [] for t, c in zip(texts, chunked)]
     read = [(n, text, k) for n, (text, k) in enumerate(zip(texts, kept)) if text]  # the lines the model reads
     spans = [line_pieces(text, whole=k) for _, text, k in read]
-    pieces, masks, owner = [], [], []  # owner: the index in lines of each piece's line
+    pieces, masks, owner, where = [], [], [], []  # owner: the index in lines of each piece's line; where: its span
     trained = loaded.trained_tags
     have = "".join(t[0] for t in trained)
     for (n, text, k), cuts in zip(read, spans):
@@ -141,6 +159,7 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
             pieces.append(list(text[a:b]))
             masks.append(None if forced is None else _tag_mask(trained, forced[a:b]))
             owner.append(n)
+            where.append((a, b, forced))
     data = TaggingData(pieces, None, None, None)
     zero: list[int] = []  # pieces of probability 0 (an HMM's)
     pathless: list[int] = []  # pieces no tag sequence can tag by the rules
@@ -150,6 +169,12 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
         impossible.extend(sorted({owner[i] for i in zero}))
     if no_path is not None:
         no_path.extend(sorted({owner[i] for i in pathless}))
+    if dict_blocked is not None:  # a piece with a mask whose length alone has a legal path: its words block it
+        for i in pathless:
+            a, b, forced = where[i]
+            if masks[i] is not None and loaded.has_path(b - a):
+                words = _blocking_words(loaded, texts[owner[i]], (a, b), kept[owner[i]], forced)
+                dict_blocked.setdefault(owner[i], []).extend(words)
     cuts = iter(spans)
     known = set(loaded.task.get("train_words") or ()) or None  # training words the rules keep whole (T恤)
     out = []
@@ -161,6 +186,28 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
         fixed = fix_words(tags_to_words(list(text), line_tags), accumulate(len(w) for w in chunks[:-1]), known)
         out.append(keep_spans(fixed, k))
     return out
+
+
+def no_path_causes(tags: Sequence[str], lines: Sequence[int], blocked: dict[int, list[str]]
+                   ) -> list[tuple[list[int], str, str]]:
+    """``(lines, cause, fix)`` of a segmenter's (``tags``) warnings about the ``lines`` it cannot tag by the
+    BMES rules, from :func:`segment_lines`' ``no_path`` and ``dict_blocked``: those whose length has no legal
+    path (:func:`~rnnkit.constraints.missing_tags_cause`), those whose dictionary words need tags the model
+    lacks, and those where such words leave a stretch beside them without one
+    (:func:`~rnnkit.constraints.dict_no_path_cause`)."""
+    from rnnkit.constraints import dict_no_path_cause, missing_tags_cause, missing_tags_fix
+
+    groups = []
+    length = [i for i in lines if i not in blocked]
+    if length:
+        groups.append((length, missing_tags_cause(tags, "bmes"), f"train on data that has {missing_tags_fix('bmes')}"))
+    worded = [i for i in lines if blocked.get(i)]
+    if worded:
+        groups.append((worded, *dict_no_path_cause(tags, list(dict.fromkeys(w for i in worded for w in blocked[i])))))
+    stretch = [i for i in lines if i in blocked and not blocked[i]]
+    if stretch:
+        groups.append((stretch, *dict_no_path_cause(tags, [])))
+    return groups
 
 
 def written_lines(gold: Sequence[Sequence[str]]) -> list[str]:
@@ -194,17 +241,17 @@ def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> l
 
         warnings.warn(lexicon, UserWarning, stacklevel=_caller_level())
     pathless: list[int] = []
+    blocked: dict[int, list[str]] = {}
     words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines, user_words,
-                          no_path=pathless)
-    if pathless:
+                          no_path=pathless, dict_blocked=blocked)
+    for where, cause, fix in no_path_causes(loaded.trained_tags, pathless, blocked):
         import warnings
 
-        from rnnkit.constraints import listed_lines, missing_tags_cause
+        from rnnkit.constraints import listed_lines
 
-        where = "the text" if one else listed_lines(pathless)
-        warnings.warn(f"{where} (0-based): {missing_tags_cause(loaded.trained_tags, 'bmes')}; its words come from "
-                      "the best tags ignoring that rule; train on data with one-character words",
-                      UserWarning, stacklevel=_caller_level())
+        where = "the text" if one else listed_lines(where)
+        warnings.warn(f"{where} (0-based): {cause}; its words come from the best tags ignoring the BMES rules; to "
+                      f"fix it, {fix}", UserWarning, stacklevel=_caller_level())
     return words[0] if one else words
 
 
