@@ -39,7 +39,7 @@ import numpy as np
 from rnnkit.cells._checks import check_backward_args, check_cache, check_float_array, check_forward_args
 from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views, \
     zero_finished
-from rnnkit.cells._layernorm import normalize, normalize_backward
+from rnnkit.cells._layernorm import centre_rows, normalize, normalize_backward
 
 # the names of a layer's LN parameters, in the order forward takes them (3H each)
 LN_PARAMS = ("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias")
@@ -88,10 +88,11 @@ def forward(
         check_float_array(name, p, (G,), "(3H,)", x.dtype, whose="x's")
     half = x.dtype.type(0.5)
     shift_hh = ln_hh_bias + b_hh  # (3H,)
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 3H)
-    n_ih = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, G)  # (T, B, 3H), normalized in place
+    # the projections by row-centred weights come out with mean 0 over their 3H outputs: the LNs skip the mean
+    w_hh_t = np.ascontiguousarray(centre_rows(w_hh).T)  # (H, 3H)
+    n_ih = (x.reshape(T * B, D) @ centre_rows(w_ih).T).reshape(T, B, G)  # (T, B, 3H), normalized in place
     r_ih = np.empty((T, B, 1), dtype=x.dtype)
-    normalize(n_ih, n_ih, r_ih)  # the input side of every step at once
+    normalize(n_ih, n_ih, r_ih, centred=True)  # the input side of every step at once
     gates = n_ih * ln_ih_weight  # (T, B, 3H): u_t, then r, z, n in place
     gates += ln_ih_bias + b_ih
     hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
@@ -107,8 +108,8 @@ def forward(
     REC = rows_views(rec, batch_sizes, T)
     for t in range(T):
         v = REC[t]  # (n, 3H)
-        np.matmul(h_prev[t], w_hh_t, out=v)
-        normalize(v, NH[t], RH[t])
+        np.matmul(h_prev[t], w_hh_t, out=NH[t])  # h_{t-1} W_hh^T, centred
+        normalize(NH[t], NH[t], RH[t], centred=True)
         np.multiply(NH[t], ln_hh_weight, out=v)
         np.add(v, shift_hh, out=v)  # v_t
         rz = RZ[t]
@@ -183,14 +184,15 @@ def backward(
             np.multiply(g, Zg[t], out=TMP[t])  # the direct path dh z
             np.matmul(DAH[t], w_hh, out=g)
             np.add(g, TMP[t], out=g)
-    da_ih = du * g_ih  # (T, B, 3H); 0 at padded steps, as du is
+    db_ih = du.reshape(T * B, G).sum(axis=0)  # (3H,)
+    dg_ih = np.einsum("tbk,tbk->k", du, n_ih)
+    da_ih = du  # (T, B, 3H), in place: du is not read again; 0 at padded steps, as du is
+    da_ih *= g_ih
     normalize_backward(da_ih, n_ih, r_ih, out=da_ih)
     da_ih2 = da_ih.reshape(T * B, G)
     dx = (da_ih2 @ w_ih).reshape(T, B, D)
     dw_ih = da_ih2.T @ x.reshape(T * B, D)  # (3H, D)
     dw_hh = da_hh.reshape(T * B, G).T @ hs[:-1].reshape(T * B, H)  # (3H, H)
-    db_ih = du.reshape(T * B, G).sum(axis=0)  # (3H,)
     db_hh = dv.reshape(T * B, G).sum(axis=0)
-    dg_ih = np.einsum("tbk,tbk->k", du, n_ih)
     dg_hh = np.einsum("tbk,tbk->k", dv, n_hh)
     return dx, dh, (dw_ih, dw_hh, db_ih, db_hh, dg_ih, db_ih.copy(), dg_hh, db_hh.copy())
