@@ -151,8 +151,14 @@ def backward(
     r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
     # the factors that do not depend on the recurrence, all steps at once (then scaled by dh in the loop)
     du = np.empty((T, B, G), dtype)  # (T, B, 3H): becomes dL/du
-    np.multiply(one - z, one - n * n, out=du[..., 2 * H :])  # (1 - z)(1 - n^2)
-    np.multiply(hs[:-1] - n, z * (one - z), out=du[..., H : 2 * H])  # (h_{t-1} - n) z (1 - z)
+    du_r, du_z, du_n = du[..., :H], du[..., H : 2 * H], du[..., 2 * H :]  # du_r: scratch until the loop fills it
+    np.subtract(one, z, out=du_r)  # 1 - z
+    np.multiply(n, n, out=du_n)
+    np.subtract(one, du_n, out=du_n)
+    du_n *= du_r  # (1 - z)(1 - n^2)
+    np.multiply(z, du_r, out=du_z)
+    np.subtract(hs[:-1], n, out=du_r)
+    du_z *= du_r  # (h_{t-1} - n) z (1 - z)
     zero_finished(du, batch_sizes)
     dv = np.zeros((T, B, G), dtype)  # (T, B, 3H): dL/dv
     da_hh = np.zeros((T, B, G), dtype)  # (T, B, 3H): dL/d(h_{t-1} W_hh^T)

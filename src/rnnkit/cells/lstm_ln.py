@@ -110,9 +110,8 @@ def forward(
     n_ih = (x.reshape(T * B, D) @ centre_rows(w_ih).T).reshape(T, B, G)  # (T, B, 4H): x_t W_ih^T - its mean
     r_ih = np.empty((T, B, 1), dtype=x.dtype)
     normalize(n_ih, n_ih, r_ih, centred=True)  # the input half of z for every step at once
-    gates = n_ih * ln_ih_weight  # (T, B, 4H)
-    gates += ln_ih_bias + ln_hh_bias + b_ih + b_hh
-    gates *= scale
+    gates = n_ih * (ln_ih_weight * scale)  # (T, B, 4H), the sigmoid blocks halved (exactly: a power of 2)
+    gates += (ln_ih_bias + ln_hh_bias + b_ih + b_hh) * scale
     hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
     cs = np.zeros((T + 1, B, H), dtype=x.dtype)
     hs[0], cs[0] = state0
