@@ -77,10 +77,11 @@ def forward(
     shift = ln_bias + b_ih + b_hh  # (H,)
     # the projections by row-centred weights come out with mean 0 over their H outputs: the LN skips the mean
     a_all = (x.reshape(T * B, D) @ centre_rows(w_ih).T).reshape(T, B, H)  # (T, B, H): the input GEMM of every step
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
     hs[0] = h0
-    ns = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H)
-    rs = np.zeros((T, B, 1), dtype=x.dtype)  # (T, B, 1)
+    ns = alloc((T, B, H), dtype=x.dtype)  # (T, B, H)
+    rs = alloc((T, B, 1), dtype=x.dtype)  # (T, B, 1)
     w_hh_t = np.ascontiguousarray(centre_rows(w_hh).T)  # (H, H)
     relu = nonlinearity == "relu"
     rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
@@ -124,7 +125,7 @@ def backward(
         dy_all = np.multiply(hs[1:], hs[1:])
         np.subtract(1, dy_all, out=dy_all)  # 1 - h^2
     zero_finished(dy_all, batch_sizes)
-    da_all = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H) dL/da_t
+    da_all = (np.empty if batch_sizes is None else np.zeros)((T, B, H), dtype=x.dtype)  # (T, B, H) dL/da_t
     dh = np.zeros((B, H), dtype=x.dtype) if dhT is None else dhT.astype(x.dtype, copy=True)
     DY, DA, N, R, DOUT = (step_views(a, batch_sizes) for a in (dy_all, da_all, ns, rs, dout))
     DH = rows_views(dh, batch_sizes, T)

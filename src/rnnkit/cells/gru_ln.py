@@ -95,11 +95,12 @@ def forward(
     normalize(n_ih, n_ih, r_ih, centred=True)  # the input side of every step at once
     gates = n_ih * ln_ih_weight  # (T, B, 3H): u_t, then r, z, n in place
     gates += ln_ih_bias + b_ih
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
     hs[0] = h0
-    n_hh = np.zeros((T, B, G), x.dtype)  # (T, B, 3H)
-    r_hh = np.zeros((T, B, 1), x.dtype)
-    v_n = np.zeros((T, B, H), x.dtype)  # (T, B, H)
+    n_hh = alloc((T, B, G), x.dtype)  # (T, B, 3H)
+    r_hh = alloc((T, B, 1), x.dtype)
+    v_n = alloc((T, B, H), x.dtype)  # (T, B, H)
     rec = np.empty((B, G), dtype=x.dtype)  # v_t buffer
     Z, NH, RH, VN, RZ, R, N = (step_views(a, batch_sizes) for a in
                                (gates, n_hh, r_hh, v_n, gates[..., : 2 * H], gates[..., :H], gates[..., 2 * H :]))
@@ -160,8 +161,9 @@ def backward(
     np.subtract(hs[:-1], n, out=du_r)
     du_z *= du_r  # (h_{t-1} - n) z (1 - z)
     zero_finished(du, batch_sizes)
-    dv = np.zeros((T, B, G), dtype)  # (T, B, 3H): dL/dv
-    da_hh = np.zeros((T, B, G), dtype)  # (T, B, 3H): dL/d(h_{t-1} W_hh^T)
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    dv = alloc((T, B, G), dtype)  # (T, B, 3H): dL/dv
+    da_hh = alloc((T, B, G), dtype)  # (T, B, 3H): dL/d(h_{t-1} W_hh^T)
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     tmp = np.empty((B, H), dtype)
     DU, DUZN, DUR, DUN = (step_views(a, batch_sizes) for a in

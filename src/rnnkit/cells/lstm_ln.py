@@ -112,12 +112,13 @@ def forward(
     normalize(n_ih, n_ih, r_ih, centred=True)  # the input half of z for every step at once
     gates = n_ih * (ln_ih_weight * scale)  # (T, B, 4H), the sigmoid blocks halved (exactly: a power of 2)
     gates += (ln_ih_bias + ln_hh_bias + b_ih + b_hh) * scale
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
-    cs = np.zeros((T + 1, B, H), dtype=x.dtype)
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
+    cs = alloc((T + 1, B, H), dtype=x.dtype)
     hs[0], cs[0] = state0
-    tanh_c, n_c = np.zeros((T, B, H), x.dtype), np.zeros((T, B, H), x.dtype)  # (T, B, H)
-    n_hh = np.zeros((T, B, G), x.dtype)  # (T, B, 4H)
-    r_hh, r_c = np.zeros((T, B, 1), x.dtype), np.zeros((T, B, 1), x.dtype)  # (T, B, 1)
+    tanh_c, n_c = alloc((T, B, H), x.dtype), alloc((T, B, H), x.dtype)  # (T, B, H)
+    n_hh = alloc((T, B, G), x.dtype)  # (T, B, 4H)
+    r_hh, r_c = alloc((T, B, 1), x.dtype), alloc((T, B, 1), x.dtype)  # (T, B, 1)
     rec = np.empty((B, G), dtype=x.dtype)  # recurrent projection buffer
     tmp = np.empty((B, H), dtype=x.dtype)
     Z, NH, RH, NC, RC, TC = (step_views(a, batch_sizes) for a in (gates, n_hh, r_hh, n_c, r_c, tanh_c))
@@ -185,7 +186,7 @@ def backward(
     dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
     dz_all, dyc_all = _factors(cache)  # (T, B, 4H), (T, B, H): become dL/dz and dL/dLN(c_t) in place
     dz4_all = dz_all.reshape(T, B, 4, H)
-    da_hh = np.zeros((T, B, G), dtype)  # (T, B, 4H) dL/d(h_{t-1} W_hh^T)
+    da_hh = (np.empty if batch_sizes is None else np.zeros)((T, B, G), dtype)  # (T, B, 4H) dL/d(h_{t-1} W_hh^T)
     tmp = np.empty((B, H), dtype)
     DZ, DZIFG, DZO = (step_views(a, batch_sizes) for a in (dz_all, dz4_all[:, :, :3], dz_all[..., 3 * H :]))
     DOUT, DYC, F, NC, RC, NH, RH, DAH = (step_views(a, batch_sizes) for a in
