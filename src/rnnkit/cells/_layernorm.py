@@ -58,17 +58,15 @@ def normalize(a: np.ndarray, n_out: np.ndarray, r_out: np.ndarray, centred: bool
     projection by :func:`centre_rows` weights), so the mean is not taken again.  Two passes (the variance of
     the centred rows), as ``torch.nn.functional.layer_norm``, not mean(a^2) - mu^2, which loses digits when
     |mu| >> std."""
-    if centred:
-        if n_out is not a:
-            np.copyto(n_out, a)
-    else:
+    if not centred:
         _row_mean(a, r_out)  # r_out holds mu for a moment
         np.subtract(a, r_out, out=n_out)  # a - mu
-    _row_mean_of_product(n_out, n_out, r_out)  # var
+        a = n_out
+    _row_mean_of_product(a, a, r_out)  # var
     r_out += a.dtype.type(EPS)
     np.sqrt(r_out, out=r_out)
     np.reciprocal(r_out, out=r_out)
-    n_out *= r_out
+    np.multiply(a, r_out, out=n_out)
 
 
 def normalize_backward(dn: np.ndarray, n: np.ndarray, r: np.ndarray, out: np.ndarray) -> None:
