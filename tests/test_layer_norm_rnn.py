@@ -284,3 +284,29 @@ def test_states_reads_the_gates_of_a_layer_norm_lstm_in_their_order():
     s = hidden_states(gru, np.random.default_rng(5).integers(0, 13, 30))
     h_prev = np.vstack([np.zeros((1, 6), np.float32), s["h"][:-1]])
     assert np.abs((1 - s["z"]) * s["n"] + s["z"] * h_prev - s["h"]).max() < 1e-6
+
+
+def test_layernorm_helpers_match_the_plain_formulas(monkeypatch):
+    """The kernels' LN pieces against the textbook formulas: the mean skipped for a projection by row-centred
+    weights (``centred``), and the LN backward on all steps at once going a block of steps at a time."""
+    from rnnkit.cells import _layernorm as ln
+
+    rng = np.random.default_rng(11)
+    w, v = rng.standard_normal((7, 4)), rng.standard_normal((5, 4)) + 3.0  # K = 7 outputs, 5 rows
+    a = v @ w.T  # (5, 7)
+    mu, var = a.mean(axis=-1, keepdims=True), a.var(axis=-1, keepdims=True)
+    n_ref, r_ref = (a - mu) / np.sqrt(var + ln.EPS), 1 / np.sqrt(var + ln.EPS)
+    for centred, src in ((False, a), (True, v @ ln.centre_rows(w).T)):
+        n, r = np.empty_like(a), np.empty((5, 1))
+        ln.normalize(src, n, r, centred=centred)
+        np.testing.assert_allclose(n, n_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r, r_ref, rtol=1e-12)
+    dn, n3 = rng.standard_normal((5, 3, 7)), rng.standard_normal((5, 3, 7))  # (T, B, K)
+    r3 = rng.random((5, 3, 1)) + 0.5
+    ref = r3 * (dn - dn.mean(-1, keepdims=True) - n3 * (dn * n3).mean(-1, keepdims=True))
+    monkeypatch.setattr(ln, "_BLOCK", 2 * 3 * 7)  # blocks of 2 steps: 2, 2, then 1
+    out = np.empty_like(dn)
+    ln.normalize_backward(dn, n3, r3, out)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+    ln.normalize_backward(dn, n3, r3, dn)  # in place
+    np.testing.assert_allclose(dn, ref, rtol=0, atol=1e-12)

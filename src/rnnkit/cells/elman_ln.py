@@ -31,7 +31,7 @@ import numpy as np
 
 from rnnkit.cells._checks import check_backward_args, check_cache, check_float_array, check_forward_args
 from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, step_views, zero_finished
-from rnnkit.cells._layernorm import normalize, normalize_backward
+from rnnkit.cells._layernorm import centre_rows, normalize, normalize_backward
 
 LN_PARAMS = ("ln_weight", "ln_bias")  # gamma, beta (H,): the names of a layer's LN parameters
 
@@ -75,12 +75,14 @@ def forward(
     for name, p in (("ln_weight", ln_weight), ("ln_bias", ln_bias)):
         check_float_array(name, p, (H,), "(H,)", x.dtype, whose="x's")
     shift = ln_bias + b_ih + b_hh  # (H,)
-    a_all = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, H)  # (T, B, H): the input GEMM of every step
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
+    # the projections by row-centred weights come out with mean 0 over their H outputs: the LN skips the mean
+    a_all = (x.reshape(T * B, D) @ centre_rows(w_ih).T).reshape(T, B, H)  # (T, B, H): the input GEMM of every step
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H)
     hs[0] = h0
-    ns = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H)
-    rs = np.zeros((T, B, 1), dtype=x.dtype)  # (T, B, 1)
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, H)
+    ns = alloc((T, B, H), dtype=x.dtype)  # (T, B, H)
+    rs = alloc((T, B, 1), dtype=x.dtype)  # (T, B, 1)
+    w_hh_t = np.ascontiguousarray(centre_rows(w_hh).T)  # (H, H)
     relu = nonlinearity == "relu"
     rec = np.empty((B, H), dtype=x.dtype)  # recurrent projection buffer
     A, N, R, h_prev, h_next = (step_views(a, batch_sizes) for a in (a_all, ns, rs, hs[:-1], hs[1:]))
@@ -89,7 +91,7 @@ def forward(
         a = A[t]  # (n, H)
         np.matmul(h_prev[t], w_hh_t, out=REC[t])
         np.add(a, REC[t], out=a)
-        normalize(a, N[t], R[t])
+        normalize(a, N[t], R[t], centred=True)
         h = h_next[t]
         np.multiply(N[t], ln_weight, out=h)
         np.add(h, shift, out=h)  # y_t = gamma n + beta + b
@@ -123,7 +125,7 @@ def backward(
         dy_all = np.multiply(hs[1:], hs[1:])
         np.subtract(1, dy_all, out=dy_all)  # 1 - h^2
     zero_finished(dy_all, batch_sizes)
-    da_all = np.zeros((T, B, H), dtype=x.dtype)  # (T, B, H) dL/da_t
+    da_all = (np.empty if batch_sizes is None else np.zeros)((T, B, H), dtype=x.dtype)  # (T, B, H) dL/da_t
     dh = np.zeros((B, H), dtype=x.dtype) if dhT is None else dhT.astype(x.dtype, copy=True)
     DY, DA, N, R, DOUT = (step_views(a, batch_sizes) for a in (dy_all, da_all, ns, rs, dout))
     DH = rows_views(dh, batch_sizes, T)

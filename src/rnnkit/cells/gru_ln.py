@@ -39,7 +39,7 @@ import numpy as np
 from rnnkit.cells._checks import check_backward_args, check_cache, check_float_array, check_forward_args
 from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views, \
     zero_finished
-from rnnkit.cells._layernorm import normalize, normalize_backward
+from rnnkit.cells._layernorm import centre_rows, normalize, normalize_backward
 
 # the names of a layer's LN parameters, in the order forward takes them (3H each)
 LN_PARAMS = ("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias")
@@ -88,17 +88,19 @@ def forward(
         check_float_array(name, p, (G,), "(3H,)", x.dtype, whose="x's")
     half = x.dtype.type(0.5)
     shift_hh = ln_hh_bias + b_hh  # (3H,)
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 3H)
-    n_ih = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, G)  # (T, B, 3H), normalized in place
+    # the projections by row-centred weights come out with mean 0 over their 3H outputs: the LNs skip the mean
+    w_hh_t = np.ascontiguousarray(centre_rows(w_hh).T)  # (H, 3H)
+    n_ih = (x.reshape(T * B, D) @ centre_rows(w_ih).T).reshape(T, B, G)  # (T, B, 3H), normalized in place
     r_ih = np.empty((T, B, 1), dtype=x.dtype)
-    normalize(n_ih, n_ih, r_ih)  # the input side of every step at once
+    normalize(n_ih, n_ih, r_ih, centred=True)  # the input side of every step at once
     gates = n_ih * ln_ih_weight  # (T, B, 3H): u_t, then r, z, n in place
     gates += ln_ih_bias + b_ih
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
     hs[0] = h0
-    n_hh = np.zeros((T, B, G), x.dtype)  # (T, B, 3H)
-    r_hh = np.zeros((T, B, 1), x.dtype)
-    v_n = np.zeros((T, B, H), x.dtype)  # (T, B, H)
+    n_hh = alloc((T, B, G), x.dtype)  # (T, B, 3H)
+    r_hh = alloc((T, B, 1), x.dtype)
+    v_n = alloc((T, B, H), x.dtype)  # (T, B, H)
     rec = np.empty((B, G), dtype=x.dtype)  # v_t buffer
     Z, NH, RH, VN, RZ, R, N = (step_views(a, batch_sizes) for a in
                                (gates, n_hh, r_hh, v_n, gates[..., : 2 * H], gates[..., :H], gates[..., 2 * H :]))
@@ -107,8 +109,8 @@ def forward(
     REC = rows_views(rec, batch_sizes, T)
     for t in range(T):
         v = REC[t]  # (n, 3H)
-        np.matmul(h_prev[t], w_hh_t, out=v)
-        normalize(v, NH[t], RH[t])
+        np.matmul(h_prev[t], w_hh_t, out=NH[t])  # h_{t-1} W_hh^T, centred
+        normalize(NH[t], NH[t], RH[t], centred=True)
         np.multiply(NH[t], ln_hh_weight, out=v)
         np.add(v, shift_hh, out=v)  # v_t
         rz = RZ[t]
@@ -150,11 +152,18 @@ def backward(
     r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
     # the factors that do not depend on the recurrence, all steps at once (then scaled by dh in the loop)
     du = np.empty((T, B, G), dtype)  # (T, B, 3H): becomes dL/du
-    np.multiply(one - z, one - n * n, out=du[..., 2 * H :])  # (1 - z)(1 - n^2)
-    np.multiply(hs[:-1] - n, z * (one - z), out=du[..., H : 2 * H])  # (h_{t-1} - n) z (1 - z)
+    du_r, du_z, du_n = du[..., :H], du[..., H : 2 * H], du[..., 2 * H :]  # du_r: scratch until the loop fills it
+    np.subtract(one, z, out=du_r)  # 1 - z
+    np.multiply(n, n, out=du_n)
+    np.subtract(one, du_n, out=du_n)
+    du_n *= du_r  # (1 - z)(1 - n^2)
+    np.multiply(z, du_r, out=du_z)
+    np.subtract(hs[:-1], n, out=du_r)
+    du_z *= du_r  # (h_{t-1} - n) z (1 - z)
     zero_finished(du, batch_sizes)
-    dv = np.zeros((T, B, G), dtype)  # (T, B, 3H): dL/dv
-    da_hh = np.zeros((T, B, G), dtype)  # (T, B, 3H): dL/d(h_{t-1} W_hh^T)
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    dv = alloc((T, B, G), dtype)  # (T, B, 3H): dL/dv
+    da_hh = alloc((T, B, G), dtype)  # (T, B, 3H): dL/d(h_{t-1} W_hh^T)
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     tmp = np.empty((B, H), dtype)
     DU, DUZN, DUR, DUN = (step_views(a, batch_sizes) for a in
@@ -183,14 +192,15 @@ def backward(
             np.multiply(g, Zg[t], out=TMP[t])  # the direct path dh z
             np.matmul(DAH[t], w_hh, out=g)
             np.add(g, TMP[t], out=g)
-    da_ih = du * g_ih  # (T, B, 3H); 0 at padded steps, as du is
+    db_ih = du.reshape(T * B, G).sum(axis=0)  # (3H,)
+    dg_ih = np.einsum("tbk,tbk->k", du, n_ih)
+    da_ih = du  # (T, B, 3H), in place: du is not read again; 0 at padded steps, as du is
+    da_ih *= g_ih
     normalize_backward(da_ih, n_ih, r_ih, out=da_ih)
     da_ih2 = da_ih.reshape(T * B, G)
     dx = (da_ih2 @ w_ih).reshape(T, B, D)
     dw_ih = da_ih2.T @ x.reshape(T * B, D)  # (3H, D)
     dw_hh = da_hh.reshape(T * B, G).T @ hs[:-1].reshape(T * B, H)  # (3H, H)
-    db_ih = du.reshape(T * B, G).sum(axis=0)  # (3H,)
     db_hh = dv.reshape(T * B, G).sum(axis=0)
-    dg_ih = np.einsum("tbk,tbk->k", du, n_ih)
     dg_hh = np.einsum("tbk,tbk->k", dv, n_hh)
     return dx, dh, (dw_ih, dw_hh, db_ih, db_hh, dg_ih, db_ih.copy(), dg_hh, db_hh.copy())

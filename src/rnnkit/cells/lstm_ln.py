@@ -43,7 +43,7 @@ import numpy as np
 from rnnkit.cells._checks import check_backward_args, check_cache, check_float_array, check_forward_args
 from rnnkit.cells._common import cut_here, final_state, record_norm, rows_views, sigmoid_via_tanh_, step_views, \
     zero_finished
-from rnnkit.cells._layernorm import normalize, normalize_backward
+from rnnkit.cells._layernorm import centre_rows, normalize, normalize_backward
 from rnnkit.cells.lstm_peephole import _factors as peephole_factors
 
 # the names of a layer's LN parameters, in the order forward takes them (gains and shifts, 4H, 4H, 4H, 4H, H, H)
@@ -104,20 +104,21 @@ def forward(
     scale[: 2 * H] = half
     scale[3 * H :] = half
     g_hh_s = ln_hh_weight * scale  # (4H,) the recurrent LN's gain, pre-scaled
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 4H)
+    # the projections by row-centred weights come out with mean 0 over their 4H outputs: the LNs skip the mean
+    w_hh_t = np.ascontiguousarray(centre_rows(w_hh).T)  # (H, 4H)
 
-    n_ih = (x.reshape(T * B, D) @ w_ih.T).reshape(T, B, G)  # (T, B, 4H): x_t W_ih^T, normalized in place below
+    n_ih = (x.reshape(T * B, D) @ centre_rows(w_ih).T).reshape(T, B, G)  # (T, B, 4H): x_t W_ih^T - its mean
     r_ih = np.empty((T, B, 1), dtype=x.dtype)
-    normalize(n_ih, n_ih, r_ih)  # the input half of z for every step at once
-    gates = n_ih * ln_ih_weight  # (T, B, 4H)
-    gates += ln_ih_bias + ln_hh_bias + b_ih + b_hh
-    gates *= scale
-    hs = np.zeros((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
-    cs = np.zeros((T + 1, B, H), dtype=x.dtype)
+    normalize(n_ih, n_ih, r_ih, centred=True)  # the input half of z for every step at once
+    gates = n_ih * (ln_ih_weight * scale)  # (T, B, 4H), the sigmoid blocks halved (exactly: a power of 2)
+    gates += (ln_ih_bias + ln_hh_bias + b_ih + b_hh) * scale
+    alloc = np.empty if batch_sizes is None else np.zeros  # padded rows must read 0; else every row is written
+    hs = alloc((T + 1, B, H), dtype=x.dtype)  # (T+1, B, H); finished rows stay 0
+    cs = alloc((T + 1, B, H), dtype=x.dtype)
     hs[0], cs[0] = state0
-    tanh_c, n_c = np.zeros((T, B, H), x.dtype), np.zeros((T, B, H), x.dtype)  # (T, B, H)
-    n_hh = np.zeros((T, B, G), x.dtype)  # (T, B, 4H)
-    r_hh, r_c = np.zeros((T, B, 1), x.dtype), np.zeros((T, B, 1), x.dtype)  # (T, B, 1)
+    tanh_c, n_c = alloc((T, B, H), x.dtype), alloc((T, B, H), x.dtype)  # (T, B, H)
+    n_hh = alloc((T, B, G), x.dtype)  # (T, B, 4H)
+    r_hh, r_c = alloc((T, B, 1), x.dtype), alloc((T, B, 1), x.dtype)  # (T, B, 1)
     rec = np.empty((B, G), dtype=x.dtype)  # recurrent projection buffer
     tmp = np.empty((B, H), dtype=x.dtype)
     Z, NH, RH, NC, RC, TC = (step_views(a, batch_sizes) for a in (gates, n_hh, r_hh, n_c, r_c, tanh_c))
@@ -128,8 +129,8 @@ def forward(
     REC, TMP = rows_views(rec, batch_sizes, T), rows_views(tmp, batch_sizes, T)
     for t in range(T):
         z = Z[t]  # (n, 4H): i, f, g, o (the sigmoid blocks halved)
-        np.matmul(h_prev[t], w_hh_t, out=REC[t])
-        normalize(REC[t], NH[t], RH[t])
+        np.matmul(h_prev[t], w_hh_t, out=NH[t])  # h_{t-1} W_hh^T, centred
+        normalize(NH[t], NH[t], RH[t], centred=True)
         np.multiply(NH[t], g_hh_s, out=REC[t])
         np.add(z, REC[t], out=z)
         np.tanh(z, out=z)
@@ -185,7 +186,7 @@ def backward(
     dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
     dz_all, dyc_all = _factors(cache)  # (T, B, 4H), (T, B, H): become dL/dz and dL/dLN(c_t) in place
     dz4_all = dz_all.reshape(T, B, 4, H)
-    da_hh = np.zeros((T, B, G), dtype)  # (T, B, 4H) dL/d(h_{t-1} W_hh^T)
+    da_hh = (np.empty if batch_sizes is None else np.zeros)((T, B, G), dtype)  # (T, B, 4H) dL/d(h_{t-1} W_hh^T)
     tmp = np.empty((B, H), dtype)
     DZ, DZIFG, DZO = (step_views(a, batch_sizes) for a in (dz_all, dz4_all[:, :, :3], dz_all[..., 3 * H :]))
     DOUT, DYC, F, NC, RC, NH, RH, DAH = (step_views(a, batch_sizes) for a in
@@ -210,15 +211,16 @@ def backward(
             dc_n[...] = 0
         else:
             np.matmul(DAH[t], w_hh, out=dh_n)
-    da_ih = dz_all * g_ih  # (T, B, 4H); 0 at padded steps, as dz is
+    db = dz_all.reshape(T * B, G).sum(axis=0)  # (4H,)
+    dg_ih = np.einsum("tbk,tbk->k", dz_all, n_ih)  # (4H,)
+    dg_hh = np.einsum("tbk,tbk->k", dz_all, n_hh)  # (4H,)
+    da_ih = dz_all  # (T, B, 4H), in place: dz is not read again; 0 at padded steps, as dz is
+    da_ih *= g_ih
     normalize_backward(da_ih, n_ih, r_ih, out=da_ih)
-    dz2, da_ih2 = dz_all.reshape(T * B, G), da_ih.reshape(T * B, G)
+    da_ih2 = da_ih.reshape(T * B, G)
     dx = (da_ih2 @ w_ih).reshape(T, B, D)
     dw_ih = da_ih2.T @ x.reshape(T * B, D)  # (4H, D)
     dw_hh = da_hh.reshape(T * B, G).T @ hs[:-1].reshape(T * B, H)  # (4H, H)
-    db = dz2.sum(axis=0)  # (4H,)
-    dg_ih = np.einsum("tbk,tbk->k", dz_all, n_ih)  # (4H,)
-    dg_hh = np.einsum("tbk,tbk->k", dz_all, n_hh)  # (4H,)
     dg_c = np.einsum("tbh,tbh->h", dyc_all, n_c)  # (H,)
     db_c = dyc_all.reshape(T * B, H).sum(axis=0)  # (H,)
     return dx, (dh, dc), (dw_ih, dw_hh, db, db.copy(), dg_ih, db.copy(), dg_hh, db.copy(), dg_c, db_c)
