@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import packing
-from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_peephole
+from rnnkit.cells.layout import kernel, layer_shapes
 from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
@@ -18,13 +18,6 @@ from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_cache import LayerCache, RecurrentCache
 from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state, warn_no_effect
 from rnnkit.recurrent_config import RecurrentConfig
-
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-_KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru, "lstm_peephole": lstm_peephole, "rnn_ln": elman_ln,
-            "lstm_ln": lstm_ln, "gru_ln": gru_ln}
-# each cell's LN gains (*_weight) and shifts (*_bias)
-_LN_PARAMS = {"rnn": elman_ln.LN_PARAMS, "lstm": lstm_ln.LN_PARAMS, "gru": gru_ln.LN_PARAMS}
-
 
 class Recurrent:
     """Base of :class:`RNN`, :class:`LSTM` and :class:`GRU`; use those."""
@@ -175,23 +168,16 @@ class Recurrent:
         copy_into(self.params, arrays, f"the {type(self).__name__} layer's")
 
     def _shapes(self, layer: int) -> dict[str, tuple[int, ...]]:
-        """The shapes of one direction's weight_ih, weight_hh, bias_ih, bias_hh in ``layer``."""
+        """The shapes of one direction's parameters in ``layer`` (:func:`rnnkit.cells.layout.layer_shapes`)."""
         cfg = self.config
-        G, H = _GATES[cfg.cell] * cfg.hidden_size, cfg.hidden_size
-        D = cfg.input_size if layer == 0 else H * self.num_directions
-        shapes = {"weight_ih": (G, D), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
-        if cfg.peephole:  # p_i, p_f, p_o: diagonal, one number per unit
-            shapes.update({name: (H,) for name in lstm_peephole.PEEPHOLES})
-        if cfg.layer_norm:  # gains and shifts: of the whole gate vector (G) and, for the LSTM, of the cell (H)
-            sizes = {"rnn": (H, H), "lstm": (G, G, G, G, H, H), "gru": (G, G, G, G)}[cfg.cell]
-            shapes.update({name: (n,) for name, n in zip(_LN_PARAMS[cfg.cell], sizes)})
-        return shapes
+        D = cfg.input_size if layer == 0 else cfg.hidden_size * self.num_directions
+        return layer_shapes(cfg.cell, D, cfg.hidden_size, cfg.peephole, cfg.layer_norm)
 
     @property
     def _kernel(self) -> Any:
-        """The cell kernel module of this stack (:mod:`rnnkit.cells`)."""
+        """The cell kernel module of this stack (:func:`rnnkit.cells.layout.kernel`)."""
         cfg = self.config
-        return _KERNELS["lstm_peephole" if cfg.peephole else cfg.cell + ("_ln" if cfg.layer_norm else "")]
+        return kernel(cfg.cell, cfg.peephole, cfg.layer_norm)
 
     def _weights(self, sfx: str, layer: int) -> tuple[np.ndarray, ...]:
         """The arrays of one layer and direction (four; and the peepholes or the LN gains and shifts), checked

@@ -12,6 +12,9 @@ after ``b_hh`` in the same way (``LN_PARAMS`` in each) and return their gradient
 loops: one input GEMM before the time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient
 GEMMs after it.
 
+Which kernel a layer's options pick, and the names and shapes of its parameters, are
+:mod:`rnnkit.cells.layout`'s.
+
 ``batch_sizes`` (T,) is the number of sequences still running at each step, with the batch sorted by
 length, longest first (PyTorch's packed layout); ``None`` means every sequence runs for all T steps.
 Stacking, directions, masks and sorting are handled by :mod:`rnnkit.recurrent`.

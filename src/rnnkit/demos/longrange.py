@@ -31,12 +31,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rnnkit.cells.layout import GATES
 from rnnkit.checks import check_int
 from rnnkit.errors import NonFiniteError
 from rnnkit.nn import Linear
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.recurrent import GRU, LSTM, RNN
-from rnnkit.recurrent_base import _GATES
 
 CELLS = ("rnn", "lstm", "gru")
 GRADIENTS = ("bptt", "rtrl")
@@ -168,7 +168,7 @@ def multiply_adds(cell: str, length: int, input_size: int, hidden: int, batch: i
     """Rough multiply-adds of one training step's gradient: ``bptt`` (the forward's products, and twice
     that for the backward) and ``rtrl`` (the forward's, and W_hh times the (H, N) sensitivity every step,
     N the layer's parameter count).  For the cost line of an RTRL run, not a benchmark."""
-    G, H, D = _GATES[cell], hidden, input_size
+    G, H, D = GATES[cell], hidden, input_size
     forward = batch * length * G * H * (D + H)
     n_params = G * H * (D + H) + 2 * G * H
     return {"bptt": 3.0 * forward, "rtrl": forward + float(batch * length * G * H * H * n_params)}

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rnnkit.cells.layout import KERNELS
 from rnnkit.checks import check_bool, check_dtype_name, check_int, check_rate
 from rnnkit.fielddoc import fields_in_doc
-from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.attention import KINDS
 
 
@@ -29,7 +29,7 @@ def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> No
         object.__setattr__(cfg, name, check_bool(name, getattr(cfg, name)))
     for name in ints:
         check_int(name, getattr(cfg, name), 1)
-    if cfg.cell not in ds.KERNELS:
+    if cfg.cell not in KERNELS:
         raise ValueError(f"Expected cell 'rnn', 'lstm' or 'gru', got {cfg.cell!r}")
     for name in ("dropout", "weight_drop"):
         check_rate(name, getattr(cfg, name))

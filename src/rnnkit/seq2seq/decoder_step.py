@@ -46,7 +46,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.cells import elman, gru, lstm, lstm_peephole
+from rnnkit.cells import lstm_peephole
+from rnnkit.cells.layout import WEIGHTS, kernel, layer_shapes
 from rnnkit.checks import check_number
 from rnnkit.data.parallel import BOS_ID, PAD_ID
 from rnnkit.fielddoc import fields_in_doc
@@ -57,19 +58,14 @@ from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
 
-KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-_W = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-
-
 def _kernel(spec: DecoderSpec) -> Any:
     """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``."""
-    return lstm_peephole if spec.peephole else KERNELS[spec.cell]
+    return kernel(spec.cell, spec.peephole)
 
 
 def _names(spec: DecoderSpec) -> tuple[str, ...]:
     """A layer's parameter names, in the kernel's argument order (four; seven with peepholes)."""
-    return _W + lstm_peephole.PEEPHOLES if spec.peephole else _W
+    return WEIGHTS + lstm_peephole.PEEPHOLES if spec.peephole else WEIGHTS
 
 
 @fields_in_doc
@@ -113,12 +109,11 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     like ``nn.RNN/LSTM/GRU`` (H, not the fan-in: weight_ih_l0 reads E (+ H with input feeding) inputs);
     the attention's and the output layer's parameters as their own initialisers say."""
     V, E, H, L = spec.vocab_size, spec.embedding_dim, spec.hidden_size, spec.num_layers
-    G = GATES[spec.cell] * H
     p = {"tgt_embedding.weight": rng.standard_normal((V, E)).astype(dtype)}
     b = 1.0 / np.sqrt(H)
     for k in range(L):
         D = E + (H if spec.input_feeding else 0) if k == 0 else H
-        for name, shape in zip(_names(spec), ((G, D), (G, H), (G,), (G,), (H,), (H,), (H,))):
+        for name, shape in layer_shapes(spec.cell, D, H, spec.peephole).items():
             p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)  # peepholes as rnnkit.recurrent's
     for k, v in att.init_attention_params(spec.attention, H, spec.memory_size, spec.attention_size,
                                           rng, dtype).items():
