@@ -1,4 +1,4 @@
-"""``rnnkit train classifier`` (with k-fold cross-validation) and ``rnnkit classify``; the evaluator.
+"""``rnnkit train classifier`` (with k-fold cross-validation) and ``rnnkit classify``; registers the evaluator.
 
 A thin layer over :mod:`rnnkit.classify`.  Data: ``label<TAB>text`` files (``--format tsv``) or one
 file per class (``--format polarity --pos F --neg F``, rt-polarity; add ``--encoding cp1252``; its
@@ -6,7 +6,7 @@ validation and test data as ``--valid-pos/--valid-neg`` and ``--test-pos/--test-
 label<TAB>text files).  Without ``--valid`` a fraction of the training data is held out to pick the
 best epoch (reading and checking the data: :mod:`rnnkit.cli.classify_data`), by accuracy or with
 ``--select-by macro_f1`` by macro-F1; ``--class-weights`` weighs the classes in the loss
-(:mod:`rnnkit.classify.weights`).  Reports: :mod:`rnnkit.cli.classify_report`.
+(:mod:`rnnkit.classify.weights`).  Reports, and ``rnnkit evaluate``'s scoring: :mod:`rnnkit.cli.classify_report`.
 
 ``--level char`` makes every non-space character a token, for Chinese or Japanese written without
 spaces; training at word level on such text is warned about (each sentence would be one token), and
@@ -25,9 +25,9 @@ from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
-                                      refuse_same_pair, say_holdout, untabbed_fix, warn_small_holdout)
+                                      say_holdout, warn_if_unsegmented, warn_small_holdout)
 from rnnkit.cli.classify_folds import class_weights_option, cross_validation, fold_count, remove_stale_folds
-from rnnkit.cli.classify_report import describe, scores, warn_unknown_labels
+from rnnkit.cli.classify_report import describe, evaluate_classifier, scores, warn_unknown_labels
 from rnnkit.cli.common import (
     HelpFormatter,
     add_layer_norm_option,
@@ -56,9 +56,8 @@ from rnnkit.cli.pretrained import (
 )
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.trees_classify import add_tree_options
-from rnnkit.cli.text_warnings import fold_width_hint, unsegmented, warn, warn_unknown_tokens
+from rnnkit.cli.text_warnings import fold_width_hint, warn, warn_unknown_tokens
 from rnnkit.errors import DataError
-from rnnkit.jsonline import json_line
 from rnnkit.train.loop import LAST
 
 __all__ = ["describe", "scores"]  # (from rnnkit.cli.classify_report, where they are defined)
@@ -231,26 +230,6 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     return model, enc
 
 
-def _warn_if_unsegmented(texts: list[str], where: str, enc: Any = None, model: str | None = None) -> bool:
-    """Warn when word-level tokens would be whole Chinese or Japanese phrases (text written without
-    spaces): each would be one token that new texts rarely repeat, so a model learns little and gives
-    most new texts the same class.  ``enc``/``model``: the word-level classifier that is to read
-    ``texts`` (classify, evaluate); without them, training data.  True when it warned."""
-    looks = unsegmented(texts, where)
-    if looks is None:
-        return False
-    if enc is None:
-        warn(f"{looks}, so at --level word each space-free run is one token that new texts rarely repeat; train "
-             "with --level char, or segment the text first ('rnnkit segment')")
-        return True
-    seqs = enc.encode(texts)
-    unknown = sum(int((s == enc.vocab.unk_id).sum()) for s in seqs) / max(1, sum(len(s) for s in seqs))
-    warn(f"{looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the tokens are unknown to it "
-         "(<unk>); retrain with --level char (or, if its training text was segmented, segment this text too: "
-         "'rnnkit segment')")
-    return True
-
-
 def train_classifier(args: argparse.Namespace) -> int:
     valid_given = bool(args.valid or args.valid_pos or args.valid_neg)
     refuse_unused(args, [
@@ -279,7 +258,7 @@ def train_classifier(args: argparse.Namespace) -> int:
     run = Path(args.run_dir)
     print(data_summary(args, examples), file=sys.stderr)
     if args.level == "word":
-        _warn_if_unsegmented([e.text for e in examples], data_source(args))
+        warn_if_unsegmented([e.text for e in examples], data_source(args))
     if args.folds:
         return cross_validation(args, examples, run, _fit, scores)
     classes = sorted({e.label for e in examples})  # a held-out file's --header line of one of them is an example
@@ -333,7 +312,7 @@ def classify(args: argparse.Namespace) -> int:
         warn(f"{args.input or 'standard input'} looks like CoNLL-U ({conllu}), and classify reads one text a line; "
              "give the sentences one a line (the '# text = ' comments hold them)")
     elif enc.level == "word":
-        warned = _warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
+        warned = warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
     fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
@@ -369,39 +348,6 @@ def classify(args: argparse.Namespace) -> int:
 
     # classified and written a block at a time
     write_output(args, (classified(lines[a : a + BLOCK]) for a in range(0, len(lines), BLOCK)))
-    return 0
-
-
-def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.Namespace) -> int:
-    """Score a classifier on DATA (label<TAB>text lines) or on a polarity pair (--pos P --neg N)."""
-    from rnnkit.classify.task import load_classifier
-    from rnnkit.data.classification import read_polarity, read_tsv
-
-    pos, neg = getattr(args, "pos", None), getattr(args, "neg", None)
-    header = bool(getattr(args, "header", False))
-    if (pos or neg) and (data_path is not None or header or not (pos and neg)):
-        raise ValueError("a polarity pair is scored with --pos FILE and --neg FILE instead of DATA (and without "
-                         "--header); give both, or DATA alone")
-    if data_path is None and not pos:
-        raise ValueError("nothing to score: give DATA (label<TAB>text lines), or --pos FILE and --neg FILE")
-    if pos:
-        refuse_same_pair(pos, neg)
-    model, enc, _ = load_classifier(model_path)
-    if pos:
-        examples = read_polarity(pos, neg, args.encoding or "utf-8")
-        data_path = f"{pos} / {neg}"
-    else:
-        try:
-            examples = read_tsv(data_path, args.encoding or "utf-8", header, enc.labels)
-        except DataError as exc:  # sentences alone (a polarity file): say how to score them
-            if "without a tab" not in str(exc):
-                raise
-            raise DataError(f"{exc}{untabbed_fix(data_path, args.encoding or 'utf-8', enc.labels)}") from None
-    if enc.level == "word":
-        _warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
-    warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)
-    m = scores(model, enc, examples)
-    print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
     return 0
 
 

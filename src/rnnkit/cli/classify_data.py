@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 
 
@@ -128,8 +129,6 @@ def warn_small_holdout(args: argparse.Namespace, held: int, total: int, part: st
     """Warn when the ``held`` texts held out of ``total`` are too few for their accuracy to choose an epoch
     (7 texts: accuracy tied at 4/7 for 25 epochs while the loss fell, and epoch 1 was kept)."""
     if 0 < held < SMALL_HOLDOUT:
-        from rnnkit.cli.text_warnings import warn
-
         warn(f"only {held} of the {total:,} texts of {part} are held out to pick the best epoch "
              f"(--valid-fraction {args.valid_fraction:g}): their accuracy moves in steps of {100 / held:.0f}%, "
              "too coarse to tell epochs apart (a tie keeps the earlier epoch); give more texts"
@@ -174,3 +173,23 @@ def untabbed_fix(path: str, encoding: str, labels: list[str]) -> str:
     shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
     return (f"; {path} has no tab on any line: give label<TAB>text lines, the label one of the model's ({shown}), "
             f"or classify the texts with 'rnnkit classify MODEL {path}'")
+
+
+def warn_if_unsegmented(texts: list[str], where: str, enc: object = None, model: str | None = None) -> bool:
+    """Warn when word-level tokens would be whole Chinese or Japanese phrases (text written without
+    spaces): each would be one token that new texts rarely repeat, so a model learns little and gives
+    most new texts the same class.  ``enc``/``model``: the word-level classifier that is to read
+    ``texts`` (classify, evaluate); without them, training data.  True when it warned."""
+    looks = unsegmented(texts, where)
+    if looks is None:
+        return False
+    if enc is None:
+        warn(f"{looks}, so at --level word each space-free run is one token that new texts rarely repeat; train "
+             "with --level char, or segment the text first ('rnnkit segment')")
+        return True
+    seqs = enc.encode(texts)
+    unknown = sum(int((s == enc.vocab.unk_id).sum()) for s in seqs) / max(1, sum(len(s) for s in seqs))
+    warn(f"{looks}, and {model} reads words split at spaces: {100 * unknown:.0f}% of the tokens are unknown to it "
+         "(<unk>); retrain with --level char (or, if its training text was segmented, segment this text too: "
+         "'rnnkit segment')")
+    return True

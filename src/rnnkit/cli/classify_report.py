@@ -1,10 +1,15 @@
 """What ``train classifier --test``, its folds and ``evaluate`` report of a classifier on labelled texts:
-accuracy, macro-F1, the confusion matrix and each class's precision, recall and F1."""
+accuracy, macro-F1, the confusion matrix and each class's precision, recall and F1; and ``rnnkit evaluate``'s
+scoring of a classifier on a file or a polarity pair (:func:`evaluate_classifier`)."""
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from rnnkit.cli.classify_data import refuse_same_pair, untabbed_fix, warn_if_unsegmented
 from rnnkit.cli.text_warnings import warn
+from rnnkit.errors import DataError
+from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
 
 
@@ -68,3 +73,36 @@ def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | N
         warn(f"{where}: {len(unknown):,} of {len(examples):,} texts have a label the model was not "
              f"trained on ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}; it knows "
              f"{', '.join(map(repr, enc.labels[:10]))}): they are counted as wrong")
+
+
+def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.Namespace) -> int:
+    """Score a classifier on DATA (label<TAB>text lines) or on a polarity pair (--pos P --neg N)."""
+    from rnnkit.classify.task import load_classifier
+    from rnnkit.data.classification import read_polarity, read_tsv
+
+    pos, neg = getattr(args, "pos", None), getattr(args, "neg", None)
+    header = bool(getattr(args, "header", False))
+    if (pos or neg) and (data_path is not None or header or not (pos and neg)):
+        raise ValueError("a polarity pair is scored with --pos FILE and --neg FILE instead of DATA (and without "
+                         "--header); give both, or DATA alone")
+    if data_path is None and not pos:
+        raise ValueError("nothing to score: give DATA (label<TAB>text lines), or --pos FILE and --neg FILE")
+    if pos:
+        refuse_same_pair(pos, neg)
+    model, enc, _ = load_classifier(model_path)
+    if pos:
+        examples = read_polarity(pos, neg, args.encoding or "utf-8")
+        data_path = f"{pos} / {neg}"
+    else:
+        try:
+            examples = read_tsv(data_path, args.encoding or "utf-8", header, enc.labels)
+        except DataError as exc:  # sentences alone (a polarity file): say how to score them
+            if "without a tab" not in str(exc):
+                raise
+            raise DataError(f"{exc}{untabbed_fix(data_path, args.encoding or 'utf-8', enc.labels)}") from None
+    if enc.level == "word":
+        warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
+    warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)
+    m = scores(model, enc, examples)
+    print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
+    return 0
