@@ -68,6 +68,7 @@ def _diff(name, got, want):
     ("--cell", "gru", "--layers", "2", "--embed", "8", "--hidden", "8", "--tie"),
     ("--cell", "rnn", "--layers", "3", "--embed", "5", "--hidden", "7"),
     ("--cell", "lstm", "--layers", "2", "--embed", "6", "--hidden", "8", "--peephole"),  # ONNX's P input
+    ("--cell", "gru", "--layers", "3", "--embed", "8", "--hidden", "8", "--residual"),  # an Add after layers 1, 2
     ("--cell", "lstm", "--layers", "1", "--embed", "5", "--hidden", "6", "--softmax", "adaptive", "--cutoffs", "4,8",
      "--div-value", "2"),
 ])
@@ -123,7 +124,9 @@ def _classifier_data(tmp_path):
                                                     ("max", "rnn", ["--unidirectional"]), ("max", "lstm", []),
                                                     ("attention", "lstm", []),
                                                     ("attention", "gru", ["--unidirectional"]),
-                                                    ("last", "lstm", ["--peephole"])])  # both directions' peepholes
+                                                    ("last", "lstm", ["--peephole"]),  # both directions' peepholes
+                                                    ("last", "lstm", ["--residual"]),  # the cells' own final states
+                                                    ("mean", "rnn", ["--residual"])])
 def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_path, capsys, pooling, cell, direction):
     from rnnkit.classify.task import load_classifier, pad_batch
 
@@ -146,7 +149,8 @@ def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_p
 
 
 @pytest.mark.parametrize("cell,direction", [("lstm", []), ("gru", []), ("rnn", ["--unidirectional"]),
-                                            ("lstm", ["--peephole"])])  # both directions' peepholes
+                                            ("lstm", ["--peephole"]),  # both directions' peepholes
+                                            ("gru", ["--residual"])])  # 0 + 0 past a sentence's end
 def test_a_softmax_tagger_in_onnxruntime_gives_rnnkits_tag_log_probabilities(tmp_path, capsys, cell, direction):
     from rnnkit.nn.softmax import log_softmax
     from rnnkit.tagging.io import load_tagger

@@ -98,7 +98,8 @@ def _gate_blocks(a: np.ndarray, cell: str) -> np.ndarray:
 def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, lengths: str = "",
                     h0: str = "", c0: str = "") -> tuple[str, list[str], list[str]]:
     """The outputs (T, B, dirs*H) of the stacked layers ``rnn.*`` over x (T, B, D), and every layer's final
-    h (and, for an LSTM, c): (dirs, B, H) each.  ``lengths``: int32 (B,) or "" (every sequence T steps);
+    h (and, for an LSTM, c): (dirs, B, H) each.  With ``cfg["residual"]`` layer k >= 1 adds its input to its
+    output (an ``Add`` after its operator), as :mod:`rnnkit.recurrent` does.  ``lengths``: int32 (B,) or "" (every sequence T steps);
     ``h0``, ``c0``: initial states (L, B, H) of a one-direction stack, or "" (zeros)."""
     cell, H, L = cfg["cell"], cfg["hidden_size"], cfg["num_layers"]
     dirs = ["", "_reverse"] if bidirectional else [""]
@@ -130,7 +131,10 @@ def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, 
         if cell == "lstm":
             finals_c.append(outs[2])
         y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # (T, B, dirs, H)
-        x = g.op("Reshape", [y, g.ints("T_B_minus1", [0, 0, -1])])  # (T, B, dirs*H): [forward ; backward]
+        y = g.op("Reshape", [y, g.ints("T_B_minus1", [0, 0, -1])])  # (T, B, dirs*H): [forward ; backward]
+        # residual (rnnkit.recurrent): layer k >= 1 outputs RNN_k(x_k) + x_k, dropout off; both 0 past a sentence's
+        # end; the final states stay the cells' own
+        x = g.op("Add", [y, x]) if cfg.get("residual") and k > 0 else y
     return x, finals_h, finals_c
 
 

@@ -33,7 +33,6 @@ _LACKS = {
                "tagger": "the ONNX export does not build",
                "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and softmax "
                        "taggers)",
-               "residual": "the ONNX export does not build",
                "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
 }
@@ -74,7 +73,7 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         what = ckpt.kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
     config = task.get(CONFIG[kind])
-    if isinstance(config, dict) and config.get("residual"):
+    if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
     if isinstance(config, dict) and config.get("peephole") and option == "--torch":  # ONNX's LSTM has peepholes
         raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
