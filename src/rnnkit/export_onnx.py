@@ -46,6 +46,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
+from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
                                       recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
@@ -128,10 +129,14 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
 
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
-    """log P(tag) (T, B, K) at every word of a softmax tagger."""
+    """log P(tag) (T, B, K) at every word of a softmax tagger; a CRF tagger's emission scores and transition
+    scores (:mod:`rnnkit.export_onnx_crf`)."""
     out, _ = _encoder_graph(g, cfg)
+    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])]
+    if cfg.get("output", "crf") == "crf":
+        return inputs, crf_outputs(g, out, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
-    return [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])], [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
+    return inputs, [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
 
 
 def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], record: dict[str, Any]) -> Any:
@@ -186,7 +191,8 @@ def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
     for key in ("vocab", "words", "chars", "bigrams"):
         if isinstance(enc.get(key), str):
             enc[key] = json.loads(enc[key])
-    return {"model": kind, **enc}
+    rules = decoding_rules(task) if kind == "tagger" and task["tagger_config"].get("output", "crf") == "crf" else None
+    return {"model": kind, **enc, **({"rules": rules} if rules else {})}
 
 
 def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None = None,

@@ -65,10 +65,11 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
     elif kind == "tagger":
-        parts = tagger_extras(task)
+        parts = [p for p in tagger_extras(task) if option == "--torch" or p != "a CRF output layer"]  # ONNX has it
         if parts:
-            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
-                         "over words alone is exported)")
+            exported = "a softmax or CRF tagger" if option == "--onnx" else "a softmax tagger"
+            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} ({exported} over "
+                         "words alone is exported)")
     elif kind not in CONFIG:
         what = ckpt.kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
