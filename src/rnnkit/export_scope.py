@@ -82,9 +82,9 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
                          "rnnkit's own commands")
     if isinstance(config, dict) and config.get("layer_norm"):
         raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
+    check_loadable(kind, path)  # first: no model rnnkit exports learns its initial state, so its loader refuses one
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
-    check_loadable(kind, path)
 
 
 def check_loadable(kind: str, path: Path | str) -> None:
