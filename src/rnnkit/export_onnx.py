@@ -47,8 +47,8 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
-from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
-                                      recurrent_stack)
+from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
+                                      class_log_probs, real_steps, recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch import write_bytes
@@ -68,9 +68,9 @@ def _onnx() -> Any:
 
 
 # ------------------------------------------------------------------------------------- the graphs
-def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+def _lm_graph(g: Graph, cfg: dict[str, Any], word_classes: list[int] | None = None) -> tuple[list[tuple], list[tuple]]:
     """log P(next token) (T, B, V) and the final state of a language model: (inputs, outputs) as
-    (name, element type, shape)."""
+    (name, element type, shape); ``word_classes``: every word's class, for the class-based softmax."""
     L, H, V = cfg["num_layers"], cfg["hidden_size"], cfg["vocab_size"]
     lstm = cfg["cell"] == "lstm"
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
@@ -86,7 +86,10 @@ def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
                              g.weight("decoder.bias")])
         else:
             z = g.linear(out, "decoder")  # (T, B, V)
-        g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
+        if cfg["softmax"] == "class":  # log P(class) + log P(word | class)
+            g.op("Identity", [class_log_probs(g, out, z, word_classes)], ["log_probs"])
+        else:
+            g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
     state = [("h_0", FLOAT, [L, "B", H])] + ([("c_0", FLOAT, [L, "B", H])] if lstm else [])
     finals = [("h_n", FLOAT, [L, "B", H])] + ([("c_n", FLOAT, [L, "B", H])] if lstm else [])
     return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
@@ -146,7 +149,10 @@ def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], re
 
     cfg = task[_CONFIG[kind]]
     g = Graph(model)
-    inputs, outputs = {"lm": _lm_graph, "classifier": _classifier_graph, "tagger": _tagger_graph}[kind](g, cfg)
+    if kind == "lm":
+        inputs, outputs = _lm_graph(g, cfg, task.get("word_classes"))
+    else:
+        inputs, outputs = {"classifier": _classifier_graph, "tagger": _tagger_graph}[kind](g, cfg)
     graph = helper.make_graph(g.nodes, f"rnnkit_{kind}", [helper.make_tensor_value_info(*v) for v in inputs],
                               [helper.make_tensor_value_info(*v) for v in outputs], g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",

@@ -66,9 +66,9 @@ VITERBI = [
 
 _RULED = [
     "def decode(s, A, start, end, rules):",
-    '    """Viterbi over the sequences the tag scheme\'s rules allow (a forbidden move scores -inf), as rnnkit decodes;',
-    '    a sentence they allow none (a BMES model without S, on one character) is decoded without them, as rnnkit',
-    '    does."""',
+    '    """Viterbi over the sequences the tag scheme\'s rules allow (a forbidden move scores -inf), as rnnkit',
+    "    decodes; a sentence they allow none (a BMES model without S, on one character) is decoded without them, as",
+    '    rnnkit does."""',
     '    path, score = viterbi(s, np.where(np.array(rules["allowed"], bool), A, -np.inf),',
     '                          np.where(np.array(rules["start"], bool), start, -np.inf),',
     '                          np.where(np.array(rules["end"], bool), end, -np.inf))',

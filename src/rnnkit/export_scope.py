@@ -29,8 +29,7 @@ _LACKS = {
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
-    "--onnx": {"class": "the ONNX export does not build (it builds the full and the adaptive softmax)",
-               "tagger": "the ONNX export does not build",
+    "--onnx": {               "tagger": "the ONNX export does not build",
                "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and softmax "
                        "taggers)",
                "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
@@ -61,7 +60,7 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     if kind == "lm":
         config = task.get("lm_config")
         softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
-        if softmax not in ("full", "adaptive"):
+        if softmax not in ("full", "adaptive") and (softmax != "class" or option == "--torch"):  # ONNX builds it
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
     elif kind == "tagger":
