@@ -7,7 +7,7 @@ onnxruntime and numpy that read a text with them.  Serving needs neither rnnkit 
 ``onnx`` package (``pip install 'rnnkit[onnx]'``); running, ``onnxruntime``.
 
 Every graph is time-major, as rnnkit is: ``ids`` (T, B) int64 token ids, padded at the end with any id (0).
-It gives log-probabilities (not logits), float32:
+It gives log-probabilities (not logits), float32, but for a CRF tagger's scores:
 
 ============  =====================================================  ==========================================
 model         inputs                                                 outputs
@@ -21,18 +21,25 @@ classifier    ``ids`` (T, B); ``lengths`` (B,) int64, each text's     ``log_prob
                                                                       (T, B), each token's weight
 softmax       ``ids`` (T, B); ``lengths`` (B,) int64                  ``log_probs`` (T, B, K): log P(tag) at each
 tagger                                                                word (past a sentence's end: ignore them)
+CRF tagger    ``ids`` (T, B); ``lengths`` (B,) int64                  ``emissions`` (T, B, K), each word's tag
+                                                                      scores; ``transitions`` (K, K),
+                                                                      ``start_transitions``, ``end_transitions``
+                                                                      (K,): Viterbi over them gives the tags
 ============  =====================================================  ==========================================
 
-The exported kinds are those of ``--torch``: language models with the full or adaptive softmax (tied or
-not), classifiers (last, mean, max or attention pooling; one or two directions) and softmax taggers over
-words alone.  Refused: the class-based softmax, taggers with a CRF or other inputs, residual connections,
-learned initial states, and the other model kinds (translators, tree models, n-gram models, HMMs).
+The exported kinds are those of ``--torch`` (language models with the full or adaptive softmax, tied or not;
+classifiers, last, mean, max or attention pooling, one or two directions; softmax taggers over words alone)
+and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
+taggers and segmenters over words alone (:mod:`rnnkit.export_onnx_crf`), residual stacks and peephole LSTMs.
+Refused (:mod:`rnnkit.export_scope`): taggers with other inputs, layer-normalized layers, and the other model
+kinds (translators, tree models, n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
 classifier or tagger rnnkit's encoder (a classifier's ``vocab``, ``labels``, ``lowercase``, ``fold_width``,
 ``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``), its vocabularies as
-JSON objects.  The graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
+JSON objects; a CRF tagger trained in a span or segmentation scheme has ``rules`` too, the scheme's legal
+moves that its decoding keeps to (``scheme``, ``allowed``, ``start``, ``end``).  The graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
 """
 from __future__ import annotations
 

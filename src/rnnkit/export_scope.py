@@ -1,11 +1,14 @@
 """What ``rnnkit export --torch`` and ``--onnx`` build, and the one line that refuses the rest.
 
-Both build the same kinds: language models with the full or adaptive softmax, classifiers, and softmax
-taggers over words alone, with plain stacked recurrent layers.  Refused, each in one line that names why:
-the class-based softmax, taggers with a CRF or other inputs (character features, bigrams, feature columns),
-residual connections (``--residual``), learned initial states, and every other kind of model; and for torch,
-which has no such module, peephole LSTMs (``--peephole``; ONNX's LSTM operator has them); and for both,
-layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them).
+Both build language models with the full or adaptive softmax, classifiers, and softmax taggers over words
+alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
+segmenters (:mod:`rnnkit.export_onnx_crf`), residual stacks (``--residual``: an ``Add`` between layers) and
+peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
+taggers with other inputs than words (character features, bigrams, feature columns), layer-normalized
+recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them), and every other
+kind of model; and for torch the class-based softmax, CRF taggers, residual connections and peepholes.  A
+checkpoint rnnkit's own loader refuses is refused with its words first (:func:`check_loadable`): so is one with a
+learned initial state (``h0_l*``), which no model rnnkit trains has.
 """
 from __future__ import annotations
 
