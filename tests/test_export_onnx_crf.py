@@ -1,5 +1,6 @@
 """rnnkit export --onnx of CRF taggers and segmenters: the graph gives rnnkit's emission and transition scores
-(random non-zero weights), and the printed code's Viterbi, under the tag scheme's rules, gives rnnkit's tags."""
+(random non-zero weights), and the printed code's Viterbi, under the tag scheme's rules, gives rnnkit's tags; a
+softmax tagger's or segmenter's code keeps to its scheme's rules as rnnkit does too."""
 from __future__ import annotations
 
 import ast
@@ -42,7 +43,11 @@ def _batch(encoder, sentences):
 
 
 def _decoded(ns, outs, lengths, rules):
-    """The printed code's decoding of every sentence of the graph's outputs."""
+    """The printed code's decoding of every sentence of the graph's outputs (a softmax tagger's log-probabilities
+    decoded as its code does: under the rules with no transition scores)."""
+    if len(outs) == 1:
+        K = outs[0].shape[-1]
+        outs = [outs[0], np.zeros((K, K), np.float32), np.zeros(K, np.float32), np.zeros(K, np.float32)]
     s, A, start, end = outs
     if rules is None:
         return [ns["viterbi"](s[: n, b], A, start, end)[0] for b, n in enumerate(lengths)]
@@ -94,12 +99,12 @@ def _segmented(tmp_path, singles=True):
     return path
 
 
-@pytest.mark.parametrize("singles", [True, False])
-def test_a_crf_segmenter_in_onnxruntime_cuts_chinese_as_rnnkit_segment_does(tmp_path, capsys, singles):
+@pytest.mark.parametrize("singles,output", [(True, ["--crf"]), (False, ["--crf"]), (True, []), (False, [])])
+def test_a_segmenter_in_onnxruntime_cuts_chinese_as_rnnkit_segment_does(tmp_path, capsys, singles, output):
     from rnnkit.tagging import LoadedTagger
 
     model_path = _train(tmp_path, capsys, "tagger", _segmented(tmp_path, singles), "--format", "segmented",
-                        "--crf", "--embed", "5", "--hidden", "6")
+                        *output, "--embed", "5", "--hidden", "6")
     session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "分词.onnx")
     loaded = LoadedTagger(model_path)
     assert ("S" in loaded.encoder.tags) == singles
@@ -115,6 +120,25 @@ def test_a_crf_segmenter_in_onnxruntime_cuts_chinese_as_rnnkit_segment_does(tmp_
     with pytest.warns(UserWarning) if not singles else contextlib.nullcontext():
         want = loaded.segment(texts)
     assert words == want
+
+
+def test_a_softmax_taggers_code_keeps_to_its_span_schemes_legal_sequences_as_rnnkit_tag(tmp_path, capsys):
+    from rnnkit.tagging import LoadedTagger
+
+    lines = _lines(40)
+    model_path = _train(tmp_path, capsys, "tagger", _columns(tmp_path, lines), "--format", "columns", "--scheme",
+                        "bio", "--embed", "5", "--hidden", "6")
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "bio.onnx")
+    loaded = LoadedTagger(model_path)
+    sentences = [x.split() for x in lines[:10]] + [["red", "red", "red"]]
+    ids, lengths = _batch(loaded.encoder, sentences)
+    outs = session.run(["log_probs"], {"ids": ids, "lengths": lengths})
+    rules = ns["vocab"]["rules"]
+    tags = [[ns["vocab"]["tags"][k] for k in path] for path in _decoded(ns, outs, lengths, rules)]
+    assert tags == loaded.tag([" ".join(s) for s in sentences])
+    argmax = [outs[0][: n, b].argmax(-1).tolist() for b, n in enumerate(lengths)]
+    assert argmax != _decoded(ns, outs, lengths, rules)  # the rules change some sentence's tags
+    assert ast.literal_eval(printed.strip()) == loaded.tag(" ".join(ns["words"]))
 
 
 def test_a_float16_crf_tagger_serves_its_rounded_scores(tmp_path, capsys):

@@ -38,8 +38,9 @@ The vocabulary file is JSON: ``model`` (the kind), and for a language model ``le
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
 classifier or tagger rnnkit's encoder (a classifier's ``vocab``, ``labels``, ``lowercase``, ``fold_width``,
 ``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``), its vocabularies as
-JSON objects; a CRF tagger trained in a span or segmentation scheme has ``rules`` too, the scheme's legal
-moves that its decoding keeps to (``scheme``, ``allowed``, ``start``, ``end``).  The graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
+JSON objects; a tagger trained in a span or segmentation scheme has ``rules`` too, the scheme's legal moves
+that its decoding keeps to (``scheme``, ``allowed``, ``start``, ``end``; :mod:`rnnkit.export_onnx_crf`).  The
+graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
 """
 from __future__ import annotations
 
@@ -204,7 +205,7 @@ def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
     for key in ("vocab", "words", "chars", "bigrams"):
         if isinstance(enc.get(key), str):
             enc[key] = json.loads(enc[key])
-    rules = decoding_rules(task) if kind == "tagger" and task["tagger_config"].get("output", "crf") == "crf" else None
+    rules = decoding_rules(task) if kind == "tagger" else None
     return {"model": kind, **enc, **({"rules": rules} if rules else {})}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rnnkit.export_onnx_crf import crf_use, decoding_rules, viterbi_code
+from rnnkit.export_onnx_crf import decode_use, decoding_rules, viterbi_code
 from rnnkit.export_scope import CONFIG
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
                                       is_segmenter, segmenter_example, tagger_prepare)
@@ -76,48 +76,43 @@ def _classifier_use(task: dict[str, Any]) -> list[str]:
             'print(vocab["labels"][int(logp[0].argmax())])  # class k is labels[k]']
 
 
-_CRF_BMES_DOC = [
+_RULED_BMES_DOC = [
     '    """The words of the characters chars by their tags: a word starts at B or S (and after E or S) and ends at',
     "    E or S.  rnnkit segment also keeps a Latin word, a number or an address whole and punctuation a word of its",
     '    own (rnnkit.data.segment_rules): on such text its words can differ."""']
 
 
+def _decoding(task: dict[str, Any]) -> tuple[bool, bool]:
+    """(a CRF tagger, its tags have a scheme's rules)."""
+    return task[CONFIG["tagger"]].get("output", "crf") == "crf", bool(decoding_rules(task))
+
+
 def _tagger_body(task: dict[str, Any]) -> list[str]:
-    """The functions the tagger's code defines: BMES words, a CRF's Viterbi, and word_id."""
-    crf = task[CONFIG["tagger"]].get("output", "crf") == "crf"
-    bmes = (BMES_WORDS[:1] + _CRF_BMES_DOC + BMES_WORDS[4:] if crf else BMES_WORDS) if is_segmenter(task) else []
-    return bmes + (viterbi_code(bool(decoding_rules(task))) if crf else []) + tagger_prepare(task["encoder"])
+    """The functions the tagger's code defines: BMES words, the Viterbi decoder (a CRF's, or under a scheme's
+    rules), and word_id."""
+    crf, ruled = _decoding(task)
+    bmes = (BMES_WORDS[:1] + _RULED_BMES_DOC + BMES_WORDS[4:]) if is_segmenter(task) else []  # BMES: rules always
+    return bmes + viterbi_code(crf, ruled) + tagger_prepare(task["encoder"])
 
 
 def _tagger_use(task: dict[str, Any]) -> list[str]:
     words_vocab = json.loads(task["encoder"]["words"])
-    crf = task[CONFIG["tagger"]].get("output", "crf") == "crf"
-    ruled = crf and bool(decoding_rules(task))
+    crf, ruled = _decoding(task)
     if is_segmenter(task):
         text = json.dumps(segmenter_example(words_vocab), ensure_ascii=False)
-        if crf:
-            run = crf_use("len(chars)", ruled) + ['best = [vocab["tags"][k] for k in best]  # the tags: B, M, E or S']
-        else:
-            run = ['logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(chars)])})[0]  # (T, 1, 4)',
-                   'best = [vocab["tags"][k] for k in logp[:, 0].argmax(-1).tolist()]  # B, M, E or S']
         return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}  # the characters',
                 f"chars = [c for c in {text} if not c.isspace()]  # a segmenter reads characters",
                 'x = np.array([[word_id(c, ids, ids[vocab["words"]["unk_token"]])] for c in chars])  # (T, 1) int64',
-                *run, 'print(" ".join(bmes_words(chars, best)))  # the text cut into words']
+                *decode_use("len(chars)", crf, ruled), 'tags = [vocab["tags"][k] for k in best]  # B, M, E or S',
+                'print(" ".join(bmes_words(chars, tags)))  # the text cut into words']
     words = example_text(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
-    scheme = task.get("train_scheme")
-    if crf:
-        run = crf_use("len(words)", ruled) + [
-            f"# the best tags in the scheme the model was trained in ({scheme}); rnnkit tag prints the data's scheme"]
-    else:
-        run = ['logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(words)])})[0]  # (T, 1, K)',
-               f"# each word's likeliest tag, in the scheme the model was trained in ({scheme}); rnnkit tag keeps",
-               "# a span scheme's legal sequences (Viterbi over these log-probabilities) and prints the data's scheme",
-               "best = logp[:, 0].argmax(-1).tolist()"]
     return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
-            *run, 'print([vocab["tags"][k] for k in best])']
+            *decode_use("len(words)", crf, ruled),
+            f"# the tags in the scheme the model was trained in ({task.get('train_scheme')}); rnnkit tag prints the "
+            "data's scheme",
+            'print([vocab["tags"][k] for k in best])']
 
 
 def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str) -> str:

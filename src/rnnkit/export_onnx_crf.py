@@ -15,6 +15,10 @@ decodes over the scheme's legal sequences only: the vocabulary file's ``rules`` 
 ``start``, ``end`` (K,) as 0/1, :func:`rnnkit.constraints.allowed_transitions` of the model's tags), and the code
 scores the forbidden moves -inf, and, as rnnkit does, decodes a sentence the rules allow no sequence (a BMES
 model without S on one character) without them.
+
+A softmax tagger with such rules is decoded by the same code, as rnnkit decodes it: Viterbi over its
+log-probabilities with zero transition scores (:meth:`rnnkit.tagging.model.Tagger.chain`), so its printed tags
+are a legal sequence, ``rnnkit tag``'s, not each word's likeliest tag.
 """
 from __future__ import annotations
 
@@ -75,16 +79,26 @@ _RULED = [
     "    return path if score > -np.inf else viterbi(s, A, start, end)[0]", "", ""]
 
 
-def viterbi_code(ruled: bool) -> list[str]:
-    """The printed code's decoder: ``viterbi`` and, for a model with rules, ``decode`` under them."""
-    return VITERBI + (_RULED if ruled else [])
+def viterbi_code(crf: bool, ruled: bool) -> list[str]:
+    """The printed code's decoder: ``viterbi`` (a CRF's, or a softmax tagger's with rules) and, for a model with
+    rules, ``decode`` under them; none for a softmax tagger without rules (argmax)."""
+    return (VITERBI if crf or ruled else []) + (_RULED if ruled else [])
 
 
-def crf_use(n: str, ruled: bool) -> list[str]:
+def decode_use(n: str, crf: bool, ruled: bool) -> list[str]:
     """The lines that run the graph on ``x`` (T, 1) of ``n`` (the name of the text's length) and decode ``best``,
-    the tag ids."""
-    run = ["# the emission scores s (T, 1, K) and the CRF's transition scores A (K, K), start and end (K,)",
-           's, A, start, end = session.run(None, {"ids": x, "lengths": np.array([' + n + '])})']
-    decode = ('best = decode(s[:, 0], A, start, end, vocab["rules"])  # under the scheme\'s rules' if ruled else
-              "best, _ = viterbi(s[:, 0], A, start, end)")
-    return run + [decode]
+    the tag ids, as rnnkit does: a CRF's Viterbi (under the rules when ``ruled``); a softmax tagger's argmax, or
+    with rules Viterbi over its log-probabilities with no transition scores
+    (:meth:`rnnkit.tagging.model.Tagger.chain`)."""
+    if crf:
+        return ["# the emission scores s (T, 1, K) and the CRF's transition scores A (K, K), start and end (K,)",
+                's, A, start, end = session.run(None, {"ids": x, "lengths": np.array([' + n + '])})',
+                'best = decode(s[:, 0], A, start, end, vocab["rules"])  # under the scheme\'s rules' if ruled else
+                "best, _ = viterbi(s[:, 0], A, start, end)"]
+    run = 'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([' + n + '])})[0]  # (T, 1, K)'
+    if not ruled:
+        return [run, "best = logp[:, 0].argmax(-1).tolist()  # each word's likeliest tag"]
+    return [run, "# the likeliest of the sequences the tag scheme's rules allow, as rnnkit decodes: Viterbi over the",
+            "# log-probabilities with no transition scores (a legal sequence rather than each word's likeliest tag)",
+            "none = np.zeros(logp.shape[-1], np.float32)",
+            'best = decode(logp[:, 0], np.zeros((len(none), len(none)), np.float32), none, none, vocab["rules"])']
