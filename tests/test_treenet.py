@@ -82,7 +82,7 @@ def _model(cell, rng, dropout=0.0, V=9, K=5, E=4, H=3):
     return m
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm", "childsum"])
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_gradients_match_finite_differences(cell, dropout):
     rng = np.random.default_rng(1)
@@ -213,7 +213,7 @@ def test_float32_model_agrees_with_float64():
         np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4, err_msg=k)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm", "childsum"])
 def test_learns_a_compositional_task(cell):
     """Label of a node = parity of the number of 'not' leaves below it: only composition can get the roots
     right; the training loss must fall and held-out roots must be mostly right."""
