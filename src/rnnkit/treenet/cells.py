@@ -191,6 +191,12 @@ def backward(dh: np.ndarray, cache: TreeCache | childsum.ChildSumCache) -> tuple
     return dx, grads
 
 
+def arity(cell: str) -> str:
+    """The trees a cell reads (:func:`rnnkit.data.trees.parse_tree`'s ``arity``): ``"any"`` for
+    ``"childsum"``, ``"binary"`` for the others."""
+    return "any" if cell == "childsum" else "binary"
+
+
 def _tensor_rows(v: np.ndarray) -> np.ndarray:
     """V (H, 2H, 2H) as the (2H, H*2H) matrix whose row i holds V_kij for every (k, j)."""
     H = v.shape[0]
