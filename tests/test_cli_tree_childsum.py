@@ -8,20 +8,17 @@ import json
 import numpy as np
 import pytest
 
+from test_cli_tree import COMMON, NEG, POS, sentiment_words, write_splits
+
 from rnnkit.cli.main import main
 from rnnkit.data.trees import parse_tree
 from rnnkit.treenet.task import load_treenet
-
-POS, NEG, NEUTRAL = ["good", "great", "fine"], ["bad", "awful", "dull"], ["the", "film", "is", "a"]
 
 
 def nary_line(rng: np.random.Generator) -> str:
     """Neutral words and one sentiment word under nodes of 1 to 3 children: every node above the
     sentiment word carries its polarity (4 or 0), the others are neutral (2)."""
-    words = [str(w) for w in rng.choice(NEUTRAL, size=int(rng.integers(1, 5)))]
-    positive = bool(rng.integers(0, 2))
-    words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(POS if positive else NEG)))
-    pol = "4" if positive else "0"
+    words, pol = sentiment_words(rng, 4)
 
     def build(ws: list[str]) -> tuple[str, bool]:
         if len(ws) == 1:
@@ -39,18 +36,7 @@ def nary_line(rng: np.random.Generator) -> str:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("nary")
-    rng = np.random.default_rng(0)
-    out = {}
-    for split, n in (("train", 200), ("dev", 40), ("test", 40)):
-        path = d / f"{split}.txt"
-        path.write_text("".join(nary_line(rng) + "\n" for _ in range(n)), encoding="utf-8")
-        out[split] = str(path)
-    return out
-
-
-COMMON = ["--embed", "8", "--hidden", "12", "--dropout", "0", "--progress", "none", "--checkpoint-minutes", "0",
-          "--lr", "0.02", "--batch-size", "10"]
+    return write_splits(tmp_path_factory.mktemp("nary"), nary_line)
 
 
 def test_the_data_has_nodes_of_one_two_and_three_children(files):
@@ -80,6 +66,14 @@ def test_train_evaluate_classify_and_resume(files, tmp_path, capsys, monkeypatch
     assert rows[1] == "" and first["label"] == 4 and third["label"] == 0, rows
     assert [(n["start"], n["end"]) for n in first["nodes"]] == [(0, 1), (1, 2), (2, 3), (2, 3), (3, 4), (0, 4)]
     assert first["tree"].startswith("(4 (") and first["tree"].count("(") == 6
+    # the model alone (rnnkit export) classifies the same; a standard torch module it has not
+    assert main(["export", str(run / "best.safetensors"), "-o", str(tmp_path / "small.safetensors")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("(the film ((is)) good)\n\n((a) dull film)\n"))
+    assert main(["classify", str(tmp_path / "small.safetensors"), "--format", "json"]) == 0
+    assert capsys.readouterr().out.split("\n") == rows
+    assert main(["export", str(run / "best.safetensors"), "--torch", "-o", str(tmp_path / "t.safetensors")]) == 2
+    assert "is a tree model, which has no standard torch module" in capsys.readouterr().err
     # a run stopped after 7 steps and resumed ends where the uninterrupted one did
     cut = args[:-len(COMMON) - 2] + ["--run-dir", str(tmp_path / "cut"), *COMMON]
     assert main(cut + ["--max-steps", "7"]) == 0
