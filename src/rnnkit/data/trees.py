@@ -130,7 +130,7 @@ class _Builder:
         label, kids, start = self.stack.pop()
         if not kids:
             want = "exactly 2 children" if arity == "binary" else "a word or a child node"
-            raise ValueError(f"Expected {want} at an internal node ({trees}), got none: '()'")
+            raise ValueError(f"Expected {want} at an internal node ({trees}), got none")
         if arity == "binary" and len(kids) != 2:
             words = " ".join(self.tokens[start:])
             shown = words if len(words) <= 40 else words[:37] + "..."
@@ -180,7 +180,7 @@ def parse_tree(line: str, labels: str = "required", arity: str = "binary") -> Tr
             t.open(label)
             i += 2
         elif tok == ")":
-            done = t.close("binarised trees", arity)
+            done = t.close("binarised trees" if arity == "binary" else "labelled trees", arity)
             i += 1
         else:
             raise ValueError(f"Expected '(' or ')', got the word {tok!r} outside a leaf")
