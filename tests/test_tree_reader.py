@@ -106,6 +106,8 @@ def test_any_arity_reads_nodes_of_one_two_and_more_children():
     loose = parse_tree("(a b c (d))", "optional", arity="any")  # unlabelled: bare words are leaves
     assert loose.tokens == ["a", "b", "c", "d"] and loose.kids(len(loose.labels) - 1) == [0, 1, 2, 3]
     assert format_tree(loose) == "((a) (b) (c) (d))"
+    zh = parse_tree("(3 (2 这部) (2 电影) (4 (4 很好)))", arity="any")  # Chinese words, a unary node
+    assert zh.tokens == ["这部", "电影", "很好"] and zh.kids(4) == [0, 1, 3] and format_tree(zh).startswith("(3 (2 这部)")
 
 
 @pytest.mark.parametrize("labels,line,message", [
