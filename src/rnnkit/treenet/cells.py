@@ -63,7 +63,6 @@ from rnnkit.treenet.lstm_leaf import sigmoid_ as _sigmoid_
 
 GATES = {"rnn": (1, 1), "rntn": (1, 1), "lstm": (3, 5), "childsum": (3, 4)}  # (leaf, internal) gate blocks
 CELLS = tuple(GATES)
-BINARY_CELLS = ("rnn", "rntn", "lstm")  # composition of exactly two children
 COMPOSE_INPUT = {"rnn": 2, "rntn": 2, "lstm": 2, "childsum": 1}  # compose.weight's columns, in H
 
 
@@ -193,7 +192,7 @@ def backward(dh: np.ndarray, cache: TreeCache | childsum.ChildSumCache) -> tuple
 
 def arity(cell: str) -> str:
     """The trees a cell reads (:func:`rnnkit.data.trees.parse_tree`'s ``arity``): ``"any"`` for
-    ``"childsum"``, ``"binary"`` for the others."""
+    ``"childsum"``, ``"binary"`` for the others (they compose exactly two children)."""
     return "any" if cell == "childsum" else "binary"
 
 
