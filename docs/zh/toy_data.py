@@ -1,6 +1,6 @@
 """A small made-up Chinese corpus for the examples of docs/zh/README.md (简体中文指南的玩具语料).
 
-    python docs/zh/toy_data.py data          # writes data/*.txt and data/*.conllu
+    python docs/zh/toy_data.py data          # writes data/*.txt, data/*.conllu and data/*.tsv (and .zh, .en)
 
 Sentences come from a few templates over a small lexicon whose words carry UD tags (PRON, NOUN,
 PROPN, VERB, ADV, ADJ, ADP, AUX, PART, CCONJ, PUNCT), so the same sentences serve every example:
