@@ -54,6 +54,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
+from rnnkit.export_onnx_chars import CHAR_INPUTS, char_features
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
                                       class_log_probs, real_steps, recurrent_stack)
@@ -103,11 +104,14 @@ def _lm_graph(g: Graph, cfg: dict[str, Any], word_classes: list[int] | None = No
     return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
 
 
-def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str]]:
+def _encoder_graph(g: Graph, cfg: dict[str, Any], parts: list[str] = ()) -> tuple[str, list[str]]:
     """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B) and each layer's final h
-    (the lengths, cast to int32, bound the recurrences)."""
+    (the lengths, cast to int32, bound the recurrences); ``parts``: a tagger's other inputs (T, B, *), joined to
+    the word embeddings as rnnkit joins them (:class:`rnnkit.tagging.model.Tagger`)."""
     lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
+    if parts:
+        x = g.op("Concat", [x, *parts], axis=-1)  # (T, B, D): [word ; chars ; ...]
     out, hs, _ = recurrent_stack(g, x, cfg, cfg["bidirectional"], lengths=lengths)
     return out, hs
 
@@ -141,9 +145,11 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(tag) (T, B, K) at every word of a softmax tagger; a CRF tagger's emission scores and transition
-    scores (:mod:`rnnkit.export_onnx_crf`)."""
-    out, _ = _encoder_graph(g, cfg)
-    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])]
+    scores (:mod:`rnnkit.export_onnx_crf`); character features take two more inputs
+    (:mod:`rnnkit.export_onnx_chars`)."""
+    chars = cfg.get("char_vocab_size")
+    out, _ = _encoder_graph(g, cfg, [char_features(g, cfg)] if chars else [])
+    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])] + (CHAR_INPUTS if chars else [])
     if cfg.get("output", "crf") == "crf":
         return inputs, crf_outputs(g, out, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)

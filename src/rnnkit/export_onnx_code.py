@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rnnkit.export_onnx_chars import spelled_code
 from rnnkit.export_onnx_crf import decode_use, decoding_rules, viterbi_code
 from rnnkit.export_scope import CONFIG
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
@@ -92,24 +93,27 @@ def _tagger_body(task: dict[str, Any]) -> list[str]:
     rules), and word_id."""
     crf, ruled = _decoding(task)
     bmes = (BMES_WORDS[:1] + _RULED_BMES_DOC + BMES_WORDS[4:]) if is_segmenter(task) else []  # BMES: rules always
-    return bmes + viterbi_code(crf, ruled) + tagger_prepare(task["encoder"])
+    chars = spelled_code(task["encoder"]) if task[CONFIG["tagger"]].get("char_vocab_size") else []
+    return bmes + viterbi_code(crf, ruled) + tagger_prepare(task["encoder"]) + ([""] * 2 if chars else []) + chars
 
 
 def _tagger_use(task: dict[str, Any]) -> list[str]:
     words_vocab = json.loads(task["encoder"]["words"])
     crf, ruled = _decoding(task)
+    chars = task[CONFIG["tagger"]].get("char_vocab_size")  # each word's characters too (export_onnx_chars)
     if is_segmenter(task):
         text = json.dumps(segmenter_example(words_vocab), ensure_ascii=False)
         return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}  # the characters',
                 f"chars = [c for c in {text} if not c.isspace()]  # a segmenter reads characters",
                 'x = np.array([[word_id(c, ids, ids[vocab["words"]["unk_token"]])] for c in chars])  # (T, 1) int64',
-                *decode_use("len(chars)", crf, ruled), 'tags = [vocab["tags"][k] for k in best]  # B, M, E or S',
+                *decode_use("len(chars)", crf, ruled, ", **spelled(chars)" if chars else ""),
+                'tags = [vocab["tags"][k] for k in best]  # B, M, E or S',
                 'print(" ".join(bmes_words(chars, tags)))  # the text cut into words']
     words = example_text(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
     return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
-            *decode_use("len(words)", crf, ruled),
+            *decode_use("len(words)", crf, ruled, ", **spelled(words)" if chars else ""),
             f"# the tags in the scheme the model was trained in ({task.get('train_scheme')}); rnnkit tag prints the "
             "data's scheme",
             'print([vocab["tags"][k] for k in best])']

@@ -67,7 +67,9 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
     elif kind == "tagger":
-        parts = [p for p in tagger_extras(task) if option == "--torch" or p != "a CRF output layer"]  # ONNX has it
+        parts = [p for p in tagger_extras(task)  # ONNX builds a CRF and character features
+                 if option == "--torch" or not (p == "a CRF output layer" or p.startswith("character ") and
+                                                p.endswith("features"))]
         if parts:
             exported = "a softmax or CRF tagger" if option == "--onnx" else "a softmax tagger"
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} ({exported} over "

@@ -1,0 +1,134 @@
+"""rnnkit export --onnx of taggers with character features (a char BiLSTM, or a char CNN): the graph, fed the
+characters as the printed code's ``spelled`` reads them (case kept, width-folded, long words cut, unknown
+characters <unk>), gives rnnkit's own scores on random non-zero weights, and the printed code rnnkit's tags."""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+from clirun import run_cli
+from test_export_onnx import TOL, _diff, _export_onnx, _lines, _train
+from test_export_onnx_crf import _columns, _decoded, _segmented
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+
+def _full_width(word):
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in word)
+
+
+def _spelled_lines(n=40, seed=0):
+    """Sentences whose words' spelling varies: capitals, full-width letters (ＣＡＴ) and long hyphenated words."""
+    rng = np.random.default_rng(seed)
+    forms = [lambda w: w, str.capitalize, str.upper, lambda w: _full_width(w.upper()), lambda w: w + "-" + w[::-1]]
+    return [" ".join(forms[int(rng.integers(len(forms)))](w) for w in line.split()) for line in _lines(n, seed)]
+
+
+# what rnnkit's encoder does and the code must too: keep case (and lowercase the word for the word vocabulary only),
+# fold ＣＡＴ to CAT, cut words longer than --max-chars to their first and last characters, and <unk> for an unknown
+# character (é, 猫); the words of this test differ in each of those
+SENTENCES = [["The", "CAT", "sat"], ["ＤＯＧ", "ran-nar", "on", "a", "Matrimonial-Xylophone"], ["naïve"], ["猫", "Dog"],
+             ["the", "cat-tac", "Saw", "ａ", "BIG", "red", "log"]]
+SIZE = {"bilstm": ["--char-hidden", "3"], "cnn": ["--char-filters", "4"]}
+
+
+def _inputs(ns, sentences):
+    """The graph's inputs of the sentences, by the printed code's word_id and spelled: ids (T, B) and chars
+    (T, B, Lc) padded with id 1 (a real character: the graph must ignore it), wider than the longest word."""
+    lengths = np.array([len(s) for s in sentences])
+    T, B = int(lengths.max()), len(sentences)
+    vocab = ns["vocab"]
+    index = {t: i for i, t in enumerate(vocab["words"]["tokens"])}
+    ids = np.full((T, B), 1, np.int64)
+    spelled = [ns["spelled"](s) for s in sentences]
+    chars = np.ones((T, B, max(s["chars"].shape[2] for s in spelled) + 2), np.int64)  # (T, B, Lc)
+    char_lengths = np.zeros((T, B), np.int64)  # past a sentence's end: 0
+    for b, (s, sp) in enumerate(zip(sentences, spelled)):
+        ids[: len(s), b] = [ns["word_id"](w, index, index[vocab["words"]["unk_token"]]) for w in s]
+        for t, n in enumerate(sp["char_lengths"][:, 0]):
+            chars[t, b, :n] = sp["chars"][t, 0, :n]
+            char_lengths[t, b] = n
+    return {"ids": ids, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
+
+
+def _rnnkits_scores(loaded, sentences):
+    """rnnkit's own emission scores (T, B, K) of the sentences, read by its own encoder, and its word ids."""
+    from rnnkit.tagging.io import TaggingData
+    from rnnkit.tagging.task import make_batch
+
+    batch = make_batch(loaded.encoder.encode(TaggingData(sentences, None, None)), np.arange(len(sentences)))
+    return loaded.model.scores(batch)[0], batch.words
+
+
+@pytest.mark.parametrize("options", [
+    ("--char-encoder", "bilstm", "--crf", "--lowercase", "--fold-width", "--max-chars", "6", "--char-hidden", "3"),
+    ("--char-encoder", "bilstm", "--cell", "gru", "--layers", "2", "--residual", "--char-hidden", "4"),
+    ("--char-encoder", "cnn", "--crf", "--fold-width", "--max-chars", "5", "--char-filters", "5", "--char-window",
+     "3"),
+    ("--char-encoder", "cnn", "--unidirectional", "--char-filters", "4", "--char-window", "2", "--max-chars", "7"),
+    ("--char-encoder", "cnn", "--crf", "--cell", "rnn", "--char-filters", "3", "--char-window", "4",
+     "--lowercase")])
+def test_a_tagger_with_character_features_in_onnxruntime_gives_rnnkits_scores_and_tags(tmp_path, capsys, options):
+    from rnnkit.nn.softmax import log_softmax
+    from rnnkit.tagging import LoadedTagger
+
+    data = _columns(tmp_path, _spelled_lines())  # BIO spans of the lowercase words, the others O
+    model_path = _train(tmp_path, capsys, "tagger", data, "--format", "columns", "--scheme", "bio", "--char-features",
+                        "--char-embed", "4", "--embed", "5", "--hidden", "6", *options)
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "chars.onnx")
+    loaded = LoadedTagger(model_path)
+    assert [i.name for i in session.get_inputs()] == ["ids", "lengths", "chars", "char_lengths"]
+    feeds = _inputs(ns, SENTENCES)
+    outs = session.run(None, feeds)
+    want, words = _rnnkits_scores(loaded, SENTENCES)
+    real = np.arange(len(words))[:, None] < feeds["lengths"]  # (T, B)
+    assert np.array_equal(feeds["ids"][real], words[real])  # the code's word_id is rnnkit's
+    crf = "--crf" in options
+    assert _diff("scores", outs[0][real], (want if crf else log_softmax(want))[real]) <= TOL
+    tags = loaded.tag([" ".join(s) for s in SENTENCES])
+    assert [[ns["vocab"]["tags"][k] for k in path]
+            for path in _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"])] == tags
+    assert ast.literal_eval(printed.strip()) == loaded.tag(" ".join(ns["words"]))
+
+
+@pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
+def test_a_segmenter_with_character_features_cuts_chinese_as_rnnkit_segment_does(tmp_path, capsys, encoder):
+    from rnnkit.tagging import LoadedTagger
+
+    model_path = _train(tmp_path, capsys, "tagger", _segmented(tmp_path), "--format", "segmented", "--crf",
+                        "--char-features", "--char-encoder", encoder, "--char-embed", "3", *SIZE[encoder], "--embed",
+                        "5", "--hidden", "6")
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "分词.onnx")
+    loaded = LoadedTagger(model_path)
+    assert printed.strip() == " ".join(loaded.segment("".join(ns["chars"])))
+    texts = ["我喜欢北京", "今天天气很好", "天", "学习是首都好天气", "京我"]
+    feeds = _inputs(ns, [list(t) for t in texts])
+    outs = session.run(None, feeds)
+    want, _ = _rnnkits_scores(loaded, [list(t) for t in texts])
+    real = np.arange(len(want))[:, None] < feeds["lengths"]
+    assert _diff("emissions", outs[0][real], want[real]) <= TOL
+    words = [ns["bmes_words"](list(t), [ns["vocab"]["tags"][k] for k in path])
+             for t, path in zip(texts, _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"]))]
+    assert words == loaded.segment(texts)
+
+
+@pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
+def test_a_float16_tagger_with_character_features_serves_its_rounded_scores(tmp_path, capsys, encoder):
+    from rnnkit.tagging import LoadedTagger
+
+    model_path = _train(tmp_path, capsys, "tagger", _columns(tmp_path, _lines(20)), "--format", "columns",
+                        "--scheme", "bio", "--crf", "--char-features", "--char-encoder", encoder, "--char-embed", "4",
+                        *SIZE[encoder], "--embed", "5", "--hidden", "6")
+    session, ns, _ = _export_onnx(capsys, model_path, tmp_path / "c16.onnx", "--dtype", "float16")
+    code, _, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "m16.safetensors"), "--dtype",
+                                    "float16"])
+    assert code == 0, err
+    loaded = LoadedTagger(tmp_path / "m16.safetensors")  # rnnkit's float16 export: the same rounded weights
+    feeds = _inputs(ns, SENTENCES)
+    outs = session.run(None, feeds)
+    want, _ = _rnnkits_scores(loaded, SENTENCES)
+    real = np.arange(len(want))[:, None] < feeds["lengths"]
+    assert all(o.dtype == np.float32 for o in outs)
+    assert _diff("float16 emissions", outs[0][real], want[real]) <= TOL
