@@ -34,31 +34,41 @@ SENTENCES = [["The", "CAT", "sat"], ["ＤＯＧ", "ran-nar", "on", "a", "Matrimo
 SIZE = {"bilstm": ["--char-hidden", "3"], "cnn": ["--char-filters", "4"]}
 
 
-def _inputs(ns, sentences):
-    """The graph's inputs of the sentences, by the printed code's word_id and spelled: ids (T, B) and chars
-    (T, B, Lc) padded with id 1 (a real character: the graph must ignore it), wider than the longest word."""
+def _inputs(ns, sentences, columns=None):
+    """The graph's inputs of the sentences (and their tokens' feature ``columns``), by the printed code's
+    word_id, spelled, bigram_ids and feature_ids: padded with id 1 past each sentence's end and each word's
+    characters (a real id: the graph must ignore it), chars (T, B, Lc) wider than the longest word."""
     lengths = np.array([len(s) for s in sentences])
     T, B = int(lengths.max()), len(sentences)
     vocab = ns["vocab"]
     index = {t: i for i, t in enumerate(vocab["words"]["tokens"])}
-    ids = np.full((T, B), 1, np.int64)
-    spelled = [ns["spelled"](s) for s in sentences]
-    chars = np.ones((T, B, max(s["chars"].shape[2] for s in spelled) + 2), np.int64)  # (T, B, Lc)
-    char_lengths = np.zeros((T, B), np.int64)  # past a sentence's end: 0
-    for b, (s, sp) in enumerate(zip(sentences, spelled)):
-        ids[: len(s), b] = [ns["word_id"](w, index, index[vocab["words"]["unk_token"]]) for w in s]
-        for t, n in enumerate(sp["char_lengths"][:, 0]):
-            chars[t, b, :n] = sp["chars"][t, 0, :n]
-            char_lengths[t, b] = n
-    return {"ids": ids, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
+    feeds = {"ids": np.full((T, B), 1, np.int64), "lengths": lengths}
+    for b, s in enumerate(sentences):
+        feeds["ids"][: len(s), b] = [ns["word_id"](w, index, index[vocab["words"]["unk_token"]]) for w in s]
+    for name, make in (("bigrams", "bigram_ids"), ("features", "feature_ids")):
+        if make in ns:
+            rows = [ns[make](s if name == "bigrams" else columns[b]) for b, s in enumerate(sentences)]
+            feeds[name] = np.full((T, B, rows[0][name].shape[-1]), 1, np.int64)
+            for b, row in enumerate(rows):
+                feeds[name][: len(row[name]), b] = row[name][:, 0]
+    if "spelled" in ns:
+        spelled = [ns["spelled"](s) for s in sentences]
+        feeds["chars"] = np.ones((T, B, max(s["chars"].shape[2] for s in spelled) + 2), np.int64)  # (T, B, Lc)
+        feeds["char_lengths"] = np.zeros((T, B), np.int64)  # past a sentence's end: 0
+        for b, sp in enumerate(spelled):
+            for t, n in enumerate(sp["char_lengths"][:, 0]):
+                feeds["chars"][t, b, :n] = sp["chars"][t, 0, :n]
+                feeds["char_lengths"][t, b] = n
+    return feeds
 
 
-def _rnnkits_scores(loaded, sentences):
+def _rnnkits_scores(loaded, sentences, columns=None):
     """rnnkit's own emission scores (T, B, K) of the sentences, read by its own encoder, and its word ids."""
     from rnnkit.tagging.io import TaggingData
     from rnnkit.tagging.task import make_batch
 
-    batch = make_batch(loaded.encoder.encode(TaggingData(sentences, None, None)), np.arange(len(sentences)))
+    data = TaggingData(sentences, None, columns)
+    batch = make_batch(loaded.encoder.encode(data), np.arange(len(sentences)))
     return loaded.model.scores(batch)[0], batch.words
 
 
@@ -115,12 +125,12 @@ def test_a_segmenter_with_character_features_cuts_chinese_as_rnnkit_segment_does
 
 
 @pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
-def test_a_float16_tagger_with_character_features_serves_its_rounded_scores(tmp_path, capsys, encoder):
+def test_a_float16_tagger_with_character_features_and_bigrams_serves_its_rounded_scores(tmp_path, capsys, encoder):
     from rnnkit.tagging import LoadedTagger
 
     model_path = _train(tmp_path, capsys, "tagger", _columns(tmp_path, _lines(20)), "--format", "columns",
                         "--scheme", "bio", "--crf", "--char-features", "--char-encoder", encoder, "--char-embed", "4",
-                        *SIZE[encoder], "--embed", "5", "--hidden", "6")
+                        *SIZE[encoder], "--bigrams", "--bigram-embed", "3", "--embed", "5", "--hidden", "6")
     session, ns, _ = _export_onnx(capsys, model_path, tmp_path / "c16.onnx", "--dtype", "float16")
     code, _, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "m16.safetensors"), "--dtype",
                                     "float16"])
@@ -132,3 +142,73 @@ def test_a_float16_tagger_with_character_features_serves_its_rounded_scores(tmp_
     real = np.arange(len(want))[:, None] < feeds["lengths"]
     assert all(o.dtype == np.float32 for o in outs)
     assert _diff("float16 emissions", outs[0][real], want[real]) <= TOL
+
+
+@pytest.mark.parametrize("options", [["--crf"], ["--crf", "--fold-width", "--char-features", "--char-encoder", "cnn",
+                                                 "--char-embed", "3", "--char-filters", "3"], []])
+def test_a_segmenter_with_bigrams_cuts_chinese_as_rnnkit_segment_does(tmp_path, capsys, options):
+    from rnnkit.nn.softmax import log_softmax
+    from rnnkit.tagging import LoadedTagger
+
+    data = _segmented(tmp_path)
+    data.write_text(data.read_text(encoding="utf-8") + "２０２６ 年\n", encoding="utf-8")  # full-width digits
+    model_path = _train(tmp_path, capsys, "tagger", data, "--format", "segmented", "--bigrams", "--bigram-embed", "3",
+                        *options, "--embed", "5", "--hidden", "6")
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "分词.onnx")
+    loaded = LoadedTagger(model_path)
+    assert "bigrams" in [i.name for i in session.get_inputs()]
+    assert printed.strip() == " ".join(loaded.segment("".join(ns["chars"])))
+    texts = ["我喜欢北京", "今天天气很好", "天", "学习是首都好天气", "京我", "2026年北京", "２０２６年北京"]
+    feeds = _inputs(ns, [list(t) for t in texts])
+    outs = session.run(None, feeds)
+    want, words = _rnnkits_scores(loaded, [list(t) for t in texts])
+    real = np.arange(len(want))[:, None] < feeds["lengths"]
+    assert np.array_equal(feeds["ids"][real], words[real])
+    assert _diff("scores", outs[0][real], (want if "--crf" in options else log_softmax(want))[real]) <= TOL
+    words = [ns["bmes_words"](list(t), [ns["vocab"]["tags"][k] for k in path])
+             for t, path in zip(texts, _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"]))]
+    # rnnkit segment also keeps a number whole (rnnkit.data.segment_rules), the code cuts by the tags alone
+    assert words[:5] == loaded.segment(texts[:5])
+
+
+def _pos_columns(tmp_path, lines):
+    """word, POS, shape and BIO tag columns: the POS and shape columns are the tagger's feature columns."""
+    rows = _columns(tmp_path, lines).read_text(encoding="utf-8").splitlines(keepends=True)
+    out = []
+    for row in rows:
+        if row.strip():
+            word, tag = row.split()
+            out.append(f"{word}\t{'DT' if word.lower() in ('the', 'a') else 'NN'}\t{'X' if word[0].isupper() else 'x'}"
+                       f"\t{tag}\n")
+        else:
+            out.append(row)
+    path = tmp_path / "pos.tsv"
+    path.write_text("".join(out), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("options", [["--crf", "--feature-columns", "1", "2", "--feature-embed", "3"],
+                                     ["--feature-columns", "1", "--bigrams", "--lowercase", "--fold-width",
+                                      "--char-features", "--char-hidden", "3", "--char-embed", "3"]])
+def test_a_tagger_with_feature_columns_and_bigrams_gives_rnnkits_scores_and_tags(tmp_path, capsys, options):
+    from rnnkit.nn.softmax import log_softmax
+    from rnnkit.tagging import LoadedTagger
+
+    model_path = _train(tmp_path, capsys, "tagger", _pos_columns(tmp_path, _spelled_lines()), "--format", "columns",
+                        "--scheme", "bio", "--embed", "5", "--hidden", "6", *options)
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "pos.onnx")
+    loaded = LoadedTagger(model_path)
+    F = 2 if "2" in options else 1
+    assert session.get_inputs()[-1].name == "features" and session.get_inputs()[-1].shape[-1] == F
+    pos = {"the": "DT", "a": "DT", "cat": "VB"}  # VB: a value the column's vocabulary lacks (<unk>)
+    columns = [[[pos.get(w.lower(), "NN"), "X" if w[0].isupper() else "x"][:F] for w in s] for s in SENTENCES]
+    feeds = _inputs(ns, SENTENCES, columns)
+    outs = session.run(None, feeds)
+    want, words = _rnnkits_scores(loaded, SENTENCES, columns)
+    real = np.arange(len(words))[:, None] < feeds["lengths"]
+    assert np.array_equal(feeds["ids"][real], words[real])
+    assert _diff("scores", outs[0][real], (want if "--crf" in options else log_softmax(want))[real]) <= TOL
+    tags = loaded.tag([" ".join(s) for s in SENTENCES], features=columns)
+    assert [[ns["vocab"]["tags"][k] for k in path]
+            for path in _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"])] == tags
+    assert ast.literal_eval(printed.strip()) == loaded.tag(" ".join(ns["words"]), features=[ns["columns"]])

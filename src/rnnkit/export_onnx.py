@@ -54,8 +54,8 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
-from rnnkit.export_onnx_chars import CHAR_INPUTS, char_features
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
+from rnnkit.export_onnx_extras import tagger_inputs
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
                                       class_log_probs, real_steps, recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
@@ -145,11 +145,11 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """log P(tag) (T, B, K) at every word of a softmax tagger; a CRF tagger's emission scores and transition
-    scores (:mod:`rnnkit.export_onnx_crf`); character features take two more inputs
-    (:mod:`rnnkit.export_onnx_chars`)."""
-    chars = cfg.get("char_vocab_size")
-    out, _ = _encoder_graph(g, cfg, [char_features(g, cfg)] if chars else [])
-    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])] + (CHAR_INPUTS if chars else [])
+    scores (:mod:`rnnkit.export_onnx_crf`); character features, bigrams and feature columns are more inputs
+    (:mod:`rnnkit.export_onnx_extras`)."""
+    parts, more = tagger_inputs(g, cfg)
+    out, _ = _encoder_graph(g, cfg, parts)
+    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])] + more
     if cfg.get("output", "crf") == "crf":
         return inputs, crf_outputs(g, out, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
@@ -211,6 +211,8 @@ def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
     for key in ("vocab", "words", "chars", "bigrams"):
         if isinstance(enc.get(key), str):
             enc[key] = json.loads(enc[key])
+    if isinstance(enc.get("features"), list):  # a tagger's feature columns: one vocabulary each
+        enc["features"] = [json.loads(v) if isinstance(v, str) else v for v in enc["features"]]
     rules = decoding_rules(task) if kind == "tagger" else None
     return {"model": kind, **enc, **({"rules": rules} if rules else {})}
 

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from rnnkit.export_onnx_chars import spelled_code
+from rnnkit.export_onnx_extras import FEATURE_CODE, bigram_code, feature_example
 from rnnkit.export_onnx_crf import decode_use, decoding_rules, viterbi_code
 from rnnkit.export_scope import CONFIG
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
@@ -93,27 +94,41 @@ def _tagger_body(task: dict[str, Any]) -> list[str]:
     rules), and word_id."""
     crf, ruled = _decoding(task)
     bmes = (BMES_WORDS[:1] + _RULED_BMES_DOC + BMES_WORDS[4:]) if is_segmenter(task) else []  # BMES: rules always
-    chars = spelled_code(task["encoder"]) if task[CONFIG["tagger"]].get("char_vocab_size") else []
-    return bmes + viterbi_code(crf, ruled) + tagger_prepare(task["encoder"]) + ([""] * 2 if chars else []) + chars
+    cfg, enc = task[CONFIG["tagger"]], task["encoder"]
+    more = [code for code, on in ((spelled_code(enc), cfg.get("char_vocab_size")),
+                                  (bigram_code(enc), cfg.get("bigram_vocab_size")),
+                                  (FEATURE_CODE, cfg.get("feature_vocab_sizes"))) if on]
+    return bmes + viterbi_code(crf, ruled) + tagger_prepare(enc) + [line for code in more for line in ["", ""] + code]
+
+
+def _more_inputs(task: dict[str, Any], tokens: str) -> str:
+    """The code's other inputs of the sentence ``tokens`` (``words`` or ``chars``) than its ids and length."""
+    cfg = task[CONFIG["tagger"]]
+    return "".join(f", **{call}" for call, on in ((f"spelled({tokens})", cfg.get("char_vocab_size")),
+                                                   (f"bigram_ids({tokens})", cfg.get("bigram_vocab_size")),
+                                                   ("feature_ids(columns)", cfg.get("feature_vocab_sizes"))) if on)
 
 
 def _tagger_use(task: dict[str, Any]) -> list[str]:
     words_vocab = json.loads(task["encoder"]["words"])
     crf, ruled = _decoding(task)
-    chars = task[CONFIG["tagger"]].get("char_vocab_size")  # each word's characters too (export_onnx_chars)
     if is_segmenter(task):
         text = json.dumps(segmenter_example(words_vocab), ensure_ascii=False)
         return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}  # the characters',
                 f"chars = [c for c in {text} if not c.isspace()]  # a segmenter reads characters",
                 'x = np.array([[word_id(c, ids, ids[vocab["words"]["unk_token"]])] for c in chars])  # (T, 1) int64',
-                *decode_use("len(chars)", crf, ruled, ", **spelled(chars)" if chars else ""),
+                *decode_use("len(chars)", crf, ruled, _more_inputs(task, "chars")),
                 'tags = [vocab["tags"][k] for k in best]  # B, M, E or S',
                 'print(" ".join(bmes_words(chars, tags)))  # the text cut into words']
     words = example_text(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
+    row = json.dumps(feature_example(task["encoder"]), ensure_ascii=False)
+    columns = ["# each word's feature columns, as the training data's extra columns (here each column's most "
+               "frequent value)", f"columns = [{row} for w in words]"] if task[CONFIG["tagger"]].get(
+        "feature_vocab_sizes") else []
     return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
-            *decode_use("len(words)", crf, ruled, ", **spelled(words)" if chars else ""),
+            *columns, *decode_use("len(words)", crf, ruled, _more_inputs(task, "words")),
             f"# the tags in the scheme the model was trained in ({task.get('train_scheme')}); rnnkit tag prints the "
             "data's scheme",
             'print([vocab["tags"][k] for k in best])']

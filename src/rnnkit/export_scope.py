@@ -32,8 +32,7 @@ _LACKS = {
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
-    "--onnx": {"tagger": "the ONNX export does not build",
-               "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
+    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
                        "taggers)",
                "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
@@ -67,13 +66,10 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
     elif kind == "tagger":
-        parts = [p for p in tagger_extras(task)  # ONNX builds a CRF and character features
-                 if option == "--torch" or not (p == "a CRF output layer" or p.startswith("character ") and
-                                                p.endswith("features"))]
+        parts = tagger_extras(task) if option == "--torch" else []  # ONNX builds each
         if parts:
-            exported = "a softmax or CRF tagger" if option == "--onnx" else "a softmax tagger"
-            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} ({exported} over "
-                         "words alone is exported)")
+            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
+                         "over words alone is exported)")
     elif kind not in CONFIG:
         what = ckpt.kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
