@@ -11,6 +11,8 @@ from clirun import run_cli
 from test_export_onnx import TOL, _diff, _export_onnx, _lines, _train
 from test_export_onnx_crf import _columns, _decoded, _segmented
 
+from rnnkit import checkpoint as ckpt
+
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
@@ -62,6 +64,17 @@ def _inputs(ns, sentences, columns=None):
     return feeds
 
 
+def _sharpened(path):
+    """The random checkpoint ``path`` with its emission weights 8 times larger and its transition scores 5 times
+    smaller, saved over it, so each word's tags follow its own scores (its spelling) and vary across sentences."""
+    arrays, meta = ckpt.load_checkpoint(path)
+    for k in arrays:
+        if k in ("model/output.weight", "model/output.bias") or k.startswith("model/crf."):
+            arrays[k] = (arrays[k] * (8 if k.startswith("model/output") else 0.2)).astype(arrays[k].dtype)
+    ckpt.save_checkpoint(path, arrays, meta)
+    return path
+
+
 def _rnnkits_scores(loaded, sentences, columns=None):
     """rnnkit's own emission scores (T, B, K) of the sentences, read by its own encoder, and its word ids."""
     from rnnkit.tagging.io import TaggingData
@@ -87,6 +100,7 @@ def test_a_tagger_with_character_features_in_onnxruntime_gives_rnnkits_scores_an
     data = _columns(tmp_path, _spelled_lines())  # BIO spans of the lowercase words, the others O
     model_path = _train(tmp_path, capsys, "tagger", data, "--format", "columns", "--scheme", "bio", "--char-features",
                         "--char-embed", "4", "--embed", "5", "--hidden", "6", *options)
+    _sharpened(model_path)
     session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "chars.onnx")
     loaded = LoadedTagger(model_path)
     assert [i.name for i in session.get_inputs()] == ["ids", "lengths", "chars", "char_lengths"]
@@ -98,9 +112,18 @@ def test_a_tagger_with_character_features_in_onnxruntime_gives_rnnkits_scores_an
     crf = "--crf" in options
     assert _diff("scores", outs[0][real], (want if crf else log_softmax(want))[real]) <= TOL
     tags = loaded.tag([" ".join(s) for s in SENTENCES])
+    assert len({tuple(t) for t in tags}) > 2  # varied tags: the decoding is seen at work
     assert [[ns["vocab"]["tags"][k] for k in path]
             for path in _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"])] == tags
     assert ast.literal_eval(printed.strip()) == loaded.tag(" ".join(ns["words"]))
+    # and rnnkit tag's, from the command line, on the example and on the test's sentences
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(" ".join(s) for s in [ns["words"], *SENTENCES]) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    code, out, err = run_cli(capsys, ["tag", str(model_path), str(raw)])
+    assert code == 0, err
+    cli = [[token.rsplit("/", 1)[1] for token in line.split()] for line in out.splitlines()]
+    assert cli == [ast.literal_eval(printed.strip()), *tags]
 
 
 @pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
@@ -110,6 +133,7 @@ def test_a_segmenter_with_character_features_cuts_chinese_as_rnnkit_segment_does
     model_path = _train(tmp_path, capsys, "tagger", _segmented(tmp_path), "--format", "segmented", "--crf",
                         "--char-features", "--char-encoder", encoder, "--char-embed", "3", *SIZE[encoder], "--embed",
                         "5", "--hidden", "6")
+    _sharpened(model_path)
     session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "分词.onnx")
     loaded = LoadedTagger(model_path)
     assert printed.strip() == " ".join(loaded.segment("".join(ns["chars"])))
@@ -122,6 +146,7 @@ def test_a_segmenter_with_character_features_cuts_chinese_as_rnnkit_segment_does
     words = [ns["bmes_words"](list(t), [ns["vocab"]["tags"][k] for k in path])
              for t, path in zip(texts, _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"]))]
     assert words == loaded.segment(texts)
+    assert {len(w) for ws in words for w in ws} > {1}  # not every character a word: the decoding is seen at work
 
 
 @pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
@@ -154,6 +179,7 @@ def test_a_segmenter_with_bigrams_cuts_chinese_as_rnnkit_segment_does(tmp_path, 
     data.write_text(data.read_text(encoding="utf-8") + "２０２６ 年\n", encoding="utf-8")  # full-width digits
     model_path = _train(tmp_path, capsys, "tagger", data, "--format", "segmented", "--bigrams", "--bigram-embed", "3",
                         *options, "--embed", "5", "--hidden", "6")
+    _sharpened(model_path)
     session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "分词.onnx")
     loaded = LoadedTagger(model_path)
     assert "bigrams" in [i.name for i in session.get_inputs()]
@@ -169,6 +195,7 @@ def test_a_segmenter_with_bigrams_cuts_chinese_as_rnnkit_segment_does(tmp_path, 
              for t, path in zip(texts, _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"]))]
     # rnnkit segment also keeps a number whole (rnnkit.data.segment_rules), the code cuts by the tags alone
     assert words[:5] == loaded.segment(texts[:5])
+    assert {len(w) for ws in words for w in ws} > {1}  # not every character a word: the decoding is seen at work
 
 
 def _pos_columns(tmp_path, lines):
@@ -196,6 +223,7 @@ def test_a_tagger_with_feature_columns_and_bigrams_gives_rnnkits_scores_and_tags
 
     model_path = _train(tmp_path, capsys, "tagger", _pos_columns(tmp_path, _spelled_lines()), "--format", "columns",
                         "--scheme", "bio", "--embed", "5", "--hidden", "6", *options)
+    _sharpened(model_path)
     session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "pos.onnx")
     loaded = LoadedTagger(model_path)
     F = 2 if "2" in options else 1
@@ -209,6 +237,7 @@ def test_a_tagger_with_feature_columns_and_bigrams_gives_rnnkits_scores_and_tags
     assert np.array_equal(feeds["ids"][real], words[real])
     assert _diff("scores", outs[0][real], (want if "--crf" in options else log_softmax(want))[real]) <= TOL
     tags = loaded.tag([" ".join(s) for s in SENTENCES], features=columns)
+    assert len({tuple(t) for t in tags}) > 2  # varied tags: the decoding is seen at work
     assert [[ns["vocab"]["tags"][k] for k in path]
             for path in _decoded(ns, outs, feeds["lengths"], ns["vocab"]["rules"])] == tags
     assert ast.literal_eval(printed.strip()) == loaded.tag(" ".join(ns["words"]), features=[ns["columns"]])
