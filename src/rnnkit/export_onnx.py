@@ -27,17 +27,23 @@ CRF tagger    ``ids`` (T, B); ``lengths`` (B,) int64                  ``emission
                                                                       (K,): Viterbi over them gives the tags
 ============  =====================================================  ==========================================
 
+A tagger's other inputs are more graph inputs, all int64 (:mod:`rnnkit.export_onnx_extras`): with character
+features ``chars`` (T, B, Lc), each word's character ids padded, and ``char_lengths`` (T, B)
+(:mod:`rnnkit.export_onnx_chars`: the char BiLSTM with ONNX's LSTM, the char CNN with Conv and ReduceMax); with
+bigrams ``bigrams`` (T, B, 2), each token's right and left bigram; with feature columns ``features`` (T, B, F).
+
 The exported kinds are those of ``--torch`` (language models with the full or adaptive softmax, tied or not;
 classifiers, last, mean, max or attention pooling, one or two directions; softmax taggers over words alone)
 and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
-taggers and segmenters over words alone (:mod:`rnnkit.export_onnx_crf`), residual stacks and peephole LSTMs.
-Refused (:mod:`rnnkit.export_scope`): taggers with other inputs, layer-normalized layers, and the other model
-kinds (translators, tree models, n-gram models, HMMs).
+taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
+bigrams or feature columns, residual stacks and peephole LSTMs.  Refused (:mod:`rnnkit.export_scope`):
+layer-normalized layers and the other model kinds (translators, tree models, n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
 classifier or tagger rnnkit's encoder (a classifier's ``vocab``, ``labels``, ``lowercase``, ``fold_width``,
-``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``), its vocabularies as
+``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``, and ``chars`` and
+``max_chars``, ``bigrams``, ``features`` (a list, one vocabulary a column) when it has them), its vocabularies as
 JSON objects; a tagger trained in a span or segmentation scheme has ``rules`` too, the scheme's legal moves
 that its decoding keeps to (``scheme``, ``allowed``, ``start``, ``end``; :mod:`rnnkit.export_onnx_crf`).  The
 graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.

@@ -1,6 +1,7 @@
 """The onnxruntime code ``rnnkit export --onnx`` prints (:mod:`rnnkit.export_onnx`): it opens the graph and the
 vocabulary file, turns a text into token ids as rnnkit does (:mod:`rnnkit.export_torch_text`, the same lines the
-torch code has) and runs the graph once; a language model's code then goes on generating, one token at a time,
+torch code has; a tagger's words' characters, bigrams and feature columns too, :mod:`rnnkit.export_onnx_extras`)
+and runs the graph once; a language model's code then goes on generating, one token at a time,
 from the state the graph returned, and a CRF tagger's decodes the graph's scores with Viterbi in numpy
 (:mod:`rnnkit.export_onnx_crf`)."""
 from __future__ import annotations

@@ -57,8 +57,8 @@ def bigram_code(enc: dict[str, Any]) -> list[str]:
     steps = [what for what, on in (("width-folded", fold), ("lowercased", lower)) if on]
     read = ("fold_width(t)" if fold else "t") + (".lower()" if lower else "")
     how = f" ({' and '.join(steps)})" if steps else ""
-    doc = ("\"\"\"The input bigrams (T, 1, 2) of a sentence's tokens: the ids of each token's right bigram and its left "
-           f"one, the tokens read as the word vocabulary reads them{how}, between <s> and </s>.\"\"\"")
+    doc = ("\"\"\"The input bigrams (T, 1, 2) of a sentence's tokens: the ids of each token's right bigram and its "
+           f"left one, the tokens read as the word vocabulary reads them{how}, between <s> and </s>.\"\"\"")
     return ["def bigram_ids(tokens):", *("    " + line for line in textwrap.wrap(doc, 112)),
             '    index = {b: i for i, b in enumerate(vocab["bigrams"]["tokens"])}',
             '    unk = index[vocab["bigrams"]["unk_token"]]',

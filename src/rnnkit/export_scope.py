@@ -2,11 +2,12 @@
 
 Both build language models with the full or adaptive softmax, classifiers, and softmax taggers over words
 alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
-segmenters (:mod:`rnnkit.export_onnx_crf`), residual stacks (``--residual``: an ``Add`` between layers) and
-peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
-taggers with other inputs than words (character features, bigrams, feature columns), layer-normalized
-recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them), and every other
-kind of model; and for torch the class-based softmax, CRF taggers, residual connections and peepholes.  A
+segmenters (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams,
+feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers)
+and peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
+layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them)
+and every other kind of model; and for torch the class-based softmax, CRF taggers, taggers with other inputs
+than words, residual connections and peepholes.  A
 checkpoint rnnkit's own loader refuses is refused with its words first (:func:`check_loadable`): so is one with a
 learned initial state (``h0_l*``), which no model rnnkit trains has.
 """
