@@ -1,6 +1,7 @@
-"""rnnkit export --onnx of taggers with character features (a char BiLSTM, or a char CNN): the graph, fed the
-characters as the printed code's ``spelled`` reads them (case kept, width-folded, long words cut, unknown
-characters <unk>), gives rnnkit's own scores on random non-zero weights, and the printed code rnnkit's tags."""
+"""rnnkit export --onnx of taggers and segmenters with other inputs than words: character features (a char
+BiLSTM or a char CNN), bigrams and feature columns.  The graph, fed the inputs the printed code builds (its
+spelled, bigram_ids and feature_ids: case kept, width-folded, long words cut, unknown characters and values
+<unk>), gives rnnkit's own scores on random non-zero weights, and the printed code rnnkit's tags."""
 from __future__ import annotations
 
 import ast

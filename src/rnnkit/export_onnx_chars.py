@@ -6,7 +6,7 @@ The graph takes each word's characters as two more inputs, beside ``ids`` (T, B)
 
     chars         (T, B, Lc) int64  the character ids of word (t, b), padded at the end with any id (0) to Lc,
                                     at least the longest word's length
-    char_lengths  (T, B) int64      its characters, >= 1 (any value past a sentence's end: 0 is read as 1)
+    char_lengths  (T, B) int64      its characters, >= 1 (past a sentence's end any value, 0 too)
 
 read as rnnkit reads them (:meth:`rnnkit.tagging.task.TaggerEncoder.encode`): the word as it is, width-folded
 with ``fold_width`` but never lowercased (the characters keep their case), each character's id in the
