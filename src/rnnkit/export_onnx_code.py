@@ -122,10 +122,11 @@ def _tagger_use(task: dict[str, Any]) -> list[str]:
                 'tags = [vocab["tags"][k] for k in best]  # B, M, E or S',
                 'print(" ".join(bmes_words(chars, tags)))  # the text cut into words']
     words = example_text(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
-    row = json.dumps(feature_example(task["encoder"]), ensure_ascii=False)
-    columns = ["# each word's feature columns, as the training data's extra columns (here each column's most "
-               "frequent value)", f"columns = [{row} for w in words]"] if task[CONFIG["tagger"]].get(
-        "feature_vocab_sizes") else []
+    columns = []  # a tagger with feature columns: each word's values (the example: each column's likeliest)
+    if task[CONFIG["tagger"]].get("feature_vocab_sizes"):
+        row = json.dumps(feature_example(task["encoder"]), ensure_ascii=False)
+        columns = ["# each word's feature columns, as the training data's extra columns (here each column's most "
+                   "frequent value)", f"columns = [{row} for w in words]"]
     return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
