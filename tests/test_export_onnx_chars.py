@@ -151,20 +151,23 @@ def test_a_segmenter_with_character_features_cuts_chinese_as_rnnkit_segment_does
 
 
 @pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
-def test_a_float16_tagger_with_character_features_and_bigrams_serves_its_rounded_scores(tmp_path, capsys, encoder):
+def test_a_float16_tagger_with_characters_bigrams_and_feature_columns_serves_its_rounded_scores(tmp_path, capsys, encoder):
     from rnnkit.tagging import LoadedTagger
 
-    model_path = _train(tmp_path, capsys, "tagger", _columns(tmp_path, _lines(20)), "--format", "columns",
-                        "--scheme", "bio", "--crf", "--char-features", "--char-encoder", encoder, "--char-embed", "4",
-                        *SIZE[encoder], "--bigrams", "--bigram-embed", "3", "--embed", "5", "--hidden", "6")
+    model_path = _train(tmp_path, capsys, "tagger", _pos_columns(tmp_path, _spelled_lines(20)), "--format",
+                        "columns", "--scheme", "bio", "--crf", "--char-features", "--char-encoder", encoder,
+                        "--char-embed", "4", *SIZE[encoder], "--bigrams", "--bigram-embed", "3", "--feature-columns",
+                        "1", "2", "--feature-embed", "3", "--embed", "5", "--hidden", "6")
     session, ns, _ = _export_onnx(capsys, model_path, tmp_path / "c16.onnx", "--dtype", "float16")
     code, _, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "m16.safetensors"), "--dtype",
                                     "float16"])
     assert code == 0, err
     loaded = LoadedTagger(tmp_path / "m16.safetensors")  # rnnkit's float16 export: the same rounded weights
-    feeds = _inputs(ns, SENTENCES)
+    columns = _feature_columns(SENTENCES, 2)
+    feeds = _inputs(ns, SENTENCES, columns)
+    assert set(feeds) == {"ids", "lengths", "chars", "char_lengths", "bigrams", "features"}
     outs = session.run(None, feeds)
-    want, _ = _rnnkits_scores(loaded, SENTENCES)
+    want, _ = _rnnkits_scores(loaded, SENTENCES, columns)
     real = np.arange(len(want))[:, None] < feeds["lengths"]
     assert all(o.dtype == np.float32 for o in outs)
     assert _diff("float16 emissions", outs[0][real], want[real]) <= TOL
@@ -199,6 +202,12 @@ def test_a_segmenter_with_bigrams_cuts_chinese_as_rnnkit_segment_does(tmp_path, 
     assert {len(w) for ws in words for w in ws} > {1}  # not every character a word: the decoding is seen at work
 
 
+def _feature_columns(sentences, F):
+    """The first F of the POS and shape columns of the sentences' words (a POS value, VB, no training word has)."""
+    pos = {"the": "DT", "a": "DT", "cat": "VB"}  # VB: a value the column's vocabulary lacks (<unk>)
+    return [[[pos.get(w.lower(), "NN"), "X" if w[0].isupper() else "x"][:F] for w in s] for s in sentences]
+
+
 def _pos_columns(tmp_path, lines):
     """word, POS, shape and BIO tag columns: the POS and shape columns are the tagger's feature columns."""
     rows = _columns(tmp_path, lines).read_text(encoding="utf-8").splitlines(keepends=True)
@@ -229,8 +238,7 @@ def test_a_tagger_with_feature_columns_and_bigrams_gives_rnnkits_scores_and_tags
     loaded = LoadedTagger(model_path)
     F = 2 if "2" in options else 1
     assert session.get_inputs()[-1].name == "features" and session.get_inputs()[-1].shape[-1] == F
-    pos = {"the": "DT", "a": "DT", "cat": "VB"}  # VB: a value the column's vocabulary lacks (<unk>)
-    columns = [[[pos.get(w.lower(), "NN"), "X" if w[0].isupper() else "x"][:F] for w in s] for s in SENTENCES]
+    columns = _feature_columns(SENTENCES, F)
     feeds = _inputs(ns, SENTENCES, columns)
     outs = session.run(None, feeds)
     want, words = _rnnkits_scores(loaded, SENTENCES, columns)
