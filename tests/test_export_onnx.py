@@ -251,16 +251,10 @@ def test_what_the_onnx_export_does_not_build_is_refused_in_one_line(tmp_path, ca
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(text), "--layer-norm", "--embed", "4",
                                     "--hidden", "4", "--bptt", "6", "--batch-size", "4", *FAST, "--run-dir", str(run)])
     assert code == 0, err
-    conllu = write_conllu(tmp_path / "tags.conllu", [[(w, "DET" if w in ("the", "a") else "NOUN")] for w in WORDS])
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--crf", "--char-features", "--embed",
-                                    "4", "--hidden", "4", *FAST, "--run-dir", str(tmp_path / "tagger")])
-    assert code == 0, err
     code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(text), "--order", "2", "--save",
                                     str(tmp_path / "kn.safetensors")])
     assert code == 0, err
     for source, needle in [(run, "its recurrent layers are layer-normalized (--layer-norm), which ONNX's RNN, LSTM"),
-                           (tmp_path / "tagger", "is a tagger with character features, which the ONNX export does "
-                                                 "not build (a softmax or CRF tagger over words alone is exported)"),
                            (tmp_path / "kn.safetensors", "which is not exported to ONNX (the ONNX export builds")]:
         out_path = tmp_path / "t.onnx"
         code, out, err = run_cli(capsys, ["export", str(source), "-o", str(out_path), "--onnx"])

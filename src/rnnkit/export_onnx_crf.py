@@ -85,20 +85,28 @@ def viterbi_code(crf: bool, ruled: bool) -> list[str]:
     return (VITERBI if crf or ruled else []) + (_RULED if ruled else [])
 
 
-def decode_use(n: str, crf: bool, ruled: bool) -> list[str]:
-    """The lines that run the graph on ``x`` (T, 1) of ``n`` (the name of the text's length) and decode ``best``,
+def decode_use(n: str, crf: bool, ruled: bool, more: str = "") -> list[str]:
+    """The lines that run the graph on ``x`` (T, 1) of ``n`` (the name of the text's length), and ``more`` inputs
+    (e.g. ", **spelled(words)": the characters of each word), and decode ``best``,
     the tag ids, as rnnkit does: a CRF's Viterbi (under the rules when ``ruled``); a softmax tagger's argmax, or
     with rules Viterbi over its log-probabilities with no transition scores
     (:meth:`rnnkit.tagging.model.Tagger.chain`)."""
+    feeds = '{"ids": x, "lengths": np.array([' + n + '])' + more + '}'
+    first = []  # the inputs in lines of their own: the run's line would be too long
+    if more:
+        first = ['feeds = {"ids": x, "lengths": np.array([' + n + ']),', "         " + more.lstrip(", ") + "}"]
+        feeds = "feeds"
     if crf:
-        return ["# the emission scores s (T, 1, K) and the CRF's transition scores A (K, K), start and end (K,)",
-                's, A, start, end = session.run(None, {"ids": x, "lengths": np.array([' + n + '])})',
+        return [*first,
+                "# the emission scores s (T, 1, K) and the CRF's transition scores A (K, K), start and end (K,)",
+                's, A, start, end = session.run(None, ' + feeds + ')',
                 'best = decode(s[:, 0], A, start, end, vocab["rules"])  # under the scheme\'s rules' if ruled else
                 "best, _ = viterbi(s[:, 0], A, start, end)"]
-    run = 'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([' + n + '])})[0]  # (T, 1, K)'
+    run = 'logp = session.run(["log_probs"], ' + feeds + ')[0]  # (T, 1, K)'
     if not ruled:
-        return [run, "best = logp[:, 0].argmax(-1).tolist()  # each word's likeliest tag"]
-    return [run, "# the likeliest of the sequences the tag scheme's rules allow, as rnnkit decodes: Viterbi over the",
+        return [*first, run, "best = logp[:, 0].argmax(-1).tolist()  # each word's likeliest tag"]
+    return [*first, run,
+            "# the likeliest of the sequences the tag scheme's rules allow, as rnnkit decodes: Viterbi over the",
             "# log-probabilities with no transition scores (a legal sequence rather than each word's likeliest tag)",
             "none = np.zeros(logp.shape[-1], np.float32)",
             'best = decode(logp[:, 0], np.zeros((len(none), len(none)), np.float32), none, none, vocab["rules"])']

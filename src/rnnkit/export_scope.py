@@ -2,11 +2,12 @@
 
 Both build language models with the full or adaptive softmax, classifiers, and softmax taggers over words
 alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
-segmenters (:mod:`rnnkit.export_onnx_crf`), residual stacks (``--residual``: an ``Add`` between layers) and
-peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
-taggers with other inputs than words (character features, bigrams, feature columns), layer-normalized
-recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them), and every other
-kind of model; and for torch the class-based softmax, CRF taggers, residual connections and peepholes.  A
+segmenters (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams,
+feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers)
+and peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
+layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them)
+and every other kind of model; and for torch the class-based softmax, CRF taggers, taggers with other inputs
+than words, residual connections and peepholes.  A
 checkpoint rnnkit's own loader refuses is refused with its words first (:func:`check_loadable`): so is one with a
 learned initial state (``h0_l*``), which no model rnnkit trains has.
 """
@@ -32,8 +33,7 @@ _LACKS = {
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
-    "--onnx": {"tagger": "the ONNX export does not build",
-               "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
+    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
                        "taggers)",
                "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
@@ -67,11 +67,10 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
     elif kind == "tagger":
-        parts = [p for p in tagger_extras(task) if option == "--torch" or p != "a CRF output layer"]  # ONNX has it
+        parts = tagger_extras(task) if option == "--torch" else []  # ONNX builds each
         if parts:
-            exported = "a softmax or CRF tagger" if option == "--onnx" else "a softmax tagger"
-            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} ({exported} over "
-                         "words alone is exported)")
+            raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
+                         "over words alone is exported)")
     elif kind not in CONFIG:
         what = ckpt.kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
