@@ -151,7 +151,7 @@ def test_a_segmenter_with_character_features_cuts_chinese_as_rnnkit_segment_does
 
 
 @pytest.mark.parametrize("encoder", ["bilstm", "cnn"])
-def test_a_float16_tagger_with_characters_bigrams_and_feature_columns_serves_its_rounded_scores(tmp_path, capsys, encoder):
+def test_a_float16_tagger_with_chars_bigrams_and_feature_columns_serves_its_rounded_scores(tmp_path, capsys, encoder):
     from rnnkit.tagging import LoadedTagger
 
     model_path = _train(tmp_path, capsys, "tagger", _pos_columns(tmp_path, _spelled_lines(20)), "--format",
