@@ -5,7 +5,9 @@ taggers over words alone, with plain stacked recurrent layers.  Refused, each in
 the class-based softmax, taggers with a CRF or other inputs (character features, bigrams, feature columns),
 residual connections (``--residual``), learned initial states, and every other kind of model; and for torch,
 which has no such module, peephole LSTMs (``--peephole``; ONNX's LSTM operator has them); and for both,
-layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them).
+layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them),
+and BPE-level language models (``--level bpe``: the export would not carry the SentencePiece model that splits
+their text).
 """
 from __future__ import annotations
 
@@ -65,6 +67,9 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if softmax not in ("full", "adaptive"):
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
+        if task.get("level") == "bpe":  # the tokens are pieces of a SentencePiece model the export would not carry
+            raise refuse(f"{path} is a BPE-level language model (--level bpe), whose text is split by its "
+                         "SentencePiece model, which the exported model and code would not carry")
     elif kind == "tagger":
         parts = tagger_extras(task)
         if parts:
