@@ -222,3 +222,20 @@ def test_export_keeps_the_model_and_torch_or_onnx_refuse_in_one_line(data, run, 
     assert a.split(": ", 1)[1] == b.split(": ", 1)[1]
     code, _, err = run_cli(capsys, ["export", str(run / "best.safetensors"), "-o", str(tmp_path / "x"), target])
     assert code == 2 and err.count("\n") == 1 and "is a BPE-level language model (--level bpe)" in err, err
+
+
+def test_a_texts_own_unk_words_are_one_token_each_not_pieces_and_not_oov(data):
+    """PTB writes rare words as <unk>: SentencePiece read its < and > as unknown characters, so each became
+    5 pieces, two of them <unk> and counted out of vocabulary (6.7% of PTB's training pieces)."""
+    from rnnkit.lm.bpe_text import text_ids
+
+    text = (data / "train.txt").read_text(encoding="utf-8")
+    text += "".join(f"the <unk> sat on a {w}\n<unk> ran far\n" for w in ("mat", "<unk>"))
+    model = learn(text, 40)
+    got = text_ids(text, model)
+    assert got.oov.count == 0
+    assert line_pieces(model, "<unk> ran  <unk>")[0] == "<unk>" and line_pieces(model, "<unk> ran <unk>")[-2:] == [
+        "<unk>", "<eos>"]
+    assert decode_pieces(line_pieces(model, " <unk> ran far <unk> ")) == "<unk> ran far <unk>\n"
+    last = line_pieces(model, "<unk> ran far")
+    assert last[0] == "<unk>" and "<unk>" not in last[1:] and got.vocab.decode(got.ids[-len(last):]) == last

@@ -8,6 +8,11 @@ where words start and ``<eos>`` alone says where a line ends::
 
     "the cats sat\\n\\nhere\\n"  ->  ▁the ▁cat s ▁sat <eos> ▁here <eos>
 
+A whitespace word that is one of the vocabulary's own tokens, ``<unk>`` or ``<eos>``, is that token, as
+at the word level: PTB writes its rare words as ``<unk>``, which becomes one token, not the pieces
+``< un k >`` (SentencePiece would read ``<`` and ``>`` as unknown), and the text around it is split on
+its own; such words are left out of the text the BPE model is learned from.
+
 The BPE model is learned from the training file's non-blank lines (all, in order, no sampling: the same
 file and size give the same model byte for byte), and the vocabulary is built from the pieces of the
 training text, ``<unk>`` and ``<eos>`` first: a piece the training text never uses alone (a character
@@ -26,10 +31,11 @@ import numpy as np
 from rnnkit.data.bpe import processor, train_bpe
 from rnnkit.data.text import read_text
 from rnnkit.data.text_ids import TextIds
-from rnnkit.data.vocab import EOS, OOVStats, Vocabulary
+from rnnkit.data.vocab import EOS, UNK, OOVStats, Vocabulary
 from rnnkit.errors import DataError
 
 WORD_START = "\u2581"  # ▁, SentencePiece's mark of a word's first piece
+SPECIALS = (UNK, EOS)  # whitespace words read as the vocabulary's own tokens, not split into pieces
 
 
 def sentences(text: str) -> list[str]:
@@ -44,16 +50,37 @@ def sentences(text: str) -> list[str]:
 
 def learn(text: str, vocab_size: int, what: str = "the training text") -> bytes:
     """The BPE model (SentencePiece ``ModelProto`` bytes) of ``vocab_size`` pieces learned from the
-    non-blank lines of ``text``; a size the text cannot fill is :func:`rnnkit.data.bpe.train_bpe`'s ValueError."""
-    return train_bpe(sentences(text), vocab_size, what)
+    non-blank lines of ``text`` without their ``SPECIALS`` words; a size the text cannot fill is
+    :func:`rnnkit.data.bpe.train_bpe`'s ValueError."""
+    return train_bpe((" ".join(w for w in line.split() if w not in SPECIALS) for line in sentences(text)),
+                     vocab_size, what)
+
+
+def _segments(line: str) -> list[str]:
+    """A line as the runs of its words to split into pieces and, between them, its ``SPECIALS`` words:
+    "a b <unk> c" -> ["a b", "<unk>", "c"] (a special word is its own item; a run is never one)."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in line.split():
+        if word in SPECIALS:
+            if run:
+                out.append(" ".join(run))
+                run = []
+            out.append(word)
+        else:
+            run.append(word)
+    if run:
+        out.append(" ".join(run))
+    return out
 
 
 def line_pieces(model: bytes, line: str) -> list[str]:
     """The pieces of one line and ``<eos>`` (none for a blank line), as a line is read everywhere."""
-    line = " ".join(line.split())
-    if not line:
-        return []
-    return [*processor(model).encode(line, out_type=str), EOS]
+    sp = processor(model)
+    out = []
+    for segment in _segments(line):
+        out.extend([segment] if segment in SPECIALS else sp.encode(segment, out_type=str))
+    return out + [EOS] if out else []
 
 
 def text_pieces(model: bytes, text: str, end: bool = True) -> list[str]:
@@ -71,22 +98,26 @@ def text_ids(text: str, model: bytes, vocab: Vocabulary | None = None, head: int
     ``vocab`` None the vocabulary is built from the pieces (``<unk>``, ``<eos>``, then by count descending),
     else ``text`` is encoded with ``vocab`` and the pieces it lacks are ``<unk>`` and counted in ``oov``."""
     sp = processor(model)
-    lines = sentences(text)
+    lines = [_segments(line) for line in sentences(text)]
     if not lines:
         raise DataError(f"{name}: the file is empty (it holds only whitespace, no bpe token); give a file with text")
-    encoded = sp.encode(lines, out_type=int)  # one list of SentencePiece ids a line
-    eos = sp.get_piece_size()  # <eos>: one past SentencePiece's own ids
-    flat = np.fromiter((i for ids in encoded for i in (*ids, eos)), dtype=np.int64)  # (N,) SentencePiece ids
-    names = [sp.id_to_piece(i) for i in range(eos)] + [EOS]
-    counts = np.bincount(flat, minlength=eos + 1)  # (pieces + 1,)
-    unknown = sp.unk_id()
+    n = sp.get_piece_size()
+    special = {EOS: n, UNK: n + 1}  # ids past SentencePiece's own: <eos>, and a text's own word <unk>
+    runs = [seg for line in lines for seg in line if seg not in SPECIALS]
+    encoded = iter(sp.encode(runs, out_type=int))  # one list of SentencePiece ids a run, in order
+    flat = np.fromiter((i for line in lines for seg in (*line, EOS)
+                        for i in ((special[seg],) if seg in special else next(encoded))),
+                       dtype=np.int64)  # (N,) SentencePiece ids
+    names = [sp.id_to_piece(i) for i in range(n)] + [EOS, UNK]
+    counts = np.bincount(flat, minlength=n + 2)  # (pieces + 2,)
+    unknown = sp.unk_id()  # a character the BPE model lacks
     if vocab is None:
-        seen = {names[i]: int(c) for i, c in enumerate(counts) if c and i != unknown}
-        vocab = Vocabulary.from_counts(seen, eos_token=EOS)
+        seen = {names[i]: int(c) for i, c in enumerate(counts[:n]) if c and i != unknown}
+        vocab = Vocabulary.from_counts({**seen, EOS: int(counts[n])}, eos_token=EOS)
     table = np.array([vocab.unk_id if i == unknown else vocab.token_id(t) for i, t in enumerate(names)],
                      dtype=np.int64)  # SentencePiece id -> vocabulary id
     ids = table[flat]  # (N,)
-    missing = int((ids == vocab.unk_id).sum())
+    missing = int(counts[table == vocab.unk_id].sum() - counts[n + 1])  # the text's own <unk> words are known
     first = [names[i] for i in flat[:head]]
     return TextIds(vocab, ids, first, OOVStats(missing, int(ids.size), missing / ids.size))
 
@@ -114,7 +145,7 @@ def stream_pieces(pieces: Iterable[str], write: Callable[[str], Any], line_start
             write("\n")
             first = True
             continue
-        text = piece.replace(WORD_START, " ")
+        text = " " + piece if piece in SPECIALS else piece.replace(WORD_START, " ")  # <unk>: a word
         write(text.lstrip(" ") if first else text)
         first = first and not text.strip()
 
