@@ -239,3 +239,13 @@ def test_a_texts_own_unk_words_are_one_token_each_not_pieces_and_not_oov(data):
     assert decode_pieces(line_pieces(model, " <unk> ran far <unk> ")) == "<unk> ran far <unk>\n"
     last = line_pieces(model, "<unk> ran far")
     assert last[0] == "<unk>" and "<unk>" not in last[1:] and got.vocab.decode(got.ids[-len(last):]) == last
+
+
+def test_states_reads_pieces_and_interpolate_refuses_in_one_line(data, run, capsys):
+    path = str(run / "best.safetensors")
+    code, out, err = run_cli(capsys, ["states", path, "--text", "the cat\n"])
+    assert code == 0, err
+    model = checkpoint_bpe_model(path)
+    assert [row.split("\t")[0] for row in out.splitlines()[1:]] == text_pieces(model, "the cat\n")
+    code, _, err = run_cli(capsys, ["evaluate", path, str(data / "hand.txt"), "--interpolate", path])
+    assert code == 2 and err.count("\n") == 1 and "is a BPE-level one (--level bpe)" in err, err

@@ -214,6 +214,10 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     level_arg = arpa_level(args, model_path, args.interpolate)
     models = [load_language_model(path, level_arg) for path in (model_path, args.interpolate)]
     (_, vocab_a, level), (_, vocab_b, level_b) = models
+    if "bpe" in (level, level_b):  # its tokens are its own BPE model's pieces: no other model shares them
+        raise ValueError(f"--interpolate mixes word- or character-level models token by token, and "
+                         f"{model_path if level == 'bpe' else args.interpolate} is a BPE-level one (--level bpe); "
+                         "evaluate each on its own and compare their per-word perplexities")
     if level != level_b:
         arpa = args.level is None and any(is_arpa(path) for path in (model_path, args.interpolate))
         hint = " (an ARPA file is read at --level word unless told or written by rnnkit of characters)" * arpa

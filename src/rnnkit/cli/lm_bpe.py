@@ -67,18 +67,11 @@ def bpe_model(args: argparse.Namespace, train_text: str) -> bytes:
 def _saved_model(args: argparse.Namespace) -> bytes | None:
     """The BPE model in the run's last.safetensors, or None (no such file, or another kind or level of run:
     the trainer says why it cannot resume it)."""
-    from rnnkit import checkpoint as ckpt
-    from rnnkit.lm.io import bpe_model_of
+    from rnnkit.lm.io import checkpoint_bpe_model
     from rnnkit.train.run_files import LAST
 
     path = Path(args.run_dir) / LAST
-    if not path.is_file():
-        return None
-    task = ckpt.load_meta(path).get("task") or {}
-    if task.get("model") != "lm":
-        return None
-    with ckpt.reading_metadata(path, "language-model"):
-        return bpe_model_of(task)
+    return checkpoint_bpe_model(path) if path.is_file() else None
 
 
 class Reader:
