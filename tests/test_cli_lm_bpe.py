@@ -249,3 +249,14 @@ def test_states_reads_pieces_and_interpolate_refuses_in_one_line(data, run, caps
     assert [row.split("\t")[0] for row in out.splitlines()[1:]] == text_pieces(model, "the cat\n")
     code, _, err = run_cli(capsys, ["evaluate", path, str(data / "hand.txt"), "--interpolate", path])
     assert code == 2 and err.count("\n") == 1 and "is a BPE-level one (--level bpe)" in err, err
+
+
+def test_characters_that_never_stand_alone_are_warned_about(data, tmp_path, capsys):
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), "--level", "bpe", "--bpe-vocab",
+                                    "90", "--max-steps", "1", "--run-dir", str(tmp_path / "r"), *SMALL])
+    assert code == 0, err
+    _, vocab, _, task = load_lm(tmp_path / "r" / "last.safetensors")
+    chars = bpe.characters(base64.b64decode(task["bpe_model"]))
+    lone = [c for c in chars if c not in vocab.tokens]  # no row: read as <unk>
+    assert lone and f"rnnkit: warning: bpe: {len(lone)} of {data / 'train.txt'}'s {len(chars)} characters never " \
+                    "stand alone in its training text" in err, err

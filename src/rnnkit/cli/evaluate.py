@@ -26,7 +26,8 @@ def register(groups) -> None:
     p = groups.commands.add_parser(
         "evaluate", help="evaluate a trained model on a file",
         description="Evaluate a checkpoint on a data file: perplexity / bits per character for language models "
-                    "(recurrent, or n-gram from 'rnnkit train ngram --save' or an ARPA file), and the task's own "
+                    "(recurrent, or n-gram from 'rnnkit train ngram --save' or an ARPA file; a BPE-level one: "
+                    "per-word perplexity and bits per character, then per piece), and the task's own "
                     "metrics for other models (a tree model's: accuracy, macro-F1, confusion matrix and per-class "
                     "scores of the roots and of all labelled nodes).",
         formatter_class=HelpFormatter,

@@ -76,7 +76,7 @@ def temperature(text: str) -> float:
 
 def register(groups) -> None:
     p = groups.train.add_parser(
-        "lm", help="train a character- or word-level RNN language model",
+        "lm", help="train a character-, word- or subword-level (BPE) RNN language model",
         description="Train a recurrent language model on a UTF-8 text file with stateful truncated BPTT.  "
                     "Started as several processes by an MPI launcher (mpiexec -n P rnnkit train lm ...; needs "
                     "mpi4py), each trains B / P of the --batch-size streams and all take the same steps.",
@@ -161,8 +161,8 @@ def register(groups) -> None:
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
-                   help="stop at the end of the N-th line: N sentences (<eos>) of a word-level model, N newlines of a "
-                        "character-level one (default: no stop before --length)")
+                   help="stop at the end of the N-th line: N sentences (<eos>) of a word- or BPE-level model, N newlines "
+                        "of a character-level one (default: no stop before --length)")
     g.add_argument("--temperature", type=temperature, default=None,
                    help="divide log-probabilities by this (lower: safer; default: 1; for the most likely token "
                         "each step, --greedy)")
@@ -261,6 +261,10 @@ def train_lm(args) -> int:
     vocab, train_ids, train_head, _ = reader(args.train, args.level, args.encoding, max_size=args.max_vocab,
                                                min_count=args.min_count)  # (N,) ids; the first 200,000 tokens
     bpe = reader.model if args.level == "bpe" else None
+    if bpe is not None:
+        from rnnkit.cli.seq2seq_bpe import warn_lone
+
+        warn_lone(bpe, set(vocab.tokens), f"{args.train}'s", "--bpe-vocab")
     check_min_count(args.min_count, vocab, args.train)
     require_tokens(train_ids.size, args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
@@ -306,7 +310,11 @@ def train_lm(args) -> int:
                            "--eval-batch-size or a longer file")
         print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count:,} -> <unk>)",
               file=sys.stderr)
-        if st.fraction >= 0.02 and not unk_trained:
+        if st.fraction >= 0.02 and not unk_trained and bpe is not None:
+            warn(f"{args.valid}: {100 * st.fraction:.1f}% of its pieces are unknown (characters that are not in the "
+                 f"training text, or never alone in it), and the training text has no <unk>, so the model never "
+                 "learns what an unknown piece is and pays dearly for each; train on text with those characters")
+        elif st.fraction >= 0.02 and not unk_trained:
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
                  f"<unk> (--min-count {args.min_count} keeps every token it has), so the model never learns what an "
                  "unknown token is and pays dearly for each; --min-count 2 trains <unk> on the rarest tokens")
