@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import shutil
 import sys
 
 import numpy as np
@@ -117,10 +118,16 @@ def test_resumed_mid_epoch_equals_uninterrupted(data, tmp_path, capsys):
 
 
 def test_resume_reuses_the_saved_model_and_refuses_another_size(data, run, tmp_path, capsys):
-    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), "--level", "bpe",
+    shutil.copytree(run, tmp_path / "run")  # the module's run stays as it is
+    run = tmp_path / "run"
+    valid = ["--valid", str(data / "valid.txt")]
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), *valid, "--level", "bpe",
                                     "--bpe-vocab", "41", "--epochs", "3", "--run-dir", str(run), "--resume", *SMALL])
     assert code == 2 and err.count("\n") == 1
     assert "this run's text was split by a BPE model of 40 pieces, and --bpe-vocab asks for 41" in err
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), *valid, "--level", "bpe",
+                                    "--epochs", "3", "--run-dir", str(run), "--resume", *SMALL])  # no --bpe-vocab
+    assert code == 0 and "bpe: the 40-piece model of the resumed run" in err, err
 
 
 def test_generation_is_the_decoded_pieces_and_scores_as_the_library_does(data, run, tmp_path, capsys):

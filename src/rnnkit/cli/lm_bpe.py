@@ -3,7 +3,8 @@
 One BPE model of ``--bpe-vocab`` pieces is learned with SentencePiece from the training file's non-blank
 lines (all, in order, on one thread: the same file gives the same model), kept in the checkpoint (base64
 in the JSON metadata), and every file is split with it; ``--resume`` takes it from the run's
-``last.safetensors`` instead of learning it again, and refuses another ``--bpe-vocab``.  Validation and
+``last.safetensors`` instead of learning it again (``--bpe-vocab`` may be left out), and refuses another
+``--bpe-vocab``.  Validation and
 ``--test`` report, beside the per-piece loss, the per-word perplexity and bits per character of
 :mod:`rnnkit.lm.units`, which stand beside a word- or character-level model's on the same file.
 """
@@ -43,10 +44,11 @@ def check_installed(args: argparse.Namespace) -> None:
 
 
 def bpe_model(args: argparse.Namespace, train_text: str) -> bytes:
-    """The run's BPE model: the resumed run's (``--resume``), else learned from ``train_text``."""
-    size = args.bpe_vocab or DEFAULT_VOCAB
+    """The run's BPE model: the resumed run's (``--resume``; its size unless --bpe-vocab is given, which must
+    match), else learned from ``train_text``."""
     option = "--bpe-vocab"
     saved = _saved_model(args) if args.resume else None
+    size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
     if saved is not None:
         if piece_count(saved) != size:
             raise ValueError(f"--resume: this run's text was split by a BPE model of {piece_count(saved):,} pieces, "
