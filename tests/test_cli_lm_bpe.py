@@ -71,6 +71,11 @@ def test_validation_reports_per_word_perplexity_and_bits_per_character(run):
     assert len(epochs) == 2
     assert all({"valid_word_ppl", "valid_bits_per_char"} <= set(e) for e in epochs)
     assert all(e["valid_word_ppl"] > e["valid_ppl"] for e in epochs)  # a word has more than one piece's surprise
+    text = (run.parent / "valid.txt").read_text(encoding="utf-8")
+    units = count_units(text, len(text_pieces(checkpoint_bpe_model(run / "last.safetensors"), text)))
+    for e in epochs:  # L = N x the mean over the predicted pieces (10 streams leave some out)
+        assert e["valid_word_ppl"] == pytest.approx(math.exp(e["valid_loss"] * units.pieces / units.words))
+        assert e["valid_bits_per_char"] == pytest.approx(e["valid_loss"] * units.pieces / units.chars / math.log(2))
 
 
 def test_evaluate_equals_the_hand_computation_from_per_piece_nlls(data, run, capsys):
