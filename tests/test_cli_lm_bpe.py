@@ -272,3 +272,9 @@ def test_characters_that_never_stand_alone_are_warned_about(data, tmp_path, caps
     lone = [c for c in chars if c not in vocab.tokens]  # no row: read as <unk>
     assert lone and f"rnnkit: warning: bpe: {len(lone)} of {data / 'train.txt'}'s {len(chars)} characters never " \
                     "stand alone in its training text" in err, err
+
+
+def test_scoring_at_level_bpe_needs_the_bpe_model(run):
+    model, vocab, _, _ = load_lm(run / "best.safetensors")
+    with pytest.raises(ValueError, match="Expected bpe_model"):
+        score_lines(model, vocab, "bpe", ["the cat"])
