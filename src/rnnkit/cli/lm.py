@@ -161,8 +161,8 @@ def register(groups) -> None:
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
-                   help="stop at the end of the N-th line: N sentences (<eos>) of a word- or BPE-level model, N newlines "
-                        "of a character-level one (default: no stop before --length)")
+                   help="stop at the end of the N-th line: N sentences (<eos>) of a word- or BPE-level model, N "
+                        "newlines of a character-level one (default: no stop before --length)")
     g.add_argument("--temperature", type=temperature, default=None,
                    help="divide log-probabilities by this (lower: safer; default: 1; for the most likely token "
                         "each step, --greedy)")
