@@ -123,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
     total = sum(logprobs)
     ppl = f"perplexity {format_perplexity(perplexity(-total / tokens))}" if tokens else "no token"
+    if bpe is not None and tokens and not args.skip_unknown:  # every piece counted: the text's per-word figures too
+        from rnnkit.lm.units import count_units, unit_metrics
+
+        u = unit_metrics(-total / tokens, count_units("\n".join(lines), tokens))
+        ppl += (f" per piece; per word {format_perplexity(u['word_ppl'])}, {u['bits_per_char']:.4f} bits/char "
+                f"({u['words']:,} words, {u['chars']:,} characters, line ends included)")
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
     print(f"{args.data}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
           "start of a sentence", file=sys.stderr)
