@@ -157,8 +157,8 @@ def test_generation_is_the_decoded_pieces_and_scores_as_the_library_does(data, r
         assert int(tokens) == len(line_pieces(model_bytes, line)) == s.tokens
         assert float(logprob) == pytest.approx(s.logprob, abs=1e-4)
     total = sum(s.logprob for s in want)  # the summary's per-word figures: every line's pieces, over its words
-    words = sum(len(line.split()) + 1 for line in lines)
-    chars = sum(len(" ".join(line.split())) + 1 for line in lines)
+    words = sum(len(line.split()) + 1 for line in lines if line.strip())  # a blank line is no sentence
+    chars = sum(len(" ".join(line.split())) + 1 for line in lines if line.strip())
     assert (f"per word {math.exp(-total / words):.2f}, {-total / chars / math.log(2):.4f} bits/char ({words} words, "
             f"{chars} characters" in err), err
 
