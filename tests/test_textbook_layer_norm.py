@@ -13,6 +13,7 @@ import pytest
 from rnnkit.cells import elman_ln as elman_kernel
 from rnnkit.cells import gru_ln as gru_kernel
 from rnnkit.cells import lstm_ln as lstm_kernel
+from rnnkit.gradcheck import numeric_grad
 from rnnkit.packing import batch_sizes
 from rnnkit.textbook import CELLS, elman_ln, gru_ln, lstm_ln
 
@@ -123,17 +124,8 @@ def test_bptt_equals_finite_differences(cell, nonlinearity):
               "x": (values["x"], dxs), "h0": (values["h0"], dstate0[0])}
     if lstm:
         wanted["c0"] = (values["c0"], dstate0[1])
-    eps = 1e-6
     for name, (array, analytic) in wanted.items():
-        numeric = np.zeros_like(array)
-        for k in np.ndindex(array.shape):
-            keep = array[k]
-            array[k] = keep + eps
-            up = loss()
-            array[k] = keep - eps
-            down = loss()
-            array[k] = keep
-            numeric[k] = (up - down) / (2 * eps)
+        numeric = numeric_grad(loss, array)  # central differences, eps = 1e-6
         assert np.abs(numeric).max() > 1e-3, name
         err = np.max(np.abs(analytic - numeric) / np.maximum(1.0, np.abs(numeric)))
         assert err < 1e-7, f"{name}: max relative difference {err:.3e}"
