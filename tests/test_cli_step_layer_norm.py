@@ -100,7 +100,7 @@ def _one_line_error(capsys, argv: list[str]) -> str:
 
 def test_layer_norm_with_peephole_is_one_clear_line(capsys):
     err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--peephole"])
-    assert "--layer-norm and --peephole do not go together" in err
+    assert "rnnkit step has no textbook cell with both --layer-norm and --peephole" in err
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])

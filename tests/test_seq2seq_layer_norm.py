@@ -20,6 +20,7 @@ CASES = [
     dict(cell="gru", attention="additive", weight_drop=0.3, dropout=0.2),
     dict(cell="rnn", attention="none", bidirectional=False),
     dict(cell="lstm", attention="dot", decoder_layers=1, input_feeding=False, sampling_rate=0.5),
+    dict(cell="lstm", attention="additive", peephole=True, weight_drop=0.3),  # both: rnnkit.cells.lstm_ln_peephole
 ]
 
 
@@ -72,8 +73,6 @@ def test_ln_parameters_start_at_one_and_zero_and_act_in_encoder_and_decoder():
 
 
 def test_config_refuses_what_cannot_work():
-    with pytest.raises(ValueError, match=r"Expected peephole=False with layer_norm=True"):
-        _config(layer_norm=True, peephole=True)
     with pytest.raises(ValueError, match=r"Expected decoder_hidden_size >= 2 with layer_norm=True for LSTM"):
         _config(layer_norm=True, decoder_hidden_size=1, attention="none")
     with pytest.raises(ValueError, match=r"Expected encoder_hidden_size >= 2 with layer_norm=True for RNN"):
@@ -146,7 +145,6 @@ def test_trains_saves_translates_and_resumes_bit_for_bit(pairs, tmp_path, capsys
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--peephole"], "--layer-norm and --peephole do not go together"),
     (["--cell", "lstm", "--hidden", "1", "--attention", "none"], "--layer-norm with --hidden 1 and --cell lstm"),
     (["--cell", "lstm", "--hidden", "3"], "--layer-norm with --hidden 3 (the encoder gets --hidden / 2 = 1 unit a direction) and "
                         "--cell lstm"),

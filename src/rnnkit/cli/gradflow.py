@@ -97,9 +97,6 @@ def run(args) -> int:
     if args.peephole and "lstm" not in cells:
         raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
-    if args.layer_norm and args.peephole:
-        raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one of "
-                         "them out")
     forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
     norms = {}
     for cell in cells:

@@ -166,8 +166,7 @@ def check_model_options(args: argparse.Namespace) -> None:
     """The option combinations Seq2SeqConfig would reject, said in the options' own names (before any
     data is read).  Dot attention scores s_j . h_t, so the decoder's --hidden must equal the encoder
     state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions).
-    --layer-norm: not with --peephole, and two units or more per encoder direction and in the decoder for the
-    Elman RNN and the LSTM."""
+    --layer-norm: two units or more per encoder direction and in the decoder for the Elman RNN and the LSTM."""
     check_layer_norm(args)
     dirs = 1 if args.unidirectional else 2
     if getattr(args, "layer_norm", False) and (args.encoder_hidden or max(1, args.hidden // dirs)) == 1:

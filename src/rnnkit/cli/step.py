@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     cell = args.cell
     other = f"with --cell {cell}: {CELL_NAMES[cell]}"
     if args.layer_norm and args.peephole:
-        raise ValueError("--layer-norm and --peephole do not go together (no rnnkit cell has both): leave one of "
-                         "them out")
+        raise ValueError("rnnkit step has no textbook cell with both --layer-norm and --peephole (train, gradcheck "
+                         "and gradflow have it): leave one of them out")
     refuse_unused(args, [
         ("--peephole", cell != "lstm", f"{other} has no cell state for peepholes to read; use --cell lstm"),
         ("--nonlinearity", cell != "rnn", f"{other} has fixed gates; use --cell rnn"),

@@ -26,12 +26,10 @@ def _check_tie(config: Any, embedding: str, hidden: str) -> None:
 
 
 def _check_layer_norm(config: Any, *hidden: str) -> None:
-    """``layer_norm`` with ``peephole`` (no kernel has both), or with one hidden unit in a field of ``hidden``
-    for the Elman RNN or the LSTM (LN over one unit is its shift whatever it reads): ValueError."""
+    """``layer_norm`` with one hidden unit in a field of ``hidden`` for the Elman RNN or the LSTM (LN over one
+    unit is its shift whatever it reads): ValueError."""
     if not config.layer_norm:
         return
-    if getattr(config, "peephole", False):
-        raise ValueError("Expected peephole=False with layer_norm=True (no kernel has both), got both True")
     for name in hidden:
         if config.cell in LN_OVER_H and getattr(config, name) == 1:
             raise ValueError(f"Expected {name} >= 2 with layer_norm=True for {config.cell.upper()} "

@@ -69,9 +69,8 @@ def _kernel(spec: DecoderSpec) -> Any:
 def _names(spec: DecoderSpec) -> tuple[str, ...]:
     """A layer's parameter names, in the kernel's argument order (four; seven with peepholes; with layer
     normalization the four and the LN gains and shifts)."""
-    if spec.peephole:
-        return WEIGHTS + lstm_peephole.PEEPHOLES
-    return WEIGHTS + _kernel(spec).LN_PARAMS if spec.layer_norm else WEIGHTS
+    peepholes = lstm_peephole.PEEPHOLES if spec.peephole else ()
+    return WEIGHTS + peepholes + (_kernel(spec).LN_PARAMS if spec.layer_norm else ())
 
 
 @fields_in_doc
