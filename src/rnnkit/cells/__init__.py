@@ -9,9 +9,9 @@ also ``nonlinearity="tanh"``) returning
 that the plain LSTM's time loop stays as it is.  :mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln` and
 :mod:`rnnkit.cells.gru_ln`, the layer-normalized cells (Ba, Kiros & Hinton 2016), take their LN gains and shifts
 after ``b_hh`` in the same way (``LN_PARAMS`` in each) and return their gradients after ``db_hh``;
-:mod:`rnnkit.cells.lstm_ln_peephole`, the LSTM with both, takes the peepholes, then the LN gains and shifts.  They are the hot
-loops: one input GEMM before the time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient
-GEMMs after it.
+:mod:`rnnkit.cells.lstm_ln_peephole`, the LSTM with both, takes the peepholes, then the LN gains and shifts.  They
+are the hot loops: one input GEMM before the time loop, one GEMM and a few in-place ufuncs per step, and the
+weight-gradient GEMMs after it.
 
 Which kernel a layer's options pick, and the names and shapes of its parameters, are
 :mod:`rnnkit.cells.layout`'s.
