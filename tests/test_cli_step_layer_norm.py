@@ -1,5 +1,5 @@
-"""``rnnkit step --cell rnn|lstm|gru --layer-norm``: the numbers printed are the fast kernels' (rnnkit.cells.elman_ln,
-lstm_ln, gru_ln), the text shows each LN's mean, sigma and normalized vector and its backward, a --weights file
+"""``rnnkit step --cell rnn|lstm|gru --layer-norm`` (and ``--cell lstm --layer-norm --peephole``): the numbers printed
+are the fast kernels' (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole), the text shows each LN's mean, sigma and normalized vector and its backward, a --weights file
 holds the LN gains and shifts (a gain left out is 1, a shift 0), and the options that do not fit are one line."""
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ import numpy as np
 import pytest
 from clirun import run_cli
 
-from rnnkit.cells import elman_ln, gru_ln, lstm_ln
+from rnnkit.cells import elman_ln, gru_ln, lstm_ln, lstm_ln_peephole
 from rnnkit.textbook import CELLS
 
 KERNELS = {"rnn": elman_ln, "lstm": lstm_ln, "gru": gru_ln}
 X = ["1,0,-1", "0.5,2,1", "-1,1,0", "0.3,-0.4,2", "1,1,-0.5"]  # T = 5 steps
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_json_numbers_are_the_kernels(capsys, cell):
+@pytest.mark.parametrize("cell, peephole", [("rnn", False), ("lstm", False), ("gru", False), ("lstm", True)])
+def test_json_numbers_are_the_kernels(capsys, cell, peephole):
     argv = ["step", "--cell", cell, "--layer-norm", "--backward", "--x", *X, "--hidden-size", "4", "--seed", "3",
-            "--json"]
+            "--json"] + (["--peephole"] if peephole else [])
     if cell == "lstm":
         argv += ["--dc", "0.3,-0.2,0.5,1"]
     code, out, err = run_cli(capsys, argv)
     assert code == 0, err
     got = json.loads(out)
     assert got["cell"] == cell and got["layer_norm"] is True and got["steps"] == 5
-    names = CELLS[f"{cell}_ln"].PARAM_NAMES
+    assert got.get("peephole", False) is peephole
+    names = CELLS["lstm_ln_peephole" if peephole else f"{cell}_ln"].PARAM_NAMES
+    kernel = lstm_ln_peephole if peephole else KERNELS[cell]
     p = [np.array(got["parameters"][k]) for k in names]
     assert all(np.any(a != 0) for a in p)  # drawn: gains and shifts too
     xs = np.array([s["x"] for s in got["forward"]])[:, None]  # (T, 1, D)
@@ -34,12 +36,12 @@ def test_json_numbers_are_the_kernels(capsys, cell):
     dout = np.array(got["dout"])[:, None]
     if cell == "lstm":
         c0 = np.array(got["forward"][0]["c_prev"])[None]
-        out_k, _, cache = lstm_ln.forward(xs, (h0, c0), *p)
-        dx, (dh0, dc0), wg = lstm_ln.backward(dout, (None, np.array(got["dc"])[None]), cache)
+        out_k, _, cache = kernel.forward(xs, (h0, c0), *p)
+        dx, (dh0, dc0), wg = kernel.backward(dout, (None, np.array(got["dc"])[None]), cache)
         np.testing.assert_allclose(dc0[0], got["gradients"]["c0"], rtol=1e-12, atol=1e-12)
     else:
-        out_k, _, cache = KERNELS[cell].forward(xs, h0, *p)
-        dx, dh0, wg = KERNELS[cell].backward(dout, None, cache)
+        out_k, _, cache = kernel.forward(xs, h0, *p)
+        dx, dh0, wg = kernel.backward(dout, None, cache)
     np.testing.assert_allclose(out_k[:, 0], [s["h"] for s in got["forward"]], rtol=1e-12, atol=1e-12)
     g = got["gradients"]
     for name, a in zip(names, wg):
@@ -98,9 +100,19 @@ def _one_line_error(capsys, argv: list[str]) -> str:
     return err
 
 
-def test_layer_norm_with_peephole_is_one_clear_line(capsys):
-    err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--peephole"])
-    assert "rnnkit step has no textbook cell with both --layer-norm and --peephole" in err
+def test_layer_norm_with_peephole_prints_both_and_reads_a_sheet_of_both(capsys, tmp_path):
+    saved = tmp_path / "w.json"
+    argv = ["step", "--cell", "lstm", "--layer-norm", "--peephole", "--backward"]
+    code, out, err = run_cli(capsys, argv + ["--save-weights", str(saved)])
+    assert code == 0, err
+    assert out.startswith("layer-normalized peephole LSTM") and "  a_o = z_o + p_o * c_t " in out
+    assert "  dc_{t-1} = dc * f_t + da_i * p_i + da_f * p_f " in out and "  dp_o = da_o * c_t" in out
+    obj = json.loads(saved.read_text(encoding="utf-8"))
+    assert len(obj["weight_co"]) == 3 and set(obj["ln_hh_bias"]) == {"i", "f", "g", "o"}
+    code, again, err = run_cli(capsys, argv + ["--weights", str(saved)])
+    assert code == 0 and again.split("\n\nparameters\n")[1] == out.split("\n\nparameters\n")[1], err
+    err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(saved)])
+    assert "unknown parameter 'weight_ci' (a peephole weight: give --peephole)" in err
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])

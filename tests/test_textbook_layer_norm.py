@@ -1,5 +1,5 @@
-"""rnnkit.textbook.elman_ln, lstm_ln, gru_ln: the one-example layer-normalized cells compute what the fast kernels
-(rnnkit.cells.elman_ln, lstm_ln, gru_ln) compute, to 1e-12 in float64, on a batch of sequences of different lengths
+"""rnnkit.textbook.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole: the one-example layer-normalized cells compute what
+the fast kernels (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole) compute, to 1e-12 in float64, on a batch of sequences of different lengths
 (each example over its own steps); their backward through time agrees with central differences (random non-zero
 weights, biases, gains and shifts, random upstream gradients, T = 6); their tables are their docstrings'."""
 from __future__ import annotations
@@ -13,18 +13,21 @@ import pytest
 from rnnkit.cells import elman_ln as elman_kernel
 from rnnkit.cells import gru_ln as gru_kernel
 from rnnkit.cells import lstm_ln as lstm_kernel
+from rnnkit.cells import lstm_ln_peephole as both_kernel
 from rnnkit.gradcheck import numeric_grad
 from rnnkit.packing import batch_sizes
-from rnnkit.textbook import CELLS, elman_ln, gru_ln, lstm_ln
+from rnnkit.textbook import CELLS, elman_ln, gru_ln, lstm_ln, lstm_ln_peephole
 
-CASES = [("rnn_ln", "tanh"), ("rnn_ln", "relu"), ("lstm_ln", None), ("gru_ln", None)]
-KERNELS = {"rnn_ln": elman_kernel, "lstm_ln": lstm_kernel, "gru_ln": gru_kernel}
+CASES = [("rnn_ln", "tanh"), ("rnn_ln", "relu"), ("lstm_ln", None), ("gru_ln", None), ("lstm_ln_peephole", None)]
+KERNELS = {"rnn_ln": elman_kernel, "lstm_ln": lstm_kernel, "gru_ln": gru_kernel, "lstm_ln_peephole": both_kernel}
+MODULES = [elman_ln, lstm_ln, gru_ln, lstm_ln_peephole]
 T, D, H = 6, 3, 4
 LENGTHS = [6, 5, 2]  # sorted, as the kernels take a packed batch
 
 
 def random_params(cell: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Every parameter non-zero and none near zero (weights, biases, LN gains and shifts), PyTorch's layout."""
+    """Every parameter non-zero and none near zero (weights, biases, peepholes, LN gains and shifts), PyTorch's
+    layout."""
     module = CELLS[cell]
     rows = len(module.GATES) * H
 
@@ -32,15 +35,15 @@ def random_params(cell: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return rng.uniform(0.2, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
 
     p = {"weight_ih": draw(rows, D), "weight_hh": draw(rows, H), "bias_ih": draw(rows), "bias_hh": draw(rows)}
-    for name in module.LN_PARAMS:
-        p[name] = draw(H if name in module.UNIT_PARAMS else rows)
+    for name in module.PARAM_NAMES[4:]:  # the peepholes, the LN gains and shifts
+        p[name] = draw(H if name in module.UNIT_PARAMS + getattr(module, "PEEPHOLES", ()) else rows)
     return p
 
 
 def textbook_run(cell, nonlinearity, p, xs, h0, c0, dout, dhT, dcT):
     """(outputs (T, H), final state, parameter grads, dxs, dstate0) of one example."""
     module = CELLS[cell]
-    if cell == "lstm_ln":
+    if cell.startswith("lstm"):
         steps = module.forward_sequence(xs, h0, c0, p)
         grads, dxs, dh0, dc0, _ = module.backward_sequence(steps, p, dout, dhT, dcT)
         return np.array([s.h for s in steps]), (steps[-1].h, steps[-1].c), grads, dxs, (dh0, dc0)
@@ -77,7 +80,7 @@ def test_textbook_equals_the_kernel_on_a_batch_of_different_lengths(cell, nonlin
             if t >= n:
                 x[t, b] = 1e3
                 dout[t, b] = 1e3
-    lstm = cell == "lstm_ln"
+    lstm = cell.startswith("lstm")
     state0, dstateT = ((h0, c0), (dhT, dcT)) if lstm else (h0, dhT)
     out, final, kgrads, dx, dstate0 = kernel_run(cell, nonlinearity, p, x, state0, dout, dstateT,
                                                  batch_sizes(np.array(LENGTHS), T))
@@ -108,7 +111,7 @@ def test_bptt_equals_finite_differences(cell, nonlinearity):
     """L = sum_t dout_t . h_t + dh_T . h_T (+ dc_T . c_T): every parameter, every x_t, h_0 (and c_0)."""
     rng = np.random.default_rng(5)
     p = random_params(cell, rng)
-    lstm = cell == "lstm_ln"
+    lstm = cell.startswith("lstm")
     values = {"x": rng.normal(size=(T, D)), "h0": rng.normal(size=H), "c0": rng.normal(size=H)}
     dout, dhT, dcT = rng.normal(size=(T, H)), rng.normal(size=H), rng.normal(size=H)
 
@@ -135,7 +138,7 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize("module", [elman_ln, lstm_ln, gru_ln])
+@pytest.mark.parametrize("module", MODULES)
 def test_equation_tables_are_the_docstring_equations_in_order(module):
     """What rnnkit step prints beside each number is the docstring's equation, in the docstring's order, and
     every named intermediate and parameter gradient has its equation."""
@@ -155,7 +158,7 @@ def test_equation_tables_are_the_docstring_equations_in_order(module):
     assert set(module.SYMBOLS) == set(module.LN_PARAMS)
 
 
-@pytest.mark.parametrize("module", [elman_ln, lstm_ln, gru_ln])
+@pytest.mark.parametrize("module", MODULES)
 def test_the_code_computes_in_the_docstring_order(module):
     """Each equation is one assignment, in the order of the tables (read off the source)."""
     tables = ((module.forward, module.FORWARD_EQUATIONS), (module.backward, module.BACKWARD_EQUATIONS))

@@ -1,4 +1,4 @@
-"""``rnnkit step --cell rnn|lstm|gru [--peephole | --layer-norm]``: one step of a cell (or a few) as the equations
+"""``rnnkit step --cell rnn|lstm|gru [--peephole] [--layer-norm]``: one step of a cell (or a few) as the equations
 with their numbers, forward and with ``--backward`` back, to check a hand calculation (:mod:`rnnkit.textbook`)."""
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def register(groups) -> None:
                         "own backward.  Gains and shifts in --weights: ln_weight, ln_bias (rnn: H numbers), "
                         "ln_ih_weight, ln_ih_bias, ln_hh_weight, ln_hh_bias (G*H, gate blocks allowed), "
                         "ln_cell_weight, ln_cell_bias (lstm: H); a gain left out is 1, a shift 0.  H >= 2 for "
-                        "rnn and lstm; not with --peephole")
+                        "rnn and lstm.  With --peephole: the LSTM with both, the peepholes added after the "
+                        "normalizations")
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
                    help="Elman RNN's f in h_t = f(a_t) (--cell rnn only; default tanh)")
     p.add_argument("--weights", default=None, metavar="FILE",
@@ -101,9 +102,6 @@ def run(args: argparse.Namespace) -> int:
 
     cell = args.cell
     other = f"with --cell {cell}: {CELL_NAMES[cell]}"
-    if args.layer_norm and args.peephole:
-        raise ValueError("rnnkit step has no textbook cell with both --layer-norm and --peephole (train, gradcheck "
-                         "and gradflow have it): leave one of them out")
     refuse_unused(args, [
         ("--peephole", cell != "lstm", f"{other} has no cell state for peepholes to read; use --cell lstm"),
         ("--nonlinearity", cell != "rnn", f"{other} has fixed gates; use --cell rnn"),
@@ -115,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
     ])
     if args.peephole:
         cell = "lstm_peephole"  # the textbook's peephole LSTM (rnnkit.textbook.lstm_peephole)
-    if args.layer_norm:
-        cell = f"{cell}_ln"  # rnnkit.textbook.elman_ln, lstm_ln or gru_ln
+    if args.layer_norm:  # rnnkit.textbook.elman_ln, lstm_ln, gru_ln, or with peepholes lstm_ln_peephole
+        cell = "lstm_ln_peephole" if args.peephole else f"{cell}_ln"
     if args.weights and args.save_weights and same_file(args.weights, args.save_weights):
         raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
                          "choose another file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.jsonline import json_line
-from rnnkit.textbook import CELLS, base_cell, has_cell_state
+from rnnkit.textbook import CELLS, base_cell, has_cell_state, has_layer_norm, has_peepholes
 from rnnkit.textbook.exercise import Exercise, Solution
 from rnnkit.textbook.lstm_peephole import PEEPHOLES
 
@@ -16,7 +16,9 @@ TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCel
           "lstm_ln": "layer-normalized LSTM (Ba, Kiros & Hinton 2016: torch.nn.LSTMCell's gates, LN of W_ih x_t, "
                      "W_hh h_{t-1} and c_t)",
           "gru_ln": "layer-normalized GRU (torch.nn.GRUCell's gates, LN of W_ih x_t and W_hh h_{t-1} as Ba, Kiros & "
-                    "Hinton 2016 do the LSTM's)"}
+                    "Hinton 2016 do the LSTM's)",
+          "lstm_ln_peephole": "layer-normalized peephole LSTM (Ba, Kiros & Hinton 2016's LN of W_ih x_t, W_hh h_{t-1} "
+                              "and c_t; peepholes p_i, p_f, p_o added after the LNs)"}
 DRAWN = {"parameters": "parameters", "h0": "h_0", "c0": "c_0", "x": "x", "dh": "dL/dh"}
 
 
@@ -118,7 +120,7 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
     if len(gates) > 1:
         lines.append(f"weight_ih = [{'; '.join(_blocks(ex.cell, 'weight_ih'))}], weight_hh = "
                      f"[{'; '.join(_blocks(ex.cell, 'weight_hh'))}], the biases likewise (PyTorch's gate order)")
-    if ex.cell == "lstm_peephole":
+    if has_peepholes(ex.cell):
         lines.append("p_i, p_f, p_o = weight_ci, weight_cf, weight_co: diagonal peephole weights, one number a unit")
     symbols = getattr(CELLS[ex.cell], "SYMBOLS", {})
     if symbols:
@@ -126,9 +128,9 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
             f"{', '.join(symbols.values())} = {', '.join(symbols)}"
         lines.append(f"{said}: the LN gains and shifts; mean(v) is the mean of v's numbers; eps = 1e-5")
         if len(gates) > 1:
-            lines.append(f"a vector of all {len(gates)} gates ({len(gates)}H numbers: ax, a, gamma_ih, ...) is "
+            lines.append(f"a vector of all {len(gates)} gates ({len(gates)}H numbers: ax, ah, gamma_ih, ...) is "
                          f"printed one gate block a row, {', '.join(gates)}")
-        if ex.cell in ("rnn_ln", "lstm_ln") and H == 2:
+        if base_cell(ex.cell) != "gru" and H == 2:
             what = "a_hat" if ex.cell == "rnn_ln" else "c_hat"
             lines.append(f"note: LN over H = 2 numbers gives {what} = +-1 (nearly) whatever they are, so little "
                          "gradient passes it: give --hidden-size 3 or more to see more")
@@ -231,9 +233,9 @@ def step_json(ex: Exercise, sol: Solution, seed: int, backward: bool, zero_biase
     """One JSON object with every number at full precision."""
     T, D = ex.xs.shape
     out = {"cell": base_cell(ex.cell), "input_size": D, "hidden_size": len(ex.h0), "steps": T}
-    if ex.cell == "lstm_peephole":
+    if has_peepholes(ex.cell):
         out["peephole"] = True
-    if ex.cell.endswith("_ln"):
+    if has_layer_norm(ex.cell):
         out["layer_norm"] = True
     if base_cell(ex.cell) == "rnn":
         out["nonlinearity"] = ex.nonlinearity

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.textbook import CELL_NAMES, CELLS, base_cell, has_cell_state
+from rnnkit.textbook import CELL_NAMES, CELLS, base_cell, has_cell_state, has_layer_norm
 from rnnkit.textbook.params import MINUS_SIGNS, character, random_params, random_values
 
 DEFAULT_INPUT_SIZE = 3
@@ -46,7 +46,7 @@ def parse_numbers(text: str, what: str) -> np.ndarray:
 class Exercise:
     """Every number of one exercise: parameters (PyTorch's names), inputs, initial state, upstream gradients."""
 
-    cell: str  # a key of rnnkit.textbook.CELLS: "rnn", "lstm", "gru", "lstm_peephole", "rnn_ln", "lstm_ln", "gru_ln"
+    cell: str  # a key of rnnkit.textbook.CELLS: "rnn", "lstm", "gru", "lstm_peephole", "rnn_ln", "lstm_ln", ...
     params: dict[str, np.ndarray]
     xs: np.ndarray  # (T, D)
     h0: np.ndarray  # (H,)
@@ -108,8 +108,8 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
                                      ("--c0", None if c0 is None else len(c0)),
                                      ("--dh", _same_lengths(dout, "--dh")), ("--dc", None if dc is None else len(dc)),
                                      ("--hidden-size", hidden_size)],
-               DEFAULT_HIDDEN_SIZE_LN if cell.endswith("_ln") else DEFAULT_HIDDEN_SIZE)
-    if H == 1 and cell in ("rnn_ln", "lstm_ln"):
+               DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
+    if H == 1 and has_layer_norm(cell) and base_cell(cell) != "gru":
         from rnnkit.recurrent_checks import LN_OVER_H
 
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "

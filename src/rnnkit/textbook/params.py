@@ -132,7 +132,7 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
             hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in known \
                 else ""
             if key in PEEPHOLES or layer in PEEPHOLES:  # a sheet of the peephole LSTM read as another cell
-                hint = " (a peephole weight: give --peephole)" if cell == "lstm" else \
+                hint = " (a peephole weight: give --peephole)" if cell in ("lstm", "lstm_ln") else \
                     " (a peephole weight, of an LSTM with --peephole)"
             elif key.startswith("ln_"):  # a layer-normalized cell's sheet read without --layer-norm, or another's
                 hint = " (a layer-norm gain or shift: give --layer-norm)" if "LN_PARAMS" not in vars(CELLS[cell]) \
