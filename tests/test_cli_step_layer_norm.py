@@ -1,6 +1,7 @@
 """``rnnkit step --cell rnn|lstm|gru --layer-norm`` (and ``--cell lstm --layer-norm --peephole``): the numbers printed
-are the fast kernels' (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole), the text shows each LN's mean, sigma and normalized vector and its backward, a --weights file
-holds the LN gains and shifts (a gain left out is 1, a shift 0), and the options that do not fit are one line."""
+are the fast kernels' (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole), the text shows each LN's mean,
+sigma and normalized vector and its backward, a --weights file holds the LN gains and shifts (a gain left out is 1,
+a shift 0), and the options that do not fit are one line."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,8 @@
 """rnnkit.textbook.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole: the one-example layer-normalized cells compute what
-the fast kernels (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole) compute, to 1e-12 in float64, on a batch of sequences of different lengths
-(each example over its own steps); their backward through time agrees with central differences (random non-zero
-weights, biases, gains and shifts, random upstream gradients, T = 6); their tables are their docstrings'."""
+the fast kernels (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole) compute, to 1e-12 in float64, on a
+batch of sequences of different lengths (each example over its own steps); their backward through time agrees with
+central differences (random non-zero weights, biases, peepholes, gains and shifts, random upstream gradients,
+T = 6); their tables are their docstrings'."""
 from __future__ import annotations
 
 import inspect
