@@ -91,7 +91,10 @@ def test_saved_weights_read_back_and_left_out_gains_are_one(capsys, tmp_path):
            "ln_cell_weight left out: 1)" in text, text
     code, out, err = run_cli(capsys, argv + ["--weights", str(saved)])
     assert code == 0, err
-    p = json.loads(out)["parameters"]
+    got = json.loads(out)
+    assert got["unit_gains"] == ["ln_ih_weight", "ln_hh_weight", "ln_cell_weight"]
+    assert got["zero_biases"] == ["ln_ih_bias", "ln_hh_bias", "ln_cell_bias"]
+    p = got["parameters"]
     assert p["ln_ih_weight"] == [1.0] * 12 and p["ln_cell_weight"] == [1.0] * 3 and p["ln_hh_bias"] == [0.0] * 12
 
 

@@ -239,7 +239,13 @@ def step_json(ex: Exercise, sol: Solution, seed: int, backward: bool, zero_biase
         out["layer_norm"] = True
     if base_cell(ex.cell) == "rnn":
         out["nonlinearity"] = ex.nonlinearity
-    out.update(seed=seed, drawn=ex.drawn, zero_biases=zero_biases, parameters=_listed(ex.params))
+    from rnnkit.textbook.params import left_out_value
+
+    zero = [name for name in zero_biases if left_out_value(name) == 0]
+    out.update(seed=seed, drawn=ex.drawn, zero_biases=zero)
+    if len(zero) < len(zero_biases):  # LN gains left out of a --weights file: 1, not 0
+        out["unit_gains"] = [name for name in zero_biases if name not in zero]
+    out["parameters"] = _listed(ex.params)
     out["forward"] = [{"t": t, **_listed(s._asdict())} for t, s in enumerate(sol.forward, start=1)]
     if backward:
         out["dout"] = ex.dout.tolist()
