@@ -2,8 +2,8 @@
 
 Finite differences in float64 through the whole model (random non-zero parameters, gains away from 1 and shifts and
 biases away from 0, a random dloss, padded source and target batches of unequal lengths, T = 6 target steps); the
-LN gains and shifts act in both halves; the option is saved, translates, resumes bit for bit and refuses a change
-on --resume; the combinations that cannot work are one line each."""
+LN gains and shifts act in both halves; a model overfits one batch; the option is saved, translates, resumes bit for
+bit and refuses a change on --resume; the combinations that cannot work are one line each."""
 from __future__ import annotations
 
 import numpy as np
@@ -155,3 +155,25 @@ def test_what_cannot_work_is_one_line(pairs, tmp_path, capsys, extra, words):
     code, out, err = run_cli(capsys, _train(pairs, run, *extra))
     assert code != 0 and out == "" and err.strip().count("\n") == 0 and words in err, err
     assert not run.exists()
+
+
+@pytest.mark.parametrize("peephole", [False, True], ids=["ln", "ln-peephole"])
+def test_a_layer_normalized_model_overfits_one_batch(peephole):
+    """End to end: teacher-forced loss on one batch of reversals falls to a small fraction of its start."""
+    from rnnkit.optim import make_optimizer
+    from rnnkit.seq2seq import toy
+
+    rng = np.random.default_rng(0)
+    vocab = toy.task_vocab("reverse", num_symbols=6)
+    batch = toy.make_batch(toy.reverse_pairs(8, rng, 3, 5, 6), vocab)
+    model = Seq2Seq(_config(src_vocab_size=len(vocab), tgt_vocab_size=len(vocab), layer_norm=True, peephole=peephole,
+                            encoder_layers=1, decoder_layers=1, encoder_hidden_size=8, decoder_hidden_size=16,
+                            tgt_embedding_dim=8, src_embedding_dim=8), rng)
+    opt = make_optimizer("adam", model.params, lr=2e-2)
+    inputs = (batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask)
+    losses = []
+    for _ in range(120):
+        loss, cache = model.forward(*inputs)
+        losses.append(loss / batch.tgt_mask.sum())
+        opt.step(model.backward(1.0 / batch.tgt_mask.sum(), cache))
+    assert losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])
