@@ -1,53 +1,23 @@
 """``Seq2SeqConfig(layer_norm=True)`` and ``train seq2seq --layer-norm``: layer-normalized encoder and decoder.
 
-Finite differences in float64 through the whole model (random non-zero parameters, gains away from 1 and shifts and
-biases away from 0, a random dloss, padded source and target batches of unequal lengths, T = 6 target steps); the
-LN gains and shifts act in both halves; a model overfits one batch; the option is saved, translates, resumes bit for
-bit and refuses a change on --resume; the combinations that cannot work are one line each."""
+The finite differences through the whole model are test_seq2seq_model's GRAD_CASES with layer_norm=True.  Here: the
+LN gains and shifts start as LN's and act in both halves; a model overfits one batch; the option is saved,
+translates, resumes bit for bit and refuses a change on --resume; what cannot work is one line each."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from clirun import run_cli
-from test_seq2seq_model import _batch, _check_gradients, _config, _one_blas_thread  # noqa: F401 (a fixture)
+from test_seq2seq_model import _batch, _config, _one_blas_thread  # noqa: F401 (a fixture)
 
 from rnnkit.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.seq2seq.io import load_translator
 from rnnkit.seq2seq.model import Seq2Seq
 
-CASES = [
-    dict(cell="lstm", attention="general"),
-    dict(cell="gru", attention="additive", weight_drop=0.3, dropout=0.2),
-    dict(cell="rnn", attention="none", bidirectional=False),
-    dict(cell="lstm", attention="dot", decoder_layers=1, input_feeding=False, sampling_rate=0.5),
-    dict(cell="lstm", attention="additive", peephole=True, weight_drop=0.3),  # both: rnnkit.cells.lstm_ln_peephole
-]
-
-
 def _randomise_ln(model, rng):
     """Every parameter non-zero: gains 1 +- 0.5, the rest U(-0.5, 0.5) (biases and shifts too)."""
     for k, v in model.params.items():
         v[...] = rng.uniform(-0.5, 0.5, v.shape) + (1.0 if ".ln_" in k and "_weight_l" in k else 0.0)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{v}" for v in c.values()))
-def test_gradient_matches_finite_differences(case):
-    case = dict(case)
-    rate = case.pop("sampling_rate", 0.0)
-    rng = np.random.default_rng(1)
-    model = Seq2Seq(_config(layer_norm=True, **case), rng)
-    _randomise_ln(model, rng)
-    assert any(k.startswith("encoder.ln_") for k in model.params) and any(k.startswith("decoder.ln_")
-                                                                          for k in model.params)
-    batch = _batch(rng)
-    training = model.config.dropout > 0 or model.config.weight_drop > 0 or rate > 0
-
-    def loss():  # a fixed seed: the same dropout masks and sampled tokens at every call
-        return model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate)[0]
-
-    _, cache = model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate)
-    dloss = float(rng.uniform(0.5, 1.5))
-    _check_gradients(loss, model.params, model.backward(dloss, cache), rng, dloss)
 
 
 def test_ln_parameters_start_at_one_and_zero_and_act_in_encoder_and_decoder():

@@ -2,11 +2,8 @@
 the fast kernels (rnnkit.cells.elman_ln, lstm_ln, gru_ln, lstm_ln_peephole) compute, to 1e-12 in float64, on a
 batch of sequences of different lengths (each example over its own steps); their backward through time agrees with
 central differences (random non-zero weights, biases, peepholes, gains and shifts, random upstream gradients,
-T = 6); their tables are their docstrings'."""
+T = 6)."""
 from __future__ import annotations
-
-import inspect
-import re
 
 import numpy as np
 import pytest
@@ -135,40 +132,12 @@ def test_bptt_equals_finite_differences(cell, nonlinearity):
         assert err < 1e-7, f"{name}: max relative difference {err:.3e}"
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
 @pytest.mark.parametrize("module", MODULES)
-def test_equation_tables_are_the_docstring_equations_in_order(module):
-    """What rnnkit step prints beside each number is the docstring's equation, in the docstring's order, and
-    every named intermediate and parameter gradient has its equation."""
-    doc = _flat(module.__doc__)
-    for table in (module.FORWARD_EQUATIONS, module.BACKWARD_EQUATIONS, module.PARAM_GRADIENTS):
-        at = 0
-        for name, equation in table.items():
-            found = doc.find(_flat(equation), at)
-            assert found >= 0, (name, equation)
-            at = found
-    inputs = {"x", "h_prev", "c_prev"}
-    assert [f for f in module.Step._fields if f not in inputs] == list(module.FORWARD_EQUATIONS)
-    grads = [f for f in module.StepGrads._fields if f not in module.PARAM_NAMES]
-    assert grads == list(module.BACKWARD_EQUATIONS)
+def test_every_parameter_has_its_gradient_equation_and_every_ln_parameter_its_symbol(module):
+    """(The tables against the docstrings and the source: tests/test_textbook.py.)"""
     assert list(module.PARAM_GRADIENTS) == list(module.PARAM_NAMES) == [
         f for f in module.StepGrads._fields if f in module.PARAM_NAMES]
     assert set(module.SYMBOLS) == set(module.LN_PARAMS)
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_the_code_computes_in_the_docstring_order(module):
-    """Each equation is one assignment, in the order of the tables (read off the source)."""
-    tables = ((module.forward, module.FORWARD_EQUATIONS), (module.backward, module.BACKWARD_EQUATIONS))
-    for function, table in tables:
-        source = inspect.getsource(function)
-        assigned = list(dict.fromkeys(m.group(1) for m in re.finditer(r"^ +(\w+) = ", source, re.M)))
-        order = [name for name in assigned if name in table]
-        given = [name for name in table if name in ("dh", "dc_next")]  # arguments, not computed
-        assert given + order == list(table), (module.__name__, function.__name__)
 
 
 def test_gains_of_one_and_shifts_of_zero_normalize_a_to_mean_0_and_variance_1():
