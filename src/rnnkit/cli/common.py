@@ -180,11 +180,12 @@ def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
                                                "--cell lstm")
 
 
-def add_layer_norm_option(group: Any) -> None:
+def add_layer_norm_option(group: Any, what: str = "the recurrent cells") -> None:
     """``--layer-norm``: layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
-    :mod:`rnnkit.cells.gru_ln`)."""
+    :mod:`rnnkit.cells.gru_ln`; with ``--peephole`` :mod:`rnnkit.cells.lstm_ln_peephole`); ``what``: whose cells,
+    where the help should say (seq2seq: the encoder's and the decoder's)."""
     group.add_argument("--layer-norm", action="store_true",
-                       help="layer normalization inside the recurrent cells (Ba, Kiros & Hinton 2016; eps 1e-5): the "
+                       help=f"layer normalization inside {what} (Ba, Kiros & Hinton 2016; eps 1e-5): the "
                             "Elman RNN normalizes W_ih x_t + W_hh h_{t-1}, the LSTM and the GRU W_ih x_t and "
                             "W_hh h_{t-1} apart (each over all its gates), the LSTM also c_t before its tanh, with "
                             "learned gains and shifts (ln_*_l0); with --peephole the peepholes add their terms after "

@@ -89,7 +89,7 @@ def register(groups) -> None:
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
     add_residual_option(m, "encoder layers (the decoder's have none)")
     add_peephole_option(m)
-    add_layer_norm_option(m)
+    add_layer_norm_option(m, "the encoder's and the decoder's cells")
     m.add_argument("--embed", type=positive_int, default=128,
                    help="embedding size of both sides, or of the side without --src-embeddings / --tgt-embeddings "
                         "(vectors set their side's size)")
