@@ -37,8 +37,8 @@ def register(groups) -> None:
                    help="the LSTM with peephole connections (Gers & Schmidhuber 2000; Graves 2013): needs --cell lstm "
                         "or --all-cells, where it is the lstm column")
     p.add_argument("--layer-norm", action="store_true",
-                   help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; not with "
-                        "--peephole")
+                   help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; with "
+                        "--peephole the LSTM has both")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
     p.add_argument("--plot", metavar="FILE", default=None,
