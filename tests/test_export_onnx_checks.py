@@ -90,3 +90,12 @@ def test_a_model_rnnkit_would_not_load_is_not_exported(tmp_path, capsys):
             out = tmp_path / f"{source.stem}{target}.out"
             _refused(capsys, ["export", str(source), "-o", str(out), target], needle)
             assert not out.exists()
+
+
+def test_a_layer_normalized_peephole_lstm_is_refused_for_its_layer_norm_by_both_exports(tmp_path, capsys):
+    # --torch must not send it to --onnx, which refuses layer norm too: both name the layer norm
+    model = _train_lm(tmp_path, capsys, "--peephole", "--layer-norm")
+    for target in ("--torch", "--onnx"):
+        out = tmp_path / f"m{target}.out"
+        _refused(capsys, ["export", str(model), "-o", str(out), target], "layer-normalized (--layer-norm)")
+        assert not out.exists()

@@ -81,12 +81,12 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     config = task.get(CONFIG[kind])
     if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
+    if isinstance(config, dict) and config.get("layer_norm"):  # first: neither export has it
+        raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
     if isinstance(config, dict) and config.get("peephole") and option == "--torch":  # ONNX's LSTM has peepholes
         raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
                          "with --onnx instead (ONNX's LSTM operator has peepholes), or without either, as a model for "
                          "rnnkit's own commands")
-    if isinstance(config, dict) and config.get("layer_norm"):
-        raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
     check_loadable(kind, path)  # first: no model rnnkit exports learns its initial state, so its loader refuses one
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
