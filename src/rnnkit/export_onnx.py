@@ -238,6 +238,10 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
+    if kind == "seq2seq":  # a translator: two graphs, the encoder and one decoder step
+        from rnnkit.export_onnx_seq2seq import export_translator
+
+        return export_translator(path, output, meta, new_meta, model, largest, vocab_path(output), ONNX_LIMIT)
     check_supported(kind, task, model, path, "--onnx")
     wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
     if wide:  # runs in float32, as ONNX serves it

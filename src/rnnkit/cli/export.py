@@ -111,6 +111,11 @@ def summary(report, args: argparse.Namespace) -> str:
         from rnnkit.export_onnx import vocab_path
 
         what = f"an ONNX graph (its vocabulary in {vocab_path(report.output)})"
+        if report.kind == "seq2seq":
+            from rnnkit.export_onnx_seq2seq import step_path
+
+            what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
+                   f"{vocab_path(report.output)})"
     if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:

@@ -1,0 +1,162 @@
+"""The onnxruntime code ``rnnkit export --onnx`` prints for a translator (:mod:`rnnkit.export_onnx_seq2seq`): it
+opens the encoder, the decoder step and the vocabulary file, tokenizes a sentence as rnnkit's source tokenizer does
+(:class:`rnnkit.data.tokenizer.Tokenizer`: its punct level's pattern and joiner are copied from it), runs the
+encoder once and the step a token at a time, greedily, as ``rnnkit translate --beam 1`` does with its default
+options (``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first: ``--min-len 1``; each sentence's limit from
+the translator's length rule), and detokenizes the output with the target side's tokenizer.  Not in the code:
+beam search, ``--no-repeat-ngram``, ``--replace-unk`` and ``--max-len`` (one line to change: ``limit``)."""
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any
+
+from rnnkit.data import tokenizer as tok
+from rnnkit.export_torch_text import example_text
+
+_HEAD = '''"""{what},
+exported by rnnkit{when} from
+{source}
+as two ONNX graphs, the encoder in ENCODER and one decoder step in STEP, its vocabularies in VOCAB.  Run it to
+translate an example, or import it and call translate(text); it needs onnxruntime and numpy{needs}."""
+{imports}
+import numpy as np
+import onnxruntime
+{more}
+ENCODER = {encoder!r}  # where rnnkit wrote them (-o, made absolute)
+STEP = {step!r}
+VOCAB = {vocab!r}
+if not os.path.exists(ENCODER) and "__file__" in globals():  # moved, with this script beside them: the files there
+    here = os.path.dirname(os.path.abspath(__file__))
+    ENCODER, STEP, VOCAB = (os.path.join(here, os.path.basename(p)) for p in (ENCODER, STEP, VOCAB))
+
+encoder = onnxruntime.InferenceSession(ENCODER, providers=["CPUExecutionProvider"])  # {dtype} weights, float32 math
+step = onnxruntime.InferenceSession(STEP, providers=["CPUExecutionProvider"])
+with open(VOCAB, encoding="utf-8") as f:
+    vocab = json.load(f)
+source_ids = {{t: i for i, t in enumerate(vocab["source_vocab"]["tokens"])}}  # token i has id i
+target_tokens = vocab["target_vocab"]["tokens"]
+{after}'''
+
+_PUNCT = '''
+# rnnkit's punct level: words (with inner hyphens, apostrophes, number separators) and punctuation apart
+PUNCT_TOKEN = re.compile({pattern!r})
+_NO_SPACE_BEFORE = frozenset({before!r})
+_NO_SPACE_AFTER = frozenset({after!r})
+_QUOTES = frozenset({quotes!r})
+'''
+
+_BPE = '''
+def sentencepiece_model(side):
+    """The SentencePiece BPE model of one side ("source_tokenizer" or "target_tokenizer"), kept in VOCAB."""
+    sp = sentencepiece.SentencePieceProcessor()
+    sp.LoadFromSerializedProto(base64.b64decode(vocab[side]["bpe_model"]))
+    return sp
+'''
+
+_TOKENIZE = {"word": "text.split()", "char": "list(text)", "punct": "PUNCT_TOKEN.findall(text)",
+             "bpe": "source_bpe.encode(text, out_type=str)"}
+_DETOKENIZE = {"word": '" ".join(tokens)', "char": '"".join(tokens)', "punct": "_join_punct(tokens)",
+               "bpe": "target_bpe.decode_pieces(list(tokens))"}
+
+_TRANSLATE = '''
+
+def source_tokens(text):
+    """The source tokens of text as rnnkit tokenizes them:
+    whitespace runs collapsed{lower}, then {how}."""
+    text = " ".join(text.split()){lowered}
+    return {tokenize}
+
+
+def target_text(tokens):
+    """The text of target tokens, as rnnkit's target tokenizer joins them."""
+    return {detokenize}
+
+
+def translate(text):
+    """The greedy translation of one sentence, as rnnkit translate --beam 1 gives it ("" for a blank one)."""
+    tokens = source_tokens(text)
+    if not tokens:
+        return ""
+    unknown = source_ids[vocab["source_vocab"]["unk_token"]]
+    x = np.array([[source_ids.get(t, unknown)] for t in tokens], np.int64)  # (S, 1) int64; unknown: <unk>
+    names = [o.name for o in encoder.get_outputs()]
+    start = dict(zip(names, encoder.run(None, {{"ids": x, "lengths": np.array([len(tokens)], np.int64)}})))
+    fixed = {{k: start[k] for k in ("memory", "src_mask") if k in start}}  # the same at every step
+    state = {{k: start[k] for k in ("h", "c") if k in start}}  # (L, 1, H): the bridge's initial state
+{feed}    rule = vocab["length_rule"]  # each sentence's limit, EOS included: ceil(ratio * n) + extra steps
+    limit = math.ceil(rule["ratio"] * len(tokens)) + rule["extra"]
+    previous, out = vocab["bos"], []
+    step_names = [o.name for o in step.get_outputs()]
+    for t in range(limit):
+        result = dict(zip(step_names, step.run(None, {{"ids": np.array([previous], np.int64), **state, **fixed}})))
+        logp = result["log_probs"][0]  # (V,): log P(next token)
+        logp[[vocab["pad"], vocab["bos"]]] = -np.inf  # never generated
+        if t == 0:  # not an empty translation (rnnkit translate's --min-len 1)
+            logp[vocab["eos"]] = -np.inf
+        previous = int(logp.argmax())
+        if previous == vocab["eos"]:
+            break
+        out.append(previous)
+        state = {{k: result[k + "_next"] for k in state}}
+    return target_text([target_tokens[i] for i in out])
+
+
+if __name__ == "__main__":
+    example = {example}
+    print(example, "->", translate(example))
+'''
+
+
+def _describe(cfg: dict[str, Any]) -> str:
+    cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
+    both = "bidirectional " if cfg["bidirectional"] else ""
+    attention = "without attention" if cfg["attention"] == "none" else f"with {cfg['attention']} attention"
+    return (f"A translator into {cfg['tgt_vocab_size']:,} target tokens: a {cfg['encoder_layers']}-layer {both}{cell} "
+            f"encoder and\na {cfg['decoder_layers']}-layer decoder {attention}")
+
+
+def _example(task: dict[str, Any]) -> str:
+    """An example sentence of the source vocabulary's tokens (a BPE side's word-initial pieces)."""
+    vocab = json.loads(task["source_vocab"])
+    level = task["source_tokenizer"]["level"]
+    tokens = [t[1:] if level == "bpe" and t.startswith("\u2581") else t for t in vocab["tokens"]]
+    specials = {"<pad>", "<bos>", "<eos>", vocab["unk_token"]}
+    return example_text(tokens, specials, level != "char")
+
+
+def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, encoder: str, step: str,
+                    vocab: str) -> str:
+    """The Python source that translates with the exported graphs (module docstring); ``source``: the checkpoint
+    exported, ``record`` the export's record (step, epoch, dtype); ``encoder``, ``step``, ``vocab``: the files."""
+    cfg = task["seq2seq_config"]
+    src, tgt = task["source_tokenizer"], task["target_tokenizer"]
+    levels = {src["level"], tgt["level"]}
+    bpe, punct = "bpe" in levels, "punct" in levels
+    imports = "\n".join(line for line, on in (("import base64", bpe), ("import json", True), ("import math", True),
+                                              ("import os", True), ("import re", punct)) if on)
+    more = "import sentencepiece\n" if bpe else ""
+    if punct:
+        more += _PUNCT.format(pattern=tok._PUNCT_TOKEN.pattern, before="".join(sorted(tok._NO_SPACE_BEFORE)),
+                              after="".join(sorted(tok._NO_SPACE_AFTER)), quotes="".join(sorted(tok._QUOTES)))
+        joiner = inspect.getsource(tok._join_punct)  # rnnkit's own lines, its annotation's names left out
+        more += "\n\n" + joiner.replace("(tokens: Sequence[str]) -> str:", "(tokens):")
+    after = ""
+    if bpe:
+        more += _BPE
+        after = "".join(f"{side}_bpe = sentencepiece_model({side + '_tokenizer'!r})\n"
+                               for side, t in (("source", src), ("target", tgt)) if t["level"] == "bpe")
+    step_line = record.get("step")
+    head = _HEAD.format(what=_describe(cfg), when=f" (step {step_line:,}, epoch {record.get('epoch')})"
+                        if step_line is not None else "", source=source, needs=" (and sentencepiece)" * bpe,
+                        imports=imports, more=more, after=after, encoder=encoder, step=step, vocab=vocab,
+                        dtype=record.get("dtype") or "float32")
+    how = {"word": "split at whitespace", "char": "every character (spaces too)", "punct": "words and punctuation "
+           "apart", "bpe": "the pieces of its SentencePiece BPE model"}[src["level"]]
+    feed = (f'    state["feed"] = np.zeros((1, {cfg["decoder_hidden_size"]}), np.float32)  # h~_0 = 0: input '
+            "feeding's first\n") if cfg["input_feeding"] else ""
+    body = _TRANSLATE.format(lower=", lowercased" if src["lowercase"] else "",
+                             lowered=".lower()" if src["lowercase"] else "", how=how, tokenize=_TOKENIZE[src["level"]],
+                             detokenize=_DETOKENIZE[tgt["level"]], feed=feed,
+                             example=json.dumps(_example(task), ensure_ascii=False))
+    return head + body

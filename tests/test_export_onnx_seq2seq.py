@@ -1,0 +1,154 @@
+"""rnnkit export --onnx of a translator: the encoder graph gives rnnkit's memory, mask and initial state, the decoder
+step graph rnnkit's log-probabilities, attention and next state at every step of a teacher-forced target, on random
+non-zero weights; the printed onnxruntime code translates as ``rnnkit translate --beam 1`` does."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from clirun import run_cli
+from test_export_onnx import FAST, TOL, _diff, _randomized
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+WORDS = {"ein": "a", "rot": "red", "hund": "dog", "katze": "cat", "groß": "big", "läuft": "runs", "blau": "blue",
+         "haus": "house", "klein": "small", "sieht": "sees", "猫": "cat", "狗": "dog"}
+
+
+def _corpus(tmp_path, n=60, seed=0):
+    """A toy translation, every word looked up and the order reversed: the source and target files."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(WORDS)
+    src, tgt = [], []
+    for _ in range(n):
+        words = [keys[i] for i in rng.integers(0, len(keys), size=rng.integers(2, 6))]
+        src.append(" ".join(words) + " .")
+        tgt.append(" ".join(WORDS[w] for w in reversed(words)).capitalize() + ".")
+    paths = tmp_path / "train.de", tmp_path / "train.en"
+    for path, lines in zip(paths, (src, tgt)):
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return [str(p) for p in paths]
+
+
+def _train(tmp_path, capsys, *options, epochs="1"):
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", *_corpus(tmp_path), *FAST[2:], "--epochs", epochs,
+                                    "--run-dir", str(run), *options])
+    assert code == 0, err
+    return run / "last.safetensors"
+
+
+def _export(capsys, model, out_path, *options):
+    """Export with --onnx; check both graphs; return the two sessions, the printed code and the stderr."""
+    code, out, err = run_cli(capsys, ["export", str(model), "-o", str(out_path), "--onnx", *options])
+    assert code == 0, err
+    step_path = out_path.with_name(out_path.stem + ".step.onnx")
+    assert f"decoder step in {step_path}" in err, err
+    assert max(len(line) for line in out.splitlines() if str(out_path.parent) not in line) <= 120
+    sessions = []
+    for path in (out_path, step_path):
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+        sessions.append(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))
+    return sessions, out, err
+
+
+def _run(session, feeds):
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+
+
+def _stacked(state, i):
+    """rnnkit's per-layer decoder state as (L, B, H): h (i = 0) or c (i = 1)."""
+    return np.stack([s[i] if isinstance(s, tuple) else s for s in state])
+
+
+@pytest.mark.parametrize("options", [
+    ("--cell", "lstm", "--layers", "2", "--embed", "6", "--hidden", "8", "--encoder-hidden", "5"),  # general
+    ("--cell", "gru", "--attention", "additive", "--attention-size", "7", "--no-input-feeding", "--unidirectional",
+     "--tie", "--embed", "8", "--hidden", "8", "--encoder-hidden", "6"),
+    ("--cell", "rnn", "--attention", "dot", "--layers", "3", "--residual", "--embed", "5", "--hidden", "8",
+     "--encoder-hidden", "4"),
+    ("--cell", "lstm", "--attention", "none", "--peephole", "--layers", "2", "--residual", "--embed", "5",
+     "--hidden", "6", "--encoder-hidden", "7"),
+    ("--cell", "lstm", "--attention", "dot", "--peephole", "--no-input-feeding", "--embed", "6", "--hidden", "6",
+     "--encoder-hidden", "3"),
+])
+def test_a_translator_in_onnxruntime_gives_rnnkits_memory_state_and_step_log_probabilities(tmp_path, capsys, options):
+    from rnnkit.seq2seq.io import load_translator
+
+    model = _randomized(_train(tmp_path, capsys, "--level", "punct", *options), tmp_path / "random.safetensors")
+    (encoder, step), _, _ = _export(capsys, model, tmp_path / "m.onnx")
+    translator = load_translator(model)
+    cfg = translator.model.config
+    rng = np.random.default_rng(3)
+    lengths = np.array([5, 2, 7])
+    src = np.zeros((7, 3), np.int64)  # (S, B), padded with <pad>
+    for b, n in enumerate(lengths):
+        src[:n, b] = rng.integers(3, cfg.src_vocab_size, n)
+    carry = translator.model.encode(src, lengths)
+    start = _run(encoder, {"ids": src, "lengths": lengths})
+    diffs = [_diff("h_0", start["h"], _stacked(carry.state, 0))]
+    state = {"h": start["h"]}
+    if cfg.cell == "lstm":
+        diffs.append(_diff("c_0", start["c"], _stacked(carry.state, 1)))
+        state["c"] = start["c"]
+    fixed = {}
+    if cfg.attention != "none":
+        assert np.array_equal(start["src_mask"], carry.memory.mask)
+        diffs.append(_diff("memory", start["memory"], carry.memory.values))
+        fixed = {"memory": start["memory"], "src_mask": start["src_mask"]}
+    else:
+        assert set(start) == set(state)
+    if cfg.input_feeding:
+        state["feed"] = np.zeros((3, cfg.decoder_hidden_size), np.float32)
+    tgt_in = np.concatenate([np.ones((1, 3), np.int64), rng.integers(2, cfg.tgt_vocab_size, (6, 3))])  # (T, B)
+    for t in range(len(tgt_in)):  # teacher-forced: both read the same target tokens, each from its own state
+        logp, weights, carry = translator.model.decode_step(tgt_in[t], carry)
+        got = _run(step, {"ids": tgt_in[t], **state, **fixed})
+        diffs.append(_diff(f"log_probs {t}", got["log_probs"], logp))
+        diffs.append(_diff(f"h {t}", got["h_next"], _stacked(carry.state, 0)))
+        if cfg.cell == "lstm":
+            diffs.append(_diff(f"c {t}", got["c_next"], _stacked(carry.state, 1)))
+        if cfg.attention != "none":
+            diffs.append(_diff(f"attention {t}", got["attention"], weights))
+            assert np.all(got["attention"][~carry.memory.mask] == 0)  # exactly 0 past each sentence's end
+        else:
+            assert "attention" not in got
+        state = {k: got[k + "_next"] for k in state}
+    assert max(diffs) < TOL
+
+
+SENTENCES = ["ein rot hund .", "klein katze sieht ein haus .", "Ein  Blau   Haus läuft .", "猫 sieht 狗 .",
+             "zebra ein haus .", "   ", "hund hund hund hund hund hund hund hund hund ."]
+
+
+@pytest.mark.parametrize("levels", [
+    ("--level", "punct"),
+    ("--source-level", "char", "--target-level", "word", "--lowercase"),
+    ("--level", "bpe", "--bpe-vocab", "40"),
+])
+def test_the_printed_code_translates_as_rnnkit_translate_beam_1(tmp_path, capsys, levels):
+    model = _train(tmp_path, capsys, *levels, "--cell", "gru", "--embed", "12", "--hidden", "16", "--lr", "0.01",
+                   epochs="4")
+    text = tmp_path / "input.txt"
+    text.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
+    # the trained model, and the same with random weights: outputs of every length, some cut at the length limit
+    for checkpoint in (model, _randomized(model, tmp_path / "random.safetensors")):
+        _, code, _ = _export(capsys, checkpoint, tmp_path / "m.onnx")
+        namespace = {"__name__": "__main__"}
+        exec(compile(code, "exported.py", "exec"), namespace)
+        assert "->" in capsys.readouterr().out  # the example's translation
+        status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", "1"])
+        assert status == 0, err
+        want = out.split("\n")[:-1]
+        got = [namespace["translate"](s) for s in SENTENCES]
+        print(got)
+        assert got == want
+    assert len(set(want)) > 2  # not one output for every sentence
+
+
+def test_a_layer_normalized_translator_is_refused_in_one_line(tmp_path, capsys):
+    model = _train(tmp_path, capsys, "--layer-norm", "--embed", "4", "--hidden", "4")
+    code, out, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx"), "--onnx"])
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and "--layer-norm" in err and "Traceback" not in err, err
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.step.onnx").exists()
