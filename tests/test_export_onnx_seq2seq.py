@@ -126,24 +126,29 @@ SENTENCES = ["ein rot hund .", "klein katze sieht ein haus .", "Ein  Blau   Haus
     ("--source-level", "char", "--target-level", "word", "--lowercase"),
     ("--level", "bpe", "--bpe-vocab", "40"),
 ])
-def test_the_printed_code_translates_as_rnnkit_translate_beam_1(tmp_path, capsys, levels):
+def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_search(tmp_path, capsys, levels):
     model = _train(tmp_path, capsys, *levels, "--cell", "gru", "--embed", "12", "--hidden", "16", "--lr", "0.01",
                    epochs="4")
     text = tmp_path / "input.txt"
     text.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
+    seen = []
     # the trained model, and the same with random weights: outputs of every length, some cut at the length limit
     for checkpoint in (model, _randomized(model, tmp_path / "random.safetensors")):
         _, code, _ = _export(capsys, checkpoint, tmp_path / "m.onnx")
         namespace = {"__name__": "__main__"}
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation
-        status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", "1"])
-        assert status == 0, err
-        want = out.split("\n")[:-1]
-        got = [namespace["translate"](s) for s in SENTENCES]
-        print(got)
-        assert got == want
-    assert len(set(want)) > 2  # not one output for every sentence
+        for beam, alpha in ((1, 0.0), (3, 0.0), (4, 0.6)):  # greedy decoding; beam search
+            norm = ["--length-norm", str(alpha)] if alpha else []
+            status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", str(beam), *norm])
+            assert status == 0, err
+            want = out.split("\n")[:-1]
+            got = [namespace["translate"](s) if beam == 1 else namespace["beam_translate"](s, beam, alpha)
+                   for s in SENTENCES]
+            seen.append((beam, got))
+            assert got == want
+    print(*seen, sep="\n")
+    assert all(len(set(got)) > 2 for _, got in seen[3:])  # random weights: not one output for every sentence
 
 
 def test_a_layer_normalized_translator_is_refused_in_one_line(tmp_path, capsys):

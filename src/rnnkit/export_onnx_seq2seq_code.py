@@ -73,38 +73,88 @@ def target_text(tokens):
     return {detokenize}
 
 
+def encode(tokens):
+    """The encoder's run on one sentence's tokens: (what every step reads, the decoder's first state, the limit)."""
+    unknown = source_ids[vocab["source_vocab"]["unk_token"]]
+    x = np.array([[source_ids.get(t, unknown)] for t in tokens], np.int64)  # (S, 1) int64; unknown: <unk>
+    names = [o.name for o in encoder.get_outputs()]
+    start = dict(zip(names, encoder.run(None, {{"ids": x, "lengths": np.array([len(tokens)], np.int64)}})))
+    fixed = {{k: start[k] for k in ("memory", "src_mask") if k in start}}  # (rows, S, Hk), (rows, S)
+    state = {{k: start[k] for k in ("h", "c") if k in start}}  # (L, rows, H): the bridge's initial state
+{feed}    rule = vocab["length_rule"]  # each sentence's limit, EOS included: ceil(ratio * n) + extra steps
+    return fixed, state, math.ceil(rule["ratio"] * len(tokens)) + rule["extra"]
+
+
+def decoder_step(previous, state, fixed, t):
+    """Step t of the decoder from the previous tokens (rows,): (log P(next token) (rows, V), the next state).
+    Never chosen (-inf): <pad> and <bos>, and <eos> first (no empty translation: rnnkit's --min-len 1)."""
+    names = [o.name for o in step.get_outputs()]
+    result = dict(zip(names, step.run(None, {{"ids": np.asarray(previous, np.int64), **state, **fixed}})))
+    logp = result["log_probs"]  # (rows, V)
+    logp[:, [vocab["pad"], vocab["bos"]] + [vocab["eos"]] * (t == 0)] = -np.inf
+    return logp, {{k: result[k + "_next"] for k in state}}
+
+
 def translate(text):
     """The greedy translation of one sentence, as rnnkit translate --beam 1 gives it ("" for a blank one)."""
     tokens = source_tokens(text)
     if not tokens:
         return ""
-    unknown = source_ids[vocab["source_vocab"]["unk_token"]]
-    x = np.array([[source_ids.get(t, unknown)] for t in tokens], np.int64)  # (S, 1) int64; unknown: <unk>
-    names = [o.name for o in encoder.get_outputs()]
-    start = dict(zip(names, encoder.run(None, {{"ids": x, "lengths": np.array([len(tokens)], np.int64)}})))
-    fixed = {{k: start[k] for k in ("memory", "src_mask") if k in start}}  # the same at every step
-    state = {{k: start[k] for k in ("h", "c") if k in start}}  # (L, 1, H): the bridge's initial state
-{feed}    rule = vocab["length_rule"]  # each sentence's limit, EOS included: ceil(ratio * n) + extra steps
-    limit = math.ceil(rule["ratio"] * len(tokens)) + rule["extra"]
+    fixed, state, limit = encode(tokens)
     previous, out = vocab["bos"], []
-    step_names = [o.name for o in step.get_outputs()]
     for t in range(limit):
-        result = dict(zip(step_names, step.run(None, {{"ids": np.array([previous], np.int64), **state, **fixed}})))
-        logp = result["log_probs"][0]  # (V,): log P(next token)
-        logp[[vocab["pad"], vocab["bos"]]] = -np.inf  # never generated
-        if t == 0:  # not an empty translation (rnnkit translate's --min-len 1)
-            logp[vocab["eos"]] = -np.inf
-        previous = int(logp.argmax())
+        logp, state = decoder_step([previous], state, fixed, t)
+        previous = int(logp[0].argmax())
         if previous == vocab["eos"]:
             break
         out.append(previous)
-        state = {{k: result[k + "_next"] for k in state}}
     return target_text([target_tokens[i] for i in out])
+
+
+def beam_translate(text, beam=4, alpha=0.0):
+    """The best translation by beam search, as rnnkit translate --beam BEAM --length-norm ALPHA gives it: the 2k
+    best one-token extensions of the k live hypotheses, best first; an <eos> among the first k finishes one, scored
+    log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k; it stops at k finished
+    hypotheses or at the limit (the live ones then count, unfinished, after every finished one)."""
+    tokens = source_tokens(text)
+    if not tokens:
+        return ""
+    fixed, state, limit = encode(tokens)
+    eos = vocab["eos"]
+    live, scores, found = [()], np.zeros(1), []  # the live hypotheses, their log P (float64), the finished ones
+    previous = [vocab["bos"]]
+    for t in range(limit):
+        logp, state = decoder_step(previous, state, fixed, t)  # (rows, V)
+        flat = (scores[:, None] + logp).ravel()  # (rows * V,) every one-token extension
+        top = np.lexsort((np.arange(flat.size), -flat))[:2 * beam]  # best first, ties to the lower index
+        rows, previous, kept = [], [], []
+        for place, i in enumerate(top):
+            if flat[i] == -np.inf:  # a token never chosen; so is every later one
+                break
+            row, token = divmod(int(i), logp.shape[1])
+            if token == eos and place < beam:
+                found.append((True, float(flat[i]) / ((5 + len(live[row]) + 1) / 6) ** alpha, live[row]))
+            elif token != eos and len(rows) < beam:
+                rows, previous, kept = rows + [row], previous + [token], kept + [flat[i]]
+            if len(rows) == beam:
+                break
+        if not rows and not found:  # every extension banned: the live ones so far are all there is
+            found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
+        live, scores = [live[r] + (k,) for r, k in zip(rows, previous)], np.array(kept, np.float64)
+        if not rows or len(found) >= beam:
+            break
+        if t + 1 == limit:  # cut at the limit: the live hypotheses, unfinished
+            found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
+        state = {{k: v[rows] if k == "feed" else v[:, rows] for k, v in state.items()}}  # each row's own
+        fixed = {{k: v[rows] for k, v in fixed.items()}}
+    best = sorted(found, key=lambda h: (not h[0], -h[1]))[0]  # finished first, by score; ties: the first found
+    return target_text([target_tokens[i] for i in best[2]])
 
 
 if __name__ == "__main__":
     example = {example}
     print(example, "->", translate(example))
+    print(example, "->", beam_translate(example, 4), "(beam search, 4 beams)")
 '''
 
 
@@ -153,8 +203,8 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
                         dtype=record.get("dtype") or "float32")
     how = {"word": "split at whitespace", "char": "every character (spaces too)", "punct": "words and punctuation "
            "apart", "bpe": "the pieces of its SentencePiece BPE model"}[src["level"]]
-    feed = (f'    state["feed"] = np.zeros((1, {cfg["decoder_hidden_size"]}), np.float32)  # h~_0 = 0: input '
-            "feeding's first\n") if cfg["input_feeding"] else ""
+    feed = (f'    state["feed"] = np.zeros((1, {cfg["decoder_hidden_size"]}), np.float32)  # h~_0 = 0: input feeding'
+            "'s first\n") if cfg["input_feeding"] else ""
     body = _TRANSLATE.format(lower=", lowercased" if src["lowercase"] else "",
                              lowered=".lower()" if src["lowercase"] else "", how=how, tokenize=_TOKENIZE[src["level"]],
                              detokenize=_DETOKENIZE[tgt["level"]], feed=feed,
