@@ -6,28 +6,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from clirun import run_cli
+from test_cli_seq2seq import corpus, write
 from test_export_onnx import FAST, TOL, _diff, _randomized
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-WORDS = {"ein": "a", "rot": "red", "hund": "dog", "katze": "cat", "groß": "big", "läuft": "runs", "blau": "blue",
-         "haus": "house", "klein": "small", "sieht": "sees", "猫": "cat", "狗": "dog"}
+CHINESE = [("猫 sieht 狗 .", "Dog sees cat."), ("狗 läuft .", "Dog runs.")]  # UTF-8 beyond Latin-1
 
 
-def _corpus(tmp_path, n=60, seed=0):
-    """A toy translation, every word looked up and the order reversed: the source and target files."""
-    rng = np.random.default_rng(seed)
-    keys = sorted(WORDS)
-    src, tgt = [], []
-    for _ in range(n):
-        words = [keys[i] for i in rng.integers(0, len(keys), size=rng.integers(2, 6))]
-        src.append(" ".join(words) + " .")
-        tgt.append(" ".join(WORDS[w] for w in reversed(words)).capitalize() + ".")
-    paths = tmp_path / "train.de", tmp_path / "train.en"
-    for path, lines in zip(paths, (src, tgt)):
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return [str(p) for p in paths]
+def _corpus(tmp_path):
+    """test_cli_seq2seq's toy translation (every word looked up, the order reversed) and a few Chinese pairs."""
+    src, tgt = corpus(60, 0)
+    src, tgt = src + [s for s, _ in CHINESE], tgt + [t for _, t in CHINESE]
+    return [write(tmp_path / "train.de", src), write(tmp_path / "train.en", tgt)]
 
 
 def _train(tmp_path, capsys, *options, epochs="1"):
@@ -77,7 +69,24 @@ def test_a_translator_in_onnxruntime_gives_rnnkits_memory_state_and_step_log_pro
 
     model = _randomized(_train(tmp_path, capsys, "--level", "punct", *options), tmp_path / "random.safetensors")
     (encoder, step), _, _ = _export(capsys, model, tmp_path / "m.onnx")
-    translator = load_translator(model)
+    assert _compare(load_translator(model), encoder, step) < TOL
+
+
+def test_a_float16_translator_in_onnxruntime_gives_rnnkits_float16_export(tmp_path, capsys):
+    from rnnkit.seq2seq.io import load_translator
+
+    model = _randomized(_train(tmp_path, capsys, "--embed", "6", "--hidden", "8"), tmp_path / "random.safetensors")
+    (encoder, step), _, err = _export(capsys, model, tmp_path / "m.onnx", "--dtype", "float16")
+    assert "weights in float16" in err
+    code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "half.safetensors"), "--dtype",
+                                    "float16"])
+    assert code == 0, err
+    assert _compare(load_translator(tmp_path / "half.safetensors"), encoder, step) < TOL
+
+
+def _compare(translator, encoder, step):
+    """The largest difference between rnnkit's encoder and decoder steps and the graphs' on a batch of unequal
+    lengths, teacher-forced over 7 target tokens."""
     cfg = translator.model.config
     rng = np.random.default_rng(3)
     lengths = np.array([5, 2, 7])
@@ -114,7 +123,7 @@ def test_a_translator_in_onnxruntime_gives_rnnkits_memory_state_and_step_log_pro
         else:
             assert "attention" not in got
         state = {k: got[k + "_next"] for k in state}
-    assert max(diffs) < TOL
+    return max(diffs)
 
 
 SENTENCES = ["ein rot hund .", "klein katze sieht ein haus .", "Ein  Blau   Haus läuft .", "猫 sieht 狗 .",
@@ -157,3 +166,12 @@ def test_a_layer_normalized_translator_is_refused_in_one_line(tmp_path, capsys):
     assert code != 0 and out == ""
     assert err.count("\n") == 1 and "--layer-norm" in err and "Traceback" not in err, err
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.step.onnx").exists()
+
+
+def test_a_decoder_step_file_that_cannot_be_written_is_refused_before_either_graph(tmp_path, capsys):
+    model = _train(tmp_path, capsys, "--embed", "4", "--hidden", "4")
+    (tmp_path / "m.step.onnx").mkdir()
+    code, out, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx"), "--onnx"])
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and "m.step.onnx" in err and "Traceback" not in err, err
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.vocab.json").exists()

@@ -36,8 +36,9 @@ The exported kinds are those of ``--torch`` (language models with the full or ad
 classifiers, last, mean, max or attention pooling, one or two directions; softmax taggers over words alone)
 and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
 taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
-bigrams or feature columns, residual stacks and peephole LSTMs.  Refused (:mod:`rnnkit.export_scope`):
-layer-normalized layers and the other model kinds (translators, tree models, n-gram models, HMMs).
+bigrams or feature columns, residual stacks and peephole LSTMs; and translators, as two graphs, the encoder and
+one decoder step (:mod:`rnnkit.export_onnx_seq2seq`).  Refused (:mod:`rnnkit.export_scope`): layer-normalized
+layers and the other model kinds (tree models, n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
@@ -238,11 +239,12 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
-    if kind == "seq2seq":  # a translator: two graphs, the encoder and one decoder step
-        from rnnkit.export_onnx_seq2seq import export_translator
+    if kind == "seq2seq":  # a translator: what it lacks, and its decoder step's file (rnnkit.export_onnx_seq2seq)
+        from rnnkit.export_onnx_seq2seq import check_translator, export_translator
 
-        return export_translator(path, output, meta, new_meta, model, largest, vocab_path(output), ONNX_LIMIT)
-    check_supported(kind, task, model, path, "--onnx")
+        check_translator(task, path, output)
+    else:
+        check_supported(kind, task, model, path, "--onnx")
     wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
     if wide:  # runs in float32, as ONNX serves it
         largest = max(largest, narrow(model, np.float32, wide))
@@ -252,6 +254,8 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
         raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
                          "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
     vocab_file = vocab_path(output)
+    if kind == "seq2seq":  # two graphs, the encoder and one decoder step
+        return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
     with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()

@@ -43,7 +43,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from rnnkit.export import ExportReport, narrow, written_report
+from rnnkit.export import ExportReport, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_bytes
 
@@ -54,12 +54,17 @@ def step_path(output: str | os.PathLike) -> Path:
     return output.with_name((output.stem if output.suffix else output.name) + ".step.onnx")
 
 
-def check_translator(cfg: dict[str, Any], path: Path | str) -> None:
-    """ValueError (one line) for what the translator export does not build: layer-normalized layers."""
-    if cfg.get("layer_norm"):
+def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike) -> None:
+    """ValueError (one line) for what the translator export does not build (layer-normalized layers), or for a
+    decoder step file (:func:`step_path` of ``output``) that cannot be written, checked before any file is."""
+    from rnnkit.data.files import check_output_path
+
+    if task["seq2seq_config"].get("layer_norm"):
         raise ValueError(f"--onnx: {path}: its recurrent layers are layer-normalized (--layer-norm), which ONNX's "
                          "RNN, LSTM and GRU operators do not have; export it without --onnx, as a model for rnnkit's "
                          "own commands")
+    check_output_path(str(step_path(output)), f"-o {output}: its decoder step", make_folders=True, suffix=".onnx",
+                      inputs=[str(path)], folder_fix="choose another -o, whose name with .step.onnx is not a folder")
 
 
 def _bridge(g: Graph, final: str, name: str, L: int, H: int, out: str) -> None:
@@ -155,8 +160,8 @@ def translator_models(task: dict[str, Any], model: dict[str, np.ndarray], record
     for name, build in (("encoder", encoder_graph), ("decoder_step", step_graph)):
         g = Graph(model)
         inputs, outputs = build(g, cfg)
-        graph = helper.make_graph(g.nodes, f"rnnkit_seq2seq_{name}", [helper.make_tensor_value_info(*v) for v in inputs],
-                                  [helper.make_tensor_value_info(*v) for v in outputs], g.initializers)
+        values = [[helper.make_tensor_value_info(*v) for v in vs] for vs in (inputs, outputs)]
+        graph = helper.make_graph(g.nodes, f"rnnkit_seq2seq_{name}", *values, g.initializers)
         proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
                                   ir_version=IR_VERSION)
         helper.set_model_props(proto, {"model": "seq2seq", "part": name, "config": json.dumps(cfg),
@@ -176,29 +181,13 @@ def translator_vocab(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_translator(path: Path, output: str | os.PathLike, meta: dict[str, Any], new_meta: dict[str, Any],
-                      model: dict[str, np.ndarray], largest: float, vocab_file: Path,
-                      limit: int) -> tuple[ExportReport, str]:
-    """:func:`rnnkit.export_onnx.export_onnx` of a translator (``model``: its arrays, no prefix): the encoder to
-    ``output``, the decoder step to :func:`step_path`, the vocabularies to ``vocab_file``; returns the report
-    (its size: both graphs') and the onnxruntime code.  ``limit``: the most bytes one graph's weights may take."""
-    from rnnkit.data.files import check_output_path
+                      model: dict[str, np.ndarray], largest: float, vocab_file: Path) -> tuple[ExportReport, str]:
+    """:func:`rnnkit.export_onnx.export_onnx` of a translator checked by :func:`check_translator` (``model``: its
+    float32 or float16 arrays, no prefix): the encoder to ``output``, the decoder step to :func:`step_path`, the
+    vocabularies to ``vocab_file``; returns the report (its size: both graphs') and the onnxruntime code."""
     from rnnkit.export_onnx_seq2seq_code import translator_code
 
-    task = new_meta["task"]
-    cfg = task["seq2seq_config"]
-    check_translator(cfg, path)
-    step_file = step_path(output)
-    check_output_path(str(step_file), f"-o {output}: its decoder step", make_folders=True, suffix=".onnx",
-                      inputs=[str(path)], folder_fix="choose another -o, whose name with .step.onnx is not a folder")
-    wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model: runs in float32, as ONNX serves it
-    if wide:
-        largest = max(largest, narrow(model, np.float32, wide))
-        new_meta["export"]["dtype"] = "float32"
-    size = sum(v.nbytes for v in model.values())
-    if size > limit:
-        raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
-                         "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
-    record = new_meta["export"]
+    task, record, step_file = new_meta["task"], new_meta["export"], step_path(output)
     with ckpt.reading_metadata(path, "model"):
         encoder, step = (p.SerializeToString() for p in translator_models(task, model, record))
         words = json.dumps(translator_vocab(task), ensure_ascii=False, indent=1)

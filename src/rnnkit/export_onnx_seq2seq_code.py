@@ -167,10 +167,12 @@ def _describe(cfg: dict[str, Any]) -> str:
 
 
 def _example(task: dict[str, Any]) -> str:
-    """An example sentence of the source vocabulary's tokens (a BPE side's word-initial pieces)."""
+    """An example sentence of the source vocabulary's most frequent words (a BPE side's word-initial pieces)."""
     vocab = json.loads(task["source_vocab"])
     level = task["source_tokenizer"]["level"]
     tokens = [t[1:] if level == "bpe" and t.startswith("\u2581") else t for t in vocab["tokens"]]
+    words = [t for t in tokens if any(c.isalnum() for c in t)]  # not punctuation first
+    tokens = words if len(words) >= 4 else tokens
     specials = {"<pad>", "<bos>", "<eos>", vocab["unk_token"]}
     return example_text(tokens, specials, level != "char")
 

@@ -34,8 +34,8 @@ _LACKS = {
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
-    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
-                       "taggers)",
+    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers, "
+                       "taggers and translators)",
                "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
 }

@@ -25,7 +25,8 @@ def register(groups) -> None:
                     "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
                     "onnxruntime (those kinds and also the class-based softmax, CRF taggers, taggers with "
                     "character features, bigrams or feature columns, and residual stacks), "
-                    "its vocabulary is written beside it, and the onnxruntime code that uses them is printed.",
+                    "its vocabulary is written beside it, and the onnxruntime code that uses them is printed; a "
+                    "translator is two graphs, its encoder in OUT and one decoder step beside it.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
@@ -62,7 +63,11 @@ def register(groups) -> None:
                              "tag scheme's rules); the kinds of --torch and also the class-based softmax, CRF "
                              "taggers and segmenters (--crf), taggers with --char-features (the char BiLSTM or "
                              "CNN), --bigrams or --feature-columns, and residual stacks (--residual), peephole LSTMs "
-                             "too; "
+                             "too; a translator (train seq2seq) as two graphs, the encoder in OUT (ids (S, B), "
+                             "lengths (B,) -> memory, src_mask, the decoder's initial h/c) and one decoder step in "
+                             "OUT's name with .step.onnx (the previous token (B,), h/c, feed, memory, src_mask -> "
+                             "log_probs (B, V), h_next/c_next, feed_next, attention (B, S)), its code translating "
+                             "greedily and by beam search as rnnkit translate does; "
                              "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
