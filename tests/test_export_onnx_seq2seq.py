@@ -3,6 +3,9 @@ step graph rnnkit's log-probabilities, attention and next state at every step of
 non-zero weights; the printed onnxruntime code translates as ``rnnkit translate --beam 1`` does."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from clirun import run_cli
@@ -131,12 +134,13 @@ SENTENCES = ["ein rot hund .", "klein katze sieht ein haus .", "Ein  Blau   Haus
 
 
 @pytest.mark.parametrize("levels", [
-    ("--level", "punct"),
-    ("--source-level", "char", "--target-level", "word", "--lowercase"),
-    ("--level", "bpe", "--bpe-vocab", "40"),
+    ("--level", "punct", "--cell", "gru"),
+    ("--source-level", "char", "--target-level", "word", "--lowercase", "--cell", "gru"),
+    ("--level", "bpe", "--bpe-vocab", "40", "--cell", "gru"),
+    ("--level", "word", "--cell", "lstm", "--attention", "none", "--no-input-feeding", "--layers", "2"),
 ])
 def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_search(tmp_path, capsys, levels):
-    model = _train(tmp_path, capsys, *levels, "--cell", "gru", "--embed", "12", "--hidden", "16", "--lr", "0.01",
+    model = _train(tmp_path, capsys, *levels, "--embed", "12", "--hidden", "16", "--lr", "0.01",
                    epochs="4")
     text = tmp_path / "input.txt"
     text.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
@@ -157,6 +161,13 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
             seen.append((beam, got))
             assert got == want
     print(*seen, sep="\n")
+    moved = tmp_path / "moved"  # the script moved with the three files beside it: it opens them there
+    moved.mkdir()
+    for name in ("m.onnx", "m.step.onnx", "m.vocab.json"):
+        (tmp_path / name).rename(moved / name)
+    (moved / "m_onnx.py").write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(moved / "m_onnx.py")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "->" in done.stdout, done.stderr
     assert all(len(set(got)) > 2 for _, got in seen[3:])  # random weights: not one output for every sentence
 
 

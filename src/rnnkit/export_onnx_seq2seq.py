@@ -2,8 +2,8 @@ r"""A translator (``rnnkit train seq2seq``) as two ONNX graphs for onnxruntime: 
 
 ``rnnkit export RUN -o m.onnx --onnx`` writes the encoder to ``m.onnx``, the decoder step to ``m.step.onnx``
 (:func:`step_path`) and both sides' vocabularies and tokenizers to ``m.vocab.json``, and prints
-(:mod:`rnnkit.export_onnx_seq2seq_code`) the onnxruntime code that translates a sentence with them, greedily, as
-``rnnkit translate --beam 1`` does.  The graphs compute what :class:`rnnkit.seq2seq.model.Seq2Seq` computes
+(:mod:`rnnkit.export_onnx_seq2seq_code`) the onnxruntime code that translates a sentence with them, greedily or by
+beam search, as ``rnnkit translate`` does.  The graphs compute what :class:`rnnkit.seq2seq.model.Seq2Seq` computes
 (:mod:`rnnkit.seq2seq.decoder_step`, :mod:`rnnkit.seq2seq.attention`, :mod:`rnnkit.seq2seq.bridge`)::
 
     encoder  ids (S, B) int64 source ids, padded;       memory (B, S, Hk): the encoder's states, batch-major as
@@ -46,6 +46,7 @@ from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
 from rnnkit.export import ExportReport, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_bytes
+from rnnkit.seq2seq.lengths import LengthRule
 
 
 def step_path(output: str | os.PathLike) -> Path:
@@ -176,7 +177,7 @@ def translator_vocab(task: dict[str, Any]) -> dict[str, Any]:
     return {"model": "seq2seq", "source_vocab": json.loads(task["source_vocab"]),
             "target_vocab": json.loads(task["target_vocab"]), "source_tokenizer": task["source_tokenizer"],
             "target_tokenizer": task["target_tokenizer"],
-            "length_rule": task.get("length_rule", {"ratio": 2.0, "extra": 10}),  # older checkpoints: 2 n + 10
+            "length_rule": task.get("length_rule") or LengthRule().to_dict(),  # older checkpoints: rnnkit's default
             "pad": PAD_ID, "bos": BOS_ID, "eos": EOS_ID}
 
 

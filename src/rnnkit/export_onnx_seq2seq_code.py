@@ -1,10 +1,13 @@
 """The onnxruntime code ``rnnkit export --onnx`` prints for a translator (:mod:`rnnkit.export_onnx_seq2seq`): it
 opens the encoder, the decoder step and the vocabulary file, tokenizes a sentence as rnnkit's source tokenizer does
-(:class:`rnnkit.data.tokenizer.Tokenizer`: its punct level's pattern and joiner are copied from it), runs the
-encoder once and the step a token at a time, greedily, as ``rnnkit translate --beam 1`` does with its default
-options (``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first: ``--min-len 1``; each sentence's limit from
-the translator's length rule), and detokenizes the output with the target side's tokenizer.  Not in the code:
-beam search, ``--no-repeat-ngram``, ``--replace-unk`` and ``--max-len`` (one line to change: ``limit``)."""
+(:class:`rnnkit.data.tokenizer.Tokenizer`: its punct level's pattern and joiner are copied from it; a BPE side's
+SentencePiece model is read from the vocabulary file), runs the encoder once and the step a token at a time, and
+detokenizes the output with the target side's tokenizer.  ``translate(text)`` decodes greedily and
+``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty, each as ``rnnkit translate``
+(:mod:`rnnkit.seq2seq.decode`) does with ``--beam 1`` or ``--beam K --length-norm ALPHA`` and its other options
+at their defaults: ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
+limit from the translator's length rule.  Not in the code: ``--no-repeat-ngram``, ``--coverage-penalty``,
+``--replace-unk``, ``--nbest`` and ``--max-len`` (one line to change: the limit ``encode`` returns)."""
 from __future__ import annotations
 
 import inspect
@@ -170,7 +173,9 @@ def _example(task: dict[str, Any]) -> str:
     """An example sentence of the source vocabulary's most frequent words (a BPE side's word-initial pieces)."""
     vocab = json.loads(task["source_vocab"])
     level = task["source_tokenizer"]["level"]
-    tokens = [t[1:] if level == "bpe" and t.startswith("\u2581") else t for t in vocab["tokens"]]
+    tokens = vocab["tokens"]
+    if level == "bpe":  # the pieces that start a word, as words
+        tokens = [t[1:] for t in tokens if t.startswith("\u2581") and len(t) > 2]
     words = [t for t in tokens if any(c.isalnum() for c in t)]  # not punctuation first
     tokens = words if len(words) >= 4 else tokens
     specials = {"<pad>", "<bos>", "<eos>", vocab["unk_token"]}
@@ -187,17 +192,17 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
     bpe, punct = "bpe" in levels, "punct" in levels
     imports = "\n".join(line for line, on in (("import base64", bpe), ("import json", True), ("import math", True),
                                               ("import os", True), ("import re", punct)) if on)
-    more = "import sentencepiece\n" if bpe else ""
+    blocks, after = [], ""  # the punct level's pattern and joiner, the BPE models' loader: before the files
     if punct:
-        more += _PUNCT.format(pattern=tok._PUNCT_TOKEN.pattern, before="".join(sorted(tok._NO_SPACE_BEFORE)),
-                              after="".join(sorted(tok._NO_SPACE_AFTER)), quotes="".join(sorted(tok._QUOTES)))
         joiner = inspect.getsource(tok._join_punct)  # rnnkit's own lines, its annotation's names left out
-        more += "\n\n" + joiner.replace("(tokens: Sequence[str]) -> str:", "(tokens):")
-    after = ""
+        blocks += [_PUNCT.format(pattern=tok._PUNCT_TOKEN.pattern, before="".join(sorted(tok._NO_SPACE_BEFORE)),
+                                 after="".join(sorted(tok._NO_SPACE_AFTER)), quotes="".join(sorted(tok._QUOTES))).strip(),
+                   joiner.replace("(tokens: Sequence[str]) -> str:", "(tokens):").strip()]
     if bpe:
-        more += _BPE
+        blocks.append(_BPE.strip())
         after = "".join(f"{side}_bpe = sentencepiece_model({side + '_tokenizer'!r})\n"
-                               for side, t in (("source", src), ("target", tgt)) if t["level"] == "bpe")
+                        for side, t in (("source", src), ("target", tgt)) if t["level"] == "bpe")
+    more = "import sentencepiece\n" * bpe + "".join(f"\n\n{b}\n" for b in blocks) + "\n" * bool(blocks)
     step_line = record.get("step")
     head = _HEAD.format(what=_describe(cfg), when=f" (step {step_line:,}, epoch {record.get('epoch')})"
                         if step_line is not None else "", source=source, needs=" (and sentencepiece)" * bpe,

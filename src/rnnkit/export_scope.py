@@ -4,7 +4,8 @@ Both build language models with the full or adaptive softmax, classifiers, and s
 alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
 segmenters (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams,
 feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers)
-and peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
+and peephole LSTMs (``--peephole``: ONNX's LSTM operator has them), and translators, as two graphs
+(:mod:`rnnkit.export_onnx_seq2seq`, which refuses their layer norm itself).  Refused, each in one line that names why:
 layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them),
 BPE-level language models (``--level bpe``: the export would not carry the SentencePiece model that splits
 their text) and every other kind of model; and for torch the class-based softmax, CRF taggers, taggers with
