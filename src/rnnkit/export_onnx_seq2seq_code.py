@@ -195,8 +195,10 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
     blocks, after = [], ""  # the punct level's pattern and joiner, the BPE models' loader: before the files
     if punct:
         joiner = inspect.getsource(tok._join_punct)  # rnnkit's own lines, its annotation's names left out
-        blocks += [_PUNCT.format(pattern=tok._PUNCT_TOKEN.pattern, before="".join(sorted(tok._NO_SPACE_BEFORE)),
-                                 after="".join(sorted(tok._NO_SPACE_AFTER)), quotes="".join(sorted(tok._QUOTES))).strip(),
+        marks = {name: "".join(sorted(chars)) for name, chars in (("before", tok._NO_SPACE_BEFORE),
+                                                                   ("after", tok._NO_SPACE_AFTER),
+                                                                   ("quotes", tok._QUOTES))}
+        blocks += [_PUNCT.format(pattern=tok._PUNCT_TOKEN.pattern, **marks).strip(),
                    joiner.replace("(tokens: Sequence[str]) -> str:", "(tokens):").strip()]
     if bpe:
         blocks.append(_BPE.strip())
