@@ -1,6 +1,6 @@
 """rnnkit export --onnx of a translator: the encoder graph gives rnnkit's memory, mask and initial state, the decoder
 step graph rnnkit's log-probabilities, attention and next state at every step of a teacher-forced target, on random
-non-zero weights; the printed onnxruntime code translates as ``rnnkit translate --beam 1`` does."""
+non-zero weights; the printed onnxruntime code translates as ``rnnkit translate`` does, greedily and by beam search."""
 from __future__ import annotations
 
 import subprocess
@@ -151,14 +151,16 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
         namespace = {"__name__": "__main__"}
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation
-        for beam, alpha in ((1, 0.0), (3, 0.0), (4, 0.6)):  # greedy decoding; beam search
-            norm = ["--length-norm", str(alpha)] if alpha else []
-            status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", str(beam), *norm])
+        # greedy decoding, beam search, and either with no repeated bigram or no token twice
+        for beam, alpha, n in ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1), (2, 0.3, 2)):
+            options = (["--length-norm", str(alpha)] if alpha else []) + (["--no-repeat-ngram", str(n)] if n else [])
+            status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", str(beam),
+                                                *options])
             assert status == 0, err
             want = out.split("\n")[:-1]
-            got = [namespace["translate"](s) if beam == 1 else namespace["beam_translate"](s, beam, alpha)
+            got = [namespace["translate"](s, n) if beam == 1 else namespace["beam_translate"](s, beam, alpha, n)
                    for s in SENTENCES]
-            seen.append((beam, got))
+            seen.append((beam, alpha, n, got))
             assert got == want
     print(*seen, sep="\n")
     moved = tmp_path / "moved"  # the script moved with the three files beside it: it opens them there
@@ -168,7 +170,7 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
     (moved / "m_onnx.py").write_text(code, encoding="utf-8")
     done = subprocess.run([sys.executable, str(moved / "m_onnx.py")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "->" in done.stdout, done.stderr
-    assert all(len(set(got)) > 2 for _, got in seen[3:])  # random weights: not one output for every sentence
+    assert all(len(set(got)) > 2 for *_, got in seen[6:])  # random weights: not one output for every sentence
 
 
 def test_a_layer_normalized_translator_is_refused_in_one_line(tmp_path, capsys):

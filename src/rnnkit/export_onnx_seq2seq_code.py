@@ -6,8 +6,9 @@ detokenizes the output with the target side's tokenizer.  ``translate(text)`` de
 ``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty, each as ``rnnkit translate``
 (:mod:`rnnkit.seq2seq.decode`) does with ``--beam 1`` or ``--beam K --length-norm ALPHA`` and its other options
 at their defaults: ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
-limit from the translator's length rule.  Not in the code: ``--no-repeat-ngram``, ``--coverage-penalty``,
-``--replace-unk``, ``--nbest`` and ``--max-len`` (one line to change: the limit ``encode`` returns)."""
+limit from the translator's length rule; ``no_repeat`` N > 0 as ``--no-repeat-ngram N`` (rnnkit's own
+``repeat_bans``, copied).  Not in the code: ``--coverage-penalty``, ``--replace-unk``, ``--nbest`` and ``--max-len``
+(one line to change: the limit ``encode`` returns)."""
 from __future__ import annotations
 
 import inspect
@@ -16,6 +17,7 @@ from typing import Any
 
 from rnnkit.data import tokenizer as tok
 from rnnkit.export_torch_text import example_text
+from rnnkit.seq2seq import no_repeat
 
 _HEAD = '''"""{what},
 exported by rnnkit{when} from
@@ -88,34 +90,42 @@ def encode(tokens):
     return fixed, state, math.ceil(rule["ratio"] * len(tokens)) + rule["extra"]
 
 
-def decoder_step(previous, state, fixed, t):
+{repeat_bans}
+
+
+def decoder_step(previous, state, fixed, t, histories, no_repeat):
     """Step t of the decoder from the previous tokens (rows,): (log P(next token) (rows, V), the next state).
-    Never chosen (-inf): <pad> and <bos>, and <eos> first (no empty translation: rnnkit's --min-len 1)."""
+    Never chosen (-inf): <pad> and <bos>, <eos> first (no empty translation: rnnkit's --min-len 1), and with
+    no_repeat N > 0 a token that would repeat an N-gram of the row's tokens so far, histories[row]."""
     names = [o.name for o in step.get_outputs()]
     result = dict(zip(names, step.run(None, {{"ids": np.asarray(previous, np.int64), **state, **fixed}})))
     logp = result["log_probs"]  # (rows, V)
     logp[:, [vocab["pad"], vocab["bos"]] + [vocab["eos"]] * (t == 0)] = -np.inf
+    for row, tokens in enumerate(histories):
+        logp[row, repeat_bans(tokens, no_repeat)] = -np.inf
     return logp, {{k: result[k + "_next"] for k in state}}
 
 
-def translate(text):
-    """The greedy translation of one sentence, as rnnkit translate --beam 1 gives it ("" for a blank one)."""
+def translate(text, no_repeat=0):
+    """The greedy translation of one sentence, as rnnkit translate --beam 1 (--no-repeat-ngram NO_REPEAT) gives
+    it ("" for a blank one)."""
     tokens = source_tokens(text)
     if not tokens:
         return ""
     fixed, state, limit = encode(tokens)
     previous, out = vocab["bos"], []
     for t in range(limit):
-        logp, state = decoder_step([previous], state, fixed, t)
+        logp, state = decoder_step([previous], state, fixed, t, [out], no_repeat)
         previous = int(logp[0].argmax())
-        if previous == vocab["eos"]:
+        if previous == vocab["eos"] or logp[0, previous] == -np.inf:  # the end, or every token banned
             break
         out.append(previous)
     return target_text([target_tokens[i] for i in out])
 
 
-def beam_translate(text, beam=4, alpha=0.0):
-    """The best translation by beam search, as rnnkit translate --beam BEAM --length-norm ALPHA gives it: the 2k
+def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
+    """The best translation by beam search, as rnnkit translate --beam BEAM --length-norm ALPHA (--no-repeat-ngram
+    NO_REPEAT) gives it: the 2k
     best one-token extensions of the k live hypotheses, best first; an <eos> among the first k finishes one, scored
     log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k; it stops at k finished
     hypotheses or at the limit (the live ones then count, unfinished, after every finished one)."""
@@ -127,7 +137,7 @@ def beam_translate(text, beam=4, alpha=0.0):
     live, scores, found = [()], np.zeros(1), []  # the live hypotheses, their log P (float64), the finished ones
     previous = [vocab["bos"]]
     for t in range(limit):
-        logp, state = decoder_step(previous, state, fixed, t)  # (rows, V)
+        logp, state = decoder_step(previous, state, fixed, t, live, no_repeat)  # (rows, V)
         flat = (scores[:, None] + logp).ravel()  # (rows * V,) every one-token extension
         top = np.lexsort((np.arange(flat.size), -flat))[:2 * beam]  # best first, ties to the lower index
         rows, previous, kept = [], [], []
@@ -192,6 +202,8 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
     bpe, punct = "bpe" in levels, "punct" in levels
     imports = "\n".join(line for line, on in (("import base64", bpe), ("import json", True), ("import math", True),
                                               ("import os", True), ("import re", punct)) if on)
+    bans = inspect.getsource(no_repeat.repeat_bans)  # rnnkit's own lines, its annotations left out
+    bans = bans.replace("(tokens: Sequence[int], n: int) -> list[int]:", "(tokens, n):")
     blocks, after = [], ""  # the punct level's pattern and joiner, the BPE models' loader: before the files
     if punct:
         joiner = inspect.getsource(tok._join_punct)  # rnnkit's own lines, its annotation's names left out
@@ -216,6 +228,6 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
             "'s first\n") if cfg["input_feeding"] else ""
     body = _TRANSLATE.format(lower=", lowercased" if src["lowercase"] else "",
                              lowered=".lower()" if src["lowercase"] else "", how=how, tokenize=_TOKENIZE[src["level"]],
-                             detokenize=_DETOKENIZE[tgt["level"]], feed=feed,
+                             detokenize=_DETOKENIZE[tgt["level"]], feed=feed, repeat_bans=bans.strip(),
                              example=json.dumps(_example(task), ensure_ascii=False))
     return head + body

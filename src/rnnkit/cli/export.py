@@ -67,7 +67,7 @@ def register(groups) -> None:
                              "lengths (B,) -> memory, src_mask, the decoder's initial h/c) and one decoder step in "
                              "OUT's name with .step.onnx (the previous token (B,), h/c, feed, memory, src_mask -> "
                              "log_probs (B, V), h_next/c_next, feed_next, attention (B, S)), its code translating "
-                             "greedily and by beam search as rnnkit translate does; "
+                             "greedily and by beam search as rnnkit translate does (--no-repeat-ngram too); "
                              "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
