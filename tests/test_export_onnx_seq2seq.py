@@ -188,3 +188,9 @@ def test_a_decoder_step_file_that_cannot_be_written_is_refused_before_either_gra
     assert code != 0 and out == ""
     assert err.count("\n") == 1 and "m.step.onnx" in err and "Traceback" not in err, err
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.vocab.json").exists()
+
+
+def test_torch_refuses_a_translator_and_names_onnx(tmp_path, capsys):
+    model = _train(tmp_path, capsys, "--embed", "4", "--hidden", "4")
+    code, out, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.pt"), "--torch"])
+    assert code != 0 and out == "" and err.count("\n") == 1 and "--onnx writes it" in err, err

@@ -30,7 +30,8 @@ _LACKS = {
     "--torch": {"class": "has no standard torch module (torch has the full and the adaptive softmax)",
                 "tagger": "no standard torch module has",
                 "kind": "has no standard torch module (recurrent language models, classifiers and taggers have)",
-                "seq2seq": "decodes by beam search with attention: no standard torch module does",
+                "seq2seq": "decodes by beam search with attention: no standard torch module does (--onnx writes "
+                           "it as two ONNX graphs)",
                 "residual": "torch's RNN, LSTM and GRU modules do not have",
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
