@@ -194,3 +194,16 @@ def test_torch_refuses_a_translator_and_names_onnx(tmp_path, capsys):
     model = _train(tmp_path, capsys, "--embed", "4", "--hidden", "4")
     code, out, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.pt"), "--torch"])
     assert code != 0 and out == "" and err.count("\n") == 1 and "--onnx writes it" in err, err
+
+
+def test_a_translator_rnnkit_cannot_load_is_refused_in_its_loaders_words(tmp_path, capsys):
+    from rnnkit import checkpoint as ckpt
+
+    arrays, meta = ckpt.load_checkpoint(_train(tmp_path, capsys, "--embed", "4", "--hidden", "4"))
+    del arrays["model/attention.W"]
+    ckpt.save_checkpoint(tmp_path / "damaged.safetensors", arrays, meta)
+    code, out, err = run_cli(capsys, ["export", str(tmp_path / "damaged.safetensors"), "-o", str(tmp_path / "m.onnx"),
+                                      "--onnx"])
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and "missing ['attention.W']" in err and "Traceback" not in err, err
+    assert not (tmp_path / "m.onnx").exists()

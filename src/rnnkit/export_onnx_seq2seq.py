@@ -57,8 +57,13 @@ def step_path(output: str | os.PathLike) -> Path:
 
 def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike) -> None:
     """ValueError (one line) for what the translator export does not build (layer-normalized layers), or for a
-    decoder step file (:func:`step_path` of ``output``) that cannot be written, checked before any file is."""
+    decoder step file (:func:`step_path` of ``output``) that cannot be written, checked before any file is; and
+    CheckpointError when rnnkit's own loader refuses the checkpoint ``path`` (a weight missing, a damaged
+    configuration): an export builds only what rnnkit reads."""
     from rnnkit.data.files import check_output_path
+    from rnnkit.seq2seq.io import load_translator
+
+    load_translator(path)
 
     if task["seq2seq_config"].get("layer_norm"):
         raise ValueError(f"--onnx: {path}: its recurrent layers are layer-normalized (--layer-norm), which ONNX's "
