@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,3 +270,17 @@ def test_the_export_record_says_where_the_model_came_from(models, tmp_path):
     assert second["source"] == "a.safetensors" and second["source_kind"] == "model"
     assert (second["step"], second["epoch"]) == (first["step"], first["epoch"]) and second["dtype"] == "float16"
     assert json.dumps(first)  # plain JSON
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").is_symlink(), reason="needs /dev/stdout as a link to the open file")
+@pytest.mark.parametrize("target", [[], ["--torch"]])
+def test_output_to_dev_stdout_redirected_to_a_file_says_the_files_real_size(models, tmp_path, target):
+    """`rnnkit export RUN -o /dev/stdout > file`: the write replaces the file standard output leads to, and
+    the report names its size, not the 0 bytes of the file it replaced (still standard output, nameless)."""
+    out_path = tmp_path / "out.safetensors"
+    with open(out_path, "wb") as out:
+        done = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "export", str(models / "lm"), "-o",
+                               "/dev/stdout", *target], stdout=out, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    size = out_path.stat().st_size
+    assert size > 1000 and f"wrote /dev/stdout: {size:,} bytes (" in done.stderr, (size, done.stderr)

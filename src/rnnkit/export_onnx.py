@@ -219,6 +219,6 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
         code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path))
-    write_bytes(output, data)
+    written = write_bytes(output, data)
     write_bytes(vocab_file, (words + "\n").encode("utf-8"))
-    return written_report(path, output, meta, kind, record, largest), code
+    return written_report(path, output, meta, kind, record, largest, written), code
