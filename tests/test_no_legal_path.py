@@ -197,3 +197,15 @@ def test_loaded_no_path_with_masks_is_has_legal_path_per_sentence(models, kind):
     rules = loaded._path_rules
     assert found == {i for i, (w, m) in enumerate(zip(words, masks)) if not has_legal_path(rules, len(w), m)}
     assert found and len(found) < len(words)
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf", "softmax"])
+def test_evaluate_names_the_gold_lines_without_a_legal_path_in_one_warning(models, kind, tmp_path, capsys):
+    gold = tmp_path / "gold.txt"
+    gold.write_text("甲乙 丙丁\n甲乙 丙\n\n丙丁\n甲\n", encoding="utf-8")  # TEXT segmented: lines 2 and 5 odd
+    code, out, err = run_cli(capsys, ["evaluate", str(models[kind]), str(gold)])
+    assert code == 0 and "F1" in out, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"gold.txt: 2 of the 4 sentences (lines 2, 5) have no legal BMES path ({CAUSE}" in err, err
+    assert "ignoring the rules (to fix it, train on data that has one-character words)" in err, err
+    assert "probability 0" not in err  # an HMM's fallback is this cause's, not said twice

@@ -199,11 +199,11 @@ def _masked_no_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], leng
     return blocked
 
 
-def listed_lines(lines: Sequence[int]) -> str:
+def listed_lines(lines: Sequence[int], unit: str = "line") -> str:
     """``"line 4"``, ``"lines 1, 2, 3"``, ``"lines 1, 2, 3, 4, 5 and 7 more"``: the lines a warning names, the
-    first five of them."""
+    first five of them (``unit`` "sentence": ``"sentences 1, 2, 3"``, for sentences counted, not lines)."""
     shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
-    return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    return f"{unit} {shown}" if len(lines) == 1 else f"{unit}s {shown}"
 
 
 def missing_tags_cause(tags: Sequence[str], scheme: str, unit: str = "line") -> str:

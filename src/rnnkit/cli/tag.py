@@ -17,6 +17,7 @@ from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.dict_evaluate import add_dict_option, read_dicts
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tag_evaluate import evaluate_tagger
+from rnnkit.cli.tag_notes import impossible_note, no_path_note
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
 from rnnkit.cli.text_warnings import (fold_width_hint, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
@@ -181,30 +182,6 @@ def tag(args: argparse.Namespace) -> int:
     return written(formatted(part, spec) for part in blocks)
 
 
-def impossible_note(name: str, lines: list[int], args: argparse.Namespace, what: str = "tags") -> str:
-    """The warning for sentences (at ``lines`` of ``name``) of probability 0 under an HMM: no tag path can produce
-    them, so their tags (``what``: "words" for segment) are Viterbi's fallback guess
-    (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
-    from rnnkit.constraints import listed_lines
-
-    where = listed_lines(lines) + (" has" if len(lines) == 1 else " have")
-    it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
-    probs = _undefined(args, its, what)
-    seen = ("a word seen only with tags that cannot go there" if what == "tags" else
-            "a character seen only in word positions (B, M, E, S) that cannot go there"
-            + (", a --dict word forcing its characters into positions never seen" if args.user_dict else ""))
-    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} ({seen}, or a tag n-gram "
-            "never seen in training when the model's lower orders got no weight); "
-            f"{its} {what} are a fallback guess, the path with the fewest impossible steps" + probs)
-
-
-def _undefined(args: argparse.Namespace, its: str, what: str) -> str:
-    """What an HMM's sentence of probability 0 gets for ``--probs``, ``--nbest`` or ``--spans``."""
-    return ("" if what != "tags" else f" ({its} spans, if any, have probability null)" if args.spans else
-            f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
-            else "")
-
-
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
     """Where ``tag --format conllu`` writes the tags: the column a model trained on CoNLL-U learned (UPOS or
     XPOS); a model trained on another format (a chunker's B-NP, a NER model's B-PER) cannot say its tags are
@@ -287,24 +264,6 @@ def segment(args: argparse.Namespace) -> int:
     for lines_, cause, fix in no_path_causes(loaded.trained_tags, rulebreak, blocked):
         warn(no_path_note(args.input or "standard input", lines_, loaded, "words", args, (cause, fix)))
     return 0
-
-
-def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = "tags",
-                 args: argparse.Namespace | None = None, cause_fix: tuple[str, str] | None = None) -> str:
-    """The warning for sentences (at ``lines`` of ``name``) that the scheme's rules allow no sequence of the
-    model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
-    ``args``: tag's, to say what an HMM's probabilities of them are; ``cause_fix``: the why and the how instead
-    of the missing tags' (segment's, of :func:`rnnkit.tagging.segmenter.no_path_causes`)."""
-    from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
-
-    where = listed_lines(lines)
-    its = "its" if len(lines) == 1 else "their"
-    scheme = loaded.train_scheme
-    cause, fix = cause_fix or (missing_tags_cause(loaded.trained_tags, scheme),
-                               f"train on data that has {missing_tags_fix(scheme)}")
-    probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
-    return (f"{name}: {where}: {cause}; {its} {what} are the model's best guess ignoring the {scheme.upper()} "
-            f"rules{probs}; to fix it, {fix}")
 
 
 evaluate_cli.EVALUATORS["tagger"] = evaluate_tagger

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from rnnkit.cli.dict_evaluate import check_dict_use, dict_scores, side_by_side
 from rnnkit.cli.tagging import describe, detail_lines
-from rnnkit.cli.tagging_data import read_data
+from rnnkit.cli.tag_notes import scored_note
+from rnnkit.cli.tagging_data import looks_like_conllu, read_data
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, warn
 from rnnkit.data.files import check_output_path, write_text_file
 from rnnkit.jsonline import json_line
@@ -44,8 +46,15 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         warn(note)
     if args.errors is not None:
         check_output_path(args.errors, "--errors", inputs=(data_path, model_path))
-    predicted = loaded.predict(data)
+    zero: list[int] = []  # sentences scored on a fallback guess: an HMM's of probability 0,
+    pathless: list[int] = []  # and those the scheme's rules allow no sequence of the model's tags
+    predicted = loaded.predict(data, impossible=zero, no_path=pathless)
     m = loaded.score(data, predicted)
+    unit, number = sentence_numbers(data, data_path, spec)
+    note = scored_note(data_path, loaded, [number(i) for i in zero], [number(i) for i in pathless],
+                       sum(map(bool, data.words)), unit)
+    if note:
+        warn(note)
     if args.errors is not None:
         wrong = write_errors(args.errors, data, predicted)
         print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
@@ -62,6 +71,17 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         if with_dict is not None:
             print(side_by_side(m, with_dict, args.user_dict), end="")
     return 0
+
+
+def sentence_numbers(data: Any, path: str, spec: DataSpec) -> tuple[str, Callable[[int], int]]:
+    """``(unit, number)``: how a warning names sentence i of ``data`` read from ``path``: by the line it starts
+    on ("line"; a segmented file's line is its sentence), or, for a CoNLL-U file read as segmented text
+    (whose reader keeps no line numbers), by its number from 1 ("sentence")."""
+    source = data.source
+    if source and hasattr(source[0], "line_number"):
+        return "line", lambda i: source[i].line_number
+    conllu = spec.format == "segmented" and Path(path).is_file() and looks_like_conllu(path, spec.encoding)
+    return ("sentence" if conllu else "line"), lambda i: i + 1
 
 
 def write_errors(path: str, data: Any, predicted: list[list[str]]) -> int:
