@@ -137,8 +137,8 @@ def test_resume_into_another_kinds_run_names_the_kind(tagger, tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "lm", "--train", text, "--run-dir", str(run), "--resume", "--bptt", "5",
                                     *TINY])
     assert code == 2 and err.endswith(f"rnnkit: error: {run / 'last.safetensors'}: this run folder holds a tagger "
-                                 "run's checkpoint, not a language model's: give another --run-dir, or resume it "
-                                 "with 'rnnkit train tagger'\n") and "data has changed" not in err, err
+                                 "run's checkpoint, not a language model's: give another run_dir (--run-dir), or "
+                                 "resume it with 'rnnkit train tagger'\n") and "data has changed" not in err, err
 
 
 # ---------------------------------------------------------------------- message 3: evaluate of a tree model

@@ -247,8 +247,9 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the training data has changed since this run started" in err and "without --resume" in err, err
     # training options: a changed --lr was overridden by the restored optimizer, silently
-    for changed, words in ((["--lr", "0.5"], "--lr 0.01 then, 0.5 now"), (["--seed", "3"], "--seed 0 then, 3 now"),
-                           (["--clip", "1"], "--clip 5.0 then, 1.0 now")):
+    for changed, words in ((["--lr", "0.5"], "--lr (TrainConfig.lr) 0.01 then, 0.5 now"),
+                           (["--seed", "3"], "--seed (TrainConfig.seed) 0 then, 3 now"),
+                           (["--clip", "1"], "--clip (TrainConfig.clip) 5.0 then, 1.0 now")):
         assert main([*base, "--train", train, "--hidden", "16", *changed]) == 2
         err = capsys.readouterr().err
         assert "other training options" in err and words in err, err
