@@ -221,14 +221,14 @@ def test_mistakes_get_one_line(models, tmp_path, capsys):
         ([str(notes)], "is a text file, not a checkpoint"),
         ([str(empty)], "no best.safetensors or last.safetensors in it"),
         ([str(folds)], f"is a 2-fold cross-validation run: its models are {folds / 'fold1' / 'best.safetensors'} to"),
-        ([str(best), "--last"], "--last picks a run folder's last.safetensors"),
-        ([str(models / "kn.safetensors"), "--dtype", "float16"], "tables are stored as they are"),
+        ([str(best), "--last"], "last=True (--last) picks a run folder's last.safetensors"),
+        ([str(models / "kn.safetensors"), "--dtype", "float16"], "dtype (--dtype): "),
     ]
     for argv, needle in cases:
         code, out, err = run_cli(capsys, ["export", *argv, "-o", ok])
         assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, (argv, err)
     outputs = [
-        (str(best), "is the checkpoint being exported"),
+        (str(best), "output (-o) " + str(best) + " is the checkpoint being exported"),
         (str(models / "lm" / "last.safetensors"), "is a training run's checkpoint"),
         (str(folder_out), "is a folder; give a file name"),
         (str(notes / "x.safetensors"), "is a file, not a folder"),
@@ -284,3 +284,18 @@ def test_output_to_dev_stdout_redirected_to_a_file_says_the_files_real_size(mode
     assert done.returncode == 0, done.stderr
     size = out_path.stat().st_size
     assert size > 1000 and f"wrote /dev/stdout: {size:,} bytes (" in done.stderr, (size, done.stderr)
+
+
+def test_library_messages_name_the_parameters_and_the_options_beside_them(models, tmp_path):
+    """export_model's refusals, called from Python, name its parameters (last, dtype, output), not only the options."""
+    from rnnkit.export import narrow
+
+    best = models / "lm" / "best.safetensors"
+    with pytest.raises(ValueError, match=r"^last=True \(--last\) picks a run folder's last.safetensors"):
+        export_model(best, tmp_path / "a.safetensors", last=True)
+    with pytest.raises(ValueError, match=r"^dtype \(--dtype\): .* leave dtype \(--dtype\) out$"):
+        export_model(models / "kn.safetensors", tmp_path / "a.safetensors", dtype="float16")
+    with pytest.raises(ValueError, match=r"^output \(-o\) .* is the checkpoint being exported"):
+        export_model(best, best)
+    with pytest.raises(ValueError, match=r"^dtype \(--dtype\) float16: the weights w reach 1e\+05"):
+        narrow({"w": np.full(2, 1e5, np.float32)}, "float16", ["w"])

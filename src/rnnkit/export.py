@@ -68,8 +68,8 @@ def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
         ckpt.check_openable(path)  # names what is missing, and where a cross-validation's models are
     if not path.is_dir():
         if last:
-            raise ValueError(f"--last picks a run folder's {LAST}, and {path} is a checkpoint file already: give "
-                             "the run folder, or leave --last out")
+            raise ValueError(f"last=True (--last) picks a run folder's {LAST}, and {path} is a checkpoint file "
+                             "already: give the run folder, or leave last (--last) out")
         return path
     wanted = [LAST] if last else [BEST, LAST]
     for name in wanted:
@@ -96,8 +96,8 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
     model = {k: v for k, v in arrays.items() if k.startswith("model/")}
     floats = [k for k, v in model.items() if v.dtype.kind == "f"]
     if dtype is not None and kind in TABLE_KINDS:
-        raise ValueError(f"--dtype: {source} is {ckpt.kind_name(kind)}, whose tables are stored as they are (it "
-                         "holds no trained weights to narrow); leave --dtype out")
+        raise ValueError(f"dtype (--dtype): {source} is {ckpt.kind_name(kind)}, whose tables are stored as they are "
+                         "(it holds no trained weights to narrow); leave dtype (--dtype) out")
     for k in floats:  # training never saves such weights (rnnkit.guard): a damaged or edited file
         if not np.isfinite(model[k]).all():
             raise CheckpointError(f"{source}: the weights {k[len('model/'):]} hold NaN or inf values (a damaged "
@@ -132,7 +132,7 @@ def _narrowed(a: np.ndarray, dtype: np.dtype, name: str) -> tuple[np.ndarray, fl
     if a.dtype == dtype:
         return a, 0.0
     if dtype == np.float16 and a.size and float(np.abs(a).max()) > FLOAT16_MAX:
-        raise ValueError(f"--dtype float16: the weights {name} reach {float(np.abs(a).max()):.4g}, beyond "
+        raise ValueError(f"dtype (--dtype) float16: the weights {name} reach {float(np.abs(a).max()):.4g}, beyond "
                          f"float16's largest value ({FLOAT16_MAX:g}); export in float32")
     out = a.astype(dtype)
     change = float(np.abs(out.astype(np.float64) - a.astype(np.float64)).max()) if a.size else 0.0
@@ -183,17 +183,17 @@ def refuse_output(output: Path, source: Path) -> None:
     which holds the optimizer and training state that an export drops and a ``--resume`` needs; any
     other existing file is replaced, as every rnnkit command replaces its output."""
     if output.is_file() and source.is_file() and os.path.samefile(output, source):
-        raise ValueError(f"-o {output} is the checkpoint being exported; writing there would replace it: choose "
-                         "another file")
+        raise ValueError(f"output (-o) {output} is the checkpoint being exported; writing there would replace it: "
+                         "choose another file")
     if output.is_file():
         try:
             kind = ckpt.load_meta(output).get("kind")
         except CheckpointError:  # not a checkpoint (or a damaged one): replaced as any output is
             return
         if kind == "training-run":
-            raise ValueError(f"-o {output} is a training run's checkpoint (with the optimizer and training state "
-                             "that --resume needs); writing the export there would lose them: choose another file, "
-                             "or delete it first")
+            raise ValueError(f"output (-o) {output} is a training run's checkpoint (with the optimizer and training "
+                             "state that --resume needs); writing the export there would lose them: choose another "
+                             "file, or delete it first")
 
 
 def resume_refusal(path: Path, meta: dict[str, Any]) -> str | None:
