@@ -165,8 +165,8 @@ def test_a_dictionary_word_that_needs_a_tag_the_model_lacks_is_named(models, kin
     assert f"standard input: line 2: {CAUSE}, so a line of odd length has no legal B M E S tags" in err, err
     assert len(err.splitlines()) == 2 and "line 1: the model" not in err and "line 2: the --dict" not in err, err
     seg = LoadedTagger(models[kind])
-    with pytest.warns(UserWarning, match=r"the text \(0-based\): the --dict word 乙丙丁 needs the tag M, which the "
-                                         r"model lacks.*to fix it, leave 乙丙丁 out of --dict"):
+    with pytest.warns(UserWarning, match=r"the text \(0-based\): the user word 乙丙丁 needs the tag M, which the "
+                                         r"model lacks.*to fix it, leave 乙丙丁 out of user_words, or"):
         assert seg.segment("甲乙丙丁甲乙", ["乙丙丁"])[:2] == ["甲", "乙丙丁"]
 
 
@@ -182,6 +182,9 @@ def test_dict_no_path_cause_names_each_word_with_the_tags_it_lacks():
     cause, fix = dict_no_path_cause(["S"], ["甲乙"])
     assert cause.startswith("the --dict word 甲乙 needs the tags B and E, which the model lacks (its tags are S)")
     assert fix.endswith("train on data that has words of two or more characters")
+    cause, fix = dict_no_path_cause(["B", "E"], [], "user_words")  # LoadedTagger.segment's words: its parameter
+    assert cause.endswith("and the user words kept whole leave such a stretch beside them"), cause
+    assert fix.startswith("leave those words out of user_words, or train on data"), fix
 
 
 @pytest.mark.parametrize("kind", ["hmm", "crf", "spans_hmm"])
