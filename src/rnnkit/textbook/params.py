@@ -111,8 +111,8 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
             hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in known \
                 else ""
             if key in PEEPHOLES or layer in PEEPHOLES:  # a sheet of the peephole LSTM read as another cell
-                hint = " (a peephole weight: give --peephole)" if cell == "lstm" else \
-                    " (a peephole weight, of an LSTM with --peephole)"
+                hint = " (a peephole weight: give cell 'lstm_peephole', --peephole)" if cell == "lstm" else \
+                    " (a peephole weight, of cell 'lstm_peephole', an LSTM with --peephole)"
             raise ValueError(f"{where}: unknown parameter {key!r}{hint}; {CELL_NAMES[cell]}'s are {names} "
                              f"(PyTorch's names{', gate blocks ' + ', '.join(gates) if len(gates) > 1 else ''})")
     missing = [w for w in WEIGHTS if w not in obj]
