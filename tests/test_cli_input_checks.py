@@ -78,7 +78,7 @@ def test_span_tags_without_scheme_get_a_hint(tmp_path, capsys):
     train = ["train", "hmm", "--train", str(tmp_path / "chunks.txt"), "--format", "columns", "--output",
              str(tmp_path / "h.safetensors")]
     code, _, err = run_cli(capsys, train)
-    assert code == 0 and "look like BIO spans" in err and "give --scheme bio for span F1" in err
+    assert code == 0 and "look like BIO spans" in err and "give scheme='bio' (--scheme bio) for span F1" in err
     code, _, err = run_cli(capsys, train + ["--scheme", "bio"])
     assert code == 0 and "look like" not in err
 
