@@ -212,7 +212,8 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     size = sum(v.nbytes for v in model.values())
     if size > ONNX_LIMIT:
         raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
-                         "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
+                         "protobuf's limit); export with dtype float16 (--dtype float16) to halve them, or as an "
+                         "rnnkit checkpoint (export_model; without --onnx)")
     vocab_file = vocab_path(output)
     with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
