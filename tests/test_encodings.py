@@ -173,7 +173,8 @@ def test_a_file_in_another_encoding_than_its_siblings_is_told_to_convert(tmp_pat
     path = tmp_path / "src.txt"
     path.write_text(ZH, encoding="utf-8")
     with pytest.raises(DataError, match=r"src.txt:1: read as gb18030, but its bytes are valid UTF-8 .*: give "
-                                        r"encoding='utf-8' \(--encoding utf-8, the default\), or, when the command's other files need "
+                                        r"encoding='utf-8' \(--encoding utf-8, the default\), or, when the command's "
+                                        r"other files need "
                                         r"--encoding gb18030 .*convert this one: iconv -f UTF-8 -t GB18030 .*src.txt > "
                                         r".*src.txt.gb18030$"):
         read_text_file(path, "gb18030")
