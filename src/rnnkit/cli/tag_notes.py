@@ -88,4 +88,5 @@ def scored_note(name: str, loaded: LoadedTagger, zero: list[int], pathless: list
                      f"{missing_tags_fix(scheme)})")
     if not parts:
         return None
-    return f"{name}: " + "; ".join(parts) + "; they are scored as predicted"
+    scored = "it is" if len(zero) + len(pathless) == 1 else "they are"
+    return f"{name}: " + "; ".join(parts) + f"; {scored} scored as predicted"
