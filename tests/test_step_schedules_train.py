@@ -133,7 +133,8 @@ def test_max_steps_sets_the_span_and_a_resume_may_not_change_it(tmp_path):
         _expected_rates("cosine", 3, 7, 0.05), rel=1e-15)
     with pytest.raises(CheckpointError, match=r"schedule \(--schedule\) cosine spans this run's 7 steps, and would "
                                               r"span 12 now \(epochs \(--epochs\) 3 of 4 batches\); resume with the "
-                                              r"epochs and max_steps"):
+                                              r"epochs and max_steps it started with, or start a new run \(without "
+                                              r"resume, --resume\)$"):
         Trainer(Toy(), _cfg(), tmp_path / "a").fit(resume=True)
     with pytest.raises(CheckpointError, match=r"warmup-steps \(TrainConfig.warmup_steps\) 3 then, 2 now"):
         Trainer(Toy(), _cfg(max_steps=7, warmup_steps=2), tmp_path / "a").fit(resume=True)

@@ -254,7 +254,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     saved = meta.get("data_digest")
     if saved and data_digest and saved != data_digest:  # first: it explains a changed vocabulary, said below
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
-                f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
+                f"{data_digest[:12]} now); resume with the same training files, or start a new run (without resume, "
+                "--resume)")
     then = meta.get("train_config") or {}
     if then:  # a field an earlier version did not write (warmup_steps) had its default then
         from rnnkit.train.config import TrainConfig
@@ -273,11 +274,12 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     changed = task_changes(meta.get("task") or {}, task_meta)
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
-                "same ones (only --epochs, --max-steps, --patience, the checkpoint, log and progress options and those "
-                "of the final test may change), or start a new run without --resume")
+                "same ones (only epochs, max_steps, patience (--epochs, --max-steps, --patience), the checkpoint, log "
+                "and progress options and those of the final test may change), or start a new run (without resume, "
+                "--resume)")
     if changed:
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
-                "files and options, or start a new run without --resume")
+                "files and options, or start a new run (without resume, --resume)")
     return None
 
 

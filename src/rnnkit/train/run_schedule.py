@@ -53,7 +53,8 @@ def span_problem(cfg: TrainConfig, saved: Any, total: int, how: str) -> str | No
     if cfg.schedule not in ("cosine", "linear") or saved == total:
         return None
     return (f"schedule (--schedule) {cfg.schedule} spans this run's {saved:,} steps, and would span {total:,} now "
-            f"({how}); resume with the epochs and max_steps it started with, or start a new run (without --resume)")
+            f"({how}); resume with the epochs and max_steps it started with, or start a new run (without resume, "
+            "--resume)")
 
 
 def last_step_lr(schedule: Any, optimizer: Any, steps: int) -> float:
