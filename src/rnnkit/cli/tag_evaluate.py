@@ -50,11 +50,10 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     pathless: list[int] = []  # and those the scheme's rules allow no sequence of the model's tags
     predicted = loaded.predict(data, impossible=zero, no_path=pathless)
     m = loaded.score(data, predicted)
-    unit, number = sentence_numbers(data, data_path, spec)
-    note = scored_note(data_path, loaded, [number(i) for i in zero], [number(i) for i in pathless],
-                       sum(map(bool, data.words)), unit)
-    if note:
-        warn(note)
+    if zero or pathless:  # one warning: how many, the first of them, why (as tag and segment say it)
+        unit, number = sentence_numbers(data, data_path, spec)
+        warn(scored_note(data_path, loaded, [number(i) for i in zero], [number(i) for i in pathless],
+                         sum(map(bool, data.words)), unit))
     if args.errors is not None:
         wrong = write_errors(args.errors, data, predicted)
         print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
