@@ -1,14 +1,15 @@
-"""Speed of recursive networks over SST's trees: rnnkit's level-batched Tree-LSTM, Tree-RNN and RNTN against
-the same networks written level by level in PyTorch (autograd), each library in its own process.
+"""Speed of recursive networks over SST's trees: rnnkit's level-batched Tree-LSTM, Tree-RNN, RNTN and Child-Sum
+Tree-LSTM against the same networks written level by level in PyTorch (autograd), each library in its own process.
 
-    python benchmarks/bench_trees.py [--data ../shared/data] [--cells lstm,rnn,rntn] [--threads 1] [--rounds 3]
+    python benchmarks/bench_trees.py [--data ../shared/data] [--cells lstm,rnn,rntn,childsum] [--threads 1] [--rounds 3]
 
 Work timed: forward and backward (every parameter's gradient, the word vectors' included; no optimizer
 step, no dropout) of the summed cross-entropy at every node, over the first ``--batches`` batches of
 25 trees of SST's training file, in file order, float32.  Both implementations compute all nodes of one
 height of every tree in a batch together (the PyTorch version gathers the children's states with
-index_select and writes the new ones with index_copy, which autograd differentiates; written the way a
-careful PyTorch user would batch it, not node by node).  Same weights on both sides (rnnkit's
+index_select and writes the new ones with index_copy, which autograd differentiates, and the Child-Sum
+cell sums children with index_add; written the way a careful PyTorch user would batch it, not node by
+node).  Same weights on both sides (rnnkit's
 initialisation, copied), and before timing each worker checks that both compute the same loss on the
 first batch.  Rounds alternate rnnkit, torch, rnnkit, torch ...; each round is a fresh process that
 times ``--repeat`` passes and keeps the median; the table gives the median over rounds.  With
@@ -37,7 +38,8 @@ Forward and backward of the node-level cross-entropy over SST training batches (
 rnnkit's level-batched cells against the same networks batched level by level in PyTorch under
 autograd, each library in its own process, same weights (the loss is checked equal before timing)."""
 DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-SIZES = {"lstm": (100, 150), "rnn": (100, 150), "rntn": (100, 50)}  # (embed, hidden): bench_sst.py's settings
+# (embed, hidden): bench_sst.py's settings; the Child-Sum Tree-LSTM the binary one's
+SIZES = {"lstm": (100, 150), "rnn": (100, 150), "rntn": (100, 50), "childsum": (100, 150)}
 
 
 def load_batches(data: Path, cell: str, n_batches: int, batch_size: int = 25):
@@ -77,7 +79,7 @@ def torch_model(torch, model, cell: str):
     def index(batch):  # the batch's index arrays as torch tensors, made once per batch (as a data loader would)
         key = id(batch)
         if key not in prepared:
-            lv = [tuple(torch.from_numpy(a) for a in (x.nodes, x.left, x.right)) for x in batch.levels]
+            lv = [tuple(torch.from_numpy(a) for a in (x.nodes, x.left, x.right, x.kids, x.owner)) for x in batch.levels]
             lab = torch.from_numpy(batch.labels)
             keep = torch.from_numpy(np.flatnonzero(batch.labels >= 0))
             prepared[key] = (torch.from_numpy(batch.words), torch.from_numpy(batch.leaves), lv, lab[keep], keep)
@@ -89,7 +91,7 @@ def torch_model(torch, model, cell: str):
         x = P["embedding.weight"][words]  # (n, E)
         zl = x @ P["leaf.weight"].T + P["leaf.bias"]
         h = torch.zeros(N, H)
-        if cell == "lstm":
+        if cell in ("lstm", "childsum"):
             c = torch.zeros(N, H)
             i, o, u = torch.sigmoid(zl[:, :H]), torch.sigmoid(zl[:, H : 2 * H]), torch.tanh(zl[:, 2 * H :])
             cl = i * u
@@ -97,7 +99,18 @@ def torch_model(torch, model, cell: str):
             h = h.index_copy(0, leaves, o * torch.tanh(cl))
         else:
             h = h.index_copy(0, leaves, torch.tanh(zl))
-        for nodes, left, right in levels:
+        for nodes, left, right, kids, owner in levels:
+            if cell == "childsum":  # i, f, o, u rows; h~ = the children's states summed with index_add
+                U, b = P["compose.weight"], P["compose.bias"]
+                hk, ck = h.index_select(0, kids), c.index_select(0, kids)  # (k, H)
+                hsum = torch.zeros(nodes.numel(), H).index_add(0, owner, hk)  # (m, H)
+                z = hsum @ torch.cat([U[:H], U[2 * H :]]).T + torch.cat([b[:H], b[2 * H :]])  # (m, 3H)
+                f = torch.sigmoid(hk @ U[H : 2 * H].T + b[H : 2 * H])  # (k, H)
+                cn = (torch.sigmoid(z[:, :H]) * torch.tanh(z[:, 2 * H :])
+                      + torch.zeros(nodes.numel(), H).index_add(0, owner, f * ck))
+                c = c.index_copy(0, nodes, cn)
+                h = h.index_copy(0, nodes, torch.sigmoid(z[:, H : 2 * H]) * torch.tanh(cn))
+                continue
             a = torch.cat([h.index_select(0, left), h.index_select(0, right)], dim=1)  # (m, 2H)
             z = a @ P["compose.weight"].T + P["compose.bias"]
             if cell == "lstm":
@@ -165,7 +178,8 @@ def worker(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))  # the first paragraph
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding sst_trees/ (default: %(default)s)")
-    p.add_argument("--cells", default="lstm,rnn,rntn", help="comma-separated: lstm, rnn, rntn (default: all)")
+    p.add_argument("--cells", default="lstm,rnn,rntn,childsum",
+                   help="comma-separated: lstm, rnn, rntn, childsum (default: all)")
     p.add_argument("--batches", type=int, default=40, help="batches of 25 trees per pass (default: 40)")
     p.add_argument("--repeat", type=int, default=3, help="timed passes per process (median kept; default: 3)")
     p.add_argument("--rounds", type=int, default=3, help="processes per library and cell, alternating (default: 3)")
@@ -195,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{cell} {impl}: {res['seconds']:.3f} s", flush=True)
     rows = ["| cell | impl | seconds a pass (median of rounds) | spread over rounds | trees/s | torch / rnnkit time |",
             "|---|---|---|---|---|---|"]
-    names = {"lstm": "Tree-LSTM", "rnn": "Tree-RNN", "rntn": "RNTN"}
+    names = {"lstm": "Tree-LSTM", "rnn": "Tree-RNN", "rntn": "RNTN", "childsum": "Child-Sum Tree-LSTM"}
     for cell in args.cells.split(","):
         med = {impl: statistics.median(r["seconds"] for r in results[(cell, impl)]) for impl in ("rnnkit", "torch")}
         for impl in ("rnnkit", "torch"):

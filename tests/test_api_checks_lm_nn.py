@@ -234,7 +234,7 @@ def _scoring_setup():
 
 def test_scoring_checks_level_lines_ids_and_weight():
     lm, vocab = _scoring_setup()
-    with pytest.raises(ValueError, match="level 'word' or 'char', got 'Word'"):
+    with pytest.raises(ValueError, match="level 'word', 'char' or 'bpe', got 'Word'"):
         score_lines(lm, vocab, "Word", ["the cat"])  # scored as characters
     with pytest.raises(TypeError, match=r"lines to be a sequence of str, one per line, got a str"):
         score_lines(lm, vocab, "word", "the cat")  # 7 one-character lines

@@ -38,7 +38,7 @@ def test_tr2_a_huge_label_is_a_data_error_naming_the_line(tmp_path):
 
 
 def test_tr2_no_other_exception_of_a_line_escapes(monkeypatch):
-    def broken(line):
+    def broken(line, *options):
         raise IndexError("list index out of range")
 
     monkeypatch.setattr("rnnkit.data.trees.parse_tree", broken)

@@ -75,6 +75,8 @@ def test_lowercase_learns_the_model_from_lowercased_lines(data, tmp_path, capsys
     source = [line.lower() for line in lines(data["train"], 0)]
     assert base64.b64decode(task["source_tokenizer"]["bpe_model"]) == bpe.train_bpe(source, 40)
     assert task["source_tokenizer"]["lowercase"] is True
+    # the vocabulary line says why it counts fewer types than the model's 40 pieces
+    assert "a bpe vocabulary holds the pieces the training text is split into" in err, err
 
 
 def test_translate_and_evaluate_need_the_checkpoint_alone_and_score_plain_text(data, run, tmp_path, capsys):

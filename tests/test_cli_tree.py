@@ -14,13 +14,18 @@ from rnnkit.treenet.task import load_treenet
 POS, NEG, NEUTRAL = ["good", "great", "fine"], ["bad", "awful", "dull"], ["the", "film", "is", "a"]
 
 
+def sentiment_words(rng: np.random.Generator, most: int = 3) -> tuple[list[str], str]:
+    """1 to ``most`` neutral words with one sentiment word among them, and its polarity "4" or "0"."""
+    words = [str(w) for w in rng.choice(NEUTRAL, size=int(rng.integers(1, most + 1)))]
+    positive = bool(rng.integers(0, 2))
+    words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(POS if positive else NEG)))
+    return words, "4" if positive else "0"
+
+
 def tree_line(rng: np.random.Generator) -> str:
     """A right-branching tree of neutral words and one sentiment word: every node above the sentiment
     word carries its polarity (4 or 0), the others are neutral (2)."""
-    words = [str(w) for w in rng.choice(NEUTRAL, size=int(rng.integers(1, 4)))]
-    positive = bool(rng.integers(0, 2))
-    words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(POS if positive else NEG)))
-    pol = "4" if positive else "0"
+    words, pol = sentiment_words(rng)
 
     def build(ws: list[str]) -> tuple[str, bool]:
         if len(ws) == 1:
@@ -33,17 +38,22 @@ def tree_line(rng: np.random.Generator) -> str:
     return build(words)[0]
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("trees")
+def write_splits(d, line) -> dict:
+    """train.txt, dev.txt and test.txt in directory d, of 200, 40 and 40 trees ``line(rng)``; their paths,
+    and the directory as "dir"."""
     rng = np.random.default_rng(0)
     out = {}
     for split, n in (("train", 200), ("dev", 40), ("test", 40)):
         path = d / f"{split}.txt"
-        path.write_text("".join(tree_line(rng) + "\n" for _ in range(n)), encoding="utf-8")
+        path.write_text("".join(line(rng) + "\n" for _ in range(n)), encoding="utf-8")
         out[split] = str(path)
     out["dir"] = d
     return out
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return write_splits(tmp_path_factory.mktemp("trees"), tree_line)
 
 
 COMMON = ["--embed", "8", "--hidden", "12", "--dropout", "0", "--progress", "none", "--checkpoint-minutes", "0",

@@ -99,3 +99,38 @@ def test_the_chinese_guides_toy_corpus_is_one_corpus_in_three_formats(tmp_path):
     assert all(again[n].read_bytes() == p.read_bytes() for n, p in files.items())
     other = toy.write(tmp_path / "c", seed=1)[0]
     assert other.read_bytes() != files[other.name].read_bytes()
+
+
+def test_the_chinese_guides_task_corpora_are_consistent_and_leave_the_first_files_as_they_were(tmp_path):
+    """toy_data.py's reviews (label<TAB>text and the same reviews as labelled trees) and Chinese-English pairs,
+    read by rnnkit's readers; the validation and test pairs are not training pairs; and the files the guide's
+    earlier sections show (the language model's, the segmenter's, the tagger's) keep their bytes."""
+    import hashlib
+    import importlib.util
+
+    from rnnkit.data.classification import read_tsv
+    from rnnkit.data.parallel import read_tsv_pairs
+    from rnnkit.data.trees import read_trees
+
+    spec = importlib.util.spec_from_file_location("toy_data", ROOT / "docs" / "zh" / "toy_data.py")
+    toy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)
+    files = {p.name: p for p in toy.write(tmp_path, seed=0)}
+    first = ["train.txt", "valid.txt", "test.txt", "seg-train.txt", "seg-dev.txt", "seg-test.txt", "raw.txt",
+             "pos-train.conllu", "pos-dev.conllu", "pos-test.conllu"]
+    digest = hashlib.sha256(b"".join(files[name].read_bytes() for name in first)).hexdigest()
+    assert digest == "7fbf5f2b41131579715e0a7de1b716e3a7c59adb8b2228b153fb7b200a03e76b"  # the guide's outputs need them
+    for split, n in (("train", 400), ("dev", 60), ("test", 60)):
+        texts = read_tsv(files[f"senti-{split}.tsv"])
+        trees = read_trees(files[f"tree-{split}.txt"])
+        assert len(texts) == len(trees) == n
+        assert {t.label for t in texts} == {"正面", "负面"}
+        assert [t.text for t in texts] == ["".join(tree.tokens) for tree in trees]
+        assert [t.label for t in texts] == [{0: "负面", 2: "正面"}[tree.root_label] for tree in trees]
+        assert {int(k) for tree in trees for k in tree.labels} == {0, 1, 2}
+    pairs = {split: read_tsv_pairs(files[f"zh-en-{split}.tsv"]) for split in ("train", "dev", "test")}
+    assert [len(p) for p in pairs.values()] == [1000, 100, 100]
+    seen = {p.source_text for p in pairs["train"]}
+    assert not seen & {p.source_text for p in pairs["dev"] + pairs["test"]}
+    assert files["zh-en-test.zh"].read_text(encoding="utf-8").splitlines() == [p.source_text for p in pairs["test"]]
+    assert files["zh-en-test.en"].read_text(encoding="utf-8").splitlines() == [p.target_text for p in pairs["test"]]

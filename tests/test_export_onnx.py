@@ -68,6 +68,9 @@ def _diff(name, got, want):
     ("--cell", "gru", "--layers", "2", "--embed", "8", "--hidden", "8", "--tie"),
     ("--cell", "rnn", "--layers", "3", "--embed", "5", "--hidden", "7"),
     ("--cell", "lstm", "--layers", "2", "--embed", "6", "--hidden", "8", "--peephole"),  # ONNX's P input
+    ("--cell", "gru", "--layers", "3", "--embed", "8", "--hidden", "8", "--residual"),  # an Add after layers 1, 2
+    ("--cell", "lstm", "--layers", "1", "--embed", "5", "--hidden", "6", "--softmax", "class", "--classes", "4"),
+    ("--cell", "gru", "--layers", "2", "--embed", "6", "--hidden", "6", "--softmax", "class", "--tie"),
     ("--cell", "lstm", "--layers", "1", "--embed", "5", "--hidden", "6", "--softmax", "adaptive", "--cutoffs", "4,8",
      "--div-value", "2"),
 ])
@@ -111,6 +114,27 @@ def test_a_language_model_in_onnxruntime_gives_rnnkits_log_probabilities_and_sta
     assert written["vocab"]["tokens"] == vocab.tokens and written["model"] == "lm"
 
 
+def test_a_class_softmax_whose_classes_interleave_in_word_order_gives_rnnkits_log_probabilities(tmp_path, capsys):
+    from rnnkit.lm.io import load_lm
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
+    trained = _train(tmp_path, capsys, "lm", text, "--softmax", "class", "--classes", "3", "--cell", "gru", "--layers",
+                     "1", "--embed", "5", "--hidden", "6", "--bptt", "6", "--batch-size", "4")
+    arrays, meta = ckpt.load_checkpoint(trained)
+    V = len(meta["task"]["word_classes"])
+    meta["task"]["word_classes"] = [int(c) for c in np.random.default_rng(7).permutation(np.arange(V) % 3)]
+    ckpt.save_checkpoint(tmp_path / "mixed.safetensors", arrays, meta)  # frequency bins are runs of ids: not these
+    session, _, _ = _export_onnx(capsys, tmp_path / "mixed.safetensors", tmp_path / "mixed.onnx")
+    lm, vocab, _, _ = load_lm(tmp_path / "mixed.safetensors")
+    assert np.any(np.diff(lm.word_classes) < 0)
+    ids = np.random.default_rng(8).integers(0, V, (5, 2))
+    got = session.run(["log_probs"], {"ids": ids, "h_0": np.zeros((1, 2, 6), np.float32)})[0]
+    want, _ = lm.step_log_probs(ids, None)
+    assert _diff("interleaved classes, log_probs", got[-1], want) <= TOL
+    assert np.allclose(np.exp(got.astype(np.float64)).sum(-1), 1, atol=1e-5)
+
+
 def _classifier_data(tmp_path):
     lines = _lines()
     tsv = tmp_path / "train.tsv"
@@ -123,7 +147,9 @@ def _classifier_data(tmp_path):
                                                     ("max", "rnn", ["--unidirectional"]), ("max", "lstm", []),
                                                     ("attention", "lstm", []),
                                                     ("attention", "gru", ["--unidirectional"]),
-                                                    ("last", "lstm", ["--peephole"])])  # both directions' peepholes
+                                                    ("last", "lstm", ["--peephole"]),  # both directions' peepholes
+                                                    ("last", "lstm", ["--residual"]),  # the cells' own final states
+                                                    ("mean", "rnn", ["--residual"])])
 def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_path, capsys, pooling, cell, direction):
     from rnnkit.classify.task import load_classifier, pad_batch
 
@@ -146,7 +172,8 @@ def test_a_classifier_in_onnxruntime_gives_rnnkits_class_log_probabilities(tmp_p
 
 
 @pytest.mark.parametrize("cell,direction", [("lstm", []), ("gru", []), ("rnn", ["--unidirectional"]),
-                                            ("lstm", ["--peephole"])])  # both directions' peepholes
+                                            ("lstm", ["--peephole"]),  # both directions' peepholes
+                                            ("gru", ["--residual"])])  # 0 + 0 past a sentence's end
 def test_a_softmax_tagger_in_onnxruntime_gives_rnnkits_tag_log_probabilities(tmp_path, capsys, cell, direction):
     from rnnkit.nn.softmax import log_softmax
     from rnnkit.tagging.io import load_tagger
@@ -220,19 +247,14 @@ def test_a_chinese_character_models_code_reads_its_own_characters(tmp_path, caps
 def test_what_the_onnx_export_does_not_build_is_refused_in_one_line(tmp_path, capsys):
     text = tmp_path / "text.txt"
     text.write_text("\n".join(_lines()) + "\n", encoding="utf-8")
-    run = tmp_path / "class"
-    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(text), "--softmax", "class", "--embed", "4",
+    run = tmp_path / "ln"
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(text), "--layer-norm", "--embed", "4",
                                     "--hidden", "4", "--bptt", "6", "--batch-size", "4", *FAST, "--run-dir", str(run)])
-    assert code == 0, err
-    conllu = write_conllu(tmp_path / "tags.conllu", [[(w, "DET" if w in ("the", "a") else "NOUN")] for w in WORDS])
-    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--crf", "--embed", "4", "--hidden",
-                                    "4", *FAST, "--run-dir", str(tmp_path / "tagger")])
     assert code == 0, err
     code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(text), "--order", "2", "--save",
                                     str(tmp_path / "kn.safetensors")])
     assert code == 0, err
-    for source, needle in [(run, "is a language model with the class-based softmax (--softmax class), which the"),
-                           (tmp_path / "tagger", "is a tagger with a CRF output layer, which the ONNX export"),
+    for source, needle in [(run, "its recurrent layers are layer-normalized (--layer-norm), which ONNX's RNN, LSTM"),
                            (tmp_path / "kn.safetensors", "which is not exported to ONNX (the ONNX export builds")]:
         out_path = tmp_path / "t.onnx"
         code, out, err = run_cli(capsys, ["export", str(source), "-o", str(out_path), "--onnx"])

@@ -78,11 +78,24 @@ def test_a_model_rnnkit_would_not_load_is_not_exported(tmp_path, capsys):
     extra = _damaged(plain, tmp_path / "extra.safetensors", arrays={n: np.full(4, 0.5, np.float32) for n in names})
     yes = _damaged(peep, tmp_path / "yes.safetensors", config={"peephole": "yes"})
     missing = _damaged(peep, tmp_path / "missing.safetensors", drop=names)
+    # no language model rnnkit trains learns its initial state: its loader refuses one, and so does the export
+    learned = _damaged(plain, tmp_path / "learned.safetensors", arrays={"rnn.h0_l0": np.full(4, 0.5, np.float32)})
     for source, needle, targets in [
             (extra, "unexpected ['rnn.weight_cf_l0', ", ("--onnx", "--torch")),  # the weights would be dropped
             (yes, "damaged language-model metadata (Expected peephole to be a bool, got str 'yes')", ("--onnx",)),
-            (missing, "missing ['rnn.weight_cf_l0', ", ("--onnx",))]:
+            (missing, "missing ['rnn.weight_cf_l0', ", ("--onnx",)),
+            (learned, "Expected the language model's parameters, missing [], unexpected ['rnn.h0_l0']",
+             ("--onnx", "--torch"))]:
         for target in targets:
             out = tmp_path / f"{source.stem}{target}.out"
             _refused(capsys, ["export", str(source), "-o", str(out), target], needle)
             assert not out.exists()
+
+
+def test_a_layer_normalized_peephole_lstm_is_refused_for_its_layer_norm_by_both_exports(tmp_path, capsys):
+    # --torch must not send it to --onnx, which refuses layer norm too: both name the layer norm
+    model = _train_lm(tmp_path, capsys, "--peephole", "--layer-norm")
+    for target in ("--torch", "--onnx"):
+        out = tmp_path / f"m{target}.out"
+        _refused(capsys, ["export", str(model), "-o", str(out), target], "layer-normalized (--layer-norm)")
+        assert not out.exists()

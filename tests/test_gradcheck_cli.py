@@ -118,7 +118,14 @@ def test_layer_norm_cell_is_checked_and_a_wrong_layer_norm_gradient_caught(capsy
     assert flagged == ["ln_cell_weight_l0", "ln_cell_weight_l1"]  # (..., dg_c, db_c): the cell LN's gain 1% off
 
 
-def test_layer_norm_with_peephole_is_refused(capsys):
-    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--peephole"])
-    assert code == 2
-    assert "--layer-norm and --peephole do not go together" in err and "Traceback" not in err
+def test_layer_norm_with_peephole_is_checked_and_a_wrong_peephole_gradient_caught(capsys, monkeypatch):
+    import rnnkit.cells.lstm_ln_peephole as both_kernel
+
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--layer-norm", "--peephole", "--steps", "5"])
+    assert code == 0, out + err
+    assert out.startswith("lstm with peepholes and layer normalization, 1 layer(s)"), out
+    rows = [line.split()[0] for line in out.splitlines() if "finite differences  " in line]
+    assert rows[4:13] == [f"{n}_l0" for n in both_kernel.PEEPHOLES + both_kernel.LN_PARAMS], out
+    assert re.search(r"OK: all 16 gradients \([\d,]+ entries\) agree", out), out
+    flagged = _flagged_one_off(capsys, monkeypatch, both_kernel, 6, ["--layer-norm", "--peephole", "--layers", "2"])
+    assert flagged == ["weight_co_l0", "weight_co_l1"]  # (..., dw_ci, dw_cf, dw_co, LN's): dw_co 1% off

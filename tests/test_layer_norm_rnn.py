@@ -228,9 +228,10 @@ def test_fresh_gains_are_one_and_shifts_zero_in_float32():
     assert gru.params["ln_hh_bias_l0"].shape == (3 * H,) and "ln_cell_weight_l0" not in gru.params
 
 
-def test_layer_norm_is_refused_with_peepholes():
-    with pytest.raises(ValueError, match="Expected peephole=False with layer_norm=True"):
-        LSTM(2, 3, layer_norm=True, peephole=True)
+def test_layer_norm_with_peepholes_has_both_parameter_sets():
+    layer = LSTM(2, 3, layer_norm=True, peephole=True)
+    assert {"weight_ci_l0", "weight_co_l0", "ln_ih_weight_l0", "ln_cell_bias_l0"} <= set(layer.params)
+    assert layer._kernel.__name__ == "rnnkit.cells.lstm_ln_peephole"
 
 
 def test_kernel_names_a_wrong_gain():

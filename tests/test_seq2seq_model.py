@@ -79,6 +79,12 @@ GRAD_CASES += [
     dict(cell="rnn", attention="none", weight_drop=0.5),
     dict(cell="lstm", attention="general", peephole=True),  # encoder and decoder: weight_ci, weight_cf, weight_co
     dict(cell="lstm", attention="additive", peephole=True, weight_drop=0.3, dropout=0.2, bidirectional=False),
+    # layer-normalized encoder and decoder (ln_*_l{k}; tests/test_seq2seq_layer_norm.py has the rest)
+    dict(cell="lstm", attention="general", layer_norm=True),
+    dict(cell="gru", attention="additive", layer_norm=True, weight_drop=0.3, dropout=0.2),
+    dict(cell="rnn", attention="none", layer_norm=True, bidirectional=False),
+    dict(cell="lstm", attention="dot", layer_norm=True, decoder_layers=1, input_feeding=False, sampling_rate=0.5),
+    dict(cell="lstm", attention="additive", layer_norm=True, peephole=True, weight_drop=0.3),
 ]
 
 

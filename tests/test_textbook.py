@@ -12,7 +12,7 @@ import pytest
 from rnnkit.cells import elman as elman_kernel
 from rnnkit.cells import gru as gru_kernel
 from rnnkit.cells import lstm as lstm_kernel
-from rnnkit.textbook import CELLS, elman, gru, lstm
+from rnnkit.textbook import CELLS, elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_ln_peephole
 
 # (cell, nonlinearity): the Elman RNN twice
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", None), ("gru", None)]
@@ -175,7 +175,7 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize("module", [elman, lstm, gru])
+@pytest.mark.parametrize("module", [elman, lstm, gru, elman_ln, lstm_ln, gru_ln, lstm_ln_peephole])
 def test_equation_tables_are_the_docstring_equations_in_order(module):
     """What rnnkit step prints beside each number is the module docstring's equation, in the docstring's order."""
     doc = _flat(module.__doc__)
@@ -196,7 +196,7 @@ def test_the_forward_lines_follow_the_docstring_order():
     """The code computes the quantities in the order the docstring lists them (read off the source)."""
     import inspect
 
-    for module in (elman, lstm, gru):
+    for module in (elman, lstm, gru, elman_ln, lstm_ln, gru_ln, lstm_ln_peephole):
         tables = ((module.forward, module.FORWARD_EQUATIONS), (module.backward, module.BACKWARD_EQUATIONS))
         for function, table in tables:
             source = inspect.getsource(function)

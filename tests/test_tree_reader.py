@@ -86,3 +86,47 @@ def test_format_tree_writes_given_labels():
     assert format_tree(t, np.array([2, 4, 3])) == "(3 (2 The) (4 good))"
     with pytest.raises(ValueError, match="one label per node"):
         format_tree(t, np.array([1, 2]))
+
+
+SST_LINE = "(3 (2 (2 The) (2 Rock)) (4 (2 is) (4 (3 very) (4 good))))"
+
+
+def test_any_arity_reads_nodes_of_one_two_and_more_children():
+    line = "(3 (2 (2 The) (2 Rock) (2 ,)) (4 (2 is) (4 (4 good))) (2 .))"
+    t = parse_tree(line, arity="any")
+    assert t.tokens == ["The", "Rock", ",", "is", "good", "."]
+    assert t.children.shape == (len(t.labels), 3)  # the widest node's children, -1 padded
+    assert [t.kids(k) for k in range(len(t.labels))] == [[], [], [], [0, 1, 2], [], [], [5], [4, 6], [], [3, 7, 8]]
+    assert format_tree(t) == line  # written back as read
+    b = make_batch([t], [np.arange(6)])
+    assert [lv.nodes.tolist() for lv in b.levels] == [[3, 6], [7], [9]] and b.levels[0].left is None
+    # a binary tree read with arity "any" is the binary reader's tree, (N, 2) children and all
+    strict = parse_tree(SST_LINE, arity="any")
+    np.testing.assert_array_equal(strict.children, parse_tree(SST_LINE).children)
+    loose = parse_tree("(a b c (d))", "optional", arity="any")  # unlabelled: bare words are leaves
+    assert loose.tokens == ["a", "b", "c", "d"] and loose.kids(len(loose.labels) - 1) == [0, 1, 2, 3]
+    assert format_tree(loose) == "((a) (b) (c) (d))"
+    zh = parse_tree("(3 (2 这部) (2 电影) (4 (4 很好)))", arity="any")  # Chinese words, a unary node
+    assert zh.tokens == ["这部", "电影", "很好"] and zh.kids(4) == [0, 1, 3] and format_tree(zh).startswith("(3 (2 这部)")
+
+
+@pytest.mark.parametrize("labels,line,message", [
+    ("required", "(3 (2 a) (2 b) (2 c))", "Expected exactly 2 children at an internal node (binarised trees), got 3 "
+                                          "at the node over 'a b c'; binarise the trees, or use the Child-Sum"),
+    ("required", "(3 (2 x) (1 (2 a)))", "got 1 at the node over 'a'; binarise"),
+    ("optional", "((a b c) d)", "Expected exactly 2 children at an internal node (binary trees), got 3 at the node "
+                                "over 'a b c'"),
+])
+def test_the_binary_reader_names_the_node_of_other_arity_and_the_way_out(labels, line, message):
+    with pytest.raises(DataError) as e:
+        parse_trees(["(1 (1 a) (1 b))", line], "in.txt", labels)
+    text = str(e.value)
+    assert text.startswith("in.txt:2: Expected exactly 2 children") and message in text, text
+    assert "(--cell childsum)" in text and "\n" not in text, text
+
+
+def test_any_arity_still_refuses_an_empty_node_and_a_bad_arity():
+    with pytest.raises(DataError, match=r"^in.txt:1: Expected a word or a child node at an internal node"):
+        parse_trees(["(a () b)"], "in.txt", "optional", arity="any")
+    with pytest.raises(ValueError, match="Expected arity 'binary' or 'any', got 'nary'"):
+        parse_tree("(1 a)", arity="nary")

@@ -25,6 +25,40 @@ def random_tree(rng: np.random.Generator, n: int, V: int, K: int) -> tuple[Tree,
     return parse_tree(build(0, n)), rng.integers(0, V, n)
 
 
+def nary_tree(rng: np.random.Generator, n: int, V: int, K: int, most: int = 4) -> tuple[Tree, np.ndarray]:
+    """A random tree over n leaves whose internal nodes have 1 to ``most`` children (unary nodes too),
+    random labels and word ids."""
+    def build(lo: int, hi: int, depth: int = 0) -> str:
+        lab = int(rng.integers(0, K))
+        if hi - lo == 1 and (depth > 2 or rng.random() < 0.7):
+            return f"({lab} w{lo})"
+        if hi - lo == 1:  # a unary node over a smaller tree
+            return f"({lab} {build(lo, hi, depth + 1)})"
+        parts = min(hi - lo, int(rng.integers(2, most + 1)))
+        cuts = np.sort(rng.choice(np.arange(lo + 1, hi), size=parts - 1, replace=False)).tolist()
+        edges = [lo, *cuts, hi]
+        return f"({lab} " + " ".join(build(a, b, depth + 1) for a, b in zip(edges, edges[1:])) + ")"
+
+    return parse_tree(build(0, n), arity="any"), rng.integers(0, V, n)
+
+
+def arities(trees: list[Tree]) -> set[int]:
+    """The numbers of children the internal nodes of ``trees`` have."""
+    return {len(t.kids(k)) for t in trees for k in range(len(t.labels)) if t.leaf[k] < 0}
+
+
+def some_trees(rng: np.random.Generator, cell: str, sizes: tuple[int, ...], V: int = 9, K: int = 5) -> list:
+    """(tree, word ids) of the given sizes: binary for the binary cells; for "childsum" with nodes of 1, 2
+    and 3+ children among them (redrawn until so)."""
+    if cell != "childsum":
+        return [random_tree(rng, n, V, K) for n in sizes]
+    while True:
+        trees = [nary_tree(rng, n, V, K) for n in sizes]
+        seen = arities([t for t, _ in trees])
+        if {1, 2} <= seen and max(seen) >= 3:
+            return trees
+
+
 def test_parse_keeps_post_order_words_and_labels():
     t = parse_tree(SST_LINE)
     assert t.tokens == ["The", "Rock", "is", "very", "good"]
@@ -82,12 +116,15 @@ def _model(cell, rng, dropout=0.0, V=9, K=5, E=4, H=3):
     return m
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
+CELLS = ["rnn", "rntn", "lstm", "childsum"]  # childsum: on trees with nodes of 1, 2 and 3+ children
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_gradients_match_finite_differences(cell, dropout):
     rng = np.random.default_rng(1)
     model = _model(cell, rng, dropout)
-    trees = [random_tree(rng, n, 9, 5) for n in (6, 1, 3, 8)]
+    trees = some_trees(rng, cell, (6, 1, 3, 8))
     labels = [np.where(rng.random(len(t.labels)) < 0.3, -1, t.labels) for t, _ in trees]  # some unlabelled
     batch = make_batch([t for t, _ in trees], [w for _, w in trees], labels)
     dloss = float(rng.uniform(0.5, 1.5))
@@ -112,26 +149,36 @@ def _torch_loss(torch, cell, params, trees, words, labels=None, drops=None):
     labels: one (N_b,) array a tree, -1 unlabelled (default: the trees' own); drops: rnnkit's
     scaled dropout multipliers in batch order, (n, E) on the leaves' vectors and (N, H) on the states."""
     P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    H = P["compose.weight"].shape[1] // 2
+    H = P["compose.weight"].shape[1] // (1 if cell == "childsum" else 2)
+    U, b = P["compose.weight"], P["compose.bias"]
     labels = [t.labels for t in trees] if labels is None else labels
     total = 0.0
     n_seen = N_seen = 0  # leaves and nodes of the earlier trees: the offsets into the batch-order masks
     for t, w, lab in zip(trees, words, labels):
         h, c = [None] * len(t.labels), [None] * len(t.labels)
-        for k, (left, right) in enumerate(t.children.tolist()):
-            if left < 0:
+        for k in range(len(t.labels)):
+            kids = t.kids(k)
+            if not kids:
                 x = P["embedding.weight"][int(w[t.leaf[k]])]
                 if drops is not None:
                     x = x * drops[0][n_seen]
                 n_seen += 1
                 z = P["leaf.weight"] @ x + P["leaf.bias"]
-                if cell == "lstm":
+                if cell in ("lstm", "childsum"):
                     i, o, u = torch.sigmoid(z[:H]), torch.sigmoid(z[H:2 * H]), torch.tanh(z[2 * H:])
                     c[k] = i * u
                     h[k] = o * torch.tanh(c[k])
                 else:
                     h[k] = torch.tanh(z)
+            elif cell == "childsum":  # Tai et al.'s Child-Sum equations, x = 0 at internal nodes
+                hsum = torch.stack([h[j] for j in kids]).sum(0)
+                i = torch.sigmoid(U[:H] @ hsum + b[:H])
+                o = torch.sigmoid(U[2 * H:3 * H] @ hsum + b[2 * H:3 * H])
+                u = torch.tanh(U[3 * H:] @ hsum + b[3 * H:])
+                c[k] = i * u + sum(torch.sigmoid(U[H:2 * H] @ h[j] + b[H:2 * H]) * c[j] for j in kids)
+                h[k] = o * torch.tanh(c[k])
             else:
+                left, right = kids
                 a = torch.cat([h[left], h[right]])
                 z = P["compose.weight"] @ a + P["compose.bias"]
                 if cell == "rntn":
@@ -152,12 +199,12 @@ def _torch_loss(torch, cell, params, trees, words, labels=None, drops=None):
     return total, P
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_matches_pytorch(cell):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     model = _model(cell, rng, H=4)
-    trees = [random_tree(rng, n, 9, 5) for n in (5, 2, 9)]
+    trees = some_trees(rng, cell, (5, 2, 9))
     batch = make_batch([t for t, _ in trees], [w for _, w in trees])
     loss, count, cache = model.loss(batch)
     grads = model.backward(1.0, cache)
@@ -169,14 +216,14 @@ def test_matches_pytorch(cell):
         np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_matches_pytorch_with_unlabelled_nodes_dropout_and_random_dloss(cell):
     """Some nodes (a root too) unlabelled, dropout on the word vectors and the states with rnnkit's own
     masks carried into the torch rebuild, and a random upstream gradient: loss, count, every gradient."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
     model = _model(cell, rng, dropout=0.3, H=4)
-    trees = [random_tree(rng, n, 9, 5) for n in (5, 1, 8)]
+    trees = some_trees(rng, cell, (5, 1, 8))
     labels = [np.where(rng.random(len(t.labels)) < 0.35, -1, t.labels) for t, _ in trees]
     labels[0][-1] = -1  # the first tree's root
     batch = make_batch([t for t, _ in trees], [w for _, w in trees], labels)
@@ -195,14 +242,15 @@ def test_matches_pytorch_with_unlabelled_nodes_dropout_and_random_dloss(cell):
         assert np.abs(grads[name]).max() > 1e-4, f"{name}: no gradient reached it"
 
 
-def test_float32_model_agrees_with_float64():
+@pytest.mark.parametrize("cell", ["lstm", "childsum"])
+def test_float32_model_agrees_with_float64(cell):
     rng = np.random.default_rng(5)
-    m64 = _model("lstm", rng, H=6)
-    cfg32 = TreeNetConfig(9, 5, cell="lstm", embedding_dim=4, hidden_size=6, dropout=0.0, dtype="float32")
+    m64 = _model(cell, rng, H=6)
+    cfg32 = TreeNetConfig(9, 5, cell=cell, embedding_dim=4, hidden_size=6, dropout=0.0, dtype="float32")
     m32 = TreeNet(cfg32, rng)
     for k, v in m64.params.items():
         m32.params[k][...] = v
-    trees = [random_tree(rng, n, 9, 5) for n in (7, 3)]
+    trees = some_trees(rng, cell, (7, 3, 5))
     batch = make_batch([t for t, _ in trees], [w for _, w in trees])
     l64, _, c64 = m64.loss(batch)
     l32, _, c32 = m32.loss(batch)
@@ -213,30 +261,36 @@ def test_float32_model_agrees_with_float64():
         np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4, err_msg=k)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rntn", "lstm"])
-def test_learns_a_compositional_task(cell):
+# childsum learns parity through a sum of children more slowly (30 epochs against 12): on binary trees,
+# and on trees of 1-4 children a node
+@pytest.mark.parametrize("cell,arity,epochs", [("rnn", "binary", 12), ("rntn", "binary", 12), ("lstm", "binary", 12),
+                                               ("childsum", "binary", 12), ("childsum", "any", 30)])
+def test_learns_a_compositional_task(cell, arity, epochs):
     """Label of a node = parity of the number of 'not' leaves below it: only composition can get the roots
     right; the training loss must fall and held-out roots must be mostly right."""
     from rnnkit.optim import make_optimizer
 
     rng = np.random.default_rng(0)
+    draw = random_tree if arity == "binary" else nary_tree
 
     def make(n_trees):
         out = []
         for _ in range(n_trees):
-            t, w = random_tree(rng, int(rng.integers(2, 6)), 2, 2)  # word 1 = 'not', 0 = 'fine'
+            t, w = draw(rng, int(rng.integers(2, 6 if arity == "binary" else 7)), 2, 2)  # word 1 'not', 0 'fine'
             count = np.zeros(len(t.labels), np.int64)
-            for k, (left, right) in enumerate(t.children.tolist()):
-                count[k] = w[t.leaf[k]] if left < 0 else count[left] + count[right]
+            for k in range(len(t.labels)):
+                count[k] = w[t.leaf[k]] if t.leaf[k] >= 0 else sum(count[c] for c in t.kids(k))
             out.append((t._replace(labels=count % 2), w))
         return out
 
     train, test = make(400), make(100)
+    most = max(arities([t for t, _ in train]))
+    assert (most == 2) if arity == "binary" else (most >= 3), most
     model = TreeNet(TreeNetConfig(2, 2, cell=cell, embedding_dim=8, hidden_size=16, dropout=0.0, dtype="float64"),
                     np.random.default_rng(1))
     opt = make_optimizer("adam", model.params, lr=0.02)
     losses = []
-    for epoch in range(12):
+    for epoch in range(epochs):
         total = 0.0
         for s in range(0, len(train), 20):
             chunk = train[s:s + 20]

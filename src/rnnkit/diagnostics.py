@@ -178,7 +178,8 @@ def gradient_flow(
     ``peephole`` (LSTM only): the peephole LSTM (:mod:`rnnkit.cells.lstm_peephole`), its p_i, p_f, p_o drawn
     U(-1/sqrt(H), 1/sqrt(H)) whatever ``init`` says.
     ``layer_norm``: the layer-normalized cell (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
-    :mod:`rnnkit.cells.gru_ln`), gains 1 and shifts 0 as a fresh layer has them.
+    :mod:`rnnkit.cells.gru_ln`; with ``peephole`` :mod:`rnnkit.cells.lstm_ln_peephole`), gains 1 and shifts 0 as a
+    fresh layer has them.
     All float64, so even 1e-300 does not underflow.
     """
     if cell not in CELLS:

@@ -7,7 +7,7 @@ onnxruntime and numpy that read a text with them.  Serving needs neither rnnkit 
 ``onnx`` package (``pip install 'rnnkit[onnx]'``); running, ``onnxruntime``.
 
 Every graph is time-major, as rnnkit is: ``ids`` (T, B) int64 token ids, padded at the end with any id (0).
-It gives log-probabilities (not logits), float32:
+It gives log-probabilities (not logits), float32, but for a CRF tagger's scores:
 
 ============  =====================================================  ==========================================
 model         inputs                                                 outputs
@@ -21,18 +21,32 @@ classifier    ``ids`` (T, B); ``lengths`` (B,) int64, each text's     ``log_prob
                                                                       (T, B), each token's weight
 softmax       ``ids`` (T, B); ``lengths`` (B,) int64                  ``log_probs`` (T, B, K): log P(tag) at each
 tagger                                                                word (past a sentence's end: ignore them)
+CRF tagger    ``ids`` (T, B); ``lengths`` (B,) int64                  ``emissions`` (T, B, K), each word's tag
+                                                                      scores; ``transitions`` (K, K),
+                                                                      ``start_transitions``, ``end_transitions``
+                                                                      (K,): Viterbi over them gives the tags
 ============  =====================================================  ==========================================
 
-The exported kinds are those of ``--torch``: language models with the full or adaptive softmax (tied or
-not), classifiers (last, mean, max or attention pooling; one or two directions) and softmax taggers over
-words alone.  Refused: the class-based softmax, taggers with a CRF or other inputs, residual connections,
-learned initial states, and the other model kinds (translators, tree models, n-gram models, HMMs).
+A tagger's other inputs are more graph inputs, all int64 (:mod:`rnnkit.export_onnx_extras`): with character
+features ``chars`` (T, B, Lc), each word's character ids padded, and ``char_lengths`` (T, B)
+(:mod:`rnnkit.export_onnx_chars`: the char BiLSTM with ONNX's LSTM, the char CNN with Conv and ReduceMax); with
+bigrams ``bigrams`` (T, B, 2), each token's right and left bigram; with feature columns ``features`` (T, B, F).
+
+The exported kinds are those of ``--torch`` (language models with the full or adaptive softmax, tied or not;
+classifiers, last, mean, max or attention pooling, one or two directions; softmax taggers over words alone)
+and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
+taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
+bigrams or feature columns, residual stacks and peephole LSTMs.  Refused (:mod:`rnnkit.export_scope`):
+layer-normalized layers and the other model kinds (translators, tree models, n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
 classifier or tagger rnnkit's encoder (a classifier's ``vocab``, ``labels``, ``lowercase``, ``fold_width``,
-``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``), its vocabularies as
-JSON objects.  The graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
+``level``, ``max_length``; a tagger's ``words``, ``tags``, ``lowercase``, ``fold_width``, and ``chars`` and
+``max_chars``, ``bigrams``, ``features`` (a list, one vocabulary a column) when it has them), its vocabularies as
+JSON objects; a tagger trained in a span or segmentation scheme has ``rules`` too, the scheme's legal moves
+that its decoding keeps to (``scheme``, ``allowed``, ``start``, ``end``; :mod:`rnnkit.export_onnx_crf`).  The
+graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
 """
 from __future__ import annotations
 
@@ -46,8 +60,10 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
-from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs, real_steps,
-                                      recurrent_stack)
+from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
+from rnnkit.export_onnx_extras import tagger_inputs
+from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
+                                      class_log_probs, real_steps, recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch import write_bytes
@@ -67,9 +83,9 @@ def _onnx() -> Any:
 
 
 # ------------------------------------------------------------------------------------- the graphs
-def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+def _lm_graph(g: Graph, cfg: dict[str, Any], word_classes: list[int] | None = None) -> tuple[list[tuple], list[tuple]]:
     """log P(next token) (T, B, V) and the final state of a language model: (inputs, outputs) as
-    (name, element type, shape)."""
+    (name, element type, shape); ``word_classes``: every word's class, for the class-based softmax."""
     L, H, V = cfg["num_layers"], cfg["hidden_size"], cfg["vocab_size"]
     lstm = cfg["cell"] == "lstm"
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
@@ -85,17 +101,23 @@ def _lm_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
                              g.weight("decoder.bias")])
         else:
             z = g.linear(out, "decoder")  # (T, B, V)
-        g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
+        if cfg["softmax"] == "class":  # log P(class) + log P(word | class)
+            g.op("Identity", [class_log_probs(g, out, z, word_classes)], ["log_probs"])
+        else:
+            g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
     state = [("h_0", FLOAT, [L, "B", H])] + ([("c_0", FLOAT, [L, "B", H])] if lstm else [])
     finals = [("h_n", FLOAT, [L, "B", H])] + ([("c_n", FLOAT, [L, "B", H])] if lstm else [])
     return [("ids", INT64, ["T", "B"])] + state, [("log_probs", FLOAT, ["T", "B", V])] + finals
 
 
-def _encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[str, list[str]]:
+def _encoder_graph(g: Graph, cfg: dict[str, Any], parts: list[str] = ()) -> tuple[str, list[str]]:
     """The recurrent states (T, B, dirs*H) of a classifier's or tagger's ``ids`` (T, B) and each layer's final h
-    (the lengths, cast to int32, bound the recurrences)."""
+    (the lengths, cast to int32, bound the recurrences); ``parts``: a tagger's other inputs (T, B, *), joined to
+    the word embeddings as rnnkit joins them (:class:`rnnkit.tagging.model.Tagger`)."""
     lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
     x = g.op("Gather", [g.weight("embedding.weight"), "ids"], axis=0)  # (T, B, E)
+    if parts:
+        x = g.op("Concat", [x, *parts], axis=-1)  # (T, B, D): [word ; chars ; ...]
     out, hs, _ = recurrent_stack(g, x, cfg, cfg["bidirectional"], lengths=lengths)
     return out, hs
 
@@ -128,10 +150,16 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
 
 
 def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
-    """log P(tag) (T, B, K) at every word of a softmax tagger."""
-    out, _ = _encoder_graph(g, cfg)
+    """log P(tag) (T, B, K) at every word of a softmax tagger; a CRF tagger's emission scores and transition
+    scores (:mod:`rnnkit.export_onnx_crf`); character features, bigrams and feature columns are more inputs
+    (:mod:`rnnkit.export_onnx_extras`)."""
+    parts, more = tagger_inputs(g, cfg)
+    out, _ = _encoder_graph(g, cfg, parts)
+    inputs = [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])] + more
+    if cfg.get("output", "crf") == "crf":
+        return inputs, crf_outputs(g, out, cfg)
     g.op("LogSoftmax", [g.linear(out, "output")], ["log_probs"], axis=-1)  # (T, B, K)
-    return [("ids", INT64, ["T", "B"]), ("lengths", INT64, ["B"])], [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
+    return inputs, [("log_probs", FLOAT, ["T", "B", cfg["num_tags"]])]
 
 
 def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], record: dict[str, Any]) -> Any:
@@ -141,7 +169,10 @@ def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], re
 
     cfg = task[_CONFIG[kind]]
     g = Graph(model)
-    inputs, outputs = {"lm": _lm_graph, "classifier": _classifier_graph, "tagger": _tagger_graph}[kind](g, cfg)
+    if kind == "lm":
+        inputs, outputs = _lm_graph(g, cfg, task.get("word_classes"))
+    else:
+        inputs, outputs = {"classifier": _classifier_graph, "tagger": _tagger_graph}[kind](g, cfg)
     graph = helper.make_graph(g.nodes, f"rnnkit_{kind}", [helper.make_tensor_value_info(*v) for v in inputs],
                               [helper.make_tensor_value_info(*v) for v in outputs], g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
@@ -186,7 +217,10 @@ def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
     for key in ("vocab", "words", "chars", "bigrams"):
         if isinstance(enc.get(key), str):
             enc[key] = json.loads(enc[key])
-    return {"model": kind, **enc}
+    if isinstance(enc.get("features"), list):  # a tagger's feature columns: one vocabulary each
+        enc["features"] = [json.loads(v) if isinstance(v, str) else v for v in enc["features"]]
+    rules = decoding_rules(task) if kind == "tagger" else None
+    return {"model": kind, **enc, **({"rules": rules} if rules else {})}
 
 
 def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None = None,

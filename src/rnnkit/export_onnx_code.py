@@ -1,12 +1,17 @@
 """The onnxruntime code ``rnnkit export --onnx`` prints (:mod:`rnnkit.export_onnx`): it opens the graph and the
 vocabulary file, turns a text into token ids as rnnkit does (:mod:`rnnkit.export_torch_text`, the same lines the
-torch code has) and runs the graph once; a language model's code then goes on generating, one token at a time,
-from the state the graph returned."""
+torch code has; a tagger's words' characters, bigrams and feature columns too, :mod:`rnnkit.export_onnx_extras`)
+and runs the graph once; a language model's code then goes on generating, one token at a time,
+from the state the graph returned, and a CRF tagger's decodes the graph's scores with Viterbi in numpy
+(:mod:`rnnkit.export_onnx_crf`)."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rnnkit.export_onnx_chars import spelled_code
+from rnnkit.export_onnx_extras import FEATURE_CODE, bigram_code, feature_example
+from rnnkit.export_onnx_crf import decode_use, decoding_rules, viterbi_code
 from rnnkit.export_scope import CONFIG
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
                                       is_segmenter, segmenter_example, tagger_prepare)
@@ -74,25 +79,61 @@ def _classifier_use(task: dict[str, Any]) -> list[str]:
             'print(vocab["labels"][int(logp[0].argmax())])  # class k is labels[k]']
 
 
+_RULED_BMES_DOC = [
+    '    """The words of the characters chars by their tags: a word starts at B or S (and after E or S) and ends at',
+    "    E or S.  rnnkit segment also keeps a Latin word, a number or an address whole and punctuation a word of its",
+    '    own (rnnkit.data.segment_rules): on such text its words can differ."""']
+
+
+def _decoding(task: dict[str, Any]) -> tuple[bool, bool]:
+    """(a CRF tagger, its tags have a scheme's rules)."""
+    return task[CONFIG["tagger"]].get("output", "crf") == "crf", bool(decoding_rules(task))
+
+
+def _tagger_body(task: dict[str, Any]) -> list[str]:
+    """The functions the tagger's code defines: BMES words, the Viterbi decoder (a CRF's, or under a scheme's
+    rules), and word_id."""
+    crf, ruled = _decoding(task)
+    bmes = (BMES_WORDS[:1] + _RULED_BMES_DOC + BMES_WORDS[4:]) if is_segmenter(task) else []  # BMES: rules always
+    cfg, enc = task[CONFIG["tagger"]], task["encoder"]
+    more = [code for code, on in ((spelled_code(enc), cfg.get("char_vocab_size")),
+                                  (bigram_code(enc), cfg.get("bigram_vocab_size")),
+                                  (FEATURE_CODE, cfg.get("feature_vocab_sizes"))) if on]
+    return bmes + viterbi_code(crf, ruled) + tagger_prepare(enc) + [line for code in more for line in ["", ""] + code]
+
+
+def _more_inputs(task: dict[str, Any], tokens: str) -> str:
+    """The code's other inputs of the sentence ``tokens`` (``words`` or ``chars``) than its ids and length."""
+    cfg = task[CONFIG["tagger"]]
+    return "".join(f", **{call}" for call, on in ((f"spelled({tokens})", cfg.get("char_vocab_size")),
+                                                   (f"bigram_ids({tokens})", cfg.get("bigram_vocab_size")),
+                                                   ("feature_ids(columns)", cfg.get("feature_vocab_sizes"))) if on)
+
+
 def _tagger_use(task: dict[str, Any]) -> list[str]:
     words_vocab = json.loads(task["encoder"]["words"])
+    crf, ruled = _decoding(task)
     if is_segmenter(task):
         text = json.dumps(segmenter_example(words_vocab), ensure_ascii=False)
         return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}  # the characters',
                 f"chars = [c for c in {text} if not c.isspace()]  # a segmenter reads characters",
                 'x = np.array([[word_id(c, ids, ids[vocab["words"]["unk_token"]])] for c in chars])  # (T, 1) int64',
-                'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(chars)])})[0]  # (T, 1, 4)',
-                'best = [vocab["tags"][k] for k in logp[:, 0].argmax(-1).tolist()]  # B, M, E or S',
-                'print(" ".join(bmes_words(chars, best)))  # the text cut into words']
+                *decode_use("len(chars)", crf, ruled, _more_inputs(task, "chars")),
+                'tags = [vocab["tags"][k] for k in best]  # B, M, E or S',
+                'print(" ".join(bmes_words(chars, tags)))  # the text cut into words']
     words = example_text(words_vocab["tokens"], {words_vocab["unk_token"]}, True)
+    columns = []  # a tagger with feature columns: each word's values (the example: each column's likeliest)
+    if task[CONFIG["tagger"]].get("feature_vocab_sizes"):
+        row = json.dumps(feature_example(task["encoder"]), ensure_ascii=False)
+        columns = ["# each word's feature columns, as the training data's extra columns (here each column's most "
+                   "frequent value)", f"columns = [{row} for w in words]"]
     return ['ids = {t: i for i, t in enumerate(vocab["words"]["tokens"])}',
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
-            'logp = session.run(["log_probs"], {"ids": x, "lengths": np.array([len(words)])})[0]  # (T, 1, K)',
-            f"# each word's likeliest tag, in the scheme the model was trained in ({task.get('train_scheme')}); "
-            "rnnkit tag keeps",
-            "# a span scheme's legal sequences (Viterbi over these log-probabilities) and prints the data's scheme",
-            'print([vocab["tags"][k] for k in logp[:, 0].argmax(-1).tolist()])']
+            *columns, *decode_use("len(words)", crf, ruled, _more_inputs(task, "words")),
+            f"# the tags in the scheme the model was trained in ({task.get('train_scheme')}); rnnkit tag prints the "
+            "data's scheme",
+            'print([vocab["tags"][k] for k in best])']
 
 
 def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str) -> str:
@@ -103,8 +144,7 @@ def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: d
     if kind == "lm":
         use, body = _lm_use(task, cfg), []
     elif kind == "tagger":
-        body = (BMES_WORDS if is_segmenter(task) else []) + tagger_prepare(task["encoder"])
-        use = _tagger_use(task)
+        body, use = _tagger_body(task), _tagger_use(task)
     else:
         body, use = classifier_prepare(task["encoder"]), _classifier_use(task)
     head = _HEAD.format(what=what, when=when, source=source, model=model, vocab=vocab, imports=imports)

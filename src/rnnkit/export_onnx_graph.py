@@ -66,7 +66,7 @@ class Graph:
 
         if name in self._done:
             return self._done[name]
-        value = np.ascontiguousarray(value)
+        value = np.ascontiguousarray(value) if value.ndim else value  # a scalar stays one (ascontiguousarray: (1,))
         self.initializers.append(numpy_helper.from_array(value, name))
         out = name
         if value.dtype == np.float16:
@@ -96,29 +96,34 @@ def _gate_blocks(a: np.ndarray, cell: str) -> np.ndarray:
 
 
 def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, lengths: str = "",
-                    h0: str = "", c0: str = "") -> tuple[str, list[str], list[str]]:
-    """The outputs (T, B, dirs*H) of the stacked layers ``rnn.*`` over x (T, B, D), and every layer's final
-    h (and, for an LSTM, c): (dirs, B, H) each.  ``lengths``: int32 (B,) or "" (every sequence T steps);
-    ``h0``, ``c0``: initial states (L, B, H) of a one-direction stack, or "" (zeros)."""
+                    h0: str = "", c0: str = "", prefix: str = "rnn") -> tuple[str, list[str], list[str]]:
+    """The outputs (T, B, dirs*H) of the stacked layers ``{prefix}.*`` (``rnn.*``, a tagger's character BiLSTM
+    ``char_rnn.*``) over x (T, B, D), and every layer's final
+    h (and, for an LSTM, c): (dirs, B, H) each.  With ``cfg["residual"]`` layer k >= 1 adds its input to its
+    output (an ``Add`` after its operator), as :mod:`rnnkit.recurrent` does.  ``lengths``: int32 (B,) or ""
+    (every sequence T steps); ``h0``, ``c0``: initial states (L, B, H) of a one-direction stack, or "" (zeros)."""
     cell, H, L = cfg["cell"], cfg["hidden_size"], cfg["num_layers"]
     dirs = ["", "_reverse"] if bidirectional else [""]
     finals_h, finals_c = [], []
     for k in range(L):
-        names = [f"rnn.{what}_l{k}{d}" for what in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") for d in dirs]
+        names = [f"{prefix}.{what}_l{k}{d}" for what in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                 for d in dirs]
         w_ih, w_hh, b_ih, b_hh = (names[i * len(dirs):(i + 1) * len(dirs)] for i in range(4))
         W = np.stack([_gate_blocks(g.weights[n], cell) for n in w_ih])  # (dirs, G*H, D)
         R = np.stack([_gate_blocks(g.weights[n], cell) for n in w_hh])  # (dirs, G*H, H)
         B = np.stack([np.concatenate([_gate_blocks(g.weights[i], cell), _gate_blocks(g.weights[h], cell)])
                       for i, h in zip(b_ih, b_hh)])  # (dirs, 2*G*H)
-        inputs = [x, g.const(f"rnn.W_l{k}", W), g.const(f"rnn.R_l{k}", R), g.const(f"rnn.B_l{k}", B), lengths]
+        inputs = [x, g.const(f"{prefix}.W_l{k}", W), g.const(f"{prefix}.R_l{k}", R),
+                  g.const(f"{prefix}.B_l{k}", B), lengths]
         if h0:
             start, end = g.ints(f"layer_{k}", [k]), g.ints(f"layer_{k + 1}", [k + 1])
             inputs.append(g.op("Slice", [h0, start, end]))  # (1, B, H)
             if c0:
                 inputs.append(g.op("Slice", [c0, start, end]))
         if cfg.get("peephole"):  # P (dirs, 3H): p_i, p_o, p_f, ONNX's order; initial_h and initial_c "" when absent
-            P = np.stack([np.concatenate([g.weights[f"rnn.weight_c{gate}_l{k}{d}"] for gate in "iof"]) for d in dirs])
-            inputs += [""] * (7 - len(inputs)) + [g.const(f"rnn.P_l{k}", P)]
+            P = np.stack([np.concatenate([g.weights[f"{prefix}.weight_c{gate}_l{k}{d}"] for gate in "iof"])
+                          for d in dirs])
+            inputs += [""] * (7 - len(inputs)) + [g.const(f"{prefix}.P_l{k}", P)]
         attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if bidirectional else "forward"}
         if cell == "gru":
             attrs["linear_before_reset"] = 1  # PyTorch's b_hn inside r * (W_hn h + b_hn)
@@ -130,7 +135,10 @@ def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, 
         if cell == "lstm":
             finals_c.append(outs[2])
         y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # (T, B, dirs, H)
-        x = g.op("Reshape", [y, g.ints("T_B_minus1", [0, 0, -1])])  # (T, B, dirs*H): [forward ; backward]
+        y = g.op("Reshape", [y, g.ints("T_B_minus1", [0, 0, -1])])  # (T, B, dirs*H): [forward ; backward]
+        # residual (rnnkit.recurrent): layer k >= 1 outputs RNN_k(x_k) + x_k, dropout off; both 0 past a sentence's
+        # end; the final states stay the cells' own
+        x = g.op("Add", [y, x]) if cfg.get("residual") and k > 0 else y
     return x, finals_h, finals_c
 
 
@@ -156,3 +164,23 @@ def adaptive_log_probs(g: Graph, h: str, cfg: dict[str, Any]) -> str:
                                                                                         [shortlist + i + 1]), last])
         parts.append(g.op("Add", [g.op("LogSoftmax", [t], axis=-1), cluster]))  # log P(cluster) + log P(w | cluster)
     return g.op("Concat", parts, axis=-1)
+
+
+def class_log_probs(g: Graph, h: str, z: str, word_classes: list[int]) -> str:
+    """log P(w | h) (..., V) of the class-based softmax (:mod:`rnnkit.lm.class_softmax`) of the recurrent states
+    h (..., H) and the word logits z = W h + b (..., V): log P(c(w) | h) + log P(w | c(w), h), each class's words'
+    log-softmax taken over those words alone (a ``Slice`` and a ``LogSoftmax`` per class, its own max shift)."""
+    classes = np.asarray(word_classes, np.int64)  # (V,): every word's class
+    order = np.argsort(classes, kind="stable")  # the word ids, class by class
+    bounds = np.searchsorted(classes[order], np.arange(int(classes.max()) + 2))  # class c: order[bounds[c]:bounds[c+1]]
+    u = g.const("decoder.class_weight^T", np.ascontiguousarray(g.weights["decoder.class_weight"].T))  # (H, C)
+    cl = g.op("LogSoftmax", [g.op("Add", [g.op("MatMul", [h, u]), g.weight("decoder.class_bias")])], axis=-1)
+    # cl (..., C): log P(c | h)
+    zc = g.op("Gather", [z, g.ints("class_order", order.tolist())], axis=-1)  # (..., V) in class order
+    last, parts = g.ints("axis_last", [-1]), []
+    for c in range(len(bounds) - 1):
+        within = g.op("Slice", [zc, g.ints(f"class_{c}", [bounds[c]]), g.ints(f"class_{c}_end", [bounds[c + 1]]), last])
+        log_c = g.op("Slice", [cl, g.ints(f"index_{c}", [c]), g.ints(f"index_{c}_end", [c + 1]), last])  # (..., 1)
+        parts.append(g.op("Add", [g.op("LogSoftmax", [within], axis=-1), log_c]))
+    back = g.ints("word_order", np.argsort(order, kind="stable").tolist())  # word w's place in class order
+    return g.op("Gather", [g.op("Concat", parts, axis=-1), back], axis=-1)  # (..., V) in word order

@@ -1,11 +1,16 @@
 """What ``rnnkit export --torch`` and ``--onnx`` build, and the one line that refuses the rest.
 
-Both build the same kinds: language models with the full or adaptive softmax, classifiers, and softmax
-taggers over words alone, with plain stacked recurrent layers.  Refused, each in one line that names why:
-the class-based softmax, taggers with a CRF or other inputs (character features, bigrams, feature columns),
-residual connections (``--residual``), learned initial states, and every other kind of model; and for torch,
-which has no such module, peephole LSTMs (``--peephole``; ONNX's LSTM operator has them); and for both,
-layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them).
+Both build language models with the full or adaptive softmax, classifiers, and softmax taggers over words
+alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
+segmenters (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams,
+feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers)
+and peephole LSTMs (``--peephole``: ONNX's LSTM operator has them).  Refused, each in one line that names why:
+layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them),
+BPE-level language models (``--level bpe``: the export would not carry the SentencePiece model that splits
+their text) and every other kind of model; and for torch the class-based softmax, CRF taggers, taggers with
+other inputs than words, residual connections and peepholes.  A checkpoint rnnkit's own loader refuses is
+refused with its words first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``),
+which no model rnnkit trains has.
 """
 from __future__ import annotations
 
@@ -29,11 +34,8 @@ _LACKS = {
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
-    "--onnx": {"class": "the ONNX export does not build (it builds the full and the adaptive softmax)",
-               "tagger": "the ONNX export does not build",
-               "kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and softmax "
+    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
                        "taggers)",
-               "residual": "the ONNX export does not build",
                "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
 }
@@ -62,11 +64,14 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     if kind == "lm":
         config = task.get("lm_config")
         softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
-        if softmax not in ("full", "adaptive"):
+        if softmax not in ("full", "adaptive") and (softmax != "class" or option == "--torch"):  # ONNX builds it
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
+        if task.get("level") == "bpe":  # the tokens are pieces of a SentencePiece model the export would not carry
+            raise refuse(f"{path} is a BPE-level language model (--level bpe), whose text is split by its "
+                         "SentencePiece model, which the exported model and code would not carry")
     elif kind == "tagger":
-        parts = tagger_extras(task)
+        parts = tagger_extras(task) if option == "--torch" else []  # ONNX builds each
         if parts:
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
                          "over words alone is exported)")
@@ -74,17 +79,17 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         what = ckpt.kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
     config = task.get(CONFIG[kind])
-    if isinstance(config, dict) and config.get("residual"):
+    if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
+    if isinstance(config, dict) and config.get("layer_norm"):  # first: neither export has it
+        raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
     if isinstance(config, dict) and config.get("peephole") and option == "--torch":  # ONNX's LSTM has peepholes
         raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
                          "with --onnx instead (ONNX's LSTM operator has peepholes), or without either, as a model for "
                          "rnnkit's own commands")
-    if isinstance(config, dict) and config.get("layer_norm"):
-        raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
+    check_loadable(kind, path)  # first: no model rnnkit exports learns its initial state, so its loader refuses one
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
-    check_loadable(kind, path)
 
 
 def check_loadable(kind: str, path: Path | str) -> None:

@@ -96,9 +96,10 @@ def code_title(kind: str, task: dict[str, Any], cfg: dict[str, Any], record: dic
     both = "bidirectional " if cfg["bidirectional"] else ""
     enc = task["encoder"]
     if kind == "tagger":
-        what = f"A {cfg['num_layers']}-layer {both}{cell} softmax tagger of {cfg['num_tags']} tags"
+        output = "CRF" if cfg.get("output", "crf") == "crf" else "softmax"  # a CRF tagger: ONNX alone
+        what = f"A {cfg['num_layers']}-layer {both}{cell} {output} tagger of {cfg['num_tags']} tags"
         if is_segmenter(task):
-            what = f"A {cfg['num_layers']}-layer {both}{cell} word segmenter (B, M, E, S tags of characters)"
+            what = f"A {cfg['num_layers']}-layer {both}{cell} {'CRF ' * (output == 'CRF')}word segmenter (B/M/E/S tags)"
         unicode = enc.get("fold_width")
     else:
         what = f"A {cfg['num_layers']}-layer {both}{cell} text classifier into {cfg['num_classes']} classes"

@@ -73,9 +73,10 @@ def check_recurrent(cell: str = "lstm", nonlinearity: str = "tanh", num_layers: 
     ``weight_ci``, ``weight_cf``, ``weight_co`` are checked like every other parameter.  RTRL is then not
     compared (:mod:`rnnkit.rtrl_gated` derives the plain LSTM only).
 
-    ``layer_norm`` (any cell, not with ``peephole``): the layer-normalized cells (:mod:`rnnkit.cells.elman_ln`,
-    :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`), whose gains and shifts (``ln_*_l{k}``) are checked
-    like every other parameter.  RTRL is then not compared (rnnkit's RTRL refuses layer-normalized cells).
+    ``layer_norm`` (any cell): the layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
+    :mod:`rnnkit.cells.gru_ln`; with ``peephole`` the LSTM with both, :mod:`rnnkit.cells.lstm_ln_peephole`), whose
+    gains and shifts (``ln_*_l{k}``) are checked like every other parameter.  RTRL is then not compared (rnnkit's
+    RTRL refuses layer-normalized cells).
 
     The problem is random, from ``seed``: parameters U(-0.6, 0.6), inputs, initial states and the
     upstream gradients of the outputs and final states standard normal, and lengths drawn from 1..T

@@ -77,8 +77,9 @@ class Recurrent:
           whole 4H gate vector, and c_t before its tanh (``ln_ih_weight_l0``, ``ln_ih_bias_l0``,
           ``ln_hh_weight_l0``, ``ln_hh_bias_l0`` (4H,), ``ln_cell_weight_l0``, ``ln_cell_bias_l0`` (H,);
           :mod:`rnnkit.cells.lstm_ln`); the GRU its two projections as the LSTM, over 3H (the same four names,
-          (3H,); :mod:`rnnkit.cells.gru_ln`).  Gains start at 1, shifts at 0, whatever ``init`` says.  Not with
-          ``peephole`` (ValueError).
+          (3H,); :mod:`rnnkit.cells.gru_ln`).  Gains start at 1, shifts at 0, whatever ``init`` says.  With
+          ``peephole`` too, the LSTM's peepholes add their terms after the normalizations
+          (:mod:`rnnkit.cells.lstm_ln_peephole`).
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
 

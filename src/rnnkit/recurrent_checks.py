@@ -54,8 +54,6 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected nonlinearity 'tanh' for {cell.upper()}, got {nonlinearity!r}")
     if peephole and cell != "lstm":
         raise ValueError(f"Expected peephole=False for {cell.upper()} (peepholes read an LSTM's cell c), got True")
-    if layer_norm and peephole:
-        raise ValueError("Expected peephole=False with layer_norm=True (no kernel has both), got both True")
     if layer_norm and cell in LN_OVER_H and isinstance(hidden_size, (int, np.integer)) and hidden_size == 1:
         raise ValueError(f"Expected hidden_size >= 2 with layer_norm=True for {cell.upper()} ({LN_OVER_H[cell]}), got "
                          "hidden_size=1")

@@ -8,9 +8,10 @@ also ``nonlinearity="tanh"``) returning
 ``w_ci, w_cf, w_co`` (H,) after ``b_hh`` and returns their gradients after ``db_hh``; it is a kernel of its own so
 that the plain LSTM's time loop stays as it is.  :mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln` and
 :mod:`rnnkit.cells.gru_ln`, the layer-normalized cells (Ba, Kiros & Hinton 2016), take their LN gains and shifts
-after ``b_hh`` in the same way (``LN_PARAMS`` in each) and return their gradients after ``db_hh``.  They are the hot
-loops: one input GEMM before the time loop, one GEMM and a few in-place ufuncs per step, and the weight-gradient
-GEMMs after it.
+after ``b_hh`` in the same way (``LN_PARAMS`` in each) and return their gradients after ``db_hh``;
+:mod:`rnnkit.cells.lstm_ln_peephole`, the LSTM with both, takes the peepholes, then the LN gains and shifts.  They
+are the hot loops: one input GEMM before the time loop, one GEMM and a few in-place ufuncs per step, and the
+weight-gradient GEMMs after it.
 
 Which kernel a layer's options pick, and the names and shapes of its parameters, are
 :mod:`rnnkit.cells.layout`'s.
@@ -25,6 +26,6 @@ Each call first checks its arguments, once, before the time loop (:mod:`rnnkit.c
 and B and non-increasing; ``dout`` (T, B, H) of a float dtype, the final state's gradient None or shaped
 like the state.  A wrong one raises ValueError or TypeError naming it, instead of a numpy broadcast.
 """
-from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_peephole
+from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_ln_peephole, lstm_peephole
 
-__all__ = ["elman", "elman_ln", "gru", "gru_ln", "lstm", "lstm_ln", "lstm_peephole"]
+__all__ = ["elman", "elman_ln", "gru", "gru_ln", "lstm", "lstm_ln", "lstm_ln_peephole", "lstm_peephole"]

@@ -5,7 +5,7 @@ A cell of G gate blocks (Elman 1, LSTM 4: i, f, g, o, GRU 3: r, z, n) over H uni
     weight_ih (G H, D)   weight_hh (G H, H)   bias_ih (G H,)   bias_hh (G H,)
 
 then, in the kernel's argument order, the peepholes ``weight_ci``, ``weight_cf``, ``weight_co`` (H,) of
-:mod:`rnnkit.cells.lstm_peephole`, or the LN gains and shifts of the layer-normalized kernels (``LN_PARAMS`` of
+:mod:`rnnkit.cells.lstm_peephole`, and (or) the LN gains and shifts of the layer-normalized kernels (``LN_PARAMS`` of
 :mod:`rnnkit.cells.elman_ln` (H,), :mod:`rnnkit.cells.lstm_ln` (4H,) x 4 and the cell's (H,) x 2,
 :mod:`rnnkit.cells.gru_ln` (3H,) x 4).  :class:`rnnkit.recurrent_base.Recurrent` and the seq2seq decoder's steps
 (:mod:`rnnkit.seq2seq.decoder_step`) both pick their kernel and shapes here.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_peephole
+from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_ln_peephole, lstm_peephole
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # gate blocks of H rows
 KERNELS = {"rnn": elman, "lstm": lstm, "gru": gru}  # the plain cells
@@ -23,9 +23,10 @@ WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def kernel(cell: str, peephole: bool = False, layer_norm: bool = False) -> Any:
-    """The kernel module (:mod:`rnnkit.cells`) of a ``cell`` layer with these options (at most one of them on)."""
+    """The kernel module (:mod:`rnnkit.cells`) of a ``cell`` layer with these options (both: the LSTM's with
+    peepholes and layer normalization, :mod:`rnnkit.cells.lstm_ln_peephole`)."""
     if peephole:
-        return lstm_peephole
+        return lstm_ln_peephole if layer_norm else lstm_peephole
     return (_LN_KERNELS if layer_norm else KERNELS)[cell]
 
 

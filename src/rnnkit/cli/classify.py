@@ -148,7 +148,8 @@ def register(groups) -> None:
 
     c = groups.commands.add_parser("classify", help="classify sentences with a trained classifier",
                                    description="Read one text a line (for a tree model, from 'rnnkit train tree': one "
-                                               "bracketed binary tree a line, its labels optional, or with --binarize "
+                                               "bracketed binary tree a line (a Child-Sum Tree-LSTM's: any number "
+                                               "of children a node), its labels optional, or with --binarize "
                                                "plain words); write label<TAB>text lines, one for every "
                                                "input line: a blank input line gives an empty output line, so output "
                                                "line k is the class of input line k (with --attention, under "

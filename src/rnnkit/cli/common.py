@@ -180,25 +180,24 @@ def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
                                                "--cell lstm")
 
 
-def add_layer_norm_option(group: Any) -> None:
+def add_layer_norm_option(group: Any, what: str = "the recurrent cells") -> None:
     """``--layer-norm``: layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
-    :mod:`rnnkit.cells.gru_ln`)."""
+    :mod:`rnnkit.cells.gru_ln`; with ``--peephole`` :mod:`rnnkit.cells.lstm_ln_peephole`); ``what``: whose cells,
+    where the help should say (seq2seq: the encoder's and the decoder's)."""
     group.add_argument("--layer-norm", action="store_true",
-                       help="layer normalization inside the recurrent cells (Ba, Kiros & Hinton 2016; eps 1e-5): the "
+                       help=f"layer normalization inside {what} (Ba, Kiros & Hinton 2016; eps 1e-5): the "
                             "Elman RNN normalizes W_ih x_t + W_hh h_{t-1}, the LSTM and the GRU W_ih x_t and "
                             "W_hh h_{t-1} apart (each over all its gates), the LSTM also c_t before its tanh, with "
-                            "learned gains and shifts (ln_*_l0); not with --peephole; saved with the model; export "
+                            "learned gains and shifts (ln_*_l0); with --peephole the peepholes add their terms after "
+                            "the normalizations; saved with the model; export "
                             "--torch and --onnx refuse it")
 
 
 def check_layer_norm(args: argparse.Namespace) -> None:
-    """``--layer-norm`` with ``--peephole``, or with ``--hidden 1`` for the Elman RNN or the LSTM: one line
-    (ValueError) saying what to change."""
+    """``--layer-norm`` with ``--hidden 1`` for the Elman RNN or the LSTM: one line (ValueError) saying what to
+    change."""
     from rnnkit.recurrent_checks import LN_OVER_H
 
-    if getattr(args, "layer_norm", False) and getattr(args, "peephole", False):
-        raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one "
-                         "of them out")
     if getattr(args, "layer_norm", False) and getattr(args, "hidden", None) == 1 and args.cell in LN_OVER_H:
         raise ValueError(f"--layer-norm with --hidden 1 and --cell {args.cell}: {LN_OVER_H[args.cell]}; give --hidden "
                          "2 or more, or leave out --layer-norm")

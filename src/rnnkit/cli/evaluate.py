@@ -26,7 +26,8 @@ def register(groups) -> None:
     p = groups.commands.add_parser(
         "evaluate", help="evaluate a trained model on a file",
         description="Evaluate a checkpoint on a data file: perplexity / bits per character for language models "
-                    "(recurrent, or n-gram from 'rnnkit train ngram --save' or an ARPA file), and the task's own "
+                    "(recurrent, or n-gram from 'rnnkit train ngram --save' or an ARPA file; a BPE-level one: "
+                    "per-word perplexity and bits per character, then per piece), and the task's own "
                     "metrics for other models (a tree model's: accuracy, macro-F1, confusion matrix and per-class "
                     "scores of the roots and of all labelled nodes).",
         formatter_class=HelpFormatter,
@@ -156,7 +157,18 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
     model, vocab, level = load_language_model(model_path, arpa_level(args, model_path))
-    _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
+    units = None
+    if level == "bpe":  # pieces, and the words and characters the per-word and per-character figures count
+        from rnnkit.lm.bpe_text import read_bpe_ids
+        from rnnkit.lm.io import checkpoint_bpe_model
+        from rnnkit.lm.units import count_units
+
+        (_, ids, head, st), text = read_bpe_ids(data_path, checkpoint_bpe_model(model_path),
+                                                args.encoding or "utf-8", vocab)
+        units = count_units(text, ids.size)
+        del text
+    else:
+        _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
     told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
     if not told:
@@ -166,6 +178,10 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         m = metrics_from_nll(-float(logp.sum()), logp.size)
     else:
         m = evaluate_stream(model, ids, args.batch_size, args.bptt, vocab.eos_id, name=data_path)
+    if units is not None:
+        from rnnkit.lm.units import with_units
+
+        m = with_units(m, units)
     m["oov_rate"] = st.fraction
     if args.json:
         print(json_line(m))
@@ -199,6 +215,10 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     level_arg = arpa_level(args, model_path, args.interpolate)
     models = [load_language_model(path, level_arg) for path in (model_path, args.interpolate)]
     (_, vocab_a, level), (_, vocab_b, level_b) = models
+    if "bpe" in (level, level_b):  # its tokens are its own BPE model's pieces: no other model shares them
+        raise ValueError(f"--interpolate mixes word- or character-level models token by token, and "
+                         f"{model_path if level == 'bpe' else args.interpolate} is a BPE-level one (--level bpe); "
+                         "evaluate each on its own and compare their per-word perplexities")
     if level != level_b:
         arpa = args.level is None and any(is_arpa(path) for path in (model_path, args.interpolate))
         hint = " (an ARPA file is read at --level word unless told or written by rnnkit of characters)" * arpa
@@ -252,7 +272,16 @@ EVALUATORS["ngram"] = _evaluate_lm
 def lm_result_line(m: dict, level: str, oov: float) -> str:
     """A language model's score on a file, as ``evaluate`` and ``train lm --test`` print it after the
     file's name or ``test:``: bits per character (4 decimals) and the per-character perplexity, or
-    perplexity (2), the NLL, the token count and the OOV rate."""
+    perplexity (2), the NLL, the token count and the OOV rate; a BPE model's per-word perplexity and bits
+    per character (:mod:`rnnkit.lm.units`) first, then its per-piece perplexity and loss."""
+    if level == "bpe":
+        exact = "" if m["tokens"] == m.get("pieces", m["tokens"]) else (
+            f" ({m['tokens']:,} of its {m['pieces']:,} pieces predicted: per-word and per-character figures "
+            "estimated from their mean; --batch-size 1 predicts all)")
+        return (f"perplexity {format_perplexity(m['word_ppl'])} per word, {m['bits_per_char']:.4f} bits/char "
+                f"(over {m['words']:,} words and {m['chars']:,} characters, line ends included); per piece: "
+                f"perplexity {format_perplexity(m['ppl'])}, loss {m['loss']:.4f} nats over {m['tokens']:,} pieces"
+                f"{exact}, OOV {100 * oov:.2f}%")
     if level == "char":
         return (f"{m['bits']:.4f} bits/char (perplexity {format_perplexity(m['ppl'])}), loss {m['loss']:.4f} "
                 f"nats/char over {m['tokens']:,} characters, OOV {100 * oov:.2f}%")

@@ -23,8 +23,9 @@ def register(groups) -> None:
                     "as a PyTorch state dict (language models, classifiers, softmax taggers), and the torch code "
                     "that builds the matching module and loads it is printed to standard output.  The sizes "
                     "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
-                    "onnxruntime (same kinds), its vocabulary is written beside it, and the onnxruntime code that "
-                    "uses them is printed.",
+                    "onnxruntime (those kinds and also the class-based softmax, CRF taggers, taggers with "
+                    "character features, bigrams or feature columns, and residual stacks), "
+                    "its vocabulary is written beside it, and the onnxruntime code that uses them is printed.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
@@ -52,11 +53,17 @@ def register(groups) -> None:
     target.add_argument("--onnx", action="store_true",
                         help="write an ONNX graph (ONNX's RNN/LSTM/GRU operators, time-major ids (T, B) int64, "
                              "log-probabilities out; a language model takes and gives its state h_0/c_0, h_n/c_n, a "
-                             "classifier or tagger takes lengths (B,)) and its vocabulary beside it (OUT's name with "
-                             ".vocab.json; both checked before either is written; an OUT itself named *.vocab.json is "
-                             "refused), and print the onnxruntime "
-                             "code that reads a text with them; the same kinds as --torch; needs the onnx package "
-                             "(pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
+                             "classifier or tagger takes lengths (B,), a tagger with character features also chars "
+                             "(T, B, Lc) and char_lengths (T, B), with bigrams bigrams (T, B, 2), with feature "
+                             "columns features (T, B, F); a CRF tagger gives its emission and transition "
+                             "scores) and its vocabulary beside it (OUT's name with .vocab.json; both checked before "
+                             "either is written; an OUT itself named *.vocab.json is refused), and print the "
+                             "onnxruntime code that reads a text with them (for a CRF, Viterbi in numpy under the "
+                             "tag scheme's rules); the kinds of --torch and also the class-based softmax, CRF "
+                             "taggers and segmenters (--crf), taggers with --char-features (the char BiLSTM or "
+                             "CNN), --bigrams or --feature-columns, and residual stacks (--residual), peephole LSTMs "
+                             "too; "
+                             "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
 

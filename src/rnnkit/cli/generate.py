@@ -11,7 +11,8 @@ from rnnkit.cli import next_tokens
 from rnnkit.cli.given import given
 from rnnkit.cli.lm_files import arpa_level
 from rnnkit.lm.generate import sample_ids, stream_text
-from rnnkit.lm.io import load_language_model
+from rnnkit.lm.bpe_text import stream_pieces, text_pieces
+from rnnkit.lm.io import checkpoint_bpe_model, load_language_model
 from rnnkit.lm.score import start_token
 
 
@@ -28,14 +29,16 @@ def generate(args) -> int:
     args.temperature = 1.0 if args.temperature is None else args.temperature
     args.top_p = 1.0 if args.top_p is None else args.top_p
     model, vocab, level = load_language_model(args.model, arpa_level(args, args.model))
+    bpe = checkpoint_bpe_model(args.model) if level == "bpe" else None
     if args.prime is None:
         prime_tokens = [start_token(vocab, level)]  # what a sentence starts from: <eos>, or a newline
     else:
         from rnnkit.data.text import tokenize
 
-        prime_tokens = tokenize(args.prime, level)
+        # a prime is a line being continued, not a finished one, unless it ends with a newline
+        prime_tokens = text_pieces(bpe, args.prime, end=False) if bpe is not None else tokenize(args.prime, level)
         if level == "word" and prime_tokens and prime_tokens[-1] == "<eos>" and not args.prime.endswith("\n"):
-            prime_tokens = prime_tokens[:-1]  # a prime is a line being continued, not a finished one
+            prime_tokens = prime_tokens[:-1]
         if not prime_tokens:
             raise ValueError("Expected --prime with at least one token, got only whitespace")
         unknown = list(dict.fromkeys(t for t in prime_tokens if t not in vocab))
@@ -59,7 +62,7 @@ def generate(args) -> int:
             out.write(" ")
     banned = np.array([vocab.unk_id])  # '<unk>' in the text says nothing (an n-gram model gives it mass)
     names = vocab.tokens  # a copy: take it once, not per sampled token
-    end = vocab.eos_token if level == "word" else "\n"  # what ends a line
+    end = vocab.eos_token if level in ("word", "bpe") else "\n"  # what ends a line
     last = [None]
 
     def tokens():
@@ -72,7 +75,11 @@ def generate(args) -> int:
             if args.lines is not None and lines >= args.lines:
                 return
 
-    stream_text(tokens(), level, lambda s: (out.write(s), out.flush()))
+    write = lambda s: (out.write(s), out.flush())  # noqa: E731
+    if bpe is not None:  # after a prime that ends mid-line, the first piece's ▁ is a space
+        stream_pieces(tokens(), write, line_start=args.prime is None or args.prime.endswith("\n"))
+    else:
+        stream_text(tokens(), level, write)
     if last[0] != end:  # the text ends with a line end, written once
         out.write("\n")
     return 0

@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
                              args.input_size, args.hidden, args.seed, info=info, peephole=args.peephole,
                              layer_norm=args.layer_norm)
     name = args.cell if args.cell != "rnn" else f"rnn ({args.nonlinearity})"
-    name += " with peepholes" if args.peephole else ""
-    name += " with layer normalization" if args.layer_norm else ""
+    extras = [what for what, on in (("peepholes", args.peephole), ("layer normalization", args.layer_norm)) if on]
+    name += f" with {' and '.join(extras)}" if extras else ""
     print(f"{name}, {args.layers} layer(s), {'bidirectional' if args.bidirectional else 'one direction'}, "
           f"T={args.steps}, B={args.batch}, D={args.input_size}, H={args.hidden}, seed {args.seed}, float64")
     print(f"lengths {info['lengths']}; parameters, inputs, initial states and upstream gradients random")

@@ -37,8 +37,8 @@ def register(groups) -> None:
                    help="the LSTM with peephole connections (Gers & Schmidhuber 2000; Graves 2013): needs --cell lstm "
                         "or --all-cells, where it is the lstm column")
     p.add_argument("--layer-norm", action="store_true",
-                   help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; not with "
-                        "--peephole")
+                   help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; with "
+                        "--peephole the LSTM has both")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
     p.add_argument("--plot", metavar="FILE", default=None,
@@ -97,9 +97,6 @@ def run(args) -> int:
     if args.peephole and "lstm" not in cells:
         raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
-    if args.layer_norm and args.peephole:
-        raise ValueError("--layer-norm and --peephole do not go together (no rnnkit kernel has both): leave one of "
-                         "them out")
     forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
     norms = {}
     for cell in cells:

@@ -31,7 +31,7 @@ from rnnkit.cli.common import (
     residual_rule,
     train_config_from_args,
 )
-from rnnkit.cli import next_tokens, processes
+from rnnkit.cli import lm_bpe, next_tokens, processes
 from rnnkit.cli.generate import generate
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.lm_files import add_level_option
@@ -51,6 +51,7 @@ from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.io import lm_meta, load_lm
 from rnnkit.lm.model import LanguageModel, LMConfig
 from rnnkit.lm.task import LMTask
+from rnnkit.lm.units import with_units
 
 
 def init_scale(text: str) -> float:
@@ -75,7 +76,7 @@ def temperature(text: str) -> float:
 
 def register(groups) -> None:
     p = groups.train.add_parser(
-        "lm", help="train a character- or word-level RNN language model",
+        "lm", help="train a character-, word- or subword-level (BPE) RNN language model",
         description="Train a recurrent language model on a UTF-8 text file with stateful truncated BPTT.  "
                     "Started as several processes by an MPI launcher (mpiexec -n P rnnkit train lm ...; needs "
                     "mpi4py), each trains B / P of the --batch-size streams and all take the same steps.",
@@ -88,9 +89,12 @@ def register(groups) -> None:
     d.add_argument("--encoding", default="utf-8",
                    help="text encoding of --train, --valid and --test (e.g. gb18030 or big5 for Chinese text; a file "
                         "that does not decode is named with what it probably is)")
-    d.add_argument("--level", choices=["char", "word"], default="word",
-                   help="tokens: characters (every Unicode character, newline included) or whitespace words "
-                        "with <eos> at each line end (PTB convention)")
+    d.add_argument("--level", choices=["char", "word", "bpe"], default="word",
+                   help="tokens: characters (every Unicode character, newline included), whitespace words "
+                        "with <eos> at each line end (PTB convention), or BPE subword pieces of each line with "
+                        "<eos> at its end (validation and --test also report per-word perplexity and bits per "
+                        "character, which compare with the other levels)")
+    lm_bpe.add_option(d)
     d.add_argument("--max-vocab", type=positive_int, default=None,
                    help="keep at most this many tokens (others become <unk>; default: no limit)")
     d.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this in training become <unk>")
@@ -157,8 +161,8 @@ def register(groups) -> None:
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
-                   help="stop at the end of the N-th line: N sentences (<eos>) of a word-level model, N newlines of a "
-                        "character-level one (default: no stop before --length)")
+                   help="stop at the end of the N-th line: N sentences (<eos>) of a word- or BPE-level model, N "
+                        "newlines of a character-level one (default: no stop before --length)")
     g.add_argument("--temperature", type=temperature, default=None,
                    help="divide log-probabilities by this (lower: safer; default: 1; for the most likely token "
                         "each step, --greedy)")
@@ -239,7 +243,9 @@ def train_lm(args) -> int:
         ("--variational", not any(rates), "without dropout (it shares each dropout mask across time): give --dropout"),
         ("--eval-batch-size", not args.valid, "without --valid (it batches validation): give --valid FILE"),
         ("--test-batch-size", not args.test, "without --test (it batches the test set): give --test FILE"),
+        *lm_bpe.unused_rules(args),
     ])
+    lm_bpe.check_installed(args)
     check_layer_norm(args)
     from rnnkit.data.text import require_tokens
     from rnnkit.data.text_ids import read_ids
@@ -250,8 +256,15 @@ def train_lm(args) -> int:
                          f"(mpiexec -n {n}); give a multiple of {n}")
     cfg = train_config_from_args(args)
     check_max_vocab(args.max_vocab, ["<unk>", "<eos>"] if args.level == "word" else ["<unk>"])
-    vocab, train_ids, train_head, _ = read_ids(args.train, args.level, args.encoding, max_size=args.max_vocab,
+    # at level bpe: the pieces of a BPE model learned from --train (or the resumed run's)
+    reader = lm_bpe.Reader(args) if args.level == "bpe" else read_ids
+    vocab, train_ids, train_head, _ = reader(args.train, args.level, args.encoding, max_size=args.max_vocab,
                                                min_count=args.min_count)  # (N,) ids; the first 200,000 tokens
+    bpe = reader.model if args.level == "bpe" else None
+    if bpe is not None:
+        from rnnkit.cli.seq2seq_bpe import warn_lone
+
+        warn_lone(bpe, set(vocab.tokens), f"{args.train}'s", "--bpe-vocab")
     check_min_count(args.min_count, vocab, args.train)
     require_tokens(train_ids.size, args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
@@ -291,19 +304,23 @@ def train_lm(args) -> int:
     starts = int(vocab.eos_id is not None)
     first = ", the first starting from <eos>" if starts else ""
     if args.valid:
-        _, valid_ids, _, st = read_ids(args.valid, args.level, args.encoding, vocab=vocab, head=0)
+        _, valid_ids, _, st = reader(args.valid, args.level, args.encoding, vocab=vocab, head=0)
         require_tokens(valid_ids.size, 2 * args.eval_batch_size - starts, args.valid,
                        fix=f"{args.eval_batch_size} validation streams of 2 tokens at least{first}; use a smaller "
                            "--eval-batch-size or a longer file")
         print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count:,} -> <unk>)",
               file=sys.stderr)
-        if st.fraction >= 0.02 and not unk_trained:
+        if st.fraction >= 0.02 and not unk_trained and bpe is not None:
+            warn(f"{args.valid}: {100 * st.fraction:.1f}% of its pieces are unknown (characters that are not in the "
+                 f"training text, or never alone in it), and the training text has no <unk>, so the model never "
+                 "learns what an unknown piece is and pays dearly for each; train on text with those characters")
+        elif st.fraction >= 0.02 and not unk_trained:
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
                  f"<unk> (--min-count {args.min_count} keeps every token it has), so the model never learns what an "
                  "unknown token is and pays dearly for each; --min-count 2 trains <unk> on the rarest tokens")
     test_ids = test_oov = None
     if args.test:  # read now: a bad test file should fail before training, not after it
-        _, test_ids, _, test_oov = read_ids(args.test, args.level, args.encoding, vocab=vocab, head=0)
+        _, test_ids, _, test_oov = reader(args.test, args.level, args.encoding, vocab=vocab, head=0)
         require_tokens(test_ids.size, 2 * args.test_batch_size - starts, args.test,
                        fix=f"{args.test_batch_size} test streams of 2 tokens at least{first}; use a smaller "
                            "--test-batch-size or a longer file")
@@ -313,7 +330,8 @@ def train_lm(args) -> int:
     if args.tie and args.freeze_embeddings:
         print("embeddings: --tie makes the output layer the same table, so it is frozen too", file=sys.stderr)
     task = LMTask(model, train_ids, valid_ids, args.batch_size, args.bptt, args.jitter, args.loss_scale,
-                  args.eval_batch_size, meta=lm_meta(model, vocab, args.level), start_id=vocab.eos_id)
+                  args.eval_batch_size, meta=lm_meta(model, vocab, args.level, bpe), start_id=vocab.eos_id,
+                  valid_units=reader.units[args.valid] if bpe is not None and args.valid else None)
     done = fit(task, cfg, args.run_dir, args.resume, [args.train], show_ppl=True,  # under mpiexec: its streams
                options=embeddings_option(args))
     if done is None:  # a process other than 0 of several: process 0 reports
@@ -322,8 +340,11 @@ def train_lm(args) -> int:
     if test_ids is not None:
         model, vocab, level, _ = load_lm(best)
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
+        if bpe is not None:
+            m = with_units(m, reader.units[args.test])
         print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
-    prime = "" if looks else _prime_example(train_head, args.level, vocab)  # unsegmented: its "words" are lines
+    prime = "" if looks else lm_bpe.prime_example(train_head) if bpe is not None else \
+        _prime_example(train_head, args.level, vocab)  # unsegmented: its "words" are lines
     print(f"sample more with: rnnkit generate {best}" + (f" --prime {shlex.quote(prime)}" if prime else ""),
           file=sys.stderr)
     return 0

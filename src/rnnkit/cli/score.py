@@ -20,7 +20,8 @@ def register(groups) -> None:
         description="Score every line of a text file (UTF-8 unless --encoding says otherwise) as a sentence on "
                     "its own, with a language model checkpoint (recurrent, or n-gram from 'rnnkit train ngram "
                     "--save', or an ARPA file, e.g. from KenLM or SRILM): each line is scored from the start of a "
-                    "sentence and its end (<eos>, or the newline at character level) counts as a token.  Prints one "
+                    "sentence and its end (<eos>, or the newline at character level) counts as a token (a BPE "
+                    "model's tokens are its pieces: the figures are per piece).  Prints one "
                     "tab-separated line per input line: natural-log probability, tokens scored, perplexity, tokens "
                     "not in the vocabulary, and "
                     "the text, last, as it is (tabs in it too: split at the first four tabs, or cut -f5-); a blank "
@@ -84,12 +85,13 @@ def _token_rows(number: int, t, as_json: bool) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.text import read_text
-    from rnnkit.lm.io import load_language_model
+    from rnnkit.lm.io import checkpoint_bpe_model, load_language_model
     from rnnkit.lm.score import score_tokens
 
     from rnnkit.lm.ngram import NGramLM
 
     model, vocab, level = load_language_model(args.model, arpa_level(args, args.model))
+    bpe = checkpoint_bpe_model(args.model) if level == "bpe" else None
     if isinstance(model, NGramLM) and args.batch_size is not None:
         raise ValueError(f"--batch-size does not apply to {args.model}, an n-gram language model (it scores "
                          "each line on its own, without batches); leave it out")
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         block = lines[a : a + BLOCK]
         rows = []
         # one path for both outputs: a line's score is the sum of its tokens' (score_lines' own rule)
-        for number, (line, t) in enumerate(zip(block, score_tokens(model, vocab, level, block, batch_size)),
+        for number, (line, t) in enumerate(zip(block, score_tokens(model, vocab, level, block, batch_size, bpe)),
                                            start=a + 1):
             s = t.line_score(args.skip_unknown)
             rows += _token_rows(number, t, args.json) if args.per_token else _line_rows(number, line, s, args.json)
@@ -121,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
     total = sum(logprobs)
     ppl = f"perplexity {format_perplexity(perplexity(-total / tokens))}" if tokens else "no token"
+    if bpe is not None and tokens and not args.skip_unknown:  # every piece counted: the text's per-word figures too
+        from rnnkit.lm.units import count_units, unit_metrics
+
+        u = unit_metrics(-total / tokens, count_units("\n".join(lines), tokens))
+        ppl += (f" per piece; per word {format_perplexity(u['word_ppl'])}, {u['bits_per_char']:.4f} bits/char "
+                f"({u['words']:,} words, {u['chars']:,} characters, line ends included)")
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
     print(f"{args.data}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
           "start of a sentence", file=sys.stderr)

@@ -19,9 +19,11 @@ import numpy as np
 
 from rnnkit.cli.common import (
     HelpFormatter,
+    add_layer_norm_option,
     add_peephole_option,
     add_residual_option,
     add_train_options,
+    check_layer_norm,
     check_max_vocab,
     fit,
     nonnegative_int,
@@ -87,6 +89,7 @@ def register(groups) -> None:
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
     add_residual_option(m, "encoder layers (the decoder's have none)")
     add_peephole_option(m)
+    add_layer_norm_option(m, "the encoder's and the decoder's cells")
     m.add_argument("--embed", type=positive_int, default=128,
                    help="embedding size of both sides, or of the side without --src-embeddings / --tgt-embeddings "
                         "(vectors set their side's size)")
@@ -162,7 +165,18 @@ def _tokenizers_from(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer]:
 def check_model_options(args: argparse.Namespace) -> None:
     """The option combinations Seq2SeqConfig would reject, said in the options' own names (before any
     data is read).  Dot attention scores s_j . h_t, so the decoder's --hidden must equal the encoder
-    state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions)."""
+    state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions).
+    --layer-norm: two units or more per encoder direction and in the decoder for the Elman RNN and the LSTM."""
+    check_layer_norm(args)
+    dirs = 1 if args.unidirectional else 2
+    if getattr(args, "layer_norm", False) and (args.encoder_hidden or max(1, args.hidden // dirs)) == 1:
+        from rnnkit.recurrent_checks import LN_OVER_H
+
+        if args.cell in LN_OVER_H:
+            given = "--encoder-hidden 1" if args.encoder_hidden else f"--hidden {args.hidden} (the encoder gets " \
+                f"--hidden / 2 = 1 unit a direction)"
+            raise ValueError(f"--layer-norm with {given} and --cell {args.cell}: {LN_OVER_H[args.cell]}; give the "
+                             "encoder 2 units or more (--encoder-hidden), or leave out --layer-norm")
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
                          "it would be ignored: add --attention additive or leave --attention-size out")
@@ -173,7 +187,6 @@ def check_model_options(args: argparse.Namespace) -> None:
                              f"(or dot, additive) or leave {option} out")
     if args.attention != "dot":
         return
-    dirs = 1 if args.unidirectional else 2
     if args.encoder_hidden is None:
         if args.hidden % dirs or args.hidden < dirs:  # the default --hidden // 2 cannot match an odd --hidden
             ok = max(2, args.hidden - 1)
@@ -204,7 +217,7 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
                         attention_size=args.attention_size or args.hidden,
                         input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop,
                         tie_weights=getattr(args, "tie", False), residual=getattr(args, "residual", False),
-                        peephole=getattr(args, "peephole", False))
+                        peephole=getattr(args, "peephole", False), layer_norm=getattr(args, "layer_norm", False))
     return Seq2Seq(cfg, rng)
 
 
@@ -278,8 +291,11 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                              f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
     dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if args.max_length else ""
     levels = (f"{src_tok.level} / {tok.level}" if src_tok.level != tok.level else tok.level)
+    subwords = ("; a bpe vocabulary holds the pieces the training text is split into, and the specials: fewer than the "
+           "model's pieces, some of which are merge steps inside longer pieces")
+    subwords = subwords if "bpe" in (src_tok.level, tok.level) else ""
     print(f"train: {len(kept):,} pairs{dropped}; vocabulary {len(src_vocab):,} source / {len(tgt_vocab):,} target "
-          f"{levels} types", file=sys.stderr)
+          f"{levels} types{subwords}", file=sys.stderr)
     if valid is not None:
         print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
               f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)

@@ -139,19 +139,24 @@ def warn_lone_characters(args: argparse.Namespace, train: list[SentencePair],
     a larger one makes it worse.  A row for each would be untrained, no better than <unk>, so none is added.
     Said once, when the model is learned: only for the sides in ``learned`` (:func:`learn`'s), not for a model
     a ``--resume`` took from the run, whose first training said it (its vocabulary is the run's too)."""
-    from rnnkit.cli.text_warnings import warn
-
     for k, (side, tok) in enumerate(zip(SIDES, tokenizers)):
         if tok.level != "bpe" or side not in learned:
             continue
         alone = {piece for pair in train for piece in pair[k]}
-        known = characters(tok.bpe_model)
-        lone = [c for c in known if c not in alone]
-        if not lone:
-            continue
-        option = _size_option(args, side)
-        shown = " ".join("▁ (a word's start)" if c == "▁" else c for c in lone[:8]) + (" ..." if len(lone) > 8 else "")
-        warn(f"bpe: {len(lone):,} of the {side} side's {len(known):,} characters never stand "
-             f"alone in its training text ({shown}), so they have no vocabulary row and new text that needs one "
-             f"alone reads it as <unk>; a smaller {option} (fewer merges) or a larger training text leaves more "
-             "of them alone")
+        warn_lone(tok.bpe_model, alone, f"the {side} side's", _size_option(args, side))
+
+
+def warn_lone(model: bytes, alone: set[str], whose: str, option: str) -> None:
+    """The warning line of the characters of BPE ``model`` outside ``alone``, the pieces of the split training
+    text (see :func:`warn_lone_characters`); ``whose``: "the source side's", ``option``: what sets its size."""
+    from rnnkit.cli.text_warnings import warn
+
+    known = characters(model)
+    lone = [c for c in known if c not in alone]
+    if not lone:
+        return
+    shown = " ".join("▁ (a word's start)" if c == "▁" else c for c in lone[:8]) + (" ..." if len(lone) > 8 else "")
+    warn(f"bpe: {len(lone):,} of {whose} {len(known):,} characters never stand "
+         f"alone in its training text ({shown}), so they have no vocabulary row and new text that needs one "
+         f"alone reads it as <unk>; a smaller {option} (fewer merges) or a larger training text leaves more "
+         "of them alone")

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if args.text is not None and args.input is not None:
         raise ValueError(f"give the text as FILE ({args.input}) or as --text, not both")
     _check_model(args.model)
-    model, vocab, level, _ = load_lm(args.model)
+    model, vocab, level, task = load_lm(args.model)
     cfg = model.config
     L = cfg.num_layers
     if args.layer is not None and not -L <= args.layer < L:
@@ -126,9 +126,15 @@ def run(args: argparse.Namespace) -> int:
 
         text, name = read_input(args.input, args.encoding)
         text = plain_text(text)
-    tokens = tokenize(text, level)
+    if level == "bpe":  # the pieces of the model's own BPE model, <eos> after each line
+        from rnnkit.lm.bpe_text import text_pieces
+        from rnnkit.lm.io import bpe_model_of
+
+        tokens = text_pieces(bpe_model_of(task), text)
+    else:
+        tokens = tokenize(text, level)
     if not tokens:
-        raise ValueError(f"{name}: no {level} token to read (it is empty{' or blank' * (level == 'word')}); "
+        raise ValueError(f"{name}: no {level} token to read (it is empty{' or blank' * (level != 'char')}); "
                          "give some text")
     if level == "word":
         from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented

@@ -1,5 +1,5 @@
-"""``rnnkit step --cell rnn|lstm|gru``: one step of a cell (or a few) as the equations with their numbers,
-forward and with ``--backward`` back, to check a hand calculation (:mod:`rnnkit.textbook`)."""
+"""``rnnkit step --cell rnn|lstm|gru [--peephole] [--layer-norm]``: one step of a cell (or a few) as the equations
+with their numbers, forward and with ``--backward`` back, to check a hand calculation (:mod:`rnnkit.textbook`)."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +28,16 @@ def register(groups) -> None:
                    help="--cell lstm with peephole connections (Gers & Schmidhuber 2000; Graves 2013): a_i and a_f "
                         "add p_i * c_{t-1} and p_f * c_{t-1}, a_o adds p_o * c_t (weight_ci, weight_cf, weight_co "
                         "in --weights, H numbers each; one left out is 0)")
+    p.add_argument("--layer-norm", action="store_true",
+                   help="the cell with layer normalization (Ba, Kiros & Hinton 2016; eps 1e-5), as train "
+                        "--layer-norm has it: the Elman RNN normalizes a_t = W_ih x_t + W_hh h_{t-1}, the LSTM and "
+                        "the GRU W_ih x_t and W_hh h_{t-1} apart (each over all its gates), the LSTM also c_t before "
+                        "its tanh; every mean, sigma and normalized vector is printed, and with --backward the LN's "
+                        "own backward.  Gains and shifts in --weights: ln_weight, ln_bias (rnn: H numbers), "
+                        "ln_ih_weight, ln_ih_bias, ln_hh_weight, ln_hh_bias (G*H, gate blocks allowed), "
+                        "ln_cell_weight, ln_cell_bias (lstm: H); a gain left out is 1, a shift 0.  H >= 2 for "
+                        "rnn and lstm.  With --peephole: the LSTM with both, the peepholes added after the "
+                        "normalizations")
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
                    help="Elman RNN's f in h_t = f(a_t) (--cell rnn only; default tanh)")
     p.add_argument("--weights", default=None, metavar="FILE",
@@ -55,14 +65,15 @@ def register(groups) -> None:
     p.add_argument("--input-size", type=positive_int, default=None, metavar="D",
                    help="the input size, when nothing given sets it (default 3)")
     p.add_argument("--hidden-size", type=positive_int, default=None, metavar="H",
-                   help="the hidden size, when nothing given sets it (default 2)")
+                   help="the hidden size, when nothing given sets it (default 2; 3 with --layer-norm)")
     p.add_argument("--steps", type=positive_int, default=None, metavar="T",
                    help="the number of steps, when --x does not set it (default 1)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed of the numbers not given")
     p.add_argument("--precision", type=precision, default=4, metavar="DECIMALS", help="decimals printed")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object instead, every number at full precision: the parameters, each "
-                        "step's quantities by name (x, h_prev, a_i, i, ..., h), with --backward each step's "
+                        "step's quantities by name (x, h_prev, a_i, i, ..., h; with --layer-norm mu_x, sigma_x, "
+                        "ax_hat, ...), with --backward each step's "
                         "gradients and the gradients of the parameters, x, h0 (and c0)")
     p.set_defaults(func=run)
     # a value such as -0.5,1,2 is not an option: argparse takes only -0.5 or -1 alone for a negative number
@@ -102,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     ])
     if args.peephole:
         cell = "lstm_peephole"  # the textbook's peephole LSTM (rnnkit.textbook.lstm_peephole)
+    if args.layer_norm:  # rnnkit.textbook.elman_ln, lstm_ln, gru_ln, or with peepholes lstm_ln_peephole
+        cell = "lstm_ln_peephole" if args.peephole else f"{cell}_ln"
     if args.weights and args.save_weights and same_file(args.weights, args.save_weights):
         raise ValueError(f"--save-weights {args.save_weights} is the --weights file: it would be rewritten; "
                          "choose another file")

@@ -5,13 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.jsonline import json_line
-from rnnkit.textbook import CELLS, has_cell_state
+from rnnkit.textbook import CELLS, base_cell, has_cell_state, has_layer_norm, has_peepholes
 from rnnkit.textbook.exercise import Exercise, Solution
 from rnnkit.textbook.lstm_peephole import PEEPHOLES
 
 TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCell)", "gru": "GRU (torch.nn.GRUCell)",
           "lstm_peephole": "peephole LSTM (Gers & Schmidhuber 2000, Graves 2013: torch.nn.LSTMCell's gates, "
-                           "peepholes p_i, p_f, p_o)"}
+                           "peepholes p_i, p_f, p_o)",
+          "rnn_ln": "layer-normalized Elman RNN (Ba, Kiros & Hinton 2016: torch.nn.RNNCell's weights, LN of a_t)",
+          "lstm_ln": "layer-normalized LSTM (Ba, Kiros & Hinton 2016: torch.nn.LSTMCell's gates, LN of W_ih x_t, "
+                     "W_hh h_{t-1} and c_t)",
+          "gru_ln": "layer-normalized GRU (torch.nn.GRUCell's gates, LN of W_ih x_t and W_hh h_{t-1} as Ba, Kiros & "
+                    "Hinton 2016 do the LSTM's)",
+          "lstm_ln_peephole": "layer-normalized peephole LSTM (Ba, Kiros & Hinton 2016's LN of W_ih x_t, W_hh h_{t-1} "
+                              "and c_t; peepholes p_i, p_f, p_o added after the LNs)"}
 DRAWN = {"parameters": "parameters", "h0": "h_0", "c0": "c_0", "x": "x", "dh": "dL/dh"}
 
 
@@ -52,6 +59,9 @@ def _blocks(cell: str, name: str, prefix: str = "") -> list[str]:
     W_ii, W_if, W_ig, W_io; an Elman RNN's is one block, W_ih."""
     if name in PEEPHOLES:  # a peephole: one vector, p_i, p_f or p_o
         return [f"{prefix}p_{name[-1]}"]
+    symbols = getattr(CELLS[cell], "SYMBOLS", {})
+    if name in symbols:  # an LN gain or shift: one vector as the equations name it, gamma_ih, beta_c, ...
+        return [f"{prefix}{symbols[name]}"]
     letter = "W" if name.startswith("weight") else "b"
     side = name[-2:]  # "ih" or "hh"
     gates = CELLS[cell].GATES
@@ -60,31 +70,43 @@ def _blocks(cell: str, name: str, prefix: str = "") -> list[str]:
     return [f"{prefix}{letter}_{side[0]}{g}" for g in gates]
 
 
+def gate_rows(cell: str, a: np.ndarray, H: int) -> np.ndarray:
+    """A vector of all a gated cell's gates (G*H,) as G rows of H, one gate block a row (i, f, g, o or r, z, n), to
+    print: the layer-normalized cells' ax, a, gamma_ih, ...; anything else as it is."""
+    G = len(CELLS[cell].GATES)
+    return a.reshape(G, H) if G > 1 and a.shape == (G * H,) else a
+
+
 def _param_lines(cell: str, values: dict[str, np.ndarray], decimals: int, prefix: str = "",
                  equations: dict[str, str] | None = None) -> list[str]:
-    """Every parameter (or its gradient, ``prefix`` "d"), gate block by gate block."""
+    """Every parameter (or its gradient, ``prefix`` "d"), gate block by gate block; with ``equations``, those of
+    one block (an Elman RNN's, the LN gains and shifts) on one line with their equation as their label."""
     names = list(CELLS[cell].PARAM_NAMES)
+    H = values["weight_hh"].shape[1]
     labels = {name: _blocks(cell, name, prefix) for name in names}
     width = max(len(label) for name in names for label in labels[name])
     lines = []
     fewest = fewest_decimals(np.concatenate([np.ravel(values[name]) for name in names]), decimals)  # all alike
-    if equations is not None and len(CELLS[cell].GATES) == 1:  # one block: the equation is its label
-        width = max(len(equations[name]) for name in names)
-        return [line for name in names for line in _lines(equations[name], values[name], decimals, width)]
+    symbols = getattr(CELLS[cell], "SYMBOLS", {})
+    alone = [] if equations is None else [n for n in names if len(CELLS[cell].GATES) == 1 or n in symbols]
+    eq_width = max((len(equations[name]) for name in alone), default=0)  # type: ignore[index]
     for name in names:
+        if name in alone:  # the equation is its label
+            lines += _lines(equations[name], gate_rows(cell, values[name], H), decimals, eq_width)  # type: ignore
+            continue
         if equations is not None:
             lines.append(f"  {equations[name]}")
         parts = np.split(values[name], len(labels[name]))
         shown = decimals if equations is not None else fewest
         for label, part in zip(labels[name], parts):
-            lines += _lines(label, part, shown, width, "    " if equations is not None else "  ")
+            lines += _lines(label, gate_rows(cell, part, H), shown, width, "    " if equations is not None else "  ")
     return lines
 
 
 def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str], weights: str | None) -> list[str]:
     T, D = ex.xs.shape
     H = len(ex.h0)
-    f = f", f = {ex.nonlinearity}" if ex.cell == "rnn" else ""
+    f = f", f = {ex.nonlinearity}" if base_cell(ex.cell) == "rnn" else ""
     lines = [f"{TITLES[ex.cell]}{f}: D = {D} inputs, H = {H} hidden units, T = {T} step{'s' if T > 1 else ''}; "
              f"float64, printed to {decimals} decimals"]
     if seed is not None:
@@ -92,28 +114,51 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
         lines.append(f"drawn with --seed {seed} from U(-1, 1), rounded to 1 decimal: {drawn}")
     if weights:
         source = "standard input" if weights == "-" else weights
-        lines.append(f"parameters from {source}" + (f" ({' and '.join(zero_biases)} left out: 0)" if zero_biases
-                                                   else ""))
+        lines.append(f"parameters from {source}{_left_out(zero_biases)}")
     lines.append("vectors are columns, printed as rows; W x multiplies a matrix by a vector, * elementwise")
     gates = CELLS[ex.cell].GATES
     if len(gates) > 1:
         lines.append(f"weight_ih = [{'; '.join(_blocks(ex.cell, 'weight_ih'))}], weight_hh = "
                      f"[{'; '.join(_blocks(ex.cell, 'weight_hh'))}], the biases likewise (PyTorch's gate order)")
-    if ex.cell == "lstm_peephole":
+    if has_peepholes(ex.cell):
         lines.append("p_i, p_f, p_o = weight_ci, weight_cf, weight_co: diagonal peephole weights, one number a unit")
+    symbols = getattr(CELLS[ex.cell], "SYMBOLS", {})
+    if symbols:
+        said = "gamma_* and beta_* = ln_*_weight and ln_*_bias" if len(symbols) > 2 else \
+            f"{', '.join(symbols.values())} = {', '.join(symbols)}"
+        lines.append(f"{said}: the LN gains and shifts; mean(v) is the mean of v's numbers; eps = 1e-5")
+        if len(gates) > 1:
+            lines.append(f"a vector of all {len(gates)} gates ({len(gates)}H numbers: ax, ah, gamma_ih, ...) is "
+                         f"printed one gate block a row, {', '.join(gates)}")
+        if base_cell(ex.cell) != "gru" and H == 2:
+            what = "a_hat" if ex.cell == "rnn_ln" else "c_hat"
+            lines.append(f"note: LN over H = 2 numbers gives {what} = +-1 (nearly) whatever they are, so little "
+                         "gradient passes it: give --hidden-size 3 or more to see more")
     return lines
+
+
+def _left_out(names: list[str]) -> str:
+    """`` (bias_ih and bias_hh left out: 0; ln_weight left out: 1)`` for the parameters a --weights file left out."""
+    from rnnkit.textbook.params import left_out_value
+
+    parts = []
+    for value in (0, 1):
+        these = [name for name in names if left_out_value(name) == value]
+        if these:
+            parts.append(f"{' and '.join(these)} left out: {value}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 STATE_LABELS = {"x": "x_t", "h_prev": "h_{t-1}", "c_prev": "c_{t-1}"}
 
 
-def _kink_notes(a: np.ndarray, decimals: int) -> list[str]:
+def _kink_notes(a: np.ndarray, decimals: int, label: str = "a_t") -> list[str]:
     """A note for each ReLU pre-activation that prints as 0 but is above it: its sign, which the printout
     hides, makes f'(a) 1 where f'(0) is 0 (float64 rounds 0.1 + 0.2 - 0.3 to 5.55e-17).  Exact arithmetic
     would hide the float64 that PyTorch computes too, so the number stays and the note tells."""
     hidden = [(k, v) for k, v in enumerate(a, start=1) if v > 0 and float(f"{v:.{decimals}f}") == 0]
     why = {True: "float64 rounding", False: "--precision shows more decimals"}
-    return [f"  note: a_t unit {k} prints as 0 but is {v:.3g} ({why[v < 1e-12]}): above 0, so f' = 1 there "
+    return [f"  note: {label} unit {k} prints as 0 but is {v:.3g} ({why[v < 1e-12]}): above 0, so f' = 1 there "
             "(f'(0) = 0)" for k, v in hidden]
 
 
@@ -143,16 +188,18 @@ def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: 
     step and the parameters' gradients."""
     cell = CELLS[ex.cell]
     T = len(sol.forward)
+    H = len(ex.h0)
     lines = _header(ex, decimals, seed, zero_biases, weights)
     lines += ["", "parameters"] + _param_lines(ex.cell, ex.params, decimals)
     labels = {**STATE_LABELS, **cell.FORWARD_EQUATIONS}
     width = max(len(label) for label in labels.values())
+    kink = {"rnn": "a", "rnn_ln": "y"}.get(ex.cell)  # the ReLU's argument
     for t, s in enumerate(sol.forward, start=1):
         lines += ["", f"forward, t = {t}"]
         for name in s._fields:
-            lines += _lines(labels[name], getattr(s, name), decimals, width)
-            if name == "a" and ex.cell == "rnn" and ex.nonlinearity == "relu":
-                lines += _kink_notes(s.a, decimals)
+            lines += _lines(labels[name], gate_rows(ex.cell, getattr(s, name), H), decimals, width)
+            if name == kink and ex.nonlinearity == "relu":
+                lines += _kink_notes(getattr(s, name), decimals, labels[name].split(" = ")[0])
     if not backward:
         return "\n".join(lines)
     labels = dict(cell.BACKWARD_EQUATIONS)
@@ -168,7 +215,7 @@ def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: 
             lines += _lines(labels["dout"], ex.dout[t - 1], decimals, width)
         for name in cell.BACKWARD_EQUATIONS:
             label = last[name] if t == T and name in last else labels[name]
-            lines += _lines(label, getattr(g, name), decimals, width)
+            lines += _lines(label, gate_rows(ex.cell, getattr(g, name), H), decimals, width)
     summed = f" (sums over t = 1..{T})" if T > 1 else ""
     lines += ["", f"parameter gradients{summed}"]
     lines += _param_lines(ex.cell, sol.grads, decimals, prefix="d", equations=cell.PARAM_GRADIENTS)
@@ -185,13 +232,20 @@ def _listed(obj):
 def step_json(ex: Exercise, sol: Solution, seed: int, backward: bool, zero_biases: list[str]) -> str:
     """One JSON object with every number at full precision."""
     T, D = ex.xs.shape
-    out = {"cell": "lstm" if ex.cell == "lstm_peephole" else ex.cell, "input_size": D, "hidden_size": len(ex.h0),
-           "steps": T}
-    if ex.cell == "lstm_peephole":
+    out = {"cell": base_cell(ex.cell), "input_size": D, "hidden_size": len(ex.h0), "steps": T}
+    if has_peepholes(ex.cell):
         out["peephole"] = True
-    if ex.cell == "rnn":
+    if has_layer_norm(ex.cell):
+        out["layer_norm"] = True
+    if base_cell(ex.cell) == "rnn":
         out["nonlinearity"] = ex.nonlinearity
-    out.update(seed=seed, drawn=ex.drawn, zero_biases=zero_biases, parameters=_listed(ex.params))
+    from rnnkit.textbook.params import left_out_value
+
+    zero = [name for name in zero_biases if left_out_value(name) == 0]
+    out.update(seed=seed, drawn=ex.drawn, zero_biases=zero)
+    if len(zero) < len(zero_biases):  # LN gains left out of a --weights file: 1, not 0
+        out["unit_gains"] = [name for name in zero_biases if name not in zero]
+    out["parameters"] = _listed(ex.params)
     out["forward"] = [{"t": t, **_listed(s._asdict())} for t, s in enumerate(sol.forward, start=1)]
     if backward:
         out["dout"] = ex.dout.tolist()

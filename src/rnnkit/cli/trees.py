@@ -1,8 +1,10 @@
-"""``rnnkit train tree``: a Tree-LSTM, Tree-RNN or RNTN over bracketed labelled trees; its evaluator.
+"""``rnnkit train tree``: a Tree-LSTM, Tree-RNN, RNTN or Child-Sum Tree-LSTM over bracketed labelled trees;
+its evaluator.
 
 A thin layer over :mod:`rnnkit.treenet`.  Data: one bracketed tree a line with a label on every
 node (the Stanford Sentiment Treebank's ``train.txt`` / ``dev.txt`` / ``test.txt``, or a user's
-own labels 0..K-1 with ``--labels as-is``).  ``rnnkit classify`` of a tree model:
+own labels 0..K-1 with ``--labels as-is``); binary trees, or with ``--cell childsum`` trees whose
+nodes have any number of children.  ``rnnkit classify`` of a tree model:
 :mod:`rnnkit.cli.trees_classify`.
 """
 from __future__ import annotations
@@ -31,14 +33,17 @@ from rnnkit.treenet.labels import SCHEMES, SST_CLASSES
 
 def register(groups) -> None:
     p = groups.train.add_parser(
-        "tree", help="train a recursive network (Tree-LSTM, Tree-RNN, RNTN) on labelled trees",
-        description="Train embedding -> Tree-LSTM, Tree-RNN or RNTN -> softmax at every node on bracketed trees with a "
-                    "label on every node (the Stanford Sentiment Treebank's 0-4, or your own 0..K-1 with --labels "
-                    "as-is); validation and test report the accuracy and macro-F1 of the roots and of all labelled "
+        "tree", help="train a recursive network (Tree-LSTM, Tree-RNN, RNTN, Child-Sum Tree-LSTM) on labelled trees",
+        description="Train embedding -> Tree-LSTM, Tree-RNN, RNTN or Child-Sum Tree-LSTM -> softmax at every node on "
+                    "bracketed trees with a label on every node (the Stanford Sentiment Treebank's 0-4, or your own "
+                    "0..K-1 with --labels as-is): binary trees, or with --cell childsum any number of children a "
+                    "node; validation and test report the accuracy and macro-F1 of the roots and of all labelled "
                     "nodes; --select-by picks the best epoch by the roots' accuracy or macro-F1.",
         formatter_class=HelpFormatter)
     d = p.add_argument_group("data")
-    d.add_argument("--train", required=True, help="training trees, one bracketed tree a line")
+    d.add_argument("--train", required=True,
+                   help="training trees, one bracketed tree a line: binary ('(3 (2 The) (4 good))'), or for --cell "
+                        "childsum with any number of children a node ('(3 (2 a) (2 very) (4 good))')")
     d.add_argument("--valid", help="validation trees (picks the best epoch)")
     add_select_by_option(d, " of the roots (root accuracy or root macro-F1)")
     d.add_argument("--test", help="test trees, scored with the best model at the end")
@@ -53,10 +58,12 @@ def register(groups) -> None:
     d.add_argument("--lowercase", action="store_true", help="lowercase the words")
     d.add_argument("--min-count", type=positive_int, default=1, help="words rarer than this become <unk>")
     m = p.add_argument_group("model")
-    m.add_argument("--cell", choices=["lstm", "rnn", "rntn"], default="lstm",
+    m.add_argument("--cell", choices=["lstm", "rnn", "rntn", "childsum"], default="lstm",
                    help="lstm: binary Tree-LSTM (Tai et al. 2015); rnn: Tree-RNN (Socher et al. 2011); rntn: recursive "
                         "neural tensor network (Socher et al. 2013; its tensor has H*2H*2H entries: use a small "
-                        "--hidden, e.g. 30-50)")
+                        "--hidden, e.g. 30-50); childsum: Child-Sum Tree-LSTM (Tai et al. 2015), over trees of any "
+                        "arity (1, 2, 3... children a node; internal nodes have no word: x = 0 there). The first "
+                        "three read binary trees only")
     add_embedding_options(m, 100)
     add_extend_option(m)
     m.add_argument("--hidden", type=positive_int, default=150, help="node state size")
@@ -78,16 +85,18 @@ def label_scheme(args: argparse.Namespace) -> str:
 
 
 def _read(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
-          model: str = "the model") -> list:
+          model: str = "the model", arity: str = "binary") -> list:
     """The trees of ``path`` that the task keeps; DataError (naming the line) at a label the scheme
     cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
-    file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``."""
+    file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
+    ``arity``: the cell's trees (:func:`rnnkit.treenet.cells.arity`); a binary cell's reader refuses
+    a node of other than 2 children, naming the line and the node's words."""
     from rnnkit.data.files import read_text_file, text_lines
     from rnnkit.data.trees import parse_trees
     from rnnkit.errors import DataError
 
     lines = text_lines(read_text_file(path, encoding))
-    trees = parse_trees(lines, path)
+    trees = parse_trees(lines, path, arity=arity)
     numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
     top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
     for n, t in zip(numbers, trees):
@@ -168,6 +177,7 @@ def _check_resume_scheme(args: argparse.Namespace, scheme: str) -> None:
 
 
 def train_tree(args: argparse.Namespace) -> int:
+    from rnnkit.treenet.cells import arity
     from rnnkit.treenet.labels import as_is_classes
     from rnnkit.treenet.model import TreeNet, TreeNetConfig
     from rnnkit.treenet.task import TreeEncoder, TreeTask, load_treenet, tree_scores
@@ -176,11 +186,12 @@ def train_tree(args: argparse.Namespace) -> int:
                           "without --valid (it chooses best.safetensors by a validation metric): give --valid")])
     scheme = label_scheme(args)
     cfg = train_config_from_args(args)
-    train = _read(args.train, scheme, None, args.encoding)
+    trees = arity(args.cell)
+    train = _read(args.train, scheme, None, args.encoding, arity=trees)
     classes = SST_CLASSES.get(scheme) or as_is_classes(train, args.train)
     _check_learnable(args, train, scheme, classes)
-    valid = _read(args.valid, scheme, classes, args.encoding, "validate on") if args.valid else None
-    test = _read(args.test, scheme, classes, args.encoding, "test on") if args.test else None
+    valid = _read(args.valid, scheme, classes, args.encoding, "validate on", arity=trees) if args.valid else None
+    test = _read(args.test, scheme, classes, args.encoding, "test on", arity=trees) if args.test else None
     _check_resume_scheme(args, scheme)
     enc = TreeEncoder.build(train, classes, args.lowercase, args.min_count, scheme)
     check_min_count(args.min_count, enc.vocab, args.train)
@@ -210,11 +221,12 @@ train_tree.data_parallel = True  # mpiexec -n P rnnkit train tree ...: several p
 
 
 def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    from rnnkit.treenet.cells import arity
     from rnnkit.treenet.task import load_treenet, tree_scores
 
     model, enc = load_treenet(model_path)
     s = tree_scores(model, enc, _read(data_path, enc.scheme, enc.classes, args.encoding or "utf-8", "score",
-                                      model_path))
+                                      model_path, arity(model.config.cell)))
     del s["predictions"]
     print(json_line(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0

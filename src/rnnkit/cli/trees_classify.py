@@ -2,9 +2,10 @@
 
 One bracketed binary tree a line, labelled or not (``(3 (2 The) (4 good))``, ``((The) (good))``,
 ``(The good)``: :func:`rnnkit.data.trees.parse_tree` with ``labels="optional"``; the labels are not
-used).  A line that does not start with ``(`` is plain text: refused, unless ``--binarize right|left``
-asks for a right- or left-branching tree over its words, an approximation of the parse the model
-was trained on.  Output, one line an input line (a blank line answers a blank one):
+used); for a Child-Sum Tree-LSTM (``--cell childsum``) any number of children a node,
+``(a very good)``.  A line that does not start with ``(`` is plain text: refused, unless
+``--binarize right|left`` asks for a right- or left-branching tree over its words, an approximation
+of the parse the model was trained on.  Output, one line an input line (a blank line answers a blank one):
 
 - ``--format text`` (default): ``root class[<TAB>root probabilities]<TAB>words``;
 - ``--format tree``: ``root class[<TAB>root probabilities]<TAB>tree``, the tree bracketed with every
@@ -37,9 +38,10 @@ def add_tree_options(c: argparse.ArgumentParser) -> None:
                         "without it such a line is refused")
 
 
-def read_tree_lines(lines: list[str], where: str, binarize: str | None) -> list:
-    """One tree per non-blank line (None for a blank one): bracketed, labels optional, or plain words
-    with ``binarize``; DataError naming ``where`` and the line otherwise."""
+def read_tree_lines(lines: list[str], where: str, binarize: str | None, arity: str = "binary") -> list:
+    """One tree per non-blank line (None for a blank one): bracketed, labels optional (binary trees, or
+    any number of children a node with ``arity="any"``), or plain words with ``binarize``; DataError
+    naming ``where`` and the line otherwise."""
     from rnnkit.data.trees import binarize as make_tree
     from rnnkit.errors import DataError
 
@@ -49,9 +51,10 @@ def read_tree_lines(lines: list[str], where: str, binarize: str | None) -> list:
         if not text:
             out.append(None)
         elif text.startswith("("):
-            out.append(_one_tree(line, where, n))
+            out.append(_one_tree(line, where, n, arity))
         elif binarize is None:
-            raise DataError(f"{where}:{n}: expected a bracketed binary tree such as '((good) (film))', got plain text "
+            kind = "binary tree" if arity == "binary" else "tree"
+            raise DataError(f"{where}:{n}: expected a bracketed {kind} such as '((good) (film))', got plain text "
                             f"({text[:30]!r}); parse it into a tree, or give --binarize right to classify it over a "
                             "right-branching tree (an approximation)")
         elif "(" in text or ")" in text:
@@ -63,23 +66,25 @@ def read_tree_lines(lines: list[str], where: str, binarize: str | None) -> list:
     return out
 
 
-def _one_tree(line: str, where: str, n: int):
+def _one_tree(line: str, where: str, n: int, arity: str = "binary"):
     """The bracketed tree of line ``n``; DataError ``where:n: ...`` if it is malformed."""
     from rnnkit.data.trees import parse_tree
     from rnnkit.errors import DataError
 
     try:
-        return parse_tree(line, "optional")
+        return parse_tree(line, "optional", arity)
     except ValueError as e:
-        raise DataError(f"{where}:{n}: {e} (one bracketed binary tree a line, labelled or not, e.g. "
+        kind = "binary tree" if arity == "binary" else "tree"
+        raise DataError(f"{where}:{n}: {e} (one bracketed {kind} a line, labelled or not, e.g. "
                         "'(3 (2 The) (4 good))' or '((The) (good))')") from None
 
 
 def _spans(tree) -> np.ndarray:
     """(N, 2) the [start, end) word span of every node, post-order."""
     spans = np.zeros((len(tree.labels), 2), dtype=np.int64)
-    for k, (left, right) in enumerate(tree.children.tolist()):
-        spans[k] = (tree.leaf[k], tree.leaf[k] + 1) if left < 0 else (spans[left, 0], spans[right, 1])
+    for k in range(len(tree.labels)):
+        kids = tree.kids(k)
+        spans[k] = (tree.leaf[k], tree.leaf[k] + 1) if not kids else (spans[kids[0], 0], spans[kids[-1], 1])
     return spans
 
 
@@ -106,13 +111,14 @@ def classify_trees(args: argparse.Namespace) -> int:
     from rnnkit.cli.output import check_output, write_output
     from rnnkit.cli.text_warnings import warn
     from rnnkit.data.files import read_input, text_lines
+    from rnnkit.treenet.cells import arity
     from rnnkit.treenet.task import load_treenet, predict_nodes
 
     model, enc = load_treenet(args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, name = read_input(args.input, args.encoding)
     lines = text_lines(text)
-    trees = read_tree_lines(lines, name, args.binarize)
+    trees = read_tree_lines(lines, name, args.binarize, arity(model.config.cell))
     plain = sum(t is not None and not line.lstrip().startswith("(") for t, line in zip(trees, lines))
     if plain:
         warn(f"{name}: {plain:,} line{'s' * (plain != 1)} of plain words classified over {args.binarize}-branching "

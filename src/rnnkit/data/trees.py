@@ -1,18 +1,22 @@
-r"""Labelled binary trees in the bracketed (Penn Treebank) format of the Stanford Sentiment Treebank.
+r"""Labelled trees in the bracketed (Penn Treebank) format of the Stanford Sentiment Treebank.
 
 One tree a line, a label on every node, words at the leaves::
 
     (3 (2 (2 The) (2 Rock)) (4 (2 is) (3 good)))
 
 A leaf is ``(label word)``; an internal node is ``(label left right)``: exactly two children, as in
-SST's binarised trees.  Labels are integers >= 0 (SST: 0 very negative ... 4 very positive).
+SST's binarised trees (``arity="binary"``, the default).  With ``arity="any"`` an internal node has
+one child or more, ``(3 (2 a) (2 b) (4 c))`` or ``(2 (2 a))``: the trees of a Child-Sum Tree-LSTM,
+which sums over any number of children.  Labels are integers >= 0 (SST: 0 very negative ... 4 very
+positive).
 
 A :class:`Tree` keeps its nodes in post-order (children before parents, the root last), the order
 a recursive network computes them in::
 
     tokens    list of n words, left to right
-    labels    (N,) int64  label of every node, N = 2n - 1
-    children  (N, 2) int64  left and right child's node index, -1 -1 at leaves
+    labels    (N,) int64  label of every node (binary trees: N = 2n - 1)
+    children  (N, C) int64  the children's node indices, left to right, padded with -1 (all -1 at
+              leaves); C = 2 for binary trees, else the largest number of children (at least 2)
     leaf      (N,) int64  the word position of a leaf, -1 at internal nodes
 
 A malformed line raises :class:`rnnkit.errors.DataError` naming the file, the line and the problem.
@@ -49,8 +53,12 @@ class Tree(NamedTuple):
 
     tokens: list[str]  # n words
     labels: np.ndarray  # (N,) int64, post-order
-    children: np.ndarray  # (N, 2) int64, -1 at leaves
+    children: np.ndarray  # (N, C) int64, C >= 2 (binary: 2), -1 padded, all -1 at leaves
     leaf: np.ndarray  # (N,) int64 word position, -1 at internal nodes
+
+    def kids(self, k: int) -> list[int]:
+        """Node k's children, left to right (none at a leaf)."""
+        return [c for c in self.children[k].tolist() if c >= 0]
 
     @property
     def root_label(self) -> int:
@@ -74,6 +82,14 @@ def _label(tok: str) -> int:
     return int(tok)
 
 
+ARITIES = ("binary", "any")
+
+
+def _check_arity(arity: Any) -> None:
+    if arity not in ARITIES:
+        raise ValueError(f"Expected arity 'binary' or 'any', got {arity!r}")
+
+
 class _Builder:
     """The nodes of a tree being read, in post-order, and the nodes still open: what both readers of
     :func:`parse_tree` build with."""
@@ -86,11 +102,16 @@ class _Builder:
             raise ValueError("Expected a tree, got an empty line")
         self.tokens: list[str] = []
         self.labels: list[int] = []
-        self.children: list[tuple[int, int]] = []
+        self.children: list[tuple[int, ...]] = []
         self.leaf: list[int] = []
-        self.stack: list[tuple[int, list[int]]] = []  # open nodes: (label or -1, indices of finished children)
+        # open nodes: (label or -1, indices of finished children, position of the node's first word)
+        self.stack: list[tuple[int, list[int], int]] = []
 
-    def add(self, label: int, kids: tuple[int, int], word: str | None) -> bool:
+    def open(self, label: int) -> None:
+        """Start an internal node."""
+        self.stack.append((label, [], len(self.tokens)))
+
+    def add(self, label: int, kids: tuple[int, ...], word: str | None) -> bool:
         """Append a finished node and hand it to its parent; True when it is the root."""
         self.labels.append(label)
         self.children.append(kids)
@@ -101,28 +122,41 @@ class _Builder:
             self.stack[-1][1].append(len(self.labels) - 1)
         return not self.stack
 
-    def close(self, trees: str) -> bool:
-        """A ')' that ends an internal node, which must have two children (``trees`` says which kind);
-        True when it is the root."""
+    def close(self, trees: str, arity: str) -> bool:
+        """A ')' that ends an internal node, which must have two children (``arity`` "binary"; ``trees``
+        says which kind) or one or more ("any"); True when it is the root."""
         if not self.stack:
             raise ValueError("Expected '(' to open a node, got an unmatched ')'")
-        label, kids = self.stack.pop()
-        if len(kids) != 2:
-            raise ValueError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)}")
-        return self.add(label, (kids[0], kids[1]), None)
+        label, kids, start = self.stack.pop()
+        if not kids:
+            want = "exactly 2 children" if arity == "binary" else "a word or a child node"
+            raise ValueError(f"Expected {want} at an internal node ({trees}), got none")
+        if arity == "binary" and len(kids) != 2:
+            words = " ".join(self.tokens[start:])
+            shown = words if len(words) <= 40 else words[:37] + "..."
+            raise ValueError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)} at the "
+                             f"node over {shown!r}; binarise the trees, or use the Child-Sum Tree-LSTM "
+                             "(--cell childsum), which reads any number")
+        return self.add(label, tuple(kids), None)
 
     def tree(self) -> Tree:
         if self.stack:
             raise ValueError(f"Expected {len(self.stack)} more ')' at the end of the line")
-        return Tree(self.tokens, np.array(self.labels, dtype=np.int64),
-                    np.array(self.children, dtype=np.int64).reshape(-1, 2), np.array(self.leaf, dtype=np.int64))
+        width = max(2, max(len(k) for k in self.children))  # binary trees: (N, 2), as before
+        children = np.full((len(self.children), width), -1, dtype=np.int64)  # (N, C)
+        for k, kids in enumerate(self.children):
+            if kids[0] >= 0:
+                children[k, : len(kids)] = kids
+        return Tree(self.tokens, np.array(self.labels, dtype=np.int64), children, np.array(self.leaf, dtype=np.int64))
 
 
-def parse_tree(line: str, labels: str = "required") -> Tree:
+def parse_tree(line: str, labels: str = "required", arity: str = "binary") -> Tree:
     """One bracketed tree; ValueError saying what is wrong (the reader adds file and line).
-    ``labels``: ``"required"`` on every node, or ``"optional"`` (for prediction; -1 where none)."""
+    ``labels``: ``"required"`` on every node, or ``"optional"`` (for prediction; -1 where none).
+    ``arity``: ``"binary"`` (exactly 2 children at every internal node) or ``"any"`` (1 or more)."""
+    _check_arity(arity)
     if labels == "optional":
-        return _parse_optional(line)
+        return _parse_optional(line, arity)
     if labels != "required":
         raise ValueError(f"Expected labels 'required' or 'optional', got {labels!r}")
     t = _Builder(line)
@@ -143,18 +177,18 @@ def parse_tree(line: str, labels: str = "required") -> Tree:
                 done = t.add(label, (-1, -1), toks[i + 2])
                 i += 4
                 continue
-            t.stack.append((label, []))
+            t.open(label)
             i += 2
         elif tok == ")":
-            done = t.close("binarised trees")
+            done = t.close("binarised trees" if arity == "binary" else "labelled trees", arity)
             i += 1
         else:
             raise ValueError(f"Expected '(' or ')', got the word {tok!r} outside a leaf")
     return t.tree()
 
 
-def _parse_optional(line: str) -> Tree:
-    """A bracketed binary tree whose labels may be left out (:func:`parse_tree` with labels="optional")."""
+def _parse_optional(line: str, arity: str) -> Tree:
+    """A bracketed tree whose labels may be left out (:func:`parse_tree` with labels="optional")."""
     t = _Builder(line)
     toks = t.toks
 
@@ -178,10 +212,10 @@ def _parse_optional(line: str) -> Tree:
                 done = t.add(label, (-1, -1), toks[j])
                 i = j + 2
                 continue
-            t.stack.append((label, []))
+            t.open(label)
             i = j
         elif tok == ")":
-            done = t.close("binary trees")
+            done = t.close("binary trees" if arity == "binary" else "trees", arity)
             i += 1
         else:  # a bare word: an unlabelled leaf of the open node
             if not t.stack:
@@ -198,8 +232,8 @@ def format_tree(tree: Tree, labels: np.ndarray | None = None) -> str:
     if labels.shape != tree.labels.shape:
         raise ValueError(f"Expected one label per node {tree.labels.shape}, got shape {labels.shape}")
     text: list[str] = []
-    for k, (left, right) in enumerate(tree.children.tolist()):
-        inside = tree.tokens[tree.leaf[k]] if left < 0 else f"{text[left]} {text[right]}"
+    for k, kids in enumerate(tree.children.tolist()):
+        inside = tree.tokens[tree.leaf[k]] if kids[0] < 0 else " ".join(text[c] for c in kids if c >= 0)
         text.append(f"({inside})" if labels[k] < 0 else f"({int(labels[k])} {inside})")
     return text[-1]
 
@@ -228,15 +262,16 @@ def binarize(words: list[str], branching: str = "right") -> Tree:
                 np.array(leaf, dtype=np.int64))
 
 
-def parse_trees(lines: list[str], where: str, labels: str = "required") -> list[Tree]:
+def parse_trees(lines: list[str], where: str, labels: str = "required", arity: str = "binary") -> list[Tree]:
     """One tree per non-blank line; DataError names ``where`` (a file name, or "stdin") and the line.
-    ``labels``: as :func:`parse_tree`'s."""
+    ``labels`` and ``arity``: as :func:`parse_tree`'s."""
+    _check_arity(arity)
     trees = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            trees.append(parse_tree(line) if labels == "required" else parse_tree(line, labels))
+            trees.append(parse_tree(line, labels, arity))
         except ValueError as e:
             raise DataError(f"{where}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
         except Exception as e:  # any other failure on a line (an overflow...) is still that line's problem
@@ -247,6 +282,8 @@ def parse_trees(lines: list[str], where: str, labels: str = "required") -> list[
     return trees
 
 
-def read_trees(path: str | os.PathLike, encoding: str = "utf-8") -> list[Tree]:
-    """Every tree of a file, one a line (blank lines skipped); DataError names the file and line."""
-    return parse_trees(text_lines(read_text_file(path, encoding)), str(path))
+def read_trees(path: str | os.PathLike, encoding: str = "utf-8", arity: str = "binary") -> list[Tree]:
+    """Every tree of a file, one a line (blank lines skipped); DataError names the file and line.
+    ``arity``: as :func:`parse_tree`'s."""
+    _check_arity(arity)
+    return parse_trees(text_lines(read_text_file(path, encoding)), str(path), arity=arity)

@@ -145,14 +145,24 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
 
 
 def detokenize(tokens: list[str], level: str) -> str:
-    """Characters join as they are; words join with spaces, ``<eos>`` becoming a newline."""
+    """Characters join as they are; words join with spaces, ``<eos>`` becoming a newline; BPE pieces run
+    together with ``▁`` as a space (:func:`rnnkit.lm.bpe_text.decode_pieces`)."""
     if level == "char":
         return "".join(tokens)
+    if level == "bpe":
+        from rnnkit.lm.bpe_text import decode_pieces
+
+        return decode_pieces(tokens)
     return " ".join(tokens).replace(" <eos> ", "\n").replace("<eos>", "\n")
 
 
 def stream_text(token_iter: Iterator[str], level: str, write: Callable[[str], Any]) -> None:
-    """Write tokens as they come (characters directly; words with spaces, <eos> as newline)."""
+    """Write tokens as they come (characters directly; words with spaces, <eos> as newline; BPE pieces as
+    :func:`rnnkit.lm.bpe_text.stream_pieces` writes them)."""
+    if level == "bpe":
+        from rnnkit.lm.bpe_text import stream_pieces
+
+        return stream_pieces(token_iter, write)
     first = True
     for tok in token_iter:
         if level == "char":

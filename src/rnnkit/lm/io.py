@@ -2,7 +2,8 @@
 
 A recurrent language-model checkpoint (``best.safetensors`` or ``last.safetensors`` of a training
 run) holds the parameters under ``model/`` and, in its metadata, ``{"model": "lm", "lm_config": ...,
-"vocab": ..., "level": "char"|"word", "word_classes": [...] | None}``.
+"vocab": ..., "level": "char"|"word"|"bpe", "word_classes": [...] | None}``, and at level ``bpe`` the
+SentencePiece model the text is split with, as base64 (``"bpe_model"``; :mod:`rnnkit.lm.bpe_text`).
 
 An n-gram model (``rnnkit train ngram --save FILE``) is the same kind of checkpoint, written as
 atomically: its tables under ``model/`` (``keys.k``, ``counts.k``, ``probs.k``, ``bows.k``,
@@ -14,6 +15,8 @@ and sample through the same calls (``step_log_probs`` for :func:`rnnkit.lm.gener
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from dataclasses import replace
@@ -31,16 +34,49 @@ NGRAM_KIND = "ngram"
 _LEGACY_NGRAM = "rnnkit.ngram/1"  # n-gram files written before they became checkpoints
 
 
-def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str) -> dict[str, Any]:
-    """What a checkpoint needs to rebuild ``model`` and its vocabulary."""
+def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str, bpe_model: bytes | None = None) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild ``model``, its vocabulary and (level ``bpe``) how text becomes pieces."""
+    if (level == "bpe") != (bpe_model is not None):
+        raise ValueError(f"Expected bpe_model with level 'bpe' and only with it, got level {level!r} and "
+                         f"{'no ' * (bpe_model is None)}bpe_model")
     classes = getattr(model, "word_classes", None)
-    return {
+    meta = {
         "model": "lm",
         "lm_config": model.config.to_dict(),
         "vocab": vocab.to_json(),
         "level": level,
         "word_classes": None if classes is None else [int(c) for c in classes],
     }
+    if bpe_model is not None:
+        meta["bpe_model"] = base64.b64encode(bpe_model).decode("ascii")
+    return meta
+
+
+def bpe_model_of(task: dict[str, Any]) -> bytes | None:
+    """The SentencePiece model bytes of a language model's ``task`` metadata at level ``bpe``, else None."""
+    if task.get("level") != "bpe":
+        return None
+    text = task.get("bpe_model")
+    if not isinstance(text, str):
+        raise ValueError("level 'bpe' without its bpe_model (the SentencePiece model, base64)")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise ValueError("bpe_model is not base64 text") from None
+
+
+def checkpoint_bpe_model(path: str | os.PathLike) -> bytes | None:
+    """The SentencePiece model a recurrent language model at level ``bpe`` splits text with, else None
+    (another level, an n-gram model or an ARPA file)."""
+    from rnnkit.lm.arpa_read import is_arpa
+
+    if is_arpa(path) or is_ngram(path):
+        return None
+    task = ckpt.load_meta(path).get("task") or {}
+    if task.get("model") != "lm":
+        return None
+    with ckpt.reading_metadata(path, "language-model"):
+        return bpe_model_of(task)
 
 
 def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
@@ -50,13 +86,21 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
-        level = _check_level(task["level"])
+        level = _check_level(task["level"], LM_LEVELS)
         _check_eos(level, vocab)
+        bpe = bpe_model_of(task)
         ckpt.check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
         # the saved weights replace the initial ones, so none are drawn from init_scale (a rule of training
         # then: a run of an earlier, wider bound still loads), and the model keeps the saved config
         model = LanguageModel(replace(cfg, init_scale=None), np.random.default_rng(0), word_classes=classes)
         model.config = replace(model.config, init_scale=cfg.init_scale)
+    if bpe is not None:  # the pieces it was trained on must be the model's: one line if the bytes do not load
+        from rnnkit.data.bpe import processor
+
+        try:
+            processor(bpe)
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: its bpe_model: {exc}; train it again") from None
     ckpt.restore_params(model, params, path)
     return model, vocab, level, task
 
@@ -94,18 +138,22 @@ def is_ngram(path: str | os.PathLike) -> bool:
     return _legacy_metadata(path) is not None
 
 
-def _check_level(level: Any) -> str:
+LM_LEVELS = ("word", "char", "bpe")  # a recurrent model's; an n-gram model's are word and char
+
+
+def _check_level(level: Any, levels: tuple[str, ...] = ("word", "char")) -> str:
     """The saved token level, which says how text is cut into tokens: ValueError for anything else."""
-    if level not in ("word", "char"):
-        raise ValueError(f"level {level!r}, expected 'word' or 'char'")
+    if level not in levels:
+        names = [repr(x) for x in levels]
+        raise ValueError(f"level {level!r}, expected {', '.join(names[:-1])} or {names[-1]}")
     return level
 
 
 def _check_eos(level: str, vocab: Vocabulary) -> None:
     """A word-level model ends every sentence with <eos>, and counts it (its perplexity does): one whose
     vocabulary has none would score one token a line too few."""
-    if level == "word" and vocab.eos_token is None:
-        raise ValueError("a word-level model whose vocabulary has no end-of-sentence token")
+    if level in ("word", "bpe") and vocab.eos_token is None:
+        raise ValueError(f"a {level}-level model whose vocabulary has no end-of-sentence token")
 
 
 def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None]:

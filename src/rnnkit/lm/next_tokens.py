@@ -35,11 +35,11 @@ class NextToken(NamedTuple):
 def next_log_probs(model: Any, vocab: Vocabulary, level: str, prefix: Sequence[str]) -> np.ndarray:
     """log P(v | start, prefix) (V,) float64 for every token v of ``vocab``, natural log.
 
-    ``prefix``: the tokens read so far (words, ``<eos>`` between sentences, or characters, a str of
+    ``prefix``: the tokens read so far (words or BPE pieces, ``<eos>`` between sentences, or characters, a str of
     them too; may be empty: the first token of a sentence); a token not in ``vocab`` is read as ``<unk>``."""
-    if level not in ("word", "char"):
-        raise ValueError(f"Expected level 'word' or 'char', got {level!r}")
-    if isinstance(prefix, (str, bytes)) and level == "word":  # a str would be read one character a word
+    if level not in ("word", "char", "bpe"):
+        raise ValueError(f"Expected level 'word', 'char' or 'bpe', got {level!r}")
+    if isinstance(prefix, (str, bytes)) and level != "char":  # a str would be read one character a word
         raise TypeError(f"Expected prefix to be a sequence of word tokens, got a str {prefix!r:.60} (split it: "
                         "rnnkit.data.text.tokenize(text, 'word'))")
     ids = np.asarray(vocab.encode(list(prefix)), dtype=np.int64)  # (m,); a token not a str: TypeError

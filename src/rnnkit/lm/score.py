@@ -1,13 +1,13 @@
 r"""Score lines of text one by one with a language model (recurrent or n-gram), e.g. to rank or rescore them.
 
 Each line is a sentence on its own: its tokens w_1..w_n are scored from the start of a sentence, and
-its end counts as a token w_{n+1} (``<eos>`` at word level, a newline at character level)::
+its end counts as a token w_{n+1} (``<eos>`` at word and BPE level, a newline at character level)::
 
     log P(line) = sum_{t=1}^{n+1} log P(w_t | start, w_1..w_{t-1})        (natural log)
     perplexity(line) = exp(-log P(line) / (n + 1))
 
 The start is what the whole-file evaluation starts from: for a recurrent model zero state and an
-``<eos>`` (word level) or newline (character level) input; for an n-gram model the start symbol
+``<eos>`` (word and BPE level) or newline (character level) input; for an n-gram model the start symbol
 ``<s>``.  Unknown tokens score as ``<unk>`` and are counted.  Recurrent models score a batch of lines
 of similar lengths at once, padded at the end (padding after a line's last token cannot change its
 scores), ``WINDOW`` steps at a time, so a long line needs no more memory than a short one.
@@ -57,22 +57,30 @@ class TokenScores(NamedTuple):
         return LineScore(float(self.logprobs[counted].sum()), int(counted.sum()), int((~self.known).sum()))
 
 
-def line_tokens(line: str, level: str) -> list[str]:
-    """The tokens a line is scored on: its words and ``<eos>`` (none when blank), or its characters and a newline."""
+def line_tokens(line: str, level: str, bpe_model: bytes | None = None) -> list[str]:
+    """The tokens a line is scored on: its words and ``<eos>`` (none when blank), its characters and a newline,
+    or at level ``bpe`` its pieces of ``bpe_model`` and ``<eos>`` (:func:`rnnkit.lm.bpe_text.line_pieces`)."""
     if level == "char":
         return [*line, "\n"]
+    if level == "bpe":
+        from rnnkit.lm.bpe_text import line_pieces
+
+        if bpe_model is None:
+            raise ValueError("Expected bpe_model (the SentencePiece model bytes) at level 'bpe', got None")
+        return line_pieces(bpe_model, line)
     return tokenize(line, "word")
 
 
 def start_token(vocab: Vocabulary, level: str) -> str:
-    """What a recurrent model reads before a sentence's first token."""
-    if level == "word":
+    """What a recurrent model reads before a sentence's first token: ``<eos>`` (word and bpe level), else
+    a newline (or the last token, for a character model without one)."""
+    if level in ("word", "bpe"):
         return vocab.eos_token
     return "\n" if "\n" in vocab else vocab.tokens[len(vocab) - 1]
 
 
 def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
-                batch_size: int = 32, skip_unknown: bool = False) -> list[LineScore]:
+                batch_size: int = 32, skip_unknown: bool = False, bpe_model: bytes | None = None) -> list[LineScore]:
     """One :class:`LineScore` per line (no newline characters inside a line), in the lines' order.
 
     ``skip_unknown``: tokens not in the vocabulary add neither their log-probability (that of
@@ -81,18 +89,18 @@ def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
     counted in ``oov``."""
     check_int("batch_size", batch_size, 1)
     skip_unknown = check_bool("skip_unknown", skip_unknown)
-    return [t.line_score(skip_unknown) for t in score_tokens(model, vocab, level, lines, batch_size)]
+    return [t.line_score(skip_unknown) for t in score_tokens(model, vocab, level, lines, batch_size, bpe_model)]
 
 
 def score_tokens(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
-                 batch_size: int = 32) -> list[TokenScores]:
+                 batch_size: int = 32, bpe_model: bytes | None = None) -> list[TokenScores]:
     """One :class:`TokenScores` per line (no newline characters inside a line), in the lines' order:
     the log-probability of each token of the line read as :func:`score_lines` reads it (from the
     start of a sentence, its end a token), whose sum is the line's :class:`LineScore` ``logprob``
-    (over the ``known`` tokens only with ``skip_unknown``)."""
+    (over the ``known`` tokens only with ``skip_unknown``); ``bpe_model``: level ``bpe``'s SentencePiece model."""
     check_int("batch_size", batch_size, 1)
-    if level not in ("word", "char"):
-        raise ValueError(f"Expected level 'word' or 'char', got {level!r}")
+    if level not in ("word", "char", "bpe"):
+        raise ValueError(f"Expected level 'word', 'char' or 'bpe', got {level!r}")
     if isinstance(lines, (str, bytes)) or not hasattr(lines, "__iter__"):  # a str would score one line per character
         what = "a str (for one line, pass [line])" if isinstance(lines, str) else type(lines).__name__
         raise TypeError(f"Expected lines to be a sequence of str, one per line, got {what}")
@@ -100,7 +108,7 @@ def score_tokens(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str]
     for k, line in enumerate(lines):
         if not isinstance(line, str):
             raise TypeError(f"Expected lines to be a sequence of str, got {type(line).__name__} at line {k}")
-    toks = [line_tokens(line, level) for line in lines]
+    toks = [line_tokens(line, level, bpe_model) for line in lines]
     ids = [np.asarray(vocab.encode(t), dtype=np.int64) for t in toks]
     known = [np.array([t in vocab for t in tt], dtype=bool) for tt in toks]
     logps = (_ngram_scores(model, ids) if isinstance(model, NGramLM) else

@@ -9,12 +9,14 @@ from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.lm.batching import batchify, windows
 from rnnkit.lm.evaluate import metrics_from_nll, stream_nll
 from rnnkit.lm.model import LanguageModel
+from rnnkit.lm.units import TextUnits, unit_metrics
 from rnnkit.train.task import StepResult
 from rnnkit.train.digest import value_digest
 
 
 class LMTask:
-    """Train ``model`` on ``train_ids``; validate on ``valid_ids`` (perplexity).
+    """Train ``model`` on ``train_ids``; validate on ``valid_ids`` (perplexity; with ``valid_units``, the
+    validation text's :class:`rnnkit.lm.units.TextUnits`, also per-word perplexity and bits per character).
 
     ``loss_scale``: "token" divides the summed NLL of a window by the bptt*B tokens of a full window
     (the mean per token, PyTorch's word_language_model, for every window of length bptt); "batch" divides
@@ -29,7 +31,7 @@ class LMTask:
     def __init__(self, model: LanguageModel, train_ids: np.ndarray, valid_ids: np.ndarray | None,
                  batch_size: int = 20, bptt: int = 35, jitter: bool = False, loss_scale: str = "token",
                  eval_batch_size: int = 10, meta: dict[str, Any] | None = None,
-                 start_id: int | None = None) -> None:
+                 start_id: int | None = None, valid_units: TextUnits | None = None) -> None:
         if loss_scale not in ("token", "batch"):
             raise ValueError(f"Expected loss_scale 'token' or 'batch', got {loss_scale!r}")
         self.model = model
@@ -44,6 +46,7 @@ class LMTask:
         self.eval_batch_size = eval_batch_size
         self._meta = meta or {}
         self.start_id = start_id  # read before the validation text (<eos> at word level)
+        self.valid_units = valid_units  # a BPE model's: the validation text's pieces, words and characters
 
     def epoch_units(self) -> int:
         """Predicted tokens per epoch: (N // B - 1) * B, each stream's last token has no target."""
@@ -74,7 +77,7 @@ class LMTask:
         cure = None if s is None else (f"the initial weights are too large: give a smaller init_scale (--init-scale; "
                                        f"{s:g} now, Zaremba: 0.1), or none for PyTorch's initialisation")
         V = self.model.config.vocab_size
-        unit = "character" if self._meta.get("level") == "char" else "word"
+        unit = {"char": "character", "bpe": "piece"}.get(self._meta.get("level"), "word")
         guess = uniform_guess(V, unit, start_cure=cure)
         factored = getattr(self.model, "factored", None)
         if factored is None:
@@ -103,7 +106,11 @@ class LMTask:
         if self.valid_ids is None:
             return {"loss": float("nan")}
         m = metrics_from_nll(sum(p[0] for p in parts), sum(p[1] for p in parts))
-        return {"loss": m["loss"], "ppl": m["ppl"], "bits": m["bits"]}
+        out = {"loss": m["loss"], "ppl": m["ppl"], "bits": m["bits"]}
+        if self.valid_units is not None:  # a subword model's figures that compare with other levels'
+            units = unit_metrics(m["loss"], self.valid_units)
+            out.update(word_ppl=units["word_ppl"], bits_per_char=units["bits_per_char"])
+        return out
 
     def shard(self, rank: int, size: int) -> None:
         """Train only streams ``[rank B / P, (rank + 1) B / P)`` of the B (``size`` = P processes of a

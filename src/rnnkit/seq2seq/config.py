@@ -11,6 +11,7 @@ from typing import Any
 from rnnkit.cells.layout import KERNELS
 from rnnkit.checks import check_bool, check_dtype_name, check_int, check_rate
 from rnnkit.fielddoc import fields_in_doc
+from rnnkit.recurrent_checks import LN_OVER_H
 from rnnkit.seq2seq.attention import KINDS
 
 
@@ -22,6 +23,17 @@ def _check_tie(config: Any, embedding: str, hidden: str) -> None:
     if config.tie_weights and e != h:
         raise ValueError(f"Expected {embedding} == {hidden} to tie the output layer to the target embedding, got "
                          f"{embedding}={e} and {hidden}={h}: make them equal or set tie_weights=False")
+
+
+def _check_layer_norm(config: Any, *hidden: str) -> None:
+    """``layer_norm`` with one hidden unit in a field of ``hidden`` for the Elman RNN or the LSTM (LN over one
+    unit is its shift whatever it reads): ValueError."""
+    if not config.layer_norm:
+        return
+    for name in hidden:
+        if config.cell in LN_OVER_H and getattr(config, name) == 1:
+            raise ValueError(f"Expected {name} >= 2 with layer_norm=True for {config.cell.upper()} "
+                             f"({LN_OVER_H[config.cell]}), got 1")
 
 
 def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> None:
@@ -60,15 +72,17 @@ class Seq2SeqConfig:
     tie_weights: bool = False  # output.weight is tgt_embedding.weight (Press & Wolf 2017; needs E == H)
     residual: bool = False  # encoder only: residual connections between its layers, from the second on (GNMT)
     peephole: bool = False  # LSTM only, encoder and decoder: peephole connections (weight_ci, weight_cf, weight_co)
+    layer_norm: bool = False  # encoder and decoder: layer-normalized cells (Ba, Kiros & Hinton 2016; ln_*_l{k})
 
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
                              "attention_size"), ("bidirectional", "input_feeding", "tie_weights", "residual",
-                                                 "peephole"))
+                                                 "peephole", "layer_norm"))
         if self.peephole and self.cell != "lstm":
             raise ValueError(f"Expected peephole=False for cell {self.cell!r} (peepholes read an LSTM's cell c), "
                              "got True")
+        _check_layer_norm(self, "encoder_hidden_size", "decoder_hidden_size")
         _check_tie(self, "tgt_embedding_dim", "decoder_hidden_size")
         if self.attention not in KINDS:
             raise ValueError(f"Expected attention one of {KINDS}, got {self.attention!r}")

@@ -33,7 +33,9 @@ reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V
 ``decoder.bias_hh_l{k}``, ``attention.*``, ``combine.weight`` (H, Hk + H), ``combine.bias`` (H,),
 ``output.weight`` (V, H), ``output.bias`` (V,).  With ``peephole`` (LSTM only) each layer also has
 ``decoder.weight_ci_l{k}``, ``decoder.weight_cf_l{k}``, ``decoder.weight_co_l{k}`` (H,), and the cell is the
-peephole kernel (:mod:`rnnkit.cells.lstm_peephole`).
+peephole kernel (:mod:`rnnkit.cells.lstm_peephole`).  With ``layer_norm`` each layer also has the LN gains and
+shifts ``decoder.ln_*_l{k}`` of :func:`rnnkit.cells.layout.layer_shapes`, and the cell is the layer-normalized
+kernel (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`).
 
 With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
 embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient
@@ -59,13 +61,16 @@ from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
 
 def _kernel(spec: DecoderSpec) -> Any:
-    """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``."""
-    return kernel(spec.cell, spec.peephole)
+    """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``, a layer-normalized
+    cell's with ``spec.layer_norm``."""
+    return kernel(spec.cell, spec.peephole, spec.layer_norm)
 
 
 def _names(spec: DecoderSpec) -> tuple[str, ...]:
-    """A layer's parameter names, in the kernel's argument order (four; seven with peepholes)."""
-    return WEIGHTS + lstm_peephole.PEEPHOLES if spec.peephole else WEIGHTS
+    """A layer's parameter names, in the kernel's argument order (four; seven with peepholes; with layer
+    normalization the four and the LN gains and shifts)."""
+    peepholes = lstm_peephole.PEEPHOLES if spec.peephole else ()
+    return WEIGHTS + peepholes + (_kernel(spec).LN_PARAMS if spec.layer_norm else ())
 
 
 @fields_in_doc
@@ -86,6 +91,7 @@ class DecoderSpec:
     weight_drop: float = 0.0  # DropConnect on every decoder.weight_hh_l{k}, one mask per teacher-forced pass
     tie_weights: bool = False  # the output layer's weight is tgt_embedding.weight (needs E == H)
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co per layer)
+    layer_norm: bool = False  # layer-normalized cells (LN gains and shifts ln_*_l{k} per layer)
 
 
 class Memory(NamedTuple):
@@ -113,8 +119,11 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     b = 1.0 / np.sqrt(H)
     for k in range(L):
         D = E + (H if spec.input_feeding else 0) if k == 0 else H
-        for name, shape in layer_shapes(spec.cell, D, H, spec.peephole).items():
-            p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)  # peepholes as rnnkit.recurrent's
+        for name, shape in layer_shapes(spec.cell, D, H, spec.peephole, spec.layer_norm).items():
+            if name.startswith("ln_"):  # LN gains 1, shifts 0, drawing nothing: as rnnkit.recurrent's
+                p[f"decoder.{name}_l{k}"] = (np.ones if name.endswith("_weight") else np.zeros)(shape, dtype)
+            else:
+                p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)  # peepholes as rnnkit.recurrent's
     for k, v in att.init_attention_params(spec.attention, H, spec.memory_size, spec.attention_size,
                                           rng, dtype).items():
         p["attention." + k] = v

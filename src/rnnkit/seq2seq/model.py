@@ -27,7 +27,9 @@ With ``weight_drop = p`` training applies DropConnect to every recurrent matrix,
 :mod:`rnnkit.recurrent`) and the decoder's (see :mod:`rnnkit.seq2seq.decoder_step`): one mask per
 forward call, W_hh * M / (1-p) at every step.  With ``peephole`` (LSTM) the encoder's and the decoder's layers
 are peephole LSTMs (:mod:`rnnkit.cells.lstm_peephole`), with ``encoder.weight_ci_l{k}`` ... and
-``decoder.weight_ci_l{k}`` ... (H,).
+``decoder.weight_ci_l{k}`` ... (H,).  With ``layer_norm`` both are layer-normalized (:mod:`rnnkit.cells.elman_ln`,
+:mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`), with ``encoder.ln_*_l{k}`` and ``decoder.ln_*_l{k}``
+gains (starting at 1) and shifts (at 0).
 ``forward`` returns (summed loss, cache); ``backward(dloss, cache)`` the gradients of dloss * loss.
 """
 from __future__ import annotations
@@ -83,13 +85,14 @@ class Seq2Seq(DecoderModel):
                                        "bidirectional": cfg.bidirectional,
                                        "dropout": cfg.dropout if cfg.encoder_layers > 1 else 0.0,  # between layers
                                        "weight_drop": cfg.weight_drop, "residual": cfg.residual,
-                                       "peephole": cfg.peephole, "dtype": cfg.dtype}, rng=rng)
+                                       "peephole": cfg.peephole, "layer_norm": cfg.layer_norm,
+                                       "dtype": cfg.dtype}, rng=rng)
         self.dirs = 2 if cfg.bidirectional else 1
         hk = self.dirs * cfg.encoder_hidden_size
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, cfg.decoder_hidden_size,
                                    cfg.decoder_layers, cfg.attention, hk if cfg.attention != "none" else 0,
                                    cfg.attention_size, cfg.input_feeding, cfg.dropout, cfg.weight_drop,
-                                   cfg.tie_weights, cfg.peephole)
+                                   cfg.tie_weights, cfg.peephole, cfg.layer_norm)
         p = {"src_embedding.weight": rng.standard_normal((cfg.src_vocab_size, cfg.src_embedding_dim)).astype(dtype)}
         for k, v in self.encoder.params.items():
             p["encoder." + k] = v  # the same arrays: in-place updates reach the layer

@@ -19,7 +19,7 @@ Parameters: a dict with PyTorch's names and layouts, ``weight_ih`` (H, D), ``wei
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -95,32 +95,37 @@ def backward(s: Step, p: dict[str, np.ndarray], dh: np.ndarray, nonlinearity: st
 
 
 def forward_sequence(xs: np.ndarray, h0: np.ndarray, p: dict[str, np.ndarray],
-                     nonlinearity: str = "tanh") -> list[Step]:
-    """Steps t = 1..T over xs (T, D) from h0 (H,): each step's h_t is the next one's h_{t-1}."""
+                     nonlinearity: str = "tanh", step: Callable[..., Any] | None = None) -> list[Step]:
+    """Steps t = 1..T over xs (T, D) from h0 (H,): each step's h_t is the next one's h_{t-1}.  ``step``: the
+    one-step forward, this module's :func:`forward` unless given (the layer-normalized cell's passes its own)."""
+    step = forward if step is None else step
     steps = []
     h = h0
     for x in xs:
-        s = forward(x, h, p, nonlinearity)
+        s = step(x, h, p, nonlinearity)
         steps.append(s)
         h = s.h
     return steps
 
 
 def backward_sequence(steps: list[Step], p: dict[str, np.ndarray], dout: np.ndarray, dh_T: np.ndarray,
-                      nonlinearity: str = "tanh") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray,
-                                                           list[StepGrads]]:
+                      nonlinearity: str = "tanh", step: Callable[..., Any] | None = None,
+                      names: tuple[str, ...] = PARAM_NAMES) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray,
+                                                                     list[StepGrads]]:
     """Backpropagation through time, t = T..1.
 
     ``dout`` (T, H): the loss's own gradient with respect to each output h_t; ``dh_T`` (H,): that of the
     final state.  Returns (parameter gradients summed over the steps, dxs (T, D), dh0 (H,), each step's
-    :class:`StepGrads` in time order).
+    :class:`StepGrads` in time order).  ``step`` and ``names``: the one-step backward and the parameters it
+    gives gradients of, this module's unless given (the layer-normalized cell passes its own).
     """
-    grads = {name: np.zeros_like(p[name]) for name in PARAM_NAMES}
+    step = backward if step is None else step
+    grads = {name: np.zeros_like(p[name]) for name in names}
     back = []
     dh_next = dh_T  # dL/dh_T from the final state; later, dL/dh_t through step t+1
     for t in reversed(range(len(steps))):
-        g = backward(steps[t], p, dout[t] + dh_next, nonlinearity)
-        for name in PARAM_NAMES:
+        g = step(steps[t], p, dout[t] + dh_next, nonlinearity)
+        for name in names:
             grads[name] += getattr(g, name)  # the same weights at every step: their gradients add up
         back.append(g)
         dh_next = g.dh_prev

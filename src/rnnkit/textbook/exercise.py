@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.textbook import CELL_NAMES, CELLS, elman, gru, has_cell_state
+from rnnkit.textbook import CELL_NAMES, CELLS, base_cell, has_cell_state, has_layer_norm
 from rnnkit.textbook.params import MINUS_SIGNS, character, random_params, random_values
 
 DEFAULT_INPUT_SIZE = 3
 DEFAULT_HIDDEN_SIZE = 2
+DEFAULT_HIDDEN_SIZE_LN = 3  # layer normalization over 2 numbers makes them +-1 (nearly) whatever they are
 _MINUS = str.maketrans(dict.fromkeys(MINUS_SIGNS, "-"))
 
 
@@ -45,7 +46,7 @@ def parse_numbers(text: str, what: str) -> np.ndarray:
 class Exercise:
     """Every number of one exercise: parameters (PyTorch's names), inputs, initial state, upstream gradients."""
 
-    cell: str  # "rnn", "lstm", "gru" or "lstm_peephole"
+    cell: str  # a key of rnnkit.textbook.CELLS: "rnn", "lstm", "gru", "lstm_peephole", "rnn_ln", "lstm_ln", ...
     params: dict[str, np.ndarray]
     xs: np.ndarray  # (T, D)
     h0: np.ndarray  # (H,)
@@ -89,12 +90,13 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
     """An exercise from the numbers given (None: drawn from ``rng``, :func:`random_values`; ``dc``: zero).
 
     D (input size), H (hidden size) and T (steps) are read from whatever gives them (``params``, the
-    vectors, ``input_size``, ``hidden_size``, ``steps``), which must agree; D = 3, H = 2, T = 1 when nothing
-    does.  ``xs`` and ``dout`` hold one vector a step.  Everything is drawn, always in the same order
-    (parameters, h0, c0, xs, dout), so that the same seed gives the same numbers whatever else is given.
+    vectors, ``input_size``, ``hidden_size``, ``steps``), which must agree; D = 3, H = 2 (3 for a
+    layer-normalized cell), T = 1 when nothing does.  ``xs`` and ``dout`` hold one vector a step.  Everything is
+    drawn, always in the same order (parameters, h0, c0, xs, dout), so that the same seed gives the same numbers
+    whatever else is given.
     """
     if cell not in CELLS:
-        raise ValueError(f"Expected cell 'rnn', 'lstm', 'gru' or 'lstm_peephole', got {cell!r}")
+        raise ValueError(f"Expected cell {', '.join(map(repr, CELLS))}, got {cell!r}")
     if not has_cell_state(cell) and (c0 is not None or dc is not None):
         raise ValueError(f"c0 and dc are an LSTM's cell state and its gradient; {CELL_NAMES[cell]} has none")
     w_ih, w_hh = (None, None) if params is None else (params["weight_ih"], params["weight_hh"])
@@ -107,7 +109,13 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
                                      ("c0 (--c0)", None if c0 is None else len(c0)),
                                      ("dout (--dh)", _same_lengths(dout, "dout (--dh)")),
                                      ("dc (--dc)", None if dc is None else len(dc)),
-                                     ("hidden_size (--hidden-size)", hidden_size)], DEFAULT_HIDDEN_SIZE)
+                                     ("hidden_size (--hidden-size)", hidden_size)],
+               DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
+    if H == 1 and has_layer_norm(cell) and base_cell(cell) != "gru":
+        from rnnkit.recurrent_checks import LN_OVER_H
+
+        raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
+                         f"{LN_OVER_H[base_cell(cell)]}), got H = 1")
     T = _agree("the number of steps", [("xs (--x, one a step)", None if xs is None else len(xs)),
                                        ("dout (--dh, one a step)", None if dout is None else len(dout)),
                                        ("steps (--steps)", steps)], 1)
@@ -131,21 +139,21 @@ class Solution:
 
     forward: list[Any]  # the cell's Step, t = 1..T
     backward: list[Any]  # the cell's StepGrads, t = 1..T
-    grads: dict[str, np.ndarray]  # weight_ih, weight_hh, bias_ih, bias_hh (summed over the steps), x (T, D), h0, c0
+    grads: dict[str, np.ndarray]  # each parameter's (summed over the steps), x (T, D), h0, c0
 
 
 def solve(ex: Exercise) -> Solution:
     """Run the exercise's steps forward, then back through time from its upstream gradients."""
     H = len(ex.h0)
-    if has_cell_state(ex.cell):
-        module = CELLS[ex.cell]  # the LSTM or the peephole LSTM
+    module = CELLS[ex.cell]
+    if has_cell_state(ex.cell):  # the LSTM, the peephole LSTM or the layer-normalized LSTM
         fwd = module.forward_sequence(ex.xs, ex.h0, ex.c0, ex.params)
         grads, dxs, dh0, dc0, back = module.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.dc)
         return Solution(fwd, back, {**grads, "x": dxs, "h0": dh0, "c0": dc0})
-    if ex.cell == "gru":
-        fwd = gru.forward_sequence(ex.xs, ex.h0, ex.params)
-        grads, dxs, dh0, back = gru.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H))
+    if base_cell(ex.cell) == "gru":
+        fwd = module.forward_sequence(ex.xs, ex.h0, ex.params)
+        grads, dxs, dh0, back = module.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H))
     else:
-        fwd = elman.forward_sequence(ex.xs, ex.h0, ex.params, ex.nonlinearity)
-        grads, dxs, dh0, back = elman.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.nonlinearity)
+        fwd = module.forward_sequence(ex.xs, ex.h0, ex.params, ex.nonlinearity)
+        grads, dxs, dh0, back = module.backward_sequence(fwd, ex.params, ex.dout, np.zeros(H), ex.nonlinearity)
     return Solution(fwd, back, {**grads, "x": dxs, "h0": dh0})

@@ -6,6 +6,12 @@ number of gate blocks (1, 4: i, f, g, o, or 3: r, z, n).  A gated cell's paramet
 object of its gate blocks, ``{"i": [[...], ...], "f": ..., "g": ..., "o": ...}``, as lecture notes write
 W_ii, W_if, ... .  A bias left out is zero (notes with one bias per gate: give it as ``bias_ih``).
 
+The peephole LSTM adds ``weight_ci``, ``weight_cf``, ``weight_co`` (H,); the layer-normalized cells add their LN
+gains and shifts (``LN_PARAMS`` of :mod:`rnnkit.textbook.elman_ln`, :mod:`~rnnkit.textbook.lstm_ln`,
+:mod:`~rnnkit.textbook.gru_ln`): those of a gate vector have G*H numbers (gate blocks allowed), those of the
+Elman RNN's a_t and the LSTM's cell H.  A peephole or an LN shift left out is 0, an LN gain left out 1 (LN's
+own start, torch.nn.LayerNorm's too).
+
 Random values are drawn from U(-1, 1) and rounded to one decimal, so that a step can be worked by hand.
 """
 from __future__ import annotations
@@ -26,9 +32,20 @@ WEIGHTS = ("weight_ih", "weight_hh")
 BIASES = ("bias_ih", "bias_hh")
 
 
-def _peepholes(cell: str) -> tuple[str, ...]:
-    """The peephole parameters of ``cell``: none but the peephole LSTM's."""
-    return getattr(CELLS[cell], "PEEPHOLES", ())
+def _extras(cell: str) -> tuple[str, ...]:
+    """The parameters of ``cell`` after the four weights and biases: the peephole LSTM's peepholes, a
+    layer-normalized cell's LN gains and shifts, else none."""
+    return getattr(CELLS[cell], "PEEPHOLES", ()) + getattr(CELLS[cell], "LN_PARAMS", ())
+
+
+def _per_unit(cell: str) -> tuple[str, ...]:
+    """The parameters of ``cell`` with one number per hidden unit (H,), not gate blocks."""
+    return getattr(CELLS[cell], "PEEPHOLES", ()) + getattr(CELLS[cell], "UNIT_PARAMS", ())
+
+
+def left_out_value(name: str) -> float:
+    """What a parameter left out of a --weights file is: 1 for an LN gain (``ln_*_weight``), else 0."""
+    return 1.0 if name.startswith("ln_") and name.endswith("_weight") else 0.0
 
 
 def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -37,12 +54,12 @@ def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarra
 
 
 def random_params(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """A cell's four parameters (seven with peepholes, drawn after the others), in PyTorch's layout, drawn by
-    :func:`random_values` in PyTorch's order."""
+    """A cell's four parameters (with peepholes or LN gains and shifts, drawn after the others), in PyTorch's
+    layout, drawn by :func:`random_values` in PyTorch's order."""
     rows = len(CELLS[cell].GATES) * hidden_size
     shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
               "bias_hh": (rows,)}
-    shapes.update({name: (hidden_size,) for name in _peepholes(cell)})
+    shapes.update({name: (hidden_size if name in _per_unit(cell) else rows,) for name in _extras(cell)})
     return {name: random_values(shape, rng) for name, shape in shapes.items()}
 
 
@@ -81,6 +98,9 @@ def _parameter(cell: str, name: str, value: Any, where: str) -> np.ndarray:
     if name in PEEPHOLES and isinstance(value, dict):
         raise ValueError(f"{where} {name}: a peephole weight is one number per hidden unit; give it as a list of "
                          "H numbers, not an object of gate blocks")
+    if name in _per_unit(cell) and isinstance(value, dict) and len(gates) > 1:
+        raise ValueError(f"{where} {name}: the LN gain or shift of the cell state is one number per hidden unit; "
+                         "give it as a list of H numbers, not an object of gate blocks")
     if not isinstance(value, dict):
         return _array(value, ndim, f"{where} {name}")
     if len(gates) == 1:
@@ -99,9 +119,10 @@ def _parameter(cell: str, name: str, value: Any, where: str) -> np.ndarray:
 
 def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndarray], list[str]]:
     """A cell's parameters from a parsed JSON object (see the module's docstring), checked; returns them and
-    the biases that were left out (zero).  ``where`` names the source in the errors (``--weights w.json``)."""
+    the parameters that were left out (:func:`left_out_value`: 0, or 1 for an LN gain).  ``where`` names the
+    source in the errors (``--weights w.json``)."""
     gates = CELLS[cell].GATES
-    known = WEIGHTS + BIASES + _peepholes(cell)
+    known = WEIGHTS + BIASES + _extras(cell)
     names = ", ".join(known)
     if not isinstance(obj, dict):
         raise ValueError(f"{where}: expected a JSON object of parameters ({names}), got {type(obj).__name__}")
@@ -111,8 +132,12 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
             hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in known \
                 else ""
             if key in PEEPHOLES or layer in PEEPHOLES:  # a sheet of the peephole LSTM read as another cell
-                hint = " (a peephole weight: give cell 'lstm_peephole', --peephole)" if cell == "lstm" else \
-                    " (a peephole weight, of cell 'lstm_peephole', an LSTM with --peephole)"
+                hint = (f" (a peephole weight: give cell '{cell}_peephole', --peephole)" if cell in ("lstm", "lstm_ln")
+                        else " (a peephole weight, of cell 'lstm_peephole', an LSTM with --peephole)")
+            elif key.startswith("ln_"):  # a layer-normalized cell's sheet read without --layer-norm, or another's
+                normed = {"lstm_peephole": "lstm_ln_peephole"}.get(cell, f"{cell}_ln")
+                hint = (f" (a layer-norm gain or shift: give cell '{normed}', --layer-norm)"
+                        if "LN_PARAMS" not in vars(CELLS[cell]) else " (a layer-norm gain or shift of another cell)")
             raise ValueError(f"{where}: unknown parameter {key!r}{hint}; {CELL_NAMES[cell]}'s are {names} "
                              f"(PyTorch's names{', gate blocks ' + ', '.join(gates) if len(gates) > 1 else ''})")
     missing = [w for w in WEIGHTS if w not in obj]
@@ -126,16 +151,16 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
         raise ValueError(f"{where}: weight_hh is {rows}x{hidden}, expected {len(gates) * hidden}x{hidden}: "
                          f"{blocks} and H = {hidden} columns (one per hidden unit)")
     expected = {"weight_ih": (rows, input_size), "bias_ih": (rows,), "bias_hh": (rows,)}
-    expected.update({name: (hidden,) for name in _peepholes(cell)})
+    expected.update({name: (hidden if name in _per_unit(cell) else rows,) for name in _extras(cell)})
     for name, shape in expected.items():
         if name in params and params[name].shape != shape:
             got = "x".join(map(str, params[name].shape))
             raise ValueError(f"{where}: {name} is {got}, expected {'x'.join(map(str, shape))} "
                              f"(weight_hh {rows}x{hidden}: H = {hidden})")
-    zero = [b for b in BIASES + _peepholes(cell) if b not in params]
-    for name in zero:
-        params[name] = np.zeros(hidden if name in PEEPHOLES else rows)
-    return {name: params[name] for name in known}, zero
+    left_out = [b for b in BIASES + _extras(cell) if b not in params]
+    for name in left_out:
+        params[name] = np.full(hidden if name in _per_unit(cell) else rows, left_out_value(name))
+    return {name: params[name] for name in known}, left_out
 
 
 # minus signs and dashes that text copied from a PDF or a word processor holds where '-' was meant: the
@@ -196,8 +221,8 @@ def params_json(cell: str, params: dict[str, np.ndarray]) -> str:
     """The parameters as the JSON :func:`read_params` reads, a gated cell's by gate block, one block a line."""
     gates = CELLS[cell].GATES
     lines = []
-    for name in WEIGHTS + BIASES + _peepholes(cell):
-        blocks = np.split(params[name], len(gates)) if name not in PEEPHOLES else [params[name]]
+    for name in WEIGHTS + BIASES + _extras(cell):
+        blocks = np.split(params[name], len(gates)) if name not in _per_unit(cell) else [params[name]]
         if len(blocks) == 1:
             lines.append(f'  "{name}": {json.dumps(blocks[0].tolist())}')
             continue

@@ -123,7 +123,7 @@ def valid_metrics(runs: list[RunCurves]) -> list[str]:
     return sorted(names or (), key=lambda k: (k != "loss", k))
 
 
-LOWER_IS_BETTER = ("loss", "ppl", "bits")
+LOWER_IS_BETTER = ("loss", "ppl", "bits", "word_ppl", "bits_per_char")  # the last two: a BPE language model's
 
 
 def selecting_metric(run: RunCurves) -> str | None:

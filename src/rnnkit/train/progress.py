@@ -55,7 +55,7 @@ def format_metric(name: str, value: float) -> str:
     F1 52.60), perplexity as :func:`format_perplexity`, BLEU with two decimals, losses and bits with four."""
     if name in FRACTIONS:
         return format_fraction(name, value)
-    if name == "ppl":
+    if name in ("ppl", "word_ppl"):
         return format_perplexity(value)
     return f"{value:.2f}" if name in ("bleu", "chrf") else f"{value:.4f}"
 

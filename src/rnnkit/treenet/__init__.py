@@ -1,5 +1,6 @@
-"""Recursive networks over binary trees: the Tree-RNN, the RNTN and the binary Tree-LSTM, with a
-softmax at every node (the Stanford Sentiment Treebank's task).
+"""Recursive networks over trees: the Tree-RNN, the RNTN and the binary Tree-LSTM over binary trees,
+the Child-Sum Tree-LSTM over trees of any arity, with a softmax at every node (the Stanford Sentiment
+Treebank's task).
 
     from rnnkit.data.trees import read_trees
     from rnnkit.treenet import TreeNet, TreeNetConfig, make_batch

@@ -1,4 +1,5 @@
-r"""Composition functions of recursive networks over binary trees, forward and backward by hand.
+r"""Composition functions of recursive networks over binary trees, forward and backward by hand (and
+the dispatch to the Child-Sum Tree-LSTM over trees of any arity, :mod:`rnnkit.treenet.childsum`).
 
 Vectors here are one node's, as columns (the code stacks the nodes of a height as rows, x W^T).
 
@@ -44,8 +45,10 @@ Backward, with dh = dL/dh and dc = dL/dc flowing down from the node's parent and
 
 Parameters: ``leaf.weight`` (G_leaf*H, E), ``leaf.bias`` (G_leaf*H,), ``compose.weight`` (G*H, 2H),
 ``compose.bias`` (G*H,), with (G_leaf, G) = (1, 1) for the Tree-RNN and the RNTN and (3, 5) for the
-Tree-LSTM; the RNTN adds ``compose.tensor`` (H, 2H, 2H).
-All nodes of one height are computed together (see :mod:`rnnkit.treenet.batch`).
+Tree-LSTM; the RNTN adds ``compose.tensor`` (H, 2H, 2H).  The Child-Sum Tree-LSTM (``"childsum"``)
+has the Tree-LSTM's leaf and ``compose.weight`` (4H, H), ``compose.bias`` (4H,).
+All nodes of one height are computed together (see :mod:`rnnkit.treenet.batch`).  The binary cells
+refuse a batch with a node of other than 2 children (naming it); ``"childsum"`` takes any number.
 """
 from __future__ import annotations
 
@@ -53,20 +56,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.treenet.batch import TreeBatch
+from rnnkit.treenet import childsum
+from rnnkit.treenet.batch import TreeBatch, check_binary
+from rnnkit.treenet.lstm_leaf import leaf_backward, leaf_forward
+from rnnkit.treenet.lstm_leaf import sigmoid_ as _sigmoid_
 
-GATES = {"rnn": (1, 1), "rntn": (1, 1), "lstm": (3, 5)}  # (leaf, internal) gate blocks
+GATES = {"rnn": (1, 1), "rntn": (1, 1), "lstm": (3, 5), "childsum": (3, 4)}  # (leaf, internal) gate blocks
 CELLS = tuple(GATES)
-
-
-def _sigmoid_(a: np.ndarray) -> np.ndarray:
-    """In place: a <- sigmoid(a) = (1 + tanh(a / 2)) / 2, which never overflows."""
-    half = a.dtype.type(0.5)
-    a *= half
-    np.tanh(a, out=a)
-    a *= half
-    a += half
-    return a
+COMPOSE_INPUT = {"rnn": 2, "rntn": 2, "lstm": 2, "childsum": 1}  # compose.weight's columns, in H
 
 
 class TreeCache(NamedTuple):
@@ -85,10 +82,14 @@ class TreeCache(NamedTuple):
     params: dict
 
 
-def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.ndarray]) -> tuple[np.ndarray, TreeCache]:
+def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.ndarray]
+            ) -> tuple[np.ndarray, TreeCache | childsum.ChildSumCache]:
     """Node states h (N, H) of every tree in the batch from the leaves' inputs x (n, E)."""
     if cell not in GATES:
         raise ValueError(f"Expected cell one of {CELLS}, got {cell!r}")
+    if cell == "childsum":
+        return childsum.forward(x, batch, params)
+    check_binary(batch, cell)
     w_leaf, b_leaf = params["leaf.weight"], params["leaf.bias"]
     w, b = params["compose.weight"], params["compose.bias"]
     H = w.shape[1] // 2
@@ -100,12 +101,9 @@ def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.nda
     zl = x @ w_leaf.T + b_leaf  # (n, G_leaf*H)
     leaf_tc = None
     if lstm:
-        _sigmoid_(zl[:, : 2 * H])  # i, o
-        np.tanh(zl[:, 2 * H :], out=zl[:, 2 * H :])  # u
-        cl = zl[:, :H] * zl[:, 2 * H :]  # i * u
-        leaf_tc = np.tanh(cl)
+        cl, leaf_tc, hl = leaf_forward(zl, H)  # (n, H) each
         c[batch.leaves] = cl
-        h[batch.leaves] = zl[:, H : 2 * H] * leaf_tc
+        h[batch.leaves] = hl
     else:
         np.tanh(zl, out=zl)
         h[batch.leaves] = zl
@@ -136,9 +134,11 @@ def forward(cell: str, x: np.ndarray, batch: TreeBatch, params: dict[str, np.nda
     return h, TreeCache(cell, x, batch, h, c, zl, leaf_tc, inputs, gates, aux, params)
 
 
-def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def backward(dh: np.ndarray, cache: TreeCache | childsum.ChildSumCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """From dL/dh (N, H) at every node (the output layer's), return dL/dx (n, E) and the parameter
     gradients.  ``dh`` is used as a work buffer and overwritten."""
+    if isinstance(cache, childsum.ChildSumCache):
+        return childsum.backward(dh, cache)
     p, batch = cache.params, cache.batch
     w, w_leaf = p["compose.weight"], p["leaf.weight"]
     H = w.shape[1] // 2
@@ -180,10 +180,7 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
     g = cache.leaf_gates
     dh_l = dh[batch.leaves]  # (n, H)
     if lstm:
-        i, o, u = (g[:, j * H : (j + 1) * H] for j in range(3))
-        tc = cache.leaf_tc
-        dc_l = dc[batch.leaves] + dh_l * o * (one - tc * tc)
-        dzl = np.concatenate([dc_l * u * i * (one - i), dh_l * tc * o * (one - o), dc_l * i * (one - u * u)], axis=1)
+        dzl = leaf_backward(dh_l, dc[batch.leaves], g, cache.leaf_tc)  # (n, 3H)
     else:
         dzl = dh_l * (one - g * g)
     dx = dzl @ w_leaf  # (n, E)
@@ -191,6 +188,12 @@ def backward(dh: np.ndarray, cache: TreeCache) -> tuple[np.ndarray, dict[str, np
     if dtensor is not None:
         grads["compose.tensor"] = dtensor
     return dx, grads
+
+
+def arity(cell: str) -> str:
+    """The trees a cell reads (:func:`rnnkit.data.trees.parse_tree`'s ``arity``): ``"any"`` for
+    ``"childsum"``, ``"binary"`` for the others (they compose exactly two children)."""
+    return "any" if cell == "childsum" else "binary"
 
 
 def _tensor_rows(v: np.ndarray) -> np.ndarray:
@@ -208,7 +211,7 @@ def init_params(cell: str, embedding_dim: int, hidden_size: int, rng: np.random.
     gl, g = GATES[cell]
     H, E = hidden_size, embedding_dim
     bound = 1.0 / np.sqrt(H)
-    shapes = {"leaf.weight": (gl * H, E), "leaf.bias": (gl * H,), "compose.weight": (g * H, 2 * H),
+    shapes = {"leaf.weight": (gl * H, E), "leaf.bias": (gl * H,), "compose.weight": (g * H, COMPOSE_INPUT[cell] * H),
               "compose.bias": (g * H,)}
     params = {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
     if cell == "rntn":

@@ -4,6 +4,7 @@ For a batch of trees (see :mod:`rnnkit.treenet.batch`) with N nodes and n leaves
 
     x_j   = dropout(E[w_j])                     # (n, E) the leaves' word vectors
     h     = TreeNet(x)                          # (N, H) every node's state, :mod:`rnnkit.treenet.cells`
+                                                # (:mod:`rnnkit.treenet.childsum` for any arity)
     z_k   = U dropout(h_k) + b                  # (N, K) class scores at every node
     loss  = - sum_{k labelled} log softmax(z_k)[y_k]
 
@@ -36,7 +37,8 @@ class TreeNetConfig:
 
     vocab_size: int  # V
     num_classes: int  # K
-    cell: str = "lstm"  # "lstm" (binary Tree-LSTM), "rnn" (Tree-RNN) or "rntn" (recursive neural tensor network)
+    cell: str = "lstm"  # "lstm" (binary Tree-LSTM), "rnn" (Tree-RNN), "rntn" (recursive neural tensor network)
+    #   over binary trees; "childsum" (Child-Sum Tree-LSTM) over trees of any arity
     embedding_dim: int = 100  # E
     hidden_size: int = 150  # H
     dropout: float = 0.5  # on the word vectors and on the node states before the output layer
@@ -60,7 +62,7 @@ class TreeNetCache(NamedTuple):
     """What :meth:`TreeNet.backward` needs from :meth:`TreeNet.loss`."""
 
     emb_drop: Any
-    tree: cells.TreeCache
+    tree: cells.TreeCache | cells.childsum.ChildSumCache
     out_drop: Any
     hd: np.ndarray  # (N, H) node states after dropout
     ce: Any

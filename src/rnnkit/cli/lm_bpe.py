@@ -1,0 +1,105 @@
+"""``train lm --level bpe``: a language model over subword pieces (:mod:`rnnkit.lm.bpe_text`).
+
+One BPE model of ``--bpe-vocab`` pieces is learned with SentencePiece from the training file's non-blank
+lines (all, in order, on one thread: the same file gives the same model), kept in the checkpoint (base64
+in the JSON metadata), and every file is split with it; ``--resume`` takes it from the run's
+``last.safetensors`` instead of learning it again (``--bpe-vocab`` may be left out), and refuses another
+``--bpe-vocab``.  Validation and
+``--test`` report, beside the per-piece loss, the per-word perplexity and bits per character of
+:mod:`rnnkit.lm.units`, which stand beside a word- or character-level model's on the same file.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from rnnkit.cli.common import positive_int
+from rnnkit.data.bpe import DEFAULT_VOCAB, piece_count, sentencepiece
+from rnnkit.data.text import read_text
+from rnnkit.data.text_ids import TextIds
+from rnnkit.data.vocab import Vocabulary
+from rnnkit.lm.bpe_text import decode_pieces, learn, text_ids
+from rnnkit.lm.units import TextUnits, count_units
+
+
+def add_option(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--bpe-vocab", type=positive_int, default=None, metavar="N",
+                       help=f"--level bpe: pieces of the BPE model learned with SentencePiece from --train "
+                            f"(<unk> included; default: {DEFAULT_VOCAB}; needs pip install 'rnnkit[bpe]')")
+
+
+def unused_rules(args: argparse.Namespace) -> list[tuple[str, bool, str]]:
+    """refuse_unused's rules: --bpe-vocab needs --level bpe, whose vocabulary it alone sizes."""
+    bpe = args.level == "bpe"
+    return [("--bpe-vocab", not bpe, "without --level bpe: add --level bpe"),
+            ("--max-vocab", bpe, "with --level bpe (--bpe-vocab sizes its vocabulary): give --bpe-vocab N"),
+            ("--min-count", bpe, "with --level bpe (--bpe-vocab sizes its vocabulary): give --bpe-vocab N")]
+
+
+def check_installed(args: argparse.Namespace) -> None:
+    """The one-line ImportError of a missing sentencepiece, before any data is read."""
+    if args.level == "bpe":
+        sentencepiece()
+
+
+def bpe_model(args: argparse.Namespace, train_text: str) -> bytes:
+    """The run's BPE model: the resumed run's (``--resume``; its size unless --bpe-vocab is given, which must
+    match), else learned from ``train_text``."""
+    option = "--bpe-vocab"
+    saved = _saved_model(args) if args.resume else None
+    size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
+    if saved is not None:
+        if piece_count(saved) != size:
+            raise ValueError(f"--resume: this run's text was split by a BPE model of {piece_count(saved):,} pieces, "
+                             f"and {option} asks for {size:,}; resume with {option} {piece_count(saved)}, or start "
+                             "a new run without --resume")
+        print(f"bpe: the {size:,}-piece model of the resumed run", file=sys.stderr)
+        return saved
+    start = time.perf_counter()
+    try:
+        model = learn(train_text, size, str(args.train))
+    except ValueError as exc:  # "vocab_size ..." said as the option that set it
+        raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
+    print(f"bpe: learned a {size:,}-piece model of {args.train} in {time.perf_counter() - start:.1f}s",
+          file=sys.stderr)
+    return model
+
+
+def _saved_model(args: argparse.Namespace) -> bytes | None:
+    """The BPE model in the run's last.safetensors, or None (no such file, or another kind or level of run:
+    the trainer says why it cannot resume it)."""
+    from rnnkit.lm.io import checkpoint_bpe_model
+    from rnnkit.train.run_files import LAST
+
+    path = Path(args.run_dir) / LAST
+    return checkpoint_bpe_model(path) if path.is_file() else None
+
+
+class Reader:
+    """``read_ids`` at level bpe: each file's pieces as ids, and its :class:`TextUnits` in ``units``."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.model: bytes | None = None
+        self.units: dict[str, TextUnits] = {}
+
+    def __call__(self, path: str, level: str, encoding: str, vocab: Vocabulary | None = None,
+                 max_size: int | None = None, min_count: int = 1, head: int = 200_000) -> TextIds:
+        text = read_text(path, encoding)
+        if self.model is None:  # the training file, read first: the model is learned from it
+            self.model = bpe_model(self.args, text)
+        got = text_ids(text, self.model, vocab, head, str(path))
+        self.units[path] = count_units(text, got.ids.size)
+        return got
+
+
+def prime_example(head: list[str]) -> str:
+    """A prime for the closing hint: the first word of the training text's first line (at most 4 characters of
+    a line without spaces, such as Chinese), or "" for none."""
+    first = head[: head.index("<eos>")] if "<eos>" in head else head
+    words = decode_pieces(first).split()
+    if not words:
+        return ""
+    return words[0] if len(words) > 1 else words[0][:4]  # one "word": a line of Chinese, say
+
