@@ -401,7 +401,7 @@ def test_a_column_file_read_as_conllu_names_the_formats_that_read_it(tmp_path):
     from rnnkit.errors import DataError
 
     path = write(tmp_path, "chunks.txt", "He PRP B-NP\nruns VBZ B-VP\n")
-    with pytest.raises(DataError, match=r"chunks\.txt:1: expected 10 tab-separated columns .* is the file not CoNLL-U\? "
-                                        r"A column file \(word POS chunk\) reads with format 'columns' \(--format "
+    with pytest.raises(DataError, match=r"chunks\.txt:1: expected 10 tab-separated columns .* is the file not "
+                                        r"CoNLL-U\? A column file \(word POS chunk\) reads with format 'columns' \(--format "
                                         r"columns\), segmented text with format 'segmented'"):
         read_conllu(path)
