@@ -402,6 +402,6 @@ def test_a_column_file_read_as_conllu_names_the_formats_that_read_it(tmp_path):
 
     path = write(tmp_path, "chunks.txt", "He PRP B-NP\nruns VBZ B-VP\n")
     with pytest.raises(DataError, match=r"chunks\.txt:1: expected 10 tab-separated columns .* is the file not "
-                                        r"CoNLL-U\? A column file \(word POS chunk\) reads with format 'columns' \(--format "
-                                        r"columns\), segmented text with format 'segmented'"):
+                                        r"CoNLL-U\? A column file \(word POS chunk\) reads with format "
+                                        r"'columns' \(--format columns\), segmented text with format 'segmented'"):
         read_conllu(path)
