@@ -323,6 +323,7 @@ def test_rnnkit_names_an_onnx_file_and_refuses_a_model_too_large_for_one(tmp_pat
     monkeypatch.setattr(rnnkit.export_onnx, "ONNX_LIMIT", 1000)
     code, out, err = run_cli(capsys, ["export", str(model_path), "-o", str(tmp_path / "big.onnx"), "--onnx"])
     assert code == 2 and out == "" and err.count("\n") == 1 and "beyond what one ONNX file holds" in err, err
+    assert "export with dtype float16 (--dtype float16) to halve them, or as an rnnkit checkpoint" in err, err
     assert not (tmp_path / "big.onnx").exists()
 
 

@@ -246,13 +246,14 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     size = sum(v.nbytes for v in model.values())
     if size > ONNX_LIMIT:
         raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
-                         "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
+                         "protobuf's limit); export with dtype float16 (--dtype float16) to halve them, or as an "
+                         "rnnkit checkpoint (export_model; without --onnx)")
     vocab_file = vocab_path(output)
     with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
         code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path))
-    write_bytes(output, data)
+    written = write_bytes(output, data)
     write_bytes(vocab_file, (words + "\n").encode("utf-8"))
-    return written_report(path, output, meta, kind, record, largest), code
+    return written_report(path, output, meta, kind, record, largest, written), code
