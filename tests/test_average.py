@@ -139,7 +139,9 @@ def test_a_checkpoint_of_the_other_averaging_choice_names_the_config_field(tmp_p
     from rnnkit.train.run_checkpoint import model_arrays
 
     w = {"w": np.zeros(2)}
-    with pytest.raises(CheckpointError, match=r"averaging its weights; resume with the same average \(--average\)$"):
+    with pytest.raises(CheckpointError, match=r"averaging its weights; resume with the same weight averaging \("
+                       r"average, --average\)$"):
         model_arrays({"model/w": w["w"], "raw/w": w["w"]}, tmp_path / "last.safetensors", w, averaging=False)
-    with pytest.raises(CheckpointError, match=r"not averaging its weights; resume without average \(--average\)$"):
+    with pytest.raises(CheckpointError, match=r"not averaging its weights; resume without weight averaging \(average, "
+                       r"--average\)$"):
         model_arrays({"model/w": w["w"]}, tmp_path / "last.safetensors", w, averaging=True)

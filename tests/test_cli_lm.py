@@ -363,7 +363,7 @@ def test_an_update_that_overflows_the_weights_is_named_and_never_checkpointed(tm
         warnings.simplefilter("error")
         assert main(args) == 1
     err = capsys.readouterr().err
-    assert "became NaN or inf in the update of step 1" in err and "lr (--lr; 1e+39 now" in err, err
+    assert "became NaN or inf in the update of step 1" in err and "(lr, --lr: 1e+39 now" in err, err
     if (run / "last.safetensors").exists():
         arrays, _ = load_checkpoint(run / "last.safetensors")
         assert all(np.isfinite(v).all() for v in arrays.values())
