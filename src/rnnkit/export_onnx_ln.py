@@ -18,7 +18,7 @@ rows far from mean 0 either gives a few float32 digits fewer of rnnkit's outputs
     Elman  u_t = x_t W_ih^T                                         (before the Scan)
            h_t = tanh(LN(u_t + h W_hh^T; g, s + b_ih + b_hh))
     LSTM   u_t = LN(x_t W_ih^T; g_ih, s_ih + s_hh + b_ih + b_hh)    (before the Scan)
-           z = LN(h W_hh^T; g_hh, 0) + u_t = [z_i, z_f, z_g, z_o]
+           z = LN(h W_hh^T; g_hh, 0) + u_t = [z_i, z_f, z_g, z_o]       (s_hh added to u_t)
            i = sigmoid(z_i + p_i c) ;  f = sigmoid(z_f + p_f c) ;  g = tanh(z_g)     (p = 0 without peepholes)
            c_t = f c + i g ;  o = sigmoid(z_o + p_o c_t) ;  h_t = o tanh(LN(c_t; g_c, s_c))
     GRU    u_t = LN(x_t W_ih^T; g_ih, s_ih + b_ih)                  (before the Scan)
@@ -68,10 +68,9 @@ def _weights(g: Graph, cfg: dict[str, Any], name: str) -> dict[str, str]:
         return out
     out.update(g_ih=w("ln_ih_weight"), g_hh=w("ln_hh_weight"))
     if cell == "lstm":
-        shift = g.op("Add", [g.op("Add", [w("ln_ih_bias"), w("ln_hh_bias")]), g.op("Add", [w("bias_ih"), w("bias_hh")])])
-        zeros = g.const(f"zeros_{g.weights[name.format('ln_hh_bias')].shape[0]}",
-                        np.zeros(g.weights[name.format("ln_hh_bias")].shape, np.float32))
-        out.update(s_ih=shift, s_hh=zeros, g_c=w("ln_cell_weight"), s_c=w("ln_cell_bias"))
+        shifts = g.op("Add", [w("ln_ih_bias"), w("ln_hh_bias")])
+        shift = g.op("Add", [shifts, g.op("Add", [w("bias_ih"), w("bias_hh")])])
+        out.update(s_ih=shift, s_hh="", g_c=w("ln_cell_weight"), s_c=w("ln_cell_bias"))  # s_hh: in s_ih
         if cfg.get("peephole"):
             out.update({f"p_{gate}": w(f"weight_c{gate}") for gate in "ifo"})
     else:
@@ -80,15 +79,16 @@ def _weights(g: Graph, cfg: dict[str, Any], name: str) -> dict[str, str]:
 
 
 def _ln(g: Graph, a: str, gain: str, shift: str, centred: bool = True) -> str:
-    """LN(a; gain, shift) over a's last axis, eps 1e-5, as :func:`rnnkit.cells._layernorm.normalize` takes it:
-    ``centred``, a is a projection by centred weights and its mean is not taken again; else two passes, the
-    variance of the centred row."""
+    """LN(a; gain, shift) over a's last axis (``shift`` "": none), eps 1e-5, as
+    :func:`rnnkit.cells._layernorm.normalize` takes it: ``centred``, a is a projection by centred weights and its
+    mean is not taken again; else two passes, the variance of the centred row."""
     d = a
     if not centred:
         d = g.op("Sub", [a, g.op("ReduceMean", [a], axes=[-1], keepdims=1)])  # a - mu
     var = g.op("ReduceMean", [g.op("Mul", [d, d])], axes=[-1], keepdims=1)  # (B, 1)
     r = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [var, g.const("eps", np.array(1e-5, np.float32))])])])
-    return g.op("Add", [g.op("Mul", [g.op("Mul", [d, r]), gain]), shift])
+    y = g.op("Mul", [g.op("Mul", [d, r]), gain])
+    return g.op("Add", [y, shift]) if shift else y
 
 
 def _step(g: Graph, cfg: dict[str, Any], p: dict[str, str], h: str, c: str, u: str) -> tuple[str, str]:
