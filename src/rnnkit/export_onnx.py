@@ -36,8 +36,9 @@ The exported kinds are those of ``--torch`` (language models with the full or ad
 classifiers, last, mean, max or attention pooling, one or two directions; softmax taggers over words alone)
 and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
 taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
-bigrams or feature columns, residual stacks and peephole LSTMs.  Refused (:mod:`rnnkit.export_scope`):
-layer-normalized layers and the other model kinds (translators, tree models, n-gram models, HMMs).
+bigrams or feature columns, residual stacks, peephole LSTMs and layer-normalized layers (a ``Scan`` over one
+step of the cell: :mod:`rnnkit.export_onnx_ln`).  Refused (:mod:`rnnkit.export_scope`): the other model kinds
+(translators, tree models, n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a

@@ -24,7 +24,7 @@ def register(groups) -> None:
                     "that builds the matching module and loads it is printed to standard output.  The sizes "
                     "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
                     "onnxruntime (those kinds and also the class-based softmax, CRF taggers, taggers with "
-                    "character features, bigrams or feature columns, and residual stacks), "
+                    "character features, bigrams or feature columns, residual stacks and layer-normalized layers), "
                     "its vocabulary is written beside it, and the onnxruntime code that uses them is printed.",
         formatter_class=HelpFormatter,
     )
@@ -61,8 +61,8 @@ def register(groups) -> None:
                              "onnxruntime code that reads a text with them (for a CRF, Viterbi in numpy under the "
                              "tag scheme's rules); the kinds of --torch and also the class-based softmax, CRF "
                              "taggers and segmenters (--crf), taggers with --char-features (the char BiLSTM or "
-                             "CNN), --bigrams or --feature-columns, and residual stacks (--residual), peephole LSTMs "
-                             "too; "
+                             "CNN), --bigrams or --feature-columns, residual stacks (--residual), peephole LSTMs "
+                             "and layer-normalized layers (--layer-norm: a Scan over one step of the cell); "
                              "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
