@@ -78,7 +78,7 @@ def test_bad_arguments_are_named():
         AdaptiveSoftmax(10, 4, [3], div_value=0.5)
     with pytest.raises(ValueError, match="tail cluster 1"):
         AdaptiveSoftmax(100, 4, [10, 20], div_value=4.0)  # 4 / 16 < 1
-    with pytest.raises(ValueError, match="--cutoffs"):
+    with pytest.raises(ValueError, match=r"give the cutoffs \(e.g. cutoffs=\(125,\), --cutoffs 125\)"):
         default_cutoffs(500)
     assert default_cutoffs(10000) == (2000,)
     assert default_cutoffs(33278) == (2000, 10000)

@@ -322,5 +322,5 @@ def test_sampling_from_a_model_whose_numbers_overflow_names_the_model():
     got = sample_ids(Overflowing(), np.array([0]), 5, rng=np.random.default_rng(0))
     assert len([next(got), next(got)]) == 2
     with pytest.raises(NonFiniteError, match=r"the model's log-probabilities are NaN at token 3 \(its numbers "
-                                             r"overflow: weights far too large"):
+                                             r"overflow: weights far too large, as init_scale \(--init-scale\)"):
         next(got)

@@ -221,6 +221,7 @@ BAD = [
     (TINY.replace("\\3-grams:", "\\4-grams:"), "expected \\3-grams:", 21),
     (TINY.replace("<s>", "<S>"), "no <s> among the unigrams", None),
     (TINY.replace("</s>", "</S>"), "no </s> among the unigrams", None),
+    (TINY.replace("</s>", "</S>"), "a character model is read with level 'char' (--level char)", None),
     (TINY.replace("ngram 1=6", "ngram 1=7").replace("-0.8\tc\n", "-0.8\tc\n-0.9\t<eos>\n"),
      "'</s>' and '<eos>' are both rnnkit's token '<eos>'", None),
 ]

@@ -30,16 +30,17 @@ def test_a_train_file_with_a_header_and_a_valid_file_without_one_are_told_to_agr
     run = ["--run-dir", str(tmp_path / "run"), *FAST]
     # without --header: the training file's header line is refused, and the message says --header's reach
     said = _error(capsys, ["train", "classifier", "--train", with_header, "--valid", without, *run])
-    assert said.endswith("give --header to skip it, or remove the line; --header skips the first line of every TSV "
-                         "file given (--train, --valid, --test), so they must agree: with --header, each of them "
-                         "needs a header line"), said
+    assert said.endswith("give header=True (--header) to skip it, or remove the line; --header skips the first line "
+                         "of every TSV file given (--train, --valid, --test), so they must agree: with --header, each "
+                         "of them needs a header line"), said
     # with --header: the valid file's first example was dropped unseen; now refused, naming that file
     said = _error(capsys, ["train", "classifier", "--train", with_header, "--valid", without, "--header", *run])
-    assert f"{without}:1: --header skips the first line as a header, but it reads as an example" in said, said
+    assert f"{without}:1: header=True (--header) skips the first line as a header, but it reads as an example" in \
+        said, said
     assert said.endswith(f"so they must agree: add a header line to {without}, or leave out --header and remove "
                          "the header lines of the others"), said
     said = _error(capsys, ["train", "classifier", "--train", with_header, "--test", without, "--header", *run])
-    assert f"{without}:1: --header skips" in said, said
+    assert f"{without}:1: header=True (--header) skips" in said, said
 
 
 def test_a_train_file_left_with_one_text_by_header_says_what_header_did(tmp_path, capsys):
@@ -53,8 +54,9 @@ def test_a_train_file_left_with_one_text_by_header_says_what_header_did(tmp_path
 def test_a_file_of_a_header_line_alone_is_not_called_empty(tmp_path, capsys):
     path = tmp_path / "only_header.tsv"
     path.write_text("label\ttext\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"only_header\.tsv: has a header line and no example after it \(--header "
-                                        r"skips the first line\); add label<TAB>text lines below it"):
+    with pytest.raises(DataError, match=r"only_header\.tsv: has a header line and no example after it \(header=True, "
+                                        r"--header, skips the first line\); add label<TAB>text lines below it, or "
+                                        r"leave out header \(--header\)"):
         read_tsv(path, header=True)
     with_header, _ = _files(tmp_path)
     code, _, err = run_cli(capsys, ["train", "classifier", "--train", with_header, "--header",
@@ -75,7 +77,7 @@ def test_evaluate_reads_one_file_so_its_header_messages_name_no_other(tmp_path, 
     assert code == 0, err
     model = str(run / "last.safetensors")
     said = _error(capsys, ["evaluate", model, without, "--header"])
-    assert said.endswith("which would be dropped; leave out --header if the file has no header line"), said
+    assert said.endswith("which would be dropped; leave out header (--header) if the file has no header line"), said
     said = _error(capsys, ["evaluate", model, with_header])
-    assert said.endswith("give --header to skip it, or remove the line"), said
+    assert said.endswith("give header=True (--header) to skip it, or remove the line"), said
     assert "--valid" not in said and "--train" not in said, said

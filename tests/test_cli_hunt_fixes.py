@@ -118,13 +118,13 @@ def test_span_scheme_errors_name_the_tag_instead_of_suggesting_repair_spans(kind
     code, _, err = train("--train", str(pos), "--scheme", "bio")
     assert code == 2 and err.count("\n") == 1 and "--repair-spans" not in err, err
     assert err == (f"rnnkit: error: {pos}: the tags (DET, NOUN, VERB, ...) look like POS tags, not span tags: none "
-                   "starts with B- or I- as --scheme bio needs; drop --scheme (or give --scheme none) to train on "
-                   "them with token accuracy\n"), err
+                   "starts with B- or I- as scheme='bio' (--scheme bio) needs; give scheme='none' (--scheme none) "
+                   "to train on them with token accuracy\n"), err
     # a sequence --repair-spans can fix still points at it
     stray = tmp_path / "stray.txt"
     stray.write_text("He PRP O\nis VBZ I-VP\n\nHe PRP O\nis VBZ B-NP\n\n", encoding="utf-8")
     code, _, err = train("--train", str(stray), "--format", "columns", "--scheme", "bio")
-    assert code == 2 and "give --repair-spans" in err, err
+    assert code == 2 and "with repair_spans (--repair-spans)" in err, err
     assert train("--train", str(stray), "--format", "columns", "--scheme", "bio", "--repair-spans")[0] == 0
 
 
@@ -137,8 +137,8 @@ def test_resume_into_another_kinds_run_names_the_kind(tagger, tmp_path, capsys):
     code, _, err = run_cli(capsys, ["train", "lm", "--train", text, "--run-dir", str(run), "--resume", "--bptt", "5",
                                     *TINY])
     assert code == 2 and err.endswith(f"rnnkit: error: {run / 'last.safetensors'}: this run folder holds a tagger "
-                                 "run's checkpoint, not a language model's: give another --run-dir, or resume it "
-                                 "with 'rnnkit train tagger'\n") and "data has changed" not in err, err
+                                 "run's checkpoint, not a language model's: give another run_dir (--run-dir), or "
+                                 "resume it with 'rnnkit train tagger'\n") and "data has changed" not in err, err
 
 
 # ---------------------------------------------------------------------- message 3: evaluate of a tree model

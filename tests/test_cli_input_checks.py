@@ -58,7 +58,7 @@ def test_evaluate_skips_a_header_line_when_asked(tmp_path, capsys):
     model = str(run / "last.safetensors")
     code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv")])  # once a class of its own
     assert code == 2 and "test.tsv:1: the first line ('label'<TAB>'text') looks like a header" in err, err
-    assert "give --header to skip it" in err
+    assert "give header=True (--header) to skip it" in err
     code, out, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv"), "--header", "--json"])
     assert code == 0 and "not trained on" not in err and '"examples": 20' in out, out
     code, _, err = run_cli(capsys, ["evaluate", model, str(tmp_path / "test.tsv"), "--header", "--ref", "x"])
@@ -78,7 +78,7 @@ def test_span_tags_without_scheme_get_a_hint(tmp_path, capsys):
     train = ["train", "hmm", "--train", str(tmp_path / "chunks.txt"), "--format", "columns", "--output",
              str(tmp_path / "h.safetensors")]
     code, _, err = run_cli(capsys, train)
-    assert code == 0 and "look like BIO spans" in err and "give --scheme bio for span F1" in err
+    assert code == 0 and "look like BIO spans" in err and "give scheme='bio' (--scheme bio) for span F1" in err
     code, _, err = run_cli(capsys, train + ["--scheme", "bio"])
     assert code == 0 and "look like" not in err
 
@@ -120,8 +120,8 @@ def test_header_on_a_file_without_one_is_refused_not_a_dropped_example(tmp_path,
     counted one text fewer.  A first line whose label is a class (the model's, or another line's) is data."""
     rows = "".join(f"{'pos' if k % 2 == 0 else 'neg'}\t{t}\n" for k, t in enumerate(TEXTS))
     (tmp_path / "plain.tsv").write_text(rows)
-    with pytest.raises(DataError, match=r"plain.tsv:1: --header skips the first line as a header, but it reads as an "
-                                        r"example \(the label 'pos', which 9 other lines have too"):
+    with pytest.raises(DataError, match=r"plain.tsv:1: header=True \(--header\) skips the first line as a header, but "
+                                        r"it reads as an example \(the label 'pos', which 9 other lines have too"):
         read_tsv(tmp_path / "plain.tsv", header=True)
     (tmp_path / "one.tsv").write_text("pos\ta lone first\n" + "neg\tdull\n" * 3)  # its label only the model's
     assert len(read_tsv(tmp_path / "one.tsv", header=True)) == 3
@@ -135,7 +135,7 @@ def test_header_on_a_file_without_one_is_refused_not_a_dropped_example(tmp_path,
                             "--run-dir", str(run)])[0] == 0
     code, out, err = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(tmp_path / "plain.tsv"),
                                       "--header"])
-    assert code == 2 and out == "" and "plain.tsv:1: --header skips the first line" in err, (out, err)
-    assert "leave out --header" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 2 and out == "" and "plain.tsv:1: header=True (--header) skips the first line" in err, (out, err)
+    assert "leave out header (--header)" in err and len(err.strip().splitlines()) == 1, err
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(tmp_path / "plain.tsv")])
     assert code == 0 and "over 20 texts" in out, out

@@ -245,10 +245,11 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     shuffled = _write(tmp_path, "shuffled.txt", "".join(lines[1:] + lines[:1]))
     assert main([*base, "--train", shuffled, "--hidden", "16"]) == 2
     err = capsys.readouterr().err
-    assert "the training data has changed since this run started" in err and "without --resume" in err, err
+    assert "the training data has changed since this run started" in err and "(without resume, --resume)" in err, err
     # training options: a changed --lr was overridden by the restored optimizer, silently
-    for changed, words in ((["--lr", "0.5"], "--lr 0.01 then, 0.5 now"), (["--seed", "3"], "--seed 0 then, 3 now"),
-                           (["--clip", "1"], "--clip 5.0 then, 1.0 now")):
+    for changed, words in ((["--lr", "0.5"], "--lr (TrainConfig.lr) 0.01 then, 0.5 now"),
+                           (["--seed", "3"], "--seed (TrainConfig.seed) 0 then, 3 now"),
+                           (["--clip", "1"], "--clip (TrainConfig.clip) 5.0 then, 1.0 now")):
         assert main([*base, "--train", train, "--hidden", "16", *changed]) == 2
         err = capsys.readouterr().err
         assert "other training options" in err and words in err, err
@@ -362,7 +363,7 @@ def test_an_update_that_overflows_the_weights_is_named_and_never_checkpointed(tm
         warnings.simplefilter("error")
         assert main(args) == 1
     err = capsys.readouterr().err
-    assert "became NaN or inf in the update of step 1" in err and "--lr 1e+39 now" in err, err
+    assert "became NaN or inf in the update of step 1" in err and "(lr, --lr: 1e+39 now" in err, err
     if (run / "last.safetensors").exists():
         arrays, _ = load_checkpoint(run / "last.safetensors")
         assert all(np.isfinite(v).all() for v in arrays.values())

@@ -283,3 +283,13 @@ def test_scoring_at_level_bpe_needs_the_bpe_model(run):
     model, vocab, _, _ = load_lm(run / "best.safetensors")
     with pytest.raises(ValueError, match="Expected bpe_model"):
         score_lines(model, vocab, "bpe", ["the cat"])
+
+
+def test_characters_that_never_stand_alone_are_warned_about_once_not_again_on_resume(data, tmp_path, capsys):
+    """As train seq2seq --level bpe: a resume takes the run's model, whose first training said it."""
+    argv = ["train", "lm", "--train", str(data / "train.txt"), "--level", "bpe", "--bpe-vocab", "60",
+            "--run-dir", str(tmp_path / "run"), *SMALL]
+    code, _, err = run_cli(capsys, [*argv, "--epochs", "1"])
+    assert code == 0 and err.count("never stand alone") == 1, err
+    code, _, err = run_cli(capsys, [*argv, "--epochs", "2", "--resume"])
+    assert code == 0 and "bpe: the 60-piece model of the resumed run" in err and "never stand alone" not in err, err

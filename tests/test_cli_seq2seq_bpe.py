@@ -206,3 +206,14 @@ def test_characters_that_never_stand_alone_are_warned_about_and_fewer_merges_lea
             assert warned == [], err
         counts.append(len(lone))
     assert counts[0] > counts[1] > 0, counts  # 12 and 1
+
+
+def test_characters_that_never_stand_alone_are_warned_about_once_not_again_on_resume(data, tmp_path, capsys):
+    folder = tmp_path / "run"
+    argv = ["train", "seq2seq", "--train", data["train"], "--source-level", "char", "--target-level", "bpe",
+            "--target-bpe-vocab", "60", "--run-dir", str(folder), *SMALL]
+    code, _, err = run_cli(capsys, [*argv, "--epochs", "1"])
+    assert code == 0 and err.count("never stand alone") == 1, err
+    code, _, err = run_cli(capsys, [*argv, "--epochs", "2", "--resume"])
+    assert code == 0 and "the target side's 60-piece model of the resumed run" in err, err
+    assert "never stand alone" not in err, err

@@ -159,7 +159,7 @@ def test_resume_refuses_changed_tie_vectors_and_freezing(data, tmp_path, capsys)
     code, _, err = run_cli(capsys, [*more[:at], *more[at + 2:], "--resume", "--tgt-embeddings", str(data["tgt"][0])])
     assert code == 2 and "--tgt-embeddings none then, en.txt (" in err, err
     code, _, err = run_cli(capsys, [*more, "--resume", "--freeze-embeddings"])
-    assert code == 2 and "--freeze-embeddings not given then, given now" in err, err
+    assert code == 2 and "--freeze-embeddings (TrainConfig.frozen) not given then, given now" in err, err
     code, _, err = run_cli(capsys, [*more, "--resume"])
     assert code == 0 and "resumed from" in err, err
 

@@ -116,7 +116,7 @@ def test_layer_norm_with_peephole_prints_both_and_reads_a_sheet_of_both(capsys, 
     code, again, err = run_cli(capsys, argv + ["--weights", str(saved)])
     assert code == 0 and again.split("\n\nparameters\n")[1] == out.split("\n\nparameters\n")[1], err
     err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(saved)])
-    assert "unknown parameter 'weight_ci' (a peephole weight: give --peephole)" in err
+    assert "unknown parameter 'weight_ci' (a peephole weight: give cell 'lstm_ln_peephole', --peephole)" in err
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
@@ -130,7 +130,7 @@ def test_a_layer_norm_sheet_without_layer_norm_says_to_give_it(capsys, tmp_path)
     code, _, err = run_cli(capsys, ["step", "--cell", "rnn", "--layer-norm", "--save-weights", str(saved)])
     assert code == 0, err
     err = _one_line_error(capsys, ["step", "--cell", "rnn", "--weights", str(saved)])
-    assert "unknown parameter 'ln_weight' (a layer-norm gain or shift: give --layer-norm); " in err
+    assert "unknown parameter 'ln_weight' (a layer-norm gain or shift: give cell 'rnn_ln', --layer-norm); " in err
 
 
 def test_the_cell_states_gain_as_gate_blocks_is_one_clear_line(capsys, tmp_path):

@@ -73,8 +73,8 @@ def test_a_peephole_sheet_read_as_another_cell_says_to_give_peephole(capsys, tmp
     saved = tmp_path / "w.json"
     code, _, err = run_cli(capsys, ["step", "--cell", "lstm", "--peephole", "--save-weights", str(saved)])
     assert code == 0, err
-    for cell, hint in [("lstm", "(a peephole weight: give --peephole)"),
-                       ("gru", "(a peephole weight, of an LSTM with --peephole)")]:
+    for cell, hint in [("lstm", "(a peephole weight: give cell 'lstm_peephole', --peephole)"),
+                       ("gru", "(a peephole weight, of cell 'lstm_peephole', an LSTM with --peephole)")]:
         code, out, err = run_cli(capsys, ["step", "--cell", cell, "--weights", str(saved)])
         assert code != 0 and out == "" and err.strip().count("\n") == 0, err
         assert f"unknown parameter 'weight_ci' {hint}; " in err, err

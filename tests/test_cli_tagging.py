@@ -162,6 +162,17 @@ def test_chunker_with_feature_column_reports_spans(tmp_path, capsys, monkeypatch
     wide.write_text(re.sub(r" \S+$", " O", tagged, flags=re.M), encoding="utf-8")
     code, again, _ = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), str(wide)])
     assert code == 0 and float(re.search(r"F1 ([\d.]+)", again).group(1)) == f1, again
+    # from Python, words without the feature column: the message says how to read them, not only the option
+    from rnnkit.tagging.confidence import confidence
+    from rnnkit.tagging.io import raw_sentences, read_tagged
+    from rnnkit.tagging.loaded import LoadedTagger
+
+    loaded = LoadedTagger(run / "best.safetensors")
+    for call in (loaded.predict, lambda data: confidence(loaded, data)):
+        with pytest.raises(ValueError, match=r"feature columns \[1\], got data without features: read a column file "
+                                             r"as the model does \(read_tagged\(path, loaded.spec\); rnnkit tag"):
+            call(raw_sentences(["the cat sat"]))
+    assert len(loaded.predict(read_tagged(files["test"], loaded.spec))[0]) > 0
 
 
 def test_tag_warns_of_a_column_file_read_as_raw_text(tmp_path, capsys):

@@ -125,7 +125,7 @@ def test_dictionary_words_and_the_rules(models, capsys, monkeypatch):
 @pytest.mark.parametrize("content, message", [
     (b"\xc5\xb7\xd1\xf4\xc0\xf6\n", "bad.txt:1: byte 0xd1 at offset 2 is not valid UTF-8"),  # GBK 欧阳丽
     ("欧阳丽\n欧阳 丽\n".encode(), "bad.txt:2: '欧阳 丽' is not one word a line"),
-    ("欧阳丽\n\u200b\n".encode(), "bad.txt:2: an empty word"),
+    ("欧阳丽\n\ue000\n".encode(), "bad.txt:2: an empty word"),  # a private-use character alone (U+200B: skipped)
     (("欧阳丽\n" + "长" * 200 + "\n").encode(), "bad.txt:2: a word of 200 characters"),
 ], ids=["gbk", "space", "empty", "huge"])
 def test_a_bad_dictionary_is_one_line(models, capsys, monkeypatch, content, message):
@@ -219,11 +219,16 @@ def test_evaluate_dict_is_refused_where_it_cannot_apply(models, tmp_path, capsys
     assert code == 2 and "--errors writes the model's own wrong sentences" in err and not (tmp_path / "e.txt").exists()
 
 
-def test_a_word_list_with_a_lone_combining_mark_loads_with_one_warning(models, capsys, monkeypatch):
+@pytest.mark.parametrize("alone, said", [
+    ("\u0304", "combining marks only ('\\u0304': U+0304"),  # a corpus's tokens: GSD holds a lone U+0304
+    ("\u200b", "invisible characters only ('\\u200b': U+200B"),  # a zero-width space copied alone
+], ids=["combining-mark", "zero-width-space"])
+def test_a_word_list_with_a_lone_combining_mark_or_invisible_character_loads_with_one_warning(models, capsys,
+                                                                                            monkeypatch, alone, said):
     words = models["dir"] / "tokens.txt"
-    words.write_text("欧阳丽\n\u0304\n", encoding="utf-8")  # a corpus's tokens: GSD holds a lone U+0304
+    words.write_text(f"欧阳丽\n{alone}\n", encoding="utf-8")
     monkeypatch.setattr("sys.stdin", io.StringIO("欧阳丽喜欢\n"))
     code, out, err = run_cli(capsys, ["segment", str(models["hmm"]), "--dict", str(words)])
     assert code == 0, err
     assert out.split()[0] == "欧阳丽"
-    assert "tokens.txt: 1 entry skipped (line 2) for a word of combining marks only ('\\u0304': U+0304" in err, err
+    assert f"tokens.txt: 1 entry skipped (line 2) for a word of {said}" in err, err

@@ -86,7 +86,8 @@ def test_a_run_that_logged_nothing_is_said_so(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "last.safetensors").write_bytes(b"")
-    with pytest.raises(DataError, match="a run folder whose run logged nothing .* smaller --log-every"):
+    with pytest.raises(DataError, match=r"a run folder whose run logged nothing .*log_every \(--log-every\) steps .* "
+                                        "smaller log_every"):
         read_run(run)
 
 

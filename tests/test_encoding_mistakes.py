@@ -36,15 +36,15 @@ def test_utf8_read_as_a_single_byte_encoding_is_refused_with_the_line_and_the_fi
     message = str(info.value)
     seen = "café".encode("utf-8").decode(encoding)
     assert message.startswith(f"{path}:3: read as {encoding}, but its bytes are valid UTF-8 with non-ASCII text "
-                              f"('café' read as {seen!r}): give --encoding utf-8 (the default), or, when the "
-                              f"command's other files need --encoding {encoding}"), message
+                              f"('café' read as {seen!r}): give encoding='utf-8' (--encoding utf-8, the default), or, "
+                              f"when the command's other files need --encoding {encoding}"), message
     assert "\n" not in message and "iconv -f UTF-8 -t " in message
 
 
 def test_utf8_chinese_read_as_latin1_is_refused_without_a_conversion_latin1_cannot_hold(tmp_path):
     path = _write(tmp_path, "zh.txt", CHINESE.encode("utf-8"))
     with pytest.raises(DataError, match=r"zh\.txt:1: read as latin-1, but its bytes are valid UTF-8 .*'我们' read as "
-                                        r".*: give --encoding utf-8 \(the default\)$"):
+                                        r".*: give encoding='utf-8' \(--encoding utf-8, the default\)$"):
         read_text(path, "latin-1")
 
 
@@ -106,7 +106,8 @@ def test_ascii_read_as_utf16_or_utf32_is_refused_as_ascii(tmp_path, text, encodi
         read_text_file(path, encoding)
     message = str(info.value)
     assert message.startswith(f"{path}: read as {encoding}, but it has no NUL byte, which UTF-"), message
-    assert "it is ASCII text" in message and message.endswith("give --encoding utf-8 (the default)"), message
+    assert "it is ASCII text" in message, message
+    assert message.endswith("give encoding='utf-8' (--encoding utf-8, the default)"), message
     assert "cp1252" not in message.lower()
 
 
@@ -136,7 +137,7 @@ def test_standard_input_is_checked_too(monkeypatch):
 def test_ascii_that_does_not_decode_is_not_called_cp1252():
     """decode_advice for bytes that are UTF-8 (or ASCII), whatever codec failed on them."""
     assert decode_advice(b"plain ascii text\n", "utf-16", "f.txt") == (
-        "it is ASCII text, which UTF-8 reads: give --encoding utf-8 (the default)")
+        "it is ASCII text, which UTF-8 reads: give encoding='utf-8' (--encoding utf-8, the default)")
     assert decode_advice(FRENCH.encode("utf-8"), "ascii", "f.txt").startswith("it is UTF-8 text")
 
 

@@ -73,7 +73,8 @@ def test_reader_error_names_gb18030_and_the_named_encoding_reads_it(tmp_path):
     with pytest.raises(DataError, match=r"zh\.txt:1: byte 0x\w\w at offset 0 is not valid UTF-8; .*--encoding gb18030"):
         read_text_file(path)
     assert read_text_file(path, "gb18030") == ZH
-    with pytest.raises(DataError, match=r"not valid big5; pass the file's real --encoding \(it may be gb18030"):
+    with pytest.raises(DataError, match=r"not valid big5; pass the file's real encoding \(--encoding\) \(it may be "
+                                        r"gb18030"):
         read_text_file(path, "big5")
 
 
@@ -172,7 +173,8 @@ def test_a_file_in_another_encoding_than_its_siblings_is_told_to_convert(tmp_pat
     path = tmp_path / "src.txt"
     path.write_text(ZH, encoding="utf-8")
     with pytest.raises(DataError, match=r"src.txt:1: read as gb18030, but its bytes are valid UTF-8 .*: give "
-                                        r"--encoding utf-8 \(the default\), or, when the command's other files need "
+                                        r"encoding='utf-8' \(--encoding utf-8, the default\), or, when the command's "
+                                        r"other files need "
                                         r"--encoding gb18030 .*convert this one: iconv -f UTF-8 -t GB18030 .*src.txt > "
                                         r".*src.txt.gb18030$"):
         read_text_file(path, "gb18030")
@@ -223,7 +225,7 @@ def test_a_file_that_mixes_utf8_and_gbk_is_named_as_mixed_not_latin1(tmp_path):
         read_text_file(str(path))
     msg = str(info.value)
     assert "mixes encodings" in msg and "before line 4" in msg and "GB18030" in msg, msg
-    assert "latin-1" not in msg and "--encoding" in msg  # says no --encoding reads both
+    assert "latin-1" not in msg and "no encoding (--encoding) reads both" in msg
     # a damaged byte inside UTF-8 text is still called damaged, not mixed
     damaged = tmp_path / "damaged.txt"
     damaged.write_bytes(utf8.encode("utf-8") + b"\xe5\xa4" + utf8.encode("utf-8"))

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,7 +200,7 @@ def test_resuming_from_an_export_is_refused_in_one_line(models, tmp_path, capsys
     assert code == 2 and len(errors) == 1 and err.endswith(errors[0] + "\n"), err
     assert f"{run / 'last.safetensors'}: an exported model (rnnkit export) holds the weights only, no optimizer " \
            "or training state, so a run cannot resume from it" in err
-    assert "start a new run without --resume, or put back the run's own last.safetensors" in err
+    assert "start a new run (without resume, --resume), or put back the run's own last.safetensors" in err
 
 
 def test_mistakes_get_one_line(models, tmp_path, capsys):
@@ -218,14 +221,14 @@ def test_mistakes_get_one_line(models, tmp_path, capsys):
         ([str(notes)], "is a text file, not a checkpoint"),
         ([str(empty)], "no best.safetensors or last.safetensors in it"),
         ([str(folds)], f"is a 2-fold cross-validation run: its models are {folds / 'fold1' / 'best.safetensors'} to"),
-        ([str(best), "--last"], "--last picks a run folder's last.safetensors"),
-        ([str(models / "kn.safetensors"), "--dtype", "float16"], "tables are stored as they are"),
+        ([str(best), "--last"], "last=True (--last) picks a run folder's last.safetensors"),
+        ([str(models / "kn.safetensors"), "--dtype", "float16"], "dtype (--dtype): "),
     ]
     for argv, needle in cases:
         code, out, err = run_cli(capsys, ["export", *argv, "-o", ok])
         assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, (argv, err)
     outputs = [
-        (str(best), "is the checkpoint being exported"),
+        (str(best), "output (-o) " + str(best) + " is the checkpoint being exported"),
         (str(models / "lm" / "last.safetensors"), "is a training run's checkpoint"),
         (str(folder_out), "is a folder; give a file name"),
         (str(notes / "x.safetensors"), "is a file, not a folder"),
@@ -267,3 +270,32 @@ def test_the_export_record_says_where_the_model_came_from(models, tmp_path):
     assert second["source"] == "a.safetensors" and second["source_kind"] == "model"
     assert (second["step"], second["epoch"]) == (first["step"], first["epoch"]) and second["dtype"] == "float16"
     assert json.dumps(first)  # plain JSON
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").is_symlink(), reason="needs /dev/stdout as a link to the open file")
+@pytest.mark.parametrize("target", [[], ["--torch"]])
+def test_output_to_dev_stdout_redirected_to_a_file_says_the_files_real_size(models, tmp_path, target):
+    """`rnnkit export RUN -o /dev/stdout > file`: the write replaces the file standard output leads to, and
+    the report names its size, not the 0 bytes of the file it replaced (still standard output, nameless)."""
+    out_path = tmp_path / "out.safetensors"
+    with open(out_path, "wb") as out:
+        done = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "export", str(models / "lm"), "-o",
+                               "/dev/stdout", *target], stdout=out, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    size = out_path.stat().st_size
+    assert size > 1000 and f"wrote /dev/stdout: {size:,} bytes (" in done.stderr, (size, done.stderr)
+
+
+def test_library_messages_name_the_parameters_and_the_options_beside_them(models, tmp_path):
+    """export_model's refusals, called from Python, name its parameters (last, dtype, output), not only the options."""
+    from rnnkit.export import narrow
+
+    best = models / "lm" / "best.safetensors"
+    with pytest.raises(ValueError, match=r"^last=True \(--last\) picks a run folder's last.safetensors"):
+        export_model(best, tmp_path / "a.safetensors", last=True)
+    with pytest.raises(ValueError, match=r"^dtype \(--dtype\): .* leave dtype \(--dtype\) out$"):
+        export_model(models / "kn.safetensors", tmp_path / "a.safetensors", dtype="float16")
+    with pytest.raises(ValueError, match=r"^output \(-o\) .* is the checkpoint being exported"):
+        export_model(best, best)
+    with pytest.raises(ValueError, match=r"^dtype \(--dtype\) float16: the weights w reach 1e\+05"):
+        narrow({"w": np.full(2, 1e5, np.float32)}, "float16", ["w"])

@@ -93,7 +93,9 @@ def _rnnkits_scores(loaded, sentences, columns=None):
      "3"),
     ("--char-encoder", "cnn", "--unidirectional", "--char-filters", "4", "--char-window", "2", "--max-chars", "7"),
     ("--char-encoder", "cnn", "--crf", "--cell", "rnn", "--char-filters", "3", "--char-window", "4",
-     "--lowercase")])
+     "--lowercase"),
+    # the word layers a Scan (layer norm), the char BiLSTM still ONNX's LSTM
+    ("--char-encoder", "bilstm", "--crf", "--layer-norm", "--layers", "2", "--char-hidden", "3")])
 def test_a_tagger_with_character_features_in_onnxruntime_gives_rnnkits_scores_and_tags(tmp_path, capsys, options):
     from rnnkit.nn.softmax import log_softmax
     from rnnkit.tagging import LoadedTagger

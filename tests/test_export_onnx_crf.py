@@ -55,7 +55,8 @@ def _decoded(ns, outs, lengths, rules):
 
 
 @pytest.mark.parametrize("scheme,cell,options", [("bio", "lstm", []), ("bio", "gru", ["--residual"]),
-                                                 ("none", "rnn", ["--unidirectional"])])
+                                                 ("none", "rnn", ["--unidirectional"]),
+                                                 ("bio", "lstm", ["--layer-norm"])])  # a Scan over the cell
 def test_a_crf_tagger_in_onnxruntime_gives_rnnkits_scores_and_the_code_its_tags(tmp_path, capsys, scheme, cell,
                                                                                    options):
     from rnnkit.tagging import LoadedTagger

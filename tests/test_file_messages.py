@@ -114,7 +114,7 @@ def test_other_input_file_problems_are_plain_words(models, tmp_path, capsys, mon
 # ---------------------------------------------------------------------- D4: NUL bytes
 def _refusal_without_a_loop(capsys, argv, err):
     """Follow the --encoding the refusal advises, if any: it must not be refused the same way again."""
-    advised = re.findall(r"pass --encoding ([\w-]+)", err)
+    advised = re.findall(r"pass encoding='[\w-]+' \(--encoding ([\w-]+)\)", err)
     for encoding in advised:
         code, _, again = run_cli(capsys, [*argv, "--encoding", encoding])
         assert code == 0, (err, again)
@@ -129,7 +129,7 @@ def test_binary_data_is_called_binary_and_no_encoding_is_advised(models, tmp_pat
     code, _, err = run_cli(capsys, [*argv, *asked])
     line = _one_plain_line(code, err)
     assert line.startswith(f"rnnkit: error: {path}: is binary data, not text (a NUL byte at offset 0"), err
-    assert "no --encoding reads it" in line and not _refusal_without_a_loop(capsys, argv, err)
+    assert "no encoding (--encoding) reads it" in line and not _refusal_without_a_loop(capsys, argv, err)
 
 
 @pytest.mark.parametrize("command", ["evaluate", "score"])

@@ -32,10 +32,10 @@ def test_explosion_threshold():
 def test_the_cure_suggested_follows_the_settings_in_use():
     from rnnkit.guard import divergence_hint
 
-    assert divergence_hint(1.0, 5.0) == ("lower the learning rate (--lr 1 now, e.g. --lr 0.1), or clip gradients "
-                                         "harder (--clip 5 now, e.g. --clip 1)")  # not "--clip 5" when it is 5
-    assert divergence_hint(0.01, None).endswith("or clip gradients (e.g. --clip 5)")
-    with pytest.raises(TrainingDivergedError, match=r"at step 3: lower the learning rate \(--lr 2 now"):
+    assert divergence_hint(1.0, 5.0) == ("lower the learning rate (lr, --lr: 1 now, e.g. 0.1), or clip gradients "
+                                         "harder (clip, --clip: 5 now, e.g. 1)")  # not "e.g. 5" when it is 5
+    assert divergence_hint(0.01, None).endswith("or clip gradients (clip, --clip: e.g. 5)")
+    with pytest.raises(TrainingDivergedError, match=r"at step 3: lower the learning rate \(lr, --lr: 2 now"):
         check_finite(3, float("nan"), hint=divergence_hint(2.0, 0.5))
 
 
@@ -51,5 +51,5 @@ def test_a_checkpoint_refused_for_blown_up_weights_names_the_peak_lr_of_a_per_st
     trainer = Trainer(task, cfg, tmp_path / "run")
     trainer.optimizer.lr = 0.001  # as far down as the schedule has brought it
     task.params["w"][0, 0] = np.inf
-    with pytest.raises(TrainingDivergedError, match=r"--lr 0\.05 now"):
+    with pytest.raises(TrainingDivergedError, match=r"\(lr, --lr: 0\.05 now"):
         trainer._save("last.safetensors")

@@ -56,8 +56,8 @@ def test_the_largest_init_scale_is_named_as_the_cause_and_perplexity_is_readable
     assert code == 0
     assert "overflow encountered" not in err
     assert ("before any update, and the epoch came down less than a tenth of the way to 4.13, so the initial "
-            "weights are too large: give a smaller --init-scale (1e+06 now, Zaremba: 0.1), or none for PyTorch's "
-            "initialisation") in err, err
+            "weights are too large: give a smaller init_scale (--init-scale; 1e+06 now, Zaremba: 0.1), or none for "
+            "PyTorch's initialisation") in err, err
     code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "run" / "last.safetensors"),
                                       str(tmp_path / "valid.txt")])
     assert code == 0

@@ -48,7 +48,8 @@ def test_a_signal_saves_the_step_under_way_and_resume_ends_as_an_uninterrupted_r
         _signal_at(m, 5, signum)
         got, _, err = run_cli(capsys, _argv(tmp_path, cut))
     assert got == code, err
-    assert f"{said} after step 5: saved {cut / 'last.safetensors'}; run the same command with --resume" in err
+    assert (f"{said} after step 5: saved {cut / 'last.safetensors'}; run the same command with --resume (in "
+            "Python, fit(resume=True)) to go on") in err
     assert err.rstrip().endswith(f"rnnkit: {said}"), err
     _, meta = load_checkpoint(cut / "last.safetensors")
     assert meta["loop"]["step"] == 5

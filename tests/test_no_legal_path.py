@@ -165,8 +165,8 @@ def test_a_dictionary_word_that_needs_a_tag_the_model_lacks_is_named(models, kin
     assert f"standard input: line 2: {CAUSE}, so a line of odd length has no legal B M E S tags" in err, err
     assert len(err.splitlines()) == 2 and "line 1: the model" not in err and "line 2: the --dict" not in err, err
     seg = LoadedTagger(models[kind])
-    with pytest.warns(UserWarning, match=r"the text \(0-based\): the --dict word 乙丙丁 needs the tag M, which the "
-                                         r"model lacks.*to fix it, leave 乙丙丁 out of --dict"):
+    with pytest.warns(UserWarning, match=r"the text \(0-based\): the user word 乙丙丁 needs the tag M, which the "
+                                         r"model lacks.*to fix it, leave 乙丙丁 out of user_words, or"):
         assert seg.segment("甲乙丙丁甲乙", ["乙丙丁"])[:2] == ["甲", "乙丙丁"]
 
 
@@ -182,6 +182,9 @@ def test_dict_no_path_cause_names_each_word_with_the_tags_it_lacks():
     cause, fix = dict_no_path_cause(["S"], ["甲乙"])
     assert cause.startswith("the --dict word 甲乙 needs the tags B and E, which the model lacks (its tags are S)")
     assert fix.endswith("train on data that has words of two or more characters")
+    cause, fix = dict_no_path_cause(["B", "E"], [], "user_words")  # LoadedTagger.segment's words: its parameter
+    assert cause.endswith("and the user words kept whole leave such a stretch beside them"), cause
+    assert fix.startswith("leave those words out of user_words, or train on data"), fix
 
 
 @pytest.mark.parametrize("kind", ["hmm", "crf", "spans_hmm"])
@@ -197,3 +200,15 @@ def test_loaded_no_path_with_masks_is_has_legal_path_per_sentence(models, kind):
     rules = loaded._path_rules
     assert found == {i for i, (w, m) in enumerate(zip(words, masks)) if not has_legal_path(rules, len(w), m)}
     assert found and len(found) < len(words)
+
+
+@pytest.mark.parametrize("kind", ["hmm", "crf", "softmax"])
+def test_evaluate_names_the_gold_lines_without_a_legal_path_in_one_warning(models, kind, tmp_path, capsys):
+    gold = tmp_path / "gold.txt"
+    gold.write_text("甲乙 丙丁\n甲乙 丙\n\n丙丁\n甲\n", encoding="utf-8")  # TEXT segmented: lines 2 and 5 odd
+    code, out, err = run_cli(capsys, ["evaluate", str(models[kind]), str(gold)])
+    assert code == 0 and "F1" in out, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"gold.txt: 2 of the 4 sentences (lines 2, 5) have no legal BMES path ({CAUSE}" in err, err
+    assert "ignoring the rules (to fix it, train on data that has one-character words)" in err, err
+    assert "probability 0" not in err  # an HMM's fallback is this cause's, not said twice

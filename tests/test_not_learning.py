@@ -81,7 +81,7 @@ def test_a_diverging_lm_below_the_explosion_threshold_is_named(tmp_path, capsys)
     assert len(said) == 1, err  # said once while it lasts, not at every epoch
     assert said[0].startswith("rnnkit: warning: epoch 1's training loss ")
     assert ("is above 4.13 = ln 62, what guessing every word uniformly scores: the run is diverging or not "
-            "learning; lower the learning rate (--lr 50 now, e.g. --lr 5), or clip gradients") in said[0]
+            "learning; lower the learning rate (lr, --lr: 50 now, e.g. 5), or clip gradients") in said[0]
     assert epochs[0]["train_loss"] > 1.1 * math.log(62)
     assert all("above 4.13 = ln 62" in e["warning"] for e in epochs)  # every such epoch's record says it
 

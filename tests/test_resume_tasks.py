@@ -138,7 +138,8 @@ def test_resume_refuses_other_batches_or_validation(tmp_path, capsys):
     assert code == 0, err
     for changed, words in (
             (["--valid", str(valid), "--batch-size", "4", "--optimizer", "sgd"],
-             "--optimizer adam then, sgd now; --lr 0.001 then, 0.1 now (each --optimizer has its own default --lr)"),
+             "--optimizer (TrainConfig.optimizer) adam then, sgd now; --lr (TrainConfig.lr) 0.001 then, 0.1 now (each "
+             "optimizer has its own default lr)"),
             (["--valid", str(valid), "--batch-size", "5"], "--batch-size 4 then, 5 now"),
             (["--valid", str(valid), "--batch-size", "4", "--singleton-unk", "0.25"], "--singleton-unk 0.5 then, 0.25 now"),
             (["--batch-size", "4"], "then, none now"),

@@ -64,3 +64,27 @@ def test_segment_lines_names_a_long_lines_index_once(hmm):
     impossible: list[int] = []
     words = segment_lines(LoadedTagger(hmm), ["丙丙", "", long, "甲乙丙丁戊"], impossible=impossible)
     assert impossible == [0, 2] and words[1] == [] and "".join(words[2]) == long
+
+
+def test_evaluate_names_the_gold_lines_of_probability_zero_in_one_warning(hmm, tmp_path, capsys):
+    """evaluate scored them on the fallback guess without a word; segment names them."""
+    gold = tmp_path / "gold.txt"
+    gold.write_text("甲乙 丙 丁戊\n丙\n乙甲\n\n甲乙 丙 丙\n", encoding="utf-8")  # lines 2, 3, 5: as segment's test
+    code, out, err = run_cli(capsys, ["evaluate", str(hmm), str(gold)])
+    assert code == 0 and "F1" in out, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"gold.txt: 3 of the 4 sentences (lines 2, 3, 5) have {WARNED}: no tag path can produce them" in err, err
+    assert "their words are a fallback guess" in err and "they are scored as predicted" in err, err
+    gold.write_text("甲乙 丙 丁戊\n丁戊 丙 甲乙\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["evaluate", str(hmm), str(gold)])
+    assert code == 0 and err == "", err
+
+
+def test_evaluate_counts_a_conllu_gold_files_sentences_by_number(hmm, tmp_path, capsys):
+    """A CoNLL-U file read as segmented text keeps no line numbers: its sentences are named by number."""
+    from clirun import write_conllu
+
+    gold = write_conllu(tmp_path / "gold.conllu", [[("甲乙", "X"), ("丙", "X"), ("丁戊", "X")], [("丙", "X")]])
+    code, out, err = run_cli(capsys, ["evaluate", str(hmm), str(gold)])
+    assert code == 0 and "F1" in out, err
+    assert f"gold.conllu: 1 of the 2 sentences (sentence 2) has {WARNED}" in err, err

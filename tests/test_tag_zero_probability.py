@@ -143,3 +143,16 @@ def test_one_warning_for_all_the_blocks_of_a_long_input(models, capsys, monkeypa
     code, out, err = _tag(capsys, monkeypatch, [models[3]], "新 世纪\n" * (BLOCK + 5))
     assert code == 0 and len(out.splitlines()) == BLOCK + 5
     assert err.count(WARNED) == 1 and f"lines 1, 2, 3, 4, 5 and {BLOCK:,} more have {WARNED}" in err, err
+
+
+def test_evaluate_names_a_gold_sentence_of_probability_zero(models, tmp_path, capsys):
+    """As tag names it: evaluate scored it on the fallback guess without a word."""
+    gold = tmp_path / "gold.txt"
+    gold.write_text(PD.split("\n")[1] + "\n新/a 世纪/n\n", encoding="utf-8")  # line 2: BOS -> a, n -> EOS never seen
+    code, out, err = run_cli(capsys, ["evaluate", str(models[3]), str(gold)])
+    assert code == 0 and out.startswith(f"{gold}: "), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"gold.txt: 1 of the 2 sentences (line 2) has {WARNED}: no tag path can produce it" in err, err
+    assert "its tags are a fallback guess" in err and err.rstrip().endswith("; it is scored as predicted"), err
+    code, out, err = run_cli(capsys, ["evaluate", str(models[2]), str(gold)])  # possible under order 2
+    assert code == 0 and err == "", err

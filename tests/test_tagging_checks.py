@@ -58,9 +58,12 @@ def test_scheme_violation_names_the_first_illegal_move():
     bio = [[t for _, _, t in s] for s in BIO]
     iob1 = [[t for _, _, t in s] for s in IOB1]
     assert scheme_violation(bio, "bio") is None and scheme_violation(iob1, "iob1") is None
-    assert scheme_violation(bio, "bioes") == (0, 2, "I-NP followed by B-VP is not legal BIOES (--scheme bioes)")
-    assert scheme_violation([["B-NP", "O"]], "bioes") == (0, 1, "B-NP followed by O is not legal BIOES (--scheme bioes)")
-    assert scheme_violation([["O", "B-NP"]], "bioes")[2] == "B-NP at the end of a sentence is not legal BIOES (--scheme bioes)"
+    assert scheme_violation(bio, "bioes") == (0, 2, "I-NP followed by B-VP is not legal BIOES (scheme='bioes', "
+                                                    "--scheme bioes)")
+    assert scheme_violation([["B-NP", "O"]], "bioes") == (0, 1, "B-NP followed by O is not legal BIOES "
+                                                                "(scheme='bioes', --scheme bioes)")
+    assert scheme_violation([["O", "B-NP"]], "bioes")[2] == ("B-NP at the end of a sentence is not legal BIOES "
+                                                             "(scheme='bioes', --scheme bioes)")
     assert scheme_violation(iob1, "bio")[:2] == (0, 0)  # I- may start a chunk in IOB1, not in BIO
     assert scheme_violation(bio, "iob1")[:2] == (0, 0)  # B- may not start a sentence in IOB1
     assert fitting_schemes(bio) == ["bio"] and fitting_schemes(iob1) == ["iob1"]
@@ -74,8 +77,8 @@ def test_bio_tags_with_scheme_bioes_are_refused_and_bio_suggested(tmp_path, caps
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "columns",
                                           "--scheme", "bioes"))
     line = _one_error_line(code, err)
-    assert line == ("rnnkit: error: " f"{data}:2: sentence 1: B-NP followed by O is not legal BIOES (--scheme bioes); "
-                    "the tags look like BIO: use --scheme bio"), err
+    assert line == ("rnnkit: error: " f"{data}:2: sentence 1: B-NP followed by O is not legal BIOES (scheme='bioes', "
+                    "--scheme bioes); the tags look like BIO: use scheme='bio' (--scheme bio)"), err
     assert _nothing_trained(tmp_path)
 
 
@@ -85,11 +88,11 @@ def test_iob1_and_bio_are_told_apart(tmp_path, capsys, kind):
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(iob1), "--format", "columns", "--scheme", "bio"))
     line = _one_error_line(code, err)
     assert f"{iob1}:1: sentence 1: I-NP at the start of a sentence is not legal BIO" in line, err
-    assert line.endswith("the tags look like IOB1: use --scheme iob1"), err
+    assert line.endswith("the tags look like IOB1: use scheme='iob1' (--scheme iob1)"), err
     bio = _columns(tmp_path / "bio.txt", BIO)
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(bio), "--format", "columns", "--scheme", "iob1"))
     line = _one_error_line(code, err)
-    assert f"{bio}:1: sentence 1: B-NP at the start" in line and line.endswith("use --scheme bio"), err
+    assert f"{bio}:1: sentence 1: B-NP at the start" in line and line.endswith("use scheme='bio' (--scheme bio)"), err
     assert _nothing_trained(tmp_path)
     # tags that fit the scheme train as before
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(iob1), "--format", "columns", "--scheme", "iob1"))
@@ -132,8 +135,8 @@ def test_stray_inside_tags_stop_training_or_are_repaired_as_conlleval_reads_them
     assert repair_spans(spec, read, data) is None  # nothing left to repair
     read.tags[1] = ["O", "I-PER", "O"]  # one sentence: no 'and 0 more'
     said = repair_spans(spec, read, data)
-    assert said.endswith("O followed by I-PER is not legal BIO (--scheme bio): --repair-spans reads it as conlleval "
-                         "does and trains on it rewritten in BIO"), said
+    assert said.endswith("O followed by I-PER is not legal BIO (scheme='bio', --scheme bio): repair_spans "
+                         "(--repair-spans) reads it as conlleval does and trains on it rewritten in BIO"), said
     spec = DataSpec("columns", -1, 0, (), "bioes")
     read = read_tagged(_columns(tmp_path / "ner-bioes.txt", [[("a", "X", "O"), ("b", "X", "E-PER")]]), spec)
     assert repair_spans(spec, read, data) and read.tags == [["O", "S-PER"]]
@@ -154,7 +157,8 @@ def test_word_column_that_is_the_tag_column_is_refused(tmp_path, capsys, kind, c
     data = _columns(tmp_path / "train.txt", BIO)
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--format", "columns", *columns))
     line = _one_error_line(code, err)
-    assert f"{data}:1: --word-column" in line and "is the tag column" in line, err
+    assert f"{data}:1: word_column=" in line and "(--word-column " in line, err
+    assert "is the tag column (tag_column=" in line and ", --tag-column " in line, err
     assert _nothing_trained(tmp_path)
 
 
@@ -166,15 +170,16 @@ def test_feature_column_that_is_the_tag_column_is_refused(tmp_path, capsys, colu
     data = _columns(tmp_path / "train.txt", BIO)
     code, _, err = run_cli(capsys, _train("tagger", tmp_path, "--train", str(data), "--format", "columns", *columns))
     line = _one_error_line(code, err)
-    assert "--feature-columns" in line and "is the tag column" in line and "leave column" in line, err
+    assert "(feature_columns, --feature-columns " in line and "is the tag column" in line and "leave column" in line, \
+        err
     assert _nothing_trained(tmp_path)
 
 
 @pytest.mark.parametrize("columns, said", [
-    (["1", "1"], "--feature-columns 1 is given twice; give each column once"),
-    (["1", "-2"], "--feature-columns 1 and -2 are both column 1 of 3; give each column once"),
-    (["0"], "--feature-columns 0 is the word column (--word-column 0), which the model reads anyway; leave column 0 "
-            "out of --feature-columns")])
+    (["1", "1"], "feature_columns (--feature-columns) 1 is given twice; give each column once"),
+    (["1", "-2"], "feature_columns (--feature-columns) 1 and -2 are both column 1 of 3; give each column once"),
+    (["0"], "feature column 0 (feature_columns, --feature-columns 0) is the word column (word_column=0, --word-column "
+            "0), which the model reads anyway; leave column 0 out of feature_columns (--feature-columns)")])
 def test_a_feature_column_given_twice_or_that_is_the_word_column_is_refused(tmp_path, capsys, columns, said):
     """Both were accepted: the same column embedded twice, or the words read again as a feature."""
     data = _columns(tmp_path / "train.txt", BIO)
@@ -192,11 +197,12 @@ def test_a_tag_column_with_one_tag_is_refused(tmp_path, capsys, kind):
         code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(data), "--tag-column", column))
         line = _one_error_line(code, err)
         assert line == (f"rnnkit: error: {data}: every token's tag (column xpos) is '_': nothing to learn; "
-                        "use --tag-column upos")
+                        "use tag_column='upos' (--tag-column upos)")
     cols = _columns(tmp_path / "train.txt", [[(w, p, "O") for w, p, _ in s] for s in BIO])
     code, _, err = run_cli(capsys, _train(kind, tmp_path, "--train", str(cols), "--format", "columns"))
     line = _one_error_line(code, err)
-    assert line.endswith("every token's tag (column -1) is 'O': nothing to learn; use --tag-column 1"), err
+    assert line.endswith("every token's tag (column -1) is 'O': nothing to learn; use tag_column=1 (--tag-column 1)"), \
+        err
     assert _nothing_trained(tmp_path)
 
 

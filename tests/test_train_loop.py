@@ -261,7 +261,8 @@ def test_a_damaged_training_state_is_one_checkpoint_error(tmp_path, damage):
     else:
         meta["rnG"] = meta.pop("rng")
     ckpt.save_checkpoint(tmp_path / "last.safetensors", arrays, meta)
-    with pytest.raises(CheckpointError, match="its training state is damaged"):
+    with pytest.raises(CheckpointError, match=r"its training state is damaged .*start a new run \(without resume, "
+                                              r"--resume\)$"):
         Trainer(Quadratic(), _cfg(), tmp_path).fit(resume=True)
 
 
@@ -291,7 +292,7 @@ def test_resume_of_a_finished_or_early_stopped_run_says_so_and_a_larger_patience
     state = Trainer(Quadratic(valid=valid), _cfg(epochs=6, patience=1), tmp_path).fit(resume=True)
     err = capsys.readouterr().err
     assert state.epoch == 4 and "had stopped early after epoch 4 (2 epochs without improvement)" in err, err
-    assert "give a larger --patience" in err and "resumed from" not in err
+    assert "give a larger patience (--patience)" in err and "resumed from" not in err
     task = Quadratic(valid=valid)
     task.epochs = 4  # its validation list goes on where the first run's left it
     state = Trainer(task, _cfg(epochs=6, patience=5), tmp_path).fit(resume=True)
@@ -299,11 +300,12 @@ def test_resume_of_a_finished_or_early_stopped_run_says_so_and_a_larger_patience
     assert "resumed from" in err and state.epoch == 6 and not state.stopped_early, err
     state = Trainer(Quadratic(valid=valid), _cfg(epochs=6, patience=5), tmp_path).fit(resume=True)
     err = capsys.readouterr().err
-    assert state.epoch == 6 and "had finished its 6 epochs; nothing to train: give --epochs above 6" in err, err
+    assert state.epoch == 6 and "had finished its 6 epochs; nothing to train: give epochs (--epochs) above 6" in err, \
+        err
     Trainer(Quadratic(), _cfg(epochs=6, max_steps=2), tmp_path / "steps").fit()
     capsys.readouterr()
     Trainer(Quadratic(), _cfg(epochs=6, max_steps=2), tmp_path / "steps").fit(resume=True)
-    assert "has taken its 2 steps; nothing to train: give a larger --max-steps" in capsys.readouterr().err
+    assert "has taken its 2 steps; nothing to train: give a larger max_steps (--max-steps)" in capsys.readouterr().err
 
 
 def test_resume_message_counts_one_epoch_in_the_singular():

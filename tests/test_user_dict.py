@@ -193,7 +193,7 @@ def test_jieba_format_comments_and_blank_lines(tmp_path):
     ("好\n欧阳 丽\n", r"user\.txt:2: '欧阳 丽' is not one word a line.*: a word holds no spaces"),
     ("好\nNew York 3\n", r"user\.txt:2: 'New York 3' is not one word a line"),
     ("好\n欧阳丽 3.5\n", r"user\.txt:2: .*a frequency is a whole number"),
-    ("好\n\n\u200b\u200b 3\n", r"user\.txt:3: an empty word \('\\u200b\\u200b': invisible characters only\)"),
+    ("好\n\n\ue000\u200b 3\n", r"user\.txt:3: an empty word \('\\ue000\\u200b': invisible characters only\)"),
     ("好\n" + "很" * 5000 + "\n", r"user\.txt:2: a word of 5,000 characters \('很很很很很很很很很很'\.\.\.\), and a dictionary "
      r"word has at most 100: is this a word list\?"),
     ("好\n欧阳\x07丽\n", r"user\.txt:2: '欧阳\\x07丽' holds the control character U\+0007"),
@@ -230,6 +230,19 @@ def test_entries_with_an_invisible_character_are_skipped_with_one_warning_naming
         read_user_dict(_dict(tmp_path, "毒\u200b物\n欧阳丽\n"))
     with pytest.raises(ValueError, match=r"holds the invisible character U\+200B"):  # a list is not a file
         UserDict(["毒\u200b物"])
+
+
+def test_entries_of_invisible_characters_only_are_skipped_with_one_warning(tmp_path):
+    """A lone U+200B line was refused as an empty word, while a lone combining mark's line was skipped."""
+    text = "欧阳丽\n\u200b\n循环神经网络\n\u200b\u2060 3 n\n"
+    assert _loaded_with_warnings(tmp_path, text) == [
+        f"{tmp_path / 'user.txt'}: 2 entries skipped (lines 2, 4) for a word of invisible characters only ('\\u200b': "
+        "U+200B ZERO WIDTH SPACE), which shows nothing, so it is no word"]
+    with pytest.warns(UserWarning, match="invisible characters only"), pytest.raises(
+            DataError, match=r"user\.txt: no word in it \(1 skipped as invisible characters only, 1 blank or comment"):
+        read_user_dict(_dict(tmp_path, "\u200b\n# nothing\n"))
+    with pytest.raises(ValueError, match=r"an empty word"):  # a list is not a file
+        UserDict(["\u200b"])
 
 
 def test_an_emoji_sequence_keeps_its_zero_width_joiner():

@@ -199,11 +199,11 @@ def _masked_no_path(constraints: tuple[np.ndarray, np.ndarray, np.ndarray], leng
     return blocked
 
 
-def listed_lines(lines: Sequence[int]) -> str:
+def listed_lines(lines: Sequence[int], unit: str = "line") -> str:
     """``"line 4"``, ``"lines 1, 2, 3"``, ``"lines 1, 2, 3, 4, 5 and 7 more"``: the lines a warning names, the
-    first five of them."""
+    first five of them (``unit`` "sentence": ``"sentences 1, 2, 3"``, for sentences counted, not lines)."""
     shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
-    return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    return f"{unit} {shown}" if len(lines) == 1 else f"{unit}s {shown}"
 
 
 def missing_tags_cause(tags: Sequence[str], scheme: str, unit: str = "line") -> str:
@@ -238,14 +238,16 @@ def word_needs(word: str, tags: Sequence[str]) -> str:
     return "".join(t for t in needed if t not in {tag[0] for tag in tags})
 
 
-def dict_no_path_cause(tags: Sequence[str], words: Sequence[str]) -> tuple[str, str]:
+def dict_no_path_cause(tags: Sequence[str], words: Sequence[str], source: str = "--dict") -> tuple[str, str]:
     """``(cause, fix)`` for a warning about lines whose length has a legal BMES path of the segmenter's
-    ``tags`` but which have none with the ``--dict`` ``words`` kept whole: the words named with the tags they
+    ``tags`` but which have none with the dictionary ``words`` kept whole: the words named with the tags they
     need that the model lacks (:func:`word_needs`); without ``words``, the stretch such words leave beside
-    them (:func:`missing_tags_cause` of a stretch)."""
+    them (:func:`missing_tags_cause` of a stretch).  ``source``: where the words came from, as the fix names it
+    (the command's ``--dict``; a library caller's parameter, ``user_words``, whose words are "user words")."""
+    kind = f"{source} " if source.startswith("--") else "user "
     if not words:
-        return (f"{missing_tags_cause(tags, 'bmes', 'stretch')}, and the --dict words kept whole leave such a "
-                "stretch beside them", f"leave those words out of --dict, or train on data that has "
+        return (f"{missing_tags_cause(tags, 'bmes', 'stretch')}, and the {kind}words kept whole leave such a "
+                "stretch beside them", f"leave those words out of {source}, or train on data that has "
                                        f"{missing_tags_fix('bmes')}")
     shown = words[:5]
     needs = [word_needs(w, tags) for w in shown]
@@ -254,9 +256,9 @@ def dict_no_path_cause(tags: Sequence[str], words: Sequence[str]) -> tuple[str, 
     lacking = sorted(set("".join(needs)), key="BMES".index)
     if len(set(needs)) == 1:
         what = f"the tag{'s' if len(needs[0]) > 1 else ''} {' and '.join(needs[0])}"
-        cause = f"the --dict word{'' if one else 's'} {named} need{'s' if one else ''} {what}"
+        cause = f"the {kind}word{'' if one else 's'} {named} need{'s' if one else ''} {what}"
     else:
-        cause = "the --dict words " + ", ".join(f"{w} ({' '.join(n)})" for w, n in zip(shown, needs)) \
+        cause = f"the {kind}words " + ", ".join(f"{w} ({' '.join(n)})" for w, n in zip(shown, needs)) \
                 + (f" and {len(words) - 5:,} more" if len(words) > 5 else "") + " need tags"
     have = ", ".join(dict.fromkeys(t[0] for t in tags))
     cause += (f", which the model lacks (its tags are {have}), so kept whole {'it leaves' if one else 'they leave'} "
@@ -264,4 +266,4 @@ def dict_no_path_cause(tags: Sequence[str], words: Sequence[str]) -> tuple[str, 
     data = {"S": "one-character words", "M": "words of three or more characters",
             "B": "words of two or more characters", "E": "words of two or more characters"}
     fix = " and ".join(dict.fromkeys(data[t] for t in lacking))
-    return cause, f"leave {words[0] if one else 'those words'} out of --dict, or train on data that has {fix}"
+    return cause, f"leave {words[0] if one else 'those words'} out of {source}, or train on data that has {fix}"

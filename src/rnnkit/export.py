@@ -68,8 +68,8 @@ def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
         ckpt.check_openable(path)  # names what is missing, and where a cross-validation's models are
     if not path.is_dir():
         if last:
-            raise ValueError(f"--last picks a run folder's {LAST}, and {path} is a checkpoint file already: give "
-                             "the run folder, or leave --last out")
+            raise ValueError(f"last=True (--last) picks a run folder's {LAST}, and {path} is a checkpoint file "
+                             "already: give the run folder, or leave last (--last) out")
         return path
     wanted = [LAST] if last else [BEST, LAST]
     for name in wanted:
@@ -96,8 +96,8 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
     model = {k: v for k, v in arrays.items() if k.startswith("model/")}
     floats = [k for k, v in model.items() if v.dtype.kind == "f"]
     if dtype is not None and kind in TABLE_KINDS:
-        raise ValueError(f"--dtype: {source} is {ckpt.kind_name(kind)}, whose tables are stored as they are (it "
-                         "holds no trained weights to narrow); leave --dtype out")
+        raise ValueError(f"dtype (--dtype): {source} is {ckpt.kind_name(kind)}, whose tables are stored as they are "
+                         "(it holds no trained weights to narrow); leave dtype (--dtype) out")
     for k in floats:  # training never saves such weights (rnnkit.guard): a damaged or edited file
         if not np.isfinite(model[k]).all():
             raise CheckpointError(f"{source}: the weights {k[len('model/'):]} hold NaN or inf values (a damaged "
@@ -132,7 +132,7 @@ def _narrowed(a: np.ndarray, dtype: np.dtype, name: str) -> tuple[np.ndarray, fl
     if a.dtype == dtype:
         return a, 0.0
     if dtype == np.float16 and a.size and float(np.abs(a).max()) > FLOAT16_MAX:
-        raise ValueError(f"--dtype float16: the weights {name} reach {float(np.abs(a).max()):.4g}, beyond "
+        raise ValueError(f"dtype (--dtype) float16: the weights {name} reach {float(np.abs(a).max()):.4g}, beyond "
                          f"float16's largest value ({FLOAT16_MAX:g}); export in float32")
     out = a.astype(dtype)
     change = float(np.abs(out.astype(np.float64) - a.astype(np.float64)).max()) if a.size else 0.0
@@ -146,8 +146,9 @@ def export_model(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     "float32" stores its weights so (None: as the source has them).  Refuses an ``output`` that is the
     source or a training checkpoint (it would lose what a ``--resume`` needs)."""
     path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    target = written_file(output)  # before the write: afterwards /dev/stdout's link leads to the replaced file
     ckpt.save_checkpoint(output, model, new_meta)
-    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest)
+    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, target)
 
 
 def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None, last: bool
@@ -161,11 +162,20 @@ def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype:
     return (path, meta, *model_only(arrays, meta, path, dtype))
 
 
+def written_file(output: str | os.PathLike) -> Path:
+    """The file a write of ``output`` puts its bytes in (:func:`rnnkit.atomic.write_atomically` replaces the
+    file a symbolic link leads to), found before the write.  ``-o /dev/stdout`` with standard output
+    redirected to a file leads, through /proc/self/fd/1, to that file; after the write the link leads to the
+    file it replaced, which has no name left and holds nothing, so its size would say 0 bytes."""
+    return Path(os.path.realpath(output))
+
+
 def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], kind: str, record: dict[str, Any],
-                   largest: float) -> ExportReport:
-    """The :class:`ExportReport` of an export of ``path`` (metadata ``meta``) written to ``output``."""
+                   largest: float, written: Path) -> ExportReport:
+    """The :class:`ExportReport` of an export of ``path`` (metadata ``meta``) written to ``output``, whose
+    bytes went to the file ``written`` (:func:`written_file`)."""
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
-                        path.stat().st_size, Path(output).stat().st_size, record["dtype"], largest)
+                        path.stat().st_size, written.stat().st_size, record["dtype"], largest)
 
 
 def refuse_output(output: Path, source: Path) -> None:
@@ -173,17 +183,17 @@ def refuse_output(output: Path, source: Path) -> None:
     which holds the optimizer and training state that an export drops and a ``--resume`` needs; any
     other existing file is replaced, as every rnnkit command replaces its output."""
     if output.is_file() and source.is_file() and os.path.samefile(output, source):
-        raise ValueError(f"-o {output} is the checkpoint being exported; writing there would replace it: choose "
-                         "another file")
+        raise ValueError(f"output (-o) {output} is the checkpoint being exported; writing there would replace it: "
+                         "choose another file")
     if output.is_file():
         try:
             kind = ckpt.load_meta(output).get("kind")
         except CheckpointError:  # not a checkpoint (or a damaged one): replaced as any output is
             return
         if kind == "training-run":
-            raise ValueError(f"-o {output} is a training run's checkpoint (with the optimizer and training state "
-                             "that --resume needs); writing the export there would lose them: choose another file, "
-                             "or delete it first")
+            raise ValueError(f"output (-o) {output} is a training run's checkpoint (with the optimizer and training "
+                             "state that --resume needs); writing the export there would lose them: choose another "
+                             "file, or delete it first")
 
 
 def resume_refusal(path: Path, meta: dict[str, Any]) -> str | None:
@@ -193,4 +203,4 @@ def resume_refusal(path: Path, meta: dict[str, Any]) -> str | None:
         return None
     what = "an exported model (rnnkit export)" if "export" in meta else "a model without training state"
     return (f"{path}: {what} holds the weights only, no optimizer or training state, so a run cannot resume "
-            "from it; start a new run without --resume, or put back the run's own last.safetensors")
+            "from it; start a new run (without resume, --resume), or put back the run's own last.safetensors")

@@ -36,9 +36,10 @@ The exported kinds are those of ``--torch`` (language models with the full or ad
 classifiers, last, mean, max or attention pooling, one or two directions; softmax taggers over words alone)
 and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
 taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
-bigrams or feature columns, residual stacks and peephole LSTMs; and translators, as two graphs, the encoder and
-one decoder step (:mod:`rnnkit.export_onnx_seq2seq`).  Refused (:mod:`rnnkit.export_scope`): layer-normalized
-layers and the other model kinds (tree models, n-gram models, HMMs).
+bigrams or feature columns, residual stacks, peephole LSTMs and layer-normalized layers (a ``Scan`` over one
+step of the cell: :mod:`rnnkit.export_onnx_ln`); and translators, as two graphs, the encoder and one decoder step
+(:mod:`rnnkit.export_onnx_seq2seq`).  Refused (:mod:`rnnkit.export_scope`): the other model kinds (tree models,
+n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
@@ -252,7 +253,8 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     size = sum(v.nbytes for v in model.values())
     if size > ONNX_LIMIT:
         raise ValueError(f"--onnx: the weights of {path} take {size:,} bytes, beyond what one ONNX file holds (2 GiB, "
-                         "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
+                         "protobuf's limit); export with dtype float16 (--dtype float16) to halve them, or as an "
+                         "rnnkit checkpoint (export_model; without --onnx)")
     vocab_file = vocab_path(output)
     if kind == "seq2seq":  # two graphs, the encoder and one decoder step
         return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
@@ -261,6 +263,6 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
         code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path))
-    write_bytes(output, data)
+    written = write_bytes(output, data)
     write_bytes(vocab_file, (words + "\n").encode("utf-8"))
-    return written_report(path, output, meta, kind, record, largest), code
+    return written_report(path, output, meta, kind, record, largest, written), code

@@ -3,8 +3,9 @@ r"""The ONNX graphs of rnnkit's language models, classifiers and softmax taggers
 
 Every graph is time-major, as rnnkit is: token ids ``ids`` (T, B) int64, padded at the end.  The recurrent
 layers are ONNX's own ``RNN`` (tanh), ``LSTM`` and ``GRU`` operators, one per stacked layer, both directions
-in one operator for a bidirectional layer.  Their conventions differ from PyTorch's (and rnnkit's), so the
-weights are rearranged here, exactly (a permutation of rows, no arithmetic)::
+in one operator for a bidirectional layer; a layer-normalized layer, which no ONNX operator has, is a ``Scan``
+over one step of its cell (:mod:`rnnkit.export_onnx_ln`).  The operators' conventions differ from PyTorch's (and
+rnnkit's), so the weights are rearranged here, exactly (a permutation of rows, no arithmetic)::
 
     PyTorch / rnnkit                                   ONNX
     weight_ih_l{k} (G*H, D), gates LSTM i,f,g,o        W (dirs, G*H, D), gates LSTM i,o,f,c
@@ -51,14 +52,16 @@ class Graph:
         from onnx import helper
 
         if isinstance(outputs, int):
-            names = []
-            for _ in range(outputs):
-                self._count += 1
-                names.append(f"{op_type.lower()}_{self._count}")
+            names = [self.fresh(op_type.lower()) for _ in range(outputs)]
         else:
             names = outputs
         self.nodes.append(helper.make_node(op_type, inputs, names, **attrs))
         return names[0] if isinstance(outputs, int) and outputs == 1 else names
+
+    def fresh(self, what: str) -> str:
+        """A new name, ``{what}_{n}``, unused in the graph."""
+        self._count += 1
+        return f"{what}_{self._count}"
 
     def const(self, name: str, value: np.ndarray) -> str:
         """An initializer ``name`` holding ``value``; a float16 one is widened to float32 by a Cast."""
@@ -106,6 +109,14 @@ def recurrent_stack(g: Graph, x: str, cfg: dict[str, Any], bidirectional: bool, 
     dirs = ["", "_reverse"] if bidirectional else [""]
     finals_h, finals_c = [], []
     for k in range(L):
+        if cfg.get("layer_norm"):  # no ONNX operator has LN: a Scan over one step of the cell
+            from rnnkit.export_onnx_ln import ln_layer
+
+            y, h_n, c_n = ln_layer(g, x, cfg, k, bidirectional, lengths, h0, c0, prefix)
+            finals_h.append(h_n)
+            finals_c += [c_n] if c_n else []
+            x = g.op("Add", [y, x]) if cfg.get("residual") and k > 0 else y
+            continue
         names = [f"{prefix}.{what}_l{k}{d}" for what in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
                  for d in dirs]
         w_ih, w_hh, b_ih, b_hh = (names[i * len(dirs):(i + 1) * len(dirs)] for i in range(4))

@@ -18,7 +18,8 @@ beam search, as ``rnnkit translate`` does.  The graphs compute what :class:`rnnk
              src_mask as the encoder gave them
 
 The encoder's layers are ONNX's RNN, LSTM and GRU operators (:func:`rnnkit.export_onnx_graph.recurrent_stack`,
-residual and peephole too); the decoder's stacked cells are the same operators run for one step (T = 1), then
+residual and peephole too; layer-normalized ones a ``Scan`` over one step of the cell, :mod:`rnnkit.export_onnx_ln`);
+the decoder's stacked cells are the same run for one step (T = 1), then
 plain operators: attention (dot e_j = h . s_j, general e_j = h . W s_j, additive e_j = v . tanh(W_q h + W_k s_j),
 or none), a softmax over the real source tokens, the context c = sum_j a_j s_j, h~ = tanh(W_c [c ; h] + b_c) and
 log_softmax(W_o h~ + b_o), W_o the target embedding with tied weights.  The key projection W s_j is made in every
@@ -28,8 +29,7 @@ The vocabulary file is JSON: ``model`` ("seq2seq"), ``source_vocab`` and ``targe
 has id i; ``unk_token``, ``eos_token``), ``source_tokenizer`` and ``target_tokenizer`` (``level``: word, punct,
 char or bpe; ``lowercase``; a BPE side's SentencePiece model as base64 in ``bpe_model``), ``length_rule``
 (each sentence's decoding limit, ceil(ratio * n) + extra steps: :mod:`rnnkit.seq2seq.lengths`) and the special
-ids (``pad`` 0, ``bos`` 1, ``eos`` 2).  Refused: layer-normalized layers (``--layer-norm``), which ONNX's
-recurrent operators do not have.
+ids (``pad`` 0, ``bos`` 1, ``eos`` 2).
 """
 from __future__ import annotations
 
@@ -56,19 +56,13 @@ def step_path(output: str | os.PathLike) -> Path:
 
 
 def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike) -> None:
-    """ValueError (one line) for what the translator export does not build (layer-normalized layers), or for a
-    decoder step file (:func:`step_path` of ``output``) that cannot be written, checked before any file is; and
-    CheckpointError when rnnkit's own loader refuses the checkpoint ``path`` (a weight missing, a damaged
-    configuration): an export builds only what rnnkit reads."""
+    """CheckpointError (one line) when rnnkit's own loader refuses the checkpoint ``path`` (a weight missing, a
+    damaged configuration: an export builds only what rnnkit reads), or ValueError for a decoder step file
+    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written."""
     from rnnkit.data.files import check_output_path
     from rnnkit.seq2seq.io import load_translator
 
     load_translator(path)
-
-    if task["seq2seq_config"].get("layer_norm"):
-        raise ValueError(f"--onnx: {path}: its recurrent layers are layer-normalized (--layer-norm), which ONNX's "
-                         "RNN, LSTM and GRU operators do not have; export it without --onnx, as a model for rnnkit's "
-                         "own commands")
     check_output_path(str(step_path(output)), f"-o {output}: its decoder step", make_folders=True, suffix=".onnx",
                       inputs=[str(path)], folder_fix="choose another -o, whose name with .step.onnx is not a folder")
 
@@ -87,7 +81,7 @@ def encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tupl
     L, H, lstm = cfg["decoder_layers"], cfg["decoder_hidden_size"], cfg["cell"] == "lstm"
     Hk = cfg["encoder_hidden_size"] * (2 if cfg["bidirectional"] else 1)
     stack = {"cell": cfg["cell"], "hidden_size": cfg["encoder_hidden_size"], "num_layers": cfg["encoder_layers"],
-             "residual": cfg.get("residual"), "peephole": cfg.get("peephole")}
+             "residual": cfg.get("residual"), "peephole": cfg.get("peephole"), "layer_norm": cfg.get("layer_norm")}
     lengths = g.op("Cast", ["lengths"], to=INT32)  # sequence_lens' type
     x = g.op("Gather", [g.weight("src_embedding.weight"), "ids"], axis=0)  # (S, B, E_src)
     out, hs, cs = recurrent_stack(g, x, stack, cfg["bidirectional"], lengths=lengths, prefix="encoder")
@@ -132,7 +126,8 @@ def step_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]
     x = g.op("Gather", [g.weight("tgt_embedding.weight"), "ids"], axis=0)  # (B, E)
     if feeding:
         x = g.op("Concat", [x, "feed"], axis=-1)  # (B, E + H): [E y_{t-1} ; h~_{t-1}]
-    stack = {"cell": cfg["cell"], "hidden_size": H, "num_layers": L, "peephole": cfg.get("peephole")}
+    stack = {"cell": cfg["cell"], "hidden_size": H, "num_layers": L, "peephole": cfg.get("peephole"),
+             "layer_norm": cfg.get("layer_norm")}
     x = g.op("Unsqueeze", [x, g.ints("axis_0", [0])])  # (1, B, D): one time step
     out, hs, cs = recurrent_stack(g, x, stack, False, h0="h", c0="c" if lstm else "", prefix="decoder")
     g.op("Concat", hs, ["h_next"], axis=0)  # (L, B, H)
@@ -198,8 +193,8 @@ def export_translator(path: Path, output: str | os.PathLike, meta: dict[str, Any
         encoder, step = (p.SerializeToString() for p in translator_models(task, model, record))
         words = json.dumps(translator_vocab(task), ensure_ascii=False, indent=1)
         code = translator_code(task, record, str(path), *(os.path.abspath(p) for p in (output, step_file, vocab_file)))
-    write_bytes(output, encoder)
-    write_bytes(step_file, step)
+    written = write_bytes(output, encoder)
+    step_written = write_bytes(step_file, step)
     write_bytes(vocab_file, (words + "\n").encode("utf-8"))
-    report = written_report(path, output, meta, "seq2seq", record, largest)
-    return replace(report, bytes_after=report.bytes_after + step_file.stat().st_size), code
+    report = written_report(path, output, meta, "seq2seq", record, largest, written)
+    return replace(report, bytes_after=report.bytes_after + step_written.stat().st_size), code

@@ -3,13 +3,13 @@
 Both build language models with the full or adaptive softmax, classifiers, and softmax taggers over words
 alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
 segmenters (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams,
-feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers)
-and peephole LSTMs (``--peephole``: ONNX's LSTM operator has them), and translators, as two graphs
-(:mod:`rnnkit.export_onnx_seq2seq`, which refuses their layer norm itself).  Refused, each in one line that names why:
-layer-normalized recurrent layers (``--layer-norm``: neither torch's modules nor ONNX's operators have them),
-BPE-level language models (``--level bpe``: the export would not carry the SentencePiece model that splits
-their text) and every other kind of model; and for torch the class-based softmax, CRF taggers, taggers with
-other inputs than words, residual connections and peepholes.  A checkpoint rnnkit's own loader refuses is
+feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers),
+peephole LSTMs (``--peephole``: ONNX's LSTM operator has them), layer-normalized layers (``--layer-norm``: a
+``Scan``, :mod:`rnnkit.export_onnx_ln`) and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
+Refused, each in one line that names why: BPE-level language models
+(``--level bpe``: the export would not carry the SentencePiece model that splits their text) and every other
+kind of model; and for torch the class-based softmax, CRF taggers, taggers with other inputs than words,
+residual connections, peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is
 refused with its words first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``),
 which no model rnnkit trains has.
 """
@@ -38,7 +38,6 @@ _LACKS = {
                 "init": "torch modules do not have"},
     "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers, "
                        "taggers and translators)",
-               "layer_norm": "ONNX's RNN, LSTM and GRU operators do not have",
                "init": "the ONNX export does not build"},
 }
 
@@ -83,8 +82,10 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     config = task.get(CONFIG[kind])
     if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
-    if isinstance(config, dict) and config.get("layer_norm"):  # first: neither export has it
-        raise refuse(f"{path}: its recurrent layers are layer-normalized (--layer-norm), which {lacks['layer_norm']}")
+    if isinstance(config, dict) and config.get("layer_norm") and option == "--torch":  # ONNX: a Scan over the cell
+        raise ValueError(f"{option}: {path}: its recurrent layers are layer-normalized (--layer-norm), which "
+                         f"{lacks['layer_norm']}; export it with --onnx instead (a Scan over the cell's steps), or "
+                         "without either, as a model for rnnkit's own commands")
     if isinstance(config, dict) and config.get("peephole") and option == "--torch":  # ONNX's LSTM has peepholes
         raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
                          "with --onnx instead (ONNX's LSTM operator has peepholes), or without either, as a model for "

@@ -100,15 +100,16 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, os.path.abspath(output), record, str(path))
-    write_bytes(output, data)
-    return written_report(path, output, meta, kind, record, largest), code
+    written = write_bytes(output, data)
+    return written_report(path, output, meta, kind, record, largest, written), code
 
 
-def write_bytes(output: Path, data: bytes) -> None:
-    """Write ``data`` to ``output`` atomically (its folders made); CheckpointError (one line) when it cannot."""
+def write_bytes(output: Path, data: bytes) -> Path:
+    """Write ``data`` to ``output`` atomically (its folders made); return the file written (where a symbolic
+    link ``output`` leads: :func:`rnnkit.export.written_file`).  CheckpointError (one line) when it cannot."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(output, lambda f: f.write(data), durable=True)
+        return write_atomically(output, lambda f: f.write(data), durable=True)
     except OSError as exc:
         raise CheckpointError(f"{output}: cannot write ({os_problem(exc)}); choose another path") from None
 

@@ -14,10 +14,10 @@ from rnnkit.errors import TrainingDivergedError
 
 def divergence_hint(lr: float | None = None, clip: float | None = None) -> str:
     """The usual cures, for the settings in use: a lower learning rate, and clipping (harder, if on)."""
-    lower = f"lower the learning rate (--lr {lr:g} now, e.g. --lr {lr / 10:g})" if lr else "lower the learning rate"
+    lower = f"lower the learning rate (lr, --lr: {lr:g} now, e.g. {lr / 10:g})" if lr else "lower the learning rate"
     if clip:
-        return f"{lower}, or clip gradients harder (--clip {clip:g} now, e.g. --clip {clip / 5:g})"
-    return f"{lower}, or clip gradients (e.g. --clip 5)"
+        return f"{lower}, or clip gradients harder (clip, --clip: {clip:g} now, e.g. {clip / 5:g})"
+    return f"{lower}, or clip gradients (clip, --clip: e.g. 5)"
 
 
 def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None = None,

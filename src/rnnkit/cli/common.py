@@ -190,7 +190,7 @@ def add_layer_norm_option(group: Any, what: str = "the recurrent cells") -> None
                             "W_hh h_{t-1} apart (each over all its gates), the LSTM also c_t before its tanh, with "
                             "learned gains and shifts (ln_*_l0); with --peephole the peepholes add their terms after "
                             "the normalizations; saved with the model; export "
-                            "--torch and --onnx refuse it")
+                            "--onnx writes it (a Scan over the cell's steps), --torch refuses it")
 
 
 def check_layer_norm(args: argparse.Namespace) -> None:

@@ -18,7 +18,8 @@ from rnnkit.data.user_dict import UserDict
 
 
 def add_dict_option(e: argparse.ArgumentParser) -> None:
-    """``--dict FILE`` of ``evaluate`` (registered by rnnkit.cli.tag, after rnnkit.cli.evaluate)."""
+    """``--dict FILE`` of ``evaluate`` (registered by rnnkit.cli.tag, after rnnkit.cli.evaluate; read by
+    rnnkit.cli.tag_evaluate)."""
     e.add_argument("--dict", action="append", metavar="FILE", dest="user_dict",
                    help="segmentation models: also score DATA segmented with this user dictionary's words kept "
                         "whole, as 'rnnkit segment --dict FILE' does, and print both word F1s side by side (give "

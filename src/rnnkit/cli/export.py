@@ -24,7 +24,7 @@ def register(groups) -> None:
                     "that builds the matching module and loads it is printed to standard output.  The sizes "
                     "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
                     "onnxruntime (those kinds and also the class-based softmax, CRF taggers, taggers with "
-                    "character features, bigrams or feature columns, and residual stacks), "
+                    "character features, bigrams or feature columns, residual stacks and layer-normalized layers), "
                     "its vocabulary is written beside it, and the onnxruntime code that uses them is printed; a "
                     "translator is two graphs, its encoder in OUT and one decoder step beside it.",
         formatter_class=HelpFormatter,
@@ -62,8 +62,9 @@ def register(groups) -> None:
                              "onnxruntime code that reads a text with them (for a CRF, Viterbi in numpy under the "
                              "tag scheme's rules); the kinds of --torch and also the class-based softmax, CRF "
                              "taggers and segmenters (--crf), taggers with --char-features (the char BiLSTM or "
-                             "CNN), --bigrams or --feature-columns, and residual stacks (--residual), peephole LSTMs "
-                             "too; a translator (train seq2seq) as two graphs, the encoder in OUT (ids (S, B), "
+                             "CNN), --bigrams or --feature-columns, residual stacks (--residual), peephole LSTMs "
+                             "and layer-normalized layers (--layer-norm: a Scan over one step of the cell); a "
+                             "translator (train seq2seq) as two graphs, the encoder in OUT (ids (S, B), "
                              "lengths (B,) -> memory, src_mask, the decoder's initial h/c) and one decoder step in "
                              "OUT's name with .step.onnx (the previous token (B,), h/c, feed, memory, src_mask -> "
                              "log_probs (B, V), h_next/c_next, feed_next, attention (B, S)), its code translating "

@@ -261,7 +261,7 @@ def train_lm(args) -> int:
     vocab, train_ids, train_head, _ = reader(args.train, args.level, args.encoding, max_size=args.max_vocab,
                                                min_count=args.min_count)  # (N,) ids; the first 200,000 tokens
     bpe = reader.model if args.level == "bpe" else None
-    if bpe is not None:
+    if bpe is not None and reader.learned:  # said once, when learned: a resumed run's first training said it
         from rnnkit.cli.seq2seq_bpe import warn_lone
 
         warn_lone(bpe, set(vocab.tokens), f"{args.train}'s", "--bpe-vocab")

@@ -43,9 +43,10 @@ def check_installed(args: argparse.Namespace) -> None:
         sentencepiece()
 
 
-def bpe_model(args: argparse.Namespace, train_text: str) -> bytes:
-    """The run's BPE model: the resumed run's (``--resume``; its size unless --bpe-vocab is given, which must
-    match), else learned from ``train_text``."""
+def bpe_model(args: argparse.Namespace, train_text: str) -> tuple[bytes, bool]:
+    """``(model, learned)``: the run's BPE model, the resumed run's (``--resume``; its size unless --bpe-vocab is
+    given, which must match), else learned from ``train_text`` (``learned`` True: its lone characters are to be
+    said, once, when it is learned)."""
     option = "--bpe-vocab"
     saved = _saved_model(args) if args.resume else None
     size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
@@ -55,7 +56,7 @@ def bpe_model(args: argparse.Namespace, train_text: str) -> bytes:
                              f"and {option} asks for {size:,}; resume with {option} {piece_count(saved)}, or start "
                              "a new run without --resume")
         print(f"bpe: the {size:,}-piece model of the resumed run", file=sys.stderr)
-        return saved
+        return saved, False
     start = time.perf_counter()
     try:
         model = learn(train_text, size, str(args.train))
@@ -63,7 +64,7 @@ def bpe_model(args: argparse.Namespace, train_text: str) -> bytes:
         raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
     print(f"bpe: learned a {size:,}-piece model of {args.train} in {time.perf_counter() - start:.1f}s",
           file=sys.stderr)
-    return model
+    return model, True
 
 
 def _saved_model(args: argparse.Namespace) -> bytes | None:
@@ -82,13 +83,14 @@ class Reader:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.model: bytes | None = None
+        self.learned = False  # the model was learned now, not taken from the resumed run
         self.units: dict[str, TextUnits] = {}
 
     def __call__(self, path: str, level: str, encoding: str, vocab: Vocabulary | None = None,
                  max_size: int | None = None, min_count: int = 1, head: int = 200_000) -> TextIds:
         text = read_text(path, encoding)
         if self.model is None:  # the training file, read first: the model is learned from it
-            self.model = bpe_model(self.args, text)
+            self.model, self.learned = bpe_model(self.args, text)
         got = text_ids(text, self.model, vocab, head, str(path))
         self.units[path] = count_units(text, got.ids.size)
         return got

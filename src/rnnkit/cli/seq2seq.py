@@ -268,13 +268,13 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     valid = read_nonempty("--valid", args.valid, src_tok, args.encoding, args.columns, tok) if args.valid else None
     # the test files are read before training: a wrong path fails at once
     test = read_nonempty("--test", args.test, src_tok, args.encoding, args.columns, tok) if args.test else None
-    src_tok, tok = bpe.learn(args, train, (src_tok, tok))
+    src_tok, tok, learned = bpe.learn(args, train, (src_tok, tok))
     train, valid, test = (bpe.retokenize(pairs, (src_tok, tok)) for pairs in (train, valid, test))
     kept = filter_by_length(train, args.max_length, args.max_length)
     if not kept:
         raise ValueError(f"All {len(train):,} training pairs have a side longer than --max-length "
                          f"{args.max_length} tokens; raise --max-length or leave it out")
-    bpe.warn_lone_characters(args, kept, (src_tok, tok))
+    bpe.warn_lone_characters(args, kept, (src_tok, tok), learned)
     from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
     for side, where, side_tok in ((0, "source", src_tok), (1, "target", tok)):

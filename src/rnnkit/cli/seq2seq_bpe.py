@@ -69,11 +69,13 @@ def _size_option(args: argparse.Namespace, side: str) -> str:
 
 
 def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple[Tokenizer, Tokenizer]
-          ) -> tuple[Tokenizer, Tokenizer]:
+          ) -> tuple[Tokenizer, Tokenizer, tuple[str, ...]]:
     """The sides' tokenizers, a bpe side's with its model: from the resumed run's checkpoint on
-    ``--resume``, else learned from the training pairs' raw lines of that side."""
+    ``--resume``, else learned from the training pairs' raw lines of that side; and the sides whose model was
+    learned now (:func:`warn_lone_characters` speaks of those alone)."""
     saved = _saved_tokenizers(args) if getattr(args, "resume", False) else None
     out = []
+    learned = []
     for k, (side, level, tok) in enumerate(zip(SIDES, levels(args), tokenizers)):
         if level != "bpe":
             out.append(tok)
@@ -99,7 +101,8 @@ def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple
         print(f"bpe: learned a {size:,}-piece model of the {side} side in {time.perf_counter() - start:.1f}s",
               file=sys.stderr)
         out.append(Tokenizer("bpe", tok.lowercase, model))
-    return out[0], out[1]
+        learned.append(side)
+    return out[0], out[1], tuple(learned)
 
 
 def _saved_tokenizers(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer] | None:
@@ -129,13 +132,15 @@ def retokenize(pairs: list[SentencePair] | None, tokenizers: tuple[Tokenizer, To
 
 
 def warn_lone_characters(args: argparse.Namespace, train: list[SentencePair],
-                         tokenizers: tuple[Tokenizer, Tokenizer]) -> None:
+                         tokenizers: tuple[Tokenizer, Tokenizer], learned: tuple[str, ...] = SIDES) -> None:
     """One warning line per bpe side with characters that never stand alone in its split training text
     (``喜`` always inside ``喜欢``): the vocabulary, made of those pieces, has no row for them, so new text that
     needs one alone reads it as <unk>.  Fewer merges leave more characters alone: a smaller vocabulary helps,
-    a larger one makes it worse.  A row for each would be untrained, no better than <unk>, so none is added."""
+    a larger one makes it worse.  A row for each would be untrained, no better than <unk>, so none is added.
+    Said once, when the model is learned: only for the sides in ``learned`` (:func:`learn`'s), not for a model
+    a ``--resume`` took from the run, whose first training said it (its vocabulary is the run's too)."""
     for k, (side, tok) in enumerate(zip(SIDES, tokenizers)):
-        if tok.level != "bpe":
+        if tok.level != "bpe" or side not in learned:
             continue
         alone = {piece for pair in train for piece in pair[k]}
         warn_lone(tok.bpe_model, alone, f"the {side} side's", _size_option(args, side))

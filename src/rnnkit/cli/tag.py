@@ -1,31 +1,28 @@
-"""``rnnkit tag``, ``rnnkit segment`` and the taggers' ``rnnkit evaluate``: a trained tagger, segmenter
-or HMM (:class:`~rnnkit.tagging.loaded.LoadedTagger`) applied to new files, read the way its training data
-was (``rnnkit train tagger`` and ``train hmm`` are :mod:`rnnkit.cli.tagging`)."""
+"""``rnnkit tag`` and ``rnnkit segment``: a trained tagger, segmenter or HMM
+(:class:`~rnnkit.tagging.loaded.LoadedTagger`) applied to new files, read the way its training data was
+(``rnnkit train tagger`` and ``train hmm`` are :mod:`rnnkit.cli.tagging`; the taggers' ``rnnkit evaluate``
+is :mod:`rnnkit.cli.tag_evaluate`)."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
-from rnnkit.cli.dict_evaluate import add_dict_option, check_dict_use, dict_scores, read_dicts, side_by_side
+from rnnkit.cli.dict_evaluate import add_dict_option, read_dicts
 from rnnkit.cli.output import check_output, write_output
-from rnnkit.cli.tagging import describe, detail_lines
+from rnnkit.cli.tag_evaluate import evaluate_tagger
+from rnnkit.cli.tag_notes import impossible_note, no_path_note
 from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
-from rnnkit.cli.text_warnings import (fold_width_hint, raw_segmented_file, unknown_characters_hint, unsegmented, warn,
+from rnnkit.cli.text_warnings import (fold_width_hint, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
 from rnnkit.data.conll import MISC_TAG
-from rnnkit.data.files import check_output_path, write_text_file
 from rnnkit.data.slash import tagged_tokens
-from rnnkit.jsonline import json_line
-from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
 from rnnkit.tagging.io import DataSpec, format_predictions, raw_sentences
 from rnnkit.tagging.loaded import LoadedTagger
 
@@ -185,30 +182,6 @@ def tag(args: argparse.Namespace) -> int:
     return written(formatted(part, spec) for part in blocks)
 
 
-def impossible_note(name: str, lines: list[int], args: argparse.Namespace, what: str = "tags") -> str:
-    """The warning for sentences (at ``lines`` of ``name``) of probability 0 under an HMM: no tag path can produce
-    them, so their tags (``what``: "words" for segment) are Viterbi's fallback guess
-    (:meth:`rnnkit.hmm.HMMTagger.tag_with_score`)."""
-    from rnnkit.constraints import listed_lines
-
-    where = listed_lines(lines) + (" has" if len(lines) == 1 else " have")
-    it, its = ("it", "its") if len(lines) == 1 else ("them", "their")
-    probs = _undefined(args, its, what)
-    seen = ("a word seen only with tags that cannot go there" if what == "tags" else
-            "a character seen only in word positions (B, M, E, S) that cannot go there"
-            + (", a --dict word forcing its characters into positions never seen" if args.user_dict else ""))
-    return (f"{name}: {where} probability 0 under the model: no tag path can produce {it} ({seen}, or a tag n-gram "
-            "never seen in training when the model's lower orders got no weight); "
-            f"{its} {what} are a fallback guess, the path with the fewest impossible steps" + probs)
-
-
-def _undefined(args: argparse.Namespace, its: str, what: str) -> str:
-    """What an HMM's sentence of probability 0 gets for ``--probs``, ``--nbest`` or ``--spans``."""
-    return ("" if what != "tags" else f" ({its} spans, if any, have probability null)" if args.spans else
-            f" ({its} probabilities are written as '{tag_confidence.UNDEFINED}')" if tag_confidence.wanted(args)
-            else "")
-
-
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
     """Where ``tag --format conllu`` writes the tags: the column a model trained on CoNLL-U learned (UPOS or
     XPOS); a model trained on another format (a chunker's B-NP, a NER model's B-PER) cannot say its tags are
@@ -291,96 +264,6 @@ def segment(args: argparse.Namespace) -> int:
     for lines_, cause, fix in no_path_causes(loaded.trained_tags, rulebreak, blocked):
         warn(no_path_note(args.input or "standard input", lines_, loaded, "words", args, (cause, fix)))
     return 0
-
-
-def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = "tags",
-                 args: argparse.Namespace | None = None, cause_fix: tuple[str, str] | None = None) -> str:
-    """The warning for sentences (at ``lines`` of ``name``) that the scheme's rules allow no sequence of the
-    model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
-    ``args``: tag's, to say what an HMM's probabilities of them are; ``cause_fix``: the why and the how instead
-    of the missing tags' (segment's, of :func:`rnnkit.tagging.segmenter.no_path_causes`)."""
-    from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
-
-    where = listed_lines(lines)
-    its = "its" if len(lines) == 1 else "their"
-    scheme = loaded.train_scheme
-    cause, fix = cause_fix or (missing_tags_cause(loaded.trained_tags, scheme),
-                               f"train on data that has {missing_tags_fix(scheme)}")
-    probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
-    return (f"{name}: {where}: {cause}; {its} {what} are the model's best guess ignoring the {scheme.upper()} "
-            f"rules{probs}; to fix it, {fix}")
-
-
-def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
-    from rnnkit.cli.given import refuse_unused
-    from rnnkit.cli.hmm_em import gold_spec
-
-    loaded = LoadedTagger(model_path)
-    induced = loaded.task["metric"] == "induction"
-    if induced:  # its states are no gold tags: the gold file's format and column are the user's to choose
-        refuse_unused(args, [("--errors", True, f"for {model_path}, an unsupervised HMM (its states are never the "
-                                                "gold tags, so every token would be an error)")])
-        spec = gold_spec(loaded.spec, args.format, args.tag_column, args.encoding or "utf-8")
-    else:
-        supervised = f"for {model_path}, which reads DATA as it was trained (it applies to unsupervised HMMs)"
-        refuse_unused(args, [("--format", True, supervised), ("--tag-column", True, supervised)])
-        spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
-    check_dict_use(args, loaded, model_path)
-    data = read_data(data_path, spec, format_from="option" if induced and args.format else "model")
-    if spec.format == "segmented":
-        raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
-        fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
-    check_gold_spans(spec, data, data_path)  # span F1 of gold tags that are not the scheme's (a POS column)
-    note = gold_scheme_note(spec, data, data_path)
-    if note:
-        warn(note)
-    if args.errors is not None:
-        check_output_path(args.errors, "--errors", inputs=(data_path, model_path))
-    predicted = loaded.predict(data)
-    m = loaded.score(data, predicted)
-    if args.errors is not None:
-        wrong = write_errors(args.errors, data, predicted)
-        print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
-    if spec.format != "segmented" and not induced:  # segmented text's gold tags are made from its spaces
-        _warn_unknown_tags(loaded, data, data_path)
-    metric = loaded.task["metric"]
-    with_dict = dict_scores(args, loaded, data) if getattr(args, "user_dict", None) else None
-    if args.json:
-        extra = {} if with_dict is None else {"with_dict": {k: v for k, v in with_dict.items() if k != "main"}}
-        print(json_line({**{k: v for k, v in m.items() if k != "main"}, **extra}))
-    else:
-        print(f"{data_path}: {describe(metric, m)}")
-        print(detail_lines(m), end="")
-        if with_dict is not None:
-            print(side_by_side(m, with_dict, args.user_dict), end="")
-    return 0
-
-
-def write_errors(path: str, data: Any, predicted: list[list[str]]) -> int:
-    """Write every sentence of ``data`` with a wrong tag as one line, ``N<TAB>tokens``: N its number in the
-    file (from 1), a right token as word/TAG, a wrong one as [word GOLD->PREDICTED]; returns how many."""
-    lines = []
-    for n, (words, gold, pred) in enumerate(zip(data.words, data.tags, predicted), start=1):
-        if gold != pred:
-            lines.append(f"{n}\t" + " ".join(f"{w}/{g}" if g == p else f"[{w} {g}->{p}]"
-                                             for w, g, p in zip(words, gold, pred)) + "\n")
-    write_text_file(path, "".join(lines))  # whole or not at all
-    return len(lines)
-
-
-def _warn_unknown_tags(loaded: LoadedTagger, data: Any, path: str) -> None:
-    """Gold tags the model was not trained on can only be counted wrong; when most are, the tags are
-    likely another column or another tag set (a chunker's file scored with a POS model, UPOS '_')."""
-    known = set(loaded.tags)
-    gold = Counter(t for sentence in data.tags for t in sentence)
-    unknown = Counter({t: n for t, n in gold.items() if t not in known})
-    if unknown:
-        total, missing = gold.total(), unknown.total()
-        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
-        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
-             f"model was not trained on (it knows {', '.join(map(repr, loaded.tags[:10]))}"
-             f"{', ...' if len(loaded.tags) > 10 else ''}); they are counted as wrong"
-             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))
 
 
 evaluate_cli.EVALUATORS["tagger"] = evaluate_tagger

@@ -1,8 +1,8 @@
 """``rnnkit train tagger`` and ``rnnkit train hmm``, and how their scores are said (``describe``).
 
 A thin layer over :mod:`rnnkit.tagging` and :mod:`rnnkit.hmm`.  Both kinds of model are single
-checkpoint files whose metadata records how their data was read (:class:`DataSpec`), so ``tag``,
-``segment`` and ``evaluate`` (:mod:`rnnkit.cli.tag`) read new files the way training did (see
+checkpoint files whose metadata records how their data was read (:class:`DataSpec`), so ``tag``, ``segment``
+(:mod:`rnnkit.cli.tag`) and ``evaluate`` (:mod:`rnnkit.cli.tag_evaluate`) read new files the way training did (see
 :mod:`rnnkit.tagging.io`; the data options and reading with their checks are :mod:`rnnkit.cli.tagging_data`).
 """
 from __future__ import annotations

@@ -65,8 +65,9 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
             raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r})")
         examples.append(LabeledText(label, text))
     if not examples and header and lines:  # the line --header skipped, and nothing after it
-        raise DataError(f"{path}: has a header line and no example after it (--header skips the first line); "
-                        "add label<TAB>text lines below it, or leave out --header if the line is an example")
+        raise DataError(f"{path}: has a header line and no example after it (header=True, --header, skips the first "
+                        "line); add label<TAB>text lines below it, or leave out header (--header) if the line is an "
+                        "example")
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
     _check_not_swapped(examples, path)
@@ -113,14 +114,14 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike, seve
         return
     if first.lower() in HEADER_WORDS and examples[0].text.lower() in HEADER_TEXTS:  # both columns named: a header
         raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
-                        "and read as an example it would be a class of its own: give --header to skip it, or "
-                        "remove the line" + (f"; {AGREE}: with --header, each of them needs a header line"
+                        "and read as an example it would be a class of its own: give header=True (--header) to skip "
+                        "it, or remove the line" + (f"; {AGREE}: with --header, each of them needs a header line"
                                              if several else ""))
     repeated = len(examples) >= 10 and min(counts.values()) > 1  # the other labels
     if repeated or first.lower() in HEADER_WORDS:  # one column named like a header: said, not refused
         where = ", where every other label occurs more than once" if repeated else ""
         warnings.warn(f"{path}:1: the label {first!r} occurs only on the first line{where}: if the line is a "
-                      "header, give --header to skip it", stacklevel=3)
+                      "header, give header=True (--header) to skip it", stacklevel=3)
 
 
 def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequence[str],
@@ -141,8 +142,9 @@ def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequenc
     else:
         return
     fix = (f"{AGREE}: add a header line to {path}, or leave out --header and remove the header lines of the others"
-           if several else "leave out --header if the file has no header line")
-    raise DataError(f"{path}:1: --header skips the first line as a header, but it reads as an example ({why}, text "
+           if several else "leave out header (--header) if the file has no header line")
+    raise DataError(f"{path}:1: header=True (--header) skips the first line as a header, but it reads as an example "
+                    f"({why}, text "
                     f"{text[:30]!r}), which would be dropped; {fix}")
 
 

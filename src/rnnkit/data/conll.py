@@ -35,7 +35,8 @@ _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 _EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
 
 # what a file that is not CoNLL-U may be, in the training commands' options (evaluate replaces it)
-FORMAT_HINT = " A column file (word POS chunk) reads with --format columns, segmented text with --format segmented"
+FORMAT_HINT = (" A column file (word POS chunk) reads with format 'columns' (--format columns), segmented text with "
+               "format 'segmented' (--format segmented)")
 
 
 @dataclass

@@ -75,7 +75,7 @@ def _utf8_read_as_legacy(data: bytes, encoding: str, codec: str, name: str) -> s
     word = data[left:start].decode("ascii") + (run[0] if run else text[0])
     seen = word.encode("utf-8").decode(codec, errors="replace")
     told = (f"{name}:{line}: read as {encoding}, but its bytes are valid UTF-8 with non-ASCII text ({word!r} read "
-            f"as {seen!r}): give --encoding utf-8 (the default)")
+            f"as {seen!r}): give encoding='utf-8' (--encoding utf-8, the default)")
     try:
         text.encode(codec)
     except UnicodeEncodeError:  # (Chinese in latin-1): no converting it to the others' encoding
@@ -112,7 +112,7 @@ def _ascii_read_as_wide(data: bytes, encoding: str, codec: str, name: str) -> st
         shown = _decodes(sample[:4], codec) if width == "UTF-16" else None
         example = f" ({sample[:2].decode('ascii')!r} read as {shown[0]!r})" if shown and sample[:2].isascii() else ""
         what = "ASCII" if data.isascii() else "UTF-8"
-        return f"{name}: {why}: it is {what} text{example}; give --encoding utf-8 (the default)"
+        return f"{name}: {why}: it is {what} text{example}; give encoding='utf-8' (--encoding utf-8, the default)"
     if width == "UTF-16":
         wide = _decodes(sample[: len(sample) // 2 * 2], codec)
         if wide and sum(map(_plain_or_cjk, wide)) >= 0.95 * len(wide):

@@ -124,8 +124,8 @@ def _mixed(data: bytes, start: int, name: str) -> str | None:
     line = data.count(b"\n", 0, start) + 1
     codec = found[0]
     return (f"it mixes encodings: UTF-8 ({wide:,} non-ASCII characters) before line {line}, then what looks like "
-            f"{NAMES.get(codec, codec)}, and no --encoding reads both; convert the part from line {line} on (e.g. "
-            f"tail -n +{line} {name} | iconv -f {ICONV.get(codec, codec)} -t UTF-8), or re-save the file in one "
+            f"{NAMES.get(codec, codec)}, and no encoding (--encoding) reads both; convert the part from line {line} on "
+            f"(e.g. tail -n +{line} {name} | iconv -f {ICONV.get(codec, codec)} -t UTF-8), or re-save the file in one "
             "encoding")
 
 
@@ -145,7 +145,8 @@ def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = No
     others = f" (if the text then looks wrong, try {', '.join(found[1:])})" if len(found) > 1 else ""
     convert = f"iconv -f {ICONV.get(first, first)} -t UTF-8 {name} > {name}.utf8"
     if option:
-        return f"it looks like {what} ({why}): pass --encoding {first}{others}, or convert it: {convert}"
+        return (f"it looks like {what} ({why}): pass encoding={first!r} (--encoding {first}){others}, or convert "
+                f"it: {convert}")
     return f"it looks like {what} ({why}): convert it{others}: {convert}"
 
 
@@ -208,8 +209,8 @@ def nul_problem(data: bytes, name: str, encoding: str = "utf-8") -> str | None:
         if "\x00" not in wide and _controls(wide) <= 0.01 * len(wide):
             file = name if name != "<stdin>" else "FILE"
             return (f"{name}: looks like {NAMES[codec]} text (four bytes a character, hence the NUL byte at offset "
-                    f"{at:,}): pass --encoding {codec}, or convert it: iconv -f {ICONV[codec]} -t UTF-8 {file} > "
-                    f"{file}.utf8")
+                    f"{at:,}): pass encoding={codec!r} (--encoding {codec}), or convert it: iconv -f {ICONV[codec]} "
+                    f"-t UTF-8 {file} > {file}.utf8")
     nuls = data.count(0)
     rest = data.replace(b"\x00", b"")
     try:
@@ -222,7 +223,7 @@ def nul_problem(data: bytes, name: str, encoding: str = "utf-8") -> str | None:
         return (f"{name}:{line}: holds {nuls:,} NUL byte{'s' if nuls > 1 else ''} ({'the first ' if nuls > 1 else ''}at offset {at:,}), "
                 f"which no text file has, in what otherwise reads as text; remove {'them' if nuls > 1 else 'it'}: "
                 f"tr -d '\\000' < {file} > {file}.clean")
-    return f"{name}: is binary data, not text ({where}); no --encoding reads it: give the text file"
+    return f"{name}: is binary data, not text ({where}); no encoding (--encoding) reads it: give the text file"
 
 
 def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, start: int | None = None) -> str:
@@ -234,11 +235,11 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
         return not_utf8_advice(data, name, option, start)
     if utf8_text(data):  # (guess_encodings is for bytes that are not UTF-8: it would name cp1252 for ASCII)
         what = "ASCII" if data.isascii() else "UTF-8"
-        return f"it is {what} text, which UTF-8 reads: give --encoding utf-8 (the default)"
+        return f"it is {what} text, which UTF-8 reads: give encoding='utf-8' (--encoding utf-8, the default)"
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
-        return "pass the file's real --encoding"
-    return (f"pass the file's real --encoding (it may be {', '.join(found)}), or, "
+        return "pass the file's real encoding (--encoding)"
+    return (f"pass the file's real encoding (--encoding) (it may be {', '.join(found)}), or, "
             f"{convert_this_one(found[0], encoding, name)}")
 
 
@@ -266,11 +267,11 @@ def check_encoding(encoding: str) -> None:
     try:
         info = codecs.lookup(encoding)
     except LookupError:
-        raise ValueError(f"Expected --encoding to be a codec name like 'utf-8', 'gb18030' or 'cp1252', "
+        raise ValueError(f"Expected encoding (--encoding) to be a codec name like 'utf-8', 'gb18030' or 'cp1252', "
                          f"got {encoding!r}") from None
     if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib...: bytes to bytes, not text
-        raise ValueError(f"Expected --encoding to be a text encoding like 'utf-8', 'gb18030' or 'cp1252', got "
-                         f"{encoding!r}, which is not one (it transforms bytes or text, it does not decode text)")
+        raise ValueError(f"Expected encoding (--encoding) to be a text encoding like 'utf-8', 'gb18030' or 'cp1252', "
+                         f"got {encoding!r}, which is not one (it transforms bytes or text, it does not decode text)")
 
 
 # the first bytes of the compressed files rnnkit reads: (magic, format, suffix, how to decompress)

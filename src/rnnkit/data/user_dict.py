@@ -104,6 +104,11 @@ class _Invisible(ValueError):
     """A dictionary line whose word is one but for an invisible format character in it: skipped, not refused."""
 
 
+class _Blank(ValueError):
+    """A dictionary line whose word is invisible format characters only (U+200B alone, as a copy from a web
+    page leaves): skipped, not refused, as a word of combining marks only is; it shows nothing, so it is no word."""
+
+
 class _Marks(ValueError):
     """A dictionary line whose word is combining marks only (U+0304 alone, as a token of UD Chinese GSD is):
     skipped, not refused; in text they belong to the character before them, so they are no word."""
@@ -198,6 +203,8 @@ def _entry(line: str) -> str | None:
     problem = word_problem(word)
     if problem is None:
         return word
+    if all(unicodedata.category(c) == "Cf" for c in word):
+        raise _Blank(f"{ascii(word)}: U+{ord(word[0]):04X} {unicodedata.name(word[0], 'a format character')}")
     if _marks_only(word):
         mark = next(c for c in word if unicodedata.category(c) in ("Mn", "Me"))
         raise _Marks(f"{ascii(word)}: U+{ord(mark):04X} {unicodedata.name(mark, 'a combining mark')}")
@@ -216,17 +223,21 @@ def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> Use
     frequencies.  A word that holds an invisible format character (U+200B ZERO WIDTH SPACE, as one word of
     UD Chinese GSD does) would match only text holding it too: its line is skipped, with one warning naming
     the lines.  So is a word of combining marks only (U+0304 alone, as one token of GSD is): in text a mark
-    belongs to the character before it, and a word list made from a corpus's tokens should load.  (A list of
+    belongs to the character before it, and a word list made from a corpus's tokens should load; and so is
+    a word of invisible format characters only (U+200B alone), which shows nothing.  (A list of
     words given to :class:`UserDict` is taken as it is.)"""
     text = read_utf8_file(path, "a word list")
     found = UserDict() if into is None else into
     lines = text_lines(text)
-    words, single, hidden, marks = 0, [], [], []
+    words, single, hidden, blank, marks = 0, [], [], [], []
     for number, line in enumerate(lines, start=1):
         try:
             word = _entry(line)
         except _Invisible as exc:
             hidden.append((number, str(exc)))
+            continue
+        except _Blank as exc:
+            blank.append((number, str(exc)))
             continue
         except _Marks as exc:
             marks.append((number, str(exc)))
@@ -248,18 +259,20 @@ def read_user_dict(path: str | os.PathLike, into: UserDict | None = None) -> Use
                       "(的 from 目的)", UserWarning, stacklevel=2)
     skipped = [_skipped(hidden, "for an invisible character in the word", "which would match only text that "
                         "holds it too; delete the character to keep the word"),
+               _skipped(blank, "for a word of invisible characters only", "which shows nothing, so it is no word"),
                _skipped(marks, "for a word of combining marks only", "which in text belong to the character before "
                         "them, so they are no word of their own")]
-    if hidden or marks:
+    if hidden or blank or marks:
         import warnings
 
         warnings.warn(f"{path}: " + "; ".join(part for part in skipped if part), UserWarning, stacklevel=2)
     if not words and not single:
         got = f"{len(lines):,} blank or comment lines" if lines else "an empty file"
-        if hidden or marks:
+        if hidden or blank or marks:
             got = ", ".join([f"{len(hidden):,} skipped for an invisible character"] * bool(hidden)
+                            + [f"{len(blank):,} skipped as invisible characters only"] * bool(blank)
                             + [f"{len(marks):,} skipped as combining marks only"] * bool(marks)
-                            + [f"{len(lines) - len(hidden) - len(marks):,} blank or comment lines"])
+                            + [f"{len(lines) - len(hidden) - len(blank) - len(marks):,} blank or comment lines"])
         raise DataError(f"{path}: no word in it ({got}); expected {FORMAT}")
     return found
 

@@ -50,7 +50,8 @@ def default_cutoffs(vocab_size: int) -> tuple[int, ...]:
     cut = tuple(c for c in (2000, 10000, 50000) if c < vocab_size)
     if not cut:
         raise ValueError(f"Expected a vocabulary of more than 2000 words for the default adaptive-softmax cutoffs, "
-                         f"got {vocab_size}; give the cutoffs (e.g. --cutoffs {max(1, vocab_size // 4)})")
+                         f"got {vocab_size}; give the cutoffs (e.g. cutoffs=({max(1, vocab_size // 4)},), --cutoffs "
+                         f"{max(1, vocab_size // 4)})")
     return cut
 
 

@@ -119,7 +119,7 @@ def check_exportable(model: NGramLM, vocab: Vocabulary) -> None:
     model._check_fitted()
     if model.smoothing == "add_delta":
         raise ValueError("add-delta smoothing has no ARPA form (it uses the longest known history only, without "
-                         "back-off weights); fit --smoothing kneser_ney or katz")
+                         "back-off weights); fit with smoothing 'kneser_ney' or 'katz' (--smoothing)")
     if model.eos_id_ != vocab.eos_id:
         raise ValueError(f"Expected the model fitted with eos_id=vocab.eos_id ({vocab.eos_id!r}), got "
                          f"{model.eos_id_!r}")

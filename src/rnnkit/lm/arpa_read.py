@@ -144,7 +144,8 @@ def _vocabulary(words: list[str], level: str, path: str) -> tuple[Vocabulary, np
                         "(KenLM refuses such a file too)")
     if level == "word" and EOS not in seen:
         raise DataError(f"{path}: no </s> among the unigrams: a word-level model predicts the end of each "
-                        "sentence (KenLM refuses such a file too); a character model is read with --level char")
+                        "sentence (KenLM refuses such a file too); a character model is read with level 'char' "
+                        "(--level char)")
     added_unk = UNK not in seen
     if added_unk:
         warnings.warn(f"{path}: no <unk> among the unigrams; a token the model does not know gets log10 "

@@ -136,8 +136,8 @@ def sample_ids(model: Any, prime_ids: np.ndarray, length: int, rng: np.random.Ge
         except ValueError:  # _choose's check of a caller's input; a NaN is the model's own arithmetic overflowing
             if np.isnan(logp).any():
                 raise NonFiniteError(f"the model's log-probabilities are NaN at token {k + 1} (its numbers "
-                                     "overflow: weights far too large, as --init-scale 1e6 gives, or a run that "
-                                     "diverged); use a checkpoint of a healthy run") from None
+                                     "overflow: weights far too large, as init_scale (--init-scale) 1e6 gives, or a "
+                                     "run that diverged); use a checkpoint of a healthy run") from None
             raise
         yield nxt
         with np.errstate(over="ignore", invalid="ignore"):

@@ -149,7 +149,8 @@ class LanguageModel:
             raise ValueError(f"Expected softmax 'full', 'class' or 'adaptive', got {cfg.softmax!r}")
         if cfg.tie_weights and cfg.softmax == "adaptive":
             raise ValueError("Expected softmax 'full' or 'class' to tie weights (the adaptive softmax has no (V, H) "
-                             "output matrix to share), got 'adaptive': drop --tie or change --softmax")
+                             "output matrix to share), got 'adaptive': drop tie_weights (--tie) or change softmax "
+                             "(--softmax)")
         if cfg.tie_weights and cfg.embedding_dim != cfg.hidden_size:
             raise ValueError(
                 f"Expected embedding_dim == hidden_size to tie weights, got {cfg.embedding_dim} and {cfg.hidden_size}"

@@ -74,8 +74,8 @@ class LMTask:
         ln(head) + ln(cluster), above ln V when the shortlist is small or the words' frequencies flat,
         and a healthy run starts there."""
         s = self.model.config.init_scale
-        cure = None if s is None else (f"the initial weights are too large: give a smaller --init-scale ({s:g} now, "
-                                       "Zaremba: 0.1), or none for PyTorch's initialisation")
+        cure = None if s is None else (f"the initial weights are too large: give a smaller init_scale (--init-scale; "
+                                       f"{s:g} now, Zaremba: 0.1), or none for PyTorch's initialisation")
         V = self.model.config.vocab_size
         unit = {"char": "character", "bpe": "piece"}.get(self._meta.get("level"), "word")
         guess = uniform_guess(V, unit, start_cure=cure)

@@ -76,24 +76,28 @@ def check_columns(spec: DataSpec, data: TaggingData, path: str | os.PathLike) ->
     width = len(data.source[0].rows[0])
     tag = _resolve(int(spec.tag_column), width)
     where = f"{path}:{data.source[0].line_number}"
-    shown = f"--tag-column {spec.tag_column}" + ("" if spec.tag_column == tag else f" = column {tag} of {width}")
+    shown = (f"tag_column={spec.tag_column!r}, --tag-column {spec.tag_column}"
+             + ("" if spec.tag_column == tag else f" = column {tag} of {width}"))
     if _resolve(spec.word_column, width) == tag:
-        raise TrainingDataError(f"{where}: --word-column {spec.word_column} is the tag column ({shown}): the model "
-                                f"would read the tags it must predict", "choose another --word-column or --tag-column")
+        raise TrainingDataError(f"{where}: word_column={spec.word_column!r} (--word-column {spec.word_column}) is "
+                                f"the tag column ({shown}): the model would read the tags it must predict",
+                                "choose another word_column or tag_column (--word-column, --tag-column)")
     for c in spec.feature_columns:  # first: the worst of the mistakes
         if _resolve(c, width) == tag:
-            raise TrainingDataError(f"{where}: --feature-columns {c} is the tag column ({shown}): the model would be "
-                                    f"given the tags it must predict", f"leave column {c} out of --feature-columns")
+            raise TrainingDataError(f"{where}: feature column {c} (feature_columns, --feature-columns {c}) is the tag "
+                                    f"column ({shown}): the model would be given the tags it must predict",
+                                    f"leave column {c} out of feature_columns (--feature-columns)")
     word, seen = _resolve(spec.word_column, width), {}
     for c in spec.feature_columns:
         at = _resolve(c, width)
         if at == word:
-            raise TrainingDataError(f"{where}: --feature-columns {c} is the word column (--word-column "
-                                    f"{spec.word_column}), which the model reads anyway",
-                                    f"leave column {c} out of --feature-columns")
+            raise TrainingDataError(f"{where}: feature column {c} (feature_columns, --feature-columns {c}) is the word "
+                                    f"column (word_column={spec.word_column!r}, --word-column {spec.word_column}), "
+                                    "which the model reads anyway",
+                                    f"leave column {c} out of feature_columns (--feature-columns)")
         if at in seen:
             twice = f"{seen[at]} and {c} are both column {at} of {width}" if seen[at] != c else f"{c} is given twice"
-            raise TrainingDataError(f"{where}: --feature-columns {twice}", "give each column once")
+            raise TrainingDataError(f"{where}: feature_columns (--feature-columns) {twice}", "give each column once")
         seen[at] = c
 
 
@@ -143,11 +147,12 @@ def check_tag_variety(spec: DataSpec, data: TaggingData, path: str | os.PathLike
             other_tags = {t for s in read_conllu(path, other, spec.encoding) for t in s.tags}
         except DataError:
             other_tags = set()
-        fix = f"use --tag-column {other}" if len(other_tags) > 1 else f"its {other} column has no two tags either"
+        fix = (f"use tag_column={other!r} (--tag-column {other})" if len(other_tags) > 1
+               else f"its {other} column has no two tags either")
         raise TrainingDataError(f"{path}: every token's tag (column {spec.tag_column}) is {only!r}: nothing to learn",
                                 fix)
     varied = _varied_columns(data, spec)
-    fix = (f"use --tag-column {varied[-1]}" if varied else
+    fix = (f"use tag_column={varied[-1]!r} (--tag-column {varied[-1]})" if varied else
            "no other column has two values either; a tagger needs at least two tags")
     raise TrainingDataError(f"{path}: every token's tag (column {spec.tag_column}) is {only!r}: nothing to learn", fix)
 
@@ -169,20 +174,22 @@ def scheme_violation(sentences: Sequence[Sequence[str]], scheme: str) -> tuple[i
                 try:
                     allowed_transitions([tag], scheme)
                 except ValueError:
-                    return k, i, f"tag {tag!r} is not a {name} tag ({_FORMS[scheme]}) as --scheme {scheme} needs"
+                    return k, i, (f"tag {tag!r} is not a {name} tag ({_FORMS[scheme]}) as scheme={scheme!r} "
+                                  f"(--scheme {scheme}) needs")
         raise  # a tag set that fails as a whole always has a tag that fails alone
     index = {t: j for j, t in enumerate(tagset)}
+    named = f"{name} (scheme={scheme!r}, --scheme {scheme})"
     for k, tags in enumerate(sentences):
         if not tags:
             continue
         ids = [index[t] for t in tags]
         if not allowed_start[ids[0]]:
-            return k, 0, f"{tags[0]} at the start of a sentence is not legal {name} (--scheme {scheme})"
+            return k, 0, f"{tags[0]} at the start of a sentence is not legal {named}"
         for i in range(1, len(ids)):
             if not allowed[ids[i - 1], ids[i]]:
-                return k, i, f"{tags[i - 1]} followed by {tags[i]} is not legal {name} (--scheme {scheme})"
+                return k, i, f"{tags[i - 1]} followed by {tags[i]} is not legal {named}"
         if not allowed_end[ids[-1]]:
-            return k, len(ids) - 1, f"{tags[-1]} at the end of a sentence is not legal {name} (--scheme {scheme})"
+            return k, len(ids) - 1, f"{tags[-1]} at the end of a sentence is not legal {named}"
     return None
 
 
@@ -203,8 +210,9 @@ def unnamed_spans(spec: DataSpec, data: TaggingData) -> str | None:
     if not fits:
         return None
     shown = ", ".join(sorted(set(tags))[:4])
-    return (f"the tags ({shown}, ...) look like {' or '.join(_NAMES[s] for s in fits)} spans, and without --scheme "
-            f"they are scored by token accuracy and decoded without span rules; give --scheme {fits[0]} for span F1")
+    return (f"the tags ({shown}, ...) look like {' or '.join(_NAMES[s] for s in fits)} spans, and without a scheme "
+            f"(--scheme) they are scored by token accuracy and decoded without span rules; give scheme={fits[0]!r} "
+            f"(--scheme {fits[0]}) for span F1")
 
 
 def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> None:
@@ -221,21 +229,22 @@ def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
     tags = {t for s in data.tags for t in s}
     if fits:
         names = " or ".join(_NAMES[s] for s in fits)
-        fix = f"the tags look like {names}: use --scheme {fits[0]}"
+        fix = f"the tags look like {names}: use scheme={fits[0]!r} (--scheme {fits[0]})"
     elif spans and len(tag) == 2 and tag[0] in _PREFIXES and tag[1] == "-":  # I- alone: --repair-spans needs types
         raise TrainingDataError(f"{_where(path, data, k, i)}: tag {tag!r} has no type after {tag}",
                                 f"{_NAMES[spec.scheme]} tags are {_FORMS[spec.scheme]}: give each such tag its "
-                                f"span's type ({tag}NP), or use --scheme none (token accuracy, no span decoding)")
+                                f"span's type ({tag}NP), or use scheme='none' (--scheme none: token accuracy, no "
+                                "span decoding)")
     elif spans and not any(t[:2] in _SPAN_STARTS for t in tags):  # ADP NOUN VERB: a POS column, not spans
         shown = ", ".join(sorted(tags)[:4])
-        raise TrainingDataError(f"{path}: the tags ({shown}, ...) look like POS tags, not span "
-                                f"tags: none starts with B- or I- as --scheme {spec.scheme} needs",
-                                "drop --scheme (or give --scheme none) to train on them with token accuracy")
+        raise TrainingDataError(f"{path}: the tags ({shown}, ...) look like POS tags, not span tags: none starts "
+                                f"with B- or I- as scheme={spec.scheme!r} (--scheme {spec.scheme}) needs",
+                                "give scheme='none' (--scheme none) to train on them with token accuracy")
     else:
-        repair = (", give --repair-spans to read them as conlleval does (a stray I- starts a span)"
+        repair = (", or read them as conlleval does (a stray I- starts a span) with repair_spans (--repair-spans)"
                   if spans and _fits_form(tag, spec.scheme) else "")  # it rewrites sequences, not tags
-        fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them{repair}, or use --scheme none "
-               f"(token accuracy, no span decoding)")
+        fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them{repair}, or use scheme='none' "
+               "(--scheme none: token accuracy, no span decoding)")
     raise TrainingDataError(f"{_where(path, data, k, i)}: {what}", fix)
 
 
@@ -277,7 +286,7 @@ def repair_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
     k, i, what = first
     n = sum(1 for t in data.tags if t)
     more = f", and {changed - 1:,} more of the {n:,} sentences break {_NAMES[spec.scheme]}" if changed > 1 else ""
-    return (f"{_where(path, data, k, i)}: {what}{more}: --repair-spans reads "
+    return (f"{_where(path, data, k, i)}: {what}{more}: repair_spans (--repair-spans) reads "
             f"{'them' if changed > 1 else 'it'} as conlleval does and trains on "
             f"{'them' if changed > 1 else 'it'} rewritten in {_NAMES[spec.scheme]}")
 

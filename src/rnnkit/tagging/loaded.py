@@ -113,8 +113,9 @@ class LoadedTagger:
             from rnnkit.tagging.task import predict_ids
 
             if self.encoder.features and data.features is None:
-                raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}: "
-                                 f"tag a column file with --format columns")
+                raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}, "
+                                 f"got data without features: read a column file as the model does "
+                                 f"(read_tagged(path, loaded.spec); rnnkit tag --format columns)")
             ids = predict_ids(self.model, self.encoder.encode(data), self.allowed, tag_masks=tag_masks,
                               unconstrained=pathless)
             pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]

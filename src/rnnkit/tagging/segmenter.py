@@ -188,13 +188,13 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     return out
 
 
-def no_path_causes(tags: Sequence[str], lines: Sequence[int], blocked: dict[int, list[str]]
-                   ) -> list[tuple[list[int], str, str]]:
+def no_path_causes(tags: Sequence[str], lines: Sequence[int], blocked: dict[int, list[str]],
+                   source: str = "--dict") -> list[tuple[list[int], str, str]]:
     """``(lines, cause, fix)`` of a segmenter's (``tags``) warnings about the ``lines`` it cannot tag by the
     BMES rules, from :func:`segment_lines`' ``no_path`` and ``dict_blocked``: those whose length has no legal
     path (:func:`~rnnkit.constraints.missing_tags_cause`), those whose dictionary words need tags the model
     lacks, and those where such words leave a stretch beside them without one
-    (:func:`~rnnkit.constraints.dict_no_path_cause`)."""
+    (:func:`~rnnkit.constraints.dict_no_path_cause`; ``source``: where the words came from, as it names it)."""
     from rnnkit.constraints import dict_no_path_cause, missing_tags_cause, missing_tags_fix
 
     groups = []
@@ -203,10 +203,11 @@ def no_path_causes(tags: Sequence[str], lines: Sequence[int], blocked: dict[int,
         groups.append((length, missing_tags_cause(tags, "bmes"), f"train on data that has {missing_tags_fix('bmes')}"))
     worded = [i for i in lines if blocked.get(i)]
     if worded:
-        groups.append((worded, *dict_no_path_cause(tags, list(dict.fromkeys(w for i in worded for w in blocked[i])))))
+        named = list(dict.fromkeys(w for i in worded for w in blocked[i]))
+        groups.append((worded, *dict_no_path_cause(tags, named, source)))
     stretch = [i for i in lines if i in blocked and not blocked[i]]
     if stretch:
-        groups.append((stretch, *dict_no_path_cause(tags, [])))
+        groups.append((stretch, *dict_no_path_cause(tags, [], source)))
     return groups
 
 
@@ -244,7 +245,7 @@ def segment(loaded: Any, text: str | Sequence[str], user_words: Any = None) -> l
     blocked: dict[int, list[str]] = {}
     words = segment_lines(loaded, [" ".join(line.split()) for line in lines] if one else lines, user_words,
                           no_path=pathless, dict_blocked=blocked)
-    for where, cause, fix in no_path_causes(loaded.trained_tags, pathless, blocked):
+    for where, cause, fix in no_path_causes(loaded.trained_tags, pathless, blocked, "user_words"):
         import warnings
 
         from rnnkit.constraints import listed_lines

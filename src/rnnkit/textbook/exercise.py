@@ -101,22 +101,24 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
         raise ValueError(f"c0 and dc are an LSTM's cell state and its gradient; {CELL_NAMES[cell]} has none")
     w_ih, w_hh = (None, None) if params is None else (params["weight_ih"], params["weight_hh"])
     D = _agree("the input size D", [(f"{params_from} (weight_ih's columns)", None if w_ih is None else w_ih.shape[1]),
-                                    ("--x", _same_lengths(xs, "--x")), ("--input-size", input_size)],
+                                    ("xs (--x)", _same_lengths(xs, "xs (--x)")),
+                                    ("input_size (--input-size)", input_size)],
                DEFAULT_INPUT_SIZE)
     H = _agree("the hidden size H", [(f"{params_from} (weight_hh's columns)", None if w_hh is None else w_hh.shape[1]),
-                                     ("--h0", None if h0 is None else len(h0)),
-                                     ("--c0", None if c0 is None else len(c0)),
-                                     ("--dh", _same_lengths(dout, "--dh")), ("--dc", None if dc is None else len(dc)),
-                                     ("--hidden-size", hidden_size)],
+                                     ("h0 (--h0)", None if h0 is None else len(h0)),
+                                     ("c0 (--c0)", None if c0 is None else len(c0)),
+                                     ("dout (--dh)", _same_lengths(dout, "dout (--dh)")),
+                                     ("dc (--dc)", None if dc is None else len(dc)),
+                                     ("hidden_size (--hidden-size)", hidden_size)],
                DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
     if H == 1 and has_layer_norm(cell) and base_cell(cell) != "gru":
         from rnnkit.recurrent_checks import LN_OVER_H
 
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
                          f"{LN_OVER_H[base_cell(cell)]}), got H = 1")
-    T = _agree("the number of steps", [("--x (one a step)", None if xs is None else len(xs)),
-                                       ("--dh (one a step)", None if dout is None else len(dout)),
-                                       ("--steps", steps)], 1)
+    T = _agree("the number of steps", [("xs (--x, one a step)", None if xs is None else len(xs)),
+                                       ("dout (--dh, one a step)", None if dout is None else len(dout)),
+                                       ("steps (--steps)", steps)], 1)
     drawn = {"parameters": random_params(cell, D, H, rng), "h0": random_values((H,), rng)}
     if has_cell_state(cell):
         drawn["c0"] = random_values((H,), rng)

@@ -132,11 +132,12 @@ def params_from_json(cell: str, obj: Any, where: str) -> tuple[dict[str, np.ndar
             hint = f" (a torch.nn.RNN/LSTM/GRU layer's name: the cell's is {layer})" if layer in known \
                 else ""
             if key in PEEPHOLES or layer in PEEPHOLES:  # a sheet of the peephole LSTM read as another cell
-                hint = " (a peephole weight: give --peephole)" if cell in ("lstm", "lstm_ln") else \
-                    " (a peephole weight, of an LSTM with --peephole)"
+                hint = (f" (a peephole weight: give cell '{cell}_peephole', --peephole)" if cell in ("lstm", "lstm_ln")
+                        else " (a peephole weight, of cell 'lstm_peephole', an LSTM with --peephole)")
             elif key.startswith("ln_"):  # a layer-normalized cell's sheet read without --layer-norm, or another's
-                hint = " (a layer-norm gain or shift: give --layer-norm)" if "LN_PARAMS" not in vars(CELLS[cell]) \
-                    else " (a layer-norm gain or shift of another cell)"
+                normed = {"lstm_peephole": "lstm_ln_peephole"}.get(cell, f"{cell}_ln")
+                hint = (f" (a layer-norm gain or shift: give cell '{normed}', --layer-norm)"
+                        if "LN_PARAMS" not in vars(CELLS[cell]) else " (a layer-norm gain or shift of another cell)")
             raise ValueError(f"{where}: unknown parameter {key!r}{hint}; {CELL_NAMES[cell]}'s are {names} "
                              f"(PyTorch's names{', gate blocks ' + ', '.join(gates) if len(gates) > 1 else ''})")
     missing = [w for w in WEIGHTS if w not in obj]

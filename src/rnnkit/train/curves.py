@@ -60,8 +60,8 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
                             f"e.g. {' '.join(str(p) for p in folds[:3])}{' ...' if len(folds) > 3 else ''}") from None
         if any((path.parent / name).exists() for name in ("last.safetensors", "best.safetensors")):
             raise DataError(f"{path.parent}: a run folder whose run logged nothing (it stopped before its first "
-                            f"--log-every steps and before an epoch ended); train with a smaller --log-every to "
-                            "see its curve") from None
+                            f"log_every (--log-every) steps and before an epoch ended); train with a smaller "
+                            "log_every to see its curve") from None
         raise DataError(f"{path}: no such file; give a run folder (holding {METRICS}) or a {METRICS} file") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file; expected rnnkit's {METRICS}") from None

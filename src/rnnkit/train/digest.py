@@ -250,11 +250,12 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
 
         command = f"'rnnkit train {TRAIN_COMMANDS[kind]}'" if kind in TRAIN_COMMANDS else "the command that started it"
         return (f"this run folder holds {kind_name(kind)} run's checkpoint, not {kind_name(ours)}'s: give another "
-                f"--run-dir, or resume it with {command}")
+                f"run_dir (--run-dir), or resume it with {command}")
     saved = meta.get("data_digest")
     if saved and data_digest and saved != data_digest:  # first: it explains a changed vocabulary, said below
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
-                f"{data_digest[:12]} now); resume with the same training files, or start a new run without --resume")
+                f"{data_digest[:12]} now); resume with the same training files, or start a new run (without resume, "
+                "--resume)")
     then = meta.get("train_config") or {}
     if then:  # a field an earlier version did not write (warmup_steps) had its default then
         from rnnkit.train.config import TrainConfig
@@ -262,7 +263,7 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         then = {**{k: v for k, v in _defaults(TrainConfig).items() if k not in then}, **then}
     moved = [k for k in FIXED_ON_RESUME if k in then and k in train_config and then[k] != train_config[k]]
     differ = [_changed_option(k, then[k], train_config[k])
-              + (" (each --optimizer has its own default --lr)" if k == "lr" and "optimizer" in moved else "")
+              + (" (each optimizer has its own default lr)" if k == "lr" and "optimizer" in moved else "")
               for k in moved]
     then = meta.get("run_options") or {}  # absent from checkpoints written before it was kept
     if then:  # options an earlier version did not record: their value then (no vectors files read, ...)
@@ -273,25 +274,27 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     changed = task_changes(meta.get("task") or {}, task_meta)
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
-                "same ones (only --epochs, --max-steps, --patience, the checkpoint, log and progress options and those "
-                "of the final test may change), or start a new run without --resume")
+                "same ones (only epochs, max_steps, patience (--epochs, --max-steps, --patience), the checkpoint, log "
+                "and progress options and those of the final test may change), or start a new run (without resume, "
+                "--resume)")
     if changed:
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
-                "files and options, or start a new run without --resume")
+                "files and options, or start a new run (without resume, --resume)")
     return None
 
 
 def _changed_option(field: str, then: Any, now: Any) -> str:
-    """A TrainConfig field that differs on resume, named by its command-line option."""
+    """A TrainConfig field that differs on resume, named by its command-line option and its field
+    (``--lr (TrainConfig.lr)``, as :func:`_named` names a model config's)."""
     if field == "optimizer_options":  # a library caller's TrainConfig field: no command-line option
         return f"TrainConfig.optimizer_options {_option_value(then)} then, {_option_value(now)} now"
     if field == "frozen":  # set by --freeze-embeddings (TrainConfig.frozen for a library caller)
         # embedding.weight, or train seq2seq's src_/tgt_embedding.weight: given on one side only
         tables = all(n.endswith("embedding.weight") for n in [*then, *now])
-        return (f"--freeze-embeddings {'given' if then else 'not given'} then, {'given' if now else 'not given'} now"
-                if tables and not (then and now)
-                else f"frozen {_option_value(then)} then, {_option_value(now)} now")
-    return f"--{field.replace('_', '-')} {_option_value(then)} then, {_option_value(now)} now"
+        return (f"--freeze-embeddings (TrainConfig.frozen) {'given' if then else 'not given'} then, "
+                f"{'given' if now else 'not given'} now" if tables and not (then and now)
+                else f"TrainConfig.frozen {_option_value(then)} then, {_option_value(now)} now")
+    return f"--{field.replace('_', '-')} (TrainConfig.{field}) {_option_value(then)} then, {_option_value(now)} now"
 
 
 def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
@@ -301,15 +304,16 @@ def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
     done = f"the run in {checkpoint.parent} "
     if st.stopped_early:
         return (done + f"had stopped early after epoch {st.epoch} ({st.bad_epochs} epochs without improvement); "
-                "nothing to train: give a larger --patience to go on")
+                "nothing to train: give a larger patience (--patience) to go on")
     # a cosine or linear schedule has run its course over the run's steps, which a resume may not stretch
-    ended = (f"its --schedule {cfg.schedule} has ended (a new run without --resume trains longer)"
+    ended = (f"its schedule (--schedule) {cfg.schedule} has ended (a new run, not resumed, trains longer)"
              if getattr(cfg, "schedule", None) in ("cosine", "linear") else None)
     if st.epoch >= cfg.epochs:
         epochs = "its 1 epoch" if st.epoch == 1 else f"its {st.epoch} epochs"
-        return done + f"had finished {epochs}; nothing to train: {ended or f'give --epochs above {st.epoch} to go on'}"
+        more = ended or f"give epochs (--epochs) above {st.epoch} to go on"
+        return done + f"had finished {epochs}; nothing to train: {more}"
     if cfg.max_steps is not None and st.step >= cfg.max_steps:
-        more = ended or "give a larger --max-steps to go on"
+        more = ended or "give a larger max_steps (--max-steps) to go on"
         return done + f"has taken its {st.step} steps; nothing to train: {more}"
     return f"resumed from {checkpoint} at epoch {st.epoch + 1}, step {st.step}"
 

@@ -74,5 +74,6 @@ class GracefulStop:
     def stop(self, checkpoint: Path, step: int) -> NoReturn:
         """Say where the run was saved, then raise what the signal would have raised."""
         how = "terminated" if self.signum == signal.SIGTERM else "interrupted"  # SIGTERM was said "interrupted" too
-        self.say(f"{how} after step {step}: saved {checkpoint}; run the same command with --resume to go on")
+        self.say(f"{how} after step {step}: saved {checkpoint}; run the same command with --resume (in Python, "
+                 "fit(resume=True)) to go on")
         raise Terminated() if self.signum == signal.SIGTERM else KeyboardInterrupt()

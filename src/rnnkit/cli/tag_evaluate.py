@@ -1,0 +1,110 @@
+"""The taggers' ``rnnkit evaluate``: a trained tagger, segmenter or HMM
+(:class:`~rnnkit.tagging.loaded.LoadedTagger`) scored on a gold file read the way its training data was;
+``rnnkit tag`` and ``rnnkit segment`` are :mod:`rnnkit.cli.tag`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+from rnnkit.cli.dict_evaluate import check_dict_use, dict_scores, side_by_side
+from rnnkit.cli.tagging import describe, detail_lines
+from rnnkit.cli.tag_notes import scored_note
+from rnnkit.cli.tagging_data import looks_like_conllu, read_data
+from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, warn
+from rnnkit.data.files import check_output_path, write_text_file
+from rnnkit.jsonline import json_line
+from rnnkit.tagging.checks import check_gold_spans, gold_scheme_note
+from rnnkit.tagging.io import DataSpec
+from rnnkit.tagging.loaded import LoadedTagger
+
+
+def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    from rnnkit.cli.given import refuse_unused
+    from rnnkit.cli.hmm_em import gold_spec
+
+    loaded = LoadedTagger(model_path)
+    induced = loaded.task["metric"] == "induction"
+    if induced:  # its states are no gold tags: the gold file's format and column are the user's to choose
+        refuse_unused(args, [("--errors", True, f"for {model_path}, an unsupervised HMM (its states are never the "
+                                                "gold tags, so every token would be an error)")])
+        spec = gold_spec(loaded.spec, args.format, args.tag_column, args.encoding or "utf-8")
+    else:
+        supervised = f"for {model_path}, which reads DATA as it was trained (it applies to unsupervised HMMs)"
+        refuse_unused(args, [("--format", True, supervised), ("--tag-column", True, supervised)])
+        spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
+    check_dict_use(args, loaded, model_path)
+    data = read_data(data_path, spec, format_from="option" if induced and args.format else "model")
+    if spec.format == "segmented":
+        raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
+        fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)
+    check_gold_spans(spec, data, data_path)  # span F1 of gold tags that are not the scheme's (a POS column)
+    note = gold_scheme_note(spec, data, data_path)
+    if note:
+        warn(note)
+    if args.errors is not None:
+        check_output_path(args.errors, "--errors", inputs=(data_path, model_path))
+    zero: list[int] = []  # sentences scored on a fallback guess: an HMM's of probability 0,
+    pathless: list[int] = []  # and those the scheme's rules allow no sequence of the model's tags
+    predicted = loaded.predict(data, impossible=zero, no_path=pathless)
+    m = loaded.score(data, predicted)
+    if zero or pathless:  # one warning: how many, the first of them, why (as tag and segment say it)
+        unit, number = sentence_numbers(data, data_path, spec)
+        warn(scored_note(data_path, loaded, [number(i) for i in zero], [number(i) for i in pathless],
+                         sum(map(bool, data.words)), unit))
+    if args.errors is not None:
+        wrong = write_errors(args.errors, data, predicted)
+        print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
+    if spec.format != "segmented" and not induced:  # segmented text's gold tags are made from its spaces
+        _warn_unknown_tags(loaded, data, data_path)
+    metric = loaded.task["metric"]
+    with_dict = dict_scores(args, loaded, data) if getattr(args, "user_dict", None) else None
+    if args.json:
+        extra = {} if with_dict is None else {"with_dict": {k: v for k, v in with_dict.items() if k != "main"}}
+        print(json_line({**{k: v for k, v in m.items() if k != "main"}, **extra}))
+    else:
+        print(f"{data_path}: {describe(metric, m)}")
+        print(detail_lines(m), end="")
+        if with_dict is not None:
+            print(side_by_side(m, with_dict, args.user_dict), end="")
+    return 0
+
+
+def sentence_numbers(data: Any, path: str, spec: DataSpec) -> tuple[str, Callable[[int], int]]:
+    """``(unit, number)``: how a warning names sentence i of ``data`` read from ``path``: by the line it starts
+    on ("line"; a segmented file's line is its sentence), or, for a CoNLL-U file read as segmented text
+    (whose reader keeps no line numbers), by its number from 1 ("sentence")."""
+    source = data.source
+    if source and hasattr(source[0], "line_number"):
+        return "line", lambda i: source[i].line_number
+    conllu = spec.format == "segmented" and Path(path).is_file() and looks_like_conllu(path, spec.encoding)
+    return ("sentence" if conllu else "line"), lambda i: i + 1
+
+
+def write_errors(path: str, data: Any, predicted: list[list[str]]) -> int:
+    """Write every sentence of ``data`` with a wrong tag as one line, ``N<TAB>tokens``: N its number in the
+    file (from 1), a right token as word/TAG, a wrong one as [word GOLD->PREDICTED]; returns how many."""
+    lines = []
+    for n, (words, gold, pred) in enumerate(zip(data.words, data.tags, predicted), start=1):
+        if gold != pred:
+            lines.append(f"{n}\t" + " ".join(f"{w}/{g}" if g == p else f"[{w} {g}->{p}]"
+                                             for w, g, p in zip(words, gold, pred)) + "\n")
+    write_text_file(path, "".join(lines))  # whole or not at all
+    return len(lines)
+
+
+def _warn_unknown_tags(loaded: LoadedTagger, data: Any, path: str) -> None:
+    """Gold tags the model was not trained on can only be counted wrong; when most are, the tags are
+    likely another column or another tag set (a chunker's file scored with a POS model, UPOS '_')."""
+    known = set(loaded.tags)
+    gold = Counter(t for sentence in data.tags for t in sentence)
+    unknown = Counter({t: n for t, n in gold.items() if t not in known})
+    if unknown:
+        total, missing = gold.total(), unknown.total()
+        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
+        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
+             f"model was not trained on (it knows {', '.join(map(repr, loaded.tags[:10]))}"
+             f"{', ...' if len(loaded.tags) > 10 else ''}); they are counted as wrong"
+             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))
