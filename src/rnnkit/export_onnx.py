@@ -60,6 +60,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
+from rnnkit.export_bpe import bpe_path, check_bpe_output
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_extras import tagger_inputs
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
@@ -67,6 +68,7 @@ from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Gr
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch import write_bytes
+from rnnkit.lm.io import bpe_model_of
 from rnnkit.lm.score import start_token
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
@@ -249,10 +251,17 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
                          "protobuf's limit); export with --dtype float16 to halve them, or without --onnx")
     vocab_file = vocab_path(output)
     with ckpt.reading_metadata(path, "model"):
+        pieces = bpe_model_of(task) if kind == "lm" else None  # a BPE-level model's SentencePiece model
+    if pieces is not None:  # its file beside the graph, checked before any is written
+        check_bpe_output(output, path, ".onnx")
+    with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
-        code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path))
+        code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path),
+                         None if pieces is None else os.path.abspath(bpe_path(output)))
     write_bytes(output, data)
     write_bytes(vocab_file, (words + "\n").encode("utf-8"))
+    if pieces is not None:
+        write_bytes(bpe_path(output), pieces)
     return written_report(path, output, meta, kind, record, largest), code
