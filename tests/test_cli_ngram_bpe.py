@@ -8,9 +8,9 @@ import base64
 import json
 import math
 
-import numpy as np
 import pytest
 from clirun import run_cli
+from test_cli_lm_bpe import SMALL, _text
 
 pytest.importorskip("sentencepiece")
 
@@ -18,20 +18,13 @@ from rnnkit.checkpoint import load_meta  # noqa: E402
 from rnnkit.lm.bpe_text import learn, text_pieces  # noqa: E402
 from rnnkit.lm.io import checkpoint_bpe_model, load_language_model, save_ngram  # noqa: E402
 
-WORDS = "the cat cats sat on a mat dog dogs ran far away big small red house houses tree 我们 喜欢".split()
-SMALL = ["--embed", "8", "--hidden", "16", "--layers", "1", "--batch-size", "4", "--bptt", "8",
-         "--progress", "none", "--checkpoint-minutes", "0"]
-
-
-def _text(n: int, seed: int) -> str:
-    rng = np.random.default_rng(seed)
-    return "".join(" " + " ".join(rng.choice(WORDS, int(rng.integers(3, 8)))) + " \n" for _ in range(n))
+CHINESE = " 我们 喜欢 学习 \n 我们 学习 <unk> 的 \n"  # edge spaces, as PTB's lines have, and a <unk> word
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     d = tmp_path_factory.mktemp("ngrambpe")
-    (d / "train.txt").write_text(_text(120, 0) + "the <unk> sat\n", encoding="utf-8")
+    (d / "train.txt").write_text(_text(120, 0) + "the <unk> sat\n" + CHINESE * 3, encoding="utf-8")
     (d / "valid.txt").write_text(_text(20, 1), encoding="utf-8")
     # by hand: "  the cat  sat " 3 words + <eos>, 11 characters + 1; a blank line: nothing; "dog ran" 2 + 1, 7 + 1
     (d / "hand.txt").write_text("  the cat  sat \n\n dog ran\n", encoding="utf-8")

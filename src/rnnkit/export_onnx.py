@@ -2,7 +2,8 @@
 
 ``rnnkit export --onnx`` writes the graph (:mod:`rnnkit.export_onnx_graph` builds it, with ONNX's own RNN,
 LSTM and GRU operators) to OUT and the vocabulary and labels to ``OUT``'s name with ``.vocab.json`` (e.g.
-``model.onnx`` and ``model.vocab.json``), and prints (:mod:`rnnkit.export_onnx_code`) the few lines of
+``model.onnx`` and ``model.vocab.json``; a BPE-level language model's SentencePiece model too, ``model.bpe.model``:
+:mod:`rnnkit.export_bpe`), and prints (:mod:`rnnkit.export_onnx_code`) the few lines of
 onnxruntime and numpy that read a text with them.  Serving needs neither rnnkit nor torch.  Writing needs the
 ``onnx`` package (``pip install 'rnnkit[onnx]'``); running, ``onnxruntime``.
 

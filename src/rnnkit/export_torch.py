@@ -12,7 +12,8 @@ Supported, with the module built:
   ``torch.nn.RNN``/``LSTM``/``GRU`` -> ``torch.nn.Linear``, whose weight is the embedding's when tied: the
   file then holds it under both names, as the module's ``state_dict()`` does), or the adaptive softmax
   (``torch.nn.AdaptiveLogSoftmaxWithLoss``, same names and layout); ``forward(ids)`` gives
-  log P(next token) (T, B, V);
+  log P(next token) (T, B, V); a BPE-level one's SentencePiece model is written beside the file
+  (:mod:`rnnkit.export_bpe`), and the code splits text into its pieces and writes pieces as text as rnnkit does;
 - classifiers (``rnnkit train classifier``): ``torch.nn.Embedding`` -> the recurrent layer over a packed
   batch -> the pooling (last, mean, max or attention over each text's real tokens; attention pooling is
   a small module of three parameters written out in the code, ``AttentionPool``) -> ``torch.nn.Linear``;
