@@ -159,3 +159,19 @@ def test_interpolation_refuses_other_pieces_or_levels_in_one_line(data, rnn, cap
     capsys.readouterr()
     code, _, err = run_cli(capsys, ["evaluate", str(rnn), str(data / "hand.txt"), "--interpolate", str(word)])
     assert code == 2 and err.count("\n") == 1 and "is a BPE-level one (--level bpe) while the other is not" in err
+
+
+@pytest.mark.parametrize("value, says", [("not base64!", "bpe_model is not base64 text"),
+                                         (None, "without its bpe_model"),
+                                         ("AAAA", "its bpe_model: Expected a SentencePiece model")])
+def test_a_damaged_sentencepiece_model_in_an_ngram_checkpoint_is_one_line(ngram, tmp_path, capsys, value, says):
+    from rnnkit import checkpoint as ckpt
+
+    arrays, meta = ckpt.load_checkpoint(ngram)
+    meta["task"]["bpe_model"] = value
+    if value is None:
+        del meta["task"]["bpe_model"]
+    ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
+    for command in ("evaluate", "score"):
+        code, out, err = run_cli(capsys, [command, str(tmp_path / "bad.safetensors"), str(ngram.parent / "hand.txt")])
+        assert code == 2 and err.count("\n") == 1 and says in err and not out, err

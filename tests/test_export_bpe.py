@@ -97,3 +97,12 @@ def test_an_unwritable_sentencepiece_path_is_refused_before_anything_is_written(
     code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / f"lm{TARGETS[target][1]}"), target])
     assert code == 2 and err.count("\n") == 1 and "its SentencePiece model file" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.bpe.model"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_export_named_as_a_sentencepiece_file_is_refused(model, tmp_path, capsys, target):
+    """-o m.bpe.model would replace the SentencePiece model of another export named m."""
+    pytest.importorskip(TARGETS[target][0])
+    code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.bpe.model"), target])
+    assert code == 2 and err.count("\n") == 1 and "is named as a BPE model's SentencePiece file" in err, err
+    assert f"e.g. {tmp_path / ('m' + TARGETS[target][1])}" in err and not list(tmp_path.iterdir())

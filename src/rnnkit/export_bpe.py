@@ -32,13 +32,15 @@ def bpe_path(output: str | os.PathLike) -> Path:
 
 def check_bpe_output(output: str | os.PathLike, source: str | os.PathLike, suffix: str) -> None:
     """ValueError (one line) unless the SentencePiece model file beside ``output`` can be written (the rules of
-    :func:`rnnkit.data.files.check_output_path`; not the checkpoint ``source``, nor ``output`` itself)."""
+    :func:`rnnkit.data.files.check_output_path`; not the checkpoint ``source``).  An ``output`` named like such a
+    file (``m.bpe.model``) is refused: it would replace another export's SentencePiece model."""
     from rnnkit.data.files import check_output_path
 
     path = bpe_path(output)
-    if os.path.abspath(path) == os.path.abspath(output):
+    if Path(output).name.lower().endswith(SUFFIX):
+        export = Path(output).with_name(Path(output).name[:-len(SUFFIX)] + suffix)
         raise ValueError(f"-o {output}: is named as a BPE model's SentencePiece file, which is written beside the "
-                         f"export; give the export another name, e.g. {Path(output).with_suffix(suffix)}")
+                         f"export; give the export's own name, e.g. {export}")
     check_output_path(str(path), f"-o {output}: its SentencePiece model file", make_folders=True, suffix=suffix,
                       inputs=[str(source)], folder_fix=f"choose another -o, whose name with {SUFFIX} is not a folder")
 
