@@ -226,7 +226,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
         only = sorted(set(vocab_a.tokens) ^ set(vocab_b.tokens))
         raise ValueError(f"{model_path} and {args.interpolate} have different vocabularies ({len(vocab_a):,} and "
                          f"{len(vocab_b):,} tokens; e.g. {only[:3]} in one only); train both on the same file with "
-                         "the same --max-vocab and --min-count")
+                         + ("the same --bpe-vocab" if bpe is not None else "the same --max-vocab and --min-count"))
 
     to_b = np.array([vocab_b.token_id(t) for t in vocab_a.tokens], dtype=np.int64)  # the same tokens, b's ids
 
