@@ -56,7 +56,8 @@ def register(groups) -> None:
     p.add_argument("--arpa", metavar="PATH", help="also write the model as an ARPA file (compressed when PATH ends "
                    "in .gz, .xz or .bz2), which SRILM, KenLM and other toolkits read, and 'rnnkit evaluate', 'score' "
                    "and 'generate' too; Kneser-Ney or Katz, not at --level bpe (an ARPA file cannot hold its "
-                   "SentencePiece model).  At --level char each character is a token, a space written <space>, a newline </s> and other whitespace <U+XXXX> (default: not written)")
+                   "SentencePiece model).  At --level char each character is a token, a space written <space>, a "
+                   "newline </s> and other whitespace <U+XXXX> (default: not written)")
     p.set_defaults(func=run)
 
 
