@@ -70,7 +70,7 @@ def test_a_language_model_of_an_unknown_level_or_negative_counts_is_refused(tmp_
                                     "--save", str(tmp_path / "kn.safetensors")])
     assert code == 0, err
     for source, edit, said in (("run/last.safetensors", "level", "level 'xyz', expected 'word', 'char' or 'bpe'"),
-                               ("kn.safetensors", "level", "level 'xyz', expected 'word' or 'char'"),
+                               ("kn.safetensors", "level", "level 'xyz', expected 'word', 'char' or 'bpe'"),
                                ("kn.safetensors", "counts", "table counts.2 holds a negative, NaN or infinite entry")):
         arrays, meta = ckpt.load_checkpoint(tmp_path / source)
         if edit == "level":

@@ -2,7 +2,8 @@
 
 ``rnnkit export --onnx`` writes the graph (:mod:`rnnkit.export_onnx_graph` builds it, with ONNX's own RNN,
 LSTM and GRU operators) to OUT and the vocabulary and labels to ``OUT``'s name with ``.vocab.json`` (e.g.
-``model.onnx`` and ``model.vocab.json``), and prints (:mod:`rnnkit.export_onnx_code`) the few lines of
+``model.onnx`` and ``model.vocab.json``; a BPE-level language model's SentencePiece model too, ``model.bpe.model``:
+:mod:`rnnkit.export_bpe`), and prints (:mod:`rnnkit.export_onnx_code`) the few lines of
 onnxruntime and numpy that read a text with them.  Serving needs neither rnnkit nor torch.  Writing needs the
 ``onnx`` package (``pip install 'rnnkit[onnx]'``); running, ``onnxruntime``.
 
@@ -62,6 +63,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import ExportReport, narrow, read_for_export, written_report
+from rnnkit.export_bpe import bpe_path, check_bpe_output
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_extras import tagger_inputs
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
@@ -69,6 +71,7 @@ from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Gr
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch import write_bytes
+from rnnkit.lm.io import bpe_model_of
 from rnnkit.lm.score import start_token
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
@@ -259,10 +262,17 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     if kind == "seq2seq":  # two graphs, the encoder and one decoder step
         return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
     with ckpt.reading_metadata(path, "model"):
+        pieces = bpe_model_of(task) if kind == "lm" else None  # a BPE-level model's SentencePiece model
+    if pieces is not None:  # its file beside the graph, checked before any is written
+        check_bpe_output(output, path, ".onnx")
+    with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
-        code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path))
+        code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path),
+                         None if pieces is None else os.path.abspath(bpe_path(output)))
     written = write_bytes(output, data)
     write_bytes(vocab_file, (words + "\n").encode("utf-8"))
+    if pieces is not None:
+        write_bytes(bpe_path(output), pieces)
     return written_report(path, output, meta, kind, record, largest, written), code

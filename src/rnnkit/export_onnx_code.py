@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rnnkit.export_bpe import bpe_code, bpe_example
 from rnnkit.export_onnx_chars import spelled_code
 from rnnkit.export_onnx_extras import FEATURE_CODE, bigram_code, feature_example
 from rnnkit.export_onnx_crf import decode_use, decoding_rules, viterbi_code
@@ -43,19 +44,24 @@ with open(VOCAB, encoding="utf-8") as f:
 
 def _lm_use(task: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     vocab = json.loads(task["vocab"])
-    word = task["level"] == "word"
-    text = example_text(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
+    word, bpe = task["level"] == "word", task["level"] == "bpe"
+    text = bpe_example(vocab["tokens"]) if bpe else \
+        example_text(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
     quoted = json.dumps(text, ensure_ascii=False)
     example = f"{quoted}.split()" if word else f"list({quoted})"
     end = json.dumps(vocab.get("eos_token") if word else "\n")
     shape = f"({cfg['num_layers']}, 1, {cfg['hidden_size']})"
     names = '["h_0", "c_0"]' if cfg["cell"] == "lstm" else '["h_0"]'
     joiner = '" "' if word else '""'
+    line = (f'text = [vocab["start_token"]] + line_pieces({quoted})  # its pieces, then <eos>' if bpe else
+            f'text = [vocab["start_token"]] + {example} + [{end}]')
+    show = "print(decode_pieces([tokens[i] for i in out]))" if bpe else f"print({joiner}.join(tokens[i] for i in out))"
     return ['tokens = vocab["vocab"]["tokens"]  # token i has id i',
             "ids = {t: i for i, t in enumerate(tokens)}",
             "# a line as 'rnnkit score' reads it: from the start token, its " +
-            ("words (split at whitespace)" if word else "characters") + ", then the end of the line",
-            f'text = [vocab["start_token"]] + {example} + [{end}]',
+            {"word": "words (split at whitespace)", "char": "characters", "bpe": "BPE pieces"}[task["level"]] +
+            ", then the end of the line",
+            line,
             'x = np.array([[ids.get(t, ids[vocab["vocab"]["unk_token"]])] for t in text])  # (T, 1) int64; '
             "unknown: <unk>",
             f"state = {{name: np.zeros({shape}, np.float32) for name in {names}}}  # (L, B, H): a text's start",
@@ -67,7 +73,7 @@ def _lm_use(task: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
             "for _ in range(8):",
             "    out.append(int(logp[-1, 0].argmax()))",
             '    logp, *final = session.run(None, {"ids": np.array([[out[-1]]]), **dict(zip(state, final))})',
-            f"print({joiner}.join(tokens[i] for i in out))"]
+            show]
 
 
 def _classifier_use(task: dict[str, Any]) -> list[str]:
@@ -136,13 +142,15 @@ def _tagger_use(task: dict[str, Any]) -> list[str]:
             'print([vocab["tags"][k] for k in best])']
 
 
-def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str) -> str:
+def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str,
+              bpe: str | None = None) -> str:
     """The Python source that opens the graph ``model`` and vocabulary ``vocab`` in onnxruntime and uses them;
-    ``source``: the checkpoint they were exported from, ``record`` the export's record (step, epoch, dtype)."""
+    ``source``: the checkpoint they were exported from, ``record`` the export's record (step, epoch, dtype);
+    ``bpe``: a BPE-level language model's SentencePiece model file (:mod:`rnnkit.export_bpe`)."""
     cfg = task[CONFIG[kind]]
     what, when, imports = code_title(kind, task, cfg, record)
     if kind == "lm":
-        use, body = _lm_use(task, cfg), []
+        use, body = _lm_use(task, cfg), [] if bpe is None else bpe_code(bpe, json.loads(task["vocab"]))[:-2]
     elif kind == "tagger":
         body, use = _tagger_body(task), _tagger_use(task)
     else:

@@ -1,17 +1,17 @@
 """What ``rnnkit export --torch`` and ``--onnx`` build, and the one line that refuses the rest.
 
-Both build language models with the full or adaptive softmax, classifiers, and softmax taggers over words
-alone.  ``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and
-segmenters (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams,
-feature columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers),
-peephole LSTMs (``--peephole``: ONNX's LSTM operator has them), layer-normalized layers (``--layer-norm``: a
-``Scan``, :mod:`rnnkit.export_onnx_ln`) and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
-Refused, each in one line that names why: BPE-level language models
-(``--level bpe``: the export would not carry the SentencePiece model that splits their text) and every other
-kind of model; and for torch the class-based softmax, CRF taggers, taggers with other inputs than words,
-residual connections, peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is
-refused with its words first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``),
-which no model rnnkit trains has.
+Both build language models with the full or adaptive softmax (BPE-level ones too, their SentencePiece model
+written beside the export: :mod:`rnnkit.export_bpe`), classifiers, and softmax taggers over words alone.
+``--onnx`` also builds what torch has no module for: the class-based softmax, CRF taggers and segmenters
+(:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams, feature
+columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers),
+peephole LSTMs (``--peephole``: ONNX's LSTM operator has them) and layer-normalized layers (``--layer-norm``: a
+``Scan``, :mod:`rnnkit.export_onnx_ln`), and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
+Refused, each in one line that names why: every other kind of model;
+and for torch the class-based softmax, CRF taggers, taggers with other inputs than words, residual connections,
+peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is refused with its words
+first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``), which no model rnnkit
+trains has.
 """
 from __future__ import annotations
 
@@ -68,9 +68,6 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if softmax not in ("full", "adaptive") and (softmax != "class" or option == "--torch"):  # ONNX builds it
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
                          f"{lacks['class']}")
-        if task.get("level") == "bpe":  # the tokens are pieces of a SentencePiece model the export would not carry
-            raise refuse(f"{path} is a BPE-level language model (--level bpe), whose text is split by its "
-                         "SentencePiece model, which the exported model and code would not carry")
     elif kind == "tagger":
         parts = tagger_extras(task) if option == "--torch" else []  # ONNX builds each
         if parts:

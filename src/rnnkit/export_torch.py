@@ -12,7 +12,8 @@ Supported, with the module built:
   ``torch.nn.RNN``/``LSTM``/``GRU`` -> ``torch.nn.Linear``, whose weight is the embedding's when tied: the
   file then holds it under both names, as the module's ``state_dict()`` does), or the adaptive softmax
   (``torch.nn.AdaptiveLogSoftmaxWithLoss``, same names and layout); ``forward(ids)`` gives
-  log P(next token) (T, B, V);
+  log P(next token) (T, B, V); a BPE-level one's SentencePiece model is written beside the file
+  (:mod:`rnnkit.export_bpe`), and the code splits text into its pieces and writes pieces as text as rnnkit does;
 - classifiers (``rnnkit train classifier``): ``torch.nn.Embedding`` -> the recurrent layer over a packed
   batch -> the pooling (last, mean, max or attention over each text's real tokens; attention pooling is
   a small module of three parameters written out in the code, ``AttentionPool``) -> ``torch.nn.Linear``;
@@ -52,10 +53,12 @@ from rnnkit.atomic import write_atomically
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
+from rnnkit.export_bpe import bpe_code, bpe_example, bpe_path, check_bpe_output
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
                                       is_segmenter, segmenter_example, tagger_prepare)
+from rnnkit.lm.io import bpe_model_of
 from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
 
@@ -97,10 +100,17 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     model = {k[len("model/"):]: v for k, v in model.items()}
     check_supported(kind, task, model, path)
     with ckpt.reading_metadata(path, "model"):
+        pieces = bpe_model_of(task) if kind == "lm" else None  # a BPE-level model's SentencePiece model
+    if pieces is not None:  # its file beside the weights, checked before either is written
+        check_bpe_output(output, path, ".safetensors")
+    with ckpt.reading_metadata(path, "model"):
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
-        code = torch_code(kind, task, os.path.abspath(output), record, str(path))
+        code = torch_code(kind, task, os.path.abspath(output), record, str(path),
+                          None if pieces is None else os.path.abspath(bpe_path(output)))
     written = write_bytes(output, data)
+    if pieces is not None:
+        write_bytes(bpe_path(output), pieces)
     return written_report(path, output, meta, kind, record, largest, written), code
 
 
@@ -177,6 +187,8 @@ def _lm_class(cfg: dict[str, Any]) -> list[str]:
 
 def _lm_use(task: dict[str, Any]) -> list[str]:
     vocab = json.loads(task["vocab"])
+    if task["level"] == "bpe":
+        return _bpe_lm_use(vocab)
     word = task["level"] == "word"
     text = example_text(vocab["tokens"], {vocab["unk_token"], vocab.get("eos_token")}, word)
     quoted = json.dumps(text, ensure_ascii=False)  # a Python string literal in double quotes, Chinese as it is
@@ -192,6 +204,28 @@ def _lm_use(task: dict[str, Any]) -> list[str]:
             "logp, _ = model(torch.tensor(x)[:, None])  # (T, 1, V)",
             "# log P(text[1:]): the number 'rnnkit score' prints first for the line",
             'print(sum(logp[t, 0, x[t + 1]].item() for t in range(len(x) - 1)), "nats")']
+
+
+def _bpe_lm_use(vocab: dict[str, Any]) -> list[str]:
+    """A BPE-level model's example: a line's pieces scored as 'rnnkit score' scores them, then a greedy line
+    of pieces written as text as 'rnnkit generate' writes them (:mod:`rnnkit.export_bpe`)."""
+    quoted = json.dumps(bpe_example(vocab["tokens"]), ensure_ascii=False)
+    return ['tokens = json.loads(meta["vocab"])["tokens"]  # token i has id i',
+            "ids = {t: i for i, t in enumerate(tokens)}",
+            "# a line as 'rnnkit score' reads it: from the start token, its BPE pieces, then the end of the line",
+            f"text = [{json.dumps(vocab['eos_token'])}] + line_pieces({quoted})  # its pieces, then <eos>",
+            f"x = [ids.get(t, ids[{vocab['unk_token']!r}]) for t in text]  # an unknown piece is <unk>",
+            "with torch.no_grad():",
+            "    logp, state = model(torch.tensor(x)[:, None])  # (T, 1, V)",
+            "# log P(text[1:]): the number 'rnnkit score' prints first for the line",
+            'print(sum(logp[t, 0, x[t + 1]].item() for t in range(len(x) - 1)), "nats")',
+            "# then a new line, greedily, a piece at a time from the state after the last, written as text",
+            "out = []",
+            "with torch.no_grad():",
+            "    for _ in range(8):",
+            "        out.append(int(logp[-1, 0].argmax()))",
+            "        logp, state = model(torch.tensor([[out[-1]]]), state)",
+            "print(decode_pieces([tokens[i] for i in out]))"]
 
 
 _ATTENTION_POOL = [
@@ -292,13 +326,16 @@ def _tagger_use(task: dict[str, Any]) -> list[str]:
             "print([tags[k] for k in model(x, torch.tensor([len(words)]))[:, 0].argmax(-1).tolist()])"]
 
 
-def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, Any], source: str) -> str:
+def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, Any], source: str,
+               bpe: str | None = None) -> str:
     """The Python source that builds the torch module of a model, loads ``weights`` into it and uses it once;
-    ``source``: the checkpoint it was exported from, ``record`` the export's record (step, epoch, dtype)."""
+    ``source``: the checkpoint it was exported from, ``record`` the export's record (step, epoch, dtype);
+    ``bpe``: a BPE-level language model's SentencePiece model file (:mod:`rnnkit.export_bpe`)."""
     cfg = task[_CONFIG[kind]]
     what, when, imports = code_title(kind, task, cfg, record)
     if kind == "lm":
-        body, use, torch_imports = _lm_class(cfg), _lm_use(task), ""
+        text = [] if bpe is None else ["", ""] + bpe_code(bpe, json.loads(task["vocab"]))[:-2]
+        body, use, torch_imports = _lm_class(cfg) + text, _lm_use(task), ""
     else:
         enc = task["encoder"]
         if kind == "tagger":

@@ -85,11 +85,15 @@ def is_segmenter(task: dict[str, Any]) -> bool:
 def code_title(kind: str, task: dict[str, Any], cfg: dict[str, Any], record: dict[str, Any]) -> tuple[str, str, str]:
     """``(what, when, imports)`` of an exported model's code (torch and ONNX alike): what the model is, the step
     and epoch it was saved at (from the export's ``record``), and ``import unicodedata`` when its text is folded
-    or read by character; ``cfg`` the model's config in ``task``."""
+    or read by character (``import sentencepiece`` for a BPE-level language model); ``cfg`` the model's config
+    in ``task``."""
     cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
     step = record.get("step")
     when = f" (step {step:,}, epoch {record.get('epoch')})" if step is not None else ""
     if kind == "lm":
+        if task["level"] == "bpe":  # its text is split by the SentencePiece model written beside it
+            return (f"A {cfg['num_layers']}-layer {cell} BPE-level language model over "
+                    f"{cfg['vocab_size']:,} pieces", when, "import sentencepiece\n")
         level = "character" if task["level"] == "char" else "word"
         return (f"A {cfg['num_layers']}-layer {cell} {level}-level language model over {cfg['vocab_size']:,} tokens",
                 when, "")

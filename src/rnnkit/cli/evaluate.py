@@ -56,8 +56,9 @@ def register(groups) -> None:
     m = p.add_argument_group("interpolating two language models (e.g. an RNN with a Kneser-Ney n-gram)")
     m.add_argument("--interpolate", metavar="MODEL2", default=None,
                    help="mix MODEL's per-token probabilities with this second language model's (same vocabulary and "
-                        "level): p = w p_MODEL + (1 - w) p_MODEL2; both are scored as one exact stream "
-                        "(no --batch-size) and all three perplexities are printed")
+                        "level; two BPE-level models: the same SentencePiece model): p = w p_MODEL + (1 - w) p_MODEL2; "
+                        "both are scored as one exact stream (no --batch-size) and all three perplexities are "
+                        "printed (BPE: per word, bits/char and per piece)")
     m.add_argument("--weight", type=unit_interval, default=None, metavar="W",
                    help="the weight w of MODEL, in [0, 1] (default: the maximum-likelihood weight on --tune-on, else 0.5)")
     m.add_argument("--tune-on", metavar="FILE", default=None,
@@ -215,10 +216,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     level_arg = arpa_level(args, model_path, args.interpolate)
     models = [load_language_model(path, level_arg) for path in (model_path, args.interpolate)]
     (_, vocab_a, level), (_, vocab_b, level_b) = models
-    if "bpe" in (level, level_b):  # its tokens are its own BPE model's pieces: no other model shares them
-        raise ValueError(f"--interpolate mixes word- or character-level models token by token, and "
-                         f"{model_path if level == 'bpe' else args.interpolate} is a BPE-level one (--level bpe); "
-                         "evaluate each on its own and compare their per-word perplexities")
+    bpe = _shared_bpe(model_path, args.interpolate, level, level_b)
     if level != level_b:
         arpa = args.level is None and any(is_arpa(path) for path in (model_path, args.interpolate))
         hint = " (an ARPA file is read at --level word unless told or written by rnnkit of characters)" * arpa
@@ -228,14 +226,24 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
         only = sorted(set(vocab_a.tokens) ^ set(vocab_b.tokens))
         raise ValueError(f"{model_path} and {args.interpolate} have different vocabularies ({len(vocab_a):,} and "
                          f"{len(vocab_b):,} tokens; e.g. {only[:3]} in one only); train both on the same file with "
-                         "the same --max-vocab and --min-count")
+                         + ("the same --bpe-vocab" if bpe is not None else "the same --max-vocab and --min-count"))
 
     to_b = np.array([vocab_b.token_id(t) for t in vocab_a.tokens], dtype=np.int64)  # the same tokens, b's ids
 
     oov = {}
 
+    units = {}
+
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
-        got = read_ids(path, level, args.encoding or "utf-8", vocab=vocab_a, head=0)  # read once: a pipe too
+        if bpe is not None:  # the pieces both models read, and the words and characters of the text
+            from rnnkit.lm.bpe_text import read_bpe_ids
+            from rnnkit.lm.units import count_units
+
+            got, text = read_bpe_ids(path, bpe, args.encoding or "utf-8", vocab_a, head=0)
+            units[path] = count_units(text, got.ids.size)
+            del text
+        else:
+            got = read_ids(path, level, args.encoding or "utf-8", vocab=vocab_a, head=0)  # read once: a pipe too
         ids, oov[path] = got.ids, got.oov
         return tuple(stream_log_probs(model, ids if vocab is vocab_a else to_b[ids],
                                       vocab.token_id(start_token(vocab, level)), args.bptt)
@@ -251,18 +259,47 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     m = metrics_from_nll(-float(mix(a, b, weight).sum()), a.size)
     m.update(weight=weight, tuned_on=None if tuned is None else tuned["file"],
              model=metrics_from_nll(-float(a.sum()), a.size), interpolate=metrics_from_nll(-float(b.sum()), b.size))
+    if bpe is not None:  # every piece is predicted (from <eos>): the per-word and per-character figures are exact
+        from rnnkit.lm.units import with_units
+
+        u = units[data_path]
+        m = {**with_units(m, u), "model": with_units(m["model"], u), "interpolate": with_units(m["interpolate"], u)}
     if args.json:
         print(json_line(m))
         return 0
     how = f"fitted on {args.tune_on}" if tuned else "given" if args.weight is not None else "the default"
 
     def figure(x: dict) -> str:
+        if level == "bpe":
+            return (f"perplexity {format_perplexity(x['word_ppl'])} per word, {x['bits_per_char']:.4f} bits/char, "
+                    f"perplexity {format_perplexity(x['ppl'])} per piece")
         return (f"{x['bits']:.4f} bits/char (perplexity {format_perplexity(x['ppl'])})" if level == "char"
                 else f"perplexity {format_perplexity(x['ppl'])}")
 
+    over = (f"{m['tokens']:,} pieces, {m['words']:,} words and {m['chars']:,} characters" if level == "bpe"
+            else f"{m['tokens']:,} tokens")
     print(f"{data_path}: {model_path}: {figure(m['model'])}; {args.interpolate}: {figure(m['interpolate'])}; "
-          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {m['tokens']:,} tokens")
+          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {over}")
     return 0
+
+
+def _shared_bpe(path_a: str, path_b: str, level_a: str, level_b: str) -> bytes | None:
+    """The SentencePiece model two BPE-level models share byte for byte, None when neither is BPE-level; a
+    ValueError when only one is, or their pieces come from different SentencePiece models."""
+    from rnnkit.lm.io import checkpoint_bpe_model
+
+    if "bpe" not in (level_a, level_b):
+        return None
+    if level_a != level_b:  # its tokens are its own BPE model's pieces: no word or character model shares them
+        raise ValueError(f"--interpolate mixes models token by token, and {path_a if level_a == 'bpe' else path_b} "
+                         "is a BPE-level one (--level bpe) while the other is not; evaluate each on its own and "
+                         "compare their per-word perplexities")
+    a, b = checkpoint_bpe_model(path_a), checkpoint_bpe_model(path_b)
+    if a != b:
+        raise ValueError(f"{path_a} and {path_b} split text with different SentencePiece models, so their pieces "
+                         "differ; interpolate models trained with the same BPE model (the same --train file and "
+                         "--bpe-vocab), or compare their per-word perplexities")
+    return a
 
 
 EVALUATORS["lm"] = _evaluate_lm

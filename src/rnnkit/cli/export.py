@@ -25,7 +25,9 @@ def register(groups) -> None:
                     "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
                     "onnxruntime (those kinds and also the class-based softmax, CRF taggers, taggers with "
                     "character features, bigrams or feature columns, residual stacks and layer-normalized layers), "
-                    "its vocabulary is written beside it, and the onnxruntime code that uses them is printed; a "
+                    "its vocabulary is written beside it, and the onnxruntime code that uses them is printed.  "
+                    "A BPE-level language model's SentencePiece model is written beside either (OUT's name with "
+                    ".bpe.model), and the printed code splits text into pieces and joins them as rnnkit does.  A "
                     "translator is two graphs, its encoder in OUT and one decoder step beside it.",
         formatter_class=HelpFormatter,
     )
@@ -122,6 +124,12 @@ def summary(report, args: argparse.Namespace) -> str:
 
             what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
                    f"{vocab_path(report.output)})"
+    if (args.torch or args.onnx) and report.kind == "lm":
+        from rnnkit.export_bpe import bpe_path
+        from rnnkit.lm.io import checkpoint_bpe_model
+
+        if checkpoint_bpe_model(report.source) is not None:
+            what += f", its SentencePiece model in {bpe_path(report.output)}"
     if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:

@@ -48,7 +48,7 @@ def bpe_model(args: argparse.Namespace, train_text: str) -> tuple[bytes, bool]:
     given, which must match), else learned from ``train_text`` (``learned`` True: its lone characters are to be
     said, once, when it is learned)."""
     option = "--bpe-vocab"
-    saved = _saved_model(args) if args.resume else None
+    saved = _saved_model(args) if getattr(args, "resume", None) else None  # train ngram has no --resume
     size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
     if saved is not None:
         if piece_count(saved) != size:

@@ -7,7 +7,8 @@ SentencePiece model the text is split with, as base64 (``"bpe_model"``; :mod:`rn
 
 An n-gram model (``rnnkit train ngram --save FILE``) is the same kind of checkpoint, written as
 atomically: its tables under ``model/`` (``keys.k``, ``counts.k``, ``probs.k``, ``bows.k``,
-``discounts``) and ``{"model": "ngram", "config": ..., "vocab": ... | None, "level": ... | None}``.
+``discounts``) and ``{"model": "ngram", "config": ..., "vocab": ... | None, "level": ... | None}``, and at
+level ``bpe`` its ``"bpe_model"`` as a recurrent model's.
 Files in the earlier n-gram format (metadata ``format: rnnkit.ngram/1``) still load.
 
 :func:`load_language_model` takes either kind, and an ARPA file (:mod:`rnnkit.lm.arpa_read`): all score
@@ -66,14 +67,14 @@ def bpe_model_of(task: dict[str, Any]) -> bytes | None:
 
 
 def checkpoint_bpe_model(path: str | os.PathLike) -> bytes | None:
-    """The SentencePiece model a recurrent language model at level ``bpe`` splits text with, else None
-    (another level, an n-gram model or an ARPA file)."""
+    """The SentencePiece model a recurrent or n-gram language model at level ``bpe`` splits text with, else
+    None (another level, an n-gram model of the earlier format or an ARPA file)."""
     from rnnkit.lm.arpa_read import is_arpa
 
     if is_arpa(path) or is_ngram(path):
         return None
     task = ckpt.load_meta(path).get("task") or {}
-    if task.get("model") != "lm":
+    if task.get("model") not in ("lm", NGRAM_KIND):
         return None
     with ckpt.reading_metadata(path, "language-model"):
         return bpe_model_of(task)
@@ -94,30 +95,43 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         # then: a run of an earlier, wider bound still loads), and the model keeps the saved config
         model = LanguageModel(replace(cfg, init_scale=None), np.random.default_rng(0), word_classes=classes)
         model.config = replace(model.config, init_scale=cfg.init_scale)
-    if bpe is not None:  # the pieces it was trained on must be the model's: one line if the bytes do not load
+    _check_bpe(path, bpe)
+    ckpt.restore_params(model, params, path)
+    return model, vocab, level, task
+
+
+def _check_bpe(path: str | os.PathLike, bpe: bytes | None) -> None:
+    """The pieces a model was trained on must be its SentencePiece model's: one line if the bytes do not load."""
+    if bpe is not None:
         from rnnkit.data.bpe import processor
 
         try:
             processor(bpe)
         except ValueError as exc:
             raise CheckpointError(f"{path}: its bpe_model: {exc}; train it again") from None
-    ckpt.restore_params(model, params, path)
-    return model, vocab, level, task
 
 
 def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None = None,
-               level: str | None = None) -> None:
-    """Write a fitted n-gram model (with its vocabulary and token level, if given) as a checkpoint."""
-    if level not in (None, "word", "char"):
-        raise ValueError(f"Expected level 'word', 'char' or None, got {level!r}")
-    if level == "word" and vocab is not None and vocab.eos_token is None:
-        raise ValueError("Expected a word-level model's vocabulary to have an eos_token, got none")
+               level: str | None = None, bpe_model: bytes | None = None) -> None:
+    """Write a fitted n-gram model (with its vocabulary and token level, if given) as a checkpoint; at level
+    ``bpe`` with ``bpe_model``, the SentencePiece model its pieces come from (base64, as :func:`lm_meta`)."""
+    if level not in (None, *LM_LEVELS):
+        raise ValueError(f"Expected level 'word', 'char', 'bpe' or None, got {level!r}")
+    if (level == "bpe") != (bpe_model is not None):
+        raise ValueError(f"Expected bpe_model with level 'bpe' and only with it, got level {level!r} and "
+                         f"{'no ' * (bpe_model is None)}bpe_model")
+    if level == "bpe" and vocab is None:
+        raise ValueError("Expected vocab with level 'bpe' (its pieces' ids), got None")
+    if level in ("word", "bpe") and vocab is not None and vocab.eos_token is None:
+        raise ValueError(f"Expected a {level}-level model's vocabulary to have an eos_token, got none")
     if vocab is not None and model.config()["eos_id"] != vocab.eos_id:
         raise ValueError(f"Expected the model fitted with eos_id=vocab.eos_id ({vocab.eos_id!r}), got "
                          f"{model.config()['eos_id']!r}")
     arrays = {"model/" + k: v for k, v in model.arrays().items()}
     task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
             "level": level}
+    if bpe_model is not None:
+        task["bpe_model"] = base64.b64encode(bpe_model).decode("ascii")
     ckpt.save_checkpoint(path, arrays, {"kind": "ngram-lm", "task": task})
 
 
@@ -138,7 +152,7 @@ def is_ngram(path: str | os.PathLike) -> bool:
     return _legacy_metadata(path) is not None
 
 
-LM_LEVELS = ("word", "char", "bpe")  # a recurrent model's; an n-gram model's are word and char
+LM_LEVELS = ("word", "char", "bpe")  # a recurrent or n-gram model's
 
 
 def _check_level(level: Any, levels: tuple[str, ...] = ("word", "char")) -> str:
@@ -171,10 +185,11 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
                                                  "rnnkit train ngram --save FILE")
         with ckpt.reading_metadata(path, "n-gram model"):
             config, vocab_json, level = task["config"], task.get("vocab"), task.get("level")
+            _check_bpe(path, bpe_model_of(task))
     try:
         model = NGramLM.from_arrays(config, arrays)
         vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)
-        level = None if level is None else _check_level(level)
+        level = None if level is None else _check_level(level, LM_LEVELS)
         if level is not None and vocab is not None:
             _check_eos(level, vocab)
         if vocab is not None:

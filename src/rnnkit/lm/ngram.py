@@ -269,12 +269,13 @@ class NGramLM:
 
     # ---- files ---------------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike, vocab: Vocabulary | None = None, level: str | None = None) -> None:
-        """Write the model (and ``vocab`` and the token ``level``, if given) atomically to one
-        checkpoint file; see :func:`rnnkit.lm.io.save_ngram`."""
+    def save(self, path: str | os.PathLike, vocab: Vocabulary | None = None, level: str | None = None,
+             bpe_model: bytes | None = None) -> None:
+        """Write the model (and ``vocab``, the token ``level`` and, at level ``bpe``, the SentencePiece
+        ``bpe_model`` bytes, if given) atomically to one checkpoint file; see :func:`rnnkit.lm.io.save_ngram`."""
         from rnnkit.lm.io import save_ngram
 
-        save_ngram(path, self, vocab, level)
+        save_ngram(path, self, vocab, level, bpe_model)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NGramLM:

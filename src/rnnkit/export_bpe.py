@@ -1,0 +1,102 @@
+"""The SentencePiece model of a BPE-level language model (``train lm --level bpe``) in ``rnnkit export --torch``
+and ``--onnx``: the model file written beside the export, and the lines of the printed code that split text into
+pieces and join pieces into text exactly as rnnkit does (:mod:`rnnkit.lm.bpe_text`).
+
+The file is the model's SentencePiece ``ModelProto`` bytes as the checkpoint keeps them, named after the export
+(``lm.onnx`` or ``lm.safetensors`` -> ``lm.bpe.model``); its path is checked with the export's own before either
+is written.  The printed code loads it with ``sentencepiece`` and defines, written out in plain Python:
+
+- ``line_pieces(line)``: :func:`rnnkit.lm.bpe_text.line_pieces`: the line's whitespace words, the words
+  ``<unk>`` and ``<eos>`` each one token, the runs of other words between them split by SentencePiece, then
+  ``<eos>`` (nothing for a blank line);
+- ``decode_pieces(pieces)``: :func:`rnnkit.lm.bpe_text.decode_pieces`: pieces run together, ``▁`` a space
+  (none at a line's start), ``<unk>`` a word of its own, ``<eos>`` a line end.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rnnkit.lm.bpe_text import SPECIALS, WORD_START
+
+SUFFIX = ".bpe.model"
+
+
+def bpe_path(output: str | os.PathLike) -> Path:
+    """Where the SentencePiece model goes beside the export ``output``: lm.onnx -> lm.bpe.model."""
+    output = Path(output)
+    return output.with_name((output.stem if output.suffix else output.name) + SUFFIX)
+
+
+def check_bpe_output(output: str | os.PathLike, source: str | os.PathLike, suffix: str) -> None:
+    """ValueError (one line) unless the SentencePiece model file beside ``output`` can be written (the rules of
+    :func:`rnnkit.data.files.check_output_path`; not the checkpoint ``source``).  An ``output`` named like such a
+    file (``m.bpe.model``) is refused: it would replace another export's SentencePiece model."""
+    from rnnkit.data.files import check_output_path
+
+    path = bpe_path(output)
+    if Path(output).name.lower().endswith(SUFFIX):
+        export = Path(output).with_name(Path(output).name[:-len(SUFFIX)] + suffix)
+        raise ValueError(f"-o {output}: is named as a BPE model's SentencePiece file, which is written beside the "
+                         f"export; give the export's own name, e.g. {export}")
+    check_output_path(str(path), f"-o {output}: its SentencePiece model file", make_folders=True, suffix=suffix,
+                      inputs=[str(source)], folder_fix=f"choose another -o, whose name with {SUFFIX} is not a folder")
+
+
+def bpe_code(path: str, vocab: dict[str, Any]) -> list[str]:
+    """The printed code's ``BPE`` path, its SentencePiece processor ``sp``, ``line_pieces`` and ``decode_pieces``
+    (module docstring), for the model file at ``path`` (absolute) and the model's ``vocab`` (JSON)."""
+    unk, eos = vocab["unk_token"], vocab["eos_token"]
+    if (unk, eos) != SPECIALS:  # what rnnkit's reading and writing hinge on; every BPE model has them
+        raise ValueError(f"Expected a BPE model's <unk> and <eos> to be {SPECIALS}, got {(unk, eos)}")
+    return [
+        f"BPE = {path!r}  # its SentencePiece model, written beside it",
+        'if not os.path.exists(BPE) and "__file__" in globals():  # moved, with this script beside it: the file there',
+        "    BPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.path.basename(BPE))",
+        "sp = sentencepiece.SentencePieceProcessor()",
+        "with open(BPE, \"rb\") as f:",
+        "    sp.LoadFromSerializedProto(f.read())",
+        f"SPECIALS = {json.dumps(list(SPECIALS))}  # whitespace words read as one token each, never split",
+        "", "",
+        "def line_pieces(line):",
+        '    """The pieces of one line as rnnkit reads it: its whitespace words, <unk> and <eos> each one token, the',
+        '    runs of other words between them split by SentencePiece, then <eos> (nothing for a blank line)."""',
+        "    out, run = [], []",
+        "    for word in line.split() + [None]:  # None: the line's end, where the last run is split",
+        "        if word is None or word in SPECIALS:",
+        "            if run:",
+        '                out += sp.encode(" ".join(run), out_type=str)',
+        "                run = []",
+        "            if word is not None:",
+        "                out.append(word)",
+        "        else:",
+        "            run.append(word)",
+        f"    return out + [{json.dumps(eos)}] if out else []",
+        "", "",
+        "def decode_pieces(pieces):",
+        '    """Text of pieces as rnnkit writes it: run together, \\u2581 a space (none at a line\'s start), <unk> a',
+        '    word of its own, <eos> a line end."""',
+        "    out, first = [], True",
+        "    for piece in pieces:",
+        f"        if piece == {json.dumps(eos)}:",
+        '            out.append("\\n")',
+        "            first = True",
+        "            continue",
+        f'        text = " " + piece if piece in SPECIALS else piece.replace({json.dumps(WORD_START)}, " ")',
+        '        out.append(text.lstrip(" ") if first else text)',
+        "        first = first and not text.strip()",
+        '    return "".join(out)', "", ""]
+
+
+def bpe_example(tokens: list[str]) -> str:
+    """The code's example line, of the model's own pieces: "the cat sat" when each word is one piece, else the
+    four most frequent whole-word pieces (the vocabulary's order: by count), else its four most frequent pieces
+    run together (a Chinese text, say)."""
+    words = [t[1:] for t in tokens if t.startswith(WORD_START) and len(t) > 1]
+    if {"the", "cat", "sat"} <= set(words):
+        return "the cat sat"
+    if words:
+        return " ".join(words[:4])
+    return "".join(t for t in tokens if t not in SPECIALS)[:4]
