@@ -38,8 +38,9 @@ classifiers, last, mean, max or attention pooling, one or two directions; softma
 and more: the class-based softmax (log P(class) + log P(word | class), over the whole vocabulary), CRF
 taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
 bigrams or feature columns, residual stacks, peephole LSTMs and layer-normalized layers (a ``Scan`` over one
-step of the cell: :mod:`rnnkit.export_onnx_ln`).  Refused (:mod:`rnnkit.export_scope`): the other model kinds
-(translators, tree models, n-gram models, HMMs).
+step of the cell: :mod:`rnnkit.export_onnx_ln`); and translators, as two graphs, the encoder and one decoder step
+(:mod:`rnnkit.export_onnx_seq2seq`).  Refused (:mod:`rnnkit.export_scope`): the other model kinds (tree models,
+n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what
 rnnkit reads before a line) and ``vocab`` (``tokens``: token i has id i; ``unk_token``, ``eos_token``); for a
@@ -242,7 +243,12 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
-    check_supported(kind, task, model, path, "--onnx")
+    if kind == "seq2seq":  # a translator: what it lacks, and its decoder step's file (rnnkit.export_onnx_seq2seq)
+        from rnnkit.export_onnx_seq2seq import check_translator, export_translator
+
+        check_translator(task, path, output)
+    else:
+        check_supported(kind, task, model, path, "--onnx")
     wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
     if wide:  # runs in float32, as ONNX serves it
         largest = max(largest, narrow(model, np.float32, wide))
@@ -253,6 +259,8 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
                          "protobuf's limit); export with dtype float16 (--dtype float16) to halve them, or as an "
                          "rnnkit checkpoint (export_model; without --onnx)")
     vocab_file = vocab_path(output)
+    if kind == "seq2seq":  # two graphs, the encoder and one decoder step
+        return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
     with ckpt.reading_metadata(path, "model"):
         pieces = bpe_model_of(task) if kind == "lm" else None  # a BPE-level model's SentencePiece model
     if pieces is not None:  # its file beside the graph, checked before any is written

@@ -6,7 +6,8 @@ written beside the export: :mod:`rnnkit.export_bpe`), classifiers, and softmax t
 (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams, feature
 columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers),
 peephole LSTMs (``--peephole``: ONNX's LSTM operator has them) and layer-normalized layers (``--layer-norm``: a
-``Scan``, :mod:`rnnkit.export_onnx_ln`).  Refused, each in one line that names why: every other kind of model;
+``Scan``, :mod:`rnnkit.export_onnx_ln`), and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
+Refused, each in one line that names why: every other kind of model;
 and for torch the class-based softmax, CRF taggers, taggers with other inputs than words, residual connections,
 peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is refused with its words
 first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``), which no model rnnkit
@@ -29,13 +30,14 @@ _LACKS = {
     "--torch": {"class": "has no standard torch module (torch has the full and the adaptive softmax)",
                 "tagger": "no standard torch module has",
                 "kind": "has no standard torch module (recurrent language models, classifiers and taggers have)",
-                "seq2seq": "decodes by beam search with attention: no standard torch module does",
+                "seq2seq": "decodes by beam search with attention: no standard torch module does (--onnx writes "
+                           "it as two ONNX graphs)",
                 "residual": "torch's RNN, LSTM and GRU modules do not have",
                 "peephole": "torch has no peephole LSTM module",
                 "layer_norm": "torch's RNN, LSTM and GRU modules do not have",
                 "init": "torch modules do not have"},
-    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers and "
-                       "taggers)",
+    "--onnx": {"kind": "is not exported to ONNX (the ONNX export builds language models, classifiers, "
+                       "taggers and translators)",
                "init": "the ONNX export does not build"},
 }
 

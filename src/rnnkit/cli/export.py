@@ -27,7 +27,8 @@ def register(groups) -> None:
                     "character features, bigrams or feature columns, residual stacks and layer-normalized layers), "
                     "its vocabulary is written beside it, and the onnxruntime code that uses them is printed.  "
                     "A BPE-level language model's SentencePiece model is written beside either (OUT's name with "
-                    ".bpe.model), and the printed code splits text into pieces and joins them as rnnkit does.",
+                    ".bpe.model), and the printed code splits text into pieces and joins them as rnnkit does.  A "
+                    "translator is two graphs, its encoder in OUT and one decoder step beside it.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", metavar="RUN_OR_CHECKPOINT",
@@ -64,7 +65,12 @@ def register(groups) -> None:
                              "tag scheme's rules); the kinds of --torch and also the class-based softmax, CRF "
                              "taggers and segmenters (--crf), taggers with --char-features (the char BiLSTM or "
                              "CNN), --bigrams or --feature-columns, residual stacks (--residual), peephole LSTMs "
-                             "and layer-normalized layers (--layer-norm: a Scan over one step of the cell); "
+                             "and layer-normalized layers (--layer-norm: a Scan over one step of the cell); a "
+                             "translator (train seq2seq) as two graphs, the encoder in OUT (ids (S, B), "
+                             "lengths (B,) -> memory, src_mask, the decoder's initial h/c) and one decoder step in "
+                             "OUT's name with .step.onnx (the previous token (B,), h/c, feed, memory, src_mask -> "
+                             "log_probs (B, V), h_next/c_next, feed_next, attention (B, S)), its code translating "
+                             "greedily and by beam search as rnnkit translate does (--no-repeat-ngram too); "
                              "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
@@ -113,6 +119,11 @@ def summary(report, args: argparse.Namespace) -> str:
         from rnnkit.export_onnx import vocab_path
 
         what = f"an ONNX graph (its vocabulary in {vocab_path(report.output)})"
+        if report.kind == "seq2seq":
+            from rnnkit.export_onnx_seq2seq import step_path
+
+            what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
+                   f"{vocab_path(report.output)})"
     if (args.torch or args.onnx) and report.kind == "lm":
         from rnnkit.export_bpe import bpe_path
         from rnnkit.lm.io import checkpoint_bpe_model
