@@ -239,7 +239,7 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
         return "pass the file's real encoding (--encoding)"
-    return (f"pass the file's real encoding (--encoding) (it may be {', '.join(found)}), or, "
+    return (f"pass the file's real encoding (--encoding; it may be {', '.join(found)}), or, "
             f"{convert_this_one(found[0], encoding, name)}")
 
 
