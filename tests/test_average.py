@@ -120,8 +120,9 @@ def test_resumed_averaging_run_equals_uninterrupted(tmp_path):
 def test_resuming_with_a_different_averaging_choice_is_refused(tmp_path):
     Trainer(Quadratic(), _cfg(max_steps=3), tmp_path / "avg").fit()
     with pytest.raises(CheckpointError, match=r"other training options \(--average \(TrainConfig.average\) "
-                                              r"0.8 then, none now\); resume with the same ones \(only epochs, "
-                                              r"max_steps, patience \(--epochs, --max-steps, --patience\).* start a "
+                                              r"0.8 then, none now\); resume with the same ones \(only --epochs, "
+                                              r"--max-steps and --patience, TrainConfig's epochs, max_steps and "
+                                              r"patience, the checkpoint.* start a "
                                               r"new run \(without --resume; in Python, fit\(resume=False\)\)$"):
         Trainer(Quadratic(), _cfg(average=None), tmp_path / "avg").fit(resume=True)
     # another decay was taken silently: the average, the best checkpoint and the log then differed
