@@ -120,9 +120,10 @@ def test_resumed_averaging_run_equals_uninterrupted(tmp_path):
 def test_resuming_with_a_different_averaging_choice_is_refused(tmp_path):
     Trainer(Quadratic(), _cfg(max_steps=3), tmp_path / "avg").fit()
     with pytest.raises(CheckpointError, match=r"other training options \(--average \(TrainConfig.average\) "
-                                              r"0.8 then, none now\); resume with the same ones \(only epochs, "
-                                              r"max_steps, patience \(--epochs, --max-steps, --patience\).* start a "
-                                              r"new run \(without resume, --resume\)$"):
+                                              r"0.8 then, none now\); resume with the same ones \(only --epochs, "
+                                              r"--max-steps and --patience, TrainConfig's epochs, max_steps and "
+                                              r"patience, the checkpoint.* start a "
+                                              r"new run \(without --resume; in Python, fit\(resume=False\)\)$"):
         Trainer(Quadratic(), _cfg(average=None), tmp_path / "avg").fit(resume=True)
     # another decay was taken silently: the average, the best checkpoint and the log then differed
     with pytest.raises(CheckpointError, match=r"other training options \(--average \(TrainConfig.average\) "
@@ -139,9 +140,9 @@ def test_a_checkpoint_of_the_other_averaging_choice_names_the_config_field(tmp_p
     from rnnkit.train.run_checkpoint import model_arrays
 
     w = {"w": np.zeros(2)}
-    with pytest.raises(CheckpointError, match=r"averaging its weights; resume with the same weight averaging \("
-                       r"average, --average\)$"):
+    with pytest.raises(CheckpointError, match=r"averaging its weights; resume with the same --average "
+                       r"\(TrainConfig.average\)$"):
         model_arrays({"model/w": w["w"], "raw/w": w["w"]}, tmp_path / "last.safetensors", w, averaging=False)
-    with pytest.raises(CheckpointError, match=r"not averaging its weights; resume without weight averaging \(average, "
-                       r"--average\)$"):
+    with pytest.raises(CheckpointError, match=r"not averaging its weights; resume without --average "
+                       r"\(TrainConfig.average None\)$"):
         model_arrays({"model/w": w["w"]}, tmp_path / "last.safetensors", w, averaging=True)

@@ -56,7 +56,7 @@ def test_a_file_of_a_header_line_alone_is_not_called_empty(tmp_path, capsys):
     path.write_text("label\ttext\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"only_header\.tsv: has a header line and no example after it \(header=True, "
                                         r"--header, skips the first line\); add label<TAB>text lines below it, or "
-                                        r"leave out header \(--header\)"):
+                                        r"give header=False \(leave out --header\)"):
         read_tsv(path, header=True)
     with_header, _ = _files(tmp_path)
     code, _, err = run_cli(capsys, ["train", "classifier", "--train", with_header, "--header",
@@ -77,7 +77,8 @@ def test_evaluate_reads_one_file_so_its_header_messages_name_no_other(tmp_path, 
     assert code == 0, err
     model = str(run / "last.safetensors")
     said = _error(capsys, ["evaluate", model, without, "--header"])
-    assert said.endswith("which would be dropped; leave out header (--header) if the file has no header line"), said
+    assert said.endswith("which would be dropped; give header=False (leave out --header) if the file has no header "
+                         "line"), said
     said = _error(capsys, ["evaluate", model, with_header])
     assert said.endswith("give header=True (--header) to skip it, or remove the line"), said
     assert "--valid" not in said and "--train" not in said, said

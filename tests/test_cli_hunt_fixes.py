@@ -124,7 +124,7 @@ def test_span_scheme_errors_name_the_tag_instead_of_suggesting_repair_spans(kind
     stray = tmp_path / "stray.txt"
     stray.write_text("He PRP O\nis VBZ I-VP\n\nHe PRP O\nis VBZ B-NP\n\n", encoding="utf-8")
     code, _, err = train("--train", str(stray), "--format", "columns", "--scheme", "bio")
-    assert code == 2 and "with repair_spans (--repair-spans)" in err, err
+    assert code == 2 and "with repair_spans=True (--repair-spans)" in err, err
     assert train("--train", str(stray), "--format", "columns", "--scheme", "bio", "--repair-spans")[0] == 0
 
 

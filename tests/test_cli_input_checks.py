@@ -136,6 +136,6 @@ def test_header_on_a_file_without_one_is_refused_not_a_dropped_example(tmp_path,
     code, out, err = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(tmp_path / "plain.tsv"),
                                       "--header"])
     assert code == 2 and out == "" and "plain.tsv:1: header=True (--header) skips the first line" in err, (out, err)
-    assert "leave out header (--header)" in err and len(err.strip().splitlines()) == 1, err
+    assert "give header=False (leave out --header)" in err and len(err.strip().splitlines()) == 1, err
     code, out, _ = run_cli(capsys, ["evaluate", str(run / "last.safetensors"), str(tmp_path / "plain.tsv")])
     assert code == 0 and "over 20 texts" in out, out

@@ -245,7 +245,8 @@ def test_resume_with_other_data_or_options_is_refused(tmp_path, capsys):
     shuffled = _write(tmp_path, "shuffled.txt", "".join(lines[1:] + lines[:1]))
     assert main([*base, "--train", shuffled, "--hidden", "16"]) == 2
     err = capsys.readouterr().err
-    assert "the training data has changed since this run started" in err and "(without resume, --resume)" in err, err
+    assert "the training data has changed since this run started" in err, err
+    assert "(without --resume; in Python, fit(resume=False))" in err, err
     # training options: a changed --lr was overridden by the restored optimizer, silently
     for changed, words in ((["--lr", "0.5"], "--lr (TrainConfig.lr) 0.01 then, 0.5 now"),
                            (["--seed", "3"], "--seed (TrainConfig.seed) 0 then, 3 now"),

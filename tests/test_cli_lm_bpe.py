@@ -116,6 +116,13 @@ def test_test_reports_the_figures_evaluate_reports(data, run, tmp_path, capsys):
     assert out.strip() == "test: " + again.split(": ", 1)[1].strip()
 
 
+def test_test_with_several_streams_names_its_own_batch_option(data, tmp_path, capsys):
+    code, out, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), "--test",
+                                      str(data / "valid.txt"), "--level", "bpe", "--bpe-vocab", "40", "--epochs", "1",
+                                      "--test-batch-size", "3", "--run-dir", str(tmp_path / "r"), *SMALL])
+    assert code == 0 and "estimated from their mean; --test-batch-size 1 predicts all" in out, out + err
+
+
 def test_resumed_mid_epoch_equals_uninterrupted(data, tmp_path, capsys):
     argv = ["train", "lm", "--train", str(data / "train.txt"), "--valid", str(data / "valid.txt"), "--level", "bpe",
             "--bpe-vocab", "40", "--epochs", "2", "--dropout", "0.2", "--seed", "3", *SMALL]

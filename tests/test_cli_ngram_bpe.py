@@ -94,6 +94,8 @@ def test_score_sums_to_the_same_figures(data, ngram, capsys):
     assert sum(float(row.split("\t")[0]) for row in out.splitlines() if row.split("\t")[1] != "0") == \
         pytest.approx(-total, abs=1e-3)  # 4 decimals a line
     assert f"{n:,} tokens" in err and f"per word {math.exp(total / 7):.2f}" in err, err
+    code, out, err = run_cli(capsys, ["score", str(ngram), str(data / "hand.txt"), "--skip-unknown"])
+    assert code == 0 and "per word" not in err and "bits/char" not in err, err  # the known pieces only
 
 
 def test_generate_writes_text_not_pieces(data, ngram, capsys):

@@ -66,6 +66,14 @@ def test_advice_names_the_option_only_where_there_is_one():
     assert "iconv -f UTF-16LE " in not_utf8_advice(ZH.encode("utf-16-le"), "u.txt", option=True)
     assert "cp1252" not in with_option + without
 
+    data = "床前明月光，疑是地上霜。举头望明月，低头思故乡。".encode("gb18030")  # GB18030 or Big5: one more to try
+    with_option = not_utf8_advice(data, "in.txt", option=True)
+    without = not_utf8_advice(data, "in.txt", option=False)
+    assert with_option.endswith("pass encoding='gb18030' (--encoding gb18030), or convert it: iconv -f GB18030 -t "
+                                "UTF-8 in.txt > in.txt.utf8; if the text then looks wrong, try cp950"), with_option
+    assert without.endswith("convert it (if the text then looks wrong, try cp950): iconv -f GB18030 -t UTF-8 in.txt "
+                            "> in.txt.utf8"), without
+
 
 def test_reader_error_names_gb18030_and_the_named_encoding_reads_it(tmp_path):
     path = tmp_path / "zh.txt"
@@ -73,8 +81,8 @@ def test_reader_error_names_gb18030_and_the_named_encoding_reads_it(tmp_path):
     with pytest.raises(DataError, match=r"zh\.txt:1: byte 0x\w\w at offset 0 is not valid UTF-8; .*--encoding gb18030"):
         read_text_file(path)
     assert read_text_file(path, "gb18030") == ZH
-    with pytest.raises(DataError, match=r"not valid big5; pass the file's real encoding \(--encoding\) \(it may be "
-                                        r"gb18030"):
+    with pytest.raises(DataError, match=r"not valid big5; pass the file's real encoding \(--encoding; it may "
+                                        r"be gb18030"):
         read_text_file(path, "big5")
 
 

@@ -34,7 +34,7 @@ def test_the_cure_suggested_follows_the_settings_in_use():
 
     assert divergence_hint(1.0, 5.0) == ("lower the learning rate (lr, --lr: 1 now, e.g. 0.1), or clip gradients "
                                          "harder (clip, --clip: 5 now, e.g. 1)")  # not "e.g. 5" when it is 5
-    assert divergence_hint(0.01, None).endswith("or clip gradients (clip, --clip: e.g. 5)")
+    assert divergence_hint(0.01, None).endswith("or clip gradients (e.g. clip=5, --clip 5)")
     with pytest.raises(TrainingDivergedError, match=r"at step 3: lower the learning rate \(lr, --lr: 2 now"):
         check_finite(3, float("nan"), hint=divergence_hint(2.0, 0.5))
 

@@ -125,6 +125,9 @@ def test_a_word_prefix_given_as_one_str_is_refused():
     vocab = word_vocab()
     with pytest.raises(TypeError, match="Expected prefix to be a sequence of word tokens, got a str"):
         next_log_probs(rnn(len(vocab), "full"), vocab, "word", "the cat")
+    with pytest.raises(TypeError, match=r"Expected prefix to be a sequence of BPE pieces, got a str 'the cat' \(split "
+                                        r"it: rnnkit\.lm\.bpe_text\.text_pieces\(bpe_model, text, end=False\)\)"):
+        next_log_probs(rnn(len(vocab), "full"), vocab, "bpe", "the cat")
     vocab = char_vocab()  # characters: a str is its characters
     model = rnn(len(vocab), "full")
     np.testing.assert_array_equal(next_log_probs(model, vocab, "char", "床前"),

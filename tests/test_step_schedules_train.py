@@ -131,10 +131,10 @@ def test_max_steps_sets_the_span_and_a_resume_may_not_change_it(tmp_path):
     Trainer(Toy(), _cfg(max_steps=7), tmp_path / "a").fit()
     assert [r["lr"] for r in _records(tmp_path / "a", "train")] == pytest.approx(
         _expected_rates("cosine", 3, 7, 0.05), rel=1e-15)
-    with pytest.raises(CheckpointError, match=r"schedule \(--schedule\) cosine spans this run's 7 steps, and would "
-                                              r"span 12 now \(epochs \(--epochs\) 3 of 4 batches\); resume with the "
-                                              r"epochs and max_steps it started with, or start a new run \(without "
-                                              r"resume, --resume\)$"):
+    with pytest.raises(CheckpointError, match=r"schedule='cosine' \(--schedule\) spans this run's 7 steps, and "
+                                              r"would span 12 now, from epochs=3 \(--epochs\) of 4 batches; resume "
+                                              r"with the epochs and max_steps it started with, or start a new run "
+                                              r"\(without --resume; in Python, fit\(resume=False\)\)$"):
         Trainer(Toy(), _cfg(), tmp_path / "a").fit(resume=True)
     with pytest.raises(CheckpointError, match=r"warmup-steps \(TrainConfig.warmup_steps\) 3 then, 2 now"):
         Trainer(Toy(), _cfg(max_steps=7, warmup_steps=2), tmp_path / "a").fit(resume=True)
@@ -149,22 +149,22 @@ def test_a_runs_step_counts_are_said_with_thousands_separators():
 
     cfg = _cfg(schedule="cosine", warmup_steps=3000, epochs=2)
     total, how = schedule_span(cfg, 1265)
-    assert (total, how) == (2530, "epochs (--epochs) 2 of 1,265 batches")
-    with pytest.raises(ValueError, match=r"^warmup_steps \(--warmup-steps\) 3000 is not below the run's 2,530 steps "
-                                         r"\(epochs \(--epochs\) 2 of 1,265 batches\)"):
+    assert (total, how) == (2530, "epochs=2 (--epochs) of 1,265 batches")
+    with pytest.raises(ValueError, match=r"^warmup_steps=3000 \(--warmup-steps\) is not below the run's 2,530 steps, "
+                                         r"from epochs=2 \(--epochs\) of 1,265 batches:"):
         check_warmup(cfg, total, how)
     assert span_problem(cfg, 1200, total, how).startswith(
-        "schedule (--schedule) cosine spans this run's 1,200 steps, and would span 2,530 now (epochs (--epochs) 2 of "
-        "1,265 batches)")
+        "schedule='cosine' (--schedule) spans this run's 1,200 steps, and would span 2,530 now, from epochs=2 "
+        "(--epochs) of 1,265 batches;")
 
 
 def test_a_warmup_must_end_before_the_run_does(tmp_path):
-    with pytest.raises(ValueError, match=r"^warmup_steps \(--warmup-steps\) 12 is not below the run's 12 steps "
-                                         r"\(epochs \(--epochs\) 3 of 4 batches\): give fewer warmup steps, or more "
+    with pytest.raises(ValueError, match=r"^warmup_steps=12 \(--warmup-steps\) is not below the run's 12 steps, "
+                                         r"from epochs=3 \(--epochs\) of 4 batches: give fewer warmup steps, or more "
                                          r"epochs$"):
         Trainer(Toy(), _cfg(warmup_steps=12), tmp_path)
-    with pytest.raises(ValueError, match=r"run's 5 steps \(max_steps \(--max-steps\) 5, fewer than epochs "
-                                         r"\(--epochs\) 3 of 4 batches\): give fewer warmup steps, or a larger "
+    with pytest.raises(ValueError, match=r"run's 5 steps, from max_steps=5 \(--max-steps\), fewer than epochs=3 "
+                                         r"\(--epochs\) of 4 batches: give fewer warmup steps, or a larger "
                                          r"max_steps$"):
         Trainer(Toy(), _cfg(warmup_steps=5, max_steps=5, schedule="none"), tmp_path)
     Trainer(Toy(), _cfg(warmup_steps=11), tmp_path)  # one step of decay is enough
@@ -242,14 +242,14 @@ def test_cli_resume_refuses_a_changed_warmup_or_span(tmp_path, capsys):
                                  "--max-steps", "5"))[0] == 0
     for more, said in ((["--warmup-steps", "2", "--max-steps", "5"],
                         "(--warmup-steps (TrainConfig.warmup_steps) 3 then, 2 now)"),
-                       (["--warmup-steps", "3"], "schedule (--schedule) cosine spans this run's 5 steps, and would "
-                                                 "span")):
+                       (["--warmup-steps", "3"], "schedule='cosine' (--schedule) spans this run's 5 steps, and "
+                                                 "would span")):
         code, _, err = run_cli(capsys, _argv(tmp_path, run, "--schedule", "cosine", "--resume", *more))
         assert code == 2 and said in err.splitlines()[-1] and said not in "".join(err.splitlines()[:-1]), err
     # the same options: nothing left, and the way on is a new run (a larger --max-steps would be refused above)
     code, _, err = run_cli(capsys, _argv(tmp_path, run, "--schedule", "cosine", "--warmup-steps", "3",
                                          "--max-steps", "5", "--resume"))
-    assert code == 0 and "has taken its 5 steps; nothing to train: its schedule (--schedule) cosine has ended" in err
+    assert code == 0 and "has taken its 5 steps; nothing to train: its cosine schedule (--schedule) has ended" in err
 
 
 @pytest.mark.parametrize("more, said", [
@@ -266,7 +266,7 @@ def test_cli_warmup_longer_than_the_run_is_one_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, _argv(tmp_path, tmp_path / "run", "--schedule", "linear", "--warmup-steps", "500"))
     assert code == 2, err
     last = err.splitlines()[-1]
-    assert last.startswith("rnnkit: error: warmup_steps (--warmup-steps) 500 is not below the run's "), err
+    assert last.startswith("rnnkit: error: warmup_steps=500 (--warmup-steps) is not below the run's "), err
     assert not (tmp_path / "run" / "last.safetensors").exists()
 
 
@@ -278,7 +278,7 @@ def test_a_refused_warmup_leaves_no_run_folder_behind_with_or_without_folds(tmp_
     code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), *folds,
                                       "--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none",
                                       "--warmup-steps", "500", "--run-dir", str(run)])
-    assert code == 2 and err.splitlines()[-1].startswith("rnnkit: error: warmup_steps (--warmup-steps) 500 is "), err
+    assert code == 2 and err.splitlines()[-1].startswith("rnnkit: error: warmup_steps=500 (--warmup-steps) is "), err
     assert not (tmp_path / "runs").exists(), sorted(p.name for p in run.iterdir())  # no lock, no record
     run.mkdir(parents=True)  # a folder that was there stays, holding nothing of the refused run but its lock
     code, _, _ = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), *folds,

@@ -261,8 +261,8 @@ def test_a_damaged_training_state_is_one_checkpoint_error(tmp_path, damage):
     else:
         meta["rnG"] = meta.pop("rng")
     ckpt.save_checkpoint(tmp_path / "last.safetensors", arrays, meta)
-    with pytest.raises(CheckpointError, match=r"its training state is damaged .*start a new run \(without resume, "
-                                              r"--resume\)$"):
+    with pytest.raises(CheckpointError, match=r"its training state is damaged .*start a new run \(without "
+                                              r"--resume; in Python, fit\(resume=False\)\)$"):
         Trainer(Quadratic(), _cfg(), tmp_path).fit(resume=True)
 
 

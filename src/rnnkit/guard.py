@@ -17,7 +17,7 @@ def divergence_hint(lr: float | None = None, clip: float | None = None) -> str:
     lower = f"lower the learning rate (lr, --lr: {lr:g} now, e.g. {lr / 10:g})" if lr else "lower the learning rate"
     if clip:
         return f"{lower}, or clip gradients harder (clip, --clip: {clip:g} now, e.g. {clip / 5:g})"
-    return f"{lower}, or clip gradients (clip, --clip: e.g. 5)"
+    return f"{lower}, or clip gradients (e.g. clip=5, --clip 5)"
 
 
 def check_finite(step: int, loss: float, grads: Mapping[str, np.ndarray] | None = None,

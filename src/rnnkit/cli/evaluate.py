@@ -306,15 +306,17 @@ EVALUATORS["lm"] = _evaluate_lm
 EVALUATORS["ngram"] = _evaluate_lm
 
 
-def lm_result_line(m: dict, level: str, oov: float) -> str:
+def lm_result_line(m: dict, level: str, oov: float, batch_option: str = "--batch-size") -> str:
     """A language model's score on a file, as ``evaluate`` and ``train lm --test`` print it after the
     file's name or ``test:``: bits per character (4 decimals) and the per-character perplexity, or
     perplexity (2), the NLL, the token count and the OOV rate; a BPE model's per-word perplexity and bits
-    per character (:mod:`rnnkit.lm.units`) first, then its per-piece perplexity and loss."""
+    per character (:mod:`rnnkit.lm.units`) first, then its per-piece perplexity and loss.  ``batch_option``:
+    the option that sets the streams (``train lm --test``'s is ``--test-batch-size``), named when not every
+    piece was predicted."""
     if level == "bpe":
         exact = "" if m["tokens"] == m.get("pieces", m["tokens"]) else (
             f" ({m['tokens']:,} of its {m['pieces']:,} pieces predicted: per-word and per-character figures "
-            "estimated from their mean; --batch-size 1 predicts all)")
+            f"estimated from their mean; {batch_option} 1 predicts all)")
         return (f"perplexity {format_perplexity(m['word_ppl'])} per word, {m['bits_per_char']:.4f} bits/char "
                 f"(over {m['words']:,} words and {m['chars']:,} characters, line ends included); per piece: "
                 f"perplexity {format_perplexity(m['ppl'])}, loss {m['loss']:.4f} nats over {m['tokens']:,} pieces"

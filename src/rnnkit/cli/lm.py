@@ -342,7 +342,7 @@ def train_lm(args) -> int:
         m = evaluate_stream(model, test_ids, args.test_batch_size, args.bptt, vocab.eos_id, name=args.test)
         if bpe is not None:
             m = with_units(m, reader.units[args.test])
-        print(f"test: {lm_result_line(m, args.level, test_oov.fraction)}")  # as evaluate says it
+        print(f"test: {lm_result_line(m, args.level, test_oov.fraction, '--test-batch-size')}")  # as evaluate says
     prime = "" if looks else lm_bpe.prime_example(train_head) if bpe is not None else \
         _prime_example(train_head, args.level, vocab)  # unsegmented: its "words" are lines
     print(f"sample more with: rnnkit generate {best}" + (f" --prime {shlex.quote(prime)}" if prime else ""),

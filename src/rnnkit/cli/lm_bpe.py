@@ -4,9 +4,9 @@ One BPE model of ``--bpe-vocab`` pieces is learned with SentencePiece from the t
 lines (all, in order, on one thread: the same file gives the same model), kept in the checkpoint (base64
 in the JSON metadata), and every file is split with it; ``--resume`` takes it from the run's
 ``last.safetensors`` instead of learning it again (``--bpe-vocab`` may be left out), and refuses another
-``--bpe-vocab``.  Validation and
-``--test`` report, beside the per-piece loss, the per-word perplexity and bits per character of
-:mod:`rnnkit.lm.units`, which stand beside a word- or character-level model's on the same file.
+``--bpe-vocab``.  Validation and ``--test`` report, beside the per-piece loss, the per-word perplexity and
+bits per character of :mod:`rnnkit.lm.units`, which stand beside a word- or character-level model's on the
+same file.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
 from rnnkit.cli.common import positive_int
 from rnnkit.data.bpe import DEFAULT_VOCAB, piece_count, sentencepiece
 from rnnkit.data.text import read_text

@@ -25,8 +25,9 @@ def register(groups) -> None:
                     "tab-separated line per input line: natural-log probability, tokens scored, perplexity, tokens "
                     "not in the vocabulary, and "
                     "the text, last, as it is (tabs in it too: split at the first four tabs, or cut -f5-); a blank "
-                    "line at word level has no token (perplexity nan).  --per-token prints each token's "
-                    "log-probability instead.  A summary goes to stderr.",
+                    "line at word or BPE level has no token (perplexity nan).  --per-token prints each token's "
+                    "log-probability instead.  A summary goes to stderr (a BPE model's adds the text's per-word "
+                    "perplexity and bits per character, unless --skip-unknown).",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors), or "

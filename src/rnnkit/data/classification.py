@@ -66,8 +66,8 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         examples.append(LabeledText(label, text))
     if not examples and header and lines:  # the line --header skipped, and nothing after it
         raise DataError(f"{path}: has a header line and no example after it (header=True, --header, skips the first "
-                        "line); add label<TAB>text lines below it, or leave out header (--header) if the line is an "
-                        "example")
+                        "line); add label<TAB>text lines below it, or give header=False (leave out --header) if the "
+                        "line is an example")
     if not examples:
         raise DataError(f"{path}: expected label<TAB>text lines, got an empty file")
     _check_not_swapped(examples, path)
@@ -142,7 +142,7 @@ def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequenc
     else:
         return
     fix = (f"{AGREE}: add a header line to {path}, or leave out --header and remove the header lines of the others"
-           if several else "leave out header (--header) if the file has no header line")
+           if several else "give header=False (leave out --header) if the file has no header line")
     raise DataError(f"{path}:1: header=True (--header) skips the first line as a header, but it reads as an example "
                     f"({why}, text "
                     f"{text[:30]!r}), which would be dropped; {fix}")

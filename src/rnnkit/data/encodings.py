@@ -142,12 +142,12 @@ def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = No
         return f"{why}; find and fix the line named, or re-save the file as UTF-8"
     first = found[0]
     what = " or ".join(f"{NAMES.get(c, c)}" for c in found)
-    others = f" (if the text then looks wrong, try {', '.join(found[1:])})" if len(found) > 1 else ""
+    others = f"if the text then looks wrong, try {', '.join(found[1:])}" if len(found) > 1 else ""
     convert = f"iconv -f {ICONV.get(first, first)} -t UTF-8 {name} > {name}.utf8"
-    if option:
-        return (f"it looks like {what} ({why}): pass encoding={first!r} (--encoding {first}){others}, or convert "
-                f"it: {convert}")
-    return f"it looks like {what} ({why}): convert it{others}: {convert}"
+    if option:  # after the command, not in parentheses beside the option's own
+        return (f"it looks like {what} ({why}): pass encoding={first!r} (--encoding {first}), or convert it: "
+                f"{convert}" + (f"; {others}" if others else ""))
+    return f"it looks like {what} ({why}): convert it{f' ({others})' if others else ''}: {convert}"
 
 
 def check_no_nul(text: str, data: bytes, name: str, encoding: str = "utf-8") -> None:
@@ -239,7 +239,7 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
     found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
     if not found:
         return "pass the file's real encoding (--encoding)"
-    return (f"pass the file's real encoding (--encoding) (it may be {', '.join(found)}), or, "
+    return (f"pass the file's real encoding (--encoding; it may be {', '.join(found)}), or, "
             f"{convert_this_one(found[0], encoding, name)}")
 
 

@@ -40,8 +40,9 @@ def next_log_probs(model: Any, vocab: Vocabulary, level: str, prefix: Sequence[s
     if level not in ("word", "char", "bpe"):
         raise ValueError(f"Expected level 'word', 'char' or 'bpe', got {level!r}")
     if isinstance(prefix, (str, bytes)) and level != "char":  # a str would be read one character a word
-        raise TypeError(f"Expected prefix to be a sequence of word tokens, got a str {prefix!r:.60} (split it: "
-                        "rnnkit.data.text.tokenize(text, 'word'))")
+        what, split = (("BPE pieces", "rnnkit.lm.bpe_text.text_pieces(bpe_model, text, end=False)") if level == "bpe"
+                       else ("word tokens", "rnnkit.data.text.tokenize(text, 'word')"))
+        raise TypeError(f"Expected prefix to be a sequence of {what}, got a str {prefix!r:.60} (split it: {split})")
     ids = np.asarray(vocab.encode(list(prefix)), dtype=np.int64)  # (m,); a token not a str: TypeError
     if isinstance(model, NGramLM):
         with np.errstate(divide="ignore"):  # a token add-nothing smoothing never saw: log 0 = -inf

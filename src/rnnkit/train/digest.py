@@ -254,8 +254,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     saved = meta.get("data_digest")
     if saved and data_digest and saved != data_digest:  # first: it explains a changed vocabulary, said below
         return (f"the training data has changed since this run started (its fingerprint was {saved[:12]}, it is "
-                f"{data_digest[:12]} now); resume with the same training files, or start a new run (without resume, "
-                "--resume)")
+                f"{data_digest[:12]} now); resume with the same training files, or start a new run (without "
+                "--resume; in Python, fit(resume=False))")
     then = meta.get("train_config") or {}
     if then:  # a field an earlier version did not write (warmup_steps) had its default then
         from rnnkit.train.config import TrainConfig
@@ -274,12 +274,12 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     changed = task_changes(meta.get("task") or {}, task_meta)
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
-                "same ones (only epochs, max_steps, patience (--epochs, --max-steps, --patience), the checkpoint, log "
-                "and progress options and those of the final test may change), or start a new run (without resume, "
-                "--resume)")
+                "same ones (only --epochs, --max-steps and --patience, TrainConfig's epochs, max_steps and patience, "
+                "the checkpoint, log and progress options and those of the final test may change), or start a new run (without "
+                "--resume; in Python, fit(resume=False))")
     if changed:
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
-                "files and options, or start a new run (without resume, --resume)")
+                "files and options, or start a new run (without --resume; in Python, fit(resume=False))")
     return None
 
 
@@ -306,7 +306,7 @@ def resume_message(state: Any, config: Any, checkpoint: Path) -> str:
         return (done + f"had stopped early after epoch {st.epoch} ({st.bad_epochs} epochs without improvement); "
                 "nothing to train: give a larger patience (--patience) to go on")
     # a cosine or linear schedule has run its course over the run's steps, which a resume may not stretch
-    ended = (f"its schedule (--schedule) {cfg.schedule} has ended (a new run, not resumed, trains longer)"
+    ended = (f"its {cfg.schedule} schedule (--schedule) has ended (a new run, not resumed, trains longer)"
              if getattr(cfg, "schedule", None) in ("cosine", "linear") else None)
     if st.epoch >= cfg.epochs:
         epochs = "its 1 epoch" if st.epoch == 1 else f"its {st.epoch} epochs"

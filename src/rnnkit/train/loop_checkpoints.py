@@ -107,6 +107,6 @@ class LoopCheckpoints:
             if isinstance(exc, CheckpointError):
                 raise
             raise CheckpointError(f"{path}: its training state is damaged ({type(exc).__name__}: {exc}); start a "
-                                  "new run (without resume, --resume)") from None
+                                  "new run (without --resume; in Python, fit(resume=False))") from None
         if self.group.rank == 0:
             truncate_metrics(self.run_dir / METRICS, self.state.epoch, self.state.step)

@@ -57,11 +57,11 @@ def model_arrays(arrays: Mapping[str, np.ndarray], path: Path, params: Mapping[s
     model = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
     raw = {k[4:]: v for k, v in arrays.items() if k.startswith("raw/")}  # only an averaging run has them
     if raw and not averaging:
-        raise CheckpointError(f"{path}: this run was averaging its weights; resume with the same weight averaging "
-                              "(average, --average)")
+        raise CheckpointError(f"{path}: this run was averaging its weights; resume with the same --average "
+                              "(TrainConfig.average)")
     if not raw and averaging:
-        raise CheckpointError(f"{path}: this run was not averaging its weights; resume without weight averaging "
-                              "(average, --average)")
+        raise CheckpointError(f"{path}: this run was not averaging its weights; resume without --average "
+                              "(TrainConfig.average None)")
     averaged = None
     if raw:
         averaged, model = model, raw

@@ -24,10 +24,10 @@ def epoch_batches(task: Any, seed: int) -> int:
 def schedule_span(cfg: TrainConfig, per_epoch: int) -> tuple[int, str]:
     """(the steps a per-step schedule spans, how they were counted, for messages)."""
     total = cfg.epochs * per_epoch
-    how = f"epochs (--epochs) {cfg.epochs} of {per_epoch:,} batch{'es' if per_epoch != 1 else ''}"
+    how = f"epochs={cfg.epochs} (--epochs) of {per_epoch:,} batch{'es' if per_epoch != 1 else ''}"
     if cfg.max_steps is not None and cfg.max_steps < total:
         total = cfg.max_steps
-        how = f"max_steps (--max-steps) {cfg.max_steps}, fewer than {how}"
+        how = f"max_steps={cfg.max_steps} (--max-steps), fewer than {how}"
     return total, how
 
 
@@ -35,8 +35,8 @@ def check_warmup(cfg: TrainConfig, total: int, how: str) -> None:
     """A warmup must end before the run does: ValueError naming warmup_steps (--warmup-steps) otherwise."""
     if cfg.warmup_steps >= total:
         more = "a larger max_steps" if how.startswith("max_steps") else "more epochs"
-        raise ValueError(f"warmup_steps (--warmup-steps) {cfg.warmup_steps} is not below the run's {total:,} steps "
-                         f"({how}): give fewer warmup steps, or {more}")
+        raise ValueError(f"warmup_steps={cfg.warmup_steps} (--warmup-steps) is not below the run's {total:,} steps, "
+                         f"from {how}: give fewer warmup steps, or {more}")
 
 
 def run_span(task: Any, cfg: TrainConfig) -> tuple[int, str] | None:
@@ -52,9 +52,9 @@ def span_problem(cfg: TrainConfig, saved: Any, total: int, how: str) -> str | No
     """Why a cosine or linear run saved with a span of ``saved`` steps cannot go on over ``total``, or None."""
     if cfg.schedule not in ("cosine", "linear") or saved == total:
         return None
-    return (f"schedule (--schedule) {cfg.schedule} spans this run's {saved:,} steps, and would span {total:,} now "
-            f"({how}); resume with the epochs and max_steps it started with, or start a new run (without resume, "
-            "--resume)")
+    return (f"schedule={cfg.schedule!r} (--schedule) spans this run's {saved:,} steps, and would span {total:,} now, "
+            f"from {how}; resume with the epochs and max_steps it started with, or start a new run (without --resume; "
+            "in Python, fit(resume=False))")
 
 
 def last_step_lr(schedule: Any, optimizer: Any, steps: int) -> float:
