@@ -200,7 +200,8 @@ def test_resuming_from_an_export_is_refused_in_one_line(models, tmp_path, capsys
     assert code == 2 and len(errors) == 1 and err.endswith(errors[0] + "\n"), err
     assert f"{run / 'last.safetensors'}: an exported model (rnnkit export) holds the weights only, no optimizer " \
            "or training state, so a run cannot resume from it" in err
-    assert "start a new run (without resume, --resume), or put back the run's own last.safetensors" in err
+    assert ("start a new run (without --resume; in Python, resume=False), or put back the run's own "
+            "last.safetensors") in err
 
 
 def test_mistakes_get_one_line(models, tmp_path, capsys):

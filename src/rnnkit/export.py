@@ -203,4 +203,5 @@ def resume_refusal(path: Path, meta: dict[str, Any]) -> str | None:
         return None
     what = "an exported model (rnnkit export)" if "export" in meta else "a model without training state"
     return (f"{path}: {what} holds the weights only, no optimizer or training state, so a run cannot resume "
-            "from it; start a new run (without resume, --resume), or put back the run's own last.safetensors")
+            "from it; start a new run (without --resume; in Python, resume=False), or put back the run's own "
+            "last.safetensors")

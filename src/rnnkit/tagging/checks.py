@@ -242,7 +242,7 @@ def check_scheme(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
                                 "give scheme='none' (--scheme none) to train on them with token accuracy")
     else:
         repair = (", or read them as conlleval does (a stray I- starts a span) with repair_spans=True "
-                  "(--repair-spans)" if spans and _fits_form(tag, spec.scheme) else "")  # it rewrites sequences, not tags
+                  "(--repair-spans)" if spans and _fits_form(tag, spec.scheme) else "")  # rewrites sequences, not tags
         fix = (f"the tags fit no tag scheme ({', '.join(SPAN_SCHEMES)}): fix them{repair}, or use scheme='none' "
                "(--scheme none: token accuracy, no span decoding)")
     raise TrainingDataError(f"{_where(path, data, k, i)}: {what}", fix)

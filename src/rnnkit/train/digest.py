@@ -275,8 +275,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
                 "same ones (only --epochs, --max-steps and --patience, TrainConfig's epochs, max_steps and patience, "
-                "the checkpoint, log and progress options and those of the final test may change), or start a new run (without "
-                "--resume; in Python, fit(resume=False))")
+                "the checkpoint, log and progress options and those of the final test may change), or start a new "
+                "run (without --resume; in Python, fit(resume=False))")
     if changed:
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
                 "files and options, or start a new run (without --resume; in Python, fit(resume=False))")
