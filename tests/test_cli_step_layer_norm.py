@@ -139,3 +139,17 @@ def test_the_cell_states_gain_as_gate_blocks_is_one_clear_line(capsys, tmp_path)
                              "ln_cell_weight": {"i": [0.1, 0.2]}}), encoding="utf-8")
     err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(w)])
     assert "ln_cell_weight: the LN gain or shift of the cell state is one number per hidden unit" in err
+
+
+@pytest.mark.parametrize("argv", [["--cell", "lstm"], ["--cell", "gru", "--layer-norm"],
+                                  ["--cell", "lstm", "--layer-norm"]])
+def test_an_input_of_g_times_h_numbers_is_not_printed_as_gate_blocks(capsys, argv):
+    """D = G*H (8 = 4 x 2, 6 = 3 x 2): x_t and dx_t are D numbers on one line, not G rows as a gate vector's."""
+    G = 3 if "gru" in argv else 4
+    code, out, err = run_cli(capsys, ["step", *argv, "--input-size", str(2 * G), "--hidden-size", "2", "--backward"])
+    assert code == 0, err
+    lines = out.splitlines()
+    for label in ("  x_t ", "  dx_t = W_ih^T "):
+        k = next(k for k, line in enumerate(lines) if line.startswith(label))
+        assert len(lines[k].split("[", 1)[1].split()) == 2 * G, lines[k]  # all D numbers on the label's line
+        assert not lines[k + 1].lstrip().startswith("["), lines[k : k + 2]  # and no gate rows under it

@@ -129,3 +129,24 @@ def test_layer_norm_with_peephole_is_checked_and_a_wrong_peephole_gradient_caugh
     assert re.search(r"OK: all 16 gradients \([\d,]+ entries\) agree", out), out
     flagged = _flagged_one_off(capsys, monkeypatch, both_kernel, 6, ["--layer-norm", "--peephole", "--layers", "2"])
     assert flagged == ["weight_co_l0", "weight_co_l1"]  # (..., dw_ci, dw_cf, dw_co, LN's): dw_co 1% off
+
+
+def _layer_norm_help(capsys, argv):
+    """The --layer-norm option's help in ``argv --help``, on one line."""
+    code, out, _ = run_cli(capsys, [*argv, "--help"])
+    assert code == 0
+    lines = out.splitlines()
+    start = next(k for k, line in enumerate(lines) if line.startswith("  --layer-norm"))
+    end = next(k for k in range(start + 1, len(lines) + 1) if k == len(lines) or lines[k].startswith("  -"))
+    return " ".join(" ".join(lines[start:end]).split())
+
+
+def test_the_layer_norm_help_speaks_of_a_saved_model_only_where_one_is_saved(capsys):
+    """gradcheck trains and saves nothing: its --layer-norm help ends with the equations, while train's says what
+    becomes of the option in the saved model and its export."""
+    check = _layer_norm_help(capsys, ["gradcheck"])
+    assert check.endswith("add their terms after the normalizations"), check
+    for argv in (["train", "lm"], ["train", "seq2seq"]):
+        train = _layer_norm_help(capsys, argv)
+        assert train.endswith("saved with the model; export --onnx writes it (a Scan over the cell's steps), --torch "
+                              "refuses it"), train

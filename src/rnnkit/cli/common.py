@@ -180,17 +180,18 @@ def peephole_rule(args: argparse.Namespace) -> tuple[str, bool, str]:
                                                "--cell lstm")
 
 
-def add_layer_norm_option(group: Any, what: str = "the recurrent cells") -> None:
+def add_layer_norm_option(group: Any, what: str = "the recurrent cells", saved: bool = True) -> None:
     """``--layer-norm``: layer-normalized cells (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
     :mod:`rnnkit.cells.gru_ln`; with ``--peephole`` :mod:`rnnkit.cells.lstm_ln_peephole`); ``what``: whose cells,
-    where the help should say (seq2seq: the encoder's and the decoder's)."""
+    where the help should say (seq2seq: the encoder's and the decoder's); ``saved``: False for a command that
+    saves no model (gradcheck), whose help then says nothing of saving and exporting one."""
+    after = "; saved with the model; export --onnx writes it (a Scan over the cell's steps), --torch refuses it"
     group.add_argument("--layer-norm", action="store_true",
                        help=f"layer normalization inside {what} (Ba, Kiros & Hinton 2016; eps 1e-5): the "
                             "Elman RNN normalizes W_ih x_t + W_hh h_{t-1}, the LSTM and the GRU W_ih x_t and "
                             "W_hh h_{t-1} apart (each over all its gates), the LSTM also c_t before its tanh, with "
                             "learned gains and shifts (ln_*_l0); with --peephole the peepholes add their terms after "
-                            "the normalizations; saved with the model; export "
-                            "--onnx writes it (a Scan over the cell's steps), --torch refuses it")
+                            "the normalizations" + (after if saved else ""))
 
 
 def check_layer_norm(args: argparse.Namespace) -> None:

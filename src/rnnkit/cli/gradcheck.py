@@ -30,7 +30,7 @@ def register(groups) -> None:
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default=None,
                    help="Elman RNN's nonlinearity (--cell rnn only; default tanh)")
     add_peephole_option(p)
-    add_layer_norm_option(p)
+    add_layer_norm_option(p, saved=False)  # the check trains and saves nothing
     p.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     p.add_argument("--bidirectional", action="store_true", help="both directions (RTRL is then not compared)")
     p.add_argument("--steps", type=positive_int, default=6, help="sequence length T")

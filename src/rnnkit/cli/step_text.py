@@ -70,11 +70,15 @@ def _blocks(cell: str, name: str, prefix: str = "") -> list[str]:
     return [f"{prefix}{letter}_{side[0]}{g}" for g in gates]
 
 
-def gate_rows(cell: str, a: np.ndarray, H: int) -> np.ndarray:
+INPUT_SIZED = ("x", "dx")  # x_t and dx_t: D numbers, not gate blocks, even when D = G*H
+
+
+def gate_rows(cell: str, a: np.ndarray, H: int, name: str = "") -> np.ndarray:
     """A vector of all a gated cell's gates (G*H,) as G rows of H, one gate block a row (i, f, g, o or r, z, n), to
-    print: the layer-normalized cells' ax, a, gamma_ih, ...; anything else as it is."""
+    print: the layer-normalized cells' ax, a, gamma_ih, ...; anything else, and the quantity ``name`` of
+    :data:`INPUT_SIZED` whatever its size, as it is."""
     G = len(CELLS[cell].GATES)
-    return a.reshape(G, H) if G > 1 and a.shape == (G * H,) else a
+    return a.reshape(G, H) if G > 1 and a.shape == (G * H,) and name not in INPUT_SIZED else a
 
 
 def _param_lines(cell: str, values: dict[str, np.ndarray], decimals: int, prefix: str = "",
@@ -197,7 +201,7 @@ def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: 
     for t, s in enumerate(sol.forward, start=1):
         lines += ["", f"forward, t = {t}"]
         for name in s._fields:
-            lines += _lines(labels[name], gate_rows(ex.cell, getattr(s, name), H), decimals, width)
+            lines += _lines(labels[name], gate_rows(ex.cell, getattr(s, name), H, name), decimals, width)
             if name == kink and ex.nonlinearity == "relu":
                 lines += _kink_notes(getattr(s, name), decimals, labels[name].split(" = ")[0])
     if not backward:
@@ -215,7 +219,7 @@ def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: 
             lines += _lines(labels["dout"], ex.dout[t - 1], decimals, width)
         for name in cell.BACKWARD_EQUATIONS:
             label = last[name] if t == T and name in last else labels[name]
-            lines += _lines(label, gate_rows(ex.cell, getattr(g, name), H), decimals, width)
+            lines += _lines(label, gate_rows(ex.cell, getattr(g, name), H, name), decimals, width)
     summed = f" (sums over t = 1..{T})" if T > 1 else ""
     lines += ["", f"parameter gradients{summed}"]
     lines += _param_lines(ex.cell, sol.grads, decimals, prefix="d", equations=cell.PARAM_GRADIENTS)

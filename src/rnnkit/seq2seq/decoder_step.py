@@ -35,7 +35,8 @@ reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V
 ``decoder.weight_ci_l{k}``, ``decoder.weight_cf_l{k}``, ``decoder.weight_co_l{k}`` (H,), and the cell is the
 peephole kernel (:mod:`rnnkit.cells.lstm_peephole`).  With ``layer_norm`` each layer also has the LN gains and
 shifts ``decoder.ln_*_l{k}`` of :func:`rnnkit.cells.layout.layer_shapes`, and the cell is the layer-normalized
-kernel (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`).
+kernel (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`; with ``peephole``
+too, :mod:`rnnkit.cells.lstm_ln_peephole`, the peepholes before the LN gains and shifts).
 
 With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
 embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient

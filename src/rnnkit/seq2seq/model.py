@@ -28,8 +28,9 @@ With ``weight_drop = p`` training applies DropConnect to every recurrent matrix,
 forward call, W_hh * M / (1-p) at every step.  With ``peephole`` (LSTM) the encoder's and the decoder's layers
 are peephole LSTMs (:mod:`rnnkit.cells.lstm_peephole`), with ``encoder.weight_ci_l{k}`` ... and
 ``decoder.weight_ci_l{k}`` ... (H,).  With ``layer_norm`` both are layer-normalized (:mod:`rnnkit.cells.elman_ln`,
-:mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`), with ``encoder.ln_*_l{k}`` and ``decoder.ln_*_l{k}``
-gains (starting at 1) and shifts (at 0).
+:mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`; the LSTM with ``peephole`` too
+:mod:`rnnkit.cells.lstm_ln_peephole`), with ``encoder.ln_*_l{k}`` and ``decoder.ln_*_l{k}`` gains (starting at 1)
+and shifts (at 0).
 ``forward`` returns (summed loss, cache); ``backward(dloss, cache)`` the gradients of dloss * loss.
 """
 from __future__ import annotations

@@ -1,5 +1,6 @@
 r"""Layer normalization (Ba, Kiros & Hinton 2016) as the lecture notes write it, for the textbook cells
-:mod:`rnnkit.textbook.elman_ln`, :mod:`rnnkit.textbook.lstm_ln` and :mod:`rnnkit.textbook.gru_ln`.
+:mod:`rnnkit.textbook.elman_ln`, :mod:`rnnkit.textbook.lstm_ln`, :mod:`rnnkit.textbook.gru_ln` and
+:mod:`rnnkit.textbook.lstm_ln_peephole`.
 
 For one vector a of K numbers (one example's summed inputs; no batch, so nothing is averaged over examples)::
 
