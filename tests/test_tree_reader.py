@@ -122,7 +122,7 @@ def test_the_binary_reader_names_the_node_of_other_arity_and_the_way_out(labels,
         parse_trees(["(1 (1 a) (1 b))", line], "in.txt", labels)
     text = str(e.value)
     assert text.startswith("in.txt:2: Expected exactly 2 children") and message in text, text
-    assert "(--cell childsum)" in text and "\n" not in text, text
+    assert "(cell 'childsum', --cell childsum; read with arity='any')" in text and "\n" not in text, text
 
 
 def test_any_arity_still_refuses_an_empty_node_and_a_bad_arity():

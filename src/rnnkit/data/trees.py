@@ -136,7 +136,7 @@ class _Builder:
             shown = words if len(words) <= 40 else words[:37] + "..."
             raise ValueError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)} at the "
                              f"node over {shown!r}; binarise the trees, or use the Child-Sum Tree-LSTM "
-                             "(--cell childsum), which reads any number")
+                             "(cell 'childsum', --cell childsum; read with arity='any'), which reads any number")
         return self.add(label, tuple(kids), None)
 
     def tree(self) -> Tree:
