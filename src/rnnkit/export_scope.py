@@ -78,7 +78,7 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
                          "over words alone is exported)", onnx_builds=True)
     elif kind not in CONFIG:
         what = ckpt.kind_name(kind)
-        raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
+        raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")
     config = task.get(CONFIG[kind])
     if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers
         raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}",
