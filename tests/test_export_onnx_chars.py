@@ -114,6 +114,9 @@ def test_a_tagger_with_character_features_in_onnxruntime_gives_rnnkits_scores_an
     assert np.array_equal(feeds["ids"][real], words[real])  # the code's word_id is rnnkit's
     crf = "--crf" in options
     assert _diff("scores", outs[0][real], (want if crf else log_softmax(want))[real]) <= TOL
+    # past a sentence's end char_lengths may hold any value, one beyond Lc too (the char BiLSTM's LSTM refuses it)
+    beyond = {**feeds, "char_lengths": np.where(real, feeds["char_lengths"], feeds["chars"].shape[2] + 5)}
+    assert np.array_equal(session.run(None, beyond)[0][real], outs[0][real])
     tags = loaded.tag([" ".join(s) for s in SENTENCES])
     assert len({tuple(t) for t in tags}) > 2  # varied tags: the decoding is seen at work
     assert [[ns["vocab"]["tags"][k] for k in path]

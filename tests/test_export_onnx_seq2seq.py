@@ -194,6 +194,7 @@ def test_torch_refuses_a_translator_and_names_onnx(tmp_path, capsys):
     model = _train(tmp_path, capsys, "--embed", "4", "--hidden", "4")
     code, out, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.pt"), "--torch"])
     assert code != 0 and out == "" and err.count("\n") == 1 and "--onnx writes it" in err, err
+    assert "export it with --onnx instead, or without either" in err, err
 
 
 def test_a_translator_rnnkit_cannot_load_is_refused_in_its_loaders_words(tmp_path, capsys):

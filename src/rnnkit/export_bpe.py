@@ -92,8 +92,8 @@ def bpe_code(path: str, vocab: dict[str, Any]) -> list[str]:
 
 def bpe_example(tokens: list[str]) -> str:
     """The code's example line, of the model's own pieces: "the cat sat" when each word is one piece, else the
-    four most frequent whole-word pieces (the vocabulary's order: by count), else its four most frequent pieces
-    run together (a Chinese text, say)."""
+    text of the four most frequent word-start pieces (``▁`` + text: a whole word or a word's first piece; the
+    vocabulary's order, by count) as words, else its four most frequent pieces run together (a Chinese text, say)."""
     words = [t[1:] for t in tokens if t.startswith(WORD_START) and len(t) > 1]
     if {"the", "cat", "sat"} <= set(words):
         return "the cat sat"

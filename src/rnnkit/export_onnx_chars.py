@@ -45,7 +45,9 @@ def _bilstm(g: Graph, cfg: dict[str, Any], emb: str) -> str:
     Ec = g.weights["char_embedding.weight"].shape[1]
     x = g.op("Reshape", [g.op("Transpose", [emb], perm=[2, 0, 1, 3]), g.ints("Lc_N_Ec", [0, -1, Ec])])  # (Lc, T*B, Ec)
     flat = g.op("Reshape", ["char_lengths", g.ints("minus1", [-1])])  # (T*B,)
-    lens = g.op("Cast", [g.op("Max", [flat, g.const("one", np.array(1, np.int64))])], to=INT32)  # sequence_lens
+    Lc = g.op("Gather", [g.op("Shape", ["chars"]), g.const("two", np.array(2, np.int64))], axis=0)  # ()
+    # sequence_lens in [1, Lc] (an LSTM refuses more than Lc): past a sentence's end any value, 0 or 99 too
+    lens = g.op("Cast", [g.op("Min", [g.op("Max", [flat, g.const("one", np.array(1, np.int64))]), Lc])], to=INT32)
     lstm = {"cell": "lstm", "hidden_size": cfg["char_hidden"], "num_layers": 1}
     _, hs, _ = recurrent_stack(g, x, lstm, True, lengths=lens, prefix="char_rnn")  # hs[0]: (2, T*B, Hc)
     h = g.op("Transpose", [hs[0]], perm=[1, 0, 2])  # (T*B, 2, Hc): [forward final ; backward final]

@@ -97,7 +97,7 @@ def _step(g: Graph, cfg: dict[str, Any], p: dict[str, str], h: str, c: str, u: s
     rec = g.op("MatMul", [h, p["w_hh"]])  # (B, G)
     if cell == "rnn":
         y = _ln(g, g.op("Add", [u, rec]), p["gain"], p["shift"])
-        return g.op("Relu" if cfg.get("nonlinearity", "tanh") == "relu" else "Tanh", [y]), ""
+        return g.op("Tanh", [y]), ""  # tanh: no model rnnkit exports has another (nor does ONNX's RNN path here)
     v = _ln(g, rec, p["g_hh"], p["s_hh"])  # (B, G)
     if cell == "gru":
         u_r, u_z, u_n = g.op("Split", [u], 3, axis=-1)

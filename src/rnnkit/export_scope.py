@@ -59,7 +59,10 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
     (:func:`check_loadable`); None when it is."""
     lacks = _LACKS[option]
 
-    def refuse(why: str) -> ValueError:
+    def refuse(why: str, onnx_builds: bool = False) -> ValueError:  # onnx_builds: --torch's fix is --onnx
+        if onnx_builds and option == "--torch":
+            return ValueError(f"{option}: {why}; export it with --onnx instead, or without either, as a model for "
+                              "rnnkit's own commands")
         return ValueError(f"{option}: {why}; export it without {option}, as a model for rnnkit's own commands")
 
     if kind == "lm":
@@ -67,18 +70,19 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         softmax = config.get("softmax", "full") if isinstance(config, dict) else "full"
         if softmax not in ("full", "adaptive") and (softmax != "class" or option == "--torch"):  # ONNX builds it
             raise refuse(f"{path} is a language model with the class-based softmax (--softmax class), which "
-                         f"{lacks['class']}")
+                         f"{lacks['class']}", onnx_builds=True)
     elif kind == "tagger":
         parts = tagger_extras(task) if option == "--torch" else []  # ONNX builds each
         if parts:
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
-                         "over words alone is exported)")
+                         "over words alone is exported)", onnx_builds=True)
     elif kind not in CONFIG:
         what = ckpt.kind_name(kind)
-        raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}")
+        raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")
     config = task.get(CONFIG[kind])
     if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers
-        raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}")
+        raise refuse(f"{path}: its recurrent layers have residual connections (--residual), which {lacks['residual']}",
+                     onnx_builds=True)
     if isinstance(config, dict) and config.get("layer_norm") and option == "--torch":  # ONNX: a Scan over the cell
         raise ValueError(f"{option}: {path}: its recurrent layers are layer-normalized (--layer-norm), which "
                          f"{lacks['layer_norm']}; export it with --onnx instead (a Scan over the cell's steps), or "
