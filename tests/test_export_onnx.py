@@ -87,6 +87,7 @@ def _diff(name, got, want):
     ("--cell", "lstm", "--layers", "2", "--embed", "6", "--hidden", "8", "--peephole", "--residual", "--layer-norm"),
 ])
 def test_a_language_model_in_onnxruntime_gives_rnnkits_log_probabilities_and_states(tmp_path, capsys, options):
+    from rnnkit.lm.generate import stream_text
     from rnnkit.lm.io import load_lm
 
     text = tmp_path / "text.txt"
@@ -114,7 +115,7 @@ def test_a_language_model_in_onnxruntime_gives_rnnkits_log_probabilities_and_sta
     if lstm:
         assert _diff("c_n", got["c_n"], final[1]) <= TOL
     # the printed example: its number is rnnkit's score of its tokens, and its greedy line rnnkit's greedy line
-    first, second = printed.strip().split("\n")
+    first, second = printed.split("\n", 1)
     x = [vocab.token_id(t) for t in ns["text"]]
     lp, _ = lm.token_log_probs(np.array(x[:-1])[:, None], np.array(x[1:])[:, None])
     assert first.endswith(" nats") and abs(float(first.split()[0]) - lp.sum()) <= 1e-4
@@ -123,7 +124,9 @@ def test_a_language_model_in_onnxruntime_gives_rnnkits_log_probabilities_and_sta
     for _ in range(8):
         greedy.append(int(logp[0].argmax()))
         logp, state = lm.step_log_probs(np.array([[greedy[-1]]]), state)
-    assert ns["out"] == greedy and second == " ".join(vocab.tokens[i] for i in greedy)
+    written_out = []  # the greedy line as 'rnnkit generate' writes words: <eos> a line end, not the token
+    stream_text(iter([vocab.tokens[i] for i in greedy]), "word", written_out.append)
+    assert ns["out"] == greedy and second == "".join(written_out) + "\n", (second, written_out)
     written = json.loads((tmp_path / "lm.vocab.json").read_text(encoding="utf-8"))
     assert written["vocab"]["tokens"] == vocab.tokens and written["model"] == "lm"
 

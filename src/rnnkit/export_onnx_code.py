@@ -52,11 +52,13 @@ def _lm_use(task: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     end = json.dumps(vocab.get("eos_token") if word else "\n")
     shape = f"({cfg['num_layers']}, 1, {cfg['hidden_size']})"
     names = '["h_0", "c_0"]' if cfg["cell"] == "lstm" else '["h_0"]'
-    joiner = '" "' if word else '""'
     line = (f'text = [vocab["start_token"]] + line_pieces({quoted})  # its pieces, then <eos>' if bpe else
             f'text = [vocab["start_token"]] + {example} + [{end}]')
-    show = "print(decode_pieces([tokens[i] for i in out]))" if bpe else f"print({joiner}.join(tokens[i] for i in out))"
+    show = ("print(decode_pieces([tokens[i] for i in out]))" if bpe else
+            'print("".join(tokens[i] for i in out))' if not word else  # <eos>: a line end, as rnnkit generate
+            'print("\\n".join(line.strip() for line in " ".join(tokens[i] for i in out).split(EOS)))')
     return ['tokens = vocab["vocab"]["tokens"]  # token i has id i',
+            *(['EOS = vocab["vocab"]["eos_token"]  # the end of a line'] if word else []),
             "ids = {t: i for i, t in enumerate(tokens)}",
             "# a line as 'rnnkit score' reads it: from the start token, its " +
             {"word": "words (split at whitespace)", "char": "characters", "bpe": "BPE pieces"}[task["level"]] +
