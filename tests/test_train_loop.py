@@ -338,6 +338,17 @@ def test_a_run_resumed_with_another_blas_thread_count_says_it_will_not_be_bit_fo
             "'rnnkit --threads 2 train ...'") in err, err
 
 
+def test_a_finished_run_resumed_with_another_blas_thread_count_says_no_thread_note(tmp_path, capsys, monkeypatch):
+    """Nothing trains, so nothing rounds differently: the note followed "nothing to train" (in every fold
+    of a finished cross-validation)."""
+    for count in (2, 1):
+        for where in ("loop", "loop_checkpoints"):
+            monkeypatch.setattr(f"rnnkit.train.{where}.blas_threads", lambda count=count: count)
+        Trainer(Quadratic(), _cfg(epochs=2, max_steps=3), tmp_path).fit(resume=count == 1)
+    err = capsys.readouterr().err
+    assert "nothing to train" in err and "BLAS thread" not in err, err
+
+
 def test_a_layer_meeting_nan_inside_a_step_with_finite_weights_is_a_divergence(tmp_path):
     """A float32 product that overflows with both signs is NaN under some BLAS (OpenBLAS 0.3.20, numpy without
     BLAS) and inf under others; NaN met a layer's input check and ended the run as a usage error (exit 2)."""

@@ -169,9 +169,10 @@ class Trainer(LoopCheckpoints):
             self._resume()
             # an early stop is judged again under this run's --patience, which may change on resume
             self.state.stopped_early = self._patience_exhausted()
-            self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
+            said = resume_message(self.state, self.config, self.run_dir / LAST)
+            self.progress.message(said, always=True)
             threads = blas_threads()
-            if self.resumed_threads not in (None, threads):
+            if self.resumed_threads not in (None, threads) and "nothing to train" not in said:  # else none trains
                 self.progress.message(threads_note(self.resumed_threads, threads), always=True)
         else:
             self._start_afresh()
