@@ -26,6 +26,7 @@ from rnnkit.cli.pretrained import (
     apply_pretrained,
     embedding_size,
     embeddings_option,
+    vocabulary_options,
     extend_vocab,
     read_pretrained,
 )
@@ -278,7 +279,8 @@ def train_tagger(args: argparse.Namespace) -> int:
                       enc.encode(converted(valid, spec, train_scheme)) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
                       meta=tagger_meta(model, enc, spec, metric, train_words, train_scheme), train_scheme=train_scheme)
-    done = fit(task, cfg, args.run_dir, args.resume, [args.train], options=embeddings_option(args))
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train],
+               options={**embeddings_option(args), **vocabulary_options(args)})
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]
