@@ -58,3 +58,15 @@ def test_evaluate_and_train_say_they_need_tagged_data(runs, capsys):
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "cols.txt"), "--format", "columns",
                                     "--valid", str(runs / "raw.txt"), *FAST, "--run-dir", str(runs / "x")])
     assert code == 2 and "looks like plain text" in err and "--valid and --test need tagged data" in err, err
+
+
+def test_a_conllu_valid_beside_column_training_data_is_not_told_to_use_format_conllu(runs, capsys):
+    """--format conllu would read --train as CoNLL-U too: the fix is the --valid file's."""
+    rest = "\t_" * 6
+    lines = "".join(f"# sent_id = {k}\n1\tthe\t_\tD{rest}\n2\tcat\t_\tN{rest}\n\n" for k in range(3))
+    (runs / "dev.conllu").write_text(lines, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "cols.txt"), "--format", "columns",
+                                    "--valid", str(runs / "dev.conllu"), *FAST, "--run-dir", str(runs / "y")])
+    assert code == 2 and "looks like CoNLL-U" in err and "use --format conllu" not in err, err
+    assert "--valid and --test are read as the training data is (--format columns): convert it, or give a file " \
+           "in columns" in err, err

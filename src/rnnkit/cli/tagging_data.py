@@ -264,6 +264,10 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
                             f"sentence a line ({plain}): {plain_fix or who + ' tagged data, in columns or CoNLL-U'}")
         if why is None and (training or FORMAT_HINT not in str(exc)):
             raise
+        if why and not training and format_from == "training":  # --format conllu would read --train so
+            raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): --valid and --test are read as the "
+                            f"training data is (--format {spec.format}): convert it, or give a file in "
+                            f"{ {'columns': 'columns'}.get(spec.format, FORMAT_NAMES[spec.format])}") from None
         if why and (training or format_from != "model"):
             raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
         looks = f"; {path} looks like CoNLL-U ({why})" if why else ""
