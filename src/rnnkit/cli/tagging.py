@@ -229,7 +229,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
     train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
-    valid, test = read_evaluation(args, spec)
+    valid, test = read_evaluation(args, spec, train)
     enc = TaggerEncoder.build(converted(train, spec, train_scheme), lowercase=args.lowercase,
                               char_features=args.char_features, bigrams=args.bigrams, min_count=args.min_count,
                               max_chars=args.max_chars, fold_width=args.fold_width)
@@ -332,7 +332,7 @@ def train_hmm(args: argparse.Namespace) -> int:
                       inputs=[args.train, args.valid, args.test])
     train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
-    valid, test = read_evaluation(args, spec)
+    valid, test = read_evaluation(args, spec, train)
     raw = _raw_segmented_files(spec, args, train, valid, test)
     if args.scheme is None and (spans := unnamed_spans(spec, train)):
         warn(f"{args.train}: {spans}")

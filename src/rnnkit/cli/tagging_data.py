@@ -363,9 +363,35 @@ def fixed_columns(spec: DataSpec, train: TaggingData) -> DataSpec:
                    feature_columns=tuple(fixed(c) for c in spec.feature_columns))
 
 
-def read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
+def read_evaluation(args: argparse.Namespace, spec: DataSpec,
+                    train: TaggingData | None = None) -> tuple[TaggingData | None, TaggingData | None]:
     """--valid and --test read now, before training: a missing or malformed file stops the run at once
-    (it used to fail only after training, after 'model saved:')."""
+    (it used to fail only after training, after 'model saved:'); their gold tags that ``train`` lacks are
+    warned of, as evaluate warns (segmented text's tags are made from its spaces: none)."""
     valid = read_data(args.valid, spec, format_from="training") if args.valid else None
     test = read_data(args.test, spec, format_from="training") if args.test else None
+    if train is not None and train.tags is not None and spec.format != "segmented":
+        known = list(dict.fromkeys(t for sentence in train.tags for t in sentence))
+        for data, path in ((valid, args.valid), (test, args.test)):
+            if data is not None and data.tags is not None:
+                warn_unknown_tags(known, data, path)
     return valid, test
+
+
+def warn_unknown_tags(known: list[str], data: TaggingData, path: str) -> None:
+    """Gold tags the model was not trained on (``known``: its tags) can only be counted wrong; when most are,
+    the tags are likely another column or another tag set (a chunker's file scored with a POS model, UPOS
+    '_').  Said by evaluate, and by train tagger for its --valid and --test files."""
+    from collections import Counter
+
+    from rnnkit.cli.text_warnings import warn
+
+    gold, seen = Counter(t for sentence in data.tags for t in sentence), set(known)
+    unknown = Counter({t: n for t, n in gold.items() if t not in seen})
+    if unknown:
+        total, missing = gold.total(), unknown.total()
+        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
+        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
+             f"model was not trained on (it knows {', '.join(map(repr, known[:10]))}"
+             f"{', ...' if len(known) > 10 else ''}); they are counted as wrong"
+             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))
