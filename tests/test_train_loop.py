@@ -468,3 +468,23 @@ def test_epoch_records_name_the_metric_best_follows_only_when_the_task_says_it(t
         assert [r.get("selected_by") for r in epochs] == [named] * 4, epochs
         assert [r["best"] for r in epochs] == [True, True, False, True], epochs
         assert selecting_metric(read_run(run)) == chosen
+
+
+def test_a_run_stopped_at_once_before_its_first_checkpoint_leaves_no_log(tmp_path):
+    """A second Ctrl-C (KeyboardInterrupt out of a step) before the first checkpoint of a new run: its
+    metrics log went, so that the command line removes the folder it made (it kept .lock and the log, and
+    curves showed a 0-epoch run); an earlier run's log comes back, and a diverged run's log stays."""
+    class Interrupted(Quadratic):
+        def train_step(self, batch, carry, rng):
+            if self.steps == 2:
+                raise KeyboardInterrupt
+            return super().train_step(batch, carry, rng)
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(Interrupted(), _cfg(epochs=2), tmp_path / "new").fit()
+    assert not (tmp_path / "new" / "metrics.jsonl").exists()
+    Trainer(Quadratic(), _cfg(epochs=1), tmp_path / "old").fit()
+    before = (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(Interrupted(), _cfg(epochs=2), tmp_path / "old").fit()
+    assert (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8") == before

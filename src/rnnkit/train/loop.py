@@ -157,6 +157,11 @@ class Trainer(LoopCheckpoints):
                 if self.stop.requested:  # a signal the loop never looked at: nothing was left to train (a resume
                     self.stop.stop(self.run_dir / LAST, state.step)  # of a finished run), or it came at the end
                 return state
+            except KeyboardInterrupt:  # stopped at once (a second Ctrl-C) before a first checkpoint and with no
+                if self.earlier is not None and METRICS not in self.earlier.kept:  # earlier log: no run to read
+                    with contextlib.suppress(OSError):  # (a diverged run's log stays: it shows the blow-up)
+                        (self.run_dir / METRICS).unlink()
+                raise
             finally:  # ended (failed, interrupted) before its first checkpoint: the earlier run's files return
                 back = [] if self.earlier is None else [n for n in self.earlier.restore() if n != METRICS]
                 if back:
