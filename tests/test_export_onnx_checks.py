@@ -57,7 +57,7 @@ def test_both_files_of_an_onnx_export_are_checked_before_either_is_written(tmp_p
     assert source.read_bytes() == before and not (tmp_path / "q.onnx").exists()
     # a safetensors name for an ONNX graph is written, with a warning that the name misleads
     code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "g.safetensors"), "--onnx"])
-    assert code == 0 and err.startswith("warning: --onnx writes an ONNX graph, but -o "), err
+    assert code == 0 and err.startswith("rnnkit: warning: --onnx writes an ONNX graph, but -o "), err
     assert (tmp_path / "g.vocab.json").is_file()
 
 

@@ -338,6 +338,17 @@ def test_a_run_resumed_with_another_blas_thread_count_says_it_will_not_be_bit_fo
             "'rnnkit --threads 2 train ...'") in err, err
 
 
+def test_a_finished_run_resumed_with_another_blas_thread_count_says_no_thread_note(tmp_path, capsys, monkeypatch):
+    """Nothing trains, so nothing rounds differently: the note followed "nothing to train" (in every fold
+    of a finished cross-validation)."""
+    for count in (2, 1):
+        for where in ("loop", "loop_checkpoints"):
+            monkeypatch.setattr(f"rnnkit.train.{where}.blas_threads", lambda count=count: count)
+        Trainer(Quadratic(), _cfg(epochs=2, max_steps=3), tmp_path).fit(resume=count == 1)
+    err = capsys.readouterr().err
+    assert "nothing to train" in err and "BLAS thread" not in err, err
+
+
 def test_a_layer_meeting_nan_inside_a_step_with_finite_weights_is_a_divergence(tmp_path):
     """A float32 product that overflows with both signs is NaN under some BLAS (OpenBLAS 0.3.20, numpy without
     BLAS) and inf under others; NaN met a layer's input check and ended the run as a usage error (exit 2)."""
@@ -457,3 +468,23 @@ def test_epoch_records_name_the_metric_best_follows_only_when_the_task_says_it(t
         assert [r.get("selected_by") for r in epochs] == [named] * 4, epochs
         assert [r["best"] for r in epochs] == [True, True, False, True], epochs
         assert selecting_metric(read_run(run)) == chosen
+
+
+def test_a_run_stopped_at_once_before_its_first_checkpoint_leaves_no_log(tmp_path):
+    """A second Ctrl-C (KeyboardInterrupt out of a step) before the first checkpoint of a new run: its
+    metrics log went, so that the command line removes the folder it made (it kept .lock and the log, and
+    curves showed a 0-epoch run); an earlier run's log comes back, and a diverged run's log stays."""
+    class Interrupted(Quadratic):
+        def train_step(self, batch, carry, rng):
+            if self.steps == 2:
+                raise KeyboardInterrupt
+            return super().train_step(batch, carry, rng)
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(Interrupted(), _cfg(epochs=2), tmp_path / "new").fit()
+    assert not (tmp_path / "new" / "metrics.jsonl").exists()
+    Trainer(Quadratic(), _cfg(epochs=1), tmp_path / "old").fit()
+    before = (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(Interrupted(), _cfg(epochs=2), tmp_path / "old").fit()
+    assert (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8") == before

@@ -51,6 +51,7 @@ from rnnkit.cli.pretrained import (
     apply_pretrained,
     embedding_size,
     embeddings_option,
+    vocabulary_options,
     extend_vocab,
     read_pretrained,
 )
@@ -223,7 +224,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     resume = processes.group().broadcast(args.resume and (not args.folds or (run_dir / LAST).exists()))
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
     done = fit(task, cfg, run_dir, resume, files, unit="sent", say=not args.folds,  # a fold's model: not said
-               options=embeddings_option(args))
+               options={**embeddings_option(args), **vocabulary_options(args)})
     if done is None:  # a process other than 0 of several
         return None, None
     best = done[1]

@@ -76,6 +76,7 @@ def register(groups) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnkit.cli.text_warnings import warn
     from rnnkit.data.files import check_output_path
     from rnnkit.export import export_model
     from rnnkit.export_onnx import check_outputs, export_onnx
@@ -84,10 +85,17 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:  # the graph and its vocabulary beside it
         check_outputs(args.output)
         if Path(args.output).suffix.lower() == ".safetensors":
-            print(f"warning: --onnx writes an ONNX graph, but -o {args.output} is named as a safetensors checkpoint; "
-                  "a name ending in .onnx says what it holds", file=sys.stderr)
+            warn(f"--onnx writes an ONNX graph, but -o {args.output} is named as a safetensors checkpoint; "
+                 "a name ending in .onnx says what it holds")
     else:
         check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
+        named = Path(args.output).suffix.lower()
+        if named == ".onnx":
+            warn(f"{args.output}: without --onnx this is an rnnkit checkpoint (safetensors), not an ONNX graph; "
+                 "add --onnx for ONNX")
+        elif named in (".pt", ".pth") and not args.torch:
+            warn(f"{args.output}: without --torch this is an rnnkit checkpoint (safetensors, rnnkit's names), not "
+                 "a PyTorch state dict; add --torch for one (safetensors too: safetensors.torch.load_file reads it)")
     if args.torch:
         report, code = export_torch(args.model, args.output, args.dtype, args.last)
     elif args.onnx:

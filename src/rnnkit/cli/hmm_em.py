@@ -108,7 +108,8 @@ def _read_words(args: argparse.Namespace, spec: DataSpec | None) -> tuple[list[l
         data = None
         sentences = [line.split() for line in lines]
     else:
-        data = read_data(args.train, spec, labelled=False, format_from="option")
+        data = read_data(args.train, spec, labelled=False, format_from="option",
+                         plain_fix="give --format raw")
         sentences = data.words
     sentences = [s for s in sentences if s]
     if not sentences:

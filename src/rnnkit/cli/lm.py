@@ -40,6 +40,7 @@ from rnnkit.cli.pretrained import (
     apply_pretrained,
     embedding_size,
     embeddings_option,
+    vocabulary_options,
     read_pretrained,
 )
 from rnnkit.cli.text_warnings import unsegmented, warn
@@ -333,7 +334,7 @@ def train_lm(args) -> int:
                   args.eval_batch_size, meta=lm_meta(model, vocab, args.level, bpe), start_id=vocab.eos_id,
                   valid_units=reader.units[args.valid] if bpe is not None and args.valid else None)
     done = fit(task, cfg, args.run_dir, args.resume, [args.train], show_ppl=True,  # under mpiexec: its streams
-               options=embeddings_option(args))
+               options={**embeddings_option(args), **vocabulary_options(args)})
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]

@@ -65,6 +65,18 @@ def embeddings_option(args: argparse.Namespace) -> dict[str, Any]:
     return file_option("--embeddings", getattr(args, "embeddings", None))
 
 
+def vocabulary_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options that select a run's vocabulary (--min-count, --max-vocab, where the command has them) and
+    a fingerprint of its --valid file's bytes, for ``--resume`` to name the option a user changed (it named
+    only the vocabulary and the validation data they change; see :func:`rnnkit.train.digest.resume_problem`)."""
+    from rnnkit.train.digest import VALID_FILE, file_digest
+
+    valid = getattr(args, "valid", None)
+    chosen = (("--min-count", "min_count"), ("--max-vocab", "max_vocab"))
+    return {**{option: getattr(args, name) for option, name in chosen if hasattr(args, name)},
+            VALID_FILE: file_digest([valid]) if isinstance(valid, str) else None}
+
+
 def file_option(option: str, path: str | None) -> dict[str, Any]:
     """``{option: "name (size bytes)"}`` of a vectors file, or ``{option: None}`` without one."""
     if not path:

@@ -175,7 +175,8 @@ def tag(args: argparse.Namespace) -> int:
             path = os.path.join(tmp, "stdin.txt")
             Path(path).write_text(_read_input(args), encoding=args.encoding)
         data = read_data(path, spec, labelled=args.format in ("conllu", "slash"),
-                         format_from="model" if loaded.spec.format == args.format else "option")
+                         format_from="model" if loaded.spec.format == args.format else "option",
+                         plain_fix="drop --format to tag plain text (rnnkit tag MODEL FILE)")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))

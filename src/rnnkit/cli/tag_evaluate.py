@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
 from rnnkit.cli.dict_evaluate import check_dict_use, dict_scores, side_by_side
 from rnnkit.cli.tagging import describe, detail_lines
 from rnnkit.cli.tag_notes import scored_note
-from rnnkit.cli.tagging_data import looks_like_conllu, read_data
+from rnnkit.cli.tagging_data import looks_like_conllu, read_data, warn_unknown_tags
 from rnnkit.cli.text_warnings import fold_width_hint, raw_segmented_file, warn
 from rnnkit.data.files import check_output_path, write_text_file
 from rnnkit.jsonline import json_line
@@ -58,7 +57,7 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         wrong = write_errors(args.errors, data, predicted)
         print(f"{wrong:,} sentence{'s' * (wrong != 1)} with a wrong tag written to {args.errors}", file=sys.stderr)
     if spec.format != "segmented" and not induced:  # segmented text's gold tags are made from its spaces
-        _warn_unknown_tags(loaded, data, data_path)
+        warn_unknown_tags(loaded.tags, data, data_path)
     metric = loaded.task["metric"]
     with_dict = dict_scores(args, loaded, data) if getattr(args, "user_dict", None) else None
     if args.json:
@@ -93,18 +92,3 @@ def write_errors(path: str, data: Any, predicted: list[list[str]]) -> int:
                                              for w, g, p in zip(words, gold, pred)) + "\n")
     write_text_file(path, "".join(lines))  # whole or not at all
     return len(lines)
-
-
-def _warn_unknown_tags(loaded: LoadedTagger, data: Any, path: str) -> None:
-    """Gold tags the model was not trained on can only be counted wrong; when most are, the tags are
-    likely another column or another tag set (a chunker's file scored with a POS model, UPOS '_')."""
-    known = set(loaded.tags)
-    gold = Counter(t for sentence in data.tags for t in sentence)
-    unknown = Counter({t: n for t, n in gold.items() if t not in known})
-    if unknown:
-        total, missing = gold.total(), unknown.total()
-        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
-        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
-             f"model was not trained on (it knows {', '.join(map(repr, loaded.tags[:10]))}"
-             f"{', ...' if len(loaded.tags) > 10 else ''}); they are counted as wrong"
-             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))

@@ -26,6 +26,7 @@ from rnnkit.cli.pretrained import (
     apply_pretrained,
     embedding_size,
     embeddings_option,
+    vocabulary_options,
     extend_vocab,
     read_pretrained,
 )
@@ -228,7 +229,7 @@ def train_tagger(args: argparse.Namespace) -> int:
     check_metric_available(spec, args.valid, args.test)  # now, not after the first epoch
     train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
-    valid, test = read_evaluation(args, spec)
+    valid, test = read_evaluation(args, spec, train)
     enc = TaggerEncoder.build(converted(train, spec, train_scheme), lowercase=args.lowercase,
                               char_features=args.char_features, bigrams=args.bigrams, min_count=args.min_count,
                               max_chars=args.max_chars, fold_width=args.fold_width)
@@ -278,7 +279,8 @@ def train_tagger(args: argparse.Namespace) -> int:
                       enc.encode(converted(valid, spec, train_scheme)) if valid else None, valid, metric,
                       spec.scheme, args.batch_size, args.singleton_unk, cfg.seed, train_words,
                       meta=tagger_meta(model, enc, spec, metric, train_words, train_scheme), train_scheme=train_scheme)
-    done = fit(task, cfg, args.run_dir, args.resume, [args.train], options=embeddings_option(args))
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train],
+               options={**embeddings_option(args), **vocabulary_options(args)})
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]
@@ -330,7 +332,7 @@ def train_hmm(args: argparse.Namespace) -> int:
                       inputs=[args.train, args.valid, args.test])
     train = read_data(args.train, spec, training=True, repair=args.repair_spans)
     spec = fixed_columns(spec, train)
-    valid, test = read_evaluation(args, spec)
+    valid, test = read_evaluation(args, spec, train)
     raw = _raw_segmented_files(spec, args, train, valid, test)
     if args.scheme is None and (spans := unnamed_spans(spec, train)):
         warn(f"{args.train}: {spans}")

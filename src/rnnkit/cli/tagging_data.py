@@ -144,14 +144,34 @@ def check_metric_available(spec: DataSpec, *scored: str | None) -> None:
 
 def looks_like_conllu(path: str, encoding: str) -> str | None:
     """Why a file given with --format columns or segmented looks like CoNLL-U (None when it does not)."""
+    head = _head(path, encoding)
+    return None if head is None else conllu_reason(head)
+
+
+def _head(path: str, encoding: str) -> list[str] | None:
+    """The lines of a file's first 64 KiB (None when it cannot be read): enough to tell its format by."""
     from rnnkit.data.files import open_data, text_lines
 
     try:  # the head is enough (20 lines are looked at): the reader reads the whole file anyway
         with open_data(Path(path)) as f:
             head = f.read(1 << 16).decode(encoding, errors="replace")
-    except (DataError, ValueError, LookupError):
+    except (DataError, ValueError, LookupError, OSError):
         return None
-    return conllu_reason(text_lines(head))
+    return text_lines(head)
+
+
+def plain_text_reason(lines: list[str]) -> str | None:
+    """Why these lines (a file's head) look like plain text, one sentence a line, or None: neither CoNLL-U nor
+    a column file, and their numbers of words vary (no one number on half of them), four or more on average,
+    where a column file's token lines all have the same few columns."""
+    from collections import Counter
+
+    if conllu_reason(lines) or column_reason(lines):
+        return None
+    fields = [len(line.split()) for line in lines[:200] if line.strip()]
+    if len(fields) < 2 or sum(fields) < 4 * len(fields) or Counter(fields).most_common(1)[0][1] > len(fields) / 2:
+        return None
+    return f"its lines hold {min(fields)} to {max(fields)} words"
 
 
 def conllu_reason(lines: list[str]) -> str | None:
@@ -187,7 +207,7 @@ def column_reason(lines: list[str]) -> str | None:
 
 
 def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False,
-              format_from: str = "model", repair: bool = False) -> TaggingData:
+              format_from: str = "model", repair: bool = False, plain_fix: str | None = None) -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
     that is really CoNLL-U gets the hint to read it with --format conllu; a CoNLL-U file given as segmented
     text is read as such, its tokens the gold words (:func:`rnnkit.tagging.io.read_conllu_segmentation`),
@@ -195,7 +215,9 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
     ``format_from``: what set the format a message names: "model" (a trained model reads the format it
     was trained on), "option" (the command's --format) or "training" (--valid and --test of a training
     run, read as its training data is).  ``repair`` (--repair-spans): training tags that break the span
-    scheme are rewritten as conlleval reads them (:func:`rnnkit.tagging.checks.repair_spans`), with a warning."""
+    scheme are rewritten as conlleval reads them (:func:`rnnkit.tagging.checks.repair_spans`), with a warning.
+    A column or CoNLL-U file that fails to read and looks like plain text, one sentence a line, is said to be
+    that, with ``plain_fix`` (tag's: drop --format), by default that tagged data is needed."""
     from rnnkit.tagging.checks import TrainingDataError, check_gold_column, check_training_data
 
     conllu = spec.format == "segmented" and Path(path).is_file() and looks_like_conllu(path, spec.encoding)
@@ -230,11 +252,22 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         return data
     except DataError as exc:
         why = looks_like_conllu(path, spec.encoding) if spec.format in ("columns", "slash") else None
-        if why is None and (training or FORMAT_HINT not in str(exc)):
-            raise
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it; and a
         # model reads the format it was trained on, which evaluate and tag have no option to change
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc).replace(FORMAT_HINT, "").rstrip()
+        head = _head(path, spec.encoding) if why is None and spec.format in ("columns", "conllu") else None
+        plain = head and Path(path).is_file() and plain_text_reason(head)
+        if plain:
+            who = "training needs" if training else "--valid and --test need" if format_from == "training" else \
+                "evaluating needs"
+            raise DataError(f"{problem}{' ' if problem.endswith('?') else '; '}{path} looks like plain text, one "
+                            f"sentence a line ({plain}): {plain_fix or who + ' tagged data, in columns or CoNLL-U'}")
+        if why is None and (training or FORMAT_HINT not in str(exc)):
+            raise
+        if why and not training and format_from == "training":  # --format conllu would read --train so
+            raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): --valid and --test are read as the "
+                            f"training data is (--format {spec.format}): convert it, or give a file in "
+                            f"{ {'columns': 'columns'}.get(spec.format, FORMAT_NAMES[spec.format])}") from None
         if why and (training or format_from != "model"):
             raise DataError(f"{problem}; {path} looks like CoNLL-U ({why}): use --format conllu") from None
         looks = f"; {path} looks like CoNLL-U ({why})" if why else ""
@@ -330,9 +363,35 @@ def fixed_columns(spec: DataSpec, train: TaggingData) -> DataSpec:
                    feature_columns=tuple(fixed(c) for c in spec.feature_columns))
 
 
-def read_evaluation(args: argparse.Namespace, spec: DataSpec) -> tuple[TaggingData | None, TaggingData | None]:
+def read_evaluation(args: argparse.Namespace, spec: DataSpec,
+                    train: TaggingData | None = None) -> tuple[TaggingData | None, TaggingData | None]:
     """--valid and --test read now, before training: a missing or malformed file stops the run at once
-    (it used to fail only after training, after 'model saved:')."""
+    (it used to fail only after training, after 'model saved:'); their gold tags that ``train`` lacks are
+    warned of, as evaluate warns (segmented text's tags are made from its spaces: none)."""
     valid = read_data(args.valid, spec, format_from="training") if args.valid else None
     test = read_data(args.test, spec, format_from="training") if args.test else None
+    if train is not None and train.tags is not None and spec.format != "segmented":
+        known = list(dict.fromkeys(t for sentence in train.tags for t in sentence))
+        for data, path in ((valid, args.valid), (test, args.test)):
+            if data is not None and data.tags is not None:
+                warn_unknown_tags(known, data, path)
     return valid, test
+
+
+def warn_unknown_tags(known: list[str], data: TaggingData, path: str) -> None:
+    """Gold tags the model was not trained on (``known``: its tags) can only be counted wrong; when most are,
+    the tags are likely another column or another tag set (a chunker's file scored with a POS model, UPOS
+    '_').  Said by evaluate, and by train tagger for its --valid and --test files."""
+    from collections import Counter
+
+    from rnnkit.cli.text_warnings import warn
+
+    gold, seen = Counter(t for sentence in data.tags for t in sentence), set(known)
+    unknown = Counter({t: n for t, n in gold.items() if t not in seen})
+    if unknown:
+        total, missing = gold.total(), unknown.total()
+        names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
+        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
+             f"model was not trained on (it knows {', '.join(map(repr, known[:10]))}"
+             f"{', ...' if len(known) > 10 else ''}); they are counted as wrong"
+             + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))

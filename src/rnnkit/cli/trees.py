@@ -24,6 +24,7 @@ from rnnkit.cli.pretrained import (
     apply_pretrained,
     embedding_size,
     embeddings_option,
+    vocabulary_options,
     extend_vocab,
     read_pretrained,
 )
@@ -207,7 +208,8 @@ def train_tree(args: argparse.Namespace) -> int:
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     task = TreeTask(model, enc, train, valid, args.batch_size, cfg.seed, word_dropout=args.word_dropout,
                     select_by=args.select_by)
-    done = fit(task, cfg, args.run_dir, args.resume, [args.train], unit="tree", options=embeddings_option(args))
+    done = fit(task, cfg, args.run_dir, args.resume, [args.train], unit="tree",
+               options={**embeddings_option(args), **vocabulary_options(args)})
     if done is None:  # a process other than 0 of several: process 0 reports
         return 0
     best = done[1]

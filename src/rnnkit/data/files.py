@@ -221,7 +221,7 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
                          "choose another path")
     if p.exists() and not p.is_file():  # /dev/null, /dev/stdout, a pipe: written into, not replaced, so the
         if not os.access(p, os.W_OK):    # folder's permissions (/dev: root's alone) do not matter
-            raise ValueError(f"{option} {path}: no permission to write there; choose another path")
+            raise ValueError(_cannot_write(option, path, p))
         return
     parent = p.parent
     while make_folders and not parent.exists() and parent != parent.parent:
@@ -231,8 +231,17 @@ def check_output_path(path: str, option: str, make_folders: bool = False, suffix
     if not parent.exists():
         raise ValueError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
     if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise ValueError(f"{option} {path}: no permission to write there; choose another path")
+        raise ValueError(_cannot_write(option, path, parent))
     _try_writing(p, parent, option)
+
+
+def _cannot_write(option: str, path: str, where: Path) -> str:
+    """Why ``path`` cannot be written: ``where`` (it or its folder) is on a read-only file system (a
+    mounted CD, a container's read-only volume: no permission would help), or no permission."""
+    with contextlib.suppress(OSError, AttributeError):  # (no statvfs on Windows)
+        if os.statvfs(where).f_flag & os.ST_RDONLY:
+            return f"{option} {path}: {where} is on a read-only file system; choose another path"
+    return f"{option} {path}: no permission to write there; choose another path"
 
 
 def _try_writing(p: Path, parent: Path, option: str) -> None:

@@ -140,7 +140,8 @@ _OPTIONS = {"embedding_dim": "--embed", "hidden_size": "--hidden", "num_layers":
             "char_filters": "--char-filters", "char_window": "--char-window", "char_dropout": "--char-dropout",
             "pooling": "--pooling", "attention": "--attention", "attention_size": "--attention-size",
             "residual": "--residual", "peephole": "--peephole", "layer_norm": "--layer-norm",
-            "tie_weights": "--tie", "decoder_hidden_size": "--hidden", "encoder_hidden_size": "--encoder-hidden"}
+            "tie_weights": "--tie", "decoder_hidden_size": "--hidden", "encoder_hidden_size": "--encoder-hidden",
+            "lowercase": "--lowercase"}
 _LM_OPTIONS = {"dropout_input": "--dropout-input", "dropout_hidden": "--dropout-hidden",
                "dropout_output": "--dropout-output", "variational": "--variational",
                "softmax": "--softmax", "num_classes": "--classes", "cutoffs": "--cutoffs", "div_value": "--div-value",
@@ -167,6 +168,11 @@ _FOLLOWS = {("classifier_config", "attention_size"): "hidden_size",
             ("seq2seq_config", "attention_size"): "decoder_hidden_size"}
 
 
+# config fields whose option's default depends on the character encoder (train tagger's --char-embed: 30 for
+# the CNN, 25 for the BiLSTM): a change of encoder with each at its default is the encoder's change alone
+_ENCODER_DEFAULTS = {("tagger_config", "char_embedding_dim"): {"cnn": 30, "bilstm": 25}}
+
+
 def _in_use(section: str, field: str, then: dict[str, Any], now: dict[str, Any]) -> bool:
     """Whether a config field's change is to be named: not when ``_USED_WHEN`` says a run lacks the part it
     sizes, nor when it follows (``_FOLLOWS``) a field that changed with it."""
@@ -174,6 +180,9 @@ def _in_use(section: str, field: str, then: dict[str, Any], now: dict[str, Any])
     followed = _FOLLOWS.get((section, field))
     if followed and then.get(field) == then.get(followed) and now.get(field) == now.get(followed):
         return False
+    per_encoder = _ENCODER_DEFAULTS.get((section, field))
+    if per_encoder and all(c.get(field) == per_encoder.get(c.get("char_encoder")) for c in (then, now)):
+        return False  # each run at its encoder's default: the change is --char-encoder's, named alone
     return used is None or (used(then) and used(now))
 
 
@@ -269,8 +278,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     if then:  # options an earlier version did not record: their value then (no vectors files read, ...)
         then = {**{k: v for k, v in ABSENT_RUN_OPTIONS.items() if k not in then}, **then}
     now = run_options or {}
-    differ += [f"{k} {_option_value(then[k])} then, {_option_value(now[k])} now" for k in now
-               if k in then and then[k] != now[k]]
+    differ += [_run_option_change(k, then, now) for k in sorted(now, key=lambda k: k not in VOCABULARY_OPTIONS)
+               if k in then and then[k] != now[k] and k != VALID_FILE]  # an option that selects the vocabulary first
     changed = task_changes(meta.get("task") or {}, task_meta)
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
@@ -281,6 +290,20 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         return (f"this run was started with other data or options ({'; '.join(changed)}); resume with the same "
                 "files and options, or start a new run (without --resume; in Python, fit(resume=False))")
     return None
+
+
+# run options that select the vocabulary (rnnkit.cli.pretrained.vocabulary_options), named before the validation
+# data they encode differently; and the fingerprint of the --valid file's bytes, which tells the two apart
+VOCABULARY_OPTIONS = ("--min-count", "--max-vocab")
+VALID_FILE = "validation file"
+
+
+def _run_option_change(key: str, then: dict[str, Any], now: dict[str, Any]) -> str:
+    """A run option's change; the validation data's encoding, when its file is the same bytes, as that: its
+    fingerprint changed with the vocabulary, not the file."""
+    if key == "validation data" and VALID_FILE in then and then[VALID_FILE] == now.get(VALID_FILE, ""):
+        return "validation data encoded differently (the vocabulary changed)"
+    return f"{key} {_option_value(then[key])} then, {_option_value(now[key])} now"
 
 
 def _changed_option(field: str, then: Any, now: Any) -> str:

@@ -157,6 +157,11 @@ class Trainer(LoopCheckpoints):
                 if self.stop.requested:  # a signal the loop never looked at: nothing was left to train (a resume
                     self.stop.stop(self.run_dir / LAST, state.step)  # of a finished run), or it came at the end
                 return state
+            except KeyboardInterrupt:  # stopped at once (a second Ctrl-C) before a first checkpoint and with no
+                if self.earlier is not None and METRICS not in self.earlier.kept:  # earlier log: no run to read
+                    with contextlib.suppress(OSError):  # (a diverged run's log stays: it shows the blow-up)
+                        (self.run_dir / METRICS).unlink()
+                raise
             finally:  # ended (failed, interrupted) before its first checkpoint: the earlier run's files return
                 back = [] if self.earlier is None else [n for n in self.earlier.restore() if n != METRICS]
                 if back:
@@ -169,9 +174,10 @@ class Trainer(LoopCheckpoints):
             self._resume()
             # an early stop is judged again under this run's --patience, which may change on resume
             self.state.stopped_early = self._patience_exhausted()
-            self.progress.message(resume_message(self.state, self.config, self.run_dir / LAST), always=True)
+            said = resume_message(self.state, self.config, self.run_dir / LAST)
+            self.progress.message(said, always=True)
             threads = blas_threads()
-            if self.resumed_threads not in (None, threads):
+            if self.resumed_threads not in (None, threads) and "nothing to train" not in said:  # else none trains
                 self.progress.message(threads_note(self.resumed_threads, threads), always=True)
         else:
             self._start_afresh()

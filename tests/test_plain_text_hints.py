@@ -1,0 +1,72 @@
+"""Plain text, one sentence a line, given where a column or CoNLL-U file is read: the reader's line ("expected 7
+whitespace-separated columns like the first token line, got 12") now adds that the file looks like plain text and
+what to do: tag it without --format; training and evaluating need tagged data.  ``tag --format conllu`` said
+"The model reads CoNLL-U, as it was trained: give the file in that format", wrong for text to be tagged."""
+from __future__ import annotations
+
+import pytest
+from clirun import run_cli, write_conllu
+
+FAST = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+RAW = ["the cat sees a dog", "a big red dog likes the small cat today", "the bird has a house", "a dog sees it",
+       "the old cat likes a red car and the big house"]
+SENTS = [[("the", "D"), ("cat", "N"), ("sees", "V")], [("a", "D"), ("dog", "N")]] * 4
+
+
+def test_plain_text_is_told_from_columns_and_conllu():
+    from rnnkit.cli.tagging_data import plain_text_reason
+
+    assert plain_text_reason(RAW) == "its lines hold 4 to 11 words"
+    columns = ["the D B-NP", "cat N I-NP", "", "a D B-NP", "dog N I-NP", "sees V O", ""]
+    assert plain_text_reason(columns) is None
+    assert plain_text_reason(["the D", "cat N", "sees V", "a D x"]) is None  # a column file with one bad line
+    assert plain_text_reason(["1\tthe\t_\tDET\t_\t_\t_\t_\t_\t_", "2\tcat\t_\tNOUN\t_\t_\t_\t_\t_\t_"]) is None
+    assert plain_text_reason(["a b", "c d e"]) is None  # too few words a line to tell
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("plain")
+    (d / "raw.txt").write_text("\n".join(RAW) + "\n", encoding="utf-8")
+    (d / "cols.txt").write_text("".join("".join(f"{w} {t}\n" for w, t in s) + "\n" for s in SENTS), encoding="utf-8")
+    write_conllu(d / "t.conllu", SENTS)
+    from rnnkit.cli.main import main
+
+    for name, data in (("cols", ["--train", str(d / "cols.txt"), "--format", "columns"]),
+                       ("cu", ["--train", str(d / "t.conllu")])):
+        assert main(["train", "tagger", *data, *FAST, "--run-dir", str(d / name)]) == 0
+    return d
+
+
+def test_tag_with_a_format_says_to_drop_it(runs, capsys):
+    for model, fmt in (("cols", "columns"), ("cu", "conllu")):
+        code, _, err = run_cli(capsys, ["tag", str(runs / model / "last.safetensors"), str(runs / "raw.txt"),
+                                        "--format", fmt])
+        assert code == 2 and "raw.txt looks like plain text, one sentence a line (its lines hold 4 to 11 words): " \
+            "drop --format to tag plain text (rnnkit tag MODEL FILE)" in err, err
+        assert "The model reads" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_evaluate_and_train_say_they_need_tagged_data(runs, capsys):
+    for model in ("cols", "cu"):
+        code, _, err = run_cli(capsys, ["evaluate", str(runs / model / "last.safetensors"), str(runs / "raw.txt")])
+        assert code == 2 and "looks like plain text" in err and "evaluating needs tagged data, in columns or " \
+            "CoNLL-U" in err, err
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "raw.txt"), "--format", "columns", *FAST,
+                                    "--run-dir", str(runs / "x")])
+    assert code == 2 and "looks like plain text" in err and "training needs tagged data" in err, err
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "cols.txt"), "--format", "columns",
+                                    "--valid", str(runs / "raw.txt"), *FAST, "--run-dir", str(runs / "x")])
+    assert code == 2 and "looks like plain text" in err and "--valid and --test need tagged data" in err, err
+
+
+def test_a_conllu_valid_beside_column_training_data_is_not_told_to_use_format_conllu(runs, capsys):
+    """--format conllu would read --train as CoNLL-U too: the fix is the --valid file's."""
+    rest = "\t_" * 6
+    lines = "".join(f"# sent_id = {k}\n1\tthe\t_\tD{rest}\n2\tcat\t_\tN{rest}\n\n" for k in range(3))
+    (runs / "dev.conllu").write_text(lines, encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "cols.txt"), "--format", "columns",
+                                    "--valid", str(runs / "dev.conllu"), *FAST, "--run-dir", str(runs / "y")])
+    assert code == 2 and "looks like CoNLL-U" in err and "use --format conllu" not in err, err
+    assert "--valid and --test are read as the training data is (--format columns): convert it, or give a file " \
+           "in columns" in err, err

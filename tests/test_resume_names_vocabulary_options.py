@@ -1,0 +1,53 @@
+"""``--resume`` with another --min-count or --max-vocab named only what they change (the vocabulary, the
+validation data's fingerprint: as if the --valid file had changed), never the option; --lowercase was
+named by its config field alone; and ``--char-encoder bilstm`` onto a CNN run also listed the --char-embed
+default that differs per encoder, which the user never gave."""
+from __future__ import annotations
+
+from clirun import run_cli, write_conllu
+
+FAST = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+
+
+def _lm(tmp_path, capsys) -> list[str]:
+    lines = [f"the cat sees a dog rare{i}" for i in range(20)]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["train", "lm", "--train", str(tmp_path / "t.txt"), "--valid", str(tmp_path / "t.txt"), "--level",
+            "word", "--bptt", "4", *FAST, "--run-dir", str(tmp_path / "lm")]
+    code, _, err = run_cli(capsys, argv)
+    assert code == 0, err
+    return argv
+
+
+def test_lm_resume_with_another_min_count_names_it_first(tmp_path, capsys):
+    argv = _lm(tmp_path, capsys)
+    code, _, err = run_cli(capsys, argv + ["--resume", "--min-count", "2"])
+    assert code == 2 and "other training options (--min-count 1 then, 2 now; " in err, err
+    assert "validation data encoded differently (the vocabulary changed)" in err, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--max-vocab", "5"])
+    assert code == 2 and "(--max-vocab none then, 5 now; validation data encoded differently" in err, err
+
+
+def test_another_valid_file_is_still_said_as_other_validation_data(tmp_path, capsys):
+    argv = _lm(tmp_path, capsys)
+    (tmp_path / "v.txt").write_text("the cat sees a dog\n" * 10, encoding="utf-8")
+    code, _, err = run_cli(capsys, argv + ["--resume", "--valid", str(tmp_path / "v.txt")])
+    assert code == 2 and "encoded differently" not in err and "--min-count" not in err, err
+    assert "validation data " in err and " then, " in err, err
+
+
+def test_tagger_min_count_lowercase_and_char_encoder_are_named(tmp_path, capsys):
+    sents = [[(f"Word{i}", "X"), ("the", "D"), ("cat", "N")] for i in range(12)]
+    train = write_conllu(tmp_path / "t.conllu", sents)
+    argv = ["train", "tagger", "--train", str(train), "--valid", str(train), *FAST, "--char-features",
+            "--char-encoder", "cnn", "--run-dir", str(tmp_path / "tg")]
+    code, _, err = run_cli(capsys, argv)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--min-count", "2"])
+    assert code == 2 and "(--min-count 1 then, 2 now; validation data encoded differently" in err, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--lowercase"])
+    assert code == 2 and "--lowercase (encoder.lowercase): False then, True now" in err, err
+    code, _, err = run_cli(capsys, [*argv[:-4], "--char-encoder", "bilstm", *argv[-2:], "--resume"])
+    assert code == 2 and "--char-encoder (tagger_config.char_encoder)" in err and "--char-embed" not in err, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--char-embed", "7"])
+    assert code == 2 and "--char-embed (tagger_config.char_embedding_dim): 30 then, 7 now" in err, err
