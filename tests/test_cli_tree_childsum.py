@@ -103,6 +103,8 @@ def test_binary_cells_refuse_nary_trees_in_one_line(files, tmp_path, capsys, mon
     code = main(["evaluate", str(run / "last.safetensors"), str(nary)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and f"{nary}:2: Expected exactly 2 children" in err and "\n" not in err, err
+    # the way out: a Child-Sum model (not "one bracketed binary tree a line" beside "any number")
+    assert "train one with --cell childsum" in err and "a line" not in err, err
     monkeypatch.setattr("sys.stdin", io.StringIO("(a very good)\n"))
     assert main(["classify", str(run / "last.safetensors")]) == 2
     err = capsys.readouterr().err.strip()

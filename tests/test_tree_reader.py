@@ -112,7 +112,7 @@ def test_any_arity_reads_nodes_of_one_two_and_more_children():
 
 @pytest.mark.parametrize("labels,line,message", [
     ("required", "(3 (2 a) (2 b) (2 c))", "Expected exactly 2 children at an internal node (binarised trees), got 3 "
-                                          "at the node over 'a b c'; binarise the trees, or use the Child-Sum"),
+                                          "at the node over 'a b c'; binarise the trees, or use a Child-Sum"),
     ("required", "(3 (2 x) (1 (2 a)))", "got 1 at the node over 'a'; binarise"),
     ("optional", "((a b c) d)", "Expected exactly 2 children at an internal node (binary trees), got 3 at the node "
                                 "over 'a b c'"),
@@ -122,7 +122,8 @@ def test_the_binary_reader_names_the_node_of_other_arity_and_the_way_out(labels,
         parse_trees(["(1 (1 a) (1 b))", line], "in.txt", labels)
     text = str(e.value)
     assert text.startswith("in.txt:2: Expected exactly 2 children") and message in text, text
-    assert "(cell 'childsum', --cell childsum; read with arity='any')" in text and "\n" not in text, text
+    assert "(train one with --cell childsum; in Python cell 'childsum', arity='any')" in text, text
+    assert "\n" not in text and "a line" not in text, text
 
 
 def test_any_arity_still_refuses_an_empty_node_and_a_bad_arity():

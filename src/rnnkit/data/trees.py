@@ -47,6 +47,8 @@ from rnnkit.errors import DataError
 # words are separated by ASCII white space only: SST has words holding a no-break space ("8\u00a01\/2")
 _TOKEN = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
 
+ARITY_WAY_OUT = "Child-Sum Tree-LSTM"  # in the message of a node of another arity: it says what to do
+
 
 class Tree(NamedTuple):
     """One tree, its N nodes in post-order (the root last), made by :func:`parse_tree`."""
@@ -135,8 +137,9 @@ class _Builder:
             words = " ".join(self.tokens[start:])
             shown = words if len(words) <= 40 else words[:37] + "..."
             raise ValueError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)} at the "
-                             f"node over {shown!r}; binarise the trees, or use the Child-Sum Tree-LSTM "
-                             "(cell 'childsum', --cell childsum; read with arity='any'), which reads any number")
+                             f"node over {shown!r}; binarise the trees, or use a Child-Sum Tree-LSTM "
+                             "(train one with --cell childsum; in Python cell 'childsum', arity='any'), which reads "
+                             "any number of children")
         return self.add(label, tuple(kids), None)
 
     def tree(self) -> Tree:
@@ -273,7 +276,8 @@ def parse_trees(lines: list[str], where: str, labels: str = "required", arity: s
         try:
             trees.append(parse_tree(line, labels, arity))
         except ValueError as e:
-            raise DataError(f"{where}:{n}: {e} (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')") from None
+            tail = "" if ARITY_WAY_OUT in str(e) else " (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')"
+            raise DataError(f"{where}:{n}: {e}{tail}") from None
         except Exception as e:  # any other failure on a line (an overflow...) is still that line's problem
             raise DataError(f"{where}:{n}: cannot read this line as a tree ({type(e).__name__}: {e}) (one bracketed "
                             "tree a line, e.g. '(3 (2 The) (4 good))')") from None
