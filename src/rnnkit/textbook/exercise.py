@@ -115,7 +115,7 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
         from rnnkit.recurrent_checks import LN_OVER_H
 
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
-                         f"{LN_OVER_H[base_cell(cell)]}), got H = 1")
+                         f"{LN_OVER_H[base_cell(cell)]}), got H = 1; give hidden_size (--hidden-size) 2 or more")
     T = _agree("the number of steps", [("xs (--x, one a step)", None if xs is None else len(xs)),
                                        ("dout (--dh, one a step)", None if dout is None else len(dout)),
                                        ("steps (--steps)", steps)], 1)
