@@ -122,7 +122,8 @@ def test_layer_norm_with_peephole_prints_both_and_reads_a_sheet_of_both(capsys, 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_one_hidden_unit_is_refused_where_ln_is_over_h(capsys, cell):
     err = _one_line_error(capsys, ["step", "--cell", cell, "--layer-norm", "--hidden-size", "1"])
-    assert "Expected H >= 2 hidden units for a layer-normalized" in err and "got H = 1; give hidden_size (--hidden-size) 2 or more" in err
+    assert "Expected H >= 2 hidden units for a layer-normalized" in err
+    assert "got H = 1; give hidden_size (--hidden-size) 2 or more" in err
 
 
 def test_a_layer_norm_sheet_without_layer_norm_says_to_give_it(capsys, tmp_path):
