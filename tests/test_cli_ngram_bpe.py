@@ -96,6 +96,7 @@ def test_score_sums_to_the_same_figures(data, ngram, capsys):
     assert f"{n:,} tokens" in err and f"per word {math.exp(total / 7):.2f}" in err, err
     code, out, err = run_cli(capsys, ["score", str(ngram), str(data / "hand.txt"), "--skip-unknown"])
     assert code == 0 and "per word" not in err and "bits/char" not in err, err  # the known pieces only
+    assert "per piece (the unknown ones left out" in err, err  # and the perplexity says what it is of
 
 
 def test_generate_writes_text_not_pieces(data, ngram, capsys):

@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         u = unit_metrics(-total / tokens, count_units("\n".join(lines), tokens))
         ppl += (f" per piece; per word {format_perplexity(u['word_ppl'])}, {u['bits_per_char']:.4f} bits/char "
                 f"({u['words']:,} words, {u['chars']:,} characters, line ends included)")
+    elif bpe is not None and tokens:  # pieces left out: no per-word figure, but say what the perplexity is of
+        ppl += " per piece (the unknown ones left out: no per-word figure)"
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
     print(f"{args.data}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
           "start of a sentence", file=sys.stderr)
