@@ -395,13 +395,3 @@ def test_real_rt_polarity_files():
     assert [e.label for e in examples].count("pos") == 5331  # counts from the data README
     assert [e.label for e in examples].count("neg") == 5331
 
-
-def test_a_column_file_read_as_conllu_names_the_formats_that_read_it(tmp_path):
-    """read_conllu's hint named only the options (--format columns) to a Python caller."""
-    from rnnkit.errors import DataError
-
-    path = write(tmp_path, "chunks.txt", "He PRP B-NP\nruns VBZ B-VP\n")
-    with pytest.raises(DataError, match=r"chunks\.txt:1: expected 10 tab-separated columns .* is the file not "
-                                        r"CoNLL-U\? A column file \(word POS chunk\) reads with format "
-                                        r"'columns' \(--format columns\), segmented text with format 'segmented'"):
-        read_conllu(path)

@@ -70,3 +70,16 @@ def test_a_conllu_valid_beside_column_training_data_is_not_told_to_use_format_co
     assert code == 2 and "looks like CoNLL-U" in err and "use --format conllu" not in err, err
     assert "--valid and --test are read as the training data is (--format columns): convert it, or give a file " \
            "in columns" in err, err
+
+
+def test_a_column_file_read_as_conllu_names_the_formats_that_read_it(tmp_path):
+    """read_conllu's hint named only the options (--format columns) to a Python caller."""
+    from rnnkit.data.conll import read_conllu
+    from rnnkit.errors import DataError
+
+    path = tmp_path / "chunks.txt"
+    path.write_text("He PRP B-NP\nruns VBZ B-VP\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"chunks\.txt:1: expected 10 tab-separated columns .* is the file not "
+                                        r"CoNLL-U\? A column file \(word POS chunk\) reads with format "
+                                        r"'columns' \(--format columns\), segmented text with format 'segmented'"):
+        read_conllu(path)
