@@ -76,6 +76,17 @@ def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language
     return True
 
 
+def warn_unknown_perplexity(data_path: str, model: str, st: Any) -> bool:
+    """Warn when over a fifth of a file's tokens (``st``: its OOV statistics) are not in ``model``'s vocabulary:
+    scored, but the perplexity then says little (another language or level?).  True when it warned."""
+    if st.fraction <= 0.2:
+        return False
+    warn(f"{data_path}: {100 * st.fraction:.1f}% of its {st.total:,} tokens are not in {model}'s "
+         "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
+         "model was trained on (language, tokenisation, --level)?")
+    return True
+
+
 SEGMENT_FIRST = "each sentence would be read as one long word: segment it first ('rnnkit segment')"
 
 
