@@ -114,18 +114,28 @@ class Progress:
         if self.mode == "bar" and self._bar is not None:
             self._bar.update(units)
             self._bar.set_postfix(info, refresh=False)
-        elif self.mode == "lines" and self.updates % self.every == 0:
-            eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-            pct = 100.0 * self.done / max(1, self.total)
-            parts = " | ".join(f"{k} {v}" for k, v in info.items())
-            print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
-                  file=self.stream, flush=True)
+        elif self.mode == "lines":
+            self._last = (rate, info)
+            if self.updates % self.every == 0:
+                self._print_line()
+
+    def _print_line(self) -> None:
+        """One plain progress line of the last update (mode "lines")."""
+        rate, info = self._last
+        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+        pct = 100.0 * self.done / max(1, self.total)
+        parts = " | ".join(f"{k} {v}" for k, v in info.items())
+        print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
+              file=self.stream, flush=True)
 
     def end_epoch(self, summary: str) -> None:
-        """Close the bar and print ``summary`` (nothing in mode "none")."""
+        """Close the bar and print ``summary`` (nothing in mode "none"); in mode "lines" the epoch's last update
+        is shown first when its line was not printed (so the lines end at 100% of a whole epoch, not 94.7%)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        if self.mode == "lines" and self.updates % self.every:
+            self._print_line()
         if self.mode != "none":
             print(summary, file=self.stream, flush=True)
 
