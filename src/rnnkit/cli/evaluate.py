@@ -269,7 +269,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     over = (f"{m['tokens']:,} pieces, {m['words']:,} words and {m['chars']:,} characters" if level == "bpe"
             else f"{m['tokens']:,} tokens")
     print(f"{data_path}: {model_path}: {figure(m['model'])}; {args.interpolate}: {figure(m['interpolate'])}; "
-          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {over}")
+          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {over}, {STREAM}")
     return 0
 
 
@@ -302,7 +302,16 @@ def lm_result_line(m: dict, level: str, oov: float, batch_option: str = "--batch
     perplexity (2), the NLL, the token count and the OOV rate; a BPE model's per-word perplexity and bits
     per character (:mod:`rnnkit.lm.units`) first, then its per-piece perplexity and loss.  ``batch_option``:
     the option that sets the streams (``train lm --test``'s is ``--test-batch-size``), named when not every
-    piece was predicted."""
+    piece was predicted.  The line ends by saying the file was read as one stream (a line's first words see the
+    lines before), unlike ``rnnkit score``, which scores each line from the start of a sentence."""
+    return f"{_lm_figures(m, level, oov, batch_option)}, {STREAM}"
+
+
+STREAM = "the file read as one stream"
+
+
+def _lm_figures(m: dict, level: str, oov: float, batch_option: str) -> str:
+    """:func:`lm_result_line`'s figures, by level."""
     if level == "bpe":
         exact = "" if m["tokens"] == m.get("pieces", m["tokens"]) else (
             f" ({m['tokens']:,} of its {m['pieces']:,} pieces predicted: per-word and per-character figures "
