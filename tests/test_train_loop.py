@@ -507,3 +507,15 @@ def test_progress_lines_end_with_the_epochs_last_update():
         p.end_epoch("epoch 1 done")
         lines = stream.getvalue().splitlines()
         assert lines[-1] == "epoch 1 done" and [line.split(" | ")[1].strip() for line in lines[:-1]] == printed, lines
+
+
+def test_a_bpe_models_epoch_line_names_its_bits_per_piece_and_marks_estimates():
+    """A BPE model's epoch line said 'valid bits 2.98 | valid word_ppl 9.15 | valid bits_per_char 0.97': bits
+    per what, beside bits per character, and the per-word figures estimated from several streams unmarked."""
+    from rnnkit.train.progress import epoch_name
+
+    bpe = {"loss": 2.0, "ppl": 7.4, "bits": 2.9, "word_ppl": 9.1, "bits_per_char": 0.97}
+    assert [epoch_name(k, bpe, True) for k in bpe] == ["loss", "ppl", "bits/piece", "~word_ppl", "~bits/char"]
+    assert [epoch_name(k, bpe, False) for k in bpe] == ["loss", "ppl", "bits/piece", "word_ppl", "bits/char"]
+    word = {"loss": 2.0, "ppl": 7.4, "bits": 2.9}  # a word or character model's bits: as they were
+    assert [epoch_name(k, word, True) for k in word] == ["loss", "ppl", "bits"]

@@ -60,6 +60,17 @@ def format_metric(name: str, value: float) -> str:
     return f"{value:.2f}" if name in ("bleu", "chrf") else f"{value:.4f}"
 
 
+def epoch_name(name: str, metrics: dict, estimated: bool) -> str:
+    """How the epoch line names validation metric ``name`` of ``metrics``: a BPE model's (those with a
+    ``word_ppl``) ``bits`` are per piece, said so beside its bits per character; its per-word perplexity and
+    bits per character are marked ``~`` when ``estimated`` (several streams leave pieces unpredicted, so the
+    text's total is N times the mean over those predicted, :mod:`rnnkit.lm.units`).  The JSON keys stay."""
+    if "word_ppl" not in metrics:
+        return name
+    shown = {"bits": "bits/piece", "bits_per_char": "bits/char"}.get(name, name)
+    return f"~{shown}" if estimated and name in ("word_ppl", "bits_per_char") else shown
+
+
 class Progress:
     """Shows units/s (tokens, sentences), loss, perplexity and ETA for one epoch at a time.
 
