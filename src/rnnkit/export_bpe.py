@@ -102,7 +102,8 @@ def words_text(words: list[str]) -> str:
 def bpe_example(tokens: list[str]) -> str:
     """The code's example line, of the model's own pieces: "the cat sat" when each word is one piece, else the
     text of the four most frequent word-start pieces (``▁`` + text: a whole word or a word's first piece; the
-    vocabulary's order, by count) as words (:func:`words_text`: run together when Chinese), else its four most frequent pieces run together (a Chinese text, say)."""
+    vocabulary's order, by count) as words (:func:`words_text`: run together when Chinese), else its four most
+    frequent pieces run together (a Chinese text, say)."""
     words = [t[1:] for t in tokens if t.startswith(WORD_START) and len(t) > 1]
     if {"the", "cat", "sat"} <= set(words):
         return "the cat sat"

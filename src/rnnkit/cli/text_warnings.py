@@ -70,7 +70,8 @@ def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language
         return False
     common = ", ".join(repr(t) for t in sorted(unknown, key=lambda t: (-unknown[t], t))[:5])
     more = ", ..." if len(unknown) > 5 else ""
-    warn(f"{where}: {unknown.total():,} of its {total:,} {counted} ({100 * unknown.total() / total:.0f}%: {common}{more}) "
+    share_shown = f"{100 * unknown.total() / total:.0f}%"
+    warn(f"{where}: {unknown.total():,} of its {total:,} {counted} ({share_shown}: {common}{more}) "
          f"are unknown to the model, {reads}; is the input in {language} (and written as its "
          "training data was: tokenised, lowercased)?")
     return True
