@@ -488,3 +488,34 @@ def test_a_run_stopped_at_once_before_its_first_checkpoint_leaves_no_log(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         Trainer(Interrupted(), _cfg(epochs=2), tmp_path / "old").fit()
     assert (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8") == before
+
+
+def test_progress_lines_end_with_the_epochs_last_update():
+    """Plain progress lines (no terminal) showed one line per 50 updates, so an epoch's last line said 87.6% or
+    94.7% before 'epoch N done': the last update's line now comes first, once, when it was not printed."""
+    import io
+
+    from rnnkit.train.progress import Progress
+
+    # every 2nd update: the last (4th) printed already, so not again; the last (3rd) unprinted, so shown at the end
+    for units, printed in (((15, 15, 30, 40), ["30.0%", "100.0%"]), ((30, 30, 40), ["60.0%", "100.0%"])):
+        stream = io.StringIO()
+        p = Progress("lines", every=2, stream=stream)
+        p.start_epoch(1, 100)
+        for n in units:
+            p.update(n, 1.0, 0.1)
+        p.end_epoch("epoch 1 done")
+        lines = stream.getvalue().splitlines()
+        assert lines[-1] == "epoch 1 done" and [line.split(" | ")[1].strip() for line in lines[:-1]] == printed, lines
+
+
+def test_a_bpe_models_epoch_line_names_its_bits_per_piece_and_marks_estimates():
+    """A BPE model's epoch line said 'valid bits 2.98 | valid word_ppl 9.15 | valid bits_per_char 0.97': bits
+    per what, beside bits per character, and the per-word figures estimated from several streams unmarked."""
+    from rnnkit.train.progress import epoch_name
+
+    bpe = {"loss": 2.0, "ppl": 7.4, "bits": 2.9, "word_ppl": 9.1, "bits_per_char": 0.97}
+    assert [epoch_name(k, bpe, True) for k in bpe] == ["loss", "ppl", "bits/piece", "~word_ppl", "~bits/char"]
+    assert [epoch_name(k, bpe, False) for k in bpe] == ["loss", "ppl", "bits/piece", "word_ppl", "bits/char"]
+    word = {"loss": 2.0, "ppl": 7.4, "bits": 2.9}  # a word or character model's bits: as they were
+    assert [epoch_name(k, word, True) for k in word] == ["loss", "ppl", "bits"]

@@ -90,13 +90,23 @@ def bpe_code(path: str, vocab: dict[str, Any]) -> list[str]:
         '    return "".join(out)', "", ""]
 
 
+def words_text(words: list[str]) -> str:
+    """Word-start pieces' texts as a line of text: run together when each has a Chinese or Japanese character
+    (unspaced text, whose word-start pieces begin its lines), else separated by spaces."""
+    from rnnkit.data.scripts import is_cjk
+
+    unspaced = bool(words) and all(any(map(is_cjk, w)) for w in words)
+    return ("" if unspaced else " ").join(words)
+
+
 def bpe_example(tokens: list[str]) -> str:
     """The code's example line, of the model's own pieces: "the cat sat" when each word is one piece, else the
     text of the four most frequent word-start pieces (``▁`` + text: a whole word or a word's first piece; the
-    vocabulary's order, by count) as words, else its four most frequent pieces run together (a Chinese text, say)."""
+    vocabulary's order, by count) as words (:func:`words_text`: run together when Chinese), else its four most
+    frequent pieces run together (a Chinese text, say)."""
     words = [t[1:] for t in tokens if t.startswith(WORD_START) and len(t) > 1]
     if {"the", "cat", "sat"} <= set(words):
         return "the cat sat"
     if words:
-        return " ".join(words[:4])
+        return words_text(words[:4])
     return "".join(t for t in tokens if t not in SPECIALS)[:4]

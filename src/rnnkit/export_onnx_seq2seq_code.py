@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from rnnkit.data import tokenizer as tok
+from rnnkit.export_bpe import words_text
 from rnnkit.export_torch_text import example_text
 from rnnkit.seq2seq import no_repeat
 
@@ -180,7 +181,8 @@ def _describe(cfg: dict[str, Any]) -> str:
 
 
 def _example(task: dict[str, Any]) -> str:
-    """An example sentence of the source vocabulary's most frequent words (a BPE side's word-initial pieces)."""
+    """An example sentence of the source vocabulary's most frequent words (a BPE side's word-initial pieces, run
+    together when Chinese)."""
     vocab = json.loads(task["source_vocab"])
     level = task["source_tokenizer"]["level"]
     tokens = vocab["tokens"]
@@ -189,7 +191,9 @@ def _example(task: dict[str, Any]) -> str:
     words = [t for t in tokens if any(c.isalnum() for c in t)]  # not punctuation first
     tokens = words if len(words) >= 4 else tokens
     specials = {"<pad>", "<bos>", "<eos>", vocab["unk_token"]}
-    return example_text(tokens, specials, level != "char")
+    text = example_text(tokens, specials, level != "char")
+    # unspaced Chinese (its word-start pieces begin its lines) runs together, as the training text did
+    return words_text(text.split(" ")) if level == "bpe" else text
 
 
 def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, encoder: str, step: str,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import given
 from rnnkit.cli.lm_files import add_level_option, arpa_level
+from rnnkit.cli.text_warnings import warn_unknown_perplexity
 from rnnkit.errors import CheckpointError
 from rnnkit.jsonline import json_line
 from rnnkit.train.progress import format_perplexity
@@ -173,7 +174,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
     if not told:
-        _warn_unknown(data_path, model_path, st)
+        warn_unknown_perplexity(data_path, model_path, st)
     if isinstance(model, NGramLM):  # the same count: every token, <eos> included
         logp = model.token_logprobs(ids)
         m = metrics_from_nll(-float(logp.sum()), logp.size)
@@ -190,17 +191,6 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         print(f"{data_path}: {lm_result_line(m, level, st.fraction)}")
     sys.stdout.flush()
     return 0
-
-
-def _warn_unknown(data_path: str, model_path: str, st: Any) -> None:
-    """Warn when over a fifth of the file's tokens are not in the model's vocabulary: scored, but the
-    figure then says little (another language or level?)."""
-    if st.fraction > 0.2:
-        from rnnkit.cli.text_warnings import warn
-
-        warn(f"{data_path}: {100 * st.fraction:.1f}% of its {st.total:,} tokens are not in {model_path}'s "
-             "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
-             "model was trained on (language, tokenisation, --level)?")
 
 
 def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
@@ -255,7 +245,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
         tuned = {"file": args.tune_on, "iterations": iterations}
     weight = 0.5 if weight is None else weight
     a, b = log_probs(data_path)
-    _warn_unknown(data_path, model_path, oov[data_path])  # as plain evaluate warns (it said nothing here)
+    warn_unknown_perplexity(data_path, model_path, oov[data_path])  # as plain evaluate warns (it said nothing here)
     m = metrics_from_nll(-float(mix(a, b, weight).sum()), a.size)
     m.update(weight=weight, tuned_on=None if tuned is None else tuned["file"],
              model=metrics_from_nll(-float(a.sum()), a.size), interpolate=metrics_from_nll(-float(b.sum()), b.size))
@@ -279,7 +269,7 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     over = (f"{m['tokens']:,} pieces, {m['words']:,} words and {m['chars']:,} characters" if level == "bpe"
             else f"{m['tokens']:,} tokens")
     print(f"{data_path}: {model_path}: {figure(m['model'])}; {args.interpolate}: {figure(m['interpolate'])}; "
-          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {over}")
+          f"interpolated with weight {weight:.4f} on the first ({how}): {figure(m)}; over {over}, {STREAM}")
     return 0
 
 
@@ -312,7 +302,16 @@ def lm_result_line(m: dict, level: str, oov: float, batch_option: str = "--batch
     perplexity (2), the NLL, the token count and the OOV rate; a BPE model's per-word perplexity and bits
     per character (:mod:`rnnkit.lm.units`) first, then its per-piece perplexity and loss.  ``batch_option``:
     the option that sets the streams (``train lm --test``'s is ``--test-batch-size``), named when not every
-    piece was predicted."""
+    piece was predicted.  The line ends by saying the file was read as one stream (a line's first words see the
+    lines before), unlike ``rnnkit score``, which scores each line from the start of a sentence."""
+    return f"{_lm_figures(m, level, oov, batch_option)}, {STREAM}"
+
+
+STREAM = "the file read as one stream"
+
+
+def _lm_figures(m: dict, level: str, oov: float, batch_option: str) -> str:
+    """:func:`lm_result_line`'s figures, by level."""
     if level == "bpe":
         exact = "" if m["tokens"] == m.get("pieces", m["tokens"]) else (
             f" ({m['tokens']:,} of its {m['pieces']:,} pieces predicted: per-word and per-character figures "

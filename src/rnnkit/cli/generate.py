@@ -56,10 +56,12 @@ def generate(args) -> int:
     rng = np.random.default_rng(0 if args.seed is None else args.seed)
     ids = vocab.encode(prime_tokens)
     out = sys.stdout
-    if args.prime is not None:
-        out.write(args.prime)
-        if level == "word":
+    if level == "word" and args.prime is not None:  # the prime as the model read it: its <eos> a line end, as
+        stream_text(iter(prime_tokens), level, out.write)  # a sampled one is, and one space before a next word
+        if prime_tokens[-1] != vocab.eos_token:
             out.write(" ")
+    elif args.prime is not None:
+        out.write(args.prime)
     banned = np.array([vocab.unk_id])  # '<unk>' in the text says nothing (an n-gram model gives it mass)
     names = vocab.tokens  # a copy: take it once, not per sampled token
     end = vocab.eos_token if level in ("word", "bpe") else "\n"  # what ends a line

@@ -43,7 +43,7 @@ from rnnkit.cli.pretrained import (
     vocabulary_options,
     read_pretrained,
 )
-from rnnkit.cli.text_warnings import unsegmented, warn
+from rnnkit.cli.text_warnings import unsegmented, warn, warn_unknown_perplexity
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE
 from rnnkit.lm.adaptive_softmax import check_cutoffs, default_cutoffs
@@ -159,7 +159,8 @@ def register(groups) -> None:
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors), or an ARPA file (kn5.arpa, .gz, .xz "
                                  "or .bz2 too)")
-    g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>)")
+    g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>); a word-level model's "
+                   "prime is written as it reads it, each <eos> a line end")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
                    help="stop at the end of the N-th line: N sentences (<eos>) of a word- or BPE-level model, N "
@@ -311,6 +312,7 @@ def train_lm(args) -> int:
                            "--eval-batch-size or a longer file")
         print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count:,} -> <unk>)",
               file=sys.stderr)
+        warn_unknown_perplexity(args.valid, "the training text", st)  # as evaluate warns: another kind of text?
         if st.fraction >= 0.02 and not unk_trained and bpe is not None:
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its pieces are unknown (characters that are not in the "
                  f"training text, or never alone in it), and the training text has no <unk>, so the model never "
@@ -322,6 +324,7 @@ def train_lm(args) -> int:
     test_ids = test_oov = None
     if args.test:  # read now: a bad test file should fail before training, not after it
         _, test_ids, _, test_oov = reader(args.test, args.level, args.encoding, vocab=vocab, head=0)
+        warn_unknown_perplexity(args.test, "the training text", test_oov)
         require_tokens(test_ids.size, 2 * args.test_batch_size - starts, args.test,
                        fix=f"{args.test_batch_size} test streams of 2 tokens at least{first}; use a smaller "
                            "--test-batch-size or a longer file")

@@ -208,11 +208,13 @@ def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
 def _warn_unknown_words(loaded: LoadedTagger, sentences: list[list[str]], name: str) -> None:
     """Warn when nine in ten or more of ten or more words to tag are unknown to the tagger, read as it reads
     them: text in another language than it was trained on is tagged with confident nonsense (a few unseen
-    names are not judged)."""
+    names are not judged).  Only words (tokens with a letter, Chinese characters included) count: the
+    punctuation and digits a tagger knows in any language would hide Chinese text given to an English tagger."""
     flags = loaded.known(sentences)
     reads = "which guesses their tags from their endings" if loaded.kind == "hmm" else "which reads them as <unk>"
-    warn_unknown_tokens(((w, k) for s, f in zip(sentences, flags) for w, k in zip(s, f)), name,
-                        "the language the model was trained on", share=0.9, reads=reads, least=10)
+    warn_unknown_tokens(((w, k) for s, f in zip(sentences, flags) for w, k in zip(s, f) if any(map(str.isalpha, w))),
+                        name, "the language the model was trained on", share=0.9, reads=reads, least=10,
+                        counted="words")
 
 
 def segment(args: argparse.Namespace) -> int:

@@ -52,13 +52,14 @@ def warn_unsegmented(texts: Iterable[str], where: str, consequence: str) -> bool
 
 
 def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language: str, share: float = 0.2,
-                        reads: str = "which reads them as <unk>", least: int = 1) -> bool:
+                        reads: str = "which reads them as <unk>", least: int = 1, counted: str = "tokens") -> bool:
     """One warning when ``share`` or more of the input's tokens (of five or more; else all of them) are unknown
     to the model: the input is then likely in another language (or tokenised or cased otherwise) than the
     model's training data.  ``tokens``: (token, whether the model knows it) pairs; ``language``: the language
     the input should be in, for the question the warning ends with; ``reads``: what the model makes of an
     unknown token; ``least``: the fewest tokens judged at all (a tagger meets unseen names, and three of them
-    alone are no sign of another language).  True when it warned."""
+    alone are no sign of another language); ``counted``: what the tokens are called in the warning.  True when
+    it warned."""
     unknown: Counter[str] = Counter()
     total = 0
     for token, known in tokens:
@@ -69,9 +70,21 @@ def warn_unknown_tokens(tokens: Iterable[tuple[str, bool]], where: str, language
         return False
     common = ", ".join(repr(t) for t in sorted(unknown, key=lambda t: (-unknown[t], t))[:5])
     more = ", ..." if len(unknown) > 5 else ""
-    warn(f"{where}: {unknown.total():,} of its {total:,} tokens ({100 * unknown.total() / total:.0f}%: {common}{more}) "
+    share_shown = f"{100 * unknown.total() / total:.0f}%"
+    warn(f"{where}: {unknown.total():,} of its {total:,} {counted} ({share_shown}: {common}{more}) "
          f"are unknown to the model, {reads}; is the input in {language} (and written as its "
          "training data was: tokenised, lowercased)?")
+    return True
+
+
+def warn_unknown_perplexity(data_path: str, model: str, st: Any) -> bool:
+    """Warn when over a fifth of a file's tokens (``st``: its OOV statistics) are not in ``model``'s vocabulary:
+    scored, but the perplexity then says little (another language or level?).  True when it warned."""
+    if st.fraction <= 0.2:
+        return False
+    warn(f"{data_path}: {100 * st.fraction:.1f}% of its {st.total:,} tokens are not in {model}'s "
+         "vocabulary and are scored as <unk>, so the perplexity says little; is it the kind of text the "
+         "model was trained on (language, tokenisation, --level)?")
     return True
 
 

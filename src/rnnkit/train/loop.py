@@ -48,7 +48,7 @@ from rnnkit.train.digest import resume_message, threads_note
 from rnnkit.train.earlier_run import EarlierRun
 from rnnkit.train.interrupt import GracefulStop
 from rnnkit.train.distributed import SingleProcess, divide, share_of, validate
-from rnnkit.train.progress import Progress, format_metric
+from rnnkit.train.progress import Progress, epoch_name, format_metric
 # the run folder's file names, re-exported: code imports them from here
 from rnnkit.train.run_files import BEST, LAST, METRICS, TIMING_KEYS, model_file  # noqa: F401
 from rnnkit.train.run_lock import make_run_folder, run_lock
@@ -305,8 +305,9 @@ class Trainer(LoopCheckpoints):
             record["warning"] = not_learning  # every such epoch's record; said once while it lasts (below)
         st.history.append(record)
         self._log(record)
+        estimated = getattr(self.task, "eval_batch_size", 1) > 1  # several streams: pieces left unpredicted
         parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
-                 *(f"valid {k} {format_metric(k, v)}" for k, v in metrics.items()
+                 *(f"valid {epoch_name(k, metrics, estimated)} {format_metric(k, v)}" for k, v in metrics.items()
                    if not (isinstance(v, float) and math.isnan(v))),
                  f"lr {lr:.4g}"]
         self.progress.end_epoch(" | ".join(parts) + (" | best so far" if improved else ""))

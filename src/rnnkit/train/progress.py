@@ -60,6 +60,17 @@ def format_metric(name: str, value: float) -> str:
     return f"{value:.2f}" if name in ("bleu", "chrf") else f"{value:.4f}"
 
 
+def epoch_name(name: str, metrics: dict, estimated: bool) -> str:
+    """How the epoch line names validation metric ``name`` of ``metrics``: a BPE model's (those with a
+    ``word_ppl``) ``bits`` are per piece, said so beside its bits per character; its per-word perplexity and
+    bits per character are marked ``~`` when ``estimated`` (several streams leave pieces unpredicted, so the
+    text's total is N times the mean over those predicted, :mod:`rnnkit.lm.units`).  The JSON keys stay."""
+    if "word_ppl" not in metrics:
+        return name
+    shown = {"bits": "bits/piece", "bits_per_char": "bits/char"}.get(name, name)
+    return f"~{shown}" if estimated and name in ("word_ppl", "bits_per_char") else shown
+
+
 class Progress:
     """Shows units/s (tokens, sentences), loss, perplexity and ETA for one epoch at a time.
 
@@ -114,18 +125,28 @@ class Progress:
         if self.mode == "bar" and self._bar is not None:
             self._bar.update(units)
             self._bar.set_postfix(info, refresh=False)
-        elif self.mode == "lines" and self.updates % self.every == 0:
-            eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-            pct = 100.0 * self.done / max(1, self.total)
-            parts = " | ".join(f"{k} {v}" for k, v in info.items())
-            print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
-                  file=self.stream, flush=True)
+        elif self.mode == "lines":
+            self._last = (rate, info)
+            if self.updates % self.every == 0:
+                self._print_line()
+
+    def _print_line(self) -> None:
+        """One plain progress line of the last update (mode "lines")."""
+        rate, info = self._last
+        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+        pct = 100.0 * self.done / max(1, self.total)
+        parts = " | ".join(f"{k} {v}" for k, v in info.items())
+        print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
+              file=self.stream, flush=True)
 
     def end_epoch(self, summary: str) -> None:
-        """Close the bar and print ``summary`` (nothing in mode "none")."""
+        """Close the bar and print ``summary`` (nothing in mode "none"); in mode "lines" the epoch's last update
+        is shown first when its line was not printed (so the lines end at 100% of a whole epoch, not 94.7%)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        if self.mode == "lines" and self.updates % self.every:
+            self._print_line()
         if self.mode != "none":
             print(summary, file=self.stream, flush=True)
 
