@@ -159,8 +159,8 @@ def register(groups) -> None:
     )
     g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors), or an ARPA file (kn5.arpa, .gz, .xz "
                                  "or .bz2 too)")
-    g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>); a word-level model's "
-                   "prime is written as it reads it, each <eos> a line end")
+    g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>); a word-level "
+                   "model's prime is written as it reads it, each <eos> a line end")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")
     g.add_argument("--lines", type=positive_int, default=None, metavar="N",
                    help="stop at the end of the N-th line: N sentences (<eos>) of a word- or BPE-level model, N "
