@@ -51,3 +51,16 @@ def test_tagger_min_count_lowercase_and_char_encoder_are_named(tmp_path, capsys)
     assert code == 2 and "--char-encoder (tagger_config.char_encoder)" in err and "--char-embed" not in err, err
     code, _, err = run_cli(capsys, argv + ["--resume", "--char-embed", "7"])
     assert code == 2 and "--char-embed (tagger_config.char_embedding_dim): 30 then, 7 now" in err, err
+
+
+def test_a_classifier_held_out_part_that_changed_is_other_validation_data(tmp_path, capsys):
+    """Without --valid (no file, so no file fingerprint) another --valid-fraction holds out other sentences:
+    other validation data, not the same data 'encoded differently'."""
+    words = "good bad fine awful nice poor great dull".split()
+    lines = [f"{i % 2}\t{' '.join(words[(i * k) % 8] for k in range(1, 6))}" for i in range(60)]
+    (tmp_path / "c.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["train", "classifier", "--train", str(tmp_path / "c.tsv"), *FAST, "--run-dir", str(tmp_path / "cl")]
+    code, _, err = run_cli(capsys, argv)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--valid-fraction", "0.2"])
+    assert code == 2 and "validation data " in err and " then, " in err and "encoded differently" not in err, err
