@@ -22,6 +22,8 @@ def test_plain_text_is_told_from_columns_and_conllu():
     assert plain_text_reason(["the D", "cat N", "sees V", "a D x"]) is None  # a column file with one bad line
     assert plain_text_reason(["1\tthe\t_\tDET\t_\t_\t_\t_\t_\t_", "2\tcat\t_\tNOUN\t_\t_\t_\t_\t_\t_"]) is None
     assert plain_text_reason(["a b", "c d e"]) is None  # too few words a line to tell
+    slash = [" ".join(f"{w}/{t}" for w, t in s) + " the/D cat/N" for s in SENTS]  # tagged: not plain text
+    assert plain_text_reason([line + " a/D" * k for k, line in enumerate(slash)]) is None
 
 
 @pytest.fixture(scope="module")

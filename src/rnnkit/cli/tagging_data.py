@@ -163,10 +163,12 @@ def _head(path: str, encoding: str) -> list[str] | None:
 def plain_text_reason(lines: list[str]) -> str | None:
     """Why these lines (a file's head) look like plain text, one sentence a line, or None: neither CoNLL-U nor
     a column file, and their numbers of words vary (no one number on half of them), four or more on average,
-    where a column file's token lines all have the same few columns."""
+    where a column file's token lines all have the same few columns; nor word/TAG pairs (slash-tagged text)."""
     from collections import Counter
 
-    if conllu_reason(lines) or column_reason(lines):
+    from rnnkit.data.slash import tagged_tokens
+
+    if conllu_reason(lines) or column_reason(lines) or tagged_tokens(line.split() for line in lines[:200]):
         return None
     fields = [len(line.split()) for line in lines[:200] if line.strip()]
     if len(fields) < 2 or sum(fields) < 4 * len(fields) or Counter(fields).most_common(1)[0][1] > len(fields) / 2:
