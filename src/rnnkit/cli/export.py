@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
         named = Path(args.output).suffix.lower()
-        if named == ".onnx":
+        if named == ".onnx" and args.torch:  # --onnx and --torch exclude each other
+            warn(f"{args.output}: --torch writes a PyTorch state dict (safetensors), not an ONNX graph; give --onnx "
+                 "instead of --torch for ONNX")
+        elif named == ".onnx":
             warn(f"{args.output}: without --onnx this is an rnnkit checkpoint (safetensors), not an ONNX graph; "
                  "add --onnx for ONNX")
         elif named in (".pt", ".pth") and not args.torch:
