@@ -23,7 +23,7 @@ def test_lm_resume_with_another_min_count_names_it_first(tmp_path, capsys):
     argv = _lm(tmp_path, capsys)
     code, _, err = run_cli(capsys, argv + ["--resume", "--min-count", "2"])
     assert code == 2 and "other training options (--min-count 1 then, 2 now; " in err, err
-    assert "validation data encoded differently (the vocabulary changed)" in err, err
+    assert "validation data encoded differently (the same --valid file)" in err, err
     code, _, err = run_cli(capsys, argv + ["--resume", "--max-vocab", "5"])
     assert code == 2 and "(--max-vocab none then, 5 now; validation data encoded differently" in err, err
 
@@ -38,13 +38,17 @@ def test_another_valid_file_is_still_said_as_other_validation_data(tmp_path, cap
 
 def test_tagger_min_count_lowercase_and_char_encoder_are_named(tmp_path, capsys):
     sents = [[(f"Word{i}", "X"), ("the", "D"), ("cat", "N")] for i in range(12)]
-    train = write_conllu(tmp_path / "t.conllu", sents)
+    train = write_conllu(tmp_path / "t.conllu", sents, xpos="XP")  # an XPOS column of two tags (for --tag-column)
+    train.write_text(train.read_text(encoding="utf-8").replace("\tX\tXP\t", "\tX\tXX\t"), encoding="utf-8")
     argv = ["train", "tagger", "--train", str(train), "--valid", str(train), *FAST, "--char-features",
             "--char-encoder", "cnn", "--run-dir", str(tmp_path / "tg")]
     code, _, err = run_cli(capsys, argv)
     assert code == 0, err
     code, _, err = run_cli(capsys, argv + ["--resume", "--min-count", "2"])
     assert code == 2 and "(--min-count 1 then, 2 now; validation data encoded differently" in err, err
+    code, _, err = run_cli(capsys, [*argv, "--resume", "--tag-column", "xpos"])  # the tags, not the vocabulary
+    assert code == 2 and "encoded differently (the same --valid file); data.tag_column: " in err, err
+    assert "vocabulary changed" not in err, err
     code, _, err = run_cli(capsys, argv + ["--resume", "--lowercase"])
     assert code == 2 and "--lowercase (encoder.lowercase): False then, True now" in err, err
     code, _, err = run_cli(capsys, [*argv[:-4], "--char-encoder", "bilstm", *argv[-2:], "--resume"])
