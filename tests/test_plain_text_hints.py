@@ -50,16 +50,17 @@ def test_tag_with_a_format_says_to_drop_it(runs, capsys):
 
 
 def test_evaluate_and_train_say_they_need_tagged_data(runs, capsys):
-    for model in ("cols", "cu"):
+    for model, name in (("cols", "column files"), ("cu", "CoNLL-U")):  # the one format the model reads
         code, _, err = run_cli(capsys, ["evaluate", str(runs / model / "last.safetensors"), str(runs / "raw.txt")])
-        assert code == 2 and "looks like plain text" in err and "evaluating needs tagged data, in columns or " \
-            "CoNLL-U" in err, err
+        assert code == 2 and "looks like plain text" in err and "evaluating needs tagged data, in " \
+            f"{name} (the model's format)" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "raw.txt"), "--format", "columns", *FAST,
                                     "--run-dir", str(runs / "x")])
     assert code == 2 and "looks like plain text" in err and "training needs tagged data" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "cols.txt"), "--format", "columns",
                                     "--valid", str(runs / "raw.txt"), *FAST, "--run-dir", str(runs / "x")])
-    assert code == 2 and "looks like plain text" in err and "--valid and --test need tagged data" in err, err
+    assert code == 2 and "looks like plain text" in err and "--valid and --test need tagged data, in column " \
+        "files (the training data's format)" in err, err
 
 
 def test_a_conllu_valid_beside_column_training_data_is_not_told_to_use_format_conllu(runs, capsys):
