@@ -49,3 +49,5 @@ def test_onnx_named_safetensors_warning_has_the_prefix(run, capsys):
     pytest.importorskip("onnx")
     code, _, err = run_cli(capsys, ["export", str(run / "run"), "--onnx", "-o", str(run / "g.safetensors")])
     assert code == 0 and "rnnkit: warning: --onnx writes an ONNX graph" in err, err
+    code, _, err = run_cli(capsys, ["export", str(run / "run"), "--onnx", "-o", str(run / "g.pt")])
+    assert code == 0 and f"an ONNX graph, but -o {run / 'g.pt'} is named as a PyTorch file" in err, err

@@ -84,9 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.onnx:  # the graph and its vocabulary beside it
         check_outputs(args.output)
-        if Path(args.output).suffix.lower() == ".safetensors":
-            warn(f"--onnx writes an ONNX graph, but -o {args.output} is named as a safetensors checkpoint; "
-                 "a name ending in .onnx says what it holds")
+        named = {".safetensors": "a safetensors checkpoint", ".pt": "a PyTorch file", ".pth": "a PyTorch file"}.get(
+            Path(args.output).suffix.lower())
+        if named:
+            warn(f"--onnx writes an ONNX graph, but -o {args.output} is named as {named}; a name ending in .onnx "
+                 "says what it holds")
     else:
         check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
         named = Path(args.output).suffix.lower()
