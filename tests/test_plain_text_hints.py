@@ -86,3 +86,13 @@ def test_a_column_file_read_as_conllu_names_the_formats_that_read_it(tmp_path):
                                         r"CoNLL-U\? A column file \(word POS chunk\) reads with format "
                                         r"'columns' \(--format columns\), segmented text with format 'segmented'"):
         read_conllu(path)
+
+
+def test_an_induced_tagger_evaluated_on_plain_text_names_the_format_given(runs, capsys):
+    """An unsupervised HMM's evaluate reads the --format given: the fix names that, not 'the model's format'."""
+    code, _, err = run_cli(capsys, ["train", "hmm", "--unsupervised", "--states", "2", "--train", str(runs / "raw.txt"),
+                                    "--format", "raw", "--output", str(runs / "u.safetensors")])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["evaluate", str(runs / "u.safetensors"), str(runs / "raw.txt"), "--format",
+                                    "conllu"])
+    assert code == 2 and "evaluating needs tagged data, in CoNLL-U (the --format given)" in err, err

@@ -257,10 +257,11 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         head = _head(path, spec.encoding) if why is None and spec.format in ("columns", "conllu") else None
         plain = head and Path(path).is_file() and plain_text_reason(head)
         if plain:
-            whose = {"training": "the training data's", "model": "the model's"}.get(format_from, "--format's")
+            whose = {"training": "the training data's format", "model": "the model's format"}.get(format_from,
+                                                                                             "the --format given")
             need = "training needs tagged data, in columns or CoNLL-U" if training else \
                 f"{'--valid and --test need' if format_from == 'training' else 'evaluating needs'} tagged data, in " \
-                f"{FORMAT_NAMES[spec.format]} ({whose} format)"
+                f"{FORMAT_NAMES[spec.format]} ({whose})"
             raise DataError(f"{problem}{' ' if problem.endswith('?') else '; '}{path} looks like plain text, one "
                             f"sentence a line ({plain}): {plain_fix or need}")
         if why is None and (training or FORMAT_HINT not in str(exc)):
