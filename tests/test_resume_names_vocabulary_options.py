@@ -68,3 +68,15 @@ def test_a_classifier_held_out_part_that_changed_is_other_validation_data(tmp_pa
     assert code == 0, err
     code, _, err = run_cli(capsys, argv + ["--resume", "--valid-fraction", "0.2"])
     assert code == 2 and "validation data " in err and " then, " in err and "encoded differently" not in err, err
+
+
+def test_a_checkpoint_from_before_the_vocabulary_options_resumes():
+    """Its run options lack --min-count, --max-vocab and the --valid file's fingerprint: nothing to compare, so
+    nothing refused; its validation data, when it differs, is said as before."""
+    from rnnkit.train.digest import VALID_FILE, resume_problem
+
+    old = {"run_options": {"--batch-size": 20, "validation data": "a" * 64}}
+    now = {"--batch-size": 20, "validation data": "a" * 64, "--min-count": 2, "--max-vocab": None, VALID_FILE: "b" * 64}
+    assert resume_problem(old, {}, {}, None, now) is None
+    said = resume_problem(old, {}, {}, None, {**now, "validation data": "c" * 64})
+    assert "(validation data aaaaaaaaaaaa then, cccccccccccc now)" in said, said
