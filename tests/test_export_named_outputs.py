@@ -31,6 +31,13 @@ def test_an_rnnkit_checkpoint_named_as_another_format_is_warned(run, capsys, nam
     load_checkpoint(out)  # written all the same: an rnnkit checkpoint
 
 
+def test_a_torch_state_dict_named_onnx_is_not_called_an_rnnkit_checkpoint(run, capsys):
+    code, _, err = run_cli(capsys, ["export", str(run / "run"), "--torch", "-o", str(run / "s.onnx")])
+    warned = [line for line in err.splitlines() if line.startswith("rnnkit: warning: ")]
+    assert code == 0 and len(warned) == 1 and "--torch writes a PyTorch state dict" in warned[0], err
+    assert "rnnkit checkpoint" not in warned[0] and "instead of --torch" in warned[0], err
+
+
 def test_named_as_it_is_no_warning(run, capsys):
     code, _, err = run_cli(capsys, ["export", str(run / "run"), "-o", str(run / "m.safetensors")])
     assert code == 0 and "warning" not in err, err
@@ -42,3 +49,5 @@ def test_onnx_named_safetensors_warning_has_the_prefix(run, capsys):
     pytest.importorskip("onnx")
     code, _, err = run_cli(capsys, ["export", str(run / "run"), "--onnx", "-o", str(run / "g.safetensors")])
     assert code == 0 and "rnnkit: warning: --onnx writes an ONNX graph" in err, err
+    code, _, err = run_cli(capsys, ["export", str(run / "run"), "--onnx", "-o", str(run / "g.pt")])
+    assert code == 0 and f"an ONNX graph, but -o {run / 'g.pt'} is named as a PyTorch file" in err, err

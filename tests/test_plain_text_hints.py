@@ -22,6 +22,8 @@ def test_plain_text_is_told_from_columns_and_conllu():
     assert plain_text_reason(["the D", "cat N", "sees V", "a D x"]) is None  # a column file with one bad line
     assert plain_text_reason(["1\tthe\t_\tDET\t_\t_\t_\t_\t_\t_", "2\tcat\t_\tNOUN\t_\t_\t_\t_\t_\t_"]) is None
     assert plain_text_reason(["a b", "c d e"]) is None  # too few words a line to tell
+    slash = [" ".join(f"{w}/{t}" for w, t in s) + " the/D cat/N" for s in SENTS]  # tagged: not plain text
+    assert plain_text_reason([line + " a/D" * k for k, line in enumerate(slash)]) is None
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +50,17 @@ def test_tag_with_a_format_says_to_drop_it(runs, capsys):
 
 
 def test_evaluate_and_train_say_they_need_tagged_data(runs, capsys):
-    for model in ("cols", "cu"):
+    for model, name in (("cols", "column files"), ("cu", "CoNLL-U")):  # the one format the model reads
         code, _, err = run_cli(capsys, ["evaluate", str(runs / model / "last.safetensors"), str(runs / "raw.txt")])
-        assert code == 2 and "looks like plain text" in err and "evaluating needs tagged data, in columns or " \
-            "CoNLL-U" in err, err
+        assert code == 2 and "looks like plain text" in err and "evaluating needs tagged data, in " \
+            f"{name} (the model's format)" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "raw.txt"), "--format", "columns", *FAST,
                                     "--run-dir", str(runs / "x")])
     assert code == 2 and "looks like plain text" in err and "training needs tagged data" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "cols.txt"), "--format", "columns",
                                     "--valid", str(runs / "raw.txt"), *FAST, "--run-dir", str(runs / "x")])
-    assert code == 2 and "looks like plain text" in err and "--valid and --test need tagged data" in err, err
+    assert code == 2 and "looks like plain text" in err and "--valid and --test need tagged data, in column " \
+        "files (the training data's format)" in err, err
 
 
 def test_a_conllu_valid_beside_column_training_data_is_not_told_to_use_format_conllu(runs, capsys):
@@ -83,3 +86,13 @@ def test_a_column_file_read_as_conllu_names_the_formats_that_read_it(tmp_path):
                                         r"CoNLL-U\? A column file \(word POS chunk\) reads with format "
                                         r"'columns' \(--format columns\), segmented text with format 'segmented'"):
         read_conllu(path)
+
+
+def test_an_induced_tagger_evaluated_on_plain_text_names_the_format_given(runs, capsys):
+    """An unsupervised HMM's evaluate reads the --format given: the fix names that, not 'the model's format'."""
+    code, _, err = run_cli(capsys, ["train", "hmm", "--unsupervised", "--states", "2", "--train", str(runs / "raw.txt"),
+                                    "--format", "raw", "--output", str(runs / "u.safetensors")])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["evaluate", str(runs / "u.safetensors"), str(runs / "raw.txt"), "--format",
+                                    "conllu"])
+    assert code == 2 and "evaluating needs tagged data, in CoNLL-U (the --format given)" in err, err

@@ -457,3 +457,7 @@ def test_a_run_stopped_at_once_before_its_first_checkpoint_leaves_no_log(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         Trainer(Interrupted(), _cfg(epochs=2), tmp_path / "old").fit()
     assert (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8") == before
+    with pytest.raises(KeyboardInterrupt):  # a resumed run's log and checkpoints stay
+        Trainer(Interrupted(), _cfg(epochs=3), tmp_path / "old").fit(resume=True)
+    assert (tmp_path / "old" / "metrics.jsonl").read_text(encoding="utf-8").startswith(before)
+    assert (tmp_path / "old" / "last.safetensors").exists()

@@ -84,13 +84,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.onnx:  # the graph and its vocabulary beside it
         check_outputs(args.output)
-        if Path(args.output).suffix.lower() == ".safetensors":
-            warn(f"--onnx writes an ONNX graph, but -o {args.output} is named as a safetensors checkpoint; "
-                 "a name ending in .onnx says what it holds")
+        named = {".safetensors": "a safetensors checkpoint", ".pt": "a PyTorch file", ".pth": "a PyTorch file"}.get(
+            Path(args.output).suffix.lower())
+        if named:
+            warn(f"--onnx writes an ONNX graph, but -o {args.output} is named as {named}; a name ending in .onnx "
+                 "says what it holds")
     else:
         check_output_path(args.output, "-o", make_folders=True, suffix=".safetensors")
         named = Path(args.output).suffix.lower()
-        if named == ".onnx":
+        if named == ".onnx" and args.torch:  # --onnx and --torch exclude each other
+            warn(f"{args.output}: --torch writes a PyTorch state dict (safetensors), not an ONNX graph; give --onnx "
+                 "instead of --torch for ONNX")
+        elif named == ".onnx":
             warn(f"{args.output}: without --onnx this is an rnnkit checkpoint (safetensors), not an ONNX graph; "
                  "add --onnx for ONNX")
         elif named in (".pt", ".pth") and not args.torch:

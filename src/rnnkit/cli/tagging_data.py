@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -163,10 +164,10 @@ def _head(path: str, encoding: str) -> list[str] | None:
 def plain_text_reason(lines: list[str]) -> str | None:
     """Why these lines (a file's head) look like plain text, one sentence a line, or None: neither CoNLL-U nor
     a column file, and their numbers of words vary (no one number on half of them), four or more on average,
-    where a column file's token lines all have the same few columns."""
-    from collections import Counter
+    where a column file's token lines all have the same few columns; nor word/TAG pairs (slash-tagged text)."""
+    from rnnkit.data.slash import tagged_tokens
 
-    if conllu_reason(lines) or column_reason(lines):
+    if conllu_reason(lines) or column_reason(lines) or tagged_tokens(line.split() for line in lines[:200]):
         return None
     fields = [len(line.split()) for line in lines[:200] if line.strip()]
     if len(fields) < 2 or sum(fields) < 4 * len(fields) or Counter(fields).most_common(1)[0][1] > len(fields) / 2:
@@ -193,8 +194,6 @@ def column_reason(lines: list[str]) -> str | None:
     its fields split by whitespace, a blank line after each sentence), or None: nine in ten of the
     non-blank lines have the same number (two or more) of fields, and blank lines part blocks of two
     lines or more on average.  Sentences one a line vary in length, and unsegmented text has one field."""
-    from collections import Counter
-
     head = lines[:200]
     fields = [len(line.split()) for line in head if line.strip()]
     blocks = sum(1 for i, line in enumerate(head) if line.strip() and (i == 0 or not head[i - 1].strip()))
@@ -258,10 +257,13 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         head = _head(path, spec.encoding) if why is None and spec.format in ("columns", "conllu") else None
         plain = head and Path(path).is_file() and plain_text_reason(head)
         if plain:
-            who = "training needs" if training else "--valid and --test need" if format_from == "training" else \
-                "evaluating needs"
+            whose = {"training": "the training data's format", "model": "the model's format"}.get(format_from,
+                                                                                             "the --format given")
+            need = "training needs tagged data, in columns or CoNLL-U" if training else \
+                f"{'--valid and --test need' if format_from == 'training' else 'evaluating needs'} tagged data, in " \
+                f"{FORMAT_NAMES[spec.format]} ({whose})"
             raise DataError(f"{problem}{' ' if problem.endswith('?') else '; '}{path} looks like plain text, one "
-                            f"sentence a line ({plain}): {plain_fix or who + ' tagged data, in columns or CoNLL-U'}")
+                            f"sentence a line ({plain}): {plain_fix or need}")
         if why is None and (training or FORMAT_HINT not in str(exc)):
             raise
         if why and not training and format_from == "training":  # --format conllu would read --train so
@@ -382,8 +384,6 @@ def warn_unknown_tags(known: list[str], data: TaggingData, path: str) -> None:
     """Gold tags the model was not trained on (``known``: its tags) can only be counted wrong; when most are,
     the tags are likely another column or another tag set (a chunker's file scored with a POS model, UPOS
     '_').  Said by evaluate, and by train tagger for its --valid and --test files."""
-    from collections import Counter
-
     from rnnkit.cli.text_warnings import warn
 
     gold, seen = Counter(t for sentence in data.tags for t in sentence), set(known)

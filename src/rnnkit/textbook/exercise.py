@@ -104,18 +104,17 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
                                     ("xs (--x)", _same_lengths(xs, "xs (--x)")),
                                     ("input_size (--input-size)", input_size)],
                DEFAULT_INPUT_SIZE)
-    H = _agree("the hidden size H", [(f"{params_from} (weight_hh's columns)", None if w_hh is None else w_hh.shape[1]),
-                                     ("h0 (--h0)", None if h0 is None else len(h0)),
-                                     ("c0 (--c0)", None if c0 is None else len(c0)),
-                                     ("dout (--dh)", _same_lengths(dout, "dout (--dh)")),
-                                     ("dc (--dc)", None if dc is None else len(dc)),
-                                     ("hidden_size (--hidden-size)", hidden_size)],
-               DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
+    sizes = [(f"{params_from} (weight_hh's columns)", None if w_hh is None else w_hh.shape[1]),
+             ("h0 (--h0)", None if h0 is None else len(h0)), ("c0 (--c0)", None if c0 is None else len(c0)),
+             ("dout (--dh)", _same_lengths(dout, "dout (--dh)")), ("dc (--dc)", None if dc is None else len(dc)),
+             ("hidden_size (--hidden-size)", hidden_size)]
+    H = _agree("the hidden size H", sizes, DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
     if H == 1 and has_layer_norm(cell) and base_cell(cell) != "gru":
         from rnnkit.recurrent_checks import LN_OVER_H
 
+        given = ", ".join(name for name, n in sizes if n is not None)  # what set H: each must give 2 or more
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
-                         f"{LN_OVER_H[base_cell(cell)]}), got H = 1; give hidden_size (--hidden-size) 2 or more")
+                         f"{LN_OVER_H[base_cell(cell)]}), got H = 1 from {given}; give 2 or more there")
     T = _agree("the number of steps", [("xs (--x, one a step)", None if xs is None else len(xs)),
                                        ("dout (--dh, one a step)", None if dout is None else len(dout)),
                                        ("steps (--steps)", steps)], 1)

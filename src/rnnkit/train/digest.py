@@ -299,10 +299,11 @@ VALID_FILE = "validation file"
 
 
 def _run_option_change(key: str, then: dict[str, Any], now: dict[str, Any]) -> str:
-    """A run option's change; the validation data's encoding, when its file is the same bytes, as that: its
-    fingerprint changed with the vocabulary, not the file."""
-    if key == "validation data" and VALID_FILE in then and then[VALID_FILE] == now.get(VALID_FILE, ""):
-        return "validation data encoded differently (the vocabulary changed)"
+    """A run option's change; the validation data's encoding, when its --valid file is the same bytes, as that:
+    its fingerprint changed with an option named beside it (the vocabulary's, another --tag-column), not the
+    file (without a --valid file, a classifier's held-out part may be another: said as other validation data)."""
+    if key == "validation data" and then.get(VALID_FILE) is not None and then[VALID_FILE] == now.get(VALID_FILE):
+        return "validation data encoded differently (the same --valid file)"
     return f"{key} {_option_value(then[key])} then, {_option_value(now[key])} now"
 
 
