@@ -113,12 +113,12 @@ def test_resume_refuses_a_change_of_layer_norm(data, tmp_path, capsys):  # noqa:
 
 def test_gradflow_runs_layer_norm_cells(capsys):
     code, out, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--layer-norm", "--steps", "12", "--hidden", "6"])
-    assert code == 0 and "layer-normalized lstm" in out, err
+    assert code == 0 and "layer-normalized LSTM" in out, err
     ln = out
     code, plain, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--steps", "12", "--hidden", "6"])
     assert code == 0 and plain.splitlines()[1:] != out.splitlines()[1:]
     code, out, err = run_cli(capsys, ["gradflow", "--all-cells", "--layer-norm", "--steps", "12", "--hidden", "6"])
-    assert code == 0 and "layer-normalized rnn, lstm, gru" in out, err
+    assert code == 0 and "layer-normalized Elman RNN, LSTM, GRU" in out, err
     code, both, err = run_cli(capsys, ["gradflow", "--cell", "lstm", "--layer-norm", "--peephole", "--steps", "12",
                                        "--hidden", "6"])
     assert code == 0 and both.splitlines()[1:] != ln.splitlines()[1:], err  # the peepholes change the flow

@@ -110,7 +110,7 @@ def run(args) -> int:
         setting += f", LSTM forget bias={'random (init)' if forget_bias is None else forget_bias}"
         setting += ", LSTM with peepholes" if args.peephole else ""
     if args.layer_norm:
-        setting += ", layer-normalized " + ", ".join(cells)
+        setting += ", layer-normalized " + ", ".join({"rnn": "Elman RNN"}.get(c, c.upper()) for c in cells)
     print(f"||dL/dh_t|| with the loss on h_T only ({setting})")
     rows = _rows(T, args.every)
     if len(cells) == 1:
