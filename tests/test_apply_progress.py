@@ -49,6 +49,10 @@ def test_tag_shows_lines_on_stderr_and_the_same_output(models, capsys):
     assert re.search(LINE.format("tagging"), err, re.M), err
     code, out, err = run_cli(capsys, [*argv, "--progress", "none"])
     assert code == 0 and out == plain and "tagging |" not in err
+    code, plain, _ = run_cli(capsys, [*argv, "--probs"])
+    code, out, err = run_cli(capsys, [*argv, "--probs", "--progress", "lines"])  # counted a block at a time
+    assert code == 0 and out == plain and "TagProb=" in out
+    assert re.search(LINE.format("tagging"), err, re.M), err
 
 
 def test_evaluate_and_segment_show_lines(models, capsys):

@@ -17,7 +17,7 @@ def add_option(p: argparse.ArgumentParser, which: str = "") -> None:
     """``--progress`` on ``p``; ``which``: the models it applies to, said in its help (evaluate's)."""
     p.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
                    help=f"{which}progress on standard error while the model reads the input (tokens done, tokens/s, "
-                        "ETA): "
+                        "ETA; with tag's --probs, --nbest or --spans counted a block of 10,000 sentences at a time): "
                         f"auto is a bar on a terminal once the work has taken {DELAY:g} s (nothing for a short "
                         "input, nor when standard error is no terminal), bar and lines (one plain line about "
                         "every tenth of the input) from the start; none: nothing")

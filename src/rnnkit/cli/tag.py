@@ -121,6 +121,7 @@ def tag(args: argparse.Namespace) -> int:
         pathless: list[int] = []
         if tag_confidence.wanted(args):
             text = tag_confidence.format_block(args, loaded, data, spec, column, impossible, pathless)
+            shown(sum(map(len, data.words)))  # counted a block at a time
         else:
             text = format_predictions(data, loaded.predict(data, impossible=impossible, no_path=pathless,
                                                            on_batch=shown), spec, column)
