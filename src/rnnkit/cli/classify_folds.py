@@ -28,6 +28,27 @@ def fold_count(text: str) -> int:
     return k
 
 
+def cross_validation_or_not(folder: Path, run_dir: str, args: argparse.Namespace) -> None:
+    """A classifier's --resume with --folds on a folder that holds a single run (it started a new
+    cross-validation beside the run's checkpoints), or without --folds on a cross-validation's folder:
+    refused before the data are read, saying which it holds (``rnnkit.cli.main`` calls it for every --resume)."""
+    if not hasattr(args, "folds"):  # only train classifier cross-validates
+        return
+    single = (folder / "last.safetensors").exists()
+    folds = sorted(p.parent.name for p in folder.glob("fold*/last.safetensors"))
+    if args.folds and single and not folds:
+        raise ValueError(f"{run_dir}: the folder holds a single run, not a {args.folds}-fold cross-validation: "
+                         "resume it without --folds, or start the cross-validation without --resume")
+    if not args.folds and folds and not single:
+        import json
+
+        k = "K"
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):  # damaged: K it is
+            k = str(int(json.loads((folder / "cross_validation.json").read_text(encoding="utf-8")).get("folds")))
+        raise ValueError(f"{run_dir}: the folder holds a {k}-fold cross-validation, not a single run: add "
+                         f"--folds {k} to resume it")
+
+
 def class_weights_option(text: str) -> str:
     """argparse type for --class-weights: none, balanced or LABEL=W,LABEL=W,... (each W a number > 0); the
     labels are checked against the training data's once it is read."""

@@ -77,10 +77,11 @@ _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref",
                  "no_repeat_ngram": "--no-repeat-ngram", "max_len": "--max-len", "min_len": "--min-len",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
                  "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors", "format": "--format",
-                 "tag_column": "--tag-column", "user_dict": "--dict"}
-_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"}, "tagger": {"errors", "user_dict"},
-          # --format, --tag-column: an unsupervised one's; --dict: a segmenter's (rnnkit.cli.tag)
-          "hmm": {"errors", "format", "tag_column", "user_dict"},
+                 "tag_column": "--tag-column", "user_dict": "--dict", "progress": "--progress"}
+_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"},
+          "tagger": {"errors", "user_dict", "progress"},
+          # --format, --tag-column: an unsupervised one's; --dict: a segmenter's, --progress (rnnkit.cli.tag)
+          "hmm": {"errors", "format", "tag_column", "user_dict", "progress"},
           "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "no_repeat_ngram", "max_len", "min_len",
                       "replace_unk", "bleu_tokenize", "columns"}}
 

@@ -169,27 +169,6 @@ def _early_lock(func, args: argparse.Namespace):
         yield
 
 
-def _cross_validation_or_not(folder: Path, run_dir: str, args: argparse.Namespace) -> None:
-    """A classifier's --resume with --folds on a folder that holds a single run (it started a new
-    cross-validation beside the run's checkpoints), or without --folds on a cross-validation's folder:
-    refused before the data are read, saying which it holds."""
-    if not hasattr(args, "folds"):  # only train classifier cross-validates
-        return
-    single = (folder / "last.safetensors").exists()
-    folds = sorted(p.parent.name for p in folder.glob("fold*/last.safetensors"))
-    if args.folds and single and not folds:
-        raise ValueError(f"{run_dir}: the folder holds a single run, not a {args.folds}-fold cross-validation: "
-                         "resume it without --folds, or start the cross-validation without --resume")
-    if not args.folds and folds and not single:
-        import json
-
-        k = "K"
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):  # damaged: K it is
-            k = str(int(json.loads((folder / "cross_validation.json").read_text(encoding="utf-8")).get("folds")))
-        raise ValueError(f"{run_dir}: the folder holds a {k}-fold cross-validation, not a single run: add "
-                         f"--folds {k} to resume it")
-
-
 def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> None:
     """Check a --resume has something to resume, make the run folder (to be removed on ``stack``'s
     exit if nothing but the lock is in it) and take its lock (until ``stack``'s exit)."""
@@ -201,7 +180,9 @@ def _claim_run_folder(stack: contextlib.ExitStack, args: argparse.Namespace) -> 
         if not folder.is_dir():
             raise ValueError(f"{run_dir}: no run to resume (no such folder); check --run-dir, or start the run "
                              "without --resume")
-        _cross_validation_or_not(folder, run_dir, args)
+        from rnnkit.cli.classify_folds import cross_validation_or_not
+
+        cross_validation_or_not(folder, run_dir, args)
         if not (folder / "last.safetensors").exists() and not any(folder.glob("fold*/last.safetensors")):
             from rnnkit.train.earlier_run import resume_hint
 

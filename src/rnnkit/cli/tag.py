@@ -11,8 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from rnnkit.cli import apply_progress, tag_confidence
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli import tag_confidence
 from rnnkit.cli.common import HelpFormatter
 from rnnkit.cli.dict_evaluate import add_dict_option, read_dicts
 from rnnkit.cli.output import check_output, write_output
@@ -49,6 +49,7 @@ def register(groups) -> None:
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
     tag_confidence.add_options(t)
+    apply_progress.add_option(t)
     t.set_defaults(func=tag)
 
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
@@ -82,10 +83,12 @@ def register(groups) -> None:
                         "everywhere (maximum matching: warned about).  Each occurrence is found leftmost-longest "
                         "(never across a space, nor inside a Latin word or an address) and the model's decoding "
                         "is constrained to keep it one word.  Give --dict more than once for several files")
+    apply_progress.add_option(s)
     s.set_defaults(func=segment)
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first
         add_dict_option(e)
+        apply_progress.add_option(e, "taggers, segmenters and HMMs: ")
 
 
 def _read_input(args: argparse.Namespace) -> str:
@@ -118,16 +121,20 @@ def tag(args: argparse.Namespace) -> int:
         pathless: list[int] = []
         if tag_confidence.wanted(args):
             text = tag_confidence.format_block(args, loaded, data, spec, column, impossible, pathless)
+            shown(sum(map(len, data.words)))  # counted a block at a time
         else:
-            text = format_predictions(data, loaded.predict(data, impossible=impossible, no_path=pathless), spec,
-                                      column)
+            text = format_predictions(data, loaded.predict(data, impossible=impossible, no_path=pathless,
+                                                           on_batch=shown), spec, column)
         line = (lambda i: first_line + i) if data.source is None else (lambda i: data.source[i].line_number)
         zero.extend(map(line, impossible))
         rulebreak.extend(map(line, pathless))
         return text
 
     def written(blocks) -> int:  # the output, then one warning for every sentence of probability 0 in it
-        write_output(args, blocks)
+        try:
+            write_output(args, blocks)
+        finally:
+            shown.close()
         if zero:
             warn(impossible_note(name, zero, args))
         if rulebreak:
@@ -135,6 +142,7 @@ def tag(args: argparse.Namespace) -> int:
         return 0
 
     zero: list[int] = []  # input lines of the sentences of probability 0 (an HMM's), over all blocks
+    shown = apply_progress.Shown("none", 0, "tagging")  # replaced once the input's tokens are counted
     rulebreak: list[int] = []  # input lines the scheme allows no sequence of the model's tags
 
     size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
@@ -164,6 +172,7 @@ def tag(args: argparse.Namespace) -> int:
                         model="a tagger")
         if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
+        shown = apply_progress.Shown(args.progress, sum(len(line.split()) for line in lines), "tagging")
         return written(formatted(raw_sentences(block), None, 1 + k * size)
                        for k, block in enumerate(_blocks(lines, size)))
     spec = (loaded.spec if loaded.spec.format == args.format
@@ -179,6 +188,7 @@ def tag(args: argparse.Namespace) -> int:
                          plain_fix="drop --format to tag plain text (rnnkit tag MODEL FILE)")
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
+    shown = apply_progress.Shown(args.progress, sum(map(len, data.words)), "tagging")
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
     return written(formatted(part, spec) for part in blocks)
 
@@ -235,6 +245,7 @@ def segment(args: argparse.Namespace) -> int:
     # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
     unspaced = "".join("".join(line.split()) for line in lines)
     fold_width_hint(loaded, unspaced, args.input or "standard input")
+    shown = apply_progress.Shown(args.progress, len(unspaced), "segmenting")
     if words:  # the model need not know the characters of a dictionary word: it is kept whole anyway
         from rnnkit.data.user_dict import lexicon_warning, outside_matches
 
@@ -254,14 +265,17 @@ def segment(args: argparse.Namespace) -> int:
         impossible: list[int] = []
         pathless: list[int] = []
         because: dict[int, list[str]] = {}
-        found = segment_lines(loaded, block, words, impossible, pathless, because)
+        found = segment_lines(loaded, block, words, impossible, pathless, because, on_batch=shown)
         zero.extend(first + i for i in impossible)
         rulebreak.extend(first + i for i in pathless)
         blocked.update((first + i, w) for i, w in because.items())
         return "".join(" ".join(w) + "\n" for w in found)
 
     size = BLOCK
-    write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
+    try:
+        write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
+    finally:
+        shown.close()
     if zero:
         warn(impossible_note(args.input or "standard input", zero, args, "words"))
     for lines_, cause, fix in no_path_causes(loaded.trained_tags, rulebreak, blocked):

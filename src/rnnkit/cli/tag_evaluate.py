@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnkit.cli.apply_progress import Shown
 from rnnkit.cli.dict_evaluate import check_dict_use, dict_scores, side_by_side
 from rnnkit.cli.tagging import describe, detail_lines
 from rnnkit.cli.tag_notes import scored_note
@@ -47,7 +48,11 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         check_output_path(args.errors, "--errors", inputs=(data_path, model_path))
     zero: list[int] = []  # sentences scored on a fallback guess: an HMM's of probability 0,
     pathless: list[int] = []  # and those the scheme's rules allow no sequence of the model's tags
-    predicted = loaded.predict(data, impossible=zero, no_path=pathless)
+    shown = Shown(args.progress, sum(map(len, data.words)), "evaluating")
+    try:
+        predicted = loaded.predict(data, impossible=zero, no_path=pathless, on_batch=shown)
+    finally:
+        shown.close()
     m = loaded.score(data, predicted)
     if zero or pathless:  # one warning: how many, the first of them, why (as tag and segment say it)
         unit, number = sentence_numbers(data, data_path, spec)

@@ -369,12 +369,14 @@ def read_evaluation(args: argparse.Namespace, spec: DataSpec,
                     train: TaggingData | None = None) -> tuple[TaggingData | None, TaggingData | None]:
     """--valid and --test read now, before training: a missing or malformed file stops the run at once
     (it used to fail only after training, after 'model saved:'); their gold tags that ``train`` lacks are
-    warned of, as evaluate warns (segmented text's tags are made from its spaces: none)."""
+    warned of, as evaluate warns (segmented text's tags are made from its spaces: none), once for a file given
+    as both."""
     valid = read_data(args.valid, spec, format_from="training") if args.valid else None
     test = read_data(args.test, spec, format_from="training") if args.test else None
     if train is not None and train.tags is not None and spec.format != "segmented":
         known = list(dict.fromkeys(t for sentence in train.tags for t in sentence))
-        for data, path in ((valid, args.valid), (test, args.test)):
+        same = bool(args.valid and args.test) and Path(args.valid).resolve() == Path(args.test).resolve()
+        for data, path in ((valid, args.valid), (None if same else test, args.test)):
             if data is not None and data.tags is not None:
                 warn_unknown_tags(known, data, path)
     return valid, test

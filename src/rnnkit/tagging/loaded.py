@@ -9,7 +9,7 @@ sentences and raw text, ``marginals``, ``nbest`` and ``spans`` for how sure the 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -75,7 +75,8 @@ class LoadedTagger:
         return self.encoder.fold_width if self.kind == "tagger" else bool(self.task.get("fold_width"))
 
     def predict(self, data: TaggingData, tag_masks: list[np.ndarray | None] | None = None,
-                impossible: list[int] | None = None, no_path: list[int] | None = None) -> list[list[str]]:
+                impossible: list[int] | None = None, no_path: list[int] | None = None,
+                on_batch: Callable[[int], None] | None = None) -> list[list[str]]:
         """Predicted tags of every sentence (empty sentences get []).  ``tag_masks``: per sentence None or
         an (n, K) bool array, columns in the order of :attr:`trained_tags`: token i may take tag k only where
         it is true, and the prediction is the best tag sequence among those it allows.  ``impossible``: a list
@@ -84,7 +85,8 @@ class LoadedTagger:
         ``no_path``: a list that gets the index of each sentence whose length (and mask) the scheme's rules allow
         no tag sequence of the model's tags (BMES tags without S, trained on no one-character word: a sentence of
         one character; :func:`rnnkit.constraints.has_legal_path`); its tags are the best sequence ignoring the
-        rules, and it is not also counted in ``impossible``."""
+        rules, and it is not also counted in ``impossible``.  ``on_batch``: called with the number of tokens of
+        each batch of sentences once it is tagged (a progress display); the tags are the same without it."""
         if tag_masks is not None:
             if len(tag_masks) != len(data.words):
                 raise ValueError(f"Expected one tag mask per sentence ({len(data.words)}), got {len(tag_masks)}")
@@ -105,7 +107,13 @@ class LoadedTagger:
                 from rnnkit.data.segmentation import fold_sentences
 
                 sentences = fold_sentences(sentences)
-            scored = self.model.predict_scored(sentences, masks)
+            step = len(sentences) if on_batch is None else 512  # a batch: for on_batch (memo is only a cache)
+            scored = []
+            for a in range(0, len(sentences), max(1, step)):
+                scored += self.model.predict_scored(sentences[a : a + step], None if masks is None else
+                                                    masks[a : a + step])
+                if on_batch is not None:
+                    on_batch(sum(map(len, sentences[a : a + step])))
             pred = [tags for tags, _ in scored]
             if impossible is not None:
                 impossible.extend(i for i, (_, score) in zip(keep, scored) if score == -np.inf and i not in pathless)
@@ -117,7 +125,7 @@ class LoadedTagger:
                                  f"got data without features: read a column file as the model does "
                                  f"(read_tagged(path, loaded.spec); rnnkit tag --format columns)")
             ids = predict_ids(self.model, self.encoder.encode(data), self.allowed, tag_masks=tag_masks,
-                              unconstrained=pathless)
+                              unconstrained=pathless, on_batch=on_batch)
             pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]
         for i, p in zip(keep, pred):
             out[i] = self.scheme_map.sequence(p)

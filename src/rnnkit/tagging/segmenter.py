@@ -122,7 +122,7 @@ def _blocking_words(loaded: Any, text: str, span: tuple[int, int], kept: Sequenc
 
 def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
                   impossible: list[int] | None = None, no_path: list[int] | None = None,
-                  dict_blocked: dict[int, list[str]] | None = None) -> list[list[str]]:
+                  dict_blocked: dict[int, list[str]] | None = None, on_batch: Any = None) -> list[list[str]]:
     """The words of each raw line, exactly as ``rnnkit segment`` prints them (a blank line: ``[]``).
 
     ``loaded``: a :class:`~rnnkit.tagging.loaded.LoadedTagger` of a segmentation model (BMES, neural or
@@ -138,7 +138,8 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     the rules, as :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s does.  ``dict_blocked``: a dict that
     gets, for each such line whose length alone has a legal path but not with its dictionary words kept whole,
     the words the model's tags cannot tag whole (a three-character word without M; none: the stretch they leave
-    beside them has no legal tags)."""
+    beside them has no legal tags).  ``on_batch``: called with the number of characters of each batch the
+    model has tagged (a progress display, :meth:`~rnnkit.tagging.loaded.LoadedTagger.predict`'s)."""
     from rnnkit.data.segment_rules import fix_words
     from rnnkit.data.segmentation import tags_to_words
     from rnnkit.data.user_dict import keep_spans, user_dict, word_tags
@@ -164,7 +165,7 @@ def segment_lines(loaded: Any, lines: Sequence[str], user_words: Any = None,
     zero: list[int] = []  # pieces of probability 0 (an HMM's)
     pathless: list[int] = []  # pieces no tag sequence can tag by the rules
     tags = iter(loaded.predict(data, masks if any(m is not None for m in masks) else None, impossible=zero,
-                               no_path=pathless))
+                               no_path=pathless, on_batch=on_batch))
     if impossible is not None:
         impossible.extend(sorted({owner[i] for i in zero}))
     if no_path is not None:

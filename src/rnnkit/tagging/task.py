@@ -14,7 +14,7 @@ score); the best checkpoint follows the metric (``criterion`` = 1 - metric).
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
@@ -205,17 +205,21 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
 
 def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128,
                 rank: int = 0, size: int = 1, tag_masks: list[np.ndarray | None] | None = None,
-                unconstrained: Collection[int] = ()) -> list[list[int]]:
+                unconstrained: Collection[int] = (), on_batch: Callable[[int], None] | None = None
+                ) -> list[list[int]]:
     """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches;
     with ``size`` > 1 only part ``rank`` of the sentences (every size-th of the length-sorted order, so
     that the parts take about equal time), the others left [] for the other parts to fill.
     ``tag_masks``: per sentence None or an (n, K) bool array of the tags each token may take.
-    ``unconstrained``: indices of sentences decoded without ``allowed`` (those it allows no path)."""
+    ``unconstrained``: indices of sentences decoded without ``allowed`` (those it allows no path).
+    ``on_batch``: called after each batch with its number of tokens (a progress display)."""
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
     for idx, rules in rule_batches(prediction_batches(enc, batch_size, rank, size), allowed, unconstrained):
         mask = None if tag_masks is None else _batch_mask(tag_masks, idx, enc.lengths)
         for i, path in zip(idx, model.predict(make_batch(enc, idx), rules, mask)):
             out[i] = path
+        if on_batch is not None:
+            on_batch(int(np.asarray(enc.lengths)[idx].sum()))
     return out
 
 

@@ -96,9 +96,11 @@ class Progress:
         """The reader of the stream went away; training goes on, unshown."""
         return self.stream.gone
 
-    def start_epoch(self, epoch: int, total: int, done: int = 0) -> None:
-        """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch)."""
+    def start_epoch(self, epoch: int, total: int, done: int = 0, desc: str | None = None) -> None:
+        """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch); ``desc``: the
+        name shown instead of "epoch N" (a pass that is no training epoch: ``rnnkit tag``'s "tagging")."""
         self.epoch = epoch
+        self.desc = desc or f"epoch {epoch}"
         self.total = total
         self.done = done
         self.updates = 0
@@ -108,20 +110,22 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
-                             desc=f"epoch {epoch}", dynamic_ncols=True, leave=True)
+                             desc=self.desc, dynamic_ncols=True, leave=True)
 
-    def update(self, units: int, loss: float, lr: float) -> None:
-        """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``) and ``lr``."""
+    def update(self, units: int, loss: float | None, lr: float | None) -> None:
+        """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``) and ``lr``;
+        None for both shows only the count, the rate and the ETA (a pass without training: tagging a file)."""
         self.done += units
         self.units_since += units
         self.updates += 1
         elapsed = time.perf_counter() - self.t0
         rate = self.units_since / elapsed if elapsed > 0 else float("nan")
-        info = {"loss": f"{loss:.3f}"}
-        if self.show_ppl:
+        info = {} if loss is None else {"loss": f"{loss:.3f}"}
+        if self.show_ppl and loss is not None:
             ppl = perplexity(loss)
             info["ppl"] = f"{ppl:.1f}" if ppl < 1e6 else format_perplexity(ppl)
-        info["lr"] = f"{lr:.3g}"
+        if lr is not None:
+            info["lr"] = f"{lr:.3g}"
         if self.mode == "bar" and self._bar is not None:
             self._bar.update(units)
             self._bar.set_postfix(info, refresh=False)
@@ -135,11 +139,11 @@ class Progress:
         rate, info = self._last
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         pct = 100.0 * self.done / max(1, self.total)
-        parts = " | ".join(f"{k} {v}" for k, v in info.items())
-        print(f"epoch {self.epoch} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s | {parts} | eta {_fmt_time(eta)}",
+        parts = "".join(f" | {k} {v}" for k, v in info.items())
+        print(f"{self.desc} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s{parts} | eta {_fmt_time(eta)}",
               file=self.stream, flush=True)
 
-    def end_epoch(self, summary: str) -> None:
+    def end_epoch(self, summary: str | None) -> None:
         """Close the bar and print ``summary`` (nothing in mode "none"); in mode "lines" the epoch's last update
         is shown first when its line was not printed (so the lines end at 100% of a whole epoch, not 94.7%)."""
         if self._bar is not None:
@@ -147,7 +151,7 @@ class Progress:
             self._bar = None
         if self.mode == "lines" and self.updates % self.every:
             self._print_line()
-        if self.mode != "none":
+        if self.mode != "none" and summary is not None:  # None: no summary line
             print(summary, file=self.stream, flush=True)
 
     def message(self, text: str, always: bool = False) -> None:

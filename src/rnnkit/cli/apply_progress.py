@@ -1,0 +1,61 @@
+"""Progress on standard error while a trained tagger or segmenter reads a long file (``rnnkit tag``,
+``rnnkit segment``, and the taggers' ``rnnkit evaluate``), shown with training's
+:class:`~rnnkit.train.progress.Progress`; standard output is never touched."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+from rnnkit.train.progress import Progress
+
+DELAY = 2.0  # seconds: --progress auto shows nothing for an input done sooner
+
+
+def add_option(p: argparse.ArgumentParser, which: str = "") -> None:
+    """``--progress`` on ``p``; ``which``: the models it applies to, said in its help (evaluate's)."""
+    p.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
+                   help=f"{which}progress on standard error while the model reads the input (tokens done, tokens/s, "
+                        "ETA; with tag's --probs, --nbest or --spans counted a block of 10,000 sentences at a time): "
+                        f"auto is a bar on a terminal once the work has taken {DELAY:g} s (nothing for a short "
+                        "input, nor when standard error is no terminal), bar and lines (one plain line about "
+                        "every tenth of the input) from the start; none: nothing")
+
+
+class Shown:
+    """A callback ``shown(tokens)`` counting the tokens (words, or characters of a segmenter) the model has
+    read, of ``total``, on ``stream`` (default standard error) in ``mode``: "none" shows nothing; "auto" a bar
+    once :data:`DELAY` seconds have passed, and only when ``stream`` is a terminal; "bar" and "lines" from the
+    first call.  :meth:`close` ends the display (nothing when none was shown)."""
+
+    def __init__(self, mode: str, total: int, desc: str, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.delay = DELAY if mode == "auto" else 0.0
+        if mode == "auto":
+            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "none"
+        self.mode = mode
+        self.total = total
+        self.desc = desc
+        self.done = 0
+        self.t0 = time.perf_counter()
+        self.progress: Progress | None = None
+
+    def __call__(self, tokens: int) -> None:
+        self.done += tokens
+        if self.mode == "none":
+            return
+        if self.progress is None:
+            if time.perf_counter() - self.t0 < self.delay:
+                return
+            # lines: about ten over the input, counted in calls (one a batch of up to 128 sentences)
+            self.progress = Progress(self.mode, unit="tok", every=max(1, round(self.total / max(tokens, 1) / 10)),
+                                     stream=self.stream, show_ppl=False)
+            self.progress.start_epoch(0, self.total, done=self.done - tokens, desc=self.desc)
+            self.progress.t0, self.progress.units_since = self.t0, self.done - tokens  # the rate since the start
+        self.progress.update(tokens, None, None)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.end_epoch(None)
+            self.progress = None
