@@ -1,16 +1,15 @@
 """Tagging as a :class:`rnnkit.train.Task`: vocabularies, length-sorted batches, scoring.
 
-:class:`TaggerEncoder` turns sentences into ids once, before training: word ids (lowercased when
-asked; characters keep their case for the character features), a table of the distinct word
-types with their characters, character-bigram ids and feature-column ids.  Batches group
-sentences of similar length, so little time is spent on padding: each epoch sorts the sentences
-by length plus a random jitter of up to two tokens (so batches differ from epoch to epoch), cuts
-the order into batches and shuffles the batches.  The epoch's order is drawn from a generator
+:class:`TaggerEncoder` turns sentences into ids once, before training: word ids (lowercased when asked; characters
+keep their case for the character features), a table of the distinct word types with their characters,
+character-bigram ids and feature-column ids.  Batches group sentences of similar length, so little time is spent on
+padding: each epoch sorts the sentences by length plus a random jitter of up to two tokens (so batches differ from
+epoch to epoch), cuts the order into batches and shuffles the batches.  The epoch's order is drawn from a generator
 seeded by ``(seed, epoch)``, so a run resumed in the middle of an epoch sees the same batches.
 
-Validation scores the task's own metric, token accuracy (POS), span F1 (chunking, NER; conlleval's
-rules via seqeval) or word F1 (segmentation), and reports no loss (tags unseen in training have no
-score); the best checkpoint follows the metric (``criterion`` = 1 - metric).
+Validation scores the task's own metric, token accuracy (POS), span F1 (chunking, NER; conlleval's rules via seqeval)
+or word F1 (segmentation), and reports no loss (tags unseen in training have no score); the best checkpoint follows
+the metric (``criterion`` = 1 - metric).
 """
 from __future__ import annotations
 
@@ -205,14 +204,12 @@ def make_batch(enc: Encoded, indices: np.ndarray, word_ids: list[np.ndarray] | N
 
 def predict_ids(model: Tagger, enc: Encoded, allowed: tuple | None = None, batch_size: int = 128,
                 rank: int = 0, size: int = 1, tag_masks: list[np.ndarray | None] | None = None,
-                unconstrained: Collection[int] = (), on_batch: Callable[[int], None] | None = None
-                ) -> list[list[int]]:
-    """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches;
-    with ``size`` > 1 only part ``rank`` of the sentences (every size-th of the length-sorted order, so
-    that the parts take about equal time), the others left [] for the other parts to fill.
-    ``tag_masks``: per sentence None or an (n, K) bool array of the tags each token may take.
-    ``unconstrained``: indices of sentences decoded without ``allowed`` (those it allows no path).
-    ``on_batch``: called after each batch with its number of tokens (a progress display)."""
+                unconstrained: Collection[int] = (), on_batch: Callable[[int], None] | None = None) -> list[list[int]]:
+    """Predicted tag ids of every sentence (empty sentences get []), decoded in length-sorted batches; with ``size`` > 1
+    only part ``rank`` of the sentences (every size-th of the length-sorted order, so that the parts take about equal
+    time), the others left [] for the other parts to fill.  ``tag_masks``: per sentence None or an (n, K) bool array of
+    the tags each token may take.  ``unconstrained``: indices of sentences decoded without ``allowed`` (those it allows
+    no path).  ``on_batch``: called after each batch with its number of tokens (a progress display)."""
     out: list[list[int]] = [[] for _ in range(len(enc.lengths))]
     for idx, rules in rule_batches(prediction_batches(enc, batch_size, rank, size), allowed, unconstrained):
         mask = None if tag_masks is None else _batch_mask(tag_masks, idx, enc.lengths)
@@ -236,8 +233,7 @@ def rule_batches(batches: Iterator[np.ndarray], allowed: tuple | None, unconstra
 
 
 def _batch_mask(tag_masks: list[np.ndarray | None], idx: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
-    """The (T, B, K) tag mask of the batch of sentences ``idx`` (every tag allowed where a sentence has
-    no mask, and at padding), or None when none of them has one."""
+    """The (T, B, K) tag mask of sentences ``idx`` (all True at padding and where one has none), or None if none has."""
     given = [tag_masks[i] for i in idx if tag_masks[i] is not None]
     if not given:
         return None
