@@ -13,7 +13,7 @@ from rnnkit.cli.common import HelpFormatter
 def register(groups) -> None:
     p = groups.commands.add_parser(
         "export", help="a trained model without its optimizer and training state, to ship (or, with --torch, "
-                       "for PyTorch)",
+                       "for PyTorch; with --onnx, for onnxruntime)",
         description="Write the model of a checkpoint (or of a run folder: its best.safetensors, or with --last its "
                     "last.safetensors) to OUT without what only training needs: the optimizer's state (Adam's "
                     "moments are twice the model), the training weights of an --average run, the carried state, "
