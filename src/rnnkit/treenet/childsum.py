@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnkit.treenet.batch import TreeBatch
-from rnnkit.treenet.lstm_leaf import leaf_backward, leaf_forward, sigmoid_
+from rnnkit.treenet.lstm_leaf import iou_, iou_backward, leaf_backward, leaf_forward, sigmoid_
 
 
 class ChildSumCache(NamedTuple):
@@ -87,9 +87,7 @@ def forward(x: np.ndarray, batch: TreeBatch, params: dict[str, np.ndarray]) -> t
     for lv in batch.levels:
         hk = h[lv.kids]  # (k, H) every child's state
         hsum = np.add.reduceat(hk, lv.first, axis=0)  # (m, H) h~
-        z = hsum @ w_iou.T + b_iou  # (m, 3H)
-        sigmoid_(z[:, : 2 * H])  # i, o
-        np.tanh(z[:, 2 * H :], out=z[:, 2 * H :])  # u
+        z = iou_(hsum @ w_iou.T + b_iou, H)  # (m, 3H) i, o, u
         f = sigmoid_(hk @ w_f.T + b_f)  # (k, H) one forget gate per child
         cn = np.add.reduceat(f * c[lv.kids], lv.first, axis=0)  # (m, H) sum_k f_jk * c_k
         cn += z[:, :H] * z[:, 2 * H :]  # + i * u
@@ -116,11 +114,7 @@ def backward(dh: np.ndarray, cache: ChildSumCache) -> tuple[np.ndarray, dict[str
     db_iou, db_f = np.zeros((3 * H,), dh.dtype), np.zeros((H,), dh.dtype)
     for k in range(len(batch.levels) - 1, -1, -1):
         lv, g, f, tc = batch.levels[k], cache.gates[k], cache.forget[k], cache.tc[k]
-        i, o, u = (g[:, j * H : (j + 1) * H] for j in range(3))
-        dh_n = dh[lv.nodes]  # (m, H)
-        dc_n = dc[lv.nodes] + dh_n * o * (one - tc * tc)  # (m, H)
-        dz = np.concatenate([dc_n * u * i * (one - i), dh_n * tc * o * (one - o), dc_n * i * (one - u * u)],
-                            axis=1)  # (m, 3H)
+        dz, dc_n = iou_backward(dh[lv.nodes], dc[lv.nodes], g, tc)  # (m, 3H), (m, H): as a leaf's
         dc_p = dc_n[lv.owner]  # (k, H) each child's parent's dc
         dzf = dc_p * cache.c[lv.kids] * f * (one - f)  # (k, H)
         dc[lv.kids] += dc_p * f  # every child has one parent: no index repeats
