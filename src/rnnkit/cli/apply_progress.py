@@ -51,8 +51,8 @@ class Shown:
             # lines: about ten over the input, counted in calls (one a batch of up to 128 sentences)
             self.progress = Progress(self.mode, unit="tok", every=max(1, round(self.total / max(tokens, 1) / 10)),
                                      stream=self.stream, show_ppl=False)
-            self.progress.start_epoch(0, self.total, done=self.done - tokens, desc=self.desc)
-            self.progress.t0, self.progress.units_since = self.t0, self.done - tokens  # the rate since the start
+            self.progress.start_epoch(0, self.total, done=self.done - tokens, desc=self.desc,
+                                      since=(self.t0, self.done - tokens))  # the rate since the start
         self.progress.update(tokens, None, None)
 
     def close(self) -> None:

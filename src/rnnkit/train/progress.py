@@ -96,16 +96,17 @@ class Progress:
         """The reader of the stream went away; training goes on, unshown."""
         return self.stream.gone
 
-    def start_epoch(self, epoch: int, total: int, done: int = 0, desc: str | None = None) -> None:
+    def start_epoch(self, epoch: int, total: int, done: int = 0, desc: str | None = None,
+                    since: tuple[float, int] | None = None) -> None:
         """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch); ``desc``: the
-        name shown instead of "epoch N" (a pass that is no training epoch: ``rnnkit tag``'s "tagging")."""
+        name shown instead of "epoch N" (a pass that is no training epoch: ``rnnkit tag``'s "tagging");
+        ``since``: (start time, units done since then) the rate counts from (default: now, none)."""
         self.epoch = epoch
         self.desc = desc or f"epoch {epoch}"
         self.total = total
         self.done = done
         self.updates = 0
-        self.units_since = 0
-        self.t0 = time.perf_counter()
+        self.t0, self.units_since = since if since is not None else (time.perf_counter(), 0)
         if self.mode == "bar":
             from tqdm import tqdm
 
