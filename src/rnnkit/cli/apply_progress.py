@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 from rnnkit.train.progress import Progress
 
@@ -25,11 +25,12 @@ def add_option(p: argparse.ArgumentParser, which: str = "") -> None:
 
 class Shown:
     """A callback ``shown(tokens)`` counting the tokens (words, or characters of a segmenter) the model has
-    read, of ``total``, on ``stream`` (default standard error) in ``mode``: "none" shows nothing; "auto" a bar
-    once :data:`DELAY` seconds have passed, and only when ``stream`` is a terminal; "bar" and "lines" from the
-    first call.  :meth:`close` ends the display (nothing when none was shown)."""
+    read, of ``total`` (or of what calling it gives, counted only when something is shown), on ``stream``
+    (default standard error) in ``mode``: "none" shows nothing; "auto" a bar once :data:`DELAY` seconds have
+    passed, and only when ``stream`` is a terminal; "bar" and "lines" from the first call.  :meth:`close` ends
+    the display (nothing when none was shown)."""
 
-    def __init__(self, mode: str, total: int, desc: str, stream: TextIO | None = None) -> None:
+    def __init__(self, mode: str, total: int | Callable[[], int], desc: str, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.delay = DELAY if mode == "auto" else 0.0
         if mode == "auto":
@@ -48,6 +49,8 @@ class Shown:
         if self.progress is None:
             if time.perf_counter() - self.t0 < self.delay:
                 return
+            if callable(self.total):  # counted now that it is shown
+                self.total = self.total()
             # lines: about ten over the input, counted in calls (one a batch of up to 128 sentences)
             self.progress = Progress(self.mode, unit="tok", every=max(1, round(self.total / max(tokens, 1) / 10)),
                                      stream=self.stream, show_ppl=False)

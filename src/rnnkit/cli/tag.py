@@ -172,7 +172,7 @@ def tag(args: argparse.Namespace) -> int:
                         model="a tagger")
         if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
-        shown = apply_progress.Shown(args.progress, sum(len(line.split()) for line in lines), "tagging")
+        shown = apply_progress.Shown(args.progress, lambda: sum(len(line.split()) for line in lines), "tagging")
         return written(formatted(raw_sentences(block), None, 1 + k * size)
                        for k, block in enumerate(_blocks(lines, size)))
     spec = (loaded.spec if loaded.spec.format == args.format
