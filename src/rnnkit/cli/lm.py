@@ -263,10 +263,8 @@ def train_lm(args) -> int:
     vocab, train_ids, train_head, _ = reader(args.train, args.level, args.encoding, max_size=args.max_vocab,
                                                min_count=args.min_count)  # (N,) ids; the first 200,000 tokens
     bpe = reader.model if args.level == "bpe" else None
-    if bpe is not None and reader.learned:  # said once, when learned: a resumed run's first training said it
-        from rnnkit.cli.seq2seq_bpe import warn_lone
-
-        warn_lone(bpe, set(vocab.tokens), f"{args.train}'s", "--bpe-vocab")
+    if bpe is not None:
+        reader.warn_lone(vocab)
     check_min_count(args.min_count, vocab, args.train)
     require_tokens(train_ids.size, args.batch_size * (args.bptt + 1), args.train,
                    batch_size=args.batch_size, bptt=args.bptt)
@@ -313,12 +311,12 @@ def train_lm(args) -> int:
         print(f"valid: {valid_ids.size:,} tokens, OOV rate {100 * st.fraction:.2f}% ({st.count:,} -> <unk>)",
               file=sys.stderr)
         warn_unknown_perplexity(args.valid, "the training text", st)  # as evaluate warns: another kind of text?
-        if st.fraction >= 0.02 and not unk_trained and bpe is not None:
+        if st.fraction >= 0.02 and not unk_trained:
             warn(f"{args.valid}: {100 * st.fraction:.1f}% of its pieces are unknown (characters that are not in the "
                  f"training text, or never alone in it), and the training text has no <unk>, so the model never "
-                 "learns what an unknown piece is and pays dearly for each; train on text with those characters")
-        elif st.fraction >= 0.02 and not unk_trained:
-            warn(f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
+                 "learns what an unknown piece is and pays dearly for each; train on text with those characters"
+                 if bpe is not None else
+                 f"{args.valid}: {100 * st.fraction:.1f}% of its tokens are unknown, and the training text has no "
                  f"<unk> (--min-count {args.min_count} keeps every token it has), so the model never learns what an "
                  "unknown token is and pays dearly for each; --min-count 2 trains <unk> on the rarest tokens")
     test_ids = test_oov = None

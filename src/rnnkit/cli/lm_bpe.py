@@ -96,6 +96,14 @@ class Reader:
         self.units[path] = count_units(text, got.ids.size)
         return got
 
+    def warn_lone(self, vocab: Vocabulary) -> None:
+        """Warn of the characters that never stand alone in the split training text, once: when the model was
+        learned now (a resumed run's first training said it)."""
+        if self.learned:
+            from rnnkit.cli.seq2seq_bpe import warn_lone
+
+            warn_lone(self.model, set(vocab.tokens), f"{self.args.train}'s", "--bpe-vocab")
+
 
 def prime_example(head: list[str]) -> str:
     """A prime for the closing hint: the first word of the training text's first line (at most 4 characters of

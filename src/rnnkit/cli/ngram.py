@@ -87,9 +87,7 @@ def run(args: argparse.Namespace) -> int:
     bpe = reader.model if args.level == "bpe" else None
     print(f"vocabulary: {len(vocab):,} {args.level} types from {train_ids.size:,} training tokens")
     if bpe is not None:
-        from rnnkit.cli.seq2seq_bpe import warn_lone
-
-        warn_lone(bpe, set(vocab.tokens), f"{args.train}'s", "--bpe-vocab")
+        reader.warn_lone(vocab)
     if args.level == "word":
         from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
