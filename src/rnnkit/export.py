@@ -162,6 +162,13 @@ def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype:
     return (path, meta, *model_only(arrays, meta, path, dtype))
 
 
+def beside(output: str | os.PathLike, suffix: str) -> Path:
+    """The file an export writes beside its ``output``, named by ``suffix``: m.onnx -> m.vocab.json
+    (``.vocab.json``), m.bpe.model, m.step.onnx."""
+    output = Path(output)
+    return output.with_name((output.stem if output.suffix else output.name) + suffix)
+
+
 def written_file(output: str | os.PathLike) -> Path:
     """The file a write of ``output`` puts its bytes in (:func:`rnnkit.atomic.write_atomically` replaces the
     file a symbolic link leads to), found before the write.  ``-o /dev/stdout`` with standard output

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rnnkit.export import beside
 from rnnkit.lm.bpe_text import SPECIALS, WORD_START
 
 SUFFIX = ".bpe.model"
@@ -26,8 +27,7 @@ SUFFIX = ".bpe.model"
 
 def bpe_path(output: str | os.PathLike) -> Path:
     """Where the SentencePiece model goes beside the export ``output``: lm.onnx -> lm.bpe.model."""
-    output = Path(output)
-    return output.with_name((output.stem if output.suffix else output.name) + SUFFIX)
+    return beside(output, SUFFIX)
 
 
 def check_bpe_output(output: str | os.PathLike, source: str | os.PathLike, suffix: str) -> None:

@@ -62,7 +62,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.export import ExportReport, narrow, read_for_export, written_report
+from rnnkit.export import ExportReport, beside, narrow, read_for_export, written_report
 from rnnkit.export_bpe import bpe_path, check_bpe_output
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_extras import tagger_inputs
@@ -189,8 +189,7 @@ def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], re
 
 def vocab_path(output: str | os.PathLike) -> Path:
     """Where the vocabulary goes beside the graph ``output``: model.onnx -> model.vocab.json."""
-    output = Path(output)
-    return output.with_name((output.stem if output.suffix else output.name) + ".vocab.json")
+    return beside(output, ".vocab.json")
 
 
 def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = None) -> None:

@@ -43,7 +43,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from rnnkit.export import ExportReport, written_report
+from rnnkit.export import ExportReport, beside, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_bytes
 from rnnkit.seq2seq.lengths import LengthRule
@@ -51,8 +51,7 @@ from rnnkit.seq2seq.lengths import LengthRule
 
 def step_path(output: str | os.PathLike) -> Path:
     """Where the decoder step goes beside the encoder ``output``: m.onnx -> m.step.onnx."""
-    output = Path(output)
-    return output.with_name((output.stem if output.suffix else output.name) + ".step.onnx")
+    return beside(output, ".step.onnx")
 
 
 def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike) -> None:
