@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from rnnkit.cli.main import main
 
+# a tagger or classifier small enough to train in a second
+SMALL = ["--embed", "8", "--hidden", "8", "--batch-size", "4", "--dropout", "0.1", "--progress", "none",
+         "--checkpoint-minutes", "0"]
+
 
 def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
     """``(exit code, stdout, stderr)`` of ``rnnkit argv``; argparse's usage errors (a value out of an

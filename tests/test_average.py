@@ -9,7 +9,7 @@ from rnnkit.errors import CheckpointError
 from rnnkit.optim import ParameterAverage
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.loop import Trainer
-from test_train_loop import Quadratic
+from quadratic_task import Quadratic
 
 
 def _by_hand(trail, decay):

@@ -471,7 +471,7 @@ def test_a_training_run_removes_the_temporary_files_a_killed_write_left(tmp_path
     next run in the folder removes those of processes that are gone, and keeps a running one's."""
     from rnnkit.train.config import TrainConfig
     from rnnkit.train.loop import Trainer
-    from test_train_loop import Quadratic
+    from quadratic_task import Quadratic
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(gone.stdout)  # a process that has ended (its pid is not reused within this test, in practice)

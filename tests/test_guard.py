@@ -44,7 +44,7 @@ def test_a_checkpoint_refused_for_blown_up_weights_names_the_peak_lr_of_a_per_st
     suggest is a lower *peak* rate (--lr as given), as the epoch-end check says, not the decayed one."""
     from rnnkit.train.config import TrainConfig
     from rnnkit.train.loop import Trainer
-    from test_train_loop import Quadratic
+    from quadratic_task import Quadratic
 
     task = Quadratic()
     cfg = TrainConfig(epochs=2, optimizer="sgd", lr=0.05, schedule="cosine", clip=None, progress="none")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from clirun import run_cli
-from test_seq2seq_model import _batch, _config, _one_blas_thread  # noqa: F401 (a fixture)
+from seq2seq_tiny import _batch, _config, _one_blas_thread  # noqa: F401 (a fixture)
 
 from rnnkit.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.seq2seq.io import load_translator

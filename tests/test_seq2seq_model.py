@@ -1,4 +1,5 @@
-"""Seq2Seq and VectorDecoder: whole-model gradients, PyTorch parity, masks, and two toy tasks learned.
+"""Seq2Seq and VectorDecoder: whole-model gradients, masks, and two toy tasks learned (PyTorch parity:
+test_seq2seq_torch_parity.py).
 
 Finite differences in float64 with random non-zero parameters (biases too), a random dloss,
 padded source and target batches of unequal lengths, T = 6 target steps.
@@ -7,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
+from seq2seq_tiny import V_SRC, V_TGT, _batch, _check_gradients, _config, _randomise
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 
-from rnnkit.gradcheck import numeric_grad_at
 from rnnkit.optim import clip_grad_norm, make_optimizer
 from rnnkit.seq2seq import toy
 from rnnkit.seq2seq.decode import greedy_decode
@@ -19,53 +20,6 @@ from rnnkit.seq2seq.model import (
     VectorDecoder,
     VectorDecoderConfig,
 )
-
-EPS = 1e-6
-V_SRC, V_TGT = 7, 6
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The decoder runs many tiny GEMMs one step at a time; threaded BLAS only adds contention there."""
-    with threadpool_limits(limits=1):
-        yield
-
-
-def _config(**kw):
-    base = dict(src_vocab_size=V_SRC, tgt_vocab_size=V_TGT, cell="lstm", src_embedding_dim=3, tgt_embedding_dim=4,
-                encoder_hidden_size=3, decoder_hidden_size=5, encoder_layers=2, decoder_layers=2,
-                bidirectional=True, attention="general", attention_size=4, input_feeding=True, dtype="float64")
-    base.update(kw)
-    if base["attention"] == "dot":
-        base["decoder_hidden_size"] = base["encoder_hidden_size"] * (2 if base["bidirectional"] else 1)
-    return Seq2SeqConfig(**base)
-
-
-def _randomise(model, rng, scale=0.5):
-    for v in model.params.values():
-        v[...] = rng.uniform(-scale, scale, v.shape)
-
-
-def _batch(rng, S=5, B=3, T=6):
-    src = rng.integers(0, V_SRC, (S, B))
-    lengths = np.array([S, 2, 4][:B])
-    tgt_in = rng.integers(0, V_TGT, (T, B))
-    tgt_out = rng.integers(0, V_TGT, (T, B))
-    tgt_mask = np.arange(T)[:, None] < np.array([T, 3, 5][:B])[None, :]
-    return src, lengths, tgt_in, tgt_out, tgt_mask
-
-
-def _check_gradients(loss_fn, params, grads, rng, dloss, per_param=6):
-    assert set(grads) == set(params), f"gradient keys differ: {set(grads) ^ set(params)}"
-    for name, p in params.items():
-        assert grads[name].shape == p.shape, f"{name}: gradient shape {grads[name].shape} != {p.shape}"
-        worst = 0.0
-        idx = rng.choice(p.size, size=min(p.size, per_param), replace=False)
-        for i, d in zip(idx, numeric_grad_at(loss_fn, p, idx, EPS)):
-            num = dloss * d
-            # FD noise is ~1e-9 absolute here (loss ~ 10, eps 1e-6); some gradients are ~1e-5 in size
-            worst = max(worst, abs(grads[name].reshape(-1)[i] - num) / (1e-7 + 1e-5 * abs(num)))
-        assert worst < 1.0, f"{name}: max difference {worst:.2f} x (1e-7 + 1e-5 |numeric|)"
 
 
 GRAD_CASES = [dict(cell=c, attention=a) for c in ("lstm", "gru") for a in ("none", "additive", "dot", "general")]
@@ -278,192 +232,6 @@ def test_number_to_words_is_learned_from_a_vector():
     words = [vocab.decode(h.tokens) for h in hyps]
     acc = np.mean([w == toy.number_to_words(n) for w, n in zip(words, held_out)])
     assert acc >= 0.95, f"exact match on held-out numbers {acc:.3f}"
-
-
-def _torch_decoder(torch, m, cell, vocab, E, H, L, input_feeding, Hk):
-    """Adds the decoder's modules to m; Hk is the attention memory's width (0 without attention)."""
-    nn = torch.nn
-    m.tgt_embedding = nn.Embedding(vocab, E)
-    m.decoder = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](E + (H if input_feeding else 0), H, L)
-    m.combine = nn.Linear(H + Hk, H)
-    m.output = nn.Linear(H, vocab)
-
-
-def _torch_load(torch, m, params):
-    """m in float64 holding copies of params (the same names); returns its named parameters."""
-    m = m.double()
-    named = dict(m.named_parameters())
-    assert set(named) == set(params), f"names differ: {set(named) ^ set(params)}"
-    with torch.no_grad():
-        for k, v in params.items():
-            named[k].copy_(torch.from_numpy(v))
-    return named
-
-
-def _torch_bridge(torch, m, cell, L, H, srcs):
-    """The decoder's initial state (L, B, H), a tuple (h, c) for LSTM, from the bridge inputs (B, F)."""
-    B = srcs[0].shape[0]
-    inits = [torch.tanh(lin(s)).reshape(B, L, H).transpose(0, 1).contiguous()
-             for lin, s in zip((m.bridge, getattr(m, "bridge_c", None)), srcs)]
-    return tuple(inits) if cell == "lstm" else inits[0]
-
-
-def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_in, tgt_out, tgt_mask):
-    """Teacher-forced summed NLL where tgt_mask; values (B, S, Hk) and mask (B, S) feed the attention."""
-    B, H = tgt_in.shape[1], m.combine.out_features
-    feed = torch.zeros(B, H, dtype=torch.float64)
-    emb = m.tgt_embedding(torch.from_numpy(tgt_in))  # (T, B, E)
-    logits = []
-    for t in range(tgt_in.shape[0]):
-        x = torch.cat([emb[t], feed], dim=1) if input_feeding else emb[t]
-        out, state = m.decoder(x[None], state)
-        h = out[0]
-        if attention == "none":
-            comb = h
-        else:
-            a = m.attention
-            if attention == "additive":
-                scores = torch.tanh(values @ a.W_k.T + (h @ a.W_q.T)[:, None, :]) @ a.v
-            else:
-                keys = values @ a.W.T if attention == "general" else values
-                scores = (keys @ h[:, :, None])[:, :, 0]
-            weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
-            context = (weights[:, None, :] @ values)[:, 0, :]
-            comb = torch.cat([context, h], dim=1)
-        feed = torch.tanh(m.combine(comb))
-        logits.append(m.output(feed))
-    V = m.output.out_features
-    nll = torch.nn.functional.cross_entropy(torch.stack(logits).reshape(-1, V), torch.from_numpy(tgt_out).reshape(-1),
-                                            reduction="none")
-    return (nll * torch.from_numpy(tgt_mask.reshape(-1).astype(np.float64))).sum()
-
-
-def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask):
-    """The same model written with torch.nn modules and autograd; returns (loss, {name: tensor})."""
-    nn = torch.nn
-    H, L = cfg.decoder_hidden_size, cfg.decoder_layers
-    dirs = 2 if cfg.bidirectional else 1
-    Hk = cfg.encoder_hidden_size * dirs
-    rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cfg.cell]
-    m = nn.Module()
-    m.src_embedding = nn.Embedding(cfg.src_vocab_size, cfg.src_embedding_dim)
-    m.encoder = rnn(cfg.src_embedding_dim, cfg.encoder_hidden_size, cfg.encoder_layers, bidirectional=cfg.bidirectional)
-    m.bridge = nn.Linear(Hk, L * H)
-    if cfg.cell == "lstm":
-        m.bridge_c = nn.Linear(Hk, L * H)
-    _torch_decoder(torch, m, cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, H, L, cfg.input_feeding,
-                   Hk if cfg.attention != "none" else 0)
-    if cfg.tie_weights:  # one Parameter in both places: autograd sums the gradients of its two uses
-        m.output.weight = m.tgt_embedding.weight
-    m.attention = nn.Module()
-    for k, v in params.items():
-        if k.startswith("attention."):
-            setattr(m.attention, k.split(".")[1], nn.Parameter(torch.zeros(v.shape)))
-    named = _torch_load(torch, m, params)
-
-    S = src.shape[0]
-    packed = nn.utils.rnn.pack_padded_sequence(m.src_embedding(torch.from_numpy(src)), torch.from_numpy(lengths),
-                                               enforce_sorted=False)
-    enc_out, enc_state = m.encoder(packed)
-    enc_out, _ = nn.utils.rnn.pad_packed_sequence(enc_out, total_length=S)  # (S, B, Hk)
-    states = enc_state if cfg.cell == "lstm" else (enc_state,)
-    srcs = [torch.cat(list(s[-dirs:]), dim=1) for s in states]  # top layer, each direction
-    state = _torch_bridge(torch, m, cfg.cell, L, H, srcs)
-    mask = torch.from_numpy(np.arange(S)[None, :] < lengths[:, None])
-    loss = _torch_decode(torch, m, cfg.attention, cfg.input_feeding, state, enc_out.transpose(0, 1), mask,
-                         tgt_in, tgt_out, tgt_mask)
-    return loss, named
-
-
-def _torch_vector_loss(torch, cfg, params, feats, tgt_in, tgt_out, tgt_mask):
-    """VectorDecoder written with torch.nn modules and autograd; returns (loss, {name: tensor})."""
-    nn = torch.nn
-    H, L = cfg.hidden_size, cfg.num_layers
-    m = nn.Module()
-    m.bridge = nn.Linear(cfg.feature_size, L * H)
-    if cfg.cell == "lstm":
-        m.bridge_c = nn.Linear(cfg.feature_size, L * H)
-    _torch_decoder(torch, m, cfg.cell, cfg.tgt_vocab_size, cfg.embedding_dim, H, L, cfg.input_feeding, 0)
-    if cfg.tie_weights:  # one Parameter in both places: autograd sums the gradients of its two uses
-        m.output.weight = m.tgt_embedding.weight
-    named = _torch_load(torch, m, params)
-    f = torch.from_numpy(feats)
-    state = _torch_bridge(torch, m, cfg.cell, L, H, [f, f] if cfg.cell == "lstm" else [f])
-    return _torch_decode(torch, m, "none", cfg.input_feeding, state, None, None, tgt_in, tgt_out, tgt_mask), named
-
-
-def _assert_matches_torch(loss, grads, t_loss, named):
-    assert set(grads) == set(named), f"gradient keys differ: {set(grads) ^ set(named)}"
-    assert abs(loss - t_loss.item()) < 1e-9 * max(1.0, abs(loss)), f"loss {loss} vs torch {t_loss.item()}"
-    for name, p in named.items():
-        diff = float(np.max(np.abs(grads[name] - p.grad.numpy())))
-        assert diff < 1e-9, f"{name}: max difference {diff:.3e}"  # float64: the brief's 1e-6 is loose
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("attention", ["none", "additive", "dot", "general"])
-def test_matches_pytorch(attention, cell):
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(11)
-    cfg = _config(cell=cell, attention=attention, encoder_hidden_size=3, decoder_hidden_size=5)
-    model = Seq2Seq(cfg, rng)
-    _randomise(model, rng)
-    src, lengths, tgt_in, tgt_out, tgt_mask = _batch(rng)
-    loss, cache = model.forward(src, lengths, tgt_in, tgt_out, tgt_mask)
-    grads = model.backward(1.0, cache)
-    t_loss, named = _torch_loss(torch, cfg, model.params, src, lengths, tgt_in, tgt_out, tgt_mask)
-    t_loss.backward()
-    _assert_matches_torch(loss, grads, t_loss, named)
-
-
-TORCH_CASES = [dict(cell="rnn", attention=a) for a in ("none", "additive", "dot", "general")]
-TORCH_CASES += [
-    dict(cell="rnn", attention="additive", bidirectional=False, input_feeding=False, decoder_layers=3),
-    dict(cell="rnn", attention="dot", bidirectional=False, encoder_layers=1, decoder_layers=3),
-    dict(cell="lstm", attention="general", bidirectional=False, input_feeding=False, decoder_layers=3),
-    dict(cell="lstm", attention="dot", input_feeding=False, encoder_layers=1, decoder_layers=3),
-    dict(cell="gru", attention="none", bidirectional=False, input_feeding=False, decoder_layers=3),
-    dict(cell="gru", attention="additive", bidirectional=False, encoder_layers=1, decoder_layers=3),
-]
-
-
-@pytest.mark.parametrize("case", TORCH_CASES, ids=lambda c: "-".join(f"{v}" for v in c.values()))
-def test_other_configurations_match_pytorch(case):
-    """The rnn cell, a one-direction encoder, no input feeding and 3 decoder layers (which
-    test_matches_pytorch does not reach) against torch autograd: the loss and every gradient, dloss != 1."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(12)
-    cfg = _config(**case)
-    model = Seq2Seq(cfg, rng)
-    _randomise(model, rng)
-    batch = _batch(rng)
-    dloss = float(rng.uniform(0.5, 1.5))
-    loss, cache = model.forward(*batch)
-    grads = model.backward(dloss, cache)
-    t_loss, named = _torch_loss(torch, cfg, model.params, *batch)
-    (dloss * t_loss).backward()
-    _assert_matches_torch(loss, grads, t_loss, named)
-
-
-@pytest.mark.parametrize("input_feeding", [False, True], ids=["", "input-feeding"])
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_vector_decoder_matches_pytorch(cell, input_feeding):
-    """VectorDecoder (bridge from the features, 2 layers) against torch autograd: the loss and every
-    gradient, dloss != 1."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(13)
-    cfg = VectorDecoderConfig(6, V_TGT, cell=cell, embedding_dim=3, hidden_size=4, num_layers=2,
-                              input_feeding=input_feeding, dtype="float64")
-    model = VectorDecoder(cfg, rng)
-    _randomise(model, rng)
-    feats = rng.standard_normal((3, 6))
-    _, _, tgt_in, tgt_out, tgt_mask = _batch(rng)
-    dloss = float(rng.uniform(0.5, 1.5))
-    loss, cache = model.forward(feats, tgt_in, tgt_out, tgt_mask)
-    grads = model.backward(dloss, cache)
-    t_loss, named = _torch_vector_loss(torch, cfg, model.params, feats, tgt_in, tgt_out, tgt_mask)
-    (dloss * t_loss).backward()
-    _assert_matches_torch(loss, grads, t_loss, named)
 
 
 def test_peepholes_act_in_encoder_and_decoder():

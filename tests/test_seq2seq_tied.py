@@ -3,13 +3,14 @@ finite differences, torch parity with one shared Parameter, the summed gradient,
 tied translator saved, loaded and translating.
 
 Finite differences in float64 with random non-zero parameters (biases too), a random dloss, padded
-source and target batches of unequal lengths, T = 6 target steps (the helpers of test_seq2seq_model).
+source and target batches of unequal lengths, T = 6 target steps (the helpers of seq2seq_tiny).
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_seq2seq_model import _assert_matches_torch, _batch, _check_gradients, _config, _randomise, _torch_loss
+from seq2seq_tiny import _batch, _check_gradients, _config, _randomise
+from seq2seq_torch import _assert_matches_torch, _torch_loss
 from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt

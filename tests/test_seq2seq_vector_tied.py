@@ -4,13 +4,14 @@ summed gradient, sizes refused, a checkpoint of the one matrix saved and loaded,
 overfitted.
 
 Finite differences in float64 with random non-zero parameters (biases too), random features, a random
-dloss, target batches of unequal lengths (masked), T = 6 target steps (the helpers of test_seq2seq_model).
+dloss, target batches of unequal lengths (masked), T = 6 target steps (the helpers of seq2seq_tiny).
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_seq2seq_model import _assert_matches_torch, _batch, _check_gradients, _randomise, _torch_vector_loss
+from seq2seq_tiny import _batch, _check_gradients, _randomise
+from seq2seq_torch import _assert_matches_torch, _torch_vector_loss
 from test_seq2seq_tied import check_tying_is_sharing
 from threadpoolctl import threadpool_limits
 
@@ -20,7 +21,7 @@ from rnnkit.seq2seq import toy
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.model import VectorDecoder, VectorDecoderConfig
 
-F, V = 6, 6  # features, target vocabulary (test_seq2seq_model's V_TGT: its _batch draws the targets)
+F, V = 6, 6  # features, target vocabulary (seq2seq_tiny's V_TGT: its _batch draws the targets)
 
 
 @pytest.fixture(autouse=True)
