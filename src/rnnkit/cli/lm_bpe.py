@@ -11,8 +11,6 @@ same file.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
 from rnnkit.cli.common import positive_int
@@ -48,24 +46,12 @@ def bpe_model(args: argparse.Namespace, train_lines: list[str]) -> tuple[bytes, 
     """``(model, learned)``: the run's BPE model, the resumed run's (``--resume``; its size unless --bpe-vocab is
     given, which must match), else learned from ``train_lines`` (the training text's :func:`sentences`;
     ``learned`` True: its lone characters are to be said, once, when it is learned)."""
-    option = "--bpe-vocab"
+    from rnnkit.cli.seq2seq_bpe import resumed_or_learned
+
     saved = _saved_model(args) if getattr(args, "resume", None) else None  # train ngram has no --resume
     size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
-    if saved is not None:
-        if piece_count(saved) != size:
-            raise ValueError(f"--resume: this run's text was split by a BPE model of {piece_count(saved):,} pieces, "
-                             f"and {option} asks for {size:,}; resume with {option} {piece_count(saved)}, or start "
-                             "a new run without --resume")
-        print(f"bpe: the {size:,}-piece model of the resumed run", file=sys.stderr)
-        return saved, False
-    start = time.perf_counter()
-    try:
-        model = learn(train_lines, size, str(args.train))
-    except ValueError as exc:  # "vocab_size ..." said as the option that set it
-        raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
-    print(f"bpe: learned a {size:,}-piece model of {args.train} in {time.perf_counter() - start:.1f}s",
-          file=sys.stderr)
-    return model, True
+    return resumed_or_learned(saved, size, "--bpe-vocab", lambda: learn(train_lines, size, str(args.train)),
+                              learned_of=str(args.train))
 
 
 def _saved_model(args: argparse.Namespace) -> bytes | None:
