@@ -205,6 +205,16 @@ def test_text_units_count_words_and_characters_as_documented():
     assert count_units("a  b\n  \n中文，好", 9)[1:] == (3 + 2, 4 + 5)
 
 
+def test_units_of_a_files_lines_or_of_its_sentences_are_the_same():
+    from rnnkit.lm.bpe_text import sentences
+    from rnnkit.lm.units import line_units
+
+    text = " \tthe  cat\x0bsat \r\n\n\u3000\n中文 ，好\n  x"
+    lines = sentences(text)  # ["the cat sat", "中文 ，好", "x"]
+    want = (len(lines) + sum(len(s.split()) for s in lines), sum(len(s) + 1 for s in lines))  # as documented
+    assert line_units(text.split("\n"), 7)[1:] == line_units(lines, 7)[1:] == count_units(text, 7)[1:] == want
+
+
 @pytest.mark.parametrize("options, says", [
     (["--level", "word", "--bpe-vocab", "40"], "--bpe-vocab has no effect without --level bpe"),
     (["--level", "char", "--bpe-vocab", "40"], "--bpe-vocab has no effect without --level bpe"),

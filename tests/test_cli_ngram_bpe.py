@@ -59,14 +59,15 @@ def test_the_saved_model_holds_the_bpe_model_the_rnn_learns_from_the_same_file(d
     assert task["level"] == "bpe"
     learned = learn((data / "train.txt").read_text(encoding="utf-8"), 40)
     assert base64.b64decode(task["bpe_model"]) == learned == checkpoint_bpe_model(ngram) == checkpoint_bpe_model(rnn)
-    _, vocab, level = load_language_model(ngram)
-    _, rnn_vocab, _ = load_language_model(rnn)
+    _, vocab, level, bpe = load_language_model(ngram)
+    _, rnn_vocab, _, rnn_bpe = load_language_model(rnn)
     assert level == "bpe" and vocab.tokens == rnn_vocab.tokens  # the same pieces, the same ids
+    assert bpe == rnn_bpe == learned  # read with the model: score, generate and evaluate read it once
 
 
 def _hand(ngram, path) -> tuple[float, int]:
     """(L, N): the summed NLL of the file's pieces, each from the start of the text, and their count."""
-    model, vocab, _ = load_language_model(ngram)
+    model, vocab, _, _ = load_language_model(ngram)
     pieces = text_pieces(checkpoint_bpe_model(ngram), path.read_text(encoding="utf-8"))
     return -float(model.token_logprobs(vocab.encode(pieces)).sum()), len(pieces)
 
@@ -123,7 +124,7 @@ def test_bpe_vocab_needs_level_bpe(data, capsys):
 
 
 def test_save_ngram_needs_the_bpe_model_at_level_bpe(ngram, tmp_path):
-    model, vocab, _ = load_language_model(ngram)
+    model, vocab, _, _ = load_language_model(ngram)
     with pytest.raises(ValueError, match="Expected bpe_model with level 'bpe'"):
         save_ngram(tmp_path / "x.safetensors", model, vocab, "bpe")
     with pytest.raises(ValueError, match="Expected bpe_model with level 'bpe'"):

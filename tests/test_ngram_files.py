@@ -52,7 +52,7 @@ def test_evaluate_gives_the_training_commands_figure(tmp_path, files, capsys, le
     assert f"perplexity {m['ppl']:.2f}" in ppl_line
     n_tokens = len(read_tokens(test, level))
     assert m["tokens"] == n_tokens  # every token predicted, <eos> included at word level
-    model, vocab, got_level = load_language_model(model_path)
+    model, vocab, got_level, _ = load_language_model(model_path)
     assert got_level == level
     want = -model.token_logprobs(vocab.encode(read_tokens(test, level))).mean()
     assert m["loss"] == pytest.approx(want, rel=1e-12)

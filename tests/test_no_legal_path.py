@@ -212,3 +212,14 @@ def test_evaluate_names_the_gold_lines_without_a_legal_path_in_one_warning(model
     assert f"gold.txt: 2 of the 4 sentences (lines 2, 5) have no legal BMES path ({CAUSE}" in err, err
     assert "ignoring the rules (to fix it, train on data that has one-character words)" in err, err
     assert "probability 0" not in err  # an HMM's fallback is this cause's, not said twice
+
+
+def test_one_builder_says_the_missing_tags_cause_and_fix_of_both_schemes():
+    from rnnkit.constraints import missing_tags
+
+    cause, fix = missing_tags(["B", "M", "E"], "bmes", "stretch")
+    assert "a one-character stretch has no legal B M E S tags" in cause
+    assert fix == "train on data that has one-character words"
+    cause, fix = missing_tags(["B-X", "I-X", "E-X"], "bioes")
+    assert cause.startswith("the model has no O or S-X tag")
+    assert fix == "train on data that has one-token spans or tokens outside spans (O)"

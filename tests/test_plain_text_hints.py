@@ -63,6 +63,16 @@ def test_evaluate_and_train_say_they_need_tagged_data(runs, capsys):
         "files (the training data's format)" in err, err
 
 
+@pytest.mark.parametrize("fmt", ["columns", "conllu"])
+def test_train_hmm_and_tagger_name_slash_text_among_the_tagged_data_they_read(runs, capsys, fmt):
+    """Plain text is one sentence a line, as word/TAG text is: the hint names it (--format slash) with the rest."""
+    for command in (["hmm", "--output", str(runs / "h.safetensors")], ["tagger", *FAST, "--run-dir", str(runs / "z")]):
+        code, _, err = run_cli(capsys, ["train", command[0], "--train", str(runs / "raw.txt"), "--format", fmt,
+                                        *command[1:]])
+        assert code == 2 and "raw.txt looks like plain text, one sentence a line (its lines hold 4 to 11 words): " \
+            "training needs tagged data, in columns, CoNLL-U or word/TAG text (--format slash)" in err, err
+
+
 def test_a_conllu_valid_beside_column_training_data_is_not_told_to_use_format_conllu(runs, capsys):
     """--format conllu would read --train as CoNLL-U too: the fix is the --valid file's."""
     rest = "\t_" * 6

@@ -80,3 +80,16 @@ def test_a_checkpoint_from_before_the_vocabulary_options_resumes():
     assert resume_problem(old, {}, {}, None, now) is None
     said = resume_problem(old, {}, {}, None, {**now, "validation data": "c" * 64})
     assert "(validation data aaaaaaaaaaaa then, cccccccccccc now)" in said, said
+
+
+def test_seq2seq_resume_names_min_count_and_max_vocab_as_options(tmp_path, capsys):
+    """train seq2seq keeps them in its task description, which named them as its fields (min_count: 1 then, 2 now)."""
+    pairs = ["a b c\tx y z", "b c\ty z", "a c\tx z", "c a b\tz x y"] * 3
+    (tmp_path / "p.tsv").write_text("\n".join(pairs) + "\n", encoding="utf-8")
+    argv = ["train", "seq2seq", "--train", str(tmp_path / "p.tsv"), *FAST, "--run-dir", str(tmp_path / "s2s")]
+    code, _, err = run_cli(capsys, argv)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--min-count", "2"])  # every token kept: the option alone
+    assert code == 2 and "other data or options (--min-count (min_count) 1 then, 2 now); " in err, err
+    code, _, err = run_cli(capsys, argv + ["--resume", "--max-vocab", "6"])  # the option first: the cause
+    assert code == 2 and "other data or options (--max-vocab (max_vocab) None then, 6 now; seq2seq_config" in err, err

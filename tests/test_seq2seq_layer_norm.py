@@ -117,8 +117,13 @@ def test_trains_saves_translates_and_resumes_bit_for_bit(pairs, tmp_path, capsys
 @pytest.mark.parametrize("extra, words", [
     (["--cell", "lstm", "--hidden", "1", "--attention", "none"], "--layer-norm with --hidden 1 and --cell lstm"),
     (["--cell", "lstm", "--hidden", "3"],
-     "--layer-norm with --hidden 3 (the encoder gets --hidden / 2 = 1 unit a direction) and --cell lstm"),
+     "--layer-norm with --hidden 3 (the bidirectional encoder gets --hidden / 2 = 1 unit a direction) and --cell "
+     "lstm: its one-unit cell c_t"),
     (["--cell", "lstm", "--encoder-hidden", "1"], "--layer-norm with --encoder-hidden 1 and --cell lstm"),
+    (["--cell", "rnn", "--encoder-hidden", "1", "--unidirectional"],
+     "--layer-norm with --encoder-hidden 1 and --cell rnn"),
+    (["--cell", "rnn", "--hidden", "1", "--unidirectional", "--attention", "none"],  # the encoder's units: --hidden
+     "--layer-norm with --hidden 1 and --cell rnn: its one unit would be normalized"),
 ])
 def test_what_cannot_work_is_one_line(pairs, tmp_path, capsys, extra, words):
     run = tmp_path / "run"

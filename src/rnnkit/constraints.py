@@ -231,6 +231,12 @@ def missing_tags_fix(scheme: str, examples: bool = False) -> str:
     return "one-token spans or tokens outside spans (O)"
 
 
+def missing_tags(tags: Sequence[str], scheme: str, unit: str = "line") -> tuple[str, str]:
+    """``(cause, fix)`` of a warning about sentences with no legal path under ``scheme`` with these ``tags``:
+    :func:`missing_tags_cause`, and "train on data that has" :func:`missing_tags_fix`."""
+    return missing_tags_cause(tags, scheme, unit), f"train on data that has {missing_tags_fix(scheme)}"
+
+
 def word_needs(word: str, tags: Sequence[str]) -> str:
     """The BMES tags a word kept whole needs that ``tags`` (a segmenter's) lack: ``S`` for one character, ``B``
     and ``E`` for more, ``M`` too for three or more (``""``: none lacking)."""
@@ -246,9 +252,9 @@ def dict_no_path_cause(tags: Sequence[str], words: Sequence[str], source: str = 
     (the command's ``--dict``; a library caller's parameter, ``user_words``, whose words are "user words")."""
     kind = f"{source} " if source.startswith("--") else "user "
     if not words:
-        return (f"{missing_tags_cause(tags, 'bmes', 'stretch')}, and the {kind}words kept whole leave such a "
-                "stretch beside them", f"leave those words out of {source}, or train on data that has "
-                                       f"{missing_tags_fix('bmes')}")
+        cause, fix = missing_tags(tags, "bmes", "stretch")
+        return (f"{cause}, and the {kind}words kept whole leave such a stretch beside them",
+                f"leave those words out of {source}, or {fix}")
     shown = words[:5]
     needs = [word_needs(w, tags) for w in shown]
     named = ", ".join(shown) + (f" and {len(words) - 5:,} more" if len(words) > 5 else "")

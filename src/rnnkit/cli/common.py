@@ -194,14 +194,16 @@ def add_layer_norm_option(group: Any, what: str = "the recurrent cells", saved: 
                             "the normalizations" + (after if saved else ""))
 
 
-def check_layer_norm(args: argparse.Namespace) -> None:
-    """``--layer-norm`` with ``--hidden 1`` for the Elman RNN or the LSTM: one line (ValueError) saying what to
-    change."""
+def check_layer_norm(args: argparse.Namespace, units: int | None = None, given: str = "--hidden 1",
+                     fix: str = "give --hidden 2 or more") -> None:
+    """``--layer-norm`` with one unit (``units``, default ``--hidden``; ``given``: the options that set it) for the
+    Elman RNN or the LSTM: one line (ValueError) saying what to change (``fix``)."""
     from rnnkit.recurrent_checks import LN_OVER_H
 
-    if getattr(args, "layer_norm", False) and getattr(args, "hidden", None) == 1 and args.cell in LN_OVER_H:
-        raise ValueError(f"--layer-norm with --hidden 1 and --cell {args.cell}: {LN_OVER_H[args.cell]}; give --hidden "
-                         "2 or more, or leave out --layer-norm")
+    units = getattr(args, "hidden", None) if units is None else units
+    if getattr(args, "layer_norm", False) and units == 1 and args.cell in LN_OVER_H:
+        raise ValueError(f"--layer-norm with {given} and --cell {args.cell}: {LN_OVER_H[args.cell]}; {fix}, or leave "
+                         "out --layer-norm")
 
 
 def add_select_by_option(group: Any, of: str = "") -> None:

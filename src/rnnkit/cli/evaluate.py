@@ -159,17 +159,12 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
 
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
-    model, vocab, level = load_language_model(model_path, arpa_level(args, model_path))
+    model, vocab, level, bpe = load_language_model(model_path, arpa_level(args, model_path))
     units = None
-    if level == "bpe":  # pieces, and the words and characters the per-word and per-character figures count
+    if bpe is not None:  # pieces, and the words and characters the per-word and per-character figures count
         from rnnkit.lm.bpe_text import read_bpe_ids
-        from rnnkit.lm.io import checkpoint_bpe_model
-        from rnnkit.lm.units import count_units
 
-        (_, ids, head, st), text = read_bpe_ids(data_path, checkpoint_bpe_model(model_path),
-                                                args.encoding or "utf-8", vocab)
-        units = count_units(text, ids.size)
-        del text
+        (_, ids, head, st), units = read_bpe_ids(data_path, bpe, args.encoding or "utf-8", vocab)
     else:
         _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
     told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
@@ -206,8 +201,8 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
 
     level_arg = arpa_level(args, model_path, args.interpolate)
     models = [load_language_model(path, level_arg) for path in (model_path, args.interpolate)]
-    (_, vocab_a, level), (_, vocab_b, level_b) = models
-    bpe = _shared_bpe(model_path, args.interpolate, level, level_b)
+    (_, vocab_a, level, bpe_a), (_, vocab_b, level_b, bpe_b) = models
+    bpe = _shared_bpe((model_path, level, bpe_a), (args.interpolate, level_b, bpe_b))
     if level != level_b:
         arpa = args.level is None and any(is_arpa(path) for path in (model_path, args.interpolate))
         hint = " (an ARPA file is read at --level word unless told or written by rnnkit of characters)" * arpa
@@ -228,17 +223,14 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     def log_probs(path: str) -> tuple[np.ndarray, np.ndarray]:
         if bpe is not None:  # the pieces both models read, and the words and characters of the text
             from rnnkit.lm.bpe_text import read_bpe_ids
-            from rnnkit.lm.units import count_units
 
-            got, text = read_bpe_ids(path, bpe, args.encoding or "utf-8", vocab_a, head=0)
-            units[path] = count_units(text, got.ids.size)
-            del text
+            got, units[path] = read_bpe_ids(path, bpe, args.encoding or "utf-8", vocab_a, head=0)
         else:
             got = read_ids(path, level, args.encoding or "utf-8", vocab=vocab_a, head=0)  # read once: a pipe too
         ids, oov[path] = got.ids, got.oov
         return tuple(stream_log_probs(model, ids if vocab is vocab_a else to_b[ids],
                                       vocab.token_id(start_token(vocab, level)), args.bptt)
-                     for model, vocab, _ in models)
+                     for model, vocab, _, _ in models)
 
     weight, tuned = args.weight, None
     if weight is None and args.tune_on is not None:
@@ -274,18 +266,17 @@ def _evaluate_mixture(model_path: str, data_path: str, args) -> int:
     return 0
 
 
-def _shared_bpe(path_a: str, path_b: str, level_a: str, level_b: str) -> bytes | None:
-    """The SentencePiece model two BPE-level models share byte for byte, None when neither is BPE-level; a
-    ValueError when only one is, or their pieces come from different SentencePiece models."""
-    from rnnkit.lm.io import checkpoint_bpe_model
-
+def _shared_bpe(first: tuple[str, str, bytes | None], second: tuple[str, str, bytes | None]) -> bytes | None:
+    """The SentencePiece model two BPE-level models (each ``(path, level, bpe_model)``) share byte for byte, None
+    when neither is BPE-level; a ValueError when only one is, or their pieces come from different SentencePiece
+    models."""
+    (path_a, level_a, a), (path_b, level_b, b) = first, second
     if "bpe" not in (level_a, level_b):
         return None
     if level_a != level_b:  # its tokens are its own BPE model's pieces: no word or character model shares them
         raise ValueError(f"--interpolate mixes models token by token, and {path_a if level_a == 'bpe' else path_b} "
                          "is a BPE-level one (--level bpe) while the other is not; evaluate each on its own and "
                          "compare their per-word perplexities")
-    a, b = checkpoint_bpe_model(path_a), checkpoint_bpe_model(path_b)
     if a != b:
         raise ValueError(f"{path_a} and {path_b} split text with different SentencePiece models, so their pieces "
                          "differ; interpolate models trained with the same BPE model (the same --train file and "

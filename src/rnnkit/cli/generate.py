@@ -12,7 +12,7 @@ from rnnkit.cli.given import given
 from rnnkit.cli.lm_files import arpa_level
 from rnnkit.lm.generate import sample_ids, stream_text
 from rnnkit.lm.bpe_text import stream_pieces, text_pieces
-from rnnkit.lm.io import checkpoint_bpe_model, load_language_model
+from rnnkit.lm.io import load_language_model
 from rnnkit.lm.score import start_token
 
 
@@ -28,8 +28,7 @@ def generate(args) -> int:
                              "the sampling) would be ignored: give one or the other")
     args.temperature = 1.0 if args.temperature is None else args.temperature
     args.top_p = 1.0 if args.top_p is None else args.top_p
-    model, vocab, level = load_language_model(args.model, arpa_level(args, args.model))
-    bpe = checkpoint_bpe_model(args.model) if level == "bpe" else None
+    model, vocab, level, bpe = load_language_model(args.model, arpa_level(args, args.model))
     if args.prime is None:
         prime_tokens = [start_token(vocab, level)]  # what a sentence starts from: <eos>, or a newline
     else:

@@ -11,8 +11,6 @@ same file.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
 from rnnkit.cli.common import positive_int
@@ -20,8 +18,8 @@ from rnnkit.data.bpe import DEFAULT_VOCAB, piece_count, sentencepiece
 from rnnkit.data.text import read_text
 from rnnkit.data.text_ids import TextIds
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.lm.bpe_text import decode_pieces, learn, text_ids
-from rnnkit.lm.units import TextUnits, count_units
+from rnnkit.lm.bpe_text import counted_ids, decode_pieces, learn, sentences
+from rnnkit.lm.units import TextUnits
 
 
 def add_option(group: argparse._ArgumentGroup) -> None:
@@ -44,28 +42,16 @@ def check_installed(args: argparse.Namespace) -> None:
         sentencepiece()
 
 
-def bpe_model(args: argparse.Namespace, train_text: str) -> tuple[bytes, bool]:
+def bpe_model(args: argparse.Namespace, train_lines: list[str]) -> tuple[bytes, bool]:
     """``(model, learned)``: the run's BPE model, the resumed run's (``--resume``; its size unless --bpe-vocab is
-    given, which must match), else learned from ``train_text`` (``learned`` True: its lone characters are to be
-    said, once, when it is learned)."""
-    option = "--bpe-vocab"
+    given, which must match), else learned from ``train_lines`` (the training text's :func:`sentences`;
+    ``learned`` True: its lone characters are to be said, once, when it is learned)."""
+    from rnnkit.cli.seq2seq_bpe import resumed_or_learned
+
     saved = _saved_model(args) if getattr(args, "resume", None) else None  # train ngram has no --resume
     size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
-    if saved is not None:
-        if piece_count(saved) != size:
-            raise ValueError(f"--resume: this run's text was split by a BPE model of {piece_count(saved):,} pieces, "
-                             f"and {option} asks for {size:,}; resume with {option} {piece_count(saved)}, or start "
-                             "a new run without --resume")
-        print(f"bpe: the {size:,}-piece model of the resumed run", file=sys.stderr)
-        return saved, False
-    start = time.perf_counter()
-    try:
-        model = learn(train_text, size, str(args.train))
-    except ValueError as exc:  # "vocab_size ..." said as the option that set it
-        raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
-    print(f"bpe: learned a {size:,}-piece model of {args.train} in {time.perf_counter() - start:.1f}s",
-          file=sys.stderr)
-    return model, True
+    return resumed_or_learned(saved, size, "--bpe-vocab", lambda: learn(train_lines, size, str(args.train)),
+                              learned_of=str(args.train))
 
 
 def _saved_model(args: argparse.Namespace) -> bytes | None:
@@ -89,11 +75,10 @@ class Reader:
 
     def __call__(self, path: str, level: str, encoding: str, vocab: Vocabulary | None = None,
                  max_size: int | None = None, min_count: int = 1, head: int = 200_000) -> TextIds:
-        text = read_text(path, encoding)
+        lines = sentences(read_text(path, encoding))
         if self.model is None:  # the training file, read first: the model is learned from it
-            self.model, self.learned = bpe_model(self.args, text)
-        got = text_ids(text, self.model, vocab, head, str(path))
-        self.units[path] = count_units(text, got.ids.size)
+            self.model, self.learned = bpe_model(self.args, lines)
+        got, self.units[path] = counted_ids(lines, self.model, vocab, head, str(path))
         return got
 
     def warn_lone(self, vocab: Vocabulary) -> None:

@@ -86,13 +86,12 @@ def _token_rows(number: int, t, as_json: bool) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.text import read_text
-    from rnnkit.lm.io import checkpoint_bpe_model, load_language_model
+    from rnnkit.lm.io import load_language_model
     from rnnkit.lm.score import score_tokens
 
     from rnnkit.lm.ngram import NGramLM
 
-    model, vocab, level = load_language_model(args.model, arpa_level(args, args.model))
-    bpe = checkpoint_bpe_model(args.model) if level == "bpe" else None
+    model, vocab, level, bpe = load_language_model(args.model, arpa_level(args, args.model))
     if isinstance(model, NGramLM) and args.batch_size is not None:
         raise ValueError(f"--batch-size does not apply to {args.model}, an n-gram language model (it scores "
                          "each line on its own, without batches); leave it out")
@@ -125,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
     total = sum(logprobs)
     ppl = f"perplexity {format_perplexity(perplexity(-total / tokens))}" if tokens else "no token"
     if bpe is not None and tokens and not args.skip_unknown:  # every piece counted: the text's per-word figures too
-        from rnnkit.lm.units import count_units, unit_metrics
+        from rnnkit.lm.units import line_units, unit_metrics
 
-        u = unit_metrics(-total / tokens, count_units("\n".join(lines), tokens))
+        u = unit_metrics(-total / tokens, line_units(lines, tokens))
         ppl += (f" per piece; per word {format_perplexity(u['word_ppl'])}, {u['bits_per_char']:.4f} bits/char "
                 f"({u['words']:,} words, {u['chars']:,} characters, line ends included)")
     elif bpe is not None and tokens:  # pieces left out: no per-word figure, but say what the perplexity is of

@@ -167,16 +167,14 @@ def check_model_options(args: argparse.Namespace) -> None:
     data is read).  Dot attention scores s_j . h_t, so the decoder's --hidden must equal the encoder
     state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions).
     --layer-norm: two units or more per encoder direction and in the decoder for the Elman RNN and the LSTM."""
-    check_layer_norm(args)
+    check_layer_norm(args)  # the decoder's --hidden, then the encoder's units a direction
     dirs = 1 if args.unidirectional else 2
-    if getattr(args, "layer_norm", False) and (args.encoder_hidden or max(1, args.hidden // dirs)) == 1:
-        from rnnkit.recurrent_checks import LN_OVER_H
-
-        if args.cell in LN_OVER_H:
-            given = "--encoder-hidden 1" if args.encoder_hidden else f"--hidden {args.hidden} (the encoder gets " \
-                f"--hidden / 2 = 1 unit a direction)"
-            raise ValueError(f"--layer-norm with {given} and --cell {args.cell}: {LN_OVER_H[args.cell]}; give the "
-                             "encoder 2 units or more (--encoder-hidden), or leave out --layer-norm")
+    fix = "give the encoder 2 units or more (--encoder-hidden)"
+    if args.encoder_hidden is not None:
+        check_layer_norm(args, args.encoder_hidden, "--encoder-hidden 1", fix)
+    elif dirs == 2:  # a one-direction encoder has --hidden units, checked above
+        check_layer_norm(args, max(1, args.hidden // 2), f"--hidden {args.hidden} (the bidirectional encoder gets "
+                         "--hidden / 2 = 1 unit a direction)", fix)
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
                          "it would be ignored: add --attention additive or leave --attention-size out")

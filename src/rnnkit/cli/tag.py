@@ -115,8 +115,8 @@ def tag(args: argparse.Namespace) -> int:
 
     column = conllu_column(loaded, args)
 
-    def formatted(data, spec, first_line=1):  # the predictions, or with --probs, --nbest or --spans the
-        # probabilities too; first_line: raw text's line of the block's first sentence
+    def formatted(data, spec, shown, first_line=1):  # the predictions, or with --probs, --nbest or --spans the
+        # probabilities too; shown: the progress display; first_line: raw text's line of the block's first sentence
         impossible: list[int] = []
         pathless: list[int] = []
         if tag_confidence.wanted(args):
@@ -130,7 +130,7 @@ def tag(args: argparse.Namespace) -> int:
         rulebreak.extend(map(line, pathless))
         return text
 
-    def written(blocks) -> int:  # the output, then one warning for every sentence of probability 0 in it
+    def written(blocks, shown) -> int:  # the output, then one warning for every sentence of probability 0 in it
         try:
             write_output(args, blocks)
         finally:
@@ -142,7 +142,6 @@ def tag(args: argparse.Namespace) -> int:
         return 0
 
     zero: list[int] = []  # input lines of the sentences of probability 0 (an HMM's), over all blocks
-    shown = apply_progress.Shown("none", 0, "tagging")  # replaced once the input's tokens are counted
     rulebreak: list[int] = []  # input lines the scheme allows no sequence of the model's tags
 
     size = max(1, BLOCK // args.nbest) if args.nbest else BLOCK  # --nbest K writes K lines a sentence
@@ -173,8 +172,8 @@ def tag(args: argparse.Namespace) -> int:
         if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
         shown = apply_progress.Shown(args.progress, lambda: sum(len(line.split()) for line in lines), "tagging")
-        return written(formatted(raw_sentences(block), None, 1 + k * size)
-                       for k, block in enumerate(_blocks(lines, size)))
+        return written((formatted(raw_sentences(block), None, shown, 1 + k * size)
+                        for k, block in enumerate(_blocks(lines, size))), shown)
     spec = (loaded.spec if loaded.spec.format == args.format
             else DataSpec(args.format, -1 if args.format == "columns" else "upos"))
     spec = DataSpec(**{**spec.to_dict(), "encoding": args.encoding})
@@ -190,7 +189,7 @@ def tag(args: argparse.Namespace) -> int:
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
     shown = apply_progress.Shown(args.progress, sum(map(len, data.words)), "tagging")
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
-    return written(formatted(part, spec) for part in blocks)
+    return written((formatted(part, spec, shown) for part in blocks), shown)
 
 
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:

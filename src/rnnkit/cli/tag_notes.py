@@ -46,13 +46,12 @@ def no_path_note(name: str, lines: list[int], loaded: LoadedTagger, what: str = 
     model's tags (:meth:`LoadedTagger.predict`'s ``no_path``): where, why, what they got and how to fix it;
     ``args``: tag's, to say what an HMM's probabilities of them are; ``cause_fix``: the why and the how instead
     of the missing tags' (segment's, of :func:`rnnkit.tagging.segmenter.no_path_causes`)."""
-    from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
+    from rnnkit.constraints import listed_lines, missing_tags
 
     where = listed_lines(lines)
     its = "its" if len(lines) == 1 else "their"
     scheme = loaded.train_scheme
-    cause, fix = cause_fix or (missing_tags_cause(loaded.trained_tags, scheme),
-                               f"train on data that has {missing_tags_fix(scheme)}")
+    cause, fix = cause_fix or missing_tags(loaded.trained_tags, scheme)
     probs = _undefined(args, its, what) if args is not None and loaded.kind != "tagger" else ""
     return (f"{name}: {where}: {cause}; {its} {what} are the model's best guess ignoring the {scheme.upper()} "
             f"rules{probs}; to fix it, {fix}")
@@ -65,7 +64,7 @@ def scored_note(name: str, loaded: LoadedTagger, zero: list[int], pathless: list
     ``pathless`` those the scheme's rules allow no sequence of the model's tags, of ``total`` sentences;
     how many, the first of them, why and what they got, as :func:`impossible_note` and :func:`no_path_note`
     say it for ``tag`` and ``segment``.  None when there are none."""
-    from rnnkit.constraints import listed_lines, missing_tags_cause, missing_tags_fix
+    from rnnkit.constraints import listed_lines, missing_tags
 
     def some(lines: list[int]) -> str:
         return (f"{len(lines):,} of the {total:,} sentences ({listed_lines(lines, unit)}) "
@@ -82,10 +81,9 @@ def scored_note(name: str, loaded: LoadedTagger, zero: list[int], pathless: list
                      "fallback guess, the path with the fewest impossible steps")
     if pathless:
         scheme = loaded.train_scheme
-        cause = missing_tags_cause(loaded.trained_tags, scheme)
+        cause, fix = missing_tags(loaded.trained_tags, scheme)
         parts.append(f"{some(pathless)} no legal {scheme.upper()} path ({cause}), and {its(pathless)} {what} are the "
-                     f"model's best guess ignoring the rules (to fix it, train on data that has "
-                     f"{missing_tags_fix(scheme)})")
+                     f"model's best guess ignoring the rules (to fix it, {fix})")
     if not parts:
         return None
     scored = "it is" if len(zero) + len(pathless) == 1 else "they are"

@@ -259,9 +259,9 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         if plain:
             whose = {"training": "the training data's format", "model": "the model's format"}.get(format_from,
                                                                                              "the --format given")
-            need = "training needs tagged data, in columns or CoNLL-U" if training else \
-                f"{'--valid and --test need' if format_from == 'training' else 'evaluating needs'} tagged data, in " \
-                f"{FORMAT_NAMES[spec.format]} ({whose})"
+            need = "training needs tagged data, in columns, CoNLL-U or word/TAG text (--format slash)" if training \
+                else f"{'--valid and --test need' if format_from == 'training' else 'evaluating needs'} tagged data, " \
+                f"in {FORMAT_NAMES[spec.format]} ({whose})"
             raise DataError(f"{problem}{' ' if problem.endswith('?') else '; '}{path} looks like plain text, one "
                             f"sentence a line ({plain}): {plain_fix or need}")
         if why is None and (training or FORMAT_HINT not in str(exc)):

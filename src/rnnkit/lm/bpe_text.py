@@ -33,6 +33,7 @@ from rnnkit.data.text import read_text
 from rnnkit.data.text_ids import TextIds
 from rnnkit.data.vocab import EOS, UNK, OOVStats, Vocabulary
 from rnnkit.errors import DataError
+from rnnkit.lm.units import TextUnits, line_units
 
 WORD_START = "\u2581"  # ▁, SentencePiece's mark of a word's first piece
 SPECIALS = (UNK, EOS)  # whitespace words read as the vocabulary's own tokens, not split into pieces
@@ -48,12 +49,12 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def learn(text: str, vocab_size: int, what: str = "the training text") -> bytes:
+def learn(text: str | Sequence[str], vocab_size: int, what: str = "the training text") -> bytes:
     """The BPE model (SentencePiece ``ModelProto`` bytes) of ``vocab_size`` pieces learned from the
-    non-blank lines of ``text`` without their ``SPECIALS`` words; a size the text cannot fill is
-    :func:`rnnkit.data.bpe.train_bpe`'s ValueError."""
-    return train_bpe((" ".join(w for w in line.split() if w not in SPECIALS) for line in sentences(text)),
-                     vocab_size, what)
+    non-blank lines of ``text`` (or ``text``, its :func:`sentences`) without their ``SPECIALS`` words; a size
+    the text cannot fill is :func:`rnnkit.data.bpe.train_bpe`'s ValueError."""
+    lines = sentences(text) if isinstance(text, str) else text
+    return train_bpe((" ".join(w for w in line.split() if w not in SPECIALS) for line in lines), vocab_size, what)
 
 
 def _segments(line: str) -> list[str]:
@@ -97,8 +98,13 @@ def text_ids(text: str, model: bytes, vocab: Vocabulary | None = None, head: int
     """``text``'s pieces as ids, as :func:`rnnkit.data.text_ids.read_ids` gives a word-level file's: with
     ``vocab`` None the vocabulary is built from the pieces (``<unk>``, ``<eos>``, then by count descending),
     else ``text`` is encoded with ``vocab`` and the pieces it lacks are ``<unk>`` and counted in ``oov``."""
+    return _sentence_ids(sentences(text), model, vocab, head, name)
+
+
+def _sentence_ids(text: Sequence[str], model: bytes, vocab: Vocabulary | None, head: int, name: str) -> TextIds:
+    """:func:`text_ids` of a text's :func:`sentences`."""
     sp = processor(model)
-    lines = [_segments(line) for line in sentences(text)]
+    lines = [_segments(line) for line in text]
     if not lines:
         raise DataError(f"{name}: the file is empty (it holds only whitespace, no bpe token); give a file with text")
     n = sp.get_piece_size()
@@ -123,10 +129,17 @@ def text_ids(text: str, model: bytes, vocab: Vocabulary | None = None, head: int
 
 
 def read_bpe_ids(path: str | os.PathLike, model: bytes, encoding: str = "utf-8", vocab: Vocabulary | None = None,
-                 head: int = 200_000) -> tuple[TextIds, str]:
-    """(:func:`text_ids` of the file, its text) for the caller that counts its words and characters too."""
-    text = read_text(path, encoding)
-    return text_ids(text, model, vocab, head, str(path)), text
+                 head: int = 200_000) -> tuple[TextIds, TextUnits]:
+    """(:func:`text_ids` of the file, its words and characters: :class:`~rnnkit.lm.units.TextUnits`)."""
+    return counted_ids(sentences(read_text(path, encoding)), model, vocab, head, str(path))
+
+
+def counted_ids(lines: Sequence[str], model: bytes, vocab: Vocabulary | None = None, head: int = 200_000,
+                name: str = "the text") -> tuple[TextIds, TextUnits]:
+    """(:func:`text_ids`, :class:`~rnnkit.lm.units.TextUnits`) of a text's :func:`sentences` ``lines``, which
+    are split from the text once for both."""
+    got = _sentence_ids(lines, model, vocab, head, name)
+    return got, line_units(lines, got.ids.size)
 
 
 def decode_pieces(pieces: Sequence[str]) -> str:

@@ -21,7 +21,7 @@ import binascii
 import json
 import os
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -82,6 +82,11 @@ def checkpoint_bpe_model(path: str | os.PathLike) -> bytes | None:
 
 def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
     """(model, vocab, level, task meta) from a language-model checkpoint."""
+    return _load_lm(path)[:4]
+
+
+def _load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any], bytes | None]:
+    """:func:`load_lm`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
     params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm")
     with ckpt.reading_metadata(path, "language-model"):
         cfg = LMConfig(**task["lm_config"])
@@ -97,7 +102,7 @@ def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, di
         model.config = replace(model.config, init_scale=cfg.init_scale)
     _check_bpe(path, bpe)
     ckpt.restore_params(model, params, path)
-    return model, vocab, level, task
+    return model, vocab, level, task, bpe
 
 
 def _check_bpe(path: str | os.PathLike, bpe: bytes | None) -> None:
@@ -172,7 +177,12 @@ def _check_eos(level: str, vocab: Vocabulary) -> None:
 
 def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None]:
     """(model, vocabulary or None, level or None) from a file written by :func:`save_ngram`."""
-    legacy = _legacy_metadata(path)
+    return _load_ngram(path)[:3]
+
+
+def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None, bytes | None]:
+    """:func:`load_ngram`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
+    legacy, bpe = _legacy_metadata(path), None
     if legacy is not None:
         from safetensors.numpy import load_file
 
@@ -185,7 +195,8 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
                                                  "rnnkit train ngram --save FILE")
         with ckpt.reading_metadata(path, "n-gram model"):
             config, vocab_json, level = task["config"], task.get("vocab"), task.get("level")
-            _check_bpe(path, bpe_model_of(task))
+            bpe = bpe_model_of(task)
+            _check_bpe(path, bpe)
     try:
         model = NGramLM.from_arrays(config, arrays)
         vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)
@@ -201,12 +212,22 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
         raise CheckpointError(f"{path}: incomplete n-gram model ({exc!r}); save it again") from None
     if level is None and vocab is not None:  # earlier files: word level is the one with <eos>
         level = "word" if vocab.eos_token is not None else "char"
-    return model, vocab, level
+    return model, vocab, level, bpe
 
 
-def load_language_model(path: str | os.PathLike, arpa_level: str = "word"
-                        ) -> tuple[LanguageModel | NGramLM, Vocabulary, str]:
-    """(model, vocab, level) of a recurrent or n-gram language model; either scores and samples the same way.
+class LoadedLM(NamedTuple):
+    """:func:`load_language_model`'s: the model, its vocabulary and level, and at level ``bpe`` the
+    SentencePiece model it splits text with (else None)."""
+
+    model: LanguageModel | NGramLM
+    vocab: Vocabulary
+    level: str
+    bpe_model: bytes | None
+
+
+def load_language_model(path: str | os.PathLike, arpa_level: str = "word") -> LoadedLM:
+    """(model, vocab, level, bpe_model) of a recurrent or n-gram language model; either scores and samples the
+    same way; ``bpe_model``: the SentencePiece model of one at level ``bpe``, read with it (else None).
 
     An ARPA file (``*.arpa``, ``.gz``/``.xz``/``.bz2`` too, or any file whose first line is ``\\data\\``) is
     read at ``arpa_level`` (see :mod:`rnnkit.lm.arpa_read`); a checkpoint records its own level."""
@@ -214,16 +235,16 @@ def load_language_model(path: str | os.PathLike, arpa_level: str = "word"
 
     if is_arpa(path):
         model, vocab = read_arpa(path, arpa_level)
-        return model, vocab, arpa_level
+        return LoadedLM(model, vocab, arpa_level, None)
     if is_ngram(path):
         kind = NGRAM_KIND
     else:
         kind = (ckpt.load_meta(path).get("task") or {}).get("model")
     if kind != NGRAM_KIND:
-        model, vocab, level, _ = load_lm(path)
-        return model, vocab, level
-    model, vocab, level = load_ngram(path)
+        model, vocab, level, _, bpe = _load_lm(path)
+        return LoadedLM(model, vocab, level, bpe)
+    model, vocab, level, bpe = _load_ngram(path)
     if vocab is None:
         raise CheckpointError(f"{path}: an n-gram model saved without its vocabulary; save it with "
                               "'rnnkit train ngram --save FILE' (or NGramLM.save(path, vocab=...))")
-    return model, vocab, level
+    return LoadedLM(model, vocab, level, bpe)

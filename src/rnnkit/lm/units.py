@@ -26,9 +26,9 @@ figures are exact.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import NamedTuple
 
-from rnnkit.lm.bpe_text import sentences
 from rnnkit.train.progress import perplexity
 
 
@@ -42,9 +42,18 @@ class TextUnits(NamedTuple):
 
 def count_units(text: str, pieces: int) -> TextUnits:
     """The :class:`TextUnits` of ``text``, split into ``pieces`` pieces (``<eos>`` included)."""
-    lines = sentences(text)
-    words = sum(len(line.split()) + 1 for line in lines)
-    chars = sum(len(line) + 1 for line in lines)
+    return line_units(text.split("\n"), pieces)
+
+
+def line_units(lines: Iterable[str], pieces: int) -> TextUnits:
+    """:func:`count_units` of the text of ``lines`` (a text's lines, or its non-blank ones, their whitespace
+    collapsed: :func:`rnnkit.lm.bpe_text.sentences`): a line's whitespace runs count as one space between words."""
+    words = chars = 0
+    for line in lines:
+        split = line.split()
+        if split:
+            words += len(split) + 1  # and <eos>
+            chars += sum(map(len, split)) + len(split)  # one space between words, one line end
     return TextUnits(pieces, words, chars)
 
 

@@ -193,15 +193,15 @@ def no_path_causes(tags: Sequence[str], lines: Sequence[int], blocked: dict[int,
                    source: str = "--dict") -> list[tuple[list[int], str, str]]:
     """``(lines, cause, fix)`` of a segmenter's (``tags``) warnings about the ``lines`` it cannot tag by the
     BMES rules, from :func:`segment_lines`' ``no_path`` and ``dict_blocked``: those whose length has no legal
-    path (:func:`~rnnkit.constraints.missing_tags_cause`), those whose dictionary words need tags the model
+    path (:func:`~rnnkit.constraints.missing_tags`), those whose dictionary words need tags the model
     lacks, and those where such words leave a stretch beside them without one
     (:func:`~rnnkit.constraints.dict_no_path_cause`; ``source``: where the words came from, as it names it)."""
-    from rnnkit.constraints import dict_no_path_cause, missing_tags_cause, missing_tags_fix
+    from rnnkit.constraints import dict_no_path_cause, missing_tags
 
     groups = []
     length = [i for i in lines if i not in blocked]
     if length:
-        groups.append((length, missing_tags_cause(tags, "bmes"), f"train on data that has {missing_tags_fix('bmes')}"))
+        groups.append((length, *missing_tags(tags, "bmes")))
     worded = [i for i in lines if blocked.get(i)]
     if worded:
         named = list(dict.fromkeys(w for i in worded for w in blocked[i]))

@@ -97,9 +97,10 @@ def _with_defaults(key: str, saved: Any, now: Any) -> Any:
 
 
 # task description fields added since some checkpoints were written, and the value a checkpoint without one had
-# (train tagger's --train-scheme: the data's own scheme), and the option that sets each, for the messages
+# (train tagger's --train-scheme: the data's own scheme); and the option that sets a field, for the messages
+# (train seq2seq keeps its vocabulary options in its task description, train lm and train tagger in run_options)
 _ABSENT_TASK_FIELDS = {"train_scheme": lambda saved: (saved.get("data") or {}).get("scheme")}
-_TASK_OPTIONS = {"train_scheme": "--train-scheme"}
+_TASK_OPTIONS = {"train_scheme": "--train-scheme", "min_count": "--min-count", "max_vocab": "--max-vocab"}
 
 
 def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
