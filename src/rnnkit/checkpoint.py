@@ -111,7 +111,8 @@ def _write_all(f: BinaryIO, data: bytes) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
-    """Write ``arrays`` and the JSON-serialisable ``meta`` to ``path`` atomically; returns the path.
+    """Write ``arrays`` and the JSON-serialisable ``meta`` to ``path`` atomically; returns the file written:
+    ``path``, or the file a symbolic link ``path`` leads to, found before the write (:func:`write_atomically`).
 
     Missing parent directories are created.  ``meta`` goes through ``json.dumps``: tuples come back
     as lists and non-string keys as strings; NaN and infinities are kept.
@@ -146,12 +147,11 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     try:
         # the temporary is beside the target (os.replace is atomic only within one file system) and is
         # removed, the old checkpoint kept, whatever stops the write (a full disk, Ctrl-C)
-        write_atomically(path, lambda f: _write_all(f, data), durable=True)
+        return write_atomically(path, lambda f: _write_all(f, data), durable=True)
     except OSError as exc:
         raise CheckpointError(
             f"{path}: cannot write checkpoint ({os_problem(exc)}); the previous file, if any, is unchanged"
         ) from exc
-    return path
 
 
 # --------------------------------------------------------------------------------------- loading

@@ -146,9 +146,8 @@ def export_model(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     "float32" stores its weights so (None: as the source has them).  Refuses an ``output`` that is the
     source or a training checkpoint (it would lose what a ``--resume`` needs)."""
     path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
-    target = written_file(output)  # before the write: afterwards /dev/stdout's link leads to the replaced file
-    ckpt.save_checkpoint(output, model, new_meta)
-    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, target)
+    written = ckpt.save_checkpoint(output, model, new_meta)  # where /dev/stdout's link led before the write
+    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, written)
 
 
 def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None, last: bool
@@ -169,18 +168,13 @@ def beside(output: str | os.PathLike, suffix: str) -> Path:
     return output.with_name((output.stem if output.suffix else output.name) + suffix)
 
 
-def written_file(output: str | os.PathLike) -> Path:
-    """The file a write of ``output`` puts its bytes in (:func:`rnnkit.atomic.write_atomically` replaces the
-    file a symbolic link leads to), found before the write.  ``-o /dev/stdout`` with standard output
-    redirected to a file leads, through /proc/self/fd/1, to that file; after the write the link leads to the
-    file it replaced, which has no name left and holds nothing, so its size would say 0 bytes."""
-    return Path(os.path.realpath(output))
-
-
 def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], kind: str, record: dict[str, Any],
                    largest: float, written: Path) -> ExportReport:
     """The :class:`ExportReport` of an export of ``path`` (metadata ``meta``) written to ``output``, whose
-    bytes went to the file ``written`` (:func:`written_file`)."""
+    bytes went to the file ``written``: ``output``, or the file a symbolic link ``output`` led to before the write
+    (:func:`rnnkit.atomic.write_atomically` returns it).  ``-o /dev/stdout`` with standard output redirected to a
+    file leads, through /proc/self/fd/1, to that file; after the write the link leads to the file it replaced,
+    which has no name left and holds nothing, so its size would say 0 bytes."""
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
                         path.stat().st_size, written.stat().st_size, record["dtype"], largest)
 

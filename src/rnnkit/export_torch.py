@@ -116,7 +116,7 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
 
 def write_bytes(output: Path, data: bytes) -> Path:
     """Write ``data`` to ``output`` atomically (its folders made); return the file written (where a symbolic
-    link ``output`` leads: :func:`rnnkit.export.written_file`).  CheckpointError (one line) when it cannot."""
+    link ``output`` leads: :func:`rnnkit.export.written_report`).  CheckpointError (one line) when it cannot."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         return write_atomically(output, lambda f: f.write(data), durable=True)
