@@ -137,12 +137,10 @@ def summary(report, args: argparse.Namespace) -> str:
 
             what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
                    f"{vocab_path(report.output)})"
-    if (args.torch or args.onnx) and report.kind == "lm":
-        from rnnkit.export_bpe import bpe_path
-        from rnnkit.lm.io import checkpoint_bpe_model
+    from rnnkit.export_bpe import bpe_path
 
-        if checkpoint_bpe_model(report.source) is not None:
-            what += f", its SentencePiece model in {bpe_path(report.output)}"
+    if bpe_path(report.output) in report.beside:
+        what += f", its SentencePiece model in {bpe_path(report.output)}"
     if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:
