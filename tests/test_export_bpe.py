@@ -104,7 +104,8 @@ def test_an_export_named_as_a_sentencepiece_file_is_refused(model, tmp_path, cap
     """-o m.bpe.model would replace the SentencePiece model of another export named m."""
     pytest.importorskip(TARGETS[target][0])
     code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.bpe.model"), target])
-    assert code == 2 and err.count("\n") == 1 and "is named as the SentencePiece model file written beside an export" in err, err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "is named as the SentencePiece model file written beside an export" in err, err
     assert f"e.g. {tmp_path / ('m' + TARGETS[target][1])}" in err and not list(tmp_path.iterdir())
 
 

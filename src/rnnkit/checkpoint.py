@@ -266,15 +266,20 @@ def other_kind(kind: Any) -> str:
     return f"its model kind is {kind!r:.60}" if kind else "it holds no model (a file rnnkit did not train?)"
 
 
-def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str
-                         ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+Loaded = tuple[dict[str, np.ndarray], dict[str, Any]]  # what load_checkpoint returns: (arrays, meta)
+
+
+def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str,
+                         loaded: Loaded | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(model arrays, task metadata)`` of a checkpoint that a ``kind`` task wrote (``meta["task"]["model"]``).
 
     The arrays are those saved under ``model/``, with the prefix removed (float16 ones of a model that
     ``rnnkit export --dtype float16`` wrote widened to float32).  Another kind of checkpoint
     raises :class:`CheckpointError` naming ``what`` it should be and the ``command`` that writes one.
+    ``loaded``: the ``(arrays, meta)`` :func:`load_checkpoint` gave for ``path``, when the caller has read them
+    (``rnnkit export``), checked as the file's would be.
     """
-    arrays, meta = load_checkpoint(path)
+    arrays, meta = load_checkpoint(path) if loaded is None else loaded
     task = meta.get("task") or {}
     if not isinstance(task, dict):
         raise _damaged(Path(path), f"its task is a {type(task).__name__}, not an object")

@@ -146,20 +146,23 @@ def export_model(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     ``output`` as a model-only checkpoint (module docstring), atomically; ``dtype`` "float16" or
     "float32" stores its weights so (None: as the source has them).  Refuses an ``output`` that is the
     source or a training checkpoint (it would lose what a ``--resume`` needs)."""
-    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    path, _, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
     written = ckpt.save_checkpoint(output, model, new_meta)  # where /dev/stdout's link led before the write
     return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, written)
 
 
 def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None, last: bool
-                    ) -> tuple[Path, dict[str, Any], dict[str, np.ndarray], dict[str, Any], float]:
-    """What every export starts with: ``(path, meta, model, new_meta, largest)``, the checkpoint found
-    (:func:`find_checkpoint`) once ``output`` is checked (:func:`refuse_output`), its metadata, and
-    :func:`model_only`'s model arrays, new metadata and largest change."""
+                    ) -> tuple[Path, dict[str, np.ndarray], dict[str, Any], dict[str, np.ndarray], dict[str, Any],
+                               float]:
+    """What every export starts with: ``(path, arrays, meta, model, new_meta, largest)``, the checkpoint found
+    (:func:`find_checkpoint`) once ``output`` is checked (:func:`refuse_output`), its arrays and metadata as
+    :func:`rnnkit.checkpoint.load_checkpoint` read them (for rnnkit's own loaders, which check them:
+    :func:`rnnkit.export_scope.check_loadable`), and :func:`model_only`'s model arrays, new metadata and largest
+    change."""
     path = find_checkpoint(source, last)
     refuse_output(Path(output), path)
     arrays, meta = ckpt.load_checkpoint(path)
-    return (path, meta, *model_only(arrays, meta, path, dtype))
+    return (path, arrays, meta, *model_only(arrays, meta, path, dtype))
 
 
 def beside(output: str | os.PathLike, suffix: str) -> Path:

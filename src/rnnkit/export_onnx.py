@@ -232,7 +232,7 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
 
     _onnx()  # before any work: the one line that says how to install it
     output = Path(output)
-    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    path, arrays, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
     check_outputs(output, path)
     task = new_meta["task"]
     kind = task["model"]
@@ -240,9 +240,10 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     if kind == "seq2seq":  # a translator: what it lacks, and its decoder step's file (rnnkit.export_onnx_seq2seq)
         from rnnkit.export_onnx_seq2seq import check_translator, export_translator
 
-        check_translator(task, path, output)
+        check_translator(task, path, output, (arrays, meta))
     else:
-        check_supported(kind, task, model, path, "--onnx")
+        check_supported(kind, task, model, path, "--onnx", (arrays, meta))
+    del arrays  # the optimizer's state and the rest that only training needs
     wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
     if wide:  # runs in float32, as ONNX serves it
         largest = max(largest, narrow(model, np.float32, wide))

@@ -54,13 +54,15 @@ def step_path(output: str | os.PathLike) -> Path:
     return beside(output, ".step.onnx")
 
 
-def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike) -> None:
+def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike,
+                     loaded: ckpt.Loaded | None = None) -> None:
     """CheckpointError (one line) when rnnkit's own loader refuses the checkpoint ``path`` (a weight missing, a
     damaged configuration: an export builds only what rnnkit reads), or ValueError for a decoder step file
-    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written."""
-    from rnnkit.seq2seq.io import load_translator
+    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written.  ``loaded``: the
+    checkpoint's ``(arrays, meta)``, when read already (:func:`rnnkit.export_scope.check_loadable`)."""
+    from rnnkit.export_scope import check_loadable
 
-    load_translator(path)
+    check_loadable("seq2seq", path, loaded)
     check_beside(output, ".step.onnx", "decoder step", path)
 
 

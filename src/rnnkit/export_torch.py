@@ -93,11 +93,12 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     from safetensors.numpy import save
 
     output = Path(output)
-    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    path, arrays, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
-    check_supported(kind, task, model, path)
+    check_supported(kind, task, model, path, loaded=(arrays, meta))
+    del arrays  # the optimizer's state and the rest that only training needs
     bpe = bpe_side_file(kind, task, path, output, ".safetensors")  # a BPE-level model's SentencePiece model, beside it
     with ckpt.reading_metadata(path, "model"):
         record = {**new_meta["export"], "module": _CLASS[kind]}

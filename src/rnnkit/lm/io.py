@@ -80,9 +80,11 @@ def checkpoint_bpe_model(path: str | os.PathLike) -> bytes | None:
         return bpe_model_of(task)
 
 
-def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
-    """(model, vocab, level, task meta) from a language-model checkpoint."""
-    params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm")
+def load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
+            ) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
+    """(model, vocab, level, task meta) from a language-model checkpoint.
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
+    params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm", loaded)
     with ckpt.reading_metadata(path, "language-model"):
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])
