@@ -146,7 +146,8 @@ def export_model(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     ``output`` as a model-only checkpoint (module docstring), atomically; ``dtype`` "float16" or
     "float32" stores its weights so (None: as the source has them).  Refuses an ``output`` that is the
     source or a training checkpoint (it would lose what a ``--resume`` needs)."""
-    path, _, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    path, arrays, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    del arrays  # the optimizer's state and the rest that only training needs
     written = ckpt.save_checkpoint(output, model, new_meta)  # where /dev/stdout's link led before the write
     return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, written)
 
@@ -199,15 +200,15 @@ def check_beside(output: str | os.PathLike, suffix: str, what: str, source: str 
 
 
 def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], kind: str, record: dict[str, Any],
-                   largest: float, written: Path, beside: tuple[Path, ...] = ()) -> ExportReport:
+                   largest: float, written: Path, sides: tuple[Path, ...] = ()) -> ExportReport:
     """The :class:`ExportReport` of an export of ``path`` (metadata ``meta``) written to ``output``, whose
     bytes went to the file ``written``: ``output``, or the file a symbolic link ``output`` led to before the write
     (:func:`rnnkit.atomic.write_atomically` returns it).  ``-o /dev/stdout`` with standard output redirected to a
     file leads, through /proc/self/fd/1, to that file; after the write the link leads to the file it replaced,
-    which has no name left and holds nothing, so its size would say 0 bytes.  ``beside``: the files written
+    which has no name left and holds nothing, so its size would say 0 bytes.  ``sides``: the files written
     beside ``output``."""
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
-                        path.stat().st_size, written.stat().st_size, record["dtype"], largest, beside)
+                        path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides)
 
 
 def refuse_output(output: Path, source: Path) -> None:

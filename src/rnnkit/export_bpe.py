@@ -21,8 +21,8 @@ from typing import Any
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.export import beside, check_beside, refuse_beside_name
-from rnnkit.lm.io import bpe_model_of
 from rnnkit.lm.bpe_text import SPECIALS, WORD_START
+from rnnkit.lm.io import bpe_model_of
 
 SUFFIX = ".bpe.model"
 

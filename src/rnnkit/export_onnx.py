@@ -202,7 +202,8 @@ def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = 
     from rnnkit.data.files import check_output_path
 
     refuse_beside_name(output, ".vocab.json", "vocabulary file", ".onnx")
-    check_output_path(str(output), "-o", make_folders=True, suffix=".onnx", inputs=[] if source is None else [source])
+    inputs = [str(source)] if source is not None else []
+    check_output_path(str(output), "-o", make_folders=True, suffix=".onnx", inputs=inputs)
     check_beside(output, ".vocab.json", "vocabulary file", source)
 
 
@@ -263,5 +264,6 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
         code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path),
                          None if bpe is None else os.path.abspath(bpe[0]))
-    written, sides = write_export(output, data, [(vocab_file, (words + "\n").encode("utf-8"))] + ([bpe] if bpe else []))
+    vocab = (vocab_file, (words + "\n").encode("utf-8"))
+    written, sides = write_export(output, data, [vocab] if bpe is None else [vocab, bpe])
     return written_report(path, output, meta, kind, record, largest, written, sides), code

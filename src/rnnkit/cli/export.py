@@ -135,6 +135,7 @@ def summary(report, args: argparse.Namespace) -> str:
     """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
     from rnnkit.checkpoint import kind_name
     from rnnkit.export import TABLE_KINDS
+    from rnnkit.export_bpe import bpe_path
 
     about = [kind_name(report.kind)]
     if report.step is not None:
@@ -155,8 +156,6 @@ def summary(report, args: argparse.Namespace) -> str:
 
             what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
                    f"{vocab_path(report.output)})"
-    from rnnkit.export_bpe import bpe_path
-
     if bpe_path(report.output) in report.beside:
         what += f", its SentencePiece model in {bpe_path(report.output)}"
     if report.kind in TABLE_KINDS:
