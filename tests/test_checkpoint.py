@@ -317,6 +317,17 @@ def test_creates_missing_directories(tmp_path):
     _same_bits("w", w, ckpt.load_checkpoint(path)[0]["w"])
 
 
+def test_save_returns_the_file_written_where_a_link_leads(tmp_path):
+    """A symbolic link is followed before the write (as /dev/stdout -> /proc/self/fd/1 -> a file): the file returned
+    is the one written, which the link named, so its size can be read after the write (rnnkit export's report)."""
+    target, link = tmp_path / "real.safetensors", tmp_path / "link.safetensors"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    written = ckpt.save_checkpoint(link, {"w": np.ones(3, np.float32)}, {"step": 1})
+    assert written == target and written.stat().st_size > 3 and link.is_symlink()
+    assert ckpt.save_checkpoint(tmp_path / "plain.safetensors", {"w": np.ones(1)}, {}) == tmp_path / "plain.safetensors"
+
+
 # ---------------------------------------------------------------------------- nested state
 def test_flatten_unflatten_round_trip(tmp_path):
     rng = np.random.default_rng(8)

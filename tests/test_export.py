@@ -285,6 +285,25 @@ def test_output_to_dev_stdout_redirected_to_a_file_says_the_files_real_size(mode
     assert done.returncode == 0, done.stderr
     size = out_path.stat().st_size
     assert size > 1000 and f"wrote /dev/stdout: {size:,} bytes (" in done.stderr, (size, done.stderr)
+    assert done.stderr.count("\n") == 2 + bool(target), done.stderr
+    if target:  # the code would have gone into the file the weights replaced, naming them /dev/stdout
+        assert "-o /dev/stdout is standard output, which holds the export, so the torch code that loads it is not " \
+               "printed; write the export to a file of its own (-o FILE)" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("target", ["--torch", "--onnx"])
+def test_an_output_that_is_standard_output_by_its_own_name_holds_the_export_alone(models, tmp_path, target):
+    """`rnnkit export RUN -o m.out --torch > m.out`: the file is the export, not the code appended to it (nor the
+    code lost in the file the export replaced); one line says where the code went."""
+    if target == "--onnx":
+        pytest.importorskip("onnx")
+    out_path = tmp_path / "m.out"
+    with open(out_path, "wb") as out:
+        done = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "export", str(models / "lm"), "-o",
+                               str(out_path), target], stdout=out, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0 and "code that" in done.stderr and "is not printed" in done.stderr, done.stderr
+    assert f"wrote {out_path}: {out_path.stat().st_size:,} bytes" in done.stderr, done.stderr
+    assert b"import" not in out_path.read_bytes()[:64]  # the export's own bytes: safetensors' header, or a graph
 
 
 def test_library_messages_name_the_parameters_and_the_options_beside_them(models, tmp_path):

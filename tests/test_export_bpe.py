@@ -104,5 +104,25 @@ def test_an_export_named_as_a_sentencepiece_file_is_refused(model, tmp_path, cap
     """-o m.bpe.model would replace the SentencePiece model of another export named m."""
     pytest.importorskip(TARGETS[target][0])
     code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.bpe.model"), target])
-    assert code == 2 and err.count("\n") == 1 and "is named as a BPE model's SentencePiece file" in err, err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "is named as the SentencePiece model file written beside an export" in err, err
     assert f"e.g. {tmp_path / ('m' + TARGETS[target][1])}" in err and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_report_names_the_files_written_beside_the_export(model, tmp_path, target):
+    """The report lists the files written beside the export (the vocabulary of a graph, the SentencePiece model),
+    which is what the command's summary says from, rather than reading the checkpoint again."""
+    from rnnkit.export_torch import export_torch
+
+    out = tmp_path / f"lm{TARGETS[target][1]}"
+    if target == "--onnx":
+        pytest.importorskip("onnx")
+        from rnnkit.export_onnx import export_onnx
+
+        report, _ = export_onnx(model, out)
+    else:
+        report, _ = export_torch(model, out)
+    expected = [tmp_path / "lm.vocab.json"] * (target == "--onnx") + [tmp_path / "lm.bpe.model"]
+    assert report.beside == tuple(expected) and all(p.is_file() for p in expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in [out, *expected])

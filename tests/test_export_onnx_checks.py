@@ -102,3 +102,20 @@ def test_a_layer_normalized_peephole_lstm_is_refused_by_torch_for_its_layer_norm
     assert not out.exists()
     code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx"), "--onnx"])
     assert code == 0 and (tmp_path / "m.onnx").exists(), err
+
+
+@pytest.mark.parametrize("target", ["--onnx", "--torch"])
+def test_the_checkpoint_is_read_once_for_the_export_and_its_loaders_check(tmp_path, capsys, monkeypatch, target):
+    """rnnkit's own loader checks the arrays the export read (a float16 export's too, widened as it widens them),
+    rather than reading the whole checkpoint a second time."""
+    model = _train_lm(tmp_path, capsys)
+    half = tmp_path / "half.safetensors"
+    code, _, err = run_cli(capsys, ["export", str(model), "-o", str(half), "--dtype", "float16"])
+    assert code == 0, err
+    reads = []
+    load = ckpt.load_checkpoint
+    monkeypatch.setattr(ckpt, "load_checkpoint", lambda path: reads.append(path) or load(path))
+    for source in (model, half):
+        reads.clear()
+        code, _, err = run_cli(capsys, ["export", str(source), "-o", str(tmp_path / f"m{target}.out"), target])
+        assert code == 0 and reads == [source], (err, reads)

@@ -72,9 +72,9 @@ def test_an_onnx_graph_named_as_a_vocabulary_file_is_refused(tmp_path, capsys, m
     assert code == 0, err
     vocab = (tmp_path / "ex" / "m.vocab.json").read_bytes()
     _refused(capsys, ["export", "run", "-o", "ex/m.vocab.json", "--onnx"],
-             "-o ex/m.vocab.json: is named as an ONNX export's vocabulary file, which is written beside the graph; "
-             "give the graph's name, e.g. ex/m.onnx")
-    _refused(capsys, ["export", "run", "-o", "ex/M.Vocab.JSON", "--onnx"], "is named as an ONNX export's vocabulary")
+             "-o ex/m.vocab.json: is named as the vocabulary file written beside an export; give the export's own "
+             "name, e.g. ex/m.onnx")
+    _refused(capsys, ["export", "run", "-o", "ex/M.Vocab.JSON", "--onnx"], "is named as the vocabulary file")
     assert (tmp_path / "ex" / "m.vocab.json").read_bytes() == vocab
     assert sorted(os.listdir(tmp_path / "ex")) == ["m.onnx", "m.vocab.json"]
 

@@ -111,7 +111,8 @@ def _write_all(f: BinaryIO, data: bytes) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
-    """Write ``arrays`` and the JSON-serialisable ``meta`` to ``path`` atomically; returns the path.
+    """Write ``arrays`` and the JSON-serialisable ``meta`` to ``path`` atomically; returns the file written:
+    ``path``, or the file a symbolic link ``path`` leads to, found before the write (:func:`write_atomically`).
 
     Missing parent directories are created.  ``meta`` goes through ``json.dumps``: tuples come back
     as lists and non-string keys as strings; NaN and infinities are kept.
@@ -146,12 +147,11 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     try:
         # the temporary is beside the target (os.replace is atomic only within one file system) and is
         # removed, the old checkpoint kept, whatever stops the write (a full disk, Ctrl-C)
-        write_atomically(path, lambda f: _write_all(f, data), durable=True)
+        return write_atomically(path, lambda f: _write_all(f, data), durable=True)
     except OSError as exc:
         raise CheckpointError(
             f"{path}: cannot write checkpoint ({os_problem(exc)}); the previous file, if any, is unchanged"
         ) from exc
-    return path
 
 
 # --------------------------------------------------------------------------------------- loading
@@ -266,15 +266,20 @@ def other_kind(kind: Any) -> str:
     return f"its model kind is {kind!r:.60}" if kind else "it holds no model (a file rnnkit did not train?)"
 
 
-def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str
-                         ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+Loaded = tuple[dict[str, np.ndarray], dict[str, Any]]  # what load_checkpoint returns: (arrays, meta)
+
+
+def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str,
+                         loaded: Loaded | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(model arrays, task metadata)`` of a checkpoint that a ``kind`` task wrote (``meta["task"]["model"]``).
 
     The arrays are those saved under ``model/``, with the prefix removed (float16 ones of a model that
     ``rnnkit export --dtype float16`` wrote widened to float32).  Another kind of checkpoint
     raises :class:`CheckpointError` naming ``what`` it should be and the ``command`` that writes one.
+    ``loaded``: the ``(arrays, meta)`` :func:`load_checkpoint` gave for ``path``, when the caller has read them
+    (``rnnkit export``), checked as the file's would be.
     """
-    arrays, meta = load_checkpoint(path)
+    arrays, meta = load_checkpoint(path) if loaded is None else loaded
     task = meta.get("task") or {}
     if not isinstance(task, dict):
         raise _damaged(Path(path), f"its task is a {type(task).__name__}, not an object")

@@ -57,6 +57,7 @@ class ExportReport:
     bytes_after: int
     dtype: str | None  # how the weights are stored: "float16", "float32", or None (no float weights)
     largest_change: float  # the largest |w_exported - w_source| over the weights (0 unless narrowed)
+    beside: tuple[Path, ...] = ()  # the files written beside output (:func:`beside`): vocabulary, SentencePiece, step
 
 
 def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
@@ -145,21 +146,24 @@ def export_model(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     ``output`` as a model-only checkpoint (module docstring), atomically; ``dtype`` "float16" or
     "float32" stores its weights so (None: as the source has them).  Refuses an ``output`` that is the
     source or a training checkpoint (it would lose what a ``--resume`` needs)."""
-    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
-    target = written_file(output)  # before the write: afterwards /dev/stdout's link leads to the replaced file
-    ckpt.save_checkpoint(output, model, new_meta)
-    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, target)
+    path, arrays, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    del arrays  # the optimizer's state and the rest that only training needs
+    written = ckpt.save_checkpoint(output, model, new_meta)  # where /dev/stdout's link led before the write
+    return written_report(path, output, meta, new_meta["task"]["model"], new_meta["export"], largest, written)
 
 
 def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype: str | None, last: bool
-                    ) -> tuple[Path, dict[str, Any], dict[str, np.ndarray], dict[str, Any], float]:
-    """What every export starts with: ``(path, meta, model, new_meta, largest)``, the checkpoint found
-    (:func:`find_checkpoint`) once ``output`` is checked (:func:`refuse_output`), its metadata, and
-    :func:`model_only`'s model arrays, new metadata and largest change."""
+                    ) -> tuple[Path, dict[str, np.ndarray], dict[str, Any], dict[str, np.ndarray], dict[str, Any],
+                               float]:
+    """What every export starts with: ``(path, arrays, meta, model, new_meta, largest)``, the checkpoint found
+    (:func:`find_checkpoint`) once ``output`` is checked (:func:`refuse_output`), its arrays and metadata as
+    :func:`rnnkit.checkpoint.load_checkpoint` read them (for rnnkit's own loaders, which check them:
+    :func:`rnnkit.export_scope.check_loadable`), and :func:`model_only`'s model arrays, new metadata and largest
+    change."""
     path = find_checkpoint(source, last)
     refuse_output(Path(output), path)
     arrays, meta = ckpt.load_checkpoint(path)
-    return (path, meta, *model_only(arrays, meta, path, dtype))
+    return (path, arrays, meta, *model_only(arrays, meta, path, dtype))
 
 
 def beside(output: str | os.PathLike, suffix: str) -> Path:
@@ -169,20 +173,42 @@ def beside(output: str | os.PathLike, suffix: str) -> Path:
     return output.with_name((output.stem if output.suffix else output.name) + suffix)
 
 
-def written_file(output: str | os.PathLike) -> Path:
-    """The file a write of ``output`` puts its bytes in (:func:`rnnkit.atomic.write_atomically` replaces the
-    file a symbolic link leads to), found before the write.  ``-o /dev/stdout`` with standard output
-    redirected to a file leads, through /proc/self/fd/1, to that file; after the write the link leads to the
-    file it replaced, which has no name left and holds nothing, so its size would say 0 bytes."""
-    return Path(os.path.realpath(output))
+def refuse_beside_name(output: str | os.PathLike, suffix: str, what: str, own: str) -> None:
+    """ValueError (one line) for an export ``output`` itself named as the file written beside an export that
+    ``suffix`` names, which holds ``what`` (``m.vocab.json``: "vocabulary file"): it would replace another export's
+    file; the message suggests the name with the export's ``own`` suffix instead (``m.onnx``)."""
+    name = Path(output).name
+    if name.lower().endswith(suffix):
+        export = Path(output).with_name(name[:-len(suffix)] + own)
+        raise ValueError(f"-o {output}: is named as the {what} written beside an export; give the export's own "
+                         f"name, e.g. {export}")
+
+
+def check_beside(output: str | os.PathLike, suffix: str, what: str, source: str | os.PathLike | None = None,
+                 written_as: str = ".onnx") -> Path:
+    """The file beside ``output`` named by ``suffix`` (:func:`beside`), which holds ``what`` ("vocabulary file"),
+    checked before any file is written: ValueError (one line) unless it can be written by the rules of every model
+    written (:func:`rnnkit.data.files.check_output_path`, ``written_as`` the export's kind of file: a regular file,
+    not a device, a pipe or a folder; a name without a compressed suffix), and is not the checkpoint ``source``."""
+    from rnnkit.data.files import check_output_path
+
+    path = beside(output, suffix)
+    check_output_path(str(path), f"-o {output}: its {what}", make_folders=True, suffix=written_as,
+                      inputs=[] if source is None else [str(source)],
+                      folder_fix=f"choose another -o, whose name with {suffix} is not a folder")
+    return path
 
 
 def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], kind: str, record: dict[str, Any],
-                   largest: float, written: Path) -> ExportReport:
+                   largest: float, written: Path, sides: tuple[Path, ...] = ()) -> ExportReport:
     """The :class:`ExportReport` of an export of ``path`` (metadata ``meta``) written to ``output``, whose
-    bytes went to the file ``written`` (:func:`written_file`)."""
+    bytes went to the file ``written``: ``output``, or the file a symbolic link ``output`` led to before the write
+    (:func:`rnnkit.atomic.write_atomically` returns it).  ``-o /dev/stdout`` with standard output redirected to a
+    file leads, through /proc/self/fd/1, to that file; after the write the link leads to the file it replaced,
+    which has no name left and holds nothing, so its size would say 0 bytes.  ``sides``: the files written
+    beside ``output``."""
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
-                        path.stat().st_size, written.stat().st_size, record["dtype"], largest)
+                        path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides)
 
 
 def refuse_output(output: Path, source: Path) -> None:

@@ -19,8 +19,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnkit.export import beside
+from rnnkit import checkpoint as ckpt
+from rnnkit.export import beside, check_beside, refuse_beside_name
 from rnnkit.lm.bpe_text import SPECIALS, WORD_START
+from rnnkit.lm.io import bpe_model_of
 
 SUFFIX = ".bpe.model"
 
@@ -30,19 +32,21 @@ def bpe_path(output: str | os.PathLike) -> Path:
     return beside(output, SUFFIX)
 
 
-def check_bpe_output(output: str | os.PathLike, source: str | os.PathLike, suffix: str) -> None:
-    """ValueError (one line) unless the SentencePiece model file beside ``output`` can be written (the rules of
-    :func:`rnnkit.data.files.check_output_path`; not the checkpoint ``source``).  An ``output`` named like such a
-    file (``m.bpe.model``) is refused: it would replace another export's SentencePiece model."""
-    from rnnkit.data.files import check_output_path
-
-    path = bpe_path(output)
-    if Path(output).name.lower().endswith(SUFFIX):
-        export = Path(output).with_name(Path(output).name[:-len(SUFFIX)] + suffix)
-        raise ValueError(f"-o {output}: is named as a BPE model's SentencePiece file, which is written beside the "
-                         f"export; give the export's own name, e.g. {export}")
-    check_output_path(str(path), f"-o {output}: its SentencePiece model file", make_folders=True, suffix=suffix,
-                      inputs=[str(source)], folder_fix=f"choose another -o, whose name with {SUFFIX} is not a folder")
+def bpe_side_file(kind: str, task: dict[str, Any], source: Path, output: str | os.PathLike, own: str
+                  ) -> tuple[Path, bytes] | None:
+    """``(file, bytes)`` of a BPE-level language model's SentencePiece model (``kind`` "lm", ``task`` its metadata,
+    read from the checkpoint ``source``): the file beside the export ``output`` (:func:`bpe_path`), checked before
+    any is written (:func:`rnnkit.export.check_beside`; an ``output`` itself named ``*.bpe.model`` is refused: it
+    would replace another export's SentencePiece model, ``own`` the export's suffix the message suggests instead);
+    None for any other model."""
+    if kind != "lm":
+        return None
+    with ckpt.reading_metadata(source, "model"):
+        pieces = bpe_model_of(task)
+    if pieces is None:
+        return None
+    refuse_beside_name(output, SUFFIX, "SentencePiece model file", own)
+    return check_beside(output, SUFFIX, "SentencePiece model file", source, own), pieces
 
 
 def bpe_code(path: str, vocab: dict[str, Any]) -> list[str]:

@@ -62,16 +62,16 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.export import ExportReport, beside, narrow, read_for_export, written_report
-from rnnkit.export_bpe import bpe_path, check_bpe_output
+from rnnkit.export import (ExportReport, beside, check_beside, narrow, read_for_export, refuse_beside_name,
+                           written_report)
+from rnnkit.export_bpe import bpe_side_file
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_extras import tagger_inputs
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
                                       class_log_probs, real_steps, recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
-from rnnkit.export_torch import write_bytes
-from rnnkit.lm.io import bpe_model_of
+from rnnkit.export_torch import write_export
 from rnnkit.lm.score import start_token
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
@@ -201,14 +201,10 @@ def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = 
     own in ``m.vocab.vocab.json``."""
     from rnnkit.data.files import check_output_path
 
-    if Path(output).name.lower().endswith(".vocab.json"):
-        graph = Path(output).with_name(Path(output).name[:-len(".vocab.json")] + ".onnx")
-        raise ValueError(f"-o {output}: is named as an ONNX export's vocabulary file, which is written beside the "
-                         f"graph; give the graph's name, e.g. {graph}")
+    refuse_beside_name(output, ".vocab.json", "vocabulary file", ".onnx")
     inputs = [str(source)] if source is not None else []
     check_output_path(str(output), "-o", make_folders=True, suffix=".onnx", inputs=inputs)
-    check_output_path(str(vocab_path(output)), f"-o {output}: its vocabulary file", make_folders=True, suffix=".onnx",
-                      inputs=inputs, folder_fix="choose another -o, whose name with .vocab.json is not a folder")
+    check_beside(output, ".vocab.json", "vocabulary file", source)
 
 
 def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +233,7 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
 
     _onnx()  # before any work: the one line that says how to install it
     output = Path(output)
-    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    path, arrays, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
     check_outputs(output, path)
     task = new_meta["task"]
     kind = task["model"]
@@ -245,9 +241,10 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     if kind == "seq2seq":  # a translator: what it lacks, and its decoder step's file (rnnkit.export_onnx_seq2seq)
         from rnnkit.export_onnx_seq2seq import check_translator, export_translator
 
-        check_translator(task, path, output)
+        check_translator(task, path, output, (arrays, meta))
     else:
-        check_supported(kind, task, model, path, "--onnx")
+        check_supported(kind, task, model, path, "--onnx", (arrays, meta))
+    del arrays  # the optimizer's state and the rest that only training needs
     wide = [k for k, v in model.items() if v.dtype == np.float64]  # a float64 model (--dtype float64 in training)
     if wide:  # runs in float32, as ONNX serves it
         largest = max(largest, narrow(model, np.float32, wide))
@@ -260,18 +257,13 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     vocab_file = vocab_path(output)
     if kind == "seq2seq":  # two graphs, the encoder and one decoder step
         return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
-    with ckpt.reading_metadata(path, "model"):
-        pieces = bpe_model_of(task) if kind == "lm" else None  # a BPE-level model's SentencePiece model
-    if pieces is not None:  # its file beside the graph, checked before any is written
-        check_bpe_output(output, path, ".onnx")
+    bpe = bpe_side_file(kind, task, path, output, ".onnx")  # a BPE-level model's SentencePiece model, beside it
     with ckpt.reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)
         code = onnx_code(kind, task, os.path.abspath(output), os.path.abspath(vocab_file), record, str(path),
-                         None if pieces is None else os.path.abspath(bpe_path(output)))
-    written = write_bytes(output, data)
-    write_bytes(vocab_file, (words + "\n").encode("utf-8"))
-    if pieces is not None:
-        write_bytes(bpe_path(output), pieces)
-    return written_report(path, output, meta, kind, record, largest, written), code
+                         None if bpe is None else os.path.abspath(bpe[0]))
+    vocab = (vocab_file, (words + "\n").encode("utf-8"))
+    written, sides = write_export(output, data, [vocab] if bpe is None else [vocab, bpe])
+    return written_report(path, output, meta, kind, record, largest, written, sides), code

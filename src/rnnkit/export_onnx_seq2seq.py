@@ -43,9 +43,9 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from rnnkit.export import ExportReport, beside, written_report
+from rnnkit.export import ExportReport, beside, check_beside, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
-from rnnkit.export_torch import write_bytes
+from rnnkit.export_torch import write_export
 from rnnkit.seq2seq.lengths import LengthRule
 
 
@@ -54,16 +54,16 @@ def step_path(output: str | os.PathLike) -> Path:
     return beside(output, ".step.onnx")
 
 
-def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike) -> None:
+def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike,
+                     loaded: ckpt.Loaded | None = None) -> None:
     """CheckpointError (one line) when rnnkit's own loader refuses the checkpoint ``path`` (a weight missing, a
     damaged configuration: an export builds only what rnnkit reads), or ValueError for a decoder step file
-    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written."""
-    from rnnkit.data.files import check_output_path
-    from rnnkit.seq2seq.io import load_translator
+    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written.  ``loaded``: the
+    checkpoint's ``(arrays, meta)``, when read already (:func:`rnnkit.export_scope.check_loadable`)."""
+    from rnnkit.export_scope import check_loadable
 
-    load_translator(path)
-    check_output_path(str(step_path(output)), f"-o {output}: its decoder step", make_folders=True, suffix=".onnx",
-                      inputs=[str(path)], folder_fix="choose another -o, whose name with .step.onnx is not a folder")
+    check_loadable("seq2seq", path, loaded)
+    check_beside(output, ".step.onnx", "decoder step", path)
 
 
 def _bridge(g: Graph, final: str, name: str, L: int, H: int, out: str) -> None:
@@ -192,8 +192,6 @@ def export_translator(path: Path, output: str | os.PathLike, meta: dict[str, Any
         encoder, step = (p.SerializeToString() for p in translator_models(task, model, record))
         words = json.dumps(translator_vocab(task), ensure_ascii=False, indent=1)
         code = translator_code(task, record, str(path), *(os.path.abspath(p) for p in (output, step_file, vocab_file)))
-    written = write_bytes(output, encoder)
-    step_written = write_bytes(step_file, step)
-    write_bytes(vocab_file, (words + "\n").encode("utf-8"))
-    report = written_report(path, output, meta, "seq2seq", record, largest, written)
-    return replace(report, bytes_after=report.bytes_after + step_written.stat().st_size), code
+    written, sides = write_export(output, encoder, [(step_file, step), (vocab_file, (words + "\n").encode("utf-8"))])
+    report = written_report(path, output, meta, "seq2seq", record, largest, written, sides)
+    return replace(report, bytes_after=report.bytes_after + len(step)), code  # both graphs

@@ -53,10 +53,10 @@ def tagger_extras(task: dict[str, Any]) -> list[str]:
 
 
 def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], path: Path | str = "the model",
-                    option: str = "--torch") -> None:
+                    option: str = "--torch", loaded: ckpt.Loaded | None = None) -> None:
     """ValueError (one line, starting with ``option``: "--torch" or "--onnx") naming why the model of ``path``,
     of ``kind``, is not exported so, or CheckpointError when rnnkit itself would not load it
-    (:func:`check_loadable`); None when it is."""
+    (:func:`check_loadable`, given ``loaded`` when read already); None when it is."""
     lacks = _LACKS[option]
 
     def refuse(why: str, onnx_builds: bool = False) -> ValueError:  # onnx_builds: --torch's fix is --onnx
@@ -91,19 +91,23 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         raise ValueError(f"{option}: {path}: it is a peephole LSTM (--peephole), and {lacks['peephole']}; export it "
                          "with --onnx instead (ONNX's LSTM operator has peepholes), or without either, as a model for "
                          "rnnkit's own commands")
-    check_loadable(kind, path)  # first: no model rnnkit exports learns its initial state, so its loader refuses one
+    check_loadable(kind, path, loaded)  # first: no model rnnkit exports learns its initial state (its loader refuses)
     if has_learned_init(model):
         raise refuse(f"{path}: its recurrent layer learns its initial state, which {lacks['init']}")
 
 
-def check_loadable(kind: str, path: Path | str) -> None:
+def check_loadable(kind: str, path: Path | str, loaded: ckpt.Loaded | None = None) -> None:
     """CheckpointError (one line) when rnnkit's own loader of ``kind`` refuses the checkpoint ``path``: its
     configuration (e.g. ``peephole: "yes"``) or its parameter names and shapes (a peephole weight in a model
-    configured without peepholes, or one missing) do not make a model.  An export builds only what rnnkit reads."""
+    configured without peepholes, or one missing) do not make a model.  An export builds only what rnnkit reads.
+    ``loaded``: the checkpoint's ``(arrays, meta)`` as :func:`rnnkit.checkpoint.load_checkpoint` read them, when
+    the caller has (the loader then checks them rather than reading the file again)."""
     if kind == "lm":
         from rnnkit.lm.io import load_lm as load
     elif kind == "classifier":
         from rnnkit.classify.task import load_classifier as load
+    elif kind == "seq2seq":
+        from rnnkit.seq2seq.io import load_translator as load
     else:
         from rnnkit.tagging.io import load_tagger as load
-    load(path)
+    load(path, loaded)

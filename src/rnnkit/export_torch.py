@@ -53,12 +53,11 @@ from rnnkit.atomic import write_atomically
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
-from rnnkit.export_bpe import bpe_code, bpe_example, bpe_path, check_bpe_output
+from rnnkit.export_bpe import bpe_code, bpe_example, bpe_side_file
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
                                       is_segmenter, segmenter_example, tagger_prepare)
-from rnnkit.lm.io import bpe_model_of
 from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
 
@@ -94,29 +93,34 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     from safetensors.numpy import save
 
     output = Path(output)
-    path, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
+    path, arrays, meta, model, new_meta, largest = read_for_export(source, output, dtype, last)
     task = new_meta["task"]
     kind = task["model"]
     model = {k[len("model/"):]: v for k, v in model.items()}
-    check_supported(kind, task, model, path)
-    with ckpt.reading_metadata(path, "model"):
-        pieces = bpe_model_of(task) if kind == "lm" else None  # a BPE-level model's SentencePiece model
-    if pieces is not None:  # its file beside the weights, checked before either is written
-        check_bpe_output(output, path, ".safetensors")
+    check_supported(kind, task, model, path, loaded=(arrays, meta))
+    del arrays  # the optimizer's state and the rest that only training needs
+    bpe = bpe_side_file(kind, task, path, output, ".safetensors")  # a BPE-level model's SentencePiece model, beside it
     with ckpt.reading_metadata(path, "model"):
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, os.path.abspath(output), record, str(path),
-                          None if pieces is None else os.path.abspath(bpe_path(output)))
+                          None if bpe is None else os.path.abspath(bpe[0]))
+    written, sides = write_export(output, data, [] if bpe is None else [bpe])
+    return written_report(path, output, meta, kind, record, largest, written, sides), code
+
+
+def write_export(output: Path, data: bytes, sides: list[tuple[Path, bytes]]) -> tuple[Path, tuple[Path, ...]]:
+    """Write ``data`` to ``output``, then each ``(file, bytes)`` of ``sides`` beside it (:func:`write_bytes`); return
+    the file ``output``'s bytes went to and the files beside it."""
     written = write_bytes(output, data)
-    if pieces is not None:
-        write_bytes(bpe_path(output), pieces)
-    return written_report(path, output, meta, kind, record, largest, written), code
+    for side, side_data in sides:
+        write_bytes(side, side_data)
+    return written, tuple(side for side, _ in sides)
 
 
 def write_bytes(output: Path, data: bytes) -> Path:
     """Write ``data`` to ``output`` atomically (its folders made); return the file written (where a symbolic
-    link ``output`` leads: :func:`rnnkit.export.written_file`).  CheckpointError (one line) when it cannot."""
+    link ``output`` leads: :func:`rnnkit.export.written_report`).  CheckpointError (one line) when it cannot."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         return write_atomically(output, lambda f: f.write(data), durable=True)

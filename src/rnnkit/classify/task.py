@@ -301,9 +301,11 @@ def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "t
             "format": fmt}
 
 
-def load_classifier(path: str | os.PathLike) -> tuple[Classifier, ClassifierEncoder, dict[str, Any]]:
-    """``(model, encoder, task meta)`` from a classifier checkpoint."""
-    params, task = ckpt.load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier")
+def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
+                    ) -> tuple[Classifier, ClassifierEncoder, dict[str, Any]]:
+    """``(model, encoder, task meta)`` from a classifier checkpoint.
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
+    params, task = ckpt.load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier", loaded)
     with ckpt.reading_metadata(path, "classifier"):
         cfg = ClassifierConfig(**task["classifier_config"])
         encoder = ClassifierEncoder.from_json(task["encoder"])

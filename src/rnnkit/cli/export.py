@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def register(groups) -> None:
                     "command that takes a model reads with the same results (generate, evaluate, score, states, "
                     "tag, segment, classify, translate); --resume refuses it.  With --torch, OUT holds the weights "
                     "as a PyTorch state dict (language models, classifiers, softmax taggers), and the torch code "
-                    "that builds the matching module and loads it is printed to standard output.  The sizes "
+                    "that builds the matching module and loads it is printed to standard output (not when OUT is "
+                    "standard output itself, -o /dev/stdout: a line on standard error says so).  The sizes "
                     "before and after are said on standard error.  With --onnx, OUT holds an ONNX graph for "
                     "onnxruntime (those kinds and also the class-based softmax, CRF taggers, taggers with "
                     "character features, bigrams or feature columns, residual stacks and layer-normalized layers), "
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         elif named in (".pt", ".pth") and not args.torch:
             warn(f"{args.output}: without --torch this is an rnnkit checkpoint (safetensors, rnnkit's names), not "
                  "a PyTorch state dict; add --torch for one (safetensors too: safetensors.torch.load_file reads it)")
+    to_stdout = is_standard_output(args.output)  # before the write: afterwards -o names the file that replaced it
     if args.torch:
         report, code = export_torch(args.model, args.output, args.dtype, args.last)
     elif args.onnx:
@@ -108,15 +111,31 @@ def run(args: argparse.Namespace) -> int:
     else:
         report, code = export_model(args.model, args.output, args.dtype, args.last), None
     print(summary(report, args), file=sys.stderr)
-    if code is not None:
+    if code is not None and to_stdout:  # the code would follow the export into its file, or be lost with the
+        warn(f"-o {args.output} is standard output, which holds the export, so the "  # file the export replaced
+             f"{'torch code that loads' if args.torch else 'onnxruntime code that runs'} it is not printed; write "
+             "the export to a file of its own (-o FILE) to get the code")
+    elif code is not None:
         sys.stdout.write(code)
     return 0
+
+
+def is_standard_output(path: str) -> bool:
+    """True when ``path`` is the file standard output goes to: ``-o /dev/stdout`` with standard output redirected
+    to a file (the one case check_output_path lets through: a model is written to a regular file), or that
+    file by its own name (``-o m.onnx > m.onnx``)."""
+    try:
+        ours, theirs = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):  # no such file yet; standard output closed, or not a file (pytest's capture)
+        return False
+    return (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino)
 
 
 def summary(report, args: argparse.Namespace) -> str:
     """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
     from rnnkit.checkpoint import kind_name
     from rnnkit.export import TABLE_KINDS
+    from rnnkit.export_bpe import bpe_path
 
     about = [kind_name(report.kind)]
     if report.step is not None:
@@ -137,12 +156,8 @@ def summary(report, args: argparse.Namespace) -> str:
 
             what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
                    f"{vocab_path(report.output)})"
-    if (args.torch or args.onnx) and report.kind == "lm":
-        from rnnkit.export_bpe import bpe_path
-        from rnnkit.lm.io import checkpoint_bpe_model
-
-        if checkpoint_bpe_model(report.source) is not None:
-            what += f", its SentencePiece model in {bpe_path(report.output)}"
+    if bpe_path(report.output) in report.beside:
+        what += f", its SentencePiece model in {bpe_path(report.output)}"
     if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:

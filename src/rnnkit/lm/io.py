@@ -80,14 +80,17 @@ def checkpoint_bpe_model(path: str | os.PathLike) -> bytes | None:
         return bpe_model_of(task)
 
 
-def load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
-    """(model, vocab, level, task meta) from a language-model checkpoint."""
-    return _load_lm(path)[:4]
+def load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
+            ) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
+    """(model, vocab, level, task meta) from a language-model checkpoint.
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
+    return _load_lm(path, loaded)[:4]
 
 
-def _load_lm(path: str | os.PathLike) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any], bytes | None]:
+def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
+             ) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any], bytes | None]:
     """:func:`load_lm`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
-    params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm")
+    params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm", loaded)
     with ckpt.reading_metadata(path, "language-model"):
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])

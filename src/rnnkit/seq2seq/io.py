@@ -114,9 +114,10 @@ def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
     return ckpt.save_checkpoint(path, arrays, {"kind": "seq2seq-model", "task": translator.meta()})
 
 
-def load_translator(path: str | os.PathLike) -> Translator:
-    """The :class:`Translator` of a checkpoint from training or from :func:`save_translator`."""
-    params, task = ckpt.load_task_checkpoint(path, KIND, "translation-model", "rnnkit train seq2seq")
+def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) -> Translator:
+    """The :class:`Translator` of a checkpoint from training or from :func:`save_translator`.
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
+    params, task = ckpt.load_task_checkpoint(path, KIND, "translation-model", "rnnkit train seq2seq", loaded)
     with ckpt.reading_metadata(path, "translation-model"):
         cfg = Seq2SeqConfig(**task["seq2seq_config"])
         source_vocab = Vocabulary.from_json(task["source_vocab"])

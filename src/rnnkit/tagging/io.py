@@ -232,12 +232,14 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
     }
 
 
-def load_tagger(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
-    """``(model, encoder, task meta)`` from a tagger checkpoint."""
+def load_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
+                ) -> tuple[Any, Any, dict[str, Any]]:
+    """``(model, encoder, task meta)`` from a tagger checkpoint.
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
     from rnnkit.tagging.model import Tagger, TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder
 
-    params, task = ckpt.load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger")
+    params, task = ckpt.load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger", loaded)
     with ckpt.reading_metadata(path, "tagger"):
         cfg = TaggerConfig(**task["tagger_config"])
         encoder = TaggerEncoder.from_json(task["encoder"])
