@@ -1,5 +1,5 @@
 """--progress of classify (sentence and tree models), translate, score and evaluate of a classifier, tree model or
-translator: plain lines on standard error that end at the whole input with
+translator, and evaluate --dict's second pass: plain lines on standard error that end at the whole input with
 --progress lines, nothing with none (nor by default off a terminal), standard output the same byte for byte."""
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def d(tmp_path_factory):
                                  encoding="utf-8")
     (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines[:200]), encoding="utf-8")
     (d / "src.txt").write_text("\n".join(lines[:200]) + "\n", encoding="utf-8")
+    (d / "seg.txt").write_text("".join("我們  喜歡  北京\n" for _ in range(600)), encoding="utf-8")
+    (d / "dict.txt").write_text("北京\n", encoding="utf-8")
     commands = [
         ["train", "classifier", "--train", str(d / "cls.tsv"), *FAST, "--run-dir", str(d / "cls")],
         ["train", "tree", "--train", str(d / "trees.txt"), "--labels", "as-is", *FAST, "--run-dir", str(d / "tree")],
@@ -44,6 +46,8 @@ def d(tmp_path_factory):
         ["train", "lm", "--train", str(d / "src.txt"), "--level", "word", "--bptt", "5", *FAST, "--run-dir",
          str(d / "lm")],
         ["train", "ngram", "--train", str(d / "src.txt"), "--order", "3", "--save", str(d / "kn.safetensors")],
+        ["train", "hmm", "--train", str(d / "seg.txt"), "--format", "segmented", "--output",
+         str(d / "seg.safetensors")],
     ]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         for argv in commands:
@@ -94,6 +98,17 @@ def test_score_shows_lines_before_its_summary(d, capsys, model):
     assert out.count("\n") == 200
     _, _, err = run_cli(capsys, [*argv, "--progress", "lines"])
     assert err.index("scoring | 100.0%") < err.index("src.txt: 200 lines"), err  # closed before the summary
+
+
+def test_evaluate_dict_shows_both_passes(d, capsys):
+    argv = ["evaluate", str(d / "seg.safetensors"), str(d / "seg.txt"), "--dict", str(d / "dict.txt")]
+    code, plain, err = run_cli(capsys, [*argv, "--progress", "none"])
+    assert code == 0 and "evaluating" not in err
+    code, out, err = run_cli(capsys, [*argv, "--progress", "lines"])
+    assert code == 0 and out == plain and "with --dict" in out
+    for desc in ("evaluating without --dict", "evaluating with --dict"):
+        assert _shown(err, desc)[-1:] == [100.0], err
+    assert err.index("evaluating without --dict |") < err.index("evaluating with --dict |")
 
 
 def test_evaluate_of_a_language_model_refuses_progress(d, capsys):

@@ -48,7 +48,8 @@ def register(groups) -> None:
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     add_level_option(p)
-    apply_progress.add_option(p, "all but language models: ", "")
+    apply_progress.add_option(p, "all but language models: ", "; with --dict, a second display for the pass "
+                                                                "with the dictionary")
     u = p.add_argument_group("unsupervised HMMs (train hmm --unsupervised): where DATA's gold tags are")
     u.add_argument("--format", choices=["conllu", "columns", "slash"], default=None,
                    help="how DATA is read (default: as the model's training data; CoNLL-U for a model trained on raw "
