@@ -41,6 +41,8 @@ def d(tmp_path_factory):
     (d / "dict.txt").write_text("北京\n", encoding="utf-8")
     commands = [
         ["train", "classifier", "--train", str(d / "cls.tsv"), *FAST, "--run-dir", str(d / "cls")],
+        ["train", "classifier", "--train", str(d / "cls.tsv"), "--pooling", "attention", *FAST, "--run-dir",
+         str(d / "attn")],
         ["train", "tree", "--train", str(d / "trees.txt"), "--labels", "as-is", *FAST, "--run-dir", str(d / "tree")],
         ["train", "seq2seq", "--train", str(d / "s2s.tsv"), *FAST, "--run-dir", str(d / "s2s")],
         ["train", "lm", "--train", str(d / "src.txt"), "--level", "word", "--bptt", "5", *FAST, "--run-dir",
@@ -78,6 +80,7 @@ def _same_output_and_lines(capsys, argv: list[str], desc: str, least: int = 2) -
 # (command, model, input, options, the display's name, what the output holds: its line count, or a text in it)
 CASES = [("classify", "cls/last.safetensors", "texts.txt", [], "classifying", 701),  # a blank input line kept
          ("classify", "cls/last.safetensors", "texts.txt", ["--probs"], "classifying", 701),
+         ("classify", "attn/last.safetensors", "texts.txt", ["--attention"], "classifying", "\n  "),
          ("classify", "tree/last.safetensors", "trees.txt", ["--format", "tree"], "classifying", 600),
          ("evaluate", "tree/last.safetensors", "trees.txt", [], "evaluating", "root accuracy"),
          ("evaluate", "cls/last.safetensors", "cls.tsv", [], "evaluating", "over 700 texts"),
