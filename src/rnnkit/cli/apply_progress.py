@@ -23,8 +23,8 @@ def add_option(p: argparse.ArgumentParser, which: str = "", counted: str = TAG_B
     p.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
                    help=f"{which}progress on standard error while the model reads the input (tokens done, tokens/s, "
                         f"ETA{counted}): auto is a bar on a terminal once the work has taken {DELAY:g} s (nothing "
-                        "for a short input, nor when standard error is no terminal), bar and lines (one plain line "
-                        "about every tenth of the input) from the start; none: nothing")
+                        "for a short input, nor when standard error is no terminal), bar and lines (a plain line as "
+                        "each tenth of the input is done) from the start; none: nothing")
 
 
 class Shown:
@@ -45,6 +45,8 @@ class Shown:
         self.done = 0
         self.t0 = time.perf_counter()
         self.progress: Progress | None = None
+        self.held = 0  # lines: tokens done since the last line printed
+        self.tenth = 0  # lines: the tenths of the input shown so far
 
     def __call__(self, tokens: int) -> None:
         self.done += tokens
@@ -55,15 +57,23 @@ class Shown:
                 return
             if callable(self.total):  # counted now that it is shown
                 self.total = self.total()
-            # lines: about ten over the input, counted in calls (one a batch of up to 128 sentences)
-            self.progress = Progress(self.mode, unit="tok", every=max(1, round(self.total / max(tokens, 1) / 10)),
-                                     stream=self.stream, show_ppl=False)
+            self.progress = Progress(self.mode, unit="tok", every=1, stream=self.stream, show_ppl=False)
             self.progress.start_epoch(0, self.total, done=self.done - tokens, desc=self.desc,
                                       since=(self.t0, self.done - tokens))  # the rate since the start
-        self.progress.update(tokens, None, None)
+        self.held += tokens
+        # lines: one as the count passes each tenth of the total, however the batches' sizes vary (sorted by
+        # length, the first ones hold the shortest sentences), and the last at close
+        tenth = 10 * self.done // max(1, self.total)
+        if self.mode == "bar" or tenth > self.tenth:
+            self.tenth = tenth
+            self.progress.update(self.held, None, None)
+            self.held = 0
 
     def close(self) -> None:
         if self.progress is not None:
+            if self.held:  # the last tokens' line (mode lines): it ends at the total
+                self.progress.update(self.held, None, None)
+                self.held = 0
             self.progress.end_epoch(None)
             self.progress = None
 
