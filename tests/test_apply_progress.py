@@ -85,3 +85,13 @@ def test_auto_is_a_bar_on_a_terminal_only_after_the_delay():
     shown(40)
     shown.close()
     assert quiet.getvalue() == ""
+
+
+def test_lines_come_at_each_tenth_however_the_batches_grow():
+    stream = io.StringIO()  # length-sorted batches: the first ones hold the shortest sentences
+    with Shown("lines", 10_000, "tagging", stream=stream) as shown:
+        for tokens in [10] * 10 + [990] * 10:
+            shown(tokens)
+    shown_pct = [float(p) for p in re.findall(r"^tagging \| +([\d.]+)%", stream.getvalue(), re.M)]
+    # one line as the count passes each tenth (not one every so many calls, sized by the first and smallest)
+    assert [int(p // 10) for p in shown_pct] == list(range(1, 11)) and shown_pct[-1] == 100.0, stream.getvalue()

@@ -20,7 +20,7 @@ word level, one without ``fold_width`` does not fold.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -125,13 +125,16 @@ def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256, rank: int = 0,
-                  size: int = 1) -> np.ndarray:
+                  size: int = 1, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
     """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches; with ``size``
     > 1 only part ``rank`` of the sentences' rows (every size-th of the length-sorted order, so that the
-    parts take about equal time), the others left 0 for the other parts to fill."""
+    parts take about equal time), the others left 0 for the other parts to fill.  ``on_batch``: called
+    after each batch with its number of tokens (a progress display)."""
     out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
     for idx, ids, lengths in _sorted_batches(seqs, batch_size, rank, size):
         out[idx] = model.predict_proba(ids, lengths)
+        if on_batch is not None:
+            on_batch(int(lengths.sum()))
     return out
 
 
@@ -145,10 +148,11 @@ def _sorted_batches(seqs: Sequence[np.ndarray], batch_size: int, rank: int = 0, 
         yield (idx, *pad_batch([seqs[i] for i in idx]))
 
 
-def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256
-                      ) -> tuple[np.ndarray, list[np.ndarray]]:
+def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int = 256,
+                      on_batch: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """Class probabilities (N, K) of encoded sentences and each one's attention weights, an array (L_i,) over
-    its L_i tokens summing to 1 (:meth:`Classifier.attention`; attention pooling only), in length-sorted batches."""
+    its L_i tokens summing to 1 (:meth:`Classifier.attention`; attention pooling only), in length-sorted batches;
+    ``on_batch`` as :func:`predict_proba` calls it."""
     probs = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
     weights: list[np.ndarray] = [np.zeros(0)] * len(seqs)
     for idx, ids, lengths in _sorted_batches(seqs, batch_size):
@@ -156,6 +160,8 @@ def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size:
         probs[idx] = p
         for b, i in enumerate(idx):
             weights[i] = a[: lengths[b], b].astype(np.float64)
+        if on_batch is not None:
+            on_batch(int(lengths.sum()))
     return probs, weights
 
 

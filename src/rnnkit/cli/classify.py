@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
-from rnnkit.cli import processes
+from rnnkit.cli import apply_progress, processes
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.classify_data import (check_labels, data_source, data_summary, held_data, holdout, read_examples,
                                       say_holdout, warn_if_unsegmented, warn_small_holdout)
@@ -167,6 +167,7 @@ def register(groups) -> None:
     c.add_argument("--encoding", default="utf-8",
                    help="text encoding of the input and of --output (standard output uses the locale's encoding; "
                         "PYTHONIOENCODING changes it)")
+    apply_progress.add_option(c, counted="; a tree model's tokens: its words")
     add_tree_options(c)
     c.set_defaults(func=classify)
 
@@ -328,10 +329,10 @@ def classify(args: argparse.Namespace) -> int:
         texts = [line for line in block if line.strip()]
         weights: Any = iter(())
         if args.attention and texts:
-            found, shares = predict_attention(model, enc.encode(texts))
+            found, shares = predict_attention(model, enc.encode(texts), on_batch=progress)
             probs, weights = iter(found), iter(shares)
         else:
-            probs = iter(predict_proba(model, enc.encode(texts)) if texts else ())
+            probs = iter(predict_proba(model, enc.encode(texts), on_batch=progress) if texts else ())
         out = []
         for line in block:
             if not line.strip():
@@ -348,8 +349,10 @@ def classify(args: argparse.Namespace) -> int:
                 out.append(token_lines(enc, line, next(weights)))
         return "".join(out)
 
-    # classified and written a block at a time
-    write_output(args, (classified(lines[a : a + BLOCK]) for a in range(0, len(lines), BLOCK)))
+    # classified and written a block at a time; the tokens, for a display, counted only when one is shown
+    with apply_progress.Shown(args.progress, lambda: sum(len(enc.tokenize(line)) for line in lines if line.strip()),
+                              "classifying") as progress:
+        write_output(args, (classified(lines[a : a + BLOCK]) for a in range(0, len(lines), BLOCK)))
     return 0
 
 

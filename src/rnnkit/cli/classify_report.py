@@ -4,8 +4,9 @@ scoring of a classifier on a file or a polarity pair (:func:`evaluate_classifier
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Callable
 
+from rnnkit.cli.apply_progress import Shown
 from rnnkit.cli.classify_data import refuse_same_pair, untabbed_fix, warn_if_unsegmented
 from rnnkit.cli.text_warnings import warn
 from rnnkit.errors import DataError
@@ -13,13 +14,14 @@ from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
 
 
-def scores(model: Any, enc: Any, examples: list) -> dict[str, Any]:
+def scores(model: Any, enc: Any, examples: list, on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Accuracy, macro-F1, the confusion matrix and per-class precision, recall, F1 and support of a model
-    on labelled examples (the classes: the model's labels and any other gold label, sorted)."""
+    on labelled examples (the classes: the model's labels and any other gold label, sorted); ``on_batch``:
+    called with each batch's tokens (a progress display)."""
     from rnnkit.classify.task import predict_proba
     from rnnkit.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_prf
 
-    probs = predict_proba(model, enc.encode([e.text for e in examples]))
+    probs = predict_proba(model, enc.encode([e.text for e in examples]), on_batch=on_batch)
     pred = [enc.labels[i] for i in probs.argmax(axis=1)]
     gold = [e.label for e in examples]
     matrix, labels = confusion_matrix(gold, pred)
@@ -103,6 +105,7 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
     if enc.level == "word":
         warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)
-    m = scores(model, enc, examples)
+    with Shown(args.progress, lambda: sum(len(enc.tokenize(e.text)) for e in examples), "evaluating") as shown:
+        m = scores(model, enc, examples, shown)
     print(json_line(m) if args.json else f"{data_path}: {describe(m)}")
     return 0

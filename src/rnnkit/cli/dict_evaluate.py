@@ -51,11 +51,12 @@ def check_dict_use(args: argparse.Namespace, loaded: Any, model_path: str) -> No
 
 def dict_scores(args: argparse.Namespace, loaded: Any, data: Any) -> dict[str, Any]:
     """Word F1 of DATA's sentences segmented with the --dict words kept whole; "dictionary_words" holds how
-    many words the dictionary has."""
+    many words the dictionary has.  Its progress (--progress) is labelled "evaluating with --dict"."""
     from rnnkit.data.segmentation import tags_to_words
     from rnnkit.tagging.scoring import word_scores
     from rnnkit.tagging.segmenter import segment_lines, written_lines
 
+    from rnnkit.cli.apply_progress import Shown
     from rnnkit.cli.text_warnings import warn
     from rnnkit.data.user_dict import covered_characters, lexicon_warning
 
@@ -65,7 +66,9 @@ def dict_scores(args: argparse.Namespace, loaded: Any, data: Any) -> dict[str, A
     lexicon = lexicon_warning(words, *covered_characters(words, lines))  # as segment --dict warns
     if lexicon:
         warn(lexicon)
-    pred = segment_lines(loaded, lines, words)
+    characters = sum(len("".join(line.split())) for line in lines)  # those segment_lines tells on_batch of
+    with Shown(args.progress, characters, "evaluating with --dict") as shown:  # the second pass's own display
+        pred = segment_lines(loaded, lines, words, on_batch=shown)
     fold = bool(loaded.fold_width)
     m = word_scores(gold, pred, loaded.task.get("train_words"), fold)
     return {**m, "dictionary_words": len(words)}

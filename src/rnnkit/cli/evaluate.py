@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import given
 from rnnkit.cli.lm_files import add_level_option, arpa_level
@@ -47,6 +48,8 @@ def register(groups) -> None:
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     add_level_option(p)
+    apply_progress.add_option(p, "all but language models: ", "; with --dict, a second display for the pass "
+                                                                "with the dictionary")
     u = p.add_argument_group("unsupervised HMMs (train hmm --unsupervised): where DATA's gold tags are")
     u.add_argument("--format", choices=["conllu", "columns", "slash"], default=None,
                    help="how DATA is read (default: as the model's training data; CoNLL-U for a model trained on raw "
@@ -78,12 +81,12 @@ _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
                  "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors", "format": "--format",
                  "tag_column": "--tag-column", "user_dict": "--dict", "progress": "--progress"}
-_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg"},
+_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg", "progress"},
           "tagger": {"errors", "user_dict", "progress"},
-          # --format, --tag-column: an unsupervised one's; --dict: a segmenter's, --progress (rnnkit.cli.tag)
-          "hmm": {"errors", "format", "tag_column", "user_dict", "progress"},
+          # --format, --tag-column: an unsupervised one's; --dict: a segmenter's
+          "hmm": {"errors", "format", "tag_column", "user_dict", "progress"}, "treenet": {"progress"},
           "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "no_repeat_ngram", "max_len", "min_len",
-                      "replace_unk", "bleu_tokenize", "columns"}}
+                      "replace_unk", "bleu_tokenize", "columns", "progress"}}
 
 
 def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: str | None = None) -> None:

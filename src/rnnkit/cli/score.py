@@ -5,6 +5,7 @@ import argparse
 import math
 import sys
 
+from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.lm_files import add_level_option, arpa_level
 from rnnkit.jsonline import json_line
@@ -53,6 +54,8 @@ def register(groups) -> None:
                    help="print one JSON object per line instead: line, logprob, tokens, ppl (null when no token), oov, "
                         "text; with --per-token one per token: line, position, token, logprob, bits, oov (true/false), "
                         "unrounded")
+    apply_progress.add_option(p, counted="; a recurrent model's counted a batch of lines at a time, an n-gram "
+                                         "model's a block of 20,000 lines")
     p.set_defaults(func=run)
 
 
@@ -87,7 +90,7 @@ def _token_rows(number: int, t, as_json: bool) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.data.text import read_text
     from rnnkit.lm.io import load_language_model
-    from rnnkit.lm.score import score_tokens
+    from rnnkit.lm.score import line_tokens, score_tokens
 
     from rnnkit.lm.ngram import NGramLM
 
@@ -108,19 +111,23 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     tokens = oov = 0
     logprobs: list[float] = []  # summed at the end with sum(), as before (compensated on Python >= 3.12)
-    for a in range(0, len(lines), BLOCK):  # scored and written a block at a time: memory of a block, output early
-        block = lines[a : a + BLOCK]
-        rows = []
-        # one path for both outputs: a line's score is the sum of its tokens' (score_lines' own rule)
-        for number, (line, t) in enumerate(zip(block, score_tokens(model, vocab, level, block, batch_size, bpe)),
-                                           start=a + 1):
-            s = t.line_score(args.skip_unknown)
-            rows += _token_rows(number, t, args.json) if args.per_token else _line_rows(number, line, s, args.json)
-            tokens += s.tokens
-            logprobs.append(s.logprob)
-            oov += s.oov
-        out.write("".join(rows))
-        out.flush()
+    shown = apply_progress.Shown(args.progress, lambda: sum(len(line_tokens(line, level, bpe)) for line in lines),
+                                 "scoring")  # the tokens counted only when a display is shown
+    with shown:
+        for a in range(0, len(lines), BLOCK):  # scored and written a block at a time: memory of a block, output early
+            block = lines[a : a + BLOCK]
+            rows = []
+            # one path for both outputs: a line's score is the sum of its tokens' (score_lines' own rule)
+            scored = score_tokens(model, vocab, level, block, batch_size, bpe, on_batch=shown)
+            for number, (line, t) in enumerate(zip(block, scored), start=a + 1):
+                s = t.line_score(args.skip_unknown)
+                rows += _token_rows(number, t, args.json) if args.per_token else _line_rows(number, line, s,
+                                                                                              args.json)
+                tokens += s.tokens
+                logprobs.append(s.logprob)
+                oov += s.oov
+            out.write("".join(rows))
+            out.flush()
     total = sum(logprobs)
     ppl = f"perplexity {format_perplexity(perplexity(-total / tokens))}" if tokens else "no token"
     if bpe is not None and tokens and not args.skip_unknown:  # every piece counted: the text's per-word figures too

@@ -95,14 +95,14 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
                 max_len_option: str = "--max-len", min_len: int = 1,
                 tsv_columns: tuple[int, int] | None = None, no_repeat_ngram: int = 0,
-                coverage_penalty: float = 0.0) -> dict[str, Any]:
+                coverage_penalty: float = 0.0, progress: str = "none") -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
     ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
     before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
     ``max_len_option``, the option that sets ``max_len``).  ``no_repeat_ngram`` and ``coverage_penalty`` as
-    :func:`rnnkit.seq2seq.translate.translate` takes them."""
+    :func:`rnnkit.seq2seq.translate.translate` takes them; ``progress``: evaluate's --progress, of the decoding."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
         check_bleu_tokenize,
@@ -110,6 +110,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         corpus_chrf,
         exact_match,
     )
+    from rnnkit.cli.apply_progress import Shown
     from rnnkit.seq2seq.io import load_translator
     from rnnkit.seq2seq.translate import count_cut, teacher_forced_nll, translate
 
@@ -146,8 +147,11 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
             unknown_tokens_hint(translator, sources, files[0])
     if not pairs:
         empty_pairs(files, "no sentences to score", "reference")
-    out = translate(translator, [p.source_text for p in pairs], beam, 1, max_len, length_norm, batch_size,
-                    replace_unk, min_len, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty)
+    sources = [p.source_text for p in pairs]
+    tokens = translator.source_tokenizer.tokenize
+    with Shown(progress, lambda: sum(len(tokens(line)) for line in sources), "evaluating") as shown:
+        out = translate(translator, sources, beam, 1, max_len, length_norm, batch_size, replace_unk, min_len,
+                        no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty, on_batch=shown)
     hyps = [t[0].text for t in out]
     cut = count_cut(out)
     warn_cut(cut, len(out), translator, max_len, max_len_option)
@@ -209,7 +213,7 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
                         bleu_tokenize=getattr(args, "bleu_tokenize", None), min_len=getattr(args, "min_len", 1),
                         tsv_columns=getattr(args, "columns", None),
                         no_repeat_ngram=getattr(args, "no_repeat_ngram", None) or 0,
-                        coverage_penalty=getattr(args, "coverage_penalty", 0.0))
+                        coverage_penalty=getattr(args, "coverage_penalty", 0.0), progress=args.progress)
     if args.json:
         print(json_line(s))
     else:

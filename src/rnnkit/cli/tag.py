@@ -88,7 +88,6 @@ def register(groups) -> None:
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first
         add_dict_option(e)
-        apply_progress.add_option(e, "taggers, segmenters and HMMs: ")
 
 
 def _read_input(args: argparse.Namespace) -> str:

@@ -48,7 +48,9 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
         check_output_path(args.errors, "--errors", inputs=(data_path, model_path))
     zero: list[int] = []  # sentences scored on a fallback guess: an HMM's of probability 0,
     pathless: list[int] = []  # and those the scheme's rules allow no sequence of the model's tags
-    shown = Shown(args.progress, sum(map(len, data.words)), "evaluating")
+    # with --dict a second pass follows, "evaluating with --dict" (rnnkit.cli.dict_evaluate)
+    desc = "evaluating without --dict" if getattr(args, "user_dict", None) else "evaluating"
+    shown = Shown(args.progress, sum(map(len, data.words)), desc)
     try:
         predicted = loaded.predict(data, impossible=zero, no_path=pathless, on_batch=shown)
     finally:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
@@ -69,6 +70,7 @@ def register(groups) -> None:
                         "(0-based; <eos> left out), the argmax of --attention-out's rows; both count the model's "
                         "tokens (at --level punct a full stop is one), not the words of the printed line; "
                         "compressed when FILE ends in .gz/.xz/.bz2")
+    apply_progress.add_option(t, counted="; the tokens: the source sentences', a batch decoded at a time")
     t.set_defaults(func=translate_cli)
 
 
@@ -108,9 +110,12 @@ def translate_cli(args: argparse.Namespace) -> int:
     input_format_hints(translator, lines, name)
     unknown_tokens_hint(translator, lines, name)
     long_lines_hint(translator, lines, name, args.max_len)
+    tokens = translator.source_tokenizer.tokenize  # counted for a display, only when one is shown
     with blas_threads(args):
-        out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
-                          lambda writers: _translate_lines(args, translator, lines, *writers))
+        with apply_progress.Shown(args.progress, lambda: sum(len(tokens(line)) for line in lines),
+                                  "translating") as shown:  # closed before the warnings that follow
+            out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
+                              lambda writers: _translate_lines(args, translator, lines, *writers, on_batch=shown))
         warn_cut(count_cut(out), sum(t[0] is not EMPTY for t in out), translator, args.max_len)  # blank lines aside
         short = sum(1 for t in out if t[0] is not EMPTY and len(t) < args.nbest)
         if short:
@@ -123,10 +128,10 @@ def translate_cli(args: argparse.Namespace) -> int:
 
 
 def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str], write_attention: Any,
-                     write_alignments: Any) -> list:
+                     write_alignments: Any, on_batch: Any = None) -> list:
     """Translate ``lines`` chunk by chunk, each chunk's translations to stdout as soon as they are done and
     its attention rows and alignments to the two writers (None: not asked for); returns every sentence's
-    translations."""
+    translations.  ``on_batch``: told each batch's source tokens (the progress display)."""
     from rnnkit.seq2seq.alignment import attention_record, hard_alignment, pharaoh
     from rnnkit.seq2seq.translate import translate
 
@@ -138,7 +143,7 @@ def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str]
     for start in range(0, len(lines), chunk):
         done = translate(translator, lines[start:start + chunk], args.beam, args.nbest, args.max_len,
                          args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention,
-                         args.no_repeat_ngram or 0, args.coverage_penalty)
+                         args.no_repeat_ngram or 0, args.coverage_penalty, on_batch=on_batch)
         if args.nbest == 1:
             rows = [nbest[0].text + "\n" for nbest in done]
         else:

@@ -223,12 +223,15 @@ train_tree.data_parallel = True  # mpiexec -n P rnnkit train tree ...: several p
 
 
 def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    from rnnkit.cli.apply_progress import Shown
     from rnnkit.treenet.cells import arity
     from rnnkit.treenet.task import load_treenet, tree_scores
 
     model, enc = load_treenet(model_path)
-    s = tree_scores(model, enc, _read(data_path, enc.scheme, enc.classes, args.encoding or "utf-8", "score",
-                                      model_path, arity(model.config.cell)))
+    trees = _read(data_path, enc.scheme, enc.classes, args.encoding or "utf-8", "score", model_path,
+                  arity(model.config.cell))
+    with Shown(args.progress, sum(len(t.tokens) for t in trees), "evaluating") as shown:
+        s = tree_scores(model, enc, trees, on_batch=shown)
     del s["predictions"]
     print(json_line(s) if args.json else f"{data_path}: {_describe(s)}")
     return 0

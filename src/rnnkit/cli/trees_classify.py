@@ -110,6 +110,7 @@ def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool) -> str:
 
 def classify_trees(args: argparse.Namespace) -> int:
     """``rnnkit classify`` with a tree model (see the module docstring)."""
+    from rnnkit.cli.apply_progress import Shown
     from rnnkit.cli.output import check_output, write_output
     from rnnkit.cli.text_warnings import warn
     from rnnkit.data.files import read_input, text_lines
@@ -126,7 +127,8 @@ def classify_trees(args: argparse.Namespace) -> int:
         warn(f"{name}: {plain:,} line{'s' * (plain != 1)} of plain words classified over {args.binarize}-branching "
              "trees (--binarize): an approximation of the parse trees the model was trained on")
     given = [t for t in trees if t is not None]
-    found = iter(predict_nodes(model, enc, given))
+    with Shown(args.progress, sum(len(t.tokens) for t in given), "classifying") as shown:
+        found = iter(predict_nodes(model, enc, given, on_batch=shown))
     rows = [("" if t is None else _row(t, next(found), args.format, args.probs)) + "\n" for t in trees]
     write_output(args, ["".join(rows)])  # line k answers input line k
     return 0

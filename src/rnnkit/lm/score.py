@@ -18,7 +18,7 @@ scores), ``WINDOW`` steps at a time, so a long line needs no more memory than a 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -93,11 +93,14 @@ def score_lines(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
 
 
 def score_tokens(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str],
-                 batch_size: int = 32, bpe_model: bytes | None = None) -> list[TokenScores]:
+                 batch_size: int = 32, bpe_model: bytes | None = None,
+                 on_batch: Callable[[int], None] | None = None) -> list[TokenScores]:
     """One :class:`TokenScores` per line (no newline characters inside a line), in the lines' order:
     the log-probability of each token of the line read as :func:`score_lines` reads it (from the
     start of a sentence, its end a token), whose sum is the line's :class:`LineScore` ``logprob``
-    (over the ``known`` tokens only with ``skip_unknown``); ``bpe_model``: level ``bpe``'s SentencePiece model."""
+    (over the ``known`` tokens only with ``skip_unknown``); ``bpe_model``: level ``bpe``'s SentencePiece model.
+    ``on_batch``: called with the tokens of each batch of lines scored (a progress display; an n-gram model
+    scores them all at once)."""
     check_int("batch_size", batch_size, 1)
     if level not in ("word", "char", "bpe"):
         raise ValueError(f"Expected level 'word', 'char' or 'bpe', got {level!r}")
@@ -111,8 +114,12 @@ def score_tokens(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str]
     toks = [line_tokens(line, level, bpe_model) for line in lines]
     ids = [np.asarray(vocab.encode(t), dtype=np.int64) for t in toks]
     known = [np.array([t in vocab for t in tt], dtype=bool) for tt in toks]
-    logps = (_ngram_scores(model, ids) if isinstance(model, NGramLM) else
-             _rnn_scores(model, vocab, level, ids, batch_size))
+    if isinstance(model, NGramLM):
+        logps = _ngram_scores(model, ids)
+        if on_batch is not None:
+            on_batch(sum(i.size for i in ids))
+    else:
+        logps = _rnn_scores(model, vocab, level, ids, batch_size, on_batch)
     return [TokenScores(t, lp, k) for t, lp, k in zip(toks, logps, known)]
 
 
@@ -131,10 +138,11 @@ WINDOW = 256  # time steps read at a time: memory stays flat however long a line
 
 
 def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray],
-                batch_size: int) -> list[np.ndarray]:
+                batch_size: int, on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Lines of similar lengths scored together, read ``WINDOW`` steps at a time with the state carried
     from window to window; a line that has ended leaves the batch (its columns and state are dropped),
-    so one long line costs what it costs alone, not the batch's width times its length."""
+    so one long line costs what it costs alone, not the batch's width times its length.  ``on_batch``:
+    told each batch's tokens."""
     start = vocab.token_id(start_token(vocab, level))
     out = [np.zeros(i.size) for i in ids]  # (n + 1,) float64 each: log P of every token of the line
     order = sorted((k for k in range(len(ids)) if ids[k].size), key=lambda k: ids[k].size)  # similar lengths
@@ -153,6 +161,8 @@ def _rnn_scores(model: Any, vocab: Vocabulary, level: str, ids: list[np.ndarray]
             for b, k in enumerate(batch[first:]):
                 part = out[k][t0:t1]  # the steps inside line k (it has not ended: at least one)
                 part[...] = logp[: part.size, b]
+        if on_batch is not None:
+            on_batch(int(lens.sum()))
     return out
 
 

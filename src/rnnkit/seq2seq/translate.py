@@ -27,7 +27,7 @@ used (greedy decoding's steps, or the beam path of that very hypothesis), not a 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -92,7 +92,8 @@ EMPTY = Translation("", (), (), 0.0, 0.0, True)  # the one translation of an emp
 def translate(translator: Translator, sentences: Sequence[str], beam_size: int = 1, nbest: int = 1,
               max_len: int | None = None, length_norm: float = 0.0, batch_size: int = 64,
               replace_unk: bool = False, min_len: int = 1, return_attention: bool = False,
-              no_repeat_ngram: int = 0, coverage_penalty: float = 0.0) -> list[list[Translation]]:
+              no_repeat_ngram: int = 0, coverage_penalty: float = 0.0,
+              on_batch: Callable[[int], None] | None = None) -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``), each of at
     least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`; a fixed ``max_len`` below ``min_len`` is
     refused, as no translation could end).  ``length_norm`` and ``coverage_penalty`` are the beam's GNMT
@@ -105,6 +106,9 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     A sentence without a source token (empty or blank) is not run through the model: its list holds
     the single translation ``EMPTY`` (no tokens, score 0, attention None), so the output keeps one entry
     per input.
+
+    ``on_batch``: called after each batch decoded with the number of its source tokens (a progress display;
+    the unknown-word replacement that follows with ``replace_unk`` is not counted).
     """
     for name, value in (("beam_size", beam_size), ("nbest", nbest), ("batch_size", batch_size)):
         check_int(name, value, 1)
@@ -129,7 +133,7 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     done: list[list[Translation]] = [[EMPTY] for _ in every]
     for i, found in zip(kept, _translate([every[i] for i in kept], translator, beam_size, nbest, max_len,
                                          length_norm, batch_size, replace_unk, min_len, return_attention,
-                                         no_repeat_ngram, coverage_penalty)):
+                                         no_repeat_ngram, coverage_penalty, on_batch)):
         done[i] = found
     return done
 
@@ -141,7 +145,8 @@ def count_cut(translations: Sequence[Sequence[Translation]]) -> int:
 
 def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int | None,
                length_norm: float, batch_size: int, replace_unk: bool, min_len: int, return_attention: bool = False,
-               no_repeat_ngram: int = 0, coverage_penalty: float = 0.0) -> list[list[Translation]]:
+               no_repeat_ngram: int = 0, coverage_penalty: float = 0.0,
+               on_batch: Callable[[int], None] | None = None) -> list[list[Translation]]:
     """translate() of sentences already tokenised, none of them empty."""
     if not tokens:
         return []
@@ -161,6 +166,8 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
         for i, hs in zip(b.index, hyps):
             length = len(tokens[int(i)]) if return_attention else None
             out[int(i)] = [_translation(translator, h, length) for h in hs]
+        if on_batch is not None:
+            on_batch(sum(len(tokens[int(i)]) for i in b.index))
     if replace_unk:
         flat = [(i, j) for i, ts in enumerate(out) for j in range(len(ts))]
         fixed = _replace_unknowns(translator, [tokens[i] for i, _ in flat], [out[i][j] for i, j in flat],

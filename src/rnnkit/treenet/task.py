@@ -13,7 +13,7 @@ checkpoint holds the parameters under ``model/`` and the metadata
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -74,14 +74,15 @@ class TreeEncoder:
         return cls(Vocabulary.from_json(d["vocab"]), d["classes"], d["lowercase"], d.get("label_scheme"))
 
 
-def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
+def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256,
+                on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, and for the
     roots and for all labelled nodes (every phrase, Socher et al. 2013's "all") the macro-F1
     (:mod:`rnnkit.metrics.classification`), confusion matrix (``root_confusion[i][j]``: roots of gold
     class ``labels[i]`` predicted ``labels[j]``, over all K classes; ``node_confusion`` alike) and
     per-class precision, recall and F1 (the classes present in gold or predicted); and the predicted
-    root labels."""
-    s = tree_sums(model, encoder, trees, batch_size)
+    root labels.  ``on_batch``: called after each batch with its number of words (a progress display)."""
+    s = tree_sums(model, encoder, trees, batch_size, on_batch)
     labels = list(range(encoder.classes))
     out = scores_from_sums(s)
     for level in ("root", "node"):
@@ -102,10 +103,11 @@ def scores_from_sums(s: dict[str, Any]) -> dict[str, Any]:
             "node_macro_f1": confusion_macro_f1(s["node_confusion"])}
 
 
-def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256) -> dict[str, Any]:
+def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256,
+              on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Right roots, right labelled nodes, labelled nodes, summed NLL over them, trees, the confusion
     matrices (K, K) of the labelled roots and of all labelled nodes, and the predicted root labels, in
-    batches of ``batch_size`` trees."""
+    batches of ``batch_size`` trees; ``on_batch`` as :func:`tree_scores` calls it."""
     batch_size = check_int("batch_size", batch_size, 1)
     K = encoder.classes
     root_right = node_right = nodes = 0
@@ -126,14 +128,16 @@ def tree_sums(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch
         kept = b.roots[mask[b.roots]]  # (B',) the roots with a label to learn
         np.add.at(root_confusion, (b.labels[kept], pred[kept]), 1)
         preds.extend(pred[b.roots].tolist())
+        _counted(on_batch, trees[s : s + batch_size])
     return {"root_right": root_right, "node_right": node_right, "nodes": nodes, "nll": nll, "trees": len(trees),
             "root_confusion": root_confusion, "node_confusion": node_confusion, "predictions": preds}
 
 
-def predict_nodes(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256
-                  ) -> list[np.ndarray]:
+def predict_nodes(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], batch_size: int = 256,
+                  on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Class probabilities at every node of every tree: one (N_b, K) array a tree, its nodes in the
-    tree's post-order (the root last).  The trees' labels are not read (they may have none)."""
+    tree's post-order (the root last).  The trees' labels are not read (they may have none); ``on_batch``
+    as :func:`tree_scores` calls it."""
     batch_size = check_int("batch_size", batch_size, 1)
     out = []
     for s in range(0, len(trees), batch_size):
@@ -142,7 +146,14 @@ def predict_nodes(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], b
         probs = model.predict_proba(b)  # (N, K)
         starts = b.roots + 1 - np.array([len(t.labels) for t in chunk])  # (B,) each tree's first node
         out.extend(probs[a : r + 1] for a, r in zip(starts.tolist(), b.roots.tolist()))
+        _counted(on_batch, chunk)
     return out
+
+
+def _counted(on_batch: Callable[[int], None] | None, trees: Sequence[Tree]) -> None:
+    """Tell ``on_batch`` (None: nobody) the words of a batch of ``trees`` done."""
+    if on_batch is not None:
+        on_batch(sum(len(t.tokens) for t in trees))
 
 
 class TreeTask(IndependentBatches):
