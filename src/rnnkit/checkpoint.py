@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -70,11 +70,13 @@ def _check_arrays(arrays: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def _digest(arrays: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over every array's name, dtype, shape and little-endian bytes, in name order."""
+def _digest(arrays: Mapping[str, np.ndarray] | Iterable[str], get: Callable[[str], np.ndarray] | None = None) -> str:
+    """SHA-256 over every array's name, dtype, shape and little-endian bytes, in name order (``get``: _check_data)."""
+    get = get or arrays.__getitem__
     h = hashlib.sha256()
     for key in sorted(arrays):
-        a = np.asarray(arrays[key], dtype=arrays[key].dtype.newbyteorder("<"), order="C")
+        a = get(key)
+        a = np.asarray(a, dtype=a.dtype.newbyteorder("<"), order="C")
         h.update(json.dumps([key, a.dtype.name, list(a.shape)]).encode())
         h.update(a.reshape(-1).view(np.uint8))
     return h.hexdigest()
@@ -206,20 +208,39 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     check_openable(path)
     header, raw = _read(path, arrays=True)
     doc = _document(path, header)
-    keys = doc.get("keys", sorted(raw))
-    if not isinstance(keys, list) or sorted(keys) != sorted(raw):
+    _check_data(path, doc, list(raw), raw.__getitem__)
+    return {key: raw[key] for key in doc.get("keys", sorted(raw))}, doc["meta"]
+
+
+def _check_data(path: Path, doc: Mapping[str, Any], names: list[str], get: Callable[[str], np.ndarray]) -> None:
+    """The arrays ``names`` against the header ``doc``'s list and digest; ``get(name)`` reads one (not all at once)."""
+    keys = doc.get("keys", sorted(names))
+    if not isinstance(keys, list) or sorted(keys) != sorted(names):
         raise _damaged(path, "its list of arrays does not match the arrays stored")
-    if "sha256" in doc and doc["sha256"] != _digest(raw):
+    if "sha256" in doc and doc["sha256"] != _digest(names, get):
         raise CheckpointError(f"{path}: array data does not match its checksum (corrupt file); use another checkpoint")
-    return {key: raw[key] for key in keys}, doc["meta"]
+
+
+def verify_arrays(path: str | os.PathLike, doc: Mapping[str, Any]) -> None:
+    """Check the arrays against ``doc`` (:func:`load_document`'s) as :func:`load_checkpoint` does, one at a time."""
+    try:
+        with safe_open(str(path), framework="np") as f:
+            _check_data(Path(path), doc, list(f.keys()), f.get_tensor)
+    except SafetensorError as exc:
+        raise unreadable(Path(path), exc) from None
 
 
 def load_meta(path: str | os.PathLike) -> dict[str, Any]:
     """A checkpoint's ``meta`` alone, without reading (or checking) its arrays: to learn what it holds."""
+    return load_document(path)["meta"]
+
+
+def load_document(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's rnnkit header (format, meta, keys, digests), its meta checked, its arrays not read."""
     path = Path(path)
     check_openable(path)
     header, _ = _read(path, arrays=False)
-    return _document(path, header)["meta"]
+    return _document(path, header)
 
 
 def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], what: str = "the model's") -> None:

@@ -44,6 +44,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.step",
     "rnnkit.cli.curves",
     "rnnkit.cli.export",
+    "rnnkit.cli.info",
     "rnnkit.cli.tagging",
     "rnnkit.cli.tag",
     "rnnkit.cli.classify",

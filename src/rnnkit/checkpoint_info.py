@@ -1,0 +1,251 @@
+"""What a saved rnnkit file is, read without loading it into a task: ``rnnkit info`` (:mod:`rnnkit.cli.info`).
+
+:func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
+``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
+wrote, or an ONNX graph of ``rnnkit export --onnx``, and returns one dict with these keys (a fact the file
+does not hold is None)::
+
+    file, bytes        the path as given, the file's size
+    format             "rnnkit" (a checkpoint), "torch" (export --torch) or "onnx" (export --onnx)
+    kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
+                       "hmm-tagger"; "torch-state-dict" or "onnx-graph" for the other formats
+    task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
+    digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
+                       does; arrays not read: verify=False), "absent" (a file written before digests), None
+    architecture       :func:`rnnkit.checkpoint_models.describe_task`'s: summary, cell, layers, hidden, ...
+    sizes              vocabulary, tags, classes, source/target vocabulary sizes
+    parameters         {"total", "dtype", "groups": {module: {"count", "arrays", "dtype"}}}: the model's
+                       arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
+    stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
+                       array the file holds, by its top-level prefix (model, optim, raw, carry)
+    training           a training checkpoint's progress: epoch, step, epochs (planned), stopped_early,
+                       best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
+                       over the epochs), last_epoch_time, train_loss (the last epoch's); else None
+    options            {"train_config": ..., "run_options": ...} as the run stored them; else None
+    export             the export record (source, source_kind, step, epoch, dtype); else None
+    rnnkit_version     the version that wrote the file, when it says (checkpoints do not yet)
+    onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
+
+Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
+digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
+not of the file); ``verify=False`` reads the header alone, for a quick look at a large file.  A file
+that is not one of these raises :class:`~rnnkit.errors.CheckpointError`: the one-line messages
+:func:`rnnkit.checkpoint.load_checkpoint` gives.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
+from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
+
+# safetensors' names of its dtypes, as numpy names them
+_ST_DTYPES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "U16": "uint16", "I16": "int16", "U32": "uint32",
+              "I32": "int32", "U64": "uint64", "I64": "int64", "F16": "float16", "BF16": "bfloat16",
+              "F32": "float32", "F64": "float64"}
+TORCH_MARK = "rnnkit_torch"  # rnnkit.export_torch.TORCH_MARK (not imported: that module imports every task)
+TOP_GROUPS = {"model": "the model", "optim": "optimizer state", "raw": "training weights (averaging)",
+              "carry": "state carried between windows"}
+
+
+def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
+    """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
+    path = Path(path)
+    ckpt.check_openable(path)  # missing, a folder: said as every loader says it
+    if is_onnx(path):
+        return _onnx_info(path)
+    torch = _torch_header(path)
+    if torch is not None:
+        return _torch_info(path, *torch)
+    doc = ckpt.load_document(path)  # every error a loader gives (not safetensors, not rnnkit, damaged)
+    if verify:
+        ckpt.verify_arrays(path, doc)
+    specs = _specs(path, doc.get("keys"))
+    digests = "absent" if "sha256" not in doc and "meta_sha256" not in doc else ("ok" if verify else "metadata")
+    meta = doc["meta"]
+    info = _base(path)
+    kind = meta.get("kind") if isinstance(meta.get("kind"), str) else None  # a list there: a damaged file
+    info.update(format="rnnkit", kind=kind, digests=digests,
+                rnnkit_version=meta.get("rnnkit_version"))
+    _describe(info, meta.get("task"))
+    info["parameters"] = parameters({k[len("model/"):]: v for k, v in specs.items() if k.startswith("model/")})
+    info["stored"] = stored(specs)
+    info["training"] = training(meta) if kind == "training-run" else None
+    if kind == "training-run":
+        info["options"] = {"train_config": meta.get("train_config"), "run_options": meta.get("run_options")}
+    export = meta.get("export")
+    info["export"] = export if isinstance(export, dict) else None
+    return info
+
+
+def _base(path: Path) -> dict[str, Any]:
+    """Every key of an info dict, None, with the file's path and size."""
+    keys = ("format", "kind", "task", "what", "digests", "architecture", "sizes", "parameters", "stored",
+            "training", "options", "export", "rnnkit_version", "onnx")
+    return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
+
+
+def _describe(info: dict[str, Any], task: Any) -> None:
+    """The task kind, its name in words, the architecture and the sizes, into ``info``."""
+    kind = task.get("model") if isinstance(task, dict) else None
+    info["task"] = kind if isinstance(kind, str) else None
+    info["what"] = ckpt.kind_name(kind) if info["task"] in ckpt.MODEL_KINDS else None
+    info["architecture"], info["sizes"] = describe_task(task)
+
+
+def _torch_header(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, tuple[int, ...]]]] | None:
+    """(metadata, array specs) of a safetensors file that ``rnnkit export --torch`` wrote, else None (a file
+    safetensors cannot open is left to :func:`rnnkit.checkpoint.load_document`, which says why)."""
+    if not path.is_file():
+        return None
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+            if TORCH_MARK not in meta or "rnnkit" in meta:
+                return None
+            return meta, {k: _spec(f.get_slice(k)) for k in f.keys()}
+    except (SafetensorError, OSError):
+        return None
+
+
+def _spec(view: Any) -> tuple[str, tuple[int, ...]]:
+    """(numpy dtype name, shape) of a safetensors slice, read from the header alone."""
+    return _ST_DTYPES.get(view.get_dtype(), view.get_dtype().lower()), tuple(view.get_shape())
+
+
+def _specs(path: Path, keys: Any) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """(dtype, shape) of each array of a checkpoint, in its ``keys`` order when it has one, data unread."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="np") as f:  # load_document opened it already: readable
+        specs = {k: _spec(f.get_slice(k)) for k in f.keys()}
+    order = keys if isinstance(keys, list) and sorted(keys) == sorted(specs) else sorted(specs)
+    return {k: specs[k] for k in order}
+
+
+def _torch_info(path: Path, meta: dict[str, str], specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
+    """The info of a PyTorch state dict ``rnnkit export --torch`` wrote: its metadata holds the model kind, its
+    configuration and vocabularies as JSON strings, and the export record under TORCH_MARK."""
+    kind = meta.get("model")
+    task: dict[str, Any] = {"model": kind, CONFIG_KEYS.get(str(kind), "config"): parsed(meta.get("config"))}
+    task.update({k: parsed(meta[k]) for k in ("vocab", "level", "encoder") if k in meta})
+    info = _base(path)
+    info.update(format="torch", kind="torch-state-dict")
+    _describe(info, task)
+    info["parameters"] = parameters(specs)
+    info["stored"] = stored({"model/" + k: v for k, v in specs.items()})
+    record = parsed(meta.get(TORCH_MARK))
+    info["export"] = record if isinstance(record, dict) else None
+    return info
+
+
+def _onnx_info(path: Path) -> dict[str, Any]:
+    """The info of an ONNX graph: its metadata (model kind, configuration, export record) and its weights (its
+    float initializers named module.name) as the parameters, when the onnx package can read it; else a note
+    on how to."""
+    info = _base(path)
+    info.update(format="onnx", kind="onnx-graph")
+    read = read_onnx(path)
+    if read is None:
+        info["onnx"] = {"note": f"the onnx package is not installed: {INSTALL}"}
+        return info
+    graph, props, specs = read
+    kind = props.get("model")
+    _describe(info, {"model": kind, CONFIG_KEYS.get(str(kind), "config"): parsed(props.get("config"))})
+    # the weights are named module.name (rnn.W_l0, decoder.bias); the graph's constants not (eps, layer_0)
+    info["parameters"] = parameters({k: v for k, v in specs.items() if "." in k and v[0].startswith(("float", "bf"))})
+    info["stored"] = stored({"graph/" + k: v for k, v in specs.items()})
+    record = parsed(props.get("rnnkit_export"))
+    info["export"] = record if isinstance(record, dict) else None
+    info["onnx"] = {**graph, "metadata": sorted(props)}
+    return info
+
+
+def _dtype_of(dtypes: set[str]) -> str:
+    return "+".join(sorted(dtypes))
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _itemsize(dtype: str) -> int:
+    return 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
+
+
+def parameters(specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
+    """The model's arrays (names without ``model/``) counted: in all and by the name's first part
+    ("rnn.weight_ih_l0" -> "rnn"), with their dtypes."""
+    groups: dict[str, dict[str, Any]] = {}
+    for name, (dtype, shape) in specs.items():
+        g = groups.setdefault(name.split(".")[0], {"count": 0, "arrays": 0, "dtypes": set()})
+        g["count"] += _size(shape)
+        g["arrays"] += 1
+        g["dtypes"].add(dtype)
+    dtypes = {d for g in groups.values() for d in g["dtypes"]}
+    return {"total": sum(g["count"] for g in groups.values()), "dtype": _dtype_of(dtypes) if dtypes else None,
+            "groups": {k: {"count": g["count"], "arrays": g["arrays"], "dtype": _dtype_of(g["dtypes"])}
+                       for k, g in groups.items()}}
+
+
+def stored(specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
+    """Every array of a checkpoint counted, by its top-level prefix ("optim/exp_avg.rnn.weight" -> "optim")."""
+    groups: dict[str, dict[str, Any]] = {}
+    for name, (dtype, shape) in specs.items():
+        g = groups.setdefault(name.split("/")[0], {"count": 0, "arrays": 0, "bytes": 0, "dtypes": set()})
+        g["count"] += _size(shape)
+        g["arrays"] += 1
+        g["bytes"] += _size(shape) * _itemsize(dtype)
+        g["dtypes"].add(dtype)
+    return {"total": sum(g["count"] for g in groups.values()), "bytes": sum(g["bytes"] for g in groups.values()),
+            "groups": {k: {"count": g["count"], "arrays": g["arrays"], "bytes": g["bytes"],
+                           "dtype": _dtype_of(g["dtypes"])} for k, g in groups.items()}}
+
+
+def _epochs(loop: dict[str, Any]) -> list[dict[str, Any]]:
+    history = loop.get("history")
+    return [e for e in history if isinstance(e, dict) and e.get("type", "epoch") == "epoch"] \
+        if isinstance(history, list) else []
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, else None (NaN: no validation that epoch)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    return float(value) if ok else None
+
+
+def training(meta: dict[str, Any]) -> dict[str, Any]:
+    """A training checkpoint's progress (module docstring), from its loop record and epoch history."""
+    loop = meta.get("loop") if isinstance(meta.get("loop"), dict) else {}
+    config = meta.get("train_config") if isinstance(meta.get("train_config"), dict) else {}
+    optimizer = meta.get("optimizer") if isinstance(meta.get("optimizer"), dict) else {}
+    epochs = _epochs(loop)
+    marked = [e for e in epochs if e.get("best") is True]
+    best = None
+    if marked:  # the metric that chose best.safetensors, at its epoch
+        metric = marked[-1].get("selected_by") if isinstance(marked[-1].get("selected_by"), str) else "loss"
+        value = _number(marked[-1].get("valid_" + metric))
+        if value is not None:
+            best = {"metric": metric, "value": value, "epoch": marked[-1].get("epoch")}
+    hyper = optimizer.get("hyperparameters") if isinstance(optimizer.get("hyperparameters"), dict) else {}
+    lr = _number(epochs[-1].get("lr")) if epochs else None
+    seconds = [_number(e.get(k)) for e in epochs for k in ("train_seconds", "valid_seconds")]
+    return {"epoch": loop.get("epoch"), "step": loop.get("step"), "epochs": config.get("epochs"),
+            "stopped_early": loop.get("stopped_early"), "best": best,
+            "lr": lr if lr is not None else _number(hyper.get("lr")), "optimizer": optimizer.get("class"),
+            "seconds": round(sum(s for s in seconds if s is not None), 3) if epochs else None,
+            "last_epoch_time": epochs[-1].get("time") if epochs else None,
+            "train_loss": _number(epochs[-1].get("train_loss")) if epochs else None}
+
+
+def to_json(info: dict[str, Any]) -> str:
+    """``info`` as one line of JSON (sorted keys; NaN never appears: missing figures are null)."""
+    return json.dumps(info, sort_keys=True, ensure_ascii=False)

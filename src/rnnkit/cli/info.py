@@ -1,0 +1,217 @@
+"""``rnnkit info FILE``: what a saved rnnkit file is (a training checkpoint, an exported model, an n-gram or
+HMM model, an ``export --torch`` state dict, an ONNX graph), read without loading it into a task: a short
+aligned table, or with ``--json`` one JSON object (:func:`rnnkit.checkpoint_info.checkpoint_info`'s keys)."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rnnkit.cli.common import HelpFormatter
+
+_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx), kind (training-run, model, ngram-lm, hmm-tagger, "
+              "torch-state-dict, onnx-graph), task (lm, ngram, tagger, hmm, classifier, seq2seq, treenet), what, "
+              "digests (ok, metadata, absent or null), architecture {summary, level, cell, layers, hidden, "
+              "directions, embedding, extras, ...}, sizes {vocabulary, tags, classes, source_vocabulary, "
+              "target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored "
+              "{total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, step, epochs, "
+              "stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, "
+              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype}, "
+              "rnnkit_version, onnx {producer, ir_version, opsets, graph, nodes, inputs, outputs, metadata} or "
+              "{note}; a fact the file does not hold is null")
+
+
+def register(groups) -> None:
+    p = groups.commands.add_parser(
+        "info", help="what a saved model or checkpoint is: kind, architecture, sizes, parameters, training",
+        description="Describe a file rnnkit wrote without loading it into a task: a training checkpoint "
+                    "(best.safetensors, last.safetensors), a model of 'rnnkit export' or of 'rnnkit train ngram "
+                    "--save' / 'train hmm', a PyTorch state dict of 'rnnkit export --torch', or an ONNX graph of "
+                    "'rnnkit export --onnx' (read with the onnx package when it is installed).  It prints the kind "
+                    "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
+                    "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
+                    "learning rate, time) and options a training checkpoint stores, the export record, the file "
+                    "size, and whether the checksums match.  Nothing is unpickled and no model is built.",
+        epilog=f"--json keys (stable): {_JSON_KEYS}.",
+        formatter_class=HelpFormatter)
+    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, or an .onnx file")
+    p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
+    p.add_argument("--no-verify", action="store_true",
+                   help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
+                        "reads the whole file (the metadata's own digest is checked either way)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.checkpoint_info import checkpoint_info, to_json
+
+    info = checkpoint_info(args.file, verify=not args.no_verify)
+    print(to_json(info) if args.json else "\n".join(info_lines(info)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- the table
+_KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported model (the model alone)",
+          "ngram-lm": "model file of 'rnnkit train ngram'", "hmm-tagger": "model file of 'rnnkit train hmm'",
+          "torch-state-dict": "PyTorch state dict of 'rnnkit export --torch'",
+          "onnx-graph": "ONNX graph of 'rnnkit export --onnx'"}
+_DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
+            "metadata": "metadata ok; arrays not checked (--no-verify)",
+            "absent": "none stored (a file written before rnnkit kept them): not checked"}
+_PREFIXES = {"model": "the model", "optim": "optimizer state", "raw": "training weights", "carry": "carried state",
+             "graph": "graph initializers"}
+_QUIET = {"progress", "log_every", "checkpoint_minutes", "checkpoint_steps"}  # how a run reports, not what it learns
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _g(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else _n(value)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _shape_line(arch: dict[str, Any]) -> str | None:
+    """"2 layers x 650 units, bidirectional, embedding 650" (and a decoder's for a translator)."""
+    parts = []
+    if "hidden" in arch:
+        layers = f"{_plural(arch['layers'], 'layer')} x " if "layers" in arch else ""
+        prefix = "encoder " if "decoder_hidden" in arch else ""
+        parts.append(f"{prefix}{layers}{arch['hidden']:,} units" + (", bidirectional" if arch.get("directions") == 2
+                                                                       else ""))
+    if "decoder_hidden" in arch:
+        layers = f"{_plural(arch['decoder_layers'], 'layer')} x " if "decoder_layers" in arch else ""
+        parts.append(f"decoder {layers}{arch['decoder_hidden']:,} units")
+    if "embedding" in arch:
+        other = f" / {arch['decoder_embedding']:,}" if "decoder_embedding" in arch else ""
+        parts.append(f"embedding {arch['embedding']:,}{other}")
+    return "; ".join(parts) or None
+
+
+def _model_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    arch, rows = info.get("architecture") or {}, []
+    if arch.get("summary"):
+        rows.append(("model", arch["summary"]))
+    shape = _shape_line(arch)
+    if shape:
+        rows.append(("", shape))
+    if arch.get("extras"):
+        rows.append(("extras", ", ".join(arch["extras"])))
+    sizes = info.get("sizes") or {}
+    if sizes:
+        rows.append(("sizes", ", ".join(f"{k.replace('_', ' ')} {_n(v)}" for k, v in sizes.items())))
+    return rows
+
+
+def _parameter_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    params, stored = info.get("parameters"), info.get("stored")
+    if params is None:
+        return []
+    if not params["total"]:
+        held = "its tables are in the file's metadata" if info.get("task") == "hmm" else "no arrays"
+        return [("parameters", f"0 in arrays ({held})")]
+    rows = [("parameters", f"{params['total']:,} {params['dtype']}")]
+    groups = params["groups"]
+    width = max(len(k) for k in groups)
+    digits = max(len(f"{g['count']:,}") for g in groups.values())
+    for name, g in groups.items():
+        dtype = f"  {g['dtype']}" if g["dtype"] != params["dtype"] else ""
+        rows.append(("", f"  {name:<{width}}  {g['count']:>{digits},}  ({_plural(g['arrays'], 'array')}){dtype}"))
+    if stored and (len(stored["groups"]) > 1 or stored["total"] != params["total"]):
+        each = ", ".join(f"{_PREFIXES.get(k, k)} {g['count']:,}" for k, g in stored["groups"].items())
+        arrays = sum(g["arrays"] for g in stored["groups"].values())
+        rows.append(("stored", f"{stored['total']:,} values in {_plural(arrays, 'array')} "
+                               f"({stored['bytes']:,} bytes): {each}"))
+    return rows
+
+
+def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not training:
+        return []
+    of = f" of {training['epochs']}" if training.get("epochs") is not None else ""
+    text = f"epoch {training.get('epoch')}{of}, step {_n(training.get('step'))}"
+    if training.get("stopped_early"):
+        text += " (stopped early)"
+    if training.get("optimizer"):
+        text += f"; {training['optimizer']}"
+    if training.get("lr") is not None:
+        text += f", lr {_g(training['lr'])}"
+    if training.get("train_loss") is not None:
+        text += f"; training loss {training['train_loss']:.4f}"
+    rows = [("training", text)]
+    best = training.get("best")
+    rows.append(("best", f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}" if best
+                 else "no validation figure (trained without validation data): last epoch's model"))
+    if training.get("seconds") is not None:
+        when = f"; last epoch ended {training['last_epoch_time']}" if training.get("last_epoch_time") else ""
+        rows.append(("time", f"{training['seconds']:.3g} s training and validation{when}"))
+    return rows
+
+
+def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not options:
+        return []
+    rows = []
+    run_options = options.get("run_options")
+    if isinstance(run_options, dict):
+        given = [k if v is True else f"{k} {v}" for k, v in run_options.items()
+                 if isinstance(k, str) and k.startswith("--") and v not in (None, False, [], "")]
+        if given:
+            rows.append(("options", " ".join(given)))
+    config = options.get("train_config")
+    if isinstance(config, dict):
+        from rnnkit.train.config import TrainConfig
+
+        defaults = TrainConfig().to_dict()
+        shown = [f"{k} {_g(v)}" for k, v in config.items()
+                 if k in ("epochs", "optimizer", "lr", "seed") or (k not in _QUIET and v != defaults.get(k)
+                                                                    and v not in ([], {}, None))]
+        rows.append(("train config", ", ".join(shown)))
+    return rows
+
+
+def _export_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    export = info.get("export")
+    if not export:
+        return []
+    source = export.get("source")
+    at = ", ".join(f"{k} {export[k]}" for k in ("step", "epoch") if export.get(k) is not None)
+    source_kind = export.get("source_kind")
+    source_kind = _KINDS.get(source_kind, source_kind) if isinstance(source_kind, str) else None
+    text = f"from {source}" + (f", a {source_kind.split(' (')[0]}" if source_kind else "")
+    text += f", at {at}" if at else ""
+    text += f"; weights {export['dtype']}" if export.get("dtype") else ""
+    return [("exported", text)]
+
+
+def _onnx_rows(onnx: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not onnx:
+        return []
+    if "note" in onnx:
+        return [("onnx", onnx["note"])]
+    opsets = ", ".join(f"{d} {v}" for d, v in onnx["opsets"].items())
+    rows = [("onnx", f"graph {onnx['graph']} by {onnx['producer']}, IR version {onnx['ir_version']}, opset "
+                     f"{opsets}, {_plural(onnx['nodes'], 'node')}")]
+    for label, values in (("inputs", onnx["inputs"]), ("outputs", onnx["outputs"])):
+        rows.append((label, ", ".join(f"{v['name']} {v['dtype']} ({', '.join(map(str, v['shape']))})"
+                                      for v in values)))
+    return rows
+
+
+def info_lines(info: dict[str, Any]) -> list[str]:
+    """The table ``rnnkit info`` prints: a label column and its facts."""
+    kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
+    what = f"{info['what']} ({info['task']}): " if info.get("what") else "no model rnnkit knows: "
+    rows = [("file", f"{info['file']} ({info['bytes']:,} bytes)"), ("kind", f"{what}{kind}")]
+    if info.get("digests"):
+        rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
+    rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))
+    rows += _option_rows(info.get("options")) + _export_rows(info) + _onnx_rows(info.get("onnx"))
+    if info.get("format") == "rnnkit":
+        rows.append(("version", f"rnnkit {info['rnnkit_version']}" if info.get("rnnkit_version")
+                     else "not stored (rnnkit checkpoints do not record the version that wrote them)"))
+    width = max(len(label) for label, _ in rows) + 2
+    return [f"{label:<{width}}{text}".rstrip() for label, text in rows]

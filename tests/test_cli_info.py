@@ -1,0 +1,198 @@
+"""``rnnkit info FILE``: what a saved file is, checked against facts computed here independently (the
+arrays' sizes summed from the file, the epochs from the run's metrics log, the vocabulary from the data),
+for each kind of file `rnnkit train` and `rnnkit export` write, and the one-line errors for bad input."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import numpy as np
+import pytest
+from clirun import run_cli, write_conllu
+from safetensors.numpy import load_file, save_file
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_info import checkpoint_info
+from rnnkit.cli.main import main
+from rnnkit.errors import CheckpointError
+
+WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]
+SMALL = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "2", "--progress", "none",
+         "--checkpoint-minutes", "0"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Tiny trained models of several kinds, and exports of the language model."""
+    d = tmp_path_factory.mktemp("info")
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
+    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (d / "valid.txt").write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
+    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
+    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
+    write_conllu(d / "tag.conllu", [[(w, "DET" if w in ("the", "a") else "NOUN") for w in x.split()]
+                                    for x in lines[:12]])
+    commands = [
+        ["train", "lm", "--train", str(d / "lm.txt"), "--valid", str(d / "valid.txt"), "--level", "word",
+         "--layers", "2", "--bptt", "5", "--layer-norm", *SMALL, "--run-dir", str(d / "lm")],
+        ["train", "tagger", "--train", str(d / "tag.conllu"), "--crf", *SMALL, "--run-dir", str(d / "tagger")],
+        ["train", "hmm", "--train", str(d / "tag.conllu"), "--output", str(d / "hmm.safetensors")],
+        ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors")],
+        ["train", "classifier", "--train", str(d / "cls.tsv"), *SMALL, "--run-dir", str(d / "cls")],
+        ["train", "seq2seq", "--train", str(d / "s2s.tsv"), *SMALL, "--run-dir", str(d / "s2s")],
+        ["export", str(d / "lm"), "-o", str(d / "lm16.safetensors"), "--dtype", "float16"],
+        ["export", str(d / "cls"), "-o", str(d / "cls-pt.safetensors"), "--torch"],
+    ]
+    for argv in commands:
+        assert main(argv) == 0, argv
+    return d
+
+
+def _info(capsys, *argv):
+    code, out, err = run_cli(capsys, ["info", *argv])
+    assert code == 0, err
+    return out
+
+
+def _model_sizes(path):
+    """{name: size} of the model's arrays, from the file itself: safetensors' own reader."""
+    arrays = load_file(str(path))
+    model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    return model or arrays, arrays
+
+
+def _row(out, label):
+    """The text after ``label`` on its line of the table."""
+    found = re.search(rf"^{re.escape(label)} +(.*)$", out, re.M)
+    assert found, (label, out)
+    return found.group(1)
+
+
+def test_training_checkpoint_facts(files, capsys):
+    out = _info(capsys, str(files / "lm" / "best.safetensors"))
+    model, arrays = _model_sizes(files / "lm" / "best.safetensors")
+    total = sum(a.size for a in model.values())
+    assert _row(out, "parameters") == f"{total:,} float32"
+    for part in ("embedding", "rnn", "decoder"):  # each part's count, summed here from the arrays
+        count = sum(a.size for k, a in model.items() if k.split(".")[0] == part)
+        assert re.search(rf"^ +{part} +{count:,}  \(", out, re.M), (part, out)
+    epochs = [json.loads(line) for line in (files / "lm" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [e for e in epochs if e.get("type") == "epoch"]
+    best = [e for e in epochs if e.get("best")][-1]
+    assert _row(out, "training").startswith(f"epoch {best['epoch']} of 2, step {best['step']}; SGD, lr 1")
+    assert _row(out, "best") == f"validation loss {best['valid_loss']:.6g} at epoch {best['epoch']}"
+    assert "2 layers x 4 units" in out and "layer norm" in _row(out, "extras")
+    vocab = len(set(" ".join((files / "lm.txt").read_text().split()).split())) + 2  # and <unk>, <eos>
+    assert _row(out, "sizes") == f"vocabulary {vocab}"
+    assert _row(out, "kind") == "a language model (lm): training checkpoint (resumable)"
+    assert _row(out, "checksums").startswith("ok")
+    assert f"({(files / 'lm' / 'best.safetensors').stat().st_size:,} bytes)" in _row(out, "file")
+    assert "--bptt 5" in _row(out, "options") and "epochs 2" in _row(out, "train config")
+
+
+def test_tasks_of_each_kind(files, capsys):
+    out = _info(capsys, str(files / "tagger" / "last.safetensors"))
+    model, arrays = _model_sizes(files / "tagger" / "last.safetensors")
+    assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float32"
+    assert _row(out, "stored").startswith(f"{sum(a.size for a in arrays.values()):,} values in {len(arrays)} arrays")
+    assert "CRF" in _row(out, "extras") and _row(out, "sizes") == "vocabulary 11, tags 2"
+    assert "bidirectional" in out and _row(out, "best").startswith("no validation figure")
+    out = _info(capsys, str(files / "hmm.safetensors"))
+    assert "HMM tagger (hmm)" in out and "tags 2" in _row(out, "sizes") and _row(out, "parameters").startswith("0 ")
+    out = _info(capsys, str(files / "kn.safetensors"))
+    model, _ = _model_sizes(files / "kn.safetensors")
+    assert _row(out, "model").startswith("3-gram word-level language model")
+    assert _row(out, "parameters").startswith(f"{sum(a.size for a in model.values()):,} ")
+    out = _info(capsys, str(files / "cls" / "best.safetensors"))
+    assert _row(out, "sizes") == "vocabulary 11, classes 2" and "max pooling" in _row(out, "model")
+    out = _info(capsys, str(files / "s2s" / "last.safetensors"))
+    assert "encoder-decoder" in _row(out, "model") and "attention" in _row(out, "extras")
+    assert _row(out, "sizes") == "source vocabulary 14, target vocabulary 14"
+
+
+def test_exports(files, capsys):
+    out = _info(capsys, str(files / "lm16.safetensors"))
+    model, _ = _model_sizes(files / "lm16.safetensors")
+    assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float16"
+    assert _row(out, "kind") == "a language model (lm): exported model (the model alone)"
+    source_step = ckpt.load_meta(files / "lm" / "best.safetensors")["loop"]["step"]
+    assert f"at step {source_step}, epoch 2; weights float16" in _row(out, "exported")
+    out = _info(capsys, str(files / "cls-pt.safetensors"))  # a torch state dict, which loaders refuse
+    state = load_file(str(files / "cls-pt.safetensors"))
+    assert _row(out, "parameters") == f"{sum(a.size for a in state.values()):,} float32"
+    assert "PyTorch state dict" in _row(out, "kind") and "classes 2" in _row(out, "sizes")
+
+
+def test_onnx(files, capsys, monkeypatch, tmp_path):
+    pytest.importorskip("onnx")
+    assert run_cli(capsys, ["export", str(files / "lm"), "-o", str(tmp_path / "lm.onnx"), "--onnx"])[0] == 0
+    out = _info(capsys, str(tmp_path / "lm.onnx"))
+    model, _ = _model_sizes(files / "lm16.safetensors")  # the ONNX graph joins the two biases: same count
+    assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float32"
+    assert _row(out, "onnx").startswith("graph rnnkit_lm by rnnkit") and "ids int64 (T, B)" in _row(out, "inputs")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # not installed: one line says how to read it
+    out = _info(capsys, str(tmp_path / "lm.onnx"))
+    assert "pip install onnx" in _row(out, "onnx") and "parameters" not in out
+
+
+def test_json_keys_are_documented(files, capsys):
+    info = json.loads(_info(capsys, str(files / "lm" / "best.safetensors"), "--json"))
+    assert info == json.loads(json.dumps(checkpoint_info(files / "lm" / "best.safetensors")))
+    _, out, _ = run_cli(capsys, ["info", "--help"])
+    help_text = " ".join(out.split())
+    for key in [*info, *info["training"], *info["parameters"], *info["stored"], *info["architecture"]]:
+        assert key in help_text, key
+    assert info["parameters"]["total"] == sum(g["count"] for g in info["parameters"]["groups"].values())
+    assert info["training"]["epoch"] == 2 and info["training"]["best"]["metric"] == "loss"
+    _, top, _ = run_cli(capsys, ["--help"])
+    assert re.search(r"^ +info +", top, re.M)  # rnnkit --help lists the command
+
+
+def _copy_with(tmp_path, files, edit):
+    data = bytearray((files / "lm" / "best.safetensors").read_bytes())
+    path = tmp_path / "edited.safetensors"
+    path.write_bytes(edit(data))
+    return path
+
+
+def test_bad_input_one_line(files, capsys, tmp_path):
+    (tmp_path / "text.txt").write_text("hello\n")
+    save_file({"w": np.zeros(3, np.float32)}, str(tmp_path / "plain.safetensors"))
+    flipped = _copy_with(tmp_path, files, lambda b: b[:-5] + bytes([b[-5] ^ 1]) + b[-4:])
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes((files / "lm" / "best.safetensors").read_bytes()[:600])
+    for path in [tmp_path / "missing.safetensors", files / "lm", tmp_path / "text.txt", tmp_path / "plain.safetensors",
+                 flipped, cut]:
+        with pytest.raises(CheckpointError) as loading:
+            ckpt.load_checkpoint(path)
+        code, out, err = run_cli(capsys, ["info", str(path)])
+        assert code == 2 and out == "" and err == f"rnnkit: error: {loading.value}\n", (path, err)
+    out = _info(capsys, str(flipped), "--no-verify")  # the header alone: the arrays are not read
+    assert _row(out, "checksums") == "metadata ok; arrays not checked (--no-verify)"
+
+
+def test_damaged_onnx_one_line(capsys, tmp_path):
+    pytest.importorskip("onnx")
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x08\x12\x06rnnkit" + b"\xff" * 40)
+    code, out, err = run_cli(capsys, ["info", str(tmp_path / "bad.onnx")])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "not a readable ONNX graph" in err
+
+
+@pytest.mark.parametrize("edit", [
+    lambda meta: meta.update(kind=["training-run"]),  # each was a traceback (unhashable type) before
+    lambda meta: meta["task"].update(model={"a": 1}),
+    lambda meta: meta["loop"]["history"][-1].update(selected_by=3),
+    lambda meta: meta["task"].update(lm_config="not json"),
+    lambda meta: meta["loop"].update(history=None),
+])
+def test_damaged_metadata_under_a_valid_checksum(files, capsys, tmp_path, edit):
+    """A header edited and saved again with fresh digests: described as far as it goes, never a traceback."""
+    arrays, meta = ckpt.load_checkpoint(files / "lm" / "best.safetensors")
+    edit(meta)
+    ckpt.save_checkpoint(tmp_path / "edited.safetensors", arrays, meta)
+    code, out, err = run_cli(capsys, ["info", str(tmp_path / "edited.safetensors")])
+    assert code == 0 and err == "" and _row(out, "checksums").startswith("ok"), err
+    assert json.loads(_info(capsys, str(tmp_path / "edited.safetensors"), "--json"))["stored"]["total"] == sum(
+        a.size for a in arrays.values())
