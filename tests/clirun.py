@@ -19,6 +19,11 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def _one_line(text):
+    assert text.count("\n") == 1 and text.endswith("\n"), f"expected one line, got {text!r}"
+    return text
+
+
 def write_conllu(path, sentences, xpos=None):
     """Write ``[[(word, upos), ...], ...]`` as CoNLL-U, a ``# sent_id = k`` comment (from 1) before each
     sentence, XPOS ``xpos`` or ``_``; returns the path."""

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 from clirun import run_cli
-from test_cli_seq2seq import corpus, write
+from seq2seq_cli import write
+from test_cli_seq2seq import corpus
 from test_export_onnx import FAST, TOL, _diff, _randomized
 
 onnx = pytest.importorskip("onnx")

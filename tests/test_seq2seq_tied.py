@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from seq2seq_tiny import _batch, _check_gradients, _config, _randomise
+from seq2seq_tiny import _batch, _check_gradients, _config, _one_blas_thread, _randomise  # noqa: F401 (a fixture)
 from seq2seq_torch import _assert_matches_torch, _torch_loss
-from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.data.parallel import SPECIALS
@@ -20,12 +19,6 @@ from rnnkit.data.vocab import Vocabulary
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.seq2seq.translate import translate
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1):
-        yield
 
 
 def _tied(**kw):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from seq2seq_tiny import _batch, _check_gradients, _randomise
+from seq2seq_tiny import _batch, _check_gradients, _one_blas_thread, _randomise  # noqa: F401 (a fixture)
 from seq2seq_torch import _assert_matches_torch, _torch_vector_loss
 from test_seq2seq_tied import check_tying_is_sharing
-from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.optim import make_optimizer
@@ -22,12 +21,6 @@ from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.model import VectorDecoder, VectorDecoderConfig
 
 F, V = 6, 6  # features, target vocabulary (seq2seq_tiny's V_TGT: its _batch draws the targets)
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1):
-        yield
 
 
 def _tied(**kw):
