@@ -43,6 +43,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
+from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
 # safetensors' names of its dtypes, as numpy names them
@@ -95,7 +96,7 @@ def _describe(info: dict[str, Any], task: Any) -> None:
     """The task kind, its name in words, the architecture and the sizes, into ``info``."""
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
-    info["what"] = ckpt.kind_name(kind) if info["task"] in ckpt.MODEL_KINDS else None
+    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS else None
     info["architecture"], info["sizes"] = describe_task(task)
 
 

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import (ExportReport, beside, check_beside, narrow, read_for_export, refuse_beside_name,
                            written_report)
@@ -258,7 +258,7 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     if kind == "seq2seq":  # two graphs, the encoder and one decoder step
         return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
     bpe = bpe_side_file(kind, task, path, output, ".onnx")  # a BPE-level model's SentencePiece model, beside it
-    with ckpt.reading_metadata(path, "model"):
+    with reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
 from rnnkit.export import ExportReport, beside, check_beside, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
@@ -188,7 +189,7 @@ def export_translator(path: Path, output: str | os.PathLike, meta: dict[str, Any
     from rnnkit.export_onnx_seq2seq_code import translator_code
 
     task, record, step_file = new_meta["task"], new_meta["export"], step_path(output)
-    with ckpt.reading_metadata(path, "model"):
+    with reading_metadata(path, "model"):
         encoder, step = (p.SerializeToString() for p in translator_models(task, model, record))
         words = json.dumps(translator_vocab(task), ensure_ascii=False, indent=1)
         code = translator_code(task, record, str(path), *(os.path.abspath(p) for p in (output, step_file, vocab_file)))

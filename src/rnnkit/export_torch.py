@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
 from rnnkit.atomic import write_atomically
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
@@ -100,7 +100,7 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     check_supported(kind, task, model, path, loaded=(arrays, meta))
     del arrays  # the optimizer's state and the rest that only training needs
     bpe = bpe_side_file(kind, task, path, output, ".safetensors")  # a BPE-level model's SentencePiece model, beside it
-    with ckpt.reading_metadata(path, "model"):
+    with reading_metadata(path, "model"):
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, os.path.abspath(output), record, str(path),
