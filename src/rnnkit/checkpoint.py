@@ -5,6 +5,7 @@ A checkpoint is a single ``.safetensors`` file (any safetensors reader can open 
     tensors               the arrays under flat names such as "model/weight_ih_l0"
     header.__metadata__   {"rnnkit": json.dumps({
                               "format": "rnnkit-checkpoint/1",
+                              "rnnkit_version": the rnnkit that wrote it, e.g. "0.1.0",
                               "meta":   the caller's meta (configs, step, optimizer, rng state, kind...),
                               "keys":   the caller's array order (safetensors sorts by name),
                               "sha256": digest of every array's name, dtype, shape and bytes,
@@ -13,6 +14,9 @@ A checkpoint is a single ``.safetensors`` file (any safetensors reader can open 
 The digests catch flipped bits (or edits) in the data and in the meta, which safetensors' own header
 checks cannot see: a changed cursor or step in a training run's meta would resume another run.  Files
 of the same format written before ``keys`` and the digests existed still load, unchecked.
+``rnnkit_version`` says which rnnkit wrote the file (``rnnkit info`` shows it); it is outside the meta
+and its digest, so that the meta a caller reads back is the meta it saved and a reader of any version
+checks the digests alike; files written before it was recorded lack it and load as before.
 
 Writes are atomic: the bytes go to a temporary file in the target's directory, which is flushed and
 ``fsync``-ed, then ``os.replace``-d onto the target (one rename), and the directory is ``fsync``-ed
@@ -37,6 +41,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
+from rnnkit._version import __version__
 from rnnkit.atomic import remove_stale_temporaries, write_atomically  # noqa: F401  (remove_...: the loop's tidying)
 from rnnkit.checkpoint_files import check_openable, unreadable
 from rnnkit.errors import CheckpointError, os_problem
@@ -125,7 +130,8 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     checked = _check_arrays(arrays)
     if not isinstance(meta, Mapping):
         raise TypeError(f"Expected meta as a dict, got {type(meta).__name__}")
-    doc = {"format": FORMAT, "meta": dict(meta), "keys": list(checked), "sha256": _digest(checked)}
+    doc = {"format": FORMAT, "rnnkit_version": __version__, "meta": dict(meta), "keys": list(checked),
+           "sha256": _digest(checked)}
     try:
         doc["meta_sha256"] = _meta_digest(doc["meta"])
         header = json.dumps(doc)
@@ -238,7 +244,8 @@ def load_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_document(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint's rnnkit header (format, meta, keys, digests), its meta checked, its arrays not read."""
+    """A checkpoint's rnnkit header (format, rnnkit_version, meta, keys, digests), its meta checked, its arrays
+    not read."""
     path = Path(path)
     check_openable(path)
     header, _ = _read(path, arrays=False)

@@ -37,7 +37,8 @@ word (fold, then lowercase); ``--fold-width`` is written out as ``fold_width``, 
 The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
 ("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
 labels as rnnkit stores them (``vocab`` for a language model, ``encoder`` for a classifier or a tagger,
-whose ``train_scheme`` is there too: JSON).
+whose ``train_scheme`` is there too: JSON), the export record (``rnnkit_torch``: JSON) and the rnnkit
+version that wrote the file (``rnnkit_version``).
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit._version import __version__
 from rnnkit.atomic import write_atomically
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
@@ -75,7 +77,7 @@ def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarr
 
 def metadata(kind: str, task: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
     """The file's safetensors metadata: what the weights need to be used (module docstring)."""
-    meta = {"format": "pt", "model": kind, TORCH_MARK: json.dumps(record)}
+    meta = {"format": "pt", "model": kind, TORCH_MARK: json.dumps(record), "rnnkit_version": __version__}
     if kind == "lm":
         meta.update(config=json.dumps(task["lm_config"]), vocab=task["vocab"], level=task["level"])
     elif kind == "tagger":
