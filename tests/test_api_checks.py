@@ -161,7 +161,7 @@ def test_sampling_checks_rng_and_banned_ids():
 
 
 def test_state_loading_names_what_is_malformed():
-    from rnnkit.checkpoint import copy_into
+    from rnnkit.checkpoint_task import copy_into
     from rnnkit.optim import Adam, ParameterAverage
 
     params = {"w": np.ones(3, np.float32)}

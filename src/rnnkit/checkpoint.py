@@ -5,6 +5,7 @@ A checkpoint is a single ``.safetensors`` file (any safetensors reader can open 
     tensors               the arrays under flat names such as "model/weight_ih_l0"
     header.__metadata__   {"rnnkit": json.dumps({
                               "format": "rnnkit-checkpoint/1",
+                              "rnnkit_version": the rnnkit that wrote it, e.g. "0.1.0",
                               "meta":   the caller's meta (configs, step, optimizer, rng state, kind...),
                               "keys":   the caller's array order (safetensors sorts by name),
                               "sha256": digest of every array's name, dtype, shape and bytes,
@@ -13,6 +14,9 @@ A checkpoint is a single ``.safetensors`` file (any safetensors reader can open 
 The digests catch flipped bits (or edits) in the data and in the meta, which safetensors' own header
 checks cannot see: a changed cursor or step in a training run's meta would resume another run.  Files
 of the same format written before ``keys`` and the digests existed still load, unchecked.
+``rnnkit_version`` says which rnnkit wrote the file (``rnnkit info`` shows it); it is outside the meta
+and its digest, so that the meta a caller reads back is the meta it saved and a reader of any version
+checks the digests alike; files written before it was recorded lack it and load as before.
 
 Writes are atomic: the bytes go to a temporary file in the target's directory, which is flushed and
 ``fsync``-ed, then ``os.replace``-d onto the target (one rename), and the directory is ``fsync``-ed
@@ -29,8 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +41,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as _st_save
 
+from rnnkit._version import __version__
 from rnnkit.atomic import remove_stale_temporaries, write_atomically  # noqa: F401  (remove_...: the loop's tidying)
 from rnnkit.checkpoint_files import check_openable, unreadable
 from rnnkit.errors import CheckpointError, os_problem
@@ -126,7 +130,8 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
     checked = _check_arrays(arrays)
     if not isinstance(meta, Mapping):
         raise TypeError(f"Expected meta as a dict, got {type(meta).__name__}")
-    doc = {"format": FORMAT, "meta": dict(meta), "keys": list(checked), "sha256": _digest(checked)}
+    doc = {"format": FORMAT, "rnnkit_version": __version__, "meta": dict(meta), "keys": list(checked),
+           "sha256": _digest(checked)}
     try:
         doc["meta_sha256"] = _meta_digest(doc["meta"])
         header = json.dumps(doc)
@@ -157,7 +162,7 @@ def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], m
 
 
 # --------------------------------------------------------------------------------------- loading
-def _damaged(path: Path, what: str) -> CheckpointError:
+def damaged(path: Path, what: str) -> CheckpointError:
     return CheckpointError(f"{path}: damaged rnnkit metadata ({what}); use another checkpoint")
 
 
@@ -191,9 +196,9 @@ def _document(path: Path, header: str | None) -> dict[str, Any]:
     try:
         doc = json.loads(header)
     except ValueError:
-        raise _damaged(path, "header is not JSON") from None
+        raise damaged(path, "header is not JSON") from None
     if not isinstance(doc, dict) or "format" not in doc or not isinstance(doc.get("meta"), dict):
-        raise _damaged(path, "no format or meta")
+        raise damaged(path, "no format or meta")
     if doc["format"] != FORMAT:
         raise CheckpointError(f"{path}: format {doc['format']!r}, this rnnkit reads {FORMAT!r}; upgrade rnnkit")
     if "meta_sha256" in doc and doc["meta_sha256"] != _meta_digest(doc["meta"]):
@@ -202,7 +207,10 @@ def _document(path: Path, header: str | None) -> dict[str, Any]:
     return doc
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+Loaded = tuple[dict[str, np.ndarray], dict[str, Any]]  # what load_checkpoint returns: (arrays, meta)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Loaded:
     """``(arrays, meta)`` from a file written by :func:`save_checkpoint`; the arrays are writable copies."""
     path = Path(path)
     check_openable(path)
@@ -216,7 +224,7 @@ def _check_data(path: Path, doc: Mapping[str, Any], names: list[str], get: Calla
     """The arrays ``names`` against the header ``doc``'s list and digest; ``get(name)`` reads one (not all at once)."""
     keys = doc.get("keys", sorted(names))
     if not isinstance(keys, list) or sorted(keys) != sorted(names):
-        raise _damaged(path, "its list of arrays does not match the arrays stored")
+        raise damaged(path, "its list of arrays does not match the arrays stored")
     if "sha256" in doc and doc["sha256"] != _digest(names, get):
         raise CheckpointError(f"{path}: array data does not match its checksum (corrupt file); use another checkpoint")
 
@@ -236,127 +244,12 @@ def load_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_document(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint's rnnkit header (format, meta, keys, digests), its meta checked, its arrays not read."""
+    """A checkpoint's rnnkit header (format, rnnkit_version, meta, keys, digests), its meta checked, its arrays
+    not read."""
     path = Path(path)
     check_openable(path)
     header, _ = _read(path, arrays=False)
     return _document(path, header)
-
-
-def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], what: str = "the model's") -> None:
-    """Copy ``arrays`` into ``params`` in place (views of them stay valid), checking names and shapes."""
-    missing = sorted(set(params) - set(arrays))
-    unexpected = sorted(set(arrays) - set(params))
-    if missing or unexpected:
-        raise ValueError(f"Expected {what} parameters, missing {missing}, unexpected {unexpected}")
-    for k, v in arrays.items():
-        if not isinstance(v, np.ndarray):
-            raise TypeError(f"Expected {k} as a numpy array, got {type(v).__name__}")
-        if v.shape != params[k].shape:
-            raise ValueError(f"Expected {k} of shape {params[k].shape}, got {v.shape}")
-        if params[k].dtype.kind == "f" and v.dtype not in (np.float32, np.float64):  # bool, int, float16: cast
-            raise ValueError(f"Expected {k} as float32 or float64, got {v.dtype}")   # silently, or lossily
-        params[k][...] = v
-
-
-# what each task's checkpoint is (meta["task"]["model"]) and the commands that take it, for the message
-# that a checkpoint of another kind was given
-MODEL_KINDS = {
-    "lm": ("a language model", "rnnkit generate, evaluate or score"),
-    "ngram": ("an n-gram language model", "rnnkit generate, evaluate or score"),
-    "tagger": ("a tagger", "rnnkit tag (segment for a segmenter) or evaluate"),
-    "hmm": ("an HMM tagger", "rnnkit tag (segment for a segmenter) or evaluate"),
-    "classifier": ("a text classifier", "rnnkit classify or evaluate"),
-    "treenet": ("a tree model", "rnnkit classify or evaluate"),
-    "seq2seq": ("a translation model", "rnnkit translate or evaluate"),
-}
-
-
-def kind_name(kind: Any) -> str:
-    """What a checkpoint of ``kind`` is, for messages: "a language model", "a tree model"."""
-    if isinstance(kind, str) and kind in MODEL_KINDS:
-        return MODEL_KINDS[kind][0]
-    return f"a model of kind {kind!r:.60}"
-
-
-def other_kind(kind: Any) -> str:
-    """What a checkpoint of ``kind`` is and where it is used ("it is a language model: use it with ...")."""
-    if isinstance(kind, str) and kind in MODEL_KINDS:  # a list or dict there (a damaged file) is no kind
-        what, commands = MODEL_KINDS[kind]
-        return f"it is {what}: use it with {commands}"
-    return f"its model kind is {kind!r:.60}" if kind else "it holds no model (a file rnnkit did not train?)"
-
-
-Loaded = tuple[dict[str, np.ndarray], dict[str, Any]]  # what load_checkpoint returns: (arrays, meta)
-
-
-def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command: str,
-                         loaded: Loaded | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``(model arrays, task metadata)`` of a checkpoint that a ``kind`` task wrote (``meta["task"]["model"]``).
-
-    The arrays are those saved under ``model/``, with the prefix removed (float16 ones of a model that
-    ``rnnkit export --dtype float16`` wrote widened to float32).  Another kind of checkpoint
-    raises :class:`CheckpointError` naming ``what`` it should be and the ``command`` that writes one.
-    ``loaded``: the ``(arrays, meta)`` :func:`load_checkpoint` gave for ``path``, when the caller has read them
-    (``rnnkit export``), checked as the file's would be.
-    """
-    arrays, meta = load_checkpoint(path) if loaded is None else loaded
-    task = meta.get("task") or {}
-    if not isinstance(task, dict):
-        raise _damaged(Path(path), f"its task is a {type(task).__name__}, not an object")
-    if task.get("model") != kind:
-        raise CheckpointError(f"{path}: not a {what} checkpoint; {other_kind(task.get('model'))}, or pass a "
-                              f"checkpoint written by '{command}'")
-    model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    export = meta.get("export")
-    if isinstance(export, dict) and export.get("dtype") == "float16":  # rnnkit export --dtype float16: the weights
-        for name, a in model.items():  # are widened to float32, exactly, so the model computes as it was trained
-            if a.dtype == np.float16:
-                model[name] = a.astype(np.float32)
-    for name, a in model.items():  # training never saves NaN or inf weights (rnnkit.guard): damaged or edited
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise CheckpointError(f"{path}: the weights {name} hold NaN or inf values (a damaged or edited file: "
-                                  "training never saves such weights); use another checkpoint")
-    _check_sizes(Path(path), task, model)
-    return model, task
-
-
-def _check_sizes(path: Path, task: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-    """A size in the task's model configuration (``*_config``) above 4096 and above every dimension of
-    the arrays stored is damage: refused before a loader builds a model of that size (vocabulary,
-    hidden or layer count of 10**9 would try to allocate gigabytes, or build layers for ever)."""
-    limit = max([4096] + [d for a in arrays.values() for d in a.shape])
-    for key, config in task.items():
-        if not (isinstance(key, str) and key.endswith("_config") and isinstance(config, dict)):
-            continue
-        for field, value in config.items():
-            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
-                raise _damaged(path, f"{key}.{field} is {value:,}, larger than any array the file holds")
-
-
-@contextmanager
-def reading_metadata(path: str | os.PathLike, what: str) -> Iterator[None]:
-    """Turn a missing or malformed metadata field (KeyError, TypeError, ValueError) into one clear error."""
-    try:
-        yield
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged {what} metadata ({exc}); retrain or use another checkpoint") from None
-
-
-def check_matches(*pairs: tuple[str, Any, str, int]) -> None:
-    """ValueError (for :func:`reading_metadata` to name the file) when a size of the model's configuration
-    differs from the count it must equal: ``("lm_config.vocab_size", 16, "the vocabulary", len(vocab))``."""
-    for name, value, other, count in pairs:
-        if value != count:
-            raise ValueError(f"{name} is {value!r:.40}, but {other} holds {count:,}")
-
-
-def restore_params(model: Any, arrays: Mapping[str, np.ndarray], path: str | os.PathLike) -> None:
-    """``model.load_arrays(arrays)``, with a wrong name or shape reported as a damaged checkpoint."""
-    try:
-        model.load_arrays(arrays)
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------- nested state

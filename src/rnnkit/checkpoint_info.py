@@ -23,7 +23,8 @@ does not hold is None)::
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them; else None
     export             the export record (source, source_kind, step, epoch, dtype); else None
-    rnnkit_version     the version that wrote the file, when it says (checkpoints do not yet)
+    rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
+                       metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
@@ -43,6 +44,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
+from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
 # safetensors' names of its dtypes, as numpy names them
@@ -71,8 +73,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     meta = doc["meta"]
     info = _base(path)
     kind = meta.get("kind") if isinstance(meta.get("kind"), str) else None  # a list there: a damaged file
-    info.update(format="rnnkit", kind=kind, digests=digests,
-                rnnkit_version=meta.get("rnnkit_version"))
+    info.update(format="rnnkit", kind=kind, digests=digests, rnnkit_version=_version(doc.get("rnnkit_version")))
     _describe(info, meta.get("task"))
     info["parameters"] = parameters({k[len("model/"):]: v for k, v in specs.items() if k.startswith("model/")})
     info["stored"] = stored(specs)
@@ -91,11 +92,16 @@ def _base(path: Path) -> dict[str, Any]:
     return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
 
 
+def _version(value: Any) -> str | None:
+    """The rnnkit version a file names (a short string), else None (not stored, or damaged)."""
+    return value if isinstance(value, str) and 0 < len(value) <= 60 else None
+
+
 def _describe(info: dict[str, Any], task: Any) -> None:
     """The task kind, its name in words, the architecture and the sizes, into ``info``."""
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
-    info["what"] = ckpt.kind_name(kind) if info["task"] in ckpt.MODEL_KINDS else None
+    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS else None
     info["architecture"], info["sizes"] = describe_task(task)
 
 
@@ -138,7 +144,7 @@ def _torch_info(path: Path, meta: dict[str, str], specs: dict[str, tuple[str, tu
     task: dict[str, Any] = {"model": kind, CONFIG_KEYS.get(str(kind), "config"): parsed(meta.get("config"))}
     task.update({k: parsed(meta[k]) for k in ("vocab", "level", "encoder") if k in meta})
     info = _base(path)
-    info.update(format="torch", kind="torch-state-dict")
+    info.update(format="torch", kind="torch-state-dict", rnnkit_version=_version(meta.get("rnnkit_version")))
     _describe(info, task)
     info["parameters"] = parameters(specs)
     info["stored"] = stored({"model/" + k: v for k, v in specs.items()})
@@ -166,6 +172,8 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     record = parsed(props.get("rnnkit_export"))
     info["export"] = record if isinstance(record, dict) else None
     info["onnx"] = {**graph, "metadata": sorted(props)}
+    if graph.get("producer") == "rnnkit":
+        info["rnnkit_version"] = _version(graph.get("producer_version"))
     return info
 
 

@@ -19,7 +19,7 @@ no optimizer or training state).
 A float32 weight w is rounded to the nearest float16, a relative change of at most 2**-11 (about 5e-4)
 for |w| >= 2**-14 (6.1e-5) and an absolute change of at most 2**-25 (3e-8) below that; a weight beyond
 float16's largest value (65504) is refused rather than made infinite.  Loaders widen float16 weights back
-to the model's dtype (float32) exactly (:func:`rnnkit.checkpoint.load_task_checkpoint`), so the model
+to the model's dtype (float32) exactly (:func:`rnnkit.checkpoint_task.load_task_checkpoint`), so the model
 computes in float32 as before, with slightly rounded weights: outputs stay close, not identical.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import folds_hint
+from rnnkit.checkpoint_task import MODEL_KINDS, kind_name, other_kind
 from rnnkit.errors import CheckpointError
 from rnnkit.train.run_files import BEST, LAST
 
@@ -91,13 +92,13 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
         raise ValueError(f"Expected dtype one of {DTYPES} or None, got {dtype!r}")
     task = meta.get("task")
     kind = task.get("model") if isinstance(task, dict) else None
-    if kind not in ckpt.MODEL_KINDS:
-        raise CheckpointError(f"{source}: holds no model rnnkit can export ({ckpt.other_kind(kind)}); give a "
+    if kind not in MODEL_KINDS:
+        raise CheckpointError(f"{source}: holds no model rnnkit can export ({other_kind(kind)}); give a "
                               "checkpoint that an 'rnnkit train' command wrote")
     model = {k: v for k, v in arrays.items() if k.startswith("model/")}
     floats = [k for k, v in model.items() if v.dtype.kind == "f"]
     if dtype is not None and kind in TABLE_KINDS:
-        raise ValueError(f"dtype (--dtype): {source} is {ckpt.kind_name(kind)}, whose tables are stored as they are "
+        raise ValueError(f"dtype (--dtype): {source} is {kind_name(kind)}, whose tables are stored as they are "
                          "(it holds no trained weights to narrow); leave dtype (--dtype) out")
     for k in floats:  # training never saves such weights (rnnkit.guard): a damaged or edited file
         if not np.isfinite(model[k]).all():

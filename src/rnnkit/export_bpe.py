@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.export import beside, check_beside, refuse_beside_name
 from rnnkit.lm.bpe_text import SPECIALS, WORD_START
 from rnnkit.lm.io import bpe_model_of
@@ -41,7 +41,7 @@ def bpe_side_file(kind: str, task: dict[str, Any], source: Path, output: str | o
     None for any other model."""
     if kind != "lm":
         return None
-    with ckpt.reading_metadata(source, "model"):
+    with reading_metadata(source, "model"):
         pieces = bpe_model_of(task)
     if pieces is None:
         return None

@@ -49,7 +49,8 @@ classifier or tagger rnnkit's encoder (a classifier's ``vocab``, ``labels``, ``l
 ``max_chars``, ``bigrams``, ``features`` (a list, one vocabulary a column) when it has them), its vocabularies as
 JSON objects; a tagger trained in a span or segmentation scheme has ``rules`` too, the scheme's legal moves
 that its decoding keeps to (``scheme``, ``allowed``, ``start``, ``end``; :mod:`rnnkit.export_onnx_crf`).  The
-graph's metadata (``metadata_props``) holds the kind, the configuration and the export record.
+graph's metadata (``metadata_props``) holds the kind, the configuration and the export record; its
+``producer_version`` is the rnnkit version that wrote it.
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit._version import __version__
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import (ExportReport, beside, check_beside, narrow, read_for_export, refuse_beside_name,
                            written_report)
@@ -181,7 +183,7 @@ def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], re
     graph = helper.make_graph(g.nodes, f"rnnkit_{kind}", [helper.make_tensor_value_info(*v) for v in inputs],
                               [helper.make_tensor_value_info(*v) for v in outputs], g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
-                              ir_version=IR_VERSION)
+                              producer_version=__version__, ir_version=IR_VERSION)
     helper.set_model_props(proto, {"model": kind, "config": json.dumps(cfg), "rnnkit_export": json.dumps(record)})
     onnx.checker.check_model(proto)
     return proto
@@ -258,7 +260,7 @@ def export_onnx(source: str | os.PathLike, output: str | os.PathLike, dtype: str
     if kind == "seq2seq":  # two graphs, the encoder and one decoder step
         return export_translator(path, output, meta, new_meta, model, largest, vocab_file)
     bpe = bpe_side_file(kind, task, path, output, ".onnx")  # a BPE-level model's SentencePiece model, beside it
-    with ckpt.reading_metadata(path, "model"):
+    with reading_metadata(path, "model"):
         record = new_meta["export"]
         data = onnx_model(kind, task, model, record).SerializeToString()
         words = json.dumps(vocab_json(kind, task), ensure_ascii=False, indent=1)

@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit._version import __version__
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
 from rnnkit.export import ExportReport, beside, check_beside, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
@@ -163,7 +165,7 @@ def translator_models(task: dict[str, Any], model: dict[str, np.ndarray], record
         values = [[helper.make_tensor_value_info(*v) for v in vs] for vs in (inputs, outputs)]
         graph = helper.make_graph(g.nodes, f"rnnkit_seq2seq_{name}", *values, g.initializers)
         proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
-                                  ir_version=IR_VERSION)
+                                  producer_version=__version__, ir_version=IR_VERSION)
         helper.set_model_props(proto, {"model": "seq2seq", "part": name, "config": json.dumps(cfg),
                                        "rnnkit_export": json.dumps(record)})
         onnx.checker.check_model(proto)
@@ -188,7 +190,7 @@ def export_translator(path: Path, output: str | os.PathLike, meta: dict[str, Any
     from rnnkit.export_onnx_seq2seq_code import translator_code
 
     task, record, step_file = new_meta["task"], new_meta["export"], step_path(output)
-    with ckpt.reading_metadata(path, "model"):
+    with reading_metadata(path, "model"):
         encoder, step = (p.SerializeToString() for p in translator_models(task, model, record))
         words = json.dumps(translator_vocab(task), ensure_ascii=False, indent=1)
         code = translator_code(task, record, str(path), *(os.path.abspath(p) for p in (output, step_file, vocab_file)))

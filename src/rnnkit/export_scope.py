@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import kind_name
 from rnnkit.torch_io import has_learned_init
 
 CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}  # task key of each config
@@ -77,7 +78,7 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
                          "over words alone is exported)", onnx_builds=True)
     elif kind not in CONFIG:
-        what = ckpt.kind_name(kind)
+        what = kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")
     config = task.get(CONFIG[kind])
     if isinstance(config, dict) and config.get("residual") and option == "--torch":  # ONNX: an Add between layers

@@ -37,7 +37,8 @@ word (fold, then lowercase); ``--fold-width`` is written out as ``fold_width``, 
 The file's safetensors metadata (string to string) holds what the weights need to be used: ``format``
 ("pt"), ``model`` (the kind), ``config`` (the model's configuration, JSON) and the vocabularies and
 labels as rnnkit stores them (``vocab`` for a language model, ``encoder`` for a classifier or a tagger,
-whose ``train_scheme`` is there too: JSON).
+whose ``train_scheme`` is there too: JSON), the export record (``rnnkit_torch``: JSON) and the rnnkit
+version that wrote the file (``rnnkit_version``).
 """
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit._version import __version__
 from rnnkit.atomic import write_atomically
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.export import ExportReport, read_for_export, written_report
@@ -75,7 +77,7 @@ def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarr
 
 def metadata(kind: str, task: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
     """The file's safetensors metadata: what the weights need to be used (module docstring)."""
-    meta = {"format": "pt", "model": kind, TORCH_MARK: json.dumps(record)}
+    meta = {"format": "pt", "model": kind, TORCH_MARK: json.dumps(record), "rnnkit_version": __version__}
     if kind == "lm":
         meta.update(config=json.dumps(task["lm_config"]), vocab=task["vocab"], level=task["level"])
     elif kind == "tagger":
@@ -100,7 +102,7 @@ def export_torch(source: str | os.PathLike, output: str | os.PathLike, dtype: st
     check_supported(kind, task, model, path, loaded=(arrays, meta))
     del arrays  # the optimizer's state and the rest that only training needs
     bpe = bpe_side_file(kind, task, path, output, ".safetensors")  # a BPE-level model's SentencePiece model, beside it
-    with ckpt.reading_metadata(path, "model"):
+    with reading_metadata(path, "model"):
         record = {**new_meta["export"], "module": _CLASS[kind]}
         data = save(state_dict_arrays(kind, task, model), metadata=metadata(kind, task, record))
         code = torch_code(kind, task, os.path.abspath(output), record, str(path),

@@ -164,7 +164,7 @@ class Recurrent:
         :func:`rnnkit.torch_io.from_torch_state_dict`) into the parameters in place, checking names and shapes:
         the arrays an optimizer holds stay the layer's, where ``params.update(arrays)`` would leave it updating
         the old ones."""
-        from rnnkit.checkpoint import copy_into
+        from rnnkit.checkpoint_task import copy_into
 
         copy_into(self.params, arrays, f"the {type(self).__name__} layer's")
 

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import check_bool, check_config, check_dtype_name, check_id_values, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.init import uniform_
@@ -142,7 +142,7 @@ class Classifier:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        ckpt.copy_into(self.params, arrays, "the classifier's")
+        copy_into(self.params, arrays, "the classifier's")
 
     # ------------------------------------------------------------------ pooling
     def _pool(self, out: np.ndarray, state: Any, lengths: np.ndarray) -> tuple[np.ndarray, Any]:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
 from rnnkit.checks import check_bool, check_id_values, check_int, check_names, check_rate, check_str_sequence
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
@@ -310,13 +311,13 @@ def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "t
 def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
                     ) -> tuple[Classifier, ClassifierEncoder, dict[str, Any]]:
     """``(model, encoder, task meta)`` from a classifier checkpoint.
-    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
-    params, task = ckpt.load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier", loaded)
-    with ckpt.reading_metadata(path, "classifier"):
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
+    params, task = load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier", loaded)
+    with reading_metadata(path, "classifier"):
         cfg = ClassifierConfig(**task["classifier_config"])
         encoder = ClassifierEncoder.from_json(task["encoder"])
-        ckpt.check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
+        check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
                            ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
         model = Classifier(cfg, np.random.default_rng(0))
-    ckpt.restore_params(model, params, path)
+    restore_params(model, params, path)
     return model, encoder, task

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import kind_name, other_kind
 from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import given
@@ -101,7 +102,7 @@ def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: st
     if foreign:
         what = ("with --interpolate (both models are scored as one exact stream"
                 + ("" if reads else ", and neither is a recurrent one") + ")") if args.interpolate is not None \
-            else f"to {args.model}, {ckpt.kind_name(kind)}"
+            else f"to {args.model}, {kind_name(kind)}"
         raise ValueError(f"{', '.join(foreign)} {'does' if len(foreign) == 1 else 'do'} not apply {what}; leave "
                          f"{'it' if len(foreign) == 1 else 'them'} out")
 
@@ -133,13 +134,13 @@ def evaluate(args) -> int:
     arpa_level(args, args.model, args.interpolate, warn=False)  # --level for no ARPA file: said before any work
     kind = model_kind(args.model)
     if kind is not None and not isinstance(kind, str):  # a list or dict there: a damaged file
-        raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {ckpt.other_kind(kind)}")
+        raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {other_kind(kind)}")
     if args.interpolate is None and (args.weight is not None or args.tune_on is not None):
         raise ValueError("--weight and --tune-on need --interpolate MODEL2 (the model to mix with)")
     if args.weight is not None and args.tune_on is not None:
         raise ValueError("give --weight W or --tune-on FILE, not both (--tune-on fits the weight)")
     if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
-        raise ValueError(f"--interpolate mixes language models; {args.model} is {ckpt.kind_name(kind)}")
+        raise ValueError(f"--interpolate mixes language models; {args.model} is {kind_name(kind)}")
     if kind not in EVALUATORS:
         raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
     kind2 = None

@@ -133,7 +133,7 @@ def is_standard_output(path: str) -> bool:
 
 def summary(report, args: argparse.Namespace) -> str:
     """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
-    from rnnkit.checkpoint import kind_name
+    from rnnkit.checkpoint_task import kind_name
     from rnnkit.export import TABLE_KINDS
     from rnnkit.export_bpe import bpe_path
 

@@ -210,8 +210,8 @@ def info_lines(info: dict[str, Any]) -> list[str]:
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
     rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))
     rows += _option_rows(info.get("options")) + _export_rows(info) + _onnx_rows(info.get("onnx"))
-    if info.get("format") == "rnnkit":
+    if info.get("format") in ("rnnkit", "torch") or (info.get("onnx") or {}).get("producer") == "rnnkit":
         rows.append(("version", f"rnnkit {info['rnnkit_version']}" if info.get("rnnkit_version")
-                     else "not stored (rnnkit checkpoints do not record the version that wrote them)"))
+                     else "not stored (a file written before rnnkit recorded its version)"))
     width = max(len(label) for label, _ in rows) + 2
     return [f"{label:<{width}}{text}".rstrip() for label, text in rows]

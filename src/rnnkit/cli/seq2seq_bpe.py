@@ -121,6 +121,7 @@ def _saved_tokenizers(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer] |
     """The tokenizers in the run's last.safetensors, or None (no such file, or another kind of run:
     the trainer says why it cannot resume it)."""
     from rnnkit import checkpoint as ckpt
+    from rnnkit.checkpoint_task import reading_metadata
     from rnnkit.train.run_files import LAST
 
     path = Path(args.run_dir) / LAST
@@ -129,7 +130,7 @@ def _saved_tokenizers(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer] |
     task = ckpt.load_meta(path).get("task") or {}
     if task.get("model") != "seq2seq":
         return None
-    with ckpt.reading_metadata(path, "translation-model"):
+    with reading_metadata(path, "translation-model"):
         return (Tokenizer.from_dict(task["source_tokenizer"]), Tokenizer.from_dict(task["target_tokenizer"]))
 
 

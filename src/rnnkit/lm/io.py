@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError
 from rnnkit.lm.model import LanguageModel, LMConfig
@@ -76,35 +77,35 @@ def checkpoint_bpe_model(path: str | os.PathLike) -> bytes | None:
     task = ckpt.load_meta(path).get("task") or {}
     if task.get("model") not in ("lm", NGRAM_KIND):
         return None
-    with ckpt.reading_metadata(path, "language-model"):
+    with reading_metadata(path, "language-model"):
         return bpe_model_of(task)
 
 
 def load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
             ) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any]]:
     """(model, vocab, level, task meta) from a language-model checkpoint.
-    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
     return _load_lm(path, loaded)[:4]
 
 
 def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
              ) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any], bytes | None]:
     """:func:`load_lm`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
-    params, task = ckpt.load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm", loaded)
-    with ckpt.reading_metadata(path, "language-model"):
+    params, task = load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm", loaded)
+    with reading_metadata(path, "language-model"):
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
         level = _check_level(task["level"], LM_LEVELS)
         _check_eos(level, vocab)
         bpe = bpe_model_of(task)
-        ckpt.check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
+        check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
         # the saved weights replace the initial ones, so none are drawn from init_scale (a rule of training
         # then: a run of an earlier, wider bound still loads), and the model keeps the saved config
         model = LanguageModel(replace(cfg, init_scale=None), np.random.default_rng(0), word_classes=classes)
         model.config = replace(model.config, init_scale=cfg.init_scale)
     _check_bpe(path, bpe)
-    ckpt.restore_params(model, params, path)
+    restore_params(model, params, path)
     return model, vocab, level, task, bpe
 
 
@@ -190,13 +191,13 @@ def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, st
         from safetensors.numpy import load_file
 
         arrays = load_file(str(path))
-        with ckpt.reading_metadata(path, "n-gram model"):
+        with reading_metadata(path, "n-gram model"):
             config = json.loads(legacy["config"])
             vocab_json, level = legacy.get("vocab"), None
     else:
-        arrays, task = ckpt.load_task_checkpoint(path, NGRAM_KIND, "language-model (n-gram)",
+        arrays, task = load_task_checkpoint(path, NGRAM_KIND, "language-model (n-gram)",
                                                  "rnnkit train ngram --save FILE")
-        with ckpt.reading_metadata(path, "n-gram model"):
+        with reading_metadata(path, "n-gram model"):
             config, vocab_json, level = task["config"], task.get("vocab"), task.get("level")
             bpe = bpe_model_of(task)
             _check_bpe(path, bpe)
@@ -207,7 +208,7 @@ def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, st
         if level is not None and vocab is not None:
             _check_eos(level, vocab)
         if vocab is not None:
-            ckpt.check_matches(("config.vocab_size", model.vocab_size_, "the vocabulary", len(vocab)))
+            check_matches(("config.vocab_size", model.vocab_size_, "the vocabulary", len(vocab)))
             if model.eos_id_ != vocab.eos_id:  # sentence starts and ends hinge on it
                 raise ValueError(f"config.eos_id is {model.eos_id_!r}, but the vocabulary's end-of-sentence id is "
                                  f"{vocab.eos_id!r}")

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import (check_array, check_bool, check_config, check_dtype_name, check_int, check_number, check_rate,
                            check_rng)
 from rnnkit.fielddoc import fields_in_doc
@@ -232,7 +232,7 @@ class LanguageModel:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        ckpt.copy_into(self.params, arrays, "the language model's")
+        copy_into(self.params, arrays, "the language model's")
 
     # ------------------------------------------------------------------ training
     def forward(self, ids: np.ndarray, targets: np.ndarray, state: Any = None, mask: np.ndarray | None = None,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import check_array, check_config, check_rng
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.seq2seq import decoder_step as ds
@@ -78,7 +78,7 @@ class DecoderModel:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        ckpt.copy_into(self.params, arrays, "the encoder-decoder's")
+        copy_into(self.params, arrays, "the encoder-decoder's")
 
     def _carry(self, state: tuple, B: int, memory: ds.Memory | None) -> ds.Carry:
         return ds.Carry(state, np.zeros((B, self.spec.hidden_size), np.dtype(self.config.dtype)), memory)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
 from rnnkit.data.parallel import check_vocab
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
@@ -116,9 +117,9 @@ def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
 
 def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) -> Translator:
     """The :class:`Translator` of a checkpoint from training or from :func:`save_translator`.
-    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
-    params, task = ckpt.load_task_checkpoint(path, KIND, "translation-model", "rnnkit train seq2seq", loaded)
-    with ckpt.reading_metadata(path, "translation-model"):
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
+    params, task = load_task_checkpoint(path, KIND, "translation-model", "rnnkit train seq2seq", loaded)
+    with reading_metadata(path, "translation-model"):
         cfg = Seq2SeqConfig(**task["seq2seq_config"])
         source_vocab = Vocabulary.from_json(task["source_vocab"])
         target_vocab = Vocabulary.from_json(task["target_vocab"])
@@ -130,12 +131,12 @@ def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) 
         length_rule = LengthRule() if rule is None else LengthRule.from_dict(rule)
         check_vocab(source_vocab, "the source vocabulary")  # its specials where decoding looks for them
         check_vocab(target_vocab, "the target vocabulary")
-        ckpt.check_matches(("seq2seq_config.src_vocab_size", cfg.src_vocab_size, "the source vocabulary",
+        check_matches(("seq2seq_config.src_vocab_size", cfg.src_vocab_size, "the source vocabulary",
                             len(source_vocab)),
                            ("seq2seq_config.tgt_vocab_size", cfg.tgt_vocab_size, "the target vocabulary",
                             len(target_vocab)))
         # the generator only fills arrays that restore_params overwrites next
         model = Seq2Seq(cfg, np.random.default_rng(0))
-    ckpt.restore_params(model, params, path)
+    restore_params(model, params, path)
     return Translator(model, source_vocab, target_vocab, source_tokenizer, target_tokenizer, bleu_tokenize,
                       length_rule)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
 from rnnkit.checks import check_bool, check_int_sequence
 from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
@@ -235,23 +236,23 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
 def load_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
                 ) -> tuple[Any, Any, dict[str, Any]]:
     """``(model, encoder, task meta)`` from a tagger checkpoint.
-    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint.load_task_checkpoint`)."""
+    ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
     from rnnkit.tagging.model import Tagger, TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder
 
-    params, task = ckpt.load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger", loaded)
-    with ckpt.reading_metadata(path, "tagger"):
+    params, task = load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger", loaded)
+    with reading_metadata(path, "tagger"):
         cfg = TaggerConfig(**task["tagger_config"])
         encoder = TaggerEncoder.from_json(task["encoder"])
         DataSpec(**task["data"])
-        ckpt.check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
+        check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
                            ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
                            ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
                             len(encoder.chars or ())),
                            ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
                             len(encoder.bigrams or ())))
         model = Tagger(cfg, np.random.default_rng(0))
-    ckpt.restore_params(model, params, path)
+    restore_params(model, params, path)
     return model, encoder, task
 
 

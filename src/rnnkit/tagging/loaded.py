@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import other_kind, reading_metadata
 from rnnkit.checks import check_bool, check_int
 from rnnkit.errors import CheckpointError
 from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, load_tagger
@@ -33,11 +34,11 @@ class LoadedTagger:
             self.model = _load_hmm(path, task, ckpt.load_checkpoint(path)[0])
         else:
             ckpt.load_checkpoint(path)  # a damaged file is said as damaged before as foreign
-            raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {ckpt.other_kind(self.kind)}")
+            raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {other_kind(self.kind)}")
         self.task = task
         from rnnkit.tagging.scoring import METRICS
 
-        with ckpt.reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
+        with reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
             self.spec = DataSpec(**task["data"])
             if task["metric"] not in METRICS:
                 raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")

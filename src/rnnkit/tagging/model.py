@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import (check_bool, check_config, check_dtype_name, check_int, check_int_sequence, check_rate,
                            check_rng)
 from rnnkit.crf import crf_marginals, crf_nll, crf_nll_backward, init_crf_params, viterbi_decode
@@ -220,7 +220,7 @@ class Tagger:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        ckpt.copy_into(self.params, arrays, "the tagger's")
+        copy_into(self.params, arrays, "the tagger's")
 
     def _check_batch(self, batch: TaggerBatch) -> TaggerBatch:
         """The batch with its lengths as an int64 array (a list of ints is taken), after checking it."""

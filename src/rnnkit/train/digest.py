@@ -256,7 +256,7 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     changed seed would give a run that is neither the old nor a new one."""
     kind, ours = (meta.get("task") or {}).get("model"), task_meta.get("model")
     if kind and ours and kind != ours:  # another task's run: its data and options differ because the task does
-        from rnnkit.checkpoint import kind_name
+        from rnnkit.checkpoint_task import kind_name
 
         command = f"'rnnkit train {TRAIN_COMMANDS[kind]}'" if kind in TRAIN_COMMANDS else "the command that started it"
         return (f"this run folder holds {kind_name(kind)} run's checkpoint, not {kind_name(ours)}'s: give another "

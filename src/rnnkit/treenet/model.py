@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import check_config, check_dtype_name, check_int, check_rate, check_rng
 from rnnkit.fielddoc import fields_in_doc
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
@@ -88,7 +88,7 @@ class TreeNet:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters in place, checking names and shapes."""
-        ckpt.copy_into(self.params, arrays, "the tree model's")
+        copy_into(self.params, arrays, "the tree model's")
 
     def _check(self, batch: TreeBatch) -> None:
         if not isinstance(batch, TreeBatch):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
 from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
 from rnnkit.data.vocab import Vocabulary
@@ -262,12 +262,12 @@ class TreeTask(IndependentBatches):
 
 def load_treenet(path: str | os.PathLike) -> tuple[TreeNet, TreeEncoder]:
     """``(model, encoder)`` from a checkpoint of ``rnnkit train tree``."""
-    params, task = ckpt.load_task_checkpoint(path, "treenet", "tree model", "rnnkit train tree")
-    with ckpt.reading_metadata(path, "tree model"):
+    params, task = load_task_checkpoint(path, "treenet", "tree model", "rnnkit train tree")
+    with reading_metadata(path, "tree model"):
         cfg = TreeNetConfig(**task["treenet_config"])
         encoder = TreeEncoder.from_json(task)
-        ckpt.check_matches(("treenet_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
+        check_matches(("treenet_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
                            ("treenet_config.num_classes", cfg.num_classes, "classes", encoder.classes))
         model = TreeNet(cfg, np.random.default_rng(0))
-    ckpt.restore_params(model, params, path)
+    restore_params(model, params, path)
     return model, encoder
