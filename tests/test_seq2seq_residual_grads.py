@@ -25,7 +25,7 @@ FD_CASES = [
          sampling_rate=0.5),
     dict(cell="gru", attention="dot", encoder_layers=3, input_feeding=False),
     dict(cell="rnn", attention="additive", layer_norm=True, bidirectional=False, encoder_layers=3),
-    dict(cell="lstm", attention="none", peephole=True, bidirectional=False, dropout=0.3, tie_weights=True),
+    dict(cell="lstm", attention="additive", peephole=True, bidirectional=False, dropout=0.3, tie_weights=True),
 ]
 
 
