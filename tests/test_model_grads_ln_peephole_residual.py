@@ -58,7 +58,7 @@ def test_language_model_gradient_matches_finite_differences_at_every_entry(case)
 CLASSIFIER_CASES = [
     dict(cell="gru", layer_norm=True, residual=True, pooling="attention", dropout=0.3, weight_drop=0.3),
     dict(cell="lstm", layer_norm=True, peephole=True, pooling="last", bidirectional=False, dropout=0.2),
-    dict(cell="lstm", peephole=True, residual=True, pooling="max", dropout=0.2),
+    dict(cell="lstm", peephole=True, residual=True, pooling="max", dropout=0.2, bidirectional=False),
     dict(cell="rnn", layer_norm=True, residual=True, pooling="mean", dropout=0.0, bidirectional=False),
 ]
 
@@ -83,21 +83,25 @@ def test_classifier_gradient_matches_finite_differences_at_every_entry(case):
 
 
 TAGGER_CASES = [
-    dict(cell="lstm", layer_norm=True, peephole=True, residual=True, output="crf", weight_drop=0.3),
+    dict(cell="lstm", layer_norm=True, peephole=True, residual=True, output="crf", weight_drop=0.3, words_only=True,
+         bidirectional=False),
     dict(cell="gru", layer_norm=True, residual=True, output="softmax", bidirectional=False),
 ]
 
 
 @pytest.mark.parametrize("case", TAGGER_CASES, ids=_ids)
 def test_tagger_gradient_matches_finite_differences_at_every_entry(case):
-    """Words, the char BiLSTM, bigrams and a feature column feed the stack; CRF or softmax on top."""
+    """Words (and the char BiLSTM, bigrams and a feature column) feed the stack; CRF or softmax on top."""
+    case = dict(case)
+    more = not case.pop("words_only", False)
     rng = np.random.default_rng(3)
-    cfg = TaggerConfig(vocab_size=WORDS, num_tags=TAGS, embedding_dim=3, char_vocab_size=6, char_embedding_dim=2,
-                       char_hidden=2, bigram_vocab_size=7, bigram_embedding_dim=2, feature_vocab_sizes=(5,),
-                       feature_embedding_dim=2, hidden_size=3, num_layers=2, dropout=0.3, dtype="float64", **case)
+    cfg = TaggerConfig(vocab_size=WORDS, num_tags=TAGS, embedding_dim=3, char_vocab_size=6 * more, char_embedding_dim=2,
+                       char_hidden=2, bigram_vocab_size=7 * more, bigram_embedding_dim=2,
+                       feature_vocab_sizes=(5,) * more, feature_embedding_dim=2, hidden_size=3, num_layers=2,
+                       dropout=0.3, dtype="float64", **case)
     model = Tagger(cfg, rng)
     randomise(model.params, rng)
-    batch = tagger_batch(rng)
+    batch = tagger_batch(rng, chars=more, bigrams=more, features=more)
     dloss = float(rng.uniform(0.5, 1.5))
 
     def loss():

@@ -23,7 +23,7 @@ TINY = dict(src_embedding_dim=2, tgt_embedding_dim=3, encoder_hidden_size=2, dec
 FD_CASES = [
     dict(cell="lstm", attention="general", layer_norm=True, peephole=True, bidirectional=False, weight_drop=0.3,
          sampling_rate=0.5),
-    dict(cell="gru", attention="dot", encoder_layers=3, input_feeding=False),
+    dict(cell="gru", attention="dot", input_feeding=False),
     dict(cell="rnn", attention="additive", layer_norm=True, bidirectional=False, encoder_layers=3),
     dict(cell="lstm", attention="additive", peephole=True, bidirectional=False, dropout=0.3, tie_weights=True),
 ]
