@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fullfd import as_float32
 
 from rnnkit.cells import elman_ln, gru_ln, lstm_ln
 from rnnkit.gradcheck import numeric_grad
@@ -142,17 +143,22 @@ def _torch_stack(torch, cell, params, x, lengths, state, bidirectional, names):
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
-def test_matches_a_torch_autograd_version_of_the_equations(cell, bidirectional):
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 3e-5)], ids=["f64", "f32"])
+def test_matches_a_torch_autograd_version_of_the_equations(cell, bidirectional, dtype, tol):
     torch = pytest.importorskip("torch")
     layer, rng = _layer(cell, bidirectional, seed=11)
     x, state, dstate, dout = _problem(layer, rng)
+    if dtype == np.float32:  # the float32 kernels against torch in float64 on the same rounded numbers
+        layer, x, state, dstate, dout = as_float32(layer, x, state, dstate, dout)
     out, fin, cache = layer.forward(x, state=state, lengths=LENGTHS)
     dx, dstate0, grads = layer.backward(dout, dstate, cache)
+    assert out.dtype == dx.dtype == grads["weight_hh_l0"].dtype == dtype
     lstm = cell == "lstm"
     names = {k.rsplit("_l", 1)[0] for k in layer.params}
-    tp = {k: torch.tensor(v, requires_grad=True) for k, v in layer.params.items()}
-    tx = torch.tensor(x, requires_grad=True)
-    ts = tuple(torch.tensor(s, requires_grad=True) for s in state) if lstm else torch.tensor(state, requires_grad=True)
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in layer.params.items()}
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    ts = tuple(torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in (state if lstm else (state,)))
+    ts = ts if lstm else ts[0]
     t_out, t_fin = _torch_stack(torch, cell, tp, tx, LENGTHS, ts, bidirectional, names)
     ds = dstate if lstm else (dstate,)
     loss = (t_out * torch.tensor(dout)).sum() + sum((f * torch.tensor(g)).sum() for f, g in zip(t_fin, ds))
@@ -162,9 +168,9 @@ def test_matches_a_torch_autograd_version_of_the_equations(cell, bidirectional):
     for j in range(len(fins)):
         ours += [(f"final[{j}]", fins[j], t_fin[j]), (f"dstate0[{j}]", d0s[j], s_leaves[j].grad)]
     for name, a, theirs in ours:
-        np.testing.assert_allclose(a, theirs.detach().numpy(), atol=1e-6, rtol=0, err_msg=name)
+        np.testing.assert_allclose(a, theirs.detach().numpy(), atol=tol, rtol=tol, err_msg=name)
     for name in layer.params:
-        np.testing.assert_allclose(grads[name], tp[name].grad.numpy(), atol=1e-6, rtol=0, err_msg=name)
+        np.testing.assert_allclose(grads[name], tp[name].grad.numpy(), atol=tol, rtol=tol, err_msg=name)
 
 
 def _one_seq(cell, seed):

@@ -66,31 +66,36 @@ def _torch_sequence(torch, p, xs, h, c):
     return torch.stack(outs), h, c
 
 
-def test_matches_a_torch_autograd_version_of_the_equations():
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 3e-5)], ids=["f64", "f32"])
+def test_matches_a_torch_autograd_version_of_the_equations(dtype, tol):
+    """float32: the kernel on the float64 numbers rounded, against torch in float64 on the same rounded numbers."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
-    w = _weights(rng)
+    w = [a.astype(dtype) for a in _weights(rng)]
     lengths = np.array([6, 4, 2])
-    x = rng.standard_normal((T, B, D))
-    h0, c0, dhT, dcT = (rng.standard_normal((B, H)) for _ in range(4))
-    dout = rng.standard_normal((T, B, H)) * (np.arange(T)[:, None] < lengths)[..., None]
+    x = rng.standard_normal((T, B, D)).astype(dtype)
+    h0, c0, dhT, dcT = (rng.standard_normal((B, H)).astype(dtype) for _ in range(4))
+    dout = (rng.standard_normal((T, B, H)) * (np.arange(T)[:, None] < lengths)[..., None]).astype(dtype)
     out, (hT, cT), cache = lstm_ln_peephole.forward(x, (h0, c0), *w, batch_sizes=batch_sizes(lengths, T))
     dx, (dh0, dc0), wg = lstm_ln_peephole.backward(dout, (dhT, dcT), cache)
-    tp = {n: torch.tensor(v, requires_grad=True) for n, v in zip(NAMES, w)}
+    assert out.dtype == dx.dtype == wg[0].dtype == dtype
+
+    def close(a, b, **kw):
+        np.testing.assert_allclose(a, b.detach().numpy(), atol=tol, rtol=tol if dtype == np.float32 else 0, **kw)
+
+    tp = {n: torch.tensor(v, dtype=torch.float64, requires_grad=True) for n, v in zip(NAMES, w)}
     for b, n in enumerate(lengths):
-        txs, th, tc = (torch.tensor(a, requires_grad=True) for a in (x[:n, b], h0[b], c0[b]))
+        txs, th, tc = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x[:n, b], h0[b], c0[b]))
         t_out, t_h, t_c = _torch_sequence(torch, tp, txs, th, tc)
-        np.testing.assert_allclose(out[:n, b], t_out.detach().numpy(), atol=1e-12, rtol=0)
-        np.testing.assert_allclose(hT[b], t_h.detach().numpy(), atol=1e-12, rtol=0)
-        np.testing.assert_allclose(cT[b], t_c.detach().numpy(), atol=1e-12, rtol=0)
+        for a, t in ((out[:n, b], t_out), (hT[b], t_h), (cT[b], t_c)):
+            close(a, t)
         loss = (t_out * torch.tensor(dout[:n, b])).sum() + (t_h * torch.tensor(dhT[b])).sum() \
             + (t_c * torch.tensor(dcT[b])).sum()
         loss.backward()
-        np.testing.assert_allclose(dx[:n, b], txs.grad.numpy(), atol=1e-10, rtol=0)
-        np.testing.assert_allclose(dh0[b], th.grad.numpy(), atol=1e-10, rtol=0)
-        np.testing.assert_allclose(dc0[b], tc.grad.numpy(), atol=1e-10, rtol=0)
+        for a, t in ((dx[:n, b], txs.grad), (dh0[b], th.grad), (dc0[b], tc.grad)):
+            close(a, t)
     for name, g in zip(NAMES, wg):  # the torch gradients summed over the three sequences
-        np.testing.assert_allclose(g, tp[name].grad.numpy(), atol=1e-10, rtol=0, err_msg=name)
+        close(g, tp[name].grad, err_msg=name)
 
 
 @pytest.mark.parametrize("tbptt", [None, 2])
