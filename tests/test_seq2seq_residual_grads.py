@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fullfd import assert_every_entry, randomise
-from test_seq2seq_model import (  # noqa: F401 (_one_blas_thread is a fixture)
-    _assert_matches_torch,
-    _batch,
-    _config,
-    _one_blas_thread,
-    _torch_bridge,
-    _torch_decode,
-    _torch_decoder,
-)
+from seq2seq_tiny import _batch, _config, _one_blas_thread  # noqa: F401 (_one_blas_thread is a fixture)
+from seq2seq_torch import _assert_matches_torch, _torch_bridge, _torch_decode, _torch_decoder
 
 from rnnkit.seq2seq.model import Seq2Seq
 
