@@ -15,8 +15,10 @@ from rnnkit.errors import DataError
 
 
 def warn(message: str) -> None:
-    """One warning line on stderr, as the command line writes them all."""
-    print(f"rnnkit: warning: {message}", file=sys.stderr)
+    """One warning line on stderr, as the command line writes them all (an --encoding advice option first)."""
+    from rnnkit.data.encodings import option_first
+
+    print(f"rnnkit: warning: {option_first(message)}", file=sys.stderr)
 
 
 def numeric_warning(text: str) -> str:

@@ -1,0 +1,34 @@
+"""How the command line words what the library says: an encoding advice names the option first ("give --encoding
+cp1252 (encoding='cp1252' in Python)", where the library keeps its "parameter (--option)")."""
+from __future__ import annotations
+
+import pytest
+from clirun import run_cli
+
+CP1252 = "the caf\u00e9 is open\nna\u00efve words\n".encode("cp1252")
+
+
+def test_encoding_advice_names_the_option_first_on_the_command_line(tmp_path, capsys):
+    from rnnkit.data.files import read_text_file
+    from rnnkit.errors import DataError
+
+    path = tmp_path / "w.txt"
+    path.write_bytes(CP1252 * 3)
+    with pytest.raises(DataError, match=r"pass encoding='cp1252' \(--encoding cp1252\), or convert it"):
+        read_text_file(path)  # the library: its parameter first
+    (tmp_path / "kn.txt").write_text("the cat sat\n" * 5, encoding="utf-8")
+    model = str(tmp_path / "kn.safetensors")
+    assert run_cli(capsys, ["train", "ngram", "--train", str(tmp_path / "kn.txt"), "--save", model])[0] == 0
+    code, _, err = run_cli(capsys, ["score", model, str(path)])
+    assert code == 2 and "give --encoding cp1252 (encoding='cp1252' in Python), or convert it: iconv" in err, err
+    assert "pass encoding=" not in err
+
+
+def test_option_first_rewords_every_form_of_the_advice():
+    from rnnkit.data.encodings import option_first
+
+    assert option_first("x: give encoding='utf-8' (--encoding utf-8, the default)") == \
+        "x: give --encoding utf-8 (the default; encoding='utf-8' in Python)"
+    assert option_first("pass encoding='utf-16-le' (--encoding utf-16-le), or") == \
+        "give --encoding utf-16-le (encoding='utf-16-le' in Python), or"
+    assert option_first("use tag_column=2 (--tag-column 2)") == "use tag_column=2 (--tag-column 2)"
