@@ -1,5 +1,6 @@
 """How the command line words what the library says: an encoding advice names the option first ("give --encoding
-cp1252 (encoding='cp1252' in Python)", where the library keeps its "parameter (--option)")."""
+cp1252 (encoding='cp1252' in Python)", where the library keeps its "parameter (--option)"), and a small share of
+gold tags is not "0.0%"."""
 from __future__ import annotations
 
 import pytest
@@ -32,3 +33,16 @@ def test_option_first_rewords_every_form_of_the_advice():
     assert option_first("pass encoding='utf-16-le' (--encoding utf-16-le), or") == \
         "give --encoding utf-16-le (encoding='utf-16-le' in Python), or"
     assert option_first("use tag_column=2 (--tag-column 2)") == "use tag_column=2 (--tag-column 2)"
+
+
+def test_small_shares_are_not_shown_as_zero(capsys):
+    from rnnkit.cli.tagging_data import warn_unknown_tags
+    from rnnkit.cli.text_warnings import percent
+    from rnnkit.tagging.io import TaggingData
+
+    assert [percent(2, 47_377), percent(1, 3), percent(47_376, 47_377), percent(5, 5)] == \
+        ["0.004%", "33.3%", ">99.9%", "100.0%"]
+    data = TaggingData(words=[["w"] * 1000] * 50, tags=[["B-NP"] * 999 + ["I-LST"]] + [["B-NP"] * 1000] * 49,
+                       features=None)
+    warn_unknown_tags(["B-NP"], data, "g.txt")  # was "(0.0%: 'I-LST')"
+    assert "g.txt: 1 of its 50,000 gold tags (0.002%: 'I-LST') are tags the model" in capsys.readouterr().err

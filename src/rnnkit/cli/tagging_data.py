@@ -332,14 +332,14 @@ def warn_unknown_tags(known: list[str], data: TaggingData, path: str) -> None:
     """Gold tags the model was not trained on (``known``: its tags) can only be counted wrong; when most are,
     the tags are likely another column or another tag set (a chunker's file scored with a POS model, UPOS
     '_').  Said by evaluate, and by train tagger for its --valid and --test files."""
-    from rnnkit.cli.text_warnings import warn
+    from rnnkit.cli.text_warnings import percent, warn
 
     gold, seen = Counter(t for sentence in data.tags for t in sentence), set(known)
     unknown = Counter({t: n for t, n in gold.items() if t not in seen})
     if unknown:
         total, missing = gold.total(), unknown.total()
         names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
-        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
+        warn(f"{path}: {missing:,} of its {total:,} gold tags ({percent(missing, total)}: {names}) are tags the "
              f"model was not trained on (it knows {', '.join(map(repr, known[:10]))}"
              f"{', ...' if len(known) > 10 else ''}); they are counted as wrong"
              + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))
