@@ -1,7 +1,10 @@
 """How the command line words what the library says: an encoding advice names the option first ("give --encoding
-cp1252 (encoding='cp1252' in Python)", where the library keeps its "parameter (--option)"), and a small share of
-gold tags is not "0.0%"."""
+cp1252 (encoding='cp1252' in Python)", where the library keeps its "parameter (--option)"), a small share of gold
+tags is not "0.0%", and ``score MODEL -`` reads standard input as tag, segment, classify and translate do."""
 from __future__ import annotations
+
+import io
+import sys
 
 import pytest
 from clirun import run_cli
@@ -46,3 +49,15 @@ def test_small_shares_are_not_shown_as_zero(capsys):
                        features=None)
     warn_unknown_tags(["B-NP"], data, "g.txt")  # was "(0.0%: 'I-LST')"
     assert "g.txt: 1 of its 50,000 gold tags (0.002%: 'I-LST') are tags the model" in capsys.readouterr().err
+
+
+def test_score_reads_standard_input_as_dash(tmp_path, capsys, monkeypatch):
+    (tmp_path / "kn.txt").write_text("the cat sat\n" * 5, encoding="utf-8")
+    model = str(tmp_path / "kn.safetensors")
+    assert run_cli(capsys, ["train", "ngram", "--train", str(tmp_path / "kn.txt"), "--save", model])[0] == 0
+    (tmp_path / "in.txt").write_text("the cat sat\nthe cat\n", encoding="utf-8")
+    code, from_file, _ = run_cli(capsys, ["score", model, str(tmp_path / "in.txt")])
+    assert code == 0
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xef\xbb\xbfthe cat sat\r\nthe cat\r\n")))
+    code, out, err = run_cli(capsys, ["score", model, "-"])
+    assert code == 0 and out == from_file and err.startswith("standard input: 2 lines,"), (out, err)

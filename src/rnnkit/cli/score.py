@@ -33,7 +33,7 @@ def register(groups) -> None:
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors), or "
                                  "an ARPA file (kn5.arpa, .gz, .xz or .bz2 too)")
-    p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly)")
+    p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly; - for standard input)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     add_level_option(p)
     p.add_argument("--batch-size", type=positive_int, default=None,
@@ -90,7 +90,8 @@ def _token_rows(number: int, t, as_json: bool) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.cli.file_looks import conllu_lines_warning
     from rnnkit.cli.text_warnings import warn
-    from rnnkit.data.text import read_text
+    from rnnkit.data.files import read_input
+    from rnnkit.data.text import plain_text, read_text
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.score import line_tokens, score_tokens
 
@@ -101,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size does not apply to {args.model}, an n-gram language model (it scores "
                          "each line on its own, without batches); leave it out")
     batch_size = 32 if args.batch_size is None else args.batch_size
-    name = args.data
-    text = read_text(args.data, args.encoding)
+    name = "standard input" if args.data == "-" else args.data
+    text = plain_text(read_input(None, args.encoding)[0]) if args.data == "-" else read_text(args.data, args.encoding)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's final newline ends the last line; it does not start another
