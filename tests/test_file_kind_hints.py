@@ -8,7 +8,8 @@ import pytest
 from clirun import run_cli, write_conllu
 
 FAST = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
-SENTS = [[("the", "D", "B-NP"), ("cat", "N", "I-NP"), ("sees", "V", "B-VP")], [("a", "D", "B-NP"), ("dog", "N", "I-NP")]]
+SENTS = [[("the", "D", "B-NP"), ("cat", "N", "I-NP"), ("sees", "V", "B-VP")],
+         [("a", "D", "B-NP"), ("dog", "N", "I-NP")]]
 TSV = "pos\ta great movie\nneg\tterrible acting\n"
 SHORT = "a great movie\nterrible acting , boring\n"  # plain text, three or four words a line
 ONE_BLOCK = ["Rockwell NNP B-NP", "International NNP I-NP", "Corp. NNP I-NP", "'s POS B-NP", "said VBD B-VP"]
