@@ -333,5 +333,5 @@ def test_stream_errors_threads_position_and_standard_input_are_said_plainly(tmp_
     model = str(tmp_path / "kn.safetensors")
     assert main(["train", "ngram", "--train", str(tmp_path / "a.txt"), "--save", model]) == 0
     capsys.readouterr()
-    assert main(["score", model, "-"]) == 2  # was "-: no such file"
+    assert main(["evaluate", model, "-"]) == 2  # was "-: no such file" (score reads standard input as -)
     assert "/dev/stdin" in capsys.readouterr().err

@@ -114,7 +114,7 @@ def test_other_input_file_problems_are_plain_words(models, tmp_path, capsys, mon
 # ---------------------------------------------------------------------- D4: NUL bytes
 def _refusal_without_a_loop(capsys, argv, err):
     """Follow the --encoding the refusal advises, if any: it must not be refused the same way again."""
-    advised = re.findall(r"pass encoding='[\w-]+' \(--encoding ([\w-]+)\)", err)
+    advised = re.findall(r"give --encoding ([\w-]+) \(encoding='[\w-]+' in Python\)", err)
     for encoding in advised:
         code, _, again = run_cli(capsys, [*argv, "--encoding", encoding])
         assert code == 0, (err, again)

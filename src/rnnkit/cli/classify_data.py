@@ -27,10 +27,10 @@ def refuse_same_pair(pos: str, neg: str, pos_option: str = "--pos", neg_option: 
 def read_examples(args: argparse.Namespace, path: str | None = None, labels: Sequence[str] = ()) -> list:
     """The training texts, or with ``path`` a held-out file's, whose --header line is refused when it reads as
     an example of one of ``labels`` (the training data's)."""
-    from rnnkit.data.classification import read_polarity, read_tsv
+    from rnnkit.data.classification import read_polarity
 
     if path is not None:
-        return read_tsv(path, args.encoding, args.header, labels, several=True)
+        return read_labelled(path, args.encoding, args.header, labels, several=True, fix="give label<TAB>text lines")
     if args.format == "polarity":
         if args.train:
             raise ValueError(f"--format polarity reads its training data from --pos and --neg, so --train "
@@ -49,7 +49,28 @@ def read_examples(args: argparse.Namespace, path: str | None = None, labels: Seq
     if not args.train:
         raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
                          "--pos FILE and --neg FILE")
-    return read_tsv(args.train, args.encoding, args.header, several=bool(args.valid or getattr(args, "test", None)))
+    several = bool(args.valid or getattr(args, "test", None))
+    return read_labelled(args.train, args.encoding, args.header, several=several,
+                         fix=f"to train a tagger on it, rnnkit train tagger --format conllu --train {args.train}")
+
+
+def read_labelled(path: str, encoding: str, header: bool, labels: Sequence[str] = (), several: bool = False,
+                  fix: str = "", untabbed: Sequence[str] | None = None) -> list:
+    """:func:`rnnkit.data.classification.read_tsv`, its error told that the file looks like CoNLL-U (a tagger's
+    data) with ``fix``, or, when no line has a tab, how to give sentences alone (``untabbed``: the model's labels,
+    :func:`untabbed_fix`)."""
+    from rnnkit.cli.file_looks import conllu_reason, head_lines
+    from rnnkit.data.classification import read_tsv
+
+    try:
+        return read_tsv(path, encoding, header, labels, several=several)
+    except DataError as exc:
+        why = conllu_reason(head_lines(path, encoding) or [])
+        if why:
+            raise DataError(f"{exc}; {path} looks like CoNLL-U ({why}), a tagger's data: {fix}") from None
+        if untabbed is None or "without a tab" not in str(exc):
+            raise
+        raise DataError(f"{exc}{untabbed_fix(path, encoding, untabbed)}") from None
 
 
 def held_data(args: argparse.Namespace, which: str, labels: Sequence[str] = ()) -> tuple[list | None, str | None]:

@@ -7,9 +7,8 @@ import argparse
 from typing import Any, Callable
 
 from rnnkit.cli.apply_progress import Shown
-from rnnkit.cli.classify_data import refuse_same_pair, untabbed_fix, warn_if_unsegmented
+from rnnkit.cli.classify_data import read_labelled, refuse_same_pair, warn_if_unsegmented
 from rnnkit.cli.text_warnings import warn
-from rnnkit.errors import DataError
 from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
 
@@ -80,7 +79,7 @@ def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | N
 def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.Namespace) -> int:
     """Score a classifier on DATA (label<TAB>text lines) or on a polarity pair (--pos P --neg N)."""
     from rnnkit.classify.task import load_classifier
-    from rnnkit.data.classification import read_polarity, read_tsv
+    from rnnkit.data.classification import read_polarity
 
     pos, neg = getattr(args, "pos", None), getattr(args, "neg", None)
     header = bool(getattr(args, "header", False))
@@ -96,12 +95,8 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         examples = read_polarity(pos, neg, args.encoding or "utf-8")
         data_path = f"{pos} / {neg}"
     else:
-        try:
-            examples = read_tsv(data_path, args.encoding or "utf-8", header, enc.labels)
-        except DataError as exc:  # sentences alone (a polarity file): say how to score them
-            if "without a tab" not in str(exc):
-                raise
-            raise DataError(f"{exc}{untabbed_fix(data_path, args.encoding or 'utf-8', enc.labels)}") from None
+        examples = read_labelled(data_path, args.encoding or "utf-8", header, enc.labels, untabbed=enc.labels,
+                                 fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path}")
     if enc.level == "word":
         warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)

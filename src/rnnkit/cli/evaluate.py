@@ -159,7 +159,8 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.ngram import NGramLM
 
-    from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
+    from rnnkit.cli.file_looks import conllu_lines_warning, head_lines
+    from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn, warn_unsegmented
 
     if args.interpolate is not None:
         return _evaluate_mixture(model_path, data_path, args)
@@ -171,7 +172,11 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
         (_, ids, head, st), units = read_bpe_ids(data_path, bpe, args.encoding or "utf-8", vocab)
     else:
         _, ids, head, st = read_ids(data_path, level, args.encoding or "utf-8", vocab=vocab)
-    told = level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
+    conllu = conllu_lines_warning(head_lines(data_path, args.encoding or "utf-8") or [], data_path, "a language "
+                                  "model", "sentence", "scored")
+    if conllu:  # its IDs, lemmas and tags scored as words of the text
+        warn(conllu)
+    told = conllu or level == "word" and warn_unsegmented([" ".join(head)], data_path, f"{model_path} reads "
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
     if not told:
         warn_unknown_perplexity(data_path, model_path, st)

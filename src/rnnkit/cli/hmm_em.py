@@ -92,7 +92,8 @@ class _Progress:
 
 def _read_words(args: argparse.Namespace, spec: DataSpec | None) -> tuple[list[list[str]], Any]:
     """The training sentences (blank ones left out) and the data as read (None for raw text)."""
-    from rnnkit.cli.tagging_data import conllu_reason, read_data
+    from rnnkit.cli.file_looks import conllu_reason
+    from rnnkit.cli.tagging_data import read_data
     from rnnkit.data.files import read_text_file, text_lines
 
     if spec is None:  # raw: one sentence a line, words separated by whitespace

@@ -372,7 +372,9 @@ def _error_line(exc: Exception) -> str:
         return describe_encode_error(exc, file_option=False)
     if isinstance(exc, OSError) and str(exc).startswith("[Errno"):  # raw: "[Errno 21] Is a directory: 'x'"
         return describe_os_error(exc)
-    return str(exc)
+    from rnnkit.data.encodings import option_first
+
+    return option_first(str(exc))  # the library's "encoding='x' (--encoding x)" read option first
 
 
 if __name__ == "__main__":

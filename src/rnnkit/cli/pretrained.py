@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cli.common import positive_int
-from rnnkit.cli.text_warnings import warn
+from rnnkit.cli.text_warnings import percent, warn
 from rnnkit.data.vectors import WordVectors, fill_embedding, read_vectors, wanted_words
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.train.config import TrainConfig
@@ -161,7 +161,7 @@ def fill_pretrained(table: np.ndarray, tokens: Sequence[str], vectors: WordVecto
     cov = fill_embedding(table, tokens, vectors)
     skipped = f"; {vectors.skipped:,} entries with a word that is not UTF-8 skipped" if vectors.skipped else ""
     print(f"{label}: {cov.found:,} of {cov.total:,} vocabulary {unit} have a vector in {path} "
-          f"({100 * cov.found / max(1, cov.total):.1f}%, {cov.lowercased:,} of them lowercased; {vectors.entries:,} "
+          f"({percent(cov.found, cov.total)}, {cov.lowercased:,} of them lowercased; {vectors.entries:,} "
           f"vectors of size {vectors.dim} in the file{skipped}); the others start random"
           + (", and the table is frozen" if frozen else ""), file=sys.stderr)
     if cov.found == 0:

@@ -33,7 +33,7 @@ def register(groups) -> None:
     )
     p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors), or "
                                  "an ARPA file (kn5.arpa, .gz, .xz or .bz2 too)")
-    p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly)")
+    p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly; - for standard input)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     add_level_option(p)
     p.add_argument("--batch-size", type=positive_int, default=None,
@@ -88,7 +88,10 @@ def _token_rows(number: int, t, as_json: bool) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.data.text import read_text
+    from rnnkit.cli.file_looks import conllu_lines_warning
+    from rnnkit.cli.text_warnings import warn
+    from rnnkit.data.files import read_input
+    from rnnkit.data.text import plain_text, read_text
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.score import line_tokens, score_tokens
 
@@ -99,14 +102,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size does not apply to {args.model}, an n-gram language model (it scores "
                          "each line on its own, without batches); leave it out")
     batch_size = 32 if args.batch_size is None else args.batch_size
-    text = read_text(args.data, args.encoding)
+    name = "standard input" if args.data == "-" else args.data
+    text = plain_text(read_input(None, args.encoding)[0]) if args.data == "-" else read_text(args.data, args.encoding)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the file's final newline ends the last line; it does not start another
-    if level == "word":
+    conllu = conllu_lines_warning(lines[:200], name, "score", "sentence", "scored")
+    if conllu:  # its comment and token lines would be scored as sentences
+        warn(conllu)
+    elif level == "word":
         from rnnkit.cli.text_warnings import SEGMENT_FIRST, warn_unsegmented
 
-        warn_unsegmented(lines[:20_000], args.data, f"{args.model} reads words, so {SEGMENT_FIRST}, as its "
+        warn_unsegmented(lines[:20_000], name, f"{args.model} reads words, so {SEGMENT_FIRST}, as its "
                          "training text was")
     out = sys.stdout
     tokens = oov = 0
@@ -139,6 +146,6 @@ def run(args: argparse.Namespace) -> int:
     elif bpe is not None and tokens:  # pieces left out: no per-word figure, but say what the perplexity is of
         ppl += " per piece (the unknown ones left out: no per-word figure)"
     unknown = f"{oov:,} not in the vocabulary, left out" if args.skip_unknown else f"{oov:,} not in the vocabulary"
-    print(f"{args.data}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line scored from the "
-          "start of a sentence", file=sys.stderr)
+    print(f"{name}: {len(lines):,} line{'s' * (len(lines) != 1)}, {tokens:,} tokens ({unknown}), {ppl}, each line "
+          "scored from the start of a sentence", file=sys.stderr)
     return 0

@@ -18,7 +18,8 @@ from rnnkit.cli.dict_evaluate import add_dict_option, read_dicts
 from rnnkit.cli.output import check_output, write_output
 from rnnkit.cli.tag_evaluate import evaluate_tagger
 from rnnkit.cli.tag_notes import impossible_note, no_path_note
-from rnnkit.cli.tagging_data import column_reason, conllu_reason, read_data
+from rnnkit.cli.file_looks import column_reason, conllu_reason, tsv_reason
+from rnnkit.cli.tagging_data import read_data
 from rnnkit.cli.text_warnings import (fold_width_hint, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
 from rnnkit.data.conll import MISC_TAG
@@ -154,6 +155,7 @@ def tag(args: argparse.Namespace) -> int:
         looks_columns = column_reason(lines)  # asked for with --format raw: not warned of, but no unknown words either
         slashed = tagged_tokens(line.split() for line in lines) if args.format is None else None
         columns = looks_columns if args.format is None and not slashed else None
+        tsv = tsv_reason(lines) if not (conllu or slashed or columns) else None
         if conllu:  # its token lines would be tagged as sentences, column by column
             warn(f"{name} looks like CoNLL-U ({conllu}), and --format raw (the default) "
                  "reads one sentence a line: give --format conllu to tag its words")
@@ -163,12 +165,16 @@ def tag(args: argparse.Namespace) -> int:
         elif columns:  # each token line would be tagged as a sentence of its fields
             warn(f"{name} looks like a column file ({columns}), and --format raw (the default) reads one "
                  "sentence a line: give --format columns")
+        elif tsv:  # each line's label would be tagged as its first word
+            cut = f"cut -f2- {args.input}" if args.input else "cut -f2-"
+            warn(f"{name} looks like label<TAB>text, a classifier's data ({tsv}), so each label is tagged as the "
+                 f"first word of its text: tag the texts alone ({cut} | rnnkit tag MODEL)")
         elif looks:
             warn(f"{looks}, and a tagger reads words separated by spaces; segment it first "
                  "('rnnkit segment SEGMENTER FILE | rnnkit tag MODEL')")
         fold_width_hint(loaded, (norm(w) for line in lines for w in line.split()), name, what="tokens",
                         model="a tagger")
-        if not (conllu or looks_columns or looks or slashed):  # else the words are unknown for the reason warned of
+        if not (conllu or looks_columns or looks or slashed or tsv):  # else the words are unknown for the reason said
             _warn_unknown_words(loaded, [line.split() for line in lines[:10_000]], name)
         shown = apply_progress.Shown(args.progress, lambda: sum(len(line.split()) for line in lines), "tagging")
         return written((formatted(raw_sentences(block), None, shown, 1 + k * size)

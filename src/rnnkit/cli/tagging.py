@@ -178,6 +178,7 @@ def errors_table(m: dict[str, Any], n: int = 10) -> str:
     """The ``n`` most frequent tag confusions of the scores ``m`` (token accuracy's and span F1's, which
     hold the tags' confusion matrix; "" for others), a line each with its count and share of the wrong
     tokens: a 17-50 tag matrix is too wide to print, and its largest cells are what error analysis reads."""
+    from rnnkit.cli.text_warnings import percent
     from rnnkit.metrics.classification import top_confusions
     from rnnkit.textwidth import display_width, ljust
 
@@ -193,7 +194,7 @@ def errors_table(m: dict[str, Any], n: int = 10) -> str:
     width = max(map(display_width, pairs))
     shown = f"the {len(top)} most frequent of {kinds} kinds" if kinds > len(top) else f"{kinds} kind{'s' * (kinds > 1)}"
     lines = [f"most frequent tag errors (gold -> predicted; {shown}, {wrong:,} token{'s' * (wrong > 1)} wrong):\n"]
-    lines += [f"  {ljust(pair, width)} {count:>7,} ({100 * count / wrong:.1f}% of errors)\n"
+    lines += [f"  {ljust(pair, width)} {count:>7,} ({percent(count, wrong)} of errors)\n"
               for pair, (_, _, count) in zip(pairs, top)]
     return "".join(lines)
 

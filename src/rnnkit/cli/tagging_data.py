@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from rnnkit.cli.file_looks import head_lines, looks_like_conllu, plain_text_reason, tsv_reason
 from rnnkit.cli.given import refuse_unused
 from rnnkit.data.conll import FORMAT_HINT
 from rnnkit.errors import DataError
@@ -143,68 +144,6 @@ def check_metric_available(spec: DataSpec, *scored: str | None) -> None:
         require_seqeval()
 
 
-def looks_like_conllu(path: str, encoding: str) -> str | None:
-    """Why a file given with --format columns or segmented looks like CoNLL-U (None when it does not)."""
-    head = _head(path, encoding)
-    return None if head is None else conllu_reason(head)
-
-
-def _head(path: str, encoding: str) -> list[str] | None:
-    """The lines of a file's first 64 KiB (None when it cannot be read): enough to tell its format by."""
-    from rnnkit.data.files import open_data, text_lines
-
-    try:  # the head is enough (20 lines are looked at): the reader reads the whole file anyway
-        with open_data(Path(path)) as f:
-            head = f.read(1 << 16).decode(encoding, errors="replace")
-    except (DataError, ValueError, LookupError, OSError):
-        return None
-    return text_lines(head)
-
-
-def plain_text_reason(lines: list[str]) -> str | None:
-    """Why these lines (a file's head) look like plain text, one sentence a line, or None: neither CoNLL-U nor
-    a column file, and their numbers of words vary (no one number on half of them), four or more on average,
-    where a column file's token lines all have the same few columns; nor word/TAG pairs (slash-tagged text)."""
-    from rnnkit.data.slash import tagged_tokens
-
-    if conllu_reason(lines) or column_reason(lines) or tagged_tokens(line.split() for line in lines[:200]):
-        return None
-    fields = [len(line.split()) for line in lines[:200] if line.strip()]
-    if len(fields) < 2 or sum(fields) < 4 * len(fields) or Counter(fields).most_common(1)[0][1] > len(fields) / 2:
-        return None
-    return f"its lines hold {min(fields)} to {max(fields)} words"
-
-
-def conllu_reason(lines: list[str]) -> str | None:
-    """Why these lines (a file's head) look like CoNLL-U, or None when they do not."""
-    lines = [line for line in lines[:200] if line.strip()]
-    if not lines:
-        return None
-    ten_columns = any(len(line.split("\t")) == 10 for line in lines[:20] if not line.startswith("#"))
-    # "# sent_id = 1", "# text = ..." (a CoNLL-2000 token line "# # B-NP", the pound sign, has no " = ")
-    if lines[0].startswith("#") and (" = " in lines[0] or ten_columns):
-        return f"its first line {lines[0][:30]!r} is a comment"
-    if ten_columns:
-        return "its lines have 10 tab-separated columns"
-    return None
-
-
-def column_reason(lines: list[str]) -> str | None:
-    """Why these lines (a file's head) look like a column file (CoNLL-2000, CoNLL-2003: one token a line,
-    its fields split by whitespace, a blank line after each sentence), or None: nine in ten of the
-    non-blank lines have the same number (two or more) of fields, and blank lines part blocks of two
-    lines or more on average.  Sentences one a line vary in length, and unsegmented text has one field."""
-    head = lines[:200]
-    fields = [len(line.split()) for line in head if line.strip()]
-    blocks = sum(1 for i, line in enumerate(head) if line.strip() and (i == 0 or not head[i - 1].strip()))
-    if len(fields) < 4 or blocks < 2 or len(fields) < 2 * blocks:
-        return None
-    width, count = Counter(fields).most_common(1)[0]
-    if width < 2 or count < 0.9 * len(fields):
-        return None
-    return f"{width} columns, one token a line"
-
-
 def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool = False,
               format_from: str = "model", repair: bool = False, plain_fix: str | None = None) -> TaggingData:
     """``read_tagged``, plus (``training``) the checks of :mod:`rnnkit.tagging.checks`; a column file
@@ -254,16 +193,23 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it; and a
         # model reads the format it was trained on, which evaluate and tag have no option to change
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc).replace(FORMAT_HINT, "").rstrip()
-        head = _head(path, spec.encoding) if why is None and spec.format in ("columns", "conllu") else None
-        plain = head and Path(path).is_file() and plain_text_reason(head)
-        if plain:
+        head = head_lines(path, spec.encoding) if why is None and spec.format in ("columns", "conllu") else None
+        tsv = head and Path(path).is_file() and tsv_reason(head)
+        plain = head and Path(path).is_file() and not tsv and plain_text_reason(head)
+        if plain or tsv:
             whose = {"training": "the training data's format", "model": "the model's format"}.get(format_from,
                                                                                              "the --format given")
             need = "training needs tagged data, in columns, CoNLL-U or word/TAG text (--format slash)" if training \
                 else f"{'--valid and --test need' if format_from == 'training' else 'evaluating needs'} tagged data, " \
                 f"in {FORMAT_NAMES[spec.format]} ({whose})"
-            raise DataError(f"{problem}{' ' if problem.endswith('?') else '; '}{path} looks like plain text, one "
-                            f"sentence a line ({plain}): {plain_fix or need}")
+            joint = " " if problem.endswith("?") else "; "
+            if plain:
+                raise DataError(f"{problem}{joint}{path} looks like plain text, one sentence a line ({plain}): "
+                                f"{plain_fix or need}")
+            classifier = f"to train a classifier on it, rnnkit train classifier --train {path}" if training else \
+                f"to score a classifier on it, rnnkit evaluate CLASSIFIER {path}"
+            fix = f"tag its texts alone (cut -f2- {path} | rnnkit tag MODEL)" if plain_fix else f"{need}; {classifier}"
+            raise DataError(f"{problem}{joint}{path} looks like label<TAB>text, a classifier's data ({tsv}): {fix}")
         if why is None and (training or FORMAT_HINT not in str(exc)):
             raise
         if why and not training and format_from == "training":  # --format conllu would read --train so
@@ -386,14 +332,14 @@ def warn_unknown_tags(known: list[str], data: TaggingData, path: str) -> None:
     """Gold tags the model was not trained on (``known``: its tags) can only be counted wrong; when most are,
     the tags are likely another column or another tag set (a chunker's file scored with a POS model, UPOS
     '_').  Said by evaluate, and by train tagger for its --valid and --test files."""
-    from rnnkit.cli.text_warnings import warn
+    from rnnkit.cli.text_warnings import percent, warn
 
     gold, seen = Counter(t for sentence in data.tags for t in sentence), set(known)
     unknown = Counter({t: n for t, n in gold.items() if t not in seen})
     if unknown:
         total, missing = gold.total(), unknown.total()
         names = ", ".join(repr(t) for t, _ in unknown.most_common(5)) + (", ..." if len(unknown) > 5 else "")
-        warn(f"{path}: {missing:,} of its {total:,} gold tags ({100 * missing / total:.1f}%: {names}) are tags the "
+        warn(f"{path}: {missing:,} of its {total:,} gold tags ({percent(missing, total)}: {names}) are tags the "
              f"model was not trained on (it knows {', '.join(map(repr, known[:10]))}"
              f"{', ...' if len(known) > 10 else ''}); they are counted as wrong"
              + ("; is the file tagged in the model's tag set and column?" if missing >= 0.5 * total else ""))

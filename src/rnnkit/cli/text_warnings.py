@@ -15,8 +15,19 @@ from rnnkit.errors import DataError
 
 
 def warn(message: str) -> None:
-    """One warning line on stderr, as the command line writes them all."""
-    print(f"rnnkit: warning: {message}", file=sys.stderr)
+    """One warning line on stderr, as the command line writes them all (an --encoding advice option first)."""
+    from rnnkit.data.encodings import option_first
+
+    print(f"rnnkit: warning: {option_first(message)}", file=sys.stderr)
+
+
+def percent(part: int, total: int) -> str:
+    """``part`` of ``total`` as a percentage that a small share does not hide: one decimal ("2.4%"), and one
+    significant digit below 0.1% ("0.004%", where one decimal says "0.0%"), ">99.9%" for all but a few."""
+    share = 100 * part / total if total else 0.0
+    if 0 < share < 0.1:
+        return f"{share:.1g}%"
+    return ">99.9%" if 99.95 <= share < 100 else f"{share:.1f}%"
 
 
 def numeric_warning(text: str) -> str:

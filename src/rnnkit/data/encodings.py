@@ -329,3 +329,15 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
                         f"{shown}; {hint}") from None
     check_no_nul(text, data, name, encoding)
     return text
+
+
+# the advice as the library words it, "pass encoding='cp1252' (--encoding cp1252)": the parameter first
+_PARAMETER_FIRST = re.compile(r"\b(?:pass|give) encoding='([^']+)' \(--encoding ([^,)]+)(, the default)?\)")
+
+
+def option_first(message: str) -> str:
+    """``message`` as the command line says it: the library's "pass encoding='cp1252' (--encoding cp1252)"
+    (the convention of its messages, "parameter (--option)") read "give --encoding cp1252 (encoding='cp1252'
+    in Python)", the option a command-line user types first."""
+    return _PARAMETER_FIRST.sub(lambda m: f"give --encoding {m[2]} ({'the default; ' if m[3] else ''}"
+                                          f"encoding='{m[1]}' in Python)", message)

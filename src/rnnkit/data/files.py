@@ -34,8 +34,8 @@ def open_data(path: Path, kind: str = "a text file") -> Iterator[BinaryIO]:
     a permission problem or a broken archive, met on opening or while reading inside the block,
     raises one DataError naming the file and what to do."""
     if str(path) == "-" and not os.path.exists(path):  # standard input's usual name, not a file here
-        raise DataError("-: this command reads files, not standard input (tag, segment, classify and translate read "
-                        "it); give a file name, or /dev/stdin")
+        raise DataError("-: this command reads files, not standard input (tag, segment, classify, translate and "
+                        "score read it); give a file name, or /dev/stdin")
     try:
         with _opener(path)(path, "rb") as f:
             yield f
