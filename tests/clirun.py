@@ -1,6 +1,8 @@
 """Running the command line inside a test: exit code and captured output, usage errors included."""
 from __future__ import annotations
 
+import re
+
 from rnnkit.cli.main import main
 
 # a tagger or classifier small enough to train in a second
@@ -19,9 +21,30 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def _one_line(text):
-    assert text.count("\n") == 1 and text.endswith("\n"), f"expected one line, got {text!r}"
-    return text
+def _one_line(text: str, *fragments: str, usage: bool = True) -> str:
+    """The one line of a refused command's standard error ``text``, holding each of ``fragments`` and nothing else
+    (no traceback, no warning): ``rnnkit: error: ...``, or with ``usage`` argparse's ``rnnkit COMMAND: error: ...``
+    too (the usage itself left out); returned without its newline."""
+    head = r"rnnkit( [a-z][a-z0-9 -]*)?: error: " if usage else r"rnnkit: error: "
+    assert re.match(head, text) and text.count("\n") == 1 and text.endswith("\n"), \
+        f"expected one error line, got {text!r}"
+    for f in fragments:
+        assert f in text, f"{f!r} not in {text!r}"
+    return text[:-1]
+
+
+def error_line(code: int, err: str, *fragments: str, usage: bool = False) -> str:
+    """:func:`_one_line` of the standard error ``err`` of a command that exited with ``code``, which must be 2;
+    ``rnnkit: error: ...`` only (the main handler's), unless ``usage``."""
+    assert code == 2, f"exit code {code}, stderr {err!r}"
+    return _one_line(err, *fragments, usage=usage)
+
+
+def refused(result: tuple[int, str, str], *fragments: str, usage: bool = False) -> str:
+    """:func:`error_line` of :func:`run_cli`'s ``result``, whose standard output must be empty."""
+    code, out, err = result
+    assert out == "", (code, out)
+    return error_line(code, err, *fragments, usage=usage)
 
 
 def write_conllu(path, sentences, xpos=None):

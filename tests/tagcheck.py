@@ -2,6 +2,8 @@
 them, the train tagger / train hmm command on a file, and the one error line a refusal prints."""
 from __future__ import annotations
 
+from clirun import error_line as _one_error_line  # noqa: F401  (the tagging-checks tests import it from here)
+
 TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "1", "--progress", "none",
         "--checkpoint-minutes", "0"]
 
@@ -19,13 +21,6 @@ BIO = [[("the", "DT", "B-NP"), ("cat", "NN", "I-NP"), ("sees", "VBZ", "B-VP"), (
 IOB1 = [[("the", "DT", "I-NP"), ("cat", "NN", "I-NP"), ("sees", "VBZ", "I-VP"), ("it", "PRP", "I-NP"), (".", ".", "O")],
         [("dogs", "NNS", "I-NP"), ("cats", "NNS", "B-NP"), ("bark", "VBP", "I-VP"), (".", ".", "O")]]
 POS = [[("the", "DET"), ("cat", "NOUN"), ("sees", "VERB")], [("a", "DET"), ("dog", "NOUN"), ("barks", "VERB")]]
-
-
-def _one_error_line(code, err):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rnnkit: error: "), err
-    return lines[0]
 
 
 def _train(kind, tmp_path, *args):

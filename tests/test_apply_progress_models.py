@@ -1,6 +1,7 @@
-"""--progress of classify (sentence and tree models), translate, score and evaluate of a classifier, tree model or
-translator, and evaluate --dict's second pass: plain lines on standard error that end at the whole input with
---progress lines, nothing with none (nor by default off a terminal), standard output the same byte for byte."""
+"""--progress of classify (sentence and tree models), translate, score and evaluate of a classifier, tree model,
+translator or language model, and evaluate --dict's second pass: plain lines on standard error that end at the
+whole input with --progress lines, nothing with none (nor by default off a terminal), standard output the same
+byte for byte."""
 from __future__ import annotations
 
 import contextlib
@@ -114,7 +115,17 @@ def test_evaluate_dict_shows_both_passes(d, capsys):
     assert err.index("evaluating without --dict |") < err.index("evaluating with --dict |")
 
 
-def test_evaluate_of_a_language_model_refuses_progress(d, capsys):
+@pytest.mark.parametrize("model, options, least", [("lm/last.safetensors", [], 2),
+                                                    ("lm/last.safetensors", ["--batch-size", "3", "--bptt", "7"], 2),
+                                                    ("kn.safetensors", [], 1)])  # n-gram: a million at a time
+def test_evaluate_of_a_language_model_shows_lines_ending_at_its_predicted_tokens(d, capsys, model, options, least):
+    """It refused --progress.  1,400 tokens (<eos> included), <eos> read first: 3 streams of 467 predict 1,398."""
+    out = _same_output_and_lines(capsys, ["evaluate", str(d / model), str(d / "src.txt"), *options], "evaluating",
+                                 least)
+    assert "perplexity" in out, out
+
+
+def test_evaluate_of_two_interpolated_language_models_refuses_progress(d, capsys):
     code, _, err = run_cli(capsys, ["evaluate", str(d / "lm" / "last.safetensors"), str(d / "src.txt"),
-                                    "--progress", "lines"])
-    assert code != 0 and "--progress does not apply" in err, err
+                                    "--interpolate", str(d / "kn.safetensors"), "--progress", "lines"])
+    assert code != 0 and "--progress does not apply with --interpolate" in err, err

@@ -148,7 +148,7 @@ def test_tsv_training_and_resume(files, tmp_path, capsys):
     assert main(bleu + ["--select-by", "bleu", "--resume"]) == 2
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("rnnkit: error")]
-    assert len(errors) == 1 and "select_by: 'loss' then, 'bleu' now" in errors[0], err
+    assert len(errors) == 1 and "--select-by (select_by) 'loss' then, 'bleu' now" in errors[0], err
 
 
 def test_weight_drop_is_recorded_and_training_differs(files, tmp_path, capsys):

@@ -94,7 +94,7 @@ def test_bleu_tokenizer_chosen_in_training_is_kept_and_can_be_overridden(zh_file
     assert main(["train", "seq2seq", "--train", zh_files["train"], "--valid", zh_files["valid"], "--epochs", "1",
                  "--resume", "--bleu-tokenize", "zh", "--run-dir", str(run), *ZH_SMALL]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("rnnkit: error:") and "bleu_tokenize: 'char' then, 'zh' now" in last, last
+    assert last.startswith("rnnkit: error:") and "--bleu-tokenize (bleu_tokenize) 'char' then, 'zh' now" in last, last
     with pytest.raises(SystemExit) as exit_:  # an argparse usage error
         main(["train", "seq2seq", "--train", zh_files["train"], "--bleu-tokenize", "moses", "--run-dir",
               str(tmp_path / "r"), *ZH_SMALL])

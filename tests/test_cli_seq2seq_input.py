@@ -161,7 +161,7 @@ def test_messages_name_the_option_to_fix(data, tmp_path, capsys):
     run = ["train", "seq2seq", "--train", data["tsv"], "--run-dir", str(tmp_path / "c"), *SMALL]
     assert run_cli(capsys, run + ["--max-steps", "1"])[0] == 0
     code, _, err = run_cli(capsys, run + ["--max-steps", "2", "--resume", "--max-length", "3"])
-    assert code == 2 and "max_length: None then, 3 now" in err
+    assert code == 2 and "--max-length (max_length) none then, 3 now" in err
 
 
 def test_evaluate_reads_a_tsv_with_the_trained_columns_and_warns_of_an_unknown_source(data, tmp_path, capsys):

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import refused, run_cli
 from test_seq2seq_attention import _train, corpus, write
 
 from rnnkit.seq2seq.io import load_translator
@@ -94,13 +94,6 @@ def test_nbest_attention_and_alignments_follow_the_nbest_rows(data, model, tmp_p
     assert max(ranks.values()) == 3
 
 
-def _one_line(code: int, out: str, err: str, *fragments: str) -> None:
-    assert code == 2 and out == "", (code, out)
-    assert err.startswith("rnnkit: error:") and err.count("\n") == 1, err
-    for f in fragments:
-        assert f in err, (f, err)
-
-
 def test_attention_files_are_refused_before_translating(data, model, plain, tmp_path, capsys):
     src = data["holed"]
     for option in ("--attention-out", "--alignments"):
@@ -108,13 +101,13 @@ def test_attention_files_are_refused_before_translating(data, model, plain, tmp_
         code, out, err = run_cli(capsys, ["translate", plain, src, option, str(target)])
         assert err == (f"rnnkit: error: {option} reads the decoder's attention, and {plain} was trained with "
                        f"--attention none; leave {option} out or use a model trained with attention\n")
-        _one_line(code, out, err)
+        refused((code, out, err))
         assert not target.exists()
-        _one_line(*run_cli(capsys, ["translate", model, src, option, src]), option, "a file this command reads")
-        _one_line(*run_cli(capsys, ["translate", model, src, option, str(tmp_path)]), option, "is a folder")
+        refused(run_cli(capsys, ["translate", model, src, option, src]), option, "a file this command reads")
+        refused(run_cli(capsys, ["translate", model, src, option, str(tmp_path)]), option, "is a folder")
     both = str(tmp_path / "same.txt")
-    _one_line(*run_cli(capsys, ["translate", model, src, "--attention-out", both, "--alignments", both]),
-              "--attention-out and --alignments both name")
+    refused(run_cli(capsys, ["translate", model, src, "--attention-out", both, "--alignments", both]),
+            "--attention-out and --alignments both name")
     with pytest.raises(ValueError, match="Expected a model with attention for return_attention=True"):
         translate(load_translator(plain), ["ein hund ."], return_attention=True)
     with pytest.raises(TypeError, match="return_attention"):

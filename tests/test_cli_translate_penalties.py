@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from clirun import run_cli
+from clirun import refused, run_cli
 from test_seq2seq_attention import SMALL, _train, corpus, write
 
 from rnnkit.seq2seq.io import load_translator
@@ -82,37 +82,30 @@ def test_evaluate_decodes_with_the_options(data, model, tmp_path, capsys):
     assert scores["--no-repeat-ngram 1"]["bleu"] != scores[""]["bleu"], scores
 
 
-def _one_line(result, *fragments):
-    code, out, err = result
-    assert code == 2 and out == "", (code, out)
-    assert err.count("\n") == 1, err
-    for f in fragments:
-        assert f in err, f"{f!r} not in {err!r}"
-
-
 def test_bad_values_and_options_without_effect_are_refused(data, model, plain, tmp_path, capsys):
     src = data["test_file"]
     ref = write(tmp_path / "ref.en", ["x"] * len(data["test"]))
-    _one_line(run_cli(capsys, ["translate", model, src, "--beam", "2", "--no-repeat-ngram", "0"]),
-              "--no-repeat-ngram: Expected an n-gram size >= 1, got 0", "leave --no-repeat-ngram out")
-    _one_line(run_cli(capsys, ["translate", model, src, "--no-repeat-ngram", "two"]), "Expected an integer >= 1")
+    refused(run_cli(capsys, ["translate", model, src, "--beam", "2", "--no-repeat-ngram", "0"]),
+            "--no-repeat-ngram: Expected an n-gram size >= 1, got 0", "leave --no-repeat-ngram out", usage=True)
+    refused(run_cli(capsys, ["translate", model, src, "--no-repeat-ngram", "two"]), "Expected an integer >= 1",
+            usage=True)
     for value in ("-0.2", "nan", "inf"):
-        _one_line(run_cli(capsys, ["translate", model, src, "--beam", "2", "--coverage-penalty", value]),
-                  "--coverage-penalty: Expected a finite number >= 0")
+        refused(run_cli(capsys, ["translate", model, src, "--beam", "2", "--coverage-penalty", value]),
+                "--coverage-penalty: Expected a finite number >= 0", usage=True)
     for command in (["translate", model, src], ["evaluate", model, src, "--ref", ref]):
-        _one_line(run_cli(capsys, [*command, "--coverage-penalty", "0.2"]),
-                  "--coverage-penalty has no effect with --beam 1", "give --beam K")
-        _one_line(run_cli(capsys, [*command, "--no-repeat-ngram", "4", "--max-len", "4"]),
-                  "--no-repeat-ngram has no effect with --max-len 4", "an n-gram of 4 needs 5 to repeat")
+        refused(run_cli(capsys, [*command, "--coverage-penalty", "0.2"]),
+                "--coverage-penalty has no effect with --beam 1", "give --beam K")
+        refused(run_cli(capsys, [*command, "--no-repeat-ngram", "4", "--max-len", "4"]),
+                "--no-repeat-ngram has no effect with --max-len 4", "an n-gram of 4 needs 5 to repeat")
     assert run_cli(capsys, ["translate", model, src, "--no-repeat-ngram", "3", "--max-len", "4"])[0] == 0
     for command in (["translate", plain, src], ["evaluate", plain, src, "--ref", ref]):
-        _one_line(run_cli(capsys, [*command, "--beam", "2", "--coverage-penalty", "0.2"]),
-                  "--coverage-penalty reads the decoder's attention", "--attention none")
+        refused(run_cli(capsys, [*command, "--beam", "2", "--coverage-penalty", "0.2"]),
+                "--coverage-penalty reads the decoder's attention", "--attention none")
     text = write(tmp_path / "text.txt", ["the cat sat on the mat", "the dog sat on the log"] * 5)
     kn = str(tmp_path / "kn.safetensors")
     assert run_cli(capsys, ["train", "ngram", "--train", text, "--order", "2", "--save", kn])[0] == 0
-    _one_line(run_cli(capsys, ["evaluate", kn, text, "--no-repeat-ngram", "2", "--coverage-penalty", "0.1"]),
-              "--coverage-penalty, --no-repeat-ngram do not apply to", "an n-gram language model")
+    refused(run_cli(capsys, ["evaluate", kn, text, "--no-repeat-ngram", "2", "--coverage-penalty", "0.1"]),
+            "--coverage-penalty, --no-repeat-ngram do not apply to", "an n-gram language model")
 
 
 def test_train_seq2seq_test_decodes_with_evaluates_options(data, model, tmp_path, capsys):
@@ -141,13 +134,13 @@ def test_train_seq2seq_refuses_test_decoding_options_without_effect(data, tmp_pa
     run = ["train", "seq2seq", "--train", src, tgt, "--epochs", "1", "--run-dir", str(tmp_path / "r"), *SMALL]
     test = ["--test", data["test_file"], write(tmp_path / "ref.en", ["x"] * len(data["test"]))]
     for option in (["--min-len", "2"], ["--no-repeat-ngram", "2"], ["--coverage-penalty", "0.2"]):
-        _one_line(run_cli(capsys, [*run, *option]), f"{option[0]} has no effect without --test", "give --test")
-    _one_line(run_cli(capsys, [*run, *test, "--coverage-penalty", "0.2"]),
-              "--coverage-penalty has no effect with --beam 1", "give --beam K")
-    _one_line(run_cli(capsys, [*run, *test, "--beam", "2", "--coverage-penalty", "0.2", "--attention", "none"]),
-              "--coverage-penalty favours translations whose attention covered the source", "--attention none")
-    _one_line(run_cli(capsys, [*run, *test, "--no-repeat-ngram", "4", "--max-decode-len", "4"]),
-              "--no-repeat-ngram has no effect with --max-decode-len 4", "an n-gram of 4 needs 5 to repeat")
-    _one_line(run_cli(capsys, [*run, *test, "--min-len", "5", "--max-decode-len", "4"]),
-              "--min-len 5 is above --max-decode-len 4", "raise --max-decode-len")
+        refused(run_cli(capsys, [*run, *option]), f"{option[0]} has no effect without --test", "give --test")
+    refused(run_cli(capsys, [*run, *test, "--coverage-penalty", "0.2"]),
+            "--coverage-penalty has no effect with --beam 1", "give --beam K")
+    refused(run_cli(capsys, [*run, *test, "--beam", "2", "--coverage-penalty", "0.2", "--attention", "none"]),
+            "--coverage-penalty favours translations whose attention covered the source", "--attention none")
+    refused(run_cli(capsys, [*run, *test, "--no-repeat-ngram", "4", "--max-decode-len", "4"]),
+            "--no-repeat-ngram has no effect with --max-decode-len 4", "an n-gram of 4 needs 5 to repeat")
+    refused(run_cli(capsys, [*run, *test, "--min-len", "5", "--max-decode-len", "4"]),
+            "--min-len 5 is above --max-decode-len 4", "raise --max-decode-len")
     assert not (tmp_path / "r").exists()

@@ -209,3 +209,33 @@ def test_a_translator_rnnkit_cannot_load_is_refused_in_its_loaders_words(tmp_pat
     assert code != 0 and out == ""
     assert err.count("\n") == 1 and "missing ['attention.W']" in err and "Traceback" not in err, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_an_encoder_named_as_a_decoder_step_file_is_refused(tmp_path, capsys):
+    """-o ex/m.step.onnx of a translator wrote its encoder over an earlier export's step and its own step in
+    m.step.step.onnx."""
+    model = _train(tmp_path, capsys, "--embed", "4", "--hidden", "4")
+    _export(capsys, model, tmp_path / "ex" / "m.onnx")
+    step = (tmp_path / "ex" / "m.step.onnx").read_bytes()
+    for name in ("m.step.onnx", "M.Step.ONNX"):
+        code, out, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "ex" / name), "--onnx"])
+        assert code == 2 and out == "" and err.count("\n") == 1, (code, err)
+        assert (f"-o {tmp_path / 'ex' / name}: is named as the decoder step file written beside an export; give the "
+                f"export's own name, e.g. {tmp_path / 'ex' / name[:-len('.step.onnx')]}.onnx") in err, err
+    assert (tmp_path / "ex" / "m.step.onnx").read_bytes() == step
+    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["m.onnx", "m.step.onnx", "m.vocab.json"]
+
+
+def test_the_summary_names_the_files_the_export_wrote_beside_it(tmp_path):
+    """The summary reads the step, vocabulary and SentencePiece files from the report, not from OUT's name."""
+    import argparse
+
+    from rnnkit.cli.export import summary
+    from rnnkit.export import ExportReport
+
+    sides = (tmp_path / "s" / "a.step.onnx", tmp_path / "v" / "b.vocab.json", tmp_path / "p" / "c.bpe.model")
+    args = argparse.Namespace(model=str(tmp_path / "run"), last=False, torch=False, onnx=True)
+    report = ExportReport(tmp_path / "q.safetensors", tmp_path / "m.onnx", "seq2seq", "training-run", 3, 1, 100, 40,
+                          "float32", 0.0, sides)
+    wrote = summary(report, args).splitlines()[1]
+    assert all(str(p) in wrote for p in sides) and "m.step.onnx" not in wrote and "m.vocab.json" not in wrote, wrote

@@ -92,4 +92,4 @@ def test_seq2seq_resume_names_min_count_and_max_vocab_as_options(tmp_path, capsy
     code, _, err = run_cli(capsys, argv + ["--resume", "--min-count", "2"])  # every token kept: the option alone
     assert code == 2 and "other data or options (--min-count (min_count) 1 then, 2 now); " in err, err
     code, _, err = run_cli(capsys, argv + ["--resume", "--max-vocab", "6"])  # the option first: the cause
-    assert code == 2 and "other data or options (--max-vocab (max_vocab) None then, 6 now; seq2seq_config" in err, err
+    assert code == 2 and "other data or options (--max-vocab (max_vocab) none then, 6 now; seq2seq_config" in err, err

@@ -77,6 +77,7 @@ from rnnkit.export_torch import write_export
 from rnnkit.lm.score import start_token
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
+VOCAB_SUFFIX = ".vocab.json"  # the vocabulary beside the graph: m.onnx -> m.vocab.json
 # protobuf's limit on one message, less room for the graph; larger models need ONNX's external data (not written here)
 ONNX_LIMIT = 2**31 - 2**24
 
@@ -191,7 +192,7 @@ def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], re
 
 def vocab_path(output: str | os.PathLike) -> Path:
     """Where the vocabulary goes beside the graph ``output``: model.onnx -> model.vocab.json."""
-    return beside(output, ".vocab.json")
+    return beside(output, VOCAB_SUFFIX)
 
 
 def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
@@ -203,10 +204,10 @@ def check_outputs(output: str | os.PathLike, source: str | os.PathLike | None = 
     own in ``m.vocab.vocab.json``."""
     from rnnkit.data.files import check_output_path
 
-    refuse_beside_name(output, ".vocab.json", "vocabulary file", ".onnx")
+    refuse_beside_name(output, VOCAB_SUFFIX, "vocabulary file", ".onnx")
     inputs = [str(source)] if source is not None else []
     check_output_path(str(output), "-o", make_folders=True, suffix=".onnx", inputs=inputs)
-    check_beside(output, ".vocab.json", "vocabulary file", source)
+    check_beside(output, VOCAB_SUFFIX, "vocabulary file", source)
 
 
 def vocab_json(kind: str, task: dict[str, Any]) -> dict[str, Any]:

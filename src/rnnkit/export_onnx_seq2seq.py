@@ -45,27 +45,31 @@ from rnnkit import checkpoint as ckpt
 from rnnkit._version import __version__
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from rnnkit.export import ExportReport, beside, check_beside, written_report
+from rnnkit.export import ExportReport, beside, check_beside, refuse_beside_name, written_report
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_export
 from rnnkit.seq2seq.lengths import LengthRule
 
+STEP_SUFFIX = ".step.onnx"  # the decoder step beside the encoder: m.onnx -> m.step.onnx
+
 
 def step_path(output: str | os.PathLike) -> Path:
     """Where the decoder step goes beside the encoder ``output``: m.onnx -> m.step.onnx."""
-    return beside(output, ".step.onnx")
+    return beside(output, STEP_SUFFIX)
 
 
 def check_translator(task: dict[str, Any], path: Path | str, output: str | os.PathLike,
                      loaded: ckpt.Loaded | None = None) -> None:
     """CheckpointError (one line) when rnnkit's own loader refuses the checkpoint ``path`` (a weight missing, a
     damaged configuration: an export builds only what rnnkit reads), or ValueError for a decoder step file
-    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written.  ``loaded``: the
-    checkpoint's ``(arrays, meta)``, when read already (:func:`rnnkit.export_scope.check_loadable`)."""
+    (:func:`step_path` of ``output``) that cannot be written, checked before any file is written; an ``output``
+    itself named ``*.step.onnx`` too (it would replace another export's step and put its own in ``m.step.step.onnx``).
+    ``loaded``: the checkpoint's ``(arrays, meta)``, when read already (:func:`rnnkit.export_scope.check_loadable`)."""
     from rnnkit.export_scope import check_loadable
 
     check_loadable("seq2seq", path, loaded)
-    check_beside(output, ".step.onnx", "decoder step", path)
+    refuse_beside_name(output, STEP_SUFFIX, "decoder step file", ".onnx")
+    check_beside(output, STEP_SUFFIX, "decoder step", path)
 
 
 def _bridge(g: Graph, final: str, name: str, L: int, H: int, out: str) -> None:

@@ -1,7 +1,7 @@
 """Progress on standard error while a trained model reads a long file (``rnnkit tag``, ``rnnkit segment``,
-``rnnkit classify``, ``rnnkit translate``, ``rnnkit score`` and ``rnnkit evaluate`` of all but language
-models), shown with training's
-:class:`~rnnkit.train.progress.Progress`; standard output is never touched."""
+``rnnkit classify``, ``rnnkit translate``, ``rnnkit score`` and ``rnnkit evaluate``, of every model but two
+language models mixed by ``--interpolate``), shown with training's :class:`~rnnkit.train.progress.Progress`;
+standard output is never touched."""
 from __future__ import annotations
 
 import argparse

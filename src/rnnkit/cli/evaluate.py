@@ -49,8 +49,8 @@ def register(groups) -> None:
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     add_level_option(p)
-    apply_progress.add_option(p, "all but language models: ", "; with --dict, a second display for the pass "
-                                                                "with the dictionary")
+    apply_progress.add_option(p, "", "; with --dict, a second display for the pass with the dictionary; an n-gram "
+                                     "model's count moves about a million tokens at a time; not with --interpolate")
     u = p.add_argument_group("unsupervised HMMs (train hmm --unsupervised): where DATA's gold tags are")
     u.add_argument("--format", choices=["conllu", "columns", "slash"], default=None,
                    help="how DATA is read (default: as the model's training data; CoNLL-U for a model trained on raw "
@@ -82,7 +82,8 @@ _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
                  "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors", "format": "--format",
                  "tag_column": "--tag-column", "user_dict": "--dict", "progress": "--progress"}
-_READS = {"lm": {"batch_size", "bptt"}, "classifier": {"header", "pos", "neg", "progress"},
+_READS = {"lm": {"batch_size", "bptt", "progress"}, "ngram": {"progress"},
+          "classifier": {"header", "pos", "neg", "progress"},
           "tagger": {"errors", "user_dict", "progress"},
           # --format, --tag-column: an unsupervised one's; --dict: a segmenter's
           "hmm": {"errors", "format", "tag_column", "user_dict", "progress"}, "treenet": {"progress"},
@@ -155,7 +156,7 @@ def evaluate(args) -> int:
 def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     """Perplexity (bits per character) of a recurrent or n-gram language model: every token predicted."""
     from rnnkit.data.text_ids import read_ids
-    from rnnkit.lm.evaluate import evaluate_stream, metrics_from_nll
+    from rnnkit.lm.evaluate import evaluate_stream, metrics_from_nll, predicted_tokens
     from rnnkit.lm.io import load_language_model
     from rnnkit.lm.ngram import NGramLM
 
@@ -180,11 +181,14 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
                                                 f"words, so {SEGMENT_FIRST}, as its training text was")
     if not told:
         warn_unknown_perplexity(data_path, model_path, st)
-    if isinstance(model, NGramLM):  # the same count: every token, <eos> included
-        logp = model.token_logprobs(ids)
-        m = metrics_from_nll(-float(logp.sum()), logp.size)
-    else:
-        m = evaluate_stream(model, ids, args.batch_size, args.bptt, vocab.eos_id, name=data_path)
+    ngram = isinstance(model, NGramLM)  # the same count: every token, <eos> included
+    total = len(ids) if ngram else predicted_tokens(len(ids), args.batch_size, start=True)
+    with apply_progress.Shown(args.progress, total, "evaluating") as shown:
+        if ngram:
+            logp = model.token_logprobs(ids, on_batch=shown)
+            m = metrics_from_nll(-float(logp.sum()), logp.size)
+        else:
+            m = evaluate_stream(model, ids, args.batch_size, args.bptt, vocab.eos_id, name=data_path, on_batch=shown)
     if units is not None:
         from rnnkit.lm.units import with_units
 

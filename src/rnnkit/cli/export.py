@@ -71,7 +71,8 @@ def register(groups) -> None:
                              "translator (train seq2seq) as two graphs, the encoder in OUT (ids (S, B), "
                              "lengths (B,) -> memory, src_mask, the decoder's initial h/c) and one decoder step in "
                              "OUT's name with .step.onnx (the previous token (B,), h/c, feed, memory, src_mask -> "
-                             "log_probs (B, V), h_next/c_next, feed_next, attention (B, S)), its code translating "
+                             "log_probs (B, V), h_next/c_next, feed_next, attention (B, S); an OUT itself named "
+                             "*.step.onnx is refused), its code translating "
                              "greedily and by beam search as rnnkit translate does (--no-repeat-ngram too); "
                              "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
@@ -135,7 +136,7 @@ def summary(report, args: argparse.Namespace) -> str:
     """The two lines said after an export: the checkpoint read and the file written, with their sizes."""
     from rnnkit.checkpoint_task import kind_name
     from rnnkit.export import TABLE_KINDS
-    from rnnkit.export_bpe import bpe_path
+    from rnnkit.export_bpe import SUFFIX as BPE_SUFFIX
 
     about = [kind_name(report.kind)]
     if report.step is not None:
@@ -148,16 +149,15 @@ def summary(report, args: argparse.Namespace) -> str:
     share = report.bytes_after / report.bytes_before if report.bytes_before else 1.0
     what = "a PyTorch state dict" if args.torch else "the model alone"
     if args.onnx:
-        from rnnkit.export_onnx import vocab_path
+        from rnnkit.export_onnx import VOCAB_SUFFIX
+        from rnnkit.export_onnx_seq2seq import STEP_SUFFIX
 
-        what = f"an ONNX graph (its vocabulary in {vocab_path(report.output)})"
+        what = f"an ONNX graph (its vocabulary in {_beside(report, VOCAB_SUFFIX)})"
         if report.kind == "seq2seq":
-            from rnnkit.export_onnx_seq2seq import step_path
-
-            what = f"the encoder's ONNX graph (the decoder step in {step_path(report.output)}, the vocabularies in " \
-                   f"{vocab_path(report.output)})"
-    if bpe_path(report.output) in report.beside:
-        what += f", its SentencePiece model in {bpe_path(report.output)}"
+            what = f"the encoder's ONNX graph (the decoder step in {_beside(report, STEP_SUFFIX)}, the vocabularies " \
+                   f"in {_beside(report, VOCAB_SUFFIX)})"
+    if _beside(report, BPE_SUFFIX):
+        what += f", its SentencePiece model in {_beside(report, BPE_SUFFIX)}"
     if report.kind in TABLE_KINDS:
         stored = "its tables as they were"
     else:
@@ -165,3 +165,8 @@ def summary(report, args: argparse.Namespace) -> str:
         if report.largest_change:
             stored += f" (each moved by at most {report.largest_change:.2g})"
     return f"{read}\nwrote {report.output}: {report.bytes_after:,} bytes ({share:.1%}), {what}, {stored}"
+
+
+def _beside(report, suffix: str) -> Path | None:
+    """The file the export wrote beside its output (``report.beside``) whose name ends with ``suffix``, if any."""
+    return next((p for p in report.beside if p.name.lower().endswith(suffix)), None)

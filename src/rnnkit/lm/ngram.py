@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -112,8 +112,9 @@ class NGramLM:
 
     # ---- scoring -------------------------------------------------------------------------------
 
-    def token_logprobs(self, ids: Iterable) -> np.ndarray:
-        """log p(w_i | history_i) (N,) of every token of a stream or list of sequences (natural log)."""
+    def token_logprobs(self, ids: Iterable, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """log p(w_i | history_i) (N,) of every token of a stream or list of sequences (natural log).
+        ``on_batch``: called with the tokens of each span scored (a progress display; they add up to N)."""
         self._check_fitted()
         seqs = self._sequences(ids, "ids")
         seq, depth = pad_sequences(seqs, self.eos_id_, start_id=self.vocab_size_)
@@ -124,6 +125,8 @@ class NGramLM:
             b, s = min(a + SCORE_CHUNK, seq.size), max(a - back, 0)
             p = self._score_positions(seq[s:b], depth[s:b])  # one p per predicted token (not the <s>)
             parts.append(_log(p[int(np.count_nonzero(seq[s:a] != self.vocab_size_)) :]))
+            if on_batch is not None:
+                on_batch(parts[-1].size)
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def perplexity(self, ids: Iterable) -> float:

@@ -98,9 +98,11 @@ def _with_defaults(key: str, saved: Any, now: Any) -> Any:
 
 # task description fields added since some checkpoints were written, and the value a checkpoint without one had
 # (train tagger's --train-scheme: the data's own scheme); and the option that sets a field, for the messages
-# (train seq2seq keeps its vocabulary options in its task description, train lm and train tagger in run_options)
+# (train seq2seq keeps its vocabulary and selection options in its task description, train lm and train tagger
+# in run_options), its value said as a run option's (None as none: no --max-vocab given)
 _ABSENT_TASK_FIELDS = {"train_scheme": lambda saved: (saved.get("data") or {}).get("scheme")}
-_TASK_OPTIONS = {"train_scheme": "--train-scheme", "min_count": "--min-count", "max_vocab": "--max-vocab"}
+_TASK_OPTIONS = {"train_scheme": "--train-scheme", "min_count": "--min-count", "max_vocab": "--max-vocab",
+                 "max_length": "--max-length", "select_by": "--select-by", "bleu_tokenize": "--bleu-tokenize"}
 
 
 def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -124,7 +126,7 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
                          "data or the vocabulary?)"
                     for k in sorted(set(a) & set(b)) if a[k] != b[k] and _in_use(key, k, a, b)]
         elif key in _TASK_OPTIONS:
-            out.append(f"{_TASK_OPTIONS[key]} ({key}) {_short(a)} then, {_short(b)} now")
+            out.append(f"{_TASK_OPTIONS[key]} ({key}) {_task_value(a)} then, {_task_value(b)} now")
         else:
             out.append(f"{key}: {_short(a)} then, {_short(b)} now" if len(repr(a)) + len(repr(b)) < 60
                        else f"its {key} differs (another training file, or another option that selects the data or the "
@@ -225,6 +227,11 @@ def _option_value(value: Any) -> str:
     if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
         return value[:12]
     return str(value)
+
+
+def _task_value(value: Any) -> str:
+    """A task description's option as a message shows it: None as none (not given), else :func:`_short`."""
+    return "none" if value is None else _short(value)
 
 
 def _short(value: Any) -> str:
