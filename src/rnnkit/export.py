@@ -185,6 +185,9 @@ def refuse_beside_name(output: str | os.PathLike, suffix: str, what: str, own: s
                          f"name, e.g. {export}")
 
 
+DEVICE_FOLDERS = (Path("/dev"), Path("/dev/fd"), Path("/proc/self/fd"))  # -o /dev/stdout and its kin
+
+
 def check_beside(output: str | os.PathLike, suffix: str, what: str, source: str | os.PathLike | None = None,
                  written_as: str = ".onnx") -> Path:
     """The file beside ``output`` named by ``suffix`` (:func:`beside`), which holds ``what`` ("vocabulary file"),
@@ -194,6 +197,9 @@ def check_beside(output: str | os.PathLike, suffix: str, what: str, source: str 
     from rnnkit.data.files import check_output_path
 
     path = beside(output, suffix)
+    if path.absolute().parent in DEVICE_FOLDERS:  # -o /dev/stdout: /dev/stdout.vocab.json, which root may write
+        raise ValueError(f"-o {output}: its {what} is written beside it, as {path}, and {path.parent} holds devices, "
+                         f"not files; give a file name, e.g. model{written_as}")
     check_output_path(str(path), f"-o {output}: its {what}", make_folders=True, suffix=written_as,
                       inputs=[] if source is None else [str(source)],
                       folder_fix=f"choose another -o, whose name with {suffix} is not a folder")

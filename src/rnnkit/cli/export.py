@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -85,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.export_onnx import check_outputs, export_onnx
     from rnnkit.export_torch import export_torch
 
+    if args.output == "-":  # the one place a model can go to standard output is a file it is redirected to
+        name = "model.onnx" if args.onnx else "model.safetensors"
+        raise ValueError(f"-o -: a model cannot go to standard output; give a file name, e.g. {name} (or -o "
+                         f"/dev/stdout with standard output redirected to a file: > {name})")
     if args.onnx:  # the graph and its vocabulary beside it
         check_outputs(args.output)
         named = {".safetensors": "a safetensors checkpoint", ".pt": "a PyTorch file", ".pth": "a PyTorch file"}.get(
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             warn(f"{args.output}: without --torch this is an rnnkit checkpoint (safetensors, rnnkit's names), not "
                  "a PyTorch state dict; add --torch for one (safetensors too: safetensors.torch.load_file reads it)")
     to_stdout = is_standard_output(args.output)  # before the write: afterwards -o names the file that replaced it
+    stdout_before = _stdout_file()
     if args.torch:
         report, code = export_torch(args.model, args.output, args.dtype, args.last)
     elif args.onnx:
@@ -112,10 +118,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         report, code = export_model(args.model, args.output, args.dtype, args.last), None
     print(summary(report, args), file=sys.stderr)
+    what = f"{'torch code that loads' if args.torch else 'onnxruntime code that runs'} it"
     if code is not None and to_stdout:  # the code would follow the export into its file, or be lost with the
         warn(f"-o {args.output} is standard output, which holds the export, so the "  # file the export replaced
-             f"{'torch code that loads' if args.torch else 'onnxruntime code that runs'} it is not printed; write "
-             "the export to a file of its own (-o FILE) to get the code")
+             f"{what} is not printed; write the export to a file of its own (-o FILE) to get the code")
+    elif code is not None and stdout_before is not None and _stdout_file() is None:
+        # standard output went to a file the export replaced (> m.vocab.json): the code would go with it, unseen
+        warn(f"standard output went to a file this export replaced ({stdout_before}), so the {what} is not "
+             "printed; send standard output elsewhere (> load.py) to get the code")
     elif code is not None:
         sys.stdout.write(code)
     return 0
@@ -130,6 +140,17 @@ def is_standard_output(path: str) -> bool:
     except (OSError, ValueError):  # no such file yet; standard output closed, or not a file (pytest's capture)
         return False
     return (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def _stdout_file() -> str | None:
+    """The name standard output's file has in its folder (/proc/self/fd/1's target) while the file has one: None
+    when standard output is not a regular file, or is a file that has lost its name (replaced by a rename)."""
+    try:
+        st = os.fstat(sys.stdout.fileno())
+        target = os.readlink("/proc/self/fd/1")
+    except (OSError, ValueError):  # closed, or not a real descriptor (pytest's capture); no /proc
+        return None
+    return target if stat.S_ISREG(st.st_mode) and st.st_nlink > 0 else None
 
 
 def summary(report, args: argparse.Namespace) -> str:
