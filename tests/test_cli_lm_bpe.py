@@ -259,12 +259,12 @@ def test_export_keeps_the_model(data, run, tmp_path, capsys):
 def test_a_texts_own_unk_words_are_one_token_each_not_pieces_and_not_oov(data):
     """PTB writes rare words as <unk>: SentencePiece read its < and > as unknown characters, so each became
     5 pieces, two of them <unk> and counted out of vocabulary (6.7% of PTB's training pieces)."""
-    from rnnkit.lm.bpe_text import text_ids
+    from rnnkit.lm.bpe_text import counted_ids, sentences
 
     text = (data / "train.txt").read_text(encoding="utf-8")
     text += "".join(f"the <unk> sat on a {w}\n<unk> ran far\n" for w in ("mat", "<unk>"))
     model = learn(text, 40)
-    got = text_ids(text, model)
+    got = counted_ids(sentences(text), model)[0]
     assert got.oov.count == 0
     assert line_pieces(model, "<unk> ran  <unk>")[0] == "<unk>" and line_pieces(model, "<unk> ran <unk>")[-2:] == [
         "<unk>", "<eos>"]
