@@ -118,3 +118,16 @@ def test_evaluate_of_a_language_model_refuses_progress(d, capsys):
     code, _, err = run_cli(capsys, ["evaluate", str(d / "lm" / "last.safetensors"), str(d / "src.txt"),
                                     "--progress", "lines"])
     assert code != 0 and "--progress does not apply" in err, err
+
+
+def test_evaluate_of_a_translator_shows_its_loss_pass_too(d, capsys):
+    """The teacher-forced pass over the references (the loss and perplexity) comes after the decoding's 100%: it has
+    its own display, which counts the target tokens and their ends to its whole, 100%."""
+    argv = ["evaluate", str(d / "s2s/last.safetensors"), str(d / "s2s.tsv")]
+    code, plain, err = run_cli(capsys, [*argv, "--progress", "none"])
+    assert code == 0 and "evaluating" not in err and "perplexity" in plain.lower(), plain
+    code, out, err = run_cli(capsys, [*argv, "--progress", "lines"])
+    assert code == 0 and out == plain
+    loss = "evaluating the references' loss"
+    assert _shown(err, "evaluating")[-1:] == [100.0] and _shown(err, loss)[-1:] == [100.0], err
+    assert err.index("evaluating |") < err.index(f"{loss} |"), err
