@@ -131,3 +131,10 @@ def test_evaluate_of_a_translator_shows_its_loss_pass_too(d, capsys):
     loss = "evaluating the references' loss"
     assert _shown(err, "evaluating")[-1:] == [100.0] and _shown(err, loss)[-1:] == [100.0], err
     assert err.index("evaluating |") < err.index(f"{loss} |"), err
+
+
+def test_score_of_blank_lines_alone_shows_no_display_of_nothing(d, capsys):
+    """An n-gram model scores a file in one call: blank lines alone made --progress bar draw 'scoring: 0.00tok'."""
+    (d / "blank.txt").write_text("\n\n  \n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["score", str(d / "kn.safetensors"), str(d / "blank.txt"), "--progress", "bar"])
+    assert code == 0 and out.count("\n") == 3 and "scoring" not in err, err
