@@ -65,6 +65,18 @@ def test_evaluate_and_segment_show_lines(models, capsys):
     assert re.search(LINE.format("segmenting"), err, re.M), err
 
 
+def test_each_commands_progress_help_says_what_it_counts(capsys):
+    """segment counts characters and has none of tag's --probs, --nbest, --spans: its help says so."""
+    help_of = {}
+    for command in ("tag", "segment"):
+        code, out, _ = run_cli(capsys, [command, "--help"])
+        assert code == 0
+        help_of[command] = " ".join(out.split())
+    assert "with tag's --probs, --nbest or --spans counted a block" in help_of["tag"], help_of["tag"]
+    assert "--probs" not in help_of["segment"] and "--nbest" not in help_of["segment"], help_of["segment"]
+    assert "the tokens: the input's characters, spaces left out" in help_of["segment"], help_of["segment"]
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

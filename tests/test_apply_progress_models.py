@@ -129,3 +129,23 @@ def test_evaluate_of_two_interpolated_language_models_refuses_progress(d, capsys
     code, _, err = run_cli(capsys, ["evaluate", str(d / "lm" / "last.safetensors"), str(d / "src.txt"),
                                     "--interpolate", str(d / "kn.safetensors"), "--progress", "lines"])
     assert code != 0 and "--progress does not apply with --interpolate" in err, err
+
+
+def test_evaluate_of_a_translator_shows_its_loss_pass_too(d, capsys):
+    """The teacher-forced pass over the references (the loss and perplexity) comes after the decoding's 100%: it has
+    its own display, which counts the target tokens and their ends to its whole, 100%."""
+    argv = ["evaluate", str(d / "s2s/last.safetensors"), str(d / "s2s.tsv")]
+    code, plain, err = run_cli(capsys, [*argv, "--progress", "none"])
+    assert code == 0 and "evaluating" not in err and "perplexity" in plain.lower(), plain
+    code, out, err = run_cli(capsys, [*argv, "--progress", "lines"])
+    assert code == 0 and out == plain
+    loss = "evaluating the references' loss"
+    assert _shown(err, "evaluating")[-1:] == [100.0] and _shown(err, loss)[-1:] == [100.0], err
+    assert err.index("evaluating |") < err.index(f"{loss} |"), err
+
+
+def test_score_of_blank_lines_alone_shows_no_display_of_nothing(d, capsys):
+    """An n-gram model scores a file in one call: blank lines alone made --progress bar draw 'scoring: 0.00tok'."""
+    (d / "blank.txt").write_text("\n\n  \n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["score", str(d / "kn.safetensors"), str(d / "blank.txt"), "--progress", "bar"])
+    assert code == 0 and out.count("\n") == 3 and "scoring" not in err, err

@@ -136,10 +136,10 @@ def test_resume_reuses_the_saved_model_and_refuses_another_size(data, run, tmp_p
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), *valid, "--level", "bpe",
                                     "--bpe-vocab", "41", "--epochs", "3", "--run-dir", str(run), "--resume", *SMALL])
     assert code == 2 and err.count("\n") == 1
-    assert "this run's text was split by a BPE model of 40 pieces, and --bpe-vocab asks for 41" in err
+    assert f"this run's BPE model of {data / 'train.txt'} has 40 pieces, and --bpe-vocab asks for 41" in err
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(data / "train.txt"), *valid, "--level", "bpe",
                                     "--epochs", "3", "--run-dir", str(run), "--resume", *SMALL])  # no --bpe-vocab
-    assert code == 0 and "bpe: the 40-piece model of the resumed run" in err, err
+    assert code == 0 and "bpe: the resumed run's 40-piece model of " in err, err
 
 
 def test_generation_is_the_decoded_pieces_and_scores_as_the_library_does(data, run, tmp_path, capsys):
@@ -259,12 +259,12 @@ def test_export_keeps_the_model(data, run, tmp_path, capsys):
 def test_a_texts_own_unk_words_are_one_token_each_not_pieces_and_not_oov(data):
     """PTB writes rare words as <unk>: SentencePiece read its < and > as unknown characters, so each became
     5 pieces, two of them <unk> and counted out of vocabulary (6.7% of PTB's training pieces)."""
-    from rnnkit.lm.bpe_text import text_ids
+    from rnnkit.lm.bpe_text import counted_ids, sentences
 
     text = (data / "train.txt").read_text(encoding="utf-8")
     text += "".join(f"the <unk> sat on a {w}\n<unk> ran far\n" for w in ("mat", "<unk>"))
     model = learn(text, 40)
-    got = text_ids(text, model)
+    got = counted_ids(sentences(text), model)[0]
     assert got.oov.count == 0
     assert line_pieces(model, "<unk> ran  <unk>")[0] == "<unk>" and line_pieces(model, "<unk> ran <unk>")[-2:] == [
         "<unk>", "<eos>"]
@@ -309,4 +309,4 @@ def test_characters_that_never_stand_alone_are_warned_about_once_not_again_on_re
     code, _, err = run_cli(capsys, [*argv, "--epochs", "1"])
     assert code == 0 and err.count("never stand alone") == 1, err
     code, _, err = run_cli(capsys, [*argv, "--epochs", "2", "--resume"])
-    assert code == 0 and "bpe: the 60-piece model of the resumed run" in err and "never stand alone" not in err, err
+    assert code == 0 and "bpe: the resumed run's 60-piece model of " in err and "never stand alone" not in err, err

@@ -183,12 +183,12 @@ def test_a_damaged_sentencepiece_model_in_an_ngram_checkpoint_is_one_line(ngram,
 
 def test_bpe_models_of_one_sentencepiece_model_but_other_pieces_are_refused_in_one_line(data, tmp_path, capsys):
     """The same SentencePiece model, another training text: other pieces seen alone, so other vocabularies."""
-    from rnnkit.lm.bpe_text import text_ids
+    from rnnkit.lm.bpe_text import counted_ids, sentences
     from rnnkit.lm.ngram import NGramLM
 
     model = learn((data / "train.txt").read_text(encoding="utf-8"), 40)
     for name, text in (("a", (data / "train.txt").read_text(encoding="utf-8")), ("b", "the cat sat\n")):
-        got = text_ids(text, model)
+        got = counted_ids(sentences(text), model)[0]
         lm = NGramLM(2).fit(got.ids, len(got.vocab), eos_id=got.vocab.eos_id)
         lm.save(tmp_path / f"{name}.safetensors", vocab=got.vocab, level="bpe", bpe_model=model)
     code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "a.safetensors"), str(data / "hand.txt"),

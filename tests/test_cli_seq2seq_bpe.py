@@ -134,7 +134,7 @@ def test_resume_reuses_the_models_and_export_keeps_them(data, run, tmp_path, mon
     code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["train"], "--level", "bpe", "--bpe-vocab",
                                     "40", "--epochs", "3", "--resume", "--run-dir", str(folder), *SMALL])
     assert code == 0, err
-    assert "model of the resumed run" in err
+    assert "bpe: the resumed run's 40-piece model of the source side" in err, err
     after = load_meta(folder / "last.safetensors")["task"]
     assert after["source_tokenizer"] == before["source_tokenizer"]
     code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["train"], "--level", "bpe", "--bpe-vocab",
@@ -215,5 +215,5 @@ def test_characters_that_never_stand_alone_are_warned_about_once_not_again_on_re
     code, _, err = run_cli(capsys, [*argv, "--epochs", "1"])
     assert code == 0 and err.count("never stand alone") == 1, err
     code, _, err = run_cli(capsys, [*argv, "--epochs", "2", "--resume"])
-    assert code == 0 and "the target side's 60-piece model of the resumed run" in err, err
+    assert code == 0 and "the resumed run's 60-piece model of the target side" in err, err
     assert "never stand alone" not in err, err

@@ -115,10 +115,15 @@ def test_trains_saves_translates_and_resumes_bit_for_bit(pairs, tmp_path, capsys
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--cell", "lstm", "--hidden", "1", "--attention", "none"], "--layer-norm with --hidden 1 and --cell lstm"),
+    (["--cell", "lstm", "--hidden", "1", "--attention", "none"],
+     "--layer-norm with --hidden 1 (the bidirectional encoder gets half of --hidden, 1 unit a direction) and --cell "
+     "lstm"),
     (["--cell", "lstm", "--hidden", "3"],
-     "--layer-norm with --hidden 3 (the bidirectional encoder gets --hidden / 2 = 1 unit a direction) and --cell "
+     "--layer-norm with --hidden 3 (the bidirectional encoder gets half of --hidden, 1 unit a direction) and --cell "
      "lstm: its one-unit cell c_t"),
+    # the first refusal asks for enough for both directions, not --hidden 2 (which the encoder then refuses)
+    (["--cell", "lstm", "--hidden", "1"], "give --hidden 4 or more (2 units a direction)"),
+    (["--cell", "rnn", "--hidden", "2"], "give --hidden 4 or more (2 units a direction)"),
     (["--cell", "lstm", "--encoder-hidden", "1"], "--layer-norm with --encoder-hidden 1 and --cell lstm"),
     (["--cell", "rnn", "--encoder-hidden", "1", "--unidirectional"],
      "--layer-norm with --encoder-hidden 1 and --cell rnn"),

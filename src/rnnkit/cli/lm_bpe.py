@@ -46,12 +46,12 @@ def bpe_model(args: argparse.Namespace, train_lines: list[str]) -> tuple[bytes, 
     """``(model, learned)``: the run's BPE model, the resumed run's (``--resume``; its size unless --bpe-vocab is
     given, which must match), else learned from ``train_lines`` (the training text's :func:`sentences`;
     ``learned`` True: its lone characters are to be said, once, when it is learned)."""
-    from rnnkit.cli.seq2seq_bpe import resumed_or_learned
+    from rnnkit.cli.bpe_model import resumed_or_learned
 
     saved = _saved_model(args) if getattr(args, "resume", None) else None  # train ngram has no --resume
     size = args.bpe_vocab or (piece_count(saved) if saved is not None else DEFAULT_VOCAB)
     return resumed_or_learned(saved, size, "--bpe-vocab", lambda: learn(train_lines, size, str(args.train)),
-                              learned_of=str(args.train))
+                              str(args.train))
 
 
 def _saved_model(args: argparse.Namespace) -> bytes | None:

@@ -95,7 +95,7 @@ def register(groups) -> None:
                         "(vectors set their side's size)")
     m.add_argument("--hidden", type=positive_int, default=256, help="decoder hidden units")
     m.add_argument("--encoder-hidden", type=positive_int, default=None,
-                   help="encoder units per direction (default: --hidden / directions, so dot attention works)")
+                   help="encoder units per direction (default: --hidden // directions, so dot attention works)")
     m.add_argument("--attention-size", type=positive_int, default=None, help="additive attention units (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.2, help="dropout on embeddings, between layers and on h~")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
@@ -165,16 +165,17 @@ def _tokenizers_from(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer]:
 def check_model_options(args: argparse.Namespace) -> None:
     """The option combinations Seq2SeqConfig would reject, said in the options' own names (before any
     data is read).  Dot attention scores s_j . h_t, so the decoder's --hidden must equal the encoder
-    state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden / directions).
+    state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden // directions).
     --layer-norm: two units or more per encoder direction and in the decoder for the Elman RNN and the LSTM."""
-    check_layer_norm(args)  # the decoder's --hidden, then the encoder's units a direction
     dirs = 1 if args.unidirectional else 2
-    fix = "give the encoder 2 units or more (--encoder-hidden)"
     if args.encoder_hidden is not None:
-        check_layer_norm(args, args.encoder_hidden, "--encoder-hidden 1", fix)
-    elif dirs == 2:  # a one-direction encoder has --hidden units, checked above
+        check_layer_norm(args, args.encoder_hidden, "--encoder-hidden 1",
+                         "give the encoder 2 units or more (--encoder-hidden)")
+    elif dirs == 2:  # the encoder's units a direction first: their fix (--hidden 4) also suits the decoder
         check_layer_norm(args, max(1, args.hidden // 2), f"--hidden {args.hidden} (the bidirectional encoder gets "
-                         "--hidden / 2 = 1 unit a direction)", fix)
+                         "half of --hidden, 1 unit a direction)", "give --hidden 4 or more (2 units a direction) "
+                         "or the encoder 2 units or more (--encoder-hidden)")
+    check_layer_norm(args)  # the decoder's --hidden (a one-direction encoder's too, without --encoder-hidden)
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
                          "it would be ignored: add --attention additive or leave --attention-size out")

@@ -10,13 +10,11 @@ from the run's ``last.safetensors`` rather than learning them again.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
-from typing import Callable
 
+from rnnkit.cli.bpe_model import resumed_or_learned
 from rnnkit.cli.common import positive_int
-from rnnkit.data.bpe import DEFAULT_VOCAB, characters, piece_count, sentencepiece, train_bpe
+from rnnkit.data.bpe import DEFAULT_VOCAB, characters, sentencepiece, train_bpe
 from rnnkit.data.parallel import SentencePair
 from rnnkit.data.tokenizer import Tokenizer
 
@@ -88,33 +86,11 @@ def learn(args: argparse.Namespace, train: list[SentencePair], tokenizers: tuple
         # the raw lines, as tokenize sees them: lowercased under --lowercase
         model, now = resumed_or_learned(old.bpe_model if kept else None, size, _size_option(args, side),
                                         lambda: train_bpe((p[2 + k].lower() if tok.lowercase else p[2 + k]
-                                                           for p in train), size, what), side)
+                                                           for p in train), size, what), f"the {side} side")
         out.append(Tokenizer("bpe", tok.lowercase, model) if now else old)
         if now:
             learned.append(side)
     return out[0], out[1], tuple(learned)
-
-
-def resumed_or_learned(saved: bytes | None, size: int, option: str, learn: Callable[[], bytes],
-                       side: str | None = None, learned_of: str = "") -> tuple[bytes, bool]:
-    """``(model, learned)``: ``saved``, the resumed run's BPE model of ``size`` pieces (a one-line ValueError
-    naming ``option``, what set the size, when it has another), else ``learn()``'s, timed (``learned`` True);
-    said on stderr.  ``side``: a translation model's side (None: a language model's one text, ``learned_of``)."""
-    part, whose, of = (f"{side} side", f"{side} side's ", f"the {side} side") if side else ("text", "", learned_of)
-    if saved is not None:
-        if piece_count(saved) != size:
-            raise ValueError(f"--resume: this run's {part} was split by a BPE model of {piece_count(saved):,} pieces, "
-                             f"and {option} asks for {size:,}; resume with {option} {piece_count(saved)}, or start a "
-                             "new run without --resume")
-        print(f"bpe: the {whose}{size:,}-piece model of the resumed run", file=sys.stderr)
-        return saved, False
-    start = time.perf_counter()
-    try:
-        model = learn()
-    except ValueError as exc:  # "vocab_size ..." said as the option that set it
-        raise ValueError(str(exc).replace("vocab_size", option, 1)) from None
-    print(f"bpe: learned a {size:,}-piece model of {of} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
-    return model, True
 
 
 def _saved_tokenizers(args: argparse.Namespace) -> tuple[Tokenizer, Tokenizer] | None:

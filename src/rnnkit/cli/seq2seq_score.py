@@ -121,6 +121,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         require_attention(translator, model_path, "--coverage-penalty")
     choice = translator.bleu_tokenize if bleu_tokenize is None else bleu_tokenize
     check_bleu_tokenize(choice)  # a missing sacrebleu (or MeCab) is said before the decoding, not after
+    read_here = pairs is None
     if pairs is None:
         trained = None
         if tsv_columns is None and len(files) == 1:  # a TSV: the columns the model was trained on (1,0: reversed)
@@ -136,20 +137,19 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                                 f"with (--columns), which this file does not fit ({exc}); give --columns S,T for "
                                 "this file") from None
             raise
-        if pairs:  # a source in another language (or the wrong direction) once scored BLEU 0.00 in silence
-            from rnnkit.cli.translate import unknown_tokens_hint, warn_tabbed
-
-            sources = [p.source_text for p in pairs]
-            if len(files) == 2:  # DATA --ref REF: a source<TAB>target DATA is read whole, its targets as source words
-                warn_tabbed(sources, files[0], "with --ref each whole line is read as one source sentence: to score "
-                                               "its pairs, leave out --ref ('rnnkit evaluate MODEL FILE'); to score "
-                                               "its first column against --ref, give 'cut -f1 FILE' as DATA")
-            unknown_tokens_hint(translator, sources, files[0])
     if not pairs:
         empty_pairs(files, "no sentences to score", "reference")
     sources = [p.source_text for p in pairs]
-    tokens = translator.source_tokenizer.tokenize
-    with Shown(progress, lambda: sum(len(tokens(line)) for line in sources), "evaluating") as shown:
+    if read_here:  # a source in another language (or the wrong direction) once scored BLEU 0.00 in silence
+        from rnnkit.cli.translate import unknown_tokens_hint, warn_tabbed
+
+        if len(files) == 2:  # DATA --ref REF: a source<TAB>target DATA is read whole, its targets as source words
+            warn_tabbed(sources, files[0], "with --ref each whole line is read as one source sentence: to score "
+                                           "its pairs, leave out --ref ('rnnkit evaluate MODEL FILE'); to score "
+                                           "its first column against --ref, give 'cut -f1 FILE' as DATA")
+        unknown_tokens_hint(translator, sources, files[0])
+    split = translator.source_tokenizer.tokenize  # the sources' tokens, counted only when a display is shown
+    with Shown(progress, lambda: sum(len(split(line)) for line in sources), "evaluating") as shown:
         out = translate(translator, sources, beam, 1, max_len, length_norm, batch_size, replace_unk, min_len,
                         no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty, on_batch=shown)
     hyps = [t[0].text for t in out]
@@ -160,11 +160,13 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
     bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
     chrf = corpus_chrf(hyps, refs)
-    nll, tokens = teacher_forced_nll(translator, pairs, batch_size)  # the references' loss, as validation's
+    # the references' loss, as validation's: a second pass, with its own display (target tokens, ends included)
+    with Shown(progress, sum(len(p.target) + 1 for p in pairs), "evaluating the references' loss") as shown:
+        nll, targets = teacher_forced_nll(translator, pairs, batch_size, on_batch=shown)
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
             "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
-            "chrf_signature": chrf.signature, "loss": nll / tokens, "ppl": perplexity(nll / tokens),
-            "target_tokens": tokens}
+            "chrf_signature": chrf.signature, "loss": nll / targets, "ppl": perplexity(nll / targets),
+            "target_tokens": targets}
 
 
 def _trained_columns(model_path: str) -> tuple[int, int] | None:

@@ -84,7 +84,7 @@ def register(groups) -> None:
                         "everywhere (maximum matching: warned about).  Each occurrence is found leftmost-longest "
                         "(never across a space, nor inside a Latin word or an address) and the model's decoding "
                         "is constrained to keep it one word.  Give --dict more than once for several files")
-    apply_progress.add_option(s)
+    apply_progress.add_option(s, counted="; the tokens: the input's characters, spaces left out")
     s.set_defaults(func=segment)
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first

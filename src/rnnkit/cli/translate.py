@@ -110,9 +110,9 @@ def translate_cli(args: argparse.Namespace) -> int:
     input_format_hints(translator, lines, name)
     unknown_tokens_hint(translator, lines, name)
     long_lines_hint(translator, lines, name, args.max_len)
-    tokens = translator.source_tokenizer.tokenize  # counted for a display, only when one is shown
+    split = translator.source_tokenizer.tokenize  # the sources' tokens, counted only when a display is shown
     with blas_threads(args):
-        with apply_progress.Shown(args.progress, lambda: sum(len(tokens(line)) for line in lines),
+        with apply_progress.Shown(args.progress, lambda: sum(len(split(line)) for line in lines),
                                   "translating") as shown:  # closed before the warnings that follow
             out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
                               lambda writers: _translate_lines(args, translator, lines, *writers, on_batch=shown))

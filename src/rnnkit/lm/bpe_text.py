@@ -93,16 +93,11 @@ def text_pieces(model: bytes, text: str, end: bool = True) -> list[str]:
     return out
 
 
-def text_ids(text: str, model: bytes, vocab: Vocabulary | None = None, head: int = 200_000,
-             name: str = "the text") -> TextIds:
-    """``text``'s pieces as ids, as :func:`rnnkit.data.text_ids.read_ids` gives a word-level file's: with
-    ``vocab`` None the vocabulary is built from the pieces (``<unk>``, ``<eos>``, then by count descending),
-    else ``text`` is encoded with ``vocab`` and the pieces it lacks are ``<unk>`` and counted in ``oov``."""
-    return _sentence_ids(sentences(text), model, vocab, head, name)
-
-
 def _sentence_ids(text: Sequence[str], model: bytes, vocab: Vocabulary | None, head: int, name: str) -> TextIds:
-    """:func:`text_ids` of a text's :func:`sentences`."""
+    """The pieces of a text's :func:`sentences` as ids, as :func:`rnnkit.data.text_ids.read_ids` gives a word-level
+    file's: with ``vocab`` None the vocabulary is built from the pieces (``<unk>``, ``<eos>``, then by count
+    descending), else the text is encoded with ``vocab`` and the pieces it lacks are ``<unk>`` and counted in
+    ``oov``."""
     sp = processor(model)
     lines = [_segments(line) for line in text]
     if not lines:
@@ -130,14 +125,15 @@ def _sentence_ids(text: Sequence[str], model: bytes, vocab: Vocabulary | None, h
 
 def read_bpe_ids(path: str | os.PathLike, model: bytes, encoding: str = "utf-8", vocab: Vocabulary | None = None,
                  head: int = 200_000) -> tuple[TextIds, TextUnits]:
-    """(:func:`text_ids` of the file, its words and characters: :class:`~rnnkit.lm.units.TextUnits`)."""
+    """(:func:`counted_ids` of the file's :func:`sentences`)."""
     return counted_ids(sentences(read_text(path, encoding)), model, vocab, head, str(path))
 
 
 def counted_ids(lines: Sequence[str], model: bytes, vocab: Vocabulary | None = None, head: int = 200_000,
                 name: str = "the text") -> tuple[TextIds, TextUnits]:
-    """(:func:`text_ids`, :class:`~rnnkit.lm.units.TextUnits`) of a text's :func:`sentences` ``lines``, which
-    are split from the text once for both."""
+    """(the pieces as ids: :class:`~rnnkit.data.text_ids.TextIds` of :func:`_sentence_ids`, the words and
+    characters: :class:`~rnnkit.lm.units.TextUnits`) of a text's :func:`sentences` ``lines``, which are split
+    from the text once for both."""
     got = _sentence_ids(lines, model, vocab, head, name)
     return got, line_units(lines, got.ids.size)
 

@@ -230,8 +230,10 @@ class LoadedLM(NamedTuple):
 
 
 def load_language_model(path: str | os.PathLike, arpa_level: str = "word") -> LoadedLM:
-    """(model, vocab, level, bpe_model) of a recurrent or n-gram language model; either scores and samples the
-    same way; ``bpe_model``: the SentencePiece model of one at level ``bpe``, read with it (else None).
+    """A :class:`LoadedLM` ``(model, vocab, level, bpe_model)`` of a recurrent or n-gram language model; either
+    scores and samples the same way; ``bpe_model``: the SentencePiece model of one at level ``bpe``, read with it
+    (else None).  Four values since ``bpe_model`` was added: code that unpacked three (``model, vocab, level =
+    ...``) takes the fourth too (``model, vocab, level, _ = ...``) or reads the fields by name (``.model``).
 
     An ARPA file (``*.arpa``, ``.gz``/``.xz``/``.bz2`` too, or any file whose first line is ``\\data\\``) is
     read at ``arpa_level`` (see :mod:`rnnkit.lm.arpa_read`); a checkpoint records its own level."""

@@ -116,8 +116,9 @@ def score_tokens(model: Any, vocab: Vocabulary, level: str, lines: Sequence[str]
     known = [np.array([t in vocab for t in tt], dtype=bool) for tt in toks]
     if isinstance(model, NGramLM):
         logps = _ngram_scores(model, ids)
-        if on_batch is not None:
-            on_batch(sum(i.size for i in ids))
+        tokens = sum(i.size for i in ids)
+        if on_batch is not None and tokens:  # blank lines alone: no display of 0 tokens
+            on_batch(tokens)
     else:
         logps = _rnn_scores(model, vocab, level, ids, batch_size, on_batch)
     return [TokenScores(t, lp, k) for t, lp, k in zip(toks, logps, known)]

@@ -235,15 +235,19 @@ def attention_matrix(translator: Translator, sentence: str, translation: Transla
     return weights[:, 0, :], src_tokens, tgt_tokens
 
 
-def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair],
-                       batch_size: int = 64) -> tuple[float, int]:
+def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair], batch_size: int = 64,
+                       on_batch: Callable[[int], None] | None = None) -> tuple[float, int]:
     """``(summed NLL, target tokens)`` of the reference translations, teacher-forced, as validation
     scores them: -sum_t log P(y_t | y_<t, x) over every target token and the end of sentence, unknown
-    words as ``<unk>``; the mean per token and its exp are the test loss and perplexity."""
+    words as ``<unk>``; the mean per token and its exp are the test loss and perplexity.  ``on_batch``:
+    called after each batch with its target tokens, ends of sentence included (a progress display)."""
     check_int("batch_size", batch_size, 1)
     total, count = 0.0, 0
     for b in make_batches(encode_pairs(pairs, translator.source_vocab, translator.target_vocab), batch_size):
         loss, _ = translator.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)
         total += float(loss)
-        count += int(b.tgt_mask.sum())
+        tokens = int(b.tgt_mask.sum())
+        count += tokens
+        if on_batch is not None:
+            on_batch(tokens)
     return total, count
