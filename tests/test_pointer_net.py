@@ -100,7 +100,7 @@ def test_float32_fast_path_agrees_with_float64():
         np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-5, err_msg=k)
 
 
-def test_greedy_decoding_never_points_at_padding():
+def test_greedy_and_beam_decoding_never_point_at_padding():
     """Short sequences in a long padded batch: unmasked, the padded positions (encoder state 0) would win
     at many steps of these random weights."""
     rng = np.random.default_rng(3)
@@ -111,9 +111,9 @@ def test_greedy_decoding_never_points_at_padding():
     lengths = rng.integers(1, 4, size=n)
     x = rng.normal(size=(8, n, D))
     steps = rng.integers(1, 8, size=n)
-    for distinct in (False, True):
+    for distinct, beam in ((False, 1), (True, 1), (False, 4), (True, 4)):
         s = np.minimum(steps, lengths) if distinct else steps
-        out = model.greedy(x, lengths, steps=s, distinct=distinct)
+        out = model.beam_search(x, lengths, beam, steps=s, distinct=distinct)[0]
         assert out.shape == (int(s.max()), n)
         real = np.arange(out.shape[0])[:, None] < s
         assert ((out >= 0) & (out < lengths))[real].all()
@@ -172,5 +172,53 @@ def test_the_cli_demo_trains_shows_examples_and_tests_seen_and_longer_lengths(ca
     assert out.count("    -> ") == 3  # three examples
     rows = [line.split() for line in out.splitlines() if line.startswith(("     5 ", "    12 "))]
     assert [r[0] for r in rows] == ["5", "12"] and out.count("(longer than training)") == 1, out
+    code, out, err = run_cli(capsys, ["demo", "pointer", "--steps", "2", "--hidden", "8", "--test-lengths", "4",
+                                      "--test-size", "5", "--beam", "3"])
+    assert code == 0 and "test, 5 sequences per length, beam search, 3 beams" in out, err
+    assert len([line for line in out.splitlines() if line.startswith("     4 ")]) == 1, out
     code, out, err = run_cli(capsys, ["demo", "pointer", "--min-len", "7", "--max-len", "5"])
     assert code == 2 and _one_line(err) == "rnnkit: error: Expected --min-len <= --max-len, got 7 and 5\n"
+
+
+def _sequence_log_prob(model, x, lengths, b, positions):
+    """log p(positions | input b) from the teacher-forced loss: the mean -log p over its steps, times their count."""
+    n = len(positions)
+    loss, _ = model.forward(x[: lengths[b], b : b + 1], lengths[b : b + 1], np.array(positions)[:, None],
+                            np.array([n]))
+    return -loss * n
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_a_beam_as_wide_as_every_output_finds_the_most_probable_one(distinct):
+    """K = 27 beams keep every output of up to 3 positions out of up to 3: the beam search is then exhaustive, and
+    must return the most probable of the enumerated outputs (permutations with ``distinct``) and its log-probability,
+    the model's own (the teacher-forced loss of that output)."""
+    import itertools
+
+    rng = np.random.default_rng(6)
+    model = PointerNet(D, H, A, dtype=np.float64, rng=rng)
+    for a in model.params.values():
+        a[...] = rng.uniform(-1.5, 1.5, a.shape)
+    n = 24
+    lengths = rng.integers(1, 4, size=n)
+    steps = rng.integers(1, lengths + 1) if distinct else np.full(n, 3)  # repeats allowed: 3 steps over 1 position
+    x = rng.normal(size=(3, n, D))
+    out, logp = model.beam_search(x, lengths, 27, steps=steps, distinct=distinct)
+    greedy = model.greedy(x, lengths, steps=steps, distinct=distinct)
+    assert out.shape == (int(steps.max()), n) and (out[np.arange(3)[:, None] >= steps] == PAD).all()
+    wins = 0
+    for b in range(n):
+        pick = itertools.permutations if distinct else lambda r, k: itertools.product(r, repeat=k)
+        scores = {seq: _sequence_log_prob(model, x, lengths, b, seq)
+                  for seq in pick(range(lengths[b]), int(steps[b]))}
+        best = max(scores, key=scores.get)
+        assert tuple(out[: steps[b], b]) == best and logp[b] == pytest.approx(scores[best], abs=1e-10)
+        g = tuple(greedy[: steps[b], b])
+        assert scores[g] <= scores[best] + 1e-12
+        wins += scores[g] < scores[best] - 1e-9
+    assert wins >= 1  # the beam beat greedy decoding somewhere: the test tells them apart
+    # one beam is greedy decoding, and its log-probability is the greedy output's
+    out1, logp1 = model.beam_search(x, lengths, 1, steps=steps, distinct=distinct)
+    assert (out1 == greedy).all()
+    for b in range(n):
+        assert logp1[b] == pytest.approx(_sequence_log_prob(model, x, lengths, b, out1[: steps[b], b]), abs=1e-10)

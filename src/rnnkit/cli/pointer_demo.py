@@ -22,9 +22,9 @@ def register(groups) -> None:
                      "attention as the output) learns to sort n numbers drawn from [0, 1): at each step it points "
                      "at one of its input positions, u_j = v^T tanh(W1 e_j + W2 d_t), p = softmax(u) over the "
                      "sequence's real positions.  It trains by Adam on n = --min-len..--max-len, then greedy "
-                     "decoding is tested on --test-lengths, seen and longer ones: exact match of whole sequences "
-                     "and per-position accuracy (chance 1/n), and the exact match when no position may be "
-                     "pointed at twice.  Takes about a minute and a half on one thread."),
+                     "decoding (--beam: beam search) is tested on --test-lengths, seen and longer ones: exact match "
+                     "of whole sequences and per-position accuracy (chance 1/n), and the exact match when no "
+                     "position may be pointed at twice.  Takes about a minute and a half on one thread."),
     )
     p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
                    help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} sequences "
@@ -42,6 +42,8 @@ def register(groups) -> None:
                    help=f"lengths to test on, at most {MAX_LENGTH} (default 5 6 ... 15)")
     p.add_argument("--test-size", type=positive_int, default=1000, metavar="N",
                    help="test sequences per length (default 1000)")
+    p.add_argument("--beam", type=positive_int, default=1, metavar="K",
+                   help="decode the tests by beam search of K beams (default 1: greedy decoding)")
     p.set_defaults(func=run)
 
 
@@ -58,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
           f"pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of {cfg.min_len}-{cfg.max_len} numbers "
           f"(seed {cfg.seed})")
     with blas_threads(args):  # one BLAS thread unless --threads: the products are small
-        run_pointer_demo(cfg, args.test_lengths, args.test_size, log=print)
+        run_pointer_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print)
     return 0

@@ -5,7 +5,7 @@ numbers in increasing order, C = argsort(x), so the output "vocabulary" is the i
 and grows with n: a fixed-vocabulary seq2seq model cannot even write the answer for an n it never saw.
 The network (:class:`rnnkit.seq2seq.pointer.PointerNet`) trains by Adam on fresh batches of lengths
 drawn uniformly from ``min_len`` .. ``max_len`` (so every batch has unequal lengths and uses the
-masking), then is tested by greedy decoding on lengths both seen and longer than in training:
+masking), then is tested by greedy decoding (or beam search) on lengths both seen and longer than in training:
 
 - exact match: the share of test sequences whose whole output is the sorted order;
 - per position: the share of output steps that point at the right number;
@@ -91,24 +91,24 @@ def train_sorter(cfg: PointerDemoConfig, log: Callable[[str], None] | None = Non
 
 
 def evaluate_sorter(model: PointerNet, n: int, count: int, rng: np.random.Generator, batch_size: int = 250,
-                    distinct: bool = False) -> dict[str, float]:
-    """Greedy decoding of ``count`` sequences of ``n`` numbers: {"exact": share of whole sequences right,
-    "per_position": share of output steps right}."""
+                    distinct: bool = False, beam: int = 1) -> dict[str, float]:
+    """Decoding (greedy, or ``beam`` beams) of ``count`` sequences of ``n`` numbers: {"exact": share of whole
+    sequences right, "per_position": share of output steps right}."""
     exact = positions = 0
     for lo in range(0, count, batch_size):
         lengths = np.full(min(batch_size, count - lo), n)
         x, targets = sort_batch(rng, lengths, model.dtype)
-        right = model.greedy(x, lengths, distinct=distinct) == targets  # (n, B)
+        right = model.beam_search(x, lengths, beam, distinct=distinct)[0] == targets  # (n, B)
         exact += int(right.all(axis=0).sum())
         positions += int(right.sum())
     return {"exact": exact / count, "per_position": positions / (count * n)}
 
 
-def show_examples(model: PointerNet, n: int, count: int, rng: np.random.Generator) -> list[str]:
+def show_examples(model: PointerNet, n: int, count: int, rng: np.random.Generator, beam: int = 1) -> list[str]:
     """Lines showing ``count`` sequences of ``n`` numbers, the network's greedy order and whether it is right."""
     lengths = np.full(count, n)
     x, targets = sort_batch(rng, lengths, model.dtype)
-    out = model.greedy(x, lengths)
+    out = model.beam_search(x, lengths, beam)[0]
     lines = []
     for b in range(count):
         numbers = " ".join(f"{v:.3f}" for v in x[:, b, 0])
@@ -119,7 +119,7 @@ def show_examples(model: PointerNet, n: int, count: int, rng: np.random.Generato
     return lines
 
 
-def run_pointer_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000,
+def run_pointer_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000, beam: int = 1,
                      log: Callable[[str], None] = print) -> dict[int, dict[str, float]]:
     """Train, show examples, and test at each of ``test_lengths`` (the same sequences of each length for
     both decodings, never the training stream's); returns {n: evaluate_sorter's dict and "exact_distinct",
@@ -127,15 +127,17 @@ def run_pointer_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_s
     start = time.perf_counter()
     model = train_sorter(cfg, log)
     seconds = time.perf_counter() - start
-    log(f"trained in {seconds:.1f} s; examples (greedy decoding, n = {cfg.max_len}):")
-    for line in show_examples(model, cfg.max_len, 3, np.random.default_rng([cfg.seed, 3])):
+    how = "greedy decoding" if beam == 1 else f"beam search, {beam} beams"
+    log(f"trained in {seconds:.1f} s; examples ({how}, n = {cfg.max_len}):")
+    for line in show_examples(model, cfg.max_len, 3, np.random.default_rng([cfg.seed, 3]), beam):
         log(line)
-    log(f"test, {test_size} sequences per length (trained on n = {cfg.min_len}..{cfg.max_len}):")
+    log(f"test, {test_size} sequences per length, {how} (trained on n = {cfg.min_len}..{cfg.max_len}):")
     log("     n   exact match   per position   chance per position   exact match, each position once")
     results = {}
     for n in test_lengths:
-        m = evaluate_sorter(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]))
-        once = evaluate_sorter(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]), distinct=True)
+        m = evaluate_sorter(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]), beam=beam)
+        once = evaluate_sorter(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]), distinct=True,
+                               beam=beam)
         m["exact_distinct"] = once["exact"]
         results[n] = m
         longer = "  (longer than training)" if n > cfg.max_len else ""

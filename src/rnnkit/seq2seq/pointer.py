@@ -14,7 +14,8 @@ the hull's points in order).  With an LSTM encoder and an LSTM decoder of H unit
 (W1 is ``pointer.W_k`` (A, H), W2 ``pointer.W_q`` (A, H), v ``pointer.v`` (A,): the additive attention of
 :mod:`rnnkit.seq2seq.attention`, whose scores are here the output instead of weights for a context.)
 Training is teacher-forced, C_{t-1} the target's; the loss is the mean over the real output steps of
--log p(C_t | C_<t, P).  Decoding feeds back the argmax (:meth:`PointerNet.greedy`).
+-log p(C_t | C_<t, P).  Decoding feeds back the argmax (:meth:`PointerNet.greedy`) or keeps K beams
+(:meth:`PointerNet.beam_search`; :mod:`rnnkit.seq2seq.pointer_decode`).
 
 Backward, with g = dloss / (number of real output steps) and p^t the pointer distribution::
 
@@ -38,8 +39,9 @@ from rnnkit.checks import check_int, check_rng
 from rnnkit.recurrent import LSTM
 from rnnkit.recurrent_cache import RecurrentCache
 from rnnkit.seq2seq import attention as att
+from rnnkit.seq2seq.pointer_decode import PAD, beam_search
 
-PAD = -1  # the position greedy decoding writes after a sequence's last output step
+__all__ = ["PAD", "PointerCache", "PointerNet"]
 
 
 class PointerCache(NamedTuple):
@@ -187,29 +189,10 @@ class PointerNet:
         ``distinct``: never point at a position twice (for permutations; needs steps <= lengths).  Returns
         positions (max(steps), B), ``PAD`` (-1) after each sequence's last step; never a padded position.
         """
-        x, lengths = self._check_input(x, lengths)
-        T, B, _ = x.shape
-        steps = lengths if steps is None else np.asarray(steps)
-        if steps.shape != (B,) or not np.issubdtype(steps.dtype, np.integer) or (steps.size and steps.min() < 1):
-            raise ValueError(f"Expected steps to be integers >= 1 of shape (B,) = ({B},), got {steps.dtype} "
-                             f"{steps.shape}")
-        if distinct and (steps > lengths).any():
-            raise ValueError("Expected steps <= lengths with distinct=True (each position is pointed at once at "
-                             "most), got more steps than positions")
-        state, _, keys, _, _ = self._encode(x, lengths)
-        mask = step_mask(lengths, T).T.copy()  # (B, T), True at the positions it may point at
-        n = int(steps.max())
-        out = np.full((n, B), PAD, np.int64)
-        cols = np.arange(B)
-        inp = np.broadcast_to(self.params["start"], (1, B, self.input_size)).copy()  # (1, B, D)
-        for t in range(n):
-            d, state, _ = self.decoder.forward(inp, state=state)  # (1, B, H)
-            logp, _ = self._scores(d[0], keys, mask)  # (B, T)
-            pick = logp.argmax(axis=1)  # (B,): -inf never wins while a real position is left
-            out[t] = np.where(t < steps, pick, PAD)
-            inp = x[pick, cols][None]  # (1, B, D)
-            if distinct:
-                mask[cols, pick] = False
-                mask[steps <= t + 1] = True  # finished sequences: keep a row to softmax over (ignored)
-                mask &= step_mask(lengths, T).T
-        return out
+        return beam_search(self, x, lengths, 1, steps, distinct)[0]
+
+    def beam_search(self, x: np.ndarray, lengths: Any, beam_size: int, steps: Any = None,
+                    distinct: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Beam search (:mod:`rnnkit.seq2seq.pointer_decode`): (positions (max(steps), B) as :meth:`greedy`'s,
+        log-probabilities (B,) of them)."""
+        return beam_search(self, x, lengths, beam_size, steps, distinct)
