@@ -100,13 +100,19 @@ def test_float32_fast_path_agrees_with_float64():
         np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-5, err_msg=k)
 
 
+def _random_net(seed: int, scale: float):
+    """(the Generator, a float64 net with every parameter drawn from U(-scale, scale) by it)."""
+    rng = np.random.default_rng(seed)
+    model = PointerNet(D, H, A, dtype=np.float64, rng=rng)
+    for a in model.params.values():
+        a[...] = rng.uniform(-scale, scale, a.shape)
+    return rng, model
+
+
 def test_greedy_and_beam_decoding_never_point_at_padding():
     """Short sequences in a long padded batch: unmasked, the padded positions (encoder state 0) would win
     at many steps of these random weights."""
-    rng = np.random.default_rng(3)
-    model = PointerNet(D, H, A, dtype=np.float64, rng=rng)
-    for a in model.params.values():
-        a[...] = rng.uniform(-2, 2, a.shape)
+    rng, model = _random_net(3, 2.0)
     n = 60
     lengths = rng.integers(1, 4, size=n)
     x = rng.normal(size=(8, n, D))
@@ -195,10 +201,7 @@ def test_a_beam_as_wide_as_every_output_finds_the_most_probable_one(distinct):
     the model's own (the teacher-forced loss of that output)."""
     import itertools
 
-    rng = np.random.default_rng(6)
-    model = PointerNet(D, H, A, dtype=np.float64, rng=rng)
-    for a in model.params.values():
-        a[...] = rng.uniform(-1.5, 1.5, a.shape)
+    rng, model = _random_net(6, 1.5)
     n = 24
     lengths = rng.integers(1, 4, size=n)
     steps = rng.integers(1, lengths + 1) if distinct else np.full(n, 3)  # repeats allowed: 3 steps over 1 position

@@ -17,14 +17,14 @@ MAX_LENGTH = 1000  # numbers in a sequence: the pointer's scores are (n, B, n, H
 def register(groups) -> None:
     p = groups.demo.add_parser(
         "pointer",
-        help="a pointer network (Vinyals et al. 2015) learns to sort 5-10 numbers, tested on 5-15 (1-2 minutes)",
+        help="a pointer network (Vinyals et al. 2015) learns to sort 5-10 numbers, tested on 5-15 (about a minute)",
         description=("A pointer network (Vinyals, Fortunato & Jaitly 2015; LSTM encoder and decoder, additive "
                      "attention as the output) learns to sort n numbers drawn from [0, 1): at each step it points "
                      "at one of its input positions, u_j = v^T tanh(W1 e_j + W2 d_t), p = softmax(u) over the "
                      "sequence's real positions.  It trains by Adam on n = --min-len..--max-len, then greedy "
                      "decoding (--beam: beam search) is tested on --test-lengths, seen and longer ones: exact match "
                      "of whole sequences and per-position accuracy (chance 1/n), and the exact match when no "
-                     "position may be pointed at twice.  Takes about a minute and a half on one thread."),
+                     "position may be pointed at twice.  Takes about a minute on one thread."),
     )
     p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
                    help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} sequences "
