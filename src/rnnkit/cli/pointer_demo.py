@@ -7,6 +7,7 @@ from dataclasses import replace
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
 from rnnkit.cli.common import nonnegative_int, positive_int
 from rnnkit.cli.seq2seq_score import blas_threads
+from rnnkit.demos.pointer_hull import run_hull_demo
 from rnnkit.demos.pointer_sort import PointerDemoConfig, run_pointer_demo
 
 DEFAULTS = PointerDemoConfig()
@@ -24,8 +25,13 @@ def register(groups) -> None:
                      "sequence's real positions.  It trains by Adam on n = --min-len..--max-len, then greedy "
                      "decoding (--beam: beam search) is tested on --test-lengths, seen and longer ones: exact match "
                      "of whole sequences and per-position accuracy (chance 1/n), and the exact match when no "
-                     "position may be pointed at twice.  Takes about a minute on one thread."),
+                     "position may be pointed at twice.  Takes about a minute on one thread.  --task hull: "
+                     "planar convex hulls of n random points instead (Vinyals' second task), with an end marker "
+                     "as input position 0."),
     )
+    p.add_argument("--task", choices=("sort", "hull"), default="sort",
+                   help="sort: order n numbers from [0, 1); hull: the convex hull of n points of the unit square, "
+                        "counter-clockwise from its lowest-index point (default sort)")
     p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
                    help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} sequences "
                         f"(default {DEFAULTS.steps})")
@@ -54,11 +60,18 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("--max-len", args.max_len), ("--test-lengths", max(args.test_lengths))):
         if value > MAX_LENGTH:
             raise ValueError(f"Expected {option} <= {MAX_LENGTH}, got {value}: the pointer's scores grow as n^2")
+    if args.task == "hull" and args.beam != 1:
+        raise ValueError(f"Expected --beam 1 with --task hull (its outputs end at an end marker, which the beam "
+                         f"search does not stop at), got --beam {args.beam}; leave --beam out")
     cfg = replace(DEFAULTS, steps=args.steps, seed=args.seed, hidden=args.hidden, min_len=args.min_len,
                   max_len=args.max_len)
-    print(f"Sorting numbers with a pointer network: LSTM encoder and decoder of {cfg.hidden} units, additive "
-          f"pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of {cfg.min_len}-{cfg.max_len} numbers "
-          f"(seed {cfg.seed})")
+    what = "Sorting numbers" if args.task == "sort" else "Convex hulls of points"
+    print(f"{what} with a pointer network: LSTM encoder and decoder of {cfg.hidden} units, additive "
+          f"pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of {cfg.min_len}-{cfg.max_len} "
+          f"{'numbers' if args.task == 'sort' else 'points'} (seed {cfg.seed})")
     with blas_threads(args):  # one BLAS thread unless --threads: the products are small
-        run_pointer_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print)
+        if args.task == "hull":
+            run_hull_demo(cfg, args.test_lengths, args.test_size, log=print)
+        else:
+            run_pointer_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print)
     return 0

@@ -64,30 +64,47 @@ def sort_batch(rng: np.random.Generator, lengths: np.ndarray, dtype: object = np
     return x, targets
 
 
-def train_sorter(cfg: PointerDemoConfig, log: Callable[[str], None] | None = None) -> PointerNet:
-    """Train a pointer network to sort; ``log`` receives a progress line every tenth of the steps."""
+# a task's batch: (rng, lengths (B,)) -> (x (T, B, D), input lengths (B,), targets (T_out, B), target lengths (B,))
+Batch = Callable[[np.random.Generator, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def train_pointer(cfg: PointerDemoConfig, batch: Batch, input_size: int,
+                  log: Callable[[str], None] | None = None) -> PointerNet:
+    """Train a pointer network on ``batch``'s examples of min_len..max_len elements; ``log`` receives a progress
+    line every tenth of the steps."""
     emit = log if log is not None else (lambda line: None)
-    model = PointerNet(1, cfg.hidden, rng=np.random.default_rng([cfg.seed, 0]))
+    model = PointerNet(input_size, cfg.hidden, rng=np.random.default_rng([cfg.seed, 0]))
     opt = Adam(model.params, lr=cfg.lr)
     rng = np.random.default_rng([cfg.seed, 1])
     every = max(1, cfg.steps // 10)
     losses: list[float] = []
     start = time.perf_counter()
     for step in range(1, cfg.steps + 1):
-        lengths = rng.integers(cfg.min_len, cfg.max_len + 1, size=cfg.batch_size)  # (B,)
-        x, targets = sort_batch(rng, lengths)
-        loss, cache = model.forward(x, lengths, targets, lengths)
+        x, lengths, targets, target_lengths = batch(rng, rng.integers(cfg.min_len, cfg.max_len + 1,
+                                                                      size=cfg.batch_size))
+        loss, cache = model.forward(x, lengths, targets, target_lengths)
         grads = model.backward(cache)
         clip_grad_norm(grads, cfg.clip)
         opt.lr = cfg.lr + (cfg.lr_end - cfg.lr) * (step - 1) / max(1, cfg.steps - 1)
         opt.step(grads)
         losses.append(loss)
         if step % every == 0 or step == cfg.steps:
-            right = (cache.probs.argmax(axis=2) == targets) & (np.arange(x.shape[0])[:, None] < lengths)
+            right = (cache.probs.argmax(axis=2) == targets) & (np.arange(len(targets))[:, None] < target_lengths)
             emit(f"step {step:>6}/{cfg.steps}  loss {np.mean(losses):.4f}  teacher-forced pointing accuracy "
-                 f"{100 * right.sum() / lengths.sum():5.1f}%  {time.perf_counter() - start:6.1f}s")
+                 f"{100 * right.sum() / target_lengths.sum():5.1f}%  {time.perf_counter() - start:6.1f}s")
             losses = []
     return model
+
+
+def _sort_examples(rng: np.random.Generator, lengths: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x, targets = sort_batch(rng, lengths)
+    return x, lengths, targets, lengths
+
+
+def train_sorter(cfg: PointerDemoConfig, log: Callable[[str], None] | None = None) -> PointerNet:
+    """Train a pointer network to sort (:func:`train_pointer` on :func:`sort_batch`)."""
+    return train_pointer(cfg, _sort_examples, 1, log)
 
 
 def evaluate_sorter(model: PointerNet, n: int, count: int, rng: np.random.Generator, batch_size: int = 250,
