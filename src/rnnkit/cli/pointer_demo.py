@@ -1,4 +1,4 @@
-"""``rnnkit demo pointer``: a pointer network learns to sort numbers and is tested on longer sequences."""
+"""``rnnkit demo pointer``: a pointer network learns to sort numbers (or convex hulls), tested on longer inputs."""
 from __future__ import annotations
 
 import argparse
