@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "rnnkit.cli.demo",
     "rnnkit.cli.demo_tagging",
     "rnnkit.cli.longrange_demo",
+    "rnnkit.cli.pointer_demo",
     "rnnkit.cli.gradflow",
     "rnnkit.cli.states",
     "rnnkit.cli.gradcheck",

@@ -12,4 +12,6 @@
 - :mod:`rnnkit.demos.adding`, :mod:`rnnkit.demos.copying`: the adding problem and the copy-memory task, the
   long-range tasks an Elman RNN fails and an LSTM or GRU learns; the training they share is in
   :mod:`rnnkit.demos.longrange`.
+- :mod:`rnnkit.demos.pointer_sort`: a pointer network learns to sort numbers, tested on longer sequences;
+  :mod:`rnnkit.demos.pointer_hull`: the same network learns planar convex hulls.
 """

@@ -110,6 +110,34 @@ def project_keys_backward(dkeys: np.ndarray, cache: KeysCache,
     return dvalues, {name: dw}
 
 
+def additive_scores(params: dict[str, np.ndarray], query: np.ndarray,
+                    keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Additive scores e_j = v . tanh(W_q q + k_j) over any leading axes: query (..., H), keys (..., S, A)
+    broadcast against it (one source for many queries: keys (B, S, A), query (T, B, H)).
+
+    Returns (scores (..., S), u = tanh(W_q q + k_j) (..., S, A)), unmasked.
+    """
+    qp = query @ params["W_q"].T  # (..., A)
+    u = np.tanh(keys + qp[..., None, :])  # (..., S, A)
+    return u @ params["v"], u
+
+
+def additive_scores_backward(de: np.ndarray, u: np.ndarray, query: np.ndarray, params: dict[str, np.ndarray]
+                             ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Gradients of :func:`additive_scores` given de = dL/de (..., S).
+
+    Returns (dquery (..., H), dkeys (..., S, A) -- u's shape: sum it over the axes the keys were broadcast
+    along --, {"v": (A,), "W_q": (A, H)}).
+    """
+    v, w_q = params["v"], params["W_q"]  # (A,), (A, H)
+    A, H = w_q.shape
+    grads = {"v": np.tensordot(de, u, axes=de.ndim)}  # (A,): sum over every position of de_j u_j
+    dp = de[..., None] * v * (1.0 - u * u)  # (..., S, A)
+    dqp = dp.sum(axis=-2)  # (..., A): the query projection is broadcast over S
+    grads["W_q"] = dqp.reshape(-1, A).T @ query.reshape(-1, H)  # (A, H)
+    return dqp @ w_q, dp, grads
+
+
 class AttentionCache(NamedTuple):
     """What :func:`attention_backward` needs from one :func:`attention_forward` step."""
 
@@ -151,9 +179,7 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
         raise ValueError(f"Expected query of shape (B, H) with H = {H} ({whose}), got {query.shape}")
     u = None
     if kind == "additive":
-        qp = query @ params["W_q"].T  # (B, A)
-        u = np.tanh(keys + qp[:, None, :])  # (B, S, A)
-        scores = u @ params["v"]  # (B, S)
+        scores, u = additive_scores(params, query, keys)  # (B, S), (B, S, A)
     else:
         scores = (keys @ query[:, :, None])[:, :, 0]  # (B, S): batched dot products
     # mask before the softmax: exp(-inf) = 0, so padded positions get weight exactly 0
@@ -185,13 +211,7 @@ def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict
     de = a * (da - (a * da).sum(axis=1, keepdims=True))  # (B, S)
     grads: dict[str, np.ndarray] = {}
     if kind == "additive":
-        v = params["v"]  # (A,)
-        grads["v"] = np.einsum("bs,bsa->a", de, u)  # (A,)
-        dp = de[:, :, None] * v * (1.0 - u * u)  # (B, S, A)
-        dqp = dp.sum(axis=1)  # (B, A): the query projection is broadcast over S
-        grads["W_q"] = dqp.T @ query  # (A, H)
-        dquery = dqp @ params["W_q"]  # (B, H)
-        dkeys = dp
+        dquery, dkeys, grads = additive_scores_backward(de, u, query, params)
     else:
         dquery = (de[:, None, :] @ keys)[:, 0, :]  # (B, H)
         dkeys = de[:, :, None] * query[:, None, :]  # (B, S, H)

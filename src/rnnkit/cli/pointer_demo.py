@@ -1,0 +1,77 @@
+"""``rnnkit demo pointer``: a pointer network learns to sort numbers (or convex hulls), tested on longer inputs."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from rnnkit.cli.charlm_demo import refuse_main_demo_options
+from rnnkit.cli.common import nonnegative_int, positive_int
+from rnnkit.cli.seq2seq_score import blas_threads
+from rnnkit.demos.pointer_hull import run_hull_demo
+from rnnkit.demos.pointer_sort import PointerDemoConfig, run_pointer_demo
+
+DEFAULTS = PointerDemoConfig()
+TEST_LENGTHS = list(range(5, 16))
+MAX_LENGTH = 1000  # numbers in a sequence: the pointer's scores are (n, B, n, H) floats
+
+
+def register(groups) -> None:
+    p = groups.demo.add_parser(
+        "pointer",
+        help="a pointer network (Vinyals et al. 2015) learns to sort 5-10 numbers, tested on 5-15 (about a minute)",
+        description=("A pointer network (Vinyals, Fortunato & Jaitly 2015; LSTM encoder and decoder, additive "
+                     "attention as the output) learns to sort n numbers drawn from [0, 1): at each step it points "
+                     "at one of its input positions, u_j = v^T tanh(W1 e_j + W2 d_t), p = softmax(u) over the "
+                     "sequence's real positions.  It trains by Adam on n = --min-len..--max-len, then greedy "
+                     "decoding (--beam: beam search) is tested on --test-lengths, seen and longer ones: exact match "
+                     "of whole sequences and per-position accuracy (chance 1/n), and the exact match when no "
+                     "position may be pointed at twice.  Takes about a minute on one thread.  --task hull: "
+                     "planar convex hulls of n random points instead (Vinyals' second task), with an end marker "
+                     "as input position 0."),
+    )
+    p.add_argument("--task", choices=("sort", "hull"), default="sort",
+                   help="sort: order n numbers from [0, 1); hull: the convex hull of n points of the unit square, "
+                        "counter-clockwise from its lowest-index point (default sort)")
+    p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
+                   help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} sequences "
+                        f"(default {DEFAULTS.steps})")
+    p.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed, metavar="N",
+                   help=f"random seed for the weights, the batches and the test sequences (default {DEFAULTS.seed})")
+    p.add_argument("--hidden", type=positive_int, default=DEFAULTS.hidden, metavar="H",
+                   help=f"LSTM units of the encoder and the decoder, and the attention size "
+                        f"(default {DEFAULTS.hidden})")
+    p.add_argument("--min-len", type=positive_int, default=DEFAULTS.min_len, metavar="N",
+                   help=f"shortest training sequence (default {DEFAULTS.min_len})")
+    p.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, metavar="N",
+                   help=f"longest training sequence (default {DEFAULTS.max_len})")
+    p.add_argument("--test-lengths", type=positive_int, nargs="+", default=TEST_LENGTHS, metavar="N",
+                   help=f"lengths to test on, at most {MAX_LENGTH} (default 5 6 ... 15)")
+    p.add_argument("--test-size", type=positive_int, default=1000, metavar="N",
+                   help="test sequences per length (default 1000)")
+    p.add_argument("--beam", type=positive_int, default=1, metavar="K",
+                   help="decode the tests by beam search of K beams (default 1: greedy decoding)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    refuse_main_demo_options(args, "pointer")
+    if args.min_len > args.max_len:
+        raise ValueError(f"Expected --min-len <= --max-len, got {args.min_len} and {args.max_len}")
+    for option, value in (("--max-len", args.max_len), ("--test-lengths", max(args.test_lengths))):
+        if value > MAX_LENGTH:
+            raise ValueError(f"Expected {option} <= {MAX_LENGTH}, got {value}: the pointer's scores grow as n^2")
+    if args.task == "hull" and args.beam != 1:
+        raise ValueError(f"Expected --beam 1 with --task hull (its outputs end at an end marker, which the beam "
+                         f"search does not stop at), got --beam {args.beam}; leave --beam out")
+    cfg = replace(DEFAULTS, steps=args.steps, seed=args.seed, hidden=args.hidden, min_len=args.min_len,
+                  max_len=args.max_len)
+    what = "Sorting numbers" if args.task == "sort" else "Convex hulls of points"
+    print(f"{what} with a pointer network: LSTM encoder and decoder of {cfg.hidden} units, additive "
+          f"pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of {cfg.min_len}-{cfg.max_len} "
+          f"{'numbers' if args.task == 'sort' else 'points'} (seed {cfg.seed})")
+    with blas_threads(args):  # one BLAS thread unless --threads: the products are small
+        if args.task == "hull":
+            run_hull_demo(cfg, args.test_lengths, args.test_size, log=print)
+        else:
+            run_pointer_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print)
+    return 0
