@@ -183,7 +183,7 @@ def test_the_cli_demo_trains_shows_examples_and_tests_seen_and_longer_lengths(ca
     assert code == 0 and "test, 5 sequences per length, beam search, 3 beams" in out, err
     assert len([line for line in out.splitlines() if line.startswith("     4 ")]) == 1, out
     code, out, err = run_cli(capsys, ["demo", "pointer", "--min-len", "7", "--max-len", "5"])
-    assert code == 2 and _one_line(err) == "rnnkit: error: Expected --min-len <= --max-len, got 7 and 5\n"
+    assert code == 2 and _one_line(err) == "rnnkit: error: Expected --min-len <= --max-len, got 7 and 5"
 
 
 def _sequence_log_prob(model, x, lengths, b, positions):
