@@ -196,3 +196,26 @@ def test_damaged_metadata_under_a_valid_checksum(files, capsys, tmp_path, edit):
     assert code == 0 and err == "" and _row(out, "checksums").startswith("ok"), err
     assert json.loads(_info(capsys, str(tmp_path / "edited.safetensors"), "--json"))["stored"]["total"] == sum(
         a.size for a in arrays.values())
+
+
+def test_onnx_graph_of_another_tool_and_one_without_a_graph(capsys, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x, y = (helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in "xy")
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph, producer_name="othertool", producer_version="4.2"), str(tmp_path / "o.onnx"))
+    out = _info(capsys, str(tmp_path / "o.onnx"))
+    assert _row(out, "kind") == "an ONNX graph written by othertool 4.2, not by rnnkit"
+    assert _row(out, "inputs") == "x float32 (2)" and _row(out, "outputs") == "y float32 (2)"
+    (tmp_path / "zero.onnx").write_bytes(b"")  # protobuf reads it as a model without a graph
+    code, out, err = run_cli(capsys, ["info", str(tmp_path / "zero.onnx")])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "not a readable ONNX graph" in err, err
+
+
+def test_a_checkpoint_is_known_by_its_bytes_whatever_its_name(files, capsys, tmp_path):
+    renamed = tmp_path / "kn.onnx"
+    renamed.write_bytes((files / "kn.safetensors").read_bytes())
+    out = _info(capsys, str(renamed))
+    assert _row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
+    assert _row(out, "checksums").startswith("ok")

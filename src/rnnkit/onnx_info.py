@@ -9,6 +9,7 @@ None when ``onnx`` is not installed.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,17 @@ INSTALL = "pip install onnx (then rnnkit info reads its graph), or open it in Ne
 
 def is_onnx(path: Path) -> bool:
     """Whether ``path`` is an ONNX graph: named .onnx, or starting as rnnkit's do (ir_version, then the
-    producer name "rnnkit": the bytes :func:`rnnkit.checkpoint_files.unreadable` knows them by)."""
-    if path.suffix.lower() == ".onnx":
-        return True
+    producer name "rnnkit": the bytes :func:`rnnkit.checkpoint_files.unreadable` knows them by); never a
+    safetensors file (a checkpoint renamed .onnx), known by its start: its header's length, then its JSON."""
     try:
         with open(path, "rb") as f:
             head = f.read(16)
+            size = os.fstat(f.fileno()).st_size
     except OSError:
+        return path.suffix.lower() == ".onnx"
+    if head[8:9] == b"{" and 8 < int.from_bytes(head[:8], "little") + 8 <= size:
         return False
-    return head[:1] == b"\x08" and b"\x12\x06rnnkit" in head
+    return path.suffix.lower() == ".onnx" or (head[:1] == b"\x08" and b"\x12\x06rnnkit" in head)
 
 
 def _value_info(v: Any, helper: Any) -> dict[str, Any]:
@@ -35,6 +38,10 @@ def _value_info(v: Any, helper: Any) -> dict[str, Any]:
     dims = [d.dim_param or d.dim_value for d in t.shape.dim]
     return {"name": v.name, "dtype": str(helper.tensor_dtype_to_np_dtype(t.elem_type)) if t.elem_type else None,
             "shape": dims}
+
+
+def _unreadable(path: Path, reason: str) -> CheckpointError:
+    return CheckpointError(f"{path}: not a readable ONNX graph ({reason}); export it again with rnnkit export --onnx")
 
 
 def read_onnx(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[str, tuple[str, tuple[int, ...]]]] | None:
@@ -48,9 +55,9 @@ def read_onnx(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[str, tup
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError and others: one line, whatever the cause)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable ONNX graph ({reason}); export it again with rnnkit export "
-                              "--onnx") from None
+        raise _unreadable(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    if not model.HasField("graph"):  # protobuf reads any run of empty fields (an empty file) as a model
+        raise _unreadable(path, "no graph in it" if path.stat().st_size else "an empty file")
     graph = {"producer": model.producer_name or None, "producer_version": model.producer_version or None,
              "ir_version": model.ir_version, "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import},
              "graph": model.graph.name or None, "nodes": len(model.graph.node),

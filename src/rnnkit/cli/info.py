@@ -205,6 +205,11 @@ def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
     what = f"{info['what']} ({info['task']}): " if info.get("what") else "no model rnnkit knows: "
+    onnx = info.get("onnx") or {}
+    if "producer" in onnx and onnx["producer"] != "rnnkit":  # another tool's graph: said by its producer
+        by = " ".join(str(onnx[k]) for k in ("producer", "producer_version") if onnx.get(k))
+        what, kind = "", (f"an ONNX graph written by {by:.80}, not by rnnkit" if by
+                          else "an ONNX graph that names no producer (not written by rnnkit)")
     rows = [("file", f"{info['file']} ({info['bytes']:,} bytes)"), ("kind", f"{what}{kind}")]
     if info.get("digests"):
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
