@@ -3,6 +3,7 @@ arrays' sizes summed from the file, the epochs from the run's metrics log, the v
 for each kind of file `rnnkit train` and `rnnkit export` write, and the one-line errors for bad input."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
@@ -137,13 +138,34 @@ def test_onnx(files, capsys, monkeypatch, tmp_path):
     assert "pip install onnx" in _row(out, "onnx") and "parameters" not in out
 
 
-def test_json_keys_are_documented(files, capsys):
+def _keys(value, names=False):
+    """Every key of the JSON ``value``, nested ones too, but for names a file chooses: the groups' (rnn, model),
+    the opsets' domains, and the options a run stored (train_config and run_options hold them)."""
+    if isinstance(value, list):
+        return {k for item in value for k in _keys(item)}
+    if not isinstance(value, dict):
+        return set()
+    found = set() if names else set(value)
+    for key, item in value.items():
+        if key not in ("train_config", "run_options") and not names:
+            found |= _keys(item, names=key in ("groups", "opsets"))
+        elif names:
+            found |= _keys(item)
+    return found
+
+
+def test_json_keys_are_documented(files, capsys, tmp_path):
     info = json.loads(_info(capsys, str(files / "lm" / "best.safetensors"), "--json"))
     assert info == json.loads(json.dumps(checkpoint_info(files / "lm" / "best.safetensors")))
     _, out, _ = run_cli(capsys, ["info", "--help"])
     help_text = " ".join(out.split())
-    for key in [*info, *info["training"], *info["parameters"], *info["stored"], *info["architecture"]]:
-        assert key in help_text, key
+    paths = [files / "lm" / "best.safetensors", files / "lm16.safetensors", files / "cls-pt.safetensors"]
+    if importlib.util.find_spec("onnx"):
+        assert run_cli(capsys, ["export", str(files / "cls"), "-o", str(tmp_path / "cls.onnx"), "--onnx"])[0] == 0
+        paths.append(tmp_path / "cls.onnx")
+    for path in paths:  # each kind of file: a training checkpoint, an export, a --torch state dict, an ONNX graph
+        for key in _keys(json.loads(_info(capsys, str(path), "--json"))):
+            assert re.search(rf"\b{key}\b", help_text), (path.name, key)
     assert info["parameters"]["total"] == sum(g["count"] for g in info["parameters"]["groups"].values())
     assert info["training"]["epoch"] == 2 and info["training"]["best"]["metric"] == "loss"
     _, top, _ = run_cli(capsys, ["--help"])

@@ -15,9 +15,10 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx), kind (training-run, mo
               "target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored "
               "{total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, step, epochs, "
               "stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, "
-              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype}, "
-              "rnnkit_version, onnx {producer, ir_version, opsets, graph, nodes, inputs, outputs, metadata} or "
-              "{note}; a fact the file does not hold is null")
+              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype, and a --torch "
+              "file's module}, rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, "
+              "inputs, outputs (each {name, dtype, shape}), metadata} or {note}; a fact the file does not hold is "
+              "null")
 
 
 def register(groups) -> None:
