@@ -93,6 +93,25 @@ def test_training_checkpoint_facts(files, capsys):
     assert "--bptt 5" in _row(out, "options") and "epochs 2" in _row(out, "train config")
 
 
+def test_training_figures_match_the_run_log_and_the_file(files, capsys):
+    """The last epoch's training loss, the training and validation seconds summed over the epochs (as
+    metrics.jsonl has them) and the bytes of every array stored (as safetensors reads them)."""
+    path = files / "lm" / "last.safetensors"
+    info = json.loads(_info(capsys, str(path), "--json"))
+    epochs = [json.loads(line) for line in (files / "lm" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [e for e in epochs if e.get("type") == "epoch"]
+    assert len(epochs) == 2 and info["training"]["train_loss"] == epochs[-1]["train_loss"]
+    seconds = sum(e["train_seconds"] + e["valid_seconds"] for e in epochs)
+    assert info["training"]["seconds"] == pytest.approx(seconds, abs=1e-9)
+    arrays = load_file(str(path))
+    assert info["stored"]["bytes"] == sum(a.nbytes for a in arrays.values())
+    assert info["stored"]["groups"]["model"]["bytes"] == sum(a.nbytes for k, a in arrays.items()
+                                                             if k.startswith("model/"))
+    out = _info(capsys, str(path))
+    assert f"training loss {epochs[-1]['train_loss']:.4f}" in _row(out, "training")
+    assert _row(out, "time").startswith(f"{info['training']['seconds']:.3g} s training and validation")
+
+
 def test_tasks_of_each_kind(files, capsys):
     out = _info(capsys, str(files / "tagger" / "last.safetensors"))
     model, arrays = _model_sizes(files / "tagger" / "last.safetensors")
