@@ -260,3 +260,16 @@ def test_a_checkpoint_is_known_by_its_bytes_whatever_its_name(files, capsys, tmp
     out = _info(capsys, str(renamed))
     assert _row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
     assert _row(out, "checksums").startswith("ok")
+
+
+def test_the_file_is_opened_once(files, monkeypatch):
+    """Its header, array specs and (verified) arrays are read through one safe_open, a --torch file's too."""
+    import safetensors
+
+    opened = []
+    for module in (safetensors, ckpt):
+        real = module.safe_open
+        monkeypatch.setattr(module, "safe_open", lambda *a, real=real, **k: opened.append(a[0]) or real(*a, **k))
+    for path in (files / "lm" / "best.safetensors", files / "cls-pt.safetensors"):
+        opened.clear()
+        assert checkpoint_info(path)["parameters"]["total"] > 0 and opened == [str(path)], opened
