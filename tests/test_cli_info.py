@@ -40,7 +40,8 @@ def files(tmp_path_factory):
          "--layers", "2", "--bptt", "5", "--layer-norm", *SMALL, "--run-dir", str(d / "lm")],
         ["train", "tagger", "--train", str(d / "tag.conllu"), "--crf", *SMALL, "--run-dir", str(d / "tagger")],
         ["train", "hmm", "--train", str(d / "tag.conllu"), "--output", str(d / "hmm.safetensors")],
-        ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors")],
+        ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors"),
+         "--arpa", str(d / "kn.arpa")],
         ["train", "classifier", "--train", str(d / "cls.tsv"), *SMALL, "--run-dir", str(d / "cls")],
         ["train", "seq2seq", "--train", str(d / "s2s.tsv"), *SMALL, "--run-dir", str(d / "s2s")],
         ["export", str(d / "lm"), "-o", str(d / "lm16.safetensors"), "--dtype", "float16"],
@@ -90,7 +91,9 @@ def test_training_checkpoint_facts(files, capsys):
     assert _row(out, "kind") == "a language model (lm): training checkpoint (resumable)"
     assert _row(out, "checksums").startswith("ok")
     assert f"({(files / 'lm' / 'best.safetensors').stat().st_size:,} bytes)" in _row(out, "file")
-    assert "--bptt 5" in _row(out, "options") and "epochs 2" in _row(out, "train config")
+    # the options a --resume repeats, as the run used them: given (--bptt 5) or not (--min-count 1, the default)
+    assert "--bptt 5" in _row(out, "settings") and "--min-count 1" in _row(out, "settings")
+    assert "epochs 2" in _row(out, "train config") and not re.search("^options", out, re.M)
 
 
 def test_training_figures_match_the_run_log_and_the_file(files, capsys):
@@ -178,7 +181,8 @@ def test_json_keys_are_documented(files, capsys, tmp_path):
     assert info == json.loads(json.dumps(checkpoint_info(files / "lm" / "best.safetensors")))
     _, out, _ = run_cli(capsys, ["info", "--help"])
     help_text = " ".join(out.split())
-    paths = [files / "lm" / "best.safetensors", files / "lm16.safetensors", files / "cls-pt.safetensors"]
+    paths = [files / "lm" / "best.safetensors", files / "lm16.safetensors", files / "cls-pt.safetensors",
+             files / "kn.arpa"]
     if importlib.util.find_spec("onnx"):
         assert run_cli(capsys, ["export", str(files / "cls"), "-o", str(tmp_path / "cls.onnx"), "--onnx"])[0] == 0
         paths.append(tmp_path / "cls.onnx")
@@ -254,12 +258,25 @@ def test_onnx_graph_of_another_tool_and_one_without_a_graph(capsys, tmp_path):
     assert code == 2 and out == "" and err.count("\n") == 1 and "not a readable ONNX graph" in err, err
 
 
+def test_arpa_file_counts(files, capsys):
+    """train ngram --arpa's file: its order and the n-grams of each order, counted here from its sections."""
+    sections = re.split(r"^\\\d+-grams:$", (files / "kn.arpa").read_text(encoding="utf-8"), flags=re.M)[1:]
+    counts = [sum(1 for line in s.splitlines() if line.strip() and line.strip() != "\\end\\") for s in sections]
+    assert len(counts) == 3
+    out = _info(capsys, str(files / "kn.arpa"))
+    assert _row(out, "kind") == ("an n-gram language model (ngram): ARPA back-off model ('rnnkit train ngram --arpa', "
+                                 "KenLM, SRILM)")
+    assert _row(out, "model") == "3-gram back-off language model"
+    assert _row(out, "n-grams").startswith(", ".join(f"{k}-grams {n:,}" for k, n in enumerate(counts, 1)))
+    assert json.loads(_info(capsys, str(files / "kn.arpa"), "--json"))["arpa"]["ngrams"] == counts
+
+
 def test_a_checkpoint_is_known_by_its_bytes_whatever_its_name(files, capsys, tmp_path):
-    renamed = tmp_path / "kn.onnx"
-    renamed.write_bytes((files / "kn.safetensors").read_bytes())
-    out = _info(capsys, str(renamed))
-    assert _row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
-    assert _row(out, "checksums").startswith("ok")
+    for renamed in (tmp_path / "kn.onnx", tmp_path / "kn.arpa"):
+        renamed.write_bytes((files / "kn.safetensors").read_bytes())
+        out = _info(capsys, str(renamed))
+        assert _row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
+        assert _row(out, "checksums").startswith("ok")
 
 
 def test_the_file_is_opened_once(files, monkeypatch):

@@ -2,13 +2,13 @@
 
 :func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
 ``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
-wrote, or an ONNX graph of ``rnnkit export --onnx``, and returns one dict with these keys (a fact the file
-does not hold is None)::
+wrote, an ONNX graph of ``rnnkit export --onnx`` or an ARPA file of ``train ngram --arpa``, and returns one
+dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
-    format             "rnnkit" (a checkpoint), "torch" (export --torch) or "onnx" (export --onnx)
+    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx) or "arpa"
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict" or "onnx-graph" for the other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph" or "arpa-lm" for the other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
@@ -26,6 +26,7 @@ does not hold is None)::
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
+    arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -45,6 +46,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
+from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.errors import CheckpointError
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
@@ -61,6 +63,10 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     ckpt.check_openable(path)  # missing, a folder: said as every loader says it
     if is_onnx(path):
         return _onnx_info(path)
+    from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
+
+    if not is_safetensors(path) and is_arpa(path):
+        return _arpa_info(path)
     opened = _open(path, verify)
     if opened[0] is None:
         return _torch_info(path, *opened[1:])
@@ -84,7 +90,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
 def _base(path: Path) -> dict[str, Any]:
     """Every key of an info dict, None, with the file's path and size."""
     keys = ("format", "kind", "task", "what", "digests", "architecture", "sizes", "parameters", "stored",
-            "training", "options", "export", "rnnkit_version", "onnx")
+            "training", "options", "export", "rnnkit_version", "onnx", "arpa")
     return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
 
 
@@ -168,6 +174,21 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     info["onnx"] = {**graph, "metadata": sorted(props)}
     if graph.get("producer") == "rnnkit":
         info["rnnkit_version"] = _version(graph.get("producer_version"))
+    return info
+
+
+def _arpa_info(path: Path) -> dict[str, Any]:
+    """The info of an ARPA back-off model (``train ngram --arpa``, KenLM, SRILM) from its header alone: its
+    order and the number of n-grams of each order (the n-grams themselves are not read)."""
+    from rnnkit.lm.arpa_read import arpa_header
+
+    counts, text = arpa_header(path)
+    info = _base(path)
+    level = "char" if text else None  # rnnkit's character models say how they read their text; word: not said
+    info.update(format="arpa", kind="arpa-lm", task="ngram", what=kind_name("ngram"), sizes={},
+                architecture={"summary": f"{len(counts)}-gram {level + '-level ' if level else ''}back-off language "
+                                         "model", "order": len(counts), **({"level": level} if level else {})},
+                arpa={"ngrams": counts, "text": text})
     return info
 
 

@@ -9,10 +9,10 @@ None when ``onnx`` is not installed.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.errors import CheckpointError
 
 INSTALL = "pip install onnx (then rnnkit info reads its graph), or open it in Netron (https://netron.app)"
@@ -22,15 +22,16 @@ def is_onnx(path: Path) -> bool:
     """Whether ``path`` is an ONNX graph: named .onnx, or starting as rnnkit's do (ir_version, then the
     producer name "rnnkit": the bytes :func:`rnnkit.checkpoint_files.unreadable` knows them by); never a
     safetensors file (a checkpoint renamed .onnx), known by its start: its header's length, then its JSON."""
+    if is_safetensors(path):
+        return False
+    if path.suffix.lower() == ".onnx":
+        return True
     try:
         with open(path, "rb") as f:
             head = f.read(16)
-            size = os.fstat(f.fileno()).st_size
     except OSError:
-        return path.suffix.lower() == ".onnx"
-    if head[8:9] == b"{" and 8 < int.from_bytes(head[:8], "little") + 8 <= size:
         return False
-    return path.suffix.lower() == ".onnx" or (head[:1] == b"\x08" and b"\x12\x06rnnkit" in head)
+    return head[:1] == b"\x08" and b"\x12\x06rnnkit" in head
 
 
 def _value_info(v: Any, helper: Any) -> dict[str, Any]:
