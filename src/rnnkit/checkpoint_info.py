@@ -44,9 +44,9 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
-from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.errors import CheckpointError
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 

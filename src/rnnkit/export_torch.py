@@ -65,7 +65,6 @@ from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
 
 
-
 def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The torch module's state dict (numpy arrays, its names) of an exported model's arrays (no prefix)."""
     arrays = torch_arrays(model)
