@@ -3,6 +3,7 @@ arrays' sizes summed from the file, the epochs from the run's metrics log, the v
 for each kind of file `rnnkit train` and `rnnkit export` write, and the one-line errors for bad input."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
@@ -39,7 +40,8 @@ def files(tmp_path_factory):
          "--layers", "2", "--bptt", "5", "--layer-norm", *SMALL, "--run-dir", str(d / "lm")],
         ["train", "tagger", "--train", str(d / "tag.conllu"), "--crf", *SMALL, "--run-dir", str(d / "tagger")],
         ["train", "hmm", "--train", str(d / "tag.conllu"), "--output", str(d / "hmm.safetensors")],
-        ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors")],
+        ["train", "ngram", "--train", str(d / "lm.txt"), "--order", "3", "--save", str(d / "kn.safetensors"),
+         "--arpa", str(d / "kn.arpa")],
         ["train", "classifier", "--train", str(d / "cls.tsv"), *SMALL, "--run-dir", str(d / "cls")],
         ["train", "seq2seq", "--train", str(d / "s2s.tsv"), *SMALL, "--run-dir", str(d / "s2s")],
         ["export", str(d / "lm"), "-o", str(d / "lm16.safetensors"), "--dtype", "float16"],
@@ -89,7 +91,28 @@ def test_training_checkpoint_facts(files, capsys):
     assert _row(out, "kind") == "a language model (lm): training checkpoint (resumable)"
     assert _row(out, "checksums").startswith("ok")
     assert f"({(files / 'lm' / 'best.safetensors').stat().st_size:,} bytes)" in _row(out, "file")
-    assert "--bptt 5" in _row(out, "options") and "epochs 2" in _row(out, "train config")
+    # the options a --resume repeats, as the run used them: given (--bptt 5) or not (--min-count 1, the default)
+    assert "--bptt 5" in _row(out, "settings") and "--min-count 1" in _row(out, "settings")
+    assert "epochs 2" in _row(out, "train config") and not re.search("^options", out, re.M)
+
+
+def test_training_figures_match_the_run_log_and_the_file(files, capsys):
+    """The last epoch's training loss, the training and validation seconds summed over the epochs (as
+    metrics.jsonl has them) and the bytes of every array stored (as safetensors reads them)."""
+    path = files / "lm" / "last.safetensors"
+    info = json.loads(_info(capsys, str(path), "--json"))
+    epochs = [json.loads(line) for line in (files / "lm" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [e for e in epochs if e.get("type") == "epoch"]
+    assert len(epochs) == 2 and info["training"]["train_loss"] == epochs[-1]["train_loss"]
+    seconds = sum(e["train_seconds"] + e["valid_seconds"] for e in epochs)
+    assert info["training"]["seconds"] == pytest.approx(seconds, abs=1e-9)
+    arrays = load_file(str(path))
+    assert info["stored"]["bytes"] == sum(a.nbytes for a in arrays.values())
+    assert info["stored"]["groups"]["model"]["bytes"] == sum(a.nbytes for k, a in arrays.items()
+                                                             if k.startswith("model/"))
+    out = _info(capsys, str(path))
+    assert f"training loss {epochs[-1]['train_loss']:.4f}" in _row(out, "training")
+    assert _row(out, "time").startswith(f"{info['training']['seconds']:.3g} s training and validation")
 
 
 def test_tasks_of_each_kind(files, capsys):
@@ -137,13 +160,35 @@ def test_onnx(files, capsys, monkeypatch, tmp_path):
     assert "pip install onnx" in _row(out, "onnx") and "parameters" not in out
 
 
-def test_json_keys_are_documented(files, capsys):
+def _keys(value, names=False):
+    """Every key of the JSON ``value``, nested ones too, but for names a file chooses: the groups' (rnn, model),
+    the opsets' domains, and the options a run stored (train_config and run_options hold them)."""
+    if isinstance(value, list):
+        return {k for item in value for k in _keys(item)}
+    if not isinstance(value, dict):
+        return set()
+    found = set() if names else set(value)
+    for key, item in value.items():
+        if key not in ("train_config", "run_options") and not names:
+            found |= _keys(item, names=key in ("groups", "opsets"))
+        elif names:
+            found |= _keys(item)
+    return found
+
+
+def test_json_keys_are_documented(files, capsys, tmp_path):
     info = json.loads(_info(capsys, str(files / "lm" / "best.safetensors"), "--json"))
     assert info == json.loads(json.dumps(checkpoint_info(files / "lm" / "best.safetensors")))
     _, out, _ = run_cli(capsys, ["info", "--help"])
     help_text = " ".join(out.split())
-    for key in [*info, *info["training"], *info["parameters"], *info["stored"], *info["architecture"]]:
-        assert key in help_text, key
+    paths = [files / "lm" / "best.safetensors", files / "lm16.safetensors", files / "cls-pt.safetensors",
+             files / "kn.arpa"]
+    if importlib.util.find_spec("onnx"):
+        assert run_cli(capsys, ["export", str(files / "cls"), "-o", str(tmp_path / "cls.onnx"), "--onnx"])[0] == 0
+        paths.append(tmp_path / "cls.onnx")
+    for path in paths:  # each kind of file: a training checkpoint, an export, a --torch state dict, an ONNX graph
+        for key in _keys(json.loads(_info(capsys, str(path), "--json"))):
+            assert re.search(rf"\b{key}\b", help_text), (path.name, key)
     assert info["parameters"]["total"] == sum(g["count"] for g in info["parameters"]["groups"].values())
     assert info["training"]["epoch"] == 2 and info["training"]["best"]["metric"] == "loss"
     _, top, _ = run_cli(capsys, ["--help"])
@@ -196,3 +241,52 @@ def test_damaged_metadata_under_a_valid_checksum(files, capsys, tmp_path, edit):
     assert code == 0 and err == "" and _row(out, "checksums").startswith("ok"), err
     assert json.loads(_info(capsys, str(tmp_path / "edited.safetensors"), "--json"))["stored"]["total"] == sum(
         a.size for a in arrays.values())
+
+
+def test_onnx_graph_of_another_tool_and_one_without_a_graph(capsys, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x, y = (helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in "xy")
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph, producer_name="othertool", producer_version="4.2"), str(tmp_path / "o.onnx"))
+    out = _info(capsys, str(tmp_path / "o.onnx"))
+    assert _row(out, "kind") == "an ONNX graph written by othertool 4.2, not by rnnkit"
+    assert _row(out, "inputs") == "x float32 (2)" and _row(out, "outputs") == "y float32 (2)"
+    (tmp_path / "zero.onnx").write_bytes(b"")  # protobuf reads it as a model without a graph
+    code, out, err = run_cli(capsys, ["info", str(tmp_path / "zero.onnx")])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "not a readable ONNX graph" in err, err
+
+
+def test_arpa_file_counts(files, capsys):
+    """train ngram --arpa's file: its order and the n-grams of each order, counted here from its sections."""
+    sections = re.split(r"^\\\d+-grams:$", (files / "kn.arpa").read_text(encoding="utf-8"), flags=re.M)[1:]
+    counts = [sum(1 for line in s.splitlines() if line.strip() and line.strip() != "\\end\\") for s in sections]
+    assert len(counts) == 3
+    out = _info(capsys, str(files / "kn.arpa"))
+    assert _row(out, "kind") == ("an n-gram language model (ngram): ARPA back-off model ('rnnkit train ngram --arpa', "
+                                 "KenLM, SRILM)")
+    assert _row(out, "model") == "3-gram back-off language model"
+    assert _row(out, "n-grams").startswith(", ".join(f"{k}-grams {n:,}" for k, n in enumerate(counts, 1)))
+    assert json.loads(_info(capsys, str(files / "kn.arpa"), "--json"))["arpa"]["ngrams"] == counts
+
+
+def test_a_checkpoint_is_known_by_its_bytes_whatever_its_name(files, capsys, tmp_path):
+    for renamed in (tmp_path / "kn.onnx", tmp_path / "kn.arpa"):
+        renamed.write_bytes((files / "kn.safetensors").read_bytes())
+        out = _info(capsys, str(renamed))
+        assert _row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
+        assert _row(out, "checksums").startswith("ok")
+
+
+def test_the_file_is_opened_once(files, monkeypatch):
+    """Its header, array specs and (verified) arrays are read through one safe_open, a --torch file's too."""
+    import safetensors
+
+    opened = []
+    for module in (safetensors, ckpt):
+        real = module.safe_open
+        monkeypatch.setattr(module, "safe_open", lambda *a, real=real, **k: opened.append(a[0]) or real(*a, **k))
+    for path in (files / "lm" / "best.safetensors", files / "cls-pt.safetensors"):
+        opened.clear()
+        assert checkpoint_info(path)["parameters"]["total"] > 0 and opened == [str(path)], opened

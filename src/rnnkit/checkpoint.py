@@ -48,6 +48,7 @@ from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
 FORMAT = "rnnkit-checkpoint/1"
+TORCH_MARK = "rnnkit_torch"  # the metadata key of the files 'rnnkit export --torch' writes (rnnkit.export_torch)
 SEP = "/"
 _CHUNK = 1 << 20  # write in 1 MiB pieces
 _DTYPES = frozenset(
@@ -174,7 +175,7 @@ def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
     try:
         with safe_open(str(path), framework="np") as f:
             header = (f.metadata() or {}).get("rnnkit")
-            if header is None and "rnnkit_torch" in (f.metadata() or {}):  # rnnkit.export_torch's TORCH_MARK
+            if header is None and TORCH_MARK in (f.metadata() or {}):
                 raise CheckpointError(f"{path}: a PyTorch state dict that 'rnnkit export --torch' wrote, for "
                                       "loading in PyTorch; rnnkit commands take the model exported without --torch")
             # np.array copies out of the memory map, so the file may be replaced afterwards
@@ -186,8 +187,8 @@ def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
     return header, raw
 
 
-def _document(path: Path, header: str | None) -> dict[str, Any]:
-    """The parsed rnnkit header, its format and meta checked."""
+def parse_document(path: Path, header: str | None) -> dict[str, Any]:
+    """The parsed rnnkit header (the metadata's "rnnkit" string, None without one), its format and meta checked."""
     if header is None:
         raise CheckpointError(
             f"{path}: a safetensors file, but not an rnnkit checkpoint (no rnnkit metadata); "
@@ -215,7 +216,7 @@ def load_checkpoint(path: str | os.PathLike) -> Loaded:
     path = Path(path)
     check_openable(path)
     header, raw = _read(path, arrays=True)
-    doc = _document(path, header)
+    doc = parse_document(path, header)
     _check_data(path, doc, list(raw), raw.__getitem__)
     return {key: raw[key] for key in doc.get("keys", sorted(raw))}, doc["meta"]
 
@@ -229,13 +230,10 @@ def _check_data(path: Path, doc: Mapping[str, Any], names: list[str], get: Calla
         raise CheckpointError(f"{path}: array data does not match its checksum (corrupt file); use another checkpoint")
 
 
-def verify_arrays(path: str | os.PathLike, doc: Mapping[str, Any]) -> None:
-    """Check the arrays against ``doc`` (:func:`load_document`'s) as :func:`load_checkpoint` does, one at a time."""
-    try:
-        with safe_open(str(path), framework="np") as f:
-            _check_data(Path(path), doc, list(f.keys()), f.get_tensor)
-    except SafetensorError as exc:
-        raise unreadable(Path(path), exc) from None
+def verify_arrays(path: str | os.PathLike, doc: Mapping[str, Any], opened: Any) -> None:
+    """Check the arrays of the file ``path``, ``opened`` by ``safe_open``, against ``doc`` (:func:`parse_document`'s)
+    as :func:`load_checkpoint` does, one at a time (SafetensorError for data safetensors cannot read)."""
+    _check_data(Path(path), doc, list(opened.keys()), opened.get_tensor)
 
 
 def load_meta(path: str | os.PathLike) -> dict[str, Any]:
@@ -249,7 +247,7 @@ def load_document(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     check_openable(path)
     header, _ = _read(path, arrays=False)
-    return _document(path, header)
+    return parse_document(path, header)
 
 
 # ------------------------------------------------------------------------------- nested state

@@ -3,6 +3,7 @@ directory (a run folder, a cross-validation's), a data file given where the mode
 pickle, a damaged file."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rnnkit.errors import CheckpointError
@@ -92,6 +93,17 @@ def _torch_zip(path: Path, head: bytes) -> bool:
     # torch.save and torch.jit.save both write NAME/data.pkl (jit also NAME/constants.pkl), one folder deep;
     # a data/ folder alone is any archive's (ptb.zip holding ptb/data/train.txt)
     return any(name.count("/") == 1 and name.endswith(("/data.pkl", "/constants.pkl")) for name in names)
+
+
+def is_safetensors(path: Path) -> bool:
+    """Whether ``path`` starts as a whole safetensors file does (its header's length, within the file, then its
+    JSON), whatever its name: ``rnnkit info`` describes a checkpoint renamed ``.onnx`` or ``.arpa`` as one."""
+    try:
+        with open(path, "rb") as f:
+            head, size = f.read(9), os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    return head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size
 
 
 def _safetensors_like(head: bytes) -> bool:

@@ -2,13 +2,13 @@
 
 :func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
 ``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
-wrote, or an ONNX graph of ``rnnkit export --onnx``, and returns one dict with these keys (a fact the file
-does not hold is None)::
+wrote, an ONNX graph of ``rnnkit export --onnx`` or an ARPA file of ``train ngram --arpa``, and returns one
+dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
-    format             "rnnkit" (a checkpoint), "torch" (export --torch) or "onnx" (export --onnx)
+    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx) or "arpa"
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict" or "onnx-graph" for the other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph" or "arpa-lm" for the other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
@@ -26,6 +26,7 @@ does not hold is None)::
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
+    arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -43,17 +44,17 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
+from rnnkit.errors import CheckpointError
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
 # safetensors' names of its dtypes, as numpy names them
 _ST_DTYPES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "U16": "uint16", "I16": "int16", "U32": "uint32",
               "I32": "int32", "U64": "uint64", "I64": "int64", "F16": "float16", "BF16": "bfloat16",
               "F32": "float32", "F64": "float64"}
-TORCH_MARK = "rnnkit_torch"  # rnnkit.export_torch.TORCH_MARK (not imported: that module imports every task)
-TOP_GROUPS = {"model": "the model", "optim": "optimizer state", "raw": "training weights (averaging)",
-              "carry": "state carried between windows"}
+Specs = dict[str, tuple[str, tuple[int, ...]]]  # {array name: (numpy dtype name, shape)}
 
 
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
@@ -62,13 +63,14 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     ckpt.check_openable(path)  # missing, a folder: said as every loader says it
     if is_onnx(path):
         return _onnx_info(path)
-    torch = _torch_header(path)
-    if torch is not None:
-        return _torch_info(path, *torch)
-    doc = ckpt.load_document(path)  # every error a loader gives (not safetensors, not rnnkit, damaged)
-    if verify:
-        ckpt.verify_arrays(path, doc)
-    specs = _specs(path, doc.get("keys"))
+    from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
+
+    if not is_safetensors(path) and is_arpa(path):
+        return _arpa_info(path)
+    opened = _open(path, verify)
+    if opened[0] is None:
+        return _torch_info(path, *opened[1:])
+    doc, specs = opened
     digests = "absent" if "sha256" not in doc and "meta_sha256" not in doc else ("ok" if verify else "metadata")
     meta = doc["meta"]
     info = _base(path)
@@ -88,7 +90,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
 def _base(path: Path) -> dict[str, Any]:
     """Every key of an info dict, None, with the file's path and size."""
     keys = ("format", "kind", "task", "what", "digests", "architecture", "sizes", "parameters", "stored",
-            "training", "options", "export", "rnnkit_version", "onnx")
+            "training", "options", "export", "rnnkit_version", "onnx", "arpa")
     return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
 
 
@@ -105,21 +107,29 @@ def _describe(info: dict[str, Any], task: Any) -> None:
     info["architecture"], info["sizes"] = describe_task(task)
 
 
-def _torch_header(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, tuple[int, ...]]]] | None:
-    """(metadata, array specs) of a safetensors file that ``rnnkit export --torch`` wrote, else None (a file
-    safetensors cannot open is left to :func:`rnnkit.checkpoint.load_document`, which says why)."""
-    if not path.is_file():
-        return None
+def _open(path: Path, verify: bool) -> tuple[dict[str, Any], Specs] | tuple[None, dict[str, str], Specs]:
+    """``(rnnkit header, specs)`` of a checkpoint, its arrays checked against their digests if ``verify``, or
+    ``(None, metadata, specs)`` of a file ``rnnkit export --torch`` wrote: the file opened once.  Every error
+    is a loader's (:func:`rnnkit.checkpoint.load_document`: not a regular file, not safetensors, not rnnkit's)."""
     from safetensors import SafetensorError, safe_open
 
+    if not path.is_file():  # a device or a pipe, which safe_open would wait on
+        ckpt.load_document(path)
     try:
         with safe_open(str(path), framework="np") as f:
             meta = f.metadata() or {}
-            if TORCH_MARK not in meta or "rnnkit" in meta:
-                return None
-            return meta, {k: _spec(f.get_slice(k)) for k in f.keys()}
-    except (SafetensorError, OSError):
-        return None
+            specs = {k: _spec(f.get_slice(k)) for k in f.keys()}
+            if ckpt.TORCH_MARK in meta and "rnnkit" not in meta:
+                return None, meta, specs
+            doc = ckpt.parse_document(path, meta.get("rnnkit"))
+            if verify:
+                ckpt.verify_arrays(path, doc, f)
+    except (SafetensorError, OSError) as exc:
+        ckpt.load_document(path)  # the loaders' words for a file safetensors cannot open
+        raise CheckpointError(f"{path}: cannot read checkpoint ({exc}); use another checkpoint") from None
+    keys = doc.get("keys")
+    order = keys if isinstance(keys, list) and sorted(keys) == sorted(specs) else sorted(specs)
+    return doc, {k: specs[k] for k in order}
 
 
 def _spec(view: Any) -> tuple[str, tuple[int, ...]]:
@@ -127,19 +137,9 @@ def _spec(view: Any) -> tuple[str, tuple[int, ...]]:
     return _ST_DTYPES.get(view.get_dtype(), view.get_dtype().lower()), tuple(view.get_shape())
 
 
-def _specs(path: Path, keys: Any) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """(dtype, shape) of each array of a checkpoint, in its ``keys`` order when it has one, data unread."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="np") as f:  # load_document opened it already: readable
-        specs = {k: _spec(f.get_slice(k)) for k in f.keys()}
-    order = keys if isinstance(keys, list) and sorted(keys) == sorted(specs) else sorted(specs)
-    return {k: specs[k] for k in order}
-
-
-def _torch_info(path: Path, meta: dict[str, str], specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
+def _torch_info(path: Path, meta: dict[str, str], specs: Specs) -> dict[str, Any]:
     """The info of a PyTorch state dict ``rnnkit export --torch`` wrote: its metadata holds the model kind, its
-    configuration and vocabularies as JSON strings, and the export record under TORCH_MARK."""
+    configuration and vocabularies as JSON strings, and the export record under its TORCH_MARK key."""
     kind = meta.get("model")
     task: dict[str, Any] = {"model": kind, CONFIG_KEYS.get(str(kind), "config"): parsed(meta.get("config"))}
     task.update({k: parsed(meta[k]) for k in ("vocab", "level", "encoder") if k in meta})
@@ -148,7 +148,7 @@ def _torch_info(path: Path, meta: dict[str, str], specs: dict[str, tuple[str, tu
     _describe(info, task)
     info["parameters"] = parameters(specs)
     info["stored"] = stored({"model/" + k: v for k, v in specs.items()})
-    record = parsed(meta.get(TORCH_MARK))
+    record = parsed(meta.get(ckpt.TORCH_MARK))
     info["export"] = record if isinstance(record, dict) else None
     return info
 
@@ -177,6 +177,21 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     return info
 
 
+def _arpa_info(path: Path) -> dict[str, Any]:
+    """The info of an ARPA back-off model (``train ngram --arpa``, KenLM, SRILM) from its header alone: its
+    order and the number of n-grams of each order (the n-grams themselves are not read)."""
+    from rnnkit.lm.arpa_read import arpa_header
+
+    counts, text = arpa_header(path)
+    info = _base(path)
+    level = "char" if text else None  # rnnkit's character models say how they read their text; word: not said
+    info.update(format="arpa", kind="arpa-lm", task="ngram", what=kind_name("ngram"), sizes={},
+                architecture={"summary": f"{len(counts)}-gram {level + '-level ' if level else ''}back-off language "
+                                         "model", "order": len(counts), **({"level": level} if level else {})},
+                arpa={"ngrams": counts, "text": text})
+    return info
+
+
 def _dtype_of(dtypes: set[str]) -> str:
     return "+".join(sorted(dtypes))
 
@@ -189,7 +204,7 @@ def _itemsize(dtype: str) -> int:
     return 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
 
 
-def parameters(specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
+def parameters(specs: Specs) -> dict[str, Any]:
     """The model's arrays (names without ``model/``) counted: in all and by the name's first part
     ("rnn.weight_ih_l0" -> "rnn"), with their dtypes."""
     groups: dict[str, dict[str, Any]] = {}
@@ -204,7 +219,7 @@ def parameters(specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
                        for k, g in groups.items()}}
 
 
-def stored(specs: dict[str, tuple[str, tuple[int, ...]]]) -> dict[str, Any]:
+def stored(specs: Specs) -> dict[str, Any]:
     """Every array of a checkpoint counted, by its top-level prefix ("optim/exp_avg.rnn.weight" -> "optim")."""
     groups: dict[str, dict[str, Any]] = {}
     for name, (dtype, shape) in specs.items():

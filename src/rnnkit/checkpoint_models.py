@@ -15,6 +15,7 @@ description says what the file holds, and loading it is what checks it.
 """
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -89,15 +90,33 @@ def _lm(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict
         extras.append(f"class softmax ({cfg.get('num_classes')} classes)")
     elif cfg.get("softmax") == "adaptive":
         extras.append(f"adaptive softmax (cutoffs {cfg.get('cutoffs')})")
-    if isinstance(task.get("bpe_model"), str):
-        extras.append(f"BPE: SentencePiece model of {_int(cfg.get('vocab_size'))} pieces in the file")
+    extras += _bpe(task)
     arch["extras"] = extras
     return arch, {"vocabulary": _int(cfg.get("vocab_size")) or _count(task.get("vocab"))}
 
 
+def _bpe(task: dict[str, Any]) -> list[str]:
+    """The SentencePiece model a BPE-level model holds, with its number of pieces when sentencepiece can read it
+    (the model's vocabulary, in ``sizes``, is the pieces its training text uses and ``<eos>``: fewer)."""
+    if not isinstance(task.get("bpe_model"), str):
+        return []
+    try:
+        import sentencepiece as spm
+
+        proto = base64.b64decode(task["bpe_model"], validate=True)
+        size = spm.SentencePieceProcessor(model_proto=proto).get_piece_size() if proto else 0  # b"": it logs, 0
+        pieces = f" of {size:,} pieces" if size else ""
+    except Exception:  # noqa: BLE001  (not installed, not base64, not a model: the number is left out)
+        pieces = ""
+    return [f"BPE: SentencePiece model{pieces} in the file"]
+
+
 def _ngram(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     order, level = _int(cfg.get("order")), task.get("level")
-    extras = [f"add-delta {cfg['delta']:g}"] if cfg.get("smoothing") == "add_delta" and "delta" in cfg else []
+    delta = cfg.get("delta")
+    numeric = isinstance(delta, (int, float)) and not isinstance(delta, bool)  # a damaged file's "x": left out
+    extras = [f"add-delta {delta:g}"] if cfg.get("smoothing") == "add_delta" and numeric else []
+    extras += _bpe(task)
     arch = {"summary": f"{order}-gram {_level(level)}language model, {cfg.get('smoothing')} smoothing",
             "level": level, "order": order, "smoothing": cfg.get("smoothing"), "extras": extras}
     return arch, {"vocabulary": _int(cfg.get("vocab_size")) or _count(task.get("vocab"))}

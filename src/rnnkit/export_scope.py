@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_models import CONFIG_KEYS
 from rnnkit.checkpoint_task import kind_name
 from rnnkit.torch_io import has_learned_init
 
-CONFIG = {"lm": "lm_config", "classifier": "classifier_config", "tagger": "tagger_config"}  # task key of each config
+CONFIG = {kind: CONFIG_KEYS[kind] for kind in ("lm", "classifier", "tagger")}  # the kinds --torch builds: config key
 
 # why each target lacks a part: "torch" has no standard module for it, the ONNX export does not build it
 _LACKS = {

@@ -51,6 +51,7 @@ import numpy as np
 
 from rnnkit._version import __version__
 from rnnkit.atomic import write_atomically
+from rnnkit.checkpoint import TORCH_MARK  # a metadata key of the files written here: loaders name them by it
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError, os_problem
@@ -62,8 +63,6 @@ from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier
                                       is_segmenter, segmenter_example, tagger_prepare)
 from rnnkit.lm.score import start_token
 from rnnkit.torch_io import _TORCH_CLASS, torch_arrays
-
-TORCH_MARK = "rnnkit_torch"  # a metadata key of the files written here: rnnkit's loaders name them for what they are
 
 
 def state_dict_arrays(kind: str, task: dict[str, Any], model: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

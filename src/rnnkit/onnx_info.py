@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.errors import CheckpointError
 
 INSTALL = "pip install onnx (then rnnkit info reads its graph), or open it in Netron (https://netron.app)"
@@ -19,7 +20,10 @@ INSTALL = "pip install onnx (then rnnkit info reads its graph), or open it in Ne
 
 def is_onnx(path: Path) -> bool:
     """Whether ``path`` is an ONNX graph: named .onnx, or starting as rnnkit's do (ir_version, then the
-    producer name "rnnkit": the bytes :func:`rnnkit.checkpoint_files.unreadable` knows them by)."""
+    producer name "rnnkit": the bytes :func:`rnnkit.checkpoint_files.unreadable` knows them by); never a
+    safetensors file (a checkpoint renamed .onnx), known by its start: its header's length, then its JSON."""
+    if is_safetensors(path):
+        return False
     if path.suffix.lower() == ".onnx":
         return True
     try:
@@ -37,6 +41,10 @@ def _value_info(v: Any, helper: Any) -> dict[str, Any]:
             "shape": dims}
 
 
+def _unreadable(path: Path, reason: str) -> CheckpointError:
+    return CheckpointError(f"{path}: not a readable ONNX graph ({reason}); export it again with rnnkit export --onnx")
+
+
 def read_onnx(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[str, tuple[str, tuple[int, ...]]]] | None:
     """``(graph facts, metadata_props, initializer specs)`` of the ONNX file ``path`` (module docstring), None
     without the onnx package; CheckpointError (one line) for a file onnx cannot parse."""
@@ -48,9 +56,9 @@ def read_onnx(path: Path) -> tuple[dict[str, Any], dict[str, str], dict[str, tup
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError and others: one line, whatever the cause)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable ONNX graph ({reason}); export it again with rnnkit export "
-                              "--onnx") from None
+        raise _unreadable(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    if not model.HasField("graph"):  # protobuf reads any run of empty fields (an empty file) as a model
+        raise _unreadable(path, "no graph in it" if path.stat().st_size else "an empty file")
     graph = {"producer": model.producer_name or None, "producer_version": model.producer_version or None,
              "ir_version": model.ir_version, "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import},
              "graph": model.graph.name or None, "nodes": len(model.graph.node),

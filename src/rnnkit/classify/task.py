@@ -317,7 +317,7 @@ def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
         cfg = ClassifierConfig(**task["classifier_config"])
         encoder = ClassifierEncoder.from_json(task["encoder"])
         check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
-                           ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
+                      ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
         model = Classifier(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
     return model, encoder, task

@@ -8,16 +8,19 @@ from typing import Any
 
 from rnnkit.cli.common import HelpFormatter
 
-_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx), kind (training-run, model, ngram-lm, hmm-tagger, "
-              "torch-state-dict, onnx-graph), task (lm, ngram, tagger, hmm, classifier, seq2seq, treenet), what, "
-              "digests (ok, metadata, absent or null), architecture {summary, level, cell, layers, hidden, "
-              "directions, embedding, extras, ...}, sizes {vocabulary, tags, classes, source_vocabulary, "
-              "target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored "
-              "{total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, step, epochs, "
-              "stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, "
-              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype}, "
-              "rnnkit_version, onnx {producer, ir_version, opsets, graph, nodes, inputs, outputs, metadata} or "
-              "{note}; a fact the file does not hold is null")
+_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa), kind (training-run, model, ngram-lm, "
+              "hmm-tagger, torch-state-dict, onnx-graph, arpa-lm), task (lm, ngram, tagger, hmm, classifier, "
+              "seq2seq, treenet), what, digests (ok, metadata, absent or null), architecture {summary, level, "
+              "cell, layers, hidden, directions, embedding, extras, ...}, sizes {vocabulary, tags, classes, "
+              "source_vocabulary, target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, "
+              "dtype}}}, stored {total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, "
+              "step, epochs, stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, "
+              "train_loss}, "
+              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype, and a --torch "
+              "file's module}, rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, "
+              "inputs, outputs (each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each "
+              "order), text (stream or lines: a character model's, else null)}; a fact the file does not hold is "
+              "null")
 
 
 def register(groups) -> None:
@@ -25,15 +28,16 @@ def register(groups) -> None:
         "info", help="what a saved model or checkpoint is: kind, architecture, sizes, parameters, training",
         description="Describe a file rnnkit wrote without loading it into a task: a training checkpoint "
                     "(best.safetensors, last.safetensors), a model of 'rnnkit export' or of 'rnnkit train ngram "
-                    "--save' / 'train hmm', a PyTorch state dict of 'rnnkit export --torch', or an ONNX graph of "
-                    "'rnnkit export --onnx' (read with the onnx package when it is installed).  It prints the kind "
+                    "--save' / 'train hmm', a PyTorch state dict of 'rnnkit export --torch', an ONNX graph of "
+                    "'rnnkit export --onnx' (read with the onnx package when it is installed), or an ARPA file of "
+                    "'rnnkit train ngram --arpa' (its n-gram counts, from its header).  It prints the kind "
                     "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
                     "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
                     "learning rate, time) and options a training checkpoint stores, the export record, the file "
                     "size, and whether the checksums match.  Nothing is unpickled and no model is built.",
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
-    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, or an .onnx file")
+    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx or an .arpa file")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 _KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported model (the model alone)",
           "ngram-lm": "model file of 'rnnkit train ngram'", "hmm-tagger": "model file of 'rnnkit train hmm'",
           "torch-state-dict": "PyTorch state dict of 'rnnkit export --torch'",
-          "onnx-graph": "ONNX graph of 'rnnkit export --onnx'"}
+          "onnx-graph": "ONNX graph of 'rnnkit export --onnx'",
+          "arpa-lm": "ARPA back-off model ('rnnkit train ngram --arpa', KenLM, SRILM)"}
 _DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
             "metadata": "metadata ok; arrays not checked (--no-verify)",
             "absent": "none stored (a file written before rnnkit kept them): not checked"}
@@ -157,10 +162,10 @@ def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
     rows = []
     run_options = options.get("run_options")
     if isinstance(run_options, dict):
-        given = [k if v is True else f"{k} {v}" for k, v in run_options.items()
+        used = [k if v is True else f"{k} {v}" for k, v in run_options.items()
                  if isinstance(k, str) and k.startswith("--") and v not in (None, False, [], "")]
-        if given:
-            rows.append(("options", " ".join(given)))
+        if used:
+            rows.append(("settings", " ".join(used)))  # as the run used them, defaults too: not only those given
     config = options.get("train_config")
     if isinstance(config, dict):
         from rnnkit.train.config import TrainConfig
@@ -205,11 +210,20 @@ def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
     what = f"{info['what']} ({info['task']}): " if info.get("what") else "no model rnnkit knows: "
+    onnx = info.get("onnx") or {}
+    if "producer" in onnx and onnx["producer"] != "rnnkit":  # another tool's graph: said by its producer
+        by = " ".join(str(onnx[k]) for k in ("producer", "producer_version") if onnx.get(k))
+        what, kind = "", (f"an ONNX graph written by {by:.80}, not by rnnkit" if by
+                          else "an ONNX graph that names no producer (not written by rnnkit)")
     rows = [("file", f"{info['file']} ({info['bytes']:,} bytes)"), ("kind", f"{what}{kind}")]
     if info.get("digests"):
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
     rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))
     rows += _option_rows(info.get("options")) + _export_rows(info) + _onnx_rows(info.get("onnx"))
+    if info.get("arpa"):
+        counts = info["arpa"]["ngrams"]
+        rows.append(("n-grams", ", ".join(f"{k}-grams {n:,}" for k, n in enumerate(counts, 1))
+                     + f" ({sum(counts):,} in all, as its header lists them)"))
     if info.get("format") in ("rnnkit", "torch") or (info.get("onnx") or {}).get("producer") == "rnnkit":
         rows.append(("version", f"rnnkit {info['rnnkit_version']}" if info.get("rnnkit_version")
                      else "not stored (a file written before rnnkit recorded its version)"))

@@ -236,7 +236,18 @@ def _binary(fields: list[bytes]) -> str | None:
     return None
 
 
-def _parse(it: Lines, path: str) -> ArpaTables:
+def arpa_header(path: str | os.PathLike) -> tuple[list[int], str | None]:
+    """``(counts, text)`` of an ARPA file from its header alone (``rnnkit info``): the number of n-grams of each
+    order its ``ngram k=N`` lines list, and the ``text`` a comment line says (module doc); DataError (one line)
+    for a file that does not start as an ARPA file does."""
+    with open_data(Path(path)) as f:
+        _, _, text, counts, _ = _header(enumerate(f, start=1), str(path))
+    return counts, text
+
+
+def _header(it: Lines, path: str) -> tuple[int, list[bytes] | None, str | None, list[int], dict[int, int]]:
+    """Read up to the first section: ``(number, fields)`` of its line, the ``text`` comment, the n-gram ``counts``
+    of the header and the line number of each order's count."""
     number, fields, text = _first_fields(it)
     if fields is None:
         raise DataError(f"{path}: the file is empty; an ARPA file starts with a \\data\\ line")
@@ -256,6 +267,11 @@ def _parse(it: Lines, path: str) -> ArpaTables:
     if not counts or counts[0] == 0:
         raise DataError(f"{path}:{number}: expected 'ngram 1=N' with N > 0 after \\data\\ (the number of unigrams), "
                         f"got {_show(fields)}")
+    return number, fields, text, counts, header
+
+
+def _parse(it: Lines, path: str) -> ArpaTables:
+    number, fields, text, counts, header = _header(it, path)
     t = ArpaTables([], [], [], [], text)
     index: dict[bytes, int] = {}
     for k in range(1, len(counts) + 1):

@@ -196,7 +196,7 @@ def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, st
             vocab_json, level = legacy.get("vocab"), None
     else:
         arrays, task = load_task_checkpoint(path, NGRAM_KIND, "language-model (n-gram)",
-                                                 "rnnkit train ngram --save FILE")
+                                            "rnnkit train ngram --save FILE")
         with reading_metadata(path, "n-gram model"):
             config, vocab_json, level = task["config"], task.get("vocab"), task.get("level")
             bpe = bpe_model_of(task)

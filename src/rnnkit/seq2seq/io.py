@@ -132,9 +132,9 @@ def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) 
         check_vocab(source_vocab, "the source vocabulary")  # its specials where decoding looks for them
         check_vocab(target_vocab, "the target vocabulary")
         check_matches(("seq2seq_config.src_vocab_size", cfg.src_vocab_size, "the source vocabulary",
-                            len(source_vocab)),
-                           ("seq2seq_config.tgt_vocab_size", cfg.tgt_vocab_size, "the target vocabulary",
-                            len(target_vocab)))
+                       len(source_vocab)),
+                      ("seq2seq_config.tgt_vocab_size", cfg.tgt_vocab_size, "the target vocabulary",
+                       len(target_vocab)))
         # the generator only fills arrays that restore_params overwrites next
         model = Seq2Seq(cfg, np.random.default_rng(0))
     restore_params(model, params, path)

@@ -246,11 +246,11 @@ def load_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
         encoder = TaggerEncoder.from_json(task["encoder"])
         DataSpec(**task["data"])
         check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
-                           ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
-                           ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
-                            len(encoder.chars or ())),
-                           ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
-                            len(encoder.bigrams or ())))
+                      ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
+                      ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
+                       len(encoder.chars or ())),
+                      ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
+                       len(encoder.bigrams or ())))
         model = Tagger(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
     return model, encoder, task

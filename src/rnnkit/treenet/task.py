@@ -267,7 +267,7 @@ def load_treenet(path: str | os.PathLike) -> tuple[TreeNet, TreeEncoder]:
         cfg = TreeNetConfig(**task["treenet_config"])
         encoder = TreeEncoder.from_json(task)
         check_matches(("treenet_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
-                           ("treenet_config.num_classes", cfg.num_classes, "classes", encoder.classes))
+                      ("treenet_config.num_classes", cfg.num_classes, "classes", encoder.classes))
         model = TreeNet(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
     return model, encoder
