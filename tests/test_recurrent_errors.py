@@ -23,7 +23,8 @@ def x_of(shape, dtype=np.float32):
         ({"x": x_of((5, 3))}, ValueError, "Expected x of shape"),
         ({"x": x_of((5, 2, 3), np.float64)}, TypeError, "Expected x of dtype float32, got float64: pass "
          "x.astype(np.float32), or build the layer with dtype=np.float64"),
-        ({"x": x_of((5, 2, 3), np.int64)}, TypeError, "Expected x of dtype float32, got int64: pass x.astype(np.float32)"),
+        ({"x": x_of((5, 2, 3), np.int64)}, TypeError,
+         "Expected x of dtype float32, got int64: pass x.astype(np.float32)"),
         ({"x": [[[0.0] * 3]]}, TypeError, "numpy array"),
         ({"x": x_of((5, 2, 3)), "lengths": np.array([6, 2])}, ValueError, "between 1 and T=5"),
         ({"x": x_of((5, 2, 3)), "lengths": np.array([0, 2])}, ValueError, "between 1 and T=5"),
