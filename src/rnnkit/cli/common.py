@@ -270,7 +270,8 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--seed", type=nonnegative_int, default=0,
                    help=f"random seed for initialisation, dropout and the batches (their order{seeded})")
     t.add_argument("--max-steps", type=positive_int, default=None,
-                   help="stop after this many optimizer steps (default: no limit)")
+                   help="stop after this many optimizer steps (default: no limit); the steps after the last "
+                        "epoch's end are in last.safetensors only, not validated")
     r = p.add_argument_group("run")
     r.add_argument("--run-dir", type=run_folder, default=run_dir,
                    help="directory for checkpoints (last.safetensors, best.safetensors) and metrics.jsonl")
