@@ -43,3 +43,12 @@ def test_train_seq2seq_counts_each_sides_types_and_names_the_specials(tmp_path, 
                                     str(tmp_path / "s")])
     assert code == 0, err
     assert "train: 20 pairs; vocabulary 6 source / 3 target word types (+ <pad>, <bos>, <eos>, <unk> each)" in err, err
+
+
+def test_train_tree_counts_the_words_and_names_the_unk(tmp_path, capsys):
+    data = tmp_path / "trees.txt"
+    data.write_text("(1 (0 a) (1 b))\n(0 (1 c) (0 d))\n" * 4)
+    code, _, err = run_cli(capsys, ["train", "tree", "--train", str(data), "--labels", "as-is", "--embed", "4",
+                                    "--hidden", "4", "--epochs", "1", "--progress", "none", "--run-dir",
+                                    str(tmp_path / "t")])
+    assert code == 0 and "data: 8 training trees, vocabulary 4 word types (+ <unk>)" in err, err
