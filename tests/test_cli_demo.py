@@ -2,6 +2,7 @@
 (this Python's standard-library slice, or rnnkit's own source where that is missing, and one line when neither is)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from clirun import _one_line
@@ -15,6 +16,17 @@ def test_the_main_demo_takes_its_options_and_a_named_demo_refuses_them(tmp_path,
     code = main(["demo", "--steps", "3", "--run-dir", str(tmp_path / "main"), "--progress", "none"])
     out = capsys.readouterr()
     assert code == 0 and (tmp_path / "main" / "model.safetensors").exists(), out.err
+    # the header counts the epochs the steps make (it said '1 epoch(s)' for 3 steps and 2 for 200 of 186), the
+    # folder has no best.safetensors (an epoch end's, older than the model), the last line says what is there
+    per_epoch = int(re.search(r" of (\d+) steps\)$", out.out.splitlines()[1]).group(1))
+    assert out.out.splitlines()[1].endswith(f" for 3 steps of 32x64 characters ({3 / per_epoch:.3g} epochs of "
+                                            f"{per_epoch} steps)"), out.out
+    files = sorted(p.name for p in (tmp_path / "main").iterdir() if not p.name.startswith("."))  # .lock: the run lock
+    assert files == ["last.safetensors", "model.safetensors"], files
+    assert (f"model saved: {tmp_path / 'main' / 'model.safetensors'}, the weights after step 3 (beside it: "
+            "last.safetensors, the same with the optimizer's state)\n") in out.out, out.out
+    assert out.err == ("stopped at step 3 (max_steps), 3 steps into epoch 1, which is not validated: "
+                       "last.safetensors has them\n"), out.err
     for argv, option in ((["demo", "--run-dir", str(tmp_path / "x"), "reverse", "--epochs", "1"], "--run-dir"),
                          (["demo", "--steps", "7", "addition"], "--steps"),
                          (["demo", "--progress", "none", "reverse"], "--progress"),

@@ -230,3 +230,19 @@ def test_states_plot_draws_the_first_units_unless_told(tmp_path, capsys, monkeyp
     code, out, err = run_cli(capsys, ["states", model_path, "--text", "床前", "--units", "0-5", "--output",
                                       str(tmp_path / "b.png")])
     assert code == 0 and "plotting units" not in err and drawn[-1] == ([0, 1, 2, 3, 4, 5], 6), err
+
+
+def test_states_plot_title_counts_layers_from_one(tmp_path, capsys, monkeypatch):
+    """The last of 2 layers was titled 'layer 1 of 2' (the 0-based index read as a count): it is 'layer 2 of 2',
+    with the --layer value that picks it, and --layer 0 is 'layer 1 of 2'."""
+    pytest.importorskip("matplotlib")
+    import rnnkit.lm.states_plot as states_plot
+
+    model_path = _train(tmp_path, capsys, ZH, "char", "lstm", layers="2")
+    titles = []
+    monkeypatch.setattr(states_plot, "plot_states", lambda *a, title=None, **k: titles.append(title) or a[3])
+    for extra in ([], ["--layer", "0"]):
+        code, _, err = run_cli(capsys, ["states", model_path, "--text", "床前", "--output", str(tmp_path / "a.png"),
+                                        *extra])
+        assert code == 0, err
+    assert "LSTM layer 2 of 2 (--layer 1), " in titles[0] and "LSTM layer 1 of 2 (--layer 0), " in titles[1], titles

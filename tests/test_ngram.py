@@ -348,7 +348,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert code == 0
     vocab = NGramLM.load_vocabulary(save)
     model = NGramLM.load(save)
-    assert f"vocabulary: {len(vocab)} word types" in out
+    assert f"vocabulary: {len(vocab) - 2} word types (+ <unk>, <eos>) from" in out
     for name, path in (("train", train), ("valid", valid)):
         ppl = model.perplexity(vocab.encode(read_tokens(path)))
         assert f"{name}: {path}:" in out and f"perplexity {ppl:.2f}" in out

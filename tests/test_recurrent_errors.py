@@ -21,7 +21,10 @@ def x_of(shape, dtype=np.float32):
     [
         ({"x": x_of((5, 2, 4))}, ValueError, "Expected x of shape (T, B, D=3), got (5, 2, 4)"),
         ({"x": x_of((5, 3))}, ValueError, "Expected x of shape"),
-        ({"x": x_of((5, 2, 3), np.float64)}, TypeError, "Expected x of dtype float32, got float64"),
+        ({"x": x_of((5, 2, 3), np.float64)}, TypeError, "Expected x of dtype float32, got float64: pass "
+         "x.astype(np.float32), or build the layer with dtype=np.float64"),
+        ({"x": x_of((5, 2, 3), np.int64)}, TypeError,
+         "Expected x of dtype float32, got int64: pass x.astype(np.float32)"),
         ({"x": [[[0.0] * 3]]}, TypeError, "numpy array"),
         ({"x": x_of((5, 2, 3)), "lengths": np.array([6, 2])}, ValueError, "between 1 and T=5"),
         ({"x": x_of((5, 2, 3)), "lengths": np.array([0, 2])}, ValueError, "between 1 and T=5"),
@@ -262,3 +265,20 @@ def test_a_learned_initial_state_of_another_dtype_is_named_as_a_parameter(cell):
     layer.params["h0_l0"] = np.zeros(4)  # float64
     with pytest.raises(TypeError, match=r"Expected params\['h0_l0'\] of dtype float32, got float64"):
         layer.forward(np.zeros((5, 2, 3), np.float32))
+
+
+def test_a_wrong_dtype_message_gives_the_fixes_that_work():
+    """Both fixes the float64 message names make the call run: the converted input, and a float64 layer; an
+    integer input is told to convert (a layer of integers is no fix)."""
+    from rnnkit.nn import Linear
+
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))  # float64
+    with pytest.raises(TypeError, match=r"pass x\.astype\(np\.float32\), or build the layer with dtype=np\.float64$"):
+        LSTM(3, 4, rng=np.random.default_rng(0)).forward(x)
+    assert LSTM(3, 4, rng=np.random.default_rng(0)).forward(x.astype(np.float32))[0].dtype == np.float32
+    assert LSTM(3, 4, rng=np.random.default_rng(0), dtype=np.float64).forward(x)[0].dtype == np.float64
+    with pytest.raises(TypeError, match=r"got float64: pass x\.astype\(np\.float32\), or build the layer with"):
+        Linear(3, 4, np.random.default_rng(0)).forward(x)
+    assert Linear(3, 4, np.random.default_rng(0), dtype=np.float64).forward(x)[0].dtype == np.float64
+    with pytest.raises(TypeError, match=r"got int64: pass x\.astype\(np\.float32\)$"):
+        LSTM(3, 4, rng=np.random.default_rng(0)).forward(x.astype(np.int64))

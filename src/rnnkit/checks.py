@@ -22,6 +22,15 @@ def torch_hint(value: Any) -> str:
     return " (a torch tensor: pass t.detach().cpu().numpy())" if type(value).__module__.startswith("torch") else ""
 
 
+def dtype_fix(name: str, got: np.dtype, want: np.dtype) -> str:
+    """The fix to add to 'Expected {name} of dtype {want}, got {got}': convert the array, or (for a float
+    array) build the layer in its dtype, the other one a layer takes."""
+    fix = f"pass {name}.astype(np.{np.dtype(want)})"
+    if np.dtype(got) in (np.float32, np.float64):
+        fix += f", or build the layer with dtype=np.{np.dtype(got)}"
+    return fix
+
+
 def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:
     """``int(value)`` if value is an integer (not a bool) >= minimum; otherwise ValueError naming ``name``.
 

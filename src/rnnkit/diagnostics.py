@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, dtype_fix
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE, init_recurrent_params
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
@@ -88,7 +88,7 @@ def grad_norms_per_step(
         got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
         raise ValueError(f"Expected x of shape (T, B, D={cfg.input_size}), got {got}")
     if x.dtype != dtype:
-        raise TypeError(f"Expected x of dtype {dtype} (the layer's), got {x.dtype}")
+        raise TypeError(f"Expected x of dtype {dtype} (the layer's), got {x.dtype}: {dtype_fix('x', x.dtype, dtype)}")
     T, B, _ = x.shape
     L, H = cfg.num_layers, cfg.hidden_size
     if T < 1 or B < 1:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cells._checks import check_float_array
-from rnnkit.checks import check_array, check_int, check_rate, check_rng
+from rnnkit.checks import check_array, check_int, dtype_fix, check_rate, check_rng
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import MAX_INIT_SCALE, SCHEMES
 
@@ -71,7 +71,7 @@ def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
     if x.ndim != 3 or x.shape[2] != input_size:
         raise ValueError(f"Expected x of shape (T, B, D={input_size}), got {x.shape}")
     if x.dtype != dtype:
-        raise TypeError(f"Expected x of dtype {dtype}, got {x.dtype}")
+        raise TypeError(f"Expected x of dtype {dtype}, got {x.dtype}: {dtype_fix('x', x.dtype, dtype)}")
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"Expected x with T >= 1 and B >= 1, got {x.shape}")
     if not np.isfinite(x).all():

@@ -29,10 +29,25 @@ def check_max_vocab(value: int | None, specials: Sequence[str]) -> None:
 def check_min_count(min_count: int, vocab: Any, where: str) -> None:
     """--min-count above the count of every token of the training data leaves only the special tokens
     (``<unk>``, ``<eos>``): nothing to learn from, so refuse it."""
-    specials = [t for t in (vocab.unk_token, vocab.eos_token) if t is not None]
+    specials = vocab_specials(vocab)
     if len(vocab) <= len(specials):
         raise ValueError(f"--min-count {min_count} leaves no token of {where} in the vocabulary (only "
                          f"{', '.join(specials)}): every token occurs fewer times; lower --min-count")
+
+
+def vocab_specials(vocab: Any) -> list[str]:
+    """The special tokens a :class:`~rnnkit.data.vocab.Vocabulary` adds to the training tokens: <unk>, and <eos>
+    when it has one."""
+    return [t for t in (vocab.unk_token, vocab.eos_token) if t is not None]
+
+
+def vocab_types(vocab: Any, unit: str, specials: list[str] | None = None) -> str:
+    """'6 word types (+ <unk>)': the training types a vocabulary holds and, apart, the special tokens it adds
+    (``specials``, default :func:`vocab_specials`), as every command's summary line counts them (a tagger's
+    said '7 word types' of 6 words and its <unk>); a literal <unk> in the text is the special."""
+    specials = vocab_specials(vocab) if specials is None else specials
+    n = len(vocab) - len(specials)
+    return f"{n:,} {unit} type{'s' * (n != 1)} (+ {', '.join(specials)})"
 
 
 class WholeWordsFormatter(argparse.HelpFormatter):
@@ -255,7 +270,8 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
     t.add_argument("--seed", type=nonnegative_int, default=0,
                    help=f"random seed for initialisation, dropout and the batches (their order{seeded})")
     t.add_argument("--max-steps", type=positive_int, default=None,
-                   help="stop after this many optimizer steps (default: no limit)")
+                   help="stop after this many optimizer steps (default: no limit); the steps after the last "
+                        "epoch's end are in last.safetensors only, not validated")
     r = p.add_argument_group("run")
     r.add_argument("--run-dir", type=run_folder, default=run_dir,
                    help="directory for checkpoints (last.safetensors, best.safetensors) and metrics.jsonl")

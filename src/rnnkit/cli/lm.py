@@ -30,6 +30,7 @@ from rnnkit.cli.common import (
     peephole_rule,
     residual_rule,
     train_config_from_args,
+    vocab_types,
 )
 from rnnkit.cli import lm_bpe, next_tokens, processes
 from rnnkit.cli.generate import generate
@@ -295,7 +296,7 @@ def train_lm(args) -> int:
                              f"{len(cut)} = {args.hidden} / {args.div_value:g}^{len(cut)}, less than 1 unit; lower "
                              f"--div-value (to {args.hidden ** (1 / len(cut)):.3g} or less), raise --hidden, or give "
                              "fewer --cutoffs")
-    print(f"vocabulary: {len(vocab):,} {args.level} types from {train_ids.size:,} training tokens", file=sys.stderr)
+    print(f"vocabulary: {vocab_types(vocab, args.level)} from {train_ids.size:,} training tokens", file=sys.stderr)
     looks = unsegmented([" ".join(train_head)], args.train) if args.level == "word" else None
     if looks:
         warn(f"{looks}; train with --level char, or segment it first ('rnnkit segment')")

@@ -14,7 +14,7 @@ import os
 import time
 
 from rnnkit.cli import lm_bpe
-from rnnkit.cli.common import check_max_vocab, check_min_count, positive_float, positive_int
+from rnnkit.cli.common import check_max_vocab, check_min_count, positive_float, positive_int, vocab_types
 from rnnkit.cli.given import refuse_unused
 from rnnkit.data.files import check_output_path
 from rnnkit.data.text import LEVELS
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             read = reader(path, args.level, args.encoding, vocab=vocab, head=0)
             files.append((name, path, read.ids, read.oov))
     bpe = reader.model if args.level == "bpe" else None
-    print(f"vocabulary: {len(vocab):,} {args.level} types from {train_ids.size:,} training tokens")
+    print(f"vocabulary: {vocab_types(vocab, args.level)} from {train_ids.size:,} training tokens")
     if bpe is not None:
         reader.warn_lone(vocab)
     if args.level == "word":

@@ -290,11 +290,12 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                              f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
     dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if args.max_length else ""
     levels = (f"{src_tok.level} / {tok.level}" if src_tok.level != tok.level else tok.level)
-    subwords = ("; a bpe vocabulary holds the pieces the training text is split into, and the specials: fewer than the "
-           "model's pieces, some of which are merge steps inside longer pieces")
+    subwords = ("; a bpe vocabulary holds the pieces the training text is split into: fewer than the model's "
+                "pieces, some of which are merge steps inside longer pieces")
     subwords = subwords if "bpe" in (src_tok.level, tok.level) else ""
-    print(f"train: {len(kept):,} pairs{dropped}; vocabulary {len(src_vocab):,} source / {len(tgt_vocab):,} target "
-          f"{levels} types{subwords}", file=sys.stderr)
+    inner = len(src_vocab) - len(SPECIALS), len(tgt_vocab) - len(SPECIALS)  # the training text's own types
+    print(f"train: {len(kept):,} pairs{dropped}; vocabulary {inner[0]:,} source / {inner[1]:,} target {levels} types "
+          f"(+ {', '.join(SPECIALS)} each){subwords}", file=sys.stderr)
     if valid is not None:
         print(f"valid: {len(valid):,} pairs, unknown tokens {100 * unk_rate(valid, 0, src_vocab):.2f}% source / "
               f"{100 * unk_rate(valid, 1, tgt_vocab):.2f}% target", file=sys.stderr)

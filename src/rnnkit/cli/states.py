@@ -158,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         from rnnkit.lm.states_plot import plot_states
 
-        title = f"{args.model}: {cfg.cell.upper()} layer {layer} of {cfg.num_layers}, {len(tokens)} {level} tokens"
+        # counted from 1 in words, as --layer (0-based, as weight_*_l0) gives it in brackets
+        title = (f"{args.model}: {cfg.cell.upper()} layer {layer + 1} of {cfg.num_layers} (--layer {layer}), "
+                 f"{len(tokens)} {level} tokens")
         drawn = units
         if args.units is None and len(units) > PLOT_UNITS:  # 6 panels of 256 rows each: thousands of pixels tall
             drawn = units[:PLOT_UNITS]

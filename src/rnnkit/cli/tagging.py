@@ -18,7 +18,8 @@ import numpy as np
 from rnnkit.cli import hmm_em as hmm_em_cli
 from rnnkit.cli.common import (HelpFormatter, add_layer_norm_option, add_peephole_option, add_residual_option,
                                add_train_options, at_least_two, check_layer_norm, check_min_count, fit, peephole_rule,
-                               positive_float, positive_int, probability, residual_rule, train_config_from_args)
+                               positive_float, positive_int, probability, residual_rule, train_config_from_args,
+                               vocab_types)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -251,7 +252,7 @@ def train_tagger(args: argparse.Namespace) -> int:
         warn(pathless)
     n = len(train.words) - blank
     print(f"train: {n:,} sentence{'s' * (n != 1)}{f' ({blank:,} blank lines skipped)' if blank else ''}, "
-          f"{sum(map(len, train.words)):,} {unit}s, {len(enc.words):,} {unit} types, {len(enc.tags)} tags"
+          f"{sum(map(len, train.words)):,} {unit}s, {vocab_types(enc.words, unit)}, {len(enc.tags)} tags"
           + (f" ({train_scheme.upper()}, rewritten from {spec.scheme.upper()})" if train_scheme else ""),
           file=sys.stderr)
     if args.extend_vocab:

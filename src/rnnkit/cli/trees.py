@@ -16,7 +16,7 @@ import numpy as np
 
 from rnnkit.cli import evaluate as evaluate_cli
 from rnnkit.cli.common import (HelpFormatter, add_select_by_option, add_train_options, check_min_count, fit,
-                               positive_int, probability, train_config_from_args)
+                               positive_int, probability, train_config_from_args, vocab_types)
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.pretrained import (
     add_embedding_options,
@@ -196,7 +196,7 @@ def train_tree(args: argparse.Namespace) -> int:
     _check_resume_scheme(args, scheme)
     enc = TreeEncoder.build(train, classes, args.lowercase, args.min_count, scheme)
     check_min_count(args.min_count, enc.vocab, args.train)
-    print(f"data: {len(train):,} training trees, vocabulary {len(enc.vocab):,}"
+    print(f"data: {len(train):,} training trees, vocabulary {vocab_types(enc.vocab, 'word')}"
           + (f", {len(valid):,} validation trees" if valid else "")
           + (" (neutral roots left out: SST-2)" if scheme == "sst2" else "")
           + (f", {classes} classes: the labels 0-{classes - 1} as they are" if scheme == "as-is" else ""),

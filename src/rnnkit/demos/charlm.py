@@ -128,12 +128,15 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | N
                   meta=lm_meta(model, vocab, "char"))
     steps_per_epoch = (task.data.shape[0] - 1 + cfg.bptt - 1) // cfg.bptt
     epochs = max(1, math.ceil(cfg.steps / steps_per_epoch))
+    passes = cfg.steps / steps_per_epoch  # the last one may be part of an epoch: 200 steps are 1.08 epochs
     tcfg = TrainConfig(epochs=epochs, optimizer="adam", lr=cfg.lr, clip=1.0, max_steps=cfg.steps, seed=cfg.seed,
                        checkpoint_minutes=1.0, log_every=25, progress=progress)
     print(f"training a {cfg.layers}x{cfg.hidden} LSTM for {cfg.steps} steps of {cfg.batch_size}x{cfg.bptt} "
-          f"characters ({epochs} epoch(s) of {steps_per_epoch} steps)", file=out)
+          f"characters ({passes:.3g} epoch{'s' * (passes != 1)} of {steps_per_epoch} steps)", file=out)
     t0 = time.perf_counter()
-    Trainer(task, tcfg, run_dir, unit="char", show_ppl=False).fit()
+    # no best.safetensors: the demo's model is its final weights (what it validates and samples below),
+    # not an epoch end's, which a run stopped part-way through an epoch would leave behind, older and worse
+    Trainer(task, tcfg, run_dir, unit="char", show_ppl=False, keep_best=False).fit()
     seconds = time.perf_counter() - t0
     m = evaluate_stream(model, valid_ids, 16, cfg.bptt)
     print(f"trained in {seconds:.0f} s; validation: {m['bits']:.3f} bits/char "
@@ -152,6 +155,10 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | N
     for i in gen:
         out.write(names[i])
     out.write("\n---\n")
-    print(f"model saved: {model_path}", file=out)
+    beside = [f"{name}, {what}" for name, what in (("last.safetensors", "the same with the optimizer's state"),
+                                                   ("metrics.jsonl", "the training log"))
+              if (Path(run_dir) / name).is_file()]  # no log before the first log_every steps or epoch end
+    print(f"model saved: {model_path}, the weights after step {cfg.steps}"
+          + (f" (beside it: {'; '.join(beside)})" if beside else ""), file=out)
     print(f"sample more: rnnkit generate {model_path} --prime 'class ' --length 500 --temperature 0.8", file=out)
     return {"bits_per_char": m["bits"], "seconds": seconds, "model": str(model_path)}

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_array, check_bool
+from rnnkit.checks import check_array, check_bool, dtype_fix
 from rnnkit.init import uniform_
 from rnnkit.nn.embedding import Embedding
 from rnnkit.row_sparse import RowSparseGrad
@@ -50,7 +50,8 @@ def linear_forward(x: np.ndarray, weight: np.ndarray,
     if not (isinstance(x, np.ndarray) and x.ndim >= 1 and x.shape[-1] == in_features):
         raise ValueError(f"Expected x of shape (..., {in_features}), got {getattr(x, 'shape', type(x).__name__)}")
     if x.dtype != weight.dtype:
-        raise TypeError(f"Expected x of dtype {weight.dtype} (the weight's), got {x.dtype}")
+        raise TypeError(f"Expected x of dtype {weight.dtype} (the weight's), got {x.dtype}: "
+                        f"{dtype_fix('x', x.dtype, weight.dtype)}")
     if bias is not None:
         if not (isinstance(bias, np.ndarray) and bias.shape == (out_features,)):
             got = getattr(bias, "shape", type(bias).__name__)

@@ -53,6 +53,7 @@ from rnnkit.train.progress import Progress, epoch_name, format_metric
 from rnnkit.train.run_files import BEST, LAST, METRICS, TIMING_KEYS, model_file  # noqa: F401
 from rnnkit.train.run_lock import make_run_folder, run_lock
 from rnnkit.train.run_schedule import last_step_lr, run_span
+from rnnkit.train.step_limit import step_limit_note
 from rnnkit.train.task import IndependentBatches, StepResult, Task  # noqa: F401  (also imported from here)
 
 # NonFiniteError.stage, as the divergence message names it
@@ -65,12 +66,14 @@ class Trainer(LoopCheckpoints):
 
     def __init__(self, task: Task, config: TrainConfig, run_dir: str | os.PathLike, progress: Progress | None = None,
                  unit: str = "tok", show_ppl: bool = True, data_digest: str | None = None,
-                 group: SingleProcess | None = None, run_options: dict[str, Any] | None = None) -> None:
+                 group: SingleProcess | None = None, run_options: dict[str, Any] | None = None,
+                 keep_best: bool = True) -> None:
         """``data_digest``: a fingerprint of the training data (:func:`rnnkit.train.digest.file_digest`),
         kept in the checkpoints; ``fit(resume=True)`` refuses a checkpoint whose data had another one.
         ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`).
         ``run_options``: more options a resumed run must share with the run it continues (option -> a JSON
-        value, e.g. ``{"--embeddings": "glove.txt (12,345 bytes)"}``), beside the task's ``resume_options``."""
+        value, e.g. ``{"--embeddings": "glove.txt (12,345 bytes)"}``), beside the task's ``resume_options``.
+        ``keep_best=False``: no best.safetensors (a run that keeps its final weights, as the main demo)."""
         check_config(config, TrainConfig)
         self.group = group or SingleProcess()
         self.resumed_threads: int | None = None  # the BLAS thread count of the run --resume continues
@@ -78,6 +81,7 @@ class Trainer(LoopCheckpoints):
         if self.group.rank:
             progress = Progress("none")  # process 0 shows the progress
         self.task = task
+        self.keep_best = keep_best
         self.data_digest = data_digest
         self.config = config
         self.run_dir = Path(run_dir)
@@ -268,6 +272,9 @@ class Trainer(LoopCheckpoints):
             break  # max_steps reached inside the epoch
         if cfg.max_steps is not None and st.step >= cfg.max_steps:
             self._save(LAST)
+            note = step_limit_note(st.step, st.epoch, cfg.epochs, st.history, (self.run_dir / BEST).is_file())
+            if note and st.step > self.start_step:  # a resume with nothing left to train said so already
+                self.progress.message(note, always=not self.group.rank)
         return st
 
     def _divergence_hint(self) -> str:
@@ -329,7 +336,7 @@ class Trainer(LoopCheckpoints):
             st.stopped_early = True
             self.progress.message(f"stopped early after epoch {st.epoch}: no improvement for {st.bad_epochs} epochs",
                                   always=not self.group.rank)  # said once, by process 0
-        if improved:
+        if improved and self.keep_best:
             self._save(BEST)
 
 

@@ -1,0 +1,42 @@
+"""A run that max_steps stops says where: part-way through an epoch, its last steps (in last.safetensors, never
+validated) were not reported at all, and best.safetensors, an earlier epoch's, looked like the whole run's."""
+from __future__ import annotations
+
+from quadratic_task import Quadratic, _cfg
+
+from rnnkit import checkpoint as ckpt
+from rnnkit.train.loop import Trainer
+
+
+def _stops(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("stopped at")]
+
+
+def test_a_run_stopped_inside_an_epoch_says_which_steps_no_validation_saw(tmp_path, capsys):
+    state = Trainer(Quadratic(), _cfg(epochs=5, max_steps=6), tmp_path / "a").fit()  # 4 steps an epoch
+    assert state.step == 6 and state.epoch == 1
+    assert _stops(capsys) == ["stopped at step 6 (max_steps), 2 steps into epoch 2, which is not validated: "
+                              "last.safetensors has them, best.safetensors is epoch 1's (the best validated)"]
+    assert ckpt.load_checkpoint(tmp_path / "a" / "last.safetensors")[1]["loop"]["step"] == 6
+    # resumed to a later limit (epochs 2 and 3 validated at 0.01 and 0.9): the best is the best validated epoch's
+    Trainer(Quadratic(valid=[0.01, 0.9]), _cfg(epochs=5, max_steps=13), tmp_path / "a").fit(resume=True)
+    assert _stops(capsys) == ["stopped at step 13 (max_steps), 1 step into epoch 4, which is not validated: "
+                              "last.safetensors has it, best.safetensors is epoch 2's (the best validated)"]
+
+
+def test_a_run_stopped_at_an_epochs_end_or_at_its_last_step(tmp_path, capsys):
+    Trainer(Quadratic(), _cfg(epochs=5, max_steps=4), tmp_path / "b").fit()
+    assert _stops(capsys) == ["stopped at step 4 (max_steps) after epoch 1 of 5"]
+    Trainer(Quadratic(), _cfg(epochs=2, max_steps=8), tmp_path / "c").fit()  # the limit is the run's end
+    Trainer(Quadratic(), _cfg(epochs=2, max_steps=50), tmp_path / "d").fit()
+    assert _stops(capsys) == []
+    Trainer(Quadratic(), _cfg(epochs=5, max_steps=4), tmp_path / "b").fit(resume=True)  # nothing left: no repeat
+    assert _stops(capsys) == []
+
+
+def test_a_run_without_a_best_checkpoint_names_only_the_last(tmp_path, capsys):
+    """keep_best=False (the main demo, whose model is its final weights): no best.safetensors, none named."""
+    Trainer(Quadratic(), _cfg(epochs=5, max_steps=6), tmp_path, keep_best=False).fit()
+    assert not (tmp_path / "best.safetensors").exists() and (tmp_path / "last.safetensors").exists()
+    assert _stops(capsys) == ["stopped at step 6 (max_steps), 2 steps into epoch 2, which is not validated: "
+                              "last.safetensors has them"]
