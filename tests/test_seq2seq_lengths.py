@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rnnkit import checkpoint as ckpt
@@ -23,7 +23,7 @@ from rnnkit.data.parallel import BOS_ID, EOS_ID, build_vocab
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator
-from rnnkit.seq2seq.lengths import SLACK, LengthRule, fit_length_rule
+from rnnkit.seq2seq.lengths import MAX_RATIO, SLACK, LengthRule, fit_length_rule
 from rnnkit.seq2seq.translate import count_cut, translate
 
 CHAR = Tokenizer("char")
@@ -114,11 +114,14 @@ def test_no_training_pair_of_a_small_set_is_cut_by_the_limit_it_sets(lengths):
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1001, 5000))
+@example(23, 1442)  # two of the odd pairs had 1-token sources: 1,501 steps a token, beyond the bound MAX_RATIO
 def test_at_most_one_pair_in_a_thousand_is_cut(seed, size):
     rng = np.random.default_rng(seed)
     n = rng.integers(1, 40, size)
     m = np.maximum(0, np.round(n * rng.lognormal(0.3, 0.5, size))).astype(int)  # a long tail of odd pairs
-    m[rng.integers(0, size, 3)] = 1500
+    odd = rng.integers(0, size, 3)
+    m[odd], n[odd] = 1500, np.maximum(n[odd], 2)  # within the rule's bounds (1500 / 2 < MAX_RATIO): cut only if
+    assert np.all((m + 1) / n <= MAX_RATIO)  # the fit is wrong, not because a bound caps it
     limits = fit_length_rule([(np.zeros(a), np.zeros(b)) for a, b in zip(n, m)]).limits(n)
     assert np.sum(limits < m + 1 + SLACK) <= size // 1000
 
