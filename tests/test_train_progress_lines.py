@@ -63,3 +63,21 @@ def test_a_bpe_models_epoch_line_names_its_bits_per_piece_and_marks_estimates():
     assert [epoch_name(k, bpe, False) for k in bpe] == ["loss", "ppl", "bits/piece", "word_ppl", "bits/char"]
     word = {"loss": 2.0, "ppl": 7.4, "bits": 2.9}  # a word or character model's bits: as they were
     assert [epoch_name(k, word, True) for k in word] == ["loss", "ppl", "bits"]
+
+
+def test_the_eta_of_a_run_with_a_step_limit_ends_at_the_limit(monkeypatch):
+    """`--max-steps 300` with 1,000 steps an epoch: the lines said 'eta 3m04s' for the whole epoch, then the run
+    stopped at once at step 300.  Ten steps of 1 s, 2 steps left: eta 2 s, not the epoch's 990 s."""
+    import io
+
+    import rnnkit.train.progress as progress
+
+    clock = iter(range(100))
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: float(next(clock)))
+    for steps_left, eta in ((12, "eta 0m02s"), (None, "eta 16m30s")):
+        stream = io.StringIO()
+        p = progress.Progress("lines", every=10, stream=stream)
+        p.start_epoch(2, 1000 * 20, steps_left=steps_left)
+        for _ in range(10):
+            p.update(20, 1.0, 0.1)
+        assert stream.getvalue().rstrip().endswith(eta), stream.getvalue()

@@ -196,7 +196,8 @@ class Trainer(LoopCheckpoints):
             if cfg.max_steps is not None and st.step >= cfg.max_steps:
                 break
             epoch = st.epoch + 1  # 1-based for people
-            self.progress.start_epoch(epoch, total, done=0)
+            self.progress.start_epoch(epoch, total, done=0,
+                                      steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step)
             epoch_start = time.monotonic()
             hint = self._divergence_hint()
             drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)

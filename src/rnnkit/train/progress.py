@@ -89,6 +89,7 @@ class Progress:
         self.unit = unit
         self.every = max(1, every)
         self.show_ppl = show_ppl
+        self.steps_left: int | None = None
         self._bar = None
 
     @property
@@ -97,10 +98,13 @@ class Progress:
         return self.stream.gone
 
     def start_epoch(self, epoch: int, total: int, done: int = 0, desc: str | None = None,
-                    since: tuple[float, int] | None = None) -> None:
+                    since: tuple[float, int] | None = None, steps_left: int | None = None) -> None:
         """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch); ``desc``: the
         name shown instead of "epoch N" (a pass that is no training epoch: ``rnnkit tag``'s "tagging");
-        ``since``: (start time, units done since then) the rate counts from (default: now, none)."""
+        ``since``: (start time, units done since then) the rate counts from (default: now, none);
+        ``steps_left``: the updates before a step limit (``max_steps``) stops the run, which the ETA of the
+        lines then does not run past (None: the epoch's end)."""
+        self.steps_left = steps_left
         self.epoch = epoch
         self.desc = desc or f"epoch {epoch}"
         self.total = total
@@ -139,6 +143,9 @@ class Progress:
         """One plain progress line of the last update (mode "lines")."""
         rate, info = self._last
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+        if self.steps_left is not None and self.updates:  # the run stops sooner: at the step limit
+            per_step = (time.perf_counter() - self.t0) / self.updates
+            eta = min(eta, max(0, self.steps_left - self.updates) * per_step)
         pct = 100.0 * self.done / max(1, self.total)
         parts = "".join(f" | {k} {v}" for k, v in info.items())
         print(f"{self.desc} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s{parts} | eta {_fmt_time(eta)}",
