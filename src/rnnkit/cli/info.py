@@ -25,7 +25,8 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa), kind (training-r
 
 def register(groups) -> None:
     p = groups.commands.add_parser(
-        "info", help="what a saved model or checkpoint is: kind, architecture, sizes, parameters, training",
+        "info", help="what a saved file is (checkpoint, export, --torch, ONNX, ARPA): kind, architecture, sizes, "
+                     "parameters, training progress, checksums, version",
         description="Describe a file rnnkit wrote without loading it into a task: a training checkpoint "
                     "(best.safetensors, last.safetensors), a model of 'rnnkit export' or of 'rnnkit train ngram "
                     "--save' / 'train hmm', a PyTorch state dict of 'rnnkit export --torch', an ONNX graph of "
@@ -34,7 +35,8 @@ def register(groups) -> None:
                     "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
                     "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
                     "learning rate, time) and options a training checkpoint stores, the export record, the file "
-                    "size, and whether the checksums match.  Nothing is unpickled and no model is built.",
+                    "size, whether the checksums match, and the rnnkit version that wrote the file.  Nothing is "
+                    "unpickled and no model is built.",
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx or an .arpa file")
