@@ -50,7 +50,9 @@ def test_info_summary_names_the_files_it_reads_and_what_it_shows(capsys):
     summary = re.search(r" info (.*?) tag ", top).group(1)
     for said in ("checkpoint", "export", "--torch", "ONNX", "ARPA", "training progress", "checksums", "version"):
         assert said in summary, (said, summary)
-    assert "the rnnkit version that wrote the file" in _help(capsys, ["info", "--help"])
+    own = _help(capsys, ["info", "--help"])
+    assert "the rnnkit version that wrote the file" in own
+    assert "an ARPA file (rnnkit's, KenLM's, SRILM's; .gz, .xz or .bz2 too)" in own  # each read, as score reads it
 
 
 def test_demo_pointer_summary_names_its_hull_task(capsys):
