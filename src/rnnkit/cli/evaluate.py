@@ -49,8 +49,9 @@ def register(groups) -> None:
     p.add_argument("--encoding", default=None,
                    help="text encoding of DATA (and of --ref / --tune-on) (default: utf-8)")
     add_level_option(p)
-    apply_progress.add_option(p, "", "; with --dict, a second display for the pass with the dictionary; an n-gram "
-                                     "model's count moves about a million tokens at a time; not with --interpolate")
+    apply_progress.add_option(p, "", "; with --dict, a second display for the pass with the dictionary, and with a "
+                                     "translator one for its loss pass over the references; an n-gram model's count "
+                                     "moves about a million tokens at a time; not with --interpolate")
     u = p.add_argument_group("unsupervised HMMs (train hmm --unsupervised): where DATA's gold tags are")
     u.add_argument("--format", choices=["conllu", "columns", "slash"], default=None,
                    help="how DATA is read (default: as the model's training data; CoNLL-U for a model trained on raw "

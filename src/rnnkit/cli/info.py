@@ -25,7 +25,8 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa), kind (training-r
 
 def register(groups) -> None:
     p = groups.commands.add_parser(
-        "info", help="what a saved model or checkpoint is: kind, architecture, sizes, parameters, training",
+        "info", help="what a saved file is (checkpoint, export, --torch, ONNX, ARPA): kind, architecture, sizes, "
+                     "parameters, training progress, checksums, version",
         description="Describe a file rnnkit wrote without loading it into a task: a training checkpoint "
                     "(best.safetensors, last.safetensors), a model of 'rnnkit export' or of 'rnnkit train ngram "
                     "--save' / 'train hmm', a PyTorch state dict of 'rnnkit export --torch', an ONNX graph of "
@@ -34,10 +35,12 @@ def register(groups) -> None:
                     "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
                     "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
                     "learning rate, time) and options a training checkpoint stores, the export record, the file "
-                    "size, and whether the checksums match.  Nothing is unpickled and no model is built.",
+                    "size, whether the checksums match, and the rnnkit version that wrote the file.  Nothing is "
+                    "unpickled and no model is built.",
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
-    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx or an .arpa file")
+    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file, or an ARPA file "
+                                                "(rnnkit's, KenLM's, SRILM's; .gz, .xz or .bz2 too)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "

@@ -18,7 +18,8 @@ MAX_LENGTH = 1000  # numbers in a sequence: the pointer's scores are (n, B, n, H
 def register(groups) -> None:
     p = groups.demo.add_parser(
         "pointer",
-        help="a pointer network (Vinyals et al. 2015) learns to sort 5-10 numbers, tested on 5-15 (about a minute)",
+        help="a pointer network (Vinyals et al. 2015) learns to sort 5-10 numbers (--task hull: convex hulls of "
+             "5-10 points), tested on 5-15 (about a minute)",
         description=("A pointer network (Vinyals, Fortunato & Jaitly 2015; LSTM encoder and decoder, additive "
                      "attention as the output) learns to sort n numbers drawn from [0, 1): at each step it points "
                      "at one of its input positions, u_j = v^T tanh(W1 e_j + W2 d_t), p = softmax(u) over the "
