@@ -125,6 +125,19 @@ def test_evaluate_of_a_language_model_shows_lines_ending_at_its_predicted_tokens
     assert "perplexity" in out, out
 
 
+def test_evaluate_of_a_character_model_counts_no_start_token(d, capsys):
+    """A character model reads no <eos> first (its vocabulary has none): the total counted one, and with
+    (n + 1) // B > n // B the lines ended at 98.9%."""
+    run = d / "charlm"
+    assert run_cli(capsys, ["train", "lm", "--train", str(d / "src.txt"), "--level", "char", "--bptt", "5", *FAST,
+                            "--run-dir", str(run)])[0] == 0
+    text = d / "sixty.txt"  # 59 characters: (59 + 1) // B > 59 // B for B = 3, 4, 5
+    text.write_text((d / "src.txt").read_text(encoding="utf-8").replace("\n", " ")[:58] + "\n", encoding="utf-8")
+    for b in (3, 4, 5):
+        _same_output_and_lines(capsys, ["evaluate", str(run / "last.safetensors"), str(text), "--batch-size", str(b),
+                                        "--bptt", "4"], "evaluating", 1)
+
+
 def test_evaluate_of_two_interpolated_language_models_refuses_progress(d, capsys):
     code, _, err = run_cli(capsys, ["evaluate", str(d / "lm" / "last.safetensors"), str(d / "src.txt"),
                                     "--interpolate", str(d / "kn.safetensors"), "--progress", "lines"])

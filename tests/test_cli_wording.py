@@ -45,6 +45,7 @@ def test_small_shares_are_not_shown_as_zero(capsys):
 
     assert [percent(2, 47_377), percent(1, 3), percent(47_376, 47_377), percent(5, 5)] == \
         ["0.004%", "33.3%", ">99.9%", "100.0%"]
+    assert [percent(1, 3_000_000), percent(1, 1001)] == ["0.00003%", "0.1%"]  # not "3e-05%", nor "0.10%"
     data = TaggingData(words=[["w"] * 1000] * 50, tags=[["B-NP"] * 999 + ["I-LST"]] + [["B-NP"] * 1000] * 49,
                        features=None)
     warn_unknown_tags(["B-NP"], data, "g.txt")  # was "(0.0%: 'I-LST')"

@@ -35,6 +35,9 @@ def _export(run, stdout_path: Path, *argv: str) -> subprocess.CompletedProcess:
 def test_dash_is_refused_with_the_way_that_works(run, capsys):
     refused(run_cli(capsys, ["export", str(run), "-o", "-"]), "-o -: a model cannot go to standard output",
             "(or -o /dev/stdout with standard output redirected to a file: > model.safetensors)")
+    pytest.importorskip("onnx")  # an ONNX graph's vocabulary goes beside it: /dev/stdout would be refused
+    line = refused(run_cli(capsys, ["export", str(run), "-o", "-", "--onnx"]), "e.g. model.onnx (its vocabulary")
+    assert "/dev/stdout" not in line, line
 
 
 @pytest.mark.skipif(not Path("/dev/stdout").is_symlink(), reason="needs /dev/stdout as a link to the open file")

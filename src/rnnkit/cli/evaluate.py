@@ -183,7 +183,7 @@ def _evaluate_lm(model_path: str, data_path: str, args) -> int:
     if not told:
         warn_unknown_perplexity(data_path, model_path, st)
     ngram = isinstance(model, NGramLM)  # the same count: every token, <eos> included
-    total = len(ids) if ngram else predicted_tokens(len(ids), args.batch_size, start=True)
+    total = len(ids) if ngram else predicted_tokens(len(ids), args.batch_size, start=vocab.eos_id is not None)
     with apply_progress.Shown(args.progress, total, "evaluating") as shown:
         if ngram:
             logp = model.token_logprobs(ids, on_batch=shown)

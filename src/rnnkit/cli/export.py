@@ -87,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.export_torch import export_torch
 
     if args.output == "-":  # the one place a model can go to standard output is a file it is redirected to
-        name = "model.onnx" if args.onnx else "model.safetensors"
-        raise ValueError(f"-o -: a model cannot go to standard output; give a file name, e.g. {name} (or -o "
-                         f"/dev/stdout with standard output redirected to a file: > {name})")
+        if args.onnx:  # its vocabulary goes beside OUT, which standard output has no place for
+            raise ValueError("-o -: a model cannot go to standard output; give a file name, e.g. model.onnx (its "
+                             "vocabulary goes beside it, as model.vocab.json)")
+        raise ValueError("-o -: a model cannot go to standard output; give a file name, e.g. model.safetensors (or "
+                         "-o /dev/stdout with standard output redirected to a file: > model.safetensors)")
     if args.onnx:  # the graph and its vocabulary beside it
         check_outputs(args.output)
         named = {".safetensors": "a safetensors checkpoint", ".pt": "a PyTorch file", ".pth": "a PyTorch file"}.get(

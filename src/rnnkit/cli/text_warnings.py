@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from decimal import Decimal
 from typing import Any, Iterable
 
 from rnnkit.errors import DataError
@@ -25,8 +26,8 @@ def percent(part: int, total: int) -> str:
     """``part`` of ``total`` as a percentage that a small share does not hide: one decimal ("2.4%"), and one
     significant digit below 0.1% ("0.004%", where one decimal says "0.0%"), ">99.9%" for all but a few."""
     share = 100 * part / total if total else 0.0
-    if 0 < share < 0.1:
-        return f"{share:.1g}%"
+    if 0 < share < 0.1:  # one significant digit, written out ("0.00003%", never "3e-05%")
+        return f"{Decimal(f'{share:.1g}'):f}%"
     return ">99.9%" if 99.95 <= share < 100 else f"{share:.1f}%"
 
 
