@@ -171,9 +171,10 @@ def summary(report, args: argparse.Namespace) -> str:
     read = f"read {report.source} ({'; '.join(about)}): {report.bytes_before:,} bytes, {held}"
     share = report.bytes_after / report.bytes_before if report.bytes_before else 1.0
     what = "a PyTorch state dict" if args.torch else "the model alone"
+    from rnnkit.export_onnx_seq2seq import STEP_SUFFIX
+
     if args.onnx:
         from rnnkit.export_onnx import VOCAB_SUFFIX
-        from rnnkit.export_onnx_seq2seq import STEP_SUFFIX
 
         what = f"an ONNX graph (its vocabulary in {_beside(report, VOCAB_SUFFIX)})"
         if report.kind == "seq2seq":
@@ -187,7 +188,10 @@ def summary(report, args: argparse.Namespace) -> str:
         stored = f"weights in {report.dtype}"
         if report.largest_change:
             stored += f" (each moved by at most {report.largest_change:.2g})"
-    return f"{read}\nwrote {report.output}: {report.bytes_after:,} bytes ({share:.1%}), {what}, {stored}"
+    written = f"{report.output}: {report.bytes_after:,} bytes"
+    if args.onnx and report.kind == "seq2seq":  # bytes_after counts both graphs
+        written = f"{report.output} and {_beside(report, STEP_SUFFIX)}: {report.bytes_after:,} bytes together"
+    return f"{read}\nwrote {written} ({share:.1%}), {what}, {stored}"
 
 
 def _beside(report, suffix: str) -> Path | None:
