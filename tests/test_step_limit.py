@@ -40,3 +40,32 @@ def test_a_run_without_a_best_checkpoint_names_only_the_last(tmp_path, capsys):
     assert not (tmp_path / "best.safetensors").exists() and (tmp_path / "last.safetensors").exists()
     assert _stops(capsys) == ["stopped at step 6 (max_steps), 2 steps into epoch 2, which is not validated: "
                               "last.safetensors has them"]
+
+
+def test_early_stopping_at_the_step_limit_says_only_that_it_stopped_early(tmp_path, capsys):
+    """Both at epoch 3's end: 'stopped at step 12 (max_steps) after epoch 3' beside the early stop suggested that a
+    larger --max-steps would have gone on; a resume says the run had stopped early."""
+    state = Trainer(Quadratic(valid=[0.5, 0.6, 0.7]), _cfg(epochs=5, max_steps=12, patience=1), tmp_path).fit()
+    assert state.stopped_early and state.step == 12
+    assert _stops(capsys) == []
+
+
+def test_the_last_progress_line_and_steps_left_of_a_run_the_limit_stops(tmp_path, monkeypatch):
+    """The epoch a limit stops part-way ends its display (lines: its last update) before the stop line, and the
+    ETA's step budget counts from the step a resumed run starts at."""
+    import io
+
+    from rnnkit.train.progress import Progress
+
+    budgets = []
+    start = Progress.start_epoch
+    monkeypatch.setattr(Progress, "start_epoch", lambda self, *a, **kw: budgets.append(kw.get("steps_left")) or
+                        start(self, *a, **kw))
+    Trainer(Quadratic(), _cfg(epochs=5, max_steps=6), tmp_path).fit()
+    stream = io.StringIO()
+    Trainer(Quadratic(), _cfg(epochs=5, max_steps=11), tmp_path, progress=Progress("lines", every=100,
+                                                                                   stream=stream)).fit(resume=True)
+    assert budgets == [6, 2, 5, 3]  # epochs 1-2 from step 0; epoch 2 resumed at step 6, then epoch 3 at step 8
+    lines = stream.getvalue().splitlines()
+    last = next(i for i, line in enumerate(lines) if line.startswith("stopped at step 11"))
+    assert lines[last - 1].startswith("epoch 3 |  75.0% |"), lines

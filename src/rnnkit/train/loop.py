@@ -270,11 +270,13 @@ class Trainer(LoopCheckpoints):
                 if self.stop.requested:  # during the epoch's end (validation): saved just now
                     self.stop.stop(self.run_dir / LAST, st.step)
                 continue
-            break  # max_steps reached inside the epoch
+            self.progress.end_epoch(None)  # max_steps reached inside the epoch: its bar closed (lines: its last)
+            break
         if cfg.max_steps is not None and st.step >= cfg.max_steps:
             self._save(LAST)
             note = step_limit_note(st.step, st.epoch, cfg.epochs, st.history, (self.run_dir / BEST).is_file())
-            if note and st.step > self.start_step:  # a resume with nothing left to train said so already
+            if note and st.step > self.start_step and not st.stopped_early:  # a resume with nothing left to
+                # train said so already; so did early stopping, which a larger max_steps would not have gone past
                 self.progress.message(note, always=not self.group.rank)
         return st
 
