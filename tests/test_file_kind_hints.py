@@ -132,3 +132,21 @@ def test_conllu_warning_without_text_comments_points_to_the_form_column(runs, ca
     texted.write_text("# text = the cat sees\n" + bare.read_text(encoding="utf-8"), encoding="utf-8")
     code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), str(texted)])
     assert "each of its comment and token lines" in err and f"sed -n 's/^# text = //p' {texted})" in err, err
+
+
+def test_classifier_commands_say_a_column_file_is_a_taggers(runs, capsys):
+    """A CoNLL-2000 column file given for label<TAB>text: train classifier and evaluate CLASSIFIER name it and
+    give the tagger's command (not --pos/--neg, nor a bare "without a tab"); classify warns."""
+    cols = str(runs / "cols.txt")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", cols, *FAST, "--run-dir", str(runs / "c3")])
+    assert code == 2 and f"{cols} looks like a column file (3 columns, one token a line), a tagger's data: to train " \
+        f"a tagger on it, rnnkit train tagger --format columns --train {cols}" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", str(runs / "clf" / "last.safetensors"), cols])
+    assert code == 2 and f"a tagger's data: to score a tagger on it, rnnkit evaluate TAGGER {cols} --format " \
+        "columns" in err and "--pos" not in err, err
+    code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), cols])
+    assert code == 0 and f"{cols} looks like a column file (3 columns, one token a line), a tagger's data, and " \
+        "classify reads one text a line, so each of its token lines is classified as a text of its own; to train " \
+        f"a tagger on it, rnnkit train tagger --format columns --train {cols}" in err, err
+    code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), str(runs / "lm.txt")])
+    assert code == 0 and "column file" not in err, err

@@ -120,3 +120,15 @@ def conllu_lines_warning(lines: list[str], name: str, command: str, unit: str, d
                f"NF == 0 {{if (s != \"\") print s; s = sep = \"\"}} END {{if (s != \"\") print s}}'{operand}")
     return (f"{name} looks like CoNLL-U ({why}), and {command} reads one {unit} a line, so each of its {kinds} "
             f"is {done} as a {unit} of its own; give the sentences one a line ({how})")
+
+
+def columns_lines_warning(lines: list[str], name: str, command: str, unit: str, done: str) -> str | None:
+    """The warning for a command that reads one ``unit`` a line given a column file (CoNLL-2000), or None:
+    each token line is then ``done`` as a ``unit`` of its own; the file is a tagger's data."""
+    why = column_reason(lines)
+    if why is None:
+        return None
+    path = "FILE" if name == "standard input" else shlex.quote(name)
+    return (f"{name} looks like a column file ({why}), a tagger's data, and {command} reads one {unit} a line, so "
+            f"each of its token lines is {done} as a {unit} of its own; to train a tagger on it, rnnkit train tagger "
+            f"--format columns --train {path}")
