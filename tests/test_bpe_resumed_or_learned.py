@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnkit.cli.bpe_model import a_or_an
+from rnnkit.english import a_or_an
 
 TEXT = "".join(f"the {w} sat on the mat near {w}s\n" for w in ("cat", "dog", "bird", "fish", "frog", "hare"))
 

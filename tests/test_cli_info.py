@@ -290,3 +290,17 @@ def test_the_file_is_opened_once(files, monkeypatch):
     for path in (files / "lm" / "best.safetensors", files / "cls-pt.safetensors"):
         opened.clear()
         assert checkpoint_info(path)["parameters"]["total"] > 0 and opened == [str(path)], opened
+
+
+def test_a_fact_the_file_does_not_hold_is_null(files, capsys, tmp_path):
+    """As info --help says: null, never an empty object, in every kind of file (an ARPA file's sizes were {})."""
+    arrays, meta = ckpt.load_checkpoint(files / "lm" / "best.safetensors")
+    meta["task"].update(model="future-kind")  # a kind this version does not know: neither architecture nor sizes
+    ckpt.save_checkpoint(tmp_path / "future.safetensors", arrays, meta)
+    for path in (files / "kn.arpa", tmp_path / "future.safetensors", files / "lm" / "best.safetensors",
+                 files / "cls-pt.safetensors"):
+        info = json.loads(_info(capsys, str(path), "--json"))
+        assert not [key for key, value in info.items() if value in ({}, [])], (path.name, info)
+    assert json.loads(_info(capsys, str(files / "kn.arpa"), "--json"))["sizes"] is None
+    future = json.loads(_info(capsys, str(tmp_path / "future.safetensors"), "--json"))
+    assert future["sizes"] is None and future["architecture"] is None

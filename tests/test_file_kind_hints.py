@@ -113,3 +113,40 @@ def test_classify_score_and_evaluate_lm_say_what_becomes_of_conllu_lines(runs, c
             and "is scored as a sentence of its own" in err, (argv, err)
     code, out, err = run_cli(capsys, ["score", str(runs / "kn.safetensors"), str(runs / "lm.txt")])
     assert code == 0 and "CoNLL-U" not in err, err
+
+
+def test_conllu_warning_without_text_comments_points_to_the_form_column(runs, capsys):
+    """UD Chinese has no comment lines: the warning speaks of token lines and gives a command that prints the
+    FORM column's words a sentence a line, for the file itself (not a literal FILE)."""
+    import subprocess
+
+    bare = runs / "bare.conllu"
+    bare.write_text("".join(line + "\n" for line in (runs / "x.conllu").read_text(encoding="utf-8").splitlines()
+                            if not line.startswith("#")), encoding="utf-8")
+    code, out, err = run_cli(capsys, ["score", str(runs / "kn.safetensors"), str(bare)])
+    assert code == 0 and "each of its token lines is scored" in err and "comment" not in err, err
+    command = err[err.index("awk "):err.index(f"' {bare})") + len(f"' {bare}")]
+    printed = subprocess.run(command, shell=True, capture_output=True, text=True, check=True).stdout
+    assert printed == "".join(" ".join(w for w, _, _ in s) + "\n" for s in SENTS), printed
+    texted = runs / "texted.conllu"
+    texted.write_text("# text = the cat sees\n" + bare.read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), str(texted)])
+    assert "each of its comment and token lines" in err and f"sed -n 's/^# text = //p' {texted})" in err, err
+
+
+def test_classifier_commands_say_a_column_file_is_a_taggers(runs, capsys):
+    """A CoNLL-2000 column file given for label<TAB>text: train classifier and evaluate CLASSIFIER name it and
+    give the tagger's command (not --pos/--neg, nor a bare "without a tab"); classify warns."""
+    cols = str(runs / "cols.txt")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", cols, *FAST, "--run-dir", str(runs / "c3")])
+    assert code == 2 and f"{cols} looks like a column file (3 columns, one token a line), a tagger's data: to train " \
+        f"a tagger on it, rnnkit train tagger --format columns --train {cols}" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", str(runs / "clf" / "last.safetensors"), cols])
+    assert code == 2 and f"a tagger's data: to score a tagger on it, rnnkit evaluate TAGGER {cols} --format " \
+        "columns" in err and "--pos" not in err, err
+    code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), cols])
+    assert code == 0 and f"{cols} looks like a column file (3 columns, one token a line), a tagger's data, and " \
+        "classify reads one text a line, so each of its token lines is classified as a text of its own; to train " \
+        f"a tagger on it, rnnkit train tagger --format columns --train {cols}" in err, err
+    code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), str(runs / "lm.txt")])
+    assert code == 0 and "column file" not in err, err

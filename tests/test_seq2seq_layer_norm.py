@@ -129,6 +129,13 @@ def test_trains_saves_translates_and_resumes_bit_for_bit(pairs, tmp_path, capsys
      "--layer-norm with --encoder-hidden 1 and --cell rnn"),
     (["--cell", "rnn", "--hidden", "1", "--unidirectional", "--attention", "none"],  # the encoder's units: --hidden
      "--layer-norm with --hidden 1 and --cell rnn: its one unit would be normalized"),
+    # both sides of one unit: named in one message, whose fix gives both enough (not the encoder alone)
+    (["--cell", "lstm", "--hidden", "1", "--encoder-hidden", "1", "--attention", "none"],
+     "--layer-norm with --encoder-hidden 1, --hidden 1 and --cell lstm"),
+    (["--cell", "lstm", "--hidden", "1", "--encoder-hidden", "1", "--attention", "none"],
+     "give the encoder and the decoder 2 units or more (--encoder-hidden, --hidden), or leave out --layer-norm"),
+    (["--cell", "lstm", "--hidden", "1", "--attention", "none"],  # --encoder-hidden 2 would leave the decoder's 1
+     "give --hidden 4 or more (2 units a direction), or leave out --layer-norm"),
 ])
 def test_what_cannot_work_is_one_line(pairs, tmp_path, capsys, extra, words):
     run = tmp_path / "run"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rnnkit.english import a_or_an
 from rnnkit.errors import CheckpointError
 
 
@@ -31,7 +32,7 @@ def folds_hint(folder: Path) -> str | None:
                    key=lambda p: (len(p.name), p.name))
     if not folds:
         return None
-    return (f"{folder} is a {len(folds)}-fold cross-validation run: its models are "
+    return (f"{folder} is {a_or_an(len(folds))} {len(folds)}-fold cross-validation run: its models are "
             f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
 
 

@@ -104,7 +104,8 @@ def _describe(info: dict[str, Any], task: Any) -> None:
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
     info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS else None
-    info["architecture"], info["sizes"] = describe_task(task)
+    arch, sizes = describe_task(task)
+    info["architecture"], info["sizes"] = arch or None, sizes or None  # none known (an unknown kind): None, not {}
 
 
 def _open(path: Path, verify: bool) -> tuple[dict[str, Any], Specs] | tuple[None, dict[str, str], Specs]:
@@ -185,7 +186,7 @@ def _arpa_info(path: Path) -> dict[str, Any]:
     counts, text = arpa_header(path)
     info = _base(path)
     level = "char" if text else None  # rnnkit's character models say how they read their text; word: not said
-    info.update(format="arpa", kind="arpa-lm", task="ngram", what=kind_name("ngram"), sizes={},
+    info.update(format="arpa", kind="arpa-lm", task="ngram", what=kind_name("ngram"),
                 architecture={"summary": f"{len(counts)}-gram {level + '-level ' if level else ''}back-off language "
                                          "model", "order": len(counts), **({"level": level} if level else {})},
                 arpa={"ngrams": counts, "text": text})

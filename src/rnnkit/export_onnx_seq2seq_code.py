@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from rnnkit.data import tokenizer as tok
+from rnnkit.english import a_or_an
 from rnnkit.export_bpe import words_text
 from rnnkit.export_torch_text import example_text
 from rnnkit.seq2seq import no_repeat
@@ -176,8 +177,9 @@ def _describe(cfg: dict[str, Any]) -> str:
     cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
     both = "bidirectional " if cfg["bidirectional"] else ""
     attention = "without attention" if cfg["attention"] == "none" else f"with {cfg['attention']} attention"
-    return (f"A translator into {cfg['tgt_vocab_size']:,} target tokens: a {cfg['encoder_layers']}-layer {both}{cell} "
-            f"encoder and\na {cfg['decoder_layers']}-layer decoder {attention}")
+    enc, dec = cfg["encoder_layers"], cfg["decoder_layers"]
+    return (f"A translator into {cfg['tgt_vocab_size']:,} target tokens: {a_or_an(enc)} {enc}-layer {both}{cell} "
+            f"encoder and\n{a_or_an(dec)} {dec}-layer decoder {attention}")
 
 
 def _example(task: dict[str, Any]) -> str:

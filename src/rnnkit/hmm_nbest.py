@@ -33,6 +33,7 @@ import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.crf_nbest import CHUNK_BYTES, _check_back_bytes, _select, _top
+from rnnkit.english import a_or_an
 from rnnkit.hmm_forward import _check_tables, forward
 
 
@@ -79,7 +80,7 @@ def hmm_nbest(log_trans: np.ndarray, log_emit: np.ndarray, n: int) -> list[tuple
     second = log_trans.ndim == 3
     M = K + 1 if second else K  # previous states of a tag: (t1, t2) over t1 incl. BOS, or the previous tag
     _check_back_bytes(n, T, K * M if second else K,
-                      f"a {T}-word sentence over {K} tags" + (" (second-order HMM)" if second else ""))
+                      f"{a_or_an(T)} {T}-word sentence over {K} tags" + (" (second-order HMM)" if second else ""))
     # delta[g, m, r]: second order g = t2, m = t1 (K = BOS); first order one group, m = the tag itself
     delta = np.full((K, K + 1, n) if second else (1, K, n), -np.inf)  # (C, M, n)
     if second:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rnnkit.checks import check_rng
+from rnnkit.english import a_or_an
 
 SCHEMES = ("pytorch", "uniform", "orthogonal", "xavier")
 
@@ -45,7 +46,7 @@ def _check_shape(shape: Sequence[int], ndim: int | None = None) -> tuple[int, ..
     if any(s <= 0 for s in shape):
         raise ValueError(f"Expected shape with positive sizes, got {shape}")
     if ndim is not None and len(shape) != ndim:
-        raise ValueError(f"Expected a {ndim}-D shape, got {shape}")
+        raise ValueError(f"Expected {a_or_an(ndim)} {ndim}-D shape, got {shape}")
     return shape
 
 

@@ -7,13 +7,7 @@ import time
 from typing import Callable
 
 from rnnkit.data.bpe import piece_count
-
-
-def a_or_an(number: int) -> str:
-    """The article of ``number`` read aloud in English: "an" before a vowel sound (8, 11, 18, 80-89, 800-899,
-    8,000, 11,000, ...: the group before the first thousands comma is 11, 18 or begins with 8), else "a"."""
-    lead = f"{number:,}".split(",")[0]
-    return "an" if lead.startswith("8") or lead in ("11", "18") else "a"
+from rnnkit.english import a_or_an
 
 
 def resumed_or_learned(saved: bytes | None, size: int, option: str, learn: Callable[[], bytes],

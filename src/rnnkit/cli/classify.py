@@ -286,7 +286,7 @@ def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
     from rnnkit.classify.task import load_classifier, predict_attention, predict_proba
     from rnnkit.cli.classify_attention import check_attention, token_lines
-    from rnnkit.cli.file_looks import conllu_lines_warning
+    from rnnkit.cli.file_looks import columns_lines_warning, conllu_lines_warning
     from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
@@ -310,16 +310,17 @@ def classify(args: argparse.Namespace) -> int:
         warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
              "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
              "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
-    conllu = conllu_lines_warning(lines, args.input or "standard input", "classify", "text", "classified")
+    misread = (conllu_lines_warning(lines, args.input or "standard input", "classify", "text", "classified")
+               or columns_lines_warning(lines, args.input or "standard input", "classify", "text", "classified"))
     warned = False
-    if conllu:  # each token line (ID, FORM, LEMMA ...) would be classified as a text of its own
-        warn(conllu)
+    if misread:  # each token line (ID, FORM, LEMMA ... or word, tag, chunk) would be classified as a text of its own
+        warn(misread)
     elif enc.level == "word":
         warned = warn_if_unsegmented(texts, args.input or "standard input", enc, args.model)
     fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
-    if not (labelled == len(texts) or conllu or warned):  # else the cause is warned of already
+    if not (labelled == len(texts) or misread or warned):  # else the cause is warned of already
         warn_unknown_tokens(((t, t in enc.vocab) for text in texts[:10_000] for t in enc.tokenize(text)),
                             args.input or "standard input", "the language the model was trained on", share=0.9,
                             least=10)

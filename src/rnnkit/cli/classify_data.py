@@ -51,23 +51,26 @@ def read_examples(args: argparse.Namespace, path: str | None = None, labels: Seq
                          "--pos FILE and --neg FILE")
     several = bool(args.valid or getattr(args, "test", None))
     return read_labelled(args.train, args.encoding, args.header, several=several,
-                         fix=f"to train a tagger on it, rnnkit train tagger --format conllu --train {args.train}")
+                         fix=f"to train a tagger on it, rnnkit train tagger --format {{format}} --train {args.train}")
 
 
 def read_labelled(path: str, encoding: str, header: bool, labels: Sequence[str] = (), several: bool = False,
                   fix: str = "", untabbed: Sequence[str] | None = None) -> list:
-    """:func:`rnnkit.data.classification.read_tsv`, its error told that the file looks like CoNLL-U (a tagger's
-    data) with ``fix``, or, when no line has a tab, how to give sentences alone (``untabbed``: the model's labels,
-    :func:`untabbed_fix`)."""
-    from rnnkit.cli.file_looks import conllu_reason, head_lines
+    """:func:`rnnkit.data.classification.read_tsv`, its error told that the file looks like CoNLL-U or a column
+    file (a tagger's data) with ``fix`` (its ``{format}`` made conllu or columns), or, when no line has a tab,
+    how to give sentences alone (``untabbed``: the model's labels, :func:`untabbed_fix`)."""
+    from rnnkit.cli.file_looks import column_reason, conllu_reason, head_lines
     from rnnkit.data.classification import read_tsv
 
     try:
         return read_tsv(path, encoding, header, labels, several=several)
     except DataError as exc:
-        why = conllu_reason(head_lines(path, encoding) or [])
-        if why:
-            raise DataError(f"{exc}; {path} looks like CoNLL-U ({why}), a tagger's data: {fix}") from None
+        head = head_lines(path, encoding) or []
+        for kind, form, why in (("CoNLL-U", "conllu", conllu_reason(head)), ("a column file", "columns",
+                                                                             column_reason(head))):
+            if why:
+                raise DataError(f"{exc}; {path} looks like {kind} ({why}), a tagger's data: "
+                                f"{fix.replace('{format}', form)}") from None
         if untabbed is None or "without a tab" not in str(exc):
             raise
         raise DataError(f"{exc}{untabbed_fix(path, encoding, untabbed)}") from None

@@ -17,6 +17,7 @@ from rnnkit.cli import processes
 from rnnkit.cli.classify_data import holdout, say_holdout, warn_small_holdout
 from rnnkit.cli.common import nonnegative_int
 from rnnkit.cli.pretrained import read_pretrained
+from rnnkit.english import a_or_an
 from rnnkit.train.loop import BEST, LAST, model_file
 
 
@@ -37,16 +38,16 @@ def cross_validation_or_not(folder: Path, run_dir: str, args: argparse.Namespace
     single = (folder / "last.safetensors").exists()
     folds = sorted(p.parent.name for p in folder.glob("fold*/last.safetensors"))
     if args.folds and single and not folds:
-        raise ValueError(f"{run_dir}: the folder holds a single run, not a {args.folds}-fold cross-validation: "
-                         "resume it without --folds, or start the cross-validation without --resume")
+        raise ValueError(f"{run_dir}: the folder holds a single run, not {a_or_an(args.folds)} {args.folds}-fold "
+                         "cross-validation: resume it without --folds, or start the cross-validation without --resume")
     if not args.folds and folds and not single:
         import json
 
         k = "K"
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):  # damaged: K it is
             k = str(int(json.loads((folder / "cross_validation.json").read_text(encoding="utf-8")).get("folds")))
-        raise ValueError(f"{run_dir}: the folder holds a {k}-fold cross-validation, not a single run: add "
-                         f"--folds {k} to resume it")
+        raise ValueError(f"{run_dir}: the folder holds {a_or_an(int(k)) if k.isdigit() else 'a'} {k}-fold "
+                         f"cross-validation, not a single run: add --folds {k} to resume it")
 
 
 def class_weights_option(text: str) -> str:

@@ -5,6 +5,7 @@ or for a warning, never for reading a file."""
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -104,10 +105,30 @@ def tsv_reason(lines: list[str]) -> str | None:
 
 def conllu_lines_warning(lines: list[str], name: str, command: str, unit: str, done: str) -> str | None:
     """The warning for a command that reads one ``unit`` (text, sentence) a line given CoNLL-U, or None:
-    each comment and token line is then ``done`` (classified, scored) as a ``unit`` of its own."""
+    each comment and token line is then ``done`` (classified, scored) as a ``unit`` of its own.  The fix
+    it gives prints the sentences one a line from the file ``name`` (or standard input): its
+    ``# text = `` comments, or without them (UD Chinese has no comments) its words, the FORM column."""
     why = conllu_reason(lines)
     if why is None:
         return None
-    return (f"{name} looks like CoNLL-U ({why}), and {command} reads one {unit} a line, so each of its comment and "
-            f"token lines is {done} as a {unit} of its own; give the sentences one a line (its '# text = ' comments "
-            "hold them: sed -n 's/^# text = //p' FILE)")
+    operand = "" if name == "standard input" else f" {shlex.quote(name)}"
+    kinds = "comment and token lines" if any(line.startswith("#") for line in lines) else "token lines"
+    if any(line.startswith("# text = ") for line in lines):
+        how = f"its '# text = ' comments hold them: sed -n 's/^# text = //p'{operand}"
+    else:  # words joined by spaces, a sentence a line: token lines only (not 1-2 multiword ranges nor 1.1 nodes)
+        how = ("its FORM column (the 2nd) holds their words: awk -F'\\t' '$1 ~ /^[0-9]+$/ {s = s sep $2; sep = \" \"} "
+               f"NF == 0 {{if (s != \"\") print s; s = sep = \"\"}} END {{if (s != \"\") print s}}'{operand}")
+    return (f"{name} looks like CoNLL-U ({why}), and {command} reads one {unit} a line, so each of its {kinds} "
+            f"is {done} as a {unit} of its own; give the sentences one a line ({how})")
+
+
+def columns_lines_warning(lines: list[str], name: str, command: str, unit: str, done: str) -> str | None:
+    """The warning for a command that reads one ``unit`` a line given a column file (CoNLL-2000), or None:
+    each token line is then ``done`` as a ``unit`` of its own; the file is a tagger's data."""
+    why = column_reason(lines)
+    if why is None:
+        return None
+    path = "FILE" if name == "standard input" else shlex.quote(name)
+    return (f"{name} looks like a column file ({why}), a tagger's data, and {command} reads one {unit} a line, so "
+            f"each of its token lines is {done} as a {unit} of its own; to train a tagger on it, rnnkit train tagger "
+            f"--format columns --train {path}")

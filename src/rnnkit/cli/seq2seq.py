@@ -168,13 +168,15 @@ def check_model_options(args: argparse.Namespace) -> None:
     state's size, directions x --encoder-hidden (--encoder-hidden defaults to --hidden // directions).
     --layer-norm: two units or more per encoder direction and in the decoder for the Elman RNN and the LSTM."""
     dirs = 1 if args.unidirectional else 2
-    if args.encoder_hidden is not None:
-        check_layer_norm(args, args.encoder_hidden, "--encoder-hidden 1",
-                         "give the encoder 2 units or more (--encoder-hidden)")
+    if args.encoder_hidden is not None:  # both sides of one unit named in one message, not the encoder's first
+        both = args.hidden == 1
+        check_layer_norm(args, args.encoder_hidden, "--encoder-hidden 1" + (", --hidden 1" if both else ""),
+                         "give the encoder and the decoder 2 units or more (--encoder-hidden, --hidden)" if both
+                         else "give the encoder 2 units or more (--encoder-hidden)")
     elif dirs == 2:  # the encoder's units a direction first: their fix (--hidden 4) also suits the decoder
         check_layer_norm(args, max(1, args.hidden // 2), f"--hidden {args.hidden} (the bidirectional encoder gets "
-                         "half of --hidden, 1 unit a direction)", "give --hidden 4 or more (2 units a direction) "
-                         "or the encoder 2 units or more (--encoder-hidden)")
+                         "half of --hidden, 1 unit a direction)", "give --hidden 4 or more (2 units a direction)"
+                         + ("" if args.hidden == 1 else " or the encoder 2 units or more (--encoder-hidden)"))
     check_layer_norm(args)  # the decoder's --hidden (a one-direction encoder's too, without --encoder-hidden)
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "

@@ -48,7 +48,8 @@ def split_tag(tag: str, scheme: str = "iob2") -> tuple[str, str]:
     prefixes = _PREFIXES[scheme]
     if not isinstance(tag, str) or len(tag) < 3 or tag[1] != "-" or tag[0] not in prefixes:
         allowed = ", ".join(f"{p}-TYPE" for p in prefixes)
-        raise ValueError(f"Expected an {scheme.upper()} tag (O, {allowed}), got {tag!r}")
+        article = "an" if scheme.startswith("iob") else "a"  # "an IOB2 tag", "a BIOES tag"
+        raise ValueError(f"Expected {article} {scheme.upper()} tag (O, {allowed}), got {tag!r}")
     return tag[0], tag[2:]
 
 

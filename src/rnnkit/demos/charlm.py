@@ -26,6 +26,7 @@ from typing import TextIO
 import numpy as np
 
 from rnnkit.data.vocab import Vocabulary
+from rnnkit.english import a_or_an
 from rnnkit.errors import DataError
 from rnnkit.lm.evaluate import evaluate_stream
 from rnnkit.lm.generate import sample_ids
@@ -131,8 +132,9 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | N
     passes = cfg.steps / steps_per_epoch  # the last one may be part of an epoch: 200 steps are 1.08 epochs
     tcfg = TrainConfig(epochs=epochs, optimizer="adam", lr=cfg.lr, clip=1.0, max_steps=cfg.steps, seed=cfg.seed,
                        checkpoint_minutes=1.0, log_every=25, progress=progress)
-    print(f"training a {cfg.layers}x{cfg.hidden} LSTM for {cfg.steps} steps of {cfg.batch_size}x{cfg.bptt} "
-          f"characters ({passes:.3g} epoch{'s' * (passes != 1)} of {steps_per_epoch} steps)", file=out)
+    print(f"training {a_or_an(cfg.layers)} {cfg.layers}x{cfg.hidden} LSTM for {cfg.steps} steps of "
+          f"{cfg.batch_size}x{cfg.bptt} characters ({passes:.3g} epoch{'s' * (passes != 1)} of {steps_per_epoch} "
+          "steps)", file=out)
     t0 = time.perf_counter()
     # no best.safetensors: the demo's model is its final weights (what it validates and samples below),
     # not an epoch end's, which a run stopped part-way through an epoch would leave behind, older and worse

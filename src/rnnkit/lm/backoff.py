@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.checks import check_int
+from rnnkit.english import a_or_an
 from rnnkit.lm.ngram import NGramLM
 from rnnkit.lm.ngram_counts import find
 
@@ -27,7 +28,7 @@ class DuplicateNGram(ValueError):
     """An n-gram given twice: ``order`` and ``index``, its second row in the rows of that order."""
 
     def __init__(self, order: int, index: int) -> None:
-        super().__init__(f"a {order}-gram is listed twice (row {index} of that order)")
+        super().__init__(f"{a_or_an(order)} {order}-gram is listed twice (row {index} of that order)")
         self.order = order
         self.index = index
 

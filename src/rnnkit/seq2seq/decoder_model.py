@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import check_array, check_config, check_rng
+from rnnkit.english import a_or_an
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.seq2seq import decoder_step as ds
 
@@ -18,7 +19,7 @@ def check_ids(name: str, a: Any, ndim: int, vocab: int | None = None) -> np.ndar
     """``a`` itself if it is an ``ndim``-D integer array (of ids in [0, vocab) when vocab is given)."""
     if not (isinstance(a, np.ndarray) and a.dtype.kind in "iu" and a.ndim == ndim):
         got = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
-        raise TypeError(f"Expected {name} as a {ndim}-D integer array, got {got}")
+        raise TypeError(f"Expected {name} as {a_or_an(ndim)} {ndim}-D integer array, got {got}")
     if vocab is not None and a.size and (a.min() < 0 or a.max() >= vocab):
         raise ValueError(f"Expected {name} ids in [0, {vocab}), got values in [{a.min()}, {a.max()}]")
     return a

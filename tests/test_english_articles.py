@@ -1,0 +1,52 @@
+"""The library's messages that put a number after an article say "an 8-gram", "an 11-word sentence", "an 8-fold
+run", not "a 8-gram": :func:`rnnkit.english.a_or_an`, which the library can use (it lived in the CLI before)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.parametrize("order, article", [(8, "an"), (11, "an"), (3, "a")])
+def test_a_duplicate_ngram_is_named_with_its_article(order, article):
+    from rnnkit.lm.backoff import DuplicateNGram
+
+    assert str(DuplicateNGram(order, 2)).startswith(f"{article} {order}-gram is listed twice"), order
+
+
+@pytest.mark.parametrize("words, article", [(8, "an"), (11, "an"), (5, "a")])
+def test_hmm_nbest_names_an_8_word_sentence(monkeypatch, words, article):
+    from rnnkit.hmm_nbest import hmm_nbest
+
+    monkeypatch.setattr("rnnkit.crf_nbest.MAX_BACK_BYTES", 4)  # one back-pointer: any n > 1 is refused
+    rng = np.random.default_rng(0)
+    log_trans = np.log(rng.dirichlet(np.ones(3), size=3))  # (K + 1, K + 1): BOS/EOS and 2 tags
+    log_emit = np.log(rng.uniform(0.1, 1.0, (words, 2)))  # (T, K)
+    with pytest.raises(ValueError, match=f"the 4 best paths of {article} {words}-word sentence over 2 tags"):
+        hmm_nbest(log_trans, log_emit, 4)
+
+
+def test_a_folder_of_8_folds_is_an_8_fold_run(tmp_path):
+    from rnnkit.checkpoint_files import folds_hint
+
+    for k in range(1, 9):
+        (tmp_path / f"fold{k}").mkdir()
+        (tmp_path / f"fold{k}" / "best.safetensors").write_bytes(b"")
+    assert folds_hint(tmp_path).startswith(f"{tmp_path} is an 8-fold cross-validation run"), folds_hint(tmp_path)
+
+
+def test_an_exported_translator_of_8_layers_is_described_with_an():
+    from rnnkit.export_onnx_seq2seq_code import _describe
+
+    cfg = {"cell": "lstm", "bidirectional": True, "attention": "none", "tgt_vocab_size": 30, "encoder_layers": 8,
+           "decoder_layers": 11}
+    assert "an 8-layer bidirectional LSTM encoder and\nan 11-layer decoder" in _describe(cfg), _describe(cfg)
+
+
+def test_a_bioes_tag_is_not_an_bioes_tag():
+    from rnnkit.data.spans import split_tag
+
+    with pytest.raises(ValueError) as refused:
+        split_tag("X-PER", "bioes")
+    assert "Expected a BIOES tag (O, B-TYPE" in str(refused.value), refused.value
+    with pytest.raises(ValueError, match=r"^Expected an IOB2 tag \(O, B-TYPE, I-TYPE\)"):
+        split_tag("X-PER", "iob2")
