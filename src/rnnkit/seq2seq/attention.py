@@ -131,7 +131,9 @@ def additive_scores_backward(de: np.ndarray, u: np.ndarray, query: np.ndarray, p
     """
     v, w_q = params["v"], params["W_q"]  # (A,), (A, H)
     A, H = w_q.shape
-    grads = {"v": np.tensordot(de, u, axes=de.ndim)}  # (A,): sum over every position of de_j u_j
+    # (A,): sum over every position of de_j u_j; the einsum over (N, S) rows keeps the bits of the 2-D case's
+    # einsum("bs,bsa->a") from before (a tensordot sums in another order)
+    grads = {"v": np.einsum("bs,bsa->a", de.reshape(-1, de.shape[-1]), u.reshape(-1, *u.shape[-2:]))}
     dp = de[..., None] * v * (1.0 - u * u)  # (..., S, A)
     dqp = dp.sum(axis=-2)  # (..., A): the query projection is broadcast over S
     grads["W_q"] = dqp.reshape(-1, A).T @ query.reshape(-1, H)  # (A, H)
