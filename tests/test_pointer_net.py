@@ -186,6 +186,22 @@ def test_the_cli_demo_trains_shows_examples_and_tests_seen_and_longer_lengths(ca
     assert code == 2 and _one_line(err) == "rnnkit: error: Expected --min-len <= --max-len, got 7 and 5"
 
 
+def test_the_cli_demo_caps_training_lengths_not_test_lengths(capsys):
+    """Training at n holds (n, 64, n, H) floats (15 GiB at n = 1000): --max-len stops at 200, tests go on to 1000."""
+    from clirun import _one_line, run_cli
+
+    code, _, err = run_cli(capsys, ["demo", "pointer", "--min-len", "200", "--max-len", "201", "--steps", "1",
+                                    "--hidden", "2", "--test-lengths", "2", "--test-size", "1"])
+    assert code == 2 and _one_line(err).startswith("rnnkit: error: Expected --max-len <= 200, got 201: a training "
+                                                   "batch holds (n, 64, n, H) floats"), err
+    assert "--test-lengths (up to 1000)" in err
+    code, _, err = run_cli(capsys, ["demo", "pointer", "--test-lengths", "1001"])
+    assert code == 2 and _one_line(err).startswith("rnnkit: error: Expected --test-lengths <= 1000, got 1001"), err
+    code, out, err = run_cli(capsys, ["demo", "pointer", "--steps", "1", "--hidden", "4", "--min-len", "2",
+                                      "--max-len", "3", "--test-lengths", "300", "--test-size", "1"])
+    assert code == 0 and "   300 " in out, err
+
+
 def _sequence_log_prob(model, x, lengths, b, positions):
     """log p(positions | input b) from the teacher-forced loss: the mean -log p over its steps, times their count."""
     n = len(positions)
