@@ -137,8 +137,15 @@ def test_wrong_inputs_are_one_line_errors():
         model.forward(x, lengths, bad, tl)
     with pytest.raises(TypeError, match="^Expected x of the model's dtype float64, got float32"):
         model.forward(x.astype(np.float32), lengths, targets, tl)
-    with pytest.raises(ValueError, match=r"^Expected lengths in 1..6 \(the padded length\), got 0..6"):
+    with pytest.raises(ValueError, match=r"^Expected every length between 1 and T=6, got min 0 and max 6$"):
         model.forward(x, np.array([6, 0, 5, 1]), targets, tl)
+    with pytest.raises(ValueError, match=r"^Expected every value of target_lengths between 1 and T=5, got min 0 "):
+        model.forward(x, lengths, targets, np.array([6, 0, 5, 1]))
+    with pytest.raises(ValueError, match=r"^Expected steps >= 1 \(output steps per sequence\), got min 0 at b=2$"):
+        model.greedy(x, lengths, steps=np.array([2, 1, 0, 1]))
+    with pytest.raises(ValueError, match=r"^Expected x with at least one input position \(T >= 1\), got shape "
+                                         r"\(0, 4, 2\)"):
+        model.greedy(x[:0], lengths)
     with pytest.raises(ValueError, match="^Expected steps <= lengths with distinct=True"):
         model.greedy(x, lengths, steps=np.full(B, 6), distinct=True)
 
