@@ -6,6 +6,8 @@ import pytest
 
 from rnnkit.gradcheck import numeric_grad as _numeric
 from rnnkit.seq2seq.attention import (
+    additive_scores,
+    additive_scores_backward,
     attention_backward,
     attention_forward,
     init_attention_params,
@@ -136,3 +138,22 @@ def test_wrong_feature_sizes_and_an_empty_mask_row_are_named(kind):
     empty[2] = False
     with pytest.raises(ValueError, match="a True in every row of mask .*got none in row 2"):
         attention_forward(kind, params, query, values, keys, empty)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_additive_v_gradient_keeps_the_bits_of_its_einsum(dtype):
+    """dv = sum_{b,j} de_bj u_bj: a seq2seq step (B, S) sums as einsum("bs,bsa->a") did before the pointer's
+    refactor (a tensordot sums in another order: float32 rel ~1e-7); the pointer's (T, B, S) to the same value."""
+    rng = np.random.default_rng(5)
+    params = {k: rng.uniform(-1, 1, (9, 6)).astype(dtype) if k == "W_q" else rng.uniform(-1, 1, 9).astype(dtype)
+              for k in ("W_q", "v")}
+    query = rng.standard_normal((5, 4, 6)).astype(dtype)  # (T, B, H)
+    keys = rng.standard_normal((4, 11, 9)).astype(dtype)  # (B, S, A), one source for every step
+    _, u = additive_scores(params, query, keys)  # (T, B, S, A)
+    de = rng.standard_normal(u.shape[:-1]).astype(dtype)  # (T, B, S)
+    flat_de, flat_u, flat_q = de.reshape(20, 11), u.reshape(20, 11, 9), query.reshape(20, 6)
+    _, _, step = additive_scores_backward(flat_de, flat_u, flat_q, params)
+    assert np.array_equal(step["v"], np.einsum("bs,bsa->a", flat_de, flat_u))
+    _, _, steps = additive_scores_backward(de, u, query, params)
+    tol = 1e-5 if dtype == np.float32 else 1e-12  # a sum of 220 terms of size ~1 in another order
+    np.testing.assert_allclose(steps["v"], step["v"], rtol=tol, atol=tol * np.abs(step["v"]).max())

@@ -137,8 +137,15 @@ def test_wrong_inputs_are_one_line_errors():
         model.forward(x, lengths, bad, tl)
     with pytest.raises(TypeError, match="^Expected x of the model's dtype float64, got float32"):
         model.forward(x.astype(np.float32), lengths, targets, tl)
-    with pytest.raises(ValueError, match=r"^Expected lengths in 1..6 \(the padded length\), got 0..6"):
+    with pytest.raises(ValueError, match=r"^Expected every length between 1 and T=6, got min 0 and max 6$"):
         model.forward(x, np.array([6, 0, 5, 1]), targets, tl)
+    with pytest.raises(ValueError, match=r"^Expected every value of target_lengths between 1 and T=5, got min 0 "):
+        model.forward(x, lengths, targets, np.array([6, 0, 5, 1]))
+    with pytest.raises(ValueError, match=r"^Expected steps >= 1 \(output steps per sequence\), got min 0 at b=2$"):
+        model.greedy(x, lengths, steps=np.array([2, 1, 0, 1]))
+    with pytest.raises(ValueError, match=r"^Expected x with at least one input position \(T >= 1\), got shape "
+                                         r"\(0, 4, 2\)"):
+        model.greedy(x[:0], lengths)
     with pytest.raises(ValueError, match="^Expected steps <= lengths with distinct=True"):
         model.greedy(x, lengths, steps=np.full(B, 6), distinct=True)
 
@@ -184,6 +191,22 @@ def test_the_cli_demo_trains_shows_examples_and_tests_seen_and_longer_lengths(ca
     assert len([line for line in out.splitlines() if line.startswith("     4 ")]) == 1, out
     code, out, err = run_cli(capsys, ["demo", "pointer", "--min-len", "7", "--max-len", "5"])
     assert code == 2 and _one_line(err) == "rnnkit: error: Expected --min-len <= --max-len, got 7 and 5"
+
+
+def test_the_cli_demo_caps_training_lengths_not_test_lengths(capsys):
+    """Training at n holds (n, 64, n, H) floats (15 GiB at n = 1000): --max-len stops at 200, tests go on to 1000."""
+    from clirun import _one_line, run_cli
+
+    code, _, err = run_cli(capsys, ["demo", "pointer", "--min-len", "200", "--max-len", "201", "--steps", "1",
+                                    "--hidden", "2", "--test-lengths", "2", "--test-size", "1"])
+    assert code == 2 and _one_line(err).startswith("rnnkit: error: Expected --max-len <= 200, got 201: a training "
+                                                   "batch holds (n, 64, n, H) floats"), err
+    assert "--test-lengths (up to 1000)" in err
+    code, _, err = run_cli(capsys, ["demo", "pointer", "--test-lengths", "1001"])
+    assert code == 2 and _one_line(err).startswith("rnnkit: error: Expected --test-lengths <= 1000, got 1001"), err
+    code, out, err = run_cli(capsys, ["demo", "pointer", "--steps", "1", "--hidden", "4", "--min-len", "2",
+                                      "--max-len", "3", "--test-lengths", "300", "--test-size", "1"])
+    assert code == 0 and "   300 " in out, err
 
 
 def _sequence_log_prob(model, x, lengths, b, positions):

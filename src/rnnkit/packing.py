@@ -11,8 +11,9 @@ import numpy as np
 from rnnkit.checks import check_binary_mask
 
 
-def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | None:
-    """Validate ``lengths`` (B,) or a (T, B) prefix ``mask``; return int64 lengths, or None if all are T."""
+def resolve_lengths(T: int, B: int, lengths=None, mask=None, name: str = "lengths") -> np.ndarray | None:
+    """Validate ``lengths`` (B,) or a (T, B) prefix ``mask``; return int64 lengths, or None if all are T.
+    ``name``: what the errors call the lengths (a caller's own argument, e.g. "target_lengths")."""
     if lengths is not None and mask is not None:
         raise ValueError("Expected either lengths or mask, got both")
     if mask is not None:
@@ -39,14 +40,15 @@ def resolve_lengths(T: int, B: int, lengths=None, mask=None) -> np.ndarray | Non
     if lengths.shape != (B,):
         first = (f"; x is time-major (T, B, ...) with T = {T}, B = {B}: batch-first input needs x.swapaxes(0, 1)"
                  if lengths.shape == (T,) else "")  # the lengths count what x has on its first axis
-        raise ValueError(f"Expected lengths of shape (B,) = ({B},), got {lengths.shape}{first}")
+        raise ValueError(f"Expected {name} of shape (B,) = ({B},), got {lengths.shape}{first}")
     # ints, or floats that hold whole numbers; not bools (a mask row), strings or None
     if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not np.all(np.mod(lengths, 1) == 0)):
-        raise TypeError(f"Expected integer lengths, got dtype {lengths.dtype}"
+        raise TypeError(f"Expected integer {name}, got dtype {lengths.dtype}"
                         + (" (a mask? pass it as mask=, of shape (T, B))" if lengths.dtype == np.bool_ else ""))
     if B and (lengths.min() < 1 or lengths.max() > T):  # before the cast: 1e20 would wrap to a negative int
         raise ValueError(
-            f"Expected every length between 1 and T={T}, got min {lengths.min()} and max {lengths.max()}"
+            f"Expected every {'length' if name == 'lengths' else 'value of ' + name} between 1 and T={T}, "
+            f"got min {lengths.min()} and max {lengths.max()}"
         )
     lengths = lengths.astype(np.int64)
     if np.all(lengths == T):

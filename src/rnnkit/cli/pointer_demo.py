@@ -12,7 +12,11 @@ from rnnkit.demos.pointer_sort import PointerDemoConfig, run_pointer_demo
 
 DEFAULTS = PointerDemoConfig()
 TEST_LENGTHS = list(range(5, 16))
-MAX_LENGTH = 1000  # numbers in a sequence: the pointer's scores are (n, B, n, H) floats
+MAX_LENGTH = 1000  # numbers in a test sequence: decoding holds (250, n, H) floats a step (n = 1000: 64 MB)
+# numbers in a training sequence: a batch's teacher-forced scores and their gradients are (n, 64, n, H) floats
+# (n = 200, H = 64: 2.6 GB at the peak, 5 s a step; n = 1000 would need some 16 GiB a copy)
+MAX_TRAIN_LENGTH = 200
+TRAIN_MEMORY = "a training batch holds (n, 64, n, H) floats, 2.6 GB at n = 200"
 
 
 def register(groups) -> None:
@@ -44,7 +48,8 @@ def register(groups) -> None:
     p.add_argument("--min-len", type=positive_int, default=DEFAULTS.min_len, metavar="N",
                    help=f"shortest training sequence (default {DEFAULTS.min_len})")
     p.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, metavar="N",
-                   help=f"longest training sequence (default {DEFAULTS.max_len})")
+                   help=f"longest training sequence, at most {MAX_TRAIN_LENGTH}: {TRAIN_MEMORY} "
+                        f"(default {DEFAULTS.max_len})")
     p.add_argument("--test-lengths", type=positive_int, nargs="+", default=TEST_LENGTHS, metavar="N",
                    help=f"lengths to test on, at most {MAX_LENGTH} (default 5 6 ... 15)")
     p.add_argument("--test-size", type=positive_int, default=1000, metavar="N",
@@ -58,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
     refuse_main_demo_options(args, "pointer")
     if args.min_len > args.max_len:
         raise ValueError(f"Expected --min-len <= --max-len, got {args.min_len} and {args.max_len}")
-    for option, value in (("--max-len", args.max_len), ("--test-lengths", max(args.test_lengths))):
-        if value > MAX_LENGTH:
-            raise ValueError(f"Expected {option} <= {MAX_LENGTH}, got {value}: the pointer's scores grow as n^2")
+    if args.max_len > MAX_TRAIN_LENGTH:
+        raise ValueError(f"Expected --max-len <= {MAX_TRAIN_LENGTH}, got {args.max_len}: {TRAIN_MEMORY} and "
+                         f"grows as n^2; test longer sequences with --test-lengths (up to {MAX_LENGTH})")
+    if max(args.test_lengths) > MAX_LENGTH:
+        raise ValueError(f"Expected --test-lengths <= {MAX_LENGTH}, got {max(args.test_lengths)}: decoding's "
+                         f"scores grow as n^2")
     if args.task == "hull" and args.beam != 1:
         raise ValueError(f"Expected --beam 1 with --task hull (its outputs end at an end marker, which the beam "
                          f"search does not stop at), got --beam {args.beam}; leave --beam out")

@@ -36,8 +36,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.checks import check_int, check_rng
+from rnnkit.nn.softmax import log_softmax
+from rnnkit.packing import resolve_lengths
 from rnnkit.recurrent import LSTM
 from rnnkit.recurrent_cache import RecurrentCache
+from rnnkit.rtrl import step_mask
 from rnnkit.seq2seq import attention as att
 from rnnkit.seq2seq.pointer_decode import PAD, beam_search
 
@@ -58,18 +61,9 @@ class PointerCache(NamedTuple):
 
 
 def check_lengths(name: str, lengths: Any, B: int, T: int) -> np.ndarray:
-    """``lengths`` as an int array (B,) of values in 1..T, else a one-line ValueError."""
-    arr = np.asarray(lengths)
-    if arr.shape != (B,) or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"Expected {name} to be integers of shape (B,) = ({B},), got {arr.dtype} {arr.shape}")
-    if arr.size and (arr.min() < 1 or arr.max() > T):
-        raise ValueError(f"Expected {name} in 1..{T} (the padded length), got {arr.min()}..{arr.max()}")
-    return arr.astype(np.int64)
-
-
-def step_mask(lengths: np.ndarray, T: int) -> np.ndarray:
-    """(T, B) bool: True at the real steps t < lengths[b]."""
-    return np.arange(T)[:, None] < lengths[None, :]
+    """``lengths`` as an int64 array (B,) of values in 1..T (:func:`rnnkit.packing.resolve_lengths`'s checks)."""
+    arr = resolve_lengths(T, B, lengths, name=name)
+    return np.full(B, T, np.int64) if arr is None else arr
 
 
 class PointerNet:
@@ -103,23 +97,23 @@ class PointerNet:
         if x.dtype != self.dtype:
             raise TypeError(f"Expected x of the model's dtype {self.dtype}, got {x.dtype}: convert it with "
                             f"x.astype(np.{self.dtype})")
+        if x.shape[0] == 0:
+            raise ValueError(f"Expected x with at least one input position (T >= 1), got shape {x.shape}: a "
+                             f"pointer network points at its input")
         return x, check_lengths("lengths", lengths, x.shape[1], x.shape[0])
 
     def _encode(self, x: np.ndarray, lengths: np.ndarray
-                ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray, RecurrentCache, att.KeysCache]:
-        """(final state, values (B, T, H), keys (B, T, A), encoder cache, keys cache)."""
+                ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, RecurrentCache, att.KeysCache]:
+        """(final state, keys (B, T, A), encoder cache, keys cache)."""
         enc_out, final, enc_cache = self.encoder.forward(x, lengths=lengths)  # (T, B, H), state at n_b
         values = np.ascontiguousarray(enc_out.transpose(1, 0, 2))  # (B, T, H)
         keys, keys_cache = att.project_keys("additive", self.pointer, values)  # (B, T, A) = W1 e_j
-        return final, values, keys, enc_cache, keys_cache
+        return final, keys, enc_cache, keys_cache
 
     def _scores(self, query: np.ndarray, keys: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log-probabilities of pointing at each position, (..., B, T), -inf at the padded ones, and u."""
         scores, u = att.additive_scores(self.pointer, query, keys)  # (..., B, T), (..., B, T, A)
-        scores = np.where(mask, scores, -np.inf)  # mask (B, T) broadcast over the leading steps
-        scores -= scores.max(axis=-1, keepdims=True)
-        scores -= np.log(np.exp(scores).sum(axis=-1, keepdims=True))
-        return scores, u
+        return log_softmax(np.where(mask, scores, -np.inf)), u  # mask (B, T) broadcast over the leading steps
 
     def _targets(self, targets: Any, target_lengths: Any, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Targets (T_out, B) as int64, 0 at padded steps, checked against each sequence's length."""
@@ -129,7 +123,7 @@ class PointerNet:
             raise ValueError(f"Expected targets to be integer positions of shape (T_out, B) with B = {B}, got "
                              f"{arr.dtype} {arr.shape}")
         tl = check_lengths("target_lengths", target_lengths, B, arr.shape[0])
-        real = step_mask(tl, arr.shape[0])  # (T_out, B)
+        real = step_mask(tl, arr.shape[0], B)  # (T_out, B)
         bad = real & ((arr < 0) | (arr >= lengths[None, :]))
         if bad.any():
             t, b = (int(i[0]) for i in np.nonzero(bad))
@@ -145,14 +139,14 @@ class PointerNet:
         tgt, tl = self._targets(targets, target_lengths, lengths)
         T, B, D = x.shape
         T_out = tgt.shape[0]
-        real = step_mask(tl, T_out)  # (T_out, B)
-        final, _, keys, enc_cache, keys_cache = self._encode(x, lengths)
+        real = step_mask(tl, T_out, B)  # (T_out, B)
+        final, keys, enc_cache, keys_cache = self._encode(x, lengths)
         cols = np.arange(B)
         dec_in = np.zeros((T_out, B, D), self.dtype)  # (T_out, B, D): s, then the targets' input vectors
         dec_in[0] = self.params["start"]
         dec_in[1:] = x[tgt[:-1], cols]  # (T_out - 1, B, D); padded steps are never read
         query, _, dec_cache = self.decoder.forward(dec_in, state=final, lengths=tl)  # (T_out, B, H)
-        mask = step_mask(lengths, T).T  # (B, T)
+        mask = step_mask(lengths, T, B).T  # (B, T)
         logp, u = self._scores(query, keys, mask)  # (T_out, B, T)
         weights = real / real.sum()  # (T_out, B)
         picked = np.take_along_axis(logp, tgt[:, :, None], axis=2)[:, :, 0]  # (T_out, B)

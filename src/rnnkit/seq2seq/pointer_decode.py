@@ -33,9 +33,12 @@ def check_steps(steps: Any, lengths: np.ndarray, distinct: bool) -> np.ndarray:
     """``steps`` (B,) output steps per sequence (None: ``lengths``), checked; a one-line ValueError otherwise."""
     B = lengths.shape[0]
     steps = lengths if steps is None else np.asarray(steps)
-    if steps.shape != (B,) or not np.issubdtype(steps.dtype, np.integer) or (steps.size and steps.min() < 1):
+    if steps.shape != (B,) or not np.issubdtype(steps.dtype, np.integer):
         raise ValueError(f"Expected steps to be integers >= 1 of shape (B,) = ({B},), got {steps.dtype} "
                          f"{steps.shape}")
+    if steps.size and steps.min() < 1:
+        raise ValueError(f"Expected steps >= 1 (output steps per sequence), got min {steps.min()} at "
+                         f"b={int(steps.argmin())}")
     if distinct and (steps > lengths).any():
         raise ValueError("Expected steps <= lengths with distinct=True (each position is pointed at once at "
                          "most), got more steps than positions")
@@ -53,7 +56,7 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
     K = check_int("beam_size", beam_size, 1)
     steps = check_steps(steps, lengths, distinct)
     T, B, D = x.shape
-    state, _, keys, _, _ = model._encode(x, lengths)  # (1, B, H) twice, keys (B, T, A)
+    state, keys, _, _ = model._encode(x, lengths)  # (1, B, H) twice, keys (B, T, A)
     rows = np.repeat(np.arange(B), K)  # (B*K,): the sequence of every beam row
     keys = keys[rows]  # (B*K, T, A)
     state = tuple(s[:, rows] for s in state)
