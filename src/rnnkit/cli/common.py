@@ -41,11 +41,12 @@ def vocab_specials(vocab: Any) -> list[str]:
     return [t for t in (vocab.unk_token, vocab.eos_token) if t is not None]
 
 
-def vocab_types(vocab: Any, unit: str, specials: list[str] | None = None) -> str:
+def vocab_types(vocab: Any, unit: str) -> str:
     """'6 word types (+ <unk>)': the training types a vocabulary holds and, apart, the special tokens it adds
-    (``specials``, default :func:`vocab_specials`), as every command's summary line counts them (a tagger's
-    said '7 word types' of 6 words and its <unk>); a literal <unk> in the text is the special."""
-    specials = vocab_specials(vocab) if specials is None else specials
+    (:func:`vocab_specials`), as every command's summary line counts them (a tagger's said '7 word types' of 6
+    words and its <unk>); a literal <unk> in the text is the special.  (train seq2seq's line counts its two
+    vocabularies' in one: '6 source / 3 target word types (+ <pad>, <bos>, <eos>, <unk> each)'.)"""
+    specials = vocab_specials(vocab)
     n = len(vocab) - len(specials)
     return f"{n:,} {unit} type{'s' * (n != 1)} (+ {', '.join(specials)})"
 
