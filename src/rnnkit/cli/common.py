@@ -46,9 +46,22 @@ def vocab_types(vocab: Any, unit: str) -> str:
     (:func:`vocab_specials`), as every command's summary line counts them (a tagger's said '7 word types' of 6
     words and its <unk>); a literal <unk> in the text is the special.  (train seq2seq's line counts its two
     vocabularies' in one: '6 source / 3 target word types (+ <pad>, <bos>, <eos>, <unk> each)'.)"""
+    types, specials = _types(vocab, unit)
+    return f"{types} (+ {specials})"
+
+
+def vocab_tokens(vocab: Any, unit: str) -> str:
+    """'12 tokens (10 word types + <unk>, <eos>)': all a vocabulary holds, the count a softmax sizes, split as
+    :func:`vocab_types` splits it, so that a message about the softmax agrees with the summary line."""
+    types, specials = _types(vocab, unit)
+    return f"{len(vocab):,} token{'s' * (len(vocab) != 1)} ({types} + {specials})"
+
+
+def _types(vocab: Any, unit: str) -> tuple[str, str]:
+    """('10 word types', '<unk>, <eos>'): a vocabulary's training types and its special tokens."""
     specials = vocab_specials(vocab)
     n = len(vocab) - len(specials)
-    return f"{n:,} {unit} type{'s' * (n != 1)} (+ {', '.join(specials)})"
+    return f"{n:,} {unit} type{'s' * (n != 1)}", ", ".join(specials)
 
 
 class WholeWordsFormatter(argparse.HelpFormatter):
