@@ -99,8 +99,8 @@ def test_adaptive_cutoffs_beyond_the_vocabulary_say_the_option_and_the_size(tmp_
     code, _, err = run_cli(capsys, ["train", "lm", "--train", str(train), "--softmax", "adaptive", "--cutoffs",
                                     "3,9000", "--run-dir", str(tmp_path / "run")])
     assert code == 2 and err.count("\n") == 1, err
-    assert (f"--cutoffs 3,9000: the last bound must be below the vocabulary's 7 words (of {train}); give smaller "
-            "bounds, or leave --cutoffs out for the default") in err, err
+    assert (f"--cutoffs 3,9000: the last bound must be below the vocabulary's 7 tokens (5 word types + <unk>, "
+            f"<eos>) of {train}; give smaller bounds, or leave --cutoffs out for the default") in err, err
 
 
 @pytest.mark.parametrize("argv,option,fix", REFUSED, ids=[f"{a[1]} {o}" for a, o, _ in REFUSED])

@@ -109,10 +109,15 @@ def test_last_takes_the_runs_last_checkpoint_and_best_is_the_default(models, tmp
     _, meta = ckpt.load_checkpoint(run / "last.safetensors")
     assert ckpt.load_meta(tmp_path / "last.safetensors")["export"]["step"] == meta["loop"]["step"]
     _same_output(capsys, "evaluate", run / "last.safetensors", tmp_path / "last.safetensors", str(models / "lm.txt"))
-    no_valid = tmp_path / "run"  # a run without validation has only last.safetensors: taken, and said
-    no_valid.mkdir()
-    shutil.copy(run / "last.safetensors", no_valid / "last.safetensors")
-    _, err = _export(capsys, [str(no_valid), "-o", str(tmp_path / "x.safetensors")])
+    kept_none = tmp_path / "run"  # a run that validated but keeps no best.safetensors (Trainer keep_best=False)
+    kept_none.mkdir()
+    shutil.copy(run / "last.safetensors", kept_none / "last.safetensors")
+    _, err = _export(capsys, [str(kept_none), "-o", str(tmp_path / "x.safetensors")])
+    assert "the run keeps no best.safetensors" in err and "no validation" not in err
+    no_valid = tmp_path / "unvalidated"  # a run without validation has only last.safetensors: taken, and said
+    assert not (models / "s2s" / "best.safetensors").exists()  # trained without --valid
+    shutil.copytree(models / "s2s", no_valid)
+    _, err = _export(capsys, [str(no_valid), "-o", str(tmp_path / "y.safetensors")])
     assert "no best.safetensors: it had no validation" in err
 
 

@@ -22,13 +22,17 @@ def torch_hint(value: Any) -> str:
     return " (a torch tensor: pass t.detach().cpu().numpy())" if type(value).__module__.startswith("torch") else ""
 
 
-def dtype_fix(name: str, got: np.dtype, want: np.dtype) -> str:
+def dtype_fix(name: str, got: np.dtype, want: np.dtype, alike: str | None = None) -> str:
     """The fix to add to 'Expected {name} of dtype {want}, got {got}': convert the array, or (for a float
-    array) build the layer in its dtype, the other one a layer takes."""
+    array) build the layer in its dtype, the other one a layer takes.  ``alike``: for a function, which has no
+    layer to build, the arrays whose dtype ``want`` is ("weight and bias"), to cast to ``got`` instead ('': none,
+    convert the array)."""
     fix = f"pass {name}.astype(np.{np.dtype(want)})"
-    if np.dtype(got) in (np.float32, np.float64):
-        fix += f", or build the layer with dtype=np.{np.dtype(got)}"
-    return fix
+    if np.dtype(got) not in (np.float32, np.float64) or alike == "":
+        return fix
+    if alike is None:
+        return f"{fix}, or build the layer with dtype=np.{np.dtype(got)}"
+    return f"{fix}, or cast {alike} to np.{np.dtype(got)} alike"
 
 
 def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:

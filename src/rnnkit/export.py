@@ -59,6 +59,7 @@ class ExportReport:
     dtype: str | None  # how the weights are stored: "float16", "float32", or None (no float weights)
     largest_change: float  # the largest |w_exported - w_source| over the weights (0 unless narrowed)
     beside: tuple[Path, ...] = ()  # the files written beside output (:func:`beside`): vocabulary, SentencePiece, step
+    validated: bool = False  # the source's epoch history holds a validation figure (a best one)
 
 
 def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
@@ -214,8 +215,11 @@ def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], 
     file leads, through /proc/self/fd/1, to that file; after the write the link leads to the file it replaced,
     which has no name left and holds nothing, so its size would say 0 bytes.  ``sides``: the files written
     beside ``output``."""
+    from rnnkit.checkpoint_info import training
+
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
-                        path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides)
+                        path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides,
+                        validated=training(meta)["best"] is not None)
 
 
 def refuse_output(output: Path, source: Path) -> None:

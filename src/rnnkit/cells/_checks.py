@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checks import check_array, check_int
+from rnnkit.checks import check_array, check_int, dtype_fix
 
 
 def _got(a: Any) -> str:
@@ -35,7 +35,8 @@ def check_float_array(name: str, a: Any, expected: tuple[int, ...], layout: str,
     dtype, as a gradient may be); ValueError for a wrong shape or a non-array, TypeError for a wrong dtype.
 
     ``layout`` names the axes in the message ("(B, H)"), ``whose`` says whose dtype ``dtype`` is:
-    "Expected dout of shape (T, B, H) = (4, 3, 5), got (4, 3, 1)".
+    "Expected dout of shape (T, B, H) = (4, 3, 5), got (4, 3, 1)".  A wrong dtype is told to convert the array (to
+    the dtype x and the weights share: a layer built in the array's would refuse x then).
     """
     if not isinstance(a, np.ndarray) or a.shape != expected:
         got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
@@ -44,7 +45,8 @@ def check_float_array(name: str, a: Any, expected: tuple[int, ...], layout: str,
         if a.dtype.kind != "f":  # an int or bool array is a mistake (a mask? ids?), not a gradient
             raise TypeError(f"Expected {name} of a float dtype ({whose} is {dtype}), got {a.dtype}")
     elif a.dtype != dtype:
-        raise TypeError(f"Expected {name} of dtype {dtype} ({whose}), got {a.dtype}")
+        raise TypeError(f"Expected {name} of dtype {dtype} ({whose}), got {a.dtype}: "
+                        f"{dtype_fix(name, a.dtype, dtype, '')}")
     return a
 
 

@@ -41,13 +41,27 @@ def vocab_specials(vocab: Any) -> list[str]:
     return [t for t in (vocab.unk_token, vocab.eos_token) if t is not None]
 
 
-def vocab_types(vocab: Any, unit: str, specials: list[str] | None = None) -> str:
+def vocab_types(vocab: Any, unit: str) -> str:
     """'6 word types (+ <unk>)': the training types a vocabulary holds and, apart, the special tokens it adds
-    (``specials``, default :func:`vocab_specials`), as every command's summary line counts them (a tagger's
-    said '7 word types' of 6 words and its <unk>); a literal <unk> in the text is the special."""
-    specials = vocab_specials(vocab) if specials is None else specials
+    (:func:`vocab_specials`), as every command's summary line counts them (a tagger's said '7 word types' of 6
+    words and its <unk>); a literal <unk> in the text is the special.  (train seq2seq's line counts its two
+    vocabularies' in one: '6 source / 3 target word types (+ <pad>, <bos>, <eos>, <unk> each)'.)"""
+    types, specials = _types(vocab, unit)
+    return f"{types} (+ {specials})"
+
+
+def vocab_tokens(vocab: Any, unit: str) -> str:
+    """'12 tokens (10 word types + <unk>, <eos>)': all a vocabulary holds, the count a softmax sizes, split as
+    :func:`vocab_types` splits it, so that a message about the softmax agrees with the summary line."""
+    types, specials = _types(vocab, unit)
+    return f"{len(vocab):,} token{'s' * (len(vocab) != 1)} ({types} + {specials})"
+
+
+def _types(vocab: Any, unit: str) -> tuple[str, str]:
+    """('10 word types', '<unk>, <eos>'): a vocabulary's training types and its special tokens."""
+    specials = vocab_specials(vocab)
     n = len(vocab) - len(specials)
-    return f"{n:,} {unit} type{'s' * (n != 1)} (+ {', '.join(specials)})"
+    return f"{n:,} {unit} type{'s' * (n != 1)}", ", ".join(specials)
 
 
 class WholeWordsFormatter(argparse.HelpFormatter):

@@ -165,7 +165,8 @@ def summary(report, args: argparse.Namespace) -> str:
     if report.step is not None:
         about.append(f"step {report.step:,}, epoch {report.epoch}")
     if report.source.name == "last.safetensors" and not args.last and Path(args.model).is_dir():
-        about.append("the run has no best.safetensors: it had no validation")
+        about.append("the run keeps no best.safetensors" if report.validated
+                     else "the run has no best.safetensors: it had no validation")
     held = ("with its training state" if report.source_kind == "training-run"
             else "no training state in it")
     read = f"read {report.source} ({'; '.join(about)}): {report.bytes_before:,} bytes, {held}"

@@ -30,6 +30,7 @@ from rnnkit.cli.common import (
     peephole_rule,
     residual_rule,
     train_config_from_args,
+    vocab_tokens,
     vocab_types,
 )
 from rnnkit.cli import lm_bpe, next_tokens, processes
@@ -275,7 +276,8 @@ def train_lm(args) -> int:
     if args.softmax == "class":
         V = len(vocab)
         if args.classes > V:
-            raise ValueError(f"--classes {args.classes} is more than the {V} token types of {args.train}: "
+            raise ValueError(f"--classes {args.classes} is more than the vocabulary's "
+                             f"{vocab_tokens(vocab, args.level)} of {args.train}: "
                              f"give at most {V}, or 0 for about sqrt(V) = {max(1, int(round(math.sqrt(V))))}")
         classes = frequency_classes(counts, args.classes or max(1, int(round(math.sqrt(V)))), args.class_power)
         # renumber the vocabulary so each class is a run of ids: the class softmax then slices
@@ -288,8 +290,8 @@ def train_lm(args) -> int:
         vocab, train_ids = _renumbered(vocab, order), np.argsort(order)[train_ids]  # argsort: old -> new
         if args.cutoffs and args.cutoffs[-1] >= len(vocab):
             raise ValueError(f"--cutoffs {','.join(map(str, args.cutoffs))}: the last bound must be below the "
-                             f"vocabulary's {len(vocab):,} words (of {args.train}); give smaller bounds, or leave "
-                             "--cutoffs out for the default")
+                             f"vocabulary's {vocab_tokens(vocab, args.level)} of {args.train}; give smaller "
+                             "bounds, or leave --cutoffs out for the default")
         cut = check_cutoffs(args.cutoffs, len(vocab)) if args.cutoffs else default_cutoffs(len(vocab))
         if args.hidden // args.div_value ** len(cut) < 1:  # the last tail cluster's projection, as torch sizes it
             raise ValueError(f"--softmax adaptive: tail cluster {len(cut)} projects to --hidden / --div-value^"

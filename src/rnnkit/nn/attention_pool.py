@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_array, check_int, check_rng
+from rnnkit.checks import check_array, check_int, check_rng, dtype_fix
 from rnnkit.init import uniform_
 
 NAMES = ("weight", "bias", "context")
@@ -78,7 +78,9 @@ def _check(h: np.ndarray, mask: np.ndarray, weight: np.ndarray, bias: np.ndarray
             raise ValueError(f"Expected {name} of shape (A,) = ({A},), got {value.shape}")
     for name, value in (("h", h), ("bias", bias), ("context", context)):
         if value.dtype != weight.dtype:
-            raise TypeError(f"Expected {name} of dtype {weight.dtype} (the weight's), got {value.dtype}")
+            alike = "weight, bias and context" if name == "h" else ""  # a function: no layer to build
+            raise TypeError(f"Expected {name} of dtype {weight.dtype} (the weight's), got {value.dtype}: "
+                            f"{dtype_fix(name, value.dtype, weight.dtype, alike)}")
 
 
 def attention_pool_forward(h: np.ndarray, mask: np.ndarray, weight: np.ndarray, bias: np.ndarray,

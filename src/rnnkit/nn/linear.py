@@ -43,6 +43,13 @@ class LinearCache(NamedTuple):
 def linear_forward(x: np.ndarray, weight: np.ndarray,
                    bias: np.ndarray | None = None) -> tuple[np.ndarray, LinearCache]:
     """``y = x W^T + b``; x: (..., in), weight: (out, in), bias: (out,) or None -> y: (..., out)."""
+    return _forward(x, weight, bias, "weight" if bias is None else "weight and bias")
+
+
+def _forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+             alike: str | None) -> tuple[np.ndarray, LinearCache]:
+    """:func:`linear_forward`; a wrong dtype of x is told :func:`rnnkit.checks.dtype_fix`'s fix with ``alike``
+    (None: of a :class:`Linear` layer, which can be built in x's dtype)."""
     if not (isinstance(weight, np.ndarray) and weight.ndim == 2):
         raise ValueError(f"Expected weight of shape (out, in), got {getattr(weight, 'shape', type(weight).__name__)}")
     out_features, in_features = weight.shape
@@ -51,7 +58,7 @@ def linear_forward(x: np.ndarray, weight: np.ndarray,
         raise ValueError(f"Expected x of shape (..., {in_features}), got {getattr(x, 'shape', type(x).__name__)}")
     if x.dtype != weight.dtype:
         raise TypeError(f"Expected x of dtype {weight.dtype} (the weight's), got {x.dtype}: "
-                        f"{dtype_fix('x', x.dtype, weight.dtype)}")
+                        f"{dtype_fix('x', x.dtype, weight.dtype, alike)}")
     if bias is not None:
         if not (isinstance(bias, np.ndarray) and bias.shape == (out_features,)):
             got = getattr(bias, "shape", type(bias).__name__)
@@ -111,7 +118,7 @@ class Linear:
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, LinearCache]:
         """x (..., in) -> (..., out) and the cache."""
-        return linear_forward(x, self.params["weight"], self.params.get("bias"))
+        return _forward(x, self.params["weight"], self.params.get("bias"), None)
 
     def backward(self, dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Returns ``(dx, {"weight": dW, "bias": db})`` (no ``"bias"`` key for a layer without a bias)."""

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.checks import dtype_fix
 from rnnkit.nn.softmax import _check_float, token_weights, weighted_total
 from rnnkit.row_threads import RowThreads
 from rnnkit.workspace import Scratch
@@ -93,7 +94,9 @@ class LinearCrossEntropy:
             raise ValueError(f"Expected bias of shape ({V},), got {np.shape(bias)}")
         # one dtype throughout, as linear_forward asks: a float64 x would make the loss and every gradient float64
         if x.dtype != weight.dtype:
-            raise TypeError(f"Expected x of dtype {weight.dtype} (the weight's), got {x.dtype}")
+            alike = "weight" if bias is None else "weight and bias"  # no layer to build in x's dtype: given
+            raise TypeError(f"Expected x of dtype {weight.dtype} (the weight's), got {x.dtype}: "
+                            f"{dtype_fix('x', x.dtype, weight.dtype, alike)}")
         if bias is not None:
             _check_float(bias, "bias")
             if bias.dtype != weight.dtype:
