@@ -50,3 +50,17 @@ def test_a_bioes_tag_is_not_an_bioes_tag():
     assert "Expected a BIOES tag (O, B-TYPE" in str(refused.value), refused.value
     with pytest.raises(ValueError, match=r"^Expected an IOB2 tag \(O, B-TYPE, I-TYPE\)"):
         split_tag("X-PER", "iob2")
+
+
+def test_names_spelled_out_take_the_article_of_their_first_letter():
+    """'is not a IOB1 tag' and 'expected a XPOS': a scheme's or a column's name is read letter by letter."""
+    from rnnkit.data.conll import parse_conllu
+    from rnnkit.english import a_or_an_letters
+    from rnnkit.errors import DataError
+    from rnnkit.tagging.checks import scheme_violation
+
+    assert [a_or_an_letters(n) for n in ("IOB1", "XPOS", "BIO", "UPOS", "BMES")] == ["an", "an", "a", "a", "a"]
+    assert "is not an IOB1 tag" in scheme_violation([["B-NP", "X"]], "iob1")[2]
+    assert "is not a BIO tag" in scheme_violation([["B-NP", "X"]], "bio")[2]
+    with pytest.raises(DataError, match="expected an XPOS in column 5"):
+        parse_conllu("1\tcat\tcat\tNOUN\t\t_\t0\troot\t_\t_\n\n", column="xpos")

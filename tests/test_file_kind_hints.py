@@ -142,8 +142,8 @@ def test_classifier_commands_say_a_column_file_is_a_taggers(runs, capsys):
     assert code == 2 and f"{cols} looks like a column file (3 columns, one token a line), a tagger's data: to train " \
         f"a tagger on it, rnnkit train tagger --format columns --train {cols}" in err, err
     code, _, err = run_cli(capsys, ["evaluate", str(runs / "clf" / "last.safetensors"), cols])
-    assert code == 2 and f"a tagger's data: to score a tagger on it, rnnkit evaluate TAGGER {cols} --format " \
-        "columns" in err and "--pos" not in err, err
+    assert code == 2 and f"a tagger's data: to score a tagger on it, rnnkit evaluate TAGGER {cols}" in err and \
+        "--pos" not in err and "--format" not in err, err  # evaluate refuses --format for a tagger
     code, out, err = run_cli(capsys, ["classify", str(runs / "clf" / "last.safetensors"), cols])
     assert code == 0 and f"{cols} looks like a column file (3 columns, one token a line), a tagger's data, and " \
         "classify reads one text a line, so each of its token lines is classified as a text of its own; to train " \

@@ -44,7 +44,7 @@ def test_a_run_without_a_best_checkpoint_names_only_the_last(tmp_path, capsys):
 
 def test_early_stopping_at_the_step_limit_says_only_that_it_stopped_early(tmp_path, capsys):
     """Both at epoch 3's end: 'stopped at step 12 (max_steps) after epoch 3' beside the early stop suggested that a
-    larger --max-steps would have gone on; a resume says the run had stopped early."""
+    larger --max-steps would have gone on (it would not: the run stopped early)."""
     state = Trainer(Quadratic(valid=[0.5, 0.6, 0.7]), _cfg(epochs=5, max_steps=12, patience=1), tmp_path).fit()
     assert state.stopped_early and state.step == 12
     assert _stops(capsys) == []

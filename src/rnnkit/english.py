@@ -1,5 +1,6 @@
 """English words of messages that depend on a number: the article of a number read aloud, for "an 8-gram",
-"an 11-word sentence" and "a 3-fold cross-validation" (:func:`a_or_an`)."""
+"an 11-word sentence" and "a 3-fold cross-validation" (:func:`a_or_an`), and of a name spelled out letter by
+letter ("an IOB1 tag", "an XPOS", "a BIO tag": :func:`a_or_an_letters`)."""
 from __future__ import annotations
 
 
@@ -8,3 +9,9 @@ def a_or_an(number: int) -> str:
     8,000, 11,000, ...: the group before the first thousands comma is 11, 18 or begins with 8), else "a"."""
     lead = f"{number:,}".split(",")[0]
     return "an" if lead.startswith("8") or lead in ("11", "18") else "a"
+
+
+def a_or_an_letters(name: str) -> str:
+    """The article of ``name`` read letter by letter ("IOB1", "XPOS", "BMES"): "an" before a letter whose name
+    starts with a vowel sound (A, E, F, H, I, L, M, N, O, R, S, X), else "a"."""
+    return "an" if name[:1].upper() in set("AEFHILMNORSX") else "a"

@@ -96,7 +96,7 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         data_path = f"{pos} / {neg}"
     else:
         examples = read_labelled(data_path, args.encoding or "utf-8", header, enc.labels, untabbed=enc.labels,
-                                 fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path} --format {{format}}")
+                                 fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path}")
     if enc.level == "word":
         warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
     warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)

@@ -14,7 +14,7 @@ DEFAULTS = PointerDemoConfig()
 TEST_LENGTHS = list(range(5, 16))
 MAX_LENGTH = 1000  # numbers in a test sequence: decoding holds (250, n, H) floats a step (n = 1000: 64 MB)
 # numbers in a training sequence: a batch's teacher-forced scores and their gradients are (n, 64, n, H) floats
-# (n = 200, H = 64: 2.6 GB at the peak, 5 s a step; n = 1000 would need some 16 GiB a copy)
+# (n = 200, H = 64: 2.6 GB at the peak, 5 s a step; n = 1000 would need some 15 GiB a copy)
 MAX_TRAIN_LENGTH = 200
 TRAIN_MEMORY = "a training batch holds (n, 64, n, H) floats, 2.6 GB at n = 200"
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from rnnkit.data.files import read_text_file, text_lines, write_text_file
 from rnnkit.errors import DataError
+from rnnkit.english import a_or_an_letters
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
 _TAG_COLUMN = {"upos": 3, "xpos": 4}
@@ -137,8 +138,9 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
         if form == "":
             raise DataError(f"{where}: expected a FORM in column 2, got an empty column")
         if tag == "":
-            raise DataError(f"{where}: expected a {column.upper()} in column {tag_index + 1}, got an empty "
-                            f"column (write _ for an unknown tag)")
+            name = column.upper()
+            raise DataError(f"{where}: expected {a_or_an_letters(name)} {name} in column {tag_index + 1}, got an "
+                            f"empty column (write _ for an unknown tag)")
         current.words.append(form)
         current.tags.append(tag)
         current.word_lines.append(len(current.raw_lines) - 1)

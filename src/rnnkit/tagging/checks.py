@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
 from rnnkit.tagging.io import DataSpec, TaggingData
+from rnnkit.english import a_or_an_letters
 
 SPAN_SCHEMES = ("bio", "iob1", "bioes", "bmes")  # the order in which fitting schemes are suggested
 _NAMES = {"bio": "BIO", "iob1": "IOB1", "bioes": "BIOES", "bmes": "BMES"}
@@ -174,8 +175,8 @@ def scheme_violation(sentences: Sequence[Sequence[str]], scheme: str) -> tuple[i
                 try:
                     allowed_transitions([tag], scheme)
                 except ValueError:
-                    return k, i, (f"tag {tag!r} is not a {name} tag ({_FORMS[scheme]}) as scheme={scheme!r} "
-                                  f"(--scheme {scheme}) needs")
+                    return k, i, (f"tag {tag!r} is not {a_or_an_letters(name)} {name} tag ({_FORMS[scheme]}) as "
+                                  f"scheme={scheme!r} (--scheme {scheme}) needs")
         raise  # a tag set that fails as a whole always has a tag that fails alone
     index = {t: j for j, t in enumerate(tagset)}
     named = f"{name} (scheme={scheme!r}, --scheme {scheme})"
@@ -307,9 +308,10 @@ def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike)
                 fits = fitting_schemes(data.tags, exclude=spec.scheme)
                 looks = f" (the file's tags look like {' or '.join(_NAMES[s] for s in fits)})" if fits else ""
                 name = _NAMES[spec.scheme]
-                raise DataError(f"{_where(path, data, k, i)}: gold tag {tag!r} is not a {name} span tag "
-                                f"({_FORMS[spec.scheme]}), and the model is scored on {name} spans{looks}; give the "
-                                "file with its tags in the model's scheme, where the training data had them") from None
+                raise DataError(f"{_where(path, data, k, i)}: gold tag {tag!r} is not {a_or_an_letters(name)} {name} "
+                                f"span tag ({_FORMS[spec.scheme]}), and the model is scored on {name} spans{looks}; "
+                                "give the file with its tags in the model's scheme, where the training data had them"
+                                ) from None
 
 
 def gold_scheme_note(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:
