@@ -65,8 +65,9 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path):
         assert a[k].shape == b[k].shape, k
         np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-5, err_msg=k)
     # what the run says is said once, by process 0
-    for said in ("vocabulary:", "epoch 1 |", "model saved:"):
+    for said in ("vocabulary:", "model saved:"):
         assert two.stderr.count(said) == 1 == one.stderr.count(said), (said, two.stderr)
+    assert two.stderr.count("epoch 1 |") == one.stderr.count("epoch 1 |") >= 1, two.stderr  # progress lines
     # and that it runs over several processes (the output was that of one: had the launcher worked?)
     assert two.stderr.count("training in 2 processes (mpiexec)") == 1 and "processes (mpiexec)" not in one.stderr
 
