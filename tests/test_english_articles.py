@@ -64,3 +64,13 @@ def test_names_spelled_out_take_the_article_of_their_first_letter():
     assert "is not a BIO tag" in scheme_violation([["B-NP", "X"]], "bio")[2]
     with pytest.raises(DataError, match="expected an XPOS in column 5"):
         parse_conllu("1\tcat\tcat\tNOUN\t\t_\t0\troot\t_\t_\n\n", column="xpos")
+
+
+def test_an_array_given_as_a_shape_is_named_with_its_dtypes_article():
+    from rnnkit.init import uniform_
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="got an int64 array of shape"):
+        uniform_(np.zeros(3, np.int64), 0.1, rng)
+    with pytest.raises(TypeError, match="got a float32 array of shape"):
+        uniform_(np.zeros(3, np.float32), 0.1, rng)

@@ -37,7 +37,8 @@ _RECURRENT_KEY = re.compile(r"^(?:.*\.)?(weight_ih|weight_hh|weight_hr|bias_ih|b
 
 def _check_shape(shape: Sequence[int], ndim: int | None = None) -> tuple[int, ...]:
     if isinstance(shape, np.ndarray):  # torch's in-place call, init.uniform_(w, ...): its values read as a shape
-        raise TypeError(f"Expected a shape, got a {shape.dtype} array of shape {shape.shape}: these functions "
+        article = "an" if shape.dtype.name[0] in "aeiou" else "a"  # an int64, a float32
+        raise TypeError(f"Expected a shape, got {article} {shape.dtype} array of shape {shape.shape}: these functions "
                         "return a new array; to fill one in place, w[...] = uniform_(w.shape, bound, rng)")
     try:
         shape = tuple(int(s) for s in shape)

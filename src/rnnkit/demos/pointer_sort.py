@@ -160,5 +160,5 @@ def run_pointer_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_s
         longer = "  (longer than training)" if n > cfg.max_len else ""
         log(f"  {n:>4}   {100 * m['exact']:10.1f}%   {100 * m['per_position']:11.1f}%   "
             f"{100 / n:18.1f}%   {100 * once['exact']:30.1f}%{longer}")
-    log(f"(chance of a whole sequence: 1/n!, {100 / math.factorial(cfg.max_len):.5f}% at n = {cfg.max_len})")
+    log(f"(chance of a whole sequence: 1/n!, 1 in {math.factorial(cfg.max_len):,} at n = {cfg.max_len})")
     return results
