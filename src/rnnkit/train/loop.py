@@ -73,7 +73,8 @@ class Trainer(LoopCheckpoints):
         ``group``: the processes of a data-parallel run (:func:`rnnkit.train.distributed.world`).
         ``run_options``: more options a resumed run must share with the run it continues (option -> a JSON
         value, e.g. ``{"--embeddings": "glove.txt (12,345 bytes)"}``), beside the task's ``resume_options``.
-        ``keep_best=False``: no best.safetensors (a run that keeps its final weights, as the main demo)."""
+        ``keep_best=False``: no best.safetensors, and no line when ``max_steps`` stops the run (a caller that keeps
+        and reports its final weights, as the main demo, whose --steps is the run's length by design)."""
         check_config(config, TrainConfig)
         self.group = group or SingleProcess()
         self.resumed_threads: int | None = None  # the BLAS thread count of the run --resume continues
@@ -275,8 +276,9 @@ class Trainer(LoopCheckpoints):
         if cfg.max_steps is not None and st.step >= cfg.max_steps:
             self._save(LAST)
             note = step_limit_note(st.step, st.epoch, cfg.epochs, st.history, (self.run_dir / BEST).is_file())
-            if note and st.step > self.start_step and not st.stopped_early:  # a resume with nothing left to
-                # train said so already; so did early stopping, which a larger max_steps would not have gone past
+            if note and st.step > self.start_step and not st.stopped_early and self.keep_best:  # a resume with
+                # nothing left to train said so already; so did early stopping, which a larger max_steps would not
+                # have gone past; a caller that keeps the final weights (keep_best=False) reports them itself
                 self.progress.message(note, always=not self.group.rank)
         return st
 
