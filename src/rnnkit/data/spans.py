@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rnnkit.english import a_or_an_letters
+
 SCHEMES = ("iob1", "iob2", "bioes")
 _PREFIXES = {"iob1": "BI", "iob2": "BI", "bioes": "BIES"}
 
@@ -48,8 +50,7 @@ def split_tag(tag: str, scheme: str = "iob2") -> tuple[str, str]:
     prefixes = _PREFIXES[scheme]
     if not isinstance(tag, str) or len(tag) < 3 or tag[1] != "-" or tag[0] not in prefixes:
         allowed = ", ".join(f"{p}-TYPE" for p in prefixes)
-        article = "an" if scheme.startswith("iob") else "a"  # "an IOB2 tag", "a BIOES tag"
-        raise ValueError(f"Expected {article} {scheme.upper()} tag (O, {allowed}), got {tag!r}")
+        raise ValueError(f"Expected {a_or_an_letters(scheme)} {scheme.upper()} tag (O, {allowed}), got {tag!r}")
     return tag[0], tag[2:]
 
 

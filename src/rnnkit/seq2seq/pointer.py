@@ -115,8 +115,10 @@ class PointerNet:
         scores, u = att.additive_scores(self.pointer, query, keys)  # (..., B, T), (..., B, T, A)
         return log_softmax(np.where(mask, scores, -np.inf)), u  # mask (B, T) broadcast over the leading steps
 
-    def _targets(self, targets: Any, target_lengths: Any, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Targets (T_out, B) as int64, 0 at padded steps, checked against each sequence's length."""
+    def _targets(self, targets: Any, target_lengths: Any, lengths: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Targets (T_out, B) as int64, 0 at padded steps, checked against each sequence's length; the target
+        lengths (B,) and the real output steps (T_out, B)."""
         arr = np.asarray(targets)
         B = lengths.shape[0]
         if arr.ndim != 2 or arr.shape[1] != B or not np.issubdtype(arr.dtype, np.integer):
@@ -129,17 +131,16 @@ class PointerNet:
             t, b = (int(i[0]) for i in np.nonzero(bad))
             raise ValueError(f"Expected targets[t, b] in 0..lengths[b]-1 (a real input position), got "
                              f"{int(arr[t, b])} at t={t}, b={b} (lengths[b] = {int(lengths[b])})")
-        return np.where(real, arr, 0).astype(np.int64), tl
+        return np.where(real, arr, 0).astype(np.int64), tl, real
 
     # ----------------------------------------------------------------- training
     def forward(self, x: np.ndarray, lengths: Any, targets: Any, target_lengths: Any) -> tuple[float, PointerCache]:
         """Teacher-forced loss: x (T, B, D) with lengths (B,), targets (T_out, B) positions with
         target_lengths (B,); returns (mean -log p(C_t | C_<t, P) over the real output steps, cache)."""
         x, lengths = self._check_input(x, lengths)
-        tgt, tl = self._targets(targets, target_lengths, lengths)
+        tgt, tl, real = self._targets(targets, target_lengths, lengths)  # real: (T_out, B)
         T, B, D = x.shape
         T_out = tgt.shape[0]
-        real = step_mask(tl, T_out, B)  # (T_out, B)
         final, keys, enc_cache, keys_cache = self._encode(x, lengths)
         cols = np.arange(B)
         dec_in = np.zeros((T_out, B, D), self.dtype)  # (T_out, B, D): s, then the targets' input vectors
