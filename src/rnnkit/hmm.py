@@ -335,9 +335,12 @@ class HMMTagger:
         return [tags for tags, _ in self.predict_scored(sentences, tag_masks)]
 
     def predict_scored(self, sentences: Sequence[Sequence[str]],
-                       tag_masks: Sequence[np.ndarray | None] | None = None) -> list[tuple[list[str], float]]:
+                       tag_masks: Sequence[np.ndarray | None] | None = None,
+                       memo: dict[str, np.ndarray] | None = None) -> list[tuple[list[str], float]]:
         """:meth:`predict` with each path's log P(words, tags) (:meth:`tag_with_score`): -inf for a sentence no
-        tag path can produce, whose tags are then the fallback guess :meth:`tag_with_score` describes."""
+        tag path can produce, whose tags are then the fallback guess :meth:`tag_with_score` describes.
+        ``memo``: the unknown words' emission scores, kept across calls that tag one input in parts (a cache:
+        it changes no result)."""
         if isinstance(sentences, str):
             raise TypeError("Expected sentences as a list of lists of words, got a str")
         try:
@@ -346,7 +349,7 @@ class HMMTagger:
             raise TypeError(f"Expected sentences as a list of lists of words, got {type(sentences).__name__}") from None
         if not all(isinstance(s, Sequence) and not isinstance(s, str) for s in sentences):
             raise TypeError("Expected sentences as a list of lists of words")
-        memo: dict[str, np.ndarray] = {}
+        memo = {} if memo is None else memo
         masks = [None] * len(sentences) if tag_masks is None else list(tag_masks)
         if len(masks) != len(sentences):
             raise ValueError(f"Expected one tag mask per sentence ({len(sentences)}), got {len(masks)}")

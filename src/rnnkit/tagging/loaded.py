@@ -108,11 +108,11 @@ class LoadedTagger:
                 from rnnkit.data.segmentation import fold_sentences
 
                 sentences = fold_sentences(sentences)
-            step = len(sentences) if on_batch is None else 512  # a batch: for on_batch (memo is only a cache)
-            scored = []
+            step = len(sentences) if on_batch is None else 512  # a batch: for on_batch
+            scored, memo = [], {}  # one cache of unknown words' scores for every batch
             for a in range(0, len(sentences), max(1, step)):
                 scored += self.model.predict_scored(sentences[a : a + step], None if masks is None else
-                                                    masks[a : a + step])
+                                                    masks[a : a + step], memo)
                 if on_batch is not None:
                     on_batch(sum(map(len, sentences[a : a + step])))
             pred = [tags for tags, _ in scored]
