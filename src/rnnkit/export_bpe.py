@@ -20,23 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.checkpoint_task import reading_metadata
-from rnnkit.export import beside, check_beside, refuse_beside_name
+from rnnkit.export import check_beside, refuse_beside_name
 from rnnkit.lm.bpe_text import SPECIALS, WORD_START
 from rnnkit.lm.io import bpe_model_of
 
 SUFFIX = ".bpe.model"
 
 
-def bpe_path(output: str | os.PathLike) -> Path:
-    """Where the SentencePiece model goes beside the export ``output``: lm.onnx -> lm.bpe.model."""
-    return beside(output, SUFFIX)
-
-
 def bpe_side_file(kind: str, task: dict[str, Any], source: Path, output: str | os.PathLike, own: str
                   ) -> tuple[Path, bytes] | None:
     """``(file, bytes)`` of a BPE-level language model's SentencePiece model (``kind`` "lm", ``task`` its metadata,
-    read from the checkpoint ``source``): the file beside the export ``output`` (:func:`bpe_path`), checked before
-    any is written (:func:`rnnkit.export.check_beside`; an ``output`` itself named ``*.bpe.model`` is refused: it
+    read from the checkpoint ``source``): the file beside the export ``output`` (lm.onnx -> lm.bpe.model), checked
+    before any is written (:func:`rnnkit.export.check_beside`; an ``output`` itself named ``*.bpe.model`` is refused: it
     would replace another export's SentencePiece model, ``own`` the export's suffix the message suggests instead);
     None for any other model."""
     if kind != "lm":
@@ -91,7 +86,7 @@ def bpe_code(path: str, vocab: dict[str, Any]) -> list[str]:
         f'        text = " " + piece if piece in SPECIALS else piece.replace({json.dumps(WORD_START)}, " ")',
         '        out.append(text.lstrip(" ") if first else text)',
         "        first = first and not text.strip()",
-        '    return "".join(out)', "", ""]
+        '    return "".join(out)']
 
 
 def words_text(words: list[str]) -> str:

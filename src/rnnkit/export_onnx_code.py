@@ -152,7 +152,7 @@ def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: d
     cfg = task[CONFIG[kind]]
     what, when, imports = code_title(kind, task, cfg, record)
     if kind == "lm":
-        use, body = _lm_use(task, cfg), [] if bpe is None else bpe_code(bpe, json.loads(task["vocab"]))[:-2]
+        use, body = _lm_use(task, cfg), [] if bpe is None else bpe_code(bpe, json.loads(task["vocab"]))
     elif kind == "tagger":
         body, use = _tagger_body(task), _tagger_use(task)
     else:

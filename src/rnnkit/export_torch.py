@@ -339,7 +339,7 @@ def torch_code(kind: str, task: dict[str, Any], weights: str, record: dict[str, 
     cfg = task[_CONFIG[kind]]
     what, when, imports = code_title(kind, task, cfg, record)
     if kind == "lm":
-        text = [] if bpe is None else ["", ""] + bpe_code(bpe, json.loads(task["vocab"]))[:-2]
+        text = [] if bpe is None else ["", ""] + bpe_code(bpe, json.loads(task["vocab"]))
         body, use, torch_imports = _lm_class(cfg) + text, _lm_use(task), ""
     else:
         enc = task["encoder"]

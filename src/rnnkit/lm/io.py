@@ -96,7 +96,7 @@ def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
         cfg = LMConfig(**task["lm_config"])
         vocab = Vocabulary.from_json(task["vocab"])
         classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
-        level = _check_level(task["level"], LM_LEVELS)
+        level = _check_level(task["level"])
         _check_eos(level, vocab)
         bpe = bpe_model_of(task)
         check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
@@ -164,10 +164,11 @@ def is_ngram(path: str | os.PathLike) -> bool:
 LM_LEVELS = ("word", "char", "bpe")  # a recurrent or n-gram model's
 
 
-def _check_level(level: Any, levels: tuple[str, ...] = ("word", "char")) -> str:
-    """The saved token level, which says how text is cut into tokens: ValueError for anything else."""
-    if level not in levels:
-        names = [repr(x) for x in levels]
+def _check_level(level: Any) -> str:
+    """The saved token level (one of :data:`LM_LEVELS`), which says how text is cut into tokens: ValueError for
+    anything else."""
+    if level not in LM_LEVELS:
+        names = [repr(x) for x in LM_LEVELS]
         raise ValueError(f"level {level!r}, expected {', '.join(names[:-1])} or {names[-1]}")
     return level
 
@@ -204,7 +205,7 @@ def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, st
     try:
         model = NGramLM.from_arrays(config, arrays)
         vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)
-        level = None if level is None else _check_level(level, LM_LEVELS)
+        level = None if level is None else _check_level(level)
         if level is not None and vocab is not None:
             _check_eos(level, vocab)
         if vocab is not None:
