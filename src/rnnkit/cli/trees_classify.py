@@ -68,13 +68,13 @@ def read_tree_lines(lines: list[str], where: str, binarize: str | None, arity: s
 
 def _one_tree(line: str, where: str, n: int, arity: str = "binary"):
     """The bracketed tree of line ``n``; DataError ``where:n: ...`` if it is malformed."""
-    from rnnkit.data.trees import ARITY_WAY_OUT, parse_tree
+    from rnnkit.data.trees import ArityError, parse_tree
     from rnnkit.errors import DataError
 
     try:
         return parse_tree(line, "optional", arity)
     except ValueError as e:
-        if ARITY_WAY_OUT in str(e):  # a node of another arity: the message says what to do
+        if isinstance(e, ArityError):  # a node of another arity: the message says what to do
             raise DataError(f"{where}:{n}: {e}") from None
         kind = "binary tree" if arity == "binary" else "tree"
         raise DataError(f"{where}:{n}: {e} (one bracketed {kind} a line, labelled or not, e.g. "

@@ -47,7 +47,10 @@ from rnnkit.errors import DataError
 # words are separated by ASCII white space only: SST has words holding a no-break space ("8\u00a01\/2")
 _TOKEN = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
 
-ARITY_WAY_OUT = "Child-Sum Tree-LSTM"  # in the message of a node of another arity: it says what to do
+
+class ArityError(ValueError):
+    """A node with another number of children than the trees' arity: its message says what to do (a Child-Sum
+    Tree-LSTM), so readers add no format hint to it."""
 
 
 class Tree(NamedTuple):
@@ -136,7 +139,7 @@ class _Builder:
         if arity == "binary" and len(kids) != 2:
             words = " ".join(self.tokens[start:])
             shown = words if len(words) <= 40 else words[:37] + "..."
-            raise ValueError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)} at the "
+            raise ArityError(f"Expected exactly 2 children at an internal node ({trees}), got {len(kids)} at the "
                              f"node over {shown!r}; binarise the trees, or use a Child-Sum Tree-LSTM "
                              "(train one with --cell childsum; in Python cell 'childsum', arity='any'), which reads "
                              "any number of children")
@@ -276,7 +279,7 @@ def parse_trees(lines: list[str], where: str, labels: str = "required", arity: s
         try:
             trees.append(parse_tree(line, labels, arity))
         except ValueError as e:
-            tail = "" if ARITY_WAY_OUT in str(e) else " (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')"
+            tail = "" if isinstance(e, ArityError) else " (one bracketed tree a line, e.g. '(3 (2 The) (4 good))')"
             raise DataError(f"{where}:{n}: {e}{tail}") from None
         except Exception as e:  # any other failure on a line (an overflow...) is still that line's problem
             raise DataError(f"{where}:{n}: cannot read this line as a tree ({type(e).__name__}: {e}) (one bracketed "
