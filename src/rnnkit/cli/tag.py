@@ -131,10 +131,8 @@ def tag(args: argparse.Namespace) -> int:
         return text
 
     def written(blocks, shown) -> int:  # the output, then one warning for every sentence of probability 0 in it
-        try:
+        with shown:
             write_output(args, blocks)
-        finally:
-            shown.close()
         if zero:
             warn(impossible_note(name, zero, args))
         if rulebreak:
@@ -276,10 +274,8 @@ def segment(args: argparse.Namespace) -> int:
         return "".join(" ".join(w) + "\n" for w in found)
 
     size = BLOCK
-    try:
+    with shown:
         write_output(args, (segmented(1 + k * size, block) for k, block in enumerate(_blocks(lines, size))))
-    finally:
-        shown.close()
     if zero:
         warn(impossible_note(args.input or "standard input", zero, args, "words"))
     for lines_, cause, fix in no_path_causes(loaded.trained_tags, rulebreak, blocked):

@@ -50,11 +50,8 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     pathless: list[int] = []  # and those the scheme's rules allow no sequence of the model's tags
     # with --dict a second pass follows, "evaluating with --dict" (rnnkit.cli.dict_evaluate)
     desc = "evaluating without --dict" if getattr(args, "user_dict", None) else "evaluating"
-    shown = Shown(args.progress, sum(map(len, data.words)), desc)
-    try:
+    with Shown(args.progress, sum(map(len, data.words)), desc) as shown:
         predicted = loaded.predict(data, impossible=zero, no_path=pathless, on_batch=shown)
-    finally:
-        shown.close()
     m = loaded.score(data, predicted)
     if zero or pathless:  # one warning: how many, the first of them, why (as tag and segment say it)
         unit, number = sentence_numbers(data, data_path, spec)
