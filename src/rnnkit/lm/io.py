@@ -38,20 +38,25 @@ _LEGACY_NGRAM = "rnnkit.ngram/1"  # n-gram files written before they became chec
 
 def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str, bpe_model: bytes | None = None) -> dict[str, Any]:
     """What a checkpoint needs to rebuild ``model``, its vocabulary and (level ``bpe``) how text becomes pieces."""
-    if (level == "bpe") != (bpe_model is not None):
-        raise ValueError(f"Expected bpe_model with level 'bpe' and only with it, got level {level!r} and "
-                         f"{'no ' * (bpe_model is None)}bpe_model")
+    bpe = _bpe_entry(level, bpe_model)
     classes = getattr(model, "word_classes", None)
-    meta = {
+    return {
         "model": "lm",
         "lm_config": model.config.to_dict(),
         "vocab": vocab.to_json(),
         "level": level,
         "word_classes": None if classes is None else [int(c) for c in classes],
+        **bpe,
     }
-    if bpe_model is not None:
-        meta["bpe_model"] = base64.b64encode(bpe_model).decode("ascii")
-    return meta
+
+
+def _bpe_entry(level: str | None, bpe_model: bytes | None) -> dict[str, str]:
+    """The metadata entry of a BPE-level model's SentencePiece model (base64), ``{}`` at another level: ValueError
+    unless ``bpe_model`` comes with level ``bpe`` and only with it."""
+    if (level == "bpe") != (bpe_model is not None):
+        raise ValueError(f"Expected bpe_model with level 'bpe' and only with it, got level {level!r} and "
+                         f"{'no ' * (bpe_model is None)}bpe_model")
+    return {} if bpe_model is None else {"bpe_model": base64.b64encode(bpe_model).decode("ascii")}
 
 
 def bpe_model_of(task: dict[str, Any]) -> bytes | None:
@@ -126,9 +131,7 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
     ``bpe`` with ``bpe_model``, the SentencePiece model its pieces come from (base64, as :func:`lm_meta`)."""
     if level not in (None, *LM_LEVELS):
         raise ValueError(f"Expected level 'word', 'char', 'bpe' or None, got {level!r}")
-    if (level == "bpe") != (bpe_model is not None):
-        raise ValueError(f"Expected bpe_model with level 'bpe' and only with it, got level {level!r} and "
-                         f"{'no ' * (bpe_model is None)}bpe_model")
+    bpe = _bpe_entry(level, bpe_model)
     if level == "bpe" and vocab is None:
         raise ValueError("Expected vocab with level 'bpe' (its pieces' ids), got None")
     if level in ("word", "bpe") and vocab is not None and vocab.eos_token is None:
@@ -138,9 +141,7 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
                          f"{model.config()['eos_id']!r}")
     arrays = {"model/" + k: v for k, v in model.arrays().items()}
     task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
-            "level": level}
-    if bpe_model is not None:
-        task["bpe_model"] = base64.b64encode(bpe_model).decode("ascii")
+            "level": level, **bpe}
     ckpt.save_checkpoint(path, arrays, {"kind": "ngram-lm", "task": task})
 
 
