@@ -61,7 +61,6 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit._version import __version__
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import (ExportReport, beside, check_beside, narrow, read_for_export, refuse_beside_name,
@@ -69,8 +68,8 @@ from rnnkit.export import (ExportReport, beside, check_beside, narrow, read_for_
 from rnnkit.export_bpe import bpe_side_file
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_extras import tagger_inputs
-from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, adaptive_log_probs,
-                                      class_log_probs, real_steps, recurrent_stack)
+from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, Graph, adaptive_log_probs, class_log_probs, real_steps,
+                                      recurrent_stack)
 from rnnkit.export_scope import CONFIG as _CONFIG
 from rnnkit.export_scope import check_supported
 from rnnkit.export_torch import write_export
@@ -172,22 +171,15 @@ def _tagger_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tupl
 
 def onnx_model(kind: str, task: dict[str, Any], model: dict[str, np.ndarray], record: dict[str, Any]) -> Any:
     """The checked ``onnx.ModelProto`` of an exported model's arrays (no prefix) and task metadata."""
-    onnx = _onnx()
-    from onnx import helper
-
+    _onnx()  # the onnx package, or one line saying how to get it
     cfg = task[_CONFIG[kind]]
     g = Graph(model)
     if kind == "lm":
         inputs, outputs = _lm_graph(g, cfg, task.get("word_classes"))
     else:
         inputs, outputs = {"classifier": _classifier_graph, "tagger": _tagger_graph}[kind](g, cfg)
-    graph = helper.make_graph(g.nodes, f"rnnkit_{kind}", [helper.make_tensor_value_info(*v) for v in inputs],
-                              [helper.make_tensor_value_info(*v) for v in outputs], g.initializers)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
-                              producer_version=__version__, ir_version=IR_VERSION)
-    helper.set_model_props(proto, {"model": kind, "config": json.dumps(cfg), "rnnkit_export": json.dumps(record)})
-    onnx.checker.check_model(proto)
-    return proto
+    return g.model(f"rnnkit_{kind}", inputs, outputs,
+                   {"model": kind, "config": json.dumps(cfg), "rnnkit_export": json.dumps(record)})
 
 
 def vocab_path(output: str | os.PathLike) -> Path:

@@ -58,6 +58,22 @@ class Graph:
         self.nodes.append(helper.make_node(op_type, inputs, names, **attrs))
         return names[0] if isinstance(outputs, int) and outputs == 1 else names
 
+    def model(self, name: str, inputs: list[tuple], outputs: list[tuple], props: dict[str, str]) -> Any:
+        """The checked ``onnx.ModelProto`` of this graph, named ``name``: ``inputs`` and ``outputs`` as (name,
+        element type, shape), rnnkit as its producer (with its version), opset :data:`OPSET`, metadata ``props``."""
+        import onnx
+        from onnx import helper
+
+        from rnnkit._version import __version__
+
+        values = [[helper.make_tensor_value_info(*v) for v in vs] for vs in (inputs, outputs)]
+        graph = helper.make_graph(self.nodes, name, *values, self.initializers)
+        proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
+                                  producer_version=__version__, ir_version=IR_VERSION)
+        helper.set_model_props(proto, props)
+        onnx.checker.check_model(proto)
+        return proto
+
     def fresh(self, what: str) -> str:
         """A new name, ``{what}_{n}``, unused in the graph."""
         self._count += 1

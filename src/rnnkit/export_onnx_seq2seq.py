@@ -42,11 +42,10 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit._version import __version__
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
 from rnnkit.export import ExportReport, beside, check_beside, refuse_beside_name, written_report
-from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, IR_VERSION, OPSET, Graph, real_steps, recurrent_stack
+from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_export
 from rnnkit.seq2seq.lengths import LengthRule
 
@@ -158,22 +157,13 @@ def step_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]
 
 def translator_models(task: dict[str, Any], model: dict[str, np.ndarray], record: dict[str, Any]) -> tuple[Any, Any]:
     """The checked ``onnx.ModelProto`` of the encoder and of the decoder step of a translator's arrays."""
-    import onnx
-    from onnx import helper
-
     cfg = task["seq2seq_config"]
     protos = []
     for name, build in (("encoder", encoder_graph), ("decoder_step", step_graph)):
         g = Graph(model)
         inputs, outputs = build(g, cfg)
-        values = [[helper.make_tensor_value_info(*v) for v in vs] for vs in (inputs, outputs)]
-        graph = helper.make_graph(g.nodes, f"rnnkit_seq2seq_{name}", *values, g.initializers)
-        proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit",
-                                  producer_version=__version__, ir_version=IR_VERSION)
-        helper.set_model_props(proto, {"model": "seq2seq", "part": name, "config": json.dumps(cfg),
-                                       "rnnkit_export": json.dumps(record)})
-        onnx.checker.check_model(proto)
-        protos.append(proto)
+        protos.append(g.model(f"rnnkit_seq2seq_{name}", inputs, outputs, {
+            "model": "seq2seq", "part": name, "config": json.dumps(cfg), "rnnkit_export": json.dumps(record)}))
     return protos[0], protos[1]
 
 
