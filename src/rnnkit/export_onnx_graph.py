@@ -100,11 +100,13 @@ class Graph:
     def weight(self, name: str) -> str:
         return self.const(name, self.weights[name])
 
+    def transposed(self, name: str) -> str:
+        """The weight ``name`` (out, in) stored transposed as ``{name}^T``, (in, out): MatMul's layout."""
+        return self.const(name + "^T", np.ascontiguousarray(self.weights[name].T))
+
     def linear(self, x: str, prefix: str, bias: bool = True) -> str:
         """x @ W^T (+ b) of the weights ``{prefix}.weight`` (out, in) (and ``{prefix}.bias``), over x's last axis."""
-        w = self.weights[prefix + ".weight"]
-        wt = self.const(prefix + ".weight^T", np.ascontiguousarray(w.T))  # (in, out): MatMul's layout
-        y = self.op("MatMul", [x, wt])
+        y = self.op("MatMul", [x, self.transposed(prefix + ".weight")])
         return self.op("Add", [y, self.weight(prefix + ".bias")]) if bias else y
 
 
@@ -200,7 +202,7 @@ def class_log_probs(g: Graph, h: str, z: str, word_classes: list[int]) -> str:
     classes = np.asarray(word_classes, np.int64)  # (V,): every word's class
     order = np.argsort(classes, kind="stable")  # the word ids, class by class
     bounds = np.searchsorted(classes[order], np.arange(int(classes.max()) + 2))  # class c: order[bounds[c]:bounds[c+1]]
-    u = g.const("decoder.class_weight^T", np.ascontiguousarray(g.weights["decoder.class_weight"].T))  # (H, C)
+    u = g.transposed("decoder.class_weight")  # (H, C)
     cl = g.op("LogSoftmax", [g.op("Add", [g.op("MatMul", [h, u]), g.weight("decoder.class_bias")])], axis=-1)
     # cl (..., C): log P(c | h)
     zc = g.op("Gather", [z, g.ints("class_order", order.tolist())], axis=-1)  # (..., V) in class order

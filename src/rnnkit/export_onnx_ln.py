@@ -59,7 +59,7 @@ def _weights(g: Graph, cfg: dict[str, Any], name: str) -> dict[str, str]:
         w_ = g.weights[key]
         if w_.dtype != np.float16:  # rnnkit's own centring, the same float32 digits
             return g.const(key + "^T", np.ascontiguousarray(centre_rows(w_).T))
-        t = g.const(key + "^T", np.ascontiguousarray(w_.T))  # float16 stored, centred once widened, in the graph
+        t = g.transposed(key)  # float16 stored, centred once widened, in the graph
         return g.op("Sub", [t, g.op("ReduceMean", [t], axes=[1], keepdims=1)])
 
     out = {"w_ih": wt("weight_ih"), "w_hh": wt("weight_hh")}

@@ -100,20 +100,15 @@ def encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tupl
     return [("ids", INT64, ["S", "B"]), ("lengths", INT64, ["B"])], outputs
 
 
-def _transposed(g: Graph, name: str) -> str:
-    """The weight ``name`` (out, in) stored transposed, (in, out): MatMul's layout."""
-    return g.const(name + "^T", np.ascontiguousarray(g.weights[name].T))
-
-
 def _attention(g: Graph, kind: str, h: str) -> str:
     """The context (B, Hk) of the query h (B, H) over ``memory`` (B, S, Hk); the weights go to ``attention``."""
     if kind == "additive":  # e_j = v . tanh(W_q h + W_k s_j)
-        keys = g.op("MatMul", ["memory", _transposed(g, "attention.W_k")])  # (B, S, A)
-        query = g.op("MatMul", [h, _transposed(g, "attention.W_q")])  # (B, A)
+        keys = g.op("MatMul", ["memory", g.transposed("attention.W_k")])  # (B, S, A)
+        query = g.op("MatMul", [h, g.transposed("attention.W_q")])  # (B, A)
         u = g.op("Tanh", [g.op("Add", [keys, g.op("Unsqueeze", [query, g.ints("axis_1", [1])])])])  # (B, S, A)
         scores = g.op("MatMul", [u, g.weight("attention.v")])  # (B, S)
     else:  # dot e_j = h . s_j; general e_j = h . (W s_j)
-        keys = "memory" if kind == "dot" else g.op("MatMul", ["memory", _transposed(g, "attention.W")])  # (B, S, H)
+        keys = "memory" if kind == "dot" else g.op("MatMul", ["memory", g.transposed("attention.W")])  # (B, S, H)
         scores = g.op("Squeeze", [g.op("MatMul", [keys, g.op("Unsqueeze", [h, g.ints("axis_2", [2])])]),
                                   g.ints("axis_2", [2])])  # (B, S)
     minus_inf = g.const("minus_inf", np.array(-np.inf, np.float32))
@@ -142,7 +137,7 @@ def step_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]
         h = g.op("Concat", [_attention(g, kind, h), h], axis=-1)  # (B, Hk + H): [c_t ; h_t]
     h_tilde = g.op("Tanh", [g.linear(h, "combine")], ["feed_next" if feeding else "h_tilde"])[0]  # (B, H)
     w_out = "tgt_embedding.weight" if cfg.get("tie_weights") else "output.weight"
-    z = g.op("Add", [g.op("MatMul", [h_tilde, _transposed(g, w_out)]), g.weight("output.bias")])  # (B, V)
+    z = g.op("Add", [g.op("MatMul", [h_tilde, g.transposed(w_out)]), g.weight("output.bias")])  # (B, V)
     g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
     state = [("h", FLOAT, [L, "B", H])] + ([("c", FLOAT, [L, "B", H])] if lstm else [])
     inputs = [("ids", INT64, ["B"])] + state + ([("feed", FLOAT, ["B", H])] if feeding else [])
