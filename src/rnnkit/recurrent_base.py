@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import packing
-from rnnkit.cells.layout import kernel, layer_shapes
+from rnnkit.cells.layout import init_param, kernel, layer_shapes
 from rnnkit.cells._checks import check_float_array
 from rnnkit.checks import check_array, check_int, check_rng
 from rnnkit.errors import NonFiniteError
@@ -145,10 +145,7 @@ class Recurrent:
         bound = 1.0 / np.sqrt(H)
         for layer, _, sfx in self._suffixes():
             for name, shape in self._shapes(layer).items():
-                if name.startswith("ln_"):  # LN gains 1, shifts 0 (Ba et al.): LN starts as a plain normalization
-                    self.params[name + sfx] = (np.ones if name.endswith("_weight") else np.zeros)(shape, self.dtype)
-                else:
-                    self.params[name + sfx] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+                self.params[name + sfx] = init_param(name, shape, bound, rng, self.dtype)
             if cfg.learn_init:
                 self.params["h0" + sfx] = np.zeros(H, self.dtype)
                 if cfg.cell == "lstm":

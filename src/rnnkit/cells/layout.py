@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from rnnkit.cells import elman, elman_ln, gru, gru_ln, lstm, lstm_ln, lstm_ln_peephole, lstm_peephole
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # gate blocks of H rows
@@ -41,3 +43,12 @@ def layer_shapes(cell: str, input_size: int, hidden_size: int, peephole: bool = 
         sizes = {"rnn": (H, H), "lstm": (G, G, G, G, H, H), "gru": (G, G, G, G)}[cell]
         shapes.update({name: (n,) for name, n in zip(_LN_KERNELS[cell].LN_PARAMS, sizes)})
     return shapes
+
+
+def init_param(name: str, shape: tuple[int, ...], bound: float, rng: np.random.Generator,
+               dtype: np.dtype) -> np.ndarray:
+    """PyTorch's default start of a layer's parameter ``name``: U(-bound, bound) (bound 1/sqrt(H)), peepholes
+    too; a layer norm's gains 1 and shifts 0 (Ba et al.: it starts as a plain normalization), drawing nothing."""
+    if name.startswith("ln_"):
+        return (np.ones if name.endswith("_weight") else np.zeros)(shape, dtype)
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)

@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.cells import lstm_peephole
-from rnnkit.cells.layout import WEIGHTS, kernel, layer_shapes
+from rnnkit.cells.layout import WEIGHTS, init_param, kernel, layer_shapes
 from rnnkit.checks import check_number
 from rnnkit.data.parallel import BOS_ID, PAD_ID
 from rnnkit.fielddoc import fields_in_doc
@@ -121,10 +121,7 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     for k in range(L):
         D = E + (H if spec.input_feeding else 0) if k == 0 else H
         for name, shape in layer_shapes(spec.cell, D, H, spec.peephole, spec.layer_norm).items():
-            if name.startswith("ln_"):  # LN gains 1, shifts 0, drawing nothing: as rnnkit.recurrent's
-                p[f"decoder.{name}_l{k}"] = (np.ones if name.endswith("_weight") else np.zeros)(shape, dtype)
-            else:
-                p[f"decoder.{name}_l{k}"] = rng.uniform(-b, b, shape).astype(dtype)  # peepholes as rnnkit.recurrent's
+            p[f"decoder.{name}_l{k}"] = init_param(name, shape, b, rng, dtype)  # as rnnkit.recurrent's layers
     for k, v in att.init_attention_params(spec.attention, H, spec.memory_size, spec.attention_size,
                                           rng, dtype).items():
         p["attention." + k] = v
