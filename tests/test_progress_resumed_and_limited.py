@@ -97,3 +97,23 @@ def test_a_resumed_epochs_eta_counts_the_units_left_only(tmp_path, monkeypatch):
     Trainer(_Timed(now), _cfg(epochs=1), tmp_path / "bar",
             progress=progress.Progress("bar", stream=terminal)).fit(resume=True)
     assert re.search(r"epoch 1:  50%\|[^\r]*\| 2\.00/4\.00 ", terminal.getvalue()), terminal.getvalue()
+
+
+def test_a_bars_eta_counts_to_the_step_limit_as_the_lines_do(monkeypatch):
+    """--max-steps: the bar's ETA (tqdm's own) ran to the epoch's end while the lines' counted to the limit.  Ten
+    steps of 1 s, 2 left: both say 2 s; without a limit both say the epoch's 990 s."""
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    for steps_left, seconds in ((12, 2), (None, 990)):
+        etas = []
+        for mode, stream in (("bar", _Terminal()), ("lines", io.StringIO())):
+            p = progress.Progress(mode, every=10, stream=stream)
+            p.start_epoch(2, 1000 * 20, steps_left=steps_left)
+            for _ in range(10):
+                now[0] += 1.0
+                p.update(20, 1.0, 0.1)
+            shown = str(p._bar) if mode == "bar" else stream.getvalue()
+            m, s = re.search(r"<(\d+):(\d\d)," if mode == "bar" else r"eta (\d+)m(\d\d)s", shown).groups()
+            etas.append((mode, 60 * int(m) + int(s)))
+            p.end_epoch(None)
+        assert etas == [("bar", seconds), ("lines", seconds)], (steps_left, etas)
