@@ -13,6 +13,7 @@ from clirun import run_cli, write_conllu
 from quadratic_task import Quadratic, _cfg
 
 import rnnkit.train.progress as progress
+from rnnkit.cli.apply_progress import Shown
 from rnnkit.train.loop import Trainer
 
 TINY = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--checkpoint-minutes", "0", "--epochs", "1",
@@ -117,3 +118,20 @@ def test_a_bars_eta_counts_to_the_step_limit_as_the_lines_do(monkeypatch):
             etas.append((mode, 60 * int(m) + int(s)))
             p.end_epoch(None)
         assert etas == [("bar", seconds), ("lines", seconds)], (steps_left, etas)
+
+
+def test_a_small_inputs_lines_are_one_per_batch_passing_tenths_as_help_says(capsys):
+    """300 tokens in batches of 128, 128 and 44: three lines, not ten (a line per tenth would repeat one
+    count); --help said 'a plain line as each tenth of the input is done', and now says how many."""
+    stream = io.StringIO()
+    batches = (128, 128, 44)
+    with Shown("lines", sum(batches), "tagging", stream=stream) as shown:
+        for n in batches:
+            shown(n)
+    done = np.cumsum(batches)
+    assert re.findall(r"^tagging \| +([\d.]+)%", stream.getvalue(), re.M) == \
+        [f"{100 * d / done[-1]:.1f}" for d in done], stream.getvalue()
+    for command in ("tag", "segment", "classify", "translate", "score", "evaluate"):
+        code, out, _ = run_cli(capsys, [command, "--help"])
+        text = " ".join(out.split())
+        assert code == 0 and "ten at most, one for a batch that passes several tenths" in text, (command, text)
