@@ -24,7 +24,8 @@ def add_option(p: argparse.ArgumentParser, which: str = "", counted: str = TAG_B
                    help=f"{which}progress on standard error while the model reads the input (tokens done, tokens/s, "
                         f"ETA{counted}): auto is a bar on a terminal once the work has taken {DELAY:g} s (nothing "
                         "for a short input, nor when standard error is no terminal), bar and lines (a plain line as "
-                        "each tenth of the input is done) from the start; none: nothing")
+                        "the count passes a tenth of the input: ten at most, one for a batch that passes several "
+                        "tenths, so fewer on a small input) from the start; none: nothing")
 
 
 class Shown:

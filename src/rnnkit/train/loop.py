@@ -197,7 +197,8 @@ class Trainer(LoopCheckpoints):
             if cfg.max_steps is not None and st.step >= cfg.max_steps:
                 break
             epoch = st.epoch + 1  # 1-based for people
-            self.progress.start_epoch(epoch, total, done=0,
+            # done: the units a resumed epoch had trained (0 at an epoch's start), which every task counts alike
+            self.progress.start_epoch(epoch, total, done=st.epoch_units,
                                       steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step)
             epoch_start = time.monotonic()
             hint = self._divergence_hint()

@@ -1,6 +1,7 @@
 """Progress display: a tqdm bar on a terminal, plain log lines otherwise (files, CI, pipes)."""
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -71,6 +72,29 @@ def epoch_name(name: str, metrics: dict, estimated: bool) -> str:
     return f"~{shown}" if estimated and name in ("word_ppl", "bits_per_char") else shown
 
 
+# tqdm's own layout, but with the lines' rate and time left (Progress.eta), not tqdm's own estimates (its time
+# left ran to the epoch's end under a step limit)
+BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+
+
+@functools.cache
+def _bar_class() -> type:
+    """tqdm (imported when a bar is first shown) that shows its ``shown`` (rate in units/s, seconds left) as
+    ``{rate_fmt}`` and ``{remaining}`` ("?" for NaN), set before each update."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        shown = (math.nan, math.nan)
+
+        @property
+        def format_dict(self) -> dict:
+            rate, eta = self.shown
+            return {**super().format_dict, "rate": rate if rate > 0 else None,
+                    "remaining": tqdm.format_interval(eta) if math.isfinite(eta) else "?"}
+
+    return Bar
+
+
 class Progress:
     """Shows units/s (tokens, sentences), loss, perplexity and ETA for one epoch at a time.
 
@@ -102,8 +126,8 @@ class Progress:
         """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch); ``desc``: the
         name shown instead of "epoch N" (a pass that is no training epoch: ``rnnkit tag``'s "tagging");
         ``since``: (start time, units done since then) the rate counts from (default: now, none);
-        ``steps_left``: the updates before a step limit (``max_steps``) stops the run, which the ETA of the
-        lines then does not run past (None: the epoch's end)."""
+        ``steps_left``: the updates before a step limit (``max_steps``) stops the run, which the ETA (the bar's
+        and the lines', :meth:`eta`) then does not run past (None: the epoch's end)."""
         self.steps_left = steps_left
         self.epoch = epoch
         self.desc = desc or f"epoch {epoch}"
@@ -112,10 +136,8 @@ class Progress:
         self.updates = 0
         self.t0, self.units_since = since if since is not None else (time.perf_counter(), 0)
         if self.mode == "bar":
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
-                             desc=self.desc, dynamic_ncols=True, leave=True)
+            self._bar = _bar_class()(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
+                                     desc=self.desc, dynamic_ncols=True, leave=True, bar_format=BAR_FORMAT)
 
     def update(self, units: int, loss: float | None, lr: float | None) -> None:
         """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``) and ``lr``;
@@ -132,6 +154,7 @@ class Progress:
         if lr is not None:
             info["lr"] = f"{lr:.3g}"
         if self.mode == "bar" and self._bar is not None:
+            self._bar.shown = (rate, self.eta(rate))  # what the update's refresh shows
             self._bar.update(units)
             self._bar.set_postfix(info, refresh=False)
         elif self.mode == "lines":
@@ -139,13 +162,20 @@ class Progress:
             if self.updates % self.every == 0:
                 self._print_line()
 
-    def _print_line(self) -> None:
-        """One plain progress line of the last update (mode "lines")."""
-        rate, info = self._last
+    def eta(self, rate: float) -> float:
+        """Seconds left at ``rate`` units/s: the units left of the epoch (not those a resumed epoch had done)
+        over the rate, or with ``steps_left`` the steps left to the limit times the mean step's time, if
+        sooner; NaN before a rate is known.  The bar shows it as the lines do."""
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         if self.steps_left is not None and self.updates:  # the run stops sooner: at the step limit
             per_step = (time.perf_counter() - self.t0) / self.updates
             eta = min(eta, max(0, self.steps_left - self.updates) * per_step)
+        return eta
+
+    def _print_line(self) -> None:
+        """One plain progress line of the last update (mode "lines")."""
+        rate, info = self._last
+        eta = self.eta(rate)
         pct = 100.0 * self.done / max(1, self.total)
         parts = "".join(f" | {k} {v}" for k, v in info.items())
         print(f"{self.desc} | {pct:5.1f}% | {rate:,.0f} {self.unit}/s{parts} | eta {_fmt_time(eta)}",
