@@ -126,7 +126,8 @@ def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int,
             got = "nothing" if w is None else getattr(w, "shape", type(w).__name__)
             raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
         if w.dtype != dtype:
-            raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}")
+            raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}: "
+                            f"{dtype_fix(f'params[{n + sfx!r}]', w.dtype, dtype, '')}")
         ws.append(w)
     return tuple(ws)
 
