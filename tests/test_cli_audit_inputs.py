@@ -104,6 +104,9 @@ def test_a_min_count_above_every_count_is_refused(tmp_path, capsys):
         code, _, err = run_cli(capsys, argv + ["--min-count", "1000"] + run)
         error_line(code, err, "--min-count 1000 leaves no token of", "lower --min-count")
         assert not (tmp_path / "r").exists()
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "c.tsv"), "--folds", "2", *FAST,
+                                    "--min-count", "1000", "--run-dir", str(tmp_path / "r")])
+    error_line(code, err, f"--min-count 1000 leaves no token of {tmp_path / 'c.tsv'} in")  # before fold 1 starts
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), *FAST, "--min-count", "1000",
                                     "--char-features", "--run-dir", str(tmp_path / "r")])
     assert code == 0, err  # characters alone still tag
