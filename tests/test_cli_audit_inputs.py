@@ -7,18 +7,12 @@ import re
 
 import numpy as np
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import error_line, run_cli, write_conllu
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.errors import DataError
 
 FAST = ["--epochs", "1", "--hidden", "4", "--embed", "4", "--progress", "none", "--checkpoint-minutes", "0"]
-
-
-def _one_line(code: int, err: str, *said: str) -> None:
-    lines = err.strip().splitlines()
-    assert code == 2 and lines and lines[-1].startswith("rnnkit"), err
-    assert "Traceback" not in err and all(s in lines[-1] for s in said), err
 
 
 def _conllu(tmp_path, n=12, name="tr.conllu"):
@@ -56,7 +50,7 @@ def test_weights_with_nan_are_refused_even_under_a_valid_checksum(tmp_path, caps
     arrays[name][0] = np.nan
     ckpt.save_checkpoint(tmp_path / "nan.safetensors", arrays, meta)  # digests of the edited arrays: they match
     code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "nan.safetensors"), str(tmp_path / "t.txt")])
-    _one_line(code, err, "hold NaN or inf", name[len("model/"):])  # was: exit 0, "perplexity nan"
+    error_line(code, err, "hold NaN or inf", name[len("model/"):])  # was: exit 0, "perplexity nan"
     assert "nan" not in out
 
 
@@ -79,7 +73,7 @@ def test_a_language_model_of_an_unknown_level_or_negative_counts_is_refused(tmp_
             arrays["model/counts.2"][0] = -3
         ckpt.save_checkpoint(tmp_path / "bad.safetensors", arrays, meta)
         code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "bad.safetensors"), str(tmp_path / "t.txt")])
-        _one_line(code, err, said, "bad.safetensors")
+        error_line(code, err, said, "bad.safetensors")
         assert not out
 
 
@@ -90,7 +84,7 @@ def test_greedy_with_top_k_0_is_refused_as_any_given_top_k(tmp_path, capsys):
     assert code == 0, err
     model = str(tmp_path / "run" / "last.safetensors")
     code, _, err = run_cli(capsys, ["generate", model, "--greedy", "--top-k", "0", "--length", "3"])
-    _one_line(code, err, "--greedy", "--top-k")
+    error_line(code, err, "--greedy", "--top-k")
     code, out, err = run_cli(capsys, ["generate", model, "--greedy", "--length", "3"])  # the control
     assert code == 0 and out.strip(), err
 
@@ -108,8 +102,11 @@ def test_a_min_count_above_every_count_is_refused(tmp_path, capsys):
                  ["train", "tree", "--train", str(tmp_path / "t.tree"), *FAST]):
         run = ["--run-dir", str(tmp_path / "r")] if argv[1] != "ngram" else []
         code, _, err = run_cli(capsys, argv + ["--min-count", "1000"] + run)
-        _one_line(code, err, "--min-count 1000 leaves no token of", "lower --min-count")
+        error_line(code, err, "--min-count 1000 leaves no token of", "lower --min-count")
         assert not (tmp_path / "r").exists()
+    code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "c.tsv"), "--folds", "2", *FAST,
+                                    "--min-count", "1000", "--run-dir", str(tmp_path / "r")])
+    error_line(code, err, f"--min-count 1000 leaves no token of {tmp_path / 'c.tsv'} in")  # before fold 1 starts
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), *FAST, "--min-count", "1000",
                                     "--char-features", "--run-dir", str(tmp_path / "r")])
     assert code == 0, err  # characters alone still tag
@@ -119,19 +116,19 @@ def test_the_same_file_for_both_polarities_is_refused(tmp_path, capsys):
     (tmp_path / "p.txt").write_text("good film\nnice one\n" * 5, encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "p.txt"),
                                     "--neg", str(tmp_path / "p.txt"), *FAST, "--run-dir", str(tmp_path / "r")])
-    _one_line(code, err, "the same file", "--neg")
+    error_line(code, err, "the same file", "--neg")
 
 
 def test_trees_of_one_label_are_refused(tmp_path, capsys):
     (tmp_path / "n.tree").write_text("(2 (2 the) (2 movie))\n(2 (2 a) (2 film))\n", encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "tree", "--train", str(tmp_path / "n.tree"), *FAST,
                                     "--run-dir", str(tmp_path / "r")])
-    _one_line(code, err, "is label 2", "nothing to learn")
+    error_line(code, err, "is label 2", "nothing to learn")
     # binary: labels 0-1 and 3-4 are two classes; 2 is left out, so 1 and 0 alone are one
     (tmp_path / "b.tree").write_text("(1 (2 the) (0 movie))\n(0 (1 a) (2 film))\n", encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "tree", "--train", str(tmp_path / "b.tree"), "--classes", "2", *FAST,
                                     "--run-dir", str(tmp_path / "r")])
-    _one_line(code, err, "is negative (--classes 2)")
+    error_line(code, err, "is negative (--classes 2)")
 
 
 @pytest.mark.parametrize("argv, said", [
@@ -142,7 +139,7 @@ def test_trees_of_one_label_are_refused(tmp_path, capsys):
 ])
 def test_options_out_of_their_range_are_named(tmp_path, capsys, argv, said):
     code, _, err = run_cli(capsys, argv)
-    _one_line(code, err, said)
+    error_line(code, err, said, usage=True)
 
 
 def test_curves_leave_out_a_last_line_cut_by_a_kill(tmp_path, capsys):
@@ -154,7 +151,7 @@ def test_curves_leave_out_a_last_line_cut_by_a_kill(tmp_path, capsys):
     assert code == 0 and "0.6667" in out, err  # the loss of step 3
     log.write_text('{"type": "epo\n' + whole, encoding="utf-8")  # not the last line: damaged, said
     code, _, err = run_cli(capsys, ["curves", str(log)])
-    _one_line(code, err, "line 1: not a metrics record")
+    error_line(code, err, "line 1: not a metrics record")
 
 
 def test_tagger_format_messages_name_what_set_the_format(tmp_path, capsys):
@@ -164,22 +161,22 @@ def test_tagger_format_messages_name_what_set_the_format(tmp_path, capsys):
     # the model was trained on CoNLL-U; --format columns is the user's choice, which the fix names
     code, _, err = run_cli(capsys, ["tag", str(tmp_path / "r" / "last.safetensors"), str(conllu), "--format",
                                     "columns"])
-    _one_line(code, err, "looks like CoNLL-U", "use --format conllu")
+    error_line(code, err, "looks like CoNLL-U", "use --format conllu")
     lines = conllu.read_text(encoding="utf-8").split("\n")
     lines[2] = "\t".join(lines[2].split("\t")[:8])
     (tmp_path / "cut.conllu").write_text("\n".join(lines), encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(conllu), "--test", str(tmp_path / "cut.conllu"),
                                     *FAST, "--run-dir", str(tmp_path / "r2")])
-    _one_line(code, err, "--valid and --test are read as the training data is, as CoNLL-U")
+    error_line(code, err, "--valid and --test are read as the training data is, as CoNLL-U")
     code, _, err = run_cli(capsys, ["evaluate", str(tmp_path / "r" / "last.safetensors"), str(tmp_path / "cut.conllu")])
-    _one_line(code, err, "The model reads CoNLL-U, as it was trained", "in this file's format")
+    error_line(code, err, "The model reads CoNLL-U, as it was trained", "in this file's format")
 
 
 def test_a_cross_validation_checks_every_folds_hold_out_before_training(tmp_path, capsys):
     (tmp_path / "s.tsv").write_text("pos\tgood\npos\tnice\npos\tgreat\nneg\tbad\n", encoding="utf-8")
     code, _, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "s.tsv"), "--folds", "4", *FAST,
                                     "--run-dir", str(tmp_path / "cv")])
-    _one_line(code, err, "fold 2's training part", "no training text labelled 'neg'")
+    error_line(code, err, "fold 2's training part", "no training text labelled 'neg'")
     assert not (tmp_path / "cv").exists()  # no fold trained first
 
 

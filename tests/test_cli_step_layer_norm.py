@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import refused, run_cli
 
 from rnnkit.cells import elman_ln, gru_ln, lstm_ln, lstm_ln_peephole
 from rnnkit.textbook import CELLS
@@ -98,12 +98,6 @@ def test_saved_weights_read_back_and_left_out_gains_are_one(capsys, tmp_path):
     assert p["ln_ih_weight"] == [1.0] * 12 and p["ln_cell_weight"] == [1.0] * 3 and p["ln_hh_bias"] == [0.0] * 12
 
 
-def _one_line_error(capsys, argv: list[str]) -> str:
-    code, out, err = run_cli(capsys, argv)
-    assert code != 0 and out == "" and err.strip().count("\n") == 0, err
-    return err
-
-
 def test_layer_norm_with_peephole_prints_both_and_reads_a_sheet_of_both(capsys, tmp_path):
     saved = tmp_path / "w.json"
     argv = ["step", "--cell", "lstm", "--layer-norm", "--peephole", "--backward"]
@@ -115,16 +109,16 @@ def test_layer_norm_with_peephole_prints_both_and_reads_a_sheet_of_both(capsys, 
     assert len(obj["weight_co"]) == 3 and set(obj["ln_hh_bias"]) == {"i", "f", "g", "o"}
     code, again, err = run_cli(capsys, argv + ["--weights", str(saved)])
     assert code == 0 and again.split("\n\nparameters\n")[1] == out.split("\n\nparameters\n")[1], err
-    err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(saved)])
+    err = refused(run_cli(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(saved)]))
     assert "unknown parameter 'weight_ci' (a peephole weight: give cell 'lstm_ln_peephole', --peephole)" in err
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_one_hidden_unit_is_refused_where_ln_is_over_h(capsys, cell):
-    err = _one_line_error(capsys, ["step", "--cell", cell, "--layer-norm", "--hidden-size", "1"])
+    err = refused(run_cli(capsys, ["step", "--cell", cell, "--layer-norm", "--hidden-size", "1"]))
     assert "Expected H >= 2 hidden units for a layer-normalized" in err
     assert "got H = 1 from hidden_size (--hidden-size); give 2 or more there" in err
-    err = _one_line_error(capsys, ["step", "--cell", cell, "--layer-norm", "--h0", "0.5"])  # H set by --h0
+    err = refused(run_cli(capsys, ["step", "--cell", cell, "--layer-norm", "--h0", "0.5"]))  # H set by --h0
     assert "got H = 1 from h0 (--h0); give 2 or more there" in err and "--hidden-size" not in err, err
 
 
@@ -132,7 +126,7 @@ def test_a_layer_norm_sheet_without_layer_norm_says_to_give_it(capsys, tmp_path)
     saved = tmp_path / "w.json"
     code, _, err = run_cli(capsys, ["step", "--cell", "rnn", "--layer-norm", "--save-weights", str(saved)])
     assert code == 0, err
-    err = _one_line_error(capsys, ["step", "--cell", "rnn", "--weights", str(saved)])
+    err = refused(run_cli(capsys, ["step", "--cell", "rnn", "--weights", str(saved)]))
     assert "unknown parameter 'ln_weight' (a layer-norm gain or shift: give cell 'rnn_ln', --layer-norm); " in err
 
 
@@ -140,7 +134,7 @@ def test_the_cell_states_gain_as_gate_blocks_is_one_clear_line(capsys, tmp_path)
     w = tmp_path / "w.json"
     w.write_text(json.dumps({"weight_ih": [[0.1]] * 8, "weight_hh": [[0.2, 0.1]] * 8,
                              "ln_cell_weight": {"i": [0.1, 0.2]}}), encoding="utf-8")
-    err = _one_line_error(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(w)])
+    err = refused(run_cli(capsys, ["step", "--cell", "lstm", "--layer-norm", "--weights", str(w)]))
     assert "ln_cell_weight: the LN gain or shift of the cell state is one number per hidden unit" in err
 
 

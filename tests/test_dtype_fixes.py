@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rnnkit.lm.adaptive_softmax import AdaptiveSoftmax
+from rnnkit.lm.class_softmax import ClassSoftmax
 from rnnkit.nn.attention_pool import attention_pool_forward, init_attention_pool
-from rnnkit.nn.linear import linear_forward
+from rnnkit.nn.linear import linear_backward, linear_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.recurrent import GRU, LSTM
 
@@ -58,3 +60,33 @@ def test_a_state_of_another_dtype_is_told_to_convert(cell):
         layer.forward(x, state)
     fixed = tuple(s.astype(np.float32) for s in state) if cell is LSTM else state.astype(np.float32)
     assert layer.forward(x, fixed)[0].dtype == np.float32
+
+
+def test_linear_bias_and_dout_of_another_dtype_are_told_to_convert():
+    """A bias or gradient has nothing to be built alike: the fix is to convert it to the weight's dtype."""
+    x, w, b = _f64(2, 3).astype(np.float32), _f64(4, 3).astype(np.float32), _f64(4)
+    with pytest.raises(TypeError, match=r"Expected bias of dtype float32 .the weight's., got float64: pass "
+                                        r"bias\.astype\(np\.float32\)$"):
+        linear_forward(x, w, b)
+    y, cache = linear_forward(x, w, b.astype(np.float32))
+    with pytest.raises(TypeError, match=r"Expected dout of dtype float32 .the weight's., got float64: pass "
+                                        r"dout\.astype\(np\.float32\)$"):
+        linear_backward(y.astype(np.float64), cache)
+    assert linear_backward(y, cache)[0].dtype == np.float32
+    with pytest.raises(TypeError, match=r"Expected bias of dtype float32 .the weight's., got float64: pass "
+                                        r"bias\.astype\(np\.float32\)$"):
+        LinearCrossEntropy().forward(x, w, b, np.arange(2))
+
+
+@pytest.mark.parametrize("layer", [ClassSoftmax(np.array([0, 0, 1, 1, 1])), AdaptiveSoftmax(5, 3, [3], 1.0)])
+def test_a_factored_outputs_h_or_parameter_of_another_dtype_names_the_fix(layer):
+    params = (ClassSoftmax.init_params(5, 2, 3, np.random.default_rng(0)) if isinstance(layer, ClassSoftmax)
+              else layer.init_params(np.random.default_rng(0)))  # float32
+    h, targets = _f64(4, 3), np.array([0, 1, 2, 4])
+    with pytest.raises(TypeError, match=r"Expected h of dtype float32 .the parameters'., got float64: pass "
+                                        r"h\.astype\(np\.float32\), or cast the parameters to np\.float64 alike$"):
+        layer.loss(params, h, targets)
+    name = sorted(params)[-1]
+    with pytest.raises(TypeError, match=rf"got float64: pass params\['{name}'\]\.astype\(np\.float32\)$"):
+        layer.loss({**params, name: params[name].astype(np.float64)}, h.astype(np.float32), targets)
+    assert np.isfinite(layer.loss({k: v.astype(np.float64) for k, v in params.items()}, h, targets)[0])

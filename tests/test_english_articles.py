@@ -74,3 +74,23 @@ def test_an_array_given_as_a_shape_is_named_with_its_dtypes_article():
         uniform_(np.zeros(3, np.int64), 0.1, rng)
     with pytest.raises(TypeError, match="got a float32 array of shape"):
         uniform_(np.zeros(3, np.float32), 0.1, rng)
+    with pytest.raises(TypeError, match="got a uint8 array of shape"):  # a "u" read "you": not "an uint8"
+        uniform_(np.zeros(3, np.uint8), 0.1, rng)
+
+
+def test_a_type_or_dtype_name_takes_the_article_of_its_sound():
+    from rnnkit.english import a_or_an_name
+
+    names = ("int", "int64", "object", "ndarray", "float32", "uint8", "str", "list", "NoneType", "bool")
+    assert [a_or_an_name(n) for n in names] == ["an"] * 4 + ["a"] * 6
+
+
+def test_a_checkpoints_task_of_another_type_is_named_with_its_article(tmp_path):
+    from rnnkit import checkpoint as ckpt
+    from rnnkit.checkpoint_task import load_task_checkpoint
+    from rnnkit.errors import CheckpointError
+
+    path = tmp_path / "m.safetensors"
+    ckpt.save_checkpoint(path, {"model/w": np.zeros(2, np.float32)}, {"task": 7})
+    with pytest.raises(CheckpointError, match="its task is an int, not an object"):
+        load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm")

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import refused, run_cli
 
 from rnnkit import checkpoint as ckpt
 
@@ -27,32 +27,28 @@ def _train_lm(tmp_path, capsys, *options):
     return run / "last.safetensors"
 
 
-def _refused(capsys, argv, needle):
-    code, out, err = run_cli(capsys, argv)
-    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, err
-
-
 def test_both_files_of_an_onnx_export_are_checked_before_either_is_written(tmp_path, capsys):
     model = _train_lm(tmp_path, capsys)
     before = model.read_bytes()
     device = tmp_path / "dev.onnx"
     device.symlink_to(os.devnull)  # a device: the graph would be written into it and its vocabulary beside it
-    _refused(capsys, ["export", str(model), "-o", str(device), "--onnx"], "is not a regular file (a device or a pipe)")
+    refused(run_cli(capsys, ["export", str(model), "-o", str(device), "--onnx"]),
+            "is not a regular file (a device or a pipe)")
     assert not (tmp_path / "dev.vocab.json").exists()
     (tmp_path / "v.vocab.json").symlink_to(os.devnull)  # the vocabulary's path a device
-    _refused(capsys, ["export", str(model), "-o", str(tmp_path / "v.onnx"), "--onnx"],
+    refused(run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "v.onnx"), "--onnx"]),
              f"-o {tmp_path / 'v.onnx'}: its vocabulary file {tmp_path / 'v.vocab.json'} is not a regular file")
     assert not (tmp_path / "v.onnx").exists()
-    _refused(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx.gz"), "--onnx"],
+    refused(run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx.gz"), "--onnx"]),
              "a model is saved uncompressed (ONNX), so a compressed file's name would mislead")
     assert not list(tmp_path.glob("m.*"))
     (tmp_path / "x.vocab.json").mkdir()  # the vocabulary's path a folder
-    _refused(capsys, ["export", str(model), "-o", str(tmp_path / "x.onnx"), "--onnx"],
+    refused(run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "x.onnx"), "--onnx"]),
              "its vocabulary file " + str(tmp_path / "x.vocab.json") + " is a folder; choose another -o")
     assert not (tmp_path / "x.onnx").exists()
     source = tmp_path / "q.vocab.json"  # a checkpoint whose name is the vocabulary's of -o q.onnx
     source.write_bytes(before)
-    _refused(capsys, ["export", str(source), "-o", str(tmp_path / "q.onnx"), "--onnx"],
+    refused(run_cli(capsys, ["export", str(source), "-o", str(tmp_path / "q.onnx"), "--onnx"]),
              "its vocabulary file " + str(source) + " is a file this command reads")
     assert source.read_bytes() == before and not (tmp_path / "q.onnx").exists()
     # a safetensors name for an ONNX graph is written, with a warning that the name misleads
@@ -88,7 +84,7 @@ def test_a_model_rnnkit_would_not_load_is_not_exported(tmp_path, capsys):
              ("--onnx", "--torch"))]:
         for target in targets:
             out = tmp_path / f"{source.stem}{target}.out"
-            _refused(capsys, ["export", str(source), "-o", str(out), target], needle)
+            refused(run_cli(capsys, ["export", str(source), "-o", str(out), target]), needle)
             assert not out.exists()
 
 
@@ -97,8 +93,9 @@ def test_a_layer_normalized_peephole_lstm_is_refused_by_torch_for_its_layer_norm
     # --torch names the layer norm (not the peepholes) and sends it to --onnx, which writes both (a Scan)
     model = _train_lm(tmp_path, capsys, "--peephole", "--layer-norm")
     out = tmp_path / "m.out"
-    _refused(capsys, ["export", str(model), "-o", str(out), "--torch"], "layer-normalized (--layer-norm), which torch")
-    _refused(capsys, ["export", str(model), "-o", str(out), "--torch"], "export it with --onnx instead")
+    refused(run_cli(capsys, ["export", str(model), "-o", str(out), "--torch"]),
+            "layer-normalized (--layer-norm), which torch")
+    refused(run_cli(capsys, ["export", str(model), "-o", str(out), "--torch"]), "export it with --onnx instead")
     assert not out.exists()
     code, _, err = run_cli(capsys, ["export", str(model), "-o", str(tmp_path / "m.onnx"), "--onnx"])
     assert code == 0 and (tmp_path / "m.onnx").exists(), err

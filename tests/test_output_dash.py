@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import refused, run_cli, write_conllu
 
 from rnnkit.data.files import check_output_path
 
@@ -31,35 +31,32 @@ def _train_lm(tmp_path, capsys, monkeypatch):
     assert code == 0, err
 
 
-def _refused(capsys, argv, needle):
-    code, out, err = run_cli(capsys, argv)
-    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, (code, err)
-
-
 def test_output_options_refuse_a_dash_and_write_no_file_named_dash(tmp_path, capsys, monkeypatch):
     _train_lm(tmp_path, capsys, monkeypatch)
     write_conllu(tmp_path / "t.conllu", [[("a", "X"), ("b", "Y")]] * 3)
-    _refused(capsys, ["export", "run", "-o", "-"], "-o -: a model cannot go to standard output; give a file name")
-    _refused(capsys, ["export", "run", "-o", "-", "--torch"], "-o -: a model cannot go to standard output")
-    _refused(capsys, ["train", "hmm", "--train", "t.conllu", "--output", "-"], "--output -: a model cannot go")
-    _refused(capsys, ["train", "ngram", "--train", "t.txt", "--save", "-"], "--save -: a model cannot go")
-    _refused(capsys, ["train", "ngram", "--train", "t.txt", "--arpa", "-"], "--arpa -: an ARPA model cannot go")
+    refused(run_cli(capsys, ["export", "run", "-o", "-"]),
+            "-o -: a model cannot go to standard output; give a file name")
+    refused(run_cli(capsys, ["export", "run", "-o", "-", "--torch"]), "-o -: a model cannot go to standard output")
+    refused(run_cli(capsys, ["train", "hmm", "--train", "t.conllu", "--output", "-"]), "--output -: a model cannot go")
+    refused(run_cli(capsys, ["train", "ngram", "--train", "t.txt", "--save", "-"]), "--save -: a model cannot go")
+    refused(run_cli(capsys, ["train", "ngram", "--train", "t.txt", "--arpa", "-"]), "--arpa -: an ARPA model cannot go")
     code, _, err = run_cli(capsys, ["train", "hmm", "--train", "t.conllu", "--output", "hmm.safetensors"])
     assert code == 0, err
-    _refused(capsys, ["evaluate", "hmm.safetensors", "t.conllu", "--errors", "-"], "--errors -: ")
-    code, _, err = run_cli(capsys, ["train", "lm", "--train", "t.txt", *FAST, "--run-dir", "-"])
-    assert code == 2 and "--run-dir: -: a run folder cannot go to standard output; give a folder name" in err, err
+    refused(run_cli(capsys, ["evaluate", "hmm.safetensors", "t.conllu", "--errors", "-"]), "--errors -: ")
+    refused(run_cli(capsys, ["train", "lm", "--train", "t.txt", *FAST, "--run-dir", "-"]),
+            "--run-dir: -: a run folder cannot go to standard output; give a folder name", usage=True)
     pytest.importorskip("matplotlib")
-    _refused(capsys, ["curves", "run", "-o", "-"], "--output -: a plot cannot go to standard output")
-    _refused(capsys, ["states", "run", "a b", "-o", "-"], "--output -: a plot cannot go to standard output")
-    _refused(capsys, ["gradflow", "--steps", "5", "--plot", "-"], "--plot -: a plot cannot go to standard output")
+    refused(run_cli(capsys, ["curves", "run", "-o", "-"]), "--output -: a plot cannot go to standard output")
+    refused(run_cli(capsys, ["states", "run", "a b", "-o", "-"]), "--output -: a plot cannot go to standard output")
+    refused(run_cli(capsys, ["gradflow", "--steps", "5", "--plot", "-"]),
+            "--plot -: a plot cannot go to standard output")
     assert sorted(os.listdir(tmp_path)) == ["hmm.safetensors", "run", "t.conllu", "t.txt"]
 
 
 def test_an_onnx_export_refuses_a_dash_and_writes_no_dash_vocab_json(tmp_path, capsys, monkeypatch):
     pytest.importorskip("onnx")
     _train_lm(tmp_path, capsys, monkeypatch)
-    _refused(capsys, ["export", "run", "-o", "-", "--onnx"], "-o -: a model cannot go to standard output")
+    refused(run_cli(capsys, ["export", "run", "-o", "-", "--onnx"]), "-o -: a model cannot go to standard output")
     assert sorted(os.listdir(tmp_path)) == ["run", "t.txt"]
 
 
@@ -71,10 +68,10 @@ def test_an_onnx_graph_named_as_a_vocabulary_file_is_refused(tmp_path, capsys, m
     code, _, err = run_cli(capsys, ["export", "run", "-o", "ex/m.onnx", "--onnx"])
     assert code == 0, err
     vocab = (tmp_path / "ex" / "m.vocab.json").read_bytes()
-    _refused(capsys, ["export", "run", "-o", "ex/m.vocab.json", "--onnx"],
+    refused(run_cli(capsys, ["export", "run", "-o", "ex/m.vocab.json", "--onnx"]),
              "-o ex/m.vocab.json: is named as the vocabulary file written beside an export; give the export's own "
              "name, e.g. ex/m.onnx")
-    _refused(capsys, ["export", "run", "-o", "ex/M.Vocab.JSON", "--onnx"], "is named as the vocabulary file")
+    refused(run_cli(capsys, ["export", "run", "-o", "ex/M.Vocab.JSON", "--onnx"]), "is named as the vocabulary file")
     assert (tmp_path / "ex" / "m.vocab.json").read_bytes() == vocab
     assert sorted(os.listdir(tmp_path / "ex")) == ["m.onnx", "m.vocab.json"]
 
@@ -86,11 +83,11 @@ def test_translate_refuses_a_dash_for_its_attention_files_and_plot_folder(tmp_pa
                                     "--hidden", "4", "--batch-size", "2", *FAST, "--run-dir", "mt"])
     assert code == 0, err
     monkeypatch.setattr("sys.stdin", io.StringIO("a b\n"))
-    _refused(capsys, ["translate", "mt/last.safetensors", "--attention-out", "-"],
+    refused(run_cli(capsys, ["translate", "mt/last.safetensors", "--attention-out", "-"]),
              "--attention-out -: the attention weights cannot go to standard output; give a file name")
-    _refused(capsys, ["translate", "mt/last.safetensors", "--alignments", "-"], "--alignments -: ")
+    refused(run_cli(capsys, ["translate", "mt/last.safetensors", "--alignments", "-"]), "--alignments -: ")
     pytest.importorskip("matplotlib")
-    _refused(capsys, ["translate", "mt/last.safetensors", "--plot-attention", "1", "--plot-dir", "-"],
+    refused(run_cli(capsys, ["translate", "mt/last.safetensors", "--plot-attention", "1", "--plot-dir", "-"]),
              "--plot-dir -: the plots cannot go to standard output; give a folder name")
     assert sorted(os.listdir(tmp_path)) == ["mt", "mt.tsv"]
 
@@ -103,5 +100,5 @@ def test_step_weights_dash_reads_what_save_weights_dash_wrote(capsys, monkeypatc
     code, second, err = run_cli(capsys, ["step", "--cell", "gru", "--seed", "3", "--json", "--weights", "-"])
     assert code == 0 and json.loads(second)["forward"] == json.loads(first)["forward"], err
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"{\"weight_ih\": 3")))
-    code, out, err = run_cli(capsys, ["step", "--cell", "gru", "--weights", "-"])
-    assert code == 2 and err.startswith("rnnkit: error: --weights - (standard input): not valid JSON"), err
+    line = refused(run_cli(capsys, ["step", "--cell", "gru", "--weights", "-"]))
+    assert line.startswith("rnnkit: error: --weights - (standard input): not valid JSON"), line

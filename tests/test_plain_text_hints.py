@@ -106,3 +106,22 @@ def test_an_induced_tagger_evaluated_on_plain_text_names_the_format_given(runs, 
     code, _, err = run_cli(capsys, ["evaluate", str(runs / "u.safetensors"), str(runs / "raw.txt"), "--format",
                                     "conllu"])
     assert code == 2 and "evaluating needs tagged data, in CoNLL-U (the --format given)" in err, err
+
+
+def test_a_refused_files_head_is_read_once_to_tell_its_kind(runs, capsys, monkeypatch):
+    """The refusal's look at the file (CoNLL-U? label<TAB>text? plain text?) read its first 64 KiB twice."""
+    from rnnkit.cli import file_looks, tagging_data
+
+    reads = []
+    real = file_looks.head_lines
+
+    def counted(path, encoding):
+        reads.append(path)
+        return real(path, encoding)
+
+    monkeypatch.setattr(file_looks, "head_lines", counted)  # looks_like_conllu's
+    monkeypatch.setattr(tagging_data, "head_lines", counted)
+    code, _, err = run_cli(capsys, ["train", "tagger", "--train", str(runs / "raw.txt"), "--format", "columns", *FAST,
+                                    "--run-dir", str(runs / "y")])
+    assert code == 2 and "looks like plain text" in err, err
+    assert reads == [str(runs / "raw.txt")]

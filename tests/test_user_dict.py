@@ -257,7 +257,7 @@ def test_user_words_given_as_a_list_are_checked():
         UserDict(["欧阳 丽"])
     with pytest.raises(TypeError, match=r"got a str '欧阳丽': pass \[word\]"):
         UserDict("欧阳丽")
-    with pytest.raises(ValueError, match=r"got a int, not a str at position 0"):
+    with pytest.raises(ValueError, match=r"got an int, not a str at position 0"):
         UserDict([3])
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from rnnkit.checkpoint import Loaded, damaged, load_checkpoint
 from rnnkit.errors import CheckpointError
+from rnnkit.english import a_or_an_name
 
 
 def copy_into(params: dict[str, np.ndarray], arrays: Mapping[str, np.ndarray], what: str = "the model's") -> None:
@@ -83,7 +84,8 @@ def load_task_checkpoint(path: str | os.PathLike, kind: str, what: str, command:
     arrays, meta = load_checkpoint(path) if loaded is None else loaded
     task = meta.get("task") or {}
     if not isinstance(task, dict):
-        raise damaged(Path(path), f"its task is a {type(task).__name__}, not an object")
+        got = type(task).__name__
+        raise damaged(Path(path), f"its task is {a_or_an_name(got)} {got}, not an object")
     if task.get("model") != kind:
         raise CheckpointError(f"{path}: not a {what} checkpoint; {other_kind(task.get('model'))}, or pass a "
                               f"checkpoint written by '{command}'")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rnnkit.checks import check_rng
-from rnnkit.english import a_or_an
+from rnnkit.english import a_or_an, a_or_an_name
 
 SCHEMES = ("pytorch", "uniform", "orthogonal", "xavier")
 
@@ -37,9 +37,9 @@ _RECURRENT_KEY = re.compile(r"^(?:.*\.)?(weight_ih|weight_hh|weight_hr|bias_ih|b
 
 def _check_shape(shape: Sequence[int], ndim: int | None = None) -> tuple[int, ...]:
     if isinstance(shape, np.ndarray):  # torch's in-place call, init.uniform_(w, ...): its values read as a shape
-        article = "an" if shape.dtype.name[0] in "aeiou" else "a"  # an int64, a float32
-        raise TypeError(f"Expected a shape, got {article} {shape.dtype} array of shape {shape.shape}: these functions "
-                        "return a new array; to fill one in place, w[...] = uniform_(w.shape, bound, rng)")
+        raise TypeError(f"Expected a shape, got {a_or_an_name(shape.dtype.name)} {shape.dtype} array of shape "
+                        f"{shape.shape}: these functions return a new array; to fill one in place, "
+                        "w[...] = uniform_(w.shape, bound, rng)")
     try:
         shape = tuple(int(s) for s in shape)
     except TypeError:

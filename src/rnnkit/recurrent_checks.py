@@ -20,6 +20,15 @@ LN_OVER_H = {"rnn": "its one unit would be normalized to its shift whatever the 
              "lstm": "its one-unit cell c_t would be normalized to a constant, so h_t would not depend on c_t"}
 
 
+def ln_over_one_unit(cell: str, layer_norm: Any, units: Any) -> str | None:
+    """Why ``layer_norm`` over a ``cell`` ("rnn", "lstm", "gru") of ``units`` hidden units cannot work when it is
+    one unit of the Elman RNN or the LSTM (:data:`LN_OVER_H`, for the caller's error), else None (GRU's LN is
+    over its gates, and a ``units`` that is no integer is left to the size's own check)."""
+    if layer_norm and cell in LN_OVER_H and isinstance(units, (int, np.integer)) and units == 1:
+        return LN_OVER_H[cell]
+    return None
+
+
 def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variational_dropout: Any, learn_init: Any,
                         rng: Any, init: str, init_scale: Any, dropout: Any, weight_drop: Any, nonlinearity: Any,
                         tbptt: Any, residual: Any = False, num_layers: Any = 1, peephole: Any = False,
@@ -54,8 +63,9 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
         raise ValueError(f"Expected nonlinearity 'tanh' for {cell.upper()}, got {nonlinearity!r}")
     if peephole and cell != "lstm":
         raise ValueError(f"Expected peephole=False for {cell.upper()} (peepholes read an LSTM's cell c), got True")
-    if layer_norm and cell in LN_OVER_H and isinstance(hidden_size, (int, np.integer)) and hidden_size == 1:
-        raise ValueError(f"Expected hidden_size >= 2 with layer_norm=True for {cell.upper()} ({LN_OVER_H[cell]}), got "
+    why = ln_over_one_unit(cell, layer_norm, hidden_size)
+    if why:
+        raise ValueError(f"Expected hidden_size >= 2 with layer_norm=True for {cell.upper()} ({why}), got "
                          "hidden_size=1")
     if tbptt is not None:
         check_int("tbptt", tbptt, 1)
@@ -116,7 +126,8 @@ def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int,
             got = "nothing" if w is None else getattr(w, "shape", type(w).__name__)
             raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
         if w.dtype != dtype:
-            raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}")
+            raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}: "
+                            f"{dtype_fix(f'params[{n + sfx!r}]', w.dtype, dtype, '')}")
         ws.append(w)
     return tuple(ws)
 

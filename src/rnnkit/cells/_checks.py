@@ -93,7 +93,8 @@ def _name_wrong_input(x: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, gates:
         raise ValueError(f"Expected x of shape (T, B, D) with D = {D} as in w_ih {w_ih.shape}, got {x.shape}")
     for name, w in (("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
         if w.dtype != x.dtype:  # a float64 weight with float32 x ran in a mix of both precisions
-            raise TypeError(f"Expected {name} of dtype {x.dtype} (x's), got {w.dtype}")
+            raise TypeError(f"Expected {name} of dtype {x.dtype} (x's), got {w.dtype}: "
+                            f"{dtype_fix(name, w.dtype, x.dtype, '')}")
     return B, H, D
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -173,10 +173,12 @@ def register(groups) -> None:
 
 
 def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Path,
-         evaluation: list | None = None, part: str | None = None, valid_name: str | None = None) -> tuple[Any, Any]:
+         evaluation: list | None = None, part: str | None = None, valid_name: str | None = None,
+         say_data: Callable[[], None] | None = None) -> tuple[Any, Any]:
     """Train one model; returns (model, encoder) of the best checkpoint.  ``evaluation``: the texts
     whose words ``--extend-vocab`` may add (validation and test data); ``part``: what ``train`` is,
-    for messages (default: the training files); ``valid_name``: the given validation data's."""
+    for messages (default: the training files); ``valid_name``: the given validation data's; ``say_data``
+    says what the data hold (a single run's, once its data are past every refusal)."""
     from rnnkit.classify.model import Classifier, ClassifierConfig
     from rnnkit.classify.task import ClassifierEncoder, ClassifierTask, classifier_meta, load_classifier
     from rnnkit.classify.weights import class_weights_from
@@ -196,13 +198,15 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     train_labels = enc.encode_labels([e.label for e in train])
     # from the texts trained on: after the hold-out, and with --folds each fold's own
     weights = class_weights_from(args.class_weights, enc.labels, train_labels, "--class-weights")
-    if weights is not None and not args.folds:
-        shown = ", ".join(f"{label} {w:.4g}" for label, w in zip(enc.labels, weights))
-        print(f"class weights ({args.class_weights}): {shown}", file=sys.stderr)
     enc.vocab = extend_vocab(args, enc.vocab, (tok for e in (valid or []) + (evaluation or [])
                                                for tok in enc.tokenize(e.text)))
     vectors = read_pretrained(args, enc.vocab.tokens)
-    if held_out and not args.folds:  # said after the errors a run can still meet; with --folds, once for all
+    if say_data is not None:  # said after the errors a run can still meet; with --folds, once for all
+        say_data()
+    if weights is not None and not args.folds:
+        shown = ", ".join(f"{label} {w:.4g}" for label, w in zip(enc.labels, weights))
+        print(f"class weights ({args.class_weights}): {shown}", file=sys.stderr)
+    if held_out and not args.folds:
         say_holdout(args, *held_out, part or data_source(args))
         warn_small_holdout(args, *held_out, part or data_source(args))
     # attention_size at its default unless attention pools: a run from before the field existed resumes
@@ -259,15 +263,18 @@ def train_classifier(args: argparse.Namespace) -> int:
         raise DataError(f"--folds {args.folds} needs at least {args.folds} texts (each fold holds some out to test "
                         f"on), and {data_source(args)} has {len(examples):,}; give --folds {len(examples)} or fewer")
     run = Path(args.run_dir)
-    print(data_summary(args, examples), file=sys.stderr)
-    if args.level == "word":
-        warn_if_unsegmented([e.text for e in examples], data_source(args))
+
+    def say_data() -> None:  # after the refusals the data can meet, so that a refusal is the one line on stderr
+        print(data_summary(args, examples), file=sys.stderr)
+        if args.level == "word":
+            warn_if_unsegmented([e.text for e in examples], data_source(args))
+
     if args.folds:
-        return cross_validation(args, examples, run, _fit, scores)
+        return cross_validation(args, examples, run, _fit, scores, say_data)
     classes = sorted({e.label for e in examples})  # a held-out file's --header line of one of them is an example
     valid, valid_name = held_data(args, "valid", classes)
     test, test_name = held_data(args, "test", classes)
-    model, enc = _fit(args, examples, valid, run, test, valid_name=valid_name)
+    model, enc = _fit(args, examples, valid, run, test, valid_name=valid_name, say_data=say_data)
     if model is None:  # a process other than 0 of several: process 0 reports
         return 0
     if not args.resume:

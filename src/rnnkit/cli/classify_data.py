@@ -164,10 +164,12 @@ SMALL_HOLDOUT = 30  # held-out texts below which validation accuracy cannot choo
 
 def data_summary(args: argparse.Namespace, examples: list) -> str:
     """The 'data:' line: texts, tokens and token types at the chosen level (after --lowercase and
-    --max-length), and how many types --min-count keeps when it drops some."""
+    --max-length), and how many types --min-count keeps when it drops some; a --min-count that keeps none is
+    refused (ValueError) instead, before any fold's training part meets it."""
     from collections import Counter
 
     from rnnkit.classify.task import ClassifierEncoder
+    from rnnkit.cli.common import check_min_count
     from rnnkit.data.vocab import Vocabulary
 
     tokenizer = ClassifierEncoder(Vocabulary(["<unk>"], eos_token=None), [], args.lowercase, args.max_length,
@@ -177,6 +179,8 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
     line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
     if args.min_count > 1:
         kept = sum(n >= args.min_count for n in counts.values())
+        if not kept:  # the tokenizer's vocabulary holds <unk> alone, as the one built would
+            check_min_count(args.min_count, tokenizer.vocab, data_source(args))
         line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
     return line
 

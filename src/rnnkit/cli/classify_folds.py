@@ -63,10 +63,11 @@ def class_weights_option(text: str) -> str:
 
 
 def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: Callable[..., tuple[Any, Any]],
-                     scores: Callable[..., dict[str, Any]]) -> int:
+                     scores: Callable[..., dict[str, Any]], say_data: Callable[[], None]) -> int:
     """Train and test the K folds of ``examples`` into ``run`` with ``fit`` (the command's training of
     one model: ``(model, encoder)``, or (None, None) in processes other than 0) and ``scores`` (its
-    test metrics); print each fold's accuracy and the summary."""
+    test metrics); print each fold's accuracy and the summary.  ``say_data`` says what the data hold, once
+    every fold's hold-out is checked."""
     from rnnkit.classify.crossval import cross_validate, kfold_indices
     from rnnkit.classify.task import ClassifierEncoder
 
@@ -76,14 +77,15 @@ def cross_validation(args: argparse.Namespace, examples: list, run: Path, fit: C
         read_pretrained(args, every.vocab.tokens)
 
     group = processes.group()  # several under mpiexec: the folds one after another, each trained by all
+    first = None
     if args.valid_fraction > 0:  # every fold's hold-out checked now, not after the folds before it trained
-        first = None
         for fold, (train_idx, _) in enumerate(kfold_indices(len(examples), args.folds, args.fold_seed,
                                                             [e.label for e in examples])):
             part = f"fold {fold + 1}'s training part"
             _, held = holdout(args, [examples[i] for i in train_idx], args.seed, part)
             first = first or (len(held), len(train_idx), part)
-        # the folds' held-out parts are about the same size: said once, when every fold's is possible
+    say_data()
+    if first is not None:  # the folds' held-out parts are about the same size: said once, every fold's possible
         say_holdout(args, *first)
         warn_small_holdout(args, *first)
 

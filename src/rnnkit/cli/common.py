@@ -227,12 +227,12 @@ def check_layer_norm(args: argparse.Namespace, units: int | None = None, given: 
                      fix: str = "give --hidden 2 or more") -> None:
     """``--layer-norm`` with one unit (``units``, default ``--hidden``; ``given``: the options that set it) for the
     Elman RNN or the LSTM: one line (ValueError) saying what to change (``fix``)."""
-    from rnnkit.recurrent_checks import LN_OVER_H
+    from rnnkit.recurrent_checks import ln_over_one_unit
 
-    units = getattr(args, "hidden", None) if units is None else units
-    if getattr(args, "layer_norm", False) and units == 1 and args.cell in LN_OVER_H:
-        raise ValueError(f"--layer-norm with {given} and --cell {args.cell}: {LN_OVER_H[args.cell]}; {fix}, or leave "
-                         "out --layer-norm")
+    why = ln_over_one_unit(args.cell, getattr(args, "layer_norm", False),
+                           getattr(args, "hidden", None) if units is None else units)
+    if why:
+        raise ValueError(f"--layer-norm with {given} and --cell {args.cell}: {why}; {fix}, or leave out --layer-norm")
 
 
 def add_select_by_option(group: Any, of: str = "") -> None:

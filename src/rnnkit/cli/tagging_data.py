@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from rnnkit.cli.file_looks import head_lines, looks_like_conllu, plain_text_reason, tsv_reason
+from rnnkit.cli.file_looks import conllu_reason, head_lines, looks_like_conllu, plain_text_reason, tsv_reason
 from rnnkit.cli.given import refuse_unused
 from rnnkit.data.conll import FORMAT_HINT
 from rnnkit.errors import DataError
@@ -189,11 +189,12 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
             check_gold_column(spec, data, path)
         return data
     except DataError as exc:
-        why = looks_like_conllu(path, spec.encoding) if spec.format in ("columns", "slash") else None
+        lines = head_lines(path, spec.encoding) if spec.format in ("columns", "slash", "conllu") else None  # read once
+        why = conllu_reason(lines) if lines is not None and spec.format in ("columns", "slash") else None
         # a check's own fix (another --tag-column) would still read CoNLL-U as columns: replace it; and a
         # model reads the format it was trained on, which evaluate and tag have no option to change
         problem = exc.problem if isinstance(exc, TrainingDataError) else str(exc).replace(FORMAT_HINT, "").rstrip()
-        head = head_lines(path, spec.encoding) if why is None and spec.format in ("columns", "conllu") else None
+        head = lines if why is None and spec.format in ("columns", "conllu") else None
         tsv = head and Path(path).is_file() and tsv_reason(head)
         plain = head and Path(path).is_file() and not tsv and plain_text_reason(head)
         if plain or tsv:
@@ -257,14 +258,10 @@ def _narrower_than_training(path: str, spec: DataSpec, labelled: bool) -> None:
     """Raise the DataError for a column file too narrow for the columns a model reads besides the tags:
     its word column and the feature columns of its training data ('choose a column' would be no help:
     tag and evaluate have no option to choose them)."""
-    from rnnkit.data.files import open_data, text_lines
-
-    try:
-        with open_data(Path(path)) as f:
-            head = f.read(1 << 16).decode(spec.encoding, errors="replace")
-    except (DataError, ValueError, LookupError, OSError):
+    head = head_lines(path, spec.encoding)
+    if head is None:
         return
-    first = next(((k, line) for k, line in enumerate(text_lines(head), start=1) if line.split()), None)
+    first = next(((k, line) for k, line in enumerate(head, start=1) if line.split()), None)
     if first is None:
         return
     number, line = first

@@ -41,6 +41,7 @@ from itertools import accumulate
 from rnnkit.data.files import read_utf8_file, text_lines
 from rnnkit.data.segmentation import fold_width
 from rnnkit.errors import DataError
+from rnnkit.english import a_or_an_name
 
 MAX_WORD = 100  # characters: a longer "word" is a sentence or a file given by mistake
 _FREQUENCY = re.compile(r"[0-9]+")
@@ -70,7 +71,7 @@ def word_problem(word: object) -> str | None:
             and unicodedata.category(word[0]) not in ("Mn", "Me")):
         return None  # printable: no control, format or space character, and a first one that shows
     if not isinstance(word, str):
-        return f"a {type(word).__name__}, not a str"
+        return f"{a_or_an_name(type(word).__name__)} {type(word).__name__}, not a str"
     if not word:
         return "an empty word"
     if any(c.isspace() for c in word):

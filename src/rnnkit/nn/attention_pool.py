@@ -112,7 +112,8 @@ def attention_pool_backward(ds: np.ndarray, cache: AttentionPoolCache) -> tuple[
     if ds.shape != (B, D):
         raise ValueError(f"Expected ds of shape (B, D) = ({B}, {D}), got {ds.shape}")
     if ds.dtype != weight.dtype:
-        raise TypeError(f"Expected ds of dtype {weight.dtype} (the weight's), got {ds.dtype}")
+        raise TypeError(f"Expected ds of dtype {weight.dtype} (the weight's), got {ds.dtype}: "
+                        f"{dtype_fix('ds', ds.dtype, weight.dtype, '')}")
     dh = a[:, :, None] * ds[None]  # (T, B, D)
     da = np.einsum("tbd,bd->tb", h, ds)  # (T, B)
     de = a * (da - (a * da).sum(axis=0, keepdims=True))  # (T, B), 0 at padded steps

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.checks import dtype_fix
+
 
 class DropoutCache(NamedTuple):
     """What :func:`dropout_backward` needs from :func:`dropout_forward` or :func:`variational_dropout_forward`."""
@@ -80,7 +82,8 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> tuple[np.ndarray,
         raise TypeError(f"Expected dout to be a float numpy array, got {getattr(dout, 'dtype', type(dout).__name__)}")
     # as linear_backward and embedding_backward: the gradient keeps the forward's dtype, not a silent float64
     if dtype is not None and dout.dtype != dtype:
-        raise TypeError(f"Expected dout of dtype {dtype} (the forward input's), got {dout.dtype}")
+        raise TypeError(f"Expected dout of dtype {dtype} (the forward input's), got {dout.dtype}: "
+                        f"{dtype_fix('dout', dout.dtype, dtype, '')}")
     if dout.ndim != mask.ndim or any(m != 1 and m != d for m, d in zip(mask.shape, dout.shape)):
         raise ValueError(f"Expected dout of the forward input's shape (mask {mask.shape}), got {dout.shape}")
     dx = dout * mask  # same broadcast as the forward

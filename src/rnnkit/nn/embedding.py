@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_bool, check_rng
+from rnnkit.checks import check_bool, check_rng, dtype_fix
 from rnnkit.row_sparse import RowSparseGrad
 
 
@@ -81,7 +81,8 @@ def embedding_backward(dout: np.ndarray, cache: EmbeddingCache,
     if not (isinstance(dout, np.ndarray) and dout.shape == shape + (E,)):
         raise ValueError(f"Expected dout of shape {shape + (E,)}, got {getattr(dout, 'shape', type(dout).__name__)}")
     if dout.dtype != dtype:
-        raise TypeError(f"Expected dout of dtype {dtype} (the weight's), got {dout.dtype}")
+        raise TypeError(f"Expected dout of dtype {dtype} (the weight's), got {dout.dtype}: "
+                        f"{dtype_fix('dout', dout.dtype, dtype, '')}")
     if N == 0:
         unique, sums = np.zeros(0, np.int64), np.zeros((0, E), dtype)
     else:

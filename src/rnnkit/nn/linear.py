@@ -64,7 +64,8 @@ def _forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             got = getattr(bias, "shape", type(bias).__name__)
             raise ValueError(f"Expected bias of shape ({out_features},), got {got}")
         if bias.dtype != weight.dtype:
-            raise TypeError(f"Expected bias of dtype {weight.dtype} (the weight's), got {bias.dtype}")
+            raise TypeError(f"Expected bias of dtype {weight.dtype} (the weight's), got {bias.dtype}: "
+                            f"{dtype_fix('bias', bias.dtype, weight.dtype, '')}")
     # flatten the leading axes: numpy's matmul on (T, B, in) would run T small GEMMs, not one big one
     y = (x.reshape(-1, in_features) @ weight.T).reshape(x.shape[:-1] + (out_features,))  # (..., out)
     if bias is not None:
@@ -86,7 +87,8 @@ def linear_backward(dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, d
     if not (isinstance(dout, np.ndarray) and dout.shape == expected):
         raise ValueError(f"Expected dout of shape {expected}, got {getattr(dout, 'shape', type(dout).__name__)}")
     if dout.dtype != weight.dtype:
-        raise TypeError(f"Expected dout of dtype {weight.dtype} (the weight's), got {dout.dtype}")
+        raise TypeError(f"Expected dout of dtype {weight.dtype} (the weight's), got {dout.dtype}: "
+                        f"{dtype_fix('dout', dout.dtype, weight.dtype, '')}")
     # flatten leading axes so each product is one GEMM, not a batched matmul (and a sum)
     dy2 = dout.reshape(-1, out_features)  # (N, out)
     x2 = x.reshape(-1, in_features)  # (N, in)

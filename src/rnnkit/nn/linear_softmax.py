@@ -100,7 +100,8 @@ class LinearCrossEntropy:
         if bias is not None:
             _check_float(bias, "bias")
             if bias.dtype != weight.dtype:
-                raise TypeError(f"Expected bias of dtype {weight.dtype} (the weight's), got {bias.dtype}")
+                raise TypeError(f"Expected bias of dtype {weight.dtype} (the weight's), got {bias.dtype}: "
+                                f"{dtype_fix('bias', bias.dtype, weight.dtype, '')}")
         lead = x.shape[:-1]
         x2 = x.reshape(-1, H)  # (N, H)
         N = x2.shape[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.checks import check_binary_mask, torch_hint
+from rnnkit.checks import check_binary_mask, dtype_fix, torch_hint
 from rnnkit.nn.softmax import _check_float
 
 REDUCTIONS = ("mean", "sum")
@@ -69,7 +69,8 @@ def mse_loss(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = Non
     if target.shape != pred.shape:
         raise ValueError(f"Expected target of shape {pred.shape} (the predictions'), got {target.shape}")
     if target.dtype != pred.dtype:
-        raise TypeError(f"Expected target of dtype {pred.dtype} (the predictions'), got {target.dtype}")
+        raise TypeError(f"Expected target of dtype {pred.dtype} (the predictions'), got {target.dtype}: "
+                        f"{dtype_fix('target', target.dtype, pred.dtype, '')}")
     weights = _element_weights(pred, mask, reduction)
     diff = pred - target  # (...)
     if mask is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from rnnkit.cells.layout import KERNELS
 from rnnkit.checks import check_bool, check_dtype_name, check_int, check_rate
 from rnnkit.fielddoc import fields_in_doc
-from rnnkit.recurrent_checks import LN_OVER_H
+from rnnkit.recurrent_checks import ln_over_one_unit
 from rnnkit.seq2seq.attention import KINDS
 
 
@@ -28,12 +28,10 @@ def _check_tie(config: Any, embedding: str, hidden: str) -> None:
 def _check_layer_norm(config: Any, *hidden: str) -> None:
     """``layer_norm`` with one hidden unit in a field of ``hidden`` for the Elman RNN or the LSTM (LN over one
     unit is its shift whatever it reads): ValueError."""
-    if not config.layer_norm:
-        return
     for name in hidden:
-        if config.cell in LN_OVER_H and getattr(config, name) == 1:
-            raise ValueError(f"Expected {name} >= 2 with layer_norm=True for {config.cell.upper()} "
-                             f"({LN_OVER_H[config.cell]}), got 1")
+        why = ln_over_one_unit(config.cell, config.layer_norm, getattr(config, name))
+        if why:
+            raise ValueError(f"Expected {name} >= 2 with layer_norm=True for {config.cell.upper()} ({why}), got 1")
 
 
 def _check_common(cfg: Any, ints: tuple[str, ...], bools: tuple[str, ...]) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnkit.checks import check_int
+from rnnkit.rtrl import step_mask
 
 if TYPE_CHECKING:
     from rnnkit.seq2seq.pointer import PointerNet
@@ -60,7 +61,7 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
     rows = np.repeat(np.arange(B), K)  # (B*K,): the sequence of every beam row
     keys = keys[rows]  # (B*K, T, A)
     state = tuple(s[:, rows] for s in state)
-    real = (np.arange(T)[None, :] < lengths[:, None])[rows]  # (B*K, T): the positions it may point at
+    real = step_mask(lengths, T, B).T[rows]  # (B*K, T): the positions it may point at
     mask = real.copy()  # (B*K, T): with distinct, also False where the beam has pointed
     total = np.full((B, K), -np.inf)  # (B, K): the beams' log-probabilities; one alive at first
     total[:, 0] = 0.0

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.checks import dtype_fix
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq.bridge import bridge_backward, bridge_forward, init_bridge
 from rnnkit.seq2seq.config import VectorDecoderConfig
@@ -47,7 +48,8 @@ class VectorDecoder(DecoderModel):
         if not (isinstance(features, np.ndarray) and features.ndim == 2 and features.shape[1] == F):
             raise ValueError(f"Expected features of shape (B, F={F}), got {getattr(features, 'shape', None)}")
         if features.dtype != np.dtype(self.config.dtype):
-            raise TypeError(f"Expected features of dtype {self.config.dtype}, got {features.dtype}")
+            raise TypeError(f"Expected features of dtype {self.config.dtype} (the model's), got {features.dtype}: "
+                            f"{dtype_fix('features', features.dtype, self.config.dtype, '')}")
         return features
 
     def encode(self, features: np.ndarray, lengths: None = None) -> ds.Carry:

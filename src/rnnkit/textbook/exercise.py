@@ -109,12 +109,13 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
              ("dout (--dh)", _same_lengths(dout, "dout (--dh)")), ("dc (--dc)", None if dc is None else len(dc)),
              ("hidden_size (--hidden-size)", hidden_size)]
     H = _agree("the hidden size H", sizes, DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
-    if H == 1 and has_layer_norm(cell) and base_cell(cell) != "gru":
-        from rnnkit.recurrent_checks import LN_OVER_H
+    from rnnkit.recurrent_checks import ln_over_one_unit
 
+    why = ln_over_one_unit(base_cell(cell), has_layer_norm(cell), H)
+    if why:
         given = ", ".join(name for name, n in sizes if n is not None)  # what set H: each must give 2 or more
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
-                         f"{LN_OVER_H[base_cell(cell)]}), got H = 1 from {given}; give 2 or more there")
+                         f"{why}), got H = 1 from {given}; give 2 or more there")
     T = _agree("the number of steps", [("xs (--x, one a step)", None if xs is None else len(xs)),
                                        ("dout (--dh, one a step)", None if dout is None else len(dout)),
                                        ("steps (--steps)", steps)], 1)
