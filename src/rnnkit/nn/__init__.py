@@ -1,6 +1,7 @@
 """Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses (cross-entropy,
 mean squared error, connectionist temporal classification: ``ctc_loss`` and its decoders), the output layer
-fused with its loss (``LinearCrossEntropy``) that language models and decoders use, and attention pooling of a sequence's states into one vector (``attention_pool_forward``).
+fused with its loss (``LinearCrossEntropy``) that language models and decoders use, and attention pooling of a
+sequence's states into one vector (``attention_pool_forward``).
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 ``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters; the losses'
