@@ -66,6 +66,8 @@ def prefix_beam_search(log_probs: np.ndarray, beam_width: int, blank: int = 0) -
         nxt: dict[tuple[int, ...], list[float]] = {}
 
         def add(prefix: tuple[int, ...], which: int, value: float) -> None:
+            if value == neg:  # no path: a prefix of probability 0 (too long for the frames) is not a beam
+                return
             entry = nxt.setdefault(prefix, [neg, neg])
             entry[which] = _logaddexp(entry[which], value)
 
