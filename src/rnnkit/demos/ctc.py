@@ -24,6 +24,7 @@ import numpy as np
 
 from rnnkit.checks import check_int, check_number
 from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, speech_batch, spell
+from rnnkit.demos.training_checks import check_length_training
 from rnnkit.errors import NonFiniteError
 from rnnkit.metrics.edit_distance import label_error_rate
 from rnnkit.nn import Linear, ctc_beam_decode, ctc_greedy_decode, ctc_loss, ctc_loss_backward
@@ -47,17 +48,11 @@ class CTCDemoConfig:
     clip: float = 5.0  # global gradient-norm clipping
 
     def __post_init__(self) -> None:
-        for name in ("steps", "hidden", "batch_size"):
-            check_int(name, getattr(self, name), 1)
-        check_int("min_len", self.min_len, 1)
-        if self.max_len < self.min_len:
-            raise ValueError(f"Expected min_len <= max_len, got {self.min_len} and {self.max_len}")
+        check_length_training(self)
         check_int("symbols", self.symbols, 2)
         if self.symbols > len(ALPHABET):
             raise ValueError(f"Expected symbols <= {len(ALPHABET)} (the letters {ALPHABET}), got {self.symbols}")
         check_number("noise", self.noise, low=0.0)
-        check_number("lr", self.lr, low=0.0, low_open=True)
-        check_number("clip", self.clip, low=0.0, low_open=True)
 
 
 class Transcriber:
