@@ -33,9 +33,8 @@ def prototypes(symbols: int) -> np.ndarray:
     return np.vstack([np.zeros(2), np.stack([np.cos(angles), np.sin(angles)], axis=1)])
 
 
-def say(rng: np.random.Generator, labels: np.ndarray, symbols: int, noise: float) -> np.ndarray:
-    """One string of ``labels`` (1..A) as frames (n, 2) float64 (module docstring)."""
-    protos = prototypes(symbols)
+def say(rng: np.random.Generator, labels: np.ndarray, protos: np.ndarray, noise: float) -> np.ndarray:
+    """One string of ``labels`` (1..A) as frames (n, 2) float64 (module docstring); protos: :func:`prototypes`."""
     pieces = [np.zeros((rng.integers(0, EDGE + 1), 2))]
     for i, k in enumerate(labels):
         if i > 0:
@@ -59,9 +58,10 @@ def speech_batch(rng: np.random.Generator, label_lengths: np.ndarray, symbols: i
     B, S = lengths.shape[0], int(lengths.max())
     targets = np.zeros((B, S), dtype=np.int64)  # (B, S)
     frames = []
+    protos = prototypes(A)  # (A + 1, 2)
     for b in range(B):
         targets[b, :lengths[b]] = rng.integers(1, A + 1, size=lengths[b])
-        frames.append(say(rng, targets[b, :lengths[b]], A, noise))
+        frames.append(say(rng, targets[b, :lengths[b]], protos, noise))
     input_lengths = np.array([len(f) for f in frames], dtype=np.int64)  # (B,)
     x = np.zeros((int(input_lengths.max()), B, 2), dtype=dtype)  # (T, B, 2)
     for b, f in enumerate(frames):
