@@ -284,8 +284,8 @@ def test_max_chars_needs_two(capsys):
 
 @pytest.mark.parametrize("argv, said", [
     (["demo", "reverse", "--steps", "5"], "unrecognized arguments: --steps 5: --steps is an option of rnnkit demo, "
-     "rnnkit demo addition, rnnkit demo adding, rnnkit demo copy and rnnkit demo pointer, not of rnnkit demo reverse "
-     "(see rnnkit demo reverse --help)"),
+     "rnnkit demo addition, rnnkit demo adding, rnnkit demo copy, rnnkit demo pointer and rnnkit demo ctc, not of "
+     "rnnkit demo reverse (see rnnkit demo reverse --help)"),
     (["train", "lm", "--train", "t.txt", "--beam", "3"], "--beam is an option of rnnkit train seq2seq, not of "
      "rnnkit train lm (see rnnkit train lm --help)"),
     (["tag", "m.safetensors", "--beam=3"], "unrecognized arguments: --beam=3: --beam is an option of rnnkit evaluate "

@@ -14,4 +14,6 @@
   :mod:`rnnkit.demos.longrange`.
 - :mod:`rnnkit.demos.pointer_sort`: a pointer network learns to sort numbers, tested on longer sequences;
   :mod:`rnnkit.demos.pointer_hull`: the same network learns planar convex hulls.
+- :mod:`rnnkit.demos.ctc`: a BiLSTM learns to transcribe synthetic noisy speech (:mod:`rnnkit.demos.ctc_speech`)
+  by connectionist temporal classification, tested on longer strings against a frame-by-frame baseline.
 """

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_number
+from rnnkit.checks import check_number
+from rnnkit.demos.training_checks import check_length_training
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.seq2seq.pointer import PointerNet
 
@@ -40,14 +41,8 @@ class PointerDemoConfig:
     clip: float = 5.0  # global gradient-norm clipping
 
     def __post_init__(self) -> None:
-        for name in ("steps", "hidden", "batch_size"):
-            check_int(name, getattr(self, name), 1)
-        check_int("min_len", self.min_len, 1)
-        if self.max_len < self.min_len:
-            raise ValueError(f"Expected min_len <= max_len, got {self.min_len} and {self.max_len}")
-        check_number("lr", self.lr, low=0.0, low_open=True)
+        check_length_training(self)
         check_number("lr_end", self.lr_end, low=0.0)
-        check_number("clip", self.clip, low=0.0, low_open=True)
 
 
 def sort_batch(rng: np.random.Generator, lengths: np.ndarray, dtype: object = np.float32

@@ -1,6 +1,7 @@
 """Building blocks around the recurrent layers: embedding, linear, dropout, softmax and losses (cross-entropy,
-mean squared error), the output layer fused with its loss (``LinearCrossEntropy``) that language models and
-decoders use, and attention pooling of a sequence's states into one vector (``attention_pool_forward``).
+mean squared error, connectionist temporal classification: ``ctc_loss`` and its decoders), the output layer
+fused with its loss (``LinearCrossEntropy``) that language models and decoders use, and attention pooling of a
+sequence's states into one vector (``attention_pool_forward``).
 
 Each block is a pair of functions, ``forward(...) -> (out, cache)`` and
 ``backward(dout, cache) -> (dinput, grads)``, with ``grads`` keyed like PyTorch's parameters; the losses'
@@ -14,6 +15,8 @@ from rnnkit.nn.attention_pool import (
     attention_pool_forward,
     init_attention_pool,
 )
+from rnnkit.nn.ctc import CTCCache, ctc_loss, ctc_loss_backward
+from rnnkit.nn.ctc_decode import ctc_beam_decode, ctc_greedy_decode
 from rnnkit.nn.dropout import DropoutCache, dropout_backward, dropout_forward, variational_dropout_forward
 from rnnkit.nn.embedding import Embedding, EmbeddingCache, embedding_backward, embedding_forward
 from rnnkit.nn.linear import Linear, LinearCache, add_tied_grad, linear_backward, linear_forward, tie_weights
@@ -29,6 +32,7 @@ from rnnkit.nn.softmax import (
 
 __all__ = [
     "AttentionPoolCache",
+    "CTCCache",
     "CrossEntropyCache",
     "DropoutCache",
     "Embedding",
@@ -41,6 +45,10 @@ __all__ = [
     "add_tied_grad",
     "attention_pool_backward",
     "attention_pool_forward",
+    "ctc_beam_decode",
+    "ctc_greedy_decode",
+    "ctc_loss",
+    "ctc_loss_backward",
     "dropout_backward",
     "dropout_forward",
     "embedding_backward",
