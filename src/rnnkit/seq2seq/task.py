@@ -56,7 +56,7 @@ def _check_pairs(name: str, pairs: Any, allow_none: bool) -> None:
     if not isinstance(pairs, Sequence) or isinstance(pairs, str) or len(pairs) == 0:
         raise ValueError(f"Expected {name} as a non-empty list of (source ids, target ids) pairs, got {pairs!r:.60}")
     first = pairs[0]
-    if not (isinstance(first, (tuple, list)) and len(first) == 2):
+    if not (isinstance(first, (tuple, list)) and len(first) in (2, 3)):  # copy attention's triples too
         raise ValueError(f"Expected {name} items to be (source ids, target ids) pairs, got {first!r:.60}")
 
 
@@ -110,7 +110,7 @@ class Seq2SeqTask(IndependentBatches):
         self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
         if bleu_tokenize != "auto" and scored and detokenize is not None:
             check_bleu_tokenize(bleu_tokenize)  # asked for by name: a missing package is said now, not skipped
-        self._units = int(sum(len(t) + 1 for _, t in self.train))  # target tokens + one EOS each
+        self._units = int(sum(len(p[1]) + 1 for p in self.train))  # target tokens + one EOS each
         # validation batches never change: build them once
         self._valid_batches = None if self.valid is None else make_batches(self.valid, eval_batch_size)
 
@@ -147,14 +147,15 @@ class Seq2SeqTask(IndependentBatches):
             S = int(batch.src_lengths[cols].max())
             T = int(batch.tgt_mask[:, cols].sum(axis=0).max())
             shares.append(ParallelBatch(batch.src[:S, cols], batch.src_lengths[cols], batch.tgt_in[:T, cols],
-                                        batch.tgt_out[:T, cols], batch.tgt_mask[:T, cols], batch.index[cols]))
+                                        batch.tgt_out[:T, cols], batch.tgt_mask[:T, cols], batch.index[cols],
+                                        None if batch.src_ext is None else batch.src_ext[:S, cols]))
         return shares
 
     def train_step(self, batch: ParallelBatch, carry: Any, rng: np.random.Generator) -> StepResult:
         """Loss and gradients of one training batch (scheduled sampling at ``sampling_rate``), per target token."""
         n = int(batch.tgt_mask.sum())
         loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
-                                         training=True, rng=rng, sampling_rate=self.sampling_rate)
+                                         training=True, rng=rng, sampling_rate=self.sampling_rate, **_ext(batch))
         grads = self.model.backward(1.0 / n, cache)
         return StepResult(loss=loss / n, units=n, grads=grads)
 
@@ -165,7 +166,7 @@ class Seq2SeqTask(IndependentBatches):
         total = 0.0
         count = 0
         for b in (self._valid_batches or [])[rank::size]:
-            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)
+            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **_ext(b))
             total += loss
             count += int(b.tgt_mask.sum())
         return total, count
@@ -175,7 +176,7 @@ class Seq2SeqTask(IndependentBatches):
         out: list[list[int]] = [[] for _ in pairs]
         for b in make_batches(pairs, self.eval_batch_size):
             limits = self.length_rule.limits(b.src_lengths, self.max_decode_len)  # (B,)
-            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID)
+            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID, **_ext(b))
             for i, h in zip(b.index, hyps):
                 out[int(i)] = list(h.tokens)
         return out
@@ -210,7 +211,7 @@ class Seq2SeqTask(IndependentBatches):
         hyps: list[list[int]] = [[] for _ in subset]
         for r, p in enumerate(parts):
             hyps[r::len(parts)] = p["hyps"]  # type: ignore[index]
-        metrics["exact"] = sum(h == [int(i) for i in t] for h, (_, t) in zip(hyps, subset)) / n
+        metrics["exact"] = sum(h == [int(i) for i in p[1]] for h, p in zip(hyps, subset)) / n
         if self.valid_references is not None and self.detokenize is not None:
             bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n], self.bleu_tokenize)
             if bleu is not None:
@@ -247,6 +248,11 @@ class Seq2SeqTask(IndependentBatches):
     def meta(self) -> dict[str, Any]:
         """The given ``meta`` (none: {}) with the fitted length rule added, for the checkpoint."""
         return self._meta
+
+
+def _ext(batch: ParallelBatch) -> dict[str, Any]:
+    """The batch's ``src_ext`` as a keyword for a copy model's forward and decoding (none without it)."""
+    return {} if batch.src_ext is None else {"src_ext": batch.src_ext}
 
 
 def _bleu(hypotheses: list[str], references: list[str], tokenize: str) -> float | None:
