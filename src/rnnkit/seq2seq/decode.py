@@ -287,13 +287,14 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
                 pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0, coverage_penalty: float = 0.0,
                 src_ext: np.ndarray | None = None) -> list[list[Hypothesis]]:
     """Beam search (see the module docstring) with ``beam_size`` beams for every sentence at once; ``src``,
-    ``src_lengths``, ``max_len``, ``min_len``, ``no_repeat_ngram``, ``src_ext`` and the special ids as :func:`greedy_decode`
-    takes them, ``length_norm`` the GNMT alpha (0: rank by the plain sum) and ``coverage_penalty`` GNMT's
-    beta (0: none; > 0 needs a model with attention).  For each sentence its ``nbest`` best hypotheses,
-    finished ones first, each group by ``norm_score`` = s(Y, X) best first.  ``bos`` and ``pad`` are never
-    generated; scores are the model's log-probabilities, not renormalised over the allowed tokens.
-    Each hypothesis keeps the attention rows of its own path through the search (``Hypothesis.attention``,
-    as greedy decoding's): the weights the decoder had when it chose each of its tokens."""
+    ``src_lengths``, ``max_len``, ``min_len``, ``no_repeat_ngram``, ``src_ext`` and the special ids as
+    :func:`greedy_decode` takes them, ``length_norm`` the GNMT alpha (0: rank by the plain sum) and
+    ``coverage_penalty`` GNMT's beta (0: none; > 0 needs a model with attention). For each sentence its
+    ``nbest`` best hypotheses, finished ones first, each group by ``norm_score`` = s(Y, X) best first. ``bos``
+    and ``pad`` are never generated; scores are the model's log-probabilities, not renormalised over the allowed
+    tokens. Each hypothesis keeps the attention rows of its own path through the search
+    (``Hypothesis.attention``, as greedy decoding's): the weights the decoder had when it chose each of its
+    tokens."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
