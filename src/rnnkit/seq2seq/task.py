@@ -69,7 +69,7 @@ class Seq2SeqTask(IndependentBatches):
                  valid_references: Sequence[str] | None = None,
                  detokenize: Callable[[Sequence[int]], str] | None = None, select_by: str = "loss",
                  max_decode_len: int | None = None, meta: dict[str, Any] | None = None,
-                 bleu_tokenize: str = "auto") -> None:
+                 bleu_tokenize: str = "auto", valid_oovs: Sequence[Sequence[str]] | None = None) -> None:
         _check_pairs("train", train, allow_none=False)
         _check_pairs("valid", valid, allow_none=True)
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
@@ -100,6 +100,9 @@ class Seq2SeqTask(IndependentBatches):
         self.bleu_sentences = bleu_sentences
         self.valid_references = None if valid_references is None else list(valid_references)
         self.detokenize = detokenize
+        # copy attention: each valid source's words outside the target vocabulary, which detokenize(ids, oovs)
+        # prints for the extended ids (rnnkit.seq2seq.copy)
+        self.valid_oovs = None if valid_oovs is None else list(valid_oovs)
         self.select_by = select_by
         self.max_decode_len = max_decode_len  # None: each sentence's limit from length_rule
         self.length_rule = fit_length_rule(self.train)
@@ -213,7 +216,9 @@ class Seq2SeqTask(IndependentBatches):
             hyps[r::len(parts)] = p["hyps"]  # type: ignore[index]
         metrics["exact"] = sum(h == [int(i) for i in p[1]] for h, p in zip(hyps, subset)) / n
         if self.valid_references is not None and self.detokenize is not None:
-            bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n], self.bleu_tokenize)
+            texts = [self.detokenize(h) if self.valid_oovs is None else self.detokenize(h, self.valid_oovs[i])
+                     for i, h in enumerate(hyps)]
+            bleu = _bleu(texts, self.valid_references[:n], self.bleu_tokenize)
             if bleu is not None:
                 metrics["bleu"] = bleu
         if self.select_by == "bleu" and "bleu" not in metrics:
