@@ -19,24 +19,17 @@ LETTERS = list("abcdefghijklmnopqrstuvwxyz")
 def names_corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
     """'VERB NAME heute' -> 'today VERB' NAME .': each name six random letters, so (nearly) every one is new."""
     rng = np.random.default_rng(seed)
-    src, tgt = [], []
-    for _ in range(n):
-        name = "".join(rng.choice(LETTERS, 6))
-        verb = sorted(VERBS)[rng.integers(len(VERBS))]
-        src.append(f"{verb} {name} heute")
-        tgt.append(f"today {VERBS[verb]} {name} .")
-    return src, tgt
+    names = ["".join(rng.choice(LETTERS, 6)) for _ in range(n)]
+    verbs = [sorted(VERBS)[i] for i in rng.integers(len(VERBS), size=n)]
+    return [f"{v} {m} heute" for v, m in zip(verbs, names)], [f"today {VERBS[v]} {m} ." for v, m in zip(verbs, names)]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("copy")
-    files = {}
-    for split, n, seed in (("train", 300, 0), ("valid", 20, 1), ("test", 40, 2)):
-        src, tgt = names_corpus(n, seed)
-        files[split] = write(d / f"{split}.tsv", [f"{s}\t{t}" for s, t in zip(src, tgt)])
-        files[split + "_src"] = write(d / f"{split}.src", src)
-        files[split + "_refs"] = tgt
+    corpora = {"train": names_corpus(300, 0), "valid": names_corpus(20, 1), "test": names_corpus(40, 2)}
+    files = {k: write(d / f"{k}.tsv", [f"{s}\t{t}" for s, t in zip(*pairs)]) for k, pairs in corpora.items()}
+    files["test_src"], files["test_refs"] = write(d / "test.src", corpora["test"][0]), corpora["test"][1]
     models = {}
     for name, extra in (("plain", []), ("copy", ["--copy"])):
         # --min-count 2: the names, each seen once, are <unk> on both sides; the test's were never seen at all
