@@ -94,3 +94,22 @@ def test_copy_needs_attention(runs, capsys):
     _, files, _ = runs
     code = main(["train", "seq2seq", "--train", files["train"], "--copy", "--attention", "none", "--progress", "none"])
     one_error_line(capsys, code, "--copy", "--attention none")
+
+
+def test_validation_bleu_prints_the_copied_names(runs):
+    """The task's greedy validation decodes extended ids, and detokenize(ids, oovs) writes them as the names."""
+    pytest.importorskip("sacrebleu")
+    from rnnkit.data.parallel import SentencePair
+    from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, source_extension
+    from rnnkit.seq2seq.task import Seq2SeqTask
+
+    _, files, models = runs
+    tr = load_translator(models["copy"])
+    src, refs = names_corpus(20, 5)
+    pairs = [SentencePair(s.split(), r.split(), s, r, i + 1) for i, (s, r) in enumerate(zip(src, refs))]
+    triples = encode_copy_pairs(pairs, tr.source_vocab, tr.target_vocab)
+    task = Seq2SeqTask(tr.model, triples, triples, valid_references=refs, bleu_sentences=20,
+                       detokenize=lambda ids, oovs: " ".join(decode_extended(ids, tr.target_vocab, oovs)),
+                       valid_oovs=[source_extension(p.source, tr.target_vocab)[1] for p in pairs])
+    metrics = task.evaluate()
+    assert metrics["exact"] >= 0.8 and metrics["bleu"] >= 80, metrics

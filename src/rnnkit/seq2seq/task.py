@@ -2,7 +2,10 @@ r"""Translation as a :class:`rnnkit.train.Task`: length-bucketed batches, loss p
 validation NLL and greedy BLEU.
 
 Training pairs are id pairs (source ids (n,), target ids (m,), no BOS/EOS), as
-:func:`rnnkit.data.parallel.encode_pairs` makes them.  Each epoch shuffles them, sorts them by length
+:func:`rnnkit.data.parallel.encode_pairs` makes them, or for a copy model the triples of
+:func:`rnnkit.seq2seq.copy.encode_copy_pairs` (the source's extended ids third); its validation BLEU then calls
+``detokenize(ids, oovs)`` with each valid source's words outside the target vocabulary (``valid_oovs``).
+Each epoch shuffles them, sorts them by length
 inside pools of ``pool_size`` batches and shuffles the batches (:func:`rnnkit.data.parallel.make_batches`),
 so a batch holds sentences of similar length and little time goes into padding.  The epoch's order
 is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's generator: a run

@@ -255,7 +255,8 @@ def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair], ba
                        on_batch: Callable[[int], None] | None = None) -> tuple[float, int]:
     """``(summed NLL, target tokens)`` of the reference translations, teacher-forced, as validation
     scores them: -sum_t log P(y_t | y_<t, x) over every target token and the end of sentence, unknown
-    words as ``<unk>``; the mean per token and its exp are the test loss and perplexity.  ``on_batch``:
+    words as ``<unk>`` (a copy model's at their extended id when the source holds them); the mean per token
+    and its exp are the test loss and perplexity.  ``on_batch``:
     called after each batch with its target tokens, ends of sentence included (a progress display)."""
     check_int("batch_size", batch_size, 1)
     total, count = 0.0, 0
