@@ -5,9 +5,9 @@ Training pairs are id pairs (source ids (n,), target ids (m,), no BOS/EOS), as
 :func:`rnnkit.data.parallel.encode_pairs` makes them, or for a copy model the triples of
 :func:`rnnkit.seq2seq.copy.encode_copy_pairs` (the source's extended ids third); its validation BLEU then calls
 ``detokenize(ids, oovs)`` with each valid source's words outside the target vocabulary (``valid_oovs``).
-Each epoch shuffles them, sorts them by length
-inside pools of ``pool_size`` batches and shuffles the batches (:func:`rnnkit.data.parallel.make_batches`),
-so a batch holds sentences of similar length and little time goes into padding.  The epoch's order
+Each epoch shuffles them, sorts them by length inside pools of ``pool_size`` batches and shuffles the batches
+(:func:`rnnkit.data.parallel.make_batches`), so a batch holds sentences of similar length and little time goes
+into padding.  The epoch's order
 is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's generator: a run
 resumed in the middle of an epoch then sees exactly the batches the uninterrupted run saw.
 
