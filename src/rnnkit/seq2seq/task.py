@@ -7,9 +7,8 @@ Training pairs are id pairs (source ids (n,), target ids (m,), no BOS/EOS), as
 ``detokenize(ids, oovs)`` with each valid source's words outside the target vocabulary (``valid_oovs``).
 Each epoch shuffles them, sorts them by length inside pools of ``pool_size`` batches and shuffles the batches
 (:func:`rnnkit.data.parallel.make_batches`), so a batch holds sentences of similar length and little time goes
-into padding.  The epoch's order
-is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's generator: a run
-resumed in the middle of an epoch then sees exactly the batches the uninterrupted run saw.
+into padding.  The epoch's order is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's
+generator: a run resumed in the middle of an epoch then sees exactly the batches the uninterrupted run saw.
 
 The loss of a batch is the mean NLL per target token, EOS included::
 
