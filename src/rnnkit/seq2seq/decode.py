@@ -4,7 +4,9 @@ no repeated n-grams, and n-best lists.
 Both work with any model that has ``encode(src, src_lengths) -> carry``,
 ``decode_step(ids (B,), carry) -> (log_probs (B, V), attention (B, S) or None, carry)`` and
 ``select(carry, idx) -> carry`` (:class:`Seq2Seq`; :class:`VectorDecoder` with ``src`` the features
-(B, F) and ``src_lengths=None``).
+(B, F) and ``src_lengths=None``).  A copy model (:mod:`rnnkit.seq2seq.copy`) is encoded with ``src_ext``
+too, ``encode(src, src_lengths, src_ext)``, and its steps give (B, V + X) over each batch's extended
+vocabulary: a hypothesis may then hold extended ids, which the next step reads as ``<unk>``.
 
 A hypothesis y_1..y_n is scored by the sum of its log-probabilities, the EOS token included when it
 ended with one, and ranked by GNMT's s(Y, X) (Wu et al. 2016, eq. 14; :mod:`rnnkit.seq2seq.penalties`)::
@@ -289,10 +291,10 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     """Beam search (see the module docstring) with ``beam_size`` beams for every sentence at once; ``src``,
     ``src_lengths``, ``max_len``, ``min_len``, ``no_repeat_ngram``, ``src_ext`` and the special ids as
     :func:`greedy_decode` takes them, ``length_norm`` the GNMT alpha (0: rank by the plain sum) and
-    ``coverage_penalty`` GNMT's beta (0: none; > 0 needs a model with attention). For each sentence its
-    ``nbest`` best hypotheses, finished ones first, each group by ``norm_score`` = s(Y, X) best first. ``bos``
+    ``coverage_penalty`` GNMT's beta (0: none; > 0 needs a model with attention).  For each sentence its
+    ``nbest`` best hypotheses, finished ones first, each group by ``norm_score`` = s(Y, X) best first.  ``bos``
     and ``pad`` are never generated; scores are the model's log-probabilities, not renormalised over the allowed
-    tokens. Each hypothesis keeps the attention rows of its own path through the search
+    tokens.  Each hypothesis keeps the attention rows of its own path through the search
     (``Hypothesis.attention``, as greedy decoding's): the weights the decoder had when it chose each of its
     tokens."""
     banned = _check(model, bos, eos, pad)
