@@ -18,6 +18,8 @@ outside it gets V + k, k its place among the sentence's distinct such tokens in 
 (:func:`source_extension`), X the batch's largest count.  A gold target word outside the target vocabulary
 that occurs in the source is scored at its extended id, one that does not as ``<unk>`` (See et al.'s
 convention, :func:`target_extension`).  The decoder is never fed an extended id: it reads ``<unk>`` for it.
+Scheduled sampling (``sampling_rate``) draws the token it feeds from P_vocab alone, as without copy: a copied
+word would be fed as ``<unk>`` anyway.
 
 Backward, with g_tb = -mask_tb / P_t(y_tb), y = y_tb and copy(y) = sum_{j: src_j = y} a_j::
 
