@@ -178,3 +178,20 @@ def test_errors():
                                   decoder_hidden_size=8), np.random.default_rng(0))
     with pytest.raises(ValueError, match="without copy"):
         plain.encode(SRC, LENGTHS, _ext(6))
+
+
+def test_a_batch_split_between_processes_keeps_its_extended_ids():
+    """Seq2SeqTask.split_batch (data-parallel training) cuts src_ext as it cuts src; the shares' losses add up."""
+    from rnnkit.seq2seq.task import Seq2SeqTask
+
+    translator = _translator()
+    pairs = [(s.split(), t.split()) for s, t in (("Zoe a b", "a Zoe"), ("b 42 c 42", "42 b"), ("d Q", "Q"))]
+    triples = encode_copy_pairs(pairs, translator.source_vocab, translator.target_vocab)
+    task = Seq2SeqTask(translator.model, triples)
+    batch = make_batch(triples)
+    shares = task.split_batch(batch, 2)
+    assert [s.src_ext.shape for s in shares] == [(4, 2), (2, 1)]
+    assert np.array_equal(shares[1].src_ext[:, 0], batch.src_ext[:2, 2])
+    whole = task.model.forward(*batch[:5], src_ext=batch.src_ext)[0]
+    parts = sum(task.model.forward(*s[:5], src_ext=s.src_ext)[0] for s in shares)
+    assert abs(whole - parts) < 1e-9
