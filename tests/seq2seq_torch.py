@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def _torch_decoder(torch, m, cell, vocab, E, H, L, input_feeding, Hk):
-    """Adds the decoder's modules to m; Hk is the attention memory's width (0 without attention)."""
+def _torch_decoder(torch, m, cell, vocab, E, H, L, input_feeding, Hk, copy=False):
+    """Adds the decoder's modules to m; Hk is the attention memory's width (0 without attention); copy: the
+    copy gate, an nn.Linear(Hk + H + E, 1) inside the decoder (decoder.copy_gate.*)."""
     nn = torch.nn
     m.tgt_embedding = nn.Embedding(vocab, E)
     m.decoder = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](E + (H if input_feeding else 0), H, L)
+    if copy:
+        m.decoder.copy_gate = nn.Linear(Hk + H + E, 1)
     m.combine = nn.Linear(H + Hk, H)
     m.output = nn.Linear(H, vocab)
 
@@ -33,8 +36,13 @@ def _torch_bridge(torch, m, cell, L, H, srcs):
     return tuple(inits) if cell == "lstm" else inits[0]
 
 
-def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_in, tgt_out, tgt_mask):
-    """Teacher-forced summed NLL where tgt_mask; values (B, S, Hk) and mask (B, S) feed the attention."""
+def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_in, tgt_out, tgt_mask, src_ext=None):
+    """Teacher-forced summed NLL where tgt_mask; values (B, S, Hk) and mask (B, S) feed the attention.  With
+    src_ext (S, B), copy attention: P = p_gen softmax + (1 - p_gen) a scattered onto the extended ids, an
+    extended id read as <unk> (3)."""
+    if src_ext is not None:
+        tgt_in = np.where(tgt_in >= m.output.out_features, 3, tgt_in)
+    mixed = []
     B, H = tgt_in.shape[1], m.combine.out_features
     feed = torch.zeros(B, H, dtype=torch.float64)
     emb = m.tgt_embedding(torch.from_numpy(tgt_in))  # (T, B, E)
@@ -57,14 +65,24 @@ def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_i
             comb = torch.cat([context, h], dim=1)
         feed = torch.tanh(m.combine(comb))
         logits.append(m.output(feed))
+        if src_ext is not None:
+            p_gen = torch.sigmoid(m.decoder.copy_gate(torch.cat([comb, emb[t]], dim=1)))  # (B, 1)
+            ext = torch.from_numpy(np.ascontiguousarray(src_ext.T))  # (B, S)
+            probs = torch.cat([p_gen * torch.softmax(logits[-1], dim=1),
+                               torch.zeros(B, int(ext.max()) + 1 - logits[-1].shape[1], dtype=torch.float64)], dim=1)
+            mixed.append(probs.scatter_add(1, ext, (1 - p_gen) * weights))
+    if src_ext is not None:
+        nll = -torch.log(torch.stack(mixed).gather(2, torch.from_numpy(tgt_out)[:, :, None])[:, :, 0])
+        return (nll * torch.from_numpy(tgt_mask.astype(np.float64))).sum()
     V = m.output.out_features
     nll = torch.nn.functional.cross_entropy(torch.stack(logits).reshape(-1, V), torch.from_numpy(tgt_out).reshape(-1),
                                             reduction="none")
     return (nll * torch.from_numpy(tgt_mask.reshape(-1).astype(np.float64))).sum()
 
 
-def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask):
-    """The same model written with torch.nn modules and autograd; returns (loss, {name: tensor})."""
+def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask, src_ext=None):
+    """The same model written with torch.nn modules and autograd; returns (loss, {name: tensor}).  src_ext (S, B):
+    a copy model's source extended ids."""
     nn = torch.nn
     H, L = cfg.decoder_hidden_size, cfg.decoder_layers
     dirs = 2 if cfg.bidirectional else 1
@@ -77,7 +95,7 @@ def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask):
     if cfg.cell == "lstm":
         m.bridge_c = nn.Linear(Hk, L * H)
     _torch_decoder(torch, m, cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, H, L, cfg.input_feeding,
-                   Hk if cfg.attention != "none" else 0)
+                   Hk if cfg.attention != "none" else 0, cfg.copy)
     if cfg.tie_weights:  # one Parameter in both places: autograd sums the gradients of its two uses
         m.output.weight = m.tgt_embedding.weight
     m.attention = nn.Module()
@@ -96,7 +114,7 @@ def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask):
     state = _torch_bridge(torch, m, cfg.cell, L, H, srcs)
     mask = torch.from_numpy(np.arange(S)[None, :] < lengths[:, None])
     loss = _torch_decode(torch, m, cfg.attention, cfg.input_feeding, state, enc_out.transpose(0, 1), mask,
-                         tgt_in, tgt_out, tgt_mask)
+                         tgt_in, tgt_out, tgt_mask, src_ext)
     return loss, named
 
 

@@ -195,6 +195,8 @@ def _seq2seq(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any],
         extras.insert(0, f"{attention} attention ({cfg.get('attention_size')} units)")
     if cfg.get("input_feeding"):
         extras.append("input feeding")
+    if cfg.get("copy"):
+        extras.append("copy attention")
     target = _dict(task.get("target_tokenizer")).get("level")
     if target and target != arch["level"]:
         extras.append(f"target level {target}")

@@ -7,9 +7,9 @@ written beside the export: :mod:`rnnkit.export_bpe`), classifiers, and softmax t
 columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers),
 peephole LSTMs (``--peephole``: ONNX's LSTM operator has them) and layer-normalized layers (``--layer-norm``: a
 ``Scan``, :mod:`rnnkit.export_onnx_ln`), and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
-Refused, each in one line that names why: every other kind of model;
-and for torch the class-based softmax, CRF taggers, taggers with other inputs than words, residual connections,
-peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is refused with its words
+Refused, each in one line that names why: every other kind of model; translators with copy attention
+(``--copy``); and for torch the class-based softmax, CRF taggers, taggers with other inputs than words, residual
+connections, peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is refused with its words
 first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``), which no model rnnkit
 trains has.
 """
@@ -42,6 +42,17 @@ _LACKS = {
                        "taggers and translators)",
                "init": "the ONNX export does not build"},
 }
+
+
+# why neither export builds a copy-attention translator (rnnkit.seq2seq.copy)
+COPY_LACKS = ("neither export builds: its output mixes the softmax with the attention weights over each sentence's "
+              "own extended vocabulary")
+
+
+def copies(task: dict[str, Any]) -> bool:
+    """Whether a translator's task metadata says copy attention (``seq2seq_config.copy``)."""
+    config = task.get("seq2seq_config")
+    return isinstance(config, dict) and bool(config.get("copy"))
 
 
 def tagger_extras(task: dict[str, Any]) -> list[str]:
@@ -78,6 +89,8 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if parts:
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
                          "over words alone is exported)", onnx_builds=True)
+    elif kind == "seq2seq" and copies(task):
+        raise refuse(f"{path} is a translator with copy attention (--copy), which {COPY_LACKS}")
     elif kind not in CONFIG:
         what = kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ from rnnkit.cli import seq2seq_pretrained as pretrained
 from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
 from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, check_decoding_options, describe, score_files
-from rnnkit.data.parallel import SPECIALS, build_vocab, decode_ids, encode_pairs, filter_by_length
+from rnnkit.data.parallel import BOS_ID, PAD_ID, SPECIALS, build_vocab, decode_ids, encode_pairs, filter_by_length
 from rnnkit.data.tokenizer import LEVELS, Tokenizer
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
@@ -84,6 +85,10 @@ def register(groups) -> None:
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
     m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",
                    help="additive (Bahdanau), dot or general (Luong), or none")
+    m.add_argument("--copy", action="store_true",
+                   help="copy attention (See et al. 2017's pointer-generator): each step mixes the output softmax "
+                        "with the attention weights, so source words outside the target vocabulary (names, numbers) "
+                        "can be output verbatim; needs attention")
     m.add_argument("--no-input-feeding", action="store_true", help="do not feed h~_{t-1} to the decoder")
     m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
@@ -181,6 +186,9 @@ def check_model_options(args: argparse.Namespace) -> None:
     if args.attention_size is not None and args.attention != "additive":
         raise ValueError(f"--attention-size sets additive attention's units; --attention {args.attention} has none, so "
                          "it would be ignored: add --attention additive or leave --attention-size out")
+    if getattr(args, "copy", False) and args.attention == "none":
+        raise ValueError("--copy copies source words through the attention weights, and --attention none has none; "
+                         "choose --attention general (or dot, additive) or leave --copy out")
     for option, does in (("--replace-unk", "copies the source word the decoder attends to"),
                          ("--coverage-penalty", "favours translations whose attention covered the source")):
         if getattr(args, option[2:].replace("-", "_"), None) and args.attention == "none":
@@ -218,7 +226,8 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
                         attention_size=args.attention_size or args.hidden,
                         input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop,
                         tie_weights=getattr(args, "tie", False), residual=getattr(args, "residual", False),
-                        peephole=getattr(args, "peephole", False), layer_norm=getattr(args, "layer_norm", False))
+                        peephole=getattr(args, "peephole", False), layer_norm=getattr(args, "layer_norm", False),
+                        copy=getattr(args, "copy", False))
     return Seq2Seq(cfg, rng)
 
 
@@ -307,13 +316,13 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                             pretrained.embedding_sizes(args, vectors))
         units = [{"char": "characters", "bpe": "BPE pieces"}.get(t.level, "words") for t in (src_tok, tok)]
         cfg = pretrained.apply(args, model, (src_vocab.tokens, tgt_vocab.tokens), units, vectors, cfg)
+        encode, detokenize, valid_oovs = _encoding(args, src_vocab, tgt_vocab, tok, valid)
         task = Seq2SeqTask(
-            model, encode_pairs(kept, src_vocab, tgt_vocab),
-            None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab),
+            model, encode(kept, src_vocab, tgt_vocab), None if valid is None else encode(valid, src_vocab, tgt_vocab),
             batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
             seed=cfg.seed, bleu_sentences=args.bleu_sentences,
             valid_references=None if valid is None else [reference(p.target_text, tok) for p in valid],
-            detokenize=lambda ids: decode_ids(ids, tgt_vocab, tok), select_by=args.select_by,
+            detokenize=detokenize, select_by=args.select_by, valid_oovs=valid_oovs,
             max_decode_len=args.max_decode_len, bleu_tokenize=args.bleu_tokenize,
             # select_by rides along so that --resume refuses a change of it: the best so far was measured
             # by the other criterion (NLL against 100 - BLEU)
@@ -338,6 +347,20 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
+
+
+def _encoding(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, valid: Any) -> tuple:
+    """(encode the pairs, detokenize output ids, each valid source's words outside the target vocabulary): with
+    --copy the extended ids of :mod:`rnnkit.seq2seq.copy`, else plain pairs (and no words)."""
+    if not getattr(args, "copy", False):
+        return encode_pairs, lambda ids: decode_ids(ids, tgt_vocab, tok), None
+    from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, source_extension
+
+    def detokenize(ids: Any, oovs: Any = ()) -> str:
+        return tok.detokenize(decode_extended([i for i in ids if i not in (PAD_ID, BOS_ID)], tgt_vocab, oovs))
+
+    oovs = None if valid is None else [source_extension(p.source, tgt_vocab)[1] for p in valid]
+    return encode_copy_pairs, detokenize, oovs
 
 
 train_seq2seq.data_parallel = True  # mpiexec -n P rnnkit train seq2seq ...: several processes

@@ -71,7 +71,8 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "", max_len: 
                    help=prefix + "fewest tokens before the end of a sentence (0 allows an empty translation, which "
                                  "beam search otherwise often picks)")
     p.add_argument("--replace-unk", action="store_true",
-                   help=prefix + "replace each output <unk> by the source token it attended to most")
+                   help=prefix + "replace each output <unk> by the source token it attended to most (a model trained "
+                                 "with --copy prints its copied words itself; this replaces the <unk> it still writes)")
 
 
 def check_decoding_options(args: argparse.Namespace, max_len_option: str = "--max-len") -> None:

@@ -246,14 +246,18 @@ class ParallelBatch(NamedTuple):
     tgt_out: np.ndarray  # (T, B) int64: y_1 .. y_m EOS, then PAD
     tgt_mask: np.ndarray  # (T, B) bool
     index: np.ndarray  # (B,) position of each pair in the list given: maps outputs back to references
+    # (S, B) int64 the source tokens' extended target ids, PAD after each sentence, from triples
+    # (rnnkit.seq2seq.copy.encode_copy_pairs); None from pairs
+    src_ext: np.ndarray | None = None
 
 
 def make_batch(encoded: Sequence[tuple[np.ndarray, np.ndarray]], index: Sequence[int] | None = None) -> ParallelBatch:
-    """Pad id pairs (from :func:`encode_pairs`) into one time-major :class:`ParallelBatch`."""
+    """Pad id pairs (from :func:`encode_pairs`) into one time-major :class:`ParallelBatch`; triples (source ids,
+    target ids, source extended ids) also pad the third into ``src_ext`` (copy attention)."""
     if len(encoded) == 0:
         raise ValueError("Expected at least one pair, got none")
-    src_lengths = np.array([len(s) for s, _ in encoded], dtype=np.int64)  # (B,)
-    tgt_lengths = np.array([len(t) for _, t in encoded], dtype=np.int64)  # (B,)
+    src_lengths = np.array([len(e[0]) for e in encoded], dtype=np.int64)  # (B,)
+    tgt_lengths = np.array([len(e[1]) for e in encoded], dtype=np.int64)  # (B,)
     if src_lengths.min() < 1:
         raise ValueError("Expected every source sentence to have at least one token, got an empty one")
     B = len(encoded)
@@ -262,16 +266,19 @@ def make_batch(encoded: Sequence[tuple[np.ndarray, np.ndarray]], index: Sequence
     src = np.full((S, B), PAD_ID, dtype=np.int64)  # (S, B)
     tgt_in = np.full((T, B), PAD_ID, dtype=np.int64)  # (T, B)
     tgt_out = np.full((T, B), PAD_ID, dtype=np.int64)  # (T, B)
-    for b, (s, t) in enumerate(encoded):
+    src_ext = np.full((S, B), PAD_ID, dtype=np.int64) if len(encoded[0]) > 2 else None  # (S, B)
+    for b, (s, t, *ext) in enumerate(encoded):
         m = len(t)
         src[: len(s), b] = s
+        if src_ext is not None:
+            src_ext[: len(s), b] = ext[0]
         tgt_in[0, b] = BOS_ID
         tgt_in[1 : m + 1, b] = t
         tgt_out[:m, b] = t
         tgt_out[m, b] = EOS_ID
     tgt_mask = np.arange(T)[:, None] <= tgt_lengths[None, :]  # (T, B)
     index = np.arange(B) if index is None else np.asarray(index, dtype=np.int64)
-    return ParallelBatch(src, src_lengths, tgt_in, tgt_out, tgt_mask, index)
+    return ParallelBatch(src, src_lengths, tgt_in, tgt_out, tgt_mask, index, src_ext)
 
 
 def make_batches(encoded: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: int,
@@ -293,8 +300,8 @@ def make_batches(encoded: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: i
     if len(encoded) == 0:
         raise ValueError("Expected at least one pair to batch, got none")
     N = len(encoded)
-    src_len = np.array([len(s) for s, _ in encoded])  # (N,)
-    tgt_len = np.array([len(t) for _, t in encoded])  # (N,)
+    src_len = np.array([len(e[0]) for e in encoded])  # (N,)
+    tgt_len = np.array([len(e[1]) for e in encoded])  # (N,)
     order = np.arange(N) if rng is None else rng.permutation(N)
     if sort:
         pool = N if (rng is None or pool_size is None) else pool_size * batch_size

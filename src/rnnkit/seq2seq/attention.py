@@ -203,9 +203,11 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
     return context, weights, AttentionCache(kind, query, values, keys, weights, u)
 
 
-def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray]
+def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray],
+                       dweights: np.ndarray | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Gradients of one step given dcontext (B, Hk).
+    """Gradients of one step given dcontext (B, Hk), and dweights (B, S) when the weights a_j are used
+    elsewhere too (copy attention, :mod:`rnnkit.seq2seq.copy`: da_j gets it added).
 
     Returns (dquery (B, H), dvalues (B, S, Hk), dkeys (B, S, K), grads of W_q and v for additive).
     ``dvalues`` covers only the weighted sum; the keys' dependence on the values is
@@ -214,6 +216,8 @@ def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict
     kind, query, values, keys, a, u = cache
     dvalues = a[:, :, None] * dcontext[:, None, :]  # (B, S, Hk)
     da = (values @ dcontext[:, :, None])[:, :, 0]  # (B, S)
+    if dweights is not None:
+        da = da + dweights
     de = a * (da - (a * da).sum(axis=1, keepdims=True))  # (B, S)
     grads: dict[str, np.ndarray] = {}
     if kind == "additive":

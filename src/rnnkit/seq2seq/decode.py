@@ -4,7 +4,9 @@ no repeated n-grams, and n-best lists.
 Both work with any model that has ``encode(src, src_lengths) -> carry``,
 ``decode_step(ids (B,), carry) -> (log_probs (B, V), attention (B, S) or None, carry)`` and
 ``select(carry, idx) -> carry`` (:class:`Seq2Seq`; :class:`VectorDecoder` with ``src`` the features
-(B, F) and ``src_lengths=None``).
+(B, F) and ``src_lengths=None``).  A copy model (:mod:`rnnkit.seq2seq.copy`) is encoded with ``src_ext``
+too, ``encode(src, src_lengths, src_ext)``, and its steps give (B, V + X) over each batch's extended
+vocabulary: a hypothesis may then hold extended ids, which the next step reads as ``<unk>``.
 
 A hypothesis y_1..y_n is scored by the sum of its log-probabilities, the EOS token included when it
 ended with one, and ranked by GNMT's s(Y, X) (Wu et al. 2016, eq. 14; :mod:`rnnkit.seq2seq.penalties`)::
@@ -156,6 +158,11 @@ def _per_sentence(limits: np.ndarray | int, B: int) -> np.ndarray:
     return np.full(B, limits, dtype=np.int64)
 
 
+def _encode(model: Any, src: Any, src_lengths: Any, src_ext: np.ndarray | None) -> Any:
+    """``model.encode``, with the copy model's ``src_ext`` when given (any other model is called as before)."""
+    return model.encode(src, src_lengths) if src_ext is None else model.encode(src, src_lengths, src_ext)
+
+
 def _early(banned: np.ndarray, eos: int) -> np.ndarray:
     """The ids banned before ``min_len`` tokens: ``banned`` and eos."""
     return np.append(banned, eos)
@@ -175,20 +182,21 @@ def _masked_step(model: Any, ids: np.ndarray, carry: Any, banned: np.ndarray,
 
 
 def greedy_decode(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, max_len: int | np.ndarray,
-                  bos: int, eos: int, pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0
-                  ) -> list[Hypothesis]:
+                  bos: int, eos: int, pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0,
+                  src_ext: np.ndarray | None = None) -> list[Hypothesis]:
     """The most probable next token other than ``bos`` and ``pad`` at every step, for the whole batch
     at once; one hypothesis per sentence (norm_score == score, not renormalised: see the module
     docstring).  ``src`` (S, B) and ``src_lengths`` (B,) as ``model.encode`` takes them; sentence b stops
     after ``max_len[b]`` steps (``max_len`` an int for all, or a (B,) array) and cannot end before
     ``min_len`` tokens; ``bos``, ``eos`` and ``pad`` are the special ids (pad None: none);
-    ``no_repeat_ngram`` N > 0: no N-gram twice in an output."""
+    ``no_repeat_ngram`` N > 0: no N-gram twice in an output; ``src_ext`` (S, B): a copy model's source
+    extended ids (:mod:`rnnkit.seq2seq.copy`), whose outputs may then hold extended ids (>= V)."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
     no_repeat = check_no_repeat(no_repeat_ngram)
     early = _early(banned, eos)
-    carry = model.encode(src, src_lengths)
+    carry = _encode(model, src, src_lengths, src_ext)
     B = carry.feed.shape[0]
     limits = _per_sentence(limits, B)  # (B,)
     ids = np.full(B, bos, dtype=np.int64)
@@ -278,16 +286,17 @@ def _extend(beams: list[tuple[int, ...]], scores: np.ndarray, logp: np.ndarray, 
 
 def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, beam_size: int,
                 max_len: int | np.ndarray, bos: int, eos: int, length_norm: float = 0.0, nbest: int = 1,
-                pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0, coverage_penalty: float = 0.0
-                ) -> list[list[Hypothesis]]:
+                pad: int | None = PAD, min_len: int = 1, no_repeat_ngram: int = 0, coverage_penalty: float = 0.0,
+                src_ext: np.ndarray | None = None) -> list[list[Hypothesis]]:
     """Beam search (see the module docstring) with ``beam_size`` beams for every sentence at once; ``src``,
-    ``src_lengths``, ``max_len``, ``min_len``, ``no_repeat_ngram`` and the special ids as :func:`greedy_decode`
-    takes them, ``length_norm`` the GNMT alpha (0: rank by the plain sum) and ``coverage_penalty`` GNMT's
-    beta (0: none; > 0 needs a model with attention).  For each sentence its ``nbest`` best hypotheses,
-    finished ones first, each group by ``norm_score`` = s(Y, X) best first.  ``bos`` and ``pad`` are never
-    generated; scores are the model's log-probabilities, not renormalised over the allowed tokens.
-    Each hypothesis keeps the attention rows of its own path through the search (``Hypothesis.attention``,
-    as greedy decoding's): the weights the decoder had when it chose each of its tokens."""
+    ``src_lengths``, ``max_len``, ``min_len``, ``no_repeat_ngram``, ``src_ext`` and the special ids as
+    :func:`greedy_decode` takes them, ``length_norm`` the GNMT alpha (0: rank by the plain sum) and
+    ``coverage_penalty`` GNMT's beta (0: none; > 0 needs a model with attention).  For each sentence its
+    ``nbest`` best hypotheses, finished ones first, each group by ``norm_score`` = s(Y, X) best first.  ``bos``
+    and ``pad`` are never generated; scores are the model's log-probabilities, not renormalised over the allowed
+    tokens.  Each hypothesis keeps the attention rows of its own path through the search
+    (``Hypothesis.attention``, as greedy decoding's): the weights the decoder had when it chose each of its
+    tokens."""
     banned = _check(model, bos, eos, pad)
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
@@ -299,7 +308,7 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     if beta > 0 and getattr(model.spec, "attention", "none") == "none":
         raise ValueError(f"Expected a model with attention for coverage_penalty={beta} (cp sums the decoder's "
                          "attention weights), got one without attention; leave coverage_penalty at 0")
-    carry = model.encode(src, src_lengths)
+    carry = _encode(model, src, src_lengths, src_ext)
     B = carry.feed.shape[0]
     limits = _per_sentence(limits, B)  # (B,)
     # |X| of each sentence, from the memory's mask: the batch's padding is not a source token

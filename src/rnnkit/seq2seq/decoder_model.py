@@ -12,6 +12,8 @@ from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import check_array, check_config, check_rng
 from rnnkit.english import a_or_an
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
+from rnnkit.data.parallel import UNK_ID
+from rnnkit.seq2seq import copy as cp
 from rnnkit.seq2seq import decoder_step as ds
 
 
@@ -58,12 +60,26 @@ class DecoderModel:
         return np.dtype(config.dtype)
 
     def decode_step(self, ids: np.ndarray, carry: ds.Carry) -> tuple[np.ndarray, np.ndarray | None, ds.Carry]:
-        """Feed ids (B,); return (log P(next) (B, V), attention weights (B, S) or None, next carry)."""
-        ids = check_ids("ids", np.asarray(ids), 1, self.spec.vocab_size)
+        """Feed ids (B,); return (log P(next) (B, V), attention weights (B, S) or None, next carry).  With copy
+        attention log P is the mixture over the extended vocabulary (B, V + X) (:mod:`rnnkit.seq2seq.copy`),
+        and an extended id fed back is read as ``<unk>``."""
+        V = self.spec.vocab_size
+        ext = None
+        if self.spec.copy:
+            ext = carry.memory.ext if isinstance(carry, ds.Carry) and carry.memory is not None else None
+            if ext is None:
+                raise ValueError("Expected a carry with the source's extended ids for a copy model: call "
+                                 "encode(src, src_lengths, src_ext)")
+        ids = check_ids("ids", np.asarray(ids), 1, V if ext is None else cp.width(ext, V))
         B = carry_batch(carry)
         if ids.shape[0] != B:
             raise ValueError(f"Expected ids of the carry's batch size {B}, shape ({B},), got batch size {ids.shape[0]}")
-        out, weights, carry, _ = ds.step_forward(self.params, self.spec, ids, carry)
+        if ext is not None:
+            ids = np.where(ids >= V, UNK_ID, ids)
+        out, weights, carry, c = ds.step_forward(self.params, self.spec, ids, carry)
+        if ext is not None:
+            logits = out @ ds.output_weight(self.params, self.spec).T + self.params["output.bias"]
+            return cp.mixture_log_probs(logits, c.p_gen, weights, ext), weights, carry
         return ds.log_probs(self.params, self.spec, out), weights, carry
 
     def select(self, carry: ds.Carry, idx: np.ndarray) -> ds.Carry:

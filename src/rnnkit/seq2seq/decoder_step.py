@@ -36,7 +36,9 @@ reverse.  Parameters (dotted, PyTorch names inside): ``tgt_embedding.weight`` (V
 peephole kernel (:mod:`rnnkit.cells.lstm_peephole`).  With ``layer_norm`` each layer also has the LN gains and
 shifts ``decoder.ln_*_l{k}`` of :func:`rnnkit.cells.layout.layer_shapes`, and the cell is the layer-normalized
 kernel (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`; with ``peephole``
-too, :mod:`rnnkit.cells.lstm_ln_peephole`, the peepholes before the LN gains and shifts).
+too, :mod:`rnnkit.cells.lstm_ln_peephole`, the peepholes before the LN gains and shifts).  With ``copy`` (needs
+attention) the output is the pointer-generator's mixture of :mod:`rnnkit.seq2seq.copy`, with its gate
+``decoder.copy_gate.weight`` (1, Hk + H + E) and ``decoder.copy_gate.bias`` (1,).
 
 With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
 embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient
@@ -60,6 +62,7 @@ from rnnkit.nn.linear import linear_forward
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
+from rnnkit.seq2seq import copy as cp
 
 def _kernel(spec: DecoderSpec) -> Any:
     """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``, a layer-normalized
@@ -93,6 +96,7 @@ class DecoderSpec:
     tie_weights: bool = False  # the output layer's weight is tgt_embedding.weight (needs E == H)
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co per layer)
     layer_norm: bool = False  # layer-normalized cells (LN gains and shifts ln_*_l{k} per layer)
+    copy: bool = False  # copy attention (See et al. 2017): the output mixes P_vocab with the attention weights
 
 
 class Memory(NamedTuple):
@@ -101,6 +105,7 @@ class Memory(NamedTuple):
     values: np.ndarray  # (B, S, Hk) encoder states, batch-major
     keys: np.ndarray  # (B, S, K) projected once per sentence
     mask: np.ndarray  # (B, S) bool, True at real source tokens
+    ext: np.ndarray | None = None  # (B, S) the source tokens' extended target ids (copy attention only)
 
 
 class Carry(NamedTuple):
@@ -132,6 +137,8 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     if not spec.tie_weights:
         p["output.weight"] = out_w
     p["output.bias"] = rng.uniform(-b, b, (V,)).astype(dtype)
+    if spec.copy:  # drawn last: the other parameters start as without copy
+        p.update(cp.init_gate(spec.memory_size + H + E, rng, dtype))
     return p
 
 
@@ -171,6 +178,8 @@ class StepCache(NamedTuple):
     comb_in: np.ndarray  # (B, Hk + H) or (B, H)
     h_tilde: np.ndarray  # (B, H) before dropout
     out_drop: Any
+    p_gen: np.ndarray | None = None  # (B,) copy attention's gate, None without copy
+    gate_in: np.ndarray | None = None  # (B, Hk + H + E) [c_t ; h_t ; x_t], the gate's input
 
 
 def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarray, carry: Carry,
@@ -206,25 +215,33 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
     h_tilde = np.tanh(z)
     out, out_drop = dropout_forward(h_tilde, spec.dropout, rng, training)
     nxt = Carry(tuple(state), out, carry.memory)
-    return out, weights, nxt, StepCache(emb_drop, cells, acache, comb_in, h_tilde, out_drop)
+    p_gen = gate_in = None
+    if spec.copy:
+        p_gen, gate_in = cp.gate_forward(p, comb_in[:, :spec.memory_size], h, e)  # (B,), (B, Hk + H + E)
+    return out, weights, nxt, StepCache(emb_drop, cells, acache, comb_in, h_tilde, out_drop, p_gen, gate_in)
 
 
 def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.ndarray, dstate: list,
-                  cache: StepCache, grads: dict[str, np.ndarray], dmem: list[np.ndarray] | None
-                  ) -> tuple[np.ndarray | None, list, np.ndarray]:
+                  cache: StepCache, grads: dict[str, np.ndarray], dmem: list[np.ndarray] | None,
+                  dcopy: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray | None, list, np.ndarray]:
     """Backward of one step.  dout (B, H) is dL/d(output of the step), dstate dL/d(state_t) per layer
-    (None entries for zero).  Adds parameter gradients into ``grads`` and the encoder-state gradients
-    into ``dmem = [dvalues, dkeys]``.  Returns (dfeed_{t-1} or None, dstate_{t-1}, demb (B, E))."""
+    (None entries for zero); dcopy (copy only): (dL/dz of the gate (B,), dL/da_t (B, S)).  Adds parameter
+    gradients into ``grads`` and the encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns
+    (dfeed_{t-1} or None, dstate_{t-1}, demb (B, E))."""
     p = params
     dh_t, _ = dropout_backward(dout, cache.out_drop)
     dz = dh_t * (1.0 - cache.h_tilde * cache.h_tilde)  # tanh'
     grads["combine.weight"] += dz.T @ cache.comb_in
     grads["combine.bias"] += dz.sum(axis=0)
     dcomb = dz @ p["combine.weight"]  # (B, Hk + H) or (B, H)
+    Hk, dgate, dweights = spec.memory_size, None, None
+    if dcopy is not None:  # the gate read [c_t ; h_t ; x_t]: its gradients join theirs
+        dgate = cp.gate_backward(dcopy[0], cache.gate_in, p, grads)  # (B, Hk + H + E)
+        dcomb = dcomb + dgate[:, :dcomb.shape[1]]
+        dweights = dcopy[1]
     if cache.attn is not None:
-        Hk = spec.memory_size
         dh = dcomb[:, Hk:]
-        dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p))
+        dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p), dweights)
         dh = dh + dq
         dmem[0] += dvalues
         dmem[1] += dkeys
@@ -244,7 +261,8 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
         if drop is not None:
             dh, _ = dropout_backward(dh, drop)
     E = spec.embedding_dim
-    demb, _ = dropout_backward(np.ascontiguousarray(dh[:, :E]), cache.emb_drop)
+    de = dh[:, :E] if dgate is None else dh[:, :E] + dgate[:, -E:]
+    demb, _ = dropout_backward(np.ascontiguousarray(de), cache.emb_drop)
     dfeed = dh[:, E:] if spec.input_feeding else None
     return dfeed, dprev, demb
 
@@ -323,9 +341,15 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
         outs[t] = out
         steps.append(c)
     _, emb = embedding_forward(fed, params["tgt_embedding.weight"])  # only its cache: ids for the scatter
-    output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
-    # (T, B, V) logits in one GEMM, fused with the loss
-    loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask)
+    if spec.copy:  # the pointer-generator's mixture (rnnkit.seq2seq.copy)
+        output = cp.CopyLoss()
+        loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask,
+                                     np.stack([c.attn.weights for c in steps]), np.stack([c.p_gen for c in steps]),
+                                     carry.memory.ext)
+    else:
+        output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
+        # (T, B, V) logits in one GEMM, fused with the loss
+        loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask)
     mshape = None if carry.memory is None else (carry.memory.values.shape, carry.memory.keys.shape)
     return loss, TeacherCache(steps, emb, output, c_out, (T, B), carry.memory is not None, mshape, hh_masks)
 
@@ -337,9 +361,9 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     dtype = params["output.bias"].dtype
     names = ["tgt_embedding.weight", "combine.weight", "combine.bias"]
     names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _names(spec)]
-    names += [k for k in params if k.startswith("attention.")]
+    names += [k for k in params if k.startswith(("attention.", cp.GATE))]
     grads = {k: np.zeros_like(params[k]) for k in names}
-    douts, g = cache.output.backward(dloss, cache.out)
+    douts, g, *copied = cache.output.backward(dloss, cache.out)  # copy: dweights (T, B, S), dz (T, B) too
     douts = douts.reshape(T, B, -1)  # (T, B, H)
     if not spec.tie_weights:
         grads["output.weight"] = g["weight"]
@@ -353,7 +377,8 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     dfeed = None
     for t in range(T - 1, -1, -1):
         dout = douts[t] if dfeed is None else douts[t] + dfeed
-        dfeed, dstate, demb[t] = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem)
+        dcopy = (copied[1][t], copied[0][t]) if copied else None
+        dfeed, dstate, demb[t] = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem, dcopy)
     _, ge = embedding_backward(demb, cache.emb)
     grads["tgt_embedding.weight"] = ge["weight"]
     if spec.tie_weights:  # one matrix used twice: its gradient is the sum of both uses
@@ -368,5 +393,5 @@ def take(carry: Carry, idx: np.ndarray) -> Carry:
     state = tuple(tuple(s[idx] for s in st) if isinstance(st, tuple) else st[idx] for st in carry.state)
     mem = carry.memory
     if mem is not None:
-        mem = Memory(mem.values[idx], mem.keys[idx], mem.mask[idx])
+        mem = Memory(mem.values[idx], mem.keys[idx], mem.mask[idx], None if mem.ext is None else mem.ext[idx])
     return Carry(state, carry.feed[idx], mem)

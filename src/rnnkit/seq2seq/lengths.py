@@ -113,7 +113,7 @@ def fit_length_rule(pairs: Iterable[tuple[Any, Any]]) -> LengthRule:
     pairs with an empty source are skipped (they are never decoded), and without any pair left the
     rule is the default one."""
     try:
-        lengths = [(len(s), len(t) + 1) for s, t in pairs]
+        lengths = [(len(p[0]), len(p[1]) + 1) for p in pairs]  # pairs, or copy attention's triples
     except TypeError:
         raise TypeError("Expected pairs as (source ids, target ids) sequences, such as a list of pairs of "
                         "id arrays") from None

@@ -30,7 +30,9 @@ are peephole LSTMs (:mod:`rnnkit.cells.lstm_peephole`), with ``encoder.weight_ci
 ``decoder.weight_ci_l{k}`` ... (H,).  With ``layer_norm`` both are layer-normalized (:mod:`rnnkit.cells.elman_ln`,
 :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`; the LSTM with ``peephole`` too
 :mod:`rnnkit.cells.lstm_ln_peephole`), with ``encoder.ln_*_l{k}`` and ``decoder.ln_*_l{k}`` gains (starting at 1)
-and shifts (at 0).
+and shifts (at 0).  With ``copy`` the decoder's output is the pointer-generator's mixture
+(:mod:`rnnkit.seq2seq.copy`): ``forward``, ``encode`` and decoding then take ``src_ext`` (S, B), the source
+tokens' extended target ids, and ``tgt_out`` may hold extended ids (>= V; ``tgt_in``'s are read as ``<unk>``).
 ``forward`` returns (summed loss, cache); ``backward(dloss, cache)`` the gradients of dloss * loss.
 """
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit.data.parallel import UNK_ID
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.recurrent import make_recurrent
@@ -93,7 +96,7 @@ class Seq2Seq(DecoderModel):
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, cfg.decoder_hidden_size,
                                    cfg.decoder_layers, cfg.attention, hk if cfg.attention != "none" else 0,
                                    cfg.attention_size, cfg.input_feeding, cfg.dropout, cfg.weight_drop,
-                                   cfg.tie_weights, cfg.peephole, cfg.layer_norm)
+                                   cfg.tie_weights, cfg.peephole, cfg.layer_norm, cfg.copy)
         p = {"src_embedding.weight": rng.standard_normal((cfg.src_vocab_size, cfg.src_embedding_dim)).astype(dtype)}
         for k, v in self.encoder.params.items():
             p["encoder." + k] = v  # the same arrays: in-place updates reach the layer
@@ -102,7 +105,7 @@ class Seq2Seq(DecoderModel):
         self.params = p
 
     def _encode(self, src: np.ndarray, src_lengths: np.ndarray, training: bool,
-                rng: Any) -> tuple[ds.Carry, _EncoderCache]:
+                rng: Any, src_ext: Any = None) -> tuple[ds.Carry, _EncoderCache]:
         cfg = self.config
         S, B = check_ids("src", src, 2, cfg.src_vocab_size).shape
         lengths = check_ids("src_lengths", np.asarray(src_lengths), 1)
@@ -118,11 +121,13 @@ class Seq2Seq(DecoderModel):
         memory = c_keys = None
         if cfg.attention != "none":
             memory, c_keys = ds.make_memory(self.params, self.spec, enc_out, lengths)
+        if src_ext is not None:
+            memory = memory._replace(ext=self._source_ext(src_ext, src.shape))
         return self._carry(state, B, memory), _EncoderCache(c_emb, c_drop, c_enc, c_bridge, c_keys)
 
     def forward(self, src: np.ndarray, src_lengths: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray,
                 tgt_mask: np.ndarray, training: bool = False, rng: np.random.Generator | None = None,
-                sampling_rate: float = 0.0) -> tuple[float, tuple]:
+                sampling_rate: float = 0.0, src_ext: np.ndarray | None = None) -> tuple[float, tuple]:
         """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache).
 
         ``src`` (S, B) source ids, time-major, padded after each sentence's ``src_lengths`` (B,) tokens;
@@ -131,11 +136,15 @@ class Seq2Seq(DecoderModel):
         (:func:`rnnkit.data.parallel.make_batches` builds all of them).  ``training=True`` switches on
         dropout and weight drop (drawn from ``rng``) and allows scheduled sampling: ``sampling_rate`` in
         [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must be 0: an evaluation loss is
-        always the teacher-forced one."""
+        always the teacher-forced one.  ``src_ext`` (S, B): a copy model's source extended ids (see the module
+        docstring), None for any other."""
         B = check_ids("src", src, 2, self.config.src_vocab_size).shape[1]
         _check_source_batch(src, src_lengths, tgt_in)
+        self._need_ext(src_ext)
+        if self.config.copy:  # an extended id is fed as <unk>
+            tgt_in = np.where(check_ids("tgt_in", tgt_in, 2) >= self.config.tgt_vocab_size, UNK_ID, tgt_in)
         check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
-        carry, enc = self._encode(src, src_lengths, training, rng)
+        carry, enc = self._encode(src, src_lengths, training, rng, src_ext)
         loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
                                                 training, rng, sampling_rate, self._output)
         return loss, (enc, c_dec)
@@ -167,10 +176,26 @@ class Seq2Seq(DecoderModel):
             grads["encoder." + k] = v
         return grads
 
-    def encode(self, src: np.ndarray, src_lengths: np.ndarray) -> ds.Carry:
+    def encode(self, src: np.ndarray, src_lengths: np.ndarray, src_ext: np.ndarray | None = None) -> ds.Carry:
         """The decoder's starting carry for a source batch, src (S, B) ids with src_lengths (B,) (inference:
-        no dropout, no caches kept): what :mod:`rnnkit.seq2seq.decode` starts from."""
-        return self._encode(src, src_lengths, False, None)[0]
+        no dropout, no caches kept): what :mod:`rnnkit.seq2seq.decode` starts from.  A copy model's decoding
+        steps need ``src_ext`` (S, B), the source's extended target ids."""
+        return self._encode(src, src_lengths, False, None, src_ext)[0]
+
+    def _need_ext(self, src_ext: Any) -> None:
+        """src_ext is given for a copy model and only for one."""
+        if self.config.copy and src_ext is None:
+            raise ValueError("Expected src_ext (S, B), the source's extended target ids, for a model with copy=True "
+                             "(rnnkit.seq2seq.copy.encode_copy_pairs and make_batches make them)")
+        if not self.config.copy and src_ext is not None:
+            raise ValueError("Expected src_ext=None for a model without copy attention (copy=False), got an array")
+
+    def _source_ext(self, src_ext: Any, shape: tuple[int, int]) -> np.ndarray:
+        """src_ext (S, B) checked against src's shape, batch-major (B, S) as the memory keeps it."""
+        self._need_ext(src_ext)
+        if check_ids("src_ext", src_ext, 2).shape != shape or (src_ext.size and src_ext.min() < 0):
+            raise ValueError(f"Expected src_ext of src's shape {shape} with ids >= 0, got shape {src_ext.shape}")
+        return np.ascontiguousarray(src_ext.T, dtype=np.int64)
 
     def attention_weights(self, src: np.ndarray, src_lengths: np.ndarray, tgt_in: np.ndarray) -> np.ndarray:
         """Teacher-forced attention weights (T, B, S) for plotting; rows sum to 1 over real positions."""
@@ -178,7 +203,8 @@ class Seq2Seq(DecoderModel):
             raise ValueError("Expected a model with attention for attention_weights, got attention='none'")
         carry = self.encode(src, src_lengths)
         rows = []
-        for t in range(check_ids("tgt_in", tgt_in, 2).shape[0]):
-            _, w, carry, _ = ds.step_forward(self.params, self.spec, tgt_in[t], carry)
+        V = self.config.tgt_vocab_size
+        for t in range(check_ids("tgt_in", tgt_in, 2).shape[0]):  # a copy model's extended ids read as <unk>
+            _, w, carry, _ = ds.step_forward(self.params, self.spec, np.where(tgt_in[t] >= V, UNK_ID, tgt_in[t]), carry)
             rows.append(w)
         return np.stack(rows)

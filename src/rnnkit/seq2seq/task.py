@@ -2,11 +2,13 @@ r"""Translation as a :class:`rnnkit.train.Task`: length-bucketed batches, loss p
 validation NLL and greedy BLEU.
 
 Training pairs are id pairs (source ids (n,), target ids (m,), no BOS/EOS), as
-:func:`rnnkit.data.parallel.encode_pairs` makes them.  Each epoch shuffles them, sorts them by length
-inside pools of ``pool_size`` batches and shuffles the batches (:func:`rnnkit.data.parallel.make_batches`),
-so a batch holds sentences of similar length and little time goes into padding.  The epoch's order
-is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's generator: a run
-resumed in the middle of an epoch then sees exactly the batches the uninterrupted run saw.
+:func:`rnnkit.data.parallel.encode_pairs` makes them, or for a copy model the triples of
+:func:`rnnkit.seq2seq.copy.encode_copy_pairs` (the source's extended ids third); its validation BLEU then calls
+``detokenize(ids, oovs)`` with each valid source's words outside the target vocabulary (``valid_oovs``).
+Each epoch shuffles them, sorts them by length inside pools of ``pool_size`` batches and shuffles the batches
+(:func:`rnnkit.data.parallel.make_batches`), so a batch holds sentences of similar length and little time goes
+into padding.  The epoch's order is drawn from a generator seeded by ``(seed, epoch)``, not from the trainer's
+generator: a run resumed in the middle of an epoch then sees exactly the batches the uninterrupted run saw.
 
 The loss of a batch is the mean NLL per target token, EOS included::
 
@@ -56,7 +58,7 @@ def _check_pairs(name: str, pairs: Any, allow_none: bool) -> None:
     if not isinstance(pairs, Sequence) or isinstance(pairs, str) or len(pairs) == 0:
         raise ValueError(f"Expected {name} as a non-empty list of (source ids, target ids) pairs, got {pairs!r:.60}")
     first = pairs[0]
-    if not (isinstance(first, (tuple, list)) and len(first) == 2):
+    if not (isinstance(first, (tuple, list)) and len(first) in (2, 3)):  # copy attention's triples too
         raise ValueError(f"Expected {name} items to be (source ids, target ids) pairs, got {first!r:.60}")
 
 
@@ -69,7 +71,7 @@ class Seq2SeqTask(IndependentBatches):
                  valid_references: Sequence[str] | None = None,
                  detokenize: Callable[[Sequence[int]], str] | None = None, select_by: str = "loss",
                  max_decode_len: int | None = None, meta: dict[str, Any] | None = None,
-                 bleu_tokenize: str = "auto") -> None:
+                 bleu_tokenize: str = "auto", valid_oovs: Sequence[Sequence[str]] | None = None) -> None:
         _check_pairs("train", train, allow_none=False)
         _check_pairs("valid", valid, allow_none=True)
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
@@ -100,6 +102,9 @@ class Seq2SeqTask(IndependentBatches):
         self.bleu_sentences = bleu_sentences
         self.valid_references = None if valid_references is None else list(valid_references)
         self.detokenize = detokenize
+        # copy attention: each valid source's words outside the target vocabulary, which detokenize(ids, oovs)
+        # prints for the extended ids (rnnkit.seq2seq.copy)
+        self.valid_oovs = None if valid_oovs is None else list(valid_oovs)
         self.select_by = select_by
         self.max_decode_len = max_decode_len  # None: each sentence's limit from length_rule
         self.length_rule = fit_length_rule(self.train)
@@ -110,7 +115,7 @@ class Seq2SeqTask(IndependentBatches):
         self.bleu_tokenize = auto_bleu_tokenize(scored) if bleu_tokenize == "auto" else bleu_tokenize
         if bleu_tokenize != "auto" and scored and detokenize is not None:
             check_bleu_tokenize(bleu_tokenize)  # asked for by name: a missing package is said now, not skipped
-        self._units = int(sum(len(t) + 1 for _, t in self.train))  # target tokens + one EOS each
+        self._units = int(sum(len(p[1]) + 1 for p in self.train))  # target tokens + one EOS each
         # validation batches never change: build them once
         self._valid_batches = None if self.valid is None else make_batches(self.valid, eval_batch_size)
 
@@ -147,14 +152,15 @@ class Seq2SeqTask(IndependentBatches):
             S = int(batch.src_lengths[cols].max())
             T = int(batch.tgt_mask[:, cols].sum(axis=0).max())
             shares.append(ParallelBatch(batch.src[:S, cols], batch.src_lengths[cols], batch.tgt_in[:T, cols],
-                                        batch.tgt_out[:T, cols], batch.tgt_mask[:T, cols], batch.index[cols]))
+                                        batch.tgt_out[:T, cols], batch.tgt_mask[:T, cols], batch.index[cols],
+                                        None if batch.src_ext is None else batch.src_ext[:S, cols]))
         return shares
 
     def train_step(self, batch: ParallelBatch, carry: Any, rng: np.random.Generator) -> StepResult:
         """Loss and gradients of one training batch (scheduled sampling at ``sampling_rate``), per target token."""
         n = int(batch.tgt_mask.sum())
         loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
-                                         training=True, rng=rng, sampling_rate=self.sampling_rate)
+                                         training=True, rng=rng, sampling_rate=self.sampling_rate, **_ext(batch))
         grads = self.model.backward(1.0 / n, cache)
         return StepResult(loss=loss / n, units=n, grads=grads)
 
@@ -165,7 +171,7 @@ class Seq2SeqTask(IndependentBatches):
         total = 0.0
         count = 0
         for b in (self._valid_batches or [])[rank::size]:
-            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)
+            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **_ext(b))
             total += loss
             count += int(b.tgt_mask.sum())
         return total, count
@@ -175,7 +181,7 @@ class Seq2SeqTask(IndependentBatches):
         out: list[list[int]] = [[] for _ in pairs]
         for b in make_batches(pairs, self.eval_batch_size):
             limits = self.length_rule.limits(b.src_lengths, self.max_decode_len)  # (B,)
-            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID)
+            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID, **_ext(b))
             for i, h in zip(b.index, hyps):
                 out[int(i)] = list(h.tokens)
         return out
@@ -210,9 +216,11 @@ class Seq2SeqTask(IndependentBatches):
         hyps: list[list[int]] = [[] for _ in subset]
         for r, p in enumerate(parts):
             hyps[r::len(parts)] = p["hyps"]  # type: ignore[index]
-        metrics["exact"] = sum(h == [int(i) for i in t] for h, (_, t) in zip(hyps, subset)) / n
+        metrics["exact"] = sum(h == [int(i) for i in p[1]] for h, p in zip(hyps, subset)) / n
         if self.valid_references is not None and self.detokenize is not None:
-            bleu = _bleu([self.detokenize(h) for h in hyps], self.valid_references[:n], self.bleu_tokenize)
+            texts = [self.detokenize(h) if self.valid_oovs is None else self.detokenize(h, self.valid_oovs[i])
+                     for i, h in enumerate(hyps)]
+            bleu = _bleu(texts, self.valid_references[:n], self.bleu_tokenize)
             if bleu is not None:
                 metrics["bleu"] = bleu
         if self.select_by == "bleu" and "bleu" not in metrics:
@@ -247,6 +255,11 @@ class Seq2SeqTask(IndependentBatches):
     def meta(self) -> dict[str, Any]:
         """The given ``meta`` (none: {}) with the fitted length rule added, for the checkpoint."""
         return self._meta
+
+
+def _ext(batch: ParallelBatch) -> dict[str, Any]:
+    """The batch's ``src_ext`` as a keyword for a copy model's forward and decoding (none without it)."""
+    return {} if batch.src_ext is None else {"src_ext": batch.src_ext}
 
 
 def _bleu(hypotheses: list[str], references: list[str], tokenize: str) -> float | None:

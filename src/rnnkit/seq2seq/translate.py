@@ -16,7 +16,10 @@ tokens that may be generated.
 most while producing it, the attention form of unknown-word replacement (Jean et al. 2015; Luong,
 Pham and Manning 2015; Luong et al. 2015's "Addressing the rare word problem" replaced them through
 an external word aligner instead): names, numbers and
-rare words are then copied from the source instead of printed as ``<unk>``.
+rare words are then copied from the source instead of printed as ``<unk>``.  A copy model
+(``Seq2SeqConfig(copy=True)``, :mod:`rnnkit.seq2seq.copy`) copies source words itself: its outputs may hold
+extended ids (>= V), printed as the source words they stand for; ``replace_unk`` then replaces only the
+``<unk>`` it still generates (from P_vocab), as for any model.
 
 ``return_attention=True`` gives every translation its attention matrix ``Translation.attention`` (T, S):
 row t is the distribution over the S source tokens (those of the translator's source tokeniser, no
@@ -37,6 +40,7 @@ from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pa
 from rnnkit.checks import check_bool
 from rnnkit.seq2seq.decode import (Hypothesis, beam_search, check_length_norm, check_min_len, check_no_repeat,
                                    greedy_decode)
+from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, source_extension
 from rnnkit.seq2seq.penalties import check_coverage_penalty
 from rnnkit.seq2seq.io import Translator
 
@@ -75,10 +79,12 @@ def tokenize_sources(translator: Translator, sentences: Sequence[str]) -> list[l
     return tokens
 
 
-def _translation(translator: Translator, h: Hypothesis, source_length: int | None) -> Translation:
+def _translation(translator: Translator, h: Hypothesis, source_length: int | None,
+                 oovs: Sequence[str] = ()) -> Translation:
     """The Translation of hypothesis ``h``; with its attention cut to the sentence's ``source_length``
-    real tokens (the batch's padding, weight 0, dropped) unless that is None."""
-    tokens = tuple(translator.target_vocab.decode(h.tokens))
+    real tokens (the batch's padding, weight 0, dropped) unless that is None.  ``oovs``: a copy model's
+    source words outside the target vocabulary, the words of the extended ids V, V + 1, ..."""
+    tokens = tuple(decode_extended(h.tokens, translator.target_vocab, oovs))
     text = translator.target_tokenizer.detokenize(list(tokens))
     attention = None
     if source_length is not None and h.attention is not None:
@@ -152,20 +158,21 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
         return []
     # the target side is a placeholder: batching wants pairs, decoding reads only the sources
     pairs = [SentencePair(t, [], "", "", i + 1) for i, t in enumerate(tokens)]
-    encoded = encode_pairs(pairs, translator.source_vocab, translator.target_vocab)
+    encoded, oovs = _encode(translator, pairs)
     out: list[list[Translation]] = [[] for _ in tokens]
     model = translator.model
     for b in make_batches(encoded, batch_size):
         steps = translator.length_rule.limits(b.src_lengths, max_len)  # (B,)
+        ext = {} if b.src_ext is None else {"src_ext": b.src_ext}
         if beam_size == 1:
             hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID,
-                                               min_len, no_repeat_ngram)]
+                                               min_len, no_repeat_ngram, **ext)]
         else:
             hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest,
-                               PAD_ID, min_len, no_repeat_ngram, coverage_penalty)
+                               PAD_ID, min_len, no_repeat_ngram, coverage_penalty, **ext)
         for i, hs in zip(b.index, hyps):
             length = len(tokens[int(i)]) if return_attention else None
-            out[int(i)] = [_translation(translator, h, length) for h in hs]
+            out[int(i)] = [_translation(translator, h, length, oovs[int(i)]) for h in hs]
         if on_batch is not None:
             on_batch(sum(len(tokens[int(i)]) for i in b.index))
     if replace_unk:
@@ -175,6 +182,15 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
         for (i, j), t in zip(flat, fixed):
             out[i][j] = t
     return out
+
+
+def _encode(translator: Translator, pairs: Sequence[SentencePair]) -> tuple[list, list[list[str]]]:
+    """The pairs' ids, with a copy model's source extended ids (:func:`rnnkit.seq2seq.copy.encode_copy_pairs`),
+    and each source's words outside the target vocabulary (none without copy)."""
+    if not getattr(translator.model.config, "copy", False):
+        return encode_pairs(pairs, translator.source_vocab, translator.target_vocab), [[] for _ in pairs]
+    oovs = [source_extension(p[0], translator.target_vocab)[1] for p in pairs]
+    return encode_copy_pairs(pairs, translator.source_vocab, translator.target_vocab), oovs
 
 
 def replace_unknowns(translator: Translator, sentence: str, translation: Translation) -> Translation:
@@ -239,12 +255,14 @@ def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair], ba
                        on_batch: Callable[[int], None] | None = None) -> tuple[float, int]:
     """``(summed NLL, target tokens)`` of the reference translations, teacher-forced, as validation
     scores them: -sum_t log P(y_t | y_<t, x) over every target token and the end of sentence, unknown
-    words as ``<unk>``; the mean per token and its exp are the test loss and perplexity.  ``on_batch``:
+    words as ``<unk>`` (a copy model's at their extended id when the source holds them); the mean per token
+    and its exp are the test loss and perplexity.  ``on_batch``:
     called after each batch with its target tokens, ends of sentence included (a progress display)."""
     check_int("batch_size", batch_size, 1)
     total, count = 0.0, 0
-    for b in make_batches(encode_pairs(pairs, translator.source_vocab, translator.target_vocab), batch_size):
-        loss, _ = translator.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)
+    for b in make_batches(_encode(translator, pairs)[0], batch_size):
+        ext = {} if b.src_ext is None else {"src_ext": b.src_ext}
+        loss, _ = translator.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **ext)
         total += float(loss)
         tokens = int(b.tgt_mask.sum())
         count += tokens

@@ -1,0 +1,124 @@
+"""Copy attention's (rnnkit.seq2seq.copy) backward: float64 finite differences on every entry of every
+parameter (the copy gate and both embeddings included) for several cells and attentions, with unequal source
+and target lengths, T = 6, random parameters and a random upstream gradient; and the same loss and every
+gradient as the model written in PyTorch (seq2seq_torch)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from seq2seq_tiny import V_SRC, V_TGT, _config, _randomise
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
+from seq2seq_torch import _assert_matches_torch, _torch_loss
+
+from rnnkit.gradcheck import numeric_grad_at
+from rnnkit.seq2seq.copy import GATE
+from rnnkit.seq2seq.model import Seq2Seq
+
+S, B, T = 5, 3, 6
+LENGTHS = np.array([5, 2, 4])
+TGT_LENGTHS = np.array([6, 3, 5])
+
+
+def copy_batch(rng):
+    """A batch whose sources hold extended ids (V, V + 1, V + 2: words outside the target vocabulary, some twice)
+    and target ids too, and whose targets hold extended ids, in-vocabulary ids that are also in the source (both
+    paths at once), other ids, and extended ids fed back as inputs."""
+    V = V_TGT
+    src = rng.integers(0, V_SRC, (S, B))
+    ext = np.array([[4, V, V + 1, V, 5], [V + 1, 4, 0, 0, 0], [V, V + 2, 5, V + 2, 0]]).T  # (S, B), PAD past length
+    tgt_out = np.array([[V, 4, V + 1, 5, 3, 2], [V + 1, 4, 2, 0, 0, 0], [V + 2, V, 5, 3, 2, 0]]).T  # (T, B)
+    tgt_in = np.vstack([np.full((1, B), 1), tgt_out[:-1]])  # BOS, then the gold ids (extended ones too)
+    mask = np.arange(T)[:, None] < TGT_LENGTHS[None, :]
+    return src, LENGTHS, tgt_in, tgt_out, mask, ext
+
+
+CASES = [dict(cell="gru", attention="general", encoder_layers=1, decoder_layers=1),
+         dict(cell="lstm", attention="additive", decoder_layers=2, encoder_layers=1),
+         dict(cell="rnn", attention="dot", input_feeding=False, bidirectional=False, encoder_layers=1,
+              decoder_layers=1),
+         dict(cell="gru", attention="general", encoder_layers=1, decoder_layers=1, dropout=0.3, weight_drop=0.3),
+         dict(cell="gru", attention="additive", encoder_layers=1, decoder_layers=1, tgt_embedding_dim=5,
+              tie_weights=True, sampling_rate=0.5)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_every_gradient_entry_matches_finite_differences(case):
+    case = dict(case)
+    rate = case.pop("sampling_rate", 0.0)
+    rng = np.random.default_rng(3)
+    model = Seq2Seq(_config(copy=True, **case), rng)
+    _randomise(model, rng)
+    assert model.params[GATE + "weight"].shape == (1, model.spec.memory_size + model.spec.hidden_size
+                                                   + model.spec.embedding_dim)
+    *batch, ext = copy_batch(rng)
+    training = model.config.dropout > 0 or model.config.weight_drop > 0 or rate > 0
+
+    def loss():  # a fixed seed: the same dropout masks and sampled tokens at every call
+        return model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate,
+                             src_ext=ext)[0]
+
+    _, cache = model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate, src_ext=ext)
+    dloss = float(rng.uniform(0.5, 1.5))
+    grads = model.backward(dloss, cache)
+    assert set(grads) == set(model.params)
+    for name, p in model.params.items():
+        num = dloss * numeric_grad_at(loss, p, range(p.size), 1e-6)
+        diff = np.abs(grads[name].reshape(-1) - num) / (1e-7 + 1e-5 * np.abs(num))
+        assert diff.max() < 1.0, f"{name}: entry {int(diff.argmax())} off by {diff.max():.2f} x (1e-7 + 1e-5 |num|)"
+    assert np.abs(grads[GATE + "weight"]).max() > 1e-3  # the gate is really in the loss
+
+
+def test_padding_and_batch_companions_change_nothing():
+    """A sentence's loss and gradients are its own: the batch of three equals the sum of three batches of one."""
+    rng = np.random.default_rng(5)
+    model = Seq2Seq(_config(copy=True, cell="gru", encoder_layers=1, decoder_layers=1), rng)
+    _randomise(model, rng)
+    src, lengths, tgt_in, tgt_out, mask, ext = copy_batch(rng)
+    loss, cache = model.forward(src, lengths, tgt_in, tgt_out, mask, src_ext=ext)
+    grads = model.backward(1.0, cache)
+    total, summed = 0.0, {k: np.zeros_like(v) for k, v in model.params.items()}
+    for b in range(B):
+        n, m = LENGTHS[b], TGT_LENGTHS[b]
+        one, c = model.forward(src[:n, b:b + 1], lengths[b:b + 1], tgt_in[:m, b:b + 1], tgt_out[:m, b:b + 1],
+                               mask[:m, b:b + 1], src_ext=ext[:n, b:b + 1])
+        total += one
+        for k, g in model.backward(1.0, c).items():
+            summed[k] += g
+    assert abs(total - loss) < 1e-9
+    for k in grads:
+        assert np.allclose(grads[k], summed[k], atol=1e-10), k
+
+
+@pytest.mark.parametrize("case", CASES[:3], ids=lambda c: f"{c['cell']}-{c['attention']}")
+def test_matches_pytorch(case):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    cfg = _config(copy=True, **case)
+    model = Seq2Seq(cfg, rng)
+    _randomise(model, rng)
+    src, lengths, tgt_in, tgt_out, mask, ext = copy_batch(rng)
+    loss, cache = model.forward(src, lengths, tgt_in, tgt_out, mask, src_ext=ext)
+    grads = model.backward(1.0, cache)
+    t_loss, named = _torch_loss(torch, cfg, model.params, src, lengths, tgt_in, tgt_out, mask, src_ext=ext)
+    t_loss.backward()
+    _assert_matches_torch(loss, grads, t_loss, named)
+
+
+def test_float32_follows_float64():
+    """The float32 fast path gives the float64 loss and gradients to float32 precision."""
+    rng = np.random.default_rng(2)
+    wide = Seq2Seq(_config(copy=True, cell="lstm", attention="additive", encoder_layers=1, decoder_layers=1), rng)
+    _randomise(wide, rng)
+    narrow = Seq2Seq(_config(copy=True, cell="lstm", attention="additive", encoder_layers=1, decoder_layers=1,
+                             dtype="float32"), rng)
+    narrow.load_arrays({k: v.astype(np.float32) for k, v in wide.params.items()})
+    batch = copy_batch(rng)
+    results = []
+    for model in (wide, narrow):
+        loss, cache = model.forward(*batch[:5], src_ext=batch[5])
+        results.append((loss, model.backward(1.0, cache)))
+    (l64, g64), (l32, g32) = results
+    assert abs(l64 - l32) < 1e-4 * abs(l64)
+    for k in g64:
+        assert g32[k].dtype == np.float32, k
+        assert np.allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4), k
