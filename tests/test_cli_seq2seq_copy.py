@@ -113,3 +113,14 @@ def test_validation_bleu_prints_the_copied_names(runs):
                        valid_oovs=[source_extension(p.source, tr.target_vocab)[1] for p in pairs])
     metrics = task.evaluate()
     assert metrics["exact"] >= 0.8 and metrics["bleu"] >= 80, metrics
+
+
+def test_unknown_input_warning_says_a_copy_model_can_still_copy(runs, capsys):
+    d, _, models = runs
+    given = write(d / "other.txt", ["qq ww ee rr tt", "yy uu ii oo pp"])  # every token unknown to both models
+    capsys.readouterr()
+    for name, says in (("copy", True), ("plain", False)):
+        assert main(["translate", models[name], given]) == 0
+        err = capsys.readouterr().err
+        assert "are unknown to the model" in err, err
+        assert ("copy attention can still copy them" in err) == says, err

@@ -250,10 +250,13 @@ def input_format_hints(translator: Any, lines: list[str], name: str) -> None:
 def unknown_tokens_hint(translator: Any, lines: list[str], name: str) -> None:
     """Warn when a fifth or more of the input's tokens (of five or more; else all of them) are unknown to the
     model's source vocabulary: the input is then likely in another language than the model translates
-    from (or the wrong direction)."""
+    from (or the wrong direction), a copy model's too (it copies a name, not a whole sentence)."""
     vocab, tokenize = translator.source_vocab, translator.source_tokenizer.tokenize
+    reads = "which reads them as <unk>"
+    if getattr(translator.model.config, "copy", False):  # still a sign of another language, though it copies them
+        reads = "whose encoder reads them as <unk> (copy attention can still copy them to the output)"
     warn_unknown_tokens(((t, t in vocab) for line in lines[:10_000] for t in tokenize(line)), name,
-                        "the language the model translates from")
+                        "the language the model translates from", reads=reads)
 
 
 def long_lines_hint(translator: Any, lines: list[str], name: str, max_len: int | None) -> None:
