@@ -46,6 +46,7 @@ from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.recurrent import make_recurrent
 from rnnkit.seq2seq import decoder_step as ds
+from rnnkit.seq2seq import decoder_teacher as dt
 from rnnkit.seq2seq.bridge import BridgeCache, bridge_backward, bridge_forward, init_bridge
 from rnnkit.seq2seq.config import Seq2SeqConfig, VectorDecoderConfig
 from rnnkit.seq2seq.decoder_model import DecoderModel, check_ids, check_targets
@@ -145,7 +146,7 @@ class Seq2Seq(DecoderModel):
             tgt_in = np.where(check_ids("tgt_in", tgt_in, 2) >= self.config.tgt_vocab_size, UNK_ID, tgt_in)
         check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng, src_ext)
-        loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
+        loss, c_dec = dt.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
                                                 training, rng, sampling_rate, self._output)
         return loss, (enc, c_dec)
 
@@ -153,7 +154,7 @@ class Seq2Seq(DecoderModel):
         """Gradients of dloss * loss for every parameter, keyed like ``params``."""
         cfg = self.config
         (c_emb, c_drop, c_enc, c_bridge, c_keys), c_dec = cache
-        dstate0, dmem, grads = ds.teacher_forced_backward(self.params, self.spec, dloss, c_dec)
+        dstate0, dmem, grads = dt.teacher_forced_backward(self.params, self.spec, dloss, c_dec)
         dsrc = bridge_backward(self.params, dstate0, c_bridge, grads)
         denc_out = None
         if dmem is not None:
