@@ -38,7 +38,10 @@ shifts ``decoder.ln_*_l{k}`` of :func:`rnnkit.cells.layout.layer_shapes`, and th
 kernel (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`; with ``peephole``
 too, :mod:`rnnkit.cells.lstm_ln_peephole`, the peepholes before the LN gains and shifts).  With ``copy`` (needs
 attention) the output is the pointer-generator's mixture of :mod:`rnnkit.seq2seq.copy`, with its gate
-``decoder.copy_gate.weight`` (1, Hk + H + E) and ``decoder.copy_gate.bias`` (1,).
+``decoder.copy_gate.weight`` (1, Hk + H + E) and ``decoder.copy_gate.bias`` (1,).  With ``coverage`` (needs
+additive attention) the carry holds cov_t = sum_{t' < t} a_{t'} (B, S), which the score reads through
+``attention.w_cov`` (A,) (:mod:`rnnkit.seq2seq.coverage`); a step's backward then also gets dL/da_t from the
+later steps and returns dL/dcov_t of its own score.
 
 With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
 embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient
@@ -60,6 +63,7 @@ from rnnkit.nn.linear import linear_forward
 from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
 from rnnkit.seq2seq import copy as cp
+from rnnkit.seq2seq import coverage as cov
 
 def _kernel(spec: DecoderSpec) -> Any:
     """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``, a layer-normalized
@@ -94,6 +98,7 @@ class DecoderSpec:
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co per layer)
     layer_norm: bool = False  # layer-normalized cells (LN gains and shifts ln_*_l{k} per layer)
     copy: bool = False  # copy attention (See et al. 2017): the output mixes P_vocab with the attention weights
+    coverage: bool = False  # coverage (Tu et al. 2016): the additive score reads the attention's running sum
 
 
 class Memory(NamedTuple):
@@ -111,6 +116,7 @@ class Carry(NamedTuple):
     state: tuple  # per layer: h (B, H), or (h, c) for LSTM
     feed: np.ndarray  # (B, H) h~_{t-1}
     memory: Memory | None
+    coverage: np.ndarray | None = None  # (B, S) cov_t, the attention weights summed so far (coverage only)
 
 
 def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any) -> dict[str, np.ndarray]:
@@ -136,6 +142,8 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     p["output.bias"] = rng.uniform(-b, b, (V,)).astype(dtype)
     if spec.copy:  # drawn last: the other parameters start as without copy
         p.update(cp.init_gate(spec.memory_size + H + E, rng, dtype))
+    if spec.coverage:  # drawn after the gate: a copy model starts as without coverage
+        p.update(cov.init_weight(spec.attention_size, rng, dtype))
     return p
 
 
@@ -203,15 +211,19 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
     acache = weights = None
     if spec.attention != "none":
         mem = carry.memory
+        coverage = carry.coverage
+        if spec.coverage and coverage is None:  # cov_0 = 0
+            coverage = np.zeros(mem.mask.shape, mem.values.dtype)  # (B, S)
         context, weights, acache = att.attention_forward(spec.attention, _attn(p), h, mem.values, mem.keys,
-                                                         mem.mask)
+                                                         mem.mask, coverage)
         comb_in = np.concatenate([context, h], axis=1)  # (B, Hk + H)
     else:
         comb_in = h
     z, _ = linear_forward(comb_in, p["combine.weight"], p["combine.bias"])  # (B, H)
     h_tilde = np.tanh(z)
     out, out_drop = dropout_forward(h_tilde, spec.dropout, rng, training)
-    nxt = Carry(tuple(state), out, carry.memory)
+    nxt = Carry(tuple(state), out, carry.memory, None if acache is None or acache.coverage is None
+                else acache.coverage + weights)  # cov_{t+1} = cov_t + a_t
     p_gen = gate_in = None
     if spec.copy:
         p_gen, gate_in = cp.gate_forward(p, comb_in[:, :spec.memory_size], h, e)  # (B,), (B, Hk + H + E)
@@ -220,22 +232,23 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
 
 def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.ndarray, dstate: list,
                   cache: StepCache, grads: dict[str, np.ndarray], dmem: list[np.ndarray] | None,
-                  dcopy: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray | None, list, np.ndarray]:
+                  dgate: np.ndarray | None = None, dweights: np.ndarray | None = None
+                  ) -> tuple[np.ndarray | None, list, np.ndarray, np.ndarray | None]:
     """Backward of one step.  dout (B, H) is dL/d(output of the step), dstate dL/d(state_t) per layer
-    (None entries for zero); dcopy (copy only): (dL/dz of the gate (B,), dL/da_t (B, S)).  Adds parameter
-    gradients into ``grads`` and the encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns
-    (dfeed_{t-1} or None, dstate_{t-1}, demb (B, E))."""
+    (None entries for zero); dgate (copy only) dL/dz of the copy gate (B,); dweights dL/da_t (B, S) from
+    anywhere but the context (copy's mixture, coverage).  Adds parameter gradients into ``grads`` and the
+    encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns (dfeed_{t-1} or None, dstate_{t-1},
+    demb (B, E), dL/dcov_t through this step's score (B, S) or None without coverage)."""
     p = params
     dh_t, _ = dropout_backward(dout, cache.out_drop)
     dz = dh_t * (1.0 - cache.h_tilde * cache.h_tilde)  # tanh'
     grads["combine.weight"] += dz.T @ cache.comb_in
     grads["combine.bias"] += dz.sum(axis=0)
     dcomb = dz @ p["combine.weight"]  # (B, Hk + H) or (B, H)
-    Hk, dgate, dweights = spec.memory_size, None, None
-    if dcopy is not None:  # the gate read [c_t ; h_t ; x_t]: its gradients join theirs
-        dgate = cp.gate_backward(dcopy[0], cache.gate_in, p, grads)  # (B, Hk + H + E)
+    Hk, dcov = spec.memory_size, None
+    if dgate is not None:  # the gate read [c_t ; h_t ; x_t]: its gradients join theirs
+        dgate = cp.gate_backward(dgate, cache.gate_in, p, grads)  # (B, Hk + H + E)
         dcomb = dcomb + dgate[:, :dcomb.shape[1]]
-        dweights = dcopy[1]
     if cache.attn is not None:
         dh = dcomb[:, Hk:]
         dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p), dweights)
@@ -244,6 +257,9 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
         dmem[1] += dkeys
         for k, v in ga.items():
             grads["attention." + k] += v
+        if cache.attn.coverage is not None:  # additive: dkeys is dp, the tanh input's gradient
+            dcov, dw = cov.score_backward(dkeys, cache.attn.coverage, p[cov.NAME])
+            grads[cov.NAME] += dw
     else:
         dh = dcomb
     kernel, names = _kernel(spec), _names(spec)
@@ -261,7 +277,7 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
     de = dh[:, :E] if dgate is None else dh[:, :E] + dgate[:, -E:]
     demb, _ = dropout_backward(np.ascontiguousarray(de), cache.emb_drop)
     dfeed = dh[:, E:] if spec.input_feeding else None
-    return dfeed, dprev, demb
+    return dfeed, dprev, demb, dcov
 
 
 def log_probs(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray) -> np.ndarray:
@@ -290,4 +306,4 @@ def take(carry: Carry, idx: np.ndarray) -> Carry:
     mem = carry.memory
     if mem is not None:
         mem = Memory(mem.values[idx], mem.keys[idx], mem.mask[idx], None if mem.ext is None else mem.ext[idx])
-    return Carry(state, carry.feed[idx], mem)
+    return Carry(state, carry.feed[idx], mem, None if carry.coverage is None else carry.coverage[idx])
