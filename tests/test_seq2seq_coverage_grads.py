@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from seq2seq_tiny import _batch, _config, _randomise
+from seq2seq_tiny import _batch, _config, _randomise, assert_float32_follows, assert_rows_add_up
 from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 from seq2seq_torch import _assert_matches_torch, _torch_loss
 from test_seq2seq_copy_grads import copy_batch
@@ -91,39 +91,13 @@ def test_coverage_loss_is_lambda_times_the_summed_minimum():
 def test_padding_and_batch_companions_change_nothing():
     """A sentence's loss and gradients (coverage's included) are its own: the batch equals the sum of its rows."""
     model, batch, ext, lam, _ = _setup(CASES[2], 5)
-    src, lengths, tgt_in, tgt_out, mask = batch
-    loss, cache = model.forward(*batch, src_ext=ext, coverage_loss=lam)
-    grads = model.backward(1.0, cache)
-    total, summed = 0.0, {k: np.zeros_like(v) for k, v in model.params.items()}
-    for b in range(src.shape[1]):
-        n, m = lengths[b], int(mask[:, b].sum())
-        one, c = model.forward(src[:n, b:b + 1], lengths[b:b + 1], tgt_in[:m, b:b + 1], tgt_out[:m, b:b + 1],
-                               mask[:m, b:b + 1], src_ext=ext[:n, b:b + 1], coverage_loss=lam)
-        total += one
-        for k, g in model.backward(1.0, c).items():
-            summed[k] += g
-    assert abs(total - loss) < 1e-9
-    for k in grads:
-        assert np.allclose(grads[k], summed[k], atol=1e-10), k
+    assert_rows_add_up(model, *batch, src_ext=ext, coverage_loss=lam)
 
 
 def test_float32_follows_float64():
-    rng = np.random.default_rng(2)
     kw = dict(cell="lstm", attention="additive", coverage=True, encoder_layers=1, decoder_layers=1)
-    wide = Seq2Seq(_config(**kw), rng)
-    _randomise(wide, rng)
-    narrow = Seq2Seq(_config(dtype="float32", **kw), rng)
-    narrow.load_arrays({k: v.astype(np.float32) for k, v in wide.params.items()})
-    batch = _batch(rng)
-    results = []
-    for model in (wide, narrow):
-        loss, cache = model.forward(*batch, coverage_loss=1.0)
-        results.append((loss, model.backward(1.0, cache)))
-    (l64, g64), (l32, g32) = results
-    assert abs(l64 - l32) < 1e-4 * abs(l64)
-    for k in g64:
-        assert g32[k].dtype == np.float32, k
-        assert np.allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4), k
+    assert_float32_follows(lambda dtype: Seq2Seq(_config(dtype=dtype, **kw), np.random.default_rng(0)),
+                           _batch(np.random.default_rng(1)), coverage_loss=1.0)
 
 
 @pytest.mark.parametrize("attention", ["general", "dot", "none"])
