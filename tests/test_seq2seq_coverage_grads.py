@@ -111,3 +111,26 @@ def test_coverage_loss_needs_a_coverage_model():
     model = Seq2Seq(_config(attention="additive", encoder_layers=1, decoder_layers=1), rng)
     with pytest.raises(ValueError, match=r"^Expected coverage_loss 0 for a model without coverage"):
         model.forward(*_batch(rng), coverage_loss=1.0)
+
+
+def test_the_task_trains_on_the_coverage_loss_and_reports_the_nll():
+    """Seq2SeqTask(coverage_loss=lambda): the gradients are those of NLL + coverage loss, the loss it reports is the
+    NLL alone (per target token); a model without coverage is refused."""
+    from rnnkit.data.parallel import make_batch
+    from rnnkit.seq2seq.task import Seq2SeqTask
+
+    model, batch, _, _, _ = _setup(CASES[1], 8)
+    rng = np.random.default_rng(1)
+    pairs = [(rng.integers(3, 7, size=n), rng.integers(3, 6, size=m)) for n, m in ((5, 4), (2, 3), (4, 6))]
+    task = Seq2SeqTask(model, pairs, coverage_loss=0.7)
+    b = make_batch(pairs)
+    result = task.train_step(b, None, np.random.default_rng(0))
+    n = int(b.tgt_mask.sum())
+    nll, _ = model.forward(*b[:5])
+    both, cache = model.forward(*b[:5], coverage_loss=0.7)
+    assert both - nll > 0.1 and abs(result.loss - nll / n) < 1e-12
+    expected = model.backward(1.0 / n, cache)
+    assert all(np.array_equal(result.grads[k], expected[k]) for k in expected)
+    plain = Seq2Seq(_config(attention="additive", encoder_layers=1, decoder_layers=1), rng)
+    with pytest.raises(ValueError, match=r"^Expected coverage_loss 0 for a model without coverage"):
+        Seq2SeqTask(plain, pairs, coverage_loss=0.7)

@@ -9,10 +9,10 @@ and the additive score reads it inside its tanh, one learned weight vector w_cov
 
     e_{t,i} = v . tanh(W_q h_t + W_k s_i + w_cov cov_{t,i})
 
-(rnnkit's additive score has no bias b: W_k s_i is where one would sit.)  Only the additive score has such a
-natural place for it; dot and general attention are refused with coverage.  The parameter is
-``attention.w_cov`` (A,), U(-1, 1) as a ``torch.nn.Linear(1, A, bias=False)``, drawn after every other one (a
-model starts as it would without coverage).
+(rnnkit's additive score has no bias b: W_k s_i is where one would sit; and, as in See et al., cov is not divided
+by Tu et al.'s learned fertility Phi_i.)  Only the additive score has such a natural place for it; dot and general
+attention are refused with coverage.  The parameter is ``attention.w_cov`` (A,), U(-1, 1) as a
+``torch.nn.Linear(1, A, bias=False)``, drawn after every other one (a model starts as it would without coverage).
 
 The optional coverage loss (See et al.) penalises attending again where the attention has already been::
 

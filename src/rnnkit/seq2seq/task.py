@@ -170,12 +170,11 @@ class Seq2SeqTask(IndependentBatches):
         """Loss and gradients of one training batch (scheduled sampling at ``sampling_rate``), per target token."""
         n = int(batch.tgt_mask.sum())
         loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
-                                         training=True, rng=rng, sampling_rate=self.sampling_rate, **_ext(batch),
-                                         **({"coverage_loss": self.coverage_loss} if self.coverage_loss else {}))
+                                         training=True, rng=rng, sampling_rate=self.sampling_rate,
+                                         coverage_loss=self.coverage_loss, **_ext(batch))
         grads = self.model.backward(1.0 / n, cache)
-        if self.coverage_loss:  # the NLL alone is reported (see the module docstring)
-            loss -= cache[1].coverage_loss
-        return StepResult(loss=loss / n, units=n, grads=grads)
+        # the NLL alone is reported (see the module docstring): the coverage part is 0.0 without coverage_loss
+        return StepResult(loss=(loss - cache[1].coverage_loss) / n, units=n, grads=grads)
 
     # ------------------------------------------------------------------ validation
     def valid_nll(self, rank: int = 0, size: int = 1) -> tuple[float, int]:
