@@ -2,13 +2,16 @@
 
 :func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
 ``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
-wrote, an ONNX graph of ``rnnkit export --onnx`` or an ARPA file of ``train ngram --arpa``, and returns one
+wrote, an ONNX graph of ``rnnkit export --onnx`` (or the vocabulary file beside it, ``m.vocab.json``) or an ARPA
+file of ``train ngram --arpa``, and returns one
 dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
-    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx) or "arpa"
+    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx), "arpa" or
+                       "json" (the vocabulary file export --onnx writes beside its graph)
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict", "onnx-graph" or "arpa-lm" for the other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm" or "onnx-vocabulary" for the
+                       other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
@@ -27,6 +30,8 @@ dict with these keys (a fact the file does not hold is None)::
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
     arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
+    companions         an rnnkit ONNX graph's (or its vocabulary file's) files beside it, which exist, what they
+                       hold and what does not fit the graph (:func:`rnnkit.onnx_companions.companions`)
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -48,6 +53,8 @@ from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
+from rnnkit.export_names import VOCAB_SUFFIX
+from rnnkit.onnx_companions import companions, graph_sizes, read_vocab_file, vocab_facts
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
 # safetensors' names of its dtypes, as numpy names them
@@ -63,6 +70,8 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     ckpt.check_openable(path)  # missing, a folder: said as every loader says it
     if is_onnx(path):
         return _onnx_info(path)
+    if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
+        return _vocab_file_info(path)
     from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
 
     if not is_safetensors(path) and is_arpa(path):
@@ -90,7 +99,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
 def _base(path: Path) -> dict[str, Any]:
     """Every key of an info dict, None, with the file's path and size."""
     keys = ("format", "kind", "task", "what", "digests", "architecture", "sizes", "parameters", "stored",
-            "training", "options", "export", "rnnkit_version", "onnx", "arpa")
+            "training", "options", "export", "rnnkit_version", "onnx", "arpa", "companions")
     return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
 
 
@@ -175,6 +184,33 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     info["onnx"] = {**graph, "metadata": sorted(props)}
     if graph.get("producer") == "rnnkit":
         info["rnnkit_version"] = _version(graph.get("producer_version"))
+        sizes = graph_sizes(kind, info["sizes"], graph["outputs"], parsed(props.get("config")))
+        info["companions"] = companions(path, kind, props.get("part"), sizes)
+    return info
+
+
+def _vocab_file_info(path: Path) -> dict[str, Any]:
+    """The info of a vocabulary file ``rnnkit export --onnx`` wrote beside its graph (``m.vocab.json``): the kind of
+    model it is for, its sizes, and its graph's companions (whether the graph is there, and fits it)."""
+    doc, why = read_vocab_file(path)
+    if doc is None:
+        raise CheckpointError(f"{path}: {why}; rnnkit info reads the vocabulary files 'rnnkit export --onnx' writes "
+                              "beside their graph (m.onnx -> m.vocab.json)")
+    facts = vocab_facts(doc)
+    info = _base(path)
+    kind = facts["model"]
+    info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
+                sizes=facts["sizes"] or None)
+    graph = path.with_name(path.name[:-len(VOCAB_SUFFIX)] + ".onnx")
+    found: dict[str, Any] = {"graph": {"file": str(graph), "exists": graph.is_file()}}
+    if graph.is_file():
+        try:
+            found.update(_onnx_info(graph).get("companions") or {})
+        except CheckpointError as exc:  # a damaged graph: said, and this file still described
+            found["problems"] = [str(exc)]
+    found.setdefault("vocabulary", {"file": str(path), "exists": True, **facts})
+    found.setdefault("problems", [] if graph.is_file() else [f"{graph} is missing: the graph this vocabulary is for"])
+    info["companions"] = found
     return info
 
 
