@@ -16,17 +16,17 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json), kind (trai
               "source_vocabulary, target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, "
               "dtype}}}, stored {total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, "
               "step, epochs, stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, "
-              "train_loss}, "
-              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype, and a --torch "
-              "file's module}, rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, "
-              "inputs, outputs (each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each "
-              "order), text (stream or lines: a character model's, else null)}, companions (an rnnkit ONNX graph's "
-              "files beside it, or a vocabulary file's: vocabulary {file, exists, model, tokenizer, sizes "
-              "{vocabulary, tags, classes, characters, bigrams, features, source_vocabulary, target_vocabulary}}, "
-              "sentencepiece {file, exists, pieces} (a BPE-level language model's), encoder or decoder_step "
-              "{file, exists} (a translator's other graph), graph {file, exists} (a vocabulary file's), problems "
-              "[a sentence each: missing, unreadable, or not the graph's, e.g. of another vocabulary size]); a fact "
-              "the file does not hold is null")
+              "train_loss}, options {train_config, run_options, command (the training command, e.g. rnnkit train lm), "
+              "chosen (the run_options not that command's defaults)}, export {source, source_kind, step, epoch, "
+              "dtype, and a --torch file's module}, rnnkit_version, onnx {producer, producer_version, ir_version, "
+              "opsets, graph, nodes, inputs, outputs (each {name, dtype, shape}), metadata} or {note}, arpa {ngrams "
+              "(the count of each order), text (stream or lines: a character model's, else null)}, companions (an "
+              "rnnkit ONNX graph's files beside it, or a vocabulary file's: vocabulary {file, exists, model, "
+              "tokenizer, sizes {vocabulary, tags, classes, characters, bigrams, features, source_vocabulary, "
+              "target_vocabulary}}, sentencepiece {file, exists, pieces} (a BPE-level language model's), encoder or "
+              "decoder_step {file, exists} (a translator's other graph), graph {file, exists} (a vocabulary file's), "
+              "problems [a sentence each: missing, unreadable, or not the graph's, e.g. of another vocabulary size]); "
+              "a fact the file does not hold is null")
 
 
 def register(groups) -> None:
@@ -170,16 +170,28 @@ def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
     return rows
 
 
+def _settings(run_options: dict[str, Any], chosen: list[str] | None, command: str | None) -> str | None:
+    """The options a --resume repeats, as the run used them: those it chose (not the command's defaults) first, then
+    those left at the defaults; all together when ``chosen`` is None (not known).  A flag off or an option unset is
+    left out, unless the run chose it so (its default on, or set)."""
+    used = {k: k if v is True else f"{k} {v}" for k, v in run_options.items() if isinstance(k, str)
+            and k.startswith("--") and (v not in (None, False, [], "") or k in (chosen or ()))}
+    if not used or chosen is None:
+        return " ".join(used.values()) or None
+    given = " ".join(text for k, text in used.items() if k in chosen)
+    left = " ".join(text for k, text in used.items() if k not in chosen)
+    return "; ".join(([f"chosen: {given}"] if given else []) + ([f"defaults of {command}: {left}"] if left else []))
+
+
 def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not options:
         return []
     rows = []
     run_options = options.get("run_options")
-    if isinstance(run_options, dict):
-        used = [k if v is True else f"{k} {v}" for k, v in run_options.items()
-                 if isinstance(k, str) and k.startswith("--") and v not in (None, False, [], "")]
-        if used:
-            rows.append(("settings", " ".join(used)))  # as the run used them, defaults too: not only those given
+    settings = _settings(run_options, options.get("chosen"), options.get("command")) \
+        if isinstance(run_options, dict) else None
+    if settings:
+        rows.append(("settings", settings))
     config = options.get("train_config")
     if isinstance(config, dict):
         from rnnkit.train.config import TrainConfig
