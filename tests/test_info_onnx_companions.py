@@ -139,3 +139,17 @@ def test_info_of_a_vocabulary_file(runs, capsys, tmp_path):
     code, out, err = run_cli(capsys, ["info", str(tmp_path / "x.vocab.json")])
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert "not a vocabulary file of 'rnnkit export --onnx'" in err and "Traceback" not in err
+
+
+def test_without_the_onnx_package_the_files_are_found_by_their_names(runs, capsys, tmp_path, monkeypatch):
+    import sys
+
+    encoder = _export(capsys, runs / "s2s", tmp_path / "t.onnx")
+    _export(capsys, runs / "word", tmp_path / "m.onnx")
+    (tmp_path / "other.onnx").write_bytes(encoder.read_bytes())  # no vocabulary beside it: not said to lack one
+    read = {p: _info(capsys, tmp_path / p, "--json")["companions"] for p in ("t.step.onnx", "m.onnx")}
+    monkeypatch.setitem(sys.modules, "onnx", None)  # not installed: the graph is not read
+    step = _info(capsys, tmp_path / "t.step.onnx", "--json")
+    assert "pip install onnx" in step["onnx"]["note"] and step["companions"] == read["t.step.onnx"]
+    assert _info(capsys, tmp_path / "m.onnx", "--json")["companions"] == read["m.onnx"]
+    assert _info(capsys, tmp_path / "other.onnx", "--json")["companions"] is None

@@ -175,6 +175,8 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     read = read_onnx(path)
     if read is None:
         info["onnx"] = {"note": f"the onnx package is not installed: {INSTALL}"}
+        found = companions(path, None, None, {})  # its files beside it, by their names; reported beside rnnkit's
+        info["companions"] = found if found["vocabulary"]["exists"] else None  # vocabulary alone (then: rnnkit's)
         return info
     graph, props, specs = read
     kind = props.get("model")

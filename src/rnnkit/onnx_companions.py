@@ -118,20 +118,17 @@ def _mismatches(vocab_name: str, graph_name: str, kind: Any, facts: dict[str, An
 
 def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int]) -> dict[str, Any]:
     """The files beside the rnnkit graph at ``path`` (module docstring): ``kind`` its model kind, ``part`` a
-    translator graph's ("encoder", "decoder_step"), ``sizes`` what its vocabulary must hold (:func:`graph_sizes`)."""
+    translator graph's ("encoder", "decoder_step"), ``sizes`` what its vocabulary must hold (:func:`graph_sizes`);
+    ``kind`` None for a graph not read (no onnx package): the files are found by their names, the kind is the
+    vocabulary file's, and nothing is checked against the graph."""
+    if kind is None and part is None and path.name.lower().endswith(STEP_SUFFIX):
+        part = "decoder_step"  # a translator's decoder step, known by its name alone
     own = base_name(path, part)
     problems: list[str] = []
-    found: dict[str, Any] = {}
-    if kind == "seq2seq":
-        other, role = (own, "encoder") if part == "decoder_step" else (beside(own, STEP_SUFFIX), "decoder_step")
-        found[role] = {"file": str(other), "exists": other.is_file()}
-        if not other.is_file():
-            problems.append(f"{other} is missing: the translator's {role.replace('_', ' ')} graph, which "
-                            "translating needs too; export the model again")
     vocab = beside(own, VOCAB_SUFFIX)
     entry: dict[str, Any] = {"file": str(vocab), "exists": vocab.is_file(), "model": None, "tokenizer": None,
                              "sizes": None}
-    found["vocabulary"] = entry
+    found: dict[str, Any] = {"vocabulary": entry}
     doc = None
     if not vocab.is_file():
         problems.append(f"{vocab} is missing: the vocabulary serving needs to turn text into ids; export the "
@@ -142,7 +139,13 @@ def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int]) -
             problems.append(f"{vocab}: {why}; export the model again to write it")
         else:
             entry.update(vocab_facts(doc))
-            problems += _mismatches(str(vocab), str(path), kind, entry, sizes)
+            problems += _mismatches(str(vocab), str(path), kind, entry, sizes) if kind is not None else []
+    if (kind if kind is not None else entry["model"]) == "seq2seq":
+        other, role = (own, "encoder") if part == "decoder_step" else (beside(own, STEP_SUFFIX), "decoder_step")
+        found = {role: {"file": str(other), "exists": other.is_file()}, **found}
+        if not other.is_file():
+            problems.insert(0, f"{other} is missing: the translator's {role.replace('_', ' ')} graph, which "
+                               "translating needs too; export the model again")
     if (doc or {}).get("level") == "bpe" or beside(own, BPE_SUFFIX).is_file():
         bpe = beside(own, BPE_SUFFIX)
         pieces = piece_count(bpe.read_bytes()) if bpe.is_file() else None
@@ -151,7 +154,7 @@ def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int]) -
             problems.append(f"{bpe} is missing: the SentencePiece model that splits text into this model's pieces; "
                             "export the model again to write it")
         elif doc is not None and doc.get("level") != "bpe":
-            problems.append(f"{bpe} is not this graph's: its vocabulary is {doc.get('level')}-level, not BPE (an "
-                            "earlier export's file, left beside it)")
+            problems.append(f"{bpe} is not this graph's: its vocabulary file is not a BPE-level language model's "
+                            "(an earlier export's file, left beside it)")
     found["problems"] = problems
     return found
