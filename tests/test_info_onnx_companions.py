@@ -1,7 +1,7 @@
 """``rnnkit info`` on an ONNX graph of ``rnnkit export --onnx`` reports the files the export wrote beside it (the
 vocabulary file, a BPE model's SentencePiece model, a translator's other graph): which are there, what they hold
 (counted here from the files themselves) and, said plainly, one that is missing or is not the graph's; and
-``rnnkit info m.vocab.json`` describes the vocabulary file itself."""
+``rnnkit info m.vocab.json`` (and ``m.bpe.model``) describes the file itself."""
 from __future__ import annotations
 
 import json
@@ -115,6 +115,11 @@ def test_a_bpe_models_sentencepiece_file(runs, capsys, tmp_path):
     assert found["sentencepiece"] == {"file": str(tmp_path / "b.bpe.model"), "exists": True, "pieces": pieces}
     assert found["vocabulary"]["tokenizer"] == "bpe" and found["problems"] == []
     assert f"b.bpe.model: SentencePiece model, {pieces} pieces" in _info(capsys, graph)
+    info = _info(capsys, tmp_path / "b.bpe.model", "--json")  # the file itself: what it is, and its export's files
+    assert (info["format"], info["kind"], info["sizes"]) == ("sentencepiece", "sentencepiece-model", {"pieces": pieces})
+    assert info["companions"] == {**found, "graph": {"file": str(graph), "exists": True}}
+    assert re.search(r"^kind +a language model \(lm\): SentencePiece model of 'rnnkit export'",
+                     _info(capsys, tmp_path / "b.bpe.model"), re.M)
     (tmp_path / "b.bpe.model").unlink()
     assert "b.bpe.model is missing" in _info(capsys, graph, "--json")["companions"]["problems"][0]
 
@@ -130,10 +135,11 @@ def test_info_of_a_vocabulary_file(runs, capsys, tmp_path):
     assert re.search(r"^kind +a language model \(lm\): vocabulary file of 'rnnkit export --onnx'", out, re.M), out
     graph.unlink()
     assert _info(capsys, tmp_path / "m.vocab.json", "--json")["companions"]["problems"] == [
-        f"{graph} is missing: the graph this vocabulary is for"]
+        f"{graph} is missing: the export this file was written beside"]
     _, help_out, _ = run_cli(capsys, ["info", "--help"])
     help_text = " ".join(help_out.split())
-    for key in ("onnx-vocabulary", "companions", "sentencepiece", "decoder_step", "tokenizer", "problems", "graph"):
+    for key in ("onnx-vocabulary", "sentencepiece-model", "companions", "sentencepiece", "decoder_step", "tokenizer",
+                "problems", "graph", "pieces"):
         assert re.search(rf"(?<![\w-]){key}\b", help_text), key
     (tmp_path / "x.vocab.json").write_text("[1, 2]", encoding="utf-8")  # JSON, not rnnkit's: one line, exit 2
     code, out, err = run_cli(capsys, ["info", str(tmp_path / "x.vocab.json")])

@@ -2,21 +2,22 @@
 
 :func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
 ``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
-wrote, an ONNX graph of ``rnnkit export --onnx`` (or the vocabulary file beside it, ``m.vocab.json``) or an ARPA
-file of ``train ngram --arpa``, and returns one
+wrote, an ONNX graph of ``rnnkit export --onnx`` (or the vocabulary file beside it, ``m.vocab.json``, or a BPE
+model's SentencePiece model ``m.bpe.model``) or an ARPA file of ``train ngram --arpa``, and returns one
 dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
-    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx), "arpa" or
-                       "json" (the vocabulary file export --onnx writes beside its graph)
+    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx), "arpa",
+                       "json" (the vocabulary file export --onnx writes beside its graph) or "sentencepiece" (a
+                       BPE-level model's SentencePiece model, written beside its export)
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm" or "onnx-vocabulary" for the
-                       other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm", "onnx-vocabulary" or
+                       "sentencepiece-model" for the other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
     architecture       :func:`rnnkit.checkpoint_models.describe_task`'s: summary, cell, layers, hidden, ...
-    sizes              vocabulary, tags, classes, source/target vocabulary sizes
+    sizes              vocabulary, tags, classes, source/target vocabulary sizes (a SentencePiece model's pieces)
     parameters         {"total", "dtype", "groups": {module: {"count", "arrays", "dtype"}}}: the model's
                        arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
     stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
@@ -52,10 +53,10 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
-from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
+from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, piece_count
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
-from rnnkit.export_names import VOCAB_SUFFIX
+from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
 from rnnkit.onnx_companions import companions, graph_sizes, read_vocab_file, vocab_facts
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
@@ -74,6 +75,8 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
         return _onnx_info(path)
     if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
         return _vocab_file_info(path)
+    if path.name.lower().endswith(BPE_SUFFIX) and not is_safetensors(path):
+        return _sentencepiece_info(path)
     from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
 
     if not is_safetensors(path) and is_arpa(path):
@@ -206,17 +209,41 @@ def _vocab_file_info(path: Path) -> dict[str, Any]:
     kind = facts["model"]
     info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
                 sizes=facts["sizes"] or None)
-    graph = path.with_name(path.name[:-len(VOCAB_SUFFIX)] + ".onnx")
-    found: dict[str, Any] = {"graph": {"file": str(graph), "exists": graph.is_file()}}
-    if graph.is_file():
+    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts})
+    return info
+
+
+def _sentencepiece_info(path: Path) -> dict[str, Any]:
+    """The info of a BPE-level language model's SentencePiece model that ``rnnkit export`` wrote beside its ONNX
+    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece reads it, and its export's companions."""
+    pieces = piece_count(path.read_bytes())
+    info = _base(path)
+    info.update(format="sentencepiece", kind="sentencepiece-model", task="lm", what=kind_name("lm"),
+                sizes=None if pieces is None else {"pieces": pieces})
+    info["companions"] = _beside_export(path, BPE_SUFFIX, "sentencepiece",
+                                        {"file": str(path), "exists": True, "pieces": pieces})
+    return info
+
+
+def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The companions of a file an export wrote beside it (``suffix``: m.vocab.json, m.bpe.model): ``graph``, the
+    export (m.onnx; a SentencePiece model's may be an --torch file, m.safetensors), and when it is an ONNX graph its
+    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece)."""
+    stem = path.name[:-len(suffix)]
+    exports = [path.with_name(stem + ".onnx")] + ([path.with_name(stem + ".safetensors")] if suffix == BPE_SUFFIX
+                                                  else [])
+    export = next((e for e in exports if e.is_file()), exports[0])
+    found: dict[str, Any] = {"graph": {"file": str(export), "exists": export.is_file()}}
+    if export.is_file() and export.suffix == ".onnx":
         try:
-            found.update(_onnx_info(graph).get("companions") or {})
+            found.update(_onnx_info(export).get("companions") or {})
         except CheckpointError as exc:  # a damaged graph: said, and this file still described
             found["problems"] = [str(exc)]
-    found.setdefault("vocabulary", {"file": str(path), "exists": True, **facts})
-    found.setdefault("problems", [] if graph.is_file() else [f"{graph} is missing: the graph this vocabulary is for"])
-    info["companions"] = found
-    return info
+    found.setdefault(role, entry)
+    also = f" (or {exports[1]})" if len(exports) > 1 else ""
+    found.setdefault("problems", [] if export.is_file() else [
+        f"{exports[0]}{also} is missing: the export this file was written beside"])
+    return found
 
 
 def _arpa_info(path: Path) -> dict[str, Any]:

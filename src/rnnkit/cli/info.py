@@ -9,22 +9,23 @@ from typing import Any
 from rnnkit.checkpoint_task import kind_name
 from rnnkit.cli.common import HelpFormatter
 
-_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json), kind (training-run, model, ngram-lm, "
-              "hmm-tagger, torch-state-dict, onnx-graph, arpa-lm, onnx-vocabulary), task (lm, ngram, tagger, hmm, "
-              "classifier, seq2seq, treenet), what, digests (ok, metadata, absent or null), architecture {summary, "
-              "level, cell, layers, hidden, directions, embedding, extras, ...}, sizes {vocabulary, tags, classes, "
-              "source_vocabulary, target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, "
-              "dtype}}}, stored {total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, "
-              "step, epochs, stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, "
-              "train_loss}, options {train_config, run_options, command (the training command, e.g. rnnkit train lm), "
-              "chosen (the run_options not that command's defaults)}, export {source, source_kind, step, epoch, "
-              "dtype, and a --torch file's module}, rnnkit_version, onnx {producer, producer_version, ir_version, "
-              "opsets, graph, nodes, inputs, outputs (each {name, dtype, shape}), metadata} or {note}, arpa {ngrams "
-              "(the count of each order), text (stream or lines: a character model's, else null)}, companions (an "
-              "rnnkit ONNX graph's files beside it, or a vocabulary file's: vocabulary {file, exists, model, "
-              "tokenizer, sizes {vocabulary, tags, classes, characters, bigrams, features, source_vocabulary, "
-              "target_vocabulary}}, sentencepiece {file, exists, pieces} (a BPE-level language model's), encoder or "
-              "decoder_step {file, exists} (a translator's other graph), graph {file, exists} (a vocabulary file's), "
+_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepiece), kind (training-run, model, "
+              "ngram-lm, hmm-tagger, torch-state-dict, onnx-graph, arpa-lm, onnx-vocabulary, sentencepiece-model), "
+              "task (lm, ngram, tagger, hmm, classifier, seq2seq, treenet), what, digests (ok, metadata, absent or "
+              "null), architecture {summary, level, cell, layers, hidden, directions, embedding, extras, ...}, sizes "
+              "{vocabulary, tags, classes, source_vocabulary, target_vocabulary, pieces (a SentencePiece model's)}, "
+              "parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored {total, bytes, groups "
+              "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, step, epochs, stopped_early, best {metric, "
+              "value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
+              "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
+              "command's defaults)}, export {source, source_kind, step, epoch, dtype, and a --torch file's module}, "
+              "rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, inputs, outputs "
+              "(each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each order), text (stream "
+              "or lines: a character model's, else null)}, companions (an rnnkit ONNX graph's files beside it, or a "
+              "vocabulary file's: vocabulary {file, exists, model, tokenizer, sizes {vocabulary, tags, classes, "
+              "characters, bigrams, features, source_vocabulary, target_vocabulary}}, sentencepiece {file, exists, "
+              "pieces} (a BPE-level language model's), encoder or decoder_step {file, exists} (a translator's other "
+              "graph), graph {file, exists} (the export a vocabulary or SentencePiece file was written beside), "
               "problems [a sentence each: missing, unreadable, or not the graph's, e.g. of another vocabulary size]); "
               "a fact the file does not hold is null")
 
@@ -39,7 +40,7 @@ def register(groups) -> None:
                     "'rnnkit export --onnx' (read with the onnx package when it is installed; and the files "
                     "that export writes beside it, m.vocab.json, m.bpe.model, m.step.onnx: which are there, "
                     "what they hold, and whether they fit the graph, e.g. its vocabulary size; a vocabulary file "
-                    "m.vocab.json itself too), or an ARPA file of "
+                    "m.vocab.json or a SentencePiece model m.bpe.model itself too), or an ARPA file of "
                     "'rnnkit train ngram --arpa' (its n-gram counts, from its header).  It prints the kind "
                     "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
                     "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
@@ -49,8 +50,8 @@ def register(groups) -> None:
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file (or the .vocab.json "
-                                                "beside it), or an ARPA file (rnnkit's, KenLM's, SRILM's; .gz, .xz "
-                                                "or .bz2 too)")
+                                                "or .bpe.model beside it), or an ARPA file (rnnkit's, KenLM's, "
+                                                "SRILM's; .gz, .xz or .bz2 too)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
@@ -72,7 +73,8 @@ _KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported 
           "torch-state-dict": "PyTorch state dict of 'rnnkit export --torch'",
           "onnx-graph": "ONNX graph of 'rnnkit export --onnx'",
           "arpa-lm": "ARPA back-off model ('rnnkit train ngram --arpa', KenLM, SRILM)",
-          "onnx-vocabulary": "vocabulary file of 'rnnkit export --onnx' (written beside its graph)"}
+          "onnx-vocabulary": "vocabulary file of 'rnnkit export --onnx' (written beside its graph)",
+          "sentencepiece-model": "SentencePiece model of 'rnnkit export' (written beside its export)"}
 _DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
             "metadata": "metadata ok; arrays not checked (--no-verify)",
             "absent": "none stored (a file written before rnnkit kept them): not checked"}
@@ -248,7 +250,7 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
         elif role == "sentencepiece":
             text = "SentencePiece model" + (f", {entry['pieces']:,} pieces" if entry.get("pieces") else "")
         else:
-            text = {"graph": "its ONNX graph", "encoder": "the translator's encoder graph",
+            text = {"graph": "the export it was written beside", "encoder": "the translator's encoder graph",
                     "decoder_step": "the translator's decoder step graph"}.get(role, role)
         rows.append(("beside" if not rows else "", f"{entry['file']}: {text}"))
     rows += [("problem", problem) for problem in found.get("problems") or []]
