@@ -2,18 +2,22 @@
 
 :func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
 ``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
-wrote, an ONNX graph of ``rnnkit export --onnx`` or an ARPA file of ``train ngram --arpa``, and returns one
+wrote, an ONNX graph of ``rnnkit export --onnx`` (or the vocabulary file beside it, ``m.vocab.json``, or a BPE
+model's SentencePiece model ``m.bpe.model``) or an ARPA file of ``train ngram --arpa``, and returns one
 dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
-    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx) or "arpa"
+    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx), "arpa",
+                       "json" (the vocabulary file export --onnx writes beside its graph) or "sentencepiece" (a
+                       BPE-level model's SentencePiece model, written beside its export)
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict", "onnx-graph" or "arpa-lm" for the other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm", "onnx-vocabulary" or
+                       "sentencepiece-model" for the other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
     architecture       :func:`rnnkit.checkpoint_models.describe_task`'s: summary, cell, layers, hidden, ...
-    sizes              vocabulary, tags, classes, source/target vocabulary sizes
+    sizes              vocabulary, tags, classes, source/target vocabulary sizes (a SentencePiece model's pieces)
     parameters         {"total", "dtype", "groups": {module: {"count", "arrays", "dtype"}}}: the model's
                        arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
     stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
@@ -21,12 +25,16 @@ dict with these keys (a fact the file does not hold is None)::
     training           a training checkpoint's progress: epoch, step, epochs (planned), stopped_early,
                        best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
-    options            {"train_config": ..., "run_options": ...} as the run stored them; else None
+    options            {"train_config": ..., "run_options": ...} as the run stored them, "command" (the
+                       command that trains it: "rnnkit train lm") and "chosen" (the run options whose value is
+                       not that command's default: :func:`chosen_options`); else None
     export             the export record (source, source_kind, step, epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
     arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
+    companions         an rnnkit ONNX graph's (or its vocabulary file's) files beside it, which exist, what they
+                       hold and what does not fit the graph (:func:`rnnkit.onnx_companions.companions`)
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -45,9 +53,11 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
-from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
+from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, piece_count
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
+from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
+from rnnkit.onnx_companions import companions, graph_sizes, read_vocab_file, vocab_facts
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
 # safetensors' names of its dtypes, as numpy names them
@@ -63,6 +73,10 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     ckpt.check_openable(path)  # missing, a folder: said as every loader says it
     if is_onnx(path):
         return _onnx_info(path)
+    if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
+        return _vocab_file_info(path)
+    if path.name.lower().endswith(BPE_SUFFIX) and not is_safetensors(path):
+        return _sentencepiece_info(path)
     from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
 
     if not is_safetensors(path) and is_arpa(path):
@@ -81,7 +95,8 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     info["stored"] = stored(specs)
     info["training"] = training(meta) if kind == "training-run" else None
     if kind == "training-run":
-        info["options"] = {"train_config": meta.get("train_config"), "run_options": meta.get("run_options")}
+        info["options"] = {"train_config": meta.get("train_config"), "run_options": meta.get("run_options"),
+                           **chosen_options(info["task"], meta.get("run_options"))}
     export = meta.get("export")
     info["export"] = export if isinstance(export, dict) else None
     return info
@@ -90,7 +105,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
 def _base(path: Path) -> dict[str, Any]:
     """Every key of an info dict, None, with the file's path and size."""
     keys = ("format", "kind", "task", "what", "digests", "architecture", "sizes", "parameters", "stored",
-            "training", "options", "export", "rnnkit_version", "onnx", "arpa")
+            "training", "options", "export", "rnnkit_version", "onnx", "arpa", "companions")
     return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
 
 
@@ -163,6 +178,8 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     read = read_onnx(path)
     if read is None:
         info["onnx"] = {"note": f"the onnx package is not installed: {INSTALL}"}
+        found = companions(path, None, None, {})  # its files beside it, by their names; reported beside rnnkit's
+        info["companions"] = found if found["vocabulary"]["exists"] else None  # vocabulary alone (then: rnnkit's)
         return info
     graph, props, specs = read
     kind = props.get("model")
@@ -175,7 +192,58 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     info["onnx"] = {**graph, "metadata": sorted(props)}
     if graph.get("producer") == "rnnkit":
         info["rnnkit_version"] = _version(graph.get("producer_version"))
+        sizes = graph_sizes(kind, info["sizes"], graph["outputs"], parsed(props.get("config")))
+        info["companions"] = companions(path, kind, props.get("part"), sizes)
     return info
+
+
+def _vocab_file_info(path: Path) -> dict[str, Any]:
+    """The info of a vocabulary file ``rnnkit export --onnx`` wrote beside its graph (``m.vocab.json``): the kind of
+    model it is for, its sizes, and its graph's companions (whether the graph is there, and fits it)."""
+    doc, why = read_vocab_file(path)
+    if doc is None:
+        raise CheckpointError(f"{path}: {why}; rnnkit info reads the vocabulary files 'rnnkit export --onnx' writes "
+                              "beside their graph (m.onnx -> m.vocab.json)")
+    facts = vocab_facts(doc)
+    info = _base(path)
+    kind = facts["model"]
+    info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
+                sizes=facts["sizes"] or None)
+    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts})
+    return info
+
+
+def _sentencepiece_info(path: Path) -> dict[str, Any]:
+    """The info of a BPE-level language model's SentencePiece model that ``rnnkit export`` wrote beside its ONNX
+    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece reads it, and its export's companions."""
+    pieces = piece_count(path.read_bytes())
+    info = _base(path)
+    info.update(format="sentencepiece", kind="sentencepiece-model", task="lm", what=kind_name("lm"),
+                sizes=None if pieces is None else {"pieces": pieces})
+    info["companions"] = _beside_export(path, BPE_SUFFIX, "sentencepiece",
+                                        {"file": str(path), "exists": True, "pieces": pieces})
+    return info
+
+
+def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The companions of a file an export wrote beside it (``suffix``: m.vocab.json, m.bpe.model): ``graph``, the
+    export (m.onnx; a SentencePiece model's may be an --torch file, m.safetensors), and when it is an ONNX graph its
+    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece)."""
+    stem = path.name[:-len(suffix)]
+    exports = [path.with_name(stem + ".onnx")] + ([path.with_name(stem + ".safetensors")] if suffix == BPE_SUFFIX
+                                                  else [])
+    export = next((e for e in exports if e.is_file()), exports[0])
+    found: dict[str, Any] = {"graph": {"file": str(export), "exists": export.is_file()}}
+    if export.is_file() and export.suffix == ".onnx":
+        try:
+            found.update(_onnx_info(export).get("companions") or {})
+        except CheckpointError as exc:  # a damaged graph: said, and this file still described
+            found["problems"] = [str(exc)]
+    found.setdefault(role, entry)
+    also = f" (or {exports[1]})" if len(exports) > 1 else ""
+    found.setdefault("problems", [] if export.is_file() else [
+        f"{exports[0]}{also} is missing: the export this file was written beside"])
+    return found
 
 
 def _arpa_info(path: Path) -> dict[str, Any]:
@@ -232,6 +300,21 @@ def stored(specs: Specs) -> dict[str, Any]:
     return {"total": sum(g["count"] for g in groups.values()), "bytes": sum(g["bytes"] for g in groups.values()),
             "groups": {k: {"count": g["count"], "arrays": g["arrays"], "bytes": g["bytes"],
                            "dtype": _dtype_of(g["dtypes"])} for k, g in groups.items()}}
+
+
+def chosen_options(kind: str | None, run_options: Any) -> dict[str, Any]:
+    """``{"command", "chosen"}``: the command that trains a model of ``kind`` ("rnnkit train lm") and the run
+    options (``--bptt``: those a run stores, ``run_options``) whose value is not that command's default (nor an
+    option it has any more), in their stored order; both None for a kind without one, or options not stored."""
+    from rnnkit.cli.defaults import train_defaults
+
+    found = train_defaults(kind) if isinstance(kind, str) and isinstance(run_options, dict) else None
+    if found is None:
+        return {"command": None, "chosen": None}
+    command, defaults = found
+    missing = object()
+    return {"command": command, "chosen": [k for k, v in run_options.items() if isinstance(k, str)
+                                           and k.startswith("--") and defaults.get(k, missing) != v]}
 
 
 def _epochs(loop: dict[str, Any]) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import folds_hint
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name, other_kind
 from rnnkit.errors import CheckpointError
+from rnnkit.export_names import beside
 from rnnkit.train.run_files import BEST, LAST
 
 EXPORT_KIND = "model"  # meta["kind"] of an exported model (the demo's model.safetensors is one too)
@@ -166,13 +167,6 @@ def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype:
     refuse_output(Path(output), path)
     arrays, meta = ckpt.load_checkpoint(path)
     return (path, arrays, meta, *model_only(arrays, meta, path, dtype))
-
-
-def beside(output: str | os.PathLike, suffix: str) -> Path:
-    """The file an export writes beside its ``output``, named by ``suffix``: m.onnx -> m.vocab.json
-    (``.vocab.json``), m.bpe.model, m.step.onnx."""
-    output = Path(output)
-    return output.with_name((output.stem if output.suffix else output.name) + suffix)
 
 
 def refuse_beside_name(output: str | os.PathLike, suffix: str, what: str, own: str) -> None:

@@ -199,7 +199,8 @@ class Trainer(LoopCheckpoints):
             epoch = st.epoch + 1  # 1-based for people
             # done: the units a resumed epoch had trained (0 at an epoch's start), which every task counts alike
             self.progress.start_epoch(epoch, total, done=st.epoch_units,
-                                      steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step)
+                                      steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step,
+                                      step=st.step)  # lines at the run's steps, a resumed run's too
             epoch_start = time.monotonic()
             hint = self._divergence_hint()
             drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)
