@@ -25,9 +25,8 @@ dict with these keys (a fact the file does not hold is None)::
     training           a training checkpoint's progress: epoch, step, epochs (planned), stopped_early,
                        best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
-    options            {"train_config": ..., "run_options": ...} as the run stored them, "command" (the
-                       command that trains it: "rnnkit train lm") and "chosen" (the run options whose value is
-                       not that command's default: :func:`chosen_options`); else None
+    options            {"train_config": ..., "run_options": ...} as the run stored them; else None (``rnnkit
+                       info`` adds "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`)
     export             the export record (source, source_kind, step, epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
@@ -95,8 +94,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     info["stored"] = stored(specs)
     info["training"] = training(meta) if kind == "training-run" else None
     if kind == "training-run":
-        info["options"] = {"train_config": meta.get("train_config"), "run_options": meta.get("run_options"),
-                           **chosen_options(info["task"], meta.get("run_options"))}
+        info["options"] = {"train_config": meta.get("train_config"), "run_options": meta.get("run_options")}
     export = meta.get("export")
     info["export"] = export if isinstance(export, dict) else None
     return info
@@ -300,21 +298,6 @@ def stored(specs: Specs) -> dict[str, Any]:
     return {"total": sum(g["count"] for g in groups.values()), "bytes": sum(g["bytes"] for g in groups.values()),
             "groups": {k: {"count": g["count"], "arrays": g["arrays"], "bytes": g["bytes"],
                            "dtype": _dtype_of(g["dtypes"])} for k, g in groups.items()}}
-
-
-def chosen_options(kind: str | None, run_options: Any) -> dict[str, Any]:
-    """``{"command", "chosen"}``: the command that trains a model of ``kind`` ("rnnkit train lm") and the run
-    options (``--bptt``: those a run stores, ``run_options``) whose value is not that command's default (nor an
-    option it has any more), in their stored order; both None for a kind without one, or options not stored."""
-    from rnnkit.cli.defaults import train_defaults
-
-    found = train_defaults(kind) if isinstance(kind, str) and isinstance(run_options, dict) else None
-    if found is None:
-        return {"command": None, "chosen": None}
-    command, defaults = found
-    missing = object()
-    return {"command": command, "chosen": [k for k, v in run_options.items() if isinstance(k, str)
-                                           and k.startswith("--") and defaults.get(k, missing) != v]}
 
 
 def _epochs(loop: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """The defaults of ``rnnkit train KIND``'s options, read from its own parser: for ``rnnkit info``, which tells the
-settings a run chose from those it left at their defaults (:func:`rnnkit.checkpoint_info.chosen_options`)."""
+settings a run chose from those it left at their defaults (:func:`chosen_options`)."""
 from __future__ import annotations
 
 import argparse
@@ -28,3 +28,16 @@ def train_defaults(kind: str) -> tuple[str, dict[str, Any]] | None:
     defaults = {option: json.loads(json.dumps(action.default, default=str)) for action in parser._actions
                 for option in action.option_strings if action.default is not argparse.SUPPRESS}
     return f"rnnkit train {command}", defaults
+
+
+def chosen_options(kind: str | None, run_options: Any) -> dict[str, Any]:
+    """``{"command", "chosen"}``: the command that trains a model of ``kind`` ("rnnkit train lm") and the run
+    options (``--bptt``: those a run stores, ``run_options``) whose value is not that command's default (nor an
+    option it has any more), in their stored order; both None for a kind without one, or options not stored."""
+    found = train_defaults(kind) if isinstance(kind, str) and isinstance(run_options, dict) else None
+    if found is None:
+        return {"command": None, "chosen": None}
+    command, defaults = found
+    missing = object()
+    return {"command": command, "chosen": [k for k, v in run_options.items() if isinstance(k, str)
+                                           and k.startswith("--") and defaults.get(k, missing) != v]}

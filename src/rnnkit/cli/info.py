@@ -61,8 +61,11 @@ def register(groups) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.checkpoint_info import checkpoint_info, to_json
+    from rnnkit.cli.defaults import chosen_options
 
     info = checkpoint_info(args.file, verify=not args.no_verify)
+    if info["options"] is not None:  # the run's choices against the defaults of the command that trained it
+        info["options"].update(chosen_options(info["task"], info["options"].get("run_options")))
     print(to_json(info) if args.json else "\n".join(info_lines(info)))
     return 0
 
