@@ -279,10 +279,30 @@ def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
 
     doc = hmm.document(tables=False)
     arrays = {TABLE_PREFIX + name: np.asarray(a, dtype=np.float64) for name, a in getattr(hmm, "tables_", {}).items()}
-    task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False), "data": spec.to_dict(), "metric": metric,
-            "train_words": train_words, "fold_width": bool(fold_width), "train_scheme": train_scheme or spec.scheme,
-            **(extra or {})}
+    task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False),
+            **_hmm_task(spec, metric, train_words, fold_width, train_scheme), **(extra or {})}
     ckpt.save_checkpoint(path, arrays, {"kind": "hmm-tagger", "task": task})
+
+
+def _hmm_task(spec: DataSpec, metric: str, train_words: list[str] | None = None, fold_width: bool = False,
+              train_scheme: str | None = None) -> dict[str, Any]:
+    """The task metadata :class:`~rnnkit.tagging.loaded.LoadedTagger` reads of an HMM, beside its JSON."""
+    return {"data": spec.to_dict(), "metric": metric, "train_words": train_words, "fold_width": bool(fold_width),
+            "train_scheme": train_scheme or spec.scheme}
+
+
+def load_hmm_json(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
+    """``(hmm, task)`` of a file :meth:`rnnkit.hmm.HMMTagger.save` wrote, as
+    :class:`~rnnkit.tagging.loaded.LoadedTagger` takes it: the task metadata :func:`save_hmm` would store
+    with it, which the JSON does not hold: its data read as CoNLL-U (UPOS), or, for a BMES model, as
+    segmented text; the metric its scheme's; no training words."""
+    from rnnkit.hmm import HMMTagger
+    from rnnkit.tagging.scoring import metric_for
+
+    hmm = HMMTagger.load(path)
+    scheme = {None: "none", "iob2": "bio"}.get(hmm.scheme, hmm.scheme)
+    spec = DataSpec("segmented" if scheme == "bmes" else "conllu", scheme=scheme)
+    return hmm, {"model": HMM_KIND, **_hmm_task(spec, metric_for(scheme, spec.format))}
 
 
 def _load_hmm(path: str | os.PathLike, task: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> Any:
