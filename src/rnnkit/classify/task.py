@@ -20,12 +20,14 @@ word level, one without ``fold_width`` does not fold.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
+from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
+                                   restore_params, save_task_checkpoint)
 from rnnkit.checks import check_bool, check_id_values, check_int, check_names, check_rate, check_str_sequence
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
@@ -304,8 +306,24 @@ class ClassifierTask(IndependentBatches):
 
 def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> dict[str, Any]:
     """What a checkpoint needs to rebuild the classifier and its vocabulary."""
-    return {"model": "classifier", "classifier_config": model.config.to_dict(), "encoder": encoder.to_json(),
-            "format": fmt}
+    return check_written(_read_meta, {"model": "classifier", "classifier_config": model.config.to_dict(),
+                                      "encoder": encoder.to_json(), "format": fmt}, "load_classifier")
+
+
+def save_classifier(path: str | os.PathLike, model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> Path:
+    """Write a classifier trained in Python as one checkpoint file (parameters and :func:`classifier_meta`),
+    which :func:`load_classifier` and ``rnnkit classify``/``evaluate`` read; returns the path."""
+    return save_task_checkpoint(path, model.params, classifier_meta(model, encoder, fmt))
+
+
+def _read_meta(task: dict[str, Any]) -> tuple[ClassifierConfig, ClassifierEncoder]:
+    """``(config, encoder)`` of a classifier's task metadata, checked: KeyError, TypeError or ValueError for what
+    cannot be read (:func:`load_classifier`'s, and :func:`classifier_meta`'s at write time)."""
+    cfg = ClassifierConfig(**task["classifier_config"])
+    encoder = ClassifierEncoder.from_json(task["encoder"])
+    check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
+                  ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
+    return cfg, encoder
 
 
 def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
@@ -314,10 +332,7 @@ def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
     ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
     params, task = load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier", loaded)
     with reading_metadata(path, "classifier"):
-        cfg = ClassifierConfig(**task["classifier_config"])
-        encoder = ClassifierEncoder.from_json(task["encoder"])
-        check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
-                      ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
+        cfg, encoder = _read_meta(task)
         model = Classifier(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
     return model, encoder, task

@@ -18,7 +18,8 @@ from rnnkit.checkpoint_task import other_kind, reading_metadata
 from rnnkit.checks import check_bool, check_int
 from rnnkit.errors import CheckpointError
 from rnnkit.hmm_io import is_hmm_json
-from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, load_hmm_json, load_tagger
+from rnnkit.tagging.io import (HMM_KIND, DataSpec, TaggingData, _load_hmm, check_task_metric, load_hmm_json,
+                               load_tagger)
 
 
 class LoadedTagger:
@@ -43,12 +44,9 @@ class LoadedTagger:
             ckpt.load_checkpoint(path)  # a damaged file is said as damaged before as foreign
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {other_kind(self.kind)}")
         self.task = task
-        from rnnkit.tagging.scoring import METRICS
-
         with reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
             self.spec = DataSpec(**task["data"])
-            if task["metric"] not in METRICS:
-                raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")
+            check_task_metric(task)
             check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
             from rnnkit.tagging.train_scheme import SchemeMap
 
