@@ -132,8 +132,9 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
     """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches; with ``size``
     > 1 only part ``rank`` of the sentences' rows (every size-th of the length-sorted order, so that the
     parts take about equal time), the others left 0 for the other parts to fill.  ``on_batch``: called
-    after each batch with its number of tokens (a progress display)."""
-    out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
+    after each batch with its number of tokens (a progress display).  In the model's dtype, as
+    :meth:`Classifier.predict_proba`."""
+    out = np.zeros((len(seqs), model.config.num_classes), dtype=model.config.dtype)
     for idx, ids, lengths in _sorted_batches(seqs, batch_size, rank, size):
         out[idx] = model.predict_proba(ids, lengths)
         if on_batch is not None:
@@ -156,13 +157,13 @@ def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size:
     """Class probabilities (N, K) of encoded sentences and each one's attention weights, an array (L_i,) over
     its L_i tokens summing to 1 (:meth:`Classifier.attention`; attention pooling only), in length-sorted batches;
     ``on_batch`` as :func:`predict_proba` calls it."""
-    probs = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
-    weights: list[np.ndarray] = [np.zeros(0)] * len(seqs)
+    probs = np.zeros((len(seqs), model.config.num_classes), dtype=model.config.dtype)  # as predict_proba's
+    weights: list[np.ndarray] = [np.zeros(0, model.config.dtype)] * len(seqs)
     for idx, ids, lengths in _sorted_batches(seqs, batch_size):
         p, a = model.attention(ids, lengths)  # (B, K), (T, B)
         probs[idx] = p
         for b, i in enumerate(idx):
-            weights[i] = a[: lengths[b], b].astype(np.float64)
+            weights[i] = a[: lengths[b], b].copy()
         if on_batch is not None:
             on_batch(int(lengths.sum()))
     return probs, weights
@@ -273,7 +274,7 @@ class ClassifierTask(IndependentBatches):
         """The validation metrics of the parts' probabilities together."""
         if self.valid_seqs is None or self.valid_labels is None:
             return {}
-        probs = np.sum(parts, axis=0)  # (N, K): each row is one part's, the others' are 0
+        probs = np.sum(parts, axis=0, dtype=np.float64)  # (N, K): each row is one part's, the others' are 0
         pred = probs.argmax(axis=1)
         labels = np.asarray(self.valid_labels)
         acc = accuracy(list(labels), list(pred))
