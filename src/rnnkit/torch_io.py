@@ -39,6 +39,9 @@ from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 if TYPE_CHECKING:  # only for the annotations; importing torch here would make it a dependency
     import torch
 
+__all__ = ["from_torch_state_dict", "has_learned_init", "layer_from_torch", "learned_initial_state", "to_torch_module",
+           "to_torch_state_dict", "torch_arrays"]
+
 TORCH_HINT = "pip install torch==2.13.0"
 _INIT_KEY = re.compile(r"(^|\.)[hc]0_l\d+(_reverse)?$")  # learned initial states, maybe prefixed
 _MODES = {"RNN_TANH": (RNN, "tanh"), "RNN_RELU": (RNN, "relu"), "LSTM": (LSTM, None), "GRU": (GRU, None)}
