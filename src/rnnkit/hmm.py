@@ -99,6 +99,7 @@ class HMMTagger:
         self.suffix_length = suffix_length
         self.rare_threshold = rare_threshold
         self.scheme = scheme
+        self._check_config()  # HMMTagger(order=4) refused here, not at fit (which checks again: attributes may change)
 
     def _check_config(self) -> None:
         if self.order not in (2, 3):

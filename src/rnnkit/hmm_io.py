@@ -69,8 +69,7 @@ def loads(cls: Any, text: str, name: str, tables: dict | None = None) -> Any:
             return cls.from_probabilities(data["tags"], tables["start"], tables["transitions"], tables["words"],
                                           tables["emissions"], tables.get("end"), config["scheme"],
                                           tables.get("state_counts"))
-        model = cls(**config)
-        model._check_config()
+        model = cls(**config)  # its config checked
         model.tags_ = check_names("tags", data["tags"])  # null, 7, "" or a tag twice: not a tag list
         K = len(model.tags_)
         model.word_tag_counts_ = {}
