@@ -47,6 +47,9 @@ from rnnkit.checkpoint_files import check_openable, unreadable
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
+__all__ = ["FORMAT", "Loaded", "flatten", "load_checkpoint", "load_document", "load_meta", "restore_rng", "rng_state",
+           "save_checkpoint", "unflatten"]
+
 FORMAT = "rnnkit-checkpoint/1"
 TORCH_MARK = "rnnkit_torch"  # the metadata key of the files 'rnnkit export --torch' writes (rnnkit.export_torch)
 SEP = "/"

@@ -123,6 +123,12 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
         return CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
                                "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "
                                "(layer_from_torch)")
+    from rnnkit.hmm_io import looks_like  # error path only
+
+    if other == "a text file" and looks_like(head):
+        return CheckpointError(f"{path} is an HMM tagger's JSON file (HMMTagger.save), not a checkpoint: rnnkit tag, "
+                               "evaluate and LoadedTagger read it as it is, HMMTagger.load reads it in Python; save "
+                               "the model with rnnkit.tagging.io.save_hmm for a checkpoint")
     if other:  # the data file given where the model goes: evaluate DATA MODEL
         return CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
                                "the model first, then the data: e.g. rnnkit evaluate MODEL FILE")

@@ -15,7 +15,7 @@ The file format itself (safetensors + JSON header, digests, atomic writes) is :m
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,25 @@ def reading_metadata(path: str | os.PathLike, what: str) -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: damaged {what} metadata ({exc}); retrain or use another checkpoint") from None
+
+
+def save_task_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], task: dict[str, Any],
+                         kind: str = "model") -> Path:
+    """Write a model's ``params`` (under ``model/``) and its ``task`` metadata as one checkpoint file, as the
+    one-call savers (``save_lm``, ``save_tagger``, ``save_classifier``, ``save_translator``) do; returns the path."""
+    from rnnkit.checkpoint import save_checkpoint
+
+    return save_checkpoint(path, {"model/" + k: v for k, v in params.items()}, {"kind": kind, "task": task})
+
+
+def check_written(check: Callable[[dict[str, Any]], Any], task: dict[str, Any], loader: str) -> dict[str, Any]:
+    """``task`` metadata about to be written, run through ``check``, the check ``loader`` reads it with: a
+    ValueError ("Expected ...", one line) now for what the loader would call a damaged checkpoint later."""
+    try:
+        check(task)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"Expected metadata that {loader} reads back, got {exc}") from None
+    return task
 
 
 def check_matches(*pairs: tuple[str, Any, str, int]) -> None:

@@ -47,6 +47,8 @@ from rnnkit.hmm_nbest import hmm_nbest
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
+__all__ = ["EMISSIONS", "HMMTagger", "deleted_interpolation"]
+
 EMISSIONS = ("ml", "add_k", "witten_bell")
 IMPOSSIBLE = -1e6  # stand-in log probability of an emission never seen, for the fallback decode
 FORBIDDEN = 1e3 * IMPOSSIBLE  # of a move the scheme forbids, when no path keeps to the scheme (fallback only)
@@ -97,6 +99,7 @@ class HMMTagger:
         self.suffix_length = suffix_length
         self.rare_threshold = rare_threshold
         self.scheme = scheme
+        self._check_config()  # HMMTagger(order=4) refused here, not at fit (which checks again: attributes may change)
 
     def _check_config(self) -> None:
         if self.order not in (2, 3):

@@ -16,7 +16,8 @@ from rnnkit.errors import NonFiniteError
 from rnnkit.init import check_forget_bias
 from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_cache import LayerCache, RecurrentCache
-from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state, warn_no_effect
+from rnnkit.recurrent_checks import (check_batch_first, check_input, check_layer_options, layer_weights, split_state,
+                                     warn_no_effect)
 from rnnkit.recurrent_config import RecurrentConfig
 
 class Recurrent:
@@ -45,6 +46,7 @@ class Recurrent:
         peephole: bool = False,
         layer_norm: bool = False,
         rng: np.random.Generator | None = None,
+        batch_first: bool = False,
     ) -> None:
         """A stack of ``num_layers`` layers of ``hidden_size`` units over inputs of ``input_size`` (D).
 
@@ -82,9 +84,11 @@ class Recurrent:
           (:mod:`rnnkit.cells.lstm_ln_peephole`).
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
+        - ``batch_first``: False only, PyTorch's default (inputs are time-major, (T, B, D)); True is refused.
 
         Parameters and their layouts are PyTorch's (``weight_ih_l0``, ``bias_hh_l1_reverse`` ...).
         """
+        check_batch_first(self.cell, batch_first)
         name = check_layer_options(self.cell, dtype, bidirectional=bidirectional,
                                    variational_dropout=variational_dropout, learn_init=learn_init, rng=rng, init=init,
                                    init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,

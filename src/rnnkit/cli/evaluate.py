@@ -121,12 +121,17 @@ def unit_interval(text: str) -> float:
 
 
 def model_kind(path: str) -> object:
-    """The ``task["model"]`` of a checkpoint; ``"ngram"`` for an n-gram model, its ARPA file too."""
+    """The ``task["model"]`` of a checkpoint; ``"ngram"`` for an n-gram model, its ARPA file too; ``"hmm"`` for
+    an HMM's JSON file."""
+    from rnnkit.hmm_io import is_hmm_json
     from rnnkit.lm.arpa_read import is_arpa
     from rnnkit.lm.io import NGRAM_KIND, is_ngram
+    from rnnkit.tagging.io import HMM_KIND
 
     if is_ngram(path) or is_arpa(path):
         return NGRAM_KIND
+    if is_hmm_json(path):  # HMMTagger.save's file: LoadedTagger reads it
+        return HMM_KIND
     return (ckpt.load_meta(path).get("task") or {}).get("model")
 
 
