@@ -116,12 +116,8 @@ def test_attention_files_are_refused_before_translating(data, model, plain, tmp_
 
 def test_an_interrupted_run_leaves_no_partial_attention_file(data, model, tmp_path, capsys, monkeypatch):
     """stdout keeps what was translated; the attention files appear whole at the end or not at all."""
-    import importlib
-
     import rnnkit.cli.translate as cli
-
-    # the module: rnnkit.seq2seq.translate is the function rnnkit.seq2seq exports
-    library = importlib.import_module("rnnkit.seq2seq.translate")
+    import rnnkit.seq2seq.translate as library
 
     calls = []
     real = library.translate

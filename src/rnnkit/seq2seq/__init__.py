@@ -5,22 +5,20 @@
     grads = model.backward(1.0 / tgt_mask.sum(), cache)
     hyps = beam_search(model, src, src_lengths, beam_size=5, max_len=50, bos=1, eos=2, length_norm=0.6)
 
-Text in, text out: ``translate(load_translator(path), ["ein hund ."], beam_size=5)`` (:func:`translate`, whose
-module is ``rnnkit.seq2seq.translate``: the name ``rnnkit.seq2seq.translate`` is the function; reach the module
-with ``importlib.import_module("rnnkit.seq2seq.translate")``).
+Text in, text out: ``from rnnkit.seq2seq.translate import translate``, then
+``translate(load_translator(path), ["ein hund ."], beam_size=5)`` (the package does not re-export it: the name
+would hide its module ``rnnkit.seq2seq.translate``).
 """
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode, length_penalty
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig, VectorDecoder, VectorDecoderConfig
 from rnnkit.seq2seq.task import Seq2SeqTask
-from rnnkit.seq2seq.translate import Translation, translate
 
 __all__ = [
     "Hypothesis",
     "Seq2Seq",
     "Seq2SeqConfig",
     "Seq2SeqTask",
-    "Translation",
     "Translator",
     "VectorDecoder",
     "VectorDecoderConfig",
@@ -29,5 +27,4 @@ __all__ = [
     "length_penalty",
     "load_translator",
     "save_translator",
-    "translate",
 ]
