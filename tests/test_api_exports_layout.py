@@ -1,5 +1,5 @@
-"""Exports: rnnkit.seq2seq says where its text-in, text-out translate is; rnnkit.hmm, rnnkit.checkpoint and rnnkit.torch_io
-say their public names in __all__.  PyTorch's batch_first=True gets one line saying rnnkit is time-major."""
+"""Exports: rnnkit.seq2seq says where its text-in, text-out translate is; rnnkit.hmm, rnnkit.checkpoint, rnnkit.torch_io and
+rnnkit.init say their public names in __all__.  PyTorch's batch_first=True gets one line saying rnnkit is time-major."""
 from __future__ import annotations
 
 import importlib
@@ -25,7 +25,8 @@ def test_seq2seq_translate_is_reached_through_its_module():
                                           ("rnnkit.checkpoint", {"save_checkpoint", "load_checkpoint", "load_meta",
                                                                  "rng_state", "restore_rng"}),
                                           ("rnnkit.torch_io", {"layer_from_torch", "to_torch_module",
-                                                               "to_torch_state_dict", "from_torch_state_dict"})])
+                                                               "to_torch_state_dict", "from_torch_state_dict"}),
+                                          ("rnnkit.init", {"orthogonal", "xavier_uniform", "init_recurrent_params"})])
 def test_modules_name_their_public_api_in_all(name, wanted):
     module = importlib.import_module(name)
     assert wanted <= set(module.__all__)
