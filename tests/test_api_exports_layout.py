@@ -1,5 +1,6 @@
-"""Exports: rnnkit.seq2seq says where its text-in, text-out translate is; rnnkit.hmm, rnnkit.checkpoint, rnnkit.torch_io and
-rnnkit.init say their public names in __all__.  PyTorch's batch_first=True gets one line saying rnnkit is time-major."""
+"""Exports: rnnkit.seq2seq says where its text-in, text-out translate is; rnnkit.hmm, rnnkit.checkpoint,
+rnnkit.torch_io and rnnkit.init say their public names in __all__.
+PyTorch's batch_first=True gets one line saying rnnkit is time-major."""
 from __future__ import annotations
 
 import importlib
