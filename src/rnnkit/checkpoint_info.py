@@ -8,11 +8,12 @@ dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
     format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx), "arpa",
-                       "json" (the vocabulary file export --onnx writes beside its graph) or "sentencepiece" (a
-                       BPE-level model's SentencePiece model, written beside its export)
+                       "json" (the vocabulary file export --onnx writes beside its graph, or the file
+                       HMMTagger.save writes) or "sentencepiece" (a BPE-level model's SentencePiece model, written
+                       beside its export)
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm", "onnx-vocabulary" or
-                       "sentencepiece-model" for the other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm", "onnx-vocabulary",
+                       "sentencepiece-model" or "hmm-json" (HMMTagger.save's) for the other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
@@ -76,7 +77,11 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
         return _vocab_file_info(path)
     if path.name.lower().endswith(BPE_SUFFIX) and not is_safetensors(path):
         return _sentencepiece_info(path)
+    from rnnkit.hmm_io import is_hmm_json
     from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
+
+    if not is_safetensors(path) and is_hmm_json(path):
+        return _hmm_json_info(path)
 
     if not is_safetensors(path) and is_arpa(path):
         return _arpa_info(path)
@@ -208,6 +213,23 @@ def _vocab_file_info(path: Path) -> dict[str, Any]:
     info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
                 sizes=facts["sizes"] or None)
     info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts})
+    return info
+
+
+def _hmm_json_info(path: Path) -> dict[str, Any]:
+    """The info of a file :meth:`rnnkit.hmm.HMMTagger.save` wrote: its model, as a checkpoint of it tells it (the
+    same JSON is a checkpoint's task record), read as JSON alone; a file JSON cannot read: the loader's error."""
+    from rnnkit.errors import DataError
+    from rnnkit.hmm import HMMTagger
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        HMMTagger.loads(text, str(path))  # its own checks: a damaged file gets the loader's line
+    except DataError as exc:
+        raise CheckpointError(str(exc)) from None
+    info = _base(path)
+    info.update(format="json", kind="hmm-json")
+    _describe(info, {"model": "hmm", "hmm": json.loads(text)})
     return info
 
 

@@ -360,9 +360,12 @@ class HMMTagger:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model as JSON: the counts of a trained model (the tables are rebuilt from them
-        on load, so predictions are identical), or the probability tables of a hand-built one."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.document(), f, ensure_ascii=False)
+        on load, so predictions are identical), or the probability tables of a hand-built one; atomically (a
+        temporary file, then a rename), so a killed save leaves the old file or the new one."""
+        from rnnkit.atomic import write_atomically
+
+        text = json.dumps(self.document(), ensure_ascii=False)
+        write_atomically(path, lambda f: f.write(text.encode("utf-8")), durable=True)
 
     def document(self, tables: bool = True) -> dict:
         """What :meth:`save` writes, as a dict; ``tables=False`` leaves a hand-built model's number tables

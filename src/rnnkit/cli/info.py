@@ -10,7 +10,8 @@ from rnnkit.checkpoint_task import kind_name
 from rnnkit.cli.common import HelpFormatter
 
 _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepiece), kind (training-run, model, "
-              "ngram-lm, hmm-tagger, torch-state-dict, onnx-graph, arpa-lm, onnx-vocabulary, sentencepiece-model), "
+              "ngram-lm, hmm-tagger, torch-state-dict, onnx-graph, arpa-lm, onnx-vocabulary, sentencepiece-model, "
+              "hmm-json), "
               "task (lm, ngram, tagger, hmm, classifier, seq2seq, treenet), what, digests (ok, metadata, absent or "
               "null), architecture {summary, level, cell, layers, hidden, directions, embedding, extras, ...}, sizes "
               "{vocabulary, tags, classes, source_vocabulary, target_vocabulary, pieces (a SentencePiece model's)}, "
@@ -77,7 +78,8 @@ _KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported 
           "onnx-graph": "ONNX graph of 'rnnkit export --onnx'",
           "arpa-lm": "ARPA back-off model ('rnnkit train ngram --arpa', KenLM, SRILM)",
           "onnx-vocabulary": "vocabulary file of 'rnnkit export --onnx' (written beside its graph)",
-          "sentencepiece-model": "SentencePiece model of 'rnnkit export' (written beside its export)"}
+          "sentencepiece-model": "SentencePiece model of 'rnnkit export' (written beside its export)",
+          "hmm-json": "HMM tagger of HMMTagger.save (JSON; rnnkit tag, evaluate and LoadedTagger read it)"}
 _DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
             "metadata": "metadata ok; arrays not checked (--no-verify)",
             "absent": "none stored (a file written before rnnkit kept them): not checked"}
