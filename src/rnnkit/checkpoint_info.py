@@ -61,7 +61,8 @@ Specs = dict[str, tuple[str, tuple[int, ...]]]  # {array name: (numpy dtype name
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
     path = Path(path)
-    ckpt.check_openable(path)  # missing, a folder: said as every loader says it
+    # missing, a folder, a pipe: said as every loader says it
+    ckpt.check_openable(path, "a .safetensors file rnnkit wrote, an .onnx graph, or an ARPA file, .gz, .xz or .bz2 too")
     if is_onnx(path):
         return _onnx_info(path)
     from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)

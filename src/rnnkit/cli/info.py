@@ -41,7 +41,8 @@ def register(groups) -> None:
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file, or an ARPA file "
-                                                "(rnnkit's, KenLM's, SRILM's; .gz, .xz or .bz2 too)")
+                                                "(rnnkit's, KenLM's, SRILM's; .gz, .xz or .bz2 too); a file, not a "
+                                                "pipe, which is refused at once")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
