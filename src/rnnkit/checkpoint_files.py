@@ -10,9 +10,13 @@ from rnnkit.english import a_or_an
 from rnnkit.errors import CheckpointError
 
 
-def check_openable(path: Path) -> None:
+def check_openable(path: Path, files: str = "the .safetensors file a training run wrote", what: str = "a checkpoint"
+                   ) -> None:
     """CheckpointError for a path that cannot be a checkpoint file: missing (with where a
-    cross-validation's fold models are), below a file, or a directory."""
+    cross-validation's fold models are), below a file, a directory, or a device or a pipe (bash's ``<(...)``, a
+    named pipe), refused before it is opened: a checkpoint is read in place (its header, then each array where it
+    lies), and a named pipe whose writer is gone would leave a second open waiting for ever.  ``files``: the
+    kinds of file to give instead, and ``what`` the path is not, as the message names them."""
     if not path.exists():
         above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
         if above is not None and not above.is_dir():
@@ -23,6 +27,9 @@ def check_openable(path: Path) -> None:
         folds = folds_hint(path)
         raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it"
                               + (f" ({folds})" if folds else ""))
+    if not path.is_file():  # (a stat, which a pipe answers at once; an open waits for its writer)
+        raise CheckpointError(f"{path}: not a regular file (a device or a pipe), so not {what}: a model is read from "
+                              f"a file, not a stream; give the file itself ({files})")
 
 
 def folds_hint(folder: Path) -> str | None:

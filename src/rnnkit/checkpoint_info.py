@@ -23,12 +23,13 @@ dict with these keys (a fact the file does not hold is None)::
                        arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
     stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
                        array the file holds, by its top-level prefix (model, optim, raw, carry)
-    training           a training checkpoint's progress: epoch, step, epochs (planned), stopped_early,
+    training           a training checkpoint's progress: epoch (the epochs ended), step, steps_into_epoch
+                       (the steps since the last epoch's end: 0 at an epoch's end), epochs (planned), stopped_early,
                        best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them; else None (``rnnkit
                        info`` adds "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`)
-    export             the export record (source, source_kind, step, epoch, dtype); else None
+    export             the export record (source, source_kind, step, epoch, steps_into_epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
@@ -70,7 +71,8 @@ Specs = dict[str, tuple[str, tuple[int, ...]]]  # {array name: (numpy dtype name
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
     path = Path(path)
-    ckpt.check_openable(path)  # missing, a folder: said as every loader says it
+    # missing, a folder, a pipe: said as every loader says it
+    ckpt.check_openable(path, "a .safetensors file rnnkit wrote, an .onnx graph, or an ARPA file, .gz, .xz or .bz2 too")
     if is_onnx(path):
         return _onnx_info(path)
     if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
@@ -336,6 +338,8 @@ def _number(value: Any) -> float | None:
 
 def training(meta: dict[str, Any]) -> dict[str, Any]:
     """A training checkpoint's progress (module docstring), from its loop record and epoch history."""
+    from rnnkit.train.position import steps_into_epoch  # here: rnnkit.train imports the training loop
+
     loop = meta.get("loop") if isinstance(meta.get("loop"), dict) else {}
     config = meta.get("train_config") if isinstance(meta.get("train_config"), dict) else {}
     optimizer = meta.get("optimizer") if isinstance(meta.get("optimizer"), dict) else {}
@@ -350,7 +354,8 @@ def training(meta: dict[str, Any]) -> dict[str, Any]:
     hyper = optimizer.get("hyperparameters") if isinstance(optimizer.get("hyperparameters"), dict) else {}
     lr = _number(epochs[-1].get("lr")) if epochs else None
     seconds = [_number(e.get(k)) for e in epochs for k in ("train_seconds", "valid_seconds")]
-    return {"epoch": loop.get("epoch"), "step": loop.get("step"), "epochs": config.get("epochs"),
+    return {"epoch": loop.get("epoch"), "step": loop.get("step"),
+            "steps_into_epoch": steps_into_epoch(loop.get("step"), loop.get("history")), "epochs": config.get("epochs"),
             "stopped_early": loop.get("stopped_early"), "best": best,
             "lr": lr if lr is not None else _number(hyper.get("lr")), "optimizer": optimizer.get("class"),
             "seconds": round(sum(s for s in seconds if s is not None), 3) if epochs else None,

@@ -16,10 +16,12 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "null), architecture {summary, level, cell, layers, hidden, directions, embedding, extras, ...}, sizes "
               "{vocabulary, tags, classes, source_vocabulary, target_vocabulary, pieces (a SentencePiece model's)}, "
               "parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored {total, bytes, groups "
-              "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, step, epochs, stopped_early, best {metric, "
+              "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch "
+              "(epochs ended), step, steps_into_epoch (0 at an epoch's end), epochs, stopped_early, best {metric, "
               "value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
               "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
-              "command's defaults)}, export {source, source_kind, step, epoch, dtype, and a --torch file's module}, "
+              "command's defaults)}, export {source, source_kind, step, epoch, "
+              "steps_into_epoch, dtype, and a --torch file's module}, "
               "rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, inputs, outputs "
               "(each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each order), text (stream "
               "or lines: a character model's, else null)}, companions (an rnnkit ONNX graph's files beside it, or a "
@@ -44,10 +46,11 @@ def register(groups) -> None:
                     "m.vocab.json or a SentencePiece model m.bpe.model itself too), or an ARPA file of "
                     "'rnnkit train ngram --arpa' (its n-gram counts, from its header).  It prints the kind "
                     "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
-                    "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
-                    "learning rate, time) and options a training checkpoint stores, the export record, the file "
-                    "size, whether the checksums match, and the rnnkit version that wrote the file.  Nothing is "
-                    "unpickled and no model is built.",
+                    "and per part, with dtypes), the training progress (the step, and the epoch as the "
+                    "training log numbers it: 'step 85, 32 steps into epoch 2', 'step 53, at the end of epoch 1'; "
+                    "the best validation figure, learning rate, time) and options a training checkpoint stores, "
+                    "the export record, the file size, whether the checksums match, and the rnnkit version that "
+                    "wrote the file.  Nothing is unpickled and no model is built.",
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file (or the .vocab.json "
@@ -155,18 +158,21 @@ def _parameter_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
+    from rnnkit.train.position import position_text
+
     if not training:
         return []
-    of = f" of {training['epochs']}" if training.get("epochs") is not None else ""
-    text = f"epoch {training.get('epoch')}{of}, step {_n(training.get('step'))}"
+    text = position_text(training.get("step"), training.get("epoch"), training.get("steps_into_epoch"),
+                         training.get("epochs"))
     if training.get("stopped_early"):
         text += " (stopped early)"
     if training.get("optimizer"):
         text += f"; {training['optimizer']}"
     if training.get("lr") is not None:
         text += f", lr {_g(training['lr'])}"
-    if training.get("train_loss") is not None:
-        text += f"; training loss {training['train_loss']:.4f}"
+    if training.get("train_loss") is not None:  # an ended epoch's mean: which, when the run is past its end
+        whose = f"epoch {training.get('epoch')}'s " if training.get("steps_into_epoch") else ""
+        text += f"; {whose}training loss {training['train_loss']:.4f}"
     rows = [("training", text)]
     best = training.get("best")
     rows.append(("best", f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}" if best
@@ -212,11 +218,14 @@ def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def _export_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    from rnnkit.train.position import position_text
+
     export = info.get("export")
     if not export:
         return []
     source = export.get("source")
-    at = ", ".join(f"{k} {export[k]}" for k in ("step", "epoch") if export.get(k) is not None)
+    at = position_text(export.get("step"), export.get("epoch"), export.get("steps_into_epoch")) \
+        if export.get("step") is not None else ""
     source_kind = export.get("source_kind")
     source_kind = _KINDS.get(source_kind, source_kind) if isinstance(source_kind, str) else None
     text = f"from {source}" + (f", a {source_kind.split(' (')[0]}" if source_kind else "")
