@@ -177,17 +177,20 @@ class PointerNet:
         return {k: out[k] for k in self.params}
 
     # ----------------------------------------------------------------- decoding
-    def greedy(self, x: np.ndarray, lengths: Any, steps: Any = None, distinct: bool = False) -> np.ndarray:
+    def greedy(self, x: np.ndarray, lengths: Any, steps: Any = None, distinct: bool = False,
+               end: int | None = None) -> np.ndarray:
         """Greedy decoding: at each step point at the most probable real position and feed its input vector.
 
         ``steps`` (B,) output steps per sequence (default ``lengths``: one per input element, as sorting);
-        ``distinct``: never point at a position twice (for permutations; needs steps <= lengths).  Returns
-        positions (max(steps), B), ``PAD`` (-1) after each sequence's last step; never a padded position.
+        ``distinct``: never point at a position twice (for permutations; needs steps <= lengths); ``end``: the
+        end marker's position (None: none), after which a sequence stops.  Returns positions (max(steps), B),
+        ``PAD`` (-1) after each sequence's last step; never a padded position.
         """
-        return beam_search(self, x, lengths, 1, steps, distinct)[0]
+        return beam_search(self, x, lengths, 1, steps, distinct, end)[0]
 
-    def beam_search(self, x: np.ndarray, lengths: Any, beam_size: int, steps: Any = None,
-                    distinct: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def beam_search(self, x: np.ndarray, lengths: Any, beam_size: int, steps: Any = None, distinct: bool = False,
+                    end: int | None = None, length_norm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Beam search (:mod:`rnnkit.seq2seq.pointer_decode`): (positions (max(steps), B) as :meth:`greedy`'s,
-        log-probabilities (B,) of them)."""
-        return beam_search(self, x, lengths, beam_size, steps, distinct)
+        log-probabilities (B,) of them); with an ``end`` marker the finished hypotheses are ranked by
+        S / lp(m) with lp's alpha = ``length_norm`` (0: by S)."""
+        return beam_search(self, x, lengths, beam_size, steps, distinct, end, length_norm)
