@@ -104,7 +104,7 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
     inp = np.broadcast_to(model.params["start"], (1, B * K, D)).copy()  # (1, B*K, D)
     live = np.ones(B, bool)  # (B,): sequences still searching
     for t in range(n):
-        d, state, _ = model.decoder.forward(inp, state=state)  # (1, B*K, H)
+        d, state, _ = model.decoder._run(inp, list(state), None)  # (1, B*K, H); its inputs are x's, checked
         logp, _ = model._scores(d[0], keys, real)  # (B*K, T): the model's own distribution
         if distinct:  # the used positions are left out of the choice, not renormalized away
             logp[~mask] = -np.inf
