@@ -10,6 +10,7 @@ from clirun import _one_line, run_cli
 
 from rnnkit.seq2seq.penalties import length_penalty
 from rnnkit.seq2seq.pointer import PAD, PointerNet
+from rnnkit.seq2seq.pointer_decode import beam_search
 
 D, H, A = 2, 4, 3
 
@@ -91,6 +92,44 @@ def test_one_beam_with_an_end_marker_is_greedy_decoding_stopped_at_the_marker():
         assert list(out[:m, b]) == row[:m] and (out[m:, b] == PAD).all()
         assert logp[b] == pytest.approx(_log_prob(model, x, lengths, b, row[:m]), abs=1e-10)
     assert stopped >= 5  # greedy decoding pointed at the marker before its last step in many sequences
+
+
+class _Table:
+    """A stand-in for a PointerNet whose next-position distribution is a table over the prefix pointed at so far:
+    x is one-hot (position j's vector e_j), the decoder's state h codes the prefix as a number, p its row."""
+
+    def __init__(self, table: dict, T: int):
+        self.T, self.table = T, table
+        self.params = {"start": np.zeros(T)}
+        self.decoder = self
+
+    def _check_input(self, x, lengths):
+        return x, np.asarray(lengths)
+
+    def _encode(self, x, lengths):
+        h = np.zeros((1, x.shape[1], 1))
+        return (h, h.copy()), np.zeros((x.shape[1], self.T, 1)), None, None
+
+    def _run(self, inp, state, lengths):  # h' = h (T + 1) + (j + 1) after pointing at j; the start adds 0
+        h = state[0] * (self.T + 1) + ((inp.argmax(axis=2) + 1) * inp.any(axis=2))[..., None]  # (1, B*K, 1)
+        return h, (h, state[1]), None
+
+    def _scores(self, d, keys, real):
+        return np.log([self.table.get(int(code), [1 / self.T] * self.T) for code in d[:, 0]]), None
+
+
+def test_the_search_goes_on_past_k_finished_hypotheses_while_a_live_beam_can_still_win():
+    """Two beams; the end marker is position 0.  Step 1 finishes (0) at 0.3 and keeps (1) at 0.5, (2) at 0.2;
+    step 2 finishes (2, 0) at 0.18 and keeps (1, 1) at 0.45: two finished, yet (1, 1) can still beat 0.3, and
+    does: (1, 1, 0) at 0.4455, greedy decoding's answer too.  Stopping at K finished would return (0)."""
+    code = {(): 0, (1,): 2, (2,): 3, (1, 1): 2 * 4 + 2}  # h of each prefix, T = 3
+    table = {code[()]: [0.3, 0.5, 0.2], code[(1,)]: [0.05, 0.9, 0.05], code[(2,)]: [0.9, 0.05, 0.05],
+             code[(1, 1)]: [0.99, 0.005, 0.005]}
+    model = _Table(table, 3)
+    x = np.eye(3)[:, None, :]  # (T, 1, T): position j is e_j
+    for k in (1, 2):
+        out, logp = beam_search(model, x, np.array([3]), k, end=0)
+        assert list(out[:, 0]) == [1, 1, 0] and logp[0] == pytest.approx(np.log(0.5 * 0.9 * 0.99)), k
 
 
 def test_a_bad_end_marker_is_a_one_line_error():
