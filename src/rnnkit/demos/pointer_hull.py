@@ -15,12 +15,12 @@ exactly the hull's points (in any order or start).
 """
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rnnkit.demos.pointer_sort import PointerDemoConfig, train_pointer
+from rnnkit.demos.pointer_sort import PointerDemoConfig, trained_or_loaded
 from rnnkit.seq2seq.pointer import PointerNet
 
 
@@ -90,12 +90,13 @@ def evaluate_hull(model: PointerNet, n: int, count: int, rng: np.random.Generato
 
 
 def run_hull_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000, beam: int = 1,
-                  log: Callable[[str], None] = print) -> dict[int, dict[str, float]]:
-    """Train on hulls of min_len..max_len points, then test at each of ``test_lengths`` (greedy decoding, or
-    ``beam`` beams); returns {n: evaluate_hull's dict}."""
-    start = time.perf_counter()
-    model = train_pointer(cfg, hull_batch, 3, log)
-    log(f"trained in {time.perf_counter() - start:.1f} s")
+                  log: Callable[[str], None] = print, model: PointerNet | None = None,
+                  save: str | os.PathLike | None = None) -> dict[int, dict[str, float]]:
+    """Train on hulls of min_len..max_len points (or take ``model``; ``save``:
+    :func:`rnnkit.demos.pointer_sort.trained_or_loaded`), then test at each of ``test_lengths`` (greedy decoding,
+    or ``beam`` beams); returns {n: evaluate_hull's dict}."""
+    model, said = trained_or_loaded(cfg, hull_batch, 3, "hull", model, save, log)
+    log(said)
     how = "greedy decoding" if beam == 1 else f"beam search, {beam} beams"
     log(f"test, {test_size} point sets per size, {how} (trained on n = {cfg.min_len}..{cfg.max_len}):")
     log("     n   exact hull   per position   same points")

@@ -96,6 +96,13 @@ class PointerNet:
         self.params.update({"decoder." + k: a for k, a in self.decoder.params.items()})
         self.params.update({"pointer." + k: a for k, a in self.pointer.items()})
 
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy ``arrays`` (every parameter's name, as :attr:`params`) into the parameters in place, names and
+        shapes checked: the layers keep their own arrays."""
+        from rnnkit.checkpoint_task import copy_into
+
+        copy_into(self.params, arrays, "the pointer network's")
+
     # ----------------------------------------------------------------- pieces
     def _check_input(self, x: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != self.input_size:
