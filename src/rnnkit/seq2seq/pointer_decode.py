@@ -105,6 +105,7 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
     best_total = np.full(B, -np.inf)
     best_out = np.full((n, B), PAD, np.int64)
     m = K if end is None else min(2 * K, K * T)  # extensions looked at: with an end marker 2K, as seq2seq's
+    mark = -1 if end is None else end  # no position is -1
     cols = np.arange(B)
     first = (cols * K)[:, None]  # (B, 1): the first row of each sequence's beams
     inp = np.broadcast_to(model.params["start"], (1, B * K, D)).copy()  # (1, B*K, D)
@@ -116,7 +117,7 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
             logp[~mask] = -np.inf
         cand = (total[:, :, None] + logp.reshape(B, K, T)).reshape(B, K * T)  # (B, K*T)
         top = np.argsort(-cand, axis=1, kind="stable")[:, :m]  # (B, m), best first
-        ends = top % T == end  # (B, m): all False without an end marker
+        ends = top % T == mark  # (B, m): all False without an end marker
         if end is not None:  # the end extensions among the best K finish (at most K: one per beam)
             score = np.take_along_axis(cand, top, axis=1)  # (B, m)
             done = ends & (np.arange(m) < K) & (score > -np.inf) & live[:, None]
@@ -129,7 +130,7 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
             best_out[t, new] = end
         # the next beams: the best K extensions that are not the end marker (at least K of the 2K)
         top = np.take_along_axis(top, np.argsort(ends, axis=1, kind="stable")[:, :K], axis=1)  # (B, K)
-        go = np.where(top % T == end, -np.inf, np.take_along_axis(cand, top, axis=1))  # (B, K); T = 1 only
+        go = np.where(top % T == mark, -np.inf, np.take_along_axis(cand, top, axis=1))  # (B, K); T = 1 only
         keep = live[:, None]  # (B, 1): finished sequences keep their beams as they are
         parent = np.where(keep, top // T, np.arange(K))  # (B, K)
         pick = np.where(keep, top % T, PAD)  # (B, K)
