@@ -229,6 +229,15 @@ class Recurrent:
         states0 = self._split_state(state, B, "state")
         if training and ((cfg.dropout > 0 and cfg.num_layers > 1) or cfg.weight_drop > 0) and rng is None:
             raise ValueError("Expected rng (a numpy Generator) for dropout in training, got None")
+        return self._run(x, states0, lengths, training, rng)
+
+    def _run(self, x: np.ndarray, states0: list[np.ndarray] | None, lengths: np.ndarray | None,
+             training: bool = False, rng: np.random.Generator | None = None) -> tuple[np.ndarray, Any, RecurrentCache]:
+        """:meth:`forward` on arguments already checked, for a model that checks its own once at its public entry:
+        x (T, B, D) contiguous as check_input returns it, ``states0`` the initial state as a list (h, or h and
+        c; None: zeros or the learned one), ``lengths`` as packing.resolve_lengths returns them (None: all T)."""
+        cfg = self.config
+        T, B, _ = x.shape
         order = inverse = bsizes = rev = None
         if lengths is None:  # the first layer's cache keeps x: a copy, so that the caller may reuse the array
             x = x.copy()
@@ -280,7 +289,7 @@ class Recurrent:
             out = out.view()
             out.flags.writeable = False
         final = self._stack_states(finals, inverse)
-        used_learned = cfg.learn_init and state is None
+        used_learned = cfg.learn_init and states0 is None
         cache = RecurrentCache(layer_caches, order, inverse, rev, used_learned, (T, B), id(self))
         return out, final, cache
 
