@@ -18,7 +18,8 @@ dict with these keys (a fact the file does not hold is None)::
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
     architecture       :func:`rnnkit.checkpoint_models.describe_task`'s: summary, cell, layers, hidden, ...
-    sizes              vocabulary, tags, classes, source/target vocabulary sizes (a SentencePiece model's pieces)
+    sizes              vocabulary, tags, classes, source/target vocabulary sizes (a SentencePiece model's pieces,
+                       a pointer network's input_size)
     parameters         {"total", "dtype", "groups": {module: {"count", "arrays", "dtype"}}}: the model's
                        arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
     stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
@@ -55,7 +56,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, piece_count
-from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
+from rnnkit.checkpoint_task import DEMO_KINDS, MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
 from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
 from rnnkit.onnx_companions import companions, graph_sizes, read_vocab_file, vocab_facts
@@ -123,7 +124,7 @@ def _describe(info: dict[str, Any], task: Any) -> None:
     """The task kind, its name in words, the architecture and the sizes, into ``info``."""
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
-    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS else None
+    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS | DEMO_KINDS else None
     arch, sizes = describe_task(task)
     info["architecture"], info["sizes"] = arch or None, sizes or None  # none known (an unknown kind): None, not {}
 

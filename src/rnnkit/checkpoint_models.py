@@ -21,7 +21,7 @@ from typing import Any
 
 # the key of each kind's model configuration in its task record
 CONFIG_KEYS = {"lm": "lm_config", "ngram": "config", "tagger": "tagger_config", "classifier": "classifier_config",
-               "seq2seq": "seq2seq_config", "treenet": "treenet_config"}
+               "seq2seq": "seq2seq_config", "treenet": "treenet_config", "pointer": "pointer_config"}
 _CELLS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "rntn": "RNTN", "childsum": "Child-Sum Tree-LSTM"}
 
 
@@ -221,8 +221,16 @@ def _treenet(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any],
                   "classes": _int(cfg.get("num_classes")) or _int(task.get("classes"))}
 
 
+def _pointer(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    demo = _dict(task.get("demo"))
+    arch = {"summary": "LSTM pointer network" + (f" ({demo['task']}, rnnkit demo pointer)" if demo.get("task") else ""),
+            "cell": "lstm", "hidden": _int(cfg.get("hidden_size")),
+            "extras": [f"additive pointer attention ({cfg.get('attention_size')} units)"]}
+    return arch, {"input_size": _int(cfg.get("input_size"))}
+
+
 _DESCRIBE = {"lm": _lm, "ngram": _ngram, "tagger": _tagger, "hmm": _hmm, "classifier": _classifier,
-             "seq2seq": _seq2seq, "treenet": _treenet}
+             "seq2seq": _seq2seq, "treenet": _treenet, "pointer": _pointer}
 
 
 def describe_task(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -149,7 +149,7 @@ def evaluate(args) -> int:
     if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
         raise ValueError(f"--interpolate mixes language models; {args.model} is {kind_name(kind)}")
     if kind not in EVALUATORS:
-        raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
+        raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {other_kind(kind)}")
     kind2 = None
     if args.interpolate is not None:
         kind2 = model_kind(args.interpolate)
