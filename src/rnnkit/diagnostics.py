@@ -180,7 +180,9 @@ def gradient_flow(
     ``layer_norm``: the layer-normalized cell (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
     :mod:`rnnkit.cells.gru_ln`; with ``peephole`` :mod:`rnnkit.cells.lstm_ln_peephole`), gains 1 and shifts 0 as a
     fresh layer has them.
-    All float64, so even 1e-300 does not underflow.
+    All float64, and each norm is taken of the scaled gradient (m ||dh / m|| with m = max |dh|), so a norm
+    of 1e-300 comes out as 1e-300 where sqrt(<dh, dh>) would give 0 below about 1e-154.  Only a gradient
+    that itself falls below float64's smallest number (about 5e-324) reads 0.
     """
     if cell not in CELLS:
         raise ValueError(f"Expected cell to be one of {CELLS}, got {cell!r}")

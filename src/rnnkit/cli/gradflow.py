@@ -20,7 +20,9 @@ def register(groups) -> None:
                      "LSTM's (forget-gate bias 1) decays far more slowly.  The train commands start an LSTM from "
                      "PyTorch's init instead, whose forget gates are open about halfway (--forget-bias none shows "
                      "it): less of a head start, which training then builds.  A GRU's update gate z starts near "
-                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step."),
+                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step.  Norms far below "
+                     "1e-154 are exact (the gradient is scaled before squaring); a 0 is a gradient below float64's "
+                     "5e-324."),
     )
     p.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default rnn)")
     p.add_argument("--all-cells", action="store_true", help="run rnn, lstm and gru and print them side by side")
@@ -117,18 +119,24 @@ def run(args) -> int:
         n = norms[cells[0]]
         print(f"{'step':>6} {'back':>6} {'norm':>11} {'norm/last':>11} {'log10':>8}")
         for t in rows:
-            ratio = n[t - 1] / n[-1]
-            print(f"{t:>6} {T - t:>6} {n[t - 1]:>11.3e} {ratio:>11.3e} {_log10(ratio):>8.2f}")
+            lg = _log10_ratio(n, t)
+            print(f"{t:>6} {T - t:>6} {n[t - 1]:>11.3e} {_sci(lg):>11} {lg:>8.2f}")
     else:
         print("columns: ||dL/dh_t|| / ||dL/dh_T|| per cell")
         print(f"{'step':>6} {'back':>6} " + " ".join(f"{c:>11}" for c in cells))
         for t in rows:
-            cols = " ".join(f"{norms[c][t - 1] / norms[c][-1]:>11.3e}" for c in cells)
+            cols = " ".join(f"{_sci(_log10_ratio(norms[c], t)):>11}" for c in cells)
             print(f"{t:>6} {T - t:>6} {cols}")
     if T > 1:  # the rate a student can compare with a forget gate's value or W_hh's spectral radius
-        rates = ", ".join(f"{c} {_per_step(norms[c]):.3f}" for c in cells)
-        print(f"per step back, on average: {rates} (geometric mean of ||dL/dh_t|| / ||dL/dh_t+1|| over "
-              f"{T - 1} steps)")
+        rates = {c: _per_step(norms[c]) for c in cells}
+        spans = {k for _, k in rates.values()}
+        one = len(spans) == 1
+        text = ", ".join(f"{c} {r:.3f}" + ("" if one else f" over {k} steps") for c, (r, k) in rates.items())
+        print(f"per step back, on average: {text} (geometric mean of ||dL/dh_t|| / ||dL/dh_t+1||"
+              + (f" over {spans.pop()} steps)" if one else ")"))
+    if any(np.any(_top(norms[c]) == 0) for c in cells):
+        print("0 (log10 -inf): the gradient itself underflowed float64 (below about 5e-324) that far back; the "
+              "rate above is over the last steps where it did not")
     if args.plot is not None:
         from rnnkit.diagnostics_plot import plot_gradient_flow
 
@@ -136,11 +144,36 @@ def run(args) -> int:
     return 0
 
 
-def _per_step(n: np.ndarray) -> float:
-    """(n_1 / n_T)^(1 / (T-1)): the average factor by which the norm changes a step back; nan if it hit 0."""
-    n = n if n.ndim == 1 else n[-1]
-    return float((n[0] / n[-1]) ** (1.0 / (n.size - 1))) if n[0] > 0 else float("nan")
+def _top(n: np.ndarray) -> np.ndarray:
+    """(T,) norms of the top layer: n itself, or the last row of (L, T)."""
+    return n if n.ndim == 1 else n[-1]
 
 
-def _log10(v: float) -> float:
-    return float(np.log10(v)) if v > 0 else float("-inf")
+def _per_step(n: np.ndarray) -> tuple[float, int]:
+    """(rate, k): rate = (n_{T-k} / n_T)^(1/k), the average factor by which the norm changes a step back, over the
+    last k steps, where no norm is 0 (an underflow); from logs, so that 1e-300 / 1e2 does not underflow too.
+    nan and 0 steps if even ||dL/dh_{T-1}|| is 0."""
+    n = _top(n)
+    zeros = np.flatnonzero(n <= 0)
+    first = int(zeros[-1]) + 1 if zeros.size else 0  # the suffix n[first:] is all > 0
+    k = n.size - 1 - first
+    if k < 1:
+        return float("nan"), 0
+    return float(np.exp((np.log(n[first]) - np.log(n[-1])) / k)), k
+
+
+def _log10_ratio(n: np.ndarray, t: int) -> float:
+    """log10(n_t / n_T) from the logs: the ratio itself of 1e-320 to 28 would be a subnormal with 1 digit."""
+    n = _top(n)
+    return float(np.log10(n[t - 1]) - np.log10(n[-1])) if n[t - 1] > 0 else float("-inf")
+
+
+def _sci(lg: float) -> str:
+    """10**lg as %.3e would print it, also where 10**lg underflows float64."""
+    if not math.isfinite(lg):
+        return f"{0.0:.3e}"
+    exp = math.floor(lg)
+    mant = f"{10 ** (lg - exp):.3f}"
+    if mant == "10.000":  # 9.9996 rounds up
+        mant, exp = "1.000", exp + 1
+    return f"{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
