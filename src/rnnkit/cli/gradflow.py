@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from rnnkit.cli.common import nonnegative_int, positive_int
+from rnnkit.cli.common import check_layer_norm, nonnegative_int, positive_int
 from rnnkit.diagnostics import CELLS, INIT_SCHEMES, gradient_flow
 
 
@@ -99,6 +99,8 @@ def run(args) -> int:
     if args.peephole and "lstm" not in cells:
         raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
+    for cell in cells:  # the CLI's fix (--hidden 2) where the library would say hidden_size
+        check_layer_norm(argparse.Namespace(cell=cell, layer_norm=args.layer_norm, hidden=args.hidden))
     forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
     norms = {}
     for cell in cells:
