@@ -21,7 +21,8 @@ def register(groups) -> None:
                     "and output with its numbers, and with --backward every intermediate gradient and the "
                     "parameters' gradients, to check a calculation by hand.  PyTorch's equations, parameter "
                     "names and gate orders (torch.nn.RNNCell, LSTMCell, GRUCell); one example, float64.  Every "
-                    "number not given is drawn with --seed from U(-1, 1) and rounded to one decimal (a cell "
+                    "number not given is drawn with --seed from U(-1, 1) (an LN gain from U(0.5, 1.5), a shift "
+                    "from U(-0.2, 0.2)) and rounded to one decimal (a cell "
                     "state's gradient --dc is 0 unless given).  Give your own with --weights, --x, --h0, --c0, "
                     "--dh, --dc; several steps with --x 1,0,2 0,1,-1 (one group of numbers a step).",
         formatter_class=HelpFormatter)

@@ -117,7 +117,9 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
              f"float64, printed to {decimals} decimals"]
     if seed is not None:
         drawn = ", ".join(DRAWN[k] for k in ex.drawn)
-        lines.append(f"drawn with --seed {seed} from U(-1, 1), rounded to 1 decimal: {drawn}")
+        ln = " (LN gains from U(0.5, 1.5), shifts from U(-0.2, 0.2))" if has_layer_norm(ex.cell) and \
+            "parameters" in ex.drawn else ""
+        lines.append(f"drawn with --seed {seed} from U(-1, 1){ln}, rounded to 1 decimal: {drawn}")
     if weights:
         source = "standard input" if weights == "-" else weights
         lines.append(f"parameters from {source}{_left_out(zero_biases)}")
