@@ -17,8 +17,8 @@ import pytest
 from docs_text import REFERENCE_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(p for p in (ROOT / "docs").glob("**/*.md")
-               if "```python" in p.read_text(encoding="utf-8") and p not in REFERENCE_PAGES)  # those: test_readme_examples
+PAGES = sorted(p for p in (ROOT / "docs").glob("**/*.md")  # the reference pages' examples: test_readme_examples
+               if "```python" in p.read_text(encoding="utf-8") and p not in REFERENCE_PAGES)
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
