@@ -98,7 +98,7 @@ def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: st
     reads = set(_READS.get(kind, ()))
     if args.interpolate is not None:  # one exact stream for both models; an RNN side (either one) reads --bptt
         reads = {"bptt"} if "lm" in (kind, kind2) else set()
-    # written, even with its default value (README: an option counts as given when it is written)
+    # written, even with its default value (docs/training.md: an option counts as given when it is written)
     foreign = [flag for dest, flag in _KIND_OPTIONS.items() if dest not in reads and hasattr(args, dest)
                and (given(args, dest) or getattr(args, dest) != _PARSER.get_default(dest))]
     if foreign:
