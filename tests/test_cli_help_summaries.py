@@ -5,14 +5,11 @@ from __future__ import annotations
 import inspect
 import re
 import sys
-from pathlib import Path
-
 from clirun import run_cli
+from docs_text import reference_text
 
 from rnnkit.cli.given import _commands
 from rnnkit.cli.main import build_parser
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _help(capsys, argv: list[str]) -> str:
@@ -36,7 +33,7 @@ def test_threads_help_and_the_readme_name_every_demo_that_runs_on_one_thread(cap
     """demo pointer runs on one BLAS thread unless --threads says otherwise, as demo copy does; --threads' help
     and the README's paragraph on thread counts left it out (and the README demo adding and demo copy too)."""
     threads = re.search(r"--threads THREADS (BLAS threads .*?busy)", _help(capsys, ["--help"])).group(1)
-    readme = " ".join(README.read_text(encoding="utf-8").split())
+    readme = " ".join(reference_text().split())  # the paragraph is in docs/training.md
     said = re.search(r"\(one for the translation commands: (.*?)\), so a machine", readme).group(1)
     for demo, one_thread in _one_thread_demos().items():
         assert (f"demo {demo}" in threads) == one_thread, (demo, threads)

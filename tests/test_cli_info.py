@@ -83,7 +83,7 @@ def test_training_checkpoint_facts(files, capsys):
     epochs = [json.loads(line) for line in (files / "lm" / "metrics.jsonl").read_text().splitlines()]
     epochs = [e for e in epochs if e.get("type") == "epoch"]
     best = [e for e in epochs if e.get("best")][-1]
-    assert _row(out, "training").startswith(f"epoch {best['epoch']} of 2, step {best['step']}; SGD, lr 1")
+    assert _row(out, "training").startswith(f"step {best['step']}, at the end of epoch {best['epoch']} of 2; SGD, lr 1")
     assert _row(out, "best") == f"validation loss {best['valid_loss']:.6g} at epoch {best['epoch']}"
     assert "2 layers x 4 units" in out and "layer norm" in _row(out, "extras")
     vocab = len(set(" ".join((files / "lm.txt").read_text().split()).split())) + 2  # and <unk>, <eos>
@@ -141,7 +141,7 @@ def test_exports(files, capsys):
     assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float16"
     assert _row(out, "kind") == "a language model (lm): exported model (the model alone)"
     source_step = ckpt.load_meta(files / "lm" / "best.safetensors")["loop"]["step"]
-    assert f"at step {source_step}, epoch 2; weights float16" in _row(out, "exported")
+    assert f"at step {source_step}, at the end of epoch 2; weights float16" in _row(out, "exported")
     out = _info(capsys, str(files / "cls-pt.safetensors"))  # a torch state dict, which loaders refuse
     state = load_file(str(files / "cls-pt.safetensors"))
     assert _row(out, "parameters") == f"{sum(a.size for a in state.values()):,} float32"
@@ -178,7 +178,9 @@ def _keys(value, names=False):
 
 def test_json_keys_are_documented(files, capsys, tmp_path):
     info = json.loads(_info(capsys, str(files / "lm" / "best.safetensors"), "--json"))
-    assert info == json.loads(json.dumps(checkpoint_info(files / "lm" / "best.safetensors")))
+    library = json.loads(json.dumps(checkpoint_info(files / "lm" / "best.safetensors")))
+    library["options"].update(command="rnnkit train lm", chosen=info["options"]["chosen"])  # rnnkit info adds these
+    assert info == library and "--bptt" in info["options"]["chosen"]
     _, out, _ = run_cli(capsys, ["info", "--help"])
     help_text = " ".join(out.split())
     paths = [files / "lm" / "best.safetensors", files / "lm16.safetensors", files / "cls-pt.safetensors",

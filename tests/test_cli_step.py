@@ -259,11 +259,11 @@ BAD_FILES = {
     (["--x", "1,2\u200b,3"], "number 2 is '2\\u200b' (it holds U+200B ZERO WIDTH SPACE), not a number"),
     (["--x", "\u20141,2,3"], "number 1 is '\u20141' (it holds U+2014 EM DASH), not a number"),
     (["--cell", "rnn", "--weights", "dash.json"], "dash.json: not valid JSON at line 1, column 17 (U+2014 EM DASH)"),
-    (["--x", "1,2", "1,2,3"], "xs (--x): group 2 has 3 numbers, the first 2 numbers"),
-    (["--x", "1,2", "--input-size", "3"], "the input size D: xs (--x) gives 2, input_size (--input-size) gives 3"),
-    (["--h0", "1,2", "--c0", "1,2,3"], "the hidden size H: h0 (--h0) gives 2, c0 (--c0) gives 3"),
-    (["--backward", "--x", "1,2,3", "--dh", "1,2", "1,2"], "the number of steps: xs (--x, one a step) gives 1, dout "
-                                                           "(--dh, one a step)"),
+    (["--x", "1,2", "1,2,3"], "--x: group 2 has 3 numbers, the first 2 numbers"),
+    (["--x", "1,2", "--input-size", "3"], "The input size D: --x gives 2, --input-size gives 3"),
+    (["--h0", "1,2", "--c0", "1,2,3"], "The hidden size H: --h0 gives 2, --c0 gives 3"),
+    (["--backward", "--x", "1,2,3", "--dh", "1,2", "1,2"], "The number of steps: --x (one group a step) gives 1, --dh "
+                                                           "(one group a step) gives 2"),
     (["--cell", "gru", "--c0", "1,2"], "--c0 has no effect with --cell gru: a GRU has no cell state"),
     (["--cell", "lstm", "--nonlinearity", "relu"], "--nonlinearity has no effect with --cell lstm"),
     (["--dh", "1,2"], "--dh has no effect without --backward"),
@@ -297,9 +297,9 @@ def test_bad_input_is_one_line(capsys, tmp_path, monkeypatch, argv, needle):
 
 
 def test_the_readme_example_is_what_the_command_prints(capsys, tmp_path, monkeypatch):
-    from pathlib import Path
+    from docs_text import reference_text
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = reference_text()  # the section is in docs/checking.md
     section = readme[readme.index("## Checking a hand calculation: `rnnkit step`"):]
     weights = re.search(r"```json\n(.*?)```", section, re.S).group(1)
     command, shown = re.search(r"```\n\$ rnnkit (.*?)\n(.*?)```", section, re.S).groups()

@@ -117,9 +117,9 @@ def test_layer_norm_with_peephole_prints_both_and_reads_a_sheet_of_both(capsys, 
 def test_one_hidden_unit_is_refused_where_ln_is_over_h(capsys, cell):
     err = refused(run_cli(capsys, ["step", "--cell", cell, "--layer-norm", "--hidden-size", "1"]))
     assert "Expected H >= 2 hidden units for a layer-normalized" in err
-    assert "got H = 1 from hidden_size (--hidden-size); give 2 or more there" in err
+    assert "got H = 1 from --hidden; give 2 or more there" in err
     err = refused(run_cli(capsys, ["step", "--cell", cell, "--layer-norm", "--h0", "0.5"]))  # H set by --h0
-    assert "got H = 1 from h0 (--h0); give 2 or more there" in err and "--hidden-size" not in err, err
+    assert "got H = 1 from --h0; give 2 or more there" in err and "--hidden" not in err, err
 
 
 def test_a_layer_norm_sheet_without_layer_norm_says_to_give_it(capsys, tmp_path):

@@ -41,8 +41,8 @@ def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
     assert best_epoch(a)["epoch"] == 4 and best_epoch(b)["epoch"] == 2
     assert valid_metrics([a]) == ["loss", "accuracy"] and valid_metrics([a, b]) == ["loss"]
     header, row_a, row_b = summary_lines([a, b])
-    assert row_a.split() == ["a", "5", "0.2000", "4", "0.4000", "0.4500"], row_a
-    assert row_b.split() == ["second", "2", "0.5000", "2", "0.7000", "0.7000"], row_b
+    assert row_a.split() == ["a", "5", "0.2000", "epoch", "5", "mean", "4", "0.4000", "0.4500"], row_a
+    assert row_b.split() == ["second", "2", "0.5000", "epoch", "2", "mean", "2", "0.7000", "0.7000"], row_b
     assert summary_lines([a], "accuracy")[1].split()[-2:] == ["60.00%", "55.00%"]  # as training prints them
     records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     with_f1 = [{**r, "valid_macro_f1": r["valid_accuracy"]} if r["type"] == "epoch" else r for r in records]
@@ -100,7 +100,8 @@ def test_curves_command_prints_the_table_and_writes_the_plot(tmp_path, capsys):
                                       "--labels", "small,large", "-o", str(out_png)])
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[1].split()[:4] == ["small", "3", "0.3333", "2"] and lines[2].split()[:4] == ["large", "4", "0.2500", "4"]
+    assert lines[1].split()[:7] == ["small", "3", "0.3333", "epoch", "3", "mean", "2"]
+    assert lines[2].split()[:7] == ["large", "4", "0.2500", "epoch", "4", "mean", "4"]
     assert out_png.read_bytes()[:8] == PNG and out_png.stat().st_size > 5000
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
 
@@ -127,7 +128,7 @@ def test_a_run_still_in_its_first_epoch_sits_beside_finished_ones(tmp_path, caps
     assert valid_metrics(runs) == ["loss", "accuracy"]  # the young run does not narrow them
     code, out, err = run_cli(capsys, ["curves", str(tmp_path / "done"), str(young.parent), "--metric", "accuracy"])
     assert code == 0, err
-    assert out.splitlines()[2].split() == ["young", "0", "3.0000", "-", "-", "-"]
+    assert out.splitlines()[2].split() == ["young", "0", "3.0000", "epoch", "1", "step", "5", "-", "-", "-"]
     code, out, err = run_cli(capsys, ["curves", str(young.parent)])  # no epoch anywhere yet: the table still
     assert code == 0 and out.splitlines()[1].split()[:3] == ["young", "0", "3.0000"], err
 

@@ -217,12 +217,12 @@ def test_cli_all_cells_side_by_side(capsys):
     assert main(["gradflow", "--all-cells", "--steps", "25", "--every", "12", "--hidden", "10"]) == 0
     out = capsys.readouterr().out
     header = [line.split() for line in out.splitlines() if line.startswith("  step")][0]
-    assert header == ["step", "back", "rnn", "lstm", "gru"]
+    assert header == ["step", "back", "rnn", "lstm", "lstm", "c", "gru"]  # "lstm c": its cell's ||dL/dc_t||
     table = _table(out)
-    assert table.shape == (3, 5)
-    for j, cell in enumerate(["rnn", "lstm", "gru"]):
+    assert table.shape == (3, 6)
+    for j, cell in zip([2, 3, 5], ["rnn", "lstm", "gru"]):
         norms = gradient_flow(cell, steps=25, hidden=10)
-        _assert_close(f"{cell} column", table[:, 2 + j], norms[[0, 12, 24]] / norms[-1], rtol=1e-3)
+        _assert_close(f"{cell} column", table[:, j], norms[[0, 12, 24]] / norms[-1], rtol=1e-3)
     # the average factor a step back: (n_1 / n_T)^(1/24), one per cell
     rate_line = [line for line in out.splitlines() if line.startswith("per step back, on average:")]
     assert len(rate_line) == 1 and "over 24 steps" in rate_line[0], out

@@ -1,4 +1,4 @@
-"""The Python examples of docs/**/*.md run as written, and print what their comments say.
+"""The Python examples of the guides, docs/tutorial.md and docs/zh/, run as written, and print what their comments say.
 
 Each file's ```python blocks run in order in one namespace (a page builds on its earlier blocks), in a
 scratch folder (they write files).  A top-level ``print(...)`` whose line ends in a comment must print
@@ -14,9 +14,11 @@ import tokenize
 from pathlib import Path
 
 import pytest
+from docs_text import REFERENCE_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(p for p in (ROOT / "docs").glob("**/*.md") if "```python" in p.read_text(encoding="utf-8"))
+PAGES = sorted(p for p in (ROOT / "docs").glob("**/*.md")  # the reference pages' examples: test_readme_examples
+               if "```python" in p.read_text(encoding="utf-8") and p not in REFERENCE_PAGES)
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:

@@ -91,7 +91,8 @@ def test_a_language_model_keeps_its_weights_and_loses_its_training_state(models,
         assert v.dtype == np.float32 and np.array_equal(v, arrays[k]), k
     assert got_meta["task"] == meta["task"] and got_meta["kind"] == "model"
     assert got_meta["export"] == {"source": "best.safetensors", "source_kind": "training-run",
-                                  "step": meta["loop"]["step"], "epoch": meta["loop"]["epoch"], "dtype": "float32"}
+                                  "step": meta["loop"]["step"], "epoch": meta["loop"]["epoch"],
+                                  "steps_into_epoch": 0, "dtype": "float32"}  # best: at an epoch's end
     assert after < before / 2  # Adam's two moments were twice the model
     text = models / "lm.txt"
     _same_output(capsys, "evaluate", best, out_path, str(text))

@@ -15,6 +15,7 @@ class _Stub:
 
     def __init__(self, right, spoil):
         self.right, self.spoil, self.k = right, spoil, 0
+        self.ends: list = []  # the end marker each beam_search call was given
 
     def _outputs(self, x):
         out = []
@@ -23,7 +24,8 @@ class _Stub:
             self.k += 1
         return np.array(out).T  # (steps, B)
 
-    def beam_search(self, x, lengths, beam_size, steps=None, distinct=False):
+    def beam_search(self, x, lengths, beam_size, steps=None, distinct=False, end=None):
+        self.ends.append(end)
         return self._outputs(x), np.zeros(x.shape[1])
 
     def greedy(self, x, lengths, steps=None, distinct=False):
@@ -74,8 +76,21 @@ def _spoil_hull(k, hull):
     return np.array(out + [1] * (9 - len(out)))
 
 
+def _right_steps(k, hull):
+    """How many of the answer's steps (hull, then the end) ``_spoil_hull``'s output k gets right in place: all;
+    the end only; the first and the end, and the middle point of an odd-sized rest; those of the hull equal to
+    their step + 1 (1..9, no end); the hull's own."""
+    h = len(hull)
+    return [h + 1, 1, 2 + (h % 2 == 0), sum(p == t + 1 for t, p in enumerate(hull)), h][k % 5]
+
+
 def test_evaluate_hull_reads_up_to_the_end_marker_and_compares_points():
-    stub = _Stub(_hull, _spoil_hull)
+    hulls = []
+    stub = _Stub(lambda seq: hulls.append(_hull(seq)) or hulls[-1], _spoil_hull)
     got = evaluate_hull(stub, 8, 10, np.random.default_rng(0), batch_size=3)  # hulls of 4-6 points
+    right = sum(_right_steps(k, h) for k, h in enumerate(hulls))
+    assert right < sum(len(h) + 1 for h in hulls) - 10  # far from all: the count is tested
     # exact: k = 0, 5; same points: k % 5 in (0, 1, 2), 6 of 10
-    assert stub.k == 10 and got == {"exact": 2 / 10, "same_points": 6 / 10}
+    assert stub.k == 10 and got == {"exact": 2 / 10, "per_position": right / sum(len(h) + 1 for h in hulls),
+                                    "same_points": 6 / 10}
+    assert stub.ends == [0, 0, 0, 0]  # decoding stops at the end marker, position 0

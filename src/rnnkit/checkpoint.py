@@ -47,6 +47,9 @@ from rnnkit.checkpoint_files import check_openable, unreadable
 from rnnkit.errors import CheckpointError, os_problem
 from rnnkit.rng_state import restore_rng, rng_state  # noqa: F401  (part of this module's API)
 
+__all__ = ["FORMAT", "Loaded", "flatten", "load_checkpoint", "load_document", "load_meta", "restore_rng", "rng_state",
+           "save_checkpoint", "unflatten"]
+
 FORMAT = "rnnkit-checkpoint/1"
 TORCH_MARK = "rnnkit_torch"  # the metadata key of the files 'rnnkit export --torch' writes (rnnkit.export_torch)
 SEP = "/"
@@ -169,10 +172,7 @@ def damaged(path: Path, what: str) -> CheckpointError:
 
 def _read(path: Path, arrays: bool) -> tuple[str | None, dict[str, np.ndarray]]:
     """The file's rnnkit header (None without one) and, if ``arrays``, copies of its arrays."""
-    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/null, a pipe: "check its permissions"
-        raise CheckpointError(f"{path}: not a regular file (a device or a pipe), so not a checkpoint; give the "
-                              ".safetensors file a training run wrote")
-    try:
+    try:  # (check_openable has refused a device or a pipe, which safetensors said to check the permissions of)
         with safe_open(str(path), framework="np") as f:
             header = (f.metadata() or {}).get("rnnkit")
             if header is None and TORCH_MARK in (f.metadata() or {}):

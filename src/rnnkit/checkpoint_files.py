@@ -10,9 +10,13 @@ from rnnkit.english import a_or_an
 from rnnkit.errors import CheckpointError
 
 
-def check_openable(path: Path) -> None:
+def check_openable(path: Path, files: str = "the .safetensors file a training run wrote", what: str = "a checkpoint"
+                   ) -> None:
     """CheckpointError for a path that cannot be a checkpoint file: missing (with where a
-    cross-validation's fold models are), below a file, or a directory."""
+    cross-validation's fold models are), below a file, a directory, or a device or a pipe (bash's ``<(...)``, a
+    named pipe), refused before it is opened: a checkpoint is read in place (its header, then each array where it
+    lies), and a named pipe whose writer is gone would leave a second open waiting for ever.  ``files``: the
+    kinds of file to give instead, and ``what`` the path is not, as the message names them."""
     if not path.exists():
         above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
         if above is not None and not above.is_dir():
@@ -23,6 +27,9 @@ def check_openable(path: Path) -> None:
         folds = folds_hint(path)
         raise CheckpointError(f"{path}: is a directory; give the .safetensors file inside it"
                               + (f" ({folds})" if folds else ""))
+    if not path.is_file():  # (a stat, which a pipe answers at once; an open waits for its writer)
+        raise CheckpointError(f"{path}: not a regular file (a device or a pipe), so not {what}: a model is read from "
+                              f"a file, not a stream; give the file itself ({files})")
 
 
 def folds_hint(folder: Path) -> str | None:
@@ -123,6 +130,12 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
         return CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "
                                "unpickles: load it in PyTorch and bring the weights over with rnnkit.torch_io "
                                "(layer_from_torch)")
+    from rnnkit.hmm_io import looks_like  # error path only
+
+    if other == "a text file" and looks_like(head):
+        return CheckpointError(f"{path} is an HMM tagger's JSON file (HMMTagger.save), not a checkpoint: rnnkit tag, "
+                               "evaluate and LoadedTagger read it as it is, HMMTagger.load reads it in Python; save "
+                               "the model with rnnkit.tagging.io.save_hmm for a checkpoint")
     if other:  # the data file given where the model goes: evaluate DATA MODEL
         return CheckpointError(f"{path} is {other}, not a checkpoint (a .safetensors model file); commands take "
                                "the model first, then the data: e.g. rnnkit evaluate MODEL FILE")

@@ -2,31 +2,41 @@
 
 :func:`checkpoint_info` takes a checkpoint (a training run's ``best``/``last.safetensors``, a model that
 ``rnnkit export`` wrote, an n-gram or HMM model file), a PyTorch state dict that ``rnnkit export --torch``
-wrote, an ONNX graph of ``rnnkit export --onnx`` or an ARPA file of ``train ngram --arpa``, and returns one
+wrote, an ONNX graph of ``rnnkit export --onnx`` (or the vocabulary file beside it, ``m.vocab.json``, or a BPE
+model's SentencePiece model ``m.bpe.model``) or an ARPA file of ``train ngram --arpa``, and returns one
 dict with these keys (a fact the file does not hold is None)::
 
     file, bytes        the path as given, the file's size
-    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx) or "arpa"
+    format             "rnnkit" (a checkpoint), "torch" (export --torch), "onnx" (export --onnx), "arpa",
+                       "json" (the vocabulary file export --onnx writes beside its graph, or the file
+                       HMMTagger.save writes) or "sentencepiece" (a BPE-level model's SentencePiece model, written
+                       beside its export)
     kind               the checkpoint's meta["kind"]: "training-run", "model" (exported), "ngram-lm",
-                       "hmm-tagger"; "torch-state-dict", "onnx-graph" or "arpa-lm" for the other formats
+                       "hmm-tagger"; "torch-state-dict", "onnx-graph", "arpa-lm", "onnx-vocabulary",
+                       "sentencepiece-model" or "hmm-json" (HMMTagger.save's) for the other formats
     task, what         the model kind (meta["task"]["model"]: "lm", "tagger", ...) and it in words ("a tagger")
     digests            "ok" (arrays and metadata match their SHA-256 digests), "metadata" (the metadata
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
     architecture       :func:`rnnkit.checkpoint_models.describe_task`'s: summary, cell, layers, hidden, ...
-    sizes              vocabulary, tags, classes, source/target vocabulary sizes
+    sizes              vocabulary, tags, classes, source/target vocabulary sizes (a SentencePiece model's pieces,
+                       a pointer network's input_size)
     parameters         {"total", "dtype", "groups": {module: {"count", "arrays", "dtype"}}}: the model's
                        arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
     stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
                        array the file holds, by its top-level prefix (model, optim, raw, carry)
-    training           a training checkpoint's progress: epoch, step, epochs (planned), stopped_early,
+    training           a training checkpoint's progress: epoch (the epochs ended), step, steps_into_epoch
+                       (the steps since the last epoch's end: 0 at an epoch's end), epochs (planned), stopped_early,
                        best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
-    options            {"train_config": ..., "run_options": ...} as the run stored them; else None
-    export             the export record (source, source_kind, step, epoch, dtype); else None
+    options            {"train_config": ..., "run_options": ...} as the run stored them; else None (``rnnkit
+                       info`` adds "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`)
+    export             the export record (source, source_kind, step, epoch, steps_into_epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
     onnx               an ONNX graph's producer, opset, inputs and outputs (or a note how to read them)
     arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
+    companions         an rnnkit ONNX graph's (or its vocabulary file's) files beside it, which exist, what they
+                       hold and what does not fit the graph (:func:`rnnkit.onnx_companions.companions`)
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -45,9 +55,11 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
-from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed
-from rnnkit.checkpoint_task import MODEL_KINDS, kind_name
+from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, piece_count
+from rnnkit.checkpoint_task import DEMO_KINDS, MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
+from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
+from rnnkit.onnx_companions import companions, graph_sizes, read_vocab_file, vocab_facts
 from rnnkit.onnx_info import INSTALL, is_onnx, read_onnx
 
 # safetensors' names of its dtypes, as numpy names them
@@ -60,10 +72,19 @@ Specs = dict[str, tuple[str, tuple[int, ...]]]  # {array name: (numpy dtype name
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
     path = Path(path)
-    ckpt.check_openable(path)  # missing, a folder: said as every loader says it
+    # missing, a folder, a pipe: said as every loader says it
+    ckpt.check_openable(path, "a .safetensors file rnnkit wrote, an .onnx graph, or an ARPA file, .gz, .xz or .bz2 too")
     if is_onnx(path):
         return _onnx_info(path)
+    if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
+        return _vocab_file_info(path)
+    if path.name.lower().endswith(BPE_SUFFIX) and not is_safetensors(path):
+        return _sentencepiece_info(path)
+    from rnnkit.hmm_io import is_hmm_json
     from rnnkit.lm.arpa_read import is_arpa  # (the n-gram package: imported for this alone)
+
+    if not is_safetensors(path) and is_hmm_json(path):
+        return _hmm_json_info(path)
 
     if not is_safetensors(path) and is_arpa(path):
         return _arpa_info(path)
@@ -90,7 +111,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
 def _base(path: Path) -> dict[str, Any]:
     """Every key of an info dict, None, with the file's path and size."""
     keys = ("format", "kind", "task", "what", "digests", "architecture", "sizes", "parameters", "stored",
-            "training", "options", "export", "rnnkit_version", "onnx", "arpa")
+            "training", "options", "export", "rnnkit_version", "onnx", "arpa", "companions")
     return {"file": str(path), "bytes": path.stat().st_size, **dict.fromkeys(keys)}
 
 
@@ -103,7 +124,7 @@ def _describe(info: dict[str, Any], task: Any) -> None:
     """The task kind, its name in words, the architecture and the sizes, into ``info``."""
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
-    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS else None
+    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS | DEMO_KINDS else None
     arch, sizes = describe_task(task)
     info["architecture"], info["sizes"] = arch or None, sizes or None  # none known (an unknown kind): None, not {}
 
@@ -163,6 +184,8 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     read = read_onnx(path)
     if read is None:
         info["onnx"] = {"note": f"the onnx package is not installed: {INSTALL}"}
+        found = companions(path, None, None, {})  # its files beside it, by their names; reported beside rnnkit's
+        info["companions"] = found if found["vocabulary"]["exists"] else None  # vocabulary alone (then: rnnkit's)
         return info
     graph, props, specs = read
     kind = props.get("model")
@@ -175,7 +198,75 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     info["onnx"] = {**graph, "metadata": sorted(props)}
     if graph.get("producer") == "rnnkit":
         info["rnnkit_version"] = _version(graph.get("producer_version"))
+        sizes = graph_sizes(kind, info["sizes"], graph["outputs"], parsed(props.get("config")))
+        info["companions"] = companions(path, kind, props.get("part"), sizes)
     return info
+
+
+def _vocab_file_info(path: Path) -> dict[str, Any]:
+    """The info of a vocabulary file ``rnnkit export --onnx`` wrote beside its graph (``m.vocab.json``): the kind of
+    model it is for, its sizes, and its graph's companions (whether the graph is there, and fits it)."""
+    doc, why = read_vocab_file(path)
+    if doc is None:
+        raise CheckpointError(f"{path}: {why}; rnnkit info reads the vocabulary files 'rnnkit export --onnx' writes "
+                              "beside their graph (m.onnx -> m.vocab.json)")
+    facts = vocab_facts(doc)
+    info = _base(path)
+    kind = facts["model"]
+    info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
+                sizes=facts["sizes"] or None)
+    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts})
+    return info
+
+
+def _hmm_json_info(path: Path) -> dict[str, Any]:
+    """The info of a file :meth:`rnnkit.hmm.HMMTagger.save` wrote: its model, as a checkpoint of it tells it (the
+    same JSON is a checkpoint's task record), read as JSON alone; a file JSON cannot read: the loader's error."""
+    from rnnkit.errors import DataError
+    from rnnkit.hmm import HMMTagger
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        HMMTagger.loads(text, str(path))  # its own checks: a damaged file gets the loader's line
+    except DataError as exc:
+        raise CheckpointError(str(exc)) from None
+    info = _base(path)
+    info.update(format="json", kind="hmm-json")
+    _describe(info, {"model": "hmm", "hmm": json.loads(text)})
+    return info
+
+
+def _sentencepiece_info(path: Path) -> dict[str, Any]:
+    """The info of a BPE-level language model's SentencePiece model that ``rnnkit export`` wrote beside its ONNX
+    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece reads it, and its export's companions."""
+    pieces = piece_count(path.read_bytes())
+    info = _base(path)
+    info.update(format="sentencepiece", kind="sentencepiece-model", task="lm", what=kind_name("lm"),
+                sizes=None if pieces is None else {"pieces": pieces})
+    info["companions"] = _beside_export(path, BPE_SUFFIX, "sentencepiece",
+                                        {"file": str(path), "exists": True, "pieces": pieces})
+    return info
+
+
+def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The companions of a file an export wrote beside it (``suffix``: m.vocab.json, m.bpe.model): ``graph``, the
+    export (m.onnx; a SentencePiece model's may be an --torch file, m.safetensors), and when it is an ONNX graph its
+    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece)."""
+    stem = path.name[:-len(suffix)]
+    exports = [path.with_name(stem + ".onnx")] + ([path.with_name(stem + ".safetensors")] if suffix == BPE_SUFFIX
+                                                  else [])
+    export = next((e for e in exports if e.is_file()), exports[0])
+    found: dict[str, Any] = {"graph": {"file": str(export), "exists": export.is_file()}}
+    if export.is_file() and export.suffix == ".onnx":
+        try:
+            found.update(_onnx_info(export).get("companions") or {})
+        except CheckpointError as exc:  # a damaged graph: said, and this file still described
+            found["problems"] = [str(exc)]
+    found.setdefault(role, entry)
+    also = f" (or {exports[1]})" if len(exports) > 1 else ""
+    found.setdefault("problems", [] if export.is_file() else [
+        f"{exports[0]}{also} is missing: the export this file was written beside"])
+    return found
 
 
 def _arpa_info(path: Path) -> dict[str, Any]:
@@ -248,6 +339,8 @@ def _number(value: Any) -> float | None:
 
 def training(meta: dict[str, Any]) -> dict[str, Any]:
     """A training checkpoint's progress (module docstring), from its loop record and epoch history."""
+    from rnnkit.train.position import steps_into_epoch  # here: rnnkit.train imports the training loop
+
     loop = meta.get("loop") if isinstance(meta.get("loop"), dict) else {}
     config = meta.get("train_config") if isinstance(meta.get("train_config"), dict) else {}
     optimizer = meta.get("optimizer") if isinstance(meta.get("optimizer"), dict) else {}
@@ -262,7 +355,8 @@ def training(meta: dict[str, Any]) -> dict[str, Any]:
     hyper = optimizer.get("hyperparameters") if isinstance(optimizer.get("hyperparameters"), dict) else {}
     lr = _number(epochs[-1].get("lr")) if epochs else None
     seconds = [_number(e.get(k)) for e in epochs for k in ("train_seconds", "valid_seconds")]
-    return {"epoch": loop.get("epoch"), "step": loop.get("step"), "epochs": config.get("epochs"),
+    return {"epoch": loop.get("epoch"), "step": loop.get("step"),
+            "steps_into_epoch": steps_into_epoch(loop.get("step"), loop.get("history")), "epochs": config.get("epochs"),
             "stopped_early": loop.get("stopped_early"), "best": best,
             "lr": lr if lr is not None else _number(hyper.get("lr")), "optimizer": optimizer.get("class"),
             "seconds": round(sum(s for s in seconds if s is not None), 3) if epochs else None,

@@ -21,7 +21,7 @@ from typing import Any
 
 # the key of each kind's model configuration in its task record
 CONFIG_KEYS = {"lm": "lm_config", "ngram": "config", "tagger": "tagger_config", "classifier": "classifier_config",
-               "seq2seq": "seq2seq_config", "treenet": "treenet_config"}
+               "seq2seq": "seq2seq_config", "treenet": "treenet_config", "pointer": "pointer_config"}
 _CELLS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "rntn": "RNTN", "childsum": "Child-Sum Tree-LSTM"}
 
 
@@ -44,7 +44,7 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _count(value: Any) -> int | None:
+def count_tokens(value: Any) -> int | None:
     """How many tokens a vocabulary (``{"tokens": [...]}`` or a list, JSON or not) or a list holds."""
     value = parsed(value)
     if isinstance(value, dict):
@@ -92,7 +92,7 @@ def _lm(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict
         extras.append(f"adaptive softmax (cutoffs {cfg.get('cutoffs')})")
     extras += _bpe(task)
     arch["extras"] = extras
-    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or _count(task.get("vocab"))}
+    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or count_tokens(task.get("vocab"))}
 
 
 def _bpe(task: dict[str, Any]) -> list[str]:
@@ -101,14 +101,22 @@ def _bpe(task: dict[str, Any]) -> list[str]:
     if not isinstance(task.get("bpe_model"), str):
         return []
     try:
+        size = piece_count(base64.b64decode(task["bpe_model"], validate=True))
+    except ValueError:  # not base64: the number is left out
+        size = None
+    pieces = f" of {size:,} pieces" if size else ""
+    return [f"BPE: SentencePiece model{pieces} in the file"]
+
+
+def piece_count(proto: bytes) -> int | None:
+    """How many pieces the SentencePiece model ``proto`` (its ModelProto's bytes) has; None when sentencepiece is
+    not installed or the bytes are not a model."""
+    try:
         import sentencepiece as spm
 
-        proto = base64.b64decode(task["bpe_model"], validate=True)
-        size = spm.SentencePieceProcessor(model_proto=proto).get_piece_size() if proto else 0  # b"": it logs, 0
-        pieces = f" of {size:,} pieces" if size else ""
-    except Exception:  # noqa: BLE001  (not installed, not base64, not a model: the number is left out)
-        pieces = ""
-    return [f"BPE: SentencePiece model{pieces} in the file"]
+        return spm.SentencePieceProcessor(model_proto=proto).get_piece_size() if proto else None  # b"": it logs
+    except Exception:  # noqa: BLE001  (not installed, not a model: the number is left out)
+        return None
 
 
 def _ngram(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,7 +127,7 @@ def _ngram(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], d
     extras += _bpe(task)
     arch = {"summary": f"{order}-gram {_level(level)}language model, {cfg.get('smoothing')} smoothing",
             "level": level, "order": order, "smoothing": cfg.get("smoothing"), "extras": extras}
-    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or _count(task.get("vocab"))}
+    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or count_tokens(task.get("vocab"))}
 
 
 def _tagger(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -142,8 +150,8 @@ def _tagger(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], 
     if data.get("scheme") not in (None, "none"):
         extras.append(f"scheme {data['scheme']}")
     arch["extras"] = extras
-    sizes = {"vocabulary": _int(cfg.get("vocab_size")) or _count(encoder.get("words")),
-             "tags": _int(cfg.get("num_tags")) or _count(encoder.get("tags"))}
+    sizes = {"vocabulary": _int(cfg.get("vocab_size")) or count_tokens(encoder.get("words")),
+             "tags": _int(cfg.get("num_tags")) or count_tokens(encoder.get("tags"))}
     return arch, sizes
 
 
@@ -158,8 +166,8 @@ def _hmm(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dic
     if cfg.get("scheme"):
         extras.append(f"scheme {cfg['scheme']}")
     arch = {"summary": f"{name} HMM tagger", "order": order, "extras": extras}
-    return arch, {"vocabulary": _count(list(_dict(hmm.get("words")))) if "words" in hmm else None,
-                  "tags": _count(hmm.get("tags"))}
+    return arch, {"vocabulary": count_tokens(list(_dict(hmm.get("words")))) if "words" in hmm else None,
+                  "tags": count_tokens(hmm.get("tags"))}
 
 
 def _classifier(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -175,8 +183,8 @@ def _classifier(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, An
     if cfg.get("class_weights"):
         extras.append("class weights")
     arch["extras"] = extras
-    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or _count(encoder.get("vocab")),
-                  "classes": _int(cfg.get("num_classes")) or _count(encoder.get("labels"))}
+    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or count_tokens(encoder.get("vocab")),
+                  "classes": _int(cfg.get("num_classes")) or count_tokens(encoder.get("labels"))}
 
 
 def _seq2seq(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -203,20 +211,28 @@ def _seq2seq(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any],
     if target and target != arch["level"]:
         extras.append(f"target level {target}")
     arch["extras"] = extras
-    return arch, {"source_vocabulary": _int(cfg.get("src_vocab_size")) or _count(task.get("source_vocab")),
-                  "target_vocabulary": _int(cfg.get("tgt_vocab_size")) or _count(task.get("target_vocab"))}
+    return arch, {"source_vocabulary": _int(cfg.get("src_vocab_size")) or count_tokens(task.get("source_vocab")),
+                  "target_vocabulary": _int(cfg.get("tgt_vocab_size")) or count_tokens(task.get("target_vocab"))}
 
 
 def _treenet(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     arch = {"summary": f"{_cell(cfg)} tree model", "cell": cfg.get("cell"),
             "hidden": _int(cfg.get("hidden_size")), "embedding": _int(cfg.get("embedding_dim")),
             "extras": _shared_extras(cfg) + ([f"labels {task['label_scheme']}"] if task.get("label_scheme") else [])}
-    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or _count(task.get("vocab")),
+    return arch, {"vocabulary": _int(cfg.get("vocab_size")) or count_tokens(task.get("vocab")),
                   "classes": _int(cfg.get("num_classes")) or _int(task.get("classes"))}
 
 
+def _pointer(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    demo = _dict(task.get("demo"))
+    arch = {"summary": "LSTM pointer network" + (f" ({demo['task']}, rnnkit demo pointer)" if demo.get("task") else ""),
+            "cell": "lstm", "hidden": _int(cfg.get("hidden_size")),
+            "extras": [f"additive pointer attention ({cfg.get('attention_size')} units)"]}
+    return arch, {"input_size": _int(cfg.get("input_size"))}
+
+
 _DESCRIBE = {"lm": _lm, "ngram": _ngram, "tagger": _tagger, "hmm": _hmm, "classifier": _classifier,
-             "seq2seq": _seq2seq, "treenet": _treenet}
+             "seq2seq": _seq2seq, "treenet": _treenet, "pointer": _pointer}
 
 
 def describe_task(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:

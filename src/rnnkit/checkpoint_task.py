@@ -15,7 +15,7 @@ The file format itself (safetensors + JSON header, digests, atomic writes) is :m
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,19 +54,21 @@ MODEL_KINDS = {
     "treenet": ("a tree model", "rnnkit classify or evaluate"),
     "seq2seq": ("a translation model", "rnnkit translate or evaluate"),
 }
+# checkpoints of a demo's model: named and described (rnnkit info), but no task command (export, evaluate) takes them
+DEMO_KINDS = {"pointer": ("a pointer network", "rnnkit demo pointer --load FILE")}
 
 
 def kind_name(kind: Any) -> str:
     """What a checkpoint of ``kind`` is, for messages: "a language model", "a tree model"."""
-    if isinstance(kind, str) and kind in MODEL_KINDS:
-        return MODEL_KINDS[kind][0]
+    if isinstance(kind, str) and kind in MODEL_KINDS | DEMO_KINDS:
+        return (MODEL_KINDS | DEMO_KINDS)[kind][0]
     return f"a model of kind {kind!r:.60}"
 
 
 def other_kind(kind: Any) -> str:
     """What a checkpoint of ``kind`` is and where it is used ("it is a language model: use it with ...")."""
-    if isinstance(kind, str) and kind in MODEL_KINDS:  # a list or dict there (a damaged file) is no kind
-        what, commands = MODEL_KINDS[kind]
+    if isinstance(kind, str) and kind in MODEL_KINDS | DEMO_KINDS:  # a list or dict there (a damaged file): no kind
+        what, commands = (MODEL_KINDS | DEMO_KINDS)[kind]
         return f"it is {what}: use it with {commands}"
     return f"its model kind is {kind!r:.60}" if kind else "it holds no model (a file rnnkit did not train?)"
 
@@ -123,6 +125,25 @@ def reading_metadata(path: str | os.PathLike, what: str) -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: damaged {what} metadata ({exc}); retrain or use another checkpoint") from None
+
+
+def save_task_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], task: dict[str, Any],
+                         kind: str = "model") -> Path:
+    """Write a model's ``params`` (under ``model/``) and its ``task`` metadata as one checkpoint file, as the
+    one-call savers (``save_lm``, ``save_tagger``, ``save_classifier``, ``save_translator``) do; returns the path."""
+    from rnnkit.checkpoint import save_checkpoint
+
+    return save_checkpoint(path, {"model/" + k: v for k, v in params.items()}, {"kind": kind, "task": task})
+
+
+def check_written(check: Callable[[dict[str, Any]], Any], task: dict[str, Any], loader: str) -> dict[str, Any]:
+    """``task`` metadata about to be written, run through ``check``, the check ``loader`` reads it with: a
+    ValueError ("Expected ...", one line) now for what the loader would call a damaged checkpoint later."""
+    try:
+        check(task)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"Expected metadata that {loader} reads back, got {exc}") from None
+    return task
 
 
 def check_matches(*pairs: tuple[str, Any, str, int]) -> None:

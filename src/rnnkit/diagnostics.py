@@ -61,7 +61,8 @@ def grad_norms_per_step(
     dstate: Any = None,
     state: Any = None,
     rng: np.random.Generator | None = None,
-) -> np.ndarray:
+    with_cell: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""||dL/dh_t|| for every step t of a unidirectional layer, from its BPTT.
 
     The loss is L = <out, dout> + <h_T, dstate> (+ <c_T, dc_T> for an LSTM), so ``dout`` (T, B, H)
@@ -74,7 +75,9 @@ def grad_norms_per_step(
     part from step t+1.  The layer runs in evaluation mode (no dropout); its ``tbptt`` applies,
     as in training.  Returns float64 (T,) for one layer and (L, T) for L stacked layers, row l for
     layer l.  For an LSTM this is the total dL/dh_t, which already holds what came back through
-    c_{t+1} and the gates; ||dL/dc_t|| itself is not reported.
+    c_{t+1} and the gates.  ``with_cell=True`` (LSTM only) returns (dh norms, dc norms), the second
+    ||dL/dc_t||, all the gradient reaching the cell c_t (through h_t and from c_{t+1}), shaped alike:
+    the cell path dL/dc_{t-1} = dL/dc_t * f_t + ... that the forget gates keep open.
     """
     if not isinstance(layer, Recurrent):
         raise TypeError(f"Expected layer to be an RNN, LSTM or GRU from rnnkit.recurrent, got {type(layer).__name__}")
@@ -101,6 +104,11 @@ def grad_norms_per_step(
             raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf",
                                  stage="forward" if name == "x" else "backward")
     n_parts = 2 if cfg.cell == "lstm" else 1
+    if not isinstance(with_cell, (bool, np.bool_)):
+        raise TypeError(f"Expected with_cell to be True or False, got {with_cell!r}")
+    if with_cell and cfg.cell != "lstm":
+        raise ValueError(f"Expected with_cell=False for a {cfg.cell.upper()} layer (only an LSTM has a cell c), "
+                         "got True")
     if dout is None and dstate is None:
         if not isinstance(rng, np.random.Generator):
             raise ValueError("Expected rng (a numpy Generator) to draw dL/dh_T, or an explicit dout or dstate; "
@@ -130,13 +138,17 @@ def grad_norms_per_step(
         caches.append(cache)
 
     norms = np.zeros((L, T), np.float64)
+    cells = np.zeros((L, T), np.float64) if with_cell else None
     d = np.zeros((T, B, H), dtype) if dout is None else dout.astype(dtype, copy=False)  # (T, B, H)
     for k in range(L - 1, -1, -1):
         dT = None
         if dstates is not None:
             dT = tuple(s[k] for s in dstates) if cfg.cell == "lstm" else dstates[0][k]
         # the kernel writes ||dL/dh_t|| into row k as it walks back through time
-        d, _, _ = kernel.backward(d, dT, caches[k], tbptt=cfg.tbptt, dh_norms=norms[k])
+        also = {} if cells is None else {"dc_norms": cells[k]}
+        d, _, _ = kernel.backward(d, dT, caches[k], tbptt=cfg.tbptt, dh_norms=norms[k], **also)
+    if cells is not None:
+        return (norms[0], cells[0]) if L == 1 else (norms, cells)
     return norms[0] if L == 1 else norms
 
 
@@ -152,7 +164,8 @@ def gradient_flow(
     num_layers: int = 1,
     peephole: bool = False,
     layer_norm: bool = False,
-) -> np.ndarray:
+    with_cell: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     r"""||dL/dh_t|| for t = 1..T in a random network with the loss at the last step only.
 
     Builds a float64 ``cell`` layer ("rnn" = Elman with tanh, "lstm", "gru") with ``hidden`` units,
@@ -180,7 +193,10 @@ def gradient_flow(
     ``layer_norm``: the layer-normalized cell (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`,
     :mod:`rnnkit.cells.gru_ln`; with ``peephole`` :mod:`rnnkit.cells.lstm_ln_peephole`), gains 1 and shifts 0 as a
     fresh layer has them.
-    All float64, so even 1e-300 does not underflow.
+    ``with_cell`` (LSTM only): also ||dL/dc_t||, as :func:`grad_norms_per_step` returns it.
+    All float64, and each norm is taken of the scaled gradient (m ||dh / m|| with m = max |dh|), so a norm
+    of 1e-300 comes out as 1e-300 where sqrt(<dh, dh>) would give 0 below about 1e-154.  Only a gradient
+    that itself falls below float64's smallest number (about 5e-324) reads 0.
     """
     if cell not in CELLS:
         raise ValueError(f"Expected cell to be one of {CELLS}, got {cell!r}")
@@ -212,7 +228,7 @@ def gradient_flow(
     if scheme != "pytorch" or fb is not None:
         init_recurrent_params(layer.params, hidden, rng, scheme=scheme, scale=scale, forget_bias=fb)
     x = rng.standard_normal((steps, batch, input_size))  # (T, B, D)
-    return grad_norms_per_step(layer, x, rng=rng)
+    return grad_norms_per_step(layer, x, rng=rng, with_cell=bool(with_cell))
 
 
 

@@ -38,7 +38,8 @@ def plot_gradient_flow(norms: Mapping[str, np.ndarray], path: str | os.PathLike,
         ax.plot(np.arange(c.size), shown, label=name, linewidth=1.8)
     ax.set_yscale("log")
     ax.set_xlabel("steps back from the loss (T - t)")
-    ax.set_ylabel("||dL/dh_t|| / ||dL/dh_T||")
+    ax.set_ylabel("||dL/dh_t|| / ||dL/dh_T||" if not any(name.endswith(" c") for name in curves)
+                  else "norm / its value at T (c: ||dL/dc_t||)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
     if title:

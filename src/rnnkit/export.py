@@ -35,6 +35,8 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import folds_hint
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name, other_kind
 from rnnkit.errors import CheckpointError
+from rnnkit.export_names import beside
+from rnnkit.train.position import steps_into_epoch
 from rnnkit.train.run_files import BEST, LAST
 
 EXPORT_KIND = "model"  # meta["kind"] of an exported model (the demo's model.safetensors is one too)
@@ -52,7 +54,7 @@ class ExportReport:
     output: Path
     kind: str  # the task's model kind: "lm", "tagger", ...
     source_kind: str | None  # the source's meta["kind"]: "training-run", "model", ...
-    step: int | None  # the training step and epoch the source was saved at, when it says
+    step: int | None  # the training step and epochs ended the source was saved at, when it says
     epoch: int | None
     bytes_before: int
     bytes_after: int
@@ -60,6 +62,7 @@ class ExportReport:
     largest_change: float  # the largest |w_exported - w_source| over the weights (0 unless narrowed)
     beside: tuple[Path, ...] = ()  # the files written beside output (:func:`beside`): vocabulary, SentencePiece, step
     validated: bool = False  # the source's epoch history holds a validation figure (a best one)
+    steps_into_epoch: int | None = None  # the steps since the last epoch's end, when the source says
 
 
 def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
@@ -113,7 +116,10 @@ def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path
         "source": source.name,
         "source_kind": meta.get("kind"),
         "step": loop.get("step", earlier.get("step")),
-        "epoch": loop.get("epoch", earlier.get("epoch")),
+        "epoch": loop.get("epoch", earlier.get("epoch")),  # the epochs ended
+        # the steps since the last epoch's end (the training log's "epoch 2" at 32 steps into it; None: not kept)
+        "steps_into_epoch": steps_into_epoch(loop["step"], loop.get("history")) if "step" in loop
+        else earlier.get("steps_into_epoch"),
         "dtype": stored[0] if len(stored) == 1 else None,
     }
     return model, {"kind": EXPORT_KIND, "task": task, "export": record}, largest
@@ -168,13 +174,6 @@ def read_for_export(source: str | os.PathLike, output: str | os.PathLike, dtype:
     return (path, arrays, meta, *model_only(arrays, meta, path, dtype))
 
 
-def beside(output: str | os.PathLike, suffix: str) -> Path:
-    """The file an export writes beside its ``output``, named by ``suffix``: m.onnx -> m.vocab.json
-    (``.vocab.json``), m.bpe.model, m.step.onnx."""
-    output = Path(output)
-    return output.with_name((output.stem if output.suffix else output.name) + suffix)
-
-
 def refuse_beside_name(output: str | os.PathLike, suffix: str, what: str, own: str) -> None:
     """ValueError (one line) for an export ``output`` itself named as the file written beside an export that
     ``suffix`` names, which holds ``what`` (``m.vocab.json``: "vocabulary file"): it would replace another export's
@@ -219,7 +218,7 @@ def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], 
 
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
                         path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides,
-                        validated=training(meta)["best"] is not None)
+                        validated=training(meta)["best"] is not None, steps_into_epoch=record.get("steps_into_epoch"))
 
 
 def refuse_output(output: Path, source: Path) -> None:

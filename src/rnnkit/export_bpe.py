@@ -21,10 +21,11 @@ from typing import Any
 
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.export import check_beside, refuse_beside_name
+from rnnkit.export_names import BPE_SUFFIX
 from rnnkit.lm.bpe_text import SPECIALS, WORD_START
 from rnnkit.lm.io import bpe_model_of
 
-SUFFIX = ".bpe.model"
+SUFFIX = BPE_SUFFIX
 
 
 def bpe_side_file(kind: str, task: dict[str, Any], source: Path, output: str | os.PathLike, own: str

@@ -66,6 +66,7 @@ from rnnkit.data.vocab import Vocabulary
 from rnnkit.export import (ExportReport, beside, check_beside, narrow, read_for_export, refuse_beside_name,
                            written_report)
 from rnnkit.export_bpe import bpe_side_file
+from rnnkit.export_names import VOCAB_SUFFIX
 from rnnkit.export_onnx_crf import crf_outputs, decoding_rules
 from rnnkit.export_onnx_extras import tagger_inputs
 from rnnkit.export_onnx_graph import (FLOAT, INT32, INT64, Graph, adaptive_log_probs, class_log_probs, real_steps,
@@ -76,7 +77,6 @@ from rnnkit.export_torch import write_export
 from rnnkit.lm.score import start_token
 
 ONNX_HINT = "pip install 'rnnkit[onnx]'"
-VOCAB_SUFFIX = ".vocab.json"  # the vocabulary beside the graph: m.onnx -> m.vocab.json
 # protobuf's limit on one message, less room for the graph; larger models need ONNX's external data (not written here)
 ONNX_LIMIT = 2**31 - 2**24
 

@@ -45,11 +45,11 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
 from rnnkit.export import ExportReport, beside, check_beside, refuse_beside_name, written_report
+from rnnkit.export_names import STEP_SUFFIX
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_export
 from rnnkit.seq2seq.lengths import LengthRule
 
-STEP_SUFFIX = ".step.onnx"  # the decoder step beside the encoder: m.onnx -> m.step.onnx
 
 
 def step_path(output: str | os.PathLike) -> Path:

@@ -29,7 +29,13 @@ from rnnkit.checks import check_int
 def numeric_grad_at(fun: Callable[[], float], arr: np.ndarray, indices: Iterable[int], eps: float = 1e-6
                     ) -> np.ndarray:
     """d fun() / d arr at the flat ``indices`` of ``arr`` by central differences, perturbing each entry
-    in place (restored after); returns one float per index."""
+    in place (restored after); returns one float per index.  ``arr`` must be float64: in float32 a step of
+    1e-6 is rounded to the nearest representable number (1e-6 near 1 is 8 ulps), and the quotient is then off
+    by several percent, silently."""
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.float64:
+        got = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise TypeError(f"Expected arr of dtype float64 for finite differences, got {got}: convert "
+                        "it first (x = x.astype(np.float64)) and let fun() compute from that array")
     flat = arr.reshape(-1)
     indices = list(indices)
     out = np.zeros(len(indices))
@@ -45,7 +51,7 @@ def numeric_grad_at(fun: Callable[[], float], arr: np.ndarray, indices: Iterable
 
 
 def numeric_grad(fun: Callable[[], float], arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """d fun() / d arr at every entry, shaped and typed like ``arr``."""
+    """d fun() / d arr at every entry, shaped like ``arr`` (float64 only, see :func:`numeric_grad_at`)."""
     return numeric_grad_at(fun, arr, range(arr.size), eps).astype(arr.dtype).reshape(arr.shape)
 
 

@@ -47,6 +47,8 @@ from rnnkit.hmm_nbest import hmm_nbest
 from rnnkit.hmm_viterbi import viterbi_first_order, viterbi_second_order
 from rnnkit.suffix_model import SuffixModel
 
+__all__ = ["EMISSIONS", "HMMTagger", "deleted_interpolation"]
+
 EMISSIONS = ("ml", "add_k", "witten_bell")
 IMPOSSIBLE = -1e6  # stand-in log probability of an emission never seen, for the fallback decode
 FORBIDDEN = 1e3 * IMPOSSIBLE  # of a move the scheme forbids, when no path keeps to the scheme (fallback only)
@@ -97,6 +99,7 @@ class HMMTagger:
         self.suffix_length = suffix_length
         self.rare_threshold = rare_threshold
         self.scheme = scheme
+        self._check_config()  # HMMTagger(order=4) refused here, not at fit (which checks again: attributes may change)
 
     def _check_config(self) -> None:
         if self.order not in (2, 3):
@@ -357,9 +360,12 @@ class HMMTagger:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the model as JSON: the counts of a trained model (the tables are rebuilt from them
-        on load, so predictions are identical), or the probability tables of a hand-built one."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.document(), f, ensure_ascii=False)
+        on load, so predictions are identical), or the probability tables of a hand-built one; atomically (a
+        temporary file, then a rename), so a killed save leaves the old file or the new one."""
+        from rnnkit.atomic import write_atomically
+
+        text = json.dumps(self.document(), ensure_ascii=False)
+        write_atomically(path, lambda f: f.write(text.encode("utf-8")), durable=True)
 
     def document(self, tables: bool = True) -> dict:
         """What :meth:`save` writes, as a dict; ``tables=False`` leaves a hand-built model's number tables

@@ -4,6 +4,8 @@ hand-built or EM-trained one (which a checkpoint may store as arrays beside the 
 from __future__ import annotations
 
 import json
+import os
+import re
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,21 @@ from rnnkit.errors import DataError
 
 FORMAT = "rnnkit-hmm-tagger"
 CONFIG = ("order", "emission", "k", "suffix_length", "rare_threshold", "scheme")
+
+
+def looks_like(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of a JSON object whose ``"format"`` is FORMAT: what
+    :meth:`rnnkit.hmm.HMMTagger.save` writes."""
+    return head.lstrip()[:1] == b"{" and re.search(rb'"format"\s*:\s*"' + FORMAT.encode() + rb'"', head) is not None
+
+
+def is_hmm_json(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file :meth:`rnnkit.hmm.HMMTagger.save` wrote (by its first 4096 bytes)."""
+    try:
+        with open(path, "rb") as f:
+            return looks_like(f.read(4096))
+    except OSError:  # missing, a directory: not one
+        return False
 
 
 def document(model: Any, tables: bool = True) -> dict:
@@ -52,8 +69,7 @@ def loads(cls: Any, text: str, name: str, tables: dict | None = None) -> Any:
             return cls.from_probabilities(data["tags"], tables["start"], tables["transitions"], tables["words"],
                                           tables["emissions"], tables.get("end"), config["scheme"],
                                           tables.get("state_counts"))
-        model = cls(**config)
-        model._check_config()
+        model = cls(**config)  # its config checked
         model.tags_ = check_names("tags", data["tags"])  # null, 7, "" or a tag twice: not a tag list
         K = len(model.tags_)
         model.word_tag_counts_ = {}

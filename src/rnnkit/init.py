@@ -22,6 +22,9 @@ from rnnkit.english import a_or_an, a_or_an_name
 
 SCHEMES = ("pytorch", "uniform", "orthogonal", "xavier")
 
+__all__ = ["SCHEMES", "check_forget_bias", "init_recurrent_params", "orthogonal", "pytorch_default", "uniform_",
+           "xavier_normal", "xavier_uniform"]
+
 # The largest scale s of U(-s, s) that rnnkit takes (gradflow's --init, train lm's --init-scale, the
 # "uniform" scheme here, LMConfig.init_scale).  Every tanh and sigmoid saturates from s of about 1 on,
 # so 1e6 leaves room to study saturation, while products of such weights stay far below float32's

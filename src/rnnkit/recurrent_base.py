@@ -16,7 +16,8 @@ from rnnkit.errors import NonFiniteError
 from rnnkit.init import check_forget_bias
 from rnnkit.nn.dropout import scaled_keep_mask
 from rnnkit.recurrent_cache import LayerCache, RecurrentCache
-from rnnkit.recurrent_checks import check_input, check_layer_options, layer_weights, split_state, warn_no_effect
+from rnnkit.recurrent_checks import (check_batch_first, check_input, check_layer_options, layer_weights, split_state,
+                                     warn_no_effect)
 from rnnkit.recurrent_config import RecurrentConfig
 
 class Recurrent:
@@ -45,6 +46,7 @@ class Recurrent:
         peephole: bool = False,
         layer_norm: bool = False,
         rng: np.random.Generator | None = None,
+        batch_first: bool = False,
     ) -> None:
         """A stack of ``num_layers`` layers of ``hidden_size`` units over inputs of ``input_size`` (D).
 
@@ -82,9 +84,11 @@ class Recurrent:
           (:mod:`rnnkit.cells.lstm_ln_peephole`).
         - ``rng``: the numpy Generator that draws the initial weights (default ``np.random.default_rng(0)``);
           dropout and weight-drop masks come from the ``rng`` given to :meth:`forward`.
+        - ``batch_first``: False only, PyTorch's default (inputs are time-major, (T, B, D)); True is refused.
 
         Parameters and their layouts are PyTorch's (``weight_ih_l0``, ``bias_hh_l1_reverse`` ...).
         """
+        check_batch_first(self.cell, batch_first)
         name = check_layer_options(self.cell, dtype, bidirectional=bidirectional,
                                    variational_dropout=variational_dropout, learn_init=learn_init, rng=rng, init=init,
                                    init_scale=init_scale, dropout=dropout, weight_drop=weight_drop,
@@ -225,6 +229,15 @@ class Recurrent:
         states0 = self._split_state(state, B, "state")
         if training and ((cfg.dropout > 0 and cfg.num_layers > 1) or cfg.weight_drop > 0) and rng is None:
             raise ValueError("Expected rng (a numpy Generator) for dropout in training, got None")
+        return self._run(x, states0, lengths, training, rng)
+
+    def _run(self, x: np.ndarray, states0: list[np.ndarray] | None, lengths: np.ndarray | None,
+             training: bool = False, rng: np.random.Generator | None = None) -> tuple[np.ndarray, Any, RecurrentCache]:
+        """:meth:`forward` on arguments already checked, for a model that checks its own once at its public entry:
+        x (T, B, D) contiguous as check_input returns it, ``states0`` the initial state as a list (h, or h and
+        c; None: zeros or the learned one), ``lengths`` as packing.resolve_lengths returns them (None: all T)."""
+        cfg = self.config
+        T, B, _ = x.shape
         order = inverse = bsizes = rev = None
         if lengths is None:  # the first layer's cache keeps x: a copy, so that the caller may reuse the array
             x = x.copy()
@@ -276,7 +289,7 @@ class Recurrent:
             out = out.view()
             out.flags.writeable = False
         final = self._stack_states(finals, inverse)
-        used_learned = cfg.learn_init and state is None
+        used_learned = cfg.learn_init and states0 is None
         cache = RecurrentCache(layer_caches, order, inverse, rev, used_learned, (T, B), id(self))
         return out, final, cache
 

@@ -75,6 +75,14 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
     return name
 
 
+def check_batch_first(cell: str, batch_first: Any) -> None:
+    """PyTorch's ``batch_first=True`` refused with how to give rnnkit's time-major inputs instead (False, its
+    default and rnnkit's layout, passes)."""
+    if batch_first is not False:
+        raise ValueError(f"Expected batch_first=False (rnnkit's {cell.upper()} is time-major: inputs (T, B, D)), got "
+                         f"{batch_first!r}; give x.transpose(1, 0, 2) and transpose the output back the same way")
+
+
 def check_input(x: Any, input_size: int, dtype: np.dtype) -> np.ndarray:
     """x must be a finite (T, B, D) array of the layer's dtype with T, B >= 1; returns it contiguous."""
     check_array("x", x)

@@ -34,10 +34,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnkit.checks import check_int
+from rnnkit.english import a_or_an_letters
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
 
 if TYPE_CHECKING:  # only for the annotations; importing torch here would make it a dependency
     import torch
+
+__all__ = ["from_torch_state_dict", "has_learned_init", "layer_from_torch", "learned_initial_state", "to_torch_module",
+           "to_torch_state_dict", "torch_arrays"]
 
 TORCH_HINT = "pip install torch==2.13.0"
 _INIT_KEY = re.compile(r"(^|\.)[hc]0_l\d+(_reverse)?$")  # learned initial states, maybe prefixed
@@ -174,13 +178,15 @@ def layer_from_torch(module: "torch.nn.Module", dtype: Any = None) -> Recurrent:
     if not isinstance(module, torch.nn.RNNBase) or mode not in _MODES:
         raise TypeError(f"Expected module to be a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
     name = type(module).__name__
+    article = a_or_an_letters(name)  # an LSTM, an RNN, a GRU
     if not module.bias:
-        raise ValueError(f"Expected a {name} with bias=True, got bias=False: rnnkit layers always have both biases")
+        raise ValueError(f"Expected {article} {name} with bias=True, got bias=False: rnnkit layers always have both "
+                         "biases")
     if getattr(module, "proj_size", 0) != 0:
-        raise ValueError(f"Expected a {name} with proj_size=0, got proj_size={module.proj_size}: "
+        raise ValueError(f"Expected {article} {name} with proj_size=0, got proj_size={module.proj_size}: "
                          "rnnkit has no LSTM projections")
     if module.batch_first:
-        raise ValueError(f"Expected a {name} with batch_first=False, got True: rnnkit is time-major (T, B, D); "
+        raise ValueError(f"Expected {article} {name} with batch_first=False, got True: rnnkit is time-major (T, B, D); "
                          "the weights do not depend on it, so set module.batch_first = False and transpose inputs")
     if dtype is None:
         dtype = {torch.float32: np.float32, torch.float64: np.float64}.get(module.weight_ih_l0.dtype)

@@ -3,8 +3,9 @@ layer-normalized cells.
 
 Each module has ``forward(x, state0, w_ih, w_hh, b_ih, b_hh, batch_sizes=None)`` (the Elman cell's
 also ``nonlinearity="tanh"``) returning
-``(out, stateT, cache)`` and ``backward(dout, dstateT, cache, tbptt=None, dh_norms=None)`` returning
-``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.  :mod:`rnnkit.cells.lstm_peephole` takes the peepholes
+``(out, stateT, cache)`` and ``backward(dout, dstateT, cache, tbptt=None, dh_norms=None)`` (the LSTMs' also
+``dc_norms=None``, for :mod:`rnnkit.diagnostics`) returning ``(dx, dstate0, (dw_ih, dw_hh, db_ih, db_hh))``.
+:mod:`rnnkit.cells.lstm_peephole` takes the peepholes
 ``w_ci, w_cf, w_co`` (H,) after ``b_hh`` and returns their gradients after ``db_hh``; it is a kernel of its own so
 that the plain LSTM's time loop stays as it is.  :mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln` and
 :mod:`rnnkit.cells.gru_ln`, the layer-normalized cells (Ba, Kiros & Hinton 2016), take their LN gains and shifts

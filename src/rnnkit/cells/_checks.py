@@ -163,9 +163,10 @@ def check_cache(cache: Any, cache_type: type) -> None:
 
 
 def check_backward_args(dout: Any, dstate: Any, shape: tuple[int, int, int], dtype: np.dtype, dstate_name: str,
-                        pair: bool, tbptt: Any, dh_norms: Any) -> None:
+                        pair: bool, tbptt: Any, dh_norms: Any, dc_norms: Any = None) -> None:
     """Everything a kernel's backward relies on besides the cache: dout of the outputs' ``shape`` (T, B, H)
-    and a float dtype; dstate None or like the final state; tbptt None or >= 1; dh_norms None or (T,) float."""
+    and a float dtype; dstate None or like the final state; tbptt None or >= 1; dh_norms (and an LSTM's
+    dc_norms) None or (T,) float."""
     T, B, H = shape
     check_array("dout", dout)  # a TypeError, with the conversion of a torch tensor
     check_float_array("dout", dout, shape, "(T, B, H)", dtype, any_float=True, whose="the cache's")
@@ -173,5 +174,6 @@ def check_backward_args(dout: Any, dstate: Any, shape: tuple[int, int, int], dty
         check_state(dstate_name, dstate, pair, B, H, dtype, grad=True)
     if tbptt is not None:
         check_int("tbptt", tbptt, 1, allow_none=True)  # the message says None is allowed
-    if dh_norms is not None:
-        check_float_array("dh_norms", dh_norms, (T,), "(T,)", dtype, any_float=True, whose="the cache's")
+    for name, norms in (("dh_norms", dh_norms), ("dc_norms", dc_norms)):
+        if norms is not None:
+            check_float_array(name, norms, (T,), "(T,)", dtype, any_float=True, whose="the cache's")

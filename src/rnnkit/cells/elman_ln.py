@@ -4,7 +4,7 @@ The summed inputs a_t of each example are normalized over its H hidden units bef
 paper's single-LN form: one LN over W_ih x_t + W_hh h_{t-1}, its eq. in section 3.1), with the batch as
 rows (x_t (B, D), h_t (B, H))::
 
-    a_t = x_t W_ih^T + h_{t-1} W_hh^T                                  # (B, H), no bias: LN would remove it
+    a_t = x_t W_ih^T + h_{t-1} W_hh^T                                  # (B, H), biases come after LN (Ba et al.)
     h_t = f(gamma * (a_t - mu_t) / sqrt(var_t + eps) + beta + b_ih + b_hh),   f = tanh or relu
 
 mu_t, var_t (B, 1) are each row's mean and variance over H, eps = 1e-5 (:mod:`rnnkit.cells._layernorm`);

@@ -194,6 +194,7 @@ def backward(
     cache: LSTMCache,
     tbptt: int | None = None,
     dh_norms: np.ndarray | None = None,
+    dc_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]:
     """Backpropagation through time; returns (dx, (dh0, dc0), (dw_ih, dw_hh, db_ih, db_hh)).
 
@@ -202,14 +203,14 @@ def backward(
     like the initial state, the weight gradients shaped like the weights.
     ``tbptt=k`` cuts the gradient every k steps (the module docstring says where).  ``dh_norms``, a (T,)
     float array, receives ||dL/dh_t|| (Frobenius norm over the batch) at every step, written in place
-    (:mod:`rnnkit.diagnostics`).
+    (:mod:`rnnkit.diagnostics`); ``dc_norms`` likewise ||dL/dc_t||, all the gradient reaching the cell c_t.
     """
     check_cache(cache, LSTMCache)
     x, gates, hs, cs, tanh_c, w_ih_k, w_hh_k, batch_sizes = cache
     T, B, D = x.shape
     H = w_hh_k.shape[1]
     dtype = x.dtype
-    check_backward_args(dout, dstateT, (T, B, H), dtype, "dstateT", True, tbptt, dh_norms)
+    check_backward_args(dout, dstateT, (T, B, H), dtype, "dstateT", True, tbptt, dh_norms, dc_norms)
     dhT, dcT = (None, None) if dstateT is None else dstateT
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
@@ -229,6 +230,7 @@ def backward(
         np.add(dc_n, TMP[t], out=dc_n)  # dc += dh * o * (1 - tanh(c)^2)
         np.multiply(DZO[t], dh_n, out=DZO[t])  # dz_o
         np.multiply(DZIFG[t], DC3[t], out=DZIFG[t])  # dz_i, dz_f, dz_g
+        record_norm(dc_norms, t, dc_n)  # the whole dL/dc_t, before the step back through f
         np.multiply(dc_n, F[t], out=dc_n)  # dc_{t-1} = dc * f
         if cut_here(t, tbptt):
             dh_n[...] = 0

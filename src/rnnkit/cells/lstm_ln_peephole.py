@@ -172,6 +172,7 @@ def backward(
     cache: LSTMLNPeepholeCache,
     tbptt: int | None = None,
     dh_norms: np.ndarray | None = None,
+    dc_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]:
     """Backpropagation through time; returns (dx, (dh0, dc0), (dw_ih, dw_hh, db_ih, db_hh, dw_ci, dw_cf, dw_co,
     and the six LN gradients in :data:`LN_PARAMS` order)).  Arguments as :func:`rnnkit.cells.lstm.backward`'s."""
@@ -182,7 +183,7 @@ def backward(
     H = w_hh.shape[1]
     G = 4 * H
     dtype = x.dtype
-    check_backward_args(dout, dstateT, (T, B, H), dtype, "dstateT", True, tbptt, dh_norms)
+    check_backward_args(dout, dstateT, (T, B, H), dtype, "dstateT", True, tbptt, dh_norms, dc_norms)
     dhT, dcT = (None, None) if dstateT is None else dstateT
     dh = np.zeros((B, H), dtype) if dhT is None else dhT.astype(dtype, copy=True)
     dc = np.zeros((B, H), dtype) if dcT is None else dcT.astype(dtype, copy=True)
@@ -210,6 +211,7 @@ def backward(
         np.multiply(DZO[t], p_o, out=TMP[t])
         np.add(dc_n, TMP[t], out=dc_n)  # dc += dz_o p_o
         np.multiply(DZIFG[t], DC3[t], out=DZIFG[t])  # dz_i, dz_f, dz_g
+        record_norm(dc_norms, t, dc_n)  # the whole dL/dc_t, before the step back through f
         np.multiply(dc_n, F[t], out=dc_n)  # dc_{t-1} = dc f (+ the peepholes' below)
         np.multiply(DZ[t], g_hh, out=DAH[t])
         normalize_backward(DAH[t], NH[t], RH[t], out=DAH[t])  # da_hh

@@ -20,12 +20,14 @@ word level, one without ``fold_width`` does not fold.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
+from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
+                                   restore_params, save_task_checkpoint)
 from rnnkit.checks import check_bool, check_id_values, check_int, check_names, check_rate, check_str_sequence
 from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.data.classification import char_tokens
@@ -130,8 +132,9 @@ def predict_proba(model: Classifier, seqs: Sequence[np.ndarray], batch_size: int
     """Class probabilities (N, K) of encoded sentences, computed in length-sorted batches; with ``size``
     > 1 only part ``rank`` of the sentences' rows (every size-th of the length-sorted order, so that the
     parts take about equal time), the others left 0 for the other parts to fill.  ``on_batch``: called
-    after each batch with its number of tokens (a progress display)."""
-    out = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
+    after each batch with its number of tokens (a progress display).  In the model's dtype, as
+    :meth:`Classifier.predict_proba`."""
+    out = np.zeros((len(seqs), model.config.num_classes), dtype=model.config.dtype)
     for idx, ids, lengths in _sorted_batches(seqs, batch_size, rank, size):
         out[idx] = model.predict_proba(ids, lengths)
         if on_batch is not None:
@@ -154,13 +157,13 @@ def predict_attention(model: Classifier, seqs: Sequence[np.ndarray], batch_size:
     """Class probabilities (N, K) of encoded sentences and each one's attention weights, an array (L_i,) over
     its L_i tokens summing to 1 (:meth:`Classifier.attention`; attention pooling only), in length-sorted batches;
     ``on_batch`` as :func:`predict_proba` calls it."""
-    probs = np.zeros((len(seqs), model.config.num_classes), dtype=np.float64)
-    weights: list[np.ndarray] = [np.zeros(0)] * len(seqs)
+    probs = np.zeros((len(seqs), model.config.num_classes), dtype=model.config.dtype)  # as predict_proba's
+    weights: list[np.ndarray] = [np.zeros(0, model.config.dtype)] * len(seqs)
     for idx, ids, lengths in _sorted_batches(seqs, batch_size):
         p, a = model.attention(ids, lengths)  # (B, K), (T, B)
         probs[idx] = p
         for b, i in enumerate(idx):
-            weights[i] = a[: lengths[b], b].astype(np.float64)
+            weights[i] = a[: lengths[b], b].copy()
         if on_batch is not None:
             on_batch(int(lengths.sum()))
     return probs, weights
@@ -271,7 +274,7 @@ class ClassifierTask(IndependentBatches):
         """The validation metrics of the parts' probabilities together."""
         if self.valid_seqs is None or self.valid_labels is None:
             return {}
-        probs = np.sum(parts, axis=0)  # (N, K): each row is one part's, the others' are 0
+        probs = np.sum(parts, axis=0, dtype=np.float64)  # (N, K): each row is one part's, the others' are 0
         pred = probs.argmax(axis=1)
         labels = np.asarray(self.valid_labels)
         acc = accuracy(list(labels), list(pred))
@@ -304,8 +307,24 @@ class ClassifierTask(IndependentBatches):
 
 def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> dict[str, Any]:
     """What a checkpoint needs to rebuild the classifier and its vocabulary."""
-    return {"model": "classifier", "classifier_config": model.config.to_dict(), "encoder": encoder.to_json(),
-            "format": fmt}
+    return check_written(_read_meta, {"model": "classifier", "classifier_config": model.config.to_dict(),
+                                      "encoder": encoder.to_json(), "format": fmt}, "load_classifier")
+
+
+def save_classifier(path: str | os.PathLike, model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> Path:
+    """Write a classifier trained in Python as one checkpoint file (parameters and :func:`classifier_meta`),
+    which :func:`load_classifier` and ``rnnkit classify``/``evaluate`` read; returns the path."""
+    return save_task_checkpoint(path, model.params, classifier_meta(model, encoder, fmt))
+
+
+def _read_meta(task: dict[str, Any]) -> tuple[ClassifierConfig, ClassifierEncoder]:
+    """``(config, encoder)`` of a classifier's task metadata, checked: KeyError, TypeError or ValueError for what
+    cannot be read (:func:`load_classifier`'s, and :func:`classifier_meta`'s at write time)."""
+    cfg = ClassifierConfig(**task["classifier_config"])
+    encoder = ClassifierEncoder.from_json(task["encoder"])
+    check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
+                  ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
+    return cfg, encoder
 
 
 def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
@@ -314,10 +333,7 @@ def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
     ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
     params, task = load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier", loaded)
     with reading_metadata(path, "classifier"):
-        cfg = ClassifierConfig(**task["classifier_config"])
-        encoder = ClassifierEncoder.from_json(task["encoder"])
-        check_matches(("classifier_config.vocab_size", cfg.vocab_size, "the vocabulary", len(encoder.vocab)),
-                      ("classifier_config.num_classes", cfg.num_classes, "the label list", len(encoder.labels)))
+        cfg, encoder = _read_meta(task)
         model = Classifier(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
     return model, encoder, task

@@ -291,7 +291,7 @@ train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ..
 
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
-    from rnnkit.classify.task import load_classifier, predict_attention, predict_proba
+    from rnnkit.classify.loaded import LoadedClassifier
     from rnnkit.cli.classify_attention import check_attention, token_lines
     from rnnkit.cli.file_looks import columns_lines_warning, conllu_lines_warning
     from rnnkit.data.files import read_input, text_lines
@@ -305,9 +305,10 @@ def classify(args: argparse.Namespace) -> int:
         return classify_trees(args)
     refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
                                       "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
-    model, enc, _ = load_classifier(args.model)
+    loaded = LoadedClassifier(args.model)
+    enc = loaded.encoder
     if args.attention:
-        check_attention(model.config.pooling, args.model)
+        check_attention(loaded.model.config.pooling, args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
@@ -336,18 +337,18 @@ def classify(args: argparse.Namespace) -> int:
     def classified(block: list[str]) -> str:
         texts = [line for line in block if line.strip()]
         weights: Any = iter(())
-        if args.attention and texts:
-            found, shares = predict_attention(model, enc.encode(texts), on_batch=progress)
+        if args.attention:
+            found, shares = loaded.attention(texts, on_batch=progress)
             probs, weights = iter(found), iter(shares)
         else:
-            probs = iter(predict_proba(model, enc.encode(texts), on_batch=progress) if texts else ())
+            probs = iter(loaded.predict_proba(texts, on_batch=progress))
         out = []
         for line in block:
             if not line.strip():
                 out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
                 continue
             p = next(probs)
-            label = enc.labels[int(p.argmax())]
+            label = loaded.labels[int(p.argmax())]
             if args.probs:
                 shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(enc.labels, p))
                 out.append(f"{label}\t{shown}\t{line.strip()}\n")

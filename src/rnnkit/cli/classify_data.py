@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -187,9 +188,12 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
 
 def untabbed_fix(path: str, encoding: str, labels: list[str]) -> str:
     """The fix for a file with no tab on any line (sentences alone, as a polarity file holds them), to
-    add to its error; "" when some line has a tab (the file is label<TAB>text with a bad line)."""
+    add to its error; "" when some line has a tab (the file is label<TAB>text with a bad line), or when the file
+    is a pipe, which its reader has read (a second open of a named pipe waits for a writer that has gone)."""
     from rnnkit.data.files import read_text_file
 
+    if not Path(path).is_file():
+        return ""
     try:
         if "\t" in read_text_file(path, encoding):
             return ""

@@ -296,10 +296,11 @@ def add_train_options(p: argparse.ArgumentParser, lr: float, clip: float | None,
                    help="checkpoint every M minutes (0: only at the end of each epoch)")
     r.add_argument("--log-every", type=positive_int, default=50, help="metrics line every N steps")
     r.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto",
-                   help="progress display: auto is a bar on a terminal, plain lines otherwise (one every "
-                        "--log-every steps, and the epoch's last step's); none shows no "
-                        "progress, but still says when a new run removes an earlier run's checkpoints or a run "
-                        "resumes")
+                   help="progress display: auto is a bar on a terminal, plain lines otherwise (one at each step "
+                        "that is a multiple of --log-every, counted from the run's start, a resumed run's too, and "
+                        "at the epoch's last step); none shows no progress and no per-epoch validation lines either "
+                        "(RUN/metrics.jsonl still has them), but still says when a new run removes an earlier run's "
+                        "checkpoints or a run resumes")
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -12,7 +12,9 @@ def register(groups) -> None:
     p = groups.commands.add_parser(
         "curves", help="learning curves of training runs: a summary table, and a plot with --output",
         description="Read the metrics.jsonl of one or more runs of 'rnnkit train ...' and print, per run, its "
-                    "epochs, last training loss and the validation metric at its best checkpoint and at its last "
+                    "ended epochs, its latest training loss and what that covers (the last ended epoch's mean, or, "
+                    "when the run stopped part-way through an epoch or is still in it, the last logged batch's: "
+                    "'epoch 2 step 80'), and the validation metric at its best checkpoint and at its last ended "
                     "epoch.  With --output, also draw the training loss against the step and the validation "
                     "metric against the epoch, the runs overlaid (needs matplotlib: pip install 'rnnkit[plot]').",
         formatter_class=HelpFormatter)

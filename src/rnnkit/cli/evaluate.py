@@ -36,9 +36,9 @@ def register(groups) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors), or an n-gram model's ARPA file "
-                                 "(kn5.arpa, .gz, .xz or .bz2 too)")
+                                 "(kn5.arpa, .gz, .xz or .bz2 too); a file, not a pipe")
     p.add_argument("data", nargs="?", help="file to evaluate on, in the format the model was trained on (a "
-                                           "classifier: or --pos FILE --neg FILE)")
+                                           "classifier: or --pos FILE --neg FILE); a pipe too: <(zcat test.gz)")
     p.add_argument("--batch-size", type=positive_int, default=1,
                    help="language models: parallel streams (1 scores every token exactly; more is faster)")
     p.add_argument("--bptt", type=positive_int, default=100, help="language models: window length while carrying the state")
@@ -98,7 +98,7 @@ def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: st
     reads = set(_READS.get(kind, ()))
     if args.interpolate is not None:  # one exact stream for both models; an RNN side (either one) reads --bptt
         reads = {"bptt"} if "lm" in (kind, kind2) else set()
-    # written, even with its default value (README: an option counts as given when it is written)
+    # written, even with its default value (docs/training.md: an option counts as given when it is written)
     foreign = [flag for dest, flag in _KIND_OPTIONS.items() if dest not in reads and hasattr(args, dest)
                and (given(args, dest) or getattr(args, dest) != _PARSER.get_default(dest))]
     if foreign:
@@ -121,12 +121,17 @@ def unit_interval(text: str) -> float:
 
 
 def model_kind(path: str) -> object:
-    """The ``task["model"]`` of a checkpoint; ``"ngram"`` for an n-gram model, its ARPA file too."""
+    """The ``task["model"]`` of a checkpoint; ``"ngram"`` for an n-gram model, its ARPA file too; ``"hmm"`` for
+    an HMM's JSON file."""
+    from rnnkit.hmm_io import is_hmm_json
     from rnnkit.lm.arpa_read import is_arpa
     from rnnkit.lm.io import NGRAM_KIND, is_ngram
+    from rnnkit.tagging.io import HMM_KIND
 
     if is_ngram(path) or is_arpa(path):
         return NGRAM_KIND
+    if is_hmm_json(path):  # HMMTagger.save's file: LoadedTagger reads it
+        return HMM_KIND
     return (ckpt.load_meta(path).get("task") or {}).get("model")
 
 
@@ -144,7 +149,7 @@ def evaluate(args) -> int:
     if args.interpolate is not None and kind not in ("lm", NGRAM_KIND):
         raise ValueError(f"--interpolate mixes language models; {args.model} is {kind_name(kind)}")
     if kind not in EVALUATORS:
-        raise CheckpointError(f"{args.model}: no evaluator for models of kind {kind!r}")
+        raise CheckpointError(f"{args.model}: not a model rnnkit can evaluate; {other_kind(kind)}")
     kind2 = None
     if args.interpolate is not None:
         kind2 = model_kind(args.interpolate)

@@ -160,10 +160,11 @@ def summary(report, args: argparse.Namespace) -> str:
     from rnnkit.checkpoint_task import kind_name
     from rnnkit.export import TABLE_KINDS
     from rnnkit.export_bpe import SUFFIX as BPE_SUFFIX
+    from rnnkit.train.position import position_text
 
     about = [kind_name(report.kind)]
     if report.step is not None:
-        about.append(f"step {report.step:,}, epoch {report.epoch}")
+        about.append(position_text(report.step, report.epoch, report.steps_into_epoch))
     if report.source.name == "last.safetensors" and not args.last and Path(args.model).is_dir():
         about.append("the run keeps no best.safetensors" if report.validated
                      else "the run has no best.safetensors: it had no validation")

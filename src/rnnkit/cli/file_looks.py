@@ -23,9 +23,13 @@ def looks_like_conllu(path: str, encoding: str) -> str | None:
 
 
 def head_lines(path: str, encoding: str) -> list[str] | None:
-    """The lines of a file's first 64 KiB (None when it cannot be read): enough to tell its format by."""
+    """The lines of a file's first 64 KiB (None when it cannot be read, or is not a regular file): enough to tell
+    its format by.  A pipe (bash's ``<(...)``) is read once, by the command's reader: a look first would take the
+    bytes it reads, and a second open of a named pipe waits for a writer that has gone."""
     from rnnkit.data.files import open_data, text_lines
 
+    if not Path(path).is_file():
+        return None
     try:  # the head is enough (20 lines are looked at): the reader reads the whole file anyway
         with open_data(Path(path)) as f:
             head = f.read(1 << 16).decode(encoding, errors="replace")

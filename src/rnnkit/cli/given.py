@@ -139,10 +139,11 @@ def unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: S
                if w != words and (w == words[:len(w)] or w[:-1] == words[:-1]) and w]
     owners = [" ".join(("rnnkit", *w)) for w, q in related
               if option is not None and any(option in a.option_strings for a in q._actions)]
+    near = closest(option, [s for a in p._actions for s in a.option_strings if s.startswith("--")]) if option else None
     if owners:
         shown = owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + " and " + owners[-1]
-        return f"{text}: {option} is an option of {shown}, not of {command} (see {command} --help)"
-    near = closest(option, [s for a in p._actions for s in a.option_strings if s.startswith("--")]) if option else None
+        mean = f": did you mean {near}?" if near else ""  # gradcheck --hidden-size: step's name of its --hidden
+        return f"{text}: {option} is an option of {shown}, not of {command}{mean} (see {command} --help)"
     if near:
         return f"{text}: did you mean {near}? (see {command} --help for its options)"
     return f"{text} (see {command} --help for its options)"

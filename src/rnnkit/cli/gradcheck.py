@@ -31,7 +31,7 @@ def register(groups) -> None:
                    help="Elman RNN's nonlinearity (--cell rnn only; default tanh)")
     add_peephole_option(p)
     add_layer_norm_option(p, saved=False)  # the check trains and saves nothing
-    p.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
+    p.add_argument("--layers", type=positive_int, default=1, help="stacked layers (RTRL is compared for 1 only)")
     p.add_argument("--bidirectional", action="store_true", help="both directions (RTRL is then not compared)")
     p.add_argument("--steps", type=positive_int, default=6, help="sequence length T")
     p.add_argument("--batch", type=positive_int, default=3, help="sequences B (lengths drawn in 1..T)")
@@ -63,6 +63,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{name}, {args.layers} layer(s), {'bidirectional' if args.bidirectional else 'one direction'}, "
           f"T={args.steps}, B={args.batch}, D={args.input_size}, H={args.hidden}, seed {args.seed}, float64")
     print(f"lengths {info['lengths']}; parameters, inputs, initial states and upstream gradients random")
+    shape = [what for what, on in ((f"--layers {args.layers}", args.layers > 1),
+                                   ("--bidirectional", args.bidirectional)) if on]
+    if shape:
+        print(f"RTRL not compared: rnnkit's RTRL (rnnkit.rtrl, rnnkit.rtrl_gated) runs one layer in one direction, "
+              f"and {' and '.join(shape)} {'asks' if len(shape) == 1 else 'ask'} for more")
+    elif not (args.peephole or args.layer_norm):
+        print("RTRL compares the parameters' and the initial state's gradients, not dx (input x): rnnkit's RTRL "
+              "gives no input gradient")
     if args.peephole and args.layers == 1 and not args.bidirectional:
         print("RTRL not compared: rnnkit's RTRL (rnnkit.rtrl_gated) derives the LSTM without peepholes")
     if args.layer_norm and args.layers == 1 and not args.bidirectional:

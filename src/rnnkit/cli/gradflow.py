@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 import numpy as np
 
-from rnnkit.cli.common import nonnegative_int, positive_int
+from rnnkit.cli.common import check_layer_norm, nonnegative_int, positive_int
 from rnnkit.diagnostics import CELLS, INIT_SCHEMES, gradient_flow
+from rnnkit.jsonline import json_line
 
 
 def register(groups) -> None:
@@ -15,12 +17,15 @@ def register(groups) -> None:
         "gradflow",
         help="show the gradient vanishing through time (Elman RNN vs LSTM vs GRU)",
         description=("Build a randomly initialised recurrent layer, run standard-normal inputs through it, put a "
-                     "random loss gradient on the last hidden state h_T only and print ||dL/dh_t|| for the steps "
-                     "before it.  An Elman RNN's gradient shrinks geometrically with the distance to the loss; an "
+                     "random loss gradient on the last hidden state h_T only and print ||dL/dh_t|| (the Frobenius "
+                     "norm over the batch) for the steps before it, and for an LSTM ||dL/dc_t|| too, its cell path.  "
+                     "An Elman RNN's gradient shrinks geometrically with the distance to the loss; an "
                      "LSTM's (forget-gate bias 1) decays far more slowly.  The train commands start an LSTM from "
                      "PyTorch's init instead, whose forget gates are open about halfway (--forget-bias none shows "
                      "it): less of a head start, which training then builds.  A GRU's update gate z starts near "
-                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step."),
+                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step.  Norms far below "
+                     "1e-154 are exact (the gradient is scaled before squaring); a 0 is a gradient below float64's "
+                     "5e-324."),
     )
     p.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default rnn)")
     p.add_argument("--all-cells", action="store_true", help="run rnn, lstm and gru and print them side by side")
@@ -39,6 +44,12 @@ def register(groups) -> None:
     p.add_argument("--layer-norm", action="store_true",
                    help="layer-normalized cells (Ba, Kiros & Hinton 2016), every column with --all-cells; with "
                         "--peephole the LSTM has both")
+    p.add_argument("--layers", type=positive_int, default=1,
+                   help="stacked layers L (default 1): a column for each layer's ||dL/dh_t|| (l0 the bottom), the "
+                        "loss on the top layer's h_T")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead: the setting and every step's norms at full precision, "
+                        "keyed as the table's columns, and the per-step rates")
     p.add_argument("--every", type=positive_int, default=10,
                    help="print every N-th step counted back from the loss (default 10)")
     p.add_argument("--plot", metavar="FILE", default=None,
@@ -80,7 +91,7 @@ def _rows(T: int, every: int) -> list[int]:
 
 
 def run(args) -> int:
-    for name in ("steps", "hidden", "batch", "input_size", "every"):
+    for name in ("steps", "hidden", "batch", "input_size", "every", "layers"):
         value = getattr(args, name)
         if value < 1:
             raise ValueError(f"Expected --{name.replace('_', '-')} >= 1, got {value}")
@@ -97,50 +108,112 @@ def run(args) -> int:
     if args.peephole and "lstm" not in cells:
         raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
+    for cell in cells:  # the CLI's fix (--hidden 2) where the library would say hidden_size
+        check_layer_norm(argparse.Namespace(cell=cell, layer_norm=args.layer_norm, hidden=args.hidden))
     forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
-    norms = {}
+    L = args.layers
+    curves = {}  # column label -> (T,) norms: each cell's ||dL/dh_t|| per layer, and an LSTM's ||dL/dc_t||
     for cell in cells:
-        norms[cell] = gradient_flow(cell, steps=args.steps, hidden=args.hidden, batch=args.batch, seed=args.seed,
-                                    init=args.init, forget_bias=forget_bias, input_size=args.input_size,
-                                    peephole=args.peephole and cell == "lstm",
-                                    layer_norm=args.layer_norm)
+        got = gradient_flow(cell, steps=args.steps, hidden=args.hidden, batch=args.batch, seed=args.seed,
+                            init=args.init, forget_bias=forget_bias, input_size=args.input_size, num_layers=L,
+                            peephole=args.peephole and cell == "lstm", layer_norm=args.layer_norm,
+                            with_cell=cell == "lstm")
+        h, c = got if cell == "lstm" else (got, None)
+        for k in range(L):
+            name = cell if L == 1 else f"{cell} l{k}"
+            curves[name] = np.atleast_2d(h)[k]
+            if c is not None:
+                curves[f"{name} c"] = np.atleast_2d(c)[k]
     T = args.steps
     setting = f"T={T}, H={args.hidden}, B={args.batch}, D={args.input_size}, init={args.init}, seed={args.seed}"
+    setting += f", {L} layers (the loss on the top one's h_T; l0 the bottom)" if L > 1 else ""
     if "lstm" in cells:
         setting += f", LSTM forget bias={'random (init)' if forget_bias is None else forget_bias}"
         setting += ", LSTM with peepholes" if args.peephole else ""
     if args.layer_norm:
         setting += ", layer-normalized " + ", ".join({"rnn": "Elman RNN"}.get(c, c.upper()) for c in cells)
-    print(f"||dL/dh_t|| with the loss on h_T only ({setting})")
-    rows = _rows(T, args.every)
-    if len(cells) == 1:
-        n = norms[cells[0]]
-        print(f"{'step':>6} {'back':>6} {'norm':>11} {'norm/last':>11} {'log10':>8}")
-        for t in rows:
-            ratio = n[t - 1] / n[-1]
-            print(f"{t:>6} {T - t:>6} {n[t - 1]:>11.3e} {ratio:>11.3e} {_log10(ratio):>8.2f}")
+    rates = {name: _per_step(n) for name, n in curves.items()} if T > 1 else {}
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON alone
+    if args.json:
+        print(json_line({"setting": setting, "norm": "Frobenius norm over the batch", "steps": T, "layers": L,
+                         "norms": {name: n.tolist() for name, n in curves.items()},
+                         "per_step": {name: {"rate": r, "steps": k} for name, (r, k) in rates.items()}}))
     else:
-        print("columns: ||dL/dh_t|| / ||dL/dh_T|| per cell")
-        print(f"{'step':>6} {'back':>6} " + " ".join(f"{c:>11}" for c in cells))
-        for t in rows:
-            cols = " ".join(f"{norms[c][t - 1] / norms[c][-1]:>11.3e}" for c in cells)
-            print(f"{t:>6} {T - t:>6} {cols}")
-    if T > 1:  # the rate a student can compare with a forget gate's value or W_hh's spectral radius
-        rates = ", ".join(f"{c} {_per_step(norms[c]):.3f}" for c in cells)
-        print(f"per step back, on average: {rates} (geometric mean of ||dL/dh_t|| / ||dL/dh_t+1|| over "
-              f"{T - 1} steps)")
+        _print_table(curves, T, args.every, setting, "lstm" in cells, rates)
     if args.plot is not None:
         from rnnkit.diagnostics_plot import plot_gradient_flow
 
-        print(f"plot written: {plot_gradient_flow(norms, args.plot, title=setting)}")
+        print(f"plot written: {plot_gradient_flow(curves, args.plot, title=setting)}", file=out)
     return 0
 
 
-def _per_step(n: np.ndarray) -> float:
-    """(n_1 / n_T)^(1 / (T-1)): the average factor by which the norm changes a step back; nan if it hit 0."""
-    n = n if n.ndim == 1 else n[-1]
-    return float((n[0] / n[-1]) ** (1.0 / (n.size - 1))) if n[0] > 0 else float("nan")
+def _print_table(curves: dict[str, np.ndarray], T: int, every: int, setting: str, lstm: bool,
+                 rates: dict[str, tuple[float, int]]) -> None:
+    """The table of norms at every ``every``-th step back, the per-step rates under it, and a note on underflow."""
+    print(f"||dL/dh_t|| (Frobenius norm over the batch) with the loss on h_T only ({setting})")
+    if lstm:
+        print("c: ||dL/dc_t||, all the gradient reaching the LSTM's cell c_t, whose path back to c_{t-1} is "
+              "dL/dc_t * f_t")
+    rows = _rows(T, every)
+    names = list(curves)
+    if len(names) <= 2 and names[0] in CELLS:  # one layer of one cell: its norms in full
+        n = curves[names[0]]
+        cell_cols = f" {'c norm':>11} {'c/last':>11}" if len(names) == 2 else ""
+        print(f"{'step':>6} {'back':>6} {'norm':>11} {'norm/last':>11} {'log10':>8}{cell_cols}")
+        for t in rows:
+            lg = _log10_ratio(n, t)
+            line = f"{t:>6} {T - t:>6} {n[t - 1]:>11.3e} {_sci(lg):>11} {lg:>8.2f}"
+            if len(names) == 2:
+                c = curves[names[1]]
+                line += f" {c[t - 1]:>11.3e} {_sci(_log10_ratio(c, t)):>11}"
+            print(line)
+    else:
+        print("columns: each norm / its own at step T")
+        print(f"{'step':>6} {'back':>6} " + " ".join(f"{name:>11}" for name in names))
+        for t in rows:
+            cols = " ".join(f"{_sci(_log10_ratio(curves[name], t)):>11}" for name in names)
+            print(f"{t:>6} {T - t:>6} {cols}")
+    if rates:  # the rate a student can compare with a forget gate's value or W_hh's spectral radius
+        spans = {k for _, k in rates.values()}
+        one = len(spans) == 1
+        text = ", ".join(f"{name} {r:.3f}" + ("" if one else f" over {k} steps") for name, (r, k) in rates.items())
+        print(f"per step back, on average: {text} (geometric mean of ||dL/dh_t|| / ||dL/dh_t+1||"
+              + (f" over {spans.pop()} steps)" if one else ")"))
+    if any(np.any(n == 0) for n in curves.values()):
+        print("0 (log10 -inf): the gradient itself underflowed float64 (below about 5e-324) that far back; the "
+              "rate above is over the last steps where it did not")
 
 
-def _log10(v: float) -> float:
-    return float(np.log10(v)) if v > 0 else float("-inf")
+def _top(n: np.ndarray) -> np.ndarray:
+    """(T,) norms of the top layer: n itself, or the last row of (L, T)."""
+    return n if n.ndim == 1 else n[-1]
+
+
+def _per_step(n: np.ndarray) -> tuple[float, int]:
+    """(rate, k): rate = (n_{T-k} / n_T)^(1/k), the average factor by which the norm changes a step back, over the
+    last k steps, where no norm is 0 (an underflow); from logs, so that 1e-300 / 1e2 does not underflow too.
+    nan and 0 steps if even ||dL/dh_{T-1}|| is 0."""
+    n = _top(n)
+    zeros = np.flatnonzero(n <= 0)
+    first = int(zeros[-1]) + 1 if zeros.size else 0  # the suffix n[first:] is all > 0
+    k = n.size - 1 - first
+    if k < 1:
+        return float("nan"), 0
+    return float(np.exp((np.log(n[first]) - np.log(n[-1])) / k)), k
+
+
+def _log10_ratio(n: np.ndarray, t: int) -> float:
+    """log10(n_t / n_T) from the logs: the ratio itself of 1e-320 to 28 would be a subnormal with 1 digit."""
+    n = _top(n)
+    return float(np.log10(n[t - 1]) - np.log10(n[-1])) if n[t - 1] > 0 else float("-inf")
+
+
+def _sci(lg: float) -> str:
+    """10**lg as %.3e would print it, also where 10**lg underflows float64."""
+    if not math.isfinite(lg):
+        return f"{0.0:.3e}"
+    exp = math.floor(lg)
+    mant = f"{10 ** (lg - exp):.3f}"
+    if mant == "10.000":  # 9.9996 rounds up
+        mant, exp = "1.000", exp + 1
+    return f"{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"

@@ -6,21 +6,32 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rnnkit.checkpoint_task import kind_name
 from rnnkit.cli.common import HelpFormatter
 
-_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa), kind (training-run, model, ngram-lm, "
-              "hmm-tagger, torch-state-dict, onnx-graph, arpa-lm), task (lm, ngram, tagger, hmm, classifier, "
-              "seq2seq, treenet), what, digests (ok, metadata, absent or null), architecture {summary, level, "
-              "cell, layers, hidden, directions, embedding, extras, ...}, sizes {vocabulary, tags, classes, "
-              "source_vocabulary, target_vocabulary}, parameters {total, dtype, groups {NAME: {count, arrays, "
-              "dtype}}}, stored {total, bytes, groups {PREFIX: {count, arrays, bytes, dtype}}}, training {epoch, "
-              "step, epochs, stopped_early, best {metric, value, epoch}, lr, optimizer, seconds, last_epoch_time, "
-              "train_loss}, "
-              "options {train_config, run_options}, export {source, source_kind, step, epoch, dtype, and a --torch "
-              "file's module}, rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, "
-              "inputs, outputs (each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each "
-              "order), text (stream or lines: a character model's, else null)}; a fact the file does not hold is "
-              "null")
+_JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepiece), kind (training-run, model, "
+              "ngram-lm, hmm-tagger, torch-state-dict, onnx-graph, arpa-lm, onnx-vocabulary, sentencepiece-model, "
+              "hmm-json), task (lm, ngram, tagger, hmm, classifier, seq2seq, treenet; pointer: a saved demo pointer "
+              "network), what, digests (ok, metadata, absent or null), architecture {summary, level, cell, layers, "
+              "hidden, directions, embedding, extras, ...}, sizes "
+              "{vocabulary, tags, classes, source_vocabulary, target_vocabulary, pieces (a SentencePiece model's), "
+              "input_size (a pointer network's)}, "
+              "parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored {total, bytes, groups "
+              "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch "
+              "(epochs ended), step, steps_into_epoch (0 at an epoch's end), epochs, stopped_early, best {metric, "
+              "value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
+              "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
+              "command's defaults)}, export {source, source_kind, step, epoch, "
+              "steps_into_epoch, dtype, and a --torch file's module}, "
+              "rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, inputs, outputs "
+              "(each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each order), text (stream "
+              "or lines: a character model's, else null)}, companions (an rnnkit ONNX graph's files beside it, or a "
+              "vocabulary file's: vocabulary {file, exists, model, tokenizer, sizes {vocabulary, tags, classes, "
+              "characters, bigrams, features, source_vocabulary, target_vocabulary}}, sentencepiece {file, exists, "
+              "pieces} (a BPE-level language model's), encoder or decoder_step {file, exists} (a translator's other "
+              "graph), graph {file, exists} (the export a vocabulary or SentencePiece file was written beside), "
+              "problems [a sentence each: missing, unreadable, or not the graph's, e.g. of another vocabulary size]); "
+              "a fact the file does not hold is null")
 
 
 def register(groups) -> None:
@@ -30,17 +41,22 @@ def register(groups) -> None:
         description="Describe a file rnnkit wrote without loading it into a task: a training checkpoint "
                     "(best.safetensors, last.safetensors), a model of 'rnnkit export' or of 'rnnkit train ngram "
                     "--save' / 'train hmm', a PyTorch state dict of 'rnnkit export --torch', an ONNX graph of "
-                    "'rnnkit export --onnx' (read with the onnx package when it is installed), or an ARPA file of "
+                    "'rnnkit export --onnx' (read with the onnx package when it is installed; and the files "
+                    "that export writes beside it, m.vocab.json, m.bpe.model, m.step.onnx: which are there, "
+                    "what they hold, and whether they fit the graph, e.g. its vocabulary size; a vocabulary file "
+                    "m.vocab.json or a SentencePiece model m.bpe.model itself too), or an ARPA file of "
                     "'rnnkit train ngram --arpa' (its n-gram counts, from its header).  It prints the kind "
                     "of model and its architecture, vocabulary, tag and class sizes, the parameter count (in all "
-                    "and per part, with dtypes), the training progress (epoch, step, best validation figure, "
-                    "learning rate, time) and options a training checkpoint stores, the export record, the file "
-                    "size, whether the checksums match, and the rnnkit version that wrote the file.  Nothing is "
-                    "unpickled and no model is built.",
+                    "and per part, with dtypes), the training progress (the step, and the epoch as the "
+                    "training log numbers it: 'step 85, 32 steps into epoch 2', 'step 53, at the end of epoch 1'; "
+                    "the best validation figure, learning rate, time) and options a training checkpoint stores, "
+                    "the export record, the file size, whether the checksums match, and the rnnkit version that "
+                    "wrote the file.  Nothing is unpickled and no model is built.",
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
-    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file, or an ARPA file "
-                                                "(rnnkit's, KenLM's, SRILM's; .gz, .xz or .bz2 too)")
+    p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file (or the .vocab.json "
+                                                "or .bpe.model beside it), or an ARPA file (rnnkit's, KenLM's, "
+                                                "SRILM's; .gz, .xz or .bz2 too)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
@@ -50,8 +66,11 @@ def register(groups) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.checkpoint_info import checkpoint_info, to_json
+    from rnnkit.cli.defaults import chosen_options
 
     info = checkpoint_info(args.file, verify=not args.no_verify)
+    if info["options"] is not None:  # the run's choices against the defaults of the command that trained it
+        info["options"].update(chosen_options(info["task"], info["options"].get("run_options")))
     print(to_json(info) if args.json else "\n".join(info_lines(info)))
     return 0
 
@@ -61,7 +80,10 @@ _KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported 
           "ngram-lm": "model file of 'rnnkit train ngram'", "hmm-tagger": "model file of 'rnnkit train hmm'",
           "torch-state-dict": "PyTorch state dict of 'rnnkit export --torch'",
           "onnx-graph": "ONNX graph of 'rnnkit export --onnx'",
-          "arpa-lm": "ARPA back-off model ('rnnkit train ngram --arpa', KenLM, SRILM)"}
+          "arpa-lm": "ARPA back-off model ('rnnkit train ngram --arpa', KenLM, SRILM)",
+          "onnx-vocabulary": "vocabulary file of 'rnnkit export --onnx' (written beside its graph)",
+          "sentencepiece-model": "SentencePiece model of 'rnnkit export' (written beside its export)",
+          "hmm-json": "HMM tagger of HMMTagger.save (JSON; rnnkit tag, evaluate and LoadedTagger read it)"}
 _DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
             "metadata": "metadata ok; arrays not checked (--no-verify)",
             "absent": "none stored (a file written before rnnkit kept them): not checked"}
@@ -137,18 +159,21 @@ def _parameter_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
+    from rnnkit.train.position import position_text
+
     if not training:
         return []
-    of = f" of {training['epochs']}" if training.get("epochs") is not None else ""
-    text = f"epoch {training.get('epoch')}{of}, step {_n(training.get('step'))}"
+    text = position_text(training.get("step"), training.get("epoch"), training.get("steps_into_epoch"),
+                         training.get("epochs"))
     if training.get("stopped_early"):
         text += " (stopped early)"
     if training.get("optimizer"):
         text += f"; {training['optimizer']}"
     if training.get("lr") is not None:
         text += f", lr {_g(training['lr'])}"
-    if training.get("train_loss") is not None:
-        text += f"; training loss {training['train_loss']:.4f}"
+    if training.get("train_loss") is not None:  # an ended epoch's mean: which, when the run is past its end
+        whose = f"epoch {training.get('epoch')}'s " if training.get("steps_into_epoch") else ""
+        text += f"; {whose}training loss {training['train_loss']:.4f}"
     rows = [("training", text)]
     best = training.get("best")
     rows.append(("best", f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}" if best
@@ -159,16 +184,28 @@ def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
     return rows
 
 
+def _settings(run_options: dict[str, Any], chosen: list[str] | None, command: str | None) -> str | None:
+    """The options a --resume repeats, as the run used them: those it chose (not the command's defaults) first, then
+    those left at the defaults; all together when ``chosen`` is None (not known).  A flag off or an option unset is
+    left out, unless the run chose it so (its default on, or set)."""
+    used = {k: k if v is True else f"{k} {v}" for k, v in run_options.items() if isinstance(k, str)
+            and k.startswith("--") and (v not in (None, False, [], "") or k in (chosen or ()))}
+    if not used or chosen is None:
+        return " ".join(used.values()) or None
+    given = " ".join(text for k, text in used.items() if k in chosen)
+    left = " ".join(text for k, text in used.items() if k not in chosen)
+    return "; ".join(([f"chosen: {given}"] if given else []) + ([f"defaults of {command}: {left}"] if left else []))
+
+
 def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not options:
         return []
     rows = []
     run_options = options.get("run_options")
-    if isinstance(run_options, dict):
-        used = [k if v is True else f"{k} {v}" for k, v in run_options.items()
-                 if isinstance(k, str) and k.startswith("--") and v not in (None, False, [], "")]
-        if used:
-            rows.append(("settings", " ".join(used)))  # as the run used them, defaults too: not only those given
+    settings = _settings(run_options, options.get("chosen"), options.get("command")) \
+        if isinstance(run_options, dict) else None
+    if settings:
+        rows.append(("settings", settings))
     config = options.get("train_config")
     if isinstance(config, dict):
         from rnnkit.train.config import TrainConfig
@@ -182,11 +219,14 @@ def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def _export_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    from rnnkit.train.position import position_text
+
     export = info.get("export")
     if not export:
         return []
     source = export.get("source")
-    at = ", ".join(f"{k} {export[k]}" for k in ("step", "epoch") if export.get(k) is not None)
+    at = position_text(export.get("step"), export.get("epoch"), export.get("steps_into_epoch")) \
+        if export.get("step") is not None else ""
     source_kind = export.get("source_kind")
     source_kind = _KINDS.get(source_kind, source_kind) if isinstance(source_kind, str) else None
     text = f"from {source}" + (f", a {source_kind.split(' (')[0]}" if source_kind else "")
@@ -209,6 +249,29 @@ def _onnx_rows(onnx: dict[str, Any] | None) -> list[tuple[str, str]]:
     return rows
 
 
+def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, str]]:
+    """The files beside an ONNX graph (or beside the vocabulary file ``own``: :mod:`rnnkit.onnx_companions`), one
+    line each, then what does not fit (a missing file: said there alone)."""
+    if not found:
+        return []
+    rows = []
+    for role, entry in found.items():
+        if role == "problems" or not entry["exists"] or entry["file"] == own:
+            continue
+        if role == "vocabulary":
+            sizes = ", ".join(f"{k.replace('_', ' ')} {_n(v)}" for k, v in (entry.get("sizes") or {}).items())
+            text = f"vocabulary of {kind_name(entry['model'])}" + (f"; {sizes}" if sizes else "") \
+                + (f"; tokenizer: {entry['tokenizer']}" if entry.get("tokenizer") else "")
+        elif role == "sentencepiece":
+            text = "SentencePiece model" + (f", {entry['pieces']:,} pieces" if entry.get("pieces") else "")
+        else:
+            text = {"graph": "the export it was written beside", "encoder": "the translator's encoder graph",
+                    "decoder_step": "the translator's decoder step graph"}.get(role, role)
+        rows.append(("beside" if not rows else "", f"{entry['file']}: {text}"))
+    rows += [("problem", problem) for problem in found.get("problems") or []]
+    return rows
+
+
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
@@ -223,6 +286,7 @@ def info_lines(info: dict[str, Any]) -> list[str]:
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
     rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))
     rows += _option_rows(info.get("options")) + _export_rows(info) + _onnx_rows(info.get("onnx"))
+    rows += _companion_rows(info.get("companions"), info["file"])
     if info.get("arpa"):
         counts = info["arpa"]["ngrams"]
         rows.append(("n-grams", ", ".join(f"{k}-grams {n:,}" for k, n in enumerate(counts, 1))

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
 
+from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
-from rnnkit.cli.common import nonnegative_int, positive_int
+from rnnkit.cli.common import nonnegative_int, positive_int, run_folder
+from rnnkit.cli.given import given
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
-from rnnkit.demos.pointer_sort import PointerDemoConfig, run_pointer_demo
+from rnnkit.demos.pointer_sort import MODEL_FILE, PointerDemoConfig, run_pointer_demo
+from rnnkit.seq2seq.pointer import PointerNet
+from rnnkit.seq2seq.pointer_io import load_pointer
 
 DEFAULTS = PointerDemoConfig()
 TEST_LENGTHS = list(range(5, 16))
@@ -32,7 +38,8 @@ def register(groups) -> None:
                      "of whole sequences and per-position accuracy (chance 1/n), and the exact match when no "
                      "position may be pointed at twice.  Takes about a minute on one thread.  --task hull: "
                      "planar convex hulls of n random points instead (Vinyals' second task), with an end marker "
-                     "as input position 0."),
+                     "as input position 0: decoding (greedy or --beam) stops when it points at it, and the test "
+                     "reports exact hulls, per-position accuracy and outputs naming the hull's points."),
     )
     p.add_argument("--task", choices=("sort", "hull"), default="sort",
                    help="sort: order n numbers from [0, 1); hull: the convex hull of n points of the unit square, "
@@ -55,12 +62,46 @@ def register(groups) -> None:
     p.add_argument("--test-size", type=positive_int, default=1000, metavar="N",
                    help="test sequences per length (default 1000)")
     p.add_argument("--beam", type=positive_int, default=1, metavar="K",
-                   help="decode the tests by beam search of K beams (default 1: greedy decoding)")
+                   help="decode the tests by beam search of K beams (default 1: greedy decoding); with --task "
+                        "hull a hypothesis that points at the end marker is finished, and the most probable "
+                        "finished one wins")
+    p.add_argument("--save", type=run_folder, metavar="DIR",
+                   help=f"write the trained network to DIR/{MODEL_FILE} (a checkpoint: safetensors arrays and "
+                        "JSON, written atomically), to test it again with --load DIR")
+    p.add_argument("--load", metavar="DIR",
+                   help=f"test the network --save DIR wrote (DIR/{MODEL_FILE}, or that file) instead of training "
+                        "one: its task and training lengths come from the file, its seed too unless --seed")
     p.set_defaults(func=run)
+
+
+TRAINING = ("steps", "hidden", "min_len", "max_len", "save")  # options that only training reads
+INPUT_SIZE = {"sort": 1, "hull": 3}  # a task's input vectors: a number; a point (x, y) and the end-marker flag
+
+
+def load_demo_model(args: argparse.Namespace) -> tuple[PointerNet, str, PointerDemoConfig]:
+    """(the network, its task, its training settings) of ``--load``, its metadata checked against ``--task``."""
+    path = Path(args.load)
+    path = path / MODEL_FILE if path.is_dir() else path
+    model, meta = load_pointer(path)
+    with reading_metadata(path, "pointer demo"):
+        demo: dict[str, Any] = dict(meta["demo"])
+        task = demo.pop("task")
+        if task not in INPUT_SIZE or model.input_size != INPUT_SIZE[task]:
+            raise ValueError(f"the task {task!r:.20} with inputs of {model.input_size} is no demo's")
+        cfg = PointerDemoConfig(**{f.name: demo[f.name] for f in fields(PointerDemoConfig)})
+    if given(args, "task") and args.task != task:
+        raise ValueError(f"Expected --task {task} (or none) with --load {args.load}, a {task} network, got "
+                         f"--task {args.task}")
+    return model, task, replace(cfg, seed=args.seed) if given(args, "seed") else cfg
 
 
 def run(args: argparse.Namespace) -> int:
     refuse_main_demo_options(args, "pointer")
+    written = [name for name in TRAINING if given(args, name)]
+    if args.load is not None and written:
+        option = "--" + written[0].replace("_", "-")
+        raise ValueError(f"Expected no {option} with --load (it tests a trained network and trains none), got "
+                         f"{option}; leave it out, or --load out to train one")
     if args.min_len > args.max_len:
         raise ValueError(f"Expected --min-len <= --max-len, got {args.min_len} and {args.max_len}")
     if args.max_len > MAX_TRAIN_LENGTH:
@@ -69,18 +110,19 @@ def run(args: argparse.Namespace) -> int:
     if max(args.test_lengths) > MAX_LENGTH:
         raise ValueError(f"Expected --test-lengths <= {MAX_LENGTH}, got {max(args.test_lengths)}: decoding's "
                          f"scores grow as n^2")
-    if args.task == "hull" and args.beam != 1:
-        raise ValueError(f"Expected --beam 1 with --task hull (its outputs end at an end marker, which the beam "
-                         f"search does not stop at), got --beam {args.beam}; leave --beam out")
+    if args.save is not None and Path(args.save).exists() and not Path(args.save).is_dir():
+        raise ValueError(f"Expected --save to be a folder (the network goes to its {MODEL_FILE}), got the file "
+                         f"{args.save}; give a folder")
+    model, task = None, args.task
     cfg = replace(DEFAULTS, steps=args.steps, seed=args.seed, hidden=args.hidden, min_len=args.min_len,
                   max_len=args.max_len)
-    what = "Sorting numbers" if args.task == "sort" else "Convex hulls of points"
-    print(f"{what} with a pointer network: LSTM encoder and decoder of {cfg.hidden} units, additive "
-          f"pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of {cfg.min_len}-{cfg.max_len} "
-          f"{'numbers' if args.task == 'sort' else 'points'} (seed {cfg.seed})")
+    if args.load is not None:
+        model, task, cfg = load_demo_model(args)
+    what = "Sorting numbers" if task == "sort" else "Convex hulls of points"
+    print(f"{what} with a pointer network{' loaded from ' + args.load if model else ''}: LSTM encoder and decoder "
+          f"of {cfg.hidden} units, additive pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of "
+          f"{cfg.min_len}-{cfg.max_len} {'numbers' if task == 'sort' else 'points'} (seed {cfg.seed})")
+    run_demo = run_hull_demo if task == "hull" else run_pointer_demo
     with blas_threads(args):  # one BLAS thread unless --threads: the products are small
-        if args.task == "hull":
-            run_hull_demo(cfg, args.test_lengths, args.test_size, log=print)
-        else:
-            run_pointer_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print)
+        run_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print, model=model, save=args.save)
     return 0

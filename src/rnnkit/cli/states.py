@@ -18,8 +18,10 @@ def register(groups) -> None:
                     "shown), the state carried throughout, and print, per token, the activations of one layer: "
                     "its hidden state h and, for an LSTM, the cell state c and the gates i, f, g, o, for a GRU "
                     "the gates r, z, n (PyTorch's names and order).  Tab-separated with a header row: the token "
-                    "(\\n, \\t, \\r and \\\\ escaped), then one column per quantity and unit (h0, h1, ..., c0, "
-                    "...).  --output draws them as heatmaps of units (y) by tokens (x), char-rnn style.",
+                    "(\\n, \\t, \\r and \\\\ escaped; one the model does not know marked ' (<unk>)': it read "
+                    "the <unk> vector there), then one column per quantity and unit (h0, h1, ..., c0, ...).  A "
+                    "layer-normalized LSTM's c is the cell before its LN (h = o * tanh(LN(c))), as its standard "
+                    "error says.  --output draws them as heatmaps of units (y) by tokens (x), char-rnn style.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="recurrent language-model checkpoint (e.g. runs/char/best.safetensors)")
@@ -34,8 +36,9 @@ def register(groups) -> None:
                    help="quantities to show, e.g. h or h,c,f: h (all cells), c, i, f, g, o (LSTM), r, z, n (GRU) "
                         "(default: all the cell has)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object per token instead: position (from 1), token, and per quantity the "
-                        "list of the shown units' values (in --units order)")
+                   help="print one JSON object per token instead: position (from 1), token (with \"unk\": true "
+                        "when the model read it as <unk>), and per quantity the list of the shown units' values (in "
+                        "--units order)")
     p.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="also draw the heatmaps into FILE (.png, .pdf or .svg; needs matplotlib: pip install "
                         "'rnnkit[plot]'); legible for up to a few hundred tokens; without --units, the first "
@@ -143,17 +146,21 @@ def run(args: argparse.Namespace) -> int:
     start = vocab.token_id(start_token(vocab, level))
     values = hidden_states(model, vocab.encode(tokens), layer, start_id=start)  # name -> (T, H)
     values = {k: values[k][:, units] for k in (show or values)}  # (T, U) each, in the order asked
+    if cfg.cell == "lstm" and cfg.layer_norm and "c" in values:
+        print("c is the cell state before its layer normalization: h = o * tanh(LN(c))", file=sys.stderr)
+    unknown = [token not in vocab for token in tokens]  # read as <unk>: its vector, not the token's
     out = sys.stdout
     if args.json:
         for position, token in enumerate(tokens):
-            row = {"position": position + 1, "token": token}
+            row = {"position": position + 1, "token": token, **({"unk": True} if unknown[position] else {})}
             row.update({k: [round(float(x), 6) for x in v[position]] for k, v in values.items()})
             out.write(json_line(row) + "\n")
     else:
         out.write("\t".join(["token"] + [f"{k}{u}" for k in values for u in units]) + "\n")
         for position, token in enumerate(tokens):
             cells = [f"{x:.4f}" for v in values.values() for x in v[position].tolist()]
-            out.write("\t".join([token_field(token), *cells]) + "\n")
+            shown = token_field(token) + (" (<unk>)" if unknown[position] else "")
+            out.write("\t".join([shown, *cells]) + "\n")
     out.flush()
     if args.output is not None:
         from rnnkit.lm.states_plot import plot_states

@@ -10,6 +10,8 @@ from rnnkit.cli.common import HelpFormatter, nonnegative_int, positive_int
 from rnnkit.cli.given import refuse_unused, same_file
 
 MAX_PRECISION = 17  # float64 holds about 17 significant digits
+OPTION_NAMES = {"xs": "--x", "h0": "--h0", "c0": "--c0", "dout": "--dh", "dc": "--dc", "input_size": "--input-size",
+                "hidden_size": "--hidden", "steps": "--steps"}  # build_exercise's arguments as step's options
 
 
 def register(groups) -> None:
@@ -19,7 +21,8 @@ def register(groups) -> None:
                     "and output with its numbers, and with --backward every intermediate gradient and the "
                     "parameters' gradients, to check a calculation by hand.  PyTorch's equations, parameter "
                     "names and gate orders (torch.nn.RNNCell, LSTMCell, GRUCell); one example, float64.  Every "
-                    "number not given is drawn with --seed from U(-1, 1) and rounded to one decimal (a cell "
+                    "number not given is drawn with --seed from U(-1, 1) (an LN gain from U(0.5, 1.5), a shift "
+                    "from U(-0.2, 0.2)) and rounded to one decimal (a cell "
                     "state's gradient --dc is 0 unless given).  Give your own with --weights, --x, --h0, --c0, "
                     "--dh, --dc; several steps with --x 1,0,2 0,1,-1 (one group of numbers a step).",
         formatter_class=HelpFormatter)
@@ -50,22 +53,24 @@ def register(groups) -> None:
                    help="also write the parameters used (drawn or given) to FILE in the JSON --weights reads, "
                         "gate by gate: a sheet to edit; '-' prints them to standard output alone (the step itself "
                         "then goes to standard error), so '--save-weights - > w.json' saves them")
-    p.add_argument("--x", nargs="+", default=None, metavar="NUMBERS",
+    p.add_argument("--x", nargs="+", action="extend", default=None, metavar="NUMBERS",
                    help="the input x_t, comma-separated numbers (D of them); for several steps one group a step, "
-                        "separated by spaces: --x 1,0,2 0,1,-1 runs two steps.  A minus sign copied from a PDF "
+                        "separated by spaces: --x 1,0,2 0,1,-1 runs two steps, as does --x 1,0,2 --x 0,1,-1 (a "
+                        "repeated --x adds steps).  A minus sign copied from a PDF "
                         "(U+2212) reads as -, here and in every option's numbers")
     p.add_argument("--h0", default=None, metavar="NUMBERS", help="the initial hidden state h_0 (H numbers)")
     p.add_argument("--c0", default=None, metavar="NUMBERS", help="the LSTM's initial cell state c_0 (H numbers)")
     p.add_argument("--backward", action="store_true", help="also the backward step(s): every gradient")
-    p.add_argument("--dh", nargs="+", default=None, metavar="NUMBERS",
+    p.add_argument("--dh", nargs="+", action="extend", default=None, metavar="NUMBERS",
                    help="dL/dh_t, the loss's gradient with respect to the output h_t (H numbers); one group a step, "
-                        "as --x")
+                        "as --x (0,0 for a step without loss)")
     p.add_argument("--dc", default=None, metavar="NUMBERS",
                    help="the LSTM's dL/dc_T, the gradient of the last cell state (H numbers; default 0)")
     p.add_argument("--input-size", type=positive_int, default=None, metavar="D",
                    help="the input size, when nothing given sets it (default 3)")
-    p.add_argument("--hidden-size", type=positive_int, default=None, metavar="H",
-                   help="the hidden size, when nothing given sets it (default 2; 3 with --layer-norm)")
+    p.add_argument("--hidden", "--hidden-size", dest="hidden_size", type=positive_int, default=None, metavar="H",
+                   help="the hidden size, when nothing given sets it (default 2; 3 with --layer-norm); --hidden as in "
+                        "gradcheck, gradflow and train, or --hidden-size")
     p.add_argument("--steps", type=positive_int, default=None, metavar="T",
                    help="the number of steps, when --x does not set it (default 1)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed of the numbers not given")
@@ -132,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         cell, np.random.default_rng(args.seed), nonlinearity=args.nonlinearity or "tanh", params=params,
         params_from=f"--weights {args.weights}", xs=args.x and [vector("--x", x) for x in args.x],
         h0=vector("--h0", args.h0), c0=vector("--c0", args.c0), dout=args.dh and [vector("--dh", d) for d in args.dh],
-        dc=vector("--dc", args.dc), input_size=args.input_size, hidden_size=args.hidden_size, steps=args.steps)
+        dc=vector("--dc", args.dc), input_size=args.input_size, hidden_size=args.hidden_size, steps=args.steps,
+        names=OPTION_NAMES)
     if not args.backward:  # no gradients asked for: the ones drawn are not said either
         ex.drawn = [d for d in ex.drawn if d != "dh"]
     with np.errstate(over="ignore", invalid="ignore"):  # said below in step's terms, not numpy's

@@ -2,6 +2,8 @@
 numbers as one JSON object."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from rnnkit.jsonline import json_line
@@ -115,7 +117,9 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
              f"float64, printed to {decimals} decimals"]
     if seed is not None:
         drawn = ", ".join(DRAWN[k] for k in ex.drawn)
-        lines.append(f"drawn with --seed {seed} from U(-1, 1), rounded to 1 decimal: {drawn}")
+        ln = " (LN gains from U(0.5, 1.5), shifts from U(-0.2, 0.2))" if has_layer_norm(ex.cell) and \
+            "parameters" in ex.drawn else ""
+        lines.append(f"drawn with --seed {seed} from U(-1, 1){ln}, rounded to 1 decimal: {drawn}")
     if weights:
         source = "standard input" if weights == "-" else weights
         lines.append(f"parameters from {source}{_left_out(zero_biases)}")
@@ -175,15 +179,29 @@ def beyond_range(ex: Exercise, sol: Solution) -> str | None:
     places += [(f"backward step t = {t}", cell.BACKWARD_EQUATIONS, sol.backward[t - 1]._asdict())
                for t in range(len(sol.backward), 0, -1)]
     places.append(("the parameter gradients", cell.PARAM_GRADIENTS, {k: sol.grads[k] for k in cell.PARAM_GRADIENTS}))
-    for where, labels, values in places:
-        for name, value in values.items():
-            if name in labels and not np.all(np.isfinite(value)):
-                what = labels[name].split(" = ")[0]
-                given = "--x, --h0, --c0, --dh, --dc" if has_cell_state(ex.cell) else "--x, --h0, --dh"  # c: LSTMs
-                return (f"{what} at {where} is beyond float64's range (magnitude over 1.8e308): it prints as inf "
-                        f"or nan, and so does what is computed from it; the given numbers ({given}, --weights) are "
-                        "too large for this step's products and sums: give smaller ones")
-    return None
+    found = [f"{labels[name].split(' = ')[0]} at {where}" for where, labels, values in places
+             for name, value in values.items() if name in labels and not np.all(np.isfinite(value))]
+    if not found:
+        return None
+    given = "--x, --h0, --c0, --dh, --dc" if has_cell_state(ex.cell) else "--x, --h0, --dh"  # c: the LSTMs only
+    more = (f"; so do {len(found) - 1} more: {', '.join(found[1:4])}{', ...' if len(found) > 4 else ''}"
+            if len(found) > 1 else "; every other number is finite (tanh and sigmoid of an infinite number are not)")
+    return (f"{found[0]} is beyond float64's range (magnitude over 1.8e308) and prints as inf or nan{more}; the given "
+            f"numbers ({given}, --weights) are too large for this step's products and sums: give smaller ones")
+
+
+_PER_STEP = re.compile(r"\b(d[a-z]+|[a-z]+_hat)(?:_([a-z]))?\b(?![_{^])")
+
+
+def summed_equation(equation: str) -> str:
+    """A parameter's gradient of one step as the sum over the steps, the per-step quantities subscripted t as the
+    docstrings write them: "dW_ih = da x_t^T" -> "dW_ih = sum_t da_t x_t^T", "dp_i = da_i * c_{t-1}" -> "dp_i =
+    sum_t da_{i,t} * c_{t-1}", "db_ih = [da_r, da_z, da_n]" -> "db_ih = sum_t [da_r, da_z, da_n]_t"."""
+    lhs, rhs = equation.split(" = ", 1)
+    parts = re.split(r"(\[[^\]]*\])", rhs)  # a gate block list stays whole, subscripted after its ]
+    rhs = "".join(p + "_t" if p.startswith("[") else
+                  _PER_STEP.sub(lambda m: f"{m[1]}_{{{m[2]},t}}" if m[2] else f"{m[1]}_t", p) for p in parts)
+    return f"{lhs} = sum_t {rhs}"
 
 
 def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: int | None,
@@ -222,7 +240,8 @@ def step_text(ex: Exercise, sol: Solution, decimals: int, backward: bool, seed: 
             lines += _lines(label, gate_rows(ex.cell, getattr(g, name), H, name), decimals, width)
     summed = f" (sums over t = 1..{T})" if T > 1 else ""
     lines += ["", f"parameter gradients{summed}"]
-    lines += _param_lines(ex.cell, sol.grads, decimals, prefix="d", equations=cell.PARAM_GRADIENTS)
+    equations = {k: summed_equation(v) for k, v in cell.PARAM_GRADIENTS.items()} if T > 1 else cell.PARAM_GRADIENTS
+    lines += _param_lines(ex.cell, sol.grads, decimals, prefix="d", equations=equations)
     return "\n".join(lines)
 
 

@@ -30,13 +30,17 @@ def evaluate_tagger(model_path: str, data_path: str, args: argparse.Namespace) -
     if induced:  # its states are no gold tags: the gold file's format and column are the user's to choose
         refuse_unused(args, [("--errors", True, f"for {model_path}, an unsupervised HMM (its states are never the "
                                                 "gold tags, so every token would be an error)")])
+    chosen = induced or loaded.from_json  # an HMM's JSON file holds no data format: the user's too (default CoNLL-U)
+    if chosen:
         spec = gold_spec(loaded.spec, args.format, args.tag_column, args.encoding or "utf-8")
+        if loaded.from_json:  # its tags' scheme is the model's own (BIO spans are scored as spans)
+            spec = DataSpec(**{**spec.to_dict(), "scheme": loaded.spec.scheme})
     else:
         supervised = f"for {model_path}, which reads DATA as it was trained (it applies to unsupervised HMMs)"
         refuse_unused(args, [("--format", True, supervised), ("--tag-column", True, supervised)])
         spec = DataSpec(**{**loaded.spec.to_dict(), "encoding": args.encoding or "utf-8"})  # as tag and segment
     check_dict_use(args, loaded, model_path)
-    data = read_data(data_path, spec, format_from="option" if induced and args.format else "model")
+    data = read_data(data_path, spec, format_from="option" if chosen and args.format else "model")
     if spec.format == "segmented":
         raw_segmented_file(data, data_path, gold=True)  # raw text as gold: every sentence one word, F1 near 0
         fold_width_hint(loaded, "".join(c for s in data.words for c in s), data_path)

@@ -8,18 +8,19 @@ varies, so, as in the paper, the output needs an end symbol: position 0 of every
     x = [(0, 0, 1), (x_1, y_1, 0), ..., (x_n, y_n, 0)]      # (n + 1, B, 3)
     C = (hull positions, counter-clockwise, lowest first) then 0
 
-Decoding runs greedily for up to n + 1 steps and the output is read up to its first 0.  Reported: the share of
-test examples whose output is exactly C, and the share whose output names exactly the hull's points (in any
-order or start).
+Decoding (greedy, or beam search) runs for up to n + 1 steps and stops at the end marker
+(:mod:`rnnkit.seq2seq.pointer_decode`).  Reported: the share of test examples whose output is exactly C, the
+share of C's steps (the end included) that the output points at rightly, and the share whose output names
+exactly the hull's points (in any order or start).
 """
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rnnkit.demos.pointer_sort import PointerDemoConfig, train_pointer
+from rnnkit.demos.pointer_sort import PointerDemoConfig, trained_or_loaded
 from rnnkit.seq2seq.pointer import PointerNet
 
 
@@ -67,37 +68,43 @@ def hull_batch(rng: np.random.Generator, lengths: np.ndarray, dtype: object = np
     return x, lengths + 1, targets, target_lengths
 
 
-def evaluate_hull(model: PointerNet, n: int, count: int, rng: np.random.Generator,
-                  batch_size: int = 250) -> dict[str, float]:
-    """Greedy decoding of ``count`` examples of ``n`` points: {"exact": share of outputs equal to the hull in
-    order, "same_points": share naming exactly the hull's points}."""
-    exact = same = 0
+def evaluate_hull(model: PointerNet, n: int, count: int, rng: np.random.Generator, batch_size: int = 250,
+                  beam: int = 1) -> dict[str, float]:
+    """Decoding (greedy, or ``beam`` beams), stopped at the end marker, of ``count`` examples of ``n`` points:
+    {"exact": share of outputs equal to the hull in order, "per_position": share of the answers' steps (the end
+    included) pointed at rightly, "same_points": share naming exactly the hull's points}."""
+    exact = same = right = steps = 0
     for lo in range(0, count, batch_size):
         size = min(batch_size, count - lo)
         x, lengths, targets, target_lengths = hull_batch(rng, np.full(size, n), model.dtype)
-        out = model.greedy(x, lengths)  # (n + 1, B): up to every point, then the end
+        out = model.beam_search(x, lengths, beam, end=0)[0]  # (<= n + 1, B): up to every point, then the end
         for b in range(size):
             got = list(out[:, b])
             got = got[: got.index(0) + 1] if 0 in got else got
             want = list(targets[: target_lengths[b], b])
             exact += got == want
             same += sorted(got) == sorted(want)
-    return {"exact": exact / count, "same_points": same / count}
+            right += sum(g == w for g, w in zip(got, want))
+            steps += len(want)
+    return {"exact": exact / count, "per_position": right / steps, "same_points": same / count}
 
 
-def run_hull_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000,
-                  log: Callable[[str], None] = print) -> dict[int, dict[str, float]]:
-    """Train on hulls of min_len..max_len points, then test at each of ``test_lengths``; returns
-    {n: evaluate_hull's dict}."""
-    start = time.perf_counter()
-    model = train_pointer(cfg, hull_batch, 3, log)
-    log(f"trained in {time.perf_counter() - start:.1f} s")
-    log(f"test, {test_size} point sets per size, greedy decoding (trained on n = {cfg.min_len}..{cfg.max_len}):")
-    log("     n   exact hull   same points")
+def run_hull_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000, beam: int = 1,
+                  log: Callable[[str], None] = print, model: PointerNet | None = None,
+                  save: str | os.PathLike | None = None) -> dict[int, dict[str, float]]:
+    """Train on hulls of min_len..max_len points (or take ``model``; ``save``:
+    :func:`rnnkit.demos.pointer_sort.trained_or_loaded`), then test at each of ``test_lengths`` (greedy decoding,
+    or ``beam`` beams); returns {n: evaluate_hull's dict}."""
+    model, said = trained_or_loaded(cfg, hull_batch, 3, "hull", model, save, log)
+    log(said)
+    how = "greedy decoding" if beam == 1 else f"beam search, {beam} beams"
+    log(f"test, {test_size} point sets per size, {how} (trained on n = {cfg.min_len}..{cfg.max_len}):")
+    log("     n   exact hull   per position   same points")
     results = {}
     for n in test_lengths:
-        m = evaluate_hull(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]))
+        m = evaluate_hull(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]), beam=beam)
         results[n] = m
         longer = "  (more points than in training)" if n > cfg.max_len else ""
-        log(f"  {n:>4}   {100 * m['exact']:9.1f}%   {100 * m['same_points']:10.1f}%{longer}")
+        log(f"  {n:>4}   {100 * m['exact']:9.1f}%   {100 * m['per_position']:11.1f}%   "
+            f"{100 * m['same_points']:10.1f}%{longer}")
     return results

@@ -14,9 +14,11 @@ masking), then is tested by greedy decoding (or beam search) on lengths both see
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +26,9 @@ from rnnkit.checks import check_number
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.optim import Adam, clip_grad_norm
 from rnnkit.seq2seq.pointer import PointerNet
+from rnnkit.seq2seq.pointer_io import save_pointer
+
+MODEL_FILE = "model.safetensors"  # what rnnkit demo pointer --save DIR writes in DIR, and --load DIR reads
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,21 @@ def train_pointer(cfg: PointerDemoConfig, batch: Batch, input_size: int,
     return model
 
 
+def trained_or_loaded(cfg: PointerDemoConfig, batch: Batch, input_size: int, task: str, model: PointerNet | None,
+                      save: str | os.PathLike | None, log: Callable[[str], None]) -> tuple[PointerNet, str]:
+    """``model`` when given (a loaded one: nothing is trained), else one trained on ``batch`` (:func:`train_pointer`)
+    and, with ``save`` a folder, written to its model.safetensors (:func:`rnnkit.seq2seq.pointer_io.save_pointer`,
+    the demo's ``task`` and ``cfg`` in its metadata); and a line saying which."""
+    if model is not None:
+        return model, f"a loaded {task} model, not trained here"
+    start = time.perf_counter()
+    model = train_pointer(cfg, batch, input_size, log)
+    said = f"trained in {time.perf_counter() - start:.1f} s"
+    if save is not None:
+        said += f", saved as {save_pointer(Path(save) / MODEL_FILE, model, {'demo': {'task': task, **asdict(cfg)}})}"
+    return model, said
+
+
 def _sort_examples(rng: np.random.Generator, lengths: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x, targets = sort_batch(rng, lengths)
@@ -132,15 +152,14 @@ def show_examples(model: PointerNet, n: int, count: int, rng: np.random.Generato
 
 
 def run_pointer_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000, beam: int = 1,
-                     log: Callable[[str], None] = print) -> dict[int, dict[str, float]]:
-    """Train, show examples, and test at each of ``test_lengths`` (the same sequences of each length for
-    both decodings, never the training stream's); returns {n: evaluate_sorter's dict and "exact_distinct",
-    the exact match when no position may be pointed at twice}."""
-    start = time.perf_counter()
-    model = train_sorter(cfg, log)
-    seconds = time.perf_counter() - start
+                     log: Callable[[str], None] = print, model: PointerNet | None = None,
+                     save: str | os.PathLike | None = None) -> dict[int, dict[str, float]]:
+    """Train (or take ``model``; ``save``: :func:`trained_or_loaded`), show examples, and test at each of
+    ``test_lengths`` (the same sequences of each length for both decodings, never the training stream's); returns
+    {n: evaluate_sorter's dict and "exact_distinct", the exact match when no position may be pointed at twice}."""
+    model, said = trained_or_loaded(cfg, _sort_examples, 1, "sort", model, save, log)
     how = "greedy decoding" if beam == 1 else f"beam search, {beam} beams"
-    log(f"trained in {seconds:.1f} s; examples ({how}, n = {cfg.max_len}):")
+    log(f"{said}; examples ({how}, n = {cfg.max_len}):")
     for line in show_examples(model, cfg.max_len, 3, np.random.default_rng([cfg.seed, 3]), beam):
         log(line)
     log(f"test, {test_size} sequences per length, {how} (trained on n = {cfg.min_len}..{cfg.max_len}):")

@@ -18,8 +18,8 @@ from rnnkit.lm.ngram import SMOOTHINGS, NGramLM
 _LAZY = {"LanguageModel": "rnnkit.lm.model", "LMConfig": "rnnkit.lm.model", "LMTask": "rnnkit.lm.task",
          "batchify": "rnnkit.lm.batching", "windows": "rnnkit.lm.batching", "sample_ids": "rnnkit.lm.generate",
          "load_language_model": "rnnkit.lm.io", "load_lm": "rnnkit.lm.io", "load_ngram": "rnnkit.lm.io",
-         "save_ngram": "rnnkit.lm.io", "BackoffLM": "rnnkit.lm.backoff", "read_arpa": "rnnkit.lm.arpa_read",
-         "hidden_states": "rnnkit.lm.states"}
+         "save_ngram": "rnnkit.lm.io", "save_lm": "rnnkit.lm.io", "lm_meta": "rnnkit.lm.io",
+         "BackoffLM": "rnnkit.lm.backoff", "read_arpa": "rnnkit.lm.arpa_read", "hidden_states": "rnnkit.lm.states"}
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
@@ -34,12 +34,14 @@ __all__ = [
     "batchify",
     "good_turing_ratios",
     "hidden_states",
+    "lm_meta",
     "load_language_model",
     "load_lm",
     "load_ngram",
     "modified_kn_discounts",
     "read_arpa",
     "sample_ids",
+    "save_lm",
     "save_ngram",
     "windows",
 ]

@@ -71,6 +71,8 @@ def declared_level(path: str | os.PathLike) -> str | None:
     """"char" for an ARPA file whose comment lines before ``\\data\\`` say how a character model reads its
     text (``# rnnkit: text=stream``, which ``train ngram --level char --arpa`` writes), else None (a word
     model, or a file of another tool, whose level the reader must be told)."""
+    if not os.path.isfile(path):  # a pipe: a look would take the bytes its reader refuses (lm.io) or waits for
+        return None
     try:
         with open_data(Path(path)) as f:
             return "char" if _first_fields(enumerate(f, start=1))[2] else None

@@ -21,12 +21,14 @@ import binascii
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
+from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
+                                   restore_params, save_task_checkpoint)
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.errors import CheckpointError
 from rnnkit.lm.model import LanguageModel, LMConfig
@@ -40,14 +42,21 @@ def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str, bpe_model: byte
     """What a checkpoint needs to rebuild ``model``, its vocabulary and (level ``bpe``) how text becomes pieces."""
     bpe = _bpe_entry(level, bpe_model)
     classes = getattr(model, "word_classes", None)
-    return {
+    return check_written(_read_meta, {
         "model": "lm",
         "lm_config": model.config.to_dict(),
         "vocab": vocab.to_json(),
         "level": level,
         "word_classes": None if classes is None else [int(c) for c in classes],
         **bpe,
-    }
+    }, "load_lm")
+
+
+def save_lm(path: str | os.PathLike, model: LanguageModel, vocab: Vocabulary, level: str,
+            bpe_model: bytes | None = None) -> Path:
+    """Write a language model trained in Python as one checkpoint file (parameters and :func:`lm_meta`), which
+    :func:`load_lm`, :func:`load_language_model` and the command line read; returns the path."""
+    return save_task_checkpoint(path, model.params, lm_meta(model, vocab, level, bpe_model))
 
 
 def _bpe_entry(level: str | None, bpe_model: bytes | None) -> dict[str, str]:
@@ -98,13 +107,7 @@ def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
     """:func:`load_lm`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
     params, task = load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm", loaded)
     with reading_metadata(path, "language-model"):
-        cfg = LMConfig(**task["lm_config"])
-        vocab = Vocabulary.from_json(task["vocab"])
-        classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
-        level = _check_level(task["level"])
-        _check_eos(level, vocab)
-        bpe = bpe_model_of(task)
-        check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
+        cfg, vocab, classes, level, bpe = _read_meta(task)
         # the saved weights replace the initial ones, so none are drawn from init_scale (a rule of training
         # then: a run of an earlier, wider bound still loads), and the model keeps the saved config
         model = LanguageModel(replace(cfg, init_scale=None), np.random.default_rng(0), word_classes=classes)
@@ -112,6 +115,20 @@ def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
     _check_bpe(path, bpe)
     restore_params(model, params, path)
     return model, vocab, level, task, bpe
+
+
+def _read_meta(task: dict[str, Any]) -> tuple[LMConfig, Vocabulary, np.ndarray | None, str, bytes | None]:
+    """``(config, vocab, word classes, level, bpe model)`` of a language model's task metadata, checked:
+    KeyError, TypeError or ValueError for what cannot be read (:func:`load_lm`'s, and :func:`lm_meta`'s at
+    write time)."""
+    cfg = LMConfig(**task["lm_config"])
+    vocab = Vocabulary.from_json(task["vocab"])
+    classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
+    level = _check_level(task["level"])
+    _check_eos(level, vocab)
+    bpe = bpe_model_of(task)
+    check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
+    return cfg, vocab, classes, level, bpe
 
 
 def _check_bpe(path: str | os.PathLike, bpe: bytes | None) -> None:
@@ -242,6 +259,9 @@ def load_language_model(path: str | os.PathLike, arpa_level: str = "word") -> Lo
     from rnnkit.lm.arpa_read import is_arpa, read_arpa
 
     if is_arpa(path):
+        # a pipe named *.arpa: its level was looked for in its head (rnnkit.cli.lm_files), and a reader's error
+        # finds its line again, so it would be read twice
+        ckpt.check_openable(Path(path), ".arpa, .gz, .xz or .bz2", "an ARPA file")
         model, vocab = read_arpa(path, arpa_level)
         return LoadedLM(model, vocab, arpa_level, None)
     if is_ngram(path):

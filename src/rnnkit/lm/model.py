@@ -309,7 +309,8 @@ class LanguageModel:
 
     def token_log_probs(self, ids: np.ndarray, targets: np.ndarray, state: Any = None,
                         rows: int = 1024) -> tuple[np.ndarray, Any]:
-        """log P(targets[t, b] | ids[:t+1, b]) (T, B) after reading ids (T, B) from state; and the state.
+        """log P(targets[t, b] | ids[:t+1, b]) (T, B), in the model's dtype, after reading ids (T, B) from state;
+        and the state.
 
         Exact for every output layer (the factorised ones through their full ``log_probs``); the
         (N, V) log-probabilities are formed ``rows`` positions at a time.
@@ -322,7 +323,7 @@ class LanguageModel:
         out, state, _ = self.rnn.forward(emb, state=state)  # (T, B, H)
         h = out.reshape(T * B, -1)  # (N, H)
         dec = self._decoder()
-        result = np.empty(T * B, dtype=np.float64)
+        result = np.empty(T * B, dtype=h.dtype)  # the model's dtype, as step_log_probs'; callers sum in float64
         for a in range(0, T * B, rows):
             hb = h[a : a + rows]
             if self.factored is not None:

@@ -10,7 +10,8 @@ The quantities, named as in PyTorch (:mod:`rnnkit.cells` has the equations), of 
     GRU:    r, z = sigmoid(...),  n = tanh(x W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
             h_t = (1 - z) * n + z * h_{t-1}                                         -> h, r, z, n
 
-where x_t is the layer's input (the token's embedding for layer 0, layer l-1's h_t above it).  Nothing
+where x_t is the layer's input (the token's embedding for layer 0, layer l-1's h_t above it).  A
+layer-normalized LSTM's c is its cell before the LN: h_t = o * tanh(LN(c_t)) (:mod:`rnnkit.cells.lstm_ln`).  Nothing
 is recomputed here: the model's own forward pass runs (dropout off, as in evaluation) and the values are
 read from the layer's kernel cache, the one its backward pass would use; an LSTM's cache holds the
 gates in its kernel's order (its ``GATE_ORDER``: (o, i, f, g) for the plain LSTM, PyTorch's (i, f, g, o)

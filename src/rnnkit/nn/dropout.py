@@ -39,7 +39,9 @@ def _check(x: object, p: object, rng: object, training: object) -> bool:
         raise TypeError(f"Expected training to be a bool, got {training!r}")
     active = bool(training) and p > 0.0
     if active and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"Expected rng to be a numpy.random.Generator, got {type(rng).__name__}")
+        raise TypeError(f"Expected rng to be a numpy.random.Generator, got {type(rng).__name__}: training=True "
+                        f"draws dropout masks (p={p}), so pass rng=np.random.default_rng(seed) with it (or "
+                        "training=False to predict)")
     return active
 
 

@@ -212,8 +212,9 @@ class Optimizer:
             if grad is None:
                 continue
             if self._given.get(name) is not param:  # params.update(loaded): the model would silently not learn
-                raise ValueError(f"params[{name!r}] is no longer the array this optimizer was built with (replaced, "
-                                 "e.g. by params.update(...)), and the optimizer updates the arrays it was given: "
+                raise ValueError(f"Expected params[{name!r}] to be the array this optimizer was built with, got "
+                                 "another (replaced, e.g. by params.update(...)); the optimizer updates the arrays "
+                                 "it was given: "
                                  "copy new values in place (the model's load_arrays, or params[name][...] = new) "
                                  "or build the optimizer again")
             if not isinstance(grad, (np.ndarray, RowSparseGrad)):

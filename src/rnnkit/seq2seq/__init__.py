@@ -4,6 +4,10 @@
     loss, cache = model.forward(src, src_lengths, tgt_in, tgt_out, tgt_mask, training=True, rng=rng)
     grads = model.backward(1.0 / tgt_mask.sum(), cache)
     hyps = beam_search(model, src, src_lengths, beam_size=5, max_len=50, bos=1, eos=2, length_norm=0.6)
+
+Text in, text out: ``from rnnkit.seq2seq.translate import translate``, then
+``translate(load_translator(path), ["ein hund ."], beam_size=5)`` (the package does not re-export it: the name
+would hide its module ``rnnkit.seq2seq.translate``).
 """
 from rnnkit.seq2seq.decode import Hypothesis, beam_search, greedy_decode, length_penalty
 from rnnkit.seq2seq.io import Translator, load_translator, save_translator

@@ -94,10 +94,13 @@ class Hypothesis:
     attention: np.ndarray | None = None
 
 
-def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
+def _int(name: str, value: Any, low: int, high: int | None = None, bound: str = "") -> int:
+    """``int(value)`` for an integer in [low, high) (>= low without ``high``); else ValueError naming ``name`` and,
+    with ``bound``, what the top is ("beam_size": nbest's range shown closed, [1, beam_size])."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
             high is not None and value >= high):
-        rng = f"[{low}, {high})" if high is not None else f">= {low}"
+        rng = f">= {low}" if high is None else f"in [{low}, {high})" if not bound else \
+            f"in [{low}, {bound}] = [{low}, {high - 1}]"
         raise ValueError(f"Expected {name} to be an integer {rng}, got {value!r}")
     return int(value)
 
@@ -301,7 +304,7 @@ def beam_search(model: Any, src: np.ndarray, src_lengths: np.ndarray | None, bea
     limits = _limits(max_len)
     min_len = check_min_len(min_len, limits)
     k = _int("beam_size", beam_size, 1)
-    _int("nbest", nbest, 1, k + 1)
+    _int("nbest", nbest, 1, k + 1, "beam_size")
     alpha = check_length_norm(length_norm)
     no_repeat = check_no_repeat(no_repeat_ngram)
     beta = penalties.check_coverage_penalty(coverage_penalty)

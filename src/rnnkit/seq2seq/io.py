@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
+from rnnkit.checkpoint_task import (check_matches, load_task_checkpoint, reading_metadata, restore_params,
+                                   save_task_checkpoint)
 from rnnkit.data.parallel import check_vocab
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import Vocabulary
@@ -111,8 +112,7 @@ def _check_bleu_tokenize(name: Any) -> None:
 
 def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
     """Write ``translator`` as one checkpoint file (parameters and metadata); returns the path."""
-    arrays = {"model/" + k: v for k, v in translator.model.params.items()}
-    return ckpt.save_checkpoint(path, arrays, {"kind": "seq2seq-model", "task": translator.meta()})
+    return save_task_checkpoint(path, translator.model.params, translator.meta(), "seq2seq-model")
 
 
 def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) -> Translator:

@@ -39,6 +39,7 @@ from rnnkit.checks import check_int, check_rng
 from rnnkit.nn.softmax import log_softmax
 from rnnkit.packing import resolve_lengths
 from rnnkit.recurrent import LSTM
+from rnnkit.recurrent_checks import check_input
 from rnnkit.recurrent_cache import RecurrentCache
 from rnnkit.rtrl import step_mask
 from rnnkit.seq2seq import attention as att
@@ -61,9 +62,15 @@ class PointerCache(NamedTuple):
 
 
 def check_lengths(name: str, lengths: Any, B: int, T: int) -> np.ndarray:
-    """``lengths`` as an int64 array (B,) of values in 1..T (:func:`rnnkit.packing.resolve_lengths`'s checks)."""
+    """``lengths`` as an int64 array (B,) of values in 1..T (:func:`rnnkit.packing.resolve_lengths`'s checks),
+    checked here once: the encoder and decoder run on them unchecked (:func:`packed`)."""
     arr = resolve_lengths(T, B, lengths, name=name)
     return np.full(B, T, np.int64) if arr is None else arr
+
+
+def packed(lengths: np.ndarray, T: int) -> np.ndarray | None:
+    """Checked ``lengths`` (B,) as a recurrent layer's unchecked run takes them: None when every one is T."""
+    return None if lengths.min() == T else lengths
 
 
 class PointerNet:
@@ -89,6 +96,13 @@ class PointerNet:
         self.params.update({"decoder." + k: a for k, a in self.decoder.params.items()})
         self.params.update({"pointer." + k: a for k, a in self.pointer.items()})
 
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy ``arrays`` (every parameter's name, as :attr:`params`) into the parameters in place, names and
+        shapes checked: the layers keep their own arrays."""
+        from rnnkit.checkpoint_task import copy_into
+
+        copy_into(self.params, arrays, "the pointer network's")
+
     # ----------------------------------------------------------------- pieces
     def _check_input(self, x: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != self.input_size:
@@ -100,12 +114,14 @@ class PointerNet:
         if x.shape[0] == 0:
             raise ValueError(f"Expected x with at least one input position (T >= 1), got shape {x.shape}: a "
                              f"pointer network points at its input")
+        x = check_input(x, self.input_size, self.dtype)  # B >= 1 and finite, the layers' checks: they run unchecked
         return x, check_lengths("lengths", lengths, x.shape[1], x.shape[0])
 
     def _encode(self, x: np.ndarray, lengths: np.ndarray
                 ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, RecurrentCache, att.KeysCache]:
-        """(final state, keys (B, T, A), encoder cache, keys cache)."""
-        enc_out, final, enc_cache = self.encoder.forward(x, lengths=lengths)  # (T, B, H), state at n_b
+        """(final state, keys (B, T, A), encoder cache, keys cache); x and lengths as :meth:`_check_input` returns
+        them."""
+        enc_out, final, enc_cache = self.encoder._run(x, None, packed(lengths, x.shape[0]))  # (T, B, H), state at n_b
         values = np.ascontiguousarray(enc_out.transpose(1, 0, 2))  # (B, T, H)
         keys, keys_cache = att.project_keys("additive", self.pointer, values)  # (B, T, A) = W1 e_j
         return final, keys, enc_cache, keys_cache
@@ -146,7 +162,7 @@ class PointerNet:
         dec_in = np.zeros((T_out, B, D), self.dtype)  # (T_out, B, D): s, then the targets' input vectors
         dec_in[0] = self.params["start"]
         dec_in[1:] = x[tgt[:-1], cols]  # (T_out - 1, B, D); padded steps are never read
-        query, _, dec_cache = self.decoder.forward(dec_in, state=final, lengths=tl)  # (T_out, B, H)
+        query, _, dec_cache = self.decoder._run(dec_in, list(final), packed(tl, T_out))  # (T_out, B, H)
         mask = step_mask(lengths, T, B).T  # (B, T)
         logp, u = self._scores(query, keys, mask)  # (T_out, B, T)
         weights = real / real.sum()  # (T_out, B)
@@ -177,17 +193,20 @@ class PointerNet:
         return {k: out[k] for k in self.params}
 
     # ----------------------------------------------------------------- decoding
-    def greedy(self, x: np.ndarray, lengths: Any, steps: Any = None, distinct: bool = False) -> np.ndarray:
+    def greedy(self, x: np.ndarray, lengths: Any, steps: Any = None, distinct: bool = False,
+               end: int | None = None) -> np.ndarray:
         """Greedy decoding: at each step point at the most probable real position and feed its input vector.
 
         ``steps`` (B,) output steps per sequence (default ``lengths``: one per input element, as sorting);
-        ``distinct``: never point at a position twice (for permutations; needs steps <= lengths).  Returns
-        positions (max(steps), B), ``PAD`` (-1) after each sequence's last step; never a padded position.
+        ``distinct``: never point at a position twice (for permutations; needs steps <= lengths); ``end``: the
+        end marker's position (None: none), after which a sequence stops.  Returns positions (max(steps), B),
+        ``PAD`` (-1) after each sequence's last step; never a padded position.
         """
-        return beam_search(self, x, lengths, 1, steps, distinct)[0]
+        return beam_search(self, x, lengths, 1, steps, distinct, end)[0]
 
-    def beam_search(self, x: np.ndarray, lengths: Any, beam_size: int, steps: Any = None,
-                    distinct: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def beam_search(self, x: np.ndarray, lengths: Any, beam_size: int, steps: Any = None, distinct: bool = False,
+                    end: int | None = None, length_norm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Beam search (:mod:`rnnkit.seq2seq.pointer_decode`): (positions (max(steps), B) as :meth:`greedy`'s,
-        log-probabilities (B,) of them)."""
-        return beam_search(self, x, lengths, beam_size, steps, distinct)
+        log-probabilities (B,) of them); with an ``end`` marker the finished hypotheses are ranked by
+        S / lp(m) with lp's alpha = ``length_norm`` (0: by S)."""
+        return beam_search(self, x, lengths, beam_size, steps, distinct, end, length_norm)

@@ -7,7 +7,8 @@ segmenter or HMM and tags sentences (``.tag``) or segments raw text (``.segment`
 and ``rnnkit segment`` do.  :func:`to_train` and :class:`SchemeMap` train in another span scheme than the
 data's (BIO as BIOES) and read the outputs back (``--train-scheme``).
 """
-from rnnkit.tagging.io import DataSpec, TaggingData, format_predictions, load_tagger, read_tagged, tagger_meta
+from rnnkit.tagging.io import (DataSpec, TaggingData, format_predictions, load_tagger, read_tagged, save_tagger,
+                               tagger_meta)
 from rnnkit.tagging.loaded import LoadedTagger
 from rnnkit.tagging.model import Tagger, TaggerBatch, TaggerConfig
 from rnnkit.tagging.task import TaggerEncoder, TaggerTask, make_batch, predict_ids, score
@@ -28,6 +29,7 @@ __all__ = [
     "make_batch",
     "predict_ids",
     "read_tagged",
+    "save_tagger",
     "score",
     "tagger_meta",
     "to_train",

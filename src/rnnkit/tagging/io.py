@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
+from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
+                                   restore_params, save_task_checkpoint)
 from rnnkit.checks import check_bool, check_int_sequence
 from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
@@ -222,7 +224,7 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
                 train_words: list[str] | None = None, train_scheme: str | None = None) -> dict[str, Any]:
     """What a checkpoint needs to rebuild the tagger, its vocabularies and its data format;
     ``train_scheme``: the scheme of the encoder's tags (None: the data's, ``spec.scheme``)."""
-    return {
+    return check_written(_read_meta, {
         "model": "tagger",
         "tagger_config": model.config.to_dict(),
         "encoder": encoder.to_json(),
@@ -230,30 +232,61 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
         "metric": metric,
         "train_words": train_words,  # segmentation: the training word list, for OOV recall
         "train_scheme": train_scheme or spec.scheme,
-    }
+    }, "load_tagger")
+
+
+def save_tagger(path: str | os.PathLike, model: Any, encoder: Any, spec: DataSpec, metric: str | None = None,
+                train_words: list[str] | None = None, train_scheme: str | None = None) -> Path:
+    """Write a tagger trained in Python as one checkpoint file (parameters and :func:`tagger_meta`), which
+    :class:`~rnnkit.tagging.loaded.LoadedTagger` and ``rnnkit tag``/``evaluate`` read; returns the path.
+    ``metric``: what ``evaluate`` reports (None: the spec's scheme's, as training picks it:
+    :func:`rnnkit.tagging.scoring.metric_for`)."""
+    from rnnkit.tagging.scoring import metric_for
+
+    metric = metric_for(spec.scheme, spec.format) if metric is None else metric
+    return save_task_checkpoint(path, model.params, tagger_meta(model, encoder, spec, metric, train_words,
+                                                                train_scheme))
 
 
 def load_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
                 ) -> tuple[Any, Any, dict[str, Any]]:
     """``(model, encoder, task meta)`` from a tagger checkpoint.
     ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
-    from rnnkit.tagging.model import Tagger, TaggerConfig
-    from rnnkit.tagging.task import TaggerEncoder
+    from rnnkit.tagging.model import Tagger
 
     params, task = load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger", loaded)
     with reading_metadata(path, "tagger"):
-        cfg = TaggerConfig(**task["tagger_config"])
-        encoder = TaggerEncoder.from_json(task["encoder"])
-        DataSpec(**task["data"])
-        check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
-                      ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
-                      ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
-                       len(encoder.chars or ())),
-                      ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
-                       len(encoder.bigrams or ())))
+        cfg, encoder = _read_meta(task)
         model = Tagger(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
     return model, encoder, task
+
+
+def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
+    """``(config, encoder)`` of a tagger's task metadata, checked with its data spec and metric: KeyError,
+    TypeError or ValueError for what cannot be read (:func:`load_tagger`'s, and :func:`tagger_meta`'s at write
+    time)."""
+    from rnnkit.tagging.model import TaggerConfig
+    from rnnkit.tagging.task import TaggerEncoder
+
+    cfg = TaggerConfig(**task["tagger_config"])
+    encoder = TaggerEncoder.from_json(task["encoder"])
+    check_task_metric(task)
+    check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
+                  ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
+                  ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
+                   len(encoder.chars or ())),
+                  ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
+                   len(encoder.bigrams or ())))
+    return cfg, encoder
+
+
+def check_task_metric(task: dict[str, Any]) -> None:
+    """ValueError unless a tagger's or HMM's task metadata holds a readable data spec and a metric its scheme
+    can be scored by (:func:`rnnkit.tagging.scoring.check_metric`)."""
+    from rnnkit.tagging.scoring import check_metric
+
+    check_metric(task["metric"], DataSpec(**task["data"]).scheme)
 
 
 def spec_from_meta(task: dict[str, Any]) -> DataSpec:
@@ -279,10 +312,30 @@ def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
 
     doc = hmm.document(tables=False)
     arrays = {TABLE_PREFIX + name: np.asarray(a, dtype=np.float64) for name, a in getattr(hmm, "tables_", {}).items()}
-    task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False), "data": spec.to_dict(), "metric": metric,
-            "train_words": train_words, "fold_width": bool(fold_width), "train_scheme": train_scheme or spec.scheme,
-            **(extra or {})}
+    task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False),
+            **_hmm_task(spec, metric, train_words, fold_width, train_scheme), **(extra or {})}
     ckpt.save_checkpoint(path, arrays, {"kind": "hmm-tagger", "task": task})
+
+
+def _hmm_task(spec: DataSpec, metric: str, train_words: list[str] | None = None, fold_width: bool = False,
+              train_scheme: str | None = None) -> dict[str, Any]:
+    """The task metadata :class:`~rnnkit.tagging.loaded.LoadedTagger` reads of an HMM, beside its JSON."""
+    return {"data": spec.to_dict(), "metric": metric, "train_words": train_words, "fold_width": bool(fold_width),
+            "train_scheme": train_scheme or spec.scheme}
+
+
+def load_hmm_json(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
+    """``(hmm, task)`` of a file :meth:`rnnkit.hmm.HMMTagger.save` wrote, as
+    :class:`~rnnkit.tagging.loaded.LoadedTagger` takes it: the task metadata :func:`save_hmm` would store
+    with it, which the JSON does not hold: its data read as CoNLL-U (UPOS), or, for a BMES model, as
+    segmented text; the metric its scheme's; no training words."""
+    from rnnkit.hmm import HMMTagger
+    from rnnkit.tagging.scoring import metric_for
+
+    hmm = HMMTagger.load(path)
+    scheme = {None: "none", "iob2": "bio"}.get(hmm.scheme, hmm.scheme)
+    spec = DataSpec("segmented" if scheme == "bmes" else "conllu", scheme=scheme)
+    return hmm, {"model": HMM_KIND, **_hmm_task(spec, metric_for(scheme, spec.format))}
 
 
 def _load_hmm(path: str | os.PathLike, task: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> Any:

@@ -17,18 +17,26 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_task import other_kind, reading_metadata
 from rnnkit.checks import check_bool, check_int
 from rnnkit.errors import CheckpointError
-from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, load_tagger
+from rnnkit.hmm_io import is_hmm_json
+from rnnkit.tagging.io import (HMM_KIND, DataSpec, TaggingData, _load_hmm, check_task_metric, load_hmm_json,
+                               load_tagger)
 
 
 class LoadedTagger:
-    """A neural tagger or an HMM checkpoint behind one ``predict(data) -> tags`` call, with
-    :meth:`tag` and :meth:`segment` for plain sentences and raw text, and :meth:`marginals`,
-    :meth:`nbest` and :meth:`spans` for how sure the tagger is (:mod:`rnnkit.tagging.confidence`)."""
+    """A neural tagger or an HMM checkpoint (or an HMM's JSON file, :meth:`rnnkit.hmm.HMMTagger.save`'s) behind
+    one ``predict(data) -> tags`` call, with :meth:`tag` and :meth:`segment` for plain sentences and raw text,
+    and :meth:`marginals`, :meth:`nbest` and :meth:`spans` for how sure the tagger is
+    (:mod:`rnnkit.tagging.confidence`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        task = ckpt.load_meta(path).get("task") or {}  # the kind; the arrays are read (and checked) once, below
+        # a file HMMTagger.save wrote: its JSON alone, its data read as CoNLL-U (segmented text for BMES)
+        self.from_json = is_hmm_json(path)
+        # the kind; the arrays are read (and checked) once, below
+        task = {"model": HMM_KIND} if self.from_json else ckpt.load_meta(path).get("task") or {}
         self.kind = task.get("model")
-        if self.kind == "tagger":
+        if self.from_json:
+            self.model, task = load_hmm_json(path)
+        elif self.kind == "tagger":
             self.model, self.encoder, task = load_tagger(path)
         elif self.kind == HMM_KIND:
             self.model = _load_hmm(path, task, ckpt.load_checkpoint(path)[0])
@@ -36,12 +44,9 @@ class LoadedTagger:
             ckpt.load_checkpoint(path)  # a damaged file is said as damaged before as foreign
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {other_kind(self.kind)}")
         self.task = task
-        from rnnkit.tagging.scoring import METRICS
-
         with reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
             self.spec = DataSpec(**task["data"])
-            if task["metric"] not in METRICS:
-                raise ValueError(f"metric {task['metric']!r:.40}, expected one of {', '.join(METRICS)}")
+            check_task_metric(task)
             check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
             from rnnkit.tagging.train_scheme import SchemeMap
 

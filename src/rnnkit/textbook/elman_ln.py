@@ -5,11 +5,12 @@ As :mod:`rnnkit.textbook.elman`, but the summed inputs a_t are normalized over t
 (LN of :mod:`rnnkit.textbook.layernorm`), with gain gamma and shift beta (H,) (parameters ``ln_weight``,
 ``ln_bias``)::
 
-    a_t = W_ih x_t + W_hh h_{t-1}                        # (H,) no bias here: LN's mean would remove it
+    a_t = W_ih x_t + W_hh h_{t-1}                        # (H,) the biases come after LN, as in Ba et al.
     mu_t = mean(a_t)                                     # one number
     sigma_t = sqrt(mean((a_t - mu_t)^2) + eps)           # one number, eps = 1e-5
     a_hat = (a_t - mu_t) / sigma_t                       # (H,)
-    y_t = gamma * a_hat + beta + b_ih + b_hh             # the biases add where beta does
+    y_t = gamma * a_hat + beta + b_ih + b_hh             # the biases add where beta does (before LN, only
+                                                         # their mean over H would go, the rest be scaled)
     h_t = f(y_t)                                         # f = tanh or relu
 
 Backward, from dh = dL/dh_t (the loss at t and step t+1); the LN's own backward is the line of da::

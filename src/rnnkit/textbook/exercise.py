@@ -57,13 +57,25 @@ class Exercise:
     drawn: list[str] = field(default_factory=list)  # the quantities drawn at random, for saying so
 
 
-def _agree(quantity: str, sources: list[tuple[str, int | None]], default: int) -> int:
+NAMES = {name: name for name in ("xs", "h0", "c0", "dout", "dc", "input_size", "hidden_size", "steps")}
+
+
+def _agree(quantity: str, sources: list[tuple[str, int | None]], default: int, fix: str = "make them agree") -> int:
     """The one size all given ``sources`` (description, size or None) agree on, else ``default``."""
     given = [(what, n) for what, n in sources if n is not None]
     for what, n in given[1:]:
         if n != given[0][1]:
-            raise ValueError(f"{quantity}: {given[0][0]} gives {given[0][1]}, {what} gives {n}; make them agree")
+            raise ValueError(f"{quantity}: {given[0][0]} gives {given[0][1]}, {what} gives {n}; {fix}")
     return given[0][1] if given else default
+
+
+def _pad_dout(xs: list[np.ndarray] | None, dout: list[np.ndarray] | None, option: str) -> str:
+    """How to give fewer upstream gradients than steps: zeros first, for the steps without loss."""
+    if not xs or not dout or len(dout) >= len(xs):
+        return "make them agree"
+    zeros = ",".join(["0"] * len(dout[0]))
+    groups = [zeros] * (len(xs) - len(dout)) + [",".join(f"{v:g}" for v in d) for d in dout]
+    return f"give one group a step, zeros for a step without loss: {option} {' '.join(groups)}"
 
 
 def _count(n: int) -> str:
@@ -86,39 +98,41 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
                    xs: list[np.ndarray] | None = None, h0: np.ndarray | None = None, c0: np.ndarray | None = None,
                    dout: list[np.ndarray] | None = None, dc: np.ndarray | None = None,
                    input_size: int | None = None, hidden_size: int | None = None,
-                   steps: int | None = None) -> Exercise:
+                   steps: int | None = None, names: dict[str, str] | None = None) -> Exercise:
     """An exercise from the numbers given (None: drawn from ``rng``, :func:`random_values`; ``dc``: zero).
 
     D (input size), H (hidden size) and T (steps) are read from whatever gives them (``params``, the
     vectors, ``input_size``, ``hidden_size``, ``steps``), which must agree; D = 3, H = 2 (3 for a
     layer-normalized cell), T = 1 when nothing does.  ``xs`` and ``dout`` hold one vector a step.  Everything is
     drawn, always in the same order (parameters, h0, c0, xs, dout), so that the same seed gives the same numbers
-    whatever else is given.
+    whatever else is given.  ``names`` (default :data:`NAMES`): what errors call each argument, e.g.
+    ``{"xs": "--x"}`` for a command line.
     """
+    name = {**NAMES, **(names or {})}
     if cell not in CELLS:
         raise ValueError(f"Expected cell {', '.join(map(repr, CELLS))}, got {cell!r}")
     if not has_cell_state(cell) and (c0 is not None or dc is not None):
         raise ValueError(f"c0 and dc are an LSTM's cell state and its gradient; {CELL_NAMES[cell]} has none")
     w_ih, w_hh = (None, None) if params is None else (params["weight_ih"], params["weight_hh"])
-    D = _agree("the input size D", [(f"{params_from} (weight_ih's columns)", None if w_ih is None else w_ih.shape[1]),
-                                    ("xs (--x)", _same_lengths(xs, "xs (--x)")),
-                                    ("input_size (--input-size)", input_size)],
+    D = _agree("The input size D", [(f"{params_from} (weight_ih's columns)", None if w_ih is None else w_ih.shape[1]),
+                                    (name["xs"], _same_lengths(xs, name["xs"])),
+                                    (name["input_size"], input_size)],
                DEFAULT_INPUT_SIZE)
     sizes = [(f"{params_from} (weight_hh's columns)", None if w_hh is None else w_hh.shape[1]),
-             ("h0 (--h0)", None if h0 is None else len(h0)), ("c0 (--c0)", None if c0 is None else len(c0)),
-             ("dout (--dh)", _same_lengths(dout, "dout (--dh)")), ("dc (--dc)", None if dc is None else len(dc)),
-             ("hidden_size (--hidden-size)", hidden_size)]
-    H = _agree("the hidden size H", sizes, DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
+             (name["h0"], None if h0 is None else len(h0)), (name["c0"], None if c0 is None else len(c0)),
+             (name["dout"], _same_lengths(dout, name["dout"])), (name["dc"], None if dc is None else len(dc)),
+             (name["hidden_size"], hidden_size)]
+    H = _agree("The hidden size H", sizes, DEFAULT_HIDDEN_SIZE_LN if has_layer_norm(cell) else DEFAULT_HIDDEN_SIZE)
     from rnnkit.recurrent_checks import ln_over_one_unit
 
     why = ln_over_one_unit(base_cell(cell), has_layer_norm(cell), H)
     if why:
-        given = ", ".join(name for name, n in sizes if n is not None)  # what set H: each must give 2 or more
+        given = ", ".join(what for what, n in sizes if n is not None)  # what set H: each must give 2 or more
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
                          f"{why}), got H = 1 from {given}; give 2 or more there")
-    T = _agree("the number of steps", [("xs (--x, one a step)", None if xs is None else len(xs)),
-                                       ("dout (--dh, one a step)", None if dout is None else len(dout)),
-                                       ("steps (--steps)", steps)], 1)
+    T = _agree("The number of steps", [(f"{name['xs']} (one group a step)", None if xs is None else len(xs)),
+                                       (f"{name['dout']} (one group a step)", None if dout is None else len(dout)),
+                                       (name["steps"], steps)], 1, _pad_dout(xs, dout, name["dout"]))
     drawn = {"parameters": random_params(cell, D, H, rng), "h0": random_values((H,), rng)}
     if has_cell_state(cell):
         drawn["c0"] = random_values((H,), rng)

@@ -11,7 +11,9 @@ For one vector a of K numbers (one example's summed inputs; no batch, so nothing
 
 Backward, from dy = dL/dy (K,).  The gain and shift are elementwise: dgamma = dy * a_hat, dbeta = dy,
 da_hat = dy * gamma.  Every a_k moves mu and sigma, so da is not da_hat / sigma alone.  With
-d mu / d a_k = 1/K and d sigma / d a_k = a_hat_k / (K sigma)::
+d mu / d a_k = 1/K and d sigma / d a_k = (a_k - mu) / (K sigma) = a_hat_k / K (the mu inside sigma drops
+out: sum_j (a_j - mu) = 0), d a_hat_j / d a_k = ([j = k] - 1/K - a_hat_j a_hat_k / K) / sigma, so
+da_k = sum_j da_hat_j d a_hat_j / d a_k is::
 
     da = (da_hat - mean(da_hat) - a_hat * mean(da_hat * a_hat)) / sigma
 

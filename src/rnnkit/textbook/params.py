@@ -12,7 +12,8 @@ gains and shifts (``LN_PARAMS`` of :mod:`rnnkit.textbook.elman_ln`, :mod:`~rnnki
 Elman RNN's a_t and the LSTM's cell H.  A peephole or an LN shift left out is 0, an LN gain left out 1 (LN's
 own start, torch.nn.LayerNorm's too).
 
-Random values are drawn from U(-1, 1) and rounded to one decimal, so that a step can be worked by hand.
+Random values are drawn from U(-1, 1) (LN gains from U(0.5, 1.5) and shifts from U(-0.2, 0.2), near what a
+fresh layer's 1 and 0 are) and rounded to one decimal, so that a step can be worked by hand.
 """
 from __future__ import annotations
 
@@ -48,19 +49,33 @@ def left_out_value(name: str) -> float:
     return 1.0 if name.startswith("ln_") and name.endswith("_weight") else 0.0
 
 
-def random_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Numbers for an exercise: U(-1, 1) rounded to one decimal (-1.0, -0.9, ..., 1.0), float64."""
-    return np.round(rng.uniform(-1.0, 1.0, size=shape), 1) + 0.0  # + 0.0: no -0.0
+LN_GAIN_RANGE = (0.5, 1.5)  # an LN gain near 1 as trained ones are, never 0 or negative
+LN_SHIFT_RANGE = (-0.2, 0.2)  # an LN shift near 0
+
+
+def random_values(shape: tuple[int, ...], rng: np.random.Generator, low: float = -1.0,
+                  high: float = 1.0) -> np.ndarray:
+    """Numbers for an exercise: U(low, high), by default U(-1, 1), rounded to one decimal (-1.0, -0.9, ..., 1.0),
+    float64.  One draw a number whatever the range, so the numbers drawn after are the same."""
+    return np.round(rng.uniform(low, high, size=shape), 1) + 0.0  # + 0.0: no -0.0
+
+
+def _draw_range(name: str) -> tuple[float, float]:
+    """U(-1, 1) for weights, biases and peepholes; LN gains (``ln_*_weight``) near 1, shifts (``ln_*_bias``) near 0."""
+    if name.startswith("ln_"):
+        return LN_GAIN_RANGE if name.endswith("_weight") else LN_SHIFT_RANGE
+    return -1.0, 1.0
 
 
 def random_params(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """A cell's four parameters (with peepholes or LN gains and shifts, drawn after the others), in PyTorch's
-    layout, drawn by :func:`random_values` in PyTorch's order."""
+    layout, drawn by :func:`random_values` in PyTorch's order: U(-1, 1), but LN gains U(0.5, 1.5) and shifts
+    U(-0.2, 0.2)."""
     rows = len(CELLS[cell].GATES) * hidden_size
     shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
               "bias_hh": (rows,)}
     shapes.update({name: (hidden_size if name in _per_unit(cell) else rows,) for name in _extras(cell)})
-    return {name: random_values(shape, rng) for name, shape in shapes.items()}
+    return {name: random_values(shape, rng, *_draw_range(name)) for name, shape in shapes.items()}
 
 
 def _array(value: Any, ndim: int, where: str) -> np.ndarray:

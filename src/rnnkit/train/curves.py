@@ -159,19 +159,39 @@ def best_epoch(run: RunCurves) -> dict | None:
     return marked[-1] if marked else None
 
 
+def last_train_loss(run: RunCurves) -> tuple[float | None, str]:
+    """The run's latest training loss and what it covers: the last ended epoch's mean ("epoch 3 mean"), or,
+    when a batch was logged after that epoch's end (a run stopped part-way through the next epoch, or still
+    training in it), that batch's loss ("epoch 4 step 85", the epoch that had not ended); (None, "-") without
+    either.  The training log shows the same batch losses (``epoch 4 |  60.7% | ... | loss 2.654``)."""
+    ended = run.epochs[-1]["step"] if run.epochs else 0
+    if run.steps.size and run.steps[-1] > ended:
+        step = int(run.steps[-1])
+        epoch = 1 + sum(e["step"] < step for e in run.epochs)  # the epoch the step was in
+        return float(run.losses[-1]), f"epoch {epoch} step {step}"
+    if run.epochs:
+        return run.epochs[-1].get("train_loss"), f"epoch {run.epochs[-1]['epoch']} mean"
+    return None, "-"
+
+
 def summary_lines(runs: list[RunCurves], metric: str = "loss") -> list[str]:
-    """A table: per run its epochs, last training loss and the validation ``metric`` at its best epoch
-    (the epoch of best.safetensors) and at its last."""
+    """A table: per run its ended epochs, latest training loss (:func:`last_train_loss`) and what it covers,
+    and the validation ``metric`` at its best epoch (the epoch of best.safetensors) and at its last ended one;
+    a note below it when a loss is a batch's, of an epoch that had not ended."""
     width = max(4, *(display_width(r.name) for r in runs))  # a Chinese run name takes two columns a character
     key = "valid_" + metric
-    lines = [f"{ljust('run', width)} {'epochs':>6} {'last train loss':>15} {'best epoch':>10} "
+    latest = [last_train_loss(r) for r in runs]
+    of = max(len("train loss of"), *(len(what) for _, what in latest))
+    lines = [f"{ljust('run', width)} {'epochs':>6} {'last train loss':>15} {'train loss of':<{of}} {'best epoch':>10} "
              f"{'valid ' + metric + ' (best)':>22} {'valid ' + metric + ' (last)':>22}"]
-    for r in runs:
-        last_train = r.epochs[-1].get("train_loss") if r.epochs else (r.losses[-1] if r.losses.size else None)
+    for r, (loss, what) in zip(runs, latest):
         best = best_epoch(r)
-        lines.append(f"{ljust(r.name, width)} {len(r.epochs):>6} {_fmt(last_train):>15} "
+        lines.append(f"{ljust(r.name, width)} {len(r.epochs):>6} {_fmt(loss):>15} {what:<{of}} "
                      f"{(best['epoch'] if best else '-'):>10} {_fmt(best.get(key) if best else None, metric):>22} "
                      f"{_fmt(r.epochs[-1].get(key) if r.epochs else None, metric):>22}")
+    if any(" step " in what for _, what in latest):
+        lines.append("(epoch N step S: the batch logged at step S, in epoch N, which had not ended; epoch N mean: "
+                     "the mean over epoch N)")
     return lines
 
 

@@ -103,6 +103,7 @@ class Trainer(LoopCheckpoints):
         # each process's own draws in its steps (dropout masks over its streams)
         self.rank_rng = np.random.default_rng([config.seed, self.group.rank]) if self.group.size > 1 else None
         self.state = LoopState()
+        self.saved_step: int | None = None  # the step last.safetensors holds (written or resumed from); None: none
         self.carry: Any = None
         self.first_loss: float | None = None  # for detecting an exploding loss
         # what guessing uniformly scores, for naming a run that diverges below the explosion threshold
@@ -199,7 +200,8 @@ class Trainer(LoopCheckpoints):
             epoch = st.epoch + 1  # 1-based for people
             # done: the units a resumed epoch had trained (0 at an epoch's start), which every task counts alike
             self.progress.start_epoch(epoch, total, done=st.epoch_units,
-                                      steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step)
+                                      steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step,
+                                      step=st.step)  # lines at the run's steps, a resumed run's too
             epoch_start = time.monotonic()
             hint = self._divergence_hint()
             drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)
@@ -275,7 +277,8 @@ class Trainer(LoopCheckpoints):
             self.progress.end_epoch(None)  # max_steps reached inside the epoch: its bar closed (lines: its last)
             break
         if cfg.max_steps is not None and st.step >= cfg.max_steps:
-            self._save(LAST)
+            if self.saved_step != st.step:  # not when the epoch's end (or a resume with nothing to train) has it
+                self._save(LAST)
             note = step_limit_note(st.step, st.epoch, cfg.epochs, st.history, (self.run_dir / BEST).is_file())
             if note and st.step > self.start_step and not st.stopped_early and self.keep_best:  # a resume with
                 # nothing left to train said so already; so did early stopping, which a larger max_steps would not

@@ -29,6 +29,8 @@ class LoopCheckpoints:
         check_weights(st.step, self.task.params, self._divergence_hint())  # not blown up
         carry = None if self.carry is None else self.task.carry_arrays(self.carry)
         rank_rngs = None
+        if name == LAST:  # in every process: each decides alike whether the run's end saves it again
+            self.saved_step = st.step
         if self.group.size > 1:  # what only each process holds, to process 0, which alone writes
             carry = self.group.gather(carry)
             rank_rngs = self.group.gather(ckpt.rng_state(self.rank_rng))
@@ -100,6 +102,7 @@ class LoopCheckpoints:
                 self.rank_rng = ckpt.restore_rng(meta["rank_rngs"][self.group.rank])
             lp = meta["loop"]
             self.state = loop_state(lp)
+            self.saved_step = self.state.step  # a resume with nothing to train rewrites nothing
             carry = {k[6:]: v for k, v in arrays.items() if k.startswith("carry/")}
             self.carry = self.task.carry_from_arrays(carry) if lp["has_carry"] else None
             self.first_loss = lp.get("first_loss")  # absent before it was kept: the next step's loss then

@@ -15,8 +15,9 @@ def truncate_metrics(path: Path, epoch: int, step: int) -> None:
     object, an epoch line without its epoch) is dropped, never a reason to refuse the resume."""
     if not path.exists():
         return
+    old = path.read_bytes()
     keep = []
-    for raw in path.read_bytes().splitlines():
+    for raw in old.splitlines():
         try:
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -27,6 +28,7 @@ def truncate_metrics(path: Path, epoch: int, step: int) -> None:
         if isinstance(at, int) and at <= (epoch if rec.get("type") == "epoch" else step):
             keep.append(raw.decode("utf-8"))
     data = "".join(x + "\n" for x in keep).encode("utf-8")
-    write_atomically(path, lambda f: f.write(data))  # a kill now leaves the old log or the new one
+    if data != old:  # a resume with nothing to cut (one with nothing to train) leaves the log as it was
+        write_atomically(path, lambda f: f.write(data))  # a kill now leaves the old log or the new one
     with contextlib.suppress(OSError):
         path.with_suffix(".tmp").unlink()  # what earlier versions' kills left here

@@ -98,8 +98,9 @@ def _bar_class() -> type:
 class Progress:
     """Shows units/s (tokens, sentences), loss, perplexity and ETA for one epoch at a time.
 
-    ``mode``: "bar" (tqdm), "lines" (one plain line per ``every`` updates), "none", or "auto"
-    (a bar when ``stream`` is a terminal, lines otherwise).
+    ``mode``: "bar" (tqdm), "lines" (one plain line per ``every`` updates, at the run's step counts that are
+    multiples of it: see :meth:`start_epoch`), "none", or "auto" (a bar when ``stream`` is a terminal, lines
+    otherwise).
     """
 
     def __init__(self, mode: str = "auto", unit: str = "tok", every: int = 50, stream: TextIO | None = None,
@@ -122,13 +123,17 @@ class Progress:
         return self.stream.gone
 
     def start_epoch(self, epoch: int, total: int, done: int = 0, desc: str | None = None,
-                    since: tuple[float, int] | None = None, steps_left: int | None = None) -> None:
+                    since: tuple[float, int] | None = None, steps_left: int | None = None, step: int = 0) -> None:
         """Start showing ``epoch``: ``total`` units, ``done`` of them already (a resumed epoch); ``desc``: the
         name shown instead of "epoch N" (a pass that is no training epoch: ``rnnkit tag``'s "tagging");
         ``since``: (start time, units done since then) the rate counts from (default: now, none);
         ``steps_left``: the updates before a step limit (``max_steps``) stops the run, which the ETA (the bar's
-        and the lines', :meth:`eta`) then does not run past (None: the epoch's end)."""
+        and the lines', :meth:`eta`) then does not run past (None: the epoch's end); ``step``: the updates made
+        before this epoch's first (the run's step count, or a resumed run's): the lines come after the updates
+        whose count from the run's start is a multiple of ``every``, so a resumed run shows them at the steps the
+        run would have shown them at uninterrupted (as the metrics log's lines), not ``every`` updates on."""
         self.steps_left = steps_left
+        self.step = step
         self.epoch = epoch
         self.desc = desc or f"epoch {epoch}"
         self.total = total
@@ -159,7 +164,7 @@ class Progress:
             self._bar.set_postfix(info, refresh=False)
         elif self.mode == "lines":
             self._last = (rate, info)
-            if self.updates % self.every == 0:
+            if (self.step + self.updates) % self.every == 0:
                 self._print_line()
 
     def eta(self, rate: float) -> float:
@@ -187,7 +192,7 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        if self.mode == "lines" and self.updates % self.every:
+        if self.mode == "lines" and self.updates and (self.step + self.updates) % self.every:
             self._print_line()
         if self.mode != "none" and summary is not None:  # None: no summary line
             print(summary, file=self.stream, flush=True)

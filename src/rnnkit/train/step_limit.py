@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnkit.train.position import steps_into_epoch
 from rnnkit.train.run_files import BEST, LAST
 
 
@@ -17,7 +18,7 @@ def step_limit_note(step: int, epoch: int, epochs: int, history: list[dict[str, 
     ``epochs``); ``history`` the epoch-end records (each with its ``step`` and whether it was the
     ``best``); ``has_best``: a best checkpoint is in the run folder.  "" when the run ended its last epoch."""
     ended = [r for r in history if r.get("type", "epoch") == "epoch"]
-    into = step - (ended[-1]["step"] if ended else 0)  # steps since the last epoch's end
+    into = steps_into_epoch(step, history) or 0  # steps since the last epoch's end
     if into <= 0:
         return "" if epoch >= epochs else f"stopped at step {step:,} (max_steps) after epoch {epoch} of {epochs}"
     best = [r["epoch"] for r in ended if r.get("best")]

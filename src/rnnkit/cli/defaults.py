@@ -1,0 +1,43 @@
+"""The defaults of ``rnnkit train KIND``'s options, read from its own parser: for ``rnnkit info``, which tells the
+settings a run chose from those it left at their defaults (:func:`chosen_options`)."""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+from typing import Any
+
+# the training command of each model kind a training checkpoint holds: rnnkit train KIND
+TRAIN_COMMANDS = {"lm": "lm", "tagger": "tagger", "classifier": "classifier", "seq2seq": "seq2seq", "treenet": "tree"}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+
+@functools.lru_cache(maxsize=None)
+def train_defaults(kind: str) -> tuple[str, dict[str, Any]] | None:
+    """``("rnnkit train lm", {"--bptt": 35, ...})``: the command that trains a model of ``kind`` and each of its
+    options' default (as JSON keeps it: a tuple a list), None for a kind no training command writes."""
+    from rnnkit.cli.main import build_parser
+
+    command = TRAIN_COMMANDS.get(kind)
+    parser = _subcommands(_subcommands(build_parser()).get("train")).get(command) if command else None
+    if parser is None:
+        return None
+    defaults = {option: json.loads(json.dumps(action.default, default=str)) for action in parser._actions
+                for option in action.option_strings if action.default is not argparse.SUPPRESS}
+    return f"rnnkit train {command}", defaults
+
+
+def chosen_options(kind: str | None, run_options: Any) -> dict[str, Any]:
+    """``{"command", "chosen"}``: the command that trains a model of ``kind`` ("rnnkit train lm") and the run
+    options (``--bptt``: those a run stores, ``run_options``) whose value is not that command's default (nor an
+    option it has any more), in their stored order; both None for a kind without one, or options not stored."""
+    found = train_defaults(kind) if isinstance(kind, str) and isinstance(run_options, dict) else None
+    if found is None:
+        return {"command": None, "chosen": None}
+    command, defaults = found
+    missing = object()
+    return {"command": command, "chosen": [k for k, v in run_options.items() if isinstance(k, str)
+                                           and k.startswith("--") and defaults.get(k, missing) != v]}
