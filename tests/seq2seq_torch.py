@@ -36,10 +36,12 @@ def _torch_bridge(torch, m, cell, L, H, srcs):
     return tuple(inits) if cell == "lstm" else inits[0]
 
 
-def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_in, tgt_out, tgt_mask, src_ext=None):
+def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_in, tgt_out, tgt_mask, src_ext=None,
+                  coverage_loss=0.0):
     """Teacher-forced summed NLL where tgt_mask; values (B, S, Hk) and mask (B, S) feed the attention.  With
     src_ext (S, B), copy attention: P = p_gen softmax + (1 - p_gen) a scattered onto the extended ids, an
-    extended id read as <unk> (3)."""
+    extended id read as <unk> (3).  With attention.w_cov, coverage: the additive score's tanh reads w_cov cov_t,
+    cov_t the sum of the earlier weights, and the loss adds coverage_loss * sum mask_t sum min(a_t, cov_t)."""
     if src_ext is not None:
         tgt_in = np.where(tgt_in >= m.output.out_features, 3, tgt_in)
     mixed = []
@@ -47,6 +49,9 @@ def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_i
     feed = torch.zeros(B, H, dtype=torch.float64)
     emb = m.tgt_embedding(torch.from_numpy(tgt_in))  # (T, B, E)
     logits = []
+    coverage = hasattr(getattr(m, "attention", None), "w_cov")
+    cov = None if values is None else torch.zeros(values.shape[:2], dtype=torch.float64)  # (B, S)
+    cov_loss = torch.zeros((), dtype=torch.float64)
     for t in range(tgt_in.shape[0]):
         x = torch.cat([emb[t], feed], dim=1) if input_feeding else emb[t]
         out, state = m.decoder(x[None], state)
@@ -56,13 +61,18 @@ def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_i
         else:
             a = m.attention
             if attention == "additive":
-                scores = torch.tanh(values @ a.W_k.T + (h @ a.W_q.T)[:, None, :]) @ a.v
+                pre = values @ a.W_k.T + (h @ a.W_q.T)[:, None, :]
+                scores = torch.tanh(pre + cov[:, :, None] * a.w_cov if coverage else pre) @ a.v
             else:
                 keys = values @ a.W.T if attention == "general" else values
                 scores = (keys @ h[:, :, None])[:, :, 0]
             weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
             context = (weights[:, None, :] @ values)[:, 0, :]
             comb = torch.cat([context, h], dim=1)
+            if coverage:
+                m_t = torch.from_numpy(tgt_mask[t].astype(np.float64))
+                cov_loss = cov_loss + coverage_loss * (m_t * torch.minimum(weights, cov).sum(dim=1)).sum()
+                cov = cov + weights
         feed = torch.tanh(m.combine(comb))
         logits.append(m.output(feed))
         if src_ext is not None:
@@ -73,16 +83,16 @@ def _torch_decode(torch, m, attention, input_feeding, state, values, mask, tgt_i
             mixed.append(probs.scatter_add(1, ext, (1 - p_gen) * weights))
     if src_ext is not None:
         nll = -torch.log(torch.stack(mixed).gather(2, torch.from_numpy(tgt_out)[:, :, None])[:, :, 0])
-        return (nll * torch.from_numpy(tgt_mask.astype(np.float64))).sum()
+        return (nll * torch.from_numpy(tgt_mask.astype(np.float64))).sum() + cov_loss
     V = m.output.out_features
     nll = torch.nn.functional.cross_entropy(torch.stack(logits).reshape(-1, V), torch.from_numpy(tgt_out).reshape(-1),
                                             reduction="none")
-    return (nll * torch.from_numpy(tgt_mask.reshape(-1).astype(np.float64))).sum()
+    return (nll * torch.from_numpy(tgt_mask.reshape(-1).astype(np.float64))).sum() + cov_loss
 
 
-def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask, src_ext=None):
+def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask, src_ext=None, coverage_loss=0.0):
     """The same model written with torch.nn modules and autograd; returns (loss, {name: tensor}).  src_ext (S, B):
-    a copy model's source extended ids."""
+    a copy model's source extended ids; coverage_loss: a coverage model's lambda."""
     nn = torch.nn
     H, L = cfg.decoder_hidden_size, cfg.decoder_layers
     dirs = 2 if cfg.bidirectional else 1
@@ -114,7 +124,7 @@ def _torch_loss(torch, cfg, params, src, lengths, tgt_in, tgt_out, tgt_mask, src
     state = _torch_bridge(torch, m, cfg.cell, L, H, srcs)
     mask = torch.from_numpy(np.arange(S)[None, :] < lengths[:, None])
     loss = _torch_decode(torch, m, cfg.attention, cfg.input_feeding, state, enc_out.transpose(0, 1), mask,
-                         tgt_in, tgt_out, tgt_mask, src_ext)
+                         tgt_in, tgt_out, tgt_mask, src_ext, coverage_loss)
     return loss, named
 
 

@@ -8,14 +8,14 @@ import itertools
 
 import numpy as np
 import pytest
+from seq2seq_tiny import load_as_older, round_trip
 from threadpoolctl import threadpool_limits
 
-from rnnkit import checkpoint as ckpt
 from rnnkit.data.parallel import BOS_ID, EOS_ID, UNK_ID, build_vocab, make_batch
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq.copy import GATE, decode_extended, encode_copy_pairs, source_extension, target_extension
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
-from rnnkit.seq2seq.io import Translator, load_translator, save_translator
+from rnnkit.seq2seq.io import Translator
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.seq2seq.translate import translate
 
@@ -142,25 +142,12 @@ def test_translate_prints_copied_source_words(beam):
 
 def test_checkpoints_round_trip_and_old_ones_load(tmp_path):
     translator = _translator()
-    path = save_translator(tmp_path / "copy.safetensors", translator)
-    back = load_translator(path)
-    assert back.model.config.copy and back.model.config == translator.model.config
-    assert set(back.model.params) == set(translator.model.params)
-    for k, v in translator.model.params.items():
-        assert np.array_equal(back.model.params[k], v), k
-    sentences = ["Zoe a b", "b 42 c 42"]
-    first = translate(translator, sentences, beam_size=2, max_len=5)
-    again = translate(back, sentences, beam_size=2, max_len=5)
-    assert [t[0].text for t in first] == [t[0].text for t in again]
+    assert round_trip(tmp_path / "copy.safetensors", translator, ["Zoe a b", "b 42 c 42"]).model.config.copy
     # a checkpoint written before the option: its config has no "copy", its arrays no gate
     plain = Seq2Seq(Seq2SeqConfig(8, 6, cell="gru", src_embedding_dim=4, tgt_embedding_dim=4, encoder_hidden_size=4,
                                   decoder_hidden_size=8, attention_size=5), np.random.default_rng(0))
     old = Translator(plain, translator.source_vocab, translator.target_vocab, Tokenizer("word"), Tokenizer("word"))
-    meta = old.meta()
-    del meta["seq2seq_config"]["copy"]
-    ckpt.save_checkpoint(tmp_path / "old.safetensors", {"model/" + k: v for k, v in plain.params.items()},
-                         {"kind": "seq2seq-model", "task": meta})
-    loaded = load_translator(tmp_path / "old.safetensors")
+    loaded = load_as_older(tmp_path / "old.safetensors", old, "copy")
     assert not loaded.model.config.copy and not any(k.startswith(GATE) for k in loaded.model.params)
     assert translate(loaded, ["a b"], max_len=3)[0][0].ids == translate(old, ["a b"], max_len=3)[0][0].ids
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from seq2seq_tiny import V_SRC, V_TGT, _config, _randomise
+from seq2seq_tiny import V_SRC, V_TGT, _config, _randomise, assert_float32_follows, assert_rows_add_up
 from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 from seq2seq_torch import _assert_matches_torch, _torch_loss
 
@@ -73,20 +73,8 @@ def test_padding_and_batch_companions_change_nothing():
     rng = np.random.default_rng(5)
     model = Seq2Seq(_config(copy=True, cell="gru", encoder_layers=1, decoder_layers=1), rng)
     _randomise(model, rng)
-    src, lengths, tgt_in, tgt_out, mask, ext = copy_batch(rng)
-    loss, cache = model.forward(src, lengths, tgt_in, tgt_out, mask, src_ext=ext)
-    grads = model.backward(1.0, cache)
-    total, summed = 0.0, {k: np.zeros_like(v) for k, v in model.params.items()}
-    for b in range(B):
-        n, m = LENGTHS[b], TGT_LENGTHS[b]
-        one, c = model.forward(src[:n, b:b + 1], lengths[b:b + 1], tgt_in[:m, b:b + 1], tgt_out[:m, b:b + 1],
-                               mask[:m, b:b + 1], src_ext=ext[:n, b:b + 1])
-        total += one
-        for k, g in model.backward(1.0, c).items():
-            summed[k] += g
-    assert abs(total - loss) < 1e-9
-    for k in grads:
-        assert np.allclose(grads[k], summed[k], atol=1e-10), k
+    *batch, ext = copy_batch(rng)
+    assert_rows_add_up(model, *batch, src_ext=ext)
 
 
 @pytest.mark.parametrize("case", CASES[:3], ids=lambda c: f"{c['cell']}-{c['attention']}")
@@ -106,19 +94,7 @@ def test_matches_pytorch(case):
 
 def test_float32_follows_float64():
     """The float32 fast path gives the float64 loss and gradients to float32 precision."""
-    rng = np.random.default_rng(2)
-    wide = Seq2Seq(_config(copy=True, cell="lstm", attention="additive", encoder_layers=1, decoder_layers=1), rng)
-    _randomise(wide, rng)
-    narrow = Seq2Seq(_config(copy=True, cell="lstm", attention="additive", encoder_layers=1, decoder_layers=1,
-                             dtype="float32"), rng)
-    narrow.load_arrays({k: v.astype(np.float32) for k, v in wide.params.items()})
-    batch = copy_batch(rng)
-    results = []
-    for model in (wide, narrow):
-        loss, cache = model.forward(*batch[:5], src_ext=batch[5])
-        results.append((loss, model.backward(1.0, cache)))
-    (l64, g64), (l32, g32) = results
-    assert abs(l64 - l32) < 1e-4 * abs(l64)
-    for k in g64:
-        assert g32[k].dtype == np.float32, k
-        assert np.allclose(g32[k], g64[k], rtol=1e-3, atol=1e-4), k
+    kw = dict(copy=True, cell="lstm", attention="additive", encoder_layers=1, decoder_layers=1)
+    *batch, ext = copy_batch(np.random.default_rng(1))
+    assert_float32_follows(lambda dtype: Seq2Seq(_config(dtype=dtype, **kw), np.random.default_rng(0)), batch,
+                           src_ext=ext)

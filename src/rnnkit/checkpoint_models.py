@@ -205,6 +205,8 @@ def _seq2seq(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any],
         extras.append("input feeding")
     if cfg.get("copy"):
         extras.append("copy attention")
+    if cfg.get("coverage"):
+        extras.append("coverage")
     target = _dict(task.get("target_tokenizer")).get("level")
     if target and target != arch["level"]:
         extras.append(f"target level {target}")

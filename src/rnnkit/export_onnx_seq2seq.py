@@ -64,12 +64,12 @@ def check_translator(task: dict[str, Any], path: Path | str, output: str | os.Pa
     (:func:`step_path` of ``output``) that cannot be written, checked before any file is written; an ``output``
     itself named ``*.step.onnx`` too (it would replace another export's step and put its own in ``m.step.step.onnx``).
     ``loaded``: the checkpoint's ``(arrays, meta)``, when read already (:func:`rnnkit.export_scope.check_loadable`)."""
-    from rnnkit.export_scope import COPY_LACKS, check_loadable, copies
+    from rnnkit.export_scope import check_loadable, unexported
 
     check_loadable("seq2seq", path, loaded)
-    if copies(task):
-        raise ValueError(f"--onnx: {path} is a translator with copy attention (--copy), which {COPY_LACKS}; export it "
-                         "without --onnx, as a model for rnnkit's own commands")
+    if unexported(task):
+        raise ValueError(f"--onnx: {path} is {unexported(task)}; export it without --onnx, as a model for rnnkit's "
+                         "own commands")
     refuse_beside_name(output, STEP_SUFFIX, "decoder step file", ".onnx")
     check_beside(output, STEP_SUFFIX, "decoder step", path)
 

@@ -8,10 +8,10 @@ columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an 
 peephole LSTMs (``--peephole``: ONNX's LSTM operator has them) and layer-normalized layers (``--layer-norm``: a
 ``Scan``, :mod:`rnnkit.export_onnx_ln`), and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
 Refused, each in one line that names why: every other kind of model; translators with copy attention
-(``--copy``); and for torch the class-based softmax, CRF taggers, taggers with other inputs than words, residual
-connections, peepholes and layer-normalized layers.  A checkpoint rnnkit's own loader refuses is refused with its words
-first (:func:`check_loadable`): so is one with a learned initial state (``h0_l*``), which no model rnnkit
-trains has.
+(``--copy``) or coverage (``--coverage``); and for torch the class-based softmax, CRF taggers, taggers with
+other inputs than words, residual connections, peepholes and layer-normalized layers.  A checkpoint rnnkit's own
+loader refuses is refused with its words first (:func:`check_loadable`): so is one with a learned initial state
+(``h0_l*``), which no model rnnkit trains has.
 """
 from __future__ import annotations
 
@@ -44,15 +44,21 @@ _LACKS = {
 }
 
 
-# why neither export builds a copy-attention translator (rnnkit.seq2seq.copy)
-COPY_LACKS = ("neither export builds: its output mixes the softmax with the attention weights over each sentence's "
-              "own extended vocabulary")
+# what neither export builds of a translator: its config's flag -> (what it is, why neither builds it)
+UNEXPORTED = {"copy": ("copy attention (--copy)", "neither export builds: its output mixes the softmax with the "
+                       "attention weights over each sentence's own extended vocabulary"),
+              "coverage": ("coverage (--coverage)", "neither export builds: its attention reads a coverage vector "
+                           "carried from each decoder step to the next")}
 
 
-def copies(task: dict[str, Any]) -> bool:
-    """Whether a translator's task metadata says copy attention (``seq2seq_config.copy``)."""
+def unexported(task: dict[str, Any]) -> str | None:
+    """"a translator with <what>, which <why>" for the first of :data:`UNEXPORTED` a translator's task metadata
+    (``seq2seq_config``) has on, else None."""
     config = task.get("seq2seq_config")
-    return isinstance(config, dict) and bool(config.get("copy"))
+    for flag, (what, why) in UNEXPORTED.items():
+        if isinstance(config, dict) and config.get(flag):
+            return f"a translator with {what}, which {why}"
+    return None
 
 
 def tagger_extras(task: dict[str, Any]) -> list[str]:
@@ -89,8 +95,8 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if parts:
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
                          "over words alone is exported)", onnx_builds=True)
-    elif kind == "seq2seq" and copies(task):
-        raise refuse(f"{path} is a translator with copy attention (--copy), which {COPY_LACKS}")
+    elif kind == "seq2seq" and unexported(task):
+        raise refuse(f"{path} is {unexported(task)}")
     elif kind not in CONFIG:
         what = kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")

@@ -27,6 +27,7 @@ from rnnkit.cli.common import (
     check_layer_norm,
     check_max_vocab,
     fit,
+    nonnegative_float,
     nonnegative_int,
     peephole_rule,
     positive_int,
@@ -89,6 +90,14 @@ def register(groups) -> None:
                    help="copy attention (See et al. 2017's pointer-generator): each step mixes the output softmax "
                         "with the attention weights, so source words outside the target vocabulary (names, numbers) "
                         "can be output verbatim; needs attention")
+    m.add_argument("--coverage", action="store_true",
+                   help="coverage (Tu et al. 2016): the attention score also reads how much attention each source "
+                        "word has had so far, against repeated and dropped words; needs --attention additive (dot "
+                        "and general scores have no place for it and are refused)")
+    m.add_argument("--coverage-loss", type=nonnegative_float, default=0.0, metavar="LAMBDA",
+                   help="with --coverage, add See et al. 2017's coverage loss LAMBDA x sum_i min(a_ti, cov_ti) at "
+                        "every target token, which penalises attending again where the attention has been "
+                        "(default: 0, Tu et al.'s coverage alone; See et al. use 1)")
     m.add_argument("--no-input-feeding", action="store_true", help="do not feed h~_{t-1} to the decoder")
     m.add_argument("--unidirectional", action="store_true", help="left-to-right encoder (default bidirectional)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers in encoder and decoder")
@@ -189,6 +198,12 @@ def check_model_options(args: argparse.Namespace) -> None:
     if getattr(args, "copy", False) and args.attention == "none":
         raise ValueError("--copy copies source words through the attention weights, and --attention none has none; "
                          "choose --attention general (or dot, additive) or leave --copy out")
+    if getattr(args, "coverage", False) and args.attention != "additive":
+        raise ValueError(f"--coverage adds its term inside the additive score's tanh, and --attention {args.attention} "
+                         "has none; choose --attention additive or leave --coverage out")
+    if getattr(args, "coverage_loss", 0.0) and not getattr(args, "coverage", False):
+        raise ValueError("--coverage-loss penalises attending again where the coverage vector has been, and there is "
+                         "none without --coverage; add --coverage or leave --coverage-loss out")
     for option, does in (("--replace-unk", "copies the source word the decoder attends to"),
                          ("--coverage-penalty", "favours translations whose attention covered the source")):
         if getattr(args, option[2:].replace("-", "_"), None) and args.attention == "none":
@@ -227,7 +242,7 @@ def build_model(args: argparse.Namespace, src_size: int, tgt_size: int, rng: np.
                         input_feeding=not args.no_input_feeding, dropout=args.dropout, weight_drop=args.weight_drop,
                         tie_weights=getattr(args, "tie", False), residual=getattr(args, "residual", False),
                         peephole=getattr(args, "peephole", False), layer_norm=getattr(args, "layer_norm", False),
-                        copy=getattr(args, "copy", False))
+                        copy=getattr(args, "copy", False), coverage=getattr(args, "coverage", False))
     return Seq2Seq(cfg, rng)
 
 
@@ -320,6 +335,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         task = Seq2SeqTask(
             model, encode(kept, src_vocab, tgt_vocab), None if valid is None else encode(valid, src_vocab, tgt_vocab),
             batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
+            coverage_loss=args.coverage_loss,
             seed=cfg.seed, bleu_sentences=args.bleu_sentences,
             valid_references=None if valid is None else [reference(p.target_text, tok) for p in valid],
             detokenize=detokenize, select_by=args.select_by, valid_oovs=valid_oovs,

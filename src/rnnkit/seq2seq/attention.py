@@ -10,7 +10,10 @@ Scores e_j for query q (the decoder's top hidden state h_t) and encoder state s_
     general   e_j = q . (W s_j)                        W: (H, Hk)
     additive  e_j = v . tanh(W_q q + W_k s_j)          W_q: (A, H), W_k: (A, Hk), v: (A,)
 
-then, over the real (unmasked) source positions only,
+With coverage (additive only, :mod:`rnnkit.seq2seq.coverage`) the tanh also reads w_cov cov_j, cov_j the
+attention the earlier decoder steps gave s_j; its gradient is read off the additive dk_j = dp_j below.
+
+Then, over the real (unmasked) source positions only,
 
     a_j = exp(e_j) / sum_{i real} exp(e_i)             a_j = 0 exactly at padded positions
     c   = sum_j a_j s_j                                # context (B, Hk)
@@ -110,15 +113,19 @@ def project_keys_backward(dkeys: np.ndarray, cache: KeysCache,
     return dvalues, {name: dw}
 
 
-def additive_scores(params: dict[str, np.ndarray], query: np.ndarray,
-                    keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def additive_scores(params: dict[str, np.ndarray], query: np.ndarray, keys: np.ndarray,
+                    coverage: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Additive scores e_j = v . tanh(W_q q + k_j) over any leading axes: query (..., H), keys (..., S, A)
-    broadcast against it (one source for many queries: keys (B, S, A), query (T, B, H)).
+    broadcast against it (one source for many queries: keys (B, S, A), query (T, B, H)).  With ``coverage``
+    (..., S) the tanh also reads w_cov cov_j, w_cov = ``params["w_cov"]`` (A,) (:mod:`rnnkit.seq2seq.coverage`).
 
-    Returns (scores (..., S), u = tanh(W_q q + k_j) (..., S, A)), unmasked.
+    Returns (scores (..., S), u = tanh(W_q q + k_j [+ w_cov cov_j]) (..., S, A)), unmasked.
     """
     qp = query @ params["W_q"].T  # (..., A)
-    u = np.tanh(keys + qp[..., None, :])  # (..., S, A)
+    pre = keys + qp[..., None, :]  # (..., S, A)
+    if coverage is not None:
+        pre = pre + coverage[..., None] * params["w_cov"]
+    u = np.tanh(pre)  # (..., S, A)
     return u @ params["v"], u
 
 
@@ -153,17 +160,23 @@ class AttentionCache(NamedTuple):
     keys: np.ndarray  # (B, S, K)
     weights: np.ndarray  # (B, S)
     u: np.ndarray | None  # (B, S, A) tanh(W_q q + k), additive only
+    coverage: np.ndarray | None = None  # (B, S) cov_t, with coverage only
 
 
 def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarray, values: np.ndarray,
-                      keys: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, AttentionCache]:
-    """One step: query (B, H) over values (B, S, Hk) with keys (B, S, K) and mask (B, S) bool.
+                      keys: np.ndarray, mask: np.ndarray, coverage: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, AttentionCache]:
+    """One step: query (B, H) over values (B, S, Hk) with keys (B, S, K) and mask (B, S) bool; ``coverage``
+    (B, S), additive only: the sum of the earlier steps' weights, read by the score (:mod:`rnnkit.seq2seq.coverage`).
 
     Returns (context (B, Hk), weights (B, S), cache).  Every row of ``mask`` needs a True.
     """
     check_kind(kind)
     if kind == "none":
         raise ValueError("Expected an attention kind other than 'none' for attention_forward, got 'none'")
+    if coverage is not None and kind != "additive":
+        raise ValueError(f"Expected coverage=None for {kind} attention (only the additive score reads coverage), "
+                         "got an array")
     B, S, _ = values.shape
     if query.ndim != 2 or query.shape[0] != B:
         raise ValueError(f"Expected query of shape (B={B}, H), got {query.shape}")
@@ -185,7 +198,7 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
         raise ValueError(f"Expected query of shape (B, H) with H = {H} ({whose}), got {query.shape}")
     u = None
     if kind == "additive":
-        scores, u = additive_scores(params, query, keys)  # (B, S), (B, S, A)
+        scores, u = additive_scores(params, query, keys, coverage)  # (B, S), (B, S, A)
     else:
         scores = (keys @ query[:, :, None])[:, :, 0]  # (B, S): batched dot products
     # mask before the softmax: exp(-inf) = 0, so padded positions get weight exactly 0
@@ -200,7 +213,7 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
     weights = np.exp(scores)  # (B, S)
     weights /= weights.sum(axis=1, keepdims=True)
     context = (weights[:, None, :] @ values)[:, 0, :]  # (B, Hk)
-    return context, weights, AttentionCache(kind, query, values, keys, weights, u)
+    return context, weights, AttentionCache(kind, query, values, keys, weights, u, coverage)
 
 
 def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray],
@@ -213,7 +226,7 @@ def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict
     ``dvalues`` covers only the weighted sum; the keys' dependence on the values is
     :func:`project_keys_backward`'s part.
     """
-    kind, query, values, keys, a, u = cache
+    kind, query, values, keys, a, u, _ = cache
     dvalues = a[:, :, None] * dcontext[:, None, :]  # (B, S, Hk)
     da = (values @ dcontext[:, :, None])[:, :, 0]  # (B, S)
     if dweights is not None:

@@ -72,15 +72,19 @@ class Seq2SeqConfig:
     peephole: bool = False  # LSTM only, encoder and decoder: peephole connections (weight_ci, weight_cf, weight_co)
     layer_norm: bool = False  # encoder and decoder: layer-normalized cells (Ba, Kiros & Hinton 2016; ln_*_l{k})
     copy: bool = False  # copy attention, the pointer-generator (See et al. 2017; rnnkit.seq2seq.copy): needs attention
+    coverage: bool = False  # coverage (Tu et al. 2016; rnnkit.seq2seq.coverage): needs additive attention
 
     def __post_init__(self) -> None:
         _check_common(self, ("src_vocab_size", "tgt_vocab_size", "src_embedding_dim", "tgt_embedding_dim",
                              "encoder_hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
                              "attention_size"), ("bidirectional", "input_feeding", "tie_weights", "residual",
-                                                 "peephole", "layer_norm", "copy"))
+                                                 "peephole", "layer_norm", "copy", "coverage"))
         if self.copy and self.attention == "none":
             raise ValueError("Expected an attention other than 'none' for copy=True (the copy distribution is the "
                              "attention weights), got attention='none'")
+        if self.coverage and self.attention != "additive":
+            raise ValueError(f"Expected attention='additive' for coverage=True (the coverage term sits inside the "
+                             f"additive score's tanh; {self.attention!r} has none), got attention={self.attention!r}")
         if self.peephole and self.cell != "lstm":
             raise ValueError(f"Expected peephole=False for cell {self.cell!r} (peepholes read an LSTM's cell c), "
                              "got True")

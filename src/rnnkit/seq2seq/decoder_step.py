@@ -38,7 +38,10 @@ shifts ``decoder.ln_*_l{k}`` of :func:`rnnkit.cells.layout.layer_shapes`, and th
 kernel (:mod:`rnnkit.cells.elman_ln`, :mod:`rnnkit.cells.lstm_ln`, :mod:`rnnkit.cells.gru_ln`; with ``peephole``
 too, :mod:`rnnkit.cells.lstm_ln_peephole`, the peepholes before the LN gains and shifts).  With ``copy`` (needs
 attention) the output is the pointer-generator's mixture of :mod:`rnnkit.seq2seq.copy`, with its gate
-``decoder.copy_gate.weight`` (1, Hk + H + E) and ``decoder.copy_gate.bias`` (1,).
+``decoder.copy_gate.weight`` (1, Hk + H + E) and ``decoder.copy_gate.bias`` (1,).  With ``coverage`` (needs
+additive attention) the carry holds cov_t = sum_{t' < t} a_{t'} (B, S), which the score reads through
+``attention.w_cov`` (A,) (:mod:`rnnkit.seq2seq.coverage`); a step's backward then also gets dL/da_t from the
+later steps and returns dL/dcov_t of its own score.
 
 With ``tie_weights`` (Press & Wolf 2017; Inan et al. 2017) the output layer's weight is the target
 embedding itself, W_o = E (V, E), which needs E == H; there is no ``output.weight``, and E's gradient
@@ -53,16 +56,14 @@ import numpy as np
 
 from rnnkit.cells import lstm_peephole
 from rnnkit.cells.layout import WEIGHTS, init_param, kernel, layer_shapes
-from rnnkit.checks import check_number
 from rnnkit.data.parallel import BOS_ID, PAD_ID
 from rnnkit.fielddoc import fields_in_doc
-from rnnkit.nn.dropout import dropout_backward, dropout_forward, scaled_keep_mask
-from rnnkit.nn.embedding import embedding_backward, embedding_forward
+from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.linear import linear_forward
-from rnnkit.nn.linear_softmax import LinearCrossEntropy
 from rnnkit.nn.softmax import log_softmax, softmax
 from rnnkit.seq2seq import attention as att
 from rnnkit.seq2seq import copy as cp
+from rnnkit.seq2seq import coverage as cov
 
 def _kernel(spec: DecoderSpec) -> Any:
     """The cell kernel of the decoder's layers: the peephole LSTM's with ``spec.peephole``, a layer-normalized
@@ -97,6 +98,7 @@ class DecoderSpec:
     peephole: bool = False  # LSTM only: peephole connections (weight_ci, weight_cf, weight_co per layer)
     layer_norm: bool = False  # layer-normalized cells (LN gains and shifts ln_*_l{k} per layer)
     copy: bool = False  # copy attention (See et al. 2017): the output mixes P_vocab with the attention weights
+    coverage: bool = False  # coverage (Tu et al. 2016): the additive score reads the attention's running sum
 
 
 class Memory(NamedTuple):
@@ -114,6 +116,7 @@ class Carry(NamedTuple):
     state: tuple  # per layer: h (B, H), or (h, c) for LSTM
     feed: np.ndarray  # (B, H) h~_{t-1}
     memory: Memory | None
+    coverage: np.ndarray | None = None  # (B, S) cov_t, the attention weights summed so far (coverage only)
 
 
 def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any) -> dict[str, np.ndarray]:
@@ -139,6 +142,8 @@ def init_decoder_params(spec: DecoderSpec, rng: np.random.Generator, dtype: Any)
     p["output.bias"] = rng.uniform(-b, b, (V,)).astype(dtype)
     if spec.copy:  # drawn last: the other parameters start as without copy
         p.update(cp.init_gate(spec.memory_size + H + E, rng, dtype))
+    if spec.coverage:  # drawn after the gate: a copy model starts as without coverage
+        p.update(cov.init_weight(spec.attention_size, rng, dtype))
     return p
 
 
@@ -206,15 +211,19 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
     acache = weights = None
     if spec.attention != "none":
         mem = carry.memory
+        coverage = carry.coverage
+        if spec.coverage and coverage is None:  # cov_0 = 0
+            coverage = np.zeros(mem.mask.shape, mem.values.dtype)  # (B, S)
         context, weights, acache = att.attention_forward(spec.attention, _attn(p), h, mem.values, mem.keys,
-                                                         mem.mask)
+                                                         mem.mask, coverage)
         comb_in = np.concatenate([context, h], axis=1)  # (B, Hk + H)
     else:
         comb_in = h
     z, _ = linear_forward(comb_in, p["combine.weight"], p["combine.bias"])  # (B, H)
     h_tilde = np.tanh(z)
     out, out_drop = dropout_forward(h_tilde, spec.dropout, rng, training)
-    nxt = Carry(tuple(state), out, carry.memory)
+    nxt = Carry(tuple(state), out, carry.memory, None if acache is None or acache.coverage is None
+                else acache.coverage + weights)  # cov_{t+1} = cov_t + a_t
     p_gen = gate_in = None
     if spec.copy:
         p_gen, gate_in = cp.gate_forward(p, comb_in[:, :spec.memory_size], h, e)  # (B,), (B, Hk + H + E)
@@ -223,22 +232,23 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
 
 def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.ndarray, dstate: list,
                   cache: StepCache, grads: dict[str, np.ndarray], dmem: list[np.ndarray] | None,
-                  dcopy: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray | None, list, np.ndarray]:
+                  dgate: np.ndarray | None = None, dweights: np.ndarray | None = None
+                  ) -> tuple[np.ndarray | None, list, np.ndarray, np.ndarray | None]:
     """Backward of one step.  dout (B, H) is dL/d(output of the step), dstate dL/d(state_t) per layer
-    (None entries for zero); dcopy (copy only): (dL/dz of the gate (B,), dL/da_t (B, S)).  Adds parameter
-    gradients into ``grads`` and the encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns
-    (dfeed_{t-1} or None, dstate_{t-1}, demb (B, E))."""
+    (None entries for zero); dgate (copy only) dL/dz of the copy gate (B,); dweights dL/da_t (B, S) from
+    anywhere but the context (copy's mixture, coverage).  Adds parameter gradients into ``grads`` and the
+    encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns (dfeed_{t-1} or None, dstate_{t-1},
+    demb (B, E), dL/dcov_t through this step's score (B, S) or None without coverage)."""
     p = params
     dh_t, _ = dropout_backward(dout, cache.out_drop)
     dz = dh_t * (1.0 - cache.h_tilde * cache.h_tilde)  # tanh'
     grads["combine.weight"] += dz.T @ cache.comb_in
     grads["combine.bias"] += dz.sum(axis=0)
     dcomb = dz @ p["combine.weight"]  # (B, Hk + H) or (B, H)
-    Hk, dgate, dweights = spec.memory_size, None, None
-    if dcopy is not None:  # the gate read [c_t ; h_t ; x_t]: its gradients join theirs
-        dgate = cp.gate_backward(dcopy[0], cache.gate_in, p, grads)  # (B, Hk + H + E)
+    Hk, dcov = spec.memory_size, None
+    if dgate is not None:  # the gate read [c_t ; h_t ; x_t]: its gradients join theirs
+        dgate = cp.gate_backward(dgate, cache.gate_in, p, grads)  # (B, Hk + H + E)
         dcomb = dcomb + dgate[:, :dcomb.shape[1]]
-        dweights = dcopy[1]
     if cache.attn is not None:
         dh = dcomb[:, Hk:]
         dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p), dweights)
@@ -247,6 +257,9 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
         dmem[1] += dkeys
         for k, v in ga.items():
             grads["attention." + k] += v
+        if cache.attn.coverage is not None:  # additive: dkeys is dp, the tanh input's gradient
+            dcov, dw = cov.score_backward(dkeys, cache.attn.coverage, p[cov.NAME])
+            grads[cov.NAME] += dw
     else:
         dh = dcomb
     kernel, names = _kernel(spec), _names(spec)
@@ -264,25 +277,12 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
     de = dh[:, :E] if dgate is None else dh[:, :E] + dgate[:, -E:]
     demb, _ = dropout_backward(np.ascontiguousarray(de), cache.emb_drop)
     dfeed = dh[:, E:] if spec.input_feeding else None
-    return dfeed, dprev, demb
+    return dfeed, dprev, demb, dcov
 
 
 def log_probs(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray) -> np.ndarray:
     """log P(y_t | ...) (B, V) from the step's output h~_t (B, H)."""
     return log_softmax(out @ output_weight(params, spec).T + params["output.bias"])
-
-
-class TeacherCache(NamedTuple):
-    """What :func:`teacher_forced_backward` needs from :func:`teacher_forced_forward`."""
-
-    steps: list[StepCache]
-    emb: Any  # embedding cache of the ids actually fed (gold, or sampled)
-    output: LinearCrossEntropy  # the fused output layer and loss that made ``out``
-    out: Any  # its cache
-    shape: tuple[int, int]  # (T, B)
-    has_memory: bool
-    memory_shape: tuple | None  # (values shape, keys shape)
-    hh_masks: list | None  # per layer: (G*H, H) scaled DropConnect mask on weight_hh, or None without weight drop
 
 
 NEVER_FED = (PAD_ID, BOS_ID)  # the same ids in every vocabulary rnnkit builds (data.parallel, seq2seq.toy)
@@ -300,98 +300,10 @@ def _sample(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray, r
     return np.minimum((cdf < r).sum(axis=1), probs.shape[1] - 1)
 
 
-def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, carry: Carry, tgt_in: np.ndarray,
-                           tgt_out: np.ndarray, tgt_mask: np.ndarray, training: bool = False,
-                           rng: np.random.Generator | None = None, sampling_rate: float = 0.0,
-                           output: LinearCrossEntropy | None = None) -> tuple[float, TeacherCache]:
-    """Summed NLL of tgt_out (T, B) over tgt_mask, reading tgt_in (T, B) from ``carry``.
-
-    Scheduled sampling (Bengio et al. 2015): for t >= 1 each sequence's input is, with probability
-    ``sampling_rate``, a token drawn from the model's own distribution at t-1 instead of tgt_in[t];
-    the draw is treated as a constant (no gradient flows through it).  It is a training method, as
-    dropout is, so ``sampling_rate > 0`` needs ``training=True``; an evaluation pass that asks for it
-    is refused rather than scored with sampled inputs (or silently without them).
-    """
-    T, B = tgt_in.shape
-    sampling_rate = check_number("sampling_rate", sampling_rate, 0.0, 1.0)
-    if sampling_rate > 0 and not training:
-        raise ValueError(f"Expected sampling_rate 0 without training (scheduled sampling is for training: pass "
-                         f"training=True and an rng), got sampling_rate={sampling_rate} and training={training!r}")
-    if sampling_rate > 0 and rng is None:
-        raise ValueError("Expected rng (a numpy Generator) for scheduled sampling, got None")
-    hh_masks = None
-    if training and spec.weight_drop > 0:
-        if rng is None:
-            raise ValueError("Expected rng (a numpy Generator) for weight drop in training, got None")
-        params = dict(params)  # the same arrays, but for the masked recurrent matrices
-        hh_masks = []
-        for k in range(spec.num_layers):
-            name = f"decoder.weight_hh_l{k}"
-            hh_masks.append(scaled_keep_mask(params[name].shape, spec.weight_drop, rng, params[name].dtype))
-            params[name] = params[name] * hh_masks[k]  # (G*H, H)
-    fed = np.array(tgt_in, dtype=np.int64, copy=True)  # (T, B) the ids actually read
-    w_out = output_weight(params, spec)  # (V, H)
-    outs = np.empty((T, B, spec.hidden_size), dtype=w_out.dtype)  # (T, B, H)
-    steps = []
-    for t in range(T):
-        if sampling_rate > 0 and t > 0:
-            use = rng.random(B) < sampling_rate
-            fed[t] = np.where(use, _sample(params, spec, outs[t - 1], rng), fed[t])
-        out, _, carry, c = step_forward(params, spec, fed[t], carry, training, rng)
-        outs[t] = out
-        steps.append(c)
-    _, emb = embedding_forward(fed, params["tgt_embedding.weight"])  # only its cache: ids for the scatter
-    if spec.copy:  # the pointer-generator's mixture (rnnkit.seq2seq.copy)
-        output = cp.CopyLoss()
-        loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask,
-                                     np.stack([c.attn.weights for c in steps]), np.stack([c.p_gen for c in steps]),
-                                     carry.memory.ext)
-    else:
-        output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
-        # (T, B, V) logits in one GEMM, fused with the loss
-        loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask)
-    mshape = None if carry.memory is None else (carry.memory.values.shape, carry.memory.keys.shape)
-    return loss, TeacherCache(steps, emb, output, c_out, (T, B), carry.memory is not None, mshape, hh_masks)
-
-
-def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dloss: float, cache: TeacherCache
-                            ) -> tuple[list, list[np.ndarray] | None, dict[str, np.ndarray]]:
-    """Returns (dL/d initial state per layer, [dvalues, dkeys] or None, grads of the decoder's params)."""
-    T, B = cache.shape
-    dtype = params["output.bias"].dtype
-    names = ["tgt_embedding.weight", "combine.weight", "combine.bias"]
-    names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _names(spec)]
-    names += [k for k in params if k.startswith(("attention.", cp.GATE))]
-    grads = {k: np.zeros_like(params[k]) for k in names}
-    douts, g, *copied = cache.output.backward(dloss, cache.out)  # copy: dweights (T, B, S), dz (T, B) too
-    douts = douts.reshape(T, B, -1)  # (T, B, H)
-    if not spec.tie_weights:
-        grads["output.weight"] = g["weight"]
-    grads["output.bias"] = g["bias"]
-    dmem = None
-    if cache.has_memory:
-        vshape, kshape = cache.memory_shape
-        dmem = [np.zeros(vshape, dtype), np.zeros(kshape, dtype)]
-    demb = np.zeros((T, B, spec.embedding_dim), dtype)  # (T, B, E)
-    dstate = [None] * spec.num_layers
-    dfeed = None
-    for t in range(T - 1, -1, -1):
-        dout = douts[t] if dfeed is None else douts[t] + dfeed
-        dcopy = (copied[1][t], copied[0][t]) if copied else None
-        dfeed, dstate, demb[t] = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem, dcopy)
-    _, ge = embedding_backward(demb, cache.emb)
-    grads["tgt_embedding.weight"] = ge["weight"]
-    if spec.tie_weights:  # one matrix used twice: its gradient is the sum of both uses
-        grads["tgt_embedding.weight"] += g["weight"]
-    for k, mask in enumerate(cache.hh_masks or ()):
-        grads[f"decoder.weight_hh_l{k}"] *= mask  # W_hh entered as W_hh * M/(1-p), the scaled mask
-    return dstate, dmem, grads
-
-
 def take(carry: Carry, idx: np.ndarray) -> Carry:
     """The carry of the batch rows ``idx`` (for beam search: expand, reorder, prune)."""
     state = tuple(tuple(s[idx] for s in st) if isinstance(st, tuple) else st[idx] for st in carry.state)
     mem = carry.memory
     if mem is not None:
         mem = Memory(mem.values[idx], mem.keys[idx], mem.mask[idx], None if mem.ext is None else mem.ext[idx])
-    return Carry(state, carry.feed[idx], mem)
+    return Carry(state, carry.feed[idx], mem, None if carry.coverage is None else carry.coverage[idx])

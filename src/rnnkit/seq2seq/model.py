@@ -33,6 +33,8 @@ are peephole LSTMs (:mod:`rnnkit.cells.lstm_peephole`), with ``encoder.weight_ci
 and shifts (at 0).  With ``copy`` the decoder's output is the pointer-generator's mixture
 (:mod:`rnnkit.seq2seq.copy`): ``forward``, ``encode`` and decoding then take ``src_ext`` (S, B), the source
 tokens' extended target ids, and ``tgt_out`` may hold extended ids (>= V; ``tgt_in``'s are read as ``<unk>``).
+With ``coverage`` (additive attention) the score reads the attention's running sum (:mod:`rnnkit.seq2seq.coverage`,
+``attention.w_cov``), and ``forward(..., coverage_loss=lambda)`` adds See et al.'s coverage loss.
 ``forward`` returns (summed loss, cache); ``backward(dloss, cache)`` the gradients of dloss * loss.
 """
 from __future__ import annotations
@@ -46,6 +48,7 @@ from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.recurrent import make_recurrent
 from rnnkit.seq2seq import decoder_step as ds
+from rnnkit.seq2seq import decoder_teacher as dt
 from rnnkit.seq2seq.bridge import BridgeCache, bridge_backward, bridge_forward, init_bridge
 from rnnkit.seq2seq.config import Seq2SeqConfig, VectorDecoderConfig
 from rnnkit.seq2seq.decoder_model import DecoderModel, check_ids, check_targets
@@ -96,7 +99,7 @@ class Seq2Seq(DecoderModel):
         self.spec = ds.DecoderSpec(cfg.cell, cfg.tgt_vocab_size, cfg.tgt_embedding_dim, cfg.decoder_hidden_size,
                                    cfg.decoder_layers, cfg.attention, hk if cfg.attention != "none" else 0,
                                    cfg.attention_size, cfg.input_feeding, cfg.dropout, cfg.weight_drop,
-                                   cfg.tie_weights, cfg.peephole, cfg.layer_norm, cfg.copy)
+                                   cfg.tie_weights, cfg.peephole, cfg.layer_norm, cfg.copy, cfg.coverage)
         p = {"src_embedding.weight": rng.standard_normal((cfg.src_vocab_size, cfg.src_embedding_dim)).astype(dtype)}
         for k, v in self.encoder.params.items():
             p["encoder." + k] = v  # the same arrays: in-place updates reach the layer
@@ -127,7 +130,8 @@ class Seq2Seq(DecoderModel):
 
     def forward(self, src: np.ndarray, src_lengths: np.ndarray, tgt_in: np.ndarray, tgt_out: np.ndarray,
                 tgt_mask: np.ndarray, training: bool = False, rng: np.random.Generator | None = None,
-                sampling_rate: float = 0.0, src_ext: np.ndarray | None = None) -> tuple[float, tuple]:
+                sampling_rate: float = 0.0, src_ext: np.ndarray | None = None,
+                coverage_loss: float = 0.0) -> tuple[float, tuple]:
         """Summed NLL of tgt_out (T, B) where tgt_mask, with teacher forcing; returns (loss, cache).
 
         ``src`` (S, B) source ids, time-major, padded after each sentence's ``src_lengths`` (B,) tokens;
@@ -137,7 +141,9 @@ class Seq2Seq(DecoderModel):
         dropout and weight drop (drawn from ``rng``) and allows scheduled sampling: ``sampling_rate`` in
         [0, 1] (needs ``rng``).  Without training ``sampling_rate`` must be 0: an evaluation loss is
         always the teacher-forced one.  ``src_ext`` (S, B): a copy model's source extended ids (see the module
-        docstring), None for any other."""
+        docstring), None for any other.  ``coverage_loss`` lambda >= 0 (a coverage model's): the loss adds
+        lambda sum_t sum_i min(a_ti, cov_ti) over the real target steps (:mod:`rnnkit.seq2seq.coverage`); the
+        cache's ``[1].coverage_loss`` is that part."""
         B = check_ids("src", src, 2, self.config.src_vocab_size).shape[1]
         _check_source_batch(src, src_lengths, tgt_in)
         self._need_ext(src_ext)
@@ -145,15 +151,15 @@ class Seq2Seq(DecoderModel):
             tgt_in = np.where(check_ids("tgt_in", tgt_in, 2) >= self.config.tgt_vocab_size, UNK_ID, tgt_in)
         check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng, src_ext)
-        loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
-                                                training, rng, sampling_rate, self._output)
+        loss, c_dec = dt.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
+                                                training, rng, sampling_rate, self._output, coverage_loss)
         return loss, (enc, c_dec)
 
     def backward(self, dloss: float, cache: tuple) -> dict[str, np.ndarray]:
         """Gradients of dloss * loss for every parameter, keyed like ``params``."""
         cfg = self.config
         (c_emb, c_drop, c_enc, c_bridge, c_keys), c_dec = cache
-        dstate0, dmem, grads = ds.teacher_forced_backward(self.params, self.spec, dloss, c_dec)
+        dstate0, dmem, grads = dt.teacher_forced_backward(self.params, self.spec, dloss, c_dec)
         dsrc = bridge_backward(self.params, dstate0, c_bridge, grads)
         denc_out = None
         if dmem is not None:

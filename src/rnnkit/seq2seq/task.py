@@ -14,6 +14,10 @@ The loss of a batch is the mean NLL per target token, EOS included::
 
     loss = - (1 / N) sum_{t,b} mask_tb log P(y_tb | y_<t, x),     N = sum_{t,b} mask_tb
 
+A coverage model (:mod:`rnnkit.seq2seq.coverage`) trained with ``coverage_loss`` lambda > 0 follows the gradient
+of loss + (lambda / N) sum_{t,b} mask_tb sum_i min(a_tbi, cov_tbi); the loss it reports is the NLL alone, the
+measure validation, the uniform-guess guard and every other model's log share.
+
 Validation (``evaluate``) reports the same mean NLL per token over the whole validation set
 (teacher forcing, no dropout) and, on its first ``bleu_sentences`` pairs, greedy decoding scored by
 exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
@@ -33,7 +37,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from rnnkit.checks import check_int
+from rnnkit.checks import check_int, check_number
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelBatch, make_batches
 from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.metrics.translation import (
@@ -71,7 +75,8 @@ class Seq2SeqTask(IndependentBatches):
                  valid_references: Sequence[str] | None = None,
                  detokenize: Callable[[Sequence[int]], str] | None = None, select_by: str = "loss",
                  max_decode_len: int | None = None, meta: dict[str, Any] | None = None,
-                 bleu_tokenize: str = "auto", valid_oovs: Sequence[Sequence[str]] | None = None) -> None:
+                 bleu_tokenize: str = "auto", valid_oovs: Sequence[Sequence[str]] | None = None,
+                 coverage_loss: float = 0.0) -> None:
         _check_pairs("train", train, allow_none=False)
         _check_pairs("valid", valid, allow_none=True)
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
@@ -81,6 +86,10 @@ class Seq2SeqTask(IndependentBatches):
         check_int("bleu_sentences", bleu_sentences, 0)
         if not 0.0 <= sampling_rate <= 1.0:
             raise ValueError(f"Expected sampling_rate in [0, 1], got {sampling_rate!r}")
+        coverage_loss = check_number("coverage_loss", coverage_loss, 0.0)
+        if coverage_loss > 0 and not getattr(model.config, "coverage", False):
+            raise ValueError(f"Expected coverage_loss 0 for a model without coverage, got {coverage_loss}: make the "
+                             "model with coverage=True")
         if select_by not in SELECT_BY:
             raise ValueError(f"Expected select_by one of {SELECT_BY}, got {select_by!r}")
         if valid_references is not None and (valid is None or len(valid_references) != len(valid)):
@@ -98,6 +107,7 @@ class Seq2SeqTask(IndependentBatches):
         self.eval_batch_size = eval_batch_size
         self.pool_size = pool_size
         self.sampling_rate = float(sampling_rate)
+        self.coverage_loss = coverage_loss
         self.seed = int(seed)
         self.bleu_sentences = bleu_sentences
         self.valid_references = None if valid_references is None else list(valid_references)
@@ -160,9 +170,11 @@ class Seq2SeqTask(IndependentBatches):
         """Loss and gradients of one training batch (scheduled sampling at ``sampling_rate``), per target token."""
         n = int(batch.tgt_mask.sum())
         loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
-                                         training=True, rng=rng, sampling_rate=self.sampling_rate, **_ext(batch))
+                                         training=True, rng=rng, sampling_rate=self.sampling_rate,
+                                         coverage_loss=self.coverage_loss, **_ext(batch))
         grads = self.model.backward(1.0 / n, cache)
-        return StepResult(loss=loss / n, units=n, grads=grads)
+        # the NLL alone is reported (see the module docstring): the coverage part is 0.0 without coverage_loss
+        return StepResult(loss=(loss - cache[1].coverage_loss) / n, units=n, grads=grads)
 
     # ------------------------------------------------------------------ validation
     def valid_nll(self, rank: int = 0, size: int = 1) -> tuple[float, int]:
@@ -242,6 +254,7 @@ class Seq2SeqTask(IndependentBatches):
     def resume_options(self) -> dict[str, Any]:
         """What a resumed run must share with this one (see :class:`rnnkit.train.loop.Task`)."""
         options = {"--batch-size": self.batch_size, "pool_size": self.pool_size, "--sampling-rate": self.sampling_rate,
+                   "--coverage-loss": self.coverage_loss,
                    "--bleu-sentences": self.bleu_sentences,
                    "validation data": value_digest(None if self.valid is None else [self.valid, self.valid_references])}
         # how validation is batched and decoded, where there is validation: its loss (summation order), exact

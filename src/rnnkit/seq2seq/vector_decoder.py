@@ -24,6 +24,7 @@ import numpy as np
 
 from rnnkit.checks import dtype_fix
 from rnnkit.seq2seq import decoder_step as ds
+from rnnkit.seq2seq import decoder_teacher as dt
 from rnnkit.seq2seq.bridge import bridge_backward, bridge_forward, init_bridge
 from rnnkit.seq2seq.config import VectorDecoderConfig
 from rnnkit.seq2seq.decoder_model import DecoderModel, check_targets
@@ -72,7 +73,7 @@ class VectorDecoder(DecoderModel):
         f = self._features(features)
         check_targets(tgt_in, tgt_out, tgt_mask, f.shape[0], self.config.tgt_vocab_size)
         state, c_bridge = bridge_forward(self.params, self.config.cell, self.config.num_layers, f, f)
-        loss, c_dec = ds.teacher_forced_forward(self.params, self.spec, self._carry(state, f.shape[0], None),
+        loss, c_dec = dt.teacher_forced_forward(self.params, self.spec, self._carry(state, f.shape[0], None),
                                                 tgt_in, tgt_out, tgt_mask, training, rng, sampling_rate,
                                                 self._output)
         return loss, (c_bridge, c_dec)
@@ -80,6 +81,6 @@ class VectorDecoder(DecoderModel):
     def backward(self, dloss: float, cache: tuple) -> dict[str, np.ndarray]:
         """Gradients of dloss * loss for every parameter, keyed like ``params``."""
         c_bridge, c_dec = cache
-        dstate0, _, grads = ds.teacher_forced_backward(self.params, self.spec, dloss, c_dec)
+        dstate0, _, grads = dt.teacher_forced_backward(self.params, self.spec, dloss, c_dec)
         bridge_backward(self.params, dstate0, c_bridge, grads)
         return grads

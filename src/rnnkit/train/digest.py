@@ -241,9 +241,10 @@ def _short(value: Any) -> str:
 
 # run options added since a checkpoint was written: what their absence from its run_options means, the value
 # the run had then (no vectors file read; the best checkpoint chosen by accuracy, rnnkit.train.select_by, in
-# the classifier's and the tree model's runs, the tasks that keep --select-by among their run options)
+# the classifier's and the tree model's runs, the tasks that keep --select-by among their run options; no
+# coverage loss in a translator's run)
 ABSENT_RUN_OPTIONS = {"--embeddings": None, "--src-embeddings": None, "--tgt-embeddings": None,
-                      SELECT_BY_OPTION: SELECT_BY_DEFAULT}
+                      SELECT_BY_OPTION: SELECT_BY_DEFAULT, "--coverage-loss": 0.0}
 
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
