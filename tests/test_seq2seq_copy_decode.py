@@ -182,3 +182,18 @@ def test_a_batch_split_between_processes_keeps_its_extended_ids():
     whole = task.model.forward(*batch[:5], src_ext=batch.src_ext)[0]
     parts = sum(task.model.forward(*s[:5], src_ext=s.src_ext)[0] for s in shares)
     assert abs(whole - parts) < 1e-9
+
+
+def test_decoding_a_copy_model_without_src_ext_names_the_argument():
+    """greedy_decode and beam_search of a copy model without src_ext: the encoder's one line, saying where to pass
+    them (it was the decode step's 'call encode(...)', which the caller never did); negative ids said apart."""
+    cfg = Seq2SeqConfig(src_vocab_size=10, tgt_vocab_size=10, src_embedding_dim=4, tgt_embedding_dim=4,
+                        encoder_hidden_size=4, decoder_hidden_size=4, copy=True, attention="additive")
+    model = Seq2Seq(cfg, np.random.default_rng(0))
+    src, lengths = np.array([[4, 5], [6, 7]]), np.array([2, 2])
+    for decode, kw in ((greedy_decode, {}), (beam_search, {"beam_size": 2})):
+        with pytest.raises(ValueError, match=r"^Expected src_ext \(S, B\).*pass src_ext= to forward, encode, "
+                                             r"greedy_decode or beam_search$"):
+            decode(model, src, lengths, max_len=3, bos=1, eos=2, **kw)
+    with pytest.raises(ValueError, match=r"^Expected src_ext's ids >= 0 \(extended target ids\), got -5$"):
+        model.encode(src, lengths, np.array([[4, -5], [6, 7]]))

@@ -68,7 +68,7 @@ class DecoderModel:
         if self.spec.copy:
             ext = carry.memory.ext if isinstance(carry, ds.Carry) and carry.memory is not None else None
             if ext is None:
-                raise ValueError("Expected a carry with the source's extended ids for a copy model: call "
+                raise ValueError("Expected a carry with the source's extended ids for a copy model: make it with "
                                  "encode(src, src_lengths, src_ext)")
         ids = check_ids("ids", np.asarray(ids), 1, V if ext is None else cp.width(ext, V))
         B = carry_batch(carry)

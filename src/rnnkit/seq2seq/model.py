@@ -186,21 +186,25 @@ class Seq2Seq(DecoderModel):
         """The decoder's starting carry for a source batch, src (S, B) ids with src_lengths (B,) (inference:
         no dropout, no caches kept): what :mod:`rnnkit.seq2seq.decode` starts from.  A copy model's decoding
         steps need ``src_ext`` (S, B), the source's extended target ids."""
+        self._need_ext(src_ext)  # a copy model's decoding needs them (decode_step would refuse later, less plainly)
         return self._encode(src, src_lengths, False, None, src_ext)[0]
 
     def _need_ext(self, src_ext: Any) -> None:
         """src_ext is given for a copy model and only for one."""
         if self.config.copy and src_ext is None:
             raise ValueError("Expected src_ext (S, B), the source's extended target ids, for a model with copy=True "
-                             "(rnnkit.seq2seq.copy.encode_copy_pairs and make_batches make them)")
+                             "(rnnkit.seq2seq.copy.encode_copy_pairs and make_batches make them): pass src_ext= to "
+                             "forward, encode, greedy_decode or beam_search")
         if not self.config.copy and src_ext is not None:
             raise ValueError("Expected src_ext=None for a model without copy attention (copy=False), got an array")
 
     def _source_ext(self, src_ext: Any, shape: tuple[int, int]) -> np.ndarray:
         """src_ext (S, B) checked against src's shape, batch-major (B, S) as the memory keeps it."""
         self._need_ext(src_ext)
-        if check_ids("src_ext", src_ext, 2).shape != shape or (src_ext.size and src_ext.min() < 0):
-            raise ValueError(f"Expected src_ext of src's shape {shape} with ids >= 0, got shape {src_ext.shape}")
+        if check_ids("src_ext", src_ext, 2).shape != shape:
+            raise ValueError(f"Expected src_ext of src's shape {shape}, got shape {src_ext.shape}")
+        if src_ext.size and src_ext.min() < 0:
+            raise ValueError(f"Expected src_ext's ids >= 0 (extended target ids), got {src_ext.min()}")
         return np.ascontiguousarray(src_ext.T, dtype=np.int64)
 
     def attention_weights(self, src: np.ndarray, src_lengths: np.ndarray, tgt_in: np.ndarray) -> np.ndarray:
