@@ -9,7 +9,8 @@ from typing import Any
 from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
-from rnnkit.cli.common import nonnegative_int, positive_int, run_folder
+from rnnkit.cli.common import positive_int, run_folder
+from rnnkit.cli.demo_options import add_length_training
 from rnnkit.cli.given import given
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
@@ -47,19 +48,9 @@ def register(groups) -> None:
     p.add_argument("--task", choices=("sort", "hull"), default="sort",
                    help="sort: order n numbers from [0, 1); hull: the convex hull of n points of the unit square, "
                         "counter-clockwise from its lowest-index point (default sort)")
-    p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
-                   help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} sequences "
-                        f"(default {DEFAULTS.steps})")
-    p.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed, metavar="N",
-                   help=f"random seed for the weights, the batches and the test sequences (default {DEFAULTS.seed})")
-    p.add_argument("--hidden", type=positive_int, default=DEFAULTS.hidden, metavar="H",
-                   help=f"LSTM units of the encoder and the decoder, and the attention size "
-                        f"(default {DEFAULTS.hidden})")
-    p.add_argument("--min-len", type=positive_int, default=DEFAULTS.min_len, metavar="N",
-                   help=f"shortest training sequence (default {DEFAULTS.min_len})")
-    p.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, metavar="N",
-                   help=f"longest training sequence, at most {MAX_TRAIN_LENGTH}: {TRAIN_MEMORY} "
-                        f"(default {DEFAULTS.max_len})")
+    add_length_training(p, DEFAULTS, "sequences", "LSTM units of the encoder and the decoder, and the attention size",
+                        "shortest training sequence",
+                        f"longest training sequence, at most {MAX_TRAIN_LENGTH}: {TRAIN_MEMORY}")
     p.add_argument("--test-lengths", type=positive_int, nargs="+", default=TEST_LENGTHS, metavar="N",
                    help=f"lengths to test on, at most {MAX_LENGTH} (default 5 6 ... 15)")
     p.add_argument("--test-size", type=positive_int, default=1000, metavar="N",
