@@ -28,7 +28,7 @@ def register(groups) -> None:
     p = groups.demo.add_parser(
         "ctc",
         help="a BiLSTM learns to transcribe noisy synthetic speech of 2-6 symbols by CTC (Graves et al. 2006), "
-             "tested on 2-16 (under a minute)",
+             "tested on 2-16 (under 30 s of CPU time)",
         description=("Connectionist temporal classification (Graves, Fernandez, Gomez & Schmidhuber 2006): a "
                      "bidirectional LSTM and a linear layer over the blank and A symbols learn to write the string "
                      "of symbols said in a 2-D signal, each symbol a run of 3-6 noisy frames that swell and fade, "
@@ -37,7 +37,8 @@ def register(groups) -> None:
                      "rnnkit.nn.ctc), then reports the label error rate (edit distance / reference length) of "
                      "best-path (greedy) decoding and of prefix beam search on held-out strings of --test-lengths "
                      "symbols, against a baseline that labels each frame with its nearest symbol direction (or "
-                     "silence) alone.  Takes under a minute on one thread."),
+                     "silence) alone.  Takes under 30 s of CPU time on one thread (more wall time when the cores "
+                     "are busy)."),
     )
     add_length_training(p, DEFAULTS, "strings", "LSTM units per direction", "fewest symbols of a training string",
                         "most symbols of a training string", more=_speech_options)
