@@ -1,9 +1,12 @@
 """``rnnkit demo ctc``: its metric by hand, its synthetic speech, its baseline, and the demo end to end."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from clirun import _one_line, run_cli
+from docs_text import README
 
 from rnnkit.demos.ctc import CTCDemoConfig, evaluate_transcriber, run_ctc_demo
 from rnnkit.demos.ctc_speech import RUN, nearest_prototype_decode, speech_batch, spell
@@ -104,4 +107,18 @@ def test_the_cli_demo_runs_and_refuses_bad_options(capsys):
     code, out, err = run_cli(capsys, ["demo", "ctc", "--symbols", "9"])
     assert code == 2 and "Expected --symbols in 2..8 (the letters abcdefgh), got 9" in _one_line(err)
     code, out, err = run_cli(capsys, ["demo", "ctc", "--noise", "-1"])
-    assert code == 2 and "Expected a finite number >= 0, got '-1'" in _one_line(err)
+    assert code == 2 and _one_line(err).endswith("argument --noise: Expected a finite number >= 0, got -1")
+
+
+def test_the_demo_states_its_cost_as_measured_in_help_and_readme(capsys):
+    """2000 steps took 25-27 s of CPU (79-99 s wall on 2 shared cores): the one-line help, the --help text and
+    README's command list all say so, none "under a minute"."""
+    _, listing, _ = run_cli(capsys, ["demo", "--help"])
+    rows = listing.splitlines()
+    at = next(i for i, row in enumerate(rows) if row.split()[:1] == ["ctc"])
+    entry = " ".join([rows[at], *itertools.takewhile(lambda row: row.startswith(" " * 10), rows[at + 1:])])
+    _, usage, _ = run_cli(capsys, ["demo", "ctc", "--help"])
+    lines = README.read_text(encoding="utf-8").splitlines()
+    readme = next(line for line in lines if line.startswith("rnnkit demo ctc "))
+    for text in (" ".join(entry.split()), " ".join(usage.split()), readme):
+        assert "under 30 s of CPU time" in text and "under a minute" not in text, text

@@ -40,6 +40,17 @@ def _finished(n: int, end: int, steps: int, distinct: bool):
         yield from (seq + (end,) for seq in pick)
 
 
+def _is_the_best_finished(model, x, lengths, b, steps: int, distinct: bool, end: int, alpha: float, out, logp):
+    """Assert that sequence b's answer (out[:, b], logp[b]) is the enumerated finished output of the best
+    S / lp(m) and its S; returns (every finished output's S, that output)."""
+    scores = {seq: _log_prob(model, x, lengths, b, seq) for seq in _finished(int(lengths[b]), end, steps, distinct)}
+    best = max(scores, key=lambda s: scores[s] / length_penalty(len(s), alpha))
+    m = len(best)
+    assert tuple(out[:m, b]) == best and (out[m:, b] == PAD).all(), (alpha, b, best, out[:, b], scores)
+    assert logp[b] == pytest.approx(scores[best], abs=1e-10)
+    return scores, best
+
+
 @pytest.mark.parametrize("distinct", [True, False])
 def test_a_wide_beam_with_an_end_marker_finds_the_best_finished_output_by_brute_force(distinct):
     """24 beams hold every prefix of these tiny inputs (at most 6 live, 24 extensions a step), so the search is
@@ -59,12 +70,8 @@ def test_a_wide_beam_with_an_end_marker_finds_the_best_finished_output_by_brute_
         answers[alpha] = out
         beaten = 0
         for b in range(n_seq):
-            scores = {seq: _log_prob(model, x, lengths, b, seq)
-                      for seq in _finished(int(lengths[b]), end, int(steps[b]), distinct)}
-            best = max(scores, key=lambda s: scores[s] / length_penalty(len(s), alpha))
+            scores, best = _is_the_best_finished(model, x, lengths, b, int(steps[b]), distinct, end, alpha, out, logp)
             m = len(best)
-            assert tuple(out[:m, b]) == best and (out[m:, b] == PAD).all(), (alpha, b, scores)
-            assert logp[b] == pytest.approx(scores[best], abs=1e-10)
             g = tuple(int(j) for j in greedy[:, b] if j != PAD)
             beaten += g not in scores or scores[g] / length_penalty(len(g), alpha) < scores[best] / length_penalty(
                 m, alpha) - 1e-9  # unfinished (no marker by the limit), or finished less probable
@@ -73,6 +80,24 @@ def test_a_wide_beam_with_an_end_marker_finds_the_best_finished_output_by_brute_
     pad = [np.pad(a, ((0, w - a.shape[0]), (0, 0)), constant_values=PAD) for a in answers.values()]
     assert (pad[0] != pad[1]).any()  # the length normalisation changed some answer
     assert (answers[0.0][1] != PAD).any()  # and the plain sum chose more than the marker alone somewhere
+
+
+def test_the_search_stops_only_when_no_longer_output_can_beat_the_best_finished_one():
+    """A strong length normalisation (alpha = 4) and up to 5 steps: a live beam's S only falls, but lp grows up to
+    lp(steps), so the search may stop only when S_now / lp(steps) cannot beat the best finished s; bounding by
+    lp(t + 1) instead stops too early and returns a shorter output that a longer one beats.  48 beams hold every
+    prefix here (at most 16 live, 48 extensions a step, all among the best K), so the enumerated best comes back."""
+    rng, model = _random_net(158, 1.0)
+    n_seq, end, alpha = 40, 0, 4.0
+    lengths = rng.integers(2, 4, size=n_seq)  # the end marker and one or two other points
+    steps = rng.integers(3, 6, size=n_seq)
+    x = rng.normal(size=(int(lengths.max()), n_seq, D))
+    out, logp = model.beam_search(x, lengths, 48, steps=steps, end=end, length_norm=alpha)
+    longer = 0
+    for b in range(n_seq):
+        _, best = _is_the_best_finished(model, x, lengths, b, int(steps[b]), False, end, alpha, out, logp)
+        longer += len(best) >= 3
+    assert longer >= 3  # some answers are long ones, which an early stop would miss
 
 
 def test_one_beam_with_an_end_marker_is_greedy_decoding_stopped_at_the_marker():

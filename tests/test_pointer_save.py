@@ -84,3 +84,21 @@ def test_the_cli_refuses_load_with_training_options_or_another_task(capsys, tmp_
     assert code == 2 and "damaged pointer demo metadata" in _one_line(err), err
     code, _, err = run_cli(capsys, ["demo", "pointer", "--save", str(path)])
     assert code == 2 and _one_line(err).startswith("rnnkit: error: Expected --save to be a folder"), err
+
+
+def test_the_cli_load_messages_speak_of_the_demo_checkpoint(capsys, tmp_path):
+    """--load of what the demo did not write: each message names the demo's folder and file, not a training run's
+    best.safetensors or 'rnnkit evaluate MODEL FILE'."""
+    hint = "give the folder 'rnnkit demo pointer --save DIR' wrote, or its model.safetensors"
+    plain = save_pointer(tmp_path / "plain.safetensors", PointerNet(1, 4))  # save_pointer's, no demo settings
+    (tmp_path / "pairs.json").write_text('{"x": [0.5, 0.25]}\n')
+    (tmp_path / "empty").mkdir()
+    for load, message in ((plain, f"{plain}: a pointer network without the demo's settings (save_pointer wrote "
+                                  "it), not a demo checkpoint; --load takes what 'rnnkit demo pointer --save DIR' "
+                                  "wrote"),
+                          (tmp_path / "gone", f"{tmp_path / 'gone'}: no such folder or file; {hint}"),
+                          (tmp_path / "empty", f"{tmp_path / 'empty'}: a folder without model.safetensors; {hint}"),
+                          (tmp_path / "pairs.json", f"{tmp_path / 'pairs.json'}: not a checkpoint (not a safetensors "
+                                                    f"file); {hint}")):
+        code, _, err = run_cli(capsys, ["demo", "pointer", "--load", str(load)])
+        assert code == 2 and _one_line(err) == "rnnkit: error: " + message, (load, err)

@@ -5,7 +5,8 @@ import argparse
 from dataclasses import replace
 
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
-from rnnkit.cli.common import nonnegative_int, positive_int
+from rnnkit.cli.common import nonnegative_float, positive_int
+from rnnkit.cli.demo_options import add_length_training
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.ctc import CTCDemoConfig, run_ctc_demo
 from rnnkit.demos.ctc_speech import ALPHABET
@@ -15,21 +16,19 @@ TEST_LENGTHS = [2, 4, 6, 8, 12, 16]
 MAX_LENGTH = 200  # symbols in a test string: the beam search's prefixes are tuples as long as that
 
 
-def _noise(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"Expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"Expected a finite number >= 0, got {text!r}")
-    return value
+def _speech_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--symbols", type=positive_int, default=DEFAULTS.symbols, metavar="A",
+                   help=f"alphabet size, 2..{len(ALPHABET)} (default {DEFAULTS.symbols})")
+    p.add_argument("--noise", type=nonnegative_float, default=DEFAULTS.noise, metavar="SIGMA",
+                   help=f"standard deviation of the frames' noise, the symbols being unit vectors "
+                        f"(default {DEFAULTS.noise})")
 
 
 def register(groups) -> None:
     p = groups.demo.add_parser(
         "ctc",
         help="a BiLSTM learns to transcribe noisy synthetic speech of 2-6 symbols by CTC (Graves et al. 2006), "
-             "tested on 2-16 (under a minute)",
+             "tested on 2-16 (under 30 s of CPU time)",
         description=("Connectionist temporal classification (Graves, Fernandez, Gomez & Schmidhuber 2006): a "
                      "bidirectional LSTM and a linear layer over the blank and A symbols learn to write the string "
                      "of symbols said in a 2-D signal, each symbol a run of 3-6 noisy frames that swell and fade, "
@@ -38,24 +37,11 @@ def register(groups) -> None:
                      "rnnkit.nn.ctc), then reports the label error rate (edit distance / reference length) of "
                      "best-path (greedy) decoding and of prefix beam search on held-out strings of --test-lengths "
                      "symbols, against a baseline that labels each frame with its nearest symbol direction (or "
-                     "silence) alone.  Takes under a minute on one thread."),
+                     "silence) alone.  Takes under 30 s of CPU time on one thread (more wall time when the cores "
+                     "are busy)."),
     )
-    p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
-                   help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} strings "
-                        f"(default {DEFAULTS.steps})")
-    p.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed, metavar="N",
-                   help=f"random seed for the weights, the batches and the test strings (default {DEFAULTS.seed})")
-    p.add_argument("--hidden", type=positive_int, default=DEFAULTS.hidden, metavar="H",
-                   help=f"LSTM units per direction (default {DEFAULTS.hidden})")
-    p.add_argument("--symbols", type=positive_int, default=DEFAULTS.symbols, metavar="A",
-                   help=f"alphabet size, 2..{len(ALPHABET)} (default {DEFAULTS.symbols})")
-    p.add_argument("--noise", type=_noise, default=DEFAULTS.noise, metavar="SIGMA",
-                   help=f"standard deviation of the frames' noise, the symbols being unit vectors "
-                        f"(default {DEFAULTS.noise})")
-    p.add_argument("--min-len", type=positive_int, default=DEFAULTS.min_len, metavar="N",
-                   help=f"fewest symbols of a training string (default {DEFAULTS.min_len})")
-    p.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, metavar="N",
-                   help=f"most symbols of a training string (default {DEFAULTS.max_len})")
+    add_length_training(p, DEFAULTS, "strings", "LSTM units per direction", "fewest symbols of a training string",
+                        "most symbols of a training string", more=_speech_options)
     p.add_argument("--test-lengths", type=positive_int, nargs="+", default=TEST_LENGTHS, metavar="N",
                    help=f"string lengths to test on, at most {MAX_LENGTH} (default 2 4 6 8 12 16)")
     p.add_argument("--test-size", type=positive_int, default=200, metavar="N",

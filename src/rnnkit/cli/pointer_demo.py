@@ -6,13 +6,16 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
-from rnnkit.cli.common import nonnegative_int, positive_int, run_folder
+from rnnkit.cli.common import positive_int, run_folder
+from rnnkit.cli.demo_options import add_length_training
 from rnnkit.cli.given import given
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
 from rnnkit.demos.pointer_sort import MODEL_FILE, PointerDemoConfig, run_pointer_demo
+from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq.pointer import PointerNet
 from rnnkit.seq2seq.pointer_io import load_pointer
 
@@ -23,6 +26,7 @@ MAX_LENGTH = 1000  # numbers in a test sequence: decoding holds (250, n, H) floa
 # (n = 200, H = 64: 2.6 GB at the peak, 5 s a step; n = 1000 would need some 15 GiB a copy)
 MAX_TRAIN_LENGTH = 200
 TRAIN_MEMORY = "a training batch holds (n, 64, n, H) floats, 2.6 GB at n = 200"
+SAVE = "rnnkit demo pointer --save DIR"  # the command that writes what --load reads
 
 
 def register(groups) -> None:
@@ -44,19 +48,9 @@ def register(groups) -> None:
     p.add_argument("--task", choices=("sort", "hull"), default="sort",
                    help="sort: order n numbers from [0, 1); hull: the convex hull of n points of the unit square, "
                         "counter-clockwise from its lowest-index point (default sort)")
-    p.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, metavar="N",
-                   help=f"Adam steps, each on a fresh batch of {DEFAULTS.batch_size} sequences "
-                        f"(default {DEFAULTS.steps})")
-    p.add_argument("--seed", type=nonnegative_int, default=DEFAULTS.seed, metavar="N",
-                   help=f"random seed for the weights, the batches and the test sequences (default {DEFAULTS.seed})")
-    p.add_argument("--hidden", type=positive_int, default=DEFAULTS.hidden, metavar="H",
-                   help=f"LSTM units of the encoder and the decoder, and the attention size "
-                        f"(default {DEFAULTS.hidden})")
-    p.add_argument("--min-len", type=positive_int, default=DEFAULTS.min_len, metavar="N",
-                   help=f"shortest training sequence (default {DEFAULTS.min_len})")
-    p.add_argument("--max-len", type=positive_int, default=DEFAULTS.max_len, metavar="N",
-                   help=f"longest training sequence, at most {MAX_TRAIN_LENGTH}: {TRAIN_MEMORY} "
-                        f"(default {DEFAULTS.max_len})")
+    add_length_training(p, DEFAULTS, "sequences", "LSTM units of the encoder and the decoder, and the attention size",
+                        "shortest training sequence",
+                        f"longest training sequence, at most {MAX_TRAIN_LENGTH}: {TRAIN_MEMORY}")
     p.add_argument("--test-lengths", type=positive_int, nargs="+", default=TEST_LENGTHS, metavar="N",
                    help=f"lengths to test on, at most {MAX_LENGTH} (default 5 6 ... 15)")
     p.add_argument("--test-size", type=positive_int, default=1000, metavar="N",
@@ -78,11 +72,28 @@ TRAINING = ("steps", "hidden", "min_len", "max_len", "save")  # options that onl
 INPUT_SIZE = {"sort": 1, "hull": 3}  # a task's input vectors: a number; a point (x, y) and the end-marker flag
 
 
+def demo_file(path: Path) -> Path:
+    """The checkpoint ``--load`` names: DIR/model.safetensors of a folder ``--save DIR`` wrote, or that file; a
+    missing path, a folder without it or a file that is no safetensors file is a one-line CheckpointError."""
+    hint = f"give the folder '{SAVE}' wrote, or its {MODEL_FILE}"
+    if path.is_dir():
+        if not (path / MODEL_FILE).exists():
+            raise CheckpointError(f"{path}: a folder without {MODEL_FILE}; {hint}")
+        path = path / MODEL_FILE
+    elif not path.exists():
+        raise CheckpointError(f"{path}: no such folder or file; {hint}")
+    if path.is_file() and not is_safetensors(path):
+        raise CheckpointError(f"{path}: not a checkpoint (not a safetensors file); {hint}")
+    return path
+
+
 def load_demo_model(args: argparse.Namespace) -> tuple[PointerNet, str, PointerDemoConfig]:
     """(the network, its task, its training settings) of ``--load``, its metadata checked against ``--task``."""
-    path = Path(args.load)
-    path = path / MODEL_FILE if path.is_dir() else path
+    path = demo_file(Path(args.load))
     model, meta = load_pointer(path)
+    if "demo" not in meta:
+        raise CheckpointError(f"{path}: a pointer network without the demo's settings (save_pointer wrote it), not "
+                              f"a demo checkpoint; --load takes what '{SAVE}' wrote")
     with reading_metadata(path, "pointer demo"):
         demo: dict[str, Any] = dict(meta["demo"])
         task = demo.pop("task")

@@ -24,11 +24,12 @@ import numpy as np
 
 from rnnkit.checks import check_int, check_number
 from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, speech_batch, spell
+from rnnkit.demos.demo_steps import DemoSteps
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.errors import NonFiniteError
 from rnnkit.metrics.edit_distance import label_error_rate
 from rnnkit.nn import Linear, ctc_beam_decode, ctc_greedy_decode, ctc_loss, ctc_loss_backward
-from rnnkit.optim import Adam, clip_grad_norm
+from rnnkit.optim import clip_grad_norm
 from rnnkit.recurrent import LSTM
 
 
@@ -83,16 +84,11 @@ def train_transcriber(cfg: CTCDemoConfig, log: Callable[[str], None] | None = No
     """Train a :class:`Transcriber` on fresh batches of min_len..max_len symbols; ``log`` receives a progress
     line every tenth of the steps (the mean CTC loss per label since the line before, and the greedy label
     error rate on that batch)."""
-    emit = log if log is not None else (lambda line: None)
     model = Transcriber(cfg.symbols, cfg.hidden, np.random.default_rng([cfg.seed, 0]))
-    opt = Adam(model.params, lr=cfg.lr)
-    rng = np.random.default_rng([cfg.seed, 1])
-    every = max(1, cfg.steps // 10)
-    losses: list[float] = []
-    start = time.perf_counter()
-    for step in range(1, cfg.steps + 1):
-        label_lengths = rng.integers(cfg.min_len, cfg.max_len + 1, size=cfg.batch_size)
-        x, lengths, targets, target_lengths = speech_batch(rng, label_lengths, cfg.symbols, cfg.noise)
+    steps = DemoSteps(model.params, cfg, log, "CTC loss per label", width=5)
+    for step in steps:
+        label_lengths = steps.rng.integers(cfg.min_len, cfg.max_len + 1, size=cfg.batch_size)
+        x, lengths, targets, target_lengths = speech_batch(steps.rng, label_lengths, cfg.symbols, cfg.noise)
         logits, cache = model.forward(x, lengths)
         loss, ctc_cache = ctc_loss(logits, targets, lengths, target_lengths, reduction="mean")
         if not np.isfinite(loss):
@@ -100,14 +96,11 @@ def train_transcriber(cfg: CTCDemoConfig, log: Callable[[str], None] | None = No
                                  stage="forward")
         grads = model.backward(ctc_loss_backward(1.0, ctc_cache), cache)
         clip_grad_norm(grads, cfg.clip)
-        opt.step(grads)
-        losses.append(loss)
-        if step % every == 0 or step == cfg.steps:
+        steps.opt.step(grads)
+        if steps.due(step, loss):
             refs = [t[:n].tolist() for t, n in zip(targets, target_lengths)]
             ler = label_error_rate(refs, ctc_greedy_decode(logits, lengths))
-            emit(f"step {step:>5}/{cfg.steps}  CTC loss per label {np.mean(losses):.4f}  label error rate of the "
-                 f"batch {100 * ler:5.1f}%  {time.perf_counter() - start:6.1f}s")
-            losses = []
+            steps.report(step, f"label error rate of the batch {100 * ler:5.1f}%")
     return model
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.checks import check_number
+from rnnkit.demos.demo_steps import DemoSteps
 from rnnkit.demos.training_checks import check_length_training
-from rnnkit.optim import Adam, clip_grad_norm
+from rnnkit.optim import clip_grad_norm
 from rnnkit.seq2seq.pointer import PointerNet
 from rnnkit.seq2seq.pointer_io import save_pointer
 
@@ -72,27 +73,19 @@ def train_pointer(cfg: PointerDemoConfig, batch: Batch, input_size: int,
                   log: Callable[[str], None] | None = None) -> PointerNet:
     """Train a pointer network on ``batch``'s examples of min_len..max_len elements; ``log`` receives a progress
     line every tenth of the steps."""
-    emit = log if log is not None else (lambda line: None)
     model = PointerNet(input_size, cfg.hidden, rng=np.random.default_rng([cfg.seed, 0]))
-    opt = Adam(model.params, lr=cfg.lr)
-    rng = np.random.default_rng([cfg.seed, 1])
-    every = max(1, cfg.steps // 10)
-    losses: list[float] = []
-    start = time.perf_counter()
-    for step in range(1, cfg.steps + 1):
-        x, lengths, targets, target_lengths = batch(rng, rng.integers(cfg.min_len, cfg.max_len + 1,
-                                                                      size=cfg.batch_size))
+    steps = DemoSteps(model.params, cfg, log)
+    for step in steps:
+        x, lengths, targets, target_lengths = batch(steps.rng, steps.rng.integers(cfg.min_len, cfg.max_len + 1,
+                                                                                  size=cfg.batch_size))
         loss, cache = model.forward(x, lengths, targets, target_lengths)
         grads = model.backward(cache)
         clip_grad_norm(grads, cfg.clip)
-        opt.lr = cfg.lr + (cfg.lr_end - cfg.lr) * (step - 1) / max(1, cfg.steps - 1)
-        opt.step(grads)
-        losses.append(loss)
-        if step % every == 0 or step == cfg.steps:
+        steps.opt.lr = cfg.lr + (cfg.lr_end - cfg.lr) * (step - 1) / max(1, cfg.steps - 1)
+        steps.opt.step(grads)
+        if steps.due(step, loss):
             right = (cache.probs.argmax(axis=2) == targets) & (np.arange(len(targets))[:, None] < target_lengths)
-            emit(f"step {step:>6}/{cfg.steps}  loss {np.mean(losses):.4f}  teacher-forced pointing accuracy "
-                 f"{100 * right.sum() / target_lengths.sum():5.1f}%  {time.perf_counter() - start:6.1f}s")
-            losses = []
+            steps.report(step, f"teacher-forced pointing accuracy {100 * right.sum() / target_lengths.sum():5.1f}%")
     return model
 
 

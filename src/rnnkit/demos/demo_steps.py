@@ -1,0 +1,46 @@
+"""The training loop's frame that the length-generalisation demos share (:func:`rnnkit.demos.ctc.train_transcriber`,
+:func:`rnnkit.demos.pointer_sort.train_pointer`): Adam over the model's parameters, the batches' generator
+``default_rng([seed, 1])``, and a progress line every tenth of the steps::
+
+    step  s/steps  <loss name> <mean loss since the line before>  <the caller's measure of the batch>  <seconds>s
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from rnnkit.optim import Adam
+
+
+class DemoSteps:
+    """``for step in DemoSteps(...)``: steps 1..``cfg.steps``; ``opt`` (Adam at ``cfg.lr``) and ``rng`` (the
+    batches') for the loop's body, :meth:`due` after each step, :meth:`report` when it says so.  ``log``
+    receives the lines (None: dropped); ``width``: the step number's columns."""
+
+    def __init__(self, params: dict[str, np.ndarray], cfg: Any, log: Callable[[str], None] | None,
+                 loss_name: str = "loss", width: int = 6) -> None:
+        self.opt = Adam(params, lr=cfg.lr)
+        self.rng = np.random.default_rng([cfg.seed, 1])
+        self.steps, self.every = cfg.steps, max(1, cfg.steps // 10)
+        self.emit = log if log is not None else (lambda line: None)
+        self.loss_name, self.width = loss_name, width
+        self.losses: list[float] = []
+        self.start = time.perf_counter()
+
+    def __iter__(self) -> Iterator[int]:
+        self.start = time.perf_counter()
+        return iter(range(1, self.steps + 1))
+
+    def due(self, step: int, loss: float) -> bool:
+        """Note ``step``'s loss; whether a progress line is due (every tenth of the steps, and the last)."""
+        self.losses.append(loss)
+        return step % self.every == 0 or step == self.steps
+
+    def report(self, step: int, measure: str) -> None:
+        """The progress line of ``step``: the mean loss since the line before, ``measure``, the time so far."""
+        self.emit(f"step {step:>{self.width}}/{self.steps}  {self.loss_name} {np.mean(self.losses):.4f}  "
+                  f"{measure}  {time.perf_counter() - self.start:6.1f}s")
+        self.losses = []
