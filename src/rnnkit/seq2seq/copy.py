@@ -183,6 +183,12 @@ def encode_copy_pairs(pairs: Sequence[Any], source_vocab: Vocabulary, target_voc
     return out
 
 
+def ext_kwargs(batch: Any) -> dict[str, Any]:
+    """A batch's ``src_ext`` as the keyword a copy model's ``forward`` and decoding take, none without copy
+    (:class:`rnnkit.data.parallel.ParallelBatch`'s ``src_ext`` is None then)."""
+    return {} if batch.src_ext is None else {"src_ext": batch.src_ext}
+
+
 def decode_extended(ids: Sequence[int], target_vocab: Vocabulary, oovs: Sequence[str]) -> list[str]:
     """The tokens of output ids, an extended id V + k as the source's k-th word outside the target vocabulary."""
     V = len(target_vocab)

@@ -46,6 +46,7 @@ from rnnkit.metrics.translation import (
     check_bleu_tokenize,
     corpus_bleu,
 )
+from rnnkit.seq2seq.copy import ext_kwargs
 from rnnkit.seq2seq.decode import greedy_decode
 from rnnkit.seq2seq.lengths import fit_length_rule
 from rnnkit.train.digest import value_digest
@@ -171,7 +172,7 @@ class Seq2SeqTask(IndependentBatches):
         n = int(batch.tgt_mask.sum())
         loss, cache = self.model.forward(batch.src, batch.src_lengths, batch.tgt_in, batch.tgt_out, batch.tgt_mask,
                                          training=True, rng=rng, sampling_rate=self.sampling_rate,
-                                         coverage_loss=self.coverage_loss, **_ext(batch))
+                                         coverage_loss=self.coverage_loss, **ext_kwargs(batch))
         grads = self.model.backward(1.0 / n, cache)
         # the NLL alone is reported (see the module docstring): the coverage part is 0.0 without coverage_loss
         return StepResult(loss=(loss - cache[1].coverage_loss) / n, units=n, grads=grads)
@@ -183,7 +184,7 @@ class Seq2SeqTask(IndependentBatches):
         total = 0.0
         count = 0
         for b in (self._valid_batches or [])[rank::size]:
-            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **_ext(b))
+            loss, _ = self.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **ext_kwargs(b))
             total += loss
             count += int(b.tgt_mask.sum())
         return total, count
@@ -193,7 +194,7 @@ class Seq2SeqTask(IndependentBatches):
         out: list[list[int]] = [[] for _ in pairs]
         for b in make_batches(pairs, self.eval_batch_size):
             limits = self.length_rule.limits(b.src_lengths, self.max_decode_len)  # (B,)
-            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID, **_ext(b))
+            hyps = greedy_decode(self.model, b.src, b.src_lengths, limits, BOS_ID, EOS_ID, PAD_ID, **ext_kwargs(b))
             for i, h in zip(b.index, hyps):
                 out[int(i)] = list(h.tokens)
         return out
@@ -269,10 +270,6 @@ class Seq2SeqTask(IndependentBatches):
         """The given ``meta`` (none: {}) with the fitted length rule added, for the checkpoint."""
         return self._meta
 
-
-def _ext(batch: ParallelBatch) -> dict[str, Any]:
-    """The batch's ``src_ext`` as a keyword for a copy model's forward and decoding (none without it)."""
-    return {} if batch.src_ext is None else {"src_ext": batch.src_ext}
 
 
 def _bleu(hypotheses: list[str], references: list[str], tokenize: str) -> float | None:

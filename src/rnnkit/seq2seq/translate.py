@@ -40,7 +40,7 @@ from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pa
 from rnnkit.checks import check_bool
 from rnnkit.seq2seq.decode import (Hypothesis, beam_search, check_length_norm, check_min_len, check_no_repeat,
                                    greedy_decode)
-from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, source_extension
+from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, ext_kwargs, source_extension
 from rnnkit.seq2seq.penalties import check_coverage_penalty
 from rnnkit.seq2seq.io import Translator
 
@@ -163,7 +163,7 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
     model = translator.model
     for b in make_batches(encoded, batch_size):
         steps = translator.length_rule.limits(b.src_lengths, max_len)  # (B,)
-        ext = {} if b.src_ext is None else {"src_ext": b.src_ext}
+        ext = ext_kwargs(b)
         if beam_size == 1:
             hyps = [[h] for h in greedy_decode(model, b.src, b.src_lengths, steps, BOS_ID, EOS_ID, PAD_ID,
                                                min_len, no_repeat_ngram, **ext)]
@@ -261,8 +261,7 @@ def teacher_forced_nll(translator: Translator, pairs: Sequence[SentencePair], ba
     check_int("batch_size", batch_size, 1)
     total, count = 0.0, 0
     for b in make_batches(_encode(translator, pairs)[0], batch_size):
-        ext = {} if b.src_ext is None else {"src_ext": b.src_ext}
-        loss, _ = translator.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **ext)
+        loss, _ = translator.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, **ext_kwargs(b))
         total += float(loss)
         tokens = int(b.tgt_mask.sum())
         count += tokens
