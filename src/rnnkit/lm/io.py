@@ -163,9 +163,12 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
 
 
 def _legacy_metadata(path: str | os.PathLike) -> dict[str, str] | None:
-    """The metadata of an n-gram file in the earlier format, else None (any other file, or none)."""
+    """The metadata of an n-gram file in the earlier format, else None (any other file, or none; a device or a
+    pipe is not opened: safetensors' open of a named pipe waits for its writer, deaf to SIGTERM)."""
     from safetensors import safe_open
 
+    if not os.path.isfile(path):  # the checkpoint loader refuses it (checkpoint_files.check_openable)
+        return None
     try:
         with safe_open(str(path), framework="np") as f:
             meta = f.metadata() or {}
