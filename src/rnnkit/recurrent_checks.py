@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cells._checks import check_float_array
-from rnnkit.checks import check_array, check_int, dtype_fix, check_rate, check_rng
+from rnnkit.checks import check_array, check_int, check_rate, check_rng, dtype_fix, param_dtype_fix
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import MAX_INIT_SCALE, SCHEMES
 
@@ -135,7 +135,7 @@ def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int,
             raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
         if w.dtype != dtype:
             raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}: "
-                            f"{dtype_fix(f'params[{n + sfx!r}]', w.dtype, dtype, '')}")
+                            f"{param_dtype_fix(f'params[{n + sfx!r}]', dtype)}")
         ws.append(w)
     return tuple(ws)
 
