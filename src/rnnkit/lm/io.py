@@ -164,11 +164,9 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
     if vocab is not None and model.config()["eos_id"] != vocab.eos_id:
         raise ValueError(f"Expected the model fitted with eos_id=vocab.eos_id ({vocab.eos_id!r}), got "
                          f"{model.config()['eos_id']!r}")
-    arrays = {"model/" + k: v for k, v in model.arrays().items()}
     task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
             "level": level, **bpe}
-    check_written(_loadable_bpe, task, "load_ngram", _FIXES)
-    ckpt.save_checkpoint(path, arrays, {"kind": "ngram-lm", "task": task})
+    save_task_checkpoint(path, model.arrays(), check_written(_loadable_bpe, task, "load_ngram", _FIXES), "ngram-lm")
 
 
 def _legacy_metadata(path: str | os.PathLike) -> dict[str, str] | None:
