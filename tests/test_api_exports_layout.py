@@ -45,3 +45,18 @@ def test_batch_first_true_says_rnnkit_is_time_major(layer):
     x = np.zeros((5, 2, 4), np.float32)  # (T, B, D)
     out, _, _ = layer(4, 3, batch_first=False).forward(x)  # PyTorch's default, rnnkit's layout: accepted
     assert out.shape == (5, 2, 3)
+
+
+@pytest.mark.parametrize("layer", [LSTM, GRU, RNN])
+def test_batch_first_as_numpy_bools_and_non_bools_as_the_other_flags(layer):
+    """numpy's np.False_ (a flag read from an array) is False, and np.True_ True; 0 or None is refused as a non-bool
+    is by the other flags (learn_init=0): a TypeError, not the layout's ValueError."""
+    assert layer(4, 3, batch_first=np.False_).forward(np.zeros((5, 2, 4), np.float32))[0].shape == (5, 2, 3)
+    with pytest.raises(ValueError, match="^Expected batch_first=False"):
+        layer(4, 3, batch_first=np.True_)
+    for value in (0, None, "False"):
+        with pytest.raises(TypeError) as info:
+            layer(4, 3, batch_first=value)
+        with pytest.raises(TypeError) as other:
+            layer(4, 3, learn_init=value)
+        assert str(info.value) == str(other.value).replace("learn_init", "batch_first")

@@ -167,7 +167,7 @@ def test_interpolation_refuses_other_pieces_or_levels_in_one_line(data, rnn, cap
 
 @pytest.mark.parametrize("value, says", [("not base64!", "bpe_model is not base64 text"),
                                          (None, "without its bpe_model"),
-                                         ("AAAA", "its bpe_model: Expected a SentencePiece model")])
+                                         ("AAAA", "Expected bpe_model to hold a SentencePiece model")])
 def test_a_damaged_sentencepiece_model_in_an_ngram_checkpoint_is_one_line(ngram, tmp_path, capsys, value, says):
     from rnnkit import checkpoint as ckpt
 

@@ -87,6 +87,7 @@ def test_a_factored_outputs_h_or_parameter_of_another_dtype_names_the_fix(layer)
                                         r"h\.astype\(np\.float32\), or cast the parameters to np\.float64 alike$"):
         layer.loss(params, h, targets)
     name = sorted(params)[-1]
-    with pytest.raises(TypeError, match=rf"got float64: pass params\['{name}'\]\.astype\(np\.float32\)$"):
+    with pytest.raises(TypeError, match=rf"got float64: copy the values into the parameter's own array in place, "
+                                        rf"params\['{name}'\]\[\.\.\.\] = values"):
         layer.loss({**params, name: params[name].astype(np.float64)}, h.astype(np.float32), targets)
     assert np.isfinite(layer.loss({k: v.astype(np.float64) for k, v in params.items()}, h, targets)[0])

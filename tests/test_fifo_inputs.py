@@ -116,3 +116,16 @@ def test_training_data_of_another_kind_through_a_pipe_is_refused_at_once(d, tmp_
     argv = [str(tmp_path / "m.safetensors") if a == "PIPE.safetensors" else a for a in argv]
     run = [] if "hmm" in argv else [*QUIET, "--run-dir", str(tmp_path / "run")]
     _refused(_through_pipe(d, tmp_path, [*argv, *run], source), said)
+
+
+@pytest.mark.parametrize("argv", [["tag", "PIPE", "lm.txt"], ["segment", "PIPE"], ["evaluate", "PIPE", "lm.txt"],
+                                  ["evaluate", "lm/last.safetensors", "lm.txt", "--interpolate", "PIPE"]])
+def test_a_model_pipe_without_a_writer_is_refused_before_any_look(d, tmp_path, argv):
+    """A look at a model's head (is it an HMM's JSON, an n-gram model of the earlier format?) opened the pipe before
+    the loader refused it, and an open of a named pipe waits for a writer: none came, and the command hung (in
+    safetensors' open, deaf to SIGTERM, for an n-gram look)."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    args = [str(pipe) if a == "PIPE" else a for a in argv]
+    done = subprocess.run([sys.executable, "-m", "rnnkit", *args], capture_output=True, text=True, timeout=30, cwd=d)
+    _refused(done, "not a regular file (a device or a pipe)", "give the file itself")

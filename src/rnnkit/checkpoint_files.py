@@ -46,11 +46,17 @@ def folds_hint(folder: Path) -> str | None:
 _PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"
 
 
-def _head(path: Path) -> bytes | None:
-    """The first 4096 bytes of ``path``, or None when it cannot be read."""
+def read_head(path: str | os.PathLike, size: int = 4096) -> bytes | None:
+    """The first ``size`` bytes of ``path``, or None when it cannot be read or is not a regular file: the look
+    of every sniffing helper (is it an HMM's JSON, an ONNX graph, safetensors?), which never opens a device or a
+    pipe (bash's ``<(...)``, a named pipe): an open of a named pipe waits for its writer, for ever when there is
+    none, and a look would take the bytes its reader then misses.  The loader refuses such a path
+    (:func:`check_openable`)."""
+    if not os.path.isfile(path):  # (a stat, which a pipe answers at once)
+        return None
     try:
         with open(path, "rb") as f:
-            return f.read(4096)
+            return f.read(size)
     except OSError:
         return None
 
@@ -106,12 +112,13 @@ def _torch_zip(path: Path, head: bytes) -> bool:
 def is_safetensors(path: Path) -> bool:
     """Whether ``path`` starts as a whole safetensors file does (its header's length, within the file, then its
     JSON), whatever its name: ``rnnkit info`` describes a checkpoint renamed ``.onnx`` or ``.arpa`` as one."""
-    try:
-        with open(path, "rb") as f:
-            head, size = f.read(9), os.fstat(f.fileno()).st_size
-    except OSError:
+    head = read_head(path, 9)
+    if head is None or head[8:9] != b"{":
         return False
-    return head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size
+    try:
+        return int.from_bytes(head[:8], "little") + 8 <= os.path.getsize(path)
+    except OSError:  # gone since
+        return False
 
 
 def _safetensors_like(head: bytes) -> bool:
@@ -124,7 +131,7 @@ def unreadable(path: Path, exc: Exception) -> CheckpointError:
     """The error for a file safetensors could not read (``exc``): named for what it is instead, when that
     is plain (:func:`_what_else`), a file that does not start as safetensors files do by its first bytes
     (and its kind, for common ones: a PNG image), else a damaged checkpoint."""
-    head = _head(path)
+    head = read_head(path)
     other = _what_else(path, head) if head is not None else None
     if other == _PICKLED:  # never unpickled: loading a pickle runs whatever code it holds
         return CheckpointError(f"{path} is {other}, not an rnnkit checkpoint (safetensors); rnnkit never "

@@ -15,7 +15,7 @@ The file format itself (safetensors + JSON header, digests, atomic writes) is :m
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -136,13 +136,21 @@ def save_task_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarra
     return save_checkpoint(path, {"model/" + k: v for k, v in params.items()}, {"kind": kind, "task": task})
 
 
-def check_written(check: Callable[[dict[str, Any]], Any], task: dict[str, Any], loader: str) -> dict[str, Any]:
+def check_written(check: Callable[[dict[str, Any]], Any], task: dict[str, Any], loader: str,
+                  fixes: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """``task`` metadata about to be written, run through ``check``, the check ``loader`` reads it with: a
-    ValueError ("Expected ...", one line) now for what the loader would call a damaged checkpoint later."""
+    ValueError now for what the loader would call a damaged checkpoint later, one line starting "Expected": the
+    check's own "Expected ..." and that ``loader`` would refuse the file, or "Expected metadata that ``loader``
+    reads back, got ..." around a message of another form.  ``fixes``: ``(words, fix)`` pairs, the fix of the
+    first whose words the check's message holds said after it (the caller's argument to change, and how)."""
     try:
         check(task)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"Expected metadata that {loader} reads back, got {exc}") from None
+        said = f"no entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        fix = next((f"; {fix}" for words, fix in fixes if words in said), "")
+        if said.startswith("Expected"):
+            raise ValueError(f"{said} ({loader} would refuse the file reading it back){fix}") from None
+        raise ValueError(f"Expected metadata that {loader} reads back, got {said}{fix}") from None
     return task
 
 

@@ -35,6 +35,16 @@ def dtype_fix(name: str, got: np.dtype, want: np.dtype, alike: str | None = None
     return f"{fix}, or cast {alike} to np.{np.dtype(got)} alike"
 
 
+def param_dtype_fix(name: str, want: np.dtype) -> str:
+    """The fix to add to 'Expected params[...] of dtype {want}, got ...': a parameter replaced by an array of another
+    dtype.  Converting the replacement (``params[k] = params[k].astype(...)``) would leave an optimizer built over
+    ``params`` refusing its next step (it updates the arrays it was given), so the values are copied into the
+    parameter's own array, which casts them."""
+    return (f"copy the values into the parameter's own array in place, {name}[...] = values (cast to "
+            f"np.{np.dtype(want)} as they are copied); an array put in its place, converted or not, is not the one an "
+            "optimizer updates")
+
+
 def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:
     """``int(value)`` if value is an integer (not a bool) >= minimum; otherwise ValueError naming ``name``.
 

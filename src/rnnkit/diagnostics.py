@@ -195,8 +195,9 @@ def gradient_flow(
     fresh layer has them.
     ``with_cell`` (LSTM only): also ||dL/dc_t||, as :func:`grad_norms_per_step` returns it.
     All float64, and each norm is taken of the scaled gradient (m ||dh / m|| with m = max |dh|), so a norm
-    of 1e-300 comes out as 1e-300 where sqrt(<dh, dh>) would give 0 below about 1e-154.  Only a gradient
-    that itself falls below float64's smallest number (about 5e-324) reads 0.
+    of 1e-300 comes out as 1e-300 where sqrt(<dh, dh>) would give 0 below about 1e-154.  Norms are accurate down
+    to about 1e-308 (float64's smallest normal number) and lose digits in the subnormal range below it; only a
+    gradient that itself falls below float64's smallest number (about 5e-324) reads 0.
     """
     if cell not in CELLS:
         raise ValueError(f"Expected cell to be one of {CELLS}, got {cell!r}")

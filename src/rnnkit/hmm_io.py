@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.checkpoint_files import read_head
 from rnnkit.checks import check_names
 from rnnkit.errors import DataError
 
@@ -24,12 +25,10 @@ def looks_like(head: bytes) -> bool:
 
 
 def is_hmm_json(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a file :meth:`rnnkit.hmm.HMMTagger.save` wrote (by its first 4096 bytes)."""
-    try:
-        with open(path, "rb") as f:
-            return looks_like(f.read(4096))
-    except OSError:  # missing, a directory: not one
-        return False
+    """Whether ``path`` is a file :meth:`rnnkit.hmm.HMMTagger.save` wrote (by its first 4096 bytes); never for a
+    missing file, a directory, a device or a pipe, which is not opened (the checkpoint loader refuses it)."""
+    head = read_head(path)
+    return head is not None and looks_like(head)
 
 
 def document(model: Any, tables: bool = True) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rnnkit.checkpoint_files import is_safetensors
+from rnnkit.checkpoint_files import is_safetensors, read_head
 from rnnkit.errors import CheckpointError
 
 INSTALL = "pip install onnx (then rnnkit info reads its graph), or open it in Netron (https://netron.app)"
@@ -26,11 +26,7 @@ def is_onnx(path: Path) -> bool:
         return False
     if path.suffix.lower() == ".onnx":
         return True
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError:
-        return False
+    head = read_head(path, 16) or b""
     return head[:1] == b"\x08" and b"\x12\x06rnnkit" in head
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.cells._checks import check_float_array
-from rnnkit.checks import check_array, check_int, dtype_fix, check_rate, check_rng
+from rnnkit.checks import check_array, check_int, check_rate, check_rng, dtype_fix, param_dtype_fix
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import MAX_INIT_SCALE, SCHEMES
 
@@ -43,8 +43,7 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
     for flag, value in (("bidirectional", bidirectional), ("variational_dropout", variational_dropout),
                         ("learn_init", learn_init), ("residual", residual), ("peephole", peephole),
                         ("layer_norm", layer_norm)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
+        _check_flag(flag, value)
     check_rng(rng, allow_none=True)
     if init not in SCHEMES:  # said in the layer's words: rnnkit.init's own message names its "scheme"
         raise ValueError(f"Expected init to be one of {SCHEMES}, got {init!r}")
@@ -75,10 +74,18 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
     return name
 
 
+def _check_flag(flag: str, value: Any) -> bool:
+    """A layer's flag (bidirectional=...), a bool or numpy's np.bool_: TypeError for anything else (0, None)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_batch_first(cell: str, batch_first: Any) -> None:
     """PyTorch's ``batch_first=True`` refused with how to give rnnkit's time-major inputs instead (False, its
-    default and rnnkit's layout, passes)."""
-    if batch_first is not False:
+    default and rnnkit's layout, passes, numpy's np.False_ too); a value that is not a bool (0, None) is a TypeError,
+    as for the layer's other flags."""
+    if _check_flag("batch_first", batch_first):
         raise ValueError(f"Expected batch_first=False (rnnkit's {cell.upper()} is time-major: inputs (T, B, D)), got "
                          f"{batch_first!r}; give x.transpose(1, 0, 2) and transpose the output back the same way")
 
@@ -135,7 +142,7 @@ def layer_weights(params: dict[str, Any], sfx: str, shapes: dict[str, tuple[int,
             raise ValueError(f"Expected params[{n + sfx!r}] of shape {shape}, got {got}")
         if w.dtype != dtype:
             raise TypeError(f"Expected params[{n + sfx!r}] of dtype {dtype}, got {w.dtype}: "
-                            f"{dtype_fix(f'params[{n + sfx!r}]', w.dtype, dtype, '')}")
+                            f"{param_dtype_fix(f'params[{n + sfx!r}]', dtype)}")
         ws.append(w)
     return tuple(ws)
 

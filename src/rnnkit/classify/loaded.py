@@ -55,9 +55,10 @@ class LoadedClassifier:
         """The most probable label of one text (a str), or of each of a list of texts, as ``rnnkit classify``
         prints it."""
         probs = self.predict_proba(texts, batch_size)
+        labels = self.labels  # a copy: taken once, not per text
         if probs.ndim == 1:
-            return self.labels[int(probs.argmax())]
-        return [self.labels[int(i)] for i in probs.argmax(axis=1)]
+            return labels[int(probs.argmax())]
+        return [labels[int(i)] for i in probs.argmax(axis=1)]
 
     def attention(self, texts: str | Sequence[str], batch_size: int = 256,
                   on_batch: Callable[[int], None] | None = None) -> tuple[Any, Any]:

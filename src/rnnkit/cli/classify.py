@@ -306,14 +306,14 @@ def classify(args: argparse.Namespace) -> int:
     refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
                                       "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
     loaded = LoadedClassifier(args.model)
-    enc = loaded.encoder
+    enc, labels = loaded.encoder, loaded.labels  # (labels: a copy, taken once, not per text)
     if args.attention:
         check_attention(loaded.model.config.pooling, args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
     texts = [line for line in lines if line.strip()]
-    labelled = sum(line.split("\t", 1)[0].strip() in enc.labels for line in texts if "\t" in line)
+    labelled = sum(line.split("\t", 1)[0].strip() in labels for line in texts if "\t" in line)
     if texts and labelled == len(texts):  # label<TAB>text, the training format: the labels would be read as words
         warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
              "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
@@ -348,9 +348,9 @@ def classify(args: argparse.Namespace) -> int:
                 out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
                 continue
             p = next(probs)
-            label = loaded.labels[int(p.argmax())]
+            label = labels[int(p.argmax())]
             if args.probs:
-                shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(enc.labels, p))
+                shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, p))
                 out.append(f"{label}\t{shown}\t{line.strip()}\n")
             else:
                 out.append(f"{label}\t{line.strip()}\n")

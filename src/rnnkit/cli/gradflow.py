@@ -23,9 +23,10 @@ def register(groups) -> None:
                      "LSTM's (forget-gate bias 1) decays far more slowly.  The train commands start an LSTM from "
                      "PyTorch's init instead, whose forget gates are open about halfway (--forget-bias none shows "
                      "it): less of a head start, which training then builds.  A GRU's update gate z starts near "
-                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step.  Norms far below "
-                     "1e-154 are exact (the gradient is scaled before squaring); a 0 is a gradient below float64's "
-                     "5e-324."),
+                     "0.5, so its direct path h_{t-1} -> h_t passes about half the gradient a step.  Norms are "
+                     "accurate down to about 1e-308 (each is taken of the scaled gradient, so squaring does not "
+                     "underflow below 1e-154) and lose digits in float64's subnormal range below it; a 0 is a "
+                     "gradient below float64's 5e-324."),
     )
     p.add_argument("--cell", choices=CELLS, default=None, help="recurrent cell (default rnn)")
     p.add_argument("--all-cells", action="store_true", help="run rnn, lstm and gru and print them side by side")
@@ -177,23 +178,20 @@ def _print_table(curves: dict[str, np.ndarray], T: int, every: int, setting: str
         spans = {k for _, k in rates.values()}
         one = len(spans) == 1
         text = ", ".join(f"{name} {r:.3f}" + ("" if one else f" over {k} steps") for name, (r, k) in rates.items())
-        print(f"per step back, on average: {text} (geometric mean of ||dL/dh_t|| / ||dL/dh_t+1||"
-              + (f" over {spans.pop()} steps)" if one else ")"))
+        ratio = "||dL/dh_t|| / ||dL/dh_t+1||"
+        if any(name.endswith(" c") for name in rates):  # an LSTM's cell path: its own ratio
+            ratio += ", in the c columns ||dL/dc_t|| / ||dL/dc_t+1||"
+        print(f"per step back, on average: {text} (geometric mean of {ratio}"
+              + (f", over {spans.pop()} steps)" if one else ")"))
     if any(np.any(n == 0) for n in curves.values()):
         print("0 (log10 -inf): the gradient itself underflowed float64 (below about 5e-324) that far back; the "
               "rate above is over the last steps where it did not")
-
-
-def _top(n: np.ndarray) -> np.ndarray:
-    """(T,) norms of the top layer: n itself, or the last row of (L, T)."""
-    return n if n.ndim == 1 else n[-1]
 
 
 def _per_step(n: np.ndarray) -> tuple[float, int]:
     """(rate, k): rate = (n_{T-k} / n_T)^(1/k), the average factor by which the norm changes a step back, over the
     last k steps, where no norm is 0 (an underflow); from logs, so that 1e-300 / 1e2 does not underflow too.
     nan and 0 steps if even ||dL/dh_{T-1}|| is 0."""
-    n = _top(n)
     zeros = np.flatnonzero(n <= 0)
     first = int(zeros[-1]) + 1 if zeros.size else 0  # the suffix n[first:] is all > 0
     k = n.size - 1 - first
@@ -204,7 +202,6 @@ def _per_step(n: np.ndarray) -> tuple[float, int]:
 
 def _log10_ratio(n: np.ndarray, t: int) -> float:
     """log10(n_t / n_T) from the logs: the ratio itself of 1e-320 to 28 would be a subnormal with 1 digit."""
-    n = _top(n)
     return float(np.log10(n[t - 1]) - np.log10(n[-1])) if n[t - 1] > 0 else float("-inf")
 
 

@@ -143,11 +143,10 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | N
     m = evaluate_stream(model, valid_ids, 16, cfg.bptt)
     print(f"trained in {seconds:.0f} s; validation: {m['bits']:.3f} bits/char "
           f"(loss {m['loss']:.3f} nats; a uniform guess is {math.log2(len(vocab)):.2f} bits)", file=out)
-    from rnnkit import checkpoint as ckpt
+    from rnnkit.checkpoint_task import save_task_checkpoint
 
     model_path = Path(run_dir) / "model.safetensors"  # the final model, whatever epoch it stopped in
-    ckpt.save_checkpoint(model_path, {"model/" + k: v for k, v in model.params.items()},
-                         {"kind": "model", "task": task.meta()})
+    save_task_checkpoint(model_path, model.params, task.meta())
     prime = "def "
     print(f"\n--- sample (temperature {cfg.temperature}, seed {cfg.seed}) ---", file=out)
     out.write(prime)

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.checks import check_int, check_number, check_rng, dtype_fix
+from rnnkit.checks import check_int, check_number, check_rng, dtype_fix, param_dtype_fix
 from rnnkit.nn.softmax import check_targets
 
 
@@ -59,7 +59,7 @@ def check_output_inputs(h: Any, params: Any, shapes: dict[str, tuple[int | None,
             dtype, first = p.dtype, name
         elif p.dtype != dtype:
             raise TypeError(f"Expected params[{name!r}] of dtype {dtype} ({first}'s), got {p.dtype}: "
-                            f"{dtype_fix(f'params[{name!r}]', p.dtype, dtype, '')}")
+                            f"{param_dtype_fix(f'params[{name!r}]', dtype)}")
     if not (isinstance(h, np.ndarray) and h.dtype.kind == "f"):
         raise TypeError(f"Expected h to be a float numpy array, got {getattr(h, 'dtype', type(h).__name__)}")
     if h.ndim != 2 or h.shape[1] != H:

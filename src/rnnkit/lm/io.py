@@ -49,7 +49,12 @@ def lm_meta(model: LanguageModel, vocab: Vocabulary, level: str, bpe_model: byte
         "level": level,
         "word_classes": None if classes is None else [int(c) for c in classes],
         **bpe,
-    }, "load_lm")
+    }, "load_lm", _FIXES)
+
+
+_FIXES = (("bpe_model", "pass the bytes of the .model file SentencePiece wrote (rnnkit.data.bpe.train_bpe's)"),
+          ("end-of-sentence", "give the vocabulary an eos_token, or save a model without one at level 'char'"),
+          ("vocab_size", "build the model with vocab_size=len(vocab)"))
 
 
 def save_lm(path: str | os.PathLike, model: LanguageModel, vocab: Vocabulary, level: str,
@@ -112,7 +117,6 @@ def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
         # then: a run of an earlier, wider bound still loads), and the model keeps the saved config
         model = LanguageModel(replace(cfg, init_scale=None), np.random.default_rng(0), word_classes=classes)
         model.config = replace(model.config, init_scale=cfg.init_scale)
-    _check_bpe(path, bpe)
     restore_params(model, params, path)
     return model, vocab, level, task, bpe
 
@@ -126,20 +130,24 @@ def _read_meta(task: dict[str, Any]) -> tuple[LMConfig, Vocabulary, np.ndarray |
     classes = None if task.get("word_classes") is None else np.asarray(task["word_classes"], np.int64)
     level = _check_level(task["level"])
     _check_eos(level, vocab)
-    bpe = bpe_model_of(task)
+    bpe = _loadable_bpe(task)
     check_matches(("lm_config.vocab_size", cfg.vocab_size, "the vocabulary", len(vocab)))
     return cfg, vocab, classes, level, bpe
 
 
-def _check_bpe(path: str | os.PathLike, bpe: bytes | None) -> None:
-    """The pieces a model was trained on must be its SentencePiece model's: one line if the bytes do not load."""
+def _loadable_bpe(task: dict[str, Any]) -> bytes | None:
+    """:func:`bpe_model_of`, and ValueError when those bytes do not load as a SentencePiece model (the pieces a model
+    was trained on must be its SentencePiece model's): the loaders' check, and the savers' at write time."""
+    bpe = bpe_model_of(task)
     if bpe is not None:
         from rnnkit.data.bpe import processor
 
         try:
             processor(bpe)
         except ValueError as exc:
-            raise CheckpointError(f"{path}: its bpe_model: {exc}; train it again") from None
+            raise ValueError(str(exc).replace("Expected a SentencePiece model",
+                                              "Expected bpe_model to hold a SentencePiece model", 1)) from None
+    return bpe
 
 
 def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None = None,
@@ -156,16 +164,18 @@ def save_ngram(path: str | os.PathLike, model: NGramLM, vocab: Vocabulary | None
     if vocab is not None and model.config()["eos_id"] != vocab.eos_id:
         raise ValueError(f"Expected the model fitted with eos_id=vocab.eos_id ({vocab.eos_id!r}), got "
                          f"{model.config()['eos_id']!r}")
-    arrays = {"model/" + k: v for k, v in model.arrays().items()}
     task = {"model": NGRAM_KIND, "config": model.config(), "vocab": None if vocab is None else vocab.to_json(),
             "level": level, **bpe}
-    ckpt.save_checkpoint(path, arrays, {"kind": "ngram-lm", "task": task})
+    save_task_checkpoint(path, model.arrays(), check_written(_loadable_bpe, task, "load_ngram", _FIXES), "ngram-lm")
 
 
 def _legacy_metadata(path: str | os.PathLike) -> dict[str, str] | None:
-    """The metadata of an n-gram file in the earlier format, else None (any other file, or none)."""
+    """The metadata of an n-gram file in the earlier format, else None (any other file, or none; a device or a
+    pipe is not opened: safetensors' open of a named pipe waits for its writer, deaf to SIGTERM)."""
     from safetensors import safe_open
 
+    if not os.path.isfile(path):  # the checkpoint loader refuses it (checkpoint_files.check_openable)
+        return None
     try:
         with safe_open(str(path), framework="np") as f:
             meta = f.metadata() or {}
@@ -218,8 +228,7 @@ def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, st
                                             "rnnkit train ngram --save FILE")
         with reading_metadata(path, "n-gram model"):
             config, vocab_json, level = task["config"], task.get("vocab"), task.get("level")
-            bpe = bpe_model_of(task)
-            _check_bpe(path, bpe)
+            bpe = _loadable_bpe(task)
     try:
         model = NGramLM.from_arrays(config, arrays)
         vocab = None if vocab_json is None else Vocabulary.from_json(vocab_json)

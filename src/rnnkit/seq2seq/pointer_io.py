@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checkpoint import save_checkpoint
-from rnnkit.checkpoint_task import load_task_checkpoint, reading_metadata, restore_params
+from rnnkit.checkpoint_task import load_task_checkpoint, reading_metadata, restore_params, save_task_checkpoint
 from rnnkit.seq2seq.pointer import PointerNet
 
 __all__ = ["KIND", "load_pointer", "save_pointer"]
@@ -31,7 +30,7 @@ def save_pointer(path: str | os.PathLike, model: PointerNet, extra: Mapping[str,
     config = {"input_size": model.input_size, "hidden_size": model.hidden_size,
               "attention_size": model.attention_size, "dtype": model.dtype.name}
     task = {**(extra or {}), "model": KIND, "pointer_config": config}
-    return save_checkpoint(path, {"model/" + k: v for k, v in model.params.items()}, {"kind": "model", "task": task})
+    return save_task_checkpoint(path, model.params, task)
 
 
 def load_pointer(path: str | os.PathLike, command: str = "rnnkit demo pointer --save DIR"

@@ -232,7 +232,12 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
         "metric": metric,
         "train_words": train_words,  # segmentation: the training word list, for OOV recall
         "train_scheme": train_scheme or spec.scheme,
-    }, "load_tagger")
+    }, "load_tagger", _FIXES)
+
+
+_FIXES = (("train_scheme", "pass train_scheme=None (the data's scheme) or a scheme the data's can be trained in"),
+          ("metric", "pass metric=None (the one training picks for the data's scheme)"),
+          (" tag ", "give DataSpec the scheme the tags are in (scheme='none' for tags without spans, as POS tags)"))
 
 
 def save_tagger(path: str | os.PathLike, model: Any, encoder: Any, spec: DataSpec, metric: str | None = None,
@@ -263,15 +268,16 @@ def load_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
 
 
 def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
-    """``(config, encoder)`` of a tagger's task metadata, checked with its data spec and metric: KeyError,
-    TypeError or ValueError for what cannot be read (:func:`load_tagger`'s, and :func:`tagger_meta`'s at write
-    time)."""
+    """``(config, encoder)`` of a tagger's task metadata, checked with its data spec and metric, its training
+    scheme and its tags (which that scheme's decoding constraints read): KeyError, TypeError or ValueError for
+    what cannot be read (:func:`load_tagger`'s, and :func:`tagger_meta`'s at write time)."""
     from rnnkit.tagging.model import TaggerConfig
-    from rnnkit.tagging.task import TaggerEncoder
+    from rnnkit.tagging.task import TaggerEncoder, decoding_constraints
 
     cfg = TaggerConfig(**task["tagger_config"])
     encoder = TaggerEncoder.from_json(task["encoder"])
     check_task_metric(task)
+    decoding_constraints(encoder.tags, read_schemes(task, encoder.tags)[0])
     check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
                   ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
                   ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
@@ -287,6 +293,16 @@ def check_task_metric(task: dict[str, Any]) -> None:
     from rnnkit.tagging.scoring import check_metric
 
     check_metric(task["metric"], DataSpec(**task["data"]).scheme)
+
+
+def read_schemes(task: dict[str, Any], tags: list[str]) -> tuple[str, Any]:
+    """``(train_scheme, scheme map)`` of a tagger's or HMM's task metadata whose model has ``tags``: ValueError
+    for a training scheme its data's cannot be trained in (:class:`rnnkit.tagging.train_scheme.SchemeMap`)."""
+    from rnnkit.tagging.train_scheme import SchemeMap
+
+    scheme = DataSpec(**task["data"]).scheme
+    train_scheme = task.get("train_scheme", scheme)  # absent before the option: the data's
+    return train_scheme, SchemeMap(tags, scheme, train_scheme)
 
 
 def spec_from_meta(task: dict[str, Any]) -> DataSpec:

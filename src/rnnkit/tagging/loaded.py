@@ -19,7 +19,7 @@ from rnnkit.checks import check_bool, check_int
 from rnnkit.errors import CheckpointError
 from rnnkit.hmm_io import is_hmm_json
 from rnnkit.tagging.io import (HMM_KIND, DataSpec, TaggingData, _load_hmm, check_task_metric, load_hmm_json,
-                               load_tagger)
+                               load_tagger, read_schemes)
 
 
 class LoadedTagger:
@@ -48,10 +48,7 @@ class LoadedTagger:
             self.spec = DataSpec(**task["data"])
             check_task_metric(task)
             check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
-            from rnnkit.tagging.train_scheme import SchemeMap
-
-            self.train_scheme = task.get("train_scheme", self.spec.scheme)  # absent before the option: the data's
-            self.scheme_map = SchemeMap(self.trained_tags, self.spec.scheme, self.train_scheme)
+            self.train_scheme, self.scheme_map = read_schemes(task, self.trained_tags)
             if self.kind == "tagger":
                 from rnnkit.tagging.task import decoding_constraints
 

@@ -70,12 +70,16 @@ def _agree(quantity: str, sources: list[tuple[str, int | None]], default: int, f
 
 
 def _pad_dout(xs: list[np.ndarray] | None, dout: list[np.ndarray] | None, option: str) -> str:
-    """How to give fewer upstream gradients than steps: zeros first, for the steps without loss."""
+    """How to give fewer upstream gradients than steps: zeros first, for the steps without loss; in the caller's
+    syntax, a command line's (``--dout 0,0 1,0``, ``option`` an option) or Python's (``dout=[[0, 0], [1, 0]]``)."""
     if not xs or not dout or len(dout) >= len(xs):
         return "make them agree"
-    zeros = ",".join(["0"] * len(dout[0]))
-    groups = [zeros] * (len(xs) - len(dout)) + [",".join(f"{v:g}" for v in d) for d in dout]
-    return f"give one group a step, zeros for a step without loss: {option} {' '.join(groups)}"
+    rows = [[0.0] * len(dout[0])] * (len(xs) - len(dout)) + [list(d) for d in dout]
+    if option.startswith("-"):
+        groups = " ".join(",".join(f"{v:g}" for v in row) for row in rows)
+        return f"give one group a step, zeros for a step without loss: {option} {groups}"
+    vectors = ", ".join("[" + ", ".join(f"{v:g}" for v in row) + "]" for row in rows)
+    return f"give one vector a step, zeros for a step without loss: {option}=[{vectors}]"
 
 
 def _count(n: int) -> str:
@@ -130,8 +134,9 @@ def build_exercise(cell: str, rng: np.random.Generator, *, nonlinearity: str = "
         given = ", ".join(what for what, n in sizes if n is not None)  # what set H: each must give 2 or more
         raise ValueError(f"Expected H >= 2 hidden units for {CELL_NAMES[cell]} (layer normalization over H = 1: "
                          f"{why}), got H = 1 from {given}; give 2 or more there")
-    T = _agree("The number of steps", [(f"{name['xs']} (one group a step)", None if xs is None else len(xs)),
-                                       (f"{name['dout']} (one group a step)", None if dout is None else len(dout)),
+    each = "(one group a step)" if name["dout"].startswith("-") else "(one vector a step)"  # a command line's words
+    T = _agree("The number of steps", [(f"{name['xs']} {each}", None if xs is None else len(xs)),
+                                       (f"{name['dout']} {each}", None if dout is None else len(dout)),
                                        (name["steps"], steps)], 1, _pad_dout(xs, dout, name["dout"]))
     drawn = {"parameters": random_params(cell, D, H, rng), "h0": random_values((H,), rng)}
     if has_cell_state(cell):
