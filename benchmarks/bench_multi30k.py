@@ -11,7 +11,8 @@ corpus BLEU, cased, detokenised output against the raw references (13a tokenisat
     nice python benchmarks/bench_multi30k.py --src de --tgt en [--budget-minutes 115] [--work runs/bench_multi30k]
 
 ``--level bpe`` trains on SentencePiece BPE pieces (8000 per side, learned on each side's training text) instead
-of punct's words, and records its own subsection.
+of punct's words, and records its own subsection.  ``--copy`` trains with copy attention (the pointer-generator,
+``rnnkit train seq2seq --copy``), everything else the same, in its own run folder and subsection.
 
 Settings: raw text split into words and punctuation (``--level punct``, cased), words seen once
 become <unk> (``--min-count 2``), bidirectional GRU encoder (128 per direction) and GRU decoder (256)
@@ -55,11 +56,12 @@ ALPHAS = (0.0, 0.6, 1.0)
 LEVEL_OPTIONS = {"punct": ["--level", "punct", "--min-count", "2"], "bpe": ["--level", "bpe", "--bpe-vocab", "8000"]}
 
 
-def train_command(data: Path, src: str, tgt: str, run: Path, level: str = "punct") -> list[str]:
+def train_command(data: Path, src: str, tgt: str, run: Path, level: str = "punct", copy: bool = False) -> list[str]:
+    """The ``rnnkit train seq2seq`` arguments (``--copy`` for copy attention) without ``--epochs``."""
     train = multi30k_files(data, "train", src, tgt)
     valid = multi30k_files(data, "val", src, tgt)
     return ["train", "seq2seq", "--train", *map(str, train), "--valid", *map(str, valid), *LEVEL_OPTIONS[level],
-            *MODEL_OPTIONS,
+            *MODEL_OPTIONS, *(["--copy"] if copy else []),
             "--run-dir", str(run)]
 
 
@@ -197,6 +199,8 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=30, help="most epochs")
     p.add_argument("--level", choices=sorted(LEVEL_OPTIONS), default="punct",
                    help="tokens: words and punctuation (words seen once are <unk>), or BPE pieces (sentencepiece)")
+    p.add_argument("--copy", action="store_true",
+                   help="copy attention (train seq2seq --copy, the pointer-generator); own run folder and subsection")
     p.add_argument("--budget-minutes", type=float, default=115.0, help="wall-clock budget for training")
     p.add_argument("--skip-training", action="store_true", help="score the existing run's best checkpoint")
     p.add_argument("--resume", action="store_true", help="continue the existing run (with a larger --epochs)")
@@ -209,13 +213,15 @@ def main() -> int:
     args = p.parse_args()
     if (args.data / "multi30k").is_dir():  # ../shared/data, as every other benchmark takes it
         args.data = args.data / "multi30k"
-    run = args.work / (f"{args.src}-{args.tgt}" + ("-bpe" if args.level == "bpe" else ""))
-    title = f"{args.src} -> {args.tgt}" + (", BPE (--level bpe, 8000 pieces per side)" if args.level == "bpe" else "")
+    suffix = ("-bpe" if args.level == "bpe" else "") + ("-copy" if args.copy else "")
+    run = args.work / f"{args.src}-{args.tgt}{suffix}"
+    title = (f"{args.src} -> {args.tgt}" + (", BPE (--level bpe, 8000 pieces per side)" if args.level == "bpe" else "")
+             + (", copy attention (--copy)" if args.copy else ""))
     if args.report_only:
         result = json.loads((run / "results.json").read_text(encoding="utf-8"))
         write_subsection(SECTION, INTRO, title, report(result, args.log))
         return 0
-    argv = train_command(args.data, args.src, args.tgt, run, args.level)
+    argv = train_command(args.data, args.src, args.tgt, run, args.level, args.copy)
     print("training command (one epoch per call, --resume after the first):\n  rnnkit "
           + shlex.join(argv) + " --epochs N", file=sys.stderr)
     result: dict = {"pair": f"{args.src}-{args.tgt}", "command": "rnnkit " + shlex.join(argv),
