@@ -1,13 +1,16 @@
 """When a sentence's beam search stops (rnnkit.seq2seq.decode.beam_search's ``stop``, ``--beam-stop``): "bound" goes
 on while a live beam may still beat the n-best list, and must return exactly what searching to max_len returns; it is
-never worse than "k-finished" (which it replaces only when asked)."""
+never worse than "k-finished" (which it replaces only when asked), and the option reaches the search from the CLI."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from clirun import refused, run_cli
+from test_seq2seq_attention import SMALL, _train, corpus, write
 from test_seq2seq_beam_penalties import _brute_force
 from test_seq2seq_decode import _seq2seq
 
+import rnnkit.seq2seq.translate as translate_module
 from rnnkit.seq2seq import penalties
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.penalties import gnmt_score
@@ -118,3 +121,37 @@ def test_a_stop_rule_that_does_not_exist_is_refused():
     for stop in ("never", None, 1):
         with pytest.raises(ValueError, match="Expected stop to be one of k-finished, bound"):
             beam_search(model, src, lengths, 2, 5, BOS, EOS, stop=stop)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("beamstop")
+    src, tgt = corpus(120, 0)
+    test, _ = corpus(6, 2)
+    return {"dir": d, "train": (write(d / "train.de", src), write(d / "train.en", tgt)),
+            "test": write(d / "test.de", test), "ref": write(d / "test.en", ["x"] * len(test))}
+
+
+def test_beam_stop_reaches_the_search_from_translate_evaluate_and_train(data, monkeypatch, capsys):
+    """Each command's --beam-stop is the stop the search gets (k-finished when left out); with --beam 1 (greedy: no
+    beams to stop) it is refused, and so is a rule that does not exist."""
+    model = _train(data, "run", "--epochs", "1")
+    seen = []
+
+    def spy(*args, **kw):
+        seen.append(kw["stop"])
+        return beam_search(*args, **kw)
+    monkeypatch.setattr(translate_module, "beam_search", spy)
+    run = ["train", "seq2seq", "--train", *data["train"], "--lr", "0.01", "--run-dir", str(data["dir"] / "run"),
+           *SMALL, "--epochs", "1", "--resume", "--test", data["test"], data["ref"]]
+    commands = (["translate", model, data["test"]], ["evaluate", model, data["test"], "--ref", data["ref"]], run)
+    for command in commands:
+        for extra, want in (([], "k-finished"), (["--beam-stop", "bound"], "bound"),
+                            (["--beam-stop", "k-finished"], "k-finished")):
+            seen.clear()
+            code, _, err = run_cli(capsys, [*command, "--beam", "3", *extra])
+            assert code == 0, err
+            assert seen and set(seen) == {want}, (command[0], extra, seen)
+        refused(run_cli(capsys, [*command, "--beam-stop", "bound"]), "--beam-stop has no effect with --beam 1")
+        refused(run_cli(capsys, [*command, "--beam", "3", "--beam-stop", "never"]), "invalid choice: 'never'",
+                usage=True)
