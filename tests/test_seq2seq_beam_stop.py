@@ -27,7 +27,8 @@ def _case(seed):
                                    eos_bias=float(rng.uniform(-1.5, 1.0)))
     k = int(rng.integers(2, 6))
     beta = float(rng.choice([0.0, 0.3])) if attention != "none" else 0.0
-    kw = dict(length_norm=float(rng.choice([0.0, 0.6, 1.0, 3.0])), coverage_penalty=beta, nbest=int(rng.integers(1, k + 1)))
+    alpha = float(rng.choice([0.0, 0.6, 1.0, 3.0]))
+    kw = dict(length_norm=alpha, coverage_penalty=beta, nbest=int(rng.integers(1, k + 1)))
     limit = 10 if seed % 5 else rng.integers(4, 11, size=3)  # one limit, or one per sentence
     return model, src, lengths, k, limit, kw
 

@@ -63,8 +63,9 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "", max_len: 
     p.add_argument("--beam-stop", choices=STOP_RULES, default="k-finished",
                    help=prefix + "when a sentence's beam search stops: k-finished, once --beam K hypotheses have "
                                  "ended (OpenNMT's and fairseq's rule; the default), or bound, once no live beam "
-                                 "can still beat the best ended one (log P only falls as a beam grows), which "
-                                 "never returns a less probable translation, at the cost of more steps")
+                                 "can still beat the best ended one (translate --nbest N: the N-th best), log P "
+                                 "only falling as a beam grows: never a worse translation than k-finished's, at "
+                                 "the cost of more steps")
     p.add_argument("--no-repeat-ngram", type=ngram_size, default=None, metavar="N",
                    help=prefix + "never repeat an N-gram within a translation: a token that would complete an "
                                  "N-gram already in it is not generated (greedy decoding too; default: no limit)")
