@@ -87,7 +87,7 @@ def check_decoding_options(args: argparse.Namespace, max_len_option: str = "--ma
     ``max_len_option``: the option that sets the length limit (train seq2seq's --max-decode-len)."""
     greedy = "with --beam 1 (greedy decoding has no beams to rank): give --beam K"
     rules = [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy),
-             ("--beam-stop", args.beam == 1, greedy)]
+             ("--beam-stop", args.beam == 1, "with --beam 1 (greedy decoding has no beams to stop): give --beam K")]
     n, most = args.no_repeat_ngram, getattr(args, max_len_option[2:].replace("-", "_"))
     if n is not None and most is not None:
         rules.append(("--no-repeat-ngram", n >= most, f"with {max_len_option} {most} (a translation has at most "
