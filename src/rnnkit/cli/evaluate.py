@@ -78,7 +78,7 @@ _PARSER: argparse.ArgumentParser | None = None
 # options that only some kinds of model read (dest -> flag); the parser entries of the seq2seq ones are
 # registered by rnnkit.cli.seq2seq, the tables below say which kind reads which
 _KIND_OPTIONS = {"batch_size": "--batch-size", "bptt": "--bptt", "ref": "--ref", "beam": "--beam",
-                 "length_norm": "--length-norm", "coverage_penalty": "--coverage-penalty",
+                 "length_norm": "--length-norm", "coverage_penalty": "--coverage-penalty", "beam_stop": "--beam-stop",
                  "no_repeat_ngram": "--no-repeat-ngram", "max_len": "--max-len", "min_len": "--min-len",
                  "replace_unk": "--replace-unk", "bleu_tokenize": "--bleu-tokenize", "columns": "--columns",
                  "header": "--header", "pos": "--pos", "neg": "--neg", "errors": "--errors", "format": "--format",
@@ -88,7 +88,8 @@ _READS = {"lm": {"batch_size", "bptt", "progress"}, "ngram": {"progress"},
           "tagger": {"errors", "user_dict", "progress"},
           # --format, --tag-column: an unsupervised one's; --dict: a segmenter's
           "hmm": {"errors", "format", "tag_column", "user_dict", "progress"}, "treenet": {"progress"},
-          "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "no_repeat_ngram", "max_len", "min_len",
+          "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "beam_stop", "no_repeat_ngram", "max_len",
+                      "min_len",
                       "replace_unk", "bleu_tokenize", "columns", "progress"}}
 
 

@@ -263,7 +263,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     test_only = (not args.test, "without --test (it applies to decoding the test set): give --test")
     bleu = args.test or (args.valid and args.bleu_sentences)  # something is decoded
     refuse_unused(args, [
-        *((option, *test_only) for option in ("--beam", "--length-norm", "--coverage-penalty", "--no-repeat-ngram",
+        *((option, *test_only) for option in ("--beam", "--length-norm", "--coverage-penalty", "--beam-stop",
+                                              "--no-repeat-ngram",
                                               "--min-len", "--replace-unk")), residual_rule(args),
         peephole_rule(args),
         ("--bleu-sentences", not args.valid, "without --valid (it sets how much of it is decoded): give --valid"),
@@ -359,7 +360,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             scores = score_files(str(best), args.test, args.beam, args.length_norm, args.max_decode_len,
                                  args.eval_batch_size, args.encoding, args.replace_unk, pairs=test,
                                  max_len_option="--max-decode-len", min_len=args.min_len,
-                                 no_repeat_ngram=args.no_repeat_ngram or 0, coverage_penalty=args.coverage_penalty)
+                                 no_repeat_ngram=args.no_repeat_ngram or 0, coverage_penalty=args.coverage_penalty,
+                                 beam_stop=args.beam_stop)
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0

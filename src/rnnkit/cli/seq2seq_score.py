@@ -19,6 +19,7 @@ from rnnkit.cli.given import refuse_unused
 from rnnkit.cli.seq2seq_data import empty_pairs, read_pairs, reference
 from rnnkit.data.parallel import SentencePair
 from rnnkit.errors import DataError
+from rnnkit.seq2seq.decode import STOP_RULES
 from rnnkit.jsonline import json_line
 from rnnkit.train.progress import format_perplexity, perplexity
 
@@ -59,6 +60,12 @@ def add_decoding_options(p: argparse.ArgumentParser, prefix: str = "", max_len: 
                                  "over source tokens of log(min(total attention on it, 1)), which favours "
                                  "translations that attended to every source word (0: none; needs a model with "
                                  "attention)")
+    p.add_argument("--beam-stop", choices=STOP_RULES, default="k-finished",
+                   help=prefix + "when a sentence's beam search stops: k-finished, once --beam K hypotheses have "
+                                 "ended (OpenNMT's and fairseq's rule; the default), or bound, once no live beam "
+                                 "can still beat the best ended one (translate --nbest N: the N-th best), log P "
+                                 "only falling as a beam grows: never a worse translation than k-finished's, at "
+                                 "the cost of more steps")
     p.add_argument("--no-repeat-ngram", type=ngram_size, default=None, metavar="N",
                    help=prefix + "never repeat an N-gram within a translation: a token that would complete an "
                                  "N-gram already in it is not generated (greedy decoding too; default: no limit)")
@@ -79,7 +86,8 @@ def check_decoding_options(args: argparse.Namespace, max_len_option: str = "--ma
     """Refuse the decoding options of :func:`add_decoding_options` that would have no effect together;
     ``max_len_option``: the option that sets the length limit (train seq2seq's --max-decode-len)."""
     greedy = "with --beam 1 (greedy decoding has no beams to rank): give --beam K"
-    rules = [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy)]
+    rules = [("--length-norm", args.beam == 1, greedy), ("--coverage-penalty", args.beam == 1, greedy),
+             ("--beam-stop", args.beam == 1, "with --beam 1 (greedy decoding has no beams to stop): give --beam K")]
     n, most = args.no_repeat_ngram, getattr(args, max_len_option[2:].replace("-", "_"))
     if n is not None and most is not None:
         rules.append(("--no-repeat-ngram", n >= most, f"with {max_len_option} {most} (a translation has at most "
@@ -96,13 +104,13 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
                 max_len_option: str = "--max-len", min_len: int = 1,
                 tsv_columns: tuple[int, int] | None = None, no_repeat_ngram: int = 0,
-                coverage_penalty: float = 0.0, progress: str = "none") -> dict[str, Any]:
+                coverage_penalty: float = 0.0, progress: str = "none", beam_stop: str = "k-finished") -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
     ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
     before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
-    ``max_len_option``, the option that sets ``max_len``).  ``no_repeat_ngram`` and ``coverage_penalty`` as
+    ``max_len_option``, the option that sets ``max_len``).  ``no_repeat_ngram``, ``coverage_penalty``, ``beam_stop`` as
     :func:`rnnkit.seq2seq.translate.translate` takes them; ``progress``: evaluate's --progress, of the decoding."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
@@ -152,7 +160,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     split = translator.source_tokenizer.tokenize  # the sources' tokens, counted only when a display is shown
     with Shown(progress, lambda: sum(len(split(line)) for line in sources), "evaluating") as shown:
         out = translate(translator, sources, beam, 1, max_len, length_norm, batch_size, replace_unk, min_len,
-                        no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty, on_batch=shown)
+                        no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty, on_batch=shown,
+                        beam_stop=beam_stop)
     hyps = [t[0].text for t in out]
     cut = count_cut(out)
     warn_cut(cut, len(out), translator, max_len, max_len_option)
@@ -216,7 +225,8 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
                         bleu_tokenize=getattr(args, "bleu_tokenize", None), min_len=getattr(args, "min_len", 1),
                         tsv_columns=getattr(args, "columns", None),
                         no_repeat_ngram=getattr(args, "no_repeat_ngram", None) or 0,
-                        coverage_penalty=getattr(args, "coverage_penalty", 0.0), progress=args.progress)
+                        coverage_penalty=getattr(args, "coverage_penalty", 0.0), progress=args.progress,
+                        beam_stop=getattr(args, "beam_stop", "k-finished"))
     if args.json:
         print(json_line(s))
     else:

@@ -143,7 +143,8 @@ def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str]
     for start in range(0, len(lines), chunk):
         done = translate(translator, lines[start:start + chunk], args.beam, args.nbest, args.max_len,
                          args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention,
-                         args.no_repeat_ngram or 0, args.coverage_penalty, on_batch=on_batch)
+                         args.no_repeat_ngram or 0, args.coverage_penalty, on_batch=on_batch,
+                         beam_stop=args.beam_stop)
         if args.nbest == 1:
             rows = [nbest[0].text + "\n" for nbest in done]
         else:

@@ -32,6 +32,18 @@ def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
+def may_still_win(live: Any, limit: Any, alpha: float, best: Any) -> Any:
+    r"""Whether a live hypothesis of log-probability ``live`` = S_now may still finish with a score above
+    ``best`` within ``limit`` steps (its EOS counted), by the bound (numpy arrays elementwise)::
+
+        s(Y, X) = S(Y) / lp(m) + cp <= S_now / lp(limit)
+
+    valid for every completion Y: S only falls as a hypothesis grows (log-probabilities <= 0), so S(Y) <= S_now
+    <= 0; lp(m) <= lp(limit) for m <= limit (alpha >= 0), so S / lp(m) <= S / lp(limit); and cp <= 0.  A search
+    may stop once this is False for its best live hypothesis (``best`` = -inf: nothing finished, go on)."""
+    return live / length_penalty(limit, alpha) > best
+
+
 def check_coverage_penalty(beta: Any) -> float:
     """beta of cp as a float: any finite real number >= 0 (a negative beta would reward leaving source
     tokens out)."""

@@ -42,7 +42,7 @@ import numpy as np
 from rnnkit.checks import check_int
 from rnnkit.rtrl import step_mask
 from rnnkit.seq2seq.decode import check_length_norm
-from rnnkit.seq2seq.penalties import length_penalty
+from rnnkit.seq2seq.penalties import length_penalty, may_still_win
 
 if TYPE_CHECKING:
     from rnnkit.seq2seq.pointer import PointerNet
@@ -138,9 +138,9 @@ def beam_search(model: PointerNet, x: np.ndarray, lengths: Any, beam_size: int =
         total = np.where(keep, go, total)
         out[:t] = np.take_along_axis(out[:t], parent[None], axis=2)
         out[t] = pick
-        # a sequence goes on while a live beam may still beat its best finished one: S only falls and lp(m) <=
-        # lp(steps), so s <= S_now / lp(steps) for every completion (alpha = 0: S_now); and up to its step limit
-        live &= (t + 1 < steps) & (total[:, 0] / length_penalty(steps, alpha) > best)
+        # a sequence goes on while a live beam may still beat its best finished one (s <= S_now / lp(steps), see
+        # penalties.may_still_win), and up to its step limit
+        live &= (t + 1 < steps) & may_still_win(total[:, 0], steps, alpha, best)
         if not live.any():
             break
         src = (first + parent).reshape(-1)  # (B*K,): the row each new beam continues

@@ -39,7 +39,7 @@ from rnnkit.checks import check_int
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pairs, make_batches
 from rnnkit.checks import check_bool
 from rnnkit.seq2seq.decode import (Hypothesis, beam_search, check_length_norm, check_min_len, check_no_repeat,
-                                   greedy_decode)
+                                   check_stop, greedy_decode)
 from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, ext_kwargs, source_extension
 from rnnkit.seq2seq.penalties import check_coverage_penalty
 from rnnkit.seq2seq.io import Translator
@@ -99,13 +99,14 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
               max_len: int | None = None, length_norm: float = 0.0, batch_size: int = 64,
               replace_unk: bool = False, min_len: int = 1, return_attention: bool = False,
               no_repeat_ngram: int = 0, coverage_penalty: float = 0.0,
-              on_batch: Callable[[int], None] | None = None) -> list[list[Translation]]:
+              on_batch: Callable[[int], None] | None = None, beam_stop: str = "k-finished") -> list[list[Translation]]:
     """For each sentence its ``nbest`` best translations, best first (``nbest <= beam_size``), each of at
     least ``min_len`` tokens (see :mod:`rnnkit.seq2seq.decode`; a fixed ``max_len`` below ``min_len`` is
     refused, as no translation could end).  ``length_norm`` and ``coverage_penalty`` are the beam's GNMT
     alpha and beta, finite numbers >= 0 (:mod:`rnnkit.seq2seq.penalties`; greedy decoding, beam_size 1,
     takes neither; beta > 0 needs a model with attention); ``no_repeat_ngram`` N > 0 keeps every N-gram
-    of an output to one occurrence (:mod:`rnnkit.seq2seq.no_repeat`; greedy decoding too).
+    of an output to one occurrence (:mod:`rnnkit.seq2seq.no_repeat`; greedy decoding too); ``beam_stop``, when
+    a sentence's beam search stops, "k-finished" or "bound" (:func:`rnnkit.seq2seq.decode.beam_search`'s ``stop``).
     ``return_attention``: each translation's ``attention`` (T, S), as the module docstring says (a model
     trained without attention is refused: it has none).
 
@@ -123,6 +124,7 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     length_norm = check_length_norm(length_norm)
     no_repeat_ngram = check_no_repeat(no_repeat_ngram)
     coverage_penalty = check_coverage_penalty(coverage_penalty)
+    beam_stop = check_stop(beam_stop)
     replace_unk = check_bool("replace_unk", replace_unk)
     return_attention = check_bool("return_attention", return_attention)
     if return_attention and translator.model.config.attention == "none":
@@ -139,7 +141,7 @@ def translate(translator: Translator, sentences: Sequence[str], beam_size: int =
     done: list[list[Translation]] = [[EMPTY] for _ in every]
     for i, found in zip(kept, _translate([every[i] for i in kept], translator, beam_size, nbest, max_len,
                                          length_norm, batch_size, replace_unk, min_len, return_attention,
-                                         no_repeat_ngram, coverage_penalty, on_batch)):
+                                         no_repeat_ngram, coverage_penalty, on_batch, beam_stop)):
         done[i] = found
     return done
 
@@ -152,7 +154,8 @@ def count_cut(translations: Sequence[Sequence[Translation]]) -> int:
 def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, nbest: int, max_len: int | None,
                length_norm: float, batch_size: int, replace_unk: bool, min_len: int, return_attention: bool = False,
                no_repeat_ngram: int = 0, coverage_penalty: float = 0.0,
-               on_batch: Callable[[int], None] | None = None) -> list[list[Translation]]:
+               on_batch: Callable[[int], None] | None = None, beam_stop: str = "k-finished"
+               ) -> list[list[Translation]]:
     """translate() of sentences already tokenised, none of them empty."""
     if not tokens:
         return []
@@ -169,7 +172,7 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
                                                min_len, no_repeat_ngram, **ext)]
         else:
             hyps = beam_search(model, b.src, b.src_lengths, beam_size, steps, BOS_ID, EOS_ID, length_norm, nbest,
-                               PAD_ID, min_len, no_repeat_ngram, coverage_penalty, **ext)
+                               PAD_ID, min_len, no_repeat_ngram, coverage_penalty, **ext, stop=beam_stop)
         for i, hs in zip(b.index, hyps):
             length = len(tokens[int(i)]) if return_attention else None
             out[int(i)] = [_translation(translator, h, length, oovs[int(i)]) for h in hs]
