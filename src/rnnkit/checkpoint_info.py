@@ -55,7 +55,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
-from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, piece_count
+from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, sentencepiece_pieces
 from rnnkit.checkpoint_task import DEMO_KINDS, MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
 from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
@@ -175,16 +175,16 @@ def _torch_info(path: Path, meta: dict[str, str], specs: Specs) -> dict[str, Any
     return info
 
 
-def _onnx_info(path: Path) -> dict[str, Any]:
+def _onnx_info(path: Path, known: dict[str, Any] | None = None) -> dict[str, Any]:
     """The info of an ONNX graph: its metadata (model kind, configuration, export record) and its weights (its
     float initializers named module.name) as the parameters, when the onnx package can read it; else a note
-    on how to."""
+    on how to.  ``known``: a companion file read already (:func:`rnnkit.onnx_companions.companions`)."""
     info = _base(path)
     info.update(format="onnx", kind="onnx-graph")
     read = read_onnx(path)
     if read is None:
         info["onnx"] = {"note": f"the onnx package is not installed: {INSTALL}"}
-        found = companions(path, None, None, {})  # its files beside it, by their names; reported beside rnnkit's
+        found = companions(path, None, None, {}, known)  # its files beside it, by their names; reported beside rnnkit's
         info["companions"] = found if found["vocabulary"]["exists"] else None  # vocabulary alone (then: rnnkit's)
         return info
     graph, props, specs = read
@@ -199,7 +199,7 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     if graph.get("producer") == "rnnkit":
         info["rnnkit_version"] = _version(graph.get("producer_version"))
         sizes = graph_sizes(kind, info["sizes"], graph["outputs"], parsed(props.get("config")))
-        info["companions"] = companions(path, kind, props.get("part"), sizes)
+        info["companions"] = companions(path, kind, props.get("part"), sizes, known)
     return info
 
 
@@ -215,7 +215,8 @@ def _vocab_file_info(path: Path) -> dict[str, Any]:
     kind = facts["model"]
     info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
                 sizes=facts["sizes"] or None)
-    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts})
+    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts},
+                                        doc)
     return info
 
 
@@ -238,20 +239,27 @@ def _hmm_json_info(path: Path) -> dict[str, Any]:
 
 def _sentencepiece_info(path: Path) -> dict[str, Any]:
     """The info of a BPE-level language model's SentencePiece model that ``rnnkit export`` wrote beside its ONNX
-    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece reads it, and its export's companions."""
-    pieces = piece_count(path.read_bytes())
+    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece is installed (a file it cannot read is
+    refused), and its export's companions."""
+    try:
+        pieces = sentencepiece_pieces(path.read_bytes())
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: not a SentencePiece model ({exc}); rnnkit info reads the SentencePiece model "
+                              "'rnnkit export' writes beside a BPE-level model's export (m.onnx -> m.bpe.model)"
+                              ) from None
     info = _base(path)
     info.update(format="sentencepiece", kind="sentencepiece-model", task="lm", what=kind_name("lm"),
                 sizes=None if pieces is None else {"pieces": pieces})
     info["companions"] = _beside_export(path, BPE_SUFFIX, "sentencepiece",
-                                        {"file": str(path), "exists": True, "pieces": pieces})
+                                        {"file": str(path), "exists": True, "pieces": pieces}, pieces)
     return info
 
 
-def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any], read: Any) -> dict[str, Any]:
     """The companions of a file an export wrote beside it (``suffix``: m.vocab.json, m.bpe.model): ``graph``, the
     export (m.onnx; a SentencePiece model's may be an --torch file, m.safetensors), and when it is an ONNX graph its
-    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece)."""
+    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece);
+    ``read``: what was read of the file (its content, its pieces), which the graph's companions do not read again."""
     stem = path.name[:-len(suffix)]
     exports = [path.with_name(stem + ".onnx")] + ([path.with_name(stem + ".safetensors")] if suffix == BPE_SUFFIX
                                                   else [])
@@ -259,7 +267,7 @@ def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) ->
     found: dict[str, Any] = {"graph": {"file": str(export), "exists": export.is_file()}}
     if export.is_file() and export.suffix == ".onnx":
         try:
-            found.update(_onnx_info(export).get("companions") or {})
+            found.update(_onnx_info(export, {str(path): read}).get("companions") or {})
         except CheckpointError as exc:  # a damaged graph: said, and this file still described
             found["problems"] = [str(exc)]
     found.setdefault(role, entry)

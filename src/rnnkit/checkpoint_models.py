@@ -108,14 +108,27 @@ def _bpe(task: dict[str, Any]) -> list[str]:
     return [f"BPE: SentencePiece model{pieces} in the file"]
 
 
-def piece_count(proto: bytes) -> int | None:
+def sentencepiece_pieces(proto: bytes) -> int | None:
     """How many pieces the SentencePiece model ``proto`` (its ModelProto's bytes) has; None when sentencepiece is
-    not installed or the bytes are not a model."""
+    not installed; a ValueError (why, in a few words) when it is and cannot read the bytes as a model."""
     try:
         import sentencepiece as spm
+    except ImportError:
+        return None
+    if not proto:  # b"": sentencepiece would log its own complaint
+        raise ValueError("empty")
+    try:
+        return spm.SentencePieceProcessor(model_proto=proto).get_piece_size()
+    except Exception:  # noqa: BLE001  (a parse error: RuntimeError, or another by version; its text is C++'s)
+        raise ValueError("sentencepiece cannot read it as a model") from None
 
-        return spm.SentencePieceProcessor(model_proto=proto).get_piece_size() if proto else None  # b"": it logs
-    except Exception:  # noqa: BLE001  (not installed, not a model: the number is left out)
+
+def piece_count(proto: bytes) -> int | None:
+    """How many pieces the SentencePiece model ``proto`` has; None when sentencepiece is not installed or the bytes
+    are not a model (:func:`sentencepiece_pieces` tells the two apart)."""
+    try:
+        return sentencepiece_pieces(proto)
+    except ValueError:  # not a model: the number is left out
         return None
 
 
