@@ -28,8 +28,9 @@ dict with these keys (a fact the file does not hold is None)::
                        (the steps since the last epoch's end: 0 at an epoch's end), epochs (planned), stopped_early,
                        best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
-    options            {"train_config": ..., "run_options": ...} as the run stored them; else None (``rnnkit
-                       info`` adds "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`)
+    options            {"train_config": ..., "run_options": ...} as the run stored them (``rnnkit info`` adds
+                       "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`), or {"demo": ...} the
+                       settings a demo stored with its model (``rnnkit demo pointer --save``'s); else None
     export             the export record (source, source_kind, step, epoch, steps_into_epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
@@ -55,7 +56,7 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
-from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, piece_count
+from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, sentencepiece_pieces
 from rnnkit.checkpoint_task import DEMO_KINDS, MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
 from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
@@ -67,13 +68,16 @@ _ST_DTYPES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "U16": "uint16", "I16
               "I32": "int32", "U64": "uint64", "I64": "int64", "F16": "float16", "BF16": "bfloat16",
               "F32": "float32", "F64": "float64"}
 Specs = dict[str, tuple[str, tuple[int, ...]]]  # {array name: (numpy dtype name, shape)}
+_HMM_TABLES = "model/hmm."  # an HMM's probability tables (rnnkit.tagging.io.TABLE_PREFIX; not imported for it)
+_FILES = ("a .safetensors file rnnkit wrote, an .onnx graph (or the m.vocab.json or m.bpe.model beside it), an HMM's "
+          "JSON, or an ARPA file, .gz, .xz or .bz2 too")
 
 
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
     path = Path(path)
     # missing, a folder, a pipe: said as every loader says it
-    ckpt.check_openable(path, "a .safetensors file rnnkit wrote, an .onnx graph, or an ARPA file, .gz, .xz or .bz2 too")
+    ckpt.check_openable(path, _FILES, "a file rnnkit info reads")
     if is_onnx(path):
         return _onnx_info(path)
     if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
@@ -97,12 +101,15 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     info = _base(path)
     kind = meta.get("kind") if isinstance(meta.get("kind"), str) else None  # a list there: a damaged file
     info.update(format="rnnkit", kind=kind, digests=digests, rnnkit_version=_version(doc.get("rnnkit_version")))
-    _describe(info, meta.get("task"))
+    _describe(info, meta.get("task"), [k[len(_HMM_TABLES):] for k in specs if k.startswith(_HMM_TABLES)])
     info["parameters"] = parameters({k[len("model/"):]: v for k, v in specs.items() if k.startswith("model/")})
     info["stored"] = stored(specs)
     info["training"] = training(meta) if kind == "training-run" else None
     if kind == "training-run":
         info["options"] = {"train_config": meta.get("train_config"), "run_options": meta.get("run_options")}
+    demo = meta["task"].get("demo") if isinstance(meta.get("task"), dict) else None
+    if kind == "model" and isinstance(demo, dict):  # a demo's network: its settings, as a run's options are said
+        info["options"] = {"demo": demo}
     export = meta.get("export")
     info["export"] = export if isinstance(export, dict) else None
     return info
@@ -120,12 +127,13 @@ def _version(value: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 60 else None
 
 
-def _describe(info: dict[str, Any], task: Any) -> None:
-    """The task kind, its name in words, the architecture and the sizes, into ``info``."""
+def _describe(info: dict[str, Any], task: Any, tables: list[str] | tuple[str, ...] = ()) -> None:
+    """The task kind, its name in words, the architecture and the sizes, into ``info`` (``tables``: an HMM's
+    probability tables the file holds as arrays)."""
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
     info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS | DEMO_KINDS else None
-    arch, sizes = describe_task(task)
+    arch, sizes = describe_task(task, tables)
     info["architecture"], info["sizes"] = arch or None, sizes or None  # none known (an unknown kind): None, not {}
 
 
@@ -175,16 +183,16 @@ def _torch_info(path: Path, meta: dict[str, str], specs: Specs) -> dict[str, Any
     return info
 
 
-def _onnx_info(path: Path) -> dict[str, Any]:
+def _onnx_info(path: Path, known: dict[str, Any] | None = None) -> dict[str, Any]:
     """The info of an ONNX graph: its metadata (model kind, configuration, export record) and its weights (its
     float initializers named module.name) as the parameters, when the onnx package can read it; else a note
-    on how to."""
+    on how to.  ``known``: a companion file read already (:func:`rnnkit.onnx_companions.companions`)."""
     info = _base(path)
     info.update(format="onnx", kind="onnx-graph")
     read = read_onnx(path)
     if read is None:
         info["onnx"] = {"note": f"the onnx package is not installed: {INSTALL}"}
-        found = companions(path, None, None, {})  # its files beside it, by their names; reported beside rnnkit's
+        found = companions(path, None, None, {}, known)  # its files beside it, by their names; reported beside rnnkit's
         info["companions"] = found if found["vocabulary"]["exists"] else None  # vocabulary alone (then: rnnkit's)
         return info
     graph, props, specs = read
@@ -199,7 +207,7 @@ def _onnx_info(path: Path) -> dict[str, Any]:
     if graph.get("producer") == "rnnkit":
         info["rnnkit_version"] = _version(graph.get("producer_version"))
         sizes = graph_sizes(kind, info["sizes"], graph["outputs"], parsed(props.get("config")))
-        info["companions"] = companions(path, kind, props.get("part"), sizes)
+        info["companions"] = companions(path, kind, props.get("part"), sizes, known)
     return info
 
 
@@ -215,43 +223,58 @@ def _vocab_file_info(path: Path) -> dict[str, Any]:
     kind = facts["model"]
     info.update(format="json", kind="onnx-vocabulary", task=kind, what=kind_name(kind) if kind in MODEL_KINDS else None,
                 sizes=facts["sizes"] or None)
-    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts})
+    info["companions"] = _beside_export(path, VOCAB_SUFFIX, "vocabulary", {"file": str(path), "exists": True, **facts},
+                                        doc)
     return info
 
 
 def _hmm_json_info(path: Path) -> dict[str, Any]:
     """The info of a file :meth:`rnnkit.hmm.HMMTagger.save` wrote: its model, as a checkpoint of it tells it (the
-    same JSON is a checkpoint's task record), read as JSON alone; a file JSON cannot read: the loader's error."""
+    same JSON is a checkpoint's task record), described from the tagger its loader builds (the JSON parsed once,
+    and checked: a damaged file gets the loader's line)."""
     from rnnkit.errors import DataError
     from rnnkit.hmm import HMMTagger
+    from rnnkit.hmm_io import CONFIG
 
-    text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        HMMTagger.loads(text, str(path))  # its own checks: a damaged file gets the loader's line
+        hmm = HMMTagger.loads(path.read_text(encoding="utf-8", errors="replace"), str(path))
     except DataError as exc:
         raise CheckpointError(str(exc)) from None
+    # what describe_task reads of the JSON: its config, tags, and its words (counts) or its tables' names
+    record: dict[str, Any] = {"config": {name: getattr(hmm, name) for name in CONFIG}, "tags": hmm.tags_}
+    if hasattr(hmm, "tables_"):
+        record["tables"] = {**dict.fromkeys(hmm.tables_), "words": list(hmm.vocab_)}
+    else:
+        record["words"] = hmm.word_tag_counts_
     info = _base(path)
     info.update(format="json", kind="hmm-json")
-    _describe(info, {"model": "hmm", "hmm": json.loads(text)})
+    _describe(info, {"model": "hmm", "hmm": record})
     return info
 
 
 def _sentencepiece_info(path: Path) -> dict[str, Any]:
     """The info of a BPE-level language model's SentencePiece model that ``rnnkit export`` wrote beside its ONNX
-    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece reads it, and its export's companions."""
-    pieces = piece_count(path.read_bytes())
+    graph or --torch file (``m.bpe.model``): its pieces, when sentencepiece is installed (a file it cannot read is
+    refused), and its export's companions."""
+    try:
+        pieces = sentencepiece_pieces(path.read_bytes())
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: not a SentencePiece model ({exc}); rnnkit info reads the SentencePiece model "
+                              "'rnnkit export' writes beside a BPE-level model's export (m.onnx -> m.bpe.model)"
+                              ) from None
     info = _base(path)
     info.update(format="sentencepiece", kind="sentencepiece-model", task="lm", what=kind_name("lm"),
                 sizes=None if pieces is None else {"pieces": pieces})
     info["companions"] = _beside_export(path, BPE_SUFFIX, "sentencepiece",
-                                        {"file": str(path), "exists": True, "pieces": pieces})
+                                        {"file": str(path), "exists": True, "pieces": pieces}, pieces)
     return info
 
 
-def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any], read: Any) -> dict[str, Any]:
     """The companions of a file an export wrote beside it (``suffix``: m.vocab.json, m.bpe.model): ``graph``, the
     export (m.onnx; a SentencePiece model's may be an --torch file, m.safetensors), and when it is an ONNX graph its
-    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece)."""
+    own companions (whether they fit it), this file's facts ``entry`` as its ``role`` (vocabulary, sentencepiece);
+    ``read``: what was read of the file (its content, its pieces), which the graph's companions do not read again."""
     stem = path.name[:-len(suffix)]
     exports = [path.with_name(stem + ".onnx")] + ([path.with_name(stem + ".safetensors")] if suffix == BPE_SUFFIX
                                                   else [])
@@ -259,7 +282,7 @@ def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any]) ->
     found: dict[str, Any] = {"graph": {"file": str(export), "exists": export.is_file()}}
     if export.is_file() and export.suffix == ".onnx":
         try:
-            found.update(_onnx_info(export).get("companions") or {})
+            found.update(_onnx_info(export, {str(path): read}).get("companions") or {})
         except CheckpointError as exc:  # a damaged graph: said, and this file still described
             found["problems"] = [str(exc)]
     found.setdefault(role, entry)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection
 from typing import Any
 
 # the key of each kind's model configuration in its task record
@@ -108,14 +109,27 @@ def _bpe(task: dict[str, Any]) -> list[str]:
     return [f"BPE: SentencePiece model{pieces} in the file"]
 
 
-def piece_count(proto: bytes) -> int | None:
+def sentencepiece_pieces(proto: bytes) -> int | None:
     """How many pieces the SentencePiece model ``proto`` (its ModelProto's bytes) has; None when sentencepiece is
-    not installed or the bytes are not a model."""
+    not installed; a ValueError (why, in a few words) when it is and cannot read the bytes as a model."""
     try:
         import sentencepiece as spm
+    except ImportError:
+        return None
+    if not proto:  # b"": sentencepiece would log its own complaint
+        raise ValueError("empty")
+    try:
+        return spm.SentencePieceProcessor(model_proto=proto).get_piece_size()
+    except Exception:  # noqa: BLE001  (a parse error: RuntimeError, or another by version; its text is C++'s)
+        raise ValueError("sentencepiece cannot read it as a model") from None
 
-        return spm.SentencePieceProcessor(model_proto=proto).get_piece_size() if proto else None  # b"": it logs
-    except Exception:  # noqa: BLE001  (not installed, not a model: the number is left out)
+
+def piece_count(proto: bytes) -> int | None:
+    """How many pieces the SentencePiece model ``proto`` has; None when sentencepiece is not installed or the bytes
+    are not a model (:func:`sentencepiece_pieces` tells the two apart)."""
+    try:
+        return sentencepiece_pieces(proto)
+    except ValueError:  # not a model: the number is left out
         return None
 
 
@@ -155,19 +169,26 @@ def _tagger(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], 
     return arch, sizes
 
 
-def _hmm(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _hmm(task: dict[str, Any], tables: Collection[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An HMM of counts (trained: its emission estimate and suffix model are its config's), or of probability
+    tables (``hmm["tables"]``: from_probabilities' or EM's, their names, and a checkpoint's as arrays ``tables``),
+    which estimates nothing and has a suffix model for rare words only when it keeps ``state_counts``."""
     hmm = _dict(task.get("hmm"))
     cfg = _dict(hmm.get("config"))
     order = _int(cfg.get("order"))
     name = {2: "bigram", 3: "trigram"}.get(order or 0, f"order-{order}")
-    extras = [f"{cfg.get('emission')} emissions"] if cfg.get("emission") else []
-    if _int(cfg.get("suffix_length")):
+    held = _dict(hmm.get("tables")) if "tables" in hmm else None
+    if held is None:
+        extras = [f"{cfg.get('emission')} emissions"] if cfg.get("emission") else []
+        words = count_tokens(list(_dict(hmm.get("words")))) if "words" in hmm else None
+    else:
+        extras, words = ["fixed probability tables"], count_tokens(held.get("words"))
+    if _int(cfg.get("suffix_length")) and (held is None or "state_counts" in {*held, *tables}):
         extras.append(f"suffix model for rare words (up to {cfg['suffix_length']} characters)")
     if cfg.get("scheme"):
         extras.append(f"scheme {cfg['scheme']}")
     arch = {"summary": f"{name} HMM tagger", "order": order, "extras": extras}
-    return arch, {"vocabulary": count_tokens(list(_dict(hmm.get("words")))) if "words" in hmm else None,
-                  "tags": count_tokens(hmm.get("tags"))}
+    return arch, {"vocabulary": words, "tags": count_tokens(hmm.get("tags"))}
 
 
 def _classifier(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -231,16 +252,21 @@ def _pointer(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any],
     return arch, {"input_size": _int(cfg.get("input_size"))}
 
 
-_DESCRIBE = {"lm": _lm, "ngram": _ngram, "tagger": _tagger, "hmm": _hmm, "classifier": _classifier,
+_DESCRIBE = {"lm": _lm, "ngram": _ngram, "tagger": _tagger, "classifier": _classifier,
              "seq2seq": _seq2seq, "treenet": _treenet, "pointer": _pointer}
 
 
-def describe_task(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(architecture, sizes)`` of a task record (module docstring); ``({}, {})`` for an unknown kind."""
+def describe_task(task: Any, tables: Collection[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(architecture, sizes)`` of a task record (module docstring); ``({}, {})`` for an unknown kind.
+    ``tables``: the names of the probability tables a checkpoint holds as arrays beside an HMM's record
+    (``model/hmm.emissions`` -> "emissions")."""
     task = task if isinstance(task, dict) else {}
-    describe = _DESCRIBE.get(task.get("model")) if isinstance(task.get("model"), str) else None
-    if describe is None:
+    kind = task.get("model") if isinstance(task.get("model"), str) else None
+    if kind == "hmm":
+        arch, sizes = _hmm(task, tables)
+    elif kind in _DESCRIBE:
+        arch, sizes = _DESCRIBE[kind](task, _dict(task.get(CONFIG_KEYS.get(kind, ""))))
+    else:
         return {}, {}
-    arch, sizes = describe(task, _dict(task.get(CONFIG_KEYS.get(task["model"], ""))))
     return ({k: v for k, v in arch.items() if v is not None},
             {k: v for k, v in sizes.items() if v is not None})

@@ -12,9 +12,11 @@ its decoder step, ``m.step.onnx`` (:mod:`rnnkit.export_onnx_seq2seq`).  :func:`c
     encoder, decoder_step   {"file", "exists"}: a translator's other graph (the one not described)
     graph          {"file", "exists"}: the graph a vocabulary file belongs to (``rnnkit info m.vocab.json``)
     problems       what does not fit, one sentence each: a file missing or unreadable, a vocabulary of another kind
-                   of model or of another size than the graph's (an earlier export's, left beside a new graph)
+                   of model or of another size than the graph's (an earlier export's, left beside a new graph), a
+                   SentencePiece model beside a vocabulary that fits the graph and is not a BPE model's
 
-Nothing is run; a SentencePiece model's pieces are counted when ``sentencepiece`` is installed (else None).
+Nothing is run; a SentencePiece model's pieces are counted when ``sentencepiece`` is installed (else None), and a
+file it cannot read as a model is a problem.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnkit.checkpoint_models import count_tokens, piece_count
+from rnnkit.checkpoint_models import count_tokens, piece_count, sentencepiece_pieces
 from rnnkit.export_names import BPE_SUFFIX, STEP_SUFFIX, VOCAB_SUFFIX, beside
 
 # the output whose last dimension is a size of the graph, and which size: log_probs (T, B, V) of a language model
@@ -116,11 +118,14 @@ def _mismatches(vocab_name: str, graph_name: str, kind: Any, facts: dict[str, An
             f"export the model again to write both" for k, n in facts["sizes"].items() if k in sizes and sizes[k] != n]
 
 
-def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int]) -> dict[str, Any]:
+def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int], known: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
     """The files beside the rnnkit graph at ``path`` (module docstring): ``kind`` its model kind, ``part`` a
     translator graph's ("encoder", "decoder_step"), ``sizes`` what its vocabulary must hold (:func:`graph_sizes`);
     ``kind`` None for a graph not read (no onnx package): the files are found by their names, the kind is the
-    vocabulary file's, and nothing is checked against the graph."""
+    vocabulary file's, and nothing is checked against the graph.  ``known``: what was read already of a file, by
+    its name (``rnnkit info m.vocab.json``'s content, ``m.bpe.model``'s pieces), not read again."""
+    known = known or {}
     if kind is None and part is None and path.name.lower().endswith(STEP_SUFFIX):
         part = "decoder_step"  # a translator's decoder step, known by its name alone
     own = base_name(path, part)
@@ -134,12 +139,13 @@ def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int]) -
         problems.append(f"{vocab} is missing: the vocabulary serving needs to turn text into ids; export the "
                         "model again to write it")
     else:
-        doc, why = read_vocab_file(vocab)
+        doc, why = (known[str(vocab)], None) if str(vocab) in known else read_vocab_file(vocab)
         if doc is None:
             problems.append(f"{vocab}: {why}; export the model again to write it")
         else:
             entry.update(vocab_facts(doc))
             problems += _mismatches(str(vocab), str(path), kind, entry, sizes) if kind is not None else []
+    vocab_fits = not problems  # a stray vocabulary file is blamed alone, not the SentencePiece model beside it
     if (kind if kind is not None else entry["model"]) == "seq2seq":
         other, role = (own, "encoder") if part == "decoder_step" else (beside(own, STEP_SUFFIX), "decoder_step")
         found = {role: {"file": str(other), "exists": other.is_file()}, **found}
@@ -147,14 +153,26 @@ def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int]) -
             problems.insert(0, f"{other} is missing: the translator's {role.replace('_', ' ')} graph, which "
                                "translating needs too; export the model again")
     if (doc or {}).get("level") == "bpe" or beside(own, BPE_SUFFIX).is_file():
-        bpe = beside(own, BPE_SUFFIX)
-        pieces = piece_count(bpe.read_bytes()) if bpe.is_file() else None
-        found["sentencepiece"] = {"file": str(bpe), "exists": bpe.is_file(), "pieces": pieces}
-        if not bpe.is_file():
-            problems.append(f"{bpe} is missing: the SentencePiece model that splits text into this model's pieces; "
-                            "export the model again to write it")
-        elif doc is not None and doc.get("level") != "bpe":
-            problems.append(f"{bpe} is not this graph's: its vocabulary file is not a BPE-level language model's "
-                            "(an earlier export's file, left beside it)")
+        found["sentencepiece"], problem = _sentencepiece(beside(own, BPE_SUFFIX), doc, vocab_fits, known)
+        problems += [problem] if problem else []
     found["problems"] = problems
     return found
+
+
+def _sentencepiece(bpe: Path, doc: dict[str, Any] | None, vocab_fits: bool, known: dict[str, Any]
+                   ) -> tuple[dict[str, Any], str | None]:
+    """The entry of a BPE-level model's SentencePiece model ``bpe`` and its problem, if any: missing, not a model,
+    or beside a vocabulary file (``doc``) that fits the graph and is not a BPE model's."""
+    entry = {"file": str(bpe), "exists": bpe.is_file(), "pieces": known.get(str(bpe))}
+    if not bpe.is_file():
+        return entry, (f"{bpe} is missing: the SentencePiece model that splits text into this model's pieces; "
+                       "export the model again to write it")
+    if str(bpe) not in known:
+        try:
+            entry["pieces"] = sentencepiece_pieces(bpe.read_bytes())
+        except ValueError as exc:
+            return entry, f"{bpe}: not a SentencePiece model ({exc}); export the model again to write it"
+    if doc is not None and doc.get("level") != "bpe" and vocab_fits:
+        return entry, (f"{bpe} is not this graph's: its vocabulary file is not a BPE-level language model's (an "
+                       "earlier export's file, left beside it)")
+    return entry, None

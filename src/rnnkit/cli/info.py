@@ -21,8 +21,9 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "(epochs ended), step, steps_into_epoch (0 at an epoch's end), epochs, stopped_early, best {metric, "
               "value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
               "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
-              "command's defaults)}, export {source, source_kind, step, epoch, "
-              "steps_into_epoch, dtype, and a --torch file's module}, "
+              "command's defaults)} or {demo (the settings a demo stored with its model: rnnkit demo pointer "
+              "--save's task, seed, steps, min_len, max_len, hidden, batch_size, lr, lr_end, clip)}, export {source, "
+              "source_kind, step, epoch, steps_into_epoch, dtype, and a --torch file's module}, "
               "rnnkit_version, onnx {producer, producer_version, ir_version, opsets, graph, nodes, inputs, outputs "
               "(each {name, dtype, shape}), metadata} or {note}, arpa {ngrams (the count of each order), text (stream "
               "or lines: a character model's, else null)}, companions (an rnnkit ONNX graph's files beside it, or a "
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.cli.defaults import chosen_options
 
     info = checkpoint_info(args.file, verify=not args.no_verify)
-    if info["options"] is not None:  # the run's choices against the defaults of the command that trained it
+    if info["kind"] == "training-run" and info["options"] is not None:  # its choices against its command's defaults
         info["options"].update(chosen_options(info["task"], info["options"].get("run_options")))
     print(to_json(info) if args.json else "\n".join(info_lines(info)))
     return 0
@@ -197,9 +198,23 @@ def _settings(run_options: dict[str, Any], chosen: list[str] | None, command: st
     return "; ".join(([f"chosen: {given}"] if given else []) + ([f"defaults of {command}: {left}"] if left else []))
 
 
+def _demo_settings(demo: dict[str, Any]) -> str:
+    """A demo's stored settings in a line: "task hull, steps 30, lengths 5-10, lr 0.02 to 0.0005, ..."."""
+    said = {k: f"{k.replace('_', ' ')} {_g(v)}" for k, v in demo.items() if isinstance(k, str)}
+    if "min_len" in demo and "max_len" in demo:
+        said["min_len"] = f"lengths {_g(demo['min_len'])}-{_g(demo['max_len'])}"
+        del said["max_len"]
+    if "lr" in demo and "lr_end" in demo:
+        said["lr"] = f"lr {_g(demo['lr'])} to {_g(demo['lr_end'])}"
+        del said["lr_end"]
+    return ", ".join(said.values())
+
+
 def _option_rows(options: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not options:
         return []
+    if isinstance(options.get("demo"), dict):
+        return [("settings", _demo_settings(options["demo"]))]
     rows = []
     run_options = options.get("run_options")
     settings = _settings(run_options, options.get("chosen"), options.get("command")) \
@@ -275,7 +290,11 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
+    if info.get("kind") == "model" and "demo" in (info.get("options") or {}):  # not export's: the demo's
+        kind = f"model of 'rnnkit demo {info['task']} --save' (the model alone)"
     what = f"{info['what']} ({info['task']}): " if info.get("what") else "no model rnnkit knows: "
+    if "note" in (info.get("onnx") or {}):  # the graph not read: its kind not known, not unknown
+        what = "not read (no onnx package): "
     onnx = info.get("onnx") or {}
     if "producer" in onnx and onnx["producer"] != "rnnkit":  # another tool's graph: said by its producer
         by = " ".join(str(onnx[k]) for k in ("producer", "producer_version") if onnx.get(k))
