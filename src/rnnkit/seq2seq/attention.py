@@ -217,10 +217,13 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
 
 
 def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray],
-                       dweights: np.ndarray | None = None
+                       dweights: np.ndarray | None = None, dlog_weights: np.ndarray | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Gradients of one step given dcontext (B, Hk), and dweights (B, S) when the weights a_j are used
-    elsewhere too (copy attention, :mod:`rnnkit.seq2seq.copy`: da_j gets it added).
+    elsewhere too (coverage: da_j gets it added), dlog_weights (B, S) when log a_j is (copy attention,
+    :mod:`rnnkit.seq2seq.copy`: l_j = a_j da_j, finite where da_j = dl_j / a_j would overflow float32)::
+
+        de_i = a_i (da_i - sum_k a_k da_k) + dl_i - a_i sum_k dl_k
 
     Returns (dquery (B, H), dvalues (B, S, Hk), dkeys (B, S, K), grads of W_q and v for additive).
     ``dvalues`` covers only the weighted sum; the keys' dependence on the values is
@@ -232,6 +235,8 @@ def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict
     if dweights is not None:
         da = da + dweights
     de = a * (da - (a * da).sum(axis=1, keepdims=True))  # (B, S)
+    if dlog_weights is not None:
+        de += dlog_weights - a * dlog_weights.sum(axis=1, keepdims=True)
     grads: dict[str, np.ndarray] = {}
     if kind == "additive":
         dquery, dkeys, grads = additive_scores_backward(de, u, query, params)
