@@ -48,14 +48,15 @@ def test_saturated_gate_float32_follows_float64(bias):
 def loss_inputs(dtype):
     """CopyLoss inputs of T = 3 steps, B = 1, S = 4, V = 5 whose attention scores span 120: step 0's gold word,
     in the vocabulary, sits at a source position of weight e^-120 (0 in float32); steps 1 and 2's, outside it (id
-    V), at one of weight ~e^-69 ~ 1e-30 with gates z = 20 and 30, so that P ~ 1e-39, below float32's normal range."""
+    V), at one of weight ~1e-36 with z = 10.75 (p_gen = 0.99998), P ~ 3e-41 (the Multi30k --copy run's step 4968),
+    and ~e^-69 ~ 1e-30 with z = 30, P ~ 1e-43: both below float32's normal range, 1 / P inf."""
     rng = np.random.default_rng(4)
     H, V = 3, 5
     outs, w_out, b_out = rng.normal(size=(3, 1, H)), rng.normal(size=(V, H)), rng.normal(size=V)
-    scores = np.array([[0.0, -120.0, -1.0, 0.5], [0.0, -69.0, -0.5, 1.0], [0.0, -69.0, 0.0, 0.0]])[:, None, :]
+    scores = np.array([[0.0, -120.0, -1.0, 0.5], [0.0, -82.5, -0.5, 1.0], [0.0, -69.0, 0.0, 0.0]])[:, None, :]
     ext = np.array([[2, V, 4, 4]])  # (B, S)
     tgt_out = np.array([[2], [V], [V]])  # (T, B)
-    z = np.array([[-3.0], [20.0], [30.0]])
+    z = np.array([[-3.0], [10.75], [30.0]])
     cast = [np.asarray(a, dtype) for a in (outs, w_out, b_out)]
     return (*cast, tgt_out, np.ones((3, 1), bool), softmax(scores.astype(dtype)), z.astype(dtype), ext)
 
@@ -69,7 +70,8 @@ def test_underflowing_attention_weights_float32_follows_float64():
         results[dtype] = dict(loss=loss, douts=douts, dW=g["weight"], db=g["bias"], dz=dz, dlog_weights=dlog_weights,
                               weights=args[5])
     w64, w32 = results[np.float64]["weights"], results[np.float32]["weights"]
-    assert w32[0, 0, 1] == 0.0 < w64[0, 0, 1] and 0.0 < w32[1, 0, 1] < 1e-29  # what the test is about
+    assert w32[0, 0, 1] == 0.0 < w64[0, 0, 1]  # what the test is about: underflowed, and tiny
+    assert 0.0 < w32[1, 0, 1] < 1e-35 and 0.0 < w32[2, 0, 1] < 1e-29
     assert 60.0 < results[np.float64]["loss"] < np.inf
     for k in ("loss", "douts", "dW", "db", "dz", "dlog_weights"):
         assert_close(results[np.float32][k], results[np.float64][k], k)
