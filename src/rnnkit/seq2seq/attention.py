@@ -161,6 +161,7 @@ class AttentionCache(NamedTuple):
     weights: np.ndarray  # (B, S)
     u: np.ndarray | None  # (B, S, A) tanh(W_q q + k), additive only
     coverage: np.ndarray | None = None  # (B, S) cov_t, with coverage only
+    log_weights: np.ndarray | None = None  # (B, S) log a_j (-inf at padding), finite where a_j underflows to 0
 
 
 def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarray, values: np.ndarray,
@@ -211,9 +212,10 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
                              f"in row {int(np.flatnonzero(empty)[0])}")
     scores -= top
     weights = np.exp(scores)  # (B, S)
-    weights /= weights.sum(axis=1, keepdims=True)
+    total = weights.sum(axis=1, keepdims=True)  # (B, 1), >= 1
+    weights /= total
     context = (weights[:, None, :] @ values)[:, 0, :]  # (B, Hk)
-    return context, weights, AttentionCache(kind, query, values, keys, weights, u, coverage)
+    return context, weights, AttentionCache(kind, query, values, keys, weights, u, coverage, scores - np.log(total))
 
 
 def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray],
@@ -229,7 +231,7 @@ def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict
     ``dvalues`` covers only the weighted sum; the keys' dependence on the values is
     :func:`project_keys_backward`'s part.
     """
-    kind, query, values, keys, a, u, _ = cache
+    kind, query, values, keys, a, u = cache[:6]
     dvalues = a[:, :, None] * dcontext[:, None, :]  # (B, S, Hk)
     da = (values @ dcontext[:, :, None])[:, :, 0]  # (B, S)
     if dweights is not None:

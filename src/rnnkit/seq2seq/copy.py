@@ -26,6 +26,7 @@ gate's pre-activation z, with softplus(z) = log(1 + e^z) and y = y_tb, copy(y) =
 
     log p_gen = -softplus(-z) ;  log(1 - p_gen) = -softplus(z)
     lg = log p_gen + log_softmax(W_o h~_t + b_o)_y  (-inf when y >= V) ;  lc = log(1 - p_gen) + log copy(y)
+    log copy(y) = logsumexp_{j: src_j = y} log a_j     # the attention's log weights: a_j is 0 in float32 below 1e-45
     log P_t(y) = logaddexp(lg, lc)
 
 Backward, with m = mask_tb times the upstream gradient and the responsibilities A = exp(lg - log P) (the share
@@ -89,19 +90,29 @@ def width(ext: np.ndarray, V: int) -> int:
     return max(V, int(ext.max()) + 1) if ext.size else V
 
 
-def mixture_log_probs(logits: np.ndarray, z: np.ndarray, weights: np.ndarray, ext: np.ndarray) -> np.ndarray:
+def mixture_log_probs(logits: np.ndarray, z: np.ndarray, log_weights: np.ndarray, ext: np.ndarray) -> np.ndarray:
     """log P(w) (B, V + X) of one decoding step from the output logits (B, V), the gate's pre-activation z (B,),
-    the attention weights (B, S) and the source's extended ids ext (B, S), in log space as the loss (the module
-    docstring): log P(w) = logaddexp(log p_gen + log P_vocab(w), log(1 - p_gen) + log copy(w)); -inf only where
-    both parts are 0 (an extended id a row lacks, or one whose weights all underflowed)."""
+    the attention's log weights (B, S) and the source's extended ids ext (B, S), in log space as the loss (the
+    module docstring): log P(w) = logaddexp(log p_gen + log P_vocab(w), log(1 - p_gen) + log copy(w)); -inf only
+    for an extended id a row lacks."""
     B, V = logits.shape
     log_gen, log_copy = log_gate(z)  # (B,), (B,)
     out = np.full((B, width(ext, V)), -np.inf, logits.dtype)  # (B, V + X)
     out[:, :V] = log_gen[:, None] + log_softmax(logits)
-    copied = np.zeros_like(out)  # (B, V + X) copy(w)
-    np.add.at(copied, (np.arange(B)[:, None], ext), weights)
+    return np.logaddexp(out, log_copy[:, None] + _log_scatter_sum(log_weights, ext, out.shape[1]))
+
+
+def _log_scatter_sum(log_w: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
+    """log sum_{j: idx_j = w} exp(log_w_j) (B, size) of log_w (B, S) (-inf adds nothing), idx (B, S) in [0, size);
+    -inf where nothing lands.  Each id's terms are shifted by their own largest: none underflows."""
+    rows = (np.arange(log_w.shape[0])[:, None], idx)
+    top = np.full((log_w.shape[0], size), -np.inf, log_w.dtype)  # (B, size)
+    np.maximum.at(top, rows, log_w)
+    top[np.isneginf(top)] = 0.0
+    total = np.zeros_like(top)
+    np.add.at(total, rows, np.exp(log_w - top[rows]))
     with np.errstate(divide="ignore"):
-        return np.logaddexp(out, log_copy[:, None] + np.log(copied))
+        return top + np.log(total)
 
 
 class CopyCache(NamedTuple):
@@ -121,10 +132,10 @@ class CopyLoss:
     counterpart of :class:`rnnkit.nn.linear_softmax.LinearCrossEntropy`."""
 
     def forward(self, outs: np.ndarray, w_out: np.ndarray, b_out: np.ndarray, tgt_out: np.ndarray,
-                tgt_mask: np.ndarray, weights: np.ndarray, z: np.ndarray,
+                tgt_mask: np.ndarray, log_weights: np.ndarray, z: np.ndarray,
                 ext: np.ndarray) -> tuple[float, CopyCache]:
-        """Summed -log P(y) where tgt_mask; outs (T, B, H), weights (T, B, S), the gate's pre-activation z
-        (T, B), ext (B, S)."""
+        """Summed -log P(y) where tgt_mask; outs (T, B, H), the attention's log weights (T, B, S) (-inf at padding),
+        the gate's pre-activation z (T, B), ext (B, S)."""
         V = w_out.shape[0]
         log_probs = log_softmax(outs @ w_out.T + b_out)  # (T, B, V)
         mask = np.asarray(tgt_mask, bool)
@@ -138,11 +149,12 @@ class CopyLoss:
                              f"ids, got tgt_out[{t}, {b}] = {int(tgt_out[t, b])} not in src_ext[:, {b}]")
         log_gen, log_copy = log_gate(z)  # (T, B) log p_gen, log(1 - p_gen)
         lg = np.where(in_vocab, log_gen + np.take_along_axis(log_probs, gold[:, :, None], axis=2)[:, :, 0], -np.inf)
-        hit = hit & mask[:, :, None]
-        with np.errstate(divide="ignore"):
-            lc = log_copy + np.log((weights * hit).sum(axis=2))  # (T, B): -inf where copy(y) = 0 or not mask
-            log_p = np.where(mask, np.logaddexp(lg, lc), 0.0).astype(outs.dtype)  # (T, B)
-            log_a = np.log(weights * hit)  # (T, B, S): -inf where src_j != y
+        log_a = np.where(hit & mask[:, :, None], log_weights, -np.inf)  # (T, B, S): -inf where src_j != y
+        top = log_a.max(axis=2)  # (T, B)
+        top[np.isneginf(top)] = 0.0
+        with np.errstate(divide="ignore"):  # lc: log(1 - p_gen) + log copy(y), -inf where no src_j = y or not mask
+            lc = log_copy + top + np.log(np.exp(log_a - top[:, :, None]).sum(axis=2))  # (T, B)
+        log_p = np.where(mask, np.logaddexp(lg, lc), 0.0).astype(outs.dtype)  # (T, B)
         loss = -float(log_p.sum(dtype=np.float64))
         gen = np.where(mask, np.exp(lg - log_p), 0.0).astype(outs.dtype)  # (T, B) A
         cop = np.exp((log_copy - log_p)[:, :, None] + log_a)  # (T, B, S) C_j

@@ -84,7 +84,7 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
     if spec.copy:  # the pointer-generator's mixture (rnnkit.seq2seq.copy)
         output = cp.CopyLoss()
         loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask,
-                                     np.stack([c.attn.weights for c in steps]), np.stack([c.gate_z for c in steps]),
+                                     np.stack([c.attn.log_weights for c in steps]), np.stack([c.gate_z for c in steps]),
                                      carry.memory.ext)
     else:
         output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
