@@ -120,7 +120,7 @@ class CopyCache(NamedTuple):
 
     outs: np.ndarray  # (T, B, H) h~_t
     w_out: np.ndarray  # (V, H)
-    log_probs: np.ndarray  # (T, B, V) log P_vocab
+    probs: np.ndarray  # (T, B, V) P_vocab
     z: np.ndarray  # (T, B) the gate's pre-activation
     gold: np.ndarray  # (T, B) y clipped below V
     gen: np.ndarray  # (T, B) mask A = mask exp(lg - log P), 0 when y >= V
@@ -137,7 +137,6 @@ class CopyLoss:
         """Summed -log P(y) where tgt_mask; outs (T, B, H), the attention's log weights (T, B, S) (-inf at padding),
         the gate's pre-activation z (T, B), ext (B, S)."""
         V = w_out.shape[0]
-        log_probs = log_softmax(outs @ w_out.T + b_out)  # (T, B, V)
         mask = np.asarray(tgt_mask, bool)
         in_vocab = tgt_out < V  # (T, B)
         gold = np.where(in_vocab, tgt_out, 0)
@@ -147,8 +146,14 @@ class CopyLoss:
             t, b = (int(i[0]) for i in np.nonzero(lost))
             raise ValueError(f"Expected every extended target id (>= V = {V}) to occur in the source's extended "
                              f"ids, got tgt_out[{t}, {b}] = {int(tgt_out[t, b])} not in src_ext[:, {b}]")
+        probs = outs @ w_out.T + b_out  # (T, B, V) logits, shifted and exponentiated in place into P_vocab
+        probs -= probs.max(axis=2, keepdims=True)
+        shifted = np.take_along_axis(probs, gold[:, :, None], axis=2)[:, :, 0]  # (T, B)
+        np.exp(probs, out=probs)
+        total = probs.sum(axis=2)  # (T, B), >= 1
+        probs /= total[:, :, None]
         log_gen, log_copy = log_gate(z)  # (T, B) log p_gen, log(1 - p_gen)
-        lg = np.where(in_vocab, log_gen + np.take_along_axis(log_probs, gold[:, :, None], axis=2)[:, :, 0], -np.inf)
+        lg = np.where(in_vocab, log_gen + shifted - np.log(total), -np.inf)  # log p_gen + log_softmax(...)_y
         log_a = np.where(hit & mask[:, :, None], log_weights, -np.inf)  # (T, B, S): -inf where src_j != y
         top = log_a.max(axis=2)  # (T, B)
         top[np.isneginf(top)] = 0.0
@@ -158,16 +163,16 @@ class CopyLoss:
         loss = -float(log_p.sum(dtype=np.float64))
         gen = np.where(mask, np.exp(lg - log_p), 0.0).astype(outs.dtype)  # (T, B) A
         cop = np.exp((log_copy - log_p)[:, :, None] + log_a)  # (T, B, S) C_j
-        return loss, CopyCache(outs, w_out, log_probs, z, gold, gen, cop)
+        return loss, CopyCache(outs, w_out, probs, z, gold, gen, cop)
 
     def backward(self, dloss: float, cache: CopyCache
                  ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """Returns (douts (T, B, H), {"weight": dW_o, "bias": db_o}, dlog_weights (T, B, S), dz (T, B))."""
-        outs, w_out, log_probs, z, gold, gen, cop = cache
+        outs, w_out, probs, z, gold, gen, cop = cache
         d = outs.dtype.type(dloss)
         T, B, H = outs.shape
         m_gen = d * gen  # (T, B) m A
-        dlogits = np.exp(log_probs) * m_gen[:, :, None]  # (T, B, V): -m A ([w = y] - P_vocab(w))
+        dlogits = probs * m_gen[:, :, None]  # (T, B, V): -m A ([w = y] - P_vocab(w))
         t_idx, b_idx = np.meshgrid(np.arange(T), np.arange(B), indexing="ij")
         dlogits[t_idx, b_idx, gold] -= m_gen
         douts = dlogits @ w_out  # (T, B, H)
