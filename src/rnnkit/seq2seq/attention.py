@@ -161,6 +161,7 @@ class AttentionCache(NamedTuple):
     weights: np.ndarray  # (B, S)
     u: np.ndarray | None  # (B, S, A) tanh(W_q q + k), additive only
     coverage: np.ndarray | None = None  # (B, S) cov_t, with coverage only
+    log_weights: np.ndarray | None = None  # (B, S) log a_j (-inf at padding), finite where a_j underflows to 0
 
 
 def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarray, values: np.ndarray,
@@ -211,27 +212,33 @@ def attention_forward(kind: str, params: dict[str, np.ndarray], query: np.ndarra
                              f"in row {int(np.flatnonzero(empty)[0])}")
     scores -= top
     weights = np.exp(scores)  # (B, S)
-    weights /= weights.sum(axis=1, keepdims=True)
+    total = weights.sum(axis=1, keepdims=True)  # (B, 1), >= 1
+    weights /= total
     context = (weights[:, None, :] @ values)[:, 0, :]  # (B, Hk)
-    return context, weights, AttentionCache(kind, query, values, keys, weights, u, coverage)
+    return context, weights, AttentionCache(kind, query, values, keys, weights, u, coverage, scores - np.log(total))
 
 
 def attention_backward(dcontext: np.ndarray, cache: AttentionCache, params: dict[str, np.ndarray],
-                       dweights: np.ndarray | None = None
+                       dweights: np.ndarray | None = None, dlog_weights: np.ndarray | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Gradients of one step given dcontext (B, Hk), and dweights (B, S) when the weights a_j are used
-    elsewhere too (copy attention, :mod:`rnnkit.seq2seq.copy`: da_j gets it added).
+    elsewhere too (coverage: da_j gets it added), dlog_weights (B, S) when log a_j is (copy attention,
+    :mod:`rnnkit.seq2seq.copy`: l_j = a_j da_j, finite where da_j = dl_j / a_j would overflow float32)::
+
+        de_i = a_i (da_i - sum_k a_k da_k) + dl_i - a_i sum_k dl_k
 
     Returns (dquery (B, H), dvalues (B, S, Hk), dkeys (B, S, K), grads of W_q and v for additive).
     ``dvalues`` covers only the weighted sum; the keys' dependence on the values is
     :func:`project_keys_backward`'s part.
     """
-    kind, query, values, keys, a, u, _ = cache
+    kind, query, values, keys, a, u = cache[:6]
     dvalues = a[:, :, None] * dcontext[:, None, :]  # (B, S, Hk)
     da = (values @ dcontext[:, :, None])[:, :, 0]  # (B, S)
     if dweights is not None:
         da = da + dweights
     de = a * (da - (a * da).sum(axis=1, keepdims=True))  # (B, S)
+    if dlog_weights is not None:
+        de += dlog_weights - a * dlog_weights.sum(axis=1, keepdims=True)
     grads: dict[str, np.ndarray] = {}
     if kind == "additive":
         dquery, dkeys, grads = additive_scores_backward(de, u, query, params)

@@ -21,15 +21,25 @@ convention, :func:`target_extension`).  The decoder is never fed an extended id:
 Scheduled sampling (``sampling_rate``) draws the token it feeds from P_vocab alone, as without copy: a copied
 word would be fed as ``<unk>`` anyway.
 
-Backward, with g_tb = -mask_tb / P_t(y_tb), y = y_tb and copy(y) = sum_{j: src_j = y} a_j::
+In log space (float32 saturates: p_gen = 1 exactly for z > ~17, P_vocab(y) and copy(y) underflow), from the
+gate's pre-activation z, with softplus(z) = log(1 + e^z) and y = y_tb, copy(y) = sum_{j: src_j = y} a_j::
 
-    dlogits_w = g p_gen P_vocab(w) ([w = y] - P_vocab(y))       (0 when y >= V)
-    da_j      = g (1 - p_gen) [src_j = y]
-    dz        = g (P_vocab(y) [y < V] - copy(y)) p_gen (1 - p_gen)      # z: the gate's pre-activation
+    log p_gen = -softplus(-z) ;  log(1 - p_gen) = -softplus(z)
+    lg = log p_gen + log_softmax(W_o h~_t + b_o)_y  (-inf when y >= V) ;  lc = log(1 - p_gen) + log copy(y)
+    log copy(y) = logsumexp_{j: src_j = y} log a_j     # the attention's log weights: a_j is 0 in float32 below 1e-45
+    log P_t(y) = logaddexp(lg, lc)
+
+Backward, with m = mask_tb times the upstream gradient and the responsibilities A = exp(lg - log P) (the share
+of P from generating) and C = sum_j C_j (from copying), C_j = exp(log(1 - p_gen) + log a_j - log P) [src_j = y]::
+
+    dlogits_w = -m A ([w = y] - P_vocab(w))                    (0 when y >= V: A = 0)
+    da_j      = -m exp(log(1 - p_gen) - log P) [src_j = y] ;  dlog a_j = a_j da_j = -m C_j
+    dz        = -m (A (1 - p_gen) - C p_gen)                    # z: the gate's pre-activation
     dW_gate  += dz^T [c ; s ; x] ;  db_gate += sum dz ;  d[c ; s ; x] = dz W_gate
 
-da flows into the attention's backward beside the context's gradient (:func:`rnnkit.seq2seq.attention.
-attention_backward`'s ``dweights``), and d[c ; s ; x] into the context, the query and the embedding.
+dlog a (at most m in size, where da_j ~ 1 / P overflows float32 for P < 1e-38) flows into the attention's
+backward beside the context's gradient (:func:`rnnkit.seq2seq.attention.attention_backward`'s ``dlog_weights``),
+and d[c ; s ; x] into the context, the query and the embedding.
 """
 from __future__ import annotations
 
@@ -40,7 +50,7 @@ import numpy as np
 
 from rnnkit.data.parallel import UNK_ID, check_vocab
 from rnnkit.data.vocab import Vocabulary
-from rnnkit.nn.softmax import softmax
+from rnnkit.nn.softmax import log_softmax
 
 GATE = "decoder.copy_gate."  # the gate's parameter names' prefix: weight (1, Hk + H + E), bias (1,)
 
@@ -54,10 +64,17 @@ def init_gate(size: int, rng: np.random.Generator, dtype: Any) -> dict[str, np.n
 
 def gate_forward(params: dict[str, np.ndarray], context: np.ndarray, state: np.ndarray,
                  emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p_gen (B,) of one step from c_t (B, Hk), s_t (B, H), x_t (B, E); returns (p_gen, [c ; s ; x])."""
+    """The gate's pre-activation z (B,) of one step (p_gen = sigmoid(z)) from c_t (B, Hk), s_t (B, H), x_t (B, E);
+    returns (z, [c ; s ; x]).  The loss and decoding read z, not p_gen: see :func:`log_gate`."""
     gate_in = np.concatenate([context, state, emb], axis=1)  # (B, Hk + H + E)
-    z = gate_in @ params[GATE + "weight"][0] + params[GATE + "bias"][0]  # (B,)
-    return 1.0 / (1.0 + np.exp(-z)), gate_in
+    return gate_in @ params[GATE + "weight"][0] + params[GATE + "bias"][0], gate_in
+
+
+def log_gate(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log p_gen, log(1 - p_gen)) = (-softplus(-z), -softplus(z)) for the gate's pre-activation z (any shape),
+    finite at every finite z (1 - sigmoid(z) itself is 0 in float32 for z > ~17)."""
+    zero = z.dtype.type(0)
+    return -np.logaddexp(zero, -z), -np.logaddexp(zero, z)
 
 
 def gate_backward(dz: np.ndarray, gate_in: np.ndarray, params: dict[str, np.ndarray],
@@ -73,15 +90,29 @@ def width(ext: np.ndarray, V: int) -> int:
     return max(V, int(ext.max()) + 1) if ext.size else V
 
 
-def mixture_log_probs(logits: np.ndarray, p_gen: np.ndarray, weights: np.ndarray, ext: np.ndarray) -> np.ndarray:
-    """log P(w) (B, V + X) of one decoding step from the output logits (B, V), p_gen (B,), the attention
-    weights (B, S) and the source's extended ids ext (B, S); log 0 = -inf for an extended id a row lacks."""
+def mixture_log_probs(logits: np.ndarray, z: np.ndarray, log_weights: np.ndarray, ext: np.ndarray) -> np.ndarray:
+    """log P(w) (B, V + X) of one decoding step from the output logits (B, V), the gate's pre-activation z (B,),
+    the attention's log weights (B, S) and the source's extended ids ext (B, S), in log space as the loss (the
+    module docstring): log P(w) = logaddexp(log p_gen + log P_vocab(w), log(1 - p_gen) + log copy(w)); -inf only
+    for an extended id a row lacks."""
     B, V = logits.shape
-    probs = np.zeros((B, width(ext, V)), logits.dtype)  # (B, V + X)
-    probs[:, :V] = p_gen[:, None] * softmax(logits)
-    np.add.at(probs, (np.arange(B)[:, None], ext), (1.0 - p_gen)[:, None] * weights)
+    log_gen, log_copy = log_gate(z)  # (B,), (B,)
+    out = np.full((B, width(ext, V)), -np.inf, logits.dtype)  # (B, V + X)
+    out[:, :V] = log_gen[:, None] + log_softmax(logits)
+    return np.logaddexp(out, log_copy[:, None] + _log_scatter_sum(log_weights, ext, out.shape[1]))
+
+
+def _log_scatter_sum(log_w: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
+    """log sum_{j: idx_j = w} exp(log_w_j) (B, size) of log_w (B, S) (-inf adds nothing), idx (B, S) in [0, size);
+    -inf where nothing lands.  Each id's terms are shifted by their own largest: none underflows."""
+    rows = (np.arange(log_w.shape[0])[:, None], idx)
+    top = np.full((log_w.shape[0], size), -np.inf, log_w.dtype)  # (B, size)
+    np.maximum.at(top, rows, log_w)
+    top[np.isneginf(top)] = 0.0
+    total = np.zeros_like(top)
+    np.add.at(total, rows, np.exp(log_w - top[rows]))
     with np.errstate(divide="ignore"):
-        return np.log(probs)
+        return top + np.log(total)
 
 
 class CopyCache(NamedTuple):
@@ -90,13 +121,10 @@ class CopyCache(NamedTuple):
     outs: np.ndarray  # (T, B, H) h~_t
     w_out: np.ndarray  # (V, H)
     probs: np.ndarray  # (T, B, V) P_vocab
-    p_gen: np.ndarray  # (T, B)
-    hit: np.ndarray  # (T, B, S) bool, src_j = y_tb
+    z: np.ndarray  # (T, B) the gate's pre-activation
     gold: np.ndarray  # (T, B) y clipped below V
-    in_vocab: np.ndarray  # (T, B) y < V
-    pv_gold: np.ndarray  # (T, B) P_vocab(y) [y < V]
-    copied: np.ndarray  # (T, B) copy(y)
-    g: np.ndarray  # (T, B) -mask / P(y)
+    gen: np.ndarray  # (T, B) mask A = mask exp(lg - log P), 0 when y >= V
+    cop: np.ndarray  # (T, B, S) mask C_j = mask exp(log(1 - p_gen) + log a_j - log P) [src_j = y]
 
 
 class CopyLoss:
@@ -104,44 +132,55 @@ class CopyLoss:
     counterpart of :class:`rnnkit.nn.linear_softmax.LinearCrossEntropy`."""
 
     def forward(self, outs: np.ndarray, w_out: np.ndarray, b_out: np.ndarray, tgt_out: np.ndarray,
-                tgt_mask: np.ndarray, weights: np.ndarray, p_gen: np.ndarray,
+                tgt_mask: np.ndarray, log_weights: np.ndarray, z: np.ndarray,
                 ext: np.ndarray) -> tuple[float, CopyCache]:
-        """Summed -log P(y) where tgt_mask; outs (T, B, H), weights (T, B, S), p_gen (T, B), ext (B, S)."""
+        """Summed -log P(y) where tgt_mask; outs (T, B, H), the attention's log weights (T, B, S) (-inf at padding),
+        the gate's pre-activation z (T, B), ext (B, S)."""
         V = w_out.shape[0]
-        probs = softmax(outs @ w_out.T + b_out)  # (T, B, V)
         mask = np.asarray(tgt_mask, bool)
         in_vocab = tgt_out < V  # (T, B)
         gold = np.where(in_vocab, tgt_out, 0)
-        pv_gold = np.take_along_axis(probs, gold[:, :, None], axis=2)[:, :, 0] * in_vocab  # (T, B)
         hit = ext[None, :, :] == tgt_out[:, :, None]  # (T, B, S)
-        copied = (weights * hit).sum(axis=2)  # (T, B)
         lost = mask & ~in_vocab & ~hit.any(axis=2)
         if lost.any():
             t, b = (int(i[0]) for i in np.nonzero(lost))
             raise ValueError(f"Expected every extended target id (>= V = {V}) to occur in the source's extended "
                              f"ids, got tgt_out[{t}, {b}] = {int(tgt_out[t, b])} not in src_ext[:, {b}]")
-        p = p_gen * pv_gold + (1.0 - p_gen) * copied  # (T, B)
-        p_safe = np.where(mask, p, 1.0)
-        loss = -float(np.log(p_safe).sum(dtype=np.float64))
-        g = np.where(mask, -1.0 / p_safe, 0.0).astype(outs.dtype)  # (T, B)
-        return loss, CopyCache(outs, w_out, probs, p_gen, hit, gold, in_vocab, pv_gold, copied, g)
+        probs = outs @ w_out.T + b_out  # (T, B, V) logits, shifted and exponentiated in place into P_vocab
+        probs -= probs.max(axis=2, keepdims=True)
+        shifted = np.take_along_axis(probs, gold[:, :, None], axis=2)[:, :, 0]  # (T, B)
+        np.exp(probs, out=probs)
+        total = probs.sum(axis=2)  # (T, B), >= 1
+        probs /= total[:, :, None]
+        log_gen, log_copy = log_gate(z)  # (T, B) log p_gen, log(1 - p_gen)
+        lg = np.where(in_vocab, log_gen + shifted - np.log(total), -np.inf)  # log p_gen + log_softmax(...)_y
+        log_a = np.where(hit & mask[:, :, None], log_weights, -np.inf)  # (T, B, S): -inf where src_j != y
+        top = log_a.max(axis=2)  # (T, B)
+        top[np.isneginf(top)] = 0.0
+        with np.errstate(divide="ignore"):  # lc: log(1 - p_gen) + log copy(y), -inf where no src_j = y or not mask
+            lc = log_copy + top + np.log(np.exp(log_a - top[:, :, None]).sum(axis=2))  # (T, B)
+        log_p = np.where(mask, np.logaddexp(lg, lc), 0.0).astype(outs.dtype)  # (T, B)
+        loss = -float(log_p.sum(dtype=np.float64))
+        gen = np.where(mask, np.exp(lg - log_p), 0.0).astype(outs.dtype)  # (T, B) A
+        cop = np.exp((log_copy - log_p)[:, :, None] + log_a)  # (T, B, S) C_j
+        return loss, CopyCache(outs, w_out, probs, z, gold, gen, cop)
 
     def backward(self, dloss: float, cache: CopyCache
                  ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        """Returns (douts (T, B, H), {"weight": dW_o, "bias": db_o}, dweights (T, B, S), dz (T, B))."""
-        outs, w_out, probs, p_gen, hit, gold, in_vocab, pv_gold, copied, g = cache
-        g = g * outs.dtype.type(dloss)
+        """Returns (douts (T, B, H), {"weight": dW_o, "bias": db_o}, dlog_weights (T, B, S), dz (T, B))."""
+        outs, w_out, probs, z, gold, gen, cop = cache
+        d = outs.dtype.type(dloss)
         T, B, H = outs.shape
-        r = g * p_gen * in_vocab  # (T, B): dL/dP_vocab(y)
-        dlogits = probs * (-r * pv_gold)[:, :, None]  # (T, B, V): P_vocab(w) r ([w = y] - P_vocab(y))
+        m_gen = d * gen  # (T, B) m A
+        dlogits = probs * m_gen[:, :, None]  # (T, B, V): -m A ([w = y] - P_vocab(w))
         t_idx, b_idx = np.meshgrid(np.arange(T), np.arange(B), indexing="ij")
-        dlogits[t_idx, b_idx, gold] += r * pv_gold
+        dlogits[t_idx, b_idx, gold] -= m_gen
         douts = dlogits @ w_out  # (T, B, H)
         flat = dlogits.reshape(T * B, -1)
         grads = {"weight": flat.T @ outs.reshape(T * B, H), "bias": flat.sum(axis=0)}
-        dweights = (g * (1.0 - p_gen))[:, :, None] * hit  # (T, B, S)
-        dz = g * (pv_gold - copied) * p_gen * (1.0 - p_gen)  # (T, B)
-        return douts, grads, dweights.astype(outs.dtype), dz
+        log_gen, log_copy = log_gate(z)
+        dz = -(m_gen * np.exp(log_copy) - d * cop.sum(axis=2) * np.exp(log_gen))  # (T, B) -m (A (1-p_gen) - C p_gen)
+        return douts, grads, -d * cop, dz
 
 
 # ---------------------------------------------------------------------------- extended ids of the data

@@ -79,7 +79,7 @@ class DecoderModel:
         out, weights, carry, c = ds.step_forward(self.params, self.spec, ids, carry)
         if ext is not None:
             logits = out @ ds.output_weight(self.params, self.spec).T + self.params["output.bias"]
-            return cp.mixture_log_probs(logits, c.p_gen, weights, ext), weights, carry
+            return cp.mixture_log_probs(logits, c.gate_z, c.attn.log_weights, ext), weights, carry
         return ds.log_probs(self.params, self.spec, out), weights, carry
 
     def select(self, carry: ds.Carry, idx: np.ndarray) -> ds.Carry:

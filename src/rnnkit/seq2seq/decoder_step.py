@@ -183,7 +183,7 @@ class StepCache(NamedTuple):
     comb_in: np.ndarray  # (B, Hk + H) or (B, H)
     h_tilde: np.ndarray  # (B, H) before dropout
     out_drop: Any
-    p_gen: np.ndarray | None = None  # (B,) copy attention's gate, None without copy
+    gate_z: np.ndarray | None = None  # (B,) copy's gate pre-activation z (p_gen = sigmoid(z)), None without copy
     gate_in: np.ndarray | None = None  # (B, Hk + H + E) [c_t ; h_t ; x_t], the gate's input
 
 
@@ -224,21 +224,23 @@ def step_forward(params: dict[str, np.ndarray], spec: DecoderSpec, ids: np.ndarr
     out, out_drop = dropout_forward(h_tilde, spec.dropout, rng, training)
     nxt = Carry(tuple(state), out, carry.memory, None if acache is None or acache.coverage is None
                 else acache.coverage + weights)  # cov_{t+1} = cov_t + a_t
-    p_gen = gate_in = None
+    gate_z = gate_in = None
     if spec.copy:
-        p_gen, gate_in = cp.gate_forward(p, comb_in[:, :spec.memory_size], h, e)  # (B,), (B, Hk + H + E)
-    return out, weights, nxt, StepCache(emb_drop, cells, acache, comb_in, h_tilde, out_drop, p_gen, gate_in)
+        gate_z, gate_in = cp.gate_forward(p, comb_in[:, :spec.memory_size], h, e)  # (B,), (B, Hk + H + E)
+    return out, weights, nxt, StepCache(emb_drop, cells, acache, comb_in, h_tilde, out_drop, gate_z, gate_in)
 
 
 def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.ndarray, dstate: list,
                   cache: StepCache, grads: dict[str, np.ndarray], dmem: list[np.ndarray] | None,
-                  dgate: np.ndarray | None = None, dweights: np.ndarray | None = None
+                  dgate: np.ndarray | None = None, dweights: np.ndarray | None = None,
+                  dlog_weights: np.ndarray | None = None
                   ) -> tuple[np.ndarray | None, list, np.ndarray, np.ndarray | None]:
     """Backward of one step.  dout (B, H) is dL/d(output of the step), dstate dL/d(state_t) per layer
     (None entries for zero); dgate (copy only) dL/dz of the copy gate (B,); dweights dL/da_t (B, S) from
-    anywhere but the context (copy's mixture, coverage).  Adds parameter gradients into ``grads`` and the
-    encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns (dfeed_{t-1} or None, dstate_{t-1},
-    demb (B, E), dL/dcov_t through this step's score (B, S) or None without coverage)."""
+    anywhere but the context (coverage), dlog_weights dL/dlog a_t (B, S) (copy's mixture).  Adds parameter
+    gradients into ``grads`` and the encoder-state gradients into ``dmem = [dvalues, dkeys]``.  Returns
+    (dfeed_{t-1} or None, dstate_{t-1}, demb (B, E), dL/dcov_t through this step's score (B, S) or None without
+    coverage)."""
     p = params
     dh_t, _ = dropout_backward(dout, cache.out_drop)
     dz = dh_t * (1.0 - cache.h_tilde * cache.h_tilde)  # tanh'
@@ -251,7 +253,8 @@ def step_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dout: np.nda
         dcomb = dcomb + dgate[:, :dcomb.shape[1]]
     if cache.attn is not None:
         dh = dcomb[:, Hk:]
-        dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p), dweights)
+        dq, dvalues, dkeys, ga = att.attention_backward(dcomb[:, :Hk], cache.attn, _attn(p), dweights,
+                                                        dlog_weights)
         dh = dh + dq
         dmem[0] += dvalues
         dmem[1] += dkeys

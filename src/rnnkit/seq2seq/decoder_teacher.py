@@ -84,7 +84,7 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
     if spec.copy:  # the pointer-generator's mixture (rnnkit.seq2seq.copy)
         output = cp.CopyLoss()
         loss, c_out = output.forward(outs, w_out, params["output.bias"], tgt_out, tgt_mask,
-                                     np.stack([c.attn.weights for c in steps]), np.stack([c.p_gen for c in steps]),
+                                     np.stack([c.attn.log_weights for c in steps]), np.stack([c.gate_z for c in steps]),
                                      carry.memory.ext)
     else:
         output = LinearCrossEntropy() if output is None else output  # a model passes its own, to reuse the buffer
@@ -108,7 +108,7 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     names += [f"decoder.{n}_l{k}" for k in range(spec.num_layers) for n in _names(spec)]
     names += [k for k in params if k.startswith(("attention.", cp.GATE))]
     grads = {k: np.zeros_like(params[k]) for k in names}
-    douts, g, *copied = cache.output.backward(dloss, cache.out)  # copy: dweights (T, B, S), dz (T, B) too
+    douts, g, *copied = cache.output.backward(dloss, cache.out)  # copy: dlog_weights (T, B, S), dz (T, B) too
     douts = douts.reshape(T, B, -1)  # (T, B, H)
     if not spec.tie_weights:
         grads["output.weight"] = g["weight"]
@@ -125,9 +125,10 @@ def teacher_forced_backward(params: dict[str, np.ndarray], spec: DecoderSpec, dl
     dcov = None
     for t in range(T - 1, -1, -1):
         dout = douts[t] if dfeed is None else douts[t] + dfeed
-        da = _sum(copied[0][t] if copied else None, None if to_a is None else to_a[t], dcov)  # (B, S) or None
+        da = _sum(None if to_a is None else to_a[t], dcov)  # (B, S) or None
+        dgate, dlog_a = (copied[1][t], copied[0][t]) if copied else (None, None)
         dfeed, dstate, demb[t], dscore = step_backward(params, spec, dout, dstate, cache.steps[t], grads, dmem,
-                                                       copied[1][t] if copied else None, da)
+                                                       dgate, da, dlog_a)
         if dscore is not None:  # G_t = G_{t+1} + this step's score's + the loss's
             dcov = _sum(dcov, dscore, None if to_cov is None else to_cov[t])
     _, ge = embedding_backward(demb, cache.emb)
