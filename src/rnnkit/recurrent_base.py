@@ -233,11 +233,9 @@ class Recurrent:
 
     def _run(self, x: np.ndarray, states0: list[np.ndarray] | None, lengths: np.ndarray | None,
              training: bool = False, rng: np.random.Generator | None = None) -> tuple[np.ndarray, Any, RecurrentCache]:
-        """:meth:`forward` on arguments already checked, for a model that checks its own once at its public entry:
-        x (T, B, D) contiguous as check_input returns it, ``states0`` the initial state as a list (h, or h and
-        c; None: zeros or the learned one), ``lengths`` as packing.resolve_lengths returns them (None: all T)."""
-        cfg = self.config
-        T, B, _ = x.shape
+        """:meth:`forward` on checked arguments (x (T, B, D) as check_input returns it, ``states0`` a list, h or h
+        and c, None: zeros or the learned one; ``lengths`` as packing.resolve_lengths returns them, None: all T)."""
+        cfg, (T, B, _) = self.config, x.shape
         order = inverse = bsizes = rev = None
         if lengths is None:  # the first layer's cache keeps x: a copy, so that the caller may reuse the array
             x = x.copy()
