@@ -124,3 +124,15 @@ def test_unknown_input_warning_says_a_copy_model_can_still_copy(runs, capsys):
         err = capsys.readouterr().err
         assert "are unknown to the model" in err, err
         assert ("copy attention can still copy them" in err) == says, err
+
+
+
+def test_a_copy_models_attention_weights_need_no_extended_ids(runs):
+    """--replace-unk and --plot-attention read a copy model's teacher-forced attention (attention_weights), which
+    needs no extended ids: it gives the weights rather than refusing for a missing src_ext (the Multi30k --copy
+    benchmark's --replace-unk scoring was refused so)."""
+    _, _, models = runs
+    model = load_translator(models["copy"]).model
+    src, lengths, tgt_in = np.array([[4, 5], [6, 7], [8, 0]]), np.array([3, 2]), np.array([[1, 1], [9, 10 ** 6]])
+    weights = model.attention_weights(src, lengths, tgt_in)  # an extended id fed back reads as <unk>
+    assert weights.shape == (2, 2, 3) and np.allclose(weights.sum(axis=2), 1) and (weights[:, 1, 2] == 0).all()

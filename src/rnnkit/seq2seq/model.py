@@ -211,7 +211,7 @@ class Seq2Seq(DecoderModel):
         """Teacher-forced attention weights (T, B, S) for plotting; rows sum to 1 over real positions."""
         if self.config.attention == "none":
             raise ValueError("Expected a model with attention for attention_weights, got attention='none'")
-        carry = self.encode(src, src_lengths)
+        carry = self._encode(src, src_lengths, False, None)[0]  # step_forward needs no extended ids: none asked
         rows = []
         V = self.config.tgt_vocab_size
         for t in range(check_ids("tgt_in", tgt_in, 2).shape[0]):  # a copy model's extended ids read as <unk>
