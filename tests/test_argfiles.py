@@ -9,7 +9,7 @@ import pytest
 
 from clirun import run_cli
 from rnnkit.cli.argfiles import expand_arg_files
-from rnnkit.cli.given import _commands
+from rnnkit.cli.given import command_parsers
 from rnnkit.cli.main import build_parser
 from rnnkit.errors import DataError
 
@@ -76,7 +76,7 @@ def test_a_bad_argument_file_is_one_line(here, files, argv, message):
 
 def test_every_command_reads_argument_files(here, capsys):
     """``rnnkit @FILE`` where FILE holds a command and --help: each command's own help comes out."""
-    commands = [words for words, _ in _commands(build_parser()) if words]
+    commands = [words for words, _ in command_parsers(build_parser()) if words]
     assert len(commands) >= 25 and ("train", "lm") in commands and ("segment",) in commands
     for words in commands:
         _write(here / "help.args", " ".join(words) + "\n--help\n")

@@ -10,7 +10,7 @@ import pytest
 from clirun import _one_line
 
 from rnnkit import __version__
-from rnnkit.cli.given import _commands
+from rnnkit.cli.given import command_parsers
 from rnnkit.cli.main import build_parser, main
 
 
@@ -60,7 +60,7 @@ def test_help_never_cuts_an_option_at_its_hyphen(monkeypatch):
     import re
 
     monkeypatch.setenv("COLUMNS", "80")
-    for words, parser in _commands(build_parser()):
+    for words, parser in command_parsers(build_parser()):
         cut = [line for line in parser.format_help().splitlines() if re.search(r"\w-$", line)]
         assert not cut, (words, cut)
 
@@ -68,7 +68,7 @@ def test_help_never_cuts_an_option_at_its_hyphen(monkeypatch):
 def test_no_help_shows_an_empty_default():
     """Every command's --help names real defaults only: no "(default: None)" for an option that is unset
     unless given, none for a required option, no "(default: False)" for an on/off flag."""
-    commands = list(_commands(build_parser()))
+    commands = list(command_parsers(build_parser()))
     assert len(commands) > 15
     for words, parser in commands:
         text = " ".join(parser.format_help().split())  # lines joined: a "(default:" may end a line

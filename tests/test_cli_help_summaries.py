@@ -8,7 +8,7 @@ import sys
 from clirun import run_cli
 from docs_text import reference_text
 
-from rnnkit.cli.given import _commands
+from rnnkit.cli.given import command_parsers
 from rnnkit.cli.main import build_parser
 
 
@@ -21,7 +21,7 @@ def _help(capsys, argv: list[str]) -> str:
 def _one_thread_demos() -> dict[str, bool]:
     """Every demo, and whether its command module runs it on one BLAS thread (seq2seq_score.blas_threads)."""
     demos = {}
-    for words, parser in _commands(build_parser()):
+    for words, parser in command_parsers(build_parser()):
         if len(words) == 2 and words[0] == "demo":
             source = inspect.getsource(sys.modules[parser.get_default("func").__module__])
             demos[words[1]] = "blas_threads(" in source

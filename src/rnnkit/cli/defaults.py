@@ -11,18 +11,15 @@ from typing import Any
 TRAIN_COMMANDS = {"lm": "lm", "tagger": "tagger", "classifier": "classifier", "seq2seq": "seq2seq", "treenet": "tree"}
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
-
-
 @functools.lru_cache(maxsize=None)
 def train_defaults(kind: str) -> tuple[str, dict[str, Any]] | None:
     """``("rnnkit train lm", {"--bptt": 35, ...})``: the command that trains a model of ``kind`` and each of its
     options' default (as JSON keeps it: a tuple a list), None for a kind no training command writes."""
+    from rnnkit.cli.given import command_parsers
     from rnnkit.cli.main import build_parser
 
     command = TRAIN_COMMANDS.get(kind)
-    parser = _subcommands(_subcommands(build_parser()).get("train")).get(command) if command else None
+    parser = dict(command_parsers(build_parser())).get(("train", command)) if command else None
     if parser is None:
         return None
     defaults = {option: json.loads(json.dumps(action.default, default=str)) for action in parser._actions

@@ -110,7 +110,7 @@ def refuse_unused(args: argparse.Namespace, rules: Sequence[tuple[str, bool, str
             raise ValueError(f"{flag} has no effect {reason}, or leave {flag} out")
 
 
-def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...],
+def command_parsers(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...],
                                                                                               argparse.ArgumentParser]]:
     """(command words, parser) of ``parser`` and of every subcommand under it."""
     yield words, parser
@@ -118,7 +118,7 @@ def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> I
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 if sub is not parser:
-                    yield from _commands(sub, (*words, name))
+                    yield from command_parsers(sub, (*words, name))
 
 
 def unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: Sequence[str]) -> str:
@@ -135,7 +135,7 @@ def unrecognized(parser: argparse.ArgumentParser, argv: Sequence[str], extras: S
     command = " ".join(("rnnkit", *words))
     text = f"unrecognized arguments: {' '.join(extras)}"
     option = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
-    related = [(w, q) for w, q in _commands(parser)  # the command's parents and siblings: demo, demo addition
+    related = [(w, q) for w, q in command_parsers(parser)  # the command's parents and siblings: demo, demo addition
                if w != words and (w == words[:len(w)] or w[:-1] == words[:-1]) and w]
     owners = [" ".join(("rnnkit", *w)) for w, q in related
               if option is not None and any(option in a.option_strings for a in q._actions)]
