@@ -33,6 +33,7 @@ from rnnkit.checks import check_int, dtype_fix
 from rnnkit.errors import NonFiniteError
 from rnnkit.init import INIT_SCALE_RANGE, MAX_INIT_SCALE, init_recurrent_params
 from rnnkit.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.recurrent_checks import check_flag
 
 CELLS = ("rnn", "lstm", "gru")
 INIT_SCHEMES = ("pytorch", "orthogonal", "xavier")
@@ -104,8 +105,7 @@ def grad_norms_per_step(
             raise NonFiniteError(f"Expected finite values in {name}, got NaN or inf",
                                  stage="forward" if name == "x" else "backward")
     n_parts = 2 if cfg.cell == "lstm" else 1
-    if not isinstance(with_cell, (bool, np.bool_)):
-        raise TypeError(f"Expected with_cell to be True or False, got {with_cell!r}")
+    check_flag("with_cell", with_cell)
     if with_cell and cfg.cell != "lstm":
         raise ValueError(f"Expected with_cell=False for a {cfg.cell.upper()} layer (only an LSTM has a cell c), "
                          "got True")

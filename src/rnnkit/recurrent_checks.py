@@ -43,7 +43,7 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
     for flag, value in (("bidirectional", bidirectional), ("variational_dropout", variational_dropout),
                         ("learn_init", learn_init), ("residual", residual), ("peephole", peephole),
                         ("layer_norm", layer_norm)):
-        _check_flag(flag, value)
+        check_flag(flag, value)
     check_rng(rng, allow_none=True)
     if init not in SCHEMES:  # said in the layer's words: rnnkit.init's own message names its "scheme"
         raise ValueError(f"Expected init to be one of {SCHEMES}, got {init!r}")
@@ -74,7 +74,7 @@ def check_layer_options(cell: str, dtype: Any, *, bidirectional: Any, variationa
     return name
 
 
-def _check_flag(flag: str, value: Any) -> bool:
+def check_flag(flag: str, value: Any) -> bool:
     """A layer's flag (bidirectional=...), a bool or numpy's np.bool_: TypeError for anything else (0, None)."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Expected {flag} to be True or False, got {value!r}")
@@ -85,7 +85,7 @@ def check_batch_first(cell: str, batch_first: Any) -> None:
     """PyTorch's ``batch_first=True`` refused with how to give rnnkit's time-major inputs instead (False, its
     default and rnnkit's layout, passes, numpy's np.False_ too); a value that is not a bool (0, None) is a TypeError,
     as for the layer's other flags."""
-    if _check_flag("batch_first", batch_first):
+    if check_flag("batch_first", batch_first):
         raise ValueError(f"Expected batch_first=False (rnnkit's {cell.upper()} is time-major: inputs (T, B, D)), got "
                          f"{batch_first!r}; give x.transpose(1, 0, 2) and transpose the output back the same way")
 

@@ -7,8 +7,7 @@ import functools
 import json
 from typing import Any
 
-# the training command of each model kind a training checkpoint holds: rnnkit train KIND
-TRAIN_COMMANDS = {"lm": "lm", "tagger": "tagger", "classifier": "classifier", "seq2seq": "seq2seq", "treenet": "tree"}
+from rnnkit.train.digest import TRAIN_COMMANDS  # rnnkit train KIND of each model kind a training checkpoint holds
 
 
 @functools.lru_cache(maxsize=None)

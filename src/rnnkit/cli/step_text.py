@@ -10,6 +10,7 @@ from rnnkit.jsonline import json_line
 from rnnkit.textbook import CELLS, base_cell, has_cell_state, has_layer_norm, has_peepholes
 from rnnkit.textbook.exercise import Exercise, Solution
 from rnnkit.textbook.lstm_peephole import PEEPHOLES
+from rnnkit.textbook.params import LN_GAIN_RANGE, LN_SHIFT_RANGE
 
 TITLES = {"rnn": "Elman RNN (torch.nn.RNNCell)", "lstm": "LSTM (torch.nn.LSTMCell)", "gru": "GRU (torch.nn.GRUCell)",
           "lstm_peephole": "peephole LSTM (Gers & Schmidhuber 2000, Graves 2013: torch.nn.LSTMCell's gates, "
@@ -117,7 +118,8 @@ def _header(ex: Exercise, decimals: int, seed: int | None, zero_biases: list[str
              f"float64, printed to {decimals} decimals"]
     if seed is not None:
         drawn = ", ".join(DRAWN[k] for k in ex.drawn)
-        ln = " (LN gains from U(0.5, 1.5), shifts from U(-0.2, 0.2))" if has_layer_norm(ex.cell) and \
+        (g0, g1), (s0, s1) = LN_GAIN_RANGE, LN_SHIFT_RANGE
+        ln = f" (LN gains from U({g0}, {g1}), shifts from U({s0}, {s1}))" if has_layer_norm(ex.cell) and \
             "parameters" in ex.drawn else ""
         lines.append(f"drawn with --seed {seed} from U(-1, 1){ln}, rounded to 1 decimal: {drawn}")
     if weights:
