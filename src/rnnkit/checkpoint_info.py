@@ -57,7 +57,7 @@ import numpy as np
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_models import CONFIG_KEYS, describe_task, parsed, sentencepiece_pieces
-from rnnkit.checkpoint_task import DEMO_KINDS, MODEL_KINDS, kind_name
+from rnnkit.checkpoint_task import KNOWN_KINDS, MODEL_KINDS, kind_name
 from rnnkit.errors import CheckpointError
 from rnnkit.export_names import BPE_SUFFIX, VOCAB_SUFFIX
 from rnnkit.onnx_companions import companions, graph_sizes, read_vocab_file, vocab_facts
@@ -132,7 +132,7 @@ def _describe(info: dict[str, Any], task: Any, tables: list[str] | tuple[str, ..
     probability tables the file holds as arrays)."""
     kind = task.get("model") if isinstance(task, dict) else None
     info["task"] = kind if isinstance(kind, str) else None
-    info["what"] = kind_name(kind) if info["task"] in MODEL_KINDS | DEMO_KINDS else None
+    info["what"] = kind_name(kind) if info["task"] in KNOWN_KINDS else None
     arch, sizes = describe_task(task, tables)
     info["architecture"], info["sizes"] = arch or None, sizes or None  # none known (an unknown kind): None, not {}
 

@@ -56,19 +56,20 @@ MODEL_KINDS = {
 }
 # checkpoints of a demo's model: named and described (rnnkit info), but no task command (export, evaluate) takes them
 DEMO_KINDS = {"pointer": ("a pointer network", "rnnkit demo pointer --load FILE")}
+KNOWN_KINDS = MODEL_KINDS | DEMO_KINDS  # every kind a message can name
 
 
 def kind_name(kind: Any) -> str:
     """What a checkpoint of ``kind`` is, for messages: "a language model", "a tree model"."""
-    if isinstance(kind, str) and kind in MODEL_KINDS | DEMO_KINDS:
-        return (MODEL_KINDS | DEMO_KINDS)[kind][0]
+    if isinstance(kind, str) and kind in KNOWN_KINDS:
+        return KNOWN_KINDS[kind][0]
     return f"a model of kind {kind!r:.60}"
 
 
 def other_kind(kind: Any) -> str:
     """What a checkpoint of ``kind`` is and where it is used ("it is a language model: use it with ...")."""
-    if isinstance(kind, str) and kind in MODEL_KINDS | DEMO_KINDS:  # a list or dict there (a damaged file): no kind
-        what, commands = (MODEL_KINDS | DEMO_KINDS)[kind]
+    if isinstance(kind, str) and kind in KNOWN_KINDS:  # a list or dict there (a damaged file): no kind
+        what, commands = KNOWN_KINDS[kind]
         return f"it is {what}: use it with {commands}"
     return f"its model kind is {kind!r:.60}" if kind else "it holds no model (a file rnnkit did not train?)"
 

@@ -67,8 +67,8 @@ def check_translator(task: dict[str, Any], path: Path | str, output: str | os.Pa
     from rnnkit.export_scope import check_loadable, unexported
 
     check_loadable("seq2seq", path, loaded)
-    if unexported(task):
-        raise ValueError(f"--onnx: {path} is {unexported(task)}; export it without --onnx, as a model for rnnkit's "
+    if why := unexported(task):
+        raise ValueError(f"--onnx: {path} is {why}; export it without --onnx, as a model for rnnkit's "
                          "own commands")
     refuse_beside_name(output, STEP_SUFFIX, "decoder step file", ".onnx")
     check_beside(output, STEP_SUFFIX, "decoder step", path)

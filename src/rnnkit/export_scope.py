@@ -95,8 +95,8 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if parts:
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
                          "over words alone is exported)", onnx_builds=True)
-    elif kind == "seq2seq" and unexported(task):
-        raise refuse(f"{path} is {unexported(task)}")
+    elif kind == "seq2seq" and (why := unexported(task)):
+        raise refuse(f"{path} is {why}")
     elif kind not in CONFIG:
         what = kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")
