@@ -234,21 +234,14 @@ def _hmm_json_info(path: Path) -> dict[str, Any]:
     and checked: a damaged file gets the loader's line)."""
     from rnnkit.errors import DataError
     from rnnkit.hmm import HMMTagger
-    from rnnkit.hmm_io import CONFIG
 
     try:
         hmm = HMMTagger.loads(path.read_text(encoding="utf-8", errors="replace"), str(path))
     except DataError as exc:
         raise CheckpointError(str(exc)) from None
-    # what describe_task reads of the JSON: its config, tags, and its words (counts) or its tables' names
-    record: dict[str, Any] = {"config": {name: getattr(hmm, name) for name in CONFIG}, "tags": hmm.tags_}
-    if hasattr(hmm, "tables_"):
-        record["tables"] = {**dict.fromkeys(hmm.tables_), "words": list(hmm.vocab_)}
-    else:
-        record["words"] = hmm.word_tag_counts_
     info = _base(path)
     info.update(format="json", kind="hmm-json")
-    _describe(info, {"model": "hmm", "hmm": record})
+    _describe(info, {"model": "hmm", "hmm": hmm.document()})  # the JSON HMMTagger.save writes, as parsed
     return info
 
 
