@@ -85,6 +85,11 @@ def gate_backward(dz: np.ndarray, gate_in: np.ndarray, params: dict[str, np.ndar
     return dz[:, None] * params[GATE + "weight"]
 
 
+def fed_ids(ids: np.ndarray, V: int) -> np.ndarray:
+    """The ids the decoder reads for ``ids`` (any shape): an extended id (>= V) is fed back as ``<unk>``."""
+    return np.where(ids >= V, UNK_ID, ids)
+
+
 def width(ext: np.ndarray, V: int) -> int:
     """V + X: the extended vocabulary's size for source extended ids ``ext`` (any shape)."""
     return max(V, int(ext.max()) + 1) if ext.size else V

@@ -12,7 +12,6 @@ from rnnkit.checkpoint_task import copy_into
 from rnnkit.checks import check_array, check_config, check_rng
 from rnnkit.english import a_or_an
 from rnnkit.nn.linear_softmax import LinearCrossEntropy
-from rnnkit.data.parallel import UNK_ID
 from rnnkit.seq2seq import copy as cp
 from rnnkit.seq2seq import decoder_step as ds
 
@@ -75,7 +74,7 @@ class DecoderModel:
         if ids.shape[0] != B:
             raise ValueError(f"Expected ids of the carry's batch size {B}, shape ({B},), got batch size {ids.shape[0]}")
         if ext is not None:
-            ids = np.where(ids >= V, UNK_ID, ids)
+            ids = cp.fed_ids(ids, V)
         out, weights, carry, c = ds.step_forward(self.params, self.spec, ids, carry)
         if ext is not None:
             logits = out @ ds.output_weight(self.params, self.spec).T + self.params["output.bias"]

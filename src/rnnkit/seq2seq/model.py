@@ -43,10 +43,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.data.parallel import UNK_ID
 from rnnkit.nn.dropout import dropout_backward, dropout_forward
 from rnnkit.nn.embedding import embedding_backward, embedding_forward
 from rnnkit.recurrent import make_recurrent
+from rnnkit.seq2seq import copy as cp
 from rnnkit.seq2seq import decoder_step as ds
 from rnnkit.seq2seq import decoder_teacher as dt
 from rnnkit.seq2seq.bridge import BridgeCache, bridge_backward, bridge_forward, init_bridge
@@ -148,7 +148,7 @@ class Seq2Seq(DecoderModel):
         _check_source_batch(src, src_lengths, tgt_in)
         self._need_ext(src_ext)
         if self.config.copy:  # an extended id is fed as <unk>
-            tgt_in = np.where(check_ids("tgt_in", tgt_in, 2) >= self.config.tgt_vocab_size, UNK_ID, tgt_in)
+            tgt_in = cp.fed_ids(check_ids("tgt_in", tgt_in, 2), self.config.tgt_vocab_size)
         check_targets(tgt_in, tgt_out, tgt_mask, B, self.config.tgt_vocab_size)
         carry, enc = self._encode(src, src_lengths, training, rng, src_ext)
         loss, c_dec = dt.teacher_forced_forward(self.params, self.spec, carry, tgt_in, tgt_out, tgt_mask,
@@ -199,8 +199,8 @@ class Seq2Seq(DecoderModel):
             raise ValueError("Expected src_ext=None for a model without copy attention (copy=False), got an array")
 
     def _source_ext(self, src_ext: Any, shape: tuple[int, int]) -> np.ndarray:
-        """src_ext (S, B) checked against src's shape, batch-major (B, S) as the memory keeps it."""
-        self._need_ext(src_ext)
+        """src_ext (S, B) (forward and encode have checked that the model takes them) checked against src's shape,
+        batch-major (B, S) as the memory keeps it."""
         if check_ids("src_ext", src_ext, 2).shape != shape:
             raise ValueError(f"Expected src_ext of src's shape {shape}, got shape {src_ext.shape}")
         if src_ext.size and src_ext.min() < 0:
@@ -215,6 +215,6 @@ class Seq2Seq(DecoderModel):
         rows = []
         V = self.config.tgt_vocab_size
         for t in range(check_ids("tgt_in", tgt_in, 2).shape[0]):  # a copy model's extended ids read as <unk>
-            _, w, carry, _ = ds.step_forward(self.params, self.spec, np.where(tgt_in[t] >= V, UNK_ID, tgt_in[t]), carry)
+            _, w, carry, _ = ds.step_forward(self.params, self.spec, cp.fed_ids(tgt_in[t], V), carry)
             rows.append(w)
         return np.stack(rows)
