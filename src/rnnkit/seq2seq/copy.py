@@ -218,13 +218,21 @@ def encode_copy_pairs(pairs: Sequence[Any], source_vocab: Vocabulary, target_voc
                       ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(source ids (n,), target extended ids (m,), source extended ids (n,)) per pair of tokens, the triples
     :func:`rnnkit.data.parallel.make_batch` pads into a batch with ``src_ext``."""
+    return copy_pairs_and_oovs(pairs, source_vocab, target_vocab)[0]
+
+
+def copy_pairs_and_oovs(pairs: Sequence[Any], source_vocab: Vocabulary, target_vocab: Vocabulary
+                        ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[list[str]]]:
+    """:func:`encode_copy_pairs`' triples, and each source's words outside the target vocabulary (its extended
+    ids' words, which decoding writes for them), from one :func:`source_extension` of each pair."""
     check_vocab(source_vocab, "source_vocab")
     check_vocab(target_vocab, "target_vocab")
-    out = []
+    out, words = [], []
     for p in pairs:
         ext, oovs = source_extension(p[0], target_vocab)
         out.append((source_vocab.encode(p[0]), target_extension(p[1], target_vocab, oovs), ext))
-    return out
+        words.append(oovs)
+    return out, words
 
 
 def ext_kwargs(batch: Any) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, SentencePair, encode_pa
 from rnnkit.checks import check_bool
 from rnnkit.seq2seq.decode import (Hypothesis, beam_search, check_length_norm, check_min_len, check_no_repeat,
                                    check_stop, greedy_decode)
-from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, ext_kwargs, source_extension
+from rnnkit.seq2seq.copy import copy_pairs_and_oovs, decode_extended, ext_kwargs
 from rnnkit.seq2seq.penalties import check_coverage_penalty
 from rnnkit.seq2seq.io import Translator
 
@@ -188,12 +188,11 @@ def _translate(tokens: list[list[str]], translator: Translator, beam_size: int, 
 
 
 def _encode(translator: Translator, pairs: Sequence[SentencePair]) -> tuple[list, list[list[str]]]:
-    """The pairs' ids, with a copy model's source extended ids (:func:`rnnkit.seq2seq.copy.encode_copy_pairs`),
+    """The pairs' ids, with a copy model's source extended ids (:func:`rnnkit.seq2seq.copy.copy_pairs_and_oovs`),
     and each source's words outside the target vocabulary (none without copy)."""
     if not getattr(translator.model.config, "copy", False):
         return encode_pairs(pairs, translator.source_vocab, translator.target_vocab), [[] for _ in pairs]
-    oovs = [source_extension(p[0], translator.target_vocab)[1] for p in pairs]
-    return encode_copy_pairs(pairs, translator.source_vocab, translator.target_vocab), oovs
+    return copy_pairs_and_oovs(pairs, translator.source_vocab, translator.target_vocab)
 
 
 def replace_unknowns(translator: Translator, sentence: str, translation: Translation) -> Translation:
