@@ -112,11 +112,11 @@ def register(groups) -> None:
                    help="encoder units per direction (default: --hidden // directions, so dot attention works)")
     m.add_argument("--attention-size", type=positive_int, default=None, help="additive attention units (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.2, help="dropout on embeddings, between layers and on h~")
-    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
-                   help="DropConnect on the encoder's and the decoder's recurrent weights W_hh, one mask per batch "
-                        "(AWD-LSTM; default: 0)")
+    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P", help="DropConnect on the encoder's "
+                   "and the decoder's recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
     m.add_argument("--sampling-rate", type=rate, default=0.0,
-                   help="scheduled sampling: feed the model's own previous token with this probability")
+                   help="scheduled sampling: feed the model's own previous token with this probability (drawn from "
+                        "its output distribution: with --copy, the copy mixture)")
     pretrained.add_options(m)
     b = p.add_argument_group("batching and validation")
     b.add_argument("--batch-size", type=positive_int, default=64, help="sentence pairs per batch (bucketed by length)")
