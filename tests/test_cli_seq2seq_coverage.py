@@ -4,6 +4,7 @@ summed); with copy attention and the coverage loss too it trains, ``translate`` 
 ``info``, ``--resume`` (a changed lambda refused) and the exports' and the options' refusals."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -75,6 +76,8 @@ def test_copy_coverage_loss_translate_evaluate_info_resume_exports(data, capsys,
     path = _train(d, files, "both", 0, "--coverage", "--copy", "--coverage-loss", "0.5", epochs="2")
     model = load_translator(path).model
     assert model.config.coverage and model.config.copy and "attention.w_cov" in model.params
+    epochs = [json.loads(line) for line in (d / "both" / "metrics.jsonl").read_text().splitlines()][-2:]
+    assert [r["type"] for r in epochs] == ["epoch"] * 2 and all(r["train_coverage_loss"] > 0 for r in epochs)
     given = write(tmp_path / "in.txt", [s for s, _ in test[:3]])
     capsys.readouterr()
     for beam in ("1", "3"):

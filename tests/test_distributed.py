@@ -175,6 +175,9 @@ np.testing.assert_allclose(out["E"].to_dense(), sum(u * e for u, _, e, _ in ever
 assert out["W"].dtype == np.float32 and out["b"].dtype == np.float64 and list(out) == ["W", "E", "b"]
 union = np.unique(np.concatenate([np.nonzero(e.any(1))[0] for _, _, e, _ in every]))
 assert np.array_equal(out["E"].indices, union)  # every process's rows, that of no units too
+means = g.reduce_means({"coverage_loss": 0.25 * (r + 1), "other": -float(r)}, units)  # a step's penalties
+assert abs(means["coverage_loss"] - sum(0.25 * (k + 1) * u for k, (u, *_) in enumerate(every)) / U) < 1e-12
+assert abs(means["other"] - sum(-k * u for k, (u, *_) in enumerate(every)) / U) < 1e-12
 same = g.comm.allgather((out["W"].tobytes(), out["E"].values.tobytes(), out["b"].tobytes()))
 assert all(s == same[0] for s in same)  # every process holds the same bits
 print(f"<ok{r}>", flush=True)
@@ -201,6 +204,7 @@ def test_one_process_without_a_launcher(monkeypatch):
     g = SingleProcess()
     grads = {"w": np.ones(3)}
     assert g.reduce_step(1.5, 4, grads) == (1.5, 4, grads) and g.gather(3) == [3] and g.all_failing()
+    assert g.reduce_means({"coverage_loss": 0.5}, 4) == {"coverage_loss": 0.5}
 
 
 def test_a_shard_is_its_columns_of_the_streams():

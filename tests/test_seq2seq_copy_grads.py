@@ -10,8 +10,10 @@ from seq2seq_tiny import V_SRC, V_TGT, _config, _randomise, assert_float32_follo
 from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 from seq2seq_torch import _assert_matches_torch, _torch_loss
 
+from rnnkit.data.parallel import UNK_ID
 from rnnkit.gradcheck import numeric_grad_at
-from rnnkit.seq2seq.copy import GATE
+from rnnkit.seq2seq import decoder_teacher
+from rnnkit.seq2seq.copy import GATE, fed_ids
 from rnnkit.seq2seq.model import Seq2Seq
 
 S, B, T = 5, 3, 6
@@ -42,9 +44,12 @@ CASES = [dict(cell="gru", attention="general", encoder_layers=1, decoder_layers=
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_every_gradient_entry_matches_finite_differences(case):
+def test_every_gradient_entry_matches_finite_differences(case, monkeypatch):
     case = dict(case)
     rate = case.pop("sampling_rate", 0.0)
+    drawn = []  # scheduled sampling's draws: with copy, from the mixture over the extended vocabulary
+    sample = decoder_teacher._sample
+    monkeypatch.setattr(decoder_teacher, "_sample", lambda *a: drawn.append(sample(*a)) or drawn[-1])
     rng = np.random.default_rng(3)
     model = Seq2Seq(_config(copy=True, **case), rng)
     _randomise(model, rng)
@@ -57,7 +62,13 @@ def test_every_gradient_entry_matches_finite_differences(case):
         return model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate,
                              src_ext=ext)[0]
 
+    drawn.clear()
     _, cache = model.forward(*batch, training=training, rng=np.random.default_rng(7), sampling_rate=rate, src_ext=ext)
+    if rate > 0:  # the case covers a copied extended id drawn and fed (as <unk>), not only P_vocab's words
+        fed = cache[1].emb.ids.reshape(cache[1].emb.shape)  # (T, B) the ids the decoder read
+        gold = fed_ids(batch[2], V_TGT)  # (T, B) tgt_in as read without sampling
+        copied = (np.stack(drawn) >= V_TGT) & (fed[1:] == UNK_ID) & (gold[1:] != UNK_ID)  # (T - 1, B)
+        assert copied.any(), (drawn, fed)
     dloss = float(rng.uniform(0.5, 1.5))
     grads = model.backward(dloss, cache)
     assert set(grads) == set(model.params)
@@ -98,3 +109,38 @@ def test_float32_follows_float64():
     *batch, ext = copy_batch(np.random.default_rng(1))
     assert_float32_follows(lambda dtype: Seq2Seq(_config(dtype=dtype, **kw), np.random.default_rng(0)), batch,
                            src_ext=ext)
+
+
+def test_scheduled_sampling_draws_from_the_copy_mixture():
+    """With copy, the token scheduled sampling feeds is drawn from P(w) = p_gen P_vocab(w) + (1 - p_gen) copy(w)
+    over the extended vocabulary (<pad> and <bos> left out, renormalised), copied words outside the target
+    vocabulary included, in their proportions; not from P_vocab alone."""
+    from types import SimpleNamespace
+
+    from rnnkit.nn.softmax import softmax
+    from rnnkit.seq2seq.decoder_step import NEVER_FED, DecoderSpec, _sample
+
+    rng = np.random.default_rng(0)
+    V, H, S = 6, 3, 4
+    spec = DecoderSpec("gru", V, H, H, 1, "dot", H, 0, False, 0.0, copy=True)
+    params = {"output.weight": rng.standard_normal((V, H)), "output.bias": rng.standard_normal(V)}
+    out = rng.standard_normal((2, H))  # (B, H)
+    z = np.array([0.3, -1.2])  # p_gen 0.57 and 0.23
+    weights = np.array([[0.4, 0.3, 0.2, 0.1], [0.5, 0.5, 0.0, 0.0]])  # (B, S), the second row's source of length 2
+    ext = np.array([[V, 3, V + 1, V], [4, V, 0, 0]])  # (B, S): V + 1 only in the first row's source
+    with np.errstate(divide="ignore"):
+        step = SimpleNamespace(gate_z=z, attn=SimpleNamespace(log_weights=np.log(weights)))
+    want = np.zeros((2, V + 2))  # (B, V + X) the mixture, written out
+    p_gen = 1 / (1 + np.exp(-z))
+    want[:, :V] = p_gen[:, None] * softmax(out @ params["output.weight"].T + params["output.bias"])
+    for b in range(2):
+        for j in range(S):
+            want[b, ext[b, j]] += (1 - p_gen[b]) * weights[b, j]
+    want[:, NEVER_FED] = 0.0
+    want /= want.sum(axis=1, keepdims=True)
+    n = 4000
+    draws = np.stack([_sample(params, spec, out, rng, step, ext) for _ in range(n)])  # (n, B)
+    for b in range(2):
+        freq = np.bincount(draws[:, b], minlength=V + 2) / n
+        assert np.allclose(freq, want[b], atol=0.025), (b, freq, want[b])
+    assert (draws[:, 0] == V + 1).any() and not (draws[:, 1] == V + 1).any()  # only a row whose source has it

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
@@ -23,10 +22,11 @@ def register(groups) -> None:
                    help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...) "
                         "(default: the one that chose the runs' best checkpoints, e.g. a tagger's accuracy or a "
                         "language model's loss; else loss, or the first metric all runs share)")
-    p.add_argument("--train-metric", choices=["loss", "lr", "grad_norm"], default="loss",
+    p.add_argument("--train-metric", choices=["loss", "lr", "grad_norm", "coverage_loss"], default="loss",
                    help="what the plot's training panel shows against the step: the logged batches' loss, the "
-                        "learning rate (a schedule's shape), or the gradient norm before clipping (logged with "
-                        "--clip; where clipping bites) (default: loss)")
+                        "learning rate (a schedule's shape), the gradient norm before clipping (logged with "
+                        "--clip; where clipping bites), or a translator's coverage loss (logged with "
+                        "--coverage-loss L > 0) (default: loss)")
     p.add_argument("--labels", default=None, help="comma-separated names for the runs (default: their folders)")
     p.add_argument("--output", "-o", default=None, metavar="FILE", help="write the plot here (.png, .pdf or .svg)")
     p.add_argument("--dpi", type=dpi, default=100,
@@ -47,7 +47,7 @@ def dpi(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.train.curves import (plot_curves, read_run, run_metrics, selecting_metric, summary_lines,
+    from rnnkit.train.curves import (has_series, plot_curves, read_run, run_metrics, selecting_metric, summary_lines,
                                      valid_metrics)
 
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
                          f"({', '.join(available)}), got {args.metric!r}{hint}")
     print("\n".join(summary_lines(runs, args.metric)))
     if args.output is not None:
-        if args.train_metric == "grad_norm" and not any(math.isfinite(v) for r in runs for v in r.grad_norms):
+        logged = any(has_series(r, args.train_metric) for r in runs)
+        if args.train_metric == "grad_norm" and not logged:
             raise ValueError("--train-metric grad_norm: no run logged a gradient norm (it is logged with --clip); "
                              "train with --clip, or plot --train-metric loss or lr")
+        if args.train_metric == "coverage_loss" and not logged:
+            raise ValueError("--train-metric coverage_loss: no run logged a coverage loss (a translator logs it when "
+                             "trained with --coverage --coverage-loss L > 0); plot --train-metric loss")
         path = plot_curves(runs, args.output, args.metric, args.dpi, train=args.train_metric)
         print(f"plot written: {path}")
     return 0

@@ -112,11 +112,11 @@ def register(groups) -> None:
                    help="encoder units per direction (default: --hidden // directions, so dot attention works)")
     m.add_argument("--attention-size", type=positive_int, default=None, help="additive attention units (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.2, help="dropout on embeddings, between layers and on h~")
-    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
-                   help="DropConnect on the encoder's and the decoder's recurrent weights W_hh, one mask per batch "
-                        "(AWD-LSTM; default: 0)")
+    m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P", help="DropConnect on the encoder's "
+                   "and the decoder's recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
     m.add_argument("--sampling-rate", type=rate, default=0.0,
-                   help="scheduled sampling: feed the model's own previous token with this probability")
+                   help="scheduled sampling: feed the model's own previous token with this probability (drawn from "
+                        "its output distribution: with --copy, the copy mixture)")
     pretrained.add_options(m)
     b = p.add_argument_group("batching and validation")
     b.add_argument("--batch-size", type=positive_int, default=64, help="sentence pairs per batch (bucketed by length)")
@@ -332,9 +332,9 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                             pretrained.embedding_sizes(args, vectors))
         units = [{"char": "characters", "bpe": "BPE pieces"}.get(t.level, "words") for t in (src_tok, tok)]
         cfg = pretrained.apply(args, model, (src_vocab.tokens, tgt_vocab.tokens), units, vectors, cfg)
-        encode, detokenize, valid_oovs = _encoding(args, src_vocab, tgt_vocab, tok, valid)
+        train_ids, valid_ids, detokenize, valid_oovs = _encoding(args, src_vocab, tgt_vocab, tok, kept, valid)
         task = Seq2SeqTask(
-            model, encode(kept, src_vocab, tgt_vocab), None if valid is None else encode(valid, src_vocab, tgt_vocab),
+            model, train_ids, valid_ids,
             batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
             coverage_loss=args.coverage_loss,
             seed=cfg.seed, bleu_sentences=args.bleu_sentences,
@@ -367,18 +367,19 @@ def train_seq2seq(args: argparse.Namespace) -> int:
     return 0
 
 
-def _encoding(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, valid: Any) -> tuple:
-    """(encode the pairs, detokenize output ids, each valid source's words outside the target vocabulary): with
-    --copy the extended ids of :mod:`rnnkit.seq2seq.copy`, else plain pairs (and no words)."""
+def _encoding(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, train: Any, valid: Any) -> tuple:
+    """(train ids, valid ids or None, detokenize output ids, each valid source's words outside the target vocabulary or
+    None): with --copy the extended ids of :mod:`rnnkit.seq2seq.copy` (valid's ids and words from one pass)."""
     if not getattr(args, "copy", False):
-        return encode_pairs, lambda ids: decode_ids(ids, tgt_vocab, tok), None
-    from rnnkit.seq2seq.copy import decode_extended, encode_copy_pairs, source_extension
+        valid_ids = None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab)
+        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, lambda ids: decode_ids(ids, tgt_vocab, tok), None
+    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, decode_extended, encode_copy_pairs
 
     def detokenize(ids: Any, oovs: Any = ()) -> str:
         return tok.detokenize(decode_extended([i for i in ids if i not in (PAD_ID, BOS_ID)], tgt_vocab, oovs))
 
-    oovs = None if valid is None else [source_extension(p.source, tgt_vocab)[1] for p in valid]
-    return encode_copy_pairs, detokenize, oovs
+    valid_ids, oovs = (None, None) if valid is None else copy_pairs_and_oovs(valid, src_vocab, tgt_vocab)
+    return encode_copy_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, oovs
 
 
 train_seq2seq.data_parallel = True  # mpiexec -n P rnnkit train seq2seq ...: several processes

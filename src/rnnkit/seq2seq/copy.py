@@ -18,8 +18,9 @@ outside it gets V + k, k its place among the sentence's distinct such tokens in 
 (:func:`source_extension`), X the batch's largest count.  A gold target word outside the target vocabulary
 that occurs in the source is scored at its extended id, one that does not as ``<unk>`` (See et al.'s
 convention, :func:`target_extension`).  The decoder is never fed an extended id: it reads ``<unk>`` for it.
-Scheduled sampling (``sampling_rate``) draws the token it feeds from P_vocab alone, as without copy: a copied
-word would be fed as ``<unk>`` anyway.
+Scheduled sampling (``sampling_rate``) draws the token it feeds at step t from the model's P_{t-1}(w), this
+mixture over the extended vocabulary (:func:`mixture_log_probs`), not from P_vocab alone: a copied word it draws
+is fed as ``<unk>`` (:func:`fed_ids`), as a gold one is, and the draw is a constant for the backward.
 
 In log space (float32 saturates: p_gen = 1 exactly for z > ~17, P_vocab(y) and copy(y) underflow), from the
 gate's pre-activation z, with softplus(z) = log(1 + e^z) and y = y_tb, copy(y) = sum_{j: src_j = y} a_j::

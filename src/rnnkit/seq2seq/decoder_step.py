@@ -291,11 +291,19 @@ def log_probs(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray)
 NEVER_FED = (PAD_ID, BOS_ID)  # the same ids in every vocabulary rnnkit builds (data.parallel, seq2seq.toy)
 
 
-def _sample(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One token per row drawn from the model's own softmax (B,), by inverting the CDF; <pad> and <bos>,
-    which decoding never generates (rnnkit.seq2seq.decode), are not drawn either: the softmax is
-    renormalised over the other tokens."""
-    probs = softmax(out @ output_weight(params, spec).T + params["output.bias"])  # (B, V)
+def _sample(params: dict[str, np.ndarray], spec: DecoderSpec, out: np.ndarray, rng: np.random.Generator,
+            step: StepCache | None = None, ext: np.ndarray | None = None) -> np.ndarray:
+    """One token per row (B,) drawn from the model's own output distribution at the step that made ``out``
+    (B, H), by inverting the CDF: softmax(W_o out + b_o), or with copy (``step`` that step's cache, ``ext`` (B, S)
+    the source's extended ids) the pointer-generator's mixture P(w) over the extended vocabulary V + X
+    (:func:`rnnkit.seq2seq.copy.mixture_log_probs`), so the id drawn may be an extended one, which the decoder
+    reads as <unk> (:func:`rnnkit.seq2seq.copy.fed_ids`).  <pad> and <bos>, which decoding never generates
+    (rnnkit.seq2seq.decode), are not drawn either: the distribution is renormalised over the other tokens."""
+    logits = out @ output_weight(params, spec).T + params["output.bias"]  # (B, V)
+    if spec.copy:  # (B, V + X); exp(-inf) = 0 for an extended id the row's source lacks
+        probs = np.exp(cp.mixture_log_probs(logits, step.gate_z, step.attn.log_weights, ext))
+    else:
+        probs = softmax(logits)  # (B, V)
     probs[:, NEVER_FED] = 0.0
     probs /= probs.sum(axis=1, keepdims=True)
     cdf = np.cumsum(probs, axis=1)

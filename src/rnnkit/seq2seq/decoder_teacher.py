@@ -43,7 +43,8 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
     (:mod:`rnnkit.seq2seq.coverage`).
 
     Scheduled sampling (Bengio et al. 2015): for t >= 1 each sequence's input is, with probability
-    ``sampling_rate``, a token drawn from the model's own distribution at t-1 instead of tgt_in[t];
+    ``sampling_rate``, a token drawn from the model's own distribution at t-1 instead of tgt_in[t] (a copy
+    model's: the mixture P(w) over the extended vocabulary, an extended id drawn fed as <unk>);
     the draw is treated as a constant (no gradient flows through it).  It is a training method, as
     dropout is, so ``sampling_rate > 0`` needs ``training=True``; an evaluation pass that asks for it
     is refused rather than scored with sampled inputs (or silently without them).
@@ -70,13 +71,16 @@ def teacher_forced_forward(params: dict[str, np.ndarray], spec: DecoderSpec, car
             hh_masks.append(scaled_keep_mask(params[name].shape, spec.weight_drop, rng, params[name].dtype))
             params[name] = params[name] * hh_masks[k]  # (G*H, H)
     fed = np.array(tgt_in, dtype=np.int64, copy=True)  # (T, B) the ids actually read
+    ext = None if carry.memory is None else carry.memory.ext  # (B, S) a copy model's source extended ids
     w_out = output_weight(params, spec)  # (V, H)
     outs = np.empty((T, B, spec.hidden_size), dtype=w_out.dtype)  # (T, B, H)
     steps = []
     for t in range(T):
         if sampling_rate > 0 and t > 0:
             use = rng.random(B) < sampling_rate
-            fed[t] = np.where(use, _sample(params, spec, outs[t - 1], rng), fed[t])
+            # copy: drawn from step t-1's mixture, an extended id fed as <unk> (as a gold one is)
+            drawn = _sample(params, spec, outs[t - 1], rng, steps[t - 1], ext)  # (B,)
+            fed[t] = np.where(use, cp.fed_ids(drawn, spec.vocab_size), fed[t])
         out, _, carry, c = step_forward(params, spec, fed[t], carry, training, rng)
         outs[t] = out
         steps.append(c)

@@ -16,7 +16,9 @@ The loss of a batch is the mean NLL per target token, EOS included::
 
 A coverage model (:mod:`rnnkit.seq2seq.coverage`) trained with ``coverage_loss`` lambda > 0 follows the gradient
 of loss + (lambda / N) sum_{t,b} mask_tb sum_i min(a_tbi, cov_tbi); the loss it reports is the NLL alone, the
-measure validation, the uniform-guess guard and every other model's log share.
+measure validation, the uniform-guess guard and every other model's log share, and the coverage part, per target
+token as the loss, is reported beside it as the penalty ``coverage_loss`` (:class:`rnnkit.train.task.StepResult`:
+the training log's ``coverage_loss`` and the epoch record's ``train_coverage_loss``).
 
 Validation (``evaluate``) reports the same mean NLL per token over the whole validation set
 (teacher forcing, no dropout) and, on its first ``bleu_sentences`` pairs, greedy decoding scored by
@@ -174,8 +176,10 @@ class Seq2SeqTask(IndependentBatches):
                                          training=True, rng=rng, sampling_rate=self.sampling_rate,
                                          coverage_loss=self.coverage_loss, **ext_kwargs(batch))
         grads = self.model.backward(1.0 / n, cache)
-        # the NLL alone is reported (see the module docstring): the coverage part is 0.0 without coverage_loss
-        return StepResult(loss=(loss - cache[1].coverage_loss) / n, units=n, grads=grads)
+        # the NLL is the loss (see the module docstring); the coverage part, per target token too, beside it
+        cov = cache[1].coverage_loss
+        penalties = {"coverage_loss": cov / n} if self.coverage_loss > 0 else None
+        return StepResult(loss=(loss - cov) / n, units=n, grads=grads, penalties=penalties)
 
     # ------------------------------------------------------------------ validation
     def valid_nll(self, rank: int = 0, size: int = 1) -> tuple[float, int]:

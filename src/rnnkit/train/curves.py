@@ -2,7 +2,8 @@
 
 Every run of ``rnnkit train ...`` writes one JSON object a line: ``{"type": "train", "step", "loss",
 ...}`` every ``--log-every`` steps and ``{"type": "epoch", "epoch", "step", "train_loss",
-"valid_<metric>", "best", ...}`` at each epoch's end (``valid_loss``, in the training loss's units, for
+"valid_<metric>", "best", ...}`` at each epoch's end (a translator trained with ``--coverage-loss`` adds its
+coverage loss: ``coverage_loss`` and ``train_coverage_loss``) (``valid_loss``, in the training loss's units, for
 language models, translators, classifiers and tree models; ``valid_ppl`` / ``valid_bits`` for language
 models, ``valid_accuracy``, ``valid_f1``, ``valid_root_accuracy``, BLEU and others by task).  :func:`plot_curves` draws the training loss against the step and one
 validation metric against the epoch, several runs overlaid, so settings can be compared by eye.
@@ -24,6 +25,10 @@ from rnnkit.textwidth import display_width, ljust
 from rnnkit.train.loop import METRICS
 
 
+EPOCH_MEANS = ("loss", "coverage_loss")  # training series whose epoch records hold each epoch's mean (train_<name>)
+TRAIN_MEANS = tuple("train_" + name for name in EPOCH_MEANS)
+
+
 class RunCurves(NamedTuple):
     """One run's logged curves, from :func:`read_run`."""
 
@@ -33,10 +38,12 @@ class RunCurves(NamedTuple):
     epochs: list[dict]  # the epoch records, in order
     lrs: np.ndarray | None = None  # (n,) the learning rate at each logged step (NaN where not logged)
     grad_norms: np.ndarray | None = None  # (n,) the global gradient norm before clipping (NaN without --clip)
+    coverage_losses: np.ndarray | None = None  # (n,) a translator's coverage loss (NaN without --coverage-loss)
 
     def train_series(self, name: str) -> np.ndarray:
         """(n,) the logged training values of ``name`` (one of TRAIN_SERIES) at :attr:`steps`."""
-        values = {"loss": self.losses, "lr": self.lrs, "grad_norm": self.grad_norms}[name]
+        values = {"loss": self.losses, "lr": self.lrs, "grad_norm": self.grad_norms,
+                  "coverage_loss": self.coverage_losses}[name]
         return np.full(self.steps.shape, np.nan) if values is None else values
 
 
@@ -65,7 +72,7 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
         raise DataError(f"{path}: no such file; give a run folder (holding {METRICS}) or a {METRICS} file") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file; expected rnnkit's {METRICS}") from None
-    steps, losses, lrs, norms, epochs = [], [], [], [], []
+    steps, losses, lrs, norms, coverage, epochs = [], [], [], [], [], []
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -78,9 +85,10 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
                 losses.append(float(record["loss"]))
                 lrs.append(_number(record.get("lr")))
                 norms.append(_number(record.get("grad_norm")))
+                coverage.append(_number(record.get("coverage_loss")))
             elif kind == "epoch":
                 record["epoch"], record["step"] = int(record["epoch"]), int(record["step"])
-                for key in [k for k in record if k.startswith("valid_") or k == "train_loss"]:
+                for key in [k for k in record if k.startswith("valid_") or k in TRAIN_MEANS]:
                     # a number; null (NaN in logs of earlier versions) without validation data
                     record[key] = math.nan if record[key] is None else float(record[key])
                 epochs.append(record)
@@ -93,11 +101,21 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
         raise DataError(f"{path}: no training or epoch records; has the run taken a step yet?")
     label = name or (path.parent.name if path.name == METRICS else path.stem)
     return RunCurves(label, np.array(steps, dtype=np.int64), np.array(losses), epochs, np.array(lrs),
-                     np.array(norms))
+                     np.array(norms), np.array(coverage))
 
 
 TRAIN_SERIES = {"loss": "training loss (logged batches)", "lr": "learning rate",
-                "grad_norm": "gradient norm before clipping"}  # the left panel's choices, and its axis labels
+                "grad_norm": "gradient norm before clipping",
+                "coverage_loss": "coverage loss (logged batches)"}  # the left panel's choices, and its axis labels
+
+
+
+
+def has_series(run: RunCurves, name: str) -> bool:
+    """Whether ``run`` logged the training series ``name`` (of TRAIN_SERIES): a batch's value, or an epoch's mean."""
+    if np.isfinite(run.train_series(name)).any():
+        return True
+    return name in EPOCH_MEANS and any(math.isfinite(e.get("train_" + name, math.nan)) for e in run.epochs)
 
 
 def _number(value) -> float:
@@ -208,8 +226,8 @@ def _fmt(v, metric: str = "loss") -> str:
 
 def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "loss", dpi: int = 100,
                 train: str = "loss") -> Path:
-    """Two panels: a logged training series against the step (``train``: the loss, the learning rate or the
-    gradient norm, :data:`TRAIN_SERIES`), and validation ``metric`` against the epoch (the best epoch of
+    """Two panels: a logged training series against the step (``train``: the loss, the learning rate, the
+    gradient norm or a translator's coverage loss, :data:`TRAIN_SERIES`), and validation ``metric`` against the epoch (the best epoch of
     each run marked), every run in its own colour; written to ``path``."""
     if train not in TRAIN_SERIES:
         raise ValueError(f"Expected train to be one of {', '.join(TRAIN_SERIES)}, got {train!r}")
@@ -227,8 +245,9 @@ def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "l
         values = r.train_series(train)
         if r.steps.size and np.isfinite(values).any():
             left.plot(r.steps, values, color=colour, linewidth=1.0, alpha=0.85, label=name)
-        elif train == "loss":  # fewer steps than --log-every: the epochs' training losses are all there is
-            ends = [(e["step"], e["train_loss"]) for e in r.epochs if math.isfinite(e.get("train_loss", math.nan))]
+        elif train in EPOCH_MEANS:  # fewer steps than --log-every: the epochs' means are all there is
+            key = "train_" + train
+            ends = [(e["step"], e[key]) for e in r.epochs if math.isfinite(e.get(key, math.nan))]
             if ends:
                 xs, ys = zip(*ends)
                 left.plot(xs, ys, color=colour, marker="o", markersize=3, linewidth=1.0, label=name)

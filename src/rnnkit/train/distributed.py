@@ -64,6 +64,11 @@ class SingleProcess:
         loss is the mean over; default ``units``), and its units summed (here: all as they are)."""
         return loss, units, grads
 
+    def reduce_means(self, values: dict[str, float], weight: float) -> dict[str, float]:
+        """Named means (a step's penalties) over the processes, each process's weighted by its ``weight``
+        (as :meth:`reduce_step`'s loss; here: as they are)."""
+        return values
+
     def total(self, value: int) -> int:
         """``value`` summed over the processes."""
         return value
@@ -126,6 +131,14 @@ class MPIGroup(SingleProcess):
             elif k not in out:
                 raise TypeError(f"Expected gradient {k!r} as a numpy array or RowSparseGrad, got {type(g).__name__}")
         return float(scalars[0] / scalars[1]) if scalars[1] else float("nan"), total, {k: out[k] for k in grads}
+
+    def reduce_means(self, values: dict[str, float], weight: float) -> dict[str, float]:
+        """The weighted means of ``values`` over every process (the same names in each, as one task makes them);
+        NaN when no process has weight."""
+        names = sorted(values)
+        scalars = np.array([values[k] * weight for k in names] + [weight], dtype=np.float64)
+        self.comm.Allreduce(self._mpi.IN_PLACE, scalars)
+        return {k: float(scalars[i] / scalars[-1]) if scalars[-1] else float("nan") for i, k in enumerate(names)}
 
     def _reduce_rows(self, g: RowSparseGrad, weight: float) -> RowSparseGrad:
         """The weighted sum of every process's row-sparse gradient: the union of their rows.  Every

@@ -228,6 +228,10 @@ class Trainer(LoopCheckpoints):
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
+                penalties = res.penalties or {}
+                if penalties:  # weighted as the loss is, before reduce_step makes units the total
+                    weight = 0 if stand_in else res.units if res.weight is None else res.weight
+                    penalties = self.group.reduce_means(penalties, weight)
                 res.loss, res.units, res.grads = self.group.reduce_step(  # a stand-in counts for nothing
                     res.loss, 0 if stand_in else res.units, res.grads, 0 if stand_in else res.weight)
                 norm = grad_norm(res.grads) if cfg.clip else None
@@ -252,9 +256,11 @@ class Trainer(LoopCheckpoints):
                 self.carry = res.carry
                 st.epoch_loss += res.loss * res.units
                 st.epoch_units += res.units
-                self.progress.update(res.units, res.loss, lr)
+                for k, v in penalties.items():
+                    st.epoch_penalties[k] = st.epoch_penalties.get(k, 0.0) + v * res.units
+                self.progress.update(res.units, res.loss, lr, penalties)
                 if st.step % cfg.log_every == 0:
-                    self._log({"type": "train", "epoch": epoch, "step": st.step, "loss": res.loss,
+                    self._log({"type": "train", "epoch": epoch, "step": st.step, "loss": res.loss, **penalties,
                                "lr": lr, "grad_norm": norm})
                 due = (cfg.checkpoint_steps and st.step % cfg.checkpoint_steps == 0) or (
                     cfg.checkpoint_minutes and time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes)
@@ -308,7 +314,9 @@ class Trainer(LoopCheckpoints):
             st.bad_epochs = 0
         elif not math.isnan(val):  # NaN: no validation data, so nothing to stop early on
             st.bad_epochs += 1
-        record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss, "lr": lr,
+        penalties = {k: v / max(1, st.epoch_units) for k, v in st.epoch_penalties.items()}  # the epoch's means
+        record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss,
+                  **{f"train_{k}": v for k, v in penalties.items()}, "lr": lr,
                   **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,
                   # wall clock: not part of the exact-resume guarantee (see TIMING_KEYS)
                   "train_seconds": round(train_seconds, 3), "valid_seconds": round(valid_seconds, 3),
@@ -323,6 +331,7 @@ class Trainer(LoopCheckpoints):
         self._log(record)
         estimated = getattr(self.task, "eval_batch_size", 1) > 1  # several streams: pieces left unpredicted
         parts = [f"epoch {epoch} done", f"train loss {train_loss:.4f}",
+                 *(f"train {k.replace('_', ' ')} {v:.4f}" for k, v in penalties.items()),
                  *(f"valid {epoch_name(k, metrics, estimated)} {format_metric(k, v)}" for k, v in metrics.items()
                    if not (isinstance(v, float) and math.isnan(v))),
                  f"lr {lr:.4g}"]
@@ -334,6 +343,7 @@ class Trainer(LoopCheckpoints):
         st.cursor = 0
         st.epoch_loss = 0.0
         st.epoch_units = 0
+        st.epoch_penalties = {}
         self.carry = None
         if self.schedule is not None and not self.schedule.per_step:
             if isinstance(self.schedule, HalveOnPlateau):

@@ -17,3 +17,4 @@ class LoopState:
     epoch_loss: float = 0.0  # sum of loss * units so far in this epoch
     epoch_units: int = 0
     history: list = field(default_factory=list)  # per-epoch validation metrics
+    epoch_penalties: dict = field(default_factory=dict)  # name -> sum of penalty * units so far in this epoch

@@ -144,9 +144,11 @@ class Progress:
             self._bar = _bar_class()(total=total, initial=done, unit=self.unit, unit_scale=True, file=self.stream,
                                      desc=self.desc, dynamic_ncols=True, leave=True, bar_format=BAR_FORMAT)
 
-    def update(self, units: int, loss: float | None, lr: float | None) -> None:
-        """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``) and ``lr``;
-        None for both shows only the count, the rate and the ETA (a pass without training: tagging a file)."""
+    def update(self, units: int, loss: float | None, lr: float | None,
+               penalties: dict[str, float] | None = None) -> None:
+        """Count ``units`` more and show the batch's loss (and perplexity exp(loss) with ``show_ppl``), its
+        ``penalties`` (terms trained on beside the loss: ``coverage_loss`` shown as "coverage loss") and ``lr``;
+        None for loss and lr shows only the count, the rate and the ETA (a pass without training: tagging a file)."""
         self.done += units
         self.units_since += units
         self.updates += 1
@@ -156,6 +158,8 @@ class Progress:
         if self.show_ppl and loss is not None:
             ppl = perplexity(loss)
             info["ppl"] = f"{ppl:.1f}" if ppl < 1e6 else format_perplexity(ppl)
+        for k, v in (penalties or {}).items():
+            info[k.replace("_", " ")] = f"{v:.3f}"
         if lr is not None:
             info["lr"] = f"{lr:.3g}"
         if self.mode == "bar" and self._bar is not None:

@@ -46,6 +46,8 @@ class StepResult:
     carry: Any = None  # what the next batch starts from (an LM's state), or None
     weight: float | None = None  # what ``loss`` is the mean over, when not ``units`` (a tree batch's labelled
     #                              nodes): processes training together combine their losses weighted by it
+    penalties: dict[str, float] | None = None  # terms the gradient follows beside ``loss``, not in it, in its units
+    #   (a translator's {"coverage_loss": ...}): logged and shown beside it, so ``loss`` and perplexity stay the NLL's
 
 
 class Task(Protocol):

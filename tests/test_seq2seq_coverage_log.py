@@ -1,0 +1,131 @@
+"""The coverage loss shown beside the NLL (rnnkit.seq2seq.task, rnnkit.train): a coverage model trained with
+``coverage_loss`` lambda > 0 reports the NLL as its loss (and perplexity) and lambda sum min(a, cov) per target
+token beside it, in the progress lines, the metrics log's train and epoch records (a resumed run's epoch mean as
+the uninterrupted run's, two processes' as one's) and ``rnnkit curves --train-metric coverage_loss``."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from clirun import run_cli
+from test_distributed import _rnnkit, needs_mpi
+from threadpoolctl import threadpool_limits
+
+from rnnkit.data.parallel import build_vocab, encode_pairs
+from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, toy
+from rnnkit.seq2seq.task import Seq2SeqTask
+from rnnkit.train import TrainConfig, Trainer
+from rnnkit.train.curves import has_series, read_run
+
+LAMBDA = 0.5
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):  # tiny products: extra BLAS threads only fight
+        yield
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    raw = toy.reverse_pairs(200, np.random.default_rng(0), 3, 8, 6)
+    vocab = build_vocab(s for s, _ in raw)
+    return encode_pairs(raw, vocab, vocab), len(vocab)
+
+
+def _task(pairs, coverage_loss=LAMBDA, dtype="float32", seed=0):
+    ids, V = pairs
+    cfg = Seq2SeqConfig(V, V, cell="gru", src_embedding_dim=8, tgt_embedding_dim=8, encoder_hidden_size=8,
+                        decoder_hidden_size=16, attention="additive", coverage=True, dropout=0.0, dtype=dtype)
+    model = Seq2Seq(cfg, np.random.default_rng(seed))
+    return Seq2SeqTask(model, ids[:160], ids[160:], batch_size=32, bleu_sentences=0, coverage_loss=coverage_loss,
+                       seed=3)
+
+
+def test_step_reports_the_nll_and_the_coverage_loss_beside_it(pairs):
+    task = _task(pairs, dtype="float64")
+    rng = np.random.default_rng(1)
+    for v in task.params.values():  # random non-zero parameters: the attention spreads, coverage overlaps
+        v[...] = rng.normal(0.0, 0.5, v.shape)
+    b = task.epoch_batches(0)[0]
+    n = int(b.tgt_mask.sum())
+    res = task.train_step(b, None, np.random.default_rng(2))
+    nll = task.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask)[0]
+    total = task.model.forward(b.src, b.src_lengths, b.tgt_in, b.tgt_out, b.tgt_mask, coverage_loss=LAMBDA)[0]
+    assert abs(res.loss - nll / n) < 1e-12
+    assert res.penalties["coverage_loss"] > 1e-3
+    assert abs(res.penalties["coverage_loss"] - (total - nll) / n) < 1e-12
+    plain = _task(pairs, coverage_loss=0.0, dtype="float64")
+    assert plain.train_step(b, None, np.random.default_rng(2)).penalties is None  # lambda 0: nothing to show
+
+
+def _fit(task, path, max_steps=None, resume=False, progress="none"):
+    cfg = TrainConfig(epochs=2, optimizer="adam", lr=5e-3, progress=progress, max_steps=max_steps, log_every=1,
+                      checkpoint_minutes=None, seed=7)
+    Trainer(task, cfg, path).fit(resume=resume)
+    return [json.loads(line) for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_log_lines_records_resume_and_curves(pairs, tmp_path, capsys):
+    first = _task(pairs).train_step(_task(pairs).epoch_batches(0)[0], None, np.random.default_rng(0))
+    records = _fit(_task(pairs), tmp_path / "whole", progress="lines")
+    err = capsys.readouterr().err
+    train = [r for r in records if r["type"] == "train"]
+    epochs = [r for r in records if r["type"] == "epoch"]
+    assert train[0]["loss"] == pytest.approx(first.loss, rel=1e-6)  # the NLL, as before any update
+    assert train[0]["coverage_loss"] == pytest.approx(first.penalties["coverage_loss"], rel=1e-6)
+    assert all(r["coverage_loss"] > 0 for r in train)
+    task = _task(pairs)
+    for e, rec in enumerate(epochs):  # the epoch's mean: the logged batches' weighted by their target tokens
+        steps = [r for r in train if r["epoch"] == e + 1]
+        tokens = [int(b.tgt_mask.sum()) for b in task.epoch_batches(e)]
+        mean = sum(r["coverage_loss"] * w for r, w in zip(steps, tokens)) / sum(tokens)
+        assert rec["train_coverage_loss"] == pytest.approx(mean, rel=1e-9)
+        assert f"train loss {rec['train_loss']:.4f} | train coverage loss {rec['train_coverage_loss']:.4f}" in err
+    shown = [line for line in err.splitlines() if " | loss " in line]
+    assert shown and all(" | coverage loss " in line for line in shown), err
+    for line in shown:  # the perplexity stays the NLL's: exp of the loss shown beside it
+        loss, ppl = (float(line.split(f" | {k} ")[1].split(" ")[0]) for k in ("loss", "ppl"))
+        assert ppl == pytest.approx(math.exp(loss), abs=0.06 + 5e-4 * ppl), line
+    _fit(_task(pairs), tmp_path / "cut", max_steps=7)  # 5 batches an epoch: stops inside epoch 2
+    resumed = [r for r in _fit(_task(pairs), tmp_path / "cut", resume=True) if r["type"] == "epoch"]
+    assert [r["train_coverage_loss"] for r in resumed] == [r["train_coverage_loss"] for r in epochs]
+    run = read_run(tmp_path / "whole")
+    assert has_series(run, "coverage_loss")
+    assert np.allclose(run.train_series("coverage_loss"), [r["coverage_loss"] for r in train])
+    plain = tmp_path / "plain"
+    unpenalised = _fit(_task(pairs, coverage_loss=0.0), plain)
+    assert not has_series(read_run(plain), "coverage_loss")
+    assert all("coverage_loss" not in r and "train_coverage_loss" not in r for r in unpenalised)
+    pytest.importorskip("matplotlib")
+    code, out, err = run_cli(capsys, ["curves", str(tmp_path / "whole"), "--output", str(tmp_path / "c.png"),
+                                      "--train-metric", "coverage_loss"])
+    assert code == 0 and (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG"), err
+    code, _, err = run_cli(capsys, ["curves", str(plain), "--output", str(tmp_path / "n.png"),
+                                    "--train-metric", "coverage_loss"])
+    assert code == 2 and "no run logged a coverage loss" in err and len(err.strip().splitlines()) == 1, err
+
+
+
+@needs_mpi
+def test_two_processes_report_the_one_process_coverage_loss(tmp_path):
+    """Each batch split between 2 processes (a process without a share at the last batch of one pair): the
+    coverage loss of every logged step and epoch is combined by target tokens, as the NLL is."""
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "dog", "runs", "sat", "a", "big", "red"]
+    pairs = [" ".join(rng.choice(words, size=int(rng.integers(2, 6)))) for _ in range(17)]  # batches 8, 8, 1
+    (tmp_path / "pairs.tsv").write_text("".join(f"{t}\t{' '.join(reversed(t.split()))}\n" for t in pairs),
+                                        encoding="utf-8")
+    logs = []
+    for run, n in (("one", 1), ("two", 2)):
+        done = _rnnkit(["train", "seq2seq", "--train", str(tmp_path / "pairs.tsv"), "--embed", "6", "--hidden", "6",
+                        "--attention", "additive", "--coverage", "--coverage-loss", "0.5", "--log-every", "1",
+                        "--dropout", "0", "--batch-size", "8", "--epochs", "2", "--progress", "none", "--run-dir",
+                        str(tmp_path / run)], n)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        logs.append([r.get("coverage_loss", r.get("train_coverage_loss")) for r in rows])
+    assert len(logs[0]) == 8 and all(v > 0 for v in logs[0]), logs  # 3 steps and an epoch record, twice
+    assert logs[1] == pytest.approx(logs[0], rel=1e-5), logs
