@@ -109,8 +109,6 @@ TRAIN_SERIES = {"loss": "training loss (logged batches)", "lr": "learning rate",
                 "coverage_loss": "coverage loss (logged batches)"}  # the left panel's choices, and its axis labels
 
 
-
-
 def has_series(run: RunCurves, name: str) -> bool:
     """Whether ``run`` logged the training series ``name`` (of TRAIN_SERIES): a batch's value, or an epoch's mean."""
     if np.isfinite(run.train_series(name)).any():
