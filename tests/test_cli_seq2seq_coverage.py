@@ -1,7 +1,8 @@
 """``rnnkit train seq2seq --coverage [--coverage-loss L]`` end to end (rnnkit.seq2seq.coverage): on a reverse toy
 task of distinct letters, coverage cuts the repeated output tokens of the same training without it (five seeds,
 summed); with copy attention and the coverage loss too it trains, ``translate`` (greedy and beam), ``evaluate``,
-``info``, ``--resume`` (a changed lambda refused) and the exports' and the options' refusals."""
+``info``, ``--resume`` (a changed lambda refused), the exports (``--onnx`` builds it, ``--torch`` refuses it) and
+the options' refusals."""
 from __future__ import annotations
 
 import json
@@ -87,15 +88,17 @@ def test_copy_coverage_loss_translate_evaluate_info_resume_exports(data, capsys,
     assert "exact match" in capsys.readouterr().out
     assert main(["info", path]) == 0
     assert "coverage" in _model_line(capsys)
-    for option in ("--onnx", "--torch"):
-        code = main(["export", path, "-o", str(tmp_path / f"m{option}"), option])
-        one_error_line(capsys, code, option, "copy attention")  # the first thing it lacks is named
+    assert main(["export", path, "-o", str(tmp_path / "m.onnx"), "--onnx"]) == 0  # tests/test_export_onnx_copy.py
+    assert "def beam_translate" in capsys.readouterr().out
+    code = main(["export", path, "-o", str(tmp_path / "m.pt"), "--torch"])
+    one_error_line(capsys, code, "--torch", "no standard torch module", "export it with --onnx instead")
     plain = _train(d, files, "plain-1", 0, epochs="1")
     cov = _train(d, files, "coverage-1", 0, "--coverage", epochs="1")
     capsys.readouterr()
-    for option in ("--onnx", "--torch"):
-        code = main(["export", cov, "-o", str(tmp_path / f"c{option}"), option])
-        one_error_line(capsys, code, option, "coverage (--coverage)", "carried from each decoder step")
+    assert main(["export", cov, "-o", str(tmp_path / "c.onnx"), "--onnx"]) == 0
+    assert 'state["coverage"]' in capsys.readouterr().out  # the printed code carries it
+    code = main(["export", cov, "-o", str(tmp_path / "c.pt"), "--torch"])
+    one_error_line(capsys, code, "--torch", "no standard torch module", "export it with --onnx instead")
     assert main(["info", plain]) == 0
     assert "coverage" not in _model_line(capsys)
     resume = ["train", "seq2seq", "--train", files["train"], "--valid", files["valid"], "--attention", "additive",

@@ -161,16 +161,8 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation
         # greedy decoding, beam search, and either with no repeated bigram or no token twice
-        for beam, alpha, n in ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1), (2, 0.3, 2)):
-            options = (["--length-norm", str(alpha)] if alpha else []) + (["--no-repeat-ngram", str(n)] if n else [])
-            status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", str(beam),
-                                                *options])
-            assert status == 0, err
-            want = out.split("\n")[:-1]
-            got = [namespace["translate"](s, n) if beam == 1 else namespace["beam_translate"](s, beam, alpha, n)
-                   for s in SENTENCES]
-            seen.append((beam, alpha, n, got))
-            assert got == want
+        seen += same_as_translate(capsys, checkpoint, text, SENTENCES, namespace,
+                                  ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1), (2, 0.3, 2)))
     print(*seen, sep="\n")
     moved = tmp_path / "moved"  # the script moved with the three files beside it: it opens them there
     moved.mkdir()
@@ -180,6 +172,23 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
     done = subprocess.run([sys.executable, str(moved / "m_onnx.py")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "->" in done.stdout, done.stderr
     assert all(len(set(got)) > 2 for *_, got in seen[6:])  # random weights: not one output for every sentence
+
+
+def same_as_translate(capsys, checkpoint, text, sentences, namespace, settings):
+    """The printed code's (run into ``namespace``) translations of ``sentences`` (the lines of the file ``text``) for
+    each (beam, alpha, no_repeat) of ``settings``, each list checked equal to rnnkit translate's; returns them as
+    (beam, alpha, no_repeat, translations)."""
+    seen = []
+    for beam, alpha, n in settings:
+        options = (["--length-norm", str(alpha)] if alpha else []) + (["--no-repeat-ngram", str(n)] if n else [])
+        status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", str(beam), *options])
+        assert status == 0, err
+        want = out.split("\n")[:-1]
+        got = [namespace["translate"](s, n) if beam == 1 else namespace["beam_translate"](s, beam, alpha, n)
+               for s in sentences]
+        seen.append((beam, alpha, n, got))
+        assert got == want, (beam, alpha, n)
+    return seen
 
 
 def test_a_decoder_step_file_that_cannot_be_written_is_refused_before_either_graph(tmp_path, capsys):

@@ -39,7 +39,7 @@ and more: the class-based softmax (log P(class) + log P(word | class), over the 
 taggers and segmenters (:mod:`rnnkit.export_onnx_crf`), taggers and segmenters with character features,
 bigrams or feature columns, residual stacks, peephole LSTMs and layer-normalized layers (a ``Scan`` over one
 step of the cell: :mod:`rnnkit.export_onnx_ln`); and translators, as two graphs, the encoder and one decoder step
-(:mod:`rnnkit.export_onnx_seq2seq`).  Refused (:mod:`rnnkit.export_scope`): the other model kinds (tree models,
+(:mod:`rnnkit.export_onnx_seq2seq`; copy attention and coverage too).  Refused (:mod:`rnnkit.export_scope`): the other model kinds (tree models,
 n-gram models, HMMs).
 
 The vocabulary file is JSON: ``model`` (the kind), and for a language model ``level``, ``start_token`` (what

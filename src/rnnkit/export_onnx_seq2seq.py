@@ -16,13 +16,20 @@ beam search, as ``rnnkit translate`` does.  The graphs compute what :class:`rnnk
              with input feeding feed (B, H), h~_{t-1}     with attention attention (B, S), the weights a_j
              (zeros first); with attention memory and
              src_mask as the encoder gave them
+    copy     + src_ext (B, S) int64: each source token's    log_probs (B, V + X) over the extended vocabulary: X
+             target id, or V + k for the sentence's k-th    the batch's source words outside the target one;
+             distinct word outside the target vocabulary    an id >= V fed back in ``ids`` is read as <unk>
+    coverage + coverage (B, S): sum of the earlier steps'   + coverage_next (B, S) = coverage + attention
+             attention (zeros first)
 
 The encoder's layers are ONNX's RNN, LSTM and GRU operators (:func:`rnnkit.export_onnx_graph.recurrent_stack`,
 residual and peephole too; layer-normalized ones a ``Scan`` over one step of the cell, :mod:`rnnkit.export_onnx_ln`);
 the decoder's stacked cells are the same run for one step (T = 1), then
 plain operators: attention (dot e_j = h . s_j, general e_j = h . W s_j, additive e_j = v . tanh(W_q h + W_k s_j),
 or none), a softmax over the real source tokens, the context c = sum_j a_j s_j, h~ = tanh(W_c [c ; h] + b_c) and
-log_softmax(W_o h~ + b_o), W_o the target embedding with tied weights.  The key projection W s_j is made in every
+log_softmax(W_o h~ + b_o), W_o the target embedding with tied weights; with copy attention the output is the
+pointer-generator's mixture of that softmax and the attention, and with coverage the additive score reads w_cov
+cov_j (:mod:`rnnkit.export_onnx_copy`).  The key projection W s_j is made in every
 step from ``memory`` (one (B, S, Hk) x (Hk, K) product: small beside the output layer's (B, H) x (H, V)).
 
 The vocabulary file is JSON: ``model`` ("seq2seq"), ``source_vocab`` and ``target_vocab`` (``tokens``, token i
@@ -46,6 +53,7 @@ from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID
 from rnnkit.export import ExportReport, beside, check_beside, refuse_beside_name, written_report
 from rnnkit.export_names import STEP_SUFFIX
+from rnnkit.export_onnx_copy import fed_ids, mixture, score_input
 from rnnkit.export_onnx_graph import FLOAT, INT32, INT64, Graph, real_steps, recurrent_stack
 from rnnkit.export_torch import write_export
 from rnnkit.seq2seq.lengths import LengthRule
@@ -64,12 +72,9 @@ def check_translator(task: dict[str, Any], path: Path | str, output: str | os.Pa
     (:func:`step_path` of ``output``) that cannot be written, checked before any file is written; an ``output``
     itself named ``*.step.onnx`` too (it would replace another export's step and put its own in ``m.step.step.onnx``).
     ``loaded``: the checkpoint's ``(arrays, meta)``, when read already (:func:`rnnkit.export_scope.check_loadable`)."""
-    from rnnkit.export_scope import check_loadable, unexported
+    from rnnkit.export_scope import check_loadable
 
     check_loadable("seq2seq", path, loaded)
-    if why := unexported(task):
-        raise ValueError(f"--onnx: {path} is {why}; export it without --onnx, as a model for rnnkit's "
-                         "own commands")
     refuse_beside_name(output, STEP_SUFFIX, "decoder step file", ".onnx")
     check_beside(output, STEP_SUFFIX, "decoder step", path)
 
@@ -103,21 +108,27 @@ def encoder_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tupl
     return [("ids", INT64, ["S", "B"]), ("lengths", INT64, ["B"])], outputs
 
 
-def _attention(g: Graph, kind: str, h: str) -> str:
-    """The context (B, Hk) of the query h (B, H) over ``memory`` (B, S, Hk); the weights go to ``attention``."""
-    if kind == "additive":  # e_j = v . tanh(W_q h + W_k s_j)
+def _attention(g: Graph, kind: str, h: str, coverage: bool = False) -> tuple[str, str]:
+    """The context (B, Hk) of the query h (B, H) over ``memory`` (B, S, Hk), and the masked scores (B, S) (-inf
+    at padding); the weights go to ``attention``.  ``coverage`` (additive): the score reads the input ``coverage``
+    (B, S), and ``coverage_next`` = coverage + a is an output."""
+    if kind == "additive":  # e_j = v . tanh(W_q h + W_k s_j [+ w_cov cov_j])
         keys = g.op("MatMul", ["memory", g.transposed("attention.W_k")])  # (B, S, A)
         query = g.op("MatMul", [h, g.transposed("attention.W_q")])  # (B, A)
-        u = g.op("Tanh", [g.op("Add", [keys, g.op("Unsqueeze", [query, g.ints("axis_1", [1])])])])  # (B, S, A)
+        pre = g.op("Add", [keys, g.op("Unsqueeze", [query, g.ints("axis_1", [1])])])  # (B, S, A)
+        u = g.op("Tanh", [score_input(g, pre, "coverage") if coverage else pre])
         scores = g.op("MatMul", [u, g.weight("attention.v")])  # (B, S)
     else:  # dot e_j = h . s_j; general e_j = h . (W s_j)
         keys = "memory" if kind == "dot" else g.op("MatMul", ["memory", g.transposed("attention.W")])  # (B, S, H)
         scores = g.op("Squeeze", [g.op("MatMul", [keys, g.op("Unsqueeze", [h, g.ints("axis_2", [2])])]),
                                   g.ints("axis_2", [2])])  # (B, S)
     minus_inf = g.const("minus_inf", np.array(-np.inf, np.float32))
-    a = g.op("Softmax", [g.op("Where", ["src_mask", scores, minus_inf])], ["attention"], axis=-1)[0]  # 0 at padding
+    scores = g.op("Where", ["src_mask", scores, minus_inf])
+    a = g.op("Softmax", [scores], ["attention"], axis=-1)[0]  # 0 at padding
+    if coverage:
+        g.op("Add", ["coverage", a], ["coverage_next"])  # cov_{t+1} = cov_t + a_t
     context = g.op("MatMul", [g.op("Unsqueeze", [a, g.ints("axis_1", [1])]), "memory"])  # (B, 1, Hk)
-    return g.op("Squeeze", [context, g.ints("axis_1", [1])])  # (B, Hk)
+    return g.op("Squeeze", [context, g.ints("axis_1", [1])]), scores  # (B, Hk)
 
 
 def step_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
@@ -125,7 +136,9 @@ def step_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]
     L, H, V = cfg["decoder_layers"], cfg["decoder_hidden_size"], cfg["tgt_vocab_size"]
     lstm, feeding, kind = cfg["cell"] == "lstm", cfg["input_feeding"], cfg["attention"]
     Hk = cfg["encoder_hidden_size"] * (2 if cfg["bidirectional"] else 1)
-    x = g.op("Gather", [g.weight("tgt_embedding.weight"), "ids"], axis=0)  # (B, E)
+    copy, coverage = bool(cfg.get("copy")), bool(cfg.get("coverage"))
+    ids = fed_ids(g, "ids", V) if copy else "ids"  # an extended id is read as <unk>
+    x = emb = g.op("Gather", [g.weight("tgt_embedding.weight"), ids], axis=0)  # (B, E)
     if feeding:
         x = g.op("Concat", [x, "feed"], axis=-1)  # (B, E + H): [E y_{t-1} ; h~_{t-1}]
     stack = {"cell": cfg["cell"], "hidden_size": H, "num_layers": L, "peephole": cfg.get("peephole"),
@@ -136,19 +149,28 @@ def step_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[tuple]]
     if lstm:
         g.op("Concat", cs, ["c_next"], axis=0)
     h = g.op("Squeeze", [out, g.ints("axis_0", [0])])  # (B, H): the top layer's output
+    scores = ""
     if kind != "none":
-        h = g.op("Concat", [_attention(g, kind, h), h], axis=-1)  # (B, Hk + H): [c_t ; h_t]
+        context, scores = _attention(g, kind, h, coverage)
+        h = g.op("Concat", [context, h], axis=-1)  # (B, Hk + H): [c_t ; h_t]
     h_tilde = g.op("Tanh", [g.linear(h, "combine")], ["feed_next" if feeding else "h_tilde"])[0]  # (B, H)
     w_out = "tgt_embedding.weight" if cfg.get("tie_weights") else "output.weight"
     z = g.op("Add", [g.op("MatMul", [h_tilde, g.transposed(w_out)]), g.weight("output.bias")])  # (B, V)
-    g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
+    if copy:  # the pointer-generator's mixture over the extended ids; the gate reads [c_t ; h_t ; x_t]
+        log_a = g.op("LogSoftmax", [scores], axis=-1)  # (B, S): finite where a_j underflows to 0
+        mixture(g, z, g.op("Concat", [h, emb], axis=-1), log_a, V, "log_probs")  # (B, V + X)
+    else:
+        g.op("LogSoftmax", [z], ["log_probs"], axis=-1)
     state = [("h", FLOAT, [L, "B", H])] + ([("c", FLOAT, [L, "B", H])] if lstm else [])
     inputs = [("ids", INT64, ["B"])] + state + ([("feed", FLOAT, ["B", H])] if feeding else [])
-    outputs = [("log_probs", FLOAT, ["B", V]), ("h_next", FLOAT, [L, "B", H])]
+    inputs += [("coverage", FLOAT, ["B", "S"])] if coverage else []
+    outputs = [("log_probs", FLOAT, ["B", "V_ext" if copy else V]), ("h_next", FLOAT, [L, "B", H])]
     outputs += [("c_next", FLOAT, [L, "B", H])] if lstm else []
     outputs += [("feed_next", FLOAT, ["B", H])] if feeding else []
+    outputs += [("coverage_next", FLOAT, ["B", "S"])] if coverage else []
     if kind != "none":
         inputs += [("memory", FLOAT, ["B", "S", Hk]), ("src_mask", 9, ["B", "S"])]
+        inputs += [("src_ext", INT64, ["B", "S"])] if copy else []
         outputs += [("attention", FLOAT, ["B", "S"])]
     return inputs, outputs
 

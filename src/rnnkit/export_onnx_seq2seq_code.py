@@ -7,7 +7,10 @@ detokenizes the output with the target side's tokenizer.  ``translate(text)`` de
 (:mod:`rnnkit.seq2seq.decode`) does with ``--beam 1`` or ``--beam K --length-norm ALPHA`` and its other options
 at their defaults: ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
 limit from the translator's length rule; ``no_repeat`` N > 0 as ``--no-repeat-ngram N`` (rnnkit's own
-``repeat_bans``, copied).  Not in the code: ``--coverage-penalty``, ``--replace-unk``, ``--nbest`` and ``--max-len``
+``repeat_bans``, copied).  With copy attention the code gives the step each source token's extended id (its
+target id, or V + k for the k-th distinct source word outside the target vocabulary) and writes an extended id as
+that source word; with coverage it starts each sentence's coverage at zeros and carries it per hypothesis, as the
+state.  Not in the code: ``--coverage-penalty``, ``--replace-unk``, ``--nbest`` and ``--max-len``
 (one line to change: the limit ``encode`` returns)."""
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ with open(VOCAB, encoding="utf-8") as f:
     vocab = json.load(f)
 source_ids = {{t: i for i, t in enumerate(vocab["source_vocab"]["tokens"])}}  # token i has id i
 target_tokens = vocab["target_vocab"]["tokens"]
-{after}'''
+{target_ids}{after}'''
 
 _PUNCT = '''
 # rnnkit's punct level: words (with inner hyphens, apostrophes, number separators) and punctuation apart
@@ -65,6 +68,32 @@ _TOKENIZE = {"word": "text.split()", "char": "list(text)", "punct": "PUNCT_TOKEN
              "bpe": "source_bpe.encode(text, out_type=str)"}
 _DETOKENIZE = {"word": '" ".join(tokens)', "char": '"".join(tokens)', "punct": "_join_punct(tokens)",
                "bpe": "target_bpe.decode_pieces(list(tokens))"}
+
+_COPY = '''
+def source_oovs(tokens):
+    """The source words outside the target vocabulary, in order of first occurrence: copy attention's extended
+    ids V, V + 1, ... are theirs."""
+    oovs = []
+    for t in tokens:
+        if t not in target_ids and t not in oovs:
+            oovs.append(t)
+    return oovs
+
+
+def output_tokens(ids, tokens):
+    """The target tokens of output ids, an extended id V + k as the source's k-th word outside the target
+    vocabulary (the word copied)."""
+    oovs, V = source_oovs(tokens), len(target_tokens)
+    return [target_tokens[i] if i < V else oovs[i - V] for i in ids]
+
+
+'''
+
+_TARGET_IDS = "target_ids = {t: i for i, t in enumerate(target_tokens)}  # copy attention: a source word's target id\n"
+
+_EXTENDED = '''    oovs, V = source_oovs(tokens), len(target_tokens)  # copy attention: each source token's extended target id
+    fixed["src_ext"] = np.array([[target_ids[t] if t in target_ids else V + oovs.index(t) for t in tokens]], np.int64)
+'''
 
 _TRANSLATE = '''
 
@@ -88,11 +117,11 @@ def encode(tokens):
     start = dict(zip(names, encoder.run(None, {{"ids": x, "lengths": np.array([len(tokens)], np.int64)}})))
     fixed = {{k: start[k] for k in ("memory", "src_mask") if k in start}}  # (rows, S, Hk), (rows, S)
     state = {{k: start[k] for k in ("h", "c") if k in start}}  # (L, rows, H): the bridge's initial state
-{feed}    rule = vocab["length_rule"]  # each sentence's limit, EOS included: ceil(ratio * n) + extra steps
+{feed}{coverage}{copy}    rule = vocab["length_rule"]  # each sentence's limit, EOS included: ceil(ratio * n) + extra steps
     return fixed, state, math.ceil(rule["ratio"] * len(tokens)) + rule["extra"]
 
 
-{repeat_bans}
+{source_oovs}{repeat_bans}
 
 
 def decoder_step(previous, state, fixed, t, histories, no_repeat):
@@ -122,7 +151,7 @@ def translate(text, no_repeat=0):
         if previous == vocab["eos"] or logp[0, previous] == -np.inf:  # the end, or every token banned
             break
         out.append(previous)
-    return target_text([target_tokens[i] for i in out])
+    return target_text({words_out})
 
 
 def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
@@ -160,10 +189,10 @@ def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
             break
         if t + 1 == limit:  # cut at the limit: the live hypotheses, unfinished
             found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
-        state = {{k: v[rows] if k == "feed" else v[:, rows] for k, v in state.items()}}  # each row's own
+        state = {{k: v[rows] if {batch_major} else v[:, rows] for k, v in state.items()}}  # each row's own
         fixed = {{k: v[rows] for k, v in fixed.items()}}
     best = sorted(found, key=lambda h: (not h[0], -h[1]))[0]  # finished first, by score; ties: the first found
-    return target_text([target_tokens[i] for i in best[2]])
+    return target_text({words_best})
 
 
 if __name__ == "__main__":
@@ -177,6 +206,8 @@ def _describe(cfg: dict[str, Any]) -> str:
     cell = {"rnn": "Elman RNN", "lstm": "peephole LSTM" if cfg.get("peephole") else "LSTM", "gru": "GRU"}[cfg["cell"]]
     both = "bidirectional " if cfg["bidirectional"] else ""
     attention = "without attention" if cfg["attention"] == "none" else f"with {cfg['attention']} attention"
+    extras = [what for what, on in (("copy attention", cfg.get("copy")), ("coverage", cfg.get("coverage"))) if on]
+    attention += "".join(f", {what}" for what in extras[:-1]) + "".join(f" and {what}" for what in extras[-1:])
     enc, dec = cfg["encoder_layers"], cfg["decoder_layers"]
     return (f"A translator into {cfg['tgt_vocab_size']:,} target tokens: {a_or_an(enc)} {enc}-layer {both}{cell} "
             f"encoder and\n{a_or_an(dec)} {dec}-layer decoder {attention}")
@@ -227,13 +258,20 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
     head = _HEAD.format(what=_describe(cfg), when=f" (step {step_line:,}, epoch {record.get('epoch')})"
                         if step_line is not None else "", source=source, needs=" (and sentencepiece)" * bpe,
                         imports=imports, more=more, after=after, encoder=encoder, step=step, vocab=vocab,
-                        dtype=record.get("dtype") or "float32")
+                        dtype=record.get("dtype") or "float32", target_ids=_TARGET_IDS if cfg.get("copy") else "")
     how = {"word": "split at whitespace", "char": "every character (spaces too)", "punct": "words and punctuation "
            "apart", "bpe": "the pieces of its SentencePiece BPE model"}[src["level"]]
     feed = (f'    state["feed"] = np.zeros((1, {cfg["decoder_hidden_size"]}), np.float32)  # h~_0 = 0: input feeding'
             "'s first\n") if cfg["input_feeding"] else ""
+    copy, coverage = bool(cfg.get("copy")), bool(cfg.get("coverage"))
+    covered = ('    state["coverage"] = np.zeros((1, len(tokens)), np.float32)  # cov_0 = 0: the attention so far\n'
+               if coverage else "")
+    words = "output_tokens({}, tokens)" if copy else "[target_tokens[i] for i in {}]"
     body = _TRANSLATE.format(lower=", lowercased" if src["lowercase"] else "",
                              lowered=".lower()" if src["lowercase"] else "", how=how, tokenize=_TOKENIZE[src["level"]],
                              detokenize=_DETOKENIZE[tgt["level"]], feed=feed, repeat_bans=bans.strip(),
+                             coverage=covered, copy=_EXTENDED if copy else "", source_oovs=_COPY.lstrip("\n") if copy else "",
+                             words_out=words.format("out"), words_best=words.format("best[2]"),
+                             batch_major='k in ("feed", "coverage")' if coverage else 'k == "feed"',
                              example=json.dumps(_example(task), ensure_ascii=False))
     return head + body

@@ -6,10 +6,11 @@ written beside the export: :mod:`rnnkit.export_bpe`), classifiers, and softmax t
 (:mod:`rnnkit.export_onnx_crf`), taggers with other inputs than words (character features, bigrams, feature
 columns: :mod:`rnnkit.export_onnx_extras`), residual stacks (``--residual``: an ``Add`` between layers),
 peephole LSTMs (``--peephole``: ONNX's LSTM operator has them) and layer-normalized layers (``--layer-norm``: a
-``Scan``, :mod:`rnnkit.export_onnx_ln`), and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`).
-Refused, each in one line that names why: every other kind of model; translators with copy attention
-(``--copy``) or coverage (``--coverage``); and for torch the class-based softmax, CRF taggers, taggers with
-other inputs than words, residual connections, peepholes and layer-normalized layers.  A checkpoint rnnkit's own
+``Scan``, :mod:`rnnkit.export_onnx_ln`), and translators, as two graphs (:mod:`rnnkit.export_onnx_seq2seq`),
+with copy attention (``--copy``) and coverage (``--coverage``) too (:mod:`rnnkit.export_onnx_copy`).
+Refused, each in one line that names why: every other kind of model; and for torch translators (whatever their
+options), the class-based softmax, CRF taggers, taggers with other inputs than words, residual connections,
+peepholes and layer-normalized layers.  A checkpoint rnnkit's own
 loader refuses is refused with its words first (:func:`check_loadable`): so is one with a learned initial state
 (``h0_l*``), which no model rnnkit trains has.
 """
@@ -42,23 +43,6 @@ _LACKS = {
                        "taggers and translators)",
                "init": "the ONNX export does not build"},
 }
-
-
-# what neither export builds of a translator: its config's flag -> (what it is, why neither builds it)
-UNEXPORTED = {"copy": ("copy attention (--copy)", "neither export builds: its output mixes the softmax with the "
-                       "attention weights over each sentence's own extended vocabulary"),
-              "coverage": ("coverage (--coverage)", "neither export builds: its attention reads a coverage vector "
-                           "carried from each decoder step to the next")}
-
-
-def unexported(task: dict[str, Any]) -> str | None:
-    """"a translator with <what>, which <why>" for the first of :data:`UNEXPORTED` a translator's task metadata
-    (``seq2seq_config``) has on, else None."""
-    config = task.get("seq2seq_config")
-    for flag, (what, why) in UNEXPORTED.items():
-        if isinstance(config, dict) and config.get(flag):
-            return f"a translator with {what}, which {why}"
-    return None
 
 
 def tagger_extras(task: dict[str, Any]) -> list[str]:
@@ -95,8 +79,6 @@ def check_supported(kind: str, task: dict[str, Any], model: dict[str, np.ndarray
         if parts:
             raise refuse(f"{path} is a tagger with {' and '.join(parts)}, which {lacks['tagger']} (a softmax tagger "
                          "over words alone is exported)", onnx_builds=True)
-    elif kind == "seq2seq" and (why := unexported(task)):
-        raise refuse(f"{path} is {why}")
     elif kind not in CONFIG:
         what = kind_name(kind)
         raise refuse(f"{path} is {what}, which {lacks.get(kind, lacks['kind'])}", onnx_builds=kind == "seq2seq")

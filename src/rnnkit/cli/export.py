@@ -72,9 +72,12 @@ def register(groups) -> None:
                              "translator (train seq2seq) as two graphs, the encoder in OUT (ids (S, B), "
                              "lengths (B,) -> memory, src_mask, the decoder's initial h/c) and one decoder step in "
                              "OUT's name with .step.onnx (the previous token (B,), h/c, feed, memory, src_mask -> "
-                             "log_probs (B, V), h_next/c_next, feed_next, attention (B, S); an OUT itself named "
-                             "*.step.onnx is refused), its code translating "
-                             "greedily and by beam search as rnnkit translate does (--no-repeat-ngram too); "
+                             "log_probs (B, V), h_next/c_next, feed_next, attention (B, S); with --copy also src_ext "
+                             "(B, S), the source's extended ids, and log_probs over V + the sentence's source words "
+                             "outside the target vocabulary; with --coverage coverage (B, S) in, coverage_next out; "
+                             "an OUT itself named *.step.onnx is refused), its code translating "
+                             "greedily and by beam search as rnnkit translate does (--no-repeat-ngram too; copied "
+                             "words written as the source has them); "
                              "needs the onnx package (pip install 'rnnkit[onnx]'); serving needs onnxruntime alone")
     p.set_defaults(func=run)
 
