@@ -49,6 +49,17 @@ def test_save_lm_refuses_a_bpe_model_load_lm_would_refuse(tmp_path):
         load_lm(edited)
 
 
+def test_save_lm_refuses_a_level_in_the_loaders_words(tmp_path):
+    """The level's message began lower-case with the value ("level 'xyz', expected ..."), and the saver wrapped it
+    as "Expected metadata that load_lm reads back, got level 'xyz', expected ...": said once, as Expected."""
+    with pytest.raises(ValueError) as exc:
+        save_lm(tmp_path / "lm.safetensors", _lm(), VOCAB, "xyz")
+    _refused_once(exc, "Expected level 'word', 'char' or 'bpe', got 'xyz' (load_lm would refuse")
+    edited = _edited(save_lm(tmp_path / "word.safetensors", _lm(), VOCAB, "word"), tmp_path, level="xyz")
+    with pytest.raises(CheckpointError, match=r"\(Expected level 'word', 'char' or 'bpe', got 'xyz'\)"):
+        load_lm(edited)
+
+
 def test_an_ngram_models_save_refuses_a_bpe_model_its_loader_would_refuse(tmp_path):
     model = NGramLM(2).fit(np.array([2, 3, 1, 2, 1]), 4, eos_id=VOCAB.eos_id)
     with pytest.raises(ValueError) as exc:

@@ -197,7 +197,7 @@ def _check_level(level: Any) -> str:
     anything else."""
     if level not in LM_LEVELS:
         names = [repr(x) for x in LM_LEVELS]
-        raise ValueError(f"level {level!r}, expected {', '.join(names[:-1])} or {names[-1]}")
+        raise ValueError(f"Expected level {', '.join(names[:-1])} or {names[-1]}, got {level!r}")
     return level
 
 
