@@ -30,7 +30,7 @@ dict with these keys (a fact the file does not hold is None)::
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them (``rnnkit info`` adds
                        "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`), or {"demo": ...} the
-                       settings a demo stored with its model (``rnnkit demo pointer --save``'s); else None
+                       settings a demo stored with its model (``demo pointer --save``'s, ``demo``'s); else None
     export             the export record (source, source_kind, step, epoch, steps_into_epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
@@ -77,7 +77,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
     path = Path(path)
     # missing, a folder, a pipe: said as every loader says it
-    ckpt.check_openable(path, _FILES, "a file rnnkit info reads")
+    ckpt.check_openable(path, _FILES, "a file rnnkit info reads", "file")  # not only checkpoints: "no such file"
     if is_onnx(path):
         return _onnx_info(path)
     if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
