@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -276,8 +276,7 @@ def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
 
     cfg = TaggerConfig(**task["tagger_config"])
     encoder = TaggerEncoder.from_json(task["encoder"])
-    check_task_metric(task)
-    decoding_constraints(encoder.tags, read_schemes(task, encoder.tags)[0])
+    decoding_constraints(encoder.tags, read_task(task, encoder.tags).train_scheme)
     check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
                   ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
                   ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
@@ -287,22 +286,26 @@ def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
     return cfg, encoder
 
 
-def check_task_metric(task: dict[str, Any]) -> None:
-    """ValueError unless a tagger's or HMM's task metadata holds a readable data spec and a metric its scheme
-    can be scored by (:func:`rnnkit.tagging.scoring.check_metric`)."""
+class TaskSchemes(NamedTuple):
+    """:func:`read_task`'s: the data spec of a tagger's or HMM's task metadata, the scheme its model's tags are in
+    and the map from them to the data's (:class:`rnnkit.tagging.train_scheme.SchemeMap`)."""
+
+    spec: DataSpec
+    train_scheme: str
+    scheme_map: Any
+
+
+def read_task(task: dict[str, Any], tags: list[str]) -> TaskSchemes:
+    """The :class:`TaskSchemes` of a tagger's or HMM's task metadata whose model has ``tags``, checked: a readable
+    data spec (built once), a metric its scheme can be scored by (:func:`rnnkit.tagging.scoring.check_metric`) and a
+    training scheme the data's can be trained in; KeyError, TypeError or ValueError for what cannot be read."""
     from rnnkit.tagging.scoring import check_metric
-
-    check_metric(task["metric"], DataSpec(**task["data"]).scheme)
-
-
-def read_schemes(task: dict[str, Any], tags: list[str]) -> tuple[str, Any]:
-    """``(train_scheme, scheme map)`` of a tagger's or HMM's task metadata whose model has ``tags``: ValueError
-    for a training scheme its data's cannot be trained in (:class:`rnnkit.tagging.train_scheme.SchemeMap`)."""
     from rnnkit.tagging.train_scheme import SchemeMap
 
-    scheme = DataSpec(**task["data"]).scheme
-    train_scheme = task.get("train_scheme", scheme)  # absent before the option: the data's
-    return train_scheme, SchemeMap(tags, scheme, train_scheme)
+    spec = DataSpec(**task["data"])
+    check_metric(task["metric"], spec.scheme)
+    train_scheme = task.get("train_scheme", spec.scheme)  # absent before the option: the data's
+    return TaskSchemes(spec, train_scheme, SchemeMap(tags, spec.scheme, train_scheme))
 
 
 def spec_from_meta(task: dict[str, Any]) -> DataSpec:
