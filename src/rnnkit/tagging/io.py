@@ -297,13 +297,15 @@ class TaskSchemes(NamedTuple):
 
 def read_task(task: dict[str, Any], tags: list[str]) -> TaskSchemes:
     """The :class:`TaskSchemes` of a tagger's or HMM's task metadata whose model has ``tags``, checked: a readable
-    data spec (built once), a metric its scheme can be scored by (:func:`rnnkit.tagging.scoring.check_metric`) and a
-    training scheme the data's can be trained in; KeyError, TypeError or ValueError for what cannot be read."""
+    data spec (built once), a metric its scheme can be scored by (:func:`rnnkit.tagging.scoring.check_metric`), a
+    training scheme the data's can be trained in and an HMM's ``fold_width`` flag; KeyError, TypeError or ValueError
+    for what cannot be read: :class:`~rnnkit.tagging.loaded.LoadedTagger`'s check, and the savers' at write time."""
     from rnnkit.tagging.scoring import check_metric
     from rnnkit.tagging.train_scheme import SchemeMap
 
     spec = DataSpec(**task["data"])
     check_metric(task["metric"], spec.scheme)
+    check_bool("fold_width", task.get("fold_width", False))  # an HMM's (a tagger's is its encoder's); absent: off
     train_scheme = task.get("train_scheme", spec.scheme)  # absent before the option: the data's
     return TaskSchemes(spec, train_scheme, SchemeMap(tags, spec.scheme, train_scheme))
 
@@ -326,14 +328,21 @@ def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
     ``model/hmm.emissions`` ..., since a (V, K) table as JSON text would outgrow safetensors' 100 MB header.
     ``fold_width``: the HMM was trained on width-folded words, and reads new text folded too;
     ``train_scheme``: the scheme of its tags (None: the data's); ``extra``: more task metadata
-    (``"unsupervised"``: how EM trained it)."""
+    (``"unsupervised"``: how EM trained it).  What :class:`~rnnkit.tagging.loaded.LoadedTagger` would refuse
+    reading the file back (a metric the data's scheme cannot score, a training scheme it cannot be trained in:
+    :func:`read_task`, its check) is a ValueError now, and nothing is written."""
     import json
 
     doc = hmm.document(tables=False)
     arrays = {TABLE_PREFIX + name: np.asarray(a, dtype=np.float64) for name, a in getattr(hmm, "tables_", {}).items()}
     task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False),
             **_hmm_task(spec, metric, train_words, fold_width, train_scheme), **(extra or {})}
+    check_written(lambda written: read_task(written, list(hmm.tags_)), task, "LoadedTagger", _HMM_FIXES)
     ckpt.save_checkpoint(path, arrays, {"kind": "hmm-tagger", "task": task})
+
+
+_HMM_FIXES = (_FIXES[0], ("metric", "pass a metric the data's scheme can score (accuracy for tags without spans; "
+                                    "rnnkit.tagging.scoring.metric_for gives the one training picks)"), _FIXES[2])
 
 
 def _hmm_task(spec: DataSpec, metric: str, train_words: list[str] | None = None, fold_width: bool = False,
