@@ -106,7 +106,7 @@ CASES = [  # (model file, edit, command after the model, what the line says)
     ("lm/last.safetensors", _array("model/embedding.weight", lambda a: a > 0), ["evaluate", "lm.txt"],
      "embedding.weight as float32 or float64, got bool"),
     ("kn.safetensors", _array("model/bows.2", lambda a: a[:-1]), ["evaluate", "lm.txt"],
-     "table bows.2 is float64 of shape"),
+     "Expected table bows.2 of float32 or float64 of shape"),
     ("kn.safetensors", _array("model/probs.3", lambda a: np.array(a[0])), ["score", "lm.txt"], "table probs.3"),
     ("kn.safetensors", _array("model/bows.1", lambda a: a - 5), ["evaluate", "lm.txt"],
      "table bows.1 holds a negative, NaN or infinite entry"),
@@ -149,7 +149,7 @@ CASES = [  # (model file, edit, command after the model, what the line says)
     ("kn.safetensors", _array("model/bows.2", lambda a: a + 5), ["score", "lm.txt"],
      "table bows.2 holds an interpolation weight above 1"),
     ("kn.safetensors", _array("model/probs.1", lambda a: a.astype(np.float16)), ["score", "lm.txt"],
-     "table probs.1 is float16 of shape"),
+     ", got float16 of shape"),
     ("kn.safetensors", _set("config", "eos_id", value=0), ["evaluate", "lm.txt"],
      "config.eos_id is 0, but the vocabulary's end-of-sentence id is 1"),  # sentence starts moved silently
     ("kn.safetensors", _set("config", "eos_id", value=None), ["score", "lm.txt"],

@@ -63,8 +63,8 @@ def test_a_language_model_of_an_unknown_level_or_negative_counts_is_refused(tmp_
     code, _, err = run_cli(capsys, ["train", "ngram", "--train", str(tmp_path / "t.txt"), "--order", "3",
                                     "--save", str(tmp_path / "kn.safetensors")])
     assert code == 0, err
-    for source, edit, said in (("run/last.safetensors", "level", "level 'xyz', expected 'word', 'char' or 'bpe'"),
-                               ("kn.safetensors", "level", "level 'xyz', expected 'word', 'char' or 'bpe'"),
+    for source, edit, said in (("run/last.safetensors", "level", "Expected level 'word', 'char' or 'bpe', got 'xyz'"),
+                               ("kn.safetensors", "level", "Expected level 'word', 'char' or 'bpe', got 'xyz'"),
                                ("kn.safetensors", "counts", "table counts.2 holds a negative, NaN or infinite entry")):
         arrays, meta = ckpt.load_checkpoint(tmp_path / source)
         if edit == "level":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from clirun import run_cli
 
 TEXT = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n" * 20
@@ -44,3 +45,30 @@ def test_a_layer_normalized_lstm_says_c_is_before_its_ln(tmp_path, capsys):
     model, *_ = load_lm(model_path)
     assert model.config.layer_norm
     assert np.abs(o * np.tanh(c) - h).max() > 1e-3  # h is not o * tanh(c): the LN sits in between
+
+
+def test_unknown_tokens_are_marked_in_the_plot_as_in_the_table(tmp_path, capsys, monkeypatch):
+    """The heatmap's token labels left an <unk> token unmarked, while the table marks it ' (<unk>)'."""
+    pytest.importorskip("matplotlib")
+    import rnnkit.lm.states_plot as states_plot
+
+    model = _train(tmp_path, capsys)
+    figures = []
+    real = states_plot.save_figure
+    monkeypatch.setattr(states_plot, "save_figure", lambda fig, *a: (figures.append(fig), real(fig, *a))[1])
+    png = tmp_path / "states.png"
+    code, out, err = run_cli(capsys, ["states", model, "--text", "床X前", "--units", "0", "--output", str(png)])
+    assert code == 0 and png.is_file(), err
+    bottom = [ax for ax in figures[0].axes if ax.get_xlabel().startswith("token")]
+    labels = [t.get_text() for t in bottom[0].get_xticklabels()]
+    # (床 and 前 are spelled U+5E8A, U+524D where no installed font has them)
+    assert [label.endswith(" (<unk>)") for label in labels] == [False, True, False] and labels[1] == "X (<unk>)", \
+        labels
+
+
+def test_plot_states_refuses_unknown_flags_of_another_length(tmp_path):
+    pytest.importorskip("matplotlib")
+    from rnnkit.lm.states_plot import plot_states
+
+    with pytest.raises(ValueError, match=r"^Expected unknown with one flag per token \(2\), got 1$"):
+        plot_states({"h": np.zeros((2, 1))}, ["a", "b"], [0], tmp_path / "x.png", unknown=[True])

@@ -10,18 +10,19 @@ from rnnkit.english import a_or_an
 from rnnkit.errors import CheckpointError
 
 
-def check_openable(path: Path, files: str = "the .safetensors file a training run wrote", what: str = "a checkpoint"
-                   ) -> None:
+def check_openable(path: Path, files: str = "the .safetensors file a training run wrote", what: str = "a checkpoint",
+                   noun: str = "checkpoint") -> None:
     """CheckpointError for a path that cannot be a checkpoint file: missing (with where a
     cross-validation's fold models are), below a file, a directory, or a device or a pipe (bash's ``<(...)``, a
     named pipe), refused before it is opened: a checkpoint is read in place (its header, then each array where it
     lies), and a named pipe whose writer is gone would leave a second open waiting for ever.  ``files``: the
-    kinds of file to give instead, and ``what`` the path is not, as the message names them."""
+    kinds of file to give instead, ``what`` the path is not, and ``noun`` what a missing path is not ("no such
+    file" where more than checkpoints are read), as the message names them."""
     if not path.exists():
         above = next((p for p in path.parents if p.exists()), None)  # sents.txt/model: sents.txt is a file
         if above is not None and not above.is_dir():
-            raise CheckpointError(f"{path}: no such checkpoint ({above} is a file, not a folder); check the path")
-        raise CheckpointError(f"{path}: no such checkpoint; check the path ("
+            raise CheckpointError(f"{path}: no such {noun} ({above} is a file, not a folder); check the path")
+        raise CheckpointError(f"{path}: no such {noun}; check the path ("
                               + (folds_hint(path.parent) or "runs write best.safetensors and last.safetensors") + ")")
     if path.is_dir():
         folds = folds_hint(path)

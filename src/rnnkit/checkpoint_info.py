@@ -30,7 +30,7 @@ dict with these keys (a fact the file does not hold is None)::
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them (``rnnkit info`` adds
                        "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`), or {"demo": ...} the
-                       settings a demo stored with its model (``rnnkit demo pointer --save``'s); else None
+                       settings a demo stored with its model (``demo pointer --save``'s, ``demo``'s); else None
     export             the export record (source, source_kind, step, epoch, steps_into_epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept
@@ -77,7 +77,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
     path = Path(path)
     # missing, a folder, a pipe: said as every loader says it
-    ckpt.check_openable(path, _FILES, "a file rnnkit info reads")
+    ckpt.check_openable(path, _FILES, "a file rnnkit info reads", "file")  # not only checkpoints: "no such file"
     if is_onnx(path):
         return _onnx_info(path)
     if path.name.lower().endswith(VOCAB_SUFFIX) and not is_safetensors(path):
@@ -143,9 +143,7 @@ def _open(path: Path, verify: bool) -> tuple[dict[str, Any], Specs] | tuple[None
     is a loader's (:func:`rnnkit.checkpoint.load_document`: not a regular file, not safetensors, not rnnkit's)."""
     from safetensors import SafetensorError, safe_open
 
-    if not path.is_file():  # a device or a pipe, which safe_open would wait on
-        ckpt.load_document(path)
-    try:
+    try:  # (checkpoint_info's check_openable has refused a device or a pipe, which safe_open would wait on)
         with safe_open(str(path), framework="np") as f:
             meta = f.metadata() or {}
             specs = {k: _spec(f.get_slice(k)) for k in f.keys()}
@@ -271,16 +269,16 @@ def _beside_export(path: Path, suffix: str, role: str, entry: dict[str, Any], re
     stem = path.name[:-len(suffix)]
     exports = [path.with_name(stem + ".onnx")] + ([path.with_name(stem + ".safetensors")] if suffix == BPE_SUFFIX
                                                   else [])
-    export = next((e for e in exports if e.is_file()), exports[0])
-    found: dict[str, Any] = {"graph": {"file": str(export), "exists": export.is_file()}}
-    if export.is_file() and export.suffix == ".onnx":
+    export = next((e for e in exports if e.is_file()), None)  # each asked once; None: neither is there
+    found: dict[str, Any] = {"graph": {"file": str(export or exports[0]), "exists": export is not None}}
+    if export is not None and export.suffix == ".onnx":
         try:
             found.update(_onnx_info(export, {str(path): read}).get("companions") or {})
         except CheckpointError as exc:  # a damaged graph: said, and this file still described
             found["problems"] = [str(exc)]
     found.setdefault(role, entry)
     also = f" (or {exports[1]})" if len(exports) > 1 else ""
-    found.setdefault("problems", [] if export.is_file() else [
+    found.setdefault("problems", [] if export is not None else [
         f"{exports[0]}{also} is missing: the export this file was written beside"])
     return found
 

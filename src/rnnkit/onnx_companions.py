@@ -131,11 +131,12 @@ def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int], k
     own = base_name(path, part)
     problems: list[str] = []
     vocab = beside(own, VOCAB_SUFFIX)
-    entry: dict[str, Any] = {"file": str(vocab), "exists": vocab.is_file(), "model": None, "tokenizer": None,
-                             "sizes": None}
+    # each file is looked for once (one read already, in known, is there): its "exists" is what the checks read
+    entry: dict[str, Any] = {"file": str(vocab), "exists": str(vocab) in known or vocab.is_file(), "model": None,
+                             "tokenizer": None, "sizes": None}
     found: dict[str, Any] = {"vocabulary": entry}
     doc = None
-    if not vocab.is_file():
+    if not entry["exists"]:
         problems.append(f"{vocab} is missing: the vocabulary serving needs to turn text into ids; export the "
                         "model again to write it")
     else:
@@ -149,22 +150,25 @@ def companions(path: Path, kind: Any, part: str | None, sizes: dict[str, int], k
     if (kind if kind is not None else entry["model"]) == "seq2seq":
         other, role = (own, "encoder") if part == "decoder_step" else (beside(own, STEP_SUFFIX), "decoder_step")
         found = {role: {"file": str(other), "exists": other.is_file()}, **found}
-        if not other.is_file():
+        if not found[role]["exists"]:
             problems.insert(0, f"{other} is missing: the translator's {role.replace('_', ' ')} graph, which "
                                "translating needs too; export the model again")
-    if (doc or {}).get("level") == "bpe" or beside(own, BPE_SUFFIX).is_file():
-        found["sentencepiece"], problem = _sentencepiece(beside(own, BPE_SUFFIX), doc, vocab_fits, known)
+    bpe = beside(own, BPE_SUFFIX)
+    bpe_there = str(bpe) in known or bpe.is_file()
+    if (doc or {}).get("level") == "bpe" or bpe_there:
+        found["sentencepiece"], problem = _sentencepiece(bpe, bpe_there, doc, vocab_fits, known)
         problems += [problem] if problem else []
     found["problems"] = problems
     return found
 
 
-def _sentencepiece(bpe: Path, doc: dict[str, Any] | None, vocab_fits: bool, known: dict[str, Any]
+def _sentencepiece(bpe: Path, exists: bool, doc: dict[str, Any] | None, vocab_fits: bool, known: dict[str, Any]
                    ) -> tuple[dict[str, Any], str | None]:
-    """The entry of a BPE-level model's SentencePiece model ``bpe`` and its problem, if any: missing, not a model,
-    or beside a vocabulary file (``doc``) that fits the graph and is not a BPE model's."""
-    entry = {"file": str(bpe), "exists": bpe.is_file(), "pieces": known.get(str(bpe))}
-    if not bpe.is_file():
+    """The entry of a BPE-level model's SentencePiece model ``bpe`` (``exists``: whether it is a file) and its
+    problem, if any: missing, not a model, or beside a vocabulary file (``doc``) that fits the graph and is not a
+    BPE model's."""
+    entry = {"file": str(bpe), "exists": exists, "pieces": known.get(str(bpe))}
+    if not exists:
         return entry, (f"{bpe} is missing: the SentencePiece model that splits text into this model's pieces; "
                        "export the model again to write it")
     if str(bpe) not in known:

@@ -1,9 +1,9 @@
 """Small helpers shared by the cell kernels."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from rnnkit.norms import frobenius_norm
 
 
 def step_views(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
@@ -45,28 +45,6 @@ def record_norm(dh_norms: np.ndarray | None, t: int, dh: np.ndarray) -> None:
     """Store ||dL/dh_t|| (Frobenius norm over the batch) when a diagnostic buffer is given."""
     if dh_norms is not None:
         dh_norms[t] = frobenius_norm(dh)
-
-
-_SQUARES_OK = {np.dtype(d): (float(np.finfo(d).tiny / np.finfo(d).eps), float(np.finfo(d).max))
-               for d in (np.float16, np.float32, np.float64)}  # <a, a> in [lo, hi]: sqrt(<a, a>) is accurate
-
-
-def frobenius_norm(a: np.ndarray) -> float:
-    """||a||_F = sqrt(sum a_ij^2), without underflow or overflow of the squares.
-
-    sqrt(<a, a>) is exact enough while the sum of squares stays within the dtype's normal range;
-    below it (a float64 gradient under ~1e-154, where its squares underflow) or above it, the norm
-    is taken of the scaled array: m * ||a / m||_F with m = max |a_ij|, as LAPACK's nrm2 does.
-    """
-    s = float(np.vdot(a, a))
-    lo, hi = _SQUARES_OK.get(a.dtype, _SQUARES_OK[np.dtype(np.float64)])
-    if lo <= s <= hi:  # squares below tiny (flushed or subnormal) add less than eps to s
-        return math.sqrt(s)
-    m = float(np.max(np.abs(a))) if a.size else 0.0
-    if m == 0.0 or not math.isfinite(m):  # all zero, or inf / NaN: nothing to scale
-        return m
-    b = a / a.dtype.type(m)
-    return m * math.sqrt(float(np.vdot(b, b)))
 
 
 def final_state(hs: np.ndarray, batch_sizes: np.ndarray | None) -> np.ndarray:

@@ -224,15 +224,17 @@ def add_layer_norm_option(group: Any, what: str = "the recurrent cells", saved: 
 
 
 def check_layer_norm(args: argparse.Namespace, units: int | None = None, given: str = "--hidden 1",
-                     fix: str = "give --hidden 2 or more") -> None:
+                     fix: str = "give --hidden 2 or more", cell_given: str | None = None) -> None:
     """``--layer-norm`` with one unit (``units``, default ``--hidden``; ``given``: the options that set it) for the
-    Elman RNN or the LSTM: one line (ValueError) saying what to change (``fix``)."""
+    Elman RNN or the LSTM: one line (ValueError) saying what to change (``fix``).  ``cell_given``: the options that
+    chose the cell, as the user gave them (default ``--cell CELL``)."""
     from rnnkit.recurrent_checks import ln_over_one_unit
 
     why = ln_over_one_unit(args.cell, getattr(args, "layer_norm", False),
                            getattr(args, "hidden", None) if units is None else units)
     if why:
-        raise ValueError(f"--layer-norm with {given} and --cell {args.cell}: {why}; {fix}, or leave out --layer-norm")
+        cell_given = cell_given or f"--cell {args.cell}"
+        raise ValueError(f"--layer-norm with {given} and {cell_given}: {why}; {fix}, or leave out --layer-norm")
 
 
 def add_select_by_option(group: Any, of: str = "") -> None:

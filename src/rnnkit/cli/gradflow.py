@@ -103,14 +103,16 @@ def run(args) -> int:
     if args.all_cells and args.cell is not None:
         raise ValueError(f"--all-cells runs every cell, so --cell {args.cell} would be ignored; give one of them")
     cells = list(CELLS) if args.all_cells else [args.cell or "rnn"]
+    given = ("" if args.cell else "the default ") + f"--cell {cells[0]}"  # the messages name what the user gave
     if args.forget_bias is not None and "lstm" not in cells:
-        raise ValueError(f"--forget-bias is the LSTM's forget-gate bias; with --cell {cells[0]} it would be ignored: "
+        raise ValueError(f"--forget-bias is the LSTM's forget-gate bias; with {given} it would be ignored: "
                          "add --cell lstm (or --all-cells) or leave --forget-bias out")
     if args.peephole and "lstm" not in cells:
-        raise ValueError(f"--peephole has no effect with --cell {cells[0]} (peepholes read an LSTM's cell c): give "
+        raise ValueError(f"--peephole has no effect with {given} (peepholes read an LSTM's cell c): give "
                          "--cell lstm (or --all-cells), or leave --peephole out")
     for cell in cells:  # the CLI's fix (--hidden 2) where the library would say hidden_size
-        check_layer_norm(argparse.Namespace(cell=cell, layer_norm=args.layer_norm, hidden=args.hidden))
+        check_layer_norm(argparse.Namespace(cell=cell, layer_norm=args.layer_norm, hidden=args.hidden),
+                         cell_given=f"--all-cells (its {cell} column)" if args.all_cells else given)
     forget_bias = 1.0 if args.forget_bias is None else None if args.forget_bias == "none" else args.forget_bias
     L = args.layers
     curves = {}  # column label -> (T,) norms: each cell's ||dL/dh_t|| per layer, and an LSTM's ||dL/dc_t||

@@ -85,6 +85,11 @@ _KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported 
           "onnx-vocabulary": "vocabulary file of 'rnnkit export --onnx' (written beside its graph)",
           "sentencepiece-model": "SentencePiece model of 'rnnkit export' (written beside its export)",
           "hmm-json": "HMM tagger of HMMTagger.save (JSON; rnnkit tag, evaluate and LoadedTagger read it)"}
+# a demo's model, as its "demo" record (rnnkit.checkpoint_info: options) names it, by its task kind
+_DEMO_MODELS = {"pointer": "model of 'rnnkit demo pointer --save' (the model alone)",
+                "lm": "trained model of 'rnnkit demo', the character-level language model demo (the model alone)"}
+_SAVED_ALONE = ("model alone, without training state (not an export: no export record; a library saver's, e.g. "
+                "save_lm, or a demo's)")
 _DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
             "metadata": "metadata ok; arrays not checked (--no-verify)",
             "absent": "none stored (a file written before rnnkit kept them): not checked"}
@@ -243,7 +248,10 @@ def _export_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
     at = position_text(export.get("step"), export.get("epoch"), export.get("steps_into_epoch")) \
         if export.get("step") is not None else ""
     source_kind = export.get("source_kind")
-    source_kind = _KINDS.get(source_kind, source_kind) if isinstance(source_kind, str) else None
+    # a "model" source may be an export, a demo's or a saver's (the record does not say): "a exported model" was
+    # said of each
+    source_kind = ("model without training state" if source_kind == "model" else _KINDS.get(source_kind, source_kind)
+                   ) if isinstance(source_kind, str) else None
     text = f"from {source}" + (f", a {source_kind.split(' (')[0]}" if source_kind else "")
     text += f", at {at}" if at else ""
     text += f"; weights {export['dtype']}" if export.get("dtype") else ""
@@ -290,8 +298,9 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
-    if info.get("kind") == "model" and "demo" in (info.get("options") or {}):  # not export's: the demo's
-        kind = f"model of 'rnnkit demo {info['task']} --save' (the model alone)"
+    if info.get("kind") == "model" and not info.get("export"):  # not export's: a demo's, or a saver's
+        demo = "demo" in (info.get("options") or {})
+        kind = _DEMO_MODELS.get(info["task"], _SAVED_ALONE) if demo else _SAVED_ALONE
     what = f"{info['what']} ({info['task']}): " if info.get("what") else "no model rnnkit knows: "
     if "note" in (info.get("onnx") or {}):  # the graph not read: its kind not known, not unknown
         what = "not read (no onnx package): "

@@ -21,7 +21,8 @@ def register(groups) -> None:
                     "(\\n, \\t, \\r and \\\\ escaped; one the model does not know marked ' (<unk>)': it read "
                     "the <unk> vector there), then one column per quantity and unit (h0, h1, ..., c0, ...).  A "
                     "layer-normalized LSTM's c is the cell before its LN (h = o * tanh(LN(c))), as its standard "
-                    "error says.  --output draws them as heatmaps of units (y) by tokens (x), char-rnn style.",
+                    "error says.  --output draws them as heatmaps of units (y) by tokens (x), char-rnn style, an <unk> "
+                    "token's label marked as in the table.",
         formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="recurrent language-model checkpoint (e.g. runs/char/best.safetensors)")
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.lm.io import load_lm
     from rnnkit.lm.score import start_token
     from rnnkit.lm.states import hidden_states, layer_index
+    from rnnkit.lm.states_plot import UNK_MARK
 
     if args.output is not None:
         from rnnkit.plotting import check_plot_file
@@ -159,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         out.write("\t".join(["token"] + [f"{k}{u}" for k in values for u in units]) + "\n")
         for position, token in enumerate(tokens):
             cells = [f"{x:.4f}" for v in values.values() for x in v[position].tolist()]
-            shown = token_field(token) + (" (<unk>)" if unknown[position] else "")
+            shown = token_field(token) + (UNK_MARK if unknown[position] else "")
             out.write("\t".join([shown, *cells]) + "\n")
     out.flush()
     if args.output is not None:
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"plotting units 0-{PLOT_UNITS - 1} of {len(units)} (the table has them all); choose others "
                   "with --units", file=sys.stderr)
         plotted = {k: v[:, : len(drawn)] for k, v in values.items()}  # (T, U') each: drawn is a prefix of units
-        path = plot_states(plotted, tokens, drawn, args.output, title=title)  # an LM's Elman cells are tanh
+        path = plot_states(plotted, tokens, drawn, args.output, title=title,  # an LM's Elman cells are tanh
+                           unknown=unknown)
         print(f"plot written: {path}", file=sys.stderr)  # stdout holds the table
     return 0

@@ -19,7 +19,7 @@ import os
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -146,7 +146,10 @@ def run_charlm_demo(cfg: DemoConfig, run_dir: str | os.PathLike, out: TextIO | N
     from rnnkit.checkpoint_task import save_task_checkpoint
 
     model_path = Path(run_dir) / "model.safetensors"  # the final model, whatever epoch it stopped in
-    save_task_checkpoint(model_path, model.params, task.meta())
+    # the settings that trained it (not the sample's), which rnnkit info shows and names the file by, as the
+    # pointer demo's model keeps its own
+    demo = {k: v for k, v in asdict(cfg).items() if k not in ("sample_chars", "temperature")}
+    save_task_checkpoint(model_path, model.params, {**task.meta(), "demo": demo})
     prime = "def "
     print(f"\n--- sample (temperature {cfg.temperature}, seed {cfg.seed}) ---", file=out)
     out.write(prime)

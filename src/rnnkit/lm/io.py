@@ -197,7 +197,7 @@ def _check_level(level: Any) -> str:
     anything else."""
     if level not in LM_LEVELS:
         names = [repr(x) for x in LM_LEVELS]
-        raise ValueError(f"level {level!r}, expected {', '.join(names[:-1])} or {names[-1]}")
+        raise ValueError(f"Expected level {', '.join(names[:-1])} or {names[-1]}, got {level!r}")
     return level
 
 
@@ -270,7 +270,7 @@ def load_language_model(path: str | os.PathLike, arpa_level: str = "word") -> Lo
     if is_arpa(path):
         # a pipe named *.arpa: its level was looked for in its head (rnnkit.cli.lm_files), and a reader's error
         # finds its line again, so it would be read twice
-        ckpt.check_openable(Path(path), ".arpa, .gz, .xz or .bz2", "an ARPA file")
+        ckpt.check_openable(Path(path), ".arpa, .gz, .xz or .bz2", "an ARPA file", "ARPA file")
         model, vocab = read_arpa(path, arpa_level)
         return LoadedLM(model, vocab, arpa_level, None)
     if is_ngram(path):

@@ -350,8 +350,8 @@ def _check_tables(model: NGramLM) -> None:
                                      ("bows", bows, contexts, "f")):
             if t.ndim != 1 or len(t) != size or t.dtype.kind not in kinds or t.dtype.itemsize < 4:
                 want = "integers of 32 or 64 bits" if kinds == "iu" else "float32 or float64"
-                raise ValueError(f"table {name}.{k + 1} is {t.dtype} of shape {t.shape}; expected {want} "
-                                 f"of shape ({size},)")
+                raise ValueError(f"Expected table {name}.{k + 1} of {want} of shape ({size},), got {t.dtype} of "
+                                 f"shape {t.shape}")
             if t.size and not (t >= 0).all() or (kinds == "f" and not np.isfinite(t).all()):  # NaN fails >= 0
                 raise ValueError(f"table {name}.{k + 1} holds a negative, NaN or infinite entry")
         if probs.size and probs.max() > 1:

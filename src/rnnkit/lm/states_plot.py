@@ -7,7 +7,8 @@ an LSTM's cell state c, and a ReLU cell's h, symmetric about zero over their own
 
 Tokens label the x axis (drawn on an Agg canvas, :mod:`rnnkit.plotting`): characters DejaVu Sans lacks
 (Chinese) come from an installed font that has them, or are spelled as code points with one warning; a
-character model's space and newline show as ␣ and ↵.  matplotlib is an optional dependency:
+character model's space and newline show as ␣ and ↵; a token the model does not know is marked ' (<unk>)', as
+``rnnkit states`` marks it in its table (the model read the <unk> vector there).  matplotlib is an optional dependency:
 ``pip install 'rnnkit[plot]'``.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rnnkit.plotting import (font_families, matplotlib_parts, new_figure, quiet_
 GATES = frozenset("ifozr")  # sigmoids: in [0, 1]
 BOUNDED = frozenset("gn")  # tanh: in [-1, 1]
 MAX_LABELS = 300  # beyond this many tokens only every k-th is labelled (the labels would overlap)
+UNK_MARK = " (<unk>)"  # after a token the model read as <unk>: the table's mark (rnnkit.cli.states)
 NAMES = {"h": "hidden state h", "c": "cell state c", "i": "input gate i", "f": "forget gate f", "g": "candidate g",
          "o": "output gate o", "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
 
@@ -41,10 +43,12 @@ def _scale(name: str, values: np.ndarray, bounded_h: bool) -> tuple[str, float, 
 
 
 def plot_states(values: Mapping[str, np.ndarray], tokens: Sequence[str], units: Sequence[int],
-                path: str | os.PathLike, title: str | None = None, bounded_h: bool = True, dpi: int = 100) -> Path:
+                path: str | os.PathLike, title: str | None = None, bounded_h: bool = True, dpi: int = 100,
+                unknown: Sequence[bool] | None = None) -> Path:
     """Write the heatmaps of ``values`` (name -> (T, U) array, U the ``units`` shown) over ``tokens`` (T,)
     to ``path`` (PNG; format by suffix) and return the path.  ``bounded_h``: h lies in [-1, 1] (tanh;
-    False for a ReLU Elman cell)."""
+    False for a ReLU Elman cell).  ``unknown``: (T,) whether the model read each token as <unk>, its label
+    then marked :data:`UNK_MARK`."""
     names = list(values)
     T, U = len(tokens), len(units)
     if not names or T == 0 or U == 0:
@@ -52,10 +56,13 @@ def plot_states(values: Mapping[str, np.ndarray], tokens: Sequence[str], units: 
     for name in names:
         if np.shape(values[name]) != (T, U):
             raise ValueError(f"Expected {name} of shape (T, U) = {(T, U)}, got {np.shape(values[name])}")
+    unknown = [False] * T if unknown is None else list(unknown)
+    if len(unknown) != T:
+        raise ValueError(f"Expected unknown with one flag per token ({T}), got {len(unknown)}")
     matplotlib_parts()  # the install hint before any work
     families, missing = font_families("".join(tokens) + (title or ""))
     warn_missing_glyphs(missing)
-    labels = [spell_missing(tok, missing) for tok in tokens]
+    labels = [spell_missing(tok, missing) + UNK_MARK * bool(unk) for tok, unk in zip(tokens, unknown)]
     title = spell_missing(title, missing) if title else title
     # about a quarter of an inch per token and unit; capped, as the attention plot caps its own
     width = min(1.6 + 0.26 * T, 60.0)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from rnnkit.norms import scaled_norm
 from rnnkit.optim.base import check_number, scale_
 from rnnkit.row_sparse import RowSparseGrad
 
@@ -50,18 +51,7 @@ def _norm(g: np.ndarray, norm_type: float) -> float:
             n = float(np.linalg.norm(v.astype(np.float64, copy=False), ord=norm_type))
             if math.isfinite(n):
                 return n
-    return _scaled_norm(v.astype(np.float64, copy=False), norm_type)
-
-
-def _scaled_norm(v: np.ndarray, norm_type: float) -> float:
-    """||v||_p of a float64 vector as m ||v / m||_p, m = max |v_i|: finite whenever the norm is, even where
-    the sum of |v_i|^p is not (float64 [1e200] * 4: 2e200)."""
-    if v.size == 0:
-        return 0.0
-    m = float(np.max(np.abs(v)))
-    if m == 0.0 or not math.isfinite(m) or norm_type == math.inf:
-        return m  # NaN, inf, 0, or the max norm itself
-    return m * float(np.linalg.norm(v / m, ord=norm_type))
+    return scaled_norm(v.astype(np.float64, copy=False), norm_type)
 
 
 def _check_norm_type(norm_type: float | str) -> float:
@@ -91,7 +81,7 @@ def grad_norm(grads: Mapping[str, np.ndarray | RowSparseGrad | None], norm_type:
     norms = np.array([_norm(g, norm_type) for g in arrays])  # (number of arrays,)
     with np.errstate(over="ignore"):
         total = float(np.linalg.norm(norms, ord=norm_type))
-    return total if math.isfinite(total) else _scaled_norm(norms, norm_type)
+    return total if math.isfinite(total) else scaled_norm(norms, norm_type)
 
 
 def clip_coefficient(total: float, max_norm: float) -> float:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -276,8 +276,7 @@ def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
 
     cfg = TaggerConfig(**task["tagger_config"])
     encoder = TaggerEncoder.from_json(task["encoder"])
-    check_task_metric(task)
-    decoding_constraints(encoder.tags, read_schemes(task, encoder.tags)[0])
+    decoding_constraints(encoder.tags, read_task(task, encoder.tags).train_scheme)
     check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
                   ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
                   ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
@@ -287,22 +286,28 @@ def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
     return cfg, encoder
 
 
-def check_task_metric(task: dict[str, Any]) -> None:
-    """ValueError unless a tagger's or HMM's task metadata holds a readable data spec and a metric its scheme
-    can be scored by (:func:`rnnkit.tagging.scoring.check_metric`)."""
+class TaskSchemes(NamedTuple):
+    """:func:`read_task`'s: the data spec of a tagger's or HMM's task metadata, the scheme its model's tags are in
+    and the map from them to the data's (:class:`rnnkit.tagging.train_scheme.SchemeMap`)."""
+
+    spec: DataSpec
+    train_scheme: str
+    scheme_map: Any
+
+
+def read_task(task: dict[str, Any], tags: list[str]) -> TaskSchemes:
+    """The :class:`TaskSchemes` of a tagger's or HMM's task metadata whose model has ``tags``, checked: a readable
+    data spec (built once), a metric its scheme can be scored by (:func:`rnnkit.tagging.scoring.check_metric`), a
+    training scheme the data's can be trained in and an HMM's ``fold_width`` flag; KeyError, TypeError or ValueError
+    for what cannot be read: :class:`~rnnkit.tagging.loaded.LoadedTagger`'s check, and the savers' at write time."""
     from rnnkit.tagging.scoring import check_metric
-
-    check_metric(task["metric"], DataSpec(**task["data"]).scheme)
-
-
-def read_schemes(task: dict[str, Any], tags: list[str]) -> tuple[str, Any]:
-    """``(train_scheme, scheme map)`` of a tagger's or HMM's task metadata whose model has ``tags``: ValueError
-    for a training scheme its data's cannot be trained in (:class:`rnnkit.tagging.train_scheme.SchemeMap`)."""
     from rnnkit.tagging.train_scheme import SchemeMap
 
-    scheme = DataSpec(**task["data"]).scheme
-    train_scheme = task.get("train_scheme", scheme)  # absent before the option: the data's
-    return train_scheme, SchemeMap(tags, scheme, train_scheme)
+    spec = DataSpec(**task["data"])
+    check_metric(task["metric"], spec.scheme)
+    check_bool("fold_width", task.get("fold_width", False))  # an HMM's (a tagger's is its encoder's); absent: off
+    train_scheme = task.get("train_scheme", spec.scheme)  # absent before the option: the data's
+    return TaskSchemes(spec, train_scheme, SchemeMap(tags, spec.scheme, train_scheme))
 
 
 def spec_from_meta(task: dict[str, Any]) -> DataSpec:
@@ -323,14 +328,21 @@ def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
     ``model/hmm.emissions`` ..., since a (V, K) table as JSON text would outgrow safetensors' 100 MB header.
     ``fold_width``: the HMM was trained on width-folded words, and reads new text folded too;
     ``train_scheme``: the scheme of its tags (None: the data's); ``extra``: more task metadata
-    (``"unsupervised"``: how EM trained it)."""
+    (``"unsupervised"``: how EM trained it).  What :class:`~rnnkit.tagging.loaded.LoadedTagger` would refuse
+    reading the file back (a metric the data's scheme cannot score, a training scheme it cannot be trained in:
+    :func:`read_task`, its check) is a ValueError now, and nothing is written."""
     import json
 
     doc = hmm.document(tables=False)
     arrays = {TABLE_PREFIX + name: np.asarray(a, dtype=np.float64) for name, a in getattr(hmm, "tables_", {}).items()}
     task = {"model": HMM_KIND, "hmm": json.dumps(doc, ensure_ascii=False),
             **_hmm_task(spec, metric, train_words, fold_width, train_scheme), **(extra or {})}
+    check_written(lambda written: read_task(written, list(hmm.tags_)), task, "LoadedTagger", _HMM_FIXES)
     ckpt.save_checkpoint(path, arrays, {"kind": "hmm-tagger", "task": task})
+
+
+_HMM_FIXES = (_FIXES[0], ("metric", "pass a metric the data's scheme can score (accuracy for tags without spans; "
+                                    "rnnkit.tagging.scoring.metric_for gives the one training picks)"), _FIXES[2])
 
 
 def _hmm_task(spec: DataSpec, metric: str, train_words: list[str] | None = None, fold_width: bool = False,

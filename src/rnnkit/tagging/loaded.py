@@ -15,11 +15,10 @@ import numpy as np
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_task import other_kind, reading_metadata
-from rnnkit.checks import check_bool, check_int
+from rnnkit.checks import check_int
 from rnnkit.errors import CheckpointError
 from rnnkit.hmm_io import is_hmm_json
-from rnnkit.tagging.io import (HMM_KIND, DataSpec, TaggingData, _load_hmm, check_task_metric, load_hmm_json,
-                               load_tagger, read_schemes)
+from rnnkit.tagging.io import HMM_KIND, TaggingData, _load_hmm, load_hmm_json, load_tagger, read_task
 
 
 class LoadedTagger:
@@ -45,10 +44,7 @@ class LoadedTagger:
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {other_kind(self.kind)}")
         self.task = task
         with reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
-            self.spec = DataSpec(**task["data"])
-            check_task_metric(task)
-            check_bool("fold_width", task.get("fold_width", False))  # absent before the option: off
-            self.train_scheme, self.scheme_map = read_schemes(task, self.trained_tags)
+            self.spec, self.train_scheme, self.scheme_map = read_task(task, self.trained_tags)  # the savers' check
             if self.kind == "tagger":
                 from rnnkit.tagging.task import decoding_constraints
 

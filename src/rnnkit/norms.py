@@ -1,0 +1,46 @@
+"""Norms that neither underflow nor overflow where the norm itself is a normal number: the gradient-flow
+diagnostic's ||dL/dh_t||_F (:func:`frobenius_norm`, :mod:`rnnkit.cells._common`) and gradient clipping's
+||g||_p (:mod:`rnnkit.optim.clip`) both fall back to :func:`scaled_norm` when the plain sum of powers cannot
+be trusted."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_SQUARES_OK = {np.dtype(d): (float(np.finfo(d).tiny / np.finfo(d).eps), float(np.finfo(d).max))
+               for d in (np.float16, np.float32, np.float64)}  # <a, a> in [lo, hi]: sqrt(<a, a>) is accurate
+
+
+def scaled_norm(v: np.ndarray, norm_type: float = 2.0) -> float:
+    """||v||_p (of all of v's entries, as one vector) taken of the scaled array:
+
+        ||v||_p = m * ||v / m||_p,  m = max_i |v_i|,
+
+    as LAPACK's nrm2 does, so that no power |v_i / m|^p overflows (each is <= 1) and the largest is 1, not a
+    number flushed to 0; finite whenever the norm is (float64 [1e200] * 4: 2e200).  The work is in v's own
+    dtype (a float32 array is divided and summed in float32: the diagnostic's figures stay what they were;
+    clipping passes float64).  p = inf, an all-zero v, or an inf or NaN in it: m itself."""
+    if v.size == 0:
+        return 0.0
+    m = float(np.max(np.abs(v)))
+    if m == 0.0 or not math.isfinite(m) or norm_type == math.inf:
+        return m  # NaN, inf, 0, or the max norm itself
+    b = v / v.dtype.type(m)  # in v's dtype
+    if norm_type == 2.0:
+        return m * math.sqrt(float(np.vdot(b, b)))  # one BLAS dot of the flattened array
+    return m * float(np.linalg.norm(b.ravel(), ord=norm_type))
+
+
+def frobenius_norm(a: np.ndarray) -> float:
+    """||a||_F = sqrt(sum a_ij^2), without underflow or overflow of the squares.
+
+    sqrt(<a, a>) is exact enough while the sum of squares stays within the dtype's normal range;
+    below it (a float64 gradient under ~1e-154, where its squares underflow) or above it, the norm
+    is taken of the scaled array (:func:`scaled_norm`): m * ||a / m||_F with m = max |a_ij|.
+    """
+    s = float(np.vdot(a, a))
+    lo, hi = _SQUARES_OK.get(a.dtype, _SQUARES_OK[np.dtype(np.float64)])
+    if lo <= s <= hi:  # squares below tiny (flushed or subnormal) add less than eps to s
+        return math.sqrt(s)
+    return scaled_norm(a)

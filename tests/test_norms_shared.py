@@ -1,0 +1,87 @@
+"""The gradient-flow diagnostic's Frobenius norm and gradient clipping share one rescaled norm
+(rnnkit.norms.scaled_norm, m * ||v / m||), and each keeps its exact results: the diagnostic's fallback worked in the
+array's own dtype (a float32 array divided and summed in float32), clipping's in float64.  The two formulas as they
+were written before they were shared are the oracles here, compared bit for bit on arrays whose squares underflow or
+overflow (where the fallback runs) and on ordinary ones."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnnkit.cells._common import record_norm
+from rnnkit.norms import _SQUARES_OK, frobenius_norm, scaled_norm
+from rnnkit.optim.clip import grad_norm
+
+
+def _diagnostic_before(a: np.ndarray) -> float:
+    """cells._common.frobenius_norm as it was, its rescaled fallback inline."""
+    s = float(np.vdot(a, a))
+    lo, hi = _SQUARES_OK.get(a.dtype, _SQUARES_OK[np.dtype(np.float64)])
+    if lo <= s <= hi:
+        return math.sqrt(s)
+    m = float(np.max(np.abs(a))) if a.size else 0.0
+    if m == 0.0 or not math.isfinite(m):
+        return m
+    b = a / a.dtype.type(m)
+    return m * math.sqrt(float(np.vdot(b, b)))
+
+
+def _clip_before(v: np.ndarray, norm_type: float) -> float:
+    """optim.clip._scaled_norm as it was (a float64 vector)."""
+    if v.size == 0:
+        return 0.0
+    m = float(np.max(np.abs(v)))
+    if m == 0.0 or not math.isfinite(m) or norm_type == math.inf:
+        return m
+    return m * float(np.linalg.norm(v / m, ord=norm_type))
+
+
+SCALES = {np.float16: (1e-4, 1.0, 200.0), np.float32: (1e-30, 1e-22, 1.0, 1e18, 1e36),
+          np.float64: (1e-300, 1e-160, 1e-310, 1.0, 1e160, 1e300)}
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_the_diagnostic_norm_keeps_its_results_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    fell_back = 0
+    for scale in SCALES[dtype]:
+        for shape in [(16, 50), (7,), (3, 4, 5), (1, 1), (0, 3)]:
+            for _ in range(20):
+                a = (rng.standard_normal(shape) * scale).astype(dtype)
+                want = _diagnostic_before(a)
+                got = frobenius_norm(a)
+                assert got == want or (math.isnan(got) and math.isnan(want)), (dtype, scale, shape, got, want)
+                buf = np.zeros(1)
+                record_norm(buf, 0, a)
+                assert buf[0] == want or math.isnan(want)
+                lo, hi = _SQUARES_OK[np.dtype(dtype)]
+                fell_back += a.size > 0 and not lo <= float(np.vdot(a, a)) <= hi
+    assert fell_back >= 40  # the rescaled path itself was compared, not only the plain one
+
+
+def test_the_diagnostic_norm_of_inf_nan_and_zero_is_as_before():
+    for a in (np.array([np.inf, 1.0], np.float32), np.array([np.nan, 1e-30], np.float32), np.zeros(4, np.float32),
+              np.array([1e-30, -np.inf]), np.zeros((0,), np.float32)):
+        want, got = _diagnostic_before(a), frobenius_norm(a)
+        assert got == want or (math.isnan(got) and math.isnan(want)), (a, got, want)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, 0.5, math.inf])
+def test_clippings_rescaled_norm_keeps_its_results_bit_for_bit(norm_type):
+    rng = np.random.default_rng(1)
+    for scale in (1e300, 1e200, 1e-200, 1.0):
+        for size in (1, 5, 1000):
+            for _ in range(10):
+                v = rng.standard_normal(size) * scale
+                with np.errstate(over="ignore"):
+                    want = _clip_before(v, norm_type)
+                assert scaled_norm(v, norm_type) == want, (scale, size)
+    big = {"a": np.full((3, 4), 1e200), "b": np.full(5, -3e199)}  # the powers overflow: grad_norm's fallback
+    norms = np.array([_clip_before(g.ravel(), norm_type) for g in big.values()])
+    with np.errstate(over="ignore"):
+        total = float(np.linalg.norm(norms, ord=norm_type))
+    want = total if math.isfinite(total) else _clip_before(norms, norm_type)
+    assert grad_norm(big, norm_type) == want and math.isfinite(want)
+
