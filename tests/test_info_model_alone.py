@@ -61,3 +61,18 @@ def test_a_missing_arpa_file_is_no_such_arpa_file(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("a b\n", encoding="utf-8")
     code, out, err = run_cli(capsys, ["evaluate", str(tmp_path / "lm.arpa"), str(tmp_path / "t.txt")])
     assert code == 2 and f"{tmp_path / 'lm.arpa'}: no such ARPA file; check the path" in err, err
+
+
+def test_a_saved_translator_is_a_model_alone_as_other_savers_write(tmp_path):
+    """save_translator wrote meta kind "seq2seq-model", which no other saver writes and info printed raw."""
+    from test_seq2seq_lengths import _real_translator
+
+    from rnnkit.seq2seq.io import LengthRule, load_translator, save_translator
+
+    saved = save_translator(tmp_path / "t.safetensors", _real_translator(LengthRule(3.25, 17)))
+    assert _row(checkpoint_info(saved), "kind").endswith(_SAVED_KIND)
+    load_translator(saved)
+
+
+_SAVED_KIND = ("model alone, without training state (not an export: no export record; a library saver's, e.g. "
+               "save_lm, or a demo's)")

@@ -112,7 +112,7 @@ def _check_bleu_tokenize(name: Any) -> None:
 
 def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
     """Write ``translator`` as one checkpoint file (parameters and metadata); returns the path."""
-    return save_task_checkpoint(path, translator.model.params, translator.meta(), "seq2seq-model")
+    return save_task_checkpoint(path, translator.model.params, translator.meta())
 
 
 def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) -> Translator:
