@@ -3,14 +3,15 @@ decodes the same without training; ``rnnkit info`` describes the file; wrong use
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 from clirun import _one_line, error_line, run_cli
 
 from rnnkit.checkpoint import load_checkpoint, save_checkpoint
-from rnnkit.demos.ctc import CTCDemoConfig, Transcriber, load_transcriber, save_transcriber
+from rnnkit.demos.ctc import CTCDemoConfig, Transcriber, load_transcriber, save_transcriber, trained_or_loaded
+from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_strings
 from rnnkit.demos.ctc_speech import speech_batch
 from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq.pointer import PointerNet
@@ -99,3 +100,13 @@ def test_the_cli_refuses_load_with_training_options_or_another_file(capsys, tmp_
     assert "no such folder or file; give the folder 'rnnkit demo ctc --save DIR' wrote" in _one_line(err)
     code, _, err = run_cli(capsys, ["demo", "ctc", "--save", str(path)])
     assert code == 2 and _one_line(err).startswith("rnnkit: error: Expected --save to be a folder"), err
+
+
+def test_a_loaded_network_tested_on_another_seed_fuses_the_lm_of_the_strings_it_trained_on():
+    cfg = CTCDemoConfig(steps=2, hidden=3, batch_size=3, text="words", seed=5)
+    model = Transcriber(cfg.symbols, cfg.hidden, np.random.default_rng(0))
+    lms = [trained_or_loaded(replace(cfg, seed=9), model, None, LMFusion(3), lambda line: None, seed)[1]
+           for seed in (5, None)]
+    trained = fit_string_lm(training_strings(cfg), cfg.symbols, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(lms[0].counts_, trained.counts_))
+    assert not all(np.array_equal(a, b) for a, b in zip(lms[1].counts_, trained.counts_))  # seed 9's strings

@@ -94,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if max(args.test_lengths) > MAX_LENGTH:
         raise ValueError(f"Expected --test-lengths <= {MAX_LENGTH}, got {max(args.test_lengths)}")
     fusion = LMFusion(args.lm_order, args.lm_weight, args.length_bonus)
-    model = None
+    model, train_seed = None, None
     if args.load is not None:
         model, cfg = load_transcriber(demo_file(Path(args.load), SAVE))
+        train_seed = cfg.seed  # --lm-order draws its training strings again with it
         cfg = replace(cfg, seed=args.seed) if given(args, "seed") else cfg
     else:
         cfg = replace(DEFAULTS, steps=args.steps, seed=args.seed, hidden=args.hidden, symbols=args.symbols,
@@ -108,5 +109,5 @@ def run(args: argparse.Namespace) -> int:
           f"(seed {cfg.seed})")
     with blas_threads(args):  # one BLAS thread unless --threads: the products are small
         run_ctc_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print, fusion=fusion, model=model,
-                     save=args.save)
+                     save=args.save, train_seed=train_seed)
     return 0

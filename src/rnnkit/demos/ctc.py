@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +194,11 @@ def load_transcriber(path: str | os.PathLike) -> tuple[Transcriber, CTCDemoConfi
 
 
 def trained_or_loaded(cfg: CTCDemoConfig, model: Transcriber | None, save: str | os.PathLike | None,
-                      fusion: LMFusion, log: Callable[[str], None]) -> tuple[Transcriber, Any]:
+                      fusion: LMFusion, log: Callable[[str], None],
+                      train_seed: int | None = None) -> tuple[Transcriber, Any]:
     """(``model``, or one trained under ``cfg`` and with ``save`` written to its model.safetensors; the n-gram
-    model of its training strings when ``fusion.order``, else None), the lines saying so to ``log``."""
+    model of its training strings when ``fusion.order``, else None), the lines saying so to ``log``.
+    ``train_seed``: the seed a loaded ``model`` trained with, when ``cfg.seed`` (the tests') is another."""
     seen: list[np.ndarray] | None = [] if fusion.order else None
     if model is None:
         start = time.perf_counter()
@@ -208,7 +210,7 @@ def trained_or_loaded(cfg: CTCDemoConfig, model: Transcriber | None, save: str |
     else:
         log("a loaded network, not trained here")
         if fusion.order:
-            seen = training_strings(cfg)
+            seen = training_strings(cfg if train_seed is None else replace(cfg, seed=train_seed))
     if not fusion.order:
         return model, None
     lm = fit_string_lm(seen, cfg.symbols, fusion.order)
@@ -222,10 +224,11 @@ def trained_or_loaded(cfg: CTCDemoConfig, model: Transcriber | None, save: str |
 
 def run_ctc_demo(cfg: CTCDemoConfig, test_lengths: Sequence[int], test_size: int = 200, beam: int = 8,
                  log: Callable[[str], None] = print, fusion: LMFusion = LMFusion(), model: Transcriber | None = None,
-                 save: str | os.PathLike | None = None) -> dict[int, dict[str, float]]:
-    """Train (or take ``model``), show examples, and test at each of ``test_lengths``, with the language model
-    of ``fusion`` too when its order is not 0; returns {n: evaluate_transcriber's dict}."""
-    model, lm = trained_or_loaded(cfg, model, save, fusion, log)
+                 save: str | os.PathLike | None = None, train_seed: int | None = None) -> dict[int, dict[str, float]]:
+    """Train (or take ``model``, trained with ``train_seed`` if not ``cfg.seed``), show examples, and test at each
+    of ``test_lengths``, with the language model of ``fusion`` too when its order is not 0; returns
+    {n: evaluate_transcriber's dict}."""
+    model, lm = trained_or_loaded(cfg, model, save, fusion, log, train_seed)
     log(f"examples (n = {cfg.max_len}; frames: each frame's most probable class, - the blank):")
     for line in show_examples(model, cfg, cfg.max_len, 3, np.random.default_rng([cfg.seed, 3])):
         log(line)
