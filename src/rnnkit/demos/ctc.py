@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.checkpoint_task import load_task_checkpoint, reading_metadata, restore_params, save_task_checkpoint
+from rnnkit.checkpoint_task import (copy_into, load_task_checkpoint, reading_metadata, restore_params,
+                                   save_task_checkpoint)
 from rnnkit.checks import check_int, check_number
 from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_strings
 from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, speech_batch, spell
@@ -38,6 +39,7 @@ from rnnkit.demos.training_checks import check_length_training
 from rnnkit.errors import NonFiniteError
 from rnnkit.metrics.edit_distance import label_error_rate
 from rnnkit.nn import Linear, ctc_beam_decode, ctc_greedy_decode, ctc_loss, ctc_loss_backward
+from rnnkit.nn.ctc_lm import label_lm
 from rnnkit.optim import clip_grad_norm
 from rnnkit.recurrent import LSTM
 
@@ -96,8 +98,6 @@ class Transcriber:
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy ``arrays`` (every parameter, by :attr:`params`' names) into the parameters in place."""
-        from rnnkit.checkpoint_task import copy_into
-
         copy_into(self.params, arrays, "the transcriber's")
 
 
@@ -140,6 +140,7 @@ def evaluate_transcriber(model: Transcriber, cfg: CTCDemoConfig, n: int, count: 
     hyps: dict[str, list[list[int]]] = {"baseline": [], "greedy": [], "beam": []}
     if lm is not None:
         hyps["beam+lm"] = []
+        lm = label_lm(lm, cfg.symbols + 1, 0)  # once: its cache of distributions serves every batch
     draw = text_drawer(cfg.text, cfg.symbols)
     for lo in range(0, count, batch_size):
         x, lengths, targets, _ = speech_batch(rng, np.full(min(batch_size, count - lo), n), cfg.symbols, cfg.noise,
