@@ -157,3 +157,33 @@ def test_float32_stays_float32_and_agrees_with_float64():
     assert_close("loss", loss32, loss64, 1e-5)
     assert_close("dlogits", ctc_loss_backward(np.ones(5, np.float32), cache32),
                  ctc_loss_backward(np.ones(5), cache64), 1e-5)
+
+
+def test_the_loss_alone_runs_no_beta_recursion_and_the_backward_runs_it_once(monkeypatch):
+    """beta is read by the gradient only: a loss-only call (evaluation) skips it, a backward pays for it once,
+    and the gradient is the posterior identity's, gamma from the same alpha and beta recursions."""
+    import rnnkit.nn.ctc as ctc
+
+    calls = []
+    real = ctc.ctc_beta
+    monkeypatch.setattr(ctc, "ctc_beta", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(5)
+    logits = _logits(rng)
+    loss, cache = ctc_loss(logits, TARGETS, INPUT_LENGTHS, TARGET_LENGTHS, reduction="none")
+    assert calls == []
+    dloss = rng.normal(size=5)
+    grad = ctc_loss_backward(dloss, cache)
+    assert calls == [1]
+    # the same gradient from the recursions called here by hand: d/du_t(k) = dloss_b (y_t(k) - gamma_t(k))
+    logp = log_softmax(logits, axis=2)
+    ext, skip = ctc.extend_targets(TARGETS, TARGET_LENGTHS, 0)
+    lp_ext = np.take_along_axis(logp, np.broadcast_to(ext[None], (6,) + ext.shape), axis=2)
+    post = np.exp(ctc.ctc_alpha(lp_ext, skip, TARGET_LENGTHS) + real(lp_ext, skip, INPUT_LENGTHS, TARGET_LENGTHS)
+                  + loss[None, :, None])  # (T, B, S')
+    gamma = np.zeros_like(logp)
+    for b in range(5):
+        for s in range(ext.shape[1]):
+            gamma[:, b, ext[b, s]] += post[:, b, s]
+    expected = (np.exp(logp) - gamma) * dloss[None, :, None]
+    expected[np.arange(6)[:, None] >= INPUT_LENGTHS[None, :]] = 0
+    assert_close("dlogits", grad, expected, 1e-12)

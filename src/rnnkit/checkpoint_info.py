@@ -19,7 +19,7 @@ dict with these keys (a fact the file does not hold is None)::
                        does; arrays not read: verify=False), "absent" (a file written before digests), None
     architecture       :func:`rnnkit.checkpoint_models.describe_task`'s: summary, cell, layers, hidden, ...
     sizes              vocabulary, tags, classes, source/target vocabulary sizes (a SentencePiece model's pieces,
-                       a pointer network's input_size)
+                       a pointer network's or CTC transcriber's input_size)
     parameters         {"total", "dtype", "groups": {module: {"count", "arrays", "dtype"}}}: the model's
                        arrays (``model/`` of a checkpoint), grouped by the name's first part (rnn, embedding)
     stored             {"total", "bytes", "groups": {prefix: {"count", "arrays", "bytes", "dtype"}}}: every
@@ -30,7 +30,8 @@ dict with these keys (a fact the file does not hold is None)::
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them (``rnnkit info`` adds
                        "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`), or {"demo": ...} the
-                       settings a demo stored with its model (``demo pointer --save``'s, ``demo``'s); else None
+                       settings a demo stored with its model (``demo pointer --save``'s, ``demo ctc --save``'s,
+                       ``demo``'s); else None
     export             the export record (source, source_kind, step, epoch, steps_into_epoch, dtype); else None
     rnnkit_version     the rnnkit version that wrote the file: a checkpoint's header, a --torch file's
                        metadata, an ONNX graph's producer_version; None in files written before it was kept

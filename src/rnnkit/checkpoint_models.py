@@ -22,7 +22,8 @@ from typing import Any
 
 # the key of each kind's model configuration in its task record
 CONFIG_KEYS = {"lm": "lm_config", "ngram": "config", "tagger": "tagger_config", "classifier": "classifier_config",
-               "seq2seq": "seq2seq_config", "treenet": "treenet_config", "pointer": "pointer_config"}
+               "seq2seq": "seq2seq_config", "treenet": "treenet_config", "pointer": "pointer_config",
+               "ctc": "transcriber_config"}
 _CELLS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "rntn": "RNTN", "childsum": "Child-Sum Tree-LSTM"}
 
 
@@ -252,8 +253,18 @@ def _pointer(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any],
     return arch, {"input_size": _int(cfg.get("input_size"))}
 
 
+def _ctc(task: dict[str, Any], cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    demo = _dict(task.get("demo"))
+    text = f", {demo['text']} text" if isinstance(demo.get("text"), str) else ""
+    symbols = _int(cfg.get("symbols"))
+    arch = {"summary": f"bidirectional LSTM CTC transcriber (rnnkit demo ctc{text})", "cell": "lstm", "layers": 1,
+            "hidden": _int(cfg.get("hidden_size")), "directions": 2,
+            "extras": ["a linear layer over the blank and the symbols"]}
+    return arch, {"input_size": _int(cfg.get("input_size")), "classes": symbols + 1 if symbols else None}
+
+
 _DESCRIBE = {"lm": _lm, "ngram": _ngram, "tagger": _tagger, "classifier": _classifier,
-             "seq2seq": _seq2seq, "treenet": _treenet, "pointer": _pointer}
+             "seq2seq": _seq2seq, "treenet": _treenet, "pointer": _pointer, "ctc": _ctc}
 
 
 def describe_task(task: Any, tables: Collection[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -55,7 +55,8 @@ MODEL_KINDS = {
     "seq2seq": ("a translation model", "rnnkit translate or evaluate"),
 }
 # checkpoints of a demo's model: named and described (rnnkit info), but no task command (export, evaluate) takes them
-DEMO_KINDS = {"pointer": ("a pointer network", "rnnkit demo pointer --load FILE")}
+DEMO_KINDS = {"pointer": ("a pointer network", "rnnkit demo pointer --load FILE"),
+              "ctc": ("a CTC transcriber", "rnnkit demo ctc --load FILE")}
 KNOWN_KINDS = MODEL_KINDS | DEMO_KINDS  # every kind a message can name
 
 

@@ -120,6 +120,11 @@ def nonnegative_float(text: str) -> float:
     return _number(text, lambda x: math.isfinite(x) and x >= 0, "a finite number >= 0")
 
 
+def finite_float(text: str) -> float:
+    """argparse type: a finite number, of either sign."""
+    return _number(text, math.isfinite, "a finite number")
+
+
 def rate(text: str) -> float:
     """argparse type: a probability in [0, 1], such as scheduled sampling's rate."""
     return _number(text, lambda x: 0.0 <= x <= 1.0, "a number in [0, 1]")

@@ -6,11 +6,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
 from rnnkit.cli.common import positive_int, run_folder
-from rnnkit.cli.demo_options import add_length_training
+from rnnkit.cli.demo_options import add_length_training, check_save_load, demo_file
 from rnnkit.cli.given import given
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
@@ -72,24 +71,9 @@ TRAINING = ("steps", "hidden", "min_len", "max_len", "save")  # options that onl
 INPUT_SIZE = {"sort": 1, "hull": 3}  # a task's input vectors: a number; a point (x, y) and the end-marker flag
 
 
-def demo_file(path: Path) -> Path:
-    """The checkpoint ``--load`` names: DIR/model.safetensors of a folder ``--save DIR`` wrote, or that file; a
-    missing path, a folder without it or a file that is no safetensors file is a one-line CheckpointError."""
-    hint = f"give the folder '{SAVE}' wrote, or its {MODEL_FILE}"
-    if path.is_dir():
-        if not (path / MODEL_FILE).exists():
-            raise CheckpointError(f"{path}: a folder without {MODEL_FILE}; {hint}")
-        path = path / MODEL_FILE
-    elif not path.exists():
-        raise CheckpointError(f"{path}: no such folder or file; {hint}")
-    if path.is_file() and not is_safetensors(path):
-        raise CheckpointError(f"{path}: not a checkpoint (not a safetensors file); {hint}")
-    return path
-
-
 def load_demo_model(args: argparse.Namespace) -> tuple[PointerNet, str, PointerDemoConfig]:
     """(the network, its task, its training settings) of ``--load``, its metadata checked against ``--task``."""
-    path = demo_file(Path(args.load))
+    path = demo_file(Path(args.load), SAVE)
     model, meta = load_pointer(path)
     if "demo" not in meta:
         raise CheckpointError(f"{path}: a pointer network without the demo's settings (save_pointer wrote it), not "
@@ -108,11 +92,7 @@ def load_demo_model(args: argparse.Namespace) -> tuple[PointerNet, str, PointerD
 
 def run(args: argparse.Namespace) -> int:
     refuse_main_demo_options(args, "pointer")
-    written = [name for name in TRAINING if given(args, name)]
-    if args.load is not None and written:
-        option = "--" + written[0].replace("_", "-")
-        raise ValueError(f"Expected no {option} with --load (it tests a trained network and trains none), got "
-                         f"{option}; leave it out, or --load out to train one")
+    check_save_load(args, TRAINING)
     if args.min_len > args.max_len:
         raise ValueError(f"Expected --min-len <= --max-len, got {args.min_len} and {args.max_len}")
     if args.max_len > MAX_TRAIN_LENGTH:
@@ -121,9 +101,6 @@ def run(args: argparse.Namespace) -> int:
     if max(args.test_lengths) > MAX_LENGTH:
         raise ValueError(f"Expected --test-lengths <= {MAX_LENGTH}, got {max(args.test_lengths)}: decoding's "
                          f"scores grow as n^2")
-    if args.save is not None and Path(args.save).exists() and not Path(args.save).is_dir():
-        raise ValueError(f"Expected --save to be a folder (the network goes to its {MODEL_FILE}), got the file "
-                         f"{args.save}; give a folder")
     model, task = None, args.task
     cfg = replace(DEFAULTS, steps=args.steps, seed=args.seed, hidden=args.hidden, min_len=args.min_len,
                   max_len=args.max_len)

@@ -16,6 +16,8 @@ reads the whole run (and both directions), can average over the run.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rnnkit.checks import check_int
@@ -49,10 +51,12 @@ def say(rng: np.random.Generator, labels: np.ndarray, protos: np.ndarray, noise:
 
 
 def speech_batch(rng: np.random.Generator, label_lengths: np.ndarray, symbols: int, noise: float,
-                 dtype: object = np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Strings of ``label_lengths`` (B,) symbols drawn uniformly from 1..A, said (:func:`say`): frames
-    x (T, B, 2) zero after each sequence's end, input lengths (B,), targets (B, S) zero-padded, target
-    lengths (B,) (T, S the longest)."""
+                 dtype: object = np.float32, draw: Callable[[np.random.Generator, int], np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Strings of ``label_lengths`` (B,) symbols drawn uniformly from 1..A (or by ``draw(rng, n)``, n labels:
+    :func:`rnnkit.demos.ctc_words.text_drawer`), said (:func:`say`): frames x (T, B, 2) zero after each
+    sequence's end, input lengths (B,), targets (B, S) zero-padded, target lengths (B,) (T, S the longest)."""
+
     A = check_int("symbols", symbols, 2)
     lengths = np.asarray(label_lengths, dtype=np.int64)
     B, S = lengths.shape[0], int(lengths.max())
@@ -60,7 +64,10 @@ def speech_batch(rng: np.random.Generator, label_lengths: np.ndarray, symbols: i
     frames = []
     protos = prototypes(A)  # (A + 1, 2)
     for b in range(B):
-        targets[b, :lengths[b]] = rng.integers(1, A + 1, size=lengths[b])
+        if draw is None:
+            targets[b, :lengths[b]] = rng.integers(1, A + 1, size=lengths[b])
+        else:
+            targets[b, :lengths[b]] = draw(rng, int(lengths[b]))
         frames.append(say(rng, targets[b, :lengths[b]], protos, noise))
     input_lengths = np.array([len(f) for f in frames], dtype=np.int64)  # (B,)
     x = np.zeros((int(input_lengths.max()), B, 2), dtype=dtype)  # (T, B, 2)

@@ -14,6 +14,8 @@ import numpy as np
 
 from rnnkit.optim import Adam
 
+MODEL_FILE = "model.safetensors"  # what a demo's --save DIR (demo ctc, demo pointer) writes in DIR, and --load reads
+
 
 class DemoSteps:
     """``for step in DemoSteps(...)``: steps 1..``cfg.steps``; ``opt`` (Adam at ``cfg.lr``) and ``rng`` (the

@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.checks import check_number
-from rnnkit.demos.demo_steps import DemoSteps
+from rnnkit.demos.demo_steps import MODEL_FILE, DemoSteps
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.optim import clip_grad_norm
 from rnnkit.seq2seq.pointer import PointerNet
 from rnnkit.seq2seq.pointer_io import save_pointer
 
-MODEL_FILE = "model.safetensors"  # what rnnkit demo pointer --save DIR writes in DIR, and --load DIR reads
 
 
 @dataclass(frozen=True)

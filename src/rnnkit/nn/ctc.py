@@ -47,10 +47,12 @@ class CTCCache:
 
     log_probs: np.ndarray  # (T, B, C) log y_t(k)
     log_alpha: np.ndarray  # (T, B, S')
-    log_beta: np.ndarray  # (T, B, S')
+    lp_ext: np.ndarray  # (T, B, S') log y_t(l'_s), what the backward's beta recursion reads
+    skip: np.ndarray  # (B, S') the skips s-2 -> s allowed
     extended: np.ndarray  # (B, S') l', padded with the blank
     nll: np.ndarray  # (B,) -log p(l_b | x_b), inf where no path reaches l_b
     input_lengths: np.ndarray  # (B,)
+    target_lengths: np.ndarray  # (B,)
     weights: np.ndarray  # (B,) d(reduced loss)/d(loss_b): 1 (sum, none), 1 / (B max(S_b, 1)) (mean)
     reduction: str
     zero_infinity: bool
@@ -135,16 +137,14 @@ def ctc_loss(logits: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray 
     blank = check_blank(blank, C)
     reduction = check_reduction(reduction)
     lengths = check_input_lengths(input_lengths, T, B)
-    padded = check_targets(targets, target_lengths, B, C, blank)  # (B, S)
-    tlengths = np.asarray(target_lengths, dtype=np.int64).reshape(B)
+    padded, tlengths = check_targets(targets, target_lengths, B, C, blank)  # (B, S), (B,)
     if not zero_infinity:
         check_reachable(tlengths, lengths)
 
     log_probs = log_softmax(logits, axis=2)  # (T, B, C)
     extended, skip = extend_targets(padded, tlengths, blank)  # (B, S'), (B, S')
     lp_ext = np.take_along_axis(log_probs, np.broadcast_to(extended[None], (T,) + extended.shape), axis=2)
-    alpha = ctc_alpha(lp_ext, skip, tlengths)  # (T, B, S')
-    beta = ctc_beta(lp_ext, skip, lengths, tlengths)  # (T, B, S')
+    alpha = ctc_alpha(lp_ext, skip, tlengths)  # (T, B, S'); beta waits for the backward: a loss alone needs none
     rows = np.arange(B)
     final = alpha[lengths - 1, rows]  # (B, S') alpha_{T_b - 1}
     last = 2 * tlengths
@@ -159,7 +159,8 @@ def ctc_loss(logits: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray 
     losses = nll.copy()
     if zero_infinity:
         losses[np.isinf(losses)] = 0
-    cache = CTCCache(log_probs, alpha, beta, extended, nll, lengths, weights, reduction, bool(zero_infinity))
+    cache = CTCCache(log_probs, alpha, lp_ext, skip, extended, nll, lengths, tlengths, weights, reduction,
+                     bool(zero_infinity))
     if reduction == "none":
         return losses, cache
     return float(np.dot(losses.astype(np.float64), weights.astype(np.float64))), cache
@@ -171,7 +172,8 @@ def ctc_posteriors(cache: CTCCache) -> np.ndarray:
     T, B, C = cache.log_probs.shape
     finite = np.isfinite(cache.nll)  # (B,)
     nll = np.where(finite, cache.nll, 0).astype(cache.log_alpha.dtype)
-    post = np.exp(cache.log_alpha + cache.log_beta + nll[None, :, None])  # (T, B, S')
+    beta = ctc_beta(cache.lp_ext, cache.skip, cache.input_lengths, cache.target_lengths)  # (T, B, S')
+    post = np.exp(cache.log_alpha + beta + nll[None, :, None])  # (T, B, S')
     post[:, ~finite] = 0
     onehot = np.zeros(cache.extended.shape + (C,), dtype=post.dtype)  # (B, S', C)
     np.put_along_axis(onehot, cache.extended[:, :, None], 1, axis=2)

@@ -53,9 +53,11 @@ def check_input_lengths(input_lengths: object, T: int, B: int) -> np.ndarray:
     return lengths
 
 
-def check_targets(targets: object, target_lengths: object, B: int, C: int, blank: int) -> np.ndarray:
-    """Targets (B, S) int64, padded past each length with the blank, from padded targets (B, S) or the
-    concatenated (sum of target_lengths,) ones, as ``torch.nn.functional.ctc_loss`` takes them."""
+def check_targets(targets: object, target_lengths: object, B: int, C: int,
+                  blank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(targets (B, S) int64, padded past each length with the blank, target_lengths (B,) int64), from padded
+    targets (B, S) or the concatenated (sum of target_lengths,) ones, as ``torch.nn.functional.ctc_loss`` takes
+    them."""
     lengths = _int_vector("target_lengths", target_lengths, B)
     if lengths.size and lengths.min() < 0:
         raise ValueError(f"Expected target_lengths >= 0, got {lengths.min()}")
@@ -89,7 +91,7 @@ def check_targets(targets: object, target_lengths: object, B: int, C: int, blank
     if np.any(used == blank):
         raise ValueError(f"Expected no target label equal to the blank {blank}: the blank means 'no label'; number "
                          f"the labels apart from it (e.g. 1..{C - 1} with blank=0) or pass the blank's index as blank")
-    return padded
+    return padded, lengths
 
 
 def check_reachable(target_lengths: np.ndarray, input_lengths: np.ndarray) -> None:

@@ -1,0 +1,52 @@
+r"""``rnnkit demo ctc --lm-order N``: a character n-gram model of the training strings, fused into the prefix beam
+search (:func:`rnnkit.nn.ctc_decode.prefix_beam_search`: score = log p_ctc + alpha log P_lm + beta |l|).
+
+The n-gram model is fitted on the very strings the network trained on: those the training collected, or, for a
+loaded network, the same strings drawn again from the training's generator ``default_rng([seed, 1])`` (which
+draws each batch's speech too, so this replays the batches: some 5 ms a batch).  Its tokens are the symbols
+1..A less one (the blank is no token: :mod:`rnnkit.nn.ctc_lm`), each string a sequence from ``<s>``.  On the
+default uniformly random strings the model can learn nothing (its perplexity is A): ``--text words`` draws
+word-like strings (:mod:`rnnkit.demos.ctc_words`), whose next symbol it can predict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnkit.checks import check_int, check_number
+from rnnkit.demos.ctc_speech import speech_batch
+from rnnkit.demos.ctc_words import text_drawer
+from rnnkit.lm.ngram import NGramLM
+
+
+@dataclass(frozen=True)
+class LMFusion:
+    """The language model's settings: ``order`` 0 for none."""
+
+    order: int = 0  # n of the character n-gram (Kneser-Ney); 0: no language model
+    weight: float = 0.5  # alpha, the LM's weight
+    bonus: float = 0.5  # beta, added per label (0.5 and weight 0.5: the best of a few on --text words, seed 10)
+
+    def __post_init__(self) -> None:
+        check_int("order", self.order, 0)
+        check_number("weight", self.weight, low=0.0)
+        check_number("bonus", self.bonus)
+
+
+def training_strings(cfg) -> list[np.ndarray]:
+    """The label strings (each (n,) in 1..A) of :func:`rnnkit.demos.ctc.train_transcriber`'s batches under
+    ``cfg`` (a :class:`rnnkit.demos.ctc.CTCDemoConfig`), drawn again as the training drew them."""
+    rng = np.random.default_rng([cfg.seed, 1])  # DemoSteps' generator of the batches
+    draw = text_drawer(cfg.text, cfg.symbols)
+    strings = []
+    for _ in range(cfg.steps):
+        label_lengths = rng.integers(cfg.min_len, cfg.max_len + 1, size=cfg.batch_size)
+        _, _, targets, target_lengths = speech_batch(rng, label_lengths, cfg.symbols, cfg.noise, draw=draw)
+        strings += [t[:n] for t, n in zip(targets, target_lengths)]
+    return strings
+
+
+def fit_string_lm(strings: list[np.ndarray], symbols: int, order: int) -> NGramLM:
+    """A Kneser-Ney n-gram model of ``strings`` (labels 1..A), its tokens the labels less one (0..A-1)."""
+    return NGramLM(order).fit([np.asarray(s) - 1 for s in strings], symbols)
