@@ -63,6 +63,8 @@ def test_info_describes_it_and_export_and_evaluate_say_which_command_takes_it(tm
     assert info["architecture"]["hidden"] == 3 and info["architecture"]["directions"] == 2
     assert "words text" in info["architecture"]["summary"] and info["sizes"] == {"input_size": 2, "classes": 5}
     assert info["options"] == {"demo": asdict(CFG)}
+    code, out, err = run_cli(capsys, ["info", str(path)])  # named as the demo's, as demo pointer --save's is
+    assert "kind        a CTC transcriber (ctc): model of 'rnnkit demo ctc --save' (the model alone)" in out, out
     (tmp_path / "x.txt").write_text("a b\n", encoding="utf-8")
     for argv in (["export", str(path), "-o", str(tmp_path / "e.safetensors")],
                  ["evaluate", str(path), str(tmp_path / "x.txt")]):

@@ -88,6 +88,7 @@ _KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported 
           "hmm-json": "HMM tagger of HMMTagger.save (JSON; rnnkit tag, evaluate and LoadedTagger read it)"}
 # a demo's model, as its "demo" record (rnnkit.checkpoint_info: options) names it, by its task kind
 _DEMO_MODELS = {"pointer": "model of 'rnnkit demo pointer --save' (the model alone)",
+                "ctc": "model of 'rnnkit demo ctc --save' (the model alone)",
                 "lm": "trained model of 'rnnkit demo', the character-level language model demo (the model alone)"}
 _SAVED_ALONE = ("model alone, without training state (not an export: no export record; a library saver's, e.g. "
                 "save_lm, or a demo's)")
