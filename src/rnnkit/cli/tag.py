@@ -56,7 +56,9 @@ def register(groups) -> None:
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
                                    description="Segment raw text (one sentence a line) with a BMES tagger or HMM; "
                                                "words come out separated by spaces.  Existing spaces stay word "
-                                               "boundaries; a web or e-mail address (a word of its own), a Latin "
+                                               "boundaries; a web or e-mail address (a word of its own, Chinese "
+                                               "in it included: https://中文.tw/路徑; a space or a full-width mark "
+                                               "ends it), a Latin "
                                                "word or number (MacBook, 3.5, 6,000) and a character on screen (an "
                                                "emoji with its joiners, a flag) are never split, and a Latin "
                                                "word is cut from the Chinese beside it.  A line over "
