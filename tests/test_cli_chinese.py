@@ -187,13 +187,19 @@ def test_every_word_reading_command_warns_about_raw_chinese(tmp_path, capsys):
         assert code == 0 and len(_warnings(err)) == warned and (not warned or "mean nothing" in err), err
 
 
-def test_segmenting_text_in_the_other_script_names_the_unknown_characters(tmp_path, capsys):
-    trad = tmp_path / "trad.txt"
-    trad.write_text("我們 今天 去 公園 散步\n天氣 很 好\n這 是 一個 測試 句子\n" * 10, encoding="utf-8")
+def _hmm_segmenter(tmp_path, capsys, text: str):
+    """An HMM segmenter trained on ``text`` (words separated by spaces); returns its path."""
+    train = tmp_path / "hmm-train.txt"
+    train.write_text(text, encoding="utf-8")
     model = tmp_path / "hmm.safetensors"
-    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(trad), "--format", "segmented", "--output",
+    code, _, err = run_cli(capsys, ["train", "hmm", "--train", str(train), "--format", "segmented", "--output",
                                     str(model)])
     assert code == 0, err
+    return model
+
+
+def test_segmenting_text_in_the_other_script_names_the_unknown_characters(tmp_path, capsys):
+    model = _hmm_segmenter(tmp_path, capsys, "我們 今天 去 公園 散步\n天氣 很 好\n這 是 一個 測試 句子\n" * 10)
     for text, warned in (("我們今天去公園散步天氣很好\n", False), ("我们今天去公园散步这是一个测试句子\n", True)):
         raw = tmp_path / "raw.txt"
         raw.write_text(text, encoding="utf-8")
@@ -206,13 +212,27 @@ def test_segmenting_text_in_the_other_script_names_the_unknown_characters(tmp_pa
 
 def test_unknown_characters_in_the_models_own_script_are_blamed_on_the_training_text(tmp_path, capsys):
     """Both Simplified: the warning blamed Simplified against Traditional all the same."""
-    simp = tmp_path / "simp.txt"
-    simp.write_text("我们 今天 去 公园\n这 是 一个 测试\n他们 说 好\n" * 10, encoding="utf-8")
-    model = tmp_path / "hmm.safetensors"
-    assert run_cli(capsys, ["train", "hmm", "--train", str(simp), "--format", "segmented", "--output",
-                            str(model)])[0] == 0
+    model = _hmm_segmenter(tmp_path, capsys, "我们 今天 去 公园\n这 是 一个 测试\n他们 说 好\n" * 10)
     raw = tmp_path / "raw.txt"
     raw.write_text("这个国家的经济发展很快我们都知道\n", encoding="utf-8")
     code, _, err = run_cli(capsys, ["segment", str(model), str(raw)])
     assert code == 0 and "are unknown to the model" in err and "did not hold them" in err, err
     assert "OpenCC" not in err and "Traditional" not in err, err
+
+
+def test_a_few_bad_lines_in_a_big_file_are_warned_of_line_by_line(tmp_path, capsys):
+    """The user walk's file: 500 Traditional lines and 20 Simplified ones with full-width punctuation, given
+    to a Traditional model trained on ASCII punctuation.  The 20 came out badly cut, and neither warning
+    came: their characters are under 0.5% and 20% of the file's."""
+    model = _hmm_segmenter(tmp_path, capsys, "我們 今天 去 公園 散步 , 天氣 很 好 .\n這 是 一個 測試 句子 .\n" * 10)
+    raw = tmp_path / "raw.txt"
+    raw.write_text("我們今天去公園散步,天氣很好.\n" * 500 + "我们今天去公园散步，这是一个测试句子。\n" * 3,
+                   encoding="utf-8")
+    code, _, err = run_cli(capsys, ["segment", str(model), str(raw)])
+    assert code == 0 and len(_warnings(err)) == 2, err
+    assert "3 of its 503 lines (501, 502, 503) hold full-width characters (。，)" in err, err
+    assert "3 of its 503 lines (501, 502, 503) have a fifth or more of their Chinese" in err, err
+    assert "the text is written in Simplified characters" in err, err
+    raw.write_text("我們今天去公園散步，天氣很好。\n" * 500, encoding="utf-8")  # all of it: warned once, as before
+    code, _, err = run_cli(capsys, ["segment", str(model), str(raw)])
+    assert code == 0 and len(_warnings(err)) == 1 and "1,000 characters (。，) are unknown" in err, err

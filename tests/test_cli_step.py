@@ -165,11 +165,15 @@ def test_sizes_steps_and_missing_biases(capsys, tmp_path):
     assert values(out, "h_t")[0][0] == pytest.approx(np.tanh(-2.275), abs=1e-4)
 
 
-def test_negative_first_numbers_and_full_width_commas(capsys):
+def test_negative_first_numbers_and_chinese_commas(capsys):
     argv = ["step", "--cell", "gru", "--x", "-0.5，1，2", "--h0", "-.5,1", "--precision", "2"]
     code, out, err = run_cli(capsys, argv)
     assert code == 0, err
     assert values(out, "x_t")[0].tolist() == [-0.5, 1.0, 2.0] and "[-0.50  1.00]" in out
+    # the enumeration comma 、 as well (the user walk's --x 1、0 was refused while 1，0 was read)
+    code, out, err = run_cli(capsys, ["step", "--cell", "gru", "--x", "1、0", "0、-1", "--h0", "0.5、1"])
+    assert code == 0, err
+    assert values(out, "x_t")[0].tolist() == [1.0, 0.0] and values(out, "x_t")[1].tolist() == [0.0, -1.0]
 
 
 def test_a_rounded_zero_has_no_sign():

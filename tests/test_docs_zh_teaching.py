@@ -44,3 +44,26 @@ def test_train_help_says_progress_none_hides_the_validation_lines(capsys):
     code, out, _ = run_cli(capsys, ["train", "lm", "--help"])
     assert code == 0
     assert "no per-epoch validation lines" in re.sub(r"\s+", " ", out)
+
+
+def test_the_gradcheck_example_is_what_gradcheck_prints(capsys):
+    """The shown lines are the command's, and the run of them before the first '...' is its first lines: the
+    guide left out the third (RTRL compares no input gradient) without marking the gap."""
+    block = _text().split("$ rnnkit gradcheck --cell lstm --steps 8\n", 1)[1].split("$ rnnkit", 1)[0]
+    code, out, err = run_cli(capsys, ["gradcheck", "--cell", "lstm", "--steps", "8"])
+    assert code == 0, err
+    lines = out.splitlines()
+    shown = block.splitlines()
+    head = shown[:shown.index("...")]
+    assert lines[:len(head)] == head, (head, lines)
+    assert all(line in lines for line in shown if line != "...")
+
+
+def test_the_cells_candidates_are_named_as_section_3_names_them():
+    """The term table called GRU's n 候选值, LSTM's g's name, where section 3 calls it 候选状态."""
+    text = _text()
+    table = text.split("## 6. 术语对照", 1)[1].split("## 7.", 1)[0]
+    for gate, cell, equation in (("g", "LSTM", "g_t = tanh"), ("n", "GRU", "n_t = tanh")):
+        term = text.split(equation, 1)[1].split("# ", 1)[1].split("；", 1)[0].split()[0]
+        rows = [line for line in table.splitlines() if f"{cell} 的 {gate}" in line]
+        assert len(rows) == 1 and rows[0].split("|")[1].strip() == term, (term, rows)

@@ -98,6 +98,38 @@ def test_cli_messages_for_a_gbk_file(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--encoding gb18030" in err, err
 
 
+def test_a_gbk_file_of_traditional_text_is_not_called_simplified(tmp_path, capsys):
+    """GBK writes traditional characters too (the user walk's file): it was "simplified Chinese (GBK/GB18030)"
+    all the same.  Traditional now when a tenth of its Han characters are outside GB 2312, the simplified set."""
+    from rnnkit.data.encodings import describe
+
+    path = tmp_path / "tw.txt"
+    path.write_bytes(TW.encode("gbk"))
+    code, _, err = run_cli(capsys, ["train", "lm", "--train", str(path), "--level", "char",
+                                    "--run-dir", str(tmp_path / "lm")])
+    assert code == 2 and "looks like traditional Chinese (GBK/GB18030)" in err and "simplified" not in err, err
+    assert "--encoding gb18030" in err, err
+    assert describe("gb18030", "我們在圖書館學習中文。".encode("gbk")) == "traditional Chinese (GBK/GB18030)"
+    assert describe("gb18030", "我们在图书馆学习中文。".encode("gbk")) == "simplified Chinese (GBK/GB18030)"
+    assert describe("gb18030", "中文".encode("gbk")) == "Chinese (GBK/GB18030)"  # too little to tell
+
+
+def test_a_gbk_console_is_told_of_gb18030():
+    """PYTHONIOENCODING=gbk and an emoji: the advice was UTF-8 alone, which a GBK console shows as mojibake."""
+    from rnnkit.errors import describe_encode_error
+
+    for codec in ("gbk", "cp936"):
+        try:
+            "好😀".encode(codec)
+        except UnicodeEncodeError as exc:
+            said = describe_encode_error(exc, file_option=False)
+        assert "PYTHONIOENCODING=utf-8" in said and "PYTHONIOENCODING=gb18030" in said, said
+    try:
+        "好😀".encode("ascii")
+    except UnicodeEncodeError as exc:
+        assert "gb18030" not in describe_encode_error(exc)
+
+
 def test_language_model_commands_read_the_named_encoding(tmp_path, capsys):
     """train lm, train ngram, evaluate and score take --encoding: a GBK file reads as its UTF-8 twin does."""
     gbk, utf8 = tmp_path / "zh-gbk.txt", tmp_path / "zh.txt"

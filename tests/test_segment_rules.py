@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnkit.data.segment_rules import fix_words, keep_whole, split_punctuation, written_spaces
+from rnnkit.data.segment_rules import fix_words, inner_offsets, keep_whole, split_punctuation, written_spaces
 from clirun import run_cli
 
 
@@ -138,3 +138,30 @@ def test_evaluate_scores_what_segment_prints_for_the_written_text(tmp_path, caps
     m = json.loads(out)
     assert (m["correct"], m["gold_words"], m["pred_words"]) == (correct, n_gold, n_pred)
     assert abs(m["f1"] - 2 * correct / (n_gold + n_pred)) < 1e-12
+
+
+def test_an_address_with_chinese_in_it_is_one_word():
+    """The user walk's https://中文.tw and https://example.com/路徑 came out cut in two or five.  Chinese
+    belongs to an address where a part of it starts (after / . ? = _ ( or more Chinese); Chinese right
+    after an ASCII letter or digit, and anything after a full-width or ideographic mark, follows it."""
+    cases = {
+        "網址：https://中文.tw": ["網", "址", "：", "https://中文.tw"],
+        "網址是https://example.com/路徑，好": ["網", "址", "是", "https://example.com/路徑", "，", "好"],
+        "https://zh.wikipedia.org/wiki/北京大學_(台灣)。": ["https://zh.wikipedia.org/wiki/北京大學_(台灣)", "。"],
+        "https://example.com/?q=中文&x=1」": ["https://example.com/?q=中文&x=1", "」"],
+        "寄a@例子.台灣，謝": ["寄", "a@例子.台灣", "，", "謝"],
+        # where it ends: Chinese after an ASCII letter, and full-width or ideographic marks
+        "請看https://example.com很好": ["請", "看", "https://example.com", "很", "好"],
+        "https://example.com/a/b這網頁": ["https://example.com/a/b", "這", "網", "頁"],
+        "https://example.com/路徑：好": ["https://example.com/路徑", "：", "好"],
+        "https://example.com/路徑、好": ["https://example.com/路徑", "、", "好"],
+        "https://example.com/路徑（舊）": ["https://example.com/路徑", "（", "舊", "）"],
+        "www.example.tw。": ["www.example.tw", "。"],
+        "看https://example.com/看看 好": ["看", "https://example.com/看看", " ", "好"],  # after a slash: a path
+        "ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ａ好": ["ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ａ", "好"],  # full-width throughout
+    }
+    for text, words in cases.items():
+        assert fix_words(list(text)) == words, text
+    # a user dictionary's word is not matched inside one (路徑 in https://example.com/路徑)
+    inner = inner_offsets("看看看https://example.com/路徑，好")
+    assert set(range(4, 25)) <= inner and not {3, 25} & inner

@@ -134,8 +134,9 @@ def data(tmp_path_factory):
 
 
 def test_beam_stop_reaches_the_search_from_translate_evaluate_and_train(data, monkeypatch, capsys):
-    """Each command's --beam-stop is the stop the search gets (k-finished when left out); with --beam 1 (greedy: no
-    beams to stop) it is refused, and so is a rule that does not exist."""
+    """Each command's --beam-stop is the stop the search gets (k-finished when left out), and evaluate's and train's
+    test line name it when it is not the default (the user walk's evaluate said "beam 5" alone); with --beam 1
+    (greedy: no beams to stop) it is refused, and so is a rule that does not exist."""
     model = _train(data, "run", "--epochs", "1")
     seen = []
 
@@ -150,9 +151,12 @@ def test_beam_stop_reaches_the_search_from_translate_evaluate_and_train(data, mo
         for extra, want in (([], "k-finished"), (["--beam-stop", "bound"], "bound"),
                             (["--beam-stop", "k-finished"], "k-finished")):
             seen.clear()
-            code, _, err = run_cli(capsys, [*command, "--beam", "3", *extra])
+            code, out, err = run_cli(capsys, [*command, "--beam", "3", *extra])
             assert code == 0, err
             assert seen and set(seen) == {want}, (command[0], extra, seen)
+            if command[0] != "translate":  # the report names a stop rule that is not the default
+                said = "beam 3, --beam-stop bound;" if want == "bound" else "beam 3;"
+                assert said in out and (want == "bound" or "--beam-stop" not in out), (command[0], extra, out)
         refused(run_cli(capsys, [*command, "--beam-stop", "bound"]), "--beam-stop has no effect with --beam 1")
         refused(run_cli(capsys, [*command, "--beam", "3", "--beam-stop", "never"]), "invalid choice: 'never'",
                 usage=True)

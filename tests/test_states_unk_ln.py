@@ -1,4 +1,5 @@
-"""rnnkit states marks the tokens it read as <unk>, and says what a layer-normalized LSTM's c is."""
+"""rnnkit states marks the tokens it read as <unk>, shows an invisible one as generate --next does, and says
+what a layer-normalized LSTM's c is."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 from clirun import run_cli
 
-TEXT = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n" * 20
+TEXT = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n" * 20 + "床\u3000前\n"
 
 
 def _train(tmp_path, capsys, *extra):
@@ -31,6 +32,20 @@ def test_unknown_tokens_are_marked_in_the_table_and_the_json(tmp_path, capsys):
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["token"] for r in rows] == ["床", "X", "前"]
     assert [r.get("unk", False) for r in rows] == [False, True, False]
+
+
+def test_an_invisible_token_is_written_as_generate_next_writes_it(tmp_path, capsys):
+    """The user walk's rows that looked empty: U+3000 and the U+200D joiner inside 👨‍👩‍👧 were printed as they
+    are; generate --next writes them \\u3000 and \\u200d, and so does states now."""
+    model = _train(tmp_path, capsys)
+    code, out, err = run_cli(capsys, ["states", model, "--text", "床\u3000👨\u200d👩", "--units", "0"])
+    assert code == 0, err
+    assert [line.split("\t")[0] for line in out.splitlines()[1:]] == [
+        "床", "\\u3000", "👨 (<unk>)", "\\u200d (<unk>)", "👩 (<unk>)"], out
+    code, out, err = run_cli(capsys, ["generate", model, "--prime", "床", "--next", "22"])
+    assert code == 0 and "\t\\u3000\n" in out, (out, err)  # the same token in generate --next's list
+    code, out, err = run_cli(capsys, ["states", model, "--text", "床\u3000", "--json"])  # JSON: the character
+    assert [json.loads(line)["token"] for line in out.splitlines()] == ["床", "\u3000"]
 
 
 def test_a_layer_normalized_lstm_says_c_is_before_its_ln(tmp_path, capsys):

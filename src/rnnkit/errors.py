@@ -97,8 +97,13 @@ def describe_encode_error(exc: UnicodeEncodeError, file_option: bool = True) -> 
     """Text that the output's encoding cannot hold (an ASCII terminal, ``--encoding gbk`` and an emoji);
     ``file_option``: the command has ``--encoding`` for the files it writes."""
     chars = exc.object[exc.start:exc.end][:10]
+    # a Chinese Windows console is GBK (cp936): GB18030 holds every character and keeps its Chinese legible
+    chinese = exc.encoding.lower().replace("_", "").replace("-", "") in ("gbk", "cp936", "gb2312", "936", "euccn")
+    console = ("; on a GBK console PYTHONIOENCODING=gb18030, which holds every character and which the console "
+               "shows" if chinese else "")
     return (f"cannot write {chars!r} in the {exc.encoding} encoding; for standard output set PYTHONIOENCODING=utf-8 "
-            "(or a UTF-8 locale, e.g. LANG=C.UTF-8)" + (", for a file choose --encoding utf-8" if file_option else ""))
+            f"(or a UTF-8 locale, e.g. LANG=C.UTF-8{console})"
+            + (", for a file choose --encoding utf-8" if file_option else ""))
 
 
 class Terminated(KeyboardInterrupt):

@@ -46,8 +46,8 @@ def register(groups) -> None:
     p.add_argument("--per-token", action="store_true",
                    help="print one tab-separated line per token instead: line number, position in the line (from "
                         "1), the token (\\n, \\t, \\r and \\\\ for a newline, tab, carriage return and "
-                        "backslash; <eos> or \\n is the line's end), its natural-log probability, its surprisal in "
-                        "bits (-log2 P) and 1 if it is not in the vocabulary (scored as <unk>), else 0.  A line's "
+                        "backslash, \\u3000 or \\u200d for a character that shows as nothing; <eos> or \\n is the "
+                        "line's end), its natural-log probability, its surprisal in bits (-log2 P) and 1 if it is not in the vocabulary (scored as <unk>), else 0.  A line's "
                         "log-probabilities add up to its score without --per-token (with --skip-unknown, those of "
                         "the tokens marked 1 are left out); a blank line at word level has no token, no row")
     p.add_argument("--json", action="store_true",
@@ -60,10 +60,15 @@ def register(groups) -> None:
 
 
 def token_field(token: str) -> str:
-    r"""A token as one tab-separated field: backslash, tab, newline and carriage return escaped as
-    \\, \t, \n and \r (PostgreSQL's text format), so a character model's tab or newline does not
-    split the row."""
-    return token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    r"""A token as one tab-separated field, as ``score --per-token``, ``generate --next`` and ``states`` show
+    it: backslash, tab, newline and carriage return escaped as \\, \t, \n and \r (PostgreSQL's text
+    format), so a character model's tab or newline does not split the row; and a character that shows as
+    nothing (a space other than ASCII's, such as the ideographic U+3000, a joiner such as U+200D, a control
+    character) as Python writes it, \u3000 or \u200d, so the row does not look empty."""
+    shown = token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if shown.isprintable():
+        return shown
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)
 
 
 def _line_rows(number: int, line: str, s, as_json: bool) -> list[str]:

@@ -174,7 +174,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     with Shown(progress, sum(len(p.target) + 1 for p in pairs), "evaluating the references' loss") as shown:
         nll, targets = teacher_forced_nll(translator, pairs, batch_size, on_batch=shown)
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
-            "cut": cut, "beam": beam, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
+            "cut": cut, "beam": beam, "beam_stop": beam_stop, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature, "loss": nll / targets, "ppl": perplexity(nll / targets),
             "target_tokens": targets}
 
@@ -210,6 +210,8 @@ def require_attention(translator: Any, model_path: str, option: str) -> None:
 
 def describe(s: dict[str, Any]) -> str:
     how = "greedy" if s["beam"] == 1 else f"beam {s['beam']}"
+    if s["beam"] > 1 and s.get("beam_stop", "k-finished") != "k-finished":  # the default goes unsaid
+        how += f", --beam-stop {s['beam_stop']}"
     return (f"BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact match {100 * s['exact_match']:.2f}% "
             f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']}); reference loss {s['loss']:.4f} "
             f"per target token (perplexity {format_perplexity(s['ppl'])}, teacher-forced)")

@@ -18,8 +18,9 @@ def register(groups) -> None:
                     "shown), the state carried throughout, and print, per token, the activations of one layer: "
                     "its hidden state h and, for an LSTM, the cell state c and the gates i, f, g, o, for a GRU "
                     "the gates r, z, n (PyTorch's names and order).  Tab-separated with a header row: the token "
-                    "(\\n, \\t, \\r and \\\\ escaped; one the model does not know marked ' (<unk>)': it read "
-                    "the <unk> vector there), then one column per quantity and unit (h0, h1, ..., c0, ...).  A "
+                    "(\\n, \\t, \\r and \\\\ escaped, a character that shows as nothing written \\u3000 "
+                    "or \\u200d, as 'generate --next' writes it; one the model does not know marked ' (<unk>)': "
+                    "it read the <unk> vector there), then one column per quantity and unit (h0, h1, ..., c0, ...).  A "
                     "layer-normalized LSTM's c is the cell before its LN (h = o * tanh(LN(c))), as its standard "
                     "error says.  --output draws them as heatmaps of units (y) by tokens (x), char-rnn style, an <unk> "
                     "token's label marked as in the table.",

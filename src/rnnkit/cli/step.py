@@ -57,7 +57,8 @@ def register(groups) -> None:
                    help="the input x_t, comma-separated numbers (D of them); for several steps one group a step, "
                         "separated by spaces: --x 1,0,2 0,1,-1 runs two steps, as does --x 1,0,2 --x 0,1,-1 (a "
                         "repeated --x adds steps).  A minus sign copied from a PDF "
-                        "(U+2212) reads as -, here and in every option's numbers")
+                        "(U+2212) reads as -, and a Chinese keyboard's commas ， and 、 as ',', here and in every "
+                        "option's numbers")
     p.add_argument("--h0", default=None, metavar="NUMBERS", help="the initial hidden state h_0 (H numbers)")
     p.add_argument("--c0", default=None, metavar="NUMBERS", help="the LSTM's initial cell state c_0 (H numbers)")
     p.add_argument("--backward", action="store_true", help="also the backward step(s): every gradient")

@@ -20,7 +20,7 @@ from rnnkit.cli.tag_evaluate import evaluate_tagger
 from rnnkit.cli.tag_notes import impossible_note, no_path_note
 from rnnkit.cli.file_looks import column_reason, conllu_reason, tsv_reason
 from rnnkit.cli.tagging_data import read_data
-from rnnkit.cli.text_warnings import (fold_width_hint, unknown_characters_hint, unsegmented, warn,
+from rnnkit.cli.text_warnings import (fold_width_hint, line_hints, unknown_characters_hint, unsegmented, warn,
                                       warn_unknown_tokens)
 from rnnkit.data.conll import MISC_TAG
 from rnnkit.data.slash import tagged_tokens
@@ -56,7 +56,9 @@ def register(groups) -> None:
     s = groups.commands.add_parser("segment", help="segment raw Chinese text into words",
                                    description="Segment raw text (one sentence a line) with a BMES tagger or HMM; "
                                                "words come out separated by spaces.  Existing spaces stay word "
-                                               "boundaries; a web or e-mail address (a word of its own), a Latin "
+                                               "boundaries; a web or e-mail address (a word of its own, Chinese "
+                                               "in it included: https://中文.tw/路徑; a space or a full-width mark "
+                                               "ends it), a Latin "
                                                "word or number (MacBook, 3.5, 6,000) and a character on screen (an "
                                                "emoji with its joiners, a flag) are never split, and a Latin "
                                                "word is cut from the Chinese beside it.  A line over "
@@ -246,18 +248,23 @@ def segment(args: argparse.Namespace) -> int:
     # the model reads each line without its spaces, as it read its training sentences and as evaluate
     # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
     unspaced = "".join("".join(line.split()) for line in lines)
-    fold_width_hint(loaded, unspaced, args.input or "standard input")
+    fold_warned = fold_width_hint(loaded, unspaced, args.input or "standard input")
     shown = apply_progress.Shown(args.progress, len(unspaced), "segmenting")
     if words:  # the model need not know the characters of a dictionary word: it is kept whole anyway
         from rnnkit.data.user_dict import lexicon_warning, outside_matches
 
         characters = len(unspaced)
-        unspaced = outside_matches(words, lines)
+        per_line = [outside_matches(words, [line]) for line in lines]
+        unspaced = "".join(per_line)
         lexicon = lexicon_warning(words, characters, characters - len(unspaced))  # a full lexicon given?
         if lexicon:
             warn(lexicon)
-    unknown_characters_hint(loaded, unspaced, args.input or "standard input")
-    del unspaced
+    else:
+        per_line = ["".join(line.split()) for line in lines]
+    unknown_warned = unknown_characters_hint(loaded, unspaced, args.input or "standard input")
+    # a few bad lines in a big file stay below the shares above: judged line by line as well
+    line_hints(loaded, per_line, args.input or "standard input", fold_warned, unknown_warned)
+    del unspaced, per_line
 
     zero: list[int] = []  # input lines an HMM gives probability 0, over all blocks, warned of after the output
     rulebreak: list[int] = []  # input lines the model's B M E (without S) cannot tag

@@ -130,25 +130,36 @@ def raw_segmented_file(data: Any, name: str, gold: bool = False) -> bool:
 
 
 def fold_width_hint(loaded: Any, text: Any, where: str, known: set[str] | None = None, what: str = "characters",
-                    model: str = "a segmenter") -> None:
+                    model: str = "a segmenter") -> bool:
     """Warn when units of ``text`` (its characters, or an iterable of tokens) that the model never saw would
     be known to it folded to half-width: a model trained on ASCII punctuation (UD Chinese GSD) reading text
     with full-width punctuation (，。).  ``loaded``: a LoadedTagger (neural or HMM), or an encoder with
-    ``fold_width`` and then ``known``, its vocabulary's tokens."""
-    from rnnkit.data.segmentation import fold_width
-
+    ``fold_width`` and then ``known``, its vocabulary's tokens.  True when it warned."""
     enc = getattr(loaded, "encoder", loaded if known is not None else None)
     if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
-        return
+        return False
     known = _known(loaded) if known is None else known
     units = Counter(text)  # each distinct unit once: a generator of a long file's tokens is never a list
-    helped = Counter({u: n for u, n in units.items() if u not in known and fold_width(u) in known})
+    helped = _half_width_only(units, known)
     if helped.total() >= max(3, units.total() // 200):
-        common = " ".join(sorted(helped, key=lambda u: (-helped[u], u))[:6])
+        common = " ".join(_commonest(helped, 6))
         if what == "characters":
             common = common.replace(" ", "")
         warn(f"{where}: {helped.total():,} {what} ({common}) are unknown to the model but known in their "
              f"half-width form; {model} trained with --fold-width reads them as such")
+        return True
+    return False
+
+
+def _half_width_only(units: Counter[str], known: set[str]) -> Counter[str]:
+    """The units of ``units`` the model does not know but knows width-folded (，as ,), with their counts."""
+    from rnnkit.data.segmentation import fold_width
+
+    return Counter({u: n for u, n in units.items() if u not in known and fold_width(u) in known})
+
+
+def _commonest(counts: Counter[str], n: int) -> list[str]:
+    return sorted(counts, key=lambda u: (-counts[u], u))[:n]
 
 
 def _known(loaded: Any) -> set[str]:
@@ -157,30 +168,86 @@ def _known(loaded: Any) -> set[str]:
     return set(enc.words.tokens) if enc is not None else set(getattr(loaded.model, "vocab_", ()))
 
 
-def unknown_characters_hint(loaded: Any, text: str, where: str) -> None:
+def unknown_characters_hint(loaded: Any, text: str, where: str) -> bool:
     """Warn when a fifth or more of the Chinese/Japanese characters of ``text`` are unknown to the
     segmenter: it then guesses blindly.  The warning names the characters and the likely cause: Simplified
     text given to a model trained on Traditional (UD Chinese GSD is Traditional) or the reverse, when the
-    commonest script-specific characters tell so; else training text that did not hold them."""
+    commonest script-specific characters tell so; else training text that did not hold them.  True when
+    it warned."""
     from rnnkit.data.scripts import cjk_characters
+
+    known = _known(loaded)
+    han = cjk_characters(text)
+    unknown = _unknown_characters(loaded, han, known)
+    if len(han) >= 10 and unknown.total() >= 0.2 * len(han):
+        warn(f"{where}: {unknown.total():,} of its {len(han):,} Chinese/Japanese characters "
+             f"({''.join(_commonest(unknown, 8))}...) are unknown to the model, which can only guess around them; "
+             f"{_unknown_why(han, known)}")
+        return True
+    return False
+
+
+def _unknown_characters(loaded: Any, han: Iterable[str], known: set[str]) -> Counter[str]:
+    """The characters of ``han`` the segmenter ``loaded`` does not know (width-folded first if it folds)."""
     from rnnkit.data.segmentation import fold_width
 
     enc = getattr(loaded, "encoder", None)
     fold = enc.fold_width if enc is not None else loaded.task.get("fold_width")
+    return Counter(ch for ch in han if (fold_width(ch) if fold else ch) not in known)
+
+
+def _unknown_why(han: Iterable[str], known: set[str]) -> str:
+    """Why characters of ``han`` are unknown and what to do: another script than the model's, or else
+    training text that did not hold them."""
+    text_script, model_script = _script(han), _script(known)
+    if text_script and model_script and text_script != model_script:
+        return (f"the text is written in {text_script} characters and the model was trained on {model_script} "
+                "ones: convert the text (e.g. with OpenCC) or train on text in its script")
+    # both in one script (or not told apart): the training text did not hold them
+    return ("the model's training text did not hold them (too little of it, or another kind of text); "
+            "train on more text like this")
+
+
+def line_hints(loaded: Any, lines: list[str], where: str, fold_warned: bool, unknown_warned: bool) -> None:
+    """The warnings of :func:`fold_width_hint` and :func:`unknown_characters_hint` for lines that are a
+    small share of a big file, and so below those warnings' shares of the whole: ``lines`` (each
+    without its spaces) that hold full-width characters the model knows only half-width (one in 50
+    characters or more: a comma in a sentence; 3 or more in all), or whose Chinese characters (10 or
+    more) are a fifth or more unknown.  The count and the first line numbers are named; the warned ones are not repeated
+    (``fold_warned``, ``unknown_warned``: whether the file-level warning came)."""
+    from rnnkit.data.scripts import cjk_characters
+
+    enc = getattr(loaded, "encoder", None)
+    folds = enc.fold_width if enc is not None else loaded.task.get("fold_width")
     known = _known(loaded)
-    han = cjk_characters(text)
-    unknown = Counter(ch for ch in han if (fold_width(ch) if fold else ch) not in known)
-    if len(han) >= 10 and unknown.total() >= 0.2 * len(han):
-        common = "".join(sorted(unknown, key=lambda ch: (-unknown[ch], ch))[:8])
-        text_script, model_script = _script(han), _script(known)
-        if text_script and model_script and text_script != model_script:
-            why = (f"the text is written in {text_script} characters and the model was trained on {model_script} "
-                   "ones: convert the text (e.g. with OpenCC) or train on text in its script")
-        else:  # both in one script (or not told apart): the training text did not hold them
-            why = ("the model's training text did not hold them (too little of it, or another kind of text); "
-                   "train on more text like this")
-        warn(f"{where}: {unknown.total():,} of its {len(han):,} Chinese/Japanese characters ({common}...) are unknown "
-             f"to the model, which can only guess around them; {why}")
+    wide: list[int] = []
+    wide_chars: Counter[str] = Counter()
+    unknown: list[int] = []
+    unknown_han: list[str] = []
+    for number, line in enumerate(lines, 1):
+        helped = Counter() if folds or fold_warned else _half_width_only(Counter(line), known)
+        if helped and 50 * helped.total() >= len(line):
+            wide.append(number)
+            wide_chars += helped
+        han = [] if unknown_warned else cjk_characters(line)
+        if len(han) >= 10 and _unknown_characters(loaded, han, known).total() >= 0.2 * len(han):
+            unknown.append(number)
+            unknown_han += han
+    if wide_chars.total() >= 3:
+        warn(f"{where}: {_lines(wide, lines)} full-width characters ({''.join(_commonest(wide_chars, 6))}) "
+             "that the model knows only in their half-width form, and likely cuts badly around them; a "
+             "segmenter trained with --fold-width reads them as such")
+    if unknown:
+        chars = _unknown_characters(loaded, unknown_han, known)
+        warn(f"{where}: {_lines(unknown, lines, 'have', 'has')} a fifth or more of their Chinese/Japanese characters "
+             f"unknown to the model ({''.join(_commonest(chars, 8))}...), which can only guess around them; "
+             f"{_unknown_why(unknown_han, known)}")
+
+
+def _lines(numbers: list[int], lines: list[str], verb: str = "hold", one: str = "holds") -> str:
+    """"20 of its 520 lines (501, 502, 503, 504, 505, ...) hold", with ``one`` for a single line."""
+    shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+    return f"{len(numbers):,} of its {len(lines):,} lines ({shown}) {one if len(numbers) == 1 else verb}"
 
 
 # characters among the commonest in Chinese text that only one script writes this way

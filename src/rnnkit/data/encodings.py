@@ -25,6 +25,7 @@ import re
 
 from rnnkit.data.common_chars import frequent_share
 from rnnkit.data.legacy_chars import _EAST_ASIAN, _cyrillic, _kana_share, _plain_or_cjk, _reads_as_russian
+from rnnkit.data.scripts import is_han
 
 _SAMPLE = 1 << 18  # bytes looked at: enough to tell, quick on any file
 
@@ -38,7 +39,7 @@ def _decodes(data: bytes, codec: str) -> str | None:
 
 
 NAMES = {"utf-16": "UTF-16", "utf-16-le": "UTF-16 little-endian", "utf-16-be": "UTF-16 big-endian",
-         "gb18030": "simplified Chinese (GBK/GB18030)", "cp950": "traditional Chinese (Big5/cp950)",
+         "gb18030": "Chinese (GBK/GB18030)", "cp950": "traditional Chinese (Big5/cp950)",
          "cp932": "Japanese (Shift JIS/cp932)", "euc_jp": "Japanese (EUC-JP)", "cp949": "Korean (EUC-KR/cp949)",
          "cp1251": "Windows Cyrillic (cp1251)", "koi8_r": "Russian (KOI8-R)",
          "cp1252": "Windows Western European (cp1252)", "latin-1": "ISO-8859-1", "utf-32": "UTF-32",
@@ -48,6 +49,28 @@ ICONV = {"utf-8": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-
          "cp950": "CP950", "cp932": "CP932", "euc_jp": "EUC-JP", "cp949": "CP949", "cp1251": "CP1251",
          "koi8_r": "KOI8-R", "cp1252": "CP1252", "latin-1": "LATIN1", "utf-32": "UTF-32", "utf-32-le": "UTF-32LE",
          "utf-32-be": "UTF-32BE"}
+
+
+def describe(codec: str, data: bytes) -> str:
+    """What an error calls ``codec`` (:data:`NAMES`) for ``data``: for GBK/GB18030, which writes both scripts,
+    "simplified" or "traditional" as its Han characters tell (a tenth or more outside GB 2312, the simplified
+    set: traditional; next to none: simplified), else no script."""
+    name = NAMES.get(codec, codec)
+    if codec != "gb18030":
+        return name
+    han = [c for c in (_decodes(data[:_SAMPLE], codec) or "") if is_han(c)]
+    outside = sum(1 for c in han if not _encodes(c, "gb2312"))
+    if len(han) >= 5 and outside >= max(3, 0.1 * len(han)):
+        return f"traditional {name}"
+    return f"simplified {name}" if len(han) >= 5 and outside <= 0.02 * len(han) else name
+
+
+def _encodes(ch: str, codec: str) -> bool:
+    try:
+        ch.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def guess_encodings(data: bytes) -> tuple[list[str], str]:
@@ -124,7 +147,7 @@ def _mixed(data: bytes, start: int, name: str) -> str | None:
     line = data.count(b"\n", 0, start) + 1
     codec = found[0]
     return (f"it mixes encodings: UTF-8 ({wide:,} non-ASCII characters) before line {line}, then what looks like "
-            f"{NAMES.get(codec, codec)}, and no encoding (--encoding) reads both; convert the part from line {line} on "
+            f"{describe(codec, data[start:])}, and no encoding (--encoding) reads both; convert the part from line {line} on "
             f"(e.g. tail -n +{line} {name} | iconv -f {ICONV.get(codec, codec)} -t UTF-8), or re-save the file in one "
             "encoding")
 
@@ -141,7 +164,7 @@ def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = No
     if found == ["utf-8"]:
         return f"{why}; find and fix the line named, or re-save the file as UTF-8"
     first = found[0]
-    what = " or ".join(f"{NAMES.get(c, c)}" for c in found)
+    what = " or ".join(describe(c, data) for c in found)
     others = f"if the text then looks wrong, try {', '.join(found[1:])}" if len(found) > 1 else ""
     convert = f"iconv -f {ICONV.get(first, first)} -t UTF-8 {name} > {name}.utf8"
     if option:  # after the command, not in parentheses beside the option's own

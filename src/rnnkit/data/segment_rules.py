@@ -73,9 +73,16 @@ def _half_flag(left: str, right: str) -> bool:
 # what segment keeps whole in raw text: a web address or an e-mail address (a word of its own), a number
 # with thousands separators (6,000, as UD Chinese GSD writes it), or a run of ASCII letters and digits
 # with inner . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does
-# a hyphen (GSD splits ranges, 1688 - 1697)
-_ADDRESS = re.compile(r"(?:https?://|www\.)[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]*[A-Za-z0-9/#=_)\]-]"
-                      r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
+# a hyphen (GSD splits ranges, 1688 - 1697).  An address may hold letters and digits that are not ASCII
+# (an IRI: https://中文.tw, https://example.com/路徑, a@例子.台灣; an e-mail's user part stays ASCII), but
+# only where a part of it starts, after a separator (/ . ? = & _ ( ...) or after more of them: Chinese
+# right after an ASCII letter, digit or closing bracket is the text that follows (https://example.com很好),
+# as is all after a mark that is not ASCII (，。、「 ...; :func:`_for_matching` makes full-width marks spaces).
+# Chinese right after a slash is read as a path (https://example.com/看看): a space or a mark ends it
+_IRI_CHAR = r"(?<![A-Za-z0-9)\]])[^\W_\x00-\x7f]"  # a letter or digit that is not ASCII, not right after one that is
+_ADDRESS = re.compile(rf"(?:https?://|www\.)(?:[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]|{_IRI_CHAR})*"
+                      rf"(?:[A-Za-z0-9/#=_)\]-]|{_IRI_CHAR})"
+                      rf"|[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]|{_IRI_CHAR})+(?:\.(?:[A-Za-z0-9-]|{_IRI_CHAR})+)+")
 _WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
 _LETTER = re.compile(r"[A-Za-z]", re.ASCII)
 
@@ -93,13 +100,13 @@ def _address_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _for_matching(text: str, folded: str) -> str:
-    """``folded`` with each separator that is not ASCII in ``text`` made a space, unless both its
+    """``folded`` with each mark that is not ASCII in ``text`` made a space, unless both its
     neighbours are full-width too: ``ＭａｃＢｏｏｋ１．５`` is one word, but ``iPhone。MacBook`` (。 is
     a sentence end, not a dot) and ``100，200，300`` (a list: a writer of ASCII digits writes ASCII
-    thousands separators) are not."""
+    thousands separators) are not, and ``https://example.com/路徑：`` ends before its full-width colon."""
     out = list(folded)
     for i, (o, f) in enumerate(zip(text, folded)):
-        if f in ".,'_" and o != f:
+        if o != f and f.isascii() and not f.isalnum():
             wide = 0 < i < len(text) - 1 and text[i - 1] != folded[i - 1] and text[i + 1] != folded[i + 1]
             if o in "\u3002\uff61" or not wide:  # the ideographic full stop never joins
                 out[i] = " "
@@ -192,7 +199,7 @@ def fix_words(words: Sequence[str], fixed: Iterable[int] = (), known: Collection
     return keep_whole(split_punctuation(join_clusters(words)), fixed, known)
 
 
-_NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]+")  # what the rules may join: a Han character joins nothing
+_NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]+")  # what the rules may join: outside an address, a Han character joins nothing
 
 
 def inner_offsets(text: str) -> set[int]:
@@ -204,8 +211,10 @@ def inner_offsets(text: str) -> set[int]:
 
     Only around characters that are not Han can a rule join anything (a combining mark joins the Han
     character before it, a joiner the one after it), so each run of them, with the character on either
-    side, is looked at alone: Chinese text costs next to nothing."""
-    inner: set[int] = set()
+    side, is looked at alone: Chinese text costs next to nothing.  Addresses, which may hold Han
+    characters (https://中文.tw/路徑), are found in the whole text."""
+    folded = _for_matching(text, fold_width(text))
+    inner = {i for a, b in _address_spans(folded) for i in range(a + 1, b)}
     for m in _NOT_HAN.finditer(text):
         a, b = max(0, m.start() - 1), min(len(text), m.end() + 1)
         cuts = set(accumulate(len(w) for w in fix_words(list(text[a:b]))[:-1]))

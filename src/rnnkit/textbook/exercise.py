@@ -18,16 +18,17 @@ from rnnkit.textbook.params import MINUS_SIGNS, character, random_params, random
 DEFAULT_INPUT_SIZE = 3
 DEFAULT_HIDDEN_SIZE = 2
 DEFAULT_HIDDEN_SIZE_LN = 3  # layer normalization over 2 numbers makes them +-1 (nearly) whatever they are
-_MINUS = str.maketrans(dict.fromkeys(MINUS_SIGNS, "-"))
+# the minus signs as '-', and the commas a Chinese keyboard types (full-width ，, the enumeration comma 、) as ','
+_ASCII = str.maketrans({**dict.fromkeys(MINUS_SIGNS, "-"), "，": ",", "、": ","})
 
 
 def parse_numbers(text: str, what: str) -> np.ndarray:
-    """``"0.5, -1, 2e-1"`` as a float64 vector (a full-width comma, as a Chinese keyboard types it, and the
-    minus signs and dashes of :data:`~rnnkit.textbook.params.MINUS_SIGNS`, as a PDF copies them, too);
-    a word, an empty place, NaN or inf raises ValueError naming ``what`` (an option: ``--x``) and the
+    """``"0.5, -1, 2e-1"`` as a float64 vector (a full-width comma ， or the enumeration comma 、, as a Chinese
+    keyboard types them between items of a list, and the minus signs and dashes of
+    :data:`~rnnkit.textbook.params.MINUS_SIGNS`, as a PDF copies them, too); a word, an empty place, NaN or inf raises ValueError naming ``what`` (an option: ``--x``) and the
     character that is no part of a number."""
     values = []
-    for k, part in enumerate(text.replace("，", ",").translate(_MINUS).split(","), start=1):
+    for k, part in enumerate(text.translate(_ASCII).split(","), start=1):
         try:
             value = float(part)
         except ValueError:
