@@ -19,7 +19,7 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored {total, bytes, groups "
               "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch "
               "(epochs ended), step, steps_into_epoch (0 at an epoch's end), epochs, stopped_early, best {metric, "
-              "value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
+              "value, epoch}, validation (whether the run has validation data), lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
               "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
               "command's defaults)} or {demo (the settings a demo stored with its model: rnnkit demo pointer "
               "--save's task, seed, steps, min_len, max_len, hidden, batch_size, lr, lr_end, clip; demo ctc "
@@ -183,13 +183,26 @@ def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
         whose = f"epoch {training.get('epoch')}'s " if training.get("steps_into_epoch") else ""
         text += f"; {whose}training loss {training['train_loss']:.4f}"
     rows = [("training", text)]
-    best = training.get("best")
-    rows.append(("best", f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}" if best
-                 else "no validation figure (trained without validation data): last epoch's model"))
+    rows.append(("best", _best_text(training)))
     if training.get("seconds") is not None:
         when = f"; last epoch ended {training['last_epoch_time']}" if training.get("last_epoch_time") else ""
         rows.append(("time", f"{training['seconds']:.3g} s training and validation{when}"))
     return rows
+
+
+def _best_text(training: dict[str, Any]) -> str:
+    """The best row: the figure that chose best.safetensors; else why there is none (a run with validation data
+    stopped before its first epoch's end has validated nothing yet, which is not a run without validation)."""
+    from rnnkit.train.position import unvalidated_text
+
+    best = training.get("best")
+    if best:
+        return f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}"
+    if training.get("validation") and not training.get("epoch"):
+        return f"none: {unvalidated_text(training.get('step'))}, so this last state is the run's model"
+    if training.get("validation"):
+        return "no validation figure in its epoch records: last epoch's model"
+    return "no validation figure (trained without validation data): last epoch's model"
 
 
 def _settings(run_options: dict[str, Any], chosen: list[str] | None, command: str | None) -> str | None:
