@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from clirun import SMALL, run_cli, write_conllu
+from clirun import SMALL, error_line, run_cli, write_conllu
 
 from rnnkit.cli.main import main
 
@@ -64,3 +64,26 @@ def test_a_run_stopped_before_its_first_validation_is_not_said_to_have_none(runs
     assert _row(out, "best").startswith("no validation figure (trained without validation data)")
     code, _, err = run_cli(capsys, ["export", str(plain), "-o", str(tmp_path / "p.safetensors")])
     assert code == 0 and "no best.safetensors: it had no validation" in err, err
+
+
+def test_info_of_a_run_folder_describes_its_best_else_its_last_checkpoint(runs, tmp_path, capsys):
+    code, out, err = run_cli(capsys, ["info", str(runs / "tagger-True")])
+    assert code == 0, err
+    assert _row(out, "run") == f"{runs / 'tagger-True'}: its last.safetensors (the run holds no best.safetensors)"
+    assert _row(out, "file").startswith(str(runs / "tagger-True" / "last.safetensors"))
+    done = tmp_path / "done"  # a run that validated an epoch: its best.safetensors
+    assert main(["train", "tagger", "--train", str(runs / "tag.conllu"), "--valid", str(runs / "tag.conllu"),
+                 *SMALL, "--epochs", "1", "--run-dir", str(done)]) == 0
+    capsys.readouterr()
+    code, out, err = run_cli(capsys, ["info", str(done)])
+    assert code == 0, err
+    assert _row(out, "run").startswith(f"{done}: its best.safetensors, the one validation chose")
+    assert _row(out, "file").startswith(str(done / "best.safetensors"))
+    assert _row(out, "best").startswith("validation accuracy")
+    code, out, err = run_cli(capsys, ["info", "--json", str(done)])
+    info = json.loads(out)
+    assert info["run_folder"] == str(done) and info["file"] == str(done / "best.safetensors")
+    code, out, err = run_cli(capsys, ["info", "--json", str(done / "best.safetensors")])
+    assert json.loads(out)["run_folder"] is None
+    code, _, err = run_cli(capsys, ["info", str(tmp_path)])  # a folder without checkpoints: one line
+    error_line(code, err, f"{tmp_path}: no best.safetensors or last.safetensors in it")

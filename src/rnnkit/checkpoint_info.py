@@ -40,6 +40,7 @@ dict with these keys (a fact the file does not hold is None)::
     arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
     companions         an rnnkit ONNX graph's (or its vocabulary file's) files beside it, which exist, what they
                        hold and what does not fit the graph (:func:`rnnkit.onnx_companions.companions`)
+    run_folder         the run folder given for ``path``, whose checkpoint the rest describes; None for a file
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -76,8 +77,18 @@ _FILES = ("a .safetensors file rnnkit wrote, an .onnx graph (or the m.vocab.json
 
 
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
-    """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
-    path = Path(path)
+    """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests.  A
+    training run's folder stands for its best.safetensors, else its last.safetensors, as ``rnnkit export``
+    takes it; ``run_folder`` names the folder (None for a file)."""
+    folder = None
+    if Path(path).is_dir():
+        from rnnkit.export import find_checkpoint  # CheckpointError (one line) for a folder without them
+
+        folder, path = str(path), find_checkpoint(path)
+    return {**_file_info(Path(path), verify), "run_folder": folder}
+
+
+def _file_info(path: Path, verify: bool) -> dict[str, Any]:
     # missing, a folder, a pipe: said as every loader says it
     ckpt.check_openable(path, _FILES, "a file rnnkit info reads", "file")  # not only checkpoints: "no such file"
     if is_onnx(path):

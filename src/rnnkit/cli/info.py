@@ -4,6 +4,7 @@ aligned table, or with ``--json`` one JSON object (:func:`rnnkit.checkpoint_info
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from rnnkit.checkpoint_task import kind_name
@@ -33,6 +34,7 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "pieces} (a BPE-level language model's), encoder or decoder_step {file, exists} (a translator's other "
               "graph), graph {file, exists} (the export a vocabulary or SentencePiece file was written beside), "
               "problems [a sentence each: missing, unreadable, or not the graph's, e.g. of another vocabulary size]); "
+              "run_folder (the run folder given, whose checkpoint is described; else null); "
               "a fact the file does not hold is null")
 
 
@@ -57,8 +59,9 @@ def register(groups) -> None:
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file (or the .vocab.json "
-                                                "or .bpe.model beside it), or an ARPA file (rnnkit's, KenLM's, "
-                                                "SRILM's; .gz, .xz or .bz2 too)")
+                                                "or .bpe.model beside it), an ARPA file (rnnkit's, KenLM's, "
+                                                "SRILM's; .gz, .xz or .bz2 too), or a training run's folder (its "
+                                                "best.safetensors is described, else its last.safetensors)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.checkpoint_info import checkpoint_info, to_json
     from rnnkit.cli.defaults import chosen_options
 
-    info = checkpoint_info(args.file, verify=not args.no_verify)
+    info = checkpoint_info(args.file, verify=not args.no_verify)  # a run folder: its best, else last checkpoint
     if info["kind"] == "training-run" and info["options"] is not None:  # its choices against its command's defaults
         info["options"].update(chosen_options(info["task"], info["options"].get("run_options")))
     print(to_json(info) if args.json else "\n".join(info_lines(info)))
@@ -310,6 +313,15 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
     return rows
 
 
+def _run_text(folder: str, file: str) -> str:
+    """Which checkpoint of a run folder is described: its best, else its last (as export picks them)."""
+    from rnnkit.train.run_files import BEST, LAST
+
+    if os.path.basename(file) == BEST:
+        return f"{folder}: its {BEST}, the one validation chose (for the latest weights, give its {LAST})"
+    return f"{folder}: its {os.path.basename(file)} (the run holds no {BEST})"
+
+
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
@@ -325,6 +337,8 @@ def info_lines(info: dict[str, Any]) -> list[str]:
         what, kind = "", (f"an ONNX graph written by {by:.80}, not by rnnkit" if by
                           else "an ONNX graph that names no producer (not written by rnnkit)")
     rows = [("file", f"{info['file']} ({info['bytes']:,} bytes)"), ("kind", f"{what}{kind}")]
+    if info.get("run_folder"):
+        rows.insert(0, ("run", _run_text(info["run_folder"], info["file"])))
     if info.get("digests"):
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
     rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))
