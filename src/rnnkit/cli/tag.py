@@ -111,6 +111,7 @@ def tag(args: argparse.Namespace) -> int:
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
     tag_confidence.check_options(args, loaded)
+    check_feature_input(args, loaded)
     check_output(args)
 
     column = conllu_column(loaded, args)
@@ -193,6 +194,21 @@ def tag(args: argparse.Namespace) -> int:
     shown = apply_progress.Shown(args.progress, sum(map(len, data.words)), "tagging")
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
     return written((formatted(part, spec, shown) for part in blocks), shown)
+
+
+def check_feature_input(args: argparse.Namespace, loaded: LoadedTagger) -> None:
+    """A model trained with --feature-columns (a chunker reading POS) tags column files that hold them: raw text,
+    or another format, has none (the library's words for that name a Python call)."""
+    columns = list(loaded.spec.feature_columns)
+    if not columns or args.format == "columns":
+        return
+    name = args.input or "standard input"
+    read = "read as raw text (one sentence a line)" if args.format in (None, "raw") else f"{args.format} input"
+    these = f"column{'s' * (len(columns) != 1)} {', '.join(map(str, columns))}"
+    raise ValueError(f"{args.model} reads feature {these} beside the words (trained with --feature-columns "
+                     f"{' '.join(map(str, columns))}), and {name} is {read}, without them: give --format columns "
+                     f"and a file that holds them, the words in column {loaded.spec.word_column} and the features in "
+                     f"{these}, as the training data did")
 
 
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:
