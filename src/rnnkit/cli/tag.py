@@ -24,6 +24,7 @@ from rnnkit.cli.text_warnings import (fold_width_hint, unknown_characters_hint, 
                                       warn_unknown_tokens)
 from rnnkit.data.conll import MISC_TAG
 from rnnkit.data.slash import tagged_tokens
+from rnnkit.errors import NoSentencesError
 from rnnkit.tagging.io import DataSpec, format_predictions, raw_sentences
 from rnnkit.tagging.loaded import LoadedTagger
 
@@ -186,9 +187,14 @@ def tag(args: argparse.Namespace) -> int:
         if path is None:
             path = os.path.join(tmp, "stdin.txt")
             Path(path).write_text(_read_input(args), encoding=args.encoding)
-        data = read_data(path, spec, labelled=args.format in ("conllu", "slash"),
-                         format_from="model" if loaded.spec.format == args.format else "option",
-                         plain_fix="drop --format to tag plain text (rnnkit tag MODEL FILE)")
+        try:
+            data = read_data(path, spec, labelled=args.format in ("conllu", "slash"),
+                             format_from="model" if loaded.spec.format == args.format else "option",
+                             plain_fix="drop --format to tag plain text (rnnkit tag MODEL FILE)")
+        except NoSentencesError as empty:  # nothing to tag: its lines back, as raw text's blank lines, exit 0
+            json_lines = args.nbest or args.spans  # a JSON line a sentence: none
+            write_output(args, [] if json_lines else ["".join(line + "\n" for line in empty.lines)])
+            return 0
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
     shown = apply_progress.Shown(args.progress, sum(map(len, data.words)), "tagging")
