@@ -65,3 +65,19 @@ def test_tag_of_columns_without_sentences_gives_its_lines_back_and_exit_0_as_raw
         assert (code, out) == (0, text), err
     code, _, err = run_cli(capsys, ["evaluate", str(model), str(path)])  # nothing to score: still an error
     error_line(code, err, "expected sentences of whitespace-separated columns, got ")
+
+
+def test_docstart_lines_come_back_in_their_places_the_last_too(model, tmp_path, capsys):
+    """-DOCSTART- is skipped as a sentence and written back by tag --format columns; one after the file's last
+    sentence (and blank lines there) was dropped, so the output no longer lined up with the input."""
+    text = DOCSTART + "John B-PER\nlives O\n\n" + DOCSTART + "\nMary B-PER\n\n" + DOCSTART + "\n"
+    path = tmp_path / "docs.txt"
+    path.write_text(text, encoding="utf-8")
+    sentences = read_columns(path)
+    assert [s.words for s in sentences] == [["John", "lives"], ["Mary"]]
+    for options in ([], ["--probs"]):
+        code, out, err = run_cli(capsys, ["tag", str(model), str(path), "--format", "columns", *options])
+        assert code == 0, err
+        lines = out.split("\n")
+        assert len(lines) == len(text.split("\n")), out
+        assert [line.split()[:2] for line in lines] == [line.split()[:2] for line in text.split("\n")], out

@@ -258,6 +258,7 @@ class ColumnSentence:
     rows: list[list[str]] = field(repr=False)  # every column of every token line
     line_number: int = 0  # 1-based line of the sentence's first token
     lead: tuple[str, ...] = ()  # the lines before it that are not its own: -DOCSTART-, extra blank lines
+    trail: tuple[str, ...] = ()  # the last sentence's: such lines after it, at the file's end
 
 
 def check_column(index: int, n_columns: int, what: str, where: str) -> None:
@@ -327,6 +328,7 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
             pending.append(line)
     if not sentences:
         raise no_sentences(f"{name}: expected sentences of whitespace-separated columns", lines[:-1])
+    sentences[-1].trail = tuple(pending)  # a -DOCSTART- after the last sentence: written back too
     return sentences
 
 
@@ -363,6 +365,7 @@ def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Se
                                  f"got {column} for sentence {k}")
             out.append(sep.join(row) + "\n")
         out.append("\n")
+        out.extend(line + "\n" for line in sentence.trail)  # after the file's last sentence
     return "".join(out)
 
 
