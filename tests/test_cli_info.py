@@ -210,8 +210,8 @@ def test_bad_input_one_line(files, capsys, tmp_path):
     flipped = _copy_with(tmp_path, files, lambda b: b[:-5] + bytes([b[-5] ^ 1]) + b[-4:])
     cut = tmp_path / "cut.safetensors"
     cut.write_bytes((files / "lm" / "best.safetensors").read_bytes()[:600])
-    for path in [tmp_path / "missing.safetensors", files / "lm", tmp_path / "text.txt", tmp_path / "plain.safetensors",
-                 flipped, cut]:
+    # (a run folder is described by its checkpoint: tests/test_unvalidated_runs.py)
+    for path in [tmp_path / "missing.safetensors", tmp_path / "text.txt", tmp_path / "plain.safetensors", flipped, cut]:
         with pytest.raises(CheckpointError) as loading:
             ckpt.load_checkpoint(path)
         code, out, err = run_cli(capsys, ["info", str(path)])

@@ -169,8 +169,8 @@ def test_chunker_with_feature_column_reports_spans(tmp_path, capsys, monkeypatch
 
     loaded = LoadedTagger(run / "best.safetensors")
     for call in (loaded.predict, lambda data: confidence(loaded, data)):
-        with pytest.raises(ValueError, match=r"feature columns \[1\], got data without features: read a column file "
-                                             r"as the model does \(read_tagged\(path, loaded.spec\); rnnkit tag"):
+        with pytest.raises(ValueError, match=r"feature columns \[1\], got sentences without features: pass "
+                                             r"features=.* or read a column file as the model does \(read_tagged"):
             call(raw_sentences(["the cat sat"]))
     assert len(loaded.predict(read_tagged(files["test"], loaded.spec))[0]) > 0
 

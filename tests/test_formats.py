@@ -155,7 +155,7 @@ def test_conllu_rejects_comment_inside_sentence_non_utf8_and_empty_file(tmp_path
     with expect_data_error(path, 2, "0xe9", "encoding"):
         read_conllu(path)
     path = write(tmp_path, "empty.conllu", "\n\n")
-    with pytest.raises(DataError, match="empty.conllu: .*empty file"):
+    with pytest.raises(DataError, match="empty.conllu: .*got no sentences: only 2 blank lines"):
         read_conllu(path)
     with pytest.raises(DataError, match="missing.conllu: no such file"):
         read_conllu(tmp_path / "missing.conllu")

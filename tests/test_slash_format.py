@@ -101,7 +101,7 @@ def test_a_bad_token_is_named_with_its_file_and_line(tmp_path, line, token, prob
     message = str(exc.value)
     assert message.startswith(f"{path}:3: token {token!r} {problem}") and "--format slash" in message, message
     assert "\n" not in message
-    for text, got in (("", "an empty file"), ("\n \n", "only 2 blank lines")):
+    for text, got in (("", "an empty file"), ("\n \n", "no sentences: only 2 blank lines")):
         path.write_text(text, encoding="utf-8")
         with pytest.raises(DataError, match=f"expected word/TAG sentences .*got {got}"):
             read_slash(path)

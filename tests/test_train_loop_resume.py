@@ -158,3 +158,42 @@ def test_optimizer_options_reach_the_optimizer_and_are_fixed_on_resume(tmp_path)
     with pytest.raises(ValueError, match=r"Expected optimizer_options among Adam's arguments \['betas', 'eps', "
                                          r"'amsgrad'\], got 'nesterov'"):
         _cfg(optimizer="adam", optimizer_options={"nesterov": True})
+
+
+def test_a_resumed_epoch_counts_the_training_seconds_before_its_checkpoint(tmp_path, monkeypatch):
+    """After a resume mid-epoch, its train_seconds (and info's time) counted only the part since the resume: the
+    loop record keeps the seconds trained up to the checkpoint.  A clock that moves 10 s a step, and only then."""
+    import time
+
+    from rnnkit import checkpoint as ckpt
+    from rnnkit.checkpoint_info import checkpoint_info
+
+    clock = [1000.0]
+
+    class Timed(Quadratic):
+        def train_step(self, batch, carry, rng):
+            clock[0] += 10.0
+            return super().train_step(batch, carry, rng)
+
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+
+    def seconds(run):
+        rows = [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        return [r["train_seconds"] for r in rows if r["type"] == "epoch"]
+
+    Trainer(Timed(), _cfg(epochs=2), tmp_path / "whole").fit()
+    assert seconds("whole") == [40.0, 40.0]  # 4 steps an epoch
+    Trainer(Timed(), _cfg(epochs=2, max_steps=6), tmp_path / "cut").fit()  # 2 steps into epoch 2
+    assert ckpt.load_meta(tmp_path / "cut" / "last.safetensors")["loop"]["epoch_seconds"] == 20.0
+    Trainer(Timed(), _cfg(epochs=2), tmp_path / "cut").fit(resume=True)
+    assert seconds("cut") == seconds("whole")
+    assert checkpoint_info(tmp_path / "cut" / "last.safetensors")["training"]["seconds"] == \
+        checkpoint_info(tmp_path / "whole" / "last.safetensors")["training"]["seconds"]
+    assert ckpt.load_meta(tmp_path / "cut" / "last.safetensors")["loop"]["epoch_seconds"] == 0.0  # at an epoch's end
+    # a checkpoint written before the record kept them resumes, counting the resumed part alone, as it did
+    Trainer(Timed(), _cfg(epochs=2, max_steps=6), tmp_path / "old").fit()
+    arrays, meta = ckpt.load_checkpoint(tmp_path / "old" / "last.safetensors")
+    del meta["loop"]["epoch_seconds"]
+    ckpt.save_checkpoint(tmp_path / "old" / "last.safetensors", arrays, meta)
+    Trainer(Timed(), _cfg(epochs=2), tmp_path / "old").fit(resume=True)
+    assert seconds("old") == [40.0, 20.0]

@@ -320,7 +320,7 @@ def test_resume_refuses_another_train_scheme_and_old_checkpoints_read_as_before(
     run = ["--run-dir", str(tmp_path / "r")]
     assert run_cli(capsys, [*base, *run, "--epochs", "1", "--train-scheme", "bioes"])[0] == 0
     code, _, err = run_cli(capsys, [*base, *run, "--epochs", "2", "--resume"])
-    assert code == 2 and "other data or options (--train-scheme (train_scheme) 'bioes' then, 'bio' now; " in err, err
+    assert code == 2 and "other data or options (--train-scheme (train_scheme) 'bioes' then, 'bio' now); " in err, err
     assert len([line for line in err.splitlines() if "error" in line]) == 1, err
     # a run of an earlier version: its checkpoints have no train_scheme, and it trained in the data's scheme
     old = ["--run-dir", str(tmp_path / "old")]
@@ -347,3 +347,22 @@ def test_a_damaged_train_scheme_in_a_checkpoint_is_said(models, tmp_path, capsys
     code, _, err = run_cli(capsys, ["evaluate", str(path), str(models["bio-data"])])
     assert code == 2 and "damaged tagger metadata" in err and "got 'bmes'" in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_resume_with_another_train_scheme_names_that_option_alone(tmp_path, capsys):
+    """The new scheme's tags (encoder.tags, tagger_config.num_tags) and the --valid file encoded in them follow
+    from --train-scheme: they were listed beside it, which docs/training.md says such messages leave out."""
+    data = tmp_path / "ner.txt"
+    data.write_text(_ner(30), encoding="utf-8")
+    (tmp_path / "dev.txt").write_text(_ner(10, seed=1), encoding="utf-8")
+    base = ["train", "tagger", "--train", str(data), "--valid", str(tmp_path / "dev.txt"), "--format", "columns", "--scheme", "bio",
+            "--crf", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0",
+            "--run-dir", str(tmp_path / "r")]
+    assert run_cli(capsys, [*base, "--epochs", "1"])[0] == 0
+    code, _, err = run_cli(capsys, [*base, "--epochs", "2", "--train-scheme", "bioes", "--resume"])
+    assert code == 2 and "(--train-scheme (train_scheme) 'bio' then, 'bioes' now); resume with" in err, err
+    for consequence in ("encoded differently", "encoder.tags", "num_tags"):
+        assert consequence not in err, err
+    code, _, err = run_cli(capsys, [*base, "--epochs", "2", "--train-scheme", "bioes", "--resume", "--lr", "0.5"])
+    assert code == 2 and "(--lr (TrainConfig.lr) 0.001 then, 0.5 now; --train-scheme (train_scheme) 'bio' then, " \
+                         "'bioes' now); resume with" in err, err

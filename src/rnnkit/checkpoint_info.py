@@ -26,7 +26,8 @@ dict with these keys (a fact the file does not hold is None)::
                        array the file holds, by its top-level prefix (model, optim, raw, carry)
     training           a training checkpoint's progress: epoch (the epochs ended), step, steps_into_epoch
                        (the steps since the last epoch's end: 0 at an epoch's end), epochs (planned), stopped_early,
-                       best {metric, value, epoch}, lr, optimizer, seconds (training and validation, summed
+                       best {metric, value, epoch}, validation (whether the run has validation data; None in
+                       checkpoints that do not record it), lr, optimizer, seconds (training and validation, summed
                        over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them (``rnnkit info`` adds
                        "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`), or {"demo": ...} the
@@ -39,6 +40,7 @@ dict with these keys (a fact the file does not hold is None)::
     arpa               an ARPA file's {"ngrams": [count of each order], "text"}: from its header alone
     companions         an rnnkit ONNX graph's (or its vocabulary file's) files beside it, which exist, what they
                        hold and what does not fit the graph (:func:`rnnkit.onnx_companions.companions`)
+    run_folder         the run folder given for ``path``, whose checkpoint the rest describes; None for a file
 
 Nothing is unpickled and nothing is built.  Sizes and dtypes come from the safetensors header; verifying the
 digests reads every array, one at a time (:func:`rnnkit.checkpoint.verify_arrays`: the memory of the largest,
@@ -75,8 +77,18 @@ _FILES = ("a .safetensors file rnnkit wrote, an .onnx graph (or the m.vocab.json
 
 
 def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
-    """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests."""
-    path = Path(path)
+    """What the file at ``path`` is (module docstring); ``verify`` reads every array to check the digests.  A
+    training run's folder stands for its best.safetensors, else its last.safetensors, as ``rnnkit export``
+    takes it; ``run_folder`` names the folder (None for a file)."""
+    folder = None
+    if Path(path).is_dir():
+        from rnnkit.export import find_checkpoint  # CheckpointError (one line) for a folder without them
+
+        folder, path = str(path), find_checkpoint(path)
+    return {**_file_info(Path(path), verify), "run_folder": folder}
+
+
+def _file_info(path: Path, verify: bool) -> dict[str, Any]:
     # missing, a folder, a pipe: said as every loader says it
     ckpt.check_openable(path, _FILES, "a file rnnkit info reads", "file")  # not only checkpoints: "no such file"
     if is_onnx(path):
@@ -370,9 +382,12 @@ def training(meta: dict[str, Any]) -> dict[str, Any]:
     hyper = optimizer.get("hyperparameters") if isinstance(optimizer.get("hyperparameters"), dict) else {}
     lr = _number(epochs[-1].get("lr")) if epochs else None
     seconds = [_number(e.get(k)) for e in epochs for k in ("train_seconds", "valid_seconds")]
+    run_options = meta.get("run_options") if isinstance(meta.get("run_options"), dict) else {}
+    # the validation data's fingerprint, None without it (every task records it); absent from older checkpoints
+    validation = run_options["validation data"] is not None if "validation data" in run_options else None
     return {"epoch": loop.get("epoch"), "step": loop.get("step"),
             "steps_into_epoch": steps_into_epoch(loop.get("step"), loop.get("history")), "epochs": config.get("epochs"),
-            "stopped_early": loop.get("stopped_early"), "best": best,
+            "stopped_early": loop.get("stopped_early"), "best": best, "validation": validation,
             "lr": lr if lr is not None else _number(hyper.get("lr")), "optimizer": optimizer.get("class"),
             "seconds": round(sum(s for s in seconds if s is not None), 3) if epochs else None,
             "last_epoch_time": epochs[-1].get("time") if epochs else None,

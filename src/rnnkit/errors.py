@@ -20,6 +20,15 @@ class DataError(RnnkitError):
     """A data file that cannot be read as asked: names the file and, where it can, the line."""
 
 
+class NoSentencesError(DataError):
+    """A data file that holds no sentence: empty, or blank lines (and ``-DOCSTART-`` lines) alone.  ``lines``: its
+    lines, which ``rnnkit tag`` writes back as they are (no sentence to tag: an empty input's empty output)."""
+
+    def __init__(self, message: str, lines: list[str]) -> None:
+        super().__init__(message)
+        self.lines = lines
+
+
 class CheckpointError(RnnkitError):
     """A checkpoint that is missing, truncated, corrupt or of the wrong kind."""
 

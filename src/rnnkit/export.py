@@ -62,6 +62,7 @@ class ExportReport:
     largest_change: float  # the largest |w_exported - w_source| over the weights (0 unless narrowed)
     beside: tuple[Path, ...] = ()  # the files written beside output (:func:`beside`): vocabulary, SentencePiece, step
     validated: bool = False  # the source's epoch history holds a validation figure (a best one)
+    unvalidated: bool = False  # the source's run has validation data, but stopped before its first epoch's end
     steps_into_epoch: int | None = None  # the steps since the last epoch's end, when the source says
 
 
@@ -216,9 +217,11 @@ def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], 
     beside ``output``."""
     from rnnkit.checkpoint_info import training
 
+    progress = training(meta)
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
                         path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides,
-                        validated=training(meta)["best"] is not None, steps_into_epoch=record.get("steps_into_epoch"))
+                        validated=progress["best"] is not None, steps_into_epoch=record.get("steps_into_epoch"),
+                        unvalidated=bool(progress["validation"]) and not progress["epoch"])
 
 
 def refuse_output(output: Path, source: Path) -> None:

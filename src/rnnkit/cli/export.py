@@ -163,13 +163,15 @@ def summary(report, args: argparse.Namespace) -> str:
     from rnnkit.checkpoint_task import kind_name
     from rnnkit.export import TABLE_KINDS
     from rnnkit.export_bpe import SUFFIX as BPE_SUFFIX
-    from rnnkit.train.position import position_text
+    from rnnkit.train.position import position_text, unvalidated_text
 
     about = [kind_name(report.kind)]
     if report.step is not None:
         about.append(position_text(report.step, report.epoch, report.steps_into_epoch))
     if report.source.name == "last.safetensors" and not args.last and Path(args.model).is_dir():
         about.append("the run keeps no best.safetensors" if report.validated
+                     else f"the run has no best.safetensors: {unvalidated_text(report.step)}; its last state is "
+                          "exported" if report.unvalidated
                      else "the run has no best.safetensors: it had no validation")
     held = ("with its training state" if report.source_kind == "training-run"
             else "no training state in it")

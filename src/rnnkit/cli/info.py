@@ -4,6 +4,7 @@ aligned table, or with ``--json`` one JSON object (:func:`rnnkit.checkpoint_info
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from rnnkit.checkpoint_task import kind_name
@@ -19,7 +20,7 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored {total, bytes, groups "
               "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch "
               "(epochs ended), step, steps_into_epoch (0 at an epoch's end), epochs, stopped_early, best {metric, "
-              "value, epoch}, lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
+              "value, epoch}, validation (whether the run has validation data), lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
               "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
               "command's defaults)} or {demo (the settings a demo stored with its model: rnnkit demo pointer "
               "--save's task, seed, steps, min_len, max_len, hidden, batch_size, lr, lr_end, clip; demo ctc "
@@ -33,6 +34,7 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "pieces} (a BPE-level language model's), encoder or decoder_step {file, exists} (a translator's other "
               "graph), graph {file, exists} (the export a vocabulary or SentencePiece file was written beside), "
               "problems [a sentence each: missing, unreadable, or not the graph's, e.g. of another vocabulary size]); "
+              "run_folder (the run folder given, whose checkpoint is described; else null); "
               "a fact the file does not hold is null")
 
 
@@ -57,8 +59,9 @@ def register(groups) -> None:
         epilog=f"--json keys (stable): {_JSON_KEYS}.",
         formatter_class=HelpFormatter)
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file (or the .vocab.json "
-                                                "or .bpe.model beside it), or an ARPA file (rnnkit's, KenLM's, "
-                                                "SRILM's; .gz, .xz or .bz2 too)")
+                                                "or .bpe.model beside it), an ARPA file (rnnkit's, KenLM's, "
+                                                "SRILM's; .gz, .xz or .bz2 too), or a training run's folder (its "
+                                                "best.safetensors is described, else its last.safetensors)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.checkpoint_info import checkpoint_info, to_json
     from rnnkit.cli.defaults import chosen_options
 
-    info = checkpoint_info(args.file, verify=not args.no_verify)
+    info = checkpoint_info(args.file, verify=not args.no_verify)  # a run folder: its best, else last checkpoint
     if info["kind"] == "training-run" and info["options"] is not None:  # its choices against its command's defaults
         info["options"].update(chosen_options(info["task"], info["options"].get("run_options")))
     print(to_json(info) if args.json else "\n".join(info_lines(info)))
@@ -183,13 +186,26 @@ def _training_rows(training: dict[str, Any] | None) -> list[tuple[str, str]]:
         whose = f"epoch {training.get('epoch')}'s " if training.get("steps_into_epoch") else ""
         text += f"; {whose}training loss {training['train_loss']:.4f}"
     rows = [("training", text)]
-    best = training.get("best")
-    rows.append(("best", f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}" if best
-                 else "no validation figure (trained without validation data): last epoch's model"))
+    rows.append(("best", _best_text(training)))
     if training.get("seconds") is not None:
         when = f"; last epoch ended {training['last_epoch_time']}" if training.get("last_epoch_time") else ""
         rows.append(("time", f"{training['seconds']:.3g} s training and validation{when}"))
     return rows
+
+
+def _best_text(training: dict[str, Any]) -> str:
+    """The best row: the figure that chose best.safetensors; else why there is none (a run with validation data
+    stopped before its first epoch's end has validated nothing yet, which is not a run without validation)."""
+    from rnnkit.train.position import unvalidated_text
+
+    best = training.get("best")
+    if best:
+        return f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}"
+    if training.get("validation") and not training.get("epoch"):
+        return f"none: {unvalidated_text(training.get('step'))}, so this last state is the run's model"
+    if training.get("validation"):
+        return "no validation figure in its epoch records: last epoch's model"
+    return "no validation figure (trained without validation data): last epoch's model"
 
 
 def _settings(run_options: dict[str, Any], chosen: list[str] | None, command: str | None) -> str | None:
@@ -297,6 +313,15 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
     return rows
 
 
+def _run_text(folder: str, file: str) -> str:
+    """Which checkpoint of a run folder is described: its best, else its last (as export picks them)."""
+    from rnnkit.train.run_files import BEST, LAST
+
+    if os.path.basename(file) == BEST:
+        return f"{folder}: its {BEST}, the one validation chose (for the latest weights, give its {LAST})"
+    return f"{folder}: its {os.path.basename(file)} (the run holds no {BEST})"
+
+
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
@@ -312,6 +337,8 @@ def info_lines(info: dict[str, Any]) -> list[str]:
         what, kind = "", (f"an ONNX graph written by {by:.80}, not by rnnkit" if by
                           else "an ONNX graph that names no producer (not written by rnnkit)")
     rows = [("file", f"{info['file']} ({info['bytes']:,} bytes)"), ("kind", f"{what}{kind}")]
+    if info.get("run_folder"):
+        rows.insert(0, ("run", _run_text(info["run_folder"], info["file"])))
     if info.get("digests"):
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
     rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))

@@ -24,6 +24,7 @@ from rnnkit.cli.text_warnings import (fold_width_hint, line_hints, unknown_chara
                                       warn_unknown_tokens)
 from rnnkit.data.conll import MISC_TAG
 from rnnkit.data.slash import tagged_tokens
+from rnnkit.errors import NoSentencesError
 from rnnkit.tagging.io import DataSpec, format_predictions, raw_sentences
 from rnnkit.tagging.loaded import LoadedTagger
 
@@ -113,6 +114,7 @@ def tag(args: argparse.Namespace) -> int:
     if loaded.spec.scheme == "bmes":
         raise ValueError(f"{args.model} is a segmentation model: use 'rnnkit segment {args.model}'")
     tag_confidence.check_options(args, loaded)
+    check_feature_input(args, loaded)
     check_output(args)
 
     column = conllu_column(loaded, args)
@@ -187,14 +189,34 @@ def tag(args: argparse.Namespace) -> int:
         if path is None:
             path = os.path.join(tmp, "stdin.txt")
             Path(path).write_text(_read_input(args), encoding=args.encoding)
-        data = read_data(path, spec, labelled=args.format in ("conllu", "slash"),
-                         format_from="model" if loaded.spec.format == args.format else "option",
-                         plain_fix="drop --format to tag plain text (rnnkit tag MODEL FILE)")
+        try:
+            data = read_data(path, spec, labelled=args.format in ("conllu", "slash"),
+                             format_from="model" if loaded.spec.format == args.format else "option",
+                             plain_fix="drop --format to tag plain text (rnnkit tag MODEL FILE)")
+        except NoSentencesError as empty:  # nothing to tag: its lines back, as raw text's blank lines, exit 0
+            json_lines = args.nbest or args.spans  # a JSON line a sentence: none
+            write_output(args, [] if json_lines else ["".join(line + "\n" for line in empty.lines)])
+            return 0
     fold_width_hint(loaded, (norm(w) for s in data.words for w in s), name, what="tokens", model="a tagger")
     _warn_unknown_words(loaded, [list(s) for s in data.words[:10_000]], name)
     shown = apply_progress.Shown(args.progress, sum(map(len, data.words)), "tagging")
     blocks = (data.block(a, a + size) for a in range(0, len(data.words), size))
     return written((formatted(part, spec, shown) for part in blocks), shown)
+
+
+def check_feature_input(args: argparse.Namespace, loaded: LoadedTagger) -> None:
+    """A model trained with --feature-columns (a chunker reading POS) tags column files that hold them: raw text,
+    or another format, has none (the library's words for that name a Python call)."""
+    columns = list(loaded.spec.feature_columns)
+    if not columns or args.format == "columns":
+        return
+    name = args.input or "standard input"
+    read = "read as raw text (one sentence a line)" if args.format in (None, "raw") else f"{args.format} input"
+    these = f"column{'s' * (len(columns) != 1)} {', '.join(map(str, columns))}"
+    raise ValueError(f"{args.model} reads feature {these} beside the words (trained with --feature-columns "
+                     f"{' '.join(map(str, columns))}), and {name} is {read}, without them: give --format columns "
+                     f"and a file that holds them, the words in column {loaded.spec.word_column} and the features in "
+                     f"{these}, as the training data did")
 
 
 def conllu_column(loaded: LoadedTagger, args: argparse.Namespace) -> str | None:

@@ -54,7 +54,9 @@ def register(groups) -> None:
                                 formatter_class=fmt)
     d = add_data_options(p)
     d.add_argument("--feature-columns", type=int, nargs="+", default=[],
-                   help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000)")
+                   help="columns: extra input columns embedded as features (e.g. 1 = the POS of CoNLL-2000); the "
+                        "model then tags column files that hold them (tag --format columns; in Python, "
+                        "LoadedTagger.tag(sentences, features=...))")
     m = p.add_argument_group("model")
     m.add_argument("--crf", action="store_true", help="linear-chain CRF output (default: per-token softmax)")
     m.add_argument("--char-features", action="store_true",

@@ -313,7 +313,9 @@ def read_evaluation(args: argparse.Namespace, spec: DataSpec,
     """--valid and --test read now, before training: a missing or malformed file stops the run at once
     (it used to fail only after training, after 'model saved:'); their gold tags that ``train`` lacks are
     warned of, as evaluate warns (segmented text's tags are made from its spaces: none), once for a file given
-    as both."""
+    as both; and so are gold tags that break the span scheme, which training refuses."""
+    from rnnkit.tagging.checks import gold_scheme_note
+
     valid = read_data(args.valid, spec, format_from="training") if args.valid else None
     test = read_data(args.test, spec, format_from="training") if args.test else None
     if train is not None and train.tags is not None and spec.format != "segmented":
@@ -322,6 +324,11 @@ def read_evaluation(args: argparse.Namespace, spec: DataSpec,
         for data, path in ((valid, args.valid), (None if same else test, args.test)):
             if data is not None and data.tags is not None:
                 warn_unknown_tags(known, data, path)
+                broken = gold_scheme_note(spec, data, path)
+                if broken:
+                    from rnnkit.cli.text_warnings import warn
+
+                    warn(broken)
     return valid, test
 
 

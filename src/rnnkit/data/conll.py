@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rnnkit.data.files import read_text_file, text_lines, write_text_file
-from rnnkit.errors import DataError
+from rnnkit.errors import DataError, NoSentencesError
 from rnnkit.english import a_or_an_letters
 
 CONLLU_COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
@@ -152,8 +152,8 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
         if last > len(sentence.words):
             raise DataError(f"{where}: multiword range {token_id} goes beyond the sentence's last word, "
                             f"{len(sentence.words)}; correct the range or add its words")
-    if not sentences:
-        raise DataError(f"{name}: expected CoNLL-U sentences, got an empty file")
+    if not sentences:  # blank lines alone (a comment starts a sentence)
+        raise no_sentences(f"{name}: expected CoNLL-U sentences", [line.rstrip("\r\n") for line in raw])
     return sentences
 
 
@@ -258,6 +258,7 @@ class ColumnSentence:
     rows: list[list[str]] = field(repr=False)  # every column of every token line
     line_number: int = 0  # 1-based line of the sentence's first token
     lead: tuple[str, ...] = ()  # the lines before it that are not its own: -DOCSTART-, extra blank lines
+    trail: tuple[str, ...] = ()  # the last sentence's: such lines after it, at the file's end
 
 
 def check_column(index: int, n_columns: int, what: str, where: str) -> None:
@@ -326,8 +327,19 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
         elif number < len(lines):  # a blank line that ends no sentence (not the sentinel)
             pending.append(line)
     if not sentences:
-        raise DataError(f"{name}: expected sentences of whitespace-separated columns, got an empty file")
+        raise no_sentences(f"{name}: expected sentences of whitespace-separated columns", lines[:-1])
+    sentences[-1].trail = tuple(pending)  # a -DOCSTART- after the last sentence: written back too
     return sentences
+
+
+def no_sentences(expected: str, lines: list[str]) -> NoSentencesError:
+    """The error for a file of ``lines`` without a sentence: said as what it holds (blank lines, -DOCSTART-
+    lines), an empty file only when it is one."""
+    docstart = sum(1 for line in lines if line.split()[:1] == ["-DOCSTART-"])
+    parts = [f"{n:,} {what} line{'s' * (n != 1)}" for n, what in ((docstart, "-DOCSTART-"),
+                                                                 (len(lines) - docstart, "blank")) if n]
+    return NoSentencesError(f"{expected}, got no sentences: only {' and '.join(parts)}" if parts
+                            else f"{expected}, got an empty file", lines)
 
 
 def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Sequence[str]],
@@ -353,6 +365,7 @@ def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Se
                                  f"got {column} for sentence {k}")
             out.append(sep.join(row) + "\n")
         out.append("\n")
+        out.extend(line + "\n" for line in sentence.trail)  # after the file's last sentence
     return "".join(out)
 
 

@@ -18,7 +18,7 @@ useless model:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rnnkit.constraints import allowed_transitions
 from rnnkit.errors import DataError
@@ -179,19 +179,38 @@ def scheme_violation(sentences: Sequence[Sequence[str]], scheme: str) -> tuple[i
                                   f"scheme={scheme!r} (--scheme {scheme}) needs")
         raise  # a tag set that fails as a whole always has a tag that fails alone
     index = {t: j for j, t in enumerate(tagset)}
-    named = f"{name} (scheme={scheme!r}, --scheme {scheme})"
+    return next(_breaks(sentences, (allowed, allowed_start, allowed_end), index,
+                        f"{name} (scheme={scheme!r}, --scheme {scheme})"), None)
+
+
+def _breaks(sentences: Sequence[Sequence[str]], rules: tuple, index: dict[str, int],
+            named: str) -> Iterator[tuple[int, int, str]]:
+    """``(sentence, token, what)`` of the first break of ``rules`` (allowed, allowed_start, allowed_end over the
+    tags' ``index``) in each sentence that has one, in order; ``named`` names the scheme in ``what``."""
+    allowed, allowed_start, allowed_end = rules
     for k, tags in enumerate(sentences):
         if not tags:
             continue
         ids = [index[t] for t in tags]
         if not allowed_start[ids[0]]:
-            return k, 0, f"{tags[0]} at the start of a sentence is not legal {named}"
-        for i in range(1, len(ids)):
-            if not allowed[ids[i - 1], ids[i]]:
-                return k, i, f"{tags[i - 1]} followed by {tags[i]} is not legal {named}"
-        if not allowed_end[ids[-1]]:
-            return k, len(ids) - 1, f"{tags[-1]} at the end of a sentence is not legal {named}"
-    return None
+            yield k, 0, f"{tags[0]} at the start of a sentence is not legal {named}"
+            continue
+        bad = next((i for i in range(1, len(ids)) if not allowed[ids[i - 1], ids[i]]), None)
+        if bad is not None:
+            yield k, bad, f"{tags[bad - 1]} followed by {tags[bad]} is not legal {named}"
+        elif not allowed_end[ids[-1]]:
+            yield k, len(ids) - 1, f"{tags[-1]} at the end of a sentence is not legal {named}"
+
+
+def broken_sentences(sentences: Sequence[Sequence[str]], scheme: str) -> int:
+    """How many sentences have tags that break ``scheme`` (0 when a tag is not of the scheme's form at all:
+    :func:`scheme_violation` names that one)."""
+    tagset = sorted({t for s in sentences for t in s})
+    try:
+        rules = allowed_transitions(tagset, scheme)
+    except ValueError:
+        return 0
+    return sum(1 for _ in _breaks(sentences, rules, {t: j for j, t in enumerate(tagset)}, ""))
 
 
 def fitting_schemes(sentences: Sequence[Sequence[str]], exclude: str | None = None) -> list[str]:
@@ -315,16 +334,24 @@ def check_gold_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike)
 
 
 def gold_scheme_note(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> str | None:
-    """When gold tags of the model's span scheme break its moves and fit another scheme (IOB1 gold for a BIO
-    model): what to say, since token accuracy then compares tag strings of two schemes; else None."""
+    """When gold tags of the model's span scheme break its moves (``O I-LOC`` under BIO, which training refuses):
+    what to say, once for the file: how many sentences, the first with its line, and how they are scored; or,
+    when they fit another scheme (IOB1 gold for a BIO model), that token accuracy then compares tag strings of two
+    schemes.  None when every sentence follows the scheme."""
     if spec.scheme not in ("bio", "iob1", "bioes") or data.tags is None:
         return None
     found = scheme_violation(data.tags, spec.scheme)
-    fits = fitting_schemes(data.tags, exclude=spec.scheme) if found else []
-    if not fits:
+    if found is None:
         return None
+    fits = fitting_schemes(data.tags, exclude=spec.scheme)
     k, i, what = found
     name = _NAMES[spec.scheme]
+    if not fits:
+        broken, n = broken_sentences(data.tags, spec.scheme), sum(1 for t in data.tags if t)
+        return (f"{path}: {broken:,} of its {n:,} sentences have gold tags that break {name}, which training "
+                f"refuses (the first at {_where(path, data, k, i)}: {what}); they are scored as conlleval scores "
+                "them: span F1 reads their spans as conlleval does (O I-LOC opens a LOC span at the I-, B-PER I-LOC "
+                "ends the PER span and opens a LOC one), token accuracy compares the tags as written")
     return (f"{_where(path, data, k, i)}: {what}: the gold tags look like {' or '.join(_NAMES[s] for s in fits)}; "
             f"span F1 reads the spans either way, but token accuracy compares tag strings with the model's {name} "
             f"tags: convert the file to {name} for a token accuracy that compares")

@@ -156,9 +156,9 @@ def confidence(loaded: Any, data: Any, nbest: int = 0, spans: bool = False,
     reader = _SpanReader(names, loaded.train_scheme) if spans else None
     out = [_empty(K, nbest, spans) for _ in data.words]
     if loaded.encoder.features and data.features is None:
-        raise ValueError(f"Expected input with the model's feature columns {list(loaded.spec.feature_columns)}, "
-                         f"got data without features: read a column file as the model does "
-                         f"(read_tagged(path, loaded.spec); rnnkit tag --format columns)")
+        from rnnkit.tagging.loaded import missing_features  # here: loaded imports this module's users
+
+        raise ValueError(missing_features(loaded.spec))
     enc = loaded.encoder.encode(data)
     model = loaded.model
     # predict_ids' batches: the same tags, bit for bit; sentences the scheme allows no path without its rules

@@ -18,7 +18,15 @@ from rnnkit.checkpoint_task import other_kind, reading_metadata
 from rnnkit.checks import check_int
 from rnnkit.errors import CheckpointError
 from rnnkit.hmm_io import is_hmm_json
-from rnnkit.tagging.io import HMM_KIND, TaggingData, _load_hmm, load_hmm_json, load_tagger, read_task
+from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, load_hmm_json, load_tagger, read_task
+
+
+def missing_features(spec: DataSpec) -> str:
+    """The message for sentences given without the feature columns a model trained with (a chunker reading POS)."""
+    return (f"Expected input with the model's feature columns {list(spec.feature_columns)}, got sentences without "
+            "features: pass features=, for every sentence a list of each word's feature values (tag('He reckons', "
+            "features=[[['PRP'], ['VBZ']]]) with one feature column), or read a column file as the model does "
+            "(read_tagged(path, loaded.spec))")
 
 
 class LoadedTagger:
@@ -120,9 +128,7 @@ class LoadedTagger:
             from rnnkit.tagging.task import predict_ids
 
             if self.encoder.features and data.features is None:
-                raise ValueError(f"Expected input with the model's feature columns {list(self.spec.feature_columns)}, "
-                                 f"got data without features: read a column file as the model does "
-                                 f"(read_tagged(path, loaded.spec); rnnkit tag --format columns)")
+                raise ValueError(missing_features(self.spec))
             ids = predict_ids(self.model, self.encoder.encode(data), self.allowed, tag_masks=tag_masks,
                               unconstrained=pathless, on_batch=on_batch)
             pred = [[self.encoder.tags[j] for j in ids[i]] for i in keep]

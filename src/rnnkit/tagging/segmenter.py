@@ -314,7 +314,25 @@ def sentences_data(loaded: Any, sentences: Any, features: Any = None) -> tuple[A
     if features is not None:
         if not isinstance(features, Sequence):
             raise TypeError(f"Expected features as a list (one per sentence), got {type(features).__name__}")
-        features = [[list(f) for f in sentence] for sentence in features]
+        features = [_word_features(loaded.spec.feature_columns, k, sentence) for k, sentence in enumerate(features)]
     data = TaggingData(words, None, features, None)
     check_sentences(data)
     return data, one
+
+
+def _word_features(columns: Sequence[int], k: int, sentence: Any) -> list[list[str]]:
+    """Sentence ``k``'s ``features=``: for each word a list of its values, one per feature column of the model
+    (``columns``).  A str where a list belongs was read as its characters, one value each, and a list of another
+    length tagged silently with values missing or left over."""
+    example = "features=[[['PRP'], ['VBZ']]] for 'He reckons' with one feature column"
+    if not columns:
+        raise ValueError("features= given, but the model was trained without feature columns: leave it out")
+    if isinstance(sentence, str) or not isinstance(sentence, Sequence):
+        raise TypeError(f"Expected features[{k}] as a list of each word's feature values, got "
+                        f"{type(sentence).__name__}: {example}")
+    n = len(columns)
+    for i, values in enumerate(sentence):
+        if isinstance(values, str) or not isinstance(values, Sequence) or len(values) != n:
+            raise ValueError(f"Expected features[{k}][{i}] as a list of {n} value{'s' * (n != 1)}, one per feature "
+                             f"column {list(columns)}, got {values!r:.40}: {example}")
+    return [list(values) for values in sentence]

@@ -103,6 +103,17 @@ def _with_defaults(key: str, saved: Any, now: Any) -> Any:
 _ABSENT_TASK_FIELDS = {"train_scheme": lambda saved: (saved.get("data") or {}).get("scheme")}
 _TASK_OPTIONS = {"train_scheme": "--train-scheme", "min_count": "--min-count", "max_vocab": "--max-vocab",
                  "max_length": "--max-length", "select_by": "--select-by", "bleu_tokenize": "--bleu-tokenize"}
+# what a changed task option changes in turn, left out of the message beside it (docs/training.md: the option is
+# the cause): another --train-scheme gives other tags, and the --valid file encoded in them
+_CONSEQUENCES = {"train_scheme": ("encoder.tags", "tagger_config.num_tags", "validation data")}
+
+
+def implied_changes(saved: dict[str, Any], now: dict[str, Any]) -> set[str]:
+    """The fields (``encoder.tags``) and run options that differ because a task option of :data:`_CONSEQUENCES`
+    does, between a checkpoint's task description ``saved`` and this run's ``now``."""
+    saved = {**{k: then(saved) for k, then in _ABSENT_TASK_FIELDS.items() if k in now and k not in saved}, **saved}
+    return {name for key, names in _CONSEQUENCES.items() if key in saved and key in now and saved[key] != now[key]
+            for name in names}
 
 
 def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -111,6 +122,7 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     one side has are skipped (checkpoints of earlier versions lack options added since), except a model
     config's fields, which an earlier checkpoint had at their defaults (``--tie`` resumed onto an untied run),
     and the fields of ``_ABSENT_TASK_FIELDS``, which it had at the value given there."""
+    implied = implied_changes(saved, now)
     saved = {**{k: then(saved) for k, then in _ABSENT_TASK_FIELDS.items() if k in now and k not in saved}, **saved}
     out = []
     for key in sorted(set(saved) & set(now), key=lambda k: (k not in _TASK_OPTIONS, k)):  # an option first: the cause
@@ -124,7 +136,8 @@ def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
                     f"{_named(key, k)}: {_short(a[k])} then, {_short(b[k])} now" if _short(a[k]) != _short(b[k])
                     else f"its {_named(key, k)} differs (another training file, or another option that selects the "
                          "data or the vocabulary?)"
-                    for k in sorted(set(a) & set(b)) if a[k] != b[k] and _in_use(key, k, a, b)]
+                    for k in sorted(set(a) & set(b)) if a[k] != b[k] and _in_use(key, k, a, b)
+                    and f"{key}.{k}" not in implied]
         elif key in _TASK_OPTIONS:
             out.append(f"{_TASK_OPTIONS[key]} ({key}) {_task_value(a)} then, {_task_value(b)} now")
         else:
@@ -287,8 +300,9 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     if then:  # options an earlier version did not record: their value then (no vectors files read, ...)
         then = {**{k: v for k, v in ABSENT_RUN_OPTIONS.items() if k not in then}, **then}
     now = run_options or {}
+    implied = implied_changes(meta.get("task") or {}, task_meta)  # the validation data another scheme encodes
     differ += [_run_option_change(k, then, now) for k in sorted(now, key=lambda k: k not in VOCABULARY_OPTIONS)
-               if k in then and then[k] != now[k] and k != VALID_FILE]  # an option that selects the vocabulary first
+               if k in then and then[k] != now[k] and k != VALID_FILE and k not in implied]  # vocabulary options first
     changed = task_changes(meta.get("task") or {}, task_meta)
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "

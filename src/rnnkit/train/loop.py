@@ -105,6 +105,7 @@ class Trainer(LoopCheckpoints):
         self.state = LoopState()
         self.saved_step: int | None = None  # the step last.safetensors holds (written or resumed from); None: none
         self.carry: Any = None
+        self.epoch_start: float | None = None  # the epoch under way's start on the clock, less its seconds resumed
         self.first_loss: float | None = None  # for detecting an exploding loss
         # what guessing uniformly scores, for naming a run that diverges below the explosion threshold
         self.uniform: UniformLoss | None = task.uniform_loss() if hasattr(task, "uniform_loss") else None
@@ -202,7 +203,7 @@ class Trainer(LoopCheckpoints):
             self.progress.start_epoch(epoch, total, done=st.epoch_units,
                                       steps_left=None if cfg.max_steps is None else cfg.max_steps - st.step,
                                       step=st.step)  # lines at the run's steps, a resumed run's too
-            epoch_start = time.monotonic()
+            self.epoch_start = time.monotonic() - st.epoch_seconds  # a resumed epoch's earlier seconds count
             hint = self._divergence_hint()
             drawn = None  # the generator's state after the last step (kept only when max_steps may stop mid-epoch)
             for cursor, batch in self.task.train_batches(st.epoch, st.cursor, self.rng):
@@ -274,7 +275,7 @@ class Trainer(LoopCheckpoints):
                 if cfg.max_steps is not None and st.step >= cfg.max_steps:
                     drawn = self.rng.bit_generator.state
             else:
-                self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units), time.monotonic() - epoch_start)
+                self._end_epoch(epoch, st.epoch_loss / max(1, st.epoch_units), time.monotonic() - self.epoch_start)
                 self._save(LAST)
                 last_save = time.monotonic()
                 if self.stop.requested:  # during the epoch's end (validation): saved just now
@@ -344,6 +345,8 @@ class Trainer(LoopCheckpoints):
         st.epoch_loss = 0.0
         st.epoch_units = 0
         st.epoch_penalties = {}
+        st.epoch_seconds = 0.0
+        self.epoch_start = None  # no epoch under way until the next starts
         self.carry = None
         if self.schedule is not None and not self.schedule.per_step:
             if isinstance(self.schedule, HalveOnPlateau):

@@ -7,6 +7,7 @@ reads and writes the Trainer's own state, as a base class of Trainer whose metho
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from rnnkit import checkpoint as ckpt
@@ -31,6 +32,8 @@ class LoopCheckpoints:
         rank_rngs = None
         if name == LAST:  # in every process: each decides alike whether the run's end saves it again
             self.saved_step = st.step
+        if self.epoch_start is not None:  # mid-epoch: the seconds it has trained so far, kept for a resume
+            st.epoch_seconds = time.monotonic() - self.epoch_start
         if self.group.size > 1:  # what only each process holds, to process 0, which alone writes
             carry = self.group.gather(carry)
             rank_rngs = self.group.gather(ckpt.rng_state(self.rank_rng))

@@ -43,3 +43,11 @@ def position_text(step: Any, epoch: Any, into: Any, epochs: Any = None) -> str:
     if into:
         return f"{at}, {into:,} step{'s' * (into != 1)} into epoch {epoch + 1}{of}"
     return f"{at}, at the end of epoch {epoch}{of}" if epoch else f"{at}, before the first epoch{of}"
+
+
+def unvalidated_text(step: Any) -> str:
+    """Why a run trained with validation data has no best model yet: it stopped (``--max-steps``, or killed)
+    at ``step``, before the end of its first epoch, where validation first runs."""
+    step = _count(step)
+    at = f"stopped at step {step:,}, " if step is not None else "stopped "
+    return f"no epoch validated yet ({at}before epoch 1's end)"

@@ -38,7 +38,7 @@ def loop_record(st: LoopState, has_carry: bool, first_loss: float | None) -> dic
         "epoch": st.epoch, "cursor": st.cursor, "step": st.step, "best": st.best if math.isfinite(st.best) else None,
         "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "history": st.history,
         "epoch_loss": st.epoch_loss, "epoch_units": st.epoch_units, "epoch_penalties": st.epoch_penalties,
-        "has_carry": has_carry,
+        "has_carry": has_carry, "epoch_seconds": round(st.epoch_seconds, 3),
         "first_loss": first_loss,  # the divergence guard's reference: a resumed run keeps it
     }
 
@@ -48,7 +48,8 @@ def loop_state(lp: Mapping[str, Any]) -> LoopState:
     return LoopState(int(lp["epoch"]), int(lp["cursor"]), int(lp["step"]),
                      math.inf if lp["best"] is None else lp["best"], lp["bad_epochs"],
                      lp["stopped_early"], lp["epoch_loss"], lp["epoch_units"], list(lp["history"]),
-                     dict(lp.get("epoch_penalties", {})))  # none in a checkpoint of an earlier version
+                     dict(lp.get("epoch_penalties", {})),  # none in a checkpoint of an earlier version
+                     float(lp.get("epoch_seconds", 0.0)))  # nor this: the resumed part's time alone, as before
 
 
 def model_arrays(arrays: Mapping[str, np.ndarray], path: Path, params: Mapping[str, np.ndarray],

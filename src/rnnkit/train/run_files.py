@@ -9,9 +9,10 @@ LAST = "last.safetensors"
 BEST = "best.safetensors"
 METRICS = "metrics.jsonl"
 # Keys of an epoch record that hold wall-clock measurements.  ``train_seconds`` is the epoch's training
-# time in the process that finished it (after a resume mid-epoch, only the resumed part),
-# ``valid_seconds`` its evaluation, ``time`` the UTC end.  A resumed run equals an uninterrupted one
-# in every other key.
+# time: after a resume mid-epoch, the seconds trained up to the checkpoint resumed from (its loop record's
+# ``epoch_seconds``, 0 in checkpoints written before it was kept) and those since; the time lost after that
+# checkpoint is not counted.  ``valid_seconds`` is its evaluation, ``time`` the UTC end.  A resumed run equals an
+# uninterrupted one in every other key (and in every loop record field but ``epoch_seconds``).
 TIMING_KEYS = ("train_seconds", "valid_seconds", "time")
 
 
