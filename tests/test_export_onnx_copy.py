@@ -153,14 +153,15 @@ SENTENCES = ["ein rot hund .", "klein katze sieht ein haus .", "Ein  Blau   Haus
 ])
 def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, capsys, options):
     """Greedy and beam (with a length penalty, with no repeated n-gram) on sentences whose source words are outside
-    the target vocabulary (the German source's, and names never seen): the same outputs as rnnkit translate."""
+    the target vocabulary (the German source's, and names never seen): the same outputs as rnnkit translate, and
+    the beam's best hypotheses the same scores (a hypothesis given another's coverage moves only scores)."""
     from rnnkit.seq2seq.io import load_translator
     from rnnkit.seq2seq.translate import translate
 
     model = _train(tmp_path, capsys, *options, "--embed", "12", "--hidden", "16", "--lr", "0.01", epochs="4")
     text = tmp_path / "input.txt"
     text.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
-    copied = 0
+    copied, worst = 0, 0.0
     for checkpoint in (model, _randomized(model, tmp_path / "random.safetensors")):
         _, code, _ = _export(capsys, checkpoint, tmp_path / "m.onnx")
         namespace = {"__name__": "__main__"}
@@ -171,8 +172,27 @@ def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, ca
         translator = load_translator(checkpoint)
         V = translator.model.config.tgt_vocab_size
         copied += sum(i >= V for found in translate(translator, SENTENCES, beam_size=3) for i in found[0].ids)
-    print("extended ids written (beam 3, trained and random):", copied)
+        worst = max(worst, _beam_score_difference(translator, namespace, ((3, 0.0, 0), (4, 0.6, 0), (3, 0.0, 1))))
+    print("extended ids written (beam 3, trained and random):", copied, "; beam scores' largest relative difference:", worst)
+    assert worst < 1e-5
     assert copied > 0 or "--copy" not in options  # copy models do write source words
+
+
+def _beam_score_difference(translator, namespace, settings):
+    """The largest relative difference (to max(1, |score|)) of the best hypothesis's score (log P / lp) between the printed code's
+    beam_search and rnnkit's, over :data:`SENTENCES` (the blank one left out) and each (beam, alpha, no_repeat) of
+    ``settings``; whether it finished and its ids must be the same."""
+    from rnnkit.seq2seq.translate import translate
+
+    worst = 0.0
+    sentences = [s for s in SENTENCES if s.strip()]
+    for beam, alpha, n in settings:
+        want = translate(translator, sentences, beam_size=beam, length_norm=alpha, no_repeat_ngram=n)
+        for sentence, found in zip(sentences, want):
+            finished, score, ids = namespace["beam_search"](namespace["source_tokens"](sentence), beam, alpha, n)
+            assert (finished, tuple(ids)) == (found[0].finished, found[0].ids), (sentence, beam, alpha, n)
+            worst = max(worst, abs(score - found[0].norm_score) / max(1.0, abs(found[0].norm_score)))
+    return worst
 
 
 def test_info_describes_the_step_and_checks_its_vocabulary_by_the_configuration(tmp_path, capsys):

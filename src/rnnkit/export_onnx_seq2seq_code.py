@@ -3,7 +3,8 @@ opens the encoder, the decoder step and the vocabulary file, tokenizes a sentenc
 (:class:`rnnkit.data.tokenizer.Tokenizer`: its punct level's pattern and joiner are copied from it; a BPE side's
 SentencePiece model is read from the vocabulary file), runs the encoder once and the step a token at a time, and
 detokenizes the output with the target side's tokenizer.  ``translate(text)`` decodes greedily and
-``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty, each as ``rnnkit translate``
+``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty (``beam_search(tokens, beam,
+alpha)`` its best hypothesis: finished or not, score, ids), each as ``rnnkit translate``
 (:mod:`rnnkit.seq2seq.decode`) does with ``--beam 1`` or ``--beam K --length-norm ALPHA`` and its other options
 at their defaults: ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
 limit from the translator's length rule; ``no_repeat`` N > 0 as ``--no-repeat-ngram N`` (rnnkit's own
@@ -154,15 +155,13 @@ def translate(text, no_repeat=0):
     return target_text({words_out})
 
 
-def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
-    """The best translation by beam search, as rnnkit translate --beam BEAM --length-norm ALPHA (--no-repeat-ngram
-    NO_REPEAT) gives it: the 2k
+def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
+    """The best hypothesis of a beam search over one sentence's source tokens (not none), as rnnkit translate --beam
+    BEAM --length-norm ALPHA (--no-repeat-ngram NO_REPEAT) finds it: (whether it ended with <eos>, its score
+    log P / ((5 + steps) / 6) ** alpha, rnnkit's norm_score, its ids).  Each step takes the 2k
     best one-token extensions of the k live hypotheses, best first; an <eos> among the first k finishes one, scored
     log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k; it stops at k finished
     hypotheses or at the limit (the live ones then count, unfinished, after every finished one)."""
-    tokens = source_tokens(text)
-    if not tokens:
-        return ""
     fixed, state, limit = encode(tokens)
     eos = vocab["eos"]
     live, scores, found = [()], np.zeros(1), []  # the live hypotheses, their log P (float64), the finished ones
@@ -191,7 +190,16 @@ def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
             found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
         state = {{k: v[rows] if {batch_major} else v[:, rows] for k, v in state.items()}}  # each row's own
         fixed = {{k: v[rows] for k, v in fixed.items()}}
-    best = sorted(found, key=lambda h: (not h[0], -h[1]))[0]  # finished first, by score; ties: the first found
+    return sorted(found, key=lambda h: (not h[0], -h[1]))[0]  # finished first, by score; ties: the first found
+
+
+def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
+    """The best translation by beam search (beam_search's), as rnnkit translate --beam BEAM --length-norm ALPHA
+    (--no-repeat-ngram NO_REPEAT) gives it ("" for a blank one)."""
+    tokens = source_tokens(text)
+    if not tokens:
+        return ""
+    finished, score, ids = beam_search(tokens, beam, alpha, no_repeat)
     return target_text({words_best})
 
 
@@ -271,7 +279,7 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
                              lowered=".lower()" if src["lowercase"] else "", how=how, tokenize=_TOKENIZE[src["level"]],
                              detokenize=_DETOKENIZE[tgt["level"]], feed=feed, repeat_bans=bans.strip(),
                              coverage=covered, copy=_EXTENDED if copy else "", source_oovs=_COPY.lstrip("\n") if copy else "",
-                             words_out=words.format("out"), words_best=words.format("best[2]"),
+                             words_out=words.format("out"), words_best=words.format("ids"),
                              batch_major='k in ("feed", "coverage")' if coverage else 'k == "feed"',
                              example=json.dumps(_example(task), ensure_ascii=False))
     return head + body
