@@ -178,10 +178,23 @@ def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, ca
     assert copied > 0 or "--copy" not in options  # copy models do write source words
 
 
+def test_the_printed_code_finds_a_sentences_words_outside_the_target_vocabulary_once(tmp_path, capsys):
+    """source_oovs runs once for each sentence translated: its list gives both the step's extended ids and the
+    output's copied words."""
+    model = _train(tmp_path, capsys, "--copy", "--level", "punct", "--embed", "4", "--hidden", "4")
+    _, code, _ = _export(capsys, model, tmp_path / "m.onnx")
+    namespace = {"__name__": "exported"}
+    exec(compile(code, "exported.py", "exec"), namespace)
+    calls, found = [], namespace["source_oovs"]
+    namespace["source_oovs"] = lambda tokens: calls.append(tokens) or found(tokens)
+    assert namespace["translate"]("Zorro sieht Xerxes .") == namespace["beam_translate"]("Zorro sieht Xerxes .", 1)
+    assert calls == [["Zorro", "sieht", "Xerxes", "."]] * 2, calls
+
+
 def _beam_score_difference(translator, namespace, settings):
     """The largest relative difference (to max(1, |score|)) of the best hypothesis's score (log P / lp) between the printed code's
     beam_search and rnnkit's, over :data:`SENTENCES` (the blank one left out) and each (beam, alpha, no_repeat) of
-    ``settings``; whether it finished and its ids must be the same."""
+    ``settings``; whether it finished and its tokens must be the same."""
     from rnnkit.seq2seq.translate import translate
 
     worst = 0.0
@@ -189,8 +202,8 @@ def _beam_score_difference(translator, namespace, settings):
     for beam, alpha, n in settings:
         want = translate(translator, sentences, beam_size=beam, length_norm=alpha, no_repeat_ngram=n)
         for sentence, found in zip(sentences, want):
-            finished, score, ids = namespace["beam_search"](namespace["source_tokens"](sentence), beam, alpha, n)
-            assert (finished, tuple(ids)) == (found[0].finished, found[0].ids), (sentence, beam, alpha, n)
+            finished, score, tokens = namespace["beam_search"](namespace["source_tokens"](sentence), beam, alpha, n)
+            assert (finished, tuple(tokens)) == (found[0].finished, found[0].tokens), (sentence, beam, alpha, n)
             worst = max(worst, abs(score - found[0].norm_score) / max(1.0, abs(found[0].norm_score)))
     return worst
 
