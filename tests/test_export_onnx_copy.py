@@ -164,6 +164,9 @@ def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, ca
     copied, worst = 0, 0.0
     for checkpoint in (model, _randomized(model, tmp_path / "random.safetensors")):
         _, code, _ = _export(capsys, checkpoint, tmp_path / "m.onnx")
+        width, flat = ("V + X", "rows * (V + X)") if "--copy" in options else ("V", "rows * V")  # log P's shapes
+        assert code.count(f"(rows, {width})") == code.count("(rows, V") == 3, code  # docstring, comments
+        assert code.count(f"({flat},)") == code.count("(rows * ") == 1, code
         namespace = {"__name__": "__main__"}
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation

@@ -120,12 +120,12 @@ def encode(tokens):
 
 
 def decoder_step(previous, state, fixed, t, histories, no_repeat):
-    """Step t of the decoder from the previous tokens (rows,): (log P(next token) (rows, V), the next state).
+    """Step t of the decoder from the previous tokens (rows,): (log P(next token) (rows, {width}), the next state).
     Never chosen (-inf): <pad> and <bos>, <eos> first (no empty translation: rnnkit's --min-len 1), and with
     no_repeat N > 0 a token that would repeat an N-gram of the row's tokens so far, histories[row]."""
     names = [o.name for o in step.get_outputs()]
     result = dict(zip(names, step.run(None, {{"ids": np.asarray(previous, np.int64), **state, **fixed}})))
-    logp = result["log_probs"]  # (rows, V)
+    logp = result["log_probs"]  # (rows, {width}){width_why}
     logp[:, [vocab["pad"], vocab["bos"]] + [vocab["eos"]] * (t == 0)] = -np.inf
     for row, tokens in enumerate(histories):
         logp[row, repeat_bans(tokens, no_repeat)] = -np.inf
@@ -150,9 +150,9 @@ def translate(text, no_repeat=0):
 
 
 def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
-    """The best hypothesis of a beam search over one sentence's source tokens (not none), as rnnkit translate --beam
-    BEAM --length-norm ALPHA (--no-repeat-ngram NO_REPEAT) finds it: (whether it ended with <eos>, its score
-    log P / ((5 + steps) / 6) ** alpha, rnnkit's norm_score, its target tokens).  Each step takes the 2k
+    """The best hypothesis of a beam search over one sentence's source tokens (one or more), as rnnkit translate
+    --beam BEAM --length-norm ALPHA (--no-repeat-ngram NO_REPEAT) finds it: (whether it ended with <eos>, its
+    score as below, rnnkit's norm_score, its target tokens).  Each step takes the 2k
     best one-token extensions of the k live hypotheses, best first; an <eos> among the first k finishes one, scored
     log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k; it stops at k finished
     hypotheses or at the limit (the live ones then count, unfinished, after every finished one)."""
@@ -161,8 +161,8 @@ def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
     live, scores, found = [()], np.zeros(1), []  # the live hypotheses, their log P (float64), the finished ones
     previous = [vocab["bos"]]
     for t in range(limit):
-        logp, state = decoder_step(previous, state, fixed, t, live, no_repeat)  # (rows, V)
-        flat = (scores[:, None] + logp).ravel()  # (rows * V,) every one-token extension
+        logp, state = decoder_step(previous, state, fixed, t, live, no_repeat)  # (rows, {width})
+        flat = (scores[:, None] + logp).ravel()  # ({flat},) every one-token extension
         top = np.lexsort((np.arange(flat.size), -flat))[:2 * beam]  # best first, ties to the lower index
         rows, previous, kept = [], [], []
         for place, i in enumerate(top):
@@ -273,6 +273,8 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
                              detokenize=_DETOKENIZE[tgt["level"]], feed=feed, repeat_bans=bans.strip(),
                              coverage=covered, copy=_EXTENDED if copy else "", source_oovs=_COPY.lstrip("\n") if copy else "",
                              words="target_tokens + oovs" if copy else "target_tokens",
+                             width="V + X" if copy else "V", flat="rows * (V + X)" if copy else "rows * V",
+                             width_why=", X: the sentence's source words outside the target vocabulary" if copy else "",
                              copied=": the target vocabulary's, then the source's words outside it" if copy else "",
                              batch_major='k in ("feed", "coverage")' if coverage else 'k == "feed"',
                              example=json.dumps(_example(task), ensure_ascii=False))
