@@ -111,6 +111,30 @@ def test_the_step_graph_gives_rnnkits_extended_log_probabilities_and_coverage(tm
     assert _compare(load_translator(model), encoder, step) < TOL
 
 
+def test_the_step_reads_any_extended_id_at_padding_as_0(tmp_path, capsys):
+    """src_ext past a sentence's end is read as 0 whatever it holds: -1 (which Gather and Scatter would count from
+    the end, a row's largest id then written without its copy mass) or an id past every real one (which would widen
+    log_probs) gives the log-probabilities and coverage of padding 0."""
+    from rnnkit.seq2seq.io import load_translator
+
+    model = _randomized(_train(tmp_path, capsys, "--level", "punct", "--copy", "--coverage", "--attention",
+                               "additive", "--embed", "6", "--hidden", "8"), tmp_path / "random.safetensors")
+    (encoder, step), _, _ = _export(capsys, model, tmp_path / "m.onnx")
+    cfg = load_translator(model).model.config
+    src, lengths, ext = _batch(cfg, np.random.default_rng(3))
+    ext = np.ascontiguousarray(ext.T)  # (B, S)
+    start = _run(encoder, {"ids": src, "lengths": lengths})
+    padding = ~start["src_mask"].astype(bool)
+    assert (ext[0, :lengths[0]] == ext.max()).any() and padding[0].any()  # a padded row holds the largest id
+    feeds = {"ids": np.ones(3, np.int64), **{k: start[k] for k in ("h", "c", "memory", "src_mask") if k in start},
+             "feed": np.zeros((3, 8), np.float32), "coverage": np.zeros((3, 7), np.float32)}
+    want = _run(step, {**feeds, "src_ext": ext})
+    for filler in (-1, cfg.tgt_vocab_size + 40):
+        got = _run(step, {**feeds, "src_ext": np.where(padding, filler, ext)})
+        for name in ("log_probs", "coverage_next"):
+            assert got[name].shape == want[name].shape and np.array_equal(got[name], want[name]), (filler, name)
+
+
 def test_a_saturated_gate_and_underflowing_weights_stay_finite_as_in_rnnkit(tmp_path, capsys):
     """Weights scaled up: p_gen is 1.0 in float32 and attention weights underflow to 0, where 1 - p_gen and log a
     would be -inf; the graph works in log space as rnnkit does."""
