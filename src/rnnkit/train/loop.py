@@ -229,12 +229,8 @@ class Trainer(LoopCheckpoints):
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
-                penalties = res.penalties or {}
-                if penalties:  # weighted as the loss is, before reduce_step makes units the total
-                    weight = 0 if stand_in else res.units if res.weight is None else res.weight
-                    penalties = self.group.reduce_means(penalties, weight)
-                res.loss, res.units, res.grads = self.group.reduce_step(  # a stand-in counts for nothing
-                    res.loss, 0 if stand_in else res.units, res.grads, 0 if stand_in else res.weight)
+                res.loss, res.units, res.grads, penalties = self.group.reduce_step(  # a stand-in counts for nothing
+                    res.loss, 0 if stand_in else res.units, res.grads, 0 if stand_in else res.weight, res.penalties)
                 norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss
