@@ -63,8 +63,8 @@ def test_step_reports_the_nll_and_the_coverage_loss_beside_it(pairs):
     assert plain.train_step(b, None, np.random.default_rng(2)).penalties is None  # lambda 0: nothing to show
 
 
-def _fit(task, path, max_steps=None, resume=False, progress="none"):
-    cfg = TrainConfig(epochs=2, optimizer="adam", lr=5e-3, progress=progress, max_steps=max_steps, log_every=1,
+def _fit(task, path, max_steps=None, resume=False, progress="none", epochs=2):
+    cfg = TrainConfig(epochs=epochs, optimizer="adam", lr=5e-3, progress=progress, max_steps=max_steps, log_every=1,
                       checkpoint_minutes=None, seed=7)
     Trainer(task, cfg, path).fit(resume=resume)
     return [json.loads(line) for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -109,6 +109,24 @@ def test_log_lines_records_resume_and_curves(pairs, tmp_path, capsys):
                                     "--train-metric", "coverage_loss"])
     assert code == 2 and "no run logged a coverage loss" in err and len(err.strip().splitlines()) == 1, err
 
+
+
+def test_a_mid_epoch_checkpoint_without_penalty_sums_leaves_that_epochs_mean_out(pairs, tmp_path):
+    """A checkpoint of an earlier version keeps no epoch_penalties: resumed inside an epoch, that epoch's record
+    has no train_coverage_loss (the sum before the checkpoint is lost: the rest's over the whole epoch's units
+    would be too small), also through a second checkpoint inside it; the other epochs' are the whole run's."""
+    from rnnkit import checkpoint as ckpt
+
+    whole = [r for r in _fit(_task(pairs), tmp_path / "whole", epochs=3) if r["type"] == "epoch"]
+    _fit(_task(pairs), tmp_path / "cut", max_steps=7, epochs=3)  # 5 batches an epoch: inside epoch 2
+    arrays, meta = ckpt.load_checkpoint(tmp_path / "cut" / "last.safetensors")
+    del meta["loop"]["epoch_penalties"]
+    ckpt.save_checkpoint(tmp_path / "cut" / "last.safetensors", arrays, meta)
+    _fit(_task(pairs), tmp_path / "cut", max_steps=9, resume=True, epochs=3)  # saved again inside epoch 2
+    resumed = [r for r in _fit(_task(pairs), tmp_path / "cut", resume=True, epochs=3) if r["type"] == "epoch"]
+    assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in whole]
+    cover = [whole[0]["train_coverage_loss"], None, whole[2]["train_coverage_loss"]]
+    assert [r.get("train_coverage_loss") for r in resumed] == cover, (resumed, whole)
 
 
 _COUNT = r"""

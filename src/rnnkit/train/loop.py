@@ -253,8 +253,9 @@ class Trainer(LoopCheckpoints):
                 self.carry = res.carry
                 st.epoch_loss += res.loss * res.units
                 st.epoch_units += res.units
-                for k, v in penalties.items():
-                    st.epoch_penalties[k] = st.epoch_penalties.get(k, 0.0) + v * res.units
+                if st.epoch_penalties is not None:  # None: this epoch's sums so far were not kept (LoopState)
+                    for k, v in penalties.items():
+                        st.epoch_penalties[k] = st.epoch_penalties.get(k, 0.0) + v * res.units
                 self.progress.update(res.units, res.loss, lr, penalties)
                 if st.step % cfg.log_every == 0:
                     self._log({"type": "train", "epoch": epoch, "step": st.step, "loss": res.loss, **penalties,
@@ -311,7 +312,7 @@ class Trainer(LoopCheckpoints):
             st.bad_epochs = 0
         elif not math.isnan(val):  # NaN: no validation data, so nothing to stop early on
             st.bad_epochs += 1
-        penalties = {k: v / max(1, st.epoch_units) for k, v in st.epoch_penalties.items()}  # the epoch's means
+        penalties = {k: v / max(1, st.epoch_units) for k, v in (st.epoch_penalties or {}).items()}  # the epoch's means
         record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss,
                   **{f"train_{k}": v for k, v in penalties.items()}, "lr": lr,
                   **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,
