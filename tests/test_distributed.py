@@ -165,7 +165,8 @@ W = rng.standard_normal((4, 5)).astype(np.float32)
 b = rng.standard_normal(3)  # float64: its own reduction
 rows = np.sort(rng.choice(9, size=3 + r, replace=False))
 E = RowSparseGrad(rows, rng.standard_normal((rows.size, 2)).astype(np.float32), (9, 2))
-loss, total, out = g.reduce_step(0.5 * (r + 1), units, {"W": W, "E": E, "b": b})
+penalties = {"coverage_loss": 0.25 * (r + 1), "other": -float(r)}  # a step's, weighted as its loss
+loss, total, out, means = g.reduce_step(0.5 * (r + 1), units, {"W": W, "E": E, "b": b}, means=penalties)
 every = g.comm.allgather((units, W, E.to_dense(), b))
 U = sum(u for u, *_ in every)
 assert total == U == 19 and abs(loss - sum(0.5 * (k + 1) * u for k, (u, *_) in enumerate(every)) / U) < 1e-12
@@ -175,7 +176,6 @@ np.testing.assert_allclose(out["E"].to_dense(), sum(u * e for u, _, e, _ in ever
 assert out["W"].dtype == np.float32 and out["b"].dtype == np.float64 and list(out) == ["W", "E", "b"]
 union = np.unique(np.concatenate([np.nonzero(e.any(1))[0] for _, _, e, _ in every]))
 assert np.array_equal(out["E"].indices, union)  # every process's rows, that of no units too
-means = g.reduce_means({"coverage_loss": 0.25 * (r + 1), "other": -float(r)}, units)  # a step's penalties
 assert abs(means["coverage_loss"] - sum(0.25 * (k + 1) * u for k, (u, *_) in enumerate(every)) / U) < 1e-12
 assert abs(means["other"] - sum(-k * u for k, (u, *_) in enumerate(every)) / U) < 1e-12
 same = g.comm.allgather((out["W"].tobytes(), out["E"].values.tobytes(), out["b"].tobytes()))
@@ -186,8 +186,9 @@ print(f"<ok{r}>", flush=True)
 
 @needs_mpi
 def test_gradients_are_combined_weighted_by_units():
-    """reduce_step over 3 processes: dense (float32 and float64) and row-sparse gradients and the loss are
-    the units-weighted means (a process with no units counts for nothing), the same bits everywhere."""
+    """reduce_step over 3 processes: dense (float32 and float64) and row-sparse gradients, the loss and the
+    penalties are the units-weighted means (a process with no units counts for nothing), the same bits everywhere
+    (tests/test_seq2seq_coverage_log.py counts the Allreduce calls of a training step)."""
     pytest.importorskip("mpi4py")
     done = subprocess.run([MPIEXEC, "-n", "3", sys.executable, "-c", _COMBINE], capture_output=True, text=True,
                           timeout=120, env=_env())
@@ -203,8 +204,8 @@ def test_one_process_without_a_launcher(monkeypatch):
     assert launched_processes() == 4
     g = SingleProcess()
     grads = {"w": np.ones(3)}
-    assert g.reduce_step(1.5, 4, grads) == (1.5, 4, grads) and g.gather(3) == [3] and g.all_failing()
-    assert g.reduce_means({"coverage_loss": 0.5}, 4) == {"coverage_loss": 0.5}
+    assert g.reduce_step(1.5, 4, grads) == (1.5, 4, grads, {}) and g.gather(3) == [3] and g.all_failing()
+    assert g.reduce_step(1.5, 4, grads, means={"coverage_loss": 0.5})[3] == {"coverage_loss": 0.5}
 
 
 def test_a_shard_is_its_columns_of_the_streams():

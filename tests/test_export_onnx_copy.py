@@ -111,6 +111,30 @@ def test_the_step_graph_gives_rnnkits_extended_log_probabilities_and_coverage(tm
     assert _compare(load_translator(model), encoder, step) < TOL
 
 
+def test_the_step_reads_any_extended_id_at_padding_as_0(tmp_path, capsys):
+    """src_ext past a sentence's end is read as 0 whatever it holds: -1 (which Gather and Scatter would count from
+    the end, a row's largest id then written without its copy mass) or an id past every real one (which would widen
+    log_probs) gives the log-probabilities and coverage of padding 0."""
+    from rnnkit.seq2seq.io import load_translator
+
+    model = _randomized(_train(tmp_path, capsys, "--level", "punct", "--copy", "--coverage", "--attention",
+                               "additive", "--embed", "6", "--hidden", "8"), tmp_path / "random.safetensors")
+    (encoder, step), _, _ = _export(capsys, model, tmp_path / "m.onnx")
+    cfg = load_translator(model).model.config
+    src, lengths, ext = _batch(cfg, np.random.default_rng(3))
+    ext = np.ascontiguousarray(ext.T)  # (B, S)
+    start = _run(encoder, {"ids": src, "lengths": lengths})
+    padding = ~start["src_mask"].astype(bool)
+    assert (ext[0, :lengths[0]] == ext.max()).any() and padding[0].any()  # a padded row holds the largest id
+    feeds = {"ids": np.ones(3, np.int64), **{k: start[k] for k in ("h", "c", "memory", "src_mask") if k in start},
+             "feed": np.zeros((3, 8), np.float32), "coverage": np.zeros((3, 7), np.float32)}
+    want = _run(step, {**feeds, "src_ext": ext})
+    for filler in (-1, cfg.tgt_vocab_size + 40):
+        got = _run(step, {**feeds, "src_ext": np.where(padding, filler, ext)})
+        for name in ("log_probs", "coverage_next"):
+            assert got[name].shape == want[name].shape and np.array_equal(got[name], want[name]), (filler, name)
+
+
 def test_a_saturated_gate_and_underflowing_weights_stay_finite_as_in_rnnkit(tmp_path, capsys):
     """Weights scaled up: p_gen is 1.0 in float32 and attention weights underflow to 0, where 1 - p_gen and log a
     would be -inf; the graph works in log space as rnnkit does."""
@@ -153,16 +177,20 @@ SENTENCES = ["ein rot hund .", "klein katze sieht ein haus .", "Ein  Blau   Haus
 ])
 def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, capsys, options):
     """Greedy and beam (with a length penalty, with no repeated n-gram) on sentences whose source words are outside
-    the target vocabulary (the German source's, and names never seen): the same outputs as rnnkit translate."""
+    the target vocabulary (the German source's, and names never seen): the same outputs as rnnkit translate, and
+    the beam's best hypotheses the same scores (a hypothesis given another's coverage moves only scores)."""
     from rnnkit.seq2seq.io import load_translator
     from rnnkit.seq2seq.translate import translate
 
     model = _train(tmp_path, capsys, *options, "--embed", "12", "--hidden", "16", "--lr", "0.01", epochs="4")
     text = tmp_path / "input.txt"
     text.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
-    copied = 0
+    copied, worst = 0, 0.0
     for checkpoint in (model, _randomized(model, tmp_path / "random.safetensors")):
         _, code, _ = _export(capsys, checkpoint, tmp_path / "m.onnx")
+        width, flat = ("V + X", "rows * (V + X)") if "--copy" in options else ("V", "rows * V")  # log P's shapes
+        assert code.count(f"(rows, {width})") == code.count("(rows, V") == 3, code  # docstring, comments
+        assert code.count(f"({flat},)") == code.count("(rows * ") == 1, code
         namespace = {"__name__": "__main__"}
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation
@@ -171,8 +199,40 @@ def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, ca
         translator = load_translator(checkpoint)
         V = translator.model.config.tgt_vocab_size
         copied += sum(i >= V for found in translate(translator, SENTENCES, beam_size=3) for i in found[0].ids)
-    print("extended ids written (beam 3, trained and random):", copied)
+        worst = max(worst, _beam_score_difference(translator, namespace, ((3, 0.0, 0), (4, 0.6, 0), (3, 0.0, 1))))
+    print("extended ids written (beam 3, trained and random):", copied, "; beam scores' largest relative difference:", worst)
+    assert worst < 1e-5
     assert copied > 0 or "--copy" not in options  # copy models do write source words
+
+
+def test_the_printed_code_finds_a_sentences_words_outside_the_target_vocabulary_once(tmp_path, capsys):
+    """source_oovs runs once for each sentence translated: its list gives both the step's extended ids and the
+    output's copied words."""
+    model = _train(tmp_path, capsys, "--copy", "--level", "punct", "--embed", "4", "--hidden", "4")
+    _, code, _ = _export(capsys, model, tmp_path / "m.onnx")
+    namespace = {"__name__": "exported"}
+    exec(compile(code, "exported.py", "exec"), namespace)
+    calls, found = [], namespace["source_oovs"]
+    namespace["source_oovs"] = lambda tokens: calls.append(tokens) or found(tokens)
+    assert namespace["translate"]("Zorro sieht Xerxes .") == namespace["beam_translate"]("Zorro sieht Xerxes .", 1)
+    assert calls == [["Zorro", "sieht", "Xerxes", "."]] * 2, calls
+
+
+def _beam_score_difference(translator, namespace, settings):
+    """The largest relative difference (to max(1, |score|)) of the best hypothesis's score (log P / lp) between the printed code's
+    beam_search and rnnkit's, over :data:`SENTENCES` (the blank one left out) and each (beam, alpha, no_repeat) of
+    ``settings``; whether it finished and its tokens must be the same."""
+    from rnnkit.seq2seq.translate import translate
+
+    worst = 0.0
+    sentences = [s for s in SENTENCES if s.strip()]
+    for beam, alpha, n in settings:
+        want = translate(translator, sentences, beam_size=beam, length_norm=alpha, no_repeat_ngram=n)
+        for sentence, found in zip(sentences, want):
+            finished, score, tokens = namespace["beam_search"](namespace["source_tokens"](sentence), beam, alpha, n)
+            assert (finished, tuple(tokens)) == (found[0].finished, found[0].tokens), (sentence, beam, alpha, n)
+            worst = max(worst, abs(score - found[0].norm_score) / max(1.0, abs(found[0].norm_score)))
+    return worst
 
 
 def test_info_describes_the_step_and_checks_its_vocabulary_by_the_configuration(tmp_path, capsys):

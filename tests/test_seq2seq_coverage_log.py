@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from clirun import run_cli
-from test_distributed import _rnnkit, needs_mpi
+from test_distributed import MPIEXEC, _env, _rnnkit, needs_mpi
 from threadpoolctl import threadpool_limits
 
 from rnnkit.data.parallel import build_vocab, encode_pairs
@@ -61,8 +63,8 @@ def test_step_reports_the_nll_and_the_coverage_loss_beside_it(pairs):
     assert plain.train_step(b, None, np.random.default_rng(2)).penalties is None  # lambda 0: nothing to show
 
 
-def _fit(task, path, max_steps=None, resume=False, progress="none"):
-    cfg = TrainConfig(epochs=2, optimizer="adam", lr=5e-3, progress=progress, max_steps=max_steps, log_every=1,
+def _fit(task, path, max_steps=None, resume=False, progress="none", epochs=2):
+    cfg = TrainConfig(epochs=epochs, optimizer="adam", lr=5e-3, progress=progress, max_steps=max_steps, log_every=1,
                       checkpoint_minutes=None, seed=7)
     Trainer(task, cfg, path).fit(resume=resume)
     return [json.loads(line) for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -107,6 +109,73 @@ def test_log_lines_records_resume_and_curves(pairs, tmp_path, capsys):
                                     "--train-metric", "coverage_loss"])
     assert code == 2 and "no run logged a coverage loss" in err and len(err.strip().splitlines()) == 1, err
 
+
+
+def test_a_mid_epoch_checkpoint_without_penalty_sums_leaves_that_epochs_mean_out(pairs, tmp_path):
+    """A checkpoint of an earlier version keeps no epoch_penalties: resumed inside an epoch, that epoch's record
+    has no train_coverage_loss (the sum before the checkpoint is lost: the rest's over the whole epoch's units
+    would be too small), also through a second checkpoint inside it; the other epochs' are the whole run's."""
+    from rnnkit import checkpoint as ckpt
+
+    whole = [r for r in _fit(_task(pairs), tmp_path / "whole", epochs=3) if r["type"] == "epoch"]
+    _fit(_task(pairs), tmp_path / "cut", max_steps=7, epochs=3)  # 5 batches an epoch: inside epoch 2
+    arrays, meta = ckpt.load_checkpoint(tmp_path / "cut" / "last.safetensors")
+    del meta["loop"]["epoch_penalties"]
+    ckpt.save_checkpoint(tmp_path / "cut" / "last.safetensors", arrays, meta)
+    _fit(_task(pairs), tmp_path / "cut", max_steps=9, resume=True, epochs=3)  # saved again inside epoch 2
+    resumed = [r for r in _fit(_task(pairs), tmp_path / "cut", resume=True, epochs=3) if r["type"] == "epoch"]
+    assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in whole]
+    cover = [whole[0]["train_coverage_loss"], None, whole[2]["train_coverage_loss"]]
+    assert [r.get("train_coverage_loss") for r in resumed] == cover, (resumed, whole)
+
+
+_COUNT = r"""
+import sys
+
+import numpy as np
+from mpi4py import MPI
+
+from rnnkit.data.parallel import build_vocab, encode_pairs
+from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, toy
+from rnnkit.seq2seq.task import Seq2SeqTask
+from rnnkit.train import TrainConfig, Trainer
+from rnnkit.train.distributed import MPIGroup
+
+
+class Counted:  # COMM_WORLD, counting its Allreduce calls
+    def __init__(self, comm):
+        self.comm, self.allreduces = comm, 0
+
+    def Allreduce(self, *args):
+        self.allreduces += 1
+        return self.comm.Allreduce(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.comm, name)
+
+
+raw = toy.reverse_pairs(40, np.random.default_rng(0), 3, 8, 6)
+vocab = build_vocab(s for s, _ in raw)
+ids = encode_pairs(raw, vocab, vocab)
+cfg = Seq2SeqConfig(len(vocab), len(vocab), cell="gru", src_embedding_dim=8, tgt_embedding_dim=8,
+                    encoder_hidden_size=8, decoder_hidden_size=8, attention="additive", coverage=True, dropout=0.0)
+task = Seq2SeqTask(Seq2Seq(cfg, np.random.default_rng(0)), ids[:32], ids[32:], batch_size=8, bleu_sentences=0,
+                   coverage_loss=0.5, seed=3)
+comm = Counted(MPI.COMM_WORLD)
+st = Trainer(task, TrainConfig(epochs=1, progress="none", seed=7), sys.argv[1], group=MPIGroup(comm)).fit()
+print(f"<{comm.allreduces} Allreduce in {st.step} steps>", flush=True)
+"""
+
+
+@needs_mpi
+def test_two_processes_carry_the_coverage_loss_in_the_steps_one_scalar_allreduce(tmp_path):
+    """Each step's Allreduce calls: one for its scalars (loss, units and coverage loss) and one for its float32
+    gradients, none more."""
+    pytest.importorskip("mpi4py")
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", _COUNT, str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=240, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("<8 Allreduce in 4 steps>") == 2, done.stdout
 
 
 @needs_mpi

@@ -2,8 +2,9 @@ r"""The decoder step's copy attention and coverage in ONNX (:mod:`rnnkit.export_
 :mod:`rnnkit.seq2seq.copy` and :mod:`rnnkit.seq2seq.coverage` compute them.
 
 Copy: the step reads the source's extended ids ``src_ext`` (B, S) int64 (a source token's target id, or V + k for
-the sentence's k-th distinct token outside the target vocabulary) and gives log P(w) over the extended vocabulary
-(B, W), W = max(V, max(src_ext) + 1), in log space as rnnkit's decoding does (float32 saturates: p_gen = 1 exactly
+the sentence's k-th distinct token outside the target vocabulary; any value at padding, read as 0 where
+``src_mask`` is False) and gives log P(w) over the extended vocabulary (B, W), W = max(V, max(ext) + 1) of the
+real tokens' ids ext, in log space as rnnkit's decoding does (float32 saturates: p_gen = 1 exactly
 for z > ~17, and a probability below 1e-38 underflows)::
 
     z          = w_g . [c_t ; h_t ; x_t] + b_g                        # (B, 1), the gate's pre-activation
@@ -80,7 +81,13 @@ def mixture(g: Graph, logits: str, gate_in: str, log_a: str, V: int, out: str) -
     log_gen = g.op("Neg", [_softplus(g, g.op("Neg", [z]))])  # (B, 1)
     log_copy = g.op("Neg", [_softplus(g, z)])
     gen = g.op("Add", [log_gen, g.op("LogSoftmax", [logits], axis=-1)])  # (B, V)
-    top = g.op("ReduceMax", ["src_ext"], keepdims=0)  # (): the batch's largest extended id
+    # padding's ids read as 0 (<pad>), whatever the caller put there: a negative one would count from the end in
+    # Gather and Scatter (its write, without copy mass, racing a real token's), a large one would widen W.  What
+    # reads only src_ext (this, W, the (B, S, S) equal ids) stays in the step: each step is one run of the graph,
+    # so the encoder graph (which has no src_ext) or a third graph would have to carry it, for O(B S^2) work
+    # beside the output layer's O(B H V)
+    ext = g.op("Where", ["src_mask", "src_ext", g.const("zero", np.array(0, np.int64))])  # (B, S)
+    top = g.op("ReduceMax", [ext], keepdims=0)  # (): the batch's largest extended id
     extra = g.op("Max", [g.op("Sub", [g.op("Add", [top, g.const("one", np.array(1, np.int64))]),
                                       g.const("vocab_size", np.array(V, np.int64))]),
                          g.const("zero", np.array(0, np.int64))])  # (): X, the extended ids past V
@@ -88,9 +95,9 @@ def mixture(g: Graph, logits: str, gate_in: str, log_a: str, V: int, out: str) -
     shape = g.op("Concat", [rows, g.op("Reshape", [extra, g.ints("one_1", [1])])], axis=0)  # [B, X]
     past = g.op("ConstantOfShape", [shape], value=_float_tensor(-np.inf))  # (B, X) -inf
     gen = g.op("Concat", [gen, past], axis=1)  # (B, W)
-    copied = g.op("Add", [log_copy, _log_sums_by_id(g, log_a, "src_ext")])  # (B, S)
-    at = _logaddexp(g, g.op("GatherElements", [gen, "src_ext"], axis=1), copied)  # (B, S)
-    return g.op("ScatterElements", [gen, "src_ext", at], [out], axis=1)[0]
+    copied = g.op("Add", [log_copy, _log_sums_by_id(g, log_a, ext)])  # (B, S)
+    at = _logaddexp(g, g.op("GatherElements", [gen, ext], axis=1), copied)  # (B, S)
+    return g.op("ScatterElements", [gen, ext, at], [out], axis=1)[0]
 
 
 def _float_tensor(value: float):  # noqa: ANN202  (an onnx TensorProto: onnx is imported only when a graph is built)

@@ -19,6 +19,8 @@ beam search, as ``rnnkit translate`` does.  The graphs compute what :class:`rnnk
     copy     + src_ext (B, S) int64: each source token's    log_probs (B, V + X) over the extended vocabulary: X
              target id, or V + k for the sentence's k-th    the batch's source words outside the target one;
              distinct word outside the target vocabulary    an id >= V fed back in ``ids`` is read as <unk>
+             (any value at padding: read as 0 where
+             src_mask is False)
     coverage + coverage (B, S): sum of the earlier steps'   + coverage_next (B, S) = coverage + attention
              attention (zeros first)
 

@@ -3,7 +3,8 @@ opens the encoder, the decoder step and the vocabulary file, tokenizes a sentenc
 (:class:`rnnkit.data.tokenizer.Tokenizer`: its punct level's pattern and joiner are copied from it; a BPE side's
 SentencePiece model is read from the vocabulary file), runs the encoder once and the step a token at a time, and
 detokenizes the output with the target side's tokenizer.  ``translate(text)`` decodes greedily and
-``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty, each as ``rnnkit translate``
+``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty (``beam_search(tokens, beam,
+alpha)`` its best hypothesis: finished or not, score, tokens), each as ``rnnkit translate``
 (:mod:`rnnkit.seq2seq.decode`) does with ``--beam 1`` or ``--beam K --length-norm ALPHA`` and its other options
 at their defaults: ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
 limit from the translator's length rule; ``no_repeat`` N > 0 as ``--no-repeat-ngram N`` (rnnkit's own
@@ -80,13 +81,6 @@ def source_oovs(tokens):
     return oovs
 
 
-def output_tokens(ids, tokens):
-    """The target tokens of output ids, an extended id V + k as the source's k-th word outside the target
-    vocabulary (the word copied)."""
-    oovs, V = source_oovs(tokens), len(target_tokens)
-    return [target_tokens[i] if i < V else oovs[i - V] for i in ids]
-
-
 '''
 
 _TARGET_IDS = "target_ids = {t: i for i, t in enumerate(target_tokens)}  # copy attention: a source word's target id\n"
@@ -110,7 +104,8 @@ def target_text(tokens):
 
 
 def encode(tokens):
-    """The encoder's run on one sentence's tokens: (what every step reads, the decoder's first state, the limit)."""
+    """The encoder's run on one sentence's tokens: (what every step reads, the decoder's first state, the limit, the
+    output's tokens by id{copied})."""
     unknown = source_ids[vocab["source_vocab"]["unk_token"]]
     x = np.array([[source_ids.get(t, unknown)] for t in tokens], np.int64)  # (S, 1) int64; unknown: <unk>
     names = [o.name for o in encoder.get_outputs()]
@@ -118,19 +113,19 @@ def encode(tokens):
     fixed = {{k: start[k] for k in ("memory", "src_mask") if k in start}}  # (rows, S, Hk), (rows, S)
     state = {{k: start[k] for k in ("h", "c") if k in start}}  # (L, rows, H): the bridge's initial state
 {feed}{coverage}{copy}    rule = vocab["length_rule"]  # each sentence's limit, EOS included: ceil(ratio * n) + extra steps
-    return fixed, state, math.ceil(rule["ratio"] * len(tokens)) + rule["extra"]
+    return fixed, state, math.ceil(rule["ratio"] * len(tokens)) + rule["extra"], {words}
 
 
 {source_oovs}{repeat_bans}
 
 
 def decoder_step(previous, state, fixed, t, histories, no_repeat):
-    """Step t of the decoder from the previous tokens (rows,): (log P(next token) (rows, V), the next state).
+    """Step t of the decoder from the previous tokens (rows,): (log P(next token) (rows, {width}), the next state).
     Never chosen (-inf): <pad> and <bos>, <eos> first (no empty translation: rnnkit's --min-len 1), and with
     no_repeat N > 0 a token that would repeat an N-gram of the row's tokens so far, histories[row]."""
     names = [o.name for o in step.get_outputs()]
     result = dict(zip(names, step.run(None, {{"ids": np.asarray(previous, np.int64), **state, **fixed}})))
-    logp = result["log_probs"]  # (rows, V)
+    logp = result["log_probs"]  # (rows, {width}){width_why}
     logp[:, [vocab["pad"], vocab["bos"]] + [vocab["eos"]] * (t == 0)] = -np.inf
     for row, tokens in enumerate(histories):
         logp[row, repeat_bans(tokens, no_repeat)] = -np.inf
@@ -143,7 +138,7 @@ def translate(text, no_repeat=0):
     tokens = source_tokens(text)
     if not tokens:
         return ""
-    fixed, state, limit = encode(tokens)
+    fixed, state, limit, words = encode(tokens)
     previous, out = vocab["bos"], []
     for t in range(limit):
         logp, state = decoder_step([previous], state, fixed, t, [out], no_repeat)
@@ -151,25 +146,23 @@ def translate(text, no_repeat=0):
         if previous == vocab["eos"] or logp[0, previous] == -np.inf:  # the end, or every token banned
             break
         out.append(previous)
-    return target_text({words_out})
+    return target_text([words[i] for i in out])
 
 
-def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
-    """The best translation by beam search, as rnnkit translate --beam BEAM --length-norm ALPHA (--no-repeat-ngram
-    NO_REPEAT) gives it: the 2k
+def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
+    """The best hypothesis of a beam search over one sentence's source tokens (one or more), as rnnkit translate
+    --beam BEAM --length-norm ALPHA (--no-repeat-ngram NO_REPEAT) finds it: (whether it ended with <eos>, its
+    score as below, rnnkit's norm_score, its target tokens).  Each step takes the 2k
     best one-token extensions of the k live hypotheses, best first; an <eos> among the first k finishes one, scored
     log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k; it stops at k finished
     hypotheses or at the limit (the live ones then count, unfinished, after every finished one)."""
-    tokens = source_tokens(text)
-    if not tokens:
-        return ""
-    fixed, state, limit = encode(tokens)
+    fixed, state, limit, words = encode(tokens)
     eos = vocab["eos"]
     live, scores, found = [()], np.zeros(1), []  # the live hypotheses, their log P (float64), the finished ones
     previous = [vocab["bos"]]
     for t in range(limit):
-        logp, state = decoder_step(previous, state, fixed, t, live, no_repeat)  # (rows, V)
-        flat = (scores[:, None] + logp).ravel()  # (rows * V,) every one-token extension
+        logp, state = decoder_step(previous, state, fixed, t, live, no_repeat)  # (rows, {width})
+        flat = (scores[:, None] + logp).ravel()  # ({flat},) every one-token extension
         top = np.lexsort((np.arange(flat.size), -flat))[:2 * beam]  # best first, ties to the lower index
         rows, previous, kept = [], [], []
         for place, i in enumerate(top):
@@ -191,8 +184,17 @@ def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
             found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
         state = {{k: v[rows] if {batch_major} else v[:, rows] for k, v in state.items()}}  # each row's own
         fixed = {{k: v[rows] for k, v in fixed.items()}}
-    best = sorted(found, key=lambda h: (not h[0], -h[1]))[0]  # finished first, by score; ties: the first found
-    return target_text({words_best})
+    finished, score, ids = sorted(found, key=lambda h: (not h[0], -h[1]))[0]  # finished first, by score; ties:
+    return finished, score, [words[i] for i in ids]  # the first found
+
+
+def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
+    """The best translation by beam search (beam_search's), as rnnkit translate --beam BEAM --length-norm ALPHA
+    (--no-repeat-ngram NO_REPEAT) gives it ("" for a blank one)."""
+    tokens = source_tokens(text)
+    if not tokens:
+        return ""
+    return target_text(beam_search(tokens, beam, alpha, no_repeat)[2])
 
 
 if __name__ == "__main__":
@@ -266,12 +268,14 @@ def translator_code(task: dict[str, Any], record: dict[str, Any], source: str, e
     copy, coverage = bool(cfg.get("copy")), bool(cfg.get("coverage"))
     covered = ('    state["coverage"] = np.zeros((1, len(tokens)), np.float32)  # cov_0 = 0: the attention so far\n'
                if coverage else "")
-    words = "output_tokens({}, tokens)" if copy else "[target_tokens[i] for i in {}]"
     body = _TRANSLATE.format(lower=", lowercased" if src["lowercase"] else "",
                              lowered=".lower()" if src["lowercase"] else "", how=how, tokenize=_TOKENIZE[src["level"]],
                              detokenize=_DETOKENIZE[tgt["level"]], feed=feed, repeat_bans=bans.strip(),
                              coverage=covered, copy=_EXTENDED if copy else "", source_oovs=_COPY.lstrip("\n") if copy else "",
-                             words_out=words.format("out"), words_best=words.format("best[2]"),
+                             words="target_tokens + oovs" if copy else "target_tokens",
+                             width="V + X" if copy else "V", flat="rows * (V + X)" if copy else "rows * V",
+                             width_why=", X: the sentence's source words outside the target vocabulary" if copy else "",
+                             copied=": the target vocabulary's, then the source's words outside it" if copy else "",
                              batch_major='k in ("feed", "coverage")' if coverage else 'k == "feed"',
                              example=json.dumps(_example(task), ensure_ascii=False))
     return head + body

@@ -58,16 +58,12 @@ class SingleProcess:
     rank = 0
     size = 1
 
-    def reduce_step(self, loss: float, units: int, grads: dict[str, Any],
-                    weight: float | None = None) -> tuple[float, int, dict[str, Any]]:
+    def reduce_step(self, loss: float, units: int, grads: dict[str, Any], weight: float | None = None,
+                    means: dict[str, float] | None = None) -> tuple[float, int, dict[str, Any], dict[str, float]]:
         """The step's loss and gradients combined over the processes, weighted by ``weight`` (what the
-        loss is the mean over; default ``units``), and its units summed (here: all as they are)."""
-        return loss, units, grads
-
-    def reduce_means(self, values: dict[str, float], weight: float) -> dict[str, float]:
-        """Named means (a step's penalties) over the processes, each process's weighted by its ``weight``
-        (as :meth:`reduce_step`'s loss; here: as they are)."""
-        return values
+        loss is the mean over; default ``units``), its units summed, and its named ``means`` (its penalties,
+        the same names in every process) weighted as the loss is; here: all as they are ({} for no ``means``)."""
+        return loss, units, grads, dict(means or {})
 
     def total(self, value: int) -> int:
         """``value`` summed over the processes."""
@@ -100,14 +96,18 @@ class MPIGroup(SingleProcess):
         self._buffers: dict[tuple[str, int], np.ndarray] = {}  # (dtype, length) -> the flat gradient buffer
         self._failures = comm.Dup()  # apart from the training's own collective operations
 
-    def reduce_step(self, loss: float, units: int, grads: dict[str, Any],
-                    weight: float | None = None) -> tuple[float, int, dict[str, Any]]:
-        """The step's loss, units and gradients over every process, each weighted by its units (or
-        ``weight``): the ones a single process would have computed on the whole batch (see
-        :meth:`SingleProcess.reduce_step`)."""
+    def reduce_step(self, loss: float, units: int, grads: dict[str, Any], weight: float | None = None,
+                    means: dict[str, float] | None = None) -> tuple[float, int, dict[str, Any], dict[str, float]]:
+        """The step's loss, units, gradients and named ``means`` over every process, each weighted by its
+        units (or ``weight``): the ones a single process would have computed on the whole batch (see
+        :meth:`SingleProcess.reduce_step`); NaN means when no process has weight."""
         w = units if weight is None else weight
-        scalars = np.array([loss * w, w, units], dtype=np.float64)
+        means = means or {}
+        names = sorted(means)  # every process sends them in one order
+        # one collective for every scalar: [loss w, w, units, mean_1 w, ...]
+        scalars = np.array([loss * w, w, units] + [means[k] * w for k in names], dtype=np.float64)
         self.comm.Allreduce(self._mpi.IN_PLACE, scalars)
+        reduced = {k: float(scalars[3 + i] / scalars[1]) if scalars[1] else float("nan") for i, k in enumerate(names)}
         total = int(round(scalars[2]))
         weight = w / scalars[1] if scalars[1] else 0.0
         out: dict[str, Any] = {}
@@ -130,15 +130,8 @@ class MPIGroup(SingleProcess):
                 out[k] = self._reduce_rows(g, weight)
             elif k not in out:
                 raise TypeError(f"Expected gradient {k!r} as a numpy array or RowSparseGrad, got {type(g).__name__}")
-        return float(scalars[0] / scalars[1]) if scalars[1] else float("nan"), total, {k: out[k] for k in grads}
-
-    def reduce_means(self, values: dict[str, float], weight: float) -> dict[str, float]:
-        """The weighted means of ``values`` over every process (the same names in each, as one task makes them);
-        NaN when no process has weight."""
-        names = sorted(values)
-        scalars = np.array([values[k] * weight for k in names] + [weight], dtype=np.float64)
-        self.comm.Allreduce(self._mpi.IN_PLACE, scalars)
-        return {k: float(scalars[i] / scalars[-1]) if scalars[-1] else float("nan") for i, k in enumerate(names)}
+        loss = float(scalars[0] / scalars[1]) if scalars[1] else float("nan")
+        return loss, total, {k: out[k] for k in grads}, reduced
 
     def _reduce_rows(self, g: RowSparseGrad, weight: float) -> RowSparseGrad:
         """The weighted sum of every process's row-sparse gradient: the union of their rows.  Every

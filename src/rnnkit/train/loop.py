@@ -229,12 +229,8 @@ class Trainer(LoopCheckpoints):
                         raise
                 if cfg.frozen:  # no update, no weight decay, and no part in the clipping norm
                     res.grads = {k: g for k, g in res.grads.items() if k not in cfg.frozen}
-                penalties = res.penalties or {}
-                if penalties:  # weighted as the loss is, before reduce_step makes units the total
-                    weight = 0 if stand_in else res.units if res.weight is None else res.weight
-                    penalties = self.group.reduce_means(penalties, weight)
-                res.loss, res.units, res.grads = self.group.reduce_step(  # a stand-in counts for nothing
-                    res.loss, 0 if stand_in else res.units, res.grads, 0 if stand_in else res.weight)
+                res.loss, res.units, res.grads, penalties = self.group.reduce_step(  # a stand-in counts for nothing
+                    res.loss, 0 if stand_in else res.units, res.grads, 0 if stand_in else res.weight, res.penalties)
                 norm = grad_norm(res.grads) if cfg.clip else None
                 if self.first_loss is None and math.isfinite(res.loss):
                     self.first_loss = res.loss
@@ -257,8 +253,9 @@ class Trainer(LoopCheckpoints):
                 self.carry = res.carry
                 st.epoch_loss += res.loss * res.units
                 st.epoch_units += res.units
-                for k, v in penalties.items():
-                    st.epoch_penalties[k] = st.epoch_penalties.get(k, 0.0) + v * res.units
+                if st.epoch_penalties is not None:  # None: this epoch's sums so far were not kept (LoopState)
+                    for k, v in penalties.items():
+                        st.epoch_penalties[k] = st.epoch_penalties.get(k, 0.0) + v * res.units
                 self.progress.update(res.units, res.loss, lr, penalties)
                 if st.step % cfg.log_every == 0:
                     self._log({"type": "train", "epoch": epoch, "step": st.step, "loss": res.loss, **penalties,
@@ -315,7 +312,7 @@ class Trainer(LoopCheckpoints):
             st.bad_epochs = 0
         elif not math.isnan(val):  # NaN: no validation data, so nothing to stop early on
             st.bad_epochs += 1
-        penalties = {k: v / max(1, st.epoch_units) for k, v in st.epoch_penalties.items()}  # the epoch's means
+        penalties = {k: v / max(1, st.epoch_units) for k, v in (st.epoch_penalties or {}).items()}  # the epoch's means
         record = {"type": "epoch", "epoch": epoch, "step": st.step, "train_loss": train_loss,
                   **{f"train_{k}": v for k, v in penalties.items()}, "lr": lr,
                   **{f"valid_{k}": v for k, v in metrics.items()}, "best": improved,

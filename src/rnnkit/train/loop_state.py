@@ -17,7 +17,9 @@ class LoopState:
     epoch_loss: float = 0.0  # sum of loss * units so far in this epoch
     epoch_units: int = 0
     history: list = field(default_factory=list)  # per-epoch validation metrics
-    epoch_penalties: dict = field(default_factory=dict)  # name -> sum of penalty * units so far in this epoch
+    # name -> sum of penalty * units so far in this epoch; None: not kept (resumed from an earlier version's
+    # checkpoint inside the epoch), the epoch's record then without its means
+    epoch_penalties: dict | None = field(default_factory=dict)
     # wall-clock seconds this epoch trained up to the last save, which a resumed epoch adds to its own: its
     # train_seconds then count the work it kept (not the time lost after that save); a TIMING_KEYS figure
     epoch_seconds: float = 0.0

@@ -48,8 +48,15 @@ def loop_state(lp: Mapping[str, Any]) -> LoopState:
     return LoopState(int(lp["epoch"]), int(lp["cursor"]), int(lp["step"]),
                      math.inf if lp["best"] is None else lp["best"], lp["bad_epochs"],
                      lp["stopped_early"], lp["epoch_loss"], lp["epoch_units"], list(lp["history"]),
-                     dict(lp.get("epoch_penalties", {})),  # none in a checkpoint of an earlier version
-                     float(lp.get("epoch_seconds", 0.0)))  # nor this: the resumed part's time alone, as before
+                     _penalty_sums(lp),
+                     float(lp.get("epoch_seconds", 0.0)))  # none in an earlier version's: the resumed part's alone
+
+
+def _penalty_sums(lp: Mapping[str, Any]) -> dict | None:
+    """The epoch's penalty sums so far; None when lost: a checkpoint of an earlier version has none, which inside
+    an epoch leaves that epoch's means out (the rest's sums over the whole epoch's units would be too small)."""
+    sums = lp.get("epoch_penalties", None if lp["epoch_units"] else {})
+    return None if sums is None else dict(sums)
 
 
 def model_arrays(arrays: Mapping[str, np.ndarray], path: Path, params: Mapping[str, np.ndarray],
