@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from clirun import _one_line, run_cli
 
-from rnnkit.demos.ctc import CTCDemoConfig, run_ctc_demo, train_transcriber
+from rnnkit.demos.ctc import CTCDemoConfig, evaluate_transcriber, run_ctc_demo, train_transcriber
 from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_strings
 from rnnkit.demos.ctc_speech import speech_batch, spell
 from rnnkit.demos.ctc_words import WORDS, text_drawer, word_labels
+from rnnkit.metrics.edit_distance import label_error_rate
+from rnnkit.nn import ctc_beam_decode
 
 
 def test_word_like_strings_are_words_joined_and_cut_to_their_length():
@@ -57,6 +59,30 @@ def test_the_ngram_model_learns_words_and_nothing_from_random_strings():
         held[text] = lm.perplexity(list(targets - 1))
     assert 4.8 < held["random"] < 5.3  # 1/A per symbol is all there is to know
     assert held["words"] < 3.5
+
+
+def test_the_beam_lm_column_decodes_with_the_lm_its_weight_and_its_bonus():
+    cfg = CTCDemoConfig(steps=100, hidden=8, batch_size=8, text="words")
+    seen: list[np.ndarray] = []
+    model = train_transcriber(cfg, None, seen)
+    lm = fit_string_lm(seen, cfg.symbols, 3)
+    n, count, beam, weight, bonus = 6, 20, 4, 0.5, 2.0
+    got = evaluate_transcriber(model, cfg, n, count, np.random.default_rng(5), beam, lm=lm,
+                               fusion=LMFusion(3, weight, bonus))
+    x, lengths, targets, _ = speech_batch(np.random.default_rng(5), np.full(count, n), cfg.symbols, cfg.noise,
+                                          draw=text_drawer(cfg.text, cfg.symbols))  # the batch it drew
+    logits, _ = model.forward(x, lengths)  # (T, B, A + 1)
+    refs = [t.tolist() for t in targets]
+
+    def rate(**fusion):
+        return label_error_rate(refs, ctc_beam_decode(logits, lengths, beam, **fusion))
+
+    assert got["beam"] == rate()
+    assert got["beam+lm"] == rate(lm=lm, lm_weight=weight, length_bonus=bonus)
+    # the LM is strong enough here that leaving out it, its weight or its bonus changes the rate
+    others = {rate(), rate(lm=lm, lm_weight=weight), rate(lm=lm, length_bonus=bonus),
+              rate(lm=lm, lm_weight=1.0, length_bonus=bonus)}
+    assert got["beam+lm"] not in others, (got, others)
 
 
 def test_run_ctc_demo_with_a_language_model_reports_a_fourth_rate():
