@@ -13,7 +13,7 @@ import pytest
 
 from rnnkit.cells._common import record_norm
 from rnnkit.norms import _SQUARES_OK, frobenius_norm, scaled_norm
-from rnnkit.optim.clip import grad_norm
+from rnnkit.optim.clip import clip_grad_norm, grad_norm
 
 
 def _diagnostic_before(a: np.ndarray) -> float:
@@ -71,7 +71,7 @@ def test_a_float16_norm_is_summed_in_float32_and_finite_whenever_the_norm_is():
     for a in arrays:
         want = float(np.linalg.norm(a.astype(np.float64)))  # float16 values are exact in float64; the sum: float32
         for got in (frobenius_norm(a), scaled_norm(a)):
-            assert math.isfinite(got) and got == pytest.approx(want, rel=1e-4), (a.shape, a.flat[0], got, want)
+            assert math.isfinite(got) and got == pytest.approx(want, rel=1e-4, abs=0), (a.shape, a.flat[0], got, want)
         buf = np.zeros(1)
         record_norm(buf, 0, a)
         assert buf[0] == frobenius_norm(a)
@@ -102,3 +102,11 @@ def test_clippings_rescaled_norm_keeps_its_results_bit_for_bit(norm_type):
     want = total if math.isfinite(total) else _clip_before(norms, norm_type)
     assert grad_norm(big, norm_type) == want and math.isfinite(want)
 
+
+
+def test_clipping_falls_back_to_the_scaled_norm_on_underflow_too():
+    tiny64, tiny32 = np.full(100, 1e-170), np.full((10, 10), 1e-24, np.float32)  # their squares underflow to 0
+    assert grad_norm({"w": tiny64}) == pytest.approx(1e-169, rel=1e-15, abs=0)
+    assert grad_norm({"w": tiny32}) == pytest.approx(10 * float(tiny32[0, 0]), rel=1e-15, abs=0)  # float32's 1e-24
+    assert grad_norm({"w": tiny64, "b": np.full(300, -1e-170)}) == pytest.approx(2e-169, rel=1e-15, abs=0)
+    assert clip_grad_norm({"w": tiny64.copy()}, 1.0) == grad_norm({"w": tiny64})  # the norm it returns

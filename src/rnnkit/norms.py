@@ -1,7 +1,7 @@
 """Norms that neither underflow nor overflow where the norm itself is a normal number: the gradient-flow
-diagnostic's ||dL/dh_t||_F (:func:`frobenius_norm`, :mod:`rnnkit.cells._common`) and gradient clipping's
-||g||_p (:mod:`rnnkit.optim.clip`) both fall back to :func:`scaled_norm` when the plain sum of powers cannot
-be trusted."""
+diagnostic's ||dL/dh_t||_F (:mod:`rnnkit.cells._common`) and gradient clipping's ||g||_2 (:mod:`rnnkit.optim.clip`)
+are both :func:`frobenius_norm`, the plain dot unless its sum of squares under- or overflowed, then
+:func:`scaled_norm`; clipping's other p-norms fall back to :func:`scaled_norm` when they overflow."""
 from __future__ import annotations
 
 import math
@@ -41,17 +41,18 @@ def scaled_norm(v: np.ndarray, norm_type: float = 2.0) -> float:
     return m * float(np.linalg.norm(b.ravel(), ord=norm_type))
 
 
-def frobenius_norm(a: np.ndarray) -> float:
-    """||a||_F = sqrt(sum a_ij^2), without underflow or overflow of the squares.
+def frobenius_norm(a: np.ndarray, scaled_dtype: object = None) -> float:
+    """||a||_F = sqrt(sum a_ij^2), without underflow or overflow of the squares: the plain dot, else scaled.
 
-    sqrt(<a, a>) is exact enough while the sum of squares stays within the dtype's normal range;
-    below it (a float64 gradient under ~1e-154, where its squares underflow) or above it, the norm
-    is taken of the scaled array (:func:`scaled_norm`): m * ||a / m||_F with m = max |a_ij|.  A float16 array
-    is summed in float32 (:func:`_accumulated`).
+    sqrt(<a, a>) (one BLAS dot) is exact enough while the sum of squares stays within the dtype's normal range;
+    below it (a float64 gradient under ~1e-154, where its squares underflow) or above it, the norm is taken of
+    the scaled array (:func:`scaled_norm`): m * ||a / m||_F with m = max |a_ij|, in ``scaled_dtype`` if given
+    (clipping's float64), else in a's own.  A float16 array is summed in float32 (:func:`_accumulated`).  The
+    gradient-flow diagnostic and gradient clipping's 2-norms both come from here.
     """
     a = _accumulated(a)
-    s = float(np.vdot(a, a))
+    s = float(np.vdot(a, a))  # an overflow gives inf here, silently, and is handled below
     lo, hi = _SQUARES_OK.get(a.dtype, _SQUARES_OK[np.dtype(np.float64)])
     if lo <= s <= hi:  # squares below tiny (flushed or subnormal) add less than eps to s
         return math.sqrt(s)
-    return scaled_norm(a)
+    return scaled_norm(a if scaled_dtype is None else a.astype(scaled_dtype, copy=False))
