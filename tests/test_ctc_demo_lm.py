@@ -95,6 +95,23 @@ def test_run_ctc_demo_with_a_language_model_reports_a_fourth_rate():
     assert "beam (2)   beam+LM" in text
 
 
+def test_the_demo_wraps_its_language_model_and_builds_its_drawer_once(monkeypatch):
+    import rnnkit.nn.ctc_lm as ctc_lm
+
+    wrapped = []
+    real = ctc_lm.NGramLabelLM
+
+    def counting(*args):
+        wrapped.append(real(*args))
+        return wrapped[-1]
+
+    monkeypatch.setattr(ctc_lm, "NGramLabelLM", counting)
+    cfg = CTCDemoConfig(steps=2, hidden=4, batch_size=4, max_len=3, text="words")
+    run_ctc_demo(cfg, [2, 3, 4], test_size=4, beam=2, log=lambda line: None, fusion=LMFusion(2, 1.0, 0.5))
+    assert len(wrapped) == 1 and len(wrapped[0].cache) > 1  # one cache of distributions for the three lengths
+    assert text_drawer("words", 5) is text_drawer("words", 5)
+
+
 def test_the_cli_fuses_a_language_model_and_refuses_bad_values(capsys):
     code, out, err = run_cli(capsys, ["demo", "ctc", "--steps", "2", "--hidden", "4", "--text", "words",
                                       "--lm-order", "3", "--lm-weight", "0.8", "--length-bonus", "-0.5",
