@@ -14,8 +14,9 @@ label error rate (edit distance / reference length, :mod:`rnnkit.metrics.edit_di
 (shallow fusion, :mod:`rnnkit.demos.ctc_fusion`), against the nearest-prototype baseline that sees one frame at a
 time.  The strings' symbols are uniformly random, or word-like (``text="words"``, :mod:`rnnkit.demos.ctc_words`).
 Randomness: ``default_rng([seed, k])``, k = 0 the weights, 1 the training batches, 2 the tests (``[seed, 2, n]``
-for strings of n symbols), 3 the examples shown.  :func:`save_transcriber` and :func:`load_transcriber` keep a
-trained network in a checkpoint (``meta["task"]["model"] = "ctc"``, the settings under ``"demo"``).
+for strings of n symbols), 3 the examples shown, 4 the language model's held-out strings (its perplexity).
+:func:`save_transcriber` and :func:`load_transcriber` keep a trained network in a checkpoint
+(``meta["task"]["model"] = "ctc"``, the settings under ``"demo"``).
 """
 from __future__ import annotations
 
