@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from clirun import _one_line, run_cli
 
-from rnnkit.demos.ctc import CTCDemoConfig, run_ctc_demo, train_transcriber
+from rnnkit.demos.ctc import CTCDemoConfig, evaluate_transcriber, run_ctc_demo, train_transcriber
 from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_strings
 from rnnkit.demos.ctc_speech import speech_batch, spell
 from rnnkit.demos.ctc_words import WORDS, text_drawer, word_labels
+from rnnkit.metrics.edit_distance import label_error_rate
+from rnnkit.nn import ctc_beam_decode
 
 
 def test_word_like_strings_are_words_joined_and_cut_to_their_length():
@@ -59,6 +61,30 @@ def test_the_ngram_model_learns_words_and_nothing_from_random_strings():
     assert held["words"] < 3.5
 
 
+def test_the_beam_lm_column_decodes_with_the_lm_its_weight_and_its_bonus():
+    cfg = CTCDemoConfig(steps=100, hidden=8, batch_size=8, text="words")
+    seen: list[np.ndarray] = []
+    model = train_transcriber(cfg, None, seen)
+    lm = fit_string_lm(seen, cfg.symbols, 3)
+    n, count, beam, weight, bonus = 6, 20, 4, 0.5, 2.0
+    got = evaluate_transcriber(model, cfg, n, count, np.random.default_rng(5), beam, lm=lm,
+                               fusion=LMFusion(3, weight, bonus))
+    x, lengths, targets, _ = speech_batch(np.random.default_rng(5), np.full(count, n), cfg.symbols, cfg.noise,
+                                          draw=text_drawer(cfg.text, cfg.symbols))  # the batch it drew
+    logits, _ = model.forward(x, lengths)  # (T, B, A + 1)
+    refs = [t.tolist() for t in targets]
+
+    def rate(**fusion):
+        return label_error_rate(refs, ctc_beam_decode(logits, lengths, beam, **fusion))
+
+    assert got["beam"] == rate()
+    assert got["beam+lm"] == rate(lm=lm, lm_weight=weight, length_bonus=bonus)
+    # the LM is strong enough here that leaving out it, its weight or its bonus changes the rate
+    others = {rate(), rate(lm=lm, lm_weight=weight), rate(lm=lm, length_bonus=bonus),
+              rate(lm=lm, lm_weight=1.0, length_bonus=bonus)}
+    assert got["beam+lm"] not in others, (got, others)
+
+
 def test_run_ctc_demo_with_a_language_model_reports_a_fourth_rate():
     lines: list[str] = []
     cfg = CTCDemoConfig(steps=3, hidden=4, batch_size=4, max_len=3, text="words")
@@ -67,6 +93,23 @@ def test_run_ctc_demo_with_a_language_model_reports_a_fourth_rate():
     text = "\n".join(lines)
     assert "language model: a 2-gram (Kneser-Ney) of the 12 training strings' symbols" in text
     assert "beam (2)   beam+LM" in text
+
+
+def test_the_demo_wraps_its_language_model_and_builds_its_drawer_once(monkeypatch):
+    import rnnkit.nn.ctc_lm as ctc_lm
+
+    wrapped = []
+    real = ctc_lm.NGramLabelLM
+
+    def counting(*args):
+        wrapped.append(real(*args))
+        return wrapped[-1]
+
+    monkeypatch.setattr(ctc_lm, "NGramLabelLM", counting)
+    cfg = CTCDemoConfig(steps=2, hidden=4, batch_size=4, max_len=3, text="words")
+    run_ctc_demo(cfg, [2, 3, 4], test_size=4, beam=2, log=lambda line: None, fusion=LMFusion(2, 1.0, 0.5))
+    assert len(wrapped) == 1 and len(wrapped[0].cache) > 1  # one cache of distributions for the three lengths
+    assert text_drawer("words", 5) is text_drawer("words", 5)
 
 
 def test_the_cli_fuses_a_language_model_and_refuses_bad_values(capsys):

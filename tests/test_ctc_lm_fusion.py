@@ -102,6 +102,31 @@ def test_an_lm_that_forbids_a_label_pushes_it_out():
         assert 2 in decoded and (1, 2) not in set(zip(decoded, decoded[1:]))
 
 
+def test_the_lm_is_asked_only_about_beam_prefixes_with_a_new_extension_once_a_frame():
+    rng = np.random.default_rng(11)
+    T, C, width = 9, 3, 4
+    log_probs = log_softmax(rng.normal(size=(T, C)) * 2, axis=1)  # (T, C)
+    blank_only = [0, 1, 3, 4, 7]  # frames that cannot emit a label: no prefix is extended, the LM has no say
+    log_probs[blank_only, 1:] = -math.inf
+    log_probs[blank_only, 0] = 0.0
+    lm = _bigram_lm(rng, C)
+    asked_before = []
+    for t in range(T + 1):  # the search over the first t frames asks what the longer one asked before frame t
+        asked = []
+        prefix_beam_search(log_probs[:t], width, lm=lambda prefix: asked.append(prefix) or lm(prefix), lm_weight=1.0)
+        assert asked[:len(asked_before)] == asked_before
+        at_frame = asked[len(asked_before):]  # the prefixes asked at frame t - 1
+        if t:
+            beam = {prefix for prefix, _ in prefix_beam_search(log_probs[:t - 1], width, lm=lm, lm_weight=1.0)}
+            assert set(at_frame) <= beam and len(set(at_frame)) == len(at_frame), t
+            if t - 1 in blank_only:
+                assert at_frame == [], t
+            else:
+                assert at_frame, t  # the longest prefix's extensions are new
+        asked_before = asked
+    assert len(asked_before) > 0
+
+
 def test_an_ngram_model_over_the_labels_numbers_them_without_the_blank():
     model = NGramLM(3).fit([[0, 1, 2, 2], [2, 0, 1], [1, 1, 0, 2]], 3)  # tokens 0..2
     for blank in (0, 2, 3):  # the classes: the three labels and the blank, wherever it is

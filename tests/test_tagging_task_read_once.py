@@ -1,6 +1,7 @@
 """A tagger's or HMM's task metadata is checked with its data spec built once per check (rnnkit.tagging.io.read_task):
 the metric's check and the schemes' each built DataSpec(**task["data"]) again (twice in tagger_meta's and
-load_tagger's check, three times in LoadedTagger's), and what the checks say is the same."""
+load_tagger's check, three times in LoadedTagger's), and what the checks say is the same; LoadedTagger keeps what
+load_tagger's check found rather than checking again."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_each_check_builds_the_data_spec_once(tmp_path, built):
     path = save_tagger(tmp_path / "t.safetensors", model, encoder, DataSpec("columns", -1, scheme="bio"))
     built[0] = 0
     loaded = LoadedTagger(path)
-    assert built[0] == 2  # load_tagger's check, then LoadedTagger's own: once each
+    assert built[0] == 1  # load_tagger's check, whose findings LoadedTagger keeps
     assert loaded.spec == DataSpec("columns", -1, scheme="bio") and loaded.train_scheme == "bio"
 
 

@@ -14,8 +14,9 @@ label error rate (edit distance / reference length, :mod:`rnnkit.metrics.edit_di
 (shallow fusion, :mod:`rnnkit.demos.ctc_fusion`), against the nearest-prototype baseline that sees one frame at a
 time.  The strings' symbols are uniformly random, or word-like (``text="words"``, :mod:`rnnkit.demos.ctc_words`).
 Randomness: ``default_rng([seed, k])``, k = 0 the weights, 1 the training batches, 2 the tests (``[seed, 2, n]``
-for strings of n symbols), 3 the examples shown.  :func:`save_transcriber` and :func:`load_transcriber` keep a
-trained network in a checkpoint (``meta["task"]["model"] = "ctc"``, the settings under ``"demo"``).
+for strings of n symbols), 3 the examples shown, 4 the language model's held-out strings (its perplexity).
+:func:`save_transcriber` and :func:`load_transcriber` keep a trained network in a checkpoint
+(``meta["task"]["model"] = "ctc"``, the settings under ``"demo"``).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import numpy as np
 from rnnkit.checkpoint_task import (copy_into, load_task_checkpoint, reading_metadata, restore_params,
                                    save_task_checkpoint)
 from rnnkit.checks import check_int, check_number
-from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_strings
+from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_batches, training_strings
 from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, speech_batch, spell
 from rnnkit.demos.ctc_words import text_drawer
 from rnnkit.demos.demo_steps import MODEL_FILE, DemoSteps
@@ -108,11 +109,7 @@ def train_transcriber(cfg: CTCDemoConfig, log: Callable[[str], None] | None = No
     error rate on that batch); ``seen``, when given, the label strings trained on (each (n,))."""
     model = Transcriber(cfg.symbols, cfg.hidden, np.random.default_rng([cfg.seed, 0]))
     steps = DemoSteps(model.params, cfg, log, "CTC loss per label", width=5)
-    draw = text_drawer(cfg.text, cfg.symbols)
-    for step in steps:
-        label_lengths = steps.rng.integers(cfg.min_len, cfg.max_len + 1, size=cfg.batch_size)
-        x, lengths, targets, target_lengths = speech_batch(steps.rng, label_lengths, cfg.symbols, cfg.noise,
-                                                           draw=draw)
+    for step, (x, lengths, targets, target_lengths) in zip(steps, training_batches(cfg, steps.rng)):
         if seen is not None:
             seen += [t[:n] for t, n in zip(targets, target_lengths)]
         logits, cache = model.forward(x, lengths)
@@ -134,13 +131,14 @@ def evaluate_transcriber(model: Transcriber, cfg: CTCDemoConfig, n: int, count: 
                          beam: int = 8, batch_size: int = 100, lm: Any = None,
                          fusion: LMFusion = LMFusion()) -> dict[str, float]:
     """Label error rates on ``count`` held-out strings of ``n`` symbols: {"baseline", "greedy", "beam"}, and
-    "beam+lm" with ``lm`` (an n-gram model over the labels, :func:`rnnkit.demos.ctc_fusion.fit_string_lm`) fused
-    by ``fusion``'s weight and bonus."""
+    "beam+lm" with ``lm`` (an n-gram model over the labels, :func:`rnnkit.demos.ctc_fusion.fit_string_lm`, or it
+    wrapped by :func:`rnnkit.nn.ctc_lm.label_lm`, whose cache then serves several calls) fused by ``fusion``'s
+    weight and bonus."""
     refs: list[list[int]] = []
     hyps: dict[str, list[list[int]]] = {"baseline": [], "greedy": [], "beam": []}
     if lm is not None:
         hyps["beam+lm"] = []
-        lm = label_lm(lm, cfg.symbols + 1, 0)  # once: its cache of distributions serves every batch
+        lm = label_lm(lm, cfg.symbols + 1, 0)  # an n-gram model wrapped once: its cache serves every batch
     draw = text_drawer(cfg.text, cfg.symbols)
     for lo in range(0, count, batch_size):
         x, lengths, targets, _ = speech_batch(rng, np.full(min(batch_size, count - lo), n), cfg.symbols, cfg.noise,
@@ -237,8 +235,9 @@ def run_ctc_demo(cfg: CTCDemoConfig, test_lengths: Sequence[int], test_size: int
         f"(trained on {cfg.min_len}..{cfg.max_len} symbols):")
     log(f"     n   nearest prototype   greedy   beam ({beam})" + ("   beam+LM" if lm is not None else ""))
     results = {}
+    scorer = label_lm(lm, cfg.symbols + 1, 0)  # wrapped once: its cache of distributions serves every length
     for n in test_lengths:
-        m = evaluate_transcriber(model, cfg, n, test_size, np.random.default_rng([cfg.seed, 2, n]), beam, lm=lm,
+        m = evaluate_transcriber(model, cfg, n, test_size, np.random.default_rng([cfg.seed, 2, n]), beam, lm=scorer,
                                  fusion=fusion)
         results[n] = m
         longer = "  (longer than training)" if n > cfg.max_len else ""

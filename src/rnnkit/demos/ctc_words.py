@@ -8,7 +8,7 @@ joined, and cut after its n-th symbol: it starts at a word's start and may end i
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -41,6 +41,7 @@ def word_string(rng: np.random.Generator, n: int, words: list[np.ndarray]) -> np
     return np.concatenate(pieces)[:n]
 
 
+@cache  # one drawer per (text, symbols): the demo's training, tests and examples share it
 def text_drawer(text: str, symbols: int) -> Callable[[np.random.Generator, int], np.ndarray] | None:
     """What :func:`rnnkit.demos.ctc_speech.speech_batch` draws a string's labels with: None (uniform) for
     "random", :func:`word_string` over :func:`word_labels` for "words"."""

@@ -76,37 +76,39 @@ def prefix_beam_search(log_probs: np.ndarray, beam_width: int, blank: int = 0, l
     length_bonus |l| (log p_ctc alone without them).  ``lm``: None or a callable prefix -> log P_lm(. | prefix)
     (C,) (:data:`rnnkit.nn.ctc_lm.LabelLM`), read only when lm_weight != 0."""
     neg = -math.inf
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, neg)}  # prefix -> (log p_b, log p_nb)
-    fused: dict[tuple[int, ...], float] = {(): 0.0}  # prefix -> alpha log P_lm(prefix) + beta |prefix|
+    # prefix -> (log p_b, log p_nb, f), f = alpha log P_lm(prefix) + beta |prefix| fixed when the prefix is made
+    beams: dict[tuple[int, ...], tuple[float, float, float]] = {(): (0.0, neg, 0.0)}
     use_lm = lm is not None and lm_weight != 0  # 0 * log 0 would be nan: an unweighted LM is not asked
     labels = [k for k in range(log_probs.shape[1]) if k != blank]
     for row in np.asarray(log_probs, dtype=np.float64).tolist():  # floats: Python's arithmetic on scalars is fast
-        nxt: dict[tuple[int, ...], list[float]] = {}
+        nxt: dict[tuple[int, ...], list[float]] = {}  # prefix -> [log p_b', log p_nb', f]
 
-        def add(prefix: tuple[int, ...], which: int, value: float) -> None:
-            if value == neg:  # no path: a prefix of probability 0 (too long for the frames) is not a beam
-                return
-            entry = nxt.setdefault(prefix, [neg, neg])
-            entry[which] = _logaddexp(entry[which], value)
-
-        for prefix, (pb, pnb) in beams.items():
+        for prefix, (pb, pnb, f) in beams.items():
             total = _logaddexp(pb, pnb)
-            add(prefix, 0, total + row[blank])
             last = prefix[-1] if prefix else None
-            if last is not None:
-                add(prefix, 1, pnb + row[last])  # the repeat merge: still l, no LM factor
-            lm_row = lm(prefix) if use_lm else None
+            # a prefix already in the beam keeps its f: the blank and the repeat merge add no label
+            for which, value in ((0, total + row[blank]), (1, pnb + row[last] if last is not None else neg)):
+                if value != neg:  # no path: a prefix of probability 0 (too long for the frames) is not a beam
+                    entry = nxt.setdefault(prefix, [neg, neg, f])
+                    entry[which] = _logaddexp(entry[which], value)
+            lm_row = None
             for k in labels:
+                value = (pb if k == last else total) + row[k]
+                if value == neg:
+                    continue
                 longer = prefix + (k,)
-                if longer not in fused:
+                entry = nxt.get(longer)
+                if entry is None:  # l+k is new this frame: its LM factor, asked only of a beam's prefix l
+                    if use_lm and lm_row is None:
+                        lm_row = lm(prefix)
                     step = lm_weight * lm_row[k] if use_lm else 0.0
                     if step == neg:  # the LM forbids k after l: no labelling through l+k
                         continue
-                    fused[longer] = fused[prefix] + step + length_bonus
-                add(longer, 1, (pb if k == last else total) + row[k])
-        ranked = sorted(nxt.items(), key=lambda item: -(_logaddexp(*item[1]) + fused[item[0]]))[:beam_width]
-        beams = {prefix: (pb, pnb) for prefix, (pb, pnb) in ranked}
-    return [(prefix, float(_logaddexp(pb, pnb) + fused[prefix])) for prefix, (pb, pnb) in beams.items()]
+                    entry = nxt[longer] = [neg, neg, f + step + length_bonus]
+                entry[1] = _logaddexp(entry[1], value)
+        ranked = sorted(nxt.items(), key=lambda item: -(_logaddexp(item[1][0], item[1][1]) + item[1][2]))
+        beams = {prefix: (pb, pnb, f) for prefix, (pb, pnb, f) in ranked[:beam_width]}
+    return [(prefix, float(_logaddexp(pb, pnb) + f)) for prefix, (pb, pnb, f) in beams.items()]
 
 
 def ctc_beam_decode(logits: np.ndarray, input_lengths: np.ndarray | None = None, beam_width: int = 8,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rnnkit.norms import scaled_norm
+from rnnkit.norms import frobenius_norm, scaled_norm
 from rnnkit.optim.base import check_number, scale_
 from rnnkit.row_sparse import RowSparseGrad
 
@@ -39,19 +39,15 @@ def _check_grads(grads: Mapping[str, np.ndarray | RowSparseGrad | None], writeab
 
 
 def _norm(g: np.ndarray, norm_type: float) -> float:
-    """||g||_p; the common p = 2 as one BLAS dot in g's own dtype (no float64 copy of a big array), another
-    p in float64; redone scaled by the largest |g_i| only if the powers overflowed."""
-    v = g.ravel()
+    """||g||_p; the common p = 2 as one BLAS dot in g's own dtype (no float64 copy of a big array), redone in
+    float64 scaled by the largest |g_i| if the squares under- or overflowed (:func:`rnnkit.norms.frobenius_norm`);
+    another p in float64, redone scaled if the powers overflowed."""
+    if norm_type == 2.0:
+        return frobenius_norm(g, scaled_dtype=np.float64)
+    v = g.ravel().astype(np.float64, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below, not printed
-        if norm_type == 2.0:
-            sq = float(np.dot(v, v))
-            if math.isfinite(sq):
-                return math.sqrt(sq)
-        else:
-            n = float(np.linalg.norm(v.astype(np.float64, copy=False), ord=norm_type))
-            if math.isfinite(n):
-                return n
-    return scaled_norm(v.astype(np.float64, copy=False), norm_type)
+        n = float(np.linalg.norm(v, ord=norm_type))
+    return n if math.isfinite(n) else scaled_norm(v, norm_type)
 
 
 def _check_norm_type(norm_type: float | str) -> float:
@@ -71,14 +67,17 @@ def grad_norm(grads: Mapping[str, np.ndarray | RowSparseGrad | None], norm_type:
             \text{ for } p = \infty)
 
     Each array's 2-norm is one BLAS dot in its own dtype (redone in float64, scaled by the largest
-    entry, if the squares overflow); the per-array norms are combined in float64, scaled the same way
-    if needed, so the norm is infinite only when it is beyond float64's range (or an entry is inf).
+    entry, if the squares under- or overflow); the per-array norms are combined in float64, scaled the
+    same way if needed, so the norm is infinite only when it is beyond float64's range (or an entry is
+    inf), and for p = 2 is 0 only when every entry is.
     """
     norm_type = _check_norm_type(norm_type)
     arrays = _check_grads(grads, writeable=False)
     if not arrays:
         return 0.0
     norms = np.array([_norm(g, norm_type) for g in arrays])  # (number of arrays,)
+    if norm_type == 2.0:
+        return frobenius_norm(norms)
     with np.errstate(over="ignore"):
         total = float(np.linalg.norm(norms, ord=norm_type))
     return total if math.isfinite(total) else scaled_norm(norms, norm_type)

@@ -257,33 +257,42 @@ def load_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
                 ) -> tuple[Any, Any, dict[str, Any]]:
     """``(model, encoder, task meta)`` from a tagger checkpoint.
     ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
+    return checked_tagger(path, loaded)[:3]
+
+
+def checked_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
+                   ) -> tuple[Any, Any, dict[str, Any], TaskSchemes, tuple | None]:
+    """:func:`load_tagger`'s three and what its check of the metadata found: the :class:`TaskSchemes` and the
+    training scheme's decoding constraints (what :class:`~rnnkit.tagging.loaded.LoadedTagger` reads)."""
     from rnnkit.tagging.model import Tagger
 
     params, task = load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger", loaded)
     with reading_metadata(path, "tagger"):
-        cfg, encoder = _read_meta(task)
+        cfg, encoder, schemes, allowed = _read_meta(task)
         model = Tagger(cfg, np.random.default_rng(0))
     restore_params(model, params, path)
-    return model, encoder, task
+    return model, encoder, task, schemes, allowed
 
 
-def _read_meta(task: dict[str, Any]) -> tuple[Any, Any]:
-    """``(config, encoder)`` of a tagger's task metadata, checked with its data spec and metric, its training
-    scheme and its tags (which that scheme's decoding constraints read): KeyError, TypeError or ValueError for
-    what cannot be read (:func:`load_tagger`'s, and :func:`tagger_meta`'s at write time)."""
+def _read_meta(task: dict[str, Any]) -> tuple[Any, Any, TaskSchemes, tuple | None]:
+    """``(config, encoder, schemes, allowed)`` of a tagger's task metadata, checked with its data spec and metric,
+    its training scheme and its tags (which that scheme's decoding constraints ``allowed`` read): KeyError,
+    TypeError or ValueError for what cannot be read (:func:`load_tagger`'s, and :func:`tagger_meta`'s at write
+    time)."""
     from rnnkit.tagging.model import TaggerConfig
     from rnnkit.tagging.task import TaggerEncoder, decoding_constraints
 
     cfg = TaggerConfig(**task["tagger_config"])
     encoder = TaggerEncoder.from_json(task["encoder"])
-    decoding_constraints(encoder.tags, read_task(task, encoder.tags).train_scheme)
+    schemes = read_task(task, encoder.tags)
+    allowed = decoding_constraints(encoder.tags, schemes.train_scheme)
     check_matches(("tagger_config.vocab_size", cfg.vocab_size, "the word vocabulary", len(encoder.words)),
                   ("tagger_config.num_tags", cfg.num_tags, "the tag list", len(encoder.tags)),
                   ("tagger_config.char_vocab_size", cfg.char_vocab_size, "the character vocabulary",
                    len(encoder.chars or ())),
                   ("tagger_config.bigram_vocab_size", cfg.bigram_vocab_size, "the bigram vocabulary",
                    len(encoder.bigrams or ())))
-    return cfg, encoder
+    return cfg, encoder, schemes, allowed
 
 
 class TaskSchemes(NamedTuple):

@@ -18,7 +18,7 @@ from rnnkit.checkpoint_task import other_kind, reading_metadata
 from rnnkit.checks import check_int
 from rnnkit.errors import CheckpointError
 from rnnkit.hmm_io import is_hmm_json
-from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, load_hmm_json, load_tagger, read_task
+from rnnkit.tagging.io import HMM_KIND, DataSpec, TaggingData, _load_hmm, checked_tagger, load_hmm_json, read_task
 
 
 def missing_features(spec: DataSpec) -> str:
@@ -43,27 +43,25 @@ class LoadedTagger:
         self.kind = task.get("model")
         if self.from_json:
             self.model, task = load_hmm_json(path)
-        elif self.kind == "tagger":
-            self.model, self.encoder, task = load_tagger(path)
+        elif self.kind == "tagger":  # checked as it loads: its schemes and constraints are kept, not redone
+            self.model, self.encoder, task, schemes, self.allowed = checked_tagger(path)
         elif self.kind == HMM_KIND:
             self.model = _load_hmm(path, task, ckpt.load_checkpoint(path)[0])
         else:
             ckpt.load_checkpoint(path)  # a damaged file is said as damaged before as foreign
             raise CheckpointError(f"{path}: not a tagger or HMM checkpoint; {other_kind(self.kind)}")
         self.task = task
-        with reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
-            self.spec, self.train_scheme, self.scheme_map = read_task(task, self.trained_tags)  # the savers' check
-            if self.kind == "tagger":
-                from rnnkit.tagging.task import decoding_constraints
-
-                self.allowed = decoding_constraints(self.encoder.tags, self.train_scheme)
-        if self.kind == HMM_KIND:  # the rules no_path reads (the HMM's loading checked its tags against them)
+        if self.kind == HMM_KIND:
+            with reading_metadata(path, "tagger"):  # what tag, segment and evaluate read: checked now
+                schemes = read_task(task, self.trained_tags)  # the savers' check
+            # the rules no_path reads (the HMM's loading checked its tags against them)
             from rnnkit.constraints import allowed_transitions
 
             scheme = self.model.scheme
             self._path_rules = None if scheme is None else allowed_transitions(self.model.tags_, scheme)
         else:
             self._path_rules = self.allowed
+        self.spec, self.train_scheme, self.scheme_map = schemes
 
     @property
     def trained_tags(self) -> list[str]:
