@@ -337,3 +337,21 @@ def test_attention_options_on_a_model_without_attention_fail_before_translating(
     assert code == 2 and out == "" and f"--plot-dir {blocker}: cannot make the folder ({blocker} is a file" in err
     empty = write(tmp_path / "empty.de", [])
     one_error_line(capsys, main(["translate", model, empty, "--plot-attention", "1"]), "empty.de has no lines")
+
+
+def test_evaluate_exact_match_is_validations(files, tmp_path, capsys):
+    """evaluate's exact match compares tokens under the model's target tokenizer, as validation's "valid exact"
+    does (their ids): on the validation pairs the run scored (--bleu-sentences 10), with the references written
+    otherwise ("Dog red a ." for "Dog red a."), the two agree."""
+    run = tmp_path / "run"
+    assert main(["train", "seq2seq", "--train", *files["train"], "--valid", *files["valid"], "--epochs", "30",
+                 "--lr", "0.02", "--bleu-sentences", "10", "--run-dir", str(run), *SMALL]) == 0
+    best = [r for r in map(json.loads, open(run / "metrics.jsonl", encoding="utf-8"))
+            if r.get("type") == "epoch" and r.get("best")][-1]
+    src = open(files["valid"][0], encoding="utf-8").read().splitlines()[:10]
+    refs = open(files["valid"][1], encoding="utf-8").read().splitlines()[:10]
+    spaced = write(tmp_path / "spaced.tsv", [f"{s}\t{r[:-1]} ." for s, r in zip(src, refs)])
+    capsys.readouterr()
+    assert main(["evaluate", str(run / "best.safetensors"), spaced, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert best["valid_exact"] > 0 and m["exact_match"] == pytest.approx(best["valid_exact"]), (m, best)

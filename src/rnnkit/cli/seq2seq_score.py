@@ -105,7 +105,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 max_len_option: str = "--max-len", min_len: int = 1,
                 tsv_columns: tuple[int, int] | None = None, no_repeat_ngram: int = 0,
                 coverage_penalty: float = 0.0, progress: str = "none", beam_stop: str = "k-finished") -> dict[str, Any]:
-    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
+    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match (tokens under the model's target tokenizer, as
+    validation's: :func:`rnnkit.metrics.translation.token_exact_match`) of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
     ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
@@ -117,7 +118,7 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         check_bleu_tokenize,
         corpus_bleu,
         corpus_chrf,
-        exact_match,
+        token_exact_match,
     )
     from rnnkit.cli.apply_progress import Shown
     from rnnkit.seq2seq.io import load_translator
@@ -170,10 +171,11 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
     bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
     chrf = corpus_chrf(hyps, refs)
+    exact = token_exact_match([t[0].tokens for t in out], [p.target for p in pairs])  # validation's "valid exact"
     # the references' loss, as validation's: a second pass, with its own display (target tokens, ends included)
     with Shown(progress, sum(len(p.target) + 1 for p in pairs), "evaluating the references' loss") as shown:
         nll, targets = teacher_forced_nll(translator, pairs, batch_size, on_batch=shown)
-    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
+    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact, "sentences": len(pairs),
             "cut": cut, "beam": beam, "beam_stop": beam_stop, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature, "loss": nll / targets, "ppl": perplexity(nll / targets),
             "target_tokens": targets}
