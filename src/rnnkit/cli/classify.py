@@ -141,8 +141,9 @@ def register(groups) -> None:
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first
         e.add_argument("--header", action="store_true",
-                       help="classifier: skip the TSV file's first line (refused when it reads as an example: its "
-                            "label one of the model's)")
+                       help="classifier, seq2seq: skip the TSV file's first line (a classifier's: refused when it "
+                            "reads as an example, its label one of the model's; a translator's DATA whose first line "
+                            "is column names, such as source<TAB>target, is refused without it)")
         e.add_argument("--pos", metavar="FILE", help="classifier: score a polarity pair, this file's sentences "
                                                      "labelled pos (with --neg, instead of DATA)")
         e.add_argument("--neg", metavar="FILE", help="classifier: ... and this file's labelled neg")

@@ -90,7 +90,7 @@ _READS = {"lm": {"batch_size", "bptt", "progress"}, "ngram": {"progress"},
           "hmm": {"errors", "format", "tag_column", "user_dict", "progress"}, "treenet": {"progress"},
           "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "beam_stop", "no_repeat_ngram", "max_len",
                       "min_len",
-                      "replace_unk", "bleu_tokenize", "columns", "progress"}}
+                      "replace_unk", "bleu_tokenize", "columns", "header", "progress"}}
 
 
 def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: str | None = None) -> None:

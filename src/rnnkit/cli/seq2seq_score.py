@@ -104,7 +104,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
                 max_len_option: str = "--max-len", min_len: int = 1,
                 tsv_columns: tuple[int, int] | None = None, no_repeat_ngram: int = 0,
-                coverage_penalty: float = 0.0, progress: str = "none", beam_stop: str = "k-finished") -> dict[str, Any]:
+                coverage_penalty: float = 0.0, progress: str = "none", beam_stop: str = "k-finished",
+                header: bool = False) -> dict[str, Any]:
     """BLEU, chrF (sacrebleu, detokenised, cased) and exact match (tokens under the model's target tokenizer, as
     validation's: :func:`rnnkit.metrics.translation.token_exact_match`) of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
@@ -112,7 +113,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
     before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
     ``max_len_option``, the option that sets ``max_len``).  ``no_repeat_ngram``, ``coverage_penalty``, ``beam_stop`` as
-    :func:`rnnkit.seq2seq.translate.translate` takes them; ``progress``: evaluate's --progress, of the decoding."""
+    :func:`rnnkit.seq2seq.translate.translate` takes them; ``progress``: evaluate's --progress, of the decoding;
+    ``header``: skip a TSV file's first line (evaluate --header)."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
         check_bleu_tokenize,
@@ -137,7 +139,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         if tsv_columns is None and len(files) == 1:  # a TSV: the columns the model was trained on (1,0: reversed)
             tsv_columns = trained = _trained_columns(model_path)
         try:
-            pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding, tsv_columns)
+            pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding, tsv_columns,
+                               header)
         except DataError as exc:
             if len(files) == 1 and "a line without a tab" in str(exc):  # most likely, the source side alone
                 raise DataError(f"{exc}; or, if it is the source side alone, give its reference translations "
@@ -221,6 +224,8 @@ def describe(s: dict[str, Any]) -> str:
 
 def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
+    refuse_unused(args, [("--header", len(files) == 2, "with --ref (it skips the first line of a TSV DATA, and DATA "
+                                                        "--ref REF are two files parallel by line)")])
     check_decoding_options(args)
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
@@ -230,7 +235,7 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
                         tsv_columns=getattr(args, "columns", None),
                         no_repeat_ngram=getattr(args, "no_repeat_ngram", None) or 0,
                         coverage_penalty=getattr(args, "coverage_penalty", 0.0), progress=args.progress,
-                        beam_stop=getattr(args, "beam_stop", "k-finished"))
+                        beam_stop=getattr(args, "beam_stop", "k-finished"), header=getattr(args, "header", False))
     if args.json:
         print(json_line(s))
     else:
