@@ -23,7 +23,7 @@ import numpy as np
 
 from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
-from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
                                       require_attention, warn_cut)
 from rnnkit.cli.text_warnings import warn, warn_unknown_tokens
@@ -39,7 +39,8 @@ def register(groups) -> None:
         description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line: "
                     "a blank input line gives a blank output line, so output line k translates input line k. With "
                     "--nbest K: 'index ||| translation ||| score' lines, K per sentence (fewer, with a warning, when "
-                    "the beam finds fewer), index the input line counted from 0 (Moses' n-best format; "
+                    "the beam finds fewer; --nbest 1 given prints that row for the best alone), index the input line "
+                    "counted from 0 (Moses' n-best format; "
                     "--plot-attention and --attention-out's 'line' count from 1, so index i is line i+1); a blank "
                     "line gets one line, an empty translation with score 0.  Lines are written as each group of "
                     "batches is done; --attention-out and --alignments files appear, whole, at the end. Lines of "
@@ -51,7 +52,8 @@ def register(groups) -> None:
     add_decoding_options(t)
     t.add_argument("--nbest", type=positive_int, default=1,
                    help="translations per sentence (at most --beam), as 'index ||| translation ||| score' rows "
-                        "whose index counts input lines from 0")
+                        "whose index counts input lines from 0; given, even as --nbest 1 (the best one and its "
+                        "score), it prints rows (default: plain translations, one a line)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
@@ -145,7 +147,7 @@ def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str]
                          args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention,
                          args.no_repeat_ngram or 0, args.coverage_penalty, on_batch=on_batch,
                          beam_stop=args.beam_stop)
-        if args.nbest == 1:
+        if args.nbest == 1 and not given(args, "nbest"):  # --nbest 1 written: the best one's row, with its score
             rows = [nbest[0].text + "\n" for nbest in done]
         else:
             rows = [f"{start + i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(done)
