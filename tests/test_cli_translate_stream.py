@@ -1,5 +1,6 @@
 """``rnnkit translate`` as a filter: standard input translated line by line as it arrives (a terminal, or
---line-buffered on a pipe whose writer waits), and --nbest 1 written as a row with its score."""
+--line-buffered on a pipe whose writer waits), --nbest 1 written as a row with its score, and an empty input
+said on standard error."""
 from __future__ import annotations
 
 import io
@@ -91,3 +92,14 @@ def test_nbest_1_given_prints_the_row_with_its_score(model, capsys, monkeypatch)
     parts = [row.split(" ||| ") for row in rows.splitlines()]
     assert [p[0] for p in parts] == ["0", "1", "2"] and [p[1] for p in parts] == plain.splitlines()
     assert all(float(p[2]) <= 0 for p in parts), rows
+
+
+def test_an_empty_input_exits_0_and_says_so(model, capsys, monkeypatch, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["translate", model, str(empty)])
+    assert code == 0 and out == "" and err == f"rnnkit: warning: {empty}: no input lines, so nothing to translate\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    for extra in ([], ["--line-buffered"]):
+        code, out, err = run_cli(capsys, ["translate", model, *extra])
+        assert code == 0 and out == "" and "<stdin>: no input lines" in err and err.count("\n") == 1, err

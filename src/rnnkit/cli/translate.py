@@ -43,10 +43,10 @@ def register(groups) -> None:
                     "counted from 0 (Moses' n-best format; --plot-attention and --attention-out's 'line' count from "
                     "1, so index i is line i+1); a blank line gets one line, an empty translation with score 0.  "
                     "Lines are written as each group of batches is done (standard input on a terminal, or "
-                    "--line-buffered: as each line is); --attention-out and --alignments files appear, whole, at the "
-                    "end. Lines of more than 4 times the tokens of the longest training source (1,000 for a "
-                    "checkpoint that does not record it) are warned about: every output step attends over every "
-                    "source token.",
+                    "--line-buffered: as each line is); an empty input writes nothing and says so on standard "
+                    "error. --attention-out and --alignments files appear, whole, at the end. Lines of more than 4 "
+                    "times the tokens of the longest training source (1,000 for a checkpoint that does not record "
+                    "it) are warned about: every output step attends over every source token.",
         formatter_class=HelpFormatter)
     t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
@@ -120,6 +120,9 @@ def translate_cli(args: argparse.Namespace) -> int:
     if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
         raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
                          "give the number of a line with a sentence")
+    if not lines:  # a filter given nothing: nothing to write, but said
+        warn(f"{name}: no input lines, so nothing to translate")
+        return 0
     _input_hints(translator, lines, name, args.max_len)
     split = translator.source_tokenizer.tokenize  # the sources' tokens, counted only when a display is shown
     with blas_threads(args):
@@ -170,6 +173,8 @@ def _translate_stream(args: argparse.Namespace, translator: Any) -> int:
                 out.extend(_translate_lines(args, translator, [line], *writers, first=k))
 
     _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)], run)
+    if not out:
+        warn("<stdin>: no input lines, so nothing to translate")
     _warn_after(args, translator, out)
     return 0
 
