@@ -31,12 +31,12 @@ def test_a_run_folder_reads_its_best_else_last_checkpoint(models, capsys):  # no
         assert code == 0
         code, got, err = run_cli(capsys, [command, str(folder), *rest])
         assert code == 0 and got == want and want.strip(), (command, err)
-        said = [line for line in err.splitlines() if line.startswith(f"rnnkit: {folder}: reading its {file.name}")]
+        said = [line for line in err.splitlines() if line.startswith(f"rnnkit: reading {folder}: its {file.name}")]
         assert len(said) == 1, err
     assert read == {"best.safetensors", "last.safetensors"}  # the tagger's and translator's runs had no validation
     code, _, err = run_cli(capsys, ["evaluate", str(models / "lm"), str(models / "lm.txt"), "--interpolate",
                                     str(models / "lm")])
-    assert code == 0 and err.count("reading its best.safetensors") == 2, err
+    assert code == 0 and err.count(": its best.safetensors") == 2, err
 
 
 def test_a_folder_without_checkpoints_is_refused_naming_a_cross_validations_folds(models, tmp_path, capsys):  # noqa: F811
@@ -57,5 +57,5 @@ def test_a_folder_without_checkpoints_is_refused_naming_a_cross_validations_fold
 def test_export_still_reads_the_folder_itself(models, tmp_path, capsys, last):  # noqa: F811
     out = tmp_path / "m.safetensors"
     code, _, err = run_cli(capsys, ["export", str(models / "lm"), "-o", str(out), *(["--last"] if last else [])])
-    assert code == 0 and "reading its" not in err, err
+    assert code == 0 and "rnnkit: reading" not in err, err
     assert f"read {find_checkpoint(models / 'lm', last)}" in err, err

@@ -60,14 +60,14 @@ def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
                           "run folder or a checkpoint file")
 
 
-def run_folder_note(folder: str | os.PathLike, file: Path) -> str:
-    """The line that says which checkpoint of run ``folder`` a command reads (``file``, :func:`find_checkpoint`'s)."""
+def run_folder_note(folder: str | os.PathLike, file: str | os.PathLike) -> str:
+    """Which checkpoint of run ``folder`` stands for it (``file``, :func:`find_checkpoint`'s), as ``rnnkit info``
+    shows it and the commands that read a model say it."""
     from rnnkit.train.run_files import BEST, LAST
 
-    if file.name == BEST:
-        return (f"{folder}: reading its {BEST}, the one validation chose (for the latest weights, give "
-                f"{Path(folder) / LAST})")
-    return f"{folder}: reading its {file.name} (the run holds no {BEST})"
+    if os.path.basename(file) == BEST:
+        return f"{folder}: its {BEST}, the one validation chose (for the latest weights, give its {LAST})"
+    return f"{folder}: its {os.path.basename(file)} (the run holds no {BEST})"
 
 
 def folds_hint(folder: Path) -> str | None:

@@ -157,7 +157,8 @@ def register(groups) -> None:
                                                "line k is the class of input line k (with --attention, under "
                                                "each text its tokens follow, one a line, indented).",
                                    formatter_class=fmt)
-    c.add_argument("model", help="classifier or tree-model checkpoint")
+    c.add_argument("model", help="classifier or tree-model checkpoint, or its run folder (its best.safetensors, else "
+                                  "last.safetensors)")
     c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
     c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
     c.add_argument("--attention", action="store_true",

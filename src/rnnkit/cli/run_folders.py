@@ -25,4 +25,4 @@ def read_run_folders(func: Any, args: argparse.Namespace) -> None:
         if isinstance(path, str) and os.path.isdir(path):
             file = find_checkpoint(path)  # CheckpointError for a folder without them (a cross-validation's: its folds)
             setattr(args, dest, str(file))
-            print(f"rnnkit: {run_folder_note(path, file)}", file=sys.stderr)
+            print(f"rnnkit: reading {run_folder_note(path, file)}", file=sys.stderr)

@@ -48,7 +48,8 @@ def register(groups) -> None:
                     "times the tokens of the longest training source (1,000 for a checkpoint that does not record "
                     "it) are warned about: every output step attends over every source token.",
         formatter_class=HelpFormatter)
-    t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
+    t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors), or "
+                                  "its run folder (its best.safetensors, else last.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
     add_decoding_options(t)
     t.add_argument("--nbest", type=positive_int, default=1,
