@@ -355,3 +355,20 @@ def test_evaluate_exact_match_is_validations(files, tmp_path, capsys):
     assert main(["evaluate", str(run / "best.safetensors"), spaced, "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert best["valid_exact"] > 0 and m["exact_match"] == pytest.approx(best["valid_exact"]), (m, best)
+
+
+def test_evaluate_json_records_every_decoding_option(files, model, capsys):
+    """A --json record says how its translations were made: every decoding option, not --beam alone."""
+    src_path, ref_path = files["test"]
+    assert main(["evaluate", model, src_path, "--ref", ref_path, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert {k: m[k] for k in ("beam", "beam_stop", "length_norm", "coverage_penalty", "no_repeat_ngram", "min_len",
+                              "max_len", "replace_unk")} == {
+        "beam": 1, "beam_stop": "k-finished", "length_norm": 0.0, "coverage_penalty": 0.0, "no_repeat_ngram": None,
+        "min_len": 1, "max_len": None, "replace_unk": False}
+    assert main(["evaluate", model, src_path, "--ref", ref_path, "--json", "--beam", "3", "--length-norm", "0.6",
+                 "--coverage-penalty", "0.2", "--beam-stop", "bound", "--no-repeat-ngram", "3", "--min-len", "2",
+                 "--max-len", "30", "--replace-unk"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert (m["beam"], m["beam_stop"], m["length_norm"], m["coverage_penalty"], m["no_repeat_ngram"], m["min_len"],
+            m["max_len"], m["replace_unk"]) == (3, "bound", 0.6, 0.2, 3, 2, 30, True), m

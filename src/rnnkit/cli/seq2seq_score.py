@@ -178,8 +178,12 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     # the references' loss, as validation's: a second pass, with its own display (target tokens, ends included)
     with Shown(progress, sum(len(p.target) + 1 for p in pairs), "evaluating the references' loss") as shown:
         nll, targets = teacher_forced_nll(translator, pairs, batch_size, on_batch=shown)
+    # every decoding option, so that a --json record says how its outputs were made (max_len None: the fitted rule)
+    decoding = {"beam": beam, "beam_stop": beam_stop, "length_norm": length_norm, "coverage_penalty": coverage_penalty,
+                "no_repeat_ngram": no_repeat_ngram or None, "min_len": min_len, "max_len": max_len,
+                "replace_unk": replace_unk}
     return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact, "sentences": len(pairs),
-            "cut": cut, "beam": beam, "beam_stop": beam_stop, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
+            "cut": cut, **decoding, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature, "loss": nll / targets, "ppl": perplexity(nll / targets),
             "target_tokens": targets}
 
