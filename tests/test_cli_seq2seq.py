@@ -372,3 +372,15 @@ def test_evaluate_json_records_every_decoding_option(files, model, capsys):
     m = json.loads(capsys.readouterr().out)
     assert (m["beam"], m["beam_stop"], m["length_norm"], m["coverage_penalty"], m["no_repeat_ngram"], m["min_len"],
             m["max_len"], m["replace_unk"]) == (3, "bound", 0.6, 0.2, 3, 2, 30, True), m
+
+
+def test_the_pairs_count_names_those_max_length_dropped_only_when_there_are_some(files, tmp_path, capsys):
+    said = {}
+    for longest in ("100", "3"):
+        assert main(["train", "seq2seq", "--train", files["train_tsv"], "--max-length", longest, "--max-steps", "1",
+                     "--run-dir", str(tmp_path / longest), *SMALL]) == 0
+        out = capsys.readouterr()
+        said[longest] = next(line for line in (out.out + out.err).splitlines() if line.startswith("train: "))
+    assert said["100"].startswith("train: 240 pairs; vocabulary"), said  # none dropped: no "(0 ... dropped)"
+    dropped = int(said["3"].split("(")[1].split()[0])
+    assert said["3"].startswith(f"train: {240 - dropped} pairs ({dropped} longer than --max-length dropped)"), said

@@ -317,7 +317,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if len(vocab) <= len(SPECIALS):
             raise ValueError(f"--min-count {args.min_count} leaves no {side} token of the training pairs in the "
                              f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
-    dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if args.max_length else ""
+    dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if len(kept) < len(train) else ""
     levels = (f"{src_tok.level} / {tok.level}" if src_tok.level != tok.level else tok.level)
     subwords = ("; a bpe vocabulary holds the pieces the training text is split into: fewer than the model's "
                 "pieces, some of which are merge steps inside longer pieces")
