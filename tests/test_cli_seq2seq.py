@@ -337,3 +337,50 @@ def test_attention_options_on_a_model_without_attention_fail_before_translating(
     assert code == 2 and out == "" and f"--plot-dir {blocker}: cannot make the folder ({blocker} is a file" in err
     empty = write(tmp_path / "empty.de", [])
     one_error_line(capsys, main(["translate", model, empty, "--plot-attention", "1"]), "empty.de has no lines")
+
+
+def test_evaluate_exact_match_is_validations(files, tmp_path, capsys):
+    """evaluate's exact match compares tokens under the model's target tokenizer, as validation's "valid exact"
+    does (their ids): on the validation pairs the run scored (--bleu-sentences 10), with the references written
+    otherwise ("Dog red a ." for "Dog red a."), the two agree."""
+    run = tmp_path / "run"
+    assert main(["train", "seq2seq", "--train", *files["train"], "--valid", *files["valid"], "--epochs", "30",
+                 "--lr", "0.02", "--bleu-sentences", "10", "--run-dir", str(run), *SMALL]) == 0
+    best = [r for r in map(json.loads, open(run / "metrics.jsonl", encoding="utf-8"))
+            if r.get("type") == "epoch" and r.get("best")][-1]
+    src = open(files["valid"][0], encoding="utf-8").read().splitlines()[:10]
+    refs = open(files["valid"][1], encoding="utf-8").read().splitlines()[:10]
+    spaced = write(tmp_path / "spaced.tsv", [f"{s}\t{r[:-1]} ." for s, r in zip(src, refs)])
+    capsys.readouterr()
+    assert main(["evaluate", str(run / "best.safetensors"), spaced, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert best["valid_exact"] > 0 and m["exact_match"] == pytest.approx(best["valid_exact"]), (m, best)
+
+
+def test_evaluate_json_records_every_decoding_option(files, model, capsys):
+    """A --json record says how its translations were made: every decoding option, not --beam alone."""
+    src_path, ref_path = files["test"]
+    assert main(["evaluate", model, src_path, "--ref", ref_path, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert {k: m[k] for k in ("beam", "beam_stop", "length_norm", "coverage_penalty", "no_repeat_ngram", "min_len",
+                              "max_len", "replace_unk")} == {
+        "beam": 1, "beam_stop": "k-finished", "length_norm": 0.0, "coverage_penalty": 0.0, "no_repeat_ngram": None,
+        "min_len": 1, "max_len": None, "replace_unk": False}
+    assert main(["evaluate", model, src_path, "--ref", ref_path, "--json", "--beam", "3", "--length-norm", "0.6",
+                 "--coverage-penalty", "0.2", "--beam-stop", "bound", "--no-repeat-ngram", "3", "--min-len", "2",
+                 "--max-len", "30", "--replace-unk"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert (m["beam"], m["beam_stop"], m["length_norm"], m["coverage_penalty"], m["no_repeat_ngram"], m["min_len"],
+            m["max_len"], m["replace_unk"]) == (3, "bound", 0.6, 0.2, 3, 2, 30, True), m
+
+
+def test_the_pairs_count_names_those_max_length_dropped_only_when_there_are_some(files, tmp_path, capsys):
+    said = {}
+    for longest in ("100", "3"):
+        assert main(["train", "seq2seq", "--train", files["train_tsv"], "--max-length", longest, "--max-steps", "1",
+                     "--run-dir", str(tmp_path / longest), *SMALL]) == 0
+        out = capsys.readouterr()
+        said[longest] = next(line for line in (out.out + out.err).splitlines() if line.startswith("train: "))
+    assert said["100"].startswith("train: 240 pairs; vocabulary"), said  # none dropped: no "(0 ... dropped)"
+    dropped = int(said["3"].split("(")[1].split()[0])
+    assert said["3"].startswith(f"train: {240 - dropped} pairs ({dropped} longer than --max-length dropped)"), said

@@ -215,3 +215,30 @@ def test_each_side_has_its_own_level(tmp_path, capsys):
                                     "--run-dir", str(tmp_path / "back"), *SMALL])
     warned = [line for line in err.splitlines() if "warning" in line]
     assert code == 0 and len(warned) == 1 and "target side" in warned[0] and "--target-level char" in warned[0], err
+
+
+def test_a_header_line_is_refused_or_skipped_with_header(data, model, tmp_path, capsys):
+    """A first line of column names (source<TAB>target) was trained on and scored as a pair, silently: it is
+    refused, naming --header, which skips it in every TSV file (train seq2seq) or DATA (evaluate)."""
+    src, tgt = corpus(30, 1)
+    headed = write(tmp_path / "headed.tsv", ["source\ttarget", *(f"{s}\t{t}" for s, t in zip(src, tgt))])
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", headed, "--run-dir", str(run), *SMALL])
+    assert code == 2 and "headed.tsv:1: the first line ('source'<TAB>'target') looks like a header" in err, err
+    assert "--header" in err
+    code, out, err = run_cli(capsys, ["train", "seq2seq", "--train", headed, "--valid", headed, "--header",
+                                      "--epochs", "1", "--run-dir", str(run), *SMALL])
+    assert code == 0 and "train: 30 pairs" in out + err, out + err
+    from rnnkit.seq2seq.io import load_translator
+
+    assert "source" not in load_translator(str(run / "last.safetensors")).source_vocab
+    code, _, err = run_cli(capsys, ["evaluate", model, headed])
+    assert code == 2 and "looks like a header" in err, err
+    pytest.importorskip("sacrebleu")
+    code, out, _ = run_cli(capsys, ["evaluate", model, headed, "--header", "--json"])
+    assert code == 0 and '"sentences": 30' in out, out
+    code, _, err = run_cli(capsys, ["evaluate", model, data["src"], "--ref", data["tgt"], "--header"])
+    assert code == 2 and "--header has no effect with --ref" in err, err
+    code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["src"], data["tgt"], "--header", "--run-dir",
+                                    str(run), *SMALL])
+    assert code == 2 and "--header has no effect without a TSV file" in err, err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -44,6 +45,10 @@ def test_read_run_and_summary_name_the_best_checkpoints_epoch(tmp_path):
     assert row_a.split() == ["a", "5", "0.2000", "epoch", "5", "mean", "4", "0.4000", "0.4500"], row_a
     assert row_b.split() == ["second", "2", "0.5000", "epoch", "2", "mean", "2", "0.7000", "0.7000"], row_b
     assert summary_lines([a], "accuracy")[1].split()[-2:] == ["60.00%", "55.00%"]  # as training prints them
+    # columns two spaces apart at least: the headers of several words, and "epoch 5 mean", stay one cell each
+    cells = [re.split(r"\s{2,}", line.strip()) for line in (header, row_a)]
+    assert cells == [["run", "epochs", "last train loss", "train loss of", "best epoch", "valid loss (best)",
+                      "valid loss (last)"], ["a", "5", "0.2000", "epoch 5 mean", "4", "0.4000", "0.4500"]], cells
     records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     with_f1 = [{**r, "valid_macro_f1": r["valid_accuracy"]} if r["type"] == "epoch" else r for r in records]
     (tmp_path / "f" / "metrics.jsonl").parent.mkdir()

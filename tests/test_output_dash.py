@@ -47,7 +47,8 @@ def test_output_options_refuse_a_dash_and_write_no_file_named_dash(tmp_path, cap
             "--run-dir: -: a run folder cannot go to standard output; give a folder name", usage=True)
     pytest.importorskip("matplotlib")
     refused(run_cli(capsys, ["curves", "run", "-o", "-"]), "--output -: a plot cannot go to standard output")
-    refused(run_cli(capsys, ["states", "run", "a b", "-o", "-"]), "--output -: a plot cannot go to standard output")
+    refused(run_cli(capsys, ["states", "run/last.safetensors", "a b", "-o", "-"]),
+            "--output -: a plot cannot go to standard output")
     refused(run_cli(capsys, ["gradflow", "--steps", "5", "--plot", "-"]),
             "--plot -: a plot cannot go to standard output")
     assert sorted(os.listdir(tmp_path)) == ["hmm.safetensors", "run", "t.conllu", "t.txt"]

@@ -129,6 +129,24 @@ def test_tsv_pairs_with_crlf_bom_and_column_choice(tmp_path):
         read_tsv_pairs(path, columns=(1, 2))  # a two-column --valid beside a three-column --train
 
 
+def test_tsv_header_line_is_refused_unless_skipped(tmp_path):
+    """A first line of column names is not read as a pair: refused without header=True, skipped with it (the
+    pairs keep their line numbers); a pair of short real words stays a pair."""
+    lines = [f"{d}\t{e}" for d, e in zip(DE, EN)]
+    for names in ("source\ttarget", "de\ten", "German sentence\tEnglish_text", "zh-CN\t英文"):
+        path = write(tmp_path / "h.tsv", [names, *lines])
+        with pytest.raises(DataError, match=r"h.tsv:1: the first line \(.*\) looks like a header"):
+            read_tsv_pairs(path)
+        pairs = read_tsv_pairs(path, header=True)
+        assert [p.source_text for p in pairs] == DE and [p.line for p in pairs] == list(range(2, len(DE) + 2))
+    assert read_tsv_pairs(write(tmp_path / "w.tsv", ["de\tof", *lines]))[0].source_text == "de"  # a pair
+    three = write(tmp_path / "three.tsv", ["id\tsrc\ttgt", *(f"{k}\t{line}" for k, line in enumerate(lines))])
+    with pytest.raises(DataError, match="looks like a header"):
+        read_tsv_pairs(three, columns=(1, 2))
+    with pytest.raises(DataError, match=r"only.tsv: has a header line and no pair after it"):
+        read_tsv_pairs(write(tmp_path / "only.tsv", ["source\ttarget"]), header=True)
+
+
 def test_mismatched_line_counts_name_both_files_and_counts(tmp_path):
     src = write(tmp_path / "train.de", DE)
     tgt = write(tmp_path / "train.en", EN[:2])

@@ -15,6 +15,7 @@ from rnnkit.metrics.translation import (
     corpus_bleu,
     corpus_chrf,
     exact_match,
+    token_exact_match,
 )
 
 sacrebleu = pytest.importorskip("sacrebleu")
@@ -174,3 +175,10 @@ def test_mecab_tokenizers_without_their_package_say_what_to_install(monkeypatch)
         corpus_bleu(["東京"], ["東京"], tokenize="ja-mecab")
     with pytest.raises(ImportError, match=r"ko-mecab.*pip install 'sacrebleu\[ko\]'"):
         check_bleu_tokenize("ko-mecab")
+
+
+def test_token_exact_match_never_matches_an_unknown_reference():
+    """Tokens and their ids give the same rate: an output <unk> (id 3) does not match a reference word outside
+    the vocabulary, which as ids is <unk> too; tokens ignore how the text was spaced."""
+    assert token_exact_match([[5, 3], [5, 6], [5]], [np.array([5, 3]), np.array([5, 6]), np.array([5, 6])], 3) == 1 / 3
+    assert token_exact_match([["today", "."], ["<unk>"]], [["today", "."], ["Zürich"]]) == 0.5

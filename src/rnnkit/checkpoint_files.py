@@ -33,6 +33,43 @@ def check_openable(path: Path, files: str = "the .safetensors file a training ru
                               f"a file, not a stream; give the file itself ({files})")
 
 
+def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
+    """The checkpoint a run folder stands for, where a command reads a model (``rnnkit export``, ``info``,
+    ``translate``, ``evaluate``, ``tag``, ...): ``path`` itself when it is a file; for a run folder its
+    ``best.safetensors`` (the one validation chose; ``last.safetensors`` when the run has no best one), or with
+    ``last`` (export's --last) its ``last.safetensors``.  CheckpointError (one line) otherwise; a
+    cross-validation's folder (train classifier --folds) names its folds' models."""
+    from rnnkit.train.run_files import BEST, LAST
+
+    path = Path(path)
+    if not path.exists():
+        check_openable(path)  # names what is missing, and where a cross-validation's models are
+    if not path.is_dir():
+        if last:
+            raise ValueError(f"last=True (--last) picks a run folder's {LAST}, and {path} is a checkpoint file "
+                             "already: give the run folder, or leave last (--last) out")
+        return path
+    wanted = [LAST] if last else [BEST, LAST]
+    for name in wanted:
+        if (path / name).is_file():
+            return path / name
+    folds = folds_hint(path)
+    if folds:
+        raise CheckpointError(f"{path}: no {' or '.join(wanted)} in it; {folds}: give one of them")
+    raise CheckpointError(f"{path}: no {' or '.join(wanted)} in it (a training run's folder has them); give a "
+                          "run folder or a checkpoint file")
+
+
+def run_folder_note(folder: str | os.PathLike, file: str | os.PathLike) -> str:
+    """Which checkpoint of run ``folder`` stands for it (``file``, :func:`find_checkpoint`'s), as ``rnnkit info``
+    shows it and the commands that read a model say it."""
+    from rnnkit.train.run_files import BEST, LAST
+
+    if os.path.basename(file) == BEST:
+        return f"{folder}: its {BEST}, the one validation chose (for the latest weights, give its {LAST})"
+    return f"{folder}: its {os.path.basename(file)} (the run holds no {BEST})"
+
+
 def folds_hint(folder: Path) -> str | None:
     """For a cross-validation run's folder (train classifier --folds), which keeps one model per fold in
     fold1/, fold2/, ...: where those models are."""

@@ -82,7 +82,7 @@ def checkpoint_info(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     takes it; ``run_folder`` names the folder (None for a file)."""
     folder = None
     if Path(path).is_dir():
-        from rnnkit.export import find_checkpoint  # CheckpointError (one line) for a folder without them
+        from rnnkit.checkpoint_files import find_checkpoint  # CheckpointError (one line) for a folder without them
 
         folder, path = str(path), find_checkpoint(path)
     return {**_file_info(Path(path), verify), "run_folder": folder}

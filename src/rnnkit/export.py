@@ -32,12 +32,11 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_files import folds_hint
+from rnnkit.checkpoint_files import find_checkpoint  # noqa: F401 (export's own, in the library since)
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name, other_kind
 from rnnkit.errors import CheckpointError
 from rnnkit.export_names import beside
 from rnnkit.train.position import steps_into_epoch
-from rnnkit.train.run_files import BEST, LAST
 
 EXPORT_KIND = "model"  # meta["kind"] of an exported model (the demo's model.safetensors is one too)
 DTYPES = ("float16", "float32")
@@ -64,29 +63,6 @@ class ExportReport:
     validated: bool = False  # the source's epoch history holds a validation figure (a best one)
     unvalidated: bool = False  # the source's run has validation data, but stopped before its first epoch's end
     steps_into_epoch: int | None = None  # the steps since the last epoch's end, when the source says
-
-
-def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
-    """The checkpoint to export: ``path`` itself when it is a file; for a run folder its
-    ``best.safetensors`` (the one validation chose; ``last.safetensors`` when the run had no validation),
-    or with ``last`` its ``last.safetensors``.  CheckpointError (one line) otherwise."""
-    path = Path(path)
-    if not path.exists():
-        ckpt.check_openable(path)  # names what is missing, and where a cross-validation's models are
-    if not path.is_dir():
-        if last:
-            raise ValueError(f"last=True (--last) picks a run folder's {LAST}, and {path} is a checkpoint file "
-                             "already: give the run folder, or leave last (--last) out")
-        return path
-    wanted = [LAST] if last else [BEST, LAST]
-    for name in wanted:
-        if (path / name).is_file():
-            return path / name
-    folds = folds_hint(path)
-    if folds:
-        raise CheckpointError(f"{path}: no {' or '.join(wanted)} in it; {folds}: export one of them")
-    raise CheckpointError(f"{path}: no {' or '.join(wanted)} in it (a training run's folder has them); give a "
-                          "run folder or a checkpoint file")
 
 
 def model_only(arrays: dict[str, np.ndarray], meta: dict[str, Any], source: Path,

@@ -141,8 +141,9 @@ def register(groups) -> None:
     e = groups.commands.choices.get("evaluate")
     if e is not None:  # rnnkit.cli.evaluate registers first
         e.add_argument("--header", action="store_true",
-                       help="classifier: skip the TSV file's first line (refused when it reads as an example: its "
-                            "label one of the model's)")
+                       help="classifier, seq2seq: skip the TSV file's first line (a classifier's: refused when it "
+                            "reads as an example, its label one of the model's; a translator's DATA whose first line "
+                            "is column names, such as source<TAB>target, is refused without it)")
         e.add_argument("--pos", metavar="FILE", help="classifier: score a polarity pair, this file's sentences "
                                                      "labelled pos (with --neg, instead of DATA)")
         e.add_argument("--neg", metavar="FILE", help="classifier: ... and this file's labelled neg")
@@ -156,7 +157,8 @@ def register(groups) -> None:
                                                "line k is the class of input line k (with --attention, under "
                                                "each text its tokens follow, one a line, indented).",
                                    formatter_class=fmt)
-    c.add_argument("model", help="classifier or tree-model checkpoint")
+    c.add_argument("model", help="classifier or tree-model checkpoint, or its run folder (its best.safetensors, else "
+                                  "last.safetensors)")
     c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
     c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
     c.add_argument("--attention", action="store_true",

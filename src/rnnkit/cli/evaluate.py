@@ -35,8 +35,9 @@ def register(groups) -> None:
                     "scores of the roots and of all labelled nodes).",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors), or an n-gram model's ARPA file "
-                                 "(kn5.arpa, .gz, .xz or .bz2 too); a file, not a pipe")
+    p.add_argument("model", help="checkpoint file (e.g. runs/lm/best.safetensors), a run folder (its best.safetensors, "
+                                 "else last.safetensors), or an n-gram model's ARPA file (kn5.arpa, .gz, .xz or .bz2 "
+                                 "too); a file, not a pipe")
     p.add_argument("data", nargs="?", help="file to evaluate on, in the format the model was trained on (a "
                                            "classifier: or --pos FILE --neg FILE); a pipe too: <(zcat test.gz)")
     p.add_argument("--batch-size", type=positive_int, default=1,
@@ -90,7 +91,7 @@ _READS = {"lm": {"batch_size", "bptt", "progress"}, "ngram": {"progress"},
           "hmm": {"errors", "format", "tag_column", "user_dict", "progress"}, "treenet": {"progress"},
           "seq2seq": {"ref", "beam", "length_norm", "coverage_penalty", "beam_stop", "no_repeat_ngram", "max_len",
                       "min_len",
-                      "replace_unk", "bleu_tokenize", "columns", "progress"}}
+                      "replace_unk", "bleu_tokenize", "columns", "header", "progress"}}
 
 
 def refuse_foreign_options(args: argparse.Namespace, kind: str | None, kind2: str | None = None) -> None:

@@ -204,3 +204,6 @@ def summary(report, args: argparse.Namespace) -> str:
 def _beside(report, suffix: str) -> Path | None:
     """The file the export wrote beside its output (``report.beside``) whose name ends with ``suffix``, if any."""
     return next((p for p in report.beside if p.name.lower().endswith(suffix)), None)
+
+
+run.takes_run_folder = True  # a run folder is read by export itself: its --last picks last.safetensors

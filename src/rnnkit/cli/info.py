@@ -4,9 +4,9 @@ aligned table, or with ``--json`` one JSON object (:func:`rnnkit.checkpoint_info
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
+from rnnkit.checkpoint_files import run_folder_note
 from rnnkit.checkpoint_task import kind_name
 from rnnkit.cli.common import HelpFormatter
 
@@ -313,15 +313,6 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
     return rows
 
 
-def _run_text(folder: str, file: str) -> str:
-    """Which checkpoint of a run folder is described: its best, else its last (as export picks them)."""
-    from rnnkit.train.run_files import BEST, LAST
-
-    if os.path.basename(file) == BEST:
-        return f"{folder}: its {BEST}, the one validation chose (for the latest weights, give its {LAST})"
-    return f"{folder}: its {os.path.basename(file)} (the run holds no {BEST})"
-
-
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
     kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
@@ -338,7 +329,7 @@ def info_lines(info: dict[str, Any]) -> list[str]:
                           else "an ONNX graph that names no producer (not written by rnnkit)")
     rows = [("file", f"{info['file']} ({info['bytes']:,} bytes)"), ("kind", f"{what}{kind}")]
     if info.get("run_folder"):
-        rows.insert(0, ("run", _run_text(info["run_folder"], info["file"])))
+        rows.insert(0, ("run", run_folder_note(info["run_folder"], info["file"])))
     if info.get("digests"):
         rows.append(("checksums", _DIGESTS.get(info["digests"], info["digests"])))
     rows += _model_rows(info) + _parameter_rows(info) + _training_rows(info.get("training"))

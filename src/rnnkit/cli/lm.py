@@ -159,8 +159,8 @@ def register(groups) -> None:
                     "tokens after --prime and their probabilities instead.",
         formatter_class=HelpFormatter,
     )
-    g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors), or an ARPA file (kn5.arpa, .gz, .xz "
-                                 "or .bz2 too)")
+    g.add_argument("model", help="checkpoint (e.g. runs/lm/best.safetensors), its run folder, or an ARPA file "
+                                 "(kn5.arpa, .gz, .xz or .bz2 too)")
     g.add_argument("--prime", default=None, help="text to start from (default: a newline / <eos>); a word-level "
                    "model's prime is written as it reads it, each <eos> a line end")
     g.add_argument("--length", type=positive_int, default=300, help="tokens to generate (at most, with --lines)")

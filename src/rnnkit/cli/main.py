@@ -220,10 +220,12 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def _run(func, args: argparse.Namespace) -> int:
     from rnnkit.cli.pipes import outlasting_readers
+    from rnnkit.cli.run_folders import read_run_folders
 
     # outlasting_readers: a training run goes on when the reader of its output has gone (| head)
     with warnings.catch_warnings(), _early_lock(func, args), outlasting_readers(func):  # warnings restored after
         warnings.showwarning = _one_line_warning
+        read_run_folders(func, args)  # a run folder given for a model: its best, else last, checkpoint
         code = int(func(args) or 0)
     sys.stdout.flush()  # a closed pipe shows here, inside main, not as a message at interpreter exit
     return code

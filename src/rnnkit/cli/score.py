@@ -31,8 +31,8 @@ def register(groups) -> None:
                     "perplexity and bits per character, unless --skip-unknown).",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors), or "
-                                 "an ARPA file (kn5.arpa, .gz, .xz or .bz2 too)")
+    p.add_argument("model", help="language-model checkpoint (e.g. runs/lm/best.safetensors or kn5.safetensors), its run "
+                                 "folder, or an ARPA file (kn5.arpa, .gz, .xz or .bz2 too)")
     p.add_argument("data", help="text, one sentence a line (.gz, .xz or .bz2 read directly; - for standard input)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of DATA (e.g. gb18030, big5)")
     add_level_option(p)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import numpy as np
 
@@ -40,9 +39,9 @@ from rnnkit.cli.common import (
 from rnnkit.cli import seq2seq_bpe as bpe
 from rnnkit.cli import seq2seq_pretrained as pretrained
 from rnnkit.cli.given import refuse_unused
-from rnnkit.cli.seq2seq_data import columns, read_nonempty, reference, unk_rate
+from rnnkit.cli.seq2seq_data import columns, encode_splits, read_splits, reference, unk_rate
 from rnnkit.cli.seq2seq_score import add_decoding_options, blas_threads, check_decoding_options, describe, score_files
-from rnnkit.data.parallel import BOS_ID, PAD_ID, SPECIALS, build_vocab, decode_ids, encode_pairs, filter_by_length
+from rnnkit.data.parallel import SPECIALS, build_vocab, filter_by_length
 from rnnkit.data.tokenizer import LEVELS, Tokenizer
 from rnnkit.metrics.translation import BLEU_TOKENIZERS
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
@@ -82,6 +81,10 @@ def register(groups) -> None:
                         "two-column file's other way, 1,2 for id<TAB>source<TAB>target lines or 0,1 for Tatoeba's; "
                         "it applies to every TSV file given (--train, --valid, --test) and is kept with the model "
                         "for evaluate (default: a TSV must have two, source first)")
+    d.add_argument("--header", action="store_true",
+                   help="the TSV files' first line is a header (such as source<TAB>target or zh<TAB>en): skip it in "
+                        "every TSV file given (--train, --valid, --test alike); without it, a first line of column "
+                        "names is refused rather than trained on as a pair")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
     m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",
@@ -274,6 +277,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         ("--eval-batch-size", not (args.valid or args.test), "without --valid or --test (it batches them): give one"),
         ("--columns", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
          "without a TSV file (it picks a TSV's columns): give one file of pairs"),
+        ("--header", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
+         "without a TSV file (it skips a TSV file's first line): give one file of pairs"),
         *bpe.unused_rules(args),
     ])
     bpe.check_installed(args)
@@ -290,10 +295,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                               "--bleu-sentences 0 for the validation loss alone") from None
     check_max_vocab(args.max_vocab, SPECIALS)
     src_tok, tok = _tokenizers_from(args)  # tok: the target side's, which output and references are written in
-    train = read_nonempty("--train", args.train, src_tok, args.encoding, args.columns, tok)
-    valid = read_nonempty("--valid", args.valid, src_tok, args.encoding, args.columns, tok) if args.valid else None
-    # the test files are read before training: a wrong path fails at once
-    test = read_nonempty("--test", args.test, src_tok, args.encoding, args.columns, tok) if args.test else None
+    train, valid, test = read_splits(args, src_tok, tok)  # test before training: a wrong path fails at once
     src_tok, tok, learned = bpe.learn(args, train, (src_tok, tok))
     train, valid, test = (bpe.retokenize(pairs, (src_tok, tok)) for pairs in (train, valid, test))
     kept = filter_by_length(train, args.max_length, args.max_length)
@@ -315,7 +317,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         if len(vocab) <= len(SPECIALS):
             raise ValueError(f"--min-count {args.min_count} leaves no {side} token of the training pairs in the "
                              f"vocabulary (only {', '.join(SPECIALS)}); lower --min-count")
-    dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if args.max_length else ""
+    dropped = f" ({len(train) - len(kept):,} longer than --max-length dropped)" if len(kept) < len(train) else ""
     levels = (f"{src_tok.level} / {tok.level}" if src_tok.level != tok.level else tok.level)
     subwords = ("; a bpe vocabulary holds the pieces the training text is split into: fewer than the model's "
                 "pieces, some of which are merge steps inside longer pieces")
@@ -332,7 +334,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                             pretrained.embedding_sizes(args, vectors))
         units = [{"char": "characters", "bpe": "BPE pieces"}.get(t.level, "words") for t in (src_tok, tok)]
         cfg = pretrained.apply(args, model, (src_vocab.tokens, tgt_vocab.tokens), units, vectors, cfg)
-        train_ids, valid_ids, detokenize, valid_oovs = _encoding(args, src_vocab, tgt_vocab, tok, kept, valid)
+        train_ids, valid_ids, detokenize, valid_oovs = encode_splits(args, src_vocab, tgt_vocab, tok, kept, valid)
         task = Seq2SeqTask(
             model, train_ids, valid_ids,
             batch_size=args.batch_size, eval_batch_size=args.eval_batch_size, sampling_rate=args.sampling_rate,
@@ -365,21 +367,6 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             print(f"test: {describe(scores)}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
-
-
-def _encoding(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, train: Any, valid: Any) -> tuple:
-    """(train ids, valid ids or None, detokenize output ids, each valid source's words outside the target vocabulary or
-    None): with --copy the extended ids of :mod:`rnnkit.seq2seq.copy` (valid's ids and words from one pass)."""
-    if not getattr(args, "copy", False):
-        valid_ids = None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab)
-        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, lambda ids: decode_ids(ids, tgt_vocab, tok), None
-    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, decode_extended, encode_copy_pairs
-
-    def detokenize(ids: Any, oovs: Any = ()) -> str:
-        return tok.detokenize(decode_extended([i for i in ids if i not in (PAD_ID, BOS_ID)], tgt_vocab, oovs))
-
-    valid_ids, oovs = (None, None) if valid is None else copy_pairs_and_oovs(valid, src_vocab, tgt_vocab)
-    return encode_copy_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, oovs
 
 
 train_seq2seq.data_parallel = True  # mpiexec -n P rnnkit train seq2seq ...: several processes

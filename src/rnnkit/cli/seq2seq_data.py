@@ -1,11 +1,19 @@
 """How the seq2seq commands read sentence pairs: two parallel files or one TSV, empty files named with
-their option, and the references BLEU is computed against."""
+their option, the references BLEU is computed against, and train seq2seq's pairs as ids."""
 from __future__ import annotations
 
 import argparse
 from typing import Any, NoReturn
 
-from rnnkit.data.parallel import SentencePair, read_parallel, read_tsv_pairs
+from rnnkit.data.parallel import (
+    BOS_ID,
+    PAD_ID,
+    SentencePair,
+    decode_ids,
+    encode_pairs,
+    read_parallel,
+    read_tsv_pairs,
+)
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.errors import DataError
 
@@ -30,14 +38,16 @@ def columns(text: str) -> tuple[int, int]:
 
 
 def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
-               encoding: str = "utf-8", tsv_columns: tuple[int, int] | None = None) -> list[SentencePair]:
-    """Pairs of two parallel files, or of one TSV file (its ``tsv_columns``, when it has more than two)."""
+               encoding: str = "utf-8", tsv_columns: tuple[int, int] | None = None,
+               header: bool = False) -> list[SentencePair]:
+    """Pairs of two parallel files, or of one TSV file (its ``tsv_columns``, when it has more than two; ``header``:
+    skip its first line)."""
     if len(files) == 2:
         if tsv_columns is not None:
             raise ValueError("--columns picks the columns of a TSV file, and the pairs are two parallel files: "
                              "leave --columns out")
         return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
-    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding, tsv_columns)
+    return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding, tsv_columns, header)
 
 
 def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
@@ -47,12 +57,14 @@ def unk_rate(pairs: list[SentencePair], side: int, vocab: Any) -> float:
 
 def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
                   tsv_columns: tuple[int, int] | None = None,
-                  target_tok: Tokenizer | None = None) -> list[SentencePair]:
+                  target_tok: Tokenizer | None = None, header: bool = False) -> list[SentencePair]:
     """The pairs of ``option``'s files, the source read with ``tok`` and the target with ``target_tok``
-    (default: ``tok``); an empty file is a DataError naming it and the option."""
+    (default: ``tok``), a TSV file's first line skipped with ``header``; an empty file is a DataError naming it
+    and the option."""
     files = pair_files(option, files)
     try:
-        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if len(files) == 1 else None)
+        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if len(files) == 1 else None,
+                           header and len(files) == 1)
     except DataError as exc:
         if len(files) == 1 and "a line without a tab" in str(exc):
             raise DataError(f"{exc}; {option} takes SRC TGT (two files parallel by line) or one TSV file of "
@@ -61,6 +73,29 @@ def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
     if not pairs:
         empty_pairs(files, f"no {dict(train='training', valid='validation').get(option[2:], option[2:])} pairs")
     return pairs
+
+
+def read_splits(args: argparse.Namespace, src_tok: Tokenizer, tok: Tokenizer) -> tuple[list[SentencePair], ...]:
+    """train seq2seq's --train, --valid and --test pairs (None for one not given), read with its --encoding,
+    --columns and --header; the source side with ``src_tok``, the target with ``tok``."""
+    return tuple(read_nonempty(f"--{which}", files, src_tok, args.encoding, args.columns, tok, args.header)
+                 if files else None for which, files in (("train", args.train), ("valid", args.valid),
+                                                         ("test", args.test)))
+
+
+def encode_splits(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, train: Any, valid: Any) -> tuple:
+    """(train ids, valid ids or None, detokenize output ids, each valid source's words outside the target vocabulary or
+    None): with --copy the extended ids of :mod:`rnnkit.seq2seq.copy` (valid's ids and words from one pass)."""
+    if not getattr(args, "copy", False):
+        valid_ids = None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab)
+        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, lambda ids: decode_ids(ids, tgt_vocab, tok), None
+    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, decode_extended, encode_copy_pairs
+
+    def detokenize(ids: Any, oovs: Any = ()) -> str:
+        return tok.detokenize(decode_extended([i for i in ids if i not in (PAD_ID, BOS_ID)], tgt_vocab, oovs))
+
+    valid_ids, oovs = (None, None) if valid is None else copy_pairs_and_oovs(valid, src_vocab, tgt_vocab)
+    return encode_copy_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, oovs
 
 
 def empty_pairs(files: list[str], what: str, target: str = "target") -> NoReturn:

@@ -104,20 +104,23 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
                 bleu_tokenize: str | None = None, pairs: list[SentencePair] | None = None,
                 max_len_option: str = "--max-len", min_len: int = 1,
                 tsv_columns: tuple[int, int] | None = None, no_repeat_ngram: int = 0,
-                coverage_penalty: float = 0.0, progress: str = "none", beam_stop: str = "k-finished") -> dict[str, Any]:
-    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match of the model on SRC REF or a TSV;
+                coverage_penalty: float = 0.0, progress: str = "none", beam_stop: str = "k-finished",
+                header: bool = False) -> dict[str, Any]:
+    """BLEU, chrF (sacrebleu, detokenised, cased) and exact match (tokens under the model's target tokenizer, as
+    validation's: :func:`rnnkit.metrics.translation.token_exact_match`) of the model on SRC REF or a TSV;
     an empty file is a DataError naming it (BLEU of nothing is undefined).  BLEU's tokenizer is
     ``bleu_tokenize``, or the model's own choice when None; "auto" is resolved on these references.
     ``pairs``: the files already read with the model's tokenizers (train seq2seq --test reads them
     before training).  ``cut``: outputs stopped at the length limit (a warning names them, and
     ``max_len_option``, the option that sets ``max_len``).  ``no_repeat_ngram``, ``coverage_penalty``, ``beam_stop`` as
-    :func:`rnnkit.seq2seq.translate.translate` takes them; ``progress``: evaluate's --progress, of the decoding."""
+    :func:`rnnkit.seq2seq.translate.translate` takes them; ``progress``: evaluate's --progress, of the decoding;
+    ``header``: skip a TSV file's first line (evaluate --header)."""
     from rnnkit.metrics.translation import (
         auto_bleu_tokenize,
         check_bleu_tokenize,
         corpus_bleu,
         corpus_chrf,
-        exact_match,
+        token_exact_match,
     )
     from rnnkit.cli.apply_progress import Shown
     from rnnkit.seq2seq.io import load_translator
@@ -136,7 +139,8 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
         if tsv_columns is None and len(files) == 1:  # a TSV: the columns the model was trained on (1,0: reversed)
             tsv_columns = trained = _trained_columns(model_path)
         try:
-            pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding, tsv_columns)
+            pairs = read_pairs(files, translator.source_tokenizer, translator.target_tokenizer, encoding, tsv_columns,
+                               header)
         except DataError as exc:
             if len(files) == 1 and "a line without a tab" in str(exc):  # most likely, the source side alone
                 raise DataError(f"{exc}; or, if it is the source side alone, give its reference translations "
@@ -170,11 +174,16 @@ def score_files(model_path: str, files: list[str], beam: int = 1, length_norm: f
     tokenize = auto_bleu_tokenize(refs) if choice == "auto" else choice
     bleu = corpus_bleu(hyps, refs, lowercase=lowercase, tokenize=tokenize)  # the signature says case:lc, tok:...
     chrf = corpus_chrf(hyps, refs)
+    exact = token_exact_match([t[0].tokens for t in out], [p.target for p in pairs])  # validation's "valid exact"
     # the references' loss, as validation's: a second pass, with its own display (target tokens, ends included)
     with Shown(progress, sum(len(p.target) + 1 for p in pairs), "evaluating the references' loss") as shown:
         nll, targets = teacher_forced_nll(translator, pairs, batch_size, on_batch=shown)
-    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact_match(hyps, refs), "sentences": len(pairs),
-            "cut": cut, "beam": beam, "beam_stop": beam_stop, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
+    # every decoding option, so that a --json record says how its outputs were made (max_len None: the fitted rule)
+    decoding = {"beam": beam, "beam_stop": beam_stop, "length_norm": length_norm, "coverage_penalty": coverage_penalty,
+                "no_repeat_ngram": no_repeat_ngram or None, "min_len": min_len, "max_len": max_len,
+                "replace_unk": replace_unk}
+    return {"bleu": bleu.score, "chrf": chrf.score, "exact_match": exact, "sentences": len(pairs),
+            "cut": cut, **decoding, "bleu_tokenize": tokenize, "bleu_signature": bleu.signature,
             "chrf_signature": chrf.signature, "loss": nll / targets, "ppl": perplexity(nll / targets),
             "target_tokens": targets}
 
@@ -219,6 +228,8 @@ def describe(s: dict[str, Any]) -> str:
 
 def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
+    refuse_unused(args, [("--header", len(files) == 2, "with --ref (it skips the first line of a TSV DATA, and DATA "
+                                                        "--ref REF are two files parallel by line)")])
     check_decoding_options(args)
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),
@@ -228,7 +239,7 @@ def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) 
                         tsv_columns=getattr(args, "columns", None),
                         no_repeat_ngram=getattr(args, "no_repeat_ngram", None) or 0,
                         coverage_penalty=getattr(args, "coverage_penalty", 0.0), progress=args.progress,
-                        beam_stop=getattr(args, "beam_stop", "k-finished"))
+                        beam_stop=getattr(args, "beam_stop", "k-finished"), header=getattr(args, "header", False))
     if args.json:
         print(json_line(s))
     else:

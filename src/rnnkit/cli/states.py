@@ -26,7 +26,7 @@ def register(groups) -> None:
                     "token's label marked as in the table.",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("model", help="recurrent language-model checkpoint (e.g. runs/char/best.safetensors)")
+    p.add_argument("model", help="recurrent language-model checkpoint (e.g. runs/char/best.safetensors), or its run folder")
     p.add_argument("input", nargs="?", help="text file to read (default: standard input, or --text)")
     p.add_argument("--text", default=None, help="the text itself, instead of a file")
     p.add_argument("--encoding", default="utf-8", help="text encoding of the input file (e.g. gb18030)")

@@ -36,7 +36,7 @@ def register(groups) -> None:
     t = groups.commands.add_parser("tag", help="tag text with a trained tagger or HMM",
                                    description="Tag sentences; the output has the input's format plus predictions.",
                                    formatter_class=fmt)
-    t.add_argument("model", help="tagger or HMM checkpoint")
+    t.add_argument("model", help="tagger or HMM checkpoint, or a tagger's run folder")
     t.add_argument("input", nargs="?", help="input file (default: stdin)")
     t.add_argument("--format", choices=["raw", "conllu", "columns", "slash"],
                    help="raw: one sentence a line, whitespace tokens, out as word/TAG; conllu: the column the model "
@@ -72,7 +72,7 @@ def register(groups) -> None:
                                                "model trained on no one-character word has no S: a one-character "
                                                "line), segmented by its best tags without the rules.",
                                    formatter_class=fmt)
-    s.add_argument("model", help="segmentation checkpoint (trained with --format segmented)")
+    s.add_argument("model", help="segmentation checkpoint (trained with --format segmented), or its run folder")
     s.add_argument("input", nargs="?", help="input file (default: stdin)")
     s.add_argument("--output", help="output file, compressed when its name ends in .gz, .xz or .bz2 "
                                      "(default, or -: stdout)")

@@ -23,7 +23,7 @@ import numpy as np
 
 from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
-from rnnkit.cli.given import refuse_unused
+from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import (add_decoding_options, blas_threads, check_decoding_options,
                                       require_attention, warn_cut)
 from rnnkit.cli.text_warnings import warn, warn_unknown_tokens
@@ -39,19 +39,28 @@ def register(groups) -> None:
         description="Translate one sentence a line from INPUT (or stdin); translations go to stdout, one a line: "
                     "a blank input line gives a blank output line, so output line k translates input line k. With "
                     "--nbest K: 'index ||| translation ||| score' lines, K per sentence (fewer, with a warning, when "
-                    "the beam finds fewer), index the input line counted from 0 (Moses' n-best format; "
-                    "--plot-attention and --attention-out's 'line' count from 1, so index i is line i+1); a blank "
-                    "line gets one line, an empty translation with score 0.  Lines are written as each group of "
-                    "batches is done; --attention-out and --alignments files appear, whole, at the end. Lines of "
-                    "more than 4 times the tokens of the longest training source (1,000 for a checkpoint that does "
-                    "not record it) are warned about: every output step attends over every source token.",
+                    "the beam finds fewer; --nbest 1 given prints that row for the best alone), index the input line "
+                    "counted from 0 (Moses' n-best format; --plot-attention and --attention-out's 'line' count from "
+                    "1, so index i is line i+1); a blank line gets one line, an empty translation with score 0.  "
+                    "Lines are written as each group of batches is done (standard input on a terminal, or "
+                    "--line-buffered: as each line is); an empty input writes nothing and says so on standard "
+                    "error. --attention-out and --alignments files appear, whole, at the end. Lines of more than 4 "
+                    "times the tokens of the longest training source (1,000 for a checkpoint that does not record "
+                    "it) are warned about: every output step attends over every source token.",
         formatter_class=HelpFormatter)
-    t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors)")
+    t.add_argument("model", help="checkpoint from 'rnnkit train seq2seq' (e.g. runs/seq2seq/best.safetensors), or "
+                                  "its run folder (its best.safetensors, else last.safetensors)")
     t.add_argument("input", nargs="?", help="source sentences, one a line (.gz/.xz too; default: stdin)")
     add_decoding_options(t)
     t.add_argument("--nbest", type=positive_int, default=1,
                    help="translations per sentence (at most --beam), as 'index ||| translation ||| score' rows "
-                        "whose index counts input lines from 0")
+                        "whose index counts input lines from 0; given, even as --nbest 1 (the best one and its "
+                        "score), it prints rows (default: plain translations, one a line)")
+    t.add_argument("--line-buffered", action="store_true",
+                   help="standard input: translate each line as it arrives and write its translation at once, as "
+                        "is done when standard input is a terminal (default for a pipe: the input is read to its "
+                        "end, then translated in batches, which is faster); warnings about the input then look at "
+                        "its first line")
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     t.add_argument("--plot-attention", type=positive_int, default=None, metavar="N",
@@ -81,14 +90,17 @@ def _input_lines(args: argparse.Namespace) -> tuple[list[str], str]:
 
 def translate_cli(args: argparse.Namespace) -> int:
     from rnnkit.seq2seq.io import load_translator
-    from rnnkit.seq2seq.translate import EMPTY, count_cut
 
     if args.nbest > args.beam:
         raise ValueError(f"--nbest {args.nbest} lists more translations than the beam keeps (--beam {args.beam}); "
                          f"add --beam {args.nbest} or more")
     check_decoding_options(args)
     refuse_unused(args, [("--plot-dir", args.plot_attention is None, "without --plot-attention (it is where the "
-                                                                     "plot goes): give --plot-attention N")])
+                                                                     "plot goes): give --plot-attention N"),
+                         ("--line-buffered", args.input is not None, "with an INPUT file (it is for standard input): "
+                                                                     "pipe the file in"),
+                         ("--line-buffered", args.plot_attention is not None, "with --plot-attention (which reads "
+                                                                              "the input to its end)")])
     translator = load_translator(args.model)  # first: a missing model is reported before stdin is read
     n = args.plot_attention
     if args.replace_unk:
@@ -99,6 +111,8 @@ def translate_cli(args: argparse.Namespace) -> int:
         require_attention(translator, args.model, "--plot-attention")
         _plot_folder(Path(args.plot_dir), n)
     _check_attention_files(args, translator)
+    if _line_by_line(args):
+        return _translate_stream(args, translator)
     lines, name = _input_lines(args)
     if n is not None and not lines:
         raise ValueError(f"--plot-attention {n}: {name} has no lines, so no sentence to plot")
@@ -107,31 +121,78 @@ def translate_cli(args: argparse.Namespace) -> int:
     if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
         raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
                          "give the number of a line with a sentence")
-    input_format_hints(translator, lines, name)
-    unknown_tokens_hint(translator, lines, name)
-    long_lines_hint(translator, lines, name, args.max_len)
+    if not lines:  # a filter given nothing: nothing to write, but said
+        warn(f"{name}: no input lines, so nothing to translate")
+        return 0
+    _input_hints(translator, lines, name, args.max_len)
     split = translator.source_tokenizer.tokenize  # the sources' tokens, counted only when a display is shown
     with blas_threads(args):
         with apply_progress.Shown(args.progress, lambda: sum(len(split(line)) for line in lines),
                                   "translating") as shown:  # closed before the warnings that follow
             out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
                               lambda writers: _translate_lines(args, translator, lines, *writers, on_batch=shown))
-        warn_cut(count_cut(out), sum(t[0] is not EMPTY for t in out), translator, args.max_len)  # blank lines aside
-        short = sum(1 for t in out if t[0] is not EMPTY and len(t) < args.nbest)
-        if short:
-            warn(f"{short:,} sentence(s) got fewer than --nbest {args.nbest} translations: the beam found fewer "
-                 "distinct ones within the length limit")
+        _warn_after(args, translator, out)
         if n is not None:
             path = _plot(translator, lines, out, n, Path(args.plot_dir))
             print(f"attention of sentence {n}: {path}", file=sys.stderr)
     return 0
 
 
+def _warn_after(args: argparse.Namespace, translator: Any, out: list) -> None:
+    """The warnings about the translations ``out``: cut at the length limit, fewer than --nbest."""
+    from rnnkit.seq2seq.translate import EMPTY, count_cut
+
+    warn_cut(count_cut(out), sum(t[0] is not EMPTY for t in out), translator, args.max_len)  # blank lines aside
+    short = sum(1 for t in out if t[0] is not EMPTY and len(t) < args.nbest)
+    if short:
+        warn(f"{short:,} sentence(s) got fewer than --nbest {args.nbest} translations: the beam found fewer "
+             "distinct ones within the length limit")
+
+
+def _line_by_line(args: argparse.Namespace) -> bool:
+    """Whether standard input is translated line by line as it arrives: asked for (--line-buffered), or a
+    terminal, where a user types a sentence and waits for it (--plot-attention reads the input to its end).
+    UTF-16 and UTF-32 input is read whole: its line ends are not the byte 0x0a a line is read up to."""
+    if args.input is not None or args.encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16",
+                                                                                       "utf32")):
+        return False
+    return args.line_buffered or (args.plot_attention is None and sys.stdin is not None and sys.stdin.isatty())
+
+
+def _translate_stream(args: argparse.Namespace, translator: Any) -> int:
+    """Translate standard input line by line, each translation written as soon as its line has come (the
+    attention files still appear whole at the end); the input's warnings look at its first line."""
+    from rnnkit.data.files import stdin_lines
+
+    out: list = []
+
+    def run(writers: list) -> None:
+        with blas_threads(args):
+            for k, line in enumerate(stdin_lines(args.encoding)):
+                if k == 0:
+                    _input_hints(translator, [line], "<stdin>", args.max_len)
+                out.extend(_translate_lines(args, translator, [line], *writers, first=k))
+
+    _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)], run)
+    if not out:
+        warn("<stdin>: no input lines, so nothing to translate")
+    _warn_after(args, translator, out)
+    return 0
+
+
+def _input_hints(translator: Any, lines: list[str], name: str, max_len: int | None) -> None:
+    """The warnings about the input: a source<TAB>reference file, unsegmented text, another language, long lines."""
+    input_format_hints(translator, lines, name)
+    unknown_tokens_hint(translator, lines, name)
+    long_lines_hint(translator, lines, name, max_len)
+
+
 def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str], write_attention: Any,
-                     write_alignments: Any, on_batch: Any = None) -> list:
+                     write_alignments: Any, on_batch: Any = None, first: int = 0) -> list:
     """Translate ``lines`` chunk by chunk, each chunk's translations to stdout as soon as they are done and
     its attention rows and alignments to the two writers (None: not asked for); returns every sentence's
-    translations.  ``on_batch``: told each batch's source tokens (the progress display)."""
+    translations.  ``on_batch``: told each batch's source tokens (the progress display); ``first``: the
+    0-based input line of ``lines[0]`` (translated line by line, each call has one)."""
     from rnnkit.seq2seq.alignment import attention_record, hard_alignment, pharaoh
     from rnnkit.seq2seq.translate import translate
 
@@ -145,10 +206,10 @@ def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str]
                          args.length_norm, args.batch_size, args.replace_unk, args.min_len, attention,
                          args.no_repeat_ngram or 0, args.coverage_penalty, on_batch=on_batch,
                          beam_stop=args.beam_stop)
-        if args.nbest == 1:
+        if args.nbest == 1 and not given(args, "nbest"):  # --nbest 1 written: the best one's row, with its score
             rows = [nbest[0].text + "\n" for nbest in done]
         else:
-            rows = [f"{start + i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(done)
+            rows = [f"{first + start + i} ||| {t.text} ||| {t.norm_score:.4f}\n" for i, nbest in enumerate(done)
                     for t in nbest]
         _stdout("".join(rows))  # written as it is done: an interrupted run keeps what it translated
         if attention:
@@ -156,7 +217,7 @@ def _translate_lines(args: argparse.Namespace, translator: Any, lines: list[str]
             for i, nbest in enumerate(done):
                 source = translator.source_tokenizer.tokenize(lines[start + i])
                 for rank, t in enumerate(nbest):
-                    rec = attention_record(start + i + 1, rank, source, t.tokens, t.finished, t.attention)
+                    rec = attention_record(first + start + i + 1, rank, source, t.tokens, t.finished, t.attention)
                     records.append(json.dumps(rec, ensure_ascii=False) + "\n")
                     # from the rounded rows: the two files always agree (a tie within 0.5e-4 goes to the first)
                     links.append(pharaoh(hard_alignment(rec["attention"], len(t.tokens)) if rec["attention"] else [])

@@ -122,6 +122,24 @@ def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple
     return decode_bytes(data, encoding, "<stdin>"), "<stdin>"
 
 
+def stdin_lines(encoding: str = "utf-8") -> Iterator[str]:
+    """Standard input's lines one at a time, each as soon as it has come (a terminal, a pipe whose writer waits
+    between lines), decoded as :func:`read_input` decodes the whole: a byte that does not decode is a DataError
+    naming ``<stdin>`` and its line.  Line ends and a BOM are dropped, as :func:`text_lines` drops them.  For
+    an encoding whose line ends are the byte 0x0a (not UTF-16 or UTF-32)."""
+    check_encoding(encoding)
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # (a test's StringIO)
+        yield from ((text_lines(line) or [""])[0] for line in iter(sys.stdin.readline, ""))
+        return
+    for number, raw in enumerate(iter(stream.readline, b""), start=1):
+        try:
+            text = decode_bytes(raw, encoding, "<stdin>")
+        except DataError as exc:  # decoded alone, the line is line 1 of what was decoded
+            raise DataError(str(exc).replace("<stdin>:1:", f"<stdin>:{number}:", 1)) from None
+        yield (text_lines(text) or [""])[0]
+
+
 def text_lines(text: str) -> list[str]:
     """Lines of a decoded text without their line ends (``\\n`` or ``\\r\\n``) and without a BOM.
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.data.files import read_text_file, text_lines
+from rnnkit.data.pair_header import refuse_header
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
 from rnnkit.errors import DataError
@@ -102,9 +103,12 @@ def read_tsv_pairs(
     target_tokenizer: Tokenizer | None = None,
     encoding: str = "utf-8",
     columns: tuple[int, int] | None = None,
+    header: bool = False,
 ) -> list[SentencePair]:
     """Pairs from ``source<TAB>target`` lines; ``columns`` = (source, target), 0-based, picks them from
-    lines of more fields (Tatoeba's files add an attribution: ``columns=(0, 1)``).
+    lines of more fields (Tatoeba's files add an attribution: ``columns=(0, 1)``).  ``header=True`` skips the
+    first line; without it, a first line whose two fields are column names (``source<TAB>target``,
+    ``zh<TAB>en``) raises DataError rather than becoming a pair (:mod:`rnnkit.data.pair_header`).
 
     Every line must have as many tab-separated fields as the first one: a stray tab inside a sentence
     would otherwise silently move words to the wrong side.  Without ``columns`` a line must have two:
@@ -119,7 +123,10 @@ def read_tsv_pairs(
     src_col, tgt_col = columns
     pairs = []
     n_fields = 0
-    for number, line in enumerate(_lines(path, encoding), start=1):
+    lines = _lines(path, encoding)
+    for number, line in enumerate(lines, start=1):
+        if header and number == 1:
+            continue
         where = f"{path}:{number}"
         if not line.strip():
             raise DataError(f"{where}: empty line; expected source<TAB>target: delete the line")
@@ -144,7 +151,12 @@ def read_tsv_pairs(
             if not fields[col].strip():
                 raise DataError(f"{where}: the {side} (field {col % n_fields + 1}) is empty; "
                                 f"every pair needs both sentences")
+        if number == 1:
+            refuse_header(path, [fields[src_col], fields[tgt_col]])
         pairs.append(_pair(fields[src_col], fields[tgt_col], number, source_tokenizer, target_tokenizer))
+    if header and lines and not pairs:  # the line header=True skipped, and nothing after it
+        raise DataError(f"{path}: has a header line and no pair after it (header=True, --header, skips the first "
+                        "line); add source<TAB>target lines below it, or leave out --header if the line is a pair")
     return pairs
 
 

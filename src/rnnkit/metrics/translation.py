@@ -1,4 +1,5 @@
-"""Translation metrics: corpus BLEU and chrF through sacrebleu, and exact match for toy tasks.
+"""Translation metrics: corpus BLEU and chrF through sacrebleu, exact match for toy tasks, and a translator's exact
+match (:func:`token_exact_match`, the one definition validation, ``evaluate`` and ``train seq2seq --test`` share).
 
 BLEU and chrF are computed by ``sacrebleu`` (the reference implementation, so scores compare with
 published ones) on *detokenised* text: the hypotheses as a user would read them and the raw,
@@ -163,3 +164,15 @@ def exact_match(hypotheses: Sequence[Sequence], references: Sequence[Sequence]) 
             # as lists, numpy arrays and tuples compare element by element and lengths may differ
             hits += list(hyp) == list(ref)
     return hits / len(hypotheses)
+
+
+def token_exact_match(hypotheses: Sequence[Sequence], references: Sequence[Sequence], unknown: Any = None) -> float:
+    """A translator's exact match: the fraction of outputs whose tokens, under the model's target tokenizer,
+    equal their reference's (the reference tokenized by it, so lowercased when the model's targets are).
+    Spacing and detokenisation do not count: "today." and "today ." are the same tokens at --target-level
+    punct.  Tokens or their ids both do (training's validation compares ids); a reference holding
+    ``unknown`` (the ``<unk>`` id: a word outside the target vocabulary) is never matched, as its word is
+    never among the output's tokens, so ids and tokens give the same rate."""
+    unmatched = (object(),)  # equal to no output
+    return exact_match(hypotheses, [unmatched if unknown is not None and unknown in list(r) else r
+                                    for r in references])

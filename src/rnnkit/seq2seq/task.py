@@ -22,7 +22,7 @@ the training log's ``coverage_loss`` and the epoch record's ``train_coverage_los
 
 Validation (``evaluate``) reports the same mean NLL per token over the whole validation set
 (teacher forcing, no dropout) and, on its first ``bleu_sentences`` pairs, greedy decoding scored by
-exact match (ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
+exact match (:func:`rnnkit.metrics.translation.token_exact_match`, on ids) and, when ``valid_references`` and ``detokenize`` are given and sacrebleu is
 installed, corpus BLEU against the raw references.  ``select_by="bleu"`` makes the trainer keep
 the checkpoint with the best greedy BLEU (its ``criterion`` is 100 - BLEU); ``loss`` stays the NLL.
 Greedy decoding stops a sentence at ``max_decode_len`` steps when given, else at the limit of the
@@ -40,13 +40,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnkit.checks import check_int, check_number
-from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelBatch, make_batches
+from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, UNK_ID, ParallelBatch, make_batches
 from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.metrics.translation import (
     BLEU_TOKENIZERS,
     auto_bleu_tokenize,
     check_bleu_tokenize,
     corpus_bleu,
+    token_exact_match,
 )
 from rnnkit.seq2seq.copy import ext_kwargs
 from rnnkit.seq2seq.decode import greedy_decode
@@ -233,7 +234,8 @@ class Seq2SeqTask(IndependentBatches):
         hyps: list[list[int]] = [[] for _ in subset]
         for r, p in enumerate(parts):
             hyps[r::len(parts)] = p["hyps"]  # type: ignore[index]
-        metrics["exact"] = sum(h == [int(i) for i in p[1]] for h, p in zip(hyps, subset)) / n
+        # ids, as evaluate's tokens: the one definition (rnnkit.metrics.translation.token_exact_match)
+        metrics["exact"] = token_exact_match(hyps, [p[1] for p in subset], UNK_ID)
         if self.valid_references is not None and self.detokenize is not None:
             texts = [self.detokenize(h) if self.valid_oovs is None else self.detokenize(h, self.valid_oovs[i])
                      for i, h in enumerate(hyps)]

@@ -198,13 +198,17 @@ def summary_lines(runs: list[RunCurves], metric: str = "loss") -> list[str]:
     key = "valid_" + metric
     latest = [last_train_loss(r) for r in runs]
     of = max(len("train loss of"), *(len(what) for _, what in latest))
-    lines = [f"{ljust('run', width)} {'epochs':>6} {'last train loss':>15} {'train loss of':<{of}} {'best epoch':>10} "
-             f"{'valid ' + metric + ' (best)':>22} {'valid ' + metric + ' (last)':>22}"]
+    # two spaces between columns: headers of several words ("train loss of", "best epoch") would run together
+    # with one, and so would a row's "epoch 2 mean" and its best epoch
+    lines = ["  ".join([ljust("run", width), f"{'epochs':>6}", f"{'last train loss':>15}", f"{'train loss of':<{of}}",
+                        f"{'best epoch':>10}", f"{'valid ' + metric + ' (best)':>22}",
+                        f"{'valid ' + metric + ' (last)':>22}"])]
     for r, (loss, what) in zip(runs, latest):
         best = best_epoch(r)
-        lines.append(f"{ljust(r.name, width)} {len(r.epochs):>6} {_fmt(loss):>15} {what:<{of}} "
-                     f"{(best['epoch'] if best else '-'):>10} {_fmt(best.get(key) if best else None, metric):>22} "
-                     f"{_fmt(r.epochs[-1].get(key) if r.epochs else None, metric):>22}")
+        lines.append("  ".join([ljust(r.name, width), f"{len(r.epochs):>6}", f"{_fmt(loss):>15}", f"{what:<{of}}",
+                                f"{(best['epoch'] if best else '-'):>10}",
+                                f"{_fmt(best.get(key) if best else None, metric):>22}",
+                                f"{_fmt(r.epochs[-1].get(key) if r.epochs else None, metric):>22}"]))
     if any(" step " in what for _, what in latest):
         lines.append("(epoch N step S: the batch logged at step S, in epoch N, which had not ended; epoch N mean: "
                      "the mean over epoch N)")

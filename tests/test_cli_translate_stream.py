@@ -1,0 +1,105 @@
+"""``rnnkit translate`` as a filter: standard input translated line by line as it arrives (a terminal, or
+--line-buffered on a pipe whose writer waits), --nbest 1 written as a row with its score, and an empty input
+said on standard error."""
+from __future__ import annotations
+
+import io
+import os
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.cli.main import main
+
+SOURCES = ["ein rot hund", "katze läuft", "ein groß haus"]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stream")
+    pairs = [("ein rot hund", "a red dog"), ("katze läuft", "cat runs"), ("ein groß haus", "a big house")] * 10
+    (d / "pairs.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    assert main(["train", "seq2seq", "--train", str(d / "pairs.tsv"), "--epochs", "1", "--embed", "8", "--hidden",
+                 "8", "--progress", "none", "--run-dir", str(d / "run")]) == 0
+    return str(d / "run" / "last.safetensors")
+
+
+def _ready(fd: int, seconds: float) -> bool:
+    return bool(select.select([fd], [], [], seconds)[0])
+
+
+def _first_line_before_the_second(model: str, extra: list[str], stdin: int | None = None,
+                                  write_fd: int | None = None) -> tuple[bytes, subprocess.Popen]:
+    """Start translate, write one line, and read its translation before writing any more (None if it has not
+    come within 60 s): the writer waits, as `(echo A; sleep 4; echo B) | rnnkit translate` does."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", "translate", model, *extra],
+                            stdin=subprocess.PIPE if stdin is None else stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    if write_fd is None:
+        proc.stdin.write(f"{SOURCES[0]}\n".encode())
+        proc.stdin.flush()
+    else:
+        os.write(write_fd, f"{SOURCES[0]}\n".encode())
+    out = proc.stdout.readline() if _ready(proc.stdout.fileno(), 60) else None
+    return out, proc
+
+
+def test_a_piped_line_is_translated_before_the_next_comes_with_line_buffered(model):
+    whole = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "translate", model],
+                           input="".join(s + "\n" for s in SOURCES).encode(), capture_output=True, check=True)
+    first, proc = _first_line_before_the_second(model, ["--line-buffered"])
+    assert first is not None and first == whole.stdout.splitlines(keepends=True)[0], first
+    proc.stdin.write("".join(s + "\n" for s in SOURCES[1:]).encode())
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0 and first + rest == whole.stdout
+    # without it a pipe is read to its end first: nothing comes while the writer waits
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", "translate", model], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(f"{SOURCES[0]}\n".encode())
+    proc.stdin.flush()
+    time.sleep(3)  # loaded and waiting for the end of the input
+    assert not _ready(proc.stdout.fileno(), 0)
+    proc.stdin.close()
+    assert proc.stdout.read() == whole.stdout.splitlines(keepends=True)[0] and proc.wait(timeout=60) == 0
+
+
+def test_a_terminal_line_is_translated_as_it_is_typed(model):
+    pty = pytest.importorskip("pty")
+    writer, reader = pty.openpty()  # the terminal's side, and the program's standard input
+    try:
+        first, proc = _first_line_before_the_second(model, ["--nbest", "1"], stdin=reader, write_fd=writer)
+        assert first is not None and first.startswith(b"0 ||| ") and first.count(b" ||| ") == 2, first
+        os.write(writer, f"{SOURCES[1]}\n".encode())
+        assert _ready(proc.stdout.fileno(), 60) and proc.stdout.readline().startswith(b"1 ||| ")
+        os.write(writer, b"\x04")  # Ctrl-D: the end of the input
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(writer)
+        os.close(reader)
+
+
+def test_nbest_1_given_prints_the_row_with_its_score(model, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(s + "\n" for s in SOURCES)))
+    code, plain, _ = run_cli(capsys, ["translate", model])
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(s + "\n" for s in SOURCES)))
+    code2, rows, _ = run_cli(capsys, ["translate", model, "--nbest", "1"])
+    assert code == code2 == 0
+    parts = [row.split(" ||| ") for row in rows.splitlines()]
+    assert [p[0] for p in parts] == ["0", "1", "2"] and [p[1] for p in parts] == plain.splitlines()
+    assert all(float(p[2]) <= 0 for p in parts), rows
+
+
+def test_an_empty_input_exits_0_and_says_so(model, capsys, monkeypatch, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["translate", model, str(empty)])
+    assert code == 0 and out == "" and err == f"rnnkit: warning: {empty}: no input lines, so nothing to translate\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    for extra in ([], ["--line-buffered"]):
+        code, out, err = run_cli(capsys, ["translate", model, *extra])
+        assert code == 0 and out == "" and "<stdin>: no input lines" in err and err.count("\n") == 1, err
