@@ -78,11 +78,13 @@ def _half_flag(left: str, right: str) -> bool:
 # only where a part of it starts, after a separator (/ . ? = & _ ( ...) or after more of them: Chinese
 # right after an ASCII letter, digit or closing bracket is the text that follows (https://example.com很好),
 # as is all after a mark that is not ASCII (，。、「 ...; :func:`_for_matching` makes full-width marks spaces).
-# Chinese right after a slash is read as a path (https://example.com/看看): a space or a mark ends it
+# Chinese right after a slash is read as a path (https://example.com/看看): a space or a mark ends it.
+# An e-mail address's user part starts where its run of user characters does (the look-behind): tried
+# from every character of a long run (a.b.c...), the match would cost the square of the run's length
 _IRI_CHAR = r"(?<![A-Za-z0-9)\]])[^\W_\x00-\x7f]"  # a letter or digit that is not ASCII, not right after one that is
 _ADDRESS = re.compile(rf"(?:https?://|www\.)(?:[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]|{_IRI_CHAR})*"
                       rf"(?:[A-Za-z0-9/#=_)\]-]|{_IRI_CHAR})"
-                      rf"|[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]|{_IRI_CHAR})+(?:\.(?:[A-Za-z0-9-]|{_IRI_CHAR})+)+")
+                      rf"|(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]|{_IRI_CHAR})+(?:\.(?:[A-Za-z0-9-]|{_IRI_CHAR})+)+")
 _WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
 _LETTER = re.compile(r"[A-Za-z]", re.ASCII)
 
