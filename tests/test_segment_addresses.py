@@ -2,11 +2,16 @@
 through the rules and through the command line, and that finding them stays linear in the text."""
 from __future__ import annotations
 
+from itertools import accumulate
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rnnkit.cli.main import main
 from rnnkit.data import segment_rules
-from rnnkit.data.segment_rules import _ADDRESS, keep_whole
+from rnnkit.data.segment_rules import _ADDRESS, fix_words, inner_offsets, keep_whole
+from clirun import run_cli
 
 _USER_START = r"(?<![A-Za-z0-9._%+-])"  # an e-mail's user part starts where its run of user characters does
 
@@ -26,3 +31,47 @@ def test_starting_at_the_run_finds_the_same_addresses(text):
     assert _USER_START in _ADDRESS.pattern
     before = segment_rules.re.compile(_ADDRESS.pattern.replace(_USER_START, ""))
     assert [m.span() for m in _ADDRESS.finditer(text)] == [m.span() for m in before.finditer(text)]
+
+
+@pytest.fixture(scope="module")
+def hmm(tmp_path_factory):
+    """A small HMM segmenter: what it makes of the Chinese is its own, the addresses are the rules'."""
+    tmp = tmp_path_factory.mktemp("addr")
+    lines = ["我們 明天 去 公園 。", "請 訪問 網站 了解 更多 的 資訊 .", "他 說 很 好 , 我 不 知道 .",
+             "謝謝 你 的 信 .", "然後 按 下 一 步 ."]
+    (tmp / "train.txt").write_text("\n".join(lines * 4) + "\n", encoding="utf-8")
+    assert main(["train", "hmm", "--train", str(tmp / "train.txt"), "--format", "segmented",
+                 "--output", str(tmp / "hmm.st")]) == 0
+    return tmp
+
+
+def _segment(capsys, hmm, lines, *args):
+    (hmm / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["segment", str(hmm / "hmm.st"), str(hmm / "in.txt"), *args])
+    assert code == 0, err
+    return [line.split() for line in out.splitlines()]
+
+
+def test_a_space_ends_an_address(capsys, hmm):
+    """segment reads a line without its spaces: the address took the Chinese after its space
+    (http://www.abc.com/了解更多的資訊), and --dict could not find 了解 there."""
+    text = ["請訪問 http://www.abc.com/ 了解更多的資訊.", "見https://example.com/看看 下一句很好."]
+    for args in ((), ("--dict", str(hmm / "dict.txt"))):
+        (hmm / "dict.txt").write_text("了解\n下一句\n", encoding="utf-8")
+        first, second = _segment(capsys, hmm, text, *args)
+        assert "http://www.abc.com/" in first and "https://example.com/看看" in second, (first, second)
+        assert [w for w in first + second if "//" in w] == ["http://www.abc.com/", "https://example.com/看看"]
+        assert "了解" in first and "下一句很好" not in second, (first, second)  # the model's words, not glued
+        if args:
+            assert "下一句" in second, second
+    assert keep_whole(list("網址http://a.com/下載"), fixed=[15]) == [*"網址", "http://a.com/", *"下載"]
+    assert 16 not in inner_offsets("網址http://a.com/下載", [15]) and 16 in inner_offsets("網址http://a.com/下載")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="我a1.:/w@中ｗ。 ", max_size=16), st.sets(st.integers(1, 15)))
+def test_inner_offsets_with_fixed_boundaries_are_the_ones_the_rules_remove(text, fixed):
+    """With a line's spaces as fixed boundaries, inner_offsets is still exactly where fix_words leaves none."""
+    cuts = set(accumulate(len(w) for w in fix_words(list(text), fixed)[:-1]))
+    inner = inner_offsets(text, fixed)
+    assert cuts.isdisjoint(inner) and cuts | inner == set(range(1, len(text)))

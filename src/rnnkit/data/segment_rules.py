@@ -101,6 +101,13 @@ def _address_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _stretch_address_spans(folded: str, fixed: Collection[int]) -> list[tuple[int, int]]:
+    """:func:`_address_spans` of each stretch of ``folded`` between the ``fixed`` boundaries: a space of
+    the written text ends an address (``segment`` reads a line without its spaces)."""
+    bounds = [0, *sorted(c for c in fixed if 0 < c < len(folded)), len(folded)]
+    return [(s + a, s + b) for s, e in zip(bounds, bounds[1:]) for a, b in _address_spans(folded[s:e])]
+
+
 def _for_matching(text: str, folded: str) -> str:
     """``folded`` with each mark that is not ASCII in ``text`` made a space, unless both its
     neighbours are full-width too: ``ＭａｃＢｏｏｋ１．５`` is one word, but ``iPhone。MacBook`` (。 is
@@ -125,14 +132,15 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collectio
     undertrained model joined them), unless the model's word there is one of ``known`` (the training
     words, as they are or width-folded: a corpus that writes ``T恤``, ``卡拉OK`` or ``Tシャツ`` as one word
     keeps them).  ``fixed``: boundaries (character offsets) that stay, such as the spaces of the written
-    text (:func:`written_spaces`).  The characters are unchanged."""
+    text (:func:`written_spaces`); an address ends at one.  The characters are unchanged."""
     if not words:
         return []
     text = "".join(words)
+    fixed = {c for c in fixed if 0 < c < len(text)}
     folded = _for_matching(text, fold_width(text))
     cuts = set(accumulate(len(w) for w in words[:-1]))
     taken = [0] * (len(text) + 1)
-    for a, b in _address_spans(folded):  # an address is a word of its own: boundaries at its ends
+    for a, b in _stretch_address_spans(folded, fixed):  # an address is a word of its own: boundaries at its ends
         cuts.difference_update(range(a + 1, b))
         cuts.update(c for c in (a, b) if 0 < c < len(text))
         taken[a:b] = [1] * (b - a)
@@ -150,7 +158,7 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collectio
         if c not in cuts and (known is None or (word not in known and fold_width(word) not in known)):
             cuts.add(c)
             bounds.insert(k, c)
-    cuts.update(c for c in fixed if 0 < c < len(text))
+    cuts.update(fixed)
     bounds = [0, *sorted(cuts), len(text)]
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
@@ -204,9 +212,10 @@ def fix_words(words: Sequence[str], fixed: Iterable[int] = (), known: Collection
 _NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]+")  # what the rules may join: outside an address, a Han character joins nothing
 
 
-def inner_offsets(text: str) -> set[int]:
+def inner_offsets(text: str, fixed: Iterable[int] = ()) -> set[int]:
     """The offsets 0 < i < len(text) where :func:`fix_words` never leaves a boundary, whatever the model
-    cut: inside a character on screen, a web or e-mail address, or a Latin word or number.  The rules only
+    cut, with the boundaries ``fixed`` (a line's spaces, as ``segment`` gives them): inside a character
+    on screen, a web or e-mail address, or a Latin word or number.  The rules only
     ever remove a boundary there and add one elsewhere, so these are the boundaries they remove from
     ``text`` cut between every two characters.  A user dictionary's word may not begin or end at one
     (``Book`` is not matched inside ``MacBook``).
@@ -215,10 +224,11 @@ def inner_offsets(text: str) -> set[int]:
     character before it, a joiner the one after it), so each run of them, with the character on either
     side, is looked at alone: Chinese text costs next to nothing.  Addresses, which may hold Han
     characters (https://中文.tw/路徑), are found in the whole text."""
+    fixed = {c for c in fixed if 0 < c < len(text)}
     folded = _for_matching(text, fold_width(text))
-    inner = {i for a, b in _address_spans(folded) for i in range(a + 1, b)}
+    inner = {i for a, b in _stretch_address_spans(folded, fixed) for i in range(a + 1, b)}
     for m in _NOT_HAN.finditer(text):
         a, b = max(0, m.start() - 1), min(len(text), m.end() + 1)
-        cuts = set(accumulate(len(w) for w in fix_words(list(text[a:b]))[:-1]))
+        cuts = set(accumulate(len(w) for w in fix_words(list(text[a:b]), [c - a for c in fixed if a < c < b])[:-1]))
         inner.update(a + i for i in range(1, b - a) if i not in cuts)
     return inner
