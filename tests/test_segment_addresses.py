@@ -75,3 +75,39 @@ def test_inner_offsets_with_fixed_boundaries_are_the_ones_the_rules_remove(text,
     cuts = set(accumulate(len(w) for w in fix_words(list(text), fixed)[:-1]))
     inner = inner_offsets(text, fixed)
     assert cuts.isdisjoint(inner) and cuts | inner == set(range(1, len(text)))
+
+
+ASCII_PUNCTUATED = {  # Chinese written with ASCII punctuation, as UD Chinese GSD is: the address ends at the mark
+    "我的網站是www.abc.com.明天見.": "www.abc.com", "你知道www.abc.com?我不知道.": "www.abc.com",
+    "網址http://abc.com;其他的網址也行.": "http://abc.com", "官方網站http://abc.com(英文版)很好.": "http://abc.com",
+    "見http://abc.com/index.html.然後按下一步.": "http://abc.com/index.html", "請寫信到a@b.com.謝謝.": "a@b.com",
+    "網址http://abc.com!太棒了": "http://abc.com", "網址:http://abc.com/下載,然後安裝.": "http://abc.com/下載",
+}
+
+
+def test_chinese_after_an_address_and_ascii_punctuation_is_not_part_of_it(capsys, hmm):
+    """The address took the sentence after its . ? ; ! ( (www.abc.com.明天見): through segment, the
+    address is a word and no other word holds ASCII beside Chinese."""
+    got = _segment(capsys, hmm, list(ASCII_PUNCTUATED) + ["RT@小明.今天"])
+    for words, address in zip(got, [*ASCII_PUNCTUATED.values(), None]):
+        glued = [w for w in words if w != address and any(c.isascii() and c.isalnum() for c in w)
+                 and any(not c.isascii() for c in w)]
+        assert (address is None or address in words) and not glued, (words, address)
+
+
+def test_where_chinese_belongs_to_an_address():
+    cases = {
+        "RT@小明.今天": [],  # not an e-mail address: 今天 is no top-level domain
+        "寫信到a@例子.台灣.": ["a@例子.台灣"], "寄a@中文.com": ["a@中文.com"],
+        "去www.百度.com搜": ["www.百度.com"],  # a host label: a dot and a label follow it
+        "http://例子.台灣/路徑.謝謝": ["http://例子.台灣/路徑"], "http://user@中文.tw:8080/a": ["http://user@中文.tw:8080/a"],
+        "https://例子.中国很好": ["https://例子.中国"],  # a Chinese top-level domain ends the host
+        "https://xinhua.中国": ["https://xinhua.中国"], "www.abc.com.中國人很多": ["www.abc.com"],
+        "https://zh.wikipedia.org/wiki/北京大學_(台灣).": ["https://zh.wikipedia.org/wiki/北京大學_(台灣)"],
+        "https://zh.wikipedia.org/wiki/臺灣#歷史": ["https://zh.wikipedia.org/wiki/臺灣#歷史"],
+        "見http://a.b/c?q=中文&x=1好": ["http://a.b/c?q=中文&x=1"], "http://a.b/c?中文": ["http://a.b/c"],
+        "見http://abc.com/index.html(英文版)": ["http://abc.com/index.html(英文版)"],  # ( inside a path
+        "https://例子.台灣、https://例子2.台灣": ["https://例子.台灣", "https://例子2.台灣"],
+    }
+    for text, addresses in cases.items():
+        assert [w for w in fix_words(list(text)) if len(w) > 1 and not w.isalpha()] == addresses, text

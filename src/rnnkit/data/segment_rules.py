@@ -73,18 +73,35 @@ def _half_flag(left: str, right: str) -> bool:
 # what segment keeps whole in raw text: a web address or an e-mail address (a word of its own), a number
 # with thousands separators (6,000, as UD Chinese GSD writes it), or a run of ASCII letters and digits
 # with inner . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does
-# a hyphen (GSD splits ranges, 1688 - 1697).  An address may hold letters and digits that are not ASCII
-# (an IRI: https://中文.tw, https://example.com/路徑, a@例子.台灣; an e-mail's user part stays ASCII), but
-# only where a part of it starts, after a separator (/ . ? = & _ ( ...) or after more of them: Chinese
-# right after an ASCII letter, digit or closing bracket is the text that follows (https://example.com很好),
-# as is all after a mark that is not ASCII (，。、「 ...; :func:`_for_matching` makes full-width marks spaces).
-# Chinese right after a slash is read as a path (https://example.com/看看): a space or a mark ends it.
-# An e-mail address's user part starts where its run of user characters does (the look-behind): tried
-# from every character of a long run (a.b.c...), the match would cost the square of the run's length
-_IRI_CHAR = r"(?<![A-Za-z0-9)\]])[^\W_\x00-\x7f]"  # a letter or digit that is not ASCII, not right after one that is
-_ADDRESS = re.compile(rf"(?:https?://|www\.)(?:[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]|{_IRI_CHAR})*"
-                      rf"(?:[A-Za-z0-9/#=_)\]-]|{_IRI_CHAR})"
-                      rf"|(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]|{_IRI_CHAR})+(?:\.(?:[A-Za-z0-9-]|{_IRI_CHAR})+)+")
+# a hyphen (GSD splits ranges, 1688 - 1697).
+#
+# An address may hold letters and digits that are not ASCII (an IRI: https://中文.tw, a@例子.台灣,
+# https://zh.wikipedia.org/wiki/臺灣), but Chinese text written with ASCII punctuation, as UD Chinese
+# GSD is, puts Chinese right after an address's . ? ; ! ( (www.abc.com.明天見), so a run of Chinese
+# belongs to one only where it starts a part of it:
+# - a host label after // @ = & (https://中文.tw, user@中文.tw, ?q=中文&x=...), or after a dot when a dot
+#   and an ASCII label or a top-level domain, a slash or a port follow it (www.百度.com, 例子.台灣/路徑);
+# - a top-level domain of _ZH_TLD after a dot, when no more Chinese follows it or a Chinese label comes
+#   before it (a@例子.台灣, https://例子.中国很好 ends at 中国: other Chinese after a final dot is text);
+# - in the path (after a / that follows the host): after / = & @ # _ ( (https://example.com/路徑,
+#   /wiki/北京大學_(台灣), #歷史), never after . ? ; ! : (/index.html.然後 ends at html).
+# Chinese right after an ASCII letter, digit or closing bracket is the text that follows
+# (https://example.com很好), as is all after a mark that is not ASCII (，。、「 ...: :func:`_for_matching`
+# makes full-width marks spaces) or a space.  An e-mail's user part is ASCII (寫信到張三@abc.com: a
+# Chinese one would take the sentence before it), and starts where its run of user characters does
+# (the look-behind): tried from every character of a long run (a.b.c...), it would cost the square of
+# the run's length.  The runs of Chinese are taken whole ((?!...)), so no shorter run is tried.
+_IRI = r"[^\W_\x00-\x7f]"  # a letter or digit that is not ASCII
+_ZH_TLD = "中国|中國|香港|台灣|台湾|澳門|新加坡|公司|网络|網絡|网址|在线|中文网|集团|商城|政务|公益"
+_RUN = rf"{_IRI}+(?!{_IRI})"
+_ZH_LABEL = (rf"(?<=[/@=&]){_RUN}|(?<=\.){_RUN}(?=/|:\d|\.[A-Za-z0-9]|\.(?:{_ZH_TLD}))"
+             rf"|(?<=\.)(?:{_ZH_TLD})(?!{_IRI})|(?<={_IRI}\.)(?:{_ZH_TLD})")
+_ZH_PATH = rf"(?<=[/=&@#_(]){_RUN}"
+_WEB = (rf"(?:https?://|www\.)(?:[A-Za-z0-9._~:?#@!$&*+;=%()\[\]-]|{_ZH_LABEL})*"  # the host, up to a /
+        rf"(?:/(?:[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]|{_ZH_PATH})*)?"  # the path
+        rf"(?<=[A-Za-z0-9/#=_)\]-]|{_IRI})(?<!://)")  # ending in a letter, digit or one of / # = _ ) ] -
+_DOMAIN_LABEL = rf"(?:[A-Za-z0-9-]|{_ZH_LABEL})+"
+_ADDRESS = re.compile(rf"{_WEB}|(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+")
 _WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
 _LETTER = re.compile(r"[A-Za-z]", re.ASCII)
 
