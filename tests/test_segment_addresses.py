@@ -111,3 +111,11 @@ def test_where_chinese_belongs_to_an_address():
     }
     for text, addresses in cases.items():
         assert [w for w in fix_words(list(text)) if len(w) > 1 and not w.isalpha()] == addresses, text
+
+
+def test_the_marks_after_an_address_are_cut_from_the_chinese_after_them():
+    """The GSD HMM, reading com.明 as Latin, printed www.abc.com .明 天見 once the address stopped at com."""
+    assert keep_whole(["我的網站是", "www.abc.com.明", "天見", "."]) == ["我的網站是", "www.abc.com", ".", "明", "天見", "."]
+    assert keep_whole(["見", "http://a.com/x).然", "後"]) == ["見", "http://a.com/x", ").", "然", "後"]
+    assert keep_whole(["寫", "a@b.com", ".謝謝"]) == ["寫", "a@b.com", ".", "謝謝"]
+    assert keep_whole(["看", "www.abc.com.é"]) == ["看", "www.abc.com", ".é"]  # not Chinese after: the model's

@@ -104,6 +104,7 @@ _DOMAIN_LABEL = rf"(?:[A-Za-z0-9-]|{_ZH_LABEL})+"
 _ADDRESS = re.compile(rf"{_WEB}|(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+")
 _WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
 _LETTER = re.compile(r"[A-Za-z]", re.ASCII)
+_MARKS = re.compile(r"[!-/:-@\[-`{-~]+")  # ASCII punctuation and symbols
 
 
 def _address_spans(text: str) -> list[tuple[int, int]]:
@@ -144,7 +145,9 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collectio
     becomes a word of its own), a number with thousands separators, or a Latin word or number
     (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts, but a full-width separator
     joins only full-width neighbours, see :func:`_for_matching`): a segmenter trained on Chinese
-    splits ``MacBook`` or ``https://example.com`` wherever its characters suggest; and a boundary
+    splits ``MacBook`` or ``https://example.com`` wherever its characters suggest, and the ASCII marks
+    right after an address are cut from Chinese after them (``www.abc.com|.|明天見``: a model that
+    read them beside Latin letters joins them to the Chinese); and a boundary
     between a run with a Latin letter and a Han or kana character beside it (``MacBook|和``; an
     undertrained model joined them), unless the model's word there is one of ``known`` (the training
     words, as they are or width-folded: a corpus that writes ``T恤``, ``卡拉OK`` or ``Tシャツ`` as one word
@@ -161,6 +164,9 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collectio
         cuts.difference_update(range(a + 1, b))
         cuts.update(c for c in (a, b) if 0 < c < len(text))
         taken[a:b] = [1] * (b - a)
+        marks = _MARKS.match(folded, b)  # the ASCII marks that end it before Chinese: www.abc.com.|明天見
+        if marks and marks.end() < len(text) and is_cjk(text[marks.end()]):
+            cuts.add(marks.end())
     scripts = []  # where a Latin word meets Chinese or Japanese
     for m in _WHOLE.finditer(folded):
         if not any(taken[m.start():m.end()]):
