@@ -1,14 +1,17 @@
 """Every relative link in README.md and docs/**/*.md leads somewhere: to a file or folder that exists and, when it
 names a ``#fragment`` of a Markdown file, to a heading of that file.
 
-Anchors are made as GitHub makes them (github-slugger): the heading's text as it renders (code spans, emphasis and
-link syntax gone), lowercased, every character that is not a letter, a mark, a digit, ``_``, a space or a hyphen
-dropped, each space turned into a hyphen; a slug met again gets ``-1``, ``-2``, ... in the order the headings come.
+Anchors are made as GitHub makes them (github-slugger): the heading's text as it renders (code spans' marks,
+emphasis marks and link syntax gone: ``__init__`` shows as a bold init; character references such as ``&amp;``
+decoded), lowercased, every character that is not a letter, a mark, a decimal digit or a letter number, ``_``,
+a space, a hyphen or an alphabetic symbol (ⓐ) dropped (x² gives x), each space turned into a hyphen; a slug met
+again gets ``-1``, ``-2``, ... in the order the headings come.
 Headings and links inside fenced code blocks and code spans are not Markdown and are skipped.  A link that leaves
 the repository (``https:``, ``mailto:``, ``//host``) is not checked.
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 import unicodedata
@@ -30,6 +33,12 @@ LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(<[^<>\n]*>|[^\s()<>]*
 DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*(<[^<>\n]*>|\S+)", re.MULTILINE)
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 TAG = re.compile(r"<[^<>]+>")
+KEPT = {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "Pc"}
+CODE_MARK = 0xF0000  # a private-use plane: one character per code span while the rest is rendered
+# emphasis: ** and * anywhere, __ and _ not inside a word (snake_case is no emphasis)
+EMPHASIS = [re.compile(rf"{left}{mark}(?=\S)(.+?)(?<=\S){mark}{right}") for mark, left, right in (
+    (r"\*\*", "", ""), ("__", "(?<![A-Za-z0-9])", "(?![A-Za-z0-9])"), (r"\*", "", ""),
+    ("_", "(?<![A-Za-z0-9])", "(?![A-Za-z0-9])"))]
 
 
 def outside_fences(markdown: str) -> list[str]:
@@ -50,17 +59,35 @@ def outside_fences(markdown: str) -> list[str]:
 
 
 def rendered(text: str) -> str:
-    """A heading's text as GitHub shows it: code spans' contents kept, link syntax and HTML tags gone."""
-    text = CODE_SPAN.sub(lambda m: m.group(2).strip(" ") if m.group(2).strip(" ") else m.group(2), text)
-    text = LINK.sub(lambda m: m.group(1), text)
-    return TAG.sub("", text)
+    """A heading's text as GitHub shows it: code spans' contents kept as they are, link syntax, HTML tags and
+    emphasis marks gone (``__init__`` shows as a bold init), character references decoded (``&amp;``)."""
+    code: list[str] = []
+
+    def hold(m: re.Match) -> str:  # a code span's contents, kept out of the rest's rules
+        code.append(m.group(2).strip(" ") if m.group(2).strip(" ") else m.group(2))
+        return chr(CODE_MARK + len(code) - 1)
+
+    text = CODE_SPAN.sub(hold, text)
+    text = TAG.sub("", LINK.sub(lambda m: m.group(1), text))
+    for emphasis in EMPHASIS:
+        text = emphasis.sub(lambda m: m.group(1), text)
+    text = html.unescape(text)
+    return re.sub(f"[{chr(CODE_MARK)}-{chr(CODE_MARK + 0xFFFD)}]", lambda m: code[ord(m.group()) - CODE_MARK], text)
 
 
 def slug(text: str) -> str:
-    """github-slugger's slug of a heading's rendered text (without the -N of a repeated one)."""
-    kept = "".join(c for c in text.lower()
-                   if c in " -" or unicodedata.category(c)[0] in "LMN" or unicodedata.category(c) == "Pc")
+    """github-slugger's slug of a heading's rendered text (without the -N of a repeated one): it drops Other_Number
+    (², ½), punctuation but ``-`` and ``_``, symbols, controls, format and unassigned characters and separators but
+    the space, except alphabetic ones (circled and squared letters, ⓐ, are symbols with the Alphabetic property)."""
+    kept = "".join(c for c in text.lower() if c in " -" or unicodedata.category(c) in KEPT or _alphabetic_symbol(c))
     return kept.replace(" ", "-")
+
+
+def _alphabetic_symbol(c: str) -> bool:
+    """A symbol with Unicode's Alphabetic property (Other_Alphabetic): circled, squared and negative
+    circled or squared Latin letters, which github-slugger keeps."""
+    o = ord(c)
+    return 0x24B6 <= o <= 0x24E9 or 0x1F130 <= o <= 0x1F149 or 0x1F150 <= o <= 0x1F169 or 0x1F170 <= o <= 0x1F189
 
 
 def heading_texts(markdown: str) -> list[str]:
@@ -141,6 +168,21 @@ def test_pages_have_links_to_check() -> None:
 ])
 def test_anchors_follow_github(markdown: str, expected: set[str]) -> None:
     assert anchors(markdown) == expected
+
+
+def test_other_numbers_go_and_alphabetic_symbols_stay() -> None:
+    """github-slugger drops Other_Number (x², ½, ①) but keeps a symbol with the Alphabetic property (ⓐ, Ⓑ)."""
+    assert slug("x² and ½ ①") == "x-and--" and slug("Ⓑ ⓐ 🅰") == "ⓑ-ⓐ-🅰" and slug("Ⅻ 3") == "ⅻ-3"
+
+
+def test_emphasis_marks_go_but_not_in_code_or_a_word() -> None:
+    assert rendered("The __init__ method") == "The init method" and slug(rendered("**Bold** *it* _x_")) == "bold-it-x"
+    assert rendered("`__init__` and snake_case_name") == "__init__ and snake_case_name"
+
+
+def test_character_references_are_decoded_before_slugging() -> None:
+    """``&amp;`` shows as & (dropped as punctuation), ``&auml;`` as ä (a letter, kept); not inside code."""
+    assert anchors("## A &amp; B &auml;\n## `&amp;`\n") == {"a--b-ä", "amp"}
 
 
 def test_links_skip_code_and_find_wrapped_text() -> None:

@@ -142,7 +142,7 @@ def test_evaluate_scores_what_segment_prints_for_the_written_text(tmp_path, caps
 
 def test_an_address_with_chinese_in_it_is_one_word():
     """The user walk's https://中文.tw and https://example.com/路徑 came out cut in two or five.  Chinese
-    belongs to an address where a part of it starts (after / . ? = _ ( or more Chinese); Chinese right
+    belongs to an address where a part of it starts (test_segment_addresses says where); Chinese right
     after an ASCII letter or digit, and anything after a full-width or ideographic mark, follows it."""
     cases = {
         "網址：https://中文.tw": ["網", "址", "：", "https://中文.tw"],

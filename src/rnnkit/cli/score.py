@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import unicodedata
 
 from rnnkit.cli import apply_progress
 from rnnkit.cli.common import HelpFormatter, positive_int
@@ -46,7 +47,8 @@ def register(groups) -> None:
     p.add_argument("--per-token", action="store_true",
                    help="print one tab-separated line per token instead: line number, position in the line (from "
                         "1), the token (\\n, \\t, \\r and \\\\ for a newline, tab, carriage return and "
-                        "backslash, \\u3000 or \\u200d for a character that shows as nothing; <eos> or \\n is the "
+                        "backslash, \\u3000 or \\u200d in a token that shows as nothing, a token that shows as it "
+                        "is, joiners included; <eos> or \\n is the "
                         "line's end), its natural-log probability, its surprisal in bits (-log2 P) and 1 if it is not in the vocabulary (scored as <unk>), else 0.  A line's "
                         "log-probabilities add up to its score without --per-token (with --skip-unknown, those of "
                         "the tokens marked 1 are left out); a blank line at word level has no token, no row")
@@ -61,14 +63,21 @@ def register(groups) -> None:
 
 def token_field(token: str) -> str:
     r"""A token as one tab-separated field, as ``score --per-token``, ``generate --next`` and ``states`` show
-    it: backslash, tab, newline and carriage return escaped as \\, \t, \n and \r (PostgreSQL's text
-    format), so a character model's tab or newline does not split the row; and a character that shows as
-    nothing (a space other than ASCII's, such as the ideographic U+3000, a joiner such as U+200D, a control
-    character) as Python writes it, \u3000 or \u200d, so the row does not look empty."""
+    it: backslash, tab, newline and carriage return escaped as \\, \t, \n and \r, so a character model's
+    tab or newline does not split the row; a control character or a line or paragraph separator (U+2028,
+    which some readers take for a line end) as Python writes it, \x1b or \u2028, wherever it is; and a token
+    that shows as nothing (no printable character but a space: the ideographic space U+3000, a character
+    model's joiner U+200D alone) with its characters that Python does not print written so, \u3000 or
+    \u200d, so the row does not look empty.  A token that shows is written as it is, its joiners included:
+    Persian می\u200cخواهم keeps its zero-width non-joiner and 👩\u200d💻 its joiner, which shape how it shows."""
     shown = token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    if shown.isprintable():
+    shown = "".join(repr(ch)[1:-1] if unicodedata.category(ch) in _ACTING else ch for ch in shown)
+    if any(ch.isprintable() and not ch.isspace() for ch in shown):
         return shown
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)
+
+
+_ACTING = frozenset(("Cc", "Zl", "Zp"))  # what moves the cursor or ends a line rather than showing
 
 
 def _line_rows(number: int, line: str, s, as_json: bool) -> list[str]:

@@ -18,7 +18,7 @@ def register(groups) -> None:
                     "shown), the state carried throughout, and print, per token, the activations of one layer: "
                     "its hidden state h and, for an LSTM, the cell state c and the gates i, f, g, o, for a GRU "
                     "the gates r, z, n (PyTorch's names and order).  Tab-separated with a header row: the token "
-                    "(\\n, \\t, \\r and \\\\ escaped, a character that shows as nothing written \\u3000 "
+                    "(\\n, \\t, \\r and \\\\ escaped, a token that shows as nothing written \\u3000 "
                     "or \\u200d, as 'generate --next' writes it; one the model does not know marked ' (<unk>)': "
                     "it read the <unk> vector there), then one column per quantity and unit (h0, h1, ..., c0, ...).  A "
                     "layer-normalized LSTM's c is the cell before its LN (h = o * tanh(LN(c))), as its standard "

@@ -73,18 +73,38 @@ def _half_flag(left: str, right: str) -> bool:
 # what segment keeps whole in raw text: a web address or an e-mail address (a word of its own), a number
 # with thousands separators (6,000, as UD Chinese GSD writes it), or a run of ASCII letters and digits
 # with inner . ' _ (iPhone7, MacBook, 3.5, v1.2, don't); trailing punctuation stays outside, and so does
-# a hyphen (GSD splits ranges, 1688 - 1697).  An address may hold letters and digits that are not ASCII
-# (an IRI: https://中文.tw, https://example.com/路徑, a@例子.台灣; an e-mail's user part stays ASCII), but
-# only where a part of it starts, after a separator (/ . ? = & _ ( ...) or after more of them: Chinese
-# right after an ASCII letter, digit or closing bracket is the text that follows (https://example.com很好),
-# as is all after a mark that is not ASCII (，。、「 ...; :func:`_for_matching` makes full-width marks spaces).
-# Chinese right after a slash is read as a path (https://example.com/看看): a space or a mark ends it
-_IRI_CHAR = r"(?<![A-Za-z0-9)\]])[^\W_\x00-\x7f]"  # a letter or digit that is not ASCII, not right after one that is
-_ADDRESS = re.compile(rf"(?:https?://|www\.)(?:[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]|{_IRI_CHAR})*"
-                      rf"(?:[A-Za-z0-9/#=_)\]-]|{_IRI_CHAR})"
-                      rf"|[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]|{_IRI_CHAR})+(?:\.(?:[A-Za-z0-9-]|{_IRI_CHAR})+)+")
+# a hyphen (GSD splits ranges, 1688 - 1697).
+#
+# An address may hold letters and digits that are not ASCII (an IRI: https://中文.tw, a@例子.台灣,
+# https://zh.wikipedia.org/wiki/臺灣), but Chinese text written with ASCII punctuation, as UD Chinese
+# GSD is, puts Chinese right after an address's . ? ; ! ( (www.abc.com.明天見), so a run of Chinese
+# belongs to one only where it starts a part of it:
+# - a host label after // @ = & (https://中文.tw, user@中文.tw, ?q=中文&x=...), or after a dot when a dot
+#   and an ASCII label or a top-level domain, a slash or a port follow it (www.百度.com, 例子.台灣/路徑);
+# - a top-level domain of _ZH_TLD after a dot, when no more Chinese follows it or a Chinese label comes
+#   before it (a@例子.台灣, https://例子.中国很好 ends at 中国: other Chinese after a final dot is text);
+# - in the path (after a / that follows the host): after / = & @ # _ ( (https://example.com/路徑,
+#   /wiki/北京大學_(台灣), #歷史), never after . ? ; ! : (/index.html.然後 ends at html).
+# Chinese right after an ASCII letter, digit or closing bracket is the text that follows
+# (https://example.com很好), as is all after a mark that is not ASCII (，。、「 ...: :func:`_for_matching`
+# makes full-width marks spaces) or a space.  An e-mail's user part is ASCII (寫信到張三@abc.com: a
+# Chinese one would take the sentence before it), and starts where its run of user characters does
+# (the look-behind): tried from every character of a long run (a.b.c...), it would cost the square of
+# the run's length.  The runs of Chinese are taken whole ((?!...)), so no shorter run is tried.
+_IRI = r"[^\W_\x00-\x7f]"  # a letter or digit that is not ASCII
+_ZH_TLD = "中国|中國|香港|台灣|台湾|澳門|新加坡|公司|网络|網絡|网址|在线|中文网|集团|商城|政务|公益"
+_RUN = rf"{_IRI}+(?!{_IRI})"
+_ZH_LABEL = (rf"(?<=[/@=&]){_RUN}|(?<=\.){_RUN}(?=/|:\d|\.[A-Za-z0-9]|\.(?:{_ZH_TLD}))"
+             rf"|(?<=\.)(?:{_ZH_TLD})(?!{_IRI})|(?<={_IRI}\.)(?:{_ZH_TLD})")
+_ZH_PATH = rf"(?<=[/=&@#_(]){_RUN}"
+_WEB = (rf"(?:https?://|www\.)(?:[A-Za-z0-9._~:?#@!$&*+;=%()\[\]-]|{_ZH_LABEL})*"  # the host, up to a /
+        rf"(?:/(?:[A-Za-z0-9._~:/?#@!$&*+;=%()\[\]-]|{_ZH_PATH})*)?"  # the path
+        rf"(?<=[A-Za-z0-9/#=_)\]-]|{_IRI})(?<!://)")  # ending in a letter, digit or one of / # = _ ) ] -
+_DOMAIN_LABEL = rf"(?:[A-Za-z0-9-]|{_ZH_LABEL})+"
+_ADDRESS = re.compile(rf"{_WEB}|(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+")
 _WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![0-9])|[A-Za-z0-9]+(?:[.'_][A-Za-z0-9]+)*", re.ASCII)
 _LETTER = re.compile(r"[A-Za-z]", re.ASCII)
+_MARKS = re.compile(r"[!-/:-@\[-`{-~]+")  # ASCII punctuation and symbols
 
 
 def _address_spans(text: str) -> list[tuple[int, int]]:
@@ -97,6 +117,13 @@ def _address_spans(text: str) -> list[tuple[int, int]]:
             end -= 1
         spans.append((m.start(), end))
     return spans
+
+
+def _stretch_address_spans(folded: str, fixed: Collection[int]) -> list[tuple[int, int]]:
+    """:func:`_address_spans` of each stretch of ``folded`` between the ``fixed`` boundaries: a space of
+    the written text ends an address (``segment`` reads a line without its spaces)."""
+    bounds = [0, *sorted(c for c in fixed if 0 < c < len(folded)), len(folded)]
+    return [(s + a, s + b) for s, e in zip(bounds, bounds[1:]) for a, b in _address_spans(folded[s:e])]
 
 
 def _for_matching(text: str, folded: str) -> str:
@@ -118,22 +145,28 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collectio
     becomes a word of its own), a number with thousands separators, or a Latin word or number
     (matched on the width-folded text, so full-width ＭａｃＢｏｏｋ counts, but a full-width separator
     joins only full-width neighbours, see :func:`_for_matching`): a segmenter trained on Chinese
-    splits ``MacBook`` or ``https://example.com`` wherever its characters suggest; and a boundary
+    splits ``MacBook`` or ``https://example.com`` wherever its characters suggest, and the ASCII marks
+    right after an address are cut from Chinese after them (``www.abc.com|.|明天見``: a model that
+    read them beside Latin letters joins them to the Chinese); and a boundary
     between a run with a Latin letter and a Han or kana character beside it (``MacBook|和``; an
     undertrained model joined them), unless the model's word there is one of ``known`` (the training
     words, as they are or width-folded: a corpus that writes ``T恤``, ``卡拉OK`` or ``Tシャツ`` as one word
     keeps them).  ``fixed``: boundaries (character offsets) that stay, such as the spaces of the written
-    text (:func:`written_spaces`).  The characters are unchanged."""
+    text (:func:`written_spaces`); an address ends at one.  The characters are unchanged."""
     if not words:
         return []
     text = "".join(words)
+    fixed = {c for c in fixed if 0 < c < len(text)}
     folded = _for_matching(text, fold_width(text))
     cuts = set(accumulate(len(w) for w in words[:-1]))
     taken = [0] * (len(text) + 1)
-    for a, b in _address_spans(folded):  # an address is a word of its own: boundaries at its ends
+    for a, b in _stretch_address_spans(folded, fixed):  # an address is a word of its own: boundaries at its ends
         cuts.difference_update(range(a + 1, b))
         cuts.update(c for c in (a, b) if 0 < c < len(text))
         taken[a:b] = [1] * (b - a)
+        marks = _MARKS.match(folded, b)  # the ASCII marks that end it before Chinese: www.abc.com.|明天見
+        if marks and marks.end() < len(text) and is_cjk(text[marks.end()]):
+            cuts.add(marks.end())
     scripts = []  # where a Latin word meets Chinese or Japanese
     for m in _WHOLE.finditer(folded):
         if not any(taken[m.start():m.end()]):
@@ -148,7 +181,7 @@ def keep_whole(words: Sequence[str], fixed: Iterable[int] = (), known: Collectio
         if c not in cuts and (known is None or (word not in known and fold_width(word) not in known)):
             cuts.add(c)
             bounds.insert(k, c)
-    cuts.update(c for c in fixed if 0 < c < len(text))
+    cuts.update(fixed)
     bounds = [0, *sorted(cuts), len(text)]
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
@@ -202,9 +235,10 @@ def fix_words(words: Sequence[str], fixed: Iterable[int] = (), known: Collection
 _NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]+")  # what the rules may join: outside an address, a Han character joins nothing
 
 
-def inner_offsets(text: str) -> set[int]:
+def inner_offsets(text: str, fixed: Iterable[int] = ()) -> set[int]:
     """The offsets 0 < i < len(text) where :func:`fix_words` never leaves a boundary, whatever the model
-    cut: inside a character on screen, a web or e-mail address, or a Latin word or number.  The rules only
+    cut, with the boundaries ``fixed`` (a line's spaces, as ``segment`` gives them): inside a character
+    on screen, a web or e-mail address, or a Latin word or number.  The rules only
     ever remove a boundary there and add one elsewhere, so these are the boundaries they remove from
     ``text`` cut between every two characters.  A user dictionary's word may not begin or end at one
     (``Book`` is not matched inside ``MacBook``).
@@ -213,10 +247,11 @@ def inner_offsets(text: str) -> set[int]:
     character before it, a joiner the one after it), so each run of them, with the character on either
     side, is looked at alone: Chinese text costs next to nothing.  Addresses, which may hold Han
     characters (https://中文.tw/路徑), are found in the whole text."""
+    fixed = {c for c in fixed if 0 < c < len(text)}
     folded = _for_matching(text, fold_width(text))
-    inner = {i for a, b in _address_spans(folded) for i in range(a + 1, b)}
+    inner = {i for a, b in _stretch_address_spans(folded, fixed) for i in range(a + 1, b)}
     for m in _NOT_HAN.finditer(text):
         a, b = max(0, m.start() - 1), min(len(text), m.end() + 1)
-        cuts = set(accumulate(len(w) for w in fix_words(list(text[a:b]))[:-1]))
+        cuts = set(accumulate(len(w) for w in fix_words(list(text[a:b]), [c - a for c in fixed if a < c < b])[:-1]))
         inner.update(a + i for i in range(1, b - a) if i not in cuts)
     return inner

@@ -84,7 +84,7 @@ def dictionary_spans(words: Any, chunks: Sequence[str]) -> list[tuple[int, int]]
     except at a space."""
     from rnnkit.data.segment_rules import inner_offsets
 
-    inner = inner_offsets("".join(chunks))
+    inner = inner_offsets("".join(chunks), accumulate(len(c) for c in chunks[:-1]))
     spans: list[tuple[int, int]] = []
     offset = 0
     for chunk in chunks:
