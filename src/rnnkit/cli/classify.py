@@ -125,7 +125,7 @@ def register(groups) -> None:
                         "saved with the model")
     m.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this become <unk>")
     m.add_argument("--max-length", type=nonnegative_int, default=0,
-                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
+                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all; a text far longer than the others is warned of with a value to give)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     i = p.add_argument_group("imbalanced classes")
     add_select_by_option(i)
