@@ -120,6 +120,7 @@ def classify_trees(args: argparse.Namespace) -> int:
     from rnnkit.cli.apply_progress import Shown
     from rnnkit.cli.output import check_output, write_output
     from rnnkit.cli.text_warnings import warn
+    from rnnkit.cli.trees import check_known_labels
     from rnnkit.data.files import read_input, text_lines
     from rnnkit.treenet.cells import arity
     from rnnkit.treenet.labels import written_labels
@@ -130,6 +131,9 @@ def classify_trees(args: argparse.Namespace) -> int:
     text, name = read_input(args.input, args.encoding)
     lines = text_lines(text)
     trees = read_tree_lines(lines, name, args.binarize, arity(model.config.cell))
+    numbered = [(n, t) for n, t in enumerate(trees, start=1) if t is not None]  # a gold label the model lacks:
+    check_known_labels([t for _, t in numbered], [n for n, _ in numbered], name, enc.scheme, enc.classes,
+                       "classify", args.model)  # a mistaken file, refused as evaluate refuses it
     plain = sum(t is not None and not line.lstrip().startswith("(") for t, line in zip(trees, lines))
     if plain:
         warn(f"{name}: {plain:,} line{'s' * (plain != 1)} of plain words classified over {args.binarize}-branching "
