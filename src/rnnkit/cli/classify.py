@@ -274,14 +274,14 @@ def train_classifier(args: argparse.Namespace) -> int:
     classes = sorted({e.label for e in examples})  # a held-out file's --header line of one of them is an example
     valid, valid_name = held_data(args, "valid", classes)
     test, test_name = held_data(args, "test", classes)
+    if args.test:  # said as the data load, not after the training (a polarity pair's labels are pos and neg)
+        warn_unknown_labels(test, classes, test_name, 1 + args.header, training=True)
     model, enc = _fit(args, examples, valid, run, test, valid_name=valid_name, say_data=say_data)
     if model is None:  # a process other than 0 of several: process 0 reports
         return 0
     if not args.resume:
         remove_stale_folds(run)
     if test is not None:
-        if args.test:  # a polarity pair's labels are pos and neg, the model's
-            warn_unknown_labels(test, enc, test_name, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))
     return 0
 
