@@ -35,11 +35,13 @@ def models(tmp_path_factory):
     zh = d / "zh.tsv"
     zh.write_text("".join(_rows(rng, 40, {"pos": list("好棒"), "neg": list("差爛")}, list("這家餐廳的菜服務"), "")),
                   encoding="utf-8")
-    return {"en": (en, d / "en"), "zh": (zh, d / "zh"), "max": (en, d / "max")}  # trained when first used
+    return {"en": (en, d / "en"), "zh": (zh, d / "zh"), "max": (en, d / "max"),  # trained when first used
+            "cut": (en, d / "cut")}
 
 
 OPTIONS = {"en": ["--pooling", "attention", "--attention-size", "6"],
-           "zh": ["--pooling", "attention", "--level", "char"], "max": []}
+           "zh": ["--pooling", "attention", "--level", "char"], "max": [],
+           "cut": ["--pooling", "attention", "--max-length", "3"]}
 
 
 def _train(capsys, models, name):
@@ -159,3 +161,14 @@ def test_attention_is_refused_for_a_tree_model(capsys, tmp_path):
 def test_the_bar_is_forty_columns_for_a_weight_of_one_to_the_eighth():
     assert bar(0.0) == "" and bar(1.0) == "█" * 40 and bar(0.5) == "█" * 20
     assert bar(1 / 320) == "▏" and bar(3 / 40 + 7 / 320) == "█" * 3 + "▉"
+
+
+def test_attention_marks_the_tokens_max_length_cut(models, capsys, tmp_path):
+    model = _train(capsys, models, "cut")
+    (tmp_path / "in.txt").write_text("the movie was great fun\nit was great\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--attention"])
+    assert code == 0, err
+    blocks = _blocks(out)
+    assert len(blocks[0][1]) == 4 and blocks[0][1][-1] == "... 2 more tokens not read (the model's --max-length 3 " \
+                                                          "cut them)", out
+    assert len(blocks[1][1]) == 3 and "more tokens" not in out.split("it was great")[1], out  # not cut: no mark
