@@ -292,7 +292,8 @@ train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ..
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
     from rnnkit.classify.loaded import LoadedClassifier
-    from rnnkit.cli.classify_attention import check_attention, token_lines
+    from rnnkit.cli.classify_attention import check_attention
+    from rnnkit.cli.classify_rows import FORMATS, output_row
     from rnnkit.cli.file_looks import columns_lines_warning, conllu_lines_warning
     from rnnkit.data.files import read_input, text_lines
 
@@ -303,8 +304,12 @@ def classify(args: argparse.Namespace) -> int:
             raise ValueError(f"--attention shows a sentence classifier's attention pooling, and {args.model} is a "
                              "tree model: leave --attention out")
         return classify_trees(args)
-    refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
-                                      "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
+    refuse_unused(args, [("--binarize", True, "for a sentence classifier (it is a tree model's option): classify "
+                                              "with a model from 'rnnkit train tree'")])
+    if args.format not in FORMATS:
+        raise ValueError(f"--format {args.format} has no effect for a sentence classifier (it writes a tree model's "
+                         f"every node): give --format {' or '.join(FORMATS)}, or classify with a model from 'rnnkit "
+                         "train tree'")
     loaded = LoadedClassifier(args.model)
     enc, labels = loaded.encoder, loaded.labels  # (labels: a copy, taken once, not per text)
     if args.attention:
@@ -347,15 +352,8 @@ def classify(args: argparse.Namespace) -> int:
             if not line.strip():
                 out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
                 continue
-            p = next(probs)
-            label = labels[int(p.argmax())]
-            if args.probs:
-                shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, p))
-                out.append(f"{label}\t{shown}\t{line.strip()}\n")
-            else:
-                out.append(f"{label}\t{line.strip()}\n")
-            if args.attention:
-                out.append(token_lines(enc, line, next(weights)))
+            out.append(output_row(line, next(probs), labels, enc, args.format, args.probs,
+                                  next(weights) if args.attention else None))
         return "".join(out)
 
     # classified and written a block at a time; the tokens, for a display, counted only when one is shown

@@ -31,12 +31,14 @@ FORMATS = ("text", "tree", "json")
 
 def add_tree_options(c: argparse.ArgumentParser) -> None:
     """The options of ``rnnkit classify`` that only a tree model reads."""
-    t = c.add_argument_group("tree models (from 'rnnkit train tree')")
-    t.add_argument("--format", choices=FORMATS, default="text",
-                   help="text: the root's class then the words; tree: the root's class then the tree with every "
-                        "node's predicted class, '(3 (2 The) (4 good))'; json: one JSON object a line with every "
-                        "node's span and class (and, with --probs, probabilities); an SST-2 model writes SST's 1 "
+    c.add_argument("--format", choices=FORMATS, default="text",
+                   help="text: the class then the text (a tree model: the root's class then the words); json: one "
+                        "JSON object a line, a sentence classifier's {label, probs (every class's), text} (with "
+                        "--attention also each token's weight), a tree model's every node's span and class (and, "
+                        "with --probs, probabilities); tree (tree models): the root's class then the tree with "
+                        "every node's predicted class, '(3 (2 The) (4 good))'.  An SST-2 tree model writes SST's 1 "
                         "(negative) and 3 (positive), which read back as its classes")
+    t = c.add_argument_group("tree models (from 'rnnkit train tree')")
     t.add_argument("--binarize", choices=["right", "left"], default=None,
                    help="read a line that does not start with '(' as plain words (split at spaces) and classify it "
                         "over a right-branching (w1 (w2 (w3 w4))) or left-branching tree: an approximation, since the "
