@@ -295,6 +295,7 @@ def classify(args: argparse.Namespace) -> int:
     from rnnkit.cli.classify_attention import check_attention
     from rnnkit.cli.classify_rows import FORMATS, output_row
     from rnnkit.cli.file_looks import columns_lines_warning, conllu_lines_warning
+    from rnnkit.data.classification import looks_like_header
     from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
@@ -318,11 +319,18 @@ def classify(args: argparse.Namespace) -> int:
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
     texts = [line for line in lines if line.strip()]
-    labelled = sum(line.split("\t", 1)[0].strip() in labels for line in texts if "\t" in line)
-    if texts and labelled == len(texts):  # label<TAB>text, the training format: the labels would be read as words
+    # a header line (label<TAB>text, as train --header skips) would be classified as a text of its own
+    header = bool(texts) and "\t" in texts[0] and looks_like_header(*texts[0].split("\t", 1))
+    body = texts[header:]
+    labelled = bool(body) and all("\t" in line and line.split("\t", 1)[0].strip() in labels for line in body)
+    if labelled:  # label<TAB>text, the training format: the labels would be read as words
         warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
-             "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
-             "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
+             f"(label<TAB>text, as training reads{', under a header line' if header else ''}), so the label is "
+             "classified as part of the text; to score labelled texts use 'rnnkit evaluate MODEL FILE"
+             f"{' --header' if header else ''}', or give the texts alone ('cut -f2-')")
+    elif header:
+        warn(f"{args.input or 'standard input'}:{lines.index(texts[0]) + 1}: the first line ({texts[0].strip()!r}) "
+             "looks like a header, and is classified as a text; remove it ('tail -n +2')")
     misread = (conllu_lines_warning(lines, args.input or "standard input", "classify", "text", "classified")
                or columns_lines_warning(lines, args.input or "standard input", "classify", "text", "classified"))
     warned = False
@@ -333,7 +341,7 @@ def classify(args: argparse.Namespace) -> int:
     fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
-    if not (labelled == len(texts) or misread or warned):  # else the cause is warned of already
+    if not (labelled or misread or warned):  # else the cause is warned of already
         warn_unknown_tokens(((t, t in enc.vocab) for text in texts[:10_000] for t in enc.tokenize(text)),
                             args.input or "standard input", "the language the model was trained on", share=0.9,
                             least=10)
