@@ -101,3 +101,10 @@ def test_classify_warns_of_a_header_line(tmp_path, capsys):
     assert code == 0 and len(warned) == 1 and warned[0].startswith(f"rnnkit: warning: {texts}:2: the first line"), err
     code, _, err = run_cli(capsys, ["classify", model, without])  # no header: no header warning
     assert "header" not in err, err
+
+
+def test_an_empty_text_says_how_to_fix_it(tmp_path):
+    (tmp_path / "e.tsv").write_text(ROWS + "pos\t \n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"e\.tsv:5: expected a text after the tab, got an empty text \(label 'pos'\); "
+                                        "write the text after the tab, or remove the line$"):
+        read_tsv(tmp_path / "e.tsv")

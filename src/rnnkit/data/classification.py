@@ -62,7 +62,8 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         if not label:
             raise DataError(f"{where}: expected a label before the tab, got an empty label")
         if not text:
-            raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r})")
+            raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r}); write the "
+                            "text after the tab, or remove the line")
         examples.append(LabeledText(label, text))
     if not examples and header and lines:  # the line --header skipped, and nothing after it
         raise DataError(f"{path}: has a header line and no example after it (header=True, --header, skips the first "
