@@ -9,10 +9,10 @@ from rnnkit.classify.model import Classifier, ClassifierConfig
 from rnnkit.classify.task import ClassifierTask
 
 
-def _task(max_tokens, pooling="mean", cell="lstm", seed=0):
+def _task(max_tokens, pooling="mean", cell="lstm", seed=0, **more):
     rng = np.random.default_rng(seed)
     cfg = ClassifierConfig(vocab_size=13, num_classes=3, cell=cell, embedding_dim=5, hidden_size=4, pooling=pooling,
-                           dropout=0.0, dtype="float64")
+                           dropout=0.0, dtype="float64", **more)
     model = Classifier(cfg, np.random.default_rng(1))
     for v in model.params.values():  # non-zero biases too
         v[...] = rng.normal(0, 0.5, v.shape)
@@ -24,8 +24,9 @@ def _task(max_tokens, pooling="mean", cell="lstm", seed=0):
 
 def test_sub_batches_give_the_whole_batchs_gradient():
     batch = np.array([4, 0, 3, 1, 6, 2, 5])
-    for pooling, cell in (("mean", "lstm"), ("max", "gru"), ("last", "rnn"), ("attention", "lstm")):
-        whole, split = _task(10_000, pooling, cell), _task(45, pooling, cell)
+    for pooling, cell, more in (("mean", "lstm", {}), ("max", "gru", {}), ("last", "rnn", {}), ("attention", "lstm", {}),
+                                ("max", "lstm", {"layer_norm": True, "peephole": True, "num_layers": 2})):
+        whole, split = _task(10_000, pooling, cell, **more), _task(45, pooling, cell, **more)
         assert len(whole._parts(batch)) == 1
         parts = split._parts(batch)
         assert len(parts) >= 2 and sorted(np.concatenate(parts)) == sorted(batch)

@@ -264,15 +264,16 @@ class ClassifierTask(IndependentBatches):
         batch = np.asarray(batch)
         B = len(batch)
         total, grads = 0.0, None
-        for part in self._parts(batch):
+        parts = self._parts(batch)
+        for part in parts:
             ids, lengths = pad_batch([self.seqs[i] for i in part])  # (T, b), (b,)
             if self.word_dropout > 0:
                 ids[rng.random(ids.shape) < self.word_dropout] = self.unk_id  # padding is masked anyway
             loss, cache = self.model.loss(ids, lengths, self.labels[part], training=True, rng=rng)
             g = self.model.backward(1.0 / B, cache)  # scaled by the whole batch's B: the sum is its mean
             total += loss
-            if grads is None:
-                grads = g
+            if grads is None:  # owned copies when others add to them: no buffer a later part's pass reuses
+                grads = g if len(parts) == 1 else {k: v.copy() for k, v in g.items()}
             else:
                 for k, v in g.items():
                     grads[k] += v
