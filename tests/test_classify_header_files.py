@@ -82,3 +82,29 @@ def test_evaluate_reads_one_file_so_its_header_messages_name_no_other(tmp_path, 
     said = _error(capsys, ["evaluate", model, with_header])
     assert said.endswith("give header=True (--header) to skip it, or remove the line"), said
     assert "--valid" not in said and "--train" not in said, said
+
+
+def test_classify_warns_of_a_header_line(tmp_path, capsys):
+    with_header, without = _files(tmp_path)
+    assert run_cli(capsys, ["train", "classifier", "--train", without, "--run-dir", str(tmp_path / "r"), *FAST,
+                            "--valid-fraction", "0"])[0] == 0
+    model = str(tmp_path / "r" / "last.safetensors")
+    # labelled texts under a header: both said, with evaluate's --header
+    code, out, err = run_cli(capsys, ["classify", model, with_header])
+    assert code == 0 and len(out.splitlines()) == 5, err
+    assert "under a header line" in err and "'rnnkit evaluate MODEL FILE --header'" in err, err
+    # texts alone under a header: the header line is named
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\nsentiment\tReview\ngreat movie\nawful\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["classify", model, str(texts)])
+    warned = [line for line in err.splitlines() if "looks like a header" in line]
+    assert code == 0 and len(warned) == 1 and warned[0].startswith(f"rnnkit: warning: {texts}:2: the first line"), err
+    code, _, err = run_cli(capsys, ["classify", model, without])  # no header: no header warning
+    assert "header" not in err, err
+
+
+def test_an_empty_text_says_how_to_fix_it(tmp_path):
+    (tmp_path / "e.tsv").write_text(ROWS + "pos\t \n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"e\.tsv:5: expected a text after the tab, got an empty text \(label 'pos'\); "
+                                        "write the text after the tab, or remove the line$"):
+        read_tsv(tmp_path / "e.tsv")

@@ -90,3 +90,18 @@ def test_train_with_weight_average_and_word_dropout(tmp_path, capsys):
                                    "--average", "1.5", "--run-dir", str(run), *SMALL])
     errors = [line for line in err.splitlines() if "error" in line]
     assert code == 2 and len(errors) == 1 and "average" in errors[0] and "got 1.5" in errors[0], err
+
+
+def test_a_label_only_in_test_is_warned_of_as_the_data_load(tmp_path, capsys):
+    rows = _cue_rows(60)
+    (tmp_path / "train.tsv").write_text("".join(rows[:40]), encoding="utf-8")
+    (tmp_path / "test.tsv").write_text("".join(rows[40:]) + "neutral\tthe plot\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["train", "classifier", "--train", str(tmp_path / "train.tsv"), "--test",
+                                      str(tmp_path / "test.tsv"), "--epochs", "1", "--run-dir", str(tmp_path / "r"),
+                                      *SMALL])
+    assert code == 0 and "test: accuracy" in out, err
+    lines = err.splitlines()
+    warned = [k for k, line in enumerate(lines) if "a label the training data lack ('neutral'" in line]
+    data = [k for k, line in enumerate(lines) if line.startswith("data: ")]
+    assert len(warned) == 1 and warned[0] < data[0], err  # before the training, not after it
+    assert f"{tmp_path / 'test.tsv'}:21:" in lines[warned[0]], err

@@ -2,6 +2,8 @@
 lined up by display width for Chinese, and one clear line where the option cannot apply."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from clirun import run_cli
@@ -35,11 +37,13 @@ def models(tmp_path_factory):
     zh = d / "zh.tsv"
     zh.write_text("".join(_rows(rng, 40, {"pos": list("好棒"), "neg": list("差爛")}, list("這家餐廳的菜服務"), "")),
                   encoding="utf-8")
-    return {"en": (en, d / "en"), "zh": (zh, d / "zh"), "max": (en, d / "max")}  # trained when first used
+    return {"en": (en, d / "en"), "zh": (zh, d / "zh"), "max": (en, d / "max"),  # trained when first used
+            "cut": (en, d / "cut")}
 
 
 OPTIONS = {"en": ["--pooling", "attention", "--attention-size", "6"],
-           "zh": ["--pooling", "attention", "--level", "char"], "max": []}
+           "zh": ["--pooling", "attention", "--level", "char"], "max": [],
+           "cut": ["--pooling", "attention", "--max-length", "3"]}
 
 
 def _train(capsys, models, name):
@@ -159,3 +163,36 @@ def test_attention_is_refused_for_a_tree_model(capsys, tmp_path):
 def test_the_bar_is_forty_columns_for_a_weight_of_one_to_the_eighth():
     assert bar(0.0) == "" and bar(1.0) == "█" * 40 and bar(0.5) == "█" * 20
     assert bar(1 / 320) == "▏" and bar(3 / 40 + 7 / 320) == "█" * 3 + "▉"
+
+
+def test_attention_marks_the_tokens_max_length_cut(models, capsys, tmp_path):
+    model = _train(capsys, models, "cut")
+    (tmp_path / "in.txt").write_text("the movie was great fun\nit was great\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--attention"])
+    assert code == 0, err
+    blocks = _blocks(out)
+    assert len(blocks[0][1]) == 4 and blocks[0][1][-1] == "... 2 more tokens not read (the model's --max-length 3 " \
+                                                          "cut them)", out
+    assert len(blocks[1][1]) == 3 and "more tokens" not in out.split("it was great")[1], out  # not cut: no mark
+    code, out, err = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--attention", "--format", "json"])
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and rows[0]["cut"] == 2 and "cut" not in rows[1], out
+    assert [a["token"] for a in rows[0]["attention"]] == ["the", "movie", "was"], out
+    assert abs(sum(a["weight"] for a in rows[0]["attention"]) - 1) < 1e-5
+
+
+def test_json_format_of_a_sentence_classifier(models, capsys, tmp_path):
+    model = _train(capsys, models, "max")
+    (tmp_path / "in.txt").write_text("the film was great\n\nawful plot\n", encoding="utf-8")
+    code, text, _ = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--probs"])
+    code, out, err = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--format", "json"])
+    assert code == 0, err
+    lines = out.split("\n")
+    assert lines[1] == "" and len(lines) == 4, out  # a blank line answers a blank line
+    for shown, line in zip(text.split("\n")[::2], lines[::2]):
+        row = json.loads(line)
+        label, probs, sentence = shown.split("\t")
+        assert row["label"] == label and row["text"] == sentence and set(row["probs"]) == {"neg", "pos"}
+        assert all(abs(row["probs"][k] - float(v)) < 1e-4 for k, v in (p.split(":") for p in probs.split()))
+    code, _, err = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--format", "tree"])
+    assert code == 2 and "--format tree has no effect for a sentence classifier" in err and "text or json" in err, err

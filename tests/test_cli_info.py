@@ -84,7 +84,7 @@ def test_training_checkpoint_facts(files, capsys):
     epochs = [e for e in epochs if e.get("type") == "epoch"]
     best = [e for e in epochs if e.get("best")][-1]
     assert _row(out, "training").startswith(f"step {best['step']}, at the end of epoch {best['epoch']} of 2; SGD, lr 1")
-    assert _row(out, "best") == f"validation loss {best['valid_loss']:.6g} at epoch {best['epoch']}"
+    assert _row(out, "best") == f"validation loss {best['valid_loss']:.4f} at epoch {best['epoch']}"  # as training
     assert "2 layers x 4 units" in out and "layer norm" in _row(out, "extras")
     vocab = len(set(" ".join((files / "lm.txt").read_text().split()).split())) + 2  # and <unk>, <eos>
     assert _row(out, "sizes") == f"vocabulary {vocab}"

@@ -79,7 +79,8 @@ def test_train_evaluate_and_resume(files, tmp_path, capsys, monkeypatch, cell, c
     rows = capsys.readouterr().out.splitlines()
     assert len(rows) == 40
     label, probs, text = rows[0].split("\t")
-    assert label in [str(k) for k in range(int(classes))] and len(probs.split()) == int(classes)
+    written = ["1", "3"] if classes == "2" else [str(k) for k in range(int(classes))]  # SST-2: SST's labels
+    assert label in written and [p.split(":")[0] for p in probs.split()] == written
     assert text == " ".join(parse_tree(open(files["test"]).readline()).tokens)
     # a blank input line gives an empty output line: output line k answers input line k
     monkeypatch.setattr("sys.stdin", io.StringIO("(3 (2 a) (4 good))\n\n  \n(1 (2 a) (0 bad))\n"))
@@ -166,3 +167,20 @@ def test_word_dropout_option_is_recorded(files, tmp_path):
     assert main(["train", "tree", "--train", files["train"], "--epochs", "1", "--word-dropout", "0.2",
                  "--run-dir", str(run), *COMMON]) == 0
     assert load_checkpoint(run / "last.safetensors")[1]["task"]["word_dropout"] == 0.2
+
+
+def test_an_sst2_models_tree_output_reads_back_as_its_own_predictions(files, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "tree", "--train", files["train"], "--classes", "2", "--epochs", "1", "--run-dir", str(run),
+                 *COMMON]) == 0
+    model = str(run / "last.safetensors")
+    capsys.readouterr()
+    assert main(["classify", model, files["test"], "--format", "tree"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    own = tmp_path / "own.txt"
+    own.write_text("".join(r.split("\t")[1] + "\n" for r in rows), encoding="utf-8")
+    roots = {r.split("\t")[0] for r in rows}
+    assert roots <= {"1", "3"}, roots  # SST's negative and positive, not the class numbers 0 and 1
+    assert main(["evaluate", model, str(own), "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["trees"] == 40 and m["root_accuracy"] == 1.0 and m["node_accuracy"] == 1.0, m

@@ -169,9 +169,29 @@ def test_evaluate_reports_the_confusion_matrix_and_macro_f1_of_roots_and_all_nod
     assert out[at + 6].split()[-2:] == [f"({nodes[1].sum():,}", "gold)"], out
 
 
+def test_classify_refuses_a_gold_label_the_model_lacks_naming_the_line(binary, files_sst, tmp_path, capsys):
+    bad = write(tmp_path / "bad.txt", ["(1 (0 the) (1 fine))", "(3 (0 the) (1 fine))"])
+    code, out, err = run_cli(capsys, ["classify", binary["model"], bad])
+    assert code == 2 and out == "" and f"{bad}:2: a node has the label 3" in err and "labels 0-1" in err, err
+    assert "without labels" in err and "\n" not in err.strip(), err
+    bad = write(tmp_path / "bad5.txt", ["(7 (2 the) (4 fine))"])
+    code, out, err = run_cli(capsys, ["classify", files_sst, bad])
+    assert code == 2 and f"{bad}:1: a node has the label 7" in err and "SST's labels 0" in err, err
+
+
+@pytest.fixture(scope="module")
+def files_sst(tmp_path_factory):
+    """An SST-5 model (one step of training on SST-labelled trees)."""
+    d = tmp_path_factory.mktemp("sst")
+    rng = np.random.default_rng(2)
+    train = write(d / "train.txt", [tree_line(rng, "4", "0", "2") for _ in range(20)])
+    assert main(["train", "tree", "--train", train, "--max-steps", "1", "--run-dir", str(d / "run"), *FAST]) == 0
+    return str(d / "run" / "last.safetensors")
+
+
 def test_classify_reads_unlabelled_trees_and_writes_every_node(binary, tmp_path, capsys):
     labelled = "(1 (0 the) (1 (1 good) (0 film)))"
-    variants = [labelled, "((the) ((good) (film)))", "(the (good film))", "(7 (the) (9 (good) (film)))"]
+    variants = [labelled, "((the) ((good) (film)))", "(the (good film))", "(0 (the) (1 (good) (film)))"]
     inp = write(tmp_path / "in.txt", variants + ["", "(bad film)"])
     assert main(["classify", binary["model"], inp, "--probs"]) == 0
     rows = capsys.readouterr().out.split("\n")
@@ -226,5 +246,6 @@ def test_tree_options_are_refused_for_a_classifier(tmp_path, capsys):
     capsys.readouterr()
     for option in (["--format", "tree"], ["--binarize", "right"]):
         code, _, err = run_cli(capsys, ["classify", str(tmp_path / "c" / "last.safetensors"), data, *option])
-        assert code == 2 and f"{option[0]} has no effect for a sentence classifier" in err, err
+        said = "--format tree" if option[0] == "--format" else option[0]  # --format text and json it writes
+        assert code == 2 and f"{said} has no effect for a sentence classifier" in err, err
         assert "rnnkit train tree" in err, err

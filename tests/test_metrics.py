@@ -379,3 +379,13 @@ def test_spans_read_bioes_as_seqeval_does():
         seq = [str(t) for t in rng.choice(tags, size=int(rng.integers(0, 10)))]
         want = [(kind, start, end + 1) for kind, start, end in get_entities(seq)]
         assert spans(seq, "bioes") == want, f"trial {trial}: {seq}"
+
+
+def test_integer_labels_sort_by_value_in_the_confusion_matrix():
+    gold, pred = ["1", "10", "2", "3", "10"], ["1", "10", "2", "2", "3"]
+    matrix, labels = confusion_matrix(gold, pred)
+    assert labels == ["1", "2", "3", "10"]  # not as text: 1, 10, 2, 3
+    assert matrix[labels.index("10"), labels.index("3")] == 1 and matrix.trace() == 3
+    assert list(per_class_prf(gold, pred)) == ["1", "2", "3", "10"]
+    assert confusion_matrix(["-1", "01", "1", "2"], ["2"] * 4)[1] == ["-1", "01", "1", "2"]
+    assert confusion_matrix(["pos", "neg", "10", "9"], ["9"] * 4)[1] == ["10", "9", "neg", "pos"]  # text: as text

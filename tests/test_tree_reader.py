@@ -2,6 +2,8 @@
 trivial right- and left-branching trees over plain words; the strict reader for training is unchanged."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -51,7 +53,7 @@ def test_some_labels_and_the_number_rule():
 @pytest.mark.parametrize("line,message", [
     ("(good film", "Expected 1 more ')'"),
     ("(a b c)", "Expected exactly 2 children"),
-    ("()", "Expected exactly 2 children"),
+    ("()", "Expected a word in the leaf '()'"),  # an empty node: a leaf that lost its word
     ("good", "Expected '(' to open the tree"),
     ("(good) x", "Expected the line to end"),
 ])
@@ -127,7 +129,15 @@ def test_the_binary_reader_names_the_node_of_other_arity_and_the_way_out(labels,
 
 
 def test_any_arity_still_refuses_an_empty_node_and_a_bad_arity():
-    with pytest.raises(DataError, match=r"^in.txt:1: Expected a word or a child node at an internal node"):
+    with pytest.raises(DataError, match=r"^in.txt:1: Expected a word in the leaf '\(\)'"):
         parse_trees(["(a () b)"], "in.txt", "optional", arity="any")
     with pytest.raises(ValueError, match="Expected arity 'binary' or 'any', got 'nary'"):
         parse_tree("(1 a)", arity="nary")
+
+
+@pytest.mark.parametrize("line,labels,node", [("(3 (2 the) (4 ))", "required", "'(4 )'"),
+                                              ("((the) ())", "optional", "'()'")])
+def test_a_leaf_without_its_word_is_said_to_be_one(line, labels, node):
+    with pytest.raises(ValueError, match=rf"Expected a word in the leaf {re.escape(node)} \(as in '\(4 good\)'\), or "
+                                         r"children if it is an internal node .*got neither: write the word"):
+        parse_tree(line, labels)

@@ -4,6 +4,7 @@ validation data), for every kind of run.  And ``rnnkit info RUN_DIR`` takes a ru
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -79,7 +80,8 @@ def test_info_of_a_run_folder_describes_its_best_else_its_last_checkpoint(runs, 
     assert code == 0, err
     assert _row(out, "run").startswith(f"{done}: its best.safetensors, the one validation chose")
     assert _row(out, "file").startswith(str(done / "best.safetensors"))
-    assert _row(out, "best").startswith("validation accuracy")
+    # as the epoch lines show it: a percentage with two decimals, not the stored fraction
+    assert re.fullmatch(r"validation accuracy \d+\.\d\d% at epoch 1", _row(out, "best")), _row(out, "best")
     code, out, err = run_cli(capsys, ["info", "--json", str(done)])
     info = json.loads(out)
     assert info["run_folder"] == str(done) and info["file"] == str(done / "best.safetensors")

@@ -336,3 +336,14 @@ def test_a_value_beyond_float32_is_named_without_a_numpy_warning(tmp_path):
         warnings.simplefilter("error")  # numpy's "overflow encountered in cast" used to come first
         with pytest.raises(DataError, match="beyond float32's range"):
             read_vectors(path)
+
+
+@pytest.mark.parametrize("header", [b"", b"3 3\n"])
+def test_a_short_line_is_named_even_when_its_word_is_not_wanted(tmp_path, header):
+    path = tmp_path / "v.txt"  # line 3 lost a number (a truncated download), and its word is not wanted
+    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\nbadword 0.1 0.2\nbad 0.7 0.8 0.9\n")
+    line = 3 + bool(header)
+    with pytest.raises(DataError, match=rf"v\.txt: line {line}: expected a word and 3 numbers, got 3 fields"):
+        read_vectors(path, wanted=["the", "bad"])
+    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n\nbad 0.7 0.8 0.9\n")  # a blank line is no entry
+    assert read_vectors(path, wanted=["the", "bad"]).words == ["the", "bad"]

@@ -65,6 +65,10 @@ def sort_by_length(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 PREDICT_TOKENS = 16_384  # padded tokens a prediction batch holds at most (a BiLSTM tagger keeps ~10 KB a token)
+# padded tokens a classifier's training step holds at once (more runs as sub-batches whose gradients add up):
+# 32 texts of 2,048 tokens, so ordinary batches stay whole; one text of 200,000 words among 31 short ones
+# padded them all to its length (10 GB at --hidden 16)
+TRAIN_TOKENS = 65_536
 
 
 def length_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, max_tokens: int = 8192,

@@ -35,7 +35,7 @@ from rnnkit.data.segmentation import fold_width as fold_text
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.guard import UniformLoss, uniform_guess
 from rnnkit.metrics.classification import accuracy, macro_f1
-from rnnkit.packing import PREDICT_TOKENS, length_batches
+from rnnkit.packing import PREDICT_TOKENS, TRAIN_TOKENS, length_batches
 from rnnkit.train.distributed import split_rows
 from rnnkit.train.digest import value_digest
 from rnnkit.train.select_by import OPTION, check_select_by, selection_criterion
@@ -188,12 +188,19 @@ class ClassifierTask(IndependentBatches):
 
     ``select_by`` (``"accuracy"`` or ``"macro_f1"``): the validation metric whose highest value picks
     the best checkpoint, and which early stopping and the plateau schedule follow.
+
+    ``max_tokens``: a batch whose padding to its longest text would exceed this many tokens (one long text
+    among short ones) runs as sub-batches of at most that many, whose gradients are summed, each scaled by
+    1/B of the whole batch, so the step's gradient is the whole batch's (up to float rounding; dropout
+    masks are drawn per sub-batch).  The memory of a step then grows with the longest text, not with
+    B times it.
     """
 
     def __init__(self, model: Classifier, seqs: Sequence[np.ndarray], labels: np.ndarray,
                  valid_seqs: Sequence[np.ndarray] | None = None, valid_labels: np.ndarray | None = None,
                  batch_size: int = 32, seed: int = 0, meta: dict[str, Any] | None = None,
-                 word_dropout: float = 0.0, unk_id: int = 0, select_by: str = "accuracy") -> None:
+                 word_dropout: float = 0.0, unk_id: int = 0, select_by: str = "accuracy",
+                 max_tokens: int = TRAIN_TOKENS) -> None:
         if len(seqs) != len(labels) or not len(seqs):
             raise ValueError(f"Expected as many labels as sentences (> 0), got {len(labels)} and {len(seqs)}")
         check_rate("word_dropout", word_dropout)
@@ -220,6 +227,7 @@ class ClassifierTask(IndependentBatches):
         # saved with every checkpoint, so a model says how it was trained
         self._meta = {**(meta or {}), "word_dropout": self.word_dropout}
         self.unk_id = check_int("unk_id", unk_id, 0)
+        self.max_tokens = check_int("max_tokens", max_tokens, 1)
 
     def epoch_units(self) -> int:
         """Training sentences per epoch."""
@@ -250,14 +258,37 @@ class ClassifierTask(IndependentBatches):
         return split_rows(batch, parts)
 
     def train_step(self, batch: Any, carry: Any, rng: np.random.Generator) -> StepResult:
-        """Loss (mean NLL per sentence) and gradients of one batch, with word dropout."""
-        ids, lengths = pad_batch([self.seqs[i] for i in batch])  # (T, B), (B,)
+        """Loss (mean NLL per sentence) and gradients of one batch, with word dropout; in sub-batches of at
+        most ``max_tokens`` padded tokens when the whole would exceed it:
+        ``grad = sum_parts d(loss_part)/dtheta / B`` is the whole batch's ``d(sum_b loss_b)/dtheta / B``."""
+        batch = np.asarray(batch)
         B = len(batch)
-        if self.word_dropout > 0:
-            ids[rng.random(ids.shape) < self.word_dropout] = self.unk_id  # padding is masked anyway
-        loss, cache = self.model.loss(ids, lengths, self.labels[batch], training=True, rng=rng)
-        grads = self.model.backward(1.0 / B, cache)
-        return StepResult(loss=loss / B, units=B, grads=grads)
+        total, grads = 0.0, None
+        parts = self._parts(batch)
+        for part in parts:
+            ids, lengths = pad_batch([self.seqs[i] for i in part])  # (T, b), (b,)
+            if self.word_dropout > 0:
+                ids[rng.random(ids.shape) < self.word_dropout] = self.unk_id  # padding is masked anyway
+            loss, cache = self.model.loss(ids, lengths, self.labels[part], training=True, rng=rng)
+            g = self.model.backward(1.0 / B, cache)  # scaled by the whole batch's B: the sum is its mean
+            total += loss
+            if grads is None:  # owned copies when others add to them: no buffer a later part's pass reuses
+                grads = g if len(parts) == 1 else {k: v.copy() for k, v in g.items()}
+            else:
+                for k, v in g.items():
+                    grads[k] += v
+        return StepResult(loss=total / B, units=B, grads=grads)
+
+    def _parts(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The batch whole when padding it fits ``max_tokens`` (ordinary data: the same arrays as ever), else
+        its sentences sorted by length in runs of at most ``max_tokens`` padded tokens (a text longer than that
+        runs alone)."""
+        lengths = self.lengths[batch]  # (B,)
+        if int(lengths.max()) * batch.size <= self.max_tokens:
+            return [batch]
+        order = np.argsort(lengths, kind="stable")
+        return [batch[run] for run in length_batches(order, lengths, batch.size, max_tokens=self.max_tokens,
+                                                       token_cap=self.max_tokens)]
 
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean NLL per sentence), accuracy and macro F1; {} without validation data."""

@@ -125,7 +125,7 @@ def register(groups) -> None:
                         "saved with the model")
     m.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this become <unk>")
     m.add_argument("--max-length", type=nonnegative_int, default=0,
-                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all)")
+                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all; a text far longer than the others is warned of with a value to give)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     i = p.add_argument_group("imbalanced classes")
     add_select_by_option(i)
@@ -276,14 +276,14 @@ def train_classifier(args: argparse.Namespace) -> int:
     classes = sorted({e.label for e in examples})  # a held-out file's --header line of one of them is an example
     valid, valid_name = held_data(args, "valid", classes)
     test, test_name = held_data(args, "test", classes)
+    if args.test:  # said as the data load, not after the training (a polarity pair's labels are pos and neg)
+        warn_unknown_labels(test, classes, test_name, 1 + args.header, training=True)
     model, enc = _fit(args, examples, valid, run, test, valid_name=valid_name, say_data=say_data)
     if model is None:  # a process other than 0 of several: process 0 reports
         return 0
     if not args.resume:
         remove_stale_folds(run)
     if test is not None:
-        if args.test:  # a polarity pair's labels are pos and neg, the model's
-            warn_unknown_labels(test, enc, test_name, 1 + args.header)
         print("test: " + describe(scores(model, enc, test)))
     return 0
 
@@ -294,8 +294,10 @@ train_classifier.data_parallel = True  # mpiexec -n P rnnkit train classifier ..
 def classify(args: argparse.Namespace) -> int:
     from rnnkit import checkpoint as ckpt
     from rnnkit.classify.loaded import LoadedClassifier
-    from rnnkit.cli.classify_attention import check_attention, token_lines
+    from rnnkit.cli.classify_attention import check_attention
+    from rnnkit.cli.classify_rows import FORMATS, output_row
     from rnnkit.cli.file_looks import columns_lines_warning, conllu_lines_warning
+    from rnnkit.data.classification import looks_like_header
     from rnnkit.data.files import read_input, text_lines
 
     if (ckpt.load_meta(args.model).get("task") or {}).get("model") == "treenet":
@@ -305,8 +307,12 @@ def classify(args: argparse.Namespace) -> int:
             raise ValueError(f"--attention shows a sentence classifier's attention pooling, and {args.model} is a "
                              "tree model: leave --attention out")
         return classify_trees(args)
-    refuse_unused(args, [(flag, True, "for a sentence classifier (it is a tree model's option): classify with a "
-                                      "model from 'rnnkit train tree'") for flag in ("--format", "--binarize")])
+    refuse_unused(args, [("--binarize", True, "for a sentence classifier (it is a tree model's option): classify "
+                                              "with a model from 'rnnkit train tree'")])
+    if args.format not in FORMATS:
+        raise ValueError(f"--format {args.format} has no effect for a sentence classifier (it writes a tree model's "
+                         f"every node): give --format {' or '.join(FORMATS)}, or classify with a model from 'rnnkit "
+                         "train tree'")
     loaded = LoadedClassifier(args.model)
     enc, labels = loaded.encoder, loaded.labels  # (labels: a copy, taken once, not per text)
     if args.attention:
@@ -315,11 +321,18 @@ def classify(args: argparse.Namespace) -> int:
     text, _ = read_input(args.input, args.encoding)
     lines = text_lines(text)
     texts = [line for line in lines if line.strip()]
-    labelled = sum(line.split("\t", 1)[0].strip() in labels for line in texts if "\t" in line)
-    if texts and labelled == len(texts):  # label<TAB>text, the training format: the labels would be read as words
+    # a header line (label<TAB>text, as train --header skips) would be classified as a text of its own
+    header = bool(texts) and "\t" in texts[0] and looks_like_header(*texts[0].split("\t", 1))
+    body = texts[header:]
+    labelled = bool(body) and all("\t" in line and line.split("\t", 1)[0].strip() in labels for line in body)
+    if labelled:  # label<TAB>text, the training format: the labels would be read as words
         warn(f"every line of {args.input or 'standard input'} starts with one of the model's labels and a tab "
-             "(label<TAB>text, as training reads), so the label is classified as part of the text; to score "
-             "labelled texts use 'rnnkit evaluate MODEL FILE', or give the texts alone ('cut -f2-')")
+             f"(label<TAB>text, as training reads{', under a header line' if header else ''}), so the label is "
+             "classified as part of the text; to score labelled texts use 'rnnkit evaluate MODEL FILE"
+             f"{' --header' if header else ''}', or give the texts alone ('cut -f2-')")
+    elif header:
+        warn(f"{args.input or 'standard input'}:{lines.index(texts[0]) + 1}: the first line ({texts[0].strip()!r}) "
+             "looks like a header, and is classified as a text; remove it ('tail -n +2')")
     misread = (conllu_lines_warning(lines, args.input or "standard input", "classify", "text", "classified")
                or columns_lines_warning(lines, args.input or "standard input", "classify", "text", "classified"))
     warned = False
@@ -330,7 +343,7 @@ def classify(args: argparse.Namespace) -> int:
     fold_width_hint(enc, (t for text in texts for t in enc.tokenize(text)), args.input or "standard input",
                     known=set(enc.vocab.tokens), what=f"{'character' if enc.level == 'char' else 'word'} tokens",
                     model="a classifier")
-    if not (labelled == len(texts) or misread or warned):  # else the cause is warned of already
+    if not (labelled or misread or warned):  # else the cause is warned of already
         warn_unknown_tokens(((t, t in enc.vocab) for text in texts[:10_000] for t in enc.tokenize(text)),
                             args.input or "standard input", "the language the model was trained on", share=0.9,
                             least=10)
@@ -349,15 +362,8 @@ def classify(args: argparse.Namespace) -> int:
             if not line.strip():
                 out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
                 continue
-            p = next(probs)
-            label = labels[int(p.argmax())]
-            if args.probs:
-                shown = " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, p))
-                out.append(f"{label}\t{shown}\t{line.strip()}\n")
-            else:
-                out.append(f"{label}\t{line.strip()}\n")
-            if args.attention:
-                out.append(token_lines(enc, line, next(weights)))
+            out.append(output_row(line, next(probs), labels, enc, args.format, args.probs,
+                                  next(weights) if args.attention else None))
         return "".join(out)
 
     # classified and written a block at a time; the tokens, for a display, counted only when one is shown

@@ -9,7 +9,8 @@ weight and a bar as long as the weight, so a student sees what the model looked 
 The token column is padded by display width (:mod:`rnnkit.textwidth`), so Chinese characters (two terminal
 columns each) line up too; the bar is last on its line, so a terminal that draws the block characters wide
 cannot push anything out of line.  A token the model does not know is marked ``(<unk>)``: it read the
-``<unk>`` vector there.  Only a classifier trained with ``--pooling attention`` has such weights.
+``<unk>`` vector there.  A text longer than the model's ``--max-length`` ends in a line saying how many tokens
+it did not read.  Only a classifier trained with ``--pooling attention`` has such weights.
 """
 from __future__ import annotations
 
@@ -36,12 +37,25 @@ def bar(weight: float) -> str:
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
+def cut_tokens(enc: Any, text: str) -> int:
+    """How many of ``text``'s tokens the encoder's ``max_length`` left unread (0 without a cap)."""
+    if not enc.max_length:
+        return 0
+    whole = type(enc)(enc.vocab, enc.labels, enc.lowercase, 0, enc.level, enc.fold_width).tokenize(text)
+    return max(0, len(whole) - enc.max_length) if whole != ["<unk>"] else 0
+
+
 def token_lines(enc: Any, text: str, weights: np.ndarray) -> str:
     """The lines under ``text``'s classification: each of its tokens (as ``enc`` cuts them, so lowercased,
-    folded and capped as the model read them), its weight and its bar, indented by two spaces."""
+    folded and capped as the model read them), its weight and its bar, indented by two spaces; then, when
+    ``max_length`` cut the text, a line saying how many tokens the model did not read."""
     tokens = enc.tokenize(text)
     if len(tokens) != len(weights):  # internal: the weights come from these very tokens
         raise AssertionError(f"{len(tokens)} tokens but {len(weights)} weights")
     rows = [[token if token in enc.vocab else f"{token} (<unk>)", f"{w:.3f}", bar(w)]
             for token, w in zip(tokens, weights)]
-    return "".join(f"  {line}\n" for line in align_columns(rows))
+    cut = cut_tokens(enc, text)
+    unit = "character" if enc.level == "char" else "token"
+    more = (f"  ... {cut:,} more {unit}{'s' * (cut != 1)} not read (the model's --max-length {enc.max_length} cut "
+            "them)\n") if cut else ""
+    return "".join(f"  {line}\n" for line in align_columns(rows)) + more

@@ -175,8 +175,14 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
 
     tokenizer = ClassifierEncoder(Vocabulary(["<unk>"], eos_token=None), [], args.lowercase, args.max_length,
                                   args.level, args.fold_width)
-    counts = Counter(tok for e in examples for tok in tokenizer.tokenize(e.text))
+    counts: Counter = Counter()
+    sizes = np.zeros(len(examples), dtype=np.int64)  # (N,) tokens of each text
+    for i, e in enumerate(examples):
+        tokens = tokenizer.tokenize(e.text)
+        counts.update(tokens)
+        sizes[i] = len(tokens)
     unit = "character" if args.level == "char" else "word"
+    warn_long_text(args, sizes, unit)
     line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
     if args.min_count > 1:
         kept = sum(n >= args.min_count for n in counts.values())
@@ -184,6 +190,27 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
             check_min_count(args.min_count, tokenizer.vocab, data_source(args))
         line += f" ({kept:,} seen at least --min-count {args.min_count} times)"
     return line
+
+
+OUTLIER = 10  # a text this many times the 99th percentile's length is an outlier (when it strains memory too)
+
+
+def warn_long_text(args: argparse.Namespace, sizes: np.ndarray, unit: str) -> None:
+    """Warn of the longest text, naming its line, when it is an outlier (:data:`OUTLIER` times the 99th
+    percentile) long enough that a batch padded to it would exceed :data:`rnnkit.packing.TRAIN_TOKENS`:
+    training then runs its batch in sub-batches, and --max-length would cut it (and its like)."""
+    from rnnkit.packing import TRAIN_TOKENS
+
+    longest = int(sizes.argmax())
+    n, usual = int(sizes[longest]), int(np.percentile(sizes, 99, method="lower"))  # a length of the data
+    if n <= OUTLIER * usual or n * args.batch_size <= TRAIN_TOKENS:
+        return
+    where = (f"{args.train}:{longest + 1 + args.header}" if args.format == "tsv"
+             else f"{data_source(args)}: text {longest + 1}")
+    warn(f"{where}: a text of {n:,} {unit}s, where 99% of them have at most {usual:,}; its batch runs in "
+         f"sub-batches of at most {TRAIN_TOKENS:,} padded tokens to bound the memory, and it takes as long as "
+         f"{n // max(1, usual):,} ordinary texts: if it is not one text (a file pasted whole, a missing line break), "
+         f"fix the line, or cut every text with --max-length {max(usual, 1)}")
 
 
 def untabbed_fix(path: str, encoding: str, labels: list[str]) -> str:

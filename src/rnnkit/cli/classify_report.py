@@ -63,17 +63,21 @@ def _percent(x: float | None) -> str:
     return f"{'-':>6} " if x is None else f"{100 * x:6.2f}%"
 
 
-def warn_unknown_labels(examples: list, enc: Any, path: str, first_line: int | None = 1) -> None:
-    """Gold labels the model was not trained on can only be counted wrong: say so, with the first line
-    (``first_line``: the line of the first example, 2 after a header; None: no line, for a polarity pair)."""
-    known = set(enc.labels)
+def warn_unknown_labels(examples: list, labels: list[str], path: str, first_line: int | None = 1,
+                        training: bool = False) -> None:
+    """Gold labels the model was not trained on (not in ``labels``) can only be counted wrong: say so, with the
+    first line (``first_line``: the line of the first example, 2 after a header; None: no line, for a polarity
+    pair).  ``training``: said of --test as the data load, before the model exists, of the training data's."""
+    known = set(labels)
     unknown = [(k, e.label) for k, e in enumerate(examples, start=first_line or 1) if e.label not in known]
     if unknown:
         names = sorted({label for _, label in unknown})
         where = path if first_line is None else f"{path}:{unknown[0][0]}"
-        warn(f"{where}: {len(unknown):,} of {len(examples):,} texts have a label the model was not "
-             f"trained on ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}; it knows "
-             f"{', '.join(map(repr, enc.labels[:10]))}): they are counted as wrong")
+        lacks, knows = ("the training data lack", "they hold") if training else ("the model was not trained on",
+                                                                                   "it knows")
+        warn(f"{where}: {len(unknown):,} of {len(examples):,} texts have a label {lacks} "
+             f"({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}; {knows} "
+             f"{', '.join(map(repr, list(labels)[:10]))}): they {'will be' if training else 'are'} counted as wrong")
 
 
 def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.Namespace) -> int:
@@ -99,7 +103,7 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
                                  fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path}")
     if enc.level == "word":
         warn_if_unsegmented([e.text for e in examples], data_path, enc, model_path)
-    warn_unknown_labels(examples, enc, data_path, None if pos else 1 + header)
+    warn_unknown_labels(examples, enc.labels, data_path, None if pos else 1 + header)
     with Shown(args.progress, lambda: sum(len(enc.tokenize(e.text)) for e in examples), "evaluating") as shown:
         m = scores(model, enc, examples, shown)
     print(json_line(m) if args.json else f"{data_path}: {describe(m)}")

@@ -61,7 +61,9 @@ def register(groups) -> None:
     p.add_argument("file", metavar="FILE", help="a .safetensors file rnnkit wrote, an .onnx file (or the .vocab.json "
                                                 "or .bpe.model beside it), an ARPA file (rnnkit's, KenLM's, "
                                                 "SRILM's; .gz, .xz or .bz2 too), or a training run's folder (its "
-                                                "best.safetensors is described, else its last.safetensors)")
+                                                "best.safetensors is described, else its last.safetensors; a "
+                                                "'train classifier --folds' folder: its folds' scores, mean and "
+                                                "std, and their models)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below) instead of the table")
     p.add_argument("--no-verify", action="store_true",
                    help="read the header alone and skip checking the arrays against their SHA-256 digest, which "
@@ -72,7 +74,12 @@ def register(groups) -> None:
 def run(args: argparse.Namespace) -> int:
     from rnnkit.checkpoint_info import checkpoint_info, to_json
     from rnnkit.cli.defaults import chosen_options
+    from rnnkit.cli.info_crossval import cross_validation_lines, cross_validation_record
 
+    folds = cross_validation_record(args.file)  # a --folds run's folder: its folds' scores, not one model's facts
+    if folds is not None:
+        print(to_json(folds) if args.json else "\n".join(cross_validation_lines(folds)))
+        return 0
     info = checkpoint_info(args.file, verify=not args.no_verify)  # a run folder: its best, else last checkpoint
     if info["kind"] == "training-run" and info["options"] is not None:  # its choices against its command's defaults
         info["options"].update(chosen_options(info["task"], info["options"].get("run_options")))
@@ -197,10 +204,11 @@ def _best_text(training: dict[str, Any]) -> str:
     """The best row: the figure that chose best.safetensors; else why there is none (a run with validation data
     stopped before its first epoch's end has validated nothing yet, which is not a run without validation)."""
     from rnnkit.train.position import unvalidated_text
+    from rnnkit.train.progress import format_metric
 
     best = training.get("best")
-    if best:
-        return f"validation {best['metric']} {best['value']:.6g} at epoch {best['epoch']}"
+    if best:  # shown as the epoch lines and evaluate show it (accuracy 70.00%, F1 84.34), not as stored (0.7)
+        return f"validation {best['metric']} {format_metric(best['metric'], best['value'])} at epoch {best['epoch']}"
     if training.get("validation") and not training.get("epoch"):
         return f"none: {unvalidated_text(training.get('step'))}, so this last state is the run's model"
     if training.get("validation"):

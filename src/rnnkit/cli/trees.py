@@ -99,27 +99,39 @@ def _read(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", 
     lines = text_lines(read_text_file(path, encoding))
     trees = parse_trees(lines, path, arity=arity)
     numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
-    top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
-    for n, t in zip(numbers, trees):
-        if top is not None and t.labels.max() > top:
-            if scheme != "as-is" and use == "score":  # evaluate: the model's scheme, no --labels to give
-                raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model} reads SST's labels "
-                                f"0 (very negative) to 4 (very positive) (it was trained with --labels {scheme}): "
-                                "leave trees with other labels out, or for labels of your own, 0 to K-1, train a "
-                                "model with 'rnnkit train tree --labels as-is'")
-            if scheme != "as-is":
-                raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's "
-                                f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "
-                                "your own, 0 to K-1, give --labels as-is")
-            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model}'s classes are the "
-                            f"labels 0-{top} of its training trees (--labels as-is): leave trees with other labels "
-                            "out, or train on trees that have them")
+    check_known_labels(trees, numbers, path, scheme, classes, use, model)
     kept = [t for t in trees if t.root_label != 2] if scheme == "sst2" else trees  # labels.select_trees
     if not kept:
         which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"
         raise DataError(f"{path}: {which} a neutral root (label 2), which a binary task "
                         f"(--classes 2, SST-2) leaves out, so there is nothing to {use}")
     return kept
+
+
+def check_known_labels(trees: list, numbers: list[int], path: str, scheme: str, classes: int | None,
+                       use: str = "train on", model: str = "the model") -> None:
+    """DataError naming ``path``:line (``numbers``: each tree's) at the first label the scheme cannot read: above
+    SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training file, which sets it).  ``use``
+    "score" (evaluate) and "classify" name the model's scheme; "classify" also says the labels may go."""
+    from rnnkit.errors import DataError
+
+    top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
+    drop = ", or give the trees without labels (classify does not read them)" if use == "classify" else ""
+    for n, t in zip(numbers, trees):
+        if top is None or t.labels.max() <= top:
+            continue
+        if scheme != "as-is" and use in ("score", "classify"):  # the model's scheme, no --labels to give
+            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model} reads SST's labels "
+                            f"0 (very negative) to 4 (very positive) (it was trained with --labels {scheme}): "
+                            f"leave trees with other labels out{drop}, or for labels of your own, 0 to K-1, train a "
+                            "model with 'rnnkit train tree --labels as-is'")
+        if scheme != "as-is":
+            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's "
+                            f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "
+                            "your own, 0 to K-1, give --labels as-is")
+        raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model}'s classes are the "
+                        f"labels 0-{top} of its training trees (--labels as-is): leave trees with other labels "
+                        f"out{drop}, or train on trees that have them")
 
 
 def _describe(s: dict) -> str:

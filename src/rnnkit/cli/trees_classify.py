@@ -13,6 +13,11 @@ of the parse the model was trained on.  Output, one line an input line (a blank 
 - ``--format json``: ``{"label", "words", "tree", "nodes": [{"start", "end", "label"}, ...]}`` with
   every node (post-order, the root last; ``end`` exclusive) and, with ``--probs``, ``"probs"`` for
   the root and each node.
+
+Every class is written as the label a tree file gives it (:func:`rnnkit.treenet.labels.written_labels`), so
+that the output read with the model's scheme gives the same classes back: an SST-2 model writes SST's 1
+(negative) and 3 (positive), not its class numbers 0 and 1, which SST's reading takes both as negative;
+``probs`` lists the classes in that order.
 """
 from __future__ import annotations
 
@@ -26,11 +31,14 @@ FORMATS = ("text", "tree", "json")
 
 def add_tree_options(c: argparse.ArgumentParser) -> None:
     """The options of ``rnnkit classify`` that only a tree model reads."""
+    c.add_argument("--format", choices=FORMATS, default="text",
+                   help="text: the class then the text (a tree model: the root's class then the words); json: one "
+                        "JSON object a line, a sentence classifier's {label, probs (every class's), text} (with "
+                        "--attention also each token's weight), a tree model's every node's span and class (and, "
+                        "with --probs, probabilities); tree (tree models): the root's class then the tree with "
+                        "every node's predicted class, '(3 (2 The) (4 good))'.  An SST-2 tree model writes SST's 1 "
+                        "(negative) and 3 (positive), which read back as its classes")
     t = c.add_argument_group("tree models (from 'rnnkit train tree')")
-    t.add_argument("--format", choices=FORMATS, default="text",
-                   help="text: the root's class then the words; tree: the root's class then the tree with every "
-                        "node's predicted class, '(3 (2 The) (4 good))'; json: one JSON object a line with every "
-                        "node's span and class (and, with --probs, probabilities)")
     t.add_argument("--binarize", choices=["right", "left"], default=None,
                    help="read a line that does not start with '(' as plain words (split at spaces) and classify it "
                         "over a right-branching (w1 (w2 (w3 w4))) or left-branching tree: an approximation, since the "
@@ -90,11 +98,12 @@ def _spans(tree) -> np.ndarray:
     return spans
 
 
-def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool) -> str:
-    """One output line (no newline) for a tree and its nodes' (N, K) probabilities."""
+def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool, written: np.ndarray) -> str:
+    """One output line (no newline) for a tree and its nodes' (N, K) probabilities; ``written`` (K,): each
+    class's label in a tree file."""
     from rnnkit.data.trees import format_tree
 
-    pred = probs.argmax(axis=1)  # (N,) every node's class
+    pred = written[probs.argmax(axis=1)]  # (N,) every node's class, as its label
     root = int(pred[-1])
     if fmt == "json":
         nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(_spans(tree).tolist(), pred)]
@@ -104,7 +113,7 @@ def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool) -> str:
         row = {"label": root, **({"probs": nodes[-1]["probs"]} if with_probs else {}), "words": tree.tokens,
                "tree": format_tree(tree, pred), "nodes": nodes}
         return json.dumps(row, ensure_ascii=False)
-    shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in enumerate(probs[-1])) if with_probs else ""
+    shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in zip(written.tolist(), probs[-1])) if with_probs else ""
     return f"{root}{shown}\t{format_tree(tree, pred) if fmt == 'tree' else tree.text()}"
 
 
@@ -113,8 +122,10 @@ def classify_trees(args: argparse.Namespace) -> int:
     from rnnkit.cli.apply_progress import Shown
     from rnnkit.cli.output import check_output, write_output
     from rnnkit.cli.text_warnings import warn
+    from rnnkit.cli.trees import check_known_labels
     from rnnkit.data.files import read_input, text_lines
     from rnnkit.treenet.cells import arity
+    from rnnkit.treenet.labels import written_labels
     from rnnkit.treenet.task import load_treenet, predict_nodes
 
     model, enc = load_treenet(args.model)
@@ -122,6 +133,9 @@ def classify_trees(args: argparse.Namespace) -> int:
     text, name = read_input(args.input, args.encoding)
     lines = text_lines(text)
     trees = read_tree_lines(lines, name, args.binarize, arity(model.config.cell))
+    numbered = [(n, t) for n, t in enumerate(trees, start=1) if t is not None]  # a gold label the model lacks:
+    check_known_labels([t for _, t in numbered], [n for n, _ in numbered], name, enc.scheme, enc.classes,
+                       "classify", args.model)  # a mistaken file, refused as evaluate refuses it
     plain = sum(t is not None and not line.lstrip().startswith("(") for t, line in zip(trees, lines))
     if plain:
         warn(f"{name}: {plain:,} line{'s' * (plain != 1)} of plain words classified over {args.binarize}-branching "
@@ -129,6 +143,7 @@ def classify_trees(args: argparse.Namespace) -> int:
     given = [t for t in trees if t is not None]
     with Shown(args.progress, sum(len(t.tokens) for t in given), "classifying") as shown:
         found = iter(predict_nodes(model, enc, given, on_batch=shown))
-    rows = [("" if t is None else _row(t, next(found), args.format, args.probs)) + "\n" for t in trees]
+    written = written_labels(enc.classes, enc.scheme)
+    rows = [("" if t is None else _row(t, next(found), args.format, args.probs, written)) + "\n" for t in trees]
     write_output(args, ["".join(rows)])  # line k answers input line k
     return 0

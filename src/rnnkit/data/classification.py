@@ -62,7 +62,8 @@ def read_tsv(path: str | os.PathLike, encoding: str = "utf-8", header: bool = Fa
         if not label:
             raise DataError(f"{where}: expected a label before the tab, got an empty label")
         if not text:
-            raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r})")
+            raise DataError(f"{where}: expected a text after the tab, got an empty text (label {label!r}); write the "
+                            "text after the tab, or remove the line")
         examples.append(LabeledText(label, text))
     if not examples and header and lines:  # the line --header skipped, and nothing after it
         raise DataError(f"{path}: has a header line and no example after it (header=True, --header, skips the first "
@@ -89,6 +90,12 @@ HEADER_WORDS = {"label", "labels", "class", "classes", "category", "sentiment", 
                 "标签", "类别", "類別", "標籤", "分类", "分類", "情感", "极性", "極性"}
 
 
+def looks_like_header(label: str, text: str) -> bool:
+    """Whether a ``label<TAB>text`` line names its columns (``label<TAB>text``, ``sentiment<TAB>review``,
+    ``标签<TAB>文本``): both fields words a header uses, in any case."""
+    return label.strip().lower() in HEADER_WORDS and text.strip().lower() in HEADER_TEXTS
+
+
 def _check_not_swapped(examples: Sequence[LabeledText], path: str | os.PathLike) -> None:
     """A text<TAB>label file read as label<TAB>text has a different sentence for nearly every label and a
     few values, repeated, for the texts: it would train a classifier of as many classes as sentences.
@@ -112,7 +119,7 @@ def _check_header(examples: Sequence[LabeledText], path: str | os.PathLike, seve
     counts = Counter(e.label for e in examples)
     if len(examples) < 3 or counts.pop(first) > 1:
         return
-    if first.lower() in HEADER_WORDS and examples[0].text.lower() in HEADER_TEXTS:  # both columns named: a header
+    if looks_like_header(first, examples[0].text):  # both columns named: a header
         raise DataError(f"{path}:1: the first line ({first!r}<TAB>{examples[0].text[:20]!r}) looks like a header, "
                         "and read as an example it would be a class of its own: give header=True (--header) to skip "
                         "it, or remove the line" + (f"; {AGREE}: with --header, each of them needs a header line"

@@ -133,9 +133,10 @@ class _Builder:
         if not self.stack:
             raise ValueError("Expected '(' to open a node, got an unmatched ')'")
         label, kids, start = self.stack.pop()
-        if not kids:
-            want = "exactly 2 children" if arity == "binary" else "a word or a child node"
-            raise ValueError(f"Expected {want} at an internal node ({trees}), got none")
+        if not kids:  # '(4 )' or '()': a leaf that lost its word (or a node its children), not an arity problem
+            node = f"({label} )" if label >= 0 else "()"
+            raise ValueError(f"Expected a word in the leaf {node!r} (as in '(4 good)'), or children if it is an internal "
+                             f"node ({trees}), got neither: write the word, or remove the empty node")
         if arity == "binary" and len(kids) != 2:
             words = " ".join(self.tokens[start:])
             shown = words if len(words) <= 40 else words[:37] + "..."

@@ -85,7 +85,9 @@ def _read_text(f, path: Path, wanted: Collection[str] | None) -> WordVectors:
         # even when none of its words is wanted
         if quick is not None and entries:
             first = raw.split(b" ", 1)[0]
-            if first not in quick:
+            # a line of too few fields (a truncated download) is read below, which names it, even when its word
+            # is not wanted: counting the spaces costs little beside splitting
+            if first not in quick and raw.rstrip().count(b" ") >= dim:
                 if raw.strip():
                     entries += 1
                     skipped += not _is_utf8(first)

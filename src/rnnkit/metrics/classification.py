@@ -17,6 +17,7 @@ out, as scikit-learn does by default, since it says nothing about this set.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -50,7 +51,11 @@ def _short(value: object) -> str:
 
 
 def _sorted(labels: set) -> list:
-    """The labels sorted; labels of types that do not compare (1 and "pos") by type name, then value."""
+    """The labels sorted; labels written as integers ("1", "2", "10", as a file's label column holds them) by
+    their value, not as text (1, 10, 2); labels of types that do not compare (1 and "pos") by type name, then
+    value."""
+    if labels and all(isinstance(v, str) and re.fullmatch(r"[+-]?[0-9]+", v) for v in labels):
+        return sorted(labels, key=lambda v: (int(v), v))  # v breaks ties: "01" and "1" are two labels
     try:
         return sorted(labels)
     except TypeError:

@@ -23,6 +23,16 @@ from rnnkit.errors import DataError
 SCHEMES = ("sst5", "sst2", "as-is")
 SST_CLASSES = {"sst5": 5, "sst2": 2}  # the SST schemes' fixed class counts
 BINARY = np.array([0, 0, -1, 1, 1], dtype=np.int64)  # SST's 0-4 -> negative / none / positive
+SST2_WRITTEN = np.array([1, 3], dtype=np.int64)  # SST-2's classes 0, 1 written as SST's labels that BINARY reads back
+
+
+def written_labels(classes: int, scheme: str | None = None) -> np.ndarray:
+    """(K,) the label a tree file gets for each class, such that reading it with the scheme gives the class back:
+    SST-2's negative 0 and positive 1 as SST's 1 and 3 (its own 0 and 1 would both read as negative), the
+    other schemes' classes as they are."""
+    if scheme_for(classes, scheme) == "sst2":
+        return SST2_WRITTEN.copy()
+    return np.arange(classes, dtype=np.int64)
 
 
 def scheme_for(classes: int, scheme: str | None = None) -> str:
