@@ -1,4 +1,4 @@
-"""Tab-separated column files: a line holding a tab is split at tabs only, so a token may hold a space (``New
+"""Tab-separated column files: a line holding a tab between its columns is split at tabs, so a token may hold a space (``New
 York``), and ``tag --format columns`` writes the columns back with the file's own separator.  Before, every line
 was split at whitespace: such a line failed with "expected 4 ... columns ..., got 5" and no hint, and the output
 of a tab-separated file came back separated by spaces."""
@@ -40,7 +40,7 @@ def test_a_line_split_otherwise_than_the_first_is_said_so(tmp_path):
                            "first token line's columns are separated by tabs, this line's by spaces)"):
         read_columns(path)
     path = write(tmp_path, "b.txt", "The DT O\nNew York\tNNP B-LOC\n")
-    with expect_data_error(path, 2, "got 2 split at its tabs (a line holding a tab is split at tabs only; the first "
+    with expect_data_error(path, 2, "got 2 split at its tabs (a line holding a tab between its columns is split at tabs; the first "
                            "token line's columns are separated by spaces)"):
         read_columns(path)
 
@@ -63,3 +63,16 @@ def test_tag_keeps_a_tab_separated_files_tabs_and_its_tokens_with_spaces(tmp_pat
     for line, source in zip(lines, want):
         kept = source == "" or source.startswith("-DOCSTART-")  # written back as read
         assert line == source if kept else line.startswith(source + "\t"), (line, source)
+
+
+def test_trailing_tabs_and_lines_mixing_spaces_and_tabs_read_as_before(tmp_path):
+    """Trailing spaces and tabs (hand-edited files) are no separator, and a line mixing spaces and a tab between
+    its columns is split at whitespace when only that gives the file's column count: both read before the tab
+    rule, and the tab rule broke them."""
+    from rnnkit.data.columns import read_columns
+
+    path = tmp_path / "mixed.txt"
+    path.write_text("The DT B-NP  \t\nmeeting NN\tI-NP\t\n\nNew York\tNNP\tB-NP\n", encoding="utf-8")
+    first, second = read_columns(path)
+    assert first.words == ["The", "meeting"] and first.tags == ["B-NP", "I-NP"]
+    assert second.words == ["New York"] and second.tags == ["B-NP"]

@@ -1,11 +1,11 @@
 """CoNLL-2000-style column files, read and written back.
 
 Column files (CoNLL-2000 ``word POS chunk``): one token a line in columns, a blank line between sentences; the
-word and tag columns are chosen by index.  A line that holds a tab is split at tabs only (runs of them, with the
-spaces around them), so a token of a tab-separated file may hold a space (``New York``); a line without tabs is
-split at whitespace.  A file without tabs, and a tab-separated one whose tokens hold no whitespace, read the same
-either way; only a line that mixes the two (``word POS<tab>chunk``) reads as fewer columns than it would at
-whitespace.  Written back, the columns keep the file's separator: a tab when its first token line holds one.
+word and tag columns are chosen by index.  A line that holds a tab between its columns is split at tabs (runs of
+them, with the spaces around them), so a token of a tab-separated file may hold a space (``New York``); a line
+without tabs is split at whitespace.  A file without tabs, and a tab-separated one whose tokens hold no whitespace,
+read the same either way; trailing spaces and tabs are no separator, and a line that mixes the two between its
+columns (``word POS<tab>chunk``) is split at whitespace when only that gives the file's column count.  Written back, the columns keep the file's separator: a tab when its first token line holds one.
 ``-DOCSTART-`` lines (CoNLL-2003) mark documents, not sentences: they are skipped when ``skip_docstart`` is true.
 
 Every file may be ``.gz`` or ``.xz`` compressed (by its name; :mod:`rnnkit.data.files`).  A malformed line raises
@@ -39,13 +39,18 @@ class ColumnSentence:
 _TABS = re.compile(r"\s*\t\s*")  # a tab-separated line's separator: aligned columns have runs of tabs
 
 
-def column_fields(line: str) -> list[str]:
-    """The columns of one line of a column file: split at tabs when it holds one (a token may then hold spaces),
-    else at whitespace; [] for a blank line."""
+def column_fields(line: str, n_columns: int = 0) -> list[str]:
+    """The columns of one line of a column file: split at tabs when it holds one between its fields (a token may
+    then hold spaces), else at whitespace; [] for a blank line.  ``n_columns``: the file's count (0: not known
+    yet), which a line mixing spaces and tabs between its columns ("word POS<TAB>chunk") meets only when split
+    at whitespace: then it is split so."""
+    line = line.strip()  # (trailing spaces and tabs, as hand-edited files have, are no separator)
     if "\t" not in line:
         return line.split()
-    line = line.strip()
-    return _TABS.split(line) if line else []
+    fields = _TABS.split(line)
+    if n_columns and len(fields) != n_columns and len(line.split()) == n_columns:
+        return line.split()
+    return fields
 
 
 def check_column(index: int, n_columns: int, what: str, where: str) -> None:
@@ -72,11 +77,12 @@ def _odd_space(line: str) -> str:
 def _separators(line: str, sep: str) -> str:
     """For a column-count error: how ``line`` was split when the file's first token line was split otherwise
     (``sep``, its separator), else :func:`_odd_space`'s hint."""
+    line = line.strip()
     if ("\t" in line) == (sep == "\t"):
         return "" if sep == "\t" else _odd_space(line)
     if sep == "\t":
         return " (the first token line's columns are separated by tabs, this line's by spaces)"
-    return " split at its tabs (a line holding a tab is split at tabs only; the first token line's columns are " \
+    return " split at its tabs (a line holding a tab between its columns is split at tabs; the first token line's columns are " \
            "separated by spaces)"
 
 
@@ -100,14 +106,14 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
     lead: tuple[str, ...] = ()
     sep = ""  # the first token line's separator
     for number, line in enumerate(lines, start=1):
-        fields = column_fields(line)
+        fields = column_fields(line, n_columns)
         if fields and skip_docstart and fields[0] == "-DOCSTART-":
             pending.append(line)  # kept, so that tag --format columns writes it back in its place
             continue
         if fields:
             where = f"{name}:{number}"
             if n_columns == 0:
-                n_columns, sep = len(fields), "\t" if "\t" in line else " "
+                n_columns, sep = len(fields), "\t" if "\t" in line.strip() else " "
                 check_column(word_column, n_columns, "word column", where)
                 if tag_column is not None:
                     check_column(tag_column, n_columns, "tag column", where)
