@@ -1,6 +1,6 @@
-"""Tab-separated column files: a line holding a tab between its columns is split at tabs, so a token may hold a space (``New
-York``), and ``tag --format columns`` writes the columns back with the file's own separator.  Before, every line
-was split at whitespace: such a line failed with "expected 4 ... columns ..., got 5" and no hint, and the output
+"""Tab-separated column files: a line holding a tab between its columns is split at tabs, so a token may hold a
+space (``New York``), and ``tag --format columns`` writes the columns back with the file's own separator.  Before,
+every line was split at whitespace: such a line failed with "expected 4 ... columns ..., got 5" and no hint, and the output
 of a tab-separated file came back separated by spaces."""
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def test_a_line_split_otherwise_than_the_first_is_said_so(tmp_path):
                            "first token line's columns are separated by tabs, this line's by spaces)"):
         read_columns(path)
     path = write(tmp_path, "b.txt", "The DT O\nNew York\tNNP B-LOC\n")
-    with expect_data_error(path, 2, "got 2 split at its tabs (a line holding a tab between its columns is split at tabs; the first "
-                           "token line's columns are separated by spaces)"):
+    with expect_data_error(path, 2, "got 2 split at its tabs (a line holding a tab between its columns is split at "
+                           "tabs; the first token line's columns are separated by spaces)"):
         read_columns(path)
 
 

@@ -5,7 +5,8 @@ word and tag columns are chosen by index.  A line that holds a tab between its c
 them, with the spaces around them), so a token of a tab-separated file may hold a space (``New York``); a line
 without tabs is split at whitespace.  A file without tabs, and a tab-separated one whose tokens hold no whitespace,
 read the same either way; trailing spaces and tabs are no separator, and a line that mixes the two between its
-columns (``word POS<tab>chunk``) is split at whitespace when only that gives the file's column count.  Written back, the columns keep the file's separator: a tab when its first token line holds one.
+columns (``word POS<tab>chunk``) is split at whitespace when only that gives the file's column count.  Written
+back, the columns keep the file's separator: a tab when its first token line holds one.
 ``-DOCSTART-`` lines (CoNLL-2003) mark documents, not sentences: they are skipped when ``skip_docstart`` is true.
 
 Every file may be ``.gz`` or ``.xz`` compressed (by its name; :mod:`rnnkit.data.files`).  A malformed line raises
@@ -82,8 +83,8 @@ def _separators(line: str, sep: str) -> str:
         return "" if sep == "\t" else _odd_space(line)
     if sep == "\t":
         return " (the first token line's columns are separated by tabs, this line's by spaces)"
-    return " split at its tabs (a line holding a tab between its columns is split at tabs; the first token line's columns are " \
-           "separated by spaces)"
+    return (" split at its tabs (a line holding a tab between its columns is split at tabs; the first token line's "
+            "columns are separated by spaces)")
 
 
 def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int | None = -1,
