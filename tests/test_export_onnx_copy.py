@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from clirun import run_cli
 from test_export_onnx import TOL, _randomized
-from test_export_onnx_seq2seq import _export, _run, _stacked, _train, same_as_translate
+from test_export_onnx_seq2seq import BOUND, _export, _run, _stacked, _train, same_as_translate
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -195,11 +195,12 @@ def test_the_printed_code_translates_and_copies_as_rnnkit_translate(tmp_path, ca
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation
         same_as_translate(capsys, checkpoint, text, SENTENCES, namespace,
-                          ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1)))
+                          ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1), *BOUND))
         translator = load_translator(checkpoint)
         V = translator.model.config.tgt_vocab_size
         copied += sum(i >= V for found in translate(translator, SENTENCES, beam_size=3) for i in found[0].ids)
-        worst = max(worst, _beam_score_difference(translator, namespace, ((3, 0.0, 0), (4, 0.6, 0), (3, 0.0, 1))))
+        worst = max(worst, _beam_score_difference(translator, namespace,
+                                                  ((3, 0.0, 0), (4, 0.6, 0), (3, 0.0, 1), *BOUND)))
     print("extended ids written (beam 3, trained and random):", copied, "; beam scores' largest relative difference:", worst)
     assert worst < 1e-5
     assert copied > 0 or "--copy" not in options  # copy models do write source words
@@ -219,18 +220,20 @@ def test_the_printed_code_finds_a_sentences_words_outside_the_target_vocabulary_
 
 
 def _beam_score_difference(translator, namespace, settings):
-    """The largest relative difference (to max(1, |score|)) of the best hypothesis's score (log P / lp) between the printed code's
-    beam_search and rnnkit's, over :data:`SENTENCES` (the blank one left out) and each (beam, alpha, no_repeat) of
-    ``settings``; whether it finished and its tokens must be the same."""
+    """The largest relative difference (to max(1, |score|)) of the best hypothesis's score (log P / lp) between the
+    printed code's beam_search and rnnkit's, over :data:`SENTENCES` (the blank one left out) and each (beam, alpha,
+    no_repeat[, beam stop]) of ``settings``; whether it finished and its tokens must be the same."""
     from rnnkit.seq2seq.translate import translate
 
     worst = 0.0
     sentences = [s for s in SENTENCES if s.strip()]
-    for beam, alpha, n in settings:
-        want = translate(translator, sentences, beam_size=beam, length_norm=alpha, no_repeat_ngram=n)
+    for beam, alpha, n, *stop in settings:
+        want = translate(translator, sentences, beam_size=beam, length_norm=alpha, no_repeat_ngram=n,
+                         beam_stop=stop[0] if stop else "k-finished")
         for sentence, found in zip(sentences, want):
-            finished, score, tokens = namespace["beam_search"](namespace["source_tokens"](sentence), beam, alpha, n)
-            assert (finished, tuple(tokens)) == (found[0].finished, found[0].tokens), (sentence, beam, alpha, n)
+            finished, score, tokens = namespace["beam_search"](namespace["source_tokens"](sentence), beam, alpha, n,
+                                                               *stop)
+            assert (finished, tuple(tokens)) == (found[0].finished, found[0].tokens), (sentence, beam, alpha, n, *stop)
             worst = max(worst, abs(score - found[0].norm_score) / max(1.0, abs(found[0].norm_score)))
     return worst
 

@@ -160,3 +160,41 @@ def test_a_float16_crf_tagger_serves_its_rounded_scores(tmp_path, capsys):
     assert all(o.dtype == np.float32 for o in outs)
     assert _diff("float16 emissions", outs[0][real], want[real]) <= TOL
     assert np.array_equal(outs[1], loaded.model.params["crf.transitions"])
+
+
+@pytest.mark.parametrize("scheme,train_scheme,output", [("bio", "bioes", ["--crf"]), ("iob1", "bioes", []),
+                                                        ("iob1", "bio", ["--crf"])])
+def test_a_tagger_trained_in_another_scheme_prints_the_datas_tags_as_rnnkit_tag(tmp_path, capsys, scheme,
+                                                                                 train_scheme, output):
+    """--train-scheme: the code wrote the model's own tags (BIOES of BIO data), rnnkit tag the data's."""
+    from rnnkit.data.spans import convert
+    from rnnkit.tagging import LoadedTagger
+
+    lines = _lines(40)
+    data = _columns(tmp_path, lines)
+    if scheme == "iob1":  # the same spans in IOB1: B only where a span follows one of its type
+        blocks = [[row.split("\t") for row in block.splitlines()] for block in data.read_text().split("\n\n")[:-1]]
+        data.write_text("".join("".join(f"{w}\t{t}\n" for (w, _), t in
+                                        zip(rows, convert([t for _, t in rows], "iob2", "iob1"))) + "\n"
+                                for rows in blocks), encoding="utf-8")
+    model_path = _train(tmp_path, capsys, "tagger", data, "--format", "columns", "--scheme", scheme,
+                        "--train-scheme", train_scheme, *output, "--embed", "5", "--hidden", "6")
+    session, ns, printed = _export_onnx(capsys, model_path, tmp_path / "retagged.onnx")
+    loaded = LoadedTagger(model_path)
+    assert ast.literal_eval(printed.strip()) == loaded.tag(" ".join(ns["words"]))  # the example, as rnnkit tag
+    sentences = [x.split() for x in lines] + [["cat"], ["cat", "dog"], ["cat", "red", "dog", "big", "mat", "log"]]
+    ids, lengths = _batch(loaded.encoder, sentences)
+    rules = ns["vocab"]["rules"]
+    assert (rules["scheme"], rules["data_scheme"]) == (train_scheme, scheme)
+    trained = [[ns["vocab"]["tags"][k] for k in path]
+               for path in _decoded(ns, session.run(None, {"ids": ids, "lengths": lengths}), lengths, rules)]
+    want = loaded.tag([" ".join(s) for s in sentences])
+    assert [ns["data_tags"](tags, rules) for tags in trained] == want
+    changed = {(a, b) for tags, data_tags in zip(trained, want) for a, b in zip(tags, data_tags) if a != b}
+    print(sorted(changed))
+    assert changed  # the model's tags are not the data's: some were rewritten
+    if scheme == "iob1":
+        assert any(t.startswith("B-") for tags in want for t in tags)  # a span right after one of its type
+    # a vocabulary file of an earlier export has no data_scheme: its tags are read as the data's
+    old = {k: v for k, v in rules.items() if k != "data_scheme"}
+    assert all(ns["data_tags"](tags, old) == tags for tags in trained)

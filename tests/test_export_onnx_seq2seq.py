@@ -154,6 +154,7 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
     text = tmp_path / "input.txt"
     text.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
     seen = []
+    settings = ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1), (2, 0.3, 2), (4, 2.0, 0), *BOUND)
     # the trained model, and the same with random weights: outputs of every length, some cut at the length limit
     for checkpoint in (model, _randomized(model, tmp_path / "random.safetensors")):
         _, code, _ = _export(capsys, checkpoint, tmp_path / "m.onnx")
@@ -161,8 +162,7 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
         exec(compile(code, "exported.py", "exec"), namespace)
         assert "->" in capsys.readouterr().out  # the example's translation
         # greedy decoding, beam search, and either with no repeated bigram or no token twice
-        seen += same_as_translate(capsys, checkpoint, text, SENTENCES, namespace,
-                                  ((1, 0.0, 0), (3, 0.0, 0), (4, 0.6, 0), (1, 0.0, 2), (3, 0.0, 1), (2, 0.3, 2)))
+        seen += same_as_translate(capsys, checkpoint, text, SENTENCES, namespace, settings)
     print(*seen, sep="\n")
     moved = tmp_path / "moved"  # the script moved with the three files beside it: it opens them there
     moved.mkdir()
@@ -171,23 +171,32 @@ def test_the_printed_code_translates_as_rnnkit_translate_greedily_and_by_beam_se
     (moved / "m_onnx.py").write_text(code, encoding="utf-8")
     done = subprocess.run([sys.executable, str(moved / "m_onnx.py")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "->" in done.stdout, done.stderr
-    assert all(len(set(got)) > 2 for *_, got in seen[6:])  # random weights: not one output for every sentence
+    assert all(len(set(got)) > 2 for *_, got in seen[len(settings):])  # random weights: not one output for every sentence
+    trained = seen[:len(settings)]  # the trained model's: --beam-stop bound changes some of its translations
+    k_finished = {s[:3]: s[-1] for s in trained if len(s) == 4}
+    assert any(k_finished.get(s[:3], s[-1]) != s[-1] for s in trained if len(s) == 5), trained
+
+
+# --beam-stop bound: with no length penalty, with a large one (where it goes on longest: it changes the trained
+# models' translations here), with one and no repeated bigram
+BOUND = ((3, 0.0, 0, "bound"), (4, 2.0, 0, "bound"), (2, 0.6, 2, "bound"))
 
 
 def same_as_translate(capsys, checkpoint, text, sentences, namespace, settings):
     """The printed code's (run into ``namespace``) translations of ``sentences`` (the lines of the file ``text``) for
-    each (beam, alpha, no_repeat) of ``settings``, each list checked equal to rnnkit translate's; returns them as
-    (beam, alpha, no_repeat, translations)."""
+    each (beam, alpha, no_repeat[, beam stop]) of ``settings``, each list checked equal to rnnkit translate's;
+    returns them as (beam, alpha, no_repeat[, beam stop], translations)."""
     seen = []
-    for beam, alpha, n in settings:
+    for beam, alpha, n, *stop in settings:
         options = (["--length-norm", str(alpha)] if alpha else []) + (["--no-repeat-ngram", str(n)] if n else [])
+        options += ["--beam-stop", *stop] if stop else []
         status, out, err = run_cli(capsys, ["translate", str(checkpoint), str(text), "--beam", str(beam), *options])
         assert status == 0, err
         want = out.split("\n")[:-1]
-        got = [namespace["translate"](s, n) if beam == 1 else namespace["beam_translate"](s, beam, alpha, n)
+        got = [namespace["translate"](s, n) if beam == 1 else namespace["beam_translate"](s, beam, alpha, n, *stop)
                for s in sentences]
-        seen.append((beam, alpha, n, got))
-        assert got == want, (beam, alpha, n)
+        seen.append((beam, alpha, n, *stop, got))
+        assert got == want, (beam, alpha, n, *stop)
     return seen
 
 

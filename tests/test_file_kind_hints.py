@@ -58,8 +58,10 @@ def test_tag_warns_of_label_tab_text(runs, capsys):
 def test_evaluate_and_train_tagger_say_a_tsv_file_is_a_classifiers(runs, capsys):
     tsv = str(runs / "ok.tsv")
     code, _, err = run_cli(capsys, ["evaluate", str(runs / "tagger" / "last.safetensors"), tsv])
-    assert code == 2 and "expected 4 whitespace-separated columns like the first token line, got 3; " \
-        f"{tsv} looks like label<TAB>text, a classifier's data (" in err and "evaluating needs tagged data, in " \
+    # its lines split at their tabs into 2 columns, a text in the second
+    assert code == 2 and "ok.tsv:1: a line of 2 columns, and the model reads gold tags from column 2 (as in its " \
+        f"training data); give the file with its gold tags in that column, or tag it ('rnnkit tag') rather than " \
+        f"evaluate it; {tsv} looks like label<TAB>text, a classifier's data (" in err and "evaluating needs tagged data, in " \
         f"column files (the model's format); to score a classifier on it, rnnkit evaluate CLASSIFIER {tsv}" in err, err
     code, _, err = run_cli(capsys, ["train", "tagger", "--format", "columns", "--train", tsv, *FAST, "--run-dir",
                                     str(runs / "never")])

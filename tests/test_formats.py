@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from rnnkit.data.classification import read_polarity, read_tsv, write_tsv
-from rnnkit.data.conll import format_columns, format_conllu, parse_conllu, read_columns, read_conllu, write_conllu
+from rnnkit.data.columns import format_columns, read_columns
+from rnnkit.data.conll import format_conllu, parse_conllu, read_conllu, write_conllu
 from rnnkit.data.segmentation import read_segmented, tags_to_words, words_to_tags, write_segmented
 from rnnkit.data.spans import bioes_to_iob2, convert, iob1_to_iob2, iob2_to_bioes, spans, spans_to_tags
 from rnnkit.errors import DataError

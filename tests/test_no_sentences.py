@@ -7,7 +7,8 @@ import pytest
 from clirun import error_line, run_cli
 
 from rnnkit.cli.main import main
-from rnnkit.data.conll import parse_conllu, read_columns
+from rnnkit.data.columns import read_columns
+from rnnkit.data.conll import parse_conllu
 from rnnkit.data.slash import parse_slash
 from rnnkit.errors import DataError
 

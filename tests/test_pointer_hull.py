@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from clirun import run_cli
 
 from rnnkit.demos.pointer_hull import convex_hull, hull_batch
@@ -41,3 +42,35 @@ def test_the_cli_hull_demo_trains_and_reports_each_size(capsys):
     rows = [line.split() for line in out.splitlines() if line.startswith(("     4 ", "    11 "))]
     assert [r[0] for r in rows] == ["4", "11"] and out.count("(more points than in training)") == 1, out
     assert "greedy decoding" in out and "exact hull   per position   same points" in out
+
+
+def test_the_cli_hull_demo_ranks_finished_hulls_by_length_norm(capsys, monkeypatch):
+    """--length-norm ALPHA reaches the beam search of every test batch, and the report says so."""
+    from rnnkit.seq2seq.pointer import PointerNet
+
+    seen = []
+    search = PointerNet.beam_search
+
+    def recording(self, *args, **kwargs):
+        seen.append(kwargs.get("length_norm"))
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(PointerNet, "beam_search", recording)
+    code, out, err = run_cli(capsys, ["demo", "pointer", "--task", "hull", "--steps", "3", "--hidden", "8",
+                                      "--test-lengths", "4", "6", "--test-size", "10", "--beam", "3",
+                                      "--length-norm", "0.7"])
+    assert code == 0, err
+    assert "beam search, 3 beams, length penalty alpha 0.7 (trained on" in out, out
+    assert seen == [0.7, 0.7], seen  # one batch of each test length
+
+
+@pytest.mark.parametrize("options, why", [
+    (["--task", "hull"], "--length-norm has no effect with --beam 1 (greedy decoding ranks no finished hulls): "
+                         "give --beam K, or leave --length-norm out"),
+    (["--beam", "3"], "--length-norm has no effect on sorting (every output has n steps, so lp is the same for "
+                      "all; it ranks --task hull's hulls), or leave --length-norm out"),
+])
+def test_the_cli_refuses_a_length_norm_that_would_change_nothing(capsys, options, why):
+    code, out, err = run_cli(capsys, ["demo", "pointer", "--steps", "3", "--hidden", "8", "--test-lengths", "4",
+                                      "--test-size", "10", "--length-norm", "1", *options])
+    assert code != 0 and out == "" and err.count("\n") == 1 and why in err, err

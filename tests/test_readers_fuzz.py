@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnkit.data.classification import read_class_files, read_polarity, read_tsv
-from rnnkit.data.conll import read_columns, read_conllu
+from rnnkit.data.columns import read_columns
+from rnnkit.data.conll import read_conllu
 from rnnkit.data.parallel import read_multi30k, read_parallel, read_tsv_pairs
 from rnnkit.data.segmentation import read_segmented
 from rnnkit.data.text import read_tokens

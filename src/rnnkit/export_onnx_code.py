@@ -12,7 +12,7 @@ from typing import Any
 from rnnkit.export_bpe import bpe_code, bpe_example
 from rnnkit.export_onnx_chars import spelled_code
 from rnnkit.export_onnx_extras import FEATURE_CODE, bigram_code, feature_example
-from rnnkit.export_onnx_crf import decode_use, decoding_rules, viterbi_code
+from rnnkit.export_onnx_crf import DATA_TAGS, decode_use, decoding_rules, retagged, viterbi_code
 from rnnkit.export_scope import CONFIG
 from rnnkit.export_torch_text import (BMES_WORDS, classifier_example, classifier_prepare, code_title, example_text,
                                       is_segmenter, segmenter_example, tagger_prepare)
@@ -107,7 +107,9 @@ def _tagger_body(task: dict[str, Any]) -> list[str]:
     more = [code for code, on in ((spelled_code(enc), cfg.get("char_vocab_size")),
                                   (bigram_code(enc), cfg.get("bigram_vocab_size")),
                                   (FEATURE_CODE, cfg.get("feature_vocab_sizes"))) if on]
-    return bmes + viterbi_code(crf, ruled) + tagger_prepare(enc) + [line for code in more for line in ["", ""] + code]
+    scheme = DATA_TAGS if retagged(task) else []  # trained in another scheme: written back in the data's
+    return (bmes + viterbi_code(crf, ruled) + scheme + tagger_prepare(enc)
+            + [line for code in more for line in ["", ""] + code])
 
 
 def _more_inputs(task: dict[str, Any], tokens: str) -> str:
@@ -139,9 +141,9 @@ def _tagger_use(task: dict[str, Any]) -> list[str]:
             f"words = {json.dumps(words, ensure_ascii=False)}.split()",
             'x = np.array([[word_id(w, ids, ids[vocab["words"]["unk_token"]])] for w in words])  # (T, 1) int64',
             *columns, *decode_use("len(words)", crf, ruled, _more_inputs(task, "words")),
-            f"# the tags in the scheme the model was trained in ({task.get('train_scheme')}); rnnkit tag prints the "
-            "data's scheme",
-            'print([vocab["tags"][k] for k in best])']
+            *([f"# in the data's scheme ({task['data']['scheme']}), as rnnkit tag prints them, not the model's "
+               f"({task['train_scheme']})", 'print(data_tags([vocab["tags"][k] for k in best], vocab["rules"]))']
+              if retagged(task) else ['print([vocab["tags"][k] for k in best])'])]
 
 
 def onnx_code(kind: str, task: dict[str, Any], model: str, vocab: str, record: dict[str, Any], source: str,

@@ -14,7 +14,10 @@ and a sentence's best tags maximize ``start[y_0] + sum_t s_t[y_t] + sum_t A[y_{t
 decodes over the scheme's legal sequences only: the vocabulary file's ``rules`` hold them (``allowed`` (K, K),
 ``start``, ``end`` (K,) as 0/1, :func:`rnnkit.constraints.allowed_transitions` of the model's tags), and the code
 scores the forbidden moves -inf, and, as rnnkit does, decodes a sentence the rules allow no sequence (a BMES
-model without S on one character) without them.
+model without S on one character) without them.  ``rules["scheme"]`` is the scheme the model was trained in,
+``rules["data_scheme"]`` its data's (they differ after ``train tagger --train-scheme``: the code then writes the
+tags in the data's scheme, as ``rnnkit tag`` does; files exported before it was written have no ``data_scheme``,
+and are read as trained in their data's scheme).
 
 A softmax tagger with such rules is decoded by the same code, as rnnkit decodes it: Viterbi over its
 log-probabilities with zero transition scores (:meth:`rnnkit.tagging.model.Tagger.chain`), so its printed tags
@@ -50,7 +53,30 @@ def decoding_rules(task: dict[str, Any]) -> dict[str, Any] | None:
     if found is None:
         return None
     allowed, start, end = (a.astype(int).tolist() for a in found)
-    return {"scheme": scheme, "allowed": allowed, "start": start, "end": end}
+    return {"scheme": scheme, "data_scheme": task["data"]["scheme"], "allowed": allowed, "start": start, "end": end}
+
+
+def retagged(task: dict[str, Any]) -> bool:
+    """Whether the tagger was trained in another scheme than its data's (``--train-scheme``): its code then
+    writes its tags in the data's scheme, as rnnkit tag does."""
+    return task.get("train_scheme", task["data"]["scheme"]) != task["data"]["scheme"]
+
+
+DATA_TAGS = [
+    "def data_tags(tags, rules):",
+    '    """The tags of a legal sequence in the scheme the model was trained in (rules["scheme"]: BIOES, or BIO)',
+    '    written in the data\'s (rules["data_scheme"]: BIO or IOB1), as rnnkit tag prints them: the same spans.',
+    "    BIO: S-X -> B-X, E-X -> I-X.  IOB1: every tag of a span I-X, but B-X where a span of X begins right after",
+    '    one of X ends (a legal sequence: a B or S after a tag of X)."""',
+    '    out, trained, data = [], rules["scheme"], rules.get("data_scheme", rules["scheme"])  # older files: the same',
+    "    for t, tag in enumerate(tags):",
+    '        if tag == "O" or data == trained:',
+    "            out.append(tag)",
+    "            continue",
+    "        kind, begins = tag[2:], tag[0] in \"BS\"",
+    '        after_same = t > 0 and tags[t - 1][2:] == kind  # the span before ends here: it is of the same type',
+    '        out.append(("B-" if begins and (data != "iob1" or after_same) else "I-") + kind)',
+    "    return out", "", ""]
 
 
 VITERBI = [

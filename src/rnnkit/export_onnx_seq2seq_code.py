@@ -3,10 +3,11 @@ opens the encoder, the decoder step and the vocabulary file, tokenizes a sentenc
 (:class:`rnnkit.data.tokenizer.Tokenizer`: its punct level's pattern and joiner are copied from it; a BPE side's
 SentencePiece model is read from the vocabulary file), runs the encoder once and the step a token at a time, and
 detokenizes the output with the target side's tokenizer.  ``translate(text)`` decodes greedily and
-``beam_translate(text, beam, alpha)`` by beam search with GNMT's length penalty (``beam_search(tokens, beam,
-alpha)`` its best hypothesis: finished or not, score, tokens), each as ``rnnkit translate``
+``beam_translate(text, beam, alpha, stop=...)`` by beam search with GNMT's length penalty (``beam_search(tokens,
+beam, alpha)`` its best hypothesis: finished or not, score, tokens), each as ``rnnkit translate``
 (:mod:`rnnkit.seq2seq.decode`) does with ``--beam 1`` or ``--beam K --length-norm ALPHA`` and its other options
-at their defaults: ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
+at their defaults; ``stop`` "k-finished" (the default) or "bound" as ``--beam-stop`` (the bound of
+:func:`rnnkit.seq2seq.penalties.may_still_win`, written out): ``<pad>`` and ``<bos>`` never chosen, ``<eos>`` not first (``--min-len 1``), each sentence's
 limit from the translator's length rule; ``no_repeat`` N > 0 as ``--no-repeat-ngram N`` (rnnkit's own
 ``repeat_bans``, copied).  With copy attention the code gives the step each source token's extended id (its
 target id, or V + k for the k-th distinct source word outside the target vocabulary) and writes an extended id as
@@ -149,13 +150,17 @@ def translate(text, no_repeat=0):
     return target_text([words[i] for i in out])
 
 
-def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
+def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0, stop="k-finished"):
     """The best hypothesis of a beam search over one sentence's source tokens (one or more), as rnnkit translate
-    --beam BEAM --length-norm ALPHA (--no-repeat-ngram NO_REPEAT) finds it: (whether it ended with <eos>, its
-    score as below, rnnkit's norm_score, its target tokens).  Each step takes the 2k
+    --beam BEAM --length-norm ALPHA (--no-repeat-ngram NO_REPEAT) --beam-stop STOP finds it: (whether it ended
+    with <eos>, its score as below, rnnkit's norm_score, its target tokens).  Each step takes the 2k
     best one-token extensions of the k live hypotheses, best first; an <eos> among the first k finishes one, scored
-    log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k; it stops at k finished
-    hypotheses or at the limit (the live ones then count, unfinished, after every finished one)."""
+    log P / ((5 + steps) / 6) ** alpha; the others are the next live ones, up to k.  It stops, with STOP
+    "k-finished" (rnnkit's default), at k finished hypotheses; with "bound" once the best live one cannot beat the
+    best finished one: no completion scores more than its log P / ((5 + limit) / 6) ** alpha, log P only falling
+    as it grows; either way at the limit (the live ones then count, unfinished, after every finished one)."""
+    if stop not in ("k-finished", "bound"):
+        raise ValueError(f"Expected stop to be k-finished or bound, got {{stop!r}}")
     fixed, state, limit, words = encode(tokens)
     eos = vocab["eos"]
     live, scores, found = [()], np.zeros(1), []  # the live hypotheses, their log P (float64), the finished ones
@@ -178,7 +183,10 @@ def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
         if not rows and not found:  # every extension banned: the live ones so far are all there is
             found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
         live, scores = [live[r] + (k,) for r, k in zip(rows, previous)], np.array(kept, np.float64)
-        if not rows or len(found) >= beam:
+        if not rows or (stop == "k-finished" and len(found) >= beam):
+            break
+        best = max((score for done, score, _ in found if done), default=-np.inf)  # -inf: none finished yet
+        if stop == "bound" and kept[0] / ((5 + limit) / 6) ** alpha <= best:  # the best live one cannot win
             break
         if t + 1 == limit:  # cut at the limit: the live hypotheses, unfinished
             found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
@@ -188,13 +196,13 @@ def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0):
     return finished, score, [words[i] for i in ids]  # the first found
 
 
-def beam_translate(text, beam=4, alpha=0.0, no_repeat=0):
+def beam_translate(text, beam=4, alpha=0.0, no_repeat=0, stop="k-finished"):
     """The best translation by beam search (beam_search's), as rnnkit translate --beam BEAM --length-norm ALPHA
-    (--no-repeat-ngram NO_REPEAT) gives it ("" for a blank one)."""
+    (--no-repeat-ngram NO_REPEAT) --beam-stop STOP gives it ("" for a blank one)."""
     tokens = source_tokens(text)
     if not tokens:
         return ""
-    return target_text(beam_search(tokens, beam, alpha, no_repeat)[2])
+    return target_text(beam_search(tokens, beam, alpha, no_repeat, stop)[2])
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from typing import Any
 
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
-from rnnkit.cli.common import positive_int, run_folder
+from rnnkit.cli.common import nonnegative_float, positive_int, run_folder
 from rnnkit.cli.demo_options import add_length_training, check_save_load, demo_file
-from rnnkit.cli.given import given
+from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
 from rnnkit.demos.pointer_sort import MODEL_FILE, PointerDemoConfig, run_pointer_demo
@@ -58,6 +58,10 @@ def register(groups) -> None:
                    help="decode the tests by beam search of K beams (default 1: greedy decoding); with --task "
                         "hull a hypothesis that points at the end marker is finished, and the most probable "
                         "finished one wins")
+    p.add_argument("--length-norm", type=nonnegative_float, default=0.0, metavar="ALPHA",
+                   help="with --task hull and --beam K: rank the finished hulls by GNMT's length-normalised score "
+                        "log P / lp, lp = ((5 + steps) / 6)^ALPHA, the steps counting the end marker (0, the "
+                        "default: by log P, which favours fewer steps)")
     p.add_argument("--save", type=run_folder, metavar="DIR",
                    help=f"write the trained network to DIR/{MODEL_FILE} (a checkpoint: safetensors arrays and "
                         "JSON, written atomically), to test it again with --load DIR")
@@ -106,11 +110,19 @@ def run(args: argparse.Namespace) -> int:
                   max_len=args.max_len)
     if args.load is not None:
         model, task, cfg = load_demo_model(args)
+    refuse_unused(args, [("--length-norm", args.beam == 1, "with --beam 1 (greedy decoding ranks no finished "
+                                                            "hulls): give --beam K"),
+                         ("--length-norm", task == "sort", "on sorting (every output has n steps, so lp is the "
+                                                           "same for all; it ranks --task hull's hulls)")])
     what = "Sorting numbers" if task == "sort" else "Convex hulls of points"
     print(f"{what} with a pointer network{' loaded from ' + args.load if model else ''}: LSTM encoder and decoder "
           f"of {cfg.hidden} units, additive pointer; {cfg.steps} Adam steps of {cfg.batch_size} sequences of "
           f"{cfg.min_len}-{cfg.max_len} {'numbers' if task == 'sort' else 'points'} (seed {cfg.seed})")
-    run_demo = run_hull_demo if task == "hull" else run_pointer_demo
     with blas_threads(args):  # one BLAS thread unless --threads: the products are small
-        run_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print, model=model, save=args.save)
+        if task == "hull":
+            run_hull_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print, model=model, save=args.save,
+                          length_norm=args.length_norm)
+        else:
+            run_pointer_demo(cfg, args.test_lengths, args.test_size, args.beam, log=print, model=model,
+                             save=args.save)
     return 0

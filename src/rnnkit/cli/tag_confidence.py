@@ -25,7 +25,8 @@ import math
 
 from rnnkit.cli.common import positive_int
 from rnnkit.cli.given import refuse_unused
-from rnnkit.data.conll import format_columns, format_conllu
+from rnnkit.data.columns import format_columns
+from rnnkit.data.conll import format_conllu
 from rnnkit.data.slash import format_slash, lines_around
 from rnnkit.tagging.confidence import SPAN_SCHEMES, confidence
 from rnnkit.tagging.io import DataSpec, TaggingData

@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections import Counter
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 
 from rnnkit.cli.file_looks import conllu_reason, head_lines, looks_like_conllu, plain_text_reason, tsv_reason
@@ -176,6 +177,8 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
             raise
         if spec.format == "segmented" and not conllu:
             _slash_as_segmented(path, data, "training" if training else format_from)
+        if spec.format == "columns":
+            _refuse_texts_as_columns(path, data)
         if training:
             if repair:
                 from rnnkit.cli.text_warnings import warn
@@ -230,6 +233,16 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
         if joint == " ":
             reads = reads[0].upper() + reads[1:]
         raise DataError(f"{problem}{looks}{joint}{reads}") from None
+
+
+def _refuse_texts_as_columns(path: str, data: TaggingData) -> None:
+    """label<TAB>text, a classifier's data, reads as two columns, since a tab-separated column may hold spaces (a
+    token ``New York``): refused when its rows look so (:func:`tsv_reason`), for the handler above to say what the
+    file looks like and what to do."""
+    rows = list(islice((row for s in data.source for row in s.rows), 200))
+    if data.source and data.source[0].sep == "\t" and tsv_reason(["\t".join(row) for row in rows]):
+        raise DataError(f"{path}: expected a token a line in its tab-separated columns, got texts in the last one "
+                        f"({len(rows[0][-1].split())} words in the first)")
 
 
 FORMAT_NAMES = {"conllu": "CoNLL-U", "columns": "column files", "segmented": "segmented text",

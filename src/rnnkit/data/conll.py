@@ -1,4 +1,4 @@
-"""CoNLL-U treebanks and CoNLL-2000-style column files, read and written back.
+"""CoNLL-U treebanks, read and written back.
 
 CoNLL-U (Universal Dependencies): one word a line with 10 tab-separated columns
 ``ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC``, comment lines (``# sent_id = ...``) before
@@ -9,9 +9,7 @@ sentence keeps its raw lines, line ends included, so :func:`format_conllu` can g
 bytes with only the UPOS or XPOS column replaced by predictions (or, for tags that are neither, ``Tag=...``
 added to MISC).
 
-Column files (CoNLL-2000 ``word POS chunk``): whitespace-separated columns, a blank line between
-sentences; the word and tag columns are chosen by index.  ``-DOCSTART-`` lines (CoNLL-2003) mark
-documents, not sentences: they are skipped when ``skip_docstart`` is true.
+Column files (CoNLL-2000 ``word POS chunk``) are read and written by :mod:`rnnkit.data.columns`.
 
 Every file may be ``.gz`` or ``.xz`` compressed (by its name; :mod:`rnnkit.data.files`).  A malformed line raises
 :class:`rnnkit.errors.DataError` naming the file and line, what was expected and what came.
@@ -23,7 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rnnkit.data.files import read_text_file, text_lines, write_text_file
+from rnnkit.data.files import read_text_file, write_text_file
 from rnnkit.errors import DataError, NoSentencesError
 from rnnkit.english import a_or_an_letters
 
@@ -163,7 +161,7 @@ def read_conllu(path: str | os.PathLike, column: str = "upos", encoding: str = "
     return parse_conllu(read_text_file(path, encoding), column, name=str(path))
 
 
-def _check_predictions(words: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> None:
+def check_predictions(words: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> None:
     if len(predictions) != len(words):
         raise ValueError(f"Expected predictions for {len(words)} sentences, got {len(predictions)}")
     for k, (sent, pred) in enumerate(zip(words, predictions)):
@@ -219,7 +217,7 @@ def format_conllu(sentences: Sequence[ConlluSentence], predictions: Sequence[Seq
     UPOS and XPOS stay as they are, for tags that are neither (a chunker's, a NER model's).  ``probs``: one
     string per word, written to MISC as ``TagProb=P`` (:data:`MISC_PROB`); without them a ``TagProb`` the
     input holds (a file tagged with --probs before) is dropped, as it was the probability of a tag now replaced."""
-    _check_predictions([s.words for s in sentences], predictions)
+    check_predictions([s.words for s in sentences], predictions)
     tag_index = None if column == "misc" else _tag_index(column)
     out: list[str] = []
     for k, (sentence, pred) in enumerate(zip(sentences, predictions)):
@@ -249,89 +247,6 @@ def write_conllu(path: str | os.PathLike, sentences: Sequence[ConlluSentence],
     write_text_file(path, format_conllu(sentences, predictions, column), encoding)
 
 
-@dataclass
-class ColumnSentence:
-    """One sentence of a column file: the chosen word and tag columns and all its rows."""
-
-    words: list[str]
-    tags: list[str] | None  # None when read with tag_column=None (unlabelled text)
-    rows: list[list[str]] = field(repr=False)  # every column of every token line
-    line_number: int = 0  # 1-based line of the sentence's first token
-    lead: tuple[str, ...] = ()  # the lines before it that are not its own: -DOCSTART-, extra blank lines
-    trail: tuple[str, ...] = ()  # the last sentence's: such lines after it, at the file's end
-
-
-def check_column(index: int, n_columns: int, what: str, where: str) -> None:
-    """DataError when column ``index`` (negative: from the end) is not in a line of ``n_columns``;
-    ``what`` names it for the message ("tag column", the --tag-column option's)."""
-    if not -n_columns <= index < n_columns:
-        raise DataError(f"{where}: {what} {index} asked for, but the line has {n_columns} column"
-                        f"{'s' * (n_columns != 1)}; choose one from 0 to {n_columns - 1} (or -1 for the last)")
-
-
-def _odd_space(line: str) -> str:
-    """For a column-count error: the first whitespace character of ``line`` other than space and tab (a
-    no-break space inside "10 000", a line separator), which splits columns as a space does."""
-    odd = next((c for c in line if c.isspace() and c not in " \t\r\n"), None)
-    if odd is None:
-        return ""
-    import unicodedata
-
-    name = unicodedata.name(odd, "a control character").lower()
-    return (f"; the line holds U+{ord(odd):04X} ({name}), which separates columns as a space does: replace it "
-            "(e.g. with nothing or '_') inside tokens")
-
-
-def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int | None = -1,
-                 encoding: str = "utf-8", skip_docstart: bool = True) -> list[ColumnSentence]:
-    """Sentences of a whitespace-separated column file (CoNLL-2000 ``word POS chunk``).
-
-    Every token line must have as many columns as the file's first token line.  ``tag_column`` may
-    be None for a file without tags.  Column indices may be negative (-1 is the last column).
-    """
-    for argument, value in (("word_column", word_column), ("tag_column", tag_column)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise TypeError(f"Expected {argument} to be an int, got {type(value).__name__}")
-    name = str(path)
-    sentences: list[ColumnSentence] = []
-    rows: list[list[str]] = []
-    first_line = 0
-    n_columns = 0
-    lines = text_lines(read_text_file(path, encoding)) + [""]  # the sentinel closes the last sentence
-    pending: list[str] = []  # lines since the last sentence and the blank line that ended it
-    lead: tuple[str, ...] = ()
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
-        if fields and skip_docstart and fields[0] == "-DOCSTART-":
-            pending.append(line)  # kept, so that tag --format columns writes it back in its place
-            continue
-        if fields:
-            where = f"{name}:{number}"
-            if n_columns == 0:
-                n_columns = len(fields)
-                check_column(word_column, n_columns, "word column", where)
-                if tag_column is not None:
-                    check_column(tag_column, n_columns, "tag column", where)
-            elif len(fields) != n_columns:
-                raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
-                                f"token line, got {len(fields)}{_odd_space(line)}")
-            if not rows:
-                first_line, lead, pending = number, tuple(pending), []
-            rows.append(fields)
-            continue
-        if rows:
-            words = [row[word_column] for row in rows]
-            tags = None if tag_column is None else [row[tag_column] for row in rows]
-            sentences.append(ColumnSentence(words, tags, rows, first_line, lead))
-            rows = []
-        elif number < len(lines):  # a blank line that ends no sentence (not the sentinel)
-            pending.append(line)
-    if not sentences:
-        raise no_sentences(f"{name}: expected sentences of whitespace-separated columns", lines[:-1])
-    sentences[-1].trail = tuple(pending)  # a -DOCSTART- after the last sentence: written back too
-    return sentences
-
-
 def no_sentences(expected: str, lines: list[str]) -> NoSentencesError:
     """The error for a file of ``lines`` without a sentence: said as what it holds (blank lines, -DOCSTART-
     lines), an empty file only when it is one."""
@@ -340,37 +255,3 @@ def no_sentences(expected: str, lines: list[str]) -> NoSentencesError:
                                                                  (len(lines) - docstart, "blank")) if n]
     return NoSentencesError(f"{expected}, got no sentences: only {' and '.join(parts)}" if parts
                             else f"{expected}, got an empty file", lines)
-
-
-def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Sequence[str]],
-                   column: int | None = None, sep: str = " ") -> str:
-    """Column text of the sentences with ``predictions`` appended (column None) or replacing ``column``.
-
-    Appending gives ``word POS gold predicted``, the input the conlleval script reads.  The lines
-    read between sentences (``-DOCSTART-``, extra blank lines) are written back in their places, so a
-    file read by :func:`read_columns` comes back line for line (a last blank line added).
-    """
-    _check_predictions([s.words for s in sentences], predictions)
-    out: list[str] = []
-    for k, (sentence, pred) in enumerate(zip(sentences, predictions)):
-        out.extend(line + "\n" for line in sentence.lead)  # -DOCSTART- and extra blank lines, as read
-        for row, tag in zip(sentence.rows, pred):
-            row = list(row)
-            if column is None:
-                row.append(tag)
-            elif -len(row) <= column < len(row):
-                row[column] = tag
-            else:
-                raise ValueError(f"Expected column from {-len(row)} to {len(row) - 1} (or None to append), "
-                                 f"got {column} for sentence {k}")
-            out.append(sep.join(row) + "\n")
-        out.append("\n")
-        out.extend(line + "\n" for line in sentence.trail)  # after the file's last sentence
-    return "".join(out)
-
-
-def write_columns(path: str | os.PathLike, sentences: Sequence[ColumnSentence],
-                  predictions: Sequence[Sequence[str]], column: int | None = None, sep: str = " ",
-                  encoding: str = "utf-8") -> None:
-    """Write a column file with the predictions appended or in place of ``column`` (see format_columns)."""
-    write_text_file(path, format_columns(sentences, predictions, column, sep), encoding)

@@ -69,15 +69,17 @@ def hull_batch(rng: np.random.Generator, lengths: np.ndarray, dtype: object = np
 
 
 def evaluate_hull(model: PointerNet, n: int, count: int, rng: np.random.Generator, batch_size: int = 250,
-                  beam: int = 1) -> dict[str, float]:
-    """Decoding (greedy, or ``beam`` beams), stopped at the end marker, of ``count`` examples of ``n`` points:
+                  beam: int = 1, length_norm: float = 0.0) -> dict[str, float]:
+    """Decoding (greedy, or ``beam`` beams, the finished hulls ranked by S / lp(m) with lp's alpha =
+    ``length_norm``), stopped at the end marker, of ``count`` examples of ``n`` points:
     {"exact": share of outputs equal to the hull in order, "per_position": share of the answers' steps (the end
     included) pointed at rightly, "same_points": share naming exactly the hull's points}."""
     exact = same = right = steps = 0
     for lo in range(0, count, batch_size):
         size = min(batch_size, count - lo)
         x, lengths, targets, target_lengths = hull_batch(rng, np.full(size, n), model.dtype)
-        out = model.beam_search(x, lengths, beam, end=0)[0]  # (<= n + 1, B): up to every point, then the end
+        # (<= n + 1, B): up to every point, then the end
+        out = model.beam_search(x, lengths, beam, end=0, length_norm=length_norm)[0]
         for b in range(size):
             got = list(out[:, b])
             got = got[: got.index(0) + 1] if 0 in got else got
@@ -91,18 +93,20 @@ def evaluate_hull(model: PointerNet, n: int, count: int, rng: np.random.Generato
 
 def run_hull_demo(cfg: PointerDemoConfig, test_lengths: Sequence[int], test_size: int = 1000, beam: int = 1,
                   log: Callable[[str], None] = print, model: PointerNet | None = None,
-                  save: str | os.PathLike | None = None) -> dict[int, dict[str, float]]:
+                  save: str | os.PathLike | None = None, length_norm: float = 0.0) -> dict[int, dict[str, float]]:
     """Train on hulls of min_len..max_len points (or take ``model``; ``save``:
     :func:`rnnkit.demos.pointer_sort.trained_or_loaded`), then test at each of ``test_lengths`` (greedy decoding,
-    or ``beam`` beams); returns {n: evaluate_hull's dict}."""
+    or ``beam`` beams with lp's alpha = ``length_norm``); returns {n: evaluate_hull's dict}."""
     model, said = trained_or_loaded(cfg, hull_batch, 3, "hull", model, save, log)
     log(said)
     how = "greedy decoding" if beam == 1 else f"beam search, {beam} beams"
+    how += f", length penalty alpha {length_norm:g}" if length_norm else ""
     log(f"test, {test_size} point sets per size, {how} (trained on n = {cfg.min_len}..{cfg.max_len}):")
     log("     n   exact hull   per position   same points")
     results = {}
     for n in test_lengths:
-        m = evaluate_hull(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]), beam=beam)
+        m = evaluate_hull(model, n, test_size, np.random.default_rng([cfg.seed, 2, n]), beam=beam,
+                          length_norm=length_norm)
         results[n] = m
         longer = "  (more points than in training)" if n > cfg.max_len else ""
         log(f"  {n:>4}   {100 * m['exact']:9.1f}%   {100 * m['per_position']:11.1f}%   "

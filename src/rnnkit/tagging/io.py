@@ -30,7 +30,8 @@ from rnnkit import checkpoint as ckpt
 from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
                                    restore_params, save_task_checkpoint)
 from rnnkit.checks import check_bool, check_int_sequence
-from rnnkit.data.conll import check_column, format_columns, format_conllu, read_columns, read_conllu
+from rnnkit.data.columns import check_column, format_columns, read_columns
+from rnnkit.data.conll import format_conllu, read_conllu
 from rnnkit.data.segmentation import format_segmented, read_segmented, tags_to_words, words_to_tags
 from rnnkit.data.slash import format_slash, read_slash
 from rnnkit.errors import CheckpointError, DataError

@@ -1,0 +1,78 @@
+"""Tab-separated column files: a line holding a tab between its columns is split at tabs, so a token may hold a
+space (``New York``), and ``tag --format columns`` writes the columns back with the file's own separator.  Before,
+every line was split at whitespace: such a line failed with "expected 4 ... columns ..., got 5" and no hint, and the output
+of a tab-separated file came back separated by spaces."""
+from __future__ import annotations
+
+import pytest
+from clirun import run_cli
+from test_formats import expect_data_error, write
+
+from rnnkit.data.columns import column_fields, format_columns, read_columns
+
+TABBED = "-DOCSTART-\t-X-\tO\n\nThe\tDT\tO\nNew York\tNNP\tB-LOC\n\nIt\tPRP\tO\nrains\tVBZ\tO\n\n"
+FAST = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
+
+
+def test_a_line_with_a_tab_is_split_at_tabs_only_and_one_without_at_whitespace():
+    assert column_fields("New York\tNNP\tB-LOC") == ["New York", "NNP", "B-LOC"]
+    assert column_fields("  word \t\t POS\t chunk \r") == ["word", "POS", "chunk"]  # aligned: runs of tabs
+    assert column_fields("word  POS chunk") == ["word", "POS", "chunk"]
+    assert column_fields(" \t ") == [] and column_fields("") == []
+
+
+def test_a_tab_separated_file_reads_tokens_with_spaces_and_is_written_back_as_read(tmp_path):
+    path = write(tmp_path, "t.txt", TABBED)
+    sentences = read_columns(path)
+    assert [s.words for s in sentences] == [["The", "New York"], ["It", "rains"]]
+    assert [s.tags for s in sentences] == [["O", "B-LOC"], ["O", "O"]]
+    assert {s.sep for s in sentences} == {"\t"}
+    replaced = format_columns(sentences, [s.tags for s in sentences], column=-1)
+    assert replaced == TABBED  # line for line, tabs and all
+    assert format_columns(sentences, [["A", "B"], ["C", "D"]]).splitlines()[3] == "New York\tNNP\tB-LOC\tB"
+    spaced = read_columns(write(tmp_path, "s.txt", "The DT O\nrains VBZ O\n"))
+    assert spaced[0].sep == " " and format_columns(spaced, [["X", "Y"]]) == "The DT O X\nrains VBZ O Y\n\n"
+
+
+def test_a_line_split_otherwise_than_the_first_is_said_so(tmp_path):
+    path = write(tmp_path, "a.txt", "The\tDT\tO\nNew York NNP B-LOC\n")
+    with expect_data_error(path, 2, "expected 3 whitespace-separated columns like the first token line, got 4 (the "
+                           "first token line's columns are separated by tabs, this line's by spaces)"):
+        read_columns(path)
+    path = write(tmp_path, "b.txt", "The DT O\nNew York\tNNP B-LOC\n")
+    with expect_data_error(path, 2, "got 2 split at its tabs (a line holding a tab between its columns is split at "
+                           "tabs; the first token line's columns are separated by spaces)"):
+        read_columns(path)
+
+
+@pytest.mark.parametrize("probs", [[], ["--probs"]])
+def test_tag_keeps_a_tab_separated_files_tabs_and_its_tokens_with_spaces(tmp_path, capsys, probs):
+    train = str(write(tmp_path, "train.txt", TABBED * 3))
+    code, _, err = run_cli(capsys, ["train", "tagger", "--format", "columns", "--train", train, *FAST, "--run-dir",
+                                    str(tmp_path / "run")])
+    assert code == 0, err
+    code, out, err = run_cli(capsys, ["tag", str(tmp_path / "run"), "--format", "columns", train, *probs])
+    assert code == 0, err
+    lines = out.splitlines()
+    tagged = [line.split("\t") for line in lines if line and not line.startswith("-DOCSTART-")]
+    assert {len(row) for row in tagged} == {4 + len(probs)}, out  # the prediction (and its probability) appended
+    assert [row[0] for row in tagged[:4]] == ["The", "New York", "It", "rains"], out
+    # the input line for line, its tabs kept: each token line with its new columns after a tab
+    want = (TABBED * 3).splitlines()
+    assert len(lines) == len(want), out
+    for line, source in zip(lines, want):
+        kept = source == "" or source.startswith("-DOCSTART-")  # written back as read
+        assert line == source if kept else line.startswith(source + "\t"), (line, source)
+
+
+def test_trailing_tabs_and_lines_mixing_spaces_and_tabs_read_as_before(tmp_path):
+    """Trailing spaces and tabs (hand-edited files) are no separator, and a line mixing spaces and a tab between
+    its columns is split at whitespace when only that gives the file's column count: both read before the tab
+    rule, and the tab rule broke them."""
+    from rnnkit.data.columns import read_columns
+
+    path = tmp_path / "mixed.txt"
+    path.write_text("The DT B-NP  \t\nmeeting NN\tI-NP\t\n\nNew York\tNNP\tB-NP\n", encoding="utf-8")
+    first, second = read_columns(path)
+    assert first.words == ["The", "meeting"] and first.tags == ["B-NP", "I-NP"]
+    assert second.words == ["New York"] and second.tags == ["B-NP"]
