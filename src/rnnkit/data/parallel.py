@@ -108,7 +108,8 @@ def read_tsv_pairs(
     """Pairs from ``source<TAB>target`` lines; ``columns`` = (source, target), 0-based, picks them from
     lines of more fields (Tatoeba's files add an attribution: ``columns=(0, 1)``).  ``header=True`` skips the
     first line; without it, a first line whose two fields are column names (``source<TAB>target``,
-    ``zh<TAB>en``) raises DataError rather than becoming a pair (:mod:`rnnkit.data.pair_header`).
+    ``zh<TAB>en``) raises DataError rather than becoming a pair (:mod:`rnnkit.data.pair_header`), one that may be
+    (``input<TAB>output``) a warning.
 
     Every line must have as many tab-separated fields as the first one: a stray tab inside a sentence
     would otherwise silently move words to the wrong side.  Without ``columns`` a line must have two:
