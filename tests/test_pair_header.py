@@ -1,5 +1,5 @@
 """A first line of column names in a source<TAB>target file: refused only when no sentence pair reads so, a guess
-warned about and trained on."""
+warned about and trained on, and --header on a file whose first line is a pair warned about."""
 from __future__ import annotations
 
 import warnings
@@ -42,3 +42,13 @@ def test_other_column_names_are_a_guess_warned_about_and_read(tmp_path):
         pairs = read_tsv_pairs(write(tmp_path / "p.tsv", "input\toutput"))
     assert len(pairs) == 3
 
+
+def test_header_on_a_first_line_that_reads_as_a_pair_is_warned_about(tmp_path):
+    """--header dropped a real first pair without a word when the file had no header."""
+    with pytest.warns(UserWarning, match=r"p.tsv:1: header=True \(--header\) skips the first line as a header, but "
+                                         r"it reads as a sentence pair \('Ein Hund'<TAB>'A dog'\)"):
+        assert len(read_tsv_pairs(write(tmp_path / "p.tsv", "Ein Hund\tA dog"), header=True)) == 2
+    for first in ("source\ttarget", "input\toutput"):  # a header, or a guess at one: no warning
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert len(read_tsv_pairs(write(tmp_path / "h.tsv", first), header=True)) == 2

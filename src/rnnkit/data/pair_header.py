@@ -116,3 +116,11 @@ def refuse_header(path: str | os.PathLike, fields: Sequence[str]) -> None:
         warnings.warn(f"{path}:1: the first line ({_shown(fields)}) may be a header, read as a sentence pair: if "
                       "it is, give header=True (--header) to skip it", stacklevel=3)
 
+
+def warn_not_header(path: str | os.PathLike, fields: Sequence[str]) -> None:
+    """A warning when header=True skips a first line that reads as a pair: a file without a header loses its
+    first pair.  Not refused, as the classifier refuses a label it knows: a pair's words prove nothing."""
+    if header_kind(fields) is None:
+        warnings.warn(f"{path}:1: header=True (--header) skips the first line as a header, but it reads as a "
+                      f"sentence pair ({_shown(fields)}), which is dropped; leave out --header if the file has "
+                      "no header line", stacklevel=3)

@@ -327,6 +327,8 @@ def _run_option_change(key: str, then: dict[str, Any], now: dict[str, Any]) -> s
     file (without a --valid file, a classifier's held-out part may be another: said as other validation data)."""
     if key == "validation data" and then.get(VALID_FILE) is not None and then[VALID_FILE] == now.get(VALID_FILE):
         return "validation data encoded differently (the same --valid file)"
+    if isinstance(then[key], bool) and isinstance(now[key], bool):  # a flag (--header): given or not
+        return f"{key} {'given' if then[key] else 'not given'} then, {'given' if now[key] else 'not given'} now"
     return f"{key} {_option_value(then[key])} then, {_option_value(now[key])} now"
 
 
