@@ -242,3 +242,19 @@ def test_a_header_line_is_refused_or_skipped_with_header(data, model, tmp_path, 
     code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["src"], data["tgt"], "--header", "--run-dir",
                                     str(run), *SMALL])
     assert code == 2 and "--header has no effect without a TSV file" in err, err
+
+
+def test_resume_with_another_header_is_refused_and_a_dropped_pair_is_warned_about(tmp_path, capsys):
+    """A run started with --header and resumed without it trained on one pair more, silently (the data's
+    fingerprint is of the file's bytes); --header on a file without a header dropped its first pair unsaid."""
+    src, tgt = corpus(30, 2)
+    plain = write(tmp_path / "plain.tsv", [f"{s}\t{t}" for s, t in zip(src, tgt)])
+    run = ["train", "seq2seq", "--train", plain, "--run-dir", str(tmp_path / "run"), "--epochs", "2", *SMALL]
+    code, out, err = run_cli(capsys, [*run, "--header", "--max-steps", "1"])
+    assert code == 0 and "train: 29 pairs" in out + err, out + err
+    assert f"plain.tsv:1: header=True (--header) skips the first line as a header, but it reads as a sentence pair " \
+           f"({src[0][:20]!r}<TAB>{tgt[0][:20]!r})" in err, err
+    code, out, err = run_cli(capsys, [*run, "--resume"])
+    assert code == 2 and "other training options (--header given then, not given now" in err, err
+    code, out, err = run_cli(capsys, [*run, "--resume", "--header"])
+    assert code == 0 and "resumed from" in out + err, (out, err)

@@ -103,3 +103,41 @@ def test_an_empty_input_exits_0_and_says_so(model, capsys, monkeypatch, tmp_path
     for extra in ([], ["--line-buffered"]):
         code, out, err = run_cli(capsys, ["translate", model, *extra])
         assert code == 0 and out == "" and "<stdin>: no input lines" in err and err.count("\n") == 1, err
+
+
+def _translate(model: str, data: bytes, extra: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "translate", model, *extra], input=data,
+                          capture_output=True)
+
+
+def test_line_by_line_says_what_batch_mode_says_of_a_line_that_does_not_decode(model):
+    """Read line by line, the line alone was guessed from (``\\xff kat``: "looks like UTF-16 big-endian", where the
+    input read whole is cp1252) and the offset was within it."""
+    data = b"ein rot hund\n\xff kat\n"
+    whole, lines = _translate(model, data, []), _translate(model, data, ["--line-buffered"])
+    said = whole.stderr.decode().strip().splitlines()[-1]
+    assert whole.returncode == 2 and said.startswith("rnnkit: error: <stdin>:2: byte 0xff at offset 13 is not valid "
+                                                     "UTF-8; it looks like Windows Western European (cp1252)"), said
+    assert lines.returncode == 2 and lines.stderr.decode().strip().splitlines()[-1] == said, lines.stderr
+
+
+def test_an_alias_of_utf16_is_read_whole_as_utf16_is(model):
+    """--encoding u16 (Python's alias of utf-16) was not recognised as UTF-16, whose line ends are not the byte
+    0x0a, and read line by line: a NUL byte refused."""
+    data = "".join(s + "\n" for s in SOURCES).encode("utf-16")
+    whole = _translate(model, data, ["--encoding", "utf-16"])
+    for alias in ("u16", "UTF_16"):
+        lines = _translate(model, data, ["--encoding", alias, "--line-buffered"])
+        assert lines.returncode == 0 and lines.stdout == whole.stdout and whole.returncode == 0, lines.stderr
+
+
+def test_a_long_input_keeps_its_first_part_and_counts_the_rest(monkeypatch):
+    """Past the bytes kept to guess from, the line number and the offset still count every line before."""
+    import rnnkit.data.files as files
+    from rnnkit.errors import DataError
+
+    monkeypatch.setattr(files, "_SEEN", 20)
+    data = b"".join(b"ein rot hund %d\n" % k for k in range(5)) + b"\xff kat\n"  # 5 lines of 15 bytes
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    with pytest.raises(DataError, match=r"^<stdin>:6: byte 0xff at offset 75 is not valid UTF-8; it looks like "):
+        list(files.stdin_lines("utf-8"))

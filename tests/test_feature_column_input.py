@@ -55,3 +55,26 @@ def test_python_tag_takes_features_and_refuses_them_nested_wrongly(chunker):
         loaded.tag("the cat sat", features=[[["DET"], ["NOUN", "x"], ["VERB"]]])
     with pytest.raises(TypeError, match=r"Expected features\[0\] as a list of each word's feature values, got str"):
         loaded.spans("the cat sat", features=["DET NOUN VERB"])
+
+
+def test_python_features_of_another_type_or_length_are_said_in_the_callers_words(chunker, tmp_path):
+    """An int or None feature value was tagged silently (matching no feature seen in training); a word count
+    that differs was said as data.features[0], a name the caller never wrote; and features=[] on a model
+    without feature columns was taken."""
+    loaded = LoadedTagger(chunker / "run" / "last.safetensors")
+    for value in (3, None):
+        with pytest.raises(TypeError, match=rf"Expected features\[0\]\[1\] to hold str values, as a column file's "
+                                            rf"are, got {type(value).__name__} {value}"):
+            loaded.tag("the cat sat", features=[[["DET"], [value], ["VERB"]]])
+    with pytest.raises(ValueError, match=r"^Expected features for sentence 1 to hold one entry per token \(3\), got 2$"):
+        loaded.tag("the cat sat", features=[[["DET"], ["NOUN"]]])
+    with pytest.raises(ValueError, match=r"^Expected features= for each of the 2 sentences, got 1$"):
+        loaded.tag(["the cat", "a dog"], features=[[["DET"], ["NOUN"]]])
+    from rnnkit.cli.main import main
+
+    assert main(["train", "tagger", "--train", str(chunker / "train.txt"), "--format", "columns", "--scheme", "bio",
+                 "--epochs", "1", "--run-dir", str(tmp_path / "plain"), *SMALL]) == 0
+    plain = LoadedTagger(tmp_path / "plain" / "last.safetensors")
+    for given in ([], [[["DET"], ["NOUN"], ["VERB"]]]):
+        with pytest.raises(ValueError, match="features= given, but the model was trained without feature columns"):
+            plain.tag(["the cat sat"], features=given)

@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -366,3 +367,19 @@ def test_resume_with_another_train_scheme_names_that_option_alone(tmp_path, caps
     code, _, err = run_cli(capsys, [*base, "--epochs", "2", "--train-scheme", "bioes", "--resume", "--lr", "0.5"])
     assert code == 2 and "(--lr (TrainConfig.lr) 0.001 then, 0.5 now; --train-scheme (train_scheme) 'bio' then, " \
                          "'bioes' now); resume with" in err, err
+
+
+def test_resume_with_another_train_scheme_and_another_valid_file_names_both(tmp_path, capsys):
+    """Another --train-scheme always dropped the validation data's change as its consequence, hiding a --valid
+    file changed at the same time: it is dropped only when the --valid file is the same bytes."""
+    data = tmp_path / "ner.txt"
+    data.write_text(_ner(30), encoding="utf-8")
+    (tmp_path / "dev.txt").write_text(_ner(10, seed=1), encoding="utf-8")
+    (tmp_path / "dev2.txt").write_text(_ner(10, seed=2), encoding="utf-8")
+    base = ["train", "tagger", "--train", str(data), "--format", "columns", "--scheme", "bio", "--crf", "--embed", "4",
+            "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0", "--run-dir", str(tmp_path / "r")]
+    assert run_cli(capsys, [*base, "--valid", str(tmp_path / "dev.txt"), "--epochs", "1"])[0] == 0
+    code, _, err = run_cli(capsys, [*base, "--valid", str(tmp_path / "dev2.txt"), "--epochs", "2", "--train-scheme",
+                                    "bioes", "--resume"])
+    assert code == 2 and "--train-scheme (train_scheme) 'bio' then, 'bioes' now" in err, err
+    assert re.search(r"other training options \(validation data \w{12} then, \w{12} now; --train-scheme", err), err

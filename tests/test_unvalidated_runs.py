@@ -53,7 +53,7 @@ def test_a_run_stopped_before_its_first_validation_is_not_said_to_have_none(runs
     assert "no epoch validated yet (stopped at step 1, before epoch 1's end)" in best, best
     assert "without validation" not in best
     code, out, err = run_cli(capsys, ["info", "--json", str(run / "last.safetensors")])
-    assert json.loads(out)["training"]["validation"] is True
+    assert json.loads(out)["training"]["validation"] is True and json.loads(out)["training"]["unvalidated"] is True
     code, _, err = run_cli(capsys, ["export", str(run), "-o", str(tmp_path / "m.safetensors")])
     assert code == 0, err
     assert "no best.safetensors: no epoch validated yet (stopped at step 1, before epoch 1's end); its last " \
@@ -89,3 +89,17 @@ def test_info_of_a_run_folder_describes_its_best_else_its_last_checkpoint(runs, 
     assert json.loads(out)["run_folder"] is None
     code, _, err = run_cli(capsys, ["info", str(tmp_path)])  # a folder without checkpoints: one line
     error_line(code, err, f"{tmp_path}: no best.safetensors or last.safetensors in it")
+
+
+def test_info_and_export_read_unvalidated_from_the_one_field(runs, tmp_path, capsys, monkeypatch):
+    """"Has validation data and no epoch ended" was computed twice (export and info); both now read
+    checkpoint_info.training()'s field: with it turned off, neither says the run is unvalidated."""
+    import rnnkit.checkpoint_info as checkpoint_info
+
+    training = checkpoint_info.training
+    monkeypatch.setattr(checkpoint_info, "training", lambda meta: {**training(meta), "unvalidated": False})
+    run = runs / "tagger-True"
+    code, out, err = run_cli(capsys, ["info", str(run / "last.safetensors")])
+    assert code == 0 and "no epoch validated yet" not in _row(out, "best"), out
+    code, _, err = run_cli(capsys, ["export", str(run), "-o", str(tmp_path / "m.safetensors")])
+    assert code == 0 and "no epoch validated yet" not in err, err

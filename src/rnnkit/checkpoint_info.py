@@ -26,9 +26,9 @@ dict with these keys (a fact the file does not hold is None)::
                        array the file holds, by its top-level prefix (model, optim, raw, carry)
     training           a training checkpoint's progress: epoch (the epochs ended), step, steps_into_epoch
                        (the steps since the last epoch's end: 0 at an epoch's end), epochs (planned), stopped_early,
-                       best {metric, value, epoch}, validation (whether the run has validation data; None in
-                       checkpoints that do not record it), lr, optimizer, seconds (training and validation, summed
-                       over the epochs), last_epoch_time, train_loss (the last epoch's); else None
+                       best {metric, value, epoch}, validation (whether the run has validation data; None if not
+                       recorded), unvalidated (it has, and no epoch has ended), lr, optimizer, seconds (training and
+                       validation, summed over the epochs), last_epoch_time, train_loss (the last epoch's); else None
     options            {"train_config": ..., "run_options": ...} as the run stored them (``rnnkit info`` adds
                        "command" and "chosen": :func:`rnnkit.cli.defaults.chosen_options`), or {"demo": ...} the
                        settings a demo stored with its model (``demo pointer --save``'s, ``demo ctc --save``'s,
@@ -380,7 +380,8 @@ def training(meta: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             best = {"metric": metric, "value": value, "epoch": marked[-1].get("epoch")}
     hyper = optimizer.get("hyperparameters") if isinstance(optimizer.get("hyperparameters"), dict) else {}
-    lr = _number(epochs[-1].get("lr")) if epochs else None
+    last = epochs[-1] if epochs else {}  # the last epoch's record
+    lr = _number(last.get("lr"))
     seconds = [_number(e.get(k)) for e in epochs for k in ("train_seconds", "valid_seconds")]
     run_options = meta.get("run_options") if isinstance(meta.get("run_options"), dict) else {}
     # the validation data's fingerprint, None without it (every task records it); absent from older checkpoints
@@ -388,10 +389,10 @@ def training(meta: dict[str, Any]) -> dict[str, Any]:
     return {"epoch": loop.get("epoch"), "step": loop.get("step"),
             "steps_into_epoch": steps_into_epoch(loop.get("step"), loop.get("history")), "epochs": config.get("epochs"),
             "stopped_early": loop.get("stopped_early"), "best": best, "validation": validation,
-            "lr": lr if lr is not None else _number(hyper.get("lr")), "optimizer": optimizer.get("class"),
+            "unvalidated": bool(validation) and not loop.get("epoch"), "optimizer": optimizer.get("class"),
+            "lr": lr if lr is not None else _number(hyper.get("lr")), "train_loss": _number(last.get("train_loss")),
             "seconds": round(sum(s for s in seconds if s is not None), 3) if epochs else None,
-            "last_epoch_time": epochs[-1].get("time") if epochs else None,
-            "train_loss": _number(epochs[-1].get("train_loss")) if epochs else None}
+            "last_epoch_time": last.get("time")}
 
 
 def to_json(info: dict[str, Any]) -> str:

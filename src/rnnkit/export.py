@@ -197,7 +197,7 @@ def written_report(path: Path, output: str | os.PathLike, meta: dict[str, Any], 
     return ExportReport(path, Path(output), kind, meta.get("kind"), record["step"], record["epoch"],
                         path.stat().st_size, written.stat().st_size, record["dtype"], largest, sides,
                         validated=progress["best"] is not None, steps_into_epoch=record.get("steps_into_epoch"),
-                        unvalidated=bool(progress["validation"]) and not progress["epoch"])
+                        unvalidated=progress["unvalidated"])
 
 
 def refuse_output(output: Path, source: Path) -> None:

@@ -20,7 +20,8 @@ _JSON_KEYS = ("file, bytes, format (rnnkit, torch, onnx, arpa, json, sentencepie
               "parameters {total, dtype, groups {NAME: {count, arrays, dtype}}}, stored {total, bytes, groups "
               "{PREFIX: {count, arrays, bytes, dtype}}}, training {epoch "
               "(epochs ended), step, steps_into_epoch (0 at an epoch's end), epochs, stopped_early, best {metric, "
-              "value, epoch}, validation (whether the run has validation data), lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
+              "value, epoch}, validation (whether the run has validation data), unvalidated (it has, and no epoch "
+              "ended yet), lr, optimizer, seconds, last_epoch_time, train_loss}, options {train_config, "
               "run_options, command (the training command, e.g. rnnkit train lm), chosen (the run_options not that "
               "command's defaults)} or {demo (the settings a demo stored with its model: rnnkit demo pointer "
               "--save's task, seed, steps, min_len, max_len, hidden, batch_size, lr, lr_end, clip; demo ctc "
@@ -209,7 +210,7 @@ def _best_text(training: dict[str, Any]) -> str:
     best = training.get("best")
     if best:  # shown as the epoch lines and evaluate show it (accuracy 70.00%, F1 84.34), not as stored (0.7)
         return f"validation {best['metric']} {format_metric(best['metric'], best['value'])} at epoch {best['epoch']}"
-    if training.get("validation") and not training.get("epoch"):
+    if training.get("unvalidated"):
         return f"none: {unvalidated_text(training.get('step'))}, so this last state is the run's model"
     if training.get("validation"):
         return "no validation figure in its epoch records: last epoch's model"

@@ -84,7 +84,8 @@ def register(groups) -> None:
     d.add_argument("--header", action="store_true",
                    help="the TSV files' first line is a header (such as source<TAB>target or zh<TAB>en): skip it in "
                         "every TSV file given (--train, --valid, --test alike); without it, a first line of column "
-                        "names is refused rather than trained on as a pair")
+                        "names is refused rather than trained on as a pair, and with it a first line that reads as "
+                        "a pair is warned about; a resumed run needs the same")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="gru", help="recurrent cell")
     m.add_argument("--attention", choices=["none", "additive", "dot", "general"], default="general",
@@ -354,7 +355,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
             how = " (auto, from the references' script; --bleu-tokenize to choose)" * (args.bleu_tokenize == "auto")
             print(f"valid: BLEU tokenizer {task.bleu_tokenize}{how}", file=sys.stderr)
         done = fit(task, cfg, args.run_dir, args.resume, args.train, show_ppl=True,
-                   options=pretrained.run_options(args))
+                   # --header decides which lines are pairs, and the data's fingerprint is of the files' bytes
+                   options={**pretrained.run_options(args), "--header": args.header})
         if done is None:  # a process other than 0 of several: process 0 reports
             return 0
         best = done[1]

@@ -153,8 +153,9 @@ def _line_by_line(args: argparse.Namespace) -> bool:
     """Whether standard input is translated line by line as it arrives: asked for (--line-buffered), or a
     terminal, where a user types a sentence and waits for it (--plot-attention reads the input to its end).
     UTF-16 and UTF-32 input is read whole: its line ends are not the byte 0x0a a line is read up to."""
-    if args.input is not None or args.encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16",
-                                                                                       "utf32")):
+    from rnnkit.data.encodings import codec_name
+
+    if args.input is not None or codec_name(args.encoding).startswith(("utf-16", "utf-32")):  # (u16 too)
         return False
     return args.line_buffered or (args.plot_attention is None and sys.stdin is not None and sys.stdin.isatty())
 

@@ -253,13 +253,13 @@ def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, st
     """What to tell about ``data`` that did not decode as ``encoding`` (from byte ``start``, when known):
     for UTF-8, what the file probably is (:func:`not_utf8_advice`); for another encoding asked for, the
     likelier ones."""
-    asked = encoding.lower().replace("_", "-")
-    if asked in ("utf-8", "utf8"):
+    asked = codec_name(encoding)
+    if asked == "utf-8":
         return not_utf8_advice(data, name, option, start)
     if utf8_text(data):  # (guess_encodings is for bytes that are not UTF-8: it would name cp1252 for ASCII)
         what = "ASCII" if data.isascii() else "UTF-8"
         return f"it is {what} text, which UTF-8 reads: give encoding='utf-8' (--encoding utf-8, the default)"
-    found = [c for c in guess_encodings(data)[0] if c.replace("_", "-") != asked]
+    found = [c for c in guess_encodings(data)[0] if codec_name(c) != asked]
     if not found:
         return "pass the file's real encoding (--encoding)"
     return (f"pass the file's real encoding (--encoding; it may be {', '.join(found)}), or, "
@@ -283,6 +283,15 @@ def utf8_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def codec_name(encoding: str) -> str:
+    """The codec's own name (``u16`` and ``UTF_16`` are ``utf-16``, ``latin1`` is ``iso8859-1``), by which
+    encodings are compared; a name Python does not know, lower-cased (:func:`check_encoding` refuses it)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding.lower()
 
 
 def check_encoding(encoding: str) -> None:
@@ -345,7 +354,7 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
         if problem is not None:  # a NUL byte: no encoding to advise, it would be refused in turn
             raise DataError(problem) from None
         line = data.count(b"\n", 0, exc.start) + 1
-        shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        shown = "UTF-8" if codec_name(encoding) == "utf-8" else encoding
         hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE",
                                                        start=exc.start)
         raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "

@@ -11,6 +11,7 @@ import errno
 import gzip
 import lzma
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -132,12 +133,40 @@ def stdin_lines(encoding: str = "utf-8") -> Iterator[str]:
     if stream is None:  # (a test's StringIO)
         yield from ((text_lines(line) or [""])[0] for line in iter(sys.stdin.readline, ""))
         return
-    for number, raw in enumerate(iter(stream.readline, b""), start=1):
+    seen = bytearray()  # the first lines, for a line that does not decode to be told of as if read whole
+    skipped = [0, 0]  # the lines and bytes after those kept and before this one
+    for raw in iter(stream.readline, b""):
         try:
             text = decode_bytes(raw, encoding, "<stdin>")
-        except DataError as exc:  # decoded alone, the line is line 1 of what was decoded
-            raise DataError(str(exc).replace("<stdin>:1:", f"<stdin>:{number}:", 1)) from None
+        except DataError as alone:
+            raise _as_read_whole(bytes(seen), raw, encoding, *skipped, alone) from None
+        if skipped[1] or len(seen) + len(raw) > _SEEN:  # a long stream: its first part is enough to guess from
+            skipped = [skipped[0] + 1, skipped[1] + len(raw)]
+        else:
+            seen += raw
         yield (text_lines(text) or [""])[0]
+
+
+NEWLINE = b"\n"
+_SEEN = 1 << 20  # bytes of standard input's first lines kept to tell of a line that does not decode
+
+
+def _as_read_whole(seen: bytes, raw: bytes, encoding: str, lines: int, offset: int, alone: DataError) -> DataError:
+    """The error of standard input's line ``raw``, which does not decode, after the lines ``seen``, as
+    :func:`read_input` gives it reading them whole: the line's number, the byte's offset in the input, the
+    encoding guessed from all of it (one line is too little: ``\\xff kat`` alone reads as UTF-16).  ``lines``
+    and ``offset``: the lines and bytes between ``seen`` and ``raw``, not kept, which the numbers count;
+    ``alone``: the line's error decoded alone, said as line 1, for lines that do decode together."""
+    try:
+        decode_bytes(seen + raw, encoding, "<stdin>")
+    except DataError as exc:
+        message = str(exc)
+    else:  # (a check of the whole, such as ASCII read as UTF-16, judged one line and not all of them)
+        message = str(alone).replace("<stdin>:1:", f"<stdin>:{seen.count(NEWLINE) + 1}:", 1)
+    if not lines:
+        return DataError(message)
+    message = re.sub(r"^<stdin>:(\d+):", lambda m: f"<stdin>:{int(m[1]) + lines}:", message)
+    return DataError(re.sub(r" at offset (\d+)", lambda m: f" at offset {int(m[1]) + offset}", message, count=1))
 
 
 def text_lines(text: str) -> list[str]:

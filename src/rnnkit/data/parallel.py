@@ -29,7 +29,7 @@ import numpy as np
 
 from rnnkit.checks import check_int
 from rnnkit.data.files import read_text_file, text_lines
-from rnnkit.data.pair_header import refuse_header
+from rnnkit.data.pair_header import refuse_header, warn_not_header
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.data.vocab import EOS, UNK, Vocabulary
 from rnnkit.errors import DataError
@@ -108,7 +108,8 @@ def read_tsv_pairs(
     """Pairs from ``source<TAB>target`` lines; ``columns`` = (source, target), 0-based, picks them from
     lines of more fields (Tatoeba's files add an attribution: ``columns=(0, 1)``).  ``header=True`` skips the
     first line; without it, a first line whose two fields are column names (``source<TAB>target``,
-    ``zh<TAB>en``) raises DataError rather than becoming a pair (:mod:`rnnkit.data.pair_header`).
+    ``zh<TAB>en``) raises DataError rather than becoming a pair (:mod:`rnnkit.data.pair_header`), one that may be
+    (``input<TAB>output``) a warning; with it, a first line that reads as a pair is warned about, as it is dropped.
 
     Every line must have as many tab-separated fields as the first one: a stray tab inside a sentence
     would otherwise silently move words to the wrong side.  Without ``columns`` a line must have two:
@@ -157,6 +158,9 @@ def read_tsv_pairs(
     if header and lines and not pairs:  # the line header=True skipped, and nothing after it
         raise DataError(f"{path}: has a header line and no pair after it (header=True, --header, skips the first "
                         "line); add source<TAB>target lines below it, or leave out --header if the line is a pair")
+    skipped = lines[0].split("\t") if header and lines else []
+    if pairs and len(skipped) == n_fields:  # the skipped line as the others are read: its pair, if it is one
+        warn_not_header(path, [skipped[src_col], skipped[tgt_col]])
     return pairs
 
 

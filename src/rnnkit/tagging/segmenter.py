@@ -312,12 +312,27 @@ def sentences_data(loaded: Any, sentences: Any, features: Any = None) -> tuple[A
                       "alone; pass [words] (or ' '.join(words)) to tag it as one sentence", UserWarning,
                       stacklevel=_caller_level())
     if features is not None:
-        if not isinstance(features, Sequence):
-            raise TypeError(f"Expected features as a list (one per sentence), got {type(features).__name__}")
-        features = [_word_features(loaded.spec.feature_columns, k, sentence) for k, sentence in enumerate(features)]
+        features = _features(loaded.spec.feature_columns, features, words)
     data = TaggingData(words, None, features, None)
     check_sentences(data)
     return data, one
+
+
+def _features(columns: Sequence[int], features: Any, words: list[list[str]]) -> list[list[list[str]]]:
+    """``features=`` checked against the model's feature ``columns`` and the sentences' ``words``, in the words
+    of the argument (the data it becomes is internal: ``data.features[0]`` would name nothing the caller wrote)."""
+    if not columns:  # (features=[] too: there is nothing it could give)
+        raise ValueError("features= given, but the model was trained without feature columns: leave it out")
+    if not isinstance(features, Sequence) or isinstance(features, str):
+        raise TypeError(f"Expected features as a list (one per sentence), got {type(features).__name__}")
+    if len(features) != len(words):
+        raise ValueError(f"Expected features= for each of the {len(words)} sentences, got {len(features)}")
+    out = [_word_features(columns, k, sentence) for k, sentence in enumerate(features)]
+    for k, (rows, sentence) in enumerate(zip(out, words)):
+        if len(rows) != len(sentence):
+            raise ValueError(f"Expected features for sentence {k + 1} to hold one entry per token ({len(sentence)}), "
+                             f"got {len(rows)}")
+    return out
 
 
 def _word_features(columns: Sequence[int], k: int, sentence: Any) -> list[list[str]]:
@@ -325,8 +340,6 @@ def _word_features(columns: Sequence[int], k: int, sentence: Any) -> list[list[s
     (``columns``).  A str where a list belongs was read as its characters, one value each, and a list of another
     length tagged silently with values missing or left over."""
     example = "features=[[['PRP'], ['VBZ']]] for 'He reckons' with one feature column"
-    if not columns:
-        raise ValueError("features= given, but the model was trained without feature columns: leave it out")
     if isinstance(sentence, str) or not isinstance(sentence, Sequence):
         raise TypeError(f"Expected features[{k}] as a list of each word's feature values, got "
                         f"{type(sentence).__name__}: {example}")
@@ -335,4 +348,8 @@ def _word_features(columns: Sequence[int], k: int, sentence: Any) -> list[list[s
         if isinstance(values, str) or not isinstance(values, Sequence) or len(values) != n:
             raise ValueError(f"Expected features[{k}][{i}] as a list of {n} value{'s' * (n != 1)}, one per feature "
                              f"column {list(columns)}, got {values!r:.40}: {example}")
+        other = next((v for v in values if not isinstance(v, str)), None)
+        if other is not None or None in values:  # a column file's values are str: an int matches no feature seen
+            raise TypeError(f"Expected features[{k}][{i}] to hold str values, as a column file's are, got "
+                            f"{type(other).__name__} {other!r:.20}: {example}")
     return [list(values) for values in sentence]

@@ -104,7 +104,8 @@ _ABSENT_TASK_FIELDS = {"train_scheme": lambda saved: (saved.get("data") or {}).g
 _TASK_OPTIONS = {"train_scheme": "--train-scheme", "min_count": "--min-count", "max_vocab": "--max-vocab",
                  "max_length": "--max-length", "select_by": "--select-by", "bleu_tokenize": "--bleu-tokenize"}
 # what a changed task option changes in turn, left out of the message beside it (docs/training.md: the option is
-# the cause): another --train-scheme gives other tags, and the --valid file encoded in them
+# the cause): another --train-scheme gives other tags, and the --valid file encoded in them (when the file's bytes
+# are the same: see resume_problem)
 _CONSEQUENCES = {"train_scheme": ("encoder.tags", "tagger_config.num_tags", "validation data")}
 
 
@@ -301,6 +302,8 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
         then = {**{k: v for k, v in ABSENT_RUN_OPTIONS.items() if k not in then}, **then}
     now = run_options or {}
     implied = implied_changes(meta.get("task") or {}, task_meta)  # the validation data another scheme encodes
+    if VALID_FILE in then and VALID_FILE in now and then[VALID_FILE] != now[VALID_FILE]:
+        implied.discard("validation data")  # another --valid file too: a change of its own, said beside the cause
     differ += [_run_option_change(k, then, now) for k in sorted(now, key=lambda k: k not in VOCABULARY_OPTIONS)
                if k in then and then[k] != now[k] and k != VALID_FILE and k not in implied]  # vocabulary options first
     changed = task_changes(meta.get("task") or {}, task_meta)
@@ -327,6 +330,8 @@ def _run_option_change(key: str, then: dict[str, Any], now: dict[str, Any]) -> s
     file (without a --valid file, a classifier's held-out part may be another: said as other validation data)."""
     if key == "validation data" and then.get(VALID_FILE) is not None and then[VALID_FILE] == now.get(VALID_FILE):
         return "validation data encoded differently (the same --valid file)"
+    if isinstance(then[key], bool) and isinstance(now[key], bool):  # a flag (--header): given or not
+        return f"{key} {'given' if then[key] else 'not given'} then, {'given' if now[key] else 'not given'} now"
     return f"{key} {_option_value(then[key])} then, {_option_value(now[key])} now"
 
 
