@@ -12,7 +12,8 @@ loss is), accuracy and macro-F1; the best checkpoint is the most accurate one, o
 reach by accuracy alone).
 
 A classifier checkpoint holds the parameters under ``model/`` and the task metadata
-``{"model": "classifier", "classifier_config", "encoder", "format", "word_dropout"}``, ``encoder``
+``{"model": "classifier", "classifier_config", "encoder", "format", "word_dropout"}`` (and, trained on tree
+files, ``"label_scheme"``), ``encoder``
 being ``{"vocab", "labels", "lowercase", "max_length", "level", "fold_width"}``: everything that turns
 a new text into the training tokens.  A checkpoint without ``level`` (written before it existed) is
 word level, one without ``fold_width`` does not fold.
@@ -336,10 +337,13 @@ class ClassifierTask(IndependentBatches):
         return self._meta
 
 
-def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> dict[str, Any]:
-    """What a checkpoint needs to rebuild the classifier and its vocabulary."""
+def classifier_meta(model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv",
+                    label_scheme: str | None = None) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the classifier and its vocabulary; ``label_scheme``: how the labels
+    of the tree files it was trained on (``fmt`` "tree") were read (:mod:`rnnkit.classify.trees`)."""
+    scheme = {} if label_scheme is None else {"label_scheme": label_scheme}
     return check_written(_read_meta, {"model": "classifier", "classifier_config": model.config.to_dict(),
-                                      "encoder": encoder.to_json(), "format": fmt}, "load_classifier")
+                                      "encoder": encoder.to_json(), "format": fmt, **scheme}, "load_classifier")
 
 
 def save_classifier(path: str | os.PathLike, model: Classifier, encoder: ClassifierEncoder, fmt: str = "tsv") -> Path:

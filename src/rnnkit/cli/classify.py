@@ -56,6 +56,9 @@ from rnnkit.cli.pretrained import (
     read_pretrained,
 )
 from rnnkit.cli.output import check_output, write_output
+from rnnkit.cli.classify_trees import (add_tree_format_options, classified_lines, train_phrases, tree_format_rules,
+                                      tree_row)
+from rnnkit.cli.trees import label_scheme
 from rnnkit.cli.trees_classify import add_tree_options
 from rnnkit.cli.text_warnings import fold_width_hint, warn, warn_unknown_tokens
 from rnnkit.errors import DataError
@@ -72,11 +75,12 @@ def register(groups) -> None:
                                 description="Train an embedding -> (Bi)RNN -> pooling -> softmax sentence classifier; "
                                             "--folds K runs K-fold cross-validation instead.", formatter_class=fmt)
     d = p.add_argument_group("data")
-    d.add_argument("--train", help="training file (label<TAB>text; --format tsv)")
+    d.add_argument("--train", help="training file (label<TAB>text; --format tsv, or labelled trees with --format tree)")
     d.add_argument("--valid", help="validation file (default: hold out --valid-fraction of the training data)")
     d.add_argument("--test", help="test file, scored with the best model at the end")
-    d.add_argument("--format", choices=["tsv", "polarity"], default="tsv",
-                   help="tsv: label<TAB>text lines; polarity: one file per class (--pos, --neg)")
+    d.add_argument("--format", choices=["tsv", "polarity", "tree"], default="tsv",
+                   help="tsv: label<TAB>text lines; polarity: one file per class (--pos, --neg); tree: one labelled "
+                        "bracketed tree a line (SST's files), each tree's words and root label one example")
     d.add_argument("--pos", help="polarity: file of positive sentences, one a line")
     d.add_argument("--neg", help="polarity: file of negative sentences, one a line")
     for which, what in (("valid", "validation"), ("test", "test")):
@@ -92,6 +96,7 @@ def register(groups) -> None:
                    help="tokens: words split at whitespace, or characters: every non-space character is one "
                         "token and spaces are dropped (Chinese or Japanese written without spaces; Latin words "
                         "are then split into letters too); saved with the model")
+    add_tree_format_options(d)
     d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid "
                    "(the sentences drawn by --seed)")
     d.add_argument("--folds", type=fold_count, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
@@ -194,6 +199,7 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
         held_out = (len(valid), total)
     elif valid is not None and valid_name:
         where = valid_name if valid_name.startswith("--") else f"--valid {valid_name}"
+    train = train_phrases(args, train)  # --format tree --all-phrases: every phrase of the training part's trees
     enc = ClassifierEncoder.build([e.text for e in train], [e.label for e in train], args.lowercase,
                                   args.min_count, args.max_length, args.level, args.fold_width)
     check_min_count(args.min_count, enc.vocab, part or data_source(args))
@@ -218,13 +224,14 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
                             args.weight_drop, class_weights=weights, residual=args.residual,
                             peephole=args.peephole, layer_norm=args.layer_norm, **sizes)
     model = Classifier(mcfg, np.random.default_rng(cfg.seed))
+    scheme = label_scheme(args) if args.format == "tree" else None
     cfg = apply_pretrained(args, model.params, enc.vocab.tokens, vectors, cfg)
     vs = vl = None
     if valid:
         vs = enc.encode([e.text for e in valid])
         vl = enc.encode_labels([e.label for e in valid], where)
     task = ClassifierTask(model, enc.encode([e.text for e in train]), train_labels, vs, vl, args.batch_size, cfg.seed,
-                          meta=classifier_meta(model, enc, args.format), word_dropout=args.word_dropout,
+                          meta=classifier_meta(model, enc, args.format, scheme), word_dropout=args.word_dropout,
                           unk_id=enc.vocab.unk_id, select_by=args.select_by)
     # a cross-validation resumed: the folds it had not reached yet have no checkpoint, and start afresh
     # (process 0's folder decides, for every process)
@@ -251,6 +258,7 @@ def train_classifier(args: argparse.Namespace) -> int:
                                                           "pooling): add --pooling attention"),
         residual_rule(args),
         peephole_rule(args),
+        *tree_format_rules(args),
         ("--select-by", not valid_given and args.valid_fraction == 0,
          "without validation data (it chooses best.safetensors by a validation metric): give --valid, or a "
          "--valid-fraction above 0"),
@@ -309,17 +317,18 @@ def classify(args: argparse.Namespace) -> int:
         return classify_trees(args)
     refuse_unused(args, [("--binarize", True, "for a sentence classifier (it is a tree model's option): classify "
                                               "with a model from 'rnnkit train tree'")])
-    if args.format not in FORMATS:
-        raise ValueError(f"--format {args.format} has no effect for a sentence classifier (it writes a tree model's "
-                         f"every node): give --format {' or '.join(FORMATS)}, or classify with a model from 'rnnkit "
-                         "train tree'")
     loaded = LoadedClassifier(args.model)
+    from_trees = loaded.task.get("format") == "tree"  # trained on tree files: reads trees (their words) too
+    if args.format not in FORMATS and not from_trees:
+        raise ValueError(f"--format {args.format} has no effect for a sentence classifier trained on texts (it "
+                         f"writes a tree): give --format {' or '.join(FORMATS)}, or classify with a model from 'rnnkit "
+                         "train tree' or 'rnnkit train classifier --format tree'")
     enc, labels = loaded.encoder, loaded.labels  # (labels: a copy, taken once, not per text)
     if args.attention:
         check_attention(loaded.model.config.pooling, args.model)
     check_output(args)  # before the work: not the input or the model, and a file that can be made
-    text, _ = read_input(args.input, args.encoding)
-    lines = text_lines(text)
+    text, name = read_input(args.input, args.encoding)
+    lines, trees = classified_lines(text_lines(text), name, args.format, from_trees)
     texts = [line for line in lines if line.strip()]
     # a header line (label<TAB>text, as train --header skips) would be classified as a text of its own
     header = bool(texts) and "\t" in texts[0] and looks_like_header(*texts[0].split("\t", 1))
@@ -349,7 +358,8 @@ def classify(args: argparse.Namespace) -> int:
                             least=10)
     del texts
 
-    def classified(block: list[str]) -> str:
+    def classified(start: int) -> str:
+        block = lines[start : start + BLOCK]
         texts = [line for line in block if line.strip()]
         weights: Any = iter(())
         if args.attention:
@@ -358,18 +368,21 @@ def classify(args: argparse.Namespace) -> int:
         else:
             probs = iter(loaded.predict_proba(texts, on_batch=progress))
         out = []
-        for line in block:
+        for line, tree in zip(block, trees[start : start + BLOCK]):
             if not line.strip():
                 out.append("\n")  # a blank line stays blank, so output line k belongs to input line k
-                continue
-            out.append(output_row(line, next(probs), labels, enc, args.format, args.probs,
-                                  next(weights) if args.attention else None))
+            elif args.format == "tree":
+                p = next(probs)
+                out.append(tree_row(tree, labels[int(p.argmax())], p, labels, args.probs))
+            else:
+                out.append(output_row(line, next(probs), labels, enc, args.format, args.probs,
+                                      next(weights) if args.attention else None))
         return "".join(out)
 
     # classified and written a block at a time; the tokens, for a display, counted only when one is shown
     with apply_progress.Shown(args.progress, lambda: sum(len(enc.tokenize(line)) for line in lines if line.strip()),
                               "classifying") as progress:
-        write_output(args, (classified(lines[a : a + BLOCK]) for a in range(0, len(lines), BLOCK)))
+        write_output(args, (classified(a) for a in range(0, len(lines), BLOCK)))
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.cli.classify_trees import read_tree_examples
 from rnnkit.cli.text_warnings import unsegmented, warn
 from rnnkit.errors import DataError
 
@@ -30,6 +31,8 @@ def read_examples(args: argparse.Namespace, path: str | None = None, labels: Seq
     an example of one of ``labels`` (the training data's)."""
     from rnnkit.data.classification import read_polarity
 
+    if path is not None and args.format == "tree":
+        return read_tree_examples(args, path, "validate or test on")
     if path is not None:
         return read_labelled(path, args.encoding, args.header, labels, several=True, fix="give label<TAB>text lines")
     if args.format == "polarity":
@@ -48,8 +51,10 @@ def read_examples(args: argparse.Namespace, path: str | None = None, labels: Seq
         raise ValueError("--pos and --neg are read with --format polarity; add --format polarity, or leave them out "
                          "and give --train FILE of label<TAB>text lines")
     if not args.train:
-        raise ValueError("no training data: give --train FILE (label<TAB>text lines), or --format polarity with "
-                         "--pos FILE and --neg FILE")
+        raise ValueError("no training data: give --train FILE (label<TAB>text lines; with --format tree one "
+                         "labelled tree a line), or --format polarity with --pos FILE and --neg FILE")
+    if args.format == "tree":
+        return read_tree_examples(args, args.train)
     several = bool(args.valid or getattr(args, "test", None))
     return read_labelled(args.train, args.encoding, args.header, several=several,
                          fix=f"to train a tagger on it, rnnkit train tagger --format {{format}} --train {args.train}")

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from rnnkit.cli.apply_progress import Shown
 from rnnkit.cli.classify_data import read_labelled, refuse_same_pair, warn_if_unsegmented
+from rnnkit.cli.classify_trees import read_gold_trees, trees_given
 from rnnkit.cli.text_warnings import warn
 from rnnkit.jsonline import json_line
 from rnnkit.textwidth import display_width, rjust
@@ -81,7 +82,8 @@ def warn_unknown_labels(examples: list, labels: list[str], path: str, first_line
 
 
 def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.Namespace) -> int:
-    """Score a classifier on DATA (label<TAB>text lines) or on a polarity pair (--pos P --neg N)."""
+    """Score a classifier on DATA (label<TAB>text lines; a classifier trained on trees: trees too, when DATA's
+    first line starts with '(') or on a polarity pair (--pos P --neg N)."""
     from rnnkit.classify.task import load_classifier
     from rnnkit.data.classification import read_polarity
 
@@ -94,10 +96,12 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         raise ValueError("nothing to score: give DATA (label<TAB>text lines), or --pos FILE and --neg FILE")
     if pos:
         refuse_same_pair(pos, neg)
-    model, enc, _ = load_classifier(model_path)
+    model, enc, task = load_classifier(model_path)
     if pos:
         examples = read_polarity(pos, neg, args.encoding or "utf-8")
         data_path = f"{pos} / {neg}"
+    elif task.get("format") == "tree" and trees_given(data_path, args.encoding or "utf-8"):
+        examples = read_gold_trees(data_path, args.encoding or "utf-8", task.get("label_scheme") or "sst5")
     else:
         examples = read_labelled(data_path, args.encoding or "utf-8", header, enc.labels, untabbed=enc.labels,
                                  fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path}")

@@ -59,7 +59,7 @@ def read_tree_lines(lines: list[str], where: str, binarize: str | None, arity: s
         if not text:
             out.append(None)
         elif text.startswith("("):
-            out.append(_one_tree(line, where, n, arity))
+            out.append(one_tree(line, where, n, arity))
         elif binarize is None:
             kind = "binary tree" if arity == "binary" else "tree"
             raise DataError(f"{where}:{n}: expected a bracketed {kind} such as '((good) (film))', got plain text "
@@ -74,7 +74,7 @@ def read_tree_lines(lines: list[str], where: str, binarize: str | None, arity: s
     return out
 
 
-def _one_tree(line: str, where: str, n: int, arity: str = "binary"):
+def one_tree(line: str, where: str, n: int, arity: str = "binary"):
     """The bracketed tree of line ``n``; DataError ``where:n: ...`` if it is malformed."""
     from rnnkit.data.trees import ArityError, parse_tree
     from rnnkit.errors import DataError
@@ -89,24 +89,16 @@ def _one_tree(line: str, where: str, n: int, arity: str = "binary"):
                         "'(3 (2 The) (4 good))' or '((The) (good))')") from None
 
 
-def _spans(tree) -> np.ndarray:
-    """(N, 2) the [start, end) word span of every node, post-order."""
-    spans = np.zeros((len(tree.labels), 2), dtype=np.int64)
-    for k in range(len(tree.labels)):
-        kids = tree.kids(k)
-        spans[k] = (tree.leaf[k], tree.leaf[k] + 1) if not kids else (spans[kids[0], 0], spans[kids[-1], 1])
-    return spans
-
-
 def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool, written: np.ndarray) -> str:
     """One output line (no newline) for a tree and its nodes' (N, K) probabilities; ``written`` (K,): each
     class's label in a tree file."""
+    from rnnkit.classify.trees import spans
     from rnnkit.data.trees import format_tree
 
     pred = written[probs.argmax(axis=1)]  # (N,) every node's class, as its label
     root = int(pred[-1])
     if fmt == "json":
-        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(_spans(tree).tolist(), pred)]
+        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(spans(tree).tolist(), pred)]
         if with_probs:
             for node, p in zip(nodes, probs):
                 node["probs"] = [round(float(q), 6) for q in p]

@@ -1,0 +1,134 @@
+"""A sentence classifier on labelled trees (``train classifier --format tree``): each tree's words and root label
+one example, SST-2's neutral roots left out and its classes written as SST's 1 and 3, the phrases of
+``--all-phrases``, ``classify --format tree | cut -f2 | evaluate`` round-tripping, and one-line errors naming the
+file and line.  Tiny hand-written trees only."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from clirun import run_cli
+
+from rnnkit.classify.trees import TreeSentence, phrase_examples, root_label, spans, tree_examples
+from rnnkit.cli.classify_trees import train_phrases
+from rnnkit.cli.main import main
+from rnnkit.data.classification import LabeledText
+from rnnkit.data.trees import parse_tree
+
+TREES = ["(3 (2 the) (4 (4 fine) (2 film)))",
+         "(1 (2 a) (0 (0 dull) (2 film)))",
+         "(2 (2 a) (2 film))",
+         "(4 (2 the) (4 (4 great) (2 show)))",
+         "(0 (2 a) (0 (0 awful) (2 show)))"]
+FAST = ["--embed", "8", "--hidden", "8", "--epochs", "4", "--lr", "0.05", "--dropout", "0", "--progress", "none",
+        "--checkpoint-minutes", "0", "--batch-size", "8"]
+
+
+def write(path, lines: list[str]) -> str:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def test_each_tree_is_its_words_and_root_label():
+    trees = [parse_tree(line) for line in TREES]
+    got = tree_examples(trees, "sst5")
+    assert [(e.label, e.text) for e in got] == [("3", "the fine film"), ("1", "a dull film"), ("2", "a film"),
+                                                ("4", "the great show"), ("0", "a awful show")]
+    assert all(isinstance(e, LabeledText) and len(e) == 2 for e in got)  # still a (label, text) pair
+
+
+def test_binary_drops_neutral_roots_and_writes_sst_1_and_3():
+    got = tree_examples([parse_tree(line) for line in TREES], "sst2")
+    assert [(e.label, e.text) for e in got] == [("3", "the fine film"), ("1", "a dull film"),
+                                                ("3", "the great show"), ("1", "a awful show")]
+
+
+def test_phrases_are_every_labelled_node_with_its_span():
+    tree = parse_tree("(1 (2 a) (0 (0 dull) (2 film)))")
+    assert spans(tree).tolist() == [[0, 1], [1, 2], [2, 3], [1, 3], [0, 3]]
+    five = tree_examples([tree], "sst5")[0]
+    assert [(p.label, p.text) for p in five.phrases] == [("2", "a"), ("0", "dull"), ("2", "film"),
+                                                         ("0", "dull film"), ("1", "a dull film")]
+    two = tree_examples([tree], "sst2")[0]  # neutral phrases are no example of the binary task
+    assert [(p.label, p.text) for p in two.phrases] == [("1", "dull"), ("1", "dull film"), ("1", "a dull film")]
+
+
+def test_phrase_examples_keep_each_distinct_phrase_once():
+    sentences = tree_examples([parse_tree(line) for line in TREES], "sst5")
+    got = phrase_examples(sentences)
+    assert len(got) == len(set(got)) and ("2", "film") in got and ("0", "awful") in got
+    assert sum(p == ("2", "film") for s in sentences for p in s.phrases) == 3  # before: once a tree
+    assert phrase_examples([LabeledText("x", "plain")]) == [("x", "plain")]  # not a tree: itself
+
+
+def test_all_phrases_expands_only_when_asked():
+    sentences = [TreeSentence("1", "a b", [LabeledText("1", "a"), LabeledText("1", "a b")])]
+    args = argparse.Namespace(all_phrases=False, folds=0)
+    assert train_phrases(args, sentences) is sentences
+    args.all_phrases = True
+    assert train_phrases(args, sentences) == [("1", "a"), ("1", "a b")]
+
+
+def test_root_label_reads_a_partly_labelled_tree():
+    assert root_label(parse_tree("(4 (the) (good))", "optional"), "sst5") == "4"
+    assert root_label(parse_tree("(4 (the) (good))", "optional"), "sst2") == "3"
+    assert root_label(parse_tree("(0 (the) (bad))", "optional"), "sst2") == "1"
+    assert root_label(parse_tree("(2 (the) (film))", "optional"), "sst2") is None
+    assert root_label(parse_tree("(7 (the) (film))", "optional"), "as-is") == "7"
+    with pytest.raises(ValueError, match="unlabelled root"):
+        root_label(parse_tree("((the) (film))", "optional"), "sst5")
+    with pytest.raises(ValueError, match="SST labels 0-4"):
+        root_label(parse_tree("(7 (the) (film))", "optional"), "sst5")
+
+
+@pytest.fixture(scope="module")
+def sst2(tmp_path_factory):
+    d = tmp_path_factory.mktemp("flat")
+    data = {"train": write(d / "train.txt", TREES * 12), "dev": write(d / "dev.txt", TREES), "dir": d}
+    assert main(["train", "classifier", "--format", "tree", "--train", data["train"], "--valid", data["dev"],
+                 "--labels", "sst2", "--run-dir", str(d / "run"), *FAST]) == 0
+    data["model"] = str(d / "run" / "best.safetensors")
+    return data
+
+
+def test_classify_format_tree_round_trips_through_evaluate(sst2, capsys):
+    capsys.readouterr()
+    code, out, _ = run_cli(capsys, ["classify", sst2["model"], sst2["dev"], "--format", "tree"])
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert code == 0 and len(rows) == len(TREES) and {label for label, _ in rows} <= {"1", "3"}, out
+    assert all(tree.startswith(f"({label} (") for label, tree in rows)  # the class at the root, written as SST's
+    back = write(sst2["dir"] / "back.txt", [tree for _, tree in rows])  # cut -f2
+    code, out, _ = run_cli(capsys, ["evaluate", sst2["model"], back, "--json"])
+    assert code == 0 and '"accuracy": 1.0' in out and '"examples": 5' in out, out  # no root is neutral any more
+    code, out, _ = run_cli(capsys, ["classify", sst2["model"], sst2["dev"]])  # label<TAB>words: evaluate reads it too
+    tsv = write(sst2["dir"] / "back.tsv", out.splitlines())
+    code, out, _ = run_cli(capsys, ["evaluate", sst2["model"], tsv, "--json"])
+    assert code == 0 and '"accuracy": 1.0' in out, out
+
+
+def test_evaluate_scores_roots_and_leaves_neutral_ones_out(sst2, capsys):
+    code, out, _ = run_cli(capsys, ["evaluate", sst2["model"], sst2["dev"], "--json"])
+    assert code == 0 and '"examples": 4' in out and '"labels": ["1", "3"]' in out, out
+
+
+def test_tree_errors_are_one_line_naming_file_and_line(sst2, tmp_path, capsys):
+    broken = write(tmp_path / "broken.txt", [TREES[0], "(3 (2 a) (4 good)"])
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "tree", "--train", broken,
+                                    "--run-dir", str(tmp_path / "r"), *FAST])
+    assert code == 2 and err.count("\n") == 1 and f"{broken}:2: Expected 1 more ')'" in err, err
+    unlabelled = write(tmp_path / "unlabelled.txt", [TREES[0], "((a) (film))"])
+    code, _, err = run_cli(capsys, ["evaluate", sst2["model"], unlabelled])
+    assert code == 2 and err.count("\n") == 1 and f"{unlabelled}:2: Expected a label at the root" in err, err
+    mixed = write(tmp_path / "mixed.txt", [TREES[0], "plain words"])
+    code, _, err = run_cli(capsys, ["classify", sst2["model"], mixed, "--format", "tree"])
+    assert code == 2 and err.count("\n") == 1 and f"{mixed}:2: --format tree writes" in err, err
+    code, out, _ = run_cli(capsys, ["classify", sst2["model"], mixed])  # plain text is text to a flat classifier
+    assert code == 0 and out.splitlines()[1].endswith("\tplain words"), out
+
+
+def test_tree_options_need_format_tree(tmp_path, capsys):
+    data = write(tmp_path / "c.tsv", ["1\tgood film", "3\tbad film"] * 6)
+    for option in (["--labels", "sst2"], ["--classes", "2"], ["--all-phrases"]):
+        code, _, err = run_cli(capsys, ["train", "classifier", "--train", data, "--run-dir", str(tmp_path / "r"),
+                                        *option, *FAST])
+        assert code == 2 and err.count("\n") == 1 and f"{option[0]} has no effect with --format tsv" in err, err
