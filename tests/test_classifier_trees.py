@@ -132,3 +132,16 @@ def test_tree_options_need_format_tree(tmp_path, capsys):
         code, _, err = run_cli(capsys, ["train", "classifier", "--train", data, "--run-dir", str(tmp_path / "r"),
                                         *option, *FAST])
         assert code == 2 and err.count("\n") == 1 and f"{option[0]} has no effect with --format tsv" in err, err
+
+
+def test_a_resume_with_another_all_phrases_names_it(sst2, tmp_path, capsys):
+    """--all-phrases changes what training reads from the same files: a resume that adds or drops it is refused
+    naming it (before, only as the vocabulary's change, when the phrases brought new words)."""
+    run = str(tmp_path / "r")
+    argv = ["train", "classifier", "--format", "tree", "--train", sst2["train"], "--labels", "sst2", "--run-dir", run,
+            *FAST]
+    code, _, err = run_cli(capsys, [*argv, "--max-steps", "1"])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, [*argv, "--resume", "--all-phrases"])
+    line = next(x for x in err.splitlines() if x.startswith("rnnkit: error:"))
+    assert code == 2 and "--all-phrases" in line.split("; resume with")[0], err

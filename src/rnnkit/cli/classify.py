@@ -238,7 +238,8 @@ def _fit(args: argparse.Namespace, train: list, valid: list | None, run_dir: Pat
     resume = processes.group().broadcast(args.resume and (not args.folds or (run_dir / LAST).exists()))
     files = [args.pos, args.neg] if args.format == "polarity" else [args.train]
     done = fit(task, cfg, run_dir, resume, files, unit="sent", say=not args.folds,  # a fold's model: not said
-               options={**embeddings_option(args), **vocabulary_options(args)})
+               options={**embeddings_option(args), **vocabulary_options(args),
+                        "--all-phrases": bool(getattr(args, "all_phrases", False))})
     if done is None:  # a process other than 0 of several
         return None, None
     best = done[1]

@@ -258,7 +258,7 @@ def _short(value: Any) -> str:
 # the classifier's and the tree model's runs, the tasks that keep --select-by among their run options; no
 # coverage loss in a translator's run)
 ABSENT_RUN_OPTIONS = {"--embeddings": None, "--src-embeddings": None, "--tgt-embeddings": None,
-                      SELECT_BY_OPTION: SELECT_BY_DEFAULT, "--coverage-loss": 0.0}
+                      SELECT_BY_OPTION: SELECT_BY_DEFAULT, "--coverage-loss": 0.0, "--all-phrases": False}
 
 # TrainConfig fields a resumed run must share with the run it continues (the optimizer's, the schedule's,
 # the seed's); --epochs, --max-steps, --patience and the checkpoint, log and progress options may change
