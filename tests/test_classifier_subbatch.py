@@ -54,3 +54,6 @@ def test_training_warns_of_an_outlier_length_naming_its_line(tmp_path, capsys):
     assert code == 0, err
     warned = [w for w in err.splitlines() if "3,000 words" in w]
     assert len(warned) == 1 and f"{tmp_path / 't.tsv'}:31:" in warned[0] and "--max-length 4" in warned[0], err
+    # whether the text's own batch is split depends on its batch-mates, so the warning says when one is
+    assert "a batch of 32 texts padded to its length would exceed 65,536 tokens and is then run" in warned[0], err
+

@@ -197,8 +197,9 @@ OUTLIER = 10  # a text this many times the 99th percentile's length is an outlie
 
 def warn_long_text(args: argparse.Namespace, sizes: np.ndarray, unit: str) -> None:
     """Warn of the longest text, naming its line, when it is an outlier (:data:`OUTLIER` times the 99th
-    percentile) long enough that a batch padded to it would exceed :data:`rnnkit.packing.TRAIN_TOKENS`:
-    training then runs its batch in sub-batches, and --max-length would cut it (and its like)."""
+    percentile) long enough that a batch of --batch-size texts padded to it would exceed
+    :data:`rnnkit.packing.TRAIN_TOKENS`: training would run such a batch in sub-batches (whether its batch
+    is one depends on the texts it meets: often the last, partial batch), and --max-length would cut it."""
     from rnnkit.packing import TRAIN_TOKENS
 
     longest = int(sizes.argmax())
@@ -207,8 +208,9 @@ def warn_long_text(args: argparse.Namespace, sizes: np.ndarray, unit: str) -> No
         return
     where = (f"{args.train}:{longest + 1 + args.header}" if args.format == "tsv"
              else f"{data_source(args)}: text {longest + 1}")
-    warn(f"{where}: a text of {n:,} {unit}s, where 99% of them have at most {usual:,}; its batch runs in "
-         f"sub-batches of at most {TRAIN_TOKENS:,} padded tokens to bound the memory, and it takes as long as "
+    warn(f"{where}: a text of {n:,} {unit}s, where 99% of them have at most {usual:,}; a batch of "
+         f"{args.batch_size:,} texts padded to its length would exceed {TRAIN_TOKENS:,} tokens and is then run in "
+         f"sub-batches to bound the memory, and it takes as long as "
          f"{n // max(1, usual):,} ordinary texts: if it is not one text (a file pasted whole, a missing line break), "
          f"fix the line, or cut every text with --max-length {max(usual, 1)}")
 
