@@ -57,3 +57,16 @@ def test_training_warns_of_an_outlier_length_naming_its_line(tmp_path, capsys):
     # whether the text's own batch is split depends on its batch-mates, so the warning says when one is
     assert "a batch of 32 texts padded to its length would exceed 65,536 tokens and is then run" in warned[0], err
 
+
+def test_the_outlier_warning_names_the_polarity_file_and_line(tmp_path, capsys):
+    for name, word in (("p.txt", "good"), ("n.txt", "bad")):
+        rows = [f"{word} film number {i}\n" for i in range(30)]
+        if name == "n.txt":
+            rows.insert(11, " ".join(["word"] * 3000) + "\n")
+        (tmp_path / name).write_text("".join(rows), encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "p.txt"),
+                                    "--neg", str(tmp_path / "n.txt"), "--epochs", "1", "--run-dir", str(tmp_path / "r"),
+                                    *SMALL, "--batch-size", "32"])
+    assert code == 0, err
+    warned = [w for w in err.splitlines() if "3,000 words" in w]
+    assert len(warned) == 1 and warned[0].startswith(f"rnnkit: warning: {tmp_path / 'n.txt'}:12: a text"), err
