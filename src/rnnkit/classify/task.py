@@ -191,8 +191,9 @@ class ClassifierTask(IndependentBatches):
 
     ``max_tokens``: a batch whose padding to its longest text would exceed this many tokens (one long text
     among short ones) runs as sub-batches of at most that many, whose gradients are summed, each scaled by
-    1/B of the whole batch, so the step's gradient is the whole batch's (up to float rounding; dropout
-    masks are drawn per sub-batch).  The memory of a step then grows with the longest text, not with
+    1/B of the whole batch, so the step's gradient is the whole batch's (up to float rounding; the dropout,
+    word-dropout and weight-drop masks are drawn per sub-batch: a split batch runs under one weight-drop
+    mask a sub-batch, not one for the batch).  The memory of a step then grows with the longest text, not with
     B times it.
     """
 
