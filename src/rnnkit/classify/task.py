@@ -77,16 +77,16 @@ class ClassifierEncoder:
         enc.vocab = Vocabulary.build(tokens, min_count=min_count, eos_token=None)
         return enc
 
-    def tokenize(self, text: str) -> list[str]:
-        """The tokens of ``text``: lowercased and width-folded as set, words or characters, at most ``max_length``;
-        ``["<unk>"]`` for a text without any."""
+    def tokenize(self, text: str, cap: bool = True) -> list[str]:
+        """The tokens of ``text``: lowercased and width-folded as set, words or characters, at most ``max_length``
+        (all of them with ``cap=False``: how many the cap leaves unread); ``["<unk>"]`` for a text without any."""
         if not isinstance(text, str):
             raise TypeError(f"Expected text to be a str, got {type(text).__name__}")
         text = text.lower() if self.lowercase else text
         if self.fold_width:
             text = fold_text(text)
         tokens = char_tokens(text) if self.level == "char" else text.split()
-        if self.max_length:
+        if self.max_length and cap:
             tokens = tokens[: self.max_length]
         return tokens or ["<unk>"]  # an empty text still gets one step: the RNN needs L >= 1
 
