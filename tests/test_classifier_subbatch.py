@@ -6,7 +6,7 @@ import numpy as np
 from clirun import SMALL, run_cli
 
 from rnnkit.classify.model import Classifier, ClassifierConfig
-from rnnkit.classify.task import ClassifierTask
+from rnnkit.classify.task import ClassifierTask, pad_batch
 
 
 def _task(max_tokens, pooling="mean", cell="lstm", seed=0, **more):
@@ -70,3 +70,19 @@ def test_the_outlier_warning_names_the_polarity_file_and_line(tmp_path, capsys):
     assert code == 0, err
     warned = [w for w in err.splitlines() if "3,000 words" in w]
     assert len(warned) == 1 and warned[0].startswith(f"rnnkit: warning: {tmp_path / 'n.txt'}:12: a text"), err
+
+
+def test_backward_gives_arrays_of_its_own_so_sub_batches_sum_in_place():
+    # train_step adds later parts' gradients into the first part's arrays: none may be another's, or a
+    # buffer the next pass writes (an LSTM's bias_ih and bias_hh gradients are equal, yet two arrays)
+    for pooling, cell, more in (("attention", "lstm", {"layer_norm": True}), ("max", "gru", {"num_layers": 2}),
+                                ("last", "lstm", {"peephole": True, "bidirectional": True}), ("mean", "rnn", {}),
+                                ("mean", "lstm", {})):
+        task = _task(45, pooling, cell, **more)
+        batch = np.arange(7)
+        ids, lengths = pad_batch([task.seqs[i] for i in batch])  # (T, B), (B,)
+        passes = [task.model.backward(1.0, task.model.loss(ids, lengths, task.labels[batch], training=True,
+                                                           rng=np.random.default_rng(0))[1]) for _ in range(2)]
+        arrays = [g for grads in passes for g in grads.values()]
+        for i, a in enumerate(arrays):
+            assert a.flags.writeable and not any(np.shares_memory(a, b) for b in arrays[i + 1:]), (pooling, cell, i)

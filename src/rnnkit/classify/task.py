@@ -273,8 +273,8 @@ class ClassifierTask(IndependentBatches):
             loss, cache = self.model.loss(ids, lengths, self.labels[part], training=True, rng=rng)
             g = self.model.backward(1.0 / B, cache)  # scaled by the whole batch's B: the sum is its mean
             total += loss
-            if grads is None:  # owned copies when others add to them: no buffer a later part's pass reuses
-                grads = g if len(parts) == 1 else {k: v.copy() for k, v in g.items()}
+            if grads is None:  # backward's arrays are new each pass (a cell's paired biases too), so summed in place
+                grads = g
             else:
                 for k, v in g.items():
                     grads[k] += v
