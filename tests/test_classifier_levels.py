@@ -70,7 +70,9 @@ def test_char_tokens_drop_whitespace_and_keep_combining_marks():
     # spaced and unspaced text read the same at char level
     assert enc.tokenize("這家餐廳很好") == enc.tokenize("這家 餐廳 很好") == list("這家餐廳很好")
     assert enc.tokenize("OK") == ["o", "k"]
-    assert ClassifierEncoder(enc.vocab, enc.labels, max_length=3, level="char").tokenize("這家餐廳") == list("這家餐")
+    capped = ClassifierEncoder(enc.vocab, enc.labels, max_length=3, level="char", lowercase=True)
+    assert capped.tokenize("這家餐廳") == list("這家餐") and capped.tokenize("這家餐廳", cap=False) == list("這家餐廳")
+    assert capped.tokenize("AbCdE", cap=False) == list("abcde") and capped.tokenize(" ", cap=False) == ["<unk>"]
     assert ClassifierEncoder.build(["這家餐廳 很好"], ["a"]).tokenize("這家餐廳 很好") == ["這家餐廳", "很好"]
     with pytest.raises(ValueError, match=r"level to be one of \('word', 'char'\), got 'byte'"):
         ClassifierEncoder(enc.vocab, enc.labels, level="byte")

@@ -6,7 +6,7 @@ import numpy as np
 from clirun import SMALL, run_cli
 
 from rnnkit.classify.model import Classifier, ClassifierConfig
-from rnnkit.classify.task import ClassifierTask
+from rnnkit.classify.task import ClassifierTask, pad_batch
 
 
 def _task(max_tokens, pooling="mean", cell="lstm", seed=0, **more):
@@ -54,3 +54,35 @@ def test_training_warns_of_an_outlier_length_naming_its_line(tmp_path, capsys):
     assert code == 0, err
     warned = [w for w in err.splitlines() if "3,000 words" in w]
     assert len(warned) == 1 and f"{tmp_path / 't.tsv'}:31:" in warned[0] and "--max-length 4" in warned[0], err
+    # whether the text's own batch is split depends on its batch-mates, so the warning says when one is
+    assert "a batch of 32 texts padded to its length would exceed 65,536 tokens and is then run" in warned[0], err
+
+
+def test_the_outlier_warning_names_the_polarity_file_and_line(tmp_path, capsys):
+    for name, word in (("p.txt", "good"), ("n.txt", "bad")):
+        rows = [f"{word} film number {i}\n" for i in range(30)]
+        if name == "n.txt":
+            rows.insert(11, " ".join(["word"] * 3000) + "\n")
+        (tmp_path / name).write_text("".join(rows), encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "polarity", "--pos", str(tmp_path / "p.txt"),
+                                    "--neg", str(tmp_path / "n.txt"), "--epochs", "1", "--run-dir", str(tmp_path / "r"),
+                                    *SMALL, "--batch-size", "32"])
+    assert code == 0, err
+    warned = [w for w in err.splitlines() if "3,000 words" in w]
+    assert len(warned) == 1 and warned[0].startswith(f"rnnkit: warning: {tmp_path / 'n.txt'}:12: a text"), err
+
+
+def test_backward_gives_arrays_of_its_own_so_sub_batches_sum_in_place():
+    # train_step adds later parts' gradients into the first part's arrays: none may be another's, or a
+    # buffer the next pass writes (an LSTM's bias_ih and bias_hh gradients are equal, yet two arrays)
+    for pooling, cell, more in (("attention", "lstm", {"layer_norm": True}), ("max", "gru", {"num_layers": 2}),
+                                ("last", "lstm", {"peephole": True, "bidirectional": True}), ("mean", "rnn", {}),
+                                ("mean", "lstm", {})):
+        task = _task(45, pooling, cell, **more)
+        batch = np.arange(7)
+        ids, lengths = pad_batch([task.seqs[i] for i in batch])  # (T, B), (B,)
+        passes = [task.model.backward(1.0, task.model.loss(ids, lengths, task.labels[batch], training=True,
+                                                           rng=np.random.default_rng(0))[1]) for _ in range(2)]
+        arrays = [g for grads in passes for g in grads.values()]
+        for i, a in enumerate(arrays):
+            assert a.flags.writeable and not any(np.shares_memory(a, b) for b in arrays[i + 1:]), (pooling, cell, i)

@@ -184,3 +184,7 @@ def test_an_sst2_models_tree_output_reads_back_as_its_own_predictions(files, tmp
     assert main(["evaluate", model, str(own), "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert m["trees"] == 40 and m["root_accuracy"] == 1.0 and m["node_accuracy"] == 1.0, m
+    assert main(["classify", model, files["test"], "--format", "json", "--probs"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[0])  # probabilities keyed by the labels written
+    assert row["label"] in (1, 3) and list(row["probs"]) == ["1", "3"] and row["probs"] == row["nodes"][-1]["probs"]
+    assert max(row["probs"], key=row["probs"].get) == str(row["label"]), row

@@ -209,11 +209,12 @@ def test_classify_reads_unlabelled_trees_and_writes_every_node(binary, tmp_path,
     row = json.loads(rows[0])
     last = json.loads(rows[5])  # the last tree of the batch: its nodes are its own
     assert rows[4] == "" and last["words"] == ["bad", "film"]
-    np.testing.assert_allclose([n["probs"] for n in last["nodes"]],
+    np.testing.assert_allclose([list(n["probs"].values()) for n in last["nodes"]],
                                model.predict_proba(enc.batch([parse_tree("(bad film)", "optional")], labelled=False)),
                                atol=1e-6)
     assert [(n["start"], n["end"]) for n in row["nodes"]] == [(0, 1), (1, 2), (2, 3), (1, 3), (0, 3)]
-    np.testing.assert_allclose([n["probs"] for n in row["nodes"]], probs, atol=1e-6)
+    assert all(list(n["probs"]) == ["0", "1"] for n in row["nodes"])  # keyed by label, in class order
+    np.testing.assert_allclose([list(n["probs"].values()) for n in row["nodes"]], probs, atol=1e-6)
     assert row["tree"] == tree and row["label"] == int(root) and row["probs"] == row["nodes"][-1]["probs"]
     assert main(["classify", binary["model"], inp, "--format", "json"]) == 0
     assert "probs" not in capsys.readouterr().out  # probabilities only with --probs

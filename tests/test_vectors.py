@@ -339,11 +339,25 @@ def test_a_value_beyond_float32_is_named_without_a_numpy_warning(tmp_path):
 
 
 @pytest.mark.parametrize("header", [b"", b"3 3\n"])
-def test_a_short_line_is_named_even_when_its_word_is_not_wanted(tmp_path, header):
-    path = tmp_path / "v.txt"  # line 3 lost a number (a truncated download), and its word is not wanted
-    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\nbadword 0.1 0.2\nbad 0.7 0.8 0.9\n")
+def test_a_short_last_line_is_named_even_when_its_word_is_not_wanted(tmp_path, header):
+    path = tmp_path / "v.txt"  # the download stopped inside the last line: no "\n", a number lost
+    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\nbadword 0.1 0.2")
     line = 3 + bool(header)
     with pytest.raises(DataError, match=rf"v\.txt: line {line}: expected a word and 3 numbers, got 3 fields"):
         read_vectors(path, wanted=["the", "bad"])
-    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n\nbad 0.7 0.8 0.9\n")  # a blank line is no entry
+    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\nbad 0.7 0.8 0.9")  # whole, only its "\n" lost
     assert read_vectors(path, wanted=["the", "bad"]).words == ["the", "bad"]
+
+
+@pytest.mark.parametrize("header", [b"", b"4 3\n"])
+def test_a_short_line_inside_the_file_is_checked_only_when_its_word_is_wanted(tmp_path, header):
+    path = tmp_path / "v.txt"  # line 3 lost a number; its fields are counted only when it is parsed anyway
+    path.write_bytes(header + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\nbadword 0.1 0.2\nbad 0.7 0.8 0.9\n")
+    line = 3 + bool(header)
+    with pytest.raises(DataError, match=rf"v\.txt: line {line}: expected a word and 3 numbers, got 3 fields"):
+        read_vectors(path, wanted=["the", "badword"])
+    read = read_vectors(path, wanted=["the", "bad"])  # passed over unsplit, for speed: counted, not checked
+    assert (read.words, read.entries) == (["the", "bad"], 4)
+    blank = header.replace(b"4", b"3") + b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\n\nbad 0.7 0.8 0.9\n"
+    path.write_bytes(blank)  # a blank line is no entry
+    assert read_vectors(path, wanted=["the", "bad"]).entries == 3

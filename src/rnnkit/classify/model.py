@@ -67,7 +67,7 @@ class ClassifierConfig:
     bidirectional: bool = True
     pooling: str = "max"  # last, mean, max or attention over the real tokens
     dropout: float = 0.5  # on the embeddings, between layers and on the pooled vector
-    weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per batch (AWD-LSTM)
+    weight_drop: float = 0.0  # DropConnect on the recurrent matrices W_hh, one mask per forward pass (AWD-LSTM)
     dtype: str = "float32"
     # (K,) the loss's weight of each class; None: all 1.  Here, as in torch's cross_entropy, a weight may be 0 (the
     # class then adds nothing to the loss and is never learnt); train classifier's --class-weights refuses 0.

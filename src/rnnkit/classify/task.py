@@ -78,16 +78,16 @@ class ClassifierEncoder:
         enc.vocab = Vocabulary.build(tokens, min_count=min_count, eos_token=None)
         return enc
 
-    def tokenize(self, text: str) -> list[str]:
-        """The tokens of ``text``: lowercased and width-folded as set, words or characters, at most ``max_length``;
-        ``["<unk>"]`` for a text without any."""
+    def tokenize(self, text: str, cap: bool = True) -> list[str]:
+        """The tokens of ``text``: lowercased and width-folded as set, words or characters, at most ``max_length``
+        (all of them with ``cap=False``: how many the cap leaves unread); ``["<unk>"]`` for a text without any."""
         if not isinstance(text, str):
             raise TypeError(f"Expected text to be a str, got {type(text).__name__}")
         text = text.lower() if self.lowercase else text
         if self.fold_width:
             text = fold_text(text)
         tokens = char_tokens(text) if self.level == "char" else text.split()
-        if self.max_length:
+        if self.max_length and cap:
             tokens = tokens[: self.max_length]
         return tokens or ["<unk>"]  # an empty text still gets one step: the RNN needs L >= 1
 
@@ -192,8 +192,9 @@ class ClassifierTask(IndependentBatches):
 
     ``max_tokens``: a batch whose padding to its longest text would exceed this many tokens (one long text
     among short ones) runs as sub-batches of at most that many, whose gradients are summed, each scaled by
-    1/B of the whole batch, so the step's gradient is the whole batch's (up to float rounding; dropout
-    masks are drawn per sub-batch).  The memory of a step then grows with the longest text, not with
+    1/B of the whole batch, so the step's gradient is the whole batch's (up to float rounding; the dropout,
+    word-dropout and weight-drop masks are drawn per sub-batch: a split batch runs under one weight-drop
+    mask a sub-batch, not one for the batch).  The memory of a step then grows with the longest text, not with
     B times it.
     """
 
@@ -273,8 +274,8 @@ class ClassifierTask(IndependentBatches):
             loss, cache = self.model.loss(ids, lengths, self.labels[part], training=True, rng=rng)
             g = self.model.backward(1.0 / B, cache)  # scaled by the whole batch's B: the sum is its mean
             total += loss
-            if grads is None:  # owned copies when others add to them: no buffer a later part's pass reuses
-                grads = g if len(parts) == 1 else {k: v.copy() for k, v in g.items()}
+            if grads is None:  # backward's arrays are new each pass (a cell's paired biases too), so summed in place
+                grads = g
             else:
                 for k, v in g.items():
                     grads[k] += v

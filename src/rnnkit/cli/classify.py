@@ -119,7 +119,8 @@ def register(groups) -> None:
                    help="--pooling attention: units of its tanh layer (default --hidden)")
     m.add_argument("--dropout", type=probability, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
-                   help="DropConnect on the recurrent weights W_hh, one mask per batch (AWD-LSTM; default: 0)")
+                   help="DropConnect on the recurrent weights W_hh, one mask per batch, one per sub-batch when a batch "
+                        "too long to pad whole is split (AWD-LSTM; default: 0)")
     m.add_argument("--word-dropout", type=probability, default=0.0,
                    help="replace each training token by <unk> with this probability (regularises, and trains the "
                         "<unk> vector that words unseen in training get)")

@@ -41,8 +41,7 @@ def cut_tokens(enc: Any, text: str) -> int:
     """How many of ``text``'s tokens the encoder's ``max_length`` left unread (0 without a cap)."""
     if not enc.max_length:
         return 0
-    whole = type(enc)(enc.vocab, enc.labels, enc.lowercase, 0, enc.level, enc.fold_width).tokenize(text)
-    return max(0, len(whole) - enc.max_length) if whole != ["<unk>"] else 0
+    return max(0, len(enc.tokenize(text, cap=False)) - enc.max_length)
 
 
 def token_lines(enc: Any, text: str, weights: np.ndarray) -> str:

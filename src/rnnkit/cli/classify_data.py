@@ -187,7 +187,7 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
         counts.update(tokens)
         sizes[i] = len(tokens)
     unit = "character" if args.level == "char" else "word"
-    warn_long_text(args, sizes, unit)
+    warn_long_text(args, sizes, unit, sum(e.label == "pos" for e in examples))
     line = f"data: {len(examples):,} texts, {sum(counts.values()):,} {unit}s, {len(counts):,} {unit} types"
     if args.min_count > 1:
         kept = sum(n >= args.min_count for n in counts.values())
@@ -200,20 +200,27 @@ def data_summary(args: argparse.Namespace, examples: list) -> str:
 OUTLIER = 10  # a text this many times the 99th percentile's length is an outlier (when it strains memory too)
 
 
-def warn_long_text(args: argparse.Namespace, sizes: np.ndarray, unit: str) -> None:
+def warn_long_text(args: argparse.Namespace, sizes: np.ndarray, unit: str, positives: int = 0) -> None:
     """Warn of the longest text, naming its line, when it is an outlier (:data:`OUTLIER` times the 99th
-    percentile) long enough that a batch padded to it would exceed :data:`rnnkit.packing.TRAIN_TOKENS`:
-    training then runs its batch in sub-batches, and --max-length would cut it (and its like)."""
+    percentile) long enough that a batch of --batch-size texts padded to it would exceed
+    :data:`rnnkit.packing.TRAIN_TOKENS`: training would run such a batch in sub-batches (whether its batch
+    is one depends on the texts it meets: often the last, partial batch), and --max-length would cut it.
+    ``positives``: with --format polarity, the texts read from --pos, which come before --neg's."""
     from rnnkit.packing import TRAIN_TOKENS
 
     longest = int(sizes.argmax())
     n, usual = int(sizes[longest]), int(np.percentile(sizes, 99, method="lower"))  # a length of the data
     if n <= OUTLIER * usual or n * args.batch_size <= TRAIN_TOKENS:
         return
-    where = (f"{args.train}:{longest + 1 + args.header}" if args.format == "tsv"
-             else f"{data_source(args)}: text {longest + 1}")
-    warn(f"{where}: a text of {n:,} {unit}s, where 99% of them have at most {usual:,}; its batch runs in "
-         f"sub-batches of at most {TRAIN_TOKENS:,} padded tokens to bound the memory, and it takes as long as "
+    if args.format == "tsv":
+        where = f"{args.train}:{longest + 1 + args.header}"
+    elif args.format == "polarity":  # every line of --pos, then of --neg, is one text
+        where = f"{args.pos}:{longest + 1}" if longest < positives else f"{args.neg}:{longest + 1 - positives}"
+    else:
+        where = f"{data_source(args)}: text {longest + 1}"
+    warn(f"{where}: a text of {n:,} {unit}s, where 99% of them have at most {usual:,}; a batch of "
+         f"{args.batch_size:,} texts padded to its length would exceed {TRAIN_TOKENS:,} tokens and is then run in "
+         f"sub-batches to bound the memory, and it takes as long as "
          f"{n // max(1, usual):,} ordinary texts: if it is not one text (a file pasted whole, a missing line break), "
          f"fix the line, or cut every text with --max-length {max(usual, 1)}")
 

@@ -12,12 +12,12 @@ of the parse the model was trained on.  Output, one line an input line (a blank 
   node's predicted class, ``(3 (2 The) (4 good))``;
 - ``--format json``: ``{"label", "words", "tree", "nodes": [{"start", "end", "label"}, ...]}`` with
   every node (post-order, the root last; ``end`` exclusive) and, with ``--probs``, ``"probs"`` for
-  the root and each node.
+  the root and each node, keyed by label (JSON keys are strings): ``{"1": 0.2, "3": 0.8}``.
 
 Every class is written as the label a tree file gives it (:func:`rnnkit.treenet.labels.written_labels`), so
 that the output read with the model's scheme gives the same classes back: an SST-2 model writes SST's 1
 (negative) and 3 (positive), not its class numbers 0 and 1, which SST's reading takes both as negative;
-``probs`` lists the classes in that order.
+``probs`` names the classes so.
 """
 from __future__ import annotations
 
@@ -99,9 +99,9 @@ def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool, written: np.ndarra
     root = int(pred[-1])
     if fmt == "json":
         nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(spans(tree).tolist(), pred)]
-        if with_probs:
+        if with_probs:  # keyed by the written label, as a sentence classifier's JSON keys by its labels
             for node, p in zip(nodes, probs):
-                node["probs"] = [round(float(q), 6) for q in p]
+                node["probs"] = {str(k): round(float(q), 6) for k, q in zip(written.tolist(), p)}
         row = {"label": root, **({"probs": nodes[-1]["probs"]} if with_probs else {}), "words": tree.tokens,
                "tree": format_tree(tree, pred), "nodes": nodes}
         return json.dumps(row, ensure_ascii=False)
