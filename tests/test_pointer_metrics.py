@@ -24,7 +24,7 @@ class _Stub:
             self.k += 1
         return np.array(out).T  # (steps, B)
 
-    def beam_search(self, x, lengths, beam_size, steps=None, distinct=False, end=None):
+    def beam_search(self, x, lengths, beam_size, steps=None, distinct=False, end=None, length_norm=0.0):
         self.ends.append(end)
         return self._outputs(x), np.zeros(x.shape[1])
 
