@@ -76,3 +76,15 @@ def test_trailing_tabs_and_lines_mixing_spaces_and_tabs_read_as_before(tmp_path)
     first, second = read_columns(path)
     assert first.words == ["The", "meeting"] and first.tags == ["B-NP", "I-NP"]
     assert second.words == ["New York"] and second.tags == ["B-NP"]
+
+
+@pytest.mark.parametrize("sep", [None, " "])
+def test_a_tab_separated_line_after_lines_of_spaces_is_written_so_that_it_reads_back(tmp_path, sep):
+    """The separator was the first token line's: ``New York<TAB>NNP<TAB>B-NP`` after lines separated by spaces came
+    back as ``New York NNP B-NP B-NP``, five columns, which did not read back."""
+    path = write(tmp_path, "m.txt", "The DT B-NP\nmeeting NN I-NP\n\nNew York\tNNP\tB-NP\nis VBZ B-VP\n\n")
+    sentences = read_columns(path)
+    text = format_columns(sentences, [s.tags for s in sentences], sep=sep)
+    assert text.splitlines()[3] == "New York\tNNP\tB-NP\tB-NP" and text.splitlines()[4] == "is VBZ B-VP B-VP"
+    again = read_columns(write(tmp_path, "out.txt", text))
+    assert [s.rows for s in again] == [[r + [r[-1]] for r in s.rows] for s in sentences]

@@ -6,7 +6,8 @@ them, with the spaces around them), so a token of a tab-separated file may hold 
 without tabs is split at whitespace.  A file without tabs, and a tab-separated one whose tokens hold no whitespace,
 read the same either way; trailing spaces and tabs are no separator, and a line that mixes the two between its
 columns (``word POS<tab>chunk``) is split at whitespace when only that gives the file's column count.  Written
-back, the columns keep the file's separator: a tab when its first token line holds one.
+back, the columns keep the file's separator (a tab when its first token line holds one), and a line of a file
+separated by spaces whose token holds whitespace is written with tabs, so that it reads back as it was read.
 ``-DOCSTART-`` lines (CoNLL-2003) mark documents, not sentences: they are skipped when ``skip_docstart`` is true.
 
 Every file may be ``.gz`` or ``.xz`` compressed (by its name; :mod:`rnnkit.data.files`).  A malformed line raises
@@ -141,7 +142,9 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
 def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Sequence[str]],
                    column: int | None = None, sep: str | None = None) -> str:
     """Column text of the sentences with ``predictions`` appended (column None) or replacing ``column``, the
-    columns separated by ``sep`` (None: each sentence's own, the separator of the file it was read from).
+    columns separated by ``sep`` (None: each sentence's own, the separator of the file it was read from); a
+    row whose field holds whitespace (``New York`` after lines separated by spaces) by tabs, as it can only
+    be read back so.
 
     Appending gives ``word POS gold predicted``, the input the conlleval script reads.  The lines
     read between sentences (``-DOCSTART-``, extra blank lines) are written back in their places, so a
@@ -160,7 +163,10 @@ def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Se
             else:
                 raise ValueError(f"Expected column from {-len(row)} to {len(row) - 1} (or None to append), "
                                  f"got {column} for sentence {k}")
-            out.append((sentence.sep if sep is None else sep).join(row) + "\n")
+            joiner = sentence.sep if sep is None else sep
+            if joiner != "\t" and len(" ".join(row).split()) != len(row):  # a field holds whitespace
+                joiner = "\t"
+            out.append(joiner.join(row) + "\n")
         out.append("\n")
         out.extend(line + "\n" for line in sentence.trail)  # after the file's last sentence
     return "".join(out)
