@@ -36,7 +36,7 @@ def test_a_tab_separated_file_reads_tokens_with_spaces_and_is_written_back_as_re
 
 def test_a_line_split_otherwise_than_the_first_is_said_so(tmp_path):
     path = write(tmp_path, "a.txt", "The\tDT\tO\nNew York NNP B-LOC\n")
-    with expect_data_error(path, 2, "expected 3 whitespace-separated columns like the first token line, got 4 (the "
+    with expect_data_error(path, 2, "expected 3 tab-separated columns like the first token line, got 4 (the "
                            "first token line's columns are separated by tabs, this line's by spaces)"):
         read_columns(path)
     path = write(tmp_path, "b.txt", "The DT O\nNew York\tNNP B-LOC\n")
@@ -88,3 +88,16 @@ def test_a_tab_separated_line_after_lines_of_spaces_is_written_so_that_it_reads_
     assert text.splitlines()[3] == "New York\tNNP\tB-NP\tB-NP" and text.splitlines()[4] == "is VBZ B-VP B-VP"
     again = read_columns(write(tmp_path, "out.txt", text))
     assert [s.rows for s in again] == [[r + [r[-1]] for r in s.rows] for s in sentences]
+
+
+def test_a_first_token_line_mixing_spaces_and_a_tab_is_named_when_a_later_line_fails(tmp_path):
+    """``EU NNP<TAB>B-NP`` first fixed two columns; ``rejects<TAB>VBZ<TAB>B-VP`` then failed with no hint that the
+    first line, split at whitespace, has the three this one has."""
+    path = write(tmp_path, "f.txt", "EU NNP\tB-NP\nrejects\tVBZ\tB-VP\n\n")
+    with expect_data_error(path, 2, "expected 2 tab-separated columns like the first token line, got 3 (the first "
+                           "token line, line 1, mixes spaces and tabs between its columns: split at its tabs it has "
+                           "2, at whitespace 3, as this line has; separate its columns by tabs alone)"):
+        read_columns(path)
+    path = write(tmp_path, "s.txt", "EU NNP B-NP\nrejects VBZ\n\n")
+    with expect_data_error(path, 2, "expected 3 whitespace-separated columns like the first token line, got 2"):
+        read_columns(path)

@@ -76,10 +76,17 @@ def _odd_space(line: str) -> str:
             "(e.g. with nothing or '_') inside tokens")
 
 
-def _separators(line: str, sep: str) -> str:
+def _separators(line: str, sep: str, first: tuple[int, str]) -> str:
     """For a column-count error: how ``line`` was split when the file's first token line was split otherwise
-    (``sep``, its separator), else :func:`_odd_space`'s hint."""
+    (``sep``, its separator), else :func:`_odd_space`'s hint; and, when the first token line (``first``: its
+    number and text) mixes spaces and tabs between its columns, the count split at whitespace would give."""
     line = line.strip()
+    number, first_text = first
+    split = len(first_text.split())
+    if sep == "\t" and split != len(column_fields(first_text)) and len(column_fields(line)) == split:
+        return (f" (the first token line, line {number}, mixes spaces and tabs between its columns: split at its "
+                f"tabs it has {len(column_fields(first_text))}, at whitespace {split}, as this line has; separate "
+                "its columns by tabs alone)")
     if ("\t" in line) == (sep == "\t"):
         return "" if sep == "\t" else _odd_space(line)
     if sep == "\t":
@@ -107,6 +114,7 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
     pending: list[str] = []  # lines since the last sentence and the blank line that ended it
     lead: tuple[str, ...] = ()
     sep = ""  # the first token line's separator
+    first = (0, "")  # the first token line: its number and text, for a column-count error
     for number, line in enumerate(lines, start=1):
         fields = column_fields(line, n_columns)
         if fields and skip_docstart and fields[0] == "-DOCSTART-":
@@ -116,12 +124,14 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
             where = f"{name}:{number}"
             if n_columns == 0:
                 n_columns, sep = len(fields), "\t" if "\t" in line.strip() else " "
+                first = (number, line)
                 check_column(word_column, n_columns, "word column", where)
                 if tag_column is not None:
                     check_column(tag_column, n_columns, "tag column", where)
             elif len(fields) != n_columns:
-                raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
-                                f"token line, got {len(fields)}{_separators(line, sep)}")
+                kind = "tab" if sep == "\t" else "whitespace"
+                raise DataError(f"{where}: expected {n_columns} {kind}-separated columns like the first "
+                                f"token line, got {len(fields)}{_separators(line, sep, first)}")
             if not rows:
                 first_line, lead, pending = number, tuple(pending), []
             rows.append(fields)
