@@ -101,3 +101,21 @@ def test_a_first_token_line_mixing_spaces_and_a_tab_is_named_when_a_later_line_f
     path = write(tmp_path, "s.txt", "EU NNP B-NP\nrejects VBZ\n\n")
     with expect_data_error(path, 2, "expected 3 whitespace-separated columns like the first token line, got 2"):
         read_columns(path)
+
+
+def test_a_tab_separated_file_with_spaces_in_tokens_looks_like_columns_not_plain_text(tmp_path, capsys):
+    """The file looks judged lines split at whitespace: ``New York<TAB>NNP<TAB>B-LOC`` and ``is<TAB>VBZ<TAB>O`` had 4
+    and 3 fields, so a valid tab file was called plain text and ``tag`` of it (without --format columns) was not
+    pointed to --format columns."""
+    from rnnkit.cli.file_looks import column_reason, plain_text_reason
+
+    ny = ["New York\tNNP\tB-LOC", "Los Angeles\tNNP\tB-LOC", "is\tVBZ\tO", "big\tJJ\tO", ""] * 3
+    assert column_reason(ny) == "3 columns, one token a line" and plain_text_reason(ny) is None
+    assert column_reason(ny[:4]) == "3 columns, one token a line, tags after the first"  # one sentence
+    train = str(write(tmp_path, "train.txt", TABBED * 3))
+    code, _, err = run_cli(capsys, ["train", "tagger", "--format", "columns", "--train", train, *FAST, "--run-dir",
+                                    str(tmp_path / "run")])
+    assert code == 0, err
+    code, _, err = run_cli(capsys, ["tag", str(tmp_path / "run"), str(write(tmp_path, "ny.tsv", "\n".join(ny)))])
+    assert code == 0 and "looks like a column file (3 columns, one token a line)" in err, err
+    assert "give --format columns" in err, err
