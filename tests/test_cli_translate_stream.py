@@ -141,3 +141,22 @@ def test_a_long_input_keeps_its_first_part_and_counts_the_rest(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     with pytest.raises(DataError, match=r"^<stdin>:6: byte 0xff at offset 75 is not valid UTF-8; it looks like "):
         list(files.stdin_lines("utf-8"))
+
+
+def test_a_long_mixed_input_is_told_of_as_read_whole(monkeypatch):
+    """A line past the kept part that is not UTF-8, in an input of accented UTF-8 before it: the whole message
+    is read_input's for the same bytes (before, "before line 4" and "tail -n +4" named the line after the
+    kept part, and the count of non-ASCII characters left out the lines not kept)."""
+    import rnnkit.data.files as files
+    from rnnkit.data.encodings import decode_bytes
+    from rnnkit.errors import DataError
+
+    monkeypatch.setattr(files, "_SEEN", 40)
+    data = b"".join("größe straße über %d\n".encode() % k for k in range(30)) + "café\n".encode("cp1252")
+    with pytest.raises(DataError) as whole:
+        decode_bytes(data, "utf-8", "<stdin>")
+    assert "before line 31" in str(whole.value) and "(120 non-ASCII characters)" in str(whole.value)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    with pytest.raises(DataError) as lines:
+        list(files.stdin_lines("utf-8"))
+    assert str(lines.value) == str(whole.value)

@@ -198,3 +198,22 @@ def test_a_tagger_trained_in_another_scheme_prints_the_datas_tags_as_rnnkit_tag(
     # a vocabulary file of an earlier export has no data_scheme: its tags are read as the data's
     old = {k: v for k, v in rules.items() if k != "data_scheme"}
     assert all(ns["data_tags"](tags, old) == tags for tags in trained)
+
+
+def test_the_printed_data_tags_convert_every_sequence_as_rnnkit_does():
+    """A sequence the scheme forbids (decoded without the rules when they allow no path: a tag set without O or
+    S-X) came back tag by tag: ['I-X'] stayed I-X in BIO where rnnkit's SchemeMap writes B-X."""
+    import itertools
+
+    from rnnkit.export_onnx_crf import DATA_TAGS
+    from rnnkit.tagging.train_scheme import SchemeMap
+
+    ns: dict = {}
+    exec("\n".join(DATA_TAGS), ns)
+    for data, trained in [("bio", "bioes"), ("iob1", "bioes"), ("iob1", "bio")]:
+        tags = ["O"] + [f"{p}-{k}" for p in ("BIES" if trained == "bioes" else "BI") for k in ("X", "Y")]
+        scheme = SchemeMap(tags, data, trained)
+        for n in range(1, 4):
+            for seq in map(list, itertools.product(tags, repeat=n)):
+                assert ns["data_tags"](seq, {"scheme": trained, "data_scheme": data}) == scheme.sequence(seq), seq
+    assert ns["data_tags"](["I-X"], {"scheme": "bioes", "data_scheme": "bio"}) == ["B-X"]

@@ -10,7 +10,7 @@ from clirun import run_cli, write_conllu
 FAST = ["--epochs", "1", "--embed", "4", "--hidden", "4", "--progress", "none", "--checkpoint-minutes", "0"]
 SENTS = [[("the", "D", "B-NP"), ("cat", "N", "I-NP"), ("sees", "V", "B-VP")],
          [("a", "D", "B-NP"), ("dog", "N", "I-NP")]]
-TSV = "pos\ta great movie\nneg\tterrible acting\n"
+TSV = "pos\ta great movie\nneg\tterrible acting , boring\n"
 SHORT = "a great movie\nterrible acting , boring\n"  # plain text, three or four words a line
 ONE_BLOCK = ["Rockwell NNP B-NP", "International NNP I-NP", "Corp. NNP I-NP", "'s POS B-NP", "said VBD B-VP"]
 SHORT_LINES = ["Hello there", "Good Morning", "see you", "the end", "Thank You"]  # plain text, two words a line
@@ -68,6 +68,17 @@ def test_evaluate_and_train_tagger_say_a_tsv_file_is_a_classifiers(runs, capsys)
     assert code == 2 and f"{tsv} looks like label<TAB>text, a classifier's data (" in err and \
         f"to train a classifier on it, rnnkit train classifier --train {tsv}" in err, err
     assert not (runs / "never").exists()
+
+
+def test_a_word_tab_tag_file_whose_tags_hold_a_space_trains_a_tagger(runs, capsys):
+    """``The<TAB>DET Def`` (a tag of features) looked like label<TAB>text and was refused as a classifier's data:
+    a text must hold three words or more on most lines, as a sentence does."""
+    feats = runs / "feat.tsv"
+    feats.write_text("The\tDET Def\ncat\tNOUN Sing\nsleeps\tVERB Fin\n\nA\tDET Ind\ndog\tNOUN Sing\n\n",
+                     encoding="utf-8")
+    code, _, err = run_cli(capsys, ["train", "tagger", "--format", "columns", "--train", str(feats), *FAST,
+                                    "--run-dir", str(runs / "feats")])
+    assert code == 0 and "2 sentences, 5 words" in err and "4 tags" in err, err
 
 
 def test_evaluate_tagger_on_short_plain_lines_says_plain_text(runs, capsys):

@@ -133,7 +133,7 @@ def test_tsv_header_line_is_refused_unless_skipped(tmp_path):
     """A first line of column names is not read as a pair: refused without header=True, skipped with it (the
     pairs keep their line numbers); a pair of short real words stays a pair."""
     lines = [f"{d}\t{e}" for d, e in zip(DE, EN)]
-    for names in ("source\ttarget", "de\ten", "German sentence\tEnglish_text", "zh-CN\t英文"):
+    for names in ("source\ttarget", "de\tfr", "German sentence\tEnglish_text", "zh-CN\t英文"):
         path = write(tmp_path / "h.tsv", [names, *lines])
         with pytest.raises(DataError, match=r"h.tsv:1: the first line \(.*\) looks like a header"):
             read_tsv_pairs(path)

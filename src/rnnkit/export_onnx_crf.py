@@ -64,18 +64,20 @@ def retagged(task: dict[str, Any]) -> bool:
 
 DATA_TAGS = [
     "def data_tags(tags, rules):",
-    '    """The tags of a legal sequence in the scheme the model was trained in (rules["scheme"]: BIOES, or BIO)',
-    '    written in the data\'s (rules["data_scheme"]: BIO or IOB1), as rnnkit tag prints them: the same spans.',
-    "    BIO: S-X -> B-X, E-X -> I-X.  IOB1: every tag of a span I-X, but B-X where a span of X begins right after",
-    '    one of X ends (a legal sequence: a B or S after a tag of X)."""',
+    '    """The tags in the scheme the model was trained in (rules["scheme"]: BIOES, or BIO) written in the data\'s',
+    '    (rules["data_scheme"]: BIO or IOB1), as rnnkit tag prints them: the same spans, read as conlleval reads them',
+    "    (rnnkit.data.spans), so that a sequence the scheme forbids (decoded without the rules when they allow no",
+    "    path) converts as rnnkit converts it too.  A span of X begins at a B-X or S-X, or at an I-X or E-X that does",
+    "    not continue a B or I of X before it.  BIO: B-X where a span begins, else I-X.  IOB1: I-X, but B-X where a",
+    '    span begins right after a token of X (whose span then ends)."""',
     '    out, trained, data = [], rules["scheme"], rules.get("data_scheme", rules["scheme"])  # older files: the same',
     "    for t, tag in enumerate(tags):",
     '        if tag == "O" or data == trained:',
     "            out.append(tag)",
     "            continue",
-    "        kind, begins = tag[2:], tag[0] in \"BS\"",
-    '        after_same = t > 0 and tags[t - 1][2:] == kind  # the span before ends here: it is of the same type',
-    '        out.append(("B-" if begins and (data != "iob1" or after_same) else "I-") + kind)',
+    "        kind, before = tag[2:], tags[t - 1] if t > 0 else \"O\"",
+    '        begins = not (tag[0] in "IE" and before[0] in "BI" and before[2:] == kind)',
+    '        out.append(("B-" if begins and (data != "iob1" or before[2:] == kind) else "I-") + kind)',
     "    return out", "", ""]
 
 

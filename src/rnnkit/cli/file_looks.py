@@ -42,13 +42,16 @@ def plain_text_reason(lines: list[str]) -> str | None:
     """Why these lines (a file's head) look like plain text, one sentence a line, or None: neither CoNLL-U nor
     a column file nor label<TAB>text, and their numbers of words vary (no one number on half of them), three
     or more on average and four or more on some line, where a column file's token lines all have the same few
-    columns; nor word/TAG pairs (slash-tagged text)."""
+    columns; nor word/TAG pairs (slash-tagged text).  A line is split as a column file's
+    (:func:`rnnkit.data.columns.column_fields`: at its tabs when it has them), so a tab-separated file whose
+    tokens hold spaces (``New York<TAB>NNP``) has its columns' count on every line."""
+    from rnnkit.data.columns import column_fields
     from rnnkit.data.slash import tagged_tokens
 
     if (conllu_reason(lines) or column_reason(lines) or tsv_reason(lines)
             or tagged_tokens(line.split() for line in lines[:200])):
         return None
-    fields = [len(line.split()) for line in lines[:200] if line.strip()]
+    fields = [len(column_fields(line)) for line in lines[:200] if line.strip()]
     if len(fields) < 2 or sum(fields) < 3 * len(fields) or max(fields) < 4 \
             or Counter(fields).most_common(1)[0][1] > len(fields) / 2:
         return None
@@ -71,16 +74,20 @@ def conllu_reason(lines: list[str]) -> str | None:
 
 def column_reason(lines: list[str]) -> str | None:
     """Why these lines (a file's head) look like a column file (CoNLL-2000, CoNLL-2003: one token a line,
-    its fields split by whitespace, a blank line after each sentence), or None: nine in ten of the
+    its fields split as the reader splits them, :func:`rnnkit.data.columns.column_fields`: at tabs when a line
+    has them, else at whitespace; a blank line after each sentence), or None: nine in ten of the
     non-blank lines have the same number (two or more) of fields, and blank lines part blocks of two
     lines or more on average.  Sentences one a line vary in length, and unsegmented text has one field.
     One block (a one-sentence file) is told by its fields alone: two lines or more, each with the same number
     of fields, every field after the first a tag (:data:`_TAG`: capitals or punctuation), some tag repeated."""
+    from rnnkit.data.columns import column_fields
+
     head = lines[:200]
-    fields = [len(line.split()) for line in head if line.strip()]
+    rows = [column_fields(line) for line in head if line.strip()]
+    fields = [len(row) for row in rows]
     blocks = sum(1 for i, line in enumerate(head) if line.strip() and (i == 0 or not head[i - 1].strip()))
     if blocks == 1 and len(fields) >= 2 and fields[0] >= 2 and len(set(fields)) == 1:
-        tags = [tag for line in head if line.strip() for tag in line.split()[1:]]
+        tags = [tag for row in rows for tag in row[1:]]
         if all(_TAG.fullmatch(tag) for tag in tags) and len(set(tags)) < len(tags):
             return f"{fields[0]} columns, one token a line, tags after the first"
         return None

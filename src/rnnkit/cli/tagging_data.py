@@ -237,10 +237,13 @@ def read_data(path: str, spec: DataSpec, labelled: bool = True, training: bool =
 
 def _refuse_texts_as_columns(path: str, data: TaggingData) -> None:
     """label<TAB>text, a classifier's data, reads as two columns, since a tab-separated column may hold spaces (a
-    token ``New York``): refused when its rows look so (:func:`tsv_reason`), for the handler above to say what the
-    file looks like and what to do."""
+    token ``New York``): refused when its rows look so (:func:`tsv_reason`) and the last field holds three words
+    or more on most lines, as a sentence does, where a tag of a few features (``DET Def``) holds one or two; for
+    the handler above to say what the file looks like and what to do."""
     rows = list(islice((row for s in data.source for row in s.rows), 200))
-    if data.source and data.source[0].sep == "\t" and tsv_reason(["\t".join(row) for row in rows]):
+    if not (data.source and data.source[0].sep == "\t" and tsv_reason(["\t".join(row) for row in rows])):
+        return
+    if 2 * sum(len(row[-1].split()) >= 3 for row in rows) > len(rows):
         raise DataError(f"{path}: expected a token a line in its tab-separated columns, got texts in the last one "
                         f"({len(rows[0][-1].split())} words in the first)")
 

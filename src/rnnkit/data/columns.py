@@ -6,7 +6,8 @@ them, with the spaces around them), so a token of a tab-separated file may hold 
 without tabs is split at whitespace.  A file without tabs, and a tab-separated one whose tokens hold no whitespace,
 read the same either way; trailing spaces and tabs are no separator, and a line that mixes the two between its
 columns (``word POS<tab>chunk``) is split at whitespace when only that gives the file's column count.  Written
-back, the columns keep the file's separator: a tab when its first token line holds one.
+back, the columns keep the file's separator (a tab when its first token line holds one), and a line of a file
+separated by spaces whose token holds whitespace is written with tabs, so that it reads back as it was read.
 ``-DOCSTART-`` lines (CoNLL-2003) mark documents, not sentences: they are skipped when ``skip_docstart`` is true.
 
 Every file may be ``.gz`` or ``.xz`` compressed (by its name; :mod:`rnnkit.data.files`).  A malformed line raises
@@ -75,10 +76,17 @@ def _odd_space(line: str) -> str:
             "(e.g. with nothing or '_') inside tokens")
 
 
-def _separators(line: str, sep: str) -> str:
+def _separators(line: str, sep: str, first: tuple[int, str]) -> str:
     """For a column-count error: how ``line`` was split when the file's first token line was split otherwise
-    (``sep``, its separator), else :func:`_odd_space`'s hint."""
+    (``sep``, its separator), else :func:`_odd_space`'s hint; and, when the first token line (``first``: its
+    number and text) mixes spaces and tabs between its columns, the count split at whitespace would give."""
     line = line.strip()
+    number, first_text = first
+    split = len(first_text.split())
+    if sep == "\t" and split != len(column_fields(first_text)) and len(column_fields(line)) == split:
+        return (f" (the first token line, line {number}, mixes spaces and tabs between its columns: split at its "
+                f"tabs it has {len(column_fields(first_text))}, at whitespace {split}, as this line has; separate "
+                "its columns by tabs alone)")
     if ("\t" in line) == (sep == "\t"):
         return "" if sep == "\t" else _odd_space(line)
     if sep == "\t":
@@ -106,6 +114,7 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
     pending: list[str] = []  # lines since the last sentence and the blank line that ended it
     lead: tuple[str, ...] = ()
     sep = ""  # the first token line's separator
+    first = (0, "")  # the first token line: its number and text, for a column-count error
     for number, line in enumerate(lines, start=1):
         fields = column_fields(line, n_columns)
         if fields and skip_docstart and fields[0] == "-DOCSTART-":
@@ -115,12 +124,14 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
             where = f"{name}:{number}"
             if n_columns == 0:
                 n_columns, sep = len(fields), "\t" if "\t" in line.strip() else " "
+                first = (number, line)
                 check_column(word_column, n_columns, "word column", where)
                 if tag_column is not None:
                     check_column(tag_column, n_columns, "tag column", where)
             elif len(fields) != n_columns:
-                raise DataError(f"{where}: expected {n_columns} whitespace-separated columns like the first "
-                                f"token line, got {len(fields)}{_separators(line, sep)}")
+                kind = "tab" if sep == "\t" else "whitespace"
+                raise DataError(f"{where}: expected {n_columns} {kind}-separated columns like the first "
+                                f"token line, got {len(fields)}{_separators(line, sep, first)}")
             if not rows:
                 first_line, lead, pending = number, tuple(pending), []
             rows.append(fields)
@@ -141,7 +152,9 @@ def read_columns(path: str | os.PathLike, word_column: int = 0, tag_column: int 
 def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Sequence[str]],
                    column: int | None = None, sep: str | None = None) -> str:
     """Column text of the sentences with ``predictions`` appended (column None) or replacing ``column``, the
-    columns separated by ``sep`` (None: each sentence's own, the separator of the file it was read from).
+    columns separated by ``sep`` (None: each sentence's own, the separator of the file it was read from); a
+    row whose field holds whitespace (``New York`` after lines separated by spaces) by tabs, as it can only
+    be read back so.
 
     Appending gives ``word POS gold predicted``, the input the conlleval script reads.  The lines
     read between sentences (``-DOCSTART-``, extra blank lines) are written back in their places, so a
@@ -160,7 +173,10 @@ def format_columns(sentences: Sequence[ColumnSentence], predictions: Sequence[Se
             else:
                 raise ValueError(f"Expected column from {-len(row)} to {len(row) - 1} (or None to append), "
                                  f"got {column} for sentence {k}")
-            out.append((sentence.sep if sep is None else sep).join(row) + "\n")
+            joiner = sentence.sep if sep is None else sep
+            if joiner != "\t" and len(" ".join(row).split()) != len(row):  # a field holds whitespace
+                joiner = "\t"
+            out.append(joiner.join(row) + "\n")
         out.append("\n")
         out.extend(line + "\n" for line in sentence.trail)  # after the file's last sentence
     return "".join(out)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import NamedTuple
 
 from rnnkit.data.common_chars import frequent_share
 from rnnkit.data.legacy_chars import _EAST_ASIAN, _cyrillic, _kana_share, _plain_or_cjk, _reads_as_russian
@@ -133,18 +134,31 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
     return (["cp1252"] if _decodes(sample, "cp1252") is not None else ["latin-1"]), alone
 
 
-def _mixed(data: bytes, start: int, name: str) -> str | None:
+class Gap(NamedTuple):
+    """What an input holds before the last line of the ``data`` told of that ``data`` leaves out: standard
+    input read line by line keeps its first megabyte to guess from, and the line that does not decode
+    comes after the lines not kept.  The error's line numbers and offsets in that last line count them."""
+
+    lines: int = 0  # lines left out
+    bytes: int = 0  # their bytes
+    wide: int = 0  # their non-ASCII characters, for a mixed file's count
+
+
+NO_GAP = Gap()
+
+
+def _mixed(data: bytes, start: int, name: str, gap: Gap = NO_GAP) -> str | None:
     """The advice for a file that is UTF-8, Chinese or accented letters included, up to byte ``start``
     and another encoding from there (text pasted together from two sources): no --encoding reads it."""
     try:
         head = data[:start].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    wide = sum(1 for c in head if ord(c) > 127)
+    wide = len(head) - len(head.encode("ascii", "ignore")) + gap.wide
     found = guess_encodings(data[start:])[0]
     if wide < 8 or found == ["utf-8"]:  # a few non-ASCII characters tell nothing
         return None
-    line = data.count(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1 + gap.lines
     codec = found[0]
     return (f"it mixes encodings: UTF-8 ({wide:,} non-ASCII characters) before line {line}, then what looks like "
             f"{describe(codec, data[start:])}, and no encoding (--encoding) reads both; convert the part from line {line} on "
@@ -152,12 +166,13 @@ def _mixed(data: bytes, start: int, name: str) -> str | None:
             "encoding")
 
 
-def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = None) -> str:
+def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = None, gap: Gap = NO_GAP) -> str:
     """The part of a "not valid UTF-8" error that says what the file probably is and what to do.
 
     ``option``: the command reads an ``--encoding`` option (else only converting the file helps).
-    ``start``: the offset of the first byte that is not UTF-8, when known (a mixed file is told apart)."""
-    mixed = None if start is None else _mixed(data, start, name)
+    ``start``: the offset of the first byte that is not UTF-8, when known (a mixed file is told apart).
+    ``gap``: what the input holds before ``data``'s last line that ``data`` leaves out (:class:`Gap`)."""
+    mixed = None if start is None else _mixed(data, start, name, gap)
     if mixed is not None:
         return mixed
     found, why = guess_encodings(data)
@@ -249,13 +264,14 @@ def nul_problem(data: bytes, name: str, encoding: str = "utf-8") -> str | None:
     return f"{name}: is binary data, not text ({where}); no encoding (--encoding) reads it: give the text file"
 
 
-def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, start: int | None = None) -> str:
+def decode_advice(data: bytes, encoding: str, name: str, option: bool = True, start: int | None = None,
+                  gap: Gap = NO_GAP) -> str:
     """What to tell about ``data`` that did not decode as ``encoding`` (from byte ``start``, when known):
     for UTF-8, what the file probably is (:func:`not_utf8_advice`); for another encoding asked for, the
-    likelier ones."""
+    likelier ones.  ``gap``: the lines before ``data``'s last one that it leaves out (:class:`Gap`)."""
     asked = codec_name(encoding)
     if asked == "utf-8":
-        return not_utf8_advice(data, name, option, start)
+        return not_utf8_advice(data, name, option, start, gap)
     if utf8_text(data):  # (guess_encodings is for bytes that are not UTF-8: it would name cp1252 for ASCII)
         what = "ASCII" if data.isascii() else "UTF-8"
         return f"it is {what} text, which UTF-8 reads: give encoding='utf-8' (--encoding utf-8, the default)"
@@ -333,14 +349,15 @@ def binary_signature(data: bytes) -> str | None:
     return None
 
 
-def decode_bytes(data: bytes, encoding: str, name: str) -> str:
+def decode_bytes(data: bytes, encoding: str, name: str, gap: Gap = NO_GAP) -> str:
     """``data`` decoded strictly as ``encoding``; every reader of text files and of standard input
     decodes through here, so they all fail alike.  A byte that does not decode, or a NUL character, is a
     DataError naming ``name``:line, the byte and its offset, and what the file probably is
     (:func:`decode_advice`); so is an ``encoding`` that would decode the bytes into the wrong text (UTF-8
     read as cp1252, ASCII as UTF-16: :mod:`rnnkit.data.encoding_mistakes`).  ``encoding`` is already
     checked (:func:`check_encoding`): the readers do that before they read, so a misspelt --encoding is
-    reported before a large file or stdin is read."""
+    reported before a large file or stdin is read.  ``gap``: what the input holds before ``data``'s last line
+    that ``data`` leaves out (:class:`Gap`), counted in the line and offset of a byte of that line."""
     from rnnkit.data.encoding_mistakes import encoding_mistake  # (it builds on this module)
     from rnnkit.errors import DataError
 
@@ -353,11 +370,11 @@ def decode_bytes(data: bytes, encoding: str, name: str) -> str:
         problem = nul_problem(data, name, encoding)
         if problem is not None:  # a NUL byte: no encoding to advise, it would be refused in turn
             raise DataError(problem) from None
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1 + gap.lines
         shown = "UTF-8" if codec_name(encoding) == "utf-8" else encoding
         hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE",
-                                                       start=exc.start)
-        raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid "
+                                                       start=exc.start, gap=gap)
+        raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start + gap.bytes} is not valid "
                         f"{shown}; {hint}") from None
     check_no_nul(text, data, name, encoding)
     return text

@@ -11,14 +11,13 @@ import errno
 import gzip
 import lzma
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from rnnkit.atomic import write_atomically
-from rnnkit.data.encodings import check_encoding, decode_bytes
+from rnnkit.data.encodings import Gap, check_encoding, decode_bytes
 from rnnkit.errors import DataError, os_problem
 
 T = TypeVar("T")
@@ -134,14 +133,16 @@ def stdin_lines(encoding: str = "utf-8") -> Iterator[str]:
         yield from ((text_lines(line) or [""])[0] for line in iter(sys.stdin.readline, ""))
         return
     seen = bytearray()  # the first lines, for a line that does not decode to be told of as if read whole
-    skipped = [0, 0]  # the lines and bytes after those kept and before this one
+    lines = size = wide = 0  # the lines after those kept and before this one: their bytes, non-ASCII characters
     for raw in iter(stream.readline, b""):
         try:
             text = decode_bytes(raw, encoding, "<stdin>")
-        except DataError as alone:
-            raise _as_read_whole(bytes(seen), raw, encoding, *skipped, alone) from None
-        if skipped[1] or len(seen) + len(raw) > _SEEN:  # a long stream: its first part is enough to guess from
-            skipped = [skipped[0] + 1, skipped[1] + len(raw)]
+        except DataError:
+            raise _as_read_whole(bytes(seen), raw, encoding, Gap(lines, size, wide)) from None
+        if size or len(seen) + len(raw) > _SEEN:  # a long stream: its first part is enough to guess from
+            lines, size = lines + 1, size + len(raw)
+            if not text.isascii():
+                wide += len(text) - len(text.encode("ascii", "ignore"))
         else:
             seen += raw
         yield (text_lines(text) or [""])[0]
@@ -151,22 +152,24 @@ NEWLINE = b"\n"
 _SEEN = 1 << 20  # bytes of standard input's first lines kept to tell of a line that does not decode
 
 
-def _as_read_whole(seen: bytes, raw: bytes, encoding: str, lines: int, offset: int, alone: DataError) -> DataError:
+def _as_read_whole(seen: bytes, raw: bytes, encoding: str, skipped: Gap) -> DataError:
     """The error of standard input's line ``raw``, which does not decode, after the lines ``seen``, as
     :func:`read_input` gives it reading them whole: the line's number, the byte's offset in the input, the
-    encoding guessed from all of it (one line is too little: ``\\xff kat`` alone reads as UTF-16).  ``lines``
-    and ``offset``: the lines and bytes between ``seen`` and ``raw``, not kept, which the numbers count;
-    ``alone``: the line's error decoded alone, said as line 1, for lines that do decode together."""
+    encoding guessed from all of it (one line is too little: ``\\xff kat`` alone reads as UTF-16).
+    ``skipped``: the lines between ``seen`` and ``raw``, not kept, which the numbers count."""
     try:
-        decode_bytes(seen + raw, encoding, "<stdin>")
+        decode_bytes(seen + raw, encoding, "<stdin>", skipped)
     except DataError as exc:
-        message = str(exc)
-    else:  # (a check of the whole, such as ASCII read as UTF-16, judged one line and not all of them)
-        message = str(alone).replace("<stdin>:1:", f"<stdin>:{seen.count(NEWLINE) + 1}:", 1)
-    if not lines:
-        return DataError(message)
-    message = re.sub(r"^<stdin>:(\d+):", lambda m: f"<stdin>:{int(m[1]) + lines}:", message)
-    return DataError(re.sub(r" at offset (\d+)", lambda m: f" at offset {int(m[1]) + offset}", message, count=1))
+        return exc
+    # (a check of the whole, such as ASCII read as UTF-16, judged one line and not all of them): the line alone
+    text = seen.decode(encoding, errors="replace")
+    wide = len(text) - len(text.encode("ascii", "ignore"))
+    before = Gap(skipped.lines + seen.count(NEWLINE), skipped.bytes + len(seen), skipped.wide + wide)
+    try:
+        decode_bytes(raw, encoding, "<stdin>", before)
+    except DataError as exc:
+        return exc
+    raise AssertionError("a line that does not decode alone decoded")  # (stdin_lines met its error)
 
 
 def text_lines(text: str) -> list[str]:

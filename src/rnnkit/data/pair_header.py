@@ -4,10 +4,13 @@ Read as a pair, a header would be trained on as a sentence and translated and sc
 
 A short real pair can be made of such names too (``English<TAB>Englisch``, ``Text<TAB>Text``, ``It<TAB>Es``), so
 the reader refuses a first line only when no pair reads so: the two fields name two *different* languages
-(``de<TAB>en``, ``zh-CN<TAB>英文``; ``Deutsch<TAB>German`` name one, and are a translation) or the two roles
+(``DE<TAB>EN``, ``de<TAB>fr``, ``zh-CN<TAB>英文``; ``Deutsch<TAB>German`` name one, and are a translation) or the two roles
 (``source<TAB>target``, ``src<TAB>tgt``, ``原文<TAB>译文``).  Other lines of names only (``input<TAB>output``,
 ``sentence<TAB>translation``) are a guess: said in a warning, and trained on.  A language's code counts only as a
-code is written (``de``, ``EN``, ``zh-CN``): ``It<TAB>Es`` is a sentence.  A header with another word in it
+code is written (``de``, ``EN``, ``zh-CN``): ``It<TAB>Es`` is a sentence.  Two lower-case codes alone that are also
+common words (:data:`_WORDS`: ``es<TAB>it``, German "es" and English "it"; ``id<TAB>de``) are a guess too, as a
+real lower-cased pair may be them; in capitals (``ES<TAB>IT``), or with a code that is no word (``de<TAB>fr``), they
+are a header.  A header with another word in it
 (``id<TAB>de sentence``) is not recognised: every word of both fields must be a name."""
 from __future__ import annotations
 
@@ -51,6 +54,9 @@ _OTHER = {**dict.fromkeys(("text", "文本"), "text"), **dict.fromkeys(("sentenc
           **dict.fromkeys(("translation", "translations", "翻译", "翻譯"), "translation"),
           **dict.fromkeys(("lang", "language", "语言", "語言"), "language"),
           "input": "input", "output": "output", "reference": "reference", "ref": "reference", "id": "id"}
+# codes that are also common words, lower-cased: es (German, Spanish), it (English), de (German "there" as da,
+# French and Spanish "of"), en (French), ja (German, Dutch), da, id, el (Spanish), he, hi, vi (Scandinavian "we")
+_WORDS = {"es", "it", "de", "da", "id", "en", "ja", "el", "he", "hi", "vi"}
 _REGIONS = {"cn", "tw", "hk", "sg", "us", "gb", "br", "hans", "hant"}  # after a code: zh-CN, en_US, zh-Hant
 
 
@@ -77,13 +83,16 @@ def _meanings(field: str) -> set[tuple[str, str]] | None:
 
 def header_kind(fields: Sequence[str]) -> str | None:
     """``"header"`` if the two fields name two different languages or the source and the target role (no pair
-    reads so), ``"guess"`` if they are other column names of different meaning (``input<TAB>output``), None if
-    a field is not a name or both mean the same (``Text<TAB>Text``, ``Deutsch<TAB>German``: a translation)."""
+    reads so), ``"guess"`` if they are other column names of different meaning (``input<TAB>output``) or two
+    lower-case codes that are both common words (``es<TAB>it``: :data:`_WORDS`), None if a field is not a name
+    or both mean the same (``Text<TAB>Text``, ``Deutsch<TAB>German``: a translation)."""
     if len(fields) != 2:
         return None
     a, b = (_meanings(f) for f in fields)
     if a is None or b is None or a == b:
         return None
+    if all(f.strip() in _WORDS for f in fields):  # es<TAB>it: German "es" is English "it"
+        return "guess"
     for kind, pair in (("role", {"source", "target"}), ("language", None)):
         sides = [{m for k, m in field if k == kind} for field in (a, b)]
         if all(len(side) == 1 for side in sides) and sides[0] != sides[1] and (pair is None or
@@ -118,9 +127,12 @@ def refuse_header(path: str | os.PathLike, fields: Sequence[str]) -> None:
 
 
 def warn_not_header(path: str | os.PathLike, fields: Sequence[str]) -> None:
-    """A warning when header=True skips a first line that reads as a pair: a file without a header loses its
-    first pair.  Not refused, as the classifier refuses a label it knows: a pair's words prove nothing."""
-    if header_kind(fields) is None:
-        warnings.warn(f"{path}:1: header=True (--header) skips the first line as a header, but it reads as a "
-                      f"sentence pair ({_shown(fields)}), which is dropped; leave out --header if the file has "
-                      "no header line", stacklevel=3)
+    """A warning when header=True skips a first line that reads as a pair, or that is only a guess at a header
+    (``input<TAB>output``, ``es<TAB>it``): a file without a header loses its first pair.  Not refused, as the
+    classifier refuses a label it knows: a pair's words prove nothing."""
+    kind = header_kind(fields)
+    if kind != "header":
+        what = "it reads as a sentence pair" if kind is None else "it may as well be a sentence pair"
+        warnings.warn(f"{path}:1: header=True (--header) skips the first line as a header, but {what} "
+                      f"({_shown(fields)}), which is dropped; leave out --header if the file has no header line",
+                      stacklevel=3)
