@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from rnnkit.data.pair_header import looks_like_header
+from rnnkit.data.pair_header import header_kind
 from rnnkit.data.parallel import read_tsv_pairs
 from rnnkit.errors import DataError
 
@@ -32,7 +32,7 @@ def test_a_real_pair_of_names_is_read_as_a_pair_without_a_word(tmp_path, first):
 @pytest.mark.parametrize("first", ["source\ttarget", "src\ttgt", "de\tfr", "DE\tEN", "zh\ten", "中文\t英文", "EN\tDE",
                                    "原文\t译文", "German sentence\tEnglish_text", "zh-CN\t英文"])
 def test_two_languages_or_the_two_roles_are_refused(tmp_path, first):
-    assert looks_like_header(first.split("\t"))
+    assert header_kind(first.split("\t")) == "header"
     with pytest.raises(DataError, match=r"p.tsv:1: the first line \(.*\) looks like a header"):
         read_tsv_pairs(write(tmp_path / "p.tsv", first))
 

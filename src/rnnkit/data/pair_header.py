@@ -104,11 +104,6 @@ def header_kind(fields: Sequence[str]) -> str | None:
     return "guess"
 
 
-def looks_like_header(fields: Sequence[str]) -> bool:
-    """Whether the two fields are column names no sentence pair is: two languages or the two roles."""
-    return header_kind(fields) == "header"
-
-
 def _shown(fields: Sequence[str]) -> str:
     return "<TAB>".join(repr(f.strip()[:20]) for f in fields)
 
