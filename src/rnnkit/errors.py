@@ -29,6 +29,14 @@ class NoSentencesError(DataError):
         self.lines = lines
 
 
+def no_sentences(expected: str, lines: list[str], held: list[tuple[int, str, str]]) -> NoSentencesError:
+    """The error for a file of ``lines`` without a sentence, said as what it holds: ``held`` has (count, singular,
+    plural) per kind of line ("1 blank line", "3 blank lines"); an empty file when every count is 0."""
+    parts = [f"{n:,} {one if n == 1 else many}" for n, one, many in held if n]
+    return NoSentencesError(f"{expected}, got no sentences: only {' and '.join(parts)}" if parts
+                            else f"{expected}, got an empty file", lines)
+
+
 class CheckpointError(RnnkitError):
     """A checkpoint that is missing, truncated, corrupt or of the wrong kind."""
 
