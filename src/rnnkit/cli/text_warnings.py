@@ -243,9 +243,12 @@ def line_hints(loaded: Any, lines: list[str], where: str, fold_warned: bool, unk
 
 
 def _lines(numbers: list[int], lines: list[str], verb: str = "hold", one: str = "holds") -> str:
-    """"20 of its 520 lines (501, 502, 503, 504, 505, ...) hold", with ``one`` for a single line."""
-    shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-    return f"{len(numbers):,} of its {len(lines):,} lines ({shown}) {one if len(numbers) == 1 else verb}"
+    """"20 of its 520 lines (lines 501, 502, 503, 504, 505 and 15 more) hold", with ``one`` for a single line:
+    the lines listed as the other warnings list them (:func:`rnnkit.constraints.listed_lines`)."""
+    from rnnkit.constraints import listed_lines
+
+    return (f"{len(numbers):,} of its {len(lines):,} lines ({listed_lines(numbers)}) "
+            f"{one if len(numbers) == 1 else verb}")
 
 
 # characters among the commonest in Chinese text that only one script writes this way
