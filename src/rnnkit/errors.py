@@ -8,6 +8,7 @@ output encoding cannot hold.
 """
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 
@@ -115,7 +116,10 @@ def describe_encode_error(exc: UnicodeEncodeError, file_option: bool = True) -> 
     ``file_option``: the command has ``--encoding`` for the files it writes."""
     chars = exc.object[exc.start:exc.end][:10]
     # a Chinese Windows console is GBK (cp936): GB18030 holds every character and keeps its Chinese legible
-    chinese = exc.encoding.lower().replace("_", "").replace("-", "") in ("gbk", "cp936", "gb2312", "936", "euccn")
+    try:  # codecs' own name for every spelling: cp936, 936 and ms936 are gbk; euc-cn and EUC_CN gb2312
+        chinese = codecs.lookup(exc.encoding).name in ("gbk", "gb2312")
+    except LookupError:  # not a codec Python knows
+        chinese = False
     console = ("; on a GBK console PYTHONIOENCODING=gb18030, which holds every character and which the console "
                "shows" if chinese else "")
     return (f"cannot write {chars!r} in the {exc.encoding} encoding; for standard output set PYTHONIOENCODING=utf-8 "
