@@ -230,8 +230,8 @@ def test_a_few_bad_lines_in_a_big_file_are_warned_of_line_by_line(tmp_path, caps
                    encoding="utf-8")
     code, _, err = run_cli(capsys, ["segment", str(model), str(raw)])
     assert code == 0 and len(_warnings(err)) == 2, err
-    assert "3 of its 503 lines (501, 502, 503) hold full-width characters (。，)" in err, err
-    assert "3 of its 503 lines (501, 502, 503) have a fifth or more of their Chinese" in err, err
+    assert "3 of its 503 lines (lines 501, 502, 503) hold full-width characters (。，)" in err, err
+    assert "3 of its 503 lines (lines 501, 502, 503) have a fifth or more of their Chinese" in err, err
     assert "the text is written in Simplified characters" in err, err
     raw.write_text("我們今天去公園散步，天氣很好。\n" * 500, encoding="utf-8")  # all of it: warned once, as before
     code, _, err = run_cli(capsys, ["segment", str(model), str(raw)])

@@ -130,6 +130,17 @@ def test_a_gbk_console_is_told_of_gb18030():
         assert "gb18030" not in describe_encode_error(exc)
 
 
+@pytest.mark.parametrize("name", ["gbk", "cp936", "936", "ms936", "GBK", "gb2312", "euc-cn", "EUC_CN"])
+def test_every_spelling_of_a_gbk_console_is_told_of_gb18030(name):
+    """An error raised under the name a stream gave (PYTHONIOENCODING=ms936), not the codec's own: ms936 was not
+    among the spellings tried by hand; codecs.lookup knows them all."""
+    from rnnkit.errors import describe_encode_error
+
+    said = describe_encode_error(UnicodeEncodeError(name, "好😀", 1, 2, "illegal multibyte sequence"))
+    assert "PYTHONIOENCODING=gb18030" in said, said
+    assert "gb18030" not in describe_encode_error(UnicodeEncodeError("latin-1", "好", 0, 1, "not in range"))
+
+
 def test_language_model_commands_read_the_named_encoding(tmp_path, capsys):
     """train lm, train ngram, evaluate and score take --encoding: a GBK file reads as its UTF-8 twin does."""
     gbk, utf8 = tmp_path / "zh-gbk.txt", tmp_path / "zh.txt"

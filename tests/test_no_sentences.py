@@ -35,8 +35,15 @@ def test_conllu_and_slash_say_no_sentences_too():
     with pytest.raises(DataError, match=r"^x: expected CoNLL-U sentences, got no sentences: only 2 blank "
                                                r"lines$"):
         parse_conllu("\n\n", name="x")
-    with pytest.raises(DataError, match=r"got no sentences: only 1 blank lines and 1 line IDs alone$"):
-        parse_slash("19980101-01-001-001/m\n\n", name="x")
+
+@pytest.mark.parametrize("text, got", [
+    ("\n", "1 blank line"),  # was "1 blank lines": slash counted its own way, without the singular
+    ("19980101-01-001-001/m\n\n", "1 blank line and 1 line ID alone"),
+    ("19980101-01-001-001/m\n" * 2 + "\n" * 3, "3 blank lines and 2 line IDs alone"),
+])
+def test_slash_says_what_it_holds_in_the_singular_too(text, got):
+    with pytest.raises(DataError, match=rf"^x: expected word/TAG sentences .*, got no sentences: only {got}$"):
+        parse_slash(text, name="x")
 
 
 @pytest.fixture(scope="module")

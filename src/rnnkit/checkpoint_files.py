@@ -70,15 +70,22 @@ def run_folder_note(folder: str | os.PathLike, file: str | os.PathLike) -> str:
     return f"{folder}: its {os.path.basename(file)} (the run holds no {BEST})"
 
 
+def fold_models(folder: Path) -> list[Path]:
+    """A cross-validation run's models (train classifier --folds keeps one per fold: fold1/best.safetensors,
+    fold2/, ...), in fold order (fold10 after fold9)."""
+    from rnnkit.train.run_files import BEST
+
+    return sorted((p / BEST for p in folder.glob("fold[0-9]*") if (p / BEST).is_file()),
+                  key=lambda p: (len(p.parent.name), p.parent.name))
+
+
 def folds_hint(folder: Path) -> str | None:
-    """For a cross-validation run's folder (train classifier --folds), which keeps one model per fold in
-    fold1/, fold2/, ...: where those models are."""
-    folds = sorted((p for p in folder.glob("fold[0-9]*") if (p / "best.safetensors").exists()),
-                   key=lambda p: (len(p.name), p.name))
-    if not folds:
+    """For a cross-validation run's folder: where its :func:`fold_models` are."""
+    models = fold_models(folder)
+    if not models:
         return None
-    return (f"{folder} is {a_or_an(len(folds))} {len(folds)}-fold cross-validation run: its models are "
-            f"{folds[0] / 'best.safetensors'} to {folds[-1] / 'best.safetensors'}")
+    return (f"{folder} is {a_or_an(len(models))} {len(models)}-fold cross-validation run: its models are "
+            f"{models[0]} to {models[-1]}")
 
 
 _PICKLED = "a PyTorch or pickle file (torch.save writes a zip of pickles)"

@@ -8,6 +8,7 @@ output encoding cannot hold.
 """
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 
@@ -27,6 +28,14 @@ class NoSentencesError(DataError):
     def __init__(self, message: str, lines: list[str]) -> None:
         super().__init__(message)
         self.lines = lines
+
+
+def no_sentences(expected: str, lines: list[str], held: list[tuple[int, str, str]]) -> NoSentencesError:
+    """The error for a file of ``lines`` without a sentence, said as what it holds: ``held`` has (count, singular,
+    plural) per kind of line ("1 blank line", "3 blank lines"); an empty file when every count is 0."""
+    parts = [f"{n:,} {one if n == 1 else many}" for n, one, many in held if n]
+    return NoSentencesError(f"{expected}, got no sentences: only {' and '.join(parts)}" if parts
+                            else f"{expected}, got an empty file", lines)
 
 
 class CheckpointError(RnnkitError):
@@ -107,7 +116,10 @@ def describe_encode_error(exc: UnicodeEncodeError, file_option: bool = True) -> 
     ``file_option``: the command has ``--encoding`` for the files it writes."""
     chars = exc.object[exc.start:exc.end][:10]
     # a Chinese Windows console is GBK (cp936): GB18030 holds every character and keeps its Chinese legible
-    chinese = exc.encoding.lower().replace("_", "").replace("-", "") in ("gbk", "cp936", "gb2312", "936", "euccn")
+    try:  # codecs' own name for every spelling: cp936, 936 and ms936 are gbk; euc-cn and EUC_CN gb2312
+        chinese = codecs.lookup(exc.encoding).name in ("gbk", "gb2312")
+    except LookupError:  # not a codec Python knows
+        chinese = False
     console = ("; on a GBK console PYTHONIOENCODING=gb18030, which holds every character and which the console "
                "shows" if chinese else "")
     return (f"cannot write {chars!r} in the {exc.encoding} encoding; for standard output set PYTHONIOENCODING=utf-8 "

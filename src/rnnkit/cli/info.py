@@ -89,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------- the table
-_KINDS = {"training-run": "training checkpoint (resumable)", "model": "exported model (the model alone)",
+# "model": what export, a demo's --save and a library saver all write (an export's source says so); the table
+# says which one it is by its records (_model_kind)
+_KINDS = {"training-run": "training checkpoint (resumable)", "model": "model without training state (the model alone)",
           "ngram-lm": "model file of 'rnnkit train ngram'", "hmm-tagger": "model file of 'rnnkit train hmm'",
           "torch-state-dict": "PyTorch state dict of 'rnnkit export --torch'",
           "onnx-graph": "ONNX graph of 'rnnkit export --onnx'",
@@ -103,6 +105,17 @@ _DEMO_MODELS = {"pointer": "model of 'rnnkit demo pointer --save' (the model alo
                 "lm": "trained model of 'rnnkit demo', the character-level language model demo (the model alone)"}
 _SAVED_ALONE = ("model alone, without training state (not an export: no export record; a library saver's, e.g. "
                 "save_lm, or a demo's)")
+
+
+def _model_kind(info: dict[str, Any]) -> str:
+    """The kind row of a "model" file: an export (its export record), a demo's (its "demo" options) or a saver's."""
+    if info.get("export"):
+        return "exported model (the model alone)"
+    if "demo" in (info.get("options") or {}):
+        return _DEMO_MODELS.get(info["task"], _SAVED_ALONE)
+    return _SAVED_ALONE
+
+
 _DIGESTS = {"ok": "ok: arrays and metadata match their SHA-256 digests",
             "metadata": "metadata ok; arrays not checked (--no-verify)",
             "absent": "none stored (a file written before rnnkit kept them): not checked"}
@@ -275,10 +288,7 @@ def _export_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
     at = position_text(export.get("step"), export.get("epoch"), export.get("steps_into_epoch")) \
         if export.get("step") is not None else ""
     source_kind = export.get("source_kind")
-    # a "model" source may be an export, a demo's or a saver's (the record does not say): "a exported model" was
-    # said of each
-    source_kind = ("model without training state" if source_kind == "model" else _KINDS.get(source_kind, source_kind)
-                   ) if isinstance(source_kind, str) else None
+    source_kind = _KINDS.get(source_kind, source_kind) if isinstance(source_kind, str) else None
     text = f"from {source}" + (f", a {source_kind.split(' (')[0]}" if source_kind else "")
     text += f", at {at}" if at else ""
     text += f"; weights {export['dtype']}" if export.get("dtype") else ""
@@ -324,10 +334,8 @@ def _companion_rows(found: dict[str, Any] | None, own: str) -> list[tuple[str, s
 
 def info_lines(info: dict[str, Any]) -> list[str]:
     """The table ``rnnkit info`` prints: a label column and its facts."""
-    kind = _KINDS.get(info.get("kind"), f"kind {info.get('kind')!r:.60}")
-    if info.get("kind") == "model" and not info.get("export"):  # not export's: a demo's, or a saver's
-        demo = "demo" in (info.get("options") or {})
-        kind = _DEMO_MODELS.get(info["task"], _SAVED_ALONE) if demo else _SAVED_ALONE
+    kind = _model_kind(info) if info.get("kind") == "model" else _KINDS.get(info.get("kind"),
+                                                                            f"kind {info.get('kind')!r:.60}")
     what = f"{info['what']} ({info['task']}): " if info.get("what") else "no model rnnkit knows: "
     if "note" in (info.get("onnx") or {}):  # the graph not read: its kind not known, not unknown
         what = "not read (no onnx package): "

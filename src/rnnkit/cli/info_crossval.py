@@ -12,6 +12,7 @@ RECORD = "cross_validation.json"  # written by rnnkit.cli.classify_folds (record
 def cross_validation_record(folder: str) -> dict[str, Any] | None:
     """The record of a cross-validation folder that holds no single run's checkpoint (None otherwise, or when the
     record cannot be read: the usual "no checkpoint" answer then stands), with its fold models listed."""
+    from rnnkit.checkpoint_files import fold_models
     from rnnkit.train.run_files import BEST, LAST
 
     run = Path(folder)
@@ -23,9 +24,8 @@ def cross_validation_record(folder: str) -> dict[str, Any] | None:
         return None
     if not isinstance(record, dict) or not isinstance(record.get("folds"), int):
         return None
-    models = sorted((p / BEST for p in run.glob("fold[0-9]*") if (p / BEST).is_file()),
-                    key=lambda p: (len(p.parent.name), p.parent.name))
-    return {"kind": "cross-validation", "run_folder": str(run), **record, "models": [str(p) for p in models]}
+    return {"kind": "cross-validation", "run_folder": str(run), **record,
+            "models": [str(p) for p in fold_models(run)]}
 
 
 def cross_validation_lines(record: dict[str, Any]) -> list[str]:

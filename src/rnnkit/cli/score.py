@@ -70,8 +70,8 @@ def token_field(token: str) -> str:
     model's joiner U+200D alone) with its characters that Python does not print written so, \u3000 or
     \u200d, so the row does not look empty.  A token that shows is written as it is, its joiners included:
     Persian می\u200cخواهم keeps its zero-width non-joiner and 👩\u200d💻 its joiner, which shape how it shows."""
-    shown = token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    shown = "".join(repr(ch)[1:-1] if unicodedata.category(ch) in _ACTING else ch for ch in shown)
+    shown = token.replace("\\", "\\\\")  # first: the escapes below then read back unambiguously
+    shown = "".join(repr(ch)[1:-1] if unicodedata.category(ch) in _ACTING else ch for ch in shown)  # \t \n \r too
     if any(ch.isprintable() and not ch.isspace() for ch in shown):
         return shown
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)

@@ -270,7 +270,8 @@ def segment(args: argparse.Namespace) -> int:
              f"sentence a line; to score the model on this file's words: rnnkit evaluate {args.model} FILE")
     # the model reads each line without its spaces, as it read its training sentences and as evaluate
     # reads a test sentence; a space stays a boundary (fixed), so evaluate's F1 is that of this output
-    unspaced = "".join("".join(line.split()) for line in lines)
+    per_line = ["".join(line.split()) for line in lines]
+    unspaced = "".join(per_line)
     fold_warned = fold_width_hint(loaded, unspaced, args.input or "standard input")
     shown = apply_progress.Shown(args.progress, len(unspaced), "segmenting")
     if words:  # the model need not know the characters of a dictionary word: it is kept whole anyway
@@ -282,8 +283,6 @@ def segment(args: argparse.Namespace) -> int:
         lexicon = lexicon_warning(words, characters, characters - len(unspaced))  # a full lexicon given?
         if lexicon:
             warn(lexicon)
-    else:
-        per_line = ["".join(line.split()) for line in lines]
     unknown_warned = unknown_characters_hint(loaded, unspaced, args.input or "standard input")
     # a few bad lines in a big file stay below the shares above: judged line by line as well
     line_hints(loaded, per_line, args.input or "standard input", fold_warned, unknown_warned)

@@ -135,8 +135,7 @@ def fold_width_hint(loaded: Any, text: Any, where: str, known: set[str] | None =
     be known to it folded to half-width: a model trained on ASCII punctuation (UD Chinese GSD) reading text
     with full-width punctuation (，。).  ``loaded``: a LoadedTagger (neural or HMM), or an encoder with
     ``fold_width`` and then ``known``, its vocabulary's tokens.  True when it warned."""
-    enc = getattr(loaded, "encoder", loaded if known is not None else None)
-    if (enc.fold_width if enc is not None else loaded.task.get("fold_width")):
+    if loaded.fold_width:
         return False
     known = _known(loaded) if known is None else known
     units = Counter(text)  # each distinct unit once: a generator of a long file's tokens is never a list
@@ -178,7 +177,7 @@ def unknown_characters_hint(loaded: Any, text: str, where: str) -> bool:
 
     known = _known(loaded)
     han = cjk_characters(text)
-    unknown = _unknown_characters(loaded, han, known)
+    unknown = _unknown_characters(han, known, loaded.fold_width)
     if len(han) >= 10 and unknown.total() >= 0.2 * len(han):
         warn(f"{where}: {unknown.total():,} of its {len(han):,} Chinese/Japanese characters "
              f"({''.join(_commonest(unknown, 8))}...) are unknown to the model, which can only guess around them; "
@@ -187,12 +186,10 @@ def unknown_characters_hint(loaded: Any, text: str, where: str) -> bool:
     return False
 
 
-def _unknown_characters(loaded: Any, han: Iterable[str], known: set[str]) -> Counter[str]:
-    """The characters of ``han`` the segmenter ``loaded`` does not know (width-folded first if it folds)."""
+def _unknown_characters(han: Iterable[str], known: set[str], fold: bool) -> Counter[str]:
+    """The characters of ``han`` not in ``known`` (width-folded first when the model folds: ``fold``)."""
     from rnnkit.data.segmentation import fold_width
 
-    enc = getattr(loaded, "encoder", None)
-    fold = enc.fold_width if enc is not None else loaded.task.get("fold_width")
     return Counter(ch for ch in han if (fold_width(ch) if fold else ch) not in known)
 
 
@@ -217,37 +214,41 @@ def line_hints(loaded: Any, lines: list[str], where: str, fold_warned: bool, unk
     (``fold_warned``, ``unknown_warned``: whether the file-level warning came)."""
     from rnnkit.data.scripts import cjk_characters
 
-    enc = getattr(loaded, "encoder", None)
-    folds = enc.fold_width if enc is not None else loaded.task.get("fold_width")
+    folds = loaded.fold_width
     known = _known(loaded)
     wide: list[int] = []
     wide_chars: Counter[str] = Counter()
     unknown: list[int] = []
     unknown_han: list[str] = []
+    unknown_chars: Counter[str] = Counter()
     for number, line in enumerate(lines, 1):
         helped = Counter() if folds or fold_warned else _half_width_only(Counter(line), known)
         if helped and 50 * helped.total() >= len(line):
             wide.append(number)
             wide_chars += helped
         han = [] if unknown_warned else cjk_characters(line)
-        if len(han) >= 10 and _unknown_characters(loaded, han, known).total() >= 0.2 * len(han):
+        missing = _unknown_characters(han, known, folds) if len(han) >= 10 else Counter()
+        if missing and missing.total() >= 0.2 * len(han):
             unknown.append(number)
             unknown_han += han
+            unknown_chars += missing
     if wide_chars.total() >= 3:
         warn(f"{where}: {_lines(wide, lines)} full-width characters ({''.join(_commonest(wide_chars, 6))}) "
              "that the model knows only in their half-width form, and likely cuts badly around them; a "
              "segmenter trained with --fold-width reads them as such")
     if unknown:
-        chars = _unknown_characters(loaded, unknown_han, known)
         warn(f"{where}: {_lines(unknown, lines, 'have', 'has')} a fifth or more of their Chinese/Japanese characters "
-             f"unknown to the model ({''.join(_commonest(chars, 8))}...), which can only guess around them; "
+             f"unknown to the model ({''.join(_commonest(unknown_chars, 8))}...), which can only guess around them; "
              f"{_unknown_why(unknown_han, known)}")
 
 
 def _lines(numbers: list[int], lines: list[str], verb: str = "hold", one: str = "holds") -> str:
-    """"20 of its 520 lines (501, 502, 503, 504, 505, ...) hold", with ``one`` for a single line."""
-    shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-    return f"{len(numbers):,} of its {len(lines):,} lines ({shown}) {one if len(numbers) == 1 else verb}"
+    """"20 of its 520 lines (lines 501, 502, 503, 504, 505 and 15 more) hold", with ``one`` for a single line:
+    the lines listed as the other warnings list them (:func:`rnnkit.constraints.listed_lines`)."""
+    from rnnkit.constraints import listed_lines
+
+    return (f"{len(numbers):,} of its {len(lines):,} lines ({listed_lines(numbers)}) "
+            f"{one if len(numbers) == 1 else verb}")
 
 
 # characters among the commonest in Chinese text that only one script writes this way

@@ -138,7 +138,7 @@ def _check_not_data(first: str, examples: Sequence[LabeledText], labels: Sequenc
     if "\t" not in first:
         return
     label, text = (part.strip() for part in first.split("\t", 1))
-    if not text or (label.lower() in HEADER_WORDS and text.lower() in HEADER_TEXTS):
+    if not text or looks_like_header(label, text):
         return
     others = sum(e.label == label for e in examples)
     if label in labels:

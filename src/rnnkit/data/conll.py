@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rnnkit.data.files import read_text_file, write_text_file
+from rnnkit import errors
 from rnnkit.errors import DataError, NoSentencesError
 from rnnkit.english import a_or_an_letters
 
@@ -251,7 +252,5 @@ def no_sentences(expected: str, lines: list[str]) -> NoSentencesError:
     """The error for a file of ``lines`` without a sentence: said as what it holds (blank lines, -DOCSTART-
     lines), an empty file only when it is one."""
     docstart = sum(1 for line in lines if line.split()[:1] == ["-DOCSTART-"])
-    parts = [f"{n:,} {what} line{'s' * (n != 1)}" for n, what in ((docstart, "-DOCSTART-"),
-                                                                 (len(lines) - docstart, "blank")) if n]
-    return NoSentencesError(f"{expected}, got no sentences: only {' and '.join(parts)}" if parts
-                            else f"{expected}, got an empty file", lines)
+    return errors.no_sentences(expected, lines, [(docstart, "-DOCSTART- line", "-DOCSTART- lines"),
+                                                 (len(lines) - docstart, "blank line", "blank lines")])

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rnnkit.data.files import read_text_file
-from rnnkit.errors import DataError, NoSentencesError
+from rnnkit.errors import DataError, no_sentences
 
 _TOKENS = re.compile(r"(\S+)")  # re.split with it: [space, token, space, ..., token, space]
 # a word, a slash and a tag as taggers write them: a letter then up to 7 letters, digits or $_+- (VBZ, PRP$, vn)
@@ -103,10 +103,9 @@ def parse_slash(text: str, name: str = "<string>") -> list[SlashSentence]:
         sentences.append(SlashSentence(words, tags, number, gaps))
     if not sentences:
         blank = sum(1 for line in lines if not line.strip())
-        parts = [f"{n:,} {what}" for n, what in ((blank, "blank lines"), (len(lines) - blank, "line IDs alone")) if n]
-        got = f"no sentences: only {' and '.join(parts)}" if lines else "an empty file"
-        raise NoSentencesError(f"{name}: expected word/TAG sentences (one a line, e.g. 'The/DT dog/NN'), got {got}",
-                               [line.rstrip("\r\n") for line in lines])
+        raise no_sentences(f"{name}: expected word/TAG sentences (one a line, e.g. 'The/DT dog/NN')",
+                           [line.rstrip("\r\n") for line in lines],
+                           [(blank, "blank line", "blank lines"), (len(lines) - blank, "line ID alone", "line IDs alone")])
     sentences[-1].gaps[-1] += before
     return sentences
 

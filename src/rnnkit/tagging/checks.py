@@ -202,15 +202,23 @@ def _breaks(sentences: Sequence[Sequence[str]], rules: tuple, index: dict[str, i
             yield k, len(ids) - 1, f"{tags[-1]} at the end of a sentence is not legal {named}"
 
 
-def broken_sentences(sentences: Sequence[Sequence[str]], scheme: str) -> int:
-    """How many sentences have tags that break ``scheme`` (0 when a tag is not of the scheme's form at all:
-    :func:`scheme_violation` names that one)."""
+def scheme_breaks(sentences: Sequence[Sequence[str]], scheme: str) -> list[tuple[int, int, str]] | None:
+    """``(sentence, token, what)`` of every sentence whose tags break ``scheme``, as :func:`scheme_violation` says
+    the first, in one pass over tables built once; None when a tag is not of the scheme's form at all
+    (:func:`scheme_violation` names that one)."""
     tagset = sorted({t for s in sentences for t in s})
     try:
         rules = allowed_transitions(tagset, scheme)
     except ValueError:
-        return 0
-    return sum(1 for _ in _breaks(sentences, rules, {t: j for j, t in enumerate(tagset)}, ""))
+        return None
+    named = f"{_NAMES[scheme]} (scheme={scheme!r}, --scheme {scheme})"
+    return list(_breaks(sentences, rules, {t: j for j, t in enumerate(tagset)}, named))
+
+
+def broken_sentences(sentences: Sequence[Sequence[str]], scheme: str) -> int:
+    """How many sentences have tags that break ``scheme`` (0 when a tag is not of the scheme's form at all:
+    :func:`scheme_violation` names that one)."""
+    return len(scheme_breaks(sentences, scheme) or ())
 
 
 def fitting_schemes(sentences: Sequence[Sequence[str]], exclude: str | None = None) -> list[str]:
@@ -291,19 +299,17 @@ def repair_spans(spec: DataSpec, data: TaggingData, path: str | os.PathLike) -> 
 
     if spec.scheme not in ("bio", "iob1", "bioes") or data.tags is None:
         return None
-    first = scheme_violation(data.tags, spec.scheme)
-    if first is None:
+    breaks = scheme_breaks(data.tags, spec.scheme)
+    if not breaks:  # None: a tag of another scheme, which check_scheme names
         return None
     scheme = "iob2" if spec.scheme == "bio" else spec.scheme
-    changed = 0
-    for k, tags in enumerate(data.tags):
-        if tags and scheme_violation([tags], spec.scheme) is not None:
-            try:
-                data.tags[k] = convert(tags, scheme, scheme)
-            except ValueError:  # a tag of another scheme: check_scheme names it
-                return None
-            changed += 1
-    k, i, what = first
+    for k, _, _ in breaks:
+        try:
+            data.tags[k] = convert(data.tags[k], scheme, scheme)
+        except ValueError:  # a tag convert cannot read: check_scheme names it
+            return None
+    changed = len(breaks)
+    k, i, what = breaks[0]
     n = sum(1 for t in data.tags if t)
     more = f", and {changed - 1:,} more of the {n:,} sentences break {_NAMES[spec.scheme]}" if changed > 1 else ""
     return (f"{_where(path, data, k, i)}: {what}{more}: repair_spans (--repair-spans) reads "
@@ -340,14 +346,14 @@ def gold_scheme_note(spec: DataSpec, data: TaggingData, path: str | os.PathLike)
     schemes.  None when every sentence follows the scheme."""
     if spec.scheme not in ("bio", "iob1", "bioes") or data.tags is None:
         return None
-    found = scheme_violation(data.tags, spec.scheme)
-    if found is None:
+    breaks = scheme_breaks(data.tags, spec.scheme)
+    if breaks == []:
         return None
     fits = fitting_schemes(data.tags, exclude=spec.scheme)
-    k, i, what = found
+    k, i, what = breaks[0] if breaks else scheme_violation(data.tags, spec.scheme)  # None: a tag not of its form
     name = _NAMES[spec.scheme]
     if not fits:
-        broken, n = broken_sentences(data.tags, spec.scheme), sum(1 for t in data.tags if t)
+        broken, n = len(breaks or ()), sum(1 for t in data.tags if t)
         return (f"{path}: {broken:,} of its {n:,} sentences have gold tags that break {name}, which training "
                 f"refuses (the first at {_where(path, data, k, i)}: {what}); they are scored as conlleval scores "
                 "them: span F1 reads their spans as conlleval does (O I-LOC opens a LOC span at the I-, B-PER I-LOC "

@@ -236,9 +236,10 @@ def tagger_meta(model: Any, encoder: Any, spec: DataSpec, metric: str,
     }, "load_tagger", _FIXES)
 
 
-_FIXES = (("train_scheme", "pass train_scheme=None (the data's scheme) or a scheme the data's can be trained in"),
-          ("metric", "pass metric=None (the one training picks for the data's scheme)"),
-          (" tag ", "give DataSpec the scheme the tags are in (scheme='none' for tags without spans, as POS tags)"))
+# what a save's caller changes when read_task refuses what it is about to write (check_written: first match)
+_SCHEME_FIX = ("train_scheme", "pass train_scheme=None (the data's scheme) or a scheme the data's can be trained in")
+_TAG_FIX = (" tag ", "give DataSpec the scheme the tags are in (scheme='none' for tags without spans, as POS tags)")
+_FIXES = (_SCHEME_FIX, ("metric", "pass metric=None (the one training picks for the data's scheme)"), _TAG_FIX)
 
 
 def save_tagger(path: str | os.PathLike, model: Any, encoder: Any, spec: DataSpec, metric: str | None = None,
@@ -351,8 +352,8 @@ def save_hmm(path: str | os.PathLike, hmm: Any, spec: DataSpec, metric: str,
     ckpt.save_checkpoint(path, arrays, {"kind": "hmm-tagger", "task": task})
 
 
-_HMM_FIXES = (_FIXES[0], ("metric", "pass a metric the data's scheme can score (accuracy for tags without spans; "
-                                    "rnnkit.tagging.scoring.metric_for gives the one training picks)"), _FIXES[2])
+_HMM_FIXES = (_SCHEME_FIX, ("metric", "pass a metric the data's scheme can score (accuracy for tags without spans; "
+                                      "rnnkit.tagging.scoring.metric_for gives the one training picks)"), _TAG_FIX)
 
 
 def _hmm_task(spec: DataSpec, metric: str, train_words: list[str] | None = None, fold_width: bool = False,
