@@ -21,7 +21,6 @@ for strings of n symbols), 3 the examples shown, 4 the language model's held-out
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from rnnkit.checks import check_int, check_number
 from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_batches, training_strings
 from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, speech_batch, spell
 from rnnkit.demos.ctc_words import text_drawer
-from rnnkit.demos.demo_steps import MODEL_FILE, DemoSteps
+from rnnkit.demos.demo_steps import DemoSteps, train_unless_given
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.errors import NonFiniteError
 from rnnkit.metrics.edit_distance import label_error_rate
@@ -199,17 +198,13 @@ def trained_or_loaded(cfg: CTCDemoConfig, model: Transcriber | None, save: str |
     model of its training strings when ``fusion.order``, else None), the lines saying so to ``log``.
     ``train_seed``: the seed a loaded ``model`` trained with, when ``cfg.seed`` (the tests') is another."""
     seen: list[np.ndarray] | None = [] if fusion.order else None
-    if model is None:
-        start = time.perf_counter()
-        model = train_transcriber(cfg, log, seen)
-        said = f"trained in {time.perf_counter() - start:.1f} s"
-        if save is not None:
-            said += f", saved as {save_transcriber(Path(save) / MODEL_FILE, model, cfg)}"
-        log(said)
-    else:
-        log("a loaded network, not trained here")
-        if fusion.order:
-            seen = training_strings(cfg if train_seed is None else replace(cfg, seed=train_seed))
+    given = model is not None
+    model, said = train_unless_given(model, "a loaded network, not trained here",
+                                     lambda: train_transcriber(cfg, log, seen), save,
+                                     lambda path, trained: save_transcriber(path, trained, cfg))
+    log(said)
+    if given and fusion.order:
+        seen = training_strings(cfg if train_seed is None else replace(cfg, seed=train_seed))
     if not fusion.order:
         return model, None
     lm = fit_string_lm(seen, cfg.symbols, fusion.order)
