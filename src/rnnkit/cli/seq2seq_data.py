@@ -41,11 +41,13 @@ def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: 
                encoding: str = "utf-8", tsv_columns: tuple[int, int] | None = None,
                header: bool = False) -> list[SentencePair]:
     """Pairs of two parallel files, or of one TSV file (its ``tsv_columns``, when it has more than two; ``header``:
-    skip its first line)."""
+    skip its first line); either TSV option with two files is refused, as it would have no effect."""
     if len(files) == 2:
-        if tsv_columns is not None:
-            raise ValueError("--columns picks the columns of a TSV file, and the pairs are two parallel files: "
-                             "leave --columns out")
+        for option, does, given in (("--columns", "picks the columns", tsv_columns is not None),
+                                    ("--header", "skips the first line", header)):
+            if given:
+                raise ValueError(f"{option} {does} of a TSV file of pairs, and the pairs are two files parallel by "
+                                 f"line ({files[0]}, {files[1]}): leave {option} out")
         return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
     return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding, tsv_columns, header)
 
@@ -62,11 +64,11 @@ def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
     (default: ``tok``), a TSV file's first line skipped with ``header``; an empty file is a DataError naming it
     and the option."""
     files = pair_files(option, files)
+    tsv = len(files) == 1  # the TSV options apply to train seq2seq's TSV files, not to its parallel ones
     try:
-        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if len(files) == 1 else None,
-                           header and len(files) == 1)
+        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if tsv else None, header and tsv)
     except DataError as exc:
-        if len(files) == 1 and "a line without a tab" in str(exc):
+        if tsv and "a line without a tab" in str(exc):
             raise DataError(f"{exc}; {option} takes SRC TGT (two files parallel by line) or one TSV file of "
                             "pairs") from None
         raise
