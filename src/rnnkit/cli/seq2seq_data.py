@@ -6,8 +6,6 @@ import argparse
 from typing import Any, NoReturn
 
 from rnnkit.data.parallel import (
-    BOS_ID,
-    PAD_ID,
     SentencePair,
     decode_ids,
     encode_pairs,
@@ -88,13 +86,13 @@ def read_splits(args: argparse.Namespace, src_tok: Tokenizer, tok: Tokenizer) ->
 def encode_splits(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, train: Any, valid: Any) -> tuple:
     """(train ids, valid ids or None, detokenize output ids, each valid source's words outside the target vocabulary or
     None): with --copy the extended ids of :mod:`rnnkit.seq2seq.copy` (valid's ids and words from one pass)."""
+    def detokenize(ids: Any, oovs: Any = ()) -> str:
+        return decode_ids(ids, tgt_vocab, tok, oovs)
+
     if not getattr(args, "copy", False):
         valid_ids = None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab)
-        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, lambda ids: decode_ids(ids, tgt_vocab, tok), None
-    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, decode_extended, encode_copy_pairs
-
-    def detokenize(ids: Any, oovs: Any = ()) -> str:
-        return tok.detokenize(decode_extended([i for i in ids if i not in (PAD_ID, BOS_ID)], tgt_vocab, oovs))
+        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, None
+    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, encode_copy_pairs
 
     valid_ids, oovs = (None, None) if valid is None else copy_pairs_and_oovs(valid, src_vocab, tgt_vocab)
     return encode_copy_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, oovs
