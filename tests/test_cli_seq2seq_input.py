@@ -238,7 +238,8 @@ def test_a_header_line_is_refused_or_skipped_with_header(data, model, tmp_path, 
     code, out, _ = run_cli(capsys, ["evaluate", model, headed, "--header", "--json"])
     assert code == 0 and '"sentences": 30' in out, out
     code, _, err = run_cli(capsys, ["evaluate", model, data["src"], "--ref", data["tgt"], "--header"])
-    assert code == 2 and "--header has no effect with --ref" in err, err
+    assert code == 2 and "--header skips the first line of a TSV file of pairs, and the pairs are two files " \
+                          f"parallel by line ({data['src']}, {data['tgt']}): leave --header out" in err, err
     code, _, err = run_cli(capsys, ["train", "seq2seq", "--train", data["src"], data["tgt"], "--header", "--run-dir",
                                     str(run), *SMALL])
     assert code == 2 and "--header has no effect without a TSV file" in err, err
@@ -258,3 +259,18 @@ def test_resume_with_another_header_is_refused_and_a_dropped_pair_is_warned_abou
     assert code == 2 and "other training options (--header given then, not given now" in err, err
     code, out, err = run_cli(capsys, [*run, "--resume", "--header"])
     assert code == 0 and "resumed from" in out + err, (out, err)
+
+
+def test_read_pairs_refuses_the_tsv_options_with_two_files_and_train_reads_them_for_its_tsv_files_only(data):
+    """read_pairs refuses --columns and --header with two parallel files (they would have no effect); train
+    seq2seq's sets pass them on only for a TSV file, so a TSV --train with a parallel --valid takes --header."""
+    from rnnkit.cli.seq2seq_data import read_nonempty, read_pairs
+    from rnnkit.data.tokenizer import Tokenizer
+
+    tok, two = Tokenizer(), [data["src"], data["tgt"]]
+    for kwargs, option in (({"header": True}, "--header"), ({"tsv_columns": (0, 1)}, "--columns")):
+        with pytest.raises(ValueError, match=f"are two files parallel by line .*: leave {option} out"):
+            read_pairs(two, tok, tok, **kwargs)
+    assert read_nonempty("--valid", two, tok, "utf-8", (0, 1), header=True) == read_pairs(two, tok, tok)
+    with pytest.warns(UserWarning, match="reads as a sentence pair"):  # the file has no header line
+        assert len(read_nonempty("--train", [data["tsv"]], tok, "utf-8", header=True)) == 79  # its first line skipped

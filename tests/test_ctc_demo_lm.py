@@ -126,3 +126,12 @@ def test_the_cli_fuses_a_language_model_and_refuses_bad_values(capsys):
                           (["--lm-order", "-2"], "argument --lm-order: Expected")):
         code, _, err = run_cli(capsys, ["demo", "ctc", *argv])
         assert code == 2 and message in _one_line(err), (argv, err)
+
+
+@pytest.mark.parametrize("flag, value", [("--lm-weight", "2"), ("--length-bonus", "1")])
+@pytest.mark.parametrize("order", [[], ["--lm-order", "0"]])
+def test_the_cli_refuses_lm_options_without_a_language_model(capsys, flag, value, order):
+    code, out, err = run_cli(capsys, ["demo", "ctc", "--steps", "1", flag, value, *order])
+    assert code != 0 and out == "" and err.count("\n") == 1, err
+    assert (f"{flag} has no effect without --lm-order N (only the decoding fused with an N-gram language model uses "
+            f"it): give --lm-order N, or leave {flag} out") in err, err

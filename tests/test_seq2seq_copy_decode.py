@@ -11,7 +11,7 @@ import pytest
 from seq2seq_tiny import load_as_older, round_trip
 from threadpoolctl import threadpool_limits
 
-from rnnkit.data.parallel import BOS_ID, EOS_ID, UNK_ID, build_vocab, make_batch
+from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, UNK_ID, build_vocab, decode_ids, make_batch
 from rnnkit.data.tokenizer import Tokenizer
 from rnnkit.seq2seq.copy import GATE, decode_extended, encode_copy_pairs, source_extension, target_extension
 from rnnkit.seq2seq.decode import beam_search, greedy_decode
@@ -34,6 +34,8 @@ def test_extended_ids_of_the_data():
     # an unknown gold word in the source at its extended id, one that is not as <unk>
     assert target_extension(["y", "b", "z", "x"], vocab, oovs).tolist() == [V + 1, 5, UNK_ID, V]
     assert decode_extended([V + 1, 4, V], vocab, oovs) == ["y", "a", "x"]
+    # train seq2seq --copy's validation text: decode_ids with the source's words (PAD/BOS dropped, cut at EOS)
+    assert decode_ids([BOS_ID, V + 1, 4, PAD_ID, V, EOS_ID, 5], vocab, Tokenizer(), oovs) == "y a x"
     triples = encode_copy_pairs([(["x", "a"], ["a", "x"]), (["b"], ["q"])], build_vocab([["a", "x"]]), vocab)
     batch = make_batch(triples)
     assert batch.src_ext.tolist() == [[V, 5], [4, 0]]  # (S, B), PAD past the second source

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
-from rnnkit.checkpoint_files import find_checkpoint  # noqa: F401 (export's own, in the library since)
+from rnnkit.checkpoint_files import find_checkpoint
 from rnnkit.checkpoint_task import MODEL_KINDS, kind_name, other_kind
 from rnnkit.errors import CheckpointError
 from rnnkit.export_names import beside

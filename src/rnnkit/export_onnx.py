@@ -141,7 +141,7 @@ def _classifier_graph(g: Graph, cfg: dict[str, Any]) -> tuple[list[tuple], list[
         u = g.op("Div", [total, g.op("Unsqueeze", [g.op("Cast", ["lengths"], to=FLOAT), g.ints("axis_1", [1])])])
     else:
         real = real_steps(g, "ids", "lengths")  # (T, B)
-        minus_inf = g.const("minus_inf", np.array(-np.inf, np.float32))
+        minus_inf = g.minus_inf()
         if pooling == "max":
             u = g.op("ReduceMax", [g.op("Where", [g.op("Unsqueeze", [real, g.ints("axis_2", [2])]), out, minus_inf])],
                      axes=[0], keepdims=0)  # (B, dirs*H), over the real tokens

@@ -72,7 +72,7 @@ def _cnn(g: Graph, emb: str) -> str:
     ends = g.op("Add", [flat, g.const("window_minus1", np.array(k - 1, np.int64))])  # each word's n + k - 1 windows
     windows = g.op("Less", [g.op("Range", [zero, P, one]), g.op("Unsqueeze", [ends, g.ints("axis_1", [1])])])
     windows = g.op("Unsqueeze", [windows, g.ints("axis_1", [1])])  # (T*B, 1, P)
-    z = g.op("Where", [windows, z, g.const("minus_inf", np.array(-np.inf, np.float32))])  # later windows never win
+    z = g.op("Where", [windows, z, g.minus_inf()])  # later windows never win
     f = g.op("Tanh", [g.op("ReduceMax", [z], axes=[2], keepdims=0)])  # (T*B, F)
     shape = g.op("Concat", [g.op("Shape", ["char_lengths"]), g.ints("minus1", [-1])], axis=0)  # [T, B, -1]
     return g.op("Reshape", [f, shape])  # (T, B, F)

@@ -43,13 +43,9 @@ def score_input(g: Graph, pre: str, coverage: str) -> str:
     return g.op("Add", [pre, scaled])
 
 
-def _minus_inf(g: Graph) -> str:
-    return g.const("minus_inf", np.array(-np.inf, np.float32))
-
-
 def _softplus(g: Graph, x: str) -> str:
     """log(1 + e^x) = max(x, 0) + log(1 + exp(-|x|)): finite at every finite x."""
-    zero, one = g.const("zero_f", np.array(0.0, np.float32)), g.const("one_f", np.array(1.0, np.float32))
+    zero, one = g.zero(), g.const("one_f", np.array(1.0, np.float32))
     tail = g.op("Log", [g.op("Add", [one, g.op("Exp", [g.op("Neg", [g.op("Abs", [x])])])])])
     return g.op("Add", [g.op("Max", [x, zero]), tail])
 
@@ -67,9 +63,9 @@ def _log_sums_by_id(g: Graph, log_a: str, ext: str) -> str:
     """L_j = logsumexp_{k: ext_k = ext_j} log a_k (B, S) of the log weights ``log_a`` and the ids ``ext`` (B, S)."""
     same = g.op("Equal", [g.op("Unsqueeze", [ext, g.ints("axis_2", [2])]),
                           g.op("Unsqueeze", [ext, g.ints("axis_1", [1])])])  # (B, S, S): ext_j == ext_k
-    terms = g.op("Where", [same, g.op("Unsqueeze", [log_a, g.ints("axis_1", [1])]), _minus_inf(g)])  # (B, S, S)
+    terms = g.op("Where", [same, g.op("Unsqueeze", [log_a, g.ints("axis_1", [1])]), g.minus_inf()])  # (B, S, S)
     top = g.op("ReduceMax", [terms], axes=[2], keepdims=1)  # (B, S, 1); -inf at padding (its weights all are)
-    top = g.op("Where", [g.op("IsInf", [top]), g.const("zero_f", np.array(0.0, np.float32)), top])
+    top = g.op("Where", [g.op("IsInf", [top]), g.zero(), top])
     total = g.op("ReduceSum", [g.op("Exp", [g.op("Sub", [terms, top])]), g.ints("axis_2", [2])], keepdims=0)
     return g.op("Add", [g.op("Squeeze", [top, g.ints("axis_2", [2])]), g.op("Log", [total])])  # log 0 = -inf
 

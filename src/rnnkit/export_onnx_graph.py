@@ -94,6 +94,14 @@ class Graph:
         self._done[name] = out
         return out
 
+    def minus_inf(self) -> str:
+        """The float32 scalar -inf (a masked score), one initializer for every op that reads it."""
+        return self.const("minus_inf", np.array(-np.inf, np.float32))
+
+    def zero(self) -> str:
+        """The float32 scalar 0, one initializer for every op that reads it."""
+        return self.const("zero_float", np.array(0.0, np.float32))
+
     def ints(self, name: str, values: list[int]) -> str:
         return self.const(name, np.array(values, np.int64))
 

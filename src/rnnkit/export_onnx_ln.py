@@ -127,7 +127,7 @@ def _scan(g: Graph, cfg: dict[str, Any], p: dict[str, str], h0: str, c0: str, u:
     H = cfg["hidden_size"]
     lstm = cfg["cell"] == "lstm"
     G = _GATES[cfg["cell"]] * H
-    zero = g.const("zero_float", np.array(0, np.float32)) if mask else ""
+    zero = g.zero() if mask else ""
     # the body's own nodes; what it reads of the outer graph (weights, float16 ones widened) is made before, and
     # the constants it makes itself (eps) are float32 initializers of the outer graph, without a Cast node
     outer, g.nodes = g.nodes, []

@@ -124,8 +124,7 @@ def _attention(g: Graph, kind: str, h: str, coverage: bool = False) -> tuple[str
         keys = "memory" if kind == "dot" else g.op("MatMul", ["memory", g.transposed("attention.W")])  # (B, S, H)
         scores = g.op("Squeeze", [g.op("MatMul", [keys, g.op("Unsqueeze", [h, g.ints("axis_2", [2])])]),
                                   g.ints("axis_2", [2])])  # (B, S)
-    minus_inf = g.const("minus_inf", np.array(-np.inf, np.float32))
-    scores = g.op("Where", ["src_mask", scores, minus_inf])
+    scores = g.op("Where", ["src_mask", scores, g.minus_inf()])
     a = g.op("Softmax", [scores], ["attention"], axis=-1)[0]  # 0 at padding
     if coverage:
         g.op("Add", ["coverage", a], ["coverage_next"])  # cov_{t+1} = cov_t + a_t

@@ -185,9 +185,10 @@ def beam_search(tokens, beam=4, alpha=0.0, no_repeat=0, stop="k-finished"):
         live, scores = [live[r] + (k,) for r, k in zip(rows, previous)], np.array(kept, np.float64)
         if not rows or (stop == "k-finished" and len(found) >= beam):
             break
-        best = max((score for done, score, _ in found if done), default=-np.inf)  # -inf: none finished yet
-        if stop == "bound" and kept[0] / ((5 + limit) / 6) ** alpha <= best:  # the best live one cannot win
-            break
+        if stop == "bound":  # the best live one cannot win: stop (best -inf: none finished yet)
+            best = max((score for done, score, _ in found if done), default=-np.inf)
+            if kept[0] / ((5 + limit) / 6) ** alpha <= best:
+                break
         if t + 1 == limit:  # cut at the limit: the live hypotheses, unfinished
             found += [(False, float(s) / ((5 + len(h)) / 6) ** alpha, h) for h, s in zip(live, scores)]
         state = {{k: v[rows] if {batch_major} else v[:, rows] for k, v in state.items()}}  # each row's own

@@ -8,7 +8,7 @@ from pathlib import Path
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
 from rnnkit.cli.common import finite_float, nonnegative_float, nonnegative_int, positive_int, run_folder
 from rnnkit.cli.demo_options import add_length_training, check_save_load, demo_file
-from rnnkit.cli.given import given
+from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.ctc import SAVE, CTCDemoConfig, load_transcriber, run_ctc_demo
 from rnnkit.demos.ctc_fusion import LMFusion
@@ -66,11 +66,11 @@ def register(groups) -> None:
                    help="decode also by the beam search fused with a character N-gram model of the training "
                         "strings (Kneser-Ney); 0: none (default 0)")
     p.add_argument("--lm-weight", type=nonnegative_float, default=FUSION.weight, metavar="A",
-                   help=f"the language model's weight alpha in log p_ctc + alpha log P_lm + beta |l| "
+                   help=f"the language model's weight alpha in log p_ctc + alpha log P_lm + beta |l|, with --lm-order "
                         f"(default {FUSION.weight:g})")
     p.add_argument("--length-bonus", type=finite_float, default=FUSION.bonus, metavar="B",
-                   help=f"beta, added per label, against fusion's pull to short transcriptions (default "
-                        f"{FUSION.bonus:g})")
+                   help=f"beta, added per label, against fusion's pull to short transcriptions, with --lm-order "
+                        f"(default {FUSION.bonus:g})")
     p.add_argument("--save", type=run_folder, metavar="DIR",
                    help=f"write the trained network to DIR/{MODEL_FILE} (a checkpoint: safetensors arrays and "
                         "JSON, written atomically), to decode with it again with --load DIR")
@@ -88,6 +88,8 @@ TRAINING = ("steps", "hidden", "symbols", "noise", "text", "min_len", "max_len",
 def run(args: argparse.Namespace) -> int:
     refuse_main_demo_options(args, "ctc")
     check_save_load(args, TRAINING)
+    refuse_unused(args, [(flag, args.lm_order == 0, "without --lm-order N (only the decoding fused with an N-gram "
+                          "language model uses it): give --lm-order N") for flag in ("--lm-weight", "--length-bonus")])
     if args.min_len > args.max_len:
         raise ValueError(f"Expected --min-len <= --max-len, got {args.min_len} and {args.max_len}")
     if not 2 <= args.symbols <= len(ALPHABET):

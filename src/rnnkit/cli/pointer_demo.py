@@ -13,7 +13,8 @@ from rnnkit.cli.demo_options import add_length_training, check_save_load, demo_f
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
-from rnnkit.demos.pointer_sort import MODEL_FILE, PointerDemoConfig, run_pointer_demo
+from rnnkit.demos.demo_steps import MODEL_FILE
+from rnnkit.demos.pointer_sort import PointerDemoConfig, run_pointer_demo
 from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq.pointer import PointerNet
 from rnnkit.seq2seq.pointer_io import load_pointer

@@ -266,6 +266,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                          "or more, or --select-by loss")
     test_only = (not args.test, "without --test (it applies to decoding the test set): give --test")
     bleu = args.test or (args.valid and args.bleu_sentences)  # something is decoded
+    no_tsv = all(len(f) == 2 for f in (args.train, args.valid, args.test) if f)  # --columns, --header: of a TSV
     refuse_unused(args, [
         *((option, *test_only) for option in ("--beam", "--length-norm", "--coverage-penalty", "--beam-stop",
                                               "--no-repeat-ngram",
@@ -276,10 +277,8 @@ def train_seq2seq(args: argparse.Namespace) -> int:
         ("--max-decode-len", not bleu, "when nothing is decoded (it limits decoding the --valid sentences for "
                                           "BLEU and the --test ones): give --valid or --test"),
         ("--eval-batch-size", not (args.valid or args.test), "without --valid or --test (it batches them): give one"),
-        ("--columns", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
-         "without a TSV file (it picks a TSV's columns): give one file of pairs"),
-        ("--header", all(len(f) == 2 for f in (args.train, args.valid, args.test) if f),
-         "without a TSV file (it skips a TSV file's first line): give one file of pairs"),
+        ("--columns", no_tsv, "without a TSV file (it picks a TSV's columns): give one file of pairs"),
+        ("--header", no_tsv, "without a TSV file (it skips a TSV file's first line): give one file of pairs"),
         *bpe.unused_rules(args),
     ])
     bpe.check_installed(args)

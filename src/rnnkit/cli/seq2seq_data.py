@@ -6,8 +6,6 @@ import argparse
 from typing import Any, NoReturn
 
 from rnnkit.data.parallel import (
-    BOS_ID,
-    PAD_ID,
     SentencePair,
     decode_ids,
     encode_pairs,
@@ -41,11 +39,13 @@ def read_pairs(files: list[str], source_tokenizer: Tokenizer, target_tokenizer: 
                encoding: str = "utf-8", tsv_columns: tuple[int, int] | None = None,
                header: bool = False) -> list[SentencePair]:
     """Pairs of two parallel files, or of one TSV file (its ``tsv_columns``, when it has more than two; ``header``:
-    skip its first line)."""
+    skip its first line); either TSV option with two files is refused, as it would have no effect."""
     if len(files) == 2:
-        if tsv_columns is not None:
-            raise ValueError("--columns picks the columns of a TSV file, and the pairs are two parallel files: "
-                             "leave --columns out")
+        for option, does, given in (("--columns", "picks the columns", tsv_columns is not None),
+                                    ("--header", "skips the first line", header)):
+            if given:
+                raise ValueError(f"{option} {does} of a TSV file of pairs, and the pairs are two files parallel by "
+                                 f"line ({files[0]}, {files[1]}): leave {option} out")
         return read_parallel(files[0], files[1], source_tokenizer, target_tokenizer, encoding)
     return read_tsv_pairs(files[0], source_tokenizer, target_tokenizer, encoding, tsv_columns, header)
 
@@ -62,11 +62,11 @@ def read_nonempty(option: str, files: list[str], tok: Tokenizer, encoding: str,
     (default: ``tok``), a TSV file's first line skipped with ``header``; an empty file is a DataError naming it
     and the option."""
     files = pair_files(option, files)
+    tsv = len(files) == 1  # the TSV options apply to train seq2seq's TSV files, not to its parallel ones
     try:
-        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if len(files) == 1 else None,
-                           header and len(files) == 1)
+        pairs = read_pairs(files, tok, target_tok or tok, encoding, tsv_columns if tsv else None, header and tsv)
     except DataError as exc:
-        if len(files) == 1 and "a line without a tab" in str(exc):
+        if tsv and "a line without a tab" in str(exc):
             raise DataError(f"{exc}; {option} takes SRC TGT (two files parallel by line) or one TSV file of "
                             "pairs") from None
         raise
@@ -86,13 +86,13 @@ def read_splits(args: argparse.Namespace, src_tok: Tokenizer, tok: Tokenizer) ->
 def encode_splits(args: argparse.Namespace, src_vocab: Any, tgt_vocab: Any, tok: Tokenizer, train: Any, valid: Any) -> tuple:
     """(train ids, valid ids or None, detokenize output ids, each valid source's words outside the target vocabulary or
     None): with --copy the extended ids of :mod:`rnnkit.seq2seq.copy` (valid's ids and words from one pass)."""
+    def detokenize(ids: Any, oovs: Any = ()) -> str:
+        return decode_ids(ids, tgt_vocab, tok, oovs)
+
     if not getattr(args, "copy", False):
         valid_ids = None if valid is None else encode_pairs(valid, src_vocab, tgt_vocab)
-        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, lambda ids: decode_ids(ids, tgt_vocab, tok), None
-    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, decode_extended, encode_copy_pairs
-
-    def detokenize(ids: Any, oovs: Any = ()) -> str:
-        return tok.detokenize(decode_extended([i for i in ids if i not in (PAD_ID, BOS_ID)], tgt_vocab, oovs))
+        return encode_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, None
+    from rnnkit.seq2seq.copy import copy_pairs_and_oovs, encode_copy_pairs
 
     valid_ids, oovs = (None, None) if valid is None else copy_pairs_and_oovs(valid, src_vocab, tgt_vocab)
     return encode_copy_pairs(train, src_vocab, tgt_vocab), valid_ids, detokenize, oovs

@@ -227,9 +227,8 @@ def describe(s: dict[str, Any]) -> str:
 
 
 def evaluate_seq2seq(model_path: str, data_path: str, args: argparse.Namespace) -> int:
+    # DATA --ref REF: two files parallel by line, with which read_pairs refuses --columns and --header
     files = [data_path] if getattr(args, "ref", None) is None else [data_path, args.ref]
-    refuse_unused(args, [("--header", len(files) == 2, "with --ref (it skips the first line of a TSV DATA, and DATA "
-                                                        "--ref REF are two files parallel by line)")])
     check_decoding_options(args)
     with blas_threads(args):
         s = score_files(model_path, files, getattr(args, "beam", 1), getattr(args, "length_norm", 0.0),

@@ -121,15 +121,15 @@ def translate_cli(args: argparse.Namespace) -> int:
     if n is not None and not translator.source_tokenizer.tokenize(lines[n - 1]):
         raise ValueError(f"--plot-attention {n}: line {n} of {name} is blank, it has no attention to plot; "
                          "give the number of a line with a sentence")
-    if not lines:  # a filter given nothing: nothing to write, but said
-        warn(f"{name}: no input lines, so nothing to translate")
+    if not lines:
+        _no_lines(name)
         return 0
     _input_hints(translator, lines, name, args.max_len)
     split = translator.source_tokenizer.tokenize  # the sources' tokens, counted only when a display is shown
     with blas_threads(args):
         with apply_progress.Shown(args.progress, lambda: sum(len(split(line)) for line in lines),
                                   "translating") as shown:  # closed before the warnings that follow
-            out = _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)],
+            out = _with_files(_attention_files(args),
                               lambda writers: _translate_lines(args, translator, lines, *writers, on_batch=shown))
         _warn_after(args, translator, out)
         if n is not None:
@@ -174,9 +174,9 @@ def _translate_stream(args: argparse.Namespace, translator: Any) -> int:
                     _input_hints(translator, [line], "<stdin>", args.max_len)
                 out.extend(_translate_lines(args, translator, [line], *writers, first=k))
 
-    _with_files([("--attention-out", args.attention_out), ("--alignments", args.alignments)], run)
+    _with_files(_attention_files(args), run)
     if not out:
-        warn("<stdin>: no input lines, so nothing to translate")
+        _no_lines("<stdin>")
     _warn_after(args, translator, out)
     return 0
 
@@ -243,13 +243,22 @@ def _stdout(text: str) -> None:
         raise
 
 
+def _no_lines(name: str) -> None:
+    """The warning for an input ``name`` without lines (a filter given nothing): nothing to write, but said."""
+    warn(f"{name}: no input lines, so nothing to translate")
+
+
+def _attention_files(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(option, path or None) of the files of attention rows and of alignments, in _translate_lines' order."""
+    return [("--attention-out", args.attention_out), ("--alignments", args.alignments)]
+
+
 def _check_attention_files(args: argparse.Namespace, translator: Any) -> None:
     """--attention-out and --alignments: refused before any work for a model without attention, a path that
     cannot be written, the model or the input, or both options naming one file."""
     from rnnkit.data.files import check_output_path
 
-    given = [(option, path) for option, path in (("--attention-out", args.attention_out),
-                                                 ("--alignments", args.alignments)) if path is not None]
+    given = [(option, path) for option, path in _attention_files(args) if path is not None]
     for option, path in given:
         require_attention(translator, args.model, option)
         check_output_path(path, option, make_folders=True, suffix=".jsonl" if option == "--attention-out" else ".txt",

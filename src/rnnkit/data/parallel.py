@@ -227,8 +227,9 @@ def encode_pairs(pairs: Sequence[SentencePair], source_vocab: Vocabulary,
     return [(source_vocab.encode(p[0]), target_vocab.encode(p[1])) for p in pairs]
 
 
-def decode_ids(ids: Iterable[int], vocab: Vocabulary, tokenizer: Tokenizer) -> str:
-    """Detokenised text of decoder output ids: cut at the first EOS, PAD and BOS dropped."""
+def decode_ids(ids: Iterable[int], vocab: Vocabulary, tokenizer: Tokenizer, oovs: Sequence[str] = ()) -> str:
+    """Detokenised text of decoder output ids: cut at the first EOS, PAD and BOS dropped; with ``oovs``, a copy
+    model's extended ids as :func:`decode_extended` reads them."""
     check_vocab(vocab, "vocab")
     kept = []
     for i in ids:
@@ -236,7 +237,14 @@ def decode_ids(ids: Iterable[int], vocab: Vocabulary, tokenizer: Tokenizer) -> s
             break
         if int(i) not in (PAD_ID, BOS_ID):
             kept.append(int(i))
-    return tokenizer.detokenize(vocab.decode(kept))
+    return tokenizer.detokenize(decode_extended(kept, vocab, oovs) if oovs else vocab.decode(kept))
+
+
+def decode_extended(ids: Sequence[int], target_vocab: Vocabulary, oovs: Sequence[str]) -> list[str]:
+    """The tokens of output ids, an extended id V + k (a copy model's: :mod:`rnnkit.seq2seq.copy`) as the source's
+    k-th word outside the target vocabulary, ``oovs[k]``."""
+    V = len(target_vocab)
+    return [oovs[int(i) - V] if int(i) >= V else target_vocab.decode([int(i)])[0] for i in ids]
 
 
 Item = TypeVar("Item", bound=Sequence)

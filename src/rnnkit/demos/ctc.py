@@ -21,7 +21,6 @@ for strings of n symbols), 3 the examples shown, 4 the language model's held-out
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -33,9 +32,9 @@ from rnnkit.checkpoint_task import (copy_into, load_task_checkpoint, reading_met
                                    save_task_checkpoint)
 from rnnkit.checks import check_int, check_number
 from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_batches, training_strings
-from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, speech_batch, spell
-from rnnkit.demos.ctc_words import text_drawer
-from rnnkit.demos.demo_steps import MODEL_FILE, DemoSteps
+from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, spell
+from rnnkit.demos.ctc_words import text_batch, text_drawer
+from rnnkit.demos.demo_steps import DemoSteps, train_unless_given
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.errors import NonFiniteError
 from rnnkit.metrics.edit_distance import label_error_rate
@@ -139,10 +138,8 @@ def evaluate_transcriber(model: Transcriber, cfg: CTCDemoConfig, n: int, count: 
     if lm is not None:
         hyps["beam+lm"] = []
         lm = label_lm(lm, cfg.symbols + 1, 0)  # an n-gram model wrapped once: its cache serves every batch
-    draw = text_drawer(cfg.text, cfg.symbols)
     for lo in range(0, count, batch_size):
-        x, lengths, targets, _ = speech_batch(rng, np.full(min(batch_size, count - lo), n), cfg.symbols, cfg.noise,
-                                              draw=draw)
+        x, lengths, targets, _ = text_batch(cfg, rng, np.full(min(batch_size, count - lo), n))
         logits, _ = model.forward(x, lengths)
         refs += [t.tolist() for t in targets]
         hyps["baseline"] += nearest_prototype_decode(x, lengths, cfg.symbols)
@@ -157,8 +154,7 @@ def evaluate_transcriber(model: Transcriber, cfg: CTCDemoConfig, n: int, count: 
 def show_examples(model: Transcriber, cfg: CTCDemoConfig, n: int, count: int, rng: np.random.Generator) -> list[str]:
     """Lines showing ``count`` strings of ``n`` symbols: the truth, the frames' greedy classes (``-`` for the
     blank, so the alignment CTC found shows), the baseline's and the greedy transcription."""
-    x, lengths, targets, _ = speech_batch(rng, np.full(count, n), cfg.symbols, cfg.noise,
-                                          draw=text_drawer(cfg.text, cfg.symbols))
+    x, lengths, targets, _ = text_batch(cfg, rng, np.full(count, n))
     logits, _ = model.forward(x, lengths)
     greedy = ctc_greedy_decode(logits, lengths)
     baseline = nearest_prototype_decode(x, lengths, cfg.symbols)
@@ -199,22 +195,18 @@ def trained_or_loaded(cfg: CTCDemoConfig, model: Transcriber | None, save: str |
     model of its training strings when ``fusion.order``, else None), the lines saying so to ``log``.
     ``train_seed``: the seed a loaded ``model`` trained with, when ``cfg.seed`` (the tests') is another."""
     seen: list[np.ndarray] | None = [] if fusion.order else None
-    if model is None:
-        start = time.perf_counter()
-        model = train_transcriber(cfg, log, seen)
-        said = f"trained in {time.perf_counter() - start:.1f} s"
-        if save is not None:
-            said += f", saved as {save_transcriber(Path(save) / MODEL_FILE, model, cfg)}"
-        log(said)
-    else:
-        log("a loaded network, not trained here")
-        if fusion.order:
-            seen = training_strings(cfg if train_seed is None else replace(cfg, seed=train_seed))
+    given = model is not None
+    model, said = train_unless_given(model, "a loaded network, not trained here",
+                                     lambda: train_transcriber(cfg, log, seen), save,
+                                     lambda path, trained: save_transcriber(path, trained, cfg))
+    log(said)
+    if given and fusion.order:
+        seen = training_strings(cfg if train_seed is None else replace(cfg, seed=train_seed))
     if not fusion.order:
         return model, None
     lm = fit_string_lm(seen, cfg.symbols, fusion.order)
-    held_out = speech_batch(np.random.default_rng([cfg.seed, 4]), np.full(1000, cfg.max_len), cfg.symbols, 0.0,
-                            draw=text_drawer(cfg.text, cfg.symbols))[2]  # (1000, max_len)
+    fresh = np.random.default_rng([cfg.seed, 4])
+    held_out = text_batch(cfg, fresh, np.full(1000, cfg.max_len), noise=0.0)[2]  # (1000, max_len)
     log(f"language model: a {fusion.order}-gram (Kneser-Ney) of the {len(seen)} training strings' symbols, "
         f"perplexity {lm.perplexity(list(held_out - 1)):.2f} on 1000 fresh ones (uniform: {cfg.symbols}); fused "
         f"with weight {fusion.weight:g} and length bonus {fusion.bonus:g}")

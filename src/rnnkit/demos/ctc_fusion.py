@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.checks import check_int, check_number
-from rnnkit.demos.ctc_speech import speech_batch
-from rnnkit.demos.ctc_words import text_drawer
+from rnnkit.demos.ctc_words import text_batch
 from rnnkit.lm.ngram import NGramLM
 
 
@@ -39,10 +38,9 @@ def training_batches(cfg, rng: np.random.Generator) -> Iterator[tuple[np.ndarray
     """:func:`rnnkit.demos.ctc.train_transcriber`'s batches under ``cfg`` (a :class:`rnnkit.demos.ctc.CTCDemoConfig`),
     drawn from ``rng`` without end: per batch, each string's length from min_len..max_len, then
     :func:`rnnkit.demos.ctc_speech.speech_batch`'s (x, input lengths, targets, target lengths)."""
-    draw = text_drawer(cfg.text, cfg.symbols)
     while True:
         label_lengths = rng.integers(cfg.min_len, cfg.max_len + 1, size=cfg.batch_size)  # (B,)
-        yield speech_batch(rng, label_lengths, cfg.symbols, cfg.noise, draw=draw)
+        yield text_batch(cfg, rng, label_lengths)
 
 
 def training_strings(cfg) -> list[np.ndarray]:

@@ -17,6 +17,7 @@ reads the whole run (and both directions), can average over the run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -50,11 +51,16 @@ def say(rng: np.random.Generator, labels: np.ndarray, protos: np.ndarray, noise:
     return clean + noise * rng.standard_normal(clean.shape)
 
 
+def uniform_string(rng: np.random.Generator, n: int, symbols: int) -> np.ndarray:
+    """n labels (n,) drawn uniformly from 1..A: the default text's string (``rnnkit demo ctc --text random``)."""
+    return rng.integers(1, symbols + 1, size=n)
+
+
 def speech_batch(rng: np.random.Generator, label_lengths: np.ndarray, symbols: int, noise: float,
                  dtype: object = np.float32, draw: Callable[[np.random.Generator, int], np.ndarray] | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Strings of ``label_lengths`` (B,) symbols drawn uniformly from 1..A (or by ``draw(rng, n)``, n labels:
-    :func:`rnnkit.demos.ctc_words.text_drawer`), said (:func:`say`): frames x (T, B, 2) zero after each
+    """Strings of ``label_lengths`` (B,) symbols drawn by ``draw(rng, n)``, n labels (:func:`uniform_string` when
+    None; :func:`rnnkit.demos.ctc_words.text_drawer`), said (:func:`say`): frames x (T, B, 2) zero after each
     sequence's end, input lengths (B,), targets (B, S) zero-padded, target lengths (B,) (T, S the longest)."""
 
     A = check_int("symbols", symbols, 2)
@@ -63,11 +69,9 @@ def speech_batch(rng: np.random.Generator, label_lengths: np.ndarray, symbols: i
     targets = np.zeros((B, S), dtype=np.int64)  # (B, S)
     frames = []
     protos = prototypes(A)  # (A + 1, 2)
+    draw = partial(uniform_string, symbols=A) if draw is None else draw
     for b in range(B):
-        if draw is None:
-            targets[b, :lengths[b]] = rng.integers(1, A + 1, size=lengths[b])
-        else:
-            targets[b, :lengths[b]] = draw(rng, int(lengths[b]))
+        targets[b, :lengths[b]] = draw(rng, int(lengths[b]))
         frames.append(say(rng, targets[b, :lengths[b]], protos, noise))
     input_lengths = np.array([len(f) for f in frames], dtype=np.int64)  # (B,)
     x = np.zeros((int(input_lengths.max()), B, 2), dtype=dtype)  # (T, B, 2)

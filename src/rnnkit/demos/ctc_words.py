@@ -12,7 +12,7 @@ from functools import cache, partial
 
 import numpy as np
 
-from rnnkit.demos.ctc_speech import ALPHABET
+from rnnkit.demos.ctc_speech import ALPHABET, speech_batch, uniform_string
 
 TEXTS = ("random", "words")  # how a demo string's symbols are drawn
 WORDS = ("ab", "abbe", "abed", "ace", "aced", "add", "added", "babe", "bad", "bade", "bead", "beaded", "bed",
@@ -42,9 +42,20 @@ def word_string(rng: np.random.Generator, n: int, words: list[np.ndarray]) -> np
 
 
 @cache  # one drawer per (text, symbols): the demo's training, tests and examples share it
-def text_drawer(text: str, symbols: int) -> Callable[[np.random.Generator, int], np.ndarray] | None:
-    """What :func:`rnnkit.demos.ctc_speech.speech_batch` draws a string's labels with: None (uniform) for
-    "random", :func:`word_string` over :func:`word_labels` for "words"."""
+def text_drawer(text: str, symbols: int) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """What :func:`rnnkit.demos.ctc_speech.speech_batch` draws a string's labels with:
+    :func:`rnnkit.demos.ctc_speech.uniform_string` for "random", :func:`word_string` over :func:`word_labels` for
+    "words"."""
     if text not in TEXTS:
         raise ValueError(f"Expected text in {TEXTS}, got {text!r}")
-    return None if text == "random" else partial(word_string, words=word_labels(symbols))
+    if text == "random":
+        return partial(uniform_string, symbols=symbols)
+    return partial(word_string, words=word_labels(symbols))
+
+
+def text_batch(cfg, rng: np.random.Generator, label_lengths: np.ndarray, noise: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rnnkit.demos.ctc_speech.speech_batch` of strings of ``label_lengths`` (B,) symbols under ``cfg`` (a
+    :class:`rnnkit.demos.ctc.CTCDemoConfig`: its text, symbols and noise, or ``noise`` when given)."""
+    return speech_batch(rng, label_lengths, cfg.symbols, cfg.noise if noise is None else noise,
+                        draw=text_drawer(cfg.text, cfg.symbols))

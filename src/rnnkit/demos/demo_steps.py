@@ -6,15 +6,34 @@
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from rnnkit.optim import Adam
 
 MODEL_FILE = "model.safetensors"  # what a demo's --save DIR (demo ctc, demo pointer) writes in DIR, and --load reads
+
+Model = TypeVar("Model")
+
+
+def train_unless_given(model: Model | None, loaded: str, train: Callable[[], Model],
+                       save: str | os.PathLike | None, write: Callable[[Path, Model], Path]) -> tuple[Model, str]:
+    """(``model``, ``loaded``) when a model is given (a loaded one: nothing is trained); else ``train()``'s model,
+    written by ``write`` to the folder ``save``'s :data:`MODEL_FILE` when ``save`` is given, and the line
+    ``trained in <seconds> s[, saved as <path>]``."""
+    if model is not None:
+        return model, loaded
+    start = time.perf_counter()
+    model = train()
+    said = f"trained in {time.perf_counter() - start:.1f} s"
+    if save is not None:
+        said += f", saved as {write(Path(save) / MODEL_FILE, model)}"
+    return model, said
 
 
 class DemoSteps:

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from rnnkit.checks import check_number
-from rnnkit.demos.demo_steps import MODEL_FILE, DemoSteps
+from rnnkit.demos.demo_steps import DemoSteps, train_unless_given
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.optim import clip_grad_norm
 from rnnkit.seq2seq.pointer import PointerNet
@@ -93,14 +91,9 @@ def trained_or_loaded(cfg: PointerDemoConfig, batch: Batch, input_size: int, tas
     """``model`` when given (a loaded one: nothing is trained), else one trained on ``batch`` (:func:`train_pointer`)
     and, with ``save`` a folder, written to its model.safetensors (:func:`rnnkit.seq2seq.pointer_io.save_pointer`,
     the demo's ``task`` and ``cfg`` in its metadata); and a line saying which."""
-    if model is not None:
-        return model, f"a loaded {task} model, not trained here"
-    start = time.perf_counter()
-    model = train_pointer(cfg, batch, input_size, log)
-    said = f"trained in {time.perf_counter() - start:.1f} s"
-    if save is not None:
-        said += f", saved as {save_pointer(Path(save) / MODEL_FILE, model, {'demo': {'task': task, **asdict(cfg)}})}"
-    return model, said
+    return train_unless_given(model, f"a loaded {task} model, not trained here",
+                              lambda: train_pointer(cfg, batch, input_size, log), save,
+                              lambda path, trained: save_pointer(path, trained, {"demo": {"task": task, **asdict(cfg)}}))
 
 
 def _sort_examples(rng: np.random.Generator, lengths: np.ndarray

@@ -50,6 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.data.parallel import UNK_ID, check_vocab
+from rnnkit.data.parallel import decode_extended as decode_extended  # this module's name for it, as before
 from rnnkit.data.vocab import Vocabulary
 from rnnkit.nn.softmax import log_softmax
 
@@ -240,9 +241,3 @@ def ext_kwargs(batch: Any) -> dict[str, Any]:
     """A batch's ``src_ext`` as the keyword a copy model's ``forward`` and decoding take, none without copy
     (:class:`rnnkit.data.parallel.ParallelBatch`'s ``src_ext`` is None then)."""
     return {} if batch.src_ext is None else {"src_ext": batch.src_ext}
-
-
-def decode_extended(ids: Sequence[int], target_vocab: Vocabulary, oovs: Sequence[str]) -> list[str]:
-    """The tokens of output ids, an extended id V + k as the source's k-th word outside the target vocabulary."""
-    V = len(target_vocab)
-    return [oovs[int(i) - V] if int(i) >= V else target_vocab.decode([int(i)])[0] for i in ids]

@@ -109,22 +109,29 @@ _TASK_OPTIONS = {"train_scheme": "--train-scheme", "min_count": "--min-count", "
 _CONSEQUENCES = {"train_scheme": ("encoder.tags", "tagger_config.num_tags", "validation data")}
 
 
+def _filled(saved: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's task description ``saved`` with the fields of :data:`_ABSENT_TASK_FIELDS` it lacks and this
+    run's ``now`` has, at the value it had then."""
+    return {**{k: then(saved) for k, then in _ABSENT_TASK_FIELDS.items() if k in now and k not in saved}, **saved}
+
+
 def implied_changes(saved: dict[str, Any], now: dict[str, Any]) -> set[str]:
     """The fields (``encoder.tags``) and run options that differ because a task option of :data:`_CONSEQUENCES`
     does, between a checkpoint's task description ``saved`` and this run's ``now``."""
-    saved = {**{k: then(saved) for k, then in _ABSENT_TASK_FIELDS.items() if k in now and k not in saved}, **saved}
+    saved = _filled(saved, now)
     return {name for key, names in _CONSEQUENCES.items() if key in saved and key in now and saved[key] != now[key]
             for name in names}
 
 
-def task_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+def task_changes(saved: dict[str, Any], now: dict[str, Any], implied: set[str] | None = None) -> list[str]:
     """What differs between a checkpoint's task description and this run's: the vocabulary a changed
     training file builds (its rows would silently belong to other words), a model option.  Keys only
     one side has are skipped (checkpoints of earlier versions lack options added since), except a model
     config's fields, which an earlier checkpoint had at their defaults (``--tie`` resumed onto an untied run),
-    and the fields of ``_ABSENT_TASK_FIELDS``, which it had at the value given there."""
-    implied = implied_changes(saved, now)
-    saved = {**{k: then(saved) for k, then in _ABSENT_TASK_FIELDS.items() if k in now and k not in saved}, **saved}
+    and the fields of ``_ABSENT_TASK_FIELDS``, which it had at the value given there.  ``implied``: the
+    caller's :func:`implied_changes` of the same two, when it has them (computed here otherwise)."""
+    implied = implied_changes(saved, now) if implied is None else implied
+    saved = _filled(saved, now)
     out = []
     for key in sorted(set(saved) & set(now), key=lambda k: (k not in _TASK_OPTIONS, k)):  # an option first: the cause
         a, b = _with_defaults(key, saved[key], now[key]), now[key]
@@ -301,12 +308,13 @@ def resume_problem(meta: dict[str, Any], task_meta: dict[str, Any], train_config
     if then:  # options an earlier version did not record: their value then (no vectors files read, ...)
         then = {**{k: v for k, v in ABSENT_RUN_OPTIONS.items() if k not in then}, **then}
     now = run_options or {}
-    implied = implied_changes(meta.get("task") or {}, task_meta)  # the validation data another scheme encodes
+    task = meta.get("task") or {}
+    implied = implied_changes(task, task_meta)  # the validation data another scheme encodes
     if VALID_FILE in then and VALID_FILE in now and then[VALID_FILE] != now[VALID_FILE]:
         implied.discard("validation data")  # another --valid file too: a change of its own, said beside the cause
     differ += [_run_option_change(k, then, now) for k in sorted(now, key=lambda k: k not in VOCABULARY_OPTIONS)
                if k in then and then[k] != now[k] and k != VALID_FILE and k not in implied]  # vocabulary options first
-    changed = task_changes(meta.get("task") or {}, task_meta)
+    changed = task_changes(task, task_meta, implied)  # a discarded "validation data" is no field: the same skips
     if differ:  # first, beside any change of the task's description (another --valid changes a classifier's vocabulary)
         return (f"this run was started with other training options ({'; '.join(differ + changed)}); resume with the "
                 "same ones (only --epochs, --max-steps and --patience, TrainConfig's epochs, max_steps and patience, "
