@@ -86,7 +86,7 @@ def label_scheme(args: argparse.Namespace) -> str:
 
 
 def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
-          model: str = "the model", arity: str = "binary") -> list:
+                    model: str = "the model", arity: str = "binary") -> list:
     """The trees of ``path`` that the task keeps; DataError (naming the line) at a label the scheme
     cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
     file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
@@ -203,7 +203,8 @@ def train_tree(args: argparse.Namespace) -> int:
     train = read_task_trees(args.train, scheme, None, args.encoding, arity=trees)
     classes = SST_CLASSES.get(scheme) or as_is_classes(train, args.train)
     _check_learnable(args, train, scheme, classes)
-    valid = read_task_trees(args.valid, scheme, classes, args.encoding, "validate on", arity=trees) if args.valid else None
+    valid = (read_task_trees(args.valid, scheme, classes, args.encoding, "validate on", arity=trees)
+             if args.valid else None)
     test = read_task_trees(args.test, scheme, classes, args.encoding, "test on", arity=trees) if args.test else None
     _check_resume_scheme(args, scheme)
     enc = TreeEncoder.build(train, classes, args.lowercase, args.min_count, scheme)
@@ -241,7 +242,7 @@ def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> 
 
     model, enc = load_treenet(model_path)
     trees = read_task_trees(data_path, enc.scheme, enc.classes, args.encoding or "utf-8", "score", model_path,
-                  arity(model.config.cell))
+                            arity(model.config.cell))
     with Shown(args.progress, sum(len(t.tokens) for t in trees), "evaluating") as shown:
         s = tree_scores(model, enc, trees, on_batch=shown)
     del s["predictions"]
