@@ -145,3 +145,21 @@ def test_a_resume_with_another_all_phrases_names_it(sst2, tmp_path, capsys):
     code, _, err = run_cli(capsys, [*argv, "--resume", "--all-phrases"])
     line = next(x for x in err.splitlines() if x.startswith("rnnkit: error:"))
     assert code == 2 and "--all-phrases" in line.split("; resume with")[0], err
+
+
+def test_tree_labels_sst_cannot_read_are_refused_as_train_tree_refuses_them(sst2, tmp_path, capsys):
+    """evaluate reads a tree file's labels as train --valid does: a root above SST's 0-4 is named as a label of
+    the model's scheme (not as a missing root label), a node's too (it was scored silently), in a classifier's
+    words (not a tree model's)."""
+    root7 = write(tmp_path / "root7.txt", [TREES[0], "(7 (2 the) (4 (4 fine) (2 film)))"])
+    code, _, err = run_cli(capsys, ["evaluate", sst2["model"], root7])
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{root7}:2: a node has the label 7; {sst2['model']} reads SST's labels 0" in err, err
+    assert "label every root" not in err and "'rnnkit train classifier --format tree --labels as-is'" in err, err
+    node9 = write(tmp_path / "node9.txt", [TREES[0], "", "(3 (9 the) (4 (4 fine) (2 film)))"])
+    code, _, err = run_cli(capsys, ["evaluate", sst2["model"], node9])
+    assert code == 2 and err.count("\n") == 1 and f"{node9}:3: a node has the label 9" in err, err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "tree", "--train", sst2["train"],
+                                    "--valid", node9, "--labels", "sst2", "--run-dir", str(tmp_path / "r"), *FAST])
+    assert code == 2 and err.count("\n") == 1 and f"{node9}:3: a node has the label 9" in err, err
+    assert "a classifier of trees reads SST's labels" in err and "a tree model" not in err, err

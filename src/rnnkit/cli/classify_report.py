@@ -101,7 +101,8 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         examples = read_polarity(pos, neg, args.encoding or "utf-8")
         data_path = f"{pos} / {neg}"
     elif task.get("format") == "tree" and trees_given(data_path, args.encoding or "utf-8"):
-        examples = read_gold_trees(data_path, args.encoding or "utf-8", task.get("label_scheme") or "sst5")
+        examples = read_gold_trees(data_path, args.encoding or "utf-8", task.get("label_scheme") or "sst5",
+                                   model_path)
     else:
         examples = read_labelled(data_path, args.encoding or "utf-8", header, enc.labels, untabbed=enc.labels,
                                  fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path}")

@@ -48,7 +48,8 @@ def read_tree_examples(args: argparse.Namespace, path: str, use: str = "train on
     from rnnkit.cli.trees import label_scheme, read_task_trees
 
     scheme = label_scheme(args)
-    return tree_examples(read_task_trees(path, scheme, None, args.encoding, use, arity="any"), scheme)
+    return tree_examples(read_task_trees(path, scheme, None, args.encoding, use, arity="any", trainer="classifier"),
+                         scheme)
 
 
 def train_phrases(args: argparse.Namespace, train: list) -> list:
@@ -80,20 +81,23 @@ def trees_given(path: str, encoding: str) -> bool:
     return first.lstrip().startswith("(")
 
 
-def read_gold_trees(path: str, encoding: str, scheme: str) -> list:
-    """The gold sentences of the tree file ``path`` for ``evaluate``: each tree's words and root label (the
-    other nodes' labels may be left out); SST-2's neutral roots left out; DataError naming ``path``:line at a
-    malformed tree or a root without a label or with one the scheme cannot read."""
+def read_gold_trees(path: str, encoding: str, scheme: str, model: str = "the model") -> list:
+    """The gold sentences of the tree file ``path`` for ``evaluate`` of ``model``: each tree's words and root
+    label (the other nodes' labels may be left out); SST-2's neutral roots left out; DataError naming
+    ``path``:line at a malformed tree, a root without a label, or a node's label the scheme cannot read (as
+    ``train classifier --valid`` refuses it: :func:`rnnkit.cli.trees.check_known_labels`)."""
     from rnnkit.classify.trees import root_label
+    from rnnkit.cli.trees import check_known_labels
     from rnnkit.cli.trees_classify import one_tree
     from rnnkit.data.classification import LabeledText
     from rnnkit.data.files import read_text_file, text_lines
 
+    lines = text_lines(read_text_file(path, encoding))
+    numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
+    trees = [one_tree(lines[n - 1], path, n, "any") for n in numbers]
+    check_known_labels(trees, numbers, path, scheme, None, "score", model, "classifier")
     out = []
-    for n, line in enumerate(text_lines(read_text_file(path, encoding)), start=1):
-        if not line.strip():
-            continue
-        tree = one_tree(line, path, n, "any")
+    for n, tree in zip(numbers, trees):
         try:
             label = root_label(tree, scheme)
         except ValueError as e:

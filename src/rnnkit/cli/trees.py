@@ -86,12 +86,13 @@ def label_scheme(args: argparse.Namespace) -> str:
 
 
 def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
-                    model: str = "the model", arity: str = "binary") -> list:
+                    model: str = "the model", arity: str = "binary", trainer: str = "tree") -> list:
     """The trees of ``path`` that the task keeps; DataError (naming the line) at a label the scheme
     cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
     file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
     ``arity``: the cell's trees (:func:`rnnkit.treenet.cells.arity`); a binary cell's reader refuses
-    a node of other than 2 children, naming the line and the node's words."""
+    a node of other than 2 children, naming the line and the node's words.  ``trainer``: who reads the
+    labels, a key of :data:`TRAINERS`."""
     from rnnkit.data.files import read_text_file, text_lines
     from rnnkit.data.trees import parse_trees
     from rnnkit.errors import DataError
@@ -99,7 +100,7 @@ def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str =
     lines = text_lines(read_text_file(path, encoding))
     trees = parse_trees(lines, path, arity=arity)
     numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
-    check_known_labels(trees, numbers, path, scheme, classes, use, model)
+    check_known_labels(trees, numbers, path, scheme, classes, use, model, trainer)
     kept = [t for t in trees if t.root_label != 2] if scheme == "sst2" else trees  # labels.select_trees
     if not kept:
         which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"
@@ -108,13 +109,20 @@ def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str =
     return kept
 
 
+# who reads a tree file's labels, as the messages name it: its noun, its own labels, the command that trains on them
+TRAINERS = {"tree": ("a tree model", "labels of your own, 0 to K-1", "rnnkit train tree"),
+            "classifier": ("a classifier of trees", "labels of your own", "rnnkit train classifier --format tree")}
+
+
 def check_known_labels(trees: list, numbers: list[int], path: str, scheme: str, classes: int | None,
-                       use: str = "train on", model: str = "the model") -> None:
+                       use: str = "train on", model: str = "the model", trainer: str = "tree") -> None:
     """DataError naming ``path``:line (``numbers``: each tree's) at the first label the scheme cannot read: above
     SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training file, which sets it).  ``use``
-    "score" (evaluate) and "classify" name the model's scheme; "classify" also says the labels may go."""
+    "score" (evaluate) and "classify" name the model's scheme; "classify" also says the labels may go.
+    ``trainer``: a key of :data:`TRAINERS`, a tree model's or a sentence classifier's words."""
     from rnnkit.errors import DataError
 
+    noun, own, command = TRAINERS[trainer]
     top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
     drop = ", or give the trees without labels (classify does not read them)" if use == "classify" else ""
     for n, t in zip(numbers, trees):
@@ -123,12 +131,12 @@ def check_known_labels(trees: list, numbers: list[int], path: str, scheme: str, 
         if scheme != "as-is" and use in ("score", "classify"):  # the model's scheme, no --labels to give
             raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model} reads SST's labels "
                             f"0 (very negative) to 4 (very positive) (it was trained with --labels {scheme}): "
-                            f"leave trees with other labels out{drop}, or for labels of your own, 0 to K-1, train a "
-                            "model with 'rnnkit train tree --labels as-is'")
+                            f"leave trees with other labels out{drop}, or for {own}, train a model with "
+                            f"'{command} --labels as-is'")
         if scheme != "as-is":
-            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's "
-                            f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "
-                            "your own, 0 to K-1, give --labels as-is")
+            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {noun} reads SST's "
+                            f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for {own}, "
+                            "give --labels as-is")
         raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model}'s classes are the "
                         f"labels 0-{top} of its training trees (--labels as-is): leave trees with other labels "
                         f"out{drop}, or train on trees that have them")
