@@ -163,3 +163,16 @@ def test_tree_labels_sst_cannot_read_are_refused_as_train_tree_refuses_them(sst2
                                     "--valid", node9, "--labels", "sst2", "--run-dir", str(tmp_path / "r"), *FAST])
     assert code == 2 and err.count("\n") == 1 and f"{node9}:3: a node has the label 9" in err, err
     assert "a classifier of trees reads SST's labels" in err and "a tree model" not in err, err
+
+
+def test_unknown_gold_labels_are_warned_at_their_tree_s_line(tmp_path, capsys):
+    """The warning of a gold label the model lacks names the tree's line, which blank lines (and SST-2's neutral
+    roots) make no count of the examples: the label 5 is on line 4, the third tree."""
+    train = write(tmp_path / "own.txt", ["(1 (0 the) (1 fine))", "(0 (0 a) (0 dull))"] * 6)
+    own = write(tmp_path / "own_eval.txt", ["(1 (0 the) (1 fine))", "", "(0 (0 a) (0 dull))", "(5 (0 a) (0 odd))"])
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "tree", "--labels", "as-is", "--train", train,
+                                    "--test", own, "--run-dir", str(run), *FAST, "--epochs", "1"])
+    assert code == 0 and f"{own}:4: 1 of 3 texts have a label the training data lack ('5'" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), own])
+    assert code == 0 and f"{own}:4: 1 of 3 texts have a label the model was not trained on ('5'" in err, err

@@ -29,13 +29,18 @@ from rnnkit.treenet.labels import BINARY, SST_CLASSES, scheme_for, task_labels, 
 
 class TreeSentence(LabeledText):
     """A tree's sentence: ``label`` (its root's, as written) and ``text`` (its words), keeping its labelled
-    ``phrases`` (every node's, the root's last) for training on phrases.  Still a (label, text) pair."""
+    ``phrases`` (every node's, the root's last) for training on phrases, and the ``line`` of its file (None:
+    not known), which blank lines and left-out trees make no count of the sentences.  Still a (label, text)
+    pair."""
 
     phrases: tuple[LabeledText, ...]
+    line: int | None
 
-    def __new__(cls, label: str, text: str, phrases: Sequence[LabeledText] = ()) -> TreeSentence:
+    def __new__(cls, label: str, text: str, phrases: Sequence[LabeledText] = (),
+                line: int | None = None) -> TreeSentence:
         self = super().__new__(cls, label, text)
         self.phrases = tuple(phrases)
+        self.line = line
         return self
 
 
@@ -58,12 +63,14 @@ def _written(scheme: str, k: int) -> str:
     return str(k) if scheme == "as-is" else str(int(written_labels(_classes(scheme), scheme)[k]))
 
 
-def tree_examples(trees: Sequence[Tree], scheme: str = "sst5") -> list[TreeSentence]:
+def tree_examples(trees: Sequence[Tree], scheme: str = "sst5",
+                  lines: Sequence[int] | None = None) -> list[TreeSentence]:
     """One example a tree whose root the scheme keeps (``"sst2"`` leaves neutral roots out), with its
-    labelled phrases (``"sst2"``: not the neutral ones); every node must be labelled (ValueError otherwise)."""
+    labelled phrases (``"sst2"``: not the neutral ones) and its line of ``lines`` (each tree's, if given);
+    every node must be labelled (ValueError otherwise)."""
     scheme = scheme_for(_classes(scheme), scheme)
     out = []
-    for tree in trees:
+    for tree, line in zip(trees, lines if lines is not None else [None] * len(trees)):
         if tree.labels.min() < 0:
             raise ValueError("Expected a label on every node of a tree to learn from, got an unlabelled node")
         # (N,) the class of every node; SST-2: -1 at its neutral ones
@@ -72,7 +79,7 @@ def tree_examples(trees: Sequence[Tree], scheme: str = "sst5") -> list[TreeSente
             continue
         phrases = [LabeledText(_written(scheme, k), " ".join(tree.tokens[a:b]))
                    for (a, b), k in zip(spans(tree).tolist(), learnt.tolist()) if k >= 0]
-        out.append(TreeSentence(phrases[-1].label, " ".join(tree.tokens), phrases))
+        out.append(TreeSentence(phrases[-1].label, " ".join(tree.tokens), phrases, line))
     return out
 
 

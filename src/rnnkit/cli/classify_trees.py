@@ -45,11 +45,11 @@ def read_tree_examples(args: argparse.Namespace, path: str, use: str = "train on
     """The sentences (:class:`rnnkit.classify.trees.TreeSentence`) of the trees of ``path`` that the task keeps;
     DataError naming the line at a malformed tree or a label the scheme cannot read."""
     from rnnkit.classify.trees import tree_examples
-    from rnnkit.cli.trees import label_scheme, read_task_trees
+    from rnnkit.cli.trees import label_scheme, numbered_task_trees
 
     scheme = label_scheme(args)
-    return tree_examples(read_task_trees(path, scheme, None, args.encoding, use, arity="any", trainer="classifier"),
-                         scheme)
+    trees, lines = numbered_task_trees(path, scheme, None, args.encoding, use, arity="any", trainer="classifier")
+    return tree_examples(trees, scheme, lines)
 
 
 def train_phrases(args: argparse.Namespace, train: list) -> list:
@@ -86,10 +86,9 @@ def read_gold_trees(path: str, encoding: str, scheme: str, model: str = "the mod
     label (the other nodes' labels may be left out); SST-2's neutral roots left out; DataError naming
     ``path``:line at a malformed tree, a root without a label, or a node's label the scheme cannot read (as
     ``train classifier --valid`` refuses it: :func:`rnnkit.cli.trees.check_known_labels`)."""
-    from rnnkit.classify.trees import root_label
+    from rnnkit.classify.trees import TreeSentence, root_label
     from rnnkit.cli.trees import check_known_labels
     from rnnkit.cli.trees_classify import one_tree
-    from rnnkit.data.classification import LabeledText
     from rnnkit.data.files import read_text_file, text_lines
 
     lines = text_lines(read_text_file(path, encoding))
@@ -104,7 +103,7 @@ def read_gold_trees(path: str, encoding: str, scheme: str, model: str = "the mod
             raise DataError(f"{path}:{n}: {e}; evaluate scores the class at each tree's root: label every root, "
                             "as '(3 (2 The) (4 good))' or '(3 (The) (good))'") from None
         if label is not None:
-            out.append(LabeledText(label, " ".join(tree.tokens)))
+            out.append(TreeSentence(label, " ".join(tree.tokens), line=n))
     if not out:
         raise DataError(f"{path}: no tree to score: no tree, or every root neutral (label 2), which SST-2 leaves "
                         "out")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -85,9 +86,15 @@ def label_scheme(args: argparse.Namespace) -> str:
     return args.labels or {2: "sst2"}.get(args.classes, "sst5")
 
 
-def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
-                    model: str = "the model", arity: str = "binary", trainer: str = "tree") -> list:
-    """The trees of ``path`` that the task keeps; DataError (naming the line) at a label the scheme
+def read_task_trees(path: str, scheme: str, classes: int | None, *args: Any, **kwargs: Any) -> list:
+    """The trees of :func:`numbered_task_trees`, without their lines."""
+    return numbered_task_trees(path, scheme, classes, *args, **kwargs)[0]
+
+
+def numbered_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
+                        model: str = "the model", arity: str = "binary",
+                        trainer: str = "tree") -> tuple[list, list[int]]:
+    """``(trees, lines)``: the trees of ``path`` that the task keeps and the line of each; DataError (naming the line) at a label the scheme
     cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
     file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
     ``arity``: the cell's trees (:func:`rnnkit.treenet.cells.arity`); a binary cell's reader refuses
@@ -101,12 +108,12 @@ def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str =
     trees = parse_trees(lines, path, arity=arity)
     numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
     check_known_labels(trees, numbers, path, scheme, classes, use, model, trainer)
-    kept = [t for t in trees if t.root_label != 2] if scheme == "sst2" else trees  # labels.select_trees
+    kept = [k for k, t in enumerate(trees) if scheme != "sst2" or t.root_label != 2]  # labels.select_trees
     if not kept:
         which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"
         raise DataError(f"{path}: {which} a neutral root (label 2), which a binary task "
                         f"(--classes 2, SST-2) leaves out, so there is nothing to {use}")
-    return kept
+    return [trees[k] for k in kept], [numbers[k] for k in kept]
 
 
 # who reads a tree file's labels, as the messages name it: its noun, its own labels, the command that trains on them
