@@ -136,9 +136,8 @@ def tree_row(tree, label: str, probs, labels: list[str], with_probs: bool) -> st
     predicts the sentence only)."""
     import numpy as np
 
-    from rnnkit.data.trees import format_tree
+    from rnnkit.cli.trees_classify import tree_line
 
     marks = np.full(len(tree.labels), -1, dtype=np.int64)  # (N,) unlabelled but the root
     marks[-1] = int(label)
-    shown = "\t" + " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, probs)) if with_probs else ""
-    return f"{label}{shown}\t{format_tree(tree, marks)}\n"
+    return tree_line(tree, marks, probs, labels, with_probs) + "\n"
