@@ -9,7 +9,7 @@ import argparse
 import pytest
 from clirun import run_cli
 
-from rnnkit.classify.trees import TreeSentence, phrase_examples, root_label, spans, tree_examples
+from rnnkit.classify.trees import TreeSentence, phrase_examples, root_label, tree_examples
 from rnnkit.cli.classify_trees import train_phrases
 from rnnkit.cli.main import main
 from rnnkit.data.classification import LabeledText
@@ -45,7 +45,7 @@ def test_binary_drops_neutral_roots_and_writes_sst_1_and_3():
 
 def test_phrases_are_every_labelled_node_with_its_span():
     tree = parse_tree("(1 (2 a) (0 (0 dull) (2 film)))")
-    assert spans(tree).tolist() == [[0, 1], [1, 2], [2, 3], [1, 3], [0, 3]]
+    assert tree.spans().tolist() == [[0, 1], [1, 2], [2, 3], [1, 3], [0, 3]]
     five = tree_examples([tree], "sst5")[0]
     assert [(p.label, p.text) for p in five.phrases] == [("2", "a"), ("0", "dull"), ("2", "film"),
                                                          ("0", "dull film"), ("1", "a dull film")]

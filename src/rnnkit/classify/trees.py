@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from rnnkit.data.classification import LabeledText
 from rnnkit.data.trees import Tree
 from rnnkit.treenet.labels import BINARY, SST_CLASSES, check_scheme, task_labels, written_labels
@@ -42,15 +40,6 @@ class TreeSentence(LabeledText):
         self.phrases = tuple(phrases)
         self.line = line
         return self
-
-
-def spans(tree: Tree) -> np.ndarray:
-    """(N, 2) the [start, end) word span of every node, post-order (a node's children are contiguous)."""
-    out = np.zeros((len(tree.labels), 2), dtype=np.int64)  # (N, 2)
-    for k in range(len(tree.labels)):
-        kids = tree.kids(k)
-        out[k] = (tree.leaf[k], tree.leaf[k] + 1) if not kids else (out[kids[0], 0], out[kids[-1], 1])
-    return out
 
 
 def _written_names(scheme: str) -> list[str] | None:
@@ -76,7 +65,7 @@ def tree_examples(trees: Sequence[Tree], scheme: str = "sst5",
         if learnt[-1] < 0:  # a neutral root: not a sentence of the binary task
             continue
         phrases = [LabeledText(str(k) if names is None else names[k], " ".join(tree.tokens[a:b]))
-                   for (a, b), k in zip(spans(tree).tolist(), learnt.tolist()) if k >= 0]
+                   for (a, b), k in zip(tree.spans().tolist(), learnt.tolist()) if k >= 0]
         out.append(TreeSentence(phrases[-1].label, " ".join(tree.tokens), phrases, line))
     return out
 

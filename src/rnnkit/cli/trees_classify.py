@@ -102,14 +102,13 @@ def tree_line(tree, marks: np.ndarray, probs: np.ndarray, labels: list, with_pro
 def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool, written: np.ndarray) -> str:
     """One output line (no newline) for a tree and its nodes' (N, K) probabilities; ``written`` (K,): each
     class's label in a tree file."""
-    from rnnkit.classify.trees import spans
     from rnnkit.cli.classify_rows import probs_column, probs_json
     from rnnkit.data.trees import format_tree
 
     pred = written[probs.argmax(axis=1)]  # (N,) every node's class, as its label
     root = int(pred[-1])
     if fmt == "json":
-        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(spans(tree).tolist(), pred)]
+        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(tree.spans().tolist(), pred)]
         if with_probs:  # keyed by the written label, as a sentence classifier's JSON keys by its labels
             for node, p in zip(nodes, probs):
                 node["probs"] = probs_json(written.tolist(), p)
