@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write
 
 from rnnkit.classify.trees import TreeSentence, phrase_examples, root_label, tree_examples
 from rnnkit.cli.classify_trees import train_phrases
@@ -22,11 +22,6 @@ TREES = ["(3 (2 the) (4 (4 fine) (2 film)))",
          "(0 (2 a) (0 (0 awful) (2 show)))"]
 FAST = ["--embed", "8", "--hidden", "8", "--epochs", "4", "--lr", "0.05", "--dropout", "0", "--progress", "none",
         "--checkpoint-minutes", "0", "--batch-size", "8"]
-
-
-def write(path, lines: list[str]) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
 
 
 def test_each_tree_is_its_words_and_root_label():

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write
 
 from rnnkit.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.cli.main import main
@@ -38,11 +38,6 @@ def tree_line(rng: np.random.Generator, pos: str, neg: str, neutral: str) -> str
         return f"({pol if lh or rh else neutral} {left} {right})", lh or rh
 
     return build(words)[0]
-
-
-def write(path, lines: list[str]) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
 
 
 @pytest.fixture(scope="module")
