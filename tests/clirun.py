@@ -47,6 +47,20 @@ def refused(result: tuple[int, str, str], *fragments: str, usage: bool = False) 
     return error_line(code, err, *fragments, usage=usage)
 
 
+def write(path, lines) -> str:
+    """Write ``lines``, each ending in a newline, as UTF-8 to ``path`` (a pathlib.Path); returns it as a str, an
+    argument for the command line."""
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def info_row(out: str, label: str) -> str:
+    """The text after ``label`` on its line of ``rnnkit info``'s table ``out`` (its first such line)."""
+    found = re.search(rf"^{re.escape(label)} +(.*)$", out, re.M)
+    assert found, (label, out)
+    return found.group(1)
+
+
 def write_conllu(path, sentences, xpos=None):
     """Write ``[[(word, upos), ...], ...]`` as CoNLL-U, a ``# sent_id = k`` comment (from 1) before each
     sentence, XPOS ``xpos`` or ``_``; returns the path."""

@@ -2,12 +2,9 @@
 that a refused command printed one 'rnnkit: error:' line (with the given fragments) and exited 2."""
 from __future__ import annotations
 
-from clirun import error_line
+from clirun import error_line, write
 
-
-def write(path, lines) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
+__all__ = ["one_error_line", "write"]  # write: clirun's, which the seq2seq tests import from here
 
 
 def one_error_line(capsys, code: int, *fragments: str) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write
 
-from rnnkit.classify.trees import TreeSentence, phrase_examples, root_label, spans, tree_examples
+from rnnkit.classify.trees import TreeSentence, phrase_examples, root_label, tree_examples
 from rnnkit.cli.classify_trees import train_phrases
 from rnnkit.cli.main import main
 from rnnkit.data.classification import LabeledText
@@ -22,11 +22,6 @@ TREES = ["(3 (2 the) (4 (4 fine) (2 film)))",
          "(0 (2 a) (0 (0 awful) (2 show)))"]
 FAST = ["--embed", "8", "--hidden", "8", "--epochs", "4", "--lr", "0.05", "--dropout", "0", "--progress", "none",
         "--checkpoint-minutes", "0", "--batch-size", "8"]
-
-
-def write(path, lines: list[str]) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
 
 
 def test_each_tree_is_its_words_and_root_label():
@@ -45,7 +40,7 @@ def test_binary_drops_neutral_roots_and_writes_sst_1_and_3():
 
 def test_phrases_are_every_labelled_node_with_its_span():
     tree = parse_tree("(1 (2 a) (0 (0 dull) (2 film)))")
-    assert spans(tree).tolist() == [[0, 1], [1, 2], [2, 3], [1, 3], [0, 3]]
+    assert tree.spans().tolist() == [[0, 1], [1, 2], [2, 3], [1, 3], [0, 3]]
     five = tree_examples([tree], "sst5")[0]
     assert [(p.label, p.text) for p in five.phrases] == [("2", "a"), ("0", "dull"), ("2", "film"),
                                                          ("0", "dull film"), ("1", "a dull film")]
@@ -145,3 +140,34 @@ def test_a_resume_with_another_all_phrases_names_it(sst2, tmp_path, capsys):
     code, _, err = run_cli(capsys, [*argv, "--resume", "--all-phrases"])
     line = next(x for x in err.splitlines() if x.startswith("rnnkit: error:"))
     assert code == 2 and "--all-phrases" in line.split("; resume with")[0], err
+
+
+def test_tree_labels_sst_cannot_read_are_refused_as_train_tree_refuses_them(sst2, tmp_path, capsys):
+    """evaluate reads a tree file's labels as train --valid does: a root above SST's 0-4 is named as a label of
+    the model's scheme (not as a missing root label), a node's too (it was scored silently), in a classifier's
+    words (not a tree model's)."""
+    root7 = write(tmp_path / "root7.txt", [TREES[0], "(7 (2 the) (4 (4 fine) (2 film)))"])
+    code, _, err = run_cli(capsys, ["evaluate", sst2["model"], root7])
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{root7}:2: a node has the label 7; {sst2['model']} reads SST's labels 0" in err, err
+    assert "label every root" not in err and "'rnnkit train classifier --format tree --labels as-is'" in err, err
+    node9 = write(tmp_path / "node9.txt", [TREES[0], "", "(3 (9 the) (4 (4 fine) (2 film)))"])
+    code, _, err = run_cli(capsys, ["evaluate", sst2["model"], node9])
+    assert code == 2 and err.count("\n") == 1 and f"{node9}:3: a node has the label 9" in err, err
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "tree", "--train", sst2["train"],
+                                    "--valid", node9, "--labels", "sst2", "--run-dir", str(tmp_path / "r"), *FAST])
+    assert code == 2 and err.count("\n") == 1 and f"{node9}:3: a node has the label 9" in err, err
+    assert "a classifier of trees reads SST's labels" in err and "a tree model" not in err, err
+
+
+def test_unknown_gold_labels_are_warned_at_their_tree_s_line(tmp_path, capsys):
+    """The warning of a gold label the model lacks names the tree's line, which blank lines (and SST-2's neutral
+    roots) make no count of the examples: the label 5 is on line 4, the third tree."""
+    train = write(tmp_path / "own.txt", ["(1 (0 the) (1 fine))", "(0 (0 a) (0 dull))"] * 6)
+    own = write(tmp_path / "own_eval.txt", ["(1 (0 the) (1 fine))", "", "(0 (0 a) (0 dull))", "(5 (0 a) (0 odd))"])
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, ["train", "classifier", "--format", "tree", "--labels", "as-is", "--train", train,
+                                    "--test", own, "--run-dir", str(run), *FAST, "--epochs", "1"])
+    assert code == 0 and f"{own}:4: 1 of 3 texts have a label the training data lack ('5'" in err, err
+    code, _, err = run_cli(capsys, ["evaluate", str(run / "best.safetensors"), own])
+    assert code == 0 and f"{own}:4: 1 of 3 texts have a label the model was not trained on ('5'" in err, err

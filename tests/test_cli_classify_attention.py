@@ -194,5 +194,3 @@ def test_json_format_of_a_sentence_classifier(models, capsys, tmp_path):
         label, probs, sentence = shown.split("\t")
         assert row["label"] == label and row["text"] == sentence and set(row["probs"]) == {"neg", "pos"}
         assert all(abs(row["probs"][k] - float(v)) < 1e-4 for k, v in (p.split(":") for p in probs.split()))
-    code, _, err = run_cli(capsys, ["classify", model, str(tmp_path / "in.txt"), "--format", "tree"])
-    assert code == 2 and "--format tree has no effect for a sentence classifier" in err and "text or json" in err, err

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import info_row, run_cli, write_conllu
 from safetensors.numpy import load_file, save_file
 
 from rnnkit import checkpoint as ckpt
@@ -65,35 +65,28 @@ def _model_sizes(path):
     return model or arrays, arrays
 
 
-def _row(out, label):
-    """The text after ``label`` on its line of the table."""
-    found = re.search(rf"^{re.escape(label)} +(.*)$", out, re.M)
-    assert found, (label, out)
-    return found.group(1)
-
-
 def test_training_checkpoint_facts(files, capsys):
     out = _info(capsys, str(files / "lm" / "best.safetensors"))
     model, arrays = _model_sizes(files / "lm" / "best.safetensors")
     total = sum(a.size for a in model.values())
-    assert _row(out, "parameters") == f"{total:,} float32"
+    assert info_row(out, "parameters") == f"{total:,} float32"
     for part in ("embedding", "rnn", "decoder"):  # each part's count, summed here from the arrays
         count = sum(a.size for k, a in model.items() if k.split(".")[0] == part)
         assert re.search(rf"^ +{part} +{count:,}  \(", out, re.M), (part, out)
     epochs = [json.loads(line) for line in (files / "lm" / "metrics.jsonl").read_text().splitlines()]
     epochs = [e for e in epochs if e.get("type") == "epoch"]
     best = [e for e in epochs if e.get("best")][-1]
-    assert _row(out, "training").startswith(f"step {best['step']}, at the end of epoch {best['epoch']} of 2; SGD, lr 1")
-    assert _row(out, "best") == f"validation loss {best['valid_loss']:.4f} at epoch {best['epoch']}"  # as training
-    assert "2 layers x 4 units" in out and "layer norm" in _row(out, "extras")
+    assert info_row(out, "training").startswith(f"step {best['step']}, at the end of epoch {best['epoch']} of 2; SGD, lr 1")
+    assert info_row(out, "best") == f"validation loss {best['valid_loss']:.4f} at epoch {best['epoch']}"  # as training
+    assert "2 layers x 4 units" in out and "layer norm" in info_row(out, "extras")
     vocab = len(set(" ".join((files / "lm.txt").read_text().split()).split())) + 2  # and <unk>, <eos>
-    assert _row(out, "sizes") == f"vocabulary {vocab}"
-    assert _row(out, "kind") == "a language model (lm): training checkpoint (resumable)"
-    assert _row(out, "checksums").startswith("ok")
-    assert f"({(files / 'lm' / 'best.safetensors').stat().st_size:,} bytes)" in _row(out, "file")
+    assert info_row(out, "sizes") == f"vocabulary {vocab}"
+    assert info_row(out, "kind") == "a language model (lm): training checkpoint (resumable)"
+    assert info_row(out, "checksums").startswith("ok")
+    assert f"({(files / 'lm' / 'best.safetensors').stat().st_size:,} bytes)" in info_row(out, "file")
     # the options a --resume repeats, as the run used them: given (--bptt 5) or not (--min-count 1, the default)
-    assert "--bptt 5" in _row(out, "settings") and "--min-count 1" in _row(out, "settings")
-    assert "epochs 2" in _row(out, "train config") and not re.search("^options", out, re.M)
+    assert "--bptt 5" in info_row(out, "settings") and "--min-count 1" in info_row(out, "settings")
+    assert "epochs 2" in info_row(out, "train config") and not re.search("^options", out, re.M)
 
 
 def test_training_figures_match_the_run_log_and_the_file(files, capsys):
@@ -111,41 +104,41 @@ def test_training_figures_match_the_run_log_and_the_file(files, capsys):
     assert info["stored"]["groups"]["model"]["bytes"] == sum(a.nbytes for k, a in arrays.items()
                                                              if k.startswith("model/"))
     out = _info(capsys, str(path))
-    assert f"training loss {epochs[-1]['train_loss']:.4f}" in _row(out, "training")
-    assert _row(out, "time").startswith(f"{info['training']['seconds']:.3g} s training and validation")
+    assert f"training loss {epochs[-1]['train_loss']:.4f}" in info_row(out, "training")
+    assert info_row(out, "time").startswith(f"{info['training']['seconds']:.3g} s training and validation")
 
 
 def test_tasks_of_each_kind(files, capsys):
     out = _info(capsys, str(files / "tagger" / "last.safetensors"))
     model, arrays = _model_sizes(files / "tagger" / "last.safetensors")
-    assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float32"
-    assert _row(out, "stored").startswith(f"{sum(a.size for a in arrays.values()):,} values in {len(arrays)} arrays")
-    assert "CRF" in _row(out, "extras") and _row(out, "sizes") == "vocabulary 11, tags 2"
-    assert "bidirectional" in out and _row(out, "best").startswith("no validation figure")
+    assert info_row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float32"
+    assert info_row(out, "stored").startswith(f"{sum(a.size for a in arrays.values()):,} values in {len(arrays)} arrays")
+    assert "CRF" in info_row(out, "extras") and info_row(out, "sizes") == "vocabulary 11, tags 2"
+    assert "bidirectional" in out and info_row(out, "best").startswith("no validation figure")
     out = _info(capsys, str(files / "hmm.safetensors"))
-    assert "HMM tagger (hmm)" in out and "tags 2" in _row(out, "sizes") and _row(out, "parameters").startswith("0 ")
+    assert "HMM tagger (hmm)" in out and "tags 2" in info_row(out, "sizes") and info_row(out, "parameters").startswith("0 ")
     out = _info(capsys, str(files / "kn.safetensors"))
     model, _ = _model_sizes(files / "kn.safetensors")
-    assert _row(out, "model").startswith("3-gram word-level language model")
-    assert _row(out, "parameters").startswith(f"{sum(a.size for a in model.values()):,} ")
+    assert info_row(out, "model").startswith("3-gram word-level language model")
+    assert info_row(out, "parameters").startswith(f"{sum(a.size for a in model.values()):,} ")
     out = _info(capsys, str(files / "cls" / "best.safetensors"))
-    assert _row(out, "sizes") == "vocabulary 11, classes 2" and "max pooling" in _row(out, "model")
+    assert info_row(out, "sizes") == "vocabulary 11, classes 2" and "max pooling" in info_row(out, "model")
     out = _info(capsys, str(files / "s2s" / "last.safetensors"))
-    assert "encoder-decoder" in _row(out, "model") and "attention" in _row(out, "extras")
-    assert _row(out, "sizes") == "source vocabulary 14, target vocabulary 14"
+    assert "encoder-decoder" in info_row(out, "model") and "attention" in info_row(out, "extras")
+    assert info_row(out, "sizes") == "source vocabulary 14, target vocabulary 14"
 
 
 def test_exports(files, capsys):
     out = _info(capsys, str(files / "lm16.safetensors"))
     model, _ = _model_sizes(files / "lm16.safetensors")
-    assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float16"
-    assert _row(out, "kind") == "a language model (lm): exported model (the model alone)"
+    assert info_row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float16"
+    assert info_row(out, "kind") == "a language model (lm): exported model (the model alone)"
     source_step = ckpt.load_meta(files / "lm" / "best.safetensors")["loop"]["step"]
-    assert f"at step {source_step}, at the end of epoch 2; weights float16" in _row(out, "exported")
+    assert f"at step {source_step}, at the end of epoch 2; weights float16" in info_row(out, "exported")
     out = _info(capsys, str(files / "cls-pt.safetensors"))  # a torch state dict, which loaders refuse
     state = load_file(str(files / "cls-pt.safetensors"))
-    assert _row(out, "parameters") == f"{sum(a.size for a in state.values()):,} float32"
-    assert "PyTorch state dict" in _row(out, "kind") and "classes 2" in _row(out, "sizes")
+    assert info_row(out, "parameters") == f"{sum(a.size for a in state.values()):,} float32"
+    assert "PyTorch state dict" in info_row(out, "kind") and "classes 2" in info_row(out, "sizes")
 
 
 def test_onnx(files, capsys, monkeypatch, tmp_path):
@@ -153,11 +146,11 @@ def test_onnx(files, capsys, monkeypatch, tmp_path):
     assert run_cli(capsys, ["export", str(files / "lm"), "-o", str(tmp_path / "lm.onnx"), "--onnx"])[0] == 0
     out = _info(capsys, str(tmp_path / "lm.onnx"))
     model, _ = _model_sizes(files / "lm16.safetensors")  # the ONNX graph joins the two biases: same count
-    assert _row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float32"
-    assert _row(out, "onnx").startswith("graph rnnkit_lm by rnnkit") and "ids int64 (T, B)" in _row(out, "inputs")
+    assert info_row(out, "parameters") == f"{sum(a.size for a in model.values()):,} float32"
+    assert info_row(out, "onnx").startswith("graph rnnkit_lm by rnnkit") and "ids int64 (T, B)" in info_row(out, "inputs")
     monkeypatch.setitem(sys.modules, "onnx", None)  # not installed: one line says how to read it
     out = _info(capsys, str(tmp_path / "lm.onnx"))
-    assert "pip install onnx" in _row(out, "onnx") and "parameters" not in out
+    assert "pip install onnx" in info_row(out, "onnx") and "parameters" not in out
 
 
 def _keys(value, names=False):
@@ -218,7 +211,7 @@ def test_bad_input_one_line(files, capsys, tmp_path):
         said = str(loading.value).replace("no such checkpoint", "no such file")  # info reads more than checkpoints
         assert code == 2 and out == "" and err == f"rnnkit: error: {said}\n", (path, err)
     out = _info(capsys, str(flipped), "--no-verify")  # the header alone: the arrays are not read
-    assert _row(out, "checksums") == "metadata ok; arrays not checked (--no-verify)"
+    assert info_row(out, "checksums") == "metadata ok; arrays not checked (--no-verify)"
 
 
 def test_damaged_onnx_one_line(capsys, tmp_path):
@@ -241,7 +234,7 @@ def test_damaged_metadata_under_a_valid_checksum(files, capsys, tmp_path, edit):
     edit(meta)
     ckpt.save_checkpoint(tmp_path / "edited.safetensors", arrays, meta)
     code, out, err = run_cli(capsys, ["info", str(tmp_path / "edited.safetensors")])
-    assert code == 0 and err == "" and _row(out, "checksums").startswith("ok"), err
+    assert code == 0 and err == "" and info_row(out, "checksums").startswith("ok"), err
     assert json.loads(_info(capsys, str(tmp_path / "edited.safetensors"), "--json"))["stored"]["total"] == sum(
         a.size for a in arrays.values())
 
@@ -254,8 +247,8 @@ def test_onnx_graph_of_another_tool_and_one_without_a_graph(capsys, tmp_path):
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
     onnx.save(helper.make_model(graph, producer_name="othertool", producer_version="4.2"), str(tmp_path / "o.onnx"))
     out = _info(capsys, str(tmp_path / "o.onnx"))
-    assert _row(out, "kind") == "an ONNX graph written by othertool 4.2, not by rnnkit"
-    assert _row(out, "inputs") == "x float32 (2)" and _row(out, "outputs") == "y float32 (2)"
+    assert info_row(out, "kind") == "an ONNX graph written by othertool 4.2, not by rnnkit"
+    assert info_row(out, "inputs") == "x float32 (2)" and info_row(out, "outputs") == "y float32 (2)"
     (tmp_path / "zero.onnx").write_bytes(b"")  # protobuf reads it as a model without a graph
     code, out, err = run_cli(capsys, ["info", str(tmp_path / "zero.onnx")])
     assert code == 2 and out == "" and err.count("\n") == 1 and "not a readable ONNX graph" in err, err
@@ -267,10 +260,10 @@ def test_arpa_file_counts(files, capsys):
     counts = [sum(1 for line in s.splitlines() if line.strip() and line.strip() != "\\end\\") for s in sections]
     assert len(counts) == 3
     out = _info(capsys, str(files / "kn.arpa"))
-    assert _row(out, "kind") == ("an n-gram language model (ngram): ARPA back-off model ('rnnkit train ngram --arpa', "
+    assert info_row(out, "kind") == ("an n-gram language model (ngram): ARPA back-off model ('rnnkit train ngram --arpa', "
                                  "KenLM, SRILM)")
-    assert _row(out, "model") == "3-gram back-off language model"
-    assert _row(out, "n-grams").startswith(", ".join(f"{k}-grams {n:,}" for k, n in enumerate(counts, 1)))
+    assert info_row(out, "model") == "3-gram back-off language model"
+    assert info_row(out, "n-grams").startswith(", ".join(f"{k}-grams {n:,}" for k, n in enumerate(counts, 1)))
     assert json.loads(_info(capsys, str(files / "kn.arpa"), "--json"))["arpa"]["ngrams"] == counts
 
 
@@ -278,8 +271,8 @@ def test_a_checkpoint_is_known_by_its_bytes_whatever_its_name(files, capsys, tmp
     for renamed in (tmp_path / "kn.onnx", tmp_path / "kn.arpa"):
         renamed.write_bytes((files / "kn.safetensors").read_bytes())
         out = _info(capsys, str(renamed))
-        assert _row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
-        assert _row(out, "checksums").startswith("ok")
+        assert info_row(out, "kind") == "an n-gram language model (ngram): model file of 'rnnkit train ngram'"
+        assert info_row(out, "checksums").startswith("ok")
 
 
 def test_the_file_is_opened_once(files, monkeypatch):

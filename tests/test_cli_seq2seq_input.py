@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import run_cli, write
 
 import rnnkit.cli.translate as translate_cli
 
@@ -23,11 +23,6 @@ def corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
         src.append(" ".join(words))
         tgt.append(" ".join(WORDS[w] for w in reversed(words)))
     return src, tgt
-
-
-def write(path, lines) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
 
 
 SMALL = ["--embed", "8", "--hidden", "16", "--progress", "none", "--checkpoint-minutes", "0"]

@@ -11,7 +11,7 @@ from clirun import run_cli
 
 from rnnkit.diagnostics_plot import plot_gradient_flow
 from rnnkit.errors import DataError
-from rnnkit.train.curves import best_epoch, read_run, summary_lines, valid_metrics
+from rnnkit.train.curves import best_epoch, plot_curves, read_run, summary_lines, valid_metrics
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -327,3 +327,19 @@ def test_the_training_panel_shows_the_learning_rate_or_the_gradient_norm(tmp_pat
     code, _, err = run_cli(capsys, ["curves", str(tmp_path / "b"), "--output", str(tmp_path / "n.png"),
                                     "--train-metric", "grad_norm"])
     assert code == 2 and "no run logged a gradient norm (it is logged with --clip)" in err, err
+
+
+def test_plot_curves_refuses_a_training_series_no_run_logged(tmp_path):
+    """The library refuses an empty training panel as the CLI does: no run logged a gradient norm (no --clip)
+    or a coverage loss (no translator's --coverage-loss), naming its argument; nothing is written."""
+    _log(tmp_path / "a" / "metrics.jsonl", [0.5, 0.4])
+    path = tmp_path / "a" / "metrics.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**r, "grad_norm": None} if r["type"] == "train" else r) + "\n"
+                            for r in rows), encoding="utf-8")
+    runs = [read_run(tmp_path / "a")]
+    with pytest.raises(ValueError, match=r"^train=grad_norm: no run logged a gradient norm .*plot train=loss or lr$"):
+        plot_curves(runs, tmp_path / "g.png", train="grad_norm")
+    with pytest.raises(ValueError, match=r"^train=coverage_loss: no run logged a coverage loss .*plot train=loss$"):
+        plot_curves(runs, tmp_path / "c.png", train="coverage_loss")
+    assert not (tmp_path / "g.png").exists() and not (tmp_path / "c.png").exists()

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from clirun import run_cli
+from clirun import info_row, run_cli
 
 from rnnkit.checkpoint_info import checkpoint_info
 from rnnkit.cli.info import info_lines
@@ -17,8 +17,8 @@ from rnnkit.lm import LanguageModel, LMConfig, save_lm
 
 
 def _row(info: dict, label: str) -> str:
-    rows = [line[len(label):].strip() for line in info_lines(info) if line.startswith(label + " ")]
-    return rows[0] if rows else ""
+    """The text after ``label`` on its line of the table of ``info`` (a checkpoint_info dict)."""
+    return info_row("\n".join(info_lines(info)), label)
 
 
 def test_the_charlm_demos_model_is_named_as_the_demos_trained_model(tmp_path):

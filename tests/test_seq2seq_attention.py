@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from clirun import write
 
 from rnnkit.cli.main import main
 from rnnkit.seq2seq.alignment import attention_record, hard_alignment, pharaoh
@@ -30,11 +31,6 @@ def corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
         src.append(" ".join(words) + " .")
         tgt.append(" ".join(WORDS[w] for w in reversed(words)).capitalize() + ".")
     return src, tgt
-
-
-def write(path, lines) -> str:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return str(path)
 
 
 @pytest.fixture(scope="module")

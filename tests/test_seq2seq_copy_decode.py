@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 from seq2seq_tiny import load_as_older, round_trip
-from threadpoolctl import threadpool_limits
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, UNK_ID, build_vocab, decode_ids, make_batch
 from rnnkit.data.tokenizer import Tokenizer
@@ -18,12 +18,6 @@ from rnnkit.seq2seq.decode import beam_search, greedy_decode
 from rnnkit.seq2seq.io import Translator
 from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig
 from rnnkit.seq2seq.translate import translate
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1):
-        yield
 
 
 def test_extended_ids_of_the_data():

@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 from seq2seq_tiny import load_as_older, round_trip
-from threadpoolctl import threadpool_limits
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 
 from rnnkit.data.parallel import BOS_ID, EOS_ID, build_vocab
 from rnnkit.data.tokenizer import Tokenizer
@@ -23,12 +23,6 @@ V = 6
 SRC = np.array([[4, 5, 6, 7], [5, 4, 4, 0], [6, 3, 0, 0]]).T  # (S, B)
 LENGTHS = np.array([4, 3, 2])
 EXT = np.array([[4, V, 5, 4], [V, V + 1, V, 0], [5, 3, 0, 0]]).T  # a copy model's source extended ids
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1):
-        yield
 
 
 def _model(seed, copy=False, coverage=True):

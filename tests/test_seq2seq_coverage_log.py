@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 from clirun import run_cli
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 from test_distributed import MPIEXEC, _env, _rnnkit, needs_mpi
-from threadpoolctl import threadpool_limits
 
 from rnnkit.data.parallel import build_vocab, encode_pairs
 from rnnkit.seq2seq import Seq2Seq, Seq2SeqConfig, toy
@@ -22,12 +22,6 @@ from rnnkit.train import TrainConfig, Trainer
 from rnnkit.train.curves import has_series, read_run
 
 LAMBDA = 0.5
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1, user_api="blas"):  # tiny products: extra BLAS threads only fight
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +102,6 @@ def test_log_lines_records_resume_and_curves(pairs, tmp_path, capsys):
     code, _, err = run_cli(capsys, ["curves", str(plain), "--output", str(tmp_path / "n.png"),
                                     "--train-metric", "coverage_loss"])
     assert code == 2 and "no run logged a coverage loss" in err and len(err.strip().splitlines()) == 1, err
-
 
 
 def test_a_mid_epoch_checkpoint_without_penalty_sums_leaves_that_epochs_mean_out(pairs, tmp_path):

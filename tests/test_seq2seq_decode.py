@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 
 from rnnkit.seq2seq import toy
 from rnnkit.seq2seq.decode import beam_search, greedy_decode, length_penalty
@@ -24,12 +24,6 @@ from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig, VectorDecoder, VectorDe
 
 PAD, BOS, EOS = 0, 1, 2
 NEVER = (PAD, BOS)  # never generated
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1):
-        yield
 
 
 def _seq2seq(seed, V=6, attention="general", cell="gru", scale=1.0, eos_bias=1.0):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 
 from rnnkit.cli.main import main
 from rnnkit.data.parallel import BOS_ID, EOS_ID, PAD_ID, build_vocab
@@ -21,12 +21,6 @@ from rnnkit.seq2seq.model import Seq2Seq, Seq2SeqConfig, VectorDecoder, VectorDe
 from rnnkit.seq2seq.translate import translate
 
 SPECIAL = (PAD_ID, BOS_ID)  # never generated
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _push_specials(model, pad=12.0, bos=8.0, eos=0.0):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 from threadpoolctl import threadpool_limits
 
 from rnnkit import checkpoint as ckpt
@@ -17,13 +18,6 @@ from rnnkit.train import TrainConfig, Trainer
 from rnnkit.train.loop import BEST, LAST
 
 CHAR = Tokenizer("char")
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # tiny per-step matrix products: extra BLAS threads only fight over the shared cores
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def reverse_data(n: int, seed: int, max_len: int = 6, symbols: int = 6) -> list[SentencePair]:

@@ -8,15 +8,9 @@ import math
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
+from seq2seq_tiny import _one_blas_thread  # noqa: F401 (a fixture)
 
 PARTS = [1, 2, 3, 40]
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _assert_parts_join_to_whole(task, work=None) -> dict:

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from clirun import SMALL, error_line, run_cli, write_conllu
+from clirun import SMALL, error_line, info_row, run_cli, write_conllu
 
 from rnnkit.cli.main import main
 
@@ -38,18 +38,13 @@ def runs(tmp_path_factory):
     return d
 
 
-def _row(out: str, label: str) -> str:
-    line = next(x for x in out.splitlines() if x.startswith(label + " "))
-    return line[len(label):].strip()
-
-
 @pytest.mark.parametrize("kind", ["tagger", "lm", "classifier", "seq2seq"])
 def test_a_run_stopped_before_its_first_validation_is_not_said_to_have_none(runs, tmp_path, capsys, kind):
     run = runs / f"{kind}-True"
     assert not (run / "best.safetensors").exists()
     code, out, err = run_cli(capsys, ["info", str(run / "last.safetensors")])
     assert code == 0, err
-    best = _row(out, "best")
+    best = info_row(out, "best")
     assert "no epoch validated yet (stopped at step 1, before epoch 1's end)" in best, best
     assert "without validation" not in best
     code, out, err = run_cli(capsys, ["info", "--json", str(run / "last.safetensors")])
@@ -62,7 +57,7 @@ def test_a_run_stopped_before_its_first_validation_is_not_said_to_have_none(runs
     # the control: a run without --valid is said to have had none, as before
     plain = runs / f"{kind}-False"
     code, out, err = run_cli(capsys, ["info", str(plain / "last.safetensors")])
-    assert _row(out, "best").startswith("no validation figure (trained without validation data)")
+    assert info_row(out, "best").startswith("no validation figure (trained without validation data)")
     code, _, err = run_cli(capsys, ["export", str(plain), "-o", str(tmp_path / "p.safetensors")])
     assert code == 0 and "no best.safetensors: it had no validation" in err, err
 
@@ -70,18 +65,18 @@ def test_a_run_stopped_before_its_first_validation_is_not_said_to_have_none(runs
 def test_info_of_a_run_folder_describes_its_best_else_its_last_checkpoint(runs, tmp_path, capsys):
     code, out, err = run_cli(capsys, ["info", str(runs / "tagger-True")])
     assert code == 0, err
-    assert _row(out, "run") == f"{runs / 'tagger-True'}: its last.safetensors (the run holds no best.safetensors)"
-    assert _row(out, "file").startswith(str(runs / "tagger-True" / "last.safetensors"))
+    assert info_row(out, "run") == f"{runs / 'tagger-True'}: its last.safetensors (the run holds no best.safetensors)"
+    assert info_row(out, "file").startswith(str(runs / "tagger-True" / "last.safetensors"))
     done = tmp_path / "done"  # a run that validated an epoch: its best.safetensors
     assert main(["train", "tagger", "--train", str(runs / "tag.conllu"), "--valid", str(runs / "tag.conllu"),
                  *SMALL, "--epochs", "1", "--run-dir", str(done)]) == 0
     capsys.readouterr()
     code, out, err = run_cli(capsys, ["info", str(done)])
     assert code == 0, err
-    assert _row(out, "run").startswith(f"{done}: its best.safetensors, the one validation chose")
-    assert _row(out, "file").startswith(str(done / "best.safetensors"))
+    assert info_row(out, "run").startswith(f"{done}: its best.safetensors, the one validation chose")
+    assert info_row(out, "file").startswith(str(done / "best.safetensors"))
     # as the epoch lines show it: a percentage with two decimals, not the stored fraction
-    assert re.fullmatch(r"validation accuracy \d+\.\d\d% at epoch 1", _row(out, "best")), _row(out, "best")
+    assert re.fullmatch(r"validation accuracy \d+\.\d\d% at epoch 1", info_row(out, "best")), info_row(out, "best")
     code, out, err = run_cli(capsys, ["info", "--json", str(done)])
     info = json.loads(out)
     assert info["run_folder"] == str(done) and info["file"] == str(done / "best.safetensors")
@@ -100,6 +95,6 @@ def test_info_and_export_read_unvalidated_from_the_one_field(runs, tmp_path, cap
     monkeypatch.setattr(checkpoint_info, "training", lambda meta: {**training(meta), "unvalidated": False})
     run = runs / "tagger-True"
     code, out, err = run_cli(capsys, ["info", str(run / "last.safetensors")])
-    assert code == 0 and "no epoch validated yet" not in _row(out, "best"), out
+    assert code == 0 and "no epoch validated yet" not in info_row(out, "best"), out
     code, _, err = run_cli(capsys, ["export", str(run), "-o", str(tmp_path / "m.safetensors")])
     assert code == 0 and "no epoch validated yet" not in err, err

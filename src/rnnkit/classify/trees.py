@@ -20,75 +20,69 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from rnnkit.data.classification import LabeledText
 from rnnkit.data.trees import Tree
-from rnnkit.treenet.labels import BINARY, SST_CLASSES, scheme_for, task_labels, written_labels
+from rnnkit.treenet.labels import BINARY, SST_CLASSES, check_scheme, task_labels, written_labels
 
 
 class TreeSentence(LabeledText):
     """A tree's sentence: ``label`` (its root's, as written) and ``text`` (its words), keeping its labelled
-    ``phrases`` (every node's, the root's last) for training on phrases.  Still a (label, text) pair."""
+    ``phrases`` (every node's, the root's last) for training on phrases, and the ``line`` of its file (None:
+    not known), which blank lines and left-out trees make no count of the sentences.  Still a (label, text)
+    pair."""
 
     phrases: tuple[LabeledText, ...]
+    line: int | None
 
-    def __new__(cls, label: str, text: str, phrases: Sequence[LabeledText] = ()) -> TreeSentence:
+    def __new__(cls, label: str, text: str, phrases: Sequence[LabeledText] = (),
+                line: int | None = None) -> TreeSentence:
         self = super().__new__(cls, label, text)
         self.phrases = tuple(phrases)
+        self.line = line
         return self
 
 
-def spans(tree: Tree) -> np.ndarray:
-    """(N, 2) the [start, end) word span of every node, post-order (a node's children are contiguous)."""
-    out = np.zeros((len(tree.labels), 2), dtype=np.int64)  # (N, 2)
-    for k in range(len(tree.labels)):
-        kids = tree.kids(k)
-        out[k] = (tree.leaf[k], tree.leaf[k] + 1) if not kids else (out[kids[0], 0], out[kids[-1], 1])
-    return out
+def _written_names(scheme: str) -> list[str] | None:
+    """Each class's label as an example has it, the label a tree file gives it (SST-2's ``"1"``, ``"3"``);
+    None for ``"as-is"``, whose classes are their labels; ValueError for an unknown scheme."""
+    if check_scheme(scheme) == "as-is":
+        return None
+    return [str(int(x)) for x in written_labels(SST_CLASSES[scheme], scheme)]
 
 
-def _classes(scheme: str) -> int:
-    """K for reading labels: SST's fixed count, or for ``"as-is"`` any (labels are checked by the caller)."""
-    return SST_CLASSES.get(scheme, 2)
-
-
-def _written(scheme: str, k: int) -> str:
-    """Class ``k`` of ``scheme`` as an example's label: the label a tree file gives it."""
-    return str(k) if scheme == "as-is" else str(int(written_labels(_classes(scheme), scheme)[k]))
-
-
-def tree_examples(trees: Sequence[Tree], scheme: str = "sst5") -> list[TreeSentence]:
+def tree_examples(trees: Sequence[Tree], scheme: str = "sst5",
+                  lines: Sequence[int] | None = None) -> list[TreeSentence]:
     """One example a tree whose root the scheme keeps (``"sst2"`` leaves neutral roots out), with its
-    labelled phrases (``"sst2"``: not the neutral ones); every node must be labelled (ValueError otherwise)."""
-    scheme = scheme_for(_classes(scheme), scheme)
+    labelled phrases (``"sst2"``: not the neutral ones) and its line of ``lines`` (each tree's, if given);
+    every node must be labelled (ValueError otherwise)."""
+    names = _written_names(scheme)  # once a call, not once a node
     out = []
-    for tree in trees:
+    for tree, line in zip(trees, lines if lines is not None else [None] * len(trees)):
         if tree.labels.min() < 0:
             raise ValueError("Expected a label on every node of a tree to learn from, got an unlabelled node")
         # (N,) the class of every node; SST-2: -1 at its neutral ones
-        learnt = tree.labels if scheme == "as-is" else task_labels(tree, _classes(scheme), scheme)
+        learnt = tree.labels if names is None else task_labels(tree, len(names), scheme)
         if learnt[-1] < 0:  # a neutral root: not a sentence of the binary task
             continue
-        phrases = [LabeledText(_written(scheme, k), " ".join(tree.tokens[a:b]))
-                   for (a, b), k in zip(spans(tree).tolist(), learnt.tolist()) if k >= 0]
-        out.append(TreeSentence(phrases[-1].label, " ".join(tree.tokens), phrases))
+        phrases = [LabeledText(str(k) if names is None else names[k], " ".join(tree.tokens[a:b]))
+                   for (a, b), k in zip(tree.spans().tolist(), learnt.tolist()) if k >= 0]
+        out.append(TreeSentence(phrases[-1].label, " ".join(tree.tokens), phrases, line))
     return out
 
 
 def root_label(tree: Tree, scheme: str = "sst5") -> str | None:
     """The root's label as an example of ``scheme`` has it (``"1"``/``"3"`` for SST-2), None for a neutral
     root of ``"sst2"``; ValueError for an unlabelled root or one the scheme cannot read."""
-    scheme = scheme_for(_classes(scheme), scheme)
+    names = _written_names(scheme)
     root = int(tree.root_label)
     if root < 0:
         raise ValueError("Expected a label at the root (the sentence's gold class), got an unlabelled root")
-    if scheme == "as-is":
+    if names is None:
         return str(root)
     if root > 4:
         raise ValueError(f"Expected SST labels 0-4 for label scheme {scheme!r}, got {root}")
     k = root if scheme == "sst5" else int(BINARY[root])
-    return None if k < 0 else _written(scheme, k)
+    return None if k < 0 else names[k]
 
 
 def phrase_examples(sentences: Sequence[LabeledText]) -> list[LabeledText]:

@@ -99,7 +99,8 @@ def register(groups) -> None:
     add_tree_format_options(d)
     d.add_argument("--valid-fraction", type=probability, default=0.1, help="held out for validation without --valid "
                    "(the sentences drawn by --seed)")
-    d.add_argument("--folds", type=fold_count, default=0, help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
+    d.add_argument("--folds", type=fold_count, default=0,
+                   help="K-fold cross-validation (e.g. 10 for rt-polarity); 0: off")
     d.add_argument("--fold-seed", type=nonnegative_int, default=0, help="seed of the fold assignment")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="recurrent cell")
@@ -117,7 +118,8 @@ def register(groups) -> None:
                         "--attention' shows each token's weight)")
     m.add_argument("--attention-size", type=positive_int, default=None, metavar="A",
                    help="--pooling attention: units of its tanh layer (default --hidden)")
-    m.add_argument("--dropout", type=probability, default=0.5, help="dropout on embeddings, between layers and on the pooled vector")
+    m.add_argument("--dropout", type=probability, default=0.5,
+                   help="dropout on embeddings, between layers and on the pooled vector")
     m.add_argument("--weight-drop", type=probability, default=0.0, metavar="P",
                    help="DropConnect on the recurrent weights W_hh, one mask per batch, one per sub-batch when a batch "
                         "too long to pad whole is split (AWD-LSTM; default: 0)")
@@ -131,7 +133,8 @@ def register(groups) -> None:
                         "saved with the model")
     m.add_argument("--min-count", type=positive_int, default=1, help="tokens rarer than this become <unk>")
     m.add_argument("--max-length", type=nonnegative_int, default=0,
-                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all; a text far longer than the others is warned of with a value to give)")
+                   help="keep at most this many tokens (words, or characters with --level char) per text (0: all; a "
+                        "text far longer than the others is warned of with a value to give)")
     m.add_argument("--batch-size", type=positive_int, default=32, help="sentences per batch")
     i = p.add_argument_group("imbalanced classes")
     add_select_by_option(i)

@@ -67,10 +67,12 @@ def _percent(x: float | None) -> str:
 def warn_unknown_labels(examples: list, labels: list[str], path: str, first_line: int | None = 1,
                         training: bool = False) -> None:
     """Gold labels the model was not trained on (not in ``labels``) can only be counted wrong: say so, with the
-    first line (``first_line``: the line of the first example, 2 after a header; None: no line, for a polarity
-    pair).  ``training``: said of --test as the data load, before the model exists, of the training data's."""
+    first line (``first_line``: the line of the first example, 2 after a header, for lines one example each;
+    an example's own ``line``, a tree's, comes first; None: no line, for a polarity pair).  ``training``: said
+    of --test as the data load, before the model exists, of the training data's."""
     known = set(labels)
-    unknown = [(k, e.label) for k, e in enumerate(examples, start=first_line or 1) if e.label not in known]
+    unknown = [(getattr(e, "line", None) or k, e.label) for k, e in enumerate(examples, start=first_line or 1)
+               if e.label not in known]
     if unknown:
         names = sorted({label for _, label in unknown})
         where = path if first_line is None else f"{path}:{unknown[0][0]}"
@@ -101,7 +103,8 @@ def evaluate_classifier(model_path: str, data_path: str | None, args: argparse.N
         examples = read_polarity(pos, neg, args.encoding or "utf-8")
         data_path = f"{pos} / {neg}"
     elif task.get("format") == "tree" and trees_given(data_path, args.encoding or "utf-8"):
-        examples = read_gold_trees(data_path, args.encoding or "utf-8", task.get("label_scheme") or "sst5")
+        examples = read_gold_trees(data_path, args.encoding or "utf-8", task.get("label_scheme") or "sst5",
+                                   model_path)
     else:
         examples = read_labelled(data_path, args.encoding or "utf-8", header, enc.labels, untabbed=enc.labels,
                                  fix=f"to score a tagger on it, rnnkit evaluate TAGGER {data_path}")

@@ -19,6 +19,17 @@ from rnnkit.jsonline import json_line
 FORMATS = ("text", "json")  # a sentence classifier's (a tree model also writes "tree")
 
 
+def probs_column(labels: list, probs: np.ndarray, with_probs: bool = True) -> str:
+    """``--probs``' text column, tab first: every class's probability (K,) to 4 decimals as ``label:p``; "" without
+    ``with_probs``.  A sentence classifier's, a tree model's and ``classify --format tree``'s of a classifier."""
+    return "\t" + " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, probs)) if with_probs else ""
+
+
+def probs_json(labels: list, probs: np.ndarray) -> dict[str, float]:
+    """Every class's probability (K,) keyed by its label (a JSON key: a string), rounded to 6 decimals."""
+    return {str(lab): round(float(q), 6) for lab, q in zip(labels, probs)}
+
+
 def output_row(line: str, probs: np.ndarray, labels: list[str], enc: Any, fmt: str = "text", with_probs: bool = False,
                weights: np.ndarray | None = None) -> str:
     """The output for one non-blank input ``line`` (newline included) from its class probabilities (K,) over
@@ -26,8 +37,7 @@ def output_row(line: str, probs: np.ndarray, labels: list[str], enc: Any, fmt: s
     label = labels[int(probs.argmax())]
     text = line.strip()
     if fmt == "json":
-        row: dict[str, Any] = {"label": label, "probs": {lab: round(float(q), 6) for lab, q in zip(labels, probs)},
-                               "text": text}
+        row: dict[str, Any] = {"label": label, "probs": probs_json(labels, probs), "text": text}
         if weights is not None:
             row["attention"] = [{"token": tok, "weight": round(float(w), 6), "known": tok in enc.vocab}
                                 for tok, w in zip(enc.tokenize(line), weights)]
@@ -35,5 +45,4 @@ def output_row(line: str, probs: np.ndarray, labels: list[str], enc: Any, fmt: s
             if cut:
                 row["cut"] = cut
         return json_line(row) + "\n"
-    shown = "\t" + " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, probs)) if with_probs else ""
-    return f"{label}{shown}\t{text}\n" + (token_lines(enc, line, weights) if weights is not None else "")
+    return f"{label}{probs_column(labels, probs, with_probs)}\t{text}\n" + (token_lines(enc, line, weights) if weights is not None else "")

@@ -45,10 +45,11 @@ def read_tree_examples(args: argparse.Namespace, path: str, use: str = "train on
     """The sentences (:class:`rnnkit.classify.trees.TreeSentence`) of the trees of ``path`` that the task keeps;
     DataError naming the line at a malformed tree or a label the scheme cannot read."""
     from rnnkit.classify.trees import tree_examples
-    from rnnkit.cli.trees import label_scheme, read_task_trees
+    from rnnkit.cli.trees import label_scheme, numbered_task_trees
 
     scheme = label_scheme(args)
-    return tree_examples(read_task_trees(path, scheme, None, args.encoding, use, arity="any"), scheme)
+    trees, lines = numbered_task_trees(path, scheme, None, args.encoding, use, arity="any", trainer="classifier")
+    return tree_examples(trees, scheme, lines)
 
 
 def train_phrases(args: argparse.Namespace, train: list) -> list:
@@ -80,27 +81,29 @@ def trees_given(path: str, encoding: str) -> bool:
     return first.lstrip().startswith("(")
 
 
-def read_gold_trees(path: str, encoding: str, scheme: str) -> list:
-    """The gold sentences of the tree file ``path`` for ``evaluate``: each tree's words and root label (the
-    other nodes' labels may be left out); SST-2's neutral roots left out; DataError naming ``path``:line at a
-    malformed tree or a root without a label or with one the scheme cannot read."""
-    from rnnkit.classify.trees import root_label
+def read_gold_trees(path: str, encoding: str, scheme: str, model: str = "the model") -> list:
+    """The gold sentences of the tree file ``path`` for ``evaluate`` of ``model``: each tree's words and root
+    label (the other nodes' labels may be left out); SST-2's neutral roots left out; DataError naming
+    ``path``:line at a malformed tree, a root without a label, or a node's label the scheme cannot read (as
+    ``train classifier --valid`` refuses it: :func:`rnnkit.cli.trees.check_known_labels`)."""
+    from rnnkit.classify.trees import TreeSentence, root_label
+    from rnnkit.cli.trees import check_known_labels
     from rnnkit.cli.trees_classify import one_tree
-    from rnnkit.data.classification import LabeledText
     from rnnkit.data.files import read_text_file, text_lines
 
+    lines = text_lines(read_text_file(path, encoding))
+    numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
+    trees = [one_tree(lines[n - 1], path, n, "any") for n in numbers]
+    check_known_labels(trees, numbers, path, scheme, None, "score", model, "classifier")
     out = []
-    for n, line in enumerate(text_lines(read_text_file(path, encoding)), start=1):
-        if not line.strip():
-            continue
-        tree = one_tree(line, path, n, "any")
+    for n, tree in zip(numbers, trees):
         try:
             label = root_label(tree, scheme)
         except ValueError as e:
             raise DataError(f"{path}:{n}: {e}; evaluate scores the class at each tree's root: label every root, "
                             "as '(3 (2 The) (4 good))' or '(3 (The) (good))'") from None
         if label is not None:
-            out.append(LabeledText(label, " ".join(tree.tokens)))
+            out.append(TreeSentence(label, " ".join(tree.tokens), line=n))
     if not out:
         raise DataError(f"{path}: no tree to score: no tree, or every root neutral (label 2), which SST-2 leaves "
                         "out")
@@ -133,9 +136,8 @@ def tree_row(tree, label: str, probs, labels: list[str], with_probs: bool) -> st
     predicts the sentence only)."""
     import numpy as np
 
-    from rnnkit.data.trees import format_tree
+    from rnnkit.cli.trees_classify import tree_line
 
     marks = np.full(len(tree.labels), -1, dtype=np.int64)  # (N,) unlabelled but the root
     marks[-1] = int(label)
-    shown = "\t" + " ".join(f"{lab}:{q:.4f}" for lab, q in zip(labels, probs)) if with_probs else ""
-    return f"{label}{shown}\t{format_tree(tree, marks)}\n"
+    return tree_line(tree, marks, probs, labels, with_probs) + "\n"

@@ -5,6 +5,7 @@ import argparse
 
 from rnnkit.cli.common import HelpFormatter, positive_int
 from rnnkit.cli.given import refuse_unused
+from rnnkit.train.curves import TRAIN_SERIES
 
 
 def register(groups) -> None:
@@ -22,7 +23,7 @@ def register(groups) -> None:
                    help="validation metric to show: loss, or one the runs report (ppl, bits, accuracy, f1, ...) "
                         "(default: the one that chose the runs' best checkpoints, e.g. a tagger's accuracy or a "
                         "language model's loss; else loss, or the first metric all runs share)")
-    p.add_argument("--train-metric", choices=["loss", "lr", "grad_norm", "coverage_loss"], default="loss",
+    p.add_argument("--train-metric", choices=list(TRAIN_SERIES), default="loss",
                    help="what the plot's training panel shows against the step: the logged batches' loss, the "
                         "learning rate (a schedule's shape), the gradient norm before clipping (logged with "
                         "--clip; where clipping bites), or a translator's coverage loss (logged with "
@@ -47,7 +48,7 @@ def dpi(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnkit.train.curves import (has_series, plot_curves, read_run, run_metrics, selecting_metric, summary_lines,
+    from rnnkit.train.curves import (check_logged, plot_curves, read_run, run_metrics, selecting_metric, summary_lines,
                                      valid_metrics)
 
     refuse_unused(args, [("--dpi", args.output is None, "without --output (it sets the plot's resolution): give "
@@ -86,13 +87,7 @@ def run(args: argparse.Namespace) -> int:
                          f"({', '.join(available)}), got {args.metric!r}{hint}")
     print("\n".join(summary_lines(runs, args.metric)))
     if args.output is not None:
-        logged = any(has_series(r, args.train_metric) for r in runs)
-        if args.train_metric == "grad_norm" and not logged:
-            raise ValueError("--train-metric grad_norm: no run logged a gradient norm (it is logged with --clip); "
-                             "train with --clip, or plot --train-metric loss or lr")
-        if args.train_metric == "coverage_loss" and not logged:
-            raise ValueError("--train-metric coverage_loss: no run logged a coverage loss (a translator logs it when "
-                             "trained with --coverage --coverage-loss L > 0); plot --train-metric loss")
+        check_logged(runs, args.train_metric, "--train-metric ")  # named as the option, not plot_curves' argument
         path = plot_curves(runs, args.output, args.metric, args.dpi, train=args.train_metric)
         print(f"plot written: {path}")
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -85,13 +86,20 @@ def label_scheme(args: argparse.Namespace) -> str:
     return args.labels or {2: "sst2"}.get(args.classes, "sst5")
 
 
-def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
-          model: str = "the model", arity: str = "binary") -> list:
-    """The trees of ``path`` that the task keeps; DataError (naming the line) at a label the scheme
+def read_task_trees(path: str, scheme: str, classes: int | None, *args: Any, **kwargs: Any) -> list:
+    """The trees of :func:`numbered_task_trees`, without their lines."""
+    return numbered_task_trees(path, scheme, classes, *args, **kwargs)[0]
+
+
+def numbered_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
+                        model: str = "the model", arity: str = "binary",
+                        trainer: str = "tree") -> tuple[list, list[int]]:
+    """``(trees, lines)``: the trees of ``path`` that the task keeps and the line of each; DataError (naming the line) at a label the scheme
     cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
     file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
     ``arity``: the cell's trees (:func:`rnnkit.treenet.cells.arity`); a binary cell's reader refuses
-    a node of other than 2 children, naming the line and the node's words."""
+    a node of other than 2 children, naming the line and the node's words.  ``trainer``: who reads the
+    labels, a key of :data:`TRAINERS`."""
     from rnnkit.data.files import read_text_file, text_lines
     from rnnkit.data.trees import parse_trees
     from rnnkit.errors import DataError
@@ -99,22 +107,29 @@ def read_task_trees(path: str, scheme: str, classes: int | None, encoding: str =
     lines = text_lines(read_text_file(path, encoding))
     trees = parse_trees(lines, path, arity=arity)
     numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]  # the line of each tree
-    check_known_labels(trees, numbers, path, scheme, classes, use, model)
-    kept = [t for t in trees if t.root_label != 2] if scheme == "sst2" else trees  # labels.select_trees
+    check_known_labels(trees, numbers, path, scheme, classes, use, model, trainer)
+    kept = [k for k, t in enumerate(trees) if scheme != "sst2" or t.root_label != 2]  # labels.select_trees
     if not kept:
         which = "the one tree has" if len(trees) == 1 else f"all {len(trees):,} trees have"
         raise DataError(f"{path}: {which} a neutral root (label 2), which a binary task "
                         f"(--classes 2, SST-2) leaves out, so there is nothing to {use}")
-    return kept
+    return [trees[k] for k in kept], [numbers[k] for k in kept]
+
+
+# who reads a tree file's labels, as the messages name it: its noun, its own labels, the command that trains on them
+TRAINERS = {"tree": ("a tree model", "labels of your own, 0 to K-1", "rnnkit train tree"),
+            "classifier": ("a classifier of trees", "labels of your own", "rnnkit train classifier --format tree")}
 
 
 def check_known_labels(trees: list, numbers: list[int], path: str, scheme: str, classes: int | None,
-                       use: str = "train on", model: str = "the model") -> None:
+                       use: str = "train on", model: str = "the model", trainer: str = "tree") -> None:
     """DataError naming ``path``:line (``numbers``: each tree's) at the first label the scheme cannot read: above
     SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training file, which sets it).  ``use``
-    "score" (evaluate) and "classify" name the model's scheme; "classify" also says the labels may go."""
+    "score" (evaluate) and "classify" name the model's scheme; "classify" also says the labels may go.
+    ``trainer``: a key of :data:`TRAINERS`, a tree model's or a sentence classifier's words."""
     from rnnkit.errors import DataError
 
+    noun, own, command = TRAINERS[trainer]
     top = 4 if scheme != "as-is" else (None if classes is None else classes - 1)
     drop = ", or give the trees without labels (classify does not read them)" if use == "classify" else ""
     for n, t in zip(numbers, trees):
@@ -123,12 +138,12 @@ def check_known_labels(trees: list, numbers: list[int], path: str, scheme: str, 
         if scheme != "as-is" and use in ("score", "classify"):  # the model's scheme, no --labels to give
             raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model} reads SST's labels "
                             f"0 (very negative) to 4 (very positive) (it was trained with --labels {scheme}): "
-                            f"leave trees with other labels out{drop}, or for labels of your own, 0 to K-1, train a "
-                            "model with 'rnnkit train tree --labels as-is'")
+                            f"leave trees with other labels out{drop}, or for {own}, train a model with "
+                            f"'{command} --labels as-is'")
         if scheme != "as-is":
-            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; a tree model reads SST's "
-                            f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for labels of "
-                            "your own, 0 to K-1, give --labels as-is")
+            raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {noun} reads SST's "
+                            f"labels 0 (very negative) to 4 (very positive) with --labels {scheme}; for {own}, "
+                            "give --labels as-is")
         raise DataError(f"{path}:{n}: a node has the label {int(t.labels.max())}; {model}'s classes are the "
                         f"labels 0-{top} of its training trees (--labels as-is): leave trees with other labels "
                         f"out{drop}, or train on trees that have them")
@@ -203,7 +218,8 @@ def train_tree(args: argparse.Namespace) -> int:
     train = read_task_trees(args.train, scheme, None, args.encoding, arity=trees)
     classes = SST_CLASSES.get(scheme) or as_is_classes(train, args.train)
     _check_learnable(args, train, scheme, classes)
-    valid = read_task_trees(args.valid, scheme, classes, args.encoding, "validate on", arity=trees) if args.valid else None
+    valid = (read_task_trees(args.valid, scheme, classes, args.encoding, "validate on", arity=trees)
+             if args.valid else None)
     test = read_task_trees(args.test, scheme, classes, args.encoding, "test on", arity=trees) if args.test else None
     _check_resume_scheme(args, scheme)
     enc = TreeEncoder.build(train, classes, args.lowercase, args.min_count, scheme)
@@ -241,7 +257,7 @@ def evaluate_tree(model_path: str, data_path: str, args: argparse.Namespace) -> 
 
     model, enc = load_treenet(model_path)
     trees = read_task_trees(data_path, enc.scheme, enc.classes, args.encoding or "utf-8", "score", model_path,
-                  arity(model.config.cell))
+                            arity(model.config.cell))
     with Shown(args.progress, sum(len(t.tokens) for t in trees), "evaluating") as shown:
         s = tree_scores(model, enc, trees, on_batch=shown)
     del s["predictions"]

@@ -89,24 +89,35 @@ def one_tree(line: str, where: str, n: int, arity: str = "binary"):
                         "'(3 (2 The) (4 good))' or '((The) (good))')") from None
 
 
+def tree_line(tree, marks: np.ndarray, probs: np.ndarray, labels: list, with_probs: bool) -> str:
+    """``--format tree``'s line (no newline): the root's label, its probabilities (K,) over ``labels`` with
+    ``with_probs``, and the tree with the labels ``marks`` (N,) (-1: none).  A tree model's, and a sentence
+    classifier's of trees (a label at the root only)."""
+    from rnnkit.cli.classify_rows import probs_column
+    from rnnkit.data.trees import format_tree
+
+    return f"{int(marks[-1])}{probs_column(labels, probs, with_probs)}\t{format_tree(tree, marks)}"
+
+
 def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool, written: np.ndarray) -> str:
     """One output line (no newline) for a tree and its nodes' (N, K) probabilities; ``written`` (K,): each
     class's label in a tree file."""
-    from rnnkit.classify.trees import spans
+    from rnnkit.cli.classify_rows import probs_column, probs_json
     from rnnkit.data.trees import format_tree
 
     pred = written[probs.argmax(axis=1)]  # (N,) every node's class, as its label
     root = int(pred[-1])
     if fmt == "json":
-        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(spans(tree).tolist(), pred)]
+        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(tree.spans().tolist(), pred)]
         if with_probs:  # keyed by the written label, as a sentence classifier's JSON keys by its labels
             for node, p in zip(nodes, probs):
-                node["probs"] = {str(k): round(float(q), 6) for k, q in zip(written.tolist(), p)}
+                node["probs"] = probs_json(written.tolist(), p)
         row = {"label": root, **({"probs": nodes[-1]["probs"]} if with_probs else {}), "words": tree.tokens,
                "tree": format_tree(tree, pred), "nodes": nodes}
         return json.dumps(row, ensure_ascii=False)
-    shown = "\t" + " ".join(f"{k}:{q:.4f}" for k, q in zip(written.tolist(), probs[-1])) if with_probs else ""
-    return f"{root}{shown}\t{format_tree(tree, pred) if fmt == 'tree' else tree.text()}"
+    if fmt == "tree":
+        return tree_line(tree, pred, probs[-1], written.tolist(), with_probs)
+    return f"{root}{probs_column(written.tolist(), probs[-1], with_probs)}\t{tree.text()}"
 
 
 def classify_trees(args: argparse.Namespace) -> int:

@@ -74,6 +74,14 @@ class Tree(NamedTuple):
         """The words, joined by single spaces."""
         return " ".join(self.tokens)
 
+    def spans(self) -> np.ndarray:
+        """(N, 2) the [start, end) word span of every node, post-order (a node's children are contiguous)."""
+        out = np.zeros((len(self.labels), 2), dtype=np.int64)  # (N, 2)
+        for k in range(len(self.labels)):
+            kids = self.kids(k)
+            out[k] = (self.leaf[k], self.leaf[k] + 1) if not kids else (out[kids[0], 0], out[kids[-1], 1])
+        return out
+
 
 MAX_LABEL_DIGITS = 18  # every such label fits an int64 (a class number: SST's are 0-4)
 

@@ -25,8 +25,8 @@ _ASCII = str.maketrans({**dict.fromkeys(MINUS_SIGNS, "-"), "，": ",", "、": ",
 def parse_numbers(text: str, what: str) -> np.ndarray:
     """``"0.5, -1, 2e-1"`` as a float64 vector (a full-width comma ， or the enumeration comma 、, as a Chinese
     keyboard types them between items of a list, and the minus signs and dashes of
-    :data:`~rnnkit.textbook.params.MINUS_SIGNS`, as a PDF copies them, too); a word, an empty place, NaN or inf raises ValueError naming ``what`` (an option: ``--x``) and the
-    character that is no part of a number."""
+    :data:`~rnnkit.textbook.params.MINUS_SIGNS`, as a PDF copies them, too); a word, an empty place, NaN or inf
+    raises ValueError naming ``what`` (an option: ``--x``) and the character that is no part of a number."""
     values = []
     for k, part in enumerate(text.translate(_ASCII).split(","), start=1):
         try:

@@ -107,6 +107,18 @@ def read_run(run: str | os.PathLike, name: str | None = None) -> RunCurves:
 TRAIN_SERIES = {"loss": "training loss (logged batches)", "lr": "learning rate",
                 "grad_norm": "gradient norm before clipping",
                 "coverage_loss": "coverage loss (logged batches)"}  # the left panel's choices, and its axis labels
+# the series of TRAIN_SERIES that only some runs log: what it is, when a run logs it, how to have it, the others
+LOGGED_WHEN = {"grad_norm": ("a gradient norm", "it is logged with --clip", "train with --clip, or ", "loss or lr"),
+               "coverage_loss": ("a coverage loss", "a translator logs it when trained with --coverage --coverage-loss "
+                                 "L > 0", "", "loss")}
+
+
+def check_logged(runs: list[RunCurves], train: str, option: str = "train=") -> None:
+    """ValueError when no run of ``runs`` logged the training series ``train`` (of :data:`LOGGED_WHEN`, which
+    only some runs log), rather than an empty panel; ``option`` names the choice (``"--train-metric "``)."""
+    if train in LOGGED_WHEN and not any(has_series(r, train) for r in runs):
+        what, when, how, others = LOGGED_WHEN[train]
+        raise ValueError(f"{option}{train}: no run logged {what} ({when}); {how}plot {option}{others}")
 
 
 def has_series(run: RunCurves, name: str) -> bool:
@@ -229,12 +241,14 @@ def _fmt(v, metric: str = "loss") -> str:
 def plot_curves(runs: list[RunCurves], path: str | os.PathLike, metric: str = "loss", dpi: int = 100,
                 train: str = "loss") -> Path:
     """Two panels: a logged training series against the step (``train``: the loss, the learning rate, the
-    gradient norm or a translator's coverage loss, :data:`TRAIN_SERIES`), and validation ``metric`` against the epoch (the best epoch of
-    each run marked), every run in its own colour; written to ``path``."""
+    gradient norm or a translator's coverage loss, :data:`TRAIN_SERIES`), and validation ``metric`` against the
+    epoch (the best epoch of each run marked), every run in its own colour; written to ``path``.  ValueError
+    for a series no run logged (:func:`check_logged`)."""
     if train not in TRAIN_SERIES:
         raise ValueError(f"Expected train to be one of {', '.join(TRAIN_SERIES)}, got {train!r}")
     if not runs:
         raise ValueError("Expected at least one run to plot, got none")
+    check_logged(runs, train)
     # run names may be Chinese (a folder 运行, --labels 中文): a font that has them, or their code points
     families, missing = font_families("".join(r.name for r in runs))
     warn_missing_glyphs(missing)

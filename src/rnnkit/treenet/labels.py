@@ -35,6 +35,13 @@ def written_labels(classes: int, scheme: str | None = None) -> np.ndarray:
     return np.arange(classes, dtype=np.int64)
 
 
+def check_scheme(scheme: str) -> str:
+    """``scheme`` if it is one of :data:`SCHEMES`, else ValueError."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"Expected a label scheme among {', '.join(SCHEMES)}, got {scheme!r}")
+    return scheme
+
+
 def scheme_for(classes: int, scheme: str | None = None) -> str:
     """The label scheme: ``scheme`` checked against ``classes``, or, without one (an older
     checkpoint, a caller of the first API), SST's of ``classes`` 5 or 2."""
@@ -45,8 +52,7 @@ def scheme_for(classes: int, scheme: str | None = None) -> str:
             return "sst2"
         raise ValueError(f"Expected classes 5 (fine-grained) or 2 (binary) for SST's labels, got {classes!r} "
                          "(other labels: label scheme 'as-is')")
-    if scheme not in SCHEMES:
-        raise ValueError(f"Expected a label scheme among {', '.join(SCHEMES)}, got {scheme!r}")
+    check_scheme(scheme)
     if scheme in SST_CLASSES and classes != SST_CLASSES[scheme]:
         raise ValueError(f"Expected {SST_CLASSES[scheme]} classes for label scheme {scheme!r}, got {classes!r}")
     if scheme == "as-is" and not (isinstance(classes, int) and classes >= 2):
