@@ -104,6 +104,9 @@ def test_classify_format_tree_round_trips_through_evaluate(sst2, capsys):
 def test_evaluate_scores_roots_and_leaves_neutral_ones_out(sst2, capsys):
     code, out, _ = run_cli(capsys, ["evaluate", sst2["model"], sst2["dev"], "--json"])
     assert code == 0 and '"examples": 4' in out and '"labels": ["1", "3"]' in out, out
+    code, out, _ = run_cli(capsys, ["evaluate", sst2["model"], sst2["dev"]])  # the tables: SST's 1 and 3 too
+    rows = out.splitlines()[out.splitlines().index("confusion matrix (rows gold, columns predicted):") + 1:]
+    assert code == 0 and rows[0].split() == ["1", "3"] and [r.split()[0] for r in rows[1:3]] == ["1", "3"], out
 
 
 def test_tree_errors_are_one_line_naming_file_and_line(sst2, tmp_path, capsys):

@@ -160,3 +160,36 @@ def test_a_long_mixed_input_is_told_of_as_read_whole(monkeypatch):
     with pytest.raises(DataError) as lines:
         list(files.stdin_lines("utf-8"))
     assert str(lines.value) == str(whole.value)
+
+
+@pytest.mark.parametrize("last, encoding", [(b"ein \x00 hund\n", "utf-8"),  # a stray NUL byte
+                                            ("straße\n".encode(), "cp1252")])  # UTF-8 read as cp1252
+def test_a_nul_byte_or_a_wrong_codec_past_the_kept_part_is_told_of_as_read_whole(monkeypatch, last, encoding):
+    """The NUL byte's and the wrong --encoding's messages named the line (and offset) counted from the kept part,
+    the lines not kept left out: line 3 of 31."""
+    import rnnkit.data.files as files
+    from rnnkit.data.encodings import decode_bytes
+    from rnnkit.errors import DataError
+
+    monkeypatch.setattr(files, "_SEEN", 40)
+    data = b"".join(b"ein rot hund %d\n" % k for k in range(30)) + last
+    with pytest.raises(DataError) as whole:
+        decode_bytes(data, encoding, "<stdin>")
+    assert str(whole.value).startswith("<stdin>:31: "), whole.value
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    with pytest.raises(DataError) as lines:
+        list(files.stdin_lines(encoding))
+    assert str(lines.value) == str(whole.value)
+
+
+def test_a_wrong_codec_told_of_by_its_line_alone_counts_the_lines_before(monkeypatch):
+    """cp1252 text kept (its 0xe9 is no UTF-8), then UTF-8 past the kept part: read whole, the two do not tell
+    (the bytes from the first 0xe9 are not UTF-8), so the line is judged alone, after every line before it."""
+    import rnnkit.data.files as files
+    from rnnkit.errors import DataError
+
+    monkeypatch.setattr(files, "_SEEN", 40)
+    data = "café\n".encode("cp1252") + b"".join(b"ein rot hund %d\n" % k for k in range(30)) + "straße\n".encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    with pytest.raises(DataError, match=r"^<stdin>:32: read as cp1252, but its bytes are valid UTF-8"):
+        list(files.stdin_lines("cp1252"))

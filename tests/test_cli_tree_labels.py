@@ -117,9 +117,30 @@ def test_a_checkpoint_without_a_label_scheme_is_sst_as_before(tmp_path, capsys):
     assert (load_treenet(best)[1].scheme, load_treenet(best)[1].classes) == ("sst2", 2)
     assert main(["evaluate", str(best), train, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == before
-    assert before["trees"] == 60 and before["labels"] == [0, 1]  # SST-2: neutral roots none here, 2 classes
+    assert before["trees"] == 60 and before["labels"] == [1, 3]  # SST-2: neutral roots none here, 2 classes
     code, _, err = run_cli(capsys, base + ["--labels", "as-is", "--resume", "--epochs", "3"])
     assert code == 2 and "started with --labels sst2, this one has --labels as-is" in err, err
+
+
+def test_evaluate_of_sst2_names_its_classes_as_classify_writes_them(tmp_path, capsys):
+    """SST-2's classes 0, 1 are SST's 1 and 3 in evaluate's tables, as in classify's output (and as a tree file
+    has them), not the class numbers."""
+    rng = np.random.default_rng(3)
+    train = write(tmp_path / "sst.txt", [tree_line(rng, p, n, "2") for p, n in [("4", "0"), ("3", "1")] * 20])
+    run = tmp_path / "run"
+    assert main(["train", "tree", "--train", train, "--valid", train, "--labels", "sst2", "--epochs", "1",
+                 "--run-dir", str(run), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run / "best.safetensors"), train, "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["labels"] == [1, 3] and set(m["node_per_class"]) == {"1", "3"}, m
+    assert main(["evaluate", str(run / "best.safetensors"), train]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("all-node confusion matrix (rows gold, columns predicted):")
+    assert [line.split()[0] for line in out[at + 2:at + 4]] == ["1", "3"], out  # the rows, under a header line
+    assert [line.split()[0] for line in out[at + 5:at + 7]] == ["1:", "3:"], out  # the per-class table
+    code, classified, _ = run_cli(capsys, ["classify", str(run / "best.safetensors"), train])
+    assert code == 0 and {line.split("\t")[0] for line in classified.splitlines()} <= {"1", "3"}, classified
 
 
 def test_evaluate_reports_the_confusion_matrix_and_macro_f1_of_roots_and_all_nodes(binary, tmp_path, capsys):
@@ -212,7 +233,8 @@ def test_classify_reads_unlabelled_trees_and_writes_every_node(binary, tmp_path,
     np.testing.assert_allclose([list(n["probs"].values()) for n in row["nodes"]], probs, atol=1e-6)
     assert row["tree"] == tree and row["label"] == int(root) and row["probs"] == row["nodes"][-1]["probs"]
     assert main(["classify", binary["model"], inp, "--format", "json"]) == 0
-    assert "probs" not in capsys.readouterr().out  # probabilities only with --probs
+    plain = capsys.readouterr().out.split("\n")  # probabilities with or without --probs, as a sentence classifier's
+    assert [json.loads(r) for r in plain if r] == [json.loads(r) for r in rows if r]
 
 
 def test_plain_text_is_refused_or_binarized_on_request(binary, tmp_path, capsys):

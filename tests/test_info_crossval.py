@@ -32,4 +32,19 @@ def test_info_summarises_a_cross_validation_folder(tmp_path, capsys):
     # a run not finished yet has no results in its record: said so
     (run / "cross_validation.json").write_text(json.dumps({"folds": 2, "fold_seed": 0}))
     code, out, _ = run_cli(capsys, ["info", str(run)])
-    assert code == 0 and "none yet: the run has not finished (2 of 2 folds have a model" in out, out
+    assert code == 0 and "none yet: the run has not finished; folds 1-2 of 2 have a model; --resume" in out, out
+    (run / "fold2" / "best.safetensors").unlink()  # a fold under way: its folder, no model yet
+    code, out, _ = run_cli(capsys, ["info", str(run)])
+    assert code == 0 and "fold 1 of 2 has a model, fold 2 started without one; --resume with" in out, out
+
+
+def test_which_folds_have_a_model_is_said_as_runs(tmp_path):
+    from rnnkit.cli.info_crossval import fold_states
+
+    for i in (1, 2, 3, 5):
+        (tmp_path / f"fold{i}").mkdir()
+        if i < 5:
+            (tmp_path / f"fold{i}" / "best.safetensors").write_bytes(b"")
+    (tmp_path / "fold2" / "best.safetensors").unlink()
+    assert fold_states(tmp_path, 7) == ("folds 1, 3 of 7 have a model, folds 2, 5 started without one, "
+                                        "folds 4, 6-7 not started")

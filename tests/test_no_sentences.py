@@ -35,6 +35,13 @@ def test_conllu_and_slash_say_no_sentences_too():
     with pytest.raises(DataError, match=r"^x: expected CoNLL-U sentences, got no sentences: only 2 blank "
                                                r"lines$"):
         parse_conllu("\n\n", name="x")
+    # comments alone, which start a sentence: no sentence either (was "expected word lines after the comments")
+    with pytest.raises(DataError, match=r"^x: expected CoNLL-U sentences, got no sentences: only 2 comment lines "
+                                        r"and 1 blank line$") as caught:
+        parse_conllu("# newdoc\n# sent_id = 1\n\n", name="x")
+    assert type(caught.value).__name__ == "NoSentencesError" and caught.value.lines == ["# newdoc", "# sent_id = 1", ""]
+    with pytest.raises(DataError, match=r"^x:3: expected word lines after the comments"):  # beside a sentence: still
+        parse_conllu("1\tHi\t_\tINTJ\t_\t_\t0\troot\t_\t_\n\n# sent_id = 2\n", name="x")
 
 @pytest.mark.parametrize("text, got", [
     ("\n", "1 blank line"),  # was "1 blank lines": slash counted its own way, without the singular

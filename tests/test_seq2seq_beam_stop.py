@@ -160,3 +160,24 @@ def test_beam_stop_reaches_the_search_from_translate_evaluate_and_train(data, mo
         refused(run_cli(capsys, [*command, "--beam-stop", "bound"]), "--beam-stop has no effect with --beam 1")
         refused(run_cli(capsys, [*command, "--beam", "3", "--beam-stop", "never"]), "invalid choice: 'never'",
                 usage=True)
+
+
+def test_the_report_names_every_decoding_option_not_at_its_default(data, capsys):
+    """evaluate's line named --beam-stop alone; the other options that change the translations went unsaid
+    (the --json record had them all)."""
+    model = _train(data, "said", "--epochs", "1", "--attention", "general")
+    options = ["--beam", "3", "--length-norm", "0.6", "--coverage-penalty", "0.2", "--no-repeat-ngram", "3",
+               "--min-len", "2"]
+    code, out, err = run_cli(capsys, ["evaluate", model, data["test"], "--ref", data["ref"], *options])
+    assert code == 0 and ("(6 sentences, beam 3, --length-norm 0.6, --coverage-penalty 0.2, --no-repeat-ngram 3, "
+                          "--min-len 2; BLEU ") in out, (out, err)
+    from rnnkit.cli.seq2seq_score import decoding_said
+
+    s = {"beam": 4, "beam_stop": "bound", "length_norm": 0.6, "coverage_penalty": 0.2, "no_repeat_ngram": 3,
+         "min_len": 0, "max_len": 30, "replace_unk": True}
+    assert decoding_said(s) == ("beam 4, --beam-stop bound, --length-norm 0.6, --coverage-penalty 0.2, "
+                                "--no-repeat-ngram 3, --min-len 0, --max-len 30, --replace-unk")
+    assert decoding_said(s, "--max-decode-len").endswith("--max-decode-len 30, --replace-unk")
+    defaults = {"beam": 1, "beam_stop": "k-finished", "length_norm": 0.0, "coverage_penalty": 0.0,
+                "no_repeat_ngram": None, "min_len": 1, "max_len": None, "replace_unk": False}
+    assert decoding_said(defaults) == "greedy"

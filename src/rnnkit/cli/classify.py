@@ -169,7 +169,9 @@ def register(groups) -> None:
     c.add_argument("model", help="classifier or tree-model checkpoint, or its run folder (its best.safetensors, else "
                                   "last.safetensors)")
     c.add_argument("input", nargs="?", help="input file, one text (or tree) a line (default: stdin)")
-    c.add_argument("--probs", action="store_true", help="add a column with every class's probability")
+    c.add_argument("--probs", action="store_true",
+                   help="add a column with every class's probability (--format text and tree; --format json has "
+                        "them always)")
     c.add_argument("--attention", action="store_true",
                    help="under each text, every token it was read as with its attention weight and a bar (a model "
                         "trained with --pooling attention)")

@@ -43,9 +43,41 @@ def cross_validation_lines(record: dict[str, Any]) -> list[str]:
             spread = format_metric(name, std.get(name, 0)).rstrip("%")  # as training says it: (std 1.29)
             rows.append((name, f"{format_metric(name, mean[name])} (std {spread}), mean of the folds' {shown}"))
     else:  # written when the run started, completed at its end
-        rows.append(("results", f"none yet: the run has not finished ({len(models)} of {k} folds have a model; "
-                                "--resume with the same --folds continues it)"))
+        rows.append(("results", f"none yet: the run has not finished; {fold_states(Path(record['run_folder']), k)}; "
+                                "--resume with the same --folds continues it"))
     if models:
         rows.append(("models", f"{models[0]} to {models[-1]}" if len(models) > 1 else models[0]))
         rows.append(("", "one model a fold: give one of them to info, classify or export"))
     return [f"{label:<13} {text}".rstrip() for label, text in rows]
+
+
+def fold_states(run: Path, k: int) -> str:
+    """Which of an unfinished run's ``k`` folds have a model (fold<i>/best.safetensors), which were started
+    (their folder, no model yet) and which not: "folds 1-2 of 5 have a model, fold 3 started without one, folds
+    4-5 not started".  (The folds train in order, so only the last with a model may still be training.)"""
+    from rnnkit.train.run_files import BEST
+
+    states: dict[str, list[int]] = {"have a model": [], "started without one": [], "not started": []}
+    for i in range(1, k + 1):
+        fold = run / f"fold{i}"
+        state = "have a model" if (fold / BEST).is_file() else "started without one" if fold.is_dir() else "not started"
+        states[state].append(i)
+    parts = []
+    for state, folds in states.items():
+        if folds:
+            said = f"{'folds' if len(folds) > 1 else 'fold'} {_spans(folds)}"
+            if not parts:
+                said += f" of {k}"
+            parts.append(f"{said} {state if len(folds) > 1 or state != 'have a model' else 'has a model'}")
+    return ", ".join(parts)
+
+
+def _spans(numbers: list[int]) -> str:
+    """Ascending integers as runs: [1, 2, 3, 5] is "1-3, 5"."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)

@@ -365,7 +365,7 @@ def train_seq2seq(args: argparse.Namespace) -> int:
                                  max_len_option="--max-decode-len", min_len=args.min_len,
                                  no_repeat_ngram=args.no_repeat_ngram or 0, coverage_penalty=args.coverage_penalty,
                                  beam_stop=args.beam_stop)
-            print(f"test: {describe(scores)}")
+            print(f"test: {describe(scores, '--max-decode-len')}")
     print(f"translate with: rnnkit translate {best} INPUT", file=sys.stderr)
     return 0
 

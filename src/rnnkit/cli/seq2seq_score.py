@@ -217,10 +217,27 @@ def require_attention(translator: Any, model_path: str, option: str) -> None:
 
 
 
-def describe(s: dict[str, Any]) -> str:
-    how = "greedy" if s["beam"] == 1 else f"beam {s['beam']}"
-    if s["beam"] > 1 and s.get("beam_stop", "k-finished") != "k-finished":  # the default goes unsaid
-        how += f", --beam-stop {s['beam_stop']}"
+def decoding_said(s: dict[str, Any], max_len_option: str = "--max-len") -> str:
+    """How :func:`score_files`' translations were made: greedy or beam K, then every decoding option not at its
+    default, as the command line gives it (``max_len_option``: train seq2seq's --max-decode-len); the defaults go
+    unsaid."""
+    said = ["greedy" if s["beam"] == 1 else f"beam {s['beam']}"]
+    if s["beam"] > 1 and s.get("beam_stop", "k-finished") != "k-finished":
+        said.append(f"--beam-stop {s['beam_stop']}")
+    for key, option in (("length_norm", "--length-norm"), ("coverage_penalty", "--coverage-penalty")):
+        if s.get(key):
+            said.append(f"{option} {s[key]:g}")
+    for key, option, default in (("no_repeat_ngram", "--no-repeat-ngram", None), ("min_len", "--min-len", 1),
+                                 ("max_len", max_len_option, None)):
+        if s.get(key, default) != default:
+            said.append(f"{option} {s[key]}")
+    if s.get("replace_unk"):
+        said.append("--replace-unk")
+    return ", ".join(said)
+
+
+def describe(s: dict[str, Any], max_len_option: str = "--max-len") -> str:
+    how = decoding_said(s, max_len_option)
     return (f"BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact match {100 * s['exact_match']:.2f}% "
             f"({s['sentences']:,} sentences, {how}; BLEU {s['bleu_signature']}); reference loss {s['loss']:.4f} "
             f"per target token (perplexity {format_perplexity(s['ppl'])}, teacher-forced)")

@@ -10,9 +10,10 @@ of the parse the model was trained on.  Output, one line an input line (a blank 
 - ``--format text`` (default): ``root class[<TAB>root probabilities]<TAB>words``;
 - ``--format tree``: ``root class[<TAB>root probabilities]<TAB>tree``, the tree bracketed with every
   node's predicted class, ``(3 (2 The) (4 good))``;
-- ``--format json``: ``{"label", "words", "tree", "nodes": [{"start", "end", "label"}, ...]}`` with
-  every node (post-order, the root last; ``end`` exclusive) and, with ``--probs``, ``"probs"`` for
-  the root and each node, keyed by label (JSON keys are strings): ``{"1": 0.2, "3": 0.8}``.
+- ``--format json``: ``{"label", "probs", "words", "tree", "nodes": [{"start", "end", "label", "probs"}, ...]}``
+  with every node (post-order, the root last; ``end`` exclusive) and ``"probs"`` for the root and each
+  node, keyed by label (JSON keys are strings): ``{"1": 0.2, "3": 0.8}``; with or without ``--probs``, as a
+  sentence classifier's JSON has them (``--probs`` is the text formats' column).
 
 Every class is written as the label a tree file gives it (:func:`rnnkit.treenet.labels.written_labels`), so
 that the output read with the model's scheme gives the same classes back: an SST-2 model writes SST's 1
@@ -34,8 +35,8 @@ def add_tree_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--format", choices=FORMATS, default="text",
                    help="text: the class then the text (a tree model: the root's class then the words); json: one "
                         "JSON object a line, a sentence classifier's {label, probs (every class's), text} (with "
-                        "--attention also each token's weight), a tree model's every node's span and class (and, "
-                        "with --probs, probabilities); tree (tree models): the root's class then the tree with "
+                        "--attention also each token's weight), a tree model's {label, probs, words, tree, nodes} "
+                        "with every node's span, class and probs (JSON has probs with or without --probs); tree (tree models): the root's class then the tree with "
                         "every node's predicted class, '(3 (2 The) (4 good))'.  An SST-2 tree model writes SST's 1 "
                         "(negative) and 3 (positive), which read back as its classes")
     t = c.add_argument_group("tree models (from 'rnnkit train tree')")
@@ -101,19 +102,19 @@ def tree_line(tree, marks: np.ndarray, probs: np.ndarray, labels: list, with_pro
 
 def _row(tree, probs: np.ndarray, fmt: str, with_probs: bool, written: np.ndarray) -> str:
     """One output line (no newline) for a tree and its nodes' (N, K) probabilities; ``written`` (K,): each
-    class's label in a tree file."""
+    class's label in a tree file; ``with_probs`` (--probs): the text formats' probability column (JSON has
+    the probabilities always)."""
     from rnnkit.cli.classify_rows import probs_column, probs_json
     from rnnkit.data.trees import format_tree
 
     pred = written[probs.argmax(axis=1)]  # (N,) every node's class, as its label
     root = int(pred[-1])
     if fmt == "json":
-        nodes = [{"start": int(a), "end": int(b), "label": int(k)} for (a, b), k in zip(tree.spans().tolist(), pred)]
-        if with_probs:  # keyed by the written label, as a sentence classifier's JSON keys by its labels
-            for node, p in zip(nodes, probs):
-                node["probs"] = probs_json(written.tolist(), p)
-        row = {"label": root, **({"probs": nodes[-1]["probs"]} if with_probs else {}), "words": tree.tokens,
-               "tree": format_tree(tree, pred), "nodes": nodes}
+        # keyed by the written label, and with or without --probs, as a sentence classifier's JSON has them
+        nodes = [{"start": int(a), "end": int(b), "label": int(k), "probs": probs_json(written.tolist(), p)}
+                 for (a, b), k, p in zip(tree.spans().tolist(), pred, probs)]
+        row = {"label": root, "probs": nodes[-1]["probs"], "words": tree.tokens, "tree": format_tree(tree, pred),
+               "nodes": nodes}
         return json.dumps(row, ensure_ascii=False)
     if fmt == "tree":
         return tree_line(tree, pred, probs[-1], written.tolist(), with_probs)

@@ -143,6 +143,8 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
         current.words.append(form)
         current.tags.append(tag)
         current.word_lines.append(len(current.raw_lines) - 1)
+    if not any(sentence.words for sentence in sentences):  # blank lines alone, or comments (which start a sentence)
+        raise no_sentences(f"{name}: expected CoNLL-U sentences", [line.rstrip("\r\n") for line in raw], comments=True)
     for sentence in sentences:
         if not sentence.words:
             raise DataError(f"{name}:{sentence.line_number}: expected word lines after the comments, got a "
@@ -151,8 +153,6 @@ def parse_conllu(text: str, column: str = "upos", name: str = "<string>") -> lis
         if last > len(sentence.words):
             raise DataError(f"{where}: multiword range {token_id} goes beyond the sentence's last word, "
                             f"{len(sentence.words)}; correct the range or add its words")
-    if not sentences:  # blank lines alone (a comment starts a sentence)
-        raise no_sentences(f"{name}: expected CoNLL-U sentences", [line.rstrip("\r\n") for line in raw])
     return sentences
 
 
@@ -248,9 +248,11 @@ def write_conllu(path: str | os.PathLike, sentences: Sequence[ConlluSentence],
     write_text_file(path, format_conllu(sentences, predictions, column), encoding)
 
 
-def no_sentences(expected: str, lines: list[str]) -> NoSentencesError:
+def no_sentences(expected: str, lines: list[str], comments: bool = False) -> NoSentencesError:
     """The error for a file of ``lines`` without a sentence: said as what it holds (blank lines, -DOCSTART-
-    lines), an empty file only when it is one."""
+    lines, with ``comments`` (CoNLL-U's) '#' lines), an empty file only when it is one."""
     docstart = sum(1 for line in lines if line.split()[:1] == ["-DOCSTART-"])
+    remarks = sum(1 for line in lines if line.startswith("#")) if comments else 0
     return errors.no_sentences(expected, lines, [(docstart, "-DOCSTART- line", "-DOCSTART- lines"),
-                                                 (len(lines) - docstart, "blank line", "blank lines")])
+                                                 (remarks, "comment line", "comment lines"),
+                                                 (len(lines) - docstart - remarks, "blank line", "blank lines")])

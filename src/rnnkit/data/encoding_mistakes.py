@@ -25,6 +25,7 @@ import functools
 import re
 
 from rnnkit.data.encodings import _decodes, convert_this_one, not_utf8_advice
+from rnnkit.data.input_gap import NO_GAP, Gap, place
 from rnnkit.data.legacy_chars import EAST_ASIAN_BLOCKS, _common_gb, _common_japanese_euc, _plain_or_cjk
 from rnnkit.data.scripts import in_ranges
 
@@ -56,7 +57,7 @@ def _first_high(data: bytes) -> int:
     raise ValueError("Expected data with a byte >= 0x80, got ASCII")
 
 
-def _utf8_read_as_legacy(data: bytes, encoding: str, codec: str, name: str) -> str | None:
+def _utf8_read_as_legacy(data: bytes, encoding: str, codec: str, name: str, gap: Gap = NO_GAP) -> str | None:
     compatible, single = _ascii_compatible(codec)
     if not compatible or data.isascii():
         return None
@@ -67,7 +68,7 @@ def _utf8_read_as_legacy(data: bytes, encoding: str, codec: str, name: str) -> s
         return None
     if not single and _plausible_east_asian(window.decode(codec, errors="replace")):
         return None  # GBK's 同学 (CDAC D1A7) is also UTF-8 ('ͬѧ'): text that reads as Chinese in it is Chinese
-    line = data.count(b"\n", 0, start) + 1
+    line = place(data, start, gap)[0]
     left = start  # the word the first non-ASCII character is in, for the example: 'café read as cafÃ©'
     while left > 0 and start - left < 20 and data[left - 1] not in b" \t\r\n":
         left -= 1
@@ -120,13 +121,14 @@ def _ascii_read_as_wide(data: bytes, encoding: str, codec: str, name: str) -> st
     return f"{name}: {why}; {not_utf8_advice(data, name if name != '<stdin>' else 'FILE', option=True)}"
 
 
-def encoding_mistake(data: bytes, encoding: str, name: str) -> str | None:
+def encoding_mistake(data: bytes, encoding: str, name: str, gap: Gap = NO_GAP) -> str | None:
     """The one-line error for ``data`` (the file ``name``) that ``encoding`` would decode into the wrong
     text (see the module docstring), or None when it reads right or cannot be told.  ``encoding`` is a
-    codec Python knows (:func:`rnnkit.data.encodings.check_encoding`)."""
+    codec Python knows (:func:`rnnkit.data.encodings.check_encoding`); ``gap``: the lines before ``data``'s
+    last one that it leaves out (:class:`rnnkit.data.input_gap.Gap`), which the line named counts."""
     codec = codecs.lookup(encoding).name
     if codec.startswith(("utf-16", "utf-32")):
         return _ascii_read_as_wide(data, encoding, codec, name)
     if codec.startswith("utf-"):  # utf-8, utf-8-sig, utf-7
         return None
-    return _utf8_read_as_legacy(data, encoding, codec, name)
+    return _utf8_read_as_legacy(data, encoding, codec, name, gap)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import NamedTuple
 
 from rnnkit.data.common_chars import frequent_share
+from rnnkit.data.input_gap import NO_GAP, Gap, place
 from rnnkit.data.legacy_chars import _EAST_ASIAN, _cyrillic, _kana_share, _plain_or_cjk, _reads_as_russian
 from rnnkit.data.scripts import is_han
 
@@ -134,19 +134,6 @@ def guess_encodings(data: bytes) -> tuple[list[str], str]:
     return (["cp1252"] if _decodes(sample, "cp1252") is not None else ["latin-1"]), alone
 
 
-class Gap(NamedTuple):
-    """What an input holds before the last line of the ``data`` told of that ``data`` leaves out: standard
-    input read line by line keeps its first megabyte to guess from, and the line that does not decode
-    comes after the lines not kept.  The error's line numbers and offsets in that last line count them."""
-
-    lines: int = 0  # lines left out
-    bytes: int = 0  # their bytes
-    wide: int = 0  # their non-ASCII characters, for a mixed file's count
-
-
-NO_GAP = Gap()
-
-
 def _mixed(data: bytes, start: int, name: str, gap: Gap = NO_GAP) -> str | None:
     """The advice for a file that is UTF-8, Chinese or accented letters included, up to byte ``start``
     and another encoding from there (text pasted together from two sources): no --encoding reads it."""
@@ -158,7 +145,7 @@ def _mixed(data: bytes, start: int, name: str, gap: Gap = NO_GAP) -> str | None:
     found = guess_encodings(data[start:])[0]
     if wide < 8 or found == ["utf-8"]:  # a few non-ASCII characters tell nothing
         return None
-    line = data.count(b"\n", 0, start) + 1 + gap.lines
+    line = place(data, start, gap)[0]
     codec = found[0]
     return (f"it mixes encodings: UTF-8 ({wide:,} non-ASCII characters) before line {line}, then what looks like "
             f"{describe(codec, data[start:])}, and no encoding (--encoding) reads both; convert the part from line {line} on "
@@ -188,17 +175,18 @@ def not_utf8_advice(data: bytes, name: str, option: bool, start: int | None = No
     return f"it looks like {what} ({why}): convert it{f' ({others})' if others else ''}: {convert}"
 
 
-def check_no_nul(text: str, data: bytes, name: str, encoding: str = "utf-8") -> None:
+def check_no_nul(text: str, data: bytes, name: str, encoding: str = "utf-8", gap: Gap = NO_GAP) -> None:
     """Raise DataError when decoded ``text`` holds a NUL character: no text file does, and UTF-16 text
-    of ASCII characters decodes as valid UTF-8 with a NUL after every letter."""
+    of ASCII characters decodes as valid UTF-8 with a NUL after every letter.  ``gap``: as
+    :func:`decode_bytes`'."""
     at = text.find("\x00")
     if at >= 0:
         from rnnkit.errors import DataError
 
-        problem = nul_problem(data, name, encoding)
+        problem = nul_problem(data, name, encoding, gap)
         if problem is not None:
             raise DataError(problem)
-        line = text.count("\n", 0, at) + 1
+        line = place(text, at, gap)[0]
         advice = binary_signature(data) or not_utf8_advice(data, name, option=True)
         raise DataError(f"{name}:{line}: holds a NUL character, which no text file has; {advice}")
 
@@ -224,16 +212,17 @@ def _controls(text: str) -> int:
     return sum(1 for c in text if (ord(c) < 32 and c not in "\t\n\r\f\v") or 0x7F <= ord(c) < 0xA0)
 
 
-def nul_problem(data: bytes, name: str, encoding: str = "utf-8") -> str | None:
+def nul_problem(data: bytes, name: str, encoding: str = "utf-8", gap: Gap = NO_GAP) -> str | None:
     """The whole error for ``data`` holding NUL bytes that no --encoding can read: every codec but
     UTF-16's reads a NUL byte as a NUL character, which is refused, so advising one would loop.  None
     when ``data`` has no NUL byte, is UTF-16 (:func:`not_utf8_advice` tells it) or starts with a known
     signature (:func:`binary_signature`).  Else: a safetensors checkpoint, UTF-32 text (whose codec does
     read it), text with a few stray NUL bytes (remove them), or binary data; naming ``name`` and the
-    offset of the first NUL byte."""
-    at = data.find(b"\x00")
-    if at < 0 or binary_signature(data) is not None or _reads_as_utf16(data):
+    offset of the first NUL byte (``gap``: as :func:`decode_bytes`')."""
+    first = data.find(b"\x00")
+    if first < 0 or binary_signature(data) is not None or _reads_as_utf16(data):
         return None
+    line, at = place(data, first, gap)
     where = f"a NUL byte at offset {at:,}, which no text file has"
     if _safetensors(data):
         return (f"{name}: is a safetensors checkpoint (a model file), not text ({where}); give the text data "
@@ -256,7 +245,6 @@ def nul_problem(data: bytes, name: str, encoding: str = "utf-8") -> str | None:
     except (UnicodeDecodeError, LookupError):
         text = rest.decode("cp1252", errors="replace")
     if nuls <= max(1, 0.05 * len(data)) and _controls(text) <= 0.01 * len(text):
-        line = data.count(b"\n", 0, at) + 1
         file = name if name != "<stdin>" else "FILE"
         return (f"{name}:{line}: holds {nuls:,} NUL byte{'s' if nuls > 1 else ''} ({'the first ' if nuls > 1 else ''}at offset {at:,}), "
                 f"which no text file has, in what otherwise reads as text; remove {'them' if nuls > 1 else 'it'}: "
@@ -361,22 +349,22 @@ def decode_bytes(data: bytes, encoding: str, name: str, gap: Gap = NO_GAP) -> st
     from rnnkit.data.encoding_mistakes import encoding_mistake  # (it builds on this module)
     from rnnkit.errors import DataError
 
-    mistake = encoding_mistake(data, encoding, name)
+    mistake = encoding_mistake(data, encoding, name, gap)
     if mistake is not None:
         raise DataError(mistake)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        problem = nul_problem(data, name, encoding)
+        problem = nul_problem(data, name, encoding, gap)
         if problem is not None:  # a NUL byte: no encoding to advise, it would be refused in turn
             raise DataError(problem) from None
-        line = data.count(b"\n", 0, exc.start) + 1 + gap.lines
+        line, offset = place(data, exc.start, gap)
         shown = "UTF-8" if codec_name(encoding) == "utf-8" else encoding
         hint = binary_signature(data) or decode_advice(data, encoding, name if name != "<stdin>" else "FILE",
                                                        start=exc.start, gap=gap)
-        raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start + gap.bytes} is not valid "
+        raise DataError(f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {offset} is not valid "
                         f"{shown}; {hint}") from None
-    check_no_nul(text, data, name, encoding)
+    check_no_nul(text, data, name, encoding, gap)
     return text
 
 

@@ -28,7 +28,7 @@ from rnnkit.train.distributed import split_rows
 from rnnkit.train.select_by import OPTION, check_select_by, selection_criterion
 from rnnkit.train.task import IndependentBatches, StepResult
 from rnnkit.treenet.batch import TreeBatch, make_batch
-from rnnkit.treenet.labels import BINARY, scheme_for, select_trees, task_labels
+from rnnkit.treenet.labels import BINARY, scheme_for, select_trees, task_labels, written_labels
 from rnnkit.treenet.model import TreeNet, TreeNetConfig
 from rnnkit.train.digest import value_digest
 
@@ -79,11 +79,13 @@ def tree_scores(model: TreeNet, encoder: TreeEncoder, trees: Sequence[Tree], bat
     """Root accuracy, all-node accuracy (labelled nodes), the mean NLL per labelled node, and for the
     roots and for all labelled nodes (every phrase, Socher et al. 2013's "all") the macro-F1
     (:mod:`rnnkit.metrics.classification`), confusion matrix (``root_confusion[i][j]``: roots of gold
-    class ``labels[i]`` predicted ``labels[j]``, over all K classes; ``node_confusion`` alike) and
-    per-class precision, recall and F1 (the classes present in gold or predicted); and the predicted
-    root labels.  ``on_batch``: called after each batch with its number of words (a progress display)."""
+    class i predicted class j, over all K classes; ``node_confusion`` alike) and per-class precision,
+    recall and F1 (the classes present in gold or predicted, keyed by label); ``labels[i]``: class i's label
+    as a tree file writes it (SST-2's 1 and 3, :func:`rnnkit.treenet.labels.written_labels`, as ``classify``
+    writes it); and the predicted root classes.  ``on_batch``: called after each batch with its number of
+    words (a progress display)."""
     s = tree_sums(model, encoder, trees, batch_size, on_batch)
-    labels = list(range(encoder.classes))
+    labels = written_labels(encoder.classes, encoder.scheme).tolist()
     out = scores_from_sums(s)
     for level in ("root", "node"):
         # roots without a label to learn (SST-2's neutral ones, in trees select_trees would leave out) are
