@@ -45,4 +45,5 @@ def output_row(line: str, probs: np.ndarray, labels: list[str], enc: Any, fmt: s
             if cut:
                 row["cut"] = cut
         return json_line(row) + "\n"
-    return f"{label}{probs_column(labels, probs, with_probs)}\t{text}\n" + (token_lines(enc, line, weights) if weights is not None else "")
+    tokens = token_lines(enc, line, weights) if weights is not None else ""
+    return f"{label}{probs_column(labels, probs, with_probs)}\t{text}\n" + tokens

@@ -94,9 +94,9 @@ def read_task_trees(path: str, scheme: str, classes: int | None, *args: Any, **k
 def numbered_task_trees(path: str, scheme: str, classes: int | None, encoding: str = "utf-8", use: str = "train on",
                         model: str = "the model", arity: str = "binary",
                         trainer: str = "tree") -> tuple[list, list[int]]:
-    """``(trees, lines)``: the trees of ``path`` that the task keeps and the line of each; DataError (naming the line) at a label the scheme
-    cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the training
-    file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
+    """``(trees, lines)``: the trees of ``path`` that the task keeps and the line of each; DataError (naming the
+    line) at a label the scheme cannot read: above SST's 0-4, or for ``as-is`` at or above ``classes`` (None: the
+    training file, which sets it); or if sst2 keeps none (every root neutral), leaving nothing to ``use``.
     ``arity``: the cell's trees (:func:`rnnkit.treenet.cells.arity`); a binary cell's reader refuses
     a node of other than 2 children, naming the line and the node's words.  ``trainer``: who reads the
     labels, a key of :data:`TRAINERS`."""

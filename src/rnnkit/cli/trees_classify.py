@@ -36,7 +36,8 @@ def add_tree_options(c: argparse.ArgumentParser) -> None:
                    help="text: the class then the text (a tree model: the root's class then the words); json: one "
                         "JSON object a line, a sentence classifier's {label, probs (every class's), text} (with "
                         "--attention also each token's weight), a tree model's {label, probs, words, tree, nodes} "
-                        "with every node's span, class and probs (JSON has probs with or without --probs); tree (tree models): the root's class then the tree with "
+                        "with every node's span, class and probs (JSON has probs with or without --probs); tree (tree "
+                        "models): the root's class then the tree with "
                         "every node's predicted class, '(3 (2 The) (4 good))'.  An SST-2 tree model writes SST's 1 "
                         "(negative) and 3 (positive), which read back as its classes")
     t = c.add_argument_group("tree models (from 'rnnkit train tree')")
