@@ -17,13 +17,13 @@ def _write(path, n, broken_at=()):
     return path
 
 
-def test_broken_sentences_counts_each_sentence_once():
-    from rnnkit.tagging.checks import broken_sentences, scheme_violation
+def test_scheme_breaks_names_each_broken_sentence_once():
+    from rnnkit.tagging.checks import scheme_breaks, scheme_violation
 
     sentences = [["O", "I-LOC", "O", "I-PER"], ["B-LOC", "I-LOC"], ["I-LOC"], ["B-PER", "I-LOC"]]
-    assert broken_sentences(sentences, "bio") == 3
-    assert scheme_violation(sentences, "bio")[:2] == (0, 1)
-    assert broken_sentences([["B-LOC", "E-LOC"]], "bioes") == 0 and broken_sentences([["B-LOC", "O"]], "bioes") == 1
+    assert [k for k, _, _ in scheme_breaks(sentences, "bio")] == [0, 2, 3]
+    assert scheme_violation(sentences, "bio")[:2] == (0, 1) == scheme_breaks(sentences, "bio")[0][:2]
+    assert scheme_breaks([["B-LOC", "E-LOC"]], "bioes") == [] and len(scheme_breaks([["B-LOC", "O"]], "bioes")) == 1
 
 
 @pytest.fixture(scope="module")

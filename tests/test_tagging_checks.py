@@ -106,6 +106,10 @@ def test_stray_inside_tags_stop_training_or_are_repaired_as_conlleval_reads_them
     spec = DataSpec("columns", -1, 0, (), "bioes")
     read = read_tagged(_columns(tmp_path / "ner-bioes.txt", [[("a", "X", "O"), ("b", "X", "E-PER")]]), spec)
     assert repair_spans(spec, read, data) and read.tags == [["O", "S-PER"]]
+    spec = DataSpec("columns", -1, 0, (), "bio")  # a tag of another scheme's form: nothing repaired, nothing touched
+    read = read_tagged(_columns(tmp_path / "mixed.txt", [[("a", "X", "O"), ("b", "X", "I-NP")],
+                                                        [("c", "X", "B-NP"), ("d", "X", "E-NP")]]), spec)
+    assert repair_spans(spec, read, data) is None and read.tags == [["O", "I-NP"], ["B-NP", "E-NP"]]
 
 
 def test_repair_spans_needs_a_span_scheme(tmp_path, capsys):

@@ -179,8 +179,7 @@ def scheme_violation(sentences: Sequence[Sequence[str]], scheme: str) -> tuple[i
                                   f"scheme={scheme!r} (--scheme {scheme}) needs")
         raise  # a tag set that fails as a whole always has a tag that fails alone
     index = {t: j for j, t in enumerate(tagset)}
-    return next(_breaks(sentences, (allowed, allowed_start, allowed_end), index,
-                        f"{name} (scheme={scheme!r}, --scheme {scheme})"), None)
+    return next(_breaks(sentences, (allowed, allowed_start, allowed_end), index, _named(scheme)), None)
 
 
 def _breaks(sentences: Sequence[Sequence[str]], rules: tuple, index: dict[str, int],
@@ -211,14 +210,14 @@ def scheme_breaks(sentences: Sequence[Sequence[str]], scheme: str) -> list[tuple
         rules = allowed_transitions(tagset, scheme)
     except ValueError:
         return None
-    named = f"{_NAMES[scheme]} (scheme={scheme!r}, --scheme {scheme})"
-    return list(_breaks(sentences, rules, {t: j for j, t in enumerate(tagset)}, named))
+    return list(_breaks(sentences, rules, {t: j for j, t in enumerate(tagset)}, _named(scheme)))
 
 
-def broken_sentences(sentences: Sequence[Sequence[str]], scheme: str) -> int:
-    """How many sentences have tags that break ``scheme`` (0 when a tag is not of the scheme's form at all:
-    :func:`scheme_violation` names that one)."""
-    return len(scheme_breaks(sentences, scheme) or ())
+def _named(scheme: str) -> str:
+    """A span scheme as the messages name it: its name, the library's argument and the option."""
+    return f"{_NAMES[scheme]} (scheme={scheme!r}, --scheme {scheme})"
+
+
 
 
 def fitting_schemes(sentences: Sequence[Sequence[str]], exclude: str | None = None) -> list[str]:
