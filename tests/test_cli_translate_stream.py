@@ -193,3 +193,35 @@ def test_a_wrong_codec_told_of_by_its_line_alone_counts_the_lines_before(monkeyp
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     with pytest.raises(DataError, match=r"^<stdin>:32: read as cp1252, but its bytes are valid UTF-8"):
         list(files.stdin_lines("cp1252"))
+
+
+@pytest.mark.parametrize("encoding, named", [("utf-16", "utf-16"), ("u16", "utf-16"), ("UTF_32_LE", "utf-32-le"),
+                                             ("utf-16-be", "utf-16-be"), ("cp500", "cp500")])
+def test_stdin_lines_refuses_an_encoding_whose_line_ends_are_not_the_byte_0x0a(monkeypatch, encoding, named):
+    """Its caller (translate) used to be what kept UTF-16 and UTF-32 from it: refused at the call, before standard
+    input is read (a generator's check would wait for the first line), naming the codec."""
+    import rnnkit.data.files as files
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("ein rot hund\n".encode(encoding))))
+    with pytest.raises(ValueError, match=f"^Expected an encoding whose line ends are the byte 0x0a to read standard "
+                                         f"input line by line, got {named}; read it whole"):
+        files.stdin_lines(encoding)
+    assert sys.stdin.buffer.tell() == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "cp1252", "iso2022_jp"])
+def test_stdin_lines_reads_an_encoding_whose_line_ends_are_the_byte_0x0a(monkeypatch, encoding):
+    import rnnkit.data.files as files
+
+    text = "".join(s + "\n" for s in SOURCES)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode(encoding, "replace"))))
+    assert list(files.stdin_lines(encoding)) == text.encode(encoding, "replace").decode(encoding).splitlines()
+
+
+def test_ebcdic_input_is_read_whole_as_utf16_is(model):
+    """cp500 (EBCDIC) ends a line with 0x25: --line-buffered reads it whole, as it does UTF-16."""
+    data = "".join(s + "\n" for s in SOURCES).encode("cp500")
+    whole = _translate(model, data, ["--encoding", "cp500"])
+    lines = _translate(model, data, ["--encoding", "cp500", "--line-buffered"])
+    assert lines.returncode == 0 and lines.stdout == whole.stdout and whole.returncode == 0, lines.stderr
+    assert whole.stdout.count(b"\n") == len(SOURCES), whole.stdout

@@ -60,6 +60,13 @@ def find_checkpoint(path: str | os.PathLike, last: bool = False) -> Path:
                           "run folder or a checkpoint file")
 
 
+def model_file(path: str | os.PathLike) -> str | os.PathLike:
+    """What a library loader reads for ``path``: a run folder's checkpoint (:func:`find_checkpoint`: its
+    best.safetensors, else its last.safetensors; CheckpointError, one line, for a folder with neither or a
+    cross-validation's), else ``path`` as given, so that messages name it as the caller wrote it."""
+    return find_checkpoint(path) if os.path.isdir(path) else path
+
+
 def run_folder_note(folder: str | os.PathLike, file: str | os.PathLike) -> str:
     """Which checkpoint of run ``folder`` stands for it (``file``, :func:`find_checkpoint`'s), as ``rnnkit info``
     shows it and the commands that read a model say it."""

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import model_file
 from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
                                    restore_params, save_task_checkpoint)
 from rnnkit.checks import check_bool, check_id_values, check_int, check_names, check_rate, check_str_sequence
@@ -367,6 +368,7 @@ def load_classifier(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
                     ) -> tuple[Classifier, ClassifierEncoder, dict[str, Any]]:
     """``(model, encoder, task meta)`` from a classifier checkpoint.
     ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     params, task = load_task_checkpoint(path, "classifier", "classifier", "rnnkit train classifier", loaded)
     with reading_metadata(path, "classifier"):
         cfg, encoder = _read_meta(task)

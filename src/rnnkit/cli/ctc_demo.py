@@ -7,14 +7,14 @@ from pathlib import Path
 
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
 from rnnkit.cli.common import finite_float, nonnegative_float, nonnegative_int, positive_int, run_folder
-from rnnkit.cli.demo_options import add_length_training, check_save_load, demo_file
+from rnnkit.cli.demo_options import add_length_training, check_save_load
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.ctc import SAVE, CTCDemoConfig, load_transcriber, run_ctc_demo
 from rnnkit.demos.ctc_fusion import LMFusion
 from rnnkit.demos.ctc_speech import ALPHABET
 from rnnkit.demos.ctc_words import TEXTS
-from rnnkit.demos.demo_steps import MODEL_FILE
+from rnnkit.demos.demo_steps import MODEL_FILE, demo_file
 
 DEFAULTS = CTCDemoConfig()
 FUSION = LMFusion()

@@ -8,11 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnkit.checkpoint_files import is_safetensors
 from rnnkit.cli.common import nonnegative_int, positive_int
 from rnnkit.cli.given import given
 from rnnkit.demos.demo_steps import MODEL_FILE
-from rnnkit.errors import CheckpointError
 
 
 def add_length_training(p: argparse.ArgumentParser, defaults: Any, items: str, hidden: str, min_len: str,
@@ -33,22 +31,6 @@ def add_length_training(p: argparse.ArgumentParser, defaults: Any, items: str, h
                    help=f"{min_len} (default {defaults.min_len})")
     p.add_argument("--max-len", type=positive_int, default=defaults.max_len, metavar="N",
                    help=f"{max_len} (default {defaults.max_len})")
-
-
-def demo_file(path: Path, save: str) -> Path:
-    """The checkpoint ``--load`` names: DIR/model.safetensors of a folder ``save`` (the command, "rnnkit demo
-    pointer --save DIR") wrote, or that file; a missing path, a folder without it or a file that is no
-    safetensors file is a one-line CheckpointError."""
-    hint = f"give the folder '{save}' wrote, or its {MODEL_FILE}"
-    if path.is_dir():
-        if not (path / MODEL_FILE).exists():
-            raise CheckpointError(f"{path}: a folder without {MODEL_FILE}; {hint}")
-        path = path / MODEL_FILE
-    elif not path.exists():
-        raise CheckpointError(f"{path}: no such folder or file; {hint}")
-    if path.is_file() and not is_safetensors(path):
-        raise CheckpointError(f"{path}: not a checkpoint (not a safetensors file); {hint}")
-    return path
 
 
 def check_save_load(args: argparse.Namespace, training: Sequence[str]) -> None:

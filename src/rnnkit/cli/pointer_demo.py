@@ -9,11 +9,11 @@ from typing import Any
 from rnnkit.checkpoint_task import reading_metadata
 from rnnkit.cli.charlm_demo import refuse_main_demo_options
 from rnnkit.cli.common import nonnegative_float, positive_int, run_folder
-from rnnkit.cli.demo_options import add_length_training, check_save_load, demo_file
+from rnnkit.cli.demo_options import add_length_training, check_save_load
 from rnnkit.cli.given import given, refuse_unused
 from rnnkit.cli.seq2seq_score import blas_threads
 from rnnkit.demos.pointer_hull import run_hull_demo
-from rnnkit.demos.demo_steps import MODEL_FILE
+from rnnkit.demos.demo_steps import MODEL_FILE, demo_file
 from rnnkit.demos.pointer_sort import PointerDemoConfig, run_pointer_demo
 from rnnkit.errors import CheckpointError
 from rnnkit.seq2seq.pointer import PointerNet

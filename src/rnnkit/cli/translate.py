@@ -152,10 +152,11 @@ def _warn_after(args: argparse.Namespace, translator: Any, out: list) -> None:
 def _line_by_line(args: argparse.Namespace) -> bool:
     """Whether standard input is translated line by line as it arrives: asked for (--line-buffered), or a
     terminal, where a user types a sentence and waits for it (--plot-attention reads the input to its end).
-    UTF-16 and UTF-32 input is read whole: its line ends are not the byte 0x0a a line is read up to."""
-    from rnnkit.data.encodings import codec_name
+    UTF-16, UTF-32 (and EBCDIC) input is read whole: its line ends are not the byte 0x0a a line is read up to (the
+    encodings :func:`rnnkit.data.files.stdin_lines` refuses)."""
+    from rnnkit.data.encodings import lines_end_in_newline_byte
 
-    if args.input is not None or codec_name(args.encoding).startswith(("utf-16", "utf-32")):  # (u16 too)
+    if args.input is not None or not lines_end_in_newline_byte(args.encoding):
         return False
     return args.line_buffered or (args.plot_attention is None and sys.stdin is not None and sys.stdin.isatty())
 

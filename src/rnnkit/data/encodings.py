@@ -298,6 +298,16 @@ def codec_name(encoding: str) -> str:
         return encoding.lower()
 
 
+def lines_end_in_newline_byte(encoding: str) -> bool:
+    """Whether ``encoding`` ends a line with the byte 0x0a alone, as a stream read a line at a time (up to that
+    byte) needs: not UTF-16 or UTF-32 (``\\n`` is two or four bytes) nor EBCDIC (cp500: 0x25).  True for a name
+    that is no text codec, which :func:`check_encoding` refuses in its own words."""
+    try:
+        return "a\n".encode(encoding) == "a".encode(encoding) + b"\n"
+    except LookupError:
+        return True
+
+
 def check_encoding(encoding: str) -> None:
     """ValueError naming --encoding when ``encoding`` is not a codec Python knows."""
     try:

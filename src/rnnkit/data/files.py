@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from rnnkit.atomic import write_atomically
-from rnnkit.data.encodings import Gap, check_encoding, decode_bytes
+from rnnkit.data.encodings import Gap, check_encoding, codec_name, decode_bytes, lines_end_in_newline_byte
 from rnnkit.errors import DataError, os_problem
 
 T = TypeVar("T")
@@ -125,9 +125,18 @@ def read_input(path: str | os.PathLike | None, encoding: str = "utf-8") -> tuple
 def stdin_lines(encoding: str = "utf-8") -> Iterator[str]:
     """Standard input's lines one at a time, each as soon as it has come (a terminal, a pipe whose writer waits
     between lines), decoded as :func:`read_input` decodes the whole: a byte that does not decode is a DataError
-    naming ``<stdin>`` and its line.  Line ends and a BOM are dropped, as :func:`text_lines` drops them.  For
-    an encoding whose line ends are the byte 0x0a (not UTF-16 or UTF-32)."""
+    naming ``<stdin>`` and its line.  Line ends and a BOM are dropped, as :func:`text_lines` drops them.  An
+    encoding whose line ends are not the byte 0x0a (UTF-16, UTF-32: read those whole) is a ValueError, raised
+    here, before standard input is read."""
     check_encoding(encoding)
+    if not lines_end_in_newline_byte(encoding):
+        raise ValueError(f"Expected an encoding whose line ends are the byte 0x0a to read standard input line by "
+                         f"line, got {codec_name(encoding)}; read it whole (read_input) instead")
+    return _stdin_lines(encoding)
+
+
+def _stdin_lines(encoding: str) -> Iterator[str]:
+    """:func:`stdin_lines`' generator, its encoding checked."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # (a test's StringIO)
         yield from ((text_lines(line) or [""])[0] for line in iter(sys.stdin.readline, ""))

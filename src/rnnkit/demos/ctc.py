@@ -34,7 +34,7 @@ from rnnkit.checks import check_int, check_number
 from rnnkit.demos.ctc_fusion import LMFusion, fit_string_lm, training_batches, training_strings
 from rnnkit.demos.ctc_speech import ALPHABET, nearest_prototype_decode, spell
 from rnnkit.demos.ctc_words import text_batch, text_drawer
-from rnnkit.demos.demo_steps import DemoSteps, train_unless_given
+from rnnkit.demos.demo_steps import DemoSteps, saved_model, train_unless_given
 from rnnkit.demos.training_checks import check_length_training
 from rnnkit.errors import NonFiniteError
 from rnnkit.metrics.edit_distance import label_error_rate
@@ -176,6 +176,7 @@ def save_transcriber(path: str | os.PathLike, model: Transcriber, cfg: CTCDemoCo
 def load_transcriber(path: str | os.PathLike) -> tuple[Transcriber, CTCDemoConfig]:
     """(the network, its demo settings) of a checkpoint :func:`save_transcriber` wrote; another kind of file, a
     damaged one or weights of other shapes raise CheckpointError naming the file and ``rnnkit demo ctc --save``."""
+    path = saved_model(path, SAVE)  # the folder --save wrote: its model.safetensors
     arrays, task = load_task_checkpoint(path, KIND, "CTC transcriber", SAVE)
     with reading_metadata(path, "CTC transcriber"):
         cfg = CTCDemoConfig(**task["demo"])

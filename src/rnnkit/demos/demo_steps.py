@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from rnnkit.checkpoint_files import is_safetensors
+from rnnkit.errors import CheckpointError
 from rnnkit.optim import Adam
 
 MODEL_FILE = "model.safetensors"  # what a demo's --save DIR (demo ctc, demo pointer) writes in DIR, and --load reads
@@ -34,6 +36,28 @@ def train_unless_given(model: Model | None, loaded: str, train: Callable[[], Mod
     if save is not None:
         said += f", saved as {write(Path(save) / MODEL_FILE, model)}"
     return model, said
+
+
+def demo_file(path: Path, save: str) -> Path:
+    """The checkpoint ``--load`` names: DIR/model.safetensors of a folder ``save`` (the command, "rnnkit demo
+    pointer --save DIR") wrote, or that file; a missing path, a folder without it or a file that is no
+    safetensors file is a one-line CheckpointError."""
+    hint = f"give the folder '{save}' wrote, or its {MODEL_FILE}"
+    if path.is_dir():
+        if not (path / MODEL_FILE).exists():
+            raise CheckpointError(f"{path}: a folder without {MODEL_FILE}; {hint}")
+        path = path / MODEL_FILE
+    elif not path.exists():
+        raise CheckpointError(f"{path}: no such folder or file; {hint}")
+    if path.is_file() and not is_safetensors(path):
+        raise CheckpointError(f"{path}: not a checkpoint (not a safetensors file); {hint}")
+    return path
+
+
+def saved_model(path: str | os.PathLike, save: str) -> str | os.PathLike:
+    """What a demo's loader reads for ``path``: the model.safetensors of a folder that ``save`` (the command
+    that writes one) wrote (:func:`demo_file`), else ``path`` as given."""
+    return demo_file(Path(path), save) if os.path.isdir(path) else path
 
 
 class DemoSteps:

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import model_file
 from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
                                    restore_params, save_task_checkpoint)
 from rnnkit.data.vocab import Vocabulary
@@ -110,6 +111,7 @@ def load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
 def _load_lm(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
              ) -> tuple[LanguageModel, Vocabulary, str, dict[str, Any], bytes | None]:
     """:func:`load_lm`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     params, task = load_task_checkpoint(path, "lm", "language-model", "rnnkit train lm", loaded)
     with reading_metadata(path, "language-model"):
         cfg, vocab, classes, level, bpe = _read_meta(task)
@@ -215,6 +217,7 @@ def load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str
 
 def _load_ngram(path: str | os.PathLike) -> tuple[NGramLM, Vocabulary | None, str | None, bytes | None]:
     """:func:`load_ngram`'s, and the SentencePiece model of a model at level ``bpe`` (else None)."""
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     legacy, bpe = _legacy_metadata(path), None
     if legacy is not None:
         from safetensors.numpy import load_file
@@ -267,6 +270,7 @@ def load_language_model(path: str | os.PathLike, arpa_level: str = "word") -> Lo
     read at ``arpa_level`` (see :mod:`rnnkit.lm.arpa_read`); a checkpoint records its own level."""
     from rnnkit.lm.arpa_read import is_arpa, read_arpa
 
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     if is_arpa(path):
         # a pipe named *.arpa: its level was looked for in its head (rnnkit.cli.lm_files), and a reader's error
         # finds its line again, so it would be read twice

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import model_file
 from rnnkit.checkpoint_task import (check_matches, load_task_checkpoint, reading_metadata, restore_params,
                                    save_task_checkpoint)
 from rnnkit.data.parallel import check_vocab
@@ -118,6 +119,7 @@ def save_translator(path: str | os.PathLike, translator: Translator) -> Path:
 def load_translator(path: str | os.PathLike, loaded: ckpt.Loaded | None = None) -> Translator:
     """The :class:`Translator` of a checkpoint from training or from :func:`save_translator`.
     ``loaded``: its ``(arrays, meta)``, when read already (:func:`rnnkit.checkpoint_task.load_task_checkpoint`)."""
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     params, task = load_task_checkpoint(path, KIND, "translation-model", "rnnkit train seq2seq", loaded)
     with reading_metadata(path, "translation-model"):
         cfg = Seq2SeqConfig(**task["seq2seq_config"])

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.checkpoint_task import load_task_checkpoint, reading_metadata, restore_params, save_task_checkpoint
+from rnnkit.demos.demo_steps import saved_model
 from rnnkit.seq2seq.pointer import PointerNet
 
 __all__ = ["KIND", "load_pointer", "save_pointer"]
@@ -38,6 +39,7 @@ def load_pointer(path: str | os.PathLike, command: str = "rnnkit demo pointer --
     """(the pointer network, its task metadata) of a checkpoint :func:`save_pointer` wrote; another kind of file,
     a damaged one or weights of other shapes raise CheckpointError (one line naming the file and ``command``, which
     writes one)."""
+    path = saved_model(path, command)  # the folder --save wrote: its model.safetensors
     arrays, task = load_task_checkpoint(path, KIND, "pointer network", command)
     with reading_metadata(path, "pointer network"):
         cfg = task["pointer_config"]

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import model_file
 from rnnkit.checkpoint_task import (check_matches, check_written, load_task_checkpoint, reading_metadata,
                                    restore_params, save_task_checkpoint)
 from rnnkit.checks import check_bool, check_int_sequence
@@ -268,6 +269,7 @@ def checked_tagger(path: str | os.PathLike, loaded: ckpt.Loaded | None = None
     training scheme's decoding constraints (what :class:`~rnnkit.tagging.loaded.LoadedTagger` reads)."""
     from rnnkit.tagging.model import Tagger
 
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     params, task = load_task_checkpoint(path, "tagger", "tagger", "rnnkit train tagger", loaded)
     with reading_metadata(path, "tagger"):
         cfg, encoder, schemes, allowed = _read_meta(task)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnkit import checkpoint as ckpt
+from rnnkit.checkpoint_files import model_file
 from rnnkit.checkpoint_task import other_kind, reading_metadata
 from rnnkit.checks import check_int
 from rnnkit.errors import CheckpointError
@@ -36,6 +37,7 @@ class LoadedTagger:
     (:mod:`rnnkit.tagging.confidence`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
+        path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
         # a file HMMTagger.save wrote: its JSON alone, its data read as CoNLL-U (segmented text for BMES)
         self.from_json = is_hmm_json(path)
         # the kind; the arrays are read (and checked) once, below

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.checkpoint_files import model_file
 from rnnkit.checkpoint_task import check_matches, load_task_checkpoint, reading_metadata, restore_params
 from rnnkit.checks import check_bool, check_int, check_rate
 from rnnkit.data.trees import Tree
@@ -264,6 +265,7 @@ class TreeTask(IndependentBatches):
 
 def load_treenet(path: str | os.PathLike) -> tuple[TreeNet, TreeEncoder]:
     """``(model, encoder)`` from a checkpoint of ``rnnkit train tree``."""
+    path = model_file(path)  # a run folder: its best.safetensors, else last.safetensors
     params, task = load_task_checkpoint(path, "treenet", "tree model", "rnnkit train tree")
     with reading_metadata(path, "tree model"):
         cfg = TreeNetConfig(**task["treenet_config"])
