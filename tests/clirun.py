@@ -61,6 +61,25 @@ def info_row(out: str, label: str) -> str:
     return found.group(1)
 
 
+WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]  # the toy tasks' vocabulary
+
+
+def toy_task_files(d, tag_sentences: int | None = 12) -> list[str]:
+    """40 lines of 6 of :data:`WORDS` (drawn with seed 0) written as each task's training file in folder ``d``:
+    lm.txt, cls.tsv (pos where the line holds 'cat', else neg), s2s.tsv (each line to itself reversed) and
+    tag.conllu (the first ``tag_sentences`` lines, None: all; DET for the and a, else NOUN); returns the lines."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
+    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
+    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
+    write_conllu(d / "tag.conllu", [[(w, "DET" if w in ("the", "a") else "NOUN") for w in x.split()]
+                                    for x in lines[:tag_sentences]])
+    return lines
+
+
 def write_conllu(path, sentences, xpos=None):
     """Write ``[[(word, upos), ...], ...]`` as CoNLL-U, a ``# sent_id = k`` comment (from 1) before each
     sentence, XPOS ``xpos`` or ``_``; returns the path."""

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import run_cli, toy_task_files
 
 from rnnkit import checkpoint as ckpt
 
 FAST = ["--epochs", "1", "--progress", "none", "--checkpoint-minutes", "0"]
-WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """One tiny trained model of each kind, and the data to run it on."""
     d = tmp_path_factory.mktemp("models")
-    rng = np.random.default_rng(0)
-    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
-    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
-    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
-    tags = {w: ("DET" if w in ("the", "a") else "NOUN") for w in WORDS}
-    write_conllu(d / "tag.conllu", [[(w, tags[w]) for w in x.split()] for x in lines[:12]])
+    toy_task_files(d)
     small = ["--embed", "4", "--hidden", "4", "--batch-size", "4", *FAST]
     commands = {
         "lm": ["train", "lm", "--train", str(d / "lm.txt"), "--level", "word", "--layers", "1", "--bptt", "5",

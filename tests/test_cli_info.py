@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from clirun import info_row, run_cli, write_conllu
+from clirun import info_row, run_cli, toy_task_files
 from safetensors.numpy import load_file, save_file
 
 from rnnkit import checkpoint as ckpt
@@ -18,7 +18,6 @@ from rnnkit.checkpoint_info import checkpoint_info
 from rnnkit.cli.main import main
 from rnnkit.errors import CheckpointError
 
-WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]
 SMALL = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "2", "--progress", "none",
          "--checkpoint-minutes", "0"]
 
@@ -27,14 +26,8 @@ SMALL = ["--embed", "4", "--hidden", "4", "--batch-size", "4", "--epochs", "2", 
 def files(tmp_path_factory):
     """Tiny trained models of several kinds, and exports of the language model."""
     d = tmp_path_factory.mktemp("info")
-    rng = np.random.default_rng(0)
-    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
-    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = toy_task_files(d)
     (d / "valid.txt").write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
-    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
-    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
-    write_conllu(d / "tag.conllu", [[(w, "DET" if w in ("the", "a") else "NOUN") for w in x.split()]
-                                    for x in lines[:12]])
     commands = [
         ["train", "lm", "--train", str(d / "lm.txt"), "--valid", str(d / "valid.txt"), "--level", "word",
          "--layers", "2", "--bptt", "5", "--layer-norm", *SMALL, "--run-dir", str(d / "lm")],

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clirun import run_cli, write_conllu
+from clirun import WORDS, run_cli, toy_task_files
 
 from rnnkit import checkpoint as ckpt
 from rnnkit.export import export_model, find_checkpoint
 
 FAST = ["--epochs", "2", "--progress", "none", "--checkpoint-minutes", "0"]
-WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]
 TREES = "(3 (2 the) (4 (4 good) (2 film)))\n(1 (2 a) (1 (1 bad) (2 movie)))\n(4 (4 great) (2 plot))\n" * 4
 
 
@@ -23,16 +22,10 @@ TREES = "(3 (2 the) (4 (4 good) (2 film)))\n(1 (2 a) (1 (1 bad) (2 movie)))\n(4 
 def models(tmp_path_factory):
     """One tiny trained model of each kind (Adam, so that their checkpoints hold optimizer state), its data."""
     d = tmp_path_factory.mktemp("models")
-    rng = np.random.default_rng(0)
-    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
-    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
-    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
+    lines = toy_task_files(d)
     (d / "src.txt").write_text("".join(x + "\n" for x in lines[:5]), encoding="utf-8")
     (d / "ref.txt").write_text("".join(" ".join(x.split()[::-1]) + "\n" for x in lines[:5]), encoding="utf-8")
     (d / "trees.txt").write_text(TREES, encoding="utf-8")
-    tags = {w: ("DET" if w in ("the", "a") else "NOUN") for w in WORDS}
-    write_conllu(d / "tag.conllu", [[(w, tags[w]) for w in x.split()] for x in lines[:12]])
     from rnnkit.cli.main import main
 
     for kind, argv in _commands(d).items():

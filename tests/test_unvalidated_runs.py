@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 import pytest
-from clirun import SMALL, error_line, info_row, run_cli, write_conllu
+from clirun import SMALL, error_line, info_row, run_cli, toy_task_files
 
 from rnnkit.cli.main import main
 
-WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "red", "big"]
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +18,7 @@ def runs(tmp_path_factory):
     """For each kind, a run with --valid stopped after one step of its first epoch (of 10 steps), and one
     without --valid stopped alike."""
     d = tmp_path_factory.mktemp("unvalidated")
-    rng = np.random.default_rng(0)
-    lines = [" ".join(rng.choice(WORDS, 6)) for _ in range(40)]
-    (d / "lm.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (d / "cls.tsv").write_text("".join(f"{'pos' if 'cat' in x else 'neg'}\t{x}\n" for x in lines), encoding="utf-8")
-    (d / "s2s.tsv").write_text("".join(f"{x}\t{' '.join(x.split()[::-1])}\n" for x in lines), encoding="utf-8")
-    write_conllu(d / "tag.conllu", [[(w, "DET" if w in ("the", "a") else "NOUN") for w in x.split()] for x in lines])
+    toy_task_files(d, tag_sentences=None)
     data = {"tagger": "tag.conllu", "lm": "lm.txt", "classifier": "cls.tsv", "seq2seq": "s2s.tsv"}
     extra = {"lm": ["--level", "word", "--bptt", "5"]}
     for kind, name in data.items():
